@@ -1,0 +1,78 @@
+/**
+ * Per-connection decompressors: the first step of the receive hot path.
+ *
+ * @since 0.1.0
+ */
+import type { Compression } from "./Compression.ts"
+import { DecodeError } from "./DecodeError.ts"
+import * as Inflate from "./Inflate.ts"
+import type { ZlibEngine } from "./ZlibHandle.ts"
+import * as ZstdDecompress from "./ZstdDecompress.ts"
+
+/**
+ * One connection's decompressor. `push` takes one websocket frame and returns the bytes of the
+ * message it completes, `undefined` while a message is still incomplete, or a {@link DecodeError}
+ * (after which the decompressor stays dead and returns the same error). Returned bytes may be a view
+ * into a buffer the next `push` reuses: decode or copy them before pushing again.
+ *
+ * @since 0.1.0
+ */
+export interface Decompressor {
+  readonly compression: Compression
+  push(frame: Uint8Array): Uint8Array | undefined | DecodeError
+}
+
+/**
+ * Options for {@link make}.
+ *
+ * - `maxMessageBytes`: the most bytes one message may buffer (compressed) or inflate to; more is a
+ *   `"TooLarge"` {@link DecodeError}. Default 64 MiB.
+ * - `zlibEngine`: `"auto"` (default) drives node's zlib synchronously when possible, `"portable"`
+ *   forces the fallback on public node API.
+ * - `zstdEngine`: `"auto"` (default) uses the native `zstd-napi` when it is installed and the pure
+ *   JS `fzstd` otherwise; `"portable"` always uses `fzstd`.
+ *
+ * @since 0.1.0
+ */
+export interface Options {
+  readonly maxMessageBytes?: number | undefined
+  readonly zlibEngine?: ZlibEngine | undefined
+  readonly zstdEngine?: ZstdDecompress.ZstdEngine | undefined
+}
+
+/**
+ * The default limit on one message, compressed or not: 64 MiB.
+ *
+ * @since 0.1.0
+ */
+export const defaultMaxMessageBytes = 64 * 1024 * 1024
+
+const makePassthrough = (maxMessageBytes: number): Decompressor => {
+  let failure: DecodeError | undefined
+  return {
+    compression: "none",
+    push: (frame) => {
+      if (failure === undefined && frame.length > maxMessageBytes) {
+        failure = new DecodeError({ reason: "TooLarge", message: `message over ${maxMessageBytes} bytes` })
+      }
+      return failure ?? frame
+    }
+  }
+}
+
+/**
+ * Creates the decompressor for a new connection.
+ *
+ * @since 0.1.0
+ */
+export const make = (compression: Compression, options?: Options): Decompressor => {
+  const maxMessageBytes = options?.maxMessageBytes ?? defaultMaxMessageBytes
+  switch (compression) {
+    case "none":
+      return makePassthrough(maxMessageBytes)
+    case "zlib-stream":
+      return Inflate.make(maxMessageBytes, options?.zlibEngine ?? "auto")
+    case "zstd-stream":
+      return ZstdDecompress.make(maxMessageBytes, options?.zstdEngine ?? "auto")
+  }
+}

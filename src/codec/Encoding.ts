@@ -1,0 +1,39 @@
+/**
+ * The seam between transport bytes and gateway envelopes: JSON now, ETF later in its own module.
+ *
+ * @since 0.1.0
+ */
+import type { DecodeError } from "./DecodeError.ts"
+
+/**
+ * One gateway frame: `op`, payload `d`, and for dispatches (op 0) the sequence `s` and event name
+ * `t` (both `null` otherwise).
+ *
+ * @since 0.1.0
+ */
+export interface Envelope {
+  readonly op: number
+  readonly d: unknown
+  readonly s: number | null
+  readonly t: string | null
+}
+
+/**
+ * The gateway `encoding` query parameter.
+ *
+ * @since 0.1.0
+ */
+export type EncodingName = "json" | "etf"
+
+/**
+ * An encoding. `decode` takes one whole (decompressed) message and returns its envelope or a
+ * {@link DecodeError}, never throws, and reads byte input synchronously (the bytes may be a view the
+ * decompressor reuses). `encode` turns an outgoing payload into a frame.
+ *
+ * @since 0.1.0
+ */
+export interface Encoding {
+  readonly name: EncodingName
+  decode(message: string | Uint8Array): Envelope | DecodeError
+  encode(payload: unknown): string | Uint8Array
+}

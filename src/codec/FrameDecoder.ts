@@ -1,0 +1,85 @@
+/**
+ * The per-connection receive pipeline: websocket frame -> decompress -> decode envelope.
+ *
+ * `push` is a plain synchronous function that returns a union (`Envelope | undefined |
+ * DecodeError`) rather than an `Either` or an `Effect`: a frame costs the parsed envelope and
+ * nothing else (no wrapper per frame); errors are allocated only when they happen. The session tells
+ * the cases apart with `=== undefined` and `instanceof DecodeError` (or `_tag`), and can `yield*` the
+ * error directly because it is a `Data.TaggedError`.
+ *
+ * @since 0.1.0
+ */
+import type { Compression } from "./Compression.ts"
+import * as Decompress from "./Decompress.ts"
+import { DecodeError } from "./DecodeError.ts"
+import type { Encoding, Envelope } from "./Encoding.ts"
+import type { ZlibEngine } from "./ZlibHandle.ts"
+import type { ZstdEngine } from "./ZstdDecompress.ts"
+
+/**
+ * A gateway envelope `{ op, d, s, t }` (re-exported from `Encoding`).
+ *
+ * @since 0.1.0
+ */
+export type { Envelope }
+
+/**
+ * Options for {@link make}: the connection's compression and encoding, the message size limit
+ * (default 64 MiB) and engine choices (see `Decompress.Options`).
+ *
+ * @since 0.1.0
+ */
+export interface Options {
+  readonly compression: Compression
+  readonly encoding: Encoding
+  readonly maxMessageBytes?: number | undefined
+  readonly zlibEngine?: ZlibEngine | undefined
+  readonly zstdEngine?: ZstdEngine | undefined
+}
+
+/**
+ * One connection's decoder. `push` returns the envelope a frame completes, `undefined` while a
+ * message is incomplete, or a {@link DecodeError}; after an error it returns that error for every
+ * frame (drop the connection). Text frames are taken as whole uncompressed messages.
+ *
+ * @since 0.1.0
+ */
+export interface FrameDecoder {
+  push(frame: string | Uint8Array): Envelope | undefined | DecodeError
+}
+
+/**
+ * Creates the decoder for a new connection (a new decompression context each time).
+ *
+ * @since 0.1.0
+ */
+export const make = (options: Options): FrameDecoder => {
+  const maxMessageBytes = options.maxMessageBytes ?? Decompress.defaultMaxMessageBytes
+  const decompressor = Decompress.make(options.compression, {
+    maxMessageBytes,
+    zlibEngine: options.zlibEngine,
+    zstdEngine: options.zstdEngine
+  })
+  const encoding = options.encoding
+  let failure: DecodeError | undefined
+  const fail = (error: DecodeError): DecodeError => (failure = error)
+  return {
+    push: (frame) => {
+      if (failure !== undefined) return failure
+      let message: string | Uint8Array
+      if (typeof frame === "string") {
+        if (frame.length > maxMessageBytes) {
+          return fail(new DecodeError({ reason: "TooLarge", message: `message over ${maxMessageBytes} bytes` }))
+        }
+        message = frame
+      } else {
+        const bytes = decompressor.push(frame)
+        if (bytes === undefined) return undefined
+        if (bytes instanceof DecodeError) return fail(bytes)
+        message = bytes
+      }
+      const envelope = encoding.decode(message)
+      return envelope instanceof DecodeError ? fail(envelope) : envelope
+    }
+  }
+}

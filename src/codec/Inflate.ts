@@ -1,0 +1,131 @@
+/**
+ * zlib-stream decompression: one inflate context per connection; frames are buffered until the data
+ * ends with `00 00 ff ff`, then the message is inflated at once, in order.
+ *
+ * @since 0.1.0
+ */
+import * as Zlib from "node:zlib"
+import { zlibSuffix } from "./Compression.ts"
+import type { Decompressor } from "./Decompress.ts"
+import { DecodeError } from "./DecodeError.ts"
+import * as ZlibHandle from "./ZlibHandle.ts"
+
+/**
+ * Inflates one complete message (compressed bytes ending with the sync-flush suffix).
+ *
+ * @since 0.1.0
+ */
+export type InflateMessage = (compressed: Uint8Array) => Uint8Array | DecodeError
+
+const WINDOW_BYTES = 32 * 1024
+const SYNC_FLUSH = Zlib.constants.Z_SYNC_FLUSH
+
+const tooLarge = (maxMessageBytes: number): DecodeError =>
+  new DecodeError({ reason: "TooLarge", message: `zlib-stream message over ${maxMessageBytes} bytes` })
+
+/**
+ * The fast engine: node's own inflate context driven synchronously (see `ZlibHandle`), or
+ * `undefined` when this node version does not allow it.
+ *
+ * @since 0.1.0
+ */
+export const nativeInflater = (maxMessageBytes: number): InflateMessage | undefined => {
+  const context = ZlibHandle.open("inflate", maxMessageBytes)
+  if (context === undefined) return undefined
+  return (compressed) => {
+    const output = context.process(compressed, SYNC_FLUSH)
+    if (!ZlibHandle.isFailure(output)) return output
+    return output.reason === "TooLarge"
+      ? tooLarge(maxMessageBytes)
+      : new DecodeError({ reason: "Inflate", message: output.message })
+  }
+}
+
+const validZlibHeader = (bytes: Uint8Array): boolean => {
+  const cmf = bytes[0]
+  const flg = bytes[1]
+  return cmf !== undefined && flg !== undefined && (cmf & 0x0f) === 8 && cmf >> 4 <= 7 &&
+    ((cmf << 8) | flg) % 31 === 0 && (flg & 0x20) === 0
+}
+
+/**
+ * The fallback engine, on public node API only: each message is inflated raw with the last 32 KiB
+ * of output as preset dictionary. A sync flush ends every message on a byte boundary with no open
+ * block, so the window is the only state the next message needs. Slower (a new inflate state and a
+ * window copy per message), same results.
+ *
+ * @since 0.1.0
+ */
+export const portableInflater = (maxMessageBytes: number): InflateMessage => {
+  let window: Uint8Array | undefined
+  return (compressed) => {
+    let body = compressed
+    if (window === undefined) {
+      if (!validZlibHeader(compressed)) {
+        return new DecodeError({ reason: "Inflate", message: "zlib-stream: the stream does not start with a zlib header" })
+      }
+      body = compressed.subarray(2)
+    }
+    const options: Zlib.ZlibOptions = { finishFlush: SYNC_FLUSH, maxOutputLength: maxMessageBytes }
+    if (window !== undefined && window.length > 0) options.dictionary = window
+    let output: Buffer
+    try {
+      output = Zlib.inflateRawSync(body, options)
+    } catch (error) {
+      if ((error as { code?: unknown }).code === "ERR_BUFFER_TOO_LARGE") return tooLarge(maxMessageBytes)
+      return new DecodeError({ reason: "Inflate", message: `zlib: ${(error as Error).message}` })
+    }
+    const history = window === undefined || window.length === 0 ? output : Buffer.concat([window, output])
+    window = Buffer.from(history.subarray(Math.max(0, history.length - WINDOW_BYTES)))
+    return output
+  }
+}
+
+const endsWithSuffix = (chunks: ReadonlyArray<Uint8Array>): boolean => {
+  let needed = zlibSuffix.length
+  for (let c = chunks.length - 1; c >= 0 && needed > 0; c--) {
+    const chunk = chunks[c]!
+    for (let i = chunk.length - 1; i >= 0 && needed > 0; i--) {
+      needed--
+      if (chunk[i] !== zlibSuffix[needed]) return false
+    }
+  }
+  return needed === 0
+}
+
+/**
+ * Creates a zlib-stream decompressor. Frames are kept as they come and joined only when a message
+ * spans several of them; the common one-frame message is inflated straight from the frame.
+ *
+ * @since 0.1.0
+ */
+export const make = (maxMessageBytes: number, engine: ZlibHandle.ZlibEngine): Decompressor => {
+  const inflate = (engine === "auto" ? nativeInflater(maxMessageBytes) : undefined) ??
+    portableInflater(maxMessageBytes)
+  const pending: Array<Uint8Array> = []
+  let pendingBytes = 0
+  let failure: DecodeError | undefined
+  const finish = (output: Uint8Array | DecodeError): Uint8Array | DecodeError => {
+    if (output instanceof DecodeError) failure = output
+    return output
+  }
+  return {
+    compression: "zlib-stream",
+    push: (frame) => {
+      if (failure !== undefined) return failure
+      if (frame.length === 0) return undefined
+      const total = pendingBytes + frame.length
+      if (total > maxMessageBytes) {
+        pending.length = 0
+        return finish(tooLarge(maxMessageBytes))
+      }
+      pending.push(frame)
+      pendingBytes = total
+      if (!endsWithSuffix(pending)) return undefined
+      const message = pending.length === 1 ? frame : Buffer.concat(pending, total)
+      pending.length = 0
+      pendingBytes = 0
+      return finish(inflate(message))
+    }
+  }
+}

@@ -1,0 +1,70 @@
+/**
+ * The JSON encoding: one `JSON.parse` per message, and a cheap check of the envelope's shape.
+ *
+ * @since 0.1.0
+ */
+import { DecodeError } from "./DecodeError.ts"
+import type { Encoding, Envelope } from "./Encoding.ts"
+
+const utf8 = new TextDecoder()
+
+interface MutableEnvelope {
+  op: unknown
+  d: unknown
+  s: unknown
+  t: unknown
+}
+
+/**
+ * Checks a parsed value's envelope shape (`op` a number, `s` a number or null, `t` a string or
+ * null; missing `s`/`t` become `null`) and returns it as an {@link Envelope} without copying.
+ *
+ * @since 0.1.0
+ */
+export const toEnvelope = (value: unknown): Envelope | DecodeError => {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    return new DecodeError({ reason: "Envelope", message: "gateway message is not a JSON object" })
+  }
+  const envelope = value as MutableEnvelope
+  if (envelope.s === undefined) envelope.s = null
+  if (envelope.t === undefined) envelope.t = null
+  if (typeof envelope.op !== "number") {
+    return new DecodeError({ reason: "Envelope", message: "gateway message has no numeric op" })
+  }
+  if (envelope.s !== null && typeof envelope.s !== "number") {
+    return new DecodeError({ reason: "Envelope", message: "gateway message has an s that is neither a number nor null" })
+  }
+  if (envelope.t !== null && typeof envelope.t !== "string") {
+    return new DecodeError({ reason: "Envelope", message: "gateway message has a t that is neither a string nor null" })
+  }
+  return envelope as Envelope
+}
+
+/**
+ * Parses one JSON gateway message (text, or UTF-8 bytes decoded with a reused `TextDecoder`).
+ *
+ * @since 0.1.0
+ */
+export const decode = (message: string | Uint8Array): Envelope | DecodeError => {
+  let value: unknown
+  try {
+    value = JSON.parse(typeof message === "string" ? message : utf8.decode(message))
+  } catch (error) {
+    return new DecodeError({ reason: "Json", message: `gateway message is not valid JSON: ${(error as Error).message}` })
+  }
+  return toEnvelope(value)
+}
+
+/**
+ * Serializes an outgoing payload as a JSON text frame. The payload must be JSON-serializable.
+ *
+ * @since 0.1.0
+ */
+export const encode = (payload: unknown): string => JSON.stringify(payload)
+
+/**
+ * The JSON {@link Encoding}.
+ *
+ * @since 0.1.0
+ */
+export const encoding: Encoding = { name: "json", decode, encode }

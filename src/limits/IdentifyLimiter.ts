@@ -1,0 +1,264 @@
+/**
+ * The identify limiter: Discord's concurrency semaphore (one identify per rate-limit key per 5 s,
+ * the key being `shard_id % max_concurrency`) and the daily session-start budget.
+ *
+ * @since 0.1.0
+ */
+import * as Context from "effect/Context"
+import * as Data from "effect/Data"
+import * as Deferred from "effect/Deferred"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Layer from "effect/Layer"
+
+/**
+ * The limits from `GET /gateway/bot`'s `session_start_limit` (`resetAfter` in milliseconds).
+ *
+ * @since 0.1.0
+ */
+export interface SessionStartLimit {
+  readonly maxConcurrency: number
+  readonly total: number
+  readonly remaining: number
+  readonly resetAfter: number
+}
+
+/**
+ * The daily identify budget is used up. Identifying anyway would get the bot's token reset, so
+ * the limiter refuses until the budget refills `resetAfter` milliseconds from now.
+ *
+ * @since 0.1.0
+ */
+export class IdentifyBudgetExhausted extends Data.TaggedError("IdentifyBudgetExhausted")<{
+  readonly total: number
+  readonly resetAfter: number
+}> {
+  override get message(): string {
+    return `identify budget exhausted: all ${this.total} session starts are used; it refills in ` +
+      `${Duration.format(Duration.millis(this.resetAfter))} (identifying before then would get the bot token reset)`
+  }
+}
+
+/**
+ * One rate-limit key: when it may identify next (ms, by the `Clock`) and how many identifies
+ * hold or wait for it.
+ *
+ * @since 0.1.0
+ */
+export interface KeySnapshot {
+  readonly key: number
+  readonly nextFreeAt: number
+  readonly queued: number
+}
+
+/**
+ * What the limiter holds at one moment. `budget` is `undefined` until `configure` is called.
+ *
+ * @since 0.1.0
+ */
+export interface IdentifySnapshot {
+  readonly maxConcurrency: number
+  readonly budget: { readonly total: number; readonly remaining: number; readonly resetAfter: number } | undefined
+  readonly keys: ReadonlyArray<KeySnapshot>
+}
+
+/**
+ * Options for the in-memory limiter.
+ *
+ * @since 0.1.0
+ */
+export interface IdentifyLimiterOptions {
+  /** Time between two identifies of one key. Default 5 seconds. */
+  readonly spacing?: Duration.DurationInput
+  /**
+   * What `acquire` does when the budget is used up: `fail` with `IdentifyBudgetExhausted`
+   * (default), or `wait` (logging a warning) until the budget refills.
+   */
+  readonly onExhausted?: "fail" | "wait"
+}
+
+/**
+ * The identify limiter service. `acquire(shardId)` returns when that shard may send Identify,
+ * and counts that identify. Resumes do not go through it.
+ *
+ * @since 0.1.0
+ */
+export class IdentifyLimiter extends Context.Tag("discord-gateway/IdentifyLimiter")<
+  IdentifyLimiter,
+  {
+    /** Sets the limits from `GET /gateway/bot`. Before it: max concurrency 1, budget unknown. */
+    readonly configure: (limit: SessionStartLimit) => Effect.Effect<void>
+    /** Waits for the shard's key (first come, first served) and takes one identify from the budget. */
+    readonly acquire: (shardId: number) => Effect.Effect<void, IdentifyBudgetExhausted>
+    readonly snapshot: Effect.Effect<IdentifySnapshot>
+  }
+>() {}
+
+/** Discord's budget window: a day. The next reset after a refill, until `configure` says otherwise. */
+const budgetPeriod = 24 * 60 * 60 * 1000
+
+interface Gate {
+  lastAt: number | undefined
+  busy: boolean
+  readonly waiters: Array<Deferred.Deferred<void>>
+}
+
+interface Budget {
+  readonly total: number
+  remaining: number
+  resetAt: number
+}
+
+/** Hands the key to the next waiter, or frees it. */
+const leave = (gate: Gate): void => {
+  const next = gate.waiters.shift()
+  if (next === undefined) gate.busy = false
+  else Deferred.unsafeDone(next, Exit.void)
+}
+
+/** Waits for the key, first come first served. An interrupted waiter passes on a turn it got. */
+const enter = (gate: Gate): Effect.Effect<void> =>
+  Effect.uninterruptibleMask((restore) =>
+    Effect.flatMap(Deferred.make<void>(), (turn) => {
+      if (!gate.busy) {
+        gate.busy = true
+        return Effect.void
+      }
+      gate.waiters.push(turn)
+      return restore(Deferred.await(turn)).pipe(
+        Effect.onInterrupt(() =>
+          Effect.sync(() => {
+            const index = gate.waiters.indexOf(turn)
+            if (index >= 0) gate.waiters.splice(index, 1)
+            else leave(gate)
+          })
+        )
+      )
+    })
+  )
+
+/**
+ * Builds an in-memory identify limiter, for the shards of one process.
+ *
+ * @since 0.1.0
+ */
+export const make = (options: IdentifyLimiterOptions = {}): Effect.Effect<Context.Tag.Service<IdentifyLimiter>> =>
+  Effect.sync(() => {
+    const spacing = Duration.toMillis(options.spacing ?? Duration.seconds(5))
+    const onExhausted = options.onExhausted ?? "fail"
+    let maxConcurrency = 1
+    let gates = new Map<number, Gate>()
+    let inheritedLastAt: number | undefined
+    let budget: Budget | undefined
+
+    const gateFor = (key: number): Gate => {
+      let gate = gates.get(key)
+      if (gate === undefined) {
+        gate = { lastAt: inheritedLastAt, busy: false, waiters: [] }
+        gates.set(key, gate)
+      }
+      return gate
+    }
+
+    const refill = (now: number): void => {
+      if (budget === undefined || now < budget.resetAt) return
+      budget.remaining = budget.total
+      while (budget.resetAt <= now) budget.resetAt += budgetPeriod
+    }
+
+    /** Ms until the budget refills if it is used up at `now`, else `undefined`. */
+    const exhaustedFor = (now: number): number | undefined => {
+      refill(now)
+      return budget !== undefined && budget.remaining <= 0 ? budget.resetAt - now : undefined
+    }
+
+    const exhausted = (resetAfter: number) => new IdentifyBudgetExhausted({ total: budget?.total ?? 0, resetAfter })
+
+    /** Holding the key: waits out its spacing, then the budget, then counts the identify. */
+    const identify = (gate: Gate, shardId: number): Effect.Effect<void, IdentifyBudgetExhausted> =>
+      Effect.clockWith((clock) => {
+        const now = clock.unsafeCurrentTimeMillis()
+        const spacingLeft = gate.lastAt === undefined ? 0 : gate.lastAt + spacing - now
+        if (spacingLeft > 0) return Effect.zipRight(Effect.sleep(spacingLeft), identify(gate, shardId))
+        const resetAfter = exhaustedFor(now)
+        if (resetAfter !== undefined) {
+          if (onExhausted === "fail") return Effect.fail(exhausted(resetAfter))
+          return Effect.logWarning("identify budget exhausted: waiting for it to refill").pipe(
+            Effect.annotateLogs({ shardId, resetAfter }),
+            Effect.zipRight(Effect.sleep(resetAfter)),
+            Effect.zipRight(identify(gate, shardId))
+          )
+        }
+        if (budget !== undefined) budget.remaining -= 1
+        gate.lastAt = now
+        return Effect.void
+      })
+
+    const acquire = (shardId: number): Effect.Effect<void, IdentifyBudgetExhausted> =>
+      Effect.clockWith((clock) => {
+        const resetAfter = exhaustedFor(clock.unsafeCurrentTimeMillis())
+        if (resetAfter !== undefined && onExhausted === "fail") return Effect.fail(exhausted(resetAfter))
+        const gate = gateFor(shardId % maxConcurrency)
+        return Effect.acquireUseRelease(enter(gate), () => identify(gate, shardId), () => Effect.sync(() => leave(gate)))
+      })
+
+    const configure = (limit: SessionStartLimit): Effect.Effect<void> =>
+      Effect.clockWith((clock) =>
+        Effect.sync(() => {
+          const now = clock.unsafeCurrentTimeMillis()
+          budget = { total: limit.total, remaining: limit.remaining, resetAt: now + limit.resetAfter }
+          const next = Math.max(1, Math.floor(limit.maxConcurrency))
+          if (next === maxConcurrency) return
+          // New keys: each starts as if it had identified with the latest identify of any old key,
+          // which never breaks the spacing Discord measured under the old keys.
+          for (const gate of gates.values()) {
+            if (gate.lastAt !== undefined && (inheritedLastAt === undefined || gate.lastAt > inheritedLastAt)) {
+              inheritedLastAt = gate.lastAt
+            }
+          }
+          maxConcurrency = next
+          gates = new Map()
+        })
+      )
+
+    const snapshot = Effect.clockWith((clock) =>
+      Effect.sync((): IdentifySnapshot => {
+        const now = clock.unsafeCurrentTimeMillis()
+        refill(now)
+        const keys = Array.from({ length: maxConcurrency }, (_, key): KeySnapshot => {
+          const gate = gates.get(key)
+          const lastAt = gate === undefined ? inheritedLastAt : gate.lastAt
+          return {
+            key,
+            nextFreeAt: lastAt === undefined ? now : Math.max(now, lastAt + spacing),
+            queued: gate === undefined ? 0 : gate.waiters.length + (gate.busy ? 1 : 0)
+          }
+        })
+        return {
+          maxConcurrency,
+          budget: budget === undefined
+            ? undefined
+            : { total: budget.total, remaining: budget.remaining, resetAfter: budget.resetAt - now },
+          keys
+        }
+      })
+    )
+
+    return { configure, acquire, snapshot }
+  })
+
+/**
+ * The in-memory identify limiter, shared by the shards of one process.
+ *
+ * @since 0.1.0
+ */
+export const layerMemory: Layer.Layer<IdentifyLimiter> = Layer.effect(IdentifyLimiter, make())
+
+/**
+ * The in-memory identify limiter with options.
+ *
+ * @since 0.1.0
+ */
+export const layerMemoryWith = (options: IdentifyLimiterOptions): Layer.Layer<IdentifyLimiter> =>
+  Layer.effect(IdentifyLimiter, make(options))

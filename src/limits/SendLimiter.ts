@@ -1,0 +1,159 @@
+/**
+ * The per-connection send limiter: a sliding window (120 sends per 60 s on the gateway) with
+ * room kept for control sends (heartbeat, identify, resume), which are also served first.
+ *
+ * @since 0.1.0
+ */
+import * as Clock from "effect/Clock"
+import * as Deferred from "effect/Deferred"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Queue from "effect/Queue"
+import type * as Scope from "effect/Scope"
+import * as SlidingWindow from "./SlidingWindow.ts"
+
+/**
+ * `control`: identify, resume and heartbeats, which keep the connection alive; `command`:
+ * everything a user sends.
+ *
+ * @since 0.1.0
+ */
+export type SendPriority = "control" | "command"
+
+/**
+ * A sliding-window limit. Control sends may fill the whole window; commands stop at
+ * `limit - reserved`, so the last `reserved` places are always free for control sends.
+ *
+ * @since 0.1.0
+ */
+export interface SendLimiterOptions {
+  readonly limit: number
+  readonly window: Duration.DurationInput
+  /** Places only control sends may use. Clamped to `[0, limit - 1]`. */
+  readonly reserved: number
+}
+
+/**
+ * Places kept for control sends on a gateway connection. At Discord's 41.25 s heartbeat
+ * interval any 60 s window holds at most 2 scheduled beats; a beat requested by the gateway
+ * (op 1) adds one, and the connection's identify or resume one more: 4.
+ *
+ * @since 0.1.0
+ */
+export const defaultReserved = 4
+
+/**
+ * Discord's gateway send limit: 120 per 60 s per connection (over it: close 4008).
+ *
+ * @since 0.1.0
+ */
+export const gatewaySends: SendLimiterOptions = { limit: 120, window: Duration.seconds(60), reserved: defaultReserved }
+
+/**
+ * Discord's presence-update limit: 5 per 20 s (use `command` priority).
+ *
+ * @since 0.1.0
+ */
+export const presenceUpdates: SendLimiterOptions = { limit: 5, window: Duration.seconds(20), reserved: 0 }
+
+/**
+ * A send limiter. `take` returns when the send may go; waiting control sends are served before
+ * waiting commands, first come first served within a priority. An interrupted `take` gives its
+ * place back.
+ *
+ * @since 0.1.0
+ */
+export interface SendLimiter {
+  readonly take: (priority: SendPriority) => Effect.Effect<void>
+  /** Sends inside the window now, and takes waiting per priority. */
+  readonly snapshot: Effect.Effect<SendLimiterSnapshot>
+}
+
+/**
+ * What a send limiter holds at one moment.
+ *
+ * @since 0.1.0
+ */
+export interface SendLimiterSnapshot {
+  readonly used: number
+  readonly waiting: { readonly control: number; readonly command: number }
+}
+
+interface Waiter {
+  readonly priority: SendPriority
+  readonly turn: Deferred.Deferred<void>
+  grantedAt: number | undefined
+}
+
+/**
+ * Builds a send limiter. Its timer fiber lives in the scope.
+ *
+ * @since 0.1.0
+ */
+export const make = (options: SendLimiterOptions = gatewaySends): Effect.Effect<SendLimiter, never, Scope.Scope> =>
+  Effect.gen(function*() {
+    const limit = Math.max(1, Math.floor(options.limit))
+    const reserved = Math.min(Math.max(0, Math.floor(options.reserved)), limit - 1)
+    const caps: Record<SendPriority, number> = { control: limit, command: limit - reserved }
+    const log = SlidingWindow.make(Duration.toMillis(options.window))
+    const queues: Record<SendPriority, Array<Waiter>> = { control: [], command: [] }
+    const wake = yield* Queue.sliding<void>(1)
+
+    const canSkipQueue = (priority: SendPriority): boolean =>
+      queues.control.length === 0 && (priority === "control" || queues.command.length === 0)
+
+    /** Grants every waiter that may go at `now`; returns when the next one may, if any waits. */
+    const serve = (now: number): number | undefined => {
+      for (;;) {
+        const waiter = queues.control[0] ?? queues.command[0]
+        if (waiter === undefined) return undefined
+        const cap = caps[waiter.priority]
+        if (!SlidingWindow.tryTake(log, now, cap)) return SlidingWindow.freeAt(log, now, cap)
+        queues[waiter.priority].shift()
+        waiter.grantedAt = now
+        Deferred.unsafeDone(waiter.turn, Exit.void)
+      }
+    }
+
+    yield* Effect.gen(function*() {
+      const now = yield* Clock.currentTimeMillis
+      const next = serve(now)
+      yield* next === undefined ? Queue.take(wake) : Effect.timeoutOption(Queue.take(wake), next - now)
+    }).pipe(Effect.forever, Effect.forkScoped)
+
+    const cancel = (waiter: Waiter) =>
+      Effect.sync(() => {
+        if (waiter.grantedAt === undefined) {
+          const queue = queues[waiter.priority]
+          queue.splice(queue.indexOf(waiter), 1)
+        } else {
+          SlidingWindow.refund(log, waiter.grantedAt)
+        }
+        Queue.unsafeOffer(wake, undefined)
+      })
+
+    const take = (priority: SendPriority): Effect.Effect<void> =>
+      Effect.uninterruptibleMask((restore) =>
+        Effect.clockWith((clock) =>
+          Effect.flatMap(Deferred.make<void>(), (turn) => {
+            if (canSkipQueue(priority) && SlidingWindow.tryTake(log, clock.unsafeCurrentTimeMillis(), caps[priority])) {
+              return Effect.void
+            }
+            const waiter: Waiter = { priority, turn, grantedAt: undefined }
+            queues[priority].push(waiter)
+            Queue.unsafeOffer(wake, undefined)
+            return restore(Deferred.await(turn)).pipe(Effect.onInterrupt(() => cancel(waiter)))
+          })
+        )
+      )
+
+    const snapshot = Effect.clockWith((clock) =>
+      Effect.sync((): SendLimiterSnapshot => ({
+        used: SlidingWindow.used(log, clock.unsafeCurrentTimeMillis()),
+        waiting: { control: queues.control.length, command: queues.command.length }
+      }))
+    )
+
+    return { take, snapshot }
+  })

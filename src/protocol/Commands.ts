@@ -1,0 +1,550 @@
+/**
+ * What a client sends: one tagged value per gateway command, checked and encoded to the
+ * exact wire JSON by {@link encode}. The bot token stays `Redacted` until that JSON is built.
+ *
+ * @since 0.1.0
+ */
+import * as Data from "effect/Data"
+import * as Either from "effect/Either"
+import * as Redacted from "effect/Redacted"
+import * as Schema from "effect/Schema"
+import * as Intents from "./Intents.ts"
+import { Opcode } from "./Opcode.ts"
+import { Bool, checked, decoder, intBetween, isSnowflake, NonNegativeInt, ShardPair, show, Snowflake, Str, struct } from "./internal/schema.ts"
+
+/**
+ * The largest payload the gateway accepts, in UTF-8 bytes; a larger one closes the
+ * connection with 4002.
+ *
+ * @since 0.1.0
+ */
+export const maxPayloadBytes = 4096
+
+/**
+ * The length of `text` in UTF-8 bytes, without encoding it (a lone surrogate counts 3, as
+ * `TextEncoder` replaces it with U+FFFD).
+ *
+ * @since 0.1.0
+ */
+export const utf8Length = (text: string): number => {
+  let bytes = 0
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i)
+    if (code < 0x80) bytes += 1
+    else if (code < 0x800) bytes += 2
+    else if (code >= 0xd800 && code <= 0xdbff && i + 1 < text.length && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      bytes += 4
+      i++
+    } else bytes += 3
+  }
+  return bytes
+}
+
+const optional = <S extends Schema.Schema.Any>(schema: S) => Schema.optionalWith(schema, { exact: true })
+
+const list = <S extends Schema.Schema.Any>(item: S, min: number, max: number, what: string) =>
+  Schema.Array(item).annotations({ message: (issue) => `must be an array of ${what}, got ${show(issue.actual)}` }).pipe(
+    Schema.filter((items) =>
+      (items.length >= min && items.length <= max) ||
+      (max === Infinity ? `must list at least ${min} ${what}, got none` : `must list ${min} to ${max} ${what}, got ${items.length}`)
+    )
+  )
+
+const Token = checked<Redacted.Redacted<string>>((u) =>
+  Redacted.isRedacted(u) && typeof Redacted.value(u) === "string" && Redacted.value(u) !== ""
+    ? undefined
+    : "must be a non-empty Redacted<string> (Redacted.make(token))"
+)
+
+const IntentBits = checked<number>((u) =>
+  typeof u === "number" && Intents.isValid(u) ? undefined : `must be a bit field of known intents, got ${show(u)}`
+)
+
+/**
+ * An activity a bot can show: 0 Playing, 1 Streaming, 2 Listening, 3 Watching, 4 Custom, 5 Competing.
+ *
+ * @since 0.1.0
+ */
+export const Activity = struct({
+  name: Str,
+  type: intBetween(0, 5),
+  state: optional(Str),
+  url: optional(Str)
+})
+
+/**
+ * An activity a bot can show.
+ *
+ * @since 0.1.0
+ */
+export interface Activity extends Schema.Schema.Type<typeof Activity> {}
+
+/**
+ * A presence status a bot can set.
+ *
+ * @since 0.1.0
+ */
+export type Status = "online" | "dnd" | "idle" | "invisible" | "offline"
+
+const statuses: ReadonlyArray<unknown> = ["online", "dnd", "idle", "invisible", "offline"]
+
+const presenceFields = {
+  since: checked<number | null>((u) =>
+    u === null || (typeof u === "number" && Number.isSafeInteger(u) && u >= 0)
+      ? undefined
+      : `must be null or a Unix time in milliseconds, got ${show(u)}`
+  ),
+  activities: list(Activity, 0, Infinity, "activities"),
+  status: checked<Status>((u) => statuses.includes(u) ? undefined : `must be one of ${statuses.join(", ")}, got ${show(u)}`),
+  afk: Bool
+}
+
+/**
+ * The presence a bot shows, in Identify and Presence Update.
+ *
+ * @since 0.1.0
+ */
+export const Presence = struct(presenceFields)
+
+/**
+ * The presence a bot shows.
+ *
+ * @since 0.1.0
+ */
+export interface Presence extends Schema.Schema.Type<typeof Presence> {}
+
+/**
+ * Op 2: start a new session.
+ *
+ * @since 0.1.0
+ */
+export const Identify = Schema.TaggedStruct("Identify", {
+  token: Token,
+  properties: struct({ os: Str, browser: Str, device: Str }),
+  intents: IntentBits,
+  shard: optional(ShardPair),
+  large_threshold: optional(intBetween(50, 250)),
+  presence: optional(Presence),
+  compress: optional(Bool)
+})
+
+/**
+ * Op 2: start a new session.
+ *
+ * @since 0.1.0
+ */
+export interface Identify extends Schema.Schema.Type<typeof Identify> {}
+
+/**
+ * Op 6: resume a session after `seq`.
+ *
+ * @since 0.1.0
+ */
+export const Resume = Schema.TaggedStruct("Resume", {
+  token: Token,
+  session_id: checked<string>((u) => typeof u === "string" && u !== "" ? undefined : `must be a non-empty string, got ${show(u)}`),
+  seq: NonNegativeInt
+})
+
+/**
+ * Op 6: resume a session.
+ *
+ * @since 0.1.0
+ */
+export interface Resume extends Schema.Schema.Type<typeof Resume> {}
+
+/**
+ * Op 1: a heartbeat carrying the last sequence number received, or `null`.
+ *
+ * @since 0.1.0
+ */
+export const Heartbeat = Schema.TaggedStruct("Heartbeat", {
+  seq: checked<number | null>((u) =>
+    u === null || (typeof u === "number" && Number.isSafeInteger(u) && u >= 0)
+      ? undefined
+      : `must be null or a non-negative integer, got ${show(u)}`
+  )
+})
+
+/**
+ * Op 1: a heartbeat.
+ *
+ * @since 0.1.0
+ */
+export interface Heartbeat extends Schema.Schema.Type<typeof Heartbeat> {}
+
+/**
+ * Op 3: change the bot's presence.
+ *
+ * @since 0.1.0
+ */
+export const PresenceUpdate = Schema.TaggedStruct("PresenceUpdate", presenceFields)
+
+/**
+ * Op 3: change the bot's presence.
+ *
+ * @since 0.1.0
+ */
+export interface PresenceUpdate extends Schema.Schema.Type<typeof PresenceUpdate> {}
+
+/**
+ * Op 4: join, move to (`channel_id`) or leave (`null`) a voice channel of a guild.
+ *
+ * @since 0.1.0
+ */
+export const VoiceStateUpdate = Schema.TaggedStruct("VoiceStateUpdate", {
+  guild_id: Snowflake,
+  channel_id: checked<string | null>((u) =>
+    u === null || isSnowflake(u) ? undefined : `must be a snowflake (a string of digits) or null, got ${show(u)}`
+  ),
+  self_mute: Bool,
+  self_deaf: Bool
+})
+
+/**
+ * Op 4: join, move or leave a voice channel.
+ *
+ * @since 0.1.0
+ */
+export interface VoiceStateUpdate extends Schema.Schema.Type<typeof VoiceStateUpdate> {}
+
+const memberSelection = (request: {
+  readonly query?: string | undefined
+  readonly limit?: number | undefined
+  readonly user_ids?: ReadonlyArray<string> | undefined
+}): true | string => {
+  const byQuery = request.query !== undefined
+  const byIds = request.user_ids !== undefined
+  if (byQuery && byIds) return "must have either query (with limit) or user_ids, not both"
+  if (!byQuery && !byIds) return "must have either query (with limit) or user_ids"
+  if (byQuery && request.limit === undefined) return "limit is required with query"
+  if (byIds && request.limit !== undefined) return "limit is only allowed with query"
+  return true
+}
+
+/**
+ * Op 8: ask for members of a guild, by name prefix (`query`, `""` for all, with `limit`,
+ * `0` for no limit) or by id (`user_ids`, up to 100). Answers arrive as GUILD_MEMBERS_CHUNK
+ * dispatches carrying `nonce` (at most 32 UTF-8 bytes).
+ *
+ * @since 0.1.0
+ */
+export const RequestGuildMembers = Schema.TaggedStruct("RequestGuildMembers", {
+  guild_id: Snowflake,
+  query: optional(Str),
+  limit: optional(NonNegativeInt),
+  user_ids: optional(list(Snowflake, 1, 100, "user ids")),
+  presences: optional(Bool),
+  nonce: optional(checked<string>((u) =>
+    typeof u !== "string"
+      ? `must be a string, got ${show(u)}`
+      : utf8Length(u) > 32
+      ? `must be at most 32 bytes of UTF-8, got ${utf8Length(u)}`
+      : undefined
+  ))
+}).pipe(Schema.filter(memberSelection))
+
+/**
+ * Op 8: ask for members of a guild.
+ *
+ * @since 0.1.0
+ */
+export interface RequestGuildMembers extends Schema.Schema.Type<typeof RequestGuildMembers> {}
+
+/**
+ * Op 31: ask for the soundboard sounds of guilds.
+ *
+ * @since 0.1.0
+ */
+export const RequestSoundboardSounds = Schema.TaggedStruct("RequestSoundboardSounds", {
+  guild_ids: list(Snowflake, 1, Infinity, "guild ids")
+})
+
+/**
+ * Op 31: ask for the soundboard sounds of guilds.
+ *
+ * @since 0.1.0
+ */
+export interface RequestSoundboardSounds extends Schema.Schema.Type<typeof RequestSoundboardSounds> {}
+
+/**
+ * A channel field Request Channel Info can ask for.
+ *
+ * @since 0.1.0
+ */
+export type ChannelInfoField = "status" | "voice_start_time"
+
+const channelInfoFields: ReadonlyArray<unknown> = ["status", "voice_start_time"]
+
+/**
+ * Op 43: ask for ephemeral information (voice channel status, voice start time) of a
+ * guild's channels.
+ *
+ * @since 0.1.0
+ */
+export const RequestChannelInfo = Schema.TaggedStruct("RequestChannelInfo", {
+  guild_id: Snowflake,
+  fields: list(
+    checked<ChannelInfoField>((u) =>
+      channelInfoFields.includes(u) ? undefined : `must be "status" or "voice_start_time", got ${show(u)}`
+    ),
+    1,
+    Infinity,
+    "fields"
+  )
+})
+
+/**
+ * Op 43: ask for ephemeral channel information.
+ *
+ * @since 0.1.0
+ */
+export interface RequestChannelInfo extends Schema.Schema.Type<typeof RequestChannelInfo> {}
+
+/**
+ * Every command a client sends.
+ *
+ * @since 0.1.0
+ */
+export type Command =
+  | Identify
+  | Resume
+  | Heartbeat
+  | PresenceUpdate
+  | VoiceStateUpdate
+  | RequestGuildMembers
+  | RequestSoundboardSounds
+  | RequestChannelInfo
+
+/**
+ * The commands that keep a connection alive and authenticated; a send limiter keeps room for these.
+ *
+ * @since 0.1.0
+ */
+export type ControlCommand = Identify | Resume | Heartbeat
+
+/**
+ * The commands a user sends.
+ *
+ * @since 0.1.0
+ */
+export type UserCommand = Exclude<Command, ControlCommand>
+
+/**
+ * Whether `command` is Identify, Resume or Heartbeat.
+ *
+ * @since 0.1.0
+ */
+export const isControl = (command: Command): command is ControlCommand =>
+  command._tag === "Identify" || command._tag === "Resume" || command._tag === "Heartbeat"
+
+const opcodes = {
+  Identify: Opcode.Identify,
+  Resume: Opcode.Resume,
+  Heartbeat: Opcode.Heartbeat,
+  PresenceUpdate: Opcode.PresenceUpdate,
+  VoiceStateUpdate: Opcode.VoiceStateUpdate,
+  RequestGuildMembers: Opcode.RequestGuildMembers,
+  RequestSoundboardSounds: Opcode.RequestSoundboardSounds,
+  RequestChannelInfo: Opcode.RequestChannelInfo
+} as const satisfies Record<Command["_tag"], Opcode>
+
+/**
+ * The opcode `command` is sent with.
+ *
+ * @since 0.1.0
+ */
+export const opcode = <C extends Command>(command: C): (typeof opcodes)[C["_tag"]] => opcodes[command._tag as C["_tag"]]
+
+type Fields<C extends Command> = Omit<C, "_tag">
+
+/**
+ * Builds an Identify command.
+ *
+ * @since 0.1.0
+ */
+export const identify = (fields: Fields<Identify>): Identify => ({ _tag: "Identify", ...fields })
+
+/**
+ * Builds a Resume command.
+ *
+ * @since 0.1.0
+ */
+export const resume = (fields: Fields<Resume>): Resume => ({ _tag: "Resume", ...fields })
+
+/**
+ * Builds a Heartbeat command carrying `seq`, the last sequence number received.
+ *
+ * @since 0.1.0
+ */
+export const heartbeat = (seq: number | null): Heartbeat => ({ _tag: "Heartbeat", seq })
+
+/**
+ * Builds a Presence Update command.
+ *
+ * @since 0.1.0
+ */
+export const presenceUpdate = (fields: Fields<PresenceUpdate>): PresenceUpdate => ({ _tag: "PresenceUpdate", ...fields })
+
+/**
+ * Builds a Voice State Update command.
+ *
+ * @since 0.1.0
+ */
+export const voiceStateUpdate = (fields: Fields<VoiceStateUpdate>): VoiceStateUpdate => ({
+  _tag: "VoiceStateUpdate",
+  ...fields
+})
+
+/**
+ * Builds a Request Guild Members command.
+ *
+ * @since 0.1.0
+ */
+export const requestGuildMembers = (fields: Fields<RequestGuildMembers>): RequestGuildMembers => ({
+  _tag: "RequestGuildMembers",
+  ...fields
+})
+
+/**
+ * Builds a Request Soundboard Sounds command.
+ *
+ * @since 0.1.0
+ */
+export const requestSoundboardSounds = (guildIds: ReadonlyArray<string>): RequestSoundboardSounds => ({
+  _tag: "RequestSoundboardSounds",
+  guild_ids: guildIds
+})
+
+/**
+ * Builds a Request Channel Info command.
+ *
+ * @since 0.1.0
+ */
+export const requestChannelInfo = (fields: Fields<RequestChannelInfo>): RequestChannelInfo => ({
+  _tag: "RequestChannelInfo",
+  ...fields
+})
+
+/**
+ * A command that cannot be sent: `Invalid` breaks a rule of the command, `TooLarge` encodes to
+ * more than {@link maxPayloadBytes}. The message says what is wrong and never holds the token.
+ *
+ * @since 0.1.0
+ */
+export class InvalidCommand extends Data.TaggedError("InvalidCommand")<{
+  readonly reason: "Invalid" | "TooLarge"
+  /** The command's `_tag`. */
+  readonly command: string
+  readonly message: string
+}> {}
+
+const checkCommand = decoder(
+  Schema.Union(
+    Identify,
+    Resume,
+    Heartbeat,
+    PresenceUpdate,
+    VoiceStateUpdate,
+    RequestGuildMembers,
+    RequestSoundboardSounds,
+    RequestChannelInfo
+  )
+)
+
+const nameOf = (command: unknown): string =>
+  typeof command === "object" && command !== null && typeof (command as { _tag?: unknown })._tag === "string"
+    ? (command as { _tag: string })._tag
+    : "command"
+
+/**
+ * Checks every rule of `command` without encoding it.
+ *
+ * @since 0.1.0
+ */
+export const validate = <C extends Command>(command: C): Either.Either<C, InvalidCommand> => {
+  const name = nameOf(command)
+  if (!Object.hasOwn(opcodes, name)) {
+    return Either.left(new InvalidCommand({ reason: "Invalid", command: name, message: `${name}: not a gateway command` }))
+  }
+  const checked = checkCommand(command)
+  return Either.isRight(checked)
+    ? Either.right(command)
+    : Either.left(
+      new InvalidCommand({ reason: "Invalid", command: name, message: `${name}: ${checked.left}` })
+    )
+}
+
+const presenceData = (presence: Presence) => ({
+  since: presence.since,
+  activities: presence.activities.map((activity) => ({
+    name: activity.name,
+    type: activity.type,
+    state: activity.state,
+    url: activity.url
+  })),
+  status: presence.status,
+  afk: presence.afk
+})
+
+const data = (command: Command): unknown => {
+  switch (command._tag) {
+    case "Identify":
+      return {
+        token: Redacted.value(command.token),
+        properties: { os: command.properties.os, browser: command.properties.browser, device: command.properties.device },
+        intents: command.intents,
+        shard: command.shard,
+        large_threshold: command.large_threshold,
+        presence: command.presence === undefined ? undefined : presenceData(command.presence),
+        compress: command.compress
+      }
+    case "Resume":
+      return { token: Redacted.value(command.token), session_id: command.session_id, seq: command.seq }
+    case "Heartbeat":
+      return command.seq
+    case "PresenceUpdate":
+      return presenceData(command)
+    case "VoiceStateUpdate":
+      return {
+        guild_id: command.guild_id,
+        channel_id: command.channel_id,
+        self_mute: command.self_mute,
+        self_deaf: command.self_deaf
+      }
+    case "RequestGuildMembers":
+      return {
+        guild_id: command.guild_id,
+        query: command.query,
+        limit: command.limit,
+        user_ids: command.user_ids,
+        presences: command.presences,
+        nonce: command.nonce
+      }
+    case "RequestSoundboardSounds":
+      return { guild_ids: command.guild_ids }
+    case "RequestChannelInfo":
+      return { guild_id: command.guild_id, fields: command.fields }
+  }
+}
+
+/**
+ * Checks `command` and encodes it to the JSON text sent on the wire, `{"op":N,"d":{...}}`,
+ * failing when a rule is broken or the text exceeds {@link maxPayloadBytes} UTF-8 bytes.
+ *
+ * @since 0.1.0
+ */
+export const encode = (command: Command): Either.Either<string, InvalidCommand> =>
+  Either.flatMap(validate(command), (valid) => {
+    const json = JSON.stringify({ op: opcode(valid), d: data(valid) })
+    const bytes = utf8Length(json)
+    return bytes <= maxPayloadBytes
+      ? Either.right(json)
+      : Either.left(
+        new InvalidCommand({
+          reason: "TooLarge",
+          command: valid._tag,
+          message: `${valid._tag}: payload is ${bytes} bytes, the limit is ${maxPayloadBytes}`
+        })
+      )
+  })

@@ -1,0 +1,211 @@
+/**
+ * Gateway intents: the bit field that chooses which events a session receives.
+ *
+ * @since 0.1.0
+ */
+import * as Data from "effect/Data"
+import * as Either from "effect/Either"
+
+/** Guilds, channels, threads, roles and stage instances. @since 0.1.0 */
+export const Guilds = 1 << 0
+/** Member joins, updates and leaves (privileged). @since 0.1.0 */
+export const GuildMembers = 1 << 1
+/** Bans and audit log entries. @since 0.1.0 */
+export const GuildModeration = 1 << 2
+/** Emojis, stickers and soundboard sounds. @since 0.1.0 */
+export const GuildExpressions = 1 << 3
+/** Integrations. @since 0.1.0 */
+export const GuildIntegrations = 1 << 4
+/** Webhook updates. @since 0.1.0 */
+export const GuildWebhooks = 1 << 5
+/** Invite creation and deletion. @since 0.1.0 */
+export const GuildInvites = 1 << 6
+/** Voice states and voice channel effects. @since 0.1.0 */
+export const GuildVoiceStates = 1 << 7
+/** Presence updates (privileged). @since 0.1.0 */
+export const GuildPresences = 1 << 8
+/** Messages in guilds. @since 0.1.0 */
+export const GuildMessages = 1 << 9
+/** Reactions in guilds. @since 0.1.0 */
+export const GuildMessageReactions = 1 << 10
+/** Typing in guilds. @since 0.1.0 */
+export const GuildMessageTyping = 1 << 11
+/** Direct messages. @since 0.1.0 */
+export const DirectMessages = 1 << 12
+/** Reactions in direct messages. @since 0.1.0 */
+export const DirectMessageReactions = 1 << 13
+/** Typing in direct messages. @since 0.1.0 */
+export const DirectMessageTyping = 1 << 14
+/** Message content, embeds, attachments and components (privileged). @since 0.1.0 */
+export const MessageContent = 1 << 15
+/** Scheduled events. @since 0.1.0 */
+export const GuildScheduledEvents = 1 << 16
+/** Auto moderation rule changes. @since 0.1.0 */
+export const AutoModerationConfiguration = 1 << 20
+/** Auto moderation actions. @since 0.1.0 */
+export const AutoModerationExecution = 1 << 21
+/** Poll votes in guilds. @since 0.1.0 */
+export const GuildMessagePolls = 1 << 24
+/** Poll votes in direct messages. @since 0.1.0 */
+export const DirectMessagePolls = 1 << 25
+
+/**
+ * Every intent by its PascalCase name, in bit order.
+ *
+ * @since 0.1.0
+ */
+export const byName = {
+  Guilds,
+  GuildMembers,
+  GuildModeration,
+  GuildExpressions,
+  GuildIntegrations,
+  GuildWebhooks,
+  GuildInvites,
+  GuildVoiceStates,
+  GuildPresences,
+  GuildMessages,
+  GuildMessageReactions,
+  GuildMessageTyping,
+  DirectMessages,
+  DirectMessageReactions,
+  DirectMessageTyping,
+  MessageContent,
+  GuildScheduledEvents,
+  AutoModerationConfiguration,
+  AutoModerationExecution,
+  GuildMessagePolls,
+  DirectMessagePolls
+} as const
+
+/**
+ * The PascalCase name of an intent.
+ *
+ * @since 0.1.0
+ */
+export type IntentName = keyof typeof byName
+
+const entries = Object.entries(byName) as ReadonlyArray<readonly [IntentName, number]>
+
+/**
+ * The intents Discord grants only when enabled in the developer portal:
+ * GuildMembers, GuildPresences and MessageContent.
+ *
+ * @since 0.1.0
+ */
+export const privileged = GuildMembers | GuildPresences | MessageContent
+
+/**
+ * Every known intent.
+ *
+ * @since 0.1.0
+ */
+export const all = entries.reduce((bits, [, bit]) => bits | bit, 0)
+
+/**
+ * Every known intent that is not privileged.
+ *
+ * @since 0.1.0
+ */
+export const nonPrivileged = all & ~privileged
+
+/**
+ * Why a value is not a set of intents.
+ *
+ * @since 0.1.0
+ */
+export class InvalidIntents extends Data.TaggedError("InvalidIntents")<{
+  readonly reason: "UnknownName" | "UnknownBits" | "NotABitField"
+  /** The offending name or number, as given. */
+  readonly input: string
+  readonly message: string
+}> {}
+
+/**
+ * Whether `bits` is a non-negative integer made only of known intents.
+ *
+ * @since 0.1.0
+ */
+export const isValid = (bits: number): boolean => Number.isInteger(bits) && bits >= 0 && bits <= all && (bits & ~all) === 0
+
+/**
+ * Whether `bits` contains at least one privileged intent.
+ *
+ * @since 0.1.0
+ */
+export const hasPrivileged = (bits: number): boolean => (bits & privileged) !== 0
+
+/**
+ * The names of the known intents set in `bits`, in bit order. Unknown bits are left out
+ * (see {@link isValid}).
+ *
+ * @since 0.1.0
+ */
+export const names = (bits: number): Array<IntentName> => entries.filter(([, bit]) => (bits & bit) !== 0).map(([name]) => name)
+
+/**
+ * `bits` as a comma list of PascalCase names, the form {@link parse} reads back.
+ * Unknown bits are left out.
+ *
+ * @since 0.1.0
+ */
+export const format = (bits: number): string => names(bits).join(",")
+
+const normalize = (name: string): string => name.replaceAll("_", "").toLowerCase()
+
+const lookup = new Map<string, number>([
+  ...entries.map(([name, bit]) => [normalize(name), bit] as const),
+  // The names these intents had before Discord renamed them.
+  [normalize("GuildBans"), GuildModeration],
+  [normalize("GuildEmojisAndStickers"), GuildExpressions]
+])
+
+const fromNumber = (bits: number, input: string): Either.Either<number, InvalidIntents> => {
+  if (!Number.isSafeInteger(bits) || bits < 0) {
+    return Either.left(
+      new InvalidIntents({ reason: "NotABitField", input, message: `intents must be a non-negative integer, got ${input}` })
+    )
+  }
+  if (!isValid(bits)) {
+    const unknown = bits > all ? "bits above 1 << 25" : `bits 0x${(bits & ~all).toString(16)}`
+    return Either.left(
+      new InvalidIntents({ reason: "UnknownBits", input, message: `intents ${input} has unknown ${unknown}` })
+    )
+  }
+  return Either.right(bits)
+}
+
+/**
+ * The intents named in `list`, each in PascalCase (`GuildMessages`) or SCREAMING_SNAKE
+ * (`GUILD_MESSAGES`); fails on the first unknown name.
+ *
+ * @since 0.1.0
+ */
+export const fromNames = (list: Iterable<string>): Either.Either<number, InvalidIntents> => {
+  let bits = 0
+  for (const raw of list) {
+    const name = raw.trim()
+    const bit = lookup.get(normalize(name))
+    if (bit === undefined) {
+      return Either.left(
+        new InvalidIntents({ reason: "UnknownName", input: name, message: `unknown intent name ${JSON.stringify(name)}` })
+      )
+    }
+    bits |= bit
+  }
+  return Either.right(bits)
+}
+
+/**
+ * Reads intents from a number, a decimal string (`"513"`), or a comma list of names
+ * (`"GUILD_MESSAGES,Guilds"`). An empty or blank text means no intents.
+ *
+ * @since 0.1.0
+ */
+export const parse = (text: string | number): Either.Either<number, InvalidIntents> => {
+  if (typeof text === "number") return fromNumber(text, String(text))
+  const trimmed = text.trim()
+  if (trimmed === "") return Either.right(0)
+  if (/^\d+$/.test(trimmed)) return fromNumber(Number(trimmed), trimmed)
+  return fromNames(trimmed.split(","))
+}

@@ -1,0 +1,147 @@
+/**
+ * Schema building blocks shared by the protocol modules: primitives whose failure
+ * messages read as plain sentences, and a formatter that turns a parse error into one line.
+ *
+ * @since 0.1.0
+ */
+import * as Either from "effect/Either"
+import type * as ParseResult from "effect/ParseResult"
+import { ArrayFormatter } from "effect/ParseResult"
+import * as Schema from "effect/Schema"
+
+/**
+ * A short rendering of a value for an error message.
+ *
+ * @since 0.1.0
+ */
+export const show = (value: unknown): string => {
+  if (value === undefined) return "undefined"
+  if (typeof value === "number" || typeof value === "boolean" || value === null) return String(value)
+  const text = typeof value === "string" ? JSON.stringify(value) : Array.isArray(value) ? "an array" : typeof value === "object" ? "an object" : typeof value
+  return text.length > 60 ? `${text.slice(0, 57)}...` : text
+}
+
+const path = (segments: ReadonlyArray<PropertyKey>): string =>
+  segments.reduce<string>(
+    (text, segment) => typeof segment === "number" ? `${text}[${segment}]` : text === "" ? String(segment) : `${text}.${String(segment)}`,
+    ""
+  )
+
+/**
+ * One line saying what is wrong: every issue as `path message`, joined by `; `.
+ *
+ * @since 0.1.0
+ */
+export const formatError = (error: ParseResult.ParseError): string =>
+  ArrayFormatter.formatErrorSync(error)
+    .map((issue) => issue.path.length === 0 ? issue.message : `${path(issue.path)} ${issue.message}`)
+    .join("; ")
+
+/**
+ * A synchronous decoder that reports failures as one-line messages.
+ *
+ * @since 0.1.0
+ */
+export const decoder = <A, I>(schema: Schema.Schema<A, I>) => {
+  const decode = Schema.decodeUnknownEither(schema, { errors: "all" })
+  return (input: unknown): Either.Either<A, string> => Either.mapLeft(decode(input), formatError)
+}
+
+/**
+ * A schema for the values `check` accepts; `check` returns what is wrong, or `undefined`.
+ *
+ * @since 0.1.0
+ */
+export const checked = <A>(check: (input: unknown) => string | undefined) =>
+  Schema.declare((input: unknown): input is A => check(input) === undefined, {
+    message: (issue) => check(issue.actual) ?? "is invalid"
+  })
+
+/**
+ * A struct whose failure on a non-object reads as a sentence.
+ *
+ * @since 0.1.0
+ */
+export const struct = <Fields extends Schema.Struct.Fields>(fields: Fields) =>
+  Schema.Struct(fields).annotations({ message: (issue) => `must be an object, got ${show(issue.actual)}` })
+
+/**
+ * A string.
+ *
+ * @since 0.1.0
+ */
+export const Str = checked<string>((u) => typeof u === "string" ? undefined : `must be a string, got ${show(u)}`)
+
+/**
+ * A boolean.
+ *
+ * @since 0.1.0
+ */
+export const Bool = checked<boolean>((u) => typeof u === "boolean" ? undefined : `must be a boolean, got ${show(u)}`)
+
+const isInt = (u: unknown, min: number, max: number): u is number =>
+  typeof u === "number" && Number.isInteger(u) && u >= min && u <= max
+
+/**
+ * An integer from `min` to `max`, both included.
+ *
+ * @since 0.1.0
+ */
+export const intBetween = (min: number, max: number) =>
+  checked<number>((u) => isInt(u, min, max) ? undefined : `must be an integer between ${min} and ${max}, got ${show(u)}`)
+
+/**
+ * A non-negative integer that a double holds exactly.
+ *
+ * @since 0.1.0
+ */
+export const NonNegativeInt = checked<number>((u) =>
+  isInt(u, 0, Number.MAX_SAFE_INTEGER) ? undefined : `must be a non-negative integer, got ${show(u)}`
+)
+
+/**
+ * Whether `u` is a Discord id: a string of 1 to 20 digits.
+ *
+ * @since 0.1.0
+ */
+export const isSnowflake = (u: unknown): u is string => typeof u === "string" && /^[0-9]{1,20}$/.test(u)
+
+/**
+ * A Discord id: a string of 1 to 20 digits.
+ *
+ * @since 0.1.0
+ */
+export const Snowflake = checked<string>((u) =>
+  isSnowflake(u) ? undefined : `must be a snowflake (a string of digits), got ${show(u)}`
+)
+
+const isWebSocketUrl = (u: unknown): boolean => {
+  if (typeof u !== "string") return false
+  try {
+    const url = new URL(u)
+    return url.protocol === "ws:" || url.protocol === "wss:"
+  } catch {
+    return false
+  }
+}
+
+/**
+ * An absolute `ws://` or `wss://` URL.
+ *
+ * @since 0.1.0
+ */
+export const WebSocketUrl = checked<string>((u) =>
+  isWebSocketUrl(u) ? undefined : `must be a ws:// or wss:// URL, got ${show(u)}`
+)
+
+/**
+ * A `[shard_id, shard_count]` pair with `0 <= shard_id < shard_count`.
+ *
+ * @since 0.1.0
+ */
+export const ShardPair = checked<readonly [number, number]>((u) => {
+  if (!Array.isArray(u) || u.length !== 2 || !isInt(u[0], 0, 65_534) || !isInt(u[1], 1, 65_535)) {
+    return `must be a [shard_id, shard_count] pair of non-negative integers, got ${Array.isArray(u) ? JSON.stringify(u).slice(0, 40) : show(u)}`
+  }
+  return u[0] < u[1] ? undefined : `must have shard_id below shard_count, got [${u[0]}, ${u[1]}]`
+})

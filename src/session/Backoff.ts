@@ -1,0 +1,44 @@
+/**
+ * Reconnect backoff: exponential with jitter, capped, and reset once a connection proved stable.
+ *
+ * @since 0.1.0
+ */
+import * as Duration from "effect/Duration"
+import * as Schedule from "effect/Schedule"
+
+/**
+ * How long to wait between connection attempts.
+ *
+ * @since 0.1.0
+ */
+export interface BackoffOptions {
+  /** The first delay after a healthy connection ends (default 1 second). */
+  readonly initial: Duration.DurationInput
+  /** The longest delay, however long the gateway stays unreachable (default 60 seconds). */
+  readonly max: Duration.DurationInput
+  /** Growth per failed attempt (default 2). */
+  readonly factor: number
+  /** A connection that stays READY this long resets the backoff (default 60 seconds). */
+  readonly stableAfter: Duration.DurationInput
+}
+
+/**
+ * The defaults: 1 s, doubling, at most 60 s, reset after 60 s of stable connection.
+ *
+ * @since 0.1.0
+ */
+export const defaults: BackoffOptions = { initial: "1 second", max: "60 seconds", factor: 2, stableAfter: "60 seconds" }
+
+/**
+ * The delays between attempts: `initial × factor^n`, capped at `max`, each then scaled by a random
+ * factor in [0.5, 1] (from `Random`) so that shards cut off together do not come back together.
+ * An hour offline means one attempt a minute or so, not a storm; and at most a minute's wait once
+ * the gateway is back.
+ *
+ * @since 0.1.0
+ */
+export const schedule = (options: BackoffOptions): Schedule.Schedule<unknown> =>
+  Schedule.exponential(options.initial, options.factor).pipe(
+    Schedule.union(Schedule.spaced(options.max)),
+    Schedule.jitteredWith({ min: 0.5, max: 1 })
+  )

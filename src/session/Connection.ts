@@ -1,0 +1,277 @@
+/**
+ * One connection of a session, from opening the socket to its end. Everything it owns (the
+ * socket, the decoder, the heartbeat, the timers, the command writer) lives in its `Scope`, so
+ * nothing outlives the socket that made it.
+ *
+ * @since 0.1.0
+ */
+import * as Chunk from "effect/Chunk"
+import * as Deferred from "effect/Deferred"
+import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
+import type * as Mailbox from "effect/Mailbox"
+import * as Stream from "effect/Stream"
+import * as FrameDecoder from "../codec/FrameDecoder.ts"
+import { isDecodeError } from "../codec/DecodeError.ts"
+import type { IdentifyBudgetExhausted, IdentifyLimiter } from "../limits/IdentifyLimiter.ts"
+import * as SendLimiter from "../limits/SendLimiter.ts"
+import * as CloseCode from "../protocol/CloseCode.ts"
+import type { GatewayEvent } from "../protocol/Event.ts"
+import type { ConnectionClosed, Frame, GatewayTransport } from "../transport/GatewayTransport.ts"
+import * as Heartbeat from "./Heartbeat.ts"
+import type { MemberRequests } from "./MemberRequests.ts"
+import type { Outbox } from "./Outbox.ts"
+import * as Protocol from "./Protocol.ts"
+import { FatalClose } from "./SessionError.ts"
+import type { ResolvedOptions } from "./SessionOptions.ts"
+import { Reason, SessionState } from "./SessionState.ts"
+
+/**
+ * What a connection needs from its session.
+ *
+ * @since 0.1.0
+ */
+export interface Context {
+  readonly options: ResolvedOptions
+  /** The open connection, for a final close from outside. */
+  readonly active: Active
+  readonly transport: GatewayTransport["Type"]
+  readonly identifyLimiter: IdentifyLimiter["Type"]
+  /** The session's memory; only the connection's reader writes it. */
+  readonly memory: { current: Protocol.Memory }
+  /** Where delivered events go. */
+  readonly events: Pick<Mailbox.Mailbox<GatewayEvent>, "offer" | "unsafeOffer">
+  readonly outbox: Outbox
+  readonly members: MemberRequests
+  readonly transition: (to: SessionState, reason: Reason) => Effect.Effect<void>
+  /** Called once the connection stayed ready for `backoff.stableAfter`. */
+  readonly stable: Effect.Effect<void>
+  /** Called with each heartbeat round trip (ms). */
+  readonly latency: (ms: number) => void
+  /** The Identify payload, encoded (the token is only unwrapped inside). */
+  readonly identify: () => string
+  /** The Resume payload for the remembered session, encoded. */
+  readonly resume: (memory: Protocol.Memory) => string
+  /** The Heartbeat payload for a sequence, encoded. */
+  readonly heartbeat: (sequence: number | null) => string
+}
+
+/**
+ * The session's handle on its open connection (if any), so that ending the session can close it
+ * with 1000 before interrupting it.
+ *
+ * @since 0.1.0
+ */
+export interface Active {
+  /** Closes the open connection with `code`; nothing when none is open. */
+  close: (code: number) => Effect.Effect<void>
+}
+
+/**
+ * A handle with no open connection.
+ *
+ * @since 0.1.0
+ */
+export const makeActive = (): Active => ({ close: () => Effect.void })
+
+/**
+ * How a connection ended: how the next one should authenticate, and why.
+ *
+ * @since 0.1.0
+ */
+export interface Outcome {
+  readonly next: Protocol.Mode
+  readonly reason: Reason
+  /** Whether this connection reached READY or RESUMED. */
+  readonly ready: boolean
+}
+
+/**
+ * Why a connection ended the whole session.
+ *
+ * @since 0.1.0
+ */
+export type Failure = FatalClose | IdentifyBudgetExhausted
+
+/**
+ * Runs one connection to `url`, authenticating with `mode`, until it ends; returns how it ended,
+ * or fails when the session must stop. Interrupting it closes the socket with a resumable code.
+ *
+ * @since 0.1.0
+ */
+export const run = (ctx: Context, url: string, mode: Protocol.Mode): Effect.Effect<Outcome, Failure> =>
+  Effect.scoped(Effect.gen(function*() {
+    const { options } = ctx
+    const shard = options.shard[0]
+    const clock = yield* Effect.clock
+    const scope = yield* Effect.scope
+    const ended = yield* Deferred.make<Omit<Outcome, "ready">, Failure>()
+    let done = false
+    let ready = false
+    const finish = (next: Protocol.Mode, reason: Reason) =>
+      Effect.suspend(() => {
+        done = true
+        return Deferred.succeed(ended, { next, reason })
+      })
+
+    const opened = yield* ctx.transport.connect(url, { maxFrameBytes: options.maxMessageBytes }).pipe(
+      Effect.timeout(options.timeouts.connect),
+      Effect.either
+    )
+    if (opened._tag === "Left") {
+      const reason = opened.left._tag === "TimeoutException"
+        ? Reason.ConnectTimeout()
+        : Reason.ConnectFailed({ message: opened.left.message })
+      return { next: mode, reason, ready }
+    }
+    const connection = opened.right
+    ctx.active.close = (code) => connection.close(code)
+    yield* Effect.addFinalizer(() => Effect.sync(() => {
+      ctx.active.close = () => Effect.void
+    }))
+    yield* ctx.transition(SessionState.ConnectingWs({ url }), Reason.Opened())
+
+    const decoder = FrameDecoder.make({
+      compression: options.compression,
+      encoding: options.encoding,
+      maxMessageBytes: options.maxMessageBytes
+    })
+    const tracker = new Heartbeat.Tracker()
+    const sendLimiter = yield* SendLimiter.make(options.sendLimit)
+    const presenceLimiter = yield* SendLimiter.make(options.presenceLimit)
+    const sendControl = (payload: string) =>
+      Effect.zipRight(sendLimiter.take("control"), Effect.ignore(connection.send(payload)))
+    const beat = (scheduled: boolean) =>
+      Effect.suspend(() => {
+        tracker.sent(clock.unsafeCurrentTimeMillis(), scheduled)
+        return sendControl(ctx.heartbeat(ctx.memory.current.sequence))
+      })
+
+    const helloTimer = yield* Effect.forkScoped(
+      Effect.zipRight(Effect.sleep(options.timeouts.hello), finish(mode, Reason.HelloTimeout()))
+    )
+    let authenticating: Fiber.RuntimeFiber<void> | undefined
+
+    const authenticate = Effect.gen(function*() {
+      if (mode === "identify") {
+        yield* ctx.identifyLimiter.acquire(shard)
+        yield* sendControl(ctx.identify())
+      } else {
+        yield* sendControl(ctx.resume(ctx.memory.current))
+      }
+      yield* Effect.sleep(options.timeouts.ready)
+      yield* finish(mode, Reason.ReadyTimeout())
+    }).pipe(Effect.catchAll((error) => Deferred.fail(ended, error)), Effect.asVoid)
+
+    const onHello = (interval: number) =>
+      Effect.gen(function*() {
+        if (authenticating !== undefined) return
+        yield* Fiber.interrupt(helloTimer)
+        yield* ctx.transition(
+          SessionState.Connected({ phase: mode === "resume" ? "Resuming" : "Identifying" }),
+          Reason.Hello({ interval })
+        )
+        yield* Effect.forkIn(scope)(
+          Heartbeat.run({ interval, tracker, beat: beat(true) }).pipe(
+            Effect.catchTag("Zombie", () => finish(Protocol.modeOf(ctx.memory.current), Reason.Zombie()))
+          )
+        )
+        authenticating = yield* Effect.forkIn(authenticate, scope)
+      })
+
+    const onReady = (reason: Reason) =>
+      Effect.gen(function*() {
+        ready = true
+        if (authenticating !== undefined) yield* Fiber.interrupt(authenticating)
+        yield* ctx.transition(SessionState.Connected({ phase: "Ready" }), reason)
+        yield* Effect.forkIn(scope)(ctx.outbox.drain({
+          slot: sendLimiter.take("command"),
+          presenceSlot: presenceLimiter.take("command"),
+          write: (payload) => Effect.match(connection.send(payload), { onFailure: () => false, onSuccess: () => true })
+        }))
+        yield* Effect.forkIn(Effect.zipRight(Effect.sleep(options.backoff.stableAfter), ctx.stable), scope)
+      })
+
+    let replayed = 0
+    const commit = (step: Extract<Protocol.Step, { readonly event: GatewayEvent }>): Effect.Effect<void> | undefined => {
+      ctx.memory.current = Protocol.apply(ctx.memory.current, step)
+      ctx.members.observe(step.event)
+      if (step._tag === "Ready") return onReady(Reason.Ready({ sessionId: step.sessionId }))
+      if (step._tag === "Resumed") return onReady(Reason.Resumed({ replayed }))
+      if (mode === "resume" && !ready) replayed++
+      return undefined
+    }
+
+    // The reader: decode, step, deliver. Events go into the mailbox synchronously while it has
+    // room; a full mailbox suspends the reader (and with it the socket) until the program takes
+    // events, and the sequence is committed only once an event is in the mailbox, so an
+    // interruption never skips an event on the next resume.
+    const handle = (frames: ReadonlyArray<Frame>, from: number): Effect.Effect<void> => {
+      for (let i = from; i < frames.length && !done; i++) {
+        const envelope = decoder.push(frames[i]!)
+        if (envelope === undefined) continue
+        if (isDecodeError(envelope)) {
+          return finish(Protocol.modeOf(ctx.memory.current), Reason.DecodeFailed({ message: envelope.message }))
+        }
+        const step = Protocol.step(ctx.memory.current, envelope, shard)
+        switch (step._tag) {
+          case "Emit":
+          case "Ready":
+          case "Resumed": {
+            if (!ctx.events.unsafeOffer(step.event)) return deliverSuspended(step, frames, i)
+            const after = commit(step)
+            if (after !== undefined) return Effect.zipRight(after, Effect.suspend(() => handle(frames, i + 1)))
+            break
+          }
+          case "Duplicate":
+          case "Ignore":
+            break
+          case "HeartbeatAck":
+            tracker.acked(clock.unsafeCurrentTimeMillis())
+            ctx.latency(tracker.latency!)
+            break
+          case "HeartbeatNow":
+            return Effect.zipRight(beat(false), Effect.suspend(() => handle(frames, i + 1)))
+          case "Hello":
+            return Effect.zipRight(onHello(step.interval), Effect.suspend(() => handle(frames, i + 1)))
+          case "Reconnect":
+            return finish(step.mode, step.reason)
+        }
+      }
+      return Effect.void
+    }
+
+    const deliverSuspended = (
+      step: Extract<Protocol.Step, { readonly event: GatewayEvent }>,
+      frames: ReadonlyArray<Frame>,
+      i: number
+    ): Effect.Effect<void> =>
+      Effect.suspend(() => {
+        tracker.paused = true
+        return ctx.events.offer(step.event)
+      }).pipe(
+        Effect.flatMap((accepted) => {
+          tracker.paused = false
+          return accepted ? commit(step) ?? Effect.void : finish(Protocol.modeOf(ctx.memory.current), Reason.Disconnect())
+        }),
+        Effect.zipRight(Effect.suspend(() => handle(frames, i + 1)))
+      )
+
+    const onClosed = (closed: ConnectionClosed) => {
+      const after = Protocol.afterClose(ctx.memory.current, closed.code)
+      return after === "fatal"
+        ? Deferred.fail(ended, new FatalClose({ code: closed.code!, shard }))
+        : finish(after, Reason.Closed({ code: closed.code, description: CloseCode.describe(closed.code) }))
+    }
+
+    yield* Effect.forkScoped(
+      connection.frames.pipe(
+        Stream.runForEachChunk((chunk) => handle(Chunk.toReadonlyArray(chunk), 0)),
+        Effect.catchTag("ConnectionClosed", onClosed)
+      )
+    )
+
+    const outcome = yield* Deferred.await(ended)
+    yield* connection.close(CloseCode.ResumableClose)
+    return { ...outcome, ready }
+  }))

@@ -1,0 +1,45 @@
+/**
+ * `GET /gateway/bot`: the gateway URL, the recommended shard count and the identify limits,
+ * fetched over `HttpClient` with the bot token.
+ *
+ * @since 0.1.0
+ */
+import * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Redacted from "effect/Redacted"
+import * as GatewayBot from "../protocol/GatewayBot.ts"
+import { GatewayInfoError } from "./SessionError.ts"
+
+/**
+ * Fetches `GET {api}/gateway/bot`. A 401 fails with reason `Unauthorized`; any other failure
+ * (network, status, a body that is not a valid answer) with `Http` or `Decode`. The token goes
+ * only into the Authorization header, which `@effect/platform` redacts.
+ *
+ * @since 0.1.0
+ */
+export const fetch = (
+  api: string,
+  token: Redacted.Redacted<string>
+): Effect.Effect<GatewayBot.GatewayBot, GatewayInfoError, HttpClient.HttpClient> =>
+  Effect.gen(function*() {
+    const client = yield* HttpClient.HttpClient
+    const request = HttpClientRequest.get(`${api.replace(/\/+$/, "")}/gateway/bot`).pipe(
+      HttpClientRequest.setHeader("Authorization", `Bot ${Redacted.value(token)}`),
+      HttpClientRequest.acceptJson
+    )
+    const response = yield* client.execute(request).pipe(
+      Effect.mapError((error) => new GatewayInfoError({ reason: "Http", detail: error.reason }))
+    )
+    if (response.status === 401) {
+      return yield* new GatewayInfoError({ reason: "Unauthorized", detail: "401 Unauthorized" })
+    }
+    if (response.status < 200 || response.status >= 300) {
+      return yield* new GatewayInfoError({ reason: "Http", detail: `status ${response.status}` })
+    }
+    const body = yield* response.json.pipe(
+      Effect.mapError(() => new GatewayInfoError({ reason: "Decode", detail: "the body is not JSON" }))
+    )
+    return yield* Either.mapLeft(GatewayBot.decode(body), (error) => new GatewayInfoError({ reason: "Decode", detail: error.message }))
+  }).pipe(Effect.scoped, Effect.withSpan("GatewayInfo.fetch"))

@@ -1,0 +1,168 @@
+/**
+ * The protocol step: a pure function from what the session remembers and one incoming
+ * payload to what the shell must do. No sockets, clocks or effects: tested exhaustively.
+ *
+ * @since 0.1.0
+ */
+import type { Envelope } from "../protocol/Receive.ts"
+import * as CloseCode from "../protocol/CloseCode.ts"
+import type { GatewayEvent } from "../protocol/Event.ts"
+import { Opcode } from "../protocol/Opcode.ts"
+import * as Receive from "../protocol/Receive.ts"
+import { Reason } from "./SessionState.ts"
+
+/**
+ * What the session remembers across connections: the Discord session it holds (if any)
+ * and the sequence number of the last event it delivered.
+ *
+ * @since 0.1.0
+ */
+export interface Memory {
+  readonly sessionId: string | undefined
+  readonly resumeGatewayUrl: string | undefined
+  readonly sequence: number | null
+}
+
+/**
+ * A session that holds nothing yet.
+ *
+ * @since 0.1.0
+ */
+export const empty: Memory = { sessionId: undefined, resumeGatewayUrl: undefined, sequence: null }
+
+/**
+ * How the next connection authenticates: resume the remembered session, or identify anew.
+ *
+ * @since 0.1.0
+ */
+export type Mode = "resume" | "identify"
+
+/**
+ * The mode for the next connection, given the memory: resume when there is a session to resume.
+ *
+ * @since 0.1.0
+ */
+export const modeOf = (memory: Memory): Mode =>
+  memory.sessionId !== undefined && memory.resumeGatewayUrl !== undefined ? "resume" : "identify"
+
+/**
+ * The memory after the session was invalidated: nothing left to resume.
+ *
+ * @since 0.1.0
+ */
+export const forget = (_memory: Memory): Memory => empty
+
+/**
+ * What one incoming payload asks of the shell.
+ *
+ * @since 0.1.0
+ */
+export type Step =
+  /** Deliver this event (its sequence is new). */
+  | { readonly _tag: "Emit"; readonly event: GatewayEvent }
+  /** READY: remember the new session, deliver the event. */
+  | { readonly _tag: "Ready"; readonly sessionId: string; readonly resumeGatewayUrl: string; readonly event: GatewayEvent }
+  /** RESUMED: the old session goes on; deliver the event. */
+  | { readonly _tag: "Resumed"; readonly event: GatewayEvent }
+  /** An event already delivered (a replay after a resume): skip it. */
+  | { readonly _tag: "Duplicate"; readonly sequence: number }
+  /** Hello: start heartbeating and authenticate. */
+  | { readonly _tag: "Hello"; readonly interval: number }
+  /** Op 1: send a heartbeat now. */
+  | { readonly _tag: "HeartbeatNow" }
+  /** Op 11: the last heartbeat was acknowledged. */
+  | { readonly _tag: "HeartbeatAck" }
+  /** Close this connection and open another, resuming or identifying. */
+  | { readonly _tag: "Reconnect"; readonly mode: Mode; readonly reason: Reason }
+  /** Nothing to do (an opcode a client never receives). */
+  | { readonly _tag: "Ignore"; readonly op: number }
+
+const resumeOrIdentify = (memory: Memory, reason: Reason): Step => ({ _tag: "Reconnect", mode: modeOf(memory), reason })
+
+/**
+ * Interprets one decoded payload for the shard `shard`.
+ *
+ * @since 0.1.0
+ */
+export const step = (memory: Memory, envelope: Envelope, shard: number): Step => {
+  switch (envelope.op) {
+    case Opcode.Dispatch:
+      return dispatch(memory, envelope, shard)
+    case Opcode.HeartbeatAck:
+      return { _tag: "HeartbeatAck" }
+    case Opcode.Heartbeat:
+      return { _tag: "HeartbeatNow" }
+    case Opcode.Hello: {
+      const hello = Receive.decodeHello(envelope.d)
+      return hello._tag === "Right"
+        ? { _tag: "Hello", interval: hello.right.heartbeat_interval }
+        : resumeOrIdentify(memory, Reason.DecodeFailed({ message: hello.left.message }))
+    }
+    case Opcode.Reconnect:
+      return resumeOrIdentify(memory, Reason.Reconnect())
+    case Opcode.InvalidSession: {
+      const invalid = Receive.decodeInvalidSession(envelope.d)
+      if (invalid._tag === "Left") return resumeOrIdentify(memory, Reason.DecodeFailed({ message: invalid.left.message }))
+      const resumable = invalid.right
+      return { _tag: "Reconnect", mode: resumable ? modeOf(memory) : "identify", reason: Reason.InvalidSession({ resumable }) }
+    }
+    default:
+      return { _tag: "Ignore", op: envelope.op }
+  }
+}
+
+const dispatch = (memory: Memory, envelope: Envelope, shard: number): Step => {
+  const sequence = envelope.s
+  const t = envelope.t
+  if (sequence === null || t === null) {
+    return resumeOrIdentify(memory, Reason.DecodeFailed({ message: "dispatch without s or t" }))
+  }
+  if (memory.sequence !== null && sequence <= memory.sequence) {
+    return { _tag: "Duplicate", sequence }
+  }
+  const event = { shard, sequence, t, d: envelope.d } as GatewayEvent
+  if (t === "READY") {
+    const ready = Receive.decodeReady(envelope.d)
+    if (ready._tag === "Left") return { _tag: "Reconnect", mode: "identify", reason: Reason.DecodeFailed({ message: ready.left.message }) }
+    return { _tag: "Ready", sessionId: ready.right.session_id, resumeGatewayUrl: ready.right.resume_gateway_url, event }
+  }
+  if (t === "RESUMED") return { _tag: "Resumed", event }
+  return { _tag: "Emit", event }
+}
+
+/**
+ * The memory after a step was carried out.
+ *
+ * @since 0.1.0
+ */
+export const apply = (memory: Memory, step: Step): Memory => {
+  switch (step._tag) {
+    case "Emit":
+    case "Resumed":
+      return { ...memory, sequence: step.event.sequence }
+    case "Ready":
+      return { sessionId: step.sessionId, resumeGatewayUrl: step.resumeGatewayUrl, sequence: step.event.sequence }
+    case "Reconnect":
+      return step.mode === "identify" ? forget(memory) : memory
+    default:
+      return memory
+  }
+}
+
+/**
+ * What to do after the connection closed with `code` (`undefined`: dropped without a close frame),
+ * as the gateway's close code table says: resume where allowed, identify anew where the session
+ * is gone, stop for good on a fatal code.
+ *
+ * @since 0.1.0
+ */
+export const afterClose = (memory: Memory, code: number | undefined): Mode | "fatal" => {
+  switch (CloseCode.classify(code)) {
+    case "fatal":
+      return "fatal"
+    case "new-session":
+      return "identify"
+    case "resume":
+      return modeOf(memory)
+  }
+}

@@ -1,0 +1,351 @@
+/**
+ * A shard session: Nostrum's `Shard.Session` as an Effect program. It connects in the
+ * background, keeps the connection alive through every fault the gateway can throw at it,
+ * and hands the events to the program as a `Stream`.
+ *
+ * @since 0.1.0
+ */
+import type * as HttpClient from "@effect/platform/HttpClient"
+import * as Cause from "effect/Cause"
+import * as Context from "effect/Context"
+import * as Deferred from "effect/Deferred"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
+import * as Layer from "effect/Layer"
+import * as Mailbox from "effect/Mailbox"
+import * as Option from "effect/Option"
+import * as Random from "effect/Random"
+import * as Redacted from "effect/Redacted"
+import * as Schedule from "effect/Schedule"
+import type * as Scope from "effect/Scope"
+import type * as Stream from "effect/Stream"
+import * as SubscriptionRef from "effect/SubscriptionRef"
+import { IdentifyLimiter } from "../limits/IdentifyLimiter.ts"
+import * as Commands from "../protocol/Commands.ts"
+import type { GatewayEvent } from "../protocol/Event.ts"
+import { GatewayTransport } from "../transport/GatewayTransport.ts"
+import * as Backoff from "./Backoff.ts"
+import * as Connection from "./Connection.ts"
+import * as GatewayInfo from "./GatewayInfo.ts"
+import * as MemberRequests from "./MemberRequests.ts"
+import * as Outbox from "./Outbox.ts"
+import * as Protocol from "./Protocol.ts"
+import { type GatewayInfoError, InvalidOptions, SessionClosed } from "./SessionError.ts"
+import * as SessionOptions from "./SessionOptions.ts"
+import { describeReason, type Reason, Reason as Reasons, SessionState, type Transition } from "./SessionState.ts"
+
+/**
+ * Why a session ended with an error: a fatal close code, the identify budget, or a token that
+ * `GET /gateway/bot` refused.
+ *
+ * @since 0.1.0
+ */
+export type SessionError = Connection.Failure | GatewayInfoError
+
+/**
+ * A point-in-time view of a session, safe to log: it never holds the token.
+ *
+ * @since 0.1.0
+ */
+export interface SessionSnapshot {
+  readonly shard: readonly [id: number, count: number]
+  readonly state: SessionState
+  readonly sessionId: string | undefined
+  readonly sequence: number | null
+  /** The latest heartbeat round trip, in ms. */
+  readonly latency: number | undefined
+  /** Connections opened after the first. */
+  readonly reconnects: number
+}
+
+/**
+ * A running shard session.
+ *
+ * @since 0.1.0
+ */
+export interface Session {
+  /** The shard this session runs. */
+  readonly shard: readonly [id: number, count: number]
+  /**
+   * The events, in order, each once, READY and RESUMED included. A single-consumer stream: it
+   * ends after `disconnect`/`end` (once the buffered events are taken), and fails with the
+   * session's error if the gateway ends the session for good.
+   */
+  readonly events: Stream.Stream<GatewayEvent, SessionError>
+  /** The current state. */
+  readonly state: Effect.Effect<SessionState>
+  /** The latest transition, then every later one, each with its reason. */
+  readonly transitions: Stream.Stream<Transition>
+  /** A snapshot for status views and logs. */
+  readonly snapshot: Effect.Effect<SessionSnapshot>
+  /** Waits until the session ends: succeeds after `disconnect`/`end`, fails with a fatal error. */
+  readonly await: Effect.Effect<void, SessionError>
+  /** Op 3. Waits for a ready connection, then for the send and presence limits. */
+  readonly updatePresence: (presence: Commands.Presence) => Effect.Effect<void, Commands.InvalidCommand | SessionClosed>
+  /** Op 4. */
+  readonly updateVoiceState: (
+    voice: Omit<Commands.VoiceStateUpdate, "_tag">
+  ) => Effect.Effect<void, Commands.InvalidCommand | SessionClosed>
+  /** Op 31: the answer arrives as SOUNDBOARD_SOUNDS events. */
+  readonly requestSoundboardSounds: (
+    guildIds: ReadonlyArray<string>
+  ) => Effect.Effect<void, Commands.InvalidCommand | SessionClosed>
+  /** Op 43: the answer arrives as a CHANNEL_INFO event. */
+  readonly requestChannelInfo: (
+    request: Omit<Commands.RequestChannelInfo, "_tag">
+  ) => Effect.Effect<void, Commands.InvalidCommand | SessionClosed>
+  /**
+   * Op 8 with a fresh nonce; returns the members once every chunk arrived, or fails on
+   * RATE_LIMITED or after the members timeout.
+   */
+  readonly requestGuildMembers: (
+    request: Omit<Commands.RequestGuildMembers, "_tag" | "nonce">
+  ) => Effect.Effect<MemberRequests.GuildMembers, Commands.InvalidCommand | MemberRequests.MemberRequestError | SessionClosed>
+  /**
+   * Stops the session, closing the connection with a resumable code, and returns where it left
+   * off; pass it as `resume` to a new session (here or in another process) to go on with no
+   * event lost. The events stream delivers what it buffered, then ends.
+   */
+  readonly disconnect: Effect.Effect<Option.Option<SessionOptions.ResumePoint>>
+  /** Ends the session for good: closes with 1000 (the bot goes offline on this shard). */
+  readonly end: Effect.Effect<void>
+}
+
+/**
+ * The services a session runs on.
+ *
+ * @since 0.1.0
+ */
+export type Requirements = GatewayTransport | IdentifyLimiter | HttpClient.HttpClient
+
+/**
+ * Starts a session in the background, scoped: closing the scope stops it, keeping the Discord
+ * session resumable (use `end` for a final close). Fails at once, before anything is sent, on
+ * invalid options.
+ *
+ * @since 0.1.0
+ */
+export const make = (options: SessionOptions.SessionOptions): Effect.Effect<Session, InvalidOptions, Scope.Scope | Requirements> =>
+  Effect.gen(function*() {
+    const resolved = yield* SessionOptions.resolve(options)
+    const [shardId] = resolved.shard
+    const transport = yield* GatewayTransport
+    const identifyLimiter = yield* IdentifyLimiter
+    const http = yield* Effect.context<HttpClient.HttpClient>()
+    const clock = yield* Effect.clock
+
+    const events = yield* Mailbox.make<GatewayEvent, SessionError>({ capacity: resolved.bufferSize, strategy: "suspend" })
+    const outbox = yield* Outbox.make
+    const members = MemberRequests.make()
+    const finished = yield* Deferred.make<void, SessionError>()
+    const memory: { current: Protocol.Memory } = {
+      current: resolved.resume === undefined ? Protocol.empty : {
+        sessionId: resolved.resume.sessionId,
+        resumeGatewayUrl: resolved.resume.resumeGatewayUrl,
+        sequence: resolved.resume.sequence
+      }
+    }
+    const stats = { latency: undefined as number | undefined, reconnects: 0 }
+    const initial: Transition = { from: SessionState.Disconnected(), to: SessionState.Disconnected(), reason: Reasons.Start(), at: clock.unsafeCurrentTimeMillis() }
+    const current = yield* SubscriptionRef.make(initial)
+
+    const transition = (to: SessionState, reason: Reason) =>
+      SubscriptionRef.update(current, (last) => ({ from: last.to, to, reason, at: clock.unsafeCurrentTimeMillis() })).pipe(
+        Effect.zipRight(Effect.logDebug(`${to._tag}: ${describeReason(reason)}`)),
+        Effect.annotateLogs({ shard: shardId, state: to._tag })
+      )
+
+    const encodeTrusted = (command: Commands.Command): string =>
+      Either.getOrThrowWith(Commands.encode(command), (error) => error)
+
+    const backoff = yield* Schedule.driver(Backoff.schedule(resolved.backoff))
+    let gatewayBot: { readonly url: string } | undefined
+
+    const active = Connection.makeActive()
+    const connectionContext: Connection.Context = {
+      options: resolved,
+      active,
+      transport,
+      identifyLimiter,
+      memory,
+      events,
+      outbox,
+      members,
+      transition,
+      stable: backoff.reset,
+      latency: (ms) => {
+        stats.latency = ms
+      },
+      identify: () => encodeTrusted(SessionOptions.identifyCommand(resolved)),
+      resume: (remembered) =>
+        encodeTrusted(Commands.resume({ token: resolved.token, session_id: remembered.sessionId!, seq: remembered.sequence ?? 0 })),
+      heartbeat: (sequence) => encodeTrusted(Commands.heartbeat(sequence))
+    }
+
+    // The URL to identify at: the configured one, else GET /gateway/bot (fetched once, then cached).
+    const identifyUrl: Effect.Effect<string, GatewayInfoError> = Effect.suspend(() => {
+      if (resolved.gateway !== undefined) return Effect.succeed(resolved.gateway)
+      if (gatewayBot !== undefined) return Effect.succeed(gatewayBot.url)
+      return GatewayInfo.fetch(resolved.api, resolved.token).pipe(
+        Effect.provide(http),
+        Effect.tap((info) =>
+          identifyLimiter.configure({
+            maxConcurrency: info.session_start_limit.max_concurrency,
+            total: info.session_start_limit.total,
+            remaining: info.session_start_limit.remaining,
+            resetAfter: info.session_start_limit.reset_after
+          })
+        ),
+        Effect.map((info) => {
+          gatewayBot = info
+          return info.url
+        })
+      )
+    })
+
+    // Resumes that never reached RESUMED in a row; after this many, identify instead.
+    const maxFailedResumes = 3
+    const loop = Effect.gen(function*() {
+      let failedResumes = 0
+      let first = true
+      while (true) {
+        if (!first) {
+          stats.reconnects++
+          yield* backoff.next(undefined).pipe(Effect.ignore)
+        }
+        first = false
+        if (failedResumes >= maxFailedResumes) {
+          memory.current = Protocol.forget(memory.current)
+          failedResumes = 0
+        }
+        const mode = Protocol.modeOf(memory.current)
+        yield* transition(SessionState.ConnectingHttp(), Reasons.Start())
+        const url = mode === "resume"
+          ? Either.right(memory.current.resumeGatewayUrl!)
+          : yield* Effect.either(identifyUrl)
+        if (Either.isLeft(url)) {
+          if (url.left.reason === "Unauthorized") return yield* url.left
+          yield* transition(SessionState.Disconnected(), Reasons.GatewayInfoFailed({ message: url.left.message }))
+          continue
+        }
+        const outcome = yield* Connection.run(connectionContext, SessionOptions.gatewayUrl(url.right, resolved), mode)
+        if (mode === "resume") failedResumes = outcome.ready ? 0 : failedResumes + 1
+        if (outcome.next === "identify") memory.current = Protocol.forget(memory.current)
+        yield* transition(SessionState.Disconnected(), outcome.reason)
+      }
+    }).pipe(Effect.annotateLogs({ shard: shardId }), Effect.withSpan("Session.run", { attributes: { shard: shardId } }))
+
+    const fiber = yield* Effect.forkDaemon(loop)
+    // When the loop stops, the events end (with the error, if any) and `await` completes.
+    yield* Effect.forkDaemon(Effect.flatMap(Fiber.await(fiber), (exit) => {
+      const error = Exit.isFailure(exit) ? Cause.failureOption(exit.cause) : Option.none()
+      const outcome: Exit.Exit<void, SessionError> = Option.isSome(error) ? Exit.fail(error.value) : Exit.void
+      return Effect.zipRight(
+        Option.isSome(error)
+          ? Effect.zipRight(
+            transition(SessionState.Disconnected(), Reasons.Fatal({ message: error.value.message })),
+            Effect.logError(error.value.message).pipe(Effect.annotateLogs({ shard: shardId }))
+          )
+          : Effect.void,
+        Effect.zipRight(events.done(outcome), Deferred.done(finished, outcome))
+      )
+    }))
+
+    let stopRequested = false
+    const stop = (finalClose: boolean): Effect.Effect<void> =>
+      Effect.suspend(() => {
+        if (stopRequested) return Effect.asVoid(Fiber.await(fiber))
+        stopRequested = true
+        return Effect.gen(function*() {
+          if (finalClose) {
+            yield* Effect.logInfo("ending the session (close 1000)")
+            yield* active.close(1000)
+            memory.current = Protocol.forget(memory.current)
+          }
+          yield* Fiber.interrupt(fiber)
+          yield* transition(SessionState.Disconnected(), Reasons.Disconnect())
+        }).pipe(Effect.annotateLogs({ shard: shardId }))
+      })
+    yield* Effect.addFinalizer(() => stop(false))
+
+    const resumePoint = Effect.sync((): Option.Option<SessionOptions.ResumePoint> => {
+      const { resumeGatewayUrl, sequence, sessionId } = memory.current
+      return sessionId === undefined || resumeGatewayUrl === undefined
+        ? Option.none()
+        : Option.some({ sessionId, sequence: sequence ?? 0, resumeGatewayUrl, shard: resolved.shard })
+    })
+
+    const closed = new SessionClosed({ detail: "the session was disconnected or ended" })
+    // A command waits for a ready connection, unless the session stops first.
+    const sendWhenReady = (op: number, payload: string): Effect.Effect<void, SessionClosed> =>
+      Effect.raceFirst(
+        outbox.submit(op, payload),
+        Effect.zipRight(Effect.ignore(Deferred.await(finished)), Effect.fail(closed))
+      )
+    const submit = (command: Commands.UserCommand): Effect.Effect<void, Commands.InvalidCommand | SessionClosed> =>
+      Effect.flatMap(Commands.encode(command), (payload) => sendWhenReady(Commands.opcode(command), payload))
+
+    const requestGuildMembers: Session["requestGuildMembers"] = (request) =>
+      Effect.flatMap(Random.nextIntBetween(0, 2 ** 31 - 1), (random) => {
+        const nonce = `${random.toString(36)}${clock.unsafeCurrentTimeMillis().toString(36)}`
+        const command = Commands.requestGuildMembers({ ...request, nonce })
+        return Effect.gen(function*() {
+          const payload = yield* Commands.encode(command)
+          const answer = yield* members.register(nonce, request.guild_id)
+          yield* sendWhenReady(Commands.opcode(command), payload)
+          return yield* answer.pipe(
+            Effect.timeoutFail({
+              duration: resolved.timeouts.members,
+              onTimeout: () => new MemberRequests.MemberRequestError({ reason: "Timeout", guildId: request.guild_id })
+            })
+          )
+        }).pipe(Effect.ensuring(members.unregister(nonce)))
+      })
+
+    return {
+      shard: resolved.shard,
+      events: Mailbox.toStream(events),
+      state: Effect.map(SubscriptionRef.get(current), (transition) => transition.to),
+      transitions: current.changes,
+      snapshot: Effect.map(SubscriptionRef.get(current), (transition) => ({
+        shard: resolved.shard,
+        state: transition.to,
+        sessionId: memory.current.sessionId,
+        sequence: memory.current.sequence,
+        latency: stats.latency,
+        reconnects: stats.reconnects
+      })),
+      await: Deferred.await(finished),
+      updatePresence: (presence) => submit(Commands.presenceUpdate(presence)),
+      updateVoiceState: (voice) => submit(Commands.voiceStateUpdate(voice)),
+      requestSoundboardSounds: (guildIds) => submit(Commands.requestSoundboardSounds(guildIds)),
+      requestChannelInfo: (request) => submit(Commands.requestChannelInfo(request)),
+      requestGuildMembers,
+      disconnect: Effect.zipRight(stop(false), resumePoint),
+      end: stop(true)
+    } satisfies Session
+  })
+
+/**
+ * The session of a single-shard program, as a service.
+ *
+ * @since 0.1.0
+ */
+export class GatewaySession extends Context.Tag("discord-gateway/Session")<GatewaySession, Session>() {}
+
+/**
+ * A Layer running one session for the lifetime of the Layer.
+ *
+ * @since 0.1.0
+ */
+export const layer = (options: SessionOptions.SessionOptions): Layer.Layer<GatewaySession, InvalidOptions, Requirements> =>
+  Layer.scoped(GatewaySession, make(options))
+
+/**
+ * The token, redacted: a convenience for programs that build options from a plain string.
+ *
+ * @since 0.1.0
+ */
+export const token = (value: string): Redacted.Redacted<string> => Redacted.make(value)

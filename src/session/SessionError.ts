@@ -1,0 +1,69 @@
+/**
+ * The errors a session surfaces. Everything else is recovered inside and only shows up as a
+ * state transition with its reason.
+ *
+ * @since 0.1.0
+ */
+import * as Data from "effect/Data"
+import * as CloseCode from "../protocol/CloseCode.ts"
+
+/**
+ * The gateway closed with a code that forbids reconnecting (4004, 4010-4014): the session ended.
+ *
+ * @since 0.1.0
+ */
+export class FatalClose extends Data.TaggedError("FatalClose")<{
+  readonly code: number
+  readonly shard: number
+}> {
+  /** What the code means, in words. */
+  get meaning(): string {
+    return CloseCode.describe(this.code)
+  }
+  override get message(): string {
+    return `shard ${this.shard}: the gateway closed with ${this.code} (${this.meaning}); not reconnecting`
+  }
+}
+
+/**
+ * `GET /gateway/bot` failed. `Unauthorized` (the token was rejected) is fatal; the others are
+ * retried with backoff and only show up as transitions.
+ *
+ * @since 0.1.0
+ */
+export class GatewayInfoError extends Data.TaggedError("GatewayInfoError")<{
+  readonly reason: "Unauthorized" | "Http" | "Decode"
+  readonly detail: string
+}> {
+  override get message(): string {
+    return this.reason === "Unauthorized"
+      ? `GET /gateway/bot was refused: the token was rejected (${this.detail})`
+      : `GET /gateway/bot failed: ${this.detail}`
+  }
+}
+
+/**
+ * The options given to a session are invalid; nothing was sent.
+ *
+ * @since 0.1.0
+ */
+export class InvalidOptions extends Data.TaggedError("InvalidOptions")<{
+  readonly detail: string
+}> {
+  override get message(): string {
+    return `invalid session options: ${this.detail}`
+  }
+}
+
+/**
+ * The session is not running any more (it was disconnected or ended), so it cannot do this.
+ *
+ * @since 0.1.0
+ */
+export class SessionClosed extends Data.TaggedError("SessionClosed")<{
+  readonly detail: string
+}> {
+  override get message(): string {
+    return `session closed: ${this.detail}`
+  }
+}

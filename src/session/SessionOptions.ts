@@ -1,0 +1,243 @@
+/**
+ * What a session is told: the options a program gives, their defaults, and their validation.
+ *
+ * @since 0.1.0
+ */
+import type * as Duration from "effect/Duration"
+import * as Either from "effect/Either"
+import type * as Redacted from "effect/Redacted"
+import type { Compression } from "../codec/Compression.ts"
+import type { Encoding } from "../codec/Encoding.ts"
+import * as Json from "../codec/Json.ts"
+import * as SendLimiter from "../limits/SendLimiter.ts"
+import * as Commands from "../protocol/Commands.ts"
+import * as Intents from "../protocol/Intents.ts"
+import * as Backoff from "./Backoff.ts"
+import { InvalidOptions } from "./SessionError.ts"
+
+/**
+ * Where a session left off: enough for another session (in this process or another) to resume
+ * it with no event lost. `sequence` is the last event this session delivered.
+ *
+ * @since 0.1.0
+ */
+export interface ResumePoint {
+  readonly sessionId: string
+  readonly sequence: number
+  readonly resumeGatewayUrl: string
+  readonly shard: readonly [id: number, count: number]
+}
+
+/**
+ * The timeouts of one connection.
+ *
+ * @since 0.1.0
+ */
+export interface Timeouts {
+  /** Opening the socket: TCP, TLS and the websocket upgrade (default 15 s). */
+  readonly connect: Duration.DurationInput
+  /** From the open socket to Hello (default 20 s). */
+  readonly hello: Duration.DurationInput
+  /** From Identify or Resume to READY or RESUMED (default 30 s; a resume replays first). */
+  readonly ready: Duration.DurationInput
+  /** Request Guild Members: from the request to its last chunk (default 30 s). */
+  readonly members: Duration.DurationInput
+}
+
+/**
+ * The identify `properties`.
+ *
+ * @since 0.1.0
+ */
+export interface IdentifyProperties {
+  readonly os: string
+  readonly browser: string
+  readonly device: string
+}
+
+/**
+ * Options of a session. Only `token` and `intents` are required.
+ *
+ * @since 0.1.0
+ */
+export interface SessionOptions {
+  /** The bot token. It never leaves a `Redacted` except inside Identify and Resume payloads. */
+  readonly token: Redacted.Redacted<string>
+  /** Intent bits, e.g. `Intents.Guilds | Intents.GuildMessages`. */
+  readonly intents: number
+  /** `[shard id, shard count]` (default `[0, 1]`). */
+  readonly shard?: readonly [id: number, count: number]
+  /** The gateway URL; without it, `GET /gateway/bot` is asked (and cached). */
+  readonly gateway?: string
+  /** The REST base for `GET /gateway/bot` (default `https://discord.com/api/v10`). */
+  readonly api?: string
+  /** Transport compression (default `zlib-stream`). */
+  readonly compression?: Compression
+  /** Payload encoding (default JSON). */
+  readonly encoding?: Encoding
+  /** Members above which a guild counts as large, 50-250 (default 50). */
+  readonly largeThreshold?: number
+  /** The presence to identify with. */
+  readonly presence?: Commands.Presence
+  /** The identify `properties` (default: this platform, library name). */
+  readonly properties?: IdentifyProperties
+  /** Connection timeouts. */
+  readonly timeouts?: Partial<Timeouts>
+  /** Reconnect backoff. */
+  readonly backoff?: Partial<Backoff.BackoffOptions>
+  /** A session to resume (from `disconnect` of another session) instead of identifying. */
+  readonly resume?: ResumePoint
+  /**
+   * Events buffered for the program. When the buffer is full the session stops reading the
+   * socket until the program takes events (default 4096).
+   */
+  readonly bufferSize?: number
+  /** The largest message accepted from the gateway, after decompression (default 64 MiB). */
+  readonly maxMessageBytes?: number
+}
+
+/**
+ * Options with every default filled in, validated.
+ *
+ * @since 0.1.0
+ */
+export interface ResolvedOptions {
+  readonly token: Redacted.Redacted<string>
+  readonly intents: number
+  readonly shard: readonly [id: number, count: number]
+  readonly gateway: string | undefined
+  readonly api: string
+  readonly compression: Compression
+  readonly encoding: Encoding
+  readonly largeThreshold: number
+  readonly presence: Commands.Presence | undefined
+  readonly properties: IdentifyProperties
+  readonly timeouts: Timeouts
+  readonly backoff: Backoff.BackoffOptions
+  readonly resume: ResumePoint | undefined
+  readonly bufferSize: number
+  readonly maxMessageBytes: number
+  readonly sendLimit: SendLimiter.SendLimiterOptions
+  readonly presenceLimit: SendLimiter.SendLimiterOptions
+}
+
+/**
+ * The default REST base.
+ *
+ * @since 0.1.0
+ */
+export const defaultApi = "https://discord.com/api/v10"
+
+const defaultTimeouts: Timeouts = { connect: "15 seconds", hello: "20 seconds", ready: "30 seconds", members: "30 seconds" }
+
+const isWebSocketUrl = (url: string): boolean => {
+  try {
+    const protocol = new URL(url).protocol
+    return protocol === "ws:" || protocol === "wss:"
+  } catch {
+    return false
+  }
+}
+
+const isHttpUrl = (url: string): boolean => {
+  try {
+    const protocol = new URL(url).protocol
+    return protocol === "http:" || protocol === "https:"
+  } catch {
+    return false
+  }
+}
+
+const problems = (options: SessionOptions): ReadonlyArray<string> => {
+  const found: Array<string> = []
+  const [id, count] = options.shard ?? [0, 1]
+  if (!Number.isSafeInteger(count) || count < 1) found.push(`shard count must be a positive integer, got ${count}`)
+  else if (!Number.isSafeInteger(id) || id < 0 || id >= count) found.push(`shard id must be in [0, ${count}), got ${id}`)
+  if (!Intents.isValid(options.intents)) found.push(`intents must be a combination of known intent bits, got ${options.intents}`)
+  if (options.gateway !== undefined && !isWebSocketUrl(options.gateway)) {
+    found.push(`gateway must be a ws:// or wss:// URL, got ${JSON.stringify(options.gateway)}`)
+  }
+  if (options.api !== undefined && !isHttpUrl(options.api)) found.push(`api must be an http(s) URL, got ${JSON.stringify(options.api)}`)
+  if (options.resume !== undefined) {
+    const { resumeGatewayUrl, sequence, sessionId, shard } = options.resume
+    if (!isWebSocketUrl(resumeGatewayUrl)) found.push(`resume.resumeGatewayUrl must be a ws:// or wss:// URL`)
+    if (!Number.isSafeInteger(sequence) || sequence < 0) found.push(`resume.sequence must be a non-negative integer`)
+    if (sessionId === "") found.push(`resume.sessionId must not be empty`)
+    if (shard[0] !== id || shard[1] !== count) found.push(`resume.shard [${shard}] is not this session's shard [${id}, ${count}]`)
+  }
+  for (const [name, value] of [["bufferSize", options.bufferSize], ["maxMessageBytes", options.maxMessageBytes]] as const) {
+    if (value !== undefined && (!Number.isSafeInteger(value) || value < 1)) found.push(`${name} must be a positive integer, got ${value}`)
+  }
+  const backoff = options.backoff
+  if (backoff?.factor !== undefined && !(backoff.factor >= 1)) found.push(`backoff.factor must be at least 1, got ${backoff.factor}`)
+  return found
+}
+
+/**
+ * Fills in defaults and checks everything, including the Identify payload the options produce,
+ * so a session with bad options fails before anything is sent.
+ *
+ * @since 0.1.0
+ */
+export const resolve = (options: SessionOptions): Either.Either<ResolvedOptions, InvalidOptions> => {
+  const found = problems(options)
+  if (found.length > 0) return Either.left(new InvalidOptions({ detail: found.join("; ") }))
+  const resolved: ResolvedOptions = {
+    token: options.token,
+    intents: options.intents,
+    shard: options.shard ?? [0, 1],
+    gateway: options.gateway,
+    api: options.api ?? defaultApi,
+    compression: options.compression ?? "zlib-stream",
+    encoding: options.encoding ?? Json.encoding,
+    largeThreshold: options.largeThreshold ?? 50,
+    presence: options.presence,
+    properties: options.properties ?? { os: process.platform, browser: "effect-discord-gateway", device: "effect-discord-gateway" },
+    timeouts: { ...defaultTimeouts, ...options.timeouts },
+    backoff: { ...Backoff.defaults, ...options.backoff },
+    resume: options.resume,
+    bufferSize: options.bufferSize ?? 4096,
+    maxMessageBytes: options.maxMessageBytes ?? 64 * 1024 * 1024,
+    sendLimit: SendLimiter.gatewaySends,
+    presenceLimit: SendLimiter.presenceUpdates
+  }
+  return Either.map(Commands.encode(identifyCommand(resolved)), () => resolved).pipe(
+    Either.mapLeft((error) => new InvalidOptions({ detail: error.message }))
+  )
+}
+
+/**
+ * The Identify command the options describe.
+ *
+ * @since 0.1.0
+ */
+export const identifyCommand = (options: ResolvedOptions): Commands.Identify =>
+  Commands.identify({
+    token: options.token,
+    properties: options.properties,
+    intents: options.intents,
+    shard: options.shard,
+    large_threshold: options.largeThreshold,
+    ...(options.presence === undefined ? {} : { presence: options.presence })
+  })
+
+/**
+ * `url` with the gateway query (`v`, `encoding`, `compress`) the options ask for.
+ *
+ * @since 0.1.0
+ */
+export const gatewayUrl = (url: string, options: ResolvedOptions): string => {
+  const target = new URL(url)
+  target.searchParams.set("v", "10")
+  target.searchParams.set("encoding", options.encoding.name)
+  if (options.compression === "none") target.searchParams.delete("compress")
+  else target.searchParams.set("compress", options.compression)
+  return target.toString()
+}
+
+/**
+ * Whether `url` may receive the token: only ws:// and wss:// gateway URLs may.
+ *
+ * @since 0.1.0
+ */
+export const isGatewayUrl = isWebSocketUrl

@@ -1,0 +1,124 @@
+/**
+ * The states of a shard session, the reasons it moves between them, and its transitions.
+ *
+ * @since 0.1.0
+ */
+import * as Data from "effect/Data"
+
+/**
+ * Why the session changed state. Recovered faults (a zombie connection, a close code, op 7 ...)
+ * show up here; only fatal ones also end the session with an error.
+ *
+ * @since 0.1.0
+ */
+export type Reason = Data.TaggedEnum<{
+  /** The session started. */
+  Start: {}
+  /** The socket opened. */
+  Opened: {}
+  /** Hello arrived with this heartbeat interval (ms). */
+  Hello: { readonly interval: number }
+  /** READY arrived: a new session. */
+  Ready: { readonly sessionId: string }
+  /** RESUMED arrived: the old session goes on. */
+  Resumed: { readonly replayed: number }
+  /** Opening the socket took longer than the connect timeout. */
+  ConnectTimeout: {}
+  /** Opening the socket failed. */
+  ConnectFailed: { readonly message: string }
+  /** No Hello within the hello timeout. */
+  HelloTimeout: {}
+  /** No READY or RESUMED within the ready timeout. */
+  ReadyTimeout: {}
+  /** A heartbeat went unacknowledged until the next one was due. */
+  Zombie: {}
+  /** The gateway closed the connection (code undefined: it dropped without a close frame). */
+  Closed: { readonly code: number | undefined; readonly description: string }
+  /** The gateway asked for a reconnect (op 7). */
+  Reconnect: {}
+  /** The gateway invalidated the session (op 9); `resumable` is its `d`. */
+  InvalidSession: { readonly resumable: boolean }
+  /** A frame could not be decoded. */
+  DecodeFailed: { readonly message: string }
+  /** Fetching gateway information over HTTP failed. */
+  GatewayInfoFailed: { readonly message: string }
+  /** The program disconnected the session. */
+  Disconnect: {}
+  /** The session ended for good with this error. */
+  Fatal: { readonly message: string }
+}>
+
+/**
+ * Constructors and matchers for `Reason`.
+ *
+ * @since 0.1.0
+ */
+export const Reason = Data.taggedEnum<Reason>()
+
+/**
+ * What a connected session is doing.
+ *
+ * @since 0.1.0
+ */
+export type Phase = "Identifying" | "Resuming" | "Ready"
+
+/**
+ * The state of a session, as in Nostrum's `Shard.Session`.
+ *
+ * @since 0.1.0
+ */
+export type SessionState = Data.TaggedEnum<{
+  /** No connection. */
+  Disconnected: {}
+  /** Getting the gateway URL and opening the TCP/TLS connection and websocket. */
+  ConnectingHttp: {}
+  /** The websocket is open; waiting for Hello. */
+  ConnectingWs: { readonly url: string }
+  /** Hello arrived: identifying, resuming, or ready and dispatching events. */
+  Connected: { readonly phase: Phase }
+}>
+
+/**
+ * Constructors and matchers for `SessionState`.
+ *
+ * @since 0.1.0
+ */
+export const SessionState = Data.taggedEnum<SessionState>()
+
+/**
+ * One state change: where from, where to, why, and when (epoch ms from the `Clock`).
+ *
+ * @since 0.1.0
+ */
+export interface Transition {
+  readonly from: SessionState
+  readonly to: SessionState
+  readonly reason: Reason
+  readonly at: number
+}
+
+/**
+ * A one-line description of a reason, for logs and status views.
+ *
+ * @since 0.1.0
+ */
+export const describeReason = (reason: Reason): string =>
+  Reason.$match(reason, {
+    Start: () => "start",
+    Opened: () => "socket open",
+    Hello: ({ interval }) => `hello (heartbeat every ${interval} ms)`,
+    Ready: () => "ready",
+    Resumed: ({ replayed }) => `resumed (${replayed} replayed)`,
+    ConnectTimeout: () => "connect timeout",
+    ConnectFailed: ({ message }) => `connect failed: ${message}`,
+    HelloTimeout: () => "hello timeout",
+    ReadyTimeout: () => "ready timeout",
+    Zombie: () => "zombie connection (heartbeat not acknowledged)",
+    Closed: ({ code, description }) => (code === undefined ? description : `close ${code} (${description})`),
+    Reconnect: () => "reconnect requested (op 7)",
+    InvalidSession: ({ resumable }) => `invalid session (op 9, ${resumable ? "resumable" : "not resumable"})`,
+    DecodeFailed: ({ message }) => `decode failed: ${message}`,
+    GatewayInfoFailed: ({ message }) => `gateway info failed: ${message}`,
+    Disconnect: () => "disconnect requested",
+    Fatal: ({ message }) => `fatal: ${message}`
+  })

@@ -1,0 +1,128 @@
+/**
+ * How the local gateway answers the commands of an authenticated connection: Presence Update,
+ * Voice State Update, Request Guild Members, Request Soundboard Sounds and Request Channel Info.
+ *
+ * @since 0.1.0
+ */
+import { Opcode } from "../protocol/Opcode.ts"
+import type * as Log from "./Log.ts"
+import * as Rules from "./Rules.ts"
+import type { Session } from "./Session.ts"
+import * as Traffic from "./Traffic.ts"
+
+/**
+ * What a command handler needs from its connection.
+ *
+ * @since 0.1.0
+ */
+export interface Context {
+  readonly user: Traffic.User
+  readonly memberChunkSize: number
+  readonly memberRequests: Rules.MemberRequestLimiter
+  readonly presences: Rules.SlidingWindow
+  readonly violate: (kind: Log.ViolationKind, detail: string) => void
+}
+
+/**
+ * Handles one command (its `d` already known to be an object) for `session`.
+ *
+ * @since 0.1.0
+ */
+export const handle = (op: number, d: Record<string, unknown>, session: Session, context: Context, now: number): void => {
+  switch (op) {
+    case Opcode.PresenceUpdate:
+      if (!context.presences.hit(now)) {
+        context.violate("PresenceRateLimited", `more than ${Rules.presenceLimit} presence updates in ${Rules.presenceWindowMs} ms`)
+      }
+      return
+    case Opcode.VoiceStateUpdate:
+      return voiceState(d, session, context, now)
+    case Opcode.RequestGuildMembers:
+      return requestMembers(d, session, context, now)
+    case Opcode.RequestSoundboardSounds: {
+      const ids: ReadonlyArray<unknown> = Array.isArray(d["guild_ids"]) ? d["guild_ids"] : []
+      for (const guildId of ids) {
+        const guild = ownGuild(session, guildId, op, context)
+        if (guild !== undefined) session.dispatch("SOUNDBOARD_SOUNDS", { guild_id: guild.id, soundboard_sounds: [] }, now)
+      }
+      return
+    }
+    case Opcode.RequestChannelInfo: {
+      const guild = ownGuild(session, d["guild_id"], op, context)
+      if (guild === undefined) return
+      const channels = guild.voiceChannelIds.map((id) => ({ id, status: null, voice_start_time: null }))
+      session.dispatch("CHANNEL_INFO", { guild_id: guild.id, channels }, now)
+      return
+    }
+  }
+}
+
+const ownGuild = (session: Session, guildId: unknown, op: number, context: Context): Traffic.Guild | undefined => {
+  const guild = session.guilds.find((candidate) => candidate.id === guildId)
+  if (guild === undefined) {
+    context.violate("InvalidCommand", `op ${op} for guild ${String(guildId)}, which is not on shard ${session.shard[0]}`)
+  }
+  return guild
+}
+
+const voiceState = (d: Record<string, unknown>, session: Session, context: Context, now: number): void => {
+  const guild = ownGuild(session, d["guild_id"], Opcode.VoiceStateUpdate, context)
+  if (guild === undefined) return
+  const channelId = typeof d["channel_id"] === "string" ? d["channel_id"] : null
+  session.dispatch("VOICE_STATE_UPDATE", {
+    guild_id: guild.id,
+    channel_id: channelId,
+    user_id: context.user.id,
+    member: { ...guild.members[0]!, user: context.user },
+    session_id: session.id,
+    deaf: false,
+    mute: false,
+    self_deaf: d["self_deaf"] === true,
+    self_mute: d["self_mute"] === true,
+    self_video: false,
+    suppress: false,
+    request_to_speak_timestamp: null
+  }, now)
+  if (channelId !== null) {
+    session.dispatch("VOICE_SERVER_UPDATE", { token: session.id.slice(0, 16), guild_id: guild.id, endpoint: "127.0.0.1:0" }, now)
+  }
+}
+
+const requestMembers = (d: Record<string, unknown>, session: Session, context: Context, now: number): void => {
+  const guild = ownGuild(session, d["guild_id"], Opcode.RequestGuildMembers, context)
+  if (guild === undefined) return
+  const nonce = typeof d["nonce"] === "string" ? d["nonce"] : undefined
+  const userIds = Array.isArray(d["user_ids"]) ? d["user_ids"].filter((id): id is string => typeof id === "string") : undefined
+  const query = typeof d["query"] === "string" ? d["query"] : undefined
+  const limit = typeof d["limit"] === "number" ? d["limit"] : 0
+  if (userIds === undefined && query === "" && limit === 0) {
+    const retryAfter = context.memberRequests.take(guild.id, now)
+    if (retryAfter > 0) {
+      context.violate("RequestGuildMembersRateLimited", `all members of guild ${guild.id} requested again within ${Rules.memberRequestCooldownMs} ms`)
+      const meta = nonce === undefined ? { guild_id: guild.id } : { guild_id: guild.id, nonce }
+      session.dispatch("RATE_LIMITED", { opcode: Opcode.RequestGuildMembers, retry_after: retryAfter, meta }, now)
+      return
+    }
+  }
+  const prefix = query?.toLowerCase()
+  const members = userIds !== undefined
+    ? guild.members.filter((member) => userIds.includes(member.user.id))
+    : guild.members
+      .filter((member) => prefix === undefined || member.user.username.toLowerCase().startsWith(prefix))
+      .slice(0, limit > 0 ? limit : undefined)
+  const notFound = userIds?.filter((id) => !guild.members.some((member) => member.user.id === id)) ?? []
+  const size = Math.max(1, context.memberChunkSize)
+  const chunkCount = Math.max(1, Math.ceil(members.length / size))
+  for (let index = 0; index < chunkCount; index++) {
+    const chunk = members.slice(index * size, (index + 1) * size)
+    session.dispatch("GUILD_MEMBERS_CHUNK", {
+      guild_id: guild.id,
+      members: chunk,
+      chunk_index: index,
+      chunk_count: chunkCount,
+      ...(index === 0 && notFound.length > 0 ? { not_found: notFound } : {}),
+      ...(d["presences"] === true ? { presences: chunk.map((member) => Traffic.presenceOf(member, guild.id, "online")) } : {}),
+      ...(nonce === undefined ? {} : { nonce })
+    }, now)
+  }
+}

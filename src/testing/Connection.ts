@@ -1,0 +1,452 @@
+/**
+ * One websocket connection to the local gateway: Hello, heartbeats, Identify and Resume, the
+ * commands, and the enforcement of Discord's rules on every frame. Plain synchronous callbacks;
+ * every timer belongs to the connection and is cleared when it closes.
+ *
+ * @since 0.1.0
+ */
+import * as Redacted from "effect/Redacted"
+import type { WebSocket } from "ws"
+import type * as Compress from "../codec/Compress.ts"
+import { CloseCode } from "../protocol/CloseCode.ts"
+import { Opcode } from "../protocol/Opcode.ts"
+import * as Commands from "./Commands.ts"
+import * as Log from "./Log.ts"
+import * as Rules from "./Rules.ts"
+import { Session } from "./Session.ts"
+import type { Outlet } from "./Session.ts"
+import * as Traffic from "./Traffic.ts"
+
+/**
+ * The gateway-wide settings a connection follows.
+ *
+ * @since 0.1.0
+ */
+export interface Settings {
+  readonly token: Redacted.Redacted<string>
+  readonly shards: number
+  readonly strictShardCount: boolean
+  readonly maxConcurrency: number
+  readonly heartbeatIntervalMs: number
+  readonly heartbeatSlackMs: number
+  readonly closeOnMissedHeartbeat: boolean
+  readonly helloDelayMs: number
+  readonly resumeWindowMs: number
+  readonly replayBufferSize: number
+  readonly memberChunkSize: number
+  readonly seed: number
+}
+
+/**
+ * What the gateway shares with its connections.
+ *
+ * @since 0.1.0
+ */
+export interface Host {
+  readonly settings: Settings
+  readonly now: () => number
+  readonly recorder: Log.Recorder
+  readonly world: Traffic.World
+  readonly sessions: Map<string, Session>
+  readonly identifyBuckets: Rules.IdentifyBuckets
+  readonly memberRequests: Rules.MemberRequestLimiter
+  readonly sessionStarts: Rules.SessionStartLimit
+  readonly resumeUrl: string
+  /** The Hello delay for a new connection (a one-shot control, else the configured delay). */
+  readonly takeHelloDelay: () => number
+  readonly newSessionId: () => string
+  readonly warn: (message: string, annotations: Record<string, unknown>) => void
+}
+
+const payload = (op: number, d: unknown): string => `{"t":null,"s":null,"op":${op},"d":${JSON.stringify(d ?? null)}}`
+
+const isRecord = (value: unknown): value is Record<string, unknown> =>
+  typeof value === "object" && value !== null && !Array.isArray(value)
+
+const stripBot = (token: unknown): unknown => (typeof token === "string" && token.startsWith("Bot ") ? token.slice(4) : token)
+
+const sessionEndingCloses = new Set<number>([1000, 1001])
+const serverClosesThatEndSession = new Set<number>([
+  CloseCode.NotAuthenticated,
+  CloseCode.AuthenticationFailed,
+  CloseCode.AlreadyAuthenticated,
+  CloseCode.InvalidSeq,
+  CloseCode.SessionTimedOut,
+  CloseCode.InvalidShard,
+  CloseCode.ShardingRequired,
+  CloseCode.InvalidApiVersion,
+  CloseCode.InvalidIntents,
+  CloseCode.DisallowedIntents
+])
+
+/**
+ * A live connection.
+ *
+ * @since 0.1.0
+ */
+export class Connection implements Outlet {
+  readonly record: Log.ConnectionRecord
+  /** Whether heartbeats are acknowledged (a fault-injection control). */
+  acking = true
+  private helloSent = false
+  private authenticated = false
+  private session: Session | undefined
+  private closing = false
+  private readonly timers = new Set<ReturnType<typeof setTimeout>>()
+  private missedTimer: ReturnType<typeof setTimeout> | undefined
+  private readonly heartbeat: Rules.HeartbeatClock
+  private readonly sends = new Rules.SlidingWindow(Rules.sendLimit, Rules.sendWindowMs)
+  private readonly commandContext: Commands.Context
+
+  constructor(
+    readonly id: number,
+    private readonly socket: WebSocket,
+    private readonly compressor: Compress.Compressor,
+    private readonly host: Host,
+    path: string,
+    query: Readonly<Record<string, string>>
+  ) {
+    this.heartbeat = new Rules.HeartbeatClock(host.settings.heartbeatIntervalMs)
+    this.commandContext = {
+      user: host.world.user,
+      memberChunkSize: host.settings.memberChunkSize,
+      memberRequests: host.memberRequests,
+      presences: new Rules.SlidingWindow(Rules.presenceLimit, Rules.presenceWindowMs),
+      violate: (kind, detail) => this.violate(kind, detail)
+    }
+    this.record = {
+      id,
+      path,
+      query,
+      openedAt: host.now(),
+      shard: undefined,
+      sessionId: undefined,
+      closedAt: undefined,
+      closeCode: undefined,
+      closeReason: undefined,
+      closedBy: undefined
+    }
+    host.recorder.connection(this.record)
+    socket.on("message", (data, isBinary) => this.onMessage(toBytes(data), isBinary))
+    socket.on("close", (code, reason) => this.onClose(code, reason.toString("utf8")))
+    socket.on("error", () => undefined)
+  }
+
+  /** The shard id once known. */
+  get shardId(): number | undefined {
+    return this.record.shard?.[0]
+  }
+
+  /** Whether the socket is open and not being closed by the gateway. */
+  get open(): boolean {
+    return !this.closing && this.socket.readyState === this.socket.OPEN
+  }
+
+  /** Sends Hello now, or after `delayMs`. */
+  start(delayMs: number): void {
+    if (delayMs <= 0) this.sendHello()
+    else this.later(delayMs, () => this.sendHello())
+  }
+
+  send(text: string): boolean {
+    if (!this.open) return false
+    if (this.compressor.compression === "none") this.socket.send(text, { binary: false })
+    else this.socket.send(this.compressor.compress(text), { binary: true })
+    return true
+  }
+
+  /** Sends a raw frame as is (fault injection). */
+  sendRaw(frame: string | Uint8Array): void {
+    if (this.open) this.socket.send(frame, { binary: typeof frame !== "string" })
+  }
+
+  /** Sends a frame the client cannot decode: broken JSON, or corrupt compressed bytes. */
+  sendMalformed(): void {
+    if (this.compressor.compression === "none") this.sendRaw("{\"t\":null,\"s\":null,\"op\":")
+    else this.sendRaw(Uint8Array.of(0xde, 0xad, 0xbe, 0xef, 0x13, 0x37, 0x00, 0x00, 0xff, 0xff))
+  }
+
+  /** Sends op 1: the client must beat at once. */
+  requestHeartbeat(): void {
+    this.heartbeat.requested()
+    this.send(payload(Opcode.Heartbeat, null))
+  }
+
+  /** Sends op 7 (reconnect). */
+  reconnect(): void {
+    this.send(payload(Opcode.Reconnect, null))
+  }
+
+  /** Sends op 9; with `resumable` false the session ends. */
+  invalidate(resumable: boolean): void {
+    if (!resumable) {
+      this.endSession()
+      this.authenticated = false
+      this.session = undefined
+    }
+    this.send(payload(Opcode.InvalidSession, resumable))
+  }
+
+  /** Closes with a close frame. */
+  close(code: number, reason = ""): void {
+    if (this.closing || this.record.closedBy !== undefined) return
+    this.closing = true
+    this.record.closedBy = "server"
+    this.record.closeCode = code
+    this.record.closeReason = reason
+    this.clearTimers()
+    if (serverClosesThatEndSession.has(code)) this.endSession()
+    this.socket.close(code, reason)
+  }
+
+  /** Destroys the TCP connection without a close frame. */
+  drop(): void {
+    if (this.record.closedBy !== undefined) return
+    this.closing = true
+    this.record.closedBy = "server-drop"
+    this.clearTimers()
+    this.socket.terminate()
+  }
+
+  private later(ms: number, run: () => void): ReturnType<typeof setTimeout> {
+    const timer = setTimeout(() => {
+      this.timers.delete(timer)
+      run()
+    }, ms)
+    this.timers.add(timer)
+    return timer
+  }
+
+  private clearTimers(): void {
+    for (const timer of this.timers) clearTimeout(timer)
+    this.timers.clear()
+    this.missedTimer = undefined
+  }
+
+  private sendHello(): void {
+    if (!this.open) return
+    this.helloSent = true
+    this.send(payload(Opcode.Hello, { heartbeat_interval: this.host.settings.heartbeatIntervalMs, _trace: ["[\"local-gateway\",{\"micros\":0}]"] }))
+    this.armMissedHeartbeat()
+  }
+
+  private armMissedHeartbeat(): void {
+    if (this.missedTimer !== undefined) {
+      clearTimeout(this.missedTimer)
+      this.timers.delete(this.missedTimer)
+    }
+    const { heartbeatIntervalMs, heartbeatSlackMs } = this.host.settings
+    this.missedTimer = this.later(heartbeatIntervalMs * 1.5 + heartbeatSlackMs, () => {
+      this.missedTimer = undefined
+      const close = this.host.settings.closeOnMissedHeartbeat ? CloseCode.SessionTimedOut : undefined
+      this.violate("HeartbeatMissed", `no heartbeat for ${heartbeatIntervalMs * 1.5 + heartbeatSlackMs} ms`, close)
+    })
+  }
+
+  /** Records a breach by this connection; with `closeCode`, closes for it. */
+  violate(kind: Log.ViolationKind, detail: string, closeCode?: number, closeReason?: string): void {
+    this.host.recorder.violation({ at: this.host.now(), connection: this.id, kind, detail, closeCode })
+    this.host.warn(`gateway rule broken: ${kind}`, { connection: this.id, detail })
+    if (closeCode !== undefined) this.close(closeCode, closeReason ?? detail.slice(0, 120))
+  }
+
+  private endSession(): void {
+    const session = this.session
+    if (session === undefined) return
+    session.detach(this, this.host.now(), true)
+    this.host.sessions.delete(session.id)
+  }
+
+  private onClose(code: number, reason: string): void {
+    const now = this.host.now()
+    this.clearTimers()
+    const record = this.record
+    if (record.closedBy === undefined) {
+      record.closedBy = code === 1006 ? "lost" : "client"
+      record.closeCode = code === 1005 || code === 1006 ? undefined : code
+      record.closeReason = reason
+    }
+    record.closedAt = now
+    const session = this.session
+    if (session !== undefined) {
+      const ended = record.closedBy === "client" && sessionEndingCloses.has(code)
+      if (ended) this.endSession()
+      else session.detach(this, now, false)
+    }
+    this.host.recorder.changed()
+  }
+
+  private onMessage(frame: Uint8Array, isBinary: boolean): void {
+    if (this.closing) return
+    const now = this.host.now()
+    if (!this.sends.hit(now)) {
+      return this.violate("SendRateLimited", `more than ${Rules.sendLimit} payloads in ${Rules.sendWindowMs} ms`, CloseCode.RateLimited, "You are being rate limited.")
+    }
+    const decoded = Rules.decode(frame)
+    if (decoded._tag === "TooLarge") {
+      return this.violate("PayloadTooLarge", `payload of ${decoded.bytes} bytes (limit ${Rules.maxPayloadBytes})`, CloseCode.DecodeError, "Error while decoding payload.")
+    }
+    if (decoded._tag === "Invalid") {
+      return this.violate("DecodeError", `${decoded.detail}${isBinary ? " (binary frame)" : ""}`, CloseCode.DecodeError, "Error while decoding payload.")
+    }
+    const { op, d } = decoded
+    if (!this.helloSent) this.violate("PayloadBeforeHello", `op ${op} sent before Hello`)
+    if (op === Opcode.Heartbeat) return this.onHeartbeat(d, now)
+    this.host.recorder.command({ at: now, connection: this.id, op, d: Log.redactToken(d) })
+    switch (op) {
+      case Opcode.Identify:
+        return this.onIdentify(d, now)
+      case Opcode.Resume:
+        return this.onResume(d, now)
+      case Opcode.PresenceUpdate:
+      case Opcode.VoiceStateUpdate:
+      case Opcode.RequestGuildMembers:
+      case Opcode.RequestSoundboardSounds:
+      case Opcode.RequestChannelInfo:
+        if (!this.authenticated || this.session === undefined) {
+          return this.violate("NotAuthenticated", `op ${op} sent before Identify`, CloseCode.NotAuthenticated, "Not authenticated.")
+        }
+        if (!isRecord(d)) return this.violate("DecodeError", `op ${op} d must be an object`, CloseCode.DecodeError, "Error while decoding payload.")
+        return Commands.handle(op, d, this.session, this.commandContext, now)
+      default:
+        return this.violate("UnknownOpcode", `unknown opcode ${op}`, CloseCode.UnknownOpcode, "Unknown opcode.")
+    }
+  }
+
+  private onHeartbeat(d: unknown, now: number): void {
+    const beat = this.heartbeat.beat(now)
+    this.host.recorder.heartbeat({ at: now, connection: this.id, d, requested: beat.requested })
+    if (beat.tooEarlyBy !== undefined) {
+      this.violate("HeartbeatTooEarly", `heartbeat ${beat.tooEarlyBy} ms after the previous one (interval ${this.host.settings.heartbeatIntervalMs} ms)`)
+    }
+    if (this.helloSent) this.armMissedHeartbeat()
+    if (d !== null && typeof d !== "number") {
+      return this.violate("DecodeError", "heartbeat d must be the last sequence number or null", CloseCode.DecodeError, "Error while decoding payload.")
+    }
+    if (this.acking) this.send(payload(Opcode.HeartbeatAck, null))
+  }
+
+  private checkToken(token: unknown): boolean {
+    if (stripBot(token) === Redacted.value(this.host.settings.token)) return true
+    this.rejectToken()
+    return false
+  }
+
+  private rejectToken(): void {
+    this.violate("AuthenticationFailed", "the token was rejected", CloseCode.AuthenticationFailed, "Authentication failed.")
+  }
+
+  private onIdentify(d: unknown, now: number): void {
+    if (this.authenticated) {
+      return this.violate("AlreadyAuthenticated", "Identify on an authenticated connection", CloseCode.AlreadyAuthenticated, "You sent more than one identify payload.")
+    }
+    if (!isRecord(d)) return this.violate("DecodeError", "Identify d must be an object", CloseCode.DecodeError, "Error while decoding payload.")
+    if (!this.checkToken(d["token"])) return
+    const { settings } = this.host
+    const shard = Rules.validShard(d["shard"], settings.strictShardCount ? settings.shards : undefined)
+    if (typeof shard === "string") return this.violate("InvalidShard", shard, CloseCode.InvalidShard, "Invalid shard.")
+    this.record.shard = shard
+    const intents = d["intents"]
+    const rateLimitKey = Rules.IdentifyBuckets.key(shard[0], settings.maxConcurrency)
+    const base = { at: now, connection: this.id, shard, rateLimitKey, intents: typeof intents === "number" ? intents : undefined }
+    if (!Rules.validIntents(intents)) {
+      this.host.recorder.identify({ ...base, outcome: "refused", sessionId: undefined })
+      return this.violate("InvalidIntents", `invalid intents ${JSON.stringify(intents)}`, CloseCode.InvalidIntents, "Invalid intent(s).")
+    }
+    if (!this.host.identifyBuckets.take(rateLimitKey, now)) {
+      this.host.recorder.identify({ ...base, outcome: "rate-limited", sessionId: undefined })
+      this.violate("IdentifyRateLimited", `identify on rate_limit_key ${rateLimitKey} less than 5 s after the previous one`)
+      return this.invalidate(false)
+    }
+    if (!this.host.sessionStarts.take(now)) {
+      this.host.recorder.identify({ ...base, outcome: "refused", sessionId: undefined })
+      return this.violate("SessionStartLimitExhausted", "session_start_limit exhausted: Discord resets the token", CloseCode.AuthenticationFailed, "Authentication failed.")
+    }
+    const threshold = d["large_threshold"]
+    const largeThreshold = typeof threshold === "number" ? Math.min(250, Math.max(50, threshold)) : 50
+    const guilds = this.host.world.guilds.filter((guild) => Rules.shardOf(guild.id, shard[1]) === shard[0])
+    const sessionId = this.host.newSessionId()
+    const session = new Session(
+      sessionId,
+      shard,
+      guilds,
+      largeThreshold,
+      Traffic.makeSource(guilds, settings.seed * 7919 + shard[0] * 31 + shard[1]),
+      settings.replayBufferSize,
+      this.host.recorder
+    )
+    this.host.sessions.set(sessionId, session)
+    this.host.recorder.identify({ ...base, outcome: "ready", sessionId })
+    this.authenticated = true
+    this.session = session
+    this.record.sessionId = sessionId
+    session.attach(this, [], now)
+    const { world } = this.host
+    session.dispatch("READY", {
+      v: 10,
+      user_settings: {},
+      user: { ...world.user, verified: true, mfa_enabled: false, flags: 0, email: null },
+      guilds: guilds.map((guild) => ({ id: guild.id, unavailable: true })),
+      session_id: sessionId,
+      session_type: "normal",
+      resume_gateway_url: this.host.resumeUrl,
+      shard,
+      application: { id: world.applicationId, flags: 0 },
+      private_channels: [],
+      presences: [],
+      relationships: [],
+      guild_join_requests: [],
+      geo_ordered_rtc_regions: ["local"],
+      auth: {},
+      _trace: ["[\"local-gateway\",{\"micros\":0}]"]
+    }, now)
+    for (const guild of guilds) session.dispatch("GUILD_CREATE", Traffic.guildCreate(guild, largeThreshold), now)
+  }
+
+  private onResume(d: unknown, now: number): void {
+    if (this.authenticated) {
+      return this.violate("AlreadyAuthenticated", "Resume on an authenticated connection", CloseCode.AlreadyAuthenticated, "You sent more than one identify payload.")
+    }
+    if (!isRecord(d)) return this.violate("DecodeError", "Resume d must be an object", CloseCode.DecodeError, "Error while decoding payload.")
+    const sessionId = typeof d["session_id"] === "string" ? d["session_id"] : ""
+    const seq = typeof d["seq"] === "number" ? d["seq"] : null
+    const base = { at: now, connection: this.id, sessionId, seq }
+    if (stripBot(d["token"]) !== Redacted.value(this.host.settings.token)) {
+      this.host.recorder.resume({ ...base, outcome: "refused", replayed: 0 })
+      return this.rejectToken()
+    }
+    const session = this.host.sessions.get(sessionId)
+    if (session === undefined || !session.resumable(now, this.host.settings.resumeWindowMs)) {
+      if (session !== undefined) this.host.sessions.delete(sessionId)
+      this.host.recorder.resume({ ...base, outcome: "invalid-session", replayed: 0 })
+      this.send(payload(Opcode.InvalidSession, false))
+      return
+    }
+    const plan = session.plan(seq ?? 0)
+    if (plan._tag === "InvalidSeq") {
+      this.host.recorder.resume({ ...base, outcome: "invalid-seq", replayed: 0 })
+      return this.violate("InvalidSeq", `resume from seq ${seq} but the session is at ${session.seq}`, CloseCode.InvalidSeq, "Invalid seq.")
+    }
+    if (plan._tag === "TooOld") {
+      session.ended = true
+      this.host.sessions.delete(sessionId)
+      this.host.recorder.resume({ ...base, outcome: "invalid-session", replayed: 0 })
+      this.send(payload(Opcode.InvalidSession, false))
+      return
+    }
+    if (session.outlet instanceof Connection && session.outlet !== this) {
+      session.outlet.close(CloseCode.UnknownError, "Session resumed on another connection.")
+      session.outlet = undefined
+    }
+    this.authenticated = true
+    this.session = session
+    this.record.shard = session.shard
+    this.record.sessionId = session.id
+    this.host.recorder.resume({ ...base, outcome: "resumed", replayed: plan.entries.length })
+    session.attach(this, plan.entries, now)
+    session.dispatch("RESUMED", { _trace: ["[\"local-gateway\",{\"micros\":0}]"] }, now, false)
+  }
+}
+
+const toBytes = (data: Buffer | ArrayBuffer | ReadonlyArray<Buffer>): Uint8Array =>
+  Array.isArray(data) ? Buffer.concat(data) : data instanceof ArrayBuffer ? new Uint8Array(data) : (data as Buffer)

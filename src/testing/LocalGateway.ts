@@ -1,0 +1,390 @@
+/**
+ * A local Discord gateway: a real websocket + HTTP server on 127.0.0.1 that speaks the gateway
+ * protocol as Discord does, records every breach of Discord's rules, and lets tests inject faults
+ * and synthetic traffic.
+ *
+ * @since 0.1.0
+ */
+import * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Redacted from "effect/Redacted"
+import * as Runtime from "effect/Runtime"
+import type * as Scope from "effect/Scope"
+import * as Http from "node:http"
+import type { AddressInfo } from "node:net"
+import { WebSocketServer } from "ws"
+import type { WebSocket } from "ws"
+import * as Compress from "../codec/Compress.ts"
+import type { Compression } from "../codec/Compression.ts"
+import { CloseCode } from "../protocol/CloseCode.ts"
+import { Connection } from "./Connection.ts"
+import type { Host, Settings } from "./Connection.ts"
+import * as GatewayHttp from "./Http.ts"
+import * as Log from "./Log.ts"
+import * as Rules from "./Rules.ts"
+import type { Session } from "./Session.ts"
+import * as Traffic from "./Traffic.ts"
+
+/**
+ * Options for {@link make}. Every field but `token` has a default.
+ *
+ * @since 0.1.0
+ */
+export interface Options {
+  /** The only token the gateway accepts. */
+  readonly token: Redacted.Redacted<string>
+  /** Port on 127.0.0.1 (default 0: any free port). */
+  readonly port?: number | undefined
+  /** Recommended shard count, as `/gateway/bot` reports it (default 1). */
+  readonly shards?: number | undefined
+  /** Refuse (4010) identifies whose shard count differs from `shards` (default false). */
+  readonly strictShardCount?: boolean | undefined
+  /** `session_start_limit` (defaults: 1000 total and remaining, 24 h reset, max_concurrency 1). */
+  readonly sessionStartLimit?: {
+    readonly total?: number | undefined
+    readonly remaining?: number | undefined
+    readonly resetAfter?: Duration.DurationInput | undefined
+    readonly maxConcurrency?: number | undefined
+  } | undefined
+  /** Hello's `heartbeat_interval` (default 41250 ms). */
+  readonly heartbeatInterval?: Duration.DurationInput | undefined
+  /** Grace beyond 1.5 intervals before a heartbeat counts as missed (default 1 s). */
+  readonly heartbeatSlack?: Duration.DurationInput | undefined
+  /** Close with 4009 when a heartbeat is missed (default false: record only). */
+  readonly closeOnMissedHeartbeat?: boolean | undefined
+  /** Delay before every Hello (default 0). */
+  readonly helloDelay?: Duration.DurationInput | undefined
+  /** How long a session stays resumable after its connection dies (default 3 minutes). */
+  readonly resumeWindow?: Duration.DurationInput | undefined
+  /** One identify per `rate_limit_key` per this long (default 5 s, as Discord). */
+  readonly identifyCooldown?: Duration.DurationInput | undefined
+  /** Dispatches each session keeps for replay (default 1000). */
+  readonly replayBufferSize?: number | undefined
+  /** Members per GUILD_MEMBERS_CHUNK (default 1000). */
+  readonly memberChunkSize?: number | undefined
+  /** Synthetic guilds, spread over `shards` (default 2 per shard). */
+  readonly guilds?: number | undefined
+  /** Members per synthetic guild, besides the bot (default 20). */
+  readonly membersPerGuild?: number | undefined
+  /** Seed of the synthetic world, session ids and traffic (default 1). */
+  readonly seed?: number | undefined
+  /** Entries kept per log list (default 10000; connections and violations are kept in full). */
+  readonly logCapacity?: number | undefined
+}
+
+/**
+ * Which connections a fault applies to: all, one connection by id, or every connection of a shard.
+ *
+ * @since 0.1.0
+ */
+export type Target = "all" | { readonly connection: number } | { readonly shard: number }
+
+/**
+ * Which sessions a dispatch goes to: all, one by id, or every session of a shard.
+ *
+ * @since 0.1.0
+ */
+export type SessionTarget = "all" | { readonly session: string } | { readonly shard: number }
+
+/**
+ * A running local gateway.
+ *
+ * @since 0.1.0
+ */
+export interface LocalGateway {
+  /** The port it listens on. */
+  readonly port: number
+  /** The websocket URL `/gateway/bot` reports: `ws://127.0.0.1:PORT`. */
+  readonly url: string
+  /** The REST base, for clients that fetch `/gateway/bot`: `http://127.0.0.1:PORT/api`. */
+  readonly apiUrl: string
+  /** The synthetic world: bot user, application and guilds. */
+  readonly world: Traffic.World
+  /** What `GET /gateway/bot` answers now. */
+  readonly gatewayBot: Effect.Effect<GatewayHttp.GatewayBot>
+  /** A copy of everything recorded so far. */
+  readonly log: Effect.Effect<Log.Snapshot>
+  /** The breaches recorded so far. */
+  readonly violations: Effect.Effect<ReadonlyArray<Log.Violation>>
+  /** Waits until `predicate` holds on the log (checked after every change), then returns a copy. */
+  readonly awaitLog: (predicate: (log: Log.Snapshot) => boolean) => Effect.Effect<Log.Snapshot>
+  /** Closes connections with a close frame. */
+  readonly close: (target: Target, code: number, reason?: string) => Effect.Effect<void>
+  /** Destroys connections' TCP sockets without a close frame. */
+  readonly drop: (target: Target) => Effect.Effect<void>
+  /** Stops (false) or resumes (true) acknowledging heartbeats on current connections. */
+  readonly setAcks: (target: Target, acking: boolean) => Effect.Effect<void>
+  /** Sends op 7 (reconnect). */
+  readonly reconnect: (target: Target) => Effect.Effect<void>
+  /** Sends op 9 with `resumable` (false also ends the session). */
+  readonly invalidateSession: (target: Target, resumable: boolean) => Effect.Effect<void>
+  /** Sends op 1 (heartbeat request). */
+  readonly requestHeartbeat: (target: Target) => Effect.Effect<void>
+  /** Sends a frame the client cannot decode. */
+  readonly sendMalformed: (target: Target) => Effect.Effect<void>
+  /** Delays the Hello of the next connection. */
+  readonly delayNextHello: (delay: Duration.DurationInput) => Effect.Effect<void>
+  /** Dispatches an event to sessions (buffered for replay if detached); returns how many got it. */
+  readonly dispatch: (target: SessionTarget, t: string, d: unknown) => Effect.Effect<number>
+  /** Starts synthetic traffic: `eventsPerSecond` per session (each shard's session). */
+  readonly startTraffic: (eventsPerSecond: number) => Effect.Effect<void>
+  /** Stops synthetic traffic. */
+  readonly stopTraffic: Effect.Effect<void>
+}
+
+/**
+ * The local gateway as a service.
+ *
+ * @since 0.1.0
+ */
+export const LocalGateway: Context.Tag<LocalGateway, LocalGateway> = Context.GenericTag<LocalGateway>(
+  "effect-discord-gateway/testing/LocalGateway"
+)
+
+const millis = (input: Duration.DurationInput | undefined, fallback: number): number =>
+  input === undefined ? fallback : Duration.toMillis(Duration.decode(input))
+
+const parseCompression = (value: string | undefined): Compression | undefined =>
+  value === undefined ? "none" : value === "zlib-stream" || value === "zstd-stream" ? value : undefined
+
+/**
+ * Starts a local gateway on 127.0.0.1. Closing the scope closes the server, every socket and
+ * every timer.
+ *
+ * @since 0.1.0
+ */
+export const make = (options: Options): Effect.Effect<LocalGateway, never, Scope.Scope> =>
+  Effect.gen(function*() {
+    const clock = yield* Effect.clock
+    const runtime = yield* Effect.runtime<never>()
+    const now = () => clock.unsafeCurrentTimeMillis()
+    const limit = options.sessionStartLimit
+    const seed = options.seed ?? 1
+    const settings: Settings = {
+      token: options.token,
+      shards: Math.max(1, options.shards ?? 1),
+      strictShardCount: options.strictShardCount ?? false,
+      maxConcurrency: Math.max(1, limit?.maxConcurrency ?? 1),
+      heartbeatIntervalMs: millis(options.heartbeatInterval, 41_250),
+      heartbeatSlackMs: millis(options.heartbeatSlack, 1_000),
+      closeOnMissedHeartbeat: options.closeOnMissedHeartbeat ?? false,
+      helloDelayMs: millis(options.helloDelay, 0),
+      resumeWindowMs: millis(options.resumeWindow, 180_000),
+      replayBufferSize: Math.max(1, options.replayBufferSize ?? 1000),
+      memberChunkSize: options.memberChunkSize ?? 1000,
+      seed
+    }
+    const world = Traffic.makeWorld({
+      seed,
+      guilds: options.guilds ?? settings.shards * 2,
+      shards: settings.shards,
+      membersPerGuild: options.membersPerGuild ?? 20
+    })
+    const total = limit?.total ?? 1000
+    const recorder = new Log.Recorder(options.logCapacity ?? 10_000)
+    const sessions = new Map<string, Session>()
+    const connections = new Map<number, Connection>()
+    const sessionIdRandom = Traffic.seeded(seed ^ 0x5e55)
+    let nextConnectionId = 0
+    let pendingHelloDelay: number | undefined
+    let port = 0
+    const run = Runtime.runSync(runtime)
+    const log = (effect: Effect.Effect<void>, annotations: Record<string, unknown>) =>
+      run(effect.pipe(Effect.annotateLogs(annotations), Effect.annotateLogs("component", "LocalGateway")))
+
+    const host: Host = {
+      settings,
+      now,
+      recorder,
+      world,
+      sessions,
+      identifyBuckets: new Rules.IdentifyBuckets(millis(options.identifyCooldown, 5_000)),
+      memberRequests: new Rules.MemberRequestLimiter(Rules.memberRequestCooldownMs),
+      sessionStarts: new Rules.SessionStartLimit(total, limit?.remaining ?? total, millis(limit?.resetAfter, 86_400_000)),
+      get resumeUrl() {
+        return `ws://127.0.0.1:${port}/resume`
+      },
+      takeHelloDelay: () => {
+        const delay = pendingHelloDelay ?? settings.helloDelayMs
+        pendingHelloDelay = undefined
+        return delay
+      },
+      newSessionId: () =>
+        Array.from({ length: 32 }, () => Math.floor(sessionIdRandom() * 16).toString(16)).join(""),
+      warn: (message, annotations) => log(Effect.logWarning(message), annotations)
+    }
+
+    const sweepSessions = () => {
+      const at = now()
+      for (const [id, session] of sessions) {
+        if (!session.resumable(at, settings.resumeWindowMs)) sessions.delete(id)
+      }
+    }
+
+    const accept = (socket: WebSocket, request: Http.IncomingMessage) => {
+      sweepSessions()
+      const url = new URL(request.url ?? "/", "http://127.0.0.1")
+      const query = Object.fromEntries(url.searchParams)
+      const compression = parseCompression(query["compress"])
+      let compressor: Compress.Compressor
+      try {
+        compressor = Compress.unsafeMake(compression ?? "none")
+      } catch (error) {
+        socket.close(CloseCode.UnknownError, error instanceof Error ? error.message.slice(0, 120) : "compression unavailable")
+        return
+      }
+      const connection = new Connection(++nextConnectionId, socket, compressor, host, url.pathname, query)
+      connections.set(connection.id, connection)
+      log(Effect.logDebug("connection opened"), { connection: connection.id, path: url.pathname })
+      socket.once("close", (code) => {
+        connections.delete(connection.id)
+        log(Effect.logDebug("connection closed"), { connection: connection.id, code })
+      })
+      if (query["v"] !== "10") {
+        return connection.violate("InvalidApiVersion", `v=${query["v"] ?? "(absent)"}`, CloseCode.InvalidApiVersion, "Invalid API version.")
+      }
+      const encoding = query["encoding"] ?? "json"
+      if (encoding !== "json") {
+        const detail = encoding === "etf" ? "etf encoding is not supported by the local gateway yet" : `unknown encoding ${encoding}`
+        return connection.violate("InvalidEncoding", detail, CloseCode.DecodeError, "Error while decoding payload.")
+      }
+      if (compression === undefined) {
+        return connection.violate("InvalidEncoding", `unknown compress ${query["compress"]}`, CloseCode.DecodeError, "Error while decoding payload.")
+      }
+      connection.start(host.takeHelloDelay())
+    }
+
+    const server = Http.createServer(GatewayHttp.handler({
+      url: () => `ws://127.0.0.1:${port}`,
+      authorized: (authorization) => authorization === `Bot ${Redacted.value(settings.token)}`,
+      gatewayBot: () => gatewayBot()
+    }))
+    const wss = new WebSocketServer({ noServer: true, maxPayload: 1024 * 1024 })
+    server.on("upgrade", (request, socket, head) => {
+      wss.handleUpgrade(request, socket, head, (ws) => accept(ws, request))
+    })
+
+    const gatewayBot = (): GatewayHttp.GatewayBot => {
+      const current = host.sessionStarts.current(now())
+      return {
+        url: `ws://127.0.0.1:${port}`,
+        shards: settings.shards,
+        session_start_limit: {
+          total,
+          remaining: current.remaining,
+          reset_after: current.resetAfter,
+          max_concurrency: settings.maxConcurrency
+        }
+      }
+    }
+
+    let pump: ReturnType<typeof setInterval> | undefined
+    const stopPump = () => {
+      if (pump !== undefined) clearInterval(pump)
+      pump = undefined
+    }
+    const startPump = (eventsPerSecond: number) => {
+      stopPump()
+      if (eventsPerSecond <= 0) return
+      const carry = new Map<string, number>()
+      let last = now()
+      pump = setInterval(() => {
+        const at = now()
+        const elapsed = Math.max(0, at - last)
+        last = at
+        sweepSessions()
+        for (const session of sessions.values()) {
+          const due = Math.min(eventsPerSecond, (carry.get(session.id) ?? 0) + (eventsPerSecond * elapsed) / 1000)
+          const count = Math.floor(due)
+          carry.set(session.id, due - count)
+          for (let i = 0; i < count; i++) {
+            const event = session.source(at)
+            if (event === undefined) break
+            session.dispatch(event.t, event.d, at)
+          }
+        }
+      }, Math.max(5, Math.min(100, Math.floor(1000 / eventsPerSecond))))
+    }
+
+    yield* Effect.async<void>((resume) => {
+      server.listen(options.port ?? 0, "127.0.0.1", () => resume(Effect.void))
+      server.once("error", (error) => resume(Effect.die(error)))
+    })
+    port = (server.address() as AddressInfo).port
+
+    yield* Effect.addFinalizer(() =>
+      Effect.async<void>((resume) => {
+        stopPump()
+        for (const connection of connections.values()) connection.drop()
+        connections.clear()
+        for (const socket of wss.clients) socket.terminate()
+        wss.close()
+        server.closeAllConnections()
+        server.close(() => resume(Effect.void))
+      })
+    )
+
+    const targets = (target: Target): Array<Connection> =>
+      [...connections.values()].filter((connection) =>
+        target === "all" ? true : "connection" in target ? connection.id === target.connection : connection.shardId === target.shard
+      )
+    const each = (target: Target, f: (connection: Connection) => void) =>
+      Effect.sync(() => {
+        for (const connection of targets(target)) f(connection)
+      })
+
+    const gateway: LocalGateway = {
+      port,
+      url: `ws://127.0.0.1:${port}`,
+      apiUrl: `http://127.0.0.1:${port}/api`,
+      world,
+      gatewayBot: Effect.sync(gatewayBot),
+      log: Effect.sync(() => recorder.snapshot()),
+      violations: Effect.sync(() => [...recorder.violations]),
+      awaitLog: (predicate) =>
+        Effect.async<Log.Snapshot>((resume) => {
+          if (predicate(recorder)) return resume(Effect.sync(() => recorder.snapshot()))
+          const stop = recorder.listen(() => {
+            if (predicate(recorder)) {
+              stop()
+              resume(Effect.sync(() => recorder.snapshot()))
+            }
+          })
+          return Effect.sync(stop)
+        }),
+      close: (target, code, reason) => each(target, (connection) => connection.close(code, reason)),
+      drop: (target) => each(target, (connection) => connection.drop()),
+      setAcks: (target, acking) => each(target, (connection) => (connection.acking = acking)),
+      reconnect: (target) => each(target, (connection) => connection.reconnect()),
+      invalidateSession: (target, resumable) => each(target, (connection) => connection.invalidate(resumable)),
+      requestHeartbeat: (target) => each(target, (connection) => connection.requestHeartbeat()),
+      sendMalformed: (target) => each(target, (connection) => connection.sendMalformed()),
+      delayNextHello: (delay) => Effect.sync(() => (pendingHelloDelay = millis(delay, 0))),
+      dispatch: (target, t, d) =>
+        Effect.sync(() => {
+          sweepSessions()
+          const at = now()
+          let count = 0
+          for (const session of sessions.values()) {
+            const matches = target === "all" || ("session" in target ? session.id === target.session : session.shard[0] === target.shard)
+            if (matches) {
+              session.dispatch(t, d, at)
+              count++
+            }
+          }
+          return count
+        }),
+      startTraffic: (eventsPerSecond) => Effect.sync(() => startPump(eventsPerSecond)),
+      stopTraffic: Effect.sync(stopPump)
+    }
+    return gateway
+  })
+
+/**
+ * A layer that runs a local gateway for as long as the layer lives.
+ *
+ * @since 0.1.0
+ */
+export const layer = (options: Options): Layer.Layer<LocalGateway> => Layer.scoped(LocalGateway, make(options))

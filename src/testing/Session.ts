@@ -1,0 +1,123 @@
+/**
+ * A session on the local gateway: its sequence, the bounded buffer of dispatches it sent (for
+ * replay on resume), the connection it is attached to, and how long it stays resumable.
+ *
+ * @since 0.1.0
+ */
+import type { Recorder } from "./Log.ts"
+import type * as Traffic from "./Traffic.ts"
+
+/**
+ * Where a session's dispatches go: the live connection it is attached to.
+ *
+ * @since 0.1.0
+ */
+export interface Outlet {
+  readonly id: number
+  /** Sends a serialized payload; false when the socket can no longer send. */
+  send(payload: string): boolean
+}
+
+/**
+ * One dispatch kept for replay.
+ *
+ * @since 0.1.0
+ */
+export interface Buffered {
+  readonly s: number
+  readonly t: string
+  readonly payload: string
+}
+
+/**
+ * How a resume against this session turns out.
+ *
+ * @since 0.1.0
+ */
+export type ReplayPlan =
+  | { readonly _tag: "Replay"; readonly entries: ReadonlyArray<Buffered> }
+  | { readonly _tag: "TooOld" }
+  | { readonly _tag: "InvalidSeq" }
+
+/**
+ * Serializes a dispatch the way Discord frames it.
+ *
+ * @since 0.1.0
+ */
+export const dispatchPayload = (t: string, s: number, d: unknown): string =>
+  `{"t":${JSON.stringify(t)},"s":${s},"op":0,"d":${JSON.stringify(d)}}`
+
+/**
+ * A gateway session.
+ *
+ * @since 0.1.0
+ */
+export class Session {
+  seq = 0
+  outlet: Outlet | undefined
+  /** When it lost its connection (it stays resumable for a while), or undefined while attached. */
+  detachedAt: number | undefined
+  ended = false
+  private readonly buffer: Array<Buffered> = []
+
+  constructor(
+    readonly id: string,
+    readonly shard: readonly [number, number],
+    readonly guilds: ReadonlyArray<Traffic.Guild>,
+    readonly largeThreshold: number,
+    readonly source: Traffic.Source,
+    private readonly capacity: number,
+    private readonly recorder: Recorder
+  ) {}
+
+  /** Whether a resume may still pick this session up at `now`. */
+  resumable(now: number, windowMs: number): boolean {
+    return !this.ended && (this.detachedAt === undefined || now - this.detachedAt <= windowMs)
+  }
+
+  /** Sends (or, detached, only buffers) a dispatch with the next sequence number. */
+  dispatch(t: string, d: unknown, now: number, replayable = true): number {
+    const s = ++this.seq
+    const payload = dispatchPayload(t, s, d)
+    if (replayable) {
+      this.buffer.push({ s, t, payload })
+      if (this.buffer.length > this.capacity) this.buffer.shift()
+    }
+    const sent = this.outlet !== undefined && this.outlet.send(payload)
+    this.recorder.dispatch({
+      at: now,
+      sessionId: this.id,
+      seq: s,
+      t,
+      connection: sent ? this.outlet?.id : undefined,
+      replay: false
+    })
+    return s
+  }
+
+  /** What a resume from `seq` would replay. */
+  plan(seq: number): ReplayPlan {
+    if (seq > this.seq || seq < 0) return { _tag: "InvalidSeq" }
+    const oldest = this.buffer[0]
+    if (seq < this.seq && (oldest === undefined || oldest.s > seq + 1)) return { _tag: "TooOld" }
+    return { _tag: "Replay", entries: this.buffer.filter((entry) => entry.s > seq) }
+  }
+
+  /** Attaches a connection and replays `entries` through it. */
+  attach(outlet: Outlet, entries: ReadonlyArray<Buffered>, now: number): void {
+    this.outlet = outlet
+    this.detachedAt = undefined
+    for (const entry of entries) {
+      outlet.send(entry.payload)
+      this.recorder.dispatch({ at: now, sessionId: this.id, seq: entry.s, t: entry.t, connection: outlet.id, replay: true })
+    }
+  }
+
+  /** The connection went away; the session stays resumable unless `end`. */
+  detach(outlet: Outlet, now: number, end: boolean): void {
+    if (this.outlet !== outlet) return
+    this.outlet = undefined
+    this.detachedAt = now
+    if (end) this.ended = true
+  }
+}

@@ -1,0 +1,86 @@
+/**
+ * How the session reaches a gateway: a service that opens websocket connections.
+ *
+ * @since 0.1.0
+ */
+import * as Context from "effect/Context"
+import * as Data from "effect/Data"
+import type * as Effect from "effect/Effect"
+import type * as Scope from "effect/Scope"
+import type * as Stream from "effect/Stream"
+
+/**
+ * One websocket message as it arrived: text, or binary (compressed or ETF) bytes.
+ *
+ * @since 0.1.0
+ */
+export type Frame = string | Uint8Array
+
+/**
+ * How a connection ended: the close code and reason the peer sent, or no code when the
+ * connection dropped without a close frame.
+ *
+ * @since 0.1.0
+ */
+export class ConnectionClosed extends Data.TaggedError("ConnectionClosed")<{
+  readonly code: number | undefined
+  readonly reason: string
+}> {
+  override get message(): string {
+    return this.code === undefined ? `connection lost${this.reason ? `: ${this.reason}` : ""}` : `closed with ${this.code}${this.reason ? `: ${this.reason}` : ""}`
+  }
+}
+
+/**
+ * Opening a connection failed, or a send was refused by the socket.
+ *
+ * @since 0.1.0
+ */
+export class TransportError extends Data.TaggedError("TransportError")<{
+  readonly reason: "Connect" | "Send" | "FrameTooLarge"
+  readonly cause?: unknown
+}> {
+  override get message(): string {
+    return `transport ${this.reason.toLowerCase()} failed${this.cause instanceof Error ? `: ${this.cause.message}` : ""}`
+  }
+}
+
+/**
+ * An open websocket connection. It lives in the `Scope` it was opened in: closing that scope
+ * closes the socket (with code 4900, which keeps the session resumable) if it is still open.
+ *
+ * @since 0.1.0
+ */
+export interface Connection {
+  /**
+   * The frames in arrival order. Frames that arrived together are handed over as one chunk.
+   * After the last frame the stream fails with `ConnectionClosed`, which says how it ended.
+   */
+  readonly frames: Stream.Stream<Frame, ConnectionClosed>
+  /** Sends one frame. Fails once the connection is closed. */
+  readonly send: (frame: Frame) => Effect.Effect<void, TransportError>
+  /** Closes the connection with a code (1000/1001 end the session; anything else keeps it resumable). */
+  readonly close: (code: number, reason?: string) => Effect.Effect<void>
+}
+
+/**
+ * Options for opening one connection.
+ *
+ * @since 0.1.0
+ */
+export interface ConnectOptions {
+  /** Largest incoming websocket message accepted, in bytes; a larger one closes the connection. */
+  readonly maxFrameBytes: number
+}
+
+/**
+ * The transport service: opens connections to a gateway URL.
+ *
+ * @since 0.1.0
+ */
+export class GatewayTransport extends Context.Tag("discord-gateway/GatewayTransport")<
+  GatewayTransport,
+  {
+    readonly connect: (url: string, options: ConnectOptions) => Effect.Effect<Connection, TransportError, Scope.Scope>
+  }
+>() {}

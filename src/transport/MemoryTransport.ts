@@ -1,0 +1,215 @@
+/**
+ * An in-memory transport for tests: every connection the client opens is handed to the test as
+ * a `MemoryPeer`, the server side of that connection. No sockets and no real time: it runs
+ * under `TestClock`.
+ *
+ * @since 0.1.0
+ */
+import * as Chunk from "effect/Chunk"
+import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
+import * as Deferred from "effect/Deferred"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Layer from "effect/Layer"
+import * as Mailbox from "effect/Mailbox"
+import * as Queue from "effect/Queue"
+import * as Ref from "effect/Ref"
+import { ResumableClose } from "../protocol/CloseCode.ts"
+import { ConnectionClosed, GatewayTransport, TransportError } from "./GatewayTransport.ts"
+import type { Connection, ConnectOptions, Frame } from "./GatewayTransport.ts"
+
+/**
+ * How a connection ended: the code (none for a dropped connection), the reason, and which side
+ * ended it.
+ *
+ * @since 0.1.0
+ */
+export interface CloseInfo {
+  readonly code: number | undefined
+  readonly reason: string
+  readonly by: "client" | "server"
+}
+
+/**
+ * What happens to a connect attempt: `accept` opens a connection, `fail` fails it with
+ * `TransportError` "Connect", `hang` never completes (until the client interrupts it).
+ *
+ * @since 0.1.0
+ */
+export type ConnectOutcome = "accept" | "fail" | "hang"
+
+/**
+ * One connect attempt, as the gateway saw it: when (by the `Clock`), where, and its outcome.
+ *
+ * @since 0.1.0
+ */
+export interface ConnectAttempt {
+  readonly url: string
+  readonly at: number
+  readonly outcome: ConnectOutcome
+}
+
+/**
+ * The server side of one in-memory connection.
+ *
+ * @since 0.1.0
+ */
+export interface MemoryPeer {
+  /** The url the client connected to. */
+  readonly url: string
+  /** The options the client connected with. */
+  readonly options: ConnectOptions
+  /** Sends a frame to the client. Ignored once the connection is closed, as on a real network. */
+  readonly send: (frame: Frame) => Effect.Effect<void>
+  /** Sends `JSON.stringify(value)` as a text frame. */
+  readonly sendJson: (value: unknown) => Effect.Effect<void>
+  /** The next frame the client sent, waiting for one if none is pending. */
+  readonly received: Effect.Effect<Frame>
+  /** The next text frame the client sent, parsed as JSON (dies on a binary frame). */
+  readonly receivedJson: Effect.Effect<unknown>
+  /** Every frame the client has sent and the test has not taken yet, without waiting. */
+  readonly takeAll: Effect.Effect<Chunk.Chunk<Frame>>
+  /** The server closes the connection: the client's frames end with `ConnectionClosed(code)`. */
+  readonly close: (code: number, reason?: string) => Effect.Effect<void>
+  /** The connection drops without a close frame: the client sees a code of `undefined`. */
+  readonly drop: Effect.Effect<void>
+  /** Waits until the connection has ended, and says how (the client's close code, usually). */
+  readonly closed: Effect.Effect<CloseInfo>
+  /** Whether the connection is still open. */
+  readonly isOpen: Effect.Effect<boolean>
+}
+
+/**
+ * The gateway side of the in-memory transport: accepts connections and scripts connect failures.
+ *
+ * @since 0.1.0
+ */
+export class MemoryGateway extends Context.Tag("discord-gateway/MemoryGateway")<
+  MemoryGateway,
+  {
+    /** The next accepted connection, waiting for the client to open one. */
+    readonly accept: Effect.Effect<MemoryPeer>
+    /** Makes the next `times` (default 1) connect attempts fail with `TransportError` "Connect". */
+    readonly failNextConnect: (times?: number) => Effect.Effect<void>
+    /** Makes the next `times` (default 1) connect attempts hang until the client gives up. */
+    readonly hangNextConnect: (times?: number) => Effect.Effect<void>
+    /** Every connect attempt so far, in order. */
+    readonly attempts: Effect.Effect<ReadonlyArray<ConnectAttempt>>
+  }
+>() {}
+
+const byteLength = (frame: Frame): number =>
+  typeof frame === "string" ? Buffer.byteLength(frame, "utf8") : frame.byteLength
+
+/** Both ends of one in-memory connection. */
+const makePair = (url: string, options: ConnectOptions) =>
+  Effect.gen(function*() {
+    const toClient = yield* Mailbox.make<Frame, ConnectionClosed>()
+    const toServer = yield* Queue.unbounded<Frame>()
+    const ended = yield* Deferred.make<CloseInfo>()
+
+    let open = true
+    /** Ends the connection; only the first end counts. */
+    const end = (info: CloseInfo): void => {
+      if (!open) return
+      open = false
+      Deferred.unsafeDone(ended, Exit.succeed(info))
+      toClient.unsafeDone(Exit.fail(new ConnectionClosed({ code: info.code, reason: info.reason })))
+    }
+    const isEnded = Effect.sync(() => !open)
+
+    const connection: Connection = {
+      frames: Mailbox.toStream(toClient),
+      send: (frame) =>
+        Effect.flatMap(isEnded, (done) =>
+          done
+            ? Effect.fail(new TransportError({ reason: "Send", cause: new Error("the connection is closed") }))
+            : Queue.offer(toServer, frame)
+        ),
+      close: (code, reason = "") => Effect.sync(() => end({ code, reason, by: "client" }))
+    }
+
+    const peerSend = (frame: Frame) =>
+      Effect.flatMap(isEnded, (done): Effect.Effect<void> => {
+        if (done) return Effect.void
+        if (byteLength(frame) > options.maxFrameBytes) {
+          return Effect.sync(() => end({ code: 1009, reason: "Max payload size exceeded", by: "client" }))
+        }
+        return toClient.offer(frame)
+      })
+
+    const received = Queue.take(toServer)
+    const peer: MemoryPeer = {
+      url,
+      options,
+      send: peerSend,
+      sendJson: (value) => peerSend(JSON.stringify(value)),
+      received,
+      receivedJson: Effect.flatMap(received, (frame) =>
+        typeof frame === "string"
+          ? Effect.try({ try: (): unknown => JSON.parse(frame), catch: (cause) => cause }).pipe(Effect.orDie)
+          : Effect.dieMessage("MemoryPeer.receivedJson: the client sent a binary frame")),
+      takeAll: Queue.takeAll(toServer),
+      close: (code, reason = "") => Effect.sync(() => end({ code, reason, by: "server" })),
+      drop: Effect.sync(() => end({ code: undefined, reason: "", by: "server" })),
+      closed: Deferred.await(ended),
+      isOpen: Effect.map(isEnded, (done) => !done)
+    }
+
+    const release = Effect.sync(() => end({ code: ResumableClose, reason: "", by: "client" }))
+    return { connection, peer, release }
+  })
+
+/**
+ * Builds the in-memory transport and its gateway side, sharing one state.
+ *
+ * @since 0.1.0
+ */
+export const make = Effect.gen(function*() {
+  const accepted = yield* Queue.unbounded<MemoryPeer>()
+  const scripted = yield* Ref.make<ReadonlyArray<ConnectOutcome>>([])
+  const log = yield* Ref.make<ReadonlyArray<ConnectAttempt>>([])
+
+  const script = (outcome: ConnectOutcome) => (times = 1) =>
+    Ref.update(scripted, (queue) => [...queue, ...Array.from({ length: times }, () => outcome)])
+
+  const nextOutcome = Ref.modify(scripted, (queue): readonly [ConnectOutcome, ReadonlyArray<ConnectOutcome>] =>
+    queue.length === 0 ? ["accept", queue] : [queue[0]!, queue.slice(1)]
+  )
+
+  const connect = (url: string, options: ConnectOptions) =>
+    Effect.gen(function*() {
+      const outcome = yield* nextOutcome
+      const at = yield* Clock.currentTimeMillis
+      yield* Ref.update(log, (attempts) => [...attempts, { url, at, outcome }])
+      if (outcome === "fail") {
+        return yield* Effect.fail(new TransportError({ reason: "Connect", cause: new Error("connection refused (scripted)") }))
+      }
+      if (outcome === "hang") return yield* Effect.never
+      const pair = yield* Effect.acquireRelease(makePair(url, options), (pair) => pair.release)
+      yield* Queue.offer(accepted, pair.peer)
+      return pair.connection
+    })
+
+  const transport: Context.Tag.Service<GatewayTransport> = { connect }
+  const gateway: Context.Tag.Service<MemoryGateway> = {
+    accept: Queue.take(accepted),
+    failNextConnect: script("fail"),
+    hangNextConnect: script("hang"),
+    attempts: Ref.get(log)
+  }
+  return { transport, gateway }
+})
+
+/**
+ * The in-memory transport: provides `GatewayTransport` to the code under test and
+ * `MemoryGateway` to the test. Each use of the layer starts with a fresh gateway.
+ *
+ * @since 0.1.0
+ */
+export const layer: Layer.Layer<GatewayTransport | MemoryGateway> = Layer.effectContext(
+  Effect.map(make, ({ gateway, transport }) =>
+    Context.make(GatewayTransport, transport).pipe(Context.add(MemoryGateway, gateway)))
+)
+

@@ -1,0 +1,207 @@
+/**
+ * The live transport: websocket connections over the `ws` package.
+ *
+ * @since 0.1.0
+ */
+import * as Context from "effect/Context"
+import * as Deferred from "effect/Deferred"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Layer from "effect/Layer"
+import * as Mailbox from "effect/Mailbox"
+import * as Stream from "effect/Stream"
+import WebSocket from "ws"
+import { ResumableClose } from "../protocol/CloseCode.ts"
+import { ConnectionClosed, GatewayTransport, TransportError } from "./GatewayTransport.ts"
+import type { Connection, ConnectOptions, Frame } from "./GatewayTransport.ts"
+
+/**
+ * Options for the live transport.
+ *
+ * @since 0.1.0
+ */
+export interface WsTransportOptions {
+  /**
+   * Frames buffered before the socket stops reading (TCP backpressure) until the consumer of
+   * `frames` catches up. Nothing is dropped. Default 1024.
+   */
+  readonly highWaterMark?: number
+  /**
+   * Creates the socket, e.g. to add an `agent` or headers. It must pass `options` on to `ws`
+   * (its `binaryType` is set to `nodebuffer`).
+   * Default `new WebSocket(url, options)`.
+   */
+  readonly createSocket?: (url: string, options: WebSocket.ClientOptions) => WebSocket
+}
+
+const defaultCreateSocket = (url: string, options: WebSocket.ClientOptions): WebSocket => new WebSocket(url, options)
+
+const noop = (): void => {}
+
+/** Close codes that mean "no close frame arrived": reported as a dropped connection. */
+const isAbnormal = (code: number): boolean => code === 1005 || code === 1006
+
+/** The close code `ws` sends when it rejects an incoming message, by its error code. */
+const protocolErrorCloseCode = (error: Error & { readonly code?: unknown }): number | undefined => {
+  switch (error.code) {
+    case "WS_ERR_UNSUPPORTED_MESSAGE_LENGTH":
+      return 1009
+    case "WS_ERR_INVALID_UTF8":
+      return 1007
+    default:
+      return undefined
+  }
+}
+
+/**
+ * One socket with its listeners, buffer and teardown. Every listener it adds is removed by
+ * `dispose`; a socket still closing keeps only a self-removing guard until its `close` event.
+ */
+const wire = (
+  socket: WebSocket,
+  opened: Deferred.Deferred<void, TransportError>,
+  mailbox: Mailbox.Mailbox<Frame, ConnectionClosed>,
+  highWaterMark: number
+) => {
+  socket.binaryType = "nodebuffer"
+  let isOpen = false
+  let buffered = 0
+  let paused = false
+  let disposed = false
+  let rejected: { readonly code: number; readonly reason: string } | undefined
+  let sentClose: { readonly code: number; readonly reason: string } | undefined
+
+  const onOpen = (): void => {
+    isOpen = true
+    Deferred.unsafeDone(opened, Exit.void)
+  }
+  const onError = (error: Error): void => {
+    if (!isOpen) {
+      Deferred.unsafeDone(opened, Exit.fail(new TransportError({ reason: "Connect", cause: error })))
+      return
+    }
+    const code = protocolErrorCloseCode(error)
+    if (code !== undefined) rejected = { code, reason: error.message }
+  }
+  const onMessage = (data: WebSocket.RawData, isBinary: boolean): void => {
+    const bytes = data as Buffer
+    mailbox.unsafeOffer(isBinary ? bytes : bytes.toString("utf8"))
+    if (++buffered >= highWaterMark && !paused) {
+      paused = true
+      socket.pause()
+    }
+  }
+  const onClose = (code: number, reason: Buffer): void => {
+    Deferred.unsafeDone(opened, Exit.fail(new TransportError({ reason: "Connect", cause: new Error(`closed with ${code}`) })))
+    const closed = rejected !== undefined
+      ? new ConnectionClosed(rejected)
+      : new ConnectionClosed({ code: isAbnormal(code) ? undefined : code, reason: reason.toString("utf8") })
+    mailbox.unsafeDone(Exit.fail(closed))
+  }
+
+  socket.on("open", onOpen)
+  socket.on("error", onError)
+  socket.on("message", onMessage)
+  socket.on("close", onClose)
+
+  const dispose = (): void => {
+    if (disposed) return
+    disposed = true
+    socket.removeListener("open", onOpen)
+    socket.removeListener("error", onError)
+    socket.removeListener("message", onMessage)
+    socket.removeListener("close", onClose)
+    const code = sentClose?.code ?? ResumableClose
+    mailbox.unsafeDone(Exit.fail(new ConnectionClosed({ code, reason: sentClose?.reason ?? "closed by the client" })))
+    if (socket.readyState === WebSocket.OPEN) socket.close(ResumableClose)
+    else if (socket.readyState === WebSocket.CONNECTING) socket.terminate()
+    if (socket.readyState !== WebSocket.CLOSED) {
+      // `ws` may still emit an error while closing; an unheard error would crash the process.
+      socket.on("error", noop)
+      socket.once("close", () => socket.removeListener("error", noop))
+    }
+  }
+
+  const pull = Effect.map(mailbox.takeAll, ([frames]) => {
+    buffered = 0
+    if (paused) {
+      paused = false
+      socket.resume()
+    }
+    return frames
+  })
+
+  const connection: Connection = {
+    frames: Stream.repeatEffectChunk(pull),
+    send: (frame) =>
+      Effect.async<void, TransportError>((resume) => {
+        if (socket.readyState !== WebSocket.OPEN) {
+          resume(Effect.fail(new TransportError({ reason: "Send", cause: new Error("the socket is not open") })))
+          return
+        }
+        socket.send(frame, (error) => resume(error ? Effect.fail(new TransportError({ reason: "Send", cause: error })) : Effect.void))
+      }),
+    close: (code, reason = "") =>
+      Effect.sync(() => {
+        if (socket.readyState !== WebSocket.OPEN) return
+        sentClose = { code, reason }
+        try {
+          socket.close(code, reason)
+        } catch {
+          // An invalid code or an over-long reason: end the connection anyway.
+          socket.terminate()
+        }
+      })
+  }
+
+  return { connection, dispose }
+}
+
+/**
+ * Builds the live transport. `connect` resolves once the socket is open; interrupting it (a
+ * connect timeout) terminates the half-open socket. Closing the connection's scope closes the
+ * socket with 4900 if it is still open and removes every listener.
+ *
+ * @since 0.1.0
+ */
+export const make = (options: WsTransportOptions = {}): Context.Tag.Service<GatewayTransport> => {
+  const createSocket = options.createSocket ?? defaultCreateSocket
+  const highWaterMark = Math.max(1, options.highWaterMark ?? 1024)
+  const connect = (url: string, connectOptions: ConnectOptions) =>
+    Effect.gen(function*() {
+      const opened = yield* Deferred.make<void, TransportError>()
+      const mailbox = yield* Mailbox.make<Frame, ConnectionClosed>()
+      const wired = yield* Effect.acquireRelease(
+        Effect.try({
+          try: () => wire(
+              createSocket(url, { perMessageDeflate: false, maxPayload: connectOptions.maxFrameBytes }),
+              opened,
+              mailbox,
+              highWaterMark
+            ),
+          catch: (cause) => new TransportError({ reason: "Connect", cause })
+        }),
+        (wired) => Effect.sync(wired.dispose)
+      )
+      yield* Deferred.await(opened).pipe(
+        Effect.onExit((exit) => Exit.isFailure(exit) ? Effect.sync(wired.dispose) : Effect.void)
+      )
+      return wired.connection
+    })
+  return { connect }
+}
+
+/**
+ * The live transport with default options.
+ *
+ * @since 0.1.0
+ */
+export const layer: Layer.Layer<GatewayTransport> = Layer.sync(GatewayTransport, () => make())
+
+/**
+ * The live transport with options.
+ *
+ * @since 0.1.0
+ */
+export const layerWith = (options: WsTransportOptions): Layer.Layer<GatewayTransport> =>
+  Layer.sync(GatewayTransport, () => make(options))

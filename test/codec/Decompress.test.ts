@@ -1,0 +1,118 @@
+import { describe, expect, it } from "@effect/vitest"
+import * as FastCheck from "effect/FastCheck"
+import * as Compress from "../../src/codec/Compress.ts"
+import type { Compression } from "../../src/codec/Compression.ts"
+import * as Decompress from "../../src/codec/Decompress.ts"
+import { DecodeError } from "../../src/codec/DecodeError.ts"
+import * as ZlibHandle from "../../src/codec/ZlibHandle.ts"
+
+const text = (bytes: Uint8Array | undefined | DecodeError): string => {
+  if (!(bytes instanceof Uint8Array)) throw new Error(`expected bytes, got ${String(bytes)}`)
+  return Buffer.from(bytes).toString("utf8")
+}
+
+const endsWithSuffix = (bytes: Uint8Array): boolean =>
+  bytes.length >= 4 && Buffer.from(bytes.subarray(-4)).equals(Buffer.from([0, 0, 0xff, 0xff]))
+
+/** Cuts `bytes` into frames at the given fractions; a zlib frame never ends with the suffix early. */
+const cut = (bytes: Uint8Array, fractions: ReadonlyArray<number>, compression: Compression): Array<Uint8Array> => {
+  const points = [...new Set(fractions.map((f) => Math.floor(f * bytes.length)))]
+    .filter((p) => p > 0 && p < bytes.length)
+    .filter((p) => compression !== "zlib-stream" || !endsWithSuffix(bytes.subarray(0, p)))
+    .sort((a, b) => a - b)
+  const frames: Array<Uint8Array> = []
+  let start = 0
+  for (const p of [...points, bytes.length]) {
+    frames.push(bytes.subarray(start, p))
+    start = p
+  }
+  return frames
+}
+
+const largeMessage = FastCheck.tuple(
+  FastCheck.integer({ min: 65 * 1024, max: 150 * 1024 }),
+  FastCheck.uint8Array({ minLength: 64, maxLength: 2048 })
+).map(([size, seed]) => Buffer.from(seed).toString("base64").repeat(Math.ceil(size / (seed.length * 1.3))).slice(0, size) + "é🎉")
+
+/** Gateway messages are never empty. */
+const message = FastCheck.oneof(
+  { weight: 8, arbitrary: FastCheck.string({ unit: "grapheme", minLength: 1, maxLength: 300 }) },
+  { weight: 1, arbitrary: largeMessage },
+  { weight: 1, arbitrary: FastCheck.uint8Array({ minLength: 70_000, maxLength: 70_000 }).map((b) => Buffer.from(b).toString("base64")) }
+)
+
+const scenario = FastCheck.array(
+  FastCheck.tuple(message, FastCheck.array(FastCheck.double({ min: 0, max: 1, noNaN: true }), { maxLength: 5 })),
+  { minLength: 1, maxLength: 12 }
+)
+
+const variants: ReadonlyArray<{
+  readonly name: string
+  readonly compression: Compression
+  readonly compressor: Compress.Options
+  readonly decompressor: Decompress.Options
+}> = [
+  { name: "none", compression: "none", compressor: {}, decompressor: {} },
+  { name: "zlib-stream (node handle)", compression: "zlib-stream", compressor: {}, decompressor: { zlibEngine: "auto" } },
+  {
+    name: "zlib-stream (portable fallback)",
+    compression: "zlib-stream",
+    compressor: { zlibEngine: "portable" },
+    decompressor: { zlibEngine: "portable" }
+  },
+  { name: "zstd-stream (native)", compression: "zstd-stream", compressor: {}, decompressor: { zstdEngine: "auto" } },
+  { name: "zstd-stream (fzstd)", compression: "zstd-stream", compressor: {}, decompressor: { zstdEngine: "portable" } }
+]
+
+describe("Decompress", () => {
+  for (const variant of variants) {
+    it(`${variant.name}: messages compressed in one context and cut into frames decode in order`, () => {
+      FastCheck.assert(
+        FastCheck.property(scenario, (messages) => {
+          const compressor = Compress.unsafeMake(variant.compression, variant.compressor)
+          const decompressor = Decompress.make(variant.compression, variant.decompressor)
+          for (const [original, fractions] of messages) {
+            const compressed = compressor.compress(original)
+            // zstd-stream and none: one websocket message per gateway message.
+            const frames = variant.compression === "zlib-stream" ? cut(compressed, fractions, "zlib-stream") : [compressed]
+            frames.slice(0, -1).forEach((frame) => expect(decompressor.push(frame)).toBeUndefined())
+            expect(text(decompressor.push(frames[frames.length - 1]!))).toBe(original)
+          }
+        }),
+        { numRuns: 25 }
+      )
+    })
+  }
+
+  it("the node handle engine is available on this node version", () => {
+    expect(ZlibHandle.isAvailable()).toBe(true)
+  })
+
+  it("zlib-stream: a suffix split across frames still completes the message", () => {
+    const compressed = Compress.unsafeMake("zlib-stream").compress("split suffix")
+    const decompressor = Decompress.make("zlib-stream")
+    expect(decompressor.push(compressed.subarray(0, compressed.length - 2))).toBeUndefined()
+    expect(decompressor.push(compressed.subarray(compressed.length - 2, compressed.length - 1))).toBeUndefined()
+    expect(text(decompressor.push(compressed.subarray(compressed.length - 1)))).toBe("split suffix")
+  })
+
+  it("zlib-stream: both engines inflate a long shared-context stream identically", () => {
+    const compressor = Compress.unsafeMake("zlib-stream")
+    const fast = Decompress.make("zlib-stream", { zlibEngine: "auto" })
+    const portable = Decompress.make("zlib-stream", { zlibEngine: "portable" })
+    for (let i = 0; i < 300; i++) {
+      const original = JSON.stringify({ op: 0, s: i, t: "MESSAGE_CREATE", d: { content: `message ${i} `.repeat(i % 40) } })
+      const frame = compressor.compress(original)
+      expect(text(fast.push(frame))).toBe(original)
+      expect(text(portable.push(frame))).toBe(original)
+    }
+  })
+
+  it("zstd-stream (fzstd): a first message under 18 bytes is returned at once", () => {
+    const compressor = Compress.unsafeMake("zstd-stream")
+    const decompressor = Decompress.make("zstd-stream", { zstdEngine: "portable" })
+    for (const original of ["a", "", "bc", "hello world ".repeat(50), "d"]) {
+      expect(text(decompressor.push(compressor.compress(original)))).toBe(original)
+    }
+  })
+})

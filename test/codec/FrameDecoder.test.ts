@@ -1,0 +1,135 @@
+import { describe, expect, it } from "@effect/vitest"
+import * as FastCheck from "effect/FastCheck"
+import * as Compress from "../../src/codec/Compress.ts"
+import type { Compression } from "../../src/codec/Compression.ts"
+import { DecodeError } from "../../src/codec/DecodeError.ts"
+import * as FrameDecoder from "../../src/codec/FrameDecoder.ts"
+import * as Json from "../../src/codec/Json.ts"
+
+type Engines = Pick<FrameDecoder.Options, "zlibEngine" | "zstdEngine">
+
+const setups: ReadonlyArray<{ readonly name: string; readonly compression: Compression; readonly engines: Engines }> = [
+  { name: "none", compression: "none", engines: {} },
+  { name: "zlib-stream (node handle)", compression: "zlib-stream", engines: { zlibEngine: "auto" } },
+  { name: "zlib-stream (portable)", compression: "zlib-stream", engines: { zlibEngine: "portable" } },
+  { name: "zstd-stream (native)", compression: "zstd-stream", engines: { zstdEngine: "auto" } },
+  { name: "zstd-stream (fzstd)", compression: "zstd-stream", engines: { zstdEngine: "portable" } }
+]
+
+const decoder = (compression: Compression, engines: Engines, maxMessageBytes?: number) =>
+  FrameDecoder.make({ compression, encoding: Json.encoding, maxMessageBytes, ...engines })
+
+const reasonOf = (result: unknown): string | undefined => result instanceof DecodeError ? result.reason : undefined
+
+const hello = JSON.stringify({ op: 10, d: { heartbeat_interval: 41250 }, s: null, t: null })
+const dispatch = (s: number) => JSON.stringify({ op: 0, d: { content: "héllo 🎉", n: s }, s, t: "MESSAGE_CREATE" })
+
+describe("FrameDecoder", () => {
+  for (const { compression, engines, name } of setups) {
+    describe(name, () => {
+      it("decodes envelopes in order", () => {
+        const compressor = Compress.unsafeMake(compression)
+        const frames = decoder(compression, engines)
+        expect(frames.push(compressor.compress(hello))).toEqual({ op: 10, d: { heartbeat_interval: 41250 }, s: null, t: null })
+        for (let s = 1; s <= 20; s++) {
+          expect(frames.push(compressor.compress(dispatch(s)))).toEqual(JSON.parse(dispatch(s)))
+        }
+      })
+
+      it("bad JSON and bad envelopes give typed errors, and the decoder stays dead", () => {
+        for (const [payload, reason] of [
+          ["{\"op\":", "Json"],
+          ["[1,2]", "Envelope"],
+          ["{\"op\":\"0\",\"d\":null}", "Envelope"],
+          ["{\"op\":0,\"s\":\"1\",\"t\":null}", "Envelope"],
+          ["{\"op\":0,\"s\":1,\"t\":5}", "Envelope"],
+          ["null", "Envelope"]
+        ] as const) {
+          const compressor = Compress.unsafeMake(compression)
+          const frames = decoder(compression, engines)
+          const error = frames.push(compressor.compress(payload))
+          expect(reasonOf(error)).toBe(reason)
+          expect(frames.push(compressor.compress(hello))).toBe(error)
+        }
+      })
+
+      it("a message over maxMessageBytes is TooLarge", () => {
+        const compressor = Compress.unsafeMake(compression)
+        const frames = decoder(compression, engines, 10_000)
+        expect(frames.push(compressor.compress(hello))).toMatchObject({ op: 10 })
+        const big = JSON.stringify({ op: 0, d: "x".repeat(20_000), s: 1, t: "X" })
+        expect(reasonOf(frames.push(compressor.compress(big)))).toBe("TooLarge")
+      })
+
+      it("corrupt input (random bytes, flipped bits, truncation) never throws; an error is final", () => {
+        FastCheck.assert(
+          FastCheck.property(
+            FastCheck.array(FastCheck.uint8Array({ maxLength: 200 }), { maxLength: 4 }),
+            FastCheck.nat(),
+            FastCheck.integer({ min: 0, max: 7 }),
+            FastCheck.boolean(),
+            (garbage, position, bit, truncate) => {
+              const compressor = Compress.unsafeMake(compression)
+              const frames = decoder(compression, engines)
+              const valid = [hello, dispatch(1), dispatch(2)].map((m) => Buffer.from(compressor.compress(m)))
+              const victim = valid[1]!
+              const index = position % victim.length
+              if (truncate) valid[1] = victim.subarray(0, index)
+              else victim[index] = victim[index]! ^ (1 << bit)
+              let error: DecodeError | undefined
+              for (const frame of [...valid, ...garbage.map((g) => Buffer.concat([g, Buffer.from([0, 0, 0xff, 0xff])]))]) {
+                const result = frames.push(frame)
+                if (error !== undefined) expect(result).toBe(error)
+                else if (result instanceof DecodeError) error = result
+                else if (result !== undefined) expect(typeof result.op).toBe("number")
+              }
+            }
+          ),
+          { numRuns: 150 }
+        )
+      })
+    })
+  }
+
+  it("random bytes as a zlib-stream start are an Inflate error on both engines", () => {
+    for (const zlibEngine of ["auto", "portable"] as const) {
+      const frames = decoder("zlib-stream", { zlibEngine })
+      expect(reasonOf(frames.push(Uint8Array.of(1, 2, 3, 4, 5, 0, 0, 0xff, 0xff)))).toBe("Inflate")
+    }
+  })
+
+  it("zstd-stream: garbage is a Zstd error on both engines", () => {
+    for (const zstdEngine of ["auto", "portable"] as const) {
+      const frames = decoder("zstd-stream", { zstdEngine })
+      expect(reasonOf(frames.push(Uint8Array.of(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19)))).toBe("Zstd")
+    }
+  })
+
+  it("zstd-stream (fzstd): a frame header asking for a huge window is TooLarge", () => {
+    const frames = decoder("zstd-stream", { zstdEngine: "portable" })
+    // magic, no single segment, window exponent 31 - 10 = 21 -> 2 GiB
+    const header = Uint8Array.of(0x28, 0xb5, 0x2f, 0xfd, 0x00, 21 << 3, 0x01, 0x00, 0x00)
+    expect(reasonOf(frames.push(header))).toBe("TooLarge")
+  })
+
+  it("zlib-stream: buffered frames without the suffix over the limit are TooLarge", () => {
+    const frames = decoder("zlib-stream", {}, 1000)
+    expect(frames.push(new Uint8Array(600))).toBeUndefined()
+    expect(reasonOf(frames.push(new Uint8Array(600)))).toBe("TooLarge")
+  })
+
+  it("text frames are whole JSON messages", () => {
+    expect(decoder("zlib-stream", {}).push(hello)).toMatchObject({ op: 10, s: null, t: null })
+  })
+
+  it("missing s and t read as null", () => {
+    expect(Json.decode("{\"op\":11}")).toEqual({ op: 11, s: null, t: null })
+  })
+
+  it("a DecodeError is tagged, with its reason in a clear message", () => {
+    const error = Json.decode("{")
+    expect(error).toBeInstanceOf(DecodeError)
+    expect(error).toMatchObject({ _tag: "DecodeError", reason: "Json" })
+    expect((error as DecodeError).message).toMatch(/not valid JSON/)
+  })
+})

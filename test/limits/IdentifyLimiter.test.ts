@@ -1,0 +1,121 @@
+import { describe, expect, it } from "@effect/vitest"
+import * as Clock from "effect/Clock"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Fiber from "effect/Fiber"
+import * as Option from "effect/Option"
+import * as TestClock from "effect/TestClock"
+import * as IdentifyLimiter from "../../src/limits/IdentifyLimiter.ts"
+
+const settle = Effect.repeatN(Effect.yieldNow(), 20)
+const isDone = <A, E>(fiber: Fiber.Fiber<A, E>) => Effect.map(Fiber.poll(fiber), Option.isSome)
+const day = 24 * 60 * 60 * 1000
+const limits = (overrides: Partial<IdentifyLimiter.SessionStartLimit> = {}): IdentifyLimiter.SessionStartLimit => ({
+  maxConcurrency: 16,
+  total: 1000,
+  remaining: 1000,
+  resetAfter: day,
+  ...overrides
+})
+
+/** Identifies each shard concurrently and returns the time each one got its turn. */
+const identifyAll = (limiter: Effect.Effect.Success<ReturnType<typeof IdentifyLimiter.make>>, shards: ReadonlyArray<number>) =>
+  Effect.gen(function*() {
+    const times = new Map<number, number>()
+    const fiber = yield* Effect.fork(Effect.forEach(shards, (shard) =>
+      Effect.zipRight(limiter.acquire(shard), Effect.flatMap(Clock.currentTimeMillis, (at) => Effect.sync(() => times.set(shard, at)))), { concurrency: "unbounded", discard: true }))
+    return { times, fiber }
+  })
+
+describe("IdentifyLimiter", () => {
+  it.effect("starts keys together: 32 shards at max_concurrency 16 go at 0 s and exactly 5 s", () =>
+    Effect.gen(function*() {
+      const limiter = yield* IdentifyLimiter.make()
+      yield* limiter.configure(limits())
+      const { fiber, times } = yield* identifyAll(limiter, Array.from({ length: 32 }, (_, shard) => shard))
+      yield* settle
+      expect([...times.keys()].sort((a, b) => a - b)).toEqual(Array.from({ length: 16 }, (_, shard) => shard))
+      yield* TestClock.adjust("4999 millis")
+      expect(times.size).toBe(16)
+      yield* TestClock.adjust("1 millis")
+      yield* Fiber.join(fiber)
+      for (let shard = 0; shard < 32; shard++) expect(times.get(shard)).toBe(shard < 16 ? 0 : 5000)
+      expect((yield* limiter.snapshot).budget?.remaining).toBe(1000 - 32)
+    }))
+
+  it.effect("serves the waiters of one key first come, first served, 5 s apart", () =>
+    Effect.gen(function*() {
+      const limiter = yield* IdentifyLimiter.make()
+      yield* limiter.configure(limits({ maxConcurrency: 2 }))
+      const { fiber, times } = yield* identifyAll(limiter, [6, 0, 4, 2, 1])
+      yield* TestClock.adjust("15 seconds")
+      yield* Fiber.join(fiber)
+      expect(Object.fromEntries(times)).toEqual({ 6: 0, 0: 5000, 4: 10000, 2: 15000, 1: 0 })
+    }))
+
+  it.effect("before configure: one key, no budget, spacing kept across later re-identifies", () =>
+    Effect.gen(function*() {
+      const limiter = yield* IdentifyLimiter.make()
+      yield* limiter.acquire(3)
+      expect((yield* limiter.snapshot).budget).toBeUndefined()
+      yield* TestClock.adjust("3 seconds")
+      const again = yield* Effect.fork(limiter.acquire(7))
+      yield* settle
+      expect(yield* isDone(again)).toBe(false)
+      expect((yield* limiter.snapshot).keys).toEqual([{ key: 0, nextFreeAt: 5000, queued: 1 }])
+      yield* TestClock.adjust("2 seconds")
+      yield* Fiber.join(again)
+      yield* TestClock.adjust("1 hour")
+      yield* limiter.acquire(1)
+      expect((yield* limiter.snapshot).keys[0]?.nextFreeAt).toBe(5000 + 3_600_000 + 5000)
+    }))
+
+  it.effect("fails with IdentifyBudgetExhausted at 0 and refills when resetAfter elapses", () =>
+    Effect.gen(function*() {
+      const limiter = yield* IdentifyLimiter.make()
+      yield* limiter.configure(limits({ total: 1000, remaining: 2, resetAfter: 60_000 }))
+      yield* limiter.acquire(0)
+      yield* limiter.acquire(1)
+      const refused = yield* Effect.either(limiter.acquire(2))
+      expect(Either.isLeft(refused)).toBe(true)
+      if (Either.isLeft(refused)) {
+        expect(refused.left._tag).toBe("IdentifyBudgetExhausted")
+        expect(refused.left.resetAfter).toBe(60_000)
+        expect(refused.left.message).toContain("1000 session starts")
+      }
+      yield* TestClock.adjust("60 seconds")
+      yield* limiter.acquire(2)
+      const budget = (yield* limiter.snapshot).budget
+      expect(budget).toEqual({ total: 1000, remaining: 999, resetAfter: day })
+    }))
+
+  it.effect("onExhausted: wait holds the identify until the budget refills", () =>
+    Effect.gen(function*() {
+      const limiter = yield* IdentifyLimiter.make({ onExhausted: "wait" })
+      yield* limiter.configure(limits({ remaining: 0, resetAfter: 30_000 }))
+      const waiting = yield* Effect.fork(limiter.acquire(0))
+      yield* TestClock.adjust("29999 millis")
+      expect(yield* isDone(waiting)).toBe(false)
+      yield* TestClock.adjust("1 millis")
+      yield* Fiber.join(waiting)
+      expect((yield* limiter.snapshot).budget?.remaining).toBe(999)
+    }))
+
+  it.effect("an interrupted waiter frees its turn and takes nothing from the budget", () =>
+    Effect.gen(function*() {
+      const limiter = yield* IdentifyLimiter.make()
+      yield* limiter.configure(limits({ maxConcurrency: 1, remaining: 10 }))
+      yield* limiter.acquire(0)
+      const gone = yield* Effect.fork(limiter.acquire(1))
+      const kept = yield* Effect.fork(limiter.acquire(2))
+      yield* settle
+      yield* TestClock.adjust("2 seconds")
+      yield* Fiber.interrupt(gone)
+      yield* TestClock.adjust("3 seconds")
+      yield* settle
+      expect(yield* isDone(kept)).toBe(true)
+      const snapshot = yield* limiter.snapshot
+      expect(snapshot.budget?.remaining).toBe(8)
+      expect(snapshot.keys).toEqual([{ key: 0, nextFreeAt: 10_000, queued: 0 }])
+    }))
+})

@@ -1,0 +1,96 @@
+import { describe, expect, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
+import * as Option from "effect/Option"
+import * as TestClock from "effect/TestClock"
+import * as SendLimiter from "../../src/limits/SendLimiter.ts"
+
+const settle = Effect.repeatN(Effect.yieldNow(), 20)
+const isDone = <A, E>(fiber: Fiber.Fiber<A, E>) => Effect.map(Fiber.poll(fiber), Option.isSome)
+const takeMany = (limiter: SendLimiter.SendLimiter, priority: SendLimiter.SendPriority, count: number) =>
+  Effect.forEach(Array.from({ length: count }), () => limiter.take(priority), { discard: true })
+const forkTake = (limiter: SendLimiter.SendLimiter, priority: SendLimiter.SendPriority) =>
+  Effect.tap(Effect.fork(limiter.take(priority)), () => settle)
+
+describe("SendLimiter", () => {
+  it.scoped("lets 120 sends go at once and holds the 121st until the first leaves the window", () =>
+    Effect.gen(function*() {
+      const limiter = yield* SendLimiter.make()
+      yield* takeMany(limiter, "control", 120)
+      expect((yield* limiter.snapshot).used).toBe(120)
+      const next = yield* forkTake(limiter, "control")
+      yield* TestClock.adjust("59999 millis")
+      expect(yield* isDone(next)).toBe(false)
+      yield* TestClock.adjust("1 millis")
+      yield* settle
+      expect(yield* isDone(next)).toBe(true)
+    }))
+
+  it.scoped("stops commands at limit - reserved while control sends still pass", () =>
+    Effect.gen(function*() {
+      const limiter = yield* SendLimiter.make()
+      expect(SendLimiter.gatewaySends.reserved).toBe(4)
+      yield* takeMany(limiter, "command", 116)
+      const command = yield* forkTake(limiter, "command")
+      expect(yield* isDone(command)).toBe(false)
+      yield* takeMany(limiter, "control", 4)
+      const control = yield* forkTake(limiter, "control")
+      expect(yield* isDone(control)).toBe(false)
+      expect((yield* limiter.snapshot).waiting).toEqual({ control: 1, command: 1 })
+      yield* TestClock.adjust("60 seconds")
+      yield* settle
+      expect(yield* isDone(control)).toBe(true)
+      expect(yield* isDone(command)).toBe(true)
+    }))
+
+  it.scoped("serves a waiting control send before earlier commands, FIFO within a priority", () =>
+    Effect.gen(function*() {
+      const limiter = yield* SendLimiter.make({ limit: 3, window: "10 seconds", reserved: 0 })
+      for (let i = 0; i < 3; i++) {
+        yield* limiter.take("command")
+        yield* TestClock.adjust("1 second")
+      }
+      // The window frees one place at t = 10 s, 11 s and 12 s.
+      const first = yield* forkTake(limiter, "command")
+      const second = yield* forkTake(limiter, "command")
+      const control = yield* forkTake(limiter, "control")
+      yield* TestClock.adjust("7 seconds")
+      yield* settle
+      expect([yield* isDone(control), yield* isDone(first), yield* isDone(second)]).toEqual([true, false, false])
+      yield* TestClock.adjust("1 second")
+      yield* settle
+      expect([yield* isDone(first), yield* isDone(second)]).toEqual([true, false])
+      yield* TestClock.adjust("1 second")
+      yield* settle
+      expect(yield* isDone(second)).toBe(true)
+    }))
+
+  it.scoped("an interrupted waiter leaves no place behind", () =>
+    Effect.gen(function*() {
+      const limiter = yield* SendLimiter.make({ limit: 2, window: "10 seconds", reserved: 0 })
+      yield* takeMany(limiter, "command", 2)
+      const gone = yield* forkTake(limiter, "command")
+      const kept = yield* forkTake(limiter, "command")
+      yield* Fiber.interrupt(gone)
+      expect((yield* limiter.snapshot).waiting.command).toBe(1)
+      yield* TestClock.adjust("10 seconds")
+      yield* settle
+      expect(yield* isDone(kept)).toBe(true)
+      // Both places freed at 10 s: the kept waiter used one, the other is still free.
+      const now = yield* forkTake(limiter, "command")
+      expect(yield* isDone(now)).toBe(true)
+      expect((yield* limiter.snapshot).used).toBe(2)
+    }))
+
+  it.scoped("limits presence updates to 5 per 20 s", () =>
+    Effect.gen(function*() {
+      const limiter = yield* SendLimiter.make(SendLimiter.presenceUpdates)
+      yield* takeMany(limiter, "command", 5)
+      const sixth = yield* forkTake(limiter, "command")
+      yield* TestClock.adjust("19999 millis")
+      expect(yield* isDone(sixth)).toBe(false)
+      yield* TestClock.adjust("1 millis")
+      yield* settle
+      expect(yield* isDone(sixth)).toBe(true)
+    }))
+})

@@ -1,0 +1,304 @@
+import { describe, expect, it } from "@effect/vitest"
+import * as Either from "effect/Either"
+import * as FastCheck from "effect/FastCheck"
+import * as Redacted from "effect/Redacted"
+import * as util from "node:util"
+import * as Commands from "../../src/protocol/Commands.ts"
+import * as Intents from "../../src/protocol/Intents.ts"
+
+const secret = "MTIzNDU2Nzg5MDEyMzQ1Njc4.SECRET.token-value-xyz"
+const token = Redacted.make(secret)
+
+const right = <A, E>(either: Either.Either<A, E>): A => Either.getOrThrowWith(either, (e) => new Error(String(e)))
+const failure = (command: Commands.Command): Commands.InvalidCommand =>
+  Either.getOrThrowWith(Either.flip(Commands.encode(command)), () => new Error("expected a failure"))
+const messageOf = (command: Commands.Command): string => failure(command).message
+
+const identify = (overrides: Partial<Omit<Commands.Identify, "_tag">> = {}) =>
+  Commands.identify({
+    token,
+    properties: { os: "linux", browser: "effect-discord-gateway", device: "effect-discord-gateway" },
+    intents: Intents.Guilds | Intents.GuildMessages,
+    ...overrides
+  })
+
+const members = (fields: Omit<Commands.RequestGuildMembers, "_tag">) => Commands.requestGuildMembers(fields)
+
+describe("Commands.encode: exact wire JSON", () => {
+  it("Identify", () => {
+    expect(right(Commands.encode(identify({ shard: [1, 4], large_threshold: 100, compress: false })))).toBe(
+      `{"op":2,"d":{"token":"${secret}","properties":{"os":"linux","browser":"effect-discord-gateway","device":"effect-discord-gateway"},"intents":513,"shard":[1,4],"large_threshold":100,"compress":false}}`
+    )
+  })
+
+  it("Identify with a presence", () => {
+    const presence = { since: null, activities: [{ name: "chess", type: 0 }], status: "idle", afk: false } as const
+    expect(JSON.parse(right(Commands.encode(identify({ presence })))).d.presence).toEqual(presence)
+  })
+
+  it("Resume", () => {
+    expect(right(Commands.encode(Commands.resume({ token, session_id: "abc", seq: 42 })))).toBe(
+      `{"op":6,"d":{"token":"${secret}","session_id":"abc","seq":42}}`
+    )
+  })
+
+  it("Heartbeat", () => {
+    expect(right(Commands.encode(Commands.heartbeat(null)))).toBe(`{"op":1,"d":null}`)
+    expect(right(Commands.encode(Commands.heartbeat(251)))).toBe(`{"op":1,"d":251}`)
+  })
+
+  it("Presence Update", () => {
+    const command = Commands.presenceUpdate({
+      since: 91879201,
+      activities: [{ name: "Save the Oxford Comma", type: 0 }, { name: "s", type: 1, url: "https://twitch.tv/x", state: "live" }],
+      status: "online",
+      afk: false
+    })
+    expect(right(Commands.encode(command))).toBe(
+      `{"op":3,"d":{"since":91879201,"activities":[{"name":"Save the Oxford Comma","type":0},{"name":"s","type":1,"state":"live","url":"https://twitch.tv/x"}],"status":"online","afk":false}}`
+    )
+  })
+
+  it("Voice State Update", () => {
+    const join = Commands.voiceStateUpdate({ guild_id: "41771983423143937", channel_id: "127121515262115840", self_mute: false, self_deaf: true })
+    expect(right(Commands.encode(join))).toBe(
+      `{"op":4,"d":{"guild_id":"41771983423143937","channel_id":"127121515262115840","self_mute":false,"self_deaf":true}}`
+    )
+    const leave = Commands.voiceStateUpdate({ guild_id: "1", channel_id: null, self_mute: false, self_deaf: false })
+    expect(right(Commands.encode(leave))).toBe(`{"op":4,"d":{"guild_id":"1","channel_id":null,"self_mute":false,"self_deaf":false}}`)
+  })
+
+  it("Request Guild Members", () => {
+    expect(right(Commands.encode(members({ guild_id: "41771983444115456", query: "", limit: 0 })))).toBe(
+      `{"op":8,"d":{"guild_id":"41771983444115456","query":"","limit":0}}`
+    )
+    expect(right(Commands.encode(members({ guild_id: "1", user_ids: ["2", "3"], presences: true, nonce: "n1" })))).toBe(
+      `{"op":8,"d":{"guild_id":"1","user_ids":["2","3"],"presences":true,"nonce":"n1"}}`
+    )
+  })
+
+  it("Request Soundboard Sounds and Request Channel Info", () => {
+    expect(right(Commands.encode(Commands.requestSoundboardSounds(["613425648685547541", "81384788765712384"])))).toBe(
+      `{"op":31,"d":{"guild_ids":["613425648685547541","81384788765712384"]}}`
+    )
+    expect(right(Commands.encode(Commands.requestChannelInfo({ guild_id: "5", fields: ["status", "voice_start_time"] })))).toBe(
+      `{"op":43,"d":{"guild_id":"5","fields":["status","voice_start_time"]}}`
+    )
+  })
+
+  it("drops fields a command does not have", () => {
+    const sneaky = { ...Commands.heartbeat(1), extra: secret } as Commands.Command
+    expect(right(Commands.encode(sneaky))).toBe(`{"op":1,"d":1}`)
+  })
+})
+
+describe("Commands: validation", () => {
+  it("large_threshold 50 to 250", () => {
+    expect(Either.isRight(Commands.encode(identify({ large_threshold: 50 })))).toBe(true)
+    expect(Either.isRight(Commands.encode(identify({ large_threshold: 250 })))).toBe(true)
+    expect(messageOf(identify({ large_threshold: 49 }))).toBe("Identify: large_threshold must be an integer between 50 and 250, got 49")
+    expect(messageOf(identify({ large_threshold: 251 }))).toBe("Identify: large_threshold must be an integer between 50 and 250, got 251")
+    expect(messageOf(identify({ large_threshold: 300 }))).toContain("got 300")
+    expect(failure(identify({ large_threshold: 300 }))).toMatchObject({ _tag: "InvalidCommand", reason: "Invalid", command: "Identify" })
+  })
+
+  it("shard id below the count", () => {
+    expect(Either.isRight(Commands.encode(identify({ shard: [0, 1] })))).toBe(true)
+    expect(Either.isRight(Commands.encode(identify({ shard: [15, 16] })))).toBe(true)
+    expect(messageOf(identify({ shard: [3, 3] }))).toBe("Identify: shard must have shard_id below shard_count, got [3, 3]")
+    expect(messageOf(identify({ shard: [-1, 3] }))).toContain("shard must be a [shard_id, shard_count] pair")
+    expect(messageOf(identify({ shard: [0, 0] }))).toContain("shard must be a [shard_id, shard_count] pair")
+  })
+
+  it("intents with unknown bits", () => {
+    expect(messageOf(identify({ intents: 1 << 17 }))).toBe("Identify: intents must be a bit field of known intents, got 131072")
+    expect(Either.isRight(Commands.encode(identify({ intents: 0 })))).toBe(true)
+  })
+
+  it("a token that is not Redacted is refused without being shown", () => {
+    const raw = { ...identify(), token: secret } as unknown as Commands.Command
+    const error = failure(raw)
+    expect(error.message).toBe("Identify: token must be a non-empty Redacted<string> (Redacted.make(token))")
+    expect(messageOf(identify({ token: Redacted.make("") }))).toContain("token must be a non-empty")
+  })
+
+  it("presence rules", () => {
+    const presence = (p: Partial<Commands.Presence>) =>
+      Commands.presenceUpdate({ since: null, activities: [], status: "online", afk: false, ...p })
+    expect(messageOf(presence({ status: "away" as Commands.Status }))).toBe(
+      `PresenceUpdate: status must be one of online, dnd, idle, invisible, offline, got "away"`
+    )
+    expect(messageOf(presence({ activities: [{ name: "x", type: 6 }] }))).toBe(
+      "PresenceUpdate: activities[0].type must be an integer between 0 and 5, got 6"
+    )
+    expect(messageOf(presence({ since: -5 }))).toBe("PresenceUpdate: since must be null or a Unix time in milliseconds, got -5")
+    for (const type of [0, 1, 2, 3, 4, 5]) {
+      expect(Either.isRight(Commands.encode(presence({ activities: [{ name: "x", type }] })))).toBe(true)
+    }
+  })
+
+  it("snowflakes are strings of digits", () => {
+    const voice = (guild_id: string, channel_id: string | null) =>
+      Commands.voiceStateUpdate({ guild_id, channel_id, self_mute: false, self_deaf: false })
+    expect(messageOf(voice("12a", null))).toBe(`VoiceStateUpdate: guild_id must be a snowflake (a string of digits), got "12a"`)
+    expect(messageOf(voice("", null))).toContain("guild_id must be a snowflake")
+    expect(messageOf(voice("1", "x"))).toContain("channel_id must be a snowflake (a string of digits) or null")
+    expect(messageOf(voice(123 as unknown as string, null))).toContain("got 123")
+  })
+
+  it("Request Guild Members: exactly one of query or user_ids", () => {
+    expect(messageOf(members({ guild_id: "1", query: "a", limit: 1, user_ids: ["2"] }))).toBe(
+      "RequestGuildMembers: must have either query (with limit) or user_ids, not both"
+    )
+    expect(messageOf(members({ guild_id: "1" }))).toBe("RequestGuildMembers: must have either query (with limit) or user_ids")
+    expect(messageOf(members({ guild_id: "1", query: "a" }))).toBe("RequestGuildMembers: limit is required with query")
+    expect(messageOf(members({ guild_id: "1", user_ids: ["2"], limit: 3 }))).toBe("RequestGuildMembers: limit is only allowed with query")
+  })
+
+  it("Request Guild Members: 100 user ids at most", () => {
+    const ids = (n: number) => Array.from({ length: n }, (_, i) => String(100000 + i))
+    expect(Either.isRight(Commands.encode(members({ guild_id: "1", user_ids: ids(100) })))).toBe(true)
+    expect(messageOf(members({ guild_id: "1", user_ids: ids(101) }))).toBe("RequestGuildMembers: user_ids must list 1 to 100 user ids, got 101")
+    expect(messageOf(members({ guild_id: "1", user_ids: [] }))).toBe("RequestGuildMembers: user_ids must list 1 to 100 user ids, got 0")
+    expect(messageOf(members({ guild_id: "1", user_ids: ["1", "x"] }))).toBe(
+      `RequestGuildMembers: user_ids[1] must be a snowflake (a string of digits), got "x"`
+    )
+  })
+
+  it("Request Guild Members: nonce of at most 32 UTF-8 bytes", () => {
+    const withNonce = (nonce: string) => members({ guild_id: "1", query: "", limit: 0, nonce })
+    expect(Either.isRight(Commands.encode(withNonce("a".repeat(32))))).toBe(true)
+    expect(messageOf(withNonce("a".repeat(33)))).toBe("RequestGuildMembers: nonce must be at most 32 bytes of UTF-8, got 33")
+    // "é" is 2 bytes, "😀" 4: 16 x "é" = 32 bytes, 8 x "😀" = 32 bytes.
+    expect(Either.isRight(Commands.encode(withNonce("é".repeat(16))))).toBe(true)
+    expect(Either.isRight(Commands.encode(withNonce("😀".repeat(8))))).toBe(true)
+    expect(messageOf(withNonce("é".repeat(16) + "a"))).toContain("got 33")
+    expect(messageOf(withNonce("😀".repeat(8) + "a"))).toContain("got 33")
+    expect(messageOf(withNonce("a".repeat(30) + "€"))).toContain("got 33")
+  })
+
+  it("Request Soundboard Sounds and Request Channel Info need at least one entry", () => {
+    expect(messageOf(Commands.requestSoundboardSounds([]))).toBe("RequestSoundboardSounds: guild_ids must list at least 1 guild ids, got none")
+    expect(messageOf(Commands.requestChannelInfo({ guild_id: "1", fields: [] }))).toBe(
+      "RequestChannelInfo: fields must list at least 1 fields, got none"
+    )
+    expect(messageOf(Commands.requestChannelInfo({ guild_id: "1", fields: ["topic" as Commands.ChannelInfoField] }))).toBe(
+      `RequestChannelInfo: fields[0] must be "status" or "voice_start_time", got "topic"`
+    )
+  })
+
+  it("Resume and Heartbeat rules", () => {
+    expect(messageOf(Commands.resume({ token, session_id: "", seq: 1 }))).toBe("Resume: session_id must be a non-empty string, got \"\"")
+    expect(messageOf(Commands.resume({ token, session_id: "s", seq: -1 }))).toBe("Resume: seq must be a non-negative integer, got -1")
+    expect(messageOf(Commands.heartbeat(1.5))).toBe("Heartbeat: seq must be null or a non-negative integer, got 1.5")
+  })
+
+  it("a command with an unknown _tag", () => {
+    const bogus = { _tag: "Shutdown" } as unknown as Commands.Command
+    expect(failure(bogus)).toMatchObject({ command: "Shutdown", message: "Shutdown: not a gateway command" })
+    expect(failure(secret as unknown as Commands.Command).message).toBe("command: not a gateway command")
+  })
+})
+
+describe("Commands: payload size", () => {
+  const named = (name: string) => Commands.presenceUpdate({ since: null, activities: [{ name, type: 0 }], status: "online", afk: false })
+  const base = right(Commands.encode(named(""))).length
+
+  it("accepts 4096 bytes and refuses 4097", () => {
+    expect(right(Commands.encode(named("x".repeat(4096 - base)))).length).toBe(4096)
+    const error = failure(named("x".repeat(4097 - base)))
+    expect(error.reason).toBe("TooLarge")
+    expect(error.message).toBe("PresenceUpdate: payload is 4097 bytes, the limit is 4096")
+  })
+
+  it("refuses a long list of ids", () => {
+    const ids = Array.from({ length: 250 }, (_, i) => String(10 ** 17 + i))
+    expect(failure(Commands.requestSoundboardSounds(ids))).toMatchObject({ reason: "TooLarge", command: "RequestSoundboardSounds" })
+  })
+
+  it("counts UTF-8 bytes, not characters", () => {
+    const presence = Commands.presenceUpdate({ since: null, activities: [{ name: "€".repeat(1400), type: 0 }], status: "online", afk: false })
+    expect(failure(presence).message).toBe(`PresenceUpdate: payload is ${base + 4200} bytes, the limit is 4096`)
+  })
+
+  it.prop("utf8Length agrees with TextEncoder", [FastCheck.string({ unit: "binary" })], ([text]) => {
+    expect(Commands.utf8Length(text)).toBe(new TextEncoder().encode(text).length)
+  })
+
+  it.prop("utf8Length agrees with TextEncoder on lone surrogates", [FastCheck.string({ unit: FastCheck.integer({ min: 0xd7f0, max: 0xe010 }).map((c) => String.fromCharCode(c)) })], ([text]) => {
+    expect(Commands.utf8Length(text)).toBe(new TextEncoder().encode(text).length)
+  })
+})
+
+describe("Commands: the token never leaks", () => {
+  const tooLarge = identify({
+    presence: { since: null, activities: [{ name: "x".repeat(5000), type: 0 }], status: "online", afk: false }
+  })
+  const invalid = identify({ large_threshold: 300 })
+  const raw = { ...identify({ large_threshold: 1 }), token: secret } as unknown as Commands.Command
+
+  it.each([["too large", tooLarge], ["invalid", invalid], ["raw token", raw]] as const)("%s", (_, command) => {
+    const error = failure(command)
+    for (const text of [String(error), error.message, JSON.stringify(error), util.inspect(error), util.inspect(error, { depth: 10, showHidden: true }), error.stack ?? ""]) {
+      expect(text).not.toContain(secret)
+    }
+  })
+
+  it("an inspected or stringified command shows no token", () => {
+    const command = identify()
+    for (const text of [util.inspect(command, { depth: 10 }), JSON.stringify(command), String(command.token), `${command.token}`]) {
+      expect(text).not.toContain(secret)
+    }
+    expect(right(Commands.encode(command))).toContain(secret)
+  })
+})
+
+describe("Commands: kinds", () => {
+  it("tells control commands from user commands and knows their opcodes", () => {
+    const presence = Commands.presenceUpdate({ since: null, activities: [], status: "online", afk: false })
+    expect(Commands.isControl(identify())).toBe(true)
+    expect(Commands.isControl(Commands.resume({ token, session_id: "s", seq: 1 }))).toBe(true)
+    expect(Commands.isControl(Commands.heartbeat(null))).toBe(true)
+    expect(Commands.isControl(presence)).toBe(false)
+    expect(Commands.isControl(Commands.requestSoundboardSounds(["1"]))).toBe(false)
+    expect(Commands.opcode(presence)).toBe(3)
+    expect(Commands.opcode(identify())).toBe(2)
+    expect(Commands.opcode(Commands.requestChannelInfo({ guild_id: "1", fields: ["status"] }))).toBe(43)
+  })
+})
+
+describe("Commands: properties", () => {
+  const activity = FastCheck.record(
+    {
+      name: FastCheck.string({ maxLength: 40, unit: "grapheme" }),
+      type: FastCheck.integer({ min: 0, max: 5 }),
+      state: FastCheck.string({ maxLength: 40 }),
+      url: FastCheck.webUrl()
+    },
+    { requiredKeys: ["name", "type"] }
+  )
+  const presence: FastCheck.Arbitrary<Commands.Presence> = FastCheck.record({
+    since: FastCheck.option(FastCheck.nat(), { nil: null }),
+    activities: FastCheck.array(activity, { maxLength: 4 }),
+    status: FastCheck.constantFrom(...(["online", "dnd", "idle", "invisible", "offline"] as const)),
+    afk: FastCheck.boolean()
+  })
+
+  it.prop("any valid presence encodes to JSON that parses back to the same data", [presence], ([p]) => {
+    const json = right(Commands.encode(Commands.presenceUpdate(p)))
+    expect(JSON.parse(json)).toEqual({ op: 3, d: p })
+  })
+
+  it.prop("Identify round-trips every field but the token placement", [presence, FastCheck.integer({ min: 50, max: 250 }), FastCheck.integer({ min: 1, max: 64 })], ([p, threshold, count]) => {
+    const command = identify({ presence: p, large_threshold: threshold, shard: [count - 1, count] })
+    const wire = JSON.parse(right(Commands.encode(command)))
+    expect(wire.op).toBe(2)
+    expect(wire.d).toEqual({ ...command, _tag: undefined, token: secret })
+  })
+
+  it.prop("large_threshold outside 50-250 always names the value", [FastCheck.oneof(FastCheck.integer({ max: 49 }), FastCheck.integer({ min: 251 }))], ([threshold]) => {
+    expect(messageOf(identify({ large_threshold: threshold }))).toBe(
+      `Identify: large_threshold must be an integer between 50 and 250, got ${threshold}`
+    )
+  })
+})

@@ -1,0 +1,88 @@
+import { describe, expect, it } from "@effect/vitest"
+import { GatewayIntentBits } from "discord-api-types/v10"
+import * as Either from "effect/Either"
+import * as FastCheck from "effect/FastCheck"
+import * as Intents from "../../src/protocol/Intents.ts"
+
+const right = <A, E>(either: Either.Either<A, E>): A => Either.getOrThrowWith(either, (e) => new Error(String(e)))
+const left = <A, E>(either: Either.Either<A, E>): E => Either.getOrThrowWith(Either.flip(either), () => new Error("expected a failure"))
+
+describe("Intents", () => {
+  it("matches every bit of discord-api-types' GatewayIntentBits", () => {
+    for (const [name, bit] of Object.entries(Intents.byName)) {
+      expect(GatewayIntentBits[name as keyof typeof GatewayIntentBits]).toBe(bit)
+    }
+    const known = Object.entries(GatewayIntentBits).filter(([, v]) => typeof v === "number").reduce((all, [, v]) => all | (v as number), 0)
+    expect(Intents.all).toBe(known)
+  })
+
+  it("combines with bitwise or and splits into privileged / non-privileged", () => {
+    expect(Intents.Guilds | Intents.GuildMessages).toBe(513)
+    expect(Intents.privileged).toBe(Intents.GuildMembers | Intents.GuildPresences | Intents.MessageContent)
+    expect(Intents.nonPrivileged | Intents.privileged).toBe(Intents.all)
+    expect(Intents.nonPrivileged & Intents.privileged).toBe(0)
+    expect(Intents.hasPrivileged(Intents.nonPrivileged)).toBe(false)
+    expect(Intents.hasPrivileged(Intents.Guilds | Intents.MessageContent)).toBe(true)
+  })
+
+  it("parses names in PascalCase and SCREAMING_SNAKE, with spaces", () => {
+    expect(right(Intents.parse("GUILD_MESSAGES,Guilds"))).toBe(Intents.Guilds | Intents.GuildMessages)
+    expect(right(Intents.parse(" MessageContent , DIRECT_MESSAGE_POLLS "))).toBe(Intents.MessageContent | Intents.DirectMessagePolls)
+    expect(right(Intents.parse("GUILD_BANS,GuildEmojisAndStickers"))).toBe(Intents.GuildModeration | Intents.GuildExpressions)
+    expect(right(Intents.fromNames(["AutoModerationExecution"]))).toBe(1 << 21)
+    expect(right(Intents.fromNames([]))).toBe(0)
+    expect(right(Intents.parse(""))).toBe(0)
+  })
+
+  it("parses numbers and decimal text", () => {
+    expect(right(Intents.parse(513))).toBe(513)
+    expect(right(Intents.parse("513"))).toBe(513)
+    expect(right(Intents.parse(Intents.all))).toBe(Intents.all)
+  })
+
+  it("names the unknown name", () => {
+    const error = left(Intents.parse("Guilds,GUILD_MESAGES"))
+    expect(error._tag).toBe("InvalidIntents")
+    expect(error.reason).toBe("UnknownName")
+    expect(error.input).toBe("GUILD_MESAGES")
+    expect(error.message).toBe('unknown intent name "GUILD_MESAGES"')
+    expect(left(Intents.parse("Guilds,,GuildMessages")).reason).toBe("UnknownName")
+  })
+
+  it("rejects unknown bits and non bit fields", () => {
+    expect(left(Intents.parse(1 << 17)).reason).toBe("UnknownBits")
+    expect(left(Intents.parse(1 << 17)).message).toBe("intents 131072 has unknown bits 0x20000")
+    expect(left(Intents.parse(2 ** 40)).message).toContain("above")
+    expect(left(Intents.parse(-1)).reason).toBe("NotABitField")
+    expect(left(Intents.parse(1.5)).reason).toBe("NotABitField")
+    expect(left(Intents.parse(Number.NaN)).reason).toBe("NotABitField")
+  })
+
+  it("checks validity", () => {
+    expect(Intents.isValid(0)).toBe(true)
+    expect(Intents.isValid(Intents.all)).toBe(true)
+    expect(Intents.isValid(Intents.all + 1)).toBe(false)
+    expect(Intents.isValid(1 << 18)).toBe(false)
+    expect(Intents.isValid(-1)).toBe(false)
+    expect(Intents.isValid(0.5)).toBe(false)
+  })
+
+  it("names bits in bit order, leaving out unknown ones", () => {
+    expect(Intents.names(Intents.GuildMessages | Intents.Guilds | (1 << 30))).toEqual(["Guilds", "GuildMessages"])
+    expect(Intents.format(Intents.privileged)).toBe("GuildMembers,GuildPresences,MessageContent")
+    expect(Intents.format(0)).toBe("")
+  })
+
+  const validBits = FastCheck.subarray(Object.values(Intents.byName)).map((bits) => bits.reduce((a, b) => a | b, 0))
+
+  it.prop("format then parse gives the same bits", [validBits], ([bits]) => {
+    expect(right(Intents.parse(Intents.format(bits)))).toBe(bits)
+    expect(right(Intents.fromNames(Intents.names(bits)))).toBe(bits)
+    expect(right(Intents.parse(String(bits)))).toBe(bits)
+  })
+
+  it.prop("SCREAMING_SNAKE names parse like PascalCase ones", [validBits], ([bits]) => {
+    const snake = Intents.names(bits).map((name) => name.replace(/([a-z])([A-Z])/g, "$1_$2").toUpperCase())
+    expect(right(Intents.fromNames(snake))).toBe(bits)
+  })
+})

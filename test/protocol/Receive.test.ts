@@ -1,0 +1,150 @@
+import { describe, expect, it } from "@effect/vitest"
+import * as Either from "effect/Either"
+import * as FastCheck from "effect/FastCheck"
+import * as Schema from "effect/Schema"
+import * as Receive from "../../src/protocol/Receive.ts"
+
+const right = <A, E>(either: Either.Either<A, E>): A => Either.getOrThrowWith(either, (e) => new Error(String(e)))
+const left = <A, E>(either: Either.Either<A, E>): E => Either.getOrThrowWith(Either.flip(either), () => new Error("expected a failure"))
+
+const frame = (op: number, d: unknown, s: number | null = null, t: string | null = null) => ({ op, d, s, t })
+
+const ready = {
+  v: 10,
+  user: { id: "80351110224678912", username: "bot", discriminator: "0", avatar: null },
+  guilds: [{ id: "1", unavailable: true }],
+  session_id: "0f6f6b0c2d2a",
+  resume_gateway_url: "wss://gateway-us-east1-b.discord.gg",
+  shard: [0, 1],
+  application: { id: "80351110224678912", flags: 0 }
+}
+
+describe("Receive.decodeEnvelope", () => {
+  it("passes a well-formed frame through without copying it", () => {
+    const input = frame(0, { content: "hi" }, 5, "MESSAGE_CREATE")
+    expect(right(Receive.decodeEnvelope(input))).toBe(input)
+  })
+
+  it("fills in missing s and t", () => {
+    expect(right(Receive.decodeEnvelope({ op: 11 }))).toEqual({ op: 11, d: undefined, s: null, t: null })
+  })
+
+  it("says what is wrong with a malformed frame", () => {
+    expect(left(Receive.decodeEnvelope("nope"))).toMatchObject({ _tag: "ProtocolError", reason: "InvalidEnvelope" })
+    expect(left(Receive.decodeEnvelope({ op: "10", d: null })).message).toBe(`invalid frame: op must be an integer between 0 and 255, got "10"`)
+    expect(left(Receive.decodeEnvelope({ op: 0, d: {}, s: -1, t: "X" })).message).toContain("s must be a non-negative integer, got -1")
+    expect(left(Receive.decodeEnvelope({ op: 0, d: {}, s: 1, t: 5 })).message).toContain("t must be a string, got 5")
+  })
+
+  const envelopeLike = FastCheck.record({
+    op: FastCheck.oneof(FastCheck.integer({ min: -2, max: 300 }), FastCheck.double(), FastCheck.string()),
+    d: FastCheck.jsonValue(),
+    s: FastCheck.oneof(FastCheck.constant(null), FastCheck.integer({ min: -2 }), FastCheck.string()),
+    t: FastCheck.oneof(FastCheck.constant(null), FastCheck.string(), FastCheck.integer())
+  })
+
+  it.prop("the fast path agrees with the schema", [envelopeLike], ([input]) => {
+    const fast = Receive.decodeEnvelope(input)
+    const slow = Schema.decodeUnknownEither(Receive.Envelope)(input)
+    expect(Either.isRight(fast)).toBe(Either.isRight(slow))
+    if (Either.isRight(fast) && Either.isRight(slow)) expect(fast.right).toEqual(slow.right)
+  })
+})
+
+describe("Receive.decode", () => {
+  it("Hello", () => {
+    expect(right(Receive.decode(frame(10, { heartbeat_interval: 41250 })))).toEqual({ _tag: "Hello", heartbeatInterval: 41250 })
+    expect(right(Receive.decode(frame(10, { heartbeat_interval: 3_600_000 })))).toEqual({ _tag: "Hello", heartbeatInterval: 3_600_000 })
+    expect(right(Receive.decodeHello({ heartbeat_interval: 1 }))).toEqual({ heartbeat_interval: 1 })
+  })
+
+  it.each([0, -41250, 41250.5, 3_600_001, Number.POSITIVE_INFINITY, Number.NaN, "41250", null])(
+    "rejects heartbeat_interval %s",
+    (interval) => {
+      const error = left(Receive.decode(frame(10, { heartbeat_interval: interval })))
+      expect(error.reason).toBe("InvalidHello")
+      expect(error.message).toMatch(/^invalid Hello \(op 10\): heartbeat_interval must be a positive integer number of milliseconds, at most 3600000, got /)
+    }
+  )
+
+  it("rejects a Hello without data", () => {
+    expect(left(Receive.decode(frame(10, null))).message).toBe("invalid Hello (op 10): must be an object, got null")
+    expect(left(Receive.decode(frame(10, {}))).message).toBe("invalid Hello (op 10): heartbeat_interval is missing")
+  })
+
+  it("Heartbeat ACK, Heartbeat request and Reconnect", () => {
+    expect(right(Receive.decode(frame(11, null)))).toEqual({ _tag: "HeartbeatAck" })
+    expect(right(Receive.decode(frame(1, null)))).toEqual({ _tag: "Heartbeat" })
+    expect(right(Receive.decode(frame(7, null)))).toEqual({ _tag: "Reconnect" })
+  })
+
+  it("Invalid Session", () => {
+    expect(right(Receive.decode(frame(9, true)))).toEqual({ _tag: "InvalidSession", resumable: true })
+    expect(right(Receive.decode(frame(9, false)))).toEqual({ _tag: "InvalidSession", resumable: false })
+    for (const d of [null, 0, "false", {}]) {
+      const error = left(Receive.decode(frame(9, d)))
+      expect(error.reason).toBe("InvalidInvalidSession")
+      expect(error.message).toMatch(/^invalid Invalid Session \(op 9\): d must be a boolean, got /)
+    }
+  })
+
+  it("an unknown opcode is reported, not failed", () => {
+    expect(right(Receive.decode(frame(42, { x: 1 })))).toEqual({ _tag: "UnknownOp", op: 42, d: { x: 1 } })
+    expect(right(Receive.decode(frame(2, null)))).toEqual({ _tag: "UnknownOp", op: 2, d: null })
+  })
+
+  it("a dispatch keeps its data undecoded", () => {
+    const d = { anything: [1, 2, 3] }
+    const decoded = right(Receive.decode(frame(0, d, 7, "MESSAGE_CREATE")))
+    expect(decoded).toEqual({ _tag: "Dispatch", sequence: 7, t: "MESSAGE_CREATE", d })
+    expect(decoded._tag === "Dispatch" && decoded.d).toBe(d)
+  })
+
+  it("a dispatch without s or t is an invalid frame", () => {
+    expect(left(Receive.decode(frame(0, {}, null, "MESSAGE_CREATE")))).toMatchObject({
+      reason: "InvalidEnvelope",
+      message: `invalid frame: a dispatch (op 0) needs s and t, got s null and t "MESSAGE_CREATE"`
+    })
+    expect(left(Receive.decode(frame(0, {}, 3, null))).reason).toBe("InvalidEnvelope")
+  })
+
+  it("READY", () => {
+    const decoded = right(Receive.decode(frame(0, ready, 1, "READY")))
+    expect(decoded).toEqual({
+      _tag: "Ready",
+      sequence: 1,
+      d: ready,
+      ready: {
+        v: 10,
+        session_id: ready.session_id,
+        resume_gateway_url: ready.resume_gateway_url,
+        user: { id: ready.user.id },
+        application: { id: ready.application.id },
+        shard: [0, 1]
+      }
+    })
+    const { shard: _, ...withoutShard } = ready
+    expect(right(Receive.decodeReady(withoutShard))).not.toHaveProperty("shard")
+    expect(right(Receive.decodeReady({ ...ready, resume_gateway_url: "ws://127.0.0.1:9000/?x=1" })).resume_gateway_url).toBe("ws://127.0.0.1:9000/?x=1")
+  })
+
+  it.each([
+    [{ resume_gateway_url: "https://gateway.discord.gg" }, `resume_gateway_url must be a ws:// or wss:// URL, got "https://gateway.discord.gg"`],
+    [{ resume_gateway_url: "not a url" }, `resume_gateway_url must be a ws:// or wss:// URL, got "not a url"`],
+    [{ session_id: "" }, `session_id must be a non-empty string, got ""`],
+    [{ session_id: undefined }, "session_id is missing"],
+    [{ user: { id: 5 } }, "user.id must be a snowflake (a string of digits), got 5"],
+    [{ application: {} }, "application.id is missing"],
+    [{ shard: [1, 1] }, "shard must have shard_id below shard_count, got [1, 1]"],
+    [{ v: "10" }, `v must be a non-negative integer, got "10"`]
+  ])("rejects READY with %j", (patch, message) => {
+    const d = JSON.parse(JSON.stringify({ ...ready, ...patch }))
+    const error = left(Receive.decode(frame(0, d, 1, "READY")))
+    expect(error.reason).toBe("InvalidReady")
+    expect(error.message).toBe(`invalid READY: ${message}`)
+  })
+
+  it("RESUMED", () => {
+    expect(right(Receive.decode(frame(0, null, 9, "RESUMED")))).toEqual({ _tag: "Resumed", sequence: 9, d: null })
+  })
+})

@@ -1,0 +1,232 @@
+import { describe, expect, it } from "@effect/vitest"
+import * as Chunk from "effect/Chunk"
+import * as Effect from "effect/Effect"
+import * as Clock from "effect/Clock"
+import * as Fiber from "effect/Fiber"
+import * as Random from "effect/Random"
+import * as Stream from "effect/Stream"
+import * as TestClock from "effect/TestClock"
+import * as MemoryTransport from "../../src/transport/MemoryTransport.ts"
+import {
+  acceptAndHello,
+  dispatch,
+  gatewayUrl,
+  options,
+  ready,
+  resumeUrl,
+  secret,
+  Session,
+  settle,
+  TestLayer
+} from "./harness.ts"
+
+const collect = (session: Session.Session, n: number) =>
+  Effect.fork(Stream.runCollect(Stream.take(session.events, n)).pipe(Effect.map(Chunk.toReadonlyArray)))
+
+/** A session that has identified and received READY on its first connection. */
+const readySession = (overrides: Parameters<typeof options>[0] = {}, interval = 1000) =>
+  Effect.gen(function*() {
+    const session = yield* Session.make(options(overrides))
+    const { first, peer } = yield* acceptAndHello(interval)
+    expect(first.op).toBe(2)
+    yield* peer.sendJson(ready())
+    yield* settle
+    return { session, peer }
+  })
+
+describe("Session", () => {
+  it.scoped("identifies after Hello and delivers READY and events in order, with shard and sequence", () =>
+    Effect.gen(function*() {
+      const session = yield* Session.make(options({ shard: [1, 2] }))
+      const events = yield* collect(session, 3)
+      const { first, peer } = yield* acceptAndHello()
+      expect(first.op).toBe(2)
+      expect(first.d.token).toBe(secret)
+      expect(first.d.shard).toEqual([1, 2])
+      expect(first.d.intents).toBe(513)
+      expect(peer.url).toContain("v=10")
+      expect(peer.url).toContain("encoding=json")
+      yield* peer.sendJson(ready(1, "s", [1, 2]))
+      yield* peer.sendJson(dispatch(2, "MESSAGE_CREATE", { content: "a" }))
+      yield* peer.sendJson(dispatch(3, "MESSAGE_CREATE", { content: "b" }))
+      const got = yield* Fiber.join(events)
+      expect(got.map((e) => [e.t, e.sequence, e.shard])).toEqual([["READY", 1, 1], ["MESSAGE_CREATE", 2, 1], [
+        "MESSAGE_CREATE",
+        3,
+        1
+      ]])
+      expect(yield* session.state).toEqual({ _tag: "Connected", phase: "Ready" })
+    }).pipe(Effect.provide(TestLayer)))
+
+  it.scoped("beats first after interval × jitter, then every interval, with the last sequence", () =>
+    Effect.gen(function*() {
+      const { peer } = yield* readySession({}, 1000)
+      yield* peer.sendJson(dispatch(2, "TYPING_START", {}))
+      yield* settle
+      yield* TestClock.adjust("249 millis")
+      expect(Chunk.size(yield* peer.takeAll)).toBe(0)
+      yield* TestClock.adjust("1 millis")
+      const beat = yield* peer.receivedJson
+      expect(beat).toEqual({ op: 1, d: 2 })
+      yield* peer.sendJson({ op: 11, d: null, s: null, t: null })
+      yield* TestClock.adjust("999 millis")
+      expect(Chunk.size(yield* peer.takeAll)).toBe(0)
+      yield* TestClock.adjust("1 millis")
+      expect(yield* peer.receivedJson).toEqual({ op: 1, d: 2 })
+    }).pipe(Effect.withRandom(Random.fixed([0.25])), Effect.provide(TestLayer)))
+
+  it.scoped("beats at once when the gateway sends op 1", () =>
+    Effect.gen(function*() {
+      const { peer } = yield* readySession({}, 40_000)
+      yield* peer.sendJson({ op: 1, d: null, s: null, t: null })
+      expect(yield* peer.receivedJson).toEqual({ op: 1, d: 1 })
+    }).pipe(Effect.withRandom(Random.fixed([0.5])), Effect.provide(TestLayer)))
+
+  it.scoped("detects a zombie at the first beat due without an ACK, closes non-1000 and resumes", () =>
+    Effect.gen(function*() {
+      const { peer } = yield* readySession({}, 1000)
+      yield* TestClock.adjust("500 millis")
+      expect(yield* peer.receivedJson).toEqual({ op: 1, d: 1 })
+      // no ACK: the next beat is due at 1500 ms and finds the connection dead
+      yield* TestClock.adjust("999 millis")
+      expect(yield* peer.isOpen).toBe(true)
+      yield* TestClock.adjust("1 millis")
+      const closed = yield* peer.closed
+      expect(closed.by).toBe("client")
+      expect(closed.code).not.toBe(1000)
+      expect(closed.code).not.toBe(1001)
+      yield* TestClock.adjust("1 second")
+      const { first, peer: second } = yield* acceptAndHello()
+      expect(second.url.startsWith(resumeUrl)).toBe(true)
+      expect(first).toEqual({ op: 6, d: { token: secret, session_id: "session-1", seq: 1 } })
+    }).pipe(Effect.withRandom(Random.fixed([0.5])), Effect.provide(TestLayer)))
+
+  it.scoped("reconnects when Hello does not come within the hello timeout", () =>
+    Effect.gen(function*() {
+      const gateway = yield* MemoryTransport.MemoryGateway
+      yield* Session.make(options({ timeouts: { hello: "5 seconds" } }))
+      const peer = yield* gateway.accept
+      yield* TestClock.adjust("4999 millis")
+      expect(yield* peer.isOpen).toBe(true)
+      yield* TestClock.adjust("1 millis")
+      expect((yield* peer.closed).by).toBe("client")
+      yield* TestClock.adjust("1 second")
+      const next = yield* gateway.accept
+      expect(next.url.startsWith(gatewayUrl)).toBe(true)
+    }).pipe(Effect.provide(TestLayer)))
+
+  it.scoped("reconnects when READY does not come within the ready timeout", () =>
+    Effect.gen(function*() {
+      const gateway = yield* MemoryTransport.MemoryGateway
+      yield* Session.make(options({ timeouts: { ready: "10 seconds" } }))
+      const { peer } = yield* acceptAndHello(60_000)
+      yield* TestClock.adjust("9999 millis")
+      expect(yield* peer.isOpen).toBe(true)
+      yield* TestClock.adjust("1 millis")
+      expect((yield* peer.closed).by).toBe("client")
+      yield* TestClock.adjust("1 second")
+      yield* gateway.accept
+    }).pipe(Effect.provide(TestLayer)))
+
+  it.scoped("fails with a typed error naming the code on a fatal close, without reconnecting", () =>
+    Effect.gen(function*() {
+      const gateway = yield* MemoryTransport.MemoryGateway
+      const session = yield* Session.make(options())
+      const { peer } = yield* acceptAndHello()
+      yield* peer.close(4004, "Authentication failed.")
+      const result = yield* Effect.either(session.await)
+      expect(result._tag === "Left" && result.left._tag).toBe("FatalClose")
+      expect(result._tag === "Left" && result.left.message).toContain("4004")
+      const streamed = yield* Effect.either(Stream.runDrain(session.events))
+      expect(streamed._tag === "Left" && streamed.left._tag).toBe("FatalClose")
+      yield* TestClock.adjust("10 minutes")
+      expect((yield* gateway.attempts).length).toBe(1)
+    }).pipe(Effect.provide(TestLayer)))
+
+  for (const [code, expected] of [[4000, "resume"], [4008, "resume"], [4009, "identify"], [4007, "identify"], [4003, "identify"]] as const) {
+    it.scoped(`after close ${code} it ${expected === "resume" ? "resumes at the resume URL" : "identifies at the gateway URL"}`, () =>
+      Effect.gen(function*() {
+        const { peer } = yield* readySession()
+        yield* peer.close(code)
+        // a new identify also waits for its identify-limiter turn, 5 s after the first one
+        const accepted = yield* Effect.fork(acceptAndHello(60_000))
+        yield* TestClock.adjust("2 seconds")
+        yield* settle
+        yield* TestClock.adjust("3 seconds")
+        const { first, peer: next } = yield* Fiber.join(accepted)
+        if (expected === "resume") {
+          expect(first.op).toBe(6)
+          expect(next.url.startsWith(resumeUrl)).toBe(true)
+        } else {
+          expect(first.op).toBe(2)
+          expect(next.url.startsWith(gatewayUrl)).toBe(true)
+        }
+      }).pipe(Effect.provide(TestLayer)))
+  }
+
+  it.scoped("op 7 resumes; op 9 true resumes; op 9 false identifies anew", () =>
+    Effect.gen(function*() {
+      const { peer } = yield* readySession()
+      yield* peer.sendJson({ op: 7, d: null, s: null, t: null })
+      expect((yield* peer.closed).code).not.toBe(1000)
+      yield* TestClock.adjust("2 seconds")
+      const second = yield* acceptAndHello()
+      expect(second.first.op).toBe(6)
+      yield* second.peer.sendJson({ op: 9, d: true, s: null, t: null })
+      yield* TestClock.adjust("5 seconds")
+      const third = yield* acceptAndHello()
+      expect(third.first.op).toBe(6)
+      yield* third.peer.sendJson({ op: 9, d: false, s: null, t: null })
+      yield* TestClock.adjust("10 seconds")
+      const fourth = yield* acceptAndHello()
+      expect(fourth.first.op).toBe(2)
+      expect(fourth.peer.url.startsWith(gatewayUrl)).toBe(true)
+    }).pipe(Effect.provide(TestLayer)))
+
+  it.scoped("after a resume, replayed events already delivered are skipped and none is lost", () =>
+    Effect.gen(function*() {
+      const { peer, session } = yield* readySession()
+      const events = yield* collect(session, 5)
+      yield* peer.sendJson(dispatch(2, "MESSAGE_CREATE", { n: 2 }))
+      yield* peer.sendJson(dispatch(3, "MESSAGE_CREATE", { n: 3 }))
+      yield* settle
+      yield* peer.drop
+      yield* TestClock.adjust("2 seconds")
+      const { first, peer: next } = yield* acceptAndHello()
+      expect(first.d.seq).toBe(3)
+      // a gateway may replay from before our sequence: those are skipped
+      yield* next.sendJson(dispatch(2, "MESSAGE_CREATE", { n: 2 }))
+      yield* next.sendJson(dispatch(3, "MESSAGE_CREATE", { n: 3 }))
+      yield* next.sendJson(dispatch(4, "MESSAGE_CREATE", { n: 4 }))
+      yield* next.sendJson(dispatch(5, "RESUMED", {}))
+      const got = yield* Fiber.join(events)
+      expect(got.map((e) => e.sequence)).toEqual([1, 2, 3, 4, 5])
+      expect(got.map((e) => e.t)).toEqual(["READY", "MESSAGE_CREATE", "MESSAGE_CREATE", "MESSAGE_CREATE", "RESUMED"])
+    }).pipe(Effect.provide(TestLayer)))
+
+  it.scoped("backs off exponentially while the gateway is unreachable, capped, then resets once stable", () =>
+    Effect.gen(function*() {
+      const gateway = yield* MemoryTransport.MemoryGateway
+      yield* gateway.failNextConnect(8)
+      yield* Session.make(options({
+        backoff: { initial: "1 second", max: "8 seconds", stableAfter: "30 seconds" },
+        timeouts: { hello: "1 hour" }
+      }))
+      yield* TestClock.adjust("47 seconds")
+      const { peer } = yield* acceptAndHello(3_600_000)
+      const attempts = yield* gateway.attempts
+      const gaps = attempts.slice(1).map((a, i) => a.at - attempts[i]!.at)
+      // jitter is fixed at 1 (the upper bound): 1, 2, 4, 8, 8, ... seconds
+      expect(gaps).toEqual([1000, 2000, 4000, 8000, 8000, 8000, 8000, 8000])
+      yield* peer.sendJson(ready())
+      yield* settle
+      yield* TestClock.adjust("30 seconds")
+      yield* peer.drop
+      const droppedAt = yield* Clock.currentTimeMillis
+      yield* settle
+      yield* TestClock.adjust("1 second")
+      yield* gateway.accept
+      const after = yield* gateway.attempts
+      expect(after.at(-1)!.at - droppedAt).toBe(1000)
+    }).pipe(Effect.withRandom(Random.fixed([1])), Effect.provide(TestLayer)))
+})

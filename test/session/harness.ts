@@ -1,0 +1,76 @@
+/**
+ * A harness for clock-driven session tests: the in-memory transport, an in-memory identify
+ * limiter, and a scripted gateway peer.
+ */
+import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Redacted from "effect/Redacted"
+import * as IdentifyLimiter from "../../src/limits/IdentifyLimiter.ts"
+import * as Session from "../../src/session/Session.ts"
+import type { SessionOptions } from "../../src/session/SessionOptions.ts"
+import * as MemoryTransport from "../../src/transport/MemoryTransport.ts"
+
+export const secret = "NzkyNzE1NDU0MTk2MDg4ODQy.X-hvzA.Ovy4MCQywSkoMRRclStW4xAYK7I"
+export const token = Redacted.make(secret)
+export const gatewayUrl = "ws://gateway.test/"
+export const resumeUrl = "ws://resume.test/"
+
+/** The services a session needs, all in memory. */
+export const TestLayer = Layer.mergeAll(MemoryTransport.layer, IdentifyLimiter.layerMemory, FetchHttpClient.layer)
+
+/** Options for a test session: the given overrides on top of an uncompressed JSON session. */
+export const options = (overrides: Partial<SessionOptions> = {}): SessionOptions => ({
+  token,
+  intents: 513,
+  gateway: gatewayUrl,
+  compression: "none",
+  ...overrides
+})
+
+/** A dispatch frame. */
+export const dispatch = (s: number, t: string, d: unknown) => ({ op: 0, s, t, d })
+
+/** A READY frame for session `id`. */
+export const ready = (s = 1, id = "session-1", shard: readonly [number, number] = [0, 1]) =>
+  dispatch(s, "READY", {
+    v: 10,
+    session_id: id,
+    resume_gateway_url: resumeUrl,
+    user: { id: "1", username: "bot" },
+    guilds: [],
+    shard,
+    application: { id: "2", flags: 0 }
+  })
+
+/** A Hello frame. */
+export const hello = (interval = 1000) => ({ op: 10, d: { heartbeat_interval: interval }, s: null, t: null })
+
+/**
+ * Accepts the next connection, says Hello, and returns the peer with the client's first payload
+ * that is not a heartbeat (its Identify or Resume).
+ */
+export const acceptAndHello = (interval = 1000) =>
+  Effect.gen(function*() {
+    const gateway = yield* MemoryTransport.MemoryGateway
+    const peer = yield* gateway.accept
+    yield* peer.sendJson(hello(interval))
+    while (true) {
+      const first = (yield* peer.receivedJson) as { op: number; d: Record<string, unknown> }
+      if (first.op !== 1) return { peer, first }
+    }
+  })
+
+/** Takes payloads from the client until one has opcode `op` (skipping heartbeats unless asked). */
+export const receiveOp = (peer: MemoryTransport.MemoryPeer, op: number) =>
+  Effect.gen(function*() {
+    while (true) {
+      const payload = (yield* peer.receivedJson) as { op: number; d: unknown }
+      if (payload.op === op) return payload
+    }
+  })
+
+/** Lets the forked fibers run until they block. */
+export const settle = Effect.repeatN(Effect.yieldNow(), 50)
+
+export { Session }

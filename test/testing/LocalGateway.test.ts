@@ -1,0 +1,407 @@
+import { describe, expect, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import * as Redacted from "effect/Redacted"
+import { CloseCode } from "../../src/protocol/CloseCode.ts"
+import * as LocalGateway from "../../src/testing/LocalGateway.ts"
+import { shardOf } from "../../src/testing/Rules.ts"
+import { connect, dispatch, hello } from "./rawClient.ts"
+import type { RawClient } from "./rawClient.ts"
+
+const token = "secret-token-value"
+const query = "?v=10&encoding=json"
+
+const gatewayWith = (options: Partial<LocalGateway.Options> = {}) =>
+  LocalGateway.make({ token: Redacted.make(token), heartbeatInterval: "1 second", ...options })
+
+const identify = (shard: [number, number] = [0, 1], extra: Record<string, unknown> = {}) => ({
+  op: 2,
+  d: { token, intents: 513, properties: { os: "linux", browser: "test", device: "test" }, shard, ...extra }
+})
+
+/** Connects, waits for Hello, identifies and waits for READY. */
+const ready = (gateway: LocalGateway.LocalGateway, shard: [number, number] = [0, 1]) =>
+  Effect.gen(function*() {
+    const client = yield* connect(gateway.url + query)
+    yield* client.next(hello)
+    yield* client.send(identify(shard))
+    const readyFrame = yield* client.next(dispatch("READY"))
+    return { client, ready: readyFrame }
+  })
+
+const expectClose = (client: RawClient, code: number) =>
+  Effect.map(client.closed, (closed) => expect(closed.code).toBe(code))
+
+const kinds = (gateway: LocalGateway.LocalGateway) =>
+  Effect.map(gateway.violations, (violations) => violations.map((v) => v.kind))
+
+describe("LocalGateway HTTP", () => {
+  it.scopedLive("answers /gateway/bot, refuses a bad token, and counts identifies", () =>
+    Effect.gen(function*() {
+      const gateway = yield* gatewayWith({ shards: 3, sessionStartLimit: { total: 50, remaining: 40, maxConcurrency: 2 } })
+      const get = (auth: string) =>
+        Effect.promise(() => fetch(`${gateway.apiUrl}/v10/gateway/bot`, { headers: { authorization: auth } }))
+      const bad = yield* get("Bot wrong")
+      expect(bad.status).toBe(401)
+      expect(yield* Effect.promise(() => bad.json())).toEqual({ message: "401: Unauthorized", code: 0 })
+      const good = yield* get(`Bot ${token}`).pipe(Effect.flatMap((response) => Effect.promise(() => response.json())))
+      expect(good).toMatchObject({
+        url: gateway.url,
+        shards: 3,
+        session_start_limit: { total: 50, remaining: 40, max_concurrency: 2 }
+      })
+      yield* ready(gateway, [0, 3])
+      expect((yield* gateway.gatewayBot).session_start_limit.remaining).toBe(39)
+      expect(yield* gateway.violations).toEqual([])
+    }))
+}, 20_000)
+
+describe("LocalGateway sessions", () => {
+  it.scopedLive("sends Hello, READY with s=1, then the shard's guilds, and ACKs heartbeats", () =>
+    Effect.gen(function*() {
+      const gateway = yield* gatewayWith({ shards: 2, guilds: 6 })
+      const client = yield* connect(gateway.url + query)
+      const helloFrame = yield* client.next(hello)
+      expect(helloFrame.d.heartbeat_interval).toBe(1000)
+      expect(client.frames[0]).toMatchObject({ op: 10, s: null, t: null })
+      yield* client.send({ op: 1, d: null })
+      yield* client.next((f) => f.op === 11)
+      yield* client.send(identify([1, 2]))
+      const readyFrame = yield* client.next(dispatch("READY"))
+      expect(readyFrame.s).toBe(1)
+      expect(readyFrame.d).toMatchObject({
+        v: 10,
+        shard: [1, 2],
+        resume_gateway_url: `${gateway.url}/resume`,
+        application: { id: gateway.world.applicationId },
+        user: { id: gateway.world.user.id, bot: true }
+      })
+      expect(readyFrame.d.session_id).toMatch(/^[0-9a-f]{32}$/)
+      const expected = gateway.world.guilds.filter((g) => shardOf(g.id, 2) === 1).map((g) => g.id)
+      expect(expected).toHaveLength(3)
+      expect(readyFrame.d.guilds).toEqual(expected.map((id) => ({ id, unavailable: true })))
+      yield* Effect.forEach(expected, (id) => client.next((f) => f.t === "GUILD_CREATE" && f.d.id === id))
+      const creates = client.frames.filter(dispatch("GUILD_CREATE"))
+      expect(creates.map((f) => f.s)).toEqual([2, 3, 4])
+      expect(creates[0]!.d.members.length).toBeGreaterThan(1)
+      const log = yield* gateway.log
+      expect(log.identifies).toMatchObject([{ shard: [1, 2], rateLimitKey: 0, outcome: "ready" }])
+      expect(log.heartbeats).toMatchObject([{ d: null, requested: false }])
+      expect(JSON.stringify(log)).not.toContain(token)
+      expect(log.commands[0]!.d).toMatchObject({ token: "<redacted>" })
+      expect(log.violations).toEqual([])
+    }))
+
+  it.scopedLive("resume replays exactly the missed dispatches, in order, then RESUMED", () =>
+    Effect.gen(function*() {
+      const gateway = yield* gatewayWith({ guilds: 1 })
+      const { client, ready: readyFrame } = yield* ready(gateway)
+      const sessionId: string = readyFrame.d.session_id
+      yield* client.next(dispatch("GUILD_CREATE"))
+      yield* gateway.dispatch({ shard: 0 }, "TEST_EVENT", { n: 1 })
+      yield* client.next(dispatch("TEST_EVENT"))
+      yield* gateway.drop("all")
+      yield* client.closed
+      expect(yield* gateway.dispatch({ session: sessionId }, "TEST_EVENT", { n: 2 })).toBe(1)
+      yield* gateway.dispatch("all", "TEST_EVENT", { n: 3 })
+      const resumed = yield* connect(`${readyFrame.d.resume_gateway_url}${query}`)
+      yield* resumed.next(hello)
+      yield* resumed.send({ op: 6, d: { token, session_id: sessionId, seq: 2 } })
+      yield* resumed.next(dispatch("RESUMED"))
+      const replay = resumed.frames.filter((f) => f.op === 0)
+      expect(replay.map((f) => [f.s, f.t, f.d.n])).toEqual([
+        [3, "TEST_EVENT", 1],
+        [4, "TEST_EVENT", 2],
+        [5, "TEST_EVENT", 3],
+        [6, "RESUMED", undefined]
+      ])
+      const log = yield* gateway.log
+      expect(log.resumes).toMatchObject([{ sessionId, seq: 2, outcome: "resumed", replayed: 3 }])
+      expect(log.connections.map((c) => [c.path, c.closedBy, c.sessionId])).toEqual([
+        ["/", "server-drop", sessionId],
+        ["/resume", undefined, sessionId]
+      ])
+      expect(log.violations).toEqual([])
+    }))
+
+  it.scopedLive("refuses resumes: unknown session (op 9), seq ahead (4007), session ended by a 1000 close (op 9)", () =>
+    Effect.gen(function*() {
+      const gateway = yield* gatewayWith({ guilds: 0 })
+      const { client, ready: readyFrame } = yield* ready(gateway)
+      const sessionId: string = readyFrame.d.session_id
+      const resume = (id: string, seq: number) =>
+        Effect.gen(function*() {
+          const c = yield* connect(gateway.url + query)
+          yield* c.next(hello)
+          yield* c.send({ op: 6, d: { token, session_id: id, seq } })
+          return c
+        })
+      const unknown = yield* resume("0".repeat(32), 1)
+      expect((yield* unknown.next((f) => f.op === 9)).d).toBe(false)
+      const ahead = yield* resume(sessionId, 5)
+      yield* expectClose(ahead, CloseCode.InvalidSeq)
+      yield* client.close(1000)
+      yield* client.closed
+      yield* gateway.awaitLog((log) => log.connections[0]!.closedAt !== undefined)
+      const ended = yield* resume(sessionId, 1)
+      expect((yield* ended.next((f) => f.op === 9)).d).toBe(false)
+      expect((yield* gateway.log).resumes.map((r) => r.outcome)).toEqual(["invalid-session", "invalid-seq", "invalid-session"])
+      expect(yield* kinds(gateway)).toEqual(["InvalidSeq"])
+    }))
+
+  it.scopedLive("a session stays resumable only for the resume window", () =>
+    Effect.gen(function*() {
+      const gateway = yield* gatewayWith({ guilds: 0, resumeWindow: "100 millis" })
+      const { client, ready: readyFrame } = yield* ready(gateway)
+      yield* client.close(4900)
+      yield* client.closed
+      yield* Effect.sleep("200 millis")
+      const late = yield* connect(gateway.url + query)
+      yield* late.next(hello)
+      yield* late.send({ op: 6, d: { token, session_id: readyFrame.d.session_id, seq: 1 } })
+      expect((yield* late.next((f) => f.op === 9)).d).toBe(false)
+    }))
+
+  it.scopedLive("answers Request Guild Members with chunks, not_found, presences and nonce", () =>
+    Effect.gen(function*() {
+      const gateway = yield* gatewayWith({ guilds: 1, membersPerGuild: 5, memberChunkSize: 2 })
+      const { client } = yield* ready(gateway)
+      const guild = gateway.world.guilds[0]!
+      yield* client.send({ op: 8, d: { guild_id: guild.id, query: "", limit: 0, presences: true, nonce: "all" } })
+      yield* client.next((f) => f.t === "GUILD_MEMBERS_CHUNK" && f.d.chunk_index === 2)
+      const chunks = client.frames.filter(dispatch("GUILD_MEMBERS_CHUNK"))
+      expect(chunks.map((c) => [c.d.chunk_index, c.d.chunk_count, c.d.members.length, c.d.nonce])).toEqual([
+        [0, 3, 2, "all"],
+        [1, 3, 2, "all"],
+        [2, 3, 2, "all"]
+      ])
+      expect(chunks[0]!.d.presences).toHaveLength(2)
+      const known = guild.members[1]!.user.id
+      yield* client.send({ op: 8, d: { guild_id: guild.id, user_ids: [known, "42"], nonce: "ids" } })
+      const byId = yield* client.next((f) => f.t === "GUILD_MEMBERS_CHUNK" && f.d.nonce === "ids")
+      expect(byId.d.members.map((m: { user: { id: string } }) => m.user.id)).toEqual([known])
+      expect(byId.d.not_found).toEqual(["42"])
+      expect(byId.d.presences).toBeUndefined()
+      yield* client.send({ op: 8, d: { guild_id: guild.id, query: "", limit: 0, nonce: "again" } })
+      const limited = yield* client.next(dispatch("RATE_LIMITED"))
+      expect(limited.d).toMatchObject({ opcode: 8, meta: { guild_id: guild.id, nonce: "again" } })
+      expect(limited.d.retry_after).toBeGreaterThan(29)
+      expect(yield* kinds(gateway)).toEqual(["RequestGuildMembersRateLimited"])
+    }))
+
+  it.scopedLive("answers voice state, soundboard and channel info requests", () =>
+    Effect.gen(function*() {
+      const gateway = yield* gatewayWith({ guilds: 1 })
+      const { client } = yield* ready(gateway)
+      const guild = gateway.world.guilds[0]!
+      yield* client.send({ op: 4, d: { guild_id: guild.id, channel_id: guild.voiceChannelIds[0], self_mute: true, self_deaf: false } })
+      expect((yield* client.next(dispatch("VOICE_STATE_UPDATE"))).d).toMatchObject({ guild_id: guild.id, self_mute: true })
+      yield* client.next(dispatch("VOICE_SERVER_UPDATE"))
+      yield* client.send({ op: 31, d: { guild_ids: [guild.id] } })
+      expect((yield* client.next(dispatch("SOUNDBOARD_SOUNDS"))).d).toEqual({ guild_id: guild.id, soundboard_sounds: [] })
+      yield* client.send({ op: 43, d: { guild_id: guild.id, fields: ["status"] } })
+      expect((yield* client.next(dispatch("CHANNEL_INFO"))).d.channels[0].id).toBe(guild.voiceChannelIds[0])
+      yield* client.send({ op: 3, d: { since: null, activities: [], status: "online", afk: false } })
+      yield* gateway.awaitLog((log) => log.commands.some((c) => c.op === 3))
+      expect(yield* gateway.violations).toEqual([])
+    }))
+}, 20_000)
+
+describe("LocalGateway rules", () => {
+  /** Connects, waits for Hello and optionally identifies, then runs `act` and expects a close and one violation. */
+  const breach = (
+    act: (client: RawClient) => Effect.Effect<void>,
+    code: number,
+    kind: string,
+    options: { readonly identified?: boolean; readonly url?: string; readonly gateway?: Partial<LocalGateway.Options> } = {}
+  ) =>
+    Effect.gen(function*() {
+      const gateway = yield* gatewayWith({ guilds: 0, ...options.gateway })
+      const client = options.identified ? (yield* ready(gateway)).client : yield* connect(gateway.url + (options.url ?? query))
+      if (!options.identified && options.url === undefined) yield* client.next(hello)
+      yield* act(client)
+      yield* expectClose(client, code)
+      const violations = yield* gateway.violations
+      expect(violations.map((v) => v.kind)).toContain(kind)
+      expect(violations.find((v) => v.kind === kind)).toMatchObject({ connection: 1, closeCode: code })
+      expect(violations.every((v) => typeof v.at === "number" && v.at > 0)).toBe(true)
+      const log = yield* gateway.log
+      expect(log.connections[0]).toMatchObject({ closedBy: "server", closeCode: code })
+    })
+
+  it.scopedLive("v other than 10 closes 4012", () => breach(() => Effect.void, CloseCode.InvalidApiVersion, "InvalidApiVersion", { url: "?v=9&encoding=json" }))
+  it.scopedLive("etf encoding closes 4002 (not supported yet)", () => breach(() => Effect.void, CloseCode.DecodeError, "InvalidEncoding", { url: "?v=10&encoding=etf" }))
+  it.scopedLive("unknown opcode closes 4001", () => breach((c) => c.send({ op: 5, d: null }), CloseCode.UnknownOpcode, "UnknownOpcode"))
+  it.scopedLive("invalid JSON closes 4002", () => breach((c) => c.sendRaw("{op: 1"), CloseCode.DecodeError, "DecodeError"))
+  it.scopedLive("a payload over 4096 bytes closes 4002", () =>
+    breach((c) => c.send({ op: 3, d: { pad: "x".repeat(4100) } }), CloseCode.DecodeError, "PayloadTooLarge"))
+  it.scopedLive("a command before identify closes 4003", () =>
+    breach((c) => c.send({ op: 3, d: { since: null, activities: [], status: "online", afk: false } }), CloseCode.NotAuthenticated, "NotAuthenticated"))
+  it.scopedLive("a bad token closes 4004", () =>
+    breach((c) => c.send({ ...identify(), d: { ...identify().d, token: "nope" } }), CloseCode.AuthenticationFailed, "AuthenticationFailed"))
+  it.scopedLive("a second identify closes 4005", () => breach((c) => c.send(identify()), CloseCode.AlreadyAuthenticated, "AlreadyAuthenticated", { identified: true }))
+  it.scopedLive("a shard id >= count closes 4010", () => breach((c) => c.send(identify([2, 2])), CloseCode.InvalidShard, "InvalidShard"))
+  it.scopedLive("a shard count other than the required one closes 4010 when strict", () =>
+    breach((c) => c.send(identify([0, 3])), CloseCode.InvalidShard, "InvalidShard", { gateway: { shards: 2, strictShardCount: true } }))
+  it.scopedLive("unknown intent bits close 4013", () =>
+    breach((c) => c.send(identify([0, 1], { intents: 1 << 30 })), CloseCode.InvalidIntents, "InvalidIntents"))
+  it.scopedLive("more than 120 payloads in 60 s closes 4008", () =>
+    breach((c) => Effect.forEach(Array.from({ length: 121 }), () => c.send({ op: 1, d: null }), { discard: true }), CloseCode.RateLimited, "SendRateLimited"))
+
+  it.scopedLive("a payload before Hello is recorded", () =>
+    Effect.gen(function*() {
+      const gateway = yield* gatewayWith({ guilds: 0 })
+      yield* gateway.delayNextHello("200 millis")
+      const client = yield* connect(gateway.url + query)
+      yield* client.send({ op: 1, d: null })
+      yield* client.next(hello)
+      expect(yield* kinds(gateway)).toEqual(["PayloadBeforeHello"])
+      const second = yield* connect(gateway.url + query)
+      yield* second.next(hello)
+      expect(yield* kinds(gateway)).toEqual(["PayloadBeforeHello"])
+    }))
+
+  it.scopedLive("a second identify on the same rate_limit_key within 5 s gets op 9 false", () =>
+    Effect.gen(function*() {
+      const gateway = yield* gatewayWith({ guilds: 0, shards: 4, sessionStartLimit: { maxConcurrency: 2 } })
+      yield* ready(gateway, [0, 4])
+      yield* ready(gateway, [1, 4])
+      const third = yield* connect(gateway.url + query)
+      yield* third.next(hello)
+      yield* third.send(identify([2, 4]))
+      expect((yield* third.next((f) => f.op === 9)).d).toBe(false)
+      const log = yield* gateway.log
+      expect(log.identifies.map((i) => [i.shard[0], i.rateLimitKey, i.outcome])).toEqual([
+        [0, 0, "ready"],
+        [1, 1, "ready"],
+        [2, 0, "rate-limited"]
+      ])
+      expect(log.violations.map((v) => [v.kind, v.connection])).toEqual([["IdentifyRateLimited", 3]])
+      expect((yield* gateway.gatewayBot).session_start_limit.remaining).toBe(998)
+    }))
+
+  it.scopedLive("an exhausted session_start_limit is refused", () =>
+    breach((c) => c.send(identify()), CloseCode.AuthenticationFailed, "SessionStartLimitExhausted", { gateway: { sessionStartLimit: { remaining: 0 } } }))
+
+  it.scopedLive("heartbeats far too early are recorded; a beat answering op 1 is not", () =>
+    Effect.gen(function*() {
+      const gateway = yield* gatewayWith({ guilds: 0, heartbeatInterval: "400 millis" })
+      const client = yield* connect(gateway.url + query)
+      yield* client.next(hello)
+      yield* client.send({ op: 1, d: null })
+      yield* gateway.awaitLog((log) => log.heartbeats.length === 1)
+      yield* gateway.requestHeartbeat("all")
+      yield* client.next((f) => f.op === 1)
+      yield* client.send({ op: 1, d: null })
+      yield* gateway.awaitLog((log) => log.heartbeats.length === 2)
+      expect(yield* gateway.violations).toEqual([])
+      yield* client.send({ op: 1, d: null })
+      yield* gateway.awaitLog((log) => log.violations.length === 1)
+      const log = yield* gateway.log
+      expect(log.heartbeats.map((h) => h.requested)).toEqual([false, true, false])
+      expect(log.violations.map((v) => v.kind)).toEqual(["HeartbeatTooEarly"])
+    }))
+
+  it.scopedLive("a missing heartbeat is recorded, and closes 4009 when asked to", () =>
+    Effect.gen(function*() {
+      const gateway = yield* gatewayWith({ guilds: 0, heartbeatInterval: "40 millis", heartbeatSlack: "20 millis", closeOnMissedHeartbeat: true })
+      const client = yield* connect(gateway.url + query)
+      yield* client.next(hello)
+      yield* expectClose(client, CloseCode.SessionTimedOut)
+      expect(yield* kinds(gateway)).toEqual(["HeartbeatMissed"])
+    }))
+
+  it.scopedLive("more than 5 presence updates in 20 s are recorded", () =>
+    Effect.gen(function*() {
+      const gateway = yield* gatewayWith({ guilds: 0 })
+      const { client } = yield* ready(gateway)
+      const presence = { op: 3, d: { since: null, activities: [], status: "idle", afk: false } }
+      yield* Effect.forEach(Array.from({ length: 6 }), () => client.send(presence), { discard: true })
+      yield* gateway.awaitLog((log) => log.commands.filter((c) => c.op === 3).length === 6)
+      expect(yield* kinds(gateway)).toEqual(["PresenceRateLimited"])
+    }))
+}, 20_000)
+
+describe("LocalGateway controls and compression", () => {
+  it.scopedLive("closes, drops, reconnects, invalidates and corrupts on demand", () =>
+    Effect.gen(function*() {
+      const gateway = yield* gatewayWith({ guilds: 0, shards: 2, sessionStartLimit: { maxConcurrency: 2 } })
+      const a = (yield* ready(gateway, [0, 2])).client
+      const b = (yield* ready(gateway, [1, 2])).client
+      yield* gateway.reconnect({ shard: 1 })
+      yield* b.next((f) => f.op === 7)
+      yield* gateway.invalidateSession({ connection: 2 }, true)
+      expect((yield* b.next((f) => f.op === 9)).d).toBe(true)
+      yield* gateway.sendMalformed({ shard: 0 })
+      yield* Effect.promise(() => new Promise((resolve) => a.socket.once("message", resolve)))
+      expect(a.malformed).toHaveLength(1)
+      yield* gateway.close({ shard: 0 }, 4321, "because")
+      expect(yield* a.closed).toEqual({ code: 4321, reason: "because" })
+      yield* gateway.drop({ connection: 2 })
+      expect((yield* b.closed).code).toBe(1006)
+      const log = yield* gateway.log
+      expect(log.connections.map((c) => [c.closedBy, c.closeCode])).toEqual([["server", 4321], ["server-drop", undefined]])
+      expect(log.violations).toEqual([])
+    }))
+
+  it.scopedLive("stopped ACKs leave heartbeats unanswered until resumed", () =>
+    Effect.gen(function*() {
+      const gateway = yield* gatewayWith({ guilds: 0 })
+      const client = yield* connect(gateway.url + query)
+      yield* client.next(hello)
+      yield* gateway.setAcks("all", false)
+      yield* client.send({ op: 1, d: null })
+      yield* gateway.awaitLog((log) => log.heartbeats.length === 1)
+      yield* gateway.setAcks("all", true)
+      yield* gateway.requestHeartbeat("all")
+      yield* client.next((f) => f.op === 1)
+      yield* client.send({ op: 1, d: null })
+      yield* client.next((f) => f.op === 11)
+      expect(client.frames.filter((f) => f.op === 11)).toHaveLength(1)
+    }))
+
+  for (const compression of ["zlib-stream", "zstd-stream"] as const) {
+    it.scopedLive(`${compression}: every frame is binary and decodes in order`, () =>
+      Effect.gen(function*() {
+        const gateway = yield* gatewayWith({ guilds: 2 })
+        const client = yield* connect(`${gateway.url}${query}&compress=${compression}`, compression)
+        yield* client.next(hello)
+        yield* client.send(identify())
+        yield* client.next((f) => f.t === "GUILD_CREATE" && f.s === 3)
+        yield* gateway.dispatch("all", "TEST_EVENT", { text: "é".repeat(2000) })
+        const event = yield* client.next(dispatch("TEST_EVENT"))
+        expect(event.d.text).toBe("é".repeat(2000))
+        expect(client.frames.map((f) => f.s)).toEqual([null, 1, 2, 3, 4])
+        expect(client.binaryFrames).toBe(5)
+      }))
+  }
+
+  it.scopedLive("synthetic traffic reaches each shard's session with events of its own guilds", () =>
+    Effect.gen(function*() {
+      const gateway = yield* gatewayWith({ shards: 2, guilds: 4, sessionStartLimit: { maxConcurrency: 2 } })
+      const a = (yield* ready(gateway, [0, 2])).client
+      const b = (yield* ready(gateway, [1, 2])).client
+      yield* gateway.startTraffic(200)
+      yield* a.next((f) => f.op === 0 && (f.s ?? 0) > 20)
+      yield* b.next((f) => f.op === 0 && (f.s ?? 0) > 20)
+      yield* gateway.stopTraffic
+      for (const [client, shard] of [[a, 0], [b, 1]] as const) {
+        const events = client.frames.filter((f) => f.op === 0 && f.t !== "READY" && f.t !== "GUILD_CREATE")
+        expect(events.every((f) => shardOf(f.d.guild_id, 2) === shard)).toBe(true)
+        expect(new Set(events.map((f) => f.t)).size).toBeGreaterThan(1)
+      }
+      expect(yield* gateway.violations).toEqual([])
+    }))
+
+  it.live("closing the scope closes the server and every socket", () =>
+    Effect.gen(function*() {
+      const outcome = yield* Effect.scoped(Effect.gen(function*() {
+        const gateway = yield* gatewayWith({ guilds: 0 })
+        const client = yield* connect(gateway.url + query)
+        yield* client.next(hello)
+        return { client, url: gateway.apiUrl }
+      }))
+      expect((yield* outcome.client.closed).code).toBe(1006)
+      const refused = yield* Effect.promise(() => fetch(`${outcome.url}/v10/gateway`).then(() => false, () => true))
+      expect(refused).toBe(true)
+    }))
+}, 20_000)

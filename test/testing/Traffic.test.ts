@@ -1,0 +1,44 @@
+import { describe, expect, it } from "@effect/vitest"
+import { shardOf } from "../../src/testing/Rules.ts"
+import * as Traffic from "../../src/testing/Traffic.ts"
+
+const world = Traffic.makeWorld({ seed: 9, guilds: 6, shards: 3, membersPerGuild: 60 })
+const snowflake = /^\d{17,20}$/
+
+describe("Traffic", () => {
+  it("builds the same world from the same seed, with guild i on shard i % shards", () => {
+    expect(Traffic.makeWorld({ seed: 9, guilds: 6, shards: 3, membersPerGuild: 60 })).toEqual(world)
+    expect(world.guilds.map((g) => shardOf(g.id, 3))).toEqual([0, 1, 2, 0, 1, 2])
+    expect(world.guilds.every((g) => snowflake.test(g.id) && g.members.length === 61)).toBe(true)
+    expect(new Set(world.guilds.flatMap((g) => g.members.map((m) => m.user.id))).size).toBe(6 * 60 + 1)
+  })
+
+  it("GUILD_CREATE carries roles and channels, and only the bot member when large", () => {
+    const guild = world.guilds[0]!
+    const small = Traffic.guildCreate(guild, 250)
+    expect(small).toMatchObject({ id: guild.id, large: false, member_count: 61, unavailable: false })
+    expect((small["members"] as Array<unknown>).length).toBe(61)
+    expect((small["roles"] as Array<{ id: string }>)[0]!.id).toBe(guild.id)
+    expect((small["channels"] as Array<unknown>).length).toBe(4)
+    const large = Traffic.guildCreate(guild, 50)
+    expect(large["large"]).toBe(true)
+    expect(large["members"]).toEqual([guild.members[0]])
+  })
+
+  it("a source yields the same events for the same seed, shaped like Discord's", () => {
+    const guilds = world.guilds.filter((g) => shardOf(g.id, 3) === 1)
+    const run = () => {
+      const source = Traffic.makeSource(guilds, 5)
+      return Array.from({ length: 200 }, (_, i) => source(Date.UTC(2024, 0, 1) + i * 10)!)
+    }
+    const events = run()
+    expect(run()).toEqual(events)
+    expect(new Set(events.map((e) => e.t))).toEqual(new Set(["MESSAGE_CREATE", "PRESENCE_UPDATE", "TYPING_START", "MESSAGE_REACTION_ADD"]))
+    expect(events.every((e) => shardOf(e.d["guild_id"] as string, 3) === 1)).toBe(true)
+    const message = events.find((e) => e.t === "MESSAGE_CREATE")!.d
+    expect(message["id"]).toMatch(snowflake)
+    expect(message["timestamp"]).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/)
+    expect(BigInt(message["id"] as string) >> 22n).toBe(BigInt(Date.parse(message["timestamp"] as string) - Traffic.discordEpoch))
+    expect(Traffic.makeSource([], 1)(0)).toBeUndefined()
+  })
+})

@@ -1,0 +1,121 @@
+import { describe, expect, it } from "@effect/vitest"
+import * as Chunk from "effect/Chunk"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Fiber from "effect/Fiber"
+import * as Option from "effect/Option"
+import * as Stream from "effect/Stream"
+import * as TestClock from "effect/TestClock"
+import { ConnectionClosed, GatewayTransport } from "../../src/transport/GatewayTransport.ts"
+import * as MemoryTransport from "../../src/transport/MemoryTransport.ts"
+
+const options = { maxFrameBytes: 1024 }
+
+/** Every frame the client gets, and how the stream ended. */
+const drain = (frames: Stream.Stream<string | Uint8Array, ConnectionClosed>) =>
+  Effect.gen(function*() {
+    const seen: Array<string | Uint8Array> = []
+    const end = yield* Effect.flip(Stream.runForEach(frames, (frame) => Effect.sync(() => seen.push(frame))))
+    return { seen, end }
+  })
+
+describe("MemoryTransport", () => {
+  it.scoped("round-trips frames both ways", () =>
+    Effect.gen(function*() {
+      const transport = yield* GatewayTransport
+      const gateway = yield* MemoryTransport.MemoryGateway
+      const connection = yield* transport.connect("wss://gateway.test/?v=10", options)
+      const peer = yield* gateway.accept
+      expect(peer.url).toBe("wss://gateway.test/?v=10")
+      yield* peer.sendJson({ op: 10, d: { heartbeat_interval: 41250 } })
+      yield* peer.send(new Uint8Array([1, 2, 3]))
+      const [first, second] = yield* Stream.runCollect(Stream.take(connection.frames, 2)).pipe(Effect.map(Chunk.toArray))
+      expect(first).toBe("{\"op\":10,\"d\":{\"heartbeat_interval\":41250}}")
+      expect(second).toEqual(new Uint8Array([1, 2, 3]))
+      yield* connection.send("{\"op\":1,\"d\":null}")
+      expect(yield* peer.receivedJson).toEqual({ op: 1, d: null })
+      yield* connection.send("a")
+      yield* connection.send(new Uint8Array([9]))
+      expect(Chunk.toArray(yield* peer.takeAll)).toEqual(["a", new Uint8Array([9])])
+      expect(Chunk.size(yield* peer.takeAll)).toBe(0)
+    }).pipe(Effect.provide(MemoryTransport.layer)))
+
+  it.scoped("server close: remaining frames first, then ConnectionClosed with the code; sends then fail", () =>
+    Effect.gen(function*() {
+      const transport = yield* GatewayTransport
+      const gateway = yield* MemoryTransport.MemoryGateway
+      const connection = yield* transport.connect("wss://g", options)
+      const peer = yield* gateway.accept
+      yield* peer.send("last")
+      yield* peer.close(4004, "Authentication failed.")
+      yield* peer.send("after close is ignored")
+      const { end, seen } = yield* drain(connection.frames)
+      expect(seen).toEqual(["last"])
+      expect(end).toEqual(new ConnectionClosed({ code: 4004, reason: "Authentication failed." }))
+      const sent = yield* Effect.either(connection.send("x"))
+      expect(Either.isLeft(sent) && sent.left.reason).toBe("Send")
+      expect(yield* peer.closed).toEqual({ code: 4004, reason: "Authentication failed.", by: "server" })
+      expect(yield* peer.isOpen).toBe(false)
+    }).pipe(Effect.provide(MemoryTransport.layer)))
+
+  it.scoped("drop: the client sees no code", () =>
+    Effect.gen(function*() {
+      const transport = yield* GatewayTransport
+      const gateway = yield* MemoryTransport.MemoryGateway
+      const connection = yield* transport.connect("wss://g", options)
+      const peer = yield* gateway.accept
+      yield* peer.drop
+      expect((yield* drain(connection.frames)).end.code).toBeUndefined()
+      expect((yield* peer.closed).code).toBeUndefined()
+    }).pipe(Effect.provide(MemoryTransport.layer)))
+
+  it.effect("client close and scope close are visible to the peer (4900 from the scope)", () =>
+    Effect.gen(function*() {
+      const transport = yield* GatewayTransport
+      const gateway = yield* MemoryTransport.MemoryGateway
+      const peer = yield* Effect.scoped(Effect.gen(function*() {
+        const connection = yield* transport.connect("wss://g", options)
+        yield* connection.close(1000, "bye")
+        return yield* gateway.accept
+      }))
+      expect(yield* peer.closed).toEqual({ code: 1000, reason: "bye", by: "client" })
+      const second = yield* Effect.scoped(Effect.zipRight(transport.connect("wss://g", options), gateway.accept))
+      expect(yield* second.closed).toEqual({ code: 4900, reason: "", by: "client" })
+    }).pipe(Effect.provide(MemoryTransport.layer)))
+
+  it.scoped("a frame over maxFrameBytes closes the connection with 1009", () =>
+    Effect.gen(function*() {
+      const transport = yield* GatewayTransport
+      const gateway = yield* MemoryTransport.MemoryGateway
+      const connection = yield* transport.connect("wss://g", { maxFrameBytes: 4 })
+      const peer = yield* gateway.accept
+      yield* peer.send("1234")
+      yield* peer.send("12345")
+      const { end, seen } = yield* drain(connection.frames)
+      expect(seen).toEqual(["1234"])
+      expect(end.code).toBe(1009)
+    }).pipe(Effect.provide(MemoryTransport.layer)))
+
+  it.scoped("scripted connect failures and hangs, timed by the TestClock", () =>
+    Effect.gen(function*() {
+      const transport = yield* GatewayTransport
+      const gateway = yield* MemoryTransport.MemoryGateway
+      yield* gateway.failNextConnect()
+      yield* gateway.hangNextConnect()
+      const failed = yield* Effect.flip(transport.connect("wss://a", options))
+      expect(failed.reason).toBe("Connect")
+      yield* TestClock.adjust("1 second")
+      const hanging = yield* Effect.fork(Effect.timeout(transport.connect("wss://b", options), "10 seconds"))
+      yield* TestClock.adjust("9999 millis")
+      expect(Option.isNone(yield* Fiber.poll(hanging))).toBe(true)
+      yield* TestClock.adjust("1 millis")
+      expect((yield* Effect.flip(Fiber.join(hanging)))._tag).toBe("TimeoutException")
+      yield* transport.connect("wss://c", options)
+      expect((yield* gateway.accept).url).toBe("wss://c")
+      expect(yield* gateway.attempts).toEqual([
+        { url: "wss://a", at: 0, outcome: "fail" },
+        { url: "wss://b", at: 1000, outcome: "hang" },
+        { url: "wss://c", at: 11000, outcome: "accept" }
+      ])
+    }).pipe(Effect.provide(MemoryTransport.layer)))
+})

@@ -1,0 +1,205 @@
+import { describe, expect, it } from "@effect/vitest"
+import * as Chunk from "effect/Chunk"
+import * as Effect from "effect/Effect"
+import * as Queue from "effect/Queue"
+import * as Schedule from "effect/Schedule"
+import * as Stream from "effect/Stream"
+import * as net from "node:net"
+import WebSocket, { WebSocketServer } from "ws"
+import type { ConnectionClosed, Frame } from "../../src/transport/GatewayTransport.ts"
+import * as WsTransport from "../../src/transport/WsTransport.ts"
+
+const events = ["open", "message", "close", "error", "unexpected-response", "upgrade", "ping", "pong"] as const
+
+/** A loopback websocket server for one test; the server side of each connection arrives on `accepted`. */
+const server = Effect.acquireRelease(
+  Effect.async<{ readonly wss: WebSocketServer; readonly url: string; readonly accepted: Queue.Queue<WebSocket> }>((resume) => {
+    const accepted = Effect.runSync(Queue.unbounded<WebSocket>())
+    const wss = new WebSocketServer({ host: "127.0.0.1", port: 0 }, () => {
+      const { port } = wss.address() as net.AddressInfo
+      resume(Effect.succeed({ wss, url: `ws://127.0.0.1:${port}`, accepted }))
+    })
+    wss.on("connection", (socket) => Queue.unsafeOffer(accepted, socket))
+  }),
+  ({ wss }) =>
+    Effect.async<void>((resume) => {
+      for (const client of wss.clients) client.terminate()
+      wss.close(() => resume(Effect.void))
+    })
+)
+
+/** A transport that keeps every socket it creates, so tests can inspect their listeners. */
+const recordingTransport = (options: WsTransport.WsTransportOptions = {}) => {
+  const sockets: Array<WebSocket> = []
+  const transport = WsTransport.make({
+    ...options,
+    createSocket: (url, socketOptions) => {
+      const socket = new WebSocket(url, socketOptions)
+      sockets.push(socket)
+      return socket
+    }
+  })
+  return { transport, sockets }
+}
+
+/** Resolves when the client has processed everything the server sent before (pong follows them). */
+const flushed = (peer: WebSocket) =>
+  Effect.async<void>((resume) => {
+    peer.once("pong", () => resume(Effect.void))
+    peer.ping()
+  })
+
+const serverClosed = (peer: WebSocket) =>
+  Effect.async<{ readonly code: number; readonly reason: string }>((resume) => {
+    peer.once("close", (code, reason) => resume(Effect.succeed({ code, reason: reason.toString() })))
+  }).pipe(Effect.timeout("2 seconds"), Effect.orDie)
+
+/** Waits (polling, bounded) until the client socket has fully closed. */
+const untilClosed = (socket: WebSocket) =>
+  Effect.sync(() => socket.readyState).pipe(
+    Effect.repeat({ until: (state) => state === WebSocket.CLOSED, schedule: Schedule.spaced("5 millis") }),
+    Effect.timeout("2 seconds"),
+    Effect.orDie
+  )
+
+const listenerTotal = (socket: WebSocket): number => events.reduce((sum, event) => sum + socket.listenerCount(event), 0)
+
+/** Every frame the client got, and how its frames ended. */
+const drain = (frames: Stream.Stream<Frame, ConnectionClosed>) =>
+  Effect.gen(function*() {
+    const seen: Array<Frame> = []
+    const end = yield* Effect.flip(Stream.runForEach(frames, (frame) => Effect.sync(() => seen.push(frame))))
+    return { seen, end }
+  }).pipe(Effect.timeout("2 seconds"), Effect.orDie)
+
+describe("WsTransport", () => {
+  it.live("delivers text and binary frames in order, buffered ones as one chunk", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const { accepted, url } = yield* server
+      const { transport } = recordingTransport()
+      const connection = yield* transport.connect(url, { maxFrameBytes: 1024 })
+      const peer = yield* Queue.take(accepted)
+      peer.send("one")
+      peer.send(Buffer.from([1, 2, 3]))
+      peer.send("three")
+      yield* flushed(peer)
+      const [chunk] = yield* Stream.runCollect(Stream.take(Stream.chunks(connection.frames), 1))
+      const frames = Chunk.toArray(chunk!)
+      expect(frames).toHaveLength(3)
+      expect(frames[0]).toBe("one")
+      expect(frames[1]).toBeInstanceOf(Uint8Array)
+      expect(Array.from(frames[1] as Uint8Array)).toEqual([1, 2, 3])
+      expect(frames[2]).toBe("three")
+    })))
+
+  it.live("hands over many frames in order through backpressure", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const { accepted, url } = yield* server
+      const { transport } = recordingTransport({ highWaterMark: 2 })
+      const connection = yield* transport.connect(url, { maxFrameBytes: 1024 })
+      const peer = yield* Queue.take(accepted)
+      for (let i = 0; i < 50; i++) peer.send(String(i))
+      const frames = yield* Stream.runCollect(Stream.take(connection.frames, 50))
+      expect(Chunk.toArray(frames)).toEqual(Array.from({ length: 50 }, (_, i) => String(i)))
+    })))
+
+  it.live("sends text and binary frames; a send after close fails with Send", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const { accepted, url } = yield* server
+      const { transport } = recordingTransport()
+      const connection = yield* transport.connect(url, { maxFrameBytes: 1024 })
+      const peer = yield* Queue.take(accepted)
+      const received = yield* Queue.unbounded<readonly [string, boolean]>()
+      peer.on("message", (data, isBinary) => Queue.unsafeOffer(received, [data.toString("hex"), isBinary]))
+      yield* connection.send("hi")
+      yield* connection.send(new Uint8Array([255, 0]))
+      expect([yield* Queue.take(received), yield* Queue.take(received)]).toEqual([["6869", false], ["ff00", true]])
+      yield* connection.close(4000, "bye")
+      expect(yield* serverClosed(peer)).toEqual({ code: 4000, reason: "bye" })
+      expect((yield* Effect.flip(connection.send("late"))).reason).toBe("Send")
+    })))
+
+  it.live("reports the server's close code: 4004 as 4004, terminate() as no code", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const { accepted, url } = yield* server
+      const { transport } = recordingTransport()
+      const first = yield* transport.connect(url, { maxFrameBytes: 1024 })
+      const firstPeer = yield* Queue.take(accepted)
+      firstPeer.send("before")
+      firstPeer.close(4004, "Authentication failed.")
+      const { end, seen } = yield* drain(first.frames)
+      expect(seen).toEqual(["before"])
+      expect(end).toMatchObject({ _tag: "ConnectionClosed", code: 4004, reason: "Authentication failed." })
+      const second = yield* transport.connect(url, { maxFrameBytes: 1024 })
+      const secondPeer = yield* Queue.take(accepted)
+      secondPeer.terminate()
+      expect((yield* drain(second.frames)).end).toMatchObject({ code: undefined })
+    })))
+
+  it.live("a frame over maxFrameBytes ends the connection with 1009", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const { accepted, url } = yield* server
+      const { transport } = recordingTransport()
+      const connection = yield* transport.connect(url, { maxFrameBytes: 8 })
+      const peer = yield* Queue.take(accepted)
+      peer.send("12345678")
+      peer.send("123456789")
+      const { end, seen } = yield* drain(connection.frames)
+      expect(seen).toEqual(["12345678"])
+      expect(end.code).toBe(1009)
+      expect((yield* serverClosed(peer)).code).toBe(1009)
+    })))
+
+  it.live("closing the scope closes with 4900 and leaves no listener on the socket", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const { accepted, url } = yield* server
+      const { sockets, transport } = recordingTransport()
+      const peer = yield* Effect.scoped(Effect.gen(function*() {
+        yield* transport.connect(url, { maxFrameBytes: 1024 })
+        expect(listenerTotal(sockets[0]!)).toBeGreaterThan(0)
+        return yield* Queue.take(accepted)
+      }))
+      expect(yield* serverClosed(peer)).toEqual({ code: 4900, reason: "" })
+      yield* untilClosed(sockets[0]!)
+      expect(listenerTotal(sockets[0]!)).toBe(0)
+    })))
+
+  it.live("connecting to a closed port fails with Connect and leaves no listener", () =>
+    Effect.gen(function*() {
+      const port = yield* Effect.scoped(Effect.map(server, ({ url }) => url))
+      const { sockets, transport } = recordingTransport()
+      const error = yield* Effect.flip(Effect.scoped(transport.connect(port, { maxFrameBytes: 1024 })))
+      expect(error).toMatchObject({ _tag: "TransportError", reason: "Connect" })
+      yield* untilClosed(sockets[0]!)
+      expect(listenerTotal(sockets[0]!)).toBe(0)
+    }))
+
+  it.live("interrupting a pending connect (a timeout) terminates the half-open socket", () =>
+    Effect.gen(function*() {
+      // A TCP server that accepts and never answers the websocket upgrade.
+      const peers = yield* Queue.unbounded<net.Socket>()
+      const tcp = net.createServer((socket) => {
+        socket.resume()
+        Queue.unsafeOffer(peers, socket)
+      })
+      const port = yield* Effect.async<number>((resume) => {
+        tcp.listen(0, "127.0.0.1", () => resume(Effect.succeed((tcp.address() as net.AddressInfo).port)))
+      })
+      const { sockets, transport } = recordingTransport()
+      const result = yield* Effect.scoped(transport.connect(`ws://127.0.0.1:${port}`, { maxFrameBytes: 1024 })).pipe(
+        Effect.timeout("100 millis"),
+        Effect.flip
+      )
+      expect(result._tag).toBe("TimeoutException")
+      const peer = yield* Queue.take(peers)
+      yield* Effect.async<void>((resume) => {
+        if (peer.closed) resume(Effect.void)
+        else peer.once("close", () => resume(Effect.void))
+      }).pipe(Effect.timeout("2 seconds"), Effect.orDie)
+      yield* untilClosed(sockets[0]!)
+      expect(listenerTotal(sockets[0]!)).toBe(0)
+      yield* Effect.async<void>((resume) => {
+        tcp.close(() => resume(Effect.void))
+      })
+    }))
+})
