@@ -29,15 +29,12 @@ export interface Decompressor {
  *   `"TooLarge"` {@link DecodeError}. Default 64 MiB.
  * - `zlibEngine`: `"auto"` (default) drives node's zlib synchronously when possible, `"portable"`
  *   forces the fallback on public node API.
- * - `zstdEngine`: `"auto"` (default) uses the native `zstd-napi` when it is installed and the pure
- *   JS `fzstd` otherwise; `"portable"` always uses `fzstd`.
  *
  * @since 0.1.0
  */
 export interface Options {
   readonly maxMessageBytes?: number | undefined
   readonly zlibEngine?: ZlibEngine | undefined
-  readonly zstdEngine?: ZstdDecompress.ZstdEngine | undefined
 }
 
 /**
@@ -61,7 +58,18 @@ const makePassthrough = (maxMessageBytes: number): Decompressor => {
 }
 
 /**
- * Creates the decompressor for a new connection.
+ * Whether this environment can decode `compression`: `"none"` and `"zlib-stream"` always,
+ * `"zstd-stream"` only when the optional native `zstd-napi` loads. Check it before asking the
+ * gateway for a compression.
+ *
+ * @since 0.1.0
+ */
+export const isAvailable = (compression: Compression): boolean =>
+  compression === "zstd-stream" ? ZstdDecompress.isAvailable() : true
+
+/**
+ * Creates the decompressor for a new connection. For `"zstd-stream"` without `zstd-napi` (see
+ * {@link isAvailable}) every `push` returns a `"Zstd"` {@link DecodeError} saying so.
  *
  * @since 0.1.0
  */
@@ -73,6 +81,6 @@ export const make = (compression: Compression, options?: Options): Decompressor 
     case "zlib-stream":
       return Inflate.make(maxMessageBytes, options?.zlibEngine ?? "auto")
     case "zstd-stream":
-      return ZstdDecompress.make(maxMessageBytes, options?.zstdEngine ?? "auto")
+      return ZstdDecompress.make(maxMessageBytes)
   }
 }

@@ -14,7 +14,6 @@ import * as Decompress from "./Decompress.ts"
 import { DecodeError } from "./DecodeError.ts"
 import type { Encoding, Envelope } from "./Encoding.ts"
 import type { ZlibEngine } from "./ZlibHandle.ts"
-import type { ZstdEngine } from "./ZstdDecompress.ts"
 
 /**
  * A gateway envelope `{ op, d, s, t }` (re-exported from `Encoding`).
@@ -25,7 +24,7 @@ export type { Envelope }
 
 /**
  * Options for {@link make}: the connection's compression and encoding, the message size limit
- * (default 64 MiB) and engine choices (see `Decompress.Options`).
+ * (default 64 MiB) and the zlib engine (see `Decompress.Options`).
  *
  * @since 0.1.0
  */
@@ -34,7 +33,6 @@ export interface Options {
   readonly encoding: Encoding
   readonly maxMessageBytes?: number | undefined
   readonly zlibEngine?: ZlibEngine | undefined
-  readonly zstdEngine?: ZstdEngine | undefined
 }
 
 /**
@@ -57,8 +55,7 @@ export const make = (options: Options): FrameDecoder => {
   const maxMessageBytes = options.maxMessageBytes ?? Decompress.defaultMaxMessageBytes
   const decompressor = Decompress.make(options.compression, {
     maxMessageBytes,
-    zlibEngine: options.zlibEngine,
-    zstdEngine: options.zstdEngine
+    zlibEngine: options.zlibEngine
   })
   const encoding = options.encoding
   let failure: DecodeError | undefined

@@ -18,7 +18,9 @@ export interface ZstdBinding {
   }
   readonly DCtx: new() => {
     decompressStream(dst: Uint8Array, src: Uint8Array): [number, number, number]
+    setParameter(parameter: number, value: number): void
   }
+  readonly DParameter: { readonly windowLogMax: number }
   readonly EndDirective: { readonly flush: number }
   cStreamOutSize(): number
   dStreamOutSize(): number
@@ -48,4 +50,4 @@ export const load = (): ZstdBinding | undefined => {
  * @since 0.1.0
  */
 export const missingMessage =
-  "zstd-stream through the native binding needs the optional package zstd-napi: run `npm install zstd-napi` (it compiles a native addon)"
+  "zstd-stream needs the optional package zstd-napi, which is not installed here: run `npm install zstd-napi` (it compiles a native addon) or use zlib-stream"

@@ -69,18 +69,25 @@ export interface IdentifySnapshot {
  * @since 0.1.0
  */
 export interface IdentifyLimiterOptions {
-  /** Time between two identifies of one key. Default 5 seconds. */
+  /** Time between two identifies of one key, as Discord counts it. Default 5 seconds. */
   readonly spacing?: Duration.DurationInput
   /**
-   * What `acquire` does when the budget is used up: `fail` with `IdentifyBudgetExhausted`
+   * Added to `spacing`, for what the client cannot see: two identifies sent exactly `spacing`
+   * apart may reach Discord closer together (one connection slower than the other), and one that
+   * arrives early is refused with op 9 and still costs a session start. Default 200 ms.
+   */
+  readonly margin?: Duration.DurationInput
+  /**
+   * What `identify` does when the budget is used up: `fail` with `IdentifyBudgetExhausted`
    * (default), or `wait` (logging a warning) until the budget refills.
    */
   readonly onExhausted?: "fail" | "wait"
 }
 
 /**
- * The identify limiter service. `acquire(shardId)` returns when that shard may send Identify,
- * and counts that identify. Resumes do not go through it.
+ * The identify limiter service. `identify(shardId, send)` runs `send` once that shard may
+ * identify, holding the shard's key meanwhile, and counts the spacing from when `send` is done.
+ * Resumes do not go through it.
  *
  * @since 0.1.0
  */
@@ -89,8 +96,15 @@ export class IdentifyLimiter extends Context.Tag("discord-gateway/IdentifyLimite
   {
     /** Sets the limits from `GET /gateway/bot`. Before it: max concurrency 1, budget unknown. */
     readonly configure: (limit: SessionStartLimit) => Effect.Effect<void>
-    /** Waits for the shard's key (first come, first served) and takes one identify from the budget. */
-    readonly acquire: (shardId: number) => Effect.Effect<void, IdentifyBudgetExhausted>
+    /**
+     * Waits for the shard's key (first come, first served), takes one identify from the budget,
+     * and runs `send` (which sends Identify); the key's next identify waits `spacing + margin`
+     * from the end of `send`.
+     */
+    readonly identify: <A, E, R>(
+      shardId: number,
+      send: Effect.Effect<A, E, R>
+    ) => Effect.Effect<A, E | IdentifyBudgetExhausted, R>
     readonly snapshot: Effect.Effect<IdentifySnapshot>
   }
 >() {}
@@ -145,7 +159,8 @@ const enter = (gate: Gate): Effect.Effect<void> =>
  */
 export const make = (options: IdentifyLimiterOptions = {}): Effect.Effect<Context.Tag.Service<IdentifyLimiter>> =>
   Effect.sync(() => {
-    const spacing = Duration.toMillis(options.spacing ?? Duration.seconds(5))
+    const spacing = Duration.toMillis(options.spacing ?? Duration.seconds(5)) +
+      Duration.toMillis(options.margin ?? Duration.millis(200))
     const onExhausted = options.onExhausted ?? "fail"
     let maxConcurrency = 1
     let gates = new Map<number, Gate>()
@@ -176,18 +191,18 @@ export const make = (options: IdentifyLimiterOptions = {}): Effect.Effect<Contex
     const exhausted = (resetAfter: number) => new IdentifyBudgetExhausted({ total: budget?.total ?? 0, resetAfter })
 
     /** Holding the key: waits out its spacing, then the budget, then counts the identify. */
-    const identify = (gate: Gate, shardId: number): Effect.Effect<void, IdentifyBudgetExhausted> =>
+    const awaitTurn = (gate: Gate, shardId: number): Effect.Effect<void, IdentifyBudgetExhausted> =>
       Effect.clockWith((clock) => {
         const now = clock.unsafeCurrentTimeMillis()
         const spacingLeft = gate.lastAt === undefined ? 0 : gate.lastAt + spacing - now
-        if (spacingLeft > 0) return Effect.zipRight(Effect.sleep(spacingLeft), identify(gate, shardId))
+        if (spacingLeft > 0) return Effect.zipRight(Effect.sleep(spacingLeft), awaitTurn(gate, shardId))
         const resetAfter = exhaustedFor(now)
         if (resetAfter !== undefined) {
           if (onExhausted === "fail") return Effect.fail(exhausted(resetAfter))
           return Effect.logWarning("identify budget exhausted: waiting for it to refill").pipe(
             Effect.annotateLogs({ shardId, resetAfter }),
             Effect.zipRight(Effect.sleep(resetAfter)),
-            Effect.zipRight(identify(gate, shardId))
+            Effect.zipRight(awaitTurn(gate, shardId))
           )
         }
         if (budget !== undefined) budget.remaining -= 1
@@ -195,12 +210,19 @@ export const make = (options: IdentifyLimiterOptions = {}): Effect.Effect<Contex
         return Effect.void
       })
 
-    const acquire = (shardId: number): Effect.Effect<void, IdentifyBudgetExhausted> =>
+    const identify = <A, E, R>(shardId: number, send: Effect.Effect<A, E, R>): Effect.Effect<A, E | IdentifyBudgetExhausted, R> =>
       Effect.clockWith((clock) => {
         const resetAfter = exhaustedFor(clock.unsafeCurrentTimeMillis())
         if (resetAfter !== undefined && onExhausted === "fail") return Effect.fail(exhausted(resetAfter))
         const gate = gateFor(shardId % maxConcurrency)
-        return Effect.acquireUseRelease(enter(gate), () => identify(gate, shardId), () => Effect.sync(() => leave(gate)))
+        const sent = Effect.sync(() => {
+          gate.lastAt = clock.unsafeCurrentTimeMillis()
+        })
+        return Effect.acquireUseRelease(
+          enter(gate),
+          () => Effect.zipRight(awaitTurn(gate, shardId), Effect.ensuring(send, sent)),
+          () => Effect.sync(() => leave(gate))
+        )
       })
 
     const configure = (limit: SessionStartLimit): Effect.Effect<void> =>
@@ -245,7 +267,7 @@ export const make = (options: IdentifyLimiterOptions = {}): Effect.Effect<Contex
       })
     )
 
-    return { configure, acquire, snapshot }
+    return { configure, identify, snapshot }
   })
 
 /**

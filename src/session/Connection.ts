@@ -154,8 +154,7 @@ export const run = (ctx: Context, url: string, mode: Protocol.Mode): Effect.Effe
 
     const authenticate = Effect.gen(function*() {
       if (mode === "identify") {
-        yield* ctx.identifyLimiter.acquire(shard)
-        yield* sendControl(ctx.identify())
+        yield* ctx.identifyLimiter.identify(shard, Effect.suspend(() => sendControl(ctx.identify())))
       } else {
         yield* sendControl(ctx.resume(ctx.memory.current))
       }

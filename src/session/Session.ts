@@ -184,8 +184,10 @@ export const make = (options: SessionOptions.SessionOptions): Effect.Effect<Sess
       heartbeat: (sequence) => encodeTrusted(Commands.heartbeat(sequence))
     }
 
-    // The URL to identify at: the configured one, else GET /gateway/bot (fetched once, then cached).
+    // The URL to identify at: the given source, else the configured URL, else GET /gateway/bot
+    // (fetched once, then cached).
     const identifyUrl: Effect.Effect<string, GatewayInfoError> = Effect.suspend(() => {
+      if (resolved.gatewayUrl !== undefined) return resolved.gatewayUrl
       if (resolved.gateway !== undefined) return Effect.succeed(resolved.gateway)
       if (gatewayBot !== undefined) return Effect.succeed(gatewayBot.url)
       return GatewayInfo.fetch(resolved.api, resolved.token).pipe(

@@ -4,16 +4,19 @@
  * @since 0.1.0
  */
 import type * as Duration from "effect/Duration"
+import type * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import type * as Redacted from "effect/Redacted"
 import type { Compression } from "../codec/Compression.ts"
+import * as Decompress from "../codec/Decompress.ts"
+import * as ZstdNative from "../codec/ZstdNative.ts"
 import type { Encoding } from "../codec/Encoding.ts"
 import * as Json from "../codec/Json.ts"
 import * as SendLimiter from "../limits/SendLimiter.ts"
 import * as Commands from "../protocol/Commands.ts"
 import * as Intents from "../protocol/Intents.ts"
 import * as Backoff from "./Backoff.ts"
-import { InvalidOptions } from "./SessionError.ts"
+import { type GatewayInfoError, InvalidOptions } from "./SessionError.ts"
 
 /**
  * Where a session left off: enough for another session (in this process or another) to resume
@@ -69,6 +72,12 @@ export interface SessionOptions {
   readonly shard?: readonly [id: number, count: number]
   /** The gateway URL; without it, `GET /gateway/bot` is asked (and cached). */
   readonly gateway?: string
+  /**
+   * Where a fresh identify gets its gateway URL instead, asked before every identify: e.g. a
+   * fleet's shared, refreshed `GET /gateway/bot` cache. Takes precedence over `gateway` and the
+   * session's own fetch; an `Unauthorized` failure is fatal, any other is retried with backoff.
+   */
+  readonly gatewayUrl?: Effect.Effect<string, GatewayInfoError>
   /** The REST base for `GET /gateway/bot` (default `https://discord.com/api/v10`). */
   readonly api?: string
   /** Transport compression (default `zlib-stream`). */
@@ -106,6 +115,7 @@ export interface ResolvedOptions {
   readonly intents: number
   readonly shard: readonly [id: number, count: number]
   readonly gateway: string | undefined
+  readonly gatewayUrl: Effect.Effect<string, GatewayInfoError> | undefined
   readonly api: string
   readonly compression: Compression
   readonly encoding: Encoding
@@ -157,6 +167,9 @@ const problems = (options: SessionOptions): ReadonlyArray<string> => {
   if (options.gateway !== undefined && !isWebSocketUrl(options.gateway)) {
     found.push(`gateway must be a ws:// or wss:// URL, got ${JSON.stringify(options.gateway)}`)
   }
+  if (options.compression !== undefined && !Decompress.isAvailable(options.compression)) {
+    found.push(ZstdNative.missingMessage)
+  }
   if (options.api !== undefined && !isHttpUrl(options.api)) found.push(`api must be an http(s) URL, got ${JSON.stringify(options.api)}`)
   if (options.resume !== undefined) {
     const { resumeGatewayUrl, sequence, sessionId, shard } = options.resume
@@ -187,6 +200,7 @@ export const resolve = (options: SessionOptions): Either.Either<ResolvedOptions,
     intents: options.intents,
     shard: options.shard ?? [0, 1],
     gateway: options.gateway,
+    gatewayUrl: options.gatewayUrl,
     api: options.api ?? defaultApi,
     compression: options.compression ?? "zlib-stream",
     encoding: options.encoding ?? Json.encoding,

@@ -37,7 +37,7 @@ export class ConnectionClosed extends Data.TaggedError("ConnectionClosed")<{
  * @since 0.1.0
  */
 export class TransportError extends Data.TaggedError("TransportError")<{
-  readonly reason: "Connect" | "Send" | "FrameTooLarge"
+  readonly reason: "Connect" | "Send"
   readonly cause?: unknown
 }> {
   override get message(): string {

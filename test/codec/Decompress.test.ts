@@ -1,10 +1,11 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as FastCheck from "effect/FastCheck"
 import * as Compress from "../../src/codec/Compress.ts"
-import type { Compression } from "../../src/codec/Compression.ts"
+import { type Compression, compressions } from "../../src/codec/Compression.ts"
 import * as Decompress from "../../src/codec/Decompress.ts"
 import { DecodeError } from "../../src/codec/DecodeError.ts"
 import * as ZlibHandle from "../../src/codec/ZlibHandle.ts"
+import * as ZstdDecompress from "../../src/codec/ZstdDecompress.ts"
 
 const text = (bytes: Uint8Array | undefined | DecodeError): string => {
   if (!(bytes instanceof Uint8Array)) throw new Error(`expected bytes, got ${String(bytes)}`)
@@ -60,8 +61,7 @@ const variants: ReadonlyArray<{
     compressor: { zlibEngine: "portable" },
     decompressor: { zlibEngine: "portable" }
   },
-  { name: "zstd-stream (native)", compression: "zstd-stream", compressor: {}, decompressor: { zstdEngine: "auto" } },
-  { name: "zstd-stream (fzstd)", compression: "zstd-stream", compressor: {}, decompressor: { zstdEngine: "portable" } }
+  { name: "zstd-stream (zstd-napi)", compression: "zstd-stream", compressor: {}, decompressor: {} }
 ]
 
 describe("Decompress", () => {
@@ -108,9 +108,14 @@ describe("Decompress", () => {
     }
   })
 
-  it("zstd-stream (fzstd): a first message under 18 bytes is returned at once", () => {
+  it("every compression is available here (zstd-napi is installed)", () => {
+    expect(compressions.map(Decompress.isAvailable)).toEqual([true, true, true])
+    expect(ZstdDecompress.isAvailable()).toBe(true)
+  })
+
+  it("zstd-stream: tiny and empty messages are returned at once", () => {
     const compressor = Compress.unsafeMake("zstd-stream")
-    const decompressor = Decompress.make("zstd-stream", { zstdEngine: "portable" })
+    const decompressor = Decompress.make("zstd-stream")
     for (const original of ["a", "", "bc", "hello world ".repeat(50), "d"]) {
       expect(text(decompressor.push(compressor.compress(original)))).toBe(original)
     }

@@ -23,14 +23,31 @@ const identifyAll = (limiter: Effect.Effect.Success<ReturnType<typeof IdentifyLi
   Effect.gen(function*() {
     const times = new Map<number, number>()
     const fiber = yield* Effect.fork(Effect.forEach(shards, (shard) =>
-      Effect.zipRight(limiter.acquire(shard), Effect.flatMap(Clock.currentTimeMillis, (at) => Effect.sync(() => times.set(shard, at)))), { concurrency: "unbounded", discard: true }))
+      Effect.zipRight(limiter.identify(shard, Effect.void), Effect.flatMap(Clock.currentTimeMillis, (at) => Effect.sync(() => times.set(shard, at)))), { concurrency: "unbounded", discard: true }))
     return { times, fiber }
   })
 
 describe("IdentifyLimiter", () => {
-  it.effect("starts keys together: 32 shards at max_concurrency 16 go at 0 s and exactly 5 s", () =>
+  it.effect("counts the spacing from the end of the send, plus a 200 ms margin by default", () =>
     Effect.gen(function*() {
       const limiter = yield* IdentifyLimiter.make()
+      const sentAt: Array<number> = []
+      const slowSend = Effect.zipRight(Effect.sleep("300 millis"), Effect.flatMap(Clock.currentTimeMillis, (at) => Effect.sync(() => sentAt.push(at))))
+      const first = yield* Effect.fork(limiter.identify(0, slowSend))
+      const second = yield* Effect.fork(limiter.identify(0, slowSend))
+      yield* TestClock.adjust("300 millis")
+      yield* Fiber.join(first)
+      // the second turn comes 5 s + 200 ms after the first send ended, at 5500; its send ends at 5800
+      yield* TestClock.adjust("5499 millis")
+      expect(yield* isDone(second)).toBe(false)
+      yield* TestClock.adjust("301 millis")
+      yield* Fiber.join(second)
+      expect(sentAt).toEqual([300, 5800])
+    }))
+
+  it.effect("starts keys together: 32 shards at max_concurrency 16 go at 0 s and exactly 5 s", () =>
+    Effect.gen(function*() {
+      const limiter = yield* IdentifyLimiter.make({ margin: 0 })
       yield* limiter.configure(limits())
       const { fiber, times } = yield* identifyAll(limiter, Array.from({ length: 32 }, (_, shard) => shard))
       yield* settle
@@ -45,7 +62,7 @@ describe("IdentifyLimiter", () => {
 
   it.effect("serves the waiters of one key first come, first served, 5 s apart", () =>
     Effect.gen(function*() {
-      const limiter = yield* IdentifyLimiter.make()
+      const limiter = yield* IdentifyLimiter.make({ margin: 0 })
       yield* limiter.configure(limits({ maxConcurrency: 2 }))
       const { fiber, times } = yield* identifyAll(limiter, [6, 0, 4, 2, 1])
       yield* TestClock.adjust("15 seconds")
@@ -55,28 +72,28 @@ describe("IdentifyLimiter", () => {
 
   it.effect("before configure: one key, no budget, spacing kept across later re-identifies", () =>
     Effect.gen(function*() {
-      const limiter = yield* IdentifyLimiter.make()
-      yield* limiter.acquire(3)
+      const limiter = yield* IdentifyLimiter.make({ margin: 0 })
+      yield* limiter.identify(3, Effect.void)
       expect((yield* limiter.snapshot).budget).toBeUndefined()
       yield* TestClock.adjust("3 seconds")
-      const again = yield* Effect.fork(limiter.acquire(7))
+      const again = yield* Effect.fork(limiter.identify(7, Effect.void))
       yield* settle
       expect(yield* isDone(again)).toBe(false)
       expect((yield* limiter.snapshot).keys).toEqual([{ key: 0, nextFreeAt: 5000, queued: 1 }])
       yield* TestClock.adjust("2 seconds")
       yield* Fiber.join(again)
       yield* TestClock.adjust("1 hour")
-      yield* limiter.acquire(1)
+      yield* limiter.identify(1, Effect.void)
       expect((yield* limiter.snapshot).keys[0]?.nextFreeAt).toBe(5000 + 3_600_000 + 5000)
     }))
 
   it.effect("fails with IdentifyBudgetExhausted at 0 and refills when resetAfter elapses", () =>
     Effect.gen(function*() {
-      const limiter = yield* IdentifyLimiter.make()
+      const limiter = yield* IdentifyLimiter.make({ margin: 0 })
       yield* limiter.configure(limits({ total: 1000, remaining: 2, resetAfter: 60_000 }))
-      yield* limiter.acquire(0)
-      yield* limiter.acquire(1)
-      const refused = yield* Effect.either(limiter.acquire(2))
+      yield* limiter.identify(0, Effect.void)
+      yield* limiter.identify(1, Effect.void)
+      const refused = yield* Effect.either(limiter.identify(2, Effect.void))
       expect(Either.isLeft(refused)).toBe(true)
       if (Either.isLeft(refused)) {
         expect(refused.left._tag).toBe("IdentifyBudgetExhausted")
@@ -84,16 +101,16 @@ describe("IdentifyLimiter", () => {
         expect(refused.left.message).toContain("1000 session starts")
       }
       yield* TestClock.adjust("60 seconds")
-      yield* limiter.acquire(2)
+      yield* limiter.identify(2, Effect.void)
       const budget = (yield* limiter.snapshot).budget
       expect(budget).toEqual({ total: 1000, remaining: 999, resetAfter: day })
     }))
 
   it.effect("onExhausted: wait holds the identify until the budget refills", () =>
     Effect.gen(function*() {
-      const limiter = yield* IdentifyLimiter.make({ onExhausted: "wait" })
+      const limiter = yield* IdentifyLimiter.make({ margin: 0, onExhausted: "wait" })
       yield* limiter.configure(limits({ remaining: 0, resetAfter: 30_000 }))
-      const waiting = yield* Effect.fork(limiter.acquire(0))
+      const waiting = yield* Effect.fork(limiter.identify(0, Effect.void))
       yield* TestClock.adjust("29999 millis")
       expect(yield* isDone(waiting)).toBe(false)
       yield* TestClock.adjust("1 millis")
@@ -103,11 +120,11 @@ describe("IdentifyLimiter", () => {
 
   it.effect("an interrupted waiter frees its turn and takes nothing from the budget", () =>
     Effect.gen(function*() {
-      const limiter = yield* IdentifyLimiter.make()
+      const limiter = yield* IdentifyLimiter.make({ margin: 0 })
       yield* limiter.configure(limits({ maxConcurrency: 1, remaining: 10 }))
-      yield* limiter.acquire(0)
-      const gone = yield* Effect.fork(limiter.acquire(1))
-      const kept = yield* Effect.fork(limiter.acquire(2))
+      yield* limiter.identify(0, Effect.void)
+      const gone = yield* Effect.fork(limiter.identify(1, Effect.void))
+      const kept = yield* Effect.fork(limiter.identify(2, Effect.void))
       yield* settle
       yield* TestClock.adjust("2 seconds")
       yield* Fiber.interrupt(gone)

@@ -148,11 +148,11 @@ describe("Session", () => {
       Effect.gen(function*() {
         const { peer } = yield* readySession()
         yield* peer.close(code)
-        // a new identify also waits for its identify-limiter turn, 5 s after the first one
+        // a new identify also waits for its identify-limiter turn, 5.2 s after the first one
         const accepted = yield* Effect.fork(acceptAndHello(60_000))
         yield* TestClock.adjust("2 seconds")
         yield* settle
-        yield* TestClock.adjust("3 seconds")
+        yield* TestClock.adjust("3200 millis")
         const { first, peer: next } = yield* Fiber.join(accepted)
         if (expected === "resume") {
           expect(first.op).toBe(6)

@@ -1,9 +1,9 @@
 /** A bare websocket client for driving the local gateway frame by frame in tests. */
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
-import * as fzstd from "fzstd"
 import * as Zlib from "node:zlib"
 import { WebSocket } from "ws"
+import * as Decompress from "../../src/codec/Decompress.ts"
 
 export interface Frame {
   readonly op: number
@@ -39,8 +39,7 @@ export const connect = (
       let binaryFrames = 0
       let zlibInput: Array<Buffer> = []
       let zlibTextLength = 0
-      const zstdChunks: Array<Uint8Array> = []
-      const zstd = new fzstd.Decompress((chunk) => zstdChunks.push(chunk))
+      const zstd = Decompress.make("zstd-stream")
       let closeResult: { code: number; reason: string } | undefined
       const malformed: Array<string> = []
       const push = (text: string) => {
@@ -61,9 +60,10 @@ export const connect = (
           zlibTextLength = text.length
           return push(message)
         }
-        zstd.push(new Uint8Array(data))
-        const message = Buffer.concat(zstdChunks.splice(0)).toString("utf8")
-        push(message)
+        const bytes = zstd.push(data)
+        if (bytes === undefined) return
+        if (!(bytes instanceof Uint8Array)) return push(`zstd-stream: ${bytes.message}`)
+        push(Buffer.from(bytes).toString("utf8"))
       })
       socket.on("close", (code, reason) => {
         closeResult = { code, reason: reason.toString("utf8") }

@@ -202,4 +202,24 @@ describe("WsTransport", () => {
         tcp.close(() => resume(Effect.void))
       })
     }))
+
+  it.live("an HTTP answer instead of an upgrade fails with Connect", () =>
+    Effect.gen(function*() {
+      const wss = yield* Effect.async<WebSocketServer>((resume) => {
+        const created: WebSocketServer = new WebSocketServer(
+          { host: "127.0.0.1", port: 0, verifyClient: () => false },
+          () => resume(Effect.succeed(created))
+        )
+      })
+      const { port } = wss.address() as net.AddressInfo
+      const { sockets, transport } = recordingTransport()
+      const error = yield* Effect.flip(Effect.scoped(transport.connect(`ws://127.0.0.1:${port}`, { maxFrameBytes: 1024 })))
+      expect(error.reason).toBe("Connect")
+      expect(error.message).toContain("401")
+      yield* untilClosed(sockets[0]!)
+      expect(listenerTotal(sockets[0]!)).toBe(0)
+      yield* Effect.async<void>((resume) => {
+        wss.close(() => resume(Effect.void))
+      })
+    }))
 })

@@ -1,0 +1,207 @@
+/**
+ * The command line: flags, their defaults, and their validation.
+ *
+ * @since 0.1.0
+ */
+import * as Data from "effect/Data"
+import * as Either from "effect/Either"
+import * as LogLevel from "effect/LogLevel"
+import * as Redacted from "effect/Redacted"
+import type { Compression } from "../codec/Compression.ts"
+import * as Intents from "../protocol/Intents.ts"
+import { defaultApi } from "../session/SessionOptions.ts"
+
+/**
+ * What the command line asks for.
+ *
+ * @since 0.1.0
+ */
+export interface CliOptions {
+  /** The bot token; none means the embedded local gateway. */
+  readonly token: Redacted.Redacted<string> | undefined
+  readonly api: string
+  readonly gateway: string | undefined
+  /** Shard ids to run; none means all of them. */
+  readonly shards: ReadonlyArray<number> | undefined
+  readonly shardCount: number | undefined
+  readonly intents: number
+  readonly compress: Compression
+  readonly encoding: "json" | "etf"
+  /** Dispatch types to show; none means all. */
+  readonly events: ReadonlySet<string> | undefined
+  readonly format: "pretty" | "ndjson"
+  /** Seconds to run before a resumable close and exit 0. */
+  readonly duration: number | undefined
+  readonly logLevel: LogLevel.LogLevel
+  readonly help: boolean
+}
+
+/**
+ * A flag is unknown, missing its value, or has a value that makes no sense.
+ *
+ * @since 0.1.0
+ */
+export class UsageError extends Data.TaggedError("UsageError")<{ readonly detail: string }> {
+  override get message(): string {
+    return this.detail
+  }
+}
+
+/**
+ * The help text.
+ *
+ * @since 0.1.0
+ */
+export const usage = `Usage: discord-gateway [flags]
+
+Connects shards to the Discord gateway and prints their events. With no token, it starts an
+embedded local gateway with synthetic traffic.
+
+  --token <t>              bot token (default: env DISCORD_TOKEN; neither: embedded gateway)
+  --api <url>              REST base for GET /gateway/bot (default ${defaultApi})
+  --gateway <url>          connect to this gateway URL, skipping GET /gateway/bot
+  --shards <ids>           e.g. 0-3 or 0,2,5 (default: all)
+  --shard-count <n>        total shards (default: recommended)
+  --intents <n|NAME,NAME>  intents as a number or names (default: all non-privileged)
+  --compress <c>           zlib-stream | zstd-stream | none (default zlib-stream)
+  --encoding <e>           json | etf (default json)
+  --events <T1,T2>         only these dispatch types
+  --format <f>             pretty | ndjson (default: pretty on a terminal, ndjson otherwise)
+  --duration <seconds>     stop after this long (resumable close), then exit 0
+  --log-level <level>      trace | debug | info | warning | error | none (default info)
+  --help                   this text
+`
+
+const levels: Record<string, LogLevel.LogLevel> = {
+  trace: LogLevel.Trace,
+  debug: LogLevel.Debug,
+  info: LogLevel.Info,
+  warning: LogLevel.Warning,
+  warn: LogLevel.Warning,
+  error: LogLevel.Error,
+  none: LogLevel.None
+}
+
+const flags = new Set([
+  "--token",
+  "--api",
+  "--gateway",
+  "--shards",
+  "--shard-count",
+  "--intents",
+  "--compress",
+  "--encoding",
+  "--events",
+  "--format",
+  "--duration",
+  "--log-level"
+])
+
+const nonNegativeInteger = /^\d+$/
+
+/**
+ * Parses shard ids: `0-3`, `0,2,5`, or a mix (`0-2,7`). Sorted, without repeats.
+ *
+ * @since 0.1.0
+ */
+export const parseShards = (text: string): Either.Either<ReadonlyArray<number>, UsageError> => {
+  const ids = new Set<number>()
+  for (const part of text.split(",")) {
+    const range = part.trim().split("-")
+    if (range.length > 2 || range.some((end) => !nonNegativeInteger.test(end))) {
+      return Either.left(new UsageError({ detail: `--shards: "${part}" is not a shard id or range (e.g. 0-3 or 0,2,5)` }))
+    }
+    const from = Number(range[0])
+    const to = Number(range[1] ?? range[0])
+    if (to < from) return Either.left(new UsageError({ detail: `--shards: the range "${part}" runs backwards` }))
+    if (to - from > 65_535) return Either.left(new UsageError({ detail: `--shards: the range "${part}" is too large` }))
+    for (let id = from; id <= to; id++) ids.add(id)
+  }
+  return Either.right([...ids].sort((a, b) => a - b))
+}
+
+const oneOf = <const T extends string>(flag: string, value: string, allowed: ReadonlyArray<T>): Either.Either<T, UsageError> =>
+  (allowed as ReadonlyArray<string>).includes(value)
+    ? Either.right(value as T)
+    : Either.left(new UsageError({ detail: `${flag}: expected one of ${allowed.join(", ")}, got "${value}"` }))
+
+/**
+ * Parses the arguments (without `node` and the script), the environment, and whether stdout
+ * is a terminal.
+ *
+ * @since 0.1.0
+ */
+export const parse = (
+  argv: ReadonlyArray<string>,
+  env: Readonly<Record<string, string | undefined>>,
+  isTerminal: boolean
+): Either.Either<CliOptions, UsageError> =>
+  Either.gen(function*() {
+    const values = new Map<string, string>()
+    let help = false
+    for (let i = 0; i < argv.length; i++) {
+      const arg = argv[i]!
+      if (arg === "--help" || arg === "-h") {
+        help = true
+        continue
+      }
+      const [name, inline] = arg.startsWith("--") && arg.includes("=")
+        ? [arg.slice(0, arg.indexOf("=")), arg.slice(arg.indexOf("=") + 1)]
+        : [arg, undefined]
+      if (!flags.has(name)) return yield* Either.left(new UsageError({ detail: `unknown flag "${name}" (see --help)` }))
+      const value = inline ?? argv[++i]
+      if (value === undefined || (inline === undefined && value.startsWith("--"))) {
+        return yield* Either.left(new UsageError({ detail: `${name} needs a value` }))
+      }
+      values.set(name, value)
+    }
+
+    const tokenText = values.get("--token") ?? env["DISCORD_TOKEN"]
+    const shardCountText = values.get("--shard-count")
+    if (shardCountText !== undefined && (!nonNegativeInteger.test(shardCountText) || Number(shardCountText) < 1)) {
+      return yield* Either.left(new UsageError({ detail: `--shard-count: expected a positive integer, got "${shardCountText}"` }))
+    }
+    const shardCount = shardCountText === undefined ? undefined : Number(shardCountText)
+    const shardsText = values.get("--shards")
+    const shards = shardsText === undefined ? undefined : yield* parseShards(shardsText)
+    if (shards !== undefined && shardCount !== undefined && shards.some((id) => id >= shardCount)) {
+      return yield* Either.left(new UsageError({ detail: `--shards: ids must be below --shard-count ${shardCount}` }))
+    }
+    const intentsText = values.get("--intents")
+    const intents = intentsText === undefined
+      ? Intents.nonPrivileged
+      : yield* Either.mapLeft(Intents.parse(intentsText), (error) => new UsageError({ detail: `--intents: ${error.message}` }))
+    const durationText = values.get("--duration")
+    const duration = durationText === undefined ? undefined : Number(durationText)
+    if (duration !== undefined && !(Number.isFinite(duration) && duration > 0)) {
+      return yield* Either.left(new UsageError({ detail: `--duration: expected a positive number of seconds, got "${durationText}"` }))
+    }
+    const levelText = values.get("--log-level") ?? "info"
+    const logLevel = levels[levelText.toLowerCase()]
+    if (logLevel === undefined) {
+      return yield* Either.left(new UsageError({ detail: `--log-level: expected one of ${Object.keys(levels).join(", ")}, got "${levelText}"` }))
+    }
+    const eventsText = values.get("--events")
+    const events = eventsText === undefined
+      ? undefined
+      : new Set(eventsText.split(",").map((t) => t.trim().toUpperCase()).filter((t) => t.length > 0))
+    for (const [flag, url] of [["--api", values.get("--api")], ["--gateway", values.get("--gateway")]] as const) {
+      if (url !== undefined && !URL.canParse(url)) return yield* Either.left(new UsageError({ detail: `${flag}: "${url}" is not a URL` }))
+    }
+
+    return {
+      token: tokenText === undefined || tokenText === "" ? undefined : Redacted.make(tokenText),
+      api: values.get("--api") ?? defaultApi,
+      gateway: values.get("--gateway"),
+      shards,
+      shardCount,
+      intents,
+      compress: yield* oneOf("--compress", values.get("--compress") ?? "zlib-stream", ["zlib-stream", "zstd-stream", "none"]),
+      encoding: yield* oneOf("--encoding", values.get("--encoding") ?? "json", ["json", "etf"]),
+      events,
+      format: yield* oneOf("--format", values.get("--format") ?? (isTerminal ? "pretty" : "ndjson"), ["pretty", "ndjson"]),
+      duration,
+      logLevel,
+      help
+    }
+  })

@@ -1,0 +1,129 @@
+/**
+ * The pretty output: a live status view of the shards above a scrolling event log. On a terminal
+ * the status view stays in place (a scroll region below it holds the log); elsewhere the status
+ * is printed as lines now and then.
+ *
+ * @since 0.1.0
+ */
+import type { GatewayEvent } from "../protocol/Event.ts"
+
+/**
+ * One shard's row in the status view.
+ *
+ * @since 0.1.0
+ */
+export interface ShardRow {
+  readonly shard: number
+  readonly state: string
+  readonly sequence: number | null
+  readonly latency: number | undefined
+  readonly reconnects: number
+  readonly eventsPerSecond: number
+}
+
+const pad = (text: string, width: number): string => (text.length >= width ? text.slice(0, width) : text + " ".repeat(width - text.length))
+
+const clock = (at: Date): string => at.toISOString().slice(11, 19)
+
+const field = (d: unknown, key: string): unknown =>
+  typeof d === "object" && d !== null ? (d as Record<string, unknown>)[key] : undefined
+
+const quote = (text: string, max: number): string =>
+  JSON.stringify(text.length > max ? `${text.slice(0, max - 1)}…` : text)
+
+/**
+ * A one-line summary of an event: time, shard, sequence, type, and what identifies it.
+ *
+ * @since 0.1.0
+ */
+export const summary = (event: GatewayEvent, at: Date): string => {
+  const parts = [clock(at), `shard ${event.shard}`, pad(`#${event.sequence}`, 7), pad(event.t, 22)]
+  const d = event.d
+  const guild = field(d, "guild_id") ?? (event.t === "GUILD_CREATE" ? field(d, "id") : undefined)
+  if (typeof guild === "string") parts.push(`guild ${guild}`)
+  const name = field(d, "name")
+  if (typeof name === "string") parts.push(quote(name, 40))
+  const channel = field(d, "channel_id")
+  if (typeof channel === "string") parts.push(`channel ${channel}`)
+  const author = field(field(d, "author"), "username") ?? field(field(d, "user"), "username")
+  if (typeof author === "string") parts.push(`@${author}`)
+  const content = field(d, "content")
+  if (typeof content === "string" && content !== "") parts.push(quote(content, 60))
+  const status = field(d, "status")
+  if (typeof status === "string") parts.push(status)
+  return parts.join("  ")
+}
+
+/**
+ * The status view: a header and one line per shard (at most `maxRows`, then a line saying how many
+ * more).
+ *
+ * @since 0.1.0
+ */
+export const status = (rows: ReadonlyArray<ShardRow>, maxRows: number): Array<string> => {
+  const header = `${pad("shard", 7)}${pad("state", 22)}${pad("seq", 10)}${pad("latency", 10)}${pad("reconnects", 12)}events/s`
+  const lines = rows.slice(0, maxRows).map((row) =>
+    `${pad(String(row.shard), 7)}${pad(row.state, 22)}${pad(row.sequence === null ? "-" : String(row.sequence), 10)}${
+      pad(row.latency === undefined ? "-" : `${row.latency} ms`, 10)
+    }${pad(String(row.reconnects), 12)}${row.eventsPerSecond.toFixed(1)}`
+  )
+  if (rows.length > maxRows) lines.push(`… and ${rows.length - maxRows} more shards`)
+  return [header, ...lines]
+}
+
+/**
+ * Where the pretty output goes.
+ *
+ * @since 0.1.0
+ */
+export interface Screen {
+  /** Redraws the status view. */
+  readonly status: (lines: ReadonlyArray<string>) => void
+  /** Appends a line to the event log. */
+  readonly log: (line: string) => void
+  /** Restores the terminal. */
+  readonly close: () => void
+}
+
+const esc = "\u001b["
+
+/**
+ * A screen on a terminal: the status view is pinned to the top `height` lines, the log scrolls
+ * below it.
+ *
+ * @since 0.1.0
+ */
+export const terminal = (out: NodeJS.WriteStream, height: number): Screen => {
+  const rows = out.rows ?? 24
+  const top = Math.min(height, Math.max(1, rows - 3))
+  out.write(`${esc}2J${esc}${top + 2};${rows}r${esc}${rows};1H`)
+  return {
+    status: (lines) => {
+      let text = `\u001b7${esc}H`
+      for (let i = 0; i < top; i++) text += `${esc}2K${lines[i] ?? ""}\n`
+      text += `${esc}2K${"─".repeat(Math.min(out.columns ?? 80, 80))}\u001b8`
+      out.write(text)
+    },
+    log: (line) => {
+      out.write(`${line.slice(0, out.columns ?? line.length)}\n`)
+    },
+    close: () => {
+      out.write(`${esc}r${esc}${rows};1H\n`)
+    }
+  }
+}
+
+/**
+ * A screen that is not a terminal: the log as plain lines, the status view as a block now and then.
+ *
+ * @since 0.1.0
+ */
+export const plain = (out: NodeJS.WritableStream): Screen => ({
+  status: (lines) => {
+    out.write(`${lines.join("\n")}\n`)
+  },
+  log: (line) => {
+    out.write(`${line}\n`)
+  },
+  close: () => {}
+})

@@ -1,0 +1,124 @@
+#!/usr/bin/env node
+/**
+ * The command line: runs a fleet of shards and prints their events. Without a token it starts the
+ * embedded local gateway with synthetic traffic.
+ *
+ * @since 0.1.0
+ */
+import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
+import * as Console from "effect/Console"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Layer from "effect/Layer"
+import * as Logger from "effect/Logger"
+import * as Redacted from "effect/Redacted"
+import type * as Scope from "effect/Scope"
+import * as Schedule from "effect/Schedule"
+import * as Stream from "effect/Stream"
+import * as Fleet from "../fleet/Fleet.ts"
+import * as Live from "../Live.ts"
+import * as LocalGateway from "../testing/LocalGateway.ts"
+import * as Args from "./Args.ts"
+import * as Ndjson from "./Ndjson.ts"
+import * as Pretty from "./Pretty.ts"
+
+/** Exit codes: 0 done, 1 the gateway ended the session (e.g. a rejected token), 2 bad usage. */
+const exit = (code: number) => Effect.sync(() => void (process.exitCode = code))
+
+/** The embedded gateway: four shards, two identify buckets, brisk heartbeats and steady traffic. */
+const embedded = (shardCount: number | undefined) =>
+  Effect.gen(function*() {
+    const token = Redacted.make("embedded-local-gateway-token")
+    const gateway = yield* LocalGateway.make({
+      token,
+      shards: shardCount ?? 4,
+      sessionStartLimit: { maxConcurrency: 2 },
+      heartbeatInterval: "5 seconds",
+      guilds: 3,
+      membersPerGuild: 50
+    })
+    yield* gateway.startTraffic(4)
+    yield* Console.error(`embedded local gateway on ${gateway.url} (no token given; synthetic traffic)`)
+    return { token, api: gateway.apiUrl }
+  })
+
+const show = (options: Args.CliOptions, fleet: Fleet.Fleet): Effect.Effect<void, never, Scope.Scope> => {
+  const wanted = options.events
+  const events = wanted === undefined ? fleet.events : Stream.filter(fleet.events, (event) => wanted.has(event.t))
+  if (options.format === "ndjson") {
+    return Stream.runForEachChunk(events, (chunk) =>
+      Effect.sync(() => {
+        let text = ""
+        for (const event of chunk) text += `${Ndjson.line(event)}\n`
+        process.stdout.write(text)
+      })).pipe(Effect.ignore)
+  }
+  return Effect.gen(function*() {
+    const out = process.stdout
+    const screen = out.isTTY ? Pretty.terminal(out, fleet.shardIds.length + 2) : Pretty.plain(out)
+    yield* Effect.addFinalizer(() => Effect.sync(screen.close))
+    const draw = Effect.flatMap(fleet.status, (rows) =>
+      Effect.sync(() =>
+        screen.status(Pretty.status(
+          rows.map((row) => ({ ...row, state: row.state._tag === "Connected" ? `Connected/${row.state.phase}` : row.state._tag })),
+          out.isTTY ? Math.max(1, (out.rows ?? 24) - 6) : rows.length
+        ))
+      ))
+    yield* Effect.forkScoped(Effect.repeat(draw, { schedule: Schedule.spaced(out.isTTY ? "500 millis" : "5 seconds") }))
+    yield* Stream.runForEach(events, (event) => Effect.sync(() => screen.log(Pretty.summary(event, new Date())))).pipe(Effect.ignore)
+  })
+}
+
+const run = (options: Args.CliOptions) =>
+  Effect.gen(function*() {
+    if (options.encoding === "etf") {
+      return yield* new Args.UsageError({ detail: "--encoding etf is not available yet; use json" })
+    }
+    const target = options.token === undefined
+      ? yield* embedded(options.shardCount)
+      : { token: options.token, api: options.api }
+    const fleet = yield* Fleet.make({
+      token: target.token,
+      api: target.api,
+      intents: options.intents,
+      compression: options.compress,
+      ...(options.gateway === undefined ? {} : { gateway: options.gateway }),
+      ...(options.shards === undefined ? {} : { shards: options.shards }),
+      ...(options.shardCount === undefined ? {} : { shardCount: options.shardCount })
+    })
+    const output = yield* Effect.forkScoped(show(options, fleet))
+    const stop = options.duration === undefined
+      ? Effect.never
+      : Effect.sleep(Duration.seconds(options.duration)).pipe(
+        Effect.zipRight(fleet.disconnect),
+        Effect.tap((points) => Console.error(`stopped after ${options.duration} s; ${points.length} resumable session(s)`))
+      )
+    yield* Effect.raceFirst(fleet.await, stop)
+    yield* output.await
+  })
+
+const main = Effect.gen(function*() {
+  const parsed = Args.parse(process.argv.slice(2), process.env, process.stdout.isTTY === true)
+  if (Either.isLeft(parsed)) {
+    yield* Console.error(`error: ${parsed.left.message}`)
+    return yield* exit(2)
+  }
+  const options = parsed.right
+  if (options.help) return yield* Console.log(Args.usage)
+  const logging = Layer.mergeAll(
+    Logger.replace(Logger.defaultLogger, Logger.prettyLogger({ stderr: true, colors: process.stderr.isTTY === true })),
+    Logger.minimumLogLevel(options.logLevel)
+  )
+  yield* run(options).pipe(
+    Effect.scoped,
+    Effect.catchAll((error) =>
+      Effect.zipRight(
+        Console.error(`error: ${error.message}`),
+        exit(error._tag === "UsageError" || error._tag === "InvalidOptions" ? 2 : 1)
+      )),
+    Effect.provide(Layer.merge(Live.layer, logging))
+  )
+})
+
+NodeRuntime.runMain(main, { disableErrorReporting: true, disablePrettyLogger: true })

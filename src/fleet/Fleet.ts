@@ -1,0 +1,246 @@
+/**
+ * A shard fleet: the shards of one bot run side by side in one process, started as fast as the
+ * identify limits allow, their events merged into one `Stream`, commands routed to the shard of
+ * their guild.
+ *
+ * @since 0.1.0
+ */
+import * as Arr from "effect/Array"
+import * as Context from "effect/Context"
+import * as Deferred from "effect/Deferred"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import type * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
+import type * as Commands from "../protocol/Commands.ts"
+import type { GatewayEvent } from "../protocol/Event.ts"
+import type * as MemberRequests from "../session/MemberRequests.ts"
+import * as Session from "../session/Session.ts"
+import type { GatewayInfoError, InvalidOptions, SessionClosed } from "../session/SessionError.ts"
+import * as SessionOptions from "../session/SessionOptions.ts"
+import type { Transition } from "../session/SessionState.ts"
+import * as EventRate from "./EventRate.ts"
+import * as FleetOptions from "./FleetOptions.ts"
+import * as GatewayCache from "./GatewayCache.ts"
+import { isSnowflake, RouteError, shardOf } from "./Routing.ts"
+import * as ShardStatus from "./ShardStatus.ts"
+
+/**
+ * A running fleet.
+ *
+ * One fatal shard stops the fleet: every error that ends a session for good (a fatal close code
+ * such as 4004 bad token, 4010 invalid shard, 4011 sharding required, 4012-4014 version and
+ * intents; the daily identify budget; a token `GET /gateway/bot` refuses) is a property of the
+ * bot, not of the shard, so the other shards would meet it too. The fleet then disconnects them
+ * (resumable), `events` and `await` fail with that first error.
+ *
+ * @since 0.1.0
+ */
+export interface Fleet {
+  /** The total shard count of the bot. */
+  readonly shardCount: number
+  /** The shards this fleet runs, ascending. */
+  readonly shardIds: ReadonlyArray<number>
+  /**
+   * Every shard's events, merged (each event carries its `shard`; the order within a shard is
+   * kept). A single-consumer stream: it ends once every shard stopped, and fails with the first
+   * fatal error.
+   */
+  readonly events: Stream.Stream<GatewayEvent, Session.SessionError>
+  /** The session of shard `id`. */
+  readonly shard: (id: number) => Effect.Effect<Session.Session, RouteError>
+  /** The session a guild lives on; `null`/`undefined` (DMs, guild-less) is shard 0's. */
+  readonly sessionFor: (guildId: string | null | undefined) => Effect.Effect<Session.Session, RouteError>
+  /** Every shard's status, by shard id. */
+  readonly status: Effect.Effect<ReadonlyArray<ShardStatus.ShardStatus>>
+  /** Every shard's current status, then a new status for each shard's every transition. */
+  readonly statusChanges: Stream.Stream<ShardStatus.ShardStatus>
+  /** Waits until every shard stopped; fails with the first fatal error of any shard. */
+  readonly await: Effect.Effect<void, Session.SessionError>
+  /** Op 3 on every shard. */
+  readonly updatePresence: (presence: Commands.Presence) => Effect.Effect<void, Commands.InvalidCommand | SessionClosed>
+  /** Op 4 on the guild's shard. */
+  readonly updateVoiceState: (
+    voice: Omit<Commands.VoiceStateUpdate, "_tag">
+  ) => Effect.Effect<void, Commands.InvalidCommand | SessionClosed | RouteError>
+  /** Op 31, split by shard: each shard asks for its own guilds. Nothing is sent if one cannot be routed. */
+  readonly requestSoundboardSounds: (
+    guildIds: ReadonlyArray<string>
+  ) => Effect.Effect<void, Commands.InvalidCommand | SessionClosed | RouteError>
+  /** Op 43 on the guild's shard. */
+  readonly requestChannelInfo: (
+    request: Omit<Commands.RequestChannelInfo, "_tag">
+  ) => Effect.Effect<void, Commands.InvalidCommand | SessionClosed | RouteError>
+  /** Op 8 on the guild's shard; returns the members once every chunk arrived. */
+  readonly requestGuildMembers: (
+    request: Omit<Commands.RequestGuildMembers, "_tag" | "nonce">
+  ) => Effect.Effect<
+    MemberRequests.GuildMembers,
+    Commands.InvalidCommand | MemberRequests.MemberRequestError | SessionClosed | RouteError
+  >
+  /**
+   * Stops every shard, keeping their sessions resumable, and returns where each left off (one
+   * point per shard that had a session); pass them as `resume` to a new fleet.
+   */
+  readonly disconnect: Effect.Effect<ReadonlyArray<SessionOptions.ResumePoint>>
+  /** Ends every shard's session for good (close 1000). */
+  readonly end: Effect.Effect<void>
+}
+
+/**
+ * The fleet of an app, as a service.
+ *
+ * @since 0.1.0
+ */
+export const Fleet: Context.Tag<Fleet, Fleet> = Context.GenericTag<Fleet>("discord-gateway/Fleet")
+
+interface Shard {
+  readonly id: number
+  readonly session: Session.Session
+  readonly rate: EventRate.EventRate
+}
+
+/**
+ * Starts the fleet's shards in the background, scoped: closing the scope stops them, keeping
+ * their sessions resumable.
+ *
+ * `GET /gateway/bot` is fetched once for the fleet, unless both `gateway` and `shardCount` are
+ * given: it gives the shard count (when not given), configures the shared `IdentifyLimiter`, and
+ * (when `gateway` is not given) the URL every session identifies at; a fresh identify refetches
+ * it once it is older than `gatewayInfoMaxAge`. Fails at once on invalid options, or when that
+ * first fetch fails (retry the whole `make` if you want to).
+ *
+ * Every session starts at once; the shared limiter spaces their identifies (one per
+ * `shard_id % max_concurrency` key per 5 s), so N shards are READY about
+ * `(ceil(N / max_concurrency) - 1) * 5 s` after the first identify.
+ *
+ * @since 0.1.0
+ */
+export const make = (
+  options: FleetOptions.FleetOptions
+): Effect.Effect<Fleet, InvalidOptions | GatewayInfoError, Scope.Scope | Session.Requirements> =>
+  Effect.gen(function*() {
+    yield* FleetOptions.checkSelection(options)
+    const { gatewayInfoMaxAge, resume: _resume, shardCount: _shardCount, shards: _shards, ...common } = options
+    const clock = yield* Effect.clock
+    const cache = yield* GatewayCache.make({
+      api: options.api ?? SessionOptions.defaultApi,
+      token: options.token,
+      maxAge: gatewayInfoMaxAge ?? FleetOptions.defaultGatewayInfoMaxAge
+    })
+    const shardCount = options.shardCount ?? (yield* cache.info).shards
+    if (options.gateway === undefined) yield* cache.info
+    const { ids, resume } = yield* FleetOptions.resolveShards(options, shardCount)
+
+    yield* Effect.logInfo(`starting ${ids.length} of ${shardCount} shards`).pipe(
+      Effect.annotateLogs({ shards: ids.join(","), shardCount })
+    )
+    const shards: Array<Shard> = []
+    for (const id of ids) {
+      const point = resume.get(id)
+      const session = yield* Session.make({
+        ...common,
+        shard: [id, shardCount],
+        ...(point === undefined ? {} : { resume: point }),
+        ...(options.gateway === undefined ? { gatewayUrl: cache.url } : {})
+      })
+      shards.push({ id, session, rate: EventRate.make() })
+    }
+    const byId = new Map(shards.map((shard) => [shard.id, shard.session]))
+
+    const finished = yield* Deferred.make<void, Session.SessionError>()
+    const disconnectAll = Effect.forEach(shards, ({ session }) => session.disconnect, { concurrency: "unbounded" })
+    // The first fatal error stops every shard; otherwise the fleet ends when every shard ended.
+    yield* Effect.forkDaemon(
+      Effect.forEach(shards, ({ session }) => session.await, { concurrency: "unbounded", discard: true }).pipe(
+        Effect.tapError((error) =>
+          Effect.logError(`stopping the fleet: ${error.message}`).pipe(Effect.zipRight(disconnectAll))
+        ),
+        Effect.exit,
+        Effect.flatMap((exit) => Deferred.done(finished, exit))
+      )
+    )
+
+    const sessionFor = (guildId: string | null | undefined): Effect.Effect<Session.Session, RouteError> =>
+      Effect.suspend(() => {
+        if (guildId !== null && guildId !== undefined && !isSnowflake(guildId)) {
+          return Effect.fail(new RouteError({ reason: "InvalidGuildId", guildId }))
+        }
+        const id = shardOf(guildId, shardCount)
+        const session = byId.get(id)
+        if (session !== undefined) return Effect.succeed(session)
+        return Effect.fail(
+          new RouteError({ reason: "NotRunning", shard: id, ...(guildId === null || guildId === undefined ? {} : { guildId }) })
+        )
+      })
+
+    const requestSoundboardSounds: Fleet["requestSoundboardSounds"] = (guildIds) =>
+      Effect.gen(function*() {
+        if (guildIds.length === 0) return yield* (yield* sessionFor(undefined)).requestSoundboardSounds(guildIds)
+        const groups = new Map<Session.Session, Array<string>>()
+        for (const guildId of guildIds) {
+          const session = yield* sessionFor(guildId)
+          const group = groups.get(session)
+          if (group === undefined) groups.set(session, [guildId])
+          else group.push(guildId)
+        }
+        yield* Effect.forEach(groups, ([session, group]) => session.requestSoundboardSounds(group), {
+          concurrency: "unbounded",
+          discard: true
+        })
+      })
+
+    // `transitions` starts with the latest one, so its head is always there
+    const latest = (session: Session.Session): Effect.Effect<Transition> =>
+      Effect.map(Stream.runHead(session.transitions), Option.getOrThrow)
+    const statusOf = ({ rate, session }: Shard, transition: Transition) =>
+      Effect.map(session.snapshot, (snapshot) => ShardStatus.make(snapshot, transition, rate.perSecond(clock.unsafeCurrentTimeMillis())))
+
+    const events = Stream.mergeAll(
+      shards.map(({ rate, session }) =>
+        Stream.mapChunks(session.events, (chunk) => {
+          rate.record(chunk.length, clock.unsafeCurrentTimeMillis())
+          return chunk
+        })
+      ),
+      { concurrency: "unbounded" }
+    )
+
+    return {
+      shardCount,
+      shardIds: ids,
+      events,
+      shard: (id) =>
+        Effect.suspend(() => {
+          const session = byId.get(id)
+          return session === undefined ? Effect.fail(new RouteError({ reason: "NotRunning", shard: id })) : Effect.succeed(session)
+        }),
+      sessionFor,
+      status: Effect.forEach(shards, (shard) => Effect.flatMap(latest(shard.session), (transition) => statusOf(shard, transition))),
+      statusChanges: Stream.mergeAll(
+        shards.map((shard) => Stream.mapEffect(shard.session.transitions, (transition) => statusOf(shard, transition))),
+        { concurrency: "unbounded" }
+      ),
+      await: Deferred.await(finished),
+      updatePresence: (presence) =>
+        Effect.forEach(shards, ({ session }) => session.updatePresence(presence), { concurrency: "unbounded", discard: true }),
+      updateVoiceState: (voice) => Effect.flatMap(sessionFor(voice.guild_id), (session) => session.updateVoiceState(voice)),
+      requestSoundboardSounds,
+      requestChannelInfo: (request) =>
+        Effect.flatMap(sessionFor(request.guild_id), (session) => session.requestChannelInfo(request)),
+      requestGuildMembers: (request) =>
+        Effect.flatMap(sessionFor(request.guild_id), (session) => session.requestGuildMembers(request)),
+      disconnect: Effect.map(disconnectAll, Arr.getSomes),
+      end: Effect.forEach(shards, ({ session }) => session.end, { concurrency: "unbounded", discard: true })
+    } satisfies Fleet
+  }).pipe(Effect.annotateLogs({ component: "Fleet" }))
+
+/**
+ * A Layer running a fleet for the lifetime of the Layer.
+ *
+ * @since 0.1.0
+ */
+export const layer = (
+  options: FleetOptions.FleetOptions
+): Layer.Layer<Fleet, InvalidOptions | GatewayInfoError, Session.Requirements> => Layer.scoped(Fleet, make(options))

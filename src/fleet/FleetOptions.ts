@@ -1,0 +1,95 @@
+/**
+ * What a fleet is told: which shards of how many, and the options every session shares.
+ *
+ * @since 0.1.0
+ */
+import type * as Duration from "effect/Duration"
+import * as Either from "effect/Either"
+import { InvalidOptions } from "../session/SessionError.ts"
+import type { ResumePoint, SessionOptions } from "../session/SessionOptions.ts"
+
+/**
+ * Which shards a fleet runs: all of them, or these ids (see {@link range}).
+ *
+ * @since 0.1.0
+ */
+export type ShardSelection = "all" | ReadonlyArray<number>
+
+/**
+ * Options of a fleet: the session options (but `shard`, `resume` and `gatewayUrl`, which the
+ * fleet sets per shard) plus the shards to run.
+ *
+ * @since 0.1.0
+ */
+export interface FleetOptions extends Omit<SessionOptions, "shard" | "resume" | "gatewayUrl"> {
+  /** The shards to run (default `"all"`). */
+  readonly shards?: ShardSelection
+  /** The total shard count (default: the count `GET /gateway/bot` recommends). */
+  readonly shardCount?: number
+  /** Sessions to resume (from a fleet's `disconnect`); the other shards identify. */
+  readonly resume?: ReadonlyArray<ResumePoint>
+  /** How old the fleet's `GET /gateway/bot` answer may get before a fresh identify refetches it (default 1 hour). */
+  readonly gatewayInfoMaxAge?: Duration.DurationInput
+}
+
+/**
+ * The shard ids from `from` up to, not including, `until`: `range(8, 12)` is `[8, 9, 10, 11]`.
+ *
+ * @since 0.1.0
+ */
+export const range = (from: number, until: number): ReadonlyArray<number> =>
+  Array.from({ length: Math.max(0, until - from) }, (_, i) => from + i)
+
+/**
+ * The default for `gatewayInfoMaxAge`.
+ *
+ * @since 0.1.0
+ */
+export const defaultGatewayInfoMaxAge: Duration.DurationInput = "1 hour"
+
+/**
+ * Checks what can be checked before the shard count is known: the selection's ids.
+ *
+ * @since 0.1.0
+ */
+export const checkSelection = (options: FleetOptions): Either.Either<void, InvalidOptions> => {
+  const found: Array<string> = []
+  const count = options.shardCount
+  if (count !== undefined && (!Number.isSafeInteger(count) || count < 1)) {
+    found.push(`shardCount must be a positive integer, got ${count}`)
+  }
+  const shards = options.shards ?? "all"
+  if (shards !== "all") {
+    if (shards.length === 0) found.push("shards must not be empty")
+    const bad = shards.filter((id) => !Number.isSafeInteger(id) || id < 0)
+    if (bad.length > 0) found.push(`shard ids must be non-negative integers, got ${bad.join(", ")}`)
+    if (new Set(shards).size !== shards.length) found.push("shard ids must not repeat")
+  }
+  return found.length === 0 ? Either.void : Either.left(new InvalidOptions({ detail: found.join("; ") }))
+}
+
+/**
+ * The shard ids to run, in ascending order, and the resume point of each shard that has one,
+ * once the shard count is known.
+ *
+ * @since 0.1.0
+ */
+export const resolveShards = (
+  options: FleetOptions,
+  shardCount: number
+): Either.Either<{ readonly ids: ReadonlyArray<number>; readonly resume: ReadonlyMap<number, ResumePoint> }, InvalidOptions> => {
+  const found: Array<string> = []
+  const shards = options.shards ?? "all"
+  const ids = shards === "all" ? range(0, shardCount) : [...shards].sort((a, b) => a - b)
+  const outside = ids.filter((id) => id >= shardCount)
+  if (outside.length > 0) found.push(`shard ids must be below the shard count ${shardCount}, got ${outside.join(", ")}`)
+  const resume = new Map<number, ResumePoint>()
+  for (const point of options.resume ?? []) {
+    const [id, count] = point.shard
+    if (count !== shardCount) found.push(`resume point of shard ${id} has shard count ${count}, not ${shardCount}`)
+    else if (!ids.includes(id)) found.push(`resume point of shard ${id}: this fleet does not run shard ${id}`)
+    else if (resume.has(id)) found.push(`two resume points for shard ${id}`)
+    else resume.set(id, point)
+  }
+  return found.length === 0 ? Either.right({ ids, resume }) : Either.left(new InvalidOptions({ detail: found.join("; ") }))
+}

@@ -1,0 +1,108 @@
+/**
+ * The fleet's one copy of `GET /gateway/bot`: fetched once, shared by every session, refreshed
+ * when a fresh identify finds it stale. Each fetch also configures the shared identify limiter
+ * with the `session_start_limit` it brought.
+ *
+ * @since 0.1.0
+ */
+import type * as HttpClient from "@effect/platform/HttpClient"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import type * as Redacted from "effect/Redacted"
+import { IdentifyLimiter } from "../limits/IdentifyLimiter.ts"
+import type { GatewayBot } from "../protocol/GatewayBot.ts"
+import * as GatewayInfo from "../session/GatewayInfo.ts"
+import type { GatewayInfoError } from "../session/SessionError.ts"
+
+/**
+ * Options of the cache.
+ *
+ * @since 0.1.0
+ */
+export interface GatewayCacheOptions {
+  readonly api: string
+  readonly token: Redacted.Redacted<string>
+  /** How old the answer may get before the next `info` fetches it again. */
+  readonly maxAge: Duration.DurationInput
+}
+
+/**
+ * The shared gateway information.
+ *
+ * @since 0.1.0
+ */
+export interface GatewayCache {
+  /**
+   * The answer: the cached one while it is younger than `maxAge`, else a new fetch (one at a
+   * time: concurrent callers share it). A failed fetch is not cached.
+   */
+  readonly info: Effect.Effect<GatewayBot, GatewayInfoError>
+  /** The gateway URL of `info`, for `SessionOptions.gatewayUrl`. */
+  readonly url: Effect.Effect<string, GatewayInfoError>
+  /** How many fetches were made. */
+  readonly fetches: Effect.Effect<number>
+}
+
+/**
+ * Builds the cache. Nothing is fetched until `info` or `url` is first run.
+ *
+ * @since 0.1.0
+ */
+export const make = (
+  options: GatewayCacheOptions
+): Effect.Effect<GatewayCache, never, HttpClient.HttpClient | IdentifyLimiter> =>
+  Effect.gen(function*() {
+    const http = yield* Effect.context<HttpClient.HttpClient>()
+    const limiter = yield* IdentifyLimiter
+    const clock = yield* Effect.clock
+    const lock = yield* Effect.makeSemaphore(1)
+    const maxAge = Duration.toMillis(options.maxAge)
+    let cached: { readonly info: GatewayBot; readonly at: number } | undefined
+    let fetches = 0
+
+    const fresh = (): GatewayBot | undefined =>
+      cached !== undefined && clock.unsafeCurrentTimeMillis() - cached.at < maxAge ? cached.info : undefined
+
+    const refetch = GatewayInfo.fetch(options.api, options.token).pipe(
+      Effect.provide(http),
+      Effect.tap((info) =>
+        limiter.configure({
+          maxConcurrency: info.session_start_limit.max_concurrency,
+          total: info.session_start_limit.total,
+          remaining: info.session_start_limit.remaining,
+          resetAfter: info.session_start_limit.reset_after
+        })
+      ),
+      Effect.tap((info) =>
+        Effect.sync(() => {
+          fetches++
+          cached = { info, at: clock.unsafeCurrentTimeMillis() }
+        })
+      ),
+      Effect.tap((info) =>
+        Effect.logDebug("gateway info fetched").pipe(
+          Effect.annotateLogs({
+            shards: info.shards,
+            maxConcurrency: info.session_start_limit.max_concurrency,
+            remaining: info.session_start_limit.remaining
+          })
+        )
+      )
+    )
+
+    const info: Effect.Effect<GatewayBot, GatewayInfoError> = Effect.suspend(() => {
+      const hit = fresh()
+      if (hit !== undefined) return Effect.succeed(hit)
+      // under the lock, a caller that waited finds the answer the one before it fetched
+      return lock.withPermits(1)(Effect.suspend(() => {
+        const fetched = fresh()
+        return fetched === undefined ? refetch : Effect.succeed(fetched)
+      }))
+    })
+
+    return {
+      info,
+      url: Effect.map(info, (answer) => answer.url),
+      fetches: Effect.sync(() => fetches)
+    }
+  })

@@ -1,0 +1,41 @@
+/**
+ * Which shard a guild lives on, and the error for a command this fleet cannot route.
+ *
+ * @since 0.1.0
+ */
+import * as Data from "effect/Data"
+
+/**
+ * The shard of a guild: `(guild_id >> 22) % shardCount`. DMs and guild-less commands
+ * (`null`/`undefined`) belong to shard 0. `guildId` must be a snowflake: see {@link isSnowflake}.
+ *
+ * @since 0.1.0
+ */
+export const shardOf = (guildId: string | bigint | null | undefined, shardCount: number): number =>
+  guildId === null || guildId === undefined ? 0 : Number((BigInt(guildId) >> 22n) % BigInt(shardCount))
+
+/**
+ * Whether `id` is a snowflake: a decimal string of at most 20 digits that fits in 64 bits.
+ *
+ * @since 0.1.0
+ */
+export const isSnowflake = (id: string): boolean => /^\d{1,20}$/.test(id) && BigInt(id) < 2n ** 64n
+
+/**
+ * A command or lookup this fleet cannot route: `NotRunning` when the shard it belongs to is not
+ * one of this fleet's shards, `InvalidGuildId` when the guild id is not a snowflake.
+ *
+ * @since 0.1.0
+ */
+export class RouteError extends Data.TaggedError("RouteError")<{
+  readonly reason: "NotRunning" | "InvalidGuildId"
+  /** The shard the command belongs to (`NotRunning`). */
+  readonly shard?: number
+  readonly guildId?: string
+}> {
+  override get message(): string {
+    return this.reason === "InvalidGuildId"
+      ? `guild id ${JSON.stringify(this.guildId)} is not a snowflake`
+      : `shard ${this.shard}${this.guildId === undefined ? "" : ` (guild ${this.guildId})`} is not run by this fleet`
+  }
+}

@@ -1,0 +1,46 @@
+/**
+ * One line of a fleet's status view: a shard's state, why it got there, and its vital signs.
+ *
+ * @since 0.1.0
+ */
+import type { SessionSnapshot } from "../session/Session.ts"
+import type { Reason, SessionState, Transition } from "../session/SessionState.ts"
+
+/**
+ * The status of one shard. It never holds the token.
+ *
+ * @since 0.1.0
+ */
+export interface ShardStatus {
+  readonly shard: number
+  readonly state: SessionState
+  /** Why the shard got into `state`. */
+  readonly reason: Reason
+  /** When it got there (epoch ms, by the `Clock`). */
+  readonly since: number
+  readonly sessionId: string | undefined
+  readonly sequence: number | null
+  /** The latest heartbeat round trip, in ms. */
+  readonly latency: number | undefined
+  /** Connections opened after the first. */
+  readonly reconnects: number
+  /** Events per second delivered through the fleet's `events`, averaged over the last 10 s. */
+  readonly eventsPerSecond: number
+}
+
+/**
+ * Puts a session's snapshot, its latest transition and its event rate together.
+ *
+ * @since 0.1.0
+ */
+export const make = (snapshot: SessionSnapshot, latest: Transition, eventsPerSecond: number): ShardStatus => ({
+  shard: snapshot.shard[0],
+  state: latest.to,
+  reason: latest.reason,
+  since: latest.at,
+  sessionId: snapshot.sessionId,
+  sequence: snapshot.sequence,
+  latency: snapshot.latency,
+  reconnects: snapshot.reconnects,
+  eventsPerSecond
+})

@@ -1,0 +1,51 @@
+/**
+ * A Discord gateway client for Effect: shard sessions as Effect programs, events as a typed
+ * `Stream`.
+ *
+ * @since 0.1.0
+ */
+
+/** Sessions: `Session.make`, `Session.layer`, the `Session` interface. */
+export * as Session from "./session/Session.ts"
+/** Session options, resume points and timeouts. */
+export * as SessionOptions from "./session/SessionOptions.ts"
+/** Session states, transitions and their reasons. */
+export * as SessionState from "./session/SessionState.ts"
+/** The errors a session surfaces. */
+export * as SessionError from "./session/SessionError.ts"
+/** Request Guild Members answers and errors. */
+export * as MemberRequests from "./session/MemberRequests.ts"
+/** Reconnect backoff options. */
+export * as Backoff from "./session/Backoff.ts"
+/** Many shards of one bot: `Fleet.make`, `Fleet.layer`, routing by guild. */
+export * as Fleet from "./fleet/Fleet.ts"
+/** Fleet options and shard selection. */
+export * as FleetOptions from "./fleet/FleetOptions.ts"
+/** Which shard a guild lives on. */
+export * as Routing from "./fleet/Routing.ts"
+/** One shard's status in a fleet. */
+export * as ShardStatus from "./fleet/ShardStatus.ts"
+/** The production Layer: ws transport, in-memory identify limiter, HttpClient. */
+export * as Live from "./Live.ts"
+
+/** Intent bits and names. */
+export * as Intents from "./protocol/Intents.ts"
+/** Commands a session sends, with their validation. */
+export * as Commands from "./protocol/Commands.ts"
+/** Gateway opcodes. */
+export * as Opcode from "./protocol/Opcode.ts"
+/** Close codes and what each means for a session. */
+export * as CloseCode from "./protocol/CloseCode.ts"
+/** The typed events. */
+export type { EventData, EventName, EventOf, GatewayEvent } from "./protocol/Event.ts"
+
+/** The identify limiter service (the concurrency semaphore). */
+export * as IdentifyLimiter from "./limits/IdentifyLimiter.ts"
+/** The transport service and its connections. */
+export * as GatewayTransport from "./transport/GatewayTransport.ts"
+/** The live transport over `ws`. */
+export * as WsTransport from "./transport/WsTransport.ts"
+/** Transport compression names. */
+export type { Compression } from "./codec/Compression.ts"
+/** Payload encodings. */
+export * as Json from "./codec/Json.ts"

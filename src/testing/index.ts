@@ -1,0 +1,15 @@
+/**
+ * Testing tools for programs built on the gateway client: a local gateway over loopback, and an
+ * in-memory transport for `TestClock`-driven tests.
+ *
+ * @since 0.1.0
+ */
+
+/** A real websocket + HTTP gateway on 127.0.0.1 that enforces Discord's rules and logs breaches. */
+export * as LocalGateway from "./LocalGateway.ts"
+/** The local gateway's log records and violations. */
+export * as GatewayLog from "./Log.ts"
+/** Synthetic, deterministic gateway traffic. */
+export * as Traffic from "./Traffic.ts"
+/** The in-memory transport: a `GatewayTransport` and its scripted gateway side. */
+export * as MemoryTransport from "../transport/MemoryTransport.ts"

@@ -1,0 +1,191 @@
+import { describe, expect, it } from "@effect/vitest"
+import * as Chunk from "effect/Chunk"
+import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
+import * as Layer from "effect/Layer"
+import * as Stream from "effect/Stream"
+import * as Fleet from "../../src/fleet/Fleet.ts"
+import * as IdentifyLimiter from "../../src/limits/IdentifyLimiter.ts"
+import * as MemoryTransport from "../../src/transport/MemoryTransport.ts"
+import {
+  advance,
+  configureLimiter,
+  dispatch,
+  gatewayBotClient,
+  gatewayUrl,
+  options,
+  resumeUrl,
+  secret,
+  serve,
+  TestLayer
+} from "./harness.ts"
+
+/** A fleet of `count` shards, all READY (max_concurrency = count, so all at once). */
+const readyFleet = (count: number) =>
+  Effect.gen(function*() {
+    yield* configureLimiter(count)
+    const served = yield* serve()
+    const fleet = yield* Fleet.make(options({ shardCount: count }))
+    yield* advance(500)
+    expect(served.identifies).toHaveLength(count)
+    return { fleet, served }
+  })
+
+describe("Fleet", () => {
+  it.scoped("merges every shard's events into one stream, each shard in order", () =>
+    Effect.gen(function*() {
+      const { fleet, served } = yield* readyFleet(3)
+      const collected = yield* Effect.fork(Stream.runCollect(Stream.take(fleet.events, 3 + 3 * 2)))
+      for (const [shard, peer] of served.peers) {
+        yield* peer.sendJson(dispatch(2, "MESSAGE_CREATE", { content: `${shard}-a` }))
+        yield* peer.sendJson(dispatch(3, "MESSAGE_CREATE", { content: `${shard}-b` }))
+      }
+      const events = Chunk.toReadonlyArray(yield* Fiber.join(collected))
+      for (const shard of [0, 1, 2]) {
+        const mine = events.filter((event) => event.shard === shard)
+        expect(mine.map((event) => [event.t, event.sequence])).toEqual([["READY", 1], ["MESSAGE_CREATE", 2], ["MESSAGE_CREATE", 3]])
+        expect(mine.slice(1).map((event) => (event.d as { content: string }).content)).toEqual([`${shard}-a`, `${shard}-b`])
+      }
+    }).pipe(Effect.provide(TestLayer)))
+
+  it.scoped("disconnect returns one resume point per shard, and a new fleet resumes them all", () =>
+    Effect.gen(function*() {
+      const { fleet, served } = yield* readyFleet(3)
+      const drained = yield* Effect.fork(Stream.runCollect(fleet.events))
+      yield* served.peers.get(1)!.sendJson(dispatch(2, "GUILD_CREATE", { id: "1" }))
+      yield* advance(100)
+      const points = yield* fleet.disconnect
+      expect([...points].sort((a, b) => a.shard[0] - b.shard[0])).toEqual([0, 1, 2].map((id) => ({
+        sessionId: `session-${id}`,
+        sequence: id === 1 ? 2 : 1,
+        resumeGatewayUrl: resumeUrl,
+        shard: [id, 3]
+      })))
+      // the events end, the fleet ends without an error, and the sessions stay resumable
+      expect(Chunk.size(yield* Fiber.join(drained))).toBe(4)
+      yield* fleet.await
+      for (const peer of served.peers.values()) expect((yield* peer.closed).code).not.toBe(1000)
+
+      const next = yield* Fleet.make(options({ shardCount: 3, resume: points }))
+      const resumed = yield* Effect.fork(Stream.runCollect(Stream.take(next.events, 3)))
+      yield* advance(500)
+      expect(served.identifies).toHaveLength(3)
+      expect([...served.resumes].sort((a, b) => a.sessionId.localeCompare(b.sessionId))).toEqual([
+        { sessionId: "session-0", seq: 1 },
+        { sessionId: "session-1", seq: 2 },
+        { sessionId: "session-2", seq: 1 }
+      ])
+      expect(Chunk.toReadonlyArray(yield* Fiber.join(resumed)).map((event) => event.t)).toEqual(["RESUMED", "RESUMED", "RESUMED"])
+    }).pipe(Effect.provide(TestLayer)))
+
+  it.scoped("a fatal close on one shard stops the whole fleet with the typed error", () =>
+    Effect.gen(function*() {
+      const { fleet, served } = yield* readyFleet(3)
+      const streamed = yield* Effect.fork(Effect.either(Stream.runDrain(fleet.events)))
+      const gateway = yield* MemoryTransport.MemoryGateway
+      yield* served.peers.get(1)!.close(4004, "Authentication failed.")
+      const error = yield* Effect.flip(fleet.await)
+      expect(error).toMatchObject({ _tag: "FatalClose", code: 4004, shard: 1 })
+      expect(error.message).toContain("4004")
+      expect(error.message).not.toContain(secret)
+      const stream = yield* Fiber.join(streamed)
+      expect(stream._tag === "Left" && stream.left).toMatchObject({ _tag: "FatalClose", code: 4004 })
+      // the other shards were stopped, resumably, and nobody reconnects
+      for (const shard of [0, 2]) {
+        const closed = yield* served.peers.get(shard)!.closed
+        expect(closed.by).toBe("client")
+        expect(closed.code).not.toBe(1000)
+      }
+      yield* advance(60_000, 10_000)
+      expect(yield* gateway.attempts).toHaveLength(3)
+      for (const shard of [0, 1, 2]) expect((yield* (yield* fleet.shard(shard)).state)._tag).toBe("Disconnected")
+    }).pipe(Effect.provide(TestLayer)))
+
+  it.scoped("end closes every shard with 1000 and ends the fleet", () =>
+    Effect.gen(function*() {
+      const { fleet, served } = yield* readyFleet(2)
+      yield* fleet.end
+      yield* fleet.await
+      for (const peer of served.peers.values()) expect((yield* peer.closed).code).toBe(1000)
+      expect(yield* fleet.disconnect).toEqual([])
+    }).pipe(Effect.provide(TestLayer)))
+
+  it.scoped("reports each shard's status, transitions and event rate", () =>
+    Effect.gen(function*() {
+      const { fleet, served } = yield* readyFleet(2)
+      const changes = yield* Effect.fork(Stream.runCollect(Stream.take(fleet.statusChanges, 3)))
+      yield* Effect.forkScoped(Stream.runDrain(fleet.events))
+      for (let s = 2; s <= 20; s++) yield* served.peers.get(0)!.sendJson(dispatch(s, "TYPING_START", {}))
+      yield* advance(1000)
+      const status = yield* fleet.status
+      expect(status.map((line) => [line.shard, line.state, line.reason._tag, line.sequence, line.reconnects])).toEqual([
+        [0, { _tag: "Connected", phase: "Ready" }, "Ready", 20, 0],
+        [1, { _tag: "Connected", phase: "Ready" }, "Ready", 1, 0]
+      ])
+      // 20 events in the first second, averaged over 10 s
+      expect(status.map((line) => line.eventsPerSecond)).toEqual([2, 0.1])
+      expect(status[0]!.sessionId).toBe("session-0")
+      // the current status of each shard first, then the change
+      yield* served.peers.get(1)!.drop
+      yield* advance(100)
+      const seen = Chunk.toReadonlyArray(yield* Fiber.join(changes))
+      expect(seen.slice(0, 2).map((line) => line.shard).sort()).toEqual([0, 1])
+      expect(seen[2]).toMatchObject({ shard: 1, state: { _tag: "Disconnected" }, reason: { _tag: "Closed", code: undefined } })
+    }).pipe(Effect.provide(TestLayer)))
+
+  it.scoped("rejects bad options before starting anything", () =>
+    Effect.gen(function*() {
+      const gateway = yield* MemoryTransport.MemoryGateway
+      const point = { sessionId: "s", sequence: 1, resumeGatewayUrl: resumeUrl, shard: [3, 4] as const }
+      for (const bad of [
+        options({ shards: [], shardCount: 4 }),
+        options({ shards: [0, 4], shardCount: 4 }),
+        options({ shards: [1, 1], shardCount: 4 }),
+        options({ shardCount: 0 }),
+        options({ shards: [0, 1], shardCount: 4, resume: [point] }),
+        options({ shardCount: 5, resume: [point] })
+      ]) {
+        expect((yield* Effect.flip(Fleet.make(bad)))._tag).toBe("InvalidOptions")
+      }
+      yield* advance(1000)
+      expect(yield* gateway.attempts).toEqual([])
+    }).pipe(Effect.provide(TestLayer)))
+})
+
+describe("Fleet gateway info", () => {
+  const answer = {
+    url: gatewayUrl,
+    shards: 4,
+    session_start_limit: { total: 1000, remaining: 990, reset_after: 3_600_000, max_concurrency: 2 }
+  }
+
+  it.scoped("fetches GET /gateway/bot once, takes its shard count and limits, and refreshes it when stale", () => {
+    const http = gatewayBotClient(answer)
+    return Effect.gen(function*() {
+      const served = yield* serve()
+      const { gateway: _, ...withoutUrl } = options()
+      const fleet = yield* Fleet.make({ ...withoutUrl, api: "http://127.0.0.1:1/api/v10" })
+      expect(fleet.shardCount).toBe(4)
+      expect(fleet.shardIds).toEqual([0, 1, 2, 3])
+      const limiter = yield* (yield* IdentifyLimiter.IdentifyLimiter).snapshot
+      expect(limiter.maxConcurrency).toBe(2)
+      yield* advance(6000)
+      expect(http.requests).toEqual([{ url: "http://127.0.0.1:1/api/v10/gateway/bot", authorization: `Bot ${secret}` }])
+      expect(served.identifies.map((i) => i.at).sort((a, b) => a - b)).toEqual([0, 0, 5200, 5200])
+      for (const peer of served.peers.values()) expect(peer.url.startsWith(gatewayUrl)).toBe(true)
+
+      // within the hour a new identify uses the cached answer...
+      yield* served.peers.get(1)!.close(4009)
+      yield* advance(10_000)
+      expect(served.identifies).toHaveLength(5)
+      expect(http.requests).toHaveLength(1)
+      // ...after it, the next new identify fetches it again (once)
+      yield* advance(3_600_000, 600_000)
+      yield* served.peers.get(2)!.close(4009)
+      yield* served.peers.get(3)!.close(4009)
+      yield* advance(10_000)
+      expect(served.identifies).toHaveLength(7)
+      expect(http.requests).toHaveLength(2)
+    }).pipe(Effect.provide(Layer.mergeAll(MemoryTransport.layer, IdentifyLimiter.layerMemory, http.layer)))
+  })
+})

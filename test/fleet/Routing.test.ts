@@ -1,0 +1,94 @@
+import { describe, expect, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import * as Fleet from "../../src/fleet/Fleet.ts"
+import { isSnowflake, shardOf } from "../../src/fleet/Routing.ts"
+import { advance, configureLimiter, guildOn, options, serve, TestLayer } from "./harness.ts"
+
+describe("shardOf", () => {
+  it("puts a guild on (id >> 22) % count", () => {
+    // 197038439483310086 >> 22 = 46977624770
+    expect(shardOf("197038439483310086", 5)).toBe(0)
+    expect(shardOf("197038439483310086", 7)).toBe(46977624770 % 7)
+    // 81384788765712384 >> 22 = 19403645698
+    expect(shardOf("81384788765712384", 2)).toBe(0)
+    expect(shardOf("81384788765712384", 3)).toBe(1)
+    expect(shardOf("81384788765712384", 5)).toBe(3)
+    expect(shardOf(613425648685547541n, 16)).toBe(8)
+    expect(shardOf("222078108977594368", 1)).toBe(0)
+  })
+
+  it("sends DMs and guild-less commands to shard 0", () => {
+    expect(shardOf(null, 16)).toBe(0)
+    expect(shardOf(undefined, 16)).toBe(0)
+  })
+
+  it("handles snowflakes beyond 2^53 without losing precision", () => {
+    const big = 2n ** 62n + (12345n << 22n)
+    const id = big.toString()
+    expect(shardOf(id, 1000)).toBe(Number((big >> 22n) % 1000n))
+    expect(isSnowflake(id)).toBe(true)
+    expect(isSnowflake("18446744073709551616")).toBe(false)
+    expect(isSnowflake("12a")).toBe(false)
+    expect(isSnowflake("")).toBe(false)
+  })
+})
+
+describe("Fleet routing", () => {
+  const count = 7
+  const running = [0, 2, 5]
+
+  const readyFleet = Effect.gen(function*() {
+    yield* configureLimiter(count)
+    const served = yield* serve()
+    const fleet = yield* Fleet.make(options({ shards: running, shardCount: count }))
+    yield* advance(1000)
+    expect(served.identifies.map((i) => i.shard).sort()).toEqual(running)
+    const sent = (shard: number, op: number) => (served.commands.get(shard) ?? []).filter((p) => p.op === op)
+    return { fleet, served, sent }
+  })
+
+  it.scoped("sends a guild's command to the guild's shard only", () =>
+    Effect.gen(function*() {
+      const { fleet, sent } = yield* readyFleet
+      const guild = guildOn(2, count)
+      yield* fleet.updateVoiceState({ guild_id: guild, channel_id: null, self_mute: false, self_deaf: false })
+      yield* fleet.requestChannelInfo({ guild_id: guildOn(5, count), fields: ["status"] })
+      yield* advance(1000)
+      expect(sent(2, 4).map((p) => p.d)).toEqual([{ guild_id: guild, channel_id: null, self_mute: false, self_deaf: false }])
+      expect(sent(0, 4)).toEqual([])
+      expect(sent(5, 4)).toEqual([])
+      expect(sent(5, 43).map((p) => (p.d as { guild_id: string }).guild_id)).toEqual([guildOn(5, count)])
+      expect(yield* fleet.sessionFor(guild)).toBe(yield* fleet.shard(2))
+      expect(yield* fleet.sessionFor(null)).toBe(yield* fleet.shard(0))
+      expect(yield* fleet.sessionFor(undefined)).toBe(yield* fleet.shard(0))
+    }).pipe(Effect.provide(TestLayer)))
+
+  it.scoped("fails with RouteError for a shard it does not run, and for a bad guild id", () =>
+    Effect.gen(function*() {
+      const { fleet, sent } = yield* readyFleet
+      const elsewhere = guildOn(1, count)
+      const voice = yield* Effect.flip(fleet.updateVoiceState({ guild_id: elsewhere, channel_id: null, self_mute: false, self_deaf: false }))
+      expect(voice).toMatchObject({ _tag: "RouteError", reason: "NotRunning", shard: 1, guildId: elsewhere })
+      expect(voice.message).toContain("shard 1")
+      expect(yield* Effect.flip(fleet.shard(3))).toMatchObject({ _tag: "RouteError", reason: "NotRunning", shard: 3 })
+      expect(yield* Effect.flip(fleet.sessionFor("not-a-snowflake"))).toMatchObject({ reason: "InvalidGuildId" })
+      // a split request with one unroutable guild sends nothing at all
+      const sounds = yield* Effect.flip(fleet.requestSoundboardSounds([guildOn(0, count), elsewhere]))
+      expect(sounds).toMatchObject({ _tag: "RouteError", shard: 1 })
+      yield* advance(1000)
+      for (const shard of running) expect(sent(shard, 31)).toEqual([])
+    }).pipe(Effect.provide(TestLayer)))
+
+  it.scoped("splits soundboard requests by shard and sends presence to every shard", () =>
+    Effect.gen(function*() {
+      const { fleet, sent } = yield* readyFleet
+      const [a, b, c, d] = [guildOn(0, count), guildOn(5, count), guildOn(0, count, 1), guildOn(2, count)]
+      yield* fleet.requestSoundboardSounds([a, b, c, d])
+      yield* fleet.updatePresence({ since: null, activities: [], status: "idle", afk: false })
+      yield* advance(1000)
+      expect(sent(0, 31).map((p) => p.d)).toEqual([{ guild_ids: [a, c] }])
+      expect(sent(2, 31).map((p) => p.d)).toEqual([{ guild_ids: [d] }])
+      expect(sent(5, 31).map((p) => p.d)).toEqual([{ guild_ids: [b] }])
+      for (const shard of running) expect(sent(shard, 3).map((p) => (p.d as { status: string }).status)).toEqual(["idle"])
+    }).pipe(Effect.provide(TestLayer)))
+})

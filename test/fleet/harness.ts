@@ -1,0 +1,134 @@
+/**
+ * A harness for clock-driven fleet tests: the in-memory transport with a scripted gateway that
+ * serves every connection (Hello, READY on Identify, RESUMED on Resume, ACKs), and records
+ * when each shard identified and what each shard sent.
+ */
+import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
+import * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import * as Clock from "effect/Clock"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Redacted from "effect/Redacted"
+import * as TestClock from "effect/TestClock"
+import type { FleetOptions } from "../../src/fleet/FleetOptions.ts"
+import * as IdentifyLimiter from "../../src/limits/IdentifyLimiter.ts"
+import * as MemoryTransport from "../../src/transport/MemoryTransport.ts"
+
+export const secret = "NzkyNzE1NDU0MTk2MDg4ODQy.X-hvzA.Ovy4MCQywSkoMRRclStW4xAYK7I"
+export const token = Redacted.make(secret)
+export const gatewayUrl = "ws://gateway.test/"
+export const resumeUrl = "ws://resume.test/"
+
+/** The services a fleet needs, all in memory. */
+export const TestLayer = Layer.mergeAll(MemoryTransport.layer, IdentifyLimiter.layerMemory, FetchHttpClient.layer)
+
+/** Fleet options: an uncompressed JSON fleet at the test gateway, then `overrides`. */
+export const options = (overrides: Partial<FleetOptions> = {}): FleetOptions => ({
+  token,
+  intents: 513,
+  gateway: gatewayUrl,
+  compression: "none",
+  ...overrides
+})
+
+/** Sets the identify limiter's max concurrency, as `GET /gateway/bot` would. */
+export const configureLimiter = (maxConcurrency: number) =>
+  Effect.flatMap(IdentifyLimiter.IdentifyLimiter, (limiter) =>
+    limiter.configure({ maxConcurrency, total: 1000, remaining: 1000, resetAfter: 86_400_000 }))
+
+/** A guild id on `shard` of `count` shards (a made-up snowflake). */
+export const guildOn = (shard: number, count: number, salt = 0): string =>
+  String((BigInt(shard + count * (1000 + salt)) << 22n) | 4242n)
+
+interface Payload {
+  readonly op: number
+  readonly d: unknown
+}
+
+/** What the scripted gateway saw. */
+export interface Served {
+  /** Every Identify: which shard, when (ms by the `Clock`). */
+  readonly identifies: Array<{ readonly shard: number; readonly at: number }>
+  /** Every Resume: which session, from which sequence. */
+  readonly resumes: Array<{ readonly sessionId: string; readonly seq: number }>
+  /** The latest connection of each shard (known once it identified or resumed). */
+  readonly peers: Map<number, MemoryTransport.MemoryPeer>
+  /** Every payload each shard sent after authenticating, heartbeats excluded. */
+  readonly commands: Map<number, Array<Payload>>
+}
+
+/** Serves every connection the fleet opens, in the background of the test's scope. */
+export const serve = (heartbeatInterval = 3_600_000) =>
+  Effect.gen(function*() {
+    const gateway = yield* MemoryTransport.MemoryGateway
+    const served: Served = { identifies: [], resumes: [], peers: new Map(), commands: new Map() }
+    const handle = (peer: MemoryTransport.MemoryPeer) =>
+      Effect.gen(function*() {
+        yield* peer.sendJson({ op: 10, d: { heartbeat_interval: heartbeatInterval }, s: null, t: null })
+        let shard: number | undefined
+        while (true) {
+          const payload = (yield* peer.receivedJson) as Payload
+          if (payload.op === 1) {
+            yield* peer.sendJson({ op: 11, d: null, s: null, t: null })
+          } else if (payload.op === 2) {
+            const [id, count] = (payload.d as { readonly shard: [number, number] }).shard
+            shard = id
+            served.identifies.push({ shard: id, at: yield* Clock.currentTimeMillis })
+            served.peers.set(id, peer)
+            yield* peer.sendJson(dispatch(1, "READY", {
+              v: 10,
+              session_id: `session-${id}`,
+              resume_gateway_url: resumeUrl,
+              user: { id: "1", username: "bot" },
+              guilds: [],
+              shard: [id, count],
+              application: { id: "2", flags: 0 }
+            }))
+          } else if (payload.op === 6) {
+            const { seq, session_id } = payload.d as { seq: number; session_id: string }
+            shard = Number(session_id.replace("session-", ""))
+            served.resumes.push({ sessionId: session_id, seq })
+            served.peers.set(shard, peer)
+            yield* peer.sendJson(dispatch(seq + 1, "RESUMED", {}))
+          } else if (shard !== undefined) {
+            const list = served.commands.get(shard) ?? []
+            list.push(payload)
+            served.commands.set(shard, list)
+          }
+        }
+      })
+    yield* Effect.forkScoped(Effect.forever(Effect.flatMap(gateway.accept, (peer) => Effect.forkScoped(handle(peer)))))
+    return served
+  })
+
+/** A dispatch frame. */
+export const dispatch = (s: number, t: string, d: unknown) => ({ op: 0, s, t, d })
+
+/** Lets the forked fibers run until they block. */
+export const settle = Effect.repeatN(Effect.yieldNow(), 100)
+
+/** Moves the `TestClock` forward by `millis` in steps, letting every fiber run between steps. */
+export const advance = (millis: number, step = 500) =>
+  Effect.gen(function*() {
+    yield* settle
+    for (let done = 0; done < millis; done += step) {
+      yield* TestClock.adjust(Math.min(step, millis - done))
+      yield* settle
+    }
+  })
+
+/** An `HttpClient` answering `GET /gateway/bot` with `body`, counting the requests. */
+export const gatewayBotClient = (body: unknown) => {
+  const requests: Array<{ readonly url: string; readonly authorization: string | undefined }> = []
+  const client = HttpClient.make((request) =>
+    Effect.sync(() => {
+      requests.push({ url: request.url, authorization: request.headers["authorization"] })
+      return HttpClientResponse.fromWeb(
+        request,
+        new Response(JSON.stringify(body), { status: 200, headers: { "content-type": "application/json" } })
+      )
+    })
+  )
+  return { requests, layer: Layer.succeed(HttpClient.HttpClient, client) }
+}
