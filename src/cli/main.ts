@@ -91,7 +91,7 @@ const run = (options: Args.CliOptions) =>
     const stop = options.duration === undefined
       ? Effect.never
       : Effect.sleep(Duration.seconds(options.duration)).pipe(
-        Effect.zipRight(fleet.disconnect),
+        Effect.zipRight(fleet.disconnect()),
         Effect.tap((points) => Console.error(`stopped after ${options.duration} s; ${points.length} resumable session(s)`))
       )
     yield* Effect.raceFirst(fleet.await, stop)

@@ -8,6 +8,7 @@
 import * as Arr from "effect/Array"
 import * as Context from "effect/Context"
 import * as Deferred from "effect/Deferred"
+import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
@@ -83,9 +84,9 @@ export interface Fleet {
    * Stops every shard, keeping their sessions resumable, and returns where each left off (one
    * point per shard that had a session); pass them as `resume` to a new fleet.
    */
-  readonly disconnect: Effect.Effect<ReadonlyArray<SessionOptions.ResumePoint>>
+  readonly disconnect: (timeout?: Duration.DurationInput) => Effect.Effect<ReadonlyArray<SessionOptions.ResumePoint>>
   /** Ends every shard's session for good (close 1000). */
-  readonly end: Effect.Effect<void>
+  readonly end: (timeout?: Duration.DurationInput) => Effect.Effect<void>
 }
 
 /**
@@ -150,12 +151,13 @@ export const make = (
     const byId = new Map(shards.map((shard) => [shard.id, shard.session]))
 
     const finished = yield* Deferred.make<void, Session.SessionError>()
-    const disconnectAll = Effect.forEach(shards, ({ session }) => session.disconnect, { concurrency: "unbounded" })
+    const disconnectAll = (timeout?: Duration.DurationInput) =>
+      Effect.forEach(shards, ({ session }) => session.disconnect(timeout), { concurrency: "unbounded" })
     // The first fatal error stops every shard; otherwise the fleet ends when every shard ended.
     yield* Effect.forkDaemon(
       Effect.forEach(shards, ({ session }) => session.await, { concurrency: "unbounded", discard: true }).pipe(
         Effect.tapError((error) =>
-          Effect.logError(`stopping the fleet: ${error.message}`).pipe(Effect.zipRight(disconnectAll))
+          Effect.logError(`stopping the fleet: ${error.message}`).pipe(Effect.zipRight(disconnectAll()))
         ),
         Effect.exit,
         Effect.flatMap((exit) => Deferred.done(finished, exit))
@@ -231,8 +233,8 @@ export const make = (
         Effect.flatMap(sessionFor(request.guild_id), (session) => session.requestChannelInfo(request)),
       requestGuildMembers: (request) =>
         Effect.flatMap(sessionFor(request.guild_id), (session) => session.requestGuildMembers(request)),
-      disconnect: Effect.map(disconnectAll, Arr.getSomes),
-      end: Effect.forEach(shards, ({ session }) => session.end, { concurrency: "unbounded", discard: true })
+      disconnect: (timeout) => Effect.map(disconnectAll(timeout), Arr.getSomes),
+      end: (timeout) => Effect.forEach(shards, ({ session }) => session.end(timeout), { concurrency: "unbounded", discard: true })
     } satisfies Fleet
   }).pipe(Effect.annotateLogs({ component: "Fleet" }))
 

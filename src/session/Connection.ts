@@ -63,8 +63,8 @@ export interface Context {
  * @since 0.1.0
  */
 export interface Active {
-  /** Closes the open connection with `code`; nothing when none is open. */
-  close: (code: number) => Effect.Effect<void>
+  /** Closes the open connection with `code`; tells whether one was open. */
+  close: (code: number) => Effect.Effect<boolean>
 }
 
 /**
@@ -72,7 +72,7 @@ export interface Active {
  *
  * @since 0.1.0
  */
-export const makeActive = (): Active => ({ close: () => Effect.void })
+export const makeActive = (): Active => ({ close: () => Effect.succeed(false) })
 
 /**
  * How a connection ended: how the next one should authenticate, and why.
@@ -125,9 +125,9 @@ export const run = (ctx: Context, url: string, mode: Protocol.Mode): Effect.Effe
       return { next: mode, reason, ready }
     }
     const connection = opened.right
-    ctx.active.close = (code) => connection.close(code)
+    ctx.active.close = (code) => Effect.as(connection.close(code), true)
     yield* Effect.addFinalizer(() => Effect.sync(() => {
-      ctx.active.close = () => Effect.void
+      ctx.active.close = () => Effect.succeed(false)
     }))
     yield* ctx.transition(SessionState.ConnectingWs({ url }), Reason.Opened())
 

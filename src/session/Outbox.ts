@@ -1,8 +1,9 @@
 /**
  * The program's commands on their way out: queued while the session is not ready, then written
- * by the ready connection's writer, one send-limiter slot each, presence updates also within
- * their own limit. A command taken off the queue is never dropped by a closing connection: it is
- * carried over to the next one.
+ * by the ready connection's writers, one send-limiter slot each. Presence updates have their own
+ * lane (and their own 5 per 20 s limit), so one waiting on that limit holds up no other command.
+ * A command taken off its queue is never dropped by a closing connection: it is carried over to
+ * the next one.
  *
  * @since 0.1.0
  */
@@ -17,57 +18,89 @@ import { Opcode } from "../protocol/Opcode.ts"
  * @since 0.1.0
  */
 export interface Pending {
-  readonly op: number
   readonly payload: string
   readonly sent: Deferred.Deferred<void>
 }
 
 /**
- * The queue of commands that wait for a ready connection.
+ * How a ready connection writes: `slot` waits for the send limiter, `presenceSlot` for the
+ * presence limit, and `write` sends (false when the socket refused it, which keeps the command
+ * for the next connection).
+ *
+ * @since 0.1.0
+ */
+export interface Writer<R> {
+  readonly slot: Effect.Effect<void, never, R>
+  readonly presenceSlot: Effect.Effect<void, never, R>
+  readonly write: (payload: string) => Effect.Effect<boolean>
+}
+
+/**
+ * The queues of commands that wait for a ready connection.
  *
  * @since 0.1.0
  */
 export interface Outbox {
-  /** Queues an encoded command and waits until it was written to a socket. */
-  readonly submit: (op: number, payload: string) => Effect.Effect<void>
   /**
-   * Writes queued commands forever, for one connection: `slot` waits for the send limiter,
-   * `presenceSlot` for the presence limit, and `write` sends (false when the socket refused it,
-   * which keeps the command for the next connection).
+   * Queues an encoded command and waits until it was written to a socket (handed to TCP, not
+   * acknowledged by Discord). Interrupting the wait withdraws the command if it was not written yet.
    */
-  readonly drain: <R>(io: {
-    readonly slot: Effect.Effect<void, never, R>
-    readonly presenceSlot: Effect.Effect<void, never, R>
-    readonly write: (payload: string) => Effect.Effect<boolean>
-  }) => Effect.Effect<never, never, R>
+  readonly submit: (op: number, payload: string) => Effect.Effect<void>
+  /** Writes queued commands forever, for one connection. */
+  readonly drain: <R>(writer: Writer<R>) => Effect.Effect<never, never, R>
 }
+
+interface Lane {
+  readonly queue: Queue.Queue<Pending>
+  /** The command taken off the queue and not yet written, if any. */
+  carried: Pending | undefined
+}
+
+const makeLane = Effect.map(Queue.unbounded<Pending>(), (queue): Lane => ({ queue, carried: undefined }))
+
+/**
+ * Writes one lane's commands in order: take the next command, wait for its slots, write it.
+ * Waiting is interruptible; a command taken and not yet written stays `carried`. A command whose
+ * caller gave up (its `sent` was interrupted) is dropped unsent.
+ */
+const drainLane = <R>(lane: Lane, slots: Effect.Effect<void, never, R>, write: Writer<R>["write"]) =>
+  Effect.forever(Effect.uninterruptibleMask((restore) =>
+    Effect.gen(function*() {
+      const pending = lane.carried ?? (yield* restore(Queue.take(lane.queue)))
+      lane.carried = pending
+      if (!(yield* Deferred.isDone(pending.sent))) {
+        yield* restore(slots)
+        if (!(yield* Deferred.isDone(pending.sent)) && !(yield* write(pending.payload))) {
+          return yield* restore(Effect.never)
+        }
+      }
+      lane.carried = undefined
+      yield* Deferred.succeed(pending.sent, undefined)
+    })
+  ))
 
 /**
  * Makes an empty outbox.
  *
  * @since 0.1.0
  */
-export const make: Effect.Effect<Outbox> = Effect.map(Queue.unbounded<Pending>(), (queue) => {
-  let carried: Pending | undefined
-  const next = Effect.suspend(() => (carried === undefined ? Queue.take(queue) : Effect.succeed(carried)))
-
-  const submit = (op: number, payload: string) =>
-    Effect.flatMap(Deferred.make<void>(), (sent) =>
-      Effect.zipRight(Queue.offer(queue, { op, payload, sent }), Deferred.await(sent)))
-
-  const drain: Outbox["drain"] = (io) =>
-    Effect.forever(Effect.uninterruptibleMask((restore) =>
-      Effect.gen(function*() {
-        yield* restore(io.slot)
-        const pending = yield* restore(next)
-        carried = pending
-        if (pending.op === Opcode.PresenceUpdate) yield* restore(io.presenceSlot)
-        const written = yield* io.write(pending.payload)
-        if (!written) return yield* restore(Effect.never)
-        carried = undefined
-        yield* Deferred.succeed(pending.sent, undefined)
-      })
-    ))
-
-  return { submit, drain }
+export const make: Effect.Effect<Outbox> = Effect.gen(function*() {
+  const presence = yield* makeLane
+  const other = yield* makeLane
+  return {
+    submit: (op, payload) =>
+      Effect.flatMap(Deferred.make<void>(), (sent) =>
+        Effect.zipRight(
+          Queue.offer((op === Opcode.PresenceUpdate ? presence : other).queue, { payload, sent }),
+          Effect.onInterrupt(Deferred.await(sent), () => Deferred.interrupt(sent))
+        )),
+    drain: (writer) =>
+      Effect.zipRight(
+        Effect.all([
+          drainLane(presence, Effect.zipRight(writer.presenceSlot, writer.slot), writer.write),
+          drainLane(other, writer.slot, writer.write)
+        ], { concurrency: 2, discard: true }),
+        Effect.never
+      )
+  }
 })

@@ -9,6 +9,7 @@ import type * as HttpClient from "@effect/platform/HttpClient"
 import * as Cause from "effect/Cause"
 import * as Context from "effect/Context"
 import * as Deferred from "effect/Deferred"
+import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
@@ -23,6 +24,7 @@ import type * as Scope from "effect/Scope"
 import type * as Stream from "effect/Stream"
 import * as SubscriptionRef from "effect/SubscriptionRef"
 import { IdentifyLimiter } from "../limits/IdentifyLimiter.ts"
+import * as CloseCode from "../protocol/CloseCode.ts"
 import * as Commands from "../protocol/Commands.ts"
 import type { GatewayEvent } from "../protocol/Event.ts"
 import { GatewayTransport } from "../transport/GatewayTransport.ts"
@@ -106,11 +108,16 @@ export interface Session {
   /**
    * Stops the session, closing the connection with a resumable code, and returns where it left
    * off; pass it as `resume` to a new session (here or in another process) to go on with no
-   * event lost. The events stream delivers what it buffered, then ends.
+   * event lost. The events stream delivers what it buffered, then ends. It waits up to `timeout`
+   * (default 5 s) for the gateway to answer the close; events that arrive meanwhile are delivered
+   * and counted in the point.
    */
-  readonly disconnect: Effect.Effect<Option.Option<SessionOptions.ResumePoint>>
-  /** Ends the session for good: closes with 1000 (the bot goes offline on this shard). */
-  readonly end: Effect.Effect<void>
+  readonly disconnect: (timeout?: Duration.DurationInput) => Effect.Effect<Option.Option<SessionOptions.ResumePoint>>
+  /**
+   * Ends the session for good: closes with 1000 (the bot goes offline on this shard). Like
+   * `disconnect`, it waits up to `timeout` (default 5 s) for the close to go through.
+   */
+  readonly end: (timeout?: Duration.DurationInput) => Effect.Effect<void>
 }
 
 /**
@@ -207,12 +214,13 @@ export const make = (options: SessionOptions.SessionOptions): Effect.Effect<Sess
       )
     })
 
+    let stopRequested = false
     // Resumes that never reached RESUMED in a row; after this many, identify instead.
     const maxFailedResumes = 3
     const loop = Effect.gen(function*() {
       let failedResumes = 0
       let first = true
-      while (true) {
+      while (!stopRequested) {
         if (!first) {
           stats.reconnects++
           yield* backoff.next(undefined).pipe(Effect.ignore)
@@ -233,6 +241,7 @@ export const make = (options: SessionOptions.SessionOptions): Effect.Effect<Sess
           continue
         }
         const outcome = yield* Connection.run(connectionContext, SessionOptions.gatewayUrl(url.right, resolved), mode)
+        if (stopRequested) return
         if (mode === "resume") failedResumes = outcome.ready ? 0 : failedResumes + 1
         if (outcome.next === "identify") memory.current = Protocol.forget(memory.current)
         yield* transition(SessionState.Disconnected(), outcome.reason)
@@ -255,22 +264,23 @@ export const make = (options: SessionOptions.SessionOptions): Effect.Effect<Sess
       )
     }))
 
-    let stopRequested = false
-    const stop = (finalClose: boolean): Effect.Effect<void> =>
+    // Stopping: close the open connection (1000 to end the session, else resumable) and let the
+    // loop see the close through, so events that arrive meanwhile are still delivered and counted
+    // in the resume point; after `timeout` the loop is interrupted wherever it is.
+    const stop = (finalClose: boolean, timeout: Duration.DurationInput): Effect.Effect<void> =>
       Effect.suspend(() => {
         if (stopRequested) return Effect.asVoid(Fiber.await(fiber))
         stopRequested = true
         return Effect.gen(function*() {
-          if (finalClose) {
-            yield* Effect.logInfo("ending the session (close 1000)")
-            yield* active.close(1000)
-            memory.current = Protocol.forget(memory.current)
-          }
+          if (finalClose) yield* Effect.logInfo("ending the session (close 1000)")
+          const wasOpen = yield* active.close(finalClose ? 1000 : CloseCode.ResumableClose)
+          if (wasOpen) yield* Effect.ignore(Effect.timeout(Fiber.await(fiber), timeout))
           yield* Fiber.interrupt(fiber)
+          if (finalClose) memory.current = Protocol.forget(memory.current)
           yield* transition(SessionState.Disconnected(), Reasons.Disconnect())
         }).pipe(Effect.annotateLogs({ shard: shardId }))
       })
-    yield* Effect.addFinalizer(() => stop(false))
+    yield* Effect.addFinalizer(() => stop(false, "1 second"))
 
     const resumePoint = Effect.sync((): Option.Option<SessionOptions.ResumePoint> => {
       const { resumeGatewayUrl, sequence, sessionId } = memory.current
@@ -325,8 +335,8 @@ export const make = (options: SessionOptions.SessionOptions): Effect.Effect<Sess
       requestSoundboardSounds: (guildIds) => submit(Commands.requestSoundboardSounds(guildIds)),
       requestChannelInfo: (request) => submit(Commands.requestChannelInfo(request)),
       requestGuildMembers,
-      disconnect: Effect.zipRight(stop(false), resumePoint),
-      end: stop(true)
+      disconnect: (timeout = "5 seconds") => Effect.zipRight(stop(false, timeout), resumePoint),
+      end: (timeout = "5 seconds") => stop(true, timeout)
     } satisfies Session
   })
 

@@ -54,7 +54,7 @@ describe("Fleet", () => {
       const drained = yield* Effect.fork(Stream.runCollect(fleet.events))
       yield* served.peers.get(1)!.sendJson(dispatch(2, "GUILD_CREATE", { id: "1" }))
       yield* advance(100)
-      const points = yield* fleet.disconnect
+      const points = yield* fleet.disconnect()
       expect([...points].sort((a, b) => a.shard[0] - b.shard[0])).toEqual([0, 1, 2].map((id) => ({
         sessionId: `session-${id}`,
         sequence: id === 1 ? 2 : 1,
@@ -104,10 +104,10 @@ describe("Fleet", () => {
   it.scoped("end closes every shard with 1000 and ends the fleet", () =>
     Effect.gen(function*() {
       const { fleet, served } = yield* readyFleet(2)
-      yield* fleet.end
+      yield* fleet.end()
       yield* fleet.await
       for (const peer of served.peers.values()) expect((yield* peer.closed).code).toBe(1000)
-      expect(yield* fleet.disconnect).toEqual([])
+      expect(yield* fleet.disconnect()).toEqual([])
     }).pipe(Effect.provide(TestLayer)))
 
   it.scoped("reports each shard's status, transitions and event rate", () =>

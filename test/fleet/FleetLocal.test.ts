@@ -32,7 +32,7 @@ describe("Fleet on the local gateway", () => {
       const log = yield* gateway.log
       expect(log.identifies.map((i) => [i.shard[0], i.outcome]).sort()).toEqual([[0, "ready"], [1, "ready"], [2, "ready"], [3, "ready"]])
       expect(yield* gateway.violations).toEqual([])
-      const points = yield* fleet.disconnect
+      const points = yield* fleet.disconnect()
       expect(points.map((p) => p.shard[0]).sort()).toEqual([0, 1, 2, 3])
     }).pipe(Effect.provide(Live.layer)), 20_000)
 })

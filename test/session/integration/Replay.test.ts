@@ -73,7 +73,7 @@ describe("Session against the local gateway: replay", () => {
       // Traffic runs through the handoff: events are in flight while A disconnects.
       yield* gateway.startTraffic(300)
       yield* awaitLog(gateway, "live traffic", (log) => log.dispatches.length >= 40)
-      const point = Option.getOrThrow(yield* sessionA.disconnect)
+      const point = Option.getOrThrow(yield* sessionA.disconnect())
       expect(yield* receivedA.end).toEqual(yield* Effect.exit(Effect.void))
       yield* Scope.close(scopeA, yield* Effect.exit(Effect.void))
       const closed = yield* awaitLog(gateway, "A's close", (log) => log.connections[0]?.closedAt !== undefined)
@@ -114,9 +114,9 @@ describe("Session against the local gateway: replay", () => {
       const sessionId = readySessions(yield* awaitLog(gateway, "READY", (log) => readySessions(log).length === 1))[0]!
       yield* receivedA.until("READY and the guilds", (events) => events.length === 3)
       const point = { sessionId, sequence: 3, resumeGatewayUrl: `${gateway.url}/resume`, shard: [0, 1] as const }
-      yield* sessionA.end
+      yield* sessionA.end()
       expect(yield* receivedA.end).toEqual(yield* Effect.exit(Effect.void))
-      expect(yield* sessionA.disconnect).toEqual(Option.none())
+      expect(yield* sessionA.disconnect()).toEqual(Option.none())
       yield* Scope.close(scopeA, yield* Effect.exit(Effect.void))
       const closed = yield* awaitLog(gateway, "A's close", (log) => log.connections[0]?.closedAt !== undefined)
       expect(closed.connections[0]).toMatchObject({ closedBy: "client", closeCode: 1000 })

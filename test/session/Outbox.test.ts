@@ -1,0 +1,91 @@
+import { describe, expect, it } from "@effect/vitest"
+import * as Clock from "effect/Clock"
+import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
+import * as TestClock from "effect/TestClock"
+import * as SendLimiter from "../../src/limits/SendLimiter.ts"
+import { Opcode } from "../../src/protocol/Opcode.ts"
+import * as Outbox from "../../src/session/Outbox.ts"
+
+const settle = Effect.repeatN(Effect.yieldNow(), 30)
+
+/** A writer over real limiters that records what it wrote, and when. */
+const recordingWriter = (options: { readonly accept?: () => boolean } = {}) =>
+  Effect.gen(function*() {
+    const slot = yield* SendLimiter.make({ limit: 3, window: "10 seconds", reserved: 0 })
+    const presence = yield* SendLimiter.make({ limit: 1, window: "20 seconds", reserved: 0 })
+    const written: Array<{ readonly payload: string; readonly at: number }> = []
+    const writer: Outbox.Writer<never> = {
+      slot: slot.take("command"),
+      presenceSlot: presence.take("command"),
+      write: (payload) =>
+        Effect.map(Clock.currentTimeMillis, (at) => {
+          if (options.accept !== undefined && !options.accept()) return false
+          written.push({ payload, at })
+          return true
+        })
+    }
+    return { writer, written }
+  })
+
+describe("Outbox", () => {
+  it.scoped("takes a send slot only when a command is there to go out, so an idle writer cannot burst past the limit", () =>
+    Effect.gen(function*() {
+      const outbox = yield* Outbox.make
+      const { writer, written } = yield* recordingWriter()
+      yield* Effect.forkScoped(outbox.drain(writer))
+      yield* TestClock.adjust("20 seconds")
+      const sends = yield* Effect.fork(Effect.forEach(["a", "b", "c", "d"], (p) => outbox.submit(Opcode.VoiceStateUpdate, p), { concurrency: "unbounded" }))
+      yield* settle
+      expect(written.map((w) => w.at)).toEqual([20_000, 20_000, 20_000])
+      yield* TestClock.adjust("10 seconds")
+      yield* Fiber.join(sends)
+      expect(written.map((w) => [w.payload, w.at])).toEqual([["a", 20_000], ["b", 20_000], ["c", 20_000], ["d", 30_000]])
+    }))
+
+  it.scoped("a presence update waiting for its own limit holds up no other command", () =>
+    Effect.gen(function*() {
+      const outbox = yield* Outbox.make
+      const { writer, written } = yield* recordingWriter()
+      yield* Effect.forkScoped(outbox.drain(writer))
+      yield* Effect.fork(outbox.submit(Opcode.PresenceUpdate, "p1"))
+      yield* Effect.fork(outbox.submit(Opcode.PresenceUpdate, "p2"))
+      yield* settle
+      yield* Effect.fork(outbox.submit(Opcode.VoiceStateUpdate, "v"))
+      yield* settle
+      expect(written.map((w) => w.payload)).toEqual(["p1", "v"])
+      yield* TestClock.adjust("20 seconds")
+      yield* settle
+      expect(written.map((w) => w.payload)).toEqual(["p1", "v", "p2"])
+    }))
+
+  it.scoped("a command the socket refused is written first by the next connection's writer", () =>
+    Effect.gen(function*() {
+      const outbox = yield* Outbox.make
+      let open = false
+      const first = yield* recordingWriter({ accept: () => open })
+      const writing = yield* Effect.forkScoped(outbox.drain(first.writer))
+      const sent = yield* Effect.fork(outbox.submit(Opcode.VoiceStateUpdate, "x"))
+      yield* settle
+      yield* Fiber.interrupt(writing)
+      open = true
+      const second = yield* recordingWriter()
+      yield* Effect.forkScoped(outbox.drain(second.writer))
+      yield* Fiber.join(sent)
+      expect(first.written).toEqual([])
+      expect(second.written.map((w) => w.payload)).toEqual(["x"])
+    }))
+
+  it.scoped("a command whose caller gave up before it was written is never sent", () =>
+    Effect.gen(function*() {
+      const outbox = yield* Outbox.make
+      const waiting = yield* Effect.fork(outbox.submit(Opcode.VoiceStateUpdate, "late"))
+      yield* settle
+      yield* Fiber.interrupt(waiting)
+      const { writer, written } = yield* recordingWriter()
+      yield* Effect.forkScoped(outbox.drain(writer))
+      yield* Effect.fork(outbox.submit(Opcode.VoiceStateUpdate, "next"))
+      yield* settle
+      expect(written.map((w) => w.payload)).toEqual(["next"])
+    }))
+})
