@@ -59,7 +59,7 @@ embedded local gateway with synthetic traffic.
 
   --token <t>              bot token (default: env DISCORD_TOKEN; neither: embedded gateway)
   --api <url>              REST base for GET /gateway/bot (default ${defaultApi})
-  --gateway <url>          connect to this gateway URL, skipping GET /gateway/bot
+  --gateway <url>          connect to this gateway URL (with --shard-count, GET /gateway/bot is skipped)
   --shards <ids>           e.g. 0-3 or 0,2,5 (default: all)
   --shard-count <n>        total shards (default: recommended)
   --intents <n|NAME,NAME>  intents as a number or names (default: all non-privileged)

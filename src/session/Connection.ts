@@ -23,6 +23,7 @@ import type { MemberRequests } from "./MemberRequests.ts"
 import type { Outbox } from "./Outbox.ts"
 import * as Protocol from "./Protocol.ts"
 import { FatalClose } from "./SessionError.ts"
+import type { SessionMetrics } from "./SessionMetrics.ts"
 import type { ResolvedOptions } from "./SessionOptions.ts"
 import { Reason, SessionState } from "./SessionState.ts"
 
@@ -48,6 +49,8 @@ export interface Context {
   readonly stable: Effect.Effect<void>
   /** Called with each heartbeat round trip (ms). */
   readonly latency: (ms: number) => void
+  /** Where event counts and identify waits go. */
+  readonly metrics: SessionMetrics
   /** The Identify payload, encoded (the token is only unwrapped inside). */
   readonly identify: () => string
   /** The Resume payload for the remembered session, encoded. */
@@ -116,6 +119,7 @@ export const run = (ctx: Context, url: string, mode: Protocol.Mode): Effect.Effe
 
     const opened = yield* ctx.transport.connect(url, { maxFrameBytes: options.maxMessageBytes }).pipe(
       Effect.timeout(options.timeouts.connect),
+      Effect.withSpan("Session.connect", { attributes: { shard, url, mode } }),
       Effect.either
     )
     if (opened._tag === "Left") {
@@ -154,9 +158,17 @@ export const run = (ctx: Context, url: string, mode: Protocol.Mode): Effect.Effe
 
     const authenticate = Effect.gen(function*() {
       if (mode === "identify") {
-        yield* ctx.identifyLimiter.identify(shard, Effect.suspend(() => sendControl(ctx.identify())))
+        const waitFrom = clock.unsafeCurrentTimeMillis()
+        yield* ctx.identifyLimiter.identify(
+          shard,
+          Effect.suspend(() =>
+            Effect.zipRight(ctx.metrics.identifyWait(clock.unsafeCurrentTimeMillis() - waitFrom), sendControl(ctx.identify()))
+          )
+        ).pipe(Effect.withSpan("Session.identify", { attributes: { shard } }))
       } else {
-        yield* sendControl(ctx.resume(ctx.memory.current))
+        yield* sendControl(ctx.resume(ctx.memory.current)).pipe(
+          Effect.withSpan("Session.resume", { attributes: { shard, sequence: ctx.memory.current.sequence ?? 0 } })
+        )
       }
       yield* Effect.sleep(options.timeouts.ready)
       yield* finish(mode, Reason.ReadyTimeout())
@@ -194,6 +206,7 @@ export const run = (ctx: Context, url: string, mode: Protocol.Mode): Effect.Effe
     let replayed = 0
     const commit = (step: Extract<Protocol.Step, { readonly event: GatewayEvent }>): Effect.Effect<void> | undefined => {
       ctx.memory.current = Protocol.apply(ctx.memory.current, step)
+      ctx.metrics.event(step.event.t)
       ctx.members.observe(step.event)
       if (step._tag === "Ready") return onReady(Reason.Ready({ sessionId: step.sessionId }))
       if (step._tag === "Resumed") return onReady(Reason.Resumed({ replayed }))

@@ -48,6 +48,8 @@ export interface Outbox {
   readonly submit: (op: number, payload: string) => Effect.Effect<void>
   /** Writes queued commands forever, for one connection. */
   readonly drain: <R>(writer: Writer<R>) => Effect.Effect<never, never, R>
+  /** Commands queued and not yet written. */
+  readonly size: Effect.Effect<number>
 }
 
 interface Lane {
@@ -94,6 +96,10 @@ export const make: Effect.Effect<Outbox> = Effect.gen(function*() {
           Queue.offer((op === Opcode.PresenceUpdate ? presence : other).queue, { payload, sent }),
           Effect.onInterrupt(Deferred.await(sent), () => Deferred.interrupt(sent))
         )),
+    size: Effect.map(
+      Effect.zip(Queue.size(presence.queue), Queue.size(other.queue)),
+      ([a, b]) => Math.max(0, a) + Math.max(0, b) + (presence.carried ? 1 : 0) + (other.carried ? 1 : 0)
+    ),
     drain: (writer) =>
       Effect.zipRight(
         Effect.all([

@@ -35,6 +35,7 @@ import * as MemberRequests from "./MemberRequests.ts"
 import * as Outbox from "./Outbox.ts"
 import * as Protocol from "./Protocol.ts"
 import { type GatewayInfoError, InvalidOptions, SessionClosed } from "./SessionError.ts"
+import * as SessionMetrics from "./SessionMetrics.ts"
 import * as SessionOptions from "./SessionOptions.ts"
 import { describeReason, type Reason, Reason as Reasons, SessionState, type Transition } from "./SessionState.ts"
 
@@ -170,6 +171,7 @@ export const make = (options: SessionOptions.SessionOptions): Effect.Effect<Sess
     const backoff = yield* Schedule.driver(Backoff.schedule(resolved.backoff))
     let gatewayBot: { readonly url: string } | undefined
 
+    const metrics = yield* SessionMetrics.make(shardId, outbox.size)
     const active = Connection.makeActive()
     const connectionContext: Connection.Context = {
       options: resolved,
@@ -184,7 +186,9 @@ export const make = (options: SessionOptions.SessionOptions): Effect.Effect<Sess
       stable: backoff.reset,
       latency: (ms) => {
         stats.latency = ms
+        metrics.latency(ms)
       },
+      metrics,
       identify: () => encodeTrusted(SessionOptions.identifyCommand(resolved)),
       resume: (remembered) =>
         encodeTrusted(Commands.resume({ token: resolved.token, session_id: remembered.sessionId!, seq: remembered.sequence ?? 0 })),
@@ -244,6 +248,7 @@ export const make = (options: SessionOptions.SessionOptions): Effect.Effect<Sess
         if (stopRequested) return
         if (mode === "resume") failedResumes = outcome.ready ? 0 : failedResumes + 1
         if (outcome.next === "identify") memory.current = Protocol.forget(memory.current)
+        yield* metrics.reconnect(outcome.reason._tag)
         yield* transition(SessionState.Disconnected(), outcome.reason)
       }
     }).pipe(Effect.annotateLogs({ shard: shardId }), Effect.withSpan("Session.run", { attributes: { shard: shardId } }))

@@ -1,0 +1,120 @@
+/**
+ * What a session reports to Effect's metric registry, for operators: events by type, heartbeat
+ * latency, reconnects and their reasons, identify waits and the command queue. Export them with
+ * any Effect metrics exporter (e.g. `@effect/opentelemetry`'s `NodeSdk.layer` with a metric reader).
+ *
+ * @since 0.1.0
+ */
+import * as Effect from "effect/Effect"
+import * as Metric from "effect/Metric"
+import * as MetricBoundaries from "effect/MetricBoundaries"
+import * as MetricLabel from "effect/MetricLabel"
+import * as Schedule from "effect/Schedule"
+import type * as Scope from "effect/Scope"
+
+/**
+ * Dispatches delivered, tagged `shard` and `type`.
+ *
+ * @since 0.1.0
+ */
+export const events = Metric.counter("discord_gateway_events_total", {
+  description: "Dispatch events delivered to the program",
+  incremental: true
+})
+
+/**
+ * Heartbeat round trips in milliseconds, tagged `shard`.
+ *
+ * @since 0.1.0
+ */
+export const heartbeatLatency = Metric.histogram(
+  "discord_gateway_heartbeat_latency_ms",
+  MetricBoundaries.exponential({ start: 5, factor: 2, count: 12 }),
+  "Heartbeat to heartbeat ACK, in milliseconds"
+)
+
+/**
+ * Connections that ended, tagged `shard` and `reason` (`Zombie`, `Closed`, `Reconnect`, ...).
+ *
+ * @since 0.1.0
+ */
+export const reconnects = Metric.counter("discord_gateway_reconnects_total", {
+  description: "Connections that ended and were replaced, by reason",
+  incremental: true
+})
+
+/**
+ * Time spent waiting for an identify turn in milliseconds, tagged `shard`.
+ *
+ * @since 0.1.0
+ */
+export const identifyWait = Metric.histogram(
+  "discord_gateway_identify_wait_ms",
+  MetricBoundaries.exponential({ start: 10, factor: 2, count: 16 }),
+  "Wait for the identify limiter before an Identify, in milliseconds"
+)
+
+/**
+ * Commands waiting to be sent, tagged `shard`.
+ *
+ * @since 0.1.0
+ */
+export const sendQueueDepth = Metric.gauge("discord_gateway_send_queue_depth", {
+  description: "Commands queued and not yet written"
+})
+
+/**
+ * One session's metric handle. Event counts are kept in a plain map on the hot path and handed to
+ * the registry once a second (and when the session stops), so counting costs no Effect per event.
+ *
+ * @since 0.1.0
+ */
+export interface SessionMetrics {
+  /** Counts one delivered event. Synchronous. */
+  readonly event: (type: string) => void
+  /** Records a heartbeat round trip. Synchronous. */
+  readonly latency: (ms: number) => void
+  /** Records a connection that ended, and why. */
+  readonly reconnect: (reason: string) => Effect.Effect<void>
+  /** Records an identify wait. */
+  readonly identifyWait: (ms: number) => Effect.Effect<void>
+}
+
+/**
+ * Starts the metrics of shard `shard`; `queueDepth` is read at each flush. The flushing lives in
+ * the scope and flushes once more when it closes.
+ *
+ * @since 0.1.0
+ */
+export const make = (shard: number, queueDepth: Effect.Effect<number>): Effect.Effect<SessionMetrics, never, Scope.Scope> =>
+  Effect.gen(function*() {
+    const shardLabel = MetricLabel.make("shard", String(shard))
+    const shardTags = [shardLabel]
+    const counts = new Map<string, number>()
+    const typeTags = new Map<string, ReadonlyArray<MetricLabel.MetricLabel>>()
+    const tagsOf = (type: string) => {
+      let tags = typeTags.get(type)
+      if (tags === undefined) {
+        tags = [shardLabel, MetricLabel.make("type", type)]
+        typeTags.set(type, tags)
+      }
+      return tags
+    }
+    const flush = Effect.zipRight(
+      Effect.sync(() => {
+        for (const [type, count] of counts) events.unsafeUpdate(count, tagsOf(type))
+        counts.clear()
+      }),
+      Effect.flatMap(queueDepth, (depth) => Metric.set(Metric.taggedWithLabels(sendQueueDepth, shardTags), depth))
+    )
+    yield* Effect.forkScoped(Effect.repeat(flush, Schedule.spaced("1 second")))
+    yield* Effect.addFinalizer(() => flush)
+    return {
+      event: (type) => {
+        counts.set(type, (counts.get(type) ?? 0) + 1)
+      },
+      latency: (ms) => heartbeatLatency.unsafeUpdate(ms, shardTags),
+      reconnect: (reason) => Metric.increment(Metric.taggedWithLabels(reconnects, [shardLabel, MetricLabel.make("reason", reason)])),
+      identifyWait: (ms) => Metric.update(Metric.taggedWithLabels(identifyWait, shardTags), ms)
+    }
+  })

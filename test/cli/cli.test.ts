@@ -1,0 +1,274 @@
+/**
+ * The command line as a user runs it: `node --import tsx src/cli/main.ts ...` spawned as a child
+ * process (no shell), pointed at a local gateway started by the test on 127.0.0.1.
+ */
+import { describe, expect, it } from "@effect/vitest"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Redacted from "effect/Redacted"
+import { spawn } from "node:child_process"
+import { fileURLToPath } from "node:url"
+import * as LocalGateway from "../../src/testing/LocalGateway.ts"
+import type * as Log from "../../src/testing/Log.ts"
+
+const root = fileURLToPath(new URL("../..", import.meta.url))
+const secret = "cli-test-token.Zm9vYmFy.c2VjcmV0"
+const token = Redacted.make(secret)
+const wrongSecret = "cli-wrong-token.YmFyYmF6.bm9wZQ"
+
+/** What a finished CLI process left behind. */
+interface Run {
+  readonly code: number | null
+  readonly signal: NodeJS.Signals | null
+  readonly stdout: string
+  readonly stderr: string
+  /** Milliseconds from spawn to exit. */
+  readonly elapsed: number
+  /** When it exited (`Date.now()`, the gateway's live clock). */
+  readonly exitedAt: number
+  /** Milliseconds from the signal (if one was sent) to exit. */
+  readonly afterSignal: number | undefined
+}
+
+/** The environment a user without a token has (DISCORD_TOKEN removed). */
+const userEnv = (): NodeJS.ProcessEnv => {
+  const env: NodeJS.ProcessEnv = { ...process.env }
+  delete env["DISCORD_TOKEN"]
+  return env
+}
+
+/**
+ * Spawns the CLI and waits for it to exit. With `interruptWhen`, sends SIGINT once stdout
+ * satisfies it. The process is killed if the test is interrupted.
+ */
+const cli = (args: ReadonlyArray<string>, interruptWhen?: (stdout: string) => boolean) =>
+  Effect.async<Run>((resume) => {
+    const started = Date.now()
+    let signalledAt: number | undefined
+    const child = spawn(process.execPath, ["--import", "tsx", "src/cli/main.ts", ...args], {
+      cwd: root,
+      env: userEnv(),
+      stdio: ["ignore", "pipe", "pipe"]
+    })
+    let stdout = ""
+    let stderr = ""
+    child.stdout.setEncoding("utf8").on("data", (text: string) => {
+      stdout += text
+      if (interruptWhen !== undefined && signalledAt === undefined && interruptWhen(stdout)) {
+        signalledAt = Date.now()
+        child.kill("SIGINT")
+      }
+    })
+    child.stderr.setEncoding("utf8").on("data", (text: string) => {
+      stderr += text
+    })
+    child.on("close", (code, signal) => {
+      const now = Date.now()
+      resume(Effect.succeed({
+        code,
+        signal,
+        stdout,
+        stderr,
+        elapsed: now - started,
+        exitedAt: now,
+        afterSignal: signalledAt === undefined ? undefined : now - signalledAt
+      }))
+    })
+    return Effect.sync(() => void child.kill("SIGKILL"))
+  })
+
+/** One parsed ndjson line. */
+interface Line {
+  readonly shard: number
+  readonly seq: number
+  readonly t: string
+  readonly d: Record<string, unknown>
+}
+
+const shape = /^\{"shard":\d+,"seq":\d+,"t":"[A-Z0-9_]+","d":\{.*\}\}$/
+
+/** Parses stdout as ndjson, insisting on the exact line shape and key order. */
+const ndjson = (stdout: string): Array<Line> => {
+  expect(stdout === "" || stdout.endsWith("\n")).toBe(true)
+  return stdout.split("\n").filter((text) => text !== "").map((text) => {
+    expect(text).toMatch(shape)
+    const value = JSON.parse(text) as Record<string, unknown>
+    expect(Object.keys(value)).toEqual(["shard", "seq", "t", "d"])
+    expect(typeof value["d"] === "object" && value["d"] !== null && !Array.isArray(value["d"])).toBe(true)
+    return value as unknown as Line
+  })
+}
+
+const lines = (text: string): Array<string> => text.split("\n").filter((line) => line !== "")
+
+/** Waits (briefly) until every connection the gateway saw is closed, then returns the log. */
+const allClosed = (gateway: LocalGateway.LocalGateway) =>
+  gateway.awaitLog((log) => log.connections.length > 0 && log.connections.every((c) => c.closedAt !== undefined)).pipe(
+    Effect.timeoutFail({ duration: Duration.seconds(3), onTimeout: () => new Error("connections still open") }),
+    Effect.orDie
+  )
+
+/** Every connection was closed by the client with a code that keeps the session resumable. */
+const expectResumableCloses = (log: Log.Snapshot) => {
+  for (const connection of log.connections) {
+    expect(connection.closedBy).toBe("client")
+    expect(connection.closeCode).toBeDefined()
+    expect([1000, 1001]).not.toContain(connection.closeCode)
+  }
+}
+
+describe.concurrent("the command line", () => {
+  it.scopedLive("streams exact ndjson for every shard, then closes resumably and exits 0", () =>
+    Effect.gen(function*() {
+      const gateway = yield* LocalGateway.make({ token, shards: 2, sessionStartLimit: { maxConcurrency: 2 } })
+      yield* gateway.startTraffic(20)
+      const run = yield* cli(["--token", secret, "--api", gateway.apiUrl, "--duration", "2", "--format", "ndjson"])
+      const log = yield* allClosed(gateway)
+      expect(run.stderr).not.toContain("{\"shard\"")
+      expect(run.code).toBe(0)
+      const events = ndjson(run.stdout)
+
+      const sessions = new Map<number, string>()
+      for (const shard of [0, 1]) {
+        const own = events.filter((event) => event.shard === shard)
+        expect(own[0]?.t).toBe("READY")
+        expect(own.length).toBeGreaterThan(5)
+        // sequences: 1, 2, 3, ... with nothing lost or repeated
+        expect(own.map((event) => event.seq)).toEqual(own.map((_, i) => i + 1))
+        sessions.set(shard, String(own[0]!.d["session_id"]))
+      }
+      expect(events.every((event) => sessions.has(event.shard))).toBe(true)
+      // each line is the dispatch the gateway sent with that sequence
+      for (const event of events) {
+        const sent = log.dispatches.find((d) => d.sessionId === sessions.get(event.shard) && d.seq === event.seq)
+        expect(sent?.t).toBe(event.t)
+      }
+      expect(log.violations).toEqual([])
+      expect(log.identifies.map((i) => i.shard[0]).sort()).toEqual([0, 1])
+      expectResumableCloses(log)
+      expect(run.stderr).toContain("2 resumable session(s)")
+      expect(run.stdout + run.stderr).not.toContain(secret)
+    }))
+
+  it.scopedLive("--events MESSAGE_CREATE shows only message creates", () =>
+    Effect.gen(function*() {
+      const gateway = yield* LocalGateway.make({ token })
+      yield* gateway.startTraffic(40)
+      const run = yield* cli(["--token", secret, "--api", gateway.apiUrl, "--duration", "2", "--events", "MESSAGE_CREATE"])
+      const log = yield* allClosed(gateway)
+      expect(run.code).toBe(0)
+      const events = ndjson(run.stdout)
+      expect(events.length).toBeGreaterThan(0)
+      expect(new Set(events.map((event) => event.t))).toEqual(new Set(["MESSAGE_CREATE"]))
+      // the gateway did send other types, which were left out
+      const sentTypes = new Set(log.dispatches.map((d) => d.t))
+      expect(sentTypes).toContain("READY")
+      expect(sentTypes).toContain("GUILD_CREATE")
+      // the lines are the message creates sent, in order, none skipped (the last ones may be cut by the close)
+      const sent = log.dispatches.filter((d) => d.t === "MESSAGE_CREATE" && d.connection !== undefined).map((d) => d.seq)
+      expect(events.map((event) => event.seq)).toEqual(sent.slice(0, events.length))
+      expect(log.violations).toEqual([])
+    }))
+
+  it.scopedLive("--shards 1 --shard-count 2 runs shard 1 only", () =>
+    Effect.gen(function*() {
+      const gateway = yield* LocalGateway.make({ token, shards: 2, strictShardCount: true })
+      yield* gateway.startTraffic(20)
+      const run = yield* cli(["--token", secret, "--api", gateway.apiUrl, "--duration", "2", "--shards", "1", "--shard-count", "2"])
+      const log = yield* allClosed(gateway)
+      expect(run.code).toBe(0)
+      const events = ndjson(run.stdout)
+      expect(events[0]?.t).toBe("READY")
+      expect(events.length).toBeGreaterThan(1)
+      expect(events.every((event) => event.shard === 1)).toBe(true)
+      expect(log.identifies.map((i) => i.shard)).toEqual([[1, 2]])
+      expect(log.connections.every((c) => c.shard?.[0] === 1)).toBe(true)
+      expect(log.violations).toEqual([])
+      expectResumableCloses(log)
+    }))
+
+  it.scopedLive("a token the gateway rejects (4004) ends the run at once with exit 1 and one error line", () =>
+    Effect.gen(function*() {
+      const gateway = yield* LocalGateway.make({ token })
+      // --gateway with --shard-count: no GET /gateway/bot, straight to Identify
+      const run = yield* cli(["--token", wrongSecret, "--gateway", gateway.url, "--shard-count", "1", "--duration", "30"])
+      const log = yield* gateway.log
+      expect(log.connections.map((c) => [c.closedBy, c.closeCode])).toEqual([["server", 4004]])
+      expect(log.identifies.map((i) => i.outcome)).toEqual(["refused"])
+      expect(run.code).toBe(1)
+      // no reconnect, no waiting for --duration: gone within moments of the close
+      expect(run.exitedAt - log.connections[0]!.closedAt!).toBeLessThan(2000)
+      expect(run.stdout).toBe("")
+      const errors = lines(run.stderr).filter((line) => line.startsWith("error:"))
+      expect(errors).toHaveLength(1)
+      expect(errors[0]).toMatch(/4004/)
+      expect(errors[0]).toMatch(/authentication failed|token/i)
+      expect(run.stderr).not.toMatch(/^\s+at /m)
+      expect(run.stderr).not.toContain(wrongSecret)
+    }))
+
+  it.scopedLive("a token GET /gateway/bot refuses (401) ends the run at once with exit 1 and one error line", () =>
+    Effect.gen(function*() {
+      const gateway = yield* LocalGateway.make({ token })
+      const run = yield* cli(["--token", wrongSecret, "--api", gateway.apiUrl, "--duration", "30"])
+      const log = yield* gateway.log
+      expect(log.connections).toEqual([])
+      expect(run.code).toBe(1)
+      // spawn to exit, tsx start-up included, on a loaded machine; far from the 30 s asked for
+      expect(run.elapsed).toBeLessThan(15_000)
+      expect(run.stdout).toBe("")
+      expect(lines(run.stderr)).toEqual([expect.stringMatching(/^error: .*token was rejected.*401/)])
+      expect(run.stderr).not.toContain(wrongSecret)
+    }))
+
+  it.live("bad flags exit 2 with one error line naming the flag; --help prints usage and exits 0", () =>
+    Effect.gen(function*() {
+      const [shards, compress, unknown, help] = yield* Effect.all([
+        cli(["--shards", "x"]),
+        cli(["--compress", "gzip"]),
+        cli(["--frobnicate", "1"]),
+        cli(["--help"])
+      ], { concurrency: "unbounded" })
+      for (const [run, flag] of [[shards, "--shards"], [compress, "--compress"], [unknown, "--frobnicate"]] as const) {
+        expect(run.code).toBe(2)
+        expect(run.stdout).toBe("")
+        expect(lines(run.stderr)).toHaveLength(1)
+        expect(run.stderr).toMatch(/^error: /)
+        expect(run.stderr).toContain(flag)
+      }
+      expect(compress.stderr).toContain("gzip")
+      expect(help.code).toBe(0)
+      expect(help.stdout).toMatch(/^Usage: /)
+      for (const flag of ["--token", "--api", "--shards", "--events", "--format", "--duration"]) expect(help.stdout).toContain(flag)
+      expect(help.stderr).toBe("")
+    }))
+
+  it.live("with no token it runs the embedded gateway and prints ndjson", () =>
+    Effect.gen(function*() {
+      const run = yield* cli(["--duration", "2", "--format", "ndjson"])
+      expect(run.code).toBe(0)
+      const events = ndjson(run.stdout)
+      expect(events.length).toBeGreaterThan(0)
+      expect(events.filter((event) => event.t === "READY").length).toBeGreaterThan(0)
+      expect(run.stderr).toContain("embedded local gateway on ws://127.0.0.1:")
+      expect(run.stderr).not.toContain("{\"shard\"")
+    }))
+
+  it.scopedLive("SIGINT closes the shards resumably and exits 0 promptly", () =>
+    Effect.gen(function*() {
+      const gateway = yield* LocalGateway.make({ token, shards: 2, sessionStartLimit: { maxConcurrency: 2 } })
+      yield* gateway.startTraffic(20)
+      const run = yield* cli(
+        ["--token", secret, "--api", gateway.apiUrl, "--format", "ndjson"],
+        (stdout) => stdout.includes("\"shard\":0,\"seq\":1,\"t\":\"READY\"") && stdout.includes("\"shard\":1,\"seq\":1,\"t\":\"READY\"")
+      )
+      const log = yield* allClosed(gateway)
+      expect(run.signal).toBeNull()
+      expect(run.code).toBe(0)
+      expect(run.afterSignal).toBeLessThan(2000)
+      ndjson(run.stdout)
+      expect(log.violations).toEqual([])
+      expect(log.connections).toHaveLength(2)
+      expectResumableCloses(log)
+    }))
+})
