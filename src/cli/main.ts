@@ -43,6 +43,15 @@ const embedded = (shardCount: number | undefined) =>
     return { token, api: gateway.apiUrl }
   })
 
+/**
+ * Completes when stdout can no longer be written (EPIPE: its reader went away, as in `| head`).
+ * The listener stays for the rest of the process, so writes still in flight fail quietly instead
+ * of crashing it.
+ */
+const stdoutClosed: Effect.Effect<void> = Effect.async<void>((resume) => {
+  process.stdout.on("error", () => resume(Effect.void))
+})
+
 const show = (options: Args.CliOptions, fleet: Fleet.Fleet): Effect.Effect<void, never, Scope.Scope> => {
   const wanted = options.events
   const events = wanted === undefined ? fleet.events : Stream.filter(fleet.events, (event) => wanted.has(event.t))
@@ -88,12 +97,14 @@ const run = (options: Args.CliOptions) =>
       ...(options.shardCount === undefined ? {} : { shardCount: options.shardCount })
     })
     const output = yield* Effect.forkScoped(show(options, fleet))
-    const stop = options.duration === undefined
+    const elapsed = options.duration === undefined
       ? Effect.never
-      : Effect.sleep(Duration.seconds(options.duration)).pipe(
-        Effect.zipRight(fleet.disconnect()),
-        Effect.tap((points) => Console.error(`stopped after ${options.duration} s; ${points.length} resumable session(s)`))
+      : Effect.as(Effect.sleep(Duration.seconds(options.duration)), `stopped after ${options.duration} s`)
+    const stop = Effect.race(elapsed, Effect.as(stdoutClosed, "stopped: stdout was closed")).pipe(
+      Effect.flatMap((why) =>
+        Effect.flatMap(fleet.disconnect(), (points) => Console.error(`${why}; ${points.length} resumable session(s)`))
       )
+    )
     yield* Effect.raceFirst(fleet.await, stop)
     yield* output.await
   })

@@ -48,8 +48,6 @@ export interface Outbox {
   readonly submit: (op: number, payload: string) => Effect.Effect<void>
   /** Writes queued commands forever, for one connection. */
   readonly drain: <R>(writer: Writer<R>) => Effect.Effect<never, never, R>
-  /** Commands queued and not yet written. */
-  readonly size: Effect.Effect<number>
 }
 
 interface Lane {
@@ -82,31 +80,35 @@ const drainLane = <R>(lane: Lane, slots: Effect.Effect<void, never, R>, write: W
   ))
 
 /**
- * Makes an empty outbox.
+ * Makes an empty outbox that reports its depth (commands queued and not yet written) to `report`
+ * whenever it changes.
  *
  * @since 0.1.0
  */
-export const make: Effect.Effect<Outbox> = Effect.gen(function*() {
-  const presence = yield* makeLane
-  const other = yield* makeLane
-  return {
-    submit: (op, payload) =>
-      Effect.flatMap(Deferred.make<void>(), (sent) =>
+export const make = (report: (depth: number) => Effect.Effect<void>): Effect.Effect<Outbox> =>
+  Effect.gen(function*() {
+    const presence = yield* makeLane
+    const other = yield* makeLane
+    const depth = Effect.flatMap(
+      Effect.zipWith(Queue.size(presence.queue), Queue.size(other.queue), (a, b) =>
+        Math.max(0, a) + Math.max(0, b) + (presence.carried ? 1 : 0) + (other.carried ? 1 : 0)),
+      report
+    )
+    return {
+      submit: (op, payload) =>
+        Effect.flatMap(Deferred.make<void>(), (sent) =>
+          Queue.offer((op === Opcode.PresenceUpdate ? presence : other).queue, { payload, sent }).pipe(
+            Effect.zipRight(depth),
+            Effect.zipRight(Effect.onInterrupt(Deferred.await(sent), () => Deferred.interrupt(sent))),
+            Effect.ensuring(depth)
+          )),
+      drain: (writer) =>
         Effect.zipRight(
-          Queue.offer((op === Opcode.PresenceUpdate ? presence : other).queue, { payload, sent }),
-          Effect.onInterrupt(Deferred.await(sent), () => Deferred.interrupt(sent))
-        )),
-    size: Effect.map(
-      Effect.zip(Queue.size(presence.queue), Queue.size(other.queue)),
-      ([a, b]) => Math.max(0, a) + Math.max(0, b) + (presence.carried ? 1 : 0) + (other.carried ? 1 : 0)
-    ),
-    drain: (writer) =>
-      Effect.zipRight(
-        Effect.all([
-          drainLane(presence, Effect.zipRight(writer.presenceSlot, writer.slot), writer.write),
-          drainLane(other, writer.slot, writer.write)
-        ], { concurrency: 2, discard: true }),
-        Effect.never
-      )
-  }
-})
+          Effect.all([
+            drainLane(presence, Effect.zipRight(writer.presenceSlot, writer.slot), writer.write),
+            drainLane(other, writer.slot, writer.write)
+          ], { concurrency: 2, discard: true }),
+          Effect.never
+        )
+    }
+  })

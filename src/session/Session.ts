@@ -145,7 +145,6 @@ export const make = (options: SessionOptions.SessionOptions): Effect.Effect<Sess
     const clock = yield* Effect.clock
 
     const events = yield* Mailbox.make<GatewayEvent, SessionError>({ capacity: resolved.bufferSize, strategy: "suspend" })
-    const outbox = yield* Outbox.make
     const members = MemberRequests.make()
     const finished = yield* Deferred.make<void, SessionError>()
     const memory: { current: Protocol.Memory } = {
@@ -171,7 +170,8 @@ export const make = (options: SessionOptions.SessionOptions): Effect.Effect<Sess
     const backoff = yield* Schedule.driver(Backoff.schedule(resolved.backoff))
     let gatewayBot: { readonly url: string } | undefined
 
-    const metrics = yield* SessionMetrics.make(shardId, outbox.size)
+    const metrics = SessionMetrics.make(shardId)
+    const outbox = yield* Outbox.make(metrics.queueDepth)
     const active = Connection.makeActive()
     const connectionContext: Connection.Context = {
       options: resolved,

@@ -31,7 +31,7 @@ const recordingWriter = (options: { readonly accept?: () => boolean } = {}) =>
 describe("Outbox", () => {
   it.scoped("takes a send slot only when a command is there to go out, so an idle writer cannot burst past the limit", () =>
     Effect.gen(function*() {
-      const outbox = yield* Outbox.make
+      const outbox = yield* Outbox.make(() => Effect.void)
       const { writer, written } = yield* recordingWriter()
       yield* Effect.forkScoped(outbox.drain(writer))
       yield* TestClock.adjust("20 seconds")
@@ -45,7 +45,7 @@ describe("Outbox", () => {
 
   it.scoped("a presence update waiting for its own limit holds up no other command", () =>
     Effect.gen(function*() {
-      const outbox = yield* Outbox.make
+      const outbox = yield* Outbox.make(() => Effect.void)
       const { writer, written } = yield* recordingWriter()
       yield* Effect.forkScoped(outbox.drain(writer))
       yield* Effect.fork(outbox.submit(Opcode.PresenceUpdate, "p1"))
@@ -61,7 +61,7 @@ describe("Outbox", () => {
 
   it.scoped("a command the socket refused is written first by the next connection's writer", () =>
     Effect.gen(function*() {
-      const outbox = yield* Outbox.make
+      const outbox = yield* Outbox.make(() => Effect.void)
       let open = false
       const first = yield* recordingWriter({ accept: () => open })
       const writing = yield* Effect.forkScoped(outbox.drain(first.writer))
@@ -78,7 +78,7 @@ describe("Outbox", () => {
 
   it.scoped("a command whose caller gave up before it was written is never sent", () =>
     Effect.gen(function*() {
-      const outbox = yield* Outbox.make
+      const outbox = yield* Outbox.make(() => Effect.void)
       const waiting = yield* Effect.fork(outbox.submit(Opcode.VoiceStateUpdate, "late"))
       yield* settle
       yield* Fiber.interrupt(waiting)
