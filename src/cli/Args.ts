@@ -59,7 +59,8 @@ embedded local gateway with synthetic traffic.
 
   --token <t>              bot token (default: env DISCORD_TOKEN; neither: embedded gateway)
   --api <url>              REST base for GET /gateway/bot (default ${defaultApi})
-  --gateway <url>          connect to this gateway URL (with --shard-count, GET /gateway/bot is skipped)
+  --gateway <url>          connect to this gateway URL, skipping GET /gateway/bot (the shard count is
+                           then --shard-count, or just enough for --shards, or 1)
   --shards <ids>           e.g. 0-3 or 0,2,5 (default: all)
   --shard-count <n>        total shards (default: recommended)
   --intents <n|NAME,NAME>  intents as a number or names (default: all non-privileged)

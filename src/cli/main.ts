@@ -79,6 +79,13 @@ const show = (options: Args.CliOptions, fleet: Fleet.Fleet): Effect.Effect<void,
   })
 }
 
+/**
+ * The shard count to ask for: the flag; else, with `--gateway` (which skips GET /gateway/bot), just
+ * enough for the shards asked for (one by default); else the recommended count.
+ */
+const shardCountOf = (options: Args.CliOptions): number | undefined =>
+  options.shardCount ?? (options.gateway === undefined ? undefined : Math.max(0, ...(options.shards ?? [0])) + 1)
+
 const run = (options: Args.CliOptions) =>
   Effect.gen(function*() {
     if (options.encoding === "etf") {
@@ -87,6 +94,7 @@ const run = (options: Args.CliOptions) =>
     const target = options.token === undefined
       ? yield* embedded(options.shardCount)
       : { token: options.token, api: options.api }
+    const shardCount = shardCountOf(options)
     const fleet = yield* Fleet.make({
       token: target.token,
       api: target.api,
@@ -94,7 +102,7 @@ const run = (options: Args.CliOptions) =>
       compression: options.compress,
       ...(options.gateway === undefined ? {} : { gateway: options.gateway }),
       ...(options.shards === undefined ? {} : { shards: options.shards }),
-      ...(options.shardCount === undefined ? {} : { shardCount: options.shardCount })
+      ...(shardCount === undefined ? {} : { shardCount })
     })
     const output = yield* Effect.forkScoped(show(options, fleet))
     const elapsed = options.duration === undefined

@@ -16,8 +16,9 @@ interface MutableEnvelope {
 }
 
 /**
- * Checks a parsed value's envelope shape (`op` a number, `s` a number or null, `t` a string or
- * null; missing `s`/`t` become `null`) and returns it as an {@link Envelope} without copying.
+ * Checks a parsed value's envelope shape (`op` an integer from 0 to 255, `s` a non-negative safe
+ * integer or null, `t` a string or null; missing `s`/`t` become `null`) and returns it as an
+ * {@link Envelope} without copying.
  *
  * @since 0.1.0
  */
@@ -28,11 +29,13 @@ export const toEnvelope = (value: unknown): Envelope | DecodeError => {
   const envelope = value as MutableEnvelope
   if (envelope.s === undefined) envelope.s = null
   if (envelope.t === undefined) envelope.t = null
-  if (typeof envelope.op !== "number") {
-    return new DecodeError({ reason: "Envelope", message: "gateway message has no numeric op" })
+  const op = envelope.op
+  if (typeof op !== "number" || !Number.isInteger(op) || op < 0 || op > 255) {
+    return new DecodeError({ reason: "Envelope", message: "gateway message has no op that is an integer from 0 to 255" })
   }
-  if (envelope.s !== null && typeof envelope.s !== "number") {
-    return new DecodeError({ reason: "Envelope", message: "gateway message has an s that is neither a number nor null" })
+  const s = envelope.s
+  if (s !== null && (typeof s !== "number" || !Number.isSafeInteger(s) || s < 0)) {
+    return new DecodeError({ reason: "Envelope", message: "gateway message has an s that is neither a non-negative integer nor null" })
   }
   if (envelope.t !== null && typeof envelope.t !== "string") {
     return new DecodeError({ reason: "Envelope", message: "gateway message has a t that is neither a string nor null" })

@@ -157,7 +157,7 @@ export const make = (
     yield* Effect.forkDaemon(
       Effect.forEach(shards, ({ session }) => session.await, { concurrency: "unbounded", discard: true }).pipe(
         Effect.tapError((error) =>
-          Effect.logError(`stopping the fleet: ${error.message}`).pipe(Effect.zipRight(disconnectAll()))
+          Effect.logDebug(`stopping the fleet: ${error.message}`).pipe(Effect.zipRight(disconnectAll()))
         ),
         Effect.exit,
         Effect.flatMap((exit) => Deferred.done(finished, exit))

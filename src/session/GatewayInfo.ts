@@ -30,7 +30,12 @@ export const fetch = (
       HttpClientRequest.acceptJson
     )
     const response = yield* client.execute(request).pipe(
-      Effect.mapError((error) => new GatewayInfoError({ reason: "Http", detail: error.reason }))
+      Effect.mapError((error) =>
+        new GatewayInfoError({
+          reason: "Http",
+          detail: `${error.reason} error for ${request.url}${error.cause instanceof Error ? `: ${error.cause.message}` : ""}`
+        })
+      )
     )
     if (response.status === 401) {
       return yield* new GatewayInfoError({ reason: "Unauthorized", detail: "401 Unauthorized" })

@@ -260,10 +260,7 @@ export const make = (options: SessionOptions.SessionOptions): Effect.Effect<Sess
       const outcome: Exit.Exit<void, SessionError> = Option.isSome(error) ? Exit.fail(error.value) : Exit.void
       return Effect.zipRight(
         Option.isSome(error)
-          ? Effect.zipRight(
-            transition(SessionState.Disconnected(), Reasons.Fatal({ message: error.value.message })),
-            Effect.logError(error.value.message).pipe(Effect.annotateLogs({ shard: shardId }))
-          )
+          ? transition(SessionState.Disconnected(), Reasons.Fatal({ message: error.value.message }))
           : Effect.void,
         Effect.zipRight(events.done(outcome), Deferred.done(finished, outcome))
       )

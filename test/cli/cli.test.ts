@@ -26,8 +26,15 @@ interface Run {
   readonly elapsed: number
   /** When it exited (`Date.now()`, the gateway's live clock). */
   readonly exitedAt: number
-  /** Milliseconds from the signal (if one was sent) to exit. */
-  readonly afterSignal: number | undefined
+  /** Milliseconds from the stop (if one was made) to exit. */
+  readonly afterStop: number | undefined
+}
+
+/** How a test stops a CLI that runs without `--duration`: Ctrl-C, or the reader of stdout going away. */
+interface Stop {
+  /** Stop once stdout so far satisfies this. */
+  readonly when: (stdout: string) => boolean
+  readonly by: "SIGINT" | "closing stdout"
 }
 
 /** The environment a user without a token has (DISCORD_TOKEN removed). */
@@ -38,13 +45,13 @@ const userEnv = (): NodeJS.ProcessEnv => {
 }
 
 /**
- * Spawns the CLI and waits for it to exit. With `interruptWhen`, sends SIGINT once stdout
- * satisfies it. The process is killed if the test is interrupted.
+ * Spawns the CLI and waits for it to exit; with `stop`, stops it as a user would once its output
+ * says so. The process is killed if the test is interrupted.
  */
-const cli = (args: ReadonlyArray<string>, interruptWhen?: (stdout: string) => boolean) =>
+const cli = (args: ReadonlyArray<string>, stop?: Stop) =>
   Effect.async<Run>((resume) => {
     const started = Date.now()
-    let signalledAt: number | undefined
+    let stoppedAt: number | undefined
     const child = spawn(process.execPath, ["--import", "tsx", "src/cli/main.ts", ...args], {
       cwd: root,
       env: userEnv(),
@@ -54,9 +61,10 @@ const cli = (args: ReadonlyArray<string>, interruptWhen?: (stdout: string) => bo
     let stderr = ""
     child.stdout.setEncoding("utf8").on("data", (text: string) => {
       stdout += text
-      if (interruptWhen !== undefined && signalledAt === undefined && interruptWhen(stdout)) {
-        signalledAt = Date.now()
-        child.kill("SIGINT")
+      if (stop !== undefined && stoppedAt === undefined && stop.when(stdout)) {
+        stoppedAt = Date.now()
+        if (stop.by === "SIGINT") child.kill("SIGINT")
+        else child.stdout.destroy()
       }
     })
     child.stderr.setEncoding("utf8").on("data", (text: string) => {
@@ -71,7 +79,7 @@ const cli = (args: ReadonlyArray<string>, interruptWhen?: (stdout: string) => bo
         stderr,
         elapsed: now - started,
         exitedAt: now,
-        afterSignal: signalledAt === undefined ? undefined : now - signalledAt
+        afterStop: stoppedAt === undefined ? undefined : now - stoppedAt
       }))
     })
     return Effect.sync(() => void child.kill("SIGKILL"))
@@ -194,13 +202,14 @@ describe.concurrent("the command line", () => {
       const run = yield* cli(["--token", wrongSecret, "--gateway", gateway.url, "--shard-count", "1", "--duration", "30"])
       const log = yield* gateway.log
       expect(log.connections.map((c) => [c.closedBy, c.closeCode])).toEqual([["server", 4004]])
-      expect(log.identifies.map((i) => i.outcome)).toEqual(["refused"])
+      expect(log.violations.map((v) => v.kind)).toEqual(["AuthenticationFailed"])
       expect(run.code).toBe(1)
       // no reconnect, no waiting for --duration: gone within moments of the close
       expect(run.exitedAt - log.connections[0]!.closedAt!).toBeLessThan(2000)
       expect(run.stdout).toBe("")
       const errors = lines(run.stderr).filter((line) => line.startsWith("error:"))
       expect(errors).toHaveLength(1)
+      expect(lines(run.stderr).at(-1)).toBe(errors[0])
       expect(errors[0]).toMatch(/4004/)
       expect(errors[0]).toMatch(/authentication failed|token/i)
       expect(run.stderr).not.toMatch(/^\s+at /m)
@@ -258,17 +267,39 @@ describe.concurrent("the command line", () => {
     Effect.gen(function*() {
       const gateway = yield* LocalGateway.make({ token, shards: 2, sessionStartLimit: { maxConcurrency: 2 } })
       yield* gateway.startTraffic(20)
-      const run = yield* cli(
-        ["--token", secret, "--api", gateway.apiUrl, "--format", "ndjson"],
-        (stdout) => stdout.includes("\"shard\":0,\"seq\":1,\"t\":\"READY\"") && stdout.includes("\"shard\":1,\"seq\":1,\"t\":\"READY\"")
-      )
+      const run = yield* cli(["--token", secret, "--api", gateway.apiUrl, "--format", "ndjson"], {
+        when: (stdout) => /"shard":0,"seq":1,"t":"READY".*\n/.test(stdout) && /"shard":1,"seq":1,"t":"READY".*\n/.test(stdout),
+        by: "SIGINT"
+      })
       const log = yield* allClosed(gateway)
+      // Ctrl-C is a normal way to end a run: exit code 0, not 130, and no signal death
       expect(run.signal).toBeNull()
       expect(run.code).toBe(0)
-      expect(run.afterSignal).toBeLessThan(2000)
-      ndjson(run.stdout)
+      expect(run.afterStop).toBeLessThan(2000)
+      expect(ndjson(run.stdout).length).toBeGreaterThanOrEqual(2)
+      expect(lines(run.stderr).filter((line) => line.startsWith("error:"))).toEqual([])
       expect(log.violations).toEqual([])
       expect(log.connections).toHaveLength(2)
+      expectResumableCloses(log)
+    }))
+
+  it.scopedLive("a closed stdout (| head) stops the run quietly: resumable closes, exit 0, no EPIPE crash", () =>
+    Effect.gen(function*() {
+      const gateway = yield* LocalGateway.make({ token, shards: 2, sessionStartLimit: { maxConcurrency: 2 } })
+      yield* gateway.startTraffic(20)
+      const run = yield* cli(["--token", secret, "--api", gateway.apiUrl, "--format", "pretty"], {
+        when: (stdout) => /shard 0 +#1 +READY/.test(stdout) && /shard 1 +#1 +READY/.test(stdout),
+        by: "closing stdout"
+      })
+      const log = yield* allClosed(gateway)
+      expect(run.code).toBe(0)
+      expect(run.afterStop).toBeLessThan(3000)
+      // the plain (not a terminal) pretty view: a status block, then one summary line per event
+      expect(run.stdout).toMatch(/^shard +state +seq +latency +reconnects +events\/s$/m)
+      expect(run.stdout).not.toContain("{\"shard\"")
+      expect(run.stderr).toContain("stopped: stdout was closed; 2 resumable session(s)")
+      expect(run.stderr).not.toMatch(/EPIPE|^\s+at /m)
+      expect(log.violations).toEqual([])
       expectResumableCloses(log)
     }))
 })

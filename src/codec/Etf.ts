@@ -1,0 +1,536 @@
+/**
+ * The ETF encoding: Erlang's External Term Format, version 131, in plain TypeScript (no native
+ * addon). Terms decode into the shapes the JSON encoding gives for the same payload, so the
+ * discord-api-types event types hold for both:
+ *
+ * | term | JavaScript |
+ * |---|---|
+ * | SMALL_INTEGER_EXT, INTEGER_EXT | number |
+ * | SMALL_BIG_EXT, LARGE_BIG_EXT | number when its magnitude is at most 2^53 - 1, else its decimal string |
+ * | NEW_FLOAT_EXT, FLOAT_EXT | number |
+ * | atom `nil` / `true` / `false` | `null` / `true` / `false` |
+ * | any other atom | its name, a string |
+ * | BINARY_EXT | string (UTF-8) |
+ * | STRING_EXT | array of numbers (the bytes) |
+ * | LIST_EXT, NIL_EXT | array (improper lists are refused) |
+ * | SMALL_TUPLE_EXT, LARGE_TUPLE_EXT | array |
+ * | MAP_EXT | object (keys: atom names, binaries, or integers as decimal strings) |
+ *
+ * Why the integer rule gives JSON's shapes: every Discord id is a snowflake whose value passed 2^53
+ * within 25 days of Discord's epoch (2015-01-01, months before the first id was made), so an id that
+ * arrives as an integer becomes the same string JSON carries, while counts, flags and millisecond
+ * timestamps (far below 2^53) stay numbers. Why STRING_EXT is a list of numbers: Erlang's
+ * `term_to_binary` writes any list of integers 0-255 (`shard: [0, 1]`, say) as STRING_EXT, while
+ * Discord's text is always a binary, so the JSON value for such a field is an array of numbers.
+ *
+ * Sending: maps with binary keys (the gateway closes with 4002 on atom keys), `null` as `nil`,
+ * booleans as atoms, integers as SMALL_INTEGER_EXT / INTEGER_EXT / SMALL_BIG_EXT, other numbers as
+ * NEW_FLOAT_EXT, strings as BINARY_EXT, arrays as LIST_EXT. Like `JSON.stringify`, `undefined`
+ * fields are left out, `undefined` array items and non-finite numbers become `nil`.
+ *
+ * @since 0.1.0
+ */
+import { DecodeError } from "./DecodeError.ts"
+import type { Encoding, Envelope } from "./Encoding.ts"
+import { toEnvelope } from "./Json.ts"
+
+/**
+ * The version byte every ETF message starts with.
+ *
+ * @since 0.1.0
+ */
+export const version = 131
+
+/**
+ * The deepest nesting of lists, tuples and maps accepted (decoding) or written (encoding).
+ *
+ * @since 0.1.0
+ */
+export const maxDepth = 512
+
+const Tag = {
+  NewFloat: 70,
+  SmallInteger: 97,
+  Integer: 98,
+  Float: 99,
+  Atom: 100,
+  SmallAtom: 115,
+  SmallTuple: 104,
+  LargeTuple: 105,
+  Nil: 106,
+  String: 107,
+  List: 108,
+  Binary: 109,
+  SmallBig: 110,
+  LargeBig: 111,
+  Map: 116,
+  AtomUtf8: 118,
+  SmallAtomUtf8: 119
+} as const
+
+/**
+ * An atom to write (decoded atoms are plain strings): the local gateway sends event names this way.
+ *
+ * @since 0.1.0
+ */
+export class Atom {
+  constructor(readonly name: string) {}
+}
+
+/**
+ * Options for {@link decodeTerm}. `rejectAtomKeys` refuses maps with atom keys, as Discord does for
+ * what clients send.
+ *
+ * @since 0.1.0
+ */
+export interface DecodeOptions {
+  readonly rejectAtomKeys?: boolean | undefined
+}
+
+class Malformed {
+  constructor(readonly message: string) {}
+}
+
+const utf8 = new TextDecoder("utf-8", { fatal: true })
+const maxSafeBig = BigInt(Number.MAX_SAFE_INTEGER)
+
+class Reader {
+  pos = 1
+  readonly view: DataView
+  constructor(readonly bytes: Uint8Array, readonly rejectAtomKeys: boolean) {
+    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+  }
+
+  need(count: number): number {
+    const at = this.pos
+    if (count > this.bytes.length - at) throw new Malformed(`truncated: ${count} bytes needed at offset ${at}`)
+    this.pos = at + count
+    return at
+  }
+
+  /** A count of items that each take at least `size` bytes, checked against what is left. */
+  count(length: number, size: number, what: string): number {
+    if (length * size > this.bytes.length - this.pos) {
+      throw new Malformed(`${what} of ${length} items at offset ${this.pos} is longer than the message`)
+    }
+    return length
+  }
+
+  text(start: number, length: number): string {
+    const bytes = this.bytes
+    if (length < 32) {
+      let out = ""
+      for (let i = start; i < start + length; i++) {
+        const byte = bytes[i]!
+        if (byte >= 0x80) return this.utf8(start, length)
+        out += String.fromCharCode(byte)
+      }
+      return out
+    }
+    return this.utf8(start, length)
+  }
+
+  utf8(start: number, length: number): string {
+    try {
+      return utf8.decode(this.bytes.subarray(start, start + length))
+    } catch {
+      throw new Malformed(`invalid UTF-8 at offset ${start}`)
+    }
+  }
+
+  latin1(start: number, length: number): string {
+    let out = ""
+    for (let i = start; i < start + length; i++) out += String.fromCharCode(this.bytes[i]!)
+    return out
+  }
+
+  /** An atom's name, or undefined when the next term is not an atom (nothing is consumed then). */
+  atomName(tag: number): string | undefined {
+    switch (tag) {
+      case Tag.SmallAtomUtf8: {
+        const length = this.bytes[this.need(1)]!
+        return this.text(this.need(length), length)
+      }
+      case Tag.AtomUtf8: {
+        const length = this.view.getUint16(this.need(2))
+        return this.text(this.need(length), length)
+      }
+      case Tag.SmallAtom: {
+        const length = this.bytes[this.need(1)]!
+        return this.latin1(this.need(length), length)
+      }
+      case Tag.Atom: {
+        const length = this.view.getUint16(this.need(2))
+        return this.latin1(this.need(length), length)
+      }
+    }
+    return undefined
+  }
+
+  big(digits: number): number | string {
+    const sign = this.bytes[this.need(1)]!
+    if (sign > 1) throw new Malformed(`big integer sign ${sign} at offset ${this.pos - 1}`)
+    const at = this.need(digits)
+    const bytes = this.bytes
+    if (digits <= 6) {
+      let value = 0
+      for (let i = digits - 1; i >= 0; i--) value = value * 256 + bytes[at + i]!
+      return sign === 1 && value !== 0 ? -value : value
+    }
+    let value = 0n
+    for (let i = digits - 1; i >= 0; i--) value = (value << 8n) | BigInt(bytes[at + i]!)
+    if (value <= maxSafeBig) return sign === 1 && value !== 0n ? -Number(value) : Number(value)
+    return sign === 1 ? `-${value}` : value.toString()
+  }
+
+  term(depth: number): unknown {
+    const tag = this.bytes[this.need(1)]!
+    switch (tag) {
+      case Tag.SmallInteger:
+        return this.bytes[this.need(1)]!
+      case Tag.Integer:
+        return this.view.getInt32(this.need(4))
+      case Tag.NewFloat:
+        return this.view.getFloat64(this.need(8))
+      case Tag.Binary: {
+        const length = this.view.getUint32(this.need(4))
+        return this.text(this.need(length), length)
+      }
+      case Tag.SmallAtomUtf8:
+      case Tag.AtomUtf8:
+      case Tag.SmallAtom:
+      case Tag.Atom: {
+        const name = this.atomName(tag)!
+        return name === "nil" ? null : name === "true" ? true : name === "false" ? false : name
+      }
+      case Tag.Map:
+        return this.map(depth + 1)
+      case Tag.Nil:
+        return []
+      case Tag.List: {
+        const items = this.sequence(this.view.getUint32(this.need(4)), depth + 1, "list")
+        if (this.bytes[this.need(1)] !== Tag.Nil) throw new Malformed(`improper list ending at offset ${this.pos - 1}`)
+        return items
+      }
+      case Tag.SmallTuple:
+        return this.sequence(this.bytes[this.need(1)]!, depth + 1, "tuple")
+      case Tag.LargeTuple:
+        return this.sequence(this.view.getUint32(this.need(4)), depth + 1, "tuple")
+      case Tag.String: {
+        const length = this.view.getUint16(this.need(2))
+        return Array.from(this.bytes.subarray(this.need(length), this.pos))
+      }
+      case Tag.SmallBig:
+        return this.big(this.bytes[this.need(1)]!)
+      case Tag.LargeBig:
+        return this.big(this.count(this.view.getUint32(this.need(4)), 1, "big integer"))
+      case Tag.Float: {
+        const at = this.need(31)
+        const end = this.bytes.indexOf(0, at)
+        const value = Number.parseFloat(this.latin1(at, (end === -1 || end > at + 31 ? at + 31 : end) - at))
+        if (!Number.isFinite(value)) throw new Malformed(`FLOAT_EXT at offset ${at} is not a number`)
+        return value
+      }
+    }
+    throw new Malformed(`unsupported term tag ${tag} at offset ${this.pos - 1}`)
+  }
+
+  sequence(length: number, depth: number, what: string): Array<unknown> {
+    if (depth > maxDepth) throw new Malformed(`nested deeper than ${maxDepth}`)
+    const items = new Array<unknown>(this.count(length, 1, what))
+    for (let i = 0; i < length; i++) items[i] = this.term(depth)
+    return items
+  }
+
+  key(): string {
+    const tag = this.bytes[this.pos]
+    if (tag === Tag.Binary) {
+      this.pos++
+      const length = this.view.getUint32(this.need(4))
+      return this.text(this.need(length), length)
+    }
+    this.need(1)
+    const name = this.atomName(tag!)
+    if (name !== undefined) {
+      if (this.rejectAtomKeys) throw new Malformed(`map key ${JSON.stringify(name)} is an atom; keys must be binaries`)
+      return name
+    }
+    this.pos--
+    const key = this.term(0)
+    if (typeof key === "number" || typeof key === "string") return String(key)
+    throw new Malformed(`map key at offset ${this.pos} is not an atom, binary or integer`)
+  }
+
+  map(depth: number): Record<string, unknown> {
+    if (depth > maxDepth) throw new Malformed(`nested deeper than ${maxDepth}`)
+    const length = this.count(this.view.getUint32(this.need(4)), 2, "map")
+    const object: Record<string, unknown> = {}
+    for (let i = 0; i < length; i++) {
+      const key = this.key()
+      const value = this.term(depth)
+      if (key === "__proto__") Object.defineProperty(object, key, { value, enumerable: true, writable: true, configurable: true })
+      else object[key] = value
+    }
+    return object
+  }
+}
+
+/**
+ * Decodes one ETF message into a JavaScript value (see the table above), or a {@link DecodeError}
+ * with reason `"Etf"`: never throws. Lengths are checked against the message, nesting is bounded
+ * by {@link maxDepth}, trailing bytes are refused.
+ *
+ * @since 0.1.0
+ */
+export const decodeTerm = (bytes: Uint8Array, options?: DecodeOptions): unknown | DecodeError => {
+  if (bytes.length === 0 || bytes[0] !== version) {
+    return new DecodeError({ reason: "Etf", message: `ETF message must start with version byte ${version}` })
+  }
+  const reader = new Reader(bytes, options?.rejectAtomKeys === true)
+  try {
+    const value = reader.term(0)
+    if (reader.pos !== bytes.length) throw new Malformed(`${bytes.length - reader.pos} trailing bytes`)
+    return value
+  } catch (error) {
+    const detail = error instanceof Malformed ? error.message : String(error)
+    return new DecodeError({ reason: "Etf", message: `gateway message is not valid ETF: ${detail}` })
+  }
+}
+
+/**
+ * Decodes one ETF gateway message into its envelope. Text frames are refused: ETF comes in binary
+ * frames.
+ *
+ * @since 0.1.0
+ */
+export const decode = (message: string | Uint8Array): Envelope | DecodeError => {
+  if (typeof message === "string") {
+    return new DecodeError({ reason: "Etf", message: "ETF gateway messages come in binary frames, got a text frame" })
+  }
+  const value = decodeTerm(message)
+  if (value instanceof DecodeError) return value
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    return new DecodeError({ reason: "Envelope", message: "gateway message is not an ETF map" })
+  }
+  return toEnvelope(value)
+}
+
+/**
+ * Options for {@link encodeWith}, for writing terms as Discord's own encoder does (the local
+ * gateway uses them); a client sends with the defaults.
+ *
+ * @since 0.1.0
+ */
+export interface EncodeOptions {
+  /** Map keys as atoms (what Discord sends) instead of binaries (what a client must send). */
+  readonly atomKeys?: boolean | undefined
+  /** Strings of digits above 2^53 - 1 and below 2^64 as big integers, as Discord sends some ids. */
+  readonly snowflakesAsIntegers?: boolean | undefined
+  /** Lists of integers 0-255 as STRING_EXT, as Erlang's `term_to_binary` writes them. */
+  readonly byteListsAsStrings?: boolean | undefined
+}
+
+/**
+ * The options that write terms as the gateway sends them.
+ *
+ * @since 0.1.0
+ */
+export const gatewayStyle: EncodeOptions = { atomKeys: true, snowflakesAsIntegers: true, byteListsAsStrings: true }
+
+const textEncoder = new TextEncoder()
+const snowflakePattern = /^[1-9][0-9]{15,19}$/
+const twoTo64 = 1n << 64n
+
+class Writer {
+  bytes = new Uint8Array(4096)
+  view = new DataView(this.bytes.buffer)
+  pos = 0
+  atomKeys = false
+  snowflakes = false
+  byteLists = false
+
+  reserve(count: number): number {
+    const at = this.pos
+    if (at + count > this.bytes.length) {
+      const grown = new Uint8Array(Math.max(this.bytes.length * 2, at + count))
+      grown.set(this.bytes.subarray(0, at))
+      this.bytes = grown
+      this.view = new DataView(grown.buffer)
+    }
+    this.pos = at + count
+    return at
+  }
+
+  byte(value: number): void {
+    this.bytes[this.reserve(1)] = value
+  }
+
+  /** Writes `text` as UTF-8 after a length field of `lengthBytes` (1, 2 or 4); returns the length. */
+  text(text: string, lengthBytes: 1 | 2 | 4, limit: number): void {
+    const at = this.reserve(lengthBytes)
+    let length = 0
+    let ascii = text.length < 64
+    if (ascii) {
+      const start = this.reserve(text.length)
+      for (let i = 0; i < text.length; i++) {
+        const code = text.charCodeAt(i)
+        if (code >= 0x80) {
+          ascii = false
+          break
+        }
+        this.bytes[start + i] = code
+      }
+      if (ascii) length = text.length
+      else this.pos = start
+    }
+    if (!ascii) {
+      const start = this.reserve(text.length * 3)
+      length = textEncoder.encodeInto(text, this.bytes.subarray(start)).written
+      this.pos = start + length
+    }
+    if (length > limit) throw new RangeError(`ETF: ${length} bytes do not fit a ${lengthBytes}-byte length`)
+    if (lengthBytes === 1) this.bytes[at] = length
+    else if (lengthBytes === 2) this.view.setUint16(at, length)
+    else this.view.setUint32(at, length)
+  }
+
+  atom(name: string): void {
+    const short = name.length <= 85 || textEncoder.encode(name).length <= 255
+    this.byte(short ? Tag.SmallAtomUtf8 : Tag.AtomUtf8)
+    this.text(name, short ? 1 : 2, short ? 255 : 65535)
+  }
+
+  binary(text: string): void {
+    this.byte(Tag.Binary)
+    this.text(text, 4, 0xffffffff)
+  }
+
+  integer(value: number): void {
+    if (value >= 0 && value <= 255) {
+      this.byte(Tag.SmallInteger)
+      this.byte(value)
+    } else if (value >= -0x80000000 && value <= 0x7fffffff) {
+      this.byte(Tag.Integer)
+      this.view.setInt32(this.reserve(4), value)
+    } else this.big(BigInt(value))
+  }
+
+  big(value: bigint): void {
+    if (value >= -0x80000000n && value <= 0x7fffffffn) return this.integer(Number(value))
+    let magnitude = value < 0n ? -value : value
+    const digits: Array<number> = []
+    while (magnitude > 0n) {
+      digits.push(Number(magnitude & 0xffn))
+      magnitude >>= 8n
+    }
+    if (digits.length <= 255) {
+      this.byte(Tag.SmallBig)
+      this.byte(digits.length)
+    } else {
+      this.byte(Tag.LargeBig)
+      this.view.setUint32(this.reserve(4), digits.length)
+    }
+    this.byte(value < 0n ? 1 : 0)
+    const at = this.reserve(digits.length)
+    this.bytes.set(digits, at)
+  }
+
+  string(text: string): void {
+    if (this.snowflakes && snowflakePattern.test(text)) {
+      const value = BigInt(text)
+      if (value > maxSafeBig && value < twoTo64) return this.big(value)
+    }
+    this.binary(text)
+  }
+
+  value(value: unknown, depth: number): void {
+    switch (typeof value) {
+      case "string":
+        return this.string(value)
+      case "number":
+        if (Number.isInteger(value)) return this.integer(value)
+        if (!Number.isFinite(value)) return this.atom("nil")
+        this.byte(Tag.NewFloat)
+        return this.view.setFloat64(this.reserve(8), value)
+      case "boolean":
+        return this.atom(value ? "true" : "false")
+      case "bigint":
+        return this.big(value)
+      case "object":
+        if (value === null) return this.atom("nil")
+        if (depth >= maxDepth) throw new RangeError(`ETF: value nested deeper than ${maxDepth} (or cyclic)`)
+        if (value instanceof Atom) return this.atom(value.name)
+        if (Array.isArray(value)) return this.list(value, depth + 1)
+        if (typeof (value as { toJSON?: unknown }).toJSON === "function") {
+          return this.value((value as { toJSON: () => unknown }).toJSON(), depth + 1)
+        }
+        return this.map(value as Record<string, unknown>, depth + 1)
+    }
+    return this.atom("nil")
+  }
+
+  list(items: ReadonlyArray<unknown>, depth: number): void {
+    if (items.length === 0) return this.byte(Tag.Nil)
+    if (this.byteLists && items.length <= 65535 && items.every((item) => Number.isInteger(item) && (item as number) >= 0 && (item as number) <= 255)) {
+      this.byte(Tag.String)
+      this.view.setUint16(this.reserve(2), items.length)
+      const at = this.reserve(items.length)
+      for (let i = 0; i < items.length; i++) this.bytes[at + i] = items[i] as number
+      return
+    }
+    this.byte(Tag.List)
+    this.view.setUint32(this.reserve(4), items.length)
+    for (const item of items) this.value(item, depth)
+    this.byte(Tag.Nil)
+  }
+
+  map(object: Record<string, unknown>, depth: number): void {
+    this.byte(Tag.Map)
+    const at = this.reserve(4)
+    let count = 0
+    for (const key of Object.keys(object)) {
+      const item = object[key]
+      if (item === undefined || typeof item === "function" || typeof item === "symbol") continue
+      count++
+      if (this.atomKeys) this.atom(key)
+      else this.binary(key)
+      this.value(item, depth)
+    }
+    this.view.setUint32(at, count)
+  }
+}
+
+const writer = new Writer()
+
+/**
+ * Encodes `value` as an ETF message with `options` (see {@link EncodeOptions}). Throws a
+ * `RangeError` only for a value nested deeper than {@link maxDepth} (a cycle, say), as
+ * `JSON.stringify` throws on cycles.
+ *
+ * @since 0.1.0
+ */
+export const encodeWith = (value: unknown, options: EncodeOptions): Uint8Array => {
+  writer.pos = 0
+  writer.atomKeys = options.atomKeys === true
+  writer.snowflakes = options.snowflakesAsIntegers === true
+  writer.byteLists = options.byteListsAsStrings === true
+  writer.byte(version)
+  writer.value(value, 0)
+  return writer.bytes.slice(0, writer.pos)
+}
+
+const clientStyle: EncodeOptions = {}
+
+/**
+ * Encodes an outgoing payload as a client must send it: binary map keys, never atoms.
+ *
+ * @since 0.1.0
+ */
+export const encode = (payload: unknown): Uint8Array => encodeWith(payload, clientStyle)
+
+/**
+ * The ETF {@link Encoding}.
+ *
+ * @since 0.1.0
+ */
+export const encoding: Encoding = { name: "etf", decode, encode }
