@@ -1,0 +1,53 @@
+import { describe, expect, it } from "@effect/vitest"
+import * as FastCheck from "effect/FastCheck"
+import * as JsonHeader from "../../src/codec/JsonHeader.ts"
+
+const encoder = new TextEncoder()
+
+describe("JsonHeader", () => {
+  it("reads op, s and t written before d, from text and from bytes", () => {
+    const text = `{"t":"MESSAGE_CREATE","s":42,"op":0,"d":{"t":"NOT_THIS","s":1,"content":"{\\"op\\":9}"}}`
+    expect(JsonHeader.read(text)).toEqual({ op: 0, s: 42, t: "MESSAGE_CREATE" })
+    expect(JsonHeader.read(encoder.encode(text))).toEqual({ op: 0, s: 42, t: "MESSAGE_CREATE" })
+    expect(JsonHeader.read(` { "op" : 11 , "s" : null , "t" : null , "d" : null }`)).toEqual({ op: 11, s: null, t: null })
+  })
+
+  it("gives up when a field comes after d, is missing, or is unusual", () => {
+    for (
+      const text of [
+        `{"op":0,"d":{},"s":1,"t":"READY"}`,
+        `{"t":"READY","op":0,"d":{}}`,
+        `{"t":"RE\\u0041DY","s":1,"op":0,"d":{}}`,
+        `{"t":"READY","s":-1,"op":0,"d":{}}`,
+        `{"t":"READY","s":1.5,"op":0,"d":{}}`,
+        `{"t":"READY","s":1,"op":0,"x":1,"d":{}}`,
+        `{"t":"READY","s":1,"op":null,"d":{}}`,
+        `[1,2,3]`,
+        ``,
+        `{"t":"READY","s":1,"op":0`
+      ]
+    ) expect(JsonHeader.read(text)).toBeUndefined()
+  })
+
+  it("never disagrees with JSON.parse: whatever it reads is what the message says", () =>
+    FastCheck.assert(
+      FastCheck.property(
+        FastCheck.record({
+          op: FastCheck.oneof(FastCheck.integer({ min: 0, max: 50 }), FastCheck.constant(null)),
+          s: FastCheck.oneof(FastCheck.nat(), FastCheck.constant(null), FastCheck.double()),
+          t: FastCheck.oneof(FastCheck.string(), FastCheck.constantFrom("MESSAGE_CREATE", "READY"), FastCheck.constant(null)),
+          d: FastCheck.jsonValue()
+        }),
+        FastCheck.shuffledSubarray(["op", "s", "t", "d"], { minLength: 0, maxLength: 4 }),
+        FastCheck.boolean(),
+        (envelope, order, asBytes) => {
+          const text = `{${order.map((key) => `${JSON.stringify(key)}:${JSON.stringify(envelope[key as keyof typeof envelope])}`).join(",")}}`
+          const header = JsonHeader.read(asBytes ? encoder.encode(text) : text)
+          if (header === undefined) return
+          const parsed = JSON.parse(text)
+          expect(header).toEqual({ op: parsed.op, s: parsed.s, t: parsed.t })
+        }
+      ),
+      { seed: 42, numRuns: 2000 }
+    ))
+})
