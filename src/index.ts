@@ -49,3 +49,5 @@ export * as WsTransport from "./transport/WsTransport.ts"
 export type { Compression } from "./codec/Compression.ts"
 /** Payload encodings. */
 export * as Json from "./codec/Json.ts"
+/** The ETF (Erlang term format) encoding. */
+export * as Etf from "./codec/Etf.ts"

@@ -88,9 +88,6 @@ const shardCountOf = (options: Args.CliOptions): number | undefined =>
 
 const run = (options: Args.CliOptions) =>
   Effect.gen(function*() {
-    if (options.encoding === "etf") {
-      return yield* new Args.UsageError({ detail: "--encoding etf is not available yet; use json" })
-    }
     const target = options.token === undefined
       ? yield* embedded(options.shardCount)
       : { token: options.token, api: options.api }
@@ -100,6 +97,7 @@ const run = (options: Args.CliOptions) =>
       api: target.api,
       intents: options.intents,
       compression: options.compress,
+      encoding: options.encoding,
       ...(options.gateway === undefined ? {} : { gateway: options.gateway }),
       ...(options.shards === undefined ? {} : { shards: options.shards }),
       ...(shardCount === undefined ? {} : { shardCount })
@@ -134,7 +132,7 @@ const main = Effect.gen(function*() {
     Effect.catchAll((error) =>
       Effect.zipRight(
         Console.error(`error: ${error.message}`),
-        exit(error._tag === "UsageError" || error._tag === "InvalidOptions" ? 2 : 1)
+        exit(error._tag === "InvalidOptions" ? 2 : 1)
       )),
     Effect.provide(Layer.merge(Live.layer, logging))
   )

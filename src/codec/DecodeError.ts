@@ -7,7 +7,7 @@ import * as Data from "effect/Data"
 
 /**
  * Why a frame could not be decoded: corrupt zlib or zstd data, bad JSON, a JSON value that is not
- * an envelope, a message over the size limit, or (later) bad ETF.
+ * an envelope, a message over the size limit, or bad ETF.
  *
  * @since 0.1.0
  */

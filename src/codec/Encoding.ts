@@ -1,5 +1,5 @@
 /**
- * The seam between transport bytes and gateway envelopes: JSON now, ETF later in its own module.
+ * The seam between transport bytes and gateway envelopes: JSON (`Json.ts`) and ETF (`Etf.ts`).
  *
  * @since 0.1.0
  */

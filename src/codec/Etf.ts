@@ -93,6 +93,9 @@ class Malformed {
 
 const utf8 = new TextDecoder("utf-8", { fatal: true })
 const maxSafeBig = BigInt(Number.MAX_SAFE_INTEGER)
+const hexByte = Array.from({ length: 256 }, (_, byte) => byte.toString(16).padStart(2, "0"))
+/** Big integers longer than this (2048 bits) are refused: converting them costs quadratic time. */
+const maxBigDigits = 256
 
 class Reader {
   pos = 1
@@ -170,17 +173,28 @@ class Reader {
   big(digits: number): number | string {
     const sign = this.bytes[this.need(1)]!
     if (sign > 1) throw new Malformed(`big integer sign ${sign} at offset ${this.pos - 1}`)
+    if (digits > maxBigDigits) throw new Malformed(`big integer of ${digits} bytes (at most ${maxBigDigits} accepted)`)
     const at = this.need(digits)
     const bytes = this.bytes
-    if (digits <= 6) {
-      let value = 0
-      for (let i = digits - 1; i >= 0; i--) value = value * 256 + bytes[at + i]!
-      return sign === 1 && value !== 0 ? -value : value
+    let magnitude: bigint
+    if (digits <= 8) {
+      let low = 0
+      let high = 0
+      for (let i = Math.min(digits, 4) - 1; i >= 0; i--) low = low * 256 + bytes[at + i]!
+      for (let i = digits - 1; i >= 4; i--) high = high * 256 + bytes[at + i]!
+      // Below 2^21 * 2^32 = 2^53 the value is exact as a number.
+      if (high < 0x200000) {
+        const value = high * 0x100000000 + low
+        return sign === 1 && value !== 0 ? -value : value
+      }
+      magnitude = (BigInt(high) << 32n) | BigInt(low)
+    } else {
+      let hex = ""
+      for (let i = digits - 1; i >= 0; i--) hex += hexByte[bytes[at + i]!]
+      magnitude = BigInt(`0x${hex}`)
+      if (magnitude <= maxSafeBig) return sign === 1 && magnitude !== 0n ? -Number(magnitude) : Number(magnitude)
     }
-    let value = 0n
-    for (let i = digits - 1; i >= 0; i--) value = (value << 8n) | BigInt(bytes[at + i]!)
-    if (value <= maxSafeBig) return sign === 1 && value !== 0n ? -Number(value) : Number(value)
-    return sign === 1 ? `-${value}` : value.toString()
+    return sign === 1 ? `-${magnitude}` : magnitude.toString()
   }
 
   term(depth: number): unknown {
@@ -255,10 +269,11 @@ class Reader {
       if (this.rejectAtomKeys) throw new Malformed(`map key ${JSON.stringify(name)} is an atom; keys must be binaries`)
       return name
     }
-    this.pos--
-    const key = this.term(0)
-    if (typeof key === "number" || typeof key === "string") return String(key)
-    throw new Malformed(`map key at offset ${this.pos} is not an atom, binary or integer`)
+    if (tag === Tag.SmallInteger || tag === Tag.Integer || tag === Tag.SmallBig || tag === Tag.LargeBig) {
+      this.pos--
+      return String(this.term(0))
+    }
+    throw new Malformed(`map key at offset ${this.pos - 1} is not an atom, binary or integer`)
   }
 
   map(depth: number): Record<string, unknown> {
@@ -361,11 +376,18 @@ class Writer {
     return at
   }
 
-  byte(value: number): void {
-    this.bytes[this.reserve(1)] = value
+  /** Drops a buffer grown by a large payload. */
+  shrink(): void {
+    this.bytes = new Uint8Array(4096)
+    this.view = new DataView(this.bytes.buffer)
   }
 
-  /** Writes `text` as UTF-8 after a length field of `lengthBytes` (1, 2 or 4); returns the length. */
+  byte(value: number): void {
+    const at = this.reserve(1)
+    this.bytes[at] = value
+  }
+
+  /** Writes `text` as UTF-8 after a length field of `lengthBytes` (1, 2 or 4). */
   text(text: string, lengthBytes: 1 | 2 | 4, limit: number): void {
     const at = this.reserve(lengthBytes)
     let length = 0
@@ -394,6 +416,11 @@ class Writer {
     else this.view.setUint32(at, length)
   }
 
+  float(value: number): void {
+    const at = this.reserve(8)
+    this.view.setFloat64(at, value)
+  }
+
   atom(name: string): void {
     const short = name.length <= 85 || textEncoder.encode(name).length <= 255
     this.byte(short ? Tag.SmallAtomUtf8 : Tag.AtomUtf8)
@@ -411,7 +438,8 @@ class Writer {
       this.byte(value)
     } else if (value >= -0x80000000 && value <= 0x7fffffff) {
       this.byte(Tag.Integer)
-      this.view.setInt32(this.reserve(4), value)
+      const at = this.reserve(4)
+      this.view.setInt32(at, value)
     } else this.big(BigInt(value))
   }
 
@@ -428,7 +456,8 @@ class Writer {
       this.byte(digits.length)
     } else {
       this.byte(Tag.LargeBig)
-      this.view.setUint32(this.reserve(4), digits.length)
+      const at = this.reserve(4)
+      this.view.setUint32(at, digits.length)
     }
     this.byte(value < 0n ? 1 : 0)
     const at = this.reserve(digits.length)
@@ -451,7 +480,7 @@ class Writer {
         if (Number.isInteger(value)) return this.integer(value)
         if (!Number.isFinite(value)) return this.atom("nil")
         this.byte(Tag.NewFloat)
-        return this.view.setFloat64(this.reserve(8), value)
+        return this.float(value)
       case "boolean":
         return this.atom(value ? "true" : "false")
       case "bigint":
@@ -473,13 +502,15 @@ class Writer {
     if (items.length === 0) return this.byte(Tag.Nil)
     if (this.byteLists && items.length <= 65535 && items.every((item) => Number.isInteger(item) && (item as number) >= 0 && (item as number) <= 255)) {
       this.byte(Tag.String)
-      this.view.setUint16(this.reserve(2), items.length)
+      const length = this.reserve(2)
+      this.view.setUint16(length, items.length)
       const at = this.reserve(items.length)
       for (let i = 0; i < items.length; i++) this.bytes[at + i] = items[i] as number
       return
     }
     this.byte(Tag.List)
-    this.view.setUint32(this.reserve(4), items.length)
+    const at = this.reserve(4)
+    this.view.setUint32(at, items.length)
     for (const item of items) this.value(item, depth)
     this.byte(Tag.Nil)
   }
@@ -516,7 +547,9 @@ export const encodeWith = (value: unknown, options: EncodeOptions): Uint8Array =
   writer.byteLists = options.byteListsAsStrings === true
   writer.byte(version)
   writer.value(value, 0)
-  return writer.bytes.slice(0, writer.pos)
+  const bytes = writer.bytes.slice(0, writer.pos)
+  if (writer.bytes.length > 1 << 20) writer.shrink()
+  return bytes
 }
 
 const clientStyle: EncodeOptions = {}

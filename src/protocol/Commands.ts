@@ -1,6 +1,6 @@
 /**
  * What a client sends: one tagged value per gateway command, checked and encoded to the
- * exact wire JSON by {@link encode}. The bot token stays `Redacted` until that JSON is built.
+ * exact wire payload (JSON or ETF) by {@link encode}. The bot token stays `Redacted` until that JSON is built.
  *
  * @since 0.1.0
  */
@@ -8,6 +8,8 @@ import * as Data from "effect/Data"
 import * as Either from "effect/Either"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
+import type { Encoding } from "../codec/Encoding.ts"
+import * as Json from "../codec/Json.ts"
 import * as Intents from "./Intents.ts"
 import { Opcode } from "./Opcode.ts"
 import { Bool, checked, decoder, intBetween, isSnowflake, NonNegativeInt, ShardPair, show, Snowflake, Str, struct } from "./internal/schema.ts"
@@ -529,17 +531,20 @@ const data = (command: Command): unknown => {
 }
 
 /**
- * Checks `command` and encodes it to the JSON text sent on the wire, `{"op":N,"d":{...}}`,
- * failing when a rule is broken or the text exceeds {@link maxPayloadBytes} UTF-8 bytes.
+ * Checks `command` and encodes it in `encoding` (JSON by default) to the frame sent on the wire,
+ * `{"op":N,"d":{...}}` (a string for JSON, bytes for ETF), failing when a rule is broken or the
+ * frame exceeds {@link maxPayloadBytes} bytes.
  *
  * @since 0.1.0
  */
-export const encode = (command: Command): Either.Either<string, InvalidCommand> =>
-  Either.flatMap(validate(command), (valid) => {
-    const json = JSON.stringify({ op: opcode(valid), d: data(valid) })
-    const bytes = utf8Length(json)
+export function encode(command: Command): Either.Either<string, InvalidCommand>
+export function encode(command: Command, encoding: Encoding): Either.Either<string | Uint8Array, InvalidCommand>
+export function encode(command: Command, encoding: Encoding = Json.encoding): Either.Either<string | Uint8Array, InvalidCommand> {
+  return Either.flatMap(validate(command), (valid) => {
+    const payload = encoding.encode({ op: opcode(valid), d: data(valid) })
+    const bytes = typeof payload === "string" ? utf8Length(payload) : payload.byteLength
     return bytes <= maxPayloadBytes
-      ? Either.right(json)
+      ? Either.right(payload)
       : Either.left(
         new InvalidCommand({
           reason: "TooLarge",
@@ -548,3 +553,4 @@ export const encode = (command: Command): Either.Either<string, InvalidCommand> 
         })
       )
   })
+}

@@ -52,11 +52,11 @@ export interface Context {
   /** Where event counts and identify waits go. */
   readonly metrics: SessionMetrics
   /** The Identify payload, encoded (the token is only unwrapped inside). */
-  readonly identify: () => string
+  readonly identify: () => string | Uint8Array
   /** The Resume payload for the remembered session, encoded. */
-  readonly resume: (memory: Protocol.Memory) => string
+  readonly resume: (memory: Protocol.Memory) => string | Uint8Array
   /** The Heartbeat payload for a sequence, encoded. */
-  readonly heartbeat: (sequence: number | null) => string
+  readonly heartbeat: (sequence: number | null) => string | Uint8Array
 }
 
 /**
@@ -143,7 +143,7 @@ export const run = (ctx: Context, url: string, mode: Protocol.Mode): Effect.Effe
     const tracker = new Heartbeat.Tracker()
     const sendLimiter = yield* SendLimiter.make(options.sendLimit)
     const presenceLimiter = yield* SendLimiter.make(options.presenceLimit)
-    const sendControl = (payload: string) =>
+    const sendControl = (payload: string | Uint8Array) =>
       Effect.zipRight(sendLimiter.take("control"), Effect.ignore(connection.send(payload)))
     const beat = (scheduled: boolean) =>
       Effect.suspend(() => {

@@ -18,7 +18,7 @@ import { Opcode } from "../protocol/Opcode.ts"
  * @since 0.1.0
  */
 export interface Pending {
-  readonly payload: string
+  readonly payload: string | Uint8Array
   readonly sent: Deferred.Deferred<void>
 }
 
@@ -32,7 +32,7 @@ export interface Pending {
 export interface Writer<R> {
   readonly slot: Effect.Effect<void, never, R>
   readonly presenceSlot: Effect.Effect<void, never, R>
-  readonly write: (payload: string) => Effect.Effect<boolean>
+  readonly write: (payload: string | Uint8Array) => Effect.Effect<boolean>
 }
 
 /**
@@ -45,7 +45,7 @@ export interface Outbox {
    * Queues an encoded command and waits until it was written to a socket (handed to TCP, not
    * acknowledged by Discord). Interrupting the wait withdraws the command if it was not written yet.
    */
-  readonly submit: (op: number, payload: string) => Effect.Effect<void>
+  readonly submit: (op: number, payload: string | Uint8Array) => Effect.Effect<void>
   /** Writes queued commands forever, for one connection. */
   readonly drain: <R>(writer: Writer<R>) => Effect.Effect<never, never, R>
 }

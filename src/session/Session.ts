@@ -164,8 +164,8 @@ export const make = (options: SessionOptions.SessionOptions): Effect.Effect<Sess
         Effect.annotateLogs({ shard: shardId, state: to._tag })
       )
 
-    const encodeTrusted = (command: Commands.Command): string =>
-      Either.getOrThrowWith(Commands.encode(command), (error) => error)
+    const encodeTrusted = (command: Commands.Command): string | Uint8Array =>
+      Either.getOrThrowWith(Commands.encode(command, resolved.encoding), (error) => error)
 
     const backoff = yield* Schedule.driver(Backoff.schedule(resolved.backoff))
     let gatewayBot: { readonly url: string } | undefined
@@ -293,20 +293,20 @@ export const make = (options: SessionOptions.SessionOptions): Effect.Effect<Sess
 
     const closed = new SessionClosed({ detail: "the session was disconnected or ended" })
     // A command waits for a ready connection, unless the session stops first.
-    const sendWhenReady = (op: number, payload: string): Effect.Effect<void, SessionClosed> =>
+    const sendWhenReady = (op: number, payload: string | Uint8Array): Effect.Effect<void, SessionClosed> =>
       Effect.raceFirst(
         outbox.submit(op, payload),
         Effect.zipRight(Effect.ignore(Deferred.await(finished)), Effect.fail(closed))
       )
     const submit = (command: Commands.UserCommand): Effect.Effect<void, Commands.InvalidCommand | SessionClosed> =>
-      Effect.flatMap(Commands.encode(command), (payload) => sendWhenReady(Commands.opcode(command), payload))
+      Effect.flatMap(Commands.encode(command, resolved.encoding), (payload) => sendWhenReady(Commands.opcode(command), payload))
 
     const requestGuildMembers: Session["requestGuildMembers"] = (request) =>
       Effect.flatMap(Random.nextIntBetween(0, 2 ** 31 - 1), (random) => {
         const nonce = `${random.toString(36)}${clock.unsafeCurrentTimeMillis().toString(36)}`
         const command = Commands.requestGuildMembers({ ...request, nonce })
         return Effect.gen(function*() {
-          const payload = yield* Commands.encode(command)
+          const payload = yield* Commands.encode(command, resolved.encoding)
           const answer = yield* members.register(nonce, request.guild_id)
           yield* sendWhenReady(Commands.opcode(command), payload)
           return yield* answer.pipe(

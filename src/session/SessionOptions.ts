@@ -10,7 +10,8 @@ import type * as Redacted from "effect/Redacted"
 import type { Compression } from "../codec/Compression.ts"
 import * as Decompress from "../codec/Decompress.ts"
 import * as ZstdNative from "../codec/ZstdNative.ts"
-import type { Encoding } from "../codec/Encoding.ts"
+import type { Encoding, EncodingName } from "../codec/Encoding.ts"
+import * as Etf from "../codec/Etf.ts"
 import * as Json from "../codec/Json.ts"
 import * as SendLimiter from "../limits/SendLimiter.ts"
 import * as Commands from "../protocol/Commands.ts"
@@ -82,8 +83,11 @@ export interface SessionOptions {
   readonly api?: string
   /** Transport compression (default `zlib-stream`). */
   readonly compression?: Compression
-  /** Payload encoding (default JSON). */
-  readonly encoding?: Encoding
+  /**
+   * Payload encoding: `"json"` (the default) or `"etf"`, or an `Encoding` such as `Etf.encoding`.
+   * Both give the same event shapes.
+   */
+  readonly encoding?: Encoding | EncodingName
   /** Members above which a guild counts as large, 50-250 (default 50). */
   readonly largeThreshold?: number
   /** The presence to identify with. */
@@ -170,6 +174,10 @@ const problems = (options: SessionOptions): ReadonlyArray<string> => {
   if (options.compression !== undefined && !Decompress.isAvailable(options.compression)) {
     found.push(ZstdNative.missingMessage)
   }
+  const encoding: unknown = options.encoding
+  if (typeof encoding === "string" && encoding !== "json" && encoding !== "etf") {
+    found.push(`encoding must be "json" or "etf", got ${JSON.stringify(encoding)}`)
+  }
   if (options.api !== undefined && !isHttpUrl(options.api)) found.push(`api must be an http(s) URL, got ${JSON.stringify(options.api)}`)
   if (options.resume !== undefined) {
     const { resumeGatewayUrl, sequence, sessionId, shard } = options.resume
@@ -185,6 +193,9 @@ const problems = (options: SessionOptions): ReadonlyArray<string> => {
   if (backoff?.factor !== undefined && !(backoff.factor >= 1)) found.push(`backoff.factor must be at least 1, got ${backoff.factor}`)
   return found
 }
+
+const encodingOf = (encoding: Encoding | EncodingName | undefined): Encoding =>
+  encoding === undefined || encoding === "json" ? Json.encoding : encoding === "etf" ? Etf.encoding : encoding
 
 /**
  * Fills in defaults and checks everything, including the Identify payload the options produce,
@@ -203,7 +214,7 @@ export const resolve = (options: SessionOptions): Either.Either<ResolvedOptions,
     gatewayUrl: options.gatewayUrl,
     api: options.api ?? defaultApi,
     compression: options.compression ?? "zlib-stream",
-    encoding: options.encoding ?? Json.encoding,
+    encoding: encodingOf(options.encoding),
     largeThreshold: options.largeThreshold ?? 50,
     presence: options.presence,
     properties: options.properties ?? { os: process.platform, browser: "effect-discord-gateway", device: "effect-discord-gateway" },
@@ -215,7 +226,7 @@ export const resolve = (options: SessionOptions): Either.Either<ResolvedOptions,
     sendLimit: SendLimiter.gatewaySends,
     presenceLimit: SendLimiter.presenceUpdates
   }
-  return Either.map(Commands.encode(identifyCommand(resolved)), () => resolved).pipe(
+  return Either.map(Commands.encode(identifyCommand(resolved), resolved.encoding), () => resolved).pipe(
     Either.mapLeft((error) => new InvalidOptions({ detail: error.message }))
   )
 }

@@ -8,6 +8,8 @@
 import * as Redacted from "effect/Redacted"
 import type { WebSocket } from "ws"
 import type * as Compress from "../codec/Compress.ts"
+import type { EncodingName } from "../codec/Encoding.ts"
+import * as Etf from "../codec/Etf.ts"
 import { CloseCode } from "../protocol/CloseCode.ts"
 import { Opcode } from "../protocol/Opcode.ts"
 import * as Commands from "./Commands.ts"
@@ -102,6 +104,7 @@ export class Connection implements Outlet {
     readonly id: number,
     private readonly socket: WebSocket,
     private readonly compressor: Compress.Compressor,
+    private readonly encoding: EncodingName,
     private readonly host: Host,
     path: string,
     query: Readonly<Record<string, string>>
@@ -148,10 +151,12 @@ export class Connection implements Outlet {
     else this.later(delayMs, () => this.sendHello())
   }
 
+  /** Sends a payload given as JSON text; an ETF connection re-encodes it as Discord's ETF. */
   send(text: string): boolean {
     if (!this.open) return false
-    if (this.compressor.compression === "none") this.socket.send(text, { binary: false })
-    else this.socket.send(this.compressor.compress(text), { binary: true })
+    const message = this.encoding === "etf" ? toEtf(text) : text
+    if (this.compressor.compression === "none") this.socket.send(message, { binary: typeof message !== "string" })
+    else this.socket.send(this.compressor.compress(message), { binary: true })
     return true
   }
 
@@ -160,10 +165,11 @@ export class Connection implements Outlet {
     if (this.open) this.socket.send(frame, { binary: typeof frame !== "string" })
   }
 
-  /** Sends a frame the client cannot decode: broken JSON, or corrupt compressed bytes. */
+  /** Sends a frame the client cannot decode: broken JSON, truncated ETF, or corrupt compressed bytes. */
   sendMalformed(): void {
-    if (this.compressor.compression === "none") this.sendRaw("{\"t\":null,\"s\":null,\"op\":")
-    else this.sendRaw(Uint8Array.of(0xde, 0xad, 0xbe, 0xef, 0x13, 0x37, 0x00, 0x00, 0xff, 0xff))
+    if (this.compressor.compression === "none") {
+      this.sendRaw(this.encoding === "etf" ? Uint8Array.of(Etf.version, 116, 0, 0, 0, 4) : "{\"t\":null,\"s\":null,\"op\":")
+    } else this.sendRaw(Uint8Array.of(0xde, 0xad, 0xbe, 0xef, 0x13, 0x37, 0x00, 0x00, 0xff, 0xff))
   }
 
   /** Sends op 1: the client must beat at once. */
@@ -282,7 +288,9 @@ export class Connection implements Outlet {
     if (!this.sends.hit(now)) {
       return this.violate("SendRateLimited", `more than ${Rules.sendLimit} payloads in ${Rules.sendWindowMs} ms`, CloseCode.RateLimited, "You are being rate limited.")
     }
-    const decoded = Rules.decode(frame)
+    const decoded = this.encoding === "etf"
+      ? isBinary ? Rules.decodeEtf(frame) : { _tag: "Invalid" as const, detail: "a text frame on an ETF connection" }
+      : Rules.decode(frame)
     if (decoded._tag === "TooLarge") {
       return this.violate("PayloadTooLarge", `payload of ${decoded.bytes} bytes (limit ${Rules.maxPayloadBytes})`, CloseCode.DecodeError, "Error while decoding payload.")
     }
@@ -446,6 +454,15 @@ export class Connection implements Outlet {
     session.attach(this, plan.entries, now)
     session.dispatch("RESUMED", { _trace: ["[\"local-gateway\",{\"micros\":0}]"] }, now, false)
   }
+}
+
+/**
+ * A payload's JSON text as the ETF Discord sends: atom map keys and event name, snowflakes above
+ * 2^53 as integers, byte lists as STRING_EXT.
+ */
+const toEtf = (text: string): Uint8Array => {
+  const { t, s, op, d } = JSON.parse(text) as { t: string | null; s: number | null; op: number; d: unknown }
+  return Etf.encodeWith({ t: t === null ? null : new Etf.Atom(t), s, op, d }, Etf.gatewayStyle)
 }
 
 const toBytes = (data: Buffer | ArrayBuffer | ReadonlyArray<Buffer>): Uint8Array =>

@@ -18,6 +18,7 @@ import { WebSocketServer } from "ws"
 import type { WebSocket } from "ws"
 import * as Compress from "../codec/Compress.ts"
 import type { Compression } from "../codec/Compression.ts"
+import type { EncodingName } from "../codec/Encoding.ts"
 import { CloseCode } from "../protocol/CloseCode.ts"
 import { Connection } from "./Connection.ts"
 import type { Host, Settings } from "./Connection.ts"
@@ -146,6 +147,9 @@ export const LocalGateway: Context.Tag<LocalGateway, LocalGateway> = Context.Gen
 const millis = (input: Duration.DurationInput | undefined, fallback: number): number =>
   input === undefined ? fallback : Duration.toMillis(Duration.decode(input))
 
+const parseEncoding = (value: string | undefined): EncodingName | undefined =>
+  value === undefined || value === "json" ? "json" : value === "etf" ? "etf" : undefined
+
 const parseCompression = (value: string | undefined): Compression | undefined =>
   value === undefined ? "none" : value === "zlib-stream" || value === "zstd-stream" ? value : undefined
 
@@ -235,7 +239,8 @@ export const make = (options: Options): Effect.Effect<LocalGateway, never, Scope
         socket.close(CloseCode.UnknownError, error instanceof Error ? error.message.slice(0, 120) : "compression unavailable")
         return
       }
-      const connection = new Connection(++nextConnectionId, socket, compressor, host, url.pathname, query)
+      const encoding = parseEncoding(query["encoding"])
+      const connection = new Connection(++nextConnectionId, socket, compressor, encoding ?? "json", host, url.pathname, query)
       connections.set(connection.id, connection)
       log(Effect.logDebug("connection opened"), { connection: connection.id, path: url.pathname })
       socket.once("close", (code) => {
@@ -245,10 +250,8 @@ export const make = (options: Options): Effect.Effect<LocalGateway, never, Scope
       if (query["v"] !== "10") {
         return connection.violate("InvalidApiVersion", `v=${query["v"] ?? "(absent)"}`, CloseCode.InvalidApiVersion, "Invalid API version.")
       }
-      const encoding = query["encoding"] ?? "json"
-      if (encoding !== "json") {
-        const detail = encoding === "etf" ? "etf encoding is not supported by the local gateway yet" : `unknown encoding ${encoding}`
-        return connection.violate("InvalidEncoding", detail, CloseCode.DecodeError, "Error while decoding payload.")
+      if (encoding === undefined) {
+        return connection.violate("InvalidEncoding", `unknown encoding ${query["encoding"]}`, CloseCode.DecodeError, "Error while decoding payload.")
       }
       if (compression === undefined) {
         return connection.violate("InvalidEncoding", `unknown compress ${query["compress"]}`, CloseCode.DecodeError, "Error while decoding payload.")

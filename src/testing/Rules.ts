@@ -6,6 +6,8 @@
  * @since 0.1.0
  */
 import { GatewayIntentBits } from "discord-api-types/v10"
+import { isDecodeError } from "../codec/DecodeError.ts"
+import * as Etf from "../codec/Etf.ts"
 
 /**
  * The largest payload a client may send, in bytes.
@@ -95,9 +97,29 @@ export const decode = (frame: Uint8Array): Decoded => {
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
     return { _tag: "Invalid", detail: "payload is not a JSON object" }
   }
+  return payloadOf(value)
+}
+
+const payloadOf = (value: object): Decoded => {
   const op = (value as { readonly op?: unknown }).op
   if (typeof op !== "number" || !Number.isInteger(op)) return { _tag: "Invalid", detail: "payload has no integer op" }
   return { _tag: "Payload", op, d: (value as { readonly d?: unknown }).d }
+}
+
+/**
+ * Decodes one client frame in ETF into `{ op, d }`. Like Discord, it refuses maps with atom keys
+ * (a client must send binary keys).
+ *
+ * @since 0.1.0
+ */
+export const decodeEtf = (frame: Uint8Array): Decoded => {
+  if (frame.byteLength > maxPayloadBytes) return { _tag: "TooLarge", bytes: frame.byteLength }
+  const value = Etf.decodeTerm(frame, { rejectAtomKeys: true })
+  if (isDecodeError(value)) return { _tag: "Invalid", detail: value.message }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    return { _tag: "Invalid", detail: "payload is not an ETF map" }
+  }
+  return payloadOf(value)
 }
 
 /**

@@ -14,7 +14,7 @@ const recordingWriter = (options: { readonly accept?: () => boolean } = {}) =>
   Effect.gen(function*() {
     const slot = yield* SendLimiter.make({ limit: 3, window: "10 seconds", reserved: 0 })
     const presence = yield* SendLimiter.make({ limit: 1, window: "20 seconds", reserved: 0 })
-    const written: Array<{ readonly payload: string; readonly at: number }> = []
+    const written: Array<{ readonly payload: string | Uint8Array; readonly at: number }> = []
     const writer: Outbox.Writer<never> = {
       slot: slot.take("command"),
       presenceSlot: presence.take("command"),

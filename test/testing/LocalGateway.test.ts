@@ -229,7 +229,7 @@ describe("LocalGateway rules", () => {
     })
 
   it.scopedLive("v other than 10 closes 4012", () => breach(() => Effect.void, CloseCode.InvalidApiVersion, "InvalidApiVersion", { url: "?v=9&encoding=json" }))
-  it.scopedLive("etf encoding closes 4002 (not supported yet)", () => breach(() => Effect.void, CloseCode.DecodeError, "InvalidEncoding", { url: "?v=10&encoding=etf" }))
+  it.scopedLive("an unknown encoding closes 4002", () => breach(() => Effect.void, CloseCode.DecodeError, "InvalidEncoding", { url: "?v=10&encoding=xml" }))
   it.scopedLive("unknown opcode closes 4001", () => breach((c) => c.send({ op: 5, d: null }), CloseCode.UnknownOpcode, "UnknownOpcode"))
   it.scopedLive("invalid JSON closes 4002", () => breach((c) => c.sendRaw("{op: 1"), CloseCode.DecodeError, "DecodeError"))
   it.scopedLive("a payload over 4096 bytes closes 4002", () =>

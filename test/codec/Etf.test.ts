@@ -1,0 +1,329 @@
+import { describe, expect, it } from "@effect/vitest"
+import * as Either from "effect/Either"
+import * as FastCheck from "effect/FastCheck"
+import * as Redacted from "effect/Redacted"
+import { DecodeError } from "../../src/codec/DecodeError.ts"
+import * as Etf from "../../src/codec/Etf.ts"
+import * as Commands from "../../src/protocol/Commands.ts"
+import * as Intents from "../../src/protocol/Intents.ts"
+import { binaryToTerm, clientTerm, Erlang, fromClientTerm, termToBinary } from "./erlang.ts"
+
+const bytes = (...values: ReadonlyArray<number>) => Uint8Array.of(Etf.version, ...values)
+const decoded = (...values: ReadonlyArray<number>) => Etf.decodeTerm(bytes(...values))
+const failure = (value: unknown): DecodeError => {
+  expect(value).toBeInstanceOf(DecodeError)
+  expect((value as DecodeError).reason).toBe("Etf")
+  return value as DecodeError
+}
+const smallBig = (value: bigint): Array<number> => {
+  const digits: Array<number> = []
+  for (let rest = value < 0n ? -value : value; rest > 0n; rest >>= 8n) digits.push(Number(rest & 0xffn))
+  return [110, digits.length, value < 0n ? 1 : 0, ...digits]
+}
+const binary = (text: string) => {
+  const utf8 = [...Buffer.from(text, "utf8")]
+  return [109, 0, 0, utf8.length >> 8, utf8.length & 0xff, ...utf8]
+}
+const smallAtom = (name: string) => [119, name.length, ...Buffer.from(name, "latin1")]
+
+describe("Etf.decodeTerm", () => {
+  it("decodes integers, floats, atoms, binaries and containers into JSON's shapes", () => {
+    expect(decoded(97, 200)).toBe(200)
+    expect(decoded(98, 0xff, 0xff, 0xff, 0xfe)).toBe(-2)
+    expect(decoded(70, 0x3f, 0xf8, 0, 0, 0, 0, 0, 0)).toBe(1.5)
+    expect(decoded(...smallAtom("nil"))).toBeNull()
+    expect(decoded(...smallAtom("true"))).toBe(true)
+    expect(decoded(100, 0, 5, ...Buffer.from("false"))).toBe(false)
+    expect(decoded(115, 4, 0x63, 0x61, 0x66, 0xe9)).toBe("café")
+    expect(decoded(118, 0, 5, ...Buffer.from("READY"))).toBe("READY")
+    expect(decoded(...binary("héllo 👋"))).toBe("héllo 👋")
+    expect(decoded(106)).toEqual([])
+    expect(decoded(108, 0, 0, 0, 2, 97, 1, ...binary("x"), 106)).toEqual([1, "x"])
+    expect(decoded(104, 2, 97, 1, 97, 2)).toEqual([1, 2])
+    expect(decoded(105, 0, 0, 0, 1, ...smallAtom("ok"))).toEqual(["ok"])
+    expect(decoded(116, 0, 0, 0, 2, ...smallAtom("id"), ...binary("1"), ...binary("n"), 97, 3)).toEqual({ id: "1", n: 3 })
+  })
+
+  it("decodes STRING_EXT (Erlang's byte lists, e.g. shard: [0, 1]) as an array of numbers, as JSON has it", () => {
+    expect(decoded(107, 0, 2, 0, 1)).toEqual([0, 1])
+  })
+
+  it("gives big integers as numbers up to 2^53 - 1 and as decimal strings beyond, so snowflakes stay strings", () => {
+    expect(decoded(...smallBig(1_700_000_000_123n))).toBe(1_700_000_000_123)
+    expect(decoded(...smallBig(2n ** 53n - 1n))).toBe(Number.MAX_SAFE_INTEGER)
+    expect(decoded(...smallBig(2n ** 53n))).toBe("9007199254740992")
+    expect(decoded(...smallBig(80351110224678912n))).toBe("80351110224678912")
+    expect(decoded(...smallBig(2n ** 64n - 1n))).toBe("18446744073709551615")
+    expect(decoded(...smallBig(-(2n ** 60n)))).toBe(`-${2n ** 60n}`)
+    expect(decoded(...smallBig(-(2n ** 40n)))).toBe(-(2 ** 40))
+    expect(decoded(111, 0, 0, 0, 9, 0, ...Array(8).fill(0), 1)).toBe(`${2n ** 64n}`)
+    expect(decoded(110, 0, 0)).toBe(0)
+  })
+
+  it("decodes FLOAT_EXT (the old 31-byte text float)", () => {
+    const text = Buffer.alloc(31)
+    text.write("1.50000000000000000000e+00", "latin1")
+    expect(decoded(99, ...text)).toBe(1.5)
+  })
+
+  it("keeps a __proto__ key as data, as JSON.parse does", () => {
+    const value = decoded(116, 0, 0, 0, 1, ...binary("__proto__"), ...binary("x")) as Record<string, unknown>
+    expect(Object.getPrototypeOf(value)).toBe(Object.prototype)
+    expect(Object.keys(value)).toEqual(["__proto__"])
+  })
+
+  it("takes integer map keys as decimal strings and refuses other keys", () => {
+    expect(decoded(116, 0, 0, 0, 1, 97, 7, 97, 1)).toEqual({ 7: 1 })
+    failure(decoded(116, 0, 0, 0, 1, 106, 97, 1))
+  })
+
+  it("refuses atom keys when asked (what the gateway does with a client's payload)", () => {
+    const message = bytes(116, 0, 0, 0, 1, ...smallAtom("op"), 97, 1)
+    expect(Etf.decodeTerm(message)).toEqual({ op: 1 })
+    expect(failure(Etf.decodeTerm(message, { rejectAtomKeys: true })).message).toContain("atom")
+  })
+
+  it("refuses malformed messages with a DecodeError: version, truncation, improper lists, trailing bytes, bad UTF-8, unknown tags", () => {
+    failure(Etf.decodeTerm(Uint8Array.of(130, 97, 1)))
+    failure(Etf.decodeTerm(new Uint8Array(0)))
+    failure(decoded(98, 0, 0))
+    failure(decoded(109, 0, 0, 0, 9, 1, 2))
+    expect(failure(decoded(108, 0, 0, 0, 1, 97, 1, 97, 2)).message).toContain("improper")
+    expect(failure(decoded(97, 1, 97, 2)).message).toContain("trailing")
+    failure(decoded(109, 0, 0, 0, 2, 0xc3, 0x28))
+    failure(decoded(80, 0, 0, 0, 1, 0x78))
+    failure(decoded(110, 1, 2, 5))
+  })
+
+  it("checks counts against the message before allocating", () => {
+    expect(failure(decoded(108, 0xff, 0xff, 0xff, 0xff, 106)).message).toContain("longer than the message")
+    failure(decoded(116, 0x7f, 0xff, 0xff, 0xff))
+    failure(decoded(105, 0xff, 0xff, 0xff, 0xff))
+    failure(decoded(111, 0xff, 0xff, 0xff, 0xff, 0))
+  })
+
+  it("bounds nesting: a deeply nested message is a DecodeError, not a stack overflow", () => {
+    const depth = 100_000
+    const message = new Uint8Array(1 + depth * 6 + 1)
+    message[0] = Etf.version
+    for (let i = 0; i < depth; i++) message.set([108, 0, 0, 0, 1], 1 + i * 5)
+    message[1 + depth * 5] = 106
+    message.fill(106, 2 + depth * 5)
+    expect(failure(Etf.decodeTerm(message)).message).toContain(`deeper than ${Etf.maxDepth}`)
+  })
+
+  it("never throws on random bytes or on mutations of valid messages", () => {
+    const valid = Etf.encodeWith({ t: new Etf.Atom("MESSAGE_CREATE"), s: 1, op: 0, d: { id: "80351110224678912", a: [1, 2.5, "x", null], b: { c: true } } }, Etf.gatewayStyle)
+    FastCheck.assert(
+      FastCheck.property(
+        FastCheck.oneof(
+          FastCheck.uint8Array({ maxLength: 64 }).map((tail) => Uint8Array.of(Etf.version, ...tail)),
+          FastCheck.tuple(FastCheck.nat(valid.length - 1), FastCheck.integer({ min: 0, max: 255 }), FastCheck.nat(valid.length)).map(([at, byte, cut]) => {
+            const copy = valid.slice(0, Math.max(at + 1, cut))
+            copy[at] = byte
+            return copy
+          })
+        ),
+        (message) => {
+          const value = Etf.decodeTerm(message)
+          return value instanceof DecodeError ? value.reason === "Etf" : true
+        }
+      ),
+      { numRuns: 3000 }
+    )
+  })
+})
+
+describe("Etf.decode", () => {
+  it("decodes a gateway envelope with atom keys and an atom event name, as Discord sends it", () => {
+    const message = Etf.encodeWith({ t: new Etf.Atom("READY"), s: 1, op: 0, d: { shard: [0, 1], guild_id: "80351110224678912" } }, Etf.gatewayStyle)
+    expect(Etf.decode(message)).toEqual({ t: "READY", s: 1, op: 0, d: { shard: [0, 1], guild_id: "80351110224678912" } })
+    expect(Etf.decode(Etf.encodeWith({ op: 11 }, Etf.gatewayStyle))).toEqual({ op: 11, s: null, t: null })
+  })
+
+  it("refuses text frames and values that are not envelopes", () => {
+    failure(Etf.decode("{\"op\":1}"))
+    expect(Etf.decode(bytes(97, 1))).toMatchObject({ reason: "Envelope" })
+    expect(Etf.decode(Etf.encode({ op: "x" }))).toMatchObject({ reason: "Envelope" })
+  })
+})
+
+describe("Etf.encode", () => {
+  it("writes what a client must send: binary keys, nil, boolean atoms, integers by size, floats, binaries, lists", () => {
+    expect([...Etf.encode({ a: null })]).toEqual([131, 116, 0, 0, 0, 1, ...binary("a"), ...smallAtom("nil")])
+    expect([...Etf.encode([true, 7, -1, 2 ** 31, 0.5, "é", []])]).toEqual([
+      131, 108, 0, 0, 0, 7,
+      ...smallAtom("true"),
+      97, 7,
+      98, 0xff, 0xff, 0xff, 0xff,
+      110, 4, 0, 0, 0, 0, 0x80,
+      70, 0x3f, 0xe0, 0, 0, 0, 0, 0, 0,
+      ...binary("é"),
+      106,
+      106
+    ])
+  })
+
+  it("leaves out undefined fields and writes non-finite numbers and undefined items as nil, like JSON.stringify", () => {
+    expect(Etf.decodeTerm(Etf.encode({ a: undefined, b: [undefined, Number.NaN], c: () => 1 }))).toEqual({ b: [null, null] })
+  })
+
+  it("throws a RangeError on a cycle, as JSON.stringify throws", () => {
+    const cyclic: Record<string, unknown> = {}
+    cyclic["self"] = cyclic
+    expect(() => Etf.encode(cyclic)).toThrow(RangeError)
+    expect(Etf.decodeTerm(Etf.encode({ still: "works" }))).toEqual({ still: "works" })
+  })
+
+  it("writes long and non-ASCII strings and keys exactly", () => {
+    const long = "ünïcødé ".repeat(500)
+    expect(Etf.decodeTerm(Etf.encode({ [long]: long, k: "x".repeat(70_000) }))).toEqual({ [long]: long, k: "x".repeat(70_000) })
+  })
+
+  it("writes big integers as SMALL_BIG_EXT that decode by the rule", () => {
+    FastCheck.assert(
+      FastCheck.property(FastCheck.bigInt({ min: -(2n ** 70n), max: 2n ** 70n }), (value) => {
+        const encoded = Etf.encodeWith(value, {})
+        const magnitude = value < 0n ? -value : value
+        const expected = magnitude <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(value) : value.toString()
+        expect(Etf.decodeTerm(encoded)).toBe(expected)
+        if (magnitude > 0x7fffffffn) expect([...encoded]).toEqual([131, ...smallBig(value)])
+      }),
+      { numRuns: 500 }
+    )
+  })
+
+  it("in gateway style writes atom keys, snowflakes above 2^53 as integers and byte lists as STRING_EXT, all decoding to JSON's shapes", () => {
+    const value = { id: "80351110224678912", small: "12345", shard: [0, 1], text: "1" }
+    const encoded = Etf.encodeWith(value, Etf.gatewayStyle)
+    expect([...encoded.subarray(0, 9)]).toEqual([131, 116, 0, 0, 0, 4, 119, 2, 0x69])
+    expect(encoded).toContain(110)
+    expect(encoded).toContain(107)
+    expect(Etf.decodeTerm(encoded)).toEqual(value)
+  })
+})
+
+describe("Commands.encode with Etf.encoding", () => {
+  const identify = Commands.identify({
+    token: Redacted.make("token-value"),
+    properties: { os: "linux", browser: "b", device: "d" },
+    intents: Intents.Guilds,
+    shard: [0, 1]
+  })
+
+  it("encodes commands to bytes with binary keys only, equal to the JSON payload", () => {
+    const etf = Either.getOrThrow(Commands.encode(identify, Etf.encoding))
+    const json = Either.getOrThrow(Commands.encode(identify))
+    expect(etf).toBeInstanceOf(Uint8Array)
+    expect(Etf.decodeTerm(etf as Uint8Array, { rejectAtomKeys: true })).toEqual(JSON.parse(json))
+    expect(fromClientTerm(binaryToTerm(etf as Uint8Array))).toEqual(JSON.parse(json))
+  })
+
+  it("checks the 4096-byte limit on the encoded bytes", () => {
+    const presence = Commands.presenceUpdate({
+      since: null,
+      activities: [{ name: "x".repeat(4100), type: 0 }],
+      status: "online",
+      afk: false
+    })
+    expect(Either.getLeft(Commands.encode(presence, Etf.encoding))).toMatchObject({ _tag: "Some", value: { reason: "TooLarge" } })
+  })
+})
+
+/** JSON-shaped values as commands carry them; integers kept to int32 (erlang_js writes no larger ones). */
+const { json } = FastCheck.letrec<{ json: unknown }>((tie) => ({
+  json: FastCheck.oneof(
+    { depthSize: "small", withCrossShrink: true },
+    FastCheck.constant(null),
+    FastCheck.boolean(),
+    FastCheck.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 }),
+    FastCheck.double({ noNaN: true, noDefaultInfinity: true }).filter((n) => !Number.isInteger(n)),
+    FastCheck.fullUnicodeString({ maxLength: 20 }),
+    FastCheck.array(tie("json"), { maxLength: 5 }),
+    FastCheck.dictionary(FastCheck.fullUnicodeString({ maxLength: 8 }).filter((key) => key !== "__proto__"), tie("json"), { maxKeys: 5 })
+  )
+}))
+
+/** Erlang terms as Discord may send them, each with the JavaScript value it must decode to. */
+interface Case {
+  readonly term: unknown
+  readonly expected: unknown
+}
+const atomName = FastCheck.constantFrom("nil", "true", "false", "READY", "online", "id", "ok")
+const atomValue = (name: string): unknown => (name === "nil" ? null : name === "true" ? true : name === "false" ? false : name)
+const { term } = FastCheck.letrec<{ term: Case }>((tie) => ({
+  term: FastCheck.oneof(
+    { depthSize: "small", withCrossShrink: true },
+    FastCheck.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 }).map((n): Case => ({ term: n, expected: n })),
+    FastCheck.double({ noNaN: true, noDefaultInfinity: true }).filter((n) => !Number.isInteger(n)).map((n): Case => ({ term: n, expected: n })),
+    FastCheck.tuple(atomName, FastCheck.boolean()).map(([name, utf8]): Case => ({ term: new Erlang.OtpErlangAtom(name, utf8), expected: atomValue(name) })),
+    FastCheck.fullUnicodeString({ maxLength: 20 }).map((text): Case => ({ term: new Erlang.OtpErlangBinary(Buffer.from(text, "utf8")), expected: text })),
+    FastCheck.array(FastCheck.integer({ min: 0, max: 255 }), { minLength: 1, maxLength: 10 }).map((codes): Case => ({
+      term: String.fromCharCode(...codes),
+      expected: codes
+    })),
+    FastCheck.array(tie("term"), { maxLength: 5 }).map((items): Case => ({
+      term: new Erlang.OtpErlangList(items.map((item) => item.term)),
+      expected: items.map((item) => item.expected)
+    })),
+    FastCheck.array(tie("term"), { maxLength: 5 }).map((items): Case => ({
+      term: items.map((item) => item.term),
+      expected: items.map((item) => item.expected)
+    })),
+    FastCheck.array(
+      FastCheck.tuple(
+        FastCheck.oneof(
+          FastCheck.stringMatching(/^[a-z_]{1,8}$/).map((key) => [new Erlang.OtpErlangAtom(key), key] as const),
+          FastCheck.fullUnicodeString({ maxLength: 8 }).filter((key) => key !== "__proto__").map((key) => [new Erlang.OtpErlangBinary(Buffer.from(key, "utf8")), key] as const),
+          FastCheck.integer({ min: -1000, max: 1000 }).map((key) => [key, String(key)] as const)
+        ),
+        tie("term")
+      ),
+      { maxLength: 5 }
+    ).map((entries): Case => {
+      const expected: Record<string, unknown> = {}
+      for (const [[, key], item] of entries) expected[key] = item.expected
+      return { term: new Erlang.OtpErlangMap(new Map(entries.map(([[key], item]) => [key, item.term]))), expected }
+    })
+  )
+}))
+
+describe("Etf against erlang_js (the oracle)", () => {
+  it("decodes every term erlang_js writes into the documented JavaScript value", () => {
+    FastCheck.assert(
+      FastCheck.property(term, ({ expected, term }) => {
+        expect(Etf.decodeTerm(termToBinary(term))).toEqual(expected)
+      }),
+      { numRuns: 1000 }
+    )
+  })
+
+  it("writes the same bytes erlang_js writes for the same client term", () => {
+    FastCheck.assert(
+      FastCheck.property(json, (value) => {
+        expect(Etf.encode(value)).toEqual(termToBinary(clientTerm(value)))
+      }),
+      { numRuns: 1000 }
+    )
+  })
+
+  it("writes the same bytes erlang_js writes for values far larger than the encoder's first buffer", () => {
+    const value = Array.from({ length: 3000 }, (_, i) => ({ i, f: i + 0.5, s: "é".repeat(i % 7), n: null, b: i % 2 === 0, l: [i, -i - 1] }))
+    expect(Etf.encode(value)).toEqual(termToBinary(clientTerm(value)))
+    expect(Etf.decodeTerm(Etf.encode(value))).toEqual(value)
+  })
+
+  it("round-trips: what we write, erlang_js reads back as the same value (binary keys only), and so do we", () => {
+    FastCheck.assert(
+      FastCheck.property(
+        FastCheck.oneof(json, FastCheck.integer({ min: -Number.MAX_SAFE_INTEGER, max: Number.MAX_SAFE_INTEGER })),
+        (value) => {
+          const encoded = Etf.encode(value)
+          expect(fromClientTerm(binaryToTerm(encoded))).toEqual(value)
+          expect(Etf.decodeTerm(encoded, { rejectAtomKeys: true })).toEqual(value)
+        }
+      ),
+      { numRuns: 1000 }
+    )
+  })
+})

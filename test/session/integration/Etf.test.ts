@@ -1,0 +1,96 @@
+import { describe, expect, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import type { Compression } from "../../../src/codec/Compression.ts"
+import * as Etf from "../../../src/codec/Etf.ts"
+import type { GatewayEvent } from "../../../src/protocol/Event.ts"
+import * as Session from "../../../src/session/Session.ts"
+import { awaitLog, ClientLayer, consume, readySessions, sessionOptions, startGateway } from "./support.ts"
+
+const compressions: ReadonlyArray<Compression> = ["none", "zlib-stream", "zstd-stream"]
+
+/** A MESSAGE_CREATE with what ETF makes tricky: snowflakes past 2^53, small digit strings, byte lists, ms timestamps, floats. */
+const message = (i: number) => ({
+  id: `${1_300_000_000_000_000_000n + BigInt(i)}`,
+  channel_id: "80351110224678912",
+  guild_id: "80351110224678913",
+  nonce: "123",
+  content: `héllo ${i} 👋`,
+  author: { id: "9007199254740993", username: "someone", discriminator: "0", avatar: null, bot: false, public_flags: 0 },
+  mentions: [],
+  mention_roles: ["80351110224678914"],
+  attachments: [],
+  embeds: [{ type: "rich", color: 16_777_215, fields: [{ name: "a", value: "b", inline: true }] }],
+  components: [{ type: 1, components: [] }],
+  flags: 0,
+  tts: false,
+  position: [0, 1, 255],
+  activity: { type: 1, party_id: "spotify:1", timestamps: { start: 1_700_000_000_123 } },
+  score: 0.75,
+  edited_timestamp: null,
+  timestamp: "2024-01-01T00:00:00.000000+00:00"
+})
+
+/** The event as a comparable value: READY's session id differs per session and is left out. */
+const comparable = (event: GatewayEvent) =>
+  event.t === "READY" ? { t: event.t, sequence: event.sequence, d: { ...event.d, session_id: "" } } : { t: event.t, sequence: event.sequence, d: event.d }
+
+describe("Session over ETF against the local gateway", () => {
+  for (const compression of compressions) {
+    it.scopedLive(`${compression}: identifies, gets READY and the same events a JSON session gets, sends commands, resumes`, () =>
+      Effect.gen(function*() {
+        const gateway = yield* startGateway({ guilds: 2 })
+        const json = yield* Session.make(sessionOptions(gateway, { compression }))
+        const jsonEvents = yield* consume(json)
+        yield* awaitLog(gateway, "the JSON session's READY", (log) => readySessions(log).length === 1)
+        const etf = yield* Session.make(sessionOptions(gateway, { compression, encoding: "etf" }))
+        const etfEvents = yield* consume(etf)
+        yield* awaitLog(gateway, "the ETF session's READY", (log) => readySessions(log).length === 2)
+
+        for (let i = 0; i < 5; i++) yield* gateway.dispatch("all", "MESSAGE_CREATE", message(i))
+        const last = (events: ReadonlyArray<GatewayEvent>) =>
+          events.filter((event) => event.t === "MESSAGE_CREATE").length === 5
+        yield* jsonEvents.until("five messages over JSON", last)
+        yield* etfEvents.until("five messages over ETF", last)
+
+        expect(etfEvents.events.map((event) => event.t)).toEqual(["READY", "GUILD_CREATE", "GUILD_CREATE", ...Array(5).fill("MESSAGE_CREATE")])
+        expect(etfEvents.events.map(comparable)).toEqual(jsonEvents.events.map(comparable))
+        const first = etfEvents.events.find((event) => event.t === "MESSAGE_CREATE")
+        expect(first?.t === "MESSAGE_CREATE" && first.d).toEqual(message(0))
+
+        // A user command sent as ETF (binary keys, else the gateway would close 4002).
+        const members = yield* etf.requestGuildMembers({ guild_id: gateway.world.guilds[0]!.id, query: "", limit: 5 })
+        const sameOverJson = yield* json.requestGuildMembers({ guild_id: gateway.world.guilds[0]!.id, query: "", limit: 5 })
+        expect(members.members).toHaveLength(5)
+        expect(members).toEqual(sameOverJson)
+
+        // Drop the ETF connection; an event sent while it is away is replayed after the resume.
+        const before = yield* gateway.log
+        const etfConnection = before.connections.find((record) => record.query["encoding"] === "etf")!
+        expect(etfConnection.query).toMatchObject({ v: "10", encoding: "etf" })
+        yield* gateway.drop({ connection: etfConnection.id })
+        yield* gateway.dispatch("all", "MESSAGE_CREATE", message(5))
+        yield* awaitLog(gateway, "the ETF session's resume", (log) => log.resumes.length === 1)
+        yield* etfEvents.until("RESUMED and the replayed message", (events) =>
+          events.some((event) => event.t === "RESUMED") &&
+          events.some((event) => event.t === "MESSAGE_CREATE" && event.d.id === message(5).id))
+        yield* jsonEvents.until("the sixth message over JSON", (events) => events.filter((event) => event.t === "MESSAGE_CREATE").length === 6)
+        const replayed = etfEvents.events.find((event) => event.t === "MESSAGE_CREATE" && event.d.id === message(5).id)
+        expect(replayed?.d).toEqual(message(5))
+
+        const log = yield* gateway.log
+        expect(log.resumes.map((resume) => resume.outcome)).toEqual(["resumed"])
+        expect(log.heartbeats.some((beat) => beat.connection === etfConnection.id)).toBe(true)
+        expect(log.violations).toEqual([])
+      }).pipe(Effect.provide(ClientLayer)))
+  }
+
+  it.scopedLive("an atom-keyed payload from a client closes the connection with 4002, as Discord does", () =>
+    Effect.gen(function*() {
+      const gateway = yield* startGateway()
+      const atomKeyed: typeof Etf.encoding = { ...Etf.encoding, encode: (payload) => Etf.encodeWith(payload, { atomKeys: true }) }
+      yield* Session.make(sessionOptions(gateway, { encoding: atomKeyed }))
+      const log = yield* awaitLog(gateway, "a 4002 close", (log) => log.connections.some((record) => record.closeCode === 4002))
+      expect(log.violations[0]).toMatchObject({ kind: "DecodeError", closeCode: 4002 })
+      expect(log.violations[0]!.detail).toContain("atom")
+    }).pipe(Effect.provide(ClientLayer)))
+})
