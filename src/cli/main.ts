@@ -17,6 +17,7 @@ import type * as Scope from "effect/Scope"
 import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
 import * as Fleet from "../fleet/Fleet.ts"
+import type { EventName } from "../protocol/Event.ts"
 import * as Live from "../Live.ts"
 import * as LocalGateway from "../testing/LocalGateway.ts"
 import * as Args from "./Args.ts"
@@ -53,8 +54,7 @@ const stdoutClosed: Effect.Effect<void> = Effect.async<void>((resume) => {
 })
 
 const show = (options: Args.CliOptions, fleet: Fleet.Fleet): Effect.Effect<void, never, Scope.Scope> => {
-  const wanted = options.events
-  const events = wanted === undefined ? fleet.events : Stream.filter(fleet.events, (event) => wanted.has(event.t))
+  const events = fleet.events
   if (options.format === "ndjson") {
     return Stream.runForEachChunk(events, (chunk) =>
       Effect.sync(() => {
@@ -100,7 +100,9 @@ const run = (options: Args.CliOptions) =>
       encoding: options.encoding,
       ...(options.gateway === undefined ? {} : { gateway: options.gateway }),
       ...(options.shards === undefined ? {} : { shards: options.shards }),
-      ...(shardCount === undefined ? {} : { shardCount })
+      ...(shardCount === undefined ? {} : { shardCount }),
+      // the fleet skips the other types without parsing them
+      ...(options.events === undefined ? {} : { events: [...options.events] as ReadonlyArray<EventName> })
     })
     const output = yield* Effect.forkScoped(show(options, fleet))
     const elapsed = options.duration === undefined

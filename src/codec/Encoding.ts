@@ -4,6 +4,7 @@
  * @since 0.1.0
  */
 import type { DecodeError } from "./DecodeError.ts"
+import type { Header } from "./JsonHeader.ts"
 
 /**
  * One gateway frame: `op`, payload `d`, and for dispatches (op 0) the sequence `s` and event name
@@ -36,4 +37,16 @@ export interface Encoding {
   readonly name: EncodingName
   decode(message: string | Uint8Array): Envelope | DecodeError
   encode(payload: unknown): string | Uint8Array
+  /**
+   * Reads `op`, `s` and `t` without decoding the whole message, where the encoding can
+   * (`undefined` when it cannot, for this message or at all).
+   */
+  readonly header?: (message: string | Uint8Array) => Header | undefined
 }
+
+/**
+ * The `d` of a dispatch that was not decoded because nobody wanted it (see `FrameDecoder`'s `skip`).
+ *
+ * @since 0.1.0
+ */
+export const Skipped: unique symbol = Symbol.for("discord-gateway/Skipped")

@@ -12,7 +12,7 @@
 import type { Compression } from "./Compression.ts"
 import * as Decompress from "./Decompress.ts"
 import { DecodeError } from "./DecodeError.ts"
-import type { Encoding, Envelope } from "./Encoding.ts"
+import { type Encoding, type Envelope, Skipped } from "./Encoding.ts"
 import type { ZlibEngine } from "./ZlibHandle.ts"
 
 /**
@@ -33,6 +33,11 @@ export interface Options {
   readonly encoding: Encoding
   readonly maxMessageBytes?: number | undefined
   readonly zlibEngine?: ZlibEngine | undefined
+  /**
+   * Dispatch types nobody wants: where the encoding can read the header without decoding the
+   * message (JSON), such a dispatch comes back with `d` = {@link Skipped}, never parsed.
+   */
+  readonly skip?: ((t: string) => boolean) | undefined
 }
 
 /**
@@ -58,6 +63,7 @@ export const make = (options: Options): FrameDecoder => {
     zlibEngine: options.zlibEngine
   })
   const encoding = options.encoding
+  const skip = options.skip
   let failure: DecodeError | undefined
   const fail = (error: DecodeError): DecodeError => (failure = error)
   return {
@@ -74,6 +80,12 @@ export const make = (options: Options): FrameDecoder => {
         if (bytes === undefined) return undefined
         if (bytes instanceof DecodeError) return fail(bytes)
         message = bytes
+      }
+      if (skip !== undefined && encoding.header !== undefined) {
+        const header = encoding.header(message)
+        if (header !== undefined && header.op === 0 && header.t !== null && skip(header.t)) {
+          return { op: 0, s: header.s, t: header.t, d: Skipped }
+        }
       }
       const envelope = encoding.decode(message)
       return envelope instanceof DecodeError ? fail(envelope) : envelope

@@ -4,6 +4,7 @@
  * @since 0.1.0
  */
 import { DecodeError } from "./DecodeError.ts"
+import * as JsonHeader from "./JsonHeader.ts"
 import type { Encoding, Envelope } from "./Encoding.ts"
 
 const utf8 = new TextDecoder()
@@ -70,4 +71,4 @@ export const encode = (payload: unknown): string => JSON.stringify(payload)
  *
  * @since 0.1.0
  */
-export const encoding: Encoding = { name: "json", decode, encode }
+export const encoding: Encoding = { name: "json", decode, encode, header: JsonHeader.read }

@@ -51,6 +51,11 @@ export interface Context {
   readonly latency: (ms: number) => void
   /** Where event counts and identify waits go. */
   readonly metrics: SessionMetrics
+  /**
+   * Dispatch types nobody wants (the program did not ask for them and the session does not need
+   * them): counted in the sequence, never delivered, and with JSON never even parsed.
+   */
+  readonly skips: ((t: string) => boolean) | undefined
   /** The Identify payload, encoded (the token is only unwrapped inside). */
   readonly identify: () => string | Uint8Array
   /** The Resume payload for the remembered session, encoded. */
@@ -87,6 +92,8 @@ export interface Outcome {
   readonly reason: Reason
   /** Whether this connection reached READY or RESUMED. */
   readonly ready: boolean
+  /** Whether it got as far as sending Identify or Resume. */
+  readonly authenticated: boolean
 }
 
 /**
@@ -108,9 +115,10 @@ export const run = (ctx: Context, url: string, mode: Protocol.Mode): Effect.Effe
     const shard = options.shard[0]
     const clock = yield* Effect.clock
     const scope = yield* Effect.scope
-    const ended = yield* Deferred.make<Omit<Outcome, "ready">, Failure>()
+    const ended = yield* Deferred.make<Omit<Outcome, "ready" | "authenticated">, Failure>()
     let done = false
     let ready = false
+    let authenticated = false
     const finish = (next: Protocol.Mode, reason: Reason) =>
       Effect.suspend(() => {
         done = true
@@ -126,7 +134,7 @@ export const run = (ctx: Context, url: string, mode: Protocol.Mode): Effect.Effe
       const reason = opened.left._tag === "TimeoutException"
         ? Reason.ConnectTimeout()
         : Reason.ConnectFailed({ message: opened.left.message })
-      return { next: mode, reason, ready }
+      return { next: mode, reason, ready, authenticated }
     }
     const connection = opened.right
     ctx.active.close = (code) => Effect.as(connection.close(code), true)
@@ -138,7 +146,8 @@ export const run = (ctx: Context, url: string, mode: Protocol.Mode): Effect.Effe
     const decoder = FrameDecoder.make({
       compression: options.compression,
       encoding: options.encoding,
-      maxMessageBytes: options.maxMessageBytes
+      maxMessageBytes: options.maxMessageBytes,
+      skip: ctx.skips
     })
     const tracker = new Heartbeat.Tracker()
     const sendLimiter = yield* SendLimiter.make(options.sendLimit)
@@ -170,6 +179,7 @@ export const run = (ctx: Context, url: string, mode: Protocol.Mode): Effect.Effe
           Effect.withSpan("Session.resume", { attributes: { shard, sequence: ctx.memory.current.sequence ?? 0 } })
         )
       }
+      authenticated = true
       yield* Effect.sleep(options.timeouts.ready)
       yield* finish(mode, Reason.ReadyTimeout())
     }).pipe(Effect.catchAll((error) => Deferred.fail(ended, error)), Effect.asVoid)
@@ -230,11 +240,18 @@ export const run = (ctx: Context, url: string, mode: Protocol.Mode): Effect.Effe
           case "Emit":
           case "Ready":
           case "Resumed": {
-            if (!ctx.events.unsafeOffer(step.event)) return deliverSuspended(step, frames, i)
+            const wanted = ctx.options.events === undefined || ctx.options.events.has(step.event.t)
+            // an unwanted event (decoded all the same: no readable header, or an encoding without
+            // one, or one the session needs) is counted and observed, never delivered
+            if (wanted && !ctx.events.unsafeOffer(step.event)) return deliverSuspended(step, frames, i)
             const after = commit(step)
             if (after !== undefined) return Effect.zipRight(after, Effect.suspend(() => handle(frames, i + 1)))
             break
           }
+          case "Skip":
+            ctx.memory.current = Protocol.apply(ctx.memory.current, step)
+            ctx.metrics.event(step.t)
+            break
           case "Duplicate":
           case "Ignore":
             break
@@ -285,5 +302,5 @@ export const run = (ctx: Context, url: string, mode: Protocol.Mode): Effect.Effe
 
     const outcome = yield* Deferred.await(ended)
     yield* connection.close(CloseCode.ResumableClose)
-    return { ...outcome, ready }
+    return { ...outcome, ready, authenticated }
   }))

@@ -67,6 +67,8 @@ export interface MemberRequests {
   readonly register: (nonce: string, guildId: string) => Effect.Effect<Effect.Effect<GuildMembers, MemberRequestError>>
   /** Forgets `nonce` (after completion, failure or interruption). */
   readonly unregister: (nonce: string) => Effect.Effect<void>
+  /** Whether any request waits for its answer. */
+  readonly waiting: () => boolean
   /** Looks at one delivered event; answers to a request in flight complete it. Synchronous. */
   readonly observe: (event: GatewayEvent) => void
 }
@@ -115,6 +117,7 @@ export const make = (): MemberRequests => {
         return Deferred.await(done)
       }),
     unregister: (nonce) => Effect.sync(() => void inFlight.delete(nonce)),
+    waiting: () => inFlight.size > 0,
     observe: (event) => {
       if (inFlight.size === 0) return
       if (event.t === "GUILD_MEMBERS_CHUNK") chunk(event.d)

@@ -4,7 +4,7 @@
  *
  * @since 0.1.0
  */
-import type { Envelope } from "../protocol/Receive.ts"
+import { type Envelope, Skipped } from "../codec/Encoding.ts"
 import * as CloseCode from "../protocol/CloseCode.ts"
 import type { GatewayEvent } from "../protocol/Event.ts"
 import { Opcode } from "../protocol/Opcode.ts"
@@ -66,6 +66,8 @@ export type Step =
   | { readonly _tag: "Resumed"; readonly event: GatewayEvent }
   /** An event already delivered (a replay after a resume): skip it. */
   | { readonly _tag: "Duplicate"; readonly sequence: number }
+  /** A new event nobody wants (it was not even decoded): count its sequence, deliver nothing. */
+  | { readonly _tag: "Skip"; readonly sequence: number; readonly t: string }
   /** Hello: start heartbeating and authenticate. */
   | { readonly _tag: "Hello"; readonly interval: number }
   /** Op 1: send a heartbeat now. */
@@ -120,6 +122,7 @@ const dispatch = (memory: Memory, envelope: Envelope, shard: number): Step => {
   if (memory.sequence !== null && sequence <= memory.sequence) {
     return { _tag: "Duplicate", sequence }
   }
+  if (envelope.d === Skipped) return { _tag: "Skip", sequence, t }
   const event = { shard, sequence, t, d: envelope.d } as GatewayEvent
   if (t === "READY") {
     const ready = Receive.decodeReady(envelope.d)
@@ -139,7 +142,9 @@ export const apply = (memory: Memory, step: Step): Memory => {
   switch (step._tag) {
     case "Emit":
     case "Resumed":
-      return { ...memory, sequence: step.event.sequence }
+      return { sessionId: memory.sessionId, resumeGatewayUrl: memory.resumeGatewayUrl, sequence: step.event.sequence }
+    case "Skip":
+      return { sessionId: memory.sessionId, resumeGatewayUrl: memory.resumeGatewayUrl, sequence: step.sequence }
     case "Ready":
       return { sessionId: step.sessionId, resumeGatewayUrl: step.resumeGatewayUrl, sequence: step.event.sequence }
     case "Reconnect":

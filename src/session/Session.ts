@@ -122,6 +122,18 @@ export interface Session {
 }
 
 /**
+ * The dispatch types a session skips when the program asked for `events` only: all others, except
+ * those the session itself needs (READY, RESUMED, and member chunks while a request waits).
+ */
+const skipsOf = (
+  events: ReadonlySet<string> | undefined,
+  members: MemberRequests.MemberRequests
+): ((t: string) => boolean) | undefined =>
+  events === undefined ? undefined : (t) =>
+    !events.has(t) && t !== "READY" && t !== "RESUMED" &&
+    !((t === "GUILD_MEMBERS_CHUNK" || t === "RATE_LIMITED") && members.waiting())
+
+/**
  * The services a session runs on.
  *
  * @since 0.1.0
@@ -189,6 +201,7 @@ export const make = (options: SessionOptions.SessionOptions): Effect.Effect<Sess
         metrics.latency(ms)
       },
       metrics,
+      skips: skipsOf(resolved.events, members),
       identify: () => encodeTrusted(SessionOptions.identifyCommand(resolved)),
       resume: (remembered) =>
         encodeTrusted(Commands.resume({ token: resolved.token, session_id: remembered.sessionId!, seq: remembered.sequence ?? 0 })),
@@ -246,7 +259,10 @@ export const make = (options: SessionOptions.SessionOptions): Effect.Effect<Sess
         }
         const outcome = yield* Connection.run(connectionContext, SessionOptions.gatewayUrl(url.right, resolved), mode)
         if (stopRequested) return
-        if (mode === "resume") failedResumes = outcome.ready ? 0 : failedResumes + 1
+        // a resume failed when it was sent and not answered; a connection that never got that far
+        // (an outage) says nothing about the session
+        if (outcome.ready) failedResumes = 0
+        else if (mode === "resume" && outcome.authenticated) failedResumes++
         if (outcome.next === "identify") memory.current = Protocol.forget(memory.current)
         yield* metrics.reconnect(outcome.reason._tag)
         yield* transition(SessionState.Disconnected(), outcome.reason)

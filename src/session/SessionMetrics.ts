@@ -11,12 +11,13 @@ import * as MetricBoundaries from "effect/MetricBoundaries"
 import * as MetricLabel from "effect/MetricLabel"
 
 /**
- * Dispatches delivered, tagged `shard` and `type`.
+ * Dispatches received (delivered or, when the program asked for other types only, skipped),
+ * tagged `shard` and `type`.
  *
  * @since 0.1.0
  */
 export const events = Metric.counter("discord_gateway_events_total", {
-  description: "Dispatch events delivered to the program",
+  description: "Dispatch events received",
   incremental: true
 })
 
@@ -68,7 +69,7 @@ export const sendQueueDepth = Metric.gauge("discord_gateway_send_queue_depth", {
  * @since 0.1.0
  */
 export interface SessionMetrics {
-  /** Counts one delivered event. Synchronous. */
+  /** Counts one received event. Synchronous. */
   readonly event: (type: string) => void
   /** Records a heartbeat round trip. Synchronous. */
   readonly latency: (ms: number) => void

@@ -15,6 +15,7 @@ import * as Etf from "../codec/Etf.ts"
 import * as Json from "../codec/Json.ts"
 import * as SendLimiter from "../limits/SendLimiter.ts"
 import * as Commands from "../protocol/Commands.ts"
+import type { EventName } from "../protocol/Event.ts"
 import * as Intents from "../protocol/Intents.ts"
 import * as Backoff from "./Backoff.ts"
 import { type GatewayInfoError, InvalidOptions } from "./SessionError.ts"
@@ -107,6 +108,11 @@ export interface SessionOptions {
   readonly bufferSize?: number
   /** The largest message accepted from the gateway, after decompression (default 64 MiB). */
   readonly maxMessageBytes?: number
+  /**
+   * Only these dispatch types are delivered (default: all). The others still count in the
+   * sequence (so resumes stay exact) but are skipped, and over JSON never even parsed.
+   */
+  readonly events?: ReadonlyArray<EventName>
 }
 
 /**
@@ -131,6 +137,7 @@ export interface ResolvedOptions {
   readonly resume: ResumePoint | undefined
   readonly bufferSize: number
   readonly maxMessageBytes: number
+  readonly events: ReadonlySet<string> | undefined
   readonly sendLimit: SendLimiter.SendLimiterOptions
   readonly presenceLimit: SendLimiter.SendLimiterOptions
 }
@@ -223,6 +230,7 @@ export const resolve = (options: SessionOptions): Either.Either<ResolvedOptions,
     resume: options.resume,
     bufferSize: options.bufferSize ?? 4096,
     maxMessageBytes: options.maxMessageBytes ?? 64 * 1024 * 1024,
+    events: options.events === undefined ? undefined : new Set(options.events),
     sendLimit: SendLimiter.gatewaySends,
     presenceLimit: SendLimiter.presenceUpdates
   }

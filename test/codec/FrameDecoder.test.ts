@@ -4,6 +4,7 @@ import * as Compress from "../../src/codec/Compress.ts"
 import type { Compression } from "../../src/codec/Compression.ts"
 import { DecodeError } from "../../src/codec/DecodeError.ts"
 import * as Decompress from "../../src/codec/Decompress.ts"
+import { Skipped } from "../../src/codec/Encoding.ts"
 import * as FrameDecoder from "../../src/codec/FrameDecoder.ts"
 import * as Json from "../../src/codec/Json.ts"
 
@@ -145,5 +146,13 @@ describe("FrameDecoder", () => {
     expect(error).toBeInstanceOf(DecodeError)
     expect(error).toMatchObject({ _tag: "DecodeError", reason: "Json" })
     expect((error as DecodeError).message).toMatch(/not valid JSON/)
+  })
+
+  it("skips unwanted dispatches without parsing them, where the header can be read", () => {
+    const frames = FrameDecoder.make({ compression: "none", encoding: Json.encoding, skip: (t) => t !== "MESSAGE_CREATE" })
+    expect(frames.push(`{"t":"TYPING_START","s":7,"op":0,"d":{not json at all`)).toEqual({ op: 0, s: 7, t: "TYPING_START", d: Skipped })
+    expect(frames.push(`{"t":"MESSAGE_CREATE","s":8,"op":0,"d":{"a":1}}`)).toEqual({ op: 0, s: 8, t: "MESSAGE_CREATE", d: { a: 1 } })
+    expect(frames.push(`{"op":0,"d":{"a":2},"s":9,"t":"TYPING_START"}`)).toEqual({ op: 0, s: 9, t: "TYPING_START", d: { a: 2 } })
+    expect(frames.push(`{"t":null,"s":null,"op":11,"d":null}`)).toEqual({ op: 11, s: null, t: null, d: null })
   })
 })

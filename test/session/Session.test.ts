@@ -229,4 +229,55 @@ describe("Session", () => {
       const after = yield* gateway.attempts
       expect(after.at(-1)!.at - droppedAt).toBe(1000)
     }).pipe(Effect.withRandom(Random.fixed([1])), Effect.provide(TestLayer)))
+
+  it.scoped("delivers only the events asked for, yet counts every sequence, so resumes stay exact", () =>
+    Effect.gen(function*() {
+      const session = yield* Session.make(options({ events: ["MESSAGE_CREATE"] }))
+      const events = yield* collect(session, 2)
+      const { peer } = yield* acceptAndHello(60_000)
+      yield* peer.sendJson(ready())
+      yield* peer.send(`{"t":"TYPING_START","s":2,"op":0,"d":{"channel_id":"1"}}`)
+      yield* peer.send(`{"t":"MESSAGE_CREATE","s":3,"op":0,"d":{"content":"a"}}`)
+      // an unwanted event whose header is not in Discord's order is parsed, and still not delivered
+      yield* peer.send(`{"op":0,"d":{},"s":4,"t":"PRESENCE_UPDATE"}`)
+      yield* peer.send(`{"t":"MESSAGE_CREATE","s":5,"op":0,"d":{"content":"b"}}`)
+      const got = yield* Fiber.join(events)
+      expect(got.map((e) => [e.t, e.sequence])).toEqual([["MESSAGE_CREATE", 3], ["MESSAGE_CREATE", 5]])
+      yield* peer.drop
+      yield* TestClock.adjust("2 seconds")
+      const { first } = yield* acceptAndHello(60_000)
+      expect(first).toEqual({ op: 6, d: { token: secret, session_id: "session-1", seq: 5 } })
+    }).pipe(Effect.provide(TestLayer)))
+
+  it.scoped("an outage (connects failing) does not count as failed resumes: the session resumes when it is back", () =>
+    Effect.gen(function*() {
+      const gateway = yield* MemoryTransport.MemoryGateway
+      const { peer } = yield* readySession({ timeouts: { hello: "1 hour" } }, 60_000)
+      yield* gateway.failNextConnect(6)
+      yield* peer.drop
+      yield* TestClock.adjust("2 minutes") // six failed connects: at most 1 + 2 + 4 + 8 + 16 + 32 s of backoff
+      const { first } = yield* acceptAndHello(60_000)
+      expect(first.op).toBe(6)
+      expect((yield* gateway.attempts).length).toBe(1 + 6 + 1)
+    }).pipe(Effect.provide(TestLayer)))
+
+  it.scoped("three resumes in a row that are sent and never answered fall back to identify", () =>
+    Effect.gen(function*() {
+      const { peer } = yield* readySession({ timeouts: { ready: "5 seconds", hello: "1 hour" } }, 60_000)
+      yield* peer.drop
+      for (let attempt = 0; attempt < 3; attempt++) {
+        yield* TestClock.adjust("10 seconds") // the backoff: at most 1, 2, then 4 s
+        const { first, peer: next } = yield* acceptAndHello(60_000)
+        expect(first.op).toBe(6)
+        yield* TestClock.adjust("5 seconds") // no RESUMED: the ready timeout ends the connection
+        expect((yield* next.closed).by).toBe("client")
+      }
+      // the fresh identify also waits for its identify-limiter turn
+      const next = yield* Effect.fork(acceptAndHello(60_000))
+      yield* TestClock.adjust("10 seconds")
+      yield* settle
+      yield* TestClock.adjust("10 seconds")
+      const { first } = yield* Fiber.join(next)
+      expect(first.op).toBe(2)
+    }).pipe(Effect.provide(TestLayer)))
 })
