@@ -27,6 +27,9 @@ import type { SessionMetrics } from "./SessionMetrics.ts"
 import type { ResolvedOptions } from "./SessionOptions.ts"
 import { Reason, SessionState } from "./SessionState.ts"
 
+/** The least time between two heartbeats sent because the gateway asked (op 1), in ms. */
+const minRequestedBeatGap = 1000
+
 /**
  * What a connection needs from its session.
  *
@@ -214,6 +217,7 @@ export const run = (ctx: Context, url: string, mode: Protocol.Mode): Effect.Effe
       })
 
     let replayed = 0
+    let lastRequestedBeat = Number.NEGATIVE_INFINITY
     const commit = (step: Extract<Protocol.Step, { readonly event: GatewayEvent }>): Effect.Effect<void> | undefined => {
       ctx.memory.current = Protocol.apply(ctx.memory.current, step)
       ctx.metrics.event(step.event.t)
@@ -259,8 +263,14 @@ export const run = (ctx: Context, url: string, mode: Protocol.Mode): Effect.Effe
             tracker.acked(clock.unsafeCurrentTimeMillis())
             ctx.latency(tracker.latency!)
             break
-          case "HeartbeatNow":
+          case "HeartbeatNow": {
+            // answered at once, but at most once a second: a gateway asking in a loop must not
+            // spend the connection's send budget on heartbeats
+            const now = clock.unsafeCurrentTimeMillis()
+            if (now - lastRequestedBeat < minRequestedBeatGap) break
+            lastRequestedBeat = now
             return Effect.zipRight(beat(false), Effect.suspend(() => handle(frames, i + 1)))
+          }
           case "Hello":
             return Effect.zipRight(onHello(step.interval), Effect.suspend(() => handle(frames, i + 1)))
           case "Reconnect":

@@ -515,7 +515,7 @@ describe("reliability: a session fed bad input", () => {
       expect(yield* h.peer.isOpen).toBe(true)
     }).pipe(Effect.provide(TestLayer)))
 
-  it.scoped("an op 1 flood (1000 requests) is answered within the send limit: at most 120 beats in any 60 s", () =>
+  it.scoped("an op 1 flood (1000 requests) is answered by one beat a second at most: no heartbeat storm, no reconnect", () =>
     Effect.gen(function*() {
       counts.sessionScenarios++
       const h = yield* readySession()
@@ -542,15 +542,12 @@ describe("reliability: a session fed bad input", () => {
       }
       const reasons = h.disconnects().map((reason) => reason._tag)
       figures("op1-flood", { requests: 1000, beatsIn180s: beats.length, worstBeatsIn60s: worst, reconnects: reasons })
-      expect(worst).toBeLessThanOrEqual(120)
-      expect(beats.length).toBeGreaterThanOrEqual(200)
-      // ACKs queue behind the flood while the reader waits for send slots: at worst the
-      // connection is declared a zombie and resumed, once
-      // (this test answers no later connection: those end in hello timeouts, with backoff)
-      if (reasons.length > 0) expect(reasons[0]).toBe("Zombie")
-      for (const reason of reasons.slice(1)) expect(reason).toBe("HelloTimeout")
-      expect((yield* h.gateway.attempts).length).toBe(1 + reasons.length)
-      expect(reasons.length).toBeLessThanOrEqual(6)
+      // the flood gets one immediate beat; the rest of the 180 s only the scheduled ones
+      expect(beats[0]).toBe(0)
+      expect(beats.length).toBeLessThanOrEqual(1 + Math.ceil(180_000 / 41_250) + 1) // the default Hello interval here
+      expect(worst).toBeLessThanOrEqual(60)
+      expect(reasons).toEqual([])
+      expect((yield* h.gateway.attempts).length).toBe(1)
     }).pipe(Effect.provide(TestLayer)))
 
   const badReadies: ReadonlyArray<readonly [string, unknown]> = [

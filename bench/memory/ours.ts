@@ -1,0 +1,50 @@
+/**
+ * Idle shards, ours: a `Fleet` of `task.shards` sessions (zlib-stream) on the live transport,
+ * with an in-memory identify limiter spaced as the memory gateway allows (margin 0), every
+ * event drained. Reports memory once all are READY and settled.
+ *
+ * @since 0.1.0
+ */
+import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
+import * as Deferred from "effect/Deferred"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Logger from "effect/Logger"
+import * as LogLevel from "effect/LogLevel"
+import * as Redacted from "effect/Redacted"
+import * as Stream from "effect/Stream"
+import { Fleet, IdentifyLimiter, Intents, WsTransport } from "../../src/index.ts"
+import * as Shards from "./shards.ts"
+
+const task = Shards.read()
+
+const layer = Layer.mergeAll(
+  WsTransport.layer,
+  IdentifyLimiter.layerMemoryWith({ spacing: Duration.millis(task.spacingMs), margin: Duration.zero }),
+  NodeHttpClient.layerUndici
+)
+
+const program = Effect.gen(function*() {
+  const started = performance.now()
+  const fleet = yield* Fleet.make({
+    token: Redacted.make(Shards.token),
+    intents: Intents.Guilds | Intents.GuildMessages,
+    api: `${task.apiUrl}/v10`,
+    shardCount: task.shards,
+    compression: "zlib-stream"
+  })
+  const allReady = yield* Deferred.make<void>()
+  let ready = 0
+  yield* Effect.forkScoped(Stream.runForEach(fleet.events, (event) =>
+    event.t === "READY" && ++ready === task.shards ? Deferred.succeed(allReady, undefined) : Effect.void))
+  yield* Deferred.await(allReady)
+  const readyMs = performance.now() - started
+  return yield* Effect.promise(() => Shards.measure(task, readyMs))
+})
+
+if (task.shards === 0) {
+  Shards.measure(task, 0).then(Shards.report, Shards.fail)
+} else {
+  Effect.runPromise(program.pipe(Effect.scoped, Effect.provide(layer), Logger.withMinimumLogLevel(LogLevel.Warning))).then(Shards.report, Shards.fail)
+}

@@ -1,0 +1,441 @@
+/**
+ * Turns the benchmark's measurements into bench/RESULTS.md: medians over repetitions, ratios
+ * taken pair by pair within the same repetition, and the issue's targets marked met or missed.
+ *
+ * @since 0.1.0
+ */
+import type * as Task from "./clients/task.ts"
+import type * as Shards from "./memory/shards.ts"
+import type { Startup } from "./startup.ts"
+import type * as Workloads from "./workloads.ts"
+
+/**
+ * The throughput clients, in their base order.
+ *
+ * @since 0.1.0
+ */
+export const clients = ["floor", "ours", "discordjs"] as const
+
+/**
+ * A throughput client.
+ *
+ * @since 0.1.0
+ */
+export type Client = typeof clients[number]
+
+/**
+ * What the benchmark gateway reports about a prepared stream.
+ *
+ * @since 0.1.0
+ */
+export interface StreamSummary {
+  readonly events: number
+  readonly jsonBytes: number
+  readonly payloadBytes: number
+  readonly byType: Record<string, number>
+}
+
+/**
+ * One client run: its result, or why it failed.
+ *
+ * @since 0.1.0
+ */
+export type Run =
+  | { readonly rep: number; readonly client: Client; readonly result: Task.Result }
+  | { readonly rep: number; readonly client: Client; readonly error: string }
+
+/**
+ * Every run of one workload.
+ *
+ * @since 0.1.0
+ */
+export interface WorkloadResult {
+  readonly workload: Workloads.Workload
+  readonly summary: StreamSummary
+  readonly runs: ReadonlyArray<Run>
+}
+
+/**
+ * One idle-shards run (or a baseline run, with `shards: 0`).
+ *
+ * @since 0.1.0
+ */
+export type MemoryRun =
+  | {
+    readonly rep: number
+    readonly client: "ours" | "discordjs"
+    readonly result: Shards.Result
+    /** What the gateway recorded during this run. */
+    readonly gatewayLog: GatewayLog
+  }
+  | { readonly rep: number; readonly client: "ours" | "discordjs"; readonly error: string }
+
+/**
+ * What the local gateway recorded during the memory runs.
+ *
+ * @since 0.1.0
+ */
+export interface GatewayLog {
+  readonly identifies: Record<string, number>
+  readonly violations: Record<string, number>
+}
+
+/**
+ * The counts in `after` minus those in `before` (zero counts left out).
+ *
+ * @since 0.1.0
+ */
+export const difference = (after: GatewayLog, before: GatewayLog): GatewayLog => {
+  const minus = (a: Record<string, number>, b: Record<string, number>) =>
+    Object.fromEntries(Object.entries(a).map(([k, v]) => [k, v - (b[k] ?? 0)] as const).filter(([, v]) => v !== 0))
+  return { identifies: minus(after.identifies, before.identifies), violations: minus(after.violations, before.violations) }
+}
+
+/**
+ * The memory runs.
+ *
+ * @since 0.1.0
+ */
+export interface MemoryResult {
+  readonly shards: number
+  readonly runs: ReadonlyArray<MemoryRun>
+}
+
+/**
+ * Where and how the benchmark ran.
+ *
+ * @since 0.1.0
+ */
+export interface Machine {
+  readonly cpu: string
+  readonly cores: number
+  readonly node: string
+  readonly date: string
+  readonly command: string
+  readonly zlibSync: boolean
+}
+
+/**
+ * Everything RESULTS.md reports.
+ *
+ * @since 0.1.0
+ */
+export interface Everything {
+  readonly machine: Machine
+  readonly settings: {
+    readonly reps: number
+    readonly small: number
+    readonly large: number
+    readonly shards: number
+    readonly memoryReps: number
+    readonly spacingMs: number
+    readonly identifyCooldownMs: number
+    readonly maxConcurrency: number
+    readonly settleMs: number
+  }
+  readonly workloads: ReadonlyArray<WorkloadResult>
+  readonly memory: MemoryResult | undefined
+  readonly startup: ReadonlyArray<Startup> | undefined
+}
+
+/**
+ * The median of `values` (`NaN` when empty).
+ *
+ * @since 0.1.0
+ */
+export const median = (values: ReadonlyArray<number>): number => {
+  if (values.length === 0) return Number.NaN
+  const sorted = [...values].sort((a, b) => a - b)
+  const middle = sorted.length >> 1
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2
+}
+
+const succeeded = (runs: ReadonlyArray<Run>, client: Client): Map<number, Task.Result> => {
+  const out = new Map<number, Task.Result>()
+  for (const run of runs) if (run.client === client && "result" in run) out.set(run.rep, run.result)
+  return out
+}
+
+/** The median over repetitions of `metric(a) / metric(b)`, taken within each repetition. */
+const pairedRatio = (
+  a: Map<number, Task.Result>,
+  b: Map<number, Task.Result>,
+  metric: (result: Task.Result) => number
+): number => {
+  const ratios: Array<number> = []
+  for (const [rep, result] of a) {
+    const other = b.get(rep)
+    if (other !== undefined) ratios.push(metric(result) / metric(other))
+  }
+  return median(ratios)
+}
+
+/**
+ * The medians of one client on one workload.
+ *
+ * @since 0.1.0
+ */
+export interface Row {
+  readonly client: Client
+  readonly runs: number
+  readonly failures: ReadonlyArray<string>
+  readonly eventsPerSecond: number
+  readonly cpuUsPerEvent: number
+  readonly peakRssMb: number
+  readonly vsFloor: number
+  readonly vsDiscordjs: number
+  readonly note: string
+}
+
+/**
+ * The rows of a workload, one per client that ran.
+ *
+ * @since 0.1.0
+ */
+export const rows = (result: WorkloadResult): ReadonlyArray<Row> => {
+  const events = result.workload.events
+  const cpu = (r: Task.Result) => r.cpuUs / events
+  const floor = succeeded(result.runs, "floor")
+  const discordjs = succeeded(result.runs, "discordjs")
+  return clients.flatMap((client): ReadonlyArray<Row> => {
+    const mine = succeeded(result.runs, client)
+    const failures = result.runs.flatMap((run) => (run.client === client && "error" in run ? [run.error] : []))
+    if (mine.size === 0 && failures.length === 0) return []
+    const values = [...mine.values()]
+    return [{
+      client,
+      runs: mine.size,
+      failures,
+      eventsPerSecond: median(values.map((r) => events / (r.wallMs / 1000))),
+      cpuUsPerEvent: median(values.map(cpu)),
+      peakRssMb: median(values.map((r) => r.maxRssKb / 1024)),
+      vsFloor: pairedRatio(mine, floor, cpu),
+      vsDiscordjs: pairedRatio(mine, discordjs, cpu),
+      note: values[0]?.note ?? ""
+    }]
+  })
+}
+
+/**
+ * Memory per idle shard of one client: per repetition, (RSS with N shards - baseline RSS) / N.
+ *
+ * @since 0.1.0
+ */
+export interface MemoryRow {
+  readonly client: "ours" | "discordjs"
+  readonly baselineMb: number
+  readonly loadedMb: number
+  readonly rssPerShardKb: number
+  readonly heapPerShardKb: number
+  readonly readyMs: number
+  readonly perRep: ReadonlyMap<number, number>
+}
+
+const memoryRow = (memory: MemoryResult, client: "ours" | "discordjs"): MemoryRow => {
+  const byRep = new Map<number, { base?: Shards.Result; loaded?: Shards.Result }>()
+  for (const run of memory.runs) {
+    if (run.client !== client || !("result" in run)) continue
+    const entry = byRep.get(run.rep) ?? {}
+    if (run.result.shards === 0) entry.base = run.result
+    else entry.loaded = run.result
+    byRep.set(run.rep, entry)
+  }
+  const perRep = new Map<number, number>()
+  const heap: Array<number> = []
+  const pairs = [...byRep].flatMap(([rep, { base, loaded }]) => (base && loaded ? [{ rep, base, loaded }] : []))
+  for (const { base, loaded, rep } of pairs) {
+    perRep.set(rep, (loaded.rssKb - base.rssKb) / memory.shards)
+    heap.push((loaded.heapUsedKb - base.heapUsedKb) / memory.shards)
+  }
+  return {
+    client,
+    baselineMb: median(pairs.map((p) => p.base.rssKb / 1024)),
+    loadedMb: median(pairs.map((p) => p.loaded.rssKb / 1024)),
+    rssPerShardKb: median([...perRep.values()]),
+    heapPerShardKb: median(heap),
+    readyMs: median(pairs.map((p) => p.loaded.readyMs)),
+    perRep
+  }
+}
+
+const fixed = (value: number, digits: number): string => (Number.isFinite(value) ? value.toFixed(digits) : "n/a")
+const ratio = (value: number): string => (Number.isFinite(value) ? `${value.toFixed(2)}x` : "n/a")
+const thousands = (value: number): string => (Number.isFinite(value) ? Math.round(value).toLocaleString("en-US") : "n/a")
+
+const clientLabel: Record<Client, string> = { floor: "floor", ours: "ours", discordjs: "@discordjs/ws" }
+
+interface Target {
+  readonly name: string
+  readonly figure: string
+  readonly met: boolean | undefined
+}
+
+const cpuTarget = (workloads: ReadonlyArray<WorkloadResult>, name: string, limit: number, label: string): Target => {
+  const result = workloads.find((w) => w.workload.name === name)
+  if (result === undefined) return { name: label, figure: "not run", met: undefined }
+  const all = rows(result)
+  const ours = all.find((r) => r.client === "ours")
+  const floor = all.find((r) => r.client === "floor")
+  if (ours === undefined || floor === undefined || !Number.isFinite(ours.vsFloor)) return { name: label, figure: "no figure", met: undefined }
+  return {
+    name: label,
+    figure: `${ratio(ours.vsFloor)} (ours ${fixed(ours.cpuUsPerEvent, 2)} us, floor ${fixed(floor.cpuUsPerEvent, 2)} us per event)`,
+    met: ours.vsFloor <= limit
+  }
+}
+
+const targets = (everything: Everything): ReadonlyArray<Target> => {
+  const list: Array<Target> = [
+    cpuTarget(everything.workloads, "small zlib-stream", 1.15, "CPU per event, small events, zlib-stream: <= 1.15x floor"),
+    cpuTarget(everything.workloads, "large zlib-stream", 1.10, "CPU per event, large events, zlib-stream: <= 1.10x floor"),
+    cpuTarget(everything.workloads, "small none", 1.15, "CPU per event, uncompressed (small events): <= 1.15x floor"),
+    cpuTarget(everything.workloads, "filtered zlib-stream", 0.5, "Filtered run (10% wanted), zlib-stream: <= 0.5x floor"),
+    cpuTarget(everything.workloads, "filtered none", 0.5, "Filtered run (10% wanted), uncompressed: <= 0.5x floor")
+  ]
+  const memory = everything.memory
+  if (memory !== undefined) {
+    const ours = memoryRow(memory, "ours")
+    const theirs = memoryRow(memory, "discordjs")
+    const ratios = [...ours.perRep].flatMap(([rep, kb]) => {
+      const other = theirs.perRep.get(rep)
+      return other === undefined ? [] : [kb / other]
+    })
+    const value = median(ratios)
+    list.push({
+      name: "RSS per idle shard: <= 0.8x @discordjs/ws",
+      figure: `${ratio(value)} (ours ${fixed(ours.rssPerShardKb, 1)} KiB, @discordjs/ws ${fixed(theirs.rssPerShardKb, 1)} KiB per shard)`,
+      met: Number.isFinite(value) ? value <= 0.8 : undefined
+    })
+  }
+  for (const startup of everything.startup ?? []) {
+    list.push({
+      name: `Startup, 64 shards at max_concurrency 16, limiter margin ${startup.marginMs} ms: all READY at the limit (${startup.limitMs} ms after the first identify)`,
+      figure: `${startup.allReadyMs} ms (${startup.shardsReady}/64 READY; ${startup.allReadyMs - startup.limitMs >= 0 ? "+" : ""}${startup.allReadyMs - startup.limitMs} ms)`,
+      met: startup.shardsReady === 64 && startup.allReadyMs <= startup.limitMs
+    })
+  }
+  return list
+}
+
+const notesOf = (workloads: ReadonlyArray<WorkloadResult>, client: Client): string => {
+  const notes = new Set(workloads.flatMap(({ runs }) => runs.flatMap((run) => (run.client === client && "result" in run ? [run.result.note] : []))))
+  return notes.size === 0 ? "no run" : [...notes].join(" / ")
+}
+
+const status = (met: boolean | undefined): string => (met === undefined ? "no figure" : met ? "met" : "**missed**")
+
+/**
+ * Renders RESULTS.md.
+ *
+ * @since 0.1.0
+ */
+export const markdown = (everything: Everything): string => {
+  const { machine, settings } = everything
+  const lines: Array<string> = []
+  const add = (...more: ReadonlyArray<string>) => lines.push(...more)
+  add(
+    "# Benchmark results",
+    "",
+    `Generated by \`${machine.command}\` (bench/run.ts) on ${machine.date}.`,
+    "",
+    `- Machine: ${machine.cpu}, ${machine.cores} cores; Node ${machine.node}`,
+    `- Throughput: ${settings.reps} repetitions of every (workload, client), clients interleaved (the order rotates each repetition); ` +
+      "medians; ratios taken pair by pair within the same repetition, then their median.",
+    "- CPU per event = process CPU time (user + system, `process.cpuUsage`) from READY to the end marker, divided by the events " +
+      "on the wire; events/s over the same span; peak RSS = `process.resourceUsage().maxRSS` at the end.",
+    `- @discordjs/ws 2.0.4 ran with: ${notesOf(everything.workloads, "discordjs")} ` +
+      `(zlib-sync ${machine.zlibSync ? "was installed with `npm install --no-save zlib-sync`" : "is not installed: its node:zlib mode"}); ` +
+      "it has no zstd-stream, so its zstd rows are absent.",
+    `- Ours: ${notesOf(everything.workloads, "ours")}; the floor: ${notesOf(everything.workloads, "floor")}.`,
+    "",
+    "## Targets (issue 6)",
+    "",
+    "| target | figure | status |",
+    "|---|---|---|",
+    ...targets(everything).map((t) => `| ${t.name} | ${t.figure} | ${status(t.met)} |`),
+    "",
+    "## Throughput",
+    "",
+    "| workload | client | events/s | CPU us/event | peak RSS MB | CPU vs floor | CPU vs @discordjs/ws | runs |",
+    "|---|---|---:|---:|---:|---:|---:|---:|"
+  )
+  for (const result of everything.workloads) {
+    for (const row of rows(result)) {
+      add(
+        `| ${result.workload.name} | ${clientLabel[row.client]} | ${thousands(row.eventsPerSecond)} | ${fixed(row.cpuUsPerEvent, 2)} | ` +
+          `${fixed(row.peakRssMb, 0)} | ${ratio(row.vsFloor)} | ${ratio(row.vsDiscordjs)} | ${row.runs}/${row.runs + row.failures.length} |`
+      )
+    }
+  }
+  add(
+    "",
+    "Workloads (the benchmark gateway pre-encodes the whole stream in one compression context before a client connects, " +
+      "then writes it as fast as the socket drains; the same bytes for every client):",
+    "",
+    "| workload | events | JSON bytes/event | wire bytes/event | the program wants |",
+    "|---|---:|---:|---:|---|"
+  )
+  for (const { summary, workload } of everything.workloads) {
+    add(
+      `| ${workload.name} | ${thousands(workload.events)} | ${thousands(summary.jsonBytes / summary.events)} | ` +
+        `${thousands(summary.payloadBytes / summary.events)} | ${workload.wanted === undefined ? "every event" : `${workload.wanted.join(", ")} (${thousands(workload.wanted.reduce((sum, t) => sum + (summary.byType[t] ?? 0), 0))} events)`} |`
+    )
+  }
+  const failures = everything.workloads.flatMap(({ runs, workload }) =>
+    runs.flatMap((run) => ("error" in run ? [`- ${workload.name}, ${run.client}, rep ${run.rep + 1}: ${run.error}`] : []))
+  )
+  if (failures.length > 0) add("", "Failed runs:", "", ...failures)
+
+  const memory = everything.memory
+  if (memory !== undefined) {
+    add(
+      "",
+      `## Memory: ${memory.shards} idle shards in one process`,
+      "",
+      `Against the local gateway (src/testing/LocalGateway.ts, its own process; max_concurrency ${settings.maxConcurrency}, ` +
+        `identify cooldown ${settings.identifyCooldownMs} ms, heartbeat interval 1 h), zlib-stream. Ours: a \`Fleet\` on the live ` +
+        `transport with an identify limiter of spacing ${settings.spacingMs} ms and margin 0; @discordjs/ws: one \`WebSocketManager\` ` +
+        `(simple strategy, same process) with a throttler of the same spacing. Measured ${settings.settleMs / 1000} s after the last ` +
+        "READY, after a full GC (`--expose-gc`); RSS per shard = (RSS - RSS of the same process with the same imports and no shard) / " +
+        `shards, per repetition, median of ${settings.memoryReps}.`,
+      "",
+      "| client | baseline RSS MB | RSS MB with shards | RSS per shard KiB | JS heap per shard KiB | all READY after ms |",
+      "|---|---:|---:|---:|---:|---:|"
+    )
+    for (const client of ["ours", "discordjs"] as const) {
+      const row = memoryRow(memory, client)
+      add(
+        `| ${client === "ours" ? "ours" : "@discordjs/ws"} | ${fixed(row.baselineMb, 1)} | ${fixed(row.loadedMb, 1)} | ` +
+          `${fixed(row.rssPerShardKb, 1)} | ${fixed(row.heapPerShardKb, 1)} | ${thousands(row.readyMs)} |`
+      )
+    }
+    const show = (counts: Record<string, number>) =>
+      Object.keys(counts).length === 0 ? "none" : Object.entries(counts).map(([k, v]) => `${k} ${v}`).join(", ")
+    add("", "What the gateway recorded during each run with shards:", "")
+    for (const run of memory.runs) {
+      if (!("result" in run) || run.result.shards === 0) continue
+      add(
+        `- ${run.client === "ours" ? "ours" : "@discordjs/ws"}, rep ${run.rep + 1}: identifies ${show(run.gatewayLog.identifies)}; ` +
+          `violations ${show(run.gatewayLog.violations)}`
+      )
+    }
+    const memoryFailures = memory.runs.flatMap((run) => ("error" in run ? [`- ${run.client}, rep ${run.rep + 1}: ${run.error}`] : []))
+    if (memoryFailures.length > 0) add("", "Failed runs:", "", ...memoryFailures)
+  }
+
+  if (everything.startup !== undefined) {
+    add(
+      "",
+      "## Startup: 64 shards at max_concurrency 16 under TestClock",
+      "",
+      "In-memory transport, the scripted gateway of test/fleet/harness.ts (READY at once on every Identify). Discord's limit: " +
+        "one identify per key per 5 s, so the last of 4 rounds may identify 15 s after the first identify.",
+      "",
+      "| limiter margin | shards READY | all READY after (ms from the first identify) | limit (ms) |",
+      "|---:|---:|---:|---:|",
+      ...everything.startup.map((s) => `| ${s.marginMs} ms | ${s.shardsReady} | ${s.allReadyMs} | ${s.limitMs} |`)
+    )
+  }
+  add("")
+  return lines.join("\n")
+}
