@@ -1,7 +1,10 @@
 /**
  * One websocket connection to the local gateway: Hello, heartbeats, Identify and Resume, the
  * commands, and the enforcement of Discord's rules on every frame. Plain synchronous callbacks;
- * every timer belongs to the connection and is cleared when it closes.
+ * every timer belongs to the connection and is cleared when it closes. Outgoing frames can be held
+ * back (a stall, a slow link) after they are encoded and compressed, so they keep their order and the
+ * compression context sees them in send order; frames still held when the connection closes are lost,
+ * as on a real socket (a session's dispatches stay in its replay buffer).
  *
  * @since 0.1.0
  */
@@ -67,6 +70,15 @@ const isRecord = (value: unknown): value is Record<string, unknown> =>
 
 const stripBot = (token: unknown): unknown => (typeof token === "string" && token.startsWith("Bot ") ? token.slice(4) : token)
 
+type Timer = ReturnType<typeof setTimeout>
+
+/** An encoded frame held back by a stall or a slow link; `due` once its own delay has passed. */
+interface Held {
+  readonly frame: string | Uint8Array
+  readonly onWritten: (() => void) | undefined
+  due: boolean
+}
+
 const sessionEndingCloses = new Set<number>([1000, 1001])
 const serverClosesThatEndSession = new Set<number>([
   CloseCode.NotAuthenticated,
@@ -94,8 +106,12 @@ export class Connection implements Outlet {
   private authenticated = false
   private session: Session | undefined
   private closing = false
-  private readonly timers = new Set<ReturnType<typeof setTimeout>>()
-  private missedTimer: ReturnType<typeof setTimeout> | undefined
+  private readonly timers = new Set<Timer>()
+  private missedTimer: Timer | undefined
+  private readonly held: Array<Held> = []
+  private stallTimer: Timer | undefined
+  private slowTimer: Timer | undefined
+  private frameDelayMs = 0
   private readonly heartbeat: Rules.HeartbeatClock
   private readonly sends = new Rules.SlidingWindow(Rules.sendLimit, Rules.sendWindowMs)
   private readonly commandContext: Commands.Context
@@ -151,18 +167,44 @@ export class Connection implements Outlet {
     else this.later(delayMs, () => this.sendHello())
   }
 
-  /** Sends a payload given as JSON text; an ETF connection re-encodes it as Discord's ETF. */
-  send(text: string): boolean {
+  /**
+   * Sends a payload given as JSON text; an ETF connection re-encodes it as Discord's ETF.
+   * `onWritten` runs when the frame reaches the socket (later, if it is held).
+   */
+  send(text: string, onWritten?: () => void): boolean {
     if (!this.open) return false
     const message = this.encoding === "etf" ? toEtf(text) : text
-    if (this.compressor.compression === "none") this.socket.send(message, { binary: typeof message !== "string" })
-    else this.socket.send(this.compressor.compress(message), { binary: true })
+    this.write(this.compressor.compression === "none" ? message : this.compressor.compress(message), onWritten)
     return true
   }
 
   /** Sends a raw frame as is (fault injection). */
   sendRaw(frame: string | Uint8Array): void {
-    if (this.open) this.socket.send(frame, { binary: typeof frame !== "string" })
+    if (this.open) this.write(frame)
+  }
+
+  /**
+   * Sends nothing for `ms`, holding every frame meanwhile, then sends all held frames at once, in
+   * order. A stall on a stalled connection restarts the wait from now.
+   */
+  stall(ms: number): void {
+    if (!this.open) return
+    this.cancel(this.stallTimer)
+    this.stallTimer = this.later(ms, () => {
+      this.stallTimer = undefined
+      this.release()
+    })
+  }
+
+  /** For the next `ms`, delays each outgoing frame by `frameDelayMs` (order is kept). */
+  slow(frameDelayMs: number, ms: number): void {
+    if (!this.open) return
+    this.cancel(this.slowTimer)
+    this.frameDelayMs = frameDelayMs
+    this.slowTimer = this.later(ms, () => {
+      this.slowTimer = undefined
+      this.frameDelayMs = 0
+    })
   }
 
   /** Sends a frame the client cannot decode: broken JSON, truncated ETF, or corrupt compressed bytes. */
@@ -172,10 +214,9 @@ export class Connection implements Outlet {
     } else this.sendRaw(Uint8Array.of(0xde, 0xad, 0xbe, 0xef, 0x13, 0x37, 0x00, 0x00, 0xff, 0xff))
   }
 
-  /** Sends op 1: the client must beat at once. */
+  /** Sends op 1: the client must beat at once (a beat answers it only once op 1 was written). */
   requestHeartbeat(): void {
-    this.heartbeat.requested()
-    this.send(payload(Opcode.Heartbeat, null))
+    this.send(payload(Opcode.Heartbeat, null), () => this.heartbeat.requested())
   }
 
   /** Sends op 7 (reconnect). */
@@ -214,7 +255,37 @@ export class Connection implements Outlet {
     this.socket.terminate()
   }
 
-  private later(ms: number, run: () => void): ReturnType<typeof setTimeout> {
+  /** Writes an encoded frame now, or holds it behind a stall, a slow link or earlier held frames. */
+  private write(frame: string | Uint8Array, onWritten?: () => void): void {
+    if (this.stallTimer === undefined && this.frameDelayMs <= 0 && this.held.length === 0) {
+      this.socket.send(frame, { binary: typeof frame !== "string" })
+      onWritten?.()
+      return
+    }
+    const held: Held = { frame, onWritten, due: this.frameDelayMs <= 0 }
+    this.held.push(held)
+    if (!held.due) {
+      this.later(this.frameDelayMs, () => {
+        held.due = true
+        this.release()
+      })
+    }
+  }
+
+  /** Sends the held frames that are due, in order, unless stalled. */
+  private release(): void {
+    if (!this.open) {
+      this.held.length = 0
+      return
+    }
+    while (this.stallTimer === undefined && this.held[0]?.due === true) {
+      const { frame, onWritten } = this.held.shift()!
+      this.socket.send(frame, { binary: typeof frame !== "string" })
+      onWritten?.()
+    }
+  }
+
+  private later(ms: number, run: () => void): Timer {
     const timer = setTimeout(() => {
       this.timers.delete(timer)
       run()
@@ -223,10 +294,21 @@ export class Connection implements Outlet {
     return timer
   }
 
+  private cancel(timer: Timer | undefined): void {
+    if (timer === undefined) return
+    clearTimeout(timer)
+    this.timers.delete(timer)
+  }
+
+  /** Clears every timer and drops the frames still held (the socket is going away). */
   private clearTimers(): void {
     for (const timer of this.timers) clearTimeout(timer)
     this.timers.clear()
     this.missedTimer = undefined
+    this.stallTimer = undefined
+    this.slowTimer = undefined
+    this.frameDelayMs = 0
+    this.held.length = 0
   }
 
   private sendHello(): void {
@@ -237,10 +319,7 @@ export class Connection implements Outlet {
   }
 
   private armMissedHeartbeat(): void {
-    if (this.missedTimer !== undefined) {
-      clearTimeout(this.missedTimer)
-      this.timers.delete(this.missedTimer)
-    }
+    this.cancel(this.missedTimer)
     const { heartbeatIntervalMs, heartbeatSlackMs } = this.host.settings
     this.missedTimer = this.later(heartbeatIntervalMs * 1.5 + heartbeatSlackMs, () => {
       this.missedTimer = undefined

@@ -125,6 +125,14 @@ export interface LocalGateway {
   readonly requestHeartbeat: (target: Target) => Effect.Effect<void>
   /** Sends a frame the client cannot decode. */
   readonly sendMalformed: (target: Target) => Effect.Effect<void>
+  /**
+   * Stalls connections for `duration`: they send nothing meanwhile (dispatches, ACKs, Hello are held
+   * in order), then send everything held at once. A connection that closes while stalled loses what it
+   * held; its session's dispatches stay resumable.
+   */
+  readonly stall: (target: Target, duration: Duration.DurationInput) => Effect.Effect<void>
+  /** For `duration`, delays each frame connections send by `perFrameDelay` (order is kept). */
+  readonly slow: (target: Target, perFrameDelay: Duration.DurationInput, duration: Duration.DurationInput) => Effect.Effect<void>
   /** Delays the Hello of the next connection. */
   readonly delayNextHello: (delay: Duration.DurationInput) => Effect.Effect<void>
   /** Dispatches an event to sessions (buffered for replay if detached); returns how many got it. */
@@ -364,6 +372,9 @@ export const make = (options: Options): Effect.Effect<LocalGateway, never, Scope
       invalidateSession: (target, resumable) => each(target, (connection) => connection.invalidate(resumable)),
       requestHeartbeat: (target) => each(target, (connection) => connection.requestHeartbeat()),
       sendMalformed: (target) => each(target, (connection) => connection.sendMalformed()),
+      stall: (target, duration) => each(target, (connection) => connection.stall(millis(duration, 0))),
+      slow: (target, perFrameDelay, duration) =>
+        each(target, (connection) => connection.slow(millis(perFrameDelay, 0), millis(duration, 0))),
       delayNextHello: (delay) => Effect.sync(() => (pendingHelloDelay = millis(delay, 0))),
       dispatch: (target, t, d) =>
         Effect.sync(() => {

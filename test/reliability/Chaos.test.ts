@@ -1,6 +1,8 @@
 /**
  * Chaos: a fleet of 4 shards (max_concurrency 2) against the local gateway over loopback, with
- * continuous traffic, while a seeded schedule injects faults. Afterwards: every event reached the
+ * continuous traffic, while a seeded schedule injects faults (among them stalls of 100-900 ms: the
+ * gateway holds every frame, then sends them at once; one longer than the heartbeat interval makes
+ * the client call the connection a zombie and resume). Afterwards: every event reached the
  * program exactly once, in order, on its shard; identifies happened only where a session was lost;
  * no rule was broken; and once the scope closed no socket, fiber or timer was left, with memory
  * flat over repeated cycles. Also: fatal close codes end the fleet with a typed error and no retry.
@@ -44,7 +46,8 @@ const faultKinds = [
   ["op1", 2],
   ["malformed", 1],
   ["late-hello", 1],
-  ["op7-before-hello", 1]
+  ["op7-before-hello", 1],
+  ["stall", 3]
 ] as const
 type FaultKind = (typeof faultKinds)[number][0]
 const weighted: ReadonlyArray<FaultKind> = faultKinds.flatMap(([kind, weight]) => Array.from({ length: weight }, () => kind))
@@ -137,6 +140,8 @@ const allReady = (run: Run) =>
 interface Injected {
   readonly byKind: Record<string, number>
   readonly newSessions: Map<number, number>
+  /** The connections stalled. */
+  readonly stalled: Set<number>
   skipped: number
 }
 
@@ -148,13 +153,14 @@ interface Injected {
 const chaos = (run: Run, random: () => number, durationMs: number) =>
   Effect.gen(function*() {
     const { gateway } = run
-    const injected: Injected = { byKind: {}, newSessions: new Map(), skipped: 0 }
+    const injected: Injected = { byKind: {}, newSessions: new Map(), stalled: new Set(), skipped: 0 }
     const doomed = new Set<number>()
     const startedAt = Date.now()
     while (Date.now() - startedAt < durationMs) {
       yield* Effect.sleep(between(random, 120, 400))
       const shard = between(random, 0, shardCount - 1)
       const kind = pick(random, weighted)
+      const stallMillis = kind === "stall" ? between(random, 100, 900) : 0
       if (!(yield* isReady(run.fleet, shard))) {
         injected.skipped++
         continue
@@ -190,6 +196,11 @@ const chaos = (run: Run, random: () => number, durationMs: number) =>
             break
           case "op1":
             apply(gateway.requestHeartbeat(connection))
+            return { target, reconnects: false }
+          case "stall":
+            // the connection lives on, or the client finds it a zombie and resumes
+            apply(gateway.stall(connection, stallMillis))
+            injected.stalled.add(target.id)
             return { target, reconnects: false }
           case "malformed":
             apply(gateway.sendMalformed(connection))
@@ -334,6 +345,7 @@ describe("reliability: chaos against the local gateway", () => {
         connections: log.connections.length,
         identifies: log.identifies.length,
         resumes: log.resumes.filter((r) => r.outcome === "resumed").length,
+        stalledConnectionsClosedByClient: log.connections.filter((c) => injected.stalled.has(c.id) && c.closedBy === "client").length,
         replayed: log.resumes.reduce((n, r) => n + r.replayed, 0),
         dispatched: total,
         eventsChecked: checked,
@@ -342,6 +354,9 @@ describe("reliability: chaos against the local gateway", () => {
         violations: log.violations.map((v) => v.kind)
       })
       expect(faults).toBeGreaterThanOrEqual(25)
+      // stalls ran, and at least one outlasted the heartbeat: the client resumed past it
+      expect(injected.stalled.size).toBeGreaterThan(0)
+      expect(log.connections.some((c) => injected.stalled.has(c.id) && c.closedBy === "client")).toBe(true)
       expect(checked).toBeGreaterThan(1000)
     })
   }, 60_000)

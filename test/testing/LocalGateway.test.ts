@@ -405,3 +405,84 @@ describe("LocalGateway controls and compression", () => {
       expect(refused).toBe(true)
     }))
 }, 20_000)
+
+describe("LocalGateway stalls and slow links", () => {
+  /** Records when each frame reaches the client (ms since the epoch). */
+  const arrivals = (client: RawClient) => {
+    const at: Array<number> = []
+    client.socket.on("message", () => at.push(Date.now()))
+    return at
+  }
+  const timeouts = () => process.getActiveResourcesInfo().filter((kind) => kind === "Timeout").length
+
+  for (const compression of ["none", "zlib-stream"] as const) {
+    it.scopedLive(`${compression}: a stalled connection sends nothing, then everything held, in order`, () =>
+      Effect.gen(function*() {
+        const gateway = yield* gatewayWith({ guilds: 0 })
+        const compress = compression === "none" ? "" : `&compress=${compression}`
+        const client = yield* connect(`${gateway.url}${query}${compress}`, compression)
+        yield* client.next(hello)
+        yield* client.send(identify())
+        yield* client.next(dispatch("READY"))
+        const before = client.frames.length
+        const arrived = arrivals(client)
+        const stalledAt = Date.now()
+        yield* gateway.stall("all", "600 millis")
+        yield* gateway.requestHeartbeat("all")
+        yield* gateway.dispatch("all", "TEST_EVENT", { n: 1 })
+        yield* client.send({ op: 1, d: 1 })
+        // a beat sent before op 1 could reach the client does not answer it
+        const log = yield* gateway.awaitLog((log) => log.heartbeats.length === 1)
+        expect(log.heartbeats).toMatchObject([{ requested: false }])
+        yield* gateway.dispatch("all", "TEST_EVENT", { n: 2 })
+        yield* gateway.reconnect("all")
+        yield* client.next((f) => f.op === 7)
+        // nothing reached the client before the stall ended; then all five frames, in send order
+        expect(arrived).toHaveLength(5)
+        for (const at of arrived) expect(at - stalledAt).toBeGreaterThanOrEqual(590)
+        expect(client.frames.slice(before).map((f) => [f.op, f.s, f.d?.n])).toEqual([
+          [1, null, undefined],
+          [0, 2, 1],
+          [11, null, undefined],
+          [0, 3, 2],
+          [7, null, undefined]
+        ])
+        expect(yield* gateway.violations).toEqual([])
+      }))
+  }
+
+  it.scopedLive("closing a stalled connection drops what it held and leaves no timer; a resume replays it", () =>
+    Effect.gen(function*() {
+      const gateway = yield* gatewayWith({ guilds: 0 })
+      const { client, ready: readyFrame } = yield* ready(gateway)
+      yield* gateway.stall("all", "1 minute")
+      yield* gateway.dispatch("all", "TEST_EVENT", { n: 1 })
+      // the stall's timer and the missed-heartbeat timer are the connection's; closing clears both
+      const stalled = timeouts()
+      yield* gateway.close("all", 4000)
+      expect((yield* client.closed).code).toBe(4000)
+      expect(client.frames.filter(dispatch("TEST_EVENT"))).toEqual([])
+      yield* Effect.gen(function*() {
+        while (timeouts() > stalled - 2) yield* Effect.sleep("20 millis")
+      }).pipe(Effect.timeout("2 seconds"), Effect.orDie)
+      const resumed = yield* connect(gateway.url + query)
+      yield* resumed.next(hello)
+      yield* resumed.send({ op: 6, d: { token, session_id: readyFrame.d.session_id, seq: 1 } })
+      yield* resumed.next(dispatch("RESUMED"))
+      expect(resumed.frames.filter((f) => f.op === 0).map((f) => [f.s, f.t])).toEqual([[2, "TEST_EVENT"], [3, "RESUMED"]])
+    }))
+
+  it.scopedLive("a slow link delays each frame and keeps their order", () =>
+    Effect.gen(function*() {
+      const gateway = yield* gatewayWith({ guilds: 0 })
+      const { client } = yield* ready(gateway)
+      const arrived = arrivals(client)
+      const sentAt = Date.now()
+      yield* gateway.slow("all", "200 millis", "5 seconds")
+      for (const n of [1, 2, 3]) yield* gateway.dispatch("all", "TEST_EVENT", { n })
+      yield* client.next((f) => f.t === "TEST_EVENT" && f.d.n === 3)
+      expect(arrived).toHaveLength(3)
+      for (const at of arrived) expect(at - sentAt).toBeGreaterThanOrEqual(190)
+      expect(client.frames.filter(dispatch("TEST_EVENT")).map((f) => [f.s, f.d.n])).toEqual([[2, 1], [3, 2], [4, 3]])
+    }))
+}, 20_000)
