@@ -79,7 +79,7 @@ export class Meter {
  *
  * @since 0.1.0
  */
-export const report = (result: Result): never => {
+export const report = (result: object): never => {
   writeSync(1, `${JSON.stringify(result)}\n`)
   process.exit(0)
 }

@@ -5,7 +5,6 @@
  *
  * @since 0.1.0
  */
-import { writeSync } from "node:fs"
 import { setTimeout as sleep } from "node:timers/promises"
 
 /**
@@ -75,22 +74,5 @@ export const measure = async (task: Task, readyMs: number): Promise<Result> => {
   }
 }
 
-/**
- * Writes the result line and ends the process at once.
- *
- * @since 0.1.0
- */
-export const report = (result: Result): never => {
-  writeSync(1, `${JSON.stringify(result)}\n`)
-  process.exit(0)
-}
-
-/**
- * Ends the process with an error the runner shows.
- *
- * @since 0.1.0
- */
-export const fail = (error: unknown): never => {
-  writeSync(2, `${error instanceof Error ? error.stack ?? error.message : String(error)}\n`)
-  process.exit(1)
-}
+/** The result line and the error line, as the throughput clients write them. */
+export { fail, report } from "../clients/task.ts"

@@ -3,6 +3,7 @@
  *
  * @since 0.1.0
  */
+import type { DecodeError } from "./DecodeError.ts"
 
 /**
  * A gateway transport compression: the `compress` query parameter, or `"none"` when it is absent.
@@ -24,3 +25,16 @@ export const compressions: ReadonlyArray<Compression> = ["none", "zlib-stream", 
  * @since 0.1.0
  */
 export const zlibSuffix: Uint8Array = Uint8Array.of(0x00, 0x00, 0xff, 0xff)
+
+/**
+ * One connection's decompressor. `push` takes one websocket frame and returns the bytes of the
+ * message it completes, `undefined` while a message is still incomplete, or a `DecodeError`
+ * (after which the decompressor stays dead and returns the same error). Returned bytes may be a view
+ * into a buffer the next `push` reuses: decode or copy them before pushing again.
+ *
+ * @since 0.1.0
+ */
+export interface Decompressor {
+  readonly compression: Compression
+  push(frame: Uint8Array): Uint8Array | undefined | DecodeError
+}

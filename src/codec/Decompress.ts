@@ -3,24 +3,18 @@
  *
  * @since 0.1.0
  */
-import type { Compression } from "./Compression.ts"
+import type { Compression, Decompressor } from "./Compression.ts"
 import { DecodeError } from "./DecodeError.ts"
 import * as Inflate from "./Inflate.ts"
 import type { ZlibEngine } from "./ZlibHandle.ts"
 import * as ZstdDecompress from "./ZstdDecompress.ts"
 
 /**
- * One connection's decompressor. `push` takes one websocket frame and returns the bytes of the
- * message it completes, `undefined` while a message is still incomplete, or a {@link DecodeError}
- * (after which the decompressor stays dead and returns the same error). Returned bytes may be a view
- * into a buffer the next `push` reuses: decode or copy them before pushing again.
+ * One connection's decompressor (see `Compression.ts`).
  *
  * @since 0.1.0
  */
-export interface Decompressor {
-  readonly compression: Compression
-  push(frame: Uint8Array): Uint8Array | undefined | DecodeError
-}
+export type { Decompressor } from "./Compression.ts"
 
 /**
  * Options for {@link make}.

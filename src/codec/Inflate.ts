@@ -6,7 +6,7 @@
  */
 import * as Zlib from "node:zlib"
 import { zlibSuffix } from "./Compression.ts"
-import type { Decompressor } from "./Decompress.ts"
+import type { Decompressor } from "./Compression.ts"
 import { DecodeError } from "./DecodeError.ts"
 import * as ZlibHandle from "./ZlibHandle.ts"
 

@@ -6,7 +6,7 @@
  *
  * @since 0.1.0
  */
-import type { Decompressor } from "./Decompress.ts"
+import type { Decompressor } from "./Compression.ts"
 import { DecodeError } from "./DecodeError.ts"
 import * as ZstdNative from "./ZstdNative.ts"
 

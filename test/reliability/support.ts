@@ -5,18 +5,10 @@
  */
 import * as Vm from "node:vm"
 import * as V8 from "node:v8"
+import * as Traffic from "../../src/testing/Traffic.ts"
 
-/** mulberry32: a tiny seeded generator of numbers in [0, 1). */
-export const prng = (seed: number): (() => number) => {
-  let state = seed >>> 0
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0
-    let t = state
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+/** A tiny seeded generator of numbers in [0, 1) (the local gateway's own). */
+export const prng = Traffic.seeded
 
 /** An integer in [min, max] drawn from `random`. */
 export const between = (random: () => number, min: number, max: number): number =>
