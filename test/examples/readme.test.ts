@@ -1,8 +1,8 @@
 // The README's examples, run as tests so they stay true.
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
-import { expect, it } from "@effect/vitest"
-import { Effect, Layer, Redacted, TestClock } from "effect"
-import { IdentifyLimiter, Intents, Session } from "../../src/index.ts"
+import { expect, expectTypeOf, it } from "@effect/vitest"
+import { Config, Effect, Layer, Redacted, Stream, TestClock } from "effect"
+import { IdentifyLimiter, Intents, Live, Session } from "../../src/index.ts"
 import { MemoryTransport } from "../../src/testing/index.ts"
 
 // README: "Testing your bot" — a heartbeat timeout under TestClock, on the in-memory transport.
@@ -39,3 +39,26 @@ it.scoped("a connection whose heartbeats go unanswered is replaced, and the sess
     while (resume.op === 1) resume = (yield* second.receivedJson) as { op: number; d: unknown }
     expect(resume).toEqual({ op: 6, d: { token: "test-token", session_id: "abc", seq: 1 } })
   }).pipe(Effect.provide(TestServices)))
+
+// README: "The library" — the first example, checked by the compiler: composed with `Live.layer`, it
+// needs nothing more, and its errors are the typed ones the README names.
+it("the library example composes with Live.layer into a runnable program", () => {
+  const program = Effect.gen(function*() {
+    const session = yield* Session.make({
+      token: yield* Config.redacted("DISCORD_TOKEN"),
+      intents: Intents.Guilds | Intents.GuildMessages | Intents.MessageContent
+    })
+    yield* session.updatePresence({ since: null, activities: [{ name: "the gateway", type: 3 }], status: "online", afk: false })
+    yield* Stream.runForEach(session.events, (event) =>
+      event.t === "MESSAGE_CREATE"
+        ? Effect.log(`${event.d.author.username}: ${event.d.content}`)
+        : Effect.void)
+  })
+  const runnable = program.pipe(Effect.scoped, Effect.provide(Live.layer))
+  expectTypeOf<Effect.Effect.Context<typeof runnable>>().toEqualTypeOf<never>()
+  expectTypeOf<Effect.Effect.Error<typeof runnable>["_tag"]>().toEqualTypeOf<
+    // reading config, bad options, a bad command, a closed session, and what ends a session for good
+    "ConfigError" | "InvalidOptions" | "InvalidCommand" | "SessionClosed" | "FatalClose" | "IdentifyBudgetExhausted" | "GatewayInfoError"
+  >()
+  expect(Effect.isEffect(runnable)).toBe(true)
+})
