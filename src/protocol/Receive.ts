@@ -7,7 +7,6 @@
  */
 import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
-import { Opcode } from "./Opcode.ts"
 import { ProtocolError, type ProtocolErrorReason } from "./ProtocolError.ts"
 import { Bool, checked, decoder, intBetween, NonNegativeInt, ShardPair, show, Snowflake, Str, struct, WebSocketUrl } from "./internal/schema.ts"
 
@@ -143,72 +142,3 @@ export const decodeInvalidSession = (d: unknown): Either.Either<boolean, Protoco
  */
 export const decodeReady = (d: unknown): Either.Either<Ready, ProtocolError> =>
   Either.mapLeft(readySchema(d), failWith("InvalidReady", "invalid READY: "))
-
-/**
- * A frame, interpreted. READY and RESUMED are told apart from other dispatches because
- * the session acts on them; every dispatch keeps its raw `d` for the event it becomes.
- *
- * @since 0.1.0
- */
-export type Incoming =
-  | { readonly _tag: "Dispatch"; readonly sequence: number; readonly t: string; readonly d: unknown }
-  | { readonly _tag: "Ready"; readonly sequence: number; readonly ready: Ready; readonly d: unknown }
-  | { readonly _tag: "Resumed"; readonly sequence: number; readonly d: unknown }
-  | { readonly _tag: "Heartbeat" }
-  | { readonly _tag: "Reconnect" }
-  | { readonly _tag: "InvalidSession"; readonly resumable: boolean }
-  | { readonly _tag: "Hello"; readonly heartbeatInterval: number }
-  | { readonly _tag: "HeartbeatAck" }
-  | { readonly _tag: "UnknownOp"; readonly op: number; readonly d: unknown }
-
-const heartbeat: Incoming = { _tag: "Heartbeat" }
-const reconnect: Incoming = { _tag: "Reconnect" }
-const heartbeatAck: Incoming = { _tag: "HeartbeatAck" }
-
-const dispatch = (envelope: Envelope): Either.Either<Incoming, ProtocolError> => {
-  const { d, s: sequence, t } = envelope
-  if (sequence === null || t === null) {
-    return Either.left(
-      new ProtocolError({
-        reason: "InvalidEnvelope",
-        message: `invalid frame: a dispatch (op 0) needs s and t, got s ${show(sequence)} and t ${show(t)}`
-      })
-    )
-  }
-  if (t === "READY") return Either.map(decodeReady(d), (ready): Incoming => ({ _tag: "Ready", sequence, ready, d }))
-  if (t === "RESUMED") return Either.right({ _tag: "Resumed", sequence, d })
-  return Either.right({ _tag: "Dispatch", sequence, t, d })
-}
-
-/**
- * Interprets a checked frame. Synchronous and allocation-light: only Hello, Invalid Session
- * and READY data are decoded. An opcode a client never receives is `UnknownOp`, not an error.
- *
- * @since 0.1.0
- */
-export const fromEnvelope = (envelope: Envelope): Either.Either<Incoming, ProtocolError> => {
-  switch (envelope.op) {
-    case Opcode.Dispatch:
-      return dispatch(envelope)
-    case Opcode.Heartbeat:
-      return Either.right(heartbeat)
-    case Opcode.Reconnect:
-      return Either.right(reconnect)
-    case Opcode.InvalidSession:
-      return Either.map(decodeInvalidSession(envelope.d), (resumable): Incoming => ({ _tag: "InvalidSession", resumable }))
-    case Opcode.Hello:
-      return Either.map(decodeHello(envelope.d), (hello): Incoming => ({ _tag: "Hello", heartbeatInterval: hello.heartbeat_interval }))
-    case Opcode.HeartbeatAck:
-      return Either.right(heartbeatAck)
-    default:
-      return Either.right({ _tag: "UnknownOp", op: envelope.op, d: envelope.d })
-  }
-}
-
-/**
- * Checks and interprets a parsed frame in one go.
- *
- * @since 0.1.0
- */
-export const decode = (input: unknown): Either.Either<Incoming, ProtocolError> =>
-  Either.flatMap(decodeEnvelope(input), fromEnvelope)

@@ -1,0 +1,88 @@
+import { describe, expect, it } from "@effect/vitest"
+import { type Envelope, Skipped } from "../../src/codec/Encoding.ts"
+import * as Protocol from "../../src/session/Protocol.ts"
+
+const frame = (op: number, d: unknown, s: number | null = null, t: string | null = null): Envelope => ({ op, d, s, t })
+const resumable: Protocol.Memory = { sessionId: "abc", resumeGatewayUrl: "wss://resume.test", sequence: 41 }
+const ready = {
+  v: 10,
+  session_id: "new-session",
+  resume_gateway_url: "wss://resume.test",
+  user: { id: "1" },
+  application: { id: "2" },
+  guilds: []
+}
+
+describe("Protocol.step", () => {
+  it("Hello starts heartbeating; a bad Hello drops the connection, resuming where it can", () => {
+    expect(Protocol.step(Protocol.empty, frame(10, { heartbeat_interval: 41250 }), 0)).toEqual({ _tag: "Hello", interval: 41250 })
+    const bad = Protocol.step(resumable, frame(10, { heartbeat_interval: 0 }), 0)
+    expect(bad._tag === "Reconnect" && [bad.mode, bad.reason._tag]).toEqual(["resume", "DecodeFailed"])
+    const fresh = Protocol.step(Protocol.empty, frame(10, {}), 0)
+    expect(fresh._tag === "Reconnect" && fresh.mode).toBe("identify")
+  })
+
+  it("ACK, heartbeat request, an unknown opcode", () => {
+    expect(Protocol.step(resumable, frame(11, null), 0)).toEqual({ _tag: "HeartbeatAck" })
+    expect(Protocol.step(resumable, frame(1, null), 0)).toEqual({ _tag: "HeartbeatNow" })
+    expect(Protocol.step(resumable, frame(42, { x: 1 }), 0)).toEqual({ _tag: "Ignore", op: 42 })
+  })
+
+  it("op 7 resumes (identifies when there is nothing to resume); op 9 says which", () => {
+    expect(Protocol.step(resumable, frame(7, null), 0)).toMatchObject({ _tag: "Reconnect", mode: "resume", reason: { _tag: "Reconnect" } })
+    expect(Protocol.step(Protocol.empty, frame(7, null), 0)).toMatchObject({ _tag: "Reconnect", mode: "identify" })
+    expect(Protocol.step(resumable, frame(9, true), 0)).toMatchObject({ mode: "resume", reason: { _tag: "InvalidSession", resumable: true } })
+    expect(Protocol.step(resumable, frame(9, false), 0)).toMatchObject({ mode: "identify", reason: { _tag: "InvalidSession", resumable: false } })
+    expect(Protocol.step(resumable, frame(9, "false"), 0)).toMatchObject({ mode: "resume", reason: { _tag: "DecodeFailed" } })
+  })
+
+  it("a dispatch becomes an event with its shard and sequence; its data is not copied", () => {
+    const d = { content: "hi" }
+    const step = Protocol.step(resumable, frame(0, d, 42, "MESSAGE_CREATE"), 3)
+    expect(step).toEqual({ _tag: "Emit", event: { shard: 3, sequence: 42, t: "MESSAGE_CREATE", d } })
+    expect(step._tag === "Emit" && step.event.d).toBe(d)
+  })
+
+  it("an event already delivered is a duplicate; an unwanted one is skipped but counted", () => {
+    expect(Protocol.step(resumable, frame(0, {}, 41, "MESSAGE_CREATE"), 0)).toEqual({ _tag: "Duplicate", sequence: 41 })
+    expect(Protocol.step(resumable, frame(0, {}, 7, "MESSAGE_CREATE"), 0)).toEqual({ _tag: "Duplicate", sequence: 7 })
+    const skip = Protocol.step(resumable, frame(0, Skipped, 42, "TYPING_START"), 0)
+    expect(skip).toEqual({ _tag: "Skip", sequence: 42, t: "TYPING_START" })
+    expect(Protocol.apply(resumable, skip).sequence).toBe(42)
+  })
+
+  it("a dispatch without s or t drops the connection", () => {
+    expect(Protocol.step(resumable, frame(0, {}, null, "MESSAGE_CREATE"), 0)).toMatchObject({ _tag: "Reconnect", reason: { _tag: "DecodeFailed" } })
+    expect(Protocol.step(resumable, frame(0, {}, 3, null), 0)).toMatchObject({ _tag: "Reconnect", reason: { _tag: "DecodeFailed" } })
+  })
+
+  it("READY remembers the new session; a READY the session cannot use means identifying again", () => {
+    const step = Protocol.step(Protocol.empty, frame(0, ready, 1, "READY"), 0)
+    expect(step).toMatchObject({ _tag: "Ready", sessionId: "new-session", resumeGatewayUrl: "wss://resume.test" })
+    expect(Protocol.apply(Protocol.empty, step)).toEqual({ sessionId: "new-session", resumeGatewayUrl: "wss://resume.test", sequence: 1 })
+    const insecure = Protocol.step(Protocol.empty, frame(0, { ...ready, resume_gateway_url: "http://evil.test" }, 1, "READY"), 0)
+    expect(insecure).toMatchObject({ _tag: "Reconnect", mode: "identify", reason: { _tag: "DecodeFailed" } })
+  })
+
+  it("RESUMED goes on with the old session", () => {
+    const step = Protocol.step(resumable, frame(0, null, 50, "RESUMED"), 0)
+    expect(step._tag).toBe("Resumed")
+    expect(Protocol.apply(resumable, step)).toEqual({ ...resumable, sequence: 50 })
+  })
+
+  it("reconnecting to identify forgets the session; resuming keeps it", () => {
+    const identify = Protocol.step(resumable, frame(9, false), 0)
+    expect(Protocol.apply(resumable, identify)).toEqual(Protocol.empty)
+    const resume = Protocol.step(resumable, frame(7, null), 0)
+    expect(Protocol.apply(resumable, resume)).toBe(resumable)
+  })
+})
+
+describe("Protocol.afterClose", () => {
+  it("follows the close code table", () => {
+    for (const code of [4000, 4001, 4002, 4008, 1000, 1006, undefined]) expect(Protocol.afterClose(resumable, code)).toBe("resume")
+    for (const code of [4003, 4005, 4007, 4009]) expect(Protocol.afterClose(resumable, code)).toBe("identify")
+    for (const code of [4004, 4010, 4011, 4012, 4013, 4014]) expect(Protocol.afterClose(resumable, code)).toBe("fatal")
+    expect(Protocol.afterClose(Protocol.empty, 4000)).toBe("identify")
+  })
+})
