@@ -20,14 +20,25 @@ export interface BackoffOptions {
   readonly factor: number
   /** A connection that stays READY this long resets the backoff (default 60 seconds). */
   readonly stableAfter: Duration.DurationInput
+  /**
+   * After an Invalid Session (op 9), a random pause in this range instead of the backoff, as
+   * Discord asks (default 1 to 5 seconds).
+   */
+  readonly afterInvalidSession: readonly [min: Duration.DurationInput, max: Duration.DurationInput]
 }
 
 /**
- * The defaults: 1 s, doubling, at most 60 s, reset after 60 s of stable connection.
+ * The defaults: 1 s, doubling, at most 60 s, reset after 60 s of stable connection; 1-5 s after op 9.
  *
  * @since 0.1.0
  */
-export const defaults: BackoffOptions = { initial: "1 second", max: "60 seconds", factor: 2, stableAfter: "60 seconds" }
+export const defaults: BackoffOptions = {
+  initial: "1 second",
+  max: "60 seconds",
+  factor: 2,
+  stableAfter: "60 seconds",
+  afterInvalidSession: ["1 second", "5 seconds"]
+}
 
 /**
  * The delays between attempts: `initial × factor^n`, capped at `max`, each then scaled by a random

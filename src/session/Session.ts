@@ -9,7 +9,7 @@ import type * as HttpClient from "@effect/platform/HttpClient"
 import * as Cause from "effect/Cause"
 import * as Context from "effect/Context"
 import * as Deferred from "effect/Deferred"
-import type * as Duration from "effect/Duration"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
@@ -232,17 +232,24 @@ export const make = (options: SessionOptions.SessionOptions): Effect.Effect<Sess
     })
 
     let stopRequested = false
+    const invalidSessionPause = [
+      Duration.toMillis(resolved.backoff.afterInvalidSession[0]),
+      Duration.toMillis(resolved.backoff.afterInvalidSession[1])
+    ] as const
     // Resumes that never reached RESUMED in a row; after this many, identify instead.
     const maxFailedResumes = 3
     const loop = Effect.gen(function*() {
       let failedResumes = 0
-      let first = true
+      // why the previous attempt ended; none before the first
+      let ended: Reason | undefined
       while (!stopRequested) {
-        if (!first) {
+        if (ended !== undefined) {
           stats.reconnects++
-          yield* backoff.next(undefined).pipe(Effect.ignore)
+          // after op 9 Discord asks for a random 1-5 s pause; anything else backs off
+          yield* ended._tag === "InvalidSession"
+            ? Effect.flatMap(Random.nextRange(...invalidSessionPause), (ms) => Effect.sleep(ms))
+            : Effect.ignore(backoff.next(undefined))
         }
-        first = false
         if (failedResumes >= maxFailedResumes) {
           memory.current = Protocol.forget(memory.current)
           failedResumes = 0
@@ -254,10 +261,12 @@ export const make = (options: SessionOptions.SessionOptions): Effect.Effect<Sess
           : yield* Effect.either(identifyUrl)
         if (Either.isLeft(url)) {
           if (url.left.reason === "Unauthorized") return yield* url.left
-          yield* transition(SessionState.Disconnected(), Reasons.GatewayInfoFailed({ message: url.left.message }))
+          ended = Reasons.GatewayInfoFailed({ message: url.left.message })
+          yield* transition(SessionState.Disconnected(), ended)
           continue
         }
         const outcome = yield* Connection.run(connectionContext, SessionOptions.gatewayUrl(url.right, resolved), mode)
+        ended = outcome.reason
         if (stopRequested) return
         // a resume failed when it was sent and not answered; a connection that never got that far
         // (an outage) says nothing about the session

@@ -95,7 +95,7 @@ const startFleet = (gateway: LocalGateway.LocalGateway) =>
       intents: Intents.Guilds | Intents.GuildMessages | Intents.GuildMembers,
       api: gateway.apiUrl,
       compression: "zlib-stream",
-      backoff: { initial: "20 millis", max: "100 millis" },
+      backoff: { initial: "20 millis", max: "100 millis", afterInvalidSession: ["20 millis", "100 millis"] },
       timeouts: { connect: "2 seconds", hello: "2 seconds", ready: "2 seconds" }
     })
     const delivered = new Map<number, Array<GatewayEvent>>(fleet.shardIds.map((id) => [id, []]))

@@ -280,4 +280,16 @@ describe("Session", () => {
       const { first } = yield* Fiber.join(next)
       expect(first.op).toBe(2)
     }).pipe(Effect.provide(TestLayer)))
+
+  it.scoped("after op 9 it pauses a random 1 to 5 s (from Random) before connecting again", () =>
+    Effect.gen(function*() {
+      const gateway = yield* MemoryTransport.MemoryGateway
+      const { peer } = yield* readySession({}, 60_000)
+      yield* peer.sendJson({ op: 9, d: true, s: null, t: null })
+      yield* settle
+      yield* TestClock.adjust("2999 millis")
+      expect((yield* gateway.attempts).length).toBe(1)
+      yield* TestClock.adjust("1 millis")
+      expect((yield* gateway.attempts).length).toBe(2)
+    }).pipe(Effect.withRandom(Random.fixed([0.5])), Effect.provide(TestLayer)))
 })

@@ -46,7 +46,7 @@ describe("Session against the local gateway: commands", () => {
     Effect.gen(function*() {
       const gateway = yield* startGateway()
       const guildId = gateway.world.guilds[0]!.id
-      const session = yield* Session.make(sessionOptions(gateway, { backoff: { initial: "200 millis", max: "200 millis" } }))
+      const session = yield* Session.make(sessionOptions(gateway, { backoff: { initial: "200 millis", max: "200 millis", afterInvalidSession: ["200 millis", "200 millis"] } }))
       yield* awaitTransition(session, "READY", (t) => t.to._tag === "Connected" && t.to.phase === "Ready")
       yield* gateway.drop("all")
       // Once the session saw the drop (a write before that would go into the dead socket).

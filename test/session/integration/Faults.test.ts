@@ -101,7 +101,7 @@ describe("Session against the local gateway: faults", () => {
   it.scopedLive("a resume the gateway no longer accepts (op 9 false) falls back to identify on the gateway URL", () =>
     Effect.gen(function*() {
       const gateway = yield* startGateway({ resumeWindow: "1 millis" })
-      const session = yield* Session.make(sessionOptions(gateway, { backoff: { initial: "50 millis", max: "100 millis" } }))
+      const session = yield* Session.make(sessionOptions(gateway, { backoff: { initial: "50 millis", max: "100 millis", afterInvalidSession: ["50 millis", "100 millis"] } }))
       const received = yield* consume(session)
       yield* awaitLog(gateway, "READY", (log) => readySessions(log).length === 1)
       yield* gateway.drop("all")

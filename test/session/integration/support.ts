@@ -62,7 +62,7 @@ export const sessionOptions = (gateway: LocalGateway.LocalGateway, overrides: Pa
   intents: Intents.Guilds | Intents.GuildMembers | Intents.GuildMessages,
   gateway: gateway.url,
   compression: "none",
-  backoff: { initial: "20 millis", max: "100 millis" },
+  backoff: { initial: "20 millis", max: "100 millis", afterInvalidSession: ["20 millis", "100 millis"] },
   timeouts: { connect: "2 seconds", hello: "2 seconds", ready: "2 seconds", members: "2 seconds" },
   ...overrides
 })
