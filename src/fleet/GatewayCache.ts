@@ -65,14 +65,7 @@ export const make = (
 
     const refetch = GatewayInfo.fetch(options.api, options.token).pipe(
       Effect.provide(http),
-      Effect.tap((info) =>
-        limiter.configure({
-          maxConcurrency: info.session_start_limit.max_concurrency,
-          total: info.session_start_limit.total,
-          remaining: info.session_start_limit.remaining,
-          resetAfter: info.session_start_limit.reset_after
-        })
-      ),
+      Effect.tap((info) => limiter.configure(GatewayInfo.startLimit(info))),
       Effect.tap((info) =>
         Effect.sync(() => {
           fetches++

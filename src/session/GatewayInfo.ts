@@ -9,6 +9,7 @@ import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Redacted from "effect/Redacted"
+import type { SessionStartLimit } from "../limits/IdentifyLimiter.ts"
 import * as GatewayBot from "../protocol/GatewayBot.ts"
 import { GatewayInfoError } from "./SessionError.ts"
 
@@ -48,3 +49,15 @@ export const fetch = (
     )
     return yield* Either.mapLeft(GatewayBot.decode(body), (error) => new GatewayInfoError({ reason: "Decode", detail: error.message }))
   }).pipe(Effect.scoped, Effect.withSpan("GatewayInfo.fetch"))
+
+/**
+ * The identify limits of a `GET /gateway/bot` answer, as the identify limiter takes them.
+ *
+ * @since 0.1.0
+ */
+export const startLimit = (info: GatewayBot.GatewayBot): SessionStartLimit => ({
+  maxConcurrency: info.session_start_limit.max_concurrency,
+  total: info.session_start_limit.total,
+  remaining: info.session_start_limit.remaining,
+  resetAfter: info.session_start_limit.reset_after
+})

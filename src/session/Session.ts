@@ -216,14 +216,7 @@ export const make = (options: SessionOptions.SessionOptions): Effect.Effect<Sess
       if (gatewayBot !== undefined) return Effect.succeed(gatewayBot.url)
       return GatewayInfo.fetch(resolved.api, resolved.token).pipe(
         Effect.provide(http),
-        Effect.tap((info) =>
-          identifyLimiter.configure({
-            maxConcurrency: info.session_start_limit.max_concurrency,
-            total: info.session_start_limit.total,
-            remaining: info.session_start_limit.remaining,
-            resetAfter: info.session_start_limit.reset_after
-          })
-        ),
+        Effect.tap((info) => identifyLimiter.configure(GatewayInfo.startLimit(info))),
         Effect.map((info) => {
           gatewayBot = info
           return info.url
