@@ -5,6 +5,7 @@
  * @since 0.1.0
  */
 import type { Compression } from "../src/codec/Compression.ts"
+import * as Traffic from "../src/testing/Traffic.ts"
 
 /**
  * What a workload's events look like.
@@ -87,18 +88,6 @@ export const all = (counts: { readonly small: number; readonly large: number }):
   return list
 }
 
-/** A small deterministic PRNG (mulberry32), so every run sends the same bytes. */
-const seeded = (seed: number) => {
-  let state = seed >>> 0
-  return (): number => {
-    state = (state + 0x6d2b79f5) >>> 0
-    let t = state
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296
-  }
-}
-
 /**
  * A generator of synthetic Discord data, seeded.
  *
@@ -112,7 +101,7 @@ export class Synth {
   readonly users: ReadonlyArray<Record<string, unknown>>
 
   constructor(seed: number) {
-    this.random = seeded(seed)
+    this.random = Traffic.seeded(seed)
     this.vocabulary = Array.from({ length: 400 }, () => this.word())
     this.guildId = this.snowflake()
     this.channels = Array.from({ length: 12 }, () => this.snowflake())

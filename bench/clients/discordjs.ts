@@ -16,18 +16,9 @@ const meter = new Task.Meter()
 const wanted = task.wanted === undefined ? undefined : new Set<string>(task.wanted)
 let handled = 0
 
-const hasZlibSync = async (): Promise<boolean> => {
-  try {
-    await import("zlib-sync" as string)
-    return true
-  } catch {
-    return false
-  }
-}
-
 const main = async (): Promise<void> => {
   if (task.compression === "zstd-stream") throw new Error("@discordjs/ws 2.0.4 has no zstd-stream")
-  const zlibSync = await hasZlibSync()
+  const zlibSync = await Task.hasZlibSync()
   const compression = task.compression === "none" ? null : zlibSync ? CompressionMethod.ZlibSync : CompressionMethod.ZlibNative
   const note = compression === null ? "no compression" : zlibSync ? "zlib-sync" : "node:zlib stream (zlib-sync missing)"
   const gatewayBot = {

@@ -93,3 +93,17 @@ export const fail = (error: unknown): never => {
   writeSync(2, `${error instanceof Error ? error.stack ?? error.message : String(error)}\n`)
   process.exit(1)
 }
+
+/**
+ * Whether zlib-sync (@discordjs/ws's fastest inflate) is installed here.
+ *
+ * @since 0.1.0
+ */
+export const hasZlibSync = async (): Promise<boolean> => {
+  try {
+    await import("zlib-sync" as string)
+    return true
+  } catch {
+    return false
+  }
+}

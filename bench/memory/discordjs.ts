@@ -10,6 +10,7 @@ import type { REST } from "@discordjs/rest"
 import { CompressionMethod, type IIdentifyThrottler, WebSocketManager } from "@discordjs/ws"
 import { GatewayIntentBits } from "discord-api-types/v10"
 import { setTimeout as sleep } from "node:timers/promises"
+import * as Task from "../clients/task.ts"
 import * as Shards from "./shards.ts"
 
 const task = Shards.read()
@@ -30,15 +31,6 @@ class SpacedThrottler implements IIdentifyThrottler {
   }
 }
 
-const hasZlibSync = async (): Promise<boolean> => {
-  try {
-    await import("zlib-sync" as string)
-    return true
-  } catch {
-    return false
-  }
-}
-
 const main = async (): Promise<Shards.Result> => {
   if (task.shards === 0) return Shards.measure(task, 0)
   const response = await fetch(`${task.apiUrl}/v10/gateway/bot`, { headers: { authorization: `Bot ${Shards.token}` } })
@@ -48,7 +40,7 @@ const main = async (): Promise<Shards.Result> => {
     token: Shards.token,
     intents: GatewayIntentBits.Guilds | GatewayIntentBits.GuildMessages,
     shardCount: task.shards,
-    compression: (await hasZlibSync()) ? CompressionMethod.ZlibSync : CompressionMethod.ZlibNative,
+    compression: (await Task.hasZlibSync()) ? CompressionMethod.ZlibSync : CompressionMethod.ZlibNative,
     rest: { get: async () => gatewayBot } as unknown as REST,
     buildIdentifyThrottler: () => new SpacedThrottler(task.maxConcurrency, task.spacingMs)
   })
