@@ -13,6 +13,7 @@ import type { Compression } from "./Compression.ts"
 import * as Decompress from "./Decompress.ts"
 import { DecodeError } from "./DecodeError.ts"
 import { type Encoding, type Envelope, Skipped } from "./Encoding.ts"
+import { TextFrame } from "./TextFrame.ts"
 import type { ZlibEngine } from "./ZlibHandle.ts"
 
 /**
@@ -43,7 +44,8 @@ export interface Options {
 /**
  * One connection's decoder. `push` returns the envelope a frame completes, `undefined` while a
  * message is incomplete, or a {@link DecodeError}; after an error it returns that error for every
- * frame (drop the connection). Text frames are taken as whole uncompressed messages.
+ * frame (drop the connection). Text frames (a `string` or a {@link TextFrame}) are taken as whole
+ * uncompressed messages.
  *
  * @since 0.1.0
  */
@@ -70,7 +72,7 @@ export const make = (options: Options): FrameDecoder => {
     push: (frame) => {
       if (failure !== undefined) return failure
       let message: string | Uint8Array
-      if (typeof frame === "string") {
+      if (typeof frame === "string" || frame instanceof TextFrame) {
         if (frame.length > maxMessageBytes) {
           return fail(new DecodeError({ reason: "TooLarge", message: `message over ${maxMessageBytes} bytes` }))
         }

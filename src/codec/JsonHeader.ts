@@ -45,16 +45,37 @@ const skipSpace = (): void => {
   }
 }
 
+// Keys and event names read from bytes, by a hash of their bytes: the same few dozen strings
+// come in every message, and reusing them costs no allocation.
+const interned = new Map<number, string>()
+const maxInterned = 1024
+
+/** The ASCII string in `bytes[start, end)`, reused from `interned` when it was seen before. */
+const stringOfBytes = (source: Uint8Array, start: number, end: number, hash: number): string => {
+  const known = interned.get(hash)
+  if (known !== undefined && known.length === end - start) {
+    let same = true
+    for (let k = 0; same && k < known.length; k++) same = known.charCodeAt(k) === source[start + k]
+    if (same) return known
+  }
+  let value = ""
+  for (let k = start; k < end; k++) value += String.fromCharCode(source[k]!)
+  if (interned.size < maxInterned) interned.set(hash, value)
+  return value
+}
+
 /** A short string without escapes, starting at the quote at `i`; `undefined` for anything else. */
 const readString = (): string | undefined => {
   const start = ++i
+  let hash = 0
   for (; i < length && i - start <= 64; i++) {
     const c = code(i)
     if (c === QUOTE) {
       const end = i++
-      return bytes === undefined ? text.slice(start, end) : String.fromCharCode.apply(null, bytes.subarray(start, end) as unknown as Array<number>)
+      return bytes === undefined ? text.slice(start, end) : stringOfBytes(bytes, start, end, hash)
     }
     if (c === BACKSLASH || c < 0x20 || c > 0x7e) return undefined
+    hash = (Math.imul(hash, 31) + c) | 0
   }
   return undefined
 }

@@ -10,11 +10,19 @@ import type * as Scope from "effect/Scope"
 import type * as Stream from "effect/Stream"
 
 /**
- * One websocket message as it arrived: text, or binary (compressed or ETF) bytes.
+ * One websocket message as it arrived: text (a `string`, or its UTF-8 bytes as a {@link TextFrame}),
+ * or binary (compressed or ETF) bytes.
  *
  * @since 0.1.0
  */
 export type Frame = string | Uint8Array
+
+/**
+ * A text frame as its UTF-8 bytes (see `codec/TextFrame.ts`).
+ *
+ * @since 0.1.0
+ */
+export { TextFrame } from "../codec/TextFrame.ts"
 
 /**
  * How a connection ended: the close code and reason the peer sent, or no code when the

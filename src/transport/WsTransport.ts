@@ -11,6 +11,7 @@ import * as Layer from "effect/Layer"
 import * as Mailbox from "effect/Mailbox"
 import * as Stream from "effect/Stream"
 import WebSocket from "ws"
+import { TextFrame } from "../codec/TextFrame.ts"
 import { ResumableClose } from "../protocol/CloseCode.ts"
 import { ConnectionClosed, GatewayTransport, TransportError } from "./GatewayTransport.ts"
 import type { Connection, ConnectOptions, Frame } from "./GatewayTransport.ts"
@@ -84,8 +85,9 @@ const wire = (
     if (code !== undefined) rejected = { code, reason: error.message }
   }
   const onMessage = (data: WebSocket.RawData, isBinary: boolean): void => {
+    // text stays bytes: a message the session skips is never decoded into a string
     const bytes = data as Buffer
-    mailbox.unsafeOffer(isBinary ? bytes : bytes.toString("utf8"))
+    mailbox.unsafeOffer(isBinary ? bytes : TextFrame.view(bytes))
     if (++buffered >= highWaterMark && !paused) {
       paused = true
       socket.pause()

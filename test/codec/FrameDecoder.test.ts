@@ -7,6 +7,7 @@ import * as Decompress from "../../src/codec/Decompress.ts"
 import { Skipped } from "../../src/codec/Encoding.ts"
 import * as FrameDecoder from "../../src/codec/FrameDecoder.ts"
 import * as Json from "../../src/codec/Json.ts"
+import { TextFrame } from "../../src/codec/TextFrame.ts"
 
 type Engines = Pick<FrameDecoder.Options, "zlibEngine">
 
@@ -133,8 +134,19 @@ describe("FrameDecoder", () => {
     expect(reasonOf(frames.push(new Uint8Array(600)))).toBe("TooLarge")
   })
 
-  it("text frames are whole JSON messages", () => {
+  it("text frames are whole JSON messages, as strings or as undecoded bytes", () => {
     expect(decoder("zlib-stream", {}).push(hello)).toMatchObject({ op: 10, s: null, t: null })
+    const bytes = TextFrame.view(Buffer.from(dispatch(3)))
+    expect(decoder("zlib-stream", {}).push(bytes)).toEqual({ op: 0, s: 3, t: "MESSAGE_CREATE", d: { content: "héllo 🎉", n: 3 } })
+    expect(decoder("none", {}).push(bytes)).toEqual({ op: 0, s: 3, t: "MESSAGE_CREATE", d: { content: "héllo 🎉", n: 3 } })
+  })
+
+  it("a text frame over maxMessageBytes is TooLarge, counted in bytes", () => {
+    const text = dispatch(4)
+    const bytes = Buffer.byteLength(text)
+    expect(bytes).toBeGreaterThan(text.length)
+    expect(reasonOf(decoder("zlib-stream", {}, bytes - 1).push(TextFrame.view(Buffer.from(text))))).toBe("TooLarge")
+    expect(decoder("zlib-stream", {}, bytes).push(TextFrame.view(Buffer.from(text)))).toMatchObject({ s: 4 })
   })
 
   it("missing s and t read as null", () => {
@@ -154,5 +166,11 @@ describe("FrameDecoder", () => {
     expect(frames.push(`{"t":"MESSAGE_CREATE","s":8,"op":0,"d":{"a":1}}`)).toEqual({ op: 0, s: 8, t: "MESSAGE_CREATE", d: { a: 1 } })
     expect(frames.push(`{"op":0,"d":{"a":2},"s":9,"t":"TYPING_START"}`)).toEqual({ op: 0, s: 9, t: "TYPING_START", d: { a: 2 } })
     expect(frames.push(`{"t":null,"s":null,"op":11,"d":null}`)).toEqual({ op: 11, s: null, t: null, d: null })
+    expect(frames.push(TextFrame.view(Buffer.from(`{"t":"TYPING_START","s":10,"op":0,"d":{not json`)))).toEqual({
+      op: 0,
+      s: 10,
+      t: "TYPING_START",
+      d: Skipped
+    })
   })
 })

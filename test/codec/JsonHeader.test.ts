@@ -50,4 +50,9 @@ describe("JsonHeader", () => {
       ),
       { seed: 42, numRuns: 2000 }
     ))
+
+  it("names read from bytes are right when their hashes collide (\"Aa\" and \"BB\")", () => {
+    const header = (t: string) => JsonHeader.read(encoder.encode(`{"t":"${t}","s":1,"op":0,"d":{}}`))
+    for (const t of ["Aa", "BB", "Aa", "BB", "AaBB", "BBAa"]) expect(header(t)).toEqual({ op: 0, s: 1, t })
+  })
 })
