@@ -108,9 +108,12 @@ const run = (options: Args.CliOptions) =>
     const elapsed = options.duration === undefined
       ? Effect.never
       : Effect.as(Effect.sleep(Duration.seconds(options.duration)), `stopped after ${options.duration} s`)
+    // once stopping began it runs to the end: the fleet ends during it, and must not cut it short
     const stop = Effect.race(elapsed, Effect.as(stdoutClosed, "stopped: stdout was closed")).pipe(
       Effect.flatMap((why) =>
-        Effect.flatMap(fleet.disconnect(), (points) => Console.error(`${why}; ${points.length} resumable session(s)`))
+        Effect.uninterruptible(
+          Effect.flatMap(fleet.disconnect(), (points) => Console.error(`${why}; ${points.length} resumable session(s)`))
+        )
       )
     )
     yield* Effect.raceFirst(fleet.await, stop)

@@ -27,7 +27,8 @@ export interface Failure {
 export interface SyncContext {
   /**
    * Runs `input` through the context with `flushFlag` and returns all output it produced. A single
-   * output chunk is returned as a view into a buffer reused by the next call: copy it to keep it.
+   * output chunk is returned as a view into a buffer that every context in the process shares and
+   * the next call of any of them overwrites: read or copy it before making another call.
    * Returns a {@link Failure} instead after an error; the context is then closed and unusable.
    */
   process(input: Uint8Array, flushFlag: number): Uint8Array | Failure
@@ -63,6 +64,15 @@ interface StreamInternals {
 
 const CHUNK_BYTES = 64 * 1024
 
+// The output buffer, shared by every context: calls run one at a time and their output is read
+// before the next, so one buffer serves a thousand idle shards as well as one.
+let sharedChunk: Buffer | undefined
+const outputChunk = (): Buffer => (sharedChunk ??= Buffer.allocUnsafe(CHUNK_BYTES))
+
+// The stream object is only a way to get at its native handle, whose output goes to the shared
+// chunk: its own output buffer can be as small as zlib allows.
+const streamOptions: Zlib.ZlibOptions = { chunkSize: Zlib.constants.Z_MIN_CHUNK }
+
 const internalsOf = (stream: Zlib.Inflate | Zlib.Deflate): { handle: NativeHandle; state: Uint32Array } | undefined => {
   const internals = stream as unknown as StreamInternals
   const handle = internals._handle as Partial<NativeHandle> | null | undefined
@@ -78,7 +88,7 @@ const drive = (stream: Zlib.Inflate | Zlib.Deflate, maxOutputBytes: number): Syn
   const internals = internalsOf(stream)
   if (internals === undefined) return undefined
   const { handle, state } = internals
-  const chunk = Buffer.allocUnsafe(CHUNK_BYTES)
+  const chunk = outputChunk()
   let failure: Failure | undefined
   handle.onerror = (message) => {
     failure ??= { reason: "Data", message: `zlib: ${message}` }
@@ -119,7 +129,7 @@ const probe = (): boolean => {
   try {
     const text = "probe ".repeat(20_000)
     const compressed = Zlib.deflateSync(text, { finishFlush: Zlib.constants.Z_SYNC_FLUSH })
-    const context = drive(Zlib.createInflate(), Number.MAX_SAFE_INTEGER)
+    const context = drive(Zlib.createInflate(streamOptions), Number.MAX_SAFE_INTEGER)
     if (context === undefined) return false
     const half = compressed.length >> 1
     const first = context.process(compressed.subarray(0, half), Zlib.constants.Z_SYNC_FLUSH)
@@ -151,7 +161,7 @@ export const isAvailable = (): boolean => (usable ??= probe())
  */
 export const open = (kind: "inflate" | "deflate", maxOutputBytes: number): SyncContext | undefined => {
   if (!isAvailable()) return undefined
-  const stream = kind === "inflate" ? Zlib.createInflate() : Zlib.createDeflate()
+  const stream = kind === "inflate" ? Zlib.createInflate(streamOptions) : Zlib.createDeflate(streamOptions)
   return drive(stream, maxOutputBytes)
 }
 

@@ -87,7 +87,7 @@ interface Waiter {
 }
 
 /**
- * Builds a send limiter. Its timer fiber lives in the scope.
+ * Builds a send limiter. Its timer fiber, forked while sends wait, lives in the scope.
  *
  * @since 0.1.0
  */
@@ -116,11 +116,28 @@ export const make = (options: SendLimiterOptions = gatewaySends): Effect.Effect<
       }
     }
 
-    yield* Effect.gen(function*() {
-      const now = yield* Clock.currentTimeMillis
-      const next = serve(now)
-      yield* next === undefined ? Queue.take(wake) : Effect.timeoutOption(Queue.take(wake), next - now)
-    }).pipe(Effect.forever, Effect.forkScoped)
+    // The timer fiber runs only while someone waits: an idle limiter (nearly always) costs no fiber.
+    const scope = yield* Effect.scope
+    let serving = false
+    const server = Effect.gen(function*() {
+      for (;;) {
+        const now = yield* Clock.currentTimeMillis
+        const next = serve(now)
+        if (next === undefined) {
+          serving = false
+          return
+        }
+        yield* Effect.timeoutOption(Queue.take(wake), next - now)
+      }
+    })
+    const wakeServer = Effect.suspend(() => {
+      if (serving) {
+        Queue.unsafeOffer(wake, undefined)
+        return Effect.void
+      }
+      serving = true
+      return Effect.asVoid(Effect.forkIn(Effect.interruptible(server), scope))
+    })
 
     const cancel = (waiter: Waiter) =>
       Effect.sync(() => {
@@ -142,8 +159,7 @@ export const make = (options: SendLimiterOptions = gatewaySends): Effect.Effect<
             }
             const waiter: Waiter = { priority, turn, grantedAt: undefined }
             queues[priority].push(waiter)
-            Queue.unsafeOffer(wake, undefined)
-            return restore(Deferred.await(turn)).pipe(Effect.onInterrupt(() => cancel(waiter)))
+            return Effect.zipRight(wakeServer, restore(Deferred.await(turn)).pipe(Effect.onInterrupt(() => cancel(waiter))))
           })
         )
       )

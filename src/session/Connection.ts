@@ -7,6 +7,7 @@
  */
 import * as Chunk from "effect/Chunk"
 import * as Deferred from "effect/Deferred"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import type * as Mailbox from "effect/Mailbox"
@@ -48,8 +49,6 @@ export interface Context {
   readonly outbox: Outbox
   readonly members: MemberRequests
   readonly transition: (to: SessionState, reason: Reason) => Effect.Effect<void>
-  /** Called once the connection stayed ready for `backoff.stableAfter`. */
-  readonly stable: Effect.Effect<void>
   /** Called with each heartbeat round trip (ms). */
   readonly latency: (ms: number) => void
   /** Where event counts and identify waits go. */
@@ -97,6 +96,8 @@ export interface Outcome {
   readonly ready: boolean
   /** Whether it got as far as sending Identify or Resume. */
   readonly authenticated: boolean
+  /** Whether it stayed ready for `backoff.stableAfter` (the backoff starts over). */
+  readonly stable: boolean
 }
 
 /**
@@ -118,10 +119,13 @@ export const run = (ctx: Context, url: string, mode: Protocol.Mode): Effect.Effe
     const shard = options.shard[0]
     const clock = yield* Effect.clock
     const scope = yield* Effect.scope
-    const ended = yield* Deferred.make<Omit<Outcome, "ready" | "authenticated">, Failure>()
+    const ended = yield* Deferred.make<Pick<Outcome, "next" | "reason">, Failure>()
     let done = false
     let ready = false
     let authenticated = false
+    let readyAt: number | undefined
+    const stable = () =>
+      readyAt !== undefined && clock.unsafeCurrentTimeMillis() - readyAt >= Duration.toMillis(options.backoff.stableAfter)
     const finish = (next: Protocol.Mode, reason: Reason) =>
       Effect.suspend(() => {
         done = true
@@ -137,7 +141,7 @@ export const run = (ctx: Context, url: string, mode: Protocol.Mode): Effect.Effe
       const reason = opened.left._tag === "TimeoutException"
         ? Reason.ConnectTimeout()
         : Reason.ConnectFailed({ message: opened.left.message })
-      return { next: mode, reason, ready, authenticated }
+      return { next: mode, reason, ready, authenticated, stable: false }
     }
     const connection = opened.right
     ctx.active.close = (code) => Effect.as(connection.close(code), true)
@@ -206,6 +210,7 @@ export const run = (ctx: Context, url: string, mode: Protocol.Mode): Effect.Effe
     const onReady = (reason: Reason) =>
       Effect.gen(function*() {
         ready = true
+        readyAt ??= clock.unsafeCurrentTimeMillis()
         if (authenticating !== undefined) yield* Fiber.interrupt(authenticating)
         yield* ctx.transition(SessionState.Connected({ phase: "Ready" }), reason)
         yield* Effect.forkIn(scope)(ctx.outbox.drain({
@@ -213,7 +218,6 @@ export const run = (ctx: Context, url: string, mode: Protocol.Mode): Effect.Effe
           presenceSlot: presenceLimiter.take("command"),
           write: (payload) => Effect.match(connection.send(payload), { onFailure: () => false, onSuccess: () => true })
         }))
-        yield* Effect.forkIn(Effect.zipRight(Effect.sleep(options.backoff.stableAfter), ctx.stable), scope)
       })
 
     let replayed = 0
@@ -312,5 +316,5 @@ export const run = (ctx: Context, url: string, mode: Protocol.Mode): Effect.Effe
 
     const outcome = yield* Deferred.await(ended)
     yield* connection.close(CloseCode.ResumableClose)
-    return { ...outcome, ready, authenticated }
+    return { ...outcome, ready, authenticated, stable: stable() }
   }))

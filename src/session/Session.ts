@@ -195,7 +195,6 @@ export const make = (options: SessionOptions.SessionOptions): Effect.Effect<Sess
       outbox,
       members,
       transition,
-      stable: backoff.reset,
       latency: (ms) => {
         stats.latency = ms
         metrics.latency(ms)
@@ -263,6 +262,7 @@ export const make = (options: SessionOptions.SessionOptions): Effect.Effect<Sess
         if (stopRequested) return
         // a resume failed when it was sent and not answered; a connection that never got that far
         // (an outage) says nothing about the session
+        if (outcome.stable) yield* backoff.reset
         if (outcome.ready) failedResumes = 0
         else if (mode === "resume" && outcome.authenticated) failedResumes++
         if (outcome.next === "identify") memory.current = Protocol.forget(memory.current)
@@ -271,9 +271,8 @@ export const make = (options: SessionOptions.SessionOptions): Effect.Effect<Sess
       }
     }).pipe(Effect.annotateLogs({ shard: shardId }), Effect.withSpan("Session.run", { attributes: { shard: shardId } }))
 
-    const fiber = yield* Effect.forkDaemon(loop)
     // When the loop stops, the events end (with the error, if any) and `await` completes.
-    yield* Effect.forkDaemon(Effect.flatMap(Fiber.await(fiber), (exit) => {
+    const fiber = yield* Effect.forkDaemon(Effect.onExit(loop, (exit) => {
       const error = Exit.isFailure(exit) ? Cause.failureOption(exit.cause) : Option.none()
       const outcome: Exit.Exit<void, SessionError> = Option.isSome(error) ? Exit.fail(error.value) : Exit.void
       return Effect.zipRight(

@@ -108,6 +108,17 @@ describe("Decompress", () => {
     }
   })
 
+  it("zlib-stream: many interleaved contexts (one shared output buffer) each inflate their own stream", () => {
+    const streams = Array.from({ length: 5 }, () => ({ compressor: Compress.unsafeMake("zlib-stream"), decompressor: Decompress.make("zlib-stream") }))
+    for (let i = 0; i < 200; i++) {
+      for (const [k, { compressor, decompressor }] of streams.entries()) {
+        // sizes around and over the 64 KiB output chunk
+        const original = `stream ${k} message ${i} `.repeat(1 + ((i * 7 + k * 13) % 50) * 150)
+        expect(text(decompressor.push(compressor.compress(original)))).toBe(original)
+      }
+    }
+  })
+
   it("every compression is available here (zstd-napi is installed)", () => {
     expect(compressions.map(Decompress.isAvailable)).toEqual([true, true, true])
     expect(ZstdDecompress.isAvailable()).toBe(true)

@@ -93,4 +93,18 @@ describe("SendLimiter", () => {
       yield* settle
       expect(yield* isDone(sixth)).toBe(true)
     }))
+
+  it.scoped("waits again after an idle spell (the timer fiber stops when nobody waits, and starts again)", () =>
+    Effect.gen(function*() {
+      const limiter = yield* SendLimiter.make({ limit: 1, window: "1 second", reserved: 0 })
+      for (let round = 0; round < 3; round++) {
+        yield* limiter.take("command")
+        const waiting = yield* forkTake(limiter, "command")
+        expect(yield* isDone(waiting)).toBe(false)
+        yield* TestClock.adjust("1 second")
+        yield* settle
+        expect(yield* isDone(waiting)).toBe(true)
+        yield* TestClock.adjust("10 seconds")
+      }
+    }))
 })
