@@ -24,6 +24,7 @@ export const entries = [
   "gateway",
   "clients/ours",
   "clients/floor",
+  "clients/effectFloor",
   "clients/discordjs",
   "memory/gateway",
   "memory/ours",

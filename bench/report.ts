@@ -14,7 +14,7 @@ import type * as Workloads from "./workloads.ts"
  *
  * @since 0.1.0
  */
-export const clients = ["floor", "ours", "discordjs"] as const
+export const clients = ["floor", "effectFloor", "ours", "discordjs"] as const
 
 /**
  * A throughput client.
@@ -183,6 +183,7 @@ export interface Row {
   readonly cpuUsPerEvent: number
   readonly peakRssMb: number
   readonly vsFloor: number
+  readonly vsEffectFloor: number
   readonly vsDiscordjs: number
   readonly note: string
 }
@@ -196,6 +197,7 @@ export const rows = (result: WorkloadResult): ReadonlyArray<Row> => {
   const events = result.workload.events
   const cpu = (r: Task.Result) => r.cpuUs / events
   const floor = succeeded(result.runs, "floor")
+  const effectFloor = succeeded(result.runs, "effectFloor")
   const discordjs = succeeded(result.runs, "discordjs")
   return clients.flatMap((client): ReadonlyArray<Row> => {
     const mine = succeeded(result.runs, client)
@@ -210,6 +212,7 @@ export const rows = (result: WorkloadResult): ReadonlyArray<Row> => {
       cpuUsPerEvent: median(values.map(cpu)),
       peakRssMb: median(values.map((r) => r.maxRssKb / 1024)),
       vsFloor: pairedRatio(mine, floor, cpu),
+      vsEffectFloor: pairedRatio(mine, effectFloor, cpu),
       vsDiscordjs: pairedRatio(mine, discordjs, cpu),
       note: values[0]?.note ?? ""
     }]
@@ -262,7 +265,7 @@ const fixed = (value: number, digits: number): string => (Number.isFinite(value)
 const ratio = (value: number): string => (Number.isFinite(value) ? `${value.toFixed(2)}x` : "n/a")
 const thousands = (value: number): string => (Number.isFinite(value) ? Math.round(value).toLocaleString("en-US") : "n/a")
 
-const clientLabel: Record<Client, string> = { floor: "floor", ours: "ours", discordjs: "@discordjs/ws" }
+const clientLabel: Record<Client, string> = { floor: "floor", effectFloor: "Effect floor", ours: "ours", discordjs: "@discordjs/ws" }
 
 interface Target {
   readonly name: string
@@ -346,7 +349,9 @@ export const markdown = (everything: Everything): string => {
     `- @discordjs/ws 2.0.4 ran with: ${notesOf(everything.workloads, "discordjs")} ` +
       `(zlib-sync ${machine.zlibSync ? "was installed with `npm install --no-save zlib-sync`" : "is not installed: its node:zlib mode"}); ` +
       "it has no zstd-stream, so its zstd rows are absent.",
-    `- Ours: ${notesOf(everything.workloads, "ours")}; the floor: ${notesOf(everything.workloads, "floor")}.`,
+    `- Ours: ${notesOf(everything.workloads, "ours")}; the floor: ${notesOf(everything.workloads, "floor")}; ` +
+      `the Effect floor: ${notesOf(everything.workloads, "effectFloor")} (the floor's decoding with the hand-over every Effect ` +
+      "`Stream` of events pays: what ours costs beyond it is the session's own work).",
     "",
     "## Targets (issue 6)",
     "",
@@ -356,14 +361,14 @@ export const markdown = (everything: Everything): string => {
     "",
     "## Throughput",
     "",
-    "| workload | client | events/s | CPU us/event | peak RSS MB | CPU vs floor | CPU vs @discordjs/ws | runs |",
-    "|---|---|---:|---:|---:|---:|---:|---:|"
+    "| workload | client | events/s | CPU us/event | peak RSS MB | CPU vs floor | CPU vs Effect floor | CPU vs @discordjs/ws | runs |",
+    "|---|---|---:|---:|---:|---:|---:|---:|---:|"
   )
   for (const result of everything.workloads) {
     for (const row of rows(result)) {
       add(
         `| ${result.workload.name} | ${clientLabel[row.client]} | ${thousands(row.eventsPerSecond)} | ${fixed(row.cpuUsPerEvent, 2)} | ` +
-          `${fixed(row.peakRssMb, 0)} | ${ratio(row.vsFloor)} | ${ratio(row.vsDiscordjs)} | ${row.runs}/${row.runs + row.failures.length} |`
+          `${fixed(row.peakRssMb, 0)} | ${ratio(row.vsFloor)} | ${ratio(row.vsEffectFloor)} | ${ratio(row.vsDiscordjs)} | ${row.runs}/${row.runs + row.failures.length} |`
       )
     }
   }
