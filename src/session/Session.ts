@@ -83,7 +83,10 @@ export interface Session {
   readonly transitions: Stream.Stream<Transition>
   /** A snapshot for status views and logs. */
   readonly snapshot: Effect.Effect<SessionSnapshot>
-  /** Waits until the session ends: succeeds after `disconnect`/`end`, fails with a fatal error. */
+  /**
+   * Waits until the session ends: succeeds once `disconnect`/`end` stopped it (which can be just
+   * before their own effect returns), fails with a fatal error.
+   */
   readonly await: Effect.Effect<void, SessionError>
   /** Op 3. Waits for a ready connection, then for the send and presence limits. */
   readonly updatePresence: (presence: Commands.Presence) => Effect.Effect<void, Commands.InvalidCommand | SessionClosed>
