@@ -263,9 +263,10 @@ export const make = (options: SessionOptions.SessionOptions): Effect.Effect<Sess
         const outcome = yield* Connection.run(connectionContext, SessionOptions.gatewayUrl(url.right, resolved), mode)
         ended = outcome.reason
         if (stopRequested) return
+        // a connection that stayed ready long enough starts the backoff over
+        if (outcome.stable) yield* backoff.reset
         // a resume failed when it was sent and not answered; a connection that never got that far
         // (an outage) says nothing about the session
-        if (outcome.stable) yield* backoff.reset
         if (outcome.ready) failedResumes = 0
         else if (mode === "resume" && outcome.authenticated) failedResumes++
         if (outcome.next === "identify") memory.current = Protocol.forget(memory.current)
