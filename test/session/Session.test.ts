@@ -230,6 +230,29 @@ describe("Session", () => {
       expect(after.at(-1)!.at - droppedAt).toBe(1000)
     }).pipe(Effect.withRandom(Random.fixed([1])), Effect.provide(TestLayer)))
 
+  it.scoped("a connection ready for less than stableAfter does not reset the backoff", () =>
+    Effect.gen(function*() {
+      const gateway = yield* MemoryTransport.MemoryGateway
+      yield* gateway.failNextConnect(4)
+      yield* Session.make(options({
+        backoff: { initial: "1 second", max: "8 seconds", stableAfter: "30 seconds" },
+        timeouts: { hello: "1 hour" }
+      }))
+      // attempts at 0, 1, 3, 7 s fail; the fifth, 8 s later, connects
+      yield* TestClock.adjust("15 seconds")
+      const { peer } = yield* acceptAndHello(3_600_000)
+      yield* peer.sendJson(ready())
+      yield* settle
+      yield* TestClock.adjust("29 seconds")
+      yield* peer.drop
+      const droppedAt = yield* Clock.currentTimeMillis
+      yield* settle
+      yield* TestClock.adjust("8 seconds")
+      yield* gateway.accept
+      const after = yield* gateway.attempts
+      expect(after.at(-1)!.at - droppedAt).toBe(8000)
+    }).pipe(Effect.withRandom(Random.fixed([1])), Effect.provide(TestLayer)))
+
   it.scoped("delivers only the events asked for, yet counts every sequence, so resumes stay exact", () =>
     Effect.gen(function*() {
       const session = yield* Session.make(options({ events: ["MESSAGE_CREATE"] }))
