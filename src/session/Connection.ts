@@ -11,6 +11,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import type * as Mailbox from "effect/Mailbox"
+import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import * as FrameDecoder from "../codec/FrameDecoder.ts"
 import { isDecodeError } from "../codec/DecodeError.ts"
@@ -307,10 +308,11 @@ export const run = (ctx: Context, url: string, mode: Protocol.Mode): Effect.Effe
         : finish(after, Reason.Closed({ code: closed.code, description: CloseCode.describe(closed.code) }))
     }
 
+    // pulled in a loop: running the stream into a sink would cost the connection a second fiber
+    const pull = yield* Stream.toPull(connection.frames)
     yield* Effect.forkScoped(
-      connection.frames.pipe(
-        Stream.runForEachChunk((chunk) => handle(Chunk.toReadonlyArray(chunk), 0)),
-        Effect.catchTag("ConnectionClosed", onClosed)
+      Effect.forever(Effect.flatMap(pull, (chunk) => handle(Chunk.toReadonlyArray(chunk), 0))).pipe(
+        Effect.catchAll(Option.match({ onNone: () => Effect.void, onSome: onClosed }))
       )
     )
 

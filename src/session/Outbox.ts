@@ -102,13 +102,11 @@ export const make = (report: (depth: number) => Effect.Effect<void>): Effect.Eff
             Effect.zipRight(Effect.onInterrupt(Deferred.await(sent), () => Deferred.interrupt(sent))),
             Effect.ensuring(depth)
           )),
+      // the presence lane in a child fiber (ended with this one), the other lane in this fiber
       drain: (writer) =>
         Effect.zipRight(
-          Effect.all([
-            drainLane(presence, Effect.zipRight(writer.presenceSlot, writer.slot), writer.write),
-            drainLane(other, writer.slot, writer.write)
-          ], { concurrency: 2, discard: true }),
-          Effect.never
+          Effect.fork(drainLane(presence, Effect.zipRight(writer.presenceSlot, writer.slot), writer.write)),
+          drainLane(other, writer.slot, writer.write)
         )
     }
   })
