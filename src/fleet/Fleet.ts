@@ -24,6 +24,7 @@ import type { Transition } from "../session/SessionState.ts"
 import * as EventRate from "./EventRate.ts"
 import * as FleetOptions from "./FleetOptions.ts"
 import * as GatewayCache from "./GatewayCache.ts"
+import * as Merge from "./Merge.ts"
 import { isSnowflake, RouteError, shardOf } from "./Routing.ts"
 import * as ShardStatus from "./ShardStatus.ts"
 
@@ -199,14 +200,14 @@ export const make = (
     const statusOf = ({ rate, session }: Shard, transition: Transition) =>
       Effect.map(session.snapshot, (snapshot) => ShardStatus.make(snapshot, transition, rate.perSecond(clock.unsafeCurrentTimeMillis())))
 
-    const events = Stream.mergeAll(
+    const events = Merge.merge(
       shards.map(({ rate, session }) =>
         Stream.mapChunks(session.events, (chunk) => {
           rate.record(chunk.length, clock.unsafeCurrentTimeMillis())
           return chunk
         })
       ),
-      { concurrency: "unbounded" }
+      options.bufferSize ?? SessionOptions.defaultBufferSize
     )
 
     return {

@@ -61,6 +61,13 @@ export interface IdentifyProperties {
 }
 
 /**
+ * Events a session buffers for the program when `bufferSize` is not given.
+ *
+ * @since 0.1.0
+ */
+export const defaultBufferSize = 4096
+
+/**
  * Options of a session. Only `token` and `intents` are required.
  *
  * @since 0.1.0
@@ -103,7 +110,7 @@ export interface SessionOptions {
   readonly resume?: ResumePoint
   /**
    * Events buffered for the program. When the buffer is full the session stops reading the
-   * socket until the program takes events (default 4096).
+   * socket until the program takes events (default 4096). A fleet's merged stream buffers as many.
    */
   readonly bufferSize?: number
   /** The largest message accepted from the gateway, after decompression (default 64 MiB). */
@@ -228,7 +235,7 @@ export const resolve = (options: SessionOptions): Either.Either<ResolvedOptions,
     timeouts: { ...defaultTimeouts, ...options.timeouts },
     backoff: { ...Backoff.defaults, ...options.backoff },
     resume: options.resume,
-    bufferSize: options.bufferSize ?? 4096,
+    bufferSize: options.bufferSize ?? defaultBufferSize,
     maxMessageBytes: options.maxMessageBytes ?? 64 * 1024 * 1024,
     events: options.events === undefined ? undefined : new Set(options.events),
     sendLimit: SendLimiter.gatewaySends,
