@@ -12,6 +12,7 @@ import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import type * as Mailbox from "effect/Mailbox"
 import * as Option from "effect/Option"
+import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as FrameDecoder from "../codec/FrameDecoder.ts"
 import { isDecodeError } from "../codec/DecodeError.ts"
@@ -214,11 +215,14 @@ export const run = (ctx: Context, url: string, mode: Protocol.Mode): Effect.Effe
         readyAt ??= clock.unsafeCurrentTimeMillis()
         if (authenticating !== undefined) yield* Fiber.interrupt(authenticating)
         yield* ctx.transition(SessionState.Connected({ phase: "Ready" }), reason)
-        yield* Effect.forkIn(scope)(ctx.outbox.drain({
-          slot: sendLimiter.take("command"),
-          presenceSlot: presenceLimiter.take("command"),
-          write: (payload) => Effect.match(connection.send(payload), { onFailure: () => false, onSuccess: () => true })
-        }))
+        yield* Scope.extend(
+          ctx.outbox.attach({
+            slot: sendLimiter.take("command"),
+            presenceSlot: presenceLimiter.take("command"),
+            write: (payload) => Effect.match(connection.send(payload), { onFailure: () => false, onSuccess: () => true })
+          }),
+          scope
+        )
       })
 
     let replayed = 0

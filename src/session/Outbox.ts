@@ -3,13 +3,14 @@
  * by the ready connection's writers, one send-limiter slot each. Presence updates have their own
  * lane (and their own 5 per 20 s limit), so one waiting on that limit holds up no other command.
  * A command taken off its queue is never dropped by a closing connection: it is carried over to
- * the next one.
+ * the next one. A lane's writer fiber runs only while the lane has commands: an idle shard costs
+ * no fiber here.
  *
  * @since 0.1.0
  */
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
-import * as Queue from "effect/Queue"
+import type * as Scope from "effect/Scope"
 import { Opcode } from "../protocol/Opcode.ts"
 
 /**
@@ -46,27 +47,38 @@ export interface Outbox {
    * acknowledged by Discord). Interrupting the wait withdraws the command if it was not written yet.
    */
   readonly submit: (op: number, payload: string | Uint8Array) => Effect.Effect<void>
-  /** Writes queued commands forever, for one connection. */
-  readonly drain: <R>(writer: Writer<R>) => Effect.Effect<never, never, R>
+  /**
+   * Hands the queued commands, and those to come, to a ready connection's writer for as long as
+   * the current scope (the connection's) lives.
+   */
+  readonly attach: <R>(writer: Writer<R>) => Effect.Effect<void, never, R | Scope.Scope>
 }
 
 interface Lane {
-  readonly queue: Queue.Queue<Pending>
-  /** The command taken off the queue and not yet written, if any. */
+  /** Commands waiting, oldest first. */
+  readonly waiting: Array<Pending>
+  /** The command taken off `waiting` and not yet written, if any. */
   carried: Pending | undefined
+  /** Whether a writer fiber works on this lane. */
+  writing: boolean
 }
 
-const makeLane = Effect.map(Queue.unbounded<Pending>(), (queue): Lane => ({ queue, carried: undefined }))
+const makeLane = (): Lane => ({ waiting: [], carried: undefined, writing: false })
 
 /**
- * Writes one lane's commands in order: take the next command, wait for its slots, write it.
- * Waiting is interruptible; a command taken and not yet written stays `carried`. A command whose
- * caller gave up (its `sent` was interrupted) is dropped unsent.
+ * Writes one lane's commands in order until it is empty: take the next command, wait for its
+ * slots, write it. Waiting is interruptible; a command taken and not yet written stays `carried`.
+ * A command whose caller gave up (its `sent` was interrupted) is dropped unsent. The lane is
+ * marked idle in the same step that finds it empty, so a command queued later starts a new writer.
  */
-const drainLane = <R>(lane: Lane, slots: Effect.Effect<void, never, R>, write: Writer<R>["write"]) =>
-  Effect.forever(Effect.uninterruptibleMask((restore) =>
+const writeLane = <R>(lane: Lane, slots: Effect.Effect<void, never, R>, write: Writer<R>["write"], depth: Effect.Effect<void>) => {
+  const step = Effect.uninterruptibleMask((restore) =>
     Effect.gen(function*() {
-      const pending = lane.carried ?? (yield* restore(Queue.take(lane.queue)))
+      const pending = lane.carried ?? lane.waiting.shift()
+      if (pending === undefined) {
+        lane.writing = false
+        return false
+      }
       lane.carried = pending
       if (!(yield* Deferred.isDone(pending.sent))) {
         yield* restore(slots)
@@ -76,8 +88,16 @@ const drainLane = <R>(lane: Lane, slots: Effect.Effect<void, never, R>, write: W
       }
       lane.carried = undefined
       yield* Deferred.succeed(pending.sent, undefined)
+      yield* depth
+      return true
     })
-  ))
+  )
+  return Effect.repeat(step, { while: (more) => more }).pipe(
+    Effect.onInterrupt(() => Effect.sync(() => {
+      lane.writing = false
+    }))
+  )
+}
 
 /**
  * Makes an empty outbox that reports its depth (commands queued and not yet written) to `report`
@@ -86,27 +106,58 @@ const drainLane = <R>(lane: Lane, slots: Effect.Effect<void, never, R>, write: W
  * @since 0.1.0
  */
 export const make = (report: (depth: number) => Effect.Effect<void>): Effect.Effect<Outbox> =>
-  Effect.gen(function*() {
-    const presence = yield* makeLane
-    const other = yield* makeLane
-    const depth = Effect.flatMap(
-      Effect.zipWith(Queue.size(presence.queue), Queue.size(other.queue), (a, b) =>
-        Math.max(0, a) + Math.max(0, b) + (presence.carried ? 1 : 0) + (other.carried ? 1 : 0)),
-      report
+  Effect.sync(() => {
+    const presence = makeLane()
+    const other = makeLane()
+    const depth = Effect.suspend(() =>
+      report(
+        presence.waiting.length + other.waiting.length + (presence.carried ? 1 : 0) + (other.carried ? 1 : 0)
+      )
     )
-    return {
-      submit: (op, payload) =>
-        Effect.flatMap(Deferred.make<void>(), (sent) =>
-          Queue.offer((op === Opcode.PresenceUpdate ? presence : other).queue, { payload, sent }).pipe(
-            Effect.zipRight(depth),
-            Effect.zipRight(Effect.onInterrupt(Deferred.await(sent), () => Deferred.interrupt(sent))),
-            Effect.ensuring(depth)
-          )),
-      // the presence lane in a child fiber (ended with this one), the other lane in this fiber
-      drain: (writer) =>
-        Effect.zipRight(
-          Effect.fork(drainLane(presence, Effect.zipRight(writer.presenceSlot, writer.slot), writer.write)),
-          drainLane(other, writer.slot, writer.write)
+    // how to start a lane's writer on the attached connection, if one is attached
+    let start: ((lane: Lane) => Effect.Effect<void>) | undefined
+    const wake = (lane: Lane): Effect.Effect<void> =>
+      Effect.suspend(() => {
+        if (lane.writing || start === undefined || (lane.carried === undefined && lane.waiting.length === 0)) {
+          return Effect.void
+        }
+        lane.writing = true
+        return start(lane)
+      })
+    const withdraw = (lane: Lane, pending: Pending) =>
+      Effect.suspend(() => {
+        const at = lane.waiting.indexOf(pending)
+        if (at >= 0) lane.waiting.splice(at, 1)
+        return Deferred.interrupt(pending.sent)
+      })
+
+    const submit = (op: number, payload: string | Uint8Array): Effect.Effect<void> =>
+      Effect.flatMap(Deferred.make<void>(), (sent) => {
+        const lane = op === Opcode.PresenceUpdate ? presence : other
+        const pending: Pending = { payload, sent }
+        lane.waiting.push(pending)
+        return Effect.zipRight(depth, wake(lane)).pipe(
+          Effect.zipRight(Effect.onInterrupt(Deferred.await(sent), () => withdraw(lane, pending))),
+          Effect.ensuring(depth)
         )
-    }
+      })
+
+    const attach = <R>(writer: Writer<R>): Effect.Effect<void, never, R | Scope.Scope> =>
+      Effect.gen(function*() {
+        const scope = yield* Effect.scope
+        const context = yield* Effect.context<R>()
+        const slotsOf = (lane: Lane) => lane === presence ? Effect.zipRight(writer.presenceSlot, writer.slot) : writer.slot
+        const mine = (lane: Lane): Effect.Effect<void> =>
+          Effect.asVoid(Effect.forkIn(Effect.provide(writeLane(lane, slotsOf(lane), writer.write, depth), context), scope))
+        start = mine
+        yield* Effect.addFinalizer(() =>
+          Effect.sync(() => {
+            if (start === mine) start = undefined
+          })
+        )
+        yield* wake(presence)
+        yield* wake(other)
+      })
+
+    return { submit, attach }
   })

@@ -1,7 +1,9 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
+import * as Scope from "effect/Scope"
 import * as TestClock from "effect/TestClock"
 import * as SendLimiter from "../../src/limits/SendLimiter.ts"
 import { Opcode } from "../../src/protocol/Opcode.ts"
@@ -33,7 +35,7 @@ describe("Outbox", () => {
     Effect.gen(function*() {
       const outbox = yield* Outbox.make(() => Effect.void)
       const { writer, written } = yield* recordingWriter()
-      yield* Effect.forkScoped(outbox.drain(writer))
+      yield* outbox.attach(writer)
       yield* TestClock.adjust("20 seconds")
       const sends = yield* Effect.fork(Effect.forEach(["a", "b", "c", "d"], (p) => outbox.submit(Opcode.VoiceStateUpdate, p), { concurrency: "unbounded" }))
       yield* settle
@@ -47,7 +49,7 @@ describe("Outbox", () => {
     Effect.gen(function*() {
       const outbox = yield* Outbox.make(() => Effect.void)
       const { writer, written } = yield* recordingWriter()
-      yield* Effect.forkScoped(outbox.drain(writer))
+      yield* outbox.attach(writer)
       yield* Effect.fork(outbox.submit(Opcode.PresenceUpdate, "p1"))
       yield* Effect.fork(outbox.submit(Opcode.PresenceUpdate, "p2"))
       yield* settle
@@ -64,13 +66,14 @@ describe("Outbox", () => {
       const outbox = yield* Outbox.make(() => Effect.void)
       let open = false
       const first = yield* recordingWriter({ accept: () => open })
-      const writing = yield* Effect.forkScoped(outbox.drain(first.writer))
+      const connection = yield* Scope.make()
+      yield* Scope.extend(outbox.attach(first.writer), connection)
       const sent = yield* Effect.fork(outbox.submit(Opcode.VoiceStateUpdate, "x"))
       yield* settle
-      yield* Fiber.interrupt(writing)
+      yield* Scope.close(connection, Exit.void)
       open = true
       const second = yield* recordingWriter()
-      yield* Effect.forkScoped(outbox.drain(second.writer))
+      yield* outbox.attach(second.writer)
       yield* Fiber.join(sent)
       expect(first.written).toEqual([])
       expect(second.written.map((w) => w.payload)).toEqual(["x"])
@@ -83,9 +86,40 @@ describe("Outbox", () => {
       yield* settle
       yield* Fiber.interrupt(waiting)
       const { writer, written } = yield* recordingWriter()
-      yield* Effect.forkScoped(outbox.drain(writer))
+      yield* outbox.attach(writer)
       yield* Effect.fork(outbox.submit(Opcode.VoiceStateUpdate, "next"))
       yield* settle
       expect(written.map((w) => w.payload)).toEqual(["next"])
+    }))
+
+  it.scoped("writes commands that come after an idle spell, and reports the depth as it goes", () =>
+    Effect.gen(function*() {
+      const depths: Array<number> = []
+      const outbox = yield* Outbox.make((depth) => Effect.sync(() => depths.push(depth)))
+      const { writer, written } = yield* recordingWriter()
+      yield* outbox.attach(writer)
+      yield* outbox.submit(Opcode.VoiceStateUpdate, "first")
+      yield* settle
+      yield* TestClock.adjust("1 minute")
+      yield* outbox.submit(Opcode.PresenceUpdate, "second")
+      yield* outbox.submit(Opcode.VoiceStateUpdate, "third")
+      expect(written.map((w) => w.payload)).toEqual(["first", "second", "third"])
+      expect(depths.at(-1)).toBe(0)
+    }))
+
+  it.scoped("after the connection's scope closed, commands wait for the next writer", () =>
+    Effect.gen(function*() {
+      const outbox = yield* Outbox.make(() => Effect.void)
+      const first = yield* recordingWriter()
+      const connection = yield* Scope.make()
+      yield* Scope.extend(outbox.attach(first.writer), connection)
+      yield* Scope.close(connection, Exit.void)
+      const sent = yield* Effect.fork(outbox.submit(Opcode.VoiceStateUpdate, "later"))
+      yield* settle
+      expect(first.written).toEqual([])
+      const second = yield* recordingWriter()
+      yield* outbox.attach(second.writer)
+      yield* Fiber.join(sent)
+      expect(second.written.map((w) => w.payload)).toEqual(["later"])
     }))
 })
