@@ -169,7 +169,8 @@ export const run = (ctx: Context, url: string, mode: Protocol.Mode): Effect.Effe
         return sendControl(ctx.heartbeat(ctx.memory.current.sequence))
       })
 
-    const helloTimer = yield* Effect.forkScoped(
+    // fibers that end early are dropped once ended: a handle kept would keep the ended fiber alive
+    let helloTimer: Fiber.RuntimeFiber<unknown> | undefined = yield* Effect.forkScoped(
       Effect.zipRight(Effect.sleep(options.timeouts.hello), finish(mode, Reason.HelloTimeout()))
     )
     let authenticating: Fiber.RuntimeFiber<void> | undefined
@@ -195,8 +196,9 @@ export const run = (ctx: Context, url: string, mode: Protocol.Mode): Effect.Effe
 
     const onHello = (interval: number) =>
       Effect.gen(function*() {
-        if (authenticating !== undefined) return
+        if (helloTimer === undefined) return
         yield* Fiber.interrupt(helloTimer)
+        helloTimer = undefined
         yield* ctx.transition(
           SessionState.Connected({ phase: mode === "resume" ? "Resuming" : "Identifying" }),
           Reason.Hello({ interval })
@@ -214,6 +216,7 @@ export const run = (ctx: Context, url: string, mode: Protocol.Mode): Effect.Effe
         ready = true
         readyAt ??= clock.unsafeCurrentTimeMillis()
         if (authenticating !== undefined) yield* Fiber.interrupt(authenticating)
+        authenticating = undefined
         yield* ctx.transition(SessionState.Connected({ phase: "Ready" }), reason)
         yield* Scope.extend(
           ctx.outbox.attach({
