@@ -3,6 +3,7 @@
  *
  * @since 0.1.0
  */
+import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Mailbox from "effect/Mailbox"
 import * as Option from "effect/Option"
@@ -24,7 +25,10 @@ export const merge = <A, E>(streams: ReadonlyArray<Stream.Stream<A, E>>, capacit
     for (const stream of streams) {
       const pull = yield* Stream.toPull(stream)
       yield* Effect.forkScoped(
-        Effect.forever(Effect.flatMap(pull, (chunk) => merged.offerAll(chunk))).pipe(
+        // a buffer that is done (a stream failed) takes nothing more: stop pulling at once
+        Effect.forever(Effect.flatMap(pull, (chunk) =>
+          Effect.flatMap(merged.offerAll(chunk), (refused) => Chunk.isEmpty(refused) ? Effect.void : Effect.interrupt)
+        )).pipe(
           Effect.catchAll(Option.match({
             onNone: () => Effect.suspend(() => --running === 0 ? merged.end : Effect.void),
             onSome: (error) => merged.fail(error)

@@ -2,6 +2,7 @@ import { describe, expect, it } from "@effect/vitest"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import * as Merge from "../../src/fleet/Merge.ts"
 
@@ -38,5 +39,19 @@ describe("Merge", () => {
       yield* settle
       expect(produced).toBeGreaterThan(0)
       expect(produced).toBeLessThanOrEqual(8)
+    }))
+
+  it.scoped("after a failure the other streams are no longer pulled", () =>
+    Effect.gen(function*() {
+      let pulled = 0
+      const endless = Stream.repeatEffect(Effect.sync(() => ++pulled))
+      // pulled by hand, so the merged stream's scope stays open after its failure
+      const pull = yield* Stream.toPull(Merge.merge([endless, Stream.fail("boom")], 4))
+      const exit = yield* Effect.exit(Effect.forever(pull))
+      expect(exit).toStrictEqual(Exit.fail(Option.some("boom")))
+      yield* settle
+      const after = pulled
+      yield* settle
+      expect(pulled).toBe(after)
     }))
 })
