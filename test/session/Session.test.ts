@@ -2,6 +2,7 @@ import { describe, expect, it } from "@effect/vitest"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Clock from "effect/Clock"
+import type * as Duration from "effect/Duration"
 import * as Fiber from "effect/Fiber"
 import * as Random from "effect/Random"
 import * as Stream from "effect/Stream"
@@ -204,53 +205,56 @@ describe("Session", () => {
       expect(got.map((e) => e.t)).toEqual(["READY", "MESSAGE_CREATE", "MESSAGE_CREATE", "MESSAGE_CREATE", "RESUMED"])
     }).pipe(Effect.provide(TestLayer)))
 
+  const backoffOptions = {
+    backoff: { initial: "1 second", max: "8 seconds", stableAfter: "30 seconds" },
+    timeouts: { hello: "1 hour" }
+  } as const
+
+  /**
+   * READY on `peer`, the connection up for `readyFor`, then dropped: how long after the drop the
+   * session connected again (waiting up to `waitUpTo` for it).
+   */
+  const reconnectDelay = (
+    peer: Effect.Effect.Success<ReturnType<typeof acceptAndHello>>["peer"],
+    timing: { readonly readyFor: Duration.DurationInput; readonly waitUpTo: Duration.DurationInput }
+  ) =>
+    Effect.gen(function*() {
+      const gateway = yield* MemoryTransport.MemoryGateway
+      yield* peer.sendJson(ready())
+      yield* settle
+      yield* TestClock.adjust(timing.readyFor)
+      yield* peer.drop
+      const droppedAt = yield* Clock.currentTimeMillis
+      yield* settle
+      yield* TestClock.adjust(timing.waitUpTo)
+      yield* gateway.accept
+      const after = yield* gateway.attempts
+      return after.at(-1)!.at - droppedAt
+    })
+
   it.scoped("backs off exponentially while the gateway is unreachable, capped, then resets once stable", () =>
     Effect.gen(function*() {
       const gateway = yield* MemoryTransport.MemoryGateway
       yield* gateway.failNextConnect(8)
-      yield* Session.make(options({
-        backoff: { initial: "1 second", max: "8 seconds", stableAfter: "30 seconds" },
-        timeouts: { hello: "1 hour" }
-      }))
+      yield* Session.make(options(backoffOptions))
       yield* TestClock.adjust("47 seconds")
       const { peer } = yield* acceptAndHello(3_600_000)
       const attempts = yield* gateway.attempts
       const gaps = attempts.slice(1).map((a, i) => a.at - attempts[i]!.at)
       // jitter is fixed at 1 (the upper bound): 1, 2, 4, 8, 8, ... seconds
       expect(gaps).toEqual([1000, 2000, 4000, 8000, 8000, 8000, 8000, 8000])
-      yield* peer.sendJson(ready())
-      yield* settle
-      yield* TestClock.adjust("30 seconds")
-      yield* peer.drop
-      const droppedAt = yield* Clock.currentTimeMillis
-      yield* settle
-      yield* TestClock.adjust("1 second")
-      yield* gateway.accept
-      const after = yield* gateway.attempts
-      expect(after.at(-1)!.at - droppedAt).toBe(1000)
+      expect(yield* reconnectDelay(peer, { readyFor: "30 seconds", waitUpTo: "1 second" })).toBe(1000)
     }).pipe(Effect.withRandom(Random.fixed([1])), Effect.provide(TestLayer)))
 
   it.scoped("a connection ready for less than stableAfter does not reset the backoff", () =>
     Effect.gen(function*() {
       const gateway = yield* MemoryTransport.MemoryGateway
       yield* gateway.failNextConnect(4)
-      yield* Session.make(options({
-        backoff: { initial: "1 second", max: "8 seconds", stableAfter: "30 seconds" },
-        timeouts: { hello: "1 hour" }
-      }))
+      yield* Session.make(options(backoffOptions))
       // attempts at 0, 1, 3, 7 s fail; the fifth, 8 s later, connects
       yield* TestClock.adjust("15 seconds")
       const { peer } = yield* acceptAndHello(3_600_000)
-      yield* peer.sendJson(ready())
-      yield* settle
-      yield* TestClock.adjust("29 seconds")
-      yield* peer.drop
-      const droppedAt = yield* Clock.currentTimeMillis
-      yield* settle
-      yield* TestClock.adjust("8 seconds")
-      yield* gateway.accept
-      const after = yield* gateway.attempts
-      expect(after.at(-1)!.at - droppedAt).toBe(8000)
+      expect(yield* reconnectDelay(peer, { readyFor: "29 seconds", waitUpTo: "8 seconds" })).toBe(8000)
     }).pipe(Effect.withRandom(Random.fixed([1])), Effect.provide(TestLayer)))
 
   it.scoped("delivers only the events asked for, yet counts every sequence, so resumes stay exact", () =>
