@@ -3,12 +3,14 @@
  * `npx tsx bench/streamgc.ts` (part of `npm run bench`); writes bench/STREAMGC.md.
  *
  * The same 50,000 small MESSAGE_CREATE-like JSON texts (made before measuring) are parsed and
- * handled in chunks of 200 (one socket read's worth) four ways, each in a fresh process under
+ * handled in chunks of 200 (one socket read's worth) in several ways, each in a fresh process under
  * `node --trace-gc-nvp`: in a plain Effect loop; through `Stream.toPull`; through
  * `Stream.runForEach` (parsed before the stream, as any event stream hands them over); and through
  * `Stream.runForEach` with the texts parsed inside the handler; and, to narrow it down, a bare
  * `Channel` loop that parses with `Channel.fromEffect` and handles the chunk either in its
- * continuation or in a second `Channel.fromEffect` whose effect captures it. Reported: CPU time per event
+ * continuation or in a second `Channel.fromEffect` whose effect captures it; without Effect, a closure kept
+ * in an object literal or assigned to a property; and `Stream.runForEach` again on Effect with the one
+ * line of `Channel.fromEffect` changed (bench/effectFix.mjs). Reported: CPU time per event
  * (process, user + system) and the bytes scavenges promoted to old space while the events were
  * handled, medians of 5 runs.
  *
@@ -35,7 +37,10 @@ const variants = {
   runForEach: "`Stream.runForEach`, events parsed before the stream",
   parseInHandler: "`Stream.runForEach`, texts parsed inside the handler",
   channelValue: "a bare channel loop: `Channel.fromEffect(parse)`, the chunk handled by the continuation",
-  channelCapture: "the same loop, the chunk handled by a second `Channel.fromEffect` whose effect captures it"
+  channelCapture: "the same loop, the chunk handled by a second `Channel.fromEffect` whose effect captures it",
+  literal: "no Effect: each chunk kept by a closure in an object literal, `{ f: () => chunk }`",
+  assigned: "no Effect: each chunk kept by a closure assigned to a property, `o.f = () => chunk` (as `Channel.fromEffect` does)",
+  runForEachFixed: "`Stream.runForEach`, events parsed before the stream, on Effect with `Channel.fromEffect` changed (bench/effectFix.mjs)"
 } as const
 type Variant = keyof typeof variants
 
@@ -72,6 +77,16 @@ const child = async (variant: Variant): Promise<void> => {
     )
     return loop
   }
+  // each chunk reachable from a closure while it is handled, the closure made one way or the other
+  let holder: { f: () => Chunk.Chunk<{ readonly s: number }> } | undefined
+  const plain = (keep: (chunk: Chunk.Chunk<{ readonly s: number }>) => void) =>
+    Effect.sync(() => {
+      while (at < EVENTS) {
+        keep(pull(parse))
+        Chunk.forEach(holder!.f(), handle)
+      }
+    })
+  const runForEach = Stream.runForEach(events, (event) => Effect.sync(() => handle(event)))
   const program: Effect.Effect<void> = {
     loop: Effect.whileLoop({
       while: () => at < EVENTS,
@@ -84,7 +99,7 @@ const child = async (variant: Variant): Promise<void> => {
         body: () => Effect.orDie(next),
         step: (chunk) => Chunk.forEach(chunk, handle)
       }))),
-    runForEach: Stream.runForEach(events, (event) => Effect.sync(() => handle(event))),
+    runForEach,
     parseInHandler: Stream.runForEach(
       Stream.repeatEffectChunkOption(
         Effect.suspend(() => at >= EVENTS ? Effect.fail(Option.none()) : Effect.succeed(pull((text) => text)))
@@ -95,7 +110,16 @@ const child = async (variant: Variant): Promise<void> => {
       Chunk.forEach(chunk, handle)
       return Channel.void
     })),
-    channelCapture: Channel.runDrain(channelLoop((chunk) => Channel.fromEffect(Effect.sync(() => Chunk.forEach(chunk, handle)))))
+    channelCapture: Channel.runDrain(channelLoop((chunk) => Channel.fromEffect(Effect.sync(() => Chunk.forEach(chunk, handle))))),
+    literal: plain((chunk) => {
+      holder = { f: () => chunk }
+    }),
+    assigned: plain((chunk) => {
+      const made = {} as { f: () => Chunk.Chunk<{ readonly s: number }> }
+      made.f = () => chunk
+      holder = made
+    }),
+    runForEachFixed: runForEach
   }[variant]
   globalThis.gc?.()
   process.stdout.write("BEGIN\n")
@@ -116,7 +140,8 @@ const parent = (): Record<Variant, Measured> => {
   const runs: Record<string, Array<Measured>> = {}
   for (let run = 0; run < RUNS; run++) {
     for (const variant of Object.keys(variants) as Array<Variant>) {
-      const out = spawnSync(process.execPath, ["--expose-gc", "--trace-gc-nvp", "--import", "tsx", self, variant], {
+      const fix = variant === "runForEachFixed" ? ["--import", fileURLToPath(new URL("./effectFix.mjs", import.meta.url))] : []
+      const out = spawnSync(process.execPath, ["--expose-gc", "--trace-gc-nvp", "--import", "tsx", ...fix, self, variant], {
         encoding: "utf8",
         maxBuffer: 1 << 30
       })
@@ -155,12 +180,15 @@ const report = (results: Record<Variant, Measured>): string =>
     ),
     "",
     "The texts themselves (made before measuring) are old already; what the rows promote beyond the loop's figure are the",
-    "parsed events. The last two rows narrow it down: in a bare channel, a chunk that an effect run by `Channel.fromEffect`",
-    "captured is kept alive past its use and promoted, while the same chunk used by the channel's continuation dies young.",
-    "`Stream.runForEach` runs the handler exactly that way (its sink wraps each chunk's work in `Channel.fromEffect`). This is",
-    "why `Stream.runForEach(session.events, ...)` cannot reach the floor of a client that parses and handles each message in",
-    "the socket callback (bench/RESULTS.md, the Effect floor row): not the session's work but the hand-over of parsed objects",
-    "through the stream machinery.",
+    "parsed events. The cause is in V8, set off by one line of Effect: V8's parser allocates a function literal that is",
+    "assigned to a property (`o.f = () => ...`, also `this.f = ...` in a constructor) directly in old space, on the guess",
+    "that such a function is a long-lived method. Such a closure keeps what it captured alive through every scavenge until",
+    "the next mark-compact, even once it is garbage itself, so all of it is copied and then promoted: the two \"no Effect\"",
+    "rows differ only in that. `Channel.fromEffect` stores its thunk exactly so (`op.effect = () => effect`), and",
+    "`Stream.runForEach` runs each chunk's work through it: the thunk keeps that work's effect, the chunk and its events.",
+    "The last row runs the same program with that line changed to `const evaluate = () => effect; op.effect = evaluate`",
+    "(bench/effectFix.mjs, a module hook used only by the benchmark): nothing is promoted and the hand-over costs about",
+    "what `Stream.toPull` costs. Effect 3.22.4 is the last 3.x release; the change has to be made there.",
     ""
   ].join("\n")
 
