@@ -1,5 +1,6 @@
 /**
- * `npm run bench`: receive-path throughput of ours, the floor and @discordjs/ws against the
+ * `npm run bench`: receive-path throughput of ours, the floor, the Effect floor, @discordjs/ws and
+ * ours on Effect with one line of `Channel.fromEffect` changed (bench/effectFix.mjs) against the
  * benchmark gateway; idle-shard memory against the local gateway; startup under `TestClock`.
  * Writes bench/RESULTS.md; progress goes to stderr.
  *
@@ -46,6 +47,9 @@ const settings = {
 }
 
 const began = performance.now()
+/** The module hook of the "ours, Effect fixed" client (bench/effectFix.mjs). */
+const effectFix = new URL("./effectFix.mjs", import.meta.url).href
+
 const progress = (message: string): void => {
   const seconds = Math.round((performance.now() - began) / 1000)
   process.stderr.write(`[bench ${Math.floor(seconds / 60)}:${String(seconds % 60).padStart(2, "0")}] ${message}\n`)
@@ -89,11 +93,13 @@ const throughput = async (): Promise<Array<Report.WorkloadResult>> => {
             wanted: workload.wanted
           }
           try {
-            const result = await Processes.runOnce<Task.Result>(`clients/${client}`, task)
+            const result = client === "oursEffectFix"
+              ? await Processes.runOnce<Task.Result>("clients/ours", task, { nodeFlags: ["--import", effectFix] })
+              : await Processes.runOnce<Task.Result>(`clients/${client}`, task)
             if (result.handled !== expected) throw new Error(`handled ${result.handled} events, expected ${expected}`)
             runs.push({ rep, client, result })
             progress(
-              `${workload.name} rep ${rep + 1}/${settings.reps} ${client.padEnd(9)} ` +
+              `${workload.name} rep ${rep + 1}/${settings.reps} ${client.padEnd(13)} ` +
                 `${(result.cpuUs / workload.events).toFixed(2)} us/event, ` +
                 `${Math.round(workload.events / (result.wallMs / 1000))} events/s`
             )
@@ -137,7 +143,7 @@ const memory = async (): Promise<Report.MemoryResult> => {
             })
             runs.push({ rep, client, result, gatewayLog: Report.difference(await gatewayLog(), before) })
             progress(
-              `memory rep ${rep + 1}/${settings.memoryReps} ${client.padEnd(9)} ${shards} shards: ` +
+              `memory rep ${rep + 1}/${settings.memoryReps} ${client.padEnd(13)} ${shards} shards: ` +
                 `RSS ${(result.rssKb / 1024).toFixed(1)} MB` + (shards === 0 ? "" : `, all READY after ${Math.round(result.readyMs)} ms`)
             )
           } catch (error) {
