@@ -8,6 +8,7 @@ import * as Effect from "effect/Effect"
 import * as Mailbox from "effect/Mailbox"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
+import * as Released from "../stream/Released.ts"
 
 /**
  * Merges `streams` into one, keeping each stream's order: while the merged stream runs, one fiber
@@ -36,5 +37,5 @@ export const merge = <A, E>(streams: ReadonlyArray<Stream.Stream<A, E>>, capacit
         )
       )
     }
-    return Mailbox.toStream(merged)
+    return Released.fromMailbox(merged)
   }))

@@ -27,6 +27,7 @@ import { IdentifyLimiter } from "../limits/IdentifyLimiter.ts"
 import * as CloseCode from "../protocol/CloseCode.ts"
 import * as Commands from "../protocol/Commands.ts"
 import type { GatewayEvent } from "../protocol/Event.ts"
+import * as Released from "../stream/Released.ts"
 import { GatewayTransport } from "../transport/GatewayTransport.ts"
 import * as Backoff from "./Backoff.ts"
 import * as Connection from "./Connection.ts"
@@ -74,7 +75,8 @@ export interface Session {
   /**
    * The events, in order, each once, READY and RESUMED included. A single-consumer stream: it
    * ends after `disconnect`/`end` (once the buffered events are taken), and fails with the
-   * session's error if the gateway ends the session for good.
+   * session's error if the gateway ends the session for good. Each chunk is followed by an empty
+   * one, so that a quiet shard does not keep its last events alive (src/stream/Released.ts).
    */
   readonly events: Stream.Stream<GatewayEvent, SessionError>
   /** The current state. */
@@ -341,7 +343,7 @@ export const make = (options: SessionOptions.SessionOptions): Effect.Effect<Sess
 
     return {
       shard: resolved.shard,
-      events: Mailbox.toStream(events),
+      events: Released.fromMailbox(events),
       state: Effect.map(SubscriptionRef.get(current), (transition) => transition.to),
       transitions: current.changes,
       snapshot: Effect.map(SubscriptionRef.get(current), (transition) => ({

@@ -61,8 +61,10 @@ export class TransportError extends Data.TaggedError("TransportError")<{
  */
 export interface Connection {
   /**
-   * The frames in arrival order. Frames that arrived together are handed over as one chunk.
-   * After the last frame the stream fails with `ConnectionClosed`, which says how it ended.
+   * The frames in arrival order. Frames that arrived together are handed over as one chunk
+   * (both transports follow each chunk with an empty one, so a quiet connection keeps no old
+   * frames alive). After the last frame the stream fails with `ConnectionClosed`, which says how
+   * it ended.
    */
   readonly frames: Stream.Stream<Frame, ConnectionClosed>
   /** Sends one frame. Fails once the connection is closed. */

@@ -9,10 +9,10 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as Mailbox from "effect/Mailbox"
-import * as Stream from "effect/Stream"
 import WebSocket from "ws"
 import { TextFrame } from "../codec/TextFrame.ts"
 import { ResumableClose } from "../protocol/CloseCode.ts"
+import * as Released from "../stream/Released.ts"
 import { ConnectionClosed, GatewayTransport, TransportError } from "./GatewayTransport.ts"
 import type { Connection, ConnectOptions, Frame } from "./GatewayTransport.ts"
 
@@ -124,17 +124,17 @@ const wire = (
     }
   }
 
-  const pull = Effect.map(mailbox.takeAll, ([frames]) => {
+  const takeAll = Effect.map(mailbox.takeAll, (taken) => {
     buffered = 0
     if (paused) {
       paused = false
       socket.resume()
     }
-    return frames
+    return taken
   })
 
   const connection: Connection = {
-    frames: Stream.repeatEffectChunk(pull),
+    frames: Released.fromTakeAll(takeAll),
     send: (frame) =>
       Effect.async<void, TransportError>((resume) => {
         if (socket.readyState !== WebSocket.OPEN) {
