@@ -6,7 +6,7 @@
  */
 import { type Envelope, Skipped } from "../codec/Encoding.ts"
 import * as CloseCode from "../protocol/CloseCode.ts"
-import type { GatewayEvent } from "../protocol/Event.ts"
+import * as Event from "../protocol/Event.ts"
 import { Opcode } from "../protocol/Opcode.ts"
 import * as Receive from "../protocol/Receive.ts"
 import { Reason } from "./SessionState.ts"
@@ -59,11 +59,11 @@ export const forget = (_memory: Memory): Memory => empty
  */
 export type Step =
   /** Deliver this event (its sequence is new). */
-  | { readonly _tag: "Emit"; readonly event: GatewayEvent }
+  | { readonly _tag: "Emit"; readonly event: Event.GatewayEvent }
   /** READY: remember the new session, deliver the event. */
-  | { readonly _tag: "Ready"; readonly sessionId: string; readonly resumeGatewayUrl: string; readonly event: GatewayEvent }
+  | { readonly _tag: "Ready"; readonly sessionId: string; readonly resumeGatewayUrl: string; readonly event: Event.GatewayEvent }
   /** RESUMED: the old session goes on; deliver the event. */
-  | { readonly _tag: "Resumed"; readonly event: GatewayEvent }
+  | { readonly _tag: "Resumed"; readonly event: Event.GatewayEvent }
   /** An event already delivered (a replay after a resume): skip it. */
   | { readonly _tag: "Duplicate"; readonly sequence: number }
   /** A new event nobody wants (it was not even decoded): count its sequence, deliver nothing. */
@@ -123,7 +123,7 @@ const dispatch = (memory: Memory, envelope: Envelope, shard: number): Step => {
     return { _tag: "Duplicate", sequence }
   }
   if (envelope.d === Skipped) return { _tag: "Skip", sequence, t }
-  const event = { shard, sequence, t, d: envelope.d } as GatewayEvent
+  const event = Event.make(shard, sequence, t, envelope.d)
   if (t === "READY") {
     const ready = Receive.decodeReady(envelope.d)
     if (ready._tag === "Left") return { _tag: "Reconnect", mode: "identify", reason: Reason.DecodeFailed({ message: ready.left.message }) }

@@ -1,6 +1,30 @@
 import { describe, expect, expectTypeOf, it } from "@effect/vitest"
 import type { APIMessage, GatewayGuildCreateDispatchData, GatewayMessageCreateDispatchData } from "discord-api-types/v10"
+import { setFlagsFromString } from "node:v8"
+import { runInNewContext } from "node:vm"
+import * as Event from "../../src/protocol/Event.ts"
 import type { EventData, EventName, EventOf, GatewayEvent } from "../../src/protocol/Event.ts"
+
+setFlagsFromString("--expose-gc")
+setFlagsFromString("--allow-natives-syntax")
+const collectYoung = (runInNewContext("gc") as (options: { readonly type: "minor" }) => void).bind(undefined, { type: "minor" })
+const isYoung = new Function("value", "return %InYoungGeneration(value)") as (value: unknown) => boolean
+
+type MakeEvent = (shard: number, sequence: number, t: string, d: unknown) => unknown
+
+/**
+ * Makes events with `make` in rounds of 20,000 that are all kept through a young-generation
+ * collection (as a consumer holding chunks keeps them), and returns the first round after which
+ * `make` allocates in the old generation, or `undefined` if it never does in 30 rounds.
+ */
+const roundsUntilAllocatedOld = (make: MakeEvent): number | undefined => {
+  for (let round = 0; round < 30; round++) {
+    const kept = Array.from({ length: 20_000 }, (_, i) => make(0, i, "MESSAGE_CREATE", [i]))
+    collectYoung()
+    if (kept.length > 0 && !isYoung(make(0, 0, "MESSAGE_CREATE", null))) return round
+  }
+  return undefined
+}
 
 describe("GatewayEvent", () => {
   it("narrowing on t types d", () => {
@@ -29,5 +53,18 @@ describe("GatewayEvent", () => {
     expectTypeOf<"READY">().toExtend<EventName>()
     expectTypeOf<"NOT_AN_EVENT">().not.toExtend<EventName>()
     expectTypeOf<EventName>().toExtend<string>()
+  })
+
+  it("make builds an event with its shard, sequence, type and data", () => {
+    const event = Event.make(2, 7, "MESSAGE_CREATE", { content: "hi" })
+    expect(event).toEqual({ shard: 2, sequence: 7, t: "MESSAGE_CREATE", d: { content: "hi" } })
+    expect(JSON.parse(JSON.stringify(event))).toEqual({ shard: 2, sequence: 7, t: "MESSAGE_CREATE", d: { content: "hi" } })
+  })
+
+  it("make's events stay young where V8 would allocate an object literal's in the old generation", () => {
+    // the same rounds first grow the young generation to its largest, which V8 waits for
+    expect(roundsUntilAllocatedOld(Event.make)).toBeUndefined()
+    const literal: MakeEvent = (shard, sequence, t, d) => ({ shard, sequence, t, d })
+    expect(roundsUntilAllocatedOld(literal)).toBeTypeOf("number")
   })
 })
