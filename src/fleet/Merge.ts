@@ -6,8 +6,8 @@
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Mailbox from "effect/Mailbox"
-import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
+import * as Pull from "../stream/Pull.ts"
 import * as Released from "../stream/Released.ts"
 
 /**
@@ -24,18 +24,16 @@ export const merge = <A, E>(streams: ReadonlyArray<Stream.Stream<A, E>>, capacit
     let running = streams.length
     if (running === 0) yield* merged.end
     for (const stream of streams) {
-      const pull = yield* Stream.toPull(stream)
-      yield* Effect.forkScoped(
-        // a buffer that is done (a stream failed) takes nothing more: stop pulling at once
-        Effect.forever(Effect.flatMap(pull, (chunk) =>
-          Effect.flatMap(merged.offerAll(chunk), (refused) => Chunk.isEmpty(refused) ? Effect.void : Effect.interrupt)
-        )).pipe(
-          Effect.catchAll(Option.match({
-            onNone: () => Effect.suspend(() => --running === 0 ? merged.end : Effect.void),
-            onSome: (error) => merged.fail(error)
-          }))
-        )
-      )
+      yield* Pull.forkEachChunk(stream, {
+        // empty chunks (a stream letting go of its last one) are not offered; a buffer that is
+        // done (a stream failed) takes nothing more: stop pulling at once
+        onChunk: (chunk) =>
+          Chunk.isEmpty(chunk)
+            ? Effect.void
+            : Effect.flatMap(merged.offerAll(chunk), (refused) => Chunk.isEmpty(refused) ? Effect.void : Effect.interrupt),
+        onEnd: Effect.suspend(() => --running === 0 ? merged.end : Effect.void),
+        onFailure: (error) => merged.fail(error)
+      })
     }
     return Released.fromMailbox(merged)
   }))

@@ -11,15 +11,14 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import type * as Mailbox from "effect/Mailbox"
-import * as Option from "effect/Option"
 import * as Scope from "effect/Scope"
-import * as Stream from "effect/Stream"
 import * as FrameDecoder from "../codec/FrameDecoder.ts"
 import { isDecodeError } from "../codec/DecodeError.ts"
 import type { IdentifyBudgetExhausted, IdentifyLimiter } from "../limits/IdentifyLimiter.ts"
 import * as SendLimiter from "../limits/SendLimiter.ts"
 import * as CloseCode from "../protocol/CloseCode.ts"
 import type { GatewayEvent } from "../protocol/Event.ts"
+import * as Pull from "../stream/Pull.ts"
 import type { ConnectionClosed, Frame, GatewayTransport } from "../transport/GatewayTransport.ts"
 import * as Heartbeat from "./Heartbeat.ts"
 import type { MemberRequests } from "./MemberRequests.ts"
@@ -315,13 +314,11 @@ export const run = (ctx: Context, url: string, mode: Protocol.Mode): Effect.Effe
         : finish(after, Reason.Closed({ code: closed.code, description: CloseCode.describe(closed.code) }))
     }
 
-    // pulled in a loop: running the stream into a sink would cost the connection a second fiber
-    const pull = yield* Stream.toPull(connection.frames)
-    yield* Effect.forkScoped(
-      Effect.forever(Effect.flatMap(pull, (chunk) => handle(Chunk.toReadonlyArray(chunk), 0))).pipe(
-        Effect.catchAll(Option.match({ onNone: () => Effect.void, onSome: onClosed }))
-      )
-    )
+    yield* Pull.forkEachChunk(connection.frames, {
+      onChunk: (chunk) => handle(Chunk.toReadonlyArray(chunk), 0),
+      onEnd: Effect.void,
+      onFailure: onClosed
+    })
 
     const outcome = yield* Deferred.await(ended)
     yield* connection.close(CloseCode.ResumableClose)
