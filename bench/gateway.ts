@@ -1,6 +1,7 @@
 /**
- * The benchmark gateway, run in its own process: `GET /prepare?kind=&compression=&events=`
- * builds a workload's whole stream ahead of time (Hello, READY, the events, the end marker,
+ * The benchmark gateway, run in its own process: `GET /prepare?kind=&compression=&warmup=&events=`
+ * builds a workload's whole stream ahead of time (Hello, READY, the warm-up events, the start
+ * marker, the measured events, the end marker,
  * compressed in one zlib-stream or zstd-stream context, then framed as websocket frames); every
  * connection to `/bench` with that `compress` query then gets Hello at once and, after its
  * Identify, the rest of the bytes as fast as the socket drains. The same bytes serve every
@@ -24,13 +25,16 @@ interface Prepared {
   readonly key: string
   readonly compression: Compression
   readonly hello: Buffer
-  /** Everything after Identify (READY, events, end marker), in slices of at most 4 MiB. */
+  /** Everything after Identify (READY, events, markers), in slices of at most 4 MiB. */
   readonly rest: ReadonlyArray<Buffer>
+  /** What the measured events (after the start marker) look like. */
   readonly summary: {
     readonly events: number
     readonly jsonBytes: number
     readonly payloadBytes: number
     readonly byType: Record<string, number>
+    /** The types of the warm-up events, by count. */
+    readonly warmupByType: Record<string, number>
   }
 }
 
@@ -44,8 +48,8 @@ const isKind = (value: string | null): value is Workloads.Kind => value === "sma
 let port = 0
 let current: Prepared | undefined
 
-const prepare = (kind: Workloads.Kind, compression: Compression, events: number): Prepared => {
-  const key = `${kind}/${compression}/${events}`
+const prepare = (kind: Workloads.Kind, compression: Compression, warmup: number, events: number): Prepared => {
+  const key = `${kind}/${compression}/${warmup}/${events}`
   if (current?.key === key) return current
   current = undefined
   const compressor = Compress.unsafeMake(compression)
@@ -69,17 +73,23 @@ const prepare = (kind: Workloads.Kind, compression: Compression, events: number)
     })
   ]
   const byType: Record<string, number> = {}
+  const warmupByType: Record<string, number> = {}
   let jsonBytes = 0
   let payloadBytes = 0
-  Workloads.dispatches(kind, events).forEach(([t, d], i) => {
-    const json = JSON.stringify({ op: 0, s: i + 2, t, d })
+  let sequence = 1
+  Workloads.dispatches(kind, warmup + events).forEach(([t, d], i) => {
+    if (i === warmup) frames.push(encode({ op: 0, s: ++sequence, t: Workloads.startMarker, d: {} }))
+    const json = JSON.stringify({ op: 0, s: ++sequence, t, d })
     const bytes = compressor.compress(json)
-    jsonBytes += Buffer.byteLength(json)
-    payloadBytes += bytes.length
-    byType[t] = (byType[t] ?? 0) + 1
+    if (i < warmup) warmupByType[t] = (warmupByType[t] ?? 0) + 1
+    else {
+      jsonBytes += Buffer.byteLength(json)
+      payloadBytes += bytes.length
+      byType[t] = (byType[t] ?? 0) + 1
+    }
     frames.push(Wire.frame(opcode, bytes))
   })
-  frames.push(encode({ op: 0, s: events + 2, t: Workloads.endMarker, d: {} }))
+  frames.push(encode({ op: 0, s: ++sequence, t: Workloads.endMarker, d: {} }))
   const rest: Array<Buffer> = []
   let batch: Array<Buffer> = []
   let batchBytes = 0
@@ -93,7 +103,7 @@ const prepare = (kind: Workloads.Kind, compression: Compression, events: number)
     }
   }
   if (batch.length > 0) rest.push(Buffer.concat(batch, batchBytes))
-  current = { key, compression, hello, rest, summary: { events, jsonBytes, payloadBytes, byType } }
+  current = { key, compression, hello, rest, summary: { events, jsonBytes, payloadBytes, byType, warmupByType } }
   return current
 }
 
@@ -141,11 +151,15 @@ const server = Http.createServer((request, response) => {
   const kind = url.searchParams.get("kind")
   const compression = url.searchParams.get("compression")
   const events = Number(url.searchParams.get("events"))
-  if (url.pathname !== "/prepare" || !isKind(kind) || !isCompression(compression) || !Number.isSafeInteger(events) || events < 1) {
+  const warmup = Number(url.searchParams.get("warmup") ?? 0)
+  if (
+    url.pathname !== "/prepare" || !isKind(kind) || !isCompression(compression) ||
+    !Number.isSafeInteger(events) || events < 1 || !Number.isSafeInteger(warmup) || warmup < 0
+  ) {
     response.writeHead(404).end()
     return
   }
-  const prepared = prepare(kind, compression, events)
+  const prepared = prepare(kind, compression, warmup, events)
   response.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(prepared.summary))
 })
 server.on("upgrade", serve)

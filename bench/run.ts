@@ -4,8 +4,10 @@
  * benchmark gateway; idle-shard memory against the local gateway; startup under `TestClock`.
  * Writes bench/RESULTS.md; progress goes to stderr.
  *
- * Flags: `--quick` (1 repetition, 5k small / 100 large events: a smoke test, not a result),
- * `--reps N`, `--small N`, `--large N`, `--shards N` (idle shards), `--only NAME` (workloads whose
+ * Every client run consumes a workload's warm-up events, then the measured ones; RESULTS.md gives
+ * both phases. Flags: `--quick` (1 repetition, 5k small / 100 large events: a smoke test, not a result),
+ * `--reps N`, `--small N`, `--large N` (measured events), `--small-warmup N`, `--large-warmup N` (events
+ * consumed before measuring), `--shards N` (idle shards), `--only NAME` (workloads whose
  * name contains NAME), `--no-memory`, `--no-startup`. `--quick`, `--only` and the `--no-*` flags
  * write bench/out/RESULTS.partial.md instead.
  *
@@ -38,6 +40,9 @@ const settings = {
   reps: option("--reps", quick ? 1 : 5),
   small: option("--small", quick ? 5_000 : 50_000),
   large: option("--large", quick ? 100 : 1_000),
+  // multiples of ten, so that the filtered run's measured events start a block of ten (workloads.ts)
+  smallWarmup: option("--small-warmup", quick ? 5_000 : 100_000),
+  largeWarmup: option("--large-warmup", quick ? 20 : 200),
   shards: option("--shards", quick ? 100 : 1_000),
   memoryReps: quick ? 1 : 2,
   spacingMs: 50,
@@ -76,12 +81,18 @@ const throughput = async (): Promise<Array<Report.WorkloadResult>> => {
     const only = text("--only")
     const workloads = Workloads.all(settings).filter((workload) => only === undefined || workload.name.includes(only))
     for (const workload of workloads) {
-      progress(`${workload.name}: encoding ${workload.events} events`)
-      const query = new URLSearchParams({ kind: workload.kind, compression: workload.compression, events: String(workload.events) })
+      progress(`${workload.name}: encoding ${workload.warmup} warm-up and ${workload.events} measured events`)
+      const query = new URLSearchParams({
+        kind: workload.kind,
+        compression: workload.compression,
+        warmup: String(workload.warmup),
+        events: String(workload.events)
+      })
       const summary = await (await fetch(`${base}/prepare?${query}`)).json() as Report.StreamSummary
-      const expected = workload.wanted === undefined
-        ? workload.events
-        : workload.wanted.reduce((sum, t) => sum + (summary.byType[t] ?? 0), 0)
+      const wantedOf = (byType: Record<string, number>, all: number) =>
+        workload.wanted === undefined ? all : workload.wanted.reduce((sum, t) => sum + (byType[t] ?? 0), 0)
+      const expected = wantedOf(summary.byType, workload.events)
+      const expectedWarmup = wantedOf(summary.warmupByType, workload.warmup)
       const clients = Report.clients.filter((client) => client !== "discordjs" || workload.compression !== "zstd-stream")
       const runs: Array<Report.Run> = []
       for (let rep = 0; rep < settings.reps; rep++) {
@@ -97,6 +108,9 @@ const throughput = async (): Promise<Array<Report.WorkloadResult>> => {
               ? await Processes.runOnce<Task.Result>("clients/ours", task, { nodeFlags: ["--import", effectFix] })
               : await Processes.runOnce<Task.Result>(`clients/${client}`, task)
             if (result.handled !== expected) throw new Error(`handled ${result.handled} events, expected ${expected}`)
+            if (result.warmup.handled !== expectedWarmup) {
+              throw new Error(`handled ${result.warmup.handled} warm-up events, expected ${expectedWarmup}`)
+            }
             runs.push({ rep, client, result })
             progress(
               `${workload.name} rep ${rep + 1}/${settings.reps} ${client.padEnd(13)} ` +

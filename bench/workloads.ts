@@ -19,8 +19,9 @@ import * as Traffic from "../src/testing/Traffic.ts"
 export type Kind = "small" | "large" | "mixed"
 
 /**
- * One measured workload: a kind of traffic, a transport compression, how many events, and the
- * event types the program asks for (`undefined`: all of them).
+ * One measured workload: a kind of traffic, a transport compression, how many events are sent
+ * before measuring starts (`warmup`) and how many are measured (`events`), and the event types the
+ * program asks for (`undefined`: all of them).
  *
  * @since 0.1.0
  */
@@ -28,9 +29,18 @@ export interface Workload {
   readonly name: string
   readonly kind: Kind
   readonly compression: Compression
+  readonly warmup: number
   readonly events: number
   readonly wanted: ReadonlyArray<string> | undefined
 }
+
+/**
+ * The event the gateway sends between the warm-up events and the measured ones: clients measure
+ * from there.
+ *
+ * @since 0.1.0
+ */
+export const startMarker = "BENCH_START"
 
 /**
  * The event the gateway sends after the last measured event: clients stop measuring there.
@@ -69,11 +79,17 @@ export const mixedTypes: ReadonlyArray<string> = [
  *
  * @since 0.1.0
  */
-export const all = (counts: { readonly small: number; readonly large: number }): ReadonlyArray<Workload> => {
+export const all = (counts: {
+  readonly small: number
+  readonly large: number
+  readonly smallWarmup: number
+  readonly largeWarmup: number
+}): ReadonlyArray<Workload> => {
   const list: Array<Workload> = []
+  const warmup = { small: counts.smallWarmup, large: counts.largeWarmup }
   for (const kind of ["small", "large"] as const) {
     for (const compression of ["zlib-stream", "zstd-stream", "none"] as const) {
-      list.push({ name: `${kind} ${compression}`, kind, compression, events: counts[kind], wanted: undefined })
+      list.push({ name: `${kind} ${compression}`, kind, compression, warmup: warmup[kind], events: counts[kind], wanted: undefined })
     }
   }
   for (const compression of ["zlib-stream", "none"] as const) {
@@ -81,6 +97,7 @@ export const all = (counts: { readonly small: number; readonly large: number }):
       name: `filtered ${compression}`,
       kind: "mixed",
       compression,
+      warmup: counts.smallWarmup,
       events: counts.small,
       wanted: [filteredType]
     })
@@ -385,7 +402,7 @@ export class Synth {
 }
 
 /**
- * The dispatches of a workload, in order: `[t, d]` pairs (READY and the end marker excluded).
+ * The dispatches of a workload, in order: `[t, d]` pairs (READY and the markers excluded).
  * The `mixed` kind shuffles the ten types within every block of ten, so exactly one event in ten
  * is of the wanted type.
  *

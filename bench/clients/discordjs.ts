@@ -8,13 +8,9 @@
 import type { REST } from "@discordjs/rest"
 import { CompressionMethod, WebSocketManager, WebSocketShardEvents } from "@discordjs/ws"
 import { GatewayIntentBits } from "discord-api-types/v10"
-import { endMarker } from "../workloads.ts"
 import * as Task from "./task.ts"
 
 const task = Task.read()
-const meter = new Task.Meter()
-const wanted = task.wanted === undefined ? undefined : new Set<string>(task.wanted)
-let handled = 0
 
 const main = async (): Promise<void> => {
   if (task.compression === "zstd-stream") throw new Error("@discordjs/ws 2.0.4 has no zstd-stream")
@@ -34,11 +30,8 @@ const main = async (): Promise<void> => {
     // GET /gateway/bot without a REST client: the only call the manager makes
     rest: { get: async () => gatewayBot } as unknown as REST
   })
-  manager.on(WebSocketShardEvents.Dispatch, (payload) => {
-    if (payload.t === "READY") meter.start()
-    else if ((payload.t as string) === endMarker) Task.report(meter.stop(handled, note))
-    else if (wanted === undefined || wanted.has(payload.t)) handled++
-  })
+  const count = Task.makeCounter(task, note)
+  manager.on(WebSocketShardEvents.Dispatch, (payload) => count(payload.t))
   await manager.connect()
 }
 

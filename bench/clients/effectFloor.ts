@@ -13,12 +13,12 @@ import * as Plain from "./plain.ts"
 import * as Task from "./task.ts"
 
 const task = Task.read()
-const count = Plain.makeCounter(task, "ws + Decompress + JSON.parse + Mailbox + Stream.runForEach")
+const count = Task.makeCounter(task, "ws + Decompress + JSON.parse + Mailbox + Stream.runForEach")
 
 const program = Effect.gen(function*() {
   const events = yield* Mailbox.make<Plain.Payload>()
   Plain.connect(task, "effect-floor", (payload) => events.unsafeOffer(payload))
-  yield* Stream.runForEach(Mailbox.toStream(events), (payload) => Effect.sync(() => count(payload)))
+  yield* Stream.runForEach(Mailbox.toStream(events), (payload) => Effect.sync(() => count(payload.t)))
 })
 
 Effect.runPromise(program).then(() => Task.fail(new Error("the stream ended before the end marker")), Task.fail)

@@ -8,4 +8,5 @@ import * as Plain from "./plain.ts"
 import * as Task from "./task.ts"
 
 const task = Task.read()
-Plain.connect(task, "floor", Plain.makeCounter(task, "ws + Decompress + JSON.parse"))
+const count = Task.makeCounter(task, "ws + Decompress + JSON.parse")
+Plain.connect(task, "floor", (payload) => count(payload.t))

@@ -7,38 +7,32 @@
 import * as Effect from "effect/Effect"
 import * as Redacted from "effect/Redacted"
 import * as Stream from "effect/Stream"
-import { type EventName, type GatewayEvent, Intents, Live, Session, type SessionOptions } from "../../src/index.ts"
-import { endMarker } from "../workloads.ts"
+import { type EventName, Intents, Live, Session, type SessionOptions } from "../../src/index.ts"
+import { endMarker, startMarker } from "../workloads.ts"
 import * as Task from "./task.ts"
 
 const task = Task.read()
-const meter = new Task.Meter()
 
 /**
  * The session the program runs. For the filtered run it asks for the wanted types only (plus
- * READY and the end marker, which the program uses to start and stop measuring): the session
- * skips the rest without parsing them, and the check in `onEvent` passes everything it gets.
+ * READY and the markers, which the program uses to start and stop measuring): the session
+ * skips the rest without parsing them, and the counter's check passes everything it gets.
  */
 const options: SessionOptions.SessionOptions = {
   token: Redacted.make("bench-token"),
   intents: Intents.Guilds | Intents.GuildMessages,
   gateway: task.url,
   compression: task.compression,
-  ...(task.wanted === undefined ? {} : { events: [...task.wanted, "READY", endMarker] as ReadonlyArray<EventName> })
+  ...(task.wanted === undefined
+    ? {}
+    : { events: [...task.wanted, "READY", startMarker, endMarker] as ReadonlyArray<EventName> })
 }
 
-const wanted = task.wanted === undefined ? undefined : new Set(task.wanted)
-let handled = 0
-
-const onEvent = (event: GatewayEvent): void => {
-  if (event.t === "READY") meter.start()
-  else if ((event.t as string) === endMarker) Task.report(meter.stop(handled, "Session.make + Stream.runForEach"))
-  else if (wanted === undefined || wanted.has(event.t)) handled++
-}
+const count = Task.makeCounter(task, "Session.make + Stream.runForEach")
 
 const program = Effect.gen(function*() {
   const session = yield* Session.make(options)
-  yield* Stream.runForEach(session.events, (event) => Effect.sync(() => onEvent(event)))
+  yield* Stream.runForEach(session.events, (event) => Effect.sync(() => count(event.t)))
 })
 
 Effect.runPromise(program.pipe(Effect.scoped, Effect.provide(Live.layer))).then(

@@ -1,15 +1,14 @@
 /**
  * What the two floor clients share: the socket, the same synchronous decompressor ours uses
  * (src/codec/Decompress.ts: node's zlib handle driven synchronously, or zstd-napi) and
- * `JSON.parse`, Identify after Hello, and the count of wanted dispatches from READY to the end
- * marker. They differ only in how a decoded dispatch reaches that count.
+ * `JSON.parse`, and Identify after Hello. They differ only in how a decoded dispatch reaches the
+ * count (task.ts).
  *
  * @since 0.1.0
  */
 import WebSocket from "ws"
 import { DecodeError } from "../../src/codec/DecodeError.ts"
 import * as Decompress from "../../src/codec/Decompress.ts"
-import { endMarker } from "../workloads.ts"
 import * as Task from "./task.ts"
 
 /**
@@ -20,23 +19,6 @@ import * as Task from "./task.ts"
 export interface Payload {
   readonly op: number
   readonly t: string | null
-}
-
-/**
- * Counts one dispatch: READY starts the meter, the end marker reports the result (with `note`),
- * a wanted type is counted.
- *
- * @since 0.1.0
- */
-export const makeCounter = (task: Task.Task, note: string): (payload: Payload) => void => {
-  const meter = new Task.Meter()
-  const wanted = task.wanted === undefined ? undefined : new Set(task.wanted)
-  let handled = 0
-  return (payload) => {
-    if (payload.t === "READY") meter.start()
-    else if (payload.t === endMarker) Task.report(meter.stop(handled, note))
-    else if (wanted === undefined || wanted.has(payload.t!)) handled++
-  }
 }
 
 /**

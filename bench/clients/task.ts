@@ -6,10 +6,12 @@
  */
 import { writeSync } from "node:fs"
 import type { Compression } from "../../src/codec/Compression.ts"
+import { endMarker, startMarker } from "../workloads.ts"
 
 /**
- * One client run: connect to `url` with `compression`, consume `events` events after READY
- * (then the end marker), handing the program only the `wanted` types (`undefined`: all).
+ * One client run: connect to `url` with `compression`, consume the warm-up events after READY,
+ * then the `events` measured events between the start and the end marker, handing the program
+ * only the `wanted` types (`undefined`: all).
  *
  * @since 0.1.0
  */
@@ -21,21 +23,31 @@ export interface Task {
 }
 
 /**
- * What a client measured over the consumption phase (READY to the end marker).
+ * What a client measured over one phase of its run.
  *
  * @since 0.1.0
  */
-export interface Result {
+export interface Phase {
   /** Events the program handled (all of them, or the wanted ones). */
   readonly handled: number
   readonly wallMs: number
-  /** Process CPU time, user + system, over the consumption phase. */
+  /** Process CPU time, user + system, over the phase. */
   readonly cpuUs: number
+}
+
+/**
+ * What a client measured: over the measured events (the start marker to the end marker), and
+ * over the warm-up before them (READY to the start marker), the first events of a fresh process.
+ *
+ * @since 0.1.0
+ */
+export interface Result extends Phase {
+  readonly warmup: Phase
   /** `process.resourceUsage().maxRSS` at the end, in KiB. */
   readonly maxRssKb: number
   /** What the client used, e.g. which inflate. */
   readonly note: string
-  /** The consumption phase on the monotonic clock (`process.hrtime`), in microseconds: for the profile. */
+  /** The measured phase on the monotonic clock (`process.hrtime`), in microseconds: for the profile. */
   readonly window: readonly [from: number, to: number]
 }
 
@@ -47,23 +59,34 @@ export interface Result {
 export const read = (): Task => JSON.parse(process.argv[2] ?? "") as Task
 
 /**
- * Measures the consumption phase: `start` at READY, `stop` at the end marker.
+ * Measures a run's two phases: `start` at READY, `lap` at the start marker, `stop` at the end
+ * marker, each given the events handled since the last.
  *
  * @since 0.1.0
  */
 export class Meter {
   private startedAt = 0n
   private startCpu: NodeJS.CpuUsage | undefined
+  private warmup: Phase | undefined
 
   start(): void {
     this.startCpu = process.cpuUsage()
     this.startedAt = process.hrtime.bigint()
   }
 
+  lap(handled: number): void {
+    const lappedAt = process.hrtime.bigint()
+    const cpu = process.cpuUsage(this.startCpu)
+    this.warmup = { handled, wallMs: Number(lappedAt - this.startedAt) / 1e6, cpuUs: cpu.user + cpu.system }
+    this.start()
+  }
+
   stop(handled: number, note: string): Result {
     const stoppedAt = process.hrtime.bigint()
     const cpu = process.cpuUsage(this.startCpu)
+    if (this.warmup === undefined) throw new Error("the end marker came before the start marker")
     return {
+      warmup: this.warmup,
       handled,
       wallMs: Number(stoppedAt - this.startedAt) / 1e6,
       cpuUs: cpu.user + cpu.system,
@@ -71,6 +94,27 @@ export class Meter {
       note,
       window: [Number(this.startedAt / 1000n), Number(stoppedAt / 1000n)]
     }
+  }
+}
+
+/**
+ * Counts the dispatches of a run by type: READY starts the meter, the start marker ends the
+ * warm-up, the end marker reports the result (with `note`) and ends the process; a wanted type
+ * is counted.
+ *
+ * @since 0.1.0
+ */
+export const makeCounter = (task: Task, note: string): (t: string | null) => void => {
+  const meter = new Meter()
+  const wanted = task.wanted === undefined ? undefined : new Set(task.wanted)
+  let handled = 0
+  return (t) => {
+    if (t === "READY") meter.start()
+    else if (t === startMarker) {
+      meter.lap(handled)
+      handled = 0
+    } else if (t === endMarker) report(meter.stop(handled, note))
+    else if (t !== null && (wanted === undefined || wanted.has(t))) handled++
   }
 }
 
