@@ -40,9 +40,10 @@ const settings = {
   reps: option("--reps", quick ? 1 : 5),
   small: option("--small", quick ? 5_000 : 50_000),
   large: option("--large", quick ? 100 : 1_000),
-  // multiples of ten, so that the filtered run's measured events start a block of ten (workloads.ts)
+  // about 135 MB of JSON each, so that small and large runs are measured equally warm; multiples
+  // of ten, so that the filtered run's measured events start a block of ten (workloads.ts)
   smallWarmup: option("--small-warmup", quick ? 5_000 : 100_000),
-  largeWarmup: option("--large-warmup", quick ? 20 : 200),
+  largeWarmup: option("--large-warmup", quick ? 60 : 1_200),
   shards: option("--shards", quick ? 100 : 1_000),
   memoryReps: quick ? 1 : 2,
   spacingMs: 50,
