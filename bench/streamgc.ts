@@ -187,8 +187,9 @@ const report = (results: Record<Variant, Measured>): string =>
     "rows differ only in that. `Channel.fromEffect` stores its thunk exactly so (`op.effect = () => effect`), and",
     "`Stream.runForEach` runs each chunk's work through it: the thunk keeps that work's effect, the chunk and its events.",
     "The last row runs the same program with that line changed to `const evaluate = () => effect; op.effect = evaluate`",
-    "(bench/effectFix.mjs, a module hook used only by the benchmark): nothing is promoted and the hand-over costs about",
-    "what `Stream.toPull` costs. Effect 3.22.4 is the last 3.x release; the change has to be made there.",
+    "(bench/effectFix.mjs, a module hook used only by the benchmark): nothing is promoted. Each row runs in a fresh",
+    "process, so these are a cold process's figures (bench/RESULTS.md has warm ones). Effect 3.22.4 is the last 3.x",
+    "release; the change has to be made there.",
     ""
   ].join("\n")
 
