@@ -7,7 +7,6 @@
  */
 import * as Arr from "effect/Array"
 import * as Context from "effect/Context"
-import * as Deferred from "effect/Deferred"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -21,6 +20,7 @@ import * as Session from "../session/Session.ts"
 import type { GatewayInfoError, InvalidOptions, SessionClosed } from "../session/SessionError.ts"
 import * as SessionOptions from "../session/SessionOptions.ts"
 import type { Transition } from "../session/SessionState.ts"
+import * as Ending from "./Ending.ts"
 import * as EventRate from "./EventRate.ts"
 import * as FleetOptions from "./FleetOptions.ts"
 import * as GatewayCache from "./GatewayCache.ts"
@@ -139,31 +139,23 @@ export const make = (
       Effect.annotateLogs({ shards: ids.join(","), shardCount })
     )
     const shards: Array<Shard> = []
+    const disconnectAll = (timeout?: Duration.DurationInput) =>
+      Effect.forEach(shards, ({ session }) => session.disconnect(timeout), { concurrency: "unbounded" })
+
+    const ending = yield* Ending.make<Session.SessionError>(ids.length, disconnectAll())
     for (const id of ids) {
       const point = resume.get(id)
-      const session = yield* Session.make({
+      const session = yield* Session.makeWith({
         ...common,
         shard: [id, shardCount],
         ...(point === undefined ? {} : { resume: point }),
         ...(options.gateway === undefined ? { gatewayUrl: cache.url } : {})
-      })
+      }, ending.onEnd)
       shards.push({ id, session, rate: EventRate.make() })
+      // a shard made after a fatal error of another stops at once
+      if (ending.failed()) yield* session.disconnect()
     }
     const byId = new Map(shards.map((shard) => [shard.id, shard.session]))
-
-    const finished = yield* Deferred.make<void, Session.SessionError>()
-    const disconnectAll = (timeout?: Duration.DurationInput) =>
-      Effect.forEach(shards, ({ session }) => session.disconnect(timeout), { concurrency: "unbounded" })
-    // The first fatal error stops every shard; otherwise the fleet ends when every shard ended.
-    yield* Effect.forkDaemon(
-      Effect.forEach(shards, ({ session }) => session.await, { concurrency: "unbounded", discard: true }).pipe(
-        Effect.tapError((error) =>
-          Effect.logDebug(`stopping the fleet: ${error.message}`).pipe(Effect.zipRight(disconnectAll()))
-        ),
-        Effect.exit,
-        Effect.flatMap((exit) => Deferred.done(finished, exit))
-      )
-    )
 
     const sessionFor = (guildId: string | null | undefined): Effect.Effect<Session.Session, RouteError> =>
       Effect.suspend(() => {
@@ -225,7 +217,7 @@ export const make = (
         shards.map((shard) => Stream.mapEffect(shard.session.transitions, (transition) => statusOf(shard, transition))),
         { concurrency: "unbounded" }
       ),
-      await: Deferred.await(finished),
+      await: ending.await,
       updatePresence: (presence) =>
         Effect.forEach(shards, ({ session }) => session.updatePresence(presence), { concurrency: "unbounded", discard: true }),
       updateVoiceState: (voice) => Effect.flatMap(sessionFor(voice.guild_id), (session) => session.updateVoiceState(voice)),

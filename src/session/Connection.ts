@@ -146,7 +146,7 @@ export const run = (ctx: Context, url: string, mode: Protocol.Mode): Effect.Effe
     }
     const connection = opened.right
     ctx.active.close = (code) => Effect.as(connection.close(code), true)
-    yield* Effect.addFinalizer(() => Effect.sync(() => {
+    yield* Scope.addFinalizer(scope, Effect.sync(() => {
       ctx.active.close = () => Effect.succeed(false)
     }))
     yield* ctx.transition(SessionState.ConnectingWs({ url }), Reason.Opened())

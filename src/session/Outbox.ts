@@ -10,7 +10,7 @@
  */
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
-import type * as Scope from "effect/Scope"
+import * as Scope from "effect/Scope"
 import { Opcode } from "../protocol/Opcode.ts"
 
 /**
@@ -150,7 +150,8 @@ export const make = (report: (depth: number) => Effect.Effect<void>): Effect.Eff
         const mine = (lane: Lane): Effect.Effect<void> =>
           Effect.asVoid(Effect.forkIn(Effect.provide(writeLane(lane, slotsOf(lane), writer.write, depth), context), scope))
         start = mine
-        yield* Effect.addFinalizer(() =>
+        yield* Scope.addFinalizer(
+          scope,
           Effect.sync(() => {
             if (start === mine) start = undefined
           })

@@ -20,7 +20,7 @@ import * as Option from "effect/Option"
 import * as Random from "effect/Random"
 import * as Redacted from "effect/Redacted"
 import * as Schedule from "effect/Schedule"
-import type * as Scope from "effect/Scope"
+import * as Scope from "effect/Scope"
 import type * as Stream from "effect/Stream"
 import * as SubscriptionRef from "effect/SubscriptionRef"
 import { IdentifyLimiter } from "../limits/IdentifyLimiter.ts"
@@ -153,6 +153,20 @@ export type Requirements = GatewayTransport | IdentifyLimiter | HttpClient.HttpC
  * @since 0.1.0
  */
 export const make = (options: SessionOptions.SessionOptions): Effect.Effect<Session, InvalidOptions, Scope.Scope | Requirements> =>
+  makeWith(options, () => Effect.void)
+
+/**
+ * {@link make}, also running `onEnd` with how the session ended, once, as its last step (after
+ * `await` completed). A fleet counts its ended sessions this way rather than keeping a fiber per
+ * session waiting on `await`. `onEnd` runs on the session's own fiber: it must not wait for the
+ * session (fork anything that does).
+ *
+ * @since 0.1.0
+ */
+export const makeWith = (
+  options: SessionOptions.SessionOptions,
+  onEnd: (exit: Exit.Exit<void, SessionError>) => Effect.Effect<void>
+): Effect.Effect<Session, InvalidOptions, Scope.Scope | Requirements> =>
   Effect.gen(function*() {
     const resolved = yield* SessionOptions.resolve(options)
     const [shardId] = resolved.shard
@@ -184,7 +198,14 @@ export const make = (options: SessionOptions.SessionOptions): Effect.Effect<Sess
     const encodeTrusted = (command: Commands.Command): string | Uint8Array =>
       Either.getOrThrowWith(Commands.encode(command, resolved.encoding), (error) => error)
 
-    const backoff = yield* Schedule.driver(Backoff.schedule(resolved.backoff))
+    // made at the first reconnect and dropped when a stable connection starts the backoff over:
+    // an idle session holds no schedule state
+    let backoff: Schedule.ScheduleDriver<unknown, unknown> | undefined
+    const backoffPause = Effect.suspend(() =>
+      backoff === undefined
+        ? Effect.flatMap(Schedule.driver(Backoff.schedule(resolved.backoff)), (driver) => (backoff = driver).next(undefined))
+        : backoff.next(undefined)
+    )
     let gatewayBot: { readonly url: string } | undefined
 
     const metrics = SessionMetrics.make(shardId)
@@ -245,7 +266,7 @@ export const make = (options: SessionOptions.SessionOptions): Effect.Effect<Sess
           // after op 9 Discord asks for a random 1-5 s pause; anything else backs off
           yield* ended._tag === "InvalidSession"
             ? Effect.flatMap(Random.nextRange(...invalidSessionPause), (ms) => Effect.sleep(ms))
-            : Effect.ignore(backoff.next(undefined))
+            : Effect.ignore(backoffPause)
         }
         if (failedResumes >= maxFailedResumes) {
           memory.current = Protocol.forget(memory.current)
@@ -266,7 +287,7 @@ export const make = (options: SessionOptions.SessionOptions): Effect.Effect<Sess
         ended = outcome.reason
         if (stopRequested) return
         // a connection that stayed ready long enough starts the backoff over
-        if (outcome.stable) yield* backoff.reset
+        if (outcome.stable) backoff = undefined
         // a resume failed when it was sent and not answered; a connection that never got that far
         // (an outage) says nothing about the session
         if (outcome.ready) failedResumes = 0
@@ -275,19 +296,23 @@ export const make = (options: SessionOptions.SessionOptions): Effect.Effect<Sess
         yield* metrics.reconnect(outcome.reason._tag)
         yield* transition(SessionState.Disconnected(), outcome.reason)
       }
-    }).pipe(Effect.annotateLogs({ shard: shardId }), Effect.withSpan("Session.run", { attributes: { shard: shardId } }))
+    })
 
-    // When the loop stops, the events end (with the error, if any) and `await` completes.
+    // When the loop stops, the span ends, the events end (with the error, if any), `await`
+    // completes and `onEnd` runs. The fiber inherits the shard's log annotation and the span from the fork, so
+    // neither wraps the loop: a session waiting for days holds no frames for them.
+    const span = yield* Effect.makeSpan("Session.run", { attributes: { shard: shardId } })
     const fiber = yield* Effect.forkDaemon(Effect.onExit(loop, (exit) => {
       const error = Exit.isFailure(exit) ? Cause.failureOption(exit.cause) : Option.none()
       const outcome: Exit.Exit<void, SessionError> = Option.isSome(error) ? Exit.fail(error.value) : Exit.void
+      span.end(clock.unsafeCurrentTimeNanos(), exit)
       return Effect.zipRight(
         Option.isSome(error)
           ? transition(SessionState.Disconnected(), Reasons.Fatal({ message: error.value.message }))
           : Effect.void,
-        Effect.zipRight(events.done(outcome), Deferred.done(finished, outcome))
+        Effect.zipRight(events.done(outcome), Effect.zipRight(Deferred.done(finished, outcome), onEnd(outcome)))
       )
-    }))
+    })).pipe(Effect.withParentSpan(span), Effect.annotateLogs({ shard: shardId }))
 
     // Stopping: close the open connection (1000 to end the session, else resumable) and let the
     // loop see the close through, so events that arrive meanwhile are still delivered and counted
@@ -305,7 +330,9 @@ export const make = (options: SessionOptions.SessionOptions): Effect.Effect<Sess
           yield* transition(SessionState.Disconnected(), Reasons.Disconnect())
         }).pipe(Effect.annotateLogs({ shard: shardId }))
       })
-    yield* Effect.addFinalizer(() => stop(false, "1 second"))
+    // added to the scope directly: `Effect.addFinalizer` would keep a copy of this fiber's
+    // FiberRefs for as long as the session lives
+    yield* Scope.addFinalizer(yield* Effect.scope, Effect.suspend(() => stop(false, "1 second")))
 
     const resumePoint = Effect.sync((): Option.Option<SessionOptions.ResumePoint> => {
       const { resumeGatewayUrl, sequence, sessionId } = memory.current
@@ -314,12 +341,14 @@ export const make = (options: SessionOptions.SessionOptions): Effect.Effect<Sess
         : Option.some({ sessionId, sequence: sequence ?? 0, resumeGatewayUrl, shard: resolved.shard })
     })
 
-    const closed = new SessionClosed({ detail: "the session was disconnected or ended" })
     // A command waits for a ready connection, unless the session stops first.
     const sendWhenReady = (op: number, payload: string | Uint8Array): Effect.Effect<void, SessionClosed> =>
       Effect.raceFirst(
         outbox.submit(op, payload),
-        Effect.zipRight(Effect.ignore(Deferred.await(finished)), Effect.fail(closed))
+        Effect.zipRight(
+          Effect.ignore(Deferred.await(finished)),
+          Effect.failSync(() => new SessionClosed({ detail: "the session was disconnected or ended" }))
+        )
       )
     const submit = (command: Commands.UserCommand): Effect.Effect<void, Commands.InvalidCommand | SessionClosed> =>
       Effect.flatMap(Commands.encode(command, resolved.encoding), (payload) => sendWhenReady(Commands.opcode(command), payload))

@@ -9,6 +9,7 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as Mailbox from "effect/Mailbox"
+import * as Scope from "effect/Scope"
 import WebSocket from "ws"
 import { TextFrame } from "../codec/TextFrame.ts"
 import { ResumableClose } from "../protocol/CloseCode.ts"
@@ -173,7 +174,10 @@ export const make = (options: WsTransportOptions = {}): Context.Tag.Service<Gate
     Effect.gen(function*() {
       const opened = yield* Deferred.make<void, TransportError>()
       const mailbox = yield* Mailbox.make<Frame, ConnectionClosed>()
-      const wired = yield* Effect.acquireRelease(
+      const scope = yield* Effect.scope
+      // the release goes to the scope directly: `Effect.acquireRelease` would keep a copy of this
+      // fiber's FiberRefs for as long as the connection lives
+      const wired = yield* Effect.uninterruptible(Effect.tap(
         Effect.try({
           try: () => wire(
               createSocket(url, { perMessageDeflate: false, maxPayload: connectOptions.maxFrameBytes }),
@@ -183,8 +187,8 @@ export const make = (options: WsTransportOptions = {}): Context.Tag.Service<Gate
             ),
           catch: (cause) => new TransportError({ reason: "Connect", cause })
         }),
-        (wired) => Effect.sync(wired.dispose)
-      )
+        (wired) => Scope.addFinalizer(scope, Effect.sync(wired.dispose))
+      ))
       yield* Deferred.await(opened).pipe(
         Effect.onExit((exit) => Exit.isFailure(exit) ? Effect.sync(wired.dispose) : Effect.void)
       )

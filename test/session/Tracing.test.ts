@@ -1,0 +1,114 @@
+import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
+import { describe, expect, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import type * as Exit from "effect/Exit"
+import * as HashMap from "effect/HashMap"
+import * as Layer from "effect/Layer"
+import * as Logger from "effect/Logger"
+import * as LogLevel from "effect/LogLevel"
+import * as Option from "effect/Option"
+import * as Tracer from "effect/Tracer"
+import * as IdentifyLimiter from "../../src/limits/IdentifyLimiter.ts"
+import * as MemoryTransport from "../../src/transport/MemoryTransport.ts"
+import { acceptAndHello, options, ready, Session, settle, TestLayer } from "./harness.ts"
+
+/** A span that records what the session does with it. */
+class RecordedSpan implements Tracer.Span {
+  readonly _tag = "Span"
+  readonly spanId: string
+  readonly traceId = "trace"
+  readonly sampled = true
+  readonly attributes = new Map<string, unknown>()
+  status: Tracer.SpanStatus
+  ended: Exit.Exit<unknown, unknown> | undefined
+  constructor(
+    readonly name: string,
+    readonly parent: Option.Option<Tracer.AnySpan>,
+    readonly context: Tracer.Span["context"],
+    readonly links: Array<Tracer.SpanLink>,
+    startTime: bigint,
+    readonly kind: Tracer.SpanKind,
+    id: number
+  ) {
+    this.spanId = `span-${id}`
+    this.status = { _tag: "Started", startTime }
+  }
+  end(endTime: bigint, exit: Exit.Exit<unknown, unknown>) {
+    this.ended = exit
+    this.status = { _tag: "Ended", startTime: this.status.startTime, endTime, exit }
+  }
+  attribute(key: string, value: unknown) {
+    this.attributes.set(key, value)
+  }
+  event() {}
+  addLinks(links: ReadonlyArray<Tracer.SpanLink>) {
+    this.links.push(...links)
+  }
+}
+
+const recordingTracer = () => {
+  const spans: Array<RecordedSpan> = []
+  const tracer = Tracer.make({
+    span: (name, parent, context, links, startTime, kind) => {
+      const span = new RecordedSpan(name, parent, context, [...links], startTime, kind, spans.length)
+      spans.push(span)
+      return span
+    },
+    context: (f) => f()
+  })
+  return { spans, tracer }
+}
+
+/** The in-memory limiter, logging each turn it gives. */
+const loggingLimiter = Layer.effect(
+  IdentifyLimiter.IdentifyLimiter,
+  Effect.map(IdentifyLimiter.make(), (limiter) => ({
+    ...limiter,
+    identify: (shardId, send) => Effect.zipRight(Effect.log("identify turn"), limiter.identify(shardId, send))
+  }))
+)
+
+const named = (spans: ReadonlyArray<RecordedSpan>, name: string) => spans.filter((span) => span.name === name)
+const parentId = (span: RecordedSpan) => Option.map(span.parent, (parent) => parent.spanId)
+
+describe("Session tracing and logs", () => {
+  it.scoped("a session's life is one Session.run span, parent of its connects and identifies, ended with it", () =>
+    Effect.gen(function*() {
+      const { spans, tracer } = recordingTracer()
+      yield* Effect.gen(function*() {
+        const session = yield* Session.make(options({ shard: [3, 4] }))
+        const { peer } = yield* acceptAndHello()
+        yield* peer.sendJson(ready(1, "s", [3, 4]))
+        yield* settle
+        const [run] = named(spans, "Session.run")
+        expect(run?.attributes.get("shard")).toBe(3)
+        expect(run?.ended).toBeUndefined()
+        for (const child of [...named(spans, "Session.connect"), ...named(spans, "Session.identify")]) {
+          expect(parentId(child)).toEqual(Option.some(run!.spanId))
+        }
+        expect(named(spans, "Session.identify")).toHaveLength(1)
+        yield* session.end()
+        expect(run?.ended?._tag).toBe("Success")
+      }).pipe(Effect.withTracer(tracer))
+      expect(named(spans, "Session.run")).toHaveLength(1)
+    }).pipe(Effect.provide(TestLayer)))
+
+  it.scoped("every log line of a session carries its shard, from the loop's own fibers too", () =>
+    Effect.gen(function*() {
+      const lines: Array<{ readonly message: unknown; readonly shard: unknown }> = []
+      const logger = Logger.make(({ annotations, message }) => {
+        lines.push({ message, shard: Option.getOrUndefined(HashMap.get(annotations, "shard")) })
+      })
+      yield* Effect.gen(function*() {
+        const session = yield* Session.make(options({ shard: [2, 4] }))
+        const { peer } = yield* acceptAndHello()
+        yield* peer.sendJson(ready(1, "s", [2, 4]))
+        yield* settle
+        yield* session.end()
+      }).pipe(Effect.provide(Logger.replace(Logger.defaultLogger, logger)), Logger.withMinimumLogLevel(LogLevel.All))
+      // the limiter's line is logged by the session's fiber without an annotation of its own
+      expect(lines).toContainEqual({ message: ["identify turn"], shard: 2 })
+      expect(lines.length).toBeGreaterThan(3)
+      expect(lines.filter((line) => line.shard !== 2)).toEqual([])
+    }).pipe(Effect.provide(Layer.mergeAll(MemoryTransport.layer, loggingLimiter, FetchHttpClient.layer))))
+})
