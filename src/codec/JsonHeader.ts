@@ -26,113 +26,126 @@ const BACKSLASH = 0x5c
 const ZERO = 0x30
 const NINE = 0x39
 
-// The reader's input and cursor. JavaScript runs one read at a time, so module-level state is
-// safe, and it saves allocating closures on every message.
-let bytes: Uint8Array | undefined
-let text = ""
-let length = 0
-let i = 0
+// The keys a header may have.
+const OTHER = 0
+const OP = 1
+const S = 2
+const T = 3
+const D = 4
 
-/** The code unit at `index` (a byte of UTF-8, or a UTF-16 unit of text); NaN past the end. */
-const code = (index: number): number =>
-  bytes === undefined ? text.charCodeAt(index) : index < length ? bytes[index]! : Number.NaN
+// Where the value read last ended: the readers return the value and leave its end here, which
+// saves an object per value. JavaScript runs one read at a time.
+let end = 0
 
-const skipSpace = (): void => {
+/** The index of the first byte at or after `i` that is not JSON whitespace. */
+const skipSpace = (bytes: Uint8Array, i: number): number => {
   for (;;) {
-    const c = code(i)
-    if (c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09) return
+    const c = bytes[i]
+    if (c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09) return i
     i++
   }
 }
 
-// Keys and event names read from bytes, by a hash of their bytes: the same few dozen strings
-// come in every message, and reusing them costs no allocation.
-const interned = new Map<number, string>()
-const maxInterned = 1024
-
-/** The ASCII string in `bytes[start, end)`, reused from `interned` when it was seen before. */
-const stringOfBytes = (source: Uint8Array, start: number, end: number, hash: number): string => {
-  const known = interned.get(hash)
-  if (known !== undefined && known.length === end - start) {
-    let same = true
-    for (let k = 0; same && k < known.length; k++) same = known.charCodeAt(k) === source[start + k]
-    if (same) return known
+/** `null` or an integer of at most 15 digits (exact as a double); `undefined` for anything else. */
+const readNumberOrNull = (bytes: Uint8Array, i: number): number | null | undefined => {
+  if (bytes[i] === 0x6e) {
+    if (bytes[i + 1] !== 0x75 || bytes[i + 2] !== 0x6c || bytes[i + 3] !== 0x6c) return undefined
+    end = i + 4
+    return null
   }
-  let value = ""
-  for (let k = start; k < end; k++) value += String.fromCharCode(source[k]!)
-  if (interned.size < maxInterned) interned.set(hash, value)
+  const start = i
+  let value = 0
+  let c = bytes[i]!
+  while (c >= ZERO && c <= NINE && i - start < 15) {
+    value = value * 10 + (c - ZERO)
+    c = bytes[++i]!
+  }
+  if (i === start || c === 0x2e || c === 0x65 || c === 0x45 || (c >= ZERO && c <= NINE)) return undefined
+  end = i
   return value
 }
 
-/** A short string without escapes, starting at the quote at `i`; `undefined` for anything else. */
-const readString = (): string | undefined => {
-  const start = ++i
+// Event names by a hash of their bytes: the same few dozen come in every message, and reusing
+// them costs no allocation.
+const interned = new Map<number, string>()
+const maxInterned = 1024
+
+/** A printable ASCII string of up to 64 bytes, without escapes, from the quote at `i`. */
+const readName = (bytes: Uint8Array, i: number): string | undefined => {
+  const start = i + 1
   let hash = 0
-  for (; i < length && i - start <= 64; i++) {
-    const c = code(i)
+  for (let k = start; k <= start + 64; k++) {
+    const c = bytes[k]
     if (c === QUOTE) {
-      const end = i++
-      return bytes === undefined ? text.slice(start, end) : stringOfBytes(bytes, start, end, hash)
+      end = k + 1
+      const known = interned.get(hash)
+      if (known !== undefined && known.length === k - start) {
+        let same = 0
+        while (same < known.length && known.charCodeAt(same) === bytes[start + same]) same++
+        if (same === known.length) return known
+      }
+      let name = ""
+      for (let j = start; j < k; j++) name += String.fromCharCode(bytes[j]!)
+      if (interned.size < maxInterned) interned.set(hash, name)
+      return name
     }
-    if (c === BACKSLASH || c < 0x20 || c > 0x7e) return undefined
+    if (c === undefined || c === BACKSLASH || c < 0x20 || c > 0x7e) return undefined
     hash = (Math.imul(hash, 31) + c) | 0
   }
   return undefined
 }
 
-/** `null` or a non-negative integer; `undefined` for anything else. */
-const readNumberOrNull = (): number | null | undefined => {
-  if (code(i) === 0x6e && code(i + 1) === 0x75 && code(i + 2) === 0x6c && code(i + 3) === 0x6c) {
-    i += 4
-    return null
+/** The key from the quote at `i` (`OTHER` for any other, escapes included); sets `end`. */
+const readKey = (bytes: Uint8Array, i: number): number => {
+  const first = bytes[i + 1]
+  if (bytes[i + 2] === QUOTE) {
+    end = i + 3
+    return first === 0x73 ? S : first === 0x74 ? T : first === 0x64 ? D : OTHER
   }
-  const start = i
-  let value = 0
-  for (; i < length && i - start <= 15; i++) {
-    const c = code(i)
-    if (c < ZERO || c > NINE) break
-    value = value * 10 + (c - ZERO)
+  if (first === 0x6f && bytes[i + 2] === 0x70 && bytes[i + 3] === QUOTE) {
+    end = i + 4
+    return OP
   }
-  const c = code(i)
-  return i === start || c === 0x2e || c === 0x65 || c === 0x45 || (c >= ZERO && c <= NINE) ? undefined : value
+  return OTHER
 }
 
-const readHeader = (): Header | undefined => {
-  skipSpace()
-  if (code(i) !== OPEN) return undefined
-  i++
+const readHeader = (bytes: Uint8Array): Header | undefined => {
+  let i = skipSpace(bytes, 0)
+  if (bytes[i] !== OPEN) return undefined
   let op: number | undefined
   let s: number | null | undefined
   let t: string | null | undefined
   for (;;) {
-    skipSpace()
-    if (code(i) !== QUOTE) return undefined
-    const key = readString()
-    skipSpace()
-    if (key === undefined || code(i) !== COLON) return undefined
-    i++
-    skipSpace()
-    if (key === "d") return op === undefined || s === undefined || t === undefined ? undefined : { op, s, t }
-    if (key === "op") {
-      const value = readNumberOrNull()
+    i = skipSpace(bytes, i + 1)
+    if (bytes[i] !== QUOTE) return undefined
+    const key = readKey(bytes, i)
+    if (key === OTHER) return undefined
+    i = skipSpace(bytes, end)
+    if (bytes[i] !== COLON) return undefined
+    i = skipSpace(bytes, i + 1)
+    if (key === D) return op === undefined || s === undefined || t === undefined ? undefined : { op, s, t }
+    if (key === OP) {
+      const value = readNumberOrNull(bytes, i)
       if (value === undefined || value === null) return undefined
       op = value
-    } else if (key === "s") {
-      const value = readNumberOrNull()
+    } else if (key === S) {
+      const value = readNumberOrNull(bytes, i)
       if (value === undefined) return undefined
       s = value
-    } else if (key === "t") {
-      const value = code(i) === QUOTE ? readString() : readNumberOrNull()
+    } else {
+      const value = bytes[i] === QUOTE ? readName(bytes, i) : readNumberOrNull(bytes, i)
       if (value === undefined || typeof value === "number") return undefined
       t = value
-    } else {
-      return undefined
     }
-    skipSpace()
-    if (code(i) !== COMMA) return undefined
-    i++
+    i = skipSpace(bytes, end)
+    if (bytes[i] !== COMMA) return undefined
   }
 }
+
+// Text (the in-memory transport's frames) is read from the UTF-8 of its start: a header
+// ends far sooner than this.
+const textPrefix = 512
+const encoder = new TextEncoder()
 
 /**
  * Reads the header of `message` (UTF-8 bytes or text). Returns `undefined` unless `op`, `s` and
@@ -141,13 +154,5 @@ const readHeader = (): Header | undefined => {
  *
  * @since 0.1.0
  */
-export const read = (message: Uint8Array | string): Header | undefined => {
-  if (typeof message === "string") text = message
-  else bytes = message
-  length = message.length
-  i = 0
-  const header = readHeader()
-  bytes = undefined
-  text = ""
-  return header
-}
+export const read = (message: Uint8Array | string): Header | undefined =>
+  readHeader(typeof message === "string" ? encoder.encode(message.slice(0, textPrefix)) : message)

@@ -22,6 +22,13 @@ describe("JsonHeader", () => {
         `{"t":"READY","s":1.5,"op":0,"d":{}}`,
         `{"t":"READY","s":1,"op":0,"x":1,"d":{}}`,
         `{"t":"READY","s":1,"op":null,"d":{}}`,
+        `{"t":"READY","s":1,"o":0,"d":{}}`,
+        `{"t":"READY","s":1,"opx":0,"d":{}}`,
+        `{"t":"READY","s":1,"\\u006fp":0,"d":{}}`,
+        `{"t":"READY","s":1,"op":0,"dx":{}}`,
+        `{"tt":"READY","s":1,"op":0,"d":{}}`,
+        `{"t":"READY","s":9999999999999999,"op":0,"d":{}}`,
+        `{"t":"READY","s":1,"op":0,${" ".repeat(600)}"d":{}}`,
         `[1,2,3]`,
         ``,
         `{"t":"READY","s":1,"op":0`
@@ -34,7 +41,7 @@ describe("JsonHeader", () => {
       FastCheck.property(
         FastCheck.record({
           op: FastCheck.oneof(FastCheck.integer({ min: 0, max: 50 }), FastCheck.constant(null)),
-          s: FastCheck.oneof(FastCheck.nat(), FastCheck.constant(null), FastCheck.double()),
+          s: FastCheck.oneof(FastCheck.nat(), FastCheck.maxSafeNat(), FastCheck.constant(null), FastCheck.double()),
           t: FastCheck.oneof(FastCheck.string(), FastCheck.constantFrom("MESSAGE_CREATE", "READY"), FastCheck.constant(null)),
           d: FastCheck.jsonValue()
         }),
@@ -50,6 +57,13 @@ describe("JsonHeader", () => {
       ),
       { seed: 42, numRuns: 2000 }
     ))
+
+  it("reads integers of up to 15 digits, exact, and text whose header starts the message", () => {
+    expect(JsonHeader.read(`{"t":"A","s":999999999999999,"op":0,"d":{}}`)).toEqual({ op: 0, s: 999999999999999, t: "A" })
+    const long = `{"t":"A","s":1,"op":0,"d":"${"x".repeat(2000)}"}`
+    expect(JsonHeader.read(long)).toEqual({ op: 0, s: 1, t: "A" })
+    expect(JsonHeader.read(encoder.encode(long))).toEqual({ op: 0, s: 1, t: "A" })
+  })
 
   it("names read from bytes are right when their hashes collide (\"Aa\" and \"BB\")", () => {
     const header = (t: string) => JsonHeader.read(encoder.encode(`{"t":"${t}","s":1,"op":0,"d":{}}`))
