@@ -193,13 +193,9 @@ export const make = (
       Effect.map(session.snapshot, (snapshot) => ShardStatus.make(snapshot, transition, rate.perSecond(clock.unsafeCurrentTimeMillis())))
 
     const events = Merge.merge(
-      shards.map(({ rate, session }) =>
-        Stream.mapChunks(session.events, (chunk) => {
-          rate.record(chunk.length, clock.unsafeCurrentTimeMillis())
-          return chunk
-        })
-      ),
-      options.bufferSize ?? SessionOptions.defaultBufferSize
+      shards.map(({ session }) => session.events),
+      options.bufferSize ?? SessionOptions.defaultBufferSize,
+      (index, chunk) => shards[index]!.rate.record(chunk.length, clock.unsafeCurrentTimeMillis())
     )
 
     return {

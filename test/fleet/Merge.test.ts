@@ -9,6 +9,18 @@ import * as Merge from "../../src/fleet/Merge.ts"
 const settle = Effect.repeatN(Effect.yieldNow(), 50)
 
 describe("Merge", () => {
+  it.effect("shows each pulled chunk to the observer with its stream's index", () =>
+    Effect.gen(function*() {
+      const counts = [0, 0, 0]
+      const streams = [10, 20, 30].map((n) => Stream.range(1, n).pipe(Stream.rechunk(4)))
+      const got = yield* Stream.runCollect(Merge.merge(streams, 8, (index, chunk) => {
+        expect(Chunk.isNonEmpty(chunk)).toBe(true)
+        counts[index] += chunk.length
+      }))
+      expect(Chunk.size(got)).toBe(60)
+      expect(counts).toEqual([10, 20, 30])
+    }))
+
   it.effect("delivers every element, each stream's in order, and ends when all ended", () =>
     Effect.gen(function*() {
       const streams = [0, 1, 2].map((k) => Stream.range(1, 300).pipe(Stream.rechunk(7), Stream.map((n) => [k, n] as const)))
