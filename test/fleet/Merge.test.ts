@@ -15,7 +15,7 @@ describe("Merge", () => {
       const streams = [10, 20, 30].map((n) => Stream.range(1, n).pipe(Stream.rechunk(4)))
       const got = yield* Stream.runCollect(Merge.merge(streams, 8, (index, chunk) => {
         expect(Chunk.isNonEmpty(chunk)).toBe(true)
-        counts[index] += chunk.length
+        counts[index] = (counts[index] ?? 0) + chunk.length
       }))
       expect(Chunk.size(got)).toBe(60)
       expect(counts).toEqual([10, 20, 30])
