@@ -299,8 +299,8 @@ export const makeWith = (
     })
 
     // When the loop stops, the span ends, the events end (with the error, if any), `await`
-    // completes and `onEnd` runs. The fiber inherits the shard's log annotation and the span from the fork, so
-    // neither wraps the loop: a session waiting for days holds no frames for them.
+    // completes and `onEnd` runs. The fiber inherits the shard's log annotation and the span from
+    // the fork, so neither wraps the loop: a session waiting for days holds no frames for them.
     const span = yield* Effect.makeSpan("Session.run", { attributes: { shard: shardId } })
     const fiber = yield* Effect.forkDaemon(Effect.onExit(loop, (exit) => {
       const error = Exit.isFailure(exit) ? Cause.failureOption(exit.cause) : Option.none()
