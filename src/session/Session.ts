@@ -189,10 +189,17 @@ export const makeWith = (
     const initial: Transition = { from: SessionState.Disconnected(), to: SessionState.Disconnected(), reason: Reasons.Start(), at: clock.unsafeCurrentTimeMillis() }
     const current = yield* SubscriptionRef.make(initial)
 
+    // the debug line is built only when debug lines are logged: a thousand shards starting run
+    // five transitions each
     const transition = (to: SessionState, reason: Reason) =>
       SubscriptionRef.update(current, (last) => ({ from: last.to, to, reason, at: clock.unsafeCurrentTimeMillis() })).pipe(
-        Effect.zipRight(Effect.logDebug(`${to._tag}: ${describeReason(reason)}`)),
-        Effect.annotateLogs({ shard: shardId, state: to._tag })
+        Effect.zipRight(Effect.whenLogLevel(
+          Effect.suspend(() =>
+            Effect.logDebug(`${to._tag}: ${describeReason(reason)}`).pipe(Effect.annotateLogs({ shard: shardId, state: to._tag }))
+          ),
+          "Debug"
+        )),
+        Effect.asVoid
       )
 
     const encodeTrusted = (command: Commands.Command): string | Uint8Array =>

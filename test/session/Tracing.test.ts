@@ -93,6 +93,23 @@ describe("Session tracing and logs", () => {
       expect(named(spans, "Session.run")).toHaveLength(1)
     }).pipe(Effect.provide(TestLayer)))
 
+  it.scoped("at the Info level no transition line is logged, and the session's info lines are", () =>
+    Effect.gen(function*() {
+      const lines: Array<unknown> = []
+      const logger = Logger.make(({ message }) => {
+        lines.push(message)
+      })
+      yield* Effect.gen(function*() {
+        const session = yield* Session.make(options())
+        const { peer } = yield* acceptAndHello()
+        yield* peer.sendJson(ready())
+        yield* settle
+        yield* session.end()
+      }).pipe(Effect.provide(Logger.replace(Logger.defaultLogger, logger)), Logger.withMinimumLogLevel(LogLevel.Info))
+      expect(lines.filter((message) => String(message).startsWith("Connected"))).toEqual([])
+      expect(lines.length).toBeGreaterThan(0)
+    }).pipe(Effect.provide(TestLayer)))
+
   it.scoped("every log line of a session carries its shard, from the loop's own fibers too", () =>
     Effect.gen(function*() {
       const lines: Array<{ readonly message: unknown; readonly shard: unknown }> = []
@@ -105,9 +122,11 @@ describe("Session tracing and logs", () => {
         yield* peer.sendJson(ready(1, "s", [2, 4]))
         yield* settle
         yield* session.end()
-      }).pipe(Effect.provide(Logger.replace(Logger.defaultLogger, logger)), Logger.withMinimumLogLevel(LogLevel.All))
+      }).pipe(Effect.provide(Logger.replace(Logger.defaultLogger, logger)), Logger.withMinimumLogLevel(LogLevel.Debug))
       // the limiter's line is logged by the session's fiber without an annotation of its own
       expect(lines).toContainEqual({ message: ["identify turn"], shard: 2 })
+      // the transitions' debug lines, built only when debug lines are logged
+      expect(lines.filter((line) => String(line.message).startsWith("Connected")).length).toBeGreaterThan(0)
       expect(lines.length).toBeGreaterThan(3)
       expect(lines.filter((line) => line.shard !== 2)).toEqual([])
     }).pipe(Effect.provide(Layer.mergeAll(MemoryTransport.layer, loggingLimiter, FetchHttpClient.layer))))
