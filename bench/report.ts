@@ -184,6 +184,8 @@ export interface Row {
   readonly failures: ReadonlyArray<string>
   readonly eventsPerSecond: number
   readonly cpuUsPerEvent: number
+  /** The fastest and the slowest run: how far one run can be from the median on this machine. */
+  readonly cpuUsRange: readonly [min: number, max: number]
   readonly peakRssMb: number
   readonly vsFloor: number
   readonly vsEffectFloor: number
@@ -222,6 +224,7 @@ export const rows = (result: WorkloadResult, phase: Phase = "measured"): Readonl
       failures,
       eventsPerSecond: median(values.map((r) => events / (of(r).wallMs / 1000))),
       cpuUsPerEvent: median(values.map(cpu)),
+      cpuUsRange: [Math.min(...values.map(cpu)), Math.max(...values.map(cpu))],
       peakRssMb: median(values.map((r) => r.maxRssKb / 1024)),
       vsFloor: pairedRatio(mine, floor, cpu),
       vsEffectFloor: pairedRatio(mine, effectFloor, cpu),
@@ -363,7 +366,8 @@ export const markdown = (everything: Everything): string => {
     "",
     `- Machine: ${machine.cpu}, ${machine.cores} cores; Node ${machine.node}`,
     `- Throughput: ${settings.reps} repetitions of every (workload, client), clients interleaved (the order rotates each repetition); ` +
-      "medians; ratios taken pair by pair within the same repetition, then their median.",
+      "medians; ratios taken pair by pair within the same repetition, then their median. The throughput table also gives " +
+      "each client's fastest and slowest run: on a noisy machine, read a median against that spread.",
     "- Each client run consumes the workload's warm-up events after READY, then its measured events, between a start and an " +
       "end marker. CPU per event = process CPU time (user + system, `process.cpuUsage`) from the start marker to the end " +
       "marker, divided by the measured events on the wire: the cost once the process is warm (compiled code, a young " +
@@ -390,14 +394,14 @@ export const markdown = (everything: Everything): string => {
     "",
     "## Throughput",
     "",
-    "| workload | client | events/s | CPU us/event | peak RSS MB | CPU vs floor | CPU vs Effect floor | CPU vs @discordjs/ws | runs |",
-    "|---|---|---:|---:|---:|---:|---:|---:|---:|"
+    "| workload | client | events/s | CPU us/event | CPU us/event, fastest-slowest run | peak RSS MB | CPU vs floor | CPU vs Effect floor | CPU vs @discordjs/ws | runs |",
+    "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"
   )
   for (const result of everything.workloads) {
     for (const row of rows(result)) {
       add(
         `| ${result.workload.name} | ${clientLabel[row.client]} | ${thousands(row.eventsPerSecond)} | ${fixed(row.cpuUsPerEvent, 2)} | ` +
-          `${fixed(row.peakRssMb, 0)} | ${ratio(row.vsFloor)} | ${ratio(row.vsEffectFloor)} | ${ratio(row.vsDiscordjs)} | ${row.runs}/${row.runs + row.failures.length} |`
+          `${fixed(row.cpuUsRange[0], 2)}-${fixed(row.cpuUsRange[1], 2)} | ${fixed(row.peakRssMb, 0)} | ${ratio(row.vsFloor)} | ${ratio(row.vsEffectFloor)} | ${ratio(row.vsDiscordjs)} | ${row.runs}/${row.runs + row.failures.length} |`
       )
     }
   }
