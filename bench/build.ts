@@ -25,6 +25,7 @@ export const entries = [
   "clients/ours",
   "clients/floor",
   "clients/effectFloor",
+  "clients/skipFloor",
   "clients/discordjs",
   "memory/gateway",
   "memory/ours",

@@ -14,7 +14,7 @@ import type * as Workloads from "./workloads.ts"
  *
  * @since 0.1.0
  */
-export const clients = ["floor", "effectFloor", "ours", "oursEffectFix", "discordjs"] as const
+export const clients = ["floor", "effectFloor", "skipFloor", "ours", "oursEffectFix", "discordjs"] as const
 
 /**
  * A throughput client.
@@ -283,6 +283,7 @@ const thousands = (value: number): string => (Number.isFinite(value) ? Math.roun
 const clientLabel: Record<Client, string> = {
   floor: "floor",
   effectFloor: "Effect floor",
+  skipFloor: "skip floor",
   ours: "ours",
   oursEffectFix: "ours, Effect fixed",
   discordjs: "@discordjs/ws"
@@ -302,10 +303,12 @@ const cpuTarget = (workloads: ReadonlyArray<WorkloadResult>, name: string, limit
   const floor = all.find((r) => r.client === "floor")
   if (ours === undefined || floor === undefined || !Number.isFinite(ours.vsFloor)) return { name: label, figure: "no figure", met: undefined }
   const oursFirst = rows(result, "warmup").find((r) => r.client === "ours")
+  const skipFloor = all.find((r) => r.client === "skipFloor")
   return {
     name: label,
     figure: `${ratio(ours.vsFloor)} (ours ${fixed(ours.cpuUsPerEvent, 2)} us, floor ${fixed(floor.cpuUsPerEvent, 2)} us per event); ` +
-      `over the first ${thousands(result.workload.warmup)} events: ${ratio(oursFirst?.vsFloor ?? Number.NaN)}`,
+      `over the first ${thousands(result.workload.warmup)} events: ${ratio(oursFirst?.vsFloor ?? Number.NaN)}` +
+      (skipFloor === undefined ? "" : `; the skip floor: ${ratio(skipFloor.vsFloor)}`),
     met: ours.vsFloor <= limit
   }
 }
@@ -379,7 +382,9 @@ export const markdown = (everything: Everything): string => {
       "it has no zstd-stream, so its zstd rows are absent.",
     `- Ours: ${notesOf(everything.workloads, "ours")}; the floor: ${notesOf(everything.workloads, "floor")}; ` +
       `the Effect floor: ${notesOf(everything.workloads, "effectFloor")} (the floor's decoding with the hand-over every Effect ` +
-      "`Stream` of events pays: what ours costs beyond it is the session's own work).",
+      "`Stream` of events pays: what ours costs beyond it is the session's own work); " +
+      `the skip floor (filtered runs only): ${notesOf(everything.workloads, "skipFloor")} (the floor with the header ` +
+      "read ours uses instead of parsing unwanted events: the least skipping them this way can cost).",
     "- \"Ours, Effect fixed\": the same client and code as ours, in a process where bench/effectFix.mjs changes one line of " +
       "Effect's `Channel.fromEffect` (bench/STREAMGC.md says why). Not a result of ours: what that change, made in Effect, " +
       "would give; the targets are judged on ours only.",

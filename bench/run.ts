@@ -1,7 +1,7 @@
 /**
- * `npm run bench`: receive-path throughput of ours, the floor, the Effect floor, @discordjs/ws and
- * ours on Effect with one line of `Channel.fromEffect` changed (bench/effectFix.mjs) against the
- * benchmark gateway; idle-shard memory against the local gateway; startup under `TestClock`.
+ * `npm run bench`: receive-path throughput of ours, the floor, the Effect floor, the skip floor
+ * (filtered runs only), @discordjs/ws and ours on Effect with one line of `Channel.fromEffect` changed
+ * (bench/effectFix.mjs) against the benchmark gateway; idle-shard memory against the local gateway; startup under `TestClock`.
  * Writes bench/RESULTS.md; progress goes to stderr.
  *
  * Every client run consumes a workload's warm-up events, then the measured ones; RESULTS.md gives
@@ -94,7 +94,10 @@ const throughput = async (): Promise<Array<Report.WorkloadResult>> => {
         workload.wanted === undefined ? all : workload.wanted.reduce((sum, t) => sum + (byType[t] ?? 0), 0)
       const expected = wantedOf(summary.byType, workload.events)
       const expectedWarmup = wantedOf(summary.warmupByType, workload.warmup)
-      const clients = Report.clients.filter((client) => client !== "discordjs" || workload.compression !== "zstd-stream")
+      const clients = Report.clients.filter((client) =>
+        (client !== "discordjs" || workload.compression !== "zstd-stream") &&
+        (client !== "skipFloor" || workload.wanted !== undefined)
+      )
       const runs: Array<Report.Run> = []
       for (let rep = 0; rep < settings.reps; rep++) {
         for (const client of rotate(clients, rep)) {
