@@ -13,6 +13,7 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
+import { IdentifyLimiter } from "../limits/IdentifyLimiter.ts"
 import type * as Commands from "../protocol/Commands.ts"
 import type { GatewayEvent } from "../protocol/Event.ts"
 import type * as MemberRequests from "../session/MemberRequests.ts"
@@ -27,6 +28,7 @@ import * as GatewayCache from "./GatewayCache.ts"
 import * as Merge from "./Merge.ts"
 import { isSnowflake, RouteError, shardOf } from "./Routing.ts"
 import * as ShardStatus from "./ShardStatus.ts"
+import * as StartupWindow from "./StartupWindow.ts"
 
 /**
  * A running fleet.
@@ -113,7 +115,10 @@ interface Shard {
  * it once it is older than `gatewayInfoMaxAge`. Fails at once on invalid options, or when that
  * first fetch fails (retry the whole `make` if you want to).
  *
- * Every session starts at once; the shared limiter spaces their identifies (one per
+ * Every session starts at once, but at most `startupWindow` of them (default four per rate-limit
+ * key) are connected and waiting to identify at a time: the others open their socket when one of
+ * those has sent Identify, so a large fleet does not hold hundreds of idle connections, and their
+ * setup garbage, while it starts. The shared limiter spaces the identifies (one per
  * `shard_id % max_concurrency` key per 5 s), so N shards are READY about
  * `(ceil(N / max_concurrency) - 1) * 5 s` after the first identify.
  *
@@ -124,8 +129,9 @@ export const make = (
 ): Effect.Effect<Fleet, InvalidOptions | GatewayInfoError, Scope.Scope | Session.Requirements> =>
   Effect.gen(function*() {
     yield* FleetOptions.checkSelection(options)
-    const { gatewayInfoMaxAge, resume: _resume, shardCount: _shardCount, shards: _shards, ...common } = options
+    const { gatewayInfoMaxAge, resume: _resume, shardCount: _shardCount, shards: _shards, startupWindow: _startupWindow, ...common } = options
     const clock = yield* Effect.clock
+    const identifyLimiter = yield* IdentifyLimiter
     const cache = yield* GatewayCache.make({
       api: options.api ?? SessionOptions.defaultApi,
       token: options.token,
@@ -143,6 +149,10 @@ export const make = (
       Effect.forEach(shards, ({ session }) => session.disconnect(timeout), { concurrency: "unbounded" })
 
     const ending = yield* Ending.make<Session.SessionError>(ids.length, disconnectAll())
+    // sized after the fetch above, which configured the limiter
+    const { admission } = StartupWindow.make(
+      options.startupWindow ?? FleetOptions.startupWindowPerKey * (yield* identifyLimiter.snapshot).maxConcurrency
+    )
     for (const id of ids) {
       const point = resume.get(id)
       const session = yield* Session.makeWith({
@@ -150,7 +160,7 @@ export const make = (
         shard: [id, shardCount],
         ...(point === undefined ? {} : { resume: point }),
         ...(options.gateway === undefined ? { gatewayUrl: cache.url } : {})
-      }, ending.onEnd)
+      }, { onEnd: ending.onEnd, admission })
       shards.push({ id, session, rate: EventRate.make() })
       // a shard made after a fatal error of another stops at once
       if (ending.failed()) yield* session.disconnect()

@@ -30,7 +30,22 @@ export interface FleetOptions extends Omit<SessionOptions, "shard" | "resume" | 
   readonly resume?: ReadonlyArray<ResumePoint>
   /** How old the fleet's `GET /gateway/bot` answer may get before a fresh identify refetches it (default 1 hour). */
   readonly gatewayInfoMaxAge?: Duration.DurationInput
+  /**
+   * How many shards may be connected and waiting to identify at once (default
+   * {@link startupWindowPerKey} per rate-limit key, from the identify limiter's `max_concurrency`).
+   * A shard about to identify opens its socket only when it is among them, and leaves them once
+   * Identify is sent; resumes do not wait.
+   */
+  readonly startupWindow?: number
 }
+
+/**
+ * The default startup window per rate-limit key: a shard connects about three identify slots of its
+ * key ahead of its own (15 s with Discord's spacing), time enough for the connection and Hello.
+ *
+ * @since 0.1.0
+ */
+export const startupWindowPerKey = 4
 
 /**
  * The shard ids from `from` up to, not including, `until`: `range(8, 12)` is `[8, 9, 10, 11]`.
@@ -48,7 +63,7 @@ export const range = (from: number, until: number): ReadonlyArray<number> =>
 export const defaultGatewayInfoMaxAge: Duration.DurationInput = "1 hour"
 
 /**
- * Checks what can be checked before the shard count is known: the selection's ids.
+ * Checks what can be checked before the shard count is known: the selection's ids and the startup window.
  *
  * @since 0.1.0
  */
@@ -57,6 +72,10 @@ export const checkSelection = (options: FleetOptions): Either.Either<void, Inval
   const count = options.shardCount
   if (count !== undefined && (!Number.isSafeInteger(count) || count < 1)) {
     found.push(`shardCount must be a positive integer, got ${count}`)
+  }
+  const window = options.startupWindow
+  if (window !== undefined && (!Number.isSafeInteger(window) || window < 1)) {
+    found.push(`startupWindow must be a positive integer, got ${window}`)
   }
   const shards = options.shards ?? "all"
   if (shards !== "all") {

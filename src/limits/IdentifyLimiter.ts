@@ -10,6 +10,7 @@ import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import * as FiberId from "effect/FiberId"
 import * as Layer from "effect/Layer"
 
 /**
@@ -131,26 +132,31 @@ const leave = (gate: Gate): void => {
   else Deferred.unsafeDone(next, Exit.void)
 }
 
-/** Waits for the key, first come first served. An interrupted waiter passes on a turn it got. */
-const enter = (gate: Gate): Effect.Effect<void> =>
-  Effect.uninterruptibleMask((restore) =>
-    Effect.flatMap(Deferred.make<void>(), (turn) => {
-      if (!gate.busy) {
-        gate.busy = true
-        return Effect.void
-      }
-      gate.waiters.push(turn)
-      return restore(Deferred.await(turn)).pipe(
-        Effect.onInterrupt(() =>
-          Effect.sync(() => {
-            const index = gate.waiters.indexOf(turn)
-            if (index >= 0) gate.waiters.splice(index, 1)
-            else leave(gate)
-          })
-        )
+/**
+ * Holds the key while `use` runs, waiting for it first come first served; gives it back after.
+ * Waiting is interruptible (a shard stopped while in line leaves the line at once, and passes on a
+ * turn it was given meanwhile); once the key is held, giving it back is certain.
+ */
+const holding = <A, E, R>(gate: Gate, use: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+  Effect.uninterruptibleMask((restore) => {
+    const release = Effect.sync(() => leave(gate))
+    if (!gate.busy) {
+      gate.busy = true
+      return Effect.ensuring(restore(use), release)
+    }
+    const turn = Deferred.unsafeMake<void>(FiberId.none)
+    gate.waiters.push(turn)
+    const wait = restore(Deferred.await(turn)).pipe(
+      Effect.onInterrupt(() =>
+        Effect.sync(() => {
+          const index = gate.waiters.indexOf(turn)
+          if (index >= 0) gate.waiters.splice(index, 1)
+          else leave(gate)
+        })
       )
-    })
-  )
+    )
+    return Effect.zipRight(wait, Effect.ensuring(restore(use), release))
+  })
 
 /**
  * Builds an in-memory identify limiter, for the shards of one process.
@@ -218,11 +224,7 @@ export const make = (options: IdentifyLimiterOptions = {}): Effect.Effect<Contex
         const sent = Effect.sync(() => {
           gate.lastAt = clock.unsafeCurrentTimeMillis()
         })
-        return Effect.acquireUseRelease(
-          enter(gate),
-          () => Effect.zipRight(awaitTurn(gate, shardId), Effect.ensuring(send, sent)),
-          () => Effect.sync(() => leave(gate))
-        )
+        return holding(gate, Effect.zipRight(awaitTurn(gate, shardId), Effect.ensuring(send, sent)))
       })
 
     const configure = (limit: SessionStartLimit): Effect.Effect<void> =>

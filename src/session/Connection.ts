@@ -9,6 +9,8 @@ import * as Chunk from "effect/Chunk"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as ExecutionStrategy from "effect/ExecutionStrategy"
+import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import type * as Mailbox from "effect/Mailbox"
 import * as Scope from "effect/Scope"
@@ -43,6 +45,8 @@ export interface Context {
   readonly active: Active
   readonly transport: GatewayTransport["Type"]
   readonly identifyLimiter: IdentifyLimiter["Type"]
+  /** Held from before a connection that will identify opens its socket until Identify was sent. */
+  readonly admission: Effect.Effect<void, never, Scope.Scope>
   /** The session's memory; only the connection's reader writes it. */
   readonly memory: { current: Protocol.Memory }
   /** Where delivered events go. */
@@ -133,6 +137,11 @@ export const run = (ctx: Context, url: string, mode: Protocol.Mode): Effect.Effe
         return Deferred.succeed(ended, { next, reason })
       })
 
+    // a connection that will identify waits for its admission before it opens the socket, and
+    // keeps it until Identify is sent: shards do not sit connected for long before their turn
+    const admission = mode === "identify" ? yield* Scope.fork(scope, ExecutionStrategy.sequential) : undefined
+    if (admission !== undefined) yield* Scope.extend(ctx.admission, admission)
+
     const opened = yield* ctx.transport.connect(url, { maxFrameBytes: options.maxMessageBytes }).pipe(
       Effect.timeout(options.timeouts.connect),
       Effect.withSpan("Session.connect", { attributes: { shard, url, mode } }),
@@ -183,6 +192,7 @@ export const run = (ctx: Context, url: string, mode: Protocol.Mode): Effect.Effe
             Effect.zipRight(ctx.metrics.identifyWait(clock.unsafeCurrentTimeMillis() - waitFrom), sendControl(ctx.identify()))
           )
         ).pipe(Effect.withSpan("Session.identify", { attributes: { shard } }))
+        if (admission !== undefined) yield* Scope.close(admission, Exit.void)
       } else {
         yield* sendControl(ctx.resume(ctx.memory.current)).pipe(
           Effect.withSpan("Session.resume", { attributes: { shard, sequence: ctx.memory.current.sequence ?? 0 } })

@@ -153,19 +153,36 @@ export type Requirements = GatewayTransport | IdentifyLimiter | HttpClient.HttpC
  * @since 0.1.0
  */
 export const make = (options: SessionOptions.SessionOptions): Effect.Effect<Session, InvalidOptions, Scope.Scope | Requirements> =>
-  makeWith(options, () => Effect.void)
+  makeWith(options, {})
 
 /**
- * {@link make}, also running `onEnd` with how the session ended, once, as its last step (after
- * `await` completed). A fleet counts its ended sessions this way rather than keeping a fiber per
- * session waiting on `await`. `onEnd` runs on the session's own fiber: it must not wait for the
- * session (fork anything that does).
+ * What a fleet adds to a session it runs (see {@link makeWith}).
+ *
+ * @since 0.1.0
+ */
+export interface Hooks {
+  /**
+   * Runs once, with how the session ended, as its last step (after `await` completed). A fleet
+   * counts its ended sessions this way rather than keeping a fiber per session waiting on `await`.
+   * It runs on the session's own fiber: it must not wait for the session (fork anything that does).
+   */
+  readonly onEnd?: ((exit: Exit.Exit<void, SessionError>) => Effect.Effect<void>) | undefined
+  /**
+   * Acquired, in a scope of its own, before the socket of a connection that will identify is
+   * opened, and released once its Identify was sent (or the connection ended first): a fleet
+   * bounds this way how many of its shards are connected and waiting to identify at once.
+   */
+  readonly admission?: Effect.Effect<void, never, Scope.Scope> | undefined
+}
+
+/**
+ * {@link make}, with the {@link Hooks} of a fleet.
  *
  * @since 0.1.0
  */
 export const makeWith = (
   options: SessionOptions.SessionOptions,
-  onEnd: (exit: Exit.Exit<void, SessionError>) => Effect.Effect<void>
+  hooks: Hooks
 ): Effect.Effect<Session, InvalidOptions, Scope.Scope | Requirements> =>
   Effect.gen(function*() {
     const resolved = yield* SessionOptions.resolve(options)
@@ -223,6 +240,7 @@ export const makeWith = (
       active,
       transport,
       identifyLimiter,
+      admission: hooks.admission ?? Effect.void,
       memory,
       events,
       outbox,
@@ -317,7 +335,7 @@ export const makeWith = (
         Option.isSome(error)
           ? transition(SessionState.Disconnected(), Reasons.Fatal({ message: error.value.message }))
           : Effect.void,
-        Effect.zipRight(events.done(outcome), Effect.zipRight(Deferred.done(finished, outcome), onEnd(outcome)))
+        Effect.zipRight(events.done(outcome), Effect.zipRight(Deferred.done(finished, outcome), hooks.onEnd?.(outcome) ?? Effect.void))
       )
     })).pipe(Effect.withParentSpan(span), Effect.annotateLogs({ shard: shardId }))
 

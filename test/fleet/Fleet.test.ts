@@ -133,6 +133,43 @@ describe("Fleet", () => {
       expect(seen[2]).toMatchObject({ shard: 1, state: { _tag: "Disconnected" }, reason: { _tag: "Closed", code: undefined } })
     }).pipe(Effect.provide(TestLayer)))
 
+  it.scoped("at most startupWindow shards are connected before their identify; the next connects once one has identified", () =>
+    Effect.gen(function*() {
+      const gateway = yield* MemoryTransport.MemoryGateway
+      yield* configureLimiter(1)
+      const served = yield* serve()
+      yield* Fleet.make(options({ shardCount: 5, startupWindow: 2 }))
+      yield* advance(500)
+      // two shards connected; the first identified at once, which let a third connect
+      expect(served.identifies).toHaveLength(1)
+      expect((yield* gateway.attempts).map((attempt) => attempt.at)).toEqual([0, 0, 0])
+      yield* advance(5_200 * 3)
+      expect(served.identifies.map((identify) => identify.at)).toEqual([0, 5_200, 10_400, 15_600])
+      // each later shard connected when the one two places ahead of it identified
+      expect((yield* gateway.attempts).map((attempt) => attempt.at)).toEqual([0, 0, 0, 5_200, 10_400])
+    }).pipe(Effect.provide(TestLayer)))
+
+  it.scoped("by default four shards per rate-limit key wait connected; resumes do not wait at all", () =>
+    Effect.gen(function*() {
+      const gateway = yield* MemoryTransport.MemoryGateway
+      yield* configureLimiter(1)
+      yield* serve()
+      yield* Fleet.make(options({ shardCount: 8 }))
+      yield* advance(500)
+      // four places, and the first identify freed one
+      expect(yield* gateway.attempts).toHaveLength(5)
+
+      const resuming = yield* Fleet.make(options({
+        shardCount: 3,
+        startupWindow: 1,
+        resume: [{ sessionId: "session-2", sequence: 1, resumeGatewayUrl: resumeUrl, shard: [2, 3] }]
+      }))
+      yield* advance(500)
+      // the resume connected at once, though the only place was taken by an identifying shard
+      expect((yield* gateway.attempts).slice(5).filter((attempt) => attempt.url.startsWith(resumeUrl))).toHaveLength(1)
+      expect(resuming.shardIds).toEqual([0, 1, 2])
+    }).pipe(Effect.provide(TestLayer)))
+
   it.scoped("rejects bad options before starting anything", () =>
     Effect.gen(function*() {
       const gateway = yield* MemoryTransport.MemoryGateway
@@ -143,7 +180,9 @@ describe("Fleet", () => {
         options({ shards: [1, 1], shardCount: 4 }),
         options({ shardCount: 0 }),
         options({ shards: [0, 1], shardCount: 4, resume: [point] }),
-        options({ shardCount: 5, resume: [point] })
+        options({ shardCount: 5, resume: [point] }),
+        options({ shardCount: 4, startupWindow: 0 }),
+        options({ shardCount: 4, startupWindow: 1.5 })
       ]) {
         expect((yield* Effect.flip(Fleet.make(bad)))._tag).toBe("InvalidOptions")
       }

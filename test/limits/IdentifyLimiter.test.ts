@@ -118,6 +118,29 @@ describe("IdentifyLimiter", () => {
       expect((yield* limiter.snapshot).budget?.remaining).toBe(999)
     }))
 
+  it.effect("a shard waiting in line for its key stops at once when interrupted, without holding up the others", () =>
+    Effect.gen(function*() {
+      const limiter = yield* IdentifyLimiter.make({ margin: 0 })
+      yield* limiter.configure(limits({ maxConcurrency: 1, remaining: 10 }))
+      yield* limiter.identify(0, Effect.void)
+      // shard 1 holds the key through its spacing; shards 2 and 3 wait in line behind it
+      const holder = yield* Effect.fork(limiter.identify(1, Effect.void))
+      const inLine = yield* Effect.fork(limiter.identify(2, Effect.void))
+      const next = yield* Effect.fork(limiter.identify(3, Effect.void))
+      yield* settle
+      const stopping = yield* Effect.fork(Fiber.interrupt(inLine))
+      yield* settle
+      // no time passed: it left the line at once
+      expect(yield* isDone(stopping)).toBe(true)
+      yield* TestClock.adjust("5 seconds")
+      yield* settle
+      expect(yield* isDone(holder)).toBe(true)
+      yield* TestClock.adjust("5 seconds")
+      yield* settle
+      expect(yield* isDone(next)).toBe(true)
+      expect((yield* limiter.snapshot).budget?.remaining).toBe(7)
+    }))
+
   it.effect("an interrupted waiter frees its turn and takes nothing from the budget", () =>
     Effect.gen(function*() {
       const limiter = yield* IdentifyLimiter.make({ margin: 0 })
