@@ -9,7 +9,8 @@
  * `--reps N`, `--small N`, `--large N` (measured events), `--small-warmup N`, `--large-warmup N` (events
  * consumed before measuring), `--shards N` (idle shards), `--only NAME` (workloads whose
  * name contains NAME), `--no-memory`, `--no-startup`. `--quick`, `--only` and the `--no-*` flags
- * write bench/out/RESULTS.partial.md instead.
+ * write bench/out/RESULTS.partial.md instead. `npm run bench` runs bench/etf.ts and bench/streamgc.ts
+ * first and this script last, so that `npm run bench -- --quick` hands its flags to this one.
  *
  * @since 0.1.0
  */
