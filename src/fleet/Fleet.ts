@@ -13,6 +13,7 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
+import * as FifoSemaphore from "../limits/FifoSemaphore.ts"
 import { IdentifyLimiter } from "../limits/IdentifyLimiter.ts"
 import type * as Commands from "../protocol/Commands.ts"
 import type { GatewayEvent } from "../protocol/Event.ts"
@@ -28,7 +29,6 @@ import * as GatewayCache from "./GatewayCache.ts"
 import * as Merge from "./Merge.ts"
 import { isSnowflake, RouteError, shardOf } from "./Routing.ts"
 import * as ShardStatus from "./ShardStatus.ts"
-import * as StartupWindow from "./StartupWindow.ts"
 
 /**
  * A running fleet.
@@ -149,8 +149,8 @@ export const make = (
       Effect.forEach(shards, ({ session }) => session.disconnect(timeout), { concurrency: "unbounded" })
 
     const ending = yield* Ending.make<Session.SessionError>(ids.length, disconnectAll())
-    // sized after the fetch above, which configured the limiter
-    const { admission } = StartupWindow.make(
+    // the startup window, sized after the fetch above, which configured the limiter
+    const { permit: admission } = FifoSemaphore.make(
       options.startupWindow ?? FleetOptions.startupWindowPerKey * (yield* identifyLimiter.snapshot).maxConcurrency
     )
     for (const id of ids) {

@@ -6,12 +6,10 @@
  */
 import * as Context from "effect/Context"
 import * as Data from "effect/Data"
-import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Exit from "effect/Exit"
-import * as FiberId from "effect/FiberId"
 import * as Layer from "effect/Layer"
+import * as FifoSemaphore from "./FifoSemaphore.ts"
 
 /**
  * The limits from `GET /gateway/bot`'s `session_start_limit` (`resetAfter` in milliseconds).
@@ -113,10 +111,10 @@ export class IdentifyLimiter extends Context.Tag("discord-gateway/IdentifyLimite
 /** Discord's budget window: a day. The next reset after a refill, until `configure` says otherwise. */
 const budgetPeriod = 24 * 60 * 60 * 1000
 
+/** One rate-limit key: when it last identified, and its turns (one at a time, first come first served). */
 interface Gate {
   lastAt: number | undefined
-  busy: boolean
-  readonly waiters: Array<Deferred.Deferred<void>>
+  readonly turns: FifoSemaphore.FifoSemaphore
 }
 
 interface Budget {
@@ -124,39 +122,6 @@ interface Budget {
   remaining: number
   resetAt: number
 }
-
-/** Hands the key to the next waiter, or frees it. */
-const leave = (gate: Gate): void => {
-  const next = gate.waiters.shift()
-  if (next === undefined) gate.busy = false
-  else Deferred.unsafeDone(next, Exit.void)
-}
-
-/**
- * Holds the key while `use` runs, waiting for it first come first served; gives it back after.
- * Waiting is interruptible (a shard stopped while in line leaves the line at once, and passes on a
- * turn it was given meanwhile); once the key is held, giving it back is certain.
- */
-const holding = <A, E, R>(gate: Gate, use: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
-  Effect.uninterruptibleMask((restore) => {
-    const release = Effect.sync(() => leave(gate))
-    if (!gate.busy) {
-      gate.busy = true
-      return Effect.ensuring(restore(use), release)
-    }
-    const turn = Deferred.unsafeMake<void>(FiberId.none)
-    gate.waiters.push(turn)
-    const wait = restore(Deferred.await(turn)).pipe(
-      Effect.onInterrupt(() =>
-        Effect.sync(() => {
-          const index = gate.waiters.indexOf(turn)
-          if (index >= 0) gate.waiters.splice(index, 1)
-          else leave(gate)
-        })
-      )
-    )
-    return Effect.zipRight(wait, Effect.ensuring(restore(use), release))
-  })
 
 /**
  * Builds an in-memory identify limiter, for the shards of one process.
@@ -176,7 +141,7 @@ export const make = (options: IdentifyLimiterOptions = {}): Effect.Effect<Contex
     const gateFor = (key: number): Gate => {
       let gate = gates.get(key)
       if (gate === undefined) {
-        gate = { lastAt: inheritedLastAt, busy: false, waiters: [] }
+        gate = { lastAt: inheritedLastAt, turns: FifoSemaphore.make(1) }
         gates.set(key, gate)
       }
       return gate
@@ -224,7 +189,7 @@ export const make = (options: IdentifyLimiterOptions = {}): Effect.Effect<Contex
         const sent = Effect.sync(() => {
           gate.lastAt = clock.unsafeCurrentTimeMillis()
         })
-        return holding(gate, Effect.zipRight(awaitTurn(gate, shardId), Effect.ensuring(send, sent)))
+        return gate.turns.withPermit(Effect.zipRight(awaitTurn(gate, shardId), Effect.ensuring(send, sent)))
       })
 
     const configure = (limit: SessionStartLimit): Effect.Effect<void> =>
@@ -256,7 +221,7 @@ export const make = (options: IdentifyLimiterOptions = {}): Effect.Effect<Contex
           return {
             key,
             nextFreeAt: lastAt === undefined ? now : Math.max(now, lastAt + spacing),
-            queued: gate === undefined ? 0 : gate.waiters.length + (gate.busy ? 1 : 0)
+            queued: gate === undefined ? 0 : gate.turns.waiting() + 1 - gate.turns.free()
           }
         })
         return {

@@ -1,0 +1,77 @@
+import { describe, expect, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
+import * as Option from "effect/Option"
+import * as Scope from "effect/Scope"
+import * as FifoSemaphore from "../../src/limits/FifoSemaphore.ts"
+
+const settle = Effect.repeatN(Effect.yieldNow(), 20)
+
+/** Takes a permit in a scope of its own; returns the scope and the fiber that waited for it. */
+const enter = (semaphore: FifoSemaphore.FifoSemaphore, admitted: Array<string>, name: string) =>
+  Effect.gen(function*() {
+    const scope = yield* Scope.make()
+    const fiber = yield* Effect.fork(Effect.zipRight(
+      Scope.extend(semaphore.permit, scope),
+      Effect.sync(() => admitted.push(name))
+    ))
+    return { scope, fiber }
+  })
+
+/** A semaphore of one permit: "a" holds it, "b" and "c" wait in line. */
+const oneAdmittedTwoInLine = Effect.gen(function*() {
+  const semaphore = FifoSemaphore.make(1)
+  const admitted: Array<string> = []
+  const a = yield* enter(semaphore, admitted, "a")
+  const b = yield* enter(semaphore, admitted, "b")
+  const c = yield* enter(semaphore, admitted, "c")
+  yield* settle
+  return { semaphore, admitted, a, b, c }
+})
+
+describe("FifoSemaphore", () => {
+  it.effect("grants up to its permits, then one per permit given back, first come first served", () =>
+    Effect.gen(function*() {
+      const semaphore = FifoSemaphore.make(2)
+      const admitted: Array<string> = []
+      const [a, b, c, d] = yield* Effect.forEach(["a", "b", "c", "d"], (name) => enter(semaphore, admitted, name))
+      yield* settle
+      expect(admitted).toEqual(["a", "b"])
+      expect([semaphore.free(), semaphore.waiting()]).toEqual([0, 2])
+      yield* Scope.close(b!.scope, Exit.void)
+      yield* settle
+      expect(admitted).toEqual(["a", "b", "c"])
+      yield* Scope.close(a!.scope, Exit.void)
+      yield* settle
+      expect(admitted).toEqual(["a", "b", "c", "d"])
+      yield* Scope.close(c!.scope, Exit.void)
+      yield* Scope.close(d!.scope, Exit.void)
+      expect([semaphore.free(), semaphore.waiting()]).toEqual([2, 0])
+    }))
+
+  it.effect("a waiter interrupted in line leaves it; the next one gets the permit", () =>
+    Effect.gen(function*() {
+      const { a, admitted, b, c, semaphore } = yield* oneAdmittedTwoInLine
+      yield* Fiber.interrupt(b.fiber)
+      expect([semaphore.free(), semaphore.waiting()]).toEqual([0, 1])
+      yield* Scope.close(a.scope, Exit.void)
+      yield* settle
+      expect(admitted).toEqual(["a", "c"])
+      yield* Scope.close(c.scope, Exit.void)
+      expect([semaphore.free(), semaphore.waiting()]).toEqual([1, 0])
+    }))
+
+  it.effect("a permit handed to a waiter that is interrupted before it takes it is passed on", () =>
+    Effect.gen(function*() {
+      const { a, admitted, b, c, semaphore } = yield* oneAdmittedTwoInLine
+      // the permit goes to b, and b is interrupted before its fiber runs again
+      yield* Scope.close(a.scope, Exit.void)
+      yield* Fiber.interrupt(b.fiber)
+      yield* settle
+      expect(admitted).toEqual(["a", "c"])
+      expect(Option.isSome(yield* Fiber.poll(c.fiber))).toBe(true)
+      yield* Scope.close(c.scope, Exit.void)
+      expect([semaphore.free(), semaphore.waiting()]).toEqual([1, 0])
+    }))
+})
