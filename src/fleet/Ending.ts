@@ -20,8 +20,6 @@ import * as Option from "effect/Option"
 export interface Ending<E> {
   /** A session's end, reported by the session itself (`Session.makeWith`). */
   readonly onEnd: (exit: Exit.Exit<void, E>) => Effect.Effect<void>
-  /** Whether a fatal error stopped the fleet: a shard made after it must be stopped at once. */
-  readonly failed: () => boolean
   /** Completes once every shard ended, or fails with the first fatal error once all were stopped. */
   readonly await: Effect.Effect<void, E>
 }
@@ -61,5 +59,5 @@ export const make = <E extends { readonly message: string }>(
         return running === 0 && !failed ? Deferred.done(finished, Exit.void) : Effect.void
       })
 
-    return { onEnd, failed: () => failed, await: Deferred.await(finished) }
+    return { onEnd, await: Deferred.await(finished) }
   })

@@ -9,13 +9,14 @@ import * as Arr from "effect/Array"
 import * as Context from "effect/Context"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as FifoSemaphore from "../limits/FifoSemaphore.ts"
 import { IdentifyLimiter } from "../limits/IdentifyLimiter.ts"
-import type * as Commands from "../protocol/Commands.ts"
+import * as Commands from "../protocol/Commands.ts"
 import type { GatewayEvent } from "../protocol/Event.ts"
 import type * as MemberRequests from "../session/MemberRequests.ts"
 import * as Session from "../session/Session.ts"
@@ -23,12 +24,12 @@ import type { GatewayInfoError, InvalidOptions, SessionClosed } from "../session
 import * as SessionOptions from "../session/SessionOptions.ts"
 import type { Transition } from "../session/SessionState.ts"
 import * as Ending from "./Ending.ts"
-import * as EventRate from "./EventRate.ts"
 import * as FleetOptions from "./FleetOptions.ts"
 import * as GatewayCache from "./GatewayCache.ts"
 import * as Merge from "./Merge.ts"
 import { isSnowflake, RouteError, shardOf } from "./Routing.ts"
 import * as ShardStatus from "./ShardStatus.ts"
+import * as Starter from "./Starter.ts"
 
 /**
  * A running fleet.
@@ -52,17 +53,20 @@ export interface Fleet {
    * fatal error.
    */
   readonly events: Stream.Stream<GatewayEvent, Session.SessionError>
-  /** The session of shard `id`. */
+  /**
+   * The session of shard `id`, once the shard has started (a shard waiting for its turn is waited
+   * for); fails with `NotRunning` for a shard this fleet does not run or stopped before it started.
+   */
   readonly shard: (id: number) => Effect.Effect<Session.Session, RouteError>
-  /** The session a guild lives on; `null`/`undefined` (DMs, guild-less) is shard 0's. */
+  /** The session a guild lives on (as `shard`); `null`/`undefined` (DMs, guild-less) is shard 0's. */
   readonly sessionFor: (guildId: string | null | undefined) => Effect.Effect<Session.Session, RouteError>
-  /** Every shard's status, by shard id. */
+  /** Every shard's status, by shard id; a shard not started yet is `Disconnected`, reason `Queued`. */
   readonly status: Effect.Effect<ReadonlyArray<ShardStatus.ShardStatus>>
   /** Every shard's current status, then a new status for each shard's every transition. */
   readonly statusChanges: Stream.Stream<ShardStatus.ShardStatus>
   /** Waits until every shard stopped; fails with the first fatal error of any shard. */
   readonly await: Effect.Effect<void, Session.SessionError>
-  /** Op 3 on every shard. */
+  /** Op 3 on every shard that has started; those that start later identify with it. */
   readonly updatePresence: (presence: Commands.Presence) => Effect.Effect<void, Commands.InvalidCommand | SessionClosed>
   /** Op 4 on the guild's shard. */
   readonly updateVoiceState: (
@@ -99,12 +103,6 @@ export interface Fleet {
  */
 export const Fleet: Context.Tag<Fleet, Fleet> = Context.GenericTag<Fleet>("discord-gateway/Fleet")
 
-interface Shard {
-  readonly id: number
-  readonly session: Session.Session
-  readonly rate: EventRate.EventRate
-}
-
 /**
  * Starts the fleet's shards in the background, scoped: closing the scope stops them, keeping
  * their sessions resumable.
@@ -115,12 +113,13 @@ interface Shard {
  * it once it is older than `gatewayInfoMaxAge`. Fails at once on invalid options, or when that
  * first fetch fails (retry the whole `make` if you want to).
  *
- * Every session starts at once, but at most `startupWindow` of them (default four per rate-limit
- * key) are connected and waiting to identify at a time: the others open their socket when one of
- * those has sent Identify, so a large fleet does not hold hundreds of idle connections, and their
- * setup garbage, while it starts. The shared limiter spaces the identifies (one per
- * `shard_id % max_concurrency` key per 5 s), so N shards are READY about
- * `(ceil(N / max_concurrency) - 1) * 5 s` after the first identify.
+ * The shards start one after another (src/fleet/Starter.ts): those with a resume point at once,
+ * the others as the startup window admits them (default four per rate-limit key connected and
+ * waiting to identify at a time; the next one starts when one of those has sent Identify). A
+ * shard not started yet holds nothing: `shard(id)` waits for it, `status` shows it `Disconnected`
+ * with the reason `Queued`, and it identifies with the latest `updatePresence`. The shared
+ * limiter spaces the identifies (one per `shard_id % max_concurrency` key per 5 s), so N shards
+ * are READY about `(ceil(N / max_concurrency) - 1) * 5 s` after the first identify.
  *
  * @since 0.1.0
  */
@@ -141,31 +140,53 @@ export const make = (
     if (options.gateway === undefined) yield* cache.info
     const { ids, resume } = yield* FleetOptions.resolveShards(options, shardCount)
 
+    // the options of every shard's session, checked now: a shard that starts minutes later must
+    // not be the first to find them invalid
+    let presence = common.presence
+    const optionsOf = (id: number): SessionOptions.SessionOptions => {
+      const point = resume.get(id)
+      return {
+        ...common,
+        shard: [id, shardCount],
+        ...(presence === undefined ? {} : { presence }),
+        ...(point === undefined ? {} : { resume: point }),
+        ...(options.gateway === undefined ? { gatewayUrl: cache.url } : {})
+      }
+    }
+    for (const id of ids) yield* SessionOptions.resolve(optionsOf(id))
+
     yield* Effect.logInfo(`starting ${ids.length} of ${shardCount} shards`).pipe(
       Effect.annotateLogs({ shards: ids.join(","), shardCount })
     )
-    const shards: Array<Shard> = []
-    const disconnectAll = (timeout?: Duration.DurationInput) =>
-      Effect.forEach(shards, ({ session }) => session.disconnect(timeout), { concurrency: "unbounded" })
+    const createdAt = clock.unsafeCurrentTimeMillis()
+    const running = (): ReadonlyArray<Session.Session> => Arr.filterMap(starter.shards, (shard) => Option.fromNullable(shard.current()))
+    // no shard starts after this: those not started yet are counted as ended
+    const stopAll = <A>(stop: (session: Session.Session) => Effect.Effect<A>) =>
+      Effect.suspend(() => Effect.zipRight(starter.stop, Effect.suspend(() => Effect.forEach(running(), stop, { concurrency: "unbounded" }))))
 
-    const ending = yield* Ending.make<Session.SessionError>(ids.length, disconnectAll())
-    // the startup window, sized after the fetch above, which configured the limiter
-    const { permit: admission } = FifoSemaphore.make(
-      options.startupWindow ?? FleetOptions.startupWindowPerKey * (yield* identifyLimiter.snapshot).maxConcurrency
+    const ending = yield* Ending.make<Session.SessionError>(ids.length, stopAll((session) => session.disconnect()))
+    const merge = yield* Merge.make<GatewayEvent, Session.SessionError>(
+      ids.length,
+      options.bufferSize ?? SessionOptions.defaultBufferSize,
+      (index, chunk) => starter.shards[index]!.rate.record(chunk.length, clock.unsafeCurrentTimeMillis())
     )
-    for (const id of ids) {
-      const point = resume.get(id)
-      const session = yield* Session.makeWith({
-        ...common,
-        shard: [id, shardCount],
-        ...(point === undefined ? {} : { resume: point }),
-        ...(options.gateway === undefined ? { gatewayUrl: cache.url } : {})
-      }, { onEnd: ending.onEnd, admission })
-      shards.push({ id, session, rate: EventRate.make() })
-      // a shard made after a fatal error of another stops at once
-      if (ending.failed()) yield* session.disconnect()
-    }
-    const byId = new Map(shards.map((shard) => [shard.id, shard.session]))
+    const starter: Starter.Starter = yield* Starter.make({
+      ids,
+      resumes: (id) => resume.has(id),
+      // sized after the fetch above, which configured the limiter
+      window: FifoSemaphore.make(
+        options.startupWindow ?? FleetOptions.startupWindowPerKey * (yield* identifyLimiter.snapshot).maxConcurrency
+      ),
+      start: (index, hooks) =>
+        Effect.tap(
+          // checked above: the only options that change since are a presence updatePresence checked
+          Effect.orDie(Session.makeWith(optionsOf(ids[index]!), hooks)),
+          (session) => merge.add(index, session.events)
+        ),
+      onEnd: ending.onEnd,
+      onAbandon: () => Effect.zipRight(ending.onEnd(Exit.void), merge.skip)
+    })
+    const byId = new Map(starter.shards.map((shard) => [shard.id, shard]))
 
     const sessionFor = (guildId: string | null | undefined): Effect.Effect<Session.Session, RouteError> =>
       Effect.suspend(() => {
@@ -173,8 +194,8 @@ export const make = (
           return Effect.fail(new RouteError({ reason: "InvalidGuildId", guildId }))
         }
         const id = shardOf(guildId, shardCount)
-        const session = byId.get(id)
-        if (session !== undefined) return Effect.succeed(session)
+        const shard = byId.get(id)
+        if (shard !== undefined) return shard.session
         return Effect.fail(
           new RouteError({ reason: "NotRunning", shard: id, ...(guildId === null || guildId === undefined ? {} : { guildId }) })
         )
@@ -199,41 +220,53 @@ export const make = (
     // `transitions` starts with the latest one, so its head is always there
     const latest = (session: Session.Session): Effect.Effect<Transition> =>
       Effect.map(Stream.runHead(session.transitions), Option.getOrThrow)
-    const statusOf = ({ rate, session }: Shard, transition: Transition) =>
-      Effect.map(session.snapshot, (snapshot) => ShardStatus.make(snapshot, transition, rate.perSecond(clock.unsafeCurrentTimeMillis())))
-
-    const events = Merge.merge(
-      shards.map(({ session }) => session.events),
-      options.bufferSize ?? SessionOptions.defaultBufferSize,
-      (index, chunk) => shards[index]!.rate.record(chunk.length, clock.unsafeCurrentTimeMillis())
-    )
+    const statusOf = (shard: Starter.Shard, session: Session.Session, transition: Transition) =>
+      Effect.map(session.snapshot, (snapshot) => ShardStatus.make(snapshot, transition, shard.rate.perSecond(clock.unsafeCurrentTimeMillis())))
+    const changesOf = (shard: Starter.Shard, session: Session.Session) =>
+      Stream.mapEffect(session.transitions, (transition) => statusOf(shard, session, transition))
+    // a shard not started yet: queued, then its session's transitions once it starts (if it does)
+    const statusChangesOf = (shard: Starter.Shard): Stream.Stream<ShardStatus.ShardStatus> =>
+      Stream.suspend(() => {
+        const session = shard.current()
+        if (session !== undefined) return changesOf(shard, session)
+        return Stream.concat(
+          Stream.succeed(ShardStatus.queued(shard.id, createdAt)),
+          Stream.unwrap(Effect.match(shard.session, { onFailure: () => Stream.empty, onSuccess: (started) => changesOf(shard, started) }))
+        )
+      })
 
     return {
       shardCount,
       shardIds: ids,
-      events,
+      events: merge.stream,
       shard: (id) =>
-        Effect.suspend(() => {
-          const session = byId.get(id)
-          return session === undefined ? Effect.fail(new RouteError({ reason: "NotRunning", shard: id })) : Effect.succeed(session)
-        }),
+        Effect.suspend(() => byId.get(id)?.session ?? Effect.fail(new RouteError({ reason: "NotRunning", shard: id }))),
       sessionFor,
-      status: Effect.forEach(shards, (shard) => Effect.flatMap(latest(shard.session), (transition) => statusOf(shard, transition))),
-      statusChanges: Stream.mergeAll(
-        shards.map((shard) => Stream.mapEffect(shard.session.transitions, (transition) => statusOf(shard, transition))),
-        { concurrency: "unbounded" }
-      ),
+      status: Effect.forEach(starter.shards, (shard) => {
+        const session = shard.current()
+        return session === undefined
+          ? Effect.succeed(ShardStatus.queued(shard.id, createdAt))
+          : Effect.flatMap(latest(session), (transition) => statusOf(shard, session, transition))
+      }),
+      statusChanges: Stream.mergeAll(starter.shards.map(statusChangesOf), { concurrency: "unbounded" }),
       await: ending.await,
-      updatePresence: (presence) =>
-        Effect.forEach(shards, ({ session }) => session.updatePresence(presence), { concurrency: "unbounded", discard: true }),
+      updatePresence: (update) =>
+        Effect.zipRight(
+          Commands.encode(Commands.presenceUpdate(update)),
+          Effect.suspend(() => {
+            // the shards that start from now on identify with it
+            presence = update
+            return Effect.forEach(running(), (session) => session.updatePresence(update), { concurrency: "unbounded", discard: true })
+          })
+        ),
       updateVoiceState: (voice) => Effect.flatMap(sessionFor(voice.guild_id), (session) => session.updateVoiceState(voice)),
       requestSoundboardSounds,
       requestChannelInfo: (request) =>
         Effect.flatMap(sessionFor(request.guild_id), (session) => session.requestChannelInfo(request)),
       requestGuildMembers: (request) =>
         Effect.flatMap(sessionFor(request.guild_id), (session) => session.requestGuildMembers(request)),
-      disconnect: (timeout) => Effect.map(disconnectAll(timeout), Arr.getSomes),
-      end: (timeout) => Effect.forEach(shards, ({ session }) => session.end(timeout), { concurrency: "unbounded", discard: true })
+      disconnect: (timeout) => Effect.map(stopAll((session) => session.disconnect(timeout)), Arr.getSomes),
+      end: (timeout) => Effect.asVoid(stopAll((session) => session.end(timeout)))
     } satisfies Fleet
   }).pipe(Effect.annotateLogs({ component: "Fleet" }))
 

@@ -33,14 +33,15 @@ export interface FleetOptions extends Omit<SessionOptions, "shard" | "resume" | 
   /**
    * How many shards may be connected and waiting to identify at once (default
    * {@link startupWindowPerKey} per rate-limit key, from the identify limiter's `max_concurrency`).
-   * A shard about to identify opens its socket only when it is among them, and leaves them once
-   * Identify is sent; resumes do not wait.
+   * A shard that has not started yet starts (its session is made) only when it is among them, a
+   * shard about to identify anew opens its socket only then, and both leave them once Identify is
+   * sent; resumes do not wait.
    */
   readonly startupWindow?: number
 }
 
 /**
- * The default startup window per rate-limit key: a shard connects about three identify slots of its
+ * The default startup window per rate-limit key: a shard starts about three identify slots of its
  * key ahead of its own (15 s with Discord's spacing), time enough for the connection and Hello.
  *
  * @since 0.1.0

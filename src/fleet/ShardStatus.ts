@@ -4,7 +4,7 @@
  * @since 0.1.0
  */
 import type { SessionSnapshot } from "../session/Session.ts"
-import type { Reason, SessionState, Transition } from "../session/SessionState.ts"
+import { Reason, SessionState, type Transition } from "../session/SessionState.ts"
 
 /**
  * The status of one shard. It never holds the token.
@@ -43,4 +43,22 @@ export const make = (snapshot: SessionSnapshot, latest: Transition, eventsPerSec
   latency: snapshot.latency,
   reconnects: snapshot.reconnects,
   eventsPerSecond
+})
+
+/**
+ * The status of a shard its fleet has not started yet: `Disconnected`, reason `Queued`, since
+ * `since` (when the fleet was made).
+ *
+ * @since 0.1.0
+ */
+export const queued = (shard: number, since: number): ShardStatus => ({
+  shard,
+  state: SessionState.Disconnected(),
+  reason: Reason.Queued(),
+  since,
+  sessionId: undefined,
+  sequence: null,
+  latency: undefined,
+  reconnects: 0,
+  eventsPerSecond: 0
 })

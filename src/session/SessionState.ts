@@ -14,6 +14,8 @@ import * as Data from "effect/Data"
 export type Reason = Data.TaggedEnum<{
   /** The session started. */
   Start: {}
+  /** Its fleet has not started the session yet: it waits for its turn in the startup window. */
+  Queued: {}
   /** The socket opened. */
   Opened: {}
   /** Hello arrived with this heartbeat interval (ms). */
@@ -105,6 +107,7 @@ export interface Transition {
 export const describeReason = (reason: Reason): string =>
   Reason.$match(reason, {
     Start: () => "start",
+    Queued: () => "queued (waiting for its turn to start)",
     Opened: () => "socket open",
     Hello: ({ interval }) => `hello (heartbeat every ${interval} ms)`,
     Ready: () => "ready",

@@ -3,6 +3,7 @@ import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import * as Fleet from "../../src/fleet/Fleet.ts"
 import * as IdentifyLimiter from "../../src/limits/IdentifyLimiter.ts"
@@ -168,6 +169,50 @@ describe("Fleet", () => {
       // the resume connected at once, though the only place was taken by an identifying shard
       expect((yield* gateway.attempts).slice(5).filter((attempt) => attempt.url.startsWith(resumeUrl))).toHaveLength(1)
       expect(resuming.shardIds).toEqual([0, 1, 2])
+    }).pipe(Effect.provide(TestLayer)))
+
+  it.scoped("starts a shard only at its turn: until then it is queued, `shard` waits for it, and it identifies with the latest presence", () =>
+    Effect.gen(function*() {
+      yield* configureLimiter(1)
+      const served = yield* serve()
+      const fleet = yield* Fleet.make(options({ shardCount: 3, startupWindow: 1 }))
+      yield* advance(500)
+      // shard 0 is READY, shard 1 took its place in the window, shard 2 waits for its turn
+      expect((yield* fleet.status).map((line) => [line.shard, line.state._tag, line.reason._tag])).toEqual([
+        [0, "Connected", "Ready"],
+        [1, "Connected", "Hello"],
+        [2, "Disconnected", "Queued"]
+      ])
+      const third = yield* Effect.fork(fleet.shard(2))
+      const idle = { since: null, activities: [], status: "idle", afk: false } as const
+      // sent to the shards that run (shard 1 gets it once READY), kept for those that start later
+      const presence = yield* Effect.fork(fleet.updatePresence(idle))
+      yield* advance(100)
+      expect(yield* Fiber.poll(third)).toStrictEqual(Option.none())
+      yield* advance(5_200 * 2)
+      yield* Fiber.join(presence)
+      expect(served.identifies.map(({ presence, shard }) => [shard, presence])).toEqual([[0, undefined], [1, undefined], [2, idle]])
+      const presences = (shard: number) => (served.commands.get(shard) ?? []).filter((payload) => payload.op === 3).map((payload) => payload.d)
+      expect([presences(0), presences(1), presences(2)]).toEqual([[idle], [idle], []])
+      expect(yield* Fiber.join(third)).toBe(yield* fleet.shard(2))
+    }).pipe(Effect.provide(TestLayer)))
+
+  it.scoped("stopped before every shard started: the queued ones never start, and the fleet ends", () =>
+    Effect.gen(function*() {
+      const gateway = yield* MemoryTransport.MemoryGateway
+      yield* configureLimiter(1)
+      yield* serve()
+      const fleet = yield* Fleet.make(options({ shardCount: 3, startupWindow: 1 }))
+      yield* advance(500)
+      const points = yield* fleet.disconnect()
+      expect(points.map((point) => point.shard[0])).toEqual([0])
+      yield* fleet.await
+      const events = yield* Stream.runCollect(fleet.events)
+      expect(Chunk.toReadonlyArray(events).map((event) => [event.shard, event.t])).toEqual([[0, "READY"]])
+      expect(yield* Effect.flip(fleet.shard(2))).toMatchObject({ _tag: "RouteError", reason: "NotRunning", shard: 2 })
+      expect((yield* fleet.shard(1)).shard).toEqual([1, 3])
+      yield* advance(60_000)
+      expect(yield* gateway.attempts).toHaveLength(2)
     }).pipe(Effect.provide(TestLayer)))
 
   it.scoped("rejects bad options before starting anything", () =>

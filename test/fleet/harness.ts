@@ -48,8 +48,8 @@ interface Payload {
 
 /** What the scripted gateway saw. */
 export interface Served {
-  /** Every Identify: which shard, when (ms by the `Clock`). */
-  readonly identifies: Array<{ readonly shard: number; readonly at: number }>
+  /** Every Identify: which shard, when (ms by the `Clock`), with which presence. */
+  readonly identifies: Array<{ readonly shard: number; readonly at: number; readonly presence: unknown }>
   /** Every Resume: which session, from which sequence. */
   readonly resumes: Array<{ readonly sessionId: string; readonly seq: number }>
   /** The latest connection of each shard (known once it identified or resumed). */
@@ -72,9 +72,9 @@ export const serve = (heartbeatInterval = 3_600_000) =>
           if (payload.op === 1) {
             yield* peer.sendJson({ op: 11, d: null, s: null, t: null })
           } else if (payload.op === 2) {
-            const [id, count] = (payload.d as { readonly shard: [number, number] }).shard
+            const { presence, shard: [id, count] } = payload.d as { readonly shard: [number, number]; readonly presence?: unknown }
             shard = id
-            served.identifies.push({ shard: id, at: yield* Clock.currentTimeMillis })
+            served.identifies.push({ shard: id, at: yield* Clock.currentTimeMillis, presence })
             served.peers.set(id, peer)
             yield* peer.sendJson(dispatch(1, "READY", {
               v: 10,

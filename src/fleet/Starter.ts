@@ -1,0 +1,169 @@
+/**
+ * Starting a fleet's shards one after another. A shard that resumes starts at once; one that
+ * identifies first waits for room in the startup window, and the permit it waited for goes to
+ * its first connection. Until its turn a shard is a place in line and nothing else: no session,
+ * no fiber, no buffers. Made all at once, the sessions would wait for the whole startup, and what
+ * they hold while waiting, promoted next to the long-lived state of the shards already running,
+ * would stay behind as holes in the old generation (bench/PROFILE.md).
+ *
+ * @since 0.1.0
+ */
+import * as Deferred from "effect/Deferred"
+import * as Effect from "effect/Effect"
+import * as ExecutionStrategy from "effect/ExecutionStrategy"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
+import * as FiberId from "effect/FiberId"
+import * as Scope from "effect/Scope"
+import type * as FifoSemaphore from "../limits/FifoSemaphore.ts"
+import type * as Session from "../session/Session.ts"
+import * as EventRate from "./EventRate.ts"
+import { RouteError } from "./Routing.ts"
+
+/**
+ * One shard of a fleet, started or waiting for its turn.
+ *
+ * @since 0.1.0
+ */
+export interface Shard {
+  readonly id: number
+  /** Events per second delivered for this shard through the fleet. */
+  readonly rate: EventRate.EventRate
+  /** Its session, if it has started. */
+  readonly current: () => Session.Session | undefined
+  /** Its session, once it has started; fails with `NotRunning` if the fleet stopped before it did. */
+  readonly session: Effect.Effect<Session.Session, RouteError>
+}
+
+/**
+ * The fleet's shards and the fiber that starts them.
+ *
+ * @since 0.1.0
+ */
+export interface Starter {
+  /** Every shard, in the order of the ids given. */
+  readonly shards: ReadonlyArray<Shard>
+  /**
+   * Stops starting shards and gives up on those not started yet (each `onAbandon`). Waits for a
+   * shard being started to be started: once this returns, `current` says which ones run.
+   */
+  readonly stop: Effect.Effect<void>
+}
+
+/**
+ * What the starter needs from its fleet.
+ *
+ * @since 0.1.0
+ */
+export interface Options<R> {
+  readonly ids: ReadonlyArray<number>
+  /** Whether shard `id` resumes: it starts ahead of the others and does not wait for the window. */
+  readonly resumes: (id: number) => boolean
+  readonly window: FifoSemaphore.FifoSemaphore
+  /** Makes the session of the shard at `index`, with these hooks, in the fleet's scope. */
+  readonly start: (index: number, hooks: Session.Hooks) => Effect.Effect<Session.Session, never, Scope.Scope | R>
+  /** Reports every session's end. */
+  readonly onEnd: (exit: Exit.Exit<void, Session.SessionError>) => Effect.Effect<void>
+  /** A shard that will never start: the fleet counts it as ended. */
+  readonly onAbandon: (index: number) => Effect.Effect<void>
+}
+
+/**
+ * Starts the shards in the current scope, one after another, on a fiber of their own; closing
+ * the scope stops starting them.
+ *
+ * @since 0.1.0
+ */
+export const make = <R>(options: Options<R>): Effect.Effect<Starter, never, Scope.Scope | R> =>
+  Effect.gen(function*() {
+    const scope = yield* Effect.scope
+    const { window } = options
+    const started: Array<Session.Session | undefined> = options.ids.map(() => undefined)
+    let abandoned = false
+    // made only for a shard someone waits for before it started
+    const turns = new Map<number, Deferred.Deferred<Session.Session, RouteError>>()
+    const notRunning = (index: number) => new RouteError({ reason: "NotRunning", shard: options.ids[index]! })
+    const sessionOf = (index: number): Effect.Effect<Session.Session, RouteError> =>
+      Effect.suspend(() => {
+        const session = started[index]
+        if (session !== undefined) return Effect.succeed(session)
+        if (abandoned) return Effect.fail(notRunning(index))
+        let turn = turns.get(index)
+        if (turn === undefined) turns.set(index, turn = Deferred.unsafeMake(FiberId.none))
+        return Deferred.await(turn)
+      })
+    const shards: ReadonlyArray<Shard> = options.ids.map((id, index) => ({
+      id,
+      rate: EventRate.make(),
+      current: () => started[index],
+      session: sessionOf(index)
+    }))
+
+    // The window's permit, held in `held` while the session is made, goes to the session's first
+    // identifying connection (released once its Identify is sent, or the connection ended first),
+    // or is given back when the session ends before it connected. Later connections wait in line.
+    const hooksFor = (held: Scope.CloseableScope | undefined): Session.Hooks => {
+      if (held === undefined) return { onEnd: options.onEnd, admission: window.permit }
+      const giveBack = Scope.close(held, Exit.void)
+      let handedOver = false
+      return {
+        onEnd: (exit) => Effect.zipRight(giveBack, options.onEnd(exit)),
+        admission: Effect.suspend(() => {
+          if (handedOver) return window.permit
+          handedOver = true
+          return Effect.flatMap(Effect.scope, (connection) => Scope.addFinalizer(connection, giveBack))
+        })
+      }
+    }
+
+    // Only the wait for the window is given up when the starting stops: a session being made is
+    // made and recorded, so `stop` knows exactly which shards run.
+    const stopping = yield* Deferred.make<void>()
+    const startOne = (index: number): Effect.Effect<boolean, never, R> =>
+      Effect.gen(function*() {
+        let held: Scope.CloseableScope | undefined
+        if (!options.resumes(options.ids[index]!)) {
+          held = yield* Scope.fork(scope, ExecutionStrategy.sequential)
+          const admitted = yield* Effect.raceFirst(
+            Effect.as(Scope.extend(window.permit, held), true),
+            Effect.as(Deferred.await(stopping), false)
+          )
+          if (!admitted) return yield* Effect.as(Scope.close(held, Exit.void), false)
+        }
+        const session = yield* Scope.extend(options.start(index, hooksFor(held)), scope)
+        started[index] = session
+        const turn = turns.get(index)
+        if (turn !== undefined) yield* Deferred.succeed(turn, session)
+        return true
+      })
+
+    const order = options.ids.map((_, index) => index)
+    const resumingFirst = [
+      ...order.filter((index) => options.resumes(options.ids[index]!)),
+      ...order.filter((index) => !options.resumes(options.ids[index]!))
+    ]
+    const fiber = yield* Effect.forkIn(
+      Effect.gen(function*() {
+        for (const index of resumingFirst) {
+          if ((yield* Deferred.isDone(stopping)) || !(yield* startOne(index))) return
+        }
+      }),
+      scope
+    )
+
+    // once, however many ask: every caller waits until the starting has stopped
+    const stop = yield* Effect.cached(Effect.zipRight(
+      Effect.zipRight(Deferred.succeed(stopping, undefined), Fiber.await(fiber)),
+      Effect.suspend(() => {
+        abandoned = true
+        return Effect.forEach(shards, (_, index) => {
+          if (started[index] !== undefined) return Effect.void
+          const turn = turns.get(index)
+          return Effect.zipRight(turn === undefined ? Effect.void : Deferred.fail(turn, notRunning(index)), options.onAbandon(index))
+        }, { discard: true })
+      })
+    ))
+    yield* Scope.addFinalizer(scope, stop)
+
+    return { shards, stop }
+  })
