@@ -11,6 +11,7 @@ import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
+import * as Mailbox from "effect/Mailbox"
 import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
@@ -23,10 +24,10 @@ import * as Session from "../session/Session.ts"
 import type { GatewayInfoError, InvalidOptions, SessionClosed } from "../session/SessionError.ts"
 import * as SessionOptions from "../session/SessionOptions.ts"
 import type { Transition } from "../session/SessionState.ts"
+import * as Released from "../stream/Released.ts"
 import * as Ending from "./Ending.ts"
 import * as FleetOptions from "./FleetOptions.ts"
 import * as GatewayCache from "./GatewayCache.ts"
-import * as Merge from "./Merge.ts"
 import { isSnowflake, RouteError, shardOf } from "./Routing.ts"
 import * as ShardStatus from "./ShardStatus.ts"
 import * as Starter from "./Starter.ts"
@@ -165,11 +166,26 @@ export const make = (
       Effect.suspend(() => Effect.zipRight(starter.stop, Effect.suspend(() => Effect.forEach(running(), stop, { concurrency: "unbounded" }))))
 
     const ending = yield* Ending.make<Session.SessionError>(ids.length, stopAll((session) => session.disconnect()))
-    const merge = yield* Merge.make<GatewayEvent, Session.SessionError>(
-      ids.length,
-      options.bufferSize ?? SessionOptions.defaultBufferSize,
-      (index, chunk) => starter.shards[index]!.rate.record(chunk.length, clock.unsafeCurrentTimeMillis())
-    )
+    // Every session delivers into this one buffer (no buffer or merging fiber per shard): it ends
+    // once every shard ended, and fails at the first fatal error.
+    const merged = yield* Mailbox.make<GatewayEvent, Session.SessionError>({
+      capacity: options.bufferSize ?? SessionOptions.defaultBufferSize,
+      strategy: "suspend"
+    })
+    yield* Effect.forkScoped(Effect.flatMap(Effect.exit(ending.await), (exit) => merged.done(exit)))
+    // closing the scope stops the sessions first (their finalizers come later), then ends `events`
+    yield* Effect.addFinalizer(() => merged.end)
+    const deliverOf = ({ rate }: Starter.Shard): Session.EventSink => ({
+      unsafeOffer: (event) => {
+        if (!merged.unsafeOffer(event)) return false
+        rate.record(1, clock.unsafeCurrentTimeMillis())
+        return true
+      },
+      offer: (event) =>
+        Effect.tap(merged.offer(event), (accepted) => {
+          if (accepted) rate.record(1, clock.unsafeCurrentTimeMillis())
+        })
+    })
     const starter: Starter.Starter = yield* Starter.make({
       ids,
       resumes: (id) => resume.has(id),
@@ -178,13 +194,11 @@ export const make = (
         options.startupWindow ?? FleetOptions.startupWindowPerKey * (yield* identifyLimiter.snapshot).maxConcurrency
       ),
       start: (index, hooks) =>
-        Effect.tap(
-          // checked above: the only options that change since are a presence updatePresence checked
-          Effect.orDie(Session.makeWith(optionsOf(ids[index]!), hooks)),
-          (session) => merge.add(index, session.events)
-        ),
-      onEnd: ending.onEnd,
-      onAbandon: () => Effect.zipRight(ending.onEnd(Exit.void), merge.skip)
+        // checked above: the only options that change since are a presence updatePresence checked
+        Effect.orDie(Session.makeWith(optionsOf(ids[index]!), { ...hooks, deliver: deliverOf(starter.shards[index]!) })),
+      // the first fatal error reaches `events` at once, before the other shards are stopped
+      onEnd: (exit) => Effect.zipRight(Exit.isFailure(exit) ? merged.done(exit) : Effect.void, ending.onEnd(exit)),
+      onAbandon: () => ending.onEnd(Exit.void)
     })
     const byId = new Map(starter.shards.map((shard) => [shard.id, shard]))
 
@@ -238,7 +252,7 @@ export const make = (
     return {
       shardCount,
       shardIds: ids,
-      events: merge.stream,
+      events: Released.fromMailbox(merged),
       shard: (id) =>
         Effect.suspend(() => byId.get(id)?.session ?? Effect.fail(new RouteError({ reason: "NotRunning", shard: id }))),
       sessionFor,

@@ -21,7 +21,7 @@ import * as Random from "effect/Random"
 import * as Redacted from "effect/Redacted"
 import * as Schedule from "effect/Schedule"
 import * as Scope from "effect/Scope"
-import type * as Stream from "effect/Stream"
+import * as Stream from "effect/Stream"
 import * as SubscriptionRef from "effect/SubscriptionRef"
 import { IdentifyLimiter } from "../limits/IdentifyLimiter.ts"
 import * as CloseCode from "../protocol/CloseCode.ts"
@@ -76,7 +76,8 @@ export interface Session {
    * The events, in order, each once, READY and RESUMED included. A single-consumer stream: it
    * ends after `disconnect`/`end` (once the buffered events are taken), and fails with the
    * session's error if the gateway ends the session for good. Each chunk is followed by an empty
-   * one, so that a quiet shard does not keep its last events alive (src/stream/Released.ts).
+   * one, so that a quiet shard does not keep its last events alive (src/stream/Released.ts). A
+   * session that delivers elsewhere (`Hooks.deliver`, a fleet's) has none: this stream is empty.
    */
   readonly events: Stream.Stream<GatewayEvent, SessionError>
   /** The current state. */
@@ -173,7 +174,20 @@ export interface Hooks {
    * bounds this way how many of its shards are connected and waiting to identify at once.
    */
   readonly admission?: Effect.Effect<void, never, Scope.Scope> | undefined
+  /**
+   * Where the session delivers its events instead of a buffer of its own (its `events` is then
+   * empty): a fleet passes its merged buffer, so that a shard costs no buffer and no fiber to merge
+   * it. A full buffer suspends the reader, as the session's own would; the session never ends it.
+   */
+  readonly deliver?: EventSink | undefined
 }
+
+/**
+ * What a session delivers its events into: the offering half of a `Mailbox`.
+ *
+ * @since 0.1.0
+ */
+export type EventSink = Pick<Mailbox.Mailbox<GatewayEvent>, "offer" | "unsafeOffer">
 
 /**
  * {@link make}, with the {@link Hooks} of a fleet.
@@ -192,7 +206,10 @@ export const makeWith = (
     const http = yield* Effect.context<HttpClient.HttpClient>()
     const clock = yield* Effect.clock
 
-    const events = yield* Mailbox.make<GatewayEvent, SessionError>({ capacity: resolved.bufferSize, strategy: "suspend" })
+    // the session's own buffer, unless it delivers elsewhere
+    let events: Mailbox.Mailbox<GatewayEvent, SessionError> | undefined
+    const deliver: EventSink = hooks.deliver ??
+      (events = yield* Mailbox.make<GatewayEvent, SessionError>({ capacity: resolved.bufferSize, strategy: "suspend" }))
     const members = MemberRequests.make()
     const finished = yield* Deferred.make<void, SessionError>()
     const memory: { current: Protocol.Memory } = {
@@ -242,7 +259,7 @@ export const makeWith = (
       identifyLimiter,
       admission: hooks.admission ?? Effect.void,
       memory,
-      events,
+      events: deliver,
       outbox,
       members,
       transition,
@@ -335,7 +352,10 @@ export const makeWith = (
         Option.isSome(error)
           ? transition(SessionState.Disconnected(), Reasons.Fatal({ message: error.value.message }))
           : Effect.void,
-        Effect.zipRight(events.done(outcome), Effect.zipRight(Deferred.done(finished, outcome), hooks.onEnd?.(outcome) ?? Effect.void))
+        Effect.zipRight(
+          events?.done(outcome) ?? Effect.void,
+          Effect.zipRight(Deferred.done(finished, outcome), hooks.onEnd?.(outcome) ?? Effect.void)
+        )
       )
     })).pipe(Effect.withParentSpan(span), Effect.annotateLogs({ shard: shardId }))
 
@@ -397,7 +417,7 @@ export const makeWith = (
 
     return {
       shard: resolved.shard,
-      events: Released.fromMailbox(events),
+      events: events === undefined ? Stream.empty : Released.fromMailbox(events),
       state: Effect.map(SubscriptionRef.get(current), (transition) => transition.to),
       transitions: current.changes,
       snapshot: Effect.map(SubscriptionRef.get(current), (transition) => ({

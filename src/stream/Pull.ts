@@ -1,6 +1,6 @@
 /**
  * Running a stream by pulling its chunks in a loop, in the fiber that runs the loop: no sink, no
- * second fiber. What a connection's reader and the fleet's merge need, once per shard.
+ * second fiber. What a connection's reader needs, once per shard.
  *
  * @since 0.1.0
  */

@@ -1,9 +1,11 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as Fleet from "../../src/fleet/Fleet.ts"
 import * as IdentifyLimiter from "../../src/limits/IdentifyLimiter.ts"
@@ -213,6 +215,20 @@ describe("Fleet", () => {
       expect((yield* fleet.shard(1)).shard).toEqual([1, 3])
       yield* advance(60_000)
       expect(yield* gateway.attempts).toHaveLength(2)
+    }).pipe(Effect.provide(TestLayer)))
+
+  it.scoped("closing the fleet's scope ends its events, for a consumer in another scope too", () =>
+    Effect.gen(function*() {
+      yield* configureLimiter(2)
+      yield* serve()
+      const scope = yield* Scope.make()
+      const fleet = yield* Scope.extend(Fleet.make(options({ shardCount: 2 })), scope)
+      yield* advance(500)
+      const collected = yield* Effect.fork(Stream.runCollect(fleet.events))
+      yield* advance(100)
+      yield* Scope.close(scope, Exit.void)
+      const events = Chunk.toReadonlyArray(yield* Fiber.join(collected))
+      expect(events.map((event) => [event.shard, event.t])).toEqual([[0, "READY"], [1, "READY"]])
     }).pipe(Effect.provide(TestLayer)))
 
   it.scoped("rejects bad options before starting anything", () =>

@@ -4,9 +4,12 @@ import * as Effect from "effect/Effect"
 import * as Clock from "effect/Clock"
 import type * as Duration from "effect/Duration"
 import * as Fiber from "effect/Fiber"
+import * as Mailbox from "effect/Mailbox"
+import * as Option from "effect/Option"
 import * as Random from "effect/Random"
 import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
+import type { GatewayEvent } from "../../src/protocol/Event.ts"
 import * as MemoryTransport from "../../src/transport/MemoryTransport.ts"
 import {
   acceptAndHello,
@@ -57,6 +60,31 @@ describe("Session", () => {
         1
       ]])
       expect(yield* session.state).toEqual({ _tag: "Connected", phase: "Ready" })
+    }).pipe(Effect.provide(TestLayer)))
+
+  it.scoped("with a `deliver` hook, delivers into it, suspends when it is full, and has no events of its own", () =>
+    Effect.gen(function*() {
+      const sink = yield* Mailbox.make<GatewayEvent>({ capacity: 2, strategy: "suspend" })
+      const session = yield* Session.makeWith(options(), { deliver: sink })
+      const { peer } = yield* acceptAndHello()
+      yield* peer.sendJson(ready())
+      for (let s = 2; s <= 4; s++) yield* peer.sendJson(dispatch(s, "MESSAGE_CREATE", { content: `${s}` }))
+      yield* settle
+      // two fit; the reader waits with the third, which is not yet counted in the session
+      expect(yield* sink.size).toStrictEqual(Option.some(2))
+      expect((yield* session.snapshot).sequence).toBe(2)
+      const [first] = yield* sink.takeAll
+      yield* settle
+      expect(Chunk.toReadonlyArray(first).map((event) => event.sequence)).toEqual([1, 2])
+      expect((yield* session.snapshot).sequence).toBe(4)
+      expect(Chunk.size(yield* Stream.runCollect(session.events))).toBe(0)
+      // the session does not end the buffer it was given
+      const stopping = yield* Effect.fork(session.disconnect())
+      yield* TestClock.adjust("10 seconds")
+      yield* Fiber.join(stopping)
+      const [rest, done] = yield* sink.takeAll
+      expect([Chunk.size(rest), done]).toEqual([2, false])
+      expect(sink.unsafeOffer(Chunk.unsafeGet(rest, 0))).toBe(true)
     }).pipe(Effect.provide(TestLayer)))
 
   it.scoped("beats first after interval × jitter, then every interval, with the last sequence", () =>
