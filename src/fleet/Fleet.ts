@@ -115,7 +115,7 @@ export const Fleet: Context.Tag<Fleet, Fleet> = Context.GenericTag<Fleet>("disco
  * first fetch fails (retry the whole `make` if you want to).
  *
  * The shards start one after another (src/fleet/Starter.ts): those with a resume point at once,
- * the others as the startup window admits them (default four per rate-limit key connected and
+ * the others as the startup window admits them (default one per rate-limit key connected and
  * waiting to identify at a time; the next one starts when one of those has sent Identify). A
  * shard not started yet holds nothing: `shard(id)` waits for it, `status` shows it `Disconnected`
  * with the reason `Queued`, and it identifies with the latest `updatePresence`. The shared
