@@ -35,6 +35,14 @@ import { Reason, SessionState } from "./SessionState.ts"
 const minRequestedBeatGap = 1000
 
 /**
+ * What a connection delivers its events into: the offering half of a `Mailbox` (the session's own,
+ * or the one a fleet gives it).
+ *
+ * @since 0.1.0
+ */
+export type EventSink = Pick<Mailbox.Mailbox<GatewayEvent>, "offer" | "unsafeOffer">
+
+/**
  * What a connection needs from its session.
  *
  * @since 0.1.0
@@ -50,7 +58,7 @@ export interface Context {
   /** The session's memory; only the connection's reader writes it. */
   readonly memory: { current: Protocol.Memory }
   /** Where delivered events go. */
-  readonly events: Pick<Mailbox.Mailbox<GatewayEvent>, "offer" | "unsafeOffer">
+  readonly events: EventSink
   readonly outbox: Outbox
   readonly members: MemberRequests
   readonly transition: (to: SessionState, reason: Reason) => Effect.Effect<void>

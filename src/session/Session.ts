@@ -183,11 +183,11 @@ export interface Hooks {
 }
 
 /**
- * What a session delivers its events into: the offering half of a `Mailbox`.
+ * What a session delivers its events into (see `Hooks.deliver`).
  *
  * @since 0.1.0
  */
-export type EventSink = Pick<Mailbox.Mailbox<GatewayEvent>, "offer" | "unsafeOffer">
+export type EventSink = Connection.EventSink
 
 /**
  * {@link make}, with the {@link Hooks} of a fleet.
