@@ -4,12 +4,11 @@
  *
  * @since 0.1.0
  */
-import * as Clock from "effect/Clock"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
-import * as Queue from "effect/Queue"
+import * as FiberId from "effect/FiberId"
 import type * as Scope from "effect/Scope"
 import * as SlidingWindow from "./SlidingWindow.ts"
 
@@ -98,7 +97,6 @@ export const make = (options: SendLimiterOptions = gatewaySends): Effect.Effect<
     const caps: Record<SendPriority, number> = { control: limit, command: limit - reserved }
     const log = SlidingWindow.make(Duration.toMillis(options.window))
     const queues: Record<SendPriority, Array<Waiter>> = { control: [], command: [] }
-    const wake = yield* Queue.sliding<void>(1)
 
     const canSkipQueue = (priority: SendPriority): boolean =>
       queues.control.length === 0 && (priority === "control" || queues.command.length === 0)
@@ -116,23 +114,38 @@ export const make = (options: SendLimiterOptions = gatewaySends): Effect.Effect<
       }
     }
 
-    // The timer fiber runs only while someone waits: an idle limiter (nearly always) costs no fiber.
+    // The timer fiber runs only while someone waits: an idle limiter (nearly always) costs no fiber,
+    // and no wake-up signal either. Each round serves and makes the signal it then waits on in one
+    // step, so a wake-up finds either the signal or a round yet to serve.
     const scope = yield* Effect.scope
     let serving = false
-    const server = Effect.gen(function*() {
-      for (;;) {
-        const now = yield* Clock.currentTimeMillis
+    let alarm: Deferred.Deferred<void> | undefined
+    const round = Effect.clockWith((clock) =>
+      Effect.sync(() => {
+        const now = clock.unsafeCurrentTimeMillis()
         const next = serve(now)
         if (next === undefined) {
           serving = false
-          return
+          alarm = undefined
+          return undefined
         }
-        yield* Effect.timeoutOption(Queue.take(wake), next - now)
+        alarm = Deferred.unsafeMake<void>(FiberId.none)
+        return { alarm, after: next - now }
+      })
+    )
+    const server = Effect.gen(function*() {
+      for (;;) {
+        const wait = yield* round
+        if (wait === undefined) return
+        yield* Effect.timeoutOption(Deferred.await(wait.alarm), wait.after)
       }
     })
+    const wake = (): void => {
+      if (alarm !== undefined) Deferred.unsafeDone(alarm, Exit.void)
+    }
     const wakeServer = Effect.suspend(() => {
       if (serving) {
-        Queue.unsafeOffer(wake, undefined)
+        wake()
         return Effect.void
       }
       serving = true
@@ -147,7 +160,7 @@ export const make = (options: SendLimiterOptions = gatewaySends): Effect.Effect<
         } else {
           SlidingWindow.refund(log, waiter.grantedAt)
         }
-        Queue.unsafeOffer(wake, undefined)
+        wake()
       })
 
     const take = (priority: SendPriority): Effect.Effect<void> =>

@@ -94,6 +94,35 @@ describe("SendLimiter", () => {
       expect(yield* isDone(sixth)).toBe(true)
     }))
 
+  it.scoped("a control send that starts waiting wakes the timer, which was waiting longer for a command", () =>
+    Effect.gen(function*() {
+      // commands stop at 2 sends in the window, control sends at 3
+      const limiter = yield* SendLimiter.make({ limit: 3, window: "10 seconds", reserved: 1 })
+      yield* limiter.take("command")
+      yield* TestClock.adjust("5 seconds")
+      yield* limiter.take("command")
+      yield* TestClock.adjust("1 second")
+      yield* limiter.take("control")
+      // the command can go once the sends at 0 s and 5 s have left the window: at 15 s
+      const command = yield* forkTake(limiter, "command")
+      yield* TestClock.adjust("1 second")
+      // the control send only needs the send at 0 s gone: at 10 s, not when the timer next looks
+      const control = yield* forkTake(limiter, "control")
+      yield* TestClock.adjust("2999 millis")
+      yield* settle
+      expect([yield* isDone(control), yield* isDone(command)]).toEqual([false, false])
+      yield* TestClock.adjust("1 millis")
+      yield* settle
+      expect([yield* isDone(control), yield* isDone(command)]).toEqual([true, false])
+      // the control send took the place the command would have had: the command goes at 16 s
+      yield* TestClock.adjust("5999 millis")
+      yield* settle
+      expect(yield* isDone(command)).toBe(false)
+      yield* TestClock.adjust("1 millis")
+      yield* settle
+      expect(yield* isDone(command)).toBe(true)
+    }))
+
   it.scoped("waits again after an idle spell (the timer fiber stops when nobody waits, and starts again)", () =>
     Effect.gen(function*() {
       const limiter = yield* SendLimiter.make({ limit: 1, window: "1 second", reserved: 0 })
