@@ -1,6 +1,6 @@
 /**
  * `npm run bench`: receive-path throughput of ours, the floor, the Effect floor, the skip floor
- * (filtered runs only), @discordjs/ws and ours on Effect with one line of `Channel.fromEffect` changed
+ * (filtered runs only), @discordjs/ws and ours on Effect with two lines changed
  * (bench/effectFix.mjs) against the benchmark gateway; idle-shard memory against the local gateway; startup under `TestClock`.
  * Writes bench/RESULTS.md; progress goes to stderr.
  *
