@@ -51,6 +51,8 @@ export interface Options {
  */
 export interface FrameDecoder {
   push(frame: string | Uint8Array): Envelope | undefined | DecodeError
+  /** The size of the last message `push` completed: bytes once decompressed (a string's length). */
+  readonly lastMessageSize: number
 }
 
 /**
@@ -67,8 +69,12 @@ export const make = (options: Options): FrameDecoder => {
   const encoding = options.encoding
   const skip = options.skip
   let failure: DecodeError | undefined
+  let lastMessageSize = 0
   const fail = (error: DecodeError): DecodeError => (failure = error)
   return {
+    get lastMessageSize() {
+      return lastMessageSize
+    },
     push: (frame) => {
       if (failure !== undefined) return failure
       let message: string | Uint8Array
@@ -83,6 +89,7 @@ export const make = (options: Options): FrameDecoder => {
         if (bytes instanceof DecodeError) return fail(bytes)
         message = bytes
       }
+      lastMessageSize = message.length
       if (skip !== undefined && encoding.header !== undefined) {
         const header = encoding.header(message)
         if (header !== undefined && header.op === 0 && header.t !== null && skip(header.t)) {

@@ -35,6 +35,14 @@ import { Reason, SessionState } from "./SessionState.ts"
 const minRequestedBeatGap = 1000
 
 /**
+ * After delivering an event decoded from a message this large (bytes), the reader yields before it
+ * decodes the next frame of the same read, so the program takes big events (a GUILD_CREATE, a
+ * members chunk) one or two at a time rather than a whole read's worth at once: fewer big object
+ * graphs are alive when the young generation is collected.
+ */
+const handOverSize = 32 * 1024
+
+/**
  * What a connection delivers its events into: the offering half of a `Mailbox` (the session's own,
  * or the one a fleet gives it).
  *
@@ -279,6 +287,9 @@ export const run = (ctx: Context, url: string, mode: Protocol.Mode): Effect.Effe
             if (wanted && !ctx.events.unsafeOffer(step.event)) return deliverSuspended(step, frames, i)
             const after = commit(step)
             if (after !== undefined) return Effect.zipRight(after, Effect.suspend(() => handle(frames, i + 1)))
+            if (wanted && decoder.lastMessageSize >= handOverSize && i + 1 < frames.length) {
+              return Effect.zipRight(Effect.yieldNow(), Effect.suspend(() => handle(frames, i + 1)))
+            }
             break
           }
           case "Skip":

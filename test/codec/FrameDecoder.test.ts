@@ -38,6 +38,17 @@ describe("FrameDecoder", () => {
         }
       })
 
+      it("lastMessageSize is the size of the last whole message, once decompressed", () => {
+        const compressor = Compress.unsafeMake(compression)
+        const frames = decoder(compression, engines)
+        expect(frames.lastMessageSize).toBe(0)
+        const big = JSON.stringify({ op: 0, d: { content: "x".repeat(50_000) }, s: 1, t: "MESSAGE_CREATE" })
+        frames.push(compressor.compress(big))
+        expect(frames.lastMessageSize).toBe(big.length)
+        frames.push(compressor.compress(hello))
+        expect(frames.lastMessageSize).toBe(hello.length)
+      })
+
       it("bad JSON and bad envelopes give typed errors, and the decoder stays dead", () => {
         for (const [payload, reason] of [
           ["{\"op\":", "Json"],

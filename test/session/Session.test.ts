@@ -87,6 +87,29 @@ describe("Session", () => {
       expect(sink.unsafeOffer(Chunk.unsafeGet(rest, 0))).toBe(true)
     }).pipe(Effect.provide(TestLayer)))
 
+  it.scoped("yields to the program after each big event, so big events do not pile up in one chunk; small ones go together", () =>
+    Effect.gen(function*() {
+      const { peer, session } = yield* readySession()
+      const sizes: Array<number> = []
+      yield* Effect.forkScoped(Stream.runForEachChunk(session.events, (chunk) =>
+        Effect.sync(() => {
+          if (chunk.length > 0) sizes.push(chunk.length)
+        })))
+      yield* settle
+      // the reader takes the frames sent together in one go: two small events, then four of 40 KB
+      const big = "x".repeat(40_000)
+      yield* peer.sendJson(dispatch(2, "MESSAGE_CREATE", { content: "a" }))
+      yield* peer.sendJson(dispatch(3, "MESSAGE_CREATE", { content: "b" }))
+      yield* settle
+      for (const s of [4, 5, 6, 7]) yield* peer.sendJson(dispatch(s, "MESSAGE_CREATE", { content: big }))
+      yield* settle
+      const [ready, small, ...bigs] = sizes
+      expect([ready, small]).toEqual([1, 2])
+      // without the hand-over all four arrive in one chunk
+      expect(bigs.reduce((a, b) => a + b, 0)).toBe(4)
+      expect(Math.max(...bigs)).toBeLessThanOrEqual(2)
+    }).pipe(Effect.provide(TestLayer)))
+
   it.scoped("beats first after interval × jitter, then every interval, with the last sequence", () =>
     Effect.gen(function*() {
       const { peer } = yield* readySession({}, 1000)
