@@ -38,7 +38,7 @@ const text = (name: string): string | undefined => {
 
 const quick = flag("--quick")
 const settings = {
-  reps: option("--reps", quick ? 1 : 5),
+  reps: option("--reps", quick ? 1 : 9),
   small: option("--small", quick ? 5_000 : 50_000),
   large: option("--large", quick ? 100 : 1_000),
   // about 135 MB of JSON each, so that small and large runs are measured equally warm; multiples
