@@ -141,20 +141,15 @@ export const make = (
     if (options.gateway === undefined) yield* cache.info
     const { ids, resume } = yield* FleetOptions.resolveShards(options, shardCount)
 
-    // the options of every shard's session, checked now: a shard that starts minutes later must
-    // not be the first to find them invalid
-    let presence = common.presence
-    const optionsOf = (id: number): SessionOptions.SessionOptions => {
-      const point = resume.get(id)
-      return {
-        ...common,
-        shard: [id, shardCount],
-        ...(presence === undefined ? {} : { presence }),
-        ...(point === undefined ? {} : { resume: point }),
-        ...(options.gateway === undefined ? { gatewayUrl: cache.url } : {})
-      }
-    }
-    for (const id of ids) yield* SessionOptions.resolve(optionsOf(id))
+    // the options every shard shares, resolved and checked once, now: a shard that starts minutes
+    // later must not be the first to find them invalid
+    let shared = yield* SessionOptions.resolve({
+      ...common,
+      shard: [0, shardCount],
+      ...(options.gateway === undefined ? { gatewayUrl: cache.url } : {})
+    })
+    const optionsOf = (id: number) => SessionOptions.forShard(shared, [id, shardCount], resume.get(id))
+    for (const id of ids) yield* optionsOf(id)
 
     yield* Effect.logInfo(`starting ${ids.length} of ${shardCount} shards`).pipe(
       Effect.annotateLogs({ shards: ids.join(","), shardCount })
@@ -194,8 +189,9 @@ export const make = (
         options.startupWindow ?? FleetOptions.startupWindowPerKey * (yield* identifyLimiter.snapshot).maxConcurrency
       ),
       start: (index, hooks) =>
-        // checked above: the only options that change since are a presence updatePresence checked
-        Effect.orDie(Session.makeWith(optionsOf(ids[index]!), { ...hooks, deliver: deliverOf(starter.shards[index]!) })),
+        // checked above: the only option that changes since is a presence updatePresence checked
+        Effect.flatMap(Effect.orDie(optionsOf(ids[index]!)), (resolved) =>
+          Session.makeWith(resolved, { ...hooks, deliver: deliverOf(starter.shards[index]!) })),
       // the first fatal error reaches `events` at once, before the other shards are stopped
       onEnd: (exit) => Effect.zipRight(Exit.isFailure(exit) ? merged.done(exit) : Effect.void, ending.onEnd(exit)),
       onAbandon: () => ending.onEnd(Exit.void)
@@ -269,7 +265,7 @@ export const make = (
           Commands.encode(Commands.presenceUpdate(update)),
           Effect.suspend(() => {
             // the shards that start from now on identify with it
-            presence = update
+            shared = { ...shared, presence: update }
             return Effect.forEach(running(), (session) => session.updatePresence(update), { concurrency: "unbounded", discard: true })
           })
         ),

@@ -154,7 +154,7 @@ export type Requirements = GatewayTransport | IdentifyLimiter | HttpClient.HttpC
  * @since 0.1.0
  */
 export const make = (options: SessionOptions.SessionOptions): Effect.Effect<Session, InvalidOptions, Scope.Scope | Requirements> =>
-  makeWith(options, {})
+  Effect.flatMap(SessionOptions.resolve(options), (resolved) => makeWith(resolved, {}))
 
 /**
  * What a fleet adds to a session it runs (see {@link makeWith}).
@@ -190,16 +190,16 @@ export interface Hooks {
 export type EventSink = Connection.EventSink
 
 /**
- * {@link make}, with the {@link Hooks} of a fleet.
+ * {@link make}, from options already resolved (`SessionOptions.resolve`), with the {@link Hooks}
+ * of a fleet.
  *
  * @since 0.1.0
  */
 export const makeWith = (
-  options: SessionOptions.SessionOptions,
+  resolved: SessionOptions.ResolvedOptions,
   hooks: Hooks
-): Effect.Effect<Session, InvalidOptions, Scope.Scope | Requirements> =>
+): Effect.Effect<Session, never, Scope.Scope | Requirements> =>
   Effect.gen(function*() {
-    const resolved = yield* SessionOptions.resolve(options)
     const [shardId] = resolved.shard
     const transport = yield* GatewayTransport
     const identifyLimiter = yield* IdentifyLimiter

@@ -176,11 +176,23 @@ const isHttpUrl = (url: string): boolean => {
   }
 }
 
-const problems = (options: SessionOptions): ReadonlyArray<string> => {
+const shardProblems = (shard: readonly [id: number, count: number], resume: ResumePoint | undefined): Array<string> => {
   const found: Array<string> = []
-  const [id, count] = options.shard ?? [0, 1]
+  const [id, count] = shard
   if (!Number.isSafeInteger(count) || count < 1) found.push(`shard count must be a positive integer, got ${count}`)
   else if (!Number.isSafeInteger(id) || id < 0 || id >= count) found.push(`shard id must be in [0, ${count}), got ${id}`)
+  if (resume !== undefined) {
+    const { resumeGatewayUrl, sequence, sessionId, shard: resumed } = resume
+    if (!isWebSocketUrl(resumeGatewayUrl)) found.push(`resume.resumeGatewayUrl must be a ws:// or wss:// URL`)
+    if (!Number.isSafeInteger(sequence) || sequence < 0) found.push(`resume.sequence must be a non-negative integer`)
+    if (sessionId === "") found.push(`resume.sessionId must not be empty`)
+    if (resumed[0] !== id || resumed[1] !== count) found.push(`resume.shard [${resumed}] is not this session's shard [${id}, ${count}]`)
+  }
+  return found
+}
+
+const problems = (options: SessionOptions): ReadonlyArray<string> => {
+  const found = shardProblems(options.shard ?? [0, 1], options.resume)
   if (!Intents.isValid(options.intents)) found.push(`intents must be a combination of known intent bits, got ${options.intents}`)
   if (options.gateway !== undefined && !isWebSocketUrl(options.gateway)) {
     found.push(`gateway must be a ws:// or wss:// URL, got ${JSON.stringify(options.gateway)}`)
@@ -193,13 +205,6 @@ const problems = (options: SessionOptions): ReadonlyArray<string> => {
     found.push(`encoding must be "json" or "etf", got ${JSON.stringify(encoding)}`)
   }
   if (options.api !== undefined && !isHttpUrl(options.api)) found.push(`api must be an http(s) URL, got ${JSON.stringify(options.api)}`)
-  if (options.resume !== undefined) {
-    const { resumeGatewayUrl, sequence, sessionId, shard } = options.resume
-    if (!isWebSocketUrl(resumeGatewayUrl)) found.push(`resume.resumeGatewayUrl must be a ws:// or wss:// URL`)
-    if (!Number.isSafeInteger(sequence) || sequence < 0) found.push(`resume.sequence must be a non-negative integer`)
-    if (sessionId === "") found.push(`resume.sessionId must not be empty`)
-    if (shard[0] !== id || shard[1] !== count) found.push(`resume.shard [${shard}] is not this session's shard [${id}, ${count}]`)
-  }
   for (const [name, value] of [["bufferSize", options.bufferSize], ["maxMessageBytes", options.maxMessageBytes]] as const) {
     if (value !== undefined && (!Number.isSafeInteger(value) || value < 1)) found.push(`${name} must be a positive integer, got ${value}`)
   }
@@ -244,6 +249,25 @@ export const resolve = (options: SessionOptions): Either.Either<ResolvedOptions,
   return Either.map(Commands.encode(identifyCommand(resolved), resolved.encoding), () => resolved).pipe(
     Either.mapLeft((error) => new InvalidOptions({ detail: error.message }))
   )
+}
+
+/**
+ * `options` (resolved for any shard of the same count) for another shard and the point it
+ * resumes from, if any. Only the shard and the resume point are checked: the rest, the Identify
+ * payload included, was checked when `options` were resolved and no shard number changes it. A
+ * fleet resolves its shards' common options once this way, and its sessions share their parts.
+ *
+ * @since 0.1.0
+ */
+export const forShard = (
+  options: ResolvedOptions,
+  shard: readonly [id: number, count: number],
+  resume: ResumePoint | undefined
+): Either.Either<ResolvedOptions, InvalidOptions> => {
+  const found = shardProblems(shard, resume)
+  return found.length > 0
+    ? Either.left(new InvalidOptions({ detail: found.join("; ") }))
+    : Either.right({ ...options, shard, resume })
 }
 
 /**

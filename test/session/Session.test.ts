@@ -10,6 +10,7 @@ import * as Random from "effect/Random"
 import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
 import type { GatewayEvent } from "../../src/protocol/Event.ts"
+import * as SessionOptions from "../../src/session/SessionOptions.ts"
 import * as MemoryTransport from "../../src/transport/MemoryTransport.ts"
 import {
   acceptAndHello,
@@ -65,7 +66,7 @@ describe("Session", () => {
   it.scoped("with a `deliver` hook, delivers into it, suspends when it is full, and has no events of its own", () =>
     Effect.gen(function*() {
       const sink = yield* Mailbox.make<GatewayEvent>({ capacity: 2, strategy: "suspend" })
-      const session = yield* Session.makeWith(options(), { deliver: sink })
+      const session = yield* Session.makeWith(yield* SessionOptions.resolve(options()), { deliver: sink })
       const { peer } = yield* acceptAndHello()
       yield* peer.sendJson(ready())
       for (let s = 2; s <= 4; s++) yield* peer.sendJson(dispatch(s, "MESSAGE_CREATE", { content: `${s}` }))
