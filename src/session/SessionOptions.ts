@@ -158,23 +158,17 @@ export const defaultApi = "https://discord.com/api/v10"
 
 const defaultTimeouts: Timeouts = { connect: "15 seconds", hello: "20 seconds", ready: "30 seconds", members: "30 seconds" }
 
-const isWebSocketUrl = (url: string): boolean => {
+const hasProtocol = (url: string, protocols: ReadonlyArray<string>): boolean => {
   try {
-    const protocol = new URL(url).protocol
-    return protocol === "ws:" || protocol === "wss:"
+    return protocols.includes(new URL(url).protocol)
   } catch {
     return false
   }
 }
 
-const isHttpUrl = (url: string): boolean => {
-  try {
-    const protocol = new URL(url).protocol
-    return protocol === "http:" || protocol === "https:"
-  } catch {
-    return false
-  }
-}
+const isWebSocketUrl = (url: string): boolean => hasProtocol(url, ["ws:", "wss:"])
+
+const isHttpUrl = (url: string): boolean => hasProtocol(url, ["http:", "https:"])
 
 const shardProblems = (shard: readonly [id: number, count: number], resume: ResumePoint | undefined): Array<string> => {
   const found: Array<string> = []
