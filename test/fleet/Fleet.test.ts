@@ -8,6 +8,7 @@ import * as Option from "effect/Option"
 import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as Fleet from "../../src/fleet/Fleet.ts"
+import type { ShardStatus } from "../../src/fleet/ShardStatus.ts"
 import * as IdentifyLimiter from "../../src/limits/IdentifyLimiter.ts"
 import * as MemoryTransport from "../../src/transport/MemoryTransport.ts"
 import {
@@ -16,6 +17,7 @@ import {
   dispatch,
   gatewayBotClient,
   gatewayUrl,
+  guildOn,
   options,
   resumeUrl,
   secret,
@@ -229,6 +231,163 @@ describe("Fleet", () => {
       yield* Scope.close(scope, Exit.void)
       const events = Chunk.toReadonlyArray(yield* Fiber.join(collected))
       expect(events.map((event) => [event.shard, event.t])).toEqual([[0, "READY"], [1, "READY"]])
+    }).pipe(Effect.provide(TestLayer)))
+
+  it.scoped("a full event buffer holds the shards back until the program reads: every event arrives once, in order, and is counted", () =>
+    Effect.gen(function*() {
+      yield* configureLimiter(2)
+      const gateway = yield* MemoryTransport.MemoryGateway
+      const served = yield* serve()
+      // room for two events: the two READYs fill it
+      const fleet = yield* Fleet.make(options({ shardCount: 2, bufferSize: 2 }))
+      yield* advance(500)
+      const perShard = 5
+      for (const [shard, peer] of served.peers) {
+        for (let s = 2; s < 2 + perShard; s++) {
+          yield* peer.sendJson(dispatch(s, "MESSAGE_CREATE", { content: `${shard}-${s}` }))
+        }
+      }
+      yield* advance(100)
+      // nobody read: each shard's reader waits for room with its first MESSAGE_CREATE (not yet
+      // counted in its sequence), the rest behind it; the shards stay connected
+      expect((yield* fleet.status).map((line) => [line.shard, line.state, line.sequence])).toEqual([
+        [0, { _tag: "Connected", phase: "Ready" }, 1],
+        [1, { _tag: "Connected", phase: "Ready" }, 1]
+      ])
+
+      // the program reads everything
+      const total = 2 * (1 + perShard)
+      const events = Chunk.toReadonlyArray(yield* Stream.runCollect(Stream.take(fleet.events, total)))
+      expect(events).toHaveLength(total)
+      for (const shard of [0, 1]) {
+        const mine = events.filter((event) => event.shard === shard)
+        expect(mine.map((event) => event.sequence)).toEqual([1, 2, 3, 4, 5, 6])
+        expect(mine.slice(1).map((event) => (event.d as { content: string }).content)).toEqual(
+          [2, 3, 4, 5, 6].map((s) => `${shard}-${s}`)
+        )
+      }
+      // nothing more is buffered: the next read waits for a new event
+      const more = yield* Effect.fork(Stream.runCollect(Stream.take(fleet.events, 2)))
+      yield* advance(100)
+      expect(yield* Fiber.poll(more)).toStrictEqual(Option.none())
+
+      // the shards kept running on their first connection, and go on delivering
+      for (const [shard, peer] of served.peers) yield* peer.sendJson(dispatch(7, "TYPING_START", { n: shard }))
+      const after = Chunk.toReadonlyArray(yield* Fiber.join(more))
+      expect(after.map((event) => [event.shard, event.t, event.sequence]).sort()).toEqual([[0, "TYPING_START", 7], [1, "TYPING_START", 7]])
+      expect(yield* gateway.attempts).toHaveLength(2)
+      for (const peer of served.peers.values()) expect(yield* peer.isOpen).toBe(true)
+      yield* advance(1000)
+      const status = yield* fleet.status
+      expect(status.map((line) => [line.shard, line.state._tag, line.sequence, line.reconnects])).toEqual([
+        [0, "Connected", 7, 0],
+        [1, "Connected", 7, 0]
+      ])
+      // every delivered event counted in the rate, those that waited for room too: 7 in the first second, over 10 s
+      expect(status.map((line) => line.eventsPerSecond)).toEqual([0.7, 0.7])
+    }).pipe(Effect.provide(TestLayer)))
+
+  it.scoped("statusChanges of a shard waiting for its turn: Queued first, then its session's transitions once it starts", () =>
+    Effect.gen(function*() {
+      yield* configureLimiter(1)
+      yield* serve()
+      const fleet = yield* Fleet.make(options({ shardCount: 3, startupWindow: 1 }))
+      yield* advance(500)
+      expect((yield* fleet.shard(0)).shard).toEqual([0, 3])
+      const seen: Array<ShardStatus> = []
+      yield* Effect.forkScoped(Stream.runForEach(
+        Stream.filter(fleet.statusChanges, (line) => line.shard === 2),
+        (line) => Effect.sync(() => void seen.push(line))
+      ))
+      yield* advance(1000)
+      // shard 2 has no session yet: only its place in line
+      expect(seen).toEqual([{
+        shard: 2,
+        state: { _tag: "Disconnected" },
+        reason: { _tag: "Queued" },
+        since: 0,
+        sessionId: undefined,
+        sequence: null,
+        latency: undefined,
+        reconnects: 0,
+        eventsPerSecond: 0
+      }])
+      // shard 1 identifies at 5.2 s, which starts shard 2; shard 2 identifies at its turn, 10.4 s
+      yield* advance(5_200 * 2)
+      expect(seen.map((line) => [line.state, line.reason._tag, line.since, line.sessionId ?? null, line.sequence])).toEqual([
+        [{ _tag: "Disconnected" }, "Queued", 0, null, null],
+        [{ _tag: "ConnectingHttp" }, "Start", 5_200, null, null],
+        [{ _tag: "ConnectingWs", url: `${gatewayUrl}?v=10&encoding=json` }, "Opened", 5_200, null, null],
+        [{ _tag: "Connected", phase: "Identifying" }, "Hello", 5_200, null, null],
+        [{ _tag: "Connected", phase: "Ready" }, "Ready", 10_400, "session-2", 1]
+      ])
+      expect(seen.every((line) => line.shard === 2)).toBe(true)
+    }).pipe(Effect.provide(TestLayer)))
+
+  it.scoped("requestGuildMembers goes out on the guild's shard and returns the members its connection answers with", () =>
+    Effect.gen(function*() {
+      const { fleet, served } = yield* readyFleet(3)
+      const sent = (shard: number) => (served.commands.get(shard) ?? []).filter((payload) => payload.op === 8)
+      const guild = guildOn(2, 3)
+      const request = yield* Effect.fork(fleet.requestGuildMembers({ guild_id: guild, query: "", limit: 0 }))
+      yield* advance(100)
+      expect([sent(0), sent(1)]).toEqual([[], []])
+      expect(sent(2)).toHaveLength(1)
+      const { nonce, ...asked } = sent(2)[0]!.d as { readonly nonce: string }
+      expect(asked).toEqual({ guild_id: guild, query: "", limit: 0 })
+      expect(nonce).toEqual(expect.any(String))
+
+      const member = (id: string) => ({
+        user: { id, username: `user-${id}` },
+        roles: [],
+        joined_at: "2020-01-01T00:00:00.000Z",
+        deaf: false,
+        mute: false
+      })
+      const chunk = (index: number, ids: ReadonlyArray<string>) => ({
+        guild_id: guild,
+        members: ids.map(member),
+        chunk_index: index,
+        chunk_count: 2,
+        nonce
+      })
+      // the same nonce answered on another shard's connection is not this request's answer
+      yield* served.peers.get(0)!.sendJson(dispatch(2, "GUILD_MEMBERS_CHUNK", { ...chunk(0, ["9"]), chunk_count: 1 }))
+      yield* served.peers.get(2)!.sendJson(dispatch(2, "GUILD_MEMBERS_CHUNK", chunk(0, ["10", "11"])))
+      yield* advance(100)
+      expect(yield* Fiber.poll(request)).toStrictEqual(Option.none())
+      yield* served.peers.get(2)!.sendJson(dispatch(3, "GUILD_MEMBERS_CHUNK", chunk(1, ["12"])))
+      const members = yield* Fiber.join(request)
+      expect(members.guildId).toBe(guild)
+      expect(members.members.map((m) => m.user.id)).toEqual(["10", "11", "12"])
+      expect(members.notFound).toEqual([])
+    }).pipe(Effect.provide(TestLayer)))
+
+  it.scoped("Fleet.layer runs a fleet for the program that uses it, and stops its shards resumably when the program is done", () =>
+    Effect.gen(function*() {
+      yield* configureLimiter(2)
+      const served = yield* serve()
+      const program = Effect.gen(function*() {
+        const fleet = yield* Fleet.Fleet
+        expect(fleet.shardIds).toEqual([0, 1])
+        return Chunk.toReadonlyArray(yield* Stream.runCollect(Stream.take(fleet.events, 3)))
+      })
+      const running = yield* Effect.fork(Effect.provide(program, Fleet.layer(options({ shardCount: 2 }))))
+      yield* advance(500)
+      expect(served.identifies.map((identify) => identify.shard).sort()).toEqual([0, 1])
+      yield* served.peers.get(1)!.sendJson(dispatch(2, "GUILD_CREATE", { id: "1" }))
+      const events = yield* Fiber.join(running)
+      expect(events.map((event) => [event.shard, event.t, event.sequence]).sort()).toEqual([
+        [0, "READY", 1],
+        [1, "GUILD_CREATE", 2],
+        [1, "READY", 1]
+      ])
+      // the Layer's scope closed with the program: both shards were disconnected, not ended
+      for (const peer of served.peers.values()) {
+        const closed = yield* peer.closed
+        expect(closed.by).toBe("client")
+        expect(closed.code).not.toBe(1000)
+      }
     }).pipe(Effect.provide(TestLayer)))
 
   it.scoped("rejects bad options before starting anything", () =>

@@ -70,6 +70,20 @@ describe("IdentifyLimiter", () => {
       expect(Object.fromEntries(times)).toEqual({ 6: 0, 0: 5000, 4: 10000, 2: 15000, 1: 0 })
     }))
 
+  it.effect("a new max_concurrency starts its keys where the old ones left off: no key identifies early", () =>
+    Effect.gen(function*() {
+      const limiter = yield* IdentifyLimiter.make({ margin: 0 })
+      yield* limiter.configure(limits({ maxConcurrency: 1 }))
+      yield* limiter.identify(0, Effect.void)
+      yield* TestClock.adjust("2 seconds")
+      // more keys now: each begins as if it had identified when shard 0 did, 2 s ago
+      yield* limiter.configure(limits({ maxConcurrency: 2 }))
+      const { fiber, times } = yield* identifyAll(limiter, [1, 2, 3])
+      yield* TestClock.adjust("10 seconds")
+      yield* Fiber.join(fiber)
+      expect(Object.fromEntries(times)).toEqual({ 1: 5000, 2: 5000, 3: 10000 })
+    }))
+
   it.effect("before configure: one key, no budget, spacing kept across later re-identifies", () =>
     Effect.gen(function*() {
       const limiter = yield* IdentifyLimiter.make({ margin: 0 })

@@ -1,7 +1,10 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
+import * as FiberId from "effect/FiberId"
 import * as Option from "effect/Option"
+import * as Scheduler from "effect/Scheduler"
 import * as TestClock from "effect/TestClock"
 import * as SendLimiter from "../../src/limits/SendLimiter.ts"
 
@@ -135,5 +138,33 @@ describe("SendLimiter", () => {
         expect(yield* isDone(waiting)).toBe(true)
         yield* TestClock.adjust("10 seconds")
       }
+    }))
+
+  it.scoped("a take interrupted after its turn came, before it resumed, gives the slot back", () =>
+    Effect.gen(function*() {
+      // the waiter and the limiter's timer run on a scheduler the test steps by hand, so the
+      // interrupt can land between the grant and the waiter's resumption
+      const scheduler = new Scheduler.ControlledScheduler()
+      const step = Effect.sync(() => scheduler.step())
+      const run = Effect.repeatN(Effect.zipRight(step, Effect.yieldNow()), 20)
+      // TestClock forks a warning fiber at the first sleep until the clock was once adjusted: not
+      // on this scheduler
+      yield* TestClock.adjust(0)
+      const limiter = yield* SendLimiter.make({ limit: 1, window: "1 second", reserved: 0 })
+      yield* limiter.take("command")
+      const waiter = yield* Effect.fork(Effect.withScheduler(limiter.take("command"), scheduler))
+      yield* run
+      expect((yield* limiter.snapshot).waiting.command).toBe(1)
+      yield* TestClock.adjust("1 second")
+      // step until the timer granted the turn (the slot is taken), and no further
+      let steps = 0
+      while ((yield* limiter.snapshot).waiting.command > 0 && steps++ < 20) yield* step
+      expect(yield* limiter.snapshot).toEqual({ used: 1, waiting: { control: 0, command: 0 } })
+      expect(yield* isDone(waiter)).toBe(false)
+      yield* Effect.sync(() => waiter.unsafeInterruptAsFork(FiberId.none))
+      yield* run
+      expect(Exit.isInterrupted(yield* Fiber.await(waiter))).toBe(true)
+      expect((yield* limiter.snapshot).used).toBe(0)
+      expect(yield* isDone(yield* forkTake(limiter, "command"))).toBe(true)
     }))
 })

@@ -298,6 +298,27 @@ describe("Session", () => {
       expect(yield* reconnectDelay(peer, { readyFor: "30 seconds", waitUpTo: "1 second" })).toBe(1000)
     }).pipe(Effect.withRandom(Random.fixed([1])), Effect.provide(TestLayer)))
 
+  it.scoped("a connect that hangs is given up after the connect timeout, and the next attempt follows the backoff", () =>
+    Effect.gen(function*() {
+      const gateway = yield* MemoryTransport.MemoryGateway
+      yield* gateway.hangNextConnect()
+      const session = yield* Session.make(options({ ...backoffOptions, timeouts: { connect: "3 seconds" } }))
+      const reasons: Array<string> = []
+      yield* Effect.forkScoped(Stream.runForEach(session.transitions, (t) => Effect.sync(() => reasons.push(t.reason._tag))))
+      yield* settle
+      yield* TestClock.adjust("2999 millis")
+      expect((yield* gateway.attempts).length).toBe(1)
+      expect(reasons).not.toContain("ConnectTimeout")
+      yield* TestClock.adjust("1 millis")
+      yield* settle
+      expect(reasons).toContain("ConnectTimeout")
+      expect(yield* session.state).toMatchObject({ _tag: "Disconnected" })
+      // jitter fixed at 1: the first backoff is a second
+      yield* TestClock.adjust("1 second")
+      yield* acceptAndHello(3_600_000)
+      expect((yield* gateway.attempts).map((a) => [a.at, a.outcome])).toEqual([[0, "hang"], [4000, "accept"]])
+    }).pipe(Effect.withRandom(Random.fixed([1])), Effect.provide(TestLayer)))
+
   it.scoped("a connection ready for less than stableAfter does not reset the backoff", () =>
     Effect.gen(function*() {
       const gateway = yield* MemoryTransport.MemoryGateway

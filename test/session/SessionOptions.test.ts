@@ -33,6 +33,7 @@ describe("SessionOptions.resolve", () => {
       [{ intents: -1 }, "intents must be a combination of known intent bits, got -1"],
       [{ gateway: "https://x.test" }, "gateway must be a ws:// or wss:// URL"],
       [{ api: "ftp://x.test" }, "api must be an http(s) URL"],
+      [{ encoding: "xml" as never }, `encoding must be "json" or "etf", got "xml"`],
       [{ bufferSize: 0 }, "bufferSize must be a positive integer, got 0"],
       [{ backoff: { factor: 0.5 } }, "backoff.factor must be at least 1, got 0.5"],
       [{ resume: point([1, 2]) }, "resume.shard [1,2] is not this session's shard [0, 1]"],

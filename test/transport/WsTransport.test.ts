@@ -157,6 +157,44 @@ describe("WsTransport", () => {
       expect((yield* serverClosed(peer)).code).toBe(1009)
     })))
 
+  it.live("a text frame that is not UTF-8 ends the connection with 1007", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const { accepted, url } = yield* server
+      const { transport } = recordingTransport()
+      const connection = yield* transport.connect(url, { maxFrameBytes: 1024 })
+      const peer = yield* Queue.take(accepted)
+      peer.send("fine")
+      peer.send(Buffer.from([0xc3, 0x28]), { binary: false })
+      expect((yield* serverClosed(peer)).code).toBe(1007)
+      const { end, seen } = yield* drain(connection.frames)
+      expect(seen.map(textOf)).toEqual(["fine"])
+      expect(end).toMatchObject({ _tag: "ConnectionClosed", code: 1007 })
+    })))
+
+  it.live("any other protocol error (a masked frame) ends the connection with no code", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const { accepted, url } = yield* server
+      const { transport } = recordingTransport()
+      const connection = yield* transport.connect(url, { maxFrameBytes: 1024 })
+      const peer = yield* Queue.take(accepted)
+      peer.send("masked", { mask: true })
+      expect((yield* serverClosed(peer)).code).toBe(1002)
+      expect((yield* drain(connection.frames)).end).toMatchObject({ _tag: "ConnectionClosed", code: undefined })
+    })))
+
+  it.live("close with a code or reason ws refuses (1005, 124 bytes) terminates the socket", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const { accepted, url } = yield* server
+      const { transport } = recordingTransport()
+      for (const [code, reason] of [[1005, "bye"], [4000, "x".repeat(124)]] as const) {
+        const connection = yield* transport.connect(url, { maxFrameBytes: 1024 })
+        const peer = yield* Queue.take(accepted)
+        expect((yield* Effect.exit(connection.close(code, reason)))._tag).toBe("Success")
+        expect(yield* serverClosed(peer)).toEqual({ code: 1006, reason: "" })
+        expect((yield* drain(connection.frames)).end).toMatchObject({ _tag: "ConnectionClosed", code: undefined })
+      }
+    })))
+
   it.live("closing the scope closes with 4900 and leaves no listener on the socket", () =>
     Effect.scoped(Effect.gen(function*() {
       const { accepted, url } = yield* server
