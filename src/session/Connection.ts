@@ -340,7 +340,7 @@ export const run = (ctx: Context, url: string, mode: Protocol.Mode): Effect.Effe
       const after = Protocol.afterClose(ctx.memory.current, closed.code)
       return after === "fatal"
         ? Deferred.fail(ended, new FatalClose({ code: closed.code!, shard }))
-        : finish(after, Reason.Closed({ code: closed.code, description: CloseCode.describe(closed.code) }))
+        : finish(after, Reason.Closed({ code: closed.code, description: CloseCode.describe(closed.code), detail: closed.reason }))
     }
 
     yield* Pull.forkEachChunk(connection.frames, {

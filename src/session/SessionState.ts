@@ -34,8 +34,12 @@ export type Reason = Data.TaggedEnum<{
   ReadyTimeout: {}
   /** A heartbeat went unacknowledged until the next one was due. */
   Zombie: {}
-  /** The gateway closed the connection (code undefined: it dropped without a close frame). */
-  Closed: { readonly code: number | undefined; readonly description: string }
+  /**
+   * The gateway closed the connection (code undefined: it dropped without a close frame).
+   * `description` is what the code means; `detail` is the close frame's reason, or what the
+   * transport saw when the connection was lost (empty if nothing).
+   */
+  Closed: { readonly code: number | undefined; readonly description: string; readonly detail: string }
   /** The gateway asked for a reconnect (op 7). */
   Reconnect: {}
   /** The gateway invalidated the session (op 9); `resumable` is its `d`. */
@@ -117,7 +121,8 @@ export const describeReason = (reason: Reason): string =>
     HelloTimeout: () => "hello timeout",
     ReadyTimeout: () => "ready timeout",
     Zombie: () => "zombie connection (heartbeat not acknowledged)",
-    Closed: ({ code, description }) => (code === undefined ? description : `close ${code} (${description})`),
+    Closed: ({ code, description, detail }) =>
+      `${code === undefined ? description : `close ${code} (${description})`}${detail === "" ? "" : `: ${detail}`}`,
     Reconnect: () => "reconnect requested (op 7)",
     InvalidSession: ({ resumable }) => `invalid session (op 9, ${resumable ? "resumable" : "not resumable"})`,
     DecodeFailed: ({ message }) => `decode failed: ${message}`,

@@ -70,7 +70,7 @@ const wire = (
   let buffered = 0
   let paused = false
   let disposed = false
-  let rejected: { readonly code: number; readonly reason: string } | undefined
+  let rejected: { readonly code: number | undefined; readonly reason: string } | undefined
   let sentClose: { readonly code: number; readonly reason: string } | undefined
 
   const onOpen = (): void => {
@@ -82,8 +82,8 @@ const wire = (
       Deferred.unsafeDone(opened, Exit.fail(new TransportError({ reason: "Connect", cause: error })))
       return
     }
-    const code = protocolErrorCloseCode(error)
-    if (code !== undefined) rejected = { code, reason: error.message }
+    // the frame ws rejected, or what broke the socket: the connection ends with it
+    rejected = { code: protocolErrorCloseCode(error), reason: error.message }
   }
   const onMessage = (data: WebSocket.RawData, isBinary: boolean): void => {
     // text stays bytes: a message the session skips is never decoded into a string

@@ -10,7 +10,9 @@ import * as Random from "effect/Random"
 import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
 import type { GatewayEvent } from "../../src/protocol/Event.ts"
+import * as CloseCode from "../../src/protocol/CloseCode.ts"
 import * as SessionOptions from "../../src/session/SessionOptions.ts"
+import { describeReason, Reason } from "../../src/session/SessionState.ts"
 import * as MemoryTransport from "../../src/transport/MemoryTransport.ts"
 import {
   acceptAndHello,
@@ -216,6 +218,19 @@ describe("Session", () => {
         }
       }).pipe(Effect.provide(TestLayer)))
   }
+
+  it.scoped("a close's transition gives its code, what the code means, and the gateway's reason", () =>
+    Effect.gen(function*() {
+      const { peer, session } = yield* readySession()
+      const reasons: Array<Reason> = []
+      yield* Effect.forkScoped(Stream.runForEach(session.transitions, (t) => Effect.sync(() => reasons.push(t.reason))))
+      yield* settle
+      yield* peer.close(4000, "Unknown error.")
+      yield* settle
+      const closed = reasons.find((reason) => reason._tag === "Closed")
+      expect(closed).toEqual(Reason.Closed({ code: 4000, description: CloseCode.describe(4000), detail: "Unknown error." }))
+      expect(describeReason(closed!)).toBe(`close 4000 (${CloseCode.describe(4000)}): Unknown error.`)
+    }).pipe(Effect.provide(TestLayer)))
 
   it.scoped("op 7 resumes; op 9 true resumes; op 9 false identifies anew", () =>
     Effect.gen(function*() {

@@ -171,7 +171,7 @@ describe("WsTransport", () => {
       expect(end).toMatchObject({ _tag: "ConnectionClosed", code: 1007 })
     })))
 
-  it.live("any other protocol error (a masked frame) ends the connection with no code", () =>
+  it.live("any other protocol error (a masked frame) ends the connection with no code, and says why", () =>
     Effect.scoped(Effect.gen(function*() {
       const { accepted, url } = yield* server
       const { transport } = recordingTransport()
@@ -179,7 +179,8 @@ describe("WsTransport", () => {
       const peer = yield* Queue.take(accepted)
       peer.send("masked", { mask: true })
       expect((yield* serverClosed(peer)).code).toBe(1002)
-      expect((yield* drain(connection.frames)).end).toMatchObject({ _tag: "ConnectionClosed", code: undefined })
+      const { end } = yield* drain(connection.frames)
+      expect(end).toMatchObject({ _tag: "ConnectionClosed", code: undefined, reason: "Invalid WebSocket frame: MASK must be clear" })
     })))
 
   it.live("close with a code or reason ws refuses (1005, 124 bytes) terminates the socket", () =>
