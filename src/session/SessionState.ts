@@ -122,7 +122,8 @@ export const describeReason = (reason: Reason): string =>
     ReadyTimeout: () => "ready timeout",
     Zombie: () => "zombie connection (heartbeat not acknowledged)",
     Closed: ({ code, description, detail }) =>
-      `${code === undefined ? description : `close ${code} (${description})`}${detail === "" ? "" : `: ${detail}`}`,
+      // the detail is the peer's text: quoted, so no control character reaches a terminal raw
+      `${code === undefined ? description : `close ${code} (${description})`}${detail === "" ? "" : `: ${JSON.stringify(detail)}`}`,
     Reconnect: () => "reconnect requested (op 7)",
     InvalidSession: ({ resumable }) => `invalid session (op 9, ${resumable ? "resumable" : "not resumable"})`,
     DecodeFailed: ({ message }) => `decode failed: ${message}`,

@@ -229,7 +229,10 @@ describe("Session", () => {
       yield* settle
       const closed = reasons.find((reason) => reason._tag === "Closed")
       expect(closed).toEqual(Reason.Closed({ code: 4000, description: CloseCode.describe(4000), detail: "Unknown error." }))
-      expect(describeReason(closed!)).toBe(`close 4000 (${CloseCode.describe(4000)}): Unknown error.`)
+      expect(describeReason(closed!)).toBe(`close 4000 (${CloseCode.describe(4000)}): "Unknown error."`)
+      expect(describeReason(Reason.Closed({ code: undefined, description: "connection lost", detail: "\u001b[2J" }))).toBe(
+        `connection lost: "\\u001b[2J"`
+      )
     }).pipe(Effect.provide(TestLayer)))
 
   it.scoped("op 7 resumes; op 9 true resumes; op 9 false identifies anew", () =>
