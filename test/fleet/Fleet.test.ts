@@ -208,8 +208,13 @@ describe("Fleet", () => {
       yield* serve()
       const fleet = yield* Fleet.make(options({ shardCount: 3, startupWindow: 1 }))
       yield* advance(500)
+      // a program waiting for a shard that will now never start is told so
+      const waiting = yield* Effect.fork(fleet.shard(2))
+      yield* advance(100)
+      expect(yield* Fiber.poll(waiting)).toStrictEqual(Option.none())
       const points = yield* fleet.disconnect()
       expect(points.map((point) => point.shard[0])).toEqual([0])
+      expect(yield* Effect.flip(Fiber.join(waiting))).toMatchObject({ _tag: "RouteError", reason: "NotRunning", shard: 2 })
       yield* fleet.await
       const events = yield* Stream.runCollect(fleet.events)
       expect(Chunk.toReadonlyArray(events).map((event) => [event.shard, event.t])).toEqual([[0, "READY"]])
@@ -405,6 +410,12 @@ describe("Fleet", () => {
         options({ shardCount: 4, startupWindow: 1.5 })
       ]) {
         expect((yield* Effect.flip(Fleet.make(bad)))._tag).toBe("InvalidOptions")
+      }
+      for (const [bad, detail] of [
+        [options({ shards: [-1, 0.5], shardCount: 4 }), "shard ids must be non-negative integers, got -1, 0.5"],
+        [options({ shards: [3], shardCount: 4, resume: [point, point] }), "two resume points for shard 3"]
+      ] as const) {
+        expect(yield* Effect.flip(Fleet.make(bad))).toMatchObject({ _tag: "InvalidOptions", detail: expect.stringContaining(detail) })
       }
       yield* advance(1000)
       expect(yield* gateway.attempts).toEqual([])

@@ -1,0 +1,48 @@
+import * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import { describe, expect, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
+import * as TestClock from "effect/TestClock"
+import * as GatewayCache from "../../src/fleet/GatewayCache.ts"
+import * as IdentifyLimiter from "../../src/limits/IdentifyLimiter.ts"
+import { token } from "../session/harness.ts"
+
+const answer = (shards: number) => ({
+  url: "wss://gateway.test",
+  shards,
+  session_start_limit: { total: 1000, remaining: 999, reset_after: 60_000, max_concurrency: 1 }
+})
+
+/** An HTTP client whose answers take a second each, and give the number of the request as `shards`. */
+const slowClient = () => {
+  let requests = 0
+  const client = HttpClient.make((request) =>
+    Effect.delay(
+      Effect.sync(() => HttpClientResponse.fromWeb(request, new Response(JSON.stringify(answer(++requests)), { status: 200 }))),
+      "1 second"
+    )
+  )
+  return { client, requests: () => requests }
+}
+
+describe("GatewayCache", () => {
+  it.scoped("callers that ask while a fetch runs share it; once stale, the next caller fetches again", () =>
+    Effect.gen(function*() {
+      const { client, requests } = slowClient()
+      const cache = yield* GatewayCache.make({ api: "https://discord.test/api/v10", token, maxAge: "1 minute" }).pipe(
+        Effect.provideService(HttpClient.HttpClient, client)
+      )
+      const callers = yield* Effect.fork(Effect.all([cache.info, cache.info, cache.info], { concurrency: "unbounded" }))
+      yield* TestClock.adjust("1 second")
+      const answers = yield* Fiber.join(callers)
+      expect(answers.map((info) => info.shards)).toEqual([1, 1, 1])
+      expect([requests(), yield* cache.fetches]).toEqual([1, 1])
+
+      yield* TestClock.adjust("1 minute")
+      const stale = yield* Effect.fork(cache.info)
+      yield* TestClock.adjust("1 second")
+      expect((yield* Fiber.join(stale)).shards).toBe(2)
+      expect(requests()).toBe(2)
+    }).pipe(Effect.provide(IdentifyLimiter.layerMemory)))
+})
