@@ -78,13 +78,20 @@ const drain = (frames: Stream.Stream<Frame, ConnectionClosed>) =>
     return { seen, end }
   }).pipe(Effect.timeout("2 seconds"), Effect.orDie)
 
+/** A live connection to a fresh loopback server, and the server's side of it. */
+const connected = (maxFrameBytes = 1024, options: WsTransport.WsTransportOptions = {}) =>
+  Effect.gen(function*() {
+    const { accepted, url } = yield* server
+    const { transport } = recordingTransport(options)
+    const connection = yield* transport.connect(url, { maxFrameBytes })
+    const peer = yield* Queue.take(accepted)
+    return { connection, peer }
+  })
+
 describe("WsTransport", () => {
   it.live("delivers text and binary frames in order, buffered ones as one chunk", () =>
     Effect.scoped(Effect.gen(function*() {
-      const { accepted, url } = yield* server
-      const { transport } = recordingTransport()
-      const connection = yield* transport.connect(url, { maxFrameBytes: 1024 })
-      const peer = yield* Queue.take(accepted)
+      const { connection, peer } = yield* connected()
       peer.send("one")
       peer.send(Buffer.from([1, 2, 3]))
       peer.send("three")
@@ -101,10 +108,7 @@ describe("WsTransport", () => {
 
   it.live("hands over many frames in order through backpressure", () =>
     Effect.scoped(Effect.gen(function*() {
-      const { accepted, url } = yield* server
-      const { transport } = recordingTransport({ highWaterMark: 2 })
-      const connection = yield* transport.connect(url, { maxFrameBytes: 1024 })
-      const peer = yield* Queue.take(accepted)
+      const { connection, peer } = yield* connected(1024, { highWaterMark: 2 })
       for (let i = 0; i < 50; i++) peer.send(String(i))
       const frames = yield* Stream.runCollect(Stream.take(connection.frames, 50))
       expect(Chunk.toArray(frames).map(textOf)).toEqual(Array.from({ length: 50 }, (_, i) => String(i)))
@@ -112,10 +116,7 @@ describe("WsTransport", () => {
 
   it.live("sends text and binary frames; a send after close fails with Send", () =>
     Effect.scoped(Effect.gen(function*() {
-      const { accepted, url } = yield* server
-      const { transport } = recordingTransport()
-      const connection = yield* transport.connect(url, { maxFrameBytes: 1024 })
-      const peer = yield* Queue.take(accepted)
+      const { connection, peer } = yield* connected()
       const received = yield* Queue.unbounded<readonly [string, boolean]>()
       peer.on("message", (data, isBinary) => Queue.unsafeOffer(received, [data.toString("hex"), isBinary]))
       yield* connection.send("hi")
@@ -145,10 +146,7 @@ describe("WsTransport", () => {
 
   it.live("a frame over maxFrameBytes ends the connection with 1009", () =>
     Effect.scoped(Effect.gen(function*() {
-      const { accepted, url } = yield* server
-      const { transport } = recordingTransport()
-      const connection = yield* transport.connect(url, { maxFrameBytes: 8 })
-      const peer = yield* Queue.take(accepted)
+      const { connection, peer } = yield* connected(8)
       peer.send("12345678")
       peer.send("123456789")
       const { end, seen } = yield* drain(connection.frames)
@@ -159,10 +157,7 @@ describe("WsTransport", () => {
 
   it.live("a text frame that is not UTF-8 ends the connection with 1007", () =>
     Effect.scoped(Effect.gen(function*() {
-      const { accepted, url } = yield* server
-      const { transport } = recordingTransport()
-      const connection = yield* transport.connect(url, { maxFrameBytes: 1024 })
-      const peer = yield* Queue.take(accepted)
+      const { connection, peer } = yield* connected()
       peer.send("fine")
       peer.send(Buffer.from([0xc3, 0x28]), { binary: false })
       expect((yield* serverClosed(peer)).code).toBe(1007)
@@ -173,10 +168,7 @@ describe("WsTransport", () => {
 
   it.live("any other protocol error (a masked frame) ends the connection with no code, and says why", () =>
     Effect.scoped(Effect.gen(function*() {
-      const { accepted, url } = yield* server
-      const { transport } = recordingTransport()
-      const connection = yield* transport.connect(url, { maxFrameBytes: 1024 })
-      const peer = yield* Queue.take(accepted)
+      const { connection, peer } = yield* connected()
       peer.send("masked", { mask: true })
       expect((yield* serverClosed(peer)).code).toBe(1002)
       const { end } = yield* drain(connection.frames)
