@@ -82,7 +82,8 @@ const wire = (
       Deferred.unsafeDone(opened, Exit.fail(new TransportError({ reason: "Connect", cause: error })))
       return
     }
-    // the frame ws rejected, or what broke the socket: the connection ends with it
+    // after open, ws reports a frame it rejected (a protocol error) or a write that failed; the
+    // connection ends with it
     rejected = { code: protocolErrorCloseCode(error), reason: error.message }
   }
   const onMessage = (data: WebSocket.RawData, isBinary: boolean): void => {
