@@ -14,6 +14,7 @@ import * as TestClock from "effect/TestClock"
 import type { FleetOptions } from "../../src/fleet/FleetOptions.ts"
 import * as IdentifyLimiter from "../../src/limits/IdentifyLimiter.ts"
 import * as MemoryTransport from "../../src/transport/MemoryTransport.ts"
+import { settleFor } from "../settle.ts"
 
 export const secret = "NzkyNzE1NDU0MTk2MDg4ODQy.X-hvzA.Ovy4MCQywSkoMRRclStW4xAYK7I"
 export const token = Redacted.make(secret)
@@ -105,8 +106,8 @@ export const serve = (heartbeatInterval = 3_600_000) =>
 /** A dispatch frame. */
 export const dispatch = (s: number, t: string, d: unknown) => ({ op: 0, s, t, d })
 
-/** Lets the forked fibers run until they block. */
-export const settle = Effect.repeatN(Effect.yieldNow(), 100)
+/** Lets the forked fibers run until they block (a fleet has more of them than a session). */
+export const settle = settleFor(100)
 
 /** Moves the `TestClock` forward by `millis` in steps, letting every fiber run between steps. */
 export const advance = (millis: number, step = 500) =>

@@ -5,8 +5,7 @@ import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
 import * as Scope from "effect/Scope"
 import * as FifoSemaphore from "../../src/limits/FifoSemaphore.ts"
-
-const settle = Effect.repeatN(Effect.yieldNow(), 20)
+import { settle } from "../settle.ts"
 
 /** Takes a permit in a scope of its own; returns the scope and the fiber that waited for it. */
 const enter = (semaphore: FifoSemaphore.FifoSemaphore, admitted: Array<string>, name: string) =>

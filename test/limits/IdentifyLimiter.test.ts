@@ -6,8 +6,8 @@ import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
 import * as TestClock from "effect/TestClock"
 import * as IdentifyLimiter from "../../src/limits/IdentifyLimiter.ts"
+import { settle } from "../settle.ts"
 
-const settle = Effect.repeatN(Effect.yieldNow(), 20)
 const isDone = <A, E>(fiber: Fiber.Fiber<A, E>) => Effect.map(Fiber.poll(fiber), Option.isSome)
 const day = 24 * 60 * 60 * 1000
 const limits = (overrides: Partial<IdentifyLimiter.SessionStartLimit> = {}): IdentifyLimiter.SessionStartLimit => ({

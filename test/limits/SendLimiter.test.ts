@@ -7,8 +7,8 @@ import * as Option from "effect/Option"
 import * as Scheduler from "effect/Scheduler"
 import * as TestClock from "effect/TestClock"
 import * as SendLimiter from "../../src/limits/SendLimiter.ts"
+import { settle } from "../settle.ts"
 
-const settle = Effect.repeatN(Effect.yieldNow(), 20)
 const isDone = <A, E>(fiber: Fiber.Fiber<A, E>) => Effect.map(Fiber.poll(fiber), Option.isSome)
 const takeMany = (limiter: SendLimiter.SendLimiter, priority: SendLimiter.SendPriority, count: number) =>
   Effect.forEach(Array.from({ length: count }), () => limiter.take(priority), { discard: true })

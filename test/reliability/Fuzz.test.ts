@@ -33,6 +33,7 @@ import * as SessionOptionsModule from "../../src/session/SessionOptions.ts"
 import type { Transition } from "../../src/session/SessionState.ts"
 import * as MemoryTransport from "../../src/transport/MemoryTransport.ts"
 import { collectGarbage, figures } from "./support.ts"
+import { settle } from "../settle.ts"
 
 const seed = 0x5eedf022
 const gatewayUrl = "ws://gateway.test/"
@@ -295,8 +296,6 @@ const options = (overrides: Partial<SessionOptions> = {}): SessionOptions => ({
   ...overrides
 })
 
-const settle = Effect.repeatN(Effect.yieldNow(), 50)
-
 type Payload = { readonly op: number; readonly d: unknown }
 
 const parse = (frames: Chunk.Chunk<string | Uint8Array>): ReadonlyArray<Payload> =>
@@ -364,7 +363,6 @@ const readySession = (overrides: Partial<SessionOptions> = {}, compressor?: Comp
     expect(h.events.map((e) => e.t)).toEqual(["READY"])
     return { ...h, peer, compress }
   })
-
 
 const badHellos: ReadonlyArray<readonly [string, unknown]> = [
   ["no interval", {}],

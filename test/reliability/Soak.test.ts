@@ -15,6 +15,7 @@ import * as TestClock from "effect/TestClock"
 import * as IdentifyLimiter from "../../src/limits/IdentifyLimiter.ts"
 import * as Session from "../../src/session/Session.ts"
 import * as MemoryTransport from "../../src/transport/MemoryTransport.ts"
+import { settleFor } from "../settle.ts"
 import { between, figures, pick, prng } from "./support.ts"
 
 const token = Redacted.make("NzkyNzE1NDU0MTk2MDg4ODQy.X-hvzA.soak-secret-0123456789")
@@ -43,7 +44,7 @@ interface Served {
 const shardOf = (url: string) => Number(new URL(url).searchParams.get("shard"))
 const frame = (op: number, d: unknown, s: number | null = null, t: string | null = null) => JSON.stringify({ op, d, s, t })
 
-const settle = Effect.repeatN(Effect.yieldNow(), 15)
+const settle = settleFor(15)
 
 describe("reliability: a 6 hour soak under TestClock", () => {
   it.scoped("16 shards, faults every few minutes: beats on schedule, backoff bounded, identify budget kept", () =>

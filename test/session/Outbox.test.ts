@@ -8,8 +8,7 @@ import * as TestClock from "effect/TestClock"
 import * as SendLimiter from "../../src/limits/SendLimiter.ts"
 import { Opcode } from "../../src/protocol/Opcode.ts"
 import * as Outbox from "../../src/session/Outbox.ts"
-
-const settle = Effect.repeatN(Effect.yieldNow(), 30)
+import { settle } from "../settle.ts"
 
 /** A writer over real limiters that records what it wrote, and when. */
 const recordingWriter = (options: { readonly accept?: () => boolean } = {}) =>

@@ -70,7 +70,6 @@ export const receiveOp = (peer: MemoryTransport.MemoryPeer, op: number) =>
     }
   })
 
-/** Lets the forked fibers run until they block. */
-export const settle = Effect.repeatN(Effect.yieldNow(), 50)
+export { settle } from "../settle.ts"
 
 export { Session }
