@@ -5,6 +5,7 @@
  * @since 0.1.0
  */
 import type * as Task from "./clients/task.ts"
+import * as History from "./history.ts"
 import type * as Shards from "./memory/shards.ts"
 import type { Startup } from "./startup.ts"
 import type * as Workloads from "./workloads.ts"
@@ -139,6 +140,8 @@ export interface Everything {
   readonly workloads: ReadonlyArray<WorkloadResult>
   readonly memory: MemoryResult | undefined
   readonly startup: ReadonlyArray<Startup> | undefined
+  /** The target figures of the full runs so far, this one last (empty for a partial run). */
+  readonly history: ReadonlyArray<History.Entry>
 }
 
 /**
@@ -297,9 +300,13 @@ interface Target {
   readonly name: string
   readonly figure: string
   readonly met: boolean | undefined
+  /** Where the history keeps this target's figure, and the figure (`NaN` when there is none). */
+  readonly key?: History.Key
+  readonly value?: number
 }
 
-const cpuTarget = (workloads: ReadonlyArray<WorkloadResult>, name: string, limit: number, label: string): Target => {
+const cpuTarget = (workloads: ReadonlyArray<WorkloadResult>, name: History.Key, label: string): Target => {
+  const limit = History.limits[name]
   const result = workloads.find((w) => w.workload.name === name)
   if (result === undefined) return { name: label, figure: "not run", met: undefined }
   const all = rows(result)
@@ -314,17 +321,19 @@ const cpuTarget = (workloads: ReadonlyArray<WorkloadResult>, name: string, limit
       `ours ${fixed(ours.cpuUsPerEvent, 2)} us, floor ${fixed(floor.cpuUsPerEvent, 2)} us per event); ` +
       `over the first ${thousands(result.workload.warmup)} events: ${ratio(oursFirst?.vsFloor ?? Number.NaN)}` +
       (skipFloor === undefined ? "" : `; the skip floor: ${ratio(skipFloor.vsFloor)}`),
-    met: ours.vsFloor <= limit
+    met: ours.vsFloor <= limit,
+    key: name,
+    value: ours.vsFloor
   }
 }
 
 const targets = (everything: Everything): ReadonlyArray<Target> => {
   const list: Array<Target> = [
-    cpuTarget(everything.workloads, "small zlib-stream", 1.15, "CPU per event, small events, zlib-stream: <= 1.15x floor"),
-    cpuTarget(everything.workloads, "large zlib-stream", 1.10, "CPU per event, large events, zlib-stream: <= 1.10x floor"),
-    cpuTarget(everything.workloads, "small none", 1.15, "CPU per event, uncompressed (small events): <= 1.15x floor"),
-    cpuTarget(everything.workloads, "filtered zlib-stream", 0.5, "Filtered run (10% wanted), zlib-stream: <= 0.5x floor"),
-    cpuTarget(everything.workloads, "filtered none", 0.5, "Filtered run (10% wanted), uncompressed: <= 0.5x floor")
+    cpuTarget(everything.workloads, "small zlib-stream", "CPU per event, small events, zlib-stream: <= 1.15x floor"),
+    cpuTarget(everything.workloads, "large zlib-stream", "CPU per event, large events, zlib-stream: <= 1.10x floor"),
+    cpuTarget(everything.workloads, "small none", "CPU per event, uncompressed (small events): <= 1.15x floor"),
+    cpuTarget(everything.workloads, "filtered zlib-stream", "Filtered run (10% wanted), zlib-stream: <= 0.5x floor"),
+    cpuTarget(everything.workloads, "filtered none", "Filtered run (10% wanted), uncompressed: <= 0.5x floor")
   ]
   const memory = everything.memory
   if (memory !== undefined) {
@@ -338,7 +347,9 @@ const targets = (everything: Everything): ReadonlyArray<Target> => {
     list.push({
       name: "RSS per idle shard: <= 0.8x @discordjs/ws",
       figure: `${ratio(value)} (ours ${fixed(ours.rssPerShardKb, 1)} KiB, @discordjs/ws ${fixed(theirs.rssPerShardKb, 1)} KiB per shard)`,
-      met: Number.isFinite(value) ? value <= 0.8 : undefined
+      met: Number.isFinite(value) ? value <= History.limits.memory : undefined,
+      key: "memory",
+      value
     })
   }
   for (const startup of everything.startup ?? []) {
@@ -349,6 +360,53 @@ const targets = (everything: Everything): ReadonlyArray<Target> => {
     })
   }
   return list
+}
+
+/**
+ * This run's figure for every target the history keeps (what bench/history.json records of it).
+ *
+ * @since 0.1.0
+ */
+export const targetFigures = (everything: Everything): Partial<Record<History.Key, number>> =>
+  Object.fromEntries(
+    targets(everything).flatMap((t) =>
+      t.key !== undefined && t.value !== undefined && Number.isFinite(t.value) ? [[t.key, Math.round(t.value * 100) / 100]] : []
+    )
+  )
+
+/**
+ * The section of RESULTS.md that gives the last ten full runs' figure for each target, and the
+ * median of the last three.
+ *
+ * @since 0.1.0
+ */
+export const historyLines = (history: ReadonlyArray<History.Entry>): ReadonlyArray<string> => {
+  const runs = history.slice(-10)
+  if (runs.length === 0) return []
+  const header = runs.map((run) => (run.date === null ? "earlier" : `${run.date.slice(0, 10)}${run.commit === null ? "" : ` (${run.commit})`}`))
+  const cell = (value: number | undefined) => (value === undefined ? "" : ratio(value))
+  return [
+    "## The targets over the last runs",
+    "",
+    `Ours against the floor (CPU per event) and against @discordjs/ws (RSS per idle shard) in each of the last ${runs.length} full ` +
+      "runs, oldest first, this run last (bench/history.json; the runs marked earlier were recorded before that file, from the " +
+      "README's record of them). On this machine one run can miss or meet a target by more than the margin it is judged by; " +
+      "the last column is the median of the last three runs.",
+    "",
+    `| target | limit | ${header.join(" | ")} | median of the last three |`,
+    `|---|---:|${runs.map(() => "---:|").join("")}---:|`,
+    ...keysOf(runs).map((key) => {
+      const lastThree = runs.slice(-3).flatMap((run) => (run.figures[key] === undefined ? [] : [run.figures[key]!]))
+      return `| ${key === "memory" ? "memory (RSS per idle shard)" : key} | <= ${ratio(History.limits[key])} | ` +
+        `${runs.map((run) => cell(run.figures[key])).join(" | ")} | ${lastThree.length === 3 ? ratio(median(lastThree)) : "n/a"} |`
+    }),
+    ""
+  ]
+}
+
+const keysOf = (runs: ReadonlyArray<History.Entry>): ReadonlyArray<History.Key> => {
+  const seen = new Set(runs.flatMap((run) => Object.keys(run.figures)))
+  return History.keys.filter((key) => seen.has(key))
 }
 
 const notesOf = (workloads: ReadonlyArray<WorkloadResult>, client: Client): string => {
@@ -404,6 +462,7 @@ export const markdown = (everything: Everything): string => {
     "|---|---|---|",
     ...targets(everything).map((t) => `| ${t.name} | ${t.figure} | ${status(t.met)} |`),
     "",
+    ...historyLines(everything.history),
     "## Throughput",
     "",
     "| workload | client | events/s | CPU us/event | CPU us/event, fastest-slowest run | peak RSS MB | CPU vs floor | CPU vs Effect floor | CPU vs @discordjs/ws | runs |",

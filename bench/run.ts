@@ -9,15 +9,18 @@
  * `--reps N`, `--small N`, `--large N` (measured events), `--small-warmup N`, `--large-warmup N` (events
  * consumed before measuring), `--shards N` (idle shards), `--only NAME` (workloads whose
  * name contains NAME), `--no-memory`, `--no-startup`. `--quick`, `--only` and the `--no-*` flags
- * write bench/out/RESULTS.partial.md instead. `npm run bench` runs bench/etf.ts and bench/streamgc.ts
+ * write bench/out/RESULTS.partial.md instead; a full run also adds its target figures to
+ * bench/history.json. `npm run bench` runs bench/etf.ts and bench/streamgc.ts
  * first and this script last, so that `npm run bench -- --quick` hands its flags to this one.
  *
  * @since 0.1.0
  */
+import { execFileSync } from "node:child_process"
 import { createRequire } from "node:module"
 import * as Os from "node:os"
 import { mkdirSync, writeFileSync } from "node:fs"
 import * as Build from "./build.ts"
+import * as History from "./history.ts"
 import type * as Task from "./clients/task.ts"
 import type * as Shards from "./memory/shards.ts"
 import * as Processes from "./processes.ts"
@@ -178,6 +181,15 @@ const memory = async (): Promise<Report.MemoryResult> => {
   }
 }
 
+/** The commit the benchmark runs on (`null` outside a git checkout). */
+const commitOf = (): string | null => {
+  try {
+    return execFileSync("git", ["rev-parse", "--short", "HEAD"], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim()
+  } catch {
+    return null
+  }
+}
+
 const main = async (): Promise<void> => {
   progress("building the benchmark processes")
   await Build.build()
@@ -196,9 +208,11 @@ const main = async (): Promise<void> => {
     progress("startup: 64 shards at max_concurrency 16 under TestClock")
     startup = await Processes.runOnce<ReadonlyArray<Startup>>("startup", {})
   }
-  const markdown = Report.markdown({ machine, settings, workloads, memory: memoryResult, startup })
-  // a smoke test or a partial run never overwrites the results
+  // a smoke test or a partial run never overwrites the results, nor goes into the history
   const partial = quick || text("--only") !== undefined || flag("--no-memory") || flag("--no-startup")
+  const measured: Report.Everything = { machine, settings, workloads, memory: memoryResult, startup, history: [] }
+  const history = partial ? [] : History.append({ date: machine.date, commit: commitOf(), figures: Report.targetFigures(measured) })
+  const markdown = Report.markdown({ ...measured, history })
   const target = partial ? "out/RESULTS.partial.md" : "RESULTS.md"
   mkdirSync(new URL("./out/", import.meta.url), { recursive: true })
   writeFileSync(new URL(`./${target}`, import.meta.url), markdown)

@@ -1,0 +1,71 @@
+/**
+ * The target figures of every full `npm run bench`, oldest first, kept in bench/history.json: on a
+ * noisy machine one run cannot settle a target within a few hundredths, several can.
+ *
+ * @since 0.1.0
+ */
+import { existsSync, readFileSync, writeFileSync } from "node:fs"
+
+/**
+ * The figures kept per run: ours against the floor (CPU per event) per workload, and ours against
+ * @discordjs/ws (RSS per idle shard).
+ *
+ * @since 0.1.0
+ */
+export const keys = ["small zlib-stream", "large zlib-stream", "small none", "filtered zlib-stream", "filtered none", "memory"] as const
+
+/**
+ * Each target's limit (issue 6): at most this much of the floor's CPU per event, or of @discordjs/ws's
+ * RSS per idle shard.
+ *
+ * @since 0.1.0
+ */
+export const limits: Readonly<Record<Key, number>> = {
+  "small zlib-stream": 1.15,
+  "large zlib-stream": 1.10,
+  "small none": 1.15,
+  "filtered zlib-stream": 0.5,
+  "filtered none": 0.5,
+  memory: 0.8
+}
+
+/**
+ * One of {@link keys}.
+ *
+ * @since 0.1.0
+ */
+export type Key = typeof keys[number]
+
+/**
+ * One full run: when it ran and on which commit (`null` for the runs recorded before this file
+ * existed, taken from the README's record of them), and its figures (a figure with no record is
+ * absent).
+ *
+ * @since 0.1.0
+ */
+export interface Entry {
+  readonly date: string | null
+  readonly commit: string | null
+  readonly figures: Partial<Record<Key, number>>
+}
+
+const file = new URL("./history.json", import.meta.url)
+
+/**
+ * The runs recorded so far, oldest first.
+ *
+ * @since 0.1.0
+ */
+export const read = (): ReadonlyArray<Entry> =>
+  existsSync(file) ? (JSON.parse(readFileSync(file, "utf8")) as ReadonlyArray<Entry>) : []
+
+/**
+ * Records one more run; returns every run, this one last.
+ *
+ * @since 0.1.0
+ */
+export const append = (entry: Entry): ReadonlyArray<Entry> => {
+  const entries = [...read(), entry]
+  writeFileSync(file, `${JSON.stringify(entries, null, 2)}\n`)
+  return entries
+}
