@@ -15,6 +15,13 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs"
 export const keys = ["small zlib-stream", "large zlib-stream", "small none", "filtered zlib-stream", "filtered none", "memory"] as const
 
 /**
+ * One of {@link keys}.
+ *
+ * @since 0.1.0
+ */
+export type Key = typeof keys[number]
+
+/**
  * Each target's limit (issue 6): at most this much of the floor's CPU per event, or of @discordjs/ws's
  * RSS per idle shard.
  *
@@ -28,13 +35,6 @@ export const limits: Readonly<Record<Key, number>> = {
   "filtered none": 0.5,
   memory: 0.8
 }
-
-/**
- * One of {@link keys}.
- *
- * @since 0.1.0
- */
-export type Key = typeof keys[number]
 
 /**
  * One full run: when it ran and on which commit (`null` for the runs recorded before this file
