@@ -70,7 +70,9 @@ const wire = (
   let buffered = 0
   let paused = false
   let disposed = false
-  let rejected: { readonly code: number | undefined; readonly reason: string } | undefined
+  let rejected: { readonly code: number; readonly reason: string } | undefined
+  // what ws reported last, for a connection that then ends without a close code
+  let failure: string | undefined
   let sentClose: { readonly code: number; readonly reason: string } | undefined
 
   const onOpen = (): void => {
@@ -82,9 +84,10 @@ const wire = (
       Deferred.unsafeDone(opened, Exit.fail(new TransportError({ reason: "Connect", cause: error })))
       return
     }
-    // after open, ws reports a frame it rejected (a protocol error) or a write that failed; the
-    // connection ends with it
-    rejected = { code: protocolErrorCloseCode(error), reason: error.message }
+    // after open, ws reports a frame it rejected (a protocol error) or a write that failed
+    const code = protocolErrorCloseCode(error)
+    if (code !== undefined) rejected = { code, reason: error.message }
+    else failure = error.message
   }
   const onMessage = (data: WebSocket.RawData, isBinary: boolean): void => {
     // text stays bytes: a message the session skips is never decoded into a string
@@ -99,7 +102,9 @@ const wire = (
     Deferred.unsafeDone(opened, Exit.fail(new TransportError({ reason: "Connect", cause: new Error(`closed with ${code}`) })))
     const closed = rejected !== undefined
       ? new ConnectionClosed(rejected)
-      : new ConnectionClosed({ code: isAbnormal(code) ? undefined : code, reason: reason.toString("utf8") })
+      : isAbnormal(code)
+      ? new ConnectionClosed({ code: undefined, reason: failure ?? reason.toString("utf8") })
+      : new ConnectionClosed({ code, reason: reason.toString("utf8") })
     mailbox.unsafeDone(Exit.fail(closed))
   }
 
