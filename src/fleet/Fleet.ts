@@ -20,6 +20,7 @@ import { IdentifyLimiter } from "../limits/IdentifyLimiter.ts"
 import * as Commands from "../protocol/Commands.ts"
 import type { GatewayEvent } from "../protocol/Event.ts"
 import type * as MemberRequests from "../session/MemberRequests.ts"
+import * as HeartbeatTimer from "../session/HeartbeatTimer.ts"
 import * as Session from "../session/Session.ts"
 import type { GatewayInfoError, InvalidOptions, SessionClosed } from "../session/SessionError.ts"
 import * as SessionOptions from "../session/SessionOptions.ts"
@@ -170,6 +171,8 @@ export const make = (
     yield* Effect.forkScoped(Effect.flatMap(Effect.exit(ending.await), (exit) => merged.done(exit)))
     // closing the scope stops the sessions first (their finalizers come later), then ends `events`
     yield* Effect.addFinalizer(() => merged.end)
+    // one timer beats for every shard: an idle shard keeps no heartbeat fiber
+    const heartbeats = yield* HeartbeatTimer.make
     const deliverOf = ({ rate }: Starter.Shard): Session.EventSink => ({
       unsafeOffer: (event) => {
         if (!merged.unsafeOffer(event)) return false
@@ -191,7 +194,7 @@ export const make = (
       start: (index, hooks) =>
         // checked above: the only option that changes since is a presence updatePresence checked
         Effect.flatMap(Effect.orDie(optionsOf(ids[index]!)), (resolved) =>
-          Session.makeWith(resolved, { ...hooks, deliver: deliverOf(starter.shards[index]!) })),
+          Session.makeWith(resolved, { ...hooks, deliver: deliverOf(starter.shards[index]!), heartbeats })),
       // the first fatal error reaches `events` at once, before the other shards are stopped
       onEnd: (exit) => Effect.zipRight(Exit.isFailure(exit) ? merged.done(exit) : Effect.void, ending.onEnd(exit)),
       onAbandon: () => ending.onEnd(Exit.void)

@@ -13,6 +13,7 @@ import * as ExecutionStrategy from "effect/ExecutionStrategy"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import type * as Mailbox from "effect/Mailbox"
+import * as Random from "effect/Random"
 import * as Scope from "effect/Scope"
 import * as FrameDecoder from "../codec/FrameDecoder.ts"
 import { isDecodeError } from "../codec/DecodeError.ts"
@@ -23,6 +24,7 @@ import type { GatewayEvent } from "../protocol/Event.ts"
 import * as Pull from "../stream/Pull.ts"
 import type { ConnectionClosed, Frame, GatewayTransport } from "../transport/GatewayTransport.ts"
 import * as Heartbeat from "./Heartbeat.ts"
+import type { HeartbeatTimer } from "./HeartbeatTimer.ts"
 import type { MemberRequests } from "./MemberRequests.ts"
 import type { Outbox } from "./Outbox.ts"
 import * as Protocol from "./Protocol.ts"
@@ -60,6 +62,8 @@ export interface Context {
   /** The open connection, for a final close from outside. */
   readonly active: Active
   readonly transport: GatewayTransport["Type"]
+  /** Runs the connection's heartbeat (shared by the shards of a fleet). */
+  readonly heartbeats: HeartbeatTimer
   readonly identifyLimiter: IdentifyLimiter["Type"]
   /** Held from before a connection that will identify opens its socket until Identify was sent. */
   readonly admission: Effect.Effect<void, never, Scope.Scope>
@@ -187,11 +191,11 @@ export const run = (ctx: Context, url: string, mode: Protocol.Mode): Effect.Effe
     const presenceLimiter = yield* SendLimiter.make(options.presenceLimit)
     const sendControl = (payload: string | Uint8Array) =>
       Effect.zipRight(sendLimiter.take("control"), Effect.ignore(connection.send(payload)))
-    const beat = (scheduled: boolean) =>
-      Effect.suspend(() => {
-        tracker.sent(clock.unsafeCurrentTimeMillis(), scheduled)
-        return sendControl(ctx.heartbeat(ctx.memory.current.sequence))
-      })
+    // records a heartbeat going out now and returns its send
+    const beat = (scheduled: boolean) => {
+      tracker.sent(clock.unsafeCurrentTimeMillis(), scheduled)
+      return sendControl(ctx.heartbeat(ctx.memory.current.sequence))
+    }
 
     // fibers that end early are dropped once ended: a handle kept would keep the ended fiber alive
     let helloTimer: Fiber.RuntimeFiber<unknown> | undefined = yield* Effect.forkScoped(
@@ -228,10 +232,16 @@ export const run = (ctx: Context, url: string, mode: Protocol.Mode): Effect.Effe
           SessionState.Connected({ phase: mode === "resume" ? "Resuming" : "Identifying" }),
           Reason.Hello({ interval })
         )
-        yield* Effect.forkIn(scope)(
-          Heartbeat.run({ interval, tracker, beat: beat(true) }).pipe(
-            Effect.catchTag("Zombie", () => finish(Protocol.modeOf(ctx.memory.current), Reason.Zombie()))
-          )
+        yield* Scope.extend(
+          ctx.heartbeats.add(Heartbeat.beating({
+            interval,
+            jitter: yield* Random.next,
+            tracker,
+            // on the timer's fiber: the send, which may wait, runs on a fiber of its own
+            beat: Effect.suspend(() => Effect.asVoid(Effect.forkIn(beat(true), scope))),
+            onZombie: Effect.suspend(() => finish(Protocol.modeOf(ctx.memory.current), Reason.Zombie()))
+          })),
+          scope
         )
         authenticating = yield* Effect.forkIn(authenticate, scope)
       })

@@ -1,14 +1,13 @@
 /**
- * Heartbeating one connection: the schedule, acknowledgement tracking, and zombie detection.
+ * Heartbeating one connection: the schedule, acknowledgement tracking, and zombie detection. The
+ * beats themselves run on a shared `HeartbeatTimer`.
  *
  * @since 0.1.0
  */
-import * as Clock from "effect/Clock"
-import * as Data from "effect/Data"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Random from "effect/Random"
 import * as Schedule from "effect/Schedule"
+import type { Beating } from "./HeartbeatTimer.ts"
 
 /**
  * The heartbeat schedule: the first beat after `interval × jitter` (jitter in [0, 1)), then one
@@ -19,17 +18,6 @@ import * as Schedule from "effect/Schedule"
 export const schedule = (interval: Duration.DurationInput, jitter: number): Schedule.Schedule<unknown> => {
   const every = Duration.decode(interval)
   return Schedule.fromDelay(Duration.times(every, jitter)).pipe(Schedule.andThen(Schedule.spaced(every)))
-}
-
-/**
- * A beat was due while the previous one was still unacknowledged: the connection is a zombie.
- *
- * @since 0.1.0
- */
-export class Zombie extends Data.TaggedError("Zombie")<{}> {
-  override get message(): string {
-    return "heartbeat not acknowledged before the next one was due"
-  }
 }
 
 /**
@@ -72,25 +60,20 @@ export class Tracker {
 }
 
 /**
- * Runs the heartbeat of one connection until it turns out to be a zombie: on each scheduled tick,
- * fails with `Zombie` if the previous scheduled beat was not acknowledged, else sends a beat.
- * Jitter comes from `Random` and time from `Clock`, so `TestClock` drives it.
+ * The heartbeat of one connection, for a `HeartbeatTimer`: at each tick of
+ * {@link schedule}`(interval, jitter)`, `onZombie` if the previous scheduled beat was not
+ * acknowledged, else `beat` (which must record the beat with `tracker.sent`, and must not wait:
+ * the timer runs it on its own fiber). Draw `jitter` from `Random`, so that tests can fix it.
  *
  * @since 0.1.0
  */
-export const run = <E, R>(options: {
+export const beating = (options: {
   readonly interval: number
+  readonly jitter: number
   readonly tracker: Tracker
-  readonly beat: Effect.Effect<void, E, R>
-}): Effect.Effect<never, Zombie | E, R> =>
-  Effect.flatMap(Random.next, (jitter) => {
-    const tick = Effect.suspend((): Effect.Effect<void, Zombie | E, R> =>
-      options.tracker.isZombie
-        ? Effect.fail(new Zombie())
-        : Effect.zipRight(
-          Effect.map(Clock.currentTimeMillis, (now) => options.tracker.sent(now, true)),
-          options.beat
-        )
-    )
-    return Effect.zipRight(Effect.schedule(tick, schedule(options.interval, jitter)), Effect.never)
-  })
+  readonly beat: Effect.Effect<void>
+  readonly onZombie: Effect.Effect<void>
+}): Beating => ({
+  schedule: schedule(options.interval, options.jitter),
+  tick: Effect.suspend(() => options.tracker.isZombie ? options.onZombie : options.beat)
+})

@@ -32,6 +32,7 @@ import { GatewayTransport } from "../transport/GatewayTransport.ts"
 import * as Backoff from "./Backoff.ts"
 import * as Connection from "./Connection.ts"
 import * as GatewayInfo from "./GatewayInfo.ts"
+import * as HeartbeatTimer from "./HeartbeatTimer.ts"
 import * as MemberRequests from "./MemberRequests.ts"
 import * as Outbox from "./Outbox.ts"
 import * as Protocol from "./Protocol.ts"
@@ -180,6 +181,11 @@ export interface Hooks {
    * it. A full buffer suspends the reader, as the session's own would; the session never ends it.
    */
   readonly deliver?: EventSink | undefined
+  /**
+   * The timer that runs the session's heartbeats instead of one of its own: a fleet shares one
+   * among its shards, so that an idle shard keeps no heartbeat fiber.
+   */
+  readonly heartbeats?: HeartbeatTimer.HeartbeatTimer | undefined
 }
 
 /**
@@ -210,6 +216,7 @@ export const makeWith = (
     let events: Mailbox.Mailbox<GatewayEvent, SessionError> | undefined
     const deliver: EventSink = hooks.deliver ??
       (events = yield* Mailbox.make<GatewayEvent, SessionError>({ capacity: resolved.bufferSize, strategy: "suspend" }))
+    const heartbeats = hooks.heartbeats ?? (yield* HeartbeatTimer.make)
     const members = MemberRequests.make()
     const finished = yield* Deferred.make<void, SessionError>()
     const memory: { current: Protocol.Memory } = {
@@ -256,6 +263,7 @@ export const makeWith = (
       options: resolved,
       active,
       transport,
+      heartbeats,
       identifyLimiter,
       admission: hooks.admission ?? Effect.void,
       memory,

@@ -1,0 +1,172 @@
+/**
+ * One timer for the heartbeats of many connections. Each connection's beats fall due as its
+ * `Schedule` says; a single fiber sleeps until the earliest of them, runs what is due and sleeps
+ * again, and exists only while some connection is beating. An idle connection costs an entry in a
+ * heap instead of a fiber of its own (a fiber sleeping through a schedule holds about 11 KiB).
+ * Time is `Clock`'s, so `TestClock` drives it.
+ *
+ * @since 0.1.0
+ */
+import * as Effect from "effect/Effect"
+import type * as Fiber from "effect/Fiber"
+import * as Runtime from "effect/Runtime"
+import type * as Schedule from "effect/Schedule"
+import * as ScheduleDecision from "effect/ScheduleDecision"
+import * as ScheduleIntervals from "effect/ScheduleIntervals"
+import * as Scope from "effect/Scope"
+
+/**
+ * What a connection beats with.
+ *
+ * @since 0.1.0
+ */
+export interface Beating {
+  /** When the beats fall due: the first from when the beating starts, each next one from the last. */
+  readonly schedule: Schedule.Schedule<unknown>
+  /** Runs at each due time, on the timer's fiber: it must not wait (fork what does). */
+  readonly tick: Effect.Effect<void>
+}
+
+/**
+ * The timer service handle.
+ *
+ * @since 0.1.0
+ */
+export interface HeartbeatTimer {
+  /** Beats a connection until the `Scope` closes (or its schedule ends). */
+  readonly add: (beating: Beating) => Effect.Effect<void, never, Scope.Scope>
+}
+
+interface Entry {
+  dueAt: number
+  state: unknown
+  /** `undefined` once the connection stopped beating: the entry is dropped when it comes up. */
+  beating: Beating | undefined
+}
+
+/**
+ * Makes a timer that lives in the current scope: closing it stops every beating.
+ *
+ * @since 0.1.0
+ */
+export const make: Effect.Effect<HeartbeatTimer, never, Scope.Scope> = Effect.gen(function*() {
+  const runtime = yield* Effect.runtime<never>()
+  const clock = yield* Effect.clock
+  const due = new Heap<Entry>((a, b) => a.dueAt < b.dueAt)
+  let sleeper: Fiber.RuntimeFiber<void> | undefined
+  let sleepingUntil = Number.POSITIVE_INFINITY
+  let closed = false
+
+  // steps the entry's schedule at `now` and queues it for its next due time, unless it is done
+  const plan = (entry: Entry, beating: Beating, now: number): Effect.Effect<void> =>
+    Effect.map(beating.schedule.step(now, undefined, entry.state), ([state, , decision]) => {
+      if (ScheduleDecision.isDone(decision)) return
+      entry.state = state
+      entry.dueAt = ScheduleIntervals.start(decision.intervals)
+      due.push(entry)
+    })
+
+  const runDue: Effect.Effect<void> = Effect.suspend(() => {
+    const now = clock.unsafeCurrentTimeMillis()
+    const next = due.peek()
+    if (next === undefined || next.dueAt > now) return Effect.void
+    due.pop()
+    const beating = next.beating
+    if (beating === undefined) return runDue
+    return Effect.zipRight(Effect.zipRight(beating.tick, plan(next, beating, now)), runDue)
+  })
+
+  // The sleeper: sleeps until the earliest due beat, runs what is due, and again, until no
+  // connection beats. Only its sleep is interruptible, so a due beat is never half run. A sleeper
+  // that another one replaced (`generation` moved on) stops at its next turn.
+  let generation = 0
+  const sleep = (mine: number): Effect.Effect<void> =>
+    Effect.suspend(() => {
+      if (mine !== generation) return Effect.void
+      let next = due.peek()
+      while (next !== undefined && next.beating === undefined) {
+        due.pop()
+        next = due.peek()
+      }
+      if (next === undefined) {
+        sleeper = undefined
+        sleepingUntil = Number.POSITIVE_INFINITY
+        return Effect.void
+      }
+      sleepingUntil = next.dueAt
+      const wait = next.dueAt - clock.unsafeCurrentTimeMillis()
+      const run = Effect.zipRight(runDue, sleep(mine))
+      return wait <= 0 ? run : Effect.zipRight(Effect.interruptible(Effect.sleep(wait)), run)
+    })
+
+  // a beat due sooner than the sleeper wakes: a new sleeper, and the old one stops sleeping
+  const wakeFor = (dueAt: number): void => {
+    if (closed || dueAt >= sleepingUntil) return
+    const previous = sleeper
+    sleepingUntil = dueAt
+    sleeper = Runtime.runFork(runtime)(Effect.uninterruptible(sleep(++generation)))
+    previous?.unsafeInterruptAsFork(previous.id())
+  }
+
+  const scope = yield* Effect.scope
+  yield* Scope.addFinalizer(scope, Effect.sync(() => {
+    closed = true
+    generation++
+    sleeper?.unsafeInterruptAsFork(sleeper.id())
+    sleeper = undefined
+  }))
+
+  return {
+    add: (beating) =>
+      Effect.gen(function*() {
+        const entry: Entry = { dueAt: 0, state: beating.schedule.initial, beating }
+        yield* plan(entry, beating, clock.unsafeCurrentTimeMillis())
+        yield* Scope.addFinalizer(yield* Effect.scope, Effect.sync(() => {
+          entry.beating = undefined
+        }))
+        wakeFor(entry.dueAt)
+      })
+  }
+})
+
+/** A binary min-heap by `before`. */
+class Heap<A> {
+  private readonly items: Array<A> = []
+  constructor(private readonly before: (a: A, b: A) => boolean) {}
+
+  peek(): A | undefined {
+    return this.items[0]
+  }
+
+  push(item: A): void {
+    const items = this.items
+    let i = items.push(item) - 1
+    while (i > 0) {
+      const parent = (i - 1) >> 1
+      if (!this.before(items[i]!, items[parent]!)) break
+      ;[items[i], items[parent]] = [items[parent]!, items[i]!]
+      i = parent
+    }
+  }
+
+  pop(): A | undefined {
+    const items = this.items
+    const top = items[0]
+    const last = items.pop()
+    if (items.length > 0 && last !== undefined) {
+      items[0] = last
+      let i = 0
+      for (;;) {
+        const left = 2 * i + 1
+        const right = left + 1
+        let least = i
+        if (left < items.length && this.before(items[left]!, items[least]!)) least = left
+        if (right < items.length && this.before(items[right]!, items[least]!)) least = right
+        if (least === i) break
+        ;[items[i], items[least]] = [items[least]!, items[i]!]
+        i = least
+      }
+    }
+    return top
+  }
+}

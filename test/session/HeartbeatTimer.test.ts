@@ -1,0 +1,130 @@
+import { describe, expect, it } from "@effect/vitest"
+import * as Clock from "effect/Clock"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
+import * as Schedule from "effect/Schedule"
+import * as Scope from "effect/Scope"
+import * as TestClock from "effect/TestClock"
+import * as Heartbeat from "../../src/session/Heartbeat.ts"
+import * as HeartbeatTimer from "../../src/session/HeartbeatTimer.ts"
+import { settle } from "../settle.ts"
+
+/** A beating that records the time of each of its ticks. */
+const recording = (schedule: Schedule.Schedule<unknown>) => {
+  const ticks: Array<number> = []
+  const beating: HeartbeatTimer.Beating = {
+    schedule,
+    tick: Effect.map(Clock.currentTimeMillis, (now) => {
+      ticks.push(now)
+    })
+  }
+  return { beating, ticks }
+}
+
+/** Adds a beating in a scope of its own, returned so that the test can stop it. */
+const addIn = (timer: HeartbeatTimer.HeartbeatTimer, beating: HeartbeatTimer.Beating) =>
+  Effect.gen(function*() {
+    const scope = yield* Scope.make()
+    yield* Scope.extend(timer.add(beating), scope)
+    return scope
+  })
+
+describe("HeartbeatTimer", () => {
+  it.scoped("ticks each beating when its schedule says, the first after the jitter, then every interval", () =>
+    Effect.gen(function*() {
+      const timer = yield* HeartbeatTimer.make
+      const a = recording(Heartbeat.schedule("1000 millis", 0.25))
+      const b = recording(Heartbeat.schedule("700 millis", 0.5))
+      yield* addIn(timer, a.beating)
+      yield* addIn(timer, b.beating)
+      yield* TestClock.adjust("3000 millis")
+      yield* settle
+      expect(a.ticks).toEqual([250, 1250, 2250])
+      expect(b.ticks).toEqual([350, 1050, 1750, 2450])
+    }))
+
+  it.scoped("a beating due sooner than the timer would wake is not late", () =>
+    Effect.gen(function*() {
+      const timer = yield* HeartbeatTimer.make
+      const late = recording(Schedule.spaced("10 seconds"))
+      yield* addIn(timer, late.beating)
+      yield* TestClock.adjust("1 second")
+      const soon = recording(Schedule.spaced("100 millis"))
+      yield* addIn(timer, soon.beating)
+      yield* TestClock.adjust("300 millis")
+      yield* settle
+      expect(soon.ticks).toEqual([1100, 1200, 1300])
+      expect(late.ticks).toEqual([])
+      yield* TestClock.adjust("8700 millis")
+      yield* settle
+      expect(late.ticks).toEqual([10_000])
+    }))
+
+  it.scoped("a jitter of zero beats at once", () =>
+    Effect.gen(function*() {
+      const timer = yield* HeartbeatTimer.make
+      const now = recording(Heartbeat.schedule("1 second", 0))
+      yield* addIn(timer, now.beating)
+      yield* settle
+      expect(now.ticks).toEqual([0])
+    }))
+
+  it.scoped("closing a beating's scope stops its beats and no other's", () =>
+    Effect.gen(function*() {
+      const timer = yield* HeartbeatTimer.make
+      const stopped = recording(Schedule.spaced("100 millis"))
+      const kept = recording(Schedule.spaced("100 millis"))
+      const scope = yield* addIn(timer, stopped.beating)
+      yield* addIn(timer, kept.beating)
+      yield* TestClock.adjust("250 millis")
+      yield* Scope.close(scope, Exit.void)
+      yield* TestClock.adjust("250 millis")
+      yield* settle
+      expect(stopped.ticks).toEqual([100, 200])
+      expect(kept.ticks).toEqual([100, 200, 300, 400, 500])
+    }))
+
+  it.scoped("a schedule that ends ends its beating; a beating added later is beaten", () =>
+    Effect.gen(function*() {
+      const timer = yield* HeartbeatTimer.make
+      const twice = recording(Schedule.spaced("100 millis").pipe(Schedule.intersect(Schedule.recurs(2))))
+      yield* addIn(timer, twice.beating)
+      yield* TestClock.adjust("1 second")
+      yield* settle
+      expect(twice.ticks).toEqual([100, 200])
+      const later = recording(Schedule.spaced("100 millis"))
+      yield* addIn(timer, later.beating)
+      yield* TestClock.adjust("200 millis")
+      yield* settle
+      expect(later.ticks).toEqual([1100, 1200])
+    }))
+
+  it.scoped("keeps no fiber while no beating is left", () =>
+    Effect.gen(function*() {
+      const timer = yield* HeartbeatTimer.make
+      const rootsBefore = (yield* Fiber.roots).length
+      const scope = yield* addIn(timer, recording(Schedule.spaced("100 millis")).beating)
+      yield* settle
+      expect((yield* Fiber.roots).length).toBe(rootsBefore + 1)
+      yield* Scope.close(scope, Exit.void)
+      yield* TestClock.adjust("100 millis")
+      yield* settle
+      expect((yield* Fiber.roots).length).toBe(rootsBefore)
+    }))
+
+  it.effect("closing the timer's scope stops every beating", () =>
+    Effect.gen(function*() {
+      const timerScope = yield* Scope.make()
+      const timer = yield* Scope.extend(HeartbeatTimer.make, timerScope)
+      const beats = recording(Schedule.spaced("100 millis"))
+      yield* Effect.scoped(Effect.gen(function*() {
+        yield* timer.add(beats.beating)
+        yield* TestClock.adjust("200 millis")
+        yield* Scope.close(timerScope, Exit.void)
+        yield* TestClock.adjust("1 second")
+        yield* settle
+      }))
+      expect(beats.ticks).toEqual([100, 200])
+    }))
+})
