@@ -13,16 +13,17 @@ import * as ExecutionStrategy from "effect/ExecutionStrategy"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import type * as Mailbox from "effect/Mailbox"
+import * as Option from "effect/Option"
 import * as Random from "effect/Random"
 import * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
 import * as FrameDecoder from "../codec/FrameDecoder.ts"
 import { isDecodeError } from "../codec/DecodeError.ts"
 import type { IdentifyBudgetExhausted, IdentifyLimiter } from "../limits/IdentifyLimiter.ts"
 import * as SendLimiter from "../limits/SendLimiter.ts"
 import * as CloseCode from "../protocol/CloseCode.ts"
 import type { GatewayEvent } from "../protocol/Event.ts"
-import * as Pull from "../stream/Pull.ts"
-import type { ConnectionClosed, Frame, GatewayTransport } from "../transport/GatewayTransport.ts"
+import { ConnectionClosed, type Frame, type GatewayTransport } from "../transport/GatewayTransport.ts"
 import * as Heartbeat from "./Heartbeat.ts"
 import type { HeartbeatTimer } from "./HeartbeatTimer.ts"
 import type { MemberRequests } from "./MemberRequests.ts"
@@ -43,6 +44,9 @@ const minRequestedBeatGap = 1000
  * graphs are alive when the young generation is collected.
  */
 const handOverSize = 32 * 1024
+
+/** How a connection whose frames ended without saying why ended: lost, with no close code. */
+const framesEnded = new ConnectionClosed({ code: undefined, reason: "the frames ended without a close" })
 
 /**
  * What a connection delivers its events into: the offering half of a `Mailbox` (the session's own,
@@ -151,18 +155,26 @@ export const run = (ctx: Context, url: string, mode: Protocol.Mode): Effect.Effe
     let readyAt: number | undefined
     const stable = () =>
       readyAt !== undefined && clock.unsafeCurrentTimeMillis() - readyAt >= Duration.toMillis(options.backoff.stableAfter)
-    const finish = (next: Protocol.Mode, reason: Reason) =>
-      Effect.suspend(() => {
-        done = true
-        return Deferred.succeed(ended, { next, reason })
-      })
 
     // a connection that will identify waits for its admission before it opens the socket, and
     // keeps it until Identify is sent: shards do not sit connected for long before their turn
     const admission = mode === "identify" ? yield* Scope.fork(scope, ExecutionStrategy.sequential) : undefined
     if (admission !== undefined) yield* Scope.extend(ctx.admission, admission)
 
+    // The socket lives in a scope of its own, which ending the connection closes (with 4900,
+    // resumable, unless a close was sent): its frames end at once, so the reader, which runs on
+    // this fiber, returns from a read that waits, whoever ended the connection.
+    const socketScope = yield* Scope.fork(scope, ExecutionStrategy.sequential)
+    const end = (exit: Exit.Exit<Pick<Outcome, "next" | "reason">, Failure>) =>
+      Effect.suspend(() => {
+        if (done) return Effect.void
+        done = true
+        return Effect.zipRight(Deferred.done(ended, exit), Scope.close(socketScope, Exit.void))
+      })
+    const finish = (next: Protocol.Mode, reason: Reason) => end(Exit.succeed({ next, reason }))
+
     const opened = yield* ctx.transport.connect(url, { maxFrameBytes: options.maxMessageBytes }).pipe(
+      Scope.extend(socketScope),
       Effect.timeout(options.timeouts.connect),
       Effect.withSpan("Session.connect", { attributes: { shard, url, mode } }),
       Effect.either
@@ -221,7 +233,7 @@ export const run = (ctx: Context, url: string, mode: Protocol.Mode): Effect.Effe
       authenticated = true
       yield* Effect.sleep(options.timeouts.ready)
       yield* finish(mode, Reason.ReadyTimeout())
-    }).pipe(Effect.catchAll((error) => Deferred.fail(ended, error)), Effect.asVoid)
+    }).pipe(Effect.catchAll((error) => end(Exit.fail(error))), Effect.asVoid)
 
     const onHello = (interval: number) =>
       Effect.gen(function*() {
@@ -337,7 +349,8 @@ export const run = (ctx: Context, url: string, mode: Protocol.Mode): Effect.Effe
     ): Effect.Effect<void> =>
       Effect.suspend(() => {
         tracker.paused = true
-        return ctx.events.offer(step.event)
+        // waits for room, unless the connection ends meanwhile
+        return Effect.raceFirst(ctx.events.offer(step.event), Effect.as(Effect.exit(Deferred.await(ended)), false))
       }).pipe(
         Effect.flatMap((accepted) => {
           tracker.paused = false
@@ -349,17 +362,19 @@ export const run = (ctx: Context, url: string, mode: Protocol.Mode): Effect.Effe
     const onClosed = (closed: ConnectionClosed) => {
       const after = Protocol.afterClose(ctx.memory.current, closed.code)
       return after === "fatal"
-        ? Deferred.fail(ended, new FatalClose({ code: closed.code!, shard }))
+        ? end(Exit.fail(new FatalClose({ code: closed.code!, shard })))
         : finish(after, Reason.Closed({ code: closed.code, description: CloseCode.describe(closed.code), detail: closed.reason }))
     }
 
-    yield* Pull.forkEachChunk(connection.frames, {
-      onChunk: (chunk) => handle(Chunk.toReadonlyArray(chunk), 0),
-      onEnd: Effect.void,
-      onFailure: onClosed
+    // the reader, on this fiber: one chunk of frames (what one socket read brought) at a time, until
+    // the connection ends
+    const pull = yield* Stream.toPull(connection.frames)
+    const read: Effect.Effect<void> = Effect.matchEffect(pull, {
+      onFailure: Option.match({ onNone: () => onClosed(framesEnded), onSome: onClosed }),
+      onSuccess: (chunk) => Effect.zipRight(handle(Chunk.toReadonlyArray(chunk), 0), Effect.suspend(() => done ? Effect.void : read))
     })
+    yield* read
 
     const outcome = yield* Deferred.await(ended)
-    yield* connection.close(CloseCode.ResumableClose)
     return { ...outcome, ready, authenticated, stable: stable() }
   }))

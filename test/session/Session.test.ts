@@ -183,6 +183,29 @@ describe("Session", () => {
       yield* gateway.accept
     }).pipe(Effect.provide(TestLayer)))
 
+  it.scoped("the ready timeout ends a connection whose reader waits for room, and the event it held is not counted", () =>
+    Effect.gen(function*() {
+      const session = yield* Session.make(options({
+        bufferSize: 1,
+        timeouts: { ready: "10 seconds" },
+        resume: { sessionId: "session-1", sequence: 5, resumeGatewayUrl: resumeUrl, shard: [0, 1] }
+      }))
+      const { first, peer } = yield* acceptAndHello(60_000)
+      expect(first.op).toBe(6)
+      // replayed before RESUMED: the first fills the buffer, the reader waits with the second
+      yield* peer.sendJson(dispatch(6, "MESSAGE_CREATE", { n: 6 }))
+      yield* peer.sendJson(dispatch(7, "MESSAGE_CREATE", { n: 7 }))
+      yield* settle
+      yield* TestClock.adjust("9999 millis")
+      expect(yield* peer.isOpen).toBe(true)
+      yield* TestClock.adjust("1 millis")
+      expect((yield* peer.closed).by).toBe("client")
+      expect((yield* session.snapshot).sequence).toBe(6)
+      yield* TestClock.adjust("1 second")
+      const { first: resume } = yield* acceptAndHello(60_000)
+      expect(resume.d.seq).toBe(6)
+    }).pipe(Effect.provide(TestLayer)))
+
   it.scoped("fails with a typed error naming the code on a fatal close, without reconnecting", () =>
     Effect.gen(function*() {
       const gateway = yield* MemoryTransport.MemoryGateway
