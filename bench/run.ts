@@ -49,7 +49,7 @@ const settings = {
   smallWarmup: option("--small-warmup", quick ? 5_000 : 100_000),
   largeWarmup: option("--large-warmup", quick ? 60 : 1_200),
   shards: option("--shards", quick ? 100 : 1_000),
-  memoryReps: quick ? 1 : 2,
+  memoryReps: quick ? 1 : 5,
   spacingMs: 50,
   identifyCooldownMs: 25,
   maxConcurrency: 16,

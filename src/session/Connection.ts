@@ -200,7 +200,14 @@ export const run = (ctx: Context, url: string, mode: Protocol.Mode): Effect.Effe
     })
     const tracker = new Heartbeat.Tracker()
     const sendLimiter = yield* SendLimiter.make(options.sendLimit)
-    const presenceLimiter = yield* SendLimiter.make(options.presenceLimit)
+    // made at the first presence update, which most connections never send (the outbox takes
+    // presence slots one at a time)
+    let presenceLimiter: SendLimiter.SendLimiter | undefined
+    const presenceSlot = Effect.suspend(() =>
+      presenceLimiter !== undefined
+        ? presenceLimiter.take("command")
+        : Effect.flatMap(Scope.extend(SendLimiter.make(options.presenceLimit), scope), (made) => (presenceLimiter = made).take("command"))
+    )
     const sendControl = (payload: string | Uint8Array) =>
       Effect.zipRight(sendLimiter.take("control"), Effect.ignore(connection.send(payload)))
     // records a heartbeat going out now and returns its send
@@ -268,7 +275,7 @@ export const run = (ctx: Context, url: string, mode: Protocol.Mode): Effect.Effe
         yield* Scope.extend(
           ctx.outbox.attach({
             slot: sendLimiter.take("command"),
-            presenceSlot: presenceLimiter.take("command"),
+            presenceSlot,
             write: (payload) => Effect.match(connection.send(payload), { onFailure: () => false, onSuccess: () => true })
           }),
           scope

@@ -73,7 +73,12 @@ export const make: Effect.Effect<HeartbeatTimer, never, Scope.Scope> = Effect.ge
     due.pop()
     const beating = next.beating
     if (beating === undefined) return runDue
-    return Effect.zipRight(Effect.zipRight(beating.tick, plan(next, beating, now)), runDue)
+    // one connection's failing tick (a defect) costs that connection its heartbeat, not the others'
+    return Effect.zipRight(
+      Effect.catchAllCause(Effect.zipRight(beating.tick, plan(next, beating, now)), (cause) =>
+        Effect.logError("a heartbeat failed; its connection beats no more", cause)),
+      runDue
+    )
   })
 
   // The sleeper: sleeps until the earliest due beat, runs what is due, and again, until no

@@ -100,6 +100,25 @@ describe("HeartbeatTimer", () => {
       expect(later.ticks).toEqual([1100, 1200])
     }))
 
+  it.scoped("a beating whose tick dies stops; the others go on", () =>
+    Effect.gen(function*() {
+      const timer = yield* HeartbeatTimer.make
+      const kept = recording(Schedule.spaced("100 millis"))
+      let dying = 0
+      yield* addIn(timer, {
+        schedule: Schedule.spaced("100 millis"),
+        tick: Effect.suspend(() => {
+          dying++
+          return Effect.dieMessage("a broken beat")
+        })
+      })
+      yield* addIn(timer, kept.beating)
+      yield* TestClock.adjust("300 millis")
+      yield* settle
+      expect(dying).toBe(1)
+      expect(kept.ticks).toEqual([100, 200, 300])
+    }))
+
   it.scoped("keeps no fiber while no beating is left", () =>
     Effect.gen(function*() {
       const timer = yield* HeartbeatTimer.make

@@ -183,6 +183,26 @@ describe("Session", () => {
       yield* gateway.accept
     }).pipe(Effect.provide(TestLayer)))
 
+  it.scoped("sends at most 5 presence updates per 20 s on a connection; other commands do not wait for them", () =>
+    Effect.gen(function*() {
+      const { peer, session } = yield* readySession({}, 60_000)
+      const presence = (name: string) => ({ since: null, activities: [{ name, type: 0 }], status: "online" as const, afk: false })
+      const updates = yield* Effect.fork(Effect.forEach(["1", "2", "3", "4", "5", "6"], (name) => session.updatePresence(presence(name)), {
+        concurrency: "unbounded"
+      }))
+      yield* Effect.fork(session.updateVoiceState({ guild_id: "1", channel_id: null, self_mute: false, self_deaf: false }))
+      const ops = Effect.map(peer.takeAll, (frames) => Chunk.toReadonlyArray(frames).map((frame) => (JSON.parse(frame as string) as { op: number }).op))
+      yield* settle
+      const first = yield* ops
+      expect(first.filter((op) => op === 3)).toHaveLength(5)
+      expect(first.filter((op) => op === 4)).toHaveLength(1)
+      yield* TestClock.adjust("19999 millis")
+      expect(yield* ops).toEqual([])
+      yield* TestClock.adjust("1 millis")
+      yield* Fiber.join(updates)
+      expect(yield* ops).toEqual([3])
+    }).pipe(Effect.provide(TestLayer)))
+
   it.scoped("the ready timeout ends a connection whose reader waits for room, and the event it held is not counted", () =>
     Effect.gen(function*() {
       const session = yield* Session.make(options({
