@@ -66,13 +66,22 @@ export const make: Effect.Effect<HeartbeatTimer, never, Scope.Scope> = Effect.ge
       due.push(entry)
     })
 
+  // the earliest entry of a connection still beating; the dropped ones before it go now
+  const peekLive = (): (Entry & { beating: Beating }) | undefined => {
+    let next = due.peek()
+    while (next !== undefined && next.beating === undefined) {
+      due.pop()
+      next = due.peek()
+    }
+    return next as (Entry & { beating: Beating }) | undefined
+  }
+
   const runDue: Effect.Effect<void> = Effect.suspend(() => {
     const now = clock.unsafeCurrentTimeMillis()
-    const next = due.peek()
+    const next = peekLive()
     if (next === undefined || next.dueAt > now) return Effect.void
     due.pop()
     const beating = next.beating
-    if (beating === undefined) return runDue
     // one connection's failing tick (a defect) costs that connection its heartbeat, not the others'
     return Effect.zipRight(
       Effect.catchAllCause(Effect.zipRight(beating.tick, plan(next, beating, now)), (cause) =>
@@ -88,11 +97,7 @@ export const make: Effect.Effect<HeartbeatTimer, never, Scope.Scope> = Effect.ge
   const sleep = (mine: number): Effect.Effect<void> =>
     Effect.suspend(() => {
       if (mine !== generation) return Effect.void
-      let next = due.peek()
-      while (next !== undefined && next.beating === undefined) {
-        due.pop()
-        next = due.peek()
-      }
+      const next = peekLive()
       if (next === undefined) {
         sleeper = undefined
         sleepingUntil = Number.POSITIVE_INFINITY
