@@ -5,7 +5,6 @@
  *
  * @since 0.1.0
  */
-import * as Chunk from "effect/Chunk"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -13,10 +12,8 @@ import * as ExecutionStrategy from "effect/ExecutionStrategy"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import type * as Mailbox from "effect/Mailbox"
-import * as Option from "effect/Option"
 import * as Random from "effect/Random"
 import * as Scope from "effect/Scope"
-import * as Stream from "effect/Stream"
 import * as FrameDecoder from "../codec/FrameDecoder.ts"
 import { isDecodeError } from "../codec/DecodeError.ts"
 import type { IdentifyBudgetExhausted, IdentifyLimiter } from "../limits/IdentifyLimiter.ts"
@@ -44,9 +41,6 @@ const minRequestedBeatGap = 1000
  * graphs are alive when the young generation is collected.
  */
 const handOverSize = 32 * 1024
-
-/** How a connection whose frames ended without saying why ended: lost, with no close code. */
-const framesEnded = new ConnectionClosed({ code: undefined, reason: "the frames ended without a close" })
 
 /**
  * What a connection delivers its events into: the offering half of a `Mailbox` (the session's own,
@@ -373,12 +367,10 @@ export const run = (ctx: Context, url: string, mode: Protocol.Mode): Effect.Effe
         : finish(after, Reason.Closed({ code: closed.code, description: CloseCode.describe(closed.code), detail: closed.reason }))
     }
 
-    // the reader, on this fiber: one chunk of frames (what one socket read brought) at a time, until
-    // the connection ends
-    const pull = yield* Stream.toPull(connection.frames)
-    const read: Effect.Effect<void> = Effect.matchEffect(pull, {
-      onFailure: Option.match({ onNone: () => onClosed(framesEnded), onSome: onClosed }),
-      onSuccess: (chunk) => Effect.zipRight(handle(Chunk.toReadonlyArray(chunk), 0), Effect.suspend(() => done ? Effect.void : read))
+    // the reader, on this fiber: the frames of one socket read at a time, until the connection ends
+    const read: Effect.Effect<void> = Effect.matchEffect(connection.receive, {
+      onFailure: onClosed,
+      onSuccess: (frames) => Effect.zipRight(handle(frames, 0), Effect.suspend(() => done ? Effect.void : read))
     })
     yield* read
 

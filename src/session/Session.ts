@@ -22,11 +22,11 @@ import * as Redacted from "effect/Redacted"
 import * as Schedule from "effect/Schedule"
 import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
-import * as SubscriptionRef from "effect/SubscriptionRef"
 import { IdentifyLimiter } from "../limits/IdentifyLimiter.ts"
 import * as CloseCode from "../protocol/CloseCode.ts"
 import * as Commands from "../protocol/Commands.ts"
 import type { GatewayEvent } from "../protocol/Event.ts"
+import * as Latest from "../stream/Latest.ts"
 import * as Released from "../stream/Released.ts"
 import { GatewayTransport } from "../transport/GatewayTransport.ts"
 import * as Backoff from "./Backoff.ts"
@@ -228,12 +228,12 @@ export const makeWith = (
     }
     const stats = { latency: undefined as number | undefined, reconnects: 0 }
     const initial: Transition = { from: SessionState.Disconnected(), to: SessionState.Disconnected(), reason: Reasons.Start(), at: clock.unsafeCurrentTimeMillis() }
-    const current = yield* SubscriptionRef.make(initial)
+    const current = yield* Latest.make(initial)
 
     // the debug line is built only when debug lines are logged: a thousand shards starting run
     // five transitions each
     const transition = (to: SessionState, reason: Reason) =>
-      SubscriptionRef.update(current, (last) => ({ from: last.to, to, reason, at: clock.unsafeCurrentTimeMillis() })).pipe(
+      current.update((last) => ({ from: last.to, to, reason, at: clock.unsafeCurrentTimeMillis() })).pipe(
         Effect.zipRight(Effect.whenLogLevel(
           Effect.suspend(() =>
             Effect.logDebug(`${to._tag}: ${describeReason(reason)}`).pipe(Effect.annotateLogs({ shard: shardId, state: to._tag }))
@@ -426,9 +426,9 @@ export const makeWith = (
     return {
       shard: resolved.shard,
       events: events === undefined ? Stream.empty : Released.fromMailbox(events),
-      state: Effect.map(SubscriptionRef.get(current), (transition) => transition.to),
+      state: Effect.map(current.get, (transition) => transition.to),
       transitions: current.changes,
-      snapshot: Effect.map(SubscriptionRef.get(current), (transition) => ({
+      snapshot: Effect.map(current.get, (transition) => ({
         shard: resolved.shard,
         state: transition.to,
         sessionId: memory.current.sessionId,

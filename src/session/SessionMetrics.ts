@@ -12,7 +12,8 @@ import * as MetricLabel from "effect/MetricLabel"
 
 /**
  * Dispatches received (delivered or, when the program asked for other types only, skipped),
- * tagged `shard` and `type`.
+ * tagged `type`. Not tagged `shard`: shards times types would be tens of thousands of series for a
+ * large bot, and a shard's own event rate is in the fleet's status.
  *
  * @since 0.1.0
  */
@@ -43,7 +44,8 @@ export const reconnects = Metric.counter("discord_gateway_reconnects_total", {
 })
 
 /**
- * Time spent waiting for an identify turn in milliseconds, tagged `shard`.
+ * Time spent waiting for an identify turn in milliseconds. Not tagged `shard`: the turns are the
+ * bot's, shared by its shards, and each shard waits about once per connection.
  *
  * @since 0.1.0
  */
@@ -82,6 +84,28 @@ export interface SessionMetrics {
 }
 
 /**
+ * How many event types `discord_gateway_events_total` counts apart (Discord has about 80); the
+ * types seen after them count as `type="other"`, so that a gateway sending made-up types cannot
+ * grow the registry without end.
+ *
+ * @since 0.1.0
+ */
+export const maxEventTypes = 256
+
+// the `type` tags, shared by every session: the metric finds its counter by the tags' identity
+const typeTags = new Map<string, ReadonlyArray<MetricLabel.MetricLabel>>()
+const otherTags = [MetricLabel.make("type", "other")]
+const tagsOf = (type: string) => {
+  let tags = typeTags.get(type)
+  if (tags === undefined) {
+    if (typeTags.size >= maxEventTypes) return otherTags
+    tags = [MetricLabel.make("type", type)]
+    typeTags.set(type, tags)
+  }
+  return tags
+}
+
+/**
  * The metrics of shard `shard`.
  *
  * @since 0.1.0
@@ -89,20 +113,11 @@ export interface SessionMetrics {
 export const make = (shard: number): SessionMetrics => {
   const shardLabel = MetricLabel.make("shard", String(shard))
   const shardTags = [shardLabel]
-  const typeTags = new Map<string, ReadonlyArray<MetricLabel.MetricLabel>>()
-  const tagsOf = (type: string) => {
-    let tags = typeTags.get(type)
-    if (tags === undefined) {
-      tags = [shardLabel, MetricLabel.make("type", type)]
-      typeTags.set(type, tags)
-    }
-    return tags
-  }
   return {
     event: (type) => events.unsafeUpdate(1, tagsOf(type)),
     latency: (ms) => heartbeatLatency.unsafeUpdate(ms, shardTags),
     reconnect: (reason) => Metric.increment(Metric.taggedWithLabels(reconnects, [shardLabel, MetricLabel.make("reason", reason)])),
-    identifyWait: (ms) => Metric.update(Metric.taggedWithLabels(identifyWait, shardTags), ms),
+    identifyWait: (ms) => Metric.update(identifyWait, ms),
     queueDepth: (depth) => Metric.set(Metric.taggedWithLabels(sendQueueDepth, shardTags), depth)
   }
 }

@@ -3,9 +3,9 @@
  *
  * Effect's channel executor keeps the last chunk a stream emitted until the stream emits another.
  * A shard that goes quiet would keep its last events (a GUILD_CREATE with all its members, say)
- * alive for as long as it stays quiet, and the connection its last frames. These streams emit an
- * empty chunk after every chunk: the consumer receives it when it asks for more, and from then on
- * the executor holds the empty chunk instead.
+ * alive for as long as it stays quiet. These streams emit an empty chunk after every chunk: the
+ * consumer receives it when it asks for more, and from then on the executor holds the empty chunk
+ * instead.
  *
  * @since 0.1.0
  */

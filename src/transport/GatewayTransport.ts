@@ -3,11 +3,12 @@
  *
  * @since 0.1.0
  */
+import * as Chunk from "effect/Chunk"
 import * as Context from "effect/Context"
 import * as Data from "effect/Data"
-import type * as Effect from "effect/Effect"
+import * as Effect from "effect/Effect"
+import type * as Mailbox from "effect/Mailbox"
 import type * as Scope from "effect/Scope"
-import type * as Stream from "effect/Stream"
 
 /**
  * One websocket message as it arrived: text (a `string`, or its UTF-8 bytes as a {@link TextFrame}),
@@ -61,12 +62,12 @@ export class TransportError extends Data.TaggedError("TransportError")<{
  */
 export interface Connection {
   /**
-   * The frames in arrival order. Frames that arrived together are handed over as one chunk
-   * (both transports follow each chunk with an empty one, so a quiet connection keeps no old
-   * frames alive). After the last frame the stream fails with `ConnectionClosed`, which says how
-   * it ended.
+   * Waits for frames, then takes every frame that arrived since the last take: at least one, in
+   * arrival order (what one socket read brought comes together). After the last frame it fails
+   * with `ConnectionClosed`, which says how the connection ended, at this take and every later one.
+   * One reader at a time.
    */
-  readonly frames: Stream.Stream<Frame, ConnectionClosed>
+  readonly receive: Effect.Effect<ReadonlyArray<Frame>, ConnectionClosed>
   /** Sends one frame. Fails once the connection is closed. */
   readonly send: (frame: Frame) => Effect.Effect<void, TransportError>
   /** Closes the connection with a code (1000/1001 end the session; anything else keeps it resumable). */
@@ -82,6 +83,21 @@ export interface ConnectOptions {
   /** Largest incoming websocket message accepted, in bytes; a larger one closes the connection. */
   readonly maxFrameBytes: number
 }
+
+/**
+ * `Connection.receive` over a mailbox the transport offers each frame to and ends by failing it
+ * with `ConnectionClosed`. A mailbox ended without a failure reads as a connection lost without a
+ * close frame.
+ *
+ * @since 0.1.0
+ */
+export const receiveFrom = (
+  mailbox: Mailbox.ReadonlyMailbox<Frame, ConnectionClosed>
+): Effect.Effect<ReadonlyArray<Frame>, ConnectionClosed> =>
+  Effect.flatMap(mailbox.takeAll, ([frames, done]) =>
+    done && Chunk.isEmpty(frames) ? Effect.fail(endedWithoutClose) : Effect.succeed(Chunk.toReadonlyArray(frames)))
+
+const endedWithoutClose = new ConnectionClosed({ code: undefined, reason: "the frames ended without a close" })
 
 /**
  * The transport service: opens connections to a gateway URL.

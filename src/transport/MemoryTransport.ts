@@ -16,8 +16,7 @@ import * as Mailbox from "effect/Mailbox"
 import * as Queue from "effect/Queue"
 import * as Ref from "effect/Ref"
 import { ResumableClose } from "../protocol/CloseCode.ts"
-import * as Released from "../stream/Released.ts"
-import { ConnectionClosed, GatewayTransport, TransportError } from "./GatewayTransport.ts"
+import { ConnectionClosed, GatewayTransport, receiveFrom, TransportError } from "./GatewayTransport.ts"
 import type { Connection, ConnectOptions, Frame } from "./GatewayTransport.ts"
 
 /**
@@ -121,7 +120,7 @@ const makePair = (url: string, options: ConnectOptions) =>
     const isEnded = Effect.sync(() => !open)
 
     const connection: Connection = {
-      frames: Released.fromMailbox(toClient),
+      receive: receiveFrom(toClient),
       send: (frame) =>
         Effect.flatMap(isEnded, (done) =>
           done

@@ -13,8 +13,7 @@ import * as Scope from "effect/Scope"
 import WebSocket from "ws"
 import { TextFrame } from "../codec/TextFrame.ts"
 import { ResumableClose } from "../protocol/CloseCode.ts"
-import * as Released from "../stream/Released.ts"
-import { ConnectionClosed, GatewayTransport, TransportError } from "./GatewayTransport.ts"
+import { ConnectionClosed, GatewayTransport, receiveFrom, TransportError } from "./GatewayTransport.ts"
 import type { Connection, ConnectOptions, Frame } from "./GatewayTransport.ts"
 
 /**
@@ -131,17 +130,15 @@ const wire = (
     }
   }
 
-  const takeAll = Effect.map(mailbox.takeAll, (taken) => {
-    buffered = 0
-    if (paused) {
-      paused = false
-      socket.resume()
-    }
-    return taken
-  })
-
   const connection: Connection = {
-    frames: Released.fromTakeAll(takeAll),
+    receive: Effect.map(receiveFrom(mailbox), (frames) => {
+      buffered = 0
+      if (paused) {
+        paused = false
+        socket.resume()
+      }
+      return frames
+    }),
     send: (frame) =>
       Effect.async<void, TransportError>((resume) => {
         if (socket.readyState !== WebSocket.OPEN) {

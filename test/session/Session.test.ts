@@ -9,6 +9,9 @@ import * as Option from "effect/Option"
 import * as Random from "effect/Random"
 import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
+import { setFlagsFromString } from "node:v8"
+import { runInNewContext } from "node:vm"
+import { TextFrame } from "../../src/codec/TextFrame.ts"
 import type { GatewayEvent } from "../../src/protocol/Event.ts"
 import * as CloseCode from "../../src/protocol/CloseCode.ts"
 import * as SessionOptions from "../../src/session/SessionOptions.ts"
@@ -26,6 +29,12 @@ import {
   settle,
   TestLayer
 } from "./harness.ts"
+
+setFlagsFromString("--expose-gc")
+const collectGarbage = runInNewContext("gc") as () => void
+
+/** Lets the current job end, so that `WeakRef`s made in it no longer keep their targets. */
+const nextJob = Effect.promise(() => new Promise<void>((resolve) => setTimeout(resolve, 0)))
 
 const collect = (session: Session.Session, n: number) =>
   Effect.fork(Stream.runCollect(Stream.take(session.events, n)).pipe(Effect.map(Chunk.toReadonlyArray)))
@@ -111,6 +120,23 @@ describe("Session", () => {
       // without the hand-over all four arrive in one chunk
       expect(bigs.reduce((a, b) => a + b, 0)).toBe(4)
       expect(Math.max(...bigs)).toBeLessThanOrEqual(2)
+    }).pipe(Effect.provide(TestLayer)))
+
+  it.scoped("a connection waiting for frames keeps none of the frames it read alive", () =>
+    Effect.gen(function*() {
+      const { peer, session } = yield* readySession()
+      const taken = yield* collect(session, 2)
+      // sent as bytes (a text frame as the live transport hands it over), so a WeakRef can watch it
+      const watched = yield* Effect.suspend(() => {
+        const bytes = TextFrame.view(Buffer.from(JSON.stringify(dispatch(2, "MESSAGE_CREATE", { content: "x".repeat(4096) }))))
+        return Effect.as(peer.send(bytes), new WeakRef(bytes))
+      })
+      expect((yield* Fiber.join(taken)).map((event) => event.t)).toEqual(["READY", "MESSAGE_CREATE"])
+      yield* settle
+      // the reader now waits for the next frames, as an idle shard's does
+      yield* nextJob
+      collectGarbage()
+      expect(watched.deref()).toBeUndefined()
     }).pipe(Effect.provide(TestLayer)))
 
   it.scoped("beats first after interval × jitter, then every interval, with the last sequence", () =>

@@ -8,12 +8,17 @@ import { acceptAndHello, dispatch, options, ready, Session, settle, TestLayer } 
 
 // Shard 5 of 6: no other test in this file uses it, so the global registry's values are ours.
 const shard = MetricLabel.make("shard", "5")
+const type = (name: string) => MetricLabel.make("type", name)
 const counterOf = (metric: typeof SessionMetrics.events, labels: ReadonlyArray<MetricLabel.MetricLabel>) =>
   Effect.map(Metric.value(Metric.taggedWithLabels(metric, labels)), (state) => state.count)
 
 describe("SessionMetrics", () => {
   it.scoped("counts events by type, heartbeat latency, reconnects by reason and identify waits", () =>
     Effect.gen(function*() {
+      // the counters without a shard tag are shared by every session of the process
+      const messagesBefore = yield* counterOf(SessionMetrics.events, [type("MESSAGE_CREATE")])
+      const readyBefore = yield* counterOf(SessionMetrics.events, [type("READY")])
+      const waitsBefore = (yield* Metric.value(SessionMetrics.identifyWait)).count
       yield* Session.make(options({ shard: [5, 6] }))
       const { peer } = yield* acceptAndHello(1000)
       yield* peer.sendJson(ready(1, "s", [5, 6]))
@@ -27,14 +32,28 @@ describe("SessionMetrics", () => {
       yield* settle
       yield* TestClock.adjust("1 second")
 
-      expect(yield* counterOf(SessionMetrics.events, [shard, MetricLabel.make("type", "MESSAGE_CREATE")])).toBe(2)
-      expect(yield* counterOf(SessionMetrics.events, [shard, MetricLabel.make("type", "READY")])).toBe(1)
+      expect((yield* counterOf(SessionMetrics.events, [type("MESSAGE_CREATE")])) - messagesBefore).toBe(2)
+      expect((yield* counterOf(SessionMetrics.events, [type("READY")])) - readyBefore).toBe(1)
       expect(yield* counterOf(SessionMetrics.reconnects, [shard, MetricLabel.make("reason", "Reconnect")])).toBe(1)
       const latency = yield* Metric.value(Metric.taggedWithLabels(SessionMetrics.heartbeatLatency, [shard]))
       expect(latency.count).toBe(1)
-      const identifyWait = yield* Metric.value(Metric.taggedWithLabels(SessionMetrics.identifyWait, [shard]))
-      expect(identifyWait.count).toBe(1)
+      expect((yield* Metric.value(SessionMetrics.identifyWait)).count - waitsBefore).toBe(1)
       const depth = yield* Metric.value(Metric.taggedWithLabels(SessionMetrics.sendQueueDepth, [shard]))
       expect(depth.value).toBe(0)
     }).pipe(Effect.provide(TestLayer)))
+
+  it.effect("counts event types beyond the first maxEventTypes as other", () =>
+    Effect.gen(function*() {
+      const metrics = SessionMetrics.make(0)
+      const names = Array.from({ length: SessionMetrics.maxEventTypes + 44 }, (_, i) => `MADE_UP_${i}`)
+      const otherBefore = yield* counterOf(SessionMetrics.events, [type("other")])
+      for (const name of names) metrics.event(name)
+      const own = yield* Effect.forEach(names, (name) => counterOf(SessionMetrics.events, [type(name)]))
+      const other = (yield* counterOf(SessionMetrics.events, [type("other")])) - otherBefore
+      // each counted once, the first ones apart, the last ones (past the limit, whatever came before) as other
+      expect(own.every((count) => count === 0 || count === 1)).toBe(true)
+      expect(own.reduce((sum, count) => sum + count, 0) + other).toBe(names.length)
+      expect(own[0]).toBe(1)
+      expect(own.slice(-44)).toEqual(Array.from({ length: 44 }, () => 0))
+    }))
 })

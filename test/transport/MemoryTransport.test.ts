@@ -4,20 +4,12 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
-import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
 import { ConnectionClosed, GatewayTransport } from "../../src/transport/GatewayTransport.ts"
 import * as MemoryTransport from "../../src/transport/MemoryTransport.ts"
+import { drain, take } from "./receive.ts"
 
 const options = { maxFrameBytes: 1024 }
-
-/** Every frame the client gets, and how the stream ended. */
-const drain = (frames: Stream.Stream<string | Uint8Array, ConnectionClosed>) =>
-  Effect.gen(function*() {
-    const seen: Array<string | Uint8Array> = []
-    const end = yield* Effect.flip(Stream.runForEach(frames, (frame) => Effect.sync(() => seen.push(frame))))
-    return { seen, end }
-  })
 
 describe("MemoryTransport", () => {
   it.scoped("round-trips frames both ways", () =>
@@ -29,7 +21,7 @@ describe("MemoryTransport", () => {
       expect(peer.url).toBe("wss://gateway.test/?v=10")
       yield* peer.sendJson({ op: 10, d: { heartbeat_interval: 41250 } })
       yield* peer.send(new Uint8Array([1, 2, 3]))
-      const [first, second] = yield* Stream.runCollect(Stream.take(connection.frames, 2)).pipe(Effect.map(Chunk.toArray))
+      const [first, second] = yield* take(connection, 2)
       expect(first).toBe("{\"op\":10,\"d\":{\"heartbeat_interval\":41250}}")
       expect(second).toEqual(new Uint8Array([1, 2, 3]))
       yield* connection.send("{\"op\":1,\"d\":null}")
@@ -49,7 +41,7 @@ describe("MemoryTransport", () => {
       yield* peer.send("last")
       yield* peer.close(4004, "Authentication failed.")
       yield* peer.send("after close is ignored")
-      const { end, seen } = yield* drain(connection.frames)
+      const { end, seen } = yield* drain(connection)
       expect(seen).toEqual(["last"])
       expect(end).toEqual(new ConnectionClosed({ code: 4004, reason: "Authentication failed." }))
       const sent = yield* Effect.either(connection.send("x"))
@@ -65,7 +57,7 @@ describe("MemoryTransport", () => {
       const connection = yield* transport.connect("wss://g", options)
       const peer = yield* gateway.accept
       yield* peer.drop
-      expect((yield* drain(connection.frames)).end.code).toBeUndefined()
+      expect((yield* drain(connection)).end.code).toBeUndefined()
       expect((yield* peer.closed).code).toBeUndefined()
     }).pipe(Effect.provide(MemoryTransport.layer)))
 
@@ -91,7 +83,7 @@ describe("MemoryTransport", () => {
       const peer = yield* gateway.accept
       yield* peer.send("1234")
       yield* peer.send("12345")
-      const { end, seen } = yield* drain(connection.frames)
+      const { end, seen } = yield* drain(connection)
       expect(seen).toEqual(["1234"])
       expect(end.code).toBe(1009)
     }).pipe(Effect.provide(MemoryTransport.layer)))

@@ -1,13 +1,12 @@
 import { describe, expect, it } from "@effect/vitest"
-import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Queue from "effect/Queue"
 import * as Schedule from "effect/Schedule"
-import * as Stream from "effect/Stream"
 import * as net from "node:net"
 import WebSocket, { WebSocketServer } from "ws"
-import { type ConnectionClosed, type Frame, TextFrame } from "../../src/transport/GatewayTransport.ts"
+import { type Connection, type Frame, TextFrame } from "../../src/transport/GatewayTransport.ts"
 import * as WsTransport from "../../src/transport/WsTransport.ts"
+import * as Receive from "./receive.ts"
 
 const events = ["open", "message", "close", "error", "unexpected-response", "upgrade", "ping", "pong"] as const
 
@@ -70,13 +69,8 @@ const textOf = (frame: Frame): string => {
   return Buffer.from(frame as Uint8Array).toString("utf8")
 }
 
-/** Every frame the client got, and how its frames ended. */
-const drain = (frames: Stream.Stream<Frame, ConnectionClosed>) =>
-  Effect.gen(function*() {
-    const seen: Array<Frame> = []
-    const end = yield* Effect.flip(Stream.runForEach(frames, (frame) => Effect.sync(() => seen.push(frame))))
-    return { seen, end }
-  }).pipe(Effect.timeout("2 seconds"), Effect.orDie)
+/** Every frame the client got, and how its connection ended. */
+const drain = (connection: Connection) => Receive.drain(connection).pipe(Effect.timeout("2 seconds"), Effect.orDie)
 
 /** A live connection to a fresh loopback server, and the server's side of it. */
 const connected = (maxFrameBytes = 1024, options: WsTransport.WsTransportOptions = {}) =>
@@ -96,8 +90,7 @@ describe("WsTransport", () => {
       peer.send(Buffer.from([1, 2, 3]))
       peer.send("three")
       yield* flushed(peer)
-      const [chunk] = yield* Stream.runCollect(Stream.take(Stream.chunks(connection.frames), 1))
-      const frames = Chunk.toArray(chunk!)
+      const frames = yield* connection.receive
       expect(frames).toHaveLength(3)
       expect(textOf(frames[0]!)).toBe("one")
       expect(frames[1]).toBeInstanceOf(Uint8Array)
@@ -110,8 +103,8 @@ describe("WsTransport", () => {
     Effect.scoped(Effect.gen(function*() {
       const { connection, peer } = yield* connected(1024, { highWaterMark: 2 })
       for (let i = 0; i < 50; i++) peer.send(String(i))
-      const frames = yield* Stream.runCollect(Stream.take(connection.frames, 50))
-      expect(Chunk.toArray(frames).map(textOf)).toEqual(Array.from({ length: 50 }, (_, i) => String(i)))
+      const frames = yield* Receive.take(connection, 50)
+      expect(frames.map(textOf)).toEqual(Array.from({ length: 50 }, (_, i) => String(i)))
     })))
 
   it.live("sends text and binary frames; a send after close fails with Send", () =>
@@ -135,13 +128,13 @@ describe("WsTransport", () => {
       const firstPeer = yield* Queue.take(accepted)
       firstPeer.send("before")
       firstPeer.close(4004, "Authentication failed.")
-      const { end, seen } = yield* drain(first.frames)
+      const { end, seen } = yield* drain(first)
       expect(seen.map(textOf)).toEqual(["before"])
       expect(end).toMatchObject({ _tag: "ConnectionClosed", code: 4004, reason: "Authentication failed." })
       const second = yield* transport.connect(url, { maxFrameBytes: 1024 })
       const secondPeer = yield* Queue.take(accepted)
       secondPeer.terminate()
-      expect((yield* drain(second.frames)).end).toMatchObject({ code: undefined })
+      expect((yield* drain(second)).end).toMatchObject({ code: undefined })
     })))
 
   it.live("a frame over maxFrameBytes ends the connection with 1009", () =>
@@ -149,7 +142,7 @@ describe("WsTransport", () => {
       const { connection, peer } = yield* connected(8)
       peer.send("12345678")
       peer.send("123456789")
-      const { end, seen } = yield* drain(connection.frames)
+      const { end, seen } = yield* drain(connection)
       expect(seen.map(textOf)).toEqual(["12345678"])
       expect(end.code).toBe(1009)
       expect((yield* serverClosed(peer)).code).toBe(1009)
@@ -161,7 +154,7 @@ describe("WsTransport", () => {
       peer.send("fine")
       peer.send(Buffer.from([0xc3, 0x28]), { binary: false })
       expect((yield* serverClosed(peer)).code).toBe(1007)
-      const { end, seen } = yield* drain(connection.frames)
+      const { end, seen } = yield* drain(connection)
       expect(seen.map(textOf)).toEqual(["fine"])
       expect(end).toMatchObject({ _tag: "ConnectionClosed", code: 1007 })
     })))
@@ -171,7 +164,7 @@ describe("WsTransport", () => {
       const { connection, peer } = yield* connected()
       peer.send("masked", { mask: true })
       expect((yield* serverClosed(peer)).code).toBe(1002)
-      const { end } = yield* drain(connection.frames)
+      const { end } = yield* drain(connection)
       expect(end).toMatchObject({ _tag: "ConnectionClosed", code: undefined, reason: "Invalid WebSocket frame: MASK must be clear" })
     })))
 
@@ -184,7 +177,7 @@ describe("WsTransport", () => {
         const peer = yield* Queue.take(accepted)
         expect((yield* Effect.exit(connection.close(code, reason)))._tag).toBe("Success")
         expect(yield* serverClosed(peer)).toEqual({ code: 1006, reason: "" })
-        expect((yield* drain(connection.frames)).end).toMatchObject({ _tag: "ConnectionClosed", code: undefined })
+        expect((yield* drain(connection)).end).toMatchObject({ _tag: "ConnectionClosed", code: undefined })
       }
     })))
 

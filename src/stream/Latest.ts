@@ -1,0 +1,58 @@
+/**
+ * A value and the stream of its changes, like `SubscriptionRef`, without its `PubSub` and its lock:
+ * a shard's state is read and changed all its life and watched now and then, and a thousand idle
+ * shards should not each keep a hub nobody listens to.
+ *
+ * Each update and each new subscription is one synchronous step, so a subscriber sees the value
+ * at the moment it subscribed, then every later one, none twice and none missed.
+ *
+ * @since 0.1.0
+ */
+import * as Effect from "effect/Effect"
+import * as Mailbox from "effect/Mailbox"
+import * as Stream from "effect/Stream"
+
+/**
+ * A value, updated in place, and its changes.
+ *
+ * @since 0.1.0
+ */
+export interface Latest<A> {
+  /** The current value. */
+  readonly get: Effect.Effect<A>
+  /** Replaces the value with `f` of it, and hands the new one to every subscriber. */
+  readonly update: (f: (current: A) => A) => Effect.Effect<void>
+  /** The current value, then every later one; each run of the stream is a subscription of its own. */
+  readonly changes: Stream.Stream<A>
+}
+
+/**
+ * A `Latest` holding `initial`.
+ *
+ * @since 0.1.0
+ */
+export const make = <A>(initial: A): Effect.Effect<Latest<A>> =>
+  Effect.sync(() => {
+    let current = initial
+    // made at the first subscription
+    let subscribers: Set<Mailbox.Mailbox<A>> | undefined
+    const subscribe = Effect.acquireRelease(
+      Effect.flatMap(Mailbox.make<A>(), (mailbox) =>
+        Effect.sync(() => {
+          subscribers ??= new Set()
+          subscribers.add(mailbox)
+          mailbox.unsafeOffer(current)
+          return mailbox
+        })),
+      (mailbox) => Effect.sync(() => subscribers!.delete(mailbox))
+    )
+    return {
+      get: Effect.sync(() => current),
+      update: (f) =>
+        Effect.sync(() => {
+          current = f(current)
+          if (subscribers !== undefined) for (const mailbox of subscribers) mailbox.unsafeOffer(current)
+        }),
+      changes: Stream.unwrapScoped(Effect.map(subscribe, Mailbox.toStream))
+    }
+  })
