@@ -3,9 +3,11 @@
  *
  * @since 0.1.0
  */
+import * as Chunk from "effect/Chunk"
 import * as Context from "effect/Context"
 import * as Data from "effect/Data"
-import type * as Effect from "effect/Effect"
+import * as Effect from "effect/Effect"
+import type * as Mailbox from "effect/Mailbox"
 import type * as Scope from "effect/Scope"
 
 /**
@@ -81,6 +83,21 @@ export interface ConnectOptions {
   /** Largest incoming websocket message accepted, in bytes; a larger one closes the connection. */
   readonly maxFrameBytes: number
 }
+
+/**
+ * `Connection.receive` over a mailbox the transport offers each frame to and ends by failing it
+ * with `ConnectionClosed`. A mailbox ended without a failure reads as a connection lost without a
+ * close frame.
+ *
+ * @since 0.1.0
+ */
+export const receiveFrom = (
+  mailbox: Mailbox.ReadonlyMailbox<Frame, ConnectionClosed>
+): Effect.Effect<ReadonlyArray<Frame>, ConnectionClosed> =>
+  Effect.flatMap(mailbox.takeAll, ([frames, done]) =>
+    done && Chunk.isEmpty(frames) ? Effect.fail(endedWithoutClose) : Effect.succeed(Chunk.toReadonlyArray(frames)))
+
+const endedWithoutClose = new ConnectionClosed({ code: undefined, reason: "the frames ended without a close" })
 
 /**
  * The transport service: opens connections to a gateway URL.

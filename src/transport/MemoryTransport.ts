@@ -12,11 +12,11 @@ import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
+import * as Mailbox from "effect/Mailbox"
 import * as Queue from "effect/Queue"
 import * as Ref from "effect/Ref"
 import { ResumableClose } from "../protocol/CloseCode.ts"
-import { ConnectionClosed, GatewayTransport, TransportError } from "./GatewayTransport.ts"
-import * as Inbox from "./Inbox.ts"
+import { ConnectionClosed, GatewayTransport, receiveFrom, TransportError } from "./GatewayTransport.ts"
 import type { Connection, ConnectOptions, Frame } from "./GatewayTransport.ts"
 
 /**
@@ -105,7 +105,7 @@ const byteLength = (frame: Frame): number =>
 /** Both ends of one in-memory connection. */
 const makePair = (url: string, options: ConnectOptions) =>
   Effect.gen(function*() {
-    const toClient = Inbox.make()
+    const toClient = yield* Mailbox.make<Frame, ConnectionClosed>()
     const toServer = yield* Queue.unbounded<Frame>()
     const ended = yield* Deferred.make<CloseInfo>()
 
@@ -115,12 +115,12 @@ const makePair = (url: string, options: ConnectOptions) =>
       if (!open) return
       open = false
       Deferred.unsafeDone(ended, Exit.succeed(info))
-      toClient.end(new ConnectionClosed({ code: info.code, reason: info.reason }))
+      toClient.unsafeDone(Exit.fail(new ConnectionClosed({ code: info.code, reason: info.reason })))
     }
     const isEnded = Effect.sync(() => !open)
 
     const connection: Connection = {
-      receive: toClient.receive,
+      receive: receiveFrom(toClient),
       send: (frame) =>
         Effect.flatMap(isEnded, (done) =>
           done
@@ -136,7 +136,7 @@ const makePair = (url: string, options: ConnectOptions) =>
         if (byteLength(frame) > options.maxFrameBytes) {
           return Effect.sync(() => end({ code: 1009, reason: "Max payload size exceeded", by: "client" }))
         }
-        return Effect.sync(() => toClient.offer(frame))
+        return toClient.offer(frame)
       })
 
     const received = Queue.take(toServer)

@@ -8,13 +8,13 @@ import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
+import * as Mailbox from "effect/Mailbox"
 import * as Scope from "effect/Scope"
 import WebSocket from "ws"
 import { TextFrame } from "../codec/TextFrame.ts"
 import { ResumableClose } from "../protocol/CloseCode.ts"
-import { ConnectionClosed, GatewayTransport, TransportError } from "./GatewayTransport.ts"
-import * as Inbox from "./Inbox.ts"
-import type { Connection, ConnectOptions } from "./GatewayTransport.ts"
+import { ConnectionClosed, GatewayTransport, receiveFrom, TransportError } from "./GatewayTransport.ts"
+import type { Connection, ConnectOptions, Frame } from "./GatewayTransport.ts"
 
 /**
  * Options for the live transport.
@@ -61,6 +61,7 @@ const protocolErrorCloseCode = (error: Error & { readonly code?: unknown }): num
 const wire = (
   socket: WebSocket,
   opened: Deferred.Deferred<void, TransportError>,
+  mailbox: Mailbox.Mailbox<Frame, ConnectionClosed>,
   highWaterMark: number
 ) => {
   socket.binaryType = "nodebuffer"
@@ -72,13 +73,6 @@ const wire = (
   // what ws reported last, for a connection that then ends without a close code
   let failure: string | undefined
   let sentClose: { readonly code: number; readonly reason: string } | undefined
-  const inbox = Inbox.make(() => {
-    buffered = 0
-    if (paused) {
-      paused = false
-      socket.resume()
-    }
-  })
 
   const onOpen = (): void => {
     isOpen = true
@@ -97,7 +91,7 @@ const wire = (
   const onMessage = (data: WebSocket.RawData, isBinary: boolean): void => {
     // text stays bytes: a message the session skips is never decoded into a string
     const bytes = data as Buffer
-    inbox.offer(isBinary ? bytes : TextFrame.view(bytes))
+    mailbox.unsafeOffer(isBinary ? bytes : TextFrame.view(bytes))
     if (++buffered >= highWaterMark && !paused) {
       paused = true
       socket.pause()
@@ -110,7 +104,7 @@ const wire = (
       : isAbnormal(code)
       ? new ConnectionClosed({ code: undefined, reason: failure ?? reason.toString("utf8") })
       : new ConnectionClosed({ code, reason: reason.toString("utf8") })
-    inbox.end(closed)
+    mailbox.unsafeDone(Exit.fail(closed))
   }
 
   socket.on("open", onOpen)
@@ -126,7 +120,7 @@ const wire = (
     socket.removeListener("message", onMessage)
     socket.removeListener("close", onClose)
     const code = sentClose?.code ?? ResumableClose
-    inbox.end(new ConnectionClosed({ code, reason: sentClose?.reason ?? "closed by the client" }))
+    mailbox.unsafeDone(Exit.fail(new ConnectionClosed({ code, reason: sentClose?.reason ?? "closed by the client" })))
     if (socket.readyState === WebSocket.OPEN) socket.close(ResumableClose)
     else if (socket.readyState === WebSocket.CONNECTING) socket.terminate()
     if (socket.readyState !== WebSocket.CLOSED) {
@@ -137,7 +131,14 @@ const wire = (
   }
 
   const connection: Connection = {
-    receive: inbox.receive,
+    receive: Effect.map(receiveFrom(mailbox), (frames) => {
+      buffered = 0
+      if (paused) {
+        paused = false
+        socket.resume()
+      }
+      return frames
+    }),
     send: (frame) =>
       Effect.async<void, TransportError>((resume) => {
         if (socket.readyState !== WebSocket.OPEN) {
@@ -175,6 +176,7 @@ export const make = (options: WsTransportOptions = {}): Context.Tag.Service<Gate
   const connect = (url: string, connectOptions: ConnectOptions) =>
     Effect.gen(function*() {
       const opened = yield* Deferred.make<void, TransportError>()
+      const mailbox = yield* Mailbox.make<Frame, ConnectionClosed>()
       const scope = yield* Effect.scope
       // the release goes to the scope directly: `Effect.acquireRelease` would keep a copy of this
       // fiber's FiberRefs for as long as the connection lives
@@ -183,6 +185,7 @@ export const make = (options: WsTransportOptions = {}): Context.Tag.Service<Gate
           try: () => wire(
               createSocket(url, { perMessageDeflate: false, maxPayload: connectOptions.maxFrameBytes }),
               opened,
+              mailbox,
               highWaterMark
             ),
           catch: (cause) => new TransportError({ reason: "Connect", cause })
