@@ -20,7 +20,7 @@ import type { IdentifyBudgetExhausted, IdentifyLimiter } from "../limits/Identif
 import * as SendLimiter from "../limits/SendLimiter.ts"
 import * as CloseCode from "../protocol/CloseCode.ts"
 import type { GatewayEvent } from "../protocol/Event.ts"
-import { ConnectionClosed, type Frame, type GatewayTransport } from "../transport/GatewayTransport.ts"
+import type { ConnectionClosed, Frame, GatewayTransport } from "../transport/GatewayTransport.ts"
 import * as Heartbeat from "./Heartbeat.ts"
 import type { HeartbeatTimer } from "./HeartbeatTimer.ts"
 import type { MemberRequests } from "./MemberRequests.ts"
