@@ -9,8 +9,6 @@ import * as Option from "effect/Option"
 import * as Random from "effect/Random"
 import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
-import { setFlagsFromString } from "node:v8"
-import { runInNewContext } from "node:vm"
 import { TextFrame } from "../../src/codec/TextFrame.ts"
 import type { GatewayEvent } from "../../src/protocol/Event.ts"
 import * as CloseCode from "../../src/protocol/CloseCode.ts"
@@ -29,12 +27,7 @@ import {
   settle,
   TestLayer
 } from "./harness.ts"
-
-setFlagsFromString("--expose-gc")
-const collectGarbage = runInNewContext("gc") as () => void
-
-/** Lets the current job end, so that `WeakRef`s made in it no longer keep their targets. */
-const nextJob = Effect.promise(() => new Promise<void>((resolve) => setTimeout(resolve, 0)))
+import { collectGarbage, nextJob } from "../gc.ts"
 
 const collect = (session: Session.Session, n: number) =>
   Effect.fork(Stream.runCollect(Stream.take(session.events, n)).pipe(Effect.map(Chunk.toReadonlyArray)))

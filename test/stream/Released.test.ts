@@ -4,15 +4,8 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Mailbox from "effect/Mailbox"
 import * as Stream from "effect/Stream"
-import { setFlagsFromString } from "node:v8"
-import { runInNewContext } from "node:vm"
 import * as Released from "../../src/stream/Released.ts"
-
-setFlagsFromString("--expose-gc")
-const collectGarbage = runInNewContext("gc") as () => void
-
-/** Lets the current job end, so that `WeakRef`s made in it no longer keep their targets. */
-const nextJob = Effect.promise(() => new Promise<void>((resolve) => setTimeout(resolve, 0)))
+import { collectGarbage, nextJob } from "../gc.ts"
 
 describe("Released", () => {
   it.effect("gives a mailbox's messages in order and ends with it", () =>
