@@ -1,8 +1,9 @@
 /**
  * Startup under `TestClock`: 64 shards at max_concurrency 16 on the in-memory transport with the
- * scripted gateway of test/fleet/harness.ts (READY at once on every Identify). Prints, for the
- * identify limiter's default margin (200 ms) and for margin 0, when the last shard was READY,
- * counted from the first identify, next to Discord's limit (ceil(64 / 16) - 1 = 3 steps of 5 s).
+ * scripted gateway of test/fleet/harness.ts (READY at once on every Identify, which ends the
+ * limiter's margin at once). Prints, for the identify limiter's default margin (200 ms) and for
+ * margin 0, when the last shard was READY, counted from the first identify, next to Discord's
+ * limit (ceil(64 / 16) - 1 = 3 steps of 5 s).
  *
  * @since 0.1.0
  */

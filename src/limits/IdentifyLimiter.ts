@@ -7,7 +7,10 @@
 import * as Context from "effect/Context"
 import * as Data from "effect/Data"
 import * as Duration from "effect/Duration"
+import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as FiberId from "effect/FiberId"
 import * as Layer from "effect/Layer"
 import * as FifoSemaphore from "./FifoSemaphore.ts"
 
@@ -71,9 +74,11 @@ export interface IdentifyLimiterOptions {
   /** Time between two identifies of one key, as Discord counts it. Default 5 seconds. */
   readonly spacing?: Duration.DurationInput
   /**
-   * Added to `spacing`, for what the client cannot see: two identifies sent exactly `spacing`
-   * apart may reach Discord closer together (one connection slower than the other), and one that
-   * arrives early is refused with op 9 and still costs a session start. Default 200 ms.
+   * How long after an unanswered send the spacing starts, for what the client cannot see: two
+   * identifies sent exactly `spacing` apart may reach Discord closer together (one connection
+   * slower than the other), and one that arrives early is refused with op 9 and still costs a
+   * session start. An answer (READY or op 9) ends it early: Discord has seen the identify by then.
+   * Default 200 ms.
    */
   readonly margin?: Duration.DurationInput
   /**
@@ -85,7 +90,8 @@ export interface IdentifyLimiterOptions {
 
 /**
  * The identify limiter service. `identify(shardId, send)` runs `send` once that shard may
- * identify, holding the shard's key meanwhile, and counts the spacing from when `send` is done.
+ * identify, holding the shard's key meanwhile, and counts the spacing from when Discord has
+ * certainly seen the identify: its answer, or `margin` after `send` is done, whichever is first.
  * Resumes do not go through it.
  *
  * @since 0.1.0
@@ -97,12 +103,13 @@ export class IdentifyLimiter extends Context.Tag("discord-gateway/IdentifyLimite
     readonly configure: (limit: SessionStartLimit) => Effect.Effect<void>
     /**
      * Waits for the shard's key (first come, first served), takes one identify from the budget,
-     * and runs `send` (which sends Identify); the key's next identify waits `spacing + margin`
-     * from the end of `send`.
+     * and runs `send(answered)`, which sends Identify. The caller runs `answered` when the gateway
+     * answers that Identify (READY or op 9); the key's next identify waits `spacing` from the
+     * answer, or from `margin` after the end of `send` if that comes first.
      */
     readonly identify: <A, E, R>(
       shardId: number,
-      send: Effect.Effect<A, E, R>
+      send: (answered: Effect.Effect<void>) => Effect.Effect<A, E, R>
     ) => Effect.Effect<A, E | IdentifyBudgetExhausted, R>
     readonly snapshot: Effect.Effect<IdentifySnapshot>
   }
@@ -111,9 +118,14 @@ export class IdentifyLimiter extends Context.Tag("discord-gateway/IdentifyLimite
 /** Discord's budget window: a day. The next reset after a refill, until `configure` says otherwise. */
 const budgetPeriod = 24 * 60 * 60 * 1000
 
-/** One rate-limit key: when it last identified, and its turns (one at a time, first come first served). */
+/**
+ * One rate-limit key: when its spacing counts from (the last identify's answer, or `margin` after
+ * its send: the latest Discord can have seen it), the answer that can still bring that time
+ * forward, and its turns (one at a time, first come first served).
+ */
 interface Gate {
   lastAt: number | undefined
+  pending: Deferred.Deferred<void> | undefined
   readonly turns: FifoSemaphore.FifoSemaphore
 }
 
@@ -130,8 +142,8 @@ interface Budget {
  */
 export const make = (options: IdentifyLimiterOptions = {}): Effect.Effect<Context.Tag.Service<IdentifyLimiter>> =>
   Effect.sync(() => {
-    const spacing = Duration.toMillis(options.spacing ?? Duration.seconds(5)) +
-      Duration.toMillis(options.margin ?? Duration.millis(200))
+    const spacing = Duration.toMillis(options.spacing ?? Duration.seconds(5))
+    const margin = Duration.toMillis(options.margin ?? Duration.millis(200))
     const onExhausted = options.onExhausted ?? "fail"
     let maxConcurrency = 1
     let gates = new Map<number, Gate>()
@@ -141,7 +153,7 @@ export const make = (options: IdentifyLimiterOptions = {}): Effect.Effect<Contex
     const gateFor = (key: number): Gate => {
       let gate = gates.get(key)
       if (gate === undefined) {
-        gate = { lastAt: inheritedLastAt, turns: FifoSemaphore.make(1) }
+        gate = { lastAt: inheritedLastAt, pending: undefined, turns: FifoSemaphore.make(1) }
         gates.set(key, gate)
       }
       return gate
@@ -161,12 +173,20 @@ export const make = (options: IdentifyLimiterOptions = {}): Effect.Effect<Contex
 
     const exhausted = (resetAfter: number) => new IdentifyBudgetExhausted({ total: budget?.total ?? 0, resetAfter })
 
-    /** Holding the key: waits out its spacing, then the budget, then counts the identify. */
+    /**
+     * Holding the key: waits out its spacing (cut short when an answer moves it forward), then
+     * the budget, then counts the identify.
+     */
     const awaitTurn = (gate: Gate, shardId: number): Effect.Effect<void, IdentifyBudgetExhausted> =>
       Effect.clockWith((clock) => {
         const now = clock.unsafeCurrentTimeMillis()
         const spacingLeft = gate.lastAt === undefined ? 0 : gate.lastAt + spacing - now
-        if (spacingLeft > 0) return Effect.zipRight(Effect.sleep(spacingLeft), awaitTurn(gate, shardId))
+        if (spacingLeft > 0) {
+          const wait = gate.pending === undefined
+            ? Effect.sleep(spacingLeft)
+            : Effect.raceFirst(Effect.sleep(spacingLeft), Deferred.await(gate.pending))
+          return Effect.zipRight(wait, awaitTurn(gate, shardId))
+        }
         const resetAfter = exhaustedFor(now)
         if (resetAfter !== undefined) {
           if (onExhausted === "fail") return Effect.fail(exhausted(resetAfter))
@@ -178,18 +198,35 @@ export const make = (options: IdentifyLimiterOptions = {}): Effect.Effect<Contex
         }
         if (budget !== undefined) budget.remaining -= 1
         gate.lastAt = now
+        gate.pending = undefined
         return Effect.void
       })
 
-    const identify = <A, E, R>(shardId: number, send: Effect.Effect<A, E, R>): Effect.Effect<A, E | IdentifyBudgetExhausted, R> =>
+    const identify = <A, E, R>(
+      shardId: number,
+      send: (answered: Effect.Effect<void>) => Effect.Effect<A, E, R>
+    ): Effect.Effect<A, E | IdentifyBudgetExhausted, R> =>
       Effect.clockWith((clock) => {
         const resetAfter = exhaustedFor(clock.unsafeCurrentTimeMillis())
         if (resetAfter !== undefined && onExhausted === "fail") return Effect.fail(exhausted(resetAfter))
         const gate = gateFor(shardId % maxConcurrency)
-        const sent = Effect.sync(() => {
-          gate.lastAt = clock.unsafeCurrentTimeMillis()
+        // this identify's answer, which may come before its send is done
+        const answer = Deferred.unsafeMake<void>(FiberId.none)
+        let answeredAt: number | undefined
+        const answered = Effect.sync(() => {
+          if (answeredAt !== undefined) return
+          answeredAt = clock.unsafeCurrentTimeMillis()
+          // a later identify of the key owns the gate by now: this answer says nothing about it
+          if (gate.pending !== answer) return
+          gate.lastAt = Math.min(gate.lastAt!, answeredAt)
+          gate.pending = undefined
+          Deferred.unsafeDone(answer, Exit.void)
         })
-        return gate.turns.withPermit(Effect.zipRight(awaitTurn(gate, shardId), Effect.ensuring(send, sent)))
+        const sent = Effect.sync(() => {
+          gate.lastAt = Math.min(clock.unsafeCurrentTimeMillis() + margin, answeredAt ?? Infinity)
+          gate.pending = answeredAt === undefined ? answer : undefined
+        })
+        return gate.turns.withPermit(Effect.zipRight(awaitTurn(gate, shardId), Effect.ensuring(send(answered), sent)))
       })
 
     const configure = (limit: SessionStartLimit): Effect.Effect<void> =>

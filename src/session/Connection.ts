@@ -215,16 +215,17 @@ export const run = (ctx: Context, url: string, mode: Protocol.Mode): Effect.Effe
       Effect.zipRight(Effect.sleep(options.timeouts.hello), finish(mode, Reason.HelloTimeout()))
     )
     let authenticating: Fiber.RuntimeFiber<void> | undefined
+    // tells the identify limiter that the gateway answered this connection's Identify (READY or op 9)
+    let identifyAnswered: Effect.Effect<void> = Effect.void
 
     const authenticate = Effect.gen(function*() {
       if (mode === "identify") {
         const waitFrom = clock.unsafeCurrentTimeMillis()
-        yield* ctx.identifyLimiter.identify(
-          shard,
-          Effect.suspend(() =>
-            Effect.zipRight(ctx.metrics.identifyWait(clock.unsafeCurrentTimeMillis() - waitFrom), sendControl(ctx.identify()))
-          )
-        ).pipe(Effect.withSpan("Session.identify", { attributes: { shard } }))
+        yield* ctx.identifyLimiter.identify(shard, (answered) =>
+          Effect.suspend(() => {
+            identifyAnswered = answered
+            return Effect.zipRight(ctx.metrics.identifyWait(clock.unsafeCurrentTimeMillis() - waitFrom), sendControl(ctx.identify()))
+          })).pipe(Effect.withSpan("Session.identify", { attributes: { shard } }))
         if (admission !== undefined) yield* Scope.close(admission, Exit.void)
       } else {
         yield* sendControl(ctx.resume(ctx.memory.current)).pipe(
@@ -263,6 +264,7 @@ export const run = (ctx: Context, url: string, mode: Protocol.Mode): Effect.Effe
       Effect.gen(function*() {
         ready = true
         readyAt ??= clock.unsafeCurrentTimeMillis()
+        yield* identifyAnswered
         if (authenticating !== undefined) yield* Fiber.interrupt(authenticating)
         authenticating = undefined
         yield* ctx.transition(SessionState.Connected({ phase: "Ready" }), reason)
@@ -337,7 +339,9 @@ export const run = (ctx: Context, url: string, mode: Protocol.Mode): Effect.Effe
           case "Hello":
             return Effect.zipRight(onHello(step.interval), Effect.suspend(() => handle(frames, i + 1)))
           case "Reconnect":
-            return finish(step.mode, step.reason)
+            return step.reason._tag === "InvalidSession"
+              ? Effect.zipRight(identifyAnswered, finish(step.mode, step.reason))
+              : finish(step.mode, step.reason)
         }
       }
       return Effect.void

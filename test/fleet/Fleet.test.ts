@@ -148,10 +148,10 @@ describe("Fleet", () => {
       // two shards connected; the first identified at once, which let a third connect
       expect(served.identifies).toHaveLength(1)
       expect((yield* gateway.attempts).map((attempt) => attempt.at)).toEqual([0, 0, 0])
-      yield* advance(5_200 * 3)
-      expect(served.identifies.map((identify) => identify.at)).toEqual([0, 5_200, 10_400, 15_600])
+      yield* advance(5_000 * 3)
+      expect(served.identifies.map((identify) => identify.at)).toEqual([0, 5_000, 10_000, 15_000])
       // each later shard connected when the one two places ahead of it identified
-      expect((yield* gateway.attempts).map((attempt) => attempt.at)).toEqual([0, 0, 0, 5_200, 10_400])
+      expect((yield* gateway.attempts).map((attempt) => attempt.at)).toEqual([0, 0, 0, 5_000, 10_000])
     }).pipe(Effect.provide(TestLayer)))
 
   it.scoped("by default one shard per rate-limit key waits connected; resumes do not wait at all", () =>
@@ -193,7 +193,7 @@ describe("Fleet", () => {
       const presence = yield* Effect.fork(fleet.updatePresence(idle))
       yield* advance(100)
       expect(yield* Fiber.poll(third)).toStrictEqual(Option.none())
-      yield* advance(5_200 * 2)
+      yield* advance(5_000 * 2)
       yield* Fiber.join(presence)
       expect(served.identifies.map(({ presence, shard }) => [shard, presence])).toEqual([[0, undefined], [1, undefined], [2, idle]])
       const presences = (shard: number) => (served.commands.get(shard) ?? []).filter((payload) => payload.op === 3).map((payload) => payload.d)
@@ -317,14 +317,14 @@ describe("Fleet", () => {
         reconnects: 0,
         eventsPerSecond: 0
       }])
-      // shard 1 identifies at 5.2 s, which starts shard 2; shard 2 identifies at its turn, 10.4 s
-      yield* advance(5_200 * 2)
+      // READY answers at once: shard 1 identifies at 5 s, which starts shard 2; shard 2 identifies at its turn, 10 s
+      yield* advance(5_000 * 2)
       expect(seen.map((line) => [line.state, line.reason._tag, line.since, line.sessionId ?? null, line.sequence])).toEqual([
         [{ _tag: "Disconnected" }, "Queued", 0, null, null],
-        [{ _tag: "ConnectingHttp" }, "Start", 5_200, null, null],
-        [{ _tag: "ConnectingWs", url: `${gatewayUrl}?v=10&encoding=json` }, "Opened", 5_200, null, null],
-        [{ _tag: "Connected", phase: "Identifying" }, "Hello", 5_200, null, null],
-        [{ _tag: "Connected", phase: "Ready" }, "Ready", 10_400, "session-2", 1]
+        [{ _tag: "ConnectingHttp" }, "Start", 5_000, null, null],
+        [{ _tag: "ConnectingWs", url: `${gatewayUrl}?v=10&encoding=json` }, "Opened", 5_000, null, null],
+        [{ _tag: "Connected", phase: "Identifying" }, "Hello", 5_000, null, null],
+        [{ _tag: "Connected", phase: "Ready" }, "Ready", 10_000, "session-2", 1]
       ])
       expect(seen.every((line) => line.shard === 2)).toBe(true)
     }).pipe(Effect.provide(TestLayer)))
@@ -441,7 +441,7 @@ describe("Fleet gateway info", () => {
       expect(limiter.maxConcurrency).toBe(2)
       yield* advance(6000)
       expect(http.requests).toEqual([{ url: "http://127.0.0.1:1/api/v10/gateway/bot", authorization: `Bot ${secret}` }])
-      expect(served.identifies.map((i) => i.at).sort((a, b) => a - b)).toEqual([0, 0, 5200, 5200])
+      expect(served.identifies.map((i) => i.at).sort((a, b) => a - b)).toEqual([0, 0, 5000, 5000])
       for (const peer of served.peers.values()) expect(peer.url.startsWith(gatewayUrl)).toBe(true)
 
       // within the hour a new identify uses the cached answer...

@@ -5,24 +5,37 @@ import * as Stream from "effect/Stream"
 import * as Fleet from "../../src/fleet/Fleet.ts"
 import { advance, configureLimiter, options, serve, TestLayer } from "./harness.ts"
 
-// Discord's 5 s between identifies of one key, plus the limiter's default 200 ms safety margin
-const spacing = 5000 + 200
+const spacing = 5000
+
+/**
+ * Starts `shards` shards against a gateway that answers each Identify `readyAfter` ms later, and
+ * runs the clock to `until` in steps of `step` ms (times are exact at multiples of it).
+ */
+const startup = (shards: number, maxConcurrency: number, readyAfter: number, until: number, step = 500) =>
+  Effect.gen(function*() {
+    yield* configureLimiter(maxConcurrency)
+    const served = yield* serve({ readyAfter })
+    const fleet = yield* Fleet.make(options({ shardCount: shards }))
+    const ready: Array<{ readonly shard: number; readonly at: number }> = []
+    yield* Effect.forkScoped(Stream.runForEach(Stream.filter(fleet.events, (event) => event.t === "READY"), (event) =>
+      Effect.map(Clock.currentTimeMillis, (at) => {
+        ready.push({ shard: event.shard, at })
+      })))
+    yield* advance(until, step)
+    /** The identify times of one rate-limit key, in order. */
+    const identifiesOf = (key: number) =>
+      served.identifies.filter((i) => i.shard % maxConcurrency === key).map((i) => i.at).sort((a, b) => a - b)
+    return { served, ready, identifiesOf }
+  })
 
 describe("Fleet startup", () => {
-  // (shards, max_concurrency): every shard is READY (ceil(N / mc) - 1) * 5.2 s after the first identify
+  // (shards, max_concurrency): READY at once on every Identify, so the limiter's margin never
+  // applies: every shard is READY (ceil(N / mc) - 1) * 5 s after the first identify
   for (const [shards, maxConcurrency] of [[1, 1], [4, 1], [16, 16], [32, 16], [64, 16], [10, 4]] as const) {
     const expected = (Math.ceil(shards / maxConcurrency) - 1) * spacing
     it.scoped(`${shards} shards at max_concurrency ${maxConcurrency} are all READY after ${expected} ms, no sooner`, () =>
       Effect.gen(function*() {
-        yield* configureLimiter(maxConcurrency)
-        const served = yield* serve()
-        const fleet = yield* Fleet.make(options({ shardCount: shards }))
-        const ready: Array<{ readonly shard: number; readonly at: number }> = []
-        yield* Effect.forkScoped(Stream.runForEach(Stream.filter(fleet.events, (event) => event.t === "READY"), (event) =>
-          Effect.map(Clock.currentTimeMillis, (at) => {
-            ready.push({ shard: event.shard, at })
-          })))
-        yield* advance(expected + spacing)
+        const { identifiesOf, ready, served } = yield* startup(shards, maxConcurrency, 0, expected + spacing)
 
         expect(ready.map((r) => r.shard).sort((a, b) => a - b)).toEqual(Array.from({ length: shards }, (_, i) => i))
         expect(Math.min(...ready.map((r) => r.at))).toBe(0)
@@ -31,11 +44,22 @@ describe("Fleet startup", () => {
         expect(served.identifies).toHaveLength(shards)
         // per rate-limit key, identifies exactly one spacing apart, starting at once: as fast as allowed, no faster
         for (let key = 0; key < maxConcurrency; key++) {
-          const times = served.identifies.filter((i) => i.shard % maxConcurrency === key).map((i) => i.at).sort((a, b) => a - b)
+          const times = identifiesOf(key)
           expect(times).toEqual(times.map((_, i) => i * spacing))
         }
         const readyAt = new Map(ready.map((r) => [r.shard, r.at]))
         for (const identify of served.identifies) expect(readyAt.get(identify.shard)).toBe(identify.at)
+      }).pipe(Effect.provide(TestLayer)))
+  }
+
+  // the limiter's default margin is 200 ms: an answer within it starts the next spacing, one
+  // later than it does not hold the key any longer than the margin does
+  for (const [readyAfter, gap] of [[50, 5050], [150, 5150], [200, 5200], [350, 5200]] as const) {
+    it.scoped(`READY ${readyAfter} ms after each Identify: identifies of one key ${gap} ms apart`, () =>
+      Effect.gen(function*() {
+        const { identifiesOf, ready } = yield* startup(4, 2, readyAfter, gap + 500, 50)
+        expect(ready).toHaveLength(4)
+        for (let key = 0; key < 2; key++) expect(identifiesOf(key)).toEqual([0, gap])
       }).pipe(Effect.provide(TestLayer)))
   }
 })

@@ -59,8 +59,14 @@ export interface Served {
   readonly commands: Map<number, Array<Payload>>
 }
 
-/** Serves every connection the fleet opens, in the background of the test's scope. */
-export const serve = (heartbeatInterval = 3_600_000) =>
+/**
+ * Serves every connection the fleet opens, in the background of the test's scope; READY follows
+ * an Identify after `readyAfter` ms (at once by default).
+ */
+export const serve = ({ heartbeatInterval = 3_600_000, readyAfter = 0 }: {
+  readonly heartbeatInterval?: number
+  readonly readyAfter?: number
+} = {}) =>
   Effect.gen(function*() {
     const gateway = yield* MemoryTransport.MemoryGateway
     const served: Served = { identifies: [], resumes: [], peers: new Map(), commands: new Map() }
@@ -77,6 +83,7 @@ export const serve = (heartbeatInterval = 3_600_000) =>
             shard = id
             served.identifies.push({ shard: id, at: yield* Clock.currentTimeMillis, presence })
             served.peers.set(id, peer)
+            if (readyAfter > 0) yield* Effect.sleep(readyAfter)
             yield* peer.sendJson(dispatch(1, "READY", {
               v: 10,
               session_id: `session-${id}`,

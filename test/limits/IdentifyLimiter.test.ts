@@ -23,18 +23,18 @@ const identifyAll = (limiter: Effect.Effect.Success<ReturnType<typeof IdentifyLi
   Effect.gen(function*() {
     const times = new Map<number, number>()
     const fiber = yield* Effect.fork(Effect.forEach(shards, (shard) =>
-      Effect.zipRight(limiter.identify(shard, Effect.void), Effect.flatMap(Clock.currentTimeMillis, (at) => Effect.sync(() => times.set(shard, at)))), { concurrency: "unbounded", discard: true }))
+      Effect.zipRight(limiter.identify(shard, () => Effect.void), Effect.flatMap(Clock.currentTimeMillis, (at) => Effect.sync(() => times.set(shard, at)))), { concurrency: "unbounded", discard: true }))
     return { times, fiber }
   })
 
 describe("IdentifyLimiter", () => {
-  it.effect("counts the spacing from the end of the send, plus a 200 ms margin by default", () =>
+  it.effect("with no answer, counts the spacing from the end of the send plus a 200 ms margin by default", () =>
     Effect.gen(function*() {
       const limiter = yield* IdentifyLimiter.make()
       const sentAt: Array<number> = []
       const slowSend = Effect.zipRight(Effect.sleep("300 millis"), Effect.flatMap(Clock.currentTimeMillis, (at) => Effect.sync(() => sentAt.push(at))))
-      const first = yield* Effect.fork(limiter.identify(0, slowSend))
-      const second = yield* Effect.fork(limiter.identify(0, slowSend))
+      const first = yield* Effect.fork(limiter.identify(0, () => slowSend))
+      const second = yield* Effect.fork(limiter.identify(0, () => slowSend))
       yield* TestClock.adjust("300 millis")
       yield* Fiber.join(first)
       // the second turn comes 5 s + 200 ms after the first send ended, at 5500; its send ends at 5800
@@ -43,6 +43,65 @@ describe("IdentifyLimiter", () => {
       yield* TestClock.adjust("301 millis")
       yield* Fiber.join(second)
       expect(sentAt).toEqual([300, 5800])
+    }))
+
+  it.effect("an answer within the margin starts the spacing: the next identify waits 5 s from it", () =>
+    Effect.gen(function*() {
+      const limiter = yield* IdentifyLimiter.make()
+      let answer: Effect.Effect<void> = Effect.void
+      yield* limiter.identify(0, (answered) => Effect.sync(() => {
+        answer = answered
+      }))
+      const second = yield* Effect.fork(limiter.identify(0, () => Effect.void))
+      yield* settle
+      expect((yield* limiter.snapshot).keys[0]?.nextFreeAt).toBe(5200)
+      yield* TestClock.adjust("80 millis")
+      yield* answer
+      // answered twice, the first answer counts
+      yield* TestClock.adjust("10 millis")
+      yield* answer
+      expect((yield* limiter.snapshot).keys[0]?.nextFreeAt).toBe(5080)
+      yield* TestClock.adjust("4989 millis")
+      expect(yield* isDone(second)).toBe(false)
+      yield* TestClock.adjust("1 millis")
+      expect(yield* isDone(second)).toBe(true)
+    }))
+
+  it.effect("an answer that comes while the send is still running counts from when it came", () =>
+    Effect.gen(function*() {
+      const limiter = yield* IdentifyLimiter.make()
+      yield* Effect.fork(limiter.identify(0, (answered) =>
+        Effect.zipRight(Effect.sleep("30 millis"), Effect.zipRight(answered, Effect.sleep("300 millis")))))
+      yield* settle
+      yield* TestClock.adjust("330 millis")
+      expect((yield* limiter.snapshot).keys[0]?.nextFreeAt).toBe(5030)
+    }))
+
+  it.effect("an answer after the margin changes nothing", () =>
+    Effect.gen(function*() {
+      const limiter = yield* IdentifyLimiter.make()
+      let answer: Effect.Effect<void> = Effect.void
+      yield* limiter.identify(0, (answered) => Effect.sync(() => {
+        answer = answered
+      }))
+      yield* TestClock.adjust("300 millis")
+      yield* answer
+      expect((yield* limiter.snapshot).keys[0]?.nextFreeAt).toBe(5200)
+    }))
+
+  it.effect("an earlier identify's answer, coming after the next identify of its key, says nothing of that one", () =>
+    Effect.gen(function*() {
+      const limiter = yield* IdentifyLimiter.make()
+      const answers: Array<Effect.Effect<void>> = []
+      const send = (answered: Effect.Effect<void>) => Effect.sync(() => answers.push(answered))
+      yield* limiter.identify(0, send)
+      yield* TestClock.adjust("5200 millis")
+      yield* limiter.identify(0, send)
+      yield* TestClock.adjust("50 millis")
+      yield* answers[0]!
+      expect((yield* limiter.snapshot).keys[0]?.nextFreeAt).toBe(5200 + 5200)
+      yield* answers[1]!
+      expect((yield* limiter.snapshot).keys[0]?.nextFreeAt).toBe(5200 + 5050)
     }))
 
   it.effect("starts keys together: 32 shards at max_concurrency 16 go at 0 s and exactly 5 s", () =>
@@ -74,7 +133,7 @@ describe("IdentifyLimiter", () => {
     Effect.gen(function*() {
       const limiter = yield* IdentifyLimiter.make({ margin: 0 })
       yield* limiter.configure(limits({ maxConcurrency: 1 }))
-      yield* limiter.identify(0, Effect.void)
+      yield* limiter.identify(0, () => Effect.void)
       yield* TestClock.adjust("2 seconds")
       // more keys now: each begins as if it had identified when shard 0 did, 2 s ago
       yield* limiter.configure(limits({ maxConcurrency: 2 }))
@@ -87,17 +146,17 @@ describe("IdentifyLimiter", () => {
   it.effect("before configure: one key, no budget, spacing kept across later re-identifies", () =>
     Effect.gen(function*() {
       const limiter = yield* IdentifyLimiter.make({ margin: 0 })
-      yield* limiter.identify(3, Effect.void)
+      yield* limiter.identify(3, () => Effect.void)
       expect((yield* limiter.snapshot).budget).toBeUndefined()
       yield* TestClock.adjust("3 seconds")
-      const again = yield* Effect.fork(limiter.identify(7, Effect.void))
+      const again = yield* Effect.fork(limiter.identify(7, () => Effect.void))
       yield* settle
       expect(yield* isDone(again)).toBe(false)
       expect((yield* limiter.snapshot).keys).toEqual([{ key: 0, nextFreeAt: 5000, queued: 1 }])
       yield* TestClock.adjust("2 seconds")
       yield* Fiber.join(again)
       yield* TestClock.adjust("1 hour")
-      yield* limiter.identify(1, Effect.void)
+      yield* limiter.identify(1, () => Effect.void)
       expect((yield* limiter.snapshot).keys[0]?.nextFreeAt).toBe(5000 + 3_600_000 + 5000)
     }))
 
@@ -105,9 +164,9 @@ describe("IdentifyLimiter", () => {
     Effect.gen(function*() {
       const limiter = yield* IdentifyLimiter.make({ margin: 0 })
       yield* limiter.configure(limits({ total: 1000, remaining: 2, resetAfter: 60_000 }))
-      yield* limiter.identify(0, Effect.void)
-      yield* limiter.identify(1, Effect.void)
-      const refused = yield* Effect.either(limiter.identify(2, Effect.void))
+      yield* limiter.identify(0, () => Effect.void)
+      yield* limiter.identify(1, () => Effect.void)
+      const refused = yield* Effect.either(limiter.identify(2, () => Effect.void))
       expect(Either.isLeft(refused)).toBe(true)
       if (Either.isLeft(refused)) {
         expect(refused.left._tag).toBe("IdentifyBudgetExhausted")
@@ -115,7 +174,7 @@ describe("IdentifyLimiter", () => {
         expect(refused.left.message).toContain("1000 session starts")
       }
       yield* TestClock.adjust("60 seconds")
-      yield* limiter.identify(2, Effect.void)
+      yield* limiter.identify(2, () => Effect.void)
       const budget = (yield* limiter.snapshot).budget
       expect(budget).toEqual({ total: 1000, remaining: 999, resetAfter: day })
     }))
@@ -124,7 +183,7 @@ describe("IdentifyLimiter", () => {
     Effect.gen(function*() {
       const limiter = yield* IdentifyLimiter.make({ margin: 0, onExhausted: "wait" })
       yield* limiter.configure(limits({ remaining: 0, resetAfter: 30_000 }))
-      const waiting = yield* Effect.fork(limiter.identify(0, Effect.void))
+      const waiting = yield* Effect.fork(limiter.identify(0, () => Effect.void))
       yield* TestClock.adjust("29999 millis")
       expect(yield* isDone(waiting)).toBe(false)
       yield* TestClock.adjust("1 millis")
@@ -136,11 +195,11 @@ describe("IdentifyLimiter", () => {
     Effect.gen(function*() {
       const limiter = yield* IdentifyLimiter.make({ margin: 0 })
       yield* limiter.configure(limits({ maxConcurrency: 1, remaining: 10 }))
-      yield* limiter.identify(0, Effect.void)
+      yield* limiter.identify(0, () => Effect.void)
       // shard 1 holds the key through its spacing; shards 2 and 3 wait in line behind it
-      const holder = yield* Effect.fork(limiter.identify(1, Effect.void))
-      const inLine = yield* Effect.fork(limiter.identify(2, Effect.void))
-      const next = yield* Effect.fork(limiter.identify(3, Effect.void))
+      const holder = yield* Effect.fork(limiter.identify(1, () => Effect.void))
+      const inLine = yield* Effect.fork(limiter.identify(2, () => Effect.void))
+      const next = yield* Effect.fork(limiter.identify(3, () => Effect.void))
       yield* settle
       const stopping = yield* Effect.fork(Fiber.interrupt(inLine))
       yield* settle
@@ -159,9 +218,9 @@ describe("IdentifyLimiter", () => {
     Effect.gen(function*() {
       const limiter = yield* IdentifyLimiter.make({ margin: 0 })
       yield* limiter.configure(limits({ maxConcurrency: 1, remaining: 10 }))
-      yield* limiter.identify(0, Effect.void)
-      const gone = yield* Effect.fork(limiter.identify(1, Effect.void))
-      const kept = yield* Effect.fork(limiter.identify(2, Effect.void))
+      yield* limiter.identify(0, () => Effect.void)
+      const gone = yield* Effect.fork(limiter.identify(1, () => Effect.void))
+      const kept = yield* Effect.fork(limiter.identify(2, () => Effect.void))
       yield* settle
       yield* TestClock.adjust("2 seconds")
       yield* Fiber.interrupt(gone)

@@ -318,6 +318,25 @@ describe("Session", () => {
       expect(fourth.peer.url.startsWith(gatewayUrl)).toBe(true)
     }).pipe(Effect.provide(TestLayer)))
 
+  it.scoped("an op 9 answering Identify starts the identify spacing: the next Identify goes 5 s after the answer", () =>
+    Effect.gen(function*() {
+      yield* Session.make(options({ backoff: { afterInvalidSession: ["1 second", "1 second"] } }))
+      const { first, peer } = yield* acceptAndHello(3_600_000)
+      expect(first.op).toBe(2)
+      // answered 40 ms after Identify, inside the limiter's 200 ms margin
+      yield* TestClock.adjust("40 millis")
+      yield* peer.sendJson({ op: 9, d: false, s: null, t: null })
+      yield* settle
+      const next = yield* Effect.fork(acceptAndHello(3_600_000))
+      yield* TestClock.adjust("4999 millis")
+      yield* settle
+      expect(Option.isNone(yield* Fiber.poll(next))).toBe(true)
+      yield* TestClock.adjust("1 millis")
+      yield* settle
+      const identified = yield* Fiber.poll(next)
+      expect(Option.map(identified, (exit) => exit._tag === "Success" && exit.value.first.op)).toEqual(Option.some(2))
+    }).pipe(Effect.provide(TestLayer)))
+
   it.scoped("after a resume, replayed events already delivered are skipped and none is lost", () =>
     Effect.gen(function*() {
       const { peer, session } = yield* readySession()
