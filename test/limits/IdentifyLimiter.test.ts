@@ -18,14 +18,25 @@ const limits = (overrides: Partial<IdentifyLimiter.SessionStartLimit> = {}): Ide
   ...overrides
 })
 
+/** The limiter's service, as `make` builds it. */
+type Limiter = Effect.Effect.Success<ReturnType<typeof IdentifyLimiter.make>>
+
 /** Identifies each shard concurrently and returns the time each one got its turn. */
-const identifyAll = (limiter: Effect.Effect.Success<ReturnType<typeof IdentifyLimiter.make>>, shards: ReadonlyArray<number>) =>
+const identifyAll = (limiter: Limiter, shards: ReadonlyArray<number>) =>
   Effect.gen(function*() {
     const times = new Map<number, number>()
     const fiber = yield* Effect.fork(Effect.forEach(shards, (shard) =>
       Effect.zipRight(limiter.identify(shard, () => Effect.void), Effect.flatMap(Clock.currentTimeMillis, (at) => Effect.sync(() => times.set(shard, at)))), { concurrency: "unbounded", discard: true }))
     return { times, fiber }
   })
+
+/** Identifies `shardId` with an instant send, and returns the `answered` the limiter gave it. */
+const identifyUnanswered = (limiter: Limiter, shardId: number) =>
+  limiter.identify(shardId, (answered) => Effect.succeed(answered))
+
+/** When the key of shard 0 may identify next. */
+const nextFreeAt = (limiter: Limiter) =>
+  Effect.map(limiter.snapshot, (snapshot) => snapshot.keys[0]?.nextFreeAt)
 
 describe("IdentifyLimiter", () => {
   it.effect("with no answer, counts the spacing from the end of the send plus a 200 ms margin by default", () =>
@@ -48,19 +59,16 @@ describe("IdentifyLimiter", () => {
   it.effect("an answer within the margin starts the spacing: the next identify waits 5 s from it", () =>
     Effect.gen(function*() {
       const limiter = yield* IdentifyLimiter.make()
-      let answer: Effect.Effect<void> = Effect.void
-      yield* limiter.identify(0, (answered) => Effect.sync(() => {
-        answer = answered
-      }))
+      const answered = yield* identifyUnanswered(limiter, 0)
       const second = yield* Effect.fork(limiter.identify(0, () => Effect.void))
       yield* settle
-      expect((yield* limiter.snapshot).keys[0]?.nextFreeAt).toBe(5200)
+      expect(yield* nextFreeAt(limiter)).toBe(5200)
       yield* TestClock.adjust("80 millis")
-      yield* answer
+      yield* answered
       // answered twice, the first answer counts
       yield* TestClock.adjust("10 millis")
-      yield* answer
-      expect((yield* limiter.snapshot).keys[0]?.nextFreeAt).toBe(5080)
+      yield* answered
+      expect(yield* nextFreeAt(limiter)).toBe(5080)
       yield* TestClock.adjust("4989 millis")
       expect(yield* isDone(second)).toBe(false)
       yield* TestClock.adjust("1 millis")
@@ -74,34 +82,29 @@ describe("IdentifyLimiter", () => {
         Effect.zipRight(Effect.sleep("30 millis"), Effect.zipRight(answered, Effect.sleep("300 millis")))))
       yield* settle
       yield* TestClock.adjust("330 millis")
-      expect((yield* limiter.snapshot).keys[0]?.nextFreeAt).toBe(5030)
+      expect(yield* nextFreeAt(limiter)).toBe(5030)
     }))
 
   it.effect("an answer after the margin changes nothing", () =>
     Effect.gen(function*() {
       const limiter = yield* IdentifyLimiter.make()
-      let answer: Effect.Effect<void> = Effect.void
-      yield* limiter.identify(0, (answered) => Effect.sync(() => {
-        answer = answered
-      }))
+      const answered = yield* identifyUnanswered(limiter, 0)
       yield* TestClock.adjust("300 millis")
-      yield* answer
-      expect((yield* limiter.snapshot).keys[0]?.nextFreeAt).toBe(5200)
+      yield* answered
+      expect(yield* nextFreeAt(limiter)).toBe(5200)
     }))
 
   it.effect("an earlier identify's answer, coming after the next identify of its key, says nothing of that one", () =>
     Effect.gen(function*() {
       const limiter = yield* IdentifyLimiter.make()
-      const answers: Array<Effect.Effect<void>> = []
-      const send = (answered: Effect.Effect<void>) => Effect.sync(() => answers.push(answered))
-      yield* limiter.identify(0, send)
+      const first = yield* identifyUnanswered(limiter, 0)
       yield* TestClock.adjust("5200 millis")
-      yield* limiter.identify(0, send)
+      const second = yield* identifyUnanswered(limiter, 0)
       yield* TestClock.adjust("50 millis")
-      yield* answers[0]!
-      expect((yield* limiter.snapshot).keys[0]?.nextFreeAt).toBe(5200 + 5200)
-      yield* answers[1]!
-      expect((yield* limiter.snapshot).keys[0]?.nextFreeAt).toBe(5200 + 5050)
+      yield* first
+      expect(yield* nextFreeAt(limiter)).toBe(5200 + 5200)
+      yield* second
+      expect(yield* nextFreeAt(limiter)).toBe(5200 + 5050)
     }))
 
   it.effect("starts keys together: 32 shards at max_concurrency 16 go at 0 s and exactly 5 s", () =>
