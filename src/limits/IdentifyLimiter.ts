@@ -43,8 +43,9 @@ export class IdentifyBudgetExhausted extends Data.TaggedError("IdentifyBudgetExh
 }
 
 /**
- * One rate-limit key: when it may identify next (ms, by the `Clock`) and how many identifies
- * hold or wait for it.
+ * One rate-limit key: when it may identify next (ms, by the `Clock`; sooner if its last identify
+ * is still unanswered and the answer comes within the margin) and how many identifies hold or
+ * wait for it.
  *
  * @since 0.1.0
  */
