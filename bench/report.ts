@@ -522,7 +522,7 @@ export const markdown = (everything: Everything): string => {
       "",
       `Against the local gateway (src/testing/LocalGateway.ts, its own process; max_concurrency ${settings.maxConcurrency}, ` +
         `identify cooldown ${settings.identifyCooldownMs} ms, heartbeat interval 1 h), zlib-stream. Ours: a \`Fleet\` on the live ` +
-        `transport with an identify limiter of spacing ${settings.spacingMs} ms and margin 0; @discordjs/ws: one \`WebSocketManager\` ` +
+        `transport with an identify limiter of spacing ${settings.spacingMs} ms and its default margin (200 ms, ended by each READY); @discordjs/ws: one \`WebSocketManager\` ` +
         `(simple strategy, same process) with a throttler of the same spacing. Measured ${settings.settleMs / 1000} s after the last ` +
         "READY, after a full GC (`--expose-gc`); RSS per shard = (RSS - RSS of the same process with the same imports and no shard) / " +
         `shards, per repetition, median of ${settings.memoryReps}.`,

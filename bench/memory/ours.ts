@@ -1,7 +1,8 @@
 /**
  * Idle shards, ours: a `Fleet` of `task.shards` sessions (zlib-stream) on the live transport,
- * with an in-memory identify limiter spaced as the memory gateway allows (margin 0), every
- * event drained. Reports memory once all are READY and settled.
+ * with an in-memory identify limiter spaced as the memory gateway allows (with its default
+ * margin, which each READY ends), every event drained. Reports memory once all are READY and
+ * settled.
  *
  * @since 0.1.0
  */
@@ -21,7 +22,7 @@ const task = Shards.read()
 
 const layer = Layer.mergeAll(
   WsTransport.layer,
-  IdentifyLimiter.layerMemoryWith({ spacing: Duration.millis(task.spacingMs), margin: Duration.zero }),
+  IdentifyLimiter.layerMemoryWith({ spacing: Duration.millis(task.spacingMs) }),
   NodeHttpClient.layerUndici
 )
 
