@@ -215,7 +215,8 @@ export const run = (ctx: Context, url: string, mode: Protocol.Mode): Effect.Effe
       Effect.zipRight(Effect.sleep(options.timeouts.hello), finish(mode, Reason.HelloTimeout()))
     )
     let authenticating: Fiber.RuntimeFiber<void> | undefined
-    // tells the identify limiter that the gateway answered this connection's Identify (READY or op 9)
+    // tells the identify limiter that the gateway answered this connection's Identify (READY or op 9);
+    // dropped once run, so a connection does not keep it
     let identifyAnswered: Effect.Effect<void> = Effect.void
 
     const authenticate = Effect.gen(function*() {
@@ -265,6 +266,7 @@ export const run = (ctx: Context, url: string, mode: Protocol.Mode): Effect.Effe
         ready = true
         readyAt ??= clock.unsafeCurrentTimeMillis()
         yield* identifyAnswered
+        identifyAnswered = Effect.void
         if (authenticating !== undefined) yield* Fiber.interrupt(authenticating)
         authenticating = undefined
         yield* ctx.transition(SessionState.Connected({ phase: "Ready" }), reason)
