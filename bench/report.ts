@@ -539,7 +539,14 @@ export const markdown = (everything: Everything): string => {
     }
     const show = (counts: Record<string, number>) =>
       Object.keys(counts).length === 0 ? "none" : Object.entries(counts).map(([k, v]) => `${k} ${v}`).join(", ")
-    add("", "What the gateway recorded during each run with shards:", "")
+    add(
+      "",
+      "What the gateway recorded during each run with shards. @discordjs/ws's identifies go through this benchmark's " +
+        "throttler (bench/memory/discordjs.ts: the same spacing, counted from when it grants a turn, with no margin), " +
+        "not its own default (5 s per key), so the identifies the gateway refused there say nothing about @discordjs/ws " +
+        "itself; a refused identify is retried, and memory is measured once every shard is READY.",
+      ""
+    )
     for (const run of memory.runs) {
       if (!("result" in run) || run.result.shards === 0) continue
       add(
