@@ -8,18 +8,16 @@
  * @since 0.1.0
  */
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
-import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
 import * as LogLevel from "effect/LogLevel"
-import * as Stream from "effect/Stream"
 import * as TestContext from "effect/TestContext"
 import { writeSync } from "node:fs"
-import { Fleet, IdentifyLimiter } from "../src/index.ts"
+import { IdentifyLimiter } from "../src/index.ts"
 import * as MemoryTransport from "../src/transport/MemoryTransport.ts"
-import { advance, configureLimiter, options, serve } from "../test/fleet/harness.ts"
+import { startup } from "../test/fleet/harness.ts"
 
 const SHARDS = 64
 const MAX_CONCURRENCY = 16
@@ -40,21 +38,13 @@ export interface Startup {
 
 const run = (marginMs: number) =>
   Effect.gen(function*() {
-    yield* configureLimiter(MAX_CONCURRENCY)
-    const served = yield* serve()
-    const fleet = yield* Fleet.make(options({ shardCount: SHARDS }))
-    const ready: Array<number> = []
-    yield* Effect.forkScoped(Stream.runForEach(Stream.filter(fleet.events, (event) => event.t === "READY"), () =>
-      Effect.map(Clock.currentTimeMillis, (at) => {
-        ready.push(at)
-      })))
-    yield* advance(LIMIT_MS + 4 * (5000 + marginMs))
+    const { ready, served } = yield* startup({ shards: SHARDS, maxConcurrency: MAX_CONCURRENCY, until: LIMIT_MS + 4 * (5000 + marginMs) })
     const firstIdentify = Math.min(...served.identifies.map((identify) => identify.at))
     return {
       marginMs,
       shardsReady: ready.length,
       limitMs: LIMIT_MS,
-      allReadyMs: Math.max(...ready) - firstIdentify
+      allReadyMs: Math.max(...ready.map((r) => r.at)) - firstIdentify
     } satisfies Startup
   }).pipe(
     Effect.scoped,

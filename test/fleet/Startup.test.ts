@@ -1,32 +1,8 @@
 import { describe, expect, it } from "@effect/vitest"
-import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
-import * as Stream from "effect/Stream"
-import * as Fleet from "../../src/fleet/Fleet.ts"
-import { advance, configureLimiter, options, serve, TestLayer } from "./harness.ts"
+import { startup, TestLayer } from "./harness.ts"
 
 const spacing = 5000
-
-/**
- * Starts `shards` shards against a gateway that answers each Identify `readyAfter` ms later, and
- * runs the clock to `until` in steps of `step` ms (times are exact at multiples of it).
- */
-const startup = (shards: number, maxConcurrency: number, readyAfter: number, until: number, step = 500) =>
-  Effect.gen(function*() {
-    yield* configureLimiter(maxConcurrency)
-    const served = yield* serve({ readyAfter })
-    const fleet = yield* Fleet.make(options({ shardCount: shards }))
-    const ready: Array<{ readonly shard: number; readonly at: number }> = []
-    yield* Effect.forkScoped(Stream.runForEach(Stream.filter(fleet.events, (event) => event.t === "READY"), (event) =>
-      Effect.map(Clock.currentTimeMillis, (at) => {
-        ready.push({ shard: event.shard, at })
-      })))
-    yield* advance(until, step)
-    /** The identify times of one rate-limit key, in order. */
-    const identifiesOf = (key: number) =>
-      served.identifies.filter((i) => i.shard % maxConcurrency === key).map((i) => i.at).sort((a, b) => a - b)
-    return { served, ready, identifiesOf }
-  })
 
 describe("Fleet startup", () => {
   // (shards, max_concurrency): READY at once on every Identify, so the limiter's margin never
@@ -35,7 +11,7 @@ describe("Fleet startup", () => {
     const expected = (Math.ceil(shards / maxConcurrency) - 1) * spacing
     it.scoped(`${shards} shards at max_concurrency ${maxConcurrency} are all READY after ${expected} ms, no sooner`, () =>
       Effect.gen(function*() {
-        const { identifiesOf, ready, served } = yield* startup(shards, maxConcurrency, 0, expected + spacing)
+        const { identifiesOf, ready, served } = yield* startup({ shards, maxConcurrency, until: expected + spacing })
 
         expect(ready.map((r) => r.shard).sort((a, b) => a - b)).toEqual(Array.from({ length: shards }, (_, i) => i))
         expect(Math.min(...ready.map((r) => r.at))).toBe(0)
@@ -57,7 +33,7 @@ describe("Fleet startup", () => {
   for (const [readyAfter, gap] of [[50, 5050], [150, 5150], [200, 5200], [350, 5200]] as const) {
     it.scoped(`READY ${readyAfter} ms after each Identify: identifies of one key ${gap} ms apart`, () =>
       Effect.gen(function*() {
-        const { identifiesOf, ready } = yield* startup(4, 2, readyAfter, gap + 500, 50)
+        const { identifiesOf, ready } = yield* startup({ shards: 4, maxConcurrency: 2, readyAfter, until: gap + 500, step: 50 })
         expect(ready).toHaveLength(4)
         for (let key = 0; key < 2; key++) expect(identifiesOf(key)).toEqual([0, gap])
       }).pipe(Effect.provide(TestLayer)))

@@ -10,7 +10,9 @@ import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
+import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
+import * as Fleet from "../../src/fleet/Fleet.ts"
 import type { FleetOptions } from "../../src/fleet/FleetOptions.ts"
 import * as IdentifyLimiter from "../../src/limits/IdentifyLimiter.ts"
 import * as MemoryTransport from "../../src/transport/MemoryTransport.ts"
@@ -124,6 +126,35 @@ export const advance = (millis: number, step = 500) =>
       yield* TestClock.adjust(Math.min(step, millis - done))
       yield* settle
     }
+  })
+
+/**
+ * Starts a fleet of `shards` shards at `maxConcurrency` against a gateway that answers each
+ * Identify `readyAfter` ms later (at once by default), and runs the clock to `until` in steps of
+ * `step` ms (times are exact at multiples of it). Returns what the gateway served, when each shard
+ * was READY, and the identify times of one rate-limit key.
+ */
+export const startup = (run: {
+  readonly shards: number
+  readonly maxConcurrency: number
+  readonly readyAfter?: number
+  readonly until: number
+  readonly step?: number
+}) =>
+  Effect.gen(function*() {
+    yield* configureLimiter(run.maxConcurrency)
+    const served = yield* serve({ readyAfter: run.readyAfter ?? 0 })
+    const fleet = yield* Fleet.make(options({ shardCount: run.shards }))
+    const ready: Array<{ readonly shard: number; readonly at: number }> = []
+    yield* Effect.forkScoped(Stream.runForEach(Stream.filter(fleet.events, (event) => event.t === "READY"), (event) =>
+      Effect.map(Clock.currentTimeMillis, (at) => {
+        ready.push({ shard: event.shard, at })
+      })))
+    yield* advance(run.until, run.step)
+    /** The identify times of one rate-limit key, in order. */
+    const identifiesOf = (key: number) =>
+      served.identifies.filter((i) => i.shard % run.maxConcurrency === key).map((i) => i.at).sort((a, b) => a - b)
+    return { served, ready, identifiesOf }
   })
 
 /** An `HttpClient` answering `GET /gateway/bot` with `body`, counting the requests. */
