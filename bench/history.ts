@@ -37,15 +37,42 @@ export const limits: Readonly<Record<Key, number>> = {
 }
 
 /**
+ * How many events a client consumed before its measured ones.
+ *
+ * @since 0.1.0
+ */
+export interface Warmup {
+  readonly small: number
+  readonly large: number
+}
+
+/**
+ * The warm-up of the dated runs recorded without one (the first seven, before the warm-up grew).
+ *
+ * @since 0.1.0
+ */
+const earlierWarmup: Warmup = { small: 100_000, large: 1_200 }
+
+/**
+ * A run's warm-up: as recorded, {@link earlierWarmup} for a dated run without one, `undefined` for
+ * the runs taken from the README (not recorded).
+ *
+ * @since 0.1.0
+ */
+export const warmupOf = (entry: Entry): Warmup | undefined =>
+  entry.warmup ?? (entry.date === null ? undefined : earlierWarmup)
+
+/**
  * One full run: when it ran and on which commit (`null` for the runs recorded before this file
- * existed, taken from the README's record of them), and its figures (a figure with no record is
- * absent).
+ * existed, taken from the README's record of them), its warm-up (see {@link warmupOf}) and its
+ * figures (a figure with no record is absent).
  *
  * @since 0.1.0
  */
 export interface Entry {
   readonly date: string | null
   readonly commit: string | null
+  readonly warmup?: Warmup | undefined
   readonly figures: Partial<Record<Key, number>>
 }
 

@@ -189,6 +189,8 @@ export interface Row {
   readonly cpuUsPerEvent: number
   /** The fastest and the slowest run: how far one run can be from the median on this machine. */
   readonly cpuUsRange: readonly [min: number, max: number]
+  /** The part of `cpuUsPerEvent` spent off the main thread (compiler, GC helpers); NaN where not measured. */
+  readonly otherThreadsUsPerEvent: number
   readonly peakRssMb: number
   readonly vsFloor: number
   /** The lowest and the highest of the pairs `vsFloor` is the median of. */
@@ -223,6 +225,10 @@ export const rows = (result: WorkloadResult, phase: Phase = "measured"): Readonl
     const failures = result.runs.flatMap((run) => (run.client === client && "error" in run ? [run.error] : []))
     if (mine.size === 0 && failures.length === 0) return []
     const values = [...mine.values()]
+    const others = values.flatMap((r) => {
+      const us = of(r).otherThreadsCpuUs
+      return us === undefined ? [] : [us / events]
+    })
     const vsFloor = pairedRatios(mine, floor, cpu)
     return [{
       client,
@@ -231,6 +237,7 @@ export const rows = (result: WorkloadResult, phase: Phase = "measured"): Readonl
       eventsPerSecond: median(values.map((r) => events / (of(r).wallMs / 1000))),
       cpuUsPerEvent: median(values.map(cpu)),
       cpuUsRange: [Math.min(...values.map(cpu)), Math.max(...values.map(cpu))],
+      otherThreadsUsPerEvent: median(others),
       peakRssMb: median(values.map((r) => r.maxRssKb / 1024)),
       vsFloor: median(vsFloor),
       vsFloorRange: [Math.min(...vsFloor), Math.max(...vsFloor)],
@@ -392,10 +399,12 @@ export const historyLines = (history: ReadonlyArray<History.Entry>): ReadonlyArr
     `Ours against the floor (CPU per event) and against @discordjs/ws (RSS per idle shard) in each of the last ${runs.length} full ` +
       "runs, oldest first, this run last (bench/history.json; the runs marked earlier were recorded before that file, from the " +
       "README's record of them). On this machine one run can miss or meet a target by more than the margin it is judged by; " +
-      "the last column is the median of the last three runs.",
+      "the last column is the median of the last three runs. The warm-up row gives how many small and large events each " +
+      "run's clients consumed before the measured ones.",
     "",
     `| target | limit | ${header.join(" | ")} | median of the last three |`,
     `|---|---:|${runs.map(() => "---:|").join("")}---:|`,
+    `| warm-up (small / large events) | | ${runs.map((run) => warmupCell(History.warmupOf(run))).join(" | ")} | |`,
     ...keysOf(runs).map((key) => {
       const lastThree = runs.slice(-3).flatMap((run) => (run.figures[key] === undefined ? [] : [run.figures[key]!]))
       return `| ${key === "memory" ? "memory (RSS per idle shard)" : key} | <= ${ratio(History.limits[key])} | ` +
@@ -404,6 +413,9 @@ export const historyLines = (history: ReadonlyArray<History.Entry>): ReadonlyArr
     ""
   ]
 }
+
+const warmupCell = (warmup: History.Warmup | undefined): string =>
+  warmup === undefined ? "not recorded" : `${thousands(warmup.small)} / ${thousands(warmup.large)}`
 
 const keysOf = (runs: ReadonlyArray<History.Entry>): ReadonlyArray<History.Key> => {
   const seen = new Set(runs.flatMap((run) => Object.keys(run.figures)))
@@ -439,8 +451,10 @@ export const markdown = (everything: Everything): string => {
       "end marker. CPU per event = process CPU time (user + system, `process.cpuUsage`) from the start marker to the end " +
       "marker, divided by the measured events on the wire: the cost once the process is warm (compiled code, a young " +
       "generation grown to its working size), as in a client that runs for days. The same figure over the warm-up events, " +
-      "the first events of a fresh process, is in its own table and next to each target. events/s over the same span; " +
-      "peak RSS = `process.resourceUsage().maxRSS` at the end.",
+      "the first events of a fresh process, is in its own table and next to each target. \"Of it off the main thread\": the " +
+      "part of that CPU time spent on the process's other threads (`/proc/self/task/*/schedstat`), mostly V8 compiling " +
+      "code in the background and its garbage collector's helpers: a warm run spends little there. events/s over the same " +
+      "span; peak RSS = `process.resourceUsage().maxRSS` at the end.",
     `- @discordjs/ws 2.0.4 ran with: ${notesOf(everything.workloads, "discordjs")} ` +
       `(zlib-sync ${machine.zlibSync ? "was installed with `npm install --no-save zlib-sync`" : "is not installed: its node:zlib mode"}); ` +
       "it has no zstd-stream, so its zstd rows are absent.",
@@ -466,14 +480,14 @@ export const markdown = (everything: Everything): string => {
     ...historyLines(everything.history),
     "## Throughput",
     "",
-    "| workload | client | events/s | CPU us/event | CPU us/event, fastest-slowest run | peak RSS MB | CPU vs floor | CPU vs Effect floor | CPU vs @discordjs/ws | runs |",
-    "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+    "| workload | client | events/s | CPU us/event | of it off the main thread | CPU us/event, fastest-slowest run | peak RSS MB | CPU vs floor | CPU vs Effect floor | CPU vs @discordjs/ws | runs |",
+    "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
   )
   for (const result of everything.workloads) {
     for (const row of rows(result)) {
       add(
         `| ${result.workload.name} | ${clientLabel[row.client]} | ${thousands(row.eventsPerSecond)} | ${fixed(row.cpuUsPerEvent, 2)} | ` +
-          `${fixed(row.cpuUsRange[0], 2)}-${fixed(row.cpuUsRange[1], 2)} | ${fixed(row.peakRssMb, 0)} | ${ratio(row.vsFloor)} | ${ratio(row.vsEffectFloor)} | ${ratio(row.vsDiscordjs)} | ${row.runs}/${row.runs + row.failures.length} |`
+          `${fixed(row.otherThreadsUsPerEvent, 2)} | ${fixed(row.cpuUsRange[0], 2)}-${fixed(row.cpuUsRange[1], 2)} | ${fixed(row.peakRssMb, 0)} | ${ratio(row.vsFloor)} | ${ratio(row.vsEffectFloor)} | ${ratio(row.vsDiscordjs)} | ${row.runs}/${row.runs + row.failures.length} |`
       )
     }
   }
@@ -484,14 +498,14 @@ export const markdown = (everything: Everything): string => {
     "The same runs over their warm-up events (READY to the start marker): CPU per event while code compiles and the young " +
       "generation grows.",
     "",
-    "| workload | events | client | CPU us/event | CPU vs floor | CPU vs Effect floor | CPU vs @discordjs/ws |",
-    "|---|---:|---|---:|---:|---:|---:|"
+    "| workload | events | client | CPU us/event | of it off the main thread | CPU vs floor | CPU vs Effect floor | CPU vs @discordjs/ws |",
+    "|---|---:|---|---:|---:|---:|---:|---:|"
   )
   for (const result of everything.workloads) {
     for (const row of rows(result, "warmup")) {
       add(
         `| ${result.workload.name} | ${thousands(result.workload.warmup)} | ${clientLabel[row.client]} | ${fixed(row.cpuUsPerEvent, 2)} | ` +
-          `${ratio(row.vsFloor)} | ${ratio(row.vsEffectFloor)} | ${ratio(row.vsDiscordjs)} |`
+          `${fixed(row.otherThreadsUsPerEvent, 2)} | ${ratio(row.vsFloor)} | ${ratio(row.vsEffectFloor)} | ${ratio(row.vsDiscordjs)} |`
       )
     }
   }

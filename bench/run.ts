@@ -44,10 +44,13 @@ const settings = {
   reps: option("--reps", quick ? 1 : 9),
   small: option("--small", quick ? 5_000 : 50_000),
   large: option("--large", quick ? 100 : 1_000),
-  // about 135 MB of JSON each, so that small and large runs are measured equally warm; multiples
-  // of ten, so that the filtered run's measured events start a block of ten (workloads.ts)
-  smallWarmup: option("--small-warmup", quick ? 5_000 : 100_000),
-  largeWarmup: option("--large-warmup", quick ? 60 : 1_200),
+  // about 405 MB of JSON each, so that small and large runs are measured equally warm; multiples
+  // of ten, so that the filtered run's measured events start a block of ten (workloads.ts). Long
+  // enough that V8 is done compiling what runs once per socket read rather than once per event:
+  // after 100,000 small events ours still spent about 45 ms of a filtered run's window compiling
+  // on V8's helper threads (bench/PROFILE.md, "The measured window: code still compiling")
+  smallWarmup: option("--small-warmup", quick ? 5_000 : 300_000),
+  largeWarmup: option("--large-warmup", quick ? 60 : 3_600),
   shards: option("--shards", quick ? 100 : 1_000),
   memoryReps: quick ? 1 : 5,
   spacingMs: 50,
@@ -211,7 +214,12 @@ const main = async (): Promise<void> => {
   // a smoke test or a partial run never overwrites the results, nor goes into the history
   const partial = quick || text("--only") !== undefined || flag("--no-memory") || flag("--no-startup")
   const measured: Report.Everything = { machine, settings, workloads, memory: memoryResult, startup, history: [] }
-  const history = partial ? [] : History.append({ date: machine.date, commit: commitOf(), figures: Report.targetFigures(measured) })
+  const history = partial ? [] : History.append({
+    date: machine.date,
+    commit: commitOf(),
+    warmup: { small: settings.smallWarmup, large: settings.largeWarmup },
+    figures: Report.targetFigures(measured)
+  })
   const markdown = Report.markdown({ ...measured, history })
   const target = partial ? "out/RESULTS.partial.md" : "RESULTS.md"
   mkdirSync(new URL("./out/", import.meta.url), { recursive: true })

@@ -4,7 +4,7 @@
  *
  * @since 0.1.0
  */
-import { writeSync } from "node:fs"
+import { readdirSync, readFileSync, writeSync } from "node:fs"
 import type { Compression } from "../../src/codec/Compression.ts"
 import { endMarker, startMarker } from "../workloads.ts"
 
@@ -33,6 +33,11 @@ export interface Phase {
   readonly wallMs: number
   /** Process CPU time, user + system, over the phase. */
   readonly cpuUs: number
+  /**
+   * The part of `cpuUs` spent on threads other than the main one: V8's optimizing compiler and
+   * garbage collector helpers, libuv's pool. Absent where `/proc/self/task` is not readable.
+   */
+  readonly otherThreadsCpuUs?: number | undefined
 }
 
 /**
@@ -59,6 +64,36 @@ export interface Result extends Phase {
 export const read = (): Task => JSON.parse(process.argv[2] ?? "") as Task
 
 /**
+ * CPU time (µs) the process's threads other than the main one have used so far, from each thread's
+ * `/proc/self/task/<tid>/schedstat` (nanoseconds on the CPU); `undefined` where that is not readable.
+ * A thread that ended since an earlier reading drops out of the sum; V8's and libuv's helper threads
+ * live as long as the process.
+ */
+const otherThreadsCpuUs = (): number | undefined => {
+  let tids: ReadonlyArray<string>
+  try {
+    tids = readdirSync("/proc/self/task")
+  } catch {
+    return undefined
+  }
+  let total = 0
+  for (const tid of tids) {
+    if (Number(tid) === process.pid) continue
+    try {
+      total += Number(readFileSync(`/proc/self/task/${tid}/schedstat`, "utf8").split(" ")[0]) / 1000
+    } catch {
+      // the thread ended between the listing and the read
+    }
+  }
+  return total
+}
+
+const since = (before: number | undefined): number | undefined => {
+  const now = otherThreadsCpuUs()
+  return now === undefined || before === undefined ? undefined : now - before
+}
+
+/**
  * Measures a run's two phases: `start` at READY, `lap` at the start marker, `stop` at the end
  * marker, each given the events handled since the last.
  *
@@ -67,9 +102,11 @@ export const read = (): Task => JSON.parse(process.argv[2] ?? "") as Task
 export class Meter {
   private startedAt = 0n
   private startCpu: NodeJS.CpuUsage | undefined
+  private startOthers: number | undefined
   private warmup: Phase | undefined
 
   start(): void {
+    this.startOthers = otherThreadsCpuUs()
     this.startCpu = process.cpuUsage()
     this.startedAt = process.hrtime.bigint()
   }
@@ -77,19 +114,22 @@ export class Meter {
   lap(handled: number): void {
     const lappedAt = process.hrtime.bigint()
     const cpu = process.cpuUsage(this.startCpu)
-    this.warmup = { handled, wallMs: Number(lappedAt - this.startedAt) / 1e6, cpuUs: cpu.user + cpu.system }
+    const others = since(this.startOthers)
+    this.warmup = { handled, wallMs: Number(lappedAt - this.startedAt) / 1e6, cpuUs: cpu.user + cpu.system, otherThreadsCpuUs: others }
     this.start()
   }
 
   stop(handled: number, note: string): Result {
     const stoppedAt = process.hrtime.bigint()
     const cpu = process.cpuUsage(this.startCpu)
+    const others = since(this.startOthers)
     if (this.warmup === undefined) throw new Error("the end marker came before the start marker")
     return {
       warmup: this.warmup,
       handled,
       wallMs: Number(stoppedAt - this.startedAt) / 1e6,
       cpuUs: cpu.user + cpu.system,
+      otherThreadsCpuUs: others,
       maxRssKb: process.resourceUsage().maxRSS,
       note,
       window: [Number(this.startedAt / 1000n), Number(stoppedAt / 1000n)]
