@@ -88,10 +88,9 @@ const otherThreadsCpuUs = (): number | undefined => {
   return total
 }
 
-const since = (before: number | undefined): number | undefined => {
-  const now = otherThreadsCpuUs()
-  return now === undefined || before === undefined ? undefined : now - before
-}
+/** CPU time between two readings of {@link otherThreadsCpuUs}, if both were taken. */
+const between = (before: number | undefined, after: number | undefined): number | undefined =>
+  before === undefined || after === undefined ? undefined : after - before
 
 /**
  * Measures a run's two phases: `start` at READY, `lap` at the start marker, `stop` at the end
@@ -105,8 +104,8 @@ export class Meter {
   private startOthers: number | undefined
   private warmup: Phase | undefined
 
-  start(): void {
-    this.startOthers = otherThreadsCpuUs()
+  start(others: number | undefined = otherThreadsCpuUs()): void {
+    this.startOthers = others
     this.startCpu = process.cpuUsage()
     this.startedAt = process.hrtime.bigint()
   }
@@ -114,15 +113,16 @@ export class Meter {
   lap(handled: number): void {
     const lappedAt = process.hrtime.bigint()
     const cpu = process.cpuUsage(this.startCpu)
-    const others = since(this.startOthers)
+    const othersNow = otherThreadsCpuUs()
+    const others = between(this.startOthers, othersNow)
     this.warmup = { handled, wallMs: Number(lappedAt - this.startedAt) / 1e6, cpuUs: cpu.user + cpu.system, otherThreadsCpuUs: others }
-    this.start()
+    this.start(othersNow)
   }
 
   stop(handled: number, note: string): Result {
     const stoppedAt = process.hrtime.bigint()
     const cpu = process.cpuUsage(this.startCpu)
-    const others = since(this.startOthers)
+    const others = between(this.startOthers, otherThreadsCpuUs())
     if (this.warmup === undefined) throw new Error("the end marker came before the start marker")
     return {
       warmup: this.warmup,
