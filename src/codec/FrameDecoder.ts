@@ -50,7 +50,7 @@ export interface Options {
  * @since 0.1.0
  */
 export interface FrameDecoder {
-  push(frame: string | Uint8Array): Envelope | undefined | DecodeError
+  push(frame: string | TextFrame | Uint8Array): Envelope | undefined | DecodeError
   /** The size of the last message `push` completed: bytes once decompressed (a string's length). */
   readonly lastMessageSize: number
 }
@@ -79,10 +79,10 @@ export const make = (options: Options): FrameDecoder => {
       if (failure !== undefined) return failure
       let message: string | Uint8Array
       if (typeof frame === "string" || frame instanceof TextFrame) {
-        if (frame.length > maxMessageBytes) {
+        message = typeof frame === "string" ? frame : frame.bytes
+        if (message.length > maxMessageBytes) {
           return fail(new DecodeError({ reason: "TooLarge", message: `message over ${maxMessageBytes} bytes` }))
         }
-        message = frame
       } else {
         const bytes = decompressor.push(frame)
         if (bytes === undefined) return undefined

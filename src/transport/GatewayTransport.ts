@@ -9,6 +9,7 @@ import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
 import type * as Mailbox from "effect/Mailbox"
 import type * as Scope from "effect/Scope"
+import type { TextFrame } from "../codec/TextFrame.ts"
 
 /**
  * One websocket message as it arrived: text (a `string`, or its UTF-8 bytes as a {@link TextFrame}),
@@ -16,7 +17,14 @@ import type * as Scope from "effect/Scope"
  *
  * @since 0.1.0
  */
-export type Frame = string | Uint8Array
+export type Frame = string | TextFrame | Uint8Array
+
+/**
+ * One websocket message to send: text or binary.
+ *
+ * @since 0.1.0
+ */
+export type OutgoingFrame = string | Uint8Array
 
 /**
  * A text frame as its UTF-8 bytes (see `codec/TextFrame.ts`).
@@ -69,7 +77,7 @@ export interface Connection {
    */
   readonly receive: Effect.Effect<ReadonlyArray<Frame>, ConnectionClosed>
   /** Sends one frame. Fails once the connection is closed. */
-  readonly send: (frame: Frame) => Effect.Effect<void, TransportError>
+  readonly send: (frame: OutgoingFrame) => Effect.Effect<void, TransportError>
   /** Closes the connection with a code (1000/1001 end the session; anything else keeps it resumable). */
   readonly close: (code: number, reason?: string) => Effect.Effect<void>
 }

@@ -15,9 +15,10 @@ import * as Layer from "effect/Layer"
 import * as Mailbox from "effect/Mailbox"
 import * as Queue from "effect/Queue"
 import * as Ref from "effect/Ref"
+import { TextFrame } from "../codec/TextFrame.ts"
 import { ResumableClose } from "../protocol/CloseCode.ts"
 import { ConnectionClosed, GatewayTransport, receiveFrom, TransportError } from "./GatewayTransport.ts"
-import type { Connection, ConnectOptions, Frame } from "./GatewayTransport.ts"
+import type { Connection, ConnectOptions, Frame, OutgoingFrame } from "./GatewayTransport.ts"
 
 /**
  * How a connection ended: the code (none for a dropped connection), the reason, and which side
@@ -65,11 +66,11 @@ export interface MemoryPeer {
   /** Sends `JSON.stringify(value)` as a text frame. */
   readonly sendJson: (value: unknown) => Effect.Effect<void>
   /** The next frame the client sent, waiting for one if none is pending. */
-  readonly received: Effect.Effect<Frame>
+  readonly received: Effect.Effect<OutgoingFrame>
   /** The next text frame the client sent, parsed as JSON (dies on a binary frame). */
   readonly receivedJson: Effect.Effect<unknown>
   /** Every frame the client has sent and the test has not taken yet, without waiting. */
-  readonly takeAll: Effect.Effect<Chunk.Chunk<Frame>>
+  readonly takeAll: Effect.Effect<Chunk.Chunk<OutgoingFrame>>
   /** The server closes the connection: the client's frames end with `ConnectionClosed(code)`. */
   readonly close: (code: number, reason?: string) => Effect.Effect<void>
   /** The connection drops without a close frame: the client sees a code of `undefined`. */
@@ -100,13 +101,13 @@ export class MemoryGateway extends Context.Tag("discord-gateway/MemoryGateway")<
 >() {}
 
 const byteLength = (frame: Frame): number =>
-  typeof frame === "string" ? Buffer.byteLength(frame, "utf8") : frame.byteLength
+  typeof frame === "string" ? Buffer.byteLength(frame, "utf8") : frame instanceof TextFrame ? frame.bytes.byteLength : frame.byteLength
 
 /** Both ends of one in-memory connection. */
 const makePair = (url: string, options: ConnectOptions) =>
   Effect.gen(function*() {
     const toClient = yield* Mailbox.make<Frame, ConnectionClosed>()
-    const toServer = yield* Queue.unbounded<Frame>()
+    const toServer = yield* Queue.unbounded<OutgoingFrame>()
     const ended = yield* Deferred.make<CloseInfo>()
 
     let open = true

@@ -91,7 +91,7 @@ const wire = (
   const onMessage = (data: WebSocket.RawData, isBinary: boolean): void => {
     // text stays bytes: a message the session skips is never decoded into a string
     const bytes = data as Buffer
-    mailbox.unsafeOffer(isBinary ? bytes : TextFrame.view(bytes))
+    mailbox.unsafeOffer(isBinary ? bytes : new TextFrame(bytes))
     if (++buffered >= highWaterMark && !paused) {
       paused = true
       socket.pause()

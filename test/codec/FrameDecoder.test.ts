@@ -147,7 +147,7 @@ describe("FrameDecoder", () => {
 
   it("text frames are whole JSON messages, as strings or as undecoded bytes", () => {
     expect(decoder("zlib-stream", {}).push(hello)).toMatchObject({ op: 10, s: null, t: null })
-    const bytes = TextFrame.view(Buffer.from(dispatch(3)))
+    const bytes = new TextFrame(Buffer.from(dispatch(3)))
     expect(decoder("zlib-stream", {}).push(bytes)).toEqual({ op: 0, s: 3, t: "MESSAGE_CREATE", d: { content: "héllo 🎉", n: 3 } })
     expect(decoder("none", {}).push(bytes)).toEqual({ op: 0, s: 3, t: "MESSAGE_CREATE", d: { content: "héllo 🎉", n: 3 } })
   })
@@ -156,8 +156,8 @@ describe("FrameDecoder", () => {
     const text = dispatch(4)
     const bytes = Buffer.byteLength(text)
     expect(bytes).toBeGreaterThan(text.length)
-    expect(reasonOf(decoder("zlib-stream", {}, bytes - 1).push(TextFrame.view(Buffer.from(text))))).toBe("TooLarge")
-    expect(decoder("zlib-stream", {}, bytes).push(TextFrame.view(Buffer.from(text)))).toMatchObject({ s: 4 })
+    expect(reasonOf(decoder("zlib-stream", {}, bytes - 1).push(new TextFrame(Buffer.from(text))))).toBe("TooLarge")
+    expect(decoder("zlib-stream", {}, bytes).push(new TextFrame(Buffer.from(text)))).toMatchObject({ s: 4 })
   })
 
   it("missing s and t read as null", () => {
@@ -177,7 +177,7 @@ describe("FrameDecoder", () => {
     expect(frames.push(`{"t":"MESSAGE_CREATE","s":8,"op":0,"d":{"a":1}}`)).toEqual({ op: 0, s: 8, t: "MESSAGE_CREATE", d: { a: 1 } })
     expect(frames.push(`{"op":0,"d":{"a":2},"s":9,"t":"TYPING_START"}`)).toEqual({ op: 0, s: 9, t: "TYPING_START", d: { a: 2 } })
     expect(frames.push(`{"t":null,"s":null,"op":11,"d":null}`)).toEqual({ op: 11, s: null, t: null, d: null })
-    expect(frames.push(TextFrame.view(Buffer.from(`{"t":"TYPING_START","s":10,"op":0,"d":{not json`)))).toEqual({
+    expect(frames.push(new TextFrame(Buffer.from(`{"t":"TYPING_START","s":10,"op":0,"d":{not json`)))).toEqual({
       op: 0,
       s: 10,
       t: "TYPING_START",

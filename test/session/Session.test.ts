@@ -121,7 +121,7 @@ describe("Session", () => {
       const taken = yield* collect(session, 2)
       // sent as bytes (a text frame as the live transport hands it over), so a WeakRef can watch it
       const watched = yield* Effect.suspend(() => {
-        const bytes = TextFrame.view(Buffer.from(JSON.stringify(dispatch(2, "MESSAGE_CREATE", { content: "x".repeat(4096) }))))
+        const bytes = new TextFrame(Buffer.from(JSON.stringify(dispatch(2, "MESSAGE_CREATE", { content: "x".repeat(4096) }))))
         return Effect.as(peer.send(bytes), new WeakRef(bytes))
       })
       expect((yield* Fiber.join(taken)).map((event) => event.t)).toEqual(["READY", "MESSAGE_CREATE"])

@@ -66,7 +66,7 @@ const listenerTotal = (socket: WebSocket): number => events.reduce((sum, event) 
 /** A text frame's text (the transport hands text over as undecoded bytes). */
 const textOf = (frame: Frame): string => {
   expect(frame).toBeInstanceOf(TextFrame)
-  return Buffer.from(frame as Uint8Array).toString("utf8")
+  return Buffer.from((frame as TextFrame).bytes).toString("utf8")
 }
 
 /** Every frame the client got, and how its connection ended. */
