@@ -5,7 +5,7 @@ import * as Either from "effect/Either"
 import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
 import * as TestClock from "effect/TestClock"
-import { ConnectionClosed, GatewayTransport } from "../../src/transport/GatewayTransport.ts"
+import { ConnectionClosed, GatewayTransport, TextFrame } from "../../src/transport/GatewayTransport.ts"
 import * as MemoryTransport from "../../src/transport/MemoryTransport.ts"
 import { drain, take } from "./receive.ts"
 
@@ -85,6 +85,20 @@ describe("MemoryTransport", () => {
       yield* peer.send("12345")
       const { end, seen } = yield* drain(connection)
       expect(seen).toEqual(["1234"])
+      expect(end.code).toBe(1009)
+    }).pipe(Effect.provide(MemoryTransport.layer)))
+
+  it.scoped("a text frame given as bytes counts its bytes against maxFrameBytes", () =>
+    Effect.gen(function*() {
+      const transport = yield* GatewayTransport
+      const gateway = yield* MemoryTransport.MemoryGateway
+      const connection = yield* transport.connect("wss://g", { maxFrameBytes: 4 })
+      const peer = yield* gateway.accept
+      const fits = new TextFrame(Buffer.from("1234"))
+      yield* peer.send(fits)
+      yield* peer.send(new TextFrame(Buffer.from("12345")))
+      const { end, seen } = yield* drain(connection)
+      expect(seen).toEqual([fits])
       expect(end.code).toBe(1009)
     }).pipe(Effect.provide(MemoryTransport.layer)))
 
