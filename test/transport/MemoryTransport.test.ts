@@ -5,11 +5,23 @@ import * as Either from "effect/Either"
 import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
 import * as TestClock from "effect/TestClock"
-import { ConnectionClosed, GatewayTransport, TextFrame } from "../../src/transport/GatewayTransport.ts"
+import { ConnectionClosed, type Frame, GatewayTransport, TextFrame } from "../../src/transport/GatewayTransport.ts"
 import * as MemoryTransport from "../../src/transport/MemoryTransport.ts"
 import { drain, take } from "./receive.ts"
 
 const options = { maxFrameBytes: 1024 }
+
+/** Connects with a 4-byte frame limit, sends `fits` then `over`; what the client got and how it ended. */
+const sendPastLimit = (fits: Frame, over: Frame) =>
+  Effect.gen(function*() {
+    const transport = yield* GatewayTransport
+    const gateway = yield* MemoryTransport.MemoryGateway
+    const connection = yield* transport.connect("wss://g", { maxFrameBytes: 4 })
+    const peer = yield* gateway.accept
+    yield* peer.send(fits)
+    yield* peer.send(over)
+    return yield* drain(connection)
+  })
 
 describe("MemoryTransport", () => {
   it.scoped("round-trips frames both ways", () =>
@@ -77,27 +89,15 @@ describe("MemoryTransport", () => {
 
   it.scoped("a frame over maxFrameBytes closes the connection with 1009", () =>
     Effect.gen(function*() {
-      const transport = yield* GatewayTransport
-      const gateway = yield* MemoryTransport.MemoryGateway
-      const connection = yield* transport.connect("wss://g", { maxFrameBytes: 4 })
-      const peer = yield* gateway.accept
-      yield* peer.send("1234")
-      yield* peer.send("12345")
-      const { end, seen } = yield* drain(connection)
+      const { end, seen } = yield* sendPastLimit("1234", "12345")
       expect(seen).toEqual(["1234"])
       expect(end.code).toBe(1009)
     }).pipe(Effect.provide(MemoryTransport.layer)))
 
   it.scoped("a text frame given as bytes counts its bytes against maxFrameBytes", () =>
     Effect.gen(function*() {
-      const transport = yield* GatewayTransport
-      const gateway = yield* MemoryTransport.MemoryGateway
-      const connection = yield* transport.connect("wss://g", { maxFrameBytes: 4 })
-      const peer = yield* gateway.accept
       const fits = new TextFrame(Buffer.from("1234"))
-      yield* peer.send(fits)
-      yield* peer.send(new TextFrame(Buffer.from("12345")))
-      const { end, seen } = yield* drain(connection)
+      const { end, seen } = yield* sendPastLimit(fits, new TextFrame(Buffer.from("12345")))
       expect(seen).toEqual([fits])
       expect(end.code).toBe(1009)
     }).pipe(Effect.provide(MemoryTransport.layer)))
