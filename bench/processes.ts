@@ -23,12 +23,16 @@ const lastJsonLine = (text: string): unknown => {
 export const runOnce = <A>(
   entry: Build.Entry,
   task: unknown,
-  options: { readonly nodeFlags?: ReadonlyArray<string>; readonly timeoutMs?: number } = {}
+  options: {
+    readonly nodeFlags?: ReadonlyArray<string>
+    readonly timeoutMs?: number
+    /** A command that runs node, with its arguments (e.g. `valgrind` and its flags). */
+    readonly wrapper?: ReadonlyArray<string>
+  } = {}
 ): Promise<A> =>
   new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...(options.nodeFlags ?? []), Build.file(entry), JSON.stringify(task)], {
-      stdio: ["ignore", "pipe", "pipe"]
-    })
+    const command = [...(options.wrapper ?? []), process.execPath, ...(options.nodeFlags ?? []), Build.file(entry), JSON.stringify(task)]
+    const child = spawn(command[0]!, command.slice(1), { stdio: ["ignore", "pipe", "pipe"] })
     let stdout = ""
     let stderr = ""
     child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk))
