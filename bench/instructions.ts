@@ -8,6 +8,7 @@
  * `long - short`, is the cost of a warm event: startup and warm-up cancel out. Under valgrind the
  * process runs on one thread at a time, so V8's helper threads are counted with the main one, as
  * process CPU time counts them; what instructions do not show is time spent waiting on memory.
+ * The workloads are `npm run bench`'s but for zstd-stream, which has no target.
  * Flags: `--only NAME` (workloads whose name contains NAME), `--reps N` (default 1; the table
  * gives medians). Writes bench/INSTRUCTIONS.md (bench/out/INSTRUCTIONS.partial.md with `--only`).
  *
@@ -28,6 +29,7 @@ const option = (name: string): string | undefined => {
 }
 const only = option("--only")
 const reps = Number(option("--reps") ?? 1)
+if (!Number.isInteger(reps) || reps < 1) throw new Error(`--reps wants a whole number of at least 1, not ${option("--reps")}`)
 
 /** Measured events of the short and the long run, by kind of workload (the warm-up is `npm run bench`'s). */
 const lengths = {
