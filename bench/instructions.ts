@@ -1,7 +1,7 @@
 /**
  * `npm run bench:instructions`: the instructions a warm event costs each throughput client, counted
  * by valgrind's cachegrind, a cross-check of `npm run bench`'s CPU figures that this machine's noise
- * hardly moves. Not part of `npm run bench` (about an hour; it needs valgrind).
+ * moves far less. Not part of `npm run bench` (about an hour; it needs valgrind).
  *
  * Each client runs twice on a workload: its warm-up events and then `short` measured events, then
  * the same warm-up and `long` ones. What the second run counted beyond the first, divided by
@@ -20,6 +20,7 @@ import * as Os from "node:os"
 import * as Build from "./build.ts"
 import type * as Task from "./clients/task.ts"
 import * as Processes from "./processes.ts"
+import type * as Report from "./report.ts"
 import * as Workloads from "./workloads.ts"
 
 const args = process.argv.slice(2)
@@ -87,6 +88,8 @@ const measure = async (): Promise<Array<Row>> => {
     }).filter((workload) => workload.compression !== "zstd-stream" && (only === undefined || workload.name.includes(only)))
     for (const workload of workloads) {
       const { long, short } = lengths[workload.kind === "large" ? "large" : "small"]
+      // the skip floor reads only the filtered runs, as in `npm run bench`
+      const runners = clients.filter((client) => client !== "skipFloor" || workload.wanted !== undefined)
       const totals = new Map<string, number>()
       for (const events of [short, long]) {
         const query = new URLSearchParams({
@@ -95,24 +98,21 @@ const measure = async (): Promise<Array<Row>> => {
           warmup: String(workload.warmup),
           events: String(events)
         })
-        const summary = await (await fetch(`${base}/prepare?${query}`)).json() as { byType: Record<string, number> }
-        const expected = workload.wanted === undefined
-          ? events
-          : workload.wanted.reduce((sum, t) => sum + (summary.byType[t] ?? 0), 0)
+        const summary = await (await fetch(`${base}/prepare?${query}`)).json() as Report.StreamSummary
+        const expected = Workloads.handled(workload, summary.byType, events)
         const task: Task.Task = { url: `ws://127.0.0.1:${gateway.info.port}/bench`, compression: workload.compression, events, wanted: workload.wanted }
         for (let rep = 0; rep < reps; rep++) {
-          for (const client of clients) {
-            if (client === "skipFloor" && workload.wanted === undefined) continue
+          for (const client of runners) {
             const instructions = await count(client, task, expected)
             totals.set(`${client} ${rep} ${events}`, instructions)
             progress(`${workload.name}, ${events} events, rep ${rep + 1}/${reps}: ${client} ${(instructions / 1e9).toFixed(2)} G instructions`)
           }
         }
       }
-      for (const client of clients) {
+      for (const client of runners) {
         const perEvent = Array.from({ length: reps }, (_, rep) =>
           (totals.get(`${client} ${rep} ${long}`)! - totals.get(`${client} ${rep} ${short}`)!) / (long - short))
-        if (perEvent.every(Number.isFinite)) rows.push({ workload: workload.name, client, perEvent })
+        rows.push({ workload: workload.name, client, perEvent })
       }
     }
   } finally {

@@ -97,10 +97,8 @@ const throughput = async (): Promise<Array<Report.WorkloadResult>> => {
         events: String(workload.events)
       })
       const summary = await (await fetch(`${base}/prepare?${query}`)).json() as Report.StreamSummary
-      const wantedOf = (byType: Record<string, number>, all: number) =>
-        workload.wanted === undefined ? all : workload.wanted.reduce((sum, t) => sum + (byType[t] ?? 0), 0)
-      const expected = wantedOf(summary.byType, workload.events)
-      const expectedWarmup = wantedOf(summary.warmupByType, workload.warmup)
+      const expected = Workloads.handled(workload, summary.byType, workload.events)
+      const expectedWarmup = Workloads.handled(workload, summary.warmupByType, workload.warmup)
       const clients = Report.clients.filter((client) =>
         (client !== "discordjs" || workload.compression !== "zstd-stream") &&
         (client !== "skipFloor" || workload.wanted !== undefined)

@@ -106,6 +106,15 @@ export const all = (counts: {
 }
 
 /**
+ * How many of `all` events a client of `workload` handles, given the events' counts by type: all of
+ * them, or those of the wanted types.
+ *
+ * @since 0.1.0
+ */
+export const handled = (workload: Workload, byType: Readonly<Record<string, number>>, all: number): number =>
+  workload.wanted === undefined ? all : workload.wanted.reduce((sum, t) => sum + (byType[t] ?? 0), 0)
+
+/**
  * A generator of synthetic Discord data, seeded.
  *
  * @since 0.1.0
