@@ -10,7 +10,9 @@
  * process CPU time counts them; what instructions do not show is time spent waiting on memory.
  * The workloads are `npm run bench`'s but for zstd-stream, which has no target.
  * Flags: `--only NAME` (workloads whose name contains NAME), `--reps N` (default 1; the table
- * gives medians). Writes bench/INSTRUCTIONS.md (bench/out/INSTRUCTIONS.partial.md with `--only`).
+ * gives medians), `--predictable` (runs every client with V8's `--predictable`: garbage collection
+ * and compilation on the main thread, at the same points from run to run, which steadies the
+ * counts but describes a process unlike `npm run bench`'s). Writes bench/INSTRUCTIONS.md (bench/out/INSTRUCTIONS.partial.md with `--only`).
  *
  * @since 0.1.0
  */
@@ -31,6 +33,7 @@ const option = (name: string): string | undefined => {
 const only = option("--only")
 const reps = Number(option("--reps") ?? 1)
 if (!Number.isInteger(reps) || reps < 1) throw new Error(`--reps wants a whole number of at least 1, not ${option("--reps")}`)
+const predictable = args.includes("--predictable")
 
 /** Measured events of the short and the long run, by kind of workload (the warm-up is `npm run bench`'s). */
 const lengths = {
@@ -53,7 +56,7 @@ const count = async (client: Client, task: Task.Task, expected: number): Promise
   const out = new URL(`${client}.${process.pid}.out`, scratch).pathname
   const result = await Processes.runOnce<Task.Result>(client === "oursEffectFix" ? "clients/ours" : `clients/${client}`, task, {
     wrapper: ["valgrind", "--tool=cachegrind", "--cache-sim=no", "--smc-check=all-non-file", `--cachegrind-out-file=${out}`],
-    nodeFlags: client === "oursEffectFix" ? ["--import", effectFix] : [],
+    nodeFlags: [...(predictable ? ["--predictable"] : []), ...(client === "oursEffectFix" ? ["--import", effectFix] : [])],
     timeoutMs: 1_800_000
   })
   if (result.handled !== expected) throw new Error(`${client} handled ${result.handled} events, expected ${expected}`)
@@ -144,7 +147,7 @@ const report = (rows: ReadonlyArray<Row>, machine: string): string => {
     "difference of the two runs' instruction counts, divided by the difference of their events, is what",
     "a warm event costs. Ratios are taken pair by pair within a repetition.",
     "",
-    `Machine: ${machine}. Repetitions: ${reps}.`,
+    `Machine: ${machine}. Repetitions: ${reps}. V8's \`--predictable\`: ${predictable ? "on" : "off"}.`,
     "",
     "| workload | client | instructions per event (median) | / floor | each repetition |",
     "|---|---|---:|---:|---|",
