@@ -38,6 +38,8 @@ export * as Opcode from "./protocol/Opcode.ts"
 export * as CloseCode from "./protocol/CloseCode.ts"
 /** The typed events. */
 export type { EventData, EventName, EventOf, GatewayEvent } from "./protocol/Event.ts"
+/** Opt-in validation of event data with `effect/Schema`. */
+export * as Validated from "./stream/Validated.ts"
 
 /** The identify limiter service (the concurrency semaphore). */
 export * as IdentifyLimiter from "./limits/IdentifyLimiter.ts"

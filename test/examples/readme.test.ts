@@ -1,8 +1,8 @@
 // The README's examples, run as tests so they stay true.
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import { expect, expectTypeOf, it } from "@effect/vitest"
-import { Config, Effect, Layer, Redacted, Stream, TestClock } from "effect"
-import { IdentifyLimiter, Intents, Live, Session } from "../../src/index.ts"
+import { Chunk, Config, Effect, Fiber, Layer, Redacted, Schema, Stream, TestClock } from "effect"
+import { IdentifyLimiter, Intents, Live, Session, Validated } from "../../src/index.ts"
 import { MemoryTransport } from "../../src/testing/index.ts"
 
 // README: "Testing your bot" — a heartbeat timeout under TestClock, on the in-memory transport.
@@ -62,3 +62,38 @@ it("the library example composes with Live.layer into a runnable program", () =>
   >()
   expect(Effect.isEffect(runnable)).toBe(true)
 })
+
+// README: "Checking event data (opt-in)" — the example's stream, over a session on the in-memory transport.
+it.scoped("the validation example decodes MESSAGE_CREATE data with its schema", () =>
+  Effect.gen(function*() {
+    const gateway = yield* MemoryTransport.MemoryGateway
+    const session = yield* Session.make({
+      token: Redacted.make("test-token"),
+      intents: Intents.Guilds,
+      gateway: "ws://gateway.test",
+      compression: "none"
+    })
+
+    const MessageCreate = Schema.Struct({
+      id: Schema.BigInt,
+      content: Schema.String,
+      author: Schema.Struct({ id: Schema.BigInt, username: Schema.String })
+    })
+    const messages = session.events.pipe(Validated.events({ MESSAGE_CREATE: MessageCreate }))
+    expectTypeOf<Stream.Stream.Success<typeof messages>["d"]["author"]["id"]>().toEqualTypeOf<bigint>()
+    const first = yield* Effect.fork(Stream.runCollect(Stream.take(messages, 1)))
+
+    const peer = yield* gateway.accept
+    yield* peer.sendJson({ op: 10, d: { heartbeat_interval: 10_000 }, s: null, t: null })
+    yield* peer.receivedJson // Identify
+    yield* peer.sendJson({
+      op: 0, s: 1, t: "READY",
+      d: { v: 10, session_id: "abc", resume_gateway_url: "ws://resume.test", user: { id: "1" }, application: { id: "2" }, guilds: [] }
+    })
+    yield* peer.sendJson({
+      op: 0, s: 2, t: "MESSAGE_CREATE",
+      d: { id: "20", content: "hi", author: { id: "30", username: "ana", discriminator: "0" }, channel_id: "4" }
+    })
+    const [message] = Chunk.toReadonlyArray(yield* Fiber.join(first))
+    expect(message!.d).toEqual({ id: 20n, content: "hi", author: { id: 30n, username: "ana" } })
+  }).pipe(Effect.provide(TestServices)))

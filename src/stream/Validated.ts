@@ -1,0 +1,128 @@
+/**
+ * Opt-in validation of event data. A session hands events over as they arrived: `d` is typed by
+ * discord-api-types and trusted, never checked, so the hot path pays for no decoding. A program
+ * that wants the data it handles checked (or transformed: snowflakes to `bigint`, timestamps to
+ * `Date`) pipes the events through {@link events} with an `effect/Schema` for each type it
+ * handles, and pays for those types only.
+ *
+ * @since 0.1.0
+ */
+import * as Chunk from "effect/Chunk"
+import * as Data from "effect/Data"
+import * as Effect from "effect/Effect"
+import type * as Either from "effect/Either"
+import * as Metric from "effect/Metric"
+import type * as Schema from "effect/Schema"
+import * as Stream from "effect/Stream"
+import type { EventName, GatewayEvent } from "../protocol/Event.ts"
+import { decoder } from "../protocol/internal/schema.ts"
+
+/**
+ * A schema for the data of each event type to keep. Decoding is synchronous: a schema whose
+ * transformations need services or are asynchronous cannot be used.
+ *
+ * @since 0.1.0
+ */
+export type Schemas = { readonly [N in EventName]?: Schema.Schema.AnyNoContext }
+
+/**
+ * An event whose data passed its schema: `d` is the schema's decoded type.
+ *
+ * @since 0.1.0
+ */
+export type ValidatedEvent<S extends Schemas> = {
+  readonly [N in keyof S & EventName]: {
+    readonly shard: number
+    readonly sequence: number
+    readonly t: N
+    readonly d: Schema.Schema.Type<NonNullable<S[N]>>
+  }
+}[keyof S & EventName]
+
+/**
+ * An event whose data did not pass its schema. `message` says what is wrong, path by path.
+ *
+ * @since 0.1.0
+ */
+export class InvalidEvent extends Data.TaggedError("InvalidEvent")<{
+  readonly t: string
+  readonly shard: number
+  readonly sequence: number
+  readonly message: string
+}> {}
+
+/**
+ * Events whose data did not pass its schema, tagged `type`.
+ *
+ * @since 0.1.0
+ */
+export const invalidEvents = Metric.counter("discord_gateway_invalid_events_total", {
+  description: "Events dropped because their data did not pass the program's schema",
+  incremental: true
+})
+
+/**
+ * Options for {@link events}: what to do with an event that did not pass (by default, log a warning
+ * annotated with its type, shard and sequence). A failure of `onInvalid` fails the stream.
+ *
+ * @since 0.1.0
+ */
+export interface Options<E, R> {
+  readonly onInvalid?: ((invalid: InvalidEvent) => Effect.Effect<void, E, R>) | undefined
+}
+
+const logInvalid = (invalid: InvalidEvent): Effect.Effect<void> =>
+  Effect.logWarning(`dropped ${invalid.t}: its data does not match the schema: ${invalid.message}`).pipe(
+    Effect.annotateLogs({ type: invalid.t, shard: invalid.shard, sequence: invalid.sequence })
+  )
+
+// a class rather than an object literal, for the reason `Event.make` gives
+class DecodedEvent {
+  constructor(
+    readonly shard: number,
+    readonly sequence: number,
+    readonly t: string,
+    readonly d: unknown
+  ) {}
+}
+
+/**
+ * Keeps the events whose type has a schema in `schemas`, with their data decoded by it, in order.
+ * An event whose data does not pass is dropped: it is counted in {@link invalidEvents} and handed to
+ * `onInvalid` as an {@link InvalidEvent} (as its chunk passes, before the chunk's valid events are
+ * handed on), and the events after it go on. Events of other types are left out.
+ *
+ * @example
+ * const MessageCreate = Schema.Struct({ id: Schema.BigInt, content: Schema.String })
+ * const messages = session.events.pipe(Validated.events({ MESSAGE_CREATE: MessageCreate }))
+ * // Stream<{ shard, sequence, t: "MESSAGE_CREATE", d: { id: bigint, content: string } }>
+ *
+ * @since 0.1.0
+ */
+export const events = <S extends Schemas, E2 = never, R2 = never>(schemas: S, options?: Options<E2, R2>) => {
+  const decoders = new Map<string, (input: unknown) => Either.Either<unknown, string>>()
+  for (const [t, schema] of Object.entries(schemas) as Array<[string, Schema.Schema.AnyNoContext | undefined]>) {
+    if (schema !== undefined) decoders.set(t, decoder(schema))
+  }
+  const onInvalid = options?.onInvalid ?? logInvalid
+  const report = (invalid: InvalidEvent) =>
+    Effect.zipRight(Metric.increment(Metric.tagged(invalidEvents, "type", invalid.t)), onInvalid(invalid))
+  return <E, R>(self: Stream.Stream<GatewayEvent, E, R>): Stream.Stream<ValidatedEvent<S>, E | E2, R | R2> =>
+    Stream.mapChunksEffect(self, (chunk) => {
+      const valid: Array<ValidatedEvent<S>> = []
+      let invalid: Array<InvalidEvent> | undefined
+      for (const event of chunk) {
+        const decode = decoders.get(event.t)
+        if (decode === undefined) continue
+        const decoded = decode(event.d)
+        if (decoded._tag === "Right") {
+          valid.push(new DecodedEvent(event.shard, event.sequence, event.t, decoded.right) as ValidatedEvent<S>)
+        } else {
+          const problem = { t: event.t, shard: event.shard, sequence: event.sequence, message: decoded.left }
+          ;(invalid ??= []).push(new InvalidEvent(problem))
+        }
+      }
+      const kept = Chunk.unsafeFromArray(valid)
+      return invalid === undefined ? Effect.succeed(kept) : Effect.as(Effect.forEach(invalid, report, { discard: true }), kept)
+    })
+}

@@ -1,0 +1,122 @@
+import { describe, expect, it } from "@effect/vitest"
+import * as Chunk from "effect/Chunk"
+import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
+import * as List from "effect/List"
+import * as Logger from "effect/Logger"
+import * as Metric from "effect/Metric"
+import * as ParseResult from "effect/ParseResult"
+import * as Ref from "effect/Ref"
+import * as Schema from "effect/Schema"
+import * as Stream from "effect/Stream"
+import * as Event from "../../src/protocol/Event.ts"
+import * as Validated from "../../src/stream/Validated.ts"
+import { acceptAndHello, dispatch, options, ready, Session, TestLayer } from "../session/harness.ts"
+
+const MessageCreate = Schema.Struct({ id: Schema.BigInt, content: Schema.String })
+
+const run = <A, E>(stream: Stream.Stream<A, E>) => Effect.map(Stream.runCollect(stream), Chunk.toReadonlyArray)
+
+describe("Validated.events", () => {
+  it.effect("keeps the types it has a schema for, decoded, in order, with shard and sequence", () =>
+    Effect.gen(function*() {
+      const events = Stream.make(
+        Event.make(3, 10, "MESSAGE_CREATE", { id: "123", content: "a", extra: true }),
+        Event.make(3, 11, "TYPING_START", { channel_id: "1" }),
+        Event.make(3, 12, "MESSAGE_CREATE", { id: "456", content: "b" })
+      )
+      const got = yield* run(events.pipe(Validated.events({ MESSAGE_CREATE: MessageCreate })))
+      const ids: ReadonlyArray<bigint> = got.map((event) => event.d.id)
+      expect(ids).toEqual([123n, 456n])
+      expect(got.map((event) => [event.t, event.shard, event.sequence, event.d.content])).toEqual([
+        ["MESSAGE_CREATE", 3, 10, "a"],
+        ["MESSAGE_CREATE", 3, 12, "b"]
+      ])
+      // the schema's output, not the input: the unknown key is gone
+      expect(got[0]!.d).toEqual({ id: 123n, content: "a" })
+    }))
+
+  it.effect("drops an event whose data does not pass, reports why, and goes on with the next", () =>
+    Effect.gen(function*() {
+      const reported = yield* Ref.make<ReadonlyArray<Validated.InvalidEvent>>([])
+      const events = Stream.make(
+        Event.make(0, 1, "MESSAGE_CREATE", { id: "1", content: "a" }),
+        Event.make(0, 2, "MESSAGE_CREATE", { id: "not a number", content: 5 }),
+        Event.make(0, 3, "MESSAGE_CREATE", { id: "3", content: "c" })
+      )
+      const got = yield* run(events.pipe(Validated.events({ MESSAGE_CREATE: MessageCreate }, {
+        onInvalid: (invalid) => Ref.update(reported, (all) => [...all, invalid])
+      })))
+      expect(got.map((event) => event.sequence)).toEqual([1, 3])
+      const [invalid, ...rest] = yield* Ref.get(reported)
+      expect(rest).toEqual([])
+      expect(invalid).toBeInstanceOf(Validated.InvalidEvent)
+      expect(invalid!._tag).toBe("InvalidEvent")
+      expect([invalid!.t, invalid!.shard, invalid!.sequence]).toEqual(["MESSAGE_CREATE", 0, 2])
+      expect(invalid!.message).toContain("id")
+      expect(invalid!.message).toContain("content")
+    }))
+
+  it.effect("by default logs a warning with the type, shard and sequence, and counts the event by type", () =>
+    Effect.gen(function*() {
+      const counter = Metric.tagged(Validated.invalidEvents, "type", "MESSAGE_UPDATE")
+      const before = (yield* Metric.value(counter)).count
+      const logs = yield* Ref.make<ReadonlyArray<{ level: string; message: unknown; annotations: Record<string, unknown> }>>([])
+      const logger = Logger.make(({ annotations, logLevel, message }) => {
+        const entry = { level: logLevel.label, message: Array.isArray(message) ? message[0] : message, annotations: Object.fromEntries(annotations) }
+        Effect.runSync(Ref.update(logs, (all) => [...all, entry]))
+      })
+      const got = yield* run(
+        Stream.make(Event.make(2, 7, "MESSAGE_UPDATE", { id: 7 })).pipe(
+          Validated.events({ MESSAGE_UPDATE: Schema.Struct({ id: Schema.String }) })
+        )
+      ).pipe(Effect.provide(Logger.replace(Logger.defaultLogger, logger)))
+      expect(got).toEqual([])
+      const [entry, ...others] = yield* Ref.get(logs)
+      expect(others).toEqual([])
+      expect(entry!.level).toBe("WARN")
+      expect(String(entry!.message)).toContain("MESSAGE_UPDATE")
+      expect(entry!.annotations).toEqual({ type: "MESSAGE_UPDATE", shard: 2, sequence: 7 })
+      expect((yield* Metric.value(counter)).count).toBe(before + 1)
+    }))
+
+  it.effect("a failing onInvalid fails the stream with its error", () =>
+    Effect.gen(function*() {
+      const error = yield* run(
+        Stream.make(Event.make(0, 1, "MESSAGE_CREATE", {})).pipe(
+          Validated.events({ MESSAGE_CREATE: MessageCreate }, { onInvalid: (invalid) => Effect.fail(invalid.sequence) })
+        )
+      ).pipe(Effect.flip)
+      expect(error).toBe(1)
+    }))
+
+  it.effect("a schema that cannot decode synchronously reports the event rather than waiting", () =>
+    Effect.gen(function*() {
+      const Slow = Schema.transformOrFail(Schema.String, Schema.String, {
+        decode: (text) => Effect.delay(ParseResult.succeed(text), "1 second"),
+        encode: ParseResult.succeed
+      })
+      const reported = yield* Ref.make(List.empty<string>())
+      const got = yield* run(
+        Stream.make(Event.make(0, 1, "GUILD_DELETE", "x")).pipe(
+          Validated.events({ GUILD_DELETE: Slow }, { onInvalid: (invalid) => Ref.update(reported, List.prepend(invalid.message)) })
+        )
+      )
+      expect(got).toEqual([])
+      expect(List.size(yield* Ref.get(reported))).toBe(1)
+    }))
+
+  it.scoped("validates a session's events: the dispatches of the types asked for, READY left out", () =>
+    Effect.gen(function*() {
+      const session = yield* Session.make(options())
+      const messages = session.events.pipe(Validated.events({ MESSAGE_CREATE: MessageCreate }))
+      const taken = yield* Effect.fork(run(Stream.take(messages, 2)))
+      const { peer } = yield* acceptAndHello()
+      yield* peer.sendJson(ready(1))
+      yield* peer.sendJson(dispatch(2, "MESSAGE_CREATE", { id: "20", content: "x" }))
+      yield* peer.sendJson(dispatch(3, "GUILD_CREATE", { id: "9" }))
+      yield* peer.sendJson(dispatch(4, "MESSAGE_CREATE", { id: "40", content: "y" }))
+      const got = yield* Fiber.join(taken)
+      expect(got.map((event) => [event.sequence, event.d.id])).toEqual([[2, 20n], [4, 40n]])
+    }).pipe(Effect.provide(TestLayer)))
+})
