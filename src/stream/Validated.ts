@@ -62,7 +62,7 @@ export const invalidEvents = Metric.counter("discord_gateway_invalid_events_tota
 })
 
 /**
- * Options for {@link events}: what to do with an event that did not pass (by default, log a warning
+ * Options for {@link events} and {@link only}: what to do with an event that did not pass (by default, log a warning
  * annotated with its type, shard and sequence). A failure of `onInvalid` fails the stream.
  *
  * @since 0.1.0
@@ -87,19 +87,14 @@ class DecodedEvent {
 }
 
 /**
- * Keeps the events whose type has a schema in `schemas`, with their data decoded by it, in order.
- * An event whose data does not pass is dropped: it is counted in {@link invalidEvents} and handed to
- * `onInvalid` as an {@link InvalidEvent} (as its chunk passes, before the chunk's valid events are
- * handed on), and the events after it go on. Events of other types are left out.
- *
- * @example
- * const MessageCreate = Schema.Struct({ id: Schema.BigInt, content: Schema.String })
- * const messages = session.events.pipe(Validated.events({ MESSAGE_CREATE: MessageCreate }))
- * // Stream<{ shard, sequence, t: "MESSAGE_CREATE", d: { id: bigint, content: string } }>
+ * The events of types without a schema in `S`, as they came.
  *
  * @since 0.1.0
  */
-export const events = <S extends Schemas, E2 = never, R2 = never>(schemas: S, options?: Options<E2, R2>) => {
+export type Unchecked<S extends Schemas> = Exclude<GatewayEvent, { readonly t: keyof S }>
+
+/** Decodes each chunk's events that have a schema, and keeps the others or leaves them out. */
+const validate = <S extends Schemas, A, E2, R2>(schemas: S, keepOthers: boolean, options: Options<E2, R2> | undefined) => {
   const decoders = new Map<string, (input: unknown) => Either.Either<unknown, string>>()
   for (const [t, schema] of Object.entries(schemas) as Array<[string, Schema.Schema.AnyNoContext | undefined]>) {
     if (schema !== undefined) decoders.set(t, decoder(schema))
@@ -107,22 +102,61 @@ export const events = <S extends Schemas, E2 = never, R2 = never>(schemas: S, op
   const onInvalid = options?.onInvalid ?? logInvalid
   const report = (invalid: InvalidEvent) =>
     Effect.zipRight(Metric.increment(Metric.tagged(invalidEvents, "type", invalid.t)), onInvalid(invalid))
-  return <E, R>(self: Stream.Stream<GatewayEvent, E, R>): Stream.Stream<ValidatedEvent<S>, E | E2, R | R2> =>
+  return <E, R>(self: Stream.Stream<GatewayEvent, E, R>): Stream.Stream<A, E | E2, R | R2> =>
     Stream.mapChunksEffect(self, (chunk) => {
-      const valid: Array<ValidatedEvent<S>> = []
+      const kept: Array<unknown> = []
       let invalid: Array<InvalidEvent> | undefined
       for (const event of chunk) {
         const decode = decoders.get(event.t)
-        if (decode === undefined) continue
+        if (decode === undefined) {
+          if (keepOthers) kept.push(event)
+          continue
+        }
         const decoded = decode(event.d)
         if (decoded._tag === "Right") {
-          valid.push(new DecodedEvent(event.shard, event.sequence, event.t, decoded.right) as ValidatedEvent<S>)
+          kept.push(new DecodedEvent(event.shard, event.sequence, event.t, decoded.right))
         } else {
           const problem = { t: event.t, shard: event.shard, sequence: event.sequence, message: decoded.left }
           ;(invalid ??= []).push(new InvalidEvent(problem))
         }
       }
-      const kept = Chunk.unsafeFromArray(valid)
-      return invalid === undefined ? Effect.succeed(kept) : Effect.as(Effect.forEach(invalid, report, { discard: true }), kept)
+      const out = Chunk.unsafeFromArray(kept as Array<A>)
+      return invalid === undefined ? Effect.succeed(out) : Effect.as(Effect.forEach(invalid, report, { discard: true }), out)
     })
 }
+
+/**
+ * Every event, in order, with the data of each type that has a schema in `schemas` decoded by it;
+ * events of other types pass as they came. An event whose data does not pass is dropped: it is
+ * counted in {@link invalidEvents} and handed to `onInvalid` as an {@link InvalidEvent} (as its
+ * chunk passes, before the chunk's other events are handed on), and the events after it go on.
+ * Narrowing on `t` types `d` as the schema's output for the types given, as discord-api-types'
+ * for the others.
+ *
+ * @example
+ * const MessageCreate = Schema.Struct({ id: Schema.BigInt, content: Schema.String })
+ * const events = session.events.pipe(Validated.events({ MESSAGE_CREATE: MessageCreate }))
+ * // event.t === "MESSAGE_CREATE": event.d is { id: bigint, content: string }
+ *
+ * @since 0.1.0
+ */
+export const events = <S extends Schemas, E2 = never, R2 = never>(
+  schemas: S,
+  options?: Options<E2, R2>
+): <E, R>(self: Stream.Stream<GatewayEvent, E, R>) => Stream.Stream<ValidatedEvent<S> | Unchecked<S>, E | E2, R | R2> =>
+  validate<S, ValidatedEvent<S> | Unchecked<S>, E2, R2>(schemas, true, options)
+
+/**
+ * Like {@link events}, but only the events of the types that have a schema: the others are left out.
+ *
+ * @example
+ * const messages = session.events.pipe(Validated.only({ MESSAGE_CREATE: MessageCreate }))
+ * // Stream<{ shard, sequence, t: "MESSAGE_CREATE", d: { id: bigint, content: string } }>
+ *
+ * @since 0.1.0
+ */
+export const only = <S extends Schemas, E2 = never, R2 = never>(
+  schemas: S,
+  options?: Options<E2, R2>
+): <E, R>(self: Stream.Stream<GatewayEvent, E, R>) => Stream.Stream<ValidatedEvent<S>, E | E2, R | R2> =>
+  validate<S, ValidatedEvent<S>, E2, R2>(schemas, false, options)

@@ -17,15 +17,15 @@ const MessageCreate = Schema.Struct({ id: Schema.BigInt, content: Schema.String 
 
 const run = <A, E>(stream: Stream.Stream<A, E>) => Effect.map(Stream.runCollect(stream), Chunk.toReadonlyArray)
 
-describe("Validated.events", () => {
-  it.effect("keeps the types it has a schema for, decoded, in order, with shard and sequence", () =>
+describe("Validated", () => {
+  it.effect("only: keeps the types it has a schema for, decoded, in order, with shard and sequence", () =>
     Effect.gen(function*() {
       const events = Stream.make(
         Event.make(3, 10, "MESSAGE_CREATE", { id: "123", content: "a", extra: true }),
         Event.make(3, 11, "TYPING_START", { channel_id: "1" }),
         Event.make(3, 12, "MESSAGE_CREATE", { id: "456", content: "b" })
       )
-      const got = yield* run(events.pipe(Validated.events({ MESSAGE_CREATE: MessageCreate })))
+      const got = yield* run(events.pipe(Validated.only({ MESSAGE_CREATE: MessageCreate })))
       const ids: ReadonlyArray<bigint> = got.map((event) => event.d.id)
       expect(ids).toEqual([123n, 456n])
       expect(got.map((event) => [event.t, event.shard, event.sequence, event.d.content])).toEqual([
@@ -36,6 +36,19 @@ describe("Validated.events", () => {
       expect(got[0]!.d).toEqual({ id: 123n, content: "a" })
     }))
 
+  it.effect("events: keeps every event in order, the others as they came; narrowing on t types d", () =>
+    Effect.gen(function*() {
+      const typing = Event.make(1, 2, "TYPING_START", { channel_id: "1", user_id: "2", timestamp: 3 })
+      const events = Stream.make(Event.make(1, 1, "MESSAGE_CREATE", { id: "1", content: "a" }), typing, Event.make(1, 3, "MESSAGE_CREATE", { id: "3", content: "c" }))
+      const got = yield* run(events.pipe(Validated.events({ MESSAGE_CREATE: MessageCreate })))
+      expect(got.map((event) => event.sequence)).toEqual([1, 2, 3])
+      expect(got[1]).toBe(typing)
+      const described = got.map((event) =>
+        event.t === "MESSAGE_CREATE" ? `${event.d.id + 1n}` : event.t === "TYPING_START" ? event.d.channel_id : "other"
+      )
+      expect(described).toEqual(["2", "1", "4"])
+    }))
+
   it.effect("drops an event whose data does not pass, reports why, and goes on with the next", () =>
     Effect.gen(function*() {
       const reported = yield* Ref.make<ReadonlyArray<Validated.InvalidEvent>>([])
@@ -44,7 +57,7 @@ describe("Validated.events", () => {
         Event.make(0, 2, "MESSAGE_CREATE", { id: "not a number", content: 5 }),
         Event.make(0, 3, "MESSAGE_CREATE", { id: "3", content: "c" })
       )
-      const got = yield* run(events.pipe(Validated.events({ MESSAGE_CREATE: MessageCreate }, {
+      const got = yield* run(events.pipe(Validated.only({ MESSAGE_CREATE: MessageCreate }, {
         onInvalid: (invalid) => Ref.update(reported, (all) => [...all, invalid])
       })))
       expect(got.map((event) => event.sequence)).toEqual([1, 3])
@@ -109,7 +122,7 @@ describe("Validated.events", () => {
   it.scoped("validates a session's events: the dispatches of the types asked for, READY left out", () =>
     Effect.gen(function*() {
       const session = yield* Session.make(options())
-      const messages = session.events.pipe(Validated.events({ MESSAGE_CREATE: MessageCreate }))
+      const messages = session.events.pipe(Validated.only({ MESSAGE_CREATE: MessageCreate }))
       const taken = yield* Effect.fork(run(Stream.take(messages, 2)))
       const { peer } = yield* acceptAndHello()
       yield* peer.sendJson(ready(1))
