@@ -10,7 +10,7 @@
  * consumed before measuring), `--shards N` (idle shards), `--only NAME` (workloads whose
  * name contains NAME), `--no-memory`, `--no-startup`. `--quick`, `--only` and the `--no-*` flags
  * write bench/out/RESULTS.partial.md instead; a full run also adds its target figures to
- * bench/history.json. `npm run bench` runs bench/etf.ts and bench/streamgc.ts
+ * bench/history.json. `npm run bench` runs bench/etf.ts, bench/streamgc.ts and bench/validated.ts
  * first and this script last, so that `npm run bench -- --quick` hands its flags to this one.
  *
  * @since 0.1.0

@@ -93,14 +93,19 @@ describe("Validated", () => {
       expect((yield* Metric.value(counter)).count).toBe(before + 1)
     }))
 
-  it.effect("a failing onInvalid fails the stream with its error", () =>
+  it.effect("a failing onInvalid fails the stream with its error, after the events before the bad one", () =>
     Effect.gen(function*() {
-      const error = yield* run(
-        Stream.make(Event.make(0, 1, "MESSAGE_CREATE", {})).pipe(
-          Validated.events({ MESSAGE_CREATE: MessageCreate }, { onInvalid: (invalid) => Effect.fail(invalid.sequence) })
-        )
+      const handled: Array<number> = []
+      const error = yield* Stream.runForEach(
+        Stream.make(Event.make(0, 1, "MESSAGE_CREATE", { id: "1", content: "a" })).pipe(
+          Stream.concat(Stream.make(Event.make(0, 2, "MESSAGE_CREATE", {}), Event.make(0, 3, "MESSAGE_CREATE", { id: "3", content: "c" }))),
+          Validated.events({ MESSAGE_CREATE: MessageCreate }, { onInvalid: Effect.fail })
+        ),
+        (event) => Effect.sync(() => handled.push(event.sequence))
       ).pipe(Effect.flip)
-      expect(error).toBe(1)
+      expect(error).toBeInstanceOf(Validated.InvalidEvent)
+      expect(error.sequence).toBe(2)
+      expect(handled).toEqual([1])
     }))
 
   it.effect("a schema that cannot decode synchronously reports the event rather than waiting", () =>
