@@ -1,6 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
+import * as FastCheck from "effect/FastCheck"
 import * as Fiber from "effect/Fiber"
 import * as List from "effect/List"
 import * as Logger from "effect/Logger"
@@ -35,6 +36,38 @@ describe("Validated", () => {
       // the schema's output, not the input: the unknown key is gone
       expect(got[0]!.d).toEqual({ id: 123n, content: "a" })
     }))
+
+  it("keeps the order and loses nothing but the bad events, however the events are chunked", () => {
+    const item = FastCheck.record({ kind: FastCheck.constantFrom("valid", "invalid", "other"), endsChunk: FastCheck.boolean() })
+    FastCheck.assert(
+      FastCheck.property(FastCheck.array(item, { maxLength: 60 }), (items) => {
+        const chunks: Array<Chunk.Chunk<Event.GatewayEvent>> = []
+        let chunk: Array<Event.GatewayEvent> = []
+        items.forEach(({ endsChunk, kind }, i) => {
+          const d = kind === "invalid" ? { id: "x", content: i } : { id: String(i), content: "c" }
+          chunk.push(Event.make(0, i + 1, kind === "other" ? "TYPING_START" : "MESSAGE_CREATE", d))
+          if (endsChunk) {
+            chunks.push(Chunk.unsafeFromArray(chunk))
+            chunk = []
+          }
+        })
+        chunks.push(Chunk.unsafeFromArray(chunk))
+        const sequences = (kinds: ReadonlyArray<string>) => items.flatMap(({ kind }, i) => kinds.includes(kind) ? [i + 1] : [])
+        const check = (
+          kept: ReadonlyArray<string>,
+          validate: (options: Validated.Options<never, never>) => (self: Stream.Stream<Event.GatewayEvent>) => Stream.Stream<{ readonly sequence: number }>
+        ) => {
+          const reported: Array<number> = []
+          const onInvalid = (invalid: Validated.InvalidEvent) => Effect.sync(() => void reported.push(invalid.sequence))
+          const got = Effect.runSync(run(Stream.fromChunks(...chunks).pipe(validate({ onInvalid }))))
+          expect(got.map((event) => event.sequence)).toEqual(sequences(kept))
+          expect(reported).toEqual(sequences(["invalid"]))
+        }
+        check(["valid", "other"], (options) => Validated.events({ MESSAGE_CREATE: MessageCreate }, options))
+        check(["valid"], (options) => Validated.only({ MESSAGE_CREATE: MessageCreate }, options))
+      })
+    )
+  })
 
   it.effect("events: keeps every event in order, the others as they came; narrowing on t types d", () =>
     Effect.gen(function*() {
