@@ -4,6 +4,7 @@ import { expect, expectTypeOf, it } from "@effect/vitest"
 import { Config, Effect, Fiber, Layer, Redacted, Schema, Stream, TestClock } from "effect"
 import { IdentifyLimiter, Intents, Live, Session, Validated } from "../../src/index.ts"
 import { MemoryTransport } from "../../src/testing/index.ts"
+import { acceptAndHello, options, ready } from "../session/harness.ts"
 
 // README: "Testing your bot" — a heartbeat timeout under TestClock, on the in-memory transport.
 const TestServices = Layer.mergeAll(MemoryTransport.layer, IdentifyLimiter.layerMemory, FetchHttpClient.layer)
@@ -66,13 +67,7 @@ it("the library example composes with Live.layer into a runnable program", () =>
 // README: "Checking event data (opt-in)" — the example's stream, over a session on the in-memory transport.
 it.scoped("the validation example decodes MESSAGE_CREATE data with its schema, other events pass", () =>
   Effect.gen(function*() {
-    const gateway = yield* MemoryTransport.MemoryGateway
-    const session = yield* Session.make({
-      token: Redacted.make("test-token"),
-      intents: Intents.Guilds,
-      gateway: "ws://gateway.test",
-      compression: "none"
-    })
+    const session = yield* Session.make(options())
 
     const MessageCreate = Schema.Struct({
       id: Schema.BigInt,
@@ -88,13 +83,8 @@ it.scoped("the validation example decodes MESSAGE_CREATE data with its schema, o
     const messages = session.events.pipe(Validated.only({ MESSAGE_CREATE: MessageCreate }))
     expectTypeOf<Stream.Stream.Success<typeof messages>["d"]["author"]["id"]>().toEqualTypeOf<bigint>()
 
-    const peer = yield* gateway.accept
-    yield* peer.sendJson({ op: 10, d: { heartbeat_interval: 10_000 }, s: null, t: null })
-    yield* peer.receivedJson // Identify
-    yield* peer.sendJson({
-      op: 0, s: 1, t: "READY",
-      d: { v: 10, session_id: "abc", resume_gateway_url: "ws://resume.test", user: { id: "1" }, application: { id: "2" }, guilds: [] }
-    })
+    const { peer } = yield* acceptAndHello()
+    yield* peer.sendJson(ready())
     yield* peer.sendJson({
       op: 0, s: 2, t: "MESSAGE_CREATE",
       d: { id: "20", content: "hi", author: { id: "30", username: "ana", discriminator: "0" }, channel_id: "4" }
