@@ -20,8 +20,8 @@ import type { EventName, GatewayEvent } from "../protocol/Event.ts"
 import { formatError } from "../protocol/internal/schema.ts"
 
 /**
- * A schema for the data of each event type to keep. Decoding is synchronous: a schema whose
- * transformations need services or are asynchronous cannot be used.
+ * A schema for the data of each event type to check. Decoding is synchronous: a schema whose
+ * transformations need services or are asynchronous reports every event as invalid.
  *
  * @since 0.1.0
  */
@@ -54,7 +54,7 @@ export class InvalidEvent extends Data.TaggedError("InvalidEvent")<{
 }> {}
 
 /**
- * Events whose data did not pass its schema, tagged `type`.
+ * Events dropped because their data did not pass their type's schema, tagged `type`.
  *
  * @since 0.1.0
  */
