@@ -20,8 +20,8 @@ import type { EventName, GatewayEvent } from "../protocol/Event.ts"
 import { formatError } from "../protocol/internal/schema.ts"
 
 /**
- * A schema for the data of each event type to check. Decoding is synchronous: a schema whose
- * transformations need services or are asynchronous reports every event as invalid.
+ * A schema for the data of each event type to check, one that needs no services. Decoding is
+ * synchronous: a schema with asynchronous transformations reports every event as invalid.
  *
  * @since 0.1.0
  */
