@@ -1,5 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as Chunk from "effect/Chunk"
+import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as FastCheck from "effect/FastCheck"
 import * as Fiber from "effect/Fiber"
@@ -156,6 +157,17 @@ describe("Validated", () => {
       expect(got).toEqual([])
       expect(List.size(yield* Ref.get(reported))).toBe(1)
     }))
+
+  it("takes no schema that needs services (a type error)", () => {
+    class Lookup extends Context.Tag("Lookup")<Lookup, { readonly name: (id: string) => string }>() {}
+    const Named = Schema.transformOrFail(Schema.String, Schema.String, {
+      decode: (id) => Effect.map(Lookup, (lookup) => lookup.name(id)),
+      encode: ParseResult.succeed
+    })
+    // @ts-expect-error: Schemas takes schemas that need no services
+    const validate = () => Validated.only({ GUILD_DELETE: Named })
+    expect(typeof validate).toBe("function")
+  })
 
   it.scoped("validates a session's events: the dispatches of the types asked for, READY left out", () =>
     Effect.gen(function*() {
