@@ -12,7 +12,8 @@
  * Flags: `--only NAME` (workloads whose name contains NAME), `--reps N` (default 1; the table
  * gives medians), `--predictable` (runs every client with V8's `--predictable`: garbage collection
  * and compilation on the main thread, at the same points from run to run, which steadies the
- * counts but describes a process unlike `npm run bench`'s). Writes bench/INSTRUCTIONS.md (bench/out/INSTRUCTIONS.partial.md with `--only`).
+ * counts but describes a process unlike `npm run bench`'s). Writes bench/INSTRUCTIONS.md
+ * (bench/out/INSTRUCTIONS.partial.md with `--only`).
  *
  * @since 0.1.0
  */

@@ -2,8 +2,8 @@
  * Opt-in validation of event data. A session hands events over as they arrived: `d` is typed by
  * discord-api-types and trusted, never checked, so the hot path pays for no decoding. A program
  * that wants the data it handles checked (or transformed: snowflakes to `bigint`, timestamps to
- * `Date`) pipes the events through {@link events} with an `effect/Schema` for each type it
- * handles, and pays for those types only.
+ * `Date`) pipes the events through {@link events} (or {@link only}) with an `effect/Schema` for
+ * each type it wants checked, and pays for those types only.
  *
  * @since 0.1.0
  */
