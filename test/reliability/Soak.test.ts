@@ -47,6 +47,8 @@ const frame = (op: number, d: unknown, s: number | null = null, t: string | null
 const settle = settleFor(15)
 
 describe("reliability: a 6 hour soak under TestClock", () => {
+  // The clock is virtual, so the time limit only guards against a hang: the six virtual hours take
+  // 43-54 s of real time on our machines, and once took over 60 s while the machine ran slow.
   it.scoped("16 shards, faults every few minutes: beats on schedule, backoff bounded, identify budget kept", () =>
     Effect.gen(function*() {
       const limiter = yield* IdentifyLimiter.IdentifyLimiter
@@ -235,5 +237,5 @@ describe("reliability: a 6 hour soak under TestClock", () => {
         budget,
         exhaustedShard: stopped
       })
-    }).pipe(Effect.provide(TestLayer)), 60_000)
+    }).pipe(Effect.provide(TestLayer)), 180_000)
 })
