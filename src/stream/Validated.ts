@@ -17,7 +17,7 @@ import type * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import type { EventName, GatewayEvent } from "../protocol/Event.ts"
-import { formatError } from "../protocol/internal/schema.ts"
+import { decoder, formatError } from "../protocol/internal/schema.ts"
 
 /**
  * A schema for the data of each event type to check, one that needs no services. Decoding is
@@ -106,10 +106,10 @@ interface Decoder {
 }
 
 const decoderOf = (schema: Schema.Schema.AnyNoContext): Decoder => {
-  const all = Schema.decodeUnknownEither(schema, { errors: "all" })
+  const everyProblem = decoder(schema)
   return {
     decode: Schema.decodeUnknownEither(schema),
-    explain: (input, first) => formatError(Either.getLeft(all(input)).pipe(Option.getOrElse(() => first)))
+    explain: (input, first) => Option.getOrElse(Either.getLeft(everyProblem(input)), () => formatError(first))
   }
 }
 
@@ -127,16 +127,16 @@ const validate = <S extends Schemas, A, E2, R2>(schemas: S, keepOthers: boolean,
       const kept: Array<unknown> = []
       let invalid: Array<InvalidEvent> | undefined
       for (const event of chunk) {
-        const decoder = decoders.get(event.t)
-        if (decoder === undefined) {
+        const ofType = decoders.get(event.t)
+        if (ofType === undefined) {
           if (keepOthers) kept.push(event)
           continue
         }
-        const decoded = decoder.decode(event.d)
+        const decoded = ofType.decode(event.d)
         if (decoded._tag === "Right") {
           kept.push(new DecodedEvent(event.shard, event.sequence, event.t, decoded.right))
         } else {
-          const message = decoder.explain(event.d, decoded.left)
+          const message = ofType.explain(event.d, decoded.left)
           const problem = { t: event.t, shard: event.shard, sequence: event.sequence, message }
           ;(invalid ??= []).push(new InvalidEvent(problem))
         }
