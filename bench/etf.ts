@@ -22,6 +22,7 @@ import * as Etf from "../src/codec/Etf.ts"
 import * as FrameDecoder from "../src/codec/FrameDecoder.ts"
 import * as Json from "../src/codec/Json.ts"
 import * as Traffic from "../src/testing/Traffic.ts"
+import { median } from "./report.ts"
 
 const RUNS = 5
 
@@ -84,7 +85,6 @@ const cpuMicros = (): number => {
   return usage.user + usage.system
 }
 
-const median = (values: ReadonlyArray<number>): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!
 
 /** Frames for one connection: uncompressed, or compressed in one zlib-stream context. */
 const framesOf = (workload: Workload, encoding: Encoding, compression: Compression): ReadonlyArray<string | Uint8Array> => {

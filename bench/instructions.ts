@@ -23,7 +23,7 @@ import * as Os from "node:os"
 import * as Build from "./build.ts"
 import type * as Task from "./clients/task.ts"
 import * as Processes from "./processes.ts"
-import type * as Report from "./report.ts"
+import * as Report from "./report.ts"
 import * as Workloads from "./workloads.ts"
 
 const args = process.argv.slice(2)
@@ -72,11 +72,6 @@ interface Row {
   readonly client: Client
   /** Instructions per warm event, one per repetition. */
   readonly perEvent: ReadonlyArray<number>
-}
-
-const median = (values: ReadonlyArray<number>): number => {
-  const sorted = [...values].sort((a, b) => a - b)
-  return sorted[Math.floor(sorted.length / 2)]!
 }
 
 const measure = async (): Promise<Array<Row>> => {
@@ -136,8 +131,8 @@ const report = (rows: ReadonlyArray<Row>, machine: string): string => {
   const table = rows.map((row) => {
     const floor = rows.find((other) => other.workload === row.workload && other.client === "floor")!
     const ratios = row.perEvent.map((value, rep) => value / floor.perEvent[rep]!)
-    return `| ${row.workload} | ${names[row.client]} | ${Math.round(median(row.perEvent)).toLocaleString("en-US")} | ` +
-      `${median(ratios).toFixed(3)}× | ${row.perEvent.map((value) => Math.round(value).toLocaleString("en-US")).join(", ")} |`
+    return `| ${row.workload} | ${names[row.client]} | ${Math.round(Report.median(row.perEvent)).toLocaleString("en-US")} | ` +
+      `${Report.median(ratios).toFixed(3)}× | ${row.perEvent.map((value) => Math.round(value).toLocaleString("en-US")).join(", ")} |`
   })
   return [
     "# Instructions per warm event",

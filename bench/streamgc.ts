@@ -25,6 +25,7 @@ import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
+import { median } from "./report.ts"
 import * as Workloads from "./workloads.ts"
 
 const EVENTS = 50_000
@@ -129,10 +130,6 @@ const child = async (variant: Variant): Promise<void> => {
   process.stdout.write(`END\n${JSON.stringify({ cpuUs: cpu.user + cpu.system, sum })}\n`)
 }
 
-const median = (values: ReadonlyArray<number>): number => {
-  const sorted = [...values].sort((a, b) => a - b)
-  return sorted[Math.floor(sorted.length / 2)]!
-}
 
 /** Runs every variant RUNS times, interleaved, each in a fresh process. */
 const parent = (): Record<Variant, Measured> => {

@@ -21,6 +21,7 @@ import * as Stream from "effect/Stream"
 import * as Event from "../src/protocol/Event.ts"
 import * as Validated from "../src/stream/Validated.ts"
 import * as Traffic from "../src/testing/Traffic.ts"
+import { median } from "./report.ts"
 
 const EVENTS = 100_000
 const CHUNK = 45
@@ -88,8 +89,6 @@ const measure = (variant: Variant): number => {
   if (handled !== expected) throw new Error(`${variant}: handled ${handled} events, expected ${expected}`)
   return micros / EVENTS
 }
-
-const median = (values: ReadonlyArray<number>): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!
 
 const names = Object.keys(variants) as Array<Variant>
 for (const variant of names) measure(variant)
