@@ -37,6 +37,13 @@ export interface HeartbeatTimer {
   readonly add: (beating: Beating) => Effect.Effect<void, never, Scope.Scope>
 }
 
+/**
+ * `Effect.sleep` counts whole nanoseconds: a beat due in less than one is due now. Waiting for it
+ * would be a sleep of zero, which `TestClock` ends at once without moving time, and the beat would
+ * still not be due: the timer would spin until the clock moves.
+ */
+const isDue = (dueAt: number, now: number): boolean => dueAt - now < 1e-6
+
 interface Entry {
   dueAt: number
   state: unknown
@@ -79,7 +86,7 @@ export const make: Effect.Effect<HeartbeatTimer, never, Scope.Scope> = Effect.ge
   const runDue: Effect.Effect<void> = Effect.suspend(() => {
     const now = clock.unsafeCurrentTimeMillis()
     const next = peekLive()
-    if (next === undefined || next.dueAt > now) return Effect.void
+    if (next === undefined || !isDue(next.dueAt, now)) return Effect.void
     due.pop()
     const beating = next.beating
     // one connection's failing tick (a defect) costs that connection its heartbeat, not the others'
@@ -104,9 +111,9 @@ export const make: Effect.Effect<HeartbeatTimer, never, Scope.Scope> = Effect.ge
         return Effect.void
       }
       sleepingUntil = next.dueAt
-      const wait = next.dueAt - clock.unsafeCurrentTimeMillis()
+      const now = clock.unsafeCurrentTimeMillis()
       const run = Effect.zipRight(runDue, sleep(mine))
-      return wait <= 0 ? run : Effect.zipRight(Effect.interruptible(Effect.sleep(wait)), run)
+      return isDue(next.dueAt, now) ? run : Effect.zipRight(Effect.interruptible(Effect.sleep(next.dueAt - now)), run)
     })
 
   // a beat due sooner than the sleeper wakes: a new sleeper, and the old one stops sleeping

@@ -4,6 +4,8 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Schedule from "effect/Schedule"
+import * as ScheduleDecision from "effect/ScheduleDecision"
+import * as ScheduleInterval from "effect/ScheduleInterval"
 import * as Scope from "effect/Scope"
 import * as TestClock from "effect/TestClock"
 import * as Heartbeat from "../../src/session/Heartbeat.ts"
@@ -21,6 +23,11 @@ const recording = (schedule: Schedule.Schedule<unknown>) => {
   }
   return { beating, ticks }
 }
+
+/** Due every `ms` milliseconds, fractions kept (as a jittered schedule's due times are). */
+const every = (ms: number): Schedule.Schedule<unknown> =>
+  Schedule.makeWithState(undefined, (now) =>
+    Effect.succeed([undefined, undefined, ScheduleDecision.continueWith(ScheduleInterval.after(now + ms))] as const))
 
 /** Adds a beating in a scope of its own, returned so that the test can stop it. */
 const addIn = (timer: HeartbeatTimer.HeartbeatTimer, beating: HeartbeatTimer.Beating) =>
@@ -68,6 +75,20 @@ describe("HeartbeatTimer", () => {
       yield* addIn(timer, now.beating)
       yield* settle
       expect(now.ticks).toEqual([0])
+    }))
+
+  it.scoped("a beat due less than a nanosecond after a whole millisecond beats then, without spinning", () =>
+    Effect.gen(function*() {
+      const timer = yield* HeartbeatTimer.make
+      // Effect.sleep rounds the last 0.1 ns to a sleep of zero: the beat must count as due
+      const beats = recording(every(1000 + 1e-7))
+      yield* addIn(timer, beats.beating)
+      yield* TestClock.adjust("1 second")
+      yield* settle
+      expect(beats.ticks).toEqual([1000])
+      yield* TestClock.adjust("1 second")
+      yield* settle
+      expect(beats.ticks).toEqual([1000, 2000])
     }))
 
   it.scoped("closing a beating's scope stops its beats and no other's", () =>
