@@ -12,6 +12,7 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as FiberId from "effect/FiberId"
 import * as Layer from "effect/Layer"
+import { isDue } from "../internal/due.ts"
 import * as FifoSemaphore from "./FifoSemaphore.ts"
 
 /**
@@ -161,9 +162,9 @@ export const make = (options: IdentifyLimiterOptions = {}): Effect.Effect<Contex
     }
 
     const refill = (now: number): void => {
-      if (budget === undefined || now < budget.resetAt) return
+      if (budget === undefined || !isDue(budget.resetAt, now)) return
       budget.remaining = budget.total
-      while (budget.resetAt <= now) budget.resetAt += budgetPeriod
+      while (isDue(budget.resetAt, now)) budget.resetAt += budgetPeriod
     }
 
     /** Ms until the budget refills if it is used up at `now`, else `undefined`. */
@@ -181,8 +182,9 @@ export const make = (options: IdentifyLimiterOptions = {}): Effect.Effect<Contex
     const awaitTurn = (gate: Gate, shardId: number): Effect.Effect<void, IdentifyBudgetExhausted> =>
       Effect.clockWith((clock) => {
         const now = clock.unsafeCurrentTimeMillis()
-        const spacingLeft = gate.lastAt === undefined ? 0 : gate.lastAt + spacing - now
-        if (spacingLeft > 0) {
+        const turnAt = gate.lastAt === undefined ? now : gate.lastAt + spacing
+        if (!isDue(turnAt, now)) {
+          const spacingLeft = turnAt - now
           const wait = gate.pending === undefined
             ? Effect.sleep(spacingLeft)
             : Effect.raceFirst(Effect.sleep(spacingLeft), Deferred.await(gate.pending))

@@ -5,6 +5,7 @@
  *
  * @since 0.1.0
  */
+import { isDue } from "../internal/due.ts"
 
 /**
  * The times (ms, ascending) of the takes still inside the window.
@@ -24,14 +25,14 @@ export interface SlidingWindow {
 export const make = (window: number): SlidingWindow => ({ window, times: [] })
 
 /**
- * Forgets the takes that left the window: a take at `t` counts while `now < t + window`.
+ * Forgets the takes that left the window: a take at `t` counts until `t + window` is due at `now`
+ * (less than a nanosecond away counts as due, see `internal/due.ts`).
  *
  * @since 0.1.0
  */
 export const prune = (self: SlidingWindow, now: number): void => {
-  const cutoff = now - self.window
   let expired = 0
-  while (expired < self.times.length && self.times[expired]! <= cutoff) expired++
+  while (expired < self.times.length && isDue(self.times[expired]! + self.window, now)) expired++
   if (expired > 0) self.times.splice(0, expired)
 }
 

@@ -14,6 +14,7 @@ import type * as Schedule from "effect/Schedule"
 import * as ScheduleDecision from "effect/ScheduleDecision"
 import * as ScheduleIntervals from "effect/ScheduleIntervals"
 import * as Scope from "effect/Scope"
+import { isDue } from "../internal/due.ts"
 
 /**
  * What a connection beats with.
@@ -36,13 +37,6 @@ export interface HeartbeatTimer {
   /** Beats a connection until the `Scope` closes (or its schedule ends). */
   readonly add: (beating: Beating) => Effect.Effect<void, never, Scope.Scope>
 }
-
-/**
- * `Effect.sleep` counts whole nanoseconds: a beat due in less than one is due now. Waiting for it
- * would be a sleep of zero, which `TestClock` ends at once without moving time, and the beat would
- * still not be due: the timer would spin until the clock moves.
- */
-const isDue = (dueAt: number, now: number): boolean => dueAt - now < 1e-6
 
 interface Entry {
   dueAt: number

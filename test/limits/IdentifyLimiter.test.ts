@@ -234,4 +234,17 @@ describe("IdentifyLimiter", () => {
       expect(snapshot.budget?.remaining).toBe(8)
       expect(snapshot.keys).toEqual([{ key: 0, nextFreeAt: 10_000, queued: 0 }])
     }))
+
+  it.effect("a turn due less than a nanosecond from now is taken, not waited for with a sleep of zero", () =>
+    Effect.gen(function*() {
+      const limiter = yield* IdentifyLimiter.make({ margin: 0 })
+      yield* limiter.identify(0, () => Effect.void)
+      // 0.6 ns later the wait is 4999.9999994 ms, which Effect.sleep rounds to 4999.999999 ms:
+      // when it ends, the turn is 0.4 ns away, a sleep of zero
+      yield* TestClock.setTime(0.0000006)
+      const second = yield* Effect.fork(limiter.identify(0, () => Effect.void))
+      yield* TestClock.adjust("4999999999 nanos")
+      yield* settle
+      expect(yield* isDone(second)).toBe(true)
+    }))
 })

@@ -29,6 +29,19 @@ describe("SendLimiter", () => {
       expect(yield* isDone(next)).toBe(true)
     }))
 
+  it.scoped("a send free less than a nanosecond from now goes, not waited for with a sleep of zero", () =>
+    Effect.gen(function*() {
+      const limiter = yield* SendLimiter.make()
+      yield* takeMany(limiter, "control", 120)
+      // 0.6 ns later the wait is 59999.9999994 ms, which Effect's timeout rounds to 59999.999999 ms:
+      // when it ends, the window frees the first send 0.4 ns later, a sleep of zero
+      yield* TestClock.setTime(0.0000006)
+      const next = yield* forkTake(limiter, "control")
+      yield* TestClock.adjust("59999999999 nanos")
+      yield* settle
+      expect(yield* isDone(next)).toBe(true)
+    }))
+
   it.scoped("stops commands at limit - reserved while control sends still pass", () =>
     Effect.gen(function*() {
       const limiter = yield* SendLimiter.make()
