@@ -85,7 +85,6 @@ const cpuMicros = (): number => {
   return usage.user + usage.system
 }
 
-
 /** Frames for one connection: uncompressed, or compressed in one zlib-stream context. */
 const framesOf = (workload: Workload, encoding: Encoding, compression: Compression): ReadonlyArray<string | Uint8Array> => {
   const compressor = compression === "none" ? undefined : Compress.unsafeMake(compression)

@@ -130,7 +130,6 @@ const child = async (variant: Variant): Promise<void> => {
   process.stdout.write(`END\n${JSON.stringify({ cpuUs: cpu.user + cpu.system, sum })}\n`)
 }
 
-
 /** Runs every variant RUNS times, interleaved, each in a fresh process. */
 const parent = (): Record<Variant, Measured> => {
   const self = fileURLToPath(import.meta.url)
