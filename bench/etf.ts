@@ -22,6 +22,7 @@ import * as Etf from "../src/codec/Etf.ts"
 import * as FrameDecoder from "../src/codec/FrameDecoder.ts"
 import * as Json from "../src/codec/Json.ts"
 import * as Traffic from "../src/testing/Traffic.ts"
+import { cpuMicros } from "./cpu.ts"
 import { median } from "./report.ts"
 
 const RUNS = 5
@@ -79,11 +80,6 @@ const workloads: ReadonlyArray<Workload> = [
 const jsonFrame = (t: string, s: number, d: unknown): string => JSON.stringify({ t, s, op: 0, d })
 const etfFrame = (t: string, s: number, d: unknown): Uint8Array =>
   Etf.encodeWith({ t: new Etf.Atom(t), s, op: 0, d }, Etf.gatewayStyle)
-
-const cpuMicros = (): number => {
-  const usage = process.cpuUsage()
-  return usage.user + usage.system
-}
 
 /** Frames for one connection: uncompressed, or compressed in one zlib-stream context. */
 const framesOf = (workload: Workload, encoding: Encoding, compression: Compression): ReadonlyArray<string | Uint8Array> => {

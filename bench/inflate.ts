@@ -16,6 +16,7 @@ import * as Zlib from "node:zlib"
 import * as Compress from "../src/codec/Compress.ts"
 import * as Decompress from "../src/codec/Decompress.ts"
 import * as Json from "../src/codec/Json.ts"
+import { cpuMicros } from "./cpu.ts"
 
 const COUNT = 50_000
 const RUNS = 3
@@ -69,19 +70,14 @@ const decodeBytes = (bytes: Uint8Array | undefined | Decompress.Decompressor | u
   consume(Json.decode(bytes))
 }
 
-const cpu = (): number => {
-  const { system, user } = process.cpuUsage()
-  return user + system
-}
-
 type Case = () => void | Promise<void>
 const measure = async (make: () => Case): Promise<number> => {
   const samples: Array<number> = []
   for (let run = 0; run < RUNS; run++) {
     const body = make()
-    const start = cpu()
+    const start = cpuMicros()
     await body()
-    samples.push((cpu() - start) / COUNT)
+    samples.push((cpuMicros() - start) / COUNT)
   }
   return samples.sort((a, b) => a - b)[1]!
 }

@@ -25,6 +25,7 @@ import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
+import { cpuMicros } from "./cpu.ts"
 import { median } from "./report.ts"
 import * as Workloads from "./workloads.ts"
 
@@ -124,10 +125,10 @@ const child = async (variant: Variant): Promise<void> => {
   }[variant]
   globalThis.gc?.()
   process.stdout.write("BEGIN\n")
-  const before = process.cpuUsage()
+  const start = cpuMicros()
   await Effect.runPromise(program)
-  const cpu = process.cpuUsage(before)
-  process.stdout.write(`END\n${JSON.stringify({ cpuUs: cpu.user + cpu.system, sum })}\n`)
+  const cpuUs = cpuMicros() - start
+  process.stdout.write(`END\n${JSON.stringify({ cpuUs, sum })}\n`)
 }
 
 /** Runs every variant RUNS times, interleaved, each in a fresh process. */

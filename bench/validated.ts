@@ -21,6 +21,7 @@ import * as Stream from "effect/Stream"
 import * as Event from "../src/protocol/Event.ts"
 import * as Validated from "../src/stream/Validated.ts"
 import * as Traffic from "../src/testing/Traffic.ts"
+import { cpuMicros } from "./cpu.ts"
 import { median } from "./report.ts"
 
 const EVENTS = 100_000
@@ -72,11 +73,6 @@ const streamOf = (variant: Variant): Stream.Stream<{ readonly t: string }> => {
     case "only":
       return events.pipe(Validated.only({ MESSAGE_CREATE: MessageCreate }, { onInvalid: (invalid) => Effect.die(invalid) }))
   }
-}
-
-const cpuMicros = (): number => {
-  const usage = process.cpuUsage()
-  return usage.user + usage.system
 }
 
 /** CPU µs per event (all events of the traffic) for one run of a variant. */
