@@ -9,6 +9,7 @@ import {
   ClientLayer,
   consume,
   dispatchedTo,
+  heartbeatMs,
   readySessions,
   recordTransitions,
   recorded,
@@ -26,6 +27,22 @@ const readySession = Effect.gen(function*() {
   yield* received.until("READY and the guilds", (events) => events.length === 3)
   return { gateway, session, sessionId, received }
 })
+
+/**
+ * What a program does when it holds Node's event loop: a long synchronous handler, or an Effect
+ * loop that never gives Node a turn (README, "Leave the event loop a turn"). No timer fires and no
+ * socket is read meanwhile, the session's as little as the gateway's.
+ */
+const holdEventLoop = (millis: number) =>
+  Effect.sync(() => {
+    const until = Date.now() + millis
+    while (Date.now() < until) {
+      // busy
+    }
+  })
+
+/** Longer than the local gateway's limit for a missing heartbeat (1.5 intervals + 1 s of slack). */
+const held = 1500 + 5 * heartbeatMs
 
 const resumes: ReadonlyArray<{
   readonly fault: string
@@ -112,6 +129,38 @@ describe("Session against the local gateway: faults", () => {
       expect(received.events.map((e) => e.t)).toEqual(["READY", "GUILD_CREATE", "GUILD_CREATE", "READY", "GUILD_CREATE", "GUILD_CREATE"])
       expect((yield* session.snapshot).sessionId).toBe(readySessions(log)[1])
       expect(log.violations).toEqual([])
+    }).pipe(Effect.provide(ClientLayer)))
+
+  it.scopedLive("an event loop held past the missed-heartbeat limit: no burst of beats, nothing lost, one session", () =>
+    Effect.gen(function*() {
+      const { gateway, received, session, sessionId } = yield* readySession
+      yield* holdEventLoop(held)
+      const freed = Date.now()
+      // the beat that was due goes out late, then the beats keep their interval: none far too early
+      yield* awaitLog(gateway, "three beats after the hold", (log) => log.heartbeats.filter((h) => h.at >= freed).length >= 3)
+      yield* gateway.dispatch("all", "MESSAGE_CREATE", { id: "9", content: "after" })
+      yield* received.until("the event after the hold", (events) => events.some((e) => e.t === "MESSAGE_CREATE"))
+      const log = yield* gateway.log
+      expect(log.violations.map((v) => v.kind)).toEqual(["HeartbeatMissed"])
+      // the same session: carried on, or resumed if the hold caught a beat before its ACK was read
+      expect(log.identifies).toHaveLength(1)
+      expect(log.resumes.every((r) => r.outcome === "resumed")).toBe(true)
+      expect(sequenced(received.events)).toEqual(recorded(dispatchedTo(log, sessionId)))
+      expect(yield* session.state).toMatchObject({ _tag: "Connected", phase: "Ready" })
+    }).pipe(Effect.provide(ClientLayer)))
+
+  it.scopedLive("an event loop held past the limit of a gateway that then closes (4009): a new session", () =>
+    Effect.gen(function*() {
+      const gateway = yield* startGateway({ closeOnMissedHeartbeat: true })
+      const session = yield* Session.make(sessionOptions(gateway))
+      const received = yield* consume(session)
+      yield* received.until("READY and the guilds", (events) => events.length === 3)
+      yield* holdEventLoop(held)
+      const log = yield* awaitLog(gateway, "a second READY", (log) => readySessions(log).length === 2)
+      expect(log.violations.map((v) => [v.kind, v.closeCode])).toEqual([["HeartbeatMissed", 4009]])
+      yield* received.until("the second READY and its guilds", (events) => events.length === 6)
+      expect(received.events.map((e) => e.t)).toEqual(["READY", "GUILD_CREATE", "GUILD_CREATE", "READY", "GUILD_CREATE", "GUILD_CREATE"])
+      expect((yield* session.snapshot).sessionId).toBe(readySessions(log)[1])
     }).pipe(Effect.provide(ClientLayer)))
 
   it.scopedLive("op 1: beats at once, with the last sequence", () =>
