@@ -42,7 +42,12 @@ describe("JsonHeader", () => {
         FastCheck.record({
           op: FastCheck.oneof(FastCheck.integer({ min: 0, max: 50 }), FastCheck.constant(null)),
           s: FastCheck.oneof(FastCheck.nat(), FastCheck.maxSafeNat(), FastCheck.constant(null), FastCheck.double()),
-          t: FastCheck.oneof(FastCheck.string(), FastCheck.constantFrom("MESSAGE_CREATE", "READY"), FastCheck.constant(null)),
+          t: FastCheck.oneof(
+            FastCheck.string(),
+            FastCheck.string({ unit: "binary" }),
+            FastCheck.constantFrom("MESSAGE_CREATE", "READY"),
+            FastCheck.constant(null)
+          ),
           d: FastCheck.jsonValue()
         }),
         FastCheck.shuffledSubarray(["op", "s", "t", "d"], { minLength: 0, maxLength: 4 }),
