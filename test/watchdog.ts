@@ -1,17 +1,17 @@
 /**
  * A test that never gives the event loop back fails, instead of hanging the run.
  *
- * Vitest's time limit is a timer, and a timer needs the event loop. Effect gives it a turn only after
- * 2,048 microtask hops of one fiber, counted per fiber: a loop that forks a fresh fiber each round
- * (a `timeout` or a `race` around a sleep of zero under `TestClock`, which ends at once) never gets
- * there, and the test process spins until CI gives up on it. So a thread of its own watches the
+ * Vitest's time limit is a timer, and a timer needs the event loop. Effect (from 3.20.0) gives it a
+ * turn only after 2,048 microtask hops of one fiber, counted per fiber: a loop that forks a fresh
+ * fiber each round (a `timeout` around a sleep of zero under `TestClock`, which ends at once) never
+ * gets there, and the test process spins until CI gives up on it. So a thread of its own watches the
  * test process's event loop: if it has had no turn for `stalledAfter`, the thread names the test that
  * was running and kills the process, which vitest reports as a failed run.
  */
 import { beforeEach } from "vitest"
 import { Worker } from "node:worker_threads"
 
-/** How long the event loop may go without a turn. No test here holds it for more than a moment. */
+/** How long the event loop may go without a turn. No test here holds it for more than seconds. */
 const stalledAfter = 60_000
 
 const watcher = `
@@ -19,16 +19,17 @@ const { parentPort, workerData } = require("node:worker_threads")
 const { writeSync } = require("node:fs")
 const turns = new Int32Array(workerData.turns)
 let test = "(before the first test)"
-let seen = Atomics.load(turns, 0)
-let seenAt = Date.now()
+let counted = Atomics.load(turns, 0)
+let countedAt = Date.now()
 parentPort.on("message", (name) => { test = name })
 setInterval(() => {
-  const now = Atomics.load(turns, 0)
-  if (now !== seen) {
-    seen = now
-    seenAt = Date.now()
-  } else if (Date.now() - seenAt > workerData.stalledAfter) {
-    writeSync(2, "\\nwatchdog: the event loop had no turn for " + workerData.stalledAfter / 1000 + " s, in " + test + ". Killing the test process.\\n")
+  const count = Atomics.load(turns, 0)
+  if (count !== counted) {
+    counted = count
+    countedAt = Date.now()
+  } else if (Date.now() - countedAt > workerData.stalledAfter) {
+    const seconds = workerData.stalledAfter / 1000
+    writeSync(2, "\\nwatchdog: the event loop had no turn for " + seconds + " s, in " + test + ". Killing the test process.\\n")
     process.kill(process.pid, "SIGKILL")
   }
 }, 1000)
