@@ -41,8 +41,8 @@ const holdEventLoop = (millis: number) =>
     }
   })
 
-/** Longer than the local gateway's limit for a missing heartbeat (1.5 intervals + 1 s of slack). */
-const held = 1500 + 5 * heartbeatMs
+/** Twice the local gateway's limit for a missing heartbeat (1.5 intervals and 1 s of slack). */
+const held = 2 * (1.5 * heartbeatMs + 1000)
 
 const resumes: ReadonlyArray<{
   readonly fault: string
