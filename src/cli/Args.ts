@@ -3,6 +3,7 @@
  *
  * @since 0.1.0
  */
+import { GatewayDispatchEvents } from "discord-api-types/v10"
 import * as Data from "effect/Data"
 import * as Either from "effect/Either"
 import * as LogLevel from "effect/LogLevel"
@@ -57,7 +58,7 @@ export const usage = `Usage: discord-gateway [flags]
 Connects shards to the Discord gateway and prints their events. With no token, it starts an
 embedded local gateway with synthetic traffic.
 
-  --token <t>              bot token (default: env DISCORD_TOKEN; neither: embedded gateway)
+  --token <t>              bot token (default: env DISCORD_TOKEN; neither: embedded gateway; empty: error)
   --api <url>              REST base for GET /gateway/bot (default ${defaultApi})
   --gateway <url>          connect to this gateway URL, skipping GET /gateway/bot (the shard count is
                            then --shard-count, or just enough for --shards, or 1)
@@ -66,7 +67,7 @@ embedded local gateway with synthetic traffic.
   --intents <n|NAME,NAME>  intents as a number or names (default: all non-privileged)
   --compress <c>           zlib-stream | zstd-stream | none (default zlib-stream)
   --encoding <e>           json | etf (default json)
-  --events <T1,T2>         only these dispatch types
+  --events <T1,T2>         only these dispatch types (unknown names: a warning)
   --format <f>             pretty | ndjson (default: pretty on a terminal, ndjson otherwise)
   --duration <seconds>     stop after this long (resumable close), then exit 0
   --log-level <level>      trace | debug | info | warning | error | none (default info)
@@ -127,6 +128,40 @@ const oneOf = <const T extends string>(flag: string, value: string, allowed: Rea
     : Either.left(new UsageError({ detail: `${flag}: expected one of ${allowed.join(", ")}, got "${value}"` }))
 
 /**
+ * The token from the flag, else the environment; neither means the embedded gateway. Surrounding
+ * whitespace and a leading `Bot ` (as in the REST header) are dropped. A flag or variable that is
+ * present but empty is an error rather than a silent switch to the embedded gateway: it is what a
+ * script with an unset variable, or a CI job with a missing secret, passes.
+ */
+const tokenOf = (
+  flag: string | undefined,
+  variable: string | undefined
+): Either.Either<Redacted.Redacted<string> | undefined, UsageError> => {
+  const text = flag ?? variable
+  if (text === undefined) return Either.right(undefined)
+  const token = text.trim().replace(/^Bot(?:\s+|$)/i, "")
+  if (token !== "") return Either.right(Redacted.make(token))
+  return Either.left(
+    new UsageError({
+      detail: flag !== undefined
+        ? "--token is empty; leave the flag out to run the embedded local gateway"
+        : "DISCORD_TOKEN is set but empty; unset it to run the embedded local gateway"
+    })
+  )
+}
+
+/**
+ * The names in `events` that are not dispatch types discord-api-types knows. They are still passed
+ * on (Discord adds types before the typings have them), but are more likely a typo.
+ *
+ * @since 0.1.0
+ */
+export const unknownEvents = (events: ReadonlySet<string>): ReadonlyArray<string> =>
+  [...events].filter((name) => !knownEvents.has(name))
+
+const knownEvents: ReadonlySet<string> = new Set(Object.values(GatewayDispatchEvents))
+
+/**
  * Parses the arguments (without `node` and the script), the environment, and whether stdout
  * is a terminal.
  *
@@ -157,7 +192,7 @@ export const parse = (
       values.set(name, value)
     }
 
-    const tokenText = values.get("--token") ?? env["DISCORD_TOKEN"]
+    const token = yield* tokenOf(values.get("--token"), env["DISCORD_TOKEN"])
     const shardCountText = values.get("--shard-count")
     if (shardCountText !== undefined && (!nonNegativeInteger.test(shardCountText) || Number(shardCountText) < 1)) {
       return yield* Either.left(new UsageError({ detail: `--shard-count: expected a positive integer, got "${shardCountText}"` }))
@@ -186,12 +221,15 @@ export const parse = (
     const events = eventsText === undefined
       ? undefined
       : new Set(eventsText.split(",").map((t) => t.trim().toUpperCase()).filter((t) => t.length > 0))
+    if (events?.size === 0) {
+      return yield* Either.left(new UsageError({ detail: `--events: no dispatch type given (e.g. MESSAGE_CREATE,GUILD_CREATE)` }))
+    }
     for (const [flag, url] of [["--api", values.get("--api")], ["--gateway", values.get("--gateway")]] as const) {
       if (url !== undefined && !URL.canParse(url)) return yield* Either.left(new UsageError({ detail: `${flag}: "${url}" is not a URL` }))
     }
 
     return {
-      token: tokenText === undefined || tokenText === "" ? undefined : Redacted.make(tokenText),
+      token,
       api: values.get("--api") ?? defaultApi,
       gateway: values.get("--gateway"),
       shards,

@@ -40,6 +40,35 @@ describe("Args", () => {
     expect(JSON.stringify(fromFlag)).not.toContain("xyz")
   })
 
+  it("drops surrounding whitespace and a leading \"Bot \" from the token", () => {
+    for (const given of [" abc.def \n", "Bot abc.def", "bot  abc.def"]) {
+      expect(Redacted.value(Either.getOrThrow(parse(["--token", given])).token!)).toBe("abc.def")
+      expect(Redacted.value(Either.getOrThrow(parse([], { DISCORD_TOKEN: given })).token!)).toBe("abc.def")
+    }
+  })
+
+  it("refuses an empty token instead of falling back to the embedded gateway", () => {
+    for (const argv of [["--token", ""], ["--token="], ["--token", "  "], ["--token", "Bot "]]) {
+      expect(error(argv)).toBe("--token is empty; leave the flag out to run the embedded local gateway")
+      // an explicit empty flag is refused even when the variable has a token
+      expect(Either.isLeft(parse(argv, { DISCORD_TOKEN: "abc" }))).toBe(true)
+    }
+    const emptyVariable = parse([], { DISCORD_TOKEN: "" })
+    expect(Either.isLeft(emptyVariable) && emptyVariable.left.message).toBe(
+      "DISCORD_TOKEN is set but empty; unset it to run the embedded local gateway"
+    )
+    // a token on the command line is used whatever the variable holds
+    expect(Redacted.value(Either.getOrThrow(parse(["--token", "xyz"], { DISCORD_TOKEN: "" })).token!)).toBe("xyz")
+  })
+
+  it("refuses --events without a type, and names the types it does not know", () => {
+    expect(error(["--events", ""])).toContain("--events: no dispatch type given")
+    expect(error(["--events", " , "])).toContain("--events: no dispatch type given")
+    const options = Either.getOrThrow(parse(["--events", "message_create,MESAGE_CREATE,READY,FUTURE_EVENT"]))
+    expect(Args.unknownEvents(options.events!)).toEqual(["MESAGE_CREATE", "FUTURE_EVENT"])
+    expect(Args.unknownEvents(new Set(["GUILD_CREATE", "RESUMED", "INTERACTION_CREATE"]))).toEqual([])
+  })
+
   it("parses every flag, with = or a separate value", () => {
     const options = Either.getOrThrow(parse([
       "--api=http://127.0.0.1:1/api/v10",

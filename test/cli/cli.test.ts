@@ -158,11 +158,12 @@ describe.concurrent("the command line", () => {
       expect(run.stdout + run.stderr).not.toContain(secret)
     }))
 
-  it.scopedLive("--events MESSAGE_CREATE shows only message creates", () =>
+  it.scopedLive("--events MESSAGE_CREATE shows only message creates; a name it does not know is warned about", () =>
     Effect.gen(function*() {
       const gateway = yield* LocalGateway.make({ token })
       yield* gateway.startTraffic(40)
-      const run = yield* cli(["--token", secret, "--api", gateway.apiUrl, "--duration", "2", "--events", "MESSAGE_CREATE"])
+      const run = yield* cli(["--token", secret, "--api", gateway.apiUrl, "--duration", "2", "--events", "MESSAGE_CREATE,MESAGE_UPDATE"])
+      expect(run.stderr).toContain("warning: --events: MESAGE_UPDATE: not a dispatch type this version knows")
       const log = yield* allClosed(gateway)
       expect(run.code).toBe(0)
       const events = ndjson(run.stdout)
@@ -232,13 +233,16 @@ describe.concurrent("the command line", () => {
 
   it.live("bad flags exit 2 with one error line naming the flag; --help prints usage and exits 0", () =>
     Effect.gen(function*() {
-      const [shards, compress, unknown, help] = yield* Effect.all([
+      const [shards, compress, unknown, emptyToken, help] = yield* Effect.all([
         cli(["--shards", "x"]),
         cli(["--compress", "gzip"]),
         cli(["--frobnicate", "1"]),
+        cli(["--token="]),
         cli(["--help"])
       ], { concurrency: "unbounded" })
-      for (const [run, flag] of [[shards, "--shards"], [compress, "--compress"], [unknown, "--frobnicate"]] as const) {
+      for (
+        const [run, flag] of [[shards, "--shards"], [compress, "--compress"], [unknown, "--frobnicate"], [emptyToken, "--token"]] as const
+      ) {
         expect(run.code).toBe(2)
         expect(run.stdout).toBe("")
         expect(lines(run.stderr)).toHaveLength(1)
