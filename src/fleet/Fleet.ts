@@ -131,24 +131,22 @@ export const make = (
   Effect.gen(function*() {
     yield* FleetOptions.checkSelection(options)
     const { gatewayInfoMaxAge, resume: _resume, shardCount: _shardCount, shards: _shards, startupWindow: _startupWindow, ...common } = options
+    // the options every shard shares, resolved and checked once, first: bad options cost no request,
+    // and a shard that starts minutes later must not be the first to find them invalid
+    let shared = yield* SessionOptions.resolve(common)
     const clock = yield* Effect.clock
     const identifyLimiter = yield* IdentifyLimiter
     const cache = yield* GatewayCache.make({
-      api: options.api ?? SessionOptions.defaultApi,
+      api: shared.api,
       token: options.token,
       maxAge: gatewayInfoMaxAge ?? FleetOptions.defaultGatewayInfoMaxAge
     })
     const shardCount = options.shardCount ?? (yield* cache.info).shards
-    if (options.gateway === undefined) yield* cache.info
+    if (options.gateway === undefined) {
+      yield* cache.info
+      shared = { ...shared, gatewayUrl: cache.url }
+    }
     const { ids, resume } = yield* FleetOptions.resolveShards(options, shardCount)
-
-    // the options every shard shares, resolved and checked once, now: a shard that starts minutes
-    // later must not be the first to find them invalid
-    let shared = yield* SessionOptions.resolve({
-      ...common,
-      shard: [0, shardCount],
-      ...(options.gateway === undefined ? { gatewayUrl: cache.url } : {})
-    })
     const optionsOf = (id: number) => SessionOptions.forShard(shared, [id, shardCount], resume.get(id))
     for (const id of ids) yield* optionsOf(id)
 

@@ -52,11 +52,14 @@ const list = <S extends Schema.Schema.Any>(item: S, min: number, max: number, wh
     )
   )
 
-const Token = checked<Redacted.Redacted<string>>((u) =>
-  Redacted.isRedacted(u) && typeof Redacted.value(u) === "string" && Redacted.value(u) !== ""
-    ? undefined
-    : "must be a non-empty Redacted<string> (Redacted.make(token))"
-)
+const Token = checked<Redacted.Redacted<string>>((u) => {
+  const token = Redacted.isRedacted(u) ? Redacted.value(u) : undefined
+  if (typeof token !== "string" || token === "") return "must be a non-empty Redacted<string> (Redacted.make(token))"
+  // what a token copied with its REST prefix, or from a file with its newline, looks like
+  if (/^Bot\s/i.test(token)) return "must be the bare token, without the \"Bot \" prefix of the REST header"
+  if (token.trim() !== token) return "must not begin or end with whitespace"
+  return undefined
+})
 
 const IntentBits = checked<number>((u) =>
   typeof u === "number" && Intents.isValid(u) ? undefined : `must be a bit field of known intents, got ${show(u)}`

@@ -5,6 +5,7 @@ import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import * as Redacted from "effect/Redacted"
 import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as Fleet from "../../src/fleet/Fleet.ts"
@@ -428,6 +429,23 @@ describe("Fleet gateway info", () => {
     shards: 4,
     session_start_limit: { total: 1000, remaining: 990, reset_after: 3_600_000, max_concurrency: 2 }
   }
+
+  it.scoped("checks its options before asking GET /gateway/bot", () => {
+    const http = gatewayBotClient(answer)
+    return Effect.gen(function*() {
+      const { gateway: _, ...withoutUrl } = options()
+      for (const [bad, detail] of [
+        [{ intents: 1 << 30 }, "intents must be a combination of known intent bits"],
+        [{ token: Redacted.make(`Bot ${secret}`) }, "without the \"Bot \" prefix"],
+        [{ api: "ftp://example.test" }, "api must be an http(s) URL"]
+      ] as const) {
+        const error = yield* Effect.flip(Fleet.make({ ...withoutUrl, ...bad }))
+        expect(error).toMatchObject({ _tag: "InvalidOptions", detail: expect.stringContaining(detail) })
+        expect(error.message).not.toContain(secret)
+      }
+      expect(http.requests).toEqual([])
+    }).pipe(Effect.provide(Layer.mergeAll(MemoryTransport.layer, IdentifyLimiter.layerMemory, http.layer)))
+  })
 
   it.scoped("fetches GET /gateway/bot once, takes its shard count and limits, and refreshes it when stale", () => {
     const http = gatewayBotClient(answer)

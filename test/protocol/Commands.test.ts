@@ -122,6 +122,20 @@ describe("Commands: validation", () => {
     expect(messageOf(identify({ token: Redacted.make("") }))).toContain("token must be a non-empty")
   })
 
+  it("a token with its REST prefix or surrounding whitespace is refused, and not shown", () => {
+    for (const given of [`Bot ${secret}`, `bot\t${secret}`]) {
+      const message = messageOf(identify({ token: Redacted.make(given) }))
+      expect(message).toBe("Identify: token must be the bare token, without the \"Bot \" prefix of the REST header")
+    }
+    for (const given of [`${secret}\n`, ` ${secret}`]) {
+      expect(messageOf(Commands.resume({ token: Redacted.make(given), session_id: "s", seq: 1 }))).toBe(
+        "Resume: token must not begin or end with whitespace"
+      )
+    }
+    // a token that merely starts with the letters is a token
+    expect(Either.isRight(Commands.encode(identify({ token: Redacted.make(`Bot${secret}`) })))).toBe(true)
+  })
+
   it("presence rules", () => {
     const presence = (p: Partial<Commands.Presence>) =>
       Commands.presenceUpdate({ since: null, activities: [], status: "online", afk: false, ...p })
