@@ -3,7 +3,7 @@
  *
  * @since 0.1.0
  */
-import { GatewayDispatchEvents } from "discord-api-types/v10"
+import { GatewayDispatchEvents } from "discord-api-types/gateway/v10"
 import * as Data from "effect/Data"
 import * as Either from "effect/Either"
 import * as LogLevel from "effect/LogLevel"
