@@ -4,11 +4,14 @@
  * @since 0.1.0
  */
 import type { GatewayEvent } from "../protocol/Event.ts"
+import { printable } from "./Printable.ts"
 
 /**
- * The ndjson line of one event (without the newline).
+ * The ndjson line of one event (without the newline). `JSON.stringify` escapes C0 control
+ * characters but writes DEL and C1 ones raw; they are escaped too, so that the line is safe to
+ * show on a terminal and still parses to the same value.
  *
  * @since 0.1.0
  */
 export const line = (event: GatewayEvent): string =>
-  JSON.stringify({ shard: event.shard, seq: event.sequence, t: event.t, d: event.d })
+  printable(JSON.stringify({ shard: event.shard, seq: event.sequence, t: event.t, d: event.d }))

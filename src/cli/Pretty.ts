@@ -6,6 +6,7 @@
  * @since 0.1.0
  */
 import type { GatewayEvent } from "../protocol/Event.ts"
+import { printable } from "./Printable.ts"
 
 /**
  * One shard's row in the status view.
@@ -29,7 +30,7 @@ const field = (d: unknown, key: string): unknown =>
   typeof d === "object" && d !== null ? (d as Record<string, unknown>)[key] : undefined
 
 const quote = (text: string, max: number): string =>
-  JSON.stringify(text.length > max ? `${text.slice(0, max - 1)}…` : text)
+  printable(JSON.stringify(text.length > max ? `${text.slice(0, max - 1)}…` : text))
 
 /**
  * A one-line summary of an event: time, shard, sequence, type, and what identifies it.
@@ -37,20 +38,20 @@ const quote = (text: string, max: number): string =>
  * @since 0.1.0
  */
 export const summary = (event: GatewayEvent, at: Date): string => {
-  const parts = [clock(at), `shard ${event.shard}`, pad(`#${event.sequence}`, 7), pad(event.t, 22)]
+  const parts = [clock(at), `shard ${event.shard}`, pad(`#${event.sequence}`, 7), pad(printable(event.t), 22)]
   const d = event.d
   const guild = field(d, "guild_id") ?? (event.t === "GUILD_CREATE" ? field(d, "id") : undefined)
-  if (typeof guild === "string") parts.push(`guild ${guild}`)
+  if (typeof guild === "string") parts.push(`guild ${printable(guild)}`)
   const name = field(d, "name")
   if (typeof name === "string") parts.push(quote(name, 40))
   const channel = field(d, "channel_id")
-  if (typeof channel === "string") parts.push(`channel ${channel}`)
+  if (typeof channel === "string") parts.push(`channel ${printable(channel)}`)
   const author = field(field(d, "author"), "username") ?? field(field(d, "user"), "username")
-  if (typeof author === "string") parts.push(`@${author}`)
+  if (typeof author === "string") parts.push(`@${printable(author)}`)
   const content = field(d, "content")
   if (typeof content === "string" && content !== "") parts.push(quote(content, 60))
   const status = field(d, "status")
-  if (typeof status === "string") parts.push(status)
+  if (typeof status === "string") parts.push(printable(status))
   return parts.join("  ")
 }
 

@@ -1,0 +1,86 @@
+import { describe, expect, it } from "@effect/vitest"
+import * as Pretty from "../../src/cli/Pretty.ts"
+import * as Event from "../../src/protocol/Event.ts"
+
+const at = new Date("2026-01-02T03:04:05.678Z")
+
+/** A terminal of `rows` x `columns` that keeps what was written to it. */
+const fakeTerminal = (rows: number, columns: number) => {
+  const written: Array<string> = []
+  const out = { rows, columns, write: (text: string) => written.push(text) > 0 } as unknown as NodeJS.WriteStream
+  return { out, written }
+}
+
+describe("Pretty", () => {
+  it("summarizes an event on one line: time, shard, sequence, type and what identifies it", () => {
+    const event = Event.make(1, 42, "MESSAGE_CREATE", {
+      guild_id: "100",
+      channel_id: "200",
+      author: { username: "ada" },
+      content: "hello"
+    })
+    expect(Pretty.summary(event, at)).toBe(`03:04:05  shard 1  #42      MESSAGE_CREATE          guild 100  channel 200  @ada  "hello"`)
+  })
+
+  it("shows what the gateway sent without obeying it: no control character reaches the terminal", () => {
+    const hostile = "\u001b[2J\u009b2J\u001b]0;owned\u0007"
+    const event = Event.make(0, 1, `GUILD_CREATE${hostile}`, {
+      id: hostile,
+      name: hostile,
+      channel_id: hostile,
+      user: { username: hostile },
+      content: hostile,
+      status: hostile
+    })
+    const line = Pretty.summary(event, at)
+    expect(line).not.toMatch(/[\u0000-\u001f\u007f-\u009f]/)
+    expect(line).toContain("\\u001b[2J\\u009b2J")
+  })
+
+  it("cuts long content and names, and says how many shards the status view leaves out", () => {
+    const line = Pretty.summary(Event.make(0, 1, "MESSAGE_CREATE", { content: "x".repeat(500) }), at)
+    expect(line).toContain(`"${"x".repeat(59)}…"`)
+    const rows = [0, 1, 2].map((shard) => ({
+      shard,
+      state: "Connected/Ready",
+      sequence: shard === 2 ? null : 10 * shard,
+      latency: shard === 0 ? 41 : undefined,
+      reconnects: shard,
+      eventsPerSecond: 2.25
+    }))
+    const view = Pretty.status(rows, 2)
+    expect(view).toHaveLength(4)
+    expect(view[0]).toMatch(/^shard\s+state\s+seq\s+latency\s+reconnects\s+events\/s$/)
+    expect(view[1]).toMatch(/^0\s+Connected\/Ready\s+0\s+41 ms\s+0\s+2\.3$/)
+    expect(view[2]).toMatch(/^1\s+Connected\/Ready\s+10\s+-\s+1\s+2\.3$/)
+    expect(view[3]).toBe("… and 1 more shards")
+  })
+
+  it("on a terminal: pins the status view above a scroll region, logs below it, and restores the terminal", () => {
+    const { out, written } = fakeTerminal(24, 40)
+    const screen = Pretty.terminal(out, 4)
+    // clear, scroll region from the line under the view and its rule to the bottom, cursor at the bottom
+    expect(written.shift()).toBe("\u001b[2J\u001b[6;24r\u001b[24;1H")
+
+    screen.status(["header", "row 0", "row 1", "row 2", "row 3 (beyond the view)"])
+    const drawn = written.shift()!
+    // saved cursor, home, four cleared lines, the rule, restored cursor: the log's place is kept
+    expect(drawn.startsWith("\u001b7\u001b[H")).toBe(true)
+    expect(drawn.endsWith("\u001b8")).toBe(true)
+    expect(drawn.split("\u001b[2K").slice(1)).toEqual(["header\n", "row 0\n", "row 1\n", "row 2\n", `${"─".repeat(40)}\u001b8`])
+
+    screen.log("y".repeat(100))
+    expect(written.shift()).toBe(`${"y".repeat(40)}\n`)
+
+    screen.close()
+    expect(written.shift()).toBe("\u001b[r\u001b[24;1H\n")
+  })
+
+  it("on a small terminal the status view leaves room for the log", () => {
+    const { out, written } = fakeTerminal(6, 80)
+    Pretty.terminal(out, 20).status(Array.from({ length: 20 }, (_, i) => `line ${i}`))
+    // 6 rows: at most 3 for the view, then its rule, then the log's region
+    expect(written[0]).toBe("\u001b[2J\u001b[5;6r\u001b[6;1H")
+    expect(written[1]!.split("\u001b[2K")).toHaveLength(1 + 3 + 1)
+  })
+})

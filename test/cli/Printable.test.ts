@@ -1,0 +1,46 @@
+import { describe, expect, it } from "@effect/vitest"
+import * as FastCheck from "effect/FastCheck"
+import * as Event from "../../src/protocol/Event.ts"
+import * as Ndjson from "../../src/cli/Ndjson.ts"
+import { printable } from "../../src/cli/Printable.ts"
+
+const anyControl = /[\u0000-\u001f\u007f-\u009f]/
+
+describe("Printable", () => {
+  it("writes C0, DEL and C1 control characters as escapes and leaves the rest", () => {
+    expect(printable("\u001b[2J\u001b]0;owned\u0007")).toBe("\\u001b[2J\\u001b]0;owned\\u0007")
+    expect(printable("a\u007fb\u009b2Jc\u0085")).toBe("a\\u007fb\\u009b2Jc\\u0085")
+    expect(printable("héllo wörld ✓ \u00a0 ☃ 😀")).toBe("héllo wörld ✓ \u00a0 ☃ 😀")
+  })
+
+  it("leaves no control character in any text", () => {
+    FastCheck.assert(
+      FastCheck.property(FastCheck.string({ unit: "binary" }), (text) => {
+        expect(printable(text)).not.toMatch(anyControl)
+      }),
+      { numRuns: 2000 }
+    )
+  })
+})
+
+describe("Ndjson", () => {
+  it("writes one exact line per event", () => {
+    const event = Event.make(2, 17, "MESSAGE_CREATE", { id: "1", content: "hi" })
+    expect(Ndjson.line(event)).toBe(`{"shard":2,"seq":17,"t":"MESSAGE_CREATE","d":{"id":"1","content":"hi"}}`)
+  })
+
+  it("writes no control character, and parses back to the same event, whatever the gateway sent", () => {
+    FastCheck.assert(
+      FastCheck.property(
+        FastCheck.string({ unit: "binary" }),
+        FastCheck.dictionary(FastCheck.string({ unit: "binary" }), FastCheck.string({ unit: "binary" })),
+        (t, d) => {
+          const line = Ndjson.line(Event.make(0, 1, t, d))
+          expect(line).not.toMatch(anyControl)
+          expect(JSON.parse(line)).toEqual({ shard: 0, seq: 1, t, d })
+        }
+      ),
+      { numRuns: 2000 }
+    )
+  })
+})
