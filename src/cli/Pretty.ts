@@ -89,27 +89,46 @@ export interface Screen {
 const esc = "\u001b["
 
 /**
- * A screen on a terminal: the status view is pinned to the top `height` lines, the log scrolls
- * below it.
+ * A terminal's size in rows and columns. A terminal that does not report one (a pseudo-terminal
+ * nobody sized says 0 x 0) counts as 24 x 80.
+ *
+ * @since 0.1.0
+ */
+export const size = (out: NodeJS.WriteStream): { readonly rows: number; readonly columns: number } => ({
+  rows: out.rows > 0 ? out.rows : 24,
+  columns: out.columns > 0 ? out.columns : 80
+})
+
+/**
+ * A screen on a terminal: the status view is pinned to the top `height` lines (fewer on a short
+ * terminal), the log scrolls below it. A resized terminal is laid out anew.
  *
  * @since 0.1.0
  */
 export const terminal = (out: NodeJS.WriteStream, height: number): Screen => {
-  const rows = out.rows ?? 24
-  const top = Math.min(height, Math.max(1, rows - 3))
-  out.write(`${esc}2J${esc}${top + 2};${rows}r${esc}${rows};1H`)
+  let current = size(out)
+  let top = 0
+  const layOut = (): void => {
+    current = size(out)
+    top = Math.min(height, Math.max(1, current.rows - 3))
+    // clear, a scroll region from under the view and its rule to the bottom, the cursor at the bottom
+    out.write(`${esc}2J${esc}${top + 2};${current.rows}r${esc}${current.rows};1H`)
+  }
+  layOut()
+  out.on("resize", layOut)
   return {
     status: (lines) => {
       let text = `\u001b7${esc}H`
       for (let i = 0; i < top; i++) text += `${esc}2K${lines[i] ?? ""}\n`
-      text += `${esc}2K${"─".repeat(Math.min(out.columns ?? 80, 80))}\u001b8`
+      text += `${esc}2K${"─".repeat(Math.min(current.columns, 80))}\u001b8`
       out.write(text)
     },
     log: (line) => {
-      out.write(`${line.slice(0, out.columns ?? line.length)}\n`)
+      out.write(`${line.slice(0, current.columns)}\n`)
     },
     close: () => {
-      out.write(`${esc}r${esc}${rows};1H\n`)
+      out.off("resize", layOut)
+      out.write(`${esc}r${esc}${current.rows};1H\n`)
     }
   }
 }

@@ -71,7 +71,7 @@ const show = (options: Args.CliOptions, fleet: Fleet.Fleet): Effect.Effect<void,
       Effect.sync(() =>
         screen.status(Pretty.status(
           rows.map((row) => ({ ...row, state: row.state._tag === "Connected" ? `Connected/${row.state.phase}` : row.state._tag })),
-          out.isTTY ? Math.max(1, (out.rows ?? 24) - 6) : rows.length
+          out.isTTY ? Math.max(1, Pretty.size(out).rows - 6) : rows.length
         ))
       ))
     yield* Effect.forkScoped(Effect.repeat(draw, { schedule: Schedule.spaced(out.isTTY ? "500 millis" : "5 seconds") }))

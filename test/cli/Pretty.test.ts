@@ -1,14 +1,19 @@
 import { describe, expect, it } from "@effect/vitest"
+import { EventEmitter } from "node:events"
 import * as Pretty from "../../src/cli/Pretty.ts"
 import * as Event from "../../src/protocol/Event.ts"
 
 const at = new Date("2026-01-02T03:04:05.678Z")
 
-/** A terminal of `rows` x `columns` that keeps what was written to it. */
+/** A terminal of `rows` x `columns` that keeps what was written to it, and can be resized. */
 const fakeTerminal = (rows: number, columns: number) => {
   const written: Array<string> = []
-  const out = { rows, columns, write: (text: string) => written.push(text) > 0 } as unknown as NodeJS.WriteStream
-  return { out, written }
+  const terminal = Object.assign(new EventEmitter(), { rows, columns, write: (text: string) => written.push(text) > 0 })
+  const resize = (rows: number, columns: number) => {
+    Object.assign(terminal, { rows, columns })
+    terminal.emit("resize")
+  }
+  return { out: terminal as unknown as NodeJS.WriteStream, written, resize, listeners: () => terminal.listenerCount("resize") }
 }
 
 describe("Pretty", () => {
@@ -82,5 +87,29 @@ describe("Pretty", () => {
     // 6 rows: at most 3 for the view, then its rule, then the log's region
     expect(written[0]).toBe("\u001b[2J\u001b[5;6r\u001b[6;1H")
     expect(written[1]!.split("\u001b[2K")).toHaveLength(1 + 3 + 1)
+  })
+
+  it("lays out a terminal that reports no size (0 x 0) as 24 x 80, so the log still shows", () => {
+    const { out, written } = fakeTerminal(0, 0)
+    const screen = Pretty.terminal(out, 6)
+    expect(written.shift()).toBe("\u001b[2J\u001b[8;24r\u001b[24;1H")
+    screen.log("an event")
+    expect(written.shift()).toBe("an event\n")
+    expect(Pretty.size(out)).toEqual({ rows: 24, columns: 80 })
+  })
+
+  it("lays the screen out anew when the terminal is resized, and stops listening once closed", () => {
+    const { listeners, out, resize, written } = fakeTerminal(24, 40)
+    const screen = Pretty.terminal(out, 10)
+    written.length = 0
+    resize(8, 20)
+    expect(written.shift()).toBe("\u001b[2J\u001b[7;8r\u001b[8;1H")
+    screen.log("z".repeat(30))
+    expect(written.shift()).toBe(`${"z".repeat(20)}\n`)
+    screen.status(Array.from({ length: 10 }, (_, i) => `line ${i}`))
+    expect(written.shift()!.split("\u001b[2K")).toHaveLength(1 + 5 + 1)
+    screen.close()
+    expect(written.shift()).toBe("\u001b[r\u001b[8;1H\n")
+    expect(listeners()).toBe(0)
   })
 })
