@@ -4,7 +4,7 @@
  * @since 0.1.0
  */
 import type { GatewayEvent } from "../protocol/Event.ts"
-import { printable } from "./Printable.ts"
+import { printable } from "../internal/printable.ts"
 
 /**
  * The ndjson line of one event (without the newline). `JSON.stringify` escapes C0 control

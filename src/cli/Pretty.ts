@@ -6,7 +6,7 @@
  * @since 0.1.0
  */
 import type { GatewayEvent } from "../protocol/Event.ts"
-import { printable } from "./Printable.ts"
+import { printable, quoted } from "../internal/printable.ts"
 
 /**
  * One shard's row in the status view.
@@ -29,8 +29,7 @@ const clock = (at: Date): string => at.toISOString().slice(11, 19)
 const field = (d: unknown, key: string): unknown =>
   typeof d === "object" && d !== null ? (d as Record<string, unknown>)[key] : undefined
 
-const quote = (text: string, max: number): string =>
-  printable(JSON.stringify(text.length > max ? `${text.slice(0, max - 1)}…` : text))
+const quote = (text: string, max: number): string => quoted(text.length > max ? `${text.slice(0, max - 1)}…` : text)
 
 /**
  * A one-line summary of an event: time, shard, sequence, type, and what identifies it.

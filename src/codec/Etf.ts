@@ -33,6 +33,7 @@
 import { DecodeError } from "./DecodeError.ts"
 import type { Encoding, Envelope } from "./Encoding.ts"
 import { toEnvelope } from "./Json.ts"
+import { quoted } from "../internal/printable.ts"
 
 /**
  * The version byte every ETF message starts with.
@@ -266,7 +267,7 @@ class Reader {
     this.need(1)
     const name = this.atomName(tag!)
     if (name !== undefined) {
-      if (this.rejectAtomKeys) throw new Malformed(`map key ${JSON.stringify(name)} is an atom; keys must be binaries`)
+      if (this.rejectAtomKeys) throw new Malformed(`map key ${quoted(name)} is an atom; keys must be binaries`)
       return name
     }
     if (tag === Tag.SmallInteger || tag === Tag.Integer || tag === Tag.SmallBig || tag === Tag.LargeBig) {

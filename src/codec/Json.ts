@@ -6,6 +6,7 @@
 import { DecodeError } from "./DecodeError.ts"
 import * as JsonHeader from "./JsonHeader.ts"
 import type { Encoding, Envelope } from "./Encoding.ts"
+import { printable } from "../internal/printable.ts"
 
 const utf8 = new TextDecoder()
 
@@ -54,7 +55,8 @@ export const decode = (message: string | Uint8Array): Envelope | DecodeError => 
   try {
     value = JSON.parse(typeof message === "string" ? message : utf8.decode(message))
   } catch (error) {
-    return new DecodeError({ reason: "Json", message: `gateway message is not valid JSON: ${(error as Error).message}` })
+    // V8's message quotes a piece of the text as it came, control characters and all
+    return new DecodeError({ reason: "Json", message: `gateway message is not valid JSON: ${printable((error as Error).message)}` })
   }
   return toEnvelope(value)
 }

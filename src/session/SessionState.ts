@@ -4,6 +4,7 @@
  * @since 0.1.0
  */
 import * as Data from "effect/Data"
+import { quoted } from "../internal/printable.ts"
 
 /**
  * Why the session changed state. Recovered faults (a zombie connection, a close code, op 7 ...)
@@ -123,7 +124,7 @@ export const describeReason = (reason: Reason): string =>
     Zombie: () => "zombie connection (heartbeat not acknowledged)",
     Closed: ({ code, description, detail }) =>
       // the detail is the peer's text: quoted, so no control character reaches a terminal raw
-      `${code === undefined ? description : `close ${code} (${description})`}${detail === "" ? "" : `: ${JSON.stringify(detail)}`}`,
+      `${code === undefined ? description : `close ${code} (${description})`}${detail === "" ? "" : `: ${quoted(detail)}`}`,
     Reconnect: () => "reconnect requested (op 7)",
     InvalidSession: ({ resumable }) => `invalid session (op 9, ${resumable ? "resumable" : "not resumable"})`,
     DecodeFailed: ({ message }) => `decode failed: ${message}`,

@@ -16,6 +16,7 @@ import * as Option from "effect/Option"
 import type * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
+import { printable } from "../internal/printable.ts"
 import type { EventName, GatewayEvent } from "../protocol/Event.ts"
 import { decoder, formatError } from "../protocol/internal/schema.ts"
 
@@ -136,7 +137,8 @@ const validate = <S extends Schemas, A, E2, R2>(schemas: S, keepOthers: boolean,
         if (decoded._tag === "Right") {
           kept.push(new DecodedEvent(event.shard, event.sequence, event.t, decoded.right))
         } else {
-          const message = ofType.explain(event.d, decoded.left)
+          // the values quoted in it are the event's data: a user's text, shown and never obeyed
+          const message = ofType.explain(event.d, decoded.left).split("\n").map(printable).join("\n")
           const problem = { t: event.t, shard: event.shard, sequence: event.sequence, message }
           ;(invalid ??= []).push(new InvalidEvent(problem))
         }

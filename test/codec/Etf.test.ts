@@ -81,6 +81,9 @@ describe("Etf.decodeTerm", () => {
     const message = bytes(116, 0, 0, 0, 1, ...smallAtom("op"), 97, 1)
     expect(Etf.decodeTerm(message)).toEqual({ op: 1 })
     expect(failure(Etf.decodeTerm(message, { rejectAtomKeys: true })).message).toContain("atom")
+    const name = Buffer.from("o\u009b2J", "utf8")
+    const hostile = bytes(116, 0, 0, 0, 1, 119, name.length, ...name, 97, 1)
+    expect(failure(Etf.decodeTerm(hostile, { rejectAtomKeys: true })).message).toContain(`map key "o\\u009b2J" is an atom`)
   })
 
   it("refuses malformed messages with a DecodeError: version, truncation, improper lists, trailing bytes, bad UTF-8, unknown tags", () => {

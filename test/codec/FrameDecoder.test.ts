@@ -171,6 +171,13 @@ describe("FrameDecoder", () => {
     expect((error as DecodeError).message).toMatch(/not valid JSON/)
   })
 
+  it("a DecodeError's message shows the piece of text V8 quotes without its control characters", () => {
+    const message = (Json.decode("{\"a\":\u009b2J\u001b[2J}") as DecodeError).message
+    expect(message).toMatch(/not valid JSON/)
+    expect(message).not.toMatch(/[\u0000-\u001f\u007f-\u009f]/)
+    expect(message).toContain("\\u009b2J\\u001b[2J")
+  })
+
   it("skips unwanted dispatches without parsing them, where the header can be read", () => {
     const frames = FrameDecoder.make({ compression: "none", encoding: Json.encoding, skip: (t) => t !== "MESSAGE_CREATE" })
     expect(frames.push(`{"t":"TYPING_START","s":7,"op":0,"d":{not json at all`)).toEqual({ op: 0, s: 7, t: "TYPING_START", d: Skipped })

@@ -67,6 +67,13 @@ describe("Receive: Hello, Invalid Session and READY", () => {
     }
   )
 
+  it("shows a malformed value it received with its control characters escaped", () => {
+    const error = left(Receive.decodeHello({ heartbeat_interval: "\u009b2J\u007f" }))
+    expect(error.message).toBe(
+      "invalid Hello (op 10): heartbeat_interval must be a positive integer number of milliseconds, at most 3600000, got \"\\u009b2J\\u007f\""
+    )
+  })
+
   it("rejects a Hello without data", () => {
     expect(left(Receive.decodeHello(null)).message).toBe("invalid Hello (op 10): must be an object, got null")
     expect(left(Receive.decodeHello({})).message).toBe("invalid Hello (op 10): heartbeat_interval is missing")

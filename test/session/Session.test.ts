@@ -297,6 +297,10 @@ describe("Session", () => {
       expect(describeReason(Reason.Closed({ code: undefined, description: "connection lost", detail: "\u001b[2J" }))).toBe(
         `connection lost: "\\u001b[2J"`
       )
+      // DEL and C1 too, which JSON.stringify writes raw
+      expect(describeReason(Reason.Closed({ code: 4000, description: "unknown", detail: "\u009b2J\u007f" }))).toBe(
+        `close 4000 (unknown): "\\u009b2J\\u007f"`
+      )
     }).pipe(Effect.provide(TestLayer)))
 
   it.scoped("op 7 resumes; op 9 true resumes; op 9 false identifies anew", () =>

@@ -104,6 +104,22 @@ describe("Validated", () => {
       expect(invalid!.message).toContain("content")
     }))
 
+  it.effect("says what is wrong with a value without passing on its control characters (a user's text)", () =>
+    Effect.gen(function*() {
+      const reported = yield* Ref.make<ReadonlyArray<Validated.InvalidEvent>>([])
+      yield* run(
+        Stream.make(Event.make(0, 1, "MESSAGE_CREATE", { id: "\u009b2J\u001b]0;x\u0007", content: "a" })).pipe(
+          Validated.only({ MESSAGE_CREATE: Schema.Struct({ id: Schema.NumberFromString, content: Schema.String }) }, {
+            onInvalid: (invalid) => Ref.update(reported, (all) => [...all, invalid])
+          })
+        )
+      )
+      const [invalid] = yield* Ref.get(reported)
+      expect(invalid!.message).toContain("\\u009b2J")
+      // the lines of its explanation stay lines; nothing else of C0, DEL or C1 is left
+      expect(invalid!.message.replaceAll("\n", "")).not.toMatch(/[\u0000-\u001f\u007f-\u009f]/)
+    }))
+
   it.effect("by default logs a warning with the type, shard and sequence, and counts the event by type", () =>
     Effect.gen(function*() {
       const counter = Metric.tagged(Validated.invalidEvents, "type", "MESSAGE_UPDATE")

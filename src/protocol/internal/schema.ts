@@ -8,6 +8,7 @@ import * as Either from "effect/Either"
 import type * as ParseResult from "effect/ParseResult"
 import { ArrayFormatter } from "effect/ParseResult"
 import * as Schema from "effect/Schema"
+import { quoted } from "../../internal/printable.ts"
 
 /**
  * A short rendering of a value for an error message.
@@ -17,7 +18,7 @@ import * as Schema from "effect/Schema"
 export const show = (value: unknown): string => {
   if (value === undefined) return "undefined"
   if (typeof value === "number" || typeof value === "boolean" || value === null) return String(value)
-  const text = typeof value === "string" ? JSON.stringify(value) : Array.isArray(value) ? "an array" : typeof value === "object" ? "an object" : typeof value
+  const text = typeof value === "string" ? quoted(value) : Array.isArray(value) ? "an array" : typeof value === "object" ? "an object" : typeof value
   return text.length > 60 ? `${text.slice(0, 57)}...` : text
 }
 

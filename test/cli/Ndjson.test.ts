@@ -1,27 +1,9 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as FastCheck from "effect/FastCheck"
-import * as Event from "../../src/protocol/Event.ts"
 import * as Ndjson from "../../src/cli/Ndjson.ts"
-import { printable } from "../../src/cli/Printable.ts"
+import * as Event from "../../src/protocol/Event.ts"
 
 const anyControl = /[\u0000-\u001f\u007f-\u009f]/
-
-describe("Printable", () => {
-  it("writes C0, DEL and C1 control characters as escapes and leaves the rest", () => {
-    expect(printable("\u001b[2J\u001b]0;owned\u0007")).toBe("\\u001b[2J\\u001b]0;owned\\u0007")
-    expect(printable("a\u007fb\u009b2Jc\u0085")).toBe("a\\u007fb\\u009b2Jc\\u0085")
-    expect(printable("héllo wörld ✓ \u00a0 ☃ 😀")).toBe("héllo wörld ✓ \u00a0 ☃ 😀")
-  })
-
-  it("leaves no control character in any text", () => {
-    FastCheck.assert(
-      FastCheck.property(FastCheck.string({ unit: "binary" }), (text) => {
-        expect(printable(text)).not.toMatch(anyControl)
-      }),
-      { numRuns: 2000 }
-    )
-  })
-})
 
 describe("Ndjson", () => {
   it("writes one exact line per event", () => {

@@ -1,5 +1,6 @@
 /**
- * Text from the network, made safe to write to a terminal.
+ * Text from the network, made safe to write to a terminal: what the gateway sends (a close reason,
+ * a malformed value, a message's content) is shown in logs, errors and the CLI, never obeyed.
  *
  * @since 0.1.0
  */
@@ -17,3 +18,11 @@ const controlCharacters = /[\u0000-\u001f\u007f-\u009f]/g
  */
 export const printable = (text: string): string =>
   text.replace(controlCharacters, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`)
+
+/**
+ * `text` as a JSON string literal, with no control character left in it (`JSON.stringify` escapes
+ * C0 but writes DEL and C1 raw).
+ *
+ * @since 0.1.0
+ */
+export const quoted = (text: string): string => printable(JSON.stringify(text))
