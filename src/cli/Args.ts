@@ -150,16 +150,32 @@ const tokenOf = (
   )
 }
 
+const knownEvents: ReadonlySet<string> = new Set(Object.values(GatewayDispatchEvents))
+
+const isLoopback = (hostname: string): boolean =>
+  hostname === "localhost" || hostname === "[::1]" || /^127\.\d+\.\d+\.\d+$/.test(hostname)
+
 /**
- * The names in `events` that are not dispatch types discord-api-types knows. They are still passed
- * on (Discord adds types before the typings have them), but are more likely a typo.
+ * What to warn about before running, none of it wrong enough to refuse: `--events` names that are no
+ * dispatch type discord-api-types knows (Discord adds types before the typings have them, but a typo
+ * is likelier), and a token that would travel unencrypted (`http://`, `ws://`) to another machine
+ * (a REST proxy inside a private network does that on purpose; a typo of `https` does not).
  *
  * @since 0.1.0
  */
-export const unknownEvents = (events: ReadonlySet<string>): ReadonlyArray<string> =>
-  [...events].filter((name) => !knownEvents.has(name))
-
-const knownEvents: ReadonlySet<string> = new Set(Object.values(GatewayDispatchEvents))
+export const warnings = (options: CliOptions): ReadonlyArray<string> => {
+  const found: Array<string> = []
+  const unknown = [...(options.events ?? [])].filter((name) => !knownEvents.has(name))
+  if (unknown.length > 0) found.push(`--events: ${unknown.join(", ")}: not a dispatch type this version knows; passed on as given`)
+  if (options.token === undefined) return found
+  for (const [flag, url, secure] of [["--api", options.api, "https"], ["--gateway", options.gateway, "wss"]] as const) {
+    const target = url === undefined ? undefined : new URL(url)
+    if (target !== undefined && (target.protocol === "http:" || target.protocol === "ws:") && !isLoopback(target.hostname)) {
+      found.push(`${flag}: the token goes unencrypted to ${target.host}; use ${secure}:// unless that network is yours`)
+    }
+  }
+  return found
+}
 
 /**
  * Parses the arguments (without `node` and the script), the environment, and whether stdout

@@ -128,10 +128,7 @@ const main = Effect.gen(function*() {
   }
   const options = parsed.right
   if (options.help) return yield* Console.log(Args.usage)
-  const unknown = options.events === undefined ? [] : Args.unknownEvents(options.events)
-  if (unknown.length > 0) {
-    yield* Console.error(`warning: --events: ${unknown.join(", ")}: not a dispatch type this version knows; passed on as given`)
-  }
+  for (const warning of Args.warnings(options)) yield* Console.error(`warning: ${warning}`)
   const logging = Layer.mergeAll(
     Logger.replace(Logger.defaultLogger, Logger.prettyLogger({ stderr: true, colors: process.stderr.isTTY === true })),
     Logger.minimumLogLevel(options.logLevel)

@@ -65,8 +65,23 @@ describe("Args", () => {
     expect(error(["--events", ""])).toContain("--events: no dispatch type given")
     expect(error(["--events", " , "])).toContain("--events: no dispatch type given")
     const options = Either.getOrThrow(parse(["--events", "message_create,MESAGE_CREATE,READY,FUTURE_EVENT"]))
-    expect(Args.unknownEvents(options.events!)).toEqual(["MESAGE_CREATE", "FUTURE_EVENT"])
-    expect(Args.unknownEvents(new Set(["GUILD_CREATE", "RESUMED", "INTERACTION_CREATE"]))).toEqual([])
+    expect(Args.warnings(options)).toEqual([
+      "--events: MESAGE_CREATE, FUTURE_EVENT: not a dispatch type this version knows; passed on as given"
+    ])
+    expect(Args.warnings(Either.getOrThrow(parse(["--events", "GUILD_CREATE,RESUMED,INTERACTION_CREATE"])))).toEqual([])
+  })
+
+  it("warns when the token would travel unencrypted to another machine", () => {
+    const warned = (argv: ReadonlyArray<string>) => Args.warnings(Either.getOrThrow(parse(["--token", "abc", ...argv])))
+    expect(warned(["--api", "http://proxy.internal:8080/api/v10", "--gateway", "ws://gateway.example"])).toEqual([
+      "--api: the token goes unencrypted to proxy.internal:8080; use https:// unless that network is yours",
+      "--gateway: the token goes unencrypted to gateway.example; use wss:// unless that network is yours"
+    ])
+    for (const local of ["http://localhost:1/api", "http://127.0.0.1:1/api", "http://[::1]:1/api", "https://discord.com/api/v10"]) {
+      expect(warned(["--api", local, "--gateway", local.replace("http", "ws")])).toEqual([])
+    }
+    // no token given: the embedded gateway, on this machine
+    expect(Args.warnings(Either.getOrThrow(parse(["--api", "http://proxy.internal/api"])))).toEqual([])
   })
 
   it("parses every flag, with = or a separate value", () => {
