@@ -30,10 +30,10 @@
  *
  * @since 0.1.0
  */
+import { quoted } from "../internal/printable.ts"
 import { DecodeError } from "./DecodeError.ts"
 import type { Encoding, Envelope } from "./Encoding.ts"
 import { toEnvelope } from "./Json.ts"
-import { quoted } from "../internal/printable.ts"
 
 /**
  * The version byte every ETF message starts with.

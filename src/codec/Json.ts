@@ -3,10 +3,10 @@
  *
  * @since 0.1.0
  */
+import { printable } from "../internal/printable.ts"
 import { DecodeError } from "./DecodeError.ts"
 import * as JsonHeader from "./JsonHeader.ts"
 import type { Encoding, Envelope } from "./Encoding.ts"
-import { printable } from "../internal/printable.ts"
 
 const utf8 = new TextDecoder()
 

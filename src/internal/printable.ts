@@ -8,11 +8,10 @@
 const controlCharacters = /[\u0000-\u001f\u007f-\u009f]/g
 
 /**
- * `text` with its control characters (C0, DEL and C1) written as `\uXXXX` escapes. What the gateway
- * sends (a message's content, a name, even an event type) is shown, never obeyed: written raw, such
- * characters could move the cursor, clear the screen or retitle the terminal. JSON text stays the
- * same JSON: outside its strings it has no such characters, and inside them the escape means the
- * character it replaces.
+ * `text` with its control characters (C0, DEL and C1) written as `\uXXXX` escapes: written raw, they
+ * could move the cursor, clear the screen or retitle the terminal. JSON text stays the same JSON:
+ * outside its strings it has no such characters, and inside them the escape means the character it
+ * replaces.
  *
  * @since 0.1.0
  */
