@@ -2,8 +2,7 @@ import { describe, expect, it } from "@effect/vitest"
 import * as FastCheck from "effect/FastCheck"
 import * as Ndjson from "../../src/cli/Ndjson.ts"
 import * as Event from "../../src/protocol/Event.ts"
-
-const anyControl = /[\u0000-\u001f\u007f-\u009f]/
+import { anyControl } from "../controls.ts"
 
 describe("Ndjson", () => {
   it("writes one exact line per event", () => {

@@ -2,6 +2,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { EventEmitter } from "node:events"
 import * as Pretty from "../../src/cli/Pretty.ts"
 import * as Event from "../../src/protocol/Event.ts"
+import { anyControl } from "../controls.ts"
 
 const at = new Date("2026-01-02T03:04:05.678Z")
 
@@ -38,7 +39,7 @@ describe("Pretty", () => {
       status: hostile
     })
     const line = Pretty.summary(event, at)
-    expect(line).not.toMatch(/[\u0000-\u001f\u007f-\u009f]/)
+    expect(line).not.toMatch(anyControl)
     expect(line).toContain("\\u001b[2J\\u009b2J")
   })
 

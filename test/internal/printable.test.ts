@@ -1,8 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as FastCheck from "effect/FastCheck"
 import { printable, quoted } from "../../src/internal/printable.ts"
-
-const anyControl = /[\u0000-\u001f\u007f-\u009f]/
+import { anyControl } from "../controls.ts"
 
 describe("printable", () => {
   it("writes C0, DEL and C1 control characters as escapes and leaves the rest", () => {
