@@ -92,7 +92,8 @@ class Malformed {
   constructor(readonly message: string) {}
 }
 
-const utf8 = new TextDecoder("utf-8", { fatal: true })
+// `ignoreBOM`: a text that starts with U+FEFF keeps it, as it does in JSON
+const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true })
 const maxSafeBig = BigInt(Number.MAX_SAFE_INTEGER)
 const hexByte = Array.from({ length: 256 }, (_, byte) => byte.toString(16).padStart(2, "0"))
 /** Big integers longer than this (2048 bits) are refused: converting them costs quadratic time. */
@@ -240,9 +241,11 @@ class Reader {
       case Tag.LargeBig:
         return this.big(this.count(this.view.getUint32(this.need(4)), 1, "big integer"))
       case Tag.Float: {
+        // the text ends at its first NUL, searched for within the term only: a search through the
+        // rest of the message would make a message of floats padded otherwise cost quadratic time
         const at = this.need(31)
-        const end = this.bytes.indexOf(0, at)
-        const value = Number.parseFloat(this.latin1(at, (end === -1 || end > at + 31 ? at + 31 : end) - at))
+        const end = this.bytes.subarray(at, at + 31).indexOf(0)
+        const value = Number.parseFloat(this.latin1(at, end === -1 ? 31 : end))
         if (!Number.isFinite(value)) throw new Malformed(`FLOAT_EXT at offset ${at} is not a number`)
         return value
       }

@@ -66,6 +66,19 @@ describe("Etf.decodeTerm", () => {
     expect(decoded(99, ...text)).toBe(1.5)
   })
 
+  it("ends a FLOAT_EXT's text at its first NUL or after 31 bytes, whatever the padding", () => {
+    const spaced = Buffer.alloc(31, " ")
+    spaced.write("2.50000000000000000000e+00", "latin1")
+    expect(decoded(108, 0, 0, 0, 2, 99, ...spaced, 99, ...spaced, 106)).toEqual([2.5, 2.5])
+  })
+
+  it("keeps a leading U+FEFF in a binary, as JSON.parse keeps it in a string", () => {
+    for (const text of ["\uFEFF", "\uFEFFhi", `\uFEFF${"x".repeat(40)}`]) {
+      expect(Etf.decodeTerm(Uint8Array.of(Etf.version, ...binary(text)))).toBe(text)
+      expect(Etf.decodeTerm(Etf.encode({ [text]: text }))).toEqual({ [text]: text })
+    }
+  })
+
   it("keeps a __proto__ key as data, as JSON.parse does", () => {
     const value = decoded(116, 0, 0, 0, 1, ...binary("__proto__"), ...binary("x")) as Record<string, unknown>
     expect(Object.getPrototypeOf(value)).toBe(Object.prototype)
