@@ -119,6 +119,8 @@ const wire = (
     socket.removeListener("error", onError)
     socket.removeListener("message", onMessage)
     socket.removeListener("close", onClose)
+    // a paused socket would not read the peer's close frame, and `ws` would keep it for 30 s
+    if (paused) socket.resume()
     const code = sentClose?.code ?? ResumableClose
     mailbox.unsafeDone(Exit.fail(new ConnectionClosed({ code, reason: sentClose?.reason ?? "closed by the client" })))
     if (socket.readyState === WebSocket.OPEN) socket.close(ResumableClose)

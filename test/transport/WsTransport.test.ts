@@ -195,6 +195,27 @@ describe("WsTransport", () => {
       expect(listenerTotal(sockets[0]!)).toBe(0)
     })))
 
+  it.live("closing the scope of a socket paused by backpressure still completes the close handshake", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const { accepted, url } = yield* server
+      const { sockets, transport } = recordingTransport({ highWaterMark: 1 })
+      const peer = yield* Effect.scoped(Effect.gen(function*() {
+        yield* transport.connect(url, { maxFrameBytes: 1024 })
+        const peer = yield* Queue.take(accepted)
+        peer.send("unread")
+        yield* Effect.sync(() => sockets[0]!.isPaused).pipe(
+          Effect.repeat({ until: (paused) => paused, schedule: Schedule.spaced("5 millis") }),
+          Effect.timeout("2 seconds"),
+          Effect.orDie
+        )
+        return peer
+      }))
+      // paused, the socket would not read the answering close frame, and ws would hold it 30 s
+      expect(yield* serverClosed(peer)).toEqual({ code: 4900, reason: "" })
+      yield* untilClosed(sockets[0]!)
+      expect(listenerTotal(sockets[0]!)).toBe(0)
+    })))
+
   it.live("connecting to a closed port fails with Connect and leaves no listener", () =>
     Effect.gen(function*() {
       const port = yield* Effect.scoped(Effect.map(server, ({ url }) => url))
