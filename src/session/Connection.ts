@@ -226,8 +226,12 @@ export const run = (ctx: Context, url: string, mode: Protocol.Mode): Effect.Effe
           Effect.suspend(() => {
             identifyAnswered = answered
             return Effect.zipRight(ctx.metrics.identifyWait(clock.unsafeCurrentTimeMillis() - waitFrom), sendControl(ctx.identify()))
-          })).pipe(Effect.withSpan("Session.identify", { attributes: { shard } }))
-        if (admission !== undefined) yield* Scope.close(admission, Exit.void)
+          })).pipe(
+          Effect.withSpan("Session.identify", { attributes: { shard } }),
+          // the admission goes once Identify is out, even when READY is read before the send
+          // completes and interrupts this fiber
+          Effect.ensuring(admission === undefined ? Effect.void : Scope.close(admission, Exit.void))
+        )
       } else {
         yield* sendControl(ctx.resume(ctx.memory.current)).pipe(
           Effect.withSpan("Session.resume", { attributes: { shard, sequence: ctx.memory.current.sequence ?? 0 } })
