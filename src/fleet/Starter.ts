@@ -70,13 +70,15 @@ export interface Options<R> {
 
 /**
  * Starts the shards in the current scope, one after another, on a fiber of their own; closing
- * the scope stops starting them.
+ * the scope stops starting them, then stops the started ones, all at once.
  *
  * @since 0.1.0
  */
 export const make = <R>(options: Options<R>): Effect.Effect<Starter, never, Scope.Scope | R> =>
   Effect.gen(function*() {
     const scope = yield* Effect.scope
+    // the sessions' own scope: closing the fleet stops them all at once, not one after another
+    const sessions = yield* Scope.fork(scope, ExecutionStrategy.parallel)
     const { window } = options
     const started: Array<Session.Session | undefined> = options.ids.map(() => undefined)
     let abandoned = false
@@ -130,7 +132,7 @@ export const make = <R>(options: Options<R>): Effect.Effect<Starter, never, Scop
           )
           if (!admitted) return yield* Effect.as(Scope.close(held, Exit.void), false)
         }
-        const session = yield* Scope.extend(options.start(index, hooksFor(held)), scope)
+        const session = yield* Scope.extend(options.start(index, hooksFor(held)), sessions)
         started[index] = session
         const turn = turns.get(index)
         if (turn !== undefined) yield* Deferred.succeed(turn, session)

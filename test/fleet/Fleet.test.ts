@@ -23,7 +23,8 @@ import {
   resumeUrl,
   secret,
   serve,
-  TestLayer
+  TestLayer,
+  TestLayerWith
 } from "./harness.ts"
 
 /** A fleet of `count` shards, all READY (max_concurrency = count, so all at once). */
@@ -238,6 +239,22 @@ describe("Fleet", () => {
       const events = Chunk.toReadonlyArray(yield* Fiber.join(collected))
       expect(events.map((event) => [event.shard, event.t])).toEqual([[0, "READY"], [1, "READY"]])
     }).pipe(Effect.provide(TestLayer)))
+
+  it.scoped("closing the fleet's scope stops its shards all at once, not one after another", () =>
+    Effect.gen(function*() {
+      yield* configureLimiter(8)
+      yield* serve()
+      const scope = yield* Scope.make()
+      yield* Scope.extend(Fleet.make(options({ shardCount: 8 })), scope)
+      yield* advance(500)
+      const closing = yield* Effect.fork(Scope.close(scope, Exit.void))
+      // each close handshake takes 100 ms: all eight are done after one of them
+      yield* advance(100, 100)
+      expect(Option.isSome(yield* Fiber.poll(closing))).toBe(true)
+    }).pipe(Effect.provide(TestLayerWith((connection) => ({
+      ...connection,
+      close: (code, reason) => Effect.asVoid(Effect.forkDaemon(Effect.delay(connection.close(code, reason), "100 millis")))
+    })))))
 
   it.scoped("a full event buffer holds the shards back until the program reads: every event arrives once, in order, and is counted", () =>
     Effect.gen(function*() {

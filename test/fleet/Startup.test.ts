@@ -1,13 +1,7 @@
-import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import { describe, expect, it } from "@effect/vitest"
-import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
-import * as Layer from "effect/Layer"
 import * as Fleet from "../../src/fleet/Fleet.ts"
-import * as IdentifyLimiter from "../../src/limits/IdentifyLimiter.ts"
-import { GatewayTransport, type OutgoingFrame } from "../../src/transport/GatewayTransport.ts"
-import * as MemoryTransport from "../../src/transport/MemoryTransport.ts"
-import { advance, configureLimiter, options, serve, startup, TestLayer } from "./harness.ts"
+import { advance, configureLimiter, options, serve, startup, TestLayer, TestLayerWith } from "./harness.ts"
 
 const spacing = 5000
 
@@ -48,17 +42,11 @@ describe("Fleet startup", () => {
 
   // a transport whose send completes after the answer is read (a proxy's acknowledgement): the
   // startup window's place must still go once Identify is out
-  const identifySendsLate = Layer.effectContext(
-    Effect.map(MemoryTransport.make, ({ gateway, transport }) =>
-      Context.make(GatewayTransport, {
-        connect: (url, connectOptions) =>
-          Effect.map(transport.connect(url, connectOptions), (connection) => ({
-            ...connection,
-            send: (frame: OutgoingFrame) =>
-              Effect.zipRight(connection.send(frame), typeof frame === "string" && frame.startsWith(`{"op":2,`) ? Effect.sleep("50 millis") : Effect.void)
-          }))
-      }).pipe(Context.add(MemoryTransport.MemoryGateway, gateway)))
-  )
+  const identifySendsLate = TestLayerWith((connection) => ({
+    ...connection,
+    send: (frame) =>
+      Effect.zipRight(connection.send(frame), typeof frame === "string" && frame.startsWith(`{"op":2,`) ? Effect.sleep("50 millis") : Effect.void)
+  }))
   it.scoped("a shard READY before its Identify's send completed gives its startup place to the next shard", () =>
     Effect.gen(function*() {
       yield* configureLimiter(1)
@@ -66,5 +54,5 @@ describe("Fleet startup", () => {
       yield* Fleet.make(options({ shardCount: 3 }))
       yield* advance(12_000, 100)
       expect(served.identifies.map((identify) => [identify.shard, identify.at])).toEqual([[0, 0], [1, 5000], [2, 10_000]])
-    }).pipe(Effect.provide(Layer.mergeAll(identifySendsLate, IdentifyLimiter.layerMemory, FetchHttpClient.layer))))
+    }).pipe(Effect.provide(identifySendsLate)))
 })

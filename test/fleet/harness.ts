@@ -7,6 +7,7 @@ import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
@@ -15,6 +16,7 @@ import * as TestClock from "effect/TestClock"
 import * as Fleet from "../../src/fleet/Fleet.ts"
 import type { FleetOptions } from "../../src/fleet/FleetOptions.ts"
 import * as IdentifyLimiter from "../../src/limits/IdentifyLimiter.ts"
+import { type Connection, GatewayTransport } from "../../src/transport/GatewayTransport.ts"
 import * as MemoryTransport from "../../src/transport/MemoryTransport.ts"
 import { settleFor } from "../settle.ts"
 
@@ -25,6 +27,17 @@ export const resumeUrl = "ws://resume.test/"
 
 /** The services a fleet needs, all in memory. */
 export const TestLayer = Layer.mergeAll(MemoryTransport.layer, IdentifyLimiter.layerMemory, FetchHttpClient.layer)
+
+/** {@link TestLayer} with every connection changed by `adjust` (a transport that sends or closes slowly). */
+export const TestLayerWith = (adjust: (connection: Connection) => Connection) =>
+  Layer.mergeAll(
+    Layer.effectContext(Effect.map(MemoryTransport.make, ({ gateway, transport }) =>
+      Context.make(GatewayTransport, {
+        connect: (url, connectOptions) => Effect.map(transport.connect(url, connectOptions), adjust)
+      }).pipe(Context.add(MemoryTransport.MemoryGateway, gateway)))),
+    IdentifyLimiter.layerMemory,
+    FetchHttpClient.layer
+  )
 
 /** Fleet options: an uncompressed JSON fleet at the test gateway, then `overrides`. */
 export const options = (overrides: Partial<FleetOptions> = {}): FleetOptions => ({
