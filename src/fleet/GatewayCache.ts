@@ -34,7 +34,9 @@ export interface GatewayCacheOptions {
 export interface GatewayCache {
   /**
    * The answer: the cached one while it is younger than `maxAge`, else a new fetch (one at a
-   * time: concurrent callers share it). A failed fetch is not cached.
+   * time: concurrent callers share it). When a refetch fails for any reason but a 401, the stale
+   * answer is used for another minute (or `maxAge`, if shorter) before the next try; the first
+   * fetch's failure is the caller's.
    */
   readonly info: Effect.Effect<GatewayBot, GatewayInfoError>
   /** The gateway URL of `info`, for `SessionOptions.gatewayUrl`. */
@@ -42,6 +44,9 @@ export interface GatewayCache {
   /** How many fetches were made. */
   readonly fetches: Effect.Effect<number>
 }
+
+// how long a stale answer is used after a refetch failed, before the next try
+const staleRetryMillis = 60_000
 
 /**
  * Builds the cache. Nothing is fetched until `info` or `url` is first run.
@@ -57,11 +62,12 @@ export const make = (
     const clock = yield* Effect.clock
     const lock = yield* Effect.makeSemaphore(1)
     const maxAge = Duration.toMillis(options.maxAge)
-    let cached: { readonly info: GatewayBot; readonly at: number } | undefined
+    // the answer, and when to fetch it again
+    let cached: { readonly info: GatewayBot; readonly until: number } | undefined
     let fetches = 0
 
     const fresh = (): GatewayBot | undefined =>
-      cached !== undefined && clock.unsafeCurrentTimeMillis() - cached.at < maxAge ? cached.info : undefined
+      cached !== undefined && clock.unsafeCurrentTimeMillis() < cached.until ? cached.info : undefined
 
     const refetch = GatewayInfo.fetch(options.api, options.token).pipe(
       Effect.provide(http),
@@ -69,7 +75,7 @@ export const make = (
       Effect.tap((info) =>
         Effect.sync(() => {
           fetches++
-          cached = { info, at: clock.unsafeCurrentTimeMillis() }
+          cached = { info, until: clock.unsafeCurrentTimeMillis() + maxAge }
         })
       ),
       Effect.tap((info) =>
@@ -80,7 +86,20 @@ export const make = (
             remaining: info.session_start_limit.remaining
           })
         )
-      )
+      ),
+      // A stale answer's URL still works: an outage of the endpoint (a 5xx, a 429, no network)
+      // keeps it for another while rather than keeping every fresh identify offline. A 401 stays
+      // fatal.
+      Effect.catchIf((error) => error.reason !== "Unauthorized" && cached !== undefined, (error) => {
+        const stale = cached!.info
+        cached = { info: stale, until: clock.unsafeCurrentTimeMillis() + Math.min(maxAge, staleRetryMillis) }
+        return Effect.as(
+          Effect.logWarning("gateway info could not be refreshed; using the cached answer").pipe(
+            Effect.annotateLogs({ reason: error.reason, detail: error.detail })
+          ),
+          stale
+        )
+      })
     )
 
     const info: Effect.Effect<GatewayBot, GatewayInfoError> = Effect.suspend(() => {

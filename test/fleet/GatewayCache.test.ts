@@ -2,6 +2,7 @@ import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Fiber from "effect/Fiber"
 import * as TestClock from "effect/TestClock"
 import * as GatewayCache from "../../src/fleet/GatewayCache.ts"
@@ -44,5 +45,39 @@ describe("GatewayCache", () => {
       yield* TestClock.adjust("1 second")
       expect((yield* Fiber.join(stale)).shards).toBe(2)
       expect(requests()).toBe(2)
+    }).pipe(Effect.provide(IdentifyLimiter.layerMemory)))
+
+  it.scoped("a failed refetch keeps the stale answer for a minute and then tries again; the first fetch's failure and a 401 are the caller's", () =>
+    Effect.gen(function*() {
+      // request by request: 200, 503, 429, 200, 401
+      const statuses = [200, 503, 429, 200, 401]
+      let requests = 0
+      const client = HttpClient.make((request) =>
+        Effect.sync(() => HttpClientResponse.fromWeb(request, new Response(JSON.stringify(answer(requests + 1)), { status: statuses[requests++]! })))
+      )
+      const cache = yield* GatewayCache.make({ api: "https://discord.test/api/v10", token, maxAge: "1 hour" }).pipe(
+        Effect.provideService(HttpClient.HttpClient, client)
+      )
+      expect((yield* cache.info).shards).toBe(1)
+      yield* TestClock.adjust("1 hour")
+      expect((yield* cache.info).shards).toBe(1) // 503: the stale answer
+      expect((yield* cache.info).shards).toBe(1) // no new request within the minute
+      expect(requests).toBe(2)
+      yield* TestClock.adjust("1 minute")
+      expect((yield* cache.info).shards).toBe(1) // 429: the stale answer again
+      yield* TestClock.adjust("1 minute")
+      expect((yield* cache.info).shards).toBe(4) // 200: the new answer
+      yield* TestClock.adjust("1 hour")
+      const refused = yield* Effect.either(cache.info)
+      expect(Either.isLeft(refused) && refused.left.reason).toBe("Unauthorized")
+      expect([requests, yield* cache.fetches]).toEqual([5, 2])
+
+      const first = yield* GatewayCache.make({ api: "https://discord.test/api/v10", token, maxAge: "1 hour" }).pipe(
+        Effect.provideService(HttpClient.HttpClient, HttpClient.make((request) =>
+          Effect.succeed(HttpClientResponse.fromWeb(request, new Response("busy", { status: 503 })))
+        ))
+      )
+      const failed = yield* Effect.either(first.info)
+      expect(Either.isLeft(failed) && failed.left.reason).toBe("Http")
     }).pipe(Effect.provide(IdentifyLimiter.layerMemory)))
 })
