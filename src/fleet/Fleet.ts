@@ -262,14 +262,14 @@ export const make = (
       statusChanges: Stream.mergeAll(starter.shards.map(statusChangesOf), { concurrency: "unbounded" }),
       await: ending.await,
       updatePresence: (update) =>
-        Effect.zipRight(
-          Commands.encode(Commands.presenceUpdate(update)),
-          Effect.suspend(() => {
-            // the shards that start from now on identify with it
-            shared = { ...shared, presence: update }
-            return Effect.forEach(running(), (session) => session.updatePresence(update), { concurrency: "unbounded", discard: true })
-          })
-        ),
+        Effect.gen(function*() {
+          yield* Commands.encode(Commands.presenceUpdate(update), shared.encoding)
+          // checked with the longest shard number: every shard's Identify can carry it
+          yield* SessionOptions.withPresence({ ...shared, shard: [shardCount - 1, shardCount] }, update)
+          // the shards that start from now on identify with it
+          shared = { ...shared, presence: update }
+          yield* Effect.forEach(running(), (session) => session.updatePresence(update), { concurrency: "unbounded", discard: true })
+        }),
       updateVoiceState: (voice) => Effect.flatMap(sessionFor(voice.guild_id), (session) => session.updateVoiceState(voice)),
       requestSoundboardSounds,
       requestChannelInfo: (request) =>

@@ -243,6 +243,9 @@ export const makeWith = (
         Effect.asVoid
       )
 
+    // what a fresh Identify says: the options, with the presence `updatePresence` set last, so a
+    // new session shows what the old one showed
+    let identifying = resolved
     const encodeTrusted = (command: Commands.Command): string | Uint8Array =>
       Either.getOrThrowWith(Commands.encode(command, resolved.encoding), (error) => error)
 
@@ -277,7 +280,7 @@ export const makeWith = (
       },
       metrics,
       skips: skipsOf(resolved.events, members),
-      identify: () => encodeTrusted(SessionOptions.identifyCommand(resolved)),
+      identify: () => encodeTrusted(SessionOptions.identifyCommand(identifying)),
       resume: (remembered) =>
         encodeTrusted(Commands.resume({ token: resolved.token, session_id: remembered.sessionId!, seq: remembered.sequence ?? 0 })),
       heartbeat: (sequence) => encodeTrusted(Commands.heartbeat(sequence))
@@ -437,7 +440,14 @@ export const makeWith = (
         reconnects: stats.reconnects
       })),
       await: Deferred.await(finished),
-      updatePresence: (presence) => submit(Commands.presenceUpdate(presence)),
+      updatePresence: (presence) => {
+        const command = Commands.presenceUpdate(presence)
+        return Effect.flatMap(Commands.encode(command, resolved.encoding), (payload) =>
+          Effect.flatMap(SessionOptions.withPresence(identifying, presence), (next) => {
+            identifying = next
+            return sendWhenReady(Commands.opcode(command), payload)
+          }))
+      },
       updateVoiceState: (voice) => submit(Commands.voiceStateUpdate(voice)),
       requestSoundboardSounds: (guildIds) => submit(Commands.requestSoundboardSounds(guildIds)),
       requestChannelInfo: (request) => submit(Commands.requestChannelInfo(request)),

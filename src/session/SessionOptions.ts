@@ -240,16 +240,18 @@ export const resolve = (options: SessionOptions): Either.Either<ResolvedOptions,
     sendLimit: SendLimiter.gatewaySends,
     presenceLimit: SendLimiter.presenceUpdates
   }
-  return Either.map(Commands.encode(identifyCommand(resolved), resolved.encoding), () => resolved).pipe(
-    Either.mapLeft((error) => new InvalidOptions({ detail: error.message }))
-  )
+  return Either.mapLeft(checkIdentify(resolved), (error) => new InvalidOptions({ detail: error.message }))
 }
+
+// `options` if the Identify they describe can be sent
+const checkIdentify = (options: ResolvedOptions): Either.Either<ResolvedOptions, Commands.InvalidCommand> =>
+  Either.map(Commands.encode(identifyCommand(options), options.encoding), () => options)
 
 /**
  * `options` (resolved for any shard of the same count) for another shard and the point it
- * resumes from, if any. Only the shard and the resume point are checked: the rest, the Identify
- * payload included, was checked when `options` were resolved and no shard number changes it. A
- * fleet resolves its shards' common options once this way, and its sessions share their parts.
+ * resumes from, if any. The shard, the resume point and the Identify payload (a longer shard
+ * number lengthens it) are checked: the rest was checked when `options` were resolved. A fleet
+ * resolves its shards' common options once this way, and its sessions share their parts.
  *
  * @since 0.1.0
  */
@@ -261,8 +263,25 @@ export const forShard = (
   const found = shardProblems(shard, resume)
   return found.length > 0
     ? Either.left(new InvalidOptions({ detail: found.join("; ") }))
-    : Either.right({ ...options, shard, resume })
+    : Either.mapLeft(checkIdentify({ ...options, shard, resume }), (error) => new InvalidOptions({ detail: error.message }))
 }
+
+/**
+ * `options` identifying with `presence` from now on, as a session does after `updatePresence`:
+ * fails when the Identify could not carry it (an Identify holds more than a Presence Update).
+ *
+ * @since 0.1.0
+ */
+export const withPresence = (
+  options: ResolvedOptions,
+  presence: Commands.Presence
+): Either.Either<ResolvedOptions, Commands.InvalidCommand> =>
+  Either.mapLeft(checkIdentify({ ...options, presence }), (error) =>
+    new Commands.InvalidCommand({
+      reason: error.reason,
+      command: "PresenceUpdate",
+      message: `PresenceUpdate: a new session's Identify carries the presence, and with this one it fails: ${error.message}`
+    }))
 
 /**
  * The Identify command the options describe.

@@ -191,16 +191,32 @@ describe("Fleet", () => {
       ])
       const third = yield* Effect.fork(fleet.shard(2))
       const idle = { since: null, activities: [], status: "idle", afk: false } as const
-      // sent to the shards that run (shard 1 gets it once READY), kept for those that start later
+      // sent to the shards that run (shard 1, not READY yet, also identifies with it, and gets
+      // it once READY), kept for those that start later
       const presence = yield* Effect.fork(fleet.updatePresence(idle))
       yield* advance(100)
       expect(yield* Fiber.poll(third)).toStrictEqual(Option.none())
       yield* advance(5_000 * 2)
       yield* Fiber.join(presence)
-      expect(served.identifies.map(({ presence, shard }) => [shard, presence])).toEqual([[0, undefined], [1, undefined], [2, idle]])
+      expect(served.identifies.map(({ presence, shard }) => [shard, presence])).toEqual([[0, undefined], [1, idle], [2, idle]])
       const presences = (shard: number) => (served.commands.get(shard) ?? []).filter((payload) => payload.op === 3).map((payload) => payload.d)
       expect([presences(0), presences(1), presences(2)]).toEqual([[idle], [idle], []])
       expect(yield* Fiber.join(third)).toBe(yield* fleet.shard(2))
+    }).pipe(Effect.provide(TestLayer)))
+
+  it.scoped("updatePresence refuses a presence the Identify of a shard still to start could not carry, and keeps nothing of it", () =>
+    Effect.gen(function*() {
+      yield* configureLimiter(1)
+      const served = yield* serve()
+      const fleet = yield* Fleet.make(options({ shardCount: 3, startupWindow: 1 }))
+      yield* advance(500)
+      // fits a Presence Update, not an Identify
+      const long = { since: null, activities: [{ name: "x".repeat(3950), type: 0 }], status: "online", afk: false } as const
+      const refused = yield* Effect.flip(fleet.updatePresence(long))
+      expect([refused._tag, refused._tag === "InvalidCommand" && refused.reason]).toEqual(["InvalidCommand", "TooLarge"])
+      yield* advance(5_000 * 2)
+      expect(served.identifies.map(({ presence, shard }) => [shard, presence])).toEqual([[0, undefined], [1, undefined], [2, undefined]])
+      expect([0, 1, 2].flatMap((shard) => (served.commands.get(shard) ?? []).filter((payload) => payload.op === 3))).toEqual([])
     }).pipe(Effect.provide(TestLayer)))
 
   it.scoped("stopped before every shard started: the queued ones never start, and the fleet ends", () =>

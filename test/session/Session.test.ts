@@ -21,6 +21,7 @@ import {
   gatewayUrl,
   options,
   ready,
+  receiveOp,
   resumeUrl,
   secret,
   Session,
@@ -222,6 +223,27 @@ describe("Session", () => {
       yield* TestClock.adjust("1 millis")
       yield* Fiber.join(updates)
       expect(yield* ops).toEqual([3])
+    }).pipe(Effect.provide(TestLayer)))
+
+  it.scoped("a new session identifies with the presence set last; one its Identify could not carry is refused", () =>
+    Effect.gen(function*() {
+      const { peer, session } = yield* readySession({ backoff: { afterInvalidSession: ["1 second", "1 second"] } }, 3_600_000)
+      const watching = { since: null, activities: [{ name: "the gateway", type: 3 }], status: "online" as const, afk: false }
+      yield* Effect.fork(session.updatePresence(watching))
+      expect((yield* receiveOp(peer, 3)).d).toEqual(watching)
+      // fits a Presence Update (4021 bytes), not an Identify, which carries the token and more
+      const long = { since: null, activities: [{ name: "x".repeat(3950), type: 0 }], status: "online" as const, afk: false }
+      const refused = yield* Effect.flip(session.updatePresence(long))
+      expect(refused._tag === "InvalidCommand" && [refused.reason, refused.command]).toEqual(["TooLarge", "PresenceUpdate"])
+      expect(refused.message).toMatch(/^PresenceUpdate: a new session's Identify carries the presence, and with this one it fails: Identify: payload is \d+ bytes, the limit is 4096$/)
+
+      yield* peer.sendJson({ op: 9, d: false, s: null, t: null })
+      yield* settle
+      const again = yield* Effect.fork(acceptAndHello(3_600_000))
+      // the pause after op 9, then the identify limiter's 5 s since the first Identify
+      yield* TestClock.adjust("5 seconds")
+      const { first } = yield* Fiber.join(again)
+      expect([first.op, first.d["presence"]]).toEqual([2, watching])
     }).pipe(Effect.provide(TestLayer)))
 
   it.scoped("the ready timeout ends a connection whose reader waits for room, and the event it held is not counted", () =>

@@ -75,3 +75,30 @@ describe("SessionOptions.forShard", () => {
       expect(error._tag).toBe("InvalidOptions")
     }))
 })
+
+describe("SessionOptions.withPresence", () => {
+  const activity = (name: string) => ({ since: null, activities: [{ name, type: 0 }], status: "online" as const, afk: false })
+  // the longest activity name an Identify of `options` can carry
+  const longestFitting = (resolved: SessionOptions.ResolvedOptions) => {
+    let length = 0
+    while (Either.isRight(SessionOptions.withPresence(resolved, activity("x".repeat(length + 1))))) length++
+    return length
+  }
+
+  it("gives the options a new presence while their Identify can carry it", () => {
+    const resolved = Either.getOrThrow(SessionOptions.resolve(options()))
+    const watching = activity("the gateway")
+    expect(Either.getOrThrow(SessionOptions.withPresence(resolved, watching)).presence).toBe(watching)
+    const refused = Either.flip(SessionOptions.withPresence(resolved, activity("x".repeat(longestFitting(resolved) + 1))))
+    expect(Either.getOrThrow(refused).reason).toBe("TooLarge")
+  })
+
+  it("measures the Identify in the options' encoding and for their shard", () => {
+    const json = Either.getOrThrow(SessionOptions.resolve(options({ shard: [0, 1] })))
+    const etf = Either.getOrThrow(SessionOptions.resolve(options({ shard: [0, 1], encoding: "etf" })))
+    expect(longestFitting(etf)).not.toBe(longestFitting(json))
+    // a presence that just fits shard 0's Identify does not fit shard 1000's, whose number is longer
+    const justFitting = Either.getOrThrow(SessionOptions.withPresence(json, activity("x".repeat(longestFitting(json)))))
+    expect(problemOf(SessionOptions.forShard(justFitting, [1000, 1001], undefined))).toMatch(/^Identify: payload is 4\d{3} bytes, the limit is 4096$/)
+  })
+})
