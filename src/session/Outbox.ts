@@ -92,7 +92,10 @@ const writeLane = <R>(lane: Lane, slots: Effect.Effect<void, never, R>, write: W
       return true
     })
   )
-  return Effect.repeat(step, { while: (more) => more }).pipe(
+  // interruptible whatever the fiber that started it was (a command submitted from uninterruptible
+  // code), and marked idle when interrupted: forked uninterruptibly, the writer installs that even
+  // when interrupted before its first step (forked into a closing connection's scope)
+  return Effect.interruptible(Effect.repeat(step, { while: (more) => more })).pipe(
     Effect.onInterrupt(() => Effect.sync(() => {
       lane.writing = false
     }))
@@ -148,7 +151,7 @@ export const make = (report: (depth: number) => Effect.Effect<void>): Effect.Eff
         const context = yield* Effect.context<R>()
         const slotsOf = (lane: Lane) => lane === presence ? Effect.zipRight(writer.presenceSlot, writer.slot) : writer.slot
         const mine = (lane: Lane): Effect.Effect<void> =>
-          Effect.asVoid(Effect.forkIn(Effect.provide(writeLane(lane, slotsOf(lane), writer.write, depth), context), scope))
+          Effect.asVoid(Effect.uninterruptible(Effect.forkIn(Effect.provide(writeLane(lane, slotsOf(lane), writer.write, depth), context), scope)))
         start = mine
         yield* Scope.addFinalizer(
           scope,

@@ -121,4 +121,57 @@ describe("Outbox", () => {
       yield* Fiber.join(sent)
       expect(second.written.map((w) => w.payload)).toEqual(["later"])
     }))
+
+  it.scoped("a command submitted while the connection closes goes out on the next one, as do those after it", () =>
+    Effect.gen(function*() {
+      const outbox = yield* Outbox.make(() => Effect.void)
+      // the first connection's writer waits for a slot when the connection closes; the closing
+      // interrupts it, and in that moment the program submits another command
+      const connection = yield* Scope.make()
+      const during: Array<Fiber.RuntimeFiber<void>> = []
+      yield* Scope.extend(
+        outbox.attach({
+          slot: Effect.onInterrupt(Effect.never, () =>
+            Effect.map(Effect.forkDaemon(outbox.submit(Opcode.VoiceStateUpdate, "during")), (fiber) => {
+              during.push(fiber)
+            })),
+          presenceSlot: Effect.void,
+          write: () => Effect.succeed(true)
+        }),
+        connection
+      )
+      const before = yield* Effect.fork(outbox.submit(Opcode.VoiceStateUpdate, "before"))
+      yield* settle
+      yield* Scope.close(connection, Exit.void)
+      yield* settle
+      expect(during).toHaveLength(1)
+
+      const next = yield* recordingWriter()
+      yield* outbox.attach(next.writer)
+      const after = yield* Effect.fork(outbox.submit(Opcode.VoiceStateUpdate, "after"))
+      yield* Fiber.join(before)
+      yield* Fiber.join(during[0]!)
+      yield* Fiber.join(after)
+      expect(next.written.map((w) => w.payload)).toEqual(["before", "during", "after"])
+    }))
+
+  it.scoped("a command submitted from uninterruptible code leaves no writer behind when its connection closes", () =>
+    Effect.gen(function*() {
+      const outbox = yield* Outbox.make(() => Effect.void)
+      const connection = yield* Scope.make()
+      // a connection whose limiter has no slot left, for good
+      yield* Scope.extend(outbox.attach({ slot: Effect.never, presenceSlot: Effect.void, write: () => Effect.succeed(true) }), connection)
+      const sent = yield* Effect.fork(Effect.uninterruptible(Effect.zipRight(
+        Effect.forkDaemon(outbox.submit(Opcode.VoiceStateUpdate, "held")),
+        Effect.void
+      )))
+      yield* Fiber.join(sent)
+      yield* settle
+      // closing interrupts the waiting writer: the close completes, and the command waits for the next connection
+      yield* Scope.close(connection, Exit.void)
+      const next = yield* recordingWriter()
+      yield* outbox.attach(next.writer)
+      yield* settle
+      expect(next.written.map((w) => w.payload)).toEqual(["held"])
+    }))
 })
