@@ -4,6 +4,7 @@
  * @since 0.1.0
  */
 import * as Data from "effect/Data"
+import { isSnowflake as snowflakeRule } from "../protocol/internal/schema.ts"
 
 /**
  * The shard of a guild: `(guild_id >> 22) % shardCount`. DMs and guild-less commands
@@ -15,11 +16,12 @@ export const shardOf = (guildId: string | bigint | null | undefined, shardCount:
   guildId === null || guildId === undefined ? 0 : Number((BigInt(guildId) >> 22n) % BigInt(shardCount))
 
 /**
- * Whether `id` is a snowflake: a decimal string of at most 20 digits that fits in 64 bits.
+ * Whether `id` is a snowflake: a decimal string of at most 20 digits that fits in 64 bits (the
+ * rule every command's ids are checked by).
  *
  * @since 0.1.0
  */
-export const isSnowflake = (id: string): boolean => /^\d{1,20}$/.test(id) && BigInt(id) < 2n ** 64n
+export const isSnowflake: (id: string) => boolean = snowflakeRule
 
 /**
  * A command or lookup this fleet cannot route: `NotRunning` when the shard it belongs to is not

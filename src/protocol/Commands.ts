@@ -12,7 +12,21 @@ import type { Encoding } from "../codec/Encoding.ts"
 import * as Json from "../codec/Json.ts"
 import * as Intents from "./Intents.ts"
 import { Opcode } from "./Opcode.ts"
-import { Bool, checked, decoder, intBetween, isSnowflake, NonNegativeInt, ShardPair, show, Snowflake, Str, struct } from "./internal/schema.ts"
+import {
+  Bool,
+  checked,
+  decoder,
+  intBetween,
+  isSnowflake,
+  maxSessionIdLength as sessionIdLimit,
+  NonNegativeInt,
+  SessionId,
+  ShardPair,
+  show,
+  Snowflake,
+  Str,
+  struct
+} from "./internal/schema.ts"
 
 /**
  * The largest payload the gateway accepts, in UTF-8 bytes; a larger one closes the
@@ -21,6 +35,14 @@ import { Bool, checked, decoder, intBetween, isSnowflake, NonNegativeInt, ShardP
  * @since 0.1.0
  */
 export const maxPayloadBytes = 4096
+
+/**
+ * The longest session id a Resume (and READY, and a resume point) may carry, in characters.
+ * Discord's have 32; with at most this many, a Resume always fits in a payload.
+ *
+ * @since 0.1.0
+ */
+export const maxSessionIdLength: number = sessionIdLimit
 
 /**
  * The length of `text` in UTF-8 bytes, without encoding it (a lone surrogate counts 3, as
@@ -147,7 +169,7 @@ export interface Identify extends Schema.Schema.Type<typeof Identify> {}
  */
 export const Resume = Schema.TaggedStruct("Resume", {
   token: Token,
-  session_id: checked<string>((u) => typeof u === "string" && u !== "" ? undefined : `must be a non-empty string, got ${show(u)}`),
+  session_id: SessionId,
   seq: NonNegativeInt
 })
 
@@ -200,7 +222,7 @@ export interface PresenceUpdate extends Schema.Schema.Type<typeof PresenceUpdate
 export const VoiceStateUpdate = Schema.TaggedStruct("VoiceStateUpdate", {
   guild_id: Snowflake,
   channel_id: checked<string | null>((u) =>
-    u === null || isSnowflake(u) ? undefined : `must be a snowflake (a string of digits) or null, got ${show(u)}`
+    u === null || isSnowflake(u) ? undefined : `must be a snowflake (up to 20 digits, below 2^64) or null, got ${show(u)}`
   ),
   self_mute: Bool,
   self_deaf: Bool

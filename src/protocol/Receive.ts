@@ -8,7 +8,20 @@
 import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
 import { ProtocolError, type ProtocolErrorReason } from "./ProtocolError.ts"
-import { Bool, checked, decoder, intBetween, NonNegativeInt, ShardPair, show, Snowflake, Str, struct, WebSocketUrl } from "./internal/schema.ts"
+import {
+  Bool,
+  checked,
+  decoder,
+  intBetween,
+  NonNegativeInt,
+  SessionId,
+  ShardPair,
+  show,
+  Snowflake,
+  Str,
+  struct,
+  WebSocketUrl
+} from "./internal/schema.ts"
 
 /**
  * The longest heartbeat interval accepted, in milliseconds (one hour). Discord sends about 41 s.
@@ -75,9 +88,7 @@ export const InvalidSession = Bool
  */
 export const Ready = struct({
   v: NonNegativeInt,
-  session_id: checked<string>((u) =>
-    typeof u === "string" && u.length > 0 ? undefined : `must be a non-empty string, got ${show(u)}`
-  ),
+  session_id: SessionId,
   resume_gateway_url: WebSocketUrl,
   user: struct({ id: Snowflake }),
   application: struct({ id: Snowflake }),

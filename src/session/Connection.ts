@@ -240,7 +240,11 @@ export const run = (ctx: Context, url: string, mode: Protocol.Mode): Effect.Effe
       authenticated = true
       yield* Effect.sleep(options.timeouts.ready)
       yield* finish(mode, Reason.ReadyTimeout())
-    }).pipe(Effect.catchAll((error) => end(Exit.fail(error))), Effect.asVoid)
+    }).pipe(
+      // a defect too (a custom limiter's, say) ends the connection with it: none is left waiting
+      Effect.catchAllCause((cause) => end(Exit.failCause(cause))),
+      Effect.asVoid
+    )
 
     const onHello = (interval: number) =>
       Effect.gen(function*() {

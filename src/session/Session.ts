@@ -140,6 +140,16 @@ const skipsOf = (
     !events.has(t) && t !== "READY" && t !== "RESUMED" &&
     !((t === "GUILD_MEMBERS_CHUNK" || t === "RATE_LIMITED") && members.waiting())
 
+// what ended a session, in a line: the error's message, or the defect's
+const fatalMessage = (cause: Cause.Cause<SessionError>): string =>
+  Option.match(Cause.failureOption(cause), {
+    onSome: (error) => error.message,
+    onNone: () => {
+      const defect = Cause.squash(cause)
+      return `defect: ${defect instanceof Error ? defect.message : String(defect)}`
+    }
+  })
+
 /**
  * The services a session runs on.
  *
@@ -356,12 +366,14 @@ export const makeWith = (
     // the fork, so neither wraps the loop: a session waiting for days holds no frames for them.
     const span = yield* Effect.makeSpan("Session.run", { attributes: { shard: shardId } })
     const fiber = yield* Effect.forkDaemon(Effect.onExit(loop, (exit) => {
-      const error = Exit.isFailure(exit) ? Cause.failureOption(exit.cause) : Option.none()
-      const outcome: Exit.Exit<void, SessionError> = Option.isSome(error) ? Exit.fail(error.value) : Exit.void
+      // an error or a defect ends the events with it; being stopped (interrupted) ends them cleanly
+      const outcome: Exit.Exit<void, SessionError> = Exit.isFailure(exit) && !Cause.isInterruptedOnly(exit.cause)
+        ? Exit.failCause(exit.cause)
+        : Exit.void
       span.end(clock.unsafeCurrentTimeNanos(), exit)
       return Effect.zipRight(
-        Option.isSome(error)
-          ? transition(SessionState.Disconnected(), Reasons.Fatal({ message: error.value.message }))
+        Exit.isFailure(outcome)
+          ? transition(SessionState.Disconnected(), Reasons.Fatal({ message: fatalMessage(outcome.cause) }))
           : Effect.void,
         Effect.zipRight(
           events?.done(outcome) ?? Effect.void,

@@ -179,7 +179,9 @@ const shardProblems = (shard: readonly [id: number, count: number], resume: Resu
     const { resumeGatewayUrl, sequence, sessionId, shard: resumed } = resume
     if (!isWebSocketUrl(resumeGatewayUrl)) found.push(`resume.resumeGatewayUrl must be a ws:// or wss:// URL`)
     if (!Number.isSafeInteger(sequence) || sequence < 0) found.push(`resume.sequence must be a non-negative integer`)
-    if (sessionId === "") found.push(`resume.sessionId must not be empty`)
+    if (sessionId === "" || sessionId.length > Commands.maxSessionIdLength) {
+      found.push(`resume.sessionId must be a non-empty string of at most ${Commands.maxSessionIdLength} characters`)
+    }
     if (resumed[0] !== id || resumed[1] !== count) found.push(`resume.shard [${resumed}] is not this session's shard [${id}, ${count}]`)
   }
   return found

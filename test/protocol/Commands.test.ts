@@ -3,6 +3,7 @@ import * as Either from "effect/Either"
 import * as FastCheck from "effect/FastCheck"
 import * as Redacted from "effect/Redacted"
 import * as util from "node:util"
+import * as Etf from "../../src/codec/Etf.ts"
 import * as Commands from "../../src/protocol/Commands.ts"
 import * as Intents from "../../src/protocol/Intents.ts"
 
@@ -151,13 +152,16 @@ describe("Commands: validation", () => {
     }
   })
 
-  it("snowflakes are strings of digits", () => {
+  it("snowflakes are strings of up to 20 digits that fit in 64 bits", () => {
     const voice = (guild_id: string, channel_id: string | null) =>
       Commands.voiceStateUpdate({ guild_id, channel_id, self_mute: false, self_deaf: false })
-    expect(messageOf(voice("12a", null))).toBe(`VoiceStateUpdate: guild_id must be a snowflake (a string of digits), got "12a"`)
+    expect(messageOf(voice("12a", null))).toBe(`VoiceStateUpdate: guild_id must be a snowflake (up to 20 digits, below 2^64), got "12a"`)
     expect(messageOf(voice("", null))).toContain("guild_id must be a snowflake")
-    expect(messageOf(voice("1", "x"))).toContain("channel_id must be a snowflake (a string of digits) or null")
+    expect(messageOf(voice("1", "x"))).toContain("channel_id must be a snowflake (up to 20 digits, below 2^64) or null")
     expect(messageOf(voice(123 as unknown as string, null))).toContain("got 123")
+    // 64 bits, as the fleet's routing counts them
+    expect(Either.isRight(Commands.encode(voice(String(2n ** 64n - 1n), null)))).toBe(true)
+    expect(messageOf(voice(String(2n ** 64n), null))).toContain("guild_id must be a snowflake (up to 20 digits, below 2^64)")
   })
 
   it("Request Guild Members: exactly one of query or user_ids", () => {
@@ -175,7 +179,7 @@ describe("Commands: validation", () => {
     expect(messageOf(members({ guild_id: "1", user_ids: ids(101) }))).toBe("RequestGuildMembers: user_ids must list 1 to 100 user ids, got 101")
     expect(messageOf(members({ guild_id: "1", user_ids: [] }))).toBe("RequestGuildMembers: user_ids must list 1 to 100 user ids, got 0")
     expect(messageOf(members({ guild_id: "1", user_ids: ["1", "x"] }))).toBe(
-      `RequestGuildMembers: user_ids[1] must be a snowflake (a string of digits), got "x"`
+      `RequestGuildMembers: user_ids[1] must be a snowflake (up to 20 digits, below 2^64), got "x"`
     )
   })
 
@@ -202,7 +206,10 @@ describe("Commands: validation", () => {
   })
 
   it("Resume and Heartbeat rules", () => {
-    expect(messageOf(Commands.resume({ token, session_id: "", seq: 1 }))).toBe("Resume: session_id must be a non-empty string, got \"\"")
+    expect(messageOf(Commands.resume({ token, session_id: "", seq: 1 }))).toBe(
+      "Resume: session_id must be a non-empty string of at most 256 characters, got \"\""
+    )
+    expect(messageOf(Commands.resume({ token, session_id: "s".repeat(257), seq: 1 }))).toMatch(/^Resume: session_id must be a non-empty string of at most 256 characters, got "s{56}\.\.\.$/)
     expect(messageOf(Commands.resume({ token, session_id: "s", seq: -1 }))).toBe("Resume: seq must be a non-negative integer, got -1")
     expect(messageOf(Commands.heartbeat(1.5))).toBe("Heartbeat: seq must be null or a non-negative integer, got 1.5")
   })
@@ -215,6 +222,14 @@ describe("Commands: validation", () => {
 })
 
 describe("Commands: payload size", () => {
+  it("a Resume with the longest session id taken fits in a payload, whatever its characters", () => {
+    for (const unit of ["\u0000", "\u2028", "é", "x"]) {
+      const resume = Commands.resume({ token, session_id: unit.repeat(Commands.maxSessionIdLength), seq: Number.MAX_SAFE_INTEGER })
+      expect(Either.isRight(Commands.encode(resume))).toBe(true)
+      expect(Either.isRight(Commands.encode(resume, Etf.encoding))).toBe(true)
+    }
+  })
+
   const named = (name: string) => Commands.presenceUpdate({ since: null, activities: [{ name, type: 0 }], status: "online", afk: false })
   const base = right(Commands.encode(named(""))).length
 

@@ -1,15 +1,20 @@
+import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import { describe, expect, it } from "@effect/vitest"
+import * as Cause from "effect/Cause"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Clock from "effect/Clock"
 import type * as Duration from "effect/Duration"
+import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
+import * as Layer from "effect/Layer"
 import * as Mailbox from "effect/Mailbox"
 import * as Option from "effect/Option"
 import * as Random from "effect/Random"
 import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
 import { TextFrame } from "../../src/codec/TextFrame.ts"
+import * as IdentifyLimiter from "../../src/limits/IdentifyLimiter.ts"
 import type { GatewayEvent } from "../../src/protocol/Event.ts"
 import * as CloseCode from "../../src/protocol/CloseCode.ts"
 import * as SessionOptions from "../../src/session/SessionOptions.ts"
@@ -19,6 +24,7 @@ import {
   acceptAndHello,
   dispatch,
   gatewayUrl,
+  hello,
   options,
   ready,
   receiveOp,
@@ -245,6 +251,31 @@ describe("Session", () => {
       const { first } = yield* Fiber.join(again)
       expect([first.op, first.d["presence"]]).toEqual([2, watching])
     }).pipe(Effect.provide(TestLayer)))
+
+  it.scoped("a defect while authenticating (here a custom identify limiter's) ends the session with it, not a hang nor a clean end", () =>
+    Effect.gen(function*() {
+      const session = yield* Session.make(options())
+      const gateway = yield* MemoryTransport.MemoryGateway
+      const peer = yield* gateway.accept
+      yield* peer.sendJson(hello(3_600_000))
+      const exit = yield* Effect.exit(session.await)
+      expect(Exit.isFailure(exit) && Cause.isDie(exit.cause)).toBe(true)
+      const events = yield* Effect.exit(Stream.runDrain(session.events))
+      expect(Exit.isFailure(events) && Cause.isDie(events.cause)).toBe(true)
+      const last = yield* Stream.runHead(session.transitions)
+      expect(Option.map(last, ({ reason, to }) => [to._tag, reason])).toEqual(
+        Option.some(["Disconnected", Reason.Fatal({ message: "defect: the limiter's store is gone" })])
+      )
+      expect(yield* peer.isOpen).toBe(false)
+    }).pipe(Effect.provide(Layer.mergeAll(
+      MemoryTransport.layer,
+      FetchHttpClient.layer,
+      Layer.succeed(IdentifyLimiter.IdentifyLimiter, {
+        configure: () => Effect.void,
+        identify: () => Effect.die(new Error("the limiter's store is gone")),
+        snapshot: Effect.die("unused")
+      })
+    ))))
 
   it.scoped("the ready timeout ends a connection whose reader waits for room, and the event it held is not counted", () =>
     Effect.gen(function*() {

@@ -71,6 +71,11 @@ describe("SessionOptions.forShard", () => {
       expect(problemOf(SessionOptions.forShard(shared, [1, 4], point([2, 4])))).toBe(
         "resume.shard [2,4] is not this session's shard [1, 4]"
       )
+      for (const sessionId of ["", "s".repeat(257)]) {
+        expect(problemOf(SessionOptions.forShard(shared, [1, 4], point([1, 4], { sessionId })))).toBe(
+          "resume.sessionId must be a non-empty string of at most 256 characters"
+        )
+      }
       const error = yield* Effect.flip(SessionOptions.forShard(shared, [1, 4], point([1, 4], { sessionId: "" })))
       expect(error._tag).toBe("InvalidOptions")
     }))

@@ -101,11 +101,31 @@ export const NonNegativeInt = checked<number>((u) =>
 )
 
 /**
- * Whether `u` is a Discord id: a string of 1 to 20 digits.
+ * Whether `u` is a Discord id: a decimal string of 1 to 20 digits that fits in 64 bits.
  *
  * @since 0.1.0
  */
-export const isSnowflake = (u: unknown): u is string => typeof u === "string" && /^[0-9]{1,20}$/.test(u)
+export const isSnowflake = (u: unknown): u is string =>
+  typeof u === "string" && /^[0-9]{1,20}$/.test(u) && (u.length < 20 || BigInt(u) < 2n ** 64n)
+
+/**
+ * The longest session id taken, in characters. Discord's have 32; with at most this many, a
+ * Resume always fits in a payload.
+ *
+ * @since 0.1.0
+ */
+export const maxSessionIdLength = 256
+
+/**
+ * A session id: a non-empty string of at most {@link maxSessionIdLength} characters.
+ *
+ * @since 0.1.0
+ */
+export const SessionId = checked<string>((u) =>
+  typeof u === "string" && u.length > 0 && u.length <= maxSessionIdLength
+    ? undefined
+    : `must be a non-empty string of at most ${maxSessionIdLength} characters, got ${show(u)}`
+)
 
 /**
  * A Discord id: a string of 1 to 20 digits.
@@ -113,7 +133,7 @@ export const isSnowflake = (u: unknown): u is string => typeof u === "string" &&
  * @since 0.1.0
  */
 export const Snowflake = checked<string>((u) =>
-  isSnowflake(u) ? undefined : `must be a snowflake (a string of digits), got ${show(u)}`
+  isSnowflake(u) ? undefined : `must be a snowflake (up to 20 digits, below 2^64), got ${show(u)}`
 )
 
 const isWebSocketUrl = (u: unknown): boolean => {
