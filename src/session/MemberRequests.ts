@@ -14,7 +14,10 @@ import type {
 import * as Data from "effect/Data"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Commands from "../protocol/Commands.ts"
 import type { GatewayEvent } from "../protocol/Event.ts"
+import * as Intents from "../protocol/Intents.ts"
 
 /**
  * The answer to one Request Guild Members.
@@ -46,6 +49,27 @@ export class MemberRequestError extends Data.TaggedError("MemberRequestError")<{
       ? `request guild members for ${this.guildId} was rate limited; retry after ${this.retryAfter} s`
       : `request guild members for ${this.guildId} did not complete in time`
   }
+}
+
+/**
+ * Refuses a request the gateway would not answer as asked on a session with `intents`: the whole
+ * member list (`query: ""`) needs GuildMembers, without which no answer ever comes, and presences
+ * need GuildPresences, without which they are quietly left out.
+ *
+ * @since 0.1.0
+ */
+export const checkIntents = (
+  request: { readonly query?: string | undefined; readonly presences?: boolean | undefined },
+  intents: number
+): Either.Either<void, Commands.InvalidCommand> => {
+  const missing = request.query === "" && (intents & Intents.GuildMembers) === 0
+    ? "the whole member list (query \"\") needs the GuildMembers intent"
+    : request.presences === true && (intents & Intents.GuildPresences) === 0
+    ? "presences need the GuildPresences intent"
+    : undefined
+  return missing === undefined
+    ? Either.void
+    : Either.left(new Commands.InvalidCommand({ reason: "Invalid", command: "RequestGuildMembers", message: `RequestGuildMembers: ${missing}` }))
 }
 
 interface Collector {

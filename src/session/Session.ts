@@ -427,6 +427,7 @@ export const makeWith = (
         const command = Commands.requestGuildMembers({ ...request, nonce })
         return Effect.gen(function*() {
           const payload = yield* Commands.encode(command, resolved.encoding)
+          yield* MemberRequests.checkIntents(request, resolved.intents)
           const answer = yield* members.register(nonce, request.guild_id)
           yield* sendWhenReady(Commands.opcode(command), payload)
           return yield* answer.pipe(

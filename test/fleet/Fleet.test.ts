@@ -368,12 +368,12 @@ describe("Fleet", () => {
       const { fleet, served } = yield* readyFleet(3)
       const sent = (shard: number) => (served.commands.get(shard) ?? []).filter((payload) => payload.op === 8)
       const guild = guildOn(2, 3)
-      const request = yield* Effect.fork(fleet.requestGuildMembers({ guild_id: guild, query: "", limit: 0 }))
+      const request = yield* Effect.fork(fleet.requestGuildMembers({ guild_id: guild, query: "ab", limit: 10 }))
       yield* advance(100)
       expect([sent(0), sent(1)]).toEqual([[], []])
       expect(sent(2)).toHaveLength(1)
       const { nonce, ...asked } = sent(2)[0]!.d as { readonly nonce: string }
-      expect(asked).toEqual({ guild_id: guild, query: "", limit: 0 })
+      expect(asked).toEqual({ guild_id: guild, query: "ab", limit: 10 })
       expect(nonce).toEqual(expect.any(String))
 
       const member = (id: string) => ({

@@ -15,6 +15,7 @@ import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
 import { TextFrame } from "../../src/codec/TextFrame.ts"
 import * as IdentifyLimiter from "../../src/limits/IdentifyLimiter.ts"
+import * as Intents from "../../src/protocol/Intents.ts"
 import type { GatewayEvent } from "../../src/protocol/Event.ts"
 import * as CloseCode from "../../src/protocol/CloseCode.ts"
 import * as SessionOptions from "../../src/session/SessionOptions.ts"
@@ -250,6 +251,21 @@ describe("Session", () => {
       yield* TestClock.adjust("5 seconds")
       const { first } = yield* Fiber.join(again)
       expect([first.op, first.d["presence"]]).toEqual([2, watching])
+    }).pipe(Effect.provide(TestLayer)))
+
+  it.scoped("a member request the gateway would not answer as asked, for want of an intent, is refused at once and not sent", () =>
+    Effect.gen(function*() {
+      const { peer, session } = yield* readySession({ intents: Intents.Guilds }, 3_600_000)
+      const all = yield* Effect.flip(session.requestGuildMembers({ guild_id: "81384788765712384", query: "", limit: 0 }))
+      expect(all.message).toBe(`RequestGuildMembers: the whole member list (query "") needs the GuildMembers intent`)
+      const presences = yield* Effect.flip(session.requestGuildMembers({ guild_id: "81384788765712384", user_ids: ["1"], presences: true }))
+      expect(presences.message).toBe("RequestGuildMembers: presences need the GuildPresences intent")
+      expect([all._tag, presences._tag]).toEqual(["InvalidCommand", "InvalidCommand"])
+      // a name prefix or ids need neither
+      yield* Effect.fork(session.requestGuildMembers({ guild_id: "81384788765712384", query: "ab", limit: 5 }))
+      const sent = yield* receiveOp(peer, 8)
+      expect(sent.d).toMatchObject({ query: "ab", limit: 5 })
+      expect(yield* peer.takeAll).toHaveLength(0)
     }).pipe(Effect.provide(TestLayer)))
 
   it.scoped("a defect while authenticating (here a custom identify limiter's) ends the session with it, not a hang nor a clean end", () =>
