@@ -139,7 +139,8 @@ export const make = (
     const cache = yield* GatewayCache.make({
       api: shared.api,
       token: options.token,
-      maxAge: gatewayInfoMaxAge ?? FleetOptions.defaultGatewayInfoMaxAge
+      maxAge: gatewayInfoMaxAge ?? FleetOptions.defaultGatewayInfoMaxAge,
+      timeout: shared.timeouts.connect
     })
     const shardCount = options.shardCount ?? (yield* cache.info).shards
     if (options.gateway === undefined) {

@@ -24,6 +24,8 @@ export interface GatewayCacheOptions {
   readonly token: Redacted.Redacted<string>
   /** How old the answer may get before the next `info` fetches it again. */
   readonly maxAge: Duration.DurationInput
+  /** How long a fetch may wait for its answer. */
+  readonly timeout: Duration.DurationInput
 }
 
 /**
@@ -69,7 +71,7 @@ export const make = (
     const fresh = (): GatewayBot | undefined =>
       cached !== undefined && clock.unsafeCurrentTimeMillis() < cached.until ? cached.info : undefined
 
-    const refetch = GatewayInfo.fetch(options.api, options.token).pipe(
+    const refetch = GatewayInfo.fetch(options.api, options.token, options.timeout).pipe(
       Effect.provide(http),
       Effect.tap((info) => limiter.configure(GatewayInfo.startLimit(info))),
       Effect.tap((info) =>

@@ -6,6 +6,7 @@
  */
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Redacted from "effect/Redacted"
@@ -15,14 +16,15 @@ import { GatewayInfoError } from "./SessionError.ts"
 
 /**
  * Fetches `GET {api}/gateway/bot`. A 401 fails with reason `Unauthorized`; any other failure
- * (network, status, a body that is not a valid answer) with `Http` or `Decode`. The token goes
- * only into the Authorization header, which `@effect/platform` redacts.
+ * (network, status, no answer within `timeout`, a body that is not a valid answer) with `Http` or
+ * `Decode`. The token goes only into the Authorization header, which `@effect/platform` redacts.
  *
  * @since 0.1.0
  */
 export const fetch = (
   api: string,
-  token: Redacted.Redacted<string>
+  token: Redacted.Redacted<string>,
+  timeout: Duration.DurationInput
 ): Effect.Effect<GatewayBot.GatewayBot, GatewayInfoError, HttpClient.HttpClient> =>
   Effect.gen(function*() {
     const client = yield* HttpClient.HttpClient
@@ -48,7 +50,14 @@ export const fetch = (
       Effect.mapError(() => new GatewayInfoError({ reason: "Decode", detail: "the body is not JSON" }))
     )
     return yield* Either.mapLeft(GatewayBot.decode(body), (error) => new GatewayInfoError({ reason: "Decode", detail: error.message }))
-  }).pipe(Effect.scoped, Effect.withSpan("GatewayInfo.fetch"))
+  }).pipe(
+    Effect.scoped,
+    Effect.timeoutFail({
+      duration: timeout,
+      onTimeout: () => new GatewayInfoError({ reason: "Http", detail: `no answer within ${Duration.format(timeout)}` })
+    }),
+    Effect.withSpan("GatewayInfo.fetch")
+  )
 
 /**
  * The identify limits of a `GET /gateway/bot` answer, as the identify limiter takes them.

@@ -302,7 +302,7 @@ export const makeWith = (
       if (resolved.gatewayUrl !== undefined) return resolved.gatewayUrl
       if (resolved.gateway !== undefined) return Effect.succeed(resolved.gateway)
       if (gatewayBot !== undefined) return Effect.succeed(gatewayBot.url)
-      return GatewayInfo.fetch(resolved.api, resolved.token).pipe(
+      return GatewayInfo.fetch(resolved.api, resolved.token, resolved.timeouts.connect).pipe(
         Effect.provide(http),
         Effect.tap((info) => identifyLimiter.configure(GatewayInfo.startLimit(info))),
         Effect.map((info) => {

@@ -31,7 +31,7 @@ describe("GatewayCache", () => {
   it.scoped("callers that ask while a fetch runs share it; once stale, the next caller fetches again", () =>
     Effect.gen(function*() {
       const { client, requests } = slowClient()
-      const cache = yield* GatewayCache.make({ api: "https://discord.test/api/v10", token, maxAge: "1 minute" }).pipe(
+      const cache = yield* GatewayCache.make({ api: "https://discord.test/api/v10", token, maxAge: "1 minute", timeout: "15 seconds" }).pipe(
         Effect.provideService(HttpClient.HttpClient, client)
       )
       const callers = yield* Effect.fork(Effect.all([cache.info, cache.info, cache.info], { concurrency: "unbounded" }))
@@ -55,7 +55,7 @@ describe("GatewayCache", () => {
       const client = HttpClient.make((request) =>
         Effect.sync(() => HttpClientResponse.fromWeb(request, new Response(JSON.stringify(answer(requests + 1)), { status: statuses[requests++]! })))
       )
-      const cache = yield* GatewayCache.make({ api: "https://discord.test/api/v10", token, maxAge: "1 hour" }).pipe(
+      const cache = yield* GatewayCache.make({ api: "https://discord.test/api/v10", token, maxAge: "1 hour", timeout: "15 seconds" }).pipe(
         Effect.provideService(HttpClient.HttpClient, client)
       )
       expect((yield* cache.info).shards).toBe(1)
@@ -72,7 +72,7 @@ describe("GatewayCache", () => {
       expect(Either.isLeft(refused) && refused.left.reason).toBe("Unauthorized")
       expect([requests, yield* cache.fetches]).toEqual([5, 2])
 
-      const first = yield* GatewayCache.make({ api: "https://discord.test/api/v10", token, maxAge: "1 hour" }).pipe(
+      const first = yield* GatewayCache.make({ api: "https://discord.test/api/v10", token, maxAge: "1 hour", timeout: "15 seconds" }).pipe(
         Effect.provideService(HttpClient.HttpClient, HttpClient.make((request) =>
           Effect.succeed(HttpClientResponse.fromWeb(request, new Response("busy", { status: 503 })))
         ))

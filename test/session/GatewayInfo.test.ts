@@ -4,7 +4,9 @@ import type * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
 import * as Redacted from "effect/Redacted"
+import * as TestClock from "effect/TestClock"
 import * as GatewayInfo from "../../src/session/GatewayInfo.ts"
 import { secret } from "./harness.ts"
 
@@ -24,7 +26,7 @@ const fetchWith = (
     requests.push(request)
     return Effect.map(respond(request), (response) => HttpClientResponse.fromWeb(request, response))
   })
-  const result = GatewayInfo.fetch(api, Redacted.make(secret)).pipe(
+  const result = GatewayInfo.fetch(api, Redacted.make(secret), "15 seconds").pipe(
     Effect.provideService(HttpClient.HttpClient, client),
     Effect.either
   )
@@ -61,5 +63,13 @@ describe("GatewayInfo.fetch", () => {
         expect(either.left.detail).toContain(detail)
         expect(`${either.left.message} ${either.left.detail}`).not.toContain(secret)
       }
+    }))
+
+  it.effect("gives up on an answer that does not come within the timeout", () =>
+    Effect.gen(function*() {
+      const fetching = yield* Effect.fork(fetchWith(() => Effect.never))
+      yield* TestClock.adjust("15 seconds")
+      const { either } = yield* Fiber.join(fetching)
+      expect(either._tag === "Left" && [either.left.reason, either.left.detail]).toEqual(["Http", "no answer within 15s"])
     }))
 })
