@@ -323,12 +323,19 @@ export const makeWith = (
       let failedResumes = 0
       // why the previous attempt ended; none before the first
       let ended: Reason | undefined
+      // whether it was an Identify answered with op 9: a gateway doing that again and again would
+      // otherwise have the day's identify budget spent at one identify per spacing
+      let identifyRefused = false
       while (!stopRequested) {
         if (ended !== undefined) {
           stats.reconnects++
-          // after op 9 Discord asks for a random 1-5 s pause; anything else backs off
+          // after op 9 Discord asks for a random 1-5 s pause, and a refused Identify backs off
+          // after it; anything else backs off
           yield* ended._tag === "InvalidSession"
-            ? Effect.flatMap(Random.nextRange(...invalidSessionPause), (ms) => Effect.sleep(ms))
+            ? Effect.flatMap(
+              Random.nextRange(...invalidSessionPause),
+              (ms) => Effect.zipRight(Effect.sleep(ms), identifyRefused ? Effect.ignore(backoffPause) : Effect.void)
+            )
             : Effect.ignore(backoffPause)
         }
         if (failedResumes >= maxFailedResumes) {
@@ -348,6 +355,7 @@ export const makeWith = (
         }
         const outcome = yield* Connection.run(connectionContext, SessionOptions.gatewayUrl(url.right, resolved), mode)
         ended = outcome.reason
+        identifyRefused = mode === "identify" && !outcome.ready && outcome.reason._tag === "InvalidSession"
         if (stopRequested) return
         // a connection that stayed ready long enough starts the backoff over
         if (outcome.stable) backoff = undefined

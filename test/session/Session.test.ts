@@ -253,6 +253,22 @@ describe("Session", () => {
       expect([first.op, first.d["presence"]]).toEqual([2, watching])
     }).pipe(Effect.provide(TestLayer)))
 
+  it.scoped("a gateway that answers every Identify with op 9 gets them further and further apart, not one per spacing", () =>
+    Effect.gen(function*() {
+      yield* Session.make(options({ timeouts: { hello: "1 hour" } }))
+      const identifiedAt: Array<number> = []
+      yield* Effect.forkScoped(Effect.forever(Effect.gen(function*() {
+        const { first, peer } = yield* acceptAndHello(3_600_000)
+        if (first.op === 2) identifiedAt.push(yield* Clock.currentTimeMillis)
+        yield* peer.sendJson({ op: 9, d: false, s: null, t: null })
+      })))
+      for (let minute = 0; minute < 10; minute++) yield* TestClock.adjust("1 minute")
+      // one per 5 s spacing would be 120; the backoff (1 s doubling to 60 s) comes after each pause
+      expect(identifiedAt.length).toBeLessThan(20)
+      const gaps = identifiedAt.slice(1).map((at, i) => at - identifiedAt[i]!)
+      expect(Math.min(...gaps.slice(-3))).toBeGreaterThan(30_000)
+    }).pipe(Effect.provide(TestLayer)))
+
   it.scoped("a member request the gateway would not answer as asked, for want of an intent, is refused at once and not sent", () =>
     Effect.gen(function*() {
       const { peer, session } = yield* readySession({ intents: Intents.Guilds }, 3_600_000)
