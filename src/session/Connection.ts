@@ -119,6 +119,8 @@ export interface Outcome {
   readonly ready: boolean
   /** Whether it got as far as sending Identify or Resume. */
   readonly authenticated: boolean
+  /** How many events a Resume's replay delivered (it may end before RESUMED, the program being slow). */
+  readonly replayed: number
   /** Whether it stayed ready for `backoff.stableAfter` (the backoff starts over). */
   readonly stable: boolean
 }
@@ -177,7 +179,7 @@ export const run = (ctx: Context, url: string, mode: Protocol.Mode): Effect.Effe
       const reason = opened.left._tag === "TimeoutException"
         ? Reason.ConnectTimeout()
         : Reason.ConnectFailed({ message: opened.left.message })
-      return { next: mode, reason, ready, authenticated, stable: false }
+      return { next: mode, reason, ready, authenticated, replayed: 0, stable: false }
     }
     const connection = opened.right
     ctx.active.close = (code) => Effect.as(connection.close(code), true)
@@ -389,5 +391,5 @@ export const run = (ctx: Context, url: string, mode: Protocol.Mode): Effect.Effe
     yield* read
 
     const outcome = yield* Deferred.await(ended)
-    return { ...outcome, ready, authenticated, stable: stable() }
+    return { ...outcome, ready, authenticated, replayed, stable: stable() }
   }))

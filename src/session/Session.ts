@@ -317,10 +317,12 @@ export const makeWith = (
       Duration.toMillis(resolved.backoff.afterInvalidSession[0]),
       Duration.toMillis(resolved.backoff.afterInvalidSession[1])
     ] as const
-    // Resumes that never reached RESUMED in a row; after this many, identify instead.
+    // Resumes in a row that were sent and never reached RESUMED: after this many, identify instead.
+    // Resumes in a row that never reached a gateway: after this many, try the gateway URL too.
     const maxFailedResumes = 3
     const loop = Effect.gen(function*() {
       let failedResumes = 0
+      let unreachedResumes = 0
       // why the previous attempt ended; none before the first
       let ended: Reason | undefined
       // whether it was an Identify answered with op 9: a gateway doing that again and again would
@@ -344,7 +346,9 @@ export const makeWith = (
         }
         const mode = Protocol.modeOf(memory.current)
         yield* transition(SessionState.ConnectingHttp(), Reasons.Start())
-        const url = mode === "resume"
+        // after resumes in a row that never reached a gateway (no socket, no Hello), every other
+        // one goes to the gateway URL, which takes a Resume too: the session's own node may be gone
+        const url = mode === "resume" && (unreachedResumes < maxFailedResumes || unreachedResumes % 2 === 0)
           ? Either.right(memory.current.resumeGatewayUrl!)
           : yield* Effect.either(identifyUrl)
         if (Either.isLeft(url)) {
@@ -360,9 +364,11 @@ export const makeWith = (
         // a connection that stayed ready long enough starts the backoff over
         if (outcome.stable) backoff = undefined
         // a resume failed when it was sent and not answered; a connection that never got that far
-        // (an outage) says nothing about the session
-        if (outcome.ready) failedResumes = 0
+        // (an outage), or whose replay a slow program held up past the ready timeout, says nothing
+        // against the session
+        if (outcome.ready || outcome.replayed > 0) failedResumes = 0
         else if (mode === "resume" && outcome.authenticated) failedResumes++
+        unreachedResumes = mode === "resume" && !outcome.authenticated ? unreachedResumes + 1 : 0
         if (outcome.next === "identify") memory.current = Protocol.forget(memory.current)
         yield* metrics.reconnect(outcome.reason._tag)
         yield* transition(SessionState.Disconnected(), outcome.reason)

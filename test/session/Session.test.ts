@@ -332,6 +332,54 @@ describe("Session", () => {
       expect(resume.d.seq).toBe(6)
     }).pipe(Effect.provide(TestLayer)))
 
+  it.scoped("resumes whose replay a slow program held past the ready timeout are not failed resumes: it keeps resuming", () =>
+    Effect.gen(function*() {
+      const session = yield* Session.make(options({ bufferSize: 1, timeouts: { ready: "5 seconds", hello: "1 hour" } }))
+      const delivered: Array<number> = []
+      // a program that takes 2 s per event
+      yield* Effect.forkScoped(Stream.runForEach(session.events, (event) =>
+        Effect.zipRight(Effect.sync(() => delivered.push(event.sequence)), Effect.sleep("2 seconds"))))
+      const { peer } = yield* acceptAndHello(3_600_000)
+      yield* peer.sendJson(ready())
+      yield* settle
+      yield* peer.drop
+      const firstOps: Array<number> = []
+      for (let attempt = 0; attempt < 4; attempt++) {
+        yield* TestClock.adjust("10 seconds") // past the backoff
+        const { first, peer: next } = yield* acceptAndHello(3_600_000)
+        firstOps.push(first.op)
+        // the gateway takes the Resume and replays up to 40, then RESUMED: more than the ready timeout lets through
+        for (let s = (first.d.seq as number) + 1; s <= 40; s++) yield* next.sendJson(dispatch(s, "MESSAGE_CREATE", { s }))
+        yield* next.sendJson(dispatch(41, "RESUMED", {}))
+        yield* settle
+        yield* TestClock.adjust("5 seconds")
+        yield* settle
+      }
+      // three resumes in a row that never reached RESUMED would be thrown away for a new session (op 2)
+      expect(firstOps).toEqual([6, 6, 6, 6])
+      expect(delivered).toEqual(Array.from({ length: delivered.length }, (_, i) => i + 1))
+    }).pipe(Effect.provide(TestLayer)))
+
+  it.scoped("resumes that cannot reach the resume URL try the gateway URL every other time, and resume there", () =>
+    Effect.gen(function*() {
+      const gateway = yield* MemoryTransport.MemoryGateway
+      const session = yield* Session.make(options())
+      const { peer } = yield* acceptAndHello(60_000)
+      yield* peer.sendJson(ready())
+      yield* settle
+      yield* gateway.failNextConnect(3)
+      yield* peer.drop
+      const resumed = yield* Effect.fork(acceptAndHello(3_600_000))
+      yield* TestClock.adjust("20 seconds") // past three backoffs
+      const { first, peer: next } = yield* Fiber.join(resumed)
+      expect(first.op).toBe(6)
+      yield* next.sendJson(dispatch(2, "RESUMED", {}))
+      const urls = (yield* gateway.attempts).slice(1).map((attempt) => attempt.url.startsWith(resumeUrl) ? "resume" : "gateway")
+      // three refused at the resume URL, then the Resume goes to the gateway URL
+      expect(urls).toEqual(["resume", "resume", "resume", "gateway"])
+      expect((yield* session.snapshot).sessionId).toBe("session-1")
+    }).pipe(Effect.provide(TestLayer)))
+
   it.scoped("fails with a typed error naming the code on a fatal close, without reconnecting", () =>
     Effect.gen(function*() {
       const gateway = yield* MemoryTransport.MemoryGateway
@@ -512,7 +560,7 @@ describe("Session", () => {
   it.scoped("a connection ready for less than stableAfter does not reset the backoff", () =>
     Effect.gen(function*() {
       const gateway = yield* MemoryTransport.MemoryGateway
-      yield* gateway.failNextConnect(4)
+      yield* gateway.failNextConnect(3)
       yield* Session.make(options(backoffOptions))
       // attempts at 0, 1, 3, 7 s fail; the fifth, 8 s later, connects
       yield* TestClock.adjust("15 seconds")
