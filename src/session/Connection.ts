@@ -182,7 +182,13 @@ export const run = (ctx: Context, url: string, mode: Protocol.Mode): Effect.Effe
       return { next: mode, reason, ready, authenticated, replayed: 0, stable: false }
     }
     const connection = opened.right
-    ctx.active.close = (code) => Effect.as(connection.close(code), true)
+    // a reader waiting for room in the events buffer would see the close only once the program
+    // took an event: closing ends the connection for it (the event it holds stays uncommitted)
+    ctx.active.close = (code) =>
+      Effect.zipRight(
+        connection.close(code),
+        Effect.suspend(() => tracker.paused ? finish(Protocol.modeOf(ctx.memory.current), Reason.Disconnect()) : Effect.void)
+      ).pipe(Effect.as(true))
     yield* Scope.addFinalizer(scope, Effect.sync(() => {
       ctx.active.close = () => Effect.succeed(false)
     }))

@@ -332,6 +332,23 @@ describe("Session", () => {
       expect(resume.d.seq).toBe(6)
     }).pipe(Effect.provide(TestLayer)))
 
+  it.scoped("disconnecting while the reader waits for room in a full buffer ends at once; the event it held is not counted", () =>
+    Effect.gen(function*() {
+      const session = yield* Session.make(options({ bufferSize: 1 }))
+      const { peer } = yield* acceptAndHello(60_000)
+      yield* peer.sendJson(ready())
+      yield* peer.sendJson(dispatch(2, "MESSAGE_CREATE", {}))
+      yield* settle
+      // nobody takes events: READY fills the buffer, the reader waits with the next one
+      const stopping = yield* Effect.fork(session.disconnect())
+      yield* settle
+      const stoppedWithoutTime = Option.isSome(yield* Fiber.poll(stopping))
+      yield* TestClock.adjust("5 seconds") // (what the wait would have cost; lets the test end either way)
+      const point = yield* Fiber.join(stopping)
+      expect(stoppedWithoutTime).toBe(true)
+      expect(Option.map(point, ({ sequence }) => sequence)).toEqual(Option.some(1))
+    }).pipe(Effect.provide(TestLayer)))
+
   it.scoped("resumes whose replay a slow program held past the ready timeout are not failed resumes: it keeps resuming", () =>
     Effect.gen(function*() {
       const session = yield* Session.make(options({ bufferSize: 1, timeouts: { ready: "5 seconds", hello: "1 hour" } }))
