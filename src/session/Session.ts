@@ -36,6 +36,7 @@ import * as HeartbeatTimer from "./HeartbeatTimer.ts"
 import * as MemberRequests from "./MemberRequests.ts"
 import * as Outbox from "./Outbox.ts"
 import * as Protocol from "./Protocol.ts"
+import * as Recovery from "./Recovery.ts"
 import { type GatewayInfoError, InvalidOptions, SessionClosed } from "./SessionError.ts"
 import * as SessionMetrics from "./SessionMetrics.ts"
 import * as SessionOptions from "./SessionOptions.ts"
@@ -317,38 +318,28 @@ export const makeWith = (
       Duration.toMillis(resolved.backoff.afterInvalidSession[0]),
       Duration.toMillis(resolved.backoff.afterInvalidSession[1])
     ] as const
-    // Resumes in a row that were sent and never reached RESUMED: after this many, identify instead.
-    // Resumes in a row that never reached a gateway: after this many, try the gateway URL too.
-    const maxFailedResumes = 3
+    const pauseBefore = (kind: Recovery.Pause) =>
+      kind === "Backoff" ? Effect.ignore(backoffPause) : Effect.flatMap(
+        Random.nextRange(...invalidSessionPause),
+        (ms) => Effect.zipRight(Effect.sleep(ms), kind === "InvalidSessionThenBackoff" ? Effect.ignore(backoffPause) : Effect.void)
+      )
     const loop = Effect.gen(function*() {
-      let failedResumes = 0
-      let unreachedResumes = 0
+      let recovery = Recovery.initial
       // why the previous attempt ended; none before the first
       let ended: Reason | undefined
-      // whether it was an Identify answered with op 9: a gateway doing that again and again would
-      // otherwise have the day's identify budget spent at one identify per spacing
-      let identifyRefused = false
       while (!stopRequested) {
         if (ended !== undefined) {
           stats.reconnects++
-          // after op 9 Discord asks for a random 1-5 s pause, and a refused Identify backs off
-          // after it; anything else backs off
-          yield* ended._tag === "InvalidSession"
-            ? Effect.flatMap(
-              Random.nextRange(...invalidSessionPause),
-              (ms) => Effect.zipRight(Effect.sleep(ms), identifyRefused ? Effect.ignore(backoffPause) : Effect.void)
-            )
-            : Effect.ignore(backoffPause)
+          yield* pauseBefore(Recovery.pause(recovery, ended))
         }
-        if (failedResumes >= maxFailedResumes) {
+        const gaveUp = Recovery.giveUp(recovery)
+        if (gaveUp !== undefined) {
           memory.current = Protocol.forget(memory.current)
-          failedResumes = 0
+          recovery = gaveUp
         }
         const mode = Protocol.modeOf(memory.current)
         yield* transition(SessionState.ConnectingHttp(), Reasons.Start())
-        // after resumes in a row that never reached a gateway (no socket, no Hello), every other
-        // one goes to the gateway URL, which takes a Resume too: the session's own node may be gone
-        const url = mode === "resume" && (unreachedResumes < maxFailedResumes || unreachedResumes % 2 === 0)
+        const url = mode === "resume" && !Recovery.resumesAtGateway(recovery)
           ? Either.right(memory.current.resumeGatewayUrl!)
           : yield* Effect.either(identifyUrl)
         if (Either.isLeft(url)) {
@@ -359,16 +350,10 @@ export const makeWith = (
         }
         const outcome = yield* Connection.run(connectionContext, SessionOptions.gatewayUrl(url.right, resolved), mode)
         ended = outcome.reason
-        identifyRefused = mode === "identify" && !outcome.ready && outcome.reason._tag === "InvalidSession"
+        recovery = Recovery.after(recovery, mode, outcome)
         if (stopRequested) return
         // a connection that stayed ready long enough starts the backoff over
         if (outcome.stable) backoff = undefined
-        // a resume failed when it was sent and not answered; a connection that never got that far
-        // (an outage), or whose replay a slow program held up past the ready timeout, says nothing
-        // against the session
-        if (outcome.ready || outcome.replayed > 0) failedResumes = 0
-        else if (mode === "resume" && outcome.authenticated) failedResumes++
-        unreachedResumes = mode === "resume" && !outcome.authenticated ? unreachedResumes + 1 : 0
         if (outcome.next === "identify") memory.current = Protocol.forget(memory.current)
         yield* metrics.reconnect(outcome.reason._tag)
         yield* transition(SessionState.Disconnected(), outcome.reason)

@@ -1,0 +1,93 @@
+/**
+ * What a session learns from how its connections ended, and what it does about it between them:
+ * when to give a Discord session up for a new one, where a Resume goes, and how long to pause.
+ * Pure: the session's loop keeps a {@link Recovery} and asks it.
+ *
+ * @since 0.1.0
+ */
+import type { Outcome } from "./Connection.ts"
+import type { Mode } from "./Protocol.ts"
+import type { Reason } from "./SessionState.ts"
+
+/**
+ * How the last connections went.
+ *
+ * @since 0.1.0
+ */
+export interface Recovery {
+  /** Resumes in a row that were sent and never answered (no RESUMED, no replayed event). */
+  readonly failedResumes: number
+  /** Resumes in a row that never reached a gateway (no socket, no Hello). */
+  readonly unreachedResumes: number
+  /** Whether the last connection's Identify was answered with op 9. */
+  readonly identifyRefused: boolean
+}
+
+/**
+ * Before the first connection.
+ *
+ * @since 0.1.0
+ */
+export const initial: Recovery = { failedResumes: 0, unreachedResumes: 0, identifyRefused: false }
+
+/**
+ * How many Resumes in a row may fail before the session is given up, and may miss the gateway
+ * before every other one tries the gateway URL.
+ *
+ * @since 0.1.0
+ */
+export const maxFailedResumes = 3
+
+/**
+ * `recovery` after a connection that tried to `mode` ended with `outcome`. A connection that
+ * never reached a gateway (an outage) says nothing against the session, nor does one whose
+ * replay a slow program held up past the ready timeout.
+ *
+ * @since 0.1.0
+ */
+export const after = (
+  recovery: Recovery,
+  mode: Mode,
+  outcome: Pick<Outcome, "reason" | "ready" | "authenticated" | "replayed">
+): Recovery => ({
+  failedResumes: outcome.ready || outcome.replayed > 0
+    ? 0
+    : recovery.failedResumes + (mode === "resume" && outcome.authenticated ? 1 : 0),
+  unreachedResumes: mode === "resume" && !outcome.authenticated ? recovery.unreachedResumes + 1 : 0,
+  identifyRefused: mode === "identify" && !outcome.ready && outcome.reason._tag === "InvalidSession"
+})
+
+/**
+ * Whether the session should be given up for a new one (identify), and `recovery` once it was.
+ *
+ * @since 0.1.0
+ */
+export const giveUp = (recovery: Recovery): Recovery | undefined =>
+  recovery.failedResumes >= maxFailedResumes ? { ...recovery, failedResumes: 0 } : undefined
+
+/**
+ * Whether the next Resume goes to the gateway URL, which takes one too, instead of
+ * `resume_gateway_url`: every other time once Resumes stopped reaching the session's own node.
+ *
+ * @since 0.1.0
+ */
+export const resumesAtGateway = (recovery: Recovery): boolean =>
+  recovery.unreachedResumes >= maxFailedResumes && recovery.unreachedResumes % 2 === 1
+
+/**
+ * A pause between connections: the random one Discord asks for after op 9, that one and then the
+ * backoff, or the backoff.
+ *
+ * @since 0.1.0
+ */
+export type Pause = "InvalidSession" | "InvalidSessionThenBackoff" | "Backoff"
+
+/**
+ * The pause before the next connection after one that ended for `reason`: after op 9, the random
+ * pause, and the backoff too when op 9 answered an Identify (a gateway refusing every Identify
+ * would otherwise have the day's budget spent at one per 5 s); otherwise the backoff.
+ *
+ * @since 0.1.0
+ */
+export const pause = (recovery: Recovery, reason: Reason): Pause =>
+  reason._tag !== "InvalidSession" ? "Backoff" : recovery.identifyRefused ? "InvalidSessionThenBackoff" : "InvalidSession"
