@@ -12,6 +12,7 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as FiberId from "effect/FiberId"
 import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import { isDue } from "../internal/due.ts"
 import * as FifoSemaphore from "./FifoSemaphore.ts"
 
@@ -101,7 +102,11 @@ export interface IdentifyLimiterOptions {
 export class IdentifyLimiter extends Context.Tag("discord-gateway/IdentifyLimiter")<
   IdentifyLimiter,
   {
-    /** Sets the limits from `GET /gateway/bot`. Before it: max concurrency 1, budget unknown. */
+    /**
+     * Sets the limits from `GET /gateway/bot`. Before it: max concurrency 1, budget unknown. A
+     * new max concurrency starts its keys where the old ones left off; identifies waiting on an
+     * old key line up again under their new one.
+     */
     readonly configure: (limit: SessionStartLimit) => Effect.Effect<void>
     /**
      * Waits for the shard's key (first come, first served), takes one identify from the budget,
@@ -129,6 +134,8 @@ interface Gate {
   lastAt: number | undefined
   pending: Deferred.Deferred<void> | undefined
   readonly turns: FifoSemaphore.FifoSemaphore
+  /** Replaced by the keys of a new max concurrency: its waiters line up again there. */
+  retired: boolean
 }
 
 interface Budget {
@@ -155,7 +162,7 @@ export const make = (options: IdentifyLimiterOptions = {}): Effect.Effect<Contex
     const gateFor = (key: number): Gate => {
       let gate = gates.get(key)
       if (gate === undefined) {
-        gate = { lastAt: inheritedLastAt, pending: undefined, turns: FifoSemaphore.make(1) }
+        gate = { lastAt: inheritedLastAt, pending: undefined, turns: FifoSemaphore.make(1), retired: false }
         gates.set(key, gate)
       }
       return gate
@@ -177,10 +184,11 @@ export const make = (options: IdentifyLimiterOptions = {}): Effect.Effect<Contex
 
     /**
      * Holding the key: waits out its spacing (cut short when an answer moves it forward), then
-     * the budget, then counts the identify.
+     * the budget, then counts the identify. False when the key was retired meanwhile.
      */
-    const awaitTurn = (gate: Gate, shardId: number): Effect.Effect<void, IdentifyBudgetExhausted> =>
+    const awaitTurn = (gate: Gate, shardId: number): Effect.Effect<boolean, IdentifyBudgetExhausted> =>
       Effect.clockWith((clock) => {
+        if (gate.retired) return Effect.succeed(false)
         const now = clock.unsafeCurrentTimeMillis()
         const turnAt = gate.lastAt === undefined ? now : gate.lastAt + spacing
         if (!isDue(turnAt, now)) {
@@ -202,8 +210,16 @@ export const make = (options: IdentifyLimiterOptions = {}): Effect.Effect<Contex
         if (budget !== undefined) budget.remaining -= 1
         gate.lastAt = now
         gate.pending = undefined
-        return Effect.void
+        return Effect.succeed(true)
       })
+
+    /** An identify of a retired key, sent at `at`: every key of now waits for it. */
+    const inherit = (at: number): void => {
+      if (inheritedLastAt === undefined || at > inheritedLastAt) inheritedLastAt = at
+      for (const gate of gates.values()) {
+        if (gate.lastAt === undefined || at > gate.lastAt) gate.lastAt = at
+      }
+    }
 
     const identify = <A, E, R>(
       shardId: number,
@@ -228,8 +244,14 @@ export const make = (options: IdentifyLimiterOptions = {}): Effect.Effect<Contex
         const sent = Effect.sync(() => {
           gate.lastAt = Math.min(clock.unsafeCurrentTimeMillis() + margin, answeredAt ?? Infinity)
           gate.pending = answeredAt === undefined ? answer : undefined
+          if (gate.retired) inherit(gate.lastAt)
         })
-        return gate.turns.withPermit(Effect.zipRight(awaitTurn(gate, shardId), Effect.ensuring(send(answered), sent)))
+        // a waiter whose key was retired meanwhile lines up again with the new keys
+        return Effect.flatMap(
+          gate.turns.withPermit(Effect.flatMap(awaitTurn(gate, shardId), (counted) =>
+            counted ? Effect.map(Effect.ensuring(send(answered), sent), Option.some) : Effect.succeed(Option.none()))),
+          Option.match({ onNone: () => identify(shardId, send), onSome: Effect.succeed })
+        )
       })
 
     const configure = (limit: SessionStartLimit): Effect.Effect<void> =>
@@ -247,6 +269,7 @@ export const make = (options: IdentifyLimiterOptions = {}): Effect.Effect<Contex
             }
           }
           maxConcurrency = next
+          for (const gate of gates.values()) gate.retired = true
           gates = new Map()
         })
       )

@@ -146,6 +146,43 @@ describe("IdentifyLimiter", () => {
       expect(Object.fromEntries(times)).toEqual({ 1: 5000, 2: 5000, 3: 10000 })
     }))
 
+  it.effect("identifies waiting when max_concurrency changes line up again with the new keys", () =>
+    Effect.gen(function*() {
+      for (const [from, to, shards] of [[1, 2, [1, 3]], [2, 1, [2, 5]]] as const) {
+        const start = yield* Clock.currentTimeMillis
+        const limiter = yield* IdentifyLimiter.make({ margin: 0 })
+        yield* limiter.configure(limits({ maxConcurrency: from }))
+        yield* Effect.forEach(Array.from({ length: from }, (_, shard) => shard), (shard) => limiter.identify(shard, () => Effect.void))
+        // waits on its old key for 5 s
+        const first = yield* identifyAll(limiter, [shards[0]])
+        yield* settle
+        yield* TestClock.adjust("1 second")
+        yield* limiter.configure(limits({ maxConcurrency: to }))
+        // of the same new key as the one waiting: the two go 5 s apart (in either order), not together
+        const second = yield* identifyAll(limiter, [shards[1]])
+        yield* TestClock.adjust("20 seconds")
+        yield* Fiber.join(first.fiber)
+        yield* Fiber.join(second.fiber)
+        const times = [first.times.get(shards[0])!, second.times.get(shards[1])!].map((at) => at - start)
+        expect(times.sort((a, b) => a - b)).toEqual([5000, 10_000])
+      }
+    }))
+
+  it.effect("an identify of an old key still sending when max_concurrency changes holds every new key back", () =>
+    Effect.gen(function*() {
+      const limiter = yield* IdentifyLimiter.make({ margin: 0 })
+      yield* limiter.configure(limits({ maxConcurrency: 1 }))
+      const sending = yield* Effect.fork(limiter.identify(0, () => Effect.sleep("1 second")))
+      yield* settle
+      yield* limiter.configure(limits({ maxConcurrency: 2 }))
+      const { fiber, times } = yield* identifyAll(limiter, [1])
+      yield* TestClock.adjust("10 seconds")
+      yield* Fiber.join(sending)
+      yield* Fiber.join(fiber)
+      // its send ended at 1 s: Discord counts it there, whichever new key it falls in
+      expect(times.get(1)).toBe(6000)
+    }))
+
   it.effect("before configure: one key, no budget, spacing kept across later re-identifies", () =>
     Effect.gen(function*() {
       const limiter = yield* IdentifyLimiter.make({ margin: 0 })
