@@ -17,6 +17,7 @@ import * as SendLimiter from "../limits/SendLimiter.ts"
 import * as Commands from "../protocol/Commands.ts"
 import type { EventName } from "../protocol/Event.ts"
 import * as Intents from "../protocol/Intents.ts"
+import { isSessionId, maxSessionIdLength } from "../protocol/internal/schema.ts"
 import * as Backoff from "./Backoff.ts"
 import { type GatewayInfoError, InvalidOptions } from "./SessionError.ts"
 
@@ -179,9 +180,7 @@ const shardProblems = (shard: readonly [id: number, count: number], resume: Resu
     const { resumeGatewayUrl, sequence, sessionId, shard: resumed } = resume
     if (!isWebSocketUrl(resumeGatewayUrl)) found.push(`resume.resumeGatewayUrl must be a ws:// or wss:// URL`)
     if (!Number.isSafeInteger(sequence) || sequence < 0) found.push(`resume.sequence must be a non-negative integer`)
-    if (sessionId === "" || sessionId.length > Commands.maxSessionIdLength) {
-      found.push(`resume.sessionId must be a non-empty string of at most ${Commands.maxSessionIdLength} characters`)
-    }
+    if (!isSessionId(sessionId)) found.push(`resume.sessionId must be a non-empty string of at most ${maxSessionIdLength} characters`)
     if (resumed[0] !== id || resumed[1] !== count) found.push(`resume.shard [${resumed}] is not this session's shard [${id}, ${count}]`)
   }
   return found

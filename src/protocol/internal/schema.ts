@@ -117,14 +117,20 @@ export const isSnowflake = (u: unknown): u is string =>
 export const maxSessionIdLength = 256
 
 /**
+ * Whether `u` is a session id: a non-empty string of at most {@link maxSessionIdLength} characters.
+ *
+ * @since 0.1.0
+ */
+export const isSessionId = (u: unknown): u is string =>
+  typeof u === "string" && u.length > 0 && u.length <= maxSessionIdLength
+
+/**
  * A session id: a non-empty string of at most {@link maxSessionIdLength} characters.
  *
  * @since 0.1.0
  */
 export const SessionId = checked<string>((u) =>
-  typeof u === "string" && u.length > 0 && u.length <= maxSessionIdLength
-    ? undefined
-    : `must be a non-empty string of at most ${maxSessionIdLength} characters, got ${show(u)}`
+  isSessionId(u) ? undefined : `must be a non-empty string of at most ${maxSessionIdLength} characters, got ${show(u)}`
 )
 
 /**
