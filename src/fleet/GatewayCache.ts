@@ -37,8 +37,8 @@ export interface GatewayCache {
   /**
    * The answer: the cached one while it is younger than `maxAge`, else a new fetch (one at a
    * time: concurrent callers share it). When a refetch fails for any reason but a 401, the stale
-   * answer is used for another minute (or `maxAge`, if shorter) before the next try; the first
-   * fetch's failure is the caller's.
+   * answer is used for another minute (or `maxAge`, if shorter; or as long as a 429 asked, if
+   * longer) before the next try; the first fetch's failure is the caller's.
    */
   readonly info: Effect.Effect<GatewayBot, GatewayInfoError>
   /** The gateway URL of `info`, for `SessionOptions.gatewayUrl`. */
@@ -94,7 +94,8 @@ export const make = (
       // fatal.
       Effect.catchIf((error) => error.reason !== "Unauthorized" && cached !== undefined, (error) => {
         const stale = cached!.info
-        cached = { info: stale, until: clock.unsafeCurrentTimeMillis() + Math.min(maxAge, staleRetryMillis) }
+        const retryIn = Math.max(Math.min(maxAge, staleRetryMillis), (error.retryAfter ?? 0) * 1000)
+        cached = { info: stale, until: clock.unsafeCurrentTimeMillis() + retryIn }
         return Effect.as(
           Effect.logWarning("gateway info could not be refreshed; using the cached answer").pipe(
             Effect.annotateLogs({ reason: error.reason, detail: error.detail })

@@ -6,6 +6,7 @@
  */
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
@@ -15,9 +16,9 @@ import * as GatewayBot from "../protocol/GatewayBot.ts"
 import { GatewayInfoError } from "./SessionError.ts"
 
 /**
- * Fetches `GET {api}/gateway/bot`. A 401 fails with reason `Unauthorized`; any other failure
- * (network, status, no answer within `timeout`, a body that is not a valid answer) with `Http` or
- * `Decode`. The token goes only into the Authorization header, which `@effect/platform` redacts.
+ * Fetches `GET {api}/gateway/bot`. A 401 fails with reason `Unauthorized`; a 429 with
+ * `RateLimited` and the seconds it asks to wait; any other failure (network, status, no answer
+ * within `timeout`, a body that is not a valid answer) with `Http` or `Decode`. The token goes only into the Authorization header, which `@effect/platform` redacts.
  *
  * @since 0.1.0
  */
@@ -43,6 +44,14 @@ export const fetch = (
     if (response.status === 401) {
       return yield* new GatewayInfoError({ reason: "Unauthorized", detail: "401 Unauthorized" })
     }
+    if (response.status === 429) {
+      const retryAfter = yield* retryAfterOf(response)
+      return yield* new GatewayInfoError({
+        reason: "RateLimited",
+        detail: `429 Too Many Requests; retry after ${retryAfter} s`,
+        retryAfter
+      })
+    }
     if (response.status < 200 || response.status >= 300) {
       return yield* new GatewayInfoError({ reason: "Http", detail: `status ${response.status}` })
     }
@@ -58,6 +67,29 @@ export const fetch = (
     }),
     Effect.withSpan("GatewayInfo.fetch")
   )
+
+/**
+ * The longest wait a 429 is taken at its word for: a proxy's or a misconfigured gateway's
+ * answer must not park the session for days.
+ *
+ * @since 0.1.0
+ */
+export const maxRetryAfter = 3600
+
+// The seconds a 429 asks to wait: the Retry-After header, else the body's `retry_after` (Discord
+// sends both), else a second; at most an hour.
+const retryAfterOf = (response: HttpClientResponse.HttpClientResponse): Effect.Effect<number> => {
+  const seconds = (value: unknown) => {
+    const number = typeof value === "string" && value.trim() !== "" ? Number(value) : value
+    return typeof number === "number" && Number.isFinite(number) && number >= 0 ? Math.min(number, maxRetryAfter) : undefined
+  }
+  const header = seconds(response.headers["retry-after"])
+  if (header !== undefined) return Effect.succeed(header)
+  return response.json.pipe(
+    Effect.map((body) => (typeof body === "object" && body !== null && "retry_after" in body ? seconds(body.retry_after) : undefined) ?? 1),
+    Effect.orElseSucceed(() => 1)
+  )
+}
 
 /**
  * The identify limits of a `GET /gateway/bot` answer, as the identify limiter takes them.

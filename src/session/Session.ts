@@ -346,6 +346,8 @@ export const makeWith = (
           if (url.left.reason === "Unauthorized") return yield* url.left
           ended = Reasons.GatewayInfoFailed({ message: url.left.message })
           yield* transition(SessionState.Disconnected(), ended)
+          // a 429 is waited out before the backoff
+          if (url.left.retryAfter !== undefined) yield* Effect.sleep(Duration.seconds(url.left.retryAfter))
           continue
         }
         const outcome = yield* Connection.run(connectionContext, SessionOptions.gatewayUrl(url.right, resolved), mode)

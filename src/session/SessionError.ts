@@ -27,13 +27,16 @@ export class FatalClose extends Data.TaggedError("FatalClose")<{
 
 /**
  * `GET /gateway/bot` failed. `Unauthorized` (the token was rejected) is fatal; the others are
- * retried with backoff and only show up as transitions.
+ * retried with backoff (after a `RateLimited` one, no sooner than `retryAfter` seconds) and only
+ * show up as transitions.
  *
  * @since 0.1.0
  */
 export class GatewayInfoError extends Data.TaggedError("GatewayInfoError")<{
-  readonly reason: "Unauthorized" | "Http" | "Decode"
+  readonly reason: "Unauthorized" | "RateLimited" | "Http" | "Decode"
   readonly detail: string
+  /** With `RateLimited`: the seconds the 429 asked to wait. */
+  readonly retryAfter?: number
 }> {
   override get message(): string {
     return this.reason === "Unauthorized"

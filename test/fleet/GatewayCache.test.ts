@@ -72,6 +72,26 @@ describe("GatewayCache", () => {
       expect(Either.isLeft(refused) && refused.left.reason).toBe("Unauthorized")
       expect([requests, yield* cache.fetches]).toEqual([5, 2])
 
+      // a 429 that asks for longer than the minute keeps the stale answer as long as it asks
+      let limitedRequests = 0
+      const limited = yield* GatewayCache.make({ api: "https://discord.test/api/v10", token, maxAge: "1 hour", timeout: "15 seconds" }).pipe(
+        Effect.provideService(HttpClient.HttpClient, HttpClient.make((request) =>
+          Effect.sync(() => {
+            const response = ++limitedRequests === 2
+              ? new Response("{}", { status: 429, headers: { "retry-after": "300" } })
+              : new Response(JSON.stringify(answer(limitedRequests)), { status: 200 })
+            return HttpClientResponse.fromWeb(request, response)
+          })
+        ))
+      )
+      expect((yield* limited.info).shards).toBe(1)
+      yield* TestClock.adjust("1 hour")
+      expect((yield* limited.info).shards).toBe(1) // 429: retry after 300 s
+      yield* TestClock.adjust("299 seconds")
+      expect([(yield* limited.info).shards, limitedRequests]).toEqual([1, 2])
+      yield* TestClock.adjust("1 second")
+      expect((yield* limited.info).shards).toBe(3)
+
       const first = yield* GatewayCache.make({ api: "https://discord.test/api/v10", token, maxAge: "1 hour", timeout: "15 seconds" }).pipe(
         Effect.provideService(HttpClient.HttpClient, HttpClient.make((request) =>
           Effect.succeed(HttpClientResponse.fromWeb(request, new Response("busy", { status: 503 })))

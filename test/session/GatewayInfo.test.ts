@@ -65,6 +65,23 @@ describe("GatewayInfo.fetch", () => {
       }
     }))
 
+  it.effect("a 429 fails with RateLimited and the seconds to wait: the Retry-After header, else the body's retry_after, else 1; at most an hour", () =>
+    Effect.gen(function*() {
+      const limited = (headers: Record<string, string>, body: unknown) =>
+        Effect.succeed(new Response(JSON.stringify(body), { status: 429, headers }))
+      const cases = [
+        [{ "retry-after": "7" }, { retry_after: 6.5 }, 7],
+        [{}, { message: "You are being rate limited.", retry_after: 2.5, global: false }, 2.5],
+        [{ "retry-after": "soon" }, "not an object", 1],
+        [{ "retry-after": "86400" }, {}, 3600]
+      ] as const
+      for (const [headers, body, seconds] of cases) {
+        const { either } = yield* fetchWith(() => limited(headers, body))
+        expect(either).toMatchObject({ _tag: "Left", left: { reason: "RateLimited", retryAfter: seconds } })
+        if (either._tag === "Left") expect(either.left.message).toBe(`GET /gateway/bot failed: 429 Too Many Requests; retry after ${seconds} s`)
+      }
+    }))
+
   it.effect("gives up on an answer that does not come within the timeout", () =>
     Effect.gen(function*() {
       const fetching = yield* Effect.fork(fetchWith(() => Effect.never))

@@ -1,4 +1,6 @@
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
+import * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import { describe, expect, it } from "@effect/vitest"
 import * as Cause from "effect/Cause"
 import * as Chunk from "effect/Chunk"
@@ -282,6 +284,34 @@ describe("Session", () => {
       const sent = yield* receiveOp(peer, 8)
       expect(sent.d).toMatchObject({ query: "ab", limit: 5 })
       expect(yield* peer.takeAll).toHaveLength(0)
+    }).pipe(Effect.provide(TestLayer)))
+
+  it.scoped("a 429 from GET /gateway/bot is waited out for as long as it asks before the next try", () =>
+    Effect.gen(function*() {
+      let requests = 0
+      const client = HttpClient.make((request) =>
+        Effect.sync(() => {
+          const first = requests++ === 0
+          const response = first
+            ? new Response(JSON.stringify({ message: "You are being rate limited.", retry_after: 120 }), { status: 429, headers: { "retry-after": "120" } })
+            : new Response(JSON.stringify({ url: gatewayUrl, shards: 1, session_start_limit: { total: 1000, remaining: 999, reset_after: 60_000, max_concurrency: 1 } }))
+          return HttpClientResponse.fromWeb(request, response)
+        })
+      )
+      const { gateway: _configured, ...viaGatewayBot } = options()
+      const session = yield* Session.make(viaGatewayBot).pipe(Effect.provideService(HttpClient.HttpClient, client))
+      yield* settle
+      const last = yield* Stream.runHead(session.transitions)
+      expect(Option.map(last, ({ reason }) => describeReason(reason))).toEqual(
+        Option.some("gateway info failed: GET /gateway/bot failed: 429 Too Many Requests; retry after 120 s")
+      )
+      yield* TestClock.adjust("119 seconds")
+      expect(requests).toBe(1)
+      const connected = yield* Effect.fork(acceptAndHello(60_000))
+      yield* TestClock.adjust("2 minutes")
+      expect(requests).toBe(2)
+      const { first } = yield* Fiber.join(connected)
+      expect(first.op).toBe(2)
     }).pipe(Effect.provide(TestLayer)))
 
   it.scoped("a defect while authenticating (here a custom identify limiter's) ends the session with it, not a hang nor a clean end", () =>
