@@ -71,6 +71,8 @@ const makeNative = (binding: ZstdNative.ZstdBinding, maxMessageBytes: number): D
     compression: "zstd-stream",
     push: (frame) => {
       if (failure !== undefined) return failure
+      // an empty websocket message carries no zstd bytes, so no message (as with zlib-stream)
+      if (frame.length === 0) return undefined
       let output: Uint8Array | DecodeError
       try {
         output = decode(frame)

@@ -124,10 +124,19 @@ describe("Decompress", () => {
     expect(ZstdDecompress.isAvailable()).toBe(true)
   })
 
-  it("zstd-stream: tiny and empty messages are returned at once", () => {
+  it("an empty websocket message is no message with zlib-stream and zstd-stream, and costs the stream nothing", () => {
+    for (const compression of ["zlib-stream", "zstd-stream"] as const) {
+      const compressor = Compress.unsafeMake(compression)
+      const decompressor = Decompress.make(compression)
+      expect(decompressor.push(new Uint8Array(0))).toBeUndefined()
+      expect(text(decompressor.push(compressor.compress("after")))).toBe("after")
+    }
+  })
+
+  it("zstd-stream: tiny messages are returned at once", () => {
     const compressor = Compress.unsafeMake("zstd-stream")
     const decompressor = Decompress.make("zstd-stream")
-    for (const original of ["a", "", "bc", "hello world ".repeat(50), "d"]) {
+    for (const original of ["a", "bc", "hello world ".repeat(50), "d"]) {
       expect(text(decompressor.push(compressor.compress(original)))).toBe(original)
     }
   })
