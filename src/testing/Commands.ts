@@ -4,6 +4,7 @@
  *
  * @since 0.1.0
  */
+import * as Intents from "../protocol/Intents.ts"
 import { Opcode } from "../protocol/Opcode.ts"
 import type * as Log from "./Log.ts"
 import * as Rules from "./Rules.ts"
@@ -95,6 +96,11 @@ const requestMembers = (d: Record<string, unknown>, session: Session, context: C
   const userIds = Array.isArray(d["user_ids"]) ? d["user_ids"].filter((id): id is string => typeof id === "string") : undefined
   const query = typeof d["query"] === "string" ? d["query"] : undefined
   const limit = typeof d["limit"] === "number" ? d["limit"] : 0
+  // as Discord: no answer to a whole-list request without the intent, no presences without theirs
+  if (userIds === undefined && query === "" && (session.intents & Intents.GuildMembers) === 0) {
+    return context.violate("InvalidCommand", `all members of guild ${guild.id} requested without the GuildMembers intent`)
+  }
+  const presences = d["presences"] === true && (session.intents & Intents.GuildPresences) !== 0
   if (userIds === undefined && query === "" && limit === 0) {
     const retryAfter = context.memberRequests.take(guild.id, now)
     if (retryAfter > 0) {
@@ -121,7 +127,7 @@ const requestMembers = (d: Record<string, unknown>, session: Session, context: C
       chunk_index: index,
       chunk_count: chunkCount,
       ...(index === 0 && notFound.length > 0 ? { not_found: notFound } : {}),
-      ...(d["presences"] === true ? { presences: chunk.map((member) => Traffic.presenceOf(member, guild.id, "online")) } : {}),
+      ...(presences ? { presences: chunk.map((member) => Traffic.presenceOf(member, guild.id, "online")) } : {}),
       ...(nonce === undefined ? {} : { nonce })
     }, now)
   }

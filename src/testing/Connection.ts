@@ -456,6 +456,7 @@ export class Connection implements Outlet {
     const session = new Session(
       sessionId,
       shard,
+      intents,
       guilds,
       largeThreshold,
       Traffic.makeSource(guilds, settings.seed * 7919 + shard[0] * 31 + shard[1]),

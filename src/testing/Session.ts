@@ -63,6 +63,8 @@ export class Session {
   constructor(
     readonly id: string,
     readonly shard: readonly [number, number],
+    /** The intents it identified with. */
+    readonly intents: number,
     readonly guilds: ReadonlyArray<Traffic.Guild>,
     readonly largeThreshold: number,
     readonly source: Traffic.Source,

@@ -2,6 +2,7 @@ import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Redacted from "effect/Redacted"
 import { CloseCode } from "../../src/protocol/CloseCode.ts"
+import * as Intents from "../../src/protocol/Intents.ts"
 import * as LocalGateway from "../../src/testing/LocalGateway.ts"
 import { shardOf } from "../../src/testing/Rules.ts"
 import { connect, dispatch, hello } from "./rawClient.ts"
@@ -18,12 +19,12 @@ const identify = (shard: [number, number] = [0, 1], extra: Record<string, unknow
   d: { token, intents: 513, properties: { os: "linux", browser: "test", device: "test" }, shard, ...extra }
 })
 
-/** Connects, waits for Hello, identifies and waits for READY. */
-const ready = (gateway: LocalGateway.LocalGateway, shard: [number, number] = [0, 1]) =>
+/** Connects, waits for Hello, identifies (with `intents`, if given) and waits for READY. */
+const ready = (gateway: LocalGateway.LocalGateway, shard: [number, number] = [0, 1], intents?: number) =>
   Effect.gen(function*() {
     const client = yield* connect(gateway.url + query)
     yield* client.next(hello)
-    yield* client.send(identify(shard))
+    yield* client.send(identify(shard, intents === undefined ? {} : { intents }))
     const readyFrame = yield* client.next(dispatch("READY"))
     return { client, ready: readyFrame }
   })
@@ -164,7 +165,7 @@ describe("LocalGateway sessions", () => {
   it.scopedLive("answers Request Guild Members with chunks, not_found, presences and nonce", () =>
     Effect.gen(function*() {
       const gateway = yield* gatewayWith({ guilds: 1, membersPerGuild: 5, memberChunkSize: 2 })
-      const { client } = yield* ready(gateway)
+      const { client } = yield* ready(gateway, [0, 1], Intents.Guilds | Intents.GuildMembers | Intents.GuildPresences)
       const guild = gateway.world.guilds[0]!
       yield* client.send({ op: 8, d: { guild_id: guild.id, query: "", limit: 0, presences: true, nonce: "all" } })
       yield* client.next((f) => f.t === "GUILD_MEMBERS_CHUNK" && f.d.chunk_index === 2)
@@ -186,6 +187,21 @@ describe("LocalGateway sessions", () => {
       expect(limited.d).toMatchObject({ opcode: 8, meta: { guild_id: guild.id, nonce: "again" } })
       expect(limited.d.retry_after).toBeGreaterThan(29)
       expect(yield* kinds(gateway)).toEqual(["RequestGuildMembersRateLimited"])
+    }))
+
+  it.scopedLive("as Discord, leaves a whole-list member request unanswered without GuildMembers, and presences out without GuildPresences", () =>
+    Effect.gen(function*() {
+      const gateway = yield* gatewayWith({ guilds: 1, membersPerGuild: 3 })
+      const { client } = yield* ready(gateway, [0, 1], Intents.Guilds)
+      const guild = gateway.world.guilds[0]!
+      yield* client.send({ op: 8, d: { guild_id: guild.id, query: "", limit: 10, nonce: "all" } })
+      yield* client.send({ op: 8, d: { guild_id: guild.id, user_ids: [guild.members[0]!.user.id], presences: true, nonce: "ids" } })
+      const byId = yield* client.next((f) => f.t === "GUILD_MEMBERS_CHUNK")
+      expect([byId.d.nonce, byId.d.members.length, byId.d.presences]).toEqual(["ids", 1, undefined])
+      expect(client.frames.filter(dispatch("GUILD_MEMBERS_CHUNK"))).toHaveLength(1)
+      expect(yield* gateway.violations).toMatchObject([
+        { kind: "InvalidCommand", detail: `all members of guild ${guild.id} requested without the GuildMembers intent` }
+      ])
     }))
 
   it.scopedLive("answers voice state, soundboard and channel info requests", () =>
