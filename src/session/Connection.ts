@@ -277,14 +277,20 @@ export const run = (ctx: Context, url: string, mode: Protocol.Mode): Effect.Effe
         authenticating = yield* Effect.forkIn(authenticate, scope)
       })
 
+    // READY or RESUMED was read: the identify limiter learns the Identify was answered, and the ready
+    // timeout no longer applies (the answer may still wait for room in the events buffer)
+    const answered = Effect.gen(function*() {
+      yield* identifyAnswered
+      identifyAnswered = Effect.void
+      if (authenticating !== undefined) yield* Fiber.interrupt(authenticating)
+      authenticating = undefined
+    })
+
     const onReady = (reason: Reason) =>
       Effect.gen(function*() {
         ready = true
         readyAt ??= clock.unsafeCurrentTimeMillis()
-        yield* identifyAnswered
-        identifyAnswered = Effect.void
-        if (authenticating !== undefined) yield* Fiber.interrupt(authenticating)
-        authenticating = undefined
+        yield* answered
         yield* ctx.transition(SessionState.Connected({ phase: "Ready" }), reason)
         yield* Scope.extend(
           ctx.outbox.attach({
@@ -370,11 +376,11 @@ export const run = (ctx: Context, url: string, mode: Protocol.Mode): Effect.Effe
       frames: ReadonlyArray<Frame>,
       i: number
     ): Effect.Effect<void> =>
-      Effect.suspend(() => {
+      Effect.zipRight(step._tag === "Emit" ? Effect.void : answered, Effect.suspend(() => {
         tracker.paused = true
         // waits for room, unless the connection ends meanwhile
         return Effect.raceFirst(ctx.events.offer(step.event), Effect.as(Effect.exit(Deferred.await(ended)), false))
-      }).pipe(
+      })).pipe(
         Effect.flatMap((accepted) => {
           tracker.paused = false
           return accepted ? commit(step) ?? Effect.void : finish(Protocol.modeOf(ctx.memory.current), Reason.Disconnect())

@@ -362,6 +362,37 @@ describe("Session", () => {
       expect(resume.d.seq).toBe(6)
     }).pipe(Effect.provide(TestLayer)))
 
+  it.scoped("a READY or RESUMED held back by a full buffer is an answer: the ready timeout does not end the connection", () =>
+    Effect.gen(function*() {
+      // a resume whose replayed event fills the buffer, so RESUMED waits for room
+      const session = yield* Session.make(options({
+        bufferSize: 1,
+        resume: { sessionId: "session-1", sequence: 5, resumeGatewayUrl: resumeUrl, shard: [0, 1] }
+      }))
+      const reasons: Array<string> = []
+      yield* Effect.forkScoped(Stream.runForEach(session.transitions, ({ reason }) => Effect.sync(() => reasons.push(reason._tag))))
+      const { first, peer } = yield* acceptAndHello(3_600_000)
+      expect(first.op).toBe(6)
+      yield* peer.sendJson(dispatch(6, "MESSAGE_CREATE", {}))
+      yield* peer.sendJson(dispatch(7, "RESUMED", {}))
+      yield* settle
+      yield* TestClock.adjust("1 minute")
+      expect(yield* peer.isOpen).toBe(true)
+      // then op 9: the new session's READY waits behind RESUMED, and is not timed out either
+      const taken = yield* Stream.runHead(session.events)
+      expect(Option.map(taken, (event) => event.t)).toEqual(Option.some("MESSAGE_CREATE"))
+      yield* peer.sendJson({ op: 9, d: false, s: null, t: null })
+      yield* settle
+      yield* TestClock.adjust("5 seconds")
+      const { first: identify, peer: next } = yield* acceptAndHello(3_600_000)
+      expect(identify.op).toBe(2)
+      yield* next.sendJson(ready(1, "session-2"))
+      yield* settle
+      yield* TestClock.adjust("1 minute")
+      expect(yield* next.isOpen).toBe(true)
+      expect(reasons.filter((reason) => reason === "Opened" || reason === "ReadyTimeout")).toEqual(["Opened", "Opened"])
+    }).pipe(Effect.provide(TestLayer)))
+
   it.scoped("disconnecting while the reader waits for room in a full buffer ends at once; the event it held is not counted", () =>
     Effect.gen(function*() {
       const session = yield* Session.make(options({ bufferSize: 1 }))
