@@ -65,6 +65,11 @@ export const presenceUpdates: SendLimiterOptions = { limit: 5, window: Duration.
  */
 export interface SendLimiter {
   readonly take: (priority: SendPriority) => Effect.Effect<void>
+  /**
+   * Waits until a `take` of `priority` would go at once, and takes nothing: for a limiter with one
+   * taker, which can then take at the moment it sends, after waiting for other limits.
+   */
+  readonly awaitRoom: (priority: SendPriority) => Effect.Effect<void>
   /** Sends inside the window now, and takes waiting per priority. */
   readonly snapshot: Effect.Effect<SendLimiterSnapshot>
 }
@@ -163,18 +168,29 @@ export const make = (options: SendLimiterOptions = gatewaySends): Effect.Effect<
         wake()
       })
 
-    const take = (priority: SendPriority): Effect.Effect<void> =>
+    // takes a place and returns when it was recorded
+    const takeAt = (priority: SendPriority): Effect.Effect<number> =>
       Effect.uninterruptibleMask((restore) =>
         Effect.clockWith((clock) =>
           Effect.flatMap(Deferred.make<void>(), (turn) => {
-            if (canSkipQueue(priority) && SlidingWindow.tryTake(log, clock.unsafeCurrentTimeMillis(), caps[priority])) {
-              return Effect.void
-            }
+            const now = clock.unsafeCurrentTimeMillis()
+            if (canSkipQueue(priority) && SlidingWindow.tryTake(log, now, caps[priority])) return Effect.succeed(now)
             const waiter: Waiter = { priority, turn, grantedAt: undefined }
             queues[priority].push(waiter)
-            return Effect.zipRight(wakeServer, restore(Deferred.await(turn)).pipe(Effect.onInterrupt(() => cancel(waiter))))
+            return Effect.zipRight(wakeServer, restore(Deferred.await(turn)).pipe(Effect.onInterrupt(() => cancel(waiter)))).pipe(
+              Effect.map(() => waiter.grantedAt!)
+            )
           })
         )
+      )
+    const take = (priority: SendPriority): Effect.Effect<void> => Effect.asVoid(takeAt(priority))
+    const awaitRoom = (priority: SendPriority): Effect.Effect<void> =>
+      Effect.uninterruptibleMask((restore) =>
+        Effect.flatMap(restore(takeAt(priority)), (at) =>
+          Effect.sync(() => {
+            SlidingWindow.refund(log, at)
+            wake()
+          }))
       )
 
     const snapshot = Effect.clockWith((clock) =>
@@ -184,5 +200,5 @@ export const make = (options: SendLimiterOptions = gatewaySends): Effect.Effect<
       }))
     )
 
-    return { take, snapshot }
+    return { take, awaitRoom, snapshot }
   })

@@ -202,14 +202,21 @@ export const run = (ctx: Context, url: string, mode: Protocol.Mode): Effect.Effe
     })
     const tracker = new Heartbeat.Tracker()
     const sendLimiter = yield* SendLimiter.make(options.sendLimit)
-    // made at the first presence update, which most connections never send (the outbox takes
-    // presence slots one at a time)
+    // made at the first presence update, which most connections never send
     let presenceLimiter: SendLimiter.SendLimiter | undefined
-    const presenceSlot = Effect.suspend(() =>
+    const presenceLimit = Effect.suspend(() =>
       presenceLimiter !== undefined
-        ? presenceLimiter.take("command")
-        : Effect.flatMap(Scope.extend(SendLimiter.make(options.presenceLimit), scope), (made) => (presenceLimiter = made).take("command"))
+        ? Effect.succeed(presenceLimiter)
+        : Effect.map(Scope.extend(SendLimiter.make(options.presenceLimit), scope), (made) => presenceLimiter = made)
     )
+    // A presence update waits for room under its own limit, then for a send slot, and only then
+    // takes its presence place, at once: the place is counted from when the update goes out, not
+    // from before a wait for the send limit. The outbox writes presence updates one at a time, so
+    // the room waited for is still there.
+    const presenceSlots = Effect.flatMap(presenceLimit, (presence) =>
+      Effect.uninterruptibleMask((restore) =>
+        Effect.zipRight(restore(presence.awaitRoom("command")), Effect.zipRight(restore(sendLimiter.take("command")), presence.take("command")))
+      ))
     const sendControl = (payload: string | Uint8Array) =>
       Effect.zipRight(sendLimiter.take("control"), Effect.ignore(connection.send(payload)))
     // records a heartbeat going out now and returns its send
@@ -295,7 +302,7 @@ export const run = (ctx: Context, url: string, mode: Protocol.Mode): Effect.Effe
         yield* Scope.extend(
           ctx.outbox.attach({
             slot: sendLimiter.take("command"),
-            presenceSlot,
+            presenceSlots,
             write: (payload) => Effect.match(connection.send(payload), { onFailure: () => false, onSuccess: () => true })
           }),
           scope

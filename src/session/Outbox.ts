@@ -24,15 +24,16 @@ export interface Pending {
 }
 
 /**
- * How a ready connection writes: `slot` waits for the send limiter, `presenceSlot` for the
- * presence limit, and `write` sends (false when the socket refused it, which keeps the command
- * for the next connection).
+ * How a ready connection writes: `slot` waits for the send limiter, `presenceSlots` for both the
+ * presence limit and the send limiter, and `write` sends (false when the socket refused it, which
+ * keeps the command for the next connection). Both slot effects give back what they took when
+ * interrupted.
  *
  * @since 0.1.0
  */
 export interface Writer<R> {
   readonly slot: Effect.Effect<void, never, R>
-  readonly presenceSlot: Effect.Effect<void, never, R>
+  readonly presenceSlots: Effect.Effect<void, never, R>
   readonly write: (payload: string | Uint8Array) => Effect.Effect<boolean>
 }
 
@@ -81,7 +82,8 @@ const writeLane = <R>(lane: Lane, slots: Effect.Effect<void, never, R>, write: W
       }
       lane.carried = pending
       if (!(yield* Deferred.isDone(pending.sent))) {
-        yield* restore(slots)
+        // a caller that gives up meanwhile takes the wait down with it: its slot goes back
+        yield* restore(Effect.raceFirst(slots, Effect.exit(Deferred.await(pending.sent))))
         if (!(yield* Deferred.isDone(pending.sent)) && !(yield* write(pending.payload))) {
           return yield* restore(Effect.never)
         }
@@ -149,7 +151,7 @@ export const make = (report: (depth: number) => Effect.Effect<void>): Effect.Eff
       Effect.gen(function*() {
         const scope = yield* Effect.scope
         const context = yield* Effect.context<R>()
-        const slotsOf = (lane: Lane) => lane === presence ? Effect.zipRight(writer.presenceSlot, writer.slot) : writer.slot
+        const slotsOf = (lane: Lane) => lane === presence ? writer.presenceSlots : writer.slot
         const mine = (lane: Lane): Effect.Effect<void> =>
           Effect.asVoid(Effect.uninterruptible(Effect.forkIn(Effect.provide(writeLane(lane, slotsOf(lane), writer.write, depth), context), scope)))
         start = mine

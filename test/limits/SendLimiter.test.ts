@@ -29,6 +29,21 @@ describe("SendLimiter", () => {
       expect(yield* isDone(next)).toBe(true)
     }))
 
+  it.scoped("awaitRoom waits until a take would go at once, and takes nothing", () =>
+    Effect.gen(function*() {
+      const limiter = yield* SendLimiter.make(SendLimiter.presenceUpdates)
+      yield* takeMany(limiter, "command", 5)
+      const room = yield* Effect.tap(Effect.fork(limiter.awaitRoom("command")), () => settle)
+      yield* TestClock.adjust("19999 millis")
+      expect(yield* isDone(room)).toBe(false)
+      yield* TestClock.adjust("1 millis")
+      yield* settle
+      expect(yield* isDone(room)).toBe(true)
+      expect((yield* limiter.snapshot).used).toBe(0)
+      yield* takeMany(limiter, "command", 5)
+      expect((yield* limiter.snapshot).used).toBe(5)
+    }))
+
   it.scoped("a send free less than a nanosecond from now goes, not waited for with a sleep of zero", () =>
     Effect.gen(function*() {
       const limiter = yield* SendLimiter.make()

@@ -18,7 +18,7 @@ const recordingWriter = (options: { readonly accept?: () => boolean } = {}) =>
     const written: Array<{ readonly payload: string | Uint8Array; readonly at: number }> = []
     const writer: Outbox.Writer<never> = {
       slot: slot.take("command"),
-      presenceSlot: presence.take("command"),
+      presenceSlots: Effect.zipRight(presence.take("command"), slot.take("command")),
       write: (payload) =>
         Effect.map(Clock.currentTimeMillis, (at) => {
           if (options.accept !== undefined && !options.accept()) return false
@@ -135,7 +135,7 @@ describe("Outbox", () => {
             Effect.map(Effect.forkDaemon(outbox.submit(Opcode.VoiceStateUpdate, "during")), (fiber) => {
               during.push(fiber)
             })),
-          presenceSlot: Effect.void,
+          presenceSlots: Effect.void,
           write: () => Effect.succeed(true)
         }),
         connection
@@ -160,7 +160,7 @@ describe("Outbox", () => {
       const outbox = yield* Outbox.make(() => Effect.void)
       const connection = yield* Scope.make()
       // a connection whose limiter has no slot left, for good
-      yield* Scope.extend(outbox.attach({ slot: Effect.never, presenceSlot: Effect.void, write: () => Effect.succeed(true) }), connection)
+      yield* Scope.extend(outbox.attach({ slot: Effect.never, presenceSlots: Effect.void, write: () => Effect.succeed(true) }), connection)
       const sent = yield* Effect.fork(Effect.uninterruptible(Effect.zipRight(
         Effect.forkDaemon(outbox.submit(Opcode.VoiceStateUpdate, "held")),
         Effect.void

@@ -38,6 +38,7 @@ import {
   TestLayer
 } from "./harness.ts"
 import { collectGarbage, nextJob } from "../gc.ts"
+import { settleFor } from "../settle.ts"
 
 const collect = (session: Session.Session, n: number) =>
   Effect.fork(Stream.runCollect(Stream.take(session.events, n)).pipe(Effect.map(Chunk.toReadonlyArray)))
@@ -232,6 +233,48 @@ describe("Session", () => {
       yield* TestClock.adjust("1 millis")
       yield* Fiber.join(updates)
       expect(yield* ops).toEqual([3])
+    }).pipe(Effect.provide(TestLayer)))
+
+  it.scoped("a presence update that waits for the send limit counts against the presence limit from when it goes out", () =>
+    Effect.gen(function*() {
+      const { peer, session } = yield* readySession({}, 3_600_000)
+      const presence = (name: string) => ({ since: null, activities: [{ name, type: 0 }], status: "online" as const, afk: false })
+      const voice = { guild_id: "1", channel_id: null, self_mute: false, self_deaf: false }
+      const ops = Effect.map(peer.takeAll, (frames) => Chunk.toReadonlyArray(frames).map((frame) => (JSON.parse(frame as string) as { op: number }).op))
+      // the command budget (116 places, the Identify in one) is spent; five more wait for 60 s
+      yield* Effect.fork(Effect.forEach(Array.from({ length: 120 }), () => session.updateVoiceState(voice), { concurrency: "unbounded" }))
+      yield* settleFor(1500)
+      yield* Effect.fork(Effect.forEach(["1", "2", "3", "4", "5", "6"], (name) => session.updatePresence(presence(name))))
+      yield* settleFor(1500)
+      expect((yield* ops).filter((op) => op === 4)).toHaveLength(115)
+      yield* TestClock.adjust("60 seconds")
+      yield* settleFor(1500)
+      // the first presence update waited 60 s for its send: it is one of the five in the 20 s from then
+      expect((yield* ops).filter((op) => op === 3)).toHaveLength(5)
+      yield* TestClock.adjust("19999 millis")
+      expect(yield* ops).toEqual([])
+      yield* TestClock.adjust("1 millis")
+      yield* settleFor(1500)
+      expect(yield* ops).toEqual([3])
+    }).pipe(Effect.provide(TestLayer)))
+
+  it.scoped("a caller that gives up while its command waits for the send limit gives its send slot back", () =>
+    Effect.gen(function*() {
+      const { peer, session } = yield* readySession({}, 3_600_000)
+      const voice = { guild_id: "1", channel_id: null, self_mute: false, self_deaf: false }
+      const sent = Effect.map(peer.takeAll, (frames) => frames.length)
+      yield* Effect.fork(Effect.forEach(Array.from({ length: 115 }), () => session.updateVoiceState(voice), { concurrency: "unbounded" }))
+      yield* settleFor(1500)
+      expect(yield* sent).toBe(115)
+      // the next waits for a place, and its caller gives up after a second
+      const gaveUp = yield* Effect.fork(Effect.timeout(session.updateVoiceState(voice), "1 second"))
+      yield* TestClock.adjust("1 second")
+      expect((yield* Effect.flip(Fiber.join(gaveUp)))._tag).toBe("TimeoutException")
+      // once the window moved on, all 116 places are there again
+      yield* TestClock.adjust("1 minute")
+      yield* Effect.fork(Effect.forEach(Array.from({ length: 117 }), () => session.updateVoiceState(voice), { concurrency: "unbounded" }))
+      yield* settleFor(1500)
+      expect(yield* sent).toBe(116)
     }).pipe(Effect.provide(TestLayer)))
 
   it.scoped("a new session identifies with the presence set last; one its Identify could not carry is refused", () =>
