@@ -7,6 +7,7 @@
  *
  * @since 0.1.0
  */
+import * as Channel from "effect/Channel"
 import * as Chunk from "effect/Chunk"
 import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
@@ -67,7 +68,8 @@ export const invalidEvents = Metric.counter("discord_gateway_invalid_events_tota
 /**
  * Options for {@link events} and {@link only}: what to do with an event that did not pass (by
  * default, log a warning annotated with its type, shard and sequence). A failure of `onInvalid`
- * fails the stream.
+ * fails the stream with its error, once the events before the bad one have been handed on; none
+ * after it is.
  *
  * @since 0.1.0
  */
@@ -114,7 +116,33 @@ const decoderOf = (schema: Schema.Schema.AnyNoContext): Decoder => {
   }
 }
 
-/** Decodes each chunk's events that have a schema, and keeps the others or leaves them out. */
+/**
+ * Hands on a chunk's kept events with the report of each bad event run in its place: `at[i]` is
+ * how many kept events came before `invalid[i]`. A failing report fails the channel there.
+ */
+const inPlace = <A, E2, R2>(
+  kept: Array<A>,
+  invalid: ReadonlyArray<InvalidEvent>,
+  at: ReadonlyArray<number>,
+  report: (invalid: InvalidEvent) => Effect.Effect<void, E2, R2>
+): Channel.Channel<Chunk.Chunk<A>, unknown, E2, unknown, void, unknown, R2> => {
+  let channel: Channel.Channel<Chunk.Chunk<A>, unknown, E2, unknown, void, unknown, R2> = Channel.void
+  let from = 0
+  for (let i = 0; i < invalid.length; i++) {
+    const to = at[i]!
+    if (to > from) channel = Channel.zipRight(channel, Channel.write(Chunk.unsafeFromArray(kept.slice(from, to))))
+    channel = Channel.zipRight(channel, Channel.fromEffect(report(invalid[i]!)))
+    from = to
+  }
+  // the rest, even empty: a chunk in always gives one out, as `Released` streams need
+  return Channel.zipRight(channel, Channel.write(Chunk.unsafeFromArray(from === 0 ? kept : kept.slice(from))))
+}
+
+/**
+ * Decodes each chunk's events that have a schema, and keeps the others or leaves them out. A chunk
+ * with no bad event goes out whole, as one write; one with bad events goes out in the pieces
+ * between them, each report run in its place.
+ */
 const validate = <S extends Schemas, A, E2, R2>(schemas: S, keepOthers: boolean, options: Options<E2, R2> | undefined) => {
   const decoders = new Map<string, Decoder>()
   for (const [t, schema] of Object.entries(schemas) as Array<[string, Schema.Schema.AnyNoContext | undefined]>) {
@@ -123,36 +151,49 @@ const validate = <S extends Schemas, A, E2, R2>(schemas: S, keepOthers: boolean,
   const onInvalid = options?.onInvalid ?? logInvalid
   const report = (invalid: InvalidEvent) =>
     Effect.zipRight(Metric.increment(Metric.tagged(invalidEvents, "type", invalid.t)), onInvalid(invalid))
-  return <E, R>(self: Stream.Stream<GatewayEvent, E, R>): Stream.Stream<A, E | E2, R | R2> =>
-    Stream.mapChunksEffect(self, (chunk) => {
-      const kept: Array<unknown> = []
-      let invalid: Array<InvalidEvent> | undefined
-      for (const event of chunk) {
-        const ofType = decoders.get(event.t)
-        if (ofType === undefined) {
-          if (keepOthers) kept.push(event)
-          continue
-        }
-        const decoded = ofType.decode(event.d)
-        if (decoded._tag === "Right") {
-          kept.push(new DecodedEvent(event.shard, event.sequence, event.t, decoded.right))
-        } else {
-          // the values quoted in it are the event's data: a user's text, shown and never obeyed
-          const message = ofType.explain(event.d, decoded.left).split("\n").map(printable).join("\n")
-          const problem = { t: event.t, shard: event.shard, sequence: event.sequence, message }
-          ;(invalid ??= []).push(new InvalidEvent(problem))
-        }
-      }
-      const out = Chunk.unsafeFromArray(kept as Array<A>)
-      return invalid === undefined ? Effect.succeed(out) : Effect.as(Effect.forEach(invalid, report, { discard: true }), out)
-    })
+  return <E, R>(self: Stream.Stream<GatewayEvent, E, R>): Stream.Stream<A, E | E2, R | R2> => {
+    const loop: Channel.Channel<Chunk.Chunk<A>, Chunk.Chunk<GatewayEvent>, E | E2, E, unknown, unknown, R2> = Channel
+      .readWithCause({
+        onInput: (chunk: Chunk.Chunk<GatewayEvent>) => {
+          const kept: Array<unknown> = []
+          let invalid: Array<InvalidEvent> | undefined
+          let at: Array<number> | undefined
+          for (const event of chunk) {
+            const ofType = decoders.get(event.t)
+            if (ofType === undefined) {
+              if (keepOthers) kept.push(event)
+              continue
+            }
+            const decoded = ofType.decode(event.d)
+            if (decoded._tag === "Right") {
+              kept.push(new DecodedEvent(event.shard, event.sequence, event.t, decoded.right))
+            } else {
+              // the values quoted in it are the event's data: a user's text, shown and never obeyed
+              const message = ofType.explain(event.d, decoded.left).split("\n").map(printable).join("\n")
+              const problem = { t: event.t, shard: event.shard, sequence: event.sequence, message }
+              ;(invalid ??= []).push(new InvalidEvent(problem))
+              ;(at ??= []).push(kept.length)
+            }
+          }
+          const out = invalid === undefined
+            ? Channel.write(Chunk.unsafeFromArray(kept as Array<A>))
+            : inPlace(kept as Array<A>, invalid, at!, report)
+          return Channel.flatMap(out, () => loop)
+        },
+        onFailure: Channel.failCause,
+        onDone: Channel.succeed
+      })
+    return Stream.pipeThroughChannel(self, loop)
+  }
 }
 
 /**
  * Every event, in order, with the data of each type that has a schema in `schemas` decoded by it;
  * events of other types pass as they came. An event whose data does not pass is dropped: it is
- * counted in {@link invalidEvents} and handed to `onInvalid` as an {@link InvalidEvent} (as its
- * chunk passes, before the chunk's other events are handed on), and the events after it go on.
+ * counted in {@link invalidEvents} and handed to `onInvalid` as an {@link InvalidEvent} in its
+ * place (once the events before it have been handed on, before those after it), and the events
+ * after it go on. If `onInvalid` fails, the stream fails with its error there: the events before
+ * the bad one have been handed on, in order, and none after it is.
  * Narrowing on `t` types `d` as the schema's output for the types given, as discord-api-types'
  * for the others.
  *

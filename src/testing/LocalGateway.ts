@@ -137,7 +137,11 @@ export interface LocalGateway {
   readonly delayNextHello: (delay: Duration.DurationInput) => Effect.Effect<void>
   /** Dispatches an event to sessions (buffered for replay if detached); returns how many got it. */
   readonly dispatch: (target: SessionTarget, t: string, d: unknown) => Effect.Effect<number>
-  /** Starts synthetic traffic: `eventsPerSecond` per session (each shard's session). */
+  /**
+   * Starts synthetic traffic: `eventsPerSecond` per session (each shard's session), any positive
+   * rate, fractions too. After a pause (a blocked event loop) a session gets at most one second's
+   * worth at once; the rest is dropped, not caught up.
+   */
   readonly startTraffic: (eventsPerSecond: number) => Effect.Effect<void>
   /** Stops synthetic traffic. */
   readonly stopTraffic: Effect.Effect<void>
@@ -151,6 +155,9 @@ export interface LocalGateway {
 export const LocalGateway: Context.Tag<LocalGateway, LocalGateway> = Context.GenericTag<LocalGateway>(
   "effect-discord-gateway/testing/LocalGateway"
 )
+
+/** The largest message the websocket server takes; ws closes with 1009 for a larger one. */
+const wsMaxPayloadBytes = 64 * 1024 * 1024
 
 const millis = (input: Duration.DurationInput | undefined, fallback: number): number =>
   input === undefined ? fallback : Duration.toMillis(Duration.decode(input))
@@ -251,6 +258,12 @@ export const make = (options: Options): Effect.Effect<LocalGateway, never, Scope
       const connection = new Connection(++nextConnectionId, socket, compressor, encoding ?? "json", host, url.pathname, query)
       connections.set(connection.id, connection)
       log(Effect.logDebug("connection opened"), { connection: connection.id, path: url.pathname })
+      socket.on("error", (error: Error & { readonly code?: string }) => {
+        // past `wsMaxPayloadBytes`, ws has already closed with 1009: the breach is still recorded
+        if (error.code === "WS_ERR_UNSUPPORTED_MESSAGE_LENGTH") {
+          connection.violate("PayloadTooLarge", `payload over ${wsMaxPayloadBytes} bytes, refused by the websocket server`, 1009, "Message too big")
+        }
+      })
       socket.once("close", (code) => {
         connections.delete(connection.id)
         log(Effect.logDebug("connection closed"), { connection: connection.id, code })
@@ -272,7 +285,9 @@ export const make = (options: Options): Effect.Effect<LocalGateway, never, Scope
       authorized: (authorization) => authorization === `Bot ${Redacted.value(settings.token)}`,
       gatewayBot: () => gatewayBot()
     }))
-    const wss = new WebSocketServer({ noServer: true, maxPayload: 1024 * 1024 })
+    // ws refuses a message over `maxPayload` itself, closing with 1009 before the gateway sees it:
+    // the limit is far above any test's, so that an oversized payload meets Discord's rule (4002)
+    const wss = new WebSocketServer({ noServer: true, maxPayload: wsMaxPayloadBytes })
     server.on("upgrade", (request, socket, head) => {
       wss.handleUpgrade(request, socket, head, (ws) => accept(ws, request))
     })
@@ -299,6 +314,10 @@ export const make = (options: Options): Effect.Effect<LocalGateway, never, Scope
     const startPump = (eventsPerSecond: number) => {
       stopPump()
       if (eventsPerSecond <= 0) return
+      // a session gets its share of events as they fall due, the fraction carried over between
+      // ticks (so a rate below one per tick, or per second, still sends); after a long pause
+      // (a blocked event loop) it gets at most one second's worth at once, the rest dropped
+      const burst = Math.max(1, Math.ceil(eventsPerSecond))
       const carry = new Map<string, number>()
       let last = now()
       pump = setInterval(() => {
@@ -307,9 +326,10 @@ export const make = (options: Options): Effect.Effect<LocalGateway, never, Scope
         last = at
         sweepSessions()
         for (const session of sessions.values()) {
-          const due = Math.min(eventsPerSecond, (carry.get(session.id) ?? 0) + (eventsPerSecond * elapsed) / 1000)
-          const count = Math.floor(due)
-          carry.set(session.id, due - count)
+          const due = (carry.get(session.id) ?? 0) + (eventsPerSecond * elapsed) / 1000
+          const whole = Math.floor(due)
+          carry.set(session.id, due - whole)
+          const count = Math.min(whole, burst)
           for (let i = 0; i < count; i++) {
             const event = session.source(at)
             if (event === undefined) break

@@ -159,6 +159,43 @@ describe("Validated", () => {
       expect(handled).toEqual([1])
     }))
 
+  it.effect("a failing onInvalid delivers the events before the bad one in its chunk, then fails; none after it", () =>
+    Effect.gen(function*() {
+      const handled: Array<number> = []
+      const chunk = Chunk.make(
+        Event.make(0, 1, "MESSAGE_CREATE", { id: "1", content: "a" }),
+        Event.make(0, 2, "MESSAGE_CREATE", {}),
+        Event.make(0, 3, "MESSAGE_CREATE", { id: "3", content: "c" })
+      )
+      const error = yield* Stream.runForEach(
+        Stream.fromChunk(chunk).pipe(Validated.events({ MESSAGE_CREATE: MessageCreate }, { onInvalid: Effect.fail })),
+        (event) => Effect.sync(() => handled.push(event.sequence))
+      ).pipe(Effect.flip)
+      expect(error).toBeInstanceOf(Validated.InvalidEvent)
+      expect(error.sequence).toBe(2)
+      expect(handled).toEqual([1])
+    }))
+
+  it.effect("runs each report in its bad event's place within a chunk: after the events before it, before those after", () =>
+    Effect.gen(function*() {
+      const timeline: Array<string> = []
+      const chunk = Chunk.make(
+        Event.make(0, 1, "MESSAGE_CREATE", { id: "1", content: "a" }),
+        Event.make(0, 2, "MESSAGE_CREATE", {}),
+        Event.make(0, 3, "TYPING_START", { channel_id: "1" }),
+        Event.make(0, 4, "MESSAGE_CREATE", {}),
+        Event.make(0, 5, "MESSAGE_CREATE", {}),
+        Event.make(0, 6, "MESSAGE_CREATE", { id: "6", content: "f" })
+      )
+      yield* Stream.runForEach(
+        Stream.fromChunk(chunk).pipe(Validated.events({ MESSAGE_CREATE: MessageCreate }, {
+          onInvalid: (invalid) => Effect.sync(() => void timeline.push(`bad ${invalid.sequence}`))
+        })),
+        (event) => Effect.sync(() => void timeline.push(`${event.sequence}`))
+      )
+      expect(timeline).toEqual(["1", "bad 2", "3", "bad 4", "bad 5", "6"])
+    }))
+
   it.effect("a schema that cannot decode synchronously reports the event rather than waiting", () =>
     Effect.gen(function*() {
       const Slow = Schema.transformOrFail(Schema.String, Schema.String, {

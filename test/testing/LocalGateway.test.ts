@@ -250,6 +250,10 @@ describe("LocalGateway rules", () => {
   it.scopedLive("invalid JSON closes 4002", () => breach((c) => c.sendRaw("{op: 1"), CloseCode.DecodeError, "DecodeError"))
   it.scopedLive("a payload over 4096 bytes closes 4002", () =>
     breach((c) => c.send({ op: 3, d: { pad: "x".repeat(4100) } }), CloseCode.DecodeError, "PayloadTooLarge"))
+  it.scopedLive("a payload over 1 MiB is recorded and closes 4002 too, not 1009 from the websocket server", () =>
+    breach((c) => c.send({ op: 3, d: { pad: "x".repeat(2 * 1024 * 1024) } }), CloseCode.DecodeError, "PayloadTooLarge"))
+  it.scopedLive("a payload the websocket server refuses (over 64 MiB) is recorded, with ws's 1009", () =>
+    breach((c) => c.sendRaw(Buffer.alloc(64 * 1024 * 1024 + 1, 0x20)), 1009, "PayloadTooLarge"))
   it.scopedLive("a command before identify closes 4003", () =>
     breach((c) => c.send({ op: 3, d: { since: null, activities: [], status: "online", afk: false } }), CloseCode.NotAuthenticated, "NotAuthenticated"))
   it.scopedLive("a bad token closes 4004", () =>
@@ -406,6 +410,19 @@ describe("LocalGateway controls and compression", () => {
         expect(new Set(events.map((f) => f.t)).size).toBeGreaterThan(1)
       }
       expect(yield* gateway.violations).toEqual([])
+    }))
+
+  it.scopedLive("synthetic traffic below one event per second still arrives", () =>
+    Effect.gen(function*() {
+      const gateway = yield* gatewayWith({ guilds: 2 })
+      const { client } = yield* ready(gateway)
+      yield* client.next(dispatch("GUILD_CREATE"))
+      const synthetic = (f: { readonly op: number; readonly t: string | null }) => f.op === 0 && f.t !== "READY" && f.t !== "GUILD_CREATE"
+      yield* gateway.startTraffic(0.8)
+      // the first is due after 1.25 s; the rest of the bound is slack for a busy machine
+      const first = yield* client.next(synthetic).pipe(Effect.timeout("2500 millis"), Effect.option)
+      yield* gateway.stopTraffic
+      expect(first._tag).toBe("Some")
     }))
 
   it.live("closing the scope closes the server and every socket", () =>
