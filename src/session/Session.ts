@@ -430,8 +430,9 @@ export const makeWith = (
           const payload = yield* Commands.encode(command, resolved.encoding)
           yield* MemberRequests.checkIntents(request, resolved.intents)
           const answer = yield* members.register(nonce, request.guild_id)
-          yield* sendWhenReady(Commands.opcode(command), payload)
-          return yield* answer.pipe(
+          // the timeout counts from the request: a request made while no connection is ready
+          // fails with it too (and, not sent yet, is withdrawn)
+          return yield* Effect.zipRight(sendWhenReady(Commands.opcode(command), payload), answer).pipe(
             Effect.timeoutFail({
               duration: resolved.timeouts.members,
               onTimeout: () => new MemberRequests.MemberRequestError({ reason: "Timeout", guildId: request.guild_id })

@@ -329,6 +329,20 @@ describe("Session", () => {
       expect(yield* peer.takeAll).toHaveLength(0)
     }).pipe(Effect.provide(TestLayer)))
 
+  it.scoped("a member request made while no connection is ready fails with Timeout once the members timeout from the request passed", () =>
+    Effect.gen(function*() {
+      const gateway = yield* MemoryTransport.MemoryGateway
+      yield* gateway.hangNextConnect(1000)
+      const session = yield* Session.make(options({ intents: Intents.Guilds | Intents.GuildMembers }))
+      const request = yield* Effect.fork(Effect.flip(session.requestGuildMembers({ guild_id: "81384788765712384", query: "", limit: 0 })))
+      yield* TestClock.adjust("29999 millis")
+      expect(Option.isNone(yield* Fiber.poll(request))).toBe(true)
+      yield* TestClock.adjust("1 millis")
+      yield* settle
+      const failed = yield* Fiber.poll(request)
+      expect(Option.map(failed, (exit) => Exit.isSuccess(exit) && exit.value._tag === "MemberRequestError" && exit.value.reason)).toEqual(Option.some("Timeout"))
+    }).pipe(Effect.provide(TestLayer)))
+
   it.scoped("a 429 from GET /gateway/bot is waited out for as long as it asks before the next try", () =>
     Effect.gen(function*() {
       let requests = 0
