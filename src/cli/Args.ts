@@ -9,6 +9,7 @@ import * as Either from "effect/Either"
 import * as LogLevel from "effect/LogLevel"
 import * as Redacted from "effect/Redacted"
 import type { Compression } from "../codec/Compression.ts"
+import { maxShardCount } from "../protocol/Commands.ts"
 import * as Intents from "../protocol/Intents.ts"
 import { defaultApi } from "../session/SessionOptions.ts"
 
@@ -102,6 +103,14 @@ const flags = new Set([
 const nonNegativeInteger = /^\d+$/
 
 /**
+ * `text` quoted for a message, when it is at most 40 printable ASCII characters; otherwise only its
+ * length. A bot token is far longer (some 58 to 72 characters), so a token given in the wrong place
+ * (after another flag, or without `--token`) never reaches the terminal, nor does a control sequence.
+ */
+const echo = (text: string): string =>
+  text.length <= 40 && /^[\x20-\x7e]*$/.test(text) ? JSON.stringify(text) : `<${text.length} characters, not shown>`
+
+/**
  * Parses shard ids: `0-3`, `0,2,5`, or a mix (`0-2,7`). Sorted, without repeats.
  *
  * @since 0.1.0
@@ -111,12 +120,16 @@ export const parseShards = (text: string): Either.Either<ReadonlyArray<number>, 
   for (const part of text.split(",")) {
     const range = part.trim().split("-")
     if (range.length > 2 || range.some((end) => !nonNegativeInteger.test(end))) {
-      return Either.left(new UsageError({ detail: `--shards: "${part}" is not a shard id or range (e.g. 0-3 or 0,2,5)` }))
+      return Either.left(new UsageError({ detail: `--shards: ${echo(part)} is not a shard id or range (e.g. 0-3 or 0,2,5)` }))
     }
     const from = Number(range[0])
     const to = Number(range[1] ?? range[0])
-    if (to < from) return Either.left(new UsageError({ detail: `--shards: the range "${part}" runs backwards` }))
-    if (to - from > 65_535) return Either.left(new UsageError({ detail: `--shards: the range "${part}" is too large` }))
+    if (to < from) return Either.left(new UsageError({ detail: `--shards: the range ${echo(part)} runs backwards` }))
+    if (to >= maxShardCount) {
+      return Either.left(
+        new UsageError({ detail: `--shards: shard ids go up to ${maxShardCount - 1} (an Identify carries at most ${maxShardCount} shards), got ${echo(part)}` })
+      )
+    }
     for (let id = from; id <= to; id++) ids.add(id)
   }
   return Either.right([...ids].sort((a, b) => a - b))
@@ -125,7 +138,7 @@ export const parseShards = (text: string): Either.Either<ReadonlyArray<number>, 
 const oneOf = <const T extends string>(flag: string, value: string, allowed: ReadonlyArray<T>): Either.Either<T, UsageError> =>
   (allowed as ReadonlyArray<string>).includes(value)
     ? Either.right(value as T)
-    : Either.left(new UsageError({ detail: `${flag}: expected one of ${allowed.join(", ")}, got "${value}"` }))
+    : Either.left(new UsageError({ detail: `${flag}: expected one of ${allowed.join(", ")}, got ${echo(value)}` }))
 
 /**
  * The token from the flag, else the environment; neither means the embedded gateway. Surrounding
@@ -152,6 +165,9 @@ const tokenOf = (
 
 const knownEvents: ReadonlySet<string> = new Set(Object.values(GatewayDispatchEvents))
 
+// a dispatch type as given, if it looks like one; otherwise as `echo` shows it
+const unquoted = (name: string): string => /^[A-Z0-9_]{1,40}$/.test(name) ? name : echo(name)
+
 const isLoopback = (hostname: string): boolean =>
   hostname === "localhost" || hostname === "[::1]" || /^127\.\d+\.\d+\.\d+$/.test(hostname)
 
@@ -165,7 +181,7 @@ const isLoopback = (hostname: string): boolean =>
  */
 export const warnings = (options: CliOptions): ReadonlyArray<string> => {
   const found: Array<string> = []
-  const unknown = [...(options.events ?? [])].filter((name) => !knownEvents.has(name))
+  const unknown = [...(options.events ?? [])].filter((name) => !knownEvents.has(name)).map(unquoted)
   if (unknown.length > 0) found.push(`--events: ${unknown.join(", ")}: not a dispatch type this version knows; passed on as given`)
   if (options.token === undefined) return found
   for (const [flag, url, secure] of [["--api", options.api, "https"], ["--gateway", options.gateway, "wss"]] as const) {
@@ -197,10 +213,14 @@ export const parse = (
         help = true
         continue
       }
-      const [name, inline] = arg.startsWith("--") && arg.includes("=")
+      // not a flag: perhaps a token given without --token, so it is not repeated
+      if (!arg.startsWith("-")) {
+        return yield* Either.left(new UsageError({ detail: `unexpected argument #${i + 1} (flags start with --; see --help)` }))
+      }
+      const [name, inline] = arg.includes("=")
         ? [arg.slice(0, arg.indexOf("=")), arg.slice(arg.indexOf("=") + 1)]
         : [arg, undefined]
-      if (!flags.has(name)) return yield* Either.left(new UsageError({ detail: `unknown flag "${name}" (see --help)` }))
+      if (!flags.has(name)) return yield* Either.left(new UsageError({ detail: `unknown flag ${echo(name)} (see --help)` }))
       const value = inline ?? argv[++i]
       if (value === undefined || (inline === undefined && value.startsWith("--"))) {
         return yield* Either.left(new UsageError({ detail: `${name} needs a value` }))
@@ -211,7 +231,12 @@ export const parse = (
     const token = yield* tokenOf(values.get("--token"), env["DISCORD_TOKEN"])
     const shardCountText = values.get("--shard-count")
     if (shardCountText !== undefined && (!nonNegativeInteger.test(shardCountText) || Number(shardCountText) < 1)) {
-      return yield* Either.left(new UsageError({ detail: `--shard-count: expected a positive integer, got "${shardCountText}"` }))
+      return yield* Either.left(new UsageError({ detail: `--shard-count: expected a positive integer, got ${echo(shardCountText)}` }))
+    }
+    if (shardCountText !== undefined && Number(shardCountText) > maxShardCount) {
+      return yield* Either.left(
+        new UsageError({ detail: `--shard-count: at most ${maxShardCount} (the most an Identify carries), got ${echo(shardCountText)}` })
+      )
     }
     const shardCount = shardCountText === undefined ? undefined : Number(shardCountText)
     const shardsText = values.get("--shards")
@@ -222,16 +247,20 @@ export const parse = (
     const intentsText = values.get("--intents")
     const intents = intentsText === undefined
       ? Intents.nonPrivileged
-      : yield* Either.mapLeft(Intents.parse(intentsText), (error) => new UsageError({ detail: `--intents: ${error.message}` }))
+      : yield* Either.mapLeft(Intents.parse(intentsText), (error) =>
+        new UsageError({
+          // a name is repeated only as `echo` shows it; a number is all digits
+          detail: `--intents: ${error.reason === "UnknownName" ? `unknown intent name ${echo(error.input)}` : error.message}`
+        }))
     const durationText = values.get("--duration")
     const duration = durationText === undefined ? undefined : Number(durationText)
     if (duration !== undefined && !(Number.isFinite(duration) && duration > 0)) {
-      return yield* Either.left(new UsageError({ detail: `--duration: expected a positive number of seconds, got "${durationText}"` }))
+      return yield* Either.left(new UsageError({ detail: `--duration: expected a positive number of seconds, got ${echo(String(durationText))}` }))
     }
     const levelText = values.get("--log-level") ?? "info"
     const logLevel = levels[levelText.toLowerCase()]
     if (logLevel === undefined) {
-      return yield* Either.left(new UsageError({ detail: `--log-level: expected one of ${Object.keys(levels).join(", ")}, got "${levelText}"` }))
+      return yield* Either.left(new UsageError({ detail: `--log-level: expected one of ${Object.keys(levels).join(", ")}, got ${echo(levelText)}` }))
     }
     const eventsText = values.get("--events")
     const events = eventsText === undefined
@@ -241,7 +270,7 @@ export const parse = (
       return yield* Either.left(new UsageError({ detail: `--events: no dispatch type given (e.g. MESSAGE_CREATE,GUILD_CREATE)` }))
     }
     for (const [flag, url] of [["--api", values.get("--api")], ["--gateway", values.get("--gateway")]] as const) {
-      if (url !== undefined && !URL.canParse(url)) return yield* Either.left(new UsageError({ detail: `${flag}: "${url}" is not a URL` }))
+      if (url !== undefined && !URL.canParse(url)) return yield* Either.left(new UsageError({ detail: `${flag}: ${echo(url)} is not a URL` }))
     }
 
     return {

@@ -5,6 +5,7 @@
  */
 import type * as Duration from "effect/Duration"
 import * as Either from "effect/Either"
+import { maxShardCount } from "../protocol/Commands.ts"
 import { InvalidOptions } from "../session/SessionError.ts"
 import type { ResumePoint, SessionOptions } from "../session/SessionOptions.ts"
 
@@ -66,7 +67,9 @@ export const range = (from: number, until: number): ReadonlyArray<number> =>
 export const defaultGatewayInfoMaxAge: Duration.DurationInput = "1 hour"
 
 /**
- * Checks what can be checked before the shard count is known: the selection's ids and the startup window.
+ * Checks what can be checked before the shard count is known: the shard count if given, the
+ * selection's ids and the startup window. An Identify carries a shard count of at most
+ * `Commands.maxShardCount` (65535), so a larger count, or an id above 65534, is refused here.
  *
  * @since 0.1.0
  */
@@ -75,6 +78,8 @@ export const checkSelection = (options: FleetOptions): Either.Either<void, Inval
   const count = options.shardCount
   if (count !== undefined && (!Number.isSafeInteger(count) || count < 1)) {
     found.push(`shardCount must be a positive integer, got ${count}`)
+  } else if (count !== undefined && count > maxShardCount) {
+    found.push(`shardCount must be at most ${maxShardCount} (the most an Identify carries), got ${count}`)
   }
   const window = options.startupWindow
   if (window !== undefined && (!Number.isSafeInteger(window) || window < 1)) {
@@ -85,6 +90,11 @@ export const checkSelection = (options: FleetOptions): Either.Either<void, Inval
     if (shards.length === 0) found.push("shards must not be empty")
     const bad = shards.filter((id) => !Number.isSafeInteger(id) || id < 0)
     if (bad.length > 0) found.push(`shard ids must be non-negative integers, got ${bad.join(", ")}`)
+    const above = shards.filter((id) => Number.isSafeInteger(id) && id >= maxShardCount)
+    if (above.length > 0) {
+      const listed = above.length > 5 ? `${above.slice(0, 5).join(", ")}, ...` : above.join(", ")
+      found.push(`shard ids must be at most ${maxShardCount - 1}, got ${listed}`)
+    }
     if (new Set(shards).size !== shards.length) found.push("shard ids must not repeat")
   }
   return found.length === 0 ? Either.void : Either.left(new InvalidOptions({ detail: found.join("; ") }))

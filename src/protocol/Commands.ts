@@ -6,6 +6,7 @@
  */
 import * as Data from "effect/Data"
 import * as Either from "effect/Either"
+import * as ParseResult from "effect/ParseResult"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import type { Encoding } from "../codec/Encoding.ts"
@@ -19,6 +20,7 @@ import {
   intBetween,
   isSnowflake,
   maxSessionIdLength as sessionIdLimit,
+  maxShardCount as shardCountLimit,
   NonNegativeInt,
   SessionId,
   ShardPair,
@@ -35,6 +37,14 @@ import {
  * @since 0.1.0
  */
 export const maxPayloadBytes = 4096
+
+/**
+ * The largest shard count an Identify carries (its `shard` pair is `[id, count]`, with `id` below
+ * `count`).
+ *
+ * @since 0.1.0
+ */
+export const maxShardCount: number = shardCountLimit
 
 /**
  * The longest session id a Resume (and READY, and a resume point) may carry, in characters.
@@ -64,7 +74,19 @@ export const utf8Length = (text: string): number => {
   return bytes
 }
 
-const optional = <S extends Schema.Schema.Any>(schema: S) => Schema.optionalWith(schema, { exact: true })
+// `schema`, or `undefined`. `Schema.UndefinedOr` (and so `Schema.optional`) accepts the same values,
+// but its union adds "Expected undefined, actual ..." to every failure of the field.
+const orUndefined = <A, I>(schema: Schema.Schema<A, I>) =>
+  Schema.declare<A | undefined, I | undefined, readonly [Schema.Schema<A, I>]>([schema], {
+    decode: (item) => (input, options) =>
+      input === undefined ? ParseResult.succeed(undefined) : ParseResult.decodeUnknown(item)(input, options),
+    encode: (item) => (input, options) =>
+      input === undefined ? ParseResult.succeed(undefined) : ParseResult.encodeUnknown(item)(input, options)
+  })
+
+// an optional field given as `undefined` (which TypeScript allows without exactOptionalPropertyTypes,
+// its default) counts as absent: it passes, and the payload leaves it out
+const optional = <A, I>(schema: Schema.Schema<A, I>) => Schema.optionalWith(orUndefined(schema), { exact: true })
 
 const list = <S extends Schema.Schema.Any>(item: S, min: number, max: number, what: string) =>
   Schema.Array(item).annotations({ message: (issue) => `must be an array of ${what}, got ${show(issue.actual)}` }).pipe(

@@ -3,9 +3,10 @@
  *
  * @since 0.1.0
  */
-import type * as Duration from "effect/Duration"
+import * as Duration from "effect/Duration"
 import type * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as Option from "effect/Option"
 import type * as Redacted from "effect/Redacted"
 import type { Compression } from "../codec/Compression.ts"
 import * as Decompress from "../codec/Decompress.ts"
@@ -17,7 +18,7 @@ import * as SendLimiter from "../limits/SendLimiter.ts"
 import * as Commands from "../protocol/Commands.ts"
 import type { EventName } from "../protocol/Event.ts"
 import * as Intents from "../protocol/Intents.ts"
-import { isSessionId, maxSessionIdLength } from "../protocol/internal/schema.ts"
+import { isSessionId, maxSessionIdLength, show } from "../protocol/internal/schema.ts"
 import * as Backoff from "./Backoff.ts"
 import { type GatewayInfoError, InvalidOptions } from "./SessionError.ts"
 
@@ -186,6 +187,79 @@ const shardProblems = (shard: readonly [id: number, count: number], resume: Resu
   return found
 }
 
+// `defaults` with the values `given` has: a key given as `undefined` (which optional fields allow
+// without exactOptionalPropertyTypes) keeps its default
+const withDefaults = <A extends object>(defaults: A, given: Partial<A> | undefined): A => {
+  if (given === undefined) return defaults
+  const filled = { ...defaults }
+  for (const key of Object.keys(given) as Array<keyof A>) {
+    const value = given[key]
+    if (value !== undefined) filled[key] = value
+  }
+  return filled
+}
+
+// `input` as a Duration; `undefined` when it is no DurationInput, or a negative or NaN one, which
+// `Duration.decode` would silently take as zero
+const durationOf = (input: unknown): Duration.Duration | undefined => {
+  if (typeof input === "number" && !(input >= 0)) return undefined
+  if (typeof input === "bigint" && input < 0n) return undefined
+  if (typeof input === "string" && Number.parseFloat(input) < 0) return undefined
+  if (Array.isArray(input) && !input.every((part) => typeof part === "number" && part >= 0)) return undefined
+  return Option.getOrUndefined(Duration.decodeUnknown(input))
+}
+
+const showDuration = (input: unknown): string =>
+  Duration.isDuration(input)
+    ? Duration.format(input)
+    : typeof input === "bigint"
+    ? `${input}n`
+    : Array.isArray(input) && input.length <= 2
+    ? `[${input.map(show).join(", ")}]`
+    : show(input)
+
+const isPositive = (duration: Duration.Duration): boolean => Duration.greaterThan(duration, Duration.zero)
+
+const durationProblems = (timeouts: Timeouts, backoff: Backoff.BackoffOptions): Array<string> => {
+  const found: Array<string> = []
+  // a timeout may be infinite (none); a zero one would end every connection at once
+  for (const name of ["connect", "hello", "ready", "members"] as const) {
+    const timeout = durationOf(timeouts[name])
+    if (timeout === undefined || !isPositive(timeout)) {
+      found.push(`timeouts.${name} must be a positive duration, got ${showDuration(timeouts[name])}`)
+    }
+  }
+  // a zero or infinite backoff reconnects in a tight loop or never
+  const positive = (name: "initial" | "max" | "stableAfter") => {
+    const duration = durationOf(backoff[name])
+    if (duration !== undefined && isPositive(duration) && Duration.isFinite(duration)) return duration
+    found.push(`backoff.${name} must be a positive, finite duration, got ${showDuration(backoff[name])}`)
+    return undefined
+  }
+  const initial = positive("initial")
+  const max = positive("max")
+  positive("stableAfter")
+  if (initial !== undefined && max !== undefined && Duration.greaterThan(initial, max)) {
+    found.push(`backoff.initial must not exceed backoff.max, got ${showDuration(backoff.initial)} and ${showDuration(backoff.max)}`)
+  }
+  const pause: unknown = backoff.afterInvalidSession
+  if (!Array.isArray(pause) || pause.length !== 2) {
+    found.push(`backoff.afterInvalidSession must be a [min, max] pair of durations, got ${showDuration(pause)}`)
+    return found
+  }
+  // zero is allowed here: what follows op 9 is a resume, or an identify the identify limiter spaces
+  const [shortest, longest] = pause.map((input: unknown, i) => {
+    const duration = durationOf(input)
+    if (duration !== undefined && Duration.isFinite(duration)) return duration
+    found.push(`backoff.afterInvalidSession[${i}] must be a non-negative, finite duration, got ${showDuration(input)}`)
+    return undefined
+  })
+  if (shortest !== undefined && longest !== undefined && Duration.greaterThan(shortest, longest)) {
+    found.push(`backoff.afterInvalidSession must have its min at most its max, got ${showDuration(pause)}`)
+  }
+  return found
+}
+
 const problems = (options: SessionOptions): ReadonlyArray<string> => {
   const found = shardProblems(options.shard ?? [0, 1], options.resume)
   if (!Intents.isValid(options.intents)) found.push(`intents must be a combination of known intent bits, got ${options.intents}`)
@@ -205,6 +279,7 @@ const problems = (options: SessionOptions): ReadonlyArray<string> => {
   }
   const backoff = options.backoff
   if (backoff?.factor !== undefined && !(backoff.factor >= 1)) found.push(`backoff.factor must be at least 1, got ${backoff.factor}`)
+  found.push(...durationProblems(withDefaults(defaultTimeouts, options.timeouts), withDefaults(Backoff.defaults, backoff)))
   return found
 }
 
@@ -232,8 +307,8 @@ export const resolve = (options: SessionOptions): Either.Either<ResolvedOptions,
     largeThreshold: options.largeThreshold ?? 50,
     presence: options.presence,
     properties: options.properties ?? { os: process.platform, browser: "effect-discord-gateway", device: "effect-discord-gateway" },
-    timeouts: { ...defaultTimeouts, ...options.timeouts },
-    backoff: { ...Backoff.defaults, ...options.backoff },
+    timeouts: withDefaults(defaultTimeouts, options.timeouts),
+    backoff: withDefaults(Backoff.defaults, options.backoff),
     resume: options.resume,
     bufferSize: options.bufferSize ?? defaultBufferSize,
     maxMessageBytes: options.maxMessageBytes ?? 64 * 1024 * 1024,

@@ -128,4 +128,47 @@ describe("Args", () => {
     expect(error(["--log-level", "loud"])).toContain("--log-level")
     expect(error(["--gateway", "not a url"])).toContain("--gateway")
   })
+
+  it("refuses a shard count or shard id no Identify carries, with the reason", () => {
+    const tooMany = `--shard-count: at most 65535 (the most an Identify carries), got`
+    expect(error(["--shard-count", "5000000000"])).toBe(`${tooMany} "5000000000"`)
+    expect(error(["--shard-count", "65536"])).toBe(`${tooMany} "65536"`)
+    expect(error(["--shard-count", "9".repeat(400)])).toBe(`${tooMany} <400 characters, not shown>`)
+    expect(error(["--shards", "65535"])).toBe(
+      `--shards: shard ids go up to 65534 (an Identify carries at most 65535 shards), got "65535"`
+    )
+    expect(error(["--shards", "0,70000-70001"])).toContain(`got "70000-70001"`)
+    expect(Either.getOrThrow(parse(["--shard-count", "65535", "--shards", "65534"])).shardCount).toBe(65_535)
+  })
+
+  it("never repeats a token given in the wrong place, nor an argument that is no flag", () => {
+    const token = "NzkyNzE1NDU0MTk2MDg4ODQy.X-hvzA.Ovy4MCQywSkoMRRclStW4xAYK7I"
+    const secret = token.split(".")[2]!
+    // what stderr would show: the usage error, or the warnings
+    const shown = (argv: ReadonlyArray<string>) =>
+      Either.match(parse(argv), { onLeft: (e) => e.message, onRight: (options) => Args.warnings(options).join("\n") })
+    expect(error([token])).toBe("unexpected argument #1 (flags start with --; see --help)")
+    expect(error(["--format", "ndjson", `Bot ${token}`])).toBe("unexpected argument #3 (flags start with --; see --help)")
+    expect(error(["--token", "abc", token])).toBe("unexpected argument #3 (flags start with --; see --help)")
+    expect(error([`-${token}`])).toBe("unknown flag <60 characters, not shown> (see --help)")
+    expect(error([`--tokn=${token}`])).toBe(`unknown flag "--tokn" (see --help)`)
+    expect(error([`-t=${token}`])).toBe(`unknown flag "-t" (see --help)`)
+    expect(error(["--shards", token])).toBe("--shards: <59 characters, not shown> is not a shard id or range (e.g. 0-3 or 0,2,5)")
+    const placed = [
+      ...["--shards", "--shard-count", "--intents", "--compress", "--encoding", "--format", "--duration", "--log-level", "--gateway", "--api", "--events"]
+        .flatMap((flag) => [[flag, token], [`${flag}=${token}`], [flag, `1,${token}`]]),
+      [`--${token}`],
+      [`--${token}=${token}`],
+      ["--intents", `Guilds,${token}`],
+      ["--token", "abc", "--events", `READY,${token}`]
+    ]
+    for (const argv of placed) {
+      const text = shown(argv)
+      expect(text).not.toBe("")
+      expect(text.toLowerCase()).not.toContain(secret.toLowerCase())
+    }
+    // short printable names are still named, control characters never
+    expect(error(["--nope"])).toBe(`unknown flag "--nope" (see --help)`)
+    expect(error(["--no\u001b]0;x\u0007"])).toBe("unknown flag <10 characters, not shown> (see --help)")
+  })
 })

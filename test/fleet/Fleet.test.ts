@@ -1,6 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
@@ -9,6 +10,7 @@ import * as Redacted from "effect/Redacted"
 import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as Fleet from "../../src/fleet/Fleet.ts"
+import * as FleetOptions from "../../src/fleet/FleetOptions.ts"
 import type { ShardStatus } from "../../src/fleet/ShardStatus.ts"
 import * as IdentifyLimiter from "../../src/limits/IdentifyLimiter.ts"
 import * as MemoryTransport from "../../src/transport/MemoryTransport.ts"
@@ -447,12 +449,18 @@ describe("Fleet", () => {
       }
       for (const [bad, detail] of [
         [options({ shards: [-1, 0.5], shardCount: 4 }), "shard ids must be non-negative integers, got -1, 0.5"],
-        [options({ shards: [3], shardCount: 4, resume: [point, point] }), "two resume points for shard 3"]
+        [options({ shards: [3], shardCount: 4, resume: [point, point] }), "two resume points for shard 3"],
+        // more than an Identify carries: refused, not a RangeError defect from making 2^32 shard ids
+        [options({ shardCount: 2 ** 32 }), "shardCount must be at most 65535 (the most an Identify carries), got 4294967296"],
+        [options({ shardCount: 65_536 }), "shardCount must be at most 65535"],
+        [options({ shards: [0, 65_535, 2 ** 40] }), "shard ids must be at most 65534, got 65535, 1099511627776"]
       ] as const) {
         expect(yield* Effect.flip(Fleet.make(bad))).toMatchObject({ _tag: "InvalidOptions", detail: expect.stringContaining(detail) })
       }
       yield* advance(1000)
       expect(yield* gateway.attempts).toEqual([])
+      // the largest an Identify carries pass
+      expect(Either.isRight(FleetOptions.checkSelection(options({ shards: [65_534], shardCount: 65_535 })))).toBe(true)
     }).pipe(Effect.provide(TestLayer)))
 })
 

@@ -91,6 +91,45 @@ describe("Commands.encode: exact wire JSON", () => {
     const sneaky = { ...Commands.heartbeat(1), extra: secret } as Commands.Command
     expect(right(Commands.encode(sneaky))).toBe(`{"op":1,"d":1}`)
   })
+
+  it("takes an optional field given as undefined as absent, and leaves it out in JSON and in ETF", () => {
+    // what a program passes whose optional value may be missing (without exactOptionalPropertyTypes,
+    // TypeScript's default, a field typed `string | undefined` may go into an optional field)
+    const missing = <A>(value?: A): A | undefined => value
+    const activity: Commands.Activity = { name: "chess", type: 0, state: missing<string>(), url: missing<string>() }
+    const pairs: ReadonlyArray<readonly [Commands.Command, Commands.Command]> = [
+      [
+        Commands.presenceUpdate({ since: null, activities: [activity], status: "idle", afk: false }),
+        Commands.presenceUpdate({ since: null, activities: [{ name: "chess", type: 0 }], status: "idle", afk: false })
+      ],
+      [
+        identify({
+          shard: missing<readonly [number, number]>(),
+          large_threshold: missing<number>(),
+          compress: missing<boolean>(),
+          presence: { since: null, activities: [activity], status: "online", afk: false }
+        }),
+        identify({ presence: { since: null, activities: [{ name: "chess", type: 0 }], status: "online", afk: false } })
+      ],
+      [identify({ presence: missing<Commands.Presence>() }), identify()],
+      [
+        members({ guild_id: "5", query: "", limit: 0, user_ids: missing<ReadonlyArray<string>>(), presences: missing<boolean>(), nonce: missing<string>() }),
+        members({ guild_id: "5", query: "", limit: 0 })
+      ],
+      [members({ guild_id: "5", query: missing<string>(), limit: missing<number>(), user_ids: ["1"] }), members({ guild_id: "5", user_ids: ["1"] })]
+    ]
+    for (const [given, absent] of pairs) {
+      const json = right(Commands.encode(given))
+      expect(json).toBe(right(Commands.encode(absent)))
+      expect(right(Commands.encode(given, Etf.encoding))).toEqual(right(Commands.encode(absent, Etf.encoding)))
+    }
+    expect(right(Commands.encode(pairs[0]![0]))).toBe(
+      `{"op":3,"d":{"since":null,"activities":[{"name":"chess","type":0}],"status":"idle","afk":false}}`
+    )
+    // a value that is there is still checked, with one reason
+    expect(messageOf(Commands.presenceUpdate({ since: null, activities: [{ name: "chess", type: 0, state: 5 as unknown as string }], status: "idle", afk: false })))
+      .toBe("PresenceUpdate: activities[0].state must be a string, got 5")
+  })
 })
 
 describe("Commands: validation", () => {

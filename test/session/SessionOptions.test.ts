@@ -1,8 +1,14 @@
 import { describe, expect, it } from "@effect/vitest"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as Fiber from "effect/Fiber"
+import * as TestClock from "effect/TestClock"
+import * as Intents from "../../src/protocol/Intents.ts"
+import type * as Backoff from "../../src/session/Backoff.ts"
 import * as SessionOptions from "../../src/session/SessionOptions.ts"
-import { options, resumeUrl, secret } from "./harness.ts"
+import * as MemoryTransport from "../../src/transport/MemoryTransport.ts"
+import { dispatch, hello, options, ready, receiveOp, resumeUrl, secret, Session, settle, TestLayer } from "./harness.ts"
 
 const point = (shard: readonly [number, number], overrides: Partial<SessionOptions.ResumePoint> = {}) => ({
   sessionId: "s",
@@ -37,7 +43,30 @@ describe("SessionOptions.resolve", () => {
       [{ bufferSize: 0 }, "bufferSize must be a positive integer, got 0"],
       [{ backoff: { factor: 0.5 } }, "backoff.factor must be at least 1, got 0.5"],
       [{ resume: point([1, 2]) }, "resume.shard [1,2] is not this session's shard [0, 1]"],
-      [{ resume: point([0, 1], { sequence: -1 }) }, "resume.sequence must be a non-negative integer"]
+      [{ resume: point([0, 1], { sequence: -1 }) }, "resume.sequence must be a non-negative integer"],
+      // a zero timeout ends every connection at once; a zero backoff reconnects with no pause
+      [{ timeouts: { connect: 0 } }, "timeouts.connect must be a positive duration, got 0"],
+      [{ timeouts: { hello: -1 } }, "timeouts.hello must be a positive duration, got -1"],
+      [{ timeouts: { ready: Number.NaN } }, "timeouts.ready must be a positive duration, got NaN"],
+      [{ timeouts: { members: "-5 seconds" } }, `timeouts.members must be a positive duration, got "-5 seconds"`],
+      [{ timeouts: { hello: "soon" as never } }, `timeouts.hello must be a positive duration, got "soon"`],
+      [{ timeouts: { ready: Duration.millis(-5) } }, "timeouts.ready must be a positive duration, got 0"],
+      [{ timeouts: { connect: -1n } }, "timeouts.connect must be a positive duration, got -1n"],
+      [{ backoff: { initial: -1 } }, "backoff.initial must be a positive, finite duration, got -1"],
+      [{ backoff: { max: 0 } }, "backoff.max must be a positive, finite duration, got 0"],
+      [{ backoff: { max: Duration.infinity } }, "backoff.max must be a positive, finite duration, got Infinity"],
+      [{ backoff: { stableAfter: Number.NaN } }, "backoff.stableAfter must be a positive, finite duration, got NaN"],
+      [{ backoff: { initial: "2 minutes" } }, `backoff.initial must not exceed backoff.max, got "2 minutes" and "60 seconds"`],
+      [
+        { backoff: { afterInvalidSession: ["5 seconds", "1 second"] } },
+        `backoff.afterInvalidSession must have its min at most its max, got ["5 seconds", "1 second"]`
+      ],
+      [{ backoff: { afterInvalidSession: [-1, 5000] } }, "backoff.afterInvalidSession[0] must be a non-negative, finite duration, got -1"],
+      [
+        { backoff: { afterInvalidSession: [0, Duration.infinity] } },
+        "backoff.afterInvalidSession[1] must be a non-negative, finite duration, got Infinity"
+      ],
+      [{ backoff: { afterInvalidSession: [] as never } }, "backoff.afterInvalidSession must be a [min, max] pair of durations, got []"]
     ]
     for (const [overrides, problem] of cases) {
       const detail = problemOf(SessionOptions.resolve(options(overrides)))
@@ -47,6 +76,62 @@ describe("SessionOptions.resolve", () => {
     const all = problemOf(SessionOptions.resolve(options({ shard: [3, 2], bufferSize: 0 })))
     expect(all).toBe("shard id must be in [0, 2), got 3; bufferSize must be a positive integer, got 0")
   })
+
+  it("takes infinite timeouts, a zero pause after op 9, and a duration given as undefined as not given", () => {
+    // what a project without exactOptionalPropertyTypes may pass
+    const unset = undefined as Duration.DurationInput | undefined
+    const resolved = Either.getOrThrow(SessionOptions.resolve(options({
+      timeouts: { connect: Duration.infinity, hello: Infinity, ready: "1 nanos", members: unset } as Partial<SessionOptions.Timeouts>,
+      backoff: { initial: "5 seconds", max: [5, 0], afterInvalidSession: [0, 0], stableAfter: unset } as Partial<Backoff.BackoffOptions>
+    })))
+    expect(resolved.timeouts).toEqual({ connect: Duration.infinity, hello: Infinity, ready: "1 nanos", members: "30 seconds" })
+    expect(resolved.backoff).toMatchObject({ initial: "5 seconds", max: [5, 0], afterInvalidSession: [0, 0], stableAfter: "60 seconds" })
+  })
+})
+
+describe("SessionOptions: infinite timeouts", () => {
+  const forever = { connect: Duration.infinity, hello: Duration.infinity, ready: Duration.infinity, members: Duration.infinity }
+
+  it.scoped("a connect that hangs is waited for as long as it takes", () =>
+    Effect.gen(function*() {
+      const gateway = yield* MemoryTransport.MemoryGateway
+      yield* gateway.hangNextConnect()
+      const session = yield* Session.make(options({ timeouts: forever }))
+      yield* settle
+      yield* TestClock.adjust("30 days")
+      expect((yield* gateway.attempts).map((attempt) => attempt.outcome)).toEqual(["hang"])
+      expect(yield* session.state).toMatchObject({ _tag: "ConnectingHttp" })
+    }).pipe(Effect.provide(TestLayer)))
+
+  it.scoped("Hello, READY and a member request's chunks are waited for as long as they take", () =>
+    Effect.gen(function*() {
+      const gateway = yield* MemoryTransport.MemoryGateway
+      const session = yield* Session.make(options({ intents: Intents.Guilds | Intents.GuildMembers, timeouts: forever }))
+      const peer = yield* gateway.accept
+      yield* TestClock.adjust("1 day")
+      expect(yield* peer.isOpen).toBe(true)
+      // beats every hour, the longest interval taken: none goes unanswered in the 55 minutes below
+      yield* peer.sendJson(hello(3_600_000))
+      expect((yield* receiveOp(peer, 2)).op).toBe(2)
+      yield* TestClock.adjust("40 minutes")
+      expect(yield* peer.isOpen).toBe(true)
+      yield* peer.sendJson(ready())
+      yield* settle
+      expect(yield* session.state).toEqual({ _tag: "Connected", phase: "Ready" })
+      const request = yield* Effect.fork(session.requestGuildMembers({ guild_id: "81384788765712384", query: "", limit: 0 }))
+      const sent = (yield* receiveOp(peer, 8)) as { readonly d: { readonly nonce: string } }
+      yield* TestClock.adjust("15 minutes")
+      expect(request.unsafePoll()).toBeNull()
+      yield* peer.sendJson(dispatch(2, "GUILD_MEMBERS_CHUNK", {
+        guild_id: "81384788765712384",
+        members: [],
+        chunk_index: 0,
+        chunk_count: 1,
+        nonce: sent.d.nonce
+      }))
+      yield* Fiber.join(request)
+      expect(yield* peer.isOpen).toBe(true)
+    }).pipe(Effect.provide(TestLayer)))
 })
 
 describe("SessionOptions.forShard", () => {

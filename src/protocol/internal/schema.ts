@@ -162,12 +162,19 @@ export const WebSocketUrl = checked<string>((u) =>
 )
 
 /**
- * A `[shard_id, shard_count]` pair with `0 <= shard_id < shard_count`.
+ * The largest shard count a `[shard_id, shard_count]` pair may carry.
+ *
+ * @since 0.1.0
+ */
+export const maxShardCount = 65_535
+
+/**
+ * A `[shard_id, shard_count]` pair with `0 <= shard_id < shard_count <= maxShardCount`.
  *
  * @since 0.1.0
  */
 export const ShardPair = checked<readonly [number, number]>((u) => {
-  if (!Array.isArray(u) || u.length !== 2 || !isInt(u[0], 0, 65_534) || !isInt(u[1], 1, 65_535)) {
+  if (!Array.isArray(u) || u.length !== 2 || !isInt(u[0], 0, maxShardCount - 1) || !isInt(u[1], 1, maxShardCount)) {
     return `must be a [shard_id, shard_count] pair of non-negative integers, got ${Array.isArray(u) ? JSON.stringify(u).slice(0, 40) : show(u)}`
   }
   return u[0] < u[1] ? undefined : `must have shard_id below shard_count, got [${u[0]}, ${u[1]}]`
