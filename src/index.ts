@@ -40,6 +40,8 @@ export * as CloseCode from "./protocol/CloseCode.ts"
 export type { EventData, EventName, EventOf, GatewayEvent } from "./protocol/Event.ts"
 /** Opt-in validation of event data with `effect/Schema`. */
 export * as Validated from "./stream/Validated.ts"
+/** The bounded events buffer: its sink is what `Session.makeWith`'s `deliver` hook takes. */
+export * as EventBuffer from "./stream/EventBuffer.ts"
 
 /** The identify limiter service (the concurrency semaphore). */
 export * as IdentifyLimiter from "./limits/IdentifyLimiter.ts"

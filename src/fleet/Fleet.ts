@@ -11,7 +11,6 @@ import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
-import * as Mailbox from "effect/Mailbox"
 import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
@@ -25,7 +24,7 @@ import * as Session from "../session/Session.ts"
 import type { GatewayInfoError, InvalidOptions, SessionClosed } from "../session/SessionError.ts"
 import * as SessionOptions from "../session/SessionOptions.ts"
 import type { Transition } from "../session/SessionState.ts"
-import * as Released from "../stream/Released.ts"
+import * as EventBuffer from "../stream/EventBuffer.ts"
 import * as Ending from "./Ending.ts"
 import * as FleetOptions from "./FleetOptions.ts"
 import * as GatewayCache from "./GatewayCache.ts"
@@ -163,25 +162,19 @@ export const make = (
     const ending = yield* Ending.make<Session.SessionError>(ids.length, stopAll((session) => session.disconnect()))
     // Every session delivers into this one buffer (no buffer or merging fiber per shard): it ends
     // once every shard ended, and fails at the first fatal error.
-    const merged = yield* Mailbox.make<GatewayEvent, Session.SessionError>({
-      capacity: options.bufferSize ?? SessionOptions.defaultBufferSize,
-      strategy: "suspend"
-    })
+    const merged = yield* EventBuffer.make<GatewayEvent, Session.SessionError>(options.bufferSize ?? SessionOptions.defaultBufferSize)
     yield* Effect.forkScoped(Effect.flatMap(Effect.exit(ending.await), (exit) => merged.done(exit)))
     // closing the scope stops the sessions first (their finalizers come later), then ends `events`
-    yield* Effect.addFinalizer(() => merged.end)
+    yield* Effect.addFinalizer(() => merged.done(Exit.void))
     // one timer beats for every shard: an idle shard keeps no heartbeat fiber
     const heartbeats = yield* HeartbeatTimer.make
     const deliverOf = ({ rate }: Starter.Shard): Session.EventSink => ({
       unsafeOffer: (event) => {
-        if (!merged.unsafeOffer(event)) return false
+        if (!merged.sink.unsafeOffer(event)) return false
         rate.record(1, clock.unsafeCurrentTimeMillis())
         return true
       },
-      offer: (event) =>
-        Effect.tap(merged.offer(event), (accepted) => {
-          if (accepted) rate.record(1, clock.unsafeCurrentTimeMillis())
-        })
+      awaitRoom: merged.sink.awaitRoom
     })
     const starter: Starter.Starter = yield* Starter.make({
       ids,
@@ -250,7 +243,7 @@ export const make = (
     return {
       shardCount,
       shardIds: ids,
-      events: Released.fromMailbox(merged),
+      events: merged.stream,
       shard: (id) =>
         Effect.suspend(() => byId.get(id)?.session ?? Effect.fail(new RouteError({ reason: "NotRunning", shard: id }))),
       sessionFor,

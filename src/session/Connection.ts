@@ -11,7 +11,6 @@ import * as Effect from "effect/Effect"
 import * as ExecutionStrategy from "effect/ExecutionStrategy"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
-import type * as Mailbox from "effect/Mailbox"
 import * as Random from "effect/Random"
 import * as Scope from "effect/Scope"
 import * as FrameDecoder from "../codec/FrameDecoder.ts"
@@ -20,6 +19,7 @@ import type { IdentifyBudgetExhausted, IdentifyLimiter } from "../limits/Identif
 import * as SendLimiter from "../limits/SendLimiter.ts"
 import * as CloseCode from "../protocol/CloseCode.ts"
 import type { GatewayEvent } from "../protocol/Event.ts"
+import type * as EventBuffer from "../stream/EventBuffer.ts"
 import type { ConnectionClosed, Frame, GatewayTransport } from "../transport/GatewayTransport.ts"
 import * as Heartbeat from "./Heartbeat.ts"
 import type { HeartbeatTimer } from "./HeartbeatTimer.ts"
@@ -43,12 +43,12 @@ const minRequestedBeatGap = 1000
 const handOverSize = 32 * 1024
 
 /**
- * What a connection delivers its events into: the offering half of a `Mailbox` (the session's own,
- * or the one a fleet gives it).
+ * What a connection delivers its events into: the sink of an `EventBuffer` (the session's own, or
+ * the one a fleet gives it).
  *
  * @since 0.1.0
  */
-export type EventSink = Pick<Mailbox.Mailbox<GatewayEvent>, "offer" | "unsafeOffer">
+export type EventSink = EventBuffer.EventSink<GatewayEvent>
 
 /**
  * What a connection needs from its session.
@@ -378,6 +378,14 @@ export const run = (ctx: Context, url: string, mode: Protocol.Mode): Effect.Effe
       return Effect.void
     }
 
+    // Waits for room, unless the connection ends meanwhile, and says whether the event went in.
+    // Waiting takes nothing, so a wait cut short by the end leaves the event surely out.
+    const offerWhenRoom = (event: GatewayEvent): Effect.Effect<boolean> =>
+      Effect.flatMap(
+        Effect.raceFirst(ctx.events.awaitRoom, Effect.as(Effect.exit(Deferred.await(ended)), false)),
+        (room) => !room ? Effect.succeed(false) : ctx.events.unsafeOffer(event) ? Effect.succeed(true) : offerWhenRoom(event)
+      )
+
     const deliverSuspended = (
       step: Extract<Protocol.Step, { readonly event: GatewayEvent }>,
       frames: ReadonlyArray<Frame>,
@@ -385,8 +393,7 @@ export const run = (ctx: Context, url: string, mode: Protocol.Mode): Effect.Effe
     ): Effect.Effect<void> =>
       Effect.zipRight(step._tag === "Emit" ? Effect.void : answered, Effect.suspend(() => {
         tracker.paused = true
-        // waits for room, unless the connection ends meanwhile
-        return Effect.raceFirst(ctx.events.offer(step.event), Effect.as(Effect.exit(Deferred.await(ended)), false))
+        return offerWhenRoom(step.event)
       })).pipe(
         Effect.flatMap((accepted) => {
           tracker.paused = false

@@ -15,7 +15,6 @@ import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
-import * as Mailbox from "effect/Mailbox"
 import * as Option from "effect/Option"
 import * as Random from "effect/Random"
 import * as Redacted from "effect/Redacted"
@@ -27,7 +26,7 @@ import * as CloseCode from "../protocol/CloseCode.ts"
 import * as Commands from "../protocol/Commands.ts"
 import type { GatewayEvent } from "../protocol/Event.ts"
 import * as Latest from "../stream/Latest.ts"
-import * as Released from "../stream/Released.ts"
+import * as EventBuffer from "../stream/EventBuffer.ts"
 import { GatewayTransport } from "../transport/GatewayTransport.ts"
 import * as Backoff from "./Backoff.ts"
 import * as Connection from "./Connection.ts"
@@ -75,9 +74,10 @@ export interface Session {
   /** The shard this session runs. */
   readonly shard: readonly [id: number, count: number]
   /**
-   * The events, in order, each once, READY and RESUMED included. A single-consumer stream: it
-   * ends after `disconnect`/`end` (once the buffered events are taken), and fails with the
-   * session's error if the gateway ends the session for good. Each chunk is followed by an empty
+   * The events, in order, each once, READY and RESUMED included. A single-consumer stream, to be
+   * run once for the session's life (a consumer that stops early drops the rest of the chunk it
+   * took, already counted as delivered): it ends after `disconnect`/`end` (once the buffered events
+   * are taken), and fails with the session's error if the gateway ends the session for good. Each chunk is followed by an empty
    * one, so that a quiet shard does not keep its last events alive (src/stream/Released.ts). A
    * session that delivers elsewhere (`Hooks.deliver`, a fleet's) has none: this stream is empty.
    */
@@ -188,8 +188,9 @@ export interface Hooks {
   readonly admission?: Effect.Effect<void, never, Scope.Scope> | undefined
   /**
    * Where the session delivers its events instead of a buffer of its own (its `events` is then
-   * empty): a fleet passes its merged buffer, so that a shard costs no buffer and no fiber to merge
-   * it. A full buffer suspends the reader, as the session's own would; the session never ends it.
+   * empty): a fleet passes the sink of its merged `EventBuffer`, so that a shard costs no buffer
+   * and no fiber to merge it. A full buffer suspends the reader, as the session's own would; the
+   * session never ends it.
    */
   readonly deliver?: EventSink | undefined
   /**
@@ -224,9 +225,8 @@ export const makeWith = (
     const clock = yield* Effect.clock
 
     // the session's own buffer, unless it delivers elsewhere
-    let events: Mailbox.Mailbox<GatewayEvent, SessionError> | undefined
-    const deliver: EventSink = hooks.deliver ??
-      (events = yield* Mailbox.make<GatewayEvent, SessionError>({ capacity: resolved.bufferSize, strategy: "suspend" }))
+    const events = hooks.deliver === undefined ? yield* EventBuffer.make<GatewayEvent, SessionError>(resolved.bufferSize) : undefined
+    const deliver: EventSink = hooks.deliver ?? events!.sink
     const heartbeats = hooks.heartbeats ?? (yield* HeartbeatTimer.make)
     const members = MemberRequests.make()
     const finished = yield* Deferred.make<void, SessionError>()
@@ -443,7 +443,7 @@ export const makeWith = (
 
     return {
       shard: resolved.shard,
-      events: events === undefined ? Stream.empty : Released.fromMailbox(events),
+      events: events === undefined ? Stream.empty : events.stream,
       state: Effect.map(current.get, (transition) => transition.to),
       transitions: current.changes,
       snapshot: Effect.map(current.get, (transition) => ({

@@ -12,34 +12,27 @@
 import * as Channel from "effect/Channel"
 import * as Chunk from "effect/Chunk"
 import type * as Effect from "effect/Effect"
-import type * as Mailbox from "effect/Mailbox"
 import * as Stream from "effect/Stream"
 
 /**
  * The stream of what `takeAll` returns, taken again after each chunk, until it says it is done
  * (the chunk that comes with `done` is the last) or fails; `takeAll` has the shape of `Mailbox.takeAll`.
+ * `onTaken` runs after each take, before its chunk is emitted.
  *
  * @since 0.1.0
  */
 export const fromTakeAll = <A, E, R>(
-  takeAll: Effect.Effect<readonly [messages: Chunk.Chunk<A>, done: boolean], E, R>
+  takeAll: Effect.Effect<readonly [messages: Chunk.Chunk<A>, done: boolean], E, R>,
+  onTaken?: () => void
 ): Stream.Stream<A, E, R> => {
   const release = Channel.write(Chunk.empty<A>())
   const loop: Channel.Channel<Chunk.Chunk<A>, unknown, E, unknown, void, unknown, R> = Channel.flatMap(
     Channel.fromEffect(takeAll),
     ([messages, done]) => {
+      onTaken?.()
       if (!done) return Channel.zipRight(Channel.write(messages), Channel.zipRight(release, loop))
       return Chunk.isEmpty(messages) ? Channel.void : Channel.write(messages)
     }
   )
   return Stream.fromChannel(loop)
 }
-
-/**
- * The messages of a mailbox, as `Mailbox.toStream` gives them, but without keeping the last chunk
- * alive while the mailbox is empty.
- *
- * @since 0.1.0
- */
-export const fromMailbox = <A, E>(mailbox: Mailbox.ReadonlyMailbox<A, E>): Stream.Stream<A, E> =>
-  fromTakeAll(mailbox.takeAll)

@@ -12,7 +12,7 @@ describe("Released", () => {
     Effect.gen(function*() {
       const mailbox = yield* Mailbox.make<number>()
       yield* mailbox.offerAll([1, 2, 3])
-      const collected = yield* Effect.fork(Stream.runCollect(Released.fromMailbox(mailbox)))
+      const collected = yield* Effect.fork(Stream.runCollect(Released.fromTakeAll(mailbox.takeAll)))
       yield* mailbox.offerAll([4, 5])
       yield* mailbox.end
       expect(Chunk.toReadonlyArray(yield* collected.await.pipe(Effect.flatten))).toEqual([1, 2, 3, 4, 5])
@@ -24,7 +24,7 @@ describe("Released", () => {
       yield* mailbox.offerAll([1, 2])
       yield* mailbox.fail("closed")
       const seen: Array<number> = []
-      const exit = yield* Effect.exit(Stream.runForEach(Released.fromMailbox(mailbox), (n) => Effect.sync(() => seen.push(n))))
+      const exit = yield* Effect.exit(Stream.runForEach(Released.fromTakeAll(mailbox.takeAll), (n) => Effect.sync(() => seen.push(n))))
       expect(seen).toEqual([1, 2])
       expect(exit).toStrictEqual(Exit.fail("closed"))
     }))
@@ -41,7 +41,7 @@ describe("Released", () => {
   it.live("lets go of a chunk once the consumer asks for the next one", () =>
     Effect.scoped(Effect.gen(function*() {
       const mailbox = yield* Mailbox.make<{ readonly members: ReadonlyArray<string> }>()
-      const pull = yield* Stream.toPull(Released.fromMailbox(mailbox))
+      const pull = yield* Stream.toPull(Released.fromTakeAll(mailbox.takeAll))
       const event = yield* Effect.sync(() => {
         const guild = { members: Array.from({ length: 100 }, (_, i) => `member ${i}`) }
         mailbox.unsafeOffer(guild)
