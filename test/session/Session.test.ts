@@ -54,6 +54,16 @@ const readySession = (overrides: Parameters<typeof options>[0] = {}, interval = 
     return { session, peer }
   })
 
+/** A ready session with a buffer of one: READY fills it, and the reader holds event 2. */
+const heldEvent = Effect.gen(function*() {
+  const session = yield* Session.make(options({ bufferSize: 1 }))
+  const { peer } = yield* acceptAndHello(60_000)
+  yield* peer.sendJson(ready())
+  yield* peer.sendJson(dispatch(2, "MESSAGE_CREATE", {}))
+  yield* settle
+  return { session, peer }
+})
+
 describe("Session", () => {
   it.scoped("identifies after Hello and delivers READY and events in order, with shard and sequence", () =>
     Effect.gen(function*() {
@@ -422,12 +432,8 @@ describe("Session", () => {
 
   it.scoped("disconnecting as the program takes from a full buffer: the held event, if it reaches the program, is in the resume point", () =>
     Effect.gen(function*() {
-      const session = yield* Session.make(options({ bufferSize: 1 }))
-      const { peer } = yield* acceptAndHello(60_000)
-      yield* peer.sendJson(ready())
-      yield* peer.sendJson(dispatch(2, "MESSAGE_CREATE", {}))
-      yield* settle
-      // READY fills the buffer and the reader holds event 2; the program takes while the shard stops
+      const { session } = yield* heldEvent
+      // the program takes while the shard stops
       const stopping = yield* Effect.fork(session.disconnect())
       const taking = yield* Effect.fork(Stream.runCollect(session.events))
       yield* settle
@@ -471,12 +477,8 @@ describe("Session", () => {
 
   it.scoped("disconnecting while the reader waits for room in a full buffer ends at once; the event it held is not counted", () =>
     Effect.gen(function*() {
-      const session = yield* Session.make(options({ bufferSize: 1 }))
-      const { peer } = yield* acceptAndHello(60_000)
-      yield* peer.sendJson(ready())
-      yield* peer.sendJson(dispatch(2, "MESSAGE_CREATE", {}))
-      yield* settle
-      // nobody takes events: READY fills the buffer, the reader waits with the next one
+      const { session } = yield* heldEvent
+      // nobody takes events
       const stopping = yield* Effect.fork(session.disconnect())
       yield* settle
       const stoppedWithoutTime = Option.isSome(yield* Fiber.poll(stopping))

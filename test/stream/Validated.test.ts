@@ -144,36 +144,23 @@ describe("Validated", () => {
       expect((yield* Metric.value(counter)).count).toBe(before + 1)
     }))
 
-  it.effect("a failing onInvalid fails the stream with its error, after the events before the bad one", () =>
+  it.effect("a failing onInvalid fails the stream with its error, after the events before the bad one (in its chunk too); none after it", () =>
     Effect.gen(function*() {
-      const handled: Array<number> = []
-      const error = yield* Stream.runForEach(
-        Stream.make(Event.make(0, 1, "MESSAGE_CREATE", { id: "1", content: "a" })).pipe(
-          Stream.concat(Stream.make(Event.make(0, 2, "MESSAGE_CREATE", {}), Event.make(0, 3, "MESSAGE_CREATE", { id: "3", content: "c" }))),
-          Validated.events({ MESSAGE_CREATE: MessageCreate }, { onInvalid: Effect.fail })
-        ),
-        (event) => Effect.sync(() => handled.push(event.sequence))
-      ).pipe(Effect.flip)
-      expect(error).toBeInstanceOf(Validated.InvalidEvent)
-      expect(error.sequence).toBe(2)
-      expect(handled).toEqual([1])
-    }))
-
-  it.effect("a failing onInvalid delivers the events before the bad one in its chunk, then fails; none after it", () =>
-    Effect.gen(function*() {
-      const handled: Array<number> = []
-      const chunk = Chunk.make(
+      const [good, bad, later] = [
         Event.make(0, 1, "MESSAGE_CREATE", { id: "1", content: "a" }),
         Event.make(0, 2, "MESSAGE_CREATE", {}),
         Event.make(0, 3, "MESSAGE_CREATE", { id: "3", content: "c" })
-      )
-      const error = yield* Stream.runForEach(
-        Stream.fromChunk(chunk).pipe(Validated.events({ MESSAGE_CREATE: MessageCreate }, { onInvalid: Effect.fail })),
-        (event) => Effect.sync(() => handled.push(event.sequence))
-      ).pipe(Effect.flip)
-      expect(error).toBeInstanceOf(Validated.InvalidEvent)
-      expect(error.sequence).toBe(2)
-      expect(handled).toEqual([1])
+      ]
+      // the bad event starting a chunk, and in the middle of one
+      for (const events of [Stream.concat(Stream.make(good), Stream.make(bad, later)), Stream.fromChunk(Chunk.make(good, bad, later))]) {
+        const handled: Array<number> = []
+        const error = yield* Stream.runForEach(
+          events.pipe(Validated.events({ MESSAGE_CREATE: MessageCreate }, { onInvalid: Effect.fail })),
+          (event) => Effect.sync(() => handled.push(event.sequence))
+        ).pipe(Effect.flip)
+        expect(error).toBeInstanceOf(Validated.InvalidEvent)
+        expect([error.sequence, handled]).toEqual([2, [1]])
+      }
     }))
 
   it.effect("runs each report in its bad event's place within a chunk: after the events before it, before those after", () =>
