@@ -174,15 +174,19 @@ export const make = (
         rate.record(1, clock.unsafeCurrentTimeMillis())
         return true
       },
-      awaitRoom: merged.sink.awaitRoom
+      offer: (event, onIn) =>
+        merged.sink.offer(event, () => {
+          rate.record(1, clock.unsafeCurrentTimeMillis())
+          onIn()
+        })
     })
+    // known after the fetch above, which configured the limiter
+    const { maxConcurrency } = yield* identifyLimiter.snapshot
     const starter: Starter.Starter = yield* Starter.make({
       ids,
       resumes: (id) => resume.has(id),
-      // sized after the fetch above, which configured the limiter
-      window: FifoSemaphore.make(
-        options.startupWindow ?? FleetOptions.startupWindowPerKey * (yield* identifyLimiter.snapshot).maxConcurrency
-      ),
+      rateLimitKey: (id) => id % maxConcurrency,
+      window: FifoSemaphore.make(options.startupWindow ?? FleetOptions.startupWindowPerKey * maxConcurrency),
       start: (index, hooks) =>
         // checked above: the only option that changes since is a presence updatePresence checked
         Effect.flatMap(Effect.orDie(optionsOf(ids[index]!)), (resolved) =>

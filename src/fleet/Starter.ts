@@ -59,6 +59,12 @@ export interface Options<R> {
   readonly ids: ReadonlyArray<number>
   /** Whether shard `id` resumes: it starts ahead of the others and does not wait for the window. */
   readonly resumes: (id: number) => boolean
+  /**
+   * The identify rate-limit key of shard `id`: the shards that identify start in turn across
+   * keys (the first of each key, then the second of each...), so that no key waits idle behind
+   * another's line in the window.
+   */
+  readonly rateLimitKey: (id: number) => number
   readonly window: FifoSemaphore.FifoSemaphore
   /** Makes the session of the shard at `index`, with these hooks, in the fleet's scope. */
   readonly start: (index: number, hooks: Session.Hooks) => Effect.Effect<Session.Session, never, Scope.Scope | R>
@@ -66,6 +72,19 @@ export interface Options<R> {
   readonly onEnd: (exit: Exit.Exit<void, Session.SessionError>) => Effect.Effect<void>
   /** A shard that will never start: the fleet counts it as ended. */
   readonly onAbandon: (index: number) => Effect.Effect<void>
+}
+
+// `indices` in turn across their keys: the first of each key, then the second of each, and so on,
+// each round in the order given
+const inTurnAcrossKeys = (indices: ReadonlyArray<number>, keyOf: (index: number) => number): Array<number> => {
+  const seen = new Map<number, number>()
+  const ranked = indices.map((index, at) => {
+    const key = keyOf(index)
+    const round = seen.get(key) ?? 0
+    seen.set(key, round + 1)
+    return { index, round, at }
+  })
+  return ranked.sort((a, b) => a.round - b.round || a.at - b.at).map(({ index }) => index)
 }
 
 /**
@@ -79,6 +98,9 @@ export const make = <R>(options: Options<R>): Effect.Effect<Starter, never, Scop
     const scope = yield* Effect.scope
     // the sessions' own scope: closing the fleet stops them all at once, not one after another
     const sessions = yield* Scope.fork(scope, ExecutionStrategy.parallel)
+    // the scopes holding window places: closed after the starting stopped, so that a place given
+    // back as the fleet closes starts no queued shard
+    const places = yield* Scope.fork(scope, ExecutionStrategy.sequential)
     const { window } = options
     const started: Array<Session.Session | undefined> = options.ids.map(() => undefined)
     let abandoned = false
@@ -125,7 +147,7 @@ export const make = <R>(options: Options<R>): Effect.Effect<Starter, never, Scop
       Effect.gen(function*() {
         let held: Scope.CloseableScope | undefined
         if (!options.resumes(options.ids[index]!)) {
-          held = yield* Scope.fork(scope, ExecutionStrategy.sequential)
+          held = yield* Scope.fork(places, ExecutionStrategy.sequential)
           const admitted = yield* Effect.raceFirst(
             Effect.as(Scope.extend(window.permit, held), true),
             Effect.as(Deferred.await(stopping), false)
@@ -142,7 +164,7 @@ export const make = <R>(options: Options<R>): Effect.Effect<Starter, never, Scop
     const order = options.ids.map((_, index) => index)
     const resumingFirst = [
       ...order.filter((index) => options.resumes(options.ids[index]!)),
-      ...order.filter((index) => !options.resumes(options.ids[index]!))
+      ...inTurnAcrossKeys(order.filter((index) => !options.resumes(options.ids[index]!)), (index) => options.rateLimitKey(options.ids[index]!))
     ]
     const fiber = yield* Effect.forkIn(
       Effect.gen(function*() {

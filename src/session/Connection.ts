@@ -356,8 +356,7 @@ export const run = (ctx: Context, url: string, mode: Protocol.Mode): Effect.Effe
           case "Ignore":
             break
           case "HeartbeatAck":
-            tracker.acked(clock.unsafeCurrentTimeMillis())
-            ctx.latency(tracker.latency!)
+            if (tracker.acked(clock.unsafeCurrentTimeMillis())) ctx.latency(tracker.latency!)
             break
           case "HeartbeatNow": {
             // answered at once, but at most once a second: a gateway asking in a loop must not
@@ -378,13 +377,16 @@ export const run = (ctx: Context, url: string, mode: Protocol.Mode): Effect.Effe
       return Effect.void
     }
 
-    // Waits for room, unless the connection ends meanwhile, and says whether the event went in.
-    // Waiting takes nothing, so a wait cut short by the end leaves the event surely out.
+    // Waits for room, unless the connection ends meanwhile, and says whether the event went in:
+    // the sink says so at the moment it does, so a wait cut short by the end is never in doubt.
     const offerWhenRoom = (event: GatewayEvent): Effect.Effect<boolean> =>
-      Effect.flatMap(
-        Effect.raceFirst(ctx.events.awaitRoom, Effect.as(Effect.exit(Deferred.await(ended)), false)),
-        (room) => !room ? Effect.succeed(false) : ctx.events.unsafeOffer(event) ? Effect.succeed(true) : offerWhenRoom(event)
-      )
+      Effect.suspend(() => {
+        let accepted = false
+        const offered = ctx.events.offer(event, () => {
+          accepted = true
+        })
+        return Effect.map(Effect.raceFirst(offered, Effect.exit(Deferred.await(ended))), () => accepted)
+      })
 
     const deliverSuspended = (
       step: Extract<Protocol.Step, { readonly event: GatewayEvent }>,

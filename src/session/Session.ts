@@ -390,6 +390,8 @@ export const makeWith = (
       Effect.suspend(() => {
         if (stopRequested) return Effect.asVoid(Fiber.await(fiber))
         stopRequested = true
+        // a session that already ended (a fatal close) keeps the transition that says why
+        if (fiber.unsafePoll() !== null) return Effect.void
         return Effect.gen(function*() {
           if (finalClose) yield* Effect.logInfo("ending the session (close 1000)")
           const wasOpen = yield* active.close(finalClose ? 1000 : CloseCode.ResumableClose)

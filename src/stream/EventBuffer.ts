@@ -1,10 +1,10 @@
 /**
- * The bounded buffer between a session's readers and the program: connections put events in
- * without waiting while it has room, and wait for room (taking nothing meanwhile) when it is full;
- * the program takes them as a stream.
+ * The bounded buffer between a session's readers and the program: connections put events in at
+ * once while it has room; when it is full, a reader's event waits for its turn, and goes in as
+ * soon as the program takes events, before any later reader's. The program takes them as a stream.
  *
- * Waiting for room is separate from putting the event in, so that a reader that stops waiting
- * (its connection ended) knows for sure that its event did not go in. A `Mailbox`'s suspended
+ * A reader learns that its waiting event went in at the very moment it does (`onIn`), so one that
+ * stops waiting (its connection ended) knows for sure whether it did. A `Mailbox`'s suspended
  * `offer` cannot say so: one interrupted just as the program took events may have put its event
  * in, and the event would then reach the program without being counted in the session's resume
  * point, and arrive again with the next resume's replay.
@@ -14,7 +14,6 @@
 import * as Effect from "effect/Effect"
 import type * as Exit from "effect/Exit"
 import * as Mailbox from "effect/Mailbox"
-import * as Option from "effect/Option"
 import type * as Stream from "effect/Stream"
 import * as Released from "./Released.ts"
 
@@ -24,13 +23,15 @@ import * as Released from "./Released.ts"
  * @since 0.1.0
  */
 export interface EventSink<A> {
-  /** Puts `event` in if there is room now, and says whether it did. */
+  /** Puts `event` in if there is room now and no reader's event waits for its turn; says whether it did. */
   readonly unsafeOffer: (event: A) => boolean
   /**
-   * Waits until there may be room (true), or until the buffer takes no more events (false).
-   * It takes nothing: interrupting it costs nothing.
+   * Puts `event` in once there is room, after the events of readers that waited before, and
+   * calls `onIn` at that moment, before anything else runs. Succeeds once it went in (true), or
+   * when the buffer takes no more events (false). Interrupted, it puts nothing in from then on:
+   * whether it had is what `onIn` said.
    */
-  readonly awaitRoom: Effect.Effect<boolean>
+  readonly offer: (event: A, onIn: () => void) => Effect.Effect<boolean>
 }
 
 /**
@@ -41,13 +42,18 @@ export interface EventSink<A> {
 export interface EventBuffer<A, E> {
   readonly sink: EventSink<A>
   /**
-   * The events, in the order they were put in; it lets go of each chunk once the next is asked
-   * for (src/stream/Released.ts). It ends (or fails) once `done` was called and every event was
-   * taken.
+   * The events, in the order they went in; it lets go of each chunk once the next is asked for
+   * (src/stream/Released.ts). It ends (or fails) once `done` was called and every event was taken.
    */
   readonly stream: Stream.Stream<A, E>
   /** Takes no more events, and ends the stream with `exit` once those in it were taken. */
   readonly done: (exit: Exit.Exit<void, E>) => Effect.Effect<void>
+}
+
+interface Waiting<A> {
+  readonly event: A
+  readonly onIn: () => void
+  readonly resume: (accepted: boolean) => void
 }
 
 /**
@@ -58,32 +64,37 @@ export interface EventBuffer<A, E> {
 export const make = <A, E>(capacity: number): Effect.Effect<EventBuffer<A, E>> =>
   Effect.map(Mailbox.make<A, E>({ capacity, strategy: "suspend" }), (mailbox) => {
     let open = true
-    // readers waiting for room, woken all at once by the program's next take
-    let waiters: Array<(room: boolean) => void> = []
-    const wake = (room: boolean): void => {
-      if (waiters.length === 0) return
-      const woken = waiters
-      waiters = []
-      for (const waiter of woken) waiter(room)
+    // the events waiting for room, oldest first
+    const waiting: Array<Waiting<A>> = []
+    // after the program took events: the waiting ones go in, in turn, while there is room
+    const admit = (): void => {
+      while (waiting.length > 0 && mailbox.unsafeOffer(waiting[0]!.event)) {
+        const admitted = waiting.shift()!
+        admitted.onIn()
+        admitted.resume(true)
+      }
     }
-    const awaitRoom = Effect.async<boolean>((resume) => {
-      const size = mailbox.unsafeSize()
-      if (!open || Option.isNone(size)) return resume(Effect.succeed(false))
-      if (size.value < capacity) return resume(Effect.succeed(true))
-      const waiter = (room: boolean) => resume(Effect.succeed(room))
-      waiters.push(waiter)
-      return Effect.sync(() => {
-        const at = waiters.indexOf(waiter)
-        if (at >= 0) waiters.splice(at, 1)
+    const offer = (event: A, onIn: () => void) =>
+      Effect.async<boolean>((resume) => {
+        if (!open) return resume(Effect.succeed(false))
+        if (waiting.length === 0 && mailbox.unsafeOffer(event)) {
+          onIn()
+          return resume(Effect.succeed(true))
+        }
+        const entry: Waiting<A> = { event, onIn, resume: (accepted) => resume(Effect.succeed(accepted)) }
+        waiting.push(entry)
+        return Effect.sync(() => {
+          const at = waiting.indexOf(entry)
+          if (at >= 0) waiting.splice(at, 1)
+        })
       })
-    })
     return {
-      sink: { unsafeOffer: (event) => mailbox.unsafeOffer(event), awaitRoom },
-      stream: Released.fromTakeAll(mailbox.takeAll, () => wake(true)),
+      sink: { unsafeOffer: (event) => waiting.length === 0 && mailbox.unsafeOffer(event), offer },
+      stream: Released.fromTakeAll(mailbox.takeAll, admit),
       done: (exit) =>
         Effect.suspend(() => {
           open = false
-          wake(false)
+          for (const entry of waiting.splice(0)) entry.resume(false)
           return Effect.asVoid(mailbox.done(exit))
         })
     }

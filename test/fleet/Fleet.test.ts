@@ -30,11 +30,11 @@ import {
 } from "./harness.ts"
 
 /** A fleet of `count` shards, all READY (max_concurrency = count, so all at once). */
-const readyFleet = (count: number) =>
+const readyFleet = (count: number, overrides: Parameters<typeof options>[0] = {}) =>
   Effect.gen(function*() {
     yield* configureLimiter(count)
     const served = yield* serve()
-    const fleet = yield* Fleet.make(options({ shardCount: count }))
+    const fleet = yield* Fleet.make(options({ shardCount: count, ...overrides }))
     yield* advance(500)
     expect(served.identifies).toHaveLength(count)
     return { fleet, served }
@@ -461,6 +461,62 @@ describe("Fleet", () => {
       expect(yield* gateway.attempts).toEqual([])
       // the largest an Identify carries pass
       expect(Either.isRight(FleetOptions.checkSelection(options({ shards: [65_534], shardCount: 65_535 })))).toBe(true)
+    }).pipe(Effect.provide(TestLayer)))
+
+  it.scoped("a shard with a steady backlog does not starve a quiet shard of the merged buffer: waiting events go in in turn", () =>
+    Effect.gen(function*() {
+      const { fleet, served } = yield* readyFleet(2, { bufferSize: 4 })
+      const pull = yield* Stream.toPull(fleet.events)
+      expect(Chunk.toReadonlyArray(yield* pull).map((event) => event.t)).toEqual(["READY", "READY"])
+      // shard 0 keeps 50 events queued, more arriving as the program reads; shard 1 has one
+      let sequence = 2
+      const busy = (n: number) =>
+        Effect.forEach(Array.from({ length: n }, () => sequence++), (s) => served.peers.get(0)!.sendJson(dispatch(s, "MESSAGE_CREATE", {})), { discard: true })
+      yield* busy(50)
+      yield* advance(100)
+      yield* served.peers.get(1)!.sendJson(dispatch(2, "MESSAGE_CREATE", { quiet: true }))
+      yield* advance(100)
+      let read = 0
+      let quietAt: number | undefined
+      while (read < 200 && quietAt === undefined) {
+        const chunk = Chunk.toReadonlyArray(yield* pull)
+        for (const event of chunk) {
+          if (event.shard === 1) quietAt = read
+          read++
+        }
+        yield* busy(chunk.filter((event) => event.shard === 0).length)
+        yield* advance(0)
+      }
+      // four places, two shards: the quiet shard's event waits a few takes at most
+      expect(quietAt).toBeLessThan(20)
+    }).pipe(Effect.provide(TestLayer)))
+
+  it.scoped("after a fatal close, the status still says why the fatal shard stopped; the others were disconnected", () =>
+    Effect.gen(function*() {
+      const { fleet, served } = yield* readyFleet(3)
+      yield* Effect.forkScoped(Effect.either(Stream.runDrain(fleet.events)))
+      yield* served.peers.get(1)!.close(4004, "Authentication failed.")
+      expect(yield* Effect.flip(fleet.await)).toMatchObject({ _tag: "FatalClose", code: 4004 })
+      const status = yield* fleet.status
+      expect(status.map((line) => [line.shard, line.reason._tag])).toEqual([[0, "Disconnect"], [1, "Fatal"], [2, "Disconnect"]])
+    }).pipe(Effect.provide(TestLayer)))
+
+  it.scoped("closing the fleet's scope during startup starts no queued shard", () =>
+    Effect.gen(function*() {
+      const gateway = yield* MemoryTransport.MemoryGateway
+      yield* configureLimiter(1)
+      const served = yield* serve()
+      const scope = yield* Scope.make()
+      const fleet = yield* Scope.extend(Fleet.make(options({ shardCount: 5 })), scope)
+      // shard 0 identified at 0, shard 1 at 5 s; shard 2 is connected and waits for its turn; 3 and 4 are queued
+      yield* advance(5_100, 100)
+      expect((yield* gateway.attempts).map((attempt) => attempt.at)).toEqual([0, 0, 5_000])
+      yield* Scope.close(scope, Exit.void)
+      yield* fleet.await
+      yield* advance(60_000, 5_000)
+      expect(served.identifies.map((identify) => identify.shard)).toEqual([0, 1])
+      expect(yield* gateway.attempts).toHaveLength(3)
+      expect((yield* Effect.flip(fleet.shard(3)))._tag).toBe("RouteError")
     }).pipe(Effect.provide(TestLayer)))
 })
 

@@ -40,6 +40,19 @@ describe("Fleet startup", () => {
       }).pipe(Effect.provide(TestLayer)))
   }
 
+  it.scoped("a selection uneven across rate-limit keys starts in turn across keys: as fast as its busiest key allows", () =>
+    Effect.gen(function*() {
+      yield* configureLimiter(2)
+      const served = yield* serve()
+      // key 0: 0, 2, 4, 6, 8 (five shards, 4 spacings); key 1: 9, 11, 13, 15
+      yield* Fleet.make(options({ shardCount: 16, shards: [0, 2, 4, 6, 8, 9, 11, 13, 15] }))
+      yield* advance(20_000, 100)
+      const identifies = served.identifies.map((identify) => [identify.at, identify.shard])
+      expect(identifies.sort(([a, x], [b, y]) => a! - b! || x! - y!)).toEqual([
+        [0, 0], [0, 9], [5000, 2], [5000, 11], [10_000, 4], [10_000, 13], [15_000, 6], [15_000, 15], [20_000, 8]
+      ])
+    }).pipe(Effect.provide(TestLayer)))
+
   // a transport whose send completes after the answer is read (a proxy's acknowledgement): the
   // startup window's place must still go once Identify is out
   const identifySendsLate = TestLayerWith((connection) => ({

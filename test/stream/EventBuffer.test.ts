@@ -8,38 +8,57 @@ import * as Stream from "effect/Stream"
 import * as EventBuffer from "../../src/stream/EventBuffer.ts"
 import { settle } from "../settle.ts"
 
-describe("EventBuffer", () => {
-  it.effect("takes events while it has room; a reader waits for room, taking nothing, until the program takes", () =>
-    Effect.gen(function*() {
-      const buffer = yield* EventBuffer.make<number, never>(2)
-      expect([1, 2, 3].map(buffer.sink.unsafeOffer)).toEqual([true, true, false])
-      const room = yield* Effect.fork(buffer.sink.awaitRoom)
-      yield* settle
-      expect(Option.isNone(yield* Fiber.poll(room))).toBe(true)
-      const pull = yield* Stream.toPull(buffer.stream)
-      expect(Chunk.toReadonlyArray(yield* pull)).toEqual([1, 2])
-      expect(yield* Fiber.join(room)).toBe(true)
-      // with room, at once
-      expect(yield* buffer.sink.awaitRoom).toBe(true)
-      expect(buffer.sink.unsafeOffer(3)).toBe(true)
-      expect(Chunk.toReadonlyArray(yield* pull)).toEqual([])
-      expect(Chunk.toReadonlyArray(yield* pull)).toEqual([3])
-    }).pipe(Effect.scoped))
+/** Offers `event`, recording in `log` when it went in. */
+const offering = (sink: EventBuffer.EventSink<string>, event: string, log: Array<string>) =>
+  Effect.tap(Effect.fork(sink.offer(event, () => log.push(event))), () => settle)
 
-  it.effect("a reader that stops waiting leaves nothing behind; done wakes those waiting with false, and ends the stream after the events in it", () =>
+describe("EventBuffer", () => {
+  it.scoped("takes events while it has room; a waiting event goes in when the program takes, and says so at that moment", () =>
     Effect.gen(function*() {
-      const buffer = yield* EventBuffer.make<number, string>(1)
-      expect(buffer.sink.unsafeOffer(1)).toBe(true)
-      const gaveUp = yield* Effect.fork(buffer.sink.awaitRoom)
-      const waiting = yield* Effect.fork(buffer.sink.awaitRoom)
-      yield* settle
+      const buffer = yield* EventBuffer.make<string, never>(2)
+      const log: Array<string> = []
+      expect(["a", "b"].map(buffer.sink.unsafeOffer)).toEqual([true, true])
+      const c = yield* offering(buffer.sink, "c", log)
+      expect([log, Option.isNone(yield* Fiber.poll(c))]).toEqual([[], true])
+      const pull = yield* Stream.toPull(buffer.stream)
+      expect(Chunk.toReadonlyArray(yield* pull)).toEqual(["a", "b"])
+      expect([log, yield* Fiber.join(c)]).toEqual([["c"], true])
+      expect(Chunk.toReadonlyArray(yield* pull)).toEqual([])
+      expect(Chunk.toReadonlyArray(yield* pull)).toEqual(["c"])
+    }))
+
+  it.scoped("waiting events go in in the order they began to wait, and none jumps ahead of them: a busy reader cannot starve a quiet one", () =>
+    Effect.gen(function*() {
+      const buffer = yield* EventBuffer.make<string, never>(1)
+      const log: Array<string> = []
+      const pull = yield* Stream.toPull(buffer.stream)
+      expect(buffer.sink.unsafeOffer("busy 1")).toBe(true)
+      yield* offering(buffer.sink, "busy 2", log)
+      yield* offering(buffer.sink, "quiet 1", log)
+      expect(Chunk.toReadonlyArray(yield* pull)).toEqual(["busy 1"])
+      // busy 2 went in; the busy reader's next event waits behind the quiet one's
+      expect(buffer.sink.unsafeOffer("busy 3")).toBe(false)
+      yield* offering(buffer.sink, "busy 3", log)
+      const taken: Array<string> = []
+      for (let i = 0; i < 6; i++) taken.push(...Chunk.toReadonlyArray(yield* pull))
+      expect(taken).toEqual(["busy 2", "quiet 1", "busy 3"])
+      expect(log).toEqual(["busy 2", "quiet 1", "busy 3"])
+    }))
+
+  it.scoped("an interrupted offer puts nothing in; done refuses waiting and new events, and ends the stream after those in it", () =>
+    Effect.gen(function*() {
+      const buffer = yield* EventBuffer.make<string, string>(1)
+      const log: Array<string> = []
+      expect(buffer.sink.unsafeOffer("in")).toBe(true)
+      const gaveUp = yield* offering(buffer.sink, "withdrawn", log)
+      const refused = yield* offering(buffer.sink, "refused", log)
       yield* Fiber.interrupt(gaveUp)
       yield* buffer.done(Exit.fail("fatal"))
-      expect(yield* Fiber.join(waiting)).toBe(false)
-      expect(yield* buffer.sink.awaitRoom).toBe(false)
-      expect(buffer.sink.unsafeOffer(2)).toBe(false)
-      const seen: Array<number> = []
-      const exit = yield* Effect.exit(Stream.runForEach(buffer.stream, (n) => Effect.sync(() => seen.push(n))))
-      expect([seen, exit]).toStrictEqual([[1], Exit.fail("fatal")])
+      expect(yield* Fiber.join(refused)).toBe(false)
+      expect(yield* buffer.sink.offer("late", () => log.push("late"))).toBe(false)
+      expect(buffer.sink.unsafeOffer("late")).toBe(false)
+      const seen: Array<string> = []
+      const exit = yield* Effect.exit(Stream.runForEach(buffer.stream, (event) => Effect.sync(() => seen.push(event))))
+      expect([seen, log, exit]).toStrictEqual([["in"], [], Exit.fail("fatal")])
     }))
 })
