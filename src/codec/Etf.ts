@@ -206,8 +206,13 @@ class Reader {
         return this.bytes[this.need(1)]!
       case Tag.Integer:
         return this.view.getInt32(this.need(4))
-      case Tag.NewFloat:
-        return this.view.getFloat64(this.need(8))
+      case Tag.NewFloat: {
+        const at = this.need(8)
+        const value = this.view.getFloat64(at)
+        // Erlang has no NaN nor infinity (and JSON none): such bits are no term
+        if (!Number.isFinite(value)) throw new Malformed(`NEW_FLOAT_EXT at offset ${at} is not a finite number`)
+        return value
+      }
       case Tag.Binary: {
         const length = this.view.getUint32(this.need(4))
         return this.text(this.need(length), length)

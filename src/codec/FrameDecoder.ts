@@ -80,7 +80,9 @@ export const make = (options: Options): FrameDecoder => {
       let message: string | Uint8Array
       if (typeof frame === "string" || frame instanceof TextFrame) {
         message = typeof frame === "string" ? frame : frame.bytes
-        if (message.length > maxMessageBytes) {
+        // a string's UTF-8 bytes, counted only when its length allows it to be over the limit
+        const size = typeof message === "string" && message.length * 3 > maxMessageBytes ? Buffer.byteLength(message) : message.length
+        if (size > maxMessageBytes) {
           return fail(new DecodeError({ reason: "TooLarge", message: `message over ${maxMessageBytes} bytes` }))
         }
       } else {

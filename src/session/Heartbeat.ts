@@ -29,7 +29,8 @@ export const schedule = (interval: Duration.DurationInput, jitter: number): Sche
  */
 export class Tracker {
   private awaiting = false
-  private sentAt = 0
+  // when the beat awaiting its ACK went out; none once acknowledged
+  private sentAt: number | undefined = undefined
   /** The latest heartbeat round trip in ms, once one was acknowledged. */
   latency: number | undefined = undefined
   /** Heartbeats acknowledged on this connection. */
@@ -46,11 +47,17 @@ export class Tracker {
     this.sentAt = now
   }
 
-  /** Records an ACK arriving at `now`. */
-  acked(now: number): void {
+  /**
+   * Records an ACK arriving at `now`, and says whether it measured a round trip: an ACK with no
+   * beat outstanding (before the first, or a second for one beat) measures nothing.
+   */
+  acked(now: number): boolean {
     this.awaiting = false
     this.acknowledged++
+    if (this.sentAt === undefined) return false
     this.latency = now - this.sentAt
+    this.sentAt = undefined
+    return true
   }
 
   /** Whether a scheduled beat due now finds the previous one unacknowledged. */

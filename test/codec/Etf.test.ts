@@ -162,6 +162,15 @@ describe("Etf.decode", () => {
     expect(Etf.decode(bytes(97, 1))).toMatchObject({ reason: "Envelope" })
     expect(Etf.decode(Etf.encode({ op: "x" }))).toMatchObject({ reason: "Envelope" })
   })
+
+  it("refuses a NEW_FLOAT_EXT that is NaN or infinite, as it does a FLOAT_EXT one (Erlang has neither)", () => {
+    const bytes = Buffer.from(Etf.encodeWith({ op: 0, s: 1, t: "MESSAGE_CREATE", d: { x: 1.5 } }, Etf.gatewayStyle))
+    const at = bytes.indexOf(Buffer.from([70, 0x3f, 0xf8])) // NEW_FLOAT_EXT 1.5
+    for (const value of [Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY]) {
+      bytes.writeDoubleBE(value, at + 1)
+      expect(Etf.decode(bytes)).toMatchObject({ _tag: "DecodeError", reason: "Etf", message: `gateway message is not valid ETF: NEW_FLOAT_EXT at offset ${at + 1} is not a finite number` })
+    }
+  })
 })
 
 describe("Etf.encode", () => {

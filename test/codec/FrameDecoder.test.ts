@@ -192,4 +192,14 @@ describe("FrameDecoder", () => {
       d: Skipped
     })
   })
+
+  it("holds a text frame given as a string to maxMessageBytes in UTF-8 bytes, as one given as bytes", () => {
+    const text = JSON.stringify({ op: 0, s: 1, t: "MESSAGE_CREATE", d: { content: "🎉".repeat(40) } })
+    const make = () => FrameDecoder.make({ compression: "none", encoding: Json.encoding, maxMessageBytes: Buffer.byteLength(text) - 1 })
+    expect(make().push(new TextFrame(Buffer.from(text)))).toMatchObject({ _tag: "DecodeError", reason: "TooLarge" })
+    expect(make().push(text)).toMatchObject({ _tag: "DecodeError", reason: "TooLarge" })
+    // within the limit in bytes, a string is taken
+    const fits = FrameDecoder.make({ compression: "none", encoding: Json.encoding, maxMessageBytes: Buffer.byteLength(text) })
+    expect(fits.push(text)).toMatchObject({ op: 0, s: 1, t: "MESSAGE_CREATE" })
+  })
 })

@@ -1,0 +1,18 @@
+import { describe, expect, it } from "@effect/vitest"
+import * as Heartbeat from "../../src/session/Heartbeat.ts"
+
+describe("Heartbeat.Tracker", () => {
+  it("measures a round trip from the beat its ACK answers; an ACK with no beat outstanding measures nothing", () => {
+    const tracker = new Heartbeat.Tracker()
+    // an ACK before any beat (a live clock reads epoch milliseconds)
+    expect(tracker.acked(1_750_000_000_000)).toBe(false)
+    expect(tracker.latency).toBeUndefined()
+    tracker.sent(1_750_000_000_000, true)
+    expect(tracker.isZombie).toBe(true)
+    expect(tracker.acked(1_750_000_000_040)).toBe(true)
+    expect([tracker.latency, tracker.isZombie]).toEqual([40, false])
+    // a second ACK for the same beat
+    expect(tracker.acked(1_750_000_005_000)).toBe(false)
+    expect([tracker.latency, tracker.acknowledged]).toEqual([40, 3])
+  })
+})
