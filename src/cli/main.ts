@@ -10,6 +10,7 @@ import * as Console from "effect/Console"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
 import * as Redacted from "effect/Redacted"
@@ -17,6 +18,7 @@ import type * as Scope from "effect/Scope"
 import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
 import * as Fleet from "../fleet/Fleet.ts"
+import { printable } from "../internal/printable.ts"
 import type { EventName } from "../protocol/Event.ts"
 import * as Live from "../Live.ts"
 import * as LocalGateway from "../testing/LocalGateway.ts"
@@ -24,7 +26,10 @@ import * as Args from "./Args.ts"
 import * as Ndjson from "./Ndjson.ts"
 import * as Pretty from "./Pretty.ts"
 
-/** Exit codes: 0 done, 1 the gateway ended the session (e.g. a rejected token), 2 bad usage. */
+/**
+ * Exit codes: 0 done, 1 the gateway ended the session (e.g. a rejected token) or something broke
+ * (a defect), 2 bad usage.
+ */
 const exit = (code: number) => Effect.sync(() => void (process.exitCode = code))
 
 /** The embedded gateway: four shards, two identify buckets, brisk heartbeats and steady traffic. */
@@ -116,8 +121,10 @@ const run = (options: Args.CliOptions) =>
         )
       )
     )
-    yield* Effect.raceFirst(fleet.await, stop)
-    yield* output.await
+    // the output failing (a bug) ends the run too, rather than leaving the shards running unseen;
+    // the output ending (after the events did) decides nothing
+    yield* Effect.raceFirst(Effect.raceFirst(fleet.await, stop), Effect.zipRight(Fiber.join(output), Effect.never))
+    yield* Fiber.join(output)
   })
 
 const main = Effect.gen(function*() {
@@ -139,6 +146,12 @@ const main = Effect.gen(function*() {
       Effect.zipRight(
         Console.error(`error: ${error.message}`),
         exit(error._tag === "InvalidOptions" ? 2 : 1)
+      )),
+    // a defect (a bug, here or in a dependency) still ends the run with one line saying what broke
+    Effect.catchAllDefect((defect) =>
+      Effect.zipRight(
+        Console.error(`error: unexpected failure (a bug): ${printable(defect instanceof Error ? defect.message : String(defect))}`),
+        exit(1)
       )),
     Effect.provide(Layer.merge(Live.layer, logging))
   )

@@ -48,11 +48,12 @@ const userEnv = (): NodeJS.ProcessEnv => {
  * Spawns the CLI and waits for it to exit; with `stop`, stops it as a user would once its output
  * says so. The process is killed if the test is interrupted.
  */
-const cli = (args: ReadonlyArray<string>, stop?: Stop) =>
+const cli = (args: ReadonlyArray<string>, stop?: Stop, preloads: ReadonlyArray<string> = []) =>
   Effect.async<Run>((resume) => {
     const started = Date.now()
     let stoppedAt: number | undefined
-    const child = spawn(process.execPath, ["--import", "tsx", "src/cli/main.ts", ...args], {
+    const imports = ["tsx", ...preloads].flatMap((module) => ["--import", module])
+    const child = spawn(process.execPath, [...imports, "src/cli/main.ts", ...args], {
       cwd: root,
       env: userEnv(),
       stdio: ["ignore", "pipe", "pipe"]
@@ -230,6 +231,38 @@ describe.concurrent("the command line", () => {
       expect(lines(run.stderr)).toEqual([expect.stringMatching(/^error: .*token was rejected.*401/)])
       expect(run.stderr).not.toContain(wrongSecret)
     }))
+
+  // a preload (a data: URL module) that makes a send throw, or writing a READY line: a bug inside
+  const defectWhere = (target: "the Identify's send" | "the output") =>
+    "data:text/javascript," + encodeURIComponent(
+      target === "the output"
+        ? `const write = process.stdout.write.bind(process.stdout)
+process.stdout.write = (text, ...rest) => {
+  if (String(text).includes("READY")) throw new Error("injected output defect")
+  return write(text, ...rest)
+}`
+        : `import { createRequire } from "node:module"
+const WebSocket = createRequire(${JSON.stringify(`${root}package.json`)})("ws")
+const send = WebSocket.prototype.send
+WebSocket.prototype.send = function (data, ...rest) {
+  if (String(data).includes('"op":2')) throw new Error("injected defect")
+  return send.call(this, data, ...rest)
+}`
+    )
+  for (const target of ["the Identify's send", "the output"] as const) {
+    it.scopedLive(`a defect in ${target} ends the run with exit 1 and one error line`, () =>
+      Effect.gen(function*() {
+        const gateway = yield* LocalGateway.make({ token })
+        yield* gateway.startTraffic(10)
+        const run = yield* cli(["--token", secret, "--api", gateway.apiUrl, "--format", "ndjson", "--duration", "20"], undefined, [defectWhere(target)])
+        expect(run.code).toBe(1)
+        // well before --duration: the run did not go on unseen
+        expect(run.elapsed).toBeLessThan(15_000)
+        const errors = lines(run.stderr).filter((line) => line.startsWith("error:"))
+        expect(errors).toEqual([expect.stringMatching(/^error: unexpected failure \(a bug\): injected (output )?defect$/)])
+        expect(run.stderr).not.toMatch(/^\s+at /m)
+      }))
+  }
 
   it.live("bad flags exit 2 with one error line naming the flag; --help prints usage and exits 0", () =>
     Effect.gen(function*() {
