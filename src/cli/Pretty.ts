@@ -24,6 +24,9 @@ export interface ShardRow {
 
 const pad = (text: string, width: number): string => (text.length >= width ? text.slice(0, width) : text + " ".repeat(width - text.length))
 
+/** `line` cut to `columns` columns, counting one per UTF-16 code unit. */
+const fit = (line: string, columns: number): string => line.slice(0, columns)
+
 const clock = (at: Date): string => at.toISOString().slice(11, 19)
 
 const field = (d: unknown, key: string): unknown =>
@@ -100,7 +103,10 @@ export const size = (out: NodeJS.WriteStream): { readonly rows: number; readonly
 
 /**
  * A screen on a terminal: the status view is pinned to the top `height` lines (fewer on a short
- * terminal), the log scrolls below it. A resized terminal is laid out anew.
+ * terminal), the log scrolls below it; every line is cut to the terminal's width, so none wraps. A
+ * terminal of fewer than 3 rows (no room for a status line, its rule and a log line) shows no status
+ * view: the log scrolls over the whole screen until the terminal grows. A resized terminal is laid
+ * out anew.
  *
  * @since 0.1.0
  */
@@ -109,21 +115,23 @@ export const terminal = (out: NodeJS.WriteStream, height: number): Screen => {
   let top = 0
   const layOut = (): void => {
     current = size(out)
-    top = Math.min(height, Math.max(1, current.rows - 3))
-    // clear, a scroll region from under the view and its rule to the bottom, the cursor at the bottom
-    out.write(`${esc}2J${esc}${top + 2};${current.rows}r${esc}${current.rows};1H`)
+    top = current.rows < 3 ? 0 : Math.min(height, Math.max(1, current.rows - 3))
+    // clear, a scroll region from under the view and its rule (the whole screen without a view) to
+    // the bottom, the cursor at the bottom
+    out.write(`${esc}2J${esc}${top > 0 ? top + 2 : 1};${current.rows}r${esc}${current.rows};1H`)
   }
   layOut()
   out.on("resize", layOut)
   return {
     status: (lines) => {
+      if (top <= 0) return
       let text = `\u001b7${esc}H`
-      for (let i = 0; i < top; i++) text += `${esc}2K${lines[i] ?? ""}\n`
+      for (let i = 0; i < top; i++) text += `${esc}2K${fit(lines[i] ?? "", current.columns)}\n`
       text += `${esc}2K${"─".repeat(Math.min(current.columns, 80))}\u001b8`
       out.write(text)
     },
     log: (line) => {
-      out.write(`${line.slice(0, current.columns)}\n`)
+      out.write(`${fit(line, current.columns)}\n`)
     },
     close: () => {
       out.off("resize", layOut)

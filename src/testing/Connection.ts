@@ -56,6 +56,8 @@ export interface Host {
   readonly identifyBuckets: Rules.IdentifyBuckets
   readonly memberRequests: Rules.MemberRequestLimiter
   readonly sessionStarts: Rules.SessionStartLimit
+  /** Set once `session_start_limit` ran out: Discord reset the token, so it is refused from then on. */
+  tokenReset: boolean
   readonly resumeUrl: string
   /** The Hello delay for a new connection (a one-shot control, else the configured delay). */
   readonly takeHelloDelay: () => number
@@ -413,14 +415,34 @@ export class Connection implements Outlet {
     if (this.acking) this.send(payload(Opcode.HeartbeatAck, null))
   }
 
+  /** Whether `token` (a leading `Bot ` dropped) is the bot's token and was not reset. */
+  private validToken(token: unknown): boolean {
+    return !this.host.tokenReset && stripBot(token) === Redacted.value(this.host.settings.token)
+  }
+
   private checkToken(token: unknown): boolean {
-    if (stripBot(token) === Redacted.value(this.host.settings.token)) return true
+    if (this.validToken(token)) return true
     this.rejectToken()
     return false
   }
 
   private rejectToken(): void {
-    this.violate("AuthenticationFailed", "the token was rejected", CloseCode.AuthenticationFailed, "Authentication failed.")
+    const detail = this.host.tokenReset ? "the token was reset when session_start_limit ran out" : "the token was rejected"
+    this.violate("AuthenticationFailed", detail, CloseCode.AuthenticationFailed, "Authentication failed.")
+  }
+
+  /**
+   * What Discord does when `session_start_limit` runs out: the token is reset, and every session
+   * ends (none stays resumable), its connection closed with 4004. A connection that has not
+   * authenticated stays open; its Identify or Resume is refused with 4004.
+   */
+  private resetToken(): void {
+    this.host.tokenReset = true
+    for (const session of this.host.sessions.values()) {
+      if (session.outlet instanceof Connection) session.outlet.close(CloseCode.AuthenticationFailed, "Authentication failed.")
+      session.ended = true
+    }
+    this.host.sessions.clear()
   }
 
   private onIdentify(d: unknown, now: number): void {
@@ -447,7 +469,8 @@ export class Connection implements Outlet {
     }
     if (!this.host.sessionStarts.take(now)) {
       this.host.recorder.identify({ ...base, outcome: "refused", sessionId: undefined })
-      return this.violate("SessionStartLimitExhausted", "session_start_limit exhausted: Discord resets the token", CloseCode.AuthenticationFailed, "Authentication failed.")
+      this.violate("SessionStartLimitExhausted", "session_start_limit exhausted: Discord resets the token", CloseCode.AuthenticationFailed, "Authentication failed.")
+      return this.resetToken()
     }
     const threshold = d["large_threshold"]
     const largeThreshold = typeof threshold === "number" ? Math.min(250, Math.max(50, threshold)) : 50
@@ -499,7 +522,7 @@ export class Connection implements Outlet {
     const sessionId = typeof d["session_id"] === "string" ? d["session_id"] : ""
     const seq = typeof d["seq"] === "number" ? d["seq"] : null
     const base = { at: now, connection: this.id, sessionId, seq }
-    if (stripBot(d["token"]) !== Redacted.value(this.host.settings.token)) {
+    if (!this.validToken(d["token"])) {
       this.host.recorder.resume({ ...base, outcome: "refused", replayed: 0 })
       return this.rejectToken()
     }

@@ -42,7 +42,12 @@ export interface Options {
   readonly shards?: number | undefined
   /** Refuse (4010) identifies whose shard count differs from `shards` (default false). */
   readonly strictShardCount?: boolean | undefined
-  /** `session_start_limit` (defaults: 1000 total and remaining, 24 h reset, max_concurrency 1). */
+  /**
+   * `session_start_limit` (defaults: 1000 total and remaining, 24 h reset, max_concurrency 1). An
+   * Identify past it resets the token, as Discord does: every session ends, its connection closed
+   * with 4004, and the token is refused (Identify and Resume with 4004, `/gateway/bot` with 401) for
+   * the rest of the gateway's life.
+   */
   readonly sessionStartLimit?: {
     readonly total?: number | undefined
     readonly remaining?: number | undefined
@@ -222,6 +227,7 @@ export const make = (options: Options): Effect.Effect<LocalGateway, never, Scope
       identifyBuckets: new Rules.IdentifyBuckets(millis(options.identifyCooldown, 5_000)),
       memberRequests: new Rules.MemberRequestLimiter(Rules.memberRequestCooldownMs),
       sessionStarts: new Rules.SessionStartLimit(total, limit?.remaining ?? total, millis(limit?.resetAfter, 86_400_000)),
+      tokenReset: false,
       get resumeUrl() {
         return `ws://127.0.0.1:${port}/resume`
       },
@@ -282,7 +288,7 @@ export const make = (options: Options): Effect.Effect<LocalGateway, never, Scope
 
     const server = Http.createServer(GatewayHttp.handler({
       url: () => `ws://127.0.0.1:${port}`,
-      authorized: (authorization) => authorization === `Bot ${Redacted.value(settings.token)}`,
+      authorized: (authorization) => !host.tokenReset && authorization === `Bot ${Redacted.value(settings.token)}`,
       gatewayBot: () => gatewayBot()
     }))
     // ws refuses a message over `maxPayload` itself, closing with 1009 before the gateway sees it:

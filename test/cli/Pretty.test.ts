@@ -90,6 +90,39 @@ describe("Pretty", () => {
     expect(written[1]!.split("\u001b[2K")).toHaveLength(1 + 3 + 1)
   })
 
+  it("on a narrow terminal cuts every status line, the header too, to the terminal's width, so none wraps into the log", () => {
+    const { out, written } = fakeTerminal(24, 30)
+    const screen = Pretty.terminal(out, 4)
+    written.length = 0
+    const rows = [{ shard: 0, state: "Connected/Ready", sequence: 123456, latency: 41, reconnects: 3, eventsPerSecond: 12.5 }]
+    const view = Pretty.status(rows, 10)
+    expect(view[0]!.length).toBeGreaterThan(60)
+    screen.status(view)
+    const drawn = written.shift()!.split("\u001b[2K").slice(1)
+    expect(drawn.slice(0, 2)).toEqual([`${view[0]!.slice(0, 30)}\n`, `${view[1]!.slice(0, 30)}\n`])
+    expect(drawn.every((line) => line.replace(/\n$|\u001b8$/, "").length <= 30)).toBe(true)
+  })
+
+  it("on a terminal of 1 or 2 rows shows no status view: the log scrolls over the whole screen, until the terminal grows", () => {
+    const { out, resize, written } = fakeTerminal(2, 80)
+    const screen = Pretty.terminal(out, 6)
+    // a scroll region of the whole screen (top <= bottom), the cursor at the bottom
+    expect(written.shift()).toBe("\u001b[2J\u001b[1;2r\u001b[2;1H")
+    screen.status(["header", "row 0"])
+    expect(written).toEqual([])
+    screen.log("an event")
+    expect(written.shift()).toBe("an event\n")
+    resize(1, 80)
+    expect(written.shift()).toBe("\u001b[2J\u001b[1;1r\u001b[1;1H")
+    screen.status(["header"])
+    expect(written).toEqual([])
+    resize(3, 80)
+    // 3 rows: one status line, its rule, one log line
+    expect(written.shift()).toBe("\u001b[2J\u001b[3;3r\u001b[3;1H")
+    screen.status(["header", "row 0"])
+    expect(written.shift()!.split("\u001b[2K")).toHaveLength(1 + 1 + 1)
+  })
+
   it("lays out a terminal that reports no size (0 x 0) as 24 x 80, so the log still shows", () => {
     const { out, written } = fakeTerminal(0, 0)
     const screen = Pretty.terminal(out, 6)

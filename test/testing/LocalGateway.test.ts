@@ -302,6 +302,50 @@ describe("LocalGateway rules", () => {
   it.scopedLive("an exhausted session_start_limit is refused", () =>
     breach((c) => c.send(identify()), CloseCode.AuthenticationFailed, "SessionStartLimitExhausted", { gateway: { sessionStartLimit: { remaining: 0 } } }))
 
+  it.scopedLive("running out of session_start_limit resets the token: every session ends with 4004, and the token is refused from then on", () =>
+    Effect.gen(function*() {
+      // gateway.mdx, Session Start Limit: "all active sessions for the app will be terminated, the bot token will be reset"
+      const gateway = yield* gatewayWith({ guilds: 0, shards: 3, sessionStartLimit: { total: 2, maxConcurrency: 3 } })
+      const { client: attached } = yield* ready(gateway, [0, 3])
+      const { client: dropped, ready: droppedReady } = yield* ready(gateway, [1, 3])
+      yield* gateway.drop({ connection: 2 })
+      yield* dropped.closed
+      const waiting = yield* connect(gateway.url + query)
+      yield* waiting.next(hello)
+
+      const over = yield* connect(gateway.url + query)
+      yield* over.next(hello)
+      yield* over.send(identify([2, 3]))
+      yield* expectClose(over, CloseCode.AuthenticationFailed)
+      // the attached session is ended with its connection; the detached one is no longer resumable
+      expect(yield* attached.closed.pipe(Effect.timeout("2 seconds"))).toEqual({ code: CloseCode.AuthenticationFailed, reason: "Authentication failed." })
+      expect(yield* gateway.dispatch("all", "TEST_EVENT", {})).toBe(0)
+
+      const resume = yield* connect(gateway.url + query)
+      yield* resume.next(hello)
+      yield* resume.send({ op: 6, d: { token, session_id: droppedReady.d.session_id, seq: 1 } })
+      yield* expectClose(resume, CloseCode.AuthenticationFailed)
+      yield* waiting.send(identify([2, 3]))
+      yield* expectClose(waiting, CloseCode.AuthenticationFailed)
+      const bot = yield* Effect.promise(() => fetch(`${gateway.apiUrl}/v10/gateway/bot`, { headers: { authorization: `Bot ${token}` } }))
+      expect(bot.status).toBe(401)
+
+      const log = yield* gateway.log
+      expect(log.violations.map((v) => [v.kind, v.connection])).toEqual([
+        ["SessionStartLimitExhausted", 4],
+        ["AuthenticationFailed", 5],
+        ["AuthenticationFailed", 3]
+      ])
+      expect(log.connections.map((c) => [c.id, c.closedBy, c.closeCode])).toEqual([
+        [1, "server", CloseCode.AuthenticationFailed],
+        [2, "server-drop", undefined],
+        [3, "server", CloseCode.AuthenticationFailed],
+        [4, "server", CloseCode.AuthenticationFailed],
+        [5, "server", CloseCode.AuthenticationFailed]
+      ])
+      expect(log.resumes).toMatchObject([{ outcome: "refused" }])
+    }))
+
   it.scopedLive("heartbeats far too early are recorded; a beat answering op 1 is not", () =>
     Effect.gen(function*() {
       const gateway = yield* gatewayWith({ guilds: 0, heartbeatInterval: "400 millis" })
