@@ -25,8 +25,8 @@ import { IdentifyLimiter } from "../limits/IdentifyLimiter.ts"
 import * as CloseCode from "../protocol/CloseCode.ts"
 import * as Commands from "../protocol/Commands.ts"
 import type { GatewayEvent } from "../protocol/Event.ts"
-import * as Latest from "../stream/Latest.ts"
 import * as EventBuffer from "../stream/EventBuffer.ts"
+import * as Latest from "../stream/Latest.ts"
 import { GatewayTransport } from "../transport/GatewayTransport.ts"
 import * as Backoff from "./Backoff.ts"
 import * as Connection from "./Connection.ts"
@@ -77,9 +77,10 @@ export interface Session {
    * The events, in order, each once, READY and RESUMED included. A single-consumer stream, to be
    * run once for the session's life (a consumer that stops early drops the rest of the chunk it
    * took, already counted as delivered): it ends after `disconnect`/`end` (once the buffered events
-   * are taken), and fails with the session's error if the gateway ends the session for good. Each chunk is followed by an empty
-   * one, so that a quiet shard does not keep its last events alive (src/stream/Released.ts). A
-   * session that delivers elsewhere (`Hooks.deliver`, a fleet's) has none: this stream is empty.
+   * are taken), and fails with the session's error if the gateway ends the session for good. Each
+   * chunk is followed by an empty one, so that a quiet shard does not keep its last events alive
+   * (src/stream/Released.ts). A session that delivers elsewhere (`Hooks.deliver`, a fleet's) has
+   * none: this stream is empty.
    */
   readonly events: Stream.Stream<GatewayEvent, SessionError>
   /** The current state. */
