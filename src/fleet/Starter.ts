@@ -140,13 +140,15 @@ export const make = <R>(options: Options<R>): Effect.Effect<Starter, never, Scop
       }
     }
 
+    // whether the shard at `index` resumes
+    const resumes = (index: number) => options.resumes(options.ids[index]!)
     // Only the wait for the window is given up when the starting stops: a session being made is
     // made and recorded, so `stop` knows exactly which shards run.
     const stopping = yield* Deferred.make<void>()
     const startOne = (index: number): Effect.Effect<boolean, never, R> =>
       Effect.gen(function*() {
         let held: Scope.CloseableScope | undefined
-        if (!options.resumes(options.ids[index]!)) {
+        if (!resumes(index)) {
           held = yield* Scope.fork(places, ExecutionStrategy.sequential)
           const admitted = yield* Effect.raceFirst(
             Effect.as(Scope.extend(window.permit, held), true),
@@ -163,8 +165,8 @@ export const make = <R>(options: Options<R>): Effect.Effect<Starter, never, Scop
 
     const order = options.ids.map((_, index) => index)
     const resumingFirst = [
-      ...order.filter((index) => options.resumes(options.ids[index]!)),
-      ...inTurnAcrossKeys(order.filter((index) => !options.resumes(options.ids[index]!)), (index) => options.rateLimitKey(options.ids[index]!))
+      ...order.filter(resumes),
+      ...inTurnAcrossKeys(order.filter((index) => !resumes(index)), (index) => options.rateLimitKey(options.ids[index]!))
     ]
     const fiber = yield* Effect.forkIn(
       Effect.gen(function*() {
