@@ -18,6 +18,7 @@ import * as FifoSemaphore from "../limits/FifoSemaphore.ts"
 import { IdentifyLimiter } from "../limits/IdentifyLimiter.ts"
 import * as Commands from "../protocol/Commands.ts"
 import type { GatewayEvent } from "../protocol/Event.ts"
+import * as GatewayCache from "../session/GatewayCache.ts"
 import type * as MemberRequests from "../session/MemberRequests.ts"
 import * as HeartbeatTimer from "../session/HeartbeatTimer.ts"
 import * as Session from "../session/Session.ts"
@@ -27,7 +28,6 @@ import type { Transition } from "../session/SessionState.ts"
 import * as EventBuffer from "../stream/EventBuffer.ts"
 import * as Ending from "./Ending.ts"
 import * as FleetOptions from "./FleetOptions.ts"
-import * as GatewayCache from "./GatewayCache.ts"
 import { isSnowflake, RouteError, shardOf } from "./Routing.ts"
 import * as ShardStatus from "./ShardStatus.ts"
 import * as Starter from "./Starter.ts"
@@ -129,7 +129,7 @@ export const make = (
 ): Effect.Effect<Fleet, InvalidOptions | GatewayInfoError, Scope.Scope | Session.Requirements> =>
   Effect.gen(function*() {
     yield* FleetOptions.checkSelection(options)
-    const { gatewayInfoMaxAge, resume: _resume, shardCount: _shardCount, shards: _shards, startupWindow: _startupWindow, ...common } = options
+    const { resume: _resume, shardCount: _shardCount, shards: _shards, startupWindow: _startupWindow, ...common } = options
     // the options every shard shares, resolved and checked once, first: bad options cost no request,
     // and a shard that starts minutes later must not be the first to find them invalid
     let shared = yield* SessionOptions.resolve(common)
@@ -138,7 +138,7 @@ export const make = (
     const cache = yield* GatewayCache.make({
       api: shared.api,
       token: options.token,
-      maxAge: gatewayInfoMaxAge ?? FleetOptions.defaultGatewayInfoMaxAge,
+      maxAge: shared.gatewayInfoMaxAge,
       timeout: shared.timeouts.connect
     })
     const shardCount = options.shardCount ?? (yield* cache.info).shards

@@ -3,7 +3,6 @@
  *
  * @since 0.1.0
  */
-import type * as Duration from "effect/Duration"
 import * as Either from "effect/Either"
 import { maxShardCount } from "../protocol/Commands.ts"
 import { InvalidOptions } from "../session/SessionError.ts"
@@ -29,8 +28,6 @@ export interface FleetOptions extends Omit<SessionOptions, "shard" | "resume" | 
   readonly shardCount?: number
   /** Sessions to resume (from a fleet's `disconnect`); the other shards identify. */
   readonly resume?: ReadonlyArray<ResumePoint>
-  /** How old the fleet's `GET /gateway/bot` answer may get before a fresh identify refetches it (default 1 hour). */
-  readonly gatewayInfoMaxAge?: Duration.DurationInput
   /**
    * How many shards may be connected and waiting to identify at once (default
    * {@link startupWindowPerKey} per rate-limit key, from the identify limiter's `max_concurrency`).
@@ -58,13 +55,6 @@ export const startupWindowPerKey = 1
  */
 export const range = (from: number, until: number): ReadonlyArray<number> =>
   Array.from({ length: Math.max(0, until - from) }, (_, i) => from + i)
-
-/**
- * The default for `gatewayInfoMaxAge`.
- *
- * @since 0.1.0
- */
-export const defaultGatewayInfoMaxAge: Duration.DurationInput = "1 hour"
 
 /**
  * Checks what can be checked before the shard count is known: the shard count if given, the

@@ -30,7 +30,7 @@ import * as Latest from "../stream/Latest.ts"
 import { GatewayTransport } from "../transport/GatewayTransport.ts"
 import * as Backoff from "./Backoff.ts"
 import * as Connection from "./Connection.ts"
-import * as GatewayInfo from "./GatewayInfo.ts"
+import * as GatewayCache from "./GatewayCache.ts"
 import * as HeartbeatTimer from "./HeartbeatTimer.ts"
 import * as MemberRequests from "./MemberRequests.ts"
 import * as Outbox from "./Outbox.ts"
@@ -222,7 +222,6 @@ export const makeWith = (
     const [shardId] = resolved.shard
     const transport = yield* GatewayTransport
     const identifyLimiter = yield* IdentifyLimiter
-    const http = yield* Effect.context<HttpClient.HttpClient>()
     const clock = yield* Effect.clock
 
     // the session's own buffer, unless it delivers elsewhere
@@ -269,7 +268,6 @@ export const makeWith = (
         ? Effect.flatMap(Schedule.driver(Backoff.schedule(resolved.backoff)), (driver) => (backoff = driver).next(undefined))
         : backoff.next(undefined)
     )
-    let gatewayBot: { readonly url: string } | undefined
 
     const metrics = SessionMetrics.make(shardId)
     const outbox = yield* Outbox.make(metrics.queueDepth)
@@ -298,21 +296,15 @@ export const makeWith = (
       heartbeat: (sequence) => encodeTrusted(Commands.heartbeat(sequence))
     }
 
-    // The URL to identify at: the given source, else the configured URL, else GET /gateway/bot
-    // (fetched once, then cached).
-    const identifyUrl: Effect.Effect<string, GatewayInfoError> = Effect.suspend(() => {
-      if (resolved.gatewayUrl !== undefined) return resolved.gatewayUrl
-      if (resolved.gateway !== undefined) return Effect.succeed(resolved.gateway)
-      if (gatewayBot !== undefined) return Effect.succeed(gatewayBot.url)
-      return GatewayInfo.fetch(resolved.api, resolved.token, resolved.timeouts.connect).pipe(
-        Effect.provide(http),
-        Effect.tap((info) => identifyLimiter.configure(GatewayInfo.startLimit(info))),
-        Effect.map((info) => {
-          gatewayBot = info
-          return info.url
-        })
-      )
-    })
+    // The URL to identify at: the given source, else the configured URL, else GET /gateway/bot,
+    // asked again once its answer is older than `gatewayInfoMaxAge`
+    const identifyUrl: Effect.Effect<string, GatewayInfoError> = resolved.gatewayUrl ??
+      (resolved.gateway !== undefined ? Effect.succeed(resolved.gateway) : (yield* GatewayCache.make({
+        api: resolved.api,
+        token: resolved.token,
+        maxAge: resolved.gatewayInfoMaxAge,
+        timeout: resolved.timeouts.connect
+      })).url)
 
     let stopRequested = false
     const invalidSessionPause = [

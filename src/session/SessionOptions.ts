@@ -91,6 +91,12 @@ export interface SessionOptions {
   readonly gatewayUrl?: Effect.Effect<string, GatewayInfoError>
   /** The REST base for `GET /gateway/bot` (default `https://discord.com/api/v10`). */
   readonly api?: string
+  /**
+   * How old the `GET /gateway/bot` answer may get before a fresh identify asks again (default
+   * {@link defaultGatewayInfoMaxAge}; `Duration.infinity`: never). A fleet keeps one answer for
+   * all its shards. Unused when `gateway` or `gatewayUrl` is given.
+   */
+  readonly gatewayInfoMaxAge?: Duration.DurationInput
   /** Transport compression (default `zlib-stream`). */
   readonly compression?: Compression
   /**
@@ -136,6 +142,7 @@ export interface ResolvedOptions {
   readonly gateway: string | undefined
   readonly gatewayUrl: Effect.Effect<string, GatewayInfoError> | undefined
   readonly api: string
+  readonly gatewayInfoMaxAge: Duration.DurationInput
   readonly compression: Compression
   readonly encoding: Encoding
   readonly largeThreshold: number
@@ -157,6 +164,13 @@ export interface ResolvedOptions {
  * @since 0.1.0
  */
 export const defaultApi = "https://discord.com/api/v10"
+
+/**
+ * The default for `gatewayInfoMaxAge`.
+ *
+ * @since 0.1.0
+ */
+export const defaultGatewayInfoMaxAge: Duration.DurationInput = "1 hour"
 
 const defaultTimeouts: Timeouts = { connect: "15 seconds", hello: "20 seconds", ready: "30 seconds", members: "30 seconds" }
 
@@ -220,15 +234,17 @@ const showDuration = (input: unknown): string =>
 
 const isPositive = (duration: Duration.Duration): boolean => Duration.greaterThan(duration, Duration.zero)
 
+// the problem with `input` unless it is a positive duration, an infinite one included
+const positiveDurationProblems = (name: string, input: unknown): Array<string> => {
+  const duration = durationOf(input)
+  return duration !== undefined && isPositive(duration) ? [] : [`${name} must be a positive duration, got ${showDuration(input)}`]
+}
+
 const durationProblems = (timeouts: Timeouts, backoff: Backoff.BackoffOptions): Array<string> => {
-  const found: Array<string> = []
   // a timeout may be infinite (none); a zero one would end every connection at once
-  for (const name of ["connect", "hello", "ready", "members"] as const) {
-    const timeout = durationOf(timeouts[name])
-    if (timeout === undefined || !isPositive(timeout)) {
-      found.push(`timeouts.${name} must be a positive duration, got ${showDuration(timeouts[name])}`)
-    }
-  }
+  const found = (["connect", "hello", "ready", "members"] as const).flatMap((name) =>
+    positiveDurationProblems(`timeouts.${name}`, timeouts[name])
+  )
   // a zero or infinite backoff reconnects in a tight loop or never
   const positive = (name: "initial" | "max" | "stableAfter") => {
     const duration = durationOf(backoff[name])
@@ -280,6 +296,8 @@ const problems = (options: SessionOptions): ReadonlyArray<string> => {
   const backoff = options.backoff
   if (backoff?.factor !== undefined && !(backoff.factor >= 1)) found.push(`backoff.factor must be at least 1, got ${backoff.factor}`)
   found.push(...durationProblems(withDefaults(defaultTimeouts, options.timeouts), withDefaults(Backoff.defaults, backoff)))
+  // a zero age would fetch before every identify
+  if (options.gatewayInfoMaxAge !== undefined) found.push(...positiveDurationProblems("gatewayInfoMaxAge", options.gatewayInfoMaxAge))
   return found
 }
 
@@ -302,6 +320,7 @@ export const resolve = (options: SessionOptions): Either.Either<ResolvedOptions,
     gateway: options.gateway,
     gatewayUrl: options.gatewayUrl,
     api: options.api ?? defaultApi,
+    gatewayInfoMaxAge: options.gatewayInfoMaxAge ?? defaultGatewayInfoMaxAge,
     compression: options.compression ?? "zlib-stream",
     encoding: encodingOf(options.encoding),
     largeThreshold: options.largeThreshold ?? 50,

@@ -453,7 +453,9 @@ describe("Fleet", () => {
         // more than an Identify carries: refused, not a RangeError defect from making 2^32 shard ids
         [options({ shardCount: 2 ** 32 }), "shardCount must be at most 65535 (the most an Identify carries), got 4294967296"],
         [options({ shardCount: 65_536 }), "shardCount must be at most 65535"],
-        [options({ shards: [0, 65_535, 2 ** 40] }), "shard ids must be at most 65534, got 65535, 1099511627776"]
+        [options({ shards: [0, 65_535, 2 ** 40] }), "shard ids must be at most 65534, got 65535, 1099511627776"],
+        // a defect from Duration.decode before it was checked
+        [options({ shardCount: 4, gatewayInfoMaxAge: "hourly" as never }), `gatewayInfoMaxAge must be a positive duration, got "hourly"`]
       ] as const) {
         expect(yield* Effect.flip(Fleet.make(bad))).toMatchObject({ _tag: "InvalidOptions", detail: expect.stringContaining(detail) })
       }

@@ -382,6 +382,45 @@ describe("Session", () => {
       expect(first.op).toBe(2)
     }).pipe(Effect.provide(TestLayer)))
 
+  it.scoped("GET /gateway/bot is asked again for a fresh identify once its answer is older than gatewayInfoMaxAge, not for a resume", () =>
+    Effect.gen(function*() {
+      let requests = 0
+      const client = HttpClient.make((request) =>
+        Effect.sync(() => {
+          requests++
+          const answer = { url: `ws://gateway-${requests}.test/`, shards: 1, session_start_limit: { total: 1000, remaining: 999, reset_after: 60_000, max_concurrency: 1 } }
+          return HttpClientResponse.fromWeb(request, new Response(JSON.stringify(answer)))
+        })
+      )
+      const { gateway: _configured, ...viaGatewayBot } = options({ gatewayInfoMaxAge: "1 hour" })
+      yield* Session.make(viaGatewayBot).pipe(Effect.provideService(HttpClient.HttpClient, client))
+      const gateway = yield* MemoryTransport.MemoryGateway
+      // a connection that is ready for 40 minutes, then told op 9
+      const connectThenInvalid = (mayResume: boolean) =>
+        Effect.gen(function*() {
+          const accepted = yield* Effect.fork(acceptAndHello(3_600_000))
+          // the pause after op 9, and the identify limiter's spacing
+          yield* TestClock.adjust("10 seconds")
+          const { first, peer } = yield* Fiber.join(accepted)
+          yield* peer.sendJson(first.op === 2 ? ready() : dispatch(2, "RESUMED", {}))
+          yield* TestClock.adjust("40 minutes")
+          yield* peer.sendJson({ op: 9, d: mayResume, s: null, t: null })
+          return first.op
+        })
+      const ops: Array<number> = []
+      for (const mayResume of [false, true, false, false]) ops.push(yield* connectThenInvalid(mayResume))
+      expect(ops).toEqual([2, 2, 6, 2])
+      // the identify at 40 minutes used the answer; the resume at 80 went to the resume URL; the
+      // identify at 120, past the hour, asked again
+      expect((yield* gateway.attempts).map(({ url }) => new URL(url).host)).toEqual([
+        "gateway-1.test",
+        "gateway-1.test",
+        "resume.test",
+        "gateway-2.test"
+      ])
+      expect(requests).toBe(2)
+    }).pipe(Effect.provide(TestLayer)))
+
   it.scoped("a defect while authenticating (here a custom identify limiter's) ends the session with it, not a hang nor a clean end", () =>
     Effect.gen(function*() {
       const session = yield* Session.make(options())

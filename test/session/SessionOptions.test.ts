@@ -52,6 +52,9 @@ describe("SessionOptions.resolve", () => {
       [{ timeouts: { hello: "soon" as never } }, `timeouts.hello must be a positive duration, got "soon"`],
       [{ timeouts: { ready: Duration.millis(-5) } }, "timeouts.ready must be a positive duration, got 0"],
       [{ timeouts: { connect: -1n } }, "timeouts.connect must be a positive duration, got -1n"],
+      // a zero age would ask GET /gateway/bot before every identify
+      [{ gatewayInfoMaxAge: 0 }, "gatewayInfoMaxAge must be a positive duration, got 0"],
+      [{ gatewayInfoMaxAge: "often" as never }, `gatewayInfoMaxAge must be a positive duration, got "often"`],
       [{ backoff: { initial: -1 } }, "backoff.initial must be a positive, finite duration, got -1"],
       [{ backoff: { max: 0 } }, "backoff.max must be a positive, finite duration, got 0"],
       [{ backoff: { max: Duration.infinity } }, "backoff.max must be a positive, finite duration, got Infinity"],

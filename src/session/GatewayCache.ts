@@ -1,7 +1,7 @@
 /**
- * The fleet's one copy of `GET /gateway/bot`: fetched once, shared by every session, refreshed
- * when a fresh identify finds it stale. Each fetch also configures the shared identify limiter
- * with the `session_start_limit` it brought.
+ * One copy of `GET /gateway/bot`: fetched when first asked, refreshed when a fresh identify finds
+ * it stale. A session keeps one; a fleet keeps one for all its shards. Each fetch also configures
+ * the identify limiter with the `session_start_limit` it brought.
  *
  * @since 0.1.0
  */

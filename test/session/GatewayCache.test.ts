@@ -5,7 +5,7 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Fiber from "effect/Fiber"
 import * as TestClock from "effect/TestClock"
-import * as GatewayCache from "../../src/fleet/GatewayCache.ts"
+import * as GatewayCache from "../../src/session/GatewayCache.ts"
 import * as IdentifyLimiter from "../../src/limits/IdentifyLimiter.ts"
 import { token } from "../session/harness.ts"
 
