@@ -74,10 +74,12 @@ export const make = <A, E>(capacity: number): Effect.Effect<EventBuffer<A, E>> =
         admitted.resume(true)
       }
     }
+    // no event waits for its turn, and there is room
+    const unsafeOffer = (event: A): boolean => waiting.length === 0 && mailbox.unsafeOffer(event)
     const offer = (event: A, onIn: () => void) =>
       Effect.async<boolean>((resume) => {
         if (!open) return resume(Effect.succeed(false))
-        if (waiting.length === 0 && mailbox.unsafeOffer(event)) {
+        if (unsafeOffer(event)) {
           onIn()
           return resume(Effect.succeed(true))
         }
@@ -89,7 +91,7 @@ export const make = <A, E>(capacity: number): Effect.Effect<EventBuffer<A, E>> =
         })
       })
     return {
-      sink: { unsafeOffer: (event) => waiting.length === 0 && mailbox.unsafeOffer(event), offer },
+      sink: { unsafeOffer, offer },
       stream: Released.fromTakeAll(mailbox.takeAll, admit),
       done: (exit) =>
         Effect.suspend(() => {
