@@ -1,0 +1,103 @@
+/**
+ * The package as a user installs it: the output of `npm run build` (tsconfig.build.json), in a
+ * folder of its own beside a copy of package.json, imported by the package's name from plain Node
+ * (no tsx), its declarations type-checked in a consumer project, and its command line run with
+ * `node`.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import { execFile } from "node:child_process"
+import * as fs from "node:fs/promises"
+import * as os from "node:os"
+import * as path from "node:path"
+import { fileURLToPath } from "node:url"
+import { promisify } from "node:util"
+
+const root = fileURLToPath(new URL("../..", import.meta.url))
+const run = promisify(execFile)
+const tsc = path.join(root, "node_modules/typescript/bin/tsc")
+
+// The consumer: an Effect program that imports both entry points by the package's name, starts
+// the local gateway and a session that asks its GET /gateway/bot, and prints the first event types.
+const consumerJs = `
+import { Chunk, Effect, Redacted, Stream } from "effect"
+import { Intents, Live, Session } from "effect-discord-gateway"
+import { LocalGateway } from "effect-discord-gateway/testing"
+
+const token = Redacted.make("package-test-token")
+const program = Effect.gen(function*() {
+  const gateway = yield* LocalGateway.make({ token })
+  const session = yield* Session.make({ token, intents: Intents.Guilds, api: gateway.apiUrl })
+  const first = yield* Stream.runCollect(Stream.take(session.events, 2))
+  console.log(JSON.stringify(Chunk.toReadonlyArray(first).map((event) => event.t)))
+})
+Effect.runPromise(program.pipe(Effect.scoped, Effect.provide(Live.layer))).then(() => process.exit(0))
+`
+
+// The same imports in TypeScript, as a consumer with common settings (no tsx, no .ts imports)
+// checks them: the declarations must resolve and carry the real types (were they \`any\`, the
+// expected error would not come, and tsc would fail on the unused directive).
+const consumerTs = `
+import { Effect, Option, Redacted, Stream } from "effect"
+import { Intents, Session, type SessionError } from "effect-discord-gateway"
+import { LocalGateway } from "effect-discord-gateway/testing"
+
+export const firstType: Effect.Effect<string | undefined, SessionError.InvalidOptions | Session.SessionError, Session.Requirements> =
+  Effect.scoped(Effect.gen(function*() {
+    const gateway = yield* LocalGateway.make({ token: Redacted.make("x") })
+    const session = yield* Session.make({ token: Redacted.make("x"), intents: Intents.Guilds, api: gateway.apiUrl })
+    const first = yield* Stream.runHead(session.events)
+    // @ts-expect-error an event's type is a string
+    const wrong: number | undefined = Option.getOrUndefined(first)?.t
+    void wrong
+    return Option.getOrUndefined(first)?.t
+  }))
+`
+
+// a user without a token: the CLI starts its embedded gateway
+const { DISCORD_TOKEN: _token, ...withoutToken } = process.env
+
+const consumerTsconfig = {
+  compilerOptions: { target: "ES2022", module: "NodeNext", moduleResolution: "NodeNext", strict: true, noEmit: true, types: ["node"] },
+  files: ["consumer.ts"]
+}
+
+describe("the built package", () => {
+  let folder = ""
+
+  beforeAll(async () => {
+    folder = await fs.mkdtemp(path.join(os.tmpdir(), "package-test-"))
+    await run(process.execPath, [tsc, "-p", path.join(root, "tsconfig.build.json"), "--outDir", path.join(folder, "dist")])
+    await fs.copyFile(path.join(root, "package.json"), path.join(folder, "package.json"))
+    await fs.symlink(path.join(root, "node_modules"), path.join(folder, "node_modules"), "dir")
+    await fs.writeFile(path.join(folder, "consumer.mjs"), consumerJs)
+    await fs.writeFile(path.join(folder, "consumer.ts"), consumerTs)
+    await fs.writeFile(path.join(folder, "tsconfig.json"), JSON.stringify(consumerTsconfig))
+  }, 120_000)
+
+  afterAll(async () => {
+    if (folder !== "") await fs.rm(folder, { recursive: true, force: true })
+  })
+
+  it("runs on plain Node, imported by its name: a session reaches READY at the local gateway", async () => {
+    const { stdout } = await run(process.execPath, ["consumer.mjs"], { cwd: folder, timeout: 60_000 })
+    expect(JSON.parse(stdout)).toEqual(["READY", "GUILD_CREATE"])
+  }, 90_000)
+
+  it("type-checks in a consumer project through its declarations", async () => {
+    const { stdout } = await run(process.execPath, [tsc, "-p", "tsconfig.json"], { cwd: folder })
+    expect(stdout).toBe("")
+  }, 90_000)
+
+  it("ships its command line: `node dist/cli/main.js` runs the embedded gateway", async () => {
+    const manifest = JSON.parse(await fs.readFile(path.join(folder, "package.json"), "utf8")) as { bin: Record<string, string> }
+    const cli = path.join(folder, manifest.bin["effect-discord-gateway"]!)
+    const { stdout } = await run(process.execPath, [cli, "--duration", "3", "--format", "ndjson", "--events", "READY"], {
+      cwd: folder,
+      timeout: 60_000,
+      env: withoutToken
+    })
+    const types = stdout.trim().split("\n").map((line) => (JSON.parse(line) as { t: string }).t)
+    expect(types.length).toBeGreaterThan(0)
+    expect(new Set(types)).toEqual(new Set(["READY"]))
+  }, 90_000)
+})
