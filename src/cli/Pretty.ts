@@ -7,6 +7,7 @@
  */
 import type { GatewayEvent } from "../protocol/Event.ts"
 import { printable, quoted } from "../internal/printable.ts"
+import { cut, width } from "./Columns.ts"
 
 /**
  * One shard's row in the status view.
@@ -22,17 +23,19 @@ export interface ShardRow {
   readonly eventsPerSecond: number
 }
 
-const pad = (text: string, width: number): string => (text.length >= width ? text.slice(0, width) : text + " ".repeat(width - text.length))
-
-/** `line` cut to `columns` columns, counting one per UTF-16 code unit. */
-const fit = (line: string, columns: number): string => line.slice(0, columns)
+// `text` cut or padded to exactly `columns` columns
+const pad = (text: string, columns: number): string => {
+  const fitted = cut(text, columns)
+  return fitted + " ".repeat(columns - width(fitted))
+}
 
 const clock = (at: Date): string => at.toISOString().slice(11, 19)
 
 const field = (d: unknown, key: string): unknown =>
   typeof d === "object" && d !== null ? (d as Record<string, unknown>)[key] : undefined
 
-const quote = (text: string, max: number): string => quoted(text.length > max ? `${text.slice(0, max - 1)}…` : text)
+// `text` quoted, cut to `max` columns (its last one an ellipsis) when longer
+const quote = (text: string, max: number): string => quoted(width(text) > max ? `${cut(text, max - 1)}…` : text)
 
 /**
  * A one-line summary of an event: time, shard, sequence, type, and what identifies it.
@@ -126,12 +129,12 @@ export const terminal = (out: NodeJS.WriteStream, height: number): Screen => {
     status: (lines) => {
       if (top <= 0) return
       let text = `\u001b7${esc}H`
-      for (let i = 0; i < top; i++) text += `${esc}2K${fit(lines[i] ?? "", current.columns)}\n`
+      for (let i = 0; i < top; i++) text += `${esc}2K${cut(lines[i] ?? "", current.columns)}\n`
       text += `${esc}2K${"─".repeat(Math.min(current.columns, 80))}\u001b8`
       out.write(text)
     },
     log: (line) => {
-      out.write(`${fit(line, current.columns)}\n`)
+      out.write(`${cut(line, current.columns)}\n`)
     },
     close: () => {
       out.off("resize", layOut)

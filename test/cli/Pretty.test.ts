@@ -1,8 +1,9 @@
 import { describe, expect, it } from "@effect/vitest"
 import { EventEmitter } from "node:events"
+import * as Columns from "../../src/cli/Columns.ts"
 import * as Pretty from "../../src/cli/Pretty.ts"
 import * as Event from "../../src/protocol/Event.ts"
-import { anyControl } from "../controls.ts"
+import { anyControl, loneSurrogate } from "../controls.ts"
 
 const at = new Date("2026-01-02T03:04:05.678Z")
 
@@ -101,6 +102,22 @@ describe("Pretty", () => {
     const drawn = written.shift()!.split("\u001b[2K").slice(1)
     expect(drawn.slice(0, 2)).toEqual([`${view[0]!.slice(0, 30)}\n`, `${view[1]!.slice(0, 30)}\n`])
     expect(drawn.every((line) => line.replace(/\n$|\u001b8$/, "").length <= 30)).toBe(true)
+  })
+
+  it("cuts lines with emoji and CJK text to the terminal's columns, not its UTF-16 units, and never splits a character", () => {
+    const { out, written } = fakeTerminal(24, 30)
+    const screen = Pretty.terminal(out, 4)
+    written.length = 0
+    const event = Event.make(0, 7, "MESSAGE_CREATE", { author: { username: "ユーザー" }, content: "🎉🎉🎉 おめでとう 🎉🎉🎉" })
+    const line = Pretty.summary(event, at)
+    screen.log(line)
+    const shown = written.shift()!.replace(/\n$/, "")
+    expect(Columns.width(shown)).toBeLessThanOrEqual(30)
+    expect(line.startsWith(shown)).toBe(true)
+    expect(shown).not.toMatch(loneSurrogate)
+    // a long quoted content is cut to 60 columns, its last one the ellipsis
+    const quoted = Pretty.summary(Event.make(0, 1, "MESSAGE_CREATE", { content: "😀".repeat(100) }), at)
+    expect(quoted).toContain(`"${"😀".repeat(29)}…"`)
   })
 
   it("on a terminal of 1 or 2 rows shows no status view: the log scrolls over the whole screen, until the terminal grows", () => {
