@@ -21,8 +21,8 @@ export interface BackoffOptions {
   /** A connection that stays READY this long resets the backoff (default 60 seconds). */
   readonly stableAfter: Duration.DurationInput
   /**
-   * After an Invalid Session (op 9), a random pause in this range instead of the backoff, as
-   * Discord asks (default 1 to 5 seconds).
+   * After an Invalid Session (op 9), a random pause in this range, as Discord asks (default 1 to 5
+   * seconds); the backoff follows it only when op 9 came before the connection was stable.
    */
   readonly afterInvalidSession: readonly [min: Duration.DurationInput, max: Duration.DurationInput]
 }

@@ -7,10 +7,12 @@
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import * as Chunk from "effect/Chunk"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Redacted from "effect/Redacted"
+import * as Stream from "effect/Stream"
 import type { SessionStartLimit } from "../limits/IdentifyLimiter.ts"
 import * as GatewayBot from "../protocol/GatewayBot.ts"
 import { GatewayInfoError } from "./SessionError.ts"
@@ -18,8 +20,8 @@ import { GatewayInfoError } from "./SessionError.ts"
 /**
  * Fetches `GET {api}/gateway/bot`. A 401 fails with reason `Unauthorized`; a 429 with
  * `RateLimited` and the seconds it asks to wait; any other failure (network, status, no answer
- * within `timeout`, a body that is not a valid answer) with `Http` or `Decode`. The token goes
- * only into the Authorization header, which `@effect/platform` redacts.
+ * within `timeout`, a body that is not a valid answer or is over `maxBodyBytes`) with `Http` or
+ * `Decode`. The token goes only into the Authorization header, which `@effect/platform` redacts.
  *
  * @since 0.1.0
  */
@@ -56,9 +58,7 @@ export const fetch = (
     if (response.status < 200 || response.status >= 300) {
       return yield* new GatewayInfoError({ reason: "Http", detail: `status ${response.status}` })
     }
-    const body = yield* response.json.pipe(
-      Effect.mapError(() => new GatewayInfoError({ reason: "Decode", detail: "the body is not JSON" }))
-    )
+    const body = yield* readJson(response)
     return yield* Either.mapLeft(GatewayBot.decode(body), (error) => new GatewayInfoError({ reason: "Decode", detail: error.message }))
   }).pipe(
     Effect.scoped,
@@ -86,10 +86,56 @@ const retryAfterOf = (response: HttpClientResponse.HttpClientResponse): Effect.E
   }
   const header = seconds(response.headers["retry-after"])
   if (header !== undefined) return Effect.succeed(header)
-  return response.json.pipe(
+  return readJson(response).pipe(
     Effect.map((body) => (typeof body === "object" && body !== null && "retry_after" in body ? seconds(body.retry_after) : undefined) ?? 1),
     Effect.orElseSucceed(() => 1)
   )
+}
+
+/**
+ * The largest `GET /gateway/bot` body read, in bytes. Discord's answer is about 150 bytes (a 429's
+ * about 100), so 64 KiB is far beyond any real one, yet small enough that a broken or hostile
+ * server cannot make the session read and hold megabytes.
+ *
+ * @since 0.1.0
+ */
+export const maxBodyBytes = 65_536
+
+const tooLarge = (declared?: number) =>
+  new GatewayInfoError({
+    reason: "Decode",
+    detail: `the body is larger than ${maxBodyBytes} bytes${declared === undefined ? "" : ` (content-length ${declared})`}`
+  })
+
+// The body as JSON, read no further than `maxBodyBytes`: refused from its content-length when that
+// says too much, else streamed and given up (the rest never read) the moment it passes the cap.
+const readJson = (response: HttpClientResponse.HttpClientResponse): Effect.Effect<unknown, GatewayInfoError> => {
+  const declared = contentLength(response)
+  if (declared !== undefined && declared > maxBodyBytes) return Effect.fail(tooLarge(declared))
+  return response.stream.pipe(
+    Stream.mapError((error) =>
+      new GatewayInfoError({
+        reason: "Http",
+        detail: `the body could not be read${error.cause instanceof Error ? `: ${error.cause.message}` : ""}`
+      })
+    ),
+    Stream.runFoldEffect({ parts: Chunk.empty<Uint8Array>(), bytes: 0 }, (read, part) => {
+      const bytes = read.bytes + part.length
+      return bytes > maxBodyBytes ? Effect.fail(tooLarge()) : Effect.succeed({ parts: Chunk.append(read.parts, part), bytes })
+    }),
+    Effect.flatMap(({ bytes, parts }) =>
+      Effect.try({
+        try: () => JSON.parse(new TextDecoder().decode(Buffer.concat(Chunk.toReadonlyArray(parts), bytes))) as unknown,
+        catch: () => new GatewayInfoError({ reason: "Decode", detail: "the body is not JSON" })
+      })
+    )
+  )
+}
+
+// The content-length header as a number, if it is one (a malformed one is left to the stream's cap).
+const contentLength = (response: HttpClientResponse.HttpClientResponse): number | undefined => {
+  const header = response.headers["content-length"]
+  return header !== undefined && /^\d+$/.test(header.trim()) ? Number(header) : undefined
 }
 
 /**

@@ -19,8 +19,12 @@ export interface Recovery {
   readonly failedResumes: number
   /** Resumes in a row that never reached a gateway (no socket, no Hello). */
   readonly unreachedResumes: number
-  /** Whether the last connection's Identify was answered with op 9. */
-  readonly identifyRefused: boolean
+  /**
+   * Whether op 9 ended the last connection before it was stable, other than in answer to a Resume
+   * (the protocol's way to refuse one): an Identify refused, or a session invalidated soon after
+   * READY or RESUMED. A gateway doing that to every connection must see them spaced by the backoff.
+   */
+  readonly invalidatedEarly: boolean
 }
 
 /**
@@ -28,7 +32,7 @@ export interface Recovery {
  *
  * @since 0.1.0
  */
-export const initial: Recovery = { failedResumes: 0, unreachedResumes: 0, identifyRefused: false }
+export const initial: Recovery = { failedResumes: 0, unreachedResumes: 0, invalidatedEarly: false }
 
 /**
  * How many Resumes in a row may fail before the session is given up, and may miss the gateway
@@ -48,13 +52,13 @@ export const maxFailedResumes = 3
 export const after = (
   recovery: Recovery,
   mode: Mode,
-  outcome: Pick<Outcome, "reason" | "ready" | "authenticated" | "replayed">
+  outcome: Pick<Outcome, "reason" | "ready" | "stable" | "authenticated" | "replayed">
 ): Recovery => ({
   failedResumes: outcome.ready || outcome.replayed > 0
     ? 0
     : recovery.failedResumes + (mode === "resume" && outcome.authenticated ? 1 : 0),
   unreachedResumes: mode === "resume" && !outcome.authenticated ? recovery.unreachedResumes + 1 : 0,
-  identifyRefused: mode === "identify" && !outcome.ready && outcome.reason._tag === "InvalidSession"
+  invalidatedEarly: outcome.reason._tag === "InvalidSession" && !outcome.stable && (mode === "identify" || outcome.ready)
 })
 
 /**
@@ -84,10 +88,12 @@ export type Pause = "InvalidSession" | "InvalidSessionThenBackoff" | "Backoff"
 
 /**
  * The pause before the next connection after one that ended for `reason`: after op 9, the random
- * pause, and the backoff too when op 9 answered an Identify (a gateway refusing every Identify
- * would otherwise have the day's budget spent at one per 5 s); otherwise the backoff.
+ * pause, and the backoff too when op 9 came early (see `invalidatedEarly`: a gateway refusing every
+ * Identify, or invalidating every session once it is ready, would otherwise have the day's budget
+ * spent at one Identify per 5 s, or the socket reopened every few seconds for ever); otherwise the
+ * backoff.
  *
  * @since 0.1.0
  */
 export const pause = (recovery: Recovery, reason: Reason): Pause =>
-  reason._tag !== "InvalidSession" ? "Backoff" : recovery.identifyRefused ? "InvalidSessionThenBackoff" : "InvalidSession"
+  reason._tag !== "InvalidSession" ? "Backoff" : recovery.invalidatedEarly ? "InvalidSessionThenBackoff" : "InvalidSession"

@@ -1,3 +1,4 @@
+import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientError from "@effect/platform/HttpClientError"
 import type * as HttpClientRequest from "@effect/platform/HttpClientRequest"
@@ -7,6 +8,8 @@ import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Redacted from "effect/Redacted"
 import * as TestClock from "effect/TestClock"
+import * as Http from "node:http"
+import type { AddressInfo } from "node:net"
 import * as GatewayInfo from "../../src/session/GatewayInfo.ts"
 import { secret } from "./harness.ts"
 
@@ -34,6 +37,26 @@ const fetchWith = (
 }
 
 const json = (body: unknown, status = 200) => Effect.succeed(new Response(JSON.stringify(body), { status }))
+
+/** The answer as JSON text padded with a `padding` string to exactly `bytes` bytes. */
+const padded = (bytes: number) => {
+  const empty = JSON.stringify({ ...answer, padding: "" })
+  return JSON.stringify({ ...answer, padding: "a".repeat(bytes - empty.length) })
+}
+
+/** A loopback HTTP server answering every request with `handler`, closed with the scope. */
+const loopback = (handler: (res: Http.ServerResponse) => void) =>
+  Effect.acquireRelease(
+    Effect.async<Http.Server>((resume) => {
+      const server = Http.createServer((_req, res) => handler(res))
+      server.listen(0, "127.0.0.1", () => resume(Effect.succeed(server)))
+    }),
+    (server) =>
+      Effect.async<void>((resume) => {
+        server.closeAllConnections()
+        server.close(() => resume(Effect.void))
+      })
+  ).pipe(Effect.map((server) => `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/v10`))
 
 describe("GatewayInfo.fetch", () => {
   it.effect("asks GET {api}/gateway/bot with the bot token and decodes the answer", () =>
@@ -89,4 +112,83 @@ describe("GatewayInfo.fetch", () => {
       const { either } = yield* Fiber.join(fetching)
       expect(either._tag === "Left" && [either.left.reason, either.left.detail]).toEqual(["Http", "no answer within 15s"])
     }))
+
+  it.effect("reads an answer of up to maxBodyBytes, and refuses one a byte longer", () =>
+    Effect.gen(function*() {
+      // Sent in small parts with no content-length, so only the streamed count can refuse it.
+      const streamed = (text: string) => {
+        const bytes = new TextEncoder().encode(text)
+        return Effect.succeed(new Response(new ReadableStream<Uint8Array>({
+          start(controller) {
+            for (let at = 0; at < bytes.length; at += 1000) controller.enqueue(bytes.subarray(at, at + 1000))
+            controller.close()
+          }
+        })))
+      }
+      const fits = yield* fetchWith(() => streamed(padded(GatewayInfo.maxBodyBytes)))
+      expect(fits.either).toMatchObject({ _tag: "Right", right: answer })
+      const over = yield* fetchWith(() => streamed(padded(GatewayInfo.maxBodyBytes + 1)))
+      expect(over.either).toMatchObject({
+        _tag: "Left",
+        left: { reason: "Decode", message: "GET /gateway/bot failed: the body is larger than 65536 bytes" }
+      })
+    }))
+
+  it.effect("refuses an answer whose content-length is over maxBodyBytes without reading it; a 429's waits 1 s", () =>
+    Effect.gen(function*() {
+      let pulled = 0
+      // A valid answer behind a content-length of 100 MB: it is there to be read, and must not be.
+      const declaring = (status: number) => () =>
+        Effect.succeed(new Response(
+          new ReadableStream<Uint8Array>({
+            pull(controller) {
+              pulled++
+              controller.enqueue(new TextEncoder().encode(JSON.stringify({ ...answer, retry_after: 30 })))
+              controller.close()
+            }
+          }, { highWaterMark: 0 }),
+          { status, headers: { "content-length": String(100 * 1024 * 1024) } }
+        ))
+      const ok = yield* fetchWith(declaring(200))
+      expect(ok.either).toMatchObject({
+        _tag: "Left",
+        left: { reason: "Decode", detail: "the body is larger than 65536 bytes (content-length 104857600)" }
+      })
+      const limited = yield* fetchWith(declaring(429))
+      expect(limited.either).toMatchObject({ _tag: "Left", left: { reason: "RateLimited", retryAfter: 1 } })
+      expect(pulled).toBe(0)
+    }))
+
+  it.scopedLive("refuses a 100 MB answer from a real server after reading at most a few MB of it", () =>
+    Effect.gen(function*() {
+      const total = 100
+      const chunk = Buffer.alloc(1024 * 1024, 0x61)
+      const served = { megabytes: 0, ended: false }
+      // Valid JSON all along (a padding string 100 MB long, no content-length), written as fast as
+      // the client takes it: only the cap stops the read.
+      const api = yield* loopback((res) => {
+        res.writeHead(200, { "content-type": "application/json" })
+        res.write(padded(200).slice(0, -2))
+        const pump = () => {
+          while (served.megabytes < total) {
+            served.megabytes++
+            if (!res.write(chunk)) return void res.once("drain", pump)
+          }
+          served.ended = true
+          res.end("\"}")
+        }
+        pump()
+      })
+      const started = Date.now()
+      const either = yield* GatewayInfo.fetch(api, Redacted.make(secret), "15 seconds").pipe(
+        Effect.provide(NodeHttpClient.layerUndici),
+        Effect.either
+      )
+      expect(either).toMatchObject({ _tag: "Left", left: { reason: "Decode", detail: "the body is larger than 65536 bytes" } })
+      expect(Date.now() - started).toBeLessThan(2000)
+      // The connection is dropped, not merely left unread: the server gets no further.
+      yield* Effect.sleep("100 millis")
+      expect(served.ended).toBe(false)
+      expect(served.megabytes).toBeLessThan(10)
+    }), 20_000)
 })

@@ -7,6 +7,7 @@ const invalid = Reason.InvalidSession({ resumable: false })
 const outcome = (fields: Partial<Parameters<typeof Recovery.after>[2]> = {}) => ({
   reason: closed,
   ready: false,
+  stable: false,
   authenticated: true,
   replayed: 0,
   ...fields
@@ -35,11 +36,17 @@ describe("Recovery", () => {
     expect(Recovery.after(repeat(3, unreached), "resume", outcome()).unreachedResumes).toBe(0)
   })
 
-  it("pauses after op 9 as Discord asks, with the backoff too when op 9 answered an Identify", () => {
+  it("pauses after op 9 as Discord asks, with the backoff too when op 9 came before the connection was stable, but for a refused Resume", () => {
     const refused = Recovery.after(Recovery.initial, "identify", outcome({ reason: invalid }))
     expect(Recovery.pause(refused, invalid)).toBe("InvalidSessionThenBackoff")
-    const afterReady = Recovery.after(Recovery.initial, "identify", outcome({ reason: invalid, ready: true }))
-    expect(Recovery.pause(afterReady, invalid)).toBe("InvalidSession")
+    // a session invalidated soon after READY or RESUMED, again and again, is spaced by the backoff
+    for (const mode of ["identify", "resume"] as const) {
+      const soonAfterReady = Recovery.after(Recovery.initial, mode, outcome({ reason: invalid, ready: true }))
+      expect(Recovery.pause(soonAfterReady, invalid)).toBe("InvalidSessionThenBackoff")
+      const afterStable = Recovery.after(Recovery.initial, mode, outcome({ reason: invalid, ready: true, stable: true }))
+      expect(Recovery.pause(afterStable, invalid)).toBe("InvalidSession")
+    }
+    // op 9 answering a Resume is how the protocol refuses one: the identify that follows is spaced anyway
     expect(Recovery.pause(Recovery.after(Recovery.initial, "resume", outcome({ reason: invalid })), invalid)).toBe("InvalidSession")
     expect(Recovery.pause(refused, closed)).toBe("Backoff")
   })

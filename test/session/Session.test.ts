@@ -325,6 +325,32 @@ describe("Session", () => {
       expect(Math.min(...gaps.slice(-3))).toBeGreaterThan(30_000)
     }).pipe(Effect.provide(TestLayer)))
 
+  it.scoped("a gateway that invalidates every session soon after READY or RESUMED gets connections further and further apart", () =>
+    Effect.gen(function*() {
+      const gateway = yield* MemoryTransport.MemoryGateway
+      for (const resumable of [true, false]) {
+        const before = (yield* gateway.attempts).length
+        // in a scope of its own: closing it stops the session and the gateway's loop
+        yield* Effect.scoped(Effect.gen(function*() {
+          yield* Session.make(options())
+          let sequence = 0
+          yield* Effect.forkScoped(Effect.forever(Effect.gen(function*() {
+            const { first, peer } = yield* acceptAndHello(3_600_000)
+            sequence = first.op === 2 ? 1 : sequence + 1
+            yield* peer.sendJson(first.op === 2 ? ready(sequence) : dispatch(sequence, "RESUMED", {}))
+            yield* peer.sendJson({ op: 9, d: resumable, s: null, t: null })
+          })))
+          for (let minute = 0; minute < 10; minute++) yield* TestClock.adjust("1 minute")
+        }))
+        const at = (yield* gateway.attempts).slice(before).map((attempt) => attempt.at)
+        // one per 1-5 s pause (or per 5 s identify spacing) would be 100 and more; the backoff
+        // (1 s doubling to 60 s) comes after each pause
+        expect(at.length).toBeLessThan(25)
+        const gaps = at.slice(1).map((t, i) => t - at[i]!)
+        expect(Math.min(...gaps.slice(-3))).toBeGreaterThan(30_000)
+      }
+    }).pipe(Effect.provide(TestLayer)))
+
   it.scoped("a member request the gateway would not answer as asked, for want of an intent, is refused at once and not sent", () =>
     Effect.gen(function*() {
       const { peer, session } = yield* readySession({ intents: Intents.Guilds }, 3_600_000)
@@ -814,15 +840,26 @@ describe("Session", () => {
       expect(first.op).toBe(2)
     }).pipe(Effect.provide(TestLayer)))
 
-  it.scoped("after op 9 it pauses a random 1 to 5 s (from Random) before connecting again", () =>
+  it.scoped("after op 9 it pauses a random 1 to 5 s (from Random) before connecting again; the backoff too when the connection was not yet stable", () =>
     Effect.gen(function*() {
       const gateway = yield* MemoryTransport.MemoryGateway
-      const { peer } = yield* readySession({}, 60_000)
+      const { peer } = yield* readySession({}, 3_600_000)
+      // ready for stableAfter (60 s): only the pause
+      yield* TestClock.adjust("60 seconds")
       yield* peer.sendJson({ op: 9, d: true, s: null, t: null })
       yield* settle
       yield* TestClock.adjust("2999 millis")
       expect((yield* gateway.attempts).length).toBe(1)
       yield* TestClock.adjust("1 millis")
       expect((yield* gateway.attempts).length).toBe(2)
+      // resumed, and invalidated again at once: the pause, then the backoff (1 s, jittered to 0.75 s)
+      const { peer: second } = yield* acceptAndHello(3_600_000)
+      yield* second.sendJson(dispatch(2, "RESUMED", {}))
+      yield* second.sendJson({ op: 9, d: true, s: null, t: null })
+      yield* settle
+      yield* TestClock.adjust("3749 millis")
+      expect((yield* gateway.attempts).length).toBe(2)
+      yield* TestClock.adjust("1 millis")
+      expect((yield* gateway.attempts).length).toBe(3)
     }).pipe(Effect.withRandom(Random.fixed([0.5])), Effect.provide(TestLayer)))
 })
