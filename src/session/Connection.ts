@@ -332,7 +332,7 @@ export const run = (ctx: Context, url: string, mode: Protocol.Mode): Effect.Effe
         if (isDecodeError(envelope)) {
           return finish(Protocol.modeOf(ctx.memory.current), Reason.DecodeFailed({ message: envelope.message }))
         }
-        const step = Protocol.step(ctx.memory.current, envelope, shard)
+        const step = Protocol.step(ctx.memory.current, envelope, shard, mode, ready)
         switch (step._tag) {
           case "Emit":
           case "Ready":

@@ -64,7 +64,7 @@ export type Step =
   | { readonly _tag: "Ready"; readonly sessionId: string; readonly resumeGatewayUrl: string; readonly event: Event.GatewayEvent }
   /** RESUMED: the old session goes on; deliver the event. */
   | { readonly _tag: "Resumed"; readonly event: Event.GatewayEvent }
-  /** An event already delivered (a replay after a resume): skip it. */
+  /** An event already delivered, replayed by a resume: skip it. */
   | { readonly _tag: "Duplicate"; readonly sequence: number }
   /** A new event nobody wants (it was not even decoded): count its sequence, deliver nothing. */
   | { readonly _tag: "Skip"; readonly sequence: number; readonly t: string }
@@ -82,14 +82,15 @@ export type Step =
 const resumeOrIdentify = (memory: Memory, reason: Reason): Step => ({ _tag: "Reconnect", mode: modeOf(memory), reason })
 
 /**
- * Interprets one decoded payload for the shard `shard`.
+ * Interprets one decoded payload for the shard `shard`, on a connection that authenticates with
+ * `mode` and was `ready` (READY or RESUMED read) or not yet.
  *
  * @since 0.1.0
  */
-export const step = (memory: Memory, envelope: Envelope, shard: number): Step => {
+export const step = (memory: Memory, envelope: Envelope, shard: number, mode: Mode, ready: boolean): Step => {
   switch (envelope.op) {
     case Opcode.Dispatch:
-      return dispatch(memory, envelope, shard)
+      return dispatch(memory, envelope, shard, mode, ready)
     case Opcode.HeartbeatAck:
       return { _tag: "HeartbeatAck" }
     case Opcode.Heartbeat:
@@ -113,13 +114,16 @@ export const step = (memory: Memory, envelope: Envelope, shard: number): Step =>
   }
 }
 
-const dispatch = (memory: Memory, envelope: Envelope, shard: number): Step => {
+const dispatch = (memory: Memory, envelope: Envelope, shard: number, mode: Mode, ready: boolean): Step => {
   const sequence = envelope.s
   const t = envelope.t
   if (sequence === null || t === null) {
     return resumeOrIdentify(memory, Reason.DecodeFailed({ message: "dispatch without s or t" }))
   }
-  if (memory.sequence !== null && sequence <= memory.sequence) {
+  // Only a resume's replay repeats events. Elsewhere a sequence that goes back is the gateway's
+  // slip: the event is delivered, and the resume point stays at the highest (see `apply`), so one
+  // stray large `s` costs no later event.
+  if (mode === "resume" && !ready && memory.sequence !== null && sequence <= memory.sequence && t !== "RESUMED") {
     return { _tag: "Duplicate", sequence }
   }
   if (envelope.d === Skipped) return { _tag: "Skip", sequence, t }
@@ -129,9 +133,16 @@ const dispatch = (memory: Memory, envelope: Envelope, shard: number): Step => {
     if (ready._tag === "Left") return { _tag: "Reconnect", mode: "identify", reason: Reason.DecodeFailed({ message: ready.left.message }) }
     return { _tag: "Ready", sessionId: ready.right.session_id, resumeGatewayUrl: ready.right.resume_gateway_url, event }
   }
-  if (t === "RESUMED") return { _tag: "Resumed", event }
+  if (t === "RESUMED") {
+    // an answer to a Resume this connection did not send: trusted, it would count as ready a
+    // connection that never identified
+    if (mode === "identify") return resumeOrIdentify(memory, Reason.DecodeFailed({ message: "RESUMED on a connection that identifies" }))
+    return { _tag: "Resumed", event }
+  }
   return { _tag: "Emit", event }
 }
+
+const highest = (last: number | null, sequence: number): number => last === null || sequence > last ? sequence : last
 
 /**
  * The memory after a step was carried out.
@@ -142,9 +153,9 @@ export const apply = (memory: Memory, step: Step): Memory => {
   switch (step._tag) {
     case "Emit":
     case "Resumed":
-      return { sessionId: memory.sessionId, resumeGatewayUrl: memory.resumeGatewayUrl, sequence: step.event.sequence }
+      return { sessionId: memory.sessionId, resumeGatewayUrl: memory.resumeGatewayUrl, sequence: highest(memory.sequence, step.event.sequence) }
     case "Skip":
-      return { sessionId: memory.sessionId, resumeGatewayUrl: memory.resumeGatewayUrl, sequence: step.sequence }
+      return { sessionId: memory.sessionId, resumeGatewayUrl: memory.resumeGatewayUrl, sequence: highest(memory.sequence, step.sequence) }
     case "Ready":
       return { sessionId: step.sessionId, resumeGatewayUrl: step.resumeGatewayUrl, sequence: step.event.sequence }
     case "Reconnect":

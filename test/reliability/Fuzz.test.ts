@@ -233,18 +233,26 @@ const arbitraryMemory: FastCheck.Arbitrary<Protocol.Memory> = FastCheck.oneof(
   })
 )
 
+const arbitraryMode: FastCheck.Arbitrary<Protocol.Mode> = FastCheck.constantFrom("resume", "identify")
+
 describe("reliability: protocol step fuzzing", () => {
-  it("any payload in any state: a known step, sequences only move forward, and what it asks is safe to do", () => {
+  it("any payload in any state: a known step, the resume point only moves forward, a replay repeats nothing, and what it asks is safe to do", () => {
     FastCheck.assert(
-      FastCheck.property(arbitraryMemory, arbitraryEnvelope, (memory, envelope) => {
+      FastCheck.property(arbitraryMemory, arbitraryEnvelope, arbitraryMode, FastCheck.boolean(), (memory, envelope, mode, ready) => {
         counts.stepInputs++
-        const step = Protocol.step(memory, envelope, 3)
+        const step = Protocol.step(memory, envelope, 3, mode, ready)
+        // the resume point never moves back
+        const after = Protocol.apply(memory, step).sequence
+        if (memory.sequence !== null && after !== null && Protocol.modeOf(Protocol.apply(memory, step)) === "resume") {
+          expect(after).toBeGreaterThanOrEqual(memory.sequence)
+        }
         switch (step._tag) {
           case "Emit":
           case "Ready":
           case "Resumed": {
             expect(step.event.shard).toBe(3)
-            if (memory.sequence !== null) expect(step.event.sequence).toBeGreaterThan(memory.sequence)
+            // a resume's replay delivers only events not delivered yet (and its RESUMED)
+            if (mode === "resume" && !ready && step._tag !== "Resumed" && memory.sequence !== null) expect(step.event.sequence).toBeGreaterThan(memory.sequence)
             // the next heartbeat carries this sequence: it must encode
             expect(Either.isRight(Commands.encode(Commands.heartbeat(step.event.sequence)))).toBe(true)
             if (step._tag === "Ready") {

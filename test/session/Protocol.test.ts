@@ -4,6 +4,10 @@ import * as Protocol from "../../src/session/Protocol.ts"
 
 const frame = (op: number, d: unknown, s: number | null = null, t: string | null = null): Envelope => ({ op, d, s, t })
 const resumable: Protocol.Memory = { sessionId: "abc", resumeGatewayUrl: "wss://resume.test", sequence: 41 }
+// the connection a payload arrives on: ready after a resume; replaying a resume; identifying
+const live = ["resume", true] as const
+const replaying = ["resume", false] as const
+const identifying = ["identify", false] as const
 const ready = {
   v: 10,
   session_id: "new-session",
@@ -15,65 +19,83 @@ const ready = {
 
 describe("Protocol.step", () => {
   it("Hello starts heartbeating; a bad Hello drops the connection, resuming where it can", () => {
-    expect(Protocol.step(Protocol.empty, frame(10, { heartbeat_interval: 41250 }), 0)).toEqual({ _tag: "Hello", interval: 41250 })
-    const bad = Protocol.step(resumable, frame(10, { heartbeat_interval: 0 }), 0)
+    expect(Protocol.step(Protocol.empty, frame(10, { heartbeat_interval: 41250 }), 0, ...identifying)).toEqual({ _tag: "Hello", interval: 41250 })
+    const bad = Protocol.step(resumable, frame(10, { heartbeat_interval: 0 }), 0, ...live)
     expect(bad._tag === "Reconnect" && [bad.mode, bad.reason._tag]).toEqual(["resume", "DecodeFailed"])
-    const fresh = Protocol.step(Protocol.empty, frame(10, {}), 0)
+    const fresh = Protocol.step(Protocol.empty, frame(10, {}), 0, ...identifying)
     expect(fresh._tag === "Reconnect" && fresh.mode).toBe("identify")
   })
 
   it("ACK, heartbeat request, an unknown opcode", () => {
-    expect(Protocol.step(resumable, frame(11, null), 0)).toEqual({ _tag: "HeartbeatAck" })
-    expect(Protocol.step(resumable, frame(1, null), 0)).toEqual({ _tag: "HeartbeatNow" })
-    expect(Protocol.step(resumable, frame(42, { x: 1 }), 0)).toEqual({ _tag: "Ignore", op: 42 })
+    expect(Protocol.step(resumable, frame(11, null), 0, ...live)).toEqual({ _tag: "HeartbeatAck" })
+    expect(Protocol.step(resumable, frame(1, null), 0, ...live)).toEqual({ _tag: "HeartbeatNow" })
+    expect(Protocol.step(resumable, frame(42, { x: 1 }), 0, ...live)).toEqual({ _tag: "Ignore", op: 42 })
   })
 
   it("op 7 resumes (identifies when there is nothing to resume); op 9 says which", () => {
-    expect(Protocol.step(resumable, frame(7, null), 0)).toMatchObject({ _tag: "Reconnect", mode: "resume", reason: { _tag: "Reconnect" } })
-    expect(Protocol.step(Protocol.empty, frame(7, null), 0)).toMatchObject({ _tag: "Reconnect", mode: "identify" })
-    expect(Protocol.step(resumable, frame(9, true), 0)).toMatchObject({ mode: "resume", reason: { _tag: "InvalidSession", resumable: true } })
-    expect(Protocol.step(resumable, frame(9, false), 0)).toMatchObject({ mode: "identify", reason: { _tag: "InvalidSession", resumable: false } })
-    expect(Protocol.step(resumable, frame(9, "false"), 0)).toMatchObject({ mode: "resume", reason: { _tag: "DecodeFailed" } })
+    expect(Protocol.step(resumable, frame(7, null), 0, ...live)).toMatchObject({ _tag: "Reconnect", mode: "resume", reason: { _tag: "Reconnect" } })
+    expect(Protocol.step(Protocol.empty, frame(7, null), 0, ...identifying)).toMatchObject({ _tag: "Reconnect", mode: "identify" })
+    expect(Protocol.step(resumable, frame(9, true), 0, ...live)).toMatchObject({ mode: "resume", reason: { _tag: "InvalidSession", resumable: true } })
+    expect(Protocol.step(resumable, frame(9, false), 0, ...live)).toMatchObject({ mode: "identify", reason: { _tag: "InvalidSession", resumable: false } })
+    expect(Protocol.step(resumable, frame(9, "false"), 0, ...live)).toMatchObject({ mode: "resume", reason: { _tag: "DecodeFailed" } })
   })
 
   it("a dispatch becomes an event with its shard and sequence; its data is not copied", () => {
     const d = { content: "hi" }
-    const step = Protocol.step(resumable, frame(0, d, 42, "MESSAGE_CREATE"), 3)
+    const step = Protocol.step(resumable, frame(0, d, 42, "MESSAGE_CREATE"), 3, ...live)
     expect(step).toEqual({ _tag: "Emit", event: { shard: 3, sequence: 42, t: "MESSAGE_CREATE", d } })
     expect(step._tag === "Emit" && step.event.d).toBe(d)
   })
 
-  it("an event already delivered is a duplicate; an unwanted one is skipped but counted", () => {
-    expect(Protocol.step(resumable, frame(0, {}, 41, "MESSAGE_CREATE"), 0)).toEqual({ _tag: "Duplicate", sequence: 41 })
-    expect(Protocol.step(resumable, frame(0, {}, 7, "MESSAGE_CREATE"), 0)).toEqual({ _tag: "Duplicate", sequence: 7 })
-    const skip = Protocol.step(resumable, frame(0, Skipped, 42, "TYPING_START"), 0)
+  it("an event already delivered is a duplicate in a resume's replay; an unwanted one is skipped but counted", () => {
+    expect(Protocol.step(resumable, frame(0, {}, 41, "MESSAGE_CREATE"), 0, ...replaying)).toEqual({ _tag: "Duplicate", sequence: 41 })
+    expect(Protocol.step(resumable, frame(0, {}, 7, "MESSAGE_CREATE"), 0, ...replaying)).toEqual({ _tag: "Duplicate", sequence: 7 })
+    const skip = Protocol.step(resumable, frame(0, Skipped, 42, "TYPING_START"), 0, ...live)
     expect(skip).toEqual({ _tag: "Skip", sequence: 42, t: "TYPING_START" })
     expect(Protocol.apply(resumable, skip).sequence).toBe(42)
   })
 
+  it("out of a replay, an event whose sequence goes back is delivered, and the resume point stays at the highest", () => {
+    const connections: ReadonlyArray<readonly [Protocol.Mode, boolean]> = [live, identifying, ["identify", true]]
+    for (const connection of connections) {
+      const step = Protocol.step(resumable, frame(0, {}, 7, "MESSAGE_CREATE"), 0, ...connection)
+      expect(step).toMatchObject({ _tag: "Emit", event: { sequence: 7 } })
+      expect(Protocol.apply(resumable, step).sequence).toBe(41)
+      const skip = Protocol.step(resumable, frame(0, Skipped, 7, "TYPING_START"), 0, ...connection)
+      expect(Protocol.apply(resumable, skip).sequence).toBe(41)
+    }
+  })
+
   it("a dispatch without s or t drops the connection", () => {
-    expect(Protocol.step(resumable, frame(0, {}, null, "MESSAGE_CREATE"), 0)).toMatchObject({ _tag: "Reconnect", reason: { _tag: "DecodeFailed" } })
-    expect(Protocol.step(resumable, frame(0, {}, 3, null), 0)).toMatchObject({ _tag: "Reconnect", reason: { _tag: "DecodeFailed" } })
+    expect(Protocol.step(resumable, frame(0, {}, null, "MESSAGE_CREATE"), 0, ...live)).toMatchObject({ _tag: "Reconnect", reason: { _tag: "DecodeFailed" } })
+    expect(Protocol.step(resumable, frame(0, {}, 3, null), 0, ...live)).toMatchObject({ _tag: "Reconnect", reason: { _tag: "DecodeFailed" } })
   })
 
   it("READY remembers the new session; a READY the session cannot use means identifying again", () => {
-    const step = Protocol.step(Protocol.empty, frame(0, ready, 1, "READY"), 0)
+    const step = Protocol.step(Protocol.empty, frame(0, ready, 1, "READY"), 0, ...identifying)
     expect(step).toMatchObject({ _tag: "Ready", sessionId: "new-session", resumeGatewayUrl: "wss://resume.test" })
     expect(Protocol.apply(Protocol.empty, step)).toEqual({ sessionId: "new-session", resumeGatewayUrl: "wss://resume.test", sequence: 1 })
-    const insecure = Protocol.step(Protocol.empty, frame(0, { ...ready, resume_gateway_url: "http://evil.test" }, 1, "READY"), 0)
+    const insecure = Protocol.step(Protocol.empty, frame(0, { ...ready, resume_gateway_url: "http://evil.test" }, 1, "READY"), 0, ...identifying)
     expect(insecure).toMatchObject({ _tag: "Reconnect", mode: "identify", reason: { _tag: "DecodeFailed" } })
   })
 
-  it("RESUMED goes on with the old session", () => {
-    const step = Protocol.step(resumable, frame(0, null, 50, "RESUMED"), 0)
+  it("RESUMED goes on with the old session, even with a sequence already seen; on a connection that identifies it is a decode failure", () => {
+    const step = Protocol.step(resumable, frame(0, null, 50, "RESUMED"), 0, ...replaying)
     expect(step._tag).toBe("Resumed")
     expect(Protocol.apply(resumable, step)).toEqual({ ...resumable, sequence: 50 })
+    expect(Protocol.step(resumable, frame(0, null, 41, "RESUMED"), 0, ...replaying)._tag).toBe("Resumed")
+    for (const ready of [false, true]) {
+      expect(Protocol.step(resumable, frame(0, null, 50, "RESUMED"), 0, "identify", ready)).toMatchObject({
+        _tag: "Reconnect",
+        reason: { _tag: "DecodeFailed", message: "RESUMED on a connection that identifies" }
+      })
+    }
   })
 
   it("reconnecting to identify forgets the session; resuming keeps it", () => {
-    const identify = Protocol.step(resumable, frame(9, false), 0)
+    const identify = Protocol.step(resumable, frame(9, false), 0, ...live)
     expect(Protocol.apply(resumable, identify)).toEqual(Protocol.empty)
-    const resume = Protocol.step(resumable, frame(7, null), 0)
+    const resume = Protocol.step(resumable, frame(7, null), 0, ...live)
     expect(Protocol.apply(resumable, resume)).toBe(resumable)
   })
 })
