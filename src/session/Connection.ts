@@ -160,12 +160,17 @@ export const run = (ctx: Context, url: string, mode: Protocol.Mode): Effect.Effe
     // The socket lives in a scope of its own, which ending the connection closes (with 4900,
     // resumable, unless a close was sent): its frames end at once, so the reader, which runs on
     // this fiber, returns from a read that waits, whoever ended the connection.
+    // It is closed on a fiber of its own: a transport's release registered with
+    // `Effect.addFinalizer` (as `Effect.acquireRelease` does) leaves the FiberRefs of the fiber that
+    // runs it holding the opening fiber's, and the fibers that end connections (the session's
+    // loop, a fleet's heartbeat timer) would pile up one set per connection, for good.
     const socketScope = yield* Scope.fork(scope, ExecutionStrategy.sequential)
+    const closeSocket = Effect.flatMap(Effect.forkDaemon(Scope.close(socketScope, Exit.void)), Fiber.await)
     const end = (exit: Exit.Exit<Pick<Outcome, "next" | "reason">, Failure>) =>
       Effect.suspend(() => {
         if (done) return Effect.void
         done = true
-        return Effect.zipRight(Deferred.done(ended, exit), Scope.close(socketScope, Exit.void))
+        return Effect.zipRight(Deferred.done(ended, exit), closeSocket)
       })
     const finish = (next: Protocol.Mode, reason: Reason) => end(Exit.succeed({ next, reason }))
 

@@ -12,6 +12,7 @@ import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as ExecutionStrategy from "effect/ExecutionStrategy"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
@@ -21,6 +22,7 @@ import * as Redacted from "effect/Redacted"
 import * as Schedule from "effect/Schedule"
 import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
+import * as Tracer from "effect/Tracer"
 import { IdentifyLimiter } from "../limits/IdentifyLimiter.ts"
 import * as CloseCode from "../protocol/CloseCode.ts"
 import * as Commands from "../protocol/Commands.ts"
@@ -358,8 +360,16 @@ export const makeWith = (
     // When the loop stops, the span ends, the events end (with the error, if any), `await`
     // completes and `onEnd` runs. The fiber inherits the shard's log annotation and the span from
     // the fork, so neither wraps the loop: a session waiting for days holds no frames for them.
+    // The loop's parent is the span's reference, not the span: the span's children link to it all
+    // the same, but the loop's log lines are not kept in it as events, for days, without a bound.
+    // The session's finalizer lives in a scope of its own, which the loop's end closes: an ended
+    // session leaves nothing behind in the caller's scope, which may live much longer
+    const sessionScope = yield* Scope.fork(yield* Effect.scope, ExecutionStrategy.sequential)
+    let loopEnded = false
     const span = yield* Effect.makeSpan("Session.run", { attributes: { shard: shardId } })
+    const spanReference = Tracer.externalSpan({ traceId: span.traceId, spanId: span.spanId, sampled: span.sampled })
     const fiber = yield* Effect.forkDaemon(Effect.onExit(loop, (exit) => {
+      loopEnded = true
       // an error or a defect ends the events with it; being stopped (interrupted) ends them cleanly
       const outcome: Exit.Exit<void, SessionError> = Exit.isFailure(exit) && !Cause.isInterruptedOnly(exit.cause)
         ? Exit.failCause(exit.cause)
@@ -371,10 +381,10 @@ export const makeWith = (
           : Effect.void,
         Effect.zipRight(
           events?.done(outcome) ?? Effect.void,
-          Effect.zipRight(Deferred.done(finished, outcome), hooks.onEnd?.(outcome) ?? Effect.void)
+          Effect.zipRight(Deferred.done(finished, outcome), Effect.zipRight(hooks.onEnd?.(outcome) ?? Effect.void, Scope.close(sessionScope, Exit.void)))
         )
       )
-    })).pipe(Effect.withParentSpan(span), Effect.annotateLogs({ shard: shardId }))
+    })).pipe(Effect.withParentSpan(spanReference), Effect.annotateLogs({ shard: shardId }))
 
     // Stopping: close the open connection (1000 to end the session, else resumable) and let the
     // loop see the close through, so events that arrive meanwhile are still delivered and counted
@@ -396,7 +406,7 @@ export const makeWith = (
       })
     // added to the scope directly: `Effect.addFinalizer` would keep a copy of this fiber's
     // FiberRefs for as long as the session lives
-    yield* Scope.addFinalizer(yield* Effect.scope, Effect.suspend(() => stop(false, "1 second")))
+    yield* Scope.addFinalizer(sessionScope, Effect.suspend(() => loopEnded ? Effect.void : stop(false, "1 second")))
 
     const resumePoint = Effect.sync((): Option.Option<SessionOptions.ResumePoint> => {
       const { resumeGatewayUrl, sequence, sessionId } = memory.current

@@ -2,11 +2,13 @@ import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import type * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
 import * as HashMap from "effect/HashMap"
 import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
 import * as LogLevel from "effect/LogLevel"
 import * as Option from "effect/Option"
+import * as TestClock from "effect/TestClock"
 import * as Tracer from "effect/Tracer"
 import * as IdentifyLimiter from "../../src/limits/IdentifyLimiter.ts"
 import * as MemoryTransport from "../../src/transport/MemoryTransport.ts"
@@ -40,7 +42,10 @@ class RecordedSpan implements Tracer.Span {
   attribute(key: string, value: unknown) {
     this.attributes.set(key, value)
   }
-  event() {}
+  readonly events: Array<string> = []
+  event(name: string) {
+    this.events.push(name)
+  }
   addLinks(links: ReadonlyArray<Tracer.SpanLink>) {
     this.links.push(...links)
   }
@@ -91,6 +96,27 @@ describe("Session tracing and logs", () => {
         expect(run?.ended?._tag).toBe("Success")
       }).pipe(Effect.withTracer(tracer))
       expect(named(spans, "Session.run")).toHaveLength(1)
+    }).pipe(Effect.provide(TestLayer)))
+
+  it.scoped("Session.run, open for the session's life, keeps none of its log lines: reconnects do not grow it", () =>
+    Effect.gen(function*() {
+      const { spans, tracer } = recordingTracer()
+      yield* Effect.gen(function*() {
+        yield* Session.make(options())
+        for (let cycle = 0; cycle < 3; cycle++) {
+          const accepted = yield* Effect.fork(acceptAndHello(3_600_000))
+          yield* TestClock.adjust("5 seconds")
+          const { peer } = yield* Fiber.join(accepted)
+          yield* peer.sendJson(cycle === 0 ? ready() : { op: 0, s: 1 + cycle, t: "RESUMED", d: {} })
+          yield* settle
+          yield* peer.close(4000)
+          yield* settle
+        }
+        const [run] = named(spans, "Session.run")
+        expect(named(spans, "Session.connect")).toHaveLength(3)
+        // the transitions' debug lines, a dozen by now, stayed out of it
+        expect(run?.events).toEqual([])
+      }).pipe(Effect.withTracer(tracer), Logger.withMinimumLogLevel(LogLevel.Debug))
     }).pipe(Effect.provide(TestLayer)))
 
   it.scoped("at the Info level no transition line is logged, and the session's info lines are", () =>
