@@ -1,7 +1,7 @@
 /**
  * Request Guild Members as a call that returns the members: the answers (GUILD_MEMBERS_CHUNK
  * dispatches carrying our nonce) are collected until `chunk_count`, or the request fails on
- * RATE_LIMITED.
+ * RATE_LIMITED, or on an answer whose data is not what the protocol says.
  *
  * @since 0.1.0
  */
@@ -15,9 +15,12 @@ import * as Data from "effect/Data"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as Exit from "effect/Exit"
+import * as Predicate from "effect/Predicate"
 import * as Commands from "../protocol/Commands.ts"
 import type { GatewayEvent } from "../protocol/Event.ts"
 import * as Intents from "../protocol/Intents.ts"
+import { isInt, show } from "../protocol/internal/schema.ts"
 
 /**
  * The answer to one Request Guild Members.
@@ -35,19 +38,27 @@ export interface GuildMembers {
 
 /**
  * Request Guild Members failed: the gateway rate limited it (retry after `retryAfter` seconds),
- * or the answer did not complete in time.
+ * the answer did not complete in time, or the gateway answered it with data that is no valid
+ * answer (`Malformed`; `detail` says what was wrong).
  *
  * @since 0.1.0
  */
 export class MemberRequestError extends Data.TaggedError("MemberRequestError")<{
-  readonly reason: "RateLimited" | "Timeout"
+  readonly reason: "RateLimited" | "Timeout" | "Malformed"
   readonly guildId: string
   readonly retryAfter?: number
+  /** With `Malformed`: what was wrong with the answer. */
+  readonly detail?: string
 }> {
   override get message(): string {
-    return this.reason === "RateLimited"
-      ? `request guild members for ${this.guildId} was rate limited; retry after ${this.retryAfter} s`
-      : `request guild members for ${this.guildId} did not complete in time`
+    switch (this.reason) {
+      case "RateLimited":
+        return `request guild members for ${this.guildId} was rate limited; retry after ${this.retryAfter} s`
+      case "Timeout":
+        return `request guild members for ${this.guildId} did not complete in time`
+      case "Malformed":
+        return `request guild members for ${this.guildId} got a malformed answer: ${this.detail}`
+    }
   }
 }
 
@@ -73,13 +84,79 @@ export const checkIntents = (
 }
 
 interface Collector {
+  readonly nonce: string
   readonly guildId: string
   readonly members: Array<APIGuildMember>
   readonly notFound: Array<string>
   readonly presences: Array<GatewayGuildMembersChunkPresence>
   readonly seen: Set<number>
+  /** The chunk_count of the first chunk: every later one must say the same. */
+  count: number | undefined
   readonly done: Deferred.Deferred<GuildMembers, MemberRequestError>
 }
+
+/** Event data as it may come from the network: the fields discord-api-types names, any values. */
+type Unchecked<A> = { readonly [K in keyof A]?: unknown }
+
+/** One GUILD_MEMBERS_CHUNK, checked. */
+interface Chunk {
+  readonly index: number
+  readonly count: number
+  readonly members: ReadonlyArray<APIGuildMember>
+  readonly notFound: ReadonlyArray<string | number | bigint>
+  readonly presences: ReadonlyArray<GatewayGuildMembersChunkPresence>
+}
+
+/**
+ * The most chunks one answer may have. At up to 1000 members a chunk that is a billion members,
+ * more than Discord has accounts: a larger chunk_count is no real answer, and waiting for it would
+ * hold the request (and all it collected) until the members timeout, or forever without one.
+ */
+const maxChunks = 1_000_000
+
+// a user id: a string in JSON, an integer in ETF
+const isUserId = (value: unknown): value is string | number | bigint =>
+  typeof value === "string" || typeof value === "number" || typeof value === "bigint"
+
+/**
+ * Checks a GUILD_MEMBERS_CHUNK's fields against the protocol (and `count`, the chunk_count of an
+ * earlier chunk): the chunk, or what is wrong with it. The members themselves are not checked, as
+ * no event's data is.
+ */
+const readChunk = (data: Unchecked<GatewayGuildMembersChunkDispatchData>, count: number | undefined): Either.Either<Chunk, string> => {
+  const { chunk_count, chunk_index, members, not_found, presences } = data
+  if (!isInt(chunk_count, 1, maxChunks)) {
+    return Either.left(`chunk_count ${show(chunk_count)} is not a whole number from 1 to ${maxChunks}`)
+  }
+  if (count !== undefined && chunk_count !== count) {
+    return Either.left(`chunk_count ${chunk_count} differs from the ${count} of an earlier chunk`)
+  }
+  if (!isInt(chunk_index, 0, chunk_count - 1)) {
+    return Either.left(`chunk_index ${show(chunk_index)} is not a whole number from 0 to ${chunk_count - 1}`)
+  }
+  if (!Array.isArray(members)) return Either.left(`members is ${show(members)}, not an array`)
+  // not_found and presences are optional: absent (or null) is none
+  if (not_found != null && !Array.isArray(not_found)) return Either.left(`not_found is ${show(not_found)}, not an array`)
+  const notFound: ReadonlyArray<unknown> = not_found ?? []
+  const bad = notFound.findIndex((id) => !isUserId(id))
+  if (bad >= 0) return Either.left(`not_found holds ${show(notFound[bad])}, not a user id`)
+  if (presences != null && !Array.isArray(presences)) return Either.left(`presences is ${show(presences)}, not an array`)
+  return Either.right({
+    index: chunk_index,
+    count: chunk_count,
+    members,
+    notFound: notFound as ReadonlyArray<string | number | bigint>,
+    presences: presences ?? []
+  })
+}
+
+// a loop, not push(...from): a spread passes every element as an argument, and one chunk with
+// a few hundred thousand members overflows the stack
+const append = <A, B>(into: Array<B>, from: ReadonlyArray<A>, f: (a: A) => B): void => {
+  for (let i = 0; i < from.length; i++) into.push(f(from[i]!))
+}
+
+const same = <A>(a: A): A => a
 
 /**
  * The requests in flight, by nonce.
@@ -93,7 +170,11 @@ export interface MemberRequests {
   readonly unregister: (nonce: string) => Effect.Effect<void>
   /** Whether any request waits for its answer. */
   readonly waiting: () => boolean
-  /** Looks at one delivered event; answers to a request in flight complete it. Synchronous. */
+  /**
+   * Looks at one delivered event; answers to a request in flight complete it. Synchronous, and it
+   * runs inside the connection's reader, so it never throws: a malformed answer fails its request
+   * with `Malformed`, and one that names no request in flight is ignored.
+   */
   readonly observe: (event: GatewayEvent) => void
 }
 
@@ -105,16 +186,35 @@ export interface MemberRequests {
 export const make = (): MemberRequests => {
   const inFlight = new Map<string, Collector>()
 
-  const chunk = (data: GatewayGuildMembersChunkDispatchData) => {
-    const collector = data.nonce === undefined ? undefined : inFlight.get(data.nonce)
-    if (collector === undefined || collector.seen.has(data.chunk_index)) return
-    collector.seen.add(data.chunk_index)
-    collector.members.push(...data.members)
-    if (data.not_found) collector.notFound.push(...data.not_found.map(String))
-    if (data.presences) collector.presences.push(...data.presences)
-    if (collector.seen.size >= data.chunk_count) {
-      inFlight.delete(data.nonce!)
-      Deferred.unsafeDone(collector.done, Effect.succeed({
+  // a nonce that is no string is none we sent
+  const inFlightFor = (nonce: unknown): Collector | undefined => typeof nonce === "string" ? inFlight.get(nonce) : undefined
+
+  const complete = (collector: Collector, exit: Exit.Exit<GuildMembers, MemberRequestError>) => {
+    inFlight.delete(collector.nonce)
+    Deferred.unsafeDone(collector.done, exit)
+  }
+
+  const malformed = (collector: Collector, detail: string) =>
+    complete(collector, Exit.fail(new MemberRequestError({ reason: "Malformed", guildId: collector.guildId, detail })))
+
+  // `d` is checked before it is read: a throw here would end the session
+  const chunk = (d: unknown) => {
+    if (!Predicate.isRecord(d)) return
+    const data: Unchecked<GatewayGuildMembersChunkDispatchData> = d
+    const collector = inFlightFor(data.nonce)
+    if (collector === undefined) return
+    const read = readChunk(data, collector.count)
+    if (Either.isLeft(read)) return malformed(collector, `GUILD_MEMBERS_CHUNK: ${read.left}`)
+    const { count, index, members, notFound, presences } = read.right
+    if (collector.seen.has(index)) return
+    collector.seen.add(index)
+    collector.count = count
+    append(collector.members, members, same)
+    append(collector.notFound, notFound, String)
+    append(collector.presences, presences, same)
+    // chunk indexes are distinct and below count: count of them is all of them
+    if (collector.seen.size === count) {
+      complete(collector, Exit.succeed({
         guildId: collector.guildId,
         members: collector.members,
         notFound: collector.notFound,
@@ -123,21 +223,22 @@ export const make = (): MemberRequests => {
     }
   }
 
-  const rateLimited = (data: GatewayRateLimitedDispatchData) => {
-    const nonce = data.meta.nonce
-    const collector = nonce === undefined ? undefined : inFlight.get(nonce)
+  const rateLimited = (d: unknown) => {
+    if (!Predicate.isRecord(d)) return
+    const data: Unchecked<GatewayRateLimitedDispatchData> = d
+    const collector = Predicate.isRecord(data.meta) ? inFlightFor(data.meta["nonce"]) : undefined
     if (collector === undefined) return
-    inFlight.delete(nonce!)
-    Deferred.unsafeDone(
-      collector.done,
-      Effect.fail(new MemberRequestError({ reason: "RateLimited", guildId: collector.guildId, retryAfter: data.retry_after }))
-    )
+    const retryAfter = data.retry_after
+    if (!(typeof retryAfter === "number" && retryAfter >= 0 && retryAfter < Infinity)) {
+      return malformed(collector, `RATE_LIMITED: retry_after ${show(retryAfter)} is not a number of seconds`)
+    }
+    complete(collector, Exit.fail(new MemberRequestError({ reason: "RateLimited", guildId: collector.guildId, retryAfter })))
   }
 
   return {
     register: (nonce, guildId) =>
       Effect.map(Deferred.make<GuildMembers, MemberRequestError>(), (done) => {
-        inFlight.set(nonce, { guildId, members: [], notFound: [], presences: [], seen: new Set(), done })
+        inFlight.set(nonce, { nonce, guildId, members: [], notFound: [], presences: [], seen: new Set(), count: undefined, done })
         return Deferred.await(done)
       }),
     unregister: (nonce) => Effect.sync(() => void inFlight.delete(nonce)),
