@@ -19,6 +19,7 @@ import type { IdentifyBudgetExhausted, IdentifyLimiter } from "../limits/Identif
 import * as SendLimiter from "../limits/SendLimiter.ts"
 import * as CloseCode from "../protocol/CloseCode.ts"
 import type { GatewayEvent } from "../protocol/Event.ts"
+import { downgrades, show } from "../protocol/internal/schema.ts"
 import type * as EventBuffer from "../stream/EventBuffer.ts"
 import type { ConnectionClosed, Frame, GatewayTransport } from "../transport/GatewayTransport.ts"
 import * as Heartbeat from "./Heartbeat.ts"
@@ -314,13 +315,24 @@ export const run = (ctx: Context, url: string, mode: Protocol.Mode): Effect.Effe
         )
       })
 
+    // Discord hands out wss:// resume URLs: a ws:// one read over wss:// would carry the token in
+    // the clear with the next Resume, so the session resumes where this connection went instead
+    const keepResumeEncrypted = (resumeGatewayUrl: string) =>
+      Effect.suspend(() => {
+        if (!downgrades(url, resumeGatewayUrl)) return Effect.void
+        ctx.memory.current = { ...ctx.memory.current, resumeGatewayUrl: url }
+        return Effect.logWarning("READY's resume_gateway_url is not encrypted: resuming at the gateway URL instead").pipe(
+          Effect.annotateLogs({ resumeGatewayUrl: show(resumeGatewayUrl) })
+        )
+      })
+
     let replayed = 0
     let lastRequestedBeat = Number.NEGATIVE_INFINITY
     const commit = (step: Extract<Protocol.Step, { readonly event: GatewayEvent }>): Effect.Effect<void> | undefined => {
       ctx.memory.current = Protocol.apply(ctx.memory.current, step)
       ctx.metrics.event(step.event.t)
       ctx.members.observe(step.event)
-      if (step._tag === "Ready") return onReady(Reason.Ready({ sessionId: step.sessionId }))
+      if (step._tag === "Ready") return Effect.zipRight(keepResumeEncrypted(step.resumeGatewayUrl), onReady(Reason.Ready({ sessionId: step.sessionId })))
       if (step._tag === "Resumed") return onReady(Reason.Resumed({ replayed }))
       if (mode === "resume" && !ready) replayed++
       return undefined

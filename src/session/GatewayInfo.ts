@@ -15,6 +15,7 @@ import * as Redacted from "effect/Redacted"
 import * as Stream from "effect/Stream"
 import type { SessionStartLimit } from "../limits/IdentifyLimiter.ts"
 import * as GatewayBot from "../protocol/GatewayBot.ts"
+import { downgrades, show } from "../protocol/internal/schema.ts"
 import { GatewayInfoError } from "./SessionError.ts"
 
 /**
@@ -59,7 +60,12 @@ export const fetch = (
       return yield* new GatewayInfoError({ reason: "Http", detail: `status ${response.status}` })
     }
     const body = yield* readJson(response)
-    return yield* Either.mapLeft(GatewayBot.decode(body), (error) => new GatewayInfoError({ reason: "Decode", detail: error.message }))
+    const info = yield* Either.mapLeft(GatewayBot.decode(body), (error) => new GatewayInfoError({ reason: "Decode", detail: error.message }))
+    // the token goes to this URL with every Identify: not in the clear when it was asked for over https
+    if (downgrades(api, info.url)) {
+      return yield* new GatewayInfoError({ reason: "Decode", detail: `url ${show(info.url)} is not encrypted (ws://), asked over https` })
+    }
+    return info
   }).pipe(
     Effect.scoped,
     Effect.timeoutFail({

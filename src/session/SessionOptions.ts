@@ -18,7 +18,7 @@ import * as SendLimiter from "../limits/SendLimiter.ts"
 import * as Commands from "../protocol/Commands.ts"
 import type { EventName } from "../protocol/Event.ts"
 import * as Intents from "../protocol/Intents.ts"
-import { isSessionId, maxSessionIdLength, show } from "../protocol/internal/schema.ts"
+import { isHttpUrl, isSessionId, isWebSocketUrl, maxSessionIdLength, maxUrlLength, show } from "../protocol/internal/schema.ts"
 import * as Backoff from "./Backoff.ts"
 import { type GatewayInfoError, InvalidOptions } from "./SessionError.ts"
 
@@ -124,8 +124,9 @@ export interface SessionOptions {
   /** The largest message accepted from the gateway, after decompression (default 64 MiB). */
   readonly maxMessageBytes?: number
   /**
-   * Only these dispatch types are delivered (default: all). The others still count in the
-   * sequence (so resumes stay exact) but are skipped, and over JSON never even parsed.
+   * Only these dispatch types are delivered (default: all), READY and RESUMED included: list them
+   * to get them (`transitions` says when the session is ready either way). The others still count
+   * in the sequence (so resumes stay exact) but are skipped, and over JSON never even parsed.
    */
   readonly events?: ReadonlyArray<EventName>
 }
@@ -174,18 +175,6 @@ export const defaultGatewayInfoMaxAge: Duration.DurationInput = "1 hour"
 
 const defaultTimeouts: Timeouts = { connect: "15 seconds", hello: "20 seconds", ready: "30 seconds", members: "30 seconds" }
 
-const hasProtocol = (url: string, protocols: ReadonlyArray<string>): boolean => {
-  try {
-    return protocols.includes(new URL(url).protocol)
-  } catch {
-    return false
-  }
-}
-
-const isWebSocketUrl = (url: string): boolean => hasProtocol(url, ["ws:", "wss:"])
-
-const isHttpUrl = (url: string): boolean => hasProtocol(url, ["http:", "https:"])
-
 const shardProblems = (shard: readonly [id: number, count: number], resume: ResumePoint | undefined): Array<string> => {
   const found: Array<string> = []
   const [id, count] = shard
@@ -193,7 +182,7 @@ const shardProblems = (shard: readonly [id: number, count: number], resume: Resu
   else if (!Number.isSafeInteger(id) || id < 0 || id >= count) found.push(`shard id must be in [0, ${count}), got ${id}`)
   if (resume !== undefined) {
     const { resumeGatewayUrl, sequence, sessionId, shard: resumed } = resume
-    if (!isWebSocketUrl(resumeGatewayUrl)) found.push(`resume.resumeGatewayUrl must be a ws:// or wss:// URL`)
+    if (!isWebSocketUrl(resumeGatewayUrl)) found.push(`resume.resumeGatewayUrl must be a ws:// or wss:// URL without a fragment`)
     if (!Number.isSafeInteger(sequence) || sequence < 0) found.push(`resume.sequence must be a non-negative integer`)
     if (!isSessionId(sessionId)) found.push(`resume.sessionId must be a non-empty string of at most ${maxSessionIdLength} characters`)
     if (resumed[0] !== id || resumed[1] !== count) found.push(`resume.shard [${resumed}] is not this session's shard [${id}, ${count}]`)
@@ -280,7 +269,7 @@ const problems = (options: SessionOptions): ReadonlyArray<string> => {
   const found = shardProblems(options.shard ?? [0, 1], options.resume)
   if (!Intents.isValid(options.intents)) found.push(`intents must be a combination of known intent bits, got ${options.intents}`)
   if (options.gateway !== undefined && !isWebSocketUrl(options.gateway)) {
-    found.push(`gateway must be a ws:// or wss:// URL, got ${JSON.stringify(options.gateway)}`)
+    found.push(`gateway must be a ws:// or wss:// URL without a fragment, of at most ${maxUrlLength} characters, got ${show(options.gateway)}`)
   }
   if (options.compression !== undefined && !Decompress.isAvailable(options.compression)) {
     found.push(ZstdNative.missingMessage)
@@ -289,7 +278,7 @@ const problems = (options: SessionOptions): ReadonlyArray<string> => {
   if (typeof encoding === "string" && encoding !== "json" && encoding !== "etf") {
     found.push(`encoding must be "json" or "etf", got ${JSON.stringify(encoding)}`)
   }
-  if (options.api !== undefined && !isHttpUrl(options.api)) found.push(`api must be an http(s) URL, got ${JSON.stringify(options.api)}`)
+  if (options.api !== undefined && !isHttpUrl(options.api)) found.push(`api must be an http(s) URL of at most ${maxUrlLength} characters, got ${show(options.api)}`)
   for (const [name, value] of [["bufferSize", options.bufferSize], ["maxMessageBytes", options.maxMessageBytes]] as const) {
     if (value !== undefined && (!Number.isSafeInteger(value) || value < 1)) found.push(`${name} must be a positive integer, got ${value}`)
   }

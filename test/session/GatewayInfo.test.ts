@@ -77,7 +77,9 @@ describe("GatewayInfo.fetch", () => {
         [() => json({ message: "overloaded" }, 503), "Http", "status 503"],
         [refused, "Http", "Transport error for https://discord.test/api/v10/gateway/bot: connect ECONNREFUSED"],
         [() => Effect.succeed(new Response("<html>", { status: 200 })), "Decode", "the body is not JSON"],
-        [() => json({ ...answer, shards: 0 }), "Decode", "shards must be an integer between 1 and 65535, got 0"]
+        [() => json({ ...answer, shards: 0 }), "Decode", "shards must be an integer between 1 and 65535, got 0"],
+        // asked over https, a plaintext gateway would carry the token in the clear with every Identify
+        [() => json({ ...answer, url: "ws://gateway.discord.gg" }), "Decode", `url "ws://gateway.discord.gg" is not encrypted (ws://), asked over https`]
       ] as const
       for (const [respond, reason, detail] of cases) {
         const { either } = yield* fetchWith(respond)
@@ -86,6 +88,13 @@ describe("GatewayInfo.fetch", () => {
         expect(either.left.detail).toContain(detail)
         expect(`${either.left.message} ${either.left.detail}`).not.toContain(secret)
       }
+    }))
+
+  it.effect("takes a ws:// gateway URL asked for over plain http, as from a local gateway", () =>
+    Effect.gen(function*() {
+      const local = { ...answer, url: "ws://127.0.0.1:9000" }
+      const { either } = yield* fetchWith(() => json(local), "http://127.0.0.1:9000/api")
+      expect(either).toMatchObject({ _tag: "Right", right: local })
     }))
 
   it.effect("a 429 fails with RateLimited and the seconds to wait: the Retry-After header, else the body's retry_after, else 1; at most an hour", () =>

@@ -38,6 +38,7 @@ describe("SessionOptions.resolve", () => {
       [{ shard: [2, 2] }, "shard id must be in [0, 2), got 2"],
       [{ intents: -1 }, "intents must be a combination of known intent bits, got -1"],
       [{ gateway: "https://x.test" }, "gateway must be a ws:// or wss:// URL"],
+      [{ gateway: "wss://x.test/#here" }, "gateway must be a ws:// or wss:// URL without a fragment"],
       [{ api: "ftp://x.test" }, "api must be an http(s) URL"],
       [{ encoding: "xml" as never }, `encoding must be "json" or "etf", got "xml"`],
       [{ bufferSize: 0 }, "bufferSize must be a positive integer, got 0"],

@@ -80,7 +80,12 @@ export const Str = checked<string>((u) => typeof u === "string" ? undefined : `m
  */
 export const Bool = checked<boolean>((u) => typeof u === "boolean" ? undefined : `must be a boolean, got ${show(u)}`)
 
-const isInt = (u: unknown, min: number, max: number): u is number =>
+/**
+ * Whether `u` is an integer from `min` to `max`.
+ *
+ * @since 0.1.0
+ */
+export const isInt = (u: unknown, min: number, max: number): u is number =>
   typeof u === "number" && Number.isInteger(u) && u >= min && u <= max
 
 /**
@@ -142,23 +147,65 @@ export const Snowflake = checked<string>((u) =>
   isSnowflake(u) ? undefined : `must be a snowflake (up to 20 digits, below 2^64), got ${show(u)}`
 )
 
-const isWebSocketUrl = (u: unknown): boolean => {
-  if (typeof u !== "string") return false
+/**
+ * The longest URL taken from the network or the options: Discord's are well under 100 characters;
+ * one of megabytes would be kept, logged and shown with every transition.
+ *
+ * @since 0.1.0
+ */
+export const maxUrlLength = 2048
+
+const parsedUrl = (u: unknown): URL | undefined => {
+  if (typeof u !== "string" || u.length > maxUrlLength) return undefined
   try {
-    const url = new URL(u)
-    return url.protocol === "ws:" || url.protocol === "wss:"
+    return new URL(u)
   } catch {
-    return false
+    return undefined
   }
 }
 
 /**
- * An absolute `ws://` or `wss://` URL.
+ * Whether `u` is a URL a websocket can be opened to: absolute, `ws://` or `wss://`, without a
+ * fragment (which `ws` refuses), at most {@link maxUrlLength} characters.
+ *
+ * @since 0.1.0
+ */
+export const isWebSocketUrl = (u: unknown): u is string => {
+  const url = parsedUrl(u)
+  return url !== undefined && (url.protocol === "ws:" || url.protocol === "wss:") && url.hash === ""
+}
+
+/**
+ * Whether `u` is an absolute `http://` or `https://` URL of at most {@link maxUrlLength} characters.
+ *
+ * @since 0.1.0
+ */
+export const isHttpUrl = (u: unknown): u is string => {
+  const url = parsedUrl(u)
+  return url !== undefined && (url.protocol === "http:" || url.protocol === "https:")
+}
+
+/**
+ * Whether `url`, handed out by a peer reached at `from`, would take the token off an encrypted
+ * channel: `from` is `wss://` or `https://` and `url` is `ws://`. Discord only hands out `wss://`
+ * URLs; a plaintext one from it would be a downgrade, a local gateway's over plaintext is not.
+ *
+ * @since 0.1.0
+ */
+export const downgrades = (from: string, url: string): boolean => {
+  const source = parsedUrl(from)
+  return (source?.protocol === "wss:" || source?.protocol === "https:") && parsedUrl(url)?.protocol === "ws:"
+}
+
+/**
+ * An absolute `ws://` or `wss://` URL (see {@link isWebSocketUrl}).
  *
  * @since 0.1.0
  */
 export const WebSocketUrl = checked<string>((u) =>
-  isWebSocketUrl(u) ? undefined : `must be a ws:// or wss:// URL, got ${show(u)}`
+  isWebSocketUrl(u)
+    ? undefined
+    : `must be a ws:// or wss:// URL without a fragment, of at most ${maxUrlLength} characters, got ${show(u)}`
 )
 
 /**
