@@ -1,6 +1,7 @@
 /**
  * A cheap events-per-second meter: one counter per wall-clock second in a small ring, read as
- * the average over the last complete seconds.
+ * the average over the last complete seconds (those since the first event, while fewer than the
+ * window: a shard that just started is not averaged with seconds it did not run).
  *
  * @since 0.1.0
  */
@@ -13,7 +14,10 @@
 export interface EventRate {
   /** Counts `count` events seen at `now` (epoch ms). Synchronous and allocation-free. */
   readonly record: (count: number, now: number) => void
-  /** Events per second over the `window` complete seconds before `now`. */
+  /**
+   * Events per second over the `window` complete seconds before `now`, or over the complete
+   * seconds since the first event, if fewer (0 before one second is complete).
+   */
   readonly perSecond: (now: number) => number
 }
 
@@ -27,9 +31,12 @@ export const make = (window = 10): EventRate => {
   const size = window + 1
   const counts = new Float64Array(size)
   const seconds = new Float64Array(size).fill(-1)
+  // the second of the first event
+  let first = -1
   return {
     record: (count, now) => {
       const second = Math.floor(now / 1000)
+      if (first < 0) first = second
       const slot = second % size
       const before = seconds[slot] === second ? counts[slot]! : 0
       seconds[slot] = second
@@ -42,7 +49,8 @@ export const make = (window = 10): EventRate => {
         const second = seconds[slot]!
         if (second < current && second >= current - window) total += counts[slot]!
       }
-      return total / window
+      const observed = first < 0 ? 0 : Math.min(window, current - first)
+      return observed > 0 ? total / observed : 0
     }
   }
 }

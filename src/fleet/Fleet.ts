@@ -24,7 +24,7 @@ import * as HeartbeatTimer from "../session/HeartbeatTimer.ts"
 import * as Session from "../session/Session.ts"
 import type { GatewayInfoError, InvalidOptions, SessionClosed } from "../session/SessionError.ts"
 import * as SessionOptions from "../session/SessionOptions.ts"
-import type { Transition } from "../session/SessionState.ts"
+import { Reason, type Transition } from "../session/SessionState.ts"
 import * as EventBuffer from "../stream/EventBuffer.ts"
 import * as Ending from "./Ending.ts"
 import * as FleetOptions from "./FleetOptions.ts"
@@ -61,7 +61,10 @@ export interface Fleet {
   readonly shard: (id: number) => Effect.Effect<Session.Session, RouteError>
   /** The session a guild lives on (as `shard`); `null`/`undefined` (DMs, guild-less) is shard 0's. */
   readonly sessionFor: (guildId: string | null | undefined) => Effect.Effect<Session.Session, RouteError>
-  /** Every shard's status, by shard id; a shard not started yet is `Disconnected`, reason `Queued`. */
+  /**
+   * Every shard's status, by shard id; a shard not started yet is `Disconnected`, reason `Queued`
+   * (or `NotStarted`, once the fleet stopped before starting it).
+   */
   readonly status: Effect.Effect<ReadonlyArray<ShardStatus.ShardStatus>>
   /** Every shard's current status, then a new status for each shard's every transition. */
   readonly statusChanges: Stream.Stream<ShardStatus.ShardStatus>
@@ -83,7 +86,7 @@ export interface Fleet {
   ) => Effect.Effect<void, Commands.InvalidCommand | SessionClosed | RouteError>
   /** Op 8 on the guild's shard; returns the members once every chunk arrived. */
   readonly requestGuildMembers: (
-    request: Omit<Commands.RequestGuildMembers, "_tag" | "nonce">
+    request: Commands.MemberRequest
   ) => Effect.Effect<
     MemberRequests.GuildMembers,
     Commands.InvalidCommand | MemberRequests.MemberRequestError | SessionClosed | RouteError
@@ -154,6 +157,8 @@ export const make = (
       Effect.annotateLogs({ shards: ids.join(","), shardCount })
     )
     const createdAt = clock.unsafeCurrentTimeMillis()
+    // when the fleet gave up on the shards it had not started, if it did
+    let stoppedAt: number | undefined
     const running = (): ReadonlyArray<Session.Session> => Arr.filterMap(starter.shards, (shard) => Option.fromNullable(shard.current()))
     // no shard starts after this: those not started yet are counted as ended
     const stopAll = <A>(stop: (session: Session.Session) => Effect.Effect<A>) =>
@@ -193,7 +198,13 @@ export const make = (
           Session.makeWith(resolved, { ...hooks, deliver: deliverOf(starter.shards[index]!), heartbeats })),
       // the first fatal error reaches `events` at once, before the other shards are stopped
       onEnd: (exit) => Effect.zipRight(Exit.isFailure(exit) ? merged.done(exit) : Effect.void, ending.onEnd(exit)),
-      onAbandon: () => ending.onEnd(Exit.void)
+      onAbandon: () =>
+        Effect.zipRight(
+          Effect.sync(() => {
+            stoppedAt ??= clock.unsafeCurrentTimeMillis()
+          }),
+          ending.onEnd(Exit.void)
+        )
     })
     const byId = new Map(starter.shards.map((shard) => [shard.id, shard]))
 
@@ -233,14 +244,22 @@ export const make = (
       Effect.map(session.snapshot, (snapshot) => ShardStatus.make(snapshot, transition, shard.rate.perSecond(clock.unsafeCurrentTimeMillis())))
     const changesOf = (shard: Starter.Shard, session: Session.Session) =>
       Stream.mapEffect(session.transitions, (transition) => statusOf(shard, session, transition))
-    // a shard not started yet: queued, then its session's transitions once it starts (if it does)
+    const notStarted = (shard: Starter.Shard): ShardStatus.ShardStatus =>
+      stoppedAt === undefined
+        ? ShardStatus.notStarted(shard.id, Reason.Queued(), createdAt)
+        : ShardStatus.notStarted(shard.id, Reason.NotStarted(), stoppedAt)
+    // a shard not started yet: queued, then its session's transitions once it starts, or not
+    // started once the fleet stopped first
     const statusChangesOf = (shard: Starter.Shard): Stream.Stream<ShardStatus.ShardStatus> =>
       Stream.suspend(() => {
         const session = shard.current()
         if (session !== undefined) return changesOf(shard, session)
         return Stream.concat(
-          Stream.succeed(ShardStatus.queued(shard.id, createdAt)),
-          Stream.unwrap(Effect.match(shard.session, { onFailure: () => Stream.empty, onSuccess: (started) => changesOf(shard, started) }))
+          Stream.sync(() => notStarted(shard)),
+          Stream.unwrap(Effect.match(shard.session, {
+            onFailure: () => Stream.sync(() => notStarted(shard)),
+            onSuccess: (started) => changesOf(shard, started)
+          }))
         )
       })
 
@@ -254,7 +273,7 @@ export const make = (
       status: Effect.forEach(starter.shards, (shard) => {
         const session = shard.current()
         return session === undefined
-          ? Effect.succeed(ShardStatus.queued(shard.id, createdAt))
+          ? Effect.sync(() => notStarted(shard))
           : Effect.flatMap(latest(session), (transition) => statusOf(shard, session, transition))
       }),
       statusChanges: Stream.mergeAll(starter.shards.map(statusChangesOf), { concurrency: "unbounded" }),

@@ -24,7 +24,10 @@ export interface ShardStatus {
   readonly latency: number | undefined
   /** Connections opened after the first. */
   readonly reconnects: number
-  /** Events per second delivered through the fleet's `events`, averaged over the last 10 s. */
+  /**
+   * Events per second delivered through the fleet's `events`, averaged over the last 10 complete
+   * seconds (or those since its first event, if fewer).
+   */
   readonly eventsPerSecond: number
 }
 
@@ -46,15 +49,15 @@ export const make = (snapshot: SessionSnapshot, latest: Transition, eventsPerSec
 })
 
 /**
- * The status of a shard its fleet has not started yet: `Disconnected`, reason `Queued`, since
- * `since` (when the fleet was made).
+ * The status of a shard its fleet has not started: `Disconnected`, reason `Queued` while it waits
+ * for its turn, or `NotStarted` once the fleet stopped first; `since` when that began.
  *
  * @since 0.1.0
  */
-export const queued = (shard: number, since: number): ShardStatus => ({
+export const notStarted = (shard: number, reason: Reason, since: number): ShardStatus => ({
   shard,
   state: SessionState.Disconnected(),
-  reason: Reason.Queued(),
+  reason,
   since,
   sessionId: undefined,
   sequence: null,

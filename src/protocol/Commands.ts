@@ -301,6 +301,21 @@ export const RequestGuildMembers = Schema.TaggedStruct("RequestGuildMembers", {
 export interface RequestGuildMembers extends Schema.Schema.Type<typeof RequestGuildMembers> {}
 
 /**
+ * A Request Guild Members as a program asks it (the nonce is the session's): members whose name
+ * starts with `query` (`""` for all) up to `limit` (`0` for no limit), or those `user_ids` names
+ * (up to 100), never both. The types say what the checks at run time refuse: `limit` goes with
+ * `query` only.
+ *
+ * @since 0.1.0
+ */
+export type MemberRequest =
+  & { readonly guild_id: string; readonly presences?: boolean | undefined }
+  & (
+    | { readonly query: string; readonly limit: number; readonly user_ids?: undefined }
+    | { readonly user_ids: ReadonlyArray<string>; readonly query?: undefined; readonly limit?: undefined }
+  )
+
+/**
  * Op 31: ask for the soundboard sounds of guilds.
  *
  * @since 0.1.0

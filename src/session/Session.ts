@@ -76,7 +76,8 @@ export interface Session {
   /** The shard this session runs. */
   readonly shard: readonly [id: number, count: number]
   /**
-   * The events, in order, each once, READY and RESUMED included. A single-consumer stream, to be
+   * The events, in order, each once, READY and RESUMED included (unless the `events` option leaves
+   * them out). A single-consumer stream, to be
    * run once for the session's life (a consumer that stops early drops the rest of the chunk it
    * took, already counted as delivered): it ends after `disconnect`/`end` (once the buffered events
    * are taken), and fails with the session's error if the gateway ends the session for good. Each
@@ -115,7 +116,7 @@ export interface Session {
    * RATE_LIMITED or after the members timeout.
    */
   readonly requestGuildMembers: (
-    request: Omit<Commands.RequestGuildMembers, "_tag" | "nonce">
+    request: Commands.MemberRequest
   ) => Effect.Effect<MemberRequests.GuildMembers, Commands.InvalidCommand | MemberRequests.MemberRequestError | SessionClosed>
   /**
    * Stops the session, closing the connection with a resumable code, and returns where it left
@@ -374,6 +375,9 @@ export const makeWith = (
       const outcome: Exit.Exit<void, SessionError> = Exit.isFailure(exit) && !Cause.isInterruptedOnly(exit.cause)
         ? Exit.failCause(exit.cause)
         : Exit.void
+      // a session a fatal close ended (a bad token, shard or intents) cannot be resumed: it leaves
+      // no resume point, so a handoff does not carry it to a process that would be refused again
+      if (Exit.isFailure(exit) && Cause.isFailure(exit.cause)) memory.current = Protocol.forget(memory.current)
       span.end(clock.unsafeCurrentTimeNanos(), exit)
       return Effect.zipRight(
         Exit.isFailure(outcome)

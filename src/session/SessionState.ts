@@ -17,6 +17,8 @@ export type Reason = Data.TaggedEnum<{
   Start: {}
   /** Its fleet has not started the session yet: it waits for its turn in the startup window. */
   Queued: {}
+  /** Its fleet stopped (closed, disconnected, or ended by another shard's fatal close) before starting it. */
+  NotStarted: {}
   /** The socket opened. */
   Opened: {}
   /** Hello arrived with this heartbeat interval (ms). */
@@ -113,6 +115,7 @@ export const describeReason = (reason: Reason): string =>
   Reason.$match(reason, {
     Start: () => "start",
     Queued: () => "queued (waiting for its turn to start)",
+    NotStarted: () => "not started (its fleet stopped first)",
     Opened: () => "socket open",
     Hello: ({ interval }) => `hello (heartbeat every ${interval} ms)`,
     Ready: () => "ready",

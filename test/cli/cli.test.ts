@@ -22,8 +22,6 @@ interface Run {
   readonly signal: NodeJS.Signals | null
   readonly stdout: string
   readonly stderr: string
-  /** Milliseconds from spawn to exit. */
-  readonly elapsed: number
   /** When it exited (`Date.now()`, the gateway's live clock). */
   readonly exitedAt: number
   /** Milliseconds from the stop (if one was made) to exit. */
@@ -50,7 +48,6 @@ const userEnv = (): NodeJS.ProcessEnv => {
  */
 const cli = (args: ReadonlyArray<string>, stop?: Stop, preloads: ReadonlyArray<string> = []) =>
   Effect.async<Run>((resume) => {
-    const started = Date.now()
     let stoppedAt: number | undefined
     const imports = ["tsx", ...preloads].flatMap((module) => ["--import", module])
     const child = spawn(process.execPath, [...imports, "src/cli/main.ts", ...args], {
@@ -78,7 +75,6 @@ const cli = (args: ReadonlyArray<string>, stop?: Stop, preloads: ReadonlyArray<s
         signal,
         stdout,
         stderr,
-        elapsed: now - started,
         exitedAt: now,
         afterStop: stoppedAt === undefined ? undefined : now - stoppedAt
       }))
@@ -224,9 +220,9 @@ describe.concurrent("the command line", () => {
       const run = yield* cli(["--token", wrongSecret, "--api", gateway.apiUrl, "--duration", "30"])
       const log = yield* gateway.log
       expect(log.connections).toEqual([])
+      // ended by the 401, not retried until the --duration stop (which exits 0 and says so); no
+      // spawn-to-exit time here: tsx's cold start alone can take over 15 s on a loaded machine
       expect(run.code).toBe(1)
-      // spawn to exit, tsx start-up included, on a loaded machine; far from the 30 s asked for
-      expect(run.elapsed).toBeLessThan(15_000)
       expect(run.stdout).toBe("")
       expect(lines(run.stderr)).toEqual([expect.stringMatching(/^error: .*token was rejected.*401/)])
       expect(run.stderr).not.toContain(wrongSecret)

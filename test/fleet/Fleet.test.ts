@@ -131,8 +131,9 @@ describe("Fleet", () => {
         [0, { _tag: "Connected", phase: "Ready" }, "Ready", 20, 0],
         [1, { _tag: "Connected", phase: "Ready" }, "Ready", 1, 0]
       ])
-      // 20 events in the first second, averaged over 10 s
-      expect(status.map((line) => line.eventsPerSecond)).toEqual([2, 0.1])
+      // 20 events (and 1) in the one complete second since the shards' first events: not averaged
+      // with the 9 seconds before they ran
+      expect(status.map((line) => line.eventsPerSecond)).toEqual([20, 1])
       expect(status[0]!.sessionId).toBe("session-0")
       // the current status of each shard first, then the change
       yield* served.peers.get(1)!.drop
@@ -324,8 +325,8 @@ describe("Fleet", () => {
         [0, "Connected", 7, 0],
         [1, "Connected", 7, 0]
       ])
-      // every delivered event counted in the rate, those that waited for room too: 7 in the first second, over 10 s
-      expect(status.map((line) => line.eventsPerSecond)).toEqual([0.7, 0.7])
+      // every delivered event counted in the rate, those that waited for room too: 7 in the one complete second
+      expect(status.map((line) => line.eventsPerSecond)).toEqual([7, 7])
     }).pipe(Effect.provide(TestLayer)))
 
   it.scoped("statusChanges of a shard waiting for its turn: Queued first, then its session's transitions once it starts", () =>
@@ -493,7 +494,7 @@ describe("Fleet", () => {
       expect(quietAt).toBeLessThan(20)
     }).pipe(Effect.provide(TestLayer)))
 
-  it.scoped("after a fatal close, the status still says why the fatal shard stopped; the others were disconnected", () =>
+  it.scoped("after a fatal close, the status still says why the fatal shard stopped; the others were disconnected, and only they can be resumed", () =>
     Effect.gen(function*() {
       const { fleet, served } = yield* readyFleet(3)
       yield* Effect.forkScoped(Effect.either(Stream.runDrain(fleet.events)))
@@ -501,6 +502,8 @@ describe("Fleet", () => {
       expect(yield* Effect.flip(fleet.await)).toMatchObject({ _tag: "FatalClose", code: 4004 })
       const status = yield* fleet.status
       expect(status.map((line) => [line.shard, line.reason._tag])).toEqual([[0, "Disconnect"], [1, "Fatal"], [2, "Disconnect"]])
+      // a session a fatal close ended would be refused again: no resume point carries it on
+      expect((yield* fleet.disconnect()).map((point) => point.shard[0])).toEqual([0, 2])
     }).pipe(Effect.provide(TestLayer)))
 
   it.scoped("closing the fleet's scope during startup starts no queued shard", () =>
@@ -519,6 +522,11 @@ describe("Fleet", () => {
       expect(served.identifies.map((identify) => identify.shard)).toEqual([0, 1])
       expect(yield* gateway.attempts).toHaveLength(3)
       expect((yield* Effect.flip(fleet.shard(3)))._tag).toBe("RouteError")
+      // not queued for ever: the status says the fleet stopped before starting them, and since when
+      const notStarted = (yield* fleet.status).filter((line) => line.shard >= 3)
+      expect(notStarted.map((line) => [line.shard, line.reason._tag, line.since])).toEqual([[3, "NotStarted", 5_100], [4, "NotStarted", 5_100]])
+      const changes = yield* Stream.runCollect(Stream.take(Stream.filter(fleet.statusChanges, (line) => line.shard >= 3), 2))
+      expect(Chunk.toReadonlyArray(changes).map((line) => line.reason._tag)).toEqual(["NotStarted", "NotStarted"])
     }).pipe(Effect.provide(TestLayer)))
 })
 

@@ -370,3 +370,22 @@ describe("Commands: properties", () => {
     )
   })
 })
+
+describe("Commands.MemberRequest", () => {
+  it("the types refuse what the checks at run time refuse: limit with user_ids, a query without its limit, neither", () => {
+    // @ts-expect-error limit goes with query only
+    const limitWithIds: Commands.MemberRequest = { guild_id: "1", user_ids: ["2"], limit: 1 }
+    // @ts-expect-error a query needs its limit
+    const queryWithoutLimit: Commands.MemberRequest = { guild_id: "1", query: "a" }
+    // @ts-expect-error by name or by id
+    const neither: Commands.MemberRequest = { guild_id: "1" }
+    // @ts-expect-error not both
+    const both: Commands.MemberRequest = { guild_id: "1", query: "", limit: 0, user_ids: ["2"] }
+    const byIds: Commands.MemberRequest = { guild_id: "1", user_ids: ["2"], presences: true }
+    const byName: Commands.MemberRequest = { guild_id: "1", query: "ab", limit: 5 }
+    for (const refused of [limitWithIds, queryWithoutLimit, neither, both]) {
+      expect(Either.isLeft(Commands.encode(Commands.requestGuildMembers(refused)))).toBe(true)
+    }
+    for (const taken of [byIds, byName]) expect(Either.isRight(Commands.encode(Commands.requestGuildMembers(taken)))).toBe(true)
+  })
+})

@@ -6,6 +6,7 @@ import * as Cause from "effect/Cause"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Clock from "effect/Clock"
+import * as Either from "effect/Either"
 import type * as Duration from "effect/Duration"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
@@ -16,6 +17,7 @@ import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
 import { TextFrame } from "../../src/codec/TextFrame.ts"
 import * as IdentifyLimiter from "../../src/limits/IdentifyLimiter.ts"
+import * as MemberRequests from "../../src/session/MemberRequests.ts"
 import * as Intents from "../../src/protocol/Intents.ts"
 import type { GatewayEvent } from "../../src/protocol/Event.ts"
 import * as CloseCode from "../../src/protocol/CloseCode.ts"
@@ -351,6 +353,59 @@ describe("Session", () => {
       }
     }).pipe(Effect.provide(TestLayer)))
 
+  it.scoped("out of a replay, an event whose sequence goes back is delivered, and one stray large sequence costs no later event", () =>
+    Effect.gen(function*() {
+      const session = yield* Session.make(options())
+      const events = yield* collect(session, 14)
+      const { peer } = yield* acceptAndHello(3_600_000)
+      yield* peer.sendJson(ready(1))
+      yield* peer.sendJson(dispatch(5, "MESSAGE_CREATE", {}))
+      yield* peer.sendJson(dispatch(3, "MESSAGE_CREATE", {}))
+      yield* peer.sendJson(dispatch(Number.MAX_SAFE_INTEGER, "TYPING_START", {}))
+      for (let sequence = 6; sequence <= 15; sequence++) yield* peer.sendJson(dispatch(sequence, "MESSAGE_CREATE", {}))
+      const got = yield* Fiber.join(events)
+      expect(got.map((event) => event.sequence)).toEqual([1, 5, 3, Number.MAX_SAFE_INTEGER, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15])
+      // the resume point stays at the highest
+      expect((yield* session.snapshot).sequence).toBe(Number.MAX_SAFE_INTEGER)
+    }).pipe(Effect.provide(TestLayer)))
+
+  it.scoped("RESUMED on a connection that identifies is a decode failure, never a ready connection that sent no Identify", () =>
+    Effect.gen(function*() {
+      const session = yield* Session.make(options())
+      const gateway = yield* MemoryTransport.MemoryGateway
+      const peer = yield* gateway.accept
+      yield* peer.sendJson(hello(3_600_000))
+      yield* peer.sendJson(dispatch(1, "RESUMED", {}))
+      yield* settle
+      const last = yield* Stream.runHead(session.transitions)
+      expect(Option.map(last, ({ reason, to }) => [to._tag, describeReason(reason)])).toEqual(
+        Option.some(["Disconnected", "decode failed: RESUMED on a connection that identifies"])
+      )
+      expect(yield* peer.isOpen).toBe(false)
+    }).pipe(Effect.provide(TestLayer)))
+
+  it.scoped("a READY read over wss:// whose resume_gateway_url is ws:// is resumed at the gateway URL: the token never goes in the clear", () =>
+    Effect.gen(function*() {
+      const gateway = yield* MemoryTransport.MemoryGateway
+      yield* Session.make(options({ gateway: "wss://gateway.test/" }))
+      const { peer } = yield* acceptAndHello(3_600_000)
+      yield* peer.sendJson(dispatch(1, "READY", {
+        v: 10,
+        session_id: "session-1",
+        resume_gateway_url: "ws://eavesdropper.test/",
+        user: { id: "1" },
+        guilds: [],
+        application: { id: "2" }
+      }))
+      yield* settle
+      yield* peer.close(4000)
+      const resumed = yield* Effect.fork(acceptAndHello(3_600_000))
+      yield* TestClock.adjust("5 seconds")
+      const { first } = yield* Fiber.join(resumed)
+      expect(first.op).toBe(6)
+      expect((yield* gateway.attempts).map(({ url }) => new URL(url).origin)).toEqual(["wss://gateway.test", "wss://gateway.test"])
+    }).pipe(Effect.provide(TestLayer)))
+
   it.scoped("a member request the gateway would not answer as asked, for want of an intent, is refused at once and not sent", () =>
     Effect.gen(function*() {
       const { peer, session } = yield* readySession({ intents: Intents.Guilds }, 3_600_000)
@@ -388,7 +443,7 @@ describe("Session", () => {
           const first = requests++ === 0
           const response = first
             ? new Response(JSON.stringify({ message: "You are being rate limited.", retry_after: 120 }), { status: 429, headers: { "retry-after": "120" } })
-            : new Response(JSON.stringify({ url: gatewayUrl, shards: 1, session_start_limit: { total: 1000, remaining: 999, reset_after: 60_000, max_concurrency: 1 } }))
+            : new Response(JSON.stringify({ url: "wss://gateway.test/", shards: 1, session_start_limit: { total: 1000, remaining: 999, reset_after: 60_000, max_concurrency: 1 } }))
           return HttpClientResponse.fromWeb(request, response)
         })
       )
@@ -414,7 +469,7 @@ describe("Session", () => {
       const client = HttpClient.make((request) =>
         Effect.sync(() => {
           requests++
-          const answer = { url: `ws://gateway-${requests}.test/`, shards: 1, session_start_limit: { total: 1000, remaining: 999, reset_after: 60_000, max_concurrency: 1 } }
+          const answer = { url: `wss://gateway-${requests}.test/`, shards: 1, session_start_limit: { total: 1000, remaining: 999, reset_after: 60_000, max_concurrency: 1 } }
           return HttpClientResponse.fromWeb(request, new Response(JSON.stringify(answer)))
         })
       )
@@ -428,7 +483,9 @@ describe("Session", () => {
           // the pause after op 9, and the identify limiter's spacing
           yield* TestClock.adjust("10 seconds")
           const { first, peer } = yield* Fiber.join(accepted)
-          yield* peer.sendJson(first.op === 2 ? ready() : dispatch(2, "RESUMED", {}))
+          // Discord's resume URL is wss://, like its gateway's
+          const readyOverTls = dispatch(1, "READY", { ...(ready().d as object), resume_gateway_url: "wss://resume.test/" })
+          yield* peer.sendJson(first.op === 2 ? readyOverTls : dispatch(2, "RESUMED", {}))
           yield* TestClock.adjust("40 minutes")
           yield* peer.sendJson({ op: 9, d: mayResume, s: null, t: null })
           return first.op
@@ -538,7 +595,9 @@ describe("Session", () => {
       yield* TestClock.adjust("1 minute")
       expect(yield* next.isOpen).toBe(true)
       expect(reasons.filter((reason) => reason === "Opened" || reason === "ReadyTimeout")).toEqual(["Opened", "Opened"])
-    }).pipe(Effect.provide(TestLayer)))
+      // the pause after op 9 (3 s) and the backoff (0.75 s: RESUMED went in only once taken, so the
+      // connection was not yet stable) within the 5 s above
+    }).pipe(Effect.withRandom(Random.fixed([0.5])), Effect.provide(TestLayer)))
 
   it.scoped("disconnecting while the reader waits for room in a full buffer ends at once; the event it held is not counted", () =>
     Effect.gen(function*() {
@@ -862,4 +921,109 @@ describe("Session", () => {
       yield* TestClock.adjust("1 millis")
       expect((yield* gateway.attempts).length).toBe(3)
     }).pipe(Effect.withRandom(Random.fixed([0.5])), Effect.provide(TestLayer)))
+})
+
+describe("Session: answers to a member request that break the protocol", () => {
+  const guild = "81384788765712384"
+  type Frame = readonly [t: string, d: unknown]
+  const chunk = (nonce: string, fields: Record<string, unknown> = {}) =>
+    ({ guild_id: guild, nonce, members: [], chunk_index: 0, chunk_count: 1, ...fields })
+
+  /** A ready session, its events collected, with a request for every member in flight. */
+  const requesting = Effect.gen(function*() {
+    const { peer, session } = yield* readySession({ intents: Intents.Guilds | Intents.GuildMembers }, 3_600_000)
+    const events: Array<GatewayEvent> = []
+    const consumer = yield* Effect.forkScoped(Stream.runForEach(session.events, (event) => Effect.sync(() => events.push(event))))
+    const request = yield* Effect.fork(Effect.either(session.requestGuildMembers({ guild_id: guild, query: "", limit: 0 })))
+    const sent = (yield* receiveOp(peer, 8)) as { readonly d: { readonly nonce: string } }
+    return { peer, session, events, consumer, request, nonce: sent.d.nonce }
+  })
+  type Requesting = Effect.Effect.Success<typeof requesting>
+
+  /**
+   * Sends `frames` (from sequence 2) and a MESSAGE_CREATE after them, and checks the session lived
+   * through them: still ready, its events still flowing, every one of them delivered.
+   */
+  const answerAndSurvive = (h: Requesting, frames: ReadonlyArray<Frame>) =>
+    Effect.gen(function*() {
+      for (const [i, [t, d]] of frames.entries()) yield* h.peer.sendJson(dispatch(2 + i, t, d))
+      yield* h.peer.sendJson(dispatch(2 + frames.length, "MESSAGE_CREATE", { content: "after" }))
+      yield* settle
+      expect(yield* h.session.state).toEqual({ _tag: "Connected", phase: "Ready" })
+      expect(h.consumer.unsafePoll()).toBeNull()
+      expect(h.events.map((event) => event.t)).toEqual(["READY", ...frames.map(([t]) => t), "MESSAGE_CREATE"])
+    })
+
+  /** The request's outcome so far: its members, its error, or undefined while it waits. */
+  const outcome = (h: Requesting): Either.Either<MemberRequests.GuildMembers, unknown> | undefined => {
+    const exit = h.request.unsafePoll()
+    return exit === null ? undefined : Exit.isSuccess(exit) ? exit.value : Either.left(Cause.pretty(exit.cause))
+  }
+
+  const unattributable: ReadonlyArray<readonly [string, Frame]> = [
+    ["a GUILD_MEMBERS_CHUNK with d null", ["GUILD_MEMBERS_CHUNK", null]],
+    ["a RATE_LIMITED without meta", ["RATE_LIMITED", { opcode: 8, retry_after: 5 }]],
+    ["a RATE_LIMITED with d null", ["RATE_LIMITED", null]]
+  ]
+  for (const [name, frame] of unattributable) {
+    it.scoped(`${name} names no request: it is delivered, the session goes on, and the request waits for its answer`, () =>
+      Effect.gen(function*() {
+        const h = yield* requesting
+        yield* answerAndSurvive(h, [frame])
+        expect(outcome(h)).toBeUndefined()
+        yield* h.peer.sendJson(dispatch(4, "GUILD_MEMBERS_CHUNK", chunk(h.nonce, { members: [{ user: { id: "7" } }] })))
+        yield* settle
+        expect(outcome(h)).toEqual(Either.right({ guildId: guild, members: [{ user: { id: "7" } }], notFound: [], presences: [] }))
+      }).pipe(Effect.provide(TestLayer)))
+  }
+
+  const malformed: ReadonlyArray<readonly [string, (nonce: string) => ReadonlyArray<Frame>, string]> = [
+    ["members is not an array", (nonce) => [["GUILD_MEMBERS_CHUNK", chunk(nonce, { members: null })]], "members is null, not an array"],
+    ["not_found is a string", (nonce) => [["GUILD_MEMBERS_CHUNK", chunk(nonce, { not_found: "x" })]], `not_found is "x", not an array`],
+    ["not_found holds no user id", (nonce) => [["GUILD_MEMBERS_CHUNK", chunk(nonce, { not_found: [{}] })]], "not_found holds an object, not a user id"],
+    ["presences is a number", (nonce) => [["GUILD_MEMBERS_CHUNK", chunk(nonce, { presences: 5 })]], "presences is 5, not an array"],
+    ["chunk_count is a string", (nonce) => [["GUILD_MEMBERS_CHUNK", chunk(nonce, { chunk_count: "1" })]], `chunk_count "1" is not a whole number from 1 to 1000000`],
+    // NaN, as JSON carries it
+    ["chunk_count is null", (nonce) => [["GUILD_MEMBERS_CHUNK", chunk(nonce, { chunk_count: null })]], "chunk_count null is not a whole number from 1 to 1000000"],
+    ["chunk_count is negative", (nonce) => [["GUILD_MEMBERS_CHUNK", chunk(nonce, { chunk_count: -1 })]], "chunk_count -1 is not a whole number from 1 to 1000000"],
+    ["chunk_count is 0", (nonce) => [["GUILD_MEMBERS_CHUNK", chunk(nonce, { chunk_count: 0 })]], "chunk_count 0 is not a whole number from 1 to 1000000"],
+    ["chunk_count is huge", (nonce) => [["GUILD_MEMBERS_CHUNK", chunk(nonce, { chunk_count: 1e15 })]], "chunk_count 1000000000000000 is not a whole number from 1 to 1000000"],
+    ["chunk_index is beyond chunk_count", (nonce) => [["GUILD_MEMBERS_CHUNK", chunk(nonce, { chunk_index: 1 })]], "chunk_index 1 is not a whole number from 0 to 0"],
+    ["chunk_index is a fraction", (nonce) => [["GUILD_MEMBERS_CHUNK", chunk(nonce, { chunk_index: 0.5, chunk_count: 2 })]], "chunk_index 0.5 is not a whole number from 0 to 1"],
+    ["chunk_count changes between chunks", (nonce) => [
+      ["GUILD_MEMBERS_CHUNK", chunk(nonce, { chunk_index: 0, chunk_count: 3 })],
+      ["GUILD_MEMBERS_CHUNK", chunk(nonce, { chunk_index: 1, chunk_count: 2 })]
+    ], "chunk_count 2 differs from the 3 of an earlier chunk"]
+  ]
+  for (const [name, answer, detail] of malformed) {
+    it.scoped(`a GUILD_MEMBERS_CHUNK whose ${name} fails its request with Malformed; it is delivered and the session goes on`, () =>
+      Effect.gen(function*() {
+        const h = yield* requesting
+        yield* answerAndSurvive(h, answer(h.nonce))
+        const expected = new MemberRequests.MemberRequestError({ reason: "Malformed", guildId: guild, detail: `GUILD_MEMBERS_CHUNK: ${detail}` })
+        expect(outcome(h)).toEqual(Either.left(expected))
+        expect(expected.message).toBe(`request guild members for ${guild} got a malformed answer: GUILD_MEMBERS_CHUNK: ${detail}`)
+      }).pipe(Effect.provide(TestLayer)))
+  }
+
+  it.scoped("a RATE_LIMITED for the request whose retry_after is no number of seconds fails it with Malformed", () =>
+    Effect.gen(function*() {
+      const h = yield* requesting
+      yield* answerAndSurvive(h, [["RATE_LIMITED", { opcode: 8, retry_after: "soon", meta: { guild_id: guild, nonce: h.nonce } }]])
+      expect(outcome(h)).toEqual(Either.left(new MemberRequests.MemberRequestError({
+        reason: "Malformed",
+        guildId: guild,
+        detail: `RATE_LIMITED: retry_after "soon" is not a number of seconds`
+      })))
+    }).pipe(Effect.provide(TestLayer)))
+
+  it.scoped("a GUILD_MEMBERS_CHUNK with 200,000 members completes the request with all of them, in order", () =>
+    Effect.gen(function*() {
+      const h = yield* requesting
+      const members = Array.from({ length: 200_000 }, (_, i) => ({ user: { id: String(i) } }))
+      yield* answerAndSurvive(h, [["GUILD_MEMBERS_CHUNK", chunk(h.nonce, { members })]])
+      const answer = Either.getOrThrow(outcome(h)!)
+      expect(answer.members).toHaveLength(200_000)
+      expect(answer.members.every((member, i) => member.user.id === String(i))).toBe(true)
+    }).pipe(Effect.provide(TestLayer)))
 })
