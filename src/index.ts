@@ -17,6 +17,8 @@ export * as SessionError from "./session/SessionError.ts"
 export * as MemberRequests from "./session/MemberRequests.ts"
 /** Reconnect backoff options. */
 export * as Backoff from "./session/Backoff.ts"
+/** The session's metrics (`Metric`s in the default registry), to read or export them. */
+export * as SessionMetrics from "./session/SessionMetrics.ts"
 /** Many shards of one bot: `Fleet.make`, `Fleet.layer`, routing by guild. */
 export * as Fleet from "./fleet/Fleet.ts"
 /** Fleet options and shard selection. */

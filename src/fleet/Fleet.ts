@@ -199,12 +199,10 @@ export const make = (
       // the first fatal error reaches `events` at once, before the other shards are stopped
       onEnd: (exit) => Effect.zipRight(Exit.isFailure(exit) ? merged.done(exit) : Effect.void, ending.onEnd(exit)),
       onAbandon: () =>
-        Effect.zipRight(
-          Effect.sync(() => {
-            stoppedAt ??= clock.unsafeCurrentTimeMillis()
-          }),
-          ending.onEnd(Exit.void)
-        )
+        Effect.suspend(() => {
+          stoppedAt ??= clock.unsafeCurrentTimeMillis()
+          return ending.onEnd(Exit.void)
+        })
     })
     const byId = new Map(starter.shards.map((shard) => [shard.id, shard]))
 

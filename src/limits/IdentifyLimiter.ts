@@ -35,11 +35,13 @@ export interface SessionStartLimit {
  * @since 0.1.0
  */
 export class IdentifyBudgetExhausted extends Data.TaggedError("IdentifyBudgetExhausted")<{
+  /** The shard whose identify found the budget used up. */
+  readonly shard: number
   readonly total: number
   readonly resetAfter: number
 }> {
   override get message(): string {
-    return `identify budget exhausted: all ${this.total} session starts are used; it refills in ` +
+    return `identify budget exhausted (shard ${this.shard}): all ${this.total} session starts are used; it refills in ` +
       `${Duration.format(Duration.millis(this.resetAfter))} (identifying before then would get the bot token reset)`
   }
 }
@@ -180,7 +182,7 @@ export const make = (options: IdentifyLimiterOptions = {}): Effect.Effect<Contex
       return budget !== undefined && budget.remaining <= 0 ? budget.resetAt - now : undefined
     }
 
-    const exhausted = (resetAfter: number) => new IdentifyBudgetExhausted({ total: budget?.total ?? 0, resetAfter })
+    const exhausted = (shard: number, resetAfter: number) => new IdentifyBudgetExhausted({ shard, total: budget?.total ?? 0, resetAfter })
 
     /**
      * Holding the key: waits out its spacing (cut short when an answer moves it forward), then
@@ -200,7 +202,7 @@ export const make = (options: IdentifyLimiterOptions = {}): Effect.Effect<Contex
         }
         const resetAfter = exhaustedFor(now)
         if (resetAfter !== undefined) {
-          if (onExhausted === "fail") return Effect.fail(exhausted(resetAfter))
+          if (onExhausted === "fail") return Effect.fail(exhausted(shardId, resetAfter))
           return Effect.logWarning("identify budget exhausted: waiting for it to refill").pipe(
             Effect.annotateLogs({ shardId, resetAfter }),
             Effect.zipRight(Effect.sleep(resetAfter)),
@@ -227,7 +229,7 @@ export const make = (options: IdentifyLimiterOptions = {}): Effect.Effect<Contex
     ): Effect.Effect<A, E | IdentifyBudgetExhausted, R> =>
       Effect.clockWith((clock) => {
         const resetAfter = exhaustedFor(clock.unsafeCurrentTimeMillis())
-        if (resetAfter !== undefined && onExhausted === "fail") return Effect.fail(exhausted(resetAfter))
+        if (resetAfter !== undefined && onExhausted === "fail") return Effect.fail(exhausted(shardId, resetAfter))
         const gate = gateFor(shardId % maxConcurrency)
         // this identify's answer, which may come before its send is done
         const answer = Deferred.unsafeMake<void>(FiberId.none)

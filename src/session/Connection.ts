@@ -332,7 +332,9 @@ export const run = (ctx: Context, url: string, mode: Protocol.Mode): Effect.Effe
       ctx.memory.current = Protocol.apply(ctx.memory.current, step)
       ctx.metrics.event(step.event.t)
       ctx.members.observe(step.event)
-      if (step._tag === "Ready") return Effect.zipRight(keepResumeEncrypted(step.resumeGatewayUrl), onReady(Reason.Ready({ sessionId: step.sessionId })))
+      if (step._tag === "Ready") {
+        return Effect.zipRight(keepResumeEncrypted(step.resumeGatewayUrl), onReady(Reason.Ready({ sessionId: step.sessionId })))
+      }
       if (step._tag === "Resumed") return onReady(Reason.Resumed({ replayed }))
       if (mode === "resume" && !ready) replayed++
       return undefined

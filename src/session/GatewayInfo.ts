@@ -21,8 +21,9 @@ import { GatewayInfoError } from "./SessionError.ts"
 /**
  * Fetches `GET {api}/gateway/bot`. A 401 fails with reason `Unauthorized`; a 429 with
  * `RateLimited` and the seconds it asks to wait; any other failure (network, status, no answer
- * within `timeout`, a body that is not a valid answer or is over `maxBodyBytes`) with `Http` or
- * `Decode`. The token goes only into the Authorization header, which `@effect/platform` redacts.
+ * within `timeout`, a body that is not a valid answer or is over `maxBodyBytes`, a `ws://` URL
+ * asked for over https) with `Http` or `Decode`. The token goes only into the Authorization
+ * header, which `@effect/platform` redacts.
  *
  * @since 0.1.0
  */

@@ -129,9 +129,9 @@ const dispatch = (memory: Memory, envelope: Envelope, shard: number, mode: Mode,
   if (envelope.d === Skipped) return { _tag: "Skip", sequence, t }
   const event = Event.make(shard, sequence, t, envelope.d)
   if (t === "READY") {
-    const ready = Receive.decodeReady(envelope.d)
-    if (ready._tag === "Left") return { _tag: "Reconnect", mode: "identify", reason: Reason.DecodeFailed({ message: ready.left.message }) }
-    return { _tag: "Ready", sessionId: ready.right.session_id, resumeGatewayUrl: ready.right.resume_gateway_url, event }
+    const decoded = Receive.decodeReady(envelope.d)
+    if (decoded._tag === "Left") return { _tag: "Reconnect", mode: "identify", reason: Reason.DecodeFailed({ message: decoded.left.message }) }
+    return { _tag: "Ready", sessionId: decoded.right.session_id, resumeGatewayUrl: decoded.right.resume_gateway_url, event }
   }
   if (t === "RESUMED") {
     // an answer to a Resume this connection did not send: trusted, it would count as ready a

@@ -358,15 +358,16 @@ export const makeWith = (
       }
     })
 
+    // The session's finalizer lives in a scope of its own, which the loop's end closes: an ended
+    // session leaves nothing behind in the caller's scope, which may live much longer
+    const sessionScope = yield* Scope.fork(yield* Effect.scope, ExecutionStrategy.sequential)
+    let loopEnded = false
+
     // When the loop stops, the span ends, the events end (with the error, if any), `await`
     // completes and `onEnd` runs. The fiber inherits the shard's log annotation and the span from
     // the fork, so neither wraps the loop: a session waiting for days holds no frames for them.
     // The loop's parent is the span's reference, not the span: the span's children link to it all
     // the same, but the loop's log lines are not kept in it as events, for days, without a bound.
-    // The session's finalizer lives in a scope of its own, which the loop's end closes: an ended
-    // session leaves nothing behind in the caller's scope, which may live much longer
-    const sessionScope = yield* Scope.fork(yield* Effect.scope, ExecutionStrategy.sequential)
-    let loopEnded = false
     const span = yield* Effect.makeSpan("Session.run", { attributes: { shard: shardId } })
     const spanReference = Tracer.externalSpan({ traceId: span.traceId, spanId: span.spanId, sampled: span.sampled })
     const fiber = yield* Effect.forkDaemon(Effect.onExit(loop, (exit) => {
@@ -379,15 +380,13 @@ export const makeWith = (
       // no resume point, so a handoff does not carry it to a process that would be refused again
       if (Exit.isFailure(exit) && Cause.isFailure(exit.cause)) memory.current = Protocol.forget(memory.current)
       span.end(clock.unsafeCurrentTimeNanos(), exit)
-      return Effect.zipRight(
-        Exit.isFailure(outcome)
-          ? transition(SessionState.Disconnected(), Reasons.Fatal({ message: fatalMessage(outcome.cause) }))
-          : Effect.void,
-        Effect.zipRight(
-          events?.done(outcome) ?? Effect.void,
-          Effect.zipRight(Deferred.done(finished, outcome), Effect.zipRight(hooks.onEnd?.(outcome) ?? Effect.void, Scope.close(sessionScope, Exit.void)))
-        )
-      )
+      return Effect.gen(function*() {
+        if (Exit.isFailure(outcome)) yield* transition(SessionState.Disconnected(), Reasons.Fatal({ message: fatalMessage(outcome.cause) }))
+        if (events !== undefined) yield* events.done(outcome)
+        yield* Deferred.done(finished, outcome)
+        if (hooks.onEnd !== undefined) yield* hooks.onEnd(outcome)
+        yield* Scope.close(sessionScope, Exit.void)
+      })
     })).pipe(Effect.withParentSpan(spanReference), Effect.annotateLogs({ shard: shardId }))
 
     // Stopping: close the open connection (1000 to end the session, else resumable) and let the

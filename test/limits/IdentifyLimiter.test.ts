@@ -210,8 +210,8 @@ describe("IdentifyLimiter", () => {
       expect(Either.isLeft(refused)).toBe(true)
       if (Either.isLeft(refused)) {
         expect(refused.left._tag).toBe("IdentifyBudgetExhausted")
-        expect(refused.left.resetAfter).toBe(60_000)
-        expect(refused.left.message).toContain("1000 session starts")
+        expect([refused.left.shard, refused.left.resetAfter]).toEqual([2, 60_000])
+        expect(refused.left.message).toContain("(shard 2): all 1000 session starts")
       }
       yield* TestClock.adjust("60 seconds")
       yield* limiter.identify(2, () => Effect.void)
