@@ -57,6 +57,13 @@ const readySession = (overrides: Parameters<typeof options>[0] = {}, interval = 
   })
 
 /** A ready session with a buffer of one: READY fills it, and the reader holds event 2. */
+/** Asserts that connections made at `at` (ms) were spaced by the backoff: fewer than `most`, the last ones over 30 s apart. */
+const expectBackedOff = (at: ReadonlyArray<number>, most: number) => {
+  expect(at.length).toBeLessThan(most)
+  const gaps = at.slice(1).map((time, i) => time - at[i]!)
+  expect(Math.min(...gaps.slice(-3))).toBeGreaterThan(30_000)
+}
+
 const heldEvent = Effect.gen(function*() {
   const session = yield* Session.make(options({ bufferSize: 1 }))
   const { peer } = yield* acceptAndHello(60_000)
@@ -322,9 +329,7 @@ describe("Session", () => {
       })))
       for (let minute = 0; minute < 10; minute++) yield* TestClock.adjust("1 minute")
       // one per 5 s spacing would be 120; the backoff (1 s doubling to 60 s) comes after each pause
-      expect(identifiedAt.length).toBeLessThan(20)
-      const gaps = identifiedAt.slice(1).map((at, i) => at - identifiedAt[i]!)
-      expect(Math.min(...gaps.slice(-3))).toBeGreaterThan(30_000)
+      expectBackedOff(identifiedAt, 20)
     }).pipe(Effect.provide(TestLayer)))
 
   it.scoped("a gateway that invalidates every session soon after READY or RESUMED gets connections further and further apart", () =>
@@ -347,9 +352,7 @@ describe("Session", () => {
         const at = (yield* gateway.attempts).slice(before).map((attempt) => attempt.at)
         // one per 1-5 s pause (or per 5 s identify spacing) would be 100 and more; the backoff
         // (1 s doubling to 60 s) comes after each pause
-        expect(at.length).toBeLessThan(25)
-        const gaps = at.slice(1).map((t, i) => t - at[i]!)
-        expect(Math.min(...gaps.slice(-3))).toBeGreaterThan(30_000)
+        expectBackedOff(at, 25)
       }
     }).pipe(Effect.provide(TestLayer)))
 
