@@ -71,6 +71,17 @@ export interface MemoryPeer {
   readonly receivedJson: Effect.Effect<unknown>
   /** Every frame the client has sent and the test has not taken yet, without waiting. */
   readonly takeAll: Effect.Effect<Chunk.Chunk<OutgoingFrame>>
+  /**
+   * Says Hello with a heartbeat interval of `interval` ms (default 41250) and returns the client's
+   * first payload that is not a heartbeat, parsed: its Identify (op 2) or Resume (op 6).
+   */
+  readonly handshake: (interval?: number) => Effect.Effect<{ readonly op: number; readonly d: unknown }>
+  /**
+   * From now on, answers each JSON heartbeat the client sends with an ACK at once (`true`), or
+   * leaves them to the test (`false`, the default). Heartbeats answered this way are still
+   * received; an ETF session's are always left to the test.
+   */
+  readonly autoAck: (on: boolean) => Effect.Effect<void>
   /** The server closes the connection: the client's frames end with `ConnectionClosed(code)`. */
   readonly close: (code: number, reason?: string) => Effect.Effect<void>
   /** The connection drops without a close frame: the client sees a code of `undefined`. */
@@ -100,6 +111,11 @@ export class MemoryGateway extends Context.Tag("discord-gateway/MemoryGateway")<
   }
 >() {}
 
+const heartbeatAck = JSON.stringify({ op: 11, d: null, s: null, t: null })
+
+// a heartbeat as the session encodes it in JSON (op first); an ETF one is binary
+const isHeartbeat = (frame: OutgoingFrame): boolean => typeof frame === "string" && frame.startsWith(`{"op":1,`)
+
 const byteLength = (frame: Frame): number =>
   typeof frame === "string" ? Buffer.byteLength(frame, "utf8") : frame instanceof TextFrame ? frame.bytes.byteLength : frame.byteLength
 
@@ -111,6 +127,7 @@ const makePair = (url: string, options: ConnectOptions) =>
     const ended = yield* Deferred.make<CloseInfo>()
 
     let open = true
+    let acking = false
     /** Ends the connection; only the first end counts. */
     const end = (info: CloseInfo): void => {
       if (!open) return
@@ -126,7 +143,7 @@ const makePair = (url: string, options: ConnectOptions) =>
         Effect.flatMap(isEnded, (done) =>
           done
             ? Effect.fail(new TransportError({ reason: "Send", cause: new Error("the connection is closed") }))
-            : Queue.offer(toServer, frame)
+            : Effect.zipRight(Queue.offer(toServer, frame), acking && isHeartbeat(frame) ? toClient.offer(heartbeatAck) : Effect.void)
         ),
       close: (code, reason = "") => Effect.sync(() => end({ code, reason, by: "client" }))
     }
@@ -141,17 +158,29 @@ const makePair = (url: string, options: ConnectOptions) =>
       })
 
     const received = Queue.take(toServer)
+    const receivedJson = Effect.flatMap(received, (frame) =>
+      typeof frame === "string"
+        ? Effect.try({ try: (): unknown => JSON.parse(frame), catch: (cause) => cause }).pipe(Effect.orDie)
+        : Effect.dieMessage("MemoryPeer.receivedJson: the client sent a binary frame"))
+    // the client's next payload that is not a heartbeat
+    const receivedCommand: Effect.Effect<{ readonly op: number; readonly d: unknown }> = Effect.flatMap(
+      receivedJson,
+      (payload) => (payload as { readonly op: number }).op === 1 ? receivedCommand : Effect.succeed(payload as { readonly op: number; readonly d: unknown })
+    )
     const peer: MemoryPeer = {
       url,
       options,
       send: peerSend,
       sendJson: (value) => peerSend(JSON.stringify(value)),
       received,
-      receivedJson: Effect.flatMap(received, (frame) =>
-        typeof frame === "string"
-          ? Effect.try({ try: (): unknown => JSON.parse(frame), catch: (cause) => cause }).pipe(Effect.orDie)
-          : Effect.dieMessage("MemoryPeer.receivedJson: the client sent a binary frame")),
+      receivedJson,
       takeAll: Queue.takeAll(toServer),
+      handshake: (interval = 41_250) =>
+        Effect.zipRight(peerSend(JSON.stringify({ op: 10, d: { heartbeat_interval: interval }, s: null, t: null })), receivedCommand),
+      autoAck: (on) =>
+        Effect.sync(() => {
+          acking = on
+        }),
       close: (code, reason = "") => Effect.sync(() => end({ code, reason, by: "server" })),
       drop: Effect.sync(() => end({ code: undefined, reason: "", by: "server" })),
       closed: Deferred.await(ended),

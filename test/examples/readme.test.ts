@@ -20,8 +20,7 @@ it.scoped("a connection whose heartbeats go unanswered is replaced, and the sess
     })
 
     const first = yield* gateway.accept
-    yield* first.sendJson({ op: 10, d: { heartbeat_interval: 10_000 }, s: null, t: null })
-    yield* first.receivedJson // Identify
+    expect((yield* first.handshake(10_000)).op).toBe(2) // Hello; the session identifies
     yield* first.sendJson({
       op: 0, s: 1, t: "READY",
       d: { v: 10, session_id: "abc", resume_gateway_url: "ws://resume.test", user: { id: "1" }, application: { id: "2" }, guilds: [] }
@@ -35,10 +34,25 @@ it.scoped("a connection whose heartbeats go unanswered is replaced, and the sess
     yield* TestClock.adjust("1 second")
     const second = yield* gateway.accept
     expect(second.url).toMatch(/^ws:\/\/resume\.test/)
-    yield* second.sendJson({ op: 10, d: { heartbeat_interval: 10_000 }, s: null, t: null })
-    let resume = (yield* second.receivedJson) as { op: number; d: unknown }
-    while (resume.op === 1) resume = (yield* second.receivedJson) as { op: number; d: unknown }
-    expect(resume).toEqual({ op: 6, d: { token: "test-token", session_id: "abc", seq: 1 } })
+    expect(yield* second.handshake(10_000)).toEqual({ op: 6, d: { token: "test-token", session_id: "abc", seq: 1 } })
+  }).pipe(Effect.provide(TestServices)))
+
+// README: "Testing your bot" — with every heartbeat acknowledged, an hour of virtual time keeps the one connection.
+it.scoped("a connection whose heartbeats are acknowledged stays up for as long as the TestClock runs", () =>
+  Effect.gen(function*() {
+    const gateway = yield* MemoryTransport.MemoryGateway
+    const session = yield* Session.make({ token: Redacted.make("test-token"), intents: Intents.Guilds, gateway: "ws://gateway.test", compression: "none" })
+    const peer = yield* gateway.accept
+    yield* peer.autoAck(true)
+    yield* peer.handshake(10_000)
+    yield* peer.sendJson({
+      op: 0, s: 1, t: "READY",
+      d: { v: 10, session_id: "abc", resume_gateway_url: "ws://resume.test", user: { id: "1" }, application: { id: "2" }, guilds: [] }
+    })
+    yield* TestClock.adjust("1 hour")
+    expect(yield* peer.isOpen).toBe(true)
+    expect((yield* gateway.attempts).length).toBe(1)
+    expect((yield* session.snapshot).latency).toBe(0)
   }).pipe(Effect.provide(TestServices)))
 
 // README: "The library" — the first example, checked by the compiler: composed with `Live.layer`, it

@@ -44,6 +44,30 @@ describe("MemoryTransport", () => {
       expect(Chunk.size(yield* peer.takeAll)).toBe(0)
     }).pipe(Effect.provide(MemoryTransport.layer)))
 
+  it.scoped("handshake says Hello and returns the first payload that is not a heartbeat; autoAck answers heartbeats only", () =>
+    Effect.gen(function*() {
+      const transport = yield* GatewayTransport
+      const gateway = yield* MemoryTransport.MemoryGateway
+      const connection = yield* transport.connect("wss://gateway.test/", options)
+      const peer = yield* gateway.accept
+      yield* connection.send(`{"op":1,"d":null}`)
+      yield* connection.send(`{"op":2,"d":{"token":"t"}}`)
+      expect(yield* peer.handshake(5000)).toEqual({ op: 2, d: { token: "t" } })
+      expect(yield* take(connection, 1)).toEqual([JSON.stringify({ op: 10, d: { heartbeat_interval: 5000 }, s: null, t: null })])
+      yield* peer.autoAck(true)
+      yield* connection.send(`{"op":1,"d":7}`)
+      yield* connection.send(`{"op":3,"d":{"status":"online"}}`)
+      expect(yield* take(connection, 1)).toEqual([JSON.stringify({ op: 11, d: null, s: null, t: null })])
+      // both still received; the presence update got no answer
+      expect(Chunk.toArray(yield* peer.takeAll)).toEqual([`{"op":1,"d":7}`, `{"op":3,"d":{"status":"online"}}`])
+      yield* peer.autoAck(false)
+      yield* connection.send(`{"op":1,"d":8}`)
+      expect(yield* peer.receivedJson).toEqual({ op: 1, d: 8 })
+      const nothing = yield* Effect.fork(take(connection, 1))
+      yield* TestClock.adjust("1 minute")
+      expect(yield* Fiber.poll(nothing)).toStrictEqual(Option.none())
+    }).pipe(Effect.provide(MemoryTransport.layer)))
+
   it.scoped("server close: remaining frames first, then ConnectionClosed with the code; sends then fail", () =>
     Effect.gen(function*() {
       const transport = yield* GatewayTransport
