@@ -52,6 +52,16 @@ export interface ConnectAttempt {
 }
 
 /**
+ * A payload the client sent, parsed: its opcode and data.
+ *
+ * @since 0.1.0
+ */
+export interface Payload {
+  readonly op: number
+  readonly d: unknown
+}
+
+/**
  * The server side of one in-memory connection.
  *
  * @since 0.1.0
@@ -75,7 +85,7 @@ export interface MemoryPeer {
    * Says Hello with a heartbeat interval of `interval` ms (default 41250) and returns the client's
    * first payload that is not a heartbeat, parsed: its Identify (op 2) or Resume (op 6).
    */
-  readonly handshake: (interval?: number) => Effect.Effect<{ readonly op: number; readonly d: unknown }>
+  readonly handshake: (interval?: number) => Effect.Effect<Payload>
   /**
    * From now on, answers each JSON heartbeat the client sends with an ACK at once (`true`), or
    * leaves them to the test (`false`, the default). Heartbeats answered this way are still
@@ -163,10 +173,10 @@ const makePair = (url: string, options: ConnectOptions) =>
         ? Effect.try({ try: (): unknown => JSON.parse(frame), catch: (cause) => cause }).pipe(Effect.orDie)
         : Effect.dieMessage("MemoryPeer.receivedJson: the client sent a binary frame"))
     // the client's next payload that is not a heartbeat
-    const receivedCommand: Effect.Effect<{ readonly op: number; readonly d: unknown }> = Effect.flatMap(
-      receivedJson,
-      (payload) => (payload as { readonly op: number }).op === 1 ? receivedCommand : Effect.succeed(payload as { readonly op: number; readonly d: unknown })
-    )
+    const receivedCommand: Effect.Effect<Payload> = Effect.flatMap(receivedJson, (json) => {
+      const payload = json as Payload
+      return payload.op === 1 ? receivedCommand : Effect.succeed(payload)
+    })
     const peer: MemoryPeer = {
       url,
       options,
