@@ -16,6 +16,7 @@ import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
+import { identity } from "effect/Function"
 import * as Predicate from "effect/Predicate"
 import * as Commands from "../protocol/Commands.ts"
 import type { GatewayEvent } from "../protocol/Event.ts"
@@ -156,8 +157,6 @@ const append = <A, B>(into: Array<B>, from: ReadonlyArray<A>, f: (a: A) => B): v
   for (let i = 0; i < from.length; i++) into.push(f(from[i]!))
 }
 
-const same = <A>(a: A): A => a
-
 /**
  * The requests in flight, by nonce.
  *
@@ -209,9 +208,9 @@ export const make = (): MemberRequests => {
     if (collector.seen.has(index)) return
     collector.seen.add(index)
     collector.count = count
-    append(collector.members, members, same)
+    append(collector.members, members, identity)
     append(collector.notFound, notFound, String)
-    append(collector.presences, presences, same)
+    append(collector.presences, presences, identity)
     // chunk indexes are distinct and below count: count of them is all of them
     if (collector.seen.size === count) {
       complete(collector, Exit.succeed({
