@@ -54,11 +54,8 @@ export const acceptAndHello = (interval = 1000) =>
   Effect.gen(function*() {
     const gateway = yield* MemoryTransport.MemoryGateway
     const peer = yield* gateway.accept
-    yield* peer.sendJson(hello(interval))
-    while (true) {
-      const first = (yield* peer.receivedJson) as { op: number; d: Record<string, unknown> }
-      if (first.op !== 1) return { peer, first }
-    }
+    const first = (yield* peer.handshake(interval)) as { op: number; d: Record<string, unknown> }
+    return { peer, first }
   })
 
 /** Takes payloads from the client until one has opcode `op` (skipping heartbeats unless asked). */
