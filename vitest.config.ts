@@ -1,10 +1,25 @@
+import { availableParallelism } from "node:os"
 import { defineConfig } from "vitest/config"
+
+/** Test files that replace a module (`vi.mock`): they must not share loaded modules with others. */
+const ownModules = ["test/codec/ZstdUnavailable.test.ts"]
 
 export default defineConfig({
   test: {
-    include: ["test/**/*.test.ts"],
     setupFiles: ["test/watchdog.ts"],
     testTimeout: 30_000,
-    hookTimeout: 30_000
+    hookTimeout: 30_000,
+    // a worker runs its files one after another on the modules it already loaded: loading Effect
+    // and the library again for every file cost about a third of the suite's CPU time
+    isolate: false,
+    // most tests wait on sockets and timers: two workers even on two cores (vitest's default is one
+    // fewer than the cores)
+    maxWorkers: Math.max(2, availableParallelism() - 1),
+    minWorkers: 1,
+    // vitest gives each project fresh workers, so these files still load their own modules
+    projects: [
+      { extends: true, test: { name: "shared", include: ["test/**/*.test.ts"], exclude: ownModules } },
+      { extends: true, test: { name: "own modules", include: ownModules } }
+    ]
   }
 })

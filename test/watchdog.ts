@@ -35,14 +35,24 @@ setInterval(() => {
 }, 1000)
 `
 
-const turns = new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT)
-const worker = new Worker(watcher, {
-  eval: true,
-  workerData: { turns, stalledAfter }
-})
-worker.unref()
-const counter = new Int32Array(turns)
-setInterval(() => Atomics.add(counter, 0, 1), 1000).unref()
+/** Starts the watching thread and the counter of turns it reads. */
+const start = (): Worker => {
+  const turns = new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT)
+  const worker = new Worker(watcher, {
+    eval: true,
+    workerData: { turns, stalledAfter }
+  })
+  worker.unref()
+  const counter = new Int32Array(turns)
+  setInterval(() => Atomics.add(counter, 0, 1), 1000).unref()
+  return worker
+}
+
+// a test process that runs several files (vitest's `isolate: false`) runs this file before each:
+// one watcher per process is enough
+const key = Symbol.for("effect-discord-gateway/test-watchdog")
+const holder = globalThis as { [key]?: Worker }
+const worker = holder[key] ??= start()
 
 beforeEach((context) => {
   worker.postMessage(`${context.task.file.name} > ${context.task.name}`)
