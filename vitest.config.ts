@@ -6,7 +6,7 @@ const ownModules = ["test/codec/ZstdUnavailable.test.ts"]
 
 export default defineConfig({
   test: {
-    setupFiles: ["test/watchdog.ts"],
+    setupFiles: ["test/watchdog.ts", "test/leftovers.ts"],
     testTimeout: 30_000,
     hookTimeout: 30_000,
     // a worker runs its files one after another on the modules it already loaded: loading Effect
