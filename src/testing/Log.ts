@@ -161,6 +161,31 @@ export interface Snapshot {
   readonly violations: ReadonlyArray<Violation>
 }
 
+/**
+ * The session ids the gateway handed out (one per Identify answered with READY), oldest first; with
+ * `shard`, only that shard's.
+ *
+ * @since 0.1.0
+ */
+export const sessionIds = (log: Snapshot, shard?: number): ReadonlyArray<string> =>
+  log.identifies.flatMap((identify) =>
+    identify.outcome === "ready" && identify.sessionId !== undefined && (shard === undefined || identify.shard[0] === shard)
+      ? [identify.sessionId]
+      : []
+  )
+
+/**
+ * What the gateway dispatched to `sessionId`, in order and each once (a resume's replays left
+ * out): what a client of that session should have delivered, from READY on. A RESUMED is in it
+ * once per resume answered; one sent on a connection that failed before the client read it never
+ * reaches the client, and the next resume does not replay it. Only what the log still holds
+ * (`capacity`) is in it.
+ *
+ * @since 0.1.0
+ */
+export const dispatchedTo = (log: Snapshot, sessionId: string): ReadonlyArray<DispatchRecord> =>
+  log.dispatches.filter((record) => record.sessionId === sessionId && !record.replay)
+
 const push = <A>(list: Array<A>, item: A, capacity: number): void => {
   list.push(item)
   if (list.length > capacity) list.splice(0, list.length - capacity)

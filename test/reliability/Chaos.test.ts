@@ -21,7 +21,7 @@ import * as IdentifyLimiter from "../../src/limits/IdentifyLimiter.ts"
 import type { GatewayEvent } from "../../src/protocol/Event.ts"
 import * as Intents from "../../src/protocol/Intents.ts"
 import * as LocalGateway from "../../src/testing/LocalGateway.ts"
-import type * as Log from "../../src/testing/Log.ts"
+import * as Log from "../../src/testing/Log.ts"
 import type { GatewayTransport } from "../../src/transport/GatewayTransport.ts"
 import * as WsTransport from "../../src/transport/WsTransport.ts"
 import { between, collectGarbage, figures, pick, prng } from "./support.ts"
@@ -114,9 +114,6 @@ const until = (label: string, millis: number, check: () => Effect.Effect<boolean
   Effect.gen(function*() {
     while (!(yield* check())) yield* Effect.sleep("20 millis")
   }).pipe(within(label, millis))
-
-const readyIds = (log: Log.Snapshot, shard: number) =>
-  log.identifies.filter((i) => i.shard[0] === shard && i.outcome === "ready").map((i) => i.sessionId!)
 
 /** The gateway's live, authenticated connection of `shard`, if any. */
 const liveConnection = (log: Log.Snapshot, shard: number, doomed: ReadonlySet<number>) =>
@@ -245,7 +242,7 @@ const chaos = (run: Run, random: () => number, durationMs: number) =>
 const checkDelivery = (log: Log.Snapshot, run: Run, injected: Injected) => {
   let checked = 0
   for (const shard of run.fleet.shardIds) {
-    const ids = readyIds(log, shard)
+    const ids = Log.sessionIds(log, shard)
     expect(ids.length).toBe(1 + (injected.newSessions.get(shard) ?? 0))
     const events = run.delivered.get(shard)!
     for (const event of events) expect(event.shard).toBe(shard)
@@ -280,7 +277,7 @@ const cycle = (seed: number, durationMs: number) =>
     const gateway = yield* startGateway(seed)
     const { consumer, delivered, fleet } = yield* startFleet(gateway)
     const run: Run = { gateway, fleet, delivered }
-    yield* gateway.awaitLog((log) => log.identifies.filter((i) => i.outcome === "ready").length === shardCount).pipe(
+    yield* gateway.awaitLog((log) => Log.sessionIds(log).length === shardCount).pipe(
       within("every shard READY", 10_000)
     )
     yield* until("every shard READY on both sides", 5000, () => allReady(run, new Set()))
@@ -294,7 +291,7 @@ const cycle = (seed: number, durationMs: number) =>
     yield* until("every event delivered", 10_000, () =>
       Effect.map(gateway.log, (log) =>
         fleet.shardIds.every((shard) => {
-          const last = readyIds(log, shard).at(-1)
+          const last = Log.sessionIds(log, shard).at(-1)
           const lastSent = log.dispatches.filter((d) => d.sessionId === last).at(-1)?.seq
           return delivered.get(shard)!.at(-1)?.sequence === lastSent
         })))
@@ -390,7 +387,7 @@ describe("reliability: chaos against the local gateway", () => {
       Effect.gen(function*() {
         const gateway = yield* startGateway(7)
         const { consumer, fleet } = yield* startFleet(gateway)
-        yield* gateway.awaitLog((log) => log.identifies.filter((i) => i.outcome === "ready").length === shardCount).pipe(
+        yield* gateway.awaitLog((log) => Log.sessionIds(log).length === shardCount).pipe(
           within("every shard READY", 10_000)
         )
         yield* gateway.close({ shard: 1 }, code)

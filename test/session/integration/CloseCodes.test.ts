@@ -5,17 +5,16 @@ import * as Logger from "effect/Logger"
 import * as LogLevel from "effect/LogLevel"
 import * as CloseCode from "../../../src/protocol/CloseCode.ts"
 import * as Session from "../../../src/session/Session.ts"
+import * as Log from "../../../src/testing/Log.ts"
 import {
   awaitLog,
   awaitTransition,
   ClientLayer,
   consume,
-  dispatchedTo,
-  readySessions,
   recorded,
   sequenced,
   sessionOptions,
-  startGateway
+  startGateway,
 } from "./support.ts"
 
 /** A local gateway and a session on it that received READY and its GUILD_CREATEs. */
@@ -23,7 +22,7 @@ const readySession = Effect.gen(function*() {
   const gateway = yield* startGateway()
   const session = yield* Session.make(sessionOptions(gateway))
   const log = yield* awaitLog(gateway, "READY and the guilds", (log) => log.dispatches.filter((d) => d.t === "GUILD_CREATE").length === 2)
-  const sessionId = readySessions(log)[0]!
+  const sessionId = Log.sessionIds(log)[0]!
   yield* awaitTransition(session, "ready", (t) => t.to._tag === "Connected" && t.to.phase === "Ready")
   return { gateway, session, sessionId }
 })
@@ -52,7 +51,7 @@ describe("Session against the local gateway: close codes", () => {
         expect(log.resumes[0]).toMatchObject({ sessionId, outcome: "resumed", replayed: 1 })
         expect(log.connections.map((c) => c.path)).toEqual(["/", "/resume"])
         expect(log.connections[0]).toMatchObject({ closedBy: "server", closeCode: code })
-        const expected = dispatchedTo(log, sessionId)
+        const expected = Log.dispatchedTo(log, sessionId)
         yield* received.until("RESUMED", (events) => events.some((e) => e.t === "RESUMED"))
         expect(sequenced(received.events)).toEqual(recorded(expected))
         const transition = yield* awaitTransition(session, "ready again", (t) => t.reason._tag === "Resumed")
@@ -68,10 +67,10 @@ describe("Session against the local gateway: close codes", () => {
       Effect.gen(function*() {
         const { gateway, session, sessionId } = yield* readySession
         yield* gateway.close("all", code, "test")
-        const log = yield* awaitLog(gateway, "a second READY", (log) => readySessions(log).length === 2)
+        const log = yield* awaitLog(gateway, "a second READY", (log) => Log.sessionIds(log).length === 2)
         expect(log.resumes).toEqual([])
         expect(log.connections.map((c) => c.path)).toEqual(["/", "/"])
-        const second = readySessions(log)[1]!
+        const second = Log.sessionIds(log)[1]!
         expect(second).not.toBe(sessionId)
         const transition = yield* awaitTransition(session, "ready again", (t) => t.reason._tag === "Ready")
         expect(transition.reason).toEqual({ _tag: "Ready", sessionId: second })

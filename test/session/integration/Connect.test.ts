@@ -3,7 +3,8 @@ import * as Effect from "effect/Effect"
 import type { Compression } from "../../../src/codec/Compression.ts"
 import * as Live from "../../../src/Live.ts"
 import * as Session from "../../../src/session/Session.ts"
-import { awaitLog, consume, dispatchedTo, heartbeatMs, readySessions, recorded, sequenced, sessionOptions, startGateway } from "./support.ts"
+import * as Log from "../../../src/testing/Log.ts"
+import { awaitLog, consume, heartbeatMs, recorded, sequenced, sessionOptions, startGateway } from "./support.ts"
 
 const compressions: ReadonlyArray<Compression> = ["none", "zlib-stream", "zstd-stream"]
 
@@ -17,7 +18,7 @@ describe("Session against the local gateway: connect", () => {
         const session = yield* Session.make(options)
         const received = yield* consume(session)
         const log = yield* awaitLog(gateway, "READY", (log) => log.dispatches.some((d) => d.t === "READY"))
-        const [sessionId] = readySessions(log)
+        const [sessionId] = Log.sessionIds(log)
         expect(sessionId).toBeDefined()
 
         yield* gateway.startTraffic(200)
@@ -26,7 +27,7 @@ describe("Session against the local gateway: connect", () => {
         // Let the traffic run across two heartbeats, then stop it and wait for the last event.
         yield* awaitLog(gateway, "two heartbeats under traffic", (log) => log.heartbeats.length >= beats + 2)
         yield* gateway.stopTraffic
-        const final = dispatchedTo(yield* gateway.log, sessionId!)
+        const final = Log.dispatchedTo(yield* gateway.log, sessionId!)
         yield* received.until("the last dispatch", (events) => events.length >= final.length)
 
         expect(received.events[0]?.t).toBe("READY")

@@ -4,7 +4,8 @@ import type { Compression } from "../../../src/codec/Compression.ts"
 import * as Etf from "../../../src/codec/Etf.ts"
 import type { GatewayEvent } from "../../../src/protocol/Event.ts"
 import * as Session from "../../../src/session/Session.ts"
-import { awaitLog, ClientLayer, consume, readySessions, sessionOptions, startGateway } from "./support.ts"
+import * as Log from "../../../src/testing/Log.ts"
+import { awaitLog, ClientLayer, consume, sessionOptions, startGateway } from "./support.ts"
 
 const compressions: ReadonlyArray<Compression> = ["none", "zlib-stream", "zstd-stream"]
 
@@ -41,10 +42,10 @@ describe("Session over ETF against the local gateway", () => {
         const gateway = yield* startGateway({ guilds: 2 })
         const json = yield* Session.make(sessionOptions(gateway, { compression }))
         const jsonEvents = yield* consume(json)
-        yield* awaitLog(gateway, "the JSON session's READY", (log) => readySessions(log).length === 1)
+        yield* awaitLog(gateway, "the JSON session's READY", (log) => Log.sessionIds(log).length === 1)
         const etf = yield* Session.make(sessionOptions(gateway, { compression, encoding: "etf" }))
         const etfEvents = yield* consume(etf)
-        yield* awaitLog(gateway, "the ETF session's READY", (log) => readySessions(log).length === 2)
+        yield* awaitLog(gateway, "the ETF session's READY", (log) => Log.sessionIds(log).length === 2)
 
         for (let i = 0; i < 5; i++) yield* gateway.dispatch("all", "MESSAGE_CREATE", message(i))
         const last = (events: ReadonlyArray<GatewayEvent>) =>

@@ -3,27 +3,26 @@ import * as Effect from "effect/Effect"
 import * as Session from "../../../src/session/Session.ts"
 import type { Reason } from "../../../src/session/SessionState.ts"
 import type * as LocalGateway from "../../../src/testing/LocalGateway.ts"
+import * as Log from "../../../src/testing/Log.ts"
 import {
   awaitLog,
   awaitTransition,
   ClientLayer,
   consume,
-  dispatchedTo,
   heartbeatMs,
-  readySessions,
   recordTransitions,
   recorded,
   sequenced,
   sessionOptions,
-  startGateway
+  startGateway,
 } from "./support.ts"
 
 const readySession = Effect.gen(function*() {
   const gateway = yield* startGateway()
   const session = yield* Session.make(sessionOptions(gateway))
   const received = yield* consume(session)
-  const log = yield* awaitLog(gateway, "READY", (log) => readySessions(log).length === 1)
-  const sessionId = readySessions(log)[0]!
+  const log = yield* awaitLog(gateway, "READY", (log) => Log.sessionIds(log).length === 1)
+  const sessionId = Log.sessionIds(log)[0]!
   yield* received.until("READY and the guilds", (events) => events.length === 3)
   return { gateway, session, sessionId, received }
 })
@@ -81,7 +80,7 @@ describe("Session against the local gateway: faults", () => {
         yield* gateway.dispatch("all", "MESSAGE_CREATE", { id: "9", content: "after" })
         yield* received.until("the event after the resume", (events) => events.some((e) => e.t === "MESSAGE_CREATE"))
         yield* history
-        expect(sequenced(received.events)).toEqual(recorded(dispatchedTo(yield* gateway.log, sessionId)))
+        expect(sequenced(received.events)).toEqual(recorded(Log.dispatchedTo(yield* gateway.log, sessionId)))
         expect(received.events.map((e) => e.t)).toEqual(["READY", "GUILD_CREATE", "GUILD_CREATE", "RESUMED", "MESSAGE_CREATE"])
         expect((yield* gateway.log).violations).toEqual([])
         const ended = transitions.filter((t) => t.to._tag === "Disconnected").map((t) => t.reason)
@@ -96,11 +95,11 @@ describe("Session against the local gateway: faults", () => {
     Effect.gen(function*() {
       const { gateway, received, session, sessionId } = yield* readySession
       yield* gateway.invalidateSession("all", false)
-      const log = yield* awaitLog(gateway, "a second READY", (log) => readySessions(log).length === 2)
+      const log = yield* awaitLog(gateway, "a second READY", (log) => Log.sessionIds(log).length === 2)
       expect(log.resumes).toEqual([])
       expect(log.connections.map((c) => c.path)).toEqual(["/", "/"])
       expect(log.connections[0]!.closedBy).toBe("client")
-      const second = readySessions(log)[1]!
+      const second = Log.sessionIds(log)[1]!
       expect(second).not.toBe(sessionId)
       yield* received.until("the second READY and its guilds", (events) => events.length === 6)
       expect(received.events.map((e) => [e.t, e.sequence])).toEqual([
@@ -120,14 +119,14 @@ describe("Session against the local gateway: faults", () => {
       const gateway = yield* startGateway({ resumeWindow: "1 millis" })
       const session = yield* Session.make(sessionOptions(gateway, { backoff: { initial: "50 millis", max: "100 millis", afterInvalidSession: ["50 millis", "100 millis"] } }))
       const received = yield* consume(session)
-      yield* awaitLog(gateway, "READY", (log) => readySessions(log).length === 1)
+      yield* awaitLog(gateway, "READY", (log) => Log.sessionIds(log).length === 1)
       yield* gateway.drop("all")
-      const log = yield* awaitLog(gateway, "a second READY", (log) => readySessions(log).length === 2)
+      const log = yield* awaitLog(gateway, "a second READY", (log) => Log.sessionIds(log).length === 2)
       expect(log.resumes.map((r) => r.outcome)).toEqual(["invalid-session"])
       expect(log.connections.map((c) => c.path)).toEqual(["/", "/resume", "/"])
       yield* received.until("the second READY and its guilds", (events) => events.length === 6)
       expect(received.events.map((e) => e.t)).toEqual(["READY", "GUILD_CREATE", "GUILD_CREATE", "READY", "GUILD_CREATE", "GUILD_CREATE"])
-      expect((yield* session.snapshot).sessionId).toBe(readySessions(log)[1])
+      expect((yield* session.snapshot).sessionId).toBe(Log.sessionIds(log)[1])
       expect(log.violations).toEqual([])
     }).pipe(Effect.provide(ClientLayer)))
 
@@ -145,7 +144,7 @@ describe("Session against the local gateway: faults", () => {
       // the same session: carried on, or resumed if the hold caught a beat before its ACK was read
       expect(log.identifies).toHaveLength(1)
       expect(log.resumes.every((r) => r.outcome === "resumed")).toBe(true)
-      expect(sequenced(received.events)).toEqual(recorded(dispatchedTo(log, sessionId)))
+      expect(sequenced(received.events)).toEqual(recorded(Log.dispatchedTo(log, sessionId)))
       expect(yield* session.state).toMatchObject({ _tag: "Connected", phase: "Ready" })
     }).pipe(Effect.provide(ClientLayer)))
 
@@ -156,11 +155,11 @@ describe("Session against the local gateway: faults", () => {
       const received = yield* consume(session)
       yield* received.until("READY and the guilds", (events) => events.length === 3)
       yield* holdEventLoop(held)
-      const log = yield* awaitLog(gateway, "a second READY", (log) => readySessions(log).length === 2)
+      const log = yield* awaitLog(gateway, "a second READY", (log) => Log.sessionIds(log).length === 2)
       expect(log.violations.map((v) => [v.kind, v.closeCode])).toEqual([["HeartbeatMissed", 4009]])
       yield* received.until("the second READY and its guilds", (events) => events.length === 6)
       expect(received.events.map((e) => e.t)).toEqual(["READY", "GUILD_CREATE", "GUILD_CREATE", "READY", "GUILD_CREATE", "GUILD_CREATE"])
-      expect((yield* session.snapshot).sessionId).toBe(readySessions(log)[1])
+      expect((yield* session.snapshot).sessionId).toBe(Log.sessionIds(log)[1])
     }).pipe(Effect.provide(ClientLayer)))
 
   it.scopedLive("op 1: beats at once, with the last sequence", () =>

@@ -4,17 +4,16 @@ import * as Option from "effect/Option"
 import * as Scope from "effect/Scope"
 import * as Session from "../../../src/session/Session.ts"
 import type * as LocalGateway from "../../../src/testing/LocalGateway.ts"
+import * as Log from "../../../src/testing/Log.ts"
 import {
   awaitLog,
   awaitTransition,
   ClientLayer,
   consume,
-  dispatchedTo,
-  readySessions,
   recorded,
   sequenced,
   sessionOptions,
-  startGateway
+  startGateway,
 } from "./support.ts"
 
 const faults: ReadonlyArray<(gateway: LocalGateway.LocalGateway) => Effect.Effect<void>> = [
@@ -32,7 +31,7 @@ describe("Session against the local gateway: replay", () => {
       const gateway = yield* startGateway()
       const session = yield* Session.make(sessionOptions(gateway, { compression: "zlib-stream" }))
       const received = yield* consume(session)
-      const sessionId = readySessions(yield* awaitLog(gateway, "READY", (log) => readySessions(log).length === 1))[0]!
+      const sessionId = Log.sessionIds(yield* awaitLog(gateway, "READY", (log) => Log.sessionIds(log).length === 1))[0]!
       yield* gateway.startTraffic(300)
       let resumes = 0
       for (const fault of faults) {
@@ -49,7 +48,7 @@ describe("Session against the local gateway: replay", () => {
       yield* awaitLog(gateway, "traffic after the last resume", (log) => log.dispatches.length >= sent + 20)
       yield* gateway.stopTraffic
       const log = yield* gateway.log
-      const expected = dispatchedTo(log, sessionId)
+      const expected = Log.dispatchedTo(log, sessionId)
       const last = expected.at(-1)!.seq
       yield* received.until("the last event", (events) => events.at(-1)?.sequence === last)
 
@@ -69,7 +68,7 @@ describe("Session against the local gateway: replay", () => {
       const scopeA = yield* Scope.make()
       const sessionA = yield* Session.make(sessionOptions(gateway)).pipe(Scope.extend(scopeA))
       const receivedA = yield* consume(sessionA).pipe(Scope.extend(scopeA))
-      const sessionId = readySessions(yield* awaitLog(gateway, "READY", (log) => readySessions(log).length === 1))[0]!
+      const sessionId = Log.sessionIds(yield* awaitLog(gateway, "READY", (log) => Log.sessionIds(log).length === 1))[0]!
       // Traffic runs through the handoff: events are in flight while A disconnects.
       yield* gateway.startTraffic(300)
       yield* awaitLog(gateway, "live traffic", (log) => log.dispatches.length >= 40)
@@ -90,7 +89,7 @@ describe("Session against the local gateway: replay", () => {
       yield* awaitLog(gateway, "traffic on B", (log) => log.dispatches.length >= sent + 20)
       yield* gateway.stopTraffic
       const log = yield* gateway.log
-      const expected = dispatchedTo(log, sessionId)
+      const expected = Log.dispatchedTo(log, sessionId)
       const last = expected.at(-1)!.seq
       yield* receivedB.until("the last event", (events) => events.at(-1)?.sequence === last)
 
@@ -111,7 +110,7 @@ describe("Session against the local gateway: replay", () => {
       const scopeA = yield* Scope.make()
       const sessionA = yield* Session.make(sessionOptions(gateway)).pipe(Scope.extend(scopeA))
       const receivedA = yield* consume(sessionA).pipe(Scope.extend(scopeA))
-      const sessionId = readySessions(yield* awaitLog(gateway, "READY", (log) => readySessions(log).length === 1))[0]!
+      const sessionId = Log.sessionIds(yield* awaitLog(gateway, "READY", (log) => Log.sessionIds(log).length === 1))[0]!
       yield* receivedA.until("READY and the guilds", (events) => events.length === 3)
       const point = { sessionId, sequence: 3, resumeGatewayUrl: `${gateway.url}/resume`, shard: [0, 1] as const }
       yield* sessionA.end()
@@ -123,11 +122,11 @@ describe("Session against the local gateway: replay", () => {
       expect(yield* gateway.dispatch("all", "MESSAGE_CREATE", { id: "1", content: "nobody" })).toBe(0)
 
       const sessionB = yield* Session.make(sessionOptions(gateway, { resume: point }))
-      const log = yield* awaitLog(gateway, "B's READY", (log) => readySessions(log).length === 2)
+      const log = yield* awaitLog(gateway, "B's READY", (log) => Log.sessionIds(log).length === 2)
       expect(log.resumes.map((r) => r.outcome)).toEqual(["invalid-session"])
       expect(log.connections.map((c) => c.path)).toEqual(["/", "/resume", "/"])
       const ready = yield* awaitTransition(sessionB, "B ready", (t) => t.reason._tag === "Ready")
-      expect(ready.reason).toEqual({ _tag: "Ready", sessionId: readySessions(log)[1] })
+      expect(ready.reason).toEqual({ _tag: "Ready", sessionId: Log.sessionIds(log)[1] })
       expect(log.violations).toEqual([])
     }).pipe(Effect.provide(ClientLayer)))
 })

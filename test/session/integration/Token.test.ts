@@ -9,15 +9,15 @@ import { inspect } from "node:util"
 import * as Session from "../../../src/session/Session.ts"
 import type { SessionSnapshot } from "../../../src/session/Session.ts"
 import type * as LocalGateway from "../../../src/testing/LocalGateway.ts"
+import * as Log from "../../../src/testing/Log.ts"
 import {
   awaitLog,
   ClientLayer,
   consume,
-  readySessions,
   recordTransitions,
   secret,
   sessionOptions,
-  startGateway
+  startGateway,
 } from "./support.ts"
 
 /** Every way a value can end up in a log, a report or a terminal. */
@@ -61,11 +61,11 @@ describe("Session against the local gateway: the token", () => {
       const transitions = yield* recordTransitions(session)
       const received = yield* consume(session)
       const snapshots: Array<SessionSnapshot> = []
-      yield* awaitLog(gateway, "READY", (log) => readySessions(log).length === 1)
+      yield* awaitLog(gateway, "READY", (log) => Log.sessionIds(log).length === 1)
       for (const { after, inject } of faults) {
         yield* inject(gateway)
         yield* awaitLog(gateway, `recovery to ${after}`, (log) =>
-          readySessions(log).length === after[0] && log.resumes.filter((r) => r.outcome === "resumed").length === after[1])
+          Log.sessionIds(log).length === after[0] && log.resumes.filter((r) => r.outcome === "resumed").length === after[1])
         snapshots.push(yield* session.snapshot)
       }
       const tooLarge = yield* Effect.flip(session.updatePresence({

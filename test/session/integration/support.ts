@@ -79,14 +79,6 @@ export const awaitLog = (gateway: LocalGateway.LocalGateway, label: string, pred
 export const awaitTransition = (session: Session.Session, label: string, predicate: (transition: Transition) => boolean) =>
   Stream.filter(session.transitions, predicate).pipe(Stream.runHead, Effect.flatten, within(label))
 
-/** The session ids the gateway handed out (one per accepted identify), in order. */
-export const readySessions = (log: Log.Snapshot): ReadonlyArray<string> =>
-  log.identifies.flatMap((identify) => (identify.outcome === "ready" && identify.sessionId !== undefined ? [identify.sessionId] : []))
-
-/** What the gateway dispatched to `sessionId` (each once: replays left out), in order. */
-export const dispatchedTo = (log: Log.Snapshot, sessionId: string): ReadonlyArray<Log.DispatchRecord> =>
-  log.dispatches.filter((record) => record.sessionId === sessionId && !record.replay)
-
 /** The events a consumer took from a session so far, with waits on them. */
 export interface Received {
   readonly events: ReadonlyArray<GatewayEvent>

@@ -1,0 +1,53 @@
+import { describe, expect, it } from "@effect/vitest"
+import * as Log from "../../src/testing/Log.ts"
+
+const identify = (shard: number, outcome: Log.IdentifyRecord["outcome"], sessionId?: string): Log.IdentifyRecord => ({
+  at: 0,
+  connection: 0,
+  shard: [shard, 2],
+  rateLimitKey: shard,
+  intents: 0,
+  outcome,
+  sessionId
+})
+
+const dispatch = (sessionId: string, seq: number, t: string, replay = false): Log.DispatchRecord => ({
+  at: 0,
+  sessionId,
+  seq,
+  t,
+  connection: 1,
+  replay
+})
+
+const log: Log.Snapshot = {
+  connections: [],
+  identifies: [identify(0, "ready", "a"), identify(1, "rate-limited"), identify(1, "ready", "b"), identify(0, "refused"), identify(0, "ready", "c")],
+  resumes: [],
+  heartbeats: [],
+  commands: [],
+  dispatches: [
+    dispatch("a", 1, "READY"),
+    dispatch("b", 1, "READY"),
+    dispatch("a", 2, "MESSAGE_CREATE"),
+    dispatch("a", 2, "MESSAGE_CREATE", true),
+    dispatch("a", 3, "RESUMED"),
+    dispatch("a", 4, "MESSAGE_CREATE")
+  ],
+  violations: []
+}
+
+describe("GatewayLog", () => {
+  it("sessionIds: the sessions READY opened, oldest first, of every shard or of one", () => {
+    expect(Log.sessionIds(log)).toEqual(["a", "b", "c"])
+    expect(Log.sessionIds(log, 0)).toEqual(["a", "c"])
+    expect(Log.sessionIds(log, 1)).toEqual(["b"])
+    expect(Log.sessionIds(log, 2)).toEqual([])
+  })
+
+  it("dispatchedTo: one session's dispatches in order, replays left out, RESUMED kept", () => {
+    expect(Log.dispatchedTo(log, "a").map((d) => [d.seq, d.t])).toEqual([[1, "READY"], [2, "MESSAGE_CREATE"], [3, "RESUMED"], [4, "MESSAGE_CREATE"]])
+    expect(Log.dispatchedTo(log, "b").map((d) => d.seq)).toEqual([1])
+    expect(Log.dispatchedTo(log, "z")).toEqual([])
+  })
+})
