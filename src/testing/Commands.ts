@@ -92,7 +92,10 @@ const voiceState = (d: Record<string, unknown>, session: Session, context: Conte
 const requestMembers = (d: Record<string, unknown>, session: Session, context: Context, now: number): void => {
   const guild = ownGuild(session, d["guild_id"], Opcode.RequestGuildMembers, context)
   if (guild === undefined) return
-  const nonce = typeof d["nonce"] === "string" ? d["nonce"] : undefined
+  // as Discord: a nonce too long is ignored
+  const nonce = typeof d["nonce"] === "string" && Buffer.byteLength(d["nonce"], "utf8") <= Rules.maxMemberNonceBytes
+    ? d["nonce"]
+    : undefined
   const userIds = Array.isArray(d["user_ids"]) ? d["user_ids"].filter((id): id is string => typeof id === "string") : undefined
   const query = typeof d["query"] === "string" ? d["query"] : undefined
   const limit = typeof d["limit"] === "number" ? d["limit"] : 0
@@ -110,12 +113,14 @@ const requestMembers = (d: Record<string, unknown>, session: Session, context: C
       return
     }
   }
+  // as Discord: a selection by prefix or by ids is answered with at most 100 members; only the
+  // whole list (an empty query) goes past that
   const prefix = query?.toLowerCase()
   const members = userIds !== undefined
-    ? guild.members.filter((member) => userIds.includes(member.user.id))
+    ? guild.members.filter((member) => userIds.includes(member.user.id)).slice(0, Rules.maxMembersPerSelection)
     : guild.members
       .filter((member) => prefix === undefined || member.user.username.toLowerCase().startsWith(prefix))
-      .slice(0, limit > 0 ? limit : undefined)
+      .slice(0, prefix === "" ? (limit > 0 ? limit : undefined) : Math.min(limit > 0 ? limit : Infinity, Rules.maxMembersPerSelection))
   const notFound = userIds?.filter((id) => !guild.members.some((member) => member.user.id === id)) ?? []
   const size = Math.max(1, context.memberChunkSize)
   const chunkCount = Math.max(1, Math.ceil(members.length / size))

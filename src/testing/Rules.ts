@@ -52,6 +52,21 @@ export const presenceWindowMs = 20_000
 export const memberRequestCooldownMs = 30_000
 
 /**
+ * The longest Request Guild Members nonce, in UTF-8 bytes: a longer one is ignored, and the
+ * answer carries none.
+ *
+ * @since 0.1.0
+ */
+export const maxMemberNonceBytes = 32
+
+/**
+ * The most members a Request Guild Members by prefix (`query`) or by `user_ids` is answered with.
+ *
+ * @since 0.1.0
+ */
+export const maxMembersPerSelection = 100
+
+/**
  * A sliding-window counter: at most `limit` hits in any `windowMs`.
  *
  * @since 0.1.0

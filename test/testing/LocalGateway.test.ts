@@ -204,6 +204,41 @@ describe("LocalGateway sessions", () => {
       ])
     }))
 
+  it.scopedLive("as Discord, ignores a nonce over 32 bytes, and answers a prefix or a list of ids with at most 100 members", () =>
+    Effect.gen(function*() {
+      const gateway = yield* gatewayWith({ guilds: 1, membersPerGuild: 4000, memberChunkSize: 2000 })
+      const { client } = yield* ready(gateway, [0, 1], Intents.Guilds | Intents.GuildMembers)
+      const guild = gateway.world.guilds[0]!
+      // the commonest first letter of the members' names
+      const counts = new Map<string, number>()
+      for (const { user } of guild.members) {
+        const letter = user.username[0]!.toLowerCase()
+        counts.set(letter, (counts.get(letter) ?? 0) + 1)
+      }
+      const [prefix, matching] = [...counts].sort((a, b) => b[1] - a[1])[0]!
+      expect(matching).toBeGreaterThan(100)
+      const ids = guild.members.slice(0, 120).map((member) => member.user.id)
+      yield* client.send({ op: 8, d: { guild_id: guild.id, user_ids: [ids[0]], nonce: "n".repeat(33) } })
+      yield* client.send({ op: 8, d: { guild_id: guild.id, user_ids: [ids[0]], nonce: "é".repeat(16) } })
+      yield* client.send({ op: 8, d: { guild_id: guild.id, query: prefix, limit: 1000, nonce: "prefix" } })
+      yield* client.send({ op: 8, d: { guild_id: guild.id, user_ids: ids, nonce: "ids" } })
+      yield* client.send({ op: 8, d: { guild_id: guild.id, query: "", limit: 0, nonce: "all" } })
+      yield* client.next((f) => f.t === "GUILD_MEMBERS_CHUNK" && f.d.nonce === "all" && f.d.chunk_index === f.d.chunk_count - 1)
+      // members answered per request, in order
+      const answered = new Map<string | undefined, number>()
+      for (const chunk of client.frames.filter(dispatch("GUILD_MEMBERS_CHUNK"))) {
+        answered.set(chunk.d.nonce, (answered.get(chunk.d.nonce) ?? 0) + chunk.d.members.length)
+      }
+      expect([...answered]).toEqual([
+        [undefined, 1],
+        ["é".repeat(16), 1],
+        ["prefix", 100],
+        ["ids", 100],
+        ["all", guild.members.length]
+      ])
+      expect(yield* gateway.violations).toEqual([])
+    }))
+
   it.scopedLive("answers voice state, soundboard and channel info requests", () =>
     Effect.gen(function*() {
       const gateway = yield* gatewayWith({ guilds: 1 })
