@@ -260,6 +260,14 @@ export const run = (ctx: Context, url: string, mode: Protocol.Mode): Effect.Effe
       }
       authenticated = true
       yield* Effect.sleep(options.timeouts.ready)
+      if (mode === "identify") {
+        // Discord, on outages: a client that stays connected keeps beating, and the gateway issues
+        // the session once it can. Another Identify would spend one of the day's session starts, so
+        // this connection waits on for as long as its heartbeats are acknowledged (the zombie check
+        // ends it when they are not)
+        yield* Effect.logWarning("no READY within the ready timeout: waiting on while the gateway acknowledges heartbeats")
+        return yield* Effect.never
+      }
       yield* finish(mode, Reason.ReadyTimeout())
     }).pipe(
       // a defect too (a custom limiter's, say) ends the connection with it: none is left waiting

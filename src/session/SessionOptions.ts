@@ -45,7 +45,11 @@ export interface Timeouts {
   readonly connect: Duration.DurationInput
   /** From the open socket to Hello (default 20 s). */
   readonly hello: Duration.DurationInput
-  /** From Identify or Resume to READY or RESUMED (default 30 s; a resume replays first). */
+  /**
+   * From Resume to RESUMED (default 30 s; a resume replays first). An Identify not answered by then
+   * is only warned about: the connection waits on while its heartbeats are acknowledged, as Discord
+   * asks during an outage, since another Identify would spend a session start.
+   */
   readonly ready: Duration.DurationInput
   /** Request Guild Members: from the request to its last chunk (default 30 s). */
   readonly members: Duration.DurationInput

@@ -33,7 +33,7 @@ export type Reason = Data.TaggedEnum<{
   ConnectFailed: { readonly message: string }
   /** No Hello within the hello timeout. */
   HelloTimeout: {}
-  /** No READY or RESUMED within the ready timeout. */
+  /** No RESUMED within the ready timeout (an Identify is waited on). */
   ReadyTimeout: {}
   /** A heartbeat went unacknowledged until the next one was due. */
   Zombie: {}

@@ -220,17 +220,32 @@ describe("Session", () => {
       expect(next.url.startsWith(gatewayUrl)).toBe(true)
     }).pipe(Effect.provide(TestLayer)))
 
-  it.scoped("reconnects when READY does not come within the ready timeout", () =>
+  it.scoped("an Identify unanswered past the ready timeout is waited on while heartbeats are acknowledged (an outage), not sent again", () =>
     Effect.gen(function*() {
       const gateway = yield* MemoryTransport.MemoryGateway
-      yield* Session.make(options({ timeouts: { ready: "10 seconds" } }))
-      const { peer } = yield* acceptAndHello(60_000)
-      yield* TestClock.adjust("9999 millis")
+      const session = yield* Session.make(options({ timeouts: { ready: "10 seconds" } }))
+      const { first, peer } = yield* acceptAndHello(20_000)
+      expect(first.op).toBe(2)
+      yield* peer.autoAck(true)
+      // Discord issues the session once it can; another Identify would spend a session start
+      yield* TestClock.adjust("5 minutes")
       expect(yield* peer.isOpen).toBe(true)
-      yield* TestClock.adjust("1 millis")
+      expect(yield* gateway.attempts).toHaveLength(1)
+      yield* peer.sendJson(ready())
+      yield* settle
+      expect((yield* session.snapshot).state._tag).toBe("Connected")
+      expect((yield* session.snapshot).sessionId).toBe("session-1")
+    }).pipe(Effect.provide(TestLayer)))
+
+  it.scoped("an Identify unanswered past the ready timeout on a connection whose heartbeats go unanswered: the zombie check ends it", () =>
+    Effect.gen(function*() {
+      yield* Session.make(options({ timeouts: { ready: "10 seconds" } }))
+      const { peer } = yield* acceptAndHello(20_000)
+      yield* TestClock.adjust("10 seconds")
+      expect(yield* peer.isOpen).toBe(true)
+      // the first beat (jitter < 1) within 20 s; unacknowledged when the next is due, 20 s later
+      yield* TestClock.adjust("30 seconds")
       expect((yield* peer.closed).by).toBe("client")
-      yield* TestClock.adjust("1 second")
-      yield* gateway.accept
     }).pipe(Effect.provide(TestLayer)))
 
   it.scoped("sends at most 5 presence updates per 20 s on a connection; other commands do not wait for them", () =>
