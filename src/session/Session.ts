@@ -113,7 +113,7 @@ export interface Session {
   ) => Effect.Effect<void, Commands.InvalidCommand | SessionClosed>
   /**
    * Op 8 with a fresh nonce; returns the members once every chunk arrived, or fails on
-   * RATE_LIMITED or after the members timeout.
+   * RATE_LIMITED, after the members timeout, or (`SessionClosed`) when the session stops first.
    */
   readonly requestGuildMembers: (
     request: Commands.MemberRequest
@@ -310,6 +310,9 @@ export const makeWith = (
       })).url)
 
     let stopRequested = false
+    // whether the stop asked for (the first) ends the session (close 1000) rather than keeping it
+    // resumable
+    let endRequested = false
     const invalidSessionPause = [
       Duration.toMillis(resolved.backoff.afterInvalidSession[0]),
       Duration.toMillis(resolved.backoff.afterInvalidSession[1])
@@ -377,11 +380,18 @@ export const makeWith = (
         ? Exit.failCause(exit.cause)
         : Exit.void
       // a session a fatal close ended (a bad token, shard or intents) cannot be resumed: it leaves
-      // no resume point, so a handoff does not carry it to a process that would be refused again
-      if (Exit.isFailure(exit) && Cause.isFailure(exit.cause)) memory.current = Protocol.forget(memory.current)
+      // no resume point, so a handoff does not carry it to a process that would be refused again;
+      // nor can one that was ended (close 1000)
+      if ((Exit.isFailure(exit) && Cause.isFailure(exit.cause)) || endRequested) memory.current = Protocol.forget(memory.current)
       span.end(clock.unsafeCurrentTimeNanos(), exit)
+      // the last transition says why: the failure, else the stop asked for (a fatal close that came
+      // while a stop waited for its close wins); made here, not by the stop's caller, who may give
+      // up waiting
       return Effect.gen(function*() {
-        if (Exit.isFailure(outcome)) yield* transition(SessionState.Disconnected(), Reasons.Fatal({ message: fatalMessage(outcome.cause) }))
+        yield* transition(
+          SessionState.Disconnected(),
+          Exit.isFailure(outcome) ? Reasons.Fatal({ message: fatalMessage(outcome.cause) }) : Reasons.Disconnect()
+        )
         if (events !== undefined) yield* events.done(outcome)
         yield* Deferred.done(finished, outcome)
         if (hooks.onEnd !== undefined) yield* hooks.onEnd(outcome)
@@ -389,23 +399,27 @@ export const makeWith = (
       })
     })).pipe(Effect.withParentSpan(spanReference), Effect.annotateLogs({ shard: shardId }))
 
-    // Stopping: close the open connection (1000 to end the session, else resumable) and let the
-    // loop see the close through, so events that arrive meanwhile are still delivered and counted
-    // in the resume point; after `timeout` the loop is interrupted wherever it is.
+    // Stopping: the first stop closes the open connection (1000 to end the session, else
+    // resumable); every stop then lets the loop see the close through, so events that arrive
+    // meanwhile are still delivered and counted in the resume point, and after its `timeout`
+    // interrupts the loop wherever it is. A stop returns once the loop has ended and made its last
+    // transition; one whose caller gives up leaves the session stopping all the same.
     const stop = (finalClose: boolean, timeout: Duration.DurationInput): Effect.Effect<void> =>
       Effect.suspend(() => {
-        if (stopRequested) return Effect.asVoid(Fiber.await(fiber))
+        const first = !stopRequested
         stopRequested = true
         // a session that already ended (a fatal close) keeps the transition that says why
         if (fiber.unsafePoll() !== null) return Effect.void
         return Effect.gen(function*() {
-          if (finalClose) yield* Effect.logInfo("ending the session (close 1000)")
-          const wasOpen = yield* active.close(finalClose ? 1000 : CloseCode.ResumableClose)
-          if (wasOpen) yield* Effect.ignore(Effect.timeout(Fiber.await(fiber), timeout))
+          if (first) {
+            endRequested = finalClose
+            if (finalClose) yield* Effect.logInfo("ending the session (close 1000)")
+            const wasOpen = yield* active.close(finalClose ? 1000 : CloseCode.ResumableClose)
+            if (!wasOpen) return yield* Fiber.interrupt(fiber)
+          }
+          yield* Effect.ignore(Effect.timeout(Fiber.await(fiber), timeout))
           yield* Fiber.interrupt(fiber)
-          if (finalClose) memory.current = Protocol.forget(memory.current)
-          yield* transition(SessionState.Disconnected(), Reasons.Disconnect())
-        }).pipe(Effect.annotateLogs({ shard: shardId }))
+        }).pipe(Effect.asVoid, Effect.annotateLogs({ shard: shardId }))
       })
     // added to the scope directly: `Effect.addFinalizer` would keep a copy of this fiber's
     // FiberRefs for as long as the session lives
@@ -418,17 +432,18 @@ export const makeWith = (
         : Option.some({ sessionId, sequence: sequence ?? 0, resumeGatewayUrl, shard: resolved.shard })
     })
 
-    // A command waits for a ready connection, unless the session stops first.
-    const sendWhenReady = (op: number, payload: string | Uint8Array): Effect.Effect<void, SessionClosed> =>
+    // `effect`, unless the session ends first: it fails with SessionClosed then
+    const untilEnded = <A, E>(effect: Effect.Effect<A, E>): Effect.Effect<A, E | SessionClosed> =>
       Effect.raceFirst(
-        outbox.submit(op, payload),
+        effect,
         Effect.zipRight(
           Effect.ignore(Deferred.await(finished)),
           Effect.failSync(() => new SessionClosed({ detail: "the session was disconnected or ended" }))
         )
       )
+    // a command waits for a ready connection
     const submit = (command: Commands.UserCommand): Effect.Effect<void, Commands.InvalidCommand | SessionClosed> =>
-      Effect.flatMap(Commands.encode(command, resolved.encoding), (payload) => sendWhenReady(Commands.opcode(command), payload))
+      Effect.flatMap(Commands.encode(command, resolved.encoding), (payload) => untilEnded(outbox.submit(Commands.opcode(command), payload)))
 
     const requestGuildMembers: Session["requestGuildMembers"] = (request) =>
       Effect.flatMap(Random.nextIntBetween(0, 2 ** 31 - 1), (random) => {
@@ -439,8 +454,9 @@ export const makeWith = (
           yield* MemberRequests.checkIntents(request, resolved.intents)
           const answer = yield* members.register(nonce, request.guild_id)
           // the timeout counts from the request: a request made while no connection is ready
-          // fails with it too (and, not sent yet, is withdrawn)
-          return yield* Effect.zipRight(sendWhenReady(Commands.opcode(command), payload), answer).pipe(
+          // fails with it too (and, not sent yet, is withdrawn); a session that ends fails it at
+          // once, sent or not, since no answer can come
+          return yield* untilEnded(Effect.zipRight(outbox.submit(Commands.opcode(command), payload), answer)).pipe(
             Effect.timeoutFail({
               duration: resolved.timeouts.members,
               onTimeout: () => new MemberRequests.MemberRequestError({ reason: "Timeout", guildId: request.guild_id })
@@ -468,7 +484,7 @@ export const makeWith = (
         return Effect.flatMap(Commands.encode(command, resolved.encoding), (payload) =>
           Effect.flatMap(SessionOptions.withPresence(identifying, presence), (next) => {
             identifying = next
-            return sendWhenReady(Commands.opcode(command), payload)
+            return untilEnded(outbox.submit(Commands.opcode(command), payload))
           }))
       },
       updateVoiceState: (voice) => submit(Commands.voiceStateUpdate(voice)),

@@ -1,0 +1,157 @@
+/**
+ * Stopping a session while things are in flight: member requests already sent, stops from several
+ * fibers at once, a caller that gives up waiting for its stop, a fatal close during a stop.
+ */
+import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
+import { describe, expect, it } from "@effect/vitest"
+import * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
+import * as TestClock from "effect/TestClock"
+import * as IdentifyLimiter from "../../src/limits/IdentifyLimiter.ts"
+import * as Intents from "../../src/protocol/Intents.ts"
+import { type Connection, GatewayTransport } from "../../src/transport/GatewayTransport.ts"
+import * as MemoryTransport from "../../src/transport/MemoryTransport.ts"
+import { acceptAndHello, options, ready, receiveOp, Session, settle, TestLayer } from "./harness.ts"
+
+const guild = "81384788765712384"
+
+const readySession = (overrides: Parameters<typeof options>[0] = {}) =>
+  Effect.gen(function*() {
+    const session = yield* Session.make(options({ intents: Intents.Guilds | Intents.GuildMembers, ...overrides }))
+    const { first, peer } = yield* acceptAndHello(3_600_000)
+    expect(first.op).toBe(2)
+    yield* peer.sendJson(ready())
+    yield* settle
+    return { session, peer }
+  })
+
+describe("stopping: requests in flight", () => {
+  it.scoped("a member request sent before disconnect fails with SessionClosed once the session stopped, not at the members timeout", () =>
+    Effect.gen(function*() {
+      const { peer, session } = yield* readySession()
+      const request = yield* Effect.fork(Effect.either(session.requestGuildMembers({ guild_id: guild, query: "ab", limit: 5 })))
+      yield* receiveOp(peer, 8)
+      const stopping = yield* Effect.fork(session.disconnect())
+      yield* settle
+      yield* TestClock.adjust("1 second")
+      yield* Fiber.join(stopping)
+      yield* settle
+      // the session ended: no answer can come any more
+      const polled = yield* Fiber.poll(request)
+      expect(Option.isSome(polled)).toBe(true)
+      const result = yield* Fiber.join(request)
+      expect(result._tag === "Left" ? result.left._tag : "Right").toBe("SessionClosed")
+    }).pipe(Effect.provide(TestLayer)))
+
+  it.scoped("with no members timeout, a member request in flight when the session ends does not hang for good", () =>
+    Effect.gen(function*() {
+      const { peer, session } = yield* readySession({ timeouts: { members: Duration.infinity } })
+      const request = yield* Effect.fork(Effect.either(session.requestGuildMembers({ guild_id: guild, query: "ab", limit: 5 })))
+      yield* receiveOp(peer, 8)
+      const stopping = yield* Effect.fork(session.end())
+      yield* settle
+      yield* Fiber.join(stopping)
+      yield* TestClock.adjust("1 hour")
+      yield* settle
+      expect(Option.isSome(yield* Fiber.poll(request))).toBe(true)
+    }).pipe(Effect.provide(TestLayer)))
+})
+
+describe("stopping: stops at once", () => {
+  it.scoped("a second disconnect running alongside the first returns only once the session reads Disconnected", () =>
+    Effect.gen(function*() {
+      const { session } = yield* readySession()
+      const first = yield* Effect.fork(session.disconnect())
+      const second = yield* Effect.fork(Effect.zipRight(session.disconnect(), session.state))
+      yield* settle
+      yield* TestClock.adjust("1 second")
+      const stateAfterSecond = yield* Fiber.join(second)
+      yield* Fiber.join(first)
+      expect(stateAfterSecond._tag).toBe("Disconnected")
+    }).pipe(Effect.provide(TestLayer)))
+
+  it.scoped("disconnect racing with end returns no resume point for the session end closed with 1000", () =>
+    Effect.gen(function*() {
+      const { peer, session } = yield* readySession()
+      const ending = yield* Effect.fork(session.end())
+      const point = yield* Effect.fork(session.disconnect())
+      yield* settle
+      yield* TestClock.adjust("1 second")
+      yield* Fiber.join(ending)
+      expect((yield* peer.closed).code).toBe(1000)
+      expect(Option.isNone(yield* Fiber.join(point))).toBe(true)
+    }).pipe(Effect.provide(TestLayer)))
+})
+
+// the in-memory transport whose close handshake takes 100 ms, as a real socket's does (it waits
+// for the gateway's close frame)
+const slowCloseLayer = (closeTakes: Duration.DurationInput) => Layer.mergeAll(
+  Layer.effectContext(Effect.map(MemoryTransport.make, ({ gateway, transport }) =>
+    Context.make(GatewayTransport, {
+      connect: (url, connectOptions) =>
+        Effect.map(transport.connect(url, connectOptions), (connection): Connection => ({
+          ...connection,
+          close: (code, reason) => Effect.asVoid(Effect.forkDaemon(Effect.delay(connection.close(code, reason), closeTakes)))
+        }))
+    }).pipe(Context.add(MemoryTransport.MemoryGateway, gateway)))),
+  IdentifyLimiter.layerMemory,
+  FetchHttpClient.layer
+)
+
+describe("stopping: a stop whose caller gives up, and a fatal close meanwhile", () => {
+  it.scoped("a disconnect whose caller gives up while the close goes through still leaves the ended session Disconnected", () =>
+    Effect.gen(function*() {
+      const { session } = yield* readySession()
+      // the caller gives up after 50 ms; the close completes at 100 ms and the session ends
+      yield* Effect.fork(Effect.timeout(session.disconnect(), "50 millis"))
+      yield* settle
+      yield* TestClock.adjust("50 millis")
+      yield* settle
+      yield* TestClock.adjust("100 millis")
+      yield* settle
+      yield* session.await // the session has ended
+      yield* TestClock.adjust("1 hour")
+      yield* settle
+      expect((yield* session.state)._tag).toBe("Disconnected")
+    }).pipe(Effect.provide(slowCloseLayer("100 millis"))))
+
+  it.scoped("closing the scope after an interrupted disconnect stops the session in about a second, not when the close handshake ends", () =>
+    Effect.gen(function*() {
+      const scope = yield* Scope.make()
+      const { session } = yield* Scope.extend(readySession(), scope)
+      yield* Effect.fork(Effect.timeout(session.disconnect(), "50 millis"))
+      yield* settle
+      yield* TestClock.adjust("50 millis")
+      yield* settle
+      // the gateway takes 30 s to answer the close (ws's own close timeout)
+      const closing = yield* Effect.fork(Scope.close(scope, Exit.void))
+      yield* settle
+      yield* TestClock.adjust("2 seconds")
+      yield* settle
+      expect(Option.isSome(yield* Fiber.poll(closing))).toBe(true)
+      yield* TestClock.adjust("30 seconds")
+    }).pipe(Effect.provide(slowCloseLayer("30 seconds"))))
+
+  it.scoped("a fatal close that comes while disconnect waits for its close keeps the transition that says why the session ended", () =>
+    Effect.gen(function*() {
+      const { peer, session } = yield* readySession()
+      const stopping = yield* Effect.fork(session.disconnect())
+      yield* settle
+      // the gateway closes with 4004 before our close went through
+      yield* peer.close(4004, "Authentication failed.")
+      yield* settle
+      const ended = yield* Effect.either(session.await)
+      expect(ended._tag === "Left" && ended.left._tag).toBe("FatalClose")
+      yield* TestClock.adjust("1 second")
+      yield* Fiber.join(stopping)
+      const last = yield* Effect.map(Stream.runHead(session.transitions), Option.getOrThrow)
+      expect(last.reason._tag).toBe("Fatal")
+    }).pipe(Effect.provide(slowCloseLayer("100 millis"))))
+})
