@@ -14,6 +14,7 @@ import type * as Compress from "../codec/Compress.ts"
 import type { EncodingName } from "../codec/Encoding.ts"
 import * as Etf from "../codec/Etf.ts"
 import { CloseCode } from "../protocol/CloseCode.ts"
+import * as Intents from "../protocol/Intents.ts"
 import { Opcode } from "../protocol/Opcode.ts"
 import * as Commands from "./Commands.ts"
 import * as Log from "./Log.ts"
@@ -31,6 +32,7 @@ export interface Settings {
   readonly token: Redacted.Redacted<string>
   readonly shards: number
   readonly strictShardCount: boolean
+  readonly privilegedIntents: number
   readonly maxConcurrency: number
   readonly heartbeatIntervalMs: number
   readonly heartbeatSlackMs: number
@@ -461,6 +463,11 @@ export class Connection implements Outlet {
     if (!Rules.validIntents(intents)) {
       this.host.recorder.identify({ ...base, outcome: "refused", sessionId: undefined })
       return this.violate("InvalidIntents", `invalid intents ${JSON.stringify(intents)}`, CloseCode.InvalidIntents, "Invalid intent(s).")
+    }
+    const disallowed = intents & Intents.privileged & ~settings.privilegedIntents
+    if (disallowed !== 0) {
+      this.host.recorder.identify({ ...base, outcome: "refused", sessionId: undefined })
+      return this.violate("DisallowedIntents", `privileged intents ${disallowed} not enabled for the application`, CloseCode.DisallowedIntents, "Disallowed intent(s).")
     }
     if (!this.host.identifyBuckets.take(rateLimitKey, now)) {
       this.host.recorder.identify({ ...base, outcome: "rate-limited", sessionId: undefined })

@@ -20,6 +20,7 @@ import * as Compress from "../codec/Compress.ts"
 import type { Compression } from "../codec/Compression.ts"
 import type { EncodingName } from "../codec/Encoding.ts"
 import { CloseCode } from "../protocol/CloseCode.ts"
+import * as Intents from "../protocol/Intents.ts"
 import { Connection } from "./Connection.ts"
 import type { Host, Settings } from "./Connection.ts"
 import * as GatewayHttp from "./Http.ts"
@@ -42,6 +43,11 @@ export interface Options {
   readonly shards?: number | undefined
   /** Refuse (4010) identifies whose shard count differs from `shards` (default false). */
   readonly strictShardCount?: boolean | undefined
+  /**
+   * The privileged intents the application may use, as enabled in the developer portal (default:
+   * all three). An Identify asking for another is closed with 4014, as Discord does.
+   */
+  readonly privilegedIntents?: number | undefined
   /**
    * `session_start_limit` (defaults: 1000 total and remaining, 24 h reset, max_concurrency 1). An
    * Identify past it resets the token, as Discord does: every session ends, its connection closed
@@ -190,6 +196,7 @@ export const make = (options: Options): Effect.Effect<LocalGateway, never, Scope
       token: options.token,
       shards: Math.max(1, options.shards ?? 1),
       strictShardCount: options.strictShardCount ?? false,
+      privilegedIntents: options.privilegedIntents ?? Intents.privileged,
       maxConcurrency: Math.max(1, limit?.maxConcurrency ?? 1),
       heartbeatIntervalMs: millis(options.heartbeatInterval, 41_250),
       heartbeatSlackMs: millis(options.heartbeatSlack, 1_000),

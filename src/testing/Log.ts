@@ -124,6 +124,7 @@ export type ViolationKind =
   | "AuthenticationFailed"
   | "InvalidShard"
   | "InvalidIntents"
+  | "DisallowedIntents"
   | "InvalidApiVersion"
   | "InvalidEncoding"
   | "InvalidSeq"

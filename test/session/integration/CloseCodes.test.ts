@@ -4,6 +4,7 @@ import * as Exit from "effect/Exit"
 import * as Logger from "effect/Logger"
 import * as LogLevel from "effect/LogLevel"
 import * as CloseCode from "../../../src/protocol/CloseCode.ts"
+import * as Intents from "../../../src/protocol/Intents.ts"
 import * as Session from "../../../src/session/Session.ts"
 import * as Log from "../../../src/testing/Log.ts"
 import {
@@ -104,4 +105,18 @@ describe("Session against the local gateway: close codes", () => {
         expect(yield* session.state).toEqual({ _tag: "Disconnected" })
       }).pipe(Logger.withMinimumLogLevel(LogLevel.None), Effect.provide(ClientLayer)))
   }
+
+  it.scopedLive("a privileged intent the application has not enabled: 4014 at the first Identify, FatalClose, no retry", () =>
+    Effect.gen(function*() {
+      // the developer portal has GuildPresences enabled, not GuildMembers (which the session asks for)
+      const gateway = yield* startGateway({ privilegedIntents: Intents.GuildPresences })
+      const session = yield* Session.make(sessionOptions(gateway))
+      const failure = yield* Effect.flip(session.await)
+      expect(failure._tag === "FatalClose" && failure.code).toBe(4014)
+      yield* Effect.sleep("300 millis") // longer than the backoff's maximum
+      const log = yield* gateway.log
+      expect(log.identifies.map((i) => i.outcome)).toEqual(["refused"])
+      expect(log.connections).toHaveLength(1)
+      expect(log.violations.map((v) => [v.kind, v.closeCode])).toEqual([["DisallowedIntents", 4014]])
+    }).pipe(Logger.withMinimumLogLevel(LogLevel.None), Effect.provide(ClientLayer)))
 })
