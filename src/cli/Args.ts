@@ -54,7 +54,7 @@ export class UsageError extends Data.TaggedError("UsageError")<{ readonly detail
  *
  * @since 0.1.0
  */
-export const usage = `Usage: discord-gateway [flags]
+export const usage = `Usage: effect-discord-gateway [flags]
 
 Connects shards to the Discord gateway and prints their events. With no token, it starts an
 embedded local gateway with synthetic traffic.
@@ -249,8 +249,14 @@ export const parse = (
       ? Intents.nonPrivileged
       : yield* Either.mapLeft(Intents.parse(intentsText), (error) =>
         new UsageError({
-          // a name is repeated only as `echo` shows it; a number is all digits
-          detail: `--intents: ${error.reason === "UnknownName" ? `unknown intent name ${echo(error.input)}` : error.message}`
+          // what was given is repeated only as `echo` shows it
+          detail: `--intents: ${
+            error.reason === "UnknownName"
+              ? `unknown intent name ${echo(error.input)}`
+              : error.reason === "UnknownBits"
+              ? `${echo(error.input)} has bits no intent uses`
+              : `expected a non-negative integer or intent names, got ${echo(error.input)}`
+          }`
         }))
     const durationText = values.get("--duration")
     const duration = durationText === undefined ? undefined : Number(durationText)

@@ -144,14 +144,15 @@ export const make = (
       maxAge: shared.gatewayInfoMaxAge,
       timeout: shared.timeouts.connect
     })
+    // with the shard count given, the shards and their resume points are checked before any request
     const shardCount = options.shardCount ?? (yield* cache.info).shards
+    const { ids, resume } = yield* FleetOptions.resolveShards(options, shardCount)
+    const optionsOf = (id: number) => SessionOptions.forShard(shared, [id, shardCount], resume.get(id))
+    for (const id of ids) yield* optionsOf(id)
     if (options.gateway === undefined) {
       yield* cache.info
       shared = { ...shared, gatewayUrl: cache.url }
     }
-    const { ids, resume } = yield* FleetOptions.resolveShards(options, shardCount)
-    const optionsOf = (id: number) => SessionOptions.forShard(shared, [id, shardCount], resume.get(id))
-    for (const id of ids) yield* optionsOf(id)
 
     yield* Effect.logInfo(`starting ${ids.length} of ${shardCount} shards`).pipe(
       Effect.annotateLogs({ shards: ids.join(","), shardCount })

@@ -22,7 +22,7 @@ export interface ShardStatus {
   readonly sequence: number | null
   /** The latest heartbeat round trip, in ms. */
   readonly latency: number | undefined
-  /** Connections opened after the first. */
+  /** Attempts to connect after the first (one that failed at `GET /gateway/bot` included). */
   readonly reconnects: number
   /**
    * Events per second delivered through the fleet's `events`, averaged over the last 10 complete

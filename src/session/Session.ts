@@ -63,7 +63,7 @@ export interface SessionSnapshot {
   readonly sequence: number | null
   /** The latest heartbeat round trip, in ms. */
   readonly latency: number | undefined
-  /** Connections opened after the first. */
+  /** Attempts to connect after the first (one that failed at `GET /gateway/bot` included). */
   readonly reconnects: number
 }
 

@@ -124,6 +124,10 @@ describe("Args", () => {
     expect(error(["--shard-count", "0"])).toContain("--shard-count")
     expect(error(["--compress", "gzip"])).toContain("zlib-stream, zstd-stream, none")
     expect(error(["--intents", "Guildz"])).toContain("Guildz")
+    // a number is repeated only as a short one: past 40 digits it is not shown
+    expect(error(["--intents", "9".repeat(20)])).toBe(`--intents: expected a non-negative integer or intent names, got "${"9".repeat(20)}"`)
+    expect(error(["--intents", "9".repeat(60)])).toBe("--intents: expected a non-negative integer or intent names, got <60 characters, not shown>")
+    expect(error(["--intents", String(2 ** 40)])).toBe(`--intents: "${2 ** 40}" has bits no intent uses`)
     expect(error(["--duration", "-1"])).toContain("--duration")
     expect(error(["--log-level", "loud"])).toContain("--log-level")
     expect(error(["--gateway", "not a url"])).toContain("--gateway")

@@ -306,7 +306,7 @@ WebSocket.prototype.send = function (data, ...rest) {
       }
       expect(compress.stderr).toContain("gzip")
       expect(help.code).toBe(0)
-      expect(help.stdout).toMatch(/^Usage: /)
+      expect(help.stdout).toMatch(/^Usage: effect-discord-gateway \[flags\]/)
       for (const flag of ["--token", "--api", "--shards", "--events", "--format", "--duration"]) expect(help.stdout).toContain(flag)
       expect(help.stderr).toBe("")
     }))

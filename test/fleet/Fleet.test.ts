@@ -544,7 +544,10 @@ describe("Fleet gateway info", () => {
       for (const [bad, detail] of [
         [{ intents: 1 << 30 }, "intents must be a combination of known intent bits"],
         [{ token: Redacted.make(`Bot ${secret}`) }, "without the \"Bot \" prefix"],
-        [{ api: "ftp://example.test" }, "api must be an http(s) URL"]
+        [{ api: "ftp://example.test" }, "api must be an http(s) URL"],
+        // with the shard count given, the shards and resume points too
+        [{ shardCount: 4, shards: [5] }, "shard ids must be below the shard count 4, got 5"],
+        [{ shardCount: 4, resume: [{ sessionId: "s", sequence: 1, resumeGatewayUrl: "wss://resume.test", shard: [0, 8] }] }, "has shard count 8, not 4"]
       ] as const) {
         const error = yield* Effect.flip(Fleet.make({ ...withoutUrl, ...bad }))
         expect(error).toMatchObject({ _tag: "InvalidOptions", detail: expect.stringContaining(detail) })
