@@ -177,8 +177,13 @@ export const make = <R>(options: Options<R>): Effect.Effect<Starter, never, Scop
       scope
     )
 
-    // once, however many ask: every caller waits until the starting has stopped
-    const stop = yield* Effect.cached(Effect.zipRight(
+    // Stopping the starting, then giving up on the shards not started, runs once, however many
+    // ask, on a fiber of its own: a caller that gives up waiting (interrupted) leaves it to finish,
+    // and every caller, later ones too, waits until it has. (`Effect.cached` kept the first
+    // caller's interruption as the result every later stop got, and abandoned no shard.)
+    const stopped = yield* Deferred.make<void>()
+    let stopBegun = false
+    const stopStarting = Effect.zipRight(
       Effect.zipRight(Deferred.succeed(stopping, undefined), Fiber.await(fiber)),
       Effect.suspend(() => {
         abandoned = true
@@ -188,7 +193,13 @@ export const make = <R>(options: Options<R>): Effect.Effect<Starter, never, Scop
           return Effect.zipRight(turn === undefined ? Effect.void : Deferred.fail(turn, notRunning(index)), options.onAbandon(index))
         }, { discard: true })
       })
-    ))
+    )
+    const begin = Effect.uninterruptible(Effect.suspend(() => {
+      if (stopBegun) return Effect.void
+      stopBegun = true
+      return Effect.asVoid(Effect.forkDaemon(Effect.intoDeferred(stopStarting, stopped)))
+    }))
+    const stop = Effect.zipRight(begin, Deferred.await(stopped))
     yield* Scope.addFinalizer(scope, stop)
 
     return { shards, stop }

@@ -403,24 +403,27 @@ export const makeWith = (
     // resumable); every stop then lets the loop see the close through, so events that arrive
     // meanwhile are still delivered and counted in the resume point, and after its `timeout`
     // interrupts the loop wherever it is. A stop returns once the loop has ended and made its last
-    // transition; one whose caller gives up leaves the session stopping all the same.
+    // transition. Only the wait can be interrupted: a caller that gives up has still sent the
+    // close, and the session ends when it goes through (or at the next stop's timeout).
     const stop = (finalClose: boolean, timeout: Duration.DurationInput): Effect.Effect<void> =>
-      Effect.suspend(() => {
-        const first = !stopRequested
-        stopRequested = true
-        // a session that already ended (a fatal close) keeps the transition that says why
-        if (fiber.unsafePoll() !== null) return Effect.void
-        return Effect.gen(function*() {
-          if (first) {
-            endRequested = finalClose
-            if (finalClose) yield* Effect.logInfo("ending the session (close 1000)")
-            const wasOpen = yield* active.close(finalClose ? 1000 : CloseCode.ResumableClose)
-            if (!wasOpen) return yield* Fiber.interrupt(fiber)
-          }
-          yield* Effect.ignore(Effect.timeout(Fiber.await(fiber), timeout))
-          yield* Fiber.interrupt(fiber)
-        }).pipe(Effect.asVoid, Effect.annotateLogs({ shard: shardId }))
-      })
+      Effect.uninterruptibleMask((restore) =>
+        Effect.suspend(() => {
+          const first = !stopRequested
+          stopRequested = true
+          // a session that already ended (a fatal close) keeps the transition that says why
+          if (fiber.unsafePoll() !== null) return Effect.void
+          return Effect.gen(function*() {
+            if (first) {
+              endRequested = finalClose
+              if (finalClose) yield* Effect.logInfo("ending the session (close 1000)")
+              const wasOpen = yield* active.close(finalClose ? 1000 : CloseCode.ResumableClose)
+              if (!wasOpen) return yield* Fiber.interrupt(fiber)
+            }
+            yield* restore(Effect.ignore(Effect.timeout(Fiber.await(fiber), timeout)))
+            yield* Fiber.interrupt(fiber)
+          }).pipe(Effect.asVoid, Effect.annotateLogs({ shard: shardId }))
+        })
+      )
     // added to the scope directly: `Effect.addFinalizer` would keep a copy of this fiber's
     // FiberRefs for as long as the session lives
     yield* Scope.addFinalizer(sessionScope, Effect.suspend(() => loopEnded ? Effect.void : stop(false, "1 second")))

@@ -106,6 +106,21 @@ const slowCloseLayer = (closeTakes: Duration.DurationInput) => Layer.mergeAll(
 )
 
 describe("stopping: a stop whose caller gives up, and a fatal close meanwhile", () => {
+  it.scoped("a disconnect whose caller gives up a few turns in still sends its close and ends the session", () =>
+    Effect.forEach([1, 2, 3, 4], (turns) =>
+      Effect.gen(function*() {
+        const { peer, session } = yield* readySession()
+        const stopping = yield* Effect.fork(session.disconnect())
+        for (let i = 0; i < turns; i++) yield* Effect.yieldNow()
+        yield* Fiber.interrupt(stopping)
+        yield* settle
+        expect([turns, yield* peer.isOpen]).toEqual([turns, false])
+        const closed = yield* peer.closed
+        expect([closed.by, [1000, 1001].includes(closed.code ?? 0)]).toEqual(["client", false])
+        yield* session.await
+        expect((yield* session.state)._tag).toBe("Disconnected")
+      }).pipe(Effect.scoped, Effect.provide(TestLayer)), { discard: true }))
+
   it.scoped("a disconnect whose caller gives up while the close goes through still leaves the ended session Disconnected", () =>
     Effect.gen(function*() {
       const { session } = yield* readySession()

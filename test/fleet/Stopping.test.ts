@@ -1,0 +1,101 @@
+/**
+ * Stopping a fleet when the first stop's caller gives up (a timeout, a race, a shutdown signal)
+ * while the fleet stops starting its shards: later stops, the scope and a fatal shard must still
+ * stop everything.
+ */
+import { describe, expect, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
+import * as Option from "effect/Option"
+import * as Scope from "effect/Scope"
+import * as Fleet from "../../src/fleet/Fleet.ts"
+import { advance, configureLimiter, options, serve, TestLayer } from "./harness.ts"
+
+// The first stop is interrupted `turns` scheduler turns after it began: for 1 to 4 turns that
+// lands while it waits for the starter fiber to stop (Starter.ts `stop`). Each turn count runs on
+// a fresh gateway and limiter.
+const interruptedEarly = [1, 2, 3, 4]
+
+/** A fleet of 3 shards at max_concurrency 1, window 1: shard 0 READY, shard 1 connected waiting for its turn, shard 2 queued. */
+const startingFleet = Effect.gen(function*() {
+  yield* configureLimiter(1)
+  const served = yield* serve()
+  const scope = yield* Scope.make()
+  const fleet = yield* Scope.extend(Fleet.make(options({ shardCount: 3, startupWindow: 1 })), scope)
+  yield* advance(500)
+  return { fleet, served, scope }
+})
+
+/** Forks `stop`, lets it run `turns` scheduler turns, then interrupts it (a timeout, a race, a shutdown signal). */
+const giveUpOn = (stop: Effect.Effect<unknown>, turns: number) =>
+  Effect.gen(function*() {
+    const first = yield* Effect.fork(stop)
+    for (let i = 0; i < turns; i++) yield* Effect.yieldNow()
+    yield* Fiber.interrupt(first)
+  })
+
+describe("stopping a fleet whose first stop was given up on", () => {
+  it.scoped("a fleet.disconnect interrupted while it stops the starting leaves the fleet stoppable: a later disconnect returns the points, await ends, the queued shard is NotRunning, the scope closes cleanly", () =>
+    Effect.gen(function*() {
+      const seen: Array<unknown> = []
+      for (const turns of interruptedEarly) {
+        seen.push(yield* Effect.gen(function*() {
+          const { fleet, scope } = yield* startingFleet
+          yield* giveUpOn(fleet.disconnect(), turns)
+
+          // another disconnect: it should stop the fleet and return shard 0's point
+          const again = yield* Effect.fork(Effect.exit(fleet.disconnect()))
+          yield* advance(6_000, 1_000)
+          const second = yield* Fiber.join(again)
+          const awaiting = yield* Effect.fork(fleet.await)
+          const queued = yield* Effect.fork(fleet.shard(2))
+          yield* advance(100)
+          const ended = yield* Fiber.poll(awaiting)
+          const shard2 = yield* Fiber.poll(queued)
+          const closed = yield* Effect.exit(Scope.close(scope, Exit.void))
+          return {
+            turns,
+            second: Exit.isSuccess(second) ? second.value.map((point) => point.shard[0]) : "interrupted",
+            ended: Option.isSome(ended),
+            shard2: Option.isNone(shard2) ? "waits" : Exit.isFailure(shard2.value) ? "NotRunning" : "started",
+            closed: Exit.isSuccess(closed) ? "ok" : "interrupted"
+          }
+        }).pipe(Effect.provide(TestLayer)))
+      }
+      expect(seen).toEqual(interruptedEarly.map((turns) => ({ turns, second: [0], ended: true, shard2: "NotRunning", closed: "ok" })))
+    }), 30_000)
+
+  it.scoped("after a fleet.end interrupted while it stops the starting, a fatal close still stops the other shards and ends await (no identify loop spending the daily budget)", () =>
+    Effect.gen(function*() {
+      const seen: Array<unknown> = []
+      for (const turns of interruptedEarly) {
+        seen.push(yield* Effect.gen(function*() {
+          const { fleet, scope, served } = yield* startingFleet
+          yield* giveUpOn(fleet.end(), turns)
+
+          // shard 0's token is refused: one fatal shard stops the fleet
+          yield* served.peers.get(0)!.close(4004, "Authentication failed.")
+          const awaiting = yield* Effect.fork(Effect.exit(fleet.await))
+          yield* advance(30_000, 1_000)
+          const result = yield* Fiber.poll(awaiting)
+          const states = (yield* fleet.status).map((line) => [line.shard, line.state._tag])
+          yield* Effect.exit(Scope.close(scope, Exit.void))
+          return {
+            turns,
+            // ended: with the fatal error, or cleanly if the end given up on went through after all
+            await: Option.isSome(result) ? "ended" : "hangs",
+            // shard 1 was connected, waiting for its turn: stopped by the fleet, it identifies once at most
+            shard1KeepsIdentifying: served.identifies.filter((identify) => identify.shard === 1).length > 1,
+            states
+          }
+        }).pipe(Effect.provide(TestLayer)))
+      }
+      expect(seen).toEqual(interruptedEarly.map((turns) => ({
+        turns,
+        await: "ended",
+        shard1KeepsIdentifying: false,
+        states: [[0, "Disconnected"], [1, "Disconnected"], [2, "Disconnected"]]
+      })))
+    }), 30_000)
+})
