@@ -193,10 +193,10 @@ export const make = (
       resumes: (id) => resume.has(id),
       rateLimitKey: (id) => id % maxConcurrency,
       window: FifoSemaphore.make(options.startupWindow ?? FleetOptions.startupWindowPerKey * maxConcurrency),
-      start: (index, hooks) =>
+      start: (shard, hooks) =>
         // checked above: the only option that changes since is a presence updatePresence checked
-        Effect.flatMap(Effect.orDie(optionsOf(ids[index]!)), (resolved) =>
-          Session.makeWith(resolved, { ...hooks, deliver: deliverOf(starter.shards[index]!), heartbeats })),
+        Effect.flatMap(Effect.orDie(optionsOf(shard.id)), (resolved) =>
+          Session.makeWith(resolved, { ...hooks, deliver: deliverOf(shard), heartbeats })),
       // the first fatal error reaches `events` at once, before the other shards are stopped
       onEnd: (exit) => Effect.zipRight(Exit.isFailure(exit) ? merged.done(exit) : Effect.void, ending.onEnd(exit)),
       onAbandon: () =>

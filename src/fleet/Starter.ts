@@ -66,8 +66,8 @@ export interface Options<R> {
    */
   readonly rateLimitKey: (id: number) => number
   readonly window: FifoSemaphore.FifoSemaphore
-  /** Makes the session of the shard at `index`, with these hooks, in the fleet's scope. */
-  readonly start: (index: number, hooks: Session.Hooks) => Effect.Effect<Session.Session, never, Scope.Scope | R>
+  /** Makes the session of `shard`, with these hooks, in the fleet's scope. */
+  readonly start: (shard: Shard, hooks: Session.Hooks) => Effect.Effect<Session.Session, never, Scope.Scope | R>
   /** Reports every session's end. */
   readonly onEnd: (exit: Exit.Exit<void, Session.SessionError>) => Effect.Effect<void>
   /** A shard that will never start: the fleet counts it as ended. */
@@ -156,7 +156,7 @@ export const make = <R>(options: Options<R>): Effect.Effect<Starter, never, Scop
           )
           if (!admitted) return yield* Effect.as(Scope.close(held, Exit.void), false)
         }
-        const session = yield* Scope.extend(options.start(index, hooksFor(held)), sessions)
+        const session = yield* Scope.extend(options.start(shards[index]!, hooksFor(held)), sessions)
         started[index] = session
         const turn = turns.get(index)
         if (turn !== undefined) yield* Deferred.succeed(turn, session)
