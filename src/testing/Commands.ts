@@ -116,11 +116,12 @@ const requestMembers = (d: Record<string, unknown>, session: Session, context: C
   // as Discord: a selection by prefix or by ids is answered with at most 100 members; only the
   // whole list (an empty query) goes past that
   const prefix = query?.toLowerCase()
+  const asked = limit > 0 ? limit : Infinity
   const members = userIds !== undefined
     ? guild.members.filter((member) => userIds.includes(member.user.id)).slice(0, Rules.maxMembersPerSelection)
     : guild.members
       .filter((member) => prefix === undefined || member.user.username.toLowerCase().startsWith(prefix))
-      .slice(0, prefix === "" ? (limit > 0 ? limit : undefined) : Math.min(limit > 0 ? limit : Infinity, Rules.maxMembersPerSelection))
+      .slice(0, prefix === "" ? asked : Math.min(asked, Rules.maxMembersPerSelection))
   const notFound = userIds?.filter((id) => !guild.members.some((member) => member.user.id === id)) ?? []
   const size = Math.max(1, context.memberChunkSize)
   const chunkCount = Math.max(1, Math.ceil(members.length / size))
