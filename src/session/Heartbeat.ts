@@ -35,11 +35,20 @@ export class Tracker {
   latency: number | undefined = undefined
   /** Heartbeats acknowledged on this connection. */
   acknowledged = 0
+  private isPaused = false
+
   /**
    * While the session waits for the program to take events, ACKs may sit unread behind them:
-   * no beat is declared lost then.
+   * no beat is declared lost then, and the ACK read once it goes on measures no round trip (it may
+   * have waited unread for as long as the program took).
    */
-  paused = false
+  get paused(): boolean {
+    return this.isPaused
+  }
+  set paused(on: boolean) {
+    if (this.isPaused && !on) this.sentAt = undefined
+    this.isPaused = on
+  }
 
   /** Records a beat going out at `now`; `scheduled` beats arm the zombie check. */
   sent(now: number, scheduled: boolean): void {

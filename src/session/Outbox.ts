@@ -129,10 +129,13 @@ export const make = (report: (depth: number) => Effect.Effect<void>): Effect.Eff
         lane.writing = true
         return start(lane)
       })
+    // a command whose caller gave up: out of the queue, or, taken by a writer and not written,
+    // no longer carried over (no writer may be left to drop it, and the depth would count it)
     const withdraw = (lane: Lane, pending: Pending) =>
       Effect.suspend(() => {
         const at = lane.waiting.indexOf(pending)
         if (at >= 0) lane.waiting.splice(at, 1)
+        if (lane.carried === pending) lane.carried = undefined
         return Deferred.interrupt(pending.sent)
       })
 

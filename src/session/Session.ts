@@ -35,6 +35,7 @@ import * as Connection from "./Connection.ts"
 import * as GatewayCache from "./GatewayCache.ts"
 import * as HeartbeatTimer from "./HeartbeatTimer.ts"
 import * as MemberRequests from "./MemberRequests.ts"
+import * as Outage from "./Outage.ts"
 import * as Outbox from "./Outbox.ts"
 import * as Protocol from "./Protocol.ts"
 import * as Recovery from "./Recovery.ts"
@@ -244,10 +245,13 @@ export const makeWith = (
     const initial: Transition = { from: SessionState.Disconnected(), to: SessionState.Disconnected(), reason: Reasons.Start(), at: clock.unsafeCurrentTimeMillis() }
     const current = yield* Latest.make(initial)
 
+    // attempts that fail in a row are told at Warning now and then; getting ready ends the count
+    const outage = Outage.make()
     // the debug line is built only when debug lines are logged: a thousand shards starting run
     // five transitions each
     const transition = (to: SessionState, reason: Reason) =>
       current.update((last) => ({ from: last.to, to, reason, at: clock.unsafeCurrentTimeMillis() })).pipe(
+        Effect.zipRight(reason._tag === "Ready" || reason._tag === "Resumed" ? outage.ready : Effect.void),
         Effect.zipRight(Effect.whenLogLevel(
           Effect.suspend(() =>
             Effect.logDebug(`${to._tag}: ${describeReason(reason)}`).pipe(Effect.annotateLogs({ shard: shardId, state: to._tag }))
@@ -344,7 +348,9 @@ export const makeWith = (
         if (Either.isLeft(url)) {
           if (url.left.reason === "Unauthorized") return yield* url.left
           ended = Reasons.GatewayInfoFailed({ message: url.left.message })
+          yield* metrics.reconnect(ended._tag)
           yield* transition(SessionState.Disconnected(), ended)
+          yield* outage.failed(ended)
           // a 429 is waited out before the backoff
           if (url.left.retryAfter !== undefined) yield* Effect.sleep(Duration.seconds(url.left.retryAfter))
           continue
@@ -358,6 +364,7 @@ export const makeWith = (
         if (outcome.next === "identify") memory.current = Protocol.forget(memory.current)
         yield* metrics.reconnect(outcome.reason._tag)
         yield* transition(SessionState.Disconnected(), outcome.reason)
+        if (!outcome.ready) yield* outage.failed(outcome.reason)
       }
     })
 

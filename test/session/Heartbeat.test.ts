@@ -15,4 +15,18 @@ describe("Heartbeat.Tracker", () => {
     expect(tracker.acked(1_750_000_005_000)).toBe(false)
     expect([tracker.latency, tracker.acknowledged]).toEqual([40, 3])
   })
+
+  it("measures nothing with the ACK read after a pause, which may have waited unread; the next beat measures again", () => {
+    const tracker = new Heartbeat.Tracker()
+    tracker.sent(1000, true)
+    tracker.paused = true
+    expect(tracker.isZombie).toBe(false)
+    tracker.paused = false
+    // answered at once, read 8 s later once the program took its events
+    expect(tracker.acked(9000)).toBe(false)
+    expect(tracker.latency).toBeUndefined()
+    tracker.sent(11_000, true)
+    expect(tracker.acked(11_030)).toBe(true)
+    expect(tracker.latency).toBe(30)
+  })
 })

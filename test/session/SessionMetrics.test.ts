@@ -1,9 +1,18 @@
+import * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
+import * as Layer from "effect/Layer"
 import * as Metric from "effect/Metric"
 import * as MetricLabel from "effect/MetricLabel"
+import * as Random from "effect/Random"
+import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
+import * as IdentifyLimiter from "../../src/limits/IdentifyLimiter.ts"
 import * as SessionMetrics from "../../src/session/SessionMetrics.ts"
+import * as MemoryTransport from "../../src/transport/MemoryTransport.ts"
+import { settleFor } from "../settle.ts"
 import { acceptAndHello, dispatch, options, ready, Session, settle, TestLayer } from "./harness.ts"
 
 // Shard 5 of 6: no other test in this file uses it. The registry is the process's: other files run
@@ -60,4 +69,75 @@ describe("SessionMetrics", () => {
       expect(own[0]).toBe(1)
       expect(own.slice(-44)).toEqual(Array.from({ length: 44 }, () => 0))
     }))
+
+  // each test below has a shard number of its own (60+), so its per-shard series start empty here
+  const shardLabel = (id: number) => MetricLabel.make("shard", String(id))
+
+  it.scoped("counts a failed GET /gateway/bot as a reconnect, as snapshot.reconnects does", () => {
+    const down = Layer.succeed(
+      HttpClient.HttpClient,
+      HttpClient.make((request) => Effect.sync(() => HttpClientResponse.fromWeb(request, new Response("down", { status: 503 }))))
+    )
+    return Effect.gen(function*() {
+      const id = 61
+      const counted = Effect.map(
+        Metric.value(Metric.taggedWithLabels(SessionMetrics.reconnects, [shardLabel(id), MetricLabel.make("reason", "GatewayInfoFailed")])),
+        (state) => state.count
+      )
+      const before = yield* counted
+      const { gateway: _, ...withoutGateway } = options({ shard: [id, 64] })
+      const session = yield* Session.make({ ...withoutGateway, api: "https://api.test/api/v10" })
+      yield* TestClock.adjust("10 minutes")
+      const attempts = (yield* session.snapshot).reconnects
+      expect(attempts).toBeGreaterThan(5)
+      expect((yield* counted) - before).toBe(attempts)
+    }).pipe(Effect.withRandom(Random.fixed([0.5])), Effect.provide(Layer.mergeAll(MemoryTransport.layer, IdentifyLimiter.layerMemory, down)))
+  })
+
+  it.scoped("heartbeat latency: an ACK a slow program left unread measures nothing; the next beat measures the round trip", () =>
+    Effect.gen(function*() {
+      const id = 64
+      const latency = Metric.taggedWithLabels(SessionMetrics.heartbeatLatency, [shardLabel(id)])
+      const before = yield* Metric.value(latency)
+      // a one-event buffer nobody reads: READY fills it, the next event holds the reader
+      const session = yield* Session.make(options({ shard: [id, 65], bufferSize: 1 }))
+      const { peer } = yield* acceptAndHello(10_000) // the first beat at 10 s × 0.1 = 1 s
+      yield* peer.autoAck(true) // every beat answered at once: the round trip is 0
+      yield* peer.sendJson(ready(1, "s", [id, 65]))
+      yield* peer.sendJson(dispatch(2, "MESSAGE_CREATE", {}))
+      yield* settle
+      yield* TestClock.adjust("9 seconds") // the beat goes out and is answered; the ACK waits unread
+      yield* Effect.fork(Stream.runDrain(Stream.take(session.events, 2)))
+      yield* settleFor(200)
+      expect((yield* Metric.value(latency)).count - before.count).toBe(0)
+      expect((yield* session.snapshot).latency).toBeUndefined()
+      yield* TestClock.adjust("10 seconds") // the next beat, read at once
+      const after = yield* Metric.value(latency)
+      expect([after.count - before.count, after.sum - before.sum, (yield* session.snapshot).latency]).toEqual([1, 0, 0])
+    }).pipe(Effect.withRandom(Random.fixed([0.1])), Effect.provide(TestLayer)))
+
+  it.scoped("send queue depth is 0 again once the session ended with a presence update waiting", () =>
+    Effect.gen(function*() {
+      const id = 66
+      const depth = Metric.value(Metric.taggedWithLabels(SessionMetrics.sendQueueDepth, [shardLabel(id)]))
+      const session = yield* Session.make(options({ shard: [id, 67] }))
+      const { peer } = yield* acceptAndHello(3_600_000)
+      yield* peer.sendJson(ready(1, "s", [id, 67]))
+      yield* settle
+      const presence = (name: string) => ({ since: null, activities: [{ name, type: 0 }], status: "online" as const, afk: false })
+      // five go out, the sixth waits for the presence limit (5 per 20 s), taken by the writer
+      const updates = yield* Effect.fork(Effect.forEach(["1", "2", "3", "4", "5", "6"], (name) => Effect.either(session.updatePresence(presence(name))), {
+        concurrency: "unbounded"
+      }))
+      yield* settleFor(500)
+      expect((yield* depth).value).toBe(1)
+      const ending = yield* Effect.fork(session.end("1 second"))
+      yield* settle
+      yield* peer.close(1000)
+      yield* TestClock.adjust("1 second")
+      yield* Fiber.join(ending)
+      const results = yield* Fiber.join(updates)
+      expect(results.filter((result) => result._tag === "Left").map((result) => result.left._tag)).toEqual(["SessionClosed"])
+      expect((yield* depth).value).toBe(0)
+    }).pipe(Effect.provide(TestLayer)))
 })

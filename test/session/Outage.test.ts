@@ -1,0 +1,88 @@
+import * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import { describe, expect, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
+import * as Layer from "effect/Layer"
+import * as Logger from "effect/Logger"
+import * as LogLevel from "effect/LogLevel"
+import * as Random from "effect/Random"
+import * as TestClock from "effect/TestClock"
+import * as IdentifyLimiter from "../../src/limits/IdentifyLimiter.ts"
+import * as Outage from "../../src/session/Outage.ts"
+import { Reason } from "../../src/session/SessionState.ts"
+import * as MemoryTransport from "../../src/transport/MemoryTransport.ts"
+import { acceptAndHello, options, ready, Session, settle, TestLayer } from "./harness.ts"
+
+/** Log lines at Info and above, as a program at the default level sees them. */
+const captured = () => {
+  const lines: Array<string> = []
+  const logger = Logger.make(({ logLevel, message }) => {
+    lines.push(`${logLevel.label} ${String(message)}`)
+  })
+  return { lines, layer: Logger.replace(Logger.defaultLogger, logger) }
+}
+
+describe("Outage", () => {
+  it.effect("tells the fifth failed attempt in a row at Warning, then each doubling; getting ready again at Info", () =>
+    Effect.gen(function*() {
+      const { layer, lines } = captured()
+      yield* Effect.gen(function*() {
+        const outage = Outage.make()
+        for (let attempt = 1; attempt <= 20; attempt++) yield* outage.failed(Reason.ConnectFailed({ message: `refused ${attempt}` }))
+        yield* outage.ready
+        // a short trouble after that is told nothing
+        for (let attempt = 1; attempt <= 4; attempt++) yield* outage.failed(Reason.Zombie())
+        yield* outage.ready
+      }).pipe(Effect.provide(layer))
+      expect(lines).toEqual([
+        "WARN not ready: 5 attempts in a row failed, the last with connect failed: refused 5; still trying",
+        "WARN not ready: 10 attempts in a row failed, the last with connect failed: refused 10; still trying",
+        "WARN not ready: 20 attempts in a row failed, the last with connect failed: refused 20; still trying",
+        "INFO ready again after 20 failed attempts"
+      ])
+    }))
+
+  it.scoped("a session whose GET /gateway/bot fails for ten minutes says so at Warning, a few times, not per attempt", () => {
+    const down = Layer.succeed(
+      HttpClient.HttpClient,
+      HttpClient.make((request) => Effect.sync(() => HttpClientResponse.fromWeb(request, new Response("down", { status: 503 }))))
+    )
+    const { layer, lines } = captured()
+    return Effect.gen(function*() {
+      const { gateway: _, ...withoutGateway } = options()
+      const session = yield* Session.make({ ...withoutGateway, api: "https://api.test/api/v10" })
+      yield* TestClock.adjust("10 minutes")
+      const attempts = (yield* session.snapshot).reconnects + 1
+      const warnings = lines.filter((line) => line.startsWith("WARN not ready"))
+      expect(attempts).toBeGreaterThanOrEqual(10)
+      expect(warnings.length).toBeGreaterThanOrEqual(1)
+      expect(warnings.length).toBeLessThan(attempts / 3)
+      expect(warnings[0]).toContain("gateway info failed")
+    }).pipe(
+      Effect.provide(layer),
+      Logger.withMinimumLogLevel(LogLevel.Info),
+      Effect.withRandom(Random.fixed([0.5])),
+      Effect.provide(Layer.mergeAll(MemoryTransport.layer, IdentifyLimiter.layerMemory, down))
+    )
+  })
+
+  it.scoped("a session whose connections are refused says so at Warning, and once ready again at Info", () => {
+    const { layer, lines } = captured()
+    return Effect.gen(function*() {
+      const gateway = yield* MemoryTransport.MemoryGateway
+      yield* gateway.failNextConnect(5)
+      yield* Session.make(options())
+      // five refused, each after its backoff; the sixth is accepted
+      const accepted = yield* Effect.fork(acceptAndHello(60_000))
+      for (let second = 0; second < 60 && accepted.unsafePoll() === null; second++) yield* TestClock.adjust("1 second")
+      const { peer } = yield* Fiber.join(accepted)
+      expect(lines.filter((line) => line.startsWith("WARN"))).toEqual([
+        expect.stringMatching(/^WARN not ready: 5 attempts in a row failed, the last with connect failed/)
+      ])
+      yield* peer.sendJson(ready())
+      yield* settle
+      expect(lines.at(-1)).toBe("INFO ready again after 5 failed attempts")
+    }).pipe(Effect.provide(layer), Logger.withMinimumLogLevel(LogLevel.Info), Effect.provide(TestLayer))
+  })
+})
