@@ -1,7 +1,8 @@
 /**
  * A cheap events-per-second meter: one counter per wall-clock second in a small ring, read as
  * the average over the last complete seconds (those since the first event, while fewer than the
- * window: a shard that just started is not averaged with seconds it did not run).
+ * window: a shard that just started is not averaged with seconds it did not run). A wall clock
+ * stepped back starts it over: its rate reads right again within the window.
  *
  * @since 0.1.0
  */
@@ -31,12 +32,21 @@ export const make = (window = 10): EventRate => {
   const size = window + 1
   const counts = new Float64Array(size)
   const seconds = new Float64Array(size).fill(-1)
-  // the second of the first event
+  // the second of the first event, and of the latest
   let first = -1
+  let last = -1
   return {
     record: (count, now) => {
       const second = Math.floor(now / 1000)
+      // The wall clock stepped back. The first second is in its future now (the rate would read 0
+      // for as long as the step), and so are some slots' (their counts would be added to those
+      // seconds' when they come again): start over.
+      if (second < last) {
+        seconds.fill(-1)
+        first = -1
+      }
       if (first < 0) first = second
+      last = second
       const slot = second % size
       const before = seconds[slot] === second ? counts[slot]! : 0
       seconds[slot] = second

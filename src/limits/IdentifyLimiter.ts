@@ -13,7 +13,7 @@ import * as Exit from "effect/Exit"
 import * as FiberId from "effect/FiberId"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import { isDue } from "../internal/due.ts"
+import { isDue, monotonicMillis } from "../internal/due.ts"
 import * as FifoSemaphore from "./FifoSemaphore.ts"
 
 /**
@@ -47,9 +47,9 @@ export class IdentifyBudgetExhausted extends Data.TaggedError("IdentifyBudgetExh
 }
 
 /**
- * One rate-limit key: when it may identify next (ms, by the `Clock`; sooner if its last identify
- * is still unanswered and the answer comes within the margin) and how many identifies hold or
- * wait for it.
+ * One rate-limit key: when it may identify next (ms on the `Clock`'s monotonic time, not its wall
+ * time: see `internal/due.ts`; sooner if its last identify is still unanswered and the answer
+ * comes within the margin) and how many identifies hold or wait for it.
  *
  * @since 0.1.0
  */
@@ -191,7 +191,7 @@ export const make = (options: IdentifyLimiterOptions = {}): Effect.Effect<Contex
     const awaitTurn = (gate: Gate, shardId: number): Effect.Effect<boolean, IdentifyBudgetExhausted> =>
       Effect.clockWith((clock) => {
         if (gate.retired) return Effect.succeed(false)
-        const now = clock.unsafeCurrentTimeMillis()
+        const now = monotonicMillis(clock)
         const turnAt = gate.lastAt === undefined ? now : gate.lastAt + spacing
         if (!isDue(turnAt, now)) {
           const spacingLeft = turnAt - now
@@ -228,7 +228,7 @@ export const make = (options: IdentifyLimiterOptions = {}): Effect.Effect<Contex
       send: (answered: Effect.Effect<void>) => Effect.Effect<A, E, R>
     ): Effect.Effect<A, E | IdentifyBudgetExhausted, R> =>
       Effect.clockWith((clock) => {
-        const resetAfter = exhaustedFor(clock.unsafeCurrentTimeMillis())
+        const resetAfter = exhaustedFor(monotonicMillis(clock))
         if (resetAfter !== undefined && onExhausted === "fail") return Effect.fail(exhausted(shardId, resetAfter))
         const gate = gateFor(shardId % maxConcurrency)
         // this identify's answer, which may come before its send is done
@@ -236,7 +236,7 @@ export const make = (options: IdentifyLimiterOptions = {}): Effect.Effect<Contex
         let answeredAt: number | undefined
         const answered = Effect.sync(() => {
           if (answeredAt !== undefined) return
-          answeredAt = clock.unsafeCurrentTimeMillis()
+          answeredAt = monotonicMillis(clock)
           // a later identify of the key owns the gate by now: this answer says nothing about it
           if (gate.pending !== answer) return
           gate.lastAt = Math.min(gate.lastAt!, answeredAt)
@@ -244,7 +244,7 @@ export const make = (options: IdentifyLimiterOptions = {}): Effect.Effect<Contex
           Deferred.unsafeDone(answer, Exit.void)
         })
         const sent = Effect.sync(() => {
-          gate.lastAt = Math.min(clock.unsafeCurrentTimeMillis() + margin, answeredAt ?? Infinity)
+          gate.lastAt = Math.min(monotonicMillis(clock) + margin, answeredAt ?? Infinity)
           gate.pending = answeredAt === undefined ? answer : undefined
           if (gate.retired) inherit(gate.lastAt)
         })
@@ -259,7 +259,7 @@ export const make = (options: IdentifyLimiterOptions = {}): Effect.Effect<Contex
     const configure = (limit: SessionStartLimit): Effect.Effect<void> =>
       Effect.clockWith((clock) =>
         Effect.sync(() => {
-          const now = clock.unsafeCurrentTimeMillis()
+          const now = monotonicMillis(clock)
           budget = { total: limit.total, remaining: limit.remaining, resetAt: now + limit.resetAfter }
           const next = Math.max(1, Math.floor(limit.maxConcurrency))
           if (next === maxConcurrency) return
@@ -278,7 +278,7 @@ export const make = (options: IdentifyLimiterOptions = {}): Effect.Effect<Contex
 
     const snapshot = Effect.clockWith((clock) =>
       Effect.sync((): IdentifySnapshot => {
-        const now = clock.unsafeCurrentTimeMillis()
+        const now = monotonicMillis(clock)
         refill(now)
         const keys = Array.from({ length: maxConcurrency }, (_, key): KeySnapshot => {
           const gate = gates.get(key)

@@ -10,6 +10,7 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as FiberId from "effect/FiberId"
 import type * as Scope from "effect/Scope"
+import { monotonicMillis } from "../internal/due.ts"
 import * as SlidingWindow from "./SlidingWindow.ts"
 
 /**
@@ -127,7 +128,7 @@ export const make = (options: SendLimiterOptions = gatewaySends): Effect.Effect<
     let alarm: Deferred.Deferred<void> | undefined
     const round = Effect.clockWith((clock) =>
       Effect.sync(() => {
-        const now = clock.unsafeCurrentTimeMillis()
+        const now = monotonicMillis(clock)
         const next = serve(now)
         if (next === undefined) {
           serving = false
@@ -173,7 +174,7 @@ export const make = (options: SendLimiterOptions = gatewaySends): Effect.Effect<
       Effect.uninterruptibleMask((restore) =>
         Effect.clockWith((clock) =>
           Effect.flatMap(Deferred.make<void>(), (turn) => {
-            const now = clock.unsafeCurrentTimeMillis()
+            const now = monotonicMillis(clock)
             if (canSkipQueue(priority) && SlidingWindow.tryTake(log, now, caps[priority])) return Effect.succeed(now)
             const waiter: Waiter = { priority, turn, grantedAt: undefined }
             queues[priority].push(waiter)
@@ -195,7 +196,7 @@ export const make = (options: SendLimiterOptions = gatewaySends): Effect.Effect<
 
     const snapshot = Effect.clockWith((clock) =>
       Effect.sync((): SendLimiterSnapshot => ({
-        used: SlidingWindow.used(log, clock.unsafeCurrentTimeMillis()),
+        used: SlidingWindow.used(log, monotonicMillis(clock)),
         waiting: { control: queues.control.length, command: queues.command.length }
       }))
     )

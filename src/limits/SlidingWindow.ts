@@ -8,7 +8,8 @@
 import { isDue } from "../internal/due.ts"
 
 /**
- * The times (ms, ascending) of the takes still inside the window.
+ * The times (ms, ascending, on a monotonic clock: see `internal/due.ts`) of the takes still
+ * inside the window.
  *
  * @since 0.1.0
  */

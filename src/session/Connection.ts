@@ -15,6 +15,7 @@ import * as Random from "effect/Random"
 import * as Scope from "effect/Scope"
 import * as FrameDecoder from "../codec/FrameDecoder.ts"
 import { isDecodeError } from "../codec/DecodeError.ts"
+import { monotonicMillis } from "../internal/due.ts"
 import type { IdentifyBudgetExhausted, IdentifyLimiter } from "../limits/IdentifyLimiter.ts"
 import * as SendLimiter from "../limits/SendLimiter.ts"
 import * as CloseCode from "../protocol/CloseCode.ts"
@@ -151,7 +152,7 @@ export const run = (ctx: Context, url: string, mode: Protocol.Mode): Effect.Effe
     let authenticated = false
     let readyAt: number | undefined
     const stable = () =>
-      readyAt !== undefined && clock.unsafeCurrentTimeMillis() - readyAt >= Duration.toMillis(options.backoff.stableAfter)
+      readyAt !== undefined && monotonicMillis(clock) - readyAt >= Duration.toMillis(options.backoff.stableAfter)
 
     // a connection that will identify waits for its admission before it opens the socket, and
     // keeps it until Identify is sent: shards do not sit connected for long before their turn
@@ -227,7 +228,7 @@ export const run = (ctx: Context, url: string, mode: Protocol.Mode): Effect.Effe
       Effect.zipRight(sendLimiter.take("control"), Effect.ignore(connection.send(payload)))
     // records a heartbeat going out now and returns its send
     const beat = (scheduled: boolean) => {
-      tracker.sent(clock.unsafeCurrentTimeMillis(), scheduled)
+      tracker.sent(monotonicMillis(clock), scheduled)
       return sendControl(ctx.heartbeat(ctx.memory.current.sequence))
     }
 
@@ -242,11 +243,11 @@ export const run = (ctx: Context, url: string, mode: Protocol.Mode): Effect.Effe
 
     const authenticate = Effect.gen(function*() {
       if (mode === "identify") {
-        const waitFrom = clock.unsafeCurrentTimeMillis()
+        const waitFrom = monotonicMillis(clock)
         yield* ctx.identifyLimiter.identify(shard, (answered) =>
           Effect.suspend(() => {
             identifyAnswered = answered
-            return Effect.zipRight(ctx.metrics.identifyWait(clock.unsafeCurrentTimeMillis() - waitFrom), sendControl(ctx.identify()))
+            return Effect.zipRight(ctx.metrics.identifyWait(monotonicMillis(clock) - waitFrom), sendControl(ctx.identify()))
           })).pipe(
           Effect.withSpan("Session.identify", { attributes: { shard } }),
           // the admission goes once Identify is out, even when READY is read before the send
@@ -310,7 +311,7 @@ export const run = (ctx: Context, url: string, mode: Protocol.Mode): Effect.Effe
     const onReady = (reason: Reason) =>
       Effect.gen(function*() {
         ready = true
-        readyAt ??= clock.unsafeCurrentTimeMillis()
+        readyAt ??= monotonicMillis(clock)
         yield* answered
         yield* ctx.transition(SessionState.Connected({ phase: "Ready" }), reason)
         yield* Scope.extend(
@@ -383,12 +384,14 @@ export const run = (ctx: Context, url: string, mode: Protocol.Mode): Effect.Effe
           case "Ignore":
             break
           case "HeartbeatAck":
-            if (tracker.acked(clock.unsafeCurrentTimeMillis())) ctx.latency(tracker.latency!)
+            // whole ms, as the wall clock gave them (and as status tables show them): monotonic
+            // readings have fractions
+            if (tracker.acked(monotonicMillis(clock))) ctx.latency(Math.round(tracker.latency!))
             break
           case "HeartbeatNow": {
             // answered at once, but at most once a second: a gateway asking in a loop must not
             // spend the connection's send budget on heartbeats
-            const now = clock.unsafeCurrentTimeMillis()
+            const now = monotonicMillis(clock)
             if (now - lastRequestedBeat < minRequestedBeatGap) break
             lastRequestedBeat = now
             return Effect.zipRight(beat(false), Effect.suspend(() => handle(frames, i + 1)))

@@ -9,6 +9,7 @@ import type * as HttpClient from "@effect/platform/HttpClient"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import type * as Redacted from "effect/Redacted"
+import { monotonicMillis } from "../internal/due.ts"
 import { IdentifyLimiter } from "../limits/IdentifyLimiter.ts"
 import type { GatewayBot } from "../protocol/GatewayBot.ts"
 import * as GatewayInfo from "../session/GatewayInfo.ts"
@@ -69,7 +70,7 @@ export const make = (
     let fetches = 0
 
     const fresh = (): GatewayBot | undefined =>
-      cached !== undefined && clock.unsafeCurrentTimeMillis() < cached.until ? cached.info : undefined
+      cached !== undefined && monotonicMillis(clock) < cached.until ? cached.info : undefined
 
     const refetch = GatewayInfo.fetch(options.api, options.token, options.timeout).pipe(
       Effect.provide(http),
@@ -77,7 +78,7 @@ export const make = (
       Effect.tap((info) =>
         Effect.sync(() => {
           fetches++
-          cached = { info, until: clock.unsafeCurrentTimeMillis() + maxAge }
+          cached = { info, until: monotonicMillis(clock) + maxAge }
         })
       ),
       Effect.tap((info) =>
@@ -95,7 +96,7 @@ export const make = (
       Effect.catchIf((error) => error.reason !== "Unauthorized" && cached !== undefined, (error) => {
         const stale = cached!.info
         const retryIn = Math.max(Math.min(maxAge, staleRetryMillis), (error.retryAfter ?? 0) * 1000)
-        cached = { info: stale, until: clock.unsafeCurrentTimeMillis() + retryIn }
+        cached = { info: stale, until: monotonicMillis(clock) + retryIn }
         return Effect.as(
           Effect.logWarning("gateway info could not be refreshed; using the cached answer").pipe(
             Effect.annotateLogs({ reason: error.reason, detail: error.detail })

@@ -3,7 +3,8 @@
  * `Schedule` says; a single fiber sleeps until the earliest of them, runs what is due and sleeps
  * again, and exists only while some connection is beating. An idle connection costs an entry in a
  * heap instead of a fiber of its own (a fiber sleeping through a schedule holds about 11 KiB).
- * Time is `Clock`'s, so `TestClock` drives it.
+ * Time is the `Clock`'s monotonic time (see `internal/due.ts`), so `TestClock` drives it and a
+ * step of the wall clock does not move a beat.
  *
  * @since 0.1.0
  */
@@ -14,7 +15,7 @@ import type * as Schedule from "effect/Schedule"
 import * as ScheduleDecision from "effect/ScheduleDecision"
 import * as ScheduleIntervals from "effect/ScheduleIntervals"
 import * as Scope from "effect/Scope"
-import { isDue } from "../internal/due.ts"
+import { isDue, monotonicMillis } from "../internal/due.ts"
 
 /**
  * What a connection beats with.
@@ -78,7 +79,7 @@ export const make: Effect.Effect<HeartbeatTimer, never, Scope.Scope> = Effect.ge
   }
 
   const runDue: Effect.Effect<void> = Effect.suspend(() => {
-    const now = clock.unsafeCurrentTimeMillis()
+    const now = monotonicMillis(clock)
     const next = peekLive()
     if (next === undefined || !isDue(next.dueAt, now)) return Effect.void
     due.pop()
@@ -105,7 +106,7 @@ export const make: Effect.Effect<HeartbeatTimer, never, Scope.Scope> = Effect.ge
         return Effect.void
       }
       sleepingUntil = next.dueAt
-      const now = clock.unsafeCurrentTimeMillis()
+      const now = monotonicMillis(clock)
       const run = Effect.zipRight(runDue, sleep(mine))
       return isDue(next.dueAt, now) ? run : Effect.zipRight(Effect.interruptible(Effect.sleep(next.dueAt - now)), run)
     })
@@ -131,7 +132,7 @@ export const make: Effect.Effect<HeartbeatTimer, never, Scope.Scope> = Effect.ge
     add: (beating) =>
       Effect.gen(function*() {
         const entry: Entry = { dueAt: 0, state: beating.schedule.initial, beating }
-        yield* plan(entry, beating, clock.unsafeCurrentTimeMillis())
+        yield* plan(entry, beating, monotonicMillis(clock))
         yield* Scope.addFinalizer(yield* Effect.scope, Effect.sync(() => {
           entry.beating = undefined
         }))

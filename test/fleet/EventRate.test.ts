@@ -18,4 +18,28 @@ describe("EventRate", () => {
     expect(rate.perSecond(start + 25_000)).toBe(25)
     expect(rate.perSecond(start + 35_000)).toBe(0)
   })
+
+  it("starts over when the wall clock steps back: the rate reads right again, not 0 for as long as the step", () => {
+    const rate = EventRate.make(10)
+    const start = 1_700_000_000_000
+    const hour = 60 * 60 * 1000
+    for (let second = 0; second < 20; second++) rate.record(100, start + second * 1000)
+    const back = start + 20_000 - hour
+    const readings: Array<number> = []
+    for (let second = 0; second < 20; second++) {
+      rate.record(100, back + second * 1000)
+      readings.push(rate.perSecond(back + second * 1000 + 999))
+    }
+    // as for a meter that just started: no complete second at first, then 100/s
+    expect(readings).toEqual([0, ...Array.from({ length: 19 }, () => 100)])
+  })
+
+  it("counts a second seen again after a short step back once, not with its count from before", () => {
+    const rate = EventRate.make(10)
+    const start = 1_700_000_000_000
+    for (let second = 0; second < 10; second++) rate.record(100, start + second * 1000)
+    const back = start + 10_000 - 5_000
+    for (let second = 0; second < 10; second++) rate.record(10, back + second * 1000)
+    expect(rate.perSecond(back + 10_000)).toBe(10)
+  })
 })
