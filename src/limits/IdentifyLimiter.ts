@@ -140,6 +140,9 @@ interface Gate {
   retired: boolean
 }
 
+/** The session starts left at which the budget is told to be low: a tenth of the day's. */
+const lowBudget = (total: number): number => Math.floor(total / 10)
+
 interface Budget {
   readonly total: number
   remaining: number
@@ -209,10 +212,21 @@ export const make = (options: IdentifyLimiterOptions = {}): Effect.Effect<Contex
             Effect.zipRight(awaitTurn(gate, shardId))
           )
         }
-        if (budget !== undefined) budget.remaining -= 1
         gate.lastAt = now
         gate.pending = undefined
-        return Effect.succeed(true)
+        if (budget === undefined) return Effect.succeed(true)
+        budget.remaining -= 1
+        // told once, as a tenth of the day's starts is left: a bot that reconnects too often finds
+        // out before its shards stop
+        if (budget.remaining !== lowBudget(budget.total)) return Effect.succeed(true)
+        return Effect.as(
+          Effect.logWarning(
+            `identify budget low: ${budget.remaining} of ${budget.total} session starts left until it refills in ${
+              Duration.format(Duration.millis(Math.round(budget.resetAt - now)))
+            }`
+          ),
+          true
+        )
       })
 
     /** An identify of a retired key, sent at `at`: every key of now waits for it. */

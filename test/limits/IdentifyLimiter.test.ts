@@ -3,6 +3,7 @@ import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Fiber from "effect/Fiber"
+import * as Logger from "effect/Logger"
 import * as Option from "effect/Option"
 import * as TestClock from "effect/TestClock"
 import * as IdentifyLimiter from "../../src/limits/IdentifyLimiter.ts"
@@ -283,5 +284,19 @@ describe("IdentifyLimiter", () => {
       yield* TestClock.adjust("4999999999 nanos")
       yield* settle
       expect(yield* isDone(second)).toBe(true)
+    }))
+
+  it.effect("tells once, at Warning, that a tenth of the day's session starts is left", () =>
+    Effect.gen(function*() {
+      const lines: Array<string> = []
+      const logger = Logger.make(({ logLevel, message }) => {
+        lines.push(`${logLevel.label} ${String(message)}`)
+      })
+      const limiter = yield* IdentifyLimiter.make()
+      yield* limiter.configure(limits({ maxConcurrency: 4, total: 20, remaining: 4, resetAfter: 3_600_000 }))
+      yield* Effect.flatMap(identifyAll(limiter, [0, 1, 2]), ({ fiber }) => Fiber.join(fiber)).pipe(
+        Effect.provide(Logger.replace(Logger.defaultLogger, logger))
+      )
+      expect(lines).toEqual(["WARN identify budget low: 2 of 20 session starts left until it refills in 1h"])
     }))
 })
