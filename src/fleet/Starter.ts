@@ -179,8 +179,8 @@ export const make = <R>(options: Options<R>): Effect.Effect<Starter, never, Scop
 
     // Stopping the starting, then giving up on the shards not started, runs once, however many
     // ask, on a fiber of its own: a caller that gives up waiting (interrupted) leaves it to finish,
-    // and every caller, later ones too, waits until it has. (`Effect.cached` kept the first
-    // caller's interruption as the result every later stop got, and abandoned no shard.)
+    // and every caller, later ones too, waits until it has and gets its result, never another
+    // caller's interruption.
     const stopped = yield* Deferred.make<void>()
     let stopBegun = false
     const stopStarting = Effect.zipRight(

@@ -384,8 +384,7 @@ export const run = (ctx: Context, url: string, mode: Protocol.Mode): Effect.Effe
           case "Ignore":
             break
           case "HeartbeatAck":
-            // whole ms, as the wall clock gave them (and as status tables show them): monotonic
-            // readings have fractions
+            // in whole ms, as status views show it: monotonic readings have fractions
             if (tracker.acked(monotonicMillis(clock))) ctx.latency(Math.round(tracker.latency!))
             break
           case "HeartbeatNow": {
@@ -424,11 +423,11 @@ export const run = (ctx: Context, url: string, mode: Protocol.Mode): Effect.Effe
       i: number
     ): Effect.Effect<void> =>
       Effect.zipRight(step._tag === "Emit" ? Effect.void : answered, Effect.suspend(() => {
-        tracker.paused = true
+        tracker.pause()
         return offerWhenRoom(step.event)
       })).pipe(
         Effect.flatMap((accepted) => {
-          tracker.paused = false
+          tracker.resume()
           return accepted ? commit(step) ?? Effect.void : finish(Protocol.modeOf(ctx.memory.current), Reason.Disconnect())
         }),
         Effect.zipRight(Effect.suspend(() => handle(frames, i + 1)))

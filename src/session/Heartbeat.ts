@@ -35,19 +35,28 @@ export class Tracker {
   latency: number | undefined = undefined
   /** Heartbeats acknowledged on this connection. */
   acknowledged = 0
-  private isPaused = false
+  private waiting = false
 
   /**
-   * While the session waits for the program to take events, ACKs may sit unread behind them:
-   * no beat is declared lost then, and the ACK read once it goes on measures no round trip (it may
-   * have waited unread for as long as the program took).
+   * Whether the reader waits for the program to take events: ACKs may sit unread behind them, so
+   * no beat is declared lost meanwhile.
    */
   get paused(): boolean {
-    return this.isPaused
+    return this.waiting
   }
-  set paused(on: boolean) {
-    if (this.isPaused && !on) this.sentAt = undefined
-    this.isPaused = on
+
+  /** The reader waits for the program: ACKs may sit unread from now on. */
+  pause(): void {
+    this.waiting = true
+  }
+
+  /**
+   * The reader goes on. The ACK it reads next measures no round trip: it may have waited unread
+   * for as long as the program took.
+   */
+  resume(): void {
+    this.waiting = false
+    this.sentAt = undefined
   }
 
   /** Records a beat going out at `now`; `scheduled` beats arm the zombie check. */

@@ -128,8 +128,9 @@ export interface Session {
    */
   readonly disconnect: (timeout?: Duration.DurationInput) => Effect.Effect<Option.Option<SessionOptions.ResumePoint>>
   /**
-   * Ends the session for good: closes with 1000 (the bot goes offline on this shard). Like
-   * `disconnect`, it waits up to `timeout` (default 5 s) for the close to go through.
+   * Ends the session for good: closes with 1000 (the bot goes offline on this shard), unless a
+   * `disconnect` came first (the first stop decides the close). Like `disconnect`, it waits up to
+   * `timeout` (default 5 s) for the close to go through.
    */
   readonly end: (timeout?: Duration.DurationInput) => Effect.Effect<void>
 }
@@ -380,7 +381,9 @@ export const makeWith = (
     // the same, but the loop's log lines are not kept in it as events, for days, without a bound.
     const span = yield* Effect.makeSpan("Session.run", { attributes: { shard: shardId } })
     const spanReference = Tracer.externalSpan({ traceId: span.traceId, spanId: span.spanId, sampled: span.sampled })
-    const fiber = yield* Effect.forkDaemon(Effect.onExit(loop, (exit) => {
+    // Forked uninterruptible, the loop interruptible inside: a stop that comes before the fiber
+    // first runs interrupts the loop, not the fiber before its exit handler was installed
+    const fiber = yield* Effect.uninterruptibleMask((restore) => Effect.forkDaemon(Effect.onExit(restore(loop), (exit) => {
       loopEnded = true
       // an error or a defect ends the events with it; being stopped (interrupted) ends them cleanly
       const outcome: Exit.Exit<void, SessionError> = Exit.isFailure(exit) && !Cause.isInterruptedOnly(exit.cause)
@@ -404,7 +407,7 @@ export const makeWith = (
         if (hooks.onEnd !== undefined) yield* hooks.onEnd(outcome)
         yield* Scope.close(sessionScope, Exit.void)
       })
-    })).pipe(Effect.withParentSpan(spanReference), Effect.annotateLogs({ shard: shardId }))
+    }))).pipe(Effect.withParentSpan(spanReference), Effect.annotateLogs({ shard: shardId }))
 
     // Stopping: the first stop closes the open connection (1000 to end the session, else
     // resumable); every stop then lets the loop see the close through, so events that arrive
@@ -452,8 +455,10 @@ export const makeWith = (
         )
       )
     // a command waits for a ready connection
+    const send = (command: Commands.UserCommand, payload: string | Uint8Array): Effect.Effect<void, SessionClosed> =>
+      untilEnded(outbox.submit(Commands.opcode(command), payload))
     const submit = (command: Commands.UserCommand): Effect.Effect<void, Commands.InvalidCommand | SessionClosed> =>
-      Effect.flatMap(Commands.encode(command, resolved.encoding), (payload) => untilEnded(outbox.submit(Commands.opcode(command), payload)))
+      Effect.flatMap(Commands.encode(command, resolved.encoding), (payload) => send(command, payload))
 
     const requestGuildMembers: Session["requestGuildMembers"] = (request) =>
       Effect.flatMap(Random.nextIntBetween(0, 2 ** 31 - 1), (random) => {
@@ -494,7 +499,7 @@ export const makeWith = (
         return Effect.flatMap(Commands.encode(command, resolved.encoding), (payload) =>
           Effect.flatMap(SessionOptions.withPresence(identifying, presence), (next) => {
             identifying = next
-            return untilEnded(outbox.submit(Commands.opcode(command), payload))
+            return send(command, payload)
           }))
       },
       updateVoiceState: (voice) => submit(Commands.voiceStateUpdate(voice)),

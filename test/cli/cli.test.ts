@@ -4,12 +4,13 @@
  * for the run without a token, and the same sources bundled once by esbuild (the compiler tsx uses)
  * for the others, which then start in a third of the CPU time.
  */
-import { beforeAll, describe, expect, it } from "@effect/vitest"
+import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Redacted from "effect/Redacted"
 import { build } from "esbuild"
 import { spawn } from "node:child_process"
+import { rm } from "node:fs/promises"
 import { fileURLToPath } from "node:url"
 import * as LocalGateway from "../../src/testing/LocalGateway.ts"
 import type * as Log from "../../src/testing/Log.ts"
@@ -48,8 +49,13 @@ interface How {
   readonly tsx?: boolean
 }
 
-/** Where the bundle goes: inside `node_modules`, so that its packages resolve as the sources' do. */
-const bundle = `${root}node_modules/.cache/effect-discord-gateway/cli.mjs`
+/**
+ * Where the bundle goes: inside `node_modules`, so that its packages resolve as the sources' do;
+ * named by this process, so that two runs of the suite do not share it.
+ */
+const bundle = `${root}node_modules/.cache/effect-discord-gateway/cli-${process.pid}.mjs`
+
+afterAll(() => rm(bundle, { force: true }))
 
 beforeAll(async () => {
   await build({

@@ -19,9 +19,9 @@ describe("Heartbeat.Tracker", () => {
   it("measures nothing with the ACK read after a pause, which may have waited unread; the next beat measures again", () => {
     const tracker = new Heartbeat.Tracker()
     tracker.sent(1000, true)
-    tracker.paused = true
+    tracker.pause()
     expect(tracker.isZombie).toBe(false)
-    tracker.paused = false
+    tracker.resume()
     // answered at once, read 8 s later once the program took its events
     expect(tracker.acked(9000)).toBe(false)
     expect(tracker.latency).toBeUndefined()

@@ -17,6 +17,7 @@ import * as TestClock from "effect/TestClock"
 import * as IdentifyLimiter from "../../src/limits/IdentifyLimiter.ts"
 import * as Intents from "../../src/protocol/Intents.ts"
 import { type Connection, GatewayTransport } from "../../src/transport/GatewayTransport.ts"
+import * as SessionOptions from "../../src/session/SessionOptions.ts"
 import * as MemoryTransport from "../../src/transport/MemoryTransport.ts"
 import { acceptAndHello, options, ready, receiveOp, Session, settle, TestLayer } from "./harness.ts"
 
@@ -65,6 +66,23 @@ describe("stopping: requests in flight", () => {
 })
 
 describe("stopping: stops at once", () => {
+  it.scoped("a stop made before the session's loop first ran still ends it: Disconnected (Disconnect), await done, onEnd called", () =>
+    Effect.gen(function*() {
+      const resolved = yield* SessionOptions.resolve(options())
+      let ended: Exit.Exit<void, unknown> | undefined
+      const session = yield* Session.makeWith(resolved, { onEnd: (exit) => Effect.sync(() => void (ended = exit)) })
+      yield* session.disconnect()
+      const awaited = yield* Effect.fork(session.await)
+      yield* settle
+      const last = yield* Effect.map(Stream.runHead(session.transitions), Option.getOrThrow)
+      expect([last.to._tag, last.reason._tag, Option.isSome(yield* Fiber.poll(awaited)), ended]).toEqual([
+        "Disconnected",
+        "Disconnect",
+        true,
+        Exit.void
+      ])
+    }).pipe(Effect.provide(TestLayer)))
+
   it.scoped("a second disconnect running alongside the first returns only once the session reads Disconnected", () =>
     Effect.gen(function*() {
       const { session } = yield* readySession()
