@@ -381,9 +381,10 @@ export const makeWith = (
     // the same, but the loop's log lines are not kept in it as events, for days, without a bound.
     const span = yield* Effect.makeSpan("Session.run", { attributes: { shard: shardId } })
     const spanReference = Tracer.externalSpan({ traceId: span.traceId, spanId: span.spanId, sampled: span.sampled })
-    // Forked uninterruptible, the loop interruptible inside: a stop that comes before the fiber
-    // first runs interrupts the loop, not the fiber before its exit handler was installed
-    const fiber = yield* Effect.uninterruptibleMask((restore) => Effect.forkDaemon(Effect.onExit(restore(loop), (exit) => {
+    // Forked uninterruptible, the loop interruptible inside, whatever the caller's code was (an
+    // `acquireRelease`'s acquire is uninterruptible): a stop that comes before the fiber first runs
+    // interrupts the loop, not the fiber before its exit handler was installed
+    const fiber = yield* Effect.uninterruptible(Effect.forkDaemon(Effect.onExit(Effect.interruptible(loop), (exit) => {
       loopEnded = true
       // an error or a defect ends the events with it; being stopped (interrupted) ends them cleanly
       const outcome: Exit.Exit<void, SessionError> = Exit.isFailure(exit) && !Cause.isInterruptedOnly(exit.cause)

@@ -66,6 +66,17 @@ describe("stopping: requests in flight", () => {
 })
 
 describe("stopping: stops at once", () => {
+  it.scoped("a session made in uninterruptible code (an acquireRelease's acquire) stops all the same", () =>
+    Effect.gen(function*() {
+      const session = yield* Effect.uninterruptible(Session.make(options()))
+      yield* settle
+      const stopping = yield* Effect.fork(session.disconnect())
+      yield* settle
+      yield* TestClock.adjust("1 minute")
+      expect(Option.isSome(yield* Fiber.poll(stopping))).toBe(true)
+      expect((yield* session.state)._tag).toBe("Disconnected")
+    }).pipe(Effect.provide(TestLayer)))
+
   it.scoped("a stop made before the session's loop first ran still ends it: Disconnected (Disconnect), await done, onEnd called", () =>
     Effect.gen(function*() {
       const resolved = yield* SessionOptions.resolve(options())
