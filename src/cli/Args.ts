@@ -277,6 +277,10 @@ export const parse = (
     }
     for (const [flag, url] of [["--api", values.get("--api")], ["--gateway", values.get("--gateway")]] as const) {
       if (url !== undefined && !URL.canParse(url)) return yield* Either.left(new UsageError({ detail: `${flag}: ${echo(url)} is not a URL` }))
+      // without a token the CLI runs its embedded gateway: another one would get its placeholder
+      if (url !== undefined && token === undefined) {
+        return yield* Either.left(new UsageError({ detail: `${flag} needs a token (--token or DISCORD_TOKEN)` }))
+      }
     }
 
     return {

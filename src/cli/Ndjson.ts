@@ -14,4 +14,4 @@ import { printable } from "../internal/printable.ts"
  * @since 0.1.0
  */
 export const line = (event: GatewayEvent): string =>
-  printable(JSON.stringify({ shard: event.shard, seq: event.sequence, t: event.t, d: event.d }))
+  printable(JSON.stringify({ shard: event.shard, seq: event.sequence, t: event.t, d: event.d ?? null }))

@@ -50,23 +50,45 @@ const embedded = (shardCount: number | undefined) =>
   })
 
 /**
- * Completes when stdout can no longer be written (EPIPE: its reader went away, as in `| head`).
- * The listener stays for the rest of the process, so writes still in flight fail quietly instead
- * of crashing it.
+ * Completes when stdout can no longer be written: with `undefined` when its reader went away
+ * (EPIPE, as in `| head`), else with what failed (a full disk, say). The listener stays for the
+ * rest of the process, so writes still in flight fail quietly instead of crashing it.
  */
-const stdoutClosed: Effect.Effect<void> = Effect.async<void>((resume) => {
-  process.stdout.on("error", () => resume(Effect.void))
+const stdoutEnded: Effect.Effect<string | undefined> = Effect.async((resume) => {
+  process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+    resume(Effect.succeed(error.code === "EPIPE" ? undefined : printable(error.code ?? error.message)))
+  })
 })
+
+/**
+ * Waits, when a write filled stdout's buffer, until it has room again (or is gone): a slow reader
+ * then holds the events back in the fleet's bounded buffer and TCP, not in this process's memory.
+ */
+const drained: Effect.Effect<void> = Effect.suspend(() =>
+  process.stdout.writableNeedDrain
+    ? Effect.async<void>((resume) => {
+      const done = () => {
+        process.stdout.off("drain", done).off("close", done)
+        resume(Effect.void)
+      }
+      process.stdout.on("drain", done).on("close", done)
+      return Effect.sync(() => void process.stdout.off("drain", done).off("close", done))
+    })
+    : Effect.void
+)
 
 const show = (options: Args.CliOptions, fleet: Fleet.Fleet): Effect.Effect<void, never, Scope.Scope> => {
   const events = fleet.events
   if (options.format === "ndjson") {
     return Stream.runForEachChunk(events, (chunk) =>
-      Effect.sync(() => {
-        let text = ""
-        for (const event of chunk) text += `${Ndjson.line(event)}\n`
-        process.stdout.write(text)
-      })).pipe(Effect.ignore)
+      Effect.zipRight(
+        Effect.sync(() => {
+          let text = ""
+          for (const event of chunk) text += `${Ndjson.line(event)}\n`
+          process.stdout.write(text)
+        }),
+        drained
+      )).pipe(Effect.ignore)
   }
   return Effect.gen(function*() {
     const out = process.stdout
@@ -80,7 +102,9 @@ const show = (options: Args.CliOptions, fleet: Fleet.Fleet): Effect.Effect<void,
         ))
       ))
     yield* Effect.forkScoped(Effect.repeat(draw, { schedule: Schedule.spaced(out.isTTY ? "500 millis" : "5 seconds") }))
-    yield* Stream.runForEach(events, (event) => Effect.sync(() => screen.log(Pretty.summary(event, new Date())))).pipe(Effect.ignore)
+    yield* Stream.runForEach(events, (event) => Effect.zipRight(Effect.sync(() => screen.log(Pretty.summary(event, new Date()))), drained)).pipe(
+      Effect.ignore
+    )
   })
 }
 
@@ -113,11 +137,18 @@ const run = (options: Args.CliOptions) =>
     const elapsed = options.duration === undefined
       ? Effect.never
       : Effect.as(Effect.sleep(Duration.seconds(options.duration)), `stopped after ${options.duration} s`)
+    // a closed stdout (`| head`) is a normal end; one that fails otherwise loses the output: exit 1
+    const written = Effect.map(stdoutEnded, (failure) =>
+      failure === undefined
+        ? { why: "stopped: stdout was closed", failed: false }
+        : { why: `error: stdout cannot be written (${failure})`, failed: true })
     // once stopping began it runs to the end: the fleet ends during it, and must not cut it short
-    const stop = Effect.race(elapsed, Effect.as(stdoutClosed, "stopped: stdout was closed")).pipe(
-      Effect.flatMap((why) =>
+    const stop = Effect.race(Effect.map(elapsed, (why) => ({ why, failed: false })), written).pipe(
+      Effect.flatMap(({ failed, why }) =>
         Effect.uninterruptible(
-          Effect.flatMap(fleet.disconnect(), (points) => Console.error(`${why}; ${points.length} resumable session(s)`))
+          Effect.flatMap(fleet.disconnect(), (points) => Console.error(`${why}; ${points.length} resumable session(s)`)).pipe(
+            Effect.zipRight(failed ? exit(1) : Effect.void)
+          )
         )
       )
     )

@@ -80,12 +80,15 @@ describe("Args", () => {
     for (const local of ["http://localhost:1/api", "http://127.0.0.1:1/api", "http://[::1]:1/api", "https://discord.com/api/v10"]) {
       expect(warned(["--api", local, "--gateway", local.replace("http", "ws")])).toEqual([])
     }
-    // no token given: the embedded gateway, on this machine
-    expect(Args.warnings(Either.getOrThrow(parse(["--api", "http://proxy.internal/api"])))).toEqual([])
+    // no token given: the embedded gateway runs, so another gateway would get its placeholder token
+    expect(error(["--api", "http://proxy.internal/api"])).toBe("--api needs a token (--token or DISCORD_TOKEN)")
+    expect(error(["--gateway", "ws://gateway.example"])).toBe("--gateway needs a token (--token or DISCORD_TOKEN)")
   })
 
   it("parses every flag, with = or a separate value", () => {
     const options = Either.getOrThrow(parse([
+      "--token",
+      "abc",
       "--api=http://127.0.0.1:1/api/v10",
       "--gateway",
       "ws://127.0.0.1:2",

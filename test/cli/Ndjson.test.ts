@@ -8,6 +8,8 @@ describe("Ndjson", () => {
   it("writes one exact line per event", () => {
     const event = Event.make(2, 17, "MESSAGE_CREATE", { id: "1", content: "hi" })
     expect(Ndjson.line(event)).toBe(`{"shard":2,"seq":17,"t":"MESSAGE_CREATE","d":{"id":"1","content":"hi"}}`)
+    // a dispatch that came without `d` (a custom gateway's) keeps the shape
+    expect(Ndjson.line(Event.make(0, 7, "SOME_NEW_DISPATCH", undefined))).toBe(`{"shard":0,"seq":7,"t":"SOME_NEW_DISPATCH","d":null}`)
   })
 
   it("writes no control character, and parses back to the same event, whatever the gateway sent", () => {

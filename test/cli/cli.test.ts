@@ -10,6 +10,7 @@ import * as Effect from "effect/Effect"
 import * as Redacted from "effect/Redacted"
 import { build } from "esbuild"
 import { spawn } from "node:child_process"
+import { closeSync, openSync } from "node:fs"
 import { rm } from "node:fs/promises"
 import { fileURLToPath } from "node:url"
 import * as LocalGateway from "../../src/testing/LocalGateway.ts"
@@ -47,6 +48,11 @@ interface How {
   readonly preloads?: ReadonlyArray<string>
   /** The sources through tsx, as `npm start` runs them, instead of the bundle. */
   readonly tsx?: boolean
+  /**
+   * Where stdout goes instead of being read: a file descriptor, or "stalled", a pipe nobody reads
+   * until the CLI says it stopped (a slow consumer, `| sleep 60`).
+   */
+  readonly stdout?: "stalled" | number
 }
 
 /**
@@ -77,7 +83,7 @@ const userEnv = (): NodeJS.ProcessEnv => {
 }
 
 /** Spawns the CLI and waits for it to exit. The process is killed if the test is interrupted. */
-const cli = (args: ReadonlyArray<string>, { preloads = [], stop, tsx = false }: How = {}) =>
+const cli = (args: ReadonlyArray<string>, { preloads = [], stdout: out, stop, tsx = false }: How = {}) =>
   Effect.async<Run>((resume) => {
     let stoppedAt: number | undefined
     const imports = [...(tsx ? ["tsx"] : []), ...preloads].flatMap((module) => ["--import", module])
@@ -85,20 +91,25 @@ const cli = (args: ReadonlyArray<string>, { preloads = [], stop, tsx = false }: 
     const child = spawn(process.execPath, [...imports, entry, ...args], {
       cwd: root,
       env: userEnv(),
-      stdio: ["ignore", "pipe", "pipe"]
+      stdio: ["ignore", typeof out === "number" ? out : "pipe", "pipe"]
     })
     let stdout = ""
     let stderr = ""
-    child.stdout.setEncoding("utf8").on("data", (text: string) => {
-      stdout += text
-      if (stop !== undefined && stoppedAt === undefined && stop.when(stdout)) {
-        stoppedAt = Date.now()
-        if (stop.by === "SIGINT") child.kill("SIGINT")
-        else child.stdout.destroy()
-      }
-    })
-    child.stderr.setEncoding("utf8").on("data", (text: string) => {
+    if (out === "stalled") child.stdout?.pause()
+    else {
+      child.stdout?.setEncoding("utf8").on("data", (text: string) => {
+        stdout += text
+        if (stop !== undefined && stoppedAt === undefined && stop.when(stdout)) {
+          stoppedAt = Date.now()
+          if (stop.by === "SIGINT") child.kill("SIGINT")
+          else child.stdout?.destroy()
+        }
+      })
+    }
+    child.stderr!.setEncoding("utf8").on("data", (text: string) => {
       stderr += text
+      // the stop was made: the stalled reader reads on, so that the process can exit
+      if (out === "stalled" && /stopped/.test(stderr)) child.stdout?.resume()
     })
     child.on("close", (code, signal) => {
       const now = Date.now()
@@ -370,5 +381,40 @@ WebSocket.prototype.send = function (data, ...rest) {
       expect(run.stderr).not.toMatch(/EPIPE|^\s+at /m)
       expect(log.violations).toEqual([])
       expectResumableCloses(log)
+    }))
+
+  it.scopedLive("a slow reader holds the events back (in the fleet's buffer and TCP), not in the CLI's memory", () =>
+    Effect.gen(function*() {
+      const gateway = yield* LocalGateway.make({ token })
+      yield* gateway.startTraffic(5000)
+      // reports the most output ever held unwritten in the process, when the stop is made
+      const probe = "data:text/javascript," + encodeURIComponent(`let most = 0
+setInterval(() => { most = Math.max(most, process.stdout.writableLength) }, 50).unref()
+const write = process.stderr.write.bind(process.stderr)
+process.stderr.write = (text, ...rest) => {
+  if (String(text).includes("stopped")) write("most buffered: " + most + "\\n")
+  return write(text, ...rest)
+}`)
+      const run = yield* cli(["--token", secret, "--api", gateway.apiUrl, "--format", "ndjson", "--duration", "4"], {
+        stdout: "stalled",
+        preloads: [probe]
+      })
+      expect(run.code).toBe(0)
+      // about 2 MB a second came in; without waiting for stdout, all of it piled up
+      expect(Number(/most buffered: (\d+)/.exec(run.stderr)?.[1])).toBeLessThan(1024 * 1024)
+    }))
+
+  it.scopedLive("a stdout that cannot be written (a full disk) ends the run with exit 1, not as a closed stdout", () =>
+    Effect.gen(function*() {
+      const gateway = yield* LocalGateway.make({ token })
+      yield* gateway.startTraffic(50)
+      const full = openSync("/dev/full", "w")
+      yield* Effect.addFinalizer(() => Effect.sync(() => closeSync(full)))
+      const run = yield* cli(["--token", secret, "--api", gateway.apiUrl, "--format", "ndjson", "--duration", "10"], { stdout: full })
+      expect(run.code).toBe(1)
+      expect(lines(run.stderr).filter((line) => line.startsWith("error:"))).toEqual([
+        "error: stdout cannot be written (ENOSPC); 1 resumable session(s)"
+      ])
+      expect(run.stderr).not.toContain("stdout was closed")
     }))
 })
