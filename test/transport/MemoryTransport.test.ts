@@ -11,13 +11,20 @@ import { drain, take } from "./receive.ts"
 
 const options = { maxFrameBytes: 1024 }
 
-/** Connects with a 4-byte frame limit, sends `fits` then `over`; what the client got and how it ended. */
-const sendPastLimit = (fits: Frame, over: Frame) =>
+/** Connects the client to `url` and accepts the connection on the gateway's side. */
+const connected = (url: string, connectOptions: { readonly maxFrameBytes: number } = options) =>
   Effect.gen(function*() {
     const transport = yield* GatewayTransport
     const gateway = yield* MemoryTransport.MemoryGateway
-    const connection = yield* transport.connect("wss://g", { maxFrameBytes: 4 })
+    const connection = yield* transport.connect(url, connectOptions)
     const peer = yield* gateway.accept
+    return { connection, peer }
+  })
+
+/** Connects with a 4-byte frame limit, sends `fits` then `over`; what the client got and how it ended. */
+const sendPastLimit = (fits: Frame, over: Frame) =>
+  Effect.gen(function*() {
+    const { connection, peer } = yield* connected("wss://g", { maxFrameBytes: 4 })
     yield* peer.send(fits)
     yield* peer.send(over)
     return yield* drain(connection)
@@ -26,10 +33,7 @@ const sendPastLimit = (fits: Frame, over: Frame) =>
 describe("MemoryTransport", () => {
   it.scoped("round-trips frames both ways", () =>
     Effect.gen(function*() {
-      const transport = yield* GatewayTransport
-      const gateway = yield* MemoryTransport.MemoryGateway
-      const connection = yield* transport.connect("wss://gateway.test/?v=10", options)
-      const peer = yield* gateway.accept
+      const { connection, peer } = yield* connected("wss://gateway.test/?v=10")
       expect(peer.url).toBe("wss://gateway.test/?v=10")
       yield* peer.sendJson({ op: 10, d: { heartbeat_interval: 41250 } })
       yield* peer.send(new Uint8Array([1, 2, 3]))
@@ -46,10 +50,7 @@ describe("MemoryTransport", () => {
 
   it.scoped("handshake says Hello and returns the first payload that is not a heartbeat; autoAck answers heartbeats only", () =>
     Effect.gen(function*() {
-      const transport = yield* GatewayTransport
-      const gateway = yield* MemoryTransport.MemoryGateway
-      const connection = yield* transport.connect("wss://gateway.test/", options)
-      const peer = yield* gateway.accept
+      const { connection, peer } = yield* connected("wss://gateway.test/")
       yield* connection.send(`{"op":1,"d":null}`)
       yield* connection.send(`{"op":2,"d":{"token":"t"}}`)
       expect(yield* peer.handshake(5000)).toEqual({ op: 2, d: { token: "t" } })
@@ -70,10 +71,7 @@ describe("MemoryTransport", () => {
 
   it.scoped("server close: remaining frames first, then ConnectionClosed with the code; sends then fail", () =>
     Effect.gen(function*() {
-      const transport = yield* GatewayTransport
-      const gateway = yield* MemoryTransport.MemoryGateway
-      const connection = yield* transport.connect("wss://g", options)
-      const peer = yield* gateway.accept
+      const { connection, peer } = yield* connected("wss://g")
       yield* peer.send("last")
       yield* peer.close(4004, "Authentication failed.")
       yield* peer.send("after close is ignored")
@@ -88,10 +86,7 @@ describe("MemoryTransport", () => {
 
   it.scoped("drop: the client sees no code", () =>
     Effect.gen(function*() {
-      const transport = yield* GatewayTransport
-      const gateway = yield* MemoryTransport.MemoryGateway
-      const connection = yield* transport.connect("wss://g", options)
-      const peer = yield* gateway.accept
+      const { connection, peer } = yield* connected("wss://g")
       yield* peer.drop
       expect((yield* drain(connection)).end.code).toBeUndefined()
       expect((yield* peer.closed).code).toBeUndefined()
