@@ -61,20 +61,22 @@ export const summary = (event: GatewayEvent, at: Date): string => {
 }
 
 /**
- * The status view: a header and one line per shard (at most `maxRows`, then a line saying how many
- * more).
+ * The status view in at most `maxLines` lines: a header and one line per shard; when they do not
+ * all fit, as many shards as fit and a line saying how many more there are (on a single line, only
+ * that count), so no shard goes unmentioned.
  *
  * @since 0.1.0
  */
-export const status = (rows: ReadonlyArray<ShardRow>, maxRows: number): Array<string> => {
+export const status = (rows: ReadonlyArray<ShardRow>, maxLines: number): Array<string> => {
   const header = `${pad("shard", 7)}${pad("state", 22)}${pad("seq", 10)}${pad("latency", 10)}${pad("reconnects", 12)}events/s`
-  const lines = rows.slice(0, maxRows).map((row) =>
+  const line = (row: ShardRow) =>
     `${pad(String(row.shard), 7)}${pad(row.state, 22)}${pad(row.sequence === null ? "-" : String(row.sequence), 10)}${
       pad(row.latency === undefined ? "-" : `${row.latency} ms`, 10)
     }${pad(String(row.reconnects), 12)}${row.eventsPerSecond.toFixed(1)}`
-  )
-  if (rows.length > maxRows) lines.push(`… and ${rows.length - maxRows} more shards`)
-  return [header, ...lines]
+  if (rows.length < maxLines) return [header, ...rows.map(line)]
+  const shown = Math.max(0, maxLines - 2)
+  const more = shown === 0 ? `${rows.length} shards, too many for the rows here` : `… and ${rows.length - shown} more shards`
+  return maxLines < 2 ? [more] : [header, ...rows.slice(0, shown).map(line), more]
 }
 
 /**
@@ -83,6 +85,8 @@ export const status = (rows: ReadonlyArray<ShardRow>, maxRows: number): Array<st
  * @since 0.1.0
  */
 export interface Screen {
+  /** How many lines of status view the screen shows now. */
+  readonly statusLines: () => number
   /** Redraws the status view. */
   readonly status: (lines: ReadonlyArray<string>) => void
   /** Appends a line to the event log. */
@@ -126,6 +130,7 @@ export const terminal = (out: NodeJS.WriteStream, height: number): Screen => {
   layOut()
   out.on("resize", layOut)
   return {
+    statusLines: () => top,
     status: (lines) => {
       if (top <= 0) return
       let text = `\u001b7${esc}H`
@@ -149,6 +154,7 @@ export const terminal = (out: NodeJS.WriteStream, height: number): Screen => {
  * @since 0.1.0
  */
 export const plain = (out: NodeJS.WritableStream): Screen => ({
+  statusLines: () => Infinity,
   status: (lines) => {
     out.write(`${lines.join("\n")}\n`)
   },

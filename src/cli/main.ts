@@ -92,13 +92,13 @@ const show = (options: Args.CliOptions, fleet: Fleet.Fleet): Effect.Effect<void,
   }
   return Effect.gen(function*() {
     const out = process.stdout
-    const screen = out.isTTY ? Pretty.terminal(out, fleet.shardIds.length + 2) : Pretty.plain(out)
+    const screen = out.isTTY ? Pretty.terminal(out, fleet.shardIds.length + 1) : Pretty.plain(out)
     yield* Effect.addFinalizer(() => Effect.sync(screen.close))
     const draw = Effect.flatMap(fleet.status, (rows) =>
       Effect.sync(() =>
         screen.status(Pretty.status(
           rows.map((row) => ({ ...row, state: row.state._tag === "Connected" ? `Connected/${row.state.phase}` : row.state._tag })),
-          out.isTTY ? Math.max(1, Pretty.size(out).rows - 6) : rows.length
+          screen.statusLines()
         ))
       ))
     yield* Effect.forkScoped(Effect.repeat(draw, { schedule: Schedule.spaced(out.isTTY ? "500 millis" : "5 seconds") }))

@@ -55,12 +55,39 @@ describe("Pretty", () => {
       reconnects: shard,
       eventsPerSecond: 2.25
     }))
-    const view = Pretty.status(rows, 2)
+    const view = Pretty.status(rows, 4)
     expect(view).toHaveLength(4)
     expect(view[0]).toMatch(/^shard\s+state\s+seq\s+latency\s+reconnects\s+events\/s$/)
     expect(view[1]).toMatch(/^0\s+Connected\/Ready\s+0\s+41 ms\s+0\s+2\.3$/)
     expect(view[2]).toMatch(/^1\s+Connected\/Ready\s+10\s+-\s+1\s+2\.3$/)
-    expect(view[3]).toBe("… and 1 more shards")
+    expect(view[3]).toMatch(/^2\s+Connected\/Ready\s+-\s+-\s+2\s+2\.3$/)
+    expect(Pretty.status(rows, 3).slice(1)).toEqual([view[1], "… and 2 more shards"])
+    expect(Pretty.status(rows, 2)).toEqual([view[0], "3 shards, too many for the rows here"])
+    expect(Pretty.status(rows, 1)).toEqual(["3 shards, too many for the rows here"])
+  })
+
+  it("on a short terminal the status view still says how many shards it leaves out", () => {
+    const rows = [0, 1, 2, 3].map((shard) => ({
+      shard,
+      state: "Connected/Ready",
+      sequence: null,
+      latency: undefined,
+      reconnects: 0,
+      eventsPerSecond: 0
+    }))
+    for (const height of [3, 4, 5, 6, 7, 24]) {
+      const { out, written } = fakeTerminal(height, 80)
+      const screen = Pretty.terminal(out, rows.length + 1)
+      const view = Pretty.status(rows, screen.statusLines())
+      written.length = 0
+      screen.status(view)
+      const shown = written[0]!.split("\u001b[2K").slice(1, -1).map((line) => line.replace(/\n$/, ""))
+      expect(shown, `${height} rows`).toEqual(view)
+      const listed = shown.filter((line) => line.includes("Connected")).length
+      const more = Number(/(\d+) (more )?shards/.exec(shown.at(-1)!)?.[1] ?? 0)
+      expect(listed + more, `${height} rows`).toBe(rows.length)
+    }
+    expect(Pretty.plain(fakeTerminal(3, 80).out).statusLines()).toBe(Infinity)
   })
 
   it("on a terminal: pins the status view above a scroll region, logs below it, and restores the terminal", () => {
