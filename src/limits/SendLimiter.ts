@@ -44,18 +44,34 @@ export interface SendLimiterOptions {
 export const defaultReserved = 4
 
 /**
- * Discord's gateway send limit: 120 per 60 s per connection (over it: close 4008).
+ * Time added to Discord's windows. Discord counts a send when it arrives: if the first of a
+ * window's sends arrives late (a TCP retransmit waits at least 200 ms) and the last at once, a
+ * window kept exactly would put one send too many into Discord's. With the margin, that takes a
+ * delay of more than a second.
  *
  * @since 0.1.0
  */
-export const gatewaySends: SendLimiterOptions = { limit: 120, window: Duration.seconds(60), reserved: defaultReserved }
+export const margin = Duration.seconds(1)
 
 /**
- * Discord's presence-update limit: 5 per 20 s (use `command` priority).
+ * Discord's gateway send limit: 120 per 60 s per connection (over it: close 4008), kept with
+ * `margin`: 120 per 61 s.
  *
  * @since 0.1.0
  */
-export const presenceUpdates: SendLimiterOptions = { limit: 5, window: Duration.seconds(20), reserved: 0 }
+export const gatewaySends: SendLimiterOptions = {
+  limit: 120,
+  window: Duration.sum(Duration.seconds(60), margin),
+  reserved: defaultReserved
+}
+
+/**
+ * Discord's presence-update limit: 5 per 20 s (use `command` priority), kept with `margin`: 5 per
+ * 21 s.
+ *
+ * @since 0.1.0
+ */
+export const presenceUpdates: SendLimiterOptions = { limit: 5, window: Duration.sum(Duration.seconds(20), margin), reserved: 0 }
 
 /**
  * A send limiter. `take` returns when the send may go; waiting control sends are served before

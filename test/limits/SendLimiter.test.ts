@@ -16,13 +16,13 @@ const forkTake = (limiter: SendLimiter.SendLimiter, priority: SendLimiter.SendPr
   Effect.tap(Effect.fork(limiter.take(priority)), () => settle)
 
 describe("SendLimiter", () => {
-  it.scoped("lets 120 sends go at once and holds the 121st until the first leaves the window", () =>
+  it.scoped("lets 120 sends go at once and holds the 121st until the first leaves the window, Discord's 60 s and a 1 s margin", () =>
     Effect.gen(function*() {
       const limiter = yield* SendLimiter.make()
       yield* takeMany(limiter, "control", 120)
       expect((yield* limiter.snapshot).used).toBe(120)
       const next = yield* forkTake(limiter, "control")
-      yield* TestClock.adjust("59999 millis")
+      yield* TestClock.adjust("60999 millis")
       expect(yield* isDone(next)).toBe(false)
       yield* TestClock.adjust("1 millis")
       yield* settle
@@ -34,7 +34,7 @@ describe("SendLimiter", () => {
       const limiter = yield* SendLimiter.make(SendLimiter.presenceUpdates)
       yield* takeMany(limiter, "command", 5)
       const room = yield* Effect.tap(Effect.fork(limiter.awaitRoom("command")), () => settle)
-      yield* TestClock.adjust("19999 millis")
+      yield* TestClock.adjust("20999 millis")
       expect(yield* isDone(room)).toBe(false)
       yield* TestClock.adjust("1 millis")
       yield* settle
@@ -48,11 +48,11 @@ describe("SendLimiter", () => {
     Effect.gen(function*() {
       const limiter = yield* SendLimiter.make()
       yield* takeMany(limiter, "control", 120)
-      // 0.6 ns later the wait is 59999.9999994 ms, which Effect's timeout rounds to 59999.999999 ms:
+      // 0.6 ns later the wait is 60999.9999994 ms, which Effect's timeout rounds to 60999.999999 ms:
       // when it ends, the window frees the first send 0.4 ns later, a sleep of zero
       yield* TestClock.setTime(0.0000006)
       const next = yield* forkTake(limiter, "control")
-      yield* TestClock.adjust("59999999999 nanos")
+      yield* TestClock.adjust("60999999999 nanos")
       yield* settle
       expect(yield* isDone(next)).toBe(true)
     }))
@@ -68,7 +68,7 @@ describe("SendLimiter", () => {
       const control = yield* forkTake(limiter, "control")
       expect(yield* isDone(control)).toBe(false)
       expect((yield* limiter.snapshot).waiting).toEqual({ control: 1, command: 1 })
-      yield* TestClock.adjust("60 seconds")
+      yield* TestClock.adjust("61 seconds")
       yield* settle
       expect(yield* isDone(control)).toBe(true)
       expect(yield* isDone(command)).toBe(true)
@@ -113,12 +113,12 @@ describe("SendLimiter", () => {
       expect((yield* limiter.snapshot).used).toBe(2)
     }))
 
-  it.scoped("limits presence updates to 5 per 20 s", () =>
+  it.scoped("limits presence updates to 5 per 20 s, with a 1 s margin", () =>
     Effect.gen(function*() {
       const limiter = yield* SendLimiter.make(SendLimiter.presenceUpdates)
       yield* takeMany(limiter, "command", 5)
       const sixth = yield* forkTake(limiter, "command")
-      yield* TestClock.adjust("19999 millis")
+      yield* TestClock.adjust("20999 millis")
       expect(yield* isDone(sixth)).toBe(false)
       yield* TestClock.adjust("1 millis")
       yield* settle

@@ -269,7 +269,7 @@ describe("Session", () => {
       const first = yield* ops
       expect(first.filter((op) => op === 3)).toHaveLength(5)
       expect(first.filter((op) => op === 4)).toHaveLength(1)
-      yield* TestClock.adjust("19999 millis")
+      yield* TestClock.adjust("20999 millis")
       expect(yield* ops).toEqual([])
       yield* TestClock.adjust("1 millis")
       yield* Fiber.join(updates)
@@ -282,17 +282,17 @@ describe("Session", () => {
       const presence = (name: string) => ({ since: null, activities: [{ name, type: 0 }], status: "online" as const, afk: false })
       const voice = { guild_id: "1", channel_id: null, self_mute: false, self_deaf: false }
       const ops = Effect.map(peer.takeAll, (frames) => Chunk.toReadonlyArray(frames).map((frame) => (JSON.parse(frame as string) as { op: number }).op))
-      // the command budget (116 places, the Identify in one) is spent; five more wait for 60 s
+      // the command budget (116 places, the Identify in one) is spent; five more wait for 61 s
       yield* Effect.fork(Effect.forEach(Array.from({ length: 120 }), () => session.updateVoiceState(voice), { concurrency: "unbounded" }))
       yield* settleFor(1500)
       yield* Effect.fork(Effect.forEach(["1", "2", "3", "4", "5", "6"], (name) => session.updatePresence(presence(name))))
       yield* settleFor(1500)
       expect((yield* ops).filter((op) => op === 4)).toHaveLength(115)
-      yield* TestClock.adjust("60 seconds")
+      yield* TestClock.adjust("61 seconds")
       yield* settleFor(1500)
-      // the first presence update waited 60 s for its send: it is one of the five in the 20 s from then
+      // the first presence update waited 61 s for its send: it is one of the five in the 21 s from then
       expect((yield* ops).filter((op) => op === 3)).toHaveLength(5)
-      yield* TestClock.adjust("19999 millis")
+      yield* TestClock.adjust("20999 millis")
       expect(yield* ops).toEqual([])
       yield* TestClock.adjust("1 millis")
       yield* settleFor(1500)
