@@ -254,7 +254,7 @@ export const parse = (
             error.reason === "UnknownName"
               ? `unknown intent name ${echo(error.input)}`
               : error.reason === "UnknownBits"
-              ? `${echo(error.input)} has bits no intent uses`
+              ? `${echo(error.input)} has ${Intents.unknownBits(Number(error.input))}, which no intent uses`
               : `expected a non-negative integer or intent names, got ${echo(error.input)}`
           }`
         }))

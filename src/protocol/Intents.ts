@@ -160,6 +160,14 @@ const lookup = new Map<string, number>([
   [normalize("GuildEmojisAndStickers"), GuildExpressions]
 ])
 
+/**
+ * The bits of `bits` that no intent uses, as a short text: `bits 0x...`, or `bits above 1 << 25`
+ * for a number past every intent.
+ *
+ * @since 0.1.0
+ */
+export const unknownBits = (bits: number): string => bits > all ? "bits above 1 << 25" : `bits 0x${(bits & ~all).toString(16)}`
+
 const fromNumber = (bits: number, input: string): Either.Either<number, InvalidIntents> => {
   if (!Number.isSafeInteger(bits) || bits < 0) {
     return Either.left(
@@ -167,9 +175,8 @@ const fromNumber = (bits: number, input: string): Either.Either<number, InvalidI
     )
   }
   if (!isValid(bits)) {
-    const unknown = bits > all ? "bits above 1 << 25" : `bits 0x${(bits & ~all).toString(16)}`
     return Either.left(
-      new InvalidIntents({ reason: "UnknownBits", input, message: `intents ${input} has unknown ${unknown}` })
+      new InvalidIntents({ reason: "UnknownBits", input, message: `intents ${input} has unknown ${unknownBits(bits)}` })
     )
   }
   return Either.right(bits)

@@ -130,7 +130,8 @@ describe("Args", () => {
     // a number is repeated only as a short one: past 40 digits it is not shown
     expect(error(["--intents", "9".repeat(20)])).toBe(`--intents: expected a non-negative integer or intent names, got "${"9".repeat(20)}"`)
     expect(error(["--intents", "9".repeat(60)])).toBe("--intents: expected a non-negative integer or intent names, got <60 characters, not shown>")
-    expect(error(["--intents", String(2 ** 40)])).toBe(`--intents: "${2 ** 40}" has bits no intent uses`)
+    expect(error(["--intents", String(2 ** 40)])).toBe(`--intents: "${2 ** 40}" has bits above 1 << 25, which no intent uses`)
+    expect(error(["--intents", String(1 | 2 ** 17 | 2 ** 22)])).toBe(`--intents: "4325377" has bits 0x420000, which no intent uses`)
     expect(error(["--duration", "-1"])).toContain("--duration")
     expect(error(["--log-level", "loud"])).toContain("--log-level")
     expect(error(["--gateway", "not a url"])).toContain("--gateway")
