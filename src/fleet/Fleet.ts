@@ -27,6 +27,7 @@ import * as SessionOptions from "../session/SessionOptions.ts"
 import { Reason, type Transition } from "../session/SessionState.ts"
 import * as EventBuffer from "../stream/EventBuffer.ts"
 import * as Ending from "./Ending.ts"
+import * as FleetOutage from "./FleetOutage.ts"
 import * as FleetOptions from "./FleetOptions.ts"
 import { isSnowflake, RouteError, shardOf } from "./Routing.ts"
 import * as ShardStatus from "./ShardStatus.ts"
@@ -174,6 +175,8 @@ export const make = (
     yield* Effect.addFinalizer(() => merged.done(Exit.void))
     // one timer beats for every shard: an idle shard keeps no heartbeat fiber
     const heartbeats = yield* HeartbeatTimer.make
+    // an outage of many shards is told in a few lines for all of them
+    const outage = FleetOutage.make()
     const deliverOf = ({ rate }: Starter.Shard): Session.EventSink => ({
       unsafeOffer: (event) => {
         if (!merged.sink.unsafeOffer(event)) return false
@@ -196,7 +199,7 @@ export const make = (
       start: (shard, hooks) =>
         // checked above: the only option that changes since is a presence updatePresence checked
         Effect.flatMap(Effect.orDie(optionsOf(shard.id)), (resolved) =>
-          Session.makeWith(resolved, { ...hooks, deliver: deliverOf(shard), heartbeats })),
+          Session.makeWith(resolved, { ...hooks, deliver: deliverOf(shard), heartbeats, outage: outage.of(shard.id) })),
       // the first fatal error reaches `events` at once, before the other shards are stopped
       onEnd: (exit) => Effect.zipRight(Exit.isFailure(exit) ? merged.done(exit) : Effect.void, ending.onEnd(exit)),
       onAbandon: () =>

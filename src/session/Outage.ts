@@ -3,7 +3,8 @@
  * outage of hours would otherwise be silent at the default Info level, or, logged per attempt, a
  * line every backoff. So the attempts that failed in a row are told at Warning at the fifth, then
  * each time their number has doubled (the tenth, the twentieth...): a dozen lines for a day's
- * outage. Once the session is ready again, an Info line says after how many.
+ * outage. Once the session is ready again, an Info line says after how many. A fleet counts its
+ * shards together instead (`FleetOutage`), so that an outage of all of them takes as few lines.
  *
  * @since 0.1.0
  */
@@ -27,6 +28,8 @@ export interface Outage {
   readonly failed: (reason: Reason) => Effect.Effect<void>
   /** The session got ready (READY or RESUMED): the count starts over. */
   readonly ready: Effect.Effect<void>
+  /** The session ended: it is counted no more. */
+  readonly ended: Effect.Effect<void>
 }
 
 /**
@@ -52,6 +55,7 @@ export const make = (): Outage => {
       failedInARow = 0
       warnAt = firstWarningAt
       return failed < firstWarningAt ? Effect.void : Effect.logInfo(`ready again after ${failed} failed attempts`)
-    })
+    }),
+    ended: Effect.void
   }
 }

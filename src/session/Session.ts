@@ -204,6 +204,11 @@ export interface Hooks {
    * among its shards, so that an idle shard keeps no heartbeat fiber.
    */
   readonly heartbeats?: HeartbeatTimer.HeartbeatTimer | undefined
+  /**
+   * Where the session counts the attempts that failed in a row instead of a count of its own: a
+   * fleet tells an outage of many shards in a few lines for all of them (`FleetOutage`).
+   */
+  readonly outage?: Outage.Outage | undefined
 }
 
 /**
@@ -247,7 +252,7 @@ export const makeWith = (
     const current = yield* Latest.make(initial)
 
     // attempts that fail in a row are told at Warning now and then; getting ready ends the count
-    const outage = Outage.make()
+    const outage = hooks.outage ?? Outage.make()
     // the debug line is built only when debug lines are logged: a thousand shards starting run
     // five transitions each
     const transition = (to: SessionState, reason: Reason) =>
@@ -403,6 +408,7 @@ export const makeWith = (
           SessionState.Disconnected(),
           Exit.isFailure(outcome) ? Reasons.Fatal({ message: fatalMessage(outcome.cause) }) : Reasons.Disconnect()
         )
+        yield* outage.ended
         if (events !== undefined) yield* events.done(outcome)
         yield* Deferred.done(finished, outcome)
         if (hooks.onEnd !== undefined) yield* hooks.onEnd(outcome)

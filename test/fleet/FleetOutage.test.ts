@@ -1,0 +1,100 @@
+import { describe, expect, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import * as Logger from "effect/Logger"
+import * as LogLevel from "effect/LogLevel"
+import * as Random from "effect/Random"
+import * as TestClock from "effect/TestClock"
+import * as Fleet from "../../src/fleet/Fleet.ts"
+import * as FleetOutage from "../../src/fleet/FleetOutage.ts"
+import { Reason } from "../../src/session/SessionState.ts"
+import * as MemoryTransport from "../../src/transport/MemoryTransport.ts"
+import { advance, configureLimiter, options, serve, TestLayer } from "./harness.ts"
+
+/** Log lines at Info and above, as a program at the default level sees them. */
+const captured = () => {
+  const lines: Array<string> = []
+  const logger = Logger.make(({ logLevel, message }) => {
+    lines.push(`${logLevel.label} ${String(message)}`)
+  })
+  return { lines, layer: Logger.replace(Logger.defaultLogger, logger) }
+}
+
+const refused = Reason.ConnectFailed({ message: "refused" })
+
+describe("FleetOutage", () => {
+  it.effect("tells an outage of eight shards in a few lines for all of them: at 1, 2, 4 and 8 failing, at the longest's doublings, and once every shard is ready", () =>
+    Effect.gen(function*() {
+      const { layer, lines } = captured()
+      yield* Effect.gen(function*() {
+        const outage = FleetOutage.make()
+        const shards = Array.from({ length: 8 }, (_, id) => outage.of(id))
+        for (let round = 1; round <= 20; round++) {
+          for (const shard of shards) yield* shard.failed(refused)
+        }
+        for (const shard of shards) yield* shard.ready
+      }).pipe(Effect.provide(layer), Logger.withMinimumLogLevel(LogLevel.Info))
+      expect(lines).toEqual([
+        "WARN not ready: 1 shard failed 5 or more attempts in a row; shard 0 failed 5 attempts in a row, the last with connect failed: refused; still trying",
+        "WARN not ready: 2 shards failed 5 or more attempts in a row; shard 1 failed 5 attempts in a row, the last with connect failed: refused; still trying",
+        "WARN not ready: 4 shards failed 5 or more attempts in a row; shard 3 failed 5 attempts in a row, the last with connect failed: refused; still trying",
+        "WARN not ready: 8 shards failed 5 or more attempts in a row; shard 7 failed 5 attempts in a row, the last with connect failed: refused; still trying",
+        "WARN not ready: shard 0 failed 10 attempts in a row, the last with connect failed: refused; 8 shards failing; still trying",
+        "WARN not ready: shard 0 failed 20 attempts in a row, the last with connect failed: refused; 8 shards failing; still trying",
+        "INFO every shard ready again; the longest failed 20 attempts in a row"
+      ])
+    }))
+
+  it.effect("a shard ready again while others still fail is told at Debug; a short trouble is told nothing; a new outage is told from the start", () =>
+    Effect.gen(function*() {
+      const { layer, lines } = captured()
+      yield* Effect.gen(function*() {
+        const outage = FleetOutage.make()
+        const [a, b, c] = [outage.of(0), outage.of(1), outage.of(2)]
+        for (let attempt = 1; attempt <= 5; attempt++) {
+          yield* a!.failed(refused)
+          yield* b!.failed(refused)
+        }
+        yield* a!.ready
+        // four failures in a row are no outage
+        for (let attempt = 1; attempt <= 4; attempt++) yield* c!.failed(Reason.Zombie())
+        yield* c!.ready
+        // a failing shard that ends is counted no more: the next outage starts from one shard
+        yield* b!.ended
+        for (let attempt = 1; attempt <= 5; attempt++) yield* c!.failed(Reason.Zombie())
+      }).pipe(Effect.provide(layer), Logger.withMinimumLogLevel(LogLevel.Debug))
+      expect(lines).toEqual([
+        expect.stringMatching(/^WARN not ready: 1 shard failed 5 or more attempts in a row; shard 0 /),
+        expect.stringMatching(/^WARN not ready: 2 shards failed 5 or more attempts in a row; shard 1 /),
+        "DEBUG ready again after 5 failed attempts",
+        expect.stringMatching(/^WARN not ready: 1 shard failed 5 or more attempts in a row; shard 2 failed 5 attempts in a row, the last with/)
+      ])
+    }))
+
+  it.scoped("a fleet of 16 shards whose connections are refused for minutes says so in a few lines, not a dozen per shard", () => {
+    const { layer, lines } = captured()
+    return Effect.gen(function*() {
+      yield* configureLimiter(16)
+      const gateway = yield* MemoryTransport.MemoryGateway
+      yield* gateway.failNextConnect(16 * 12)
+      const served = yield* serve()
+      yield* Fleet.make(options({ shardCount: 16 }))
+      for (let minute = 0; minute < 30 && served.identifies.length < 16; minute++) yield* TestClock.adjust("1 minute")
+      yield* advance(500)
+      expect(served.identifies).toHaveLength(16)
+      const attempts = (yield* gateway.attempts).length
+      const warnings = lines.filter((line) => line.startsWith("WARN"))
+      expect(attempts).toBe(16 * 12 + 16)
+      expect(warnings.length).toBeGreaterThanOrEqual(5)
+      expect(warnings.length).toBeLessThanOrEqual(10)
+      expect(warnings).toContainEqual(expect.stringMatching(/^WARN not ready: 16 shards failed 5 or more attempts in a row;/))
+      expect(lines.filter((line) => line.startsWith("INFO") && line.includes("ready again"))).toEqual([
+        expect.stringMatching(/^INFO every shard ready again; the longest failed \d+ attempts in a row$/)
+      ])
+    }).pipe(
+      Effect.provide(layer),
+      Logger.withMinimumLogLevel(LogLevel.Info),
+      Effect.withRandom(Random.fixed([0.5])),
+      Effect.provide(TestLayer)
+    )
+  })
+})
