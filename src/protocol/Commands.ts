@@ -102,6 +102,8 @@ const Token = checked<Redacted.Redacted<string>>((u) => {
   // what a token copied with its REST prefix, or from a file with its newline, looks like
   if (/^Bot\s/i.test(token)) return "must be the bare token, without the \"Bot \" prefix of the REST header"
   if (token.trim() !== token) return "must not begin or end with whitespace"
+  // an invisible or control character copied with it would make a header no HTTP client sends
+  if (!/^[\x21-\x7e]+$/.test(token)) return "must be printable ASCII without spaces, as Discord's tokens are"
   return undefined
 })
 

@@ -42,7 +42,10 @@ export const fetch = (
       Effect.mapError((error) =>
         new GatewayInfoError({
           reason: "Http",
-          detail: `${error.reason} error for ${request.url}${error.cause instanceof Error ? `: ${error.cause.message}` : ""}`
+          // the client's message may quote the header, and with it the token
+          detail: `${error.reason} error for ${request.url}${
+            error.cause instanceof Error ? `: ${error.cause.message.replaceAll(Redacted.value(token), "<token>")}` : ""
+          }`
         })
       )
     )

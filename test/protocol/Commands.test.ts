@@ -162,7 +162,7 @@ describe("Commands: validation", () => {
     expect(messageOf(identify({ token: Redacted.make("") }))).toContain("token must be a non-empty")
   })
 
-  it("a token with its REST prefix or surrounding whitespace is refused, and not shown", () => {
+  it("a token with its REST prefix, surrounding whitespace or a character no token has is refused, and not shown", () => {
     for (const given of [`Bot ${secret}`, `bot\t${secret}`]) {
       const message = messageOf(identify({ token: Redacted.make(given) }))
       expect(message).toBe("Identify: token must be the bare token, without the \"Bot \" prefix of the REST header")
@@ -170,6 +170,12 @@ describe("Commands: validation", () => {
     for (const given of [`${secret}\n`, ` ${secret}`]) {
       expect(messageOf(Commands.resume({ token: Redacted.make(given), session_id: "s", seq: 1 }))).toBe(
         "Resume: token must not begin or end with whitespace"
+      )
+    }
+    // an invisible or control character inside: no HTTP client would send it in a header
+    for (const given of [`${secret}\u200b`, `${secret.slice(0, 10)}\n${secret.slice(10)}`, `${secret.slice(0, 10)} x`, `\u0001${secret}`]) {
+      expect(messageOf(identify({ token: Redacted.make(given) }))).toBe(
+        "Identify: token must be printable ASCII without spaces, as Discord's tokens are"
       )
     }
     // a token that merely starts with the letters is a token

@@ -76,6 +76,15 @@ describe("GatewayInfo.fetch", () => {
         [() => json({ message: "401: Unauthorized" }, 401), "Unauthorized", "401 Unauthorized"],
         [() => json({ message: "overloaded" }, 503), "Http", "status 503"],
         [refused, "Http", "Transport error for https://discord.test/api/v10/gateway/bot: connect ECONNREFUSED"],
+        // undici quotes a header it refuses, the token with it
+        [(request: HttpClientRequest.HttpClientRequest) =>
+          Effect.fail(
+            new HttpClientError.RequestError({
+              request,
+              reason: "Transport",
+              cause: new TypeError(`Headers.append: "${request.headers["authorization"]}" is an invalid header value.`)
+            })
+          ), "Http", `Headers.append: "Bot <token>" is an invalid header value.`],
         [() => Effect.succeed(new Response("<html>", { status: 200 })), "Decode", "the body is not JSON"],
         [() => json({ ...answer, shards: 0 }), "Decode", "shards must be an integer between 1 and 65535, got 0"],
         // asked over https, a plaintext gateway would carry the token in the clear with every Identify
