@@ -467,9 +467,11 @@ export const makeWith = (
     const submit = (command: Commands.UserCommand): Effect.Effect<void, Commands.InvalidCommand | SessionClosed> =>
       Effect.flatMap(Commands.encode(command, resolved.encoding), (payload) => send(command, payload))
 
+    // a nonce is never used twice by a session (its count), nor likely by another (the random part)
+    let memberRequests = 0
     const requestGuildMembers: Session["requestGuildMembers"] = (request) =>
       Effect.flatMap(Random.nextIntBetween(0, 2 ** 31 - 1), (random) => {
-        const nonce = `${random.toString(36)}${clock.unsafeCurrentTimeMillis().toString(36)}`
+        const nonce = `${random.toString(36)}.${(++memberRequests).toString(36)}`
         const command = Commands.requestGuildMembers({ ...request, nonce })
         return Effect.gen(function*() {
           const payload = yield* Commands.encode(command, resolved.encoding)

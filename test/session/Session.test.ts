@@ -445,6 +445,30 @@ describe("Session", () => {
       expect(yield* peer.takeAll).toHaveLength(0)
     }).pipe(Effect.provide(TestLayer)))
 
+  it.scoped("member requests made at the same instant with the same random draw get distinct nonces, each its own guild's members", () =>
+    Effect.gen(function*() {
+      const { peer, session } = yield* readySession({ intents: Intents.Guilds | Intents.GuildMembers }, 3_600_000)
+      const guilds = ["81384788765712384", "41771983423143937"] as const
+      const requests = yield* Effect.forEach(guilds, (guild_id, i) =>
+        Effect.fork(session.requestGuildMembers({ guild_id, user_ids: [String(i + 1)] })))
+      const sent = [yield* receiveOp(peer, 8), yield* receiveOp(peer, 8)] as ReadonlyArray<{ d: { guild_id: string; nonce: string } }>
+      expect(sent[0]!.d.nonce).not.toBe(sent[1]!.d.nonce)
+      for (const [i, { d }] of sent.entries()) {
+        yield* peer.sendJson(dispatch(2 + i, "GUILD_MEMBERS_CHUNK", {
+          guild_id: d.guild_id,
+          members: [{ user: { id: String(i + 1) } }],
+          chunk_index: 0,
+          chunk_count: 1,
+          nonce: d.nonce
+        }))
+      }
+      const answers = yield* Effect.forEach(requests, Fiber.join)
+      expect(answers.map(({ guildId, members }) => [guildId, members])).toEqual([
+        [guilds[0], [{ user: { id: "1" } }]],
+        [guilds[1], [{ user: { id: "2" } }]]
+      ])
+    }).pipe(Effect.withRandom(Random.fixed([0.5])), Effect.provide(TestLayer)))
+
   it.scoped("a member request made while no connection is ready fails with Timeout once the members timeout from the request passed", () =>
     Effect.gen(function*() {
       const gateway = yield* MemoryTransport.MemoryGateway
