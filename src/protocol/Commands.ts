@@ -111,6 +111,8 @@ const IntentBits = checked<number>((u) =>
   typeof u === "number" && Intents.isValid(u) ? undefined : `must be a bit field of known intents, got ${show(u)}`
 )
 
+const StrOrNull = checked<string | null>((u) => u === null || typeof u === "string" ? undefined : `must be a string or null, got ${show(u)}`)
+
 /**
  * An activity a bot can show: 0 Playing, 1 Streaming, 2 Listening, 3 Watching, 4 Custom, 5 Competing.
  *
@@ -119,8 +121,9 @@ const IntentBits = checked<number>((u) =>
 export const Activity = struct({
   name: Str,
   type: intBetween(0, 5),
-  state: optional(Str),
-  url: optional(Str)
+  // Discord's `?string`: absent, null or a string, as a PRESENCE_UPDATE shows an activity
+  state: optional(StrOrNull),
+  url: optional(StrOrNull)
 })
 
 /**

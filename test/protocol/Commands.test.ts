@@ -1,4 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
+import { ActivityType, type GatewayPresenceUpdateData, PresenceUpdateStatus } from "discord-api-types/v10"
 import * as Either from "effect/Either"
 import * as FastCheck from "effect/FastCheck"
 import * as Redacted from "effect/Redacted"
@@ -128,7 +129,19 @@ describe("Commands.encode: exact wire JSON", () => {
     )
     // a value that is there is still checked, with one reason
     expect(messageOf(Commands.presenceUpdate({ since: null, activities: [{ name: "chess", type: 0, state: 5 as unknown as string }], status: "idle", afk: false })))
-      .toBe("PresenceUpdate: activities[0].state must be a string, got 5")
+      .toBe("PresenceUpdate: activities[0].state must be a string or null, got 5")
+  })
+
+  it("an activity's state and url may be null, as Discord's ?string and discord-api-types have them", () => {
+    const presence: GatewayPresenceUpdateData = {
+      since: null,
+      activities: [{ name: "stream", type: ActivityType.Streaming, state: null, url: null }],
+      status: PresenceUpdateStatus.Online,
+      afk: false
+    }
+    expect(right(Commands.encode(Commands.presenceUpdate(presence)))).toBe(
+      `{"op":3,"d":{"since":null,"activities":[{"name":"stream","type":1,"state":null,"url":null}],"status":"online","afk":false}}`
+    )
   })
 })
 
