@@ -77,7 +77,10 @@ export interface Fleet {
   readonly updateVoiceState: (
     voice: Omit<Commands.VoiceStateUpdate, "_tag">
   ) => Effect.Effect<void, Commands.InvalidCommand | SessionClosed | RouteError>
-  /** Op 31, split by shard: each shard asks for its own guilds. Nothing is sent if one cannot be routed. */
+  /**
+   * Op 31, split by shard: each shard asks for its own guilds. Nothing is sent if one cannot be
+   * routed, or one shard's part is refused (`InvalidCommand`: too large).
+   */
   readonly requestSoundboardSounds: (
     guildIds: ReadonlyArray<string>
   ) => Effect.Effect<void, Commands.InvalidCommand | SessionClosed | RouteError>
@@ -233,6 +236,8 @@ export const make = (
           if (group === undefined) groups.set(session, [guildId])
           else group.push(guildId)
         }
+        // every shard's part is checked before any is sent: a part refused (too large) sends nothing
+        for (const group of groups.values()) yield* Commands.encode(Commands.requestSoundboardSounds(group), shared.encoding)
         yield* Effect.forEach(groups, ([session, group]) => session.requestSoundboardSounds(group), {
           concurrency: "unbounded",
           discard: true

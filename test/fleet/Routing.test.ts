@@ -63,7 +63,7 @@ describe("Fleet routing", () => {
       expect(yield* fleet.sessionFor(undefined)).toBe(yield* fleet.shard(0))
     }).pipe(Effect.provide(TestLayer)))
 
-  it.scoped("fails with RouteError for a shard it does not run, and for a bad guild id", () =>
+  it.scoped("fails with RouteError for a shard it does not run, and for a bad guild id; a split request sends nothing if any part fails", () =>
     Effect.gen(function*() {
       const { fleet, sent } = yield* readyFleet
       const elsewhere = guildOn(1, count)
@@ -75,6 +75,10 @@ describe("Fleet routing", () => {
       // a split request with one unroutable guild sends nothing at all
       const sounds = yield* Effect.flip(fleet.requestSoundboardSounds([guildOn(0, count), elsewhere]))
       expect(sounds).toMatchObject({ _tag: "RouteError", shard: 1 })
+      // nor does one whose part for one shard is too large for a payload
+      const many = Array.from({ length: 400 }, (_, i) => guildOn(5, count, i))
+      const tooLarge = yield* Effect.flip(fleet.requestSoundboardSounds([guildOn(0, count), ...many]))
+      expect(tooLarge).toMatchObject({ _tag: "InvalidCommand", reason: "TooLarge" })
       yield* advance(1000)
       for (const shard of running) expect(sent(shard, 31)).toEqual([])
     }).pipe(Effect.provide(TestLayer)))
