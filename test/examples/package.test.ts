@@ -100,4 +100,30 @@ describe("the built package", () => {
     expect(types.length).toBeGreaterThan(0)
     expect(new Set(types)).toEqual(new Set(["READY"]))
   }, 90_000)
+
+  // the consumer above borrows this project's node_modules, dev dependencies included: this checks
+  // what an install brings
+  it("its declarations import only packages it depends on, with their types (`@types/...` too)", async () => {
+    const manifest = JSON.parse(await fs.readFile(path.join(folder, "package.json"), "utf8")) as {
+      dependencies: Record<string, string>
+    }
+    const imported = new Set<string>()
+    for (const file of await fs.readdir(path.join(folder, "dist"), { recursive: true })) {
+      if (!file.endsWith(".d.ts")) continue
+      const text = await fs.readFile(path.join(folder, "dist", file), "utf8")
+      for (const [, specifier] of text.matchAll(/(?:from |import\()"([^".][^"]*)"/g)) {
+        if (specifier!.startsWith("node:")) continue
+        imported.add(specifier!.split("/").slice(0, specifier!.startsWith("@") ? 2 : 1).join("/"))
+      }
+    }
+    for (const name of imported) {
+      expect(manifest.dependencies, name).toHaveProperty([name])
+      const own = await fs.readFile(path.join(root, "node_modules", name, "package.json"), "utf8")
+      // a "types" or "typings" field, at the top or among its exports' conditions
+      if (!/"(types|typings)"\s*:/.test(own)) {
+        expect(manifest.dependencies, `${name} ships no types`).toHaveProperty([`@types/${name}`])
+      }
+    }
+    expect(imported).toContain("ws")
+  })
 })
