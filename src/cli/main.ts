@@ -127,11 +127,11 @@ const run = (options: Args.CliOptions) =>
       intents: options.intents,
       compression: options.compress,
       encoding: options.encoding,
-      ...(options.gateway === undefined ? {} : { gateway: options.gateway }),
-      ...(options.shards === undefined ? {} : { shards: options.shards }),
-      ...(shardCount === undefined ? {} : { shardCount }),
+      gateway: options.gateway,
+      shards: options.shards,
+      shardCount,
       // the fleet skips the other types without parsing them
-      ...(options.events === undefined ? {} : { events: [...options.events] as ReadonlyArray<EventName> })
+      events: options.events === undefined ? undefined : [...options.events] as ReadonlyArray<EventName>
     })
     const output = yield* Effect.forkScoped(show(options, fleet))
     const elapsed = options.duration === undefined

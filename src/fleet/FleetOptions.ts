@@ -23,11 +23,11 @@ export type ShardSelection = "all" | ReadonlyArray<number>
  */
 export interface FleetOptions extends Omit<SessionOptions, "shard" | "resume" | "gatewayUrl"> {
   /** The shards to run (default `"all"`). */
-  readonly shards?: ShardSelection
+  readonly shards?: ShardSelection | undefined
   /** The total shard count (default: the count `GET /gateway/bot` recommends). */
-  readonly shardCount?: number
+  readonly shardCount?: number | undefined
   /** Sessions to resume (from a fleet's `disconnect`); the other shards identify. */
-  readonly resume?: ReadonlyArray<ResumePoint>
+  readonly resume?: ReadonlyArray<ResumePoint> | undefined
   /**
    * How many shards may be connected and waiting to identify at once (default
    * {@link startupWindowPerKey} per rate-limit key, from the identify limiter's `max_concurrency`).
@@ -35,7 +35,7 @@ export interface FleetOptions extends Omit<SessionOptions, "shard" | "resume" | 
    * shard about to identify anew opens its socket only then, and both leave them once Identify is
    * sent; resumes do not wait.
    */
-  readonly startupWindow?: number
+  readonly startupWindow?: number | undefined
 }
 
 /**

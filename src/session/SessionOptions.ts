@@ -74,6 +74,13 @@ export interface IdentifyProperties {
 export const defaultBufferSize = 4096
 
 /**
+ * Some fields of `A`, to change from their defaults; a field given as `undefined` keeps its default.
+ *
+ * @since 0.1.0
+ */
+export type Overrides<A> = { readonly [K in keyof A]?: A[K] | undefined }
+
+/**
  * Options of a session. Only `token` and `intents` are required.
  *
  * @since 0.1.0
@@ -84,55 +91,55 @@ export interface SessionOptions {
   /** Intent bits, e.g. `Intents.Guilds | Intents.GuildMessages`. */
   readonly intents: number
   /** `[shard id, shard count]` (default `[0, 1]`). */
-  readonly shard?: readonly [id: number, count: number]
+  readonly shard?: readonly [id: number, count: number] | undefined
   /** The gateway URL; without it, `GET /gateway/bot` is asked (and cached). */
-  readonly gateway?: string
+  readonly gateway?: string | undefined
   /**
    * Where a fresh identify gets its gateway URL instead, asked before every identify: e.g. a
    * fleet's shared, refreshed `GET /gateway/bot` cache. Takes precedence over `gateway` and the
    * session's own fetch; an `Unauthorized` failure is fatal, any other is retried with backoff.
    */
-  readonly gatewayUrl?: Effect.Effect<string, GatewayInfoError>
+  readonly gatewayUrl?: Effect.Effect<string, GatewayInfoError> | undefined
   /** The REST base for `GET /gateway/bot` (default `https://discord.com/api/v10`). */
-  readonly api?: string
+  readonly api?: string | undefined
   /**
    * How old the `GET /gateway/bot` answer may get before a fresh identify asks again (default
    * {@link defaultGatewayInfoMaxAge}; `Duration.infinity`: never). A fleet keeps one answer for
    * all its shards. Unused when `gateway` or `gatewayUrl` is given.
    */
-  readonly gatewayInfoMaxAge?: Duration.DurationInput
+  readonly gatewayInfoMaxAge?: Duration.DurationInput | undefined
   /** Transport compression (default `zlib-stream`). */
-  readonly compression?: Compression
+  readonly compression?: Compression | undefined
   /**
    * Payload encoding: `"json"` (the default) or `"etf"`, or an `Encoding` such as `Etf.encoding`.
    * Both give the same event shapes.
    */
-  readonly encoding?: Encoding | EncodingName
+  readonly encoding?: Encoding | EncodingName | undefined
   /** Members above which a guild counts as large, 50-250 (default 50). */
-  readonly largeThreshold?: number
+  readonly largeThreshold?: number | undefined
   /** The presence to identify with. */
-  readonly presence?: Commands.Presence
+  readonly presence?: Commands.Presence | undefined
   /** The identify `properties` (default: this platform, library name). */
-  readonly properties?: IdentifyProperties
+  readonly properties?: IdentifyProperties | undefined
   /** Connection timeouts. */
-  readonly timeouts?: Partial<Timeouts>
+  readonly timeouts?: Overrides<Timeouts> | undefined
   /** Reconnect backoff. */
-  readonly backoff?: Partial<Backoff.BackoffOptions>
+  readonly backoff?: Overrides<Backoff.BackoffOptions> | undefined
   /** A session to resume (from `disconnect` of another session) instead of identifying. */
-  readonly resume?: ResumePoint
+  readonly resume?: ResumePoint | undefined
   /**
    * Events buffered for the program. When the buffer is full the session stops reading the
    * socket until the program takes events (default 4096). A fleet's merged stream buffers as many.
    */
-  readonly bufferSize?: number
+  readonly bufferSize?: number | undefined
   /** The largest message accepted from the gateway, after decompression (default 64 MiB). */
-  readonly maxMessageBytes?: number
+  readonly maxMessageBytes?: number | undefined
   /**
    * Only these dispatch types are delivered (default: all), READY and RESUMED included: list them
    * to get them (`transitions` says when the session is ready either way). The others still count
    * in the sequence (so resumes stay exact) but are skipped, and over JSON never even parsed.
    */
-  readonly events?: ReadonlyArray<EventName>
+  readonly events?: ReadonlyArray<EventName> | undefined
 }
 
 /**
@@ -196,7 +203,7 @@ const shardProblems = (shard: readonly [id: number, count: number], resume: Resu
 
 // `defaults` with the values `given` has: a key given as `undefined` (which optional fields allow
 // without exactOptionalPropertyTypes) keeps its default
-const withDefaults = <A extends object>(defaults: A, given: Partial<A> | undefined): A => {
+const withDefaults = <A extends object>(defaults: A, given: Overrides<A> | undefined): A => {
   if (given === undefined) return defaults
   const filled = { ...defaults }
   for (const key of Object.keys(given) as Array<keyof A>) {

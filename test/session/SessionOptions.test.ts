@@ -5,7 +5,6 @@ import * as Either from "effect/Either"
 import * as Fiber from "effect/Fiber"
 import * as TestClock from "effect/TestClock"
 import * as Intents from "../../src/protocol/Intents.ts"
-import type * as Backoff from "../../src/session/Backoff.ts"
 import * as SessionOptions from "../../src/session/SessionOptions.ts"
 import * as MemoryTransport from "../../src/transport/MemoryTransport.ts"
 import { dispatch, hello, options, ready, receiveOp, resumeUrl, secret, Session, settle, TestLayer } from "./harness.ts"
@@ -81,15 +80,27 @@ describe("SessionOptions.resolve", () => {
     expect(all).toBe("shard id must be in [0, 2), got 3; bufferSize must be a positive integer, got 0")
   })
 
-  it("takes infinite timeouts, a zero pause after op 9, and a duration given as undefined as not given", () => {
-    // what a project without exactOptionalPropertyTypes may pass
+  it("takes infinite timeouts, a zero pause after op 9, and an option given as undefined as not given", () => {
+    // what a program passes from a variable that may be unset: typed so even under
+    // exactOptionalPropertyTypes, as this project's tsconfig has it
     const unset = undefined as Duration.DurationInput | undefined
+    const fromEnvironment = undefined as string | undefined
     const resolved = Either.getOrThrow(SessionOptions.resolve(options({
-      timeouts: { connect: Duration.infinity, hello: Infinity, ready: "1 nanos", members: unset } as Partial<SessionOptions.Timeouts>,
-      backoff: { initial: "5 seconds", max: [5, 0], afterInvalidSession: [0, 0], stableAfter: unset } as Partial<Backoff.BackoffOptions>
+      timeouts: { connect: Duration.infinity, hello: Infinity, ready: "1 nanos", members: unset },
+      backoff: { initial: "5 seconds", max: [5, 0], afterInvalidSession: [0, 0], stableAfter: unset },
+      gateway: fromEnvironment,
+      api: fromEnvironment,
+      shard: undefined,
+      bufferSize: undefined
     })))
     expect(resolved.timeouts).toEqual({ connect: Duration.infinity, hello: Infinity, ready: "1 nanos", members: "30 seconds" })
     expect(resolved.backoff).toMatchObject({ initial: "5 seconds", max: [5, 0], afterInvalidSession: [0, 0], stableAfter: "60 seconds" })
+    expect([resolved.gateway, resolved.api, resolved.shard, resolved.bufferSize]).toEqual([
+      undefined,
+      "https://discord.com/api/v10",
+      [0, 1],
+      SessionOptions.defaultBufferSize
+    ])
   })
 })
 
