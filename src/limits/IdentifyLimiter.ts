@@ -26,6 +26,13 @@ export interface SessionStartLimit {
   readonly total: number
   readonly remaining: number
   readonly resetAfter: number
+  /**
+   * The bot these limits are for, as an opaque id (`GatewayInfo.startLimit` gives one made from the
+   * token). A limiter serves one bot: Discord counts each bot's budget and keys apart, so a
+   * limiter told of a second bot dies (a defect: the program's layers give two bots one limiter)
+   * rather than mix them, which would identify one bot on the other's budget (a token reset).
+   */
+  readonly bot?: string | undefined
 }
 
 /**
@@ -163,6 +170,8 @@ export const make = (options: IdentifyLimiterOptions = {}): Effect.Effect<Contex
     let gates = new Map<number, Gate>()
     let inheritedLastAt: number | undefined
     let budget: Budget | undefined
+    // the bot it serves, once told
+    let bot: string | undefined
 
     const gateFor = (key: number): Gate => {
       let gate = gates.get(key)
@@ -271,8 +280,14 @@ export const make = (options: IdentifyLimiterOptions = {}): Effect.Effect<Contex
       })
 
     const configure = (limit: SessionStartLimit): Effect.Effect<void> =>
-      Effect.clockWith((clock) =>
-        Effect.sync(() => {
+      Effect.clockWith((clock) => {
+        if (limit.bot !== undefined && bot !== undefined && limit.bot !== bot) {
+          return Effect.dieMessage(
+            "one IdentifyLimiter serves two bots: Discord limits each bot's identifies apart, so give each bot its own (Live.layer, or IdentifyLimiter.layerMemory, per bot)"
+          )
+        }
+        bot ??= limit.bot
+        return Effect.sync(() => {
           const now = monotonicMillis(clock)
           budget = { total: limit.total, remaining: limit.remaining, resetAt: now + limit.resetAfter }
           const next = Math.max(1, Math.floor(limit.maxConcurrency))
@@ -288,7 +303,7 @@ export const make = (options: IdentifyLimiterOptions = {}): Effect.Effect<Contex
           for (const gate of gates.values()) gate.retired = true
           gates = new Map()
         })
-      )
+      })
 
     const snapshot = Effect.clockWith((clock) =>
       Effect.sync((): IdentifySnapshot => {

@@ -74,7 +74,7 @@ export const make = (
 
     const refetch = GatewayInfo.fetch(options.api, options.token, options.timeout).pipe(
       Effect.provide(http),
-      Effect.tap((info) => limiter.configure(GatewayInfo.startLimit(info))),
+      Effect.tap((info) => limiter.configure(GatewayInfo.startLimit(info, options.token))),
       Effect.tap((info) =>
         Effect.sync(() => {
           fetches++

@@ -13,6 +13,7 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Redacted from "effect/Redacted"
 import * as Stream from "effect/Stream"
+import { createHash } from "node:crypto"
 import type { SessionStartLimit } from "../limits/IdentifyLimiter.ts"
 import * as GatewayBot from "../protocol/GatewayBot.ts"
 import { downgrades, show } from "../protocol/internal/schema.ts"
@@ -149,13 +150,23 @@ const contentLength = (response: HttpClientResponse.HttpClientResponse): number 
 }
 
 /**
- * The identify limits of a `GET /gateway/bot` answer, as the identify limiter takes them.
+ * The identify limits of a `GET /gateway/bot` answer for `token`, as the identify limiter takes them.
  *
  * @since 0.1.0
  */
-export const startLimit = (info: GatewayBot.GatewayBot): SessionStartLimit => ({
+export const startLimit = (info: GatewayBot.GatewayBot, token: Redacted.Redacted<string>): SessionStartLimit => ({
   maxConcurrency: info.session_start_limit.max_concurrency,
   total: info.session_start_limit.total,
   remaining: info.session_start_limit.remaining,
-  resetAfter: info.session_start_limit.reset_after
+  resetAfter: info.session_start_limit.reset_after,
+  bot: botOf(token)
 })
+
+/**
+ * An opaque id of the bot a token is for: a digest of the token's first part, the bot's user id
+ * (a new token of the same bot has the same). Nothing of the token can be read from it.
+ *
+ * @since 0.1.0
+ */
+export const botOf = (token: Redacted.Redacted<string>): string =>
+  createHash("sha256").update(Redacted.value(token).split(".")[0]!).digest("hex").slice(0, 16)

@@ -1,9 +1,11 @@
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import { describe, expect, it } from "@effect/vitest"
+import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Fiber from "effect/Fiber"
+import * as Redacted from "effect/Redacted"
 import * as TestClock from "effect/TestClock"
 import * as GatewayCache from "../../src/session/GatewayCache.ts"
 import * as IdentifyLimiter from "../../src/limits/IdentifyLimiter.ts"
@@ -28,6 +30,25 @@ const slowClient = () => {
 }
 
 describe("GatewayCache", () => {
+  it.scoped("two bots' caches on one limiter: the second bot's answer is refused with a defect that says why, not mixed into the first's budget", () =>
+    Effect.gen(function*() {
+      const client = HttpClient.make((request) => Effect.succeed(HttpClientResponse.fromWeb(request, new Response(JSON.stringify(answer(1))))))
+      const cacheFor = (token: Redacted.Redacted<string>) =>
+        GatewayCache.make({ api: "https://discord.test/api/v10", token, maxAge: "1 minute", timeout: "15 seconds" }).pipe(
+          Effect.provideService(HttpClient.HttpClient, client)
+        )
+      const limiter = yield* IdentifyLimiter.IdentifyLimiter
+      yield* limiter.configure({ maxConcurrency: 1, total: 1000, remaining: 1, resetAfter: 60_000 })
+      yield* (yield* cacheFor(token)).info
+      // the same bot with a new token (a reset keeps the first part, the bot's id) is the same bot
+      yield* (yield* cacheFor(Redacted.make(`${Redacted.value(token).split(".")[0]}.new.token`))).info
+      expect((yield* limiter.snapshot).budget?.remaining).toBe(999)
+      const other = yield* Effect.exit((yield* cacheFor(Redacted.make("MTIzNDU2Nzg5MDEyMzQ1Njc4.other.bot"))).info)
+      expect(other._tag === "Failure" && Cause.pretty(other.cause)).toContain("one IdentifyLimiter serves two bots")
+      expect(other._tag === "Failure" && Cause.isDie(other.cause)).toBe(true)
+      expect(other._tag === "Failure" && Cause.pretty(other.cause)).not.toContain(Redacted.value(token).split(".")[0])
+    }).pipe(Effect.provide(IdentifyLimiter.layerMemory)))
+
   it.scoped("callers that ask while a fetch runs share it; once stale, the next caller fetches again", () =>
     Effect.gen(function*() {
       const { client, requests } = slowClient()
