@@ -6,6 +6,7 @@
  * @since 0.1.0
  */
 import * as Context from "effect/Context"
+import * as Data from "effect/Data"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -180,12 +181,27 @@ const parseCompression = (value: string | undefined): Compression | undefined =>
   value === undefined ? "none" : value === "zlib-stream" || value === "zstd-stream" ? value : undefined
 
 /**
- * Starts a local gateway on 127.0.0.1. Closing the scope closes the server, every socket and
- * every timer.
+ * The local gateway could not listen on its port (e.g. `EADDRINUSE`: another server has it).
  *
  * @since 0.1.0
  */
-export const make = (options: Options): Effect.Effect<LocalGateway, never, Scope.Scope> =>
+export class LocalGatewayError extends Data.TaggedError("LocalGatewayError")<{
+  readonly reason: "Listen"
+  readonly port: number
+  readonly code: string | undefined
+}> {
+  override get message(): string {
+    return `the local gateway cannot listen on 127.0.0.1:${this.port}${this.code === undefined ? "" : ` (${this.code})`}`
+  }
+}
+
+/**
+ * Starts a local gateway on 127.0.0.1 (fails with `LocalGatewayError` when it cannot listen on
+ * the port asked for). Closing the scope closes the server, every socket and every timer.
+ *
+ * @since 0.1.0
+ */
+export const make = (options: Options): Effect.Effect<LocalGateway, LocalGatewayError, Scope.Scope> =>
   Effect.gen(function*() {
     const clock = yield* Effect.clock
     const runtime = yield* Effect.runtime<never>()
@@ -352,9 +368,18 @@ export const make = (options: Options): Effect.Effect<LocalGateway, never, Scope
       }, Math.max(5, Math.min(100, Math.floor(1000 / eventsPerSecond))))
     }
 
-    yield* Effect.async<void>((resume) => {
+    yield* Effect.async<void, LocalGatewayError>((resume) => {
       server.listen(options.port ?? 0, "127.0.0.1", () => resume(Effect.void))
-      server.once("error", (error) => resume(Effect.die(error)))
+      server.once("error", (error: Error & { readonly code?: unknown }) =>
+        resume(
+          Effect.fail(
+            new LocalGatewayError({
+              reason: "Listen",
+              port: options.port ?? 0,
+              code: typeof error.code === "string" ? error.code : undefined
+            })
+          )
+        ))
     })
     port = (server.address() as AddressInfo).port
 
@@ -434,4 +459,4 @@ export const make = (options: Options): Effect.Effect<LocalGateway, never, Scope
  *
  * @since 0.1.0
  */
-export const layer = (options: Options): Layer.Layer<LocalGateway> => Layer.scoped(LocalGateway, make(options))
+export const layer = (options: Options): Layer.Layer<LocalGateway, LocalGatewayError> => Layer.scoped(LocalGateway, make(options))

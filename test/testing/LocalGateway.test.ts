@@ -36,6 +36,15 @@ const kinds = (gateway: LocalGateway.LocalGateway) =>
   Effect.map(gateway.violations, (violations) => violations.map((v) => v.kind))
 
 describe("LocalGateway HTTP", () => {
+  it.scopedLive("a port another server holds fails make with LocalGatewayError, not a defect", () =>
+    Effect.gen(function*() {
+      const first = yield* gatewayWith()
+      const port = Number(new URL(first.apiUrl).port)
+      const error = yield* Effect.flip(Effect.scoped(gatewayWith({ port })))
+      expect(error).toMatchObject({ _tag: "LocalGatewayError", reason: "Listen", port, code: "EADDRINUSE" })
+      expect(error.message).toBe(`the local gateway cannot listen on 127.0.0.1:${port} (EADDRINUSE)`)
+    }))
+
   it.scopedLive("answers /gateway/bot, refuses a bad token, and counts identifies", () =>
     Effect.gen(function*() {
       const gateway = yield* gatewayWith({ shards: 3, sessionStartLimit: { total: 50, remaining: 40, maxConcurrency: 2 } })

@@ -38,7 +38,7 @@ const identifySpacingMs = 150
 /** A local gateway with a short heartbeat and a short identify cooldown. */
 export const startGateway = (
   overrides: Partial<LocalGateway.Options> = {}
-): Effect.Effect<LocalGateway.LocalGateway, never, Scope.Scope> =>
+): Effect.Effect<LocalGateway.LocalGateway, LocalGateway.LocalGatewayError, Scope.Scope> =>
   LocalGateway.make({
     token,
     heartbeatInterval: `${heartbeatMs} millis`,
