@@ -53,6 +53,9 @@ export * as GatewayTransport from "./transport/GatewayTransport.ts"
 export * as WsTransport from "./transport/WsTransport.ts"
 /** Transport compression names. */
 export type { Compression } from "./codec/Compression.ts"
+export type { Encoding, EncodingName, Envelope } from "./codec/Encoding.ts"
+export type { Header } from "./codec/JsonHeader.ts"
+export * as DecodeError from "./codec/DecodeError.ts"
 /** Payload encodings. */
 export * as Json from "./codec/Json.ts"
 /** The ETF (Erlang term format) encoding. */

@@ -301,7 +301,8 @@ class Reader {
 
 /**
  * Decodes one ETF message into a JavaScript value (see the table above), or a {@link DecodeError}
- * with reason `"Etf"`: never throws. Lengths are checked against the message, nesting is bounded
+ * with reason `"Etf"`: never throws. (Its type reads as `unknown`: tell the error apart with
+ * `DecodeError.isDecodeError`.) Lengths are checked against the message, nesting is bounded
  * by {@link maxDepth}, trailing bytes are refused.
  *
  * @since 0.1.0

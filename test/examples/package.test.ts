@@ -38,10 +38,19 @@ Effect.runPromise(program.pipe(Effect.scoped, Effect.provide(Live.layer))).then(
 // expected error would not come, and tsc would fail on the unused directive).
 const consumerTs = `
 import { Effect, Option, Redacted, Stream } from "effect"
-import { Intents, Session, type SessionError } from "effect-discord-gateway"
+import { DecodeError, type Encoding, Etf, Intents, Session, type SessionError } from "effect-discord-gateway"
 import { LocalGateway } from "effect-discord-gateway/testing"
 
-export const firstType: Effect.Effect<string | undefined, SessionError.InvalidOptions | Session.SessionError, Session.Requirements> =
+// the codec's types can be named: an encoding, and a decoder's error told apart
+export const etf: Encoding = Etf.encoding
+const term = Etf.decodeTerm(Uint8Array.of(131, 97, 1))
+export const reason: DecodeError.DecodeErrorReason | undefined = DecodeError.isDecodeError(term) ? term.reason : undefined
+
+export const firstType: Effect.Effect<
+  string | undefined,
+  SessionError.InvalidOptions | Session.SessionError | LocalGateway.LocalGatewayError,
+  Session.Requirements
+> =
   Effect.scoped(Effect.gen(function*() {
     const gateway = yield* LocalGateway.make({ token: Redacted.make("x") })
     const session = yield* Session.make({ token: Redacted.make("x"), intents: Intents.Guilds, api: gateway.apiUrl })
