@@ -17,6 +17,11 @@ export * as SessionError from "./session/SessionError.ts"
 export * as MemberRequests from "./session/MemberRequests.ts"
 /** Reconnect backoff options. */
 export * as Backoff from "./session/Backoff.ts"
+/** The shared heartbeat timer a fleet hands its sessions (`Session.Hooks.heartbeats`). */
+export * as HeartbeatTimer from "./session/HeartbeatTimer.ts"
+/** Counting a session's failed attempts in a row (`Session.Hooks.outage`), alone or a fleet's together. */
+export * as Outage from "./session/Outage.ts"
+export * as FleetOutage from "./fleet/FleetOutage.ts"
 /** The session's metrics (`Metric`s in the default registry), to read or export them. */
 export * as SessionMetrics from "./session/SessionMetrics.ts"
 /** Many shards of one bot: `Fleet.make`, `Fleet.layer`, routing by guild. */
@@ -47,6 +52,8 @@ export * as EventBuffer from "./stream/EventBuffer.ts"
 
 /** The identify limiter service (the concurrency semaphore). */
 export * as IdentifyLimiter from "./limits/IdentifyLimiter.ts"
+export type { SendLimiterOptions } from "./limits/SendLimiter.ts"
+export type { GatewayBot } from "./protocol/GatewayBot.ts"
 /** The transport service and its connections. */
 export * as GatewayTransport from "./transport/GatewayTransport.ts"
 /** The live transport over `ws`. */
