@@ -19,7 +19,7 @@ import { IdentifyLimiter } from "../limits/IdentifyLimiter.ts"
 import * as Commands from "../protocol/Commands.ts"
 import type { GatewayEvent } from "../protocol/Event.ts"
 import * as GatewayCache from "../session/GatewayCache.ts"
-import type * as MemberRequests from "../session/MemberRequests.ts"
+import * as MemberRequests from "../session/MemberRequests.ts"
 import * as HeartbeatTimer from "../session/HeartbeatTimer.ts"
 import * as Session from "../session/Session.ts"
 import type { GatewayInfoError, InvalidOptions, SessionClosed } from "../session/SessionError.ts"
@@ -88,7 +88,10 @@ export interface Fleet {
   readonly requestChannelInfo: (
     request: Omit<Commands.RequestChannelInfo, "_tag">
   ) => Effect.Effect<void, Commands.InvalidCommand | SessionClosed | RouteError>
-  /** Op 8 on the guild's shard; returns the members once every chunk arrived. */
+  /**
+   * Op 8 on the guild's shard; returns the members once every chunk arrived. The members timeout
+   * counts from this request, a wait for a shard not started yet included.
+   */
   readonly requestGuildMembers: (
     request: Commands.MemberRequest
   ) => Effect.Effect<
@@ -299,7 +302,13 @@ export const make = (
       requestChannelInfo: (request) =>
         Effect.flatMap(sessionFor(request.guild_id), (session) => session.requestChannelInfo(request)),
       requestGuildMembers: (request) =>
-        Effect.flatMap(sessionFor(request.guild_id), (session) => session.requestGuildMembers(request)),
+        Effect.flatMap(sessionFor(request.guild_id), (session) => session.requestGuildMembers(request)).pipe(
+          // the members timeout counts from the request, a wait for the shard to start included
+          Effect.timeoutFail({
+            duration: shared.timeouts.members,
+            onTimeout: () => new MemberRequests.MemberRequestError({ reason: "Timeout", guildId: request.guild_id })
+          })
+        ),
       disconnect: (timeout) => Effect.map(stopAll((session) => session.disconnect(timeout)), Arr.getSomes),
       end: (timeout) => Effect.asVoid(stopAll((session) => session.end(timeout)))
     } satisfies Fleet

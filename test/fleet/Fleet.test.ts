@@ -366,6 +366,23 @@ describe("Fleet", () => {
       expect(seen.every((line) => line.shard === 2)).toBe(true)
     }).pipe(Effect.provide(TestLayer)))
 
+  it.scoped("a member request for a shard still waiting to start times out the members timeout after the request, not after the start", () =>
+    Effect.gen(function*() {
+      yield* configureLimiter(1)
+      yield* serve()
+      const fleet = yield* Fleet.make(options({ shardCount: 3, startupWindow: 1, intents: 513 | 2 }))
+      yield* advance(500)
+      expect((yield* fleet.status).map((line) => line.reason._tag)).toEqual(["Ready", "Hello", "Queued"])
+      // shard 2 starts about 10 s from now; the gateway never answers the request
+      const request = yield* Effect.fork(Effect.flip(fleet.requestGuildMembers({ guild_id: guildOn(2, 3), query: "", limit: 0 })))
+      yield* advance(29_500)
+      expect(yield* Fiber.poll(request)).toStrictEqual(Option.none())
+      yield* advance(1_000)
+      expect(Option.map(yield* Fiber.poll(request), (exit) => Exit.isSuccess(exit) && exit.value)).toEqual(
+        Option.some(expect.objectContaining({ _tag: "MemberRequestError", reason: "Timeout", guildId: guildOn(2, 3) }))
+      )
+    }).pipe(Effect.provide(TestLayer)))
+
   it.scoped("requestGuildMembers goes out on the guild's shard and returns the members its connection answers with", () =>
     Effect.gen(function*() {
       const { fleet, served } = yield* readyFleet(3)
