@@ -22,7 +22,7 @@ import * as GatewayCache from "../session/GatewayCache.ts"
 import * as MemberRequests from "../session/MemberRequests.ts"
 import * as HeartbeatTimer from "../session/HeartbeatTimer.ts"
 import * as Session from "../session/Session.ts"
-import type { GatewayInfoError, InvalidOptions, SessionClosed } from "../session/SessionError.ts"
+import { type GatewayInfoError, type InvalidOptions, SessionClosed } from "../session/SessionError.ts"
 import * as SessionOptions from "../session/SessionOptions.ts"
 import { Reason, type Transition } from "../session/SessionState.ts"
 import * as EventBuffer from "../stream/EventBuffer.ts"
@@ -71,7 +71,10 @@ export interface Fleet {
   readonly statusChanges: Stream.Stream<ShardStatus.ShardStatus>
   /** Waits until every shard stopped; fails with the first fatal error of any shard. */
   readonly await: Effect.Effect<void, Session.SessionError>
-  /** Op 3 on every shard that has started; those that start later identify with it. */
+  /**
+   * Op 3 on every shard that has started and not ended (one stopped through `shard(id)` is left
+   * out); those that start later identify with it.
+   */
   readonly updatePresence: (presence: Commands.Presence) => Effect.Effect<void, Commands.InvalidCommand | SessionClosed>
   /** Op 4 on the guild's shard. */
   readonly updateVoiceState: (
@@ -79,7 +82,8 @@ export interface Fleet {
   ) => Effect.Effect<void, Commands.InvalidCommand | SessionClosed | RouteError>
   /**
    * Op 31, split by shard: each shard asks for its own guilds. Nothing is sent if one cannot be
-   * routed, or one shard's part is refused (`InvalidCommand`: too large).
+   * routed, one shard's part is refused (`InvalidCommand`: too large), or a shard it needs has ended
+   * (`SessionClosed`).
    */
   readonly requestSoundboardSounds: (
     guildIds: ReadonlyArray<string>
@@ -168,6 +172,9 @@ export const make = (
     // when the fleet gave up on the shards it had not started, if it did
     let stoppedAt: number | undefined
     const running = (): ReadonlyArray<Session.Session> => Arr.filterMap(starter.shards, (shard) => Option.fromNullable(shard.current()))
+    // the shards whose session ended (stopped one by one through `shard(id)`, or with the fleet)
+    const ended = new Set<number>()
+    const live = (): ReadonlyArray<Session.Session> => running().filter((session) => !ended.has(session.shard[0]))
     // no shard starts after this: those not started yet are counted as ended
     const stopAll = <A>(stop: (session: Session.Session) => Effect.Effect<A>) =>
       Effect.suspend(() => Effect.zipRight(starter.stop, Effect.suspend(() => Effect.forEach(running(), stop, { concurrency: "unbounded" }))))
@@ -205,7 +212,13 @@ export const make = (
       start: (shard, hooks) =>
         // checked above: the only option that changes since is a presence updatePresence checked
         Effect.flatMap(Effect.orDie(optionsOf(shard.id)), (resolved) =>
-          Session.makeWith(resolved, { ...hooks, deliver: deliverOf(shard), heartbeats, outage: outage.of(shard.id) })),
+          Session.makeWith(resolved, {
+            ...hooks,
+            onEnd: (exit) => Effect.zipRight(Effect.sync(() => ended.add(shard.id)), hooks.onEnd?.(exit) ?? Effect.void),
+            deliver: deliverOf(shard),
+            heartbeats,
+            outage: outage.of(shard.id)
+          })),
       // the first fatal error reaches `events` at once, before the other shards are stopped
       onEnd: (exit) => Effect.zipRight(Exit.isFailure(exit) ? merged.done(exit) : Effect.void, ending.onEnd(exit)),
       onAbandon: () =>
@@ -239,8 +252,14 @@ export const make = (
           if (group === undefined) groups.set(session, [guildId])
           else group.push(guildId)
         }
-        // every shard's part is checked before any is sent: a part refused (too large) sends nothing
-        for (const group of groups.values()) yield* Commands.encode(Commands.requestSoundboardSounds(group), shared.encoding)
+        // every shard's part is checked before any is sent: a part refused (too large), or one for
+        // a shard that ended, sends nothing
+        for (const [session, group] of groups) {
+          yield* Commands.encode(Commands.requestSoundboardSounds(group), shared.encoding)
+          if (ended.has(session.shard[0])) {
+            return yield* new SessionClosed({ detail: `shard ${session.shard[0]} was disconnected or ended` })
+          }
+        }
         yield* Effect.forEach(groups, ([session, group]) => session.requestSoundboardSounds(group), {
           concurrency: "unbounded",
           discard: true
@@ -295,7 +314,7 @@ export const make = (
           yield* SessionOptions.withPresence({ ...shared, shard: [shardCount - 1, shardCount] }, update)
           // the shards that start from now on identify with it
           shared = { ...shared, presence: update }
-          yield* Effect.forEach(running(), (session) => session.updatePresence(update), { concurrency: "unbounded", discard: true })
+          yield* Effect.forEach(live(), (session) => session.updatePresence(update), { concurrency: "unbounded", discard: true })
         }),
       updateVoiceState: (voice) => Effect.flatMap(sessionFor(voice.guild_id), (session) => session.updateVoiceState(voice)),
       requestSoundboardSounds,

@@ -366,6 +366,24 @@ describe("Fleet", () => {
       expect(seen.every((line) => line.shard === 2)).toBe(true)
     }).pipe(Effect.provide(TestLayer)))
 
+  it.scoped("a shard stopped through shard(id) is left out of updatePresence, and a soundboard request that needs it sends nothing", () =>
+    Effect.gen(function*() {
+      const { fleet, served } = yield* readyFleet(3)
+      const sent = (shard: number, op: number) => (served.commands.get(shard) ?? []).filter((payload) => payload.op === op)
+      yield* Effect.forkScoped(Stream.runDrain(fleet.events))
+      // an operator takes shard 1 out; the fleet goes on with 0 and 2
+      yield* (yield* fleet.shard(1)).disconnect()
+      yield* advance(100)
+      const idle = { since: null, activities: [], status: "idle", afk: false } as const
+      yield* fleet.updatePresence(idle)
+      yield* advance(100)
+      expect([sent(0, 3), sent(1, 3), sent(2, 3)].map((list) => list.length)).toEqual([1, 0, 1])
+      const refused = yield* Effect.flip(fleet.requestSoundboardSounds([guildOn(0, 3), guildOn(1, 3)]))
+      expect(refused).toMatchObject({ _tag: "SessionClosed", detail: "shard 1 was disconnected or ended" })
+      yield* advance(100)
+      expect(sent(0, 31)).toEqual([])
+    }).pipe(Effect.provide(TestLayer)))
+
   it.scoped("a member request for a shard still waiting to start times out the members timeout after the request, not after the start", () =>
     Effect.gen(function*() {
       yield* configureLimiter(1)
