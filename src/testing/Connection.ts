@@ -74,7 +74,20 @@ const isRecord = (value: unknown): value is Record<string, unknown> =>
 
 const stripBot = (token: unknown): unknown => (typeof token === "string" && token.startsWith("Bot ") ? token.slice(4) : token)
 
-type Timer = ReturnType<typeof setTimeout>
+/** One delay of the connection: a Node timer, re-armed for a delay longer than one can wait. */
+interface Timer {
+  handle: ReturnType<typeof setTimeout> | undefined
+}
+
+/** The longest a Node timer waits: past it, `setTimeout` fires after 1 ms. */
+const maxTimerMs = 2 ** 31 - 1
+
+/** Close codes that mean no close frame was sent: closing with one drops the connection. */
+const noCloseFrame: ReadonlySet<number> = new Set([1005, 1006, 1015])
+
+/** Whether a close frame may carry `code` (what `ws` sends). */
+const isSendableCloseCode = (code: number): boolean =>
+  Number.isInteger(code) && ((code >= 1000 && code <= 1014 && code !== 1004 && !noCloseFrame.has(code)) || (code >= 3000 && code <= 4999))
 
 /** An encoded frame held back by a stall or a slow link; `due` once its own delay has passed. */
 interface Held {
@@ -238,8 +251,16 @@ export class Connection implements Outlet {
     this.send(payload(Opcode.InvalidSession, resumable))
   }
 
-  /** Closes with a close frame. */
+  /**
+   * Closes with a close frame; a code that says no close frame came (1005, 1006, 1015) drops the
+   * connection instead. A code no close frame can carry is refused (a `RangeError`), the connection
+   * left as it was.
+   */
   close(code: number, reason = ""): void {
+    if (noCloseFrame.has(code)) return this.drop()
+    if (!isSendableCloseCode(code)) {
+      throw new RangeError(`close code ${code} cannot be sent in a close frame (1000-1014 but 1004-1006, or 3000-4999)`)
+    }
     if (this.closing || this.record.closedBy !== undefined) return
     this.closing = true
     this.record.closedBy = "server"
@@ -290,23 +311,28 @@ export class Connection implements Outlet {
   }
 
   private later(ms: number, run: () => void): Timer {
-    const timer = setTimeout(() => {
-      this.timers.delete(timer)
-      run()
-    }, ms)
+    const timer: Timer = { handle: undefined }
+    const arm = (left: number): void => {
+      timer.handle = setTimeout(() => {
+        if (left > maxTimerMs) return arm(left - maxTimerMs)
+        this.timers.delete(timer)
+        run()
+      }, Math.min(left, maxTimerMs))
+    }
+    arm(ms)
     this.timers.add(timer)
     return timer
   }
 
   private cancel(timer: Timer | undefined): void {
     if (timer === undefined) return
-    clearTimeout(timer)
+    clearTimeout(timer.handle)
     this.timers.delete(timer)
   }
 
   /** Clears every timer and drops the frames still held (the socket is going away). */
   private clearTimers(): void {
-    for (const timer of this.timers) clearTimeout(timer)
+    for (const timer of this.timers) clearTimeout(timer.handle)
     this.timers.clear()
     this.missedTimer = undefined
     this.stallTimer = undefined

@@ -5,6 +5,7 @@
  *
  * @since 0.1.0
  */
+import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Data from "effect/Data"
 import * as Duration from "effect/Duration"
@@ -121,7 +122,10 @@ export interface LocalGateway {
   readonly log: Effect.Effect<Log.Snapshot>
   /** The breaches recorded so far. */
   readonly violations: Effect.Effect<ReadonlyArray<Log.Violation>>
-  /** Waits until `predicate` holds on the log (checked after every change), then returns a copy. */
+  /**
+   * Waits until `predicate` holds on the log (checked after every change), then returns a copy; a
+   * predicate that throws ends the wait with that defect.
+   */
   readonly awaitLog: (predicate: (log: Log.Snapshot) => boolean) => Effect.Effect<Log.Snapshot>
   /** Closes connections with a close frame. */
   readonly close: (target: Target, code: number, reason?: string) => Effect.Effect<void>
@@ -147,12 +151,16 @@ export interface LocalGateway {
   readonly slow: (target: Target, perFrameDelay: Duration.DurationInput, duration: Duration.DurationInput) => Effect.Effect<void>
   /** Delays the Hello of the next connection. */
   readonly delayNextHello: (delay: Duration.DurationInput) => Effect.Effect<void>
-  /** Dispatches an event to sessions (buffered for replay if detached); returns how many got it. */
+  /**
+   * Dispatches an event to sessions (buffered for replay if detached); returns how many got it
+   * (none once the gateway's scope closed).
+   */
   readonly dispatch: (target: SessionTarget, t: string, d: unknown) => Effect.Effect<number>
   /**
    * Starts synthetic traffic: `eventsPerSecond` per session (each shard's session), any positive
    * rate, fractions too. After a pause (a blocked event loop) a session gets at most one second's
-   * worth at once; the rest is dropped, not caught up.
+   * worth at once; the rest is dropped, not caught up. Once the gateway's scope closed, it starts
+   * nothing.
    */
   readonly startTraffic: (eventsPerSecond: number) => Effect.Effect<void>
   /** Stops synthetic traffic. */
@@ -203,7 +211,9 @@ export class LocalGatewayError extends Data.TaggedError("LocalGatewayError")<{
  */
 export const make = (options: Options): Effect.Effect<LocalGateway, LocalGatewayError, Scope.Scope> =>
   Effect.gen(function*() {
-    const clock = yield* Effect.clock
+    // the wall clock, whatever Clock the caller's fiber has: the gateway runs on real sockets and
+    // real timers, so its cooldowns, windows and timestamps keep real time under a TestClock too
+    const clock = Clock.make()
     const runtime = yield* Effect.runtime<never>()
     const now = () => clock.unsafeCurrentTimeMillis()
     const limit = options.sessionStartLimit
@@ -383,8 +393,11 @@ export const make = (options: Options): Effect.Effect<LocalGateway, LocalGateway
     })
     port = (server.address() as AddressInfo).port
 
+    // once the scope closed, nothing starts again: no traffic, no dispatch
+    let closed = false
     yield* Effect.addFinalizer(() =>
       Effect.async<void>((resume) => {
+        closed = true
         stopPump()
         for (const connection of connections.values()) connection.drop()
         connections.clear()
@@ -414,12 +427,20 @@ export const make = (options: Options): Effect.Effect<LocalGateway, LocalGateway
       violations: Effect.sync(() => [...recorder.violations]),
       awaitLog: (predicate) =>
         Effect.async<Log.Snapshot>((resume) => {
-          if (predicate(recorder)) return resume(Effect.sync(() => recorder.snapshot()))
-          const stop = recorder.listen(() => {
-            if (predicate(recorder)) {
-              stop()
+          // whether the wait is over: the predicate holds, or it threw (a defect that ends this
+          // wait, not the gateway's work that made the change)
+          const done = (): boolean => {
+            try {
+              if (!predicate(recorder)) return false
               resume(Effect.sync(() => recorder.snapshot()))
+            } catch (error) {
+              resume(Effect.die(error))
             }
+            return true
+          }
+          if (done()) return
+          const stop = recorder.listen(() => {
+            if (done()) stop()
           })
           return Effect.sync(stop)
         }),
@@ -436,6 +457,7 @@ export const make = (options: Options): Effect.Effect<LocalGateway, LocalGateway
       delayNextHello: (delay) => Effect.sync(() => (pendingHelloDelay = millis(delay, 0))),
       dispatch: (target, t, d) =>
         Effect.sync(() => {
+          if (closed) return 0
           sweepSessions()
           const at = now()
           let count = 0
@@ -448,7 +470,7 @@ export const make = (options: Options): Effect.Effect<LocalGateway, LocalGateway
           }
           return count
         }),
-      startTraffic: (eventsPerSecond) => Effect.sync(() => startPump(eventsPerSecond)),
+      startTraffic: (eventsPerSecond) => Effect.sync(() => closed ? undefined : startPump(eventsPerSecond)),
       stopTraffic: Effect.sync(stopPump)
     }
     return gateway

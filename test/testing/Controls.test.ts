@@ -1,0 +1,112 @@
+/**
+ * The local gateway's controls at their edges, used as a bot author uses them (the public entry
+ * points only): close codes no close frame carries, delays longer than a Node timer waits, a log
+ * predicate that throws, controls after the gateway's scope closed, and a caller under TestClock.
+ */
+import { describe, expect, it } from "@effect/vitest"
+import { Cause, Duration, Effect, Exit, Redacted, Ref, Scope, Stream } from "effect"
+import { Intents, Live, Session } from "../../src/index.ts"
+import { LocalGateway } from "../../src/testing/index.ts"
+
+const token = Redacted.make("user-test-token")
+
+/** Real time passes on the local gateway: wait on a Node timer. */
+const sleepReal = (ms: number) => Effect.promise(() => new Promise<void>((resolve) => setTimeout(resolve, ms)))
+
+/** A session on the local gateway, its event types collected as they come. */
+const sessionOn = (gateway: LocalGateway.LocalGateway) =>
+  Effect.gen(function*() {
+    const session = yield* Session.make({ token, intents: Intents.Guilds, gateway: gateway.url, compression: "none" })
+    const received = yield* Ref.make<ReadonlyArray<string>>([])
+    yield* Effect.forkScoped(Stream.runForEach(session.events, (event) => Ref.update(received, (all) => [...all, event.t])))
+    return { session, received }
+  })
+
+/** Waits (real time) until the program has received `count` events. */
+const receivedAtLeast = (received: Ref.Ref<ReadonlyArray<string>>, count: number) =>
+  Effect.gen(function*() {
+    while ((yield* Ref.get(received)).length < count) yield* sleepReal(10)
+  }).pipe(Effect.timeout("5 seconds"))
+
+describe("LocalGateway controls", () => {
+  it.scopedLive("close with a code that says no close frame came (1006) drops the connection; one no frame can carry is refused, the connection left as it was", () =>
+    Effect.gen(function*() {
+      const gateway = yield* LocalGateway.make({ token, heartbeatInterval: "60 seconds" })
+      const { received } = yield* sessionOn(gateway)
+      yield* receivedAtLeast(received, 1)
+      const refused = yield* Effect.exit(gateway.close("all", 2000))
+      expect(Exit.isFailure(refused) && Cause.pretty(refused.cause)).toContain(
+        "close code 2000 cannot be sent in a close frame (1000-1014 but 1004-1006, or 3000-4999)"
+      )
+      expect((yield* gateway.log).connections[0]?.closedBy).toBeUndefined()
+      yield* gateway.close("all", 1006)
+      // the session resumes on a new connection
+      const log = yield* gateway.awaitLog((log) => log.resumes.length === 1).pipe(Effect.timeout("5 seconds"))
+      expect(log.connections[0]?.closedBy).toBe("server-drop")
+    }).pipe(Effect.provide(Live.layer)))
+
+  it.scopedLive("stall for Duration.infinity holds the connection's frames (a Node timer past 2^31 - 1 ms fires after 1 ms)", () =>
+    Effect.gen(function*() {
+      const gatewayScope = yield* Scope.make()
+      const gateway = yield* LocalGateway.make({ token, heartbeatInterval: "60 seconds" }).pipe(Scope.extend(gatewayScope))
+      yield* Effect.addFinalizer(() => Scope.close(gatewayScope, Exit.void))
+      const { received } = yield* sessionOn(gateway)
+      yield* receivedAtLeast(received, 3) // READY and the shard's two GUILD_CREATEs
+      yield* gateway.stall("all", Duration.infinity)
+      expect(yield* gateway.dispatch("all", "TYPING_START", { channel_id: "1", user_id: "2", timestamp: 0 })).toBe(1)
+      yield* sleepReal(300)
+      expect(yield* Ref.get(received)).toEqual(["READY", "GUILD_CREATE", "GUILD_CREATE"])
+    }).pipe(Effect.provide(Live.layer)))
+
+  it.scopedLive("delayNextHello of 30 days holds Hello back", () =>
+    Effect.gen(function*() {
+      const gateway = yield* LocalGateway.make({ token, heartbeatInterval: "60 seconds" })
+      yield* gateway.delayNextHello(Duration.days(30))
+      yield* sessionOn(gateway)
+      yield* gateway.awaitLog((log) => log.connections.length === 1)
+      yield* sleepReal(300)
+      expect((yield* gateway.log).identifies).toEqual([])
+    }).pipe(Effect.provide(Live.layer)))
+
+  it.live("after the gateway's scope closed, startTraffic starts nothing and dispatch reaches no one", () =>
+    Effect.gen(function*() {
+      const gateway = yield* Effect.scoped(Effect.gen(function*() {
+        const gateway = yield* LocalGateway.make({ token, heartbeatInterval: "60 seconds" })
+        yield* Effect.scoped(Effect.gen(function*() {
+          const { received } = yield* sessionOn(gateway)
+          yield* receivedAtLeast(received, 3)
+        }).pipe(Effect.provide(Live.layer)))
+        return gateway
+      }))
+      const before = (yield* gateway.log).dispatches.length
+      yield* gateway.startTraffic(100).pipe(Effect.zipRight(sleepReal(300)), Effect.ensuring(gateway.stopTraffic))
+      expect(yield* gateway.dispatch("all", "TYPING_START", {})).toBe(0)
+      expect((yield* gateway.log).dispatches.length).toBe(before)
+    }))
+
+  it.scopedLive("an awaitLog predicate that throws ends that wait with the defect, and the gateway goes on serving", () =>
+    Effect.gen(function*() {
+      const gateway = yield* LocalGateway.make({ token, heartbeatInterval: "60 seconds" })
+      // false before any connection; then it reads `shard` of a connection that has not identified
+      const waiting = yield* Effect.fork(Effect.exit(
+        gateway.awaitLog((log) => log.connections.length > 0 && log.connections[0]!.shard![0] === 0)
+      ))
+      yield* sleepReal(20)
+      yield* sessionOn(gateway)
+      yield* gateway.awaitLog((log) => log.identifies.length === 1).pipe(Effect.timeout("3 seconds"))
+      const waited = yield* waiting.await.pipe(Effect.timeout("1 second"))
+      expect(Exit.isSuccess(waited) && Exit.isFailure(waited.value) && Cause.isDie(waited.value.cause)).toBe(true)
+    }).pipe(Effect.provide(Live.layer)))
+
+  it.scoped("keeps real time when its caller runs under a TestClock: a session gets READY, and the log's times are the wall clock's", () =>
+    Effect.gen(function*() {
+      const gateway = yield* LocalGateway.make({ token, heartbeatInterval: "60 seconds" })
+      const { received } = yield* sessionOn(gateway)
+      yield* Effect.gen(function*() {
+        while ((yield* Ref.get(received)).length < 1) yield* sleepReal(10)
+      })
+      const { identifies } = yield* gateway.log
+      expect(identifies).toHaveLength(1)
+      expect(Math.abs(identifies[0]!.at - Date.now())).toBeLessThan(60_000)
+    }).pipe(Effect.provide(Live.layer)))
+})
