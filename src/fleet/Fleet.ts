@@ -67,7 +67,10 @@ export interface Fleet {
    * (or `NotStarted`, once the fleet stopped before starting it).
    */
   readonly status: Effect.Effect<ReadonlyArray<ShardStatus.ShardStatus>>
-  /** Every shard's current status, then a new status for each shard's every transition. */
+  /**
+   * Every shard's current status, then a new status for each shard's every transition; it ends
+   * once every shard ended (or, not started, was given up on).
+   */
   readonly statusChanges: Stream.Stream<ShardStatus.ShardStatus>
   /** Waits until every shard stopped; fails with the first fatal error of any shard. */
   readonly await: Effect.Effect<void, Session.SessionError>

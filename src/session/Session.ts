@@ -89,7 +89,10 @@ export interface Session {
   readonly events: Stream.Stream<GatewayEvent, SessionError>
   /** The current state. */
   readonly state: Effect.Effect<SessionState>
-  /** The latest transition, then every later one, each with its reason. */
+  /**
+   * The latest transition, then every later one, each with its reason; it ends after the last,
+   * once the session ended.
+   */
   readonly transitions: Stream.Stream<Transition>
   /** A snapshot for status views and logs. */
   readonly snapshot: Effect.Effect<SessionSnapshot>
@@ -408,6 +411,7 @@ export const makeWith = (
           SessionState.Disconnected(),
           Exit.isFailure(outcome) ? Reasons.Fatal({ message: fatalMessage(outcome.cause) }) : Reasons.Disconnect()
         )
+        yield* current.end
         yield* outage.ended
         if (events !== undefined) yield* events.done(outcome)
         yield* Deferred.done(finished, outcome)

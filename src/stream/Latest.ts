@@ -9,6 +9,7 @@
  * @since 0.1.0
  */
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import * as Mailbox from "effect/Mailbox"
 import * as Stream from "effect/Stream"
 
@@ -22,8 +23,13 @@ export interface Latest<A> {
   readonly get: Effect.Effect<A>
   /** Replaces the value with `f` of it, and hands the new one to every subscriber. */
   readonly update: (f: (current: A) => A) => Effect.Effect<void>
-  /** The current value, then every later one; each run of the stream is a subscription of its own. */
+  /**
+   * The current value, then every later one, until `end`; each run of the stream is a
+   * subscription of its own.
+   */
   readonly changes: Stream.Stream<A>
+  /** No value comes after the current one: every run of `changes` ends after it. */
+  readonly end: Effect.Effect<void>
 }
 
 /**
@@ -34,6 +40,7 @@ export interface Latest<A> {
 export const make = <A>(initial: A): Effect.Effect<Latest<A>> =>
   Effect.sync(() => {
     let current = initial
+    let ended = false
     // made at the first subscription
     let subscribers: Set<Mailbox.Mailbox<A>> | undefined
     const subscribe = Effect.acquireRelease(
@@ -42,6 +49,7 @@ export const make = <A>(initial: A): Effect.Effect<Latest<A>> =>
           subscribers ??= new Set()
           subscribers.add(mailbox)
           mailbox.unsafeOffer(current)
+          if (ended) mailbox.unsafeDone(Exit.void)
           return mailbox
         })),
       (mailbox) => Effect.sync(() => subscribers!.delete(mailbox))
@@ -53,6 +61,10 @@ export const make = <A>(initial: A): Effect.Effect<Latest<A>> =>
           current = f(current)
           if (subscribers !== undefined) for (const mailbox of subscribers) mailbox.unsafeOffer(current)
         }),
-      changes: Stream.unwrapScoped(Effect.map(subscribe, Mailbox.toStream))
+      changes: Stream.unwrapScoped(Effect.map(subscribe, Mailbox.toStream)),
+      end: Effect.sync(() => {
+        ended = true
+        if (subscribers !== undefined) for (const mailbox of subscribers) mailbox.unsafeDone(Exit.void)
+      })
     }
   })

@@ -259,6 +259,22 @@ describe("Fleet", () => {
       expect(events.map((event) => [event.shard, event.t])).toEqual([[0, "READY"], [1, "READY"]])
     }).pipe(Effect.provide(TestLayer)))
 
+  it.scoped("statusChanges and each session's transitions end once the fleet ended", () =>
+    Effect.gen(function*() {
+      const { fleet } = yield* readyFleet(2)
+      const changes = yield* Effect.fork(Stream.runCollect(fleet.statusChanges))
+      const transitions = yield* Effect.fork(Stream.runCollect((yield* fleet.shard(0)).transitions))
+      yield* advance(100)
+      yield* fleet.disconnect()
+      yield* advance(100)
+      const last = Chunk.toReadonlyArray(yield* Fiber.join(changes)).slice(-2)
+      expect(last.map((status) => [status.state._tag, status.reason._tag]).sort()).toEqual([
+        ["Disconnected", "Disconnect"],
+        ["Disconnected", "Disconnect"]
+      ])
+      expect(Chunk.toReadonlyArray(yield* Fiber.join(transitions)).at(-1)?.reason._tag).toBe("Disconnect")
+    }).pipe(Effect.provide(TestLayer)))
+
   it.scoped("closing the fleet's scope stops its shards all at once, not one after another", () =>
     Effect.gen(function*() {
       yield* configureLimiter(8)

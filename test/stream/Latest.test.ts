@@ -55,6 +55,17 @@ describe("Latest", () => {
       }
     }))
 
+  it.effect("once ended, every subscription ends after the last value, one made later too", () =>
+    Effect.gen(function*() {
+      const latest = yield* Latest.make("a")
+      const { subscribed, watcher } = yield* watch(latest, 10)
+      yield* subscribed
+      yield* latest.update(() => "b")
+      yield* latest.end
+      expect(Chunk.toReadonlyArray(yield* Fiber.join(watcher))).toEqual(["a", "b"])
+      expect(Chunk.toReadonlyArray(yield* Stream.runCollect(latest.changes))).toEqual(["b"])
+    }))
+
   it.effect("a subscription that ended leaves the others be", () =>
     Effect.gen(function*() {
       const latest = yield* Latest.make(0)
