@@ -62,7 +62,10 @@ export interface SessionSnapshot {
   readonly state: SessionState
   readonly sessionId: string | undefined
   readonly sequence: number | null
-  /** The latest heartbeat round trip, in ms. */
+  /**
+   * The latest heartbeat round trip of the open connection, in ms (`undefined` between connections
+   * and before the connection's first ACK).
+   */
   readonly latency: number | undefined
   /** Attempts to connect after the first (one that failed at `GET /gateway/bot` included). */
   readonly reconnects: number
@@ -259,7 +262,11 @@ export const makeWith = (
     // the debug line is built only when debug lines are logged: a thousand shards starting run
     // five transitions each
     const transition = (to: SessionState, reason: Reason) =>
-      current.update((last) => ({ from: last.to, to, reason, at: clock.unsafeCurrentTimeMillis() })).pipe(
+      current.update((last) => {
+        // a latency belongs to its connection
+        if (to._tag !== "Connected") stats.latency = undefined
+        return { from: last.to, to, reason, at: clock.unsafeCurrentTimeMillis() }
+      }).pipe(
         Effect.zipRight(reason._tag === "Ready" || reason._tag === "Resumed" ? outage.ready : Effect.void),
         Effect.zipRight(Effect.whenLogLevel(
           Effect.suspend(() =>

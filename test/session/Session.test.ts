@@ -226,6 +226,22 @@ describe("Session", () => {
       expect(next.url.startsWith(gatewayUrl)).toBe(true)
     }).pipe(Effect.provide(TestLayer)))
 
+  it.scoped("the snapshot's latency is the open connection's: none between connections, nor before the next connection's first ACK", () =>
+    Effect.gen(function*() {
+      const { peer, session } = yield* readySession({}, 1000)
+      yield* peer.autoAck(true)
+      yield* TestClock.adjust("2 seconds")
+      expect((yield* session.snapshot).latency).toBe(0)
+      yield* peer.drop
+      yield* settle
+      expect((yield* session.snapshot).latency).toBeUndefined()
+      const next = yield* Effect.fork(acceptAndHello(60_000))
+      yield* TestClock.adjust("5 seconds")
+      yield* Fiber.join(next)
+      expect((yield* session.snapshot).state._tag).toBe("Connected")
+      expect((yield* session.snapshot).latency).toBeUndefined()
+    }).pipe(Effect.withRandom(Random.fixed([0.5])), Effect.provide(TestLayer)))
+
   it.scoped("an Identify unanswered past the ready timeout is waited on while heartbeats are acknowledged (an outage), not sent again", () =>
     Effect.gen(function*() {
       const gateway = yield* MemoryTransport.MemoryGateway
