@@ -39,13 +39,14 @@ export interface GuildMembers {
 
 /**
  * Request Guild Members failed: the gateway rate limited it (retry after `retryAfter` seconds),
- * the answer did not complete in time, or the gateway answered it with data that is no valid
- * answer (`Malformed`; `detail` says what was wrong).
+ * the answer did not complete in time, the gateway answered it with data that is no valid answer
+ * (`Malformed`; `detail` says what was wrong), or the gateway session it was sent on ended before
+ * the answer came (`Lost`: op 9, or a new Identify; no answer can come, ask again).
  *
  * @since 0.1.0
  */
 export class MemberRequestError extends Data.TaggedError("MemberRequestError")<{
-  readonly reason: "RateLimited" | "Timeout" | "Malformed"
+  readonly reason: "RateLimited" | "Timeout" | "Malformed" | "Lost"
   readonly guildId: string
   readonly retryAfter?: number
   /** With `Malformed`: what was wrong with the answer. */
@@ -59,6 +60,8 @@ export class MemberRequestError extends Data.TaggedError("MemberRequestError")<{
         return `request guild members for ${this.guildId} did not complete in time`
       case "Malformed":
         return `request guild members for ${this.guildId} got a malformed answer: ${this.detail}`
+      case "Lost":
+        return `request guild members for ${this.guildId} was sent on a gateway session that ended before its answer came`
     }
   }
 }
@@ -93,6 +96,8 @@ interface Collector {
   readonly seen: Set<number>
   /** The chunk_count of the first chunk: every later one must say the same. */
   count: number | undefined
+  /** Whether it went out, on the gateway session of the moment. */
+  sent: boolean
   readonly done: Deferred.Deferred<GuildMembers, MemberRequestError>
 }
 
@@ -167,6 +172,13 @@ export interface MemberRequests {
   readonly register: (nonce: string, guildId: string) => Effect.Effect<Effect.Effect<GuildMembers, MemberRequestError>>
   /** Forgets `nonce` (after completion, failure or interruption). */
   readonly unregister: (nonce: string) => Effect.Effect<void>
+  /** The request of `nonce` went out, on the gateway session of the moment. */
+  readonly sent: (nonce: string) => Effect.Effect<void>
+  /**
+   * The gateway session ended (op 9, or a new Identify): the requests sent on it fail with `Lost`,
+   * since their answers cannot come; those not sent yet go out on the next.
+   */
+  readonly lost: Effect.Effect<void>
   /** Whether any request waits for its answer. */
   readonly waiting: () => boolean
   /**
@@ -237,10 +249,20 @@ export const make = (): MemberRequests => {
   return {
     register: (nonce, guildId) =>
       Effect.map(Deferred.make<GuildMembers, MemberRequestError>(), (done) => {
-        inFlight.set(nonce, { nonce, guildId, members: [], notFound: [], presences: [], seen: new Set(), count: undefined, done })
+        inFlight.set(nonce, { nonce, guildId, members: [], notFound: [], presences: [], seen: new Set(), count: undefined, sent: false, done })
         return Deferred.await(done)
       }),
     unregister: (nonce) => Effect.sync(() => void inFlight.delete(nonce)),
+    sent: (nonce) =>
+      Effect.sync(() => {
+        const collector = inFlight.get(nonce)
+        if (collector !== undefined) collector.sent = true
+      }),
+    lost: Effect.sync(() => {
+      for (const collector of [...inFlight.values()]) {
+        if (collector.sent) complete(collector, Exit.fail(new MemberRequestError({ reason: "Lost", guildId: collector.guildId })))
+      }
+    }),
     waiting: () => inFlight.size > 0,
     observe: (event) => {
       if (inFlight.size === 0) return

@@ -354,6 +354,7 @@ export const makeWith = (
         const gaveUp = Recovery.giveUp(recovery)
         if (gaveUp !== undefined) {
           memory.current = Protocol.forget(memory.current)
+          yield* members.lost
           recovery = gaveUp
         }
         const mode = Protocol.modeOf(memory.current)
@@ -377,7 +378,10 @@ export const makeWith = (
         if (stopRequested) return
         // a connection that stayed ready long enough starts the backoff over
         if (outcome.stable) backoff = undefined
-        if (outcome.next === "identify") memory.current = Protocol.forget(memory.current)
+        if (outcome.next === "identify") {
+          memory.current = Protocol.forget(memory.current)
+          yield* members.lost
+        }
         yield* metrics.reconnect(outcome.reason._tag)
         yield* transition(SessionState.Disconnected(), outcome.reason)
         if (!outcome.ready) yield* outage.failed(outcome.reason)
@@ -491,7 +495,8 @@ export const makeWith = (
           // the timeout counts from the request: a request made while no connection is ready
           // fails with it too (and, not sent yet, is withdrawn); a session that ends fails it at
           // once, sent or not, since no answer can come
-          return yield* untilEnded(Effect.zipRight(outbox.submit(Commands.opcode(command), payload), answer)).pipe(
+          const sent = Effect.zipRight(outbox.submit(Commands.opcode(command), payload), members.sent(nonce))
+          return yield* untilEnded(Effect.zipRight(sent, answer)).pipe(
             Effect.timeoutFail({
               duration: resolved.timeouts.members,
               onTimeout: () => new MemberRequests.MemberRequestError({ reason: "Timeout", guildId: request.guild_id })

@@ -485,6 +485,36 @@ describe("Session", () => {
       ])
     }).pipe(Effect.withRandom(Random.fixed([0.5])), Effect.provide(TestLayer)))
 
+  it.scoped("a member request sent on a gateway session that op 9 ends fails with Lost at once; one sent after goes out on the next session", () =>
+    Effect.gen(function*() {
+      const { peer, session } = yield* readySession({
+        intents: Intents.Guilds | Intents.GuildMembers,
+        backoff: { afterInvalidSession: ["1 second", "1 second"] }
+      }, 3_600_000)
+      const lost = yield* Effect.fork(Effect.flip(session.requestGuildMembers({ guild_id: "81384788765712384", user_ids: ["1"] })))
+      yield* receiveOp(peer, 8)
+      yield* peer.sendJson({ op: 9, d: false, s: null, t: null })
+      yield* settle
+      const error = yield* Fiber.join(lost)
+      expect(error).toMatchObject({ _tag: "MemberRequestError", reason: "Lost", guildId: "81384788765712384" })
+      expect(error.message).toBe("request guild members for 81384788765712384 was sent on a gateway session that ended before its answer came")
+      // made between the sessions: it waits for the next, and is answered there
+      const later = yield* Effect.fork(session.requestGuildMembers({ guild_id: "81384788765712384", user_ids: ["2"] }))
+      const again = yield* Effect.fork(acceptAndHello(3_600_000))
+      yield* TestClock.adjust("5 seconds")
+      const { peer: next } = yield* Fiber.join(again)
+      yield* next.sendJson(ready())
+      const sent = (yield* receiveOp(next, 8)) as { d: { nonce: string } }
+      yield* next.sendJson(dispatch(2, "GUILD_MEMBERS_CHUNK", {
+        guild_id: "81384788765712384",
+        members: [{ user: { id: "2" } }],
+        chunk_index: 0,
+        chunk_count: 1,
+        nonce: sent.d.nonce
+      }))
+      expect((yield* Fiber.join(later)).members).toEqual([{ user: { id: "2" } }])
+    }).pipe(Effect.provide(TestLayer)))
+
   it.scoped("a member request made while no connection is ready fails with Timeout once the members timeout from the request passed", () =>
     Effect.gen(function*() {
       const gateway = yield* MemoryTransport.MemoryGateway
