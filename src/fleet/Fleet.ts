@@ -337,7 +337,9 @@ export const make = (
   }).pipe(Effect.annotateLogs({ component: "Fleet" }))
 
 /**
- * A Layer running a fleet for the lifetime of the Layer.
+ * A Layer running a fleet for the lifetime of the Layer. Once built it cannot fail: a fatal close
+ * later reaches `events` and `await`, so a program that reads no events waits on `await` (with
+ * `Layer.launch` alone, nothing would see it).
  *
  * @since 0.1.0
  */

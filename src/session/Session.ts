@@ -544,7 +544,8 @@ export const makeWith = (
 export class GatewaySession extends Context.Tag("discord-gateway/Session")<GatewaySession, Session>() {}
 
 /**
- * A Layer running one session for the lifetime of the Layer.
+ * A Layer running one session for the lifetime of the Layer. Once built it cannot fail: a fatal
+ * close later reaches `events` and `await`, so a program that reads no events waits on `await`.
  *
  * @since 0.1.0
  */
