@@ -9,15 +9,7 @@ import * as FleetOutage from "../../src/fleet/FleetOutage.ts"
 import { Reason } from "../../src/session/SessionState.ts"
 import * as MemoryTransport from "../../src/transport/MemoryTransport.ts"
 import { advance, configureLimiter, options, serve, TestLayer } from "./harness.ts"
-
-/** Log lines at Info and above, as a program at the default level sees them. */
-const captured = () => {
-  const lines: Array<string> = []
-  const logger = Logger.make(({ logLevel, message }) => {
-    lines.push(`${logLevel.label} ${String(message)}`)
-  })
-  return { lines, layer: Logger.replace(Logger.defaultLogger, logger) }
-}
+import { captured } from "../logLines.ts"
 
 const refused = Reason.ConnectFailed({ message: "refused" })
 

@@ -13,15 +13,7 @@ import * as Outage from "../../src/session/Outage.ts"
 import { Reason } from "../../src/session/SessionState.ts"
 import * as MemoryTransport from "../../src/transport/MemoryTransport.ts"
 import { acceptAndHello, options, ready, Session, settle, TestLayer } from "./harness.ts"
-
-/** Log lines at Info and above, as a program at the default level sees them. */
-const captured = () => {
-  const lines: Array<string> = []
-  const logger = Logger.make(({ logLevel, message }) => {
-    lines.push(`${logLevel.label} ${String(message)}`)
-  })
-  return { lines, layer: Logger.replace(Logger.defaultLogger, logger) }
-}
+import { captured } from "../logLines.ts"
 
 describe("Outage", () => {
   it.effect("tells the fifth failed attempt in a row at Warning, then each doubling; getting ready again at Info", () =>
