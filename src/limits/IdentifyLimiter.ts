@@ -54,15 +54,15 @@ export class IdentifyBudgetExhausted extends Data.TaggedError("IdentifyBudgetExh
 }
 
 /**
- * One rate-limit key: when it may identify next (ms on the `Clock`'s monotonic time, not its wall
- * time: see `internal/due.ts`; sooner if its last identify is still unanswered and the answer
- * comes within the margin) and how many identifies hold or wait for it.
+ * One rate-limit key: in how many ms it may identify next (0: now; sooner if its last identify is
+ * still unanswered and the answer comes within the margin) and how many identifies hold or wait
+ * for it.
  *
  * @since 0.1.0
  */
 export interface KeySnapshot {
   readonly key: number
-  readonly nextFreeAt: number
+  readonly nextFreeIn: number
   readonly queued: number
 }
 
@@ -314,7 +314,7 @@ export const make = (options: IdentifyLimiterOptions = {}): Effect.Effect<Contex
           const lastAt = gate === undefined ? inheritedLastAt : gate.lastAt
           return {
             key,
-            nextFreeAt: lastAt === undefined ? now : Math.max(now, lastAt + spacing),
+            nextFreeIn: lastAt === undefined ? 0 : Math.max(0, lastAt + spacing - now),
             queued: gate === undefined ? 0 : gate.turns.waiting() + 1 - gate.turns.free()
           }
         })
