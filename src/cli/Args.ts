@@ -11,6 +11,7 @@ import * as Redacted from "effect/Redacted"
 import type { Compression } from "../codec/Compression.ts"
 import { maxShardCount } from "../protocol/Commands.ts"
 import * as Intents from "../protocol/Intents.ts"
+import * as Session from "../session/Session.ts"
 import { defaultApi } from "../session/SessionOptions.ts"
 
 /**
@@ -152,8 +153,8 @@ const tokenOf = (
 ): Either.Either<Redacted.Redacted<string> | undefined, UsageError> => {
   const text = flag ?? variable
   if (text === undefined) return Either.right(undefined)
-  const token = text.trim().replace(/^Bot(?:\s+|$)/i, "")
-  if (token !== "") return Either.right(Redacted.make(token))
+  const token = Session.token(text)
+  if (Redacted.value(token) !== "") return Either.right(token)
   return Either.left(
     new UsageError({
       detail: flag !== undefined

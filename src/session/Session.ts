@@ -553,8 +553,10 @@ export const layer = (options: SessionOptions.SessionOptions): Layer.Layer<Gatew
   Layer.scoped(GatewaySession, make(options))
 
 /**
- * The token, redacted: a convenience for programs that build options from a plain string.
+ * The token, redacted: a convenience for programs that build options from a plain string. It
+ * drops what a token is often copied with: surrounding whitespace (a file's newline) and a leading
+ * `Bot ` (the REST header's).
  *
  * @since 0.1.0
  */
-export const token = (value: string): Redacted.Redacted<string> => Redacted.make(value)
+export const token = (value: string): Redacted.Redacted<string> => Redacted.make(value.trim().replace(/^Bot(?:\s+|$)/i, ""))

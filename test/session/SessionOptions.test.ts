@@ -3,6 +3,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Fiber from "effect/Fiber"
+import * as Redacted from "effect/Redacted"
 import * as TestClock from "effect/TestClock"
 import * as Intents from "../../src/protocol/Intents.ts"
 import * as SessionOptions from "../../src/session/SessionOptions.ts"
@@ -21,6 +22,14 @@ const problemOf = (result: Either.Either<SessionOptions.ResolvedOptions, { reado
   Either.match(result, { onLeft: (error) => error.detail, onRight: () => "valid" })
 
 describe("SessionOptions.resolve", () => {
+  it("Session.token drops what a token is often copied with: surrounding whitespace and the REST header's Bot prefix", () => {
+    for (const given of [`${secret}`, `  ${secret}\n`, `Bot ${secret}`, `bot\t${secret}`, ` Bot  ${secret} `]) {
+      expect(Redacted.value(Session.token(given))).toBe(secret)
+    }
+    // a token that merely starts with the letters is a token
+    expect(Redacted.value(Session.token(`Bot${secret}`))).toBe(`Bot${secret}`)
+  })
+
   it("fills in the defaults", () => {
     const { compression: _compression, ...defaults } = options()
     const resolved = Either.getOrThrow(SessionOptions.resolve(defaults))
