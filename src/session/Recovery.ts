@@ -62,6 +62,16 @@ export const after = (
 })
 
 /**
+ * `recovery` after an attempt that got no gateway URL (`GET /gateway/bot` failed) and so opened no
+ * connection: to a Resume, one more that never reached a gateway, so the next goes back to
+ * `resume_gateway_url` (see {@link resumesAtGateway}).
+ *
+ * @since 0.1.0
+ */
+export const unconnected = (recovery: Recovery, mode: Mode): Recovery =>
+  mode === "resume" ? { ...recovery, unreachedResumes: recovery.unreachedResumes + 1 } : recovery
+
+/**
  * Whether the session should be given up for a new one (identify), and `recovery` once it was.
  *
  * @since 0.1.0

@@ -365,6 +365,7 @@ export const makeWith = (
         if (Either.isLeft(url)) {
           if (url.left.reason === "Unauthorized") return yield* url.left
           ended = Reasons.GatewayInfoFailed({ message: url.left.message })
+          recovery = Recovery.unconnected(recovery, mode)
           yield* metrics.reconnect(ended._tag)
           yield* transition(SessionState.Disconnected(), ended)
           yield* outage.failed(ended)

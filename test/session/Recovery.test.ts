@@ -34,6 +34,10 @@ describe("Recovery", () => {
       false, false, false, true, false, true, false
     ])
     expect(Recovery.after(repeat(3, unreached), "resume", outcome()).unreachedResumes).toBe(0)
+    // an attempt at the gateway URL that got no URL (GET /gateway/bot failed) is one more: the next
+    // goes back to the resume URL
+    expect(Recovery.resumesAtGateway(Recovery.unconnected(repeat(3, unreached), "resume"))).toBe(false)
+    expect(Recovery.unconnected(Recovery.initial, "identify")).toBe(Recovery.initial)
   })
 
   it("pauses after op 9 as Discord asks, with the backoff too when op 9 came before the connection was stable, but for a refused Resume", () => {

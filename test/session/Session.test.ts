@@ -754,6 +754,29 @@ describe("Session", () => {
       expect((yield* session.snapshot).sessionId).toBe("session-1")
     }).pipe(Effect.provide(TestLayer)))
 
+  it.scoped("a handed-over session whose resume URL is down keeps trying it every other time while GET /gateway/bot fails", () => {
+    const down = HttpClient.make((request) => Effect.sync(() => HttpClientResponse.fromWeb(request, new Response("down", { status: 503 }))))
+    return Effect.gen(function*() {
+      const gateway = yield* MemoryTransport.MemoryGateway
+      yield* gateway.failNextConnect(5)
+      const { gateway: _, ...withoutGateway } = options()
+      yield* Session.make({
+        ...withoutGateway,
+        api: "https://api.test/api/v10",
+        resume: { sessionId: "session-1", sequence: 7, resumeGatewayUrl: resumeUrl, shard: [0, 1] }
+      })
+      for (let i = 0; i < 30; i++) yield* TestClock.adjust("10 seconds")
+      // three at the resume URL refused; then every other attempt asks for the gateway URL (which
+      // fails) and the others go back to the resume URL
+      const urls = (yield* gateway.attempts).map((attempt) => attempt.url.startsWith(resumeUrl))
+      expect(urls.length).toBeGreaterThanOrEqual(6)
+      expect(urls.every((atResumeUrl) => atResumeUrl)).toBe(true)
+    }).pipe(
+      Effect.withRandom(Random.fixed([0.5])),
+      Effect.provide(Layer.mergeAll(MemoryTransport.layer, IdentifyLimiter.layerMemory, Layer.succeed(HttpClient.HttpClient, down)))
+    )
+  })
+
   it.scoped("fails with a typed error naming the code on a fatal close, without reconnecting", () =>
     Effect.gen(function*() {
       const gateway = yield* MemoryTransport.MemoryGateway
