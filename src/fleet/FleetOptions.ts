@@ -6,7 +6,7 @@
 import * as Either from "effect/Either"
 import { maxShardCount } from "../protocol/Commands.ts"
 import { InvalidOptions } from "../session/SessionError.ts"
-import type { ResumePoint, SessionOptions } from "../session/SessionOptions.ts"
+import { type ResumePoint, resumePointProblems, type SessionOptions } from "../session/SessionOptions.ts"
 
 /**
  * Which shards a fleet runs: all of them, or these ids (see {@link range}).
@@ -58,7 +58,7 @@ export const range = (from: number, until: number): ReadonlyArray<number> =>
 
 /**
  * Checks what can be checked before the shard count is known: the shard count if given, the
- * selection's ids and the startup window. An Identify carries a shard count of at most
+ * selection's ids, the startup window and each resume point's own fields. An Identify carries a shard count of at most
  * `Commands.maxShardCount` (65535), so a larger count, or an id above 65534, is refused here.
  *
  * @since 0.1.0
@@ -86,6 +86,10 @@ export const checkSelection = (options: FleetOptions): Either.Either<void, Inval
       found.push(`shard ids must be at most ${maxShardCount - 1}, got ${listed}`)
     }
     if (new Set(shards).size !== shards.length) found.push("shard ids must not repeat")
+  }
+  // a point's own fields need no shard count: checked before GET /gateway/bot gives one
+  for (const point of options.resume ?? []) {
+    for (const problem of resumePointProblems(point)) found.push(`${problem} (shard ${point.shard[0]})`)
   }
   return found.length === 0 ? Either.void : Either.left(new InvalidOptions({ detail: found.join("; ") }))
 }

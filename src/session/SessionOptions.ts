@@ -186,16 +186,28 @@ export const defaultGatewayInfoMaxAge: Duration.DurationInput = "1 hour"
 
 const defaultTimeouts: Timeouts = { connect: "15 seconds", hello: "20 seconds", ready: "30 seconds", members: "30 seconds" }
 
+/**
+ * What is wrong with a resume point by itself (its URL, sequence and session id; whose shard it is
+ * is checked against the session's).
+ *
+ * @since 0.1.0
+ */
+export const resumePointProblems = (point: ResumePoint): Array<string> => {
+  const found: Array<string> = []
+  if (!isWebSocketUrl(point.resumeGatewayUrl)) found.push(`resume.resumeGatewayUrl must be a ws:// or wss:// URL without a fragment`)
+  if (!Number.isSafeInteger(point.sequence) || point.sequence < 0) found.push(`resume.sequence must be a non-negative integer`)
+  if (!isSessionId(point.sessionId)) found.push(`resume.sessionId must be a non-empty string of at most ${maxSessionIdLength} characters`)
+  return found
+}
+
 const shardProblems = (shard: readonly [id: number, count: number], resume: ResumePoint | undefined): Array<string> => {
   const found: Array<string> = []
   const [id, count] = shard
   if (!Number.isSafeInteger(count) || count < 1) found.push(`shard count must be a positive integer, got ${count}`)
   else if (!Number.isSafeInteger(id) || id < 0 || id >= count) found.push(`shard id must be in [0, ${count}), got ${id}`)
   if (resume !== undefined) {
-    const { resumeGatewayUrl, sequence, sessionId, shard: resumed } = resume
-    if (!isWebSocketUrl(resumeGatewayUrl)) found.push(`resume.resumeGatewayUrl must be a ws:// or wss:// URL without a fragment`)
-    if (!Number.isSafeInteger(sequence) || sequence < 0) found.push(`resume.sequence must be a non-negative integer`)
-    if (!isSessionId(sessionId)) found.push(`resume.sessionId must be a non-empty string of at most ${maxSessionIdLength} characters`)
+    found.push(...resumePointProblems(resume))
+    const resumed = resume.shard
     if (resumed[0] !== id || resumed[1] !== count) found.push(`resume.shard [${resumed}] is not this session's shard [${id}, ${count}]`)
   }
   return found

@@ -515,6 +515,12 @@ describe("Fleet", () => {
       expect(yield* gateway.attempts).toEqual([])
       // the largest an Identify carries pass
       expect(Either.isRight(FleetOptions.checkSelection(options({ shards: [65_534], shardCount: 65_535 })))).toBe(true)
+      // a resume point's own fields need no shard count: they are checked before GET /gateway/bot
+      const malformed = { sessionId: "", sequence: -1, resumeGatewayUrl: "https://resume.test", shard: [3, 4] as const }
+      const refused = FleetOptions.checkSelection(options({ resume: [malformed] }))
+      expect(Either.isLeft(refused) && refused.left.detail).toBe(
+        "resume.resumeGatewayUrl must be a ws:// or wss:// URL without a fragment (shard 3); resume.sequence must be a non-negative integer (shard 3); resume.sessionId must be a non-empty string of at most 256 characters (shard 3)"
+      )
     }).pipe(Effect.provide(TestLayer)))
 
   it.scoped("a shard with a steady backlog does not starve a quiet shard of the merged buffer: waiting events go in in turn", () =>
