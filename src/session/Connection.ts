@@ -121,7 +121,10 @@ export interface Outcome {
   readonly ready: boolean
   /** Whether it got as far as sending Identify or Resume. */
   readonly authenticated: boolean
-  /** How many events a Resume's replay delivered (it may end before RESUMED, the program being slow). */
+  /**
+   * How many events a Resume's replay brought, those the `events` option leaves out included (it may
+   * end before RESUMED, the program being slow).
+   */
   readonly replayed: number
   /** Whether it stayed ready for `backoff.stableAfter` (the backoff starts over). */
   readonly stable: boolean
@@ -379,6 +382,7 @@ export const run = (ctx: Context, url: string, mode: Protocol.Mode): Effect.Effe
           case "Skip":
             ctx.memory.current = Protocol.apply(ctx.memory.current, step)
             ctx.metrics.event(step.t)
+            if (mode === "resume" && !ready) replayed++
             break
           case "Duplicate":
           case "Ignore":

@@ -734,6 +734,32 @@ describe("Session", () => {
       expect(delivered).toEqual(Array.from({ length: delivered.length }, (_, i) => i + 1))
     }).pipe(Effect.provide(TestLayer)))
 
+  it.scoped("Resumes answered only by replayed events the events option leaves out are answered ones: the session keeps resuming", () =>
+    Effect.gen(function*() {
+      const gateway = yield* MemoryTransport.MemoryGateway
+      const session = yield* Session.make(options({ events: ["MESSAGE_CREATE"], timeouts: { hello: "1 hour" } }))
+      yield* Effect.forkScoped(Stream.runDrain(session.events))
+      const { peer } = yield* acceptAndHello(3_600_000)
+      yield* peer.sendJson(ready())
+      yield* settle
+      yield* peer.drop
+      const opened: Array<number> = []
+      let s = 1
+      for (let attempt = 0; attempt < 4; attempt++) {
+        yield* TestClock.adjust("10 seconds") // past the backoff
+        const { first, peer: next } = yield* acceptAndHello(3_600_000)
+        opened.push(first.op)
+        if (first.op !== 6) break
+        // the gateway replays what the session missed (none of it wanted), then drops before RESUMED
+        for (let i = 0; i < 3; i++) yield* next.sendJson(dispatch(++s, "TYPING_START", { channel_id: "1", user_id: "2", timestamp: s }))
+        yield* settle
+        yield* next.drop
+        yield* settle
+      }
+      expect(opened).toEqual([6, 6, 6, 6])
+      expect((yield* gateway.attempts).length).toBe(5)
+    }).pipe(Effect.withRandom(Random.fixed([0.5])), Effect.provide(TestLayer)))
+
   it.scoped("resumes that cannot reach the resume URL try the gateway URL every other time, and resume there", () =>
     Effect.gen(function*() {
       const gateway = yield* MemoryTransport.MemoryGateway
