@@ -154,6 +154,8 @@ interface Budget {
   readonly total: number
   remaining: number
   resetAt: number
+  /** Whether it was told to be low since it last refilled. */
+  lowTold: boolean
 }
 
 /**
@@ -185,6 +187,7 @@ export const make = (options: IdentifyLimiterOptions = {}): Effect.Effect<Contex
     const refill = (now: number): void => {
       if (budget === undefined || !isDue(budget.resetAt, now)) return
       budget.remaining = budget.total
+      budget.lowTold = false
       while (isDue(budget.resetAt, now)) budget.resetAt += budgetPeriod
     }
 
@@ -225,9 +228,10 @@ export const make = (options: IdentifyLimiterOptions = {}): Effect.Effect<Contex
         gate.pending = undefined
         if (budget === undefined) return Effect.succeed(true)
         budget.remaining -= 1
-        // told once, as a tenth of the day's starts is left: a bot that reconnects too often finds
-        // out before its shards stop
-        if (budget.remaining !== lowBudget(budget.total)) return Effect.succeed(true)
+        // told once, when at most a tenth of the day's starts is left (a refreshed answer may
+        // already say so): a bot that reconnects too often finds out before its shards stop
+        if (budget.lowTold || budget.remaining > lowBudget(budget.total)) return Effect.succeed(true)
+        budget.lowTold = true
         return Effect.as(
           Effect.logWarning(
             `identify budget low: ${budget.remaining} of ${budget.total} session starts left until it refills in ${
@@ -289,7 +293,9 @@ export const make = (options: IdentifyLimiterOptions = {}): Effect.Effect<Contex
         bot ??= limit.bot
         return Effect.sync(() => {
           const now = monotonicMillis(clock)
-          budget = { total: limit.total, remaining: limit.remaining, resetAt: now + limit.resetAfter }
+          // told to be low still holds while a refreshed answer says it is
+          const lowTold = budget !== undefined && budget.lowTold && limit.remaining <= lowBudget(limit.total)
+          budget = { total: limit.total, remaining: limit.remaining, resetAt: now + limit.resetAfter, lowTold }
           const next = Math.max(1, Math.floor(limit.maxConcurrency))
           if (next === maxConcurrency) return
           // New keys: each starts as if it had identified with the latest identify of any old key,

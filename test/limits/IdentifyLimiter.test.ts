@@ -3,10 +3,10 @@ import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Fiber from "effect/Fiber"
-import * as Logger from "effect/Logger"
 import * as Option from "effect/Option"
 import * as TestClock from "effect/TestClock"
 import * as IdentifyLimiter from "../../src/limits/IdentifyLimiter.ts"
+import { captured } from "../logLines.ts"
 import { settle } from "../settle.ts"
 
 const isDone = <A, E>(fiber: Fiber.Fiber<A, E>) => Effect.map(Fiber.poll(fiber), Option.isSome)
@@ -290,15 +290,25 @@ describe("IdentifyLimiter", () => {
 
   it.effect("tells once, at Warning, that a tenth of the day's session starts is left", () =>
     Effect.gen(function*() {
-      const lines: Array<string> = []
-      const logger = Logger.make(({ logLevel, message }) => {
-        lines.push(`${logLevel.label} ${String(message)}`)
-      })
+      const { layer, lines } = captured()
       const limiter = yield* IdentifyLimiter.make()
       yield* limiter.configure(limits({ maxConcurrency: 4, total: 20, remaining: 4, resetAfter: 3_600_000 }))
-      yield* Effect.flatMap(identifyAll(limiter, [0, 1, 2]), ({ fiber }) => Fiber.join(fiber)).pipe(
-        Effect.provide(Logger.replace(Logger.defaultLogger, logger))
-      )
+      yield* Effect.flatMap(identifyAll(limiter, [0, 1, 2]), ({ fiber }) => Fiber.join(fiber)).pipe(Effect.provide(layer))
       expect(lines).toEqual(["WARN identify budget low: 2 of 20 session starts left until it refills in 1h"])
+    }))
+
+  it.effect("a budget already below a tenth when configured is told at the next identify, once, across refreshed answers", () =>
+    Effect.gen(function*() {
+      const { layer, lines } = captured()
+      const limiter = yield* IdentifyLimiter.make({ spacing: "1 millis", margin: 0 })
+      const refreshed = (remaining: number) => limits({ maxConcurrency: 1, total: 20, remaining, resetAfter: 3_600_000 })
+      yield* Effect.gen(function*() {
+        yield* limiter.configure(refreshed(2))
+        yield* limiter.identify(0, () => Effect.void)
+        yield* limiter.configure(refreshed(1))
+        yield* TestClock.adjust("1 millis")
+        yield* limiter.identify(0, () => Effect.void)
+      }).pipe(Effect.provide(layer))
+      expect(lines).toEqual(["WARN identify budget low: 1 of 20 session starts left until it refills in 1h"])
     }))
 })
