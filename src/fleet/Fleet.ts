@@ -75,10 +75,10 @@ export interface Fleet {
   /** Waits until every shard stopped; fails with the first fatal error of any shard. */
   readonly await: Effect.Effect<void, Session.SessionError>
   /**
-   * Op 3 on every shard that has started and not ended (one stopped through `shard(id)` is left
-   * out); those that start later identify with it.
+   * Op 3 on every shard that has started and not ended (one stopped through `shard(id)`, or
+   * ending meanwhile, is left out); those that start later identify with it.
    */
-  readonly updatePresence: (presence: Commands.Presence) => Effect.Effect<void, Commands.InvalidCommand | SessionClosed>
+  readonly updatePresence: (presence: Commands.Presence) => Effect.Effect<void, Commands.InvalidCommand>
   /** Op 4 on the guild's shard. */
   readonly updateVoiceState: (
     voice: Omit<Commands.VoiceStateUpdate, "_tag">
@@ -317,7 +317,12 @@ export const make = (
           yield* SessionOptions.withPresence({ ...shared, shard: [shardCount - 1, shardCount] }, update)
           // the shards that start from now on identify with it
           shared = { ...shared, presence: update }
-          yield* Effect.forEach(live(), (session) => session.updatePresence(update), { concurrency: "unbounded", discard: true })
+          // a shard that ends meanwhile is left out, as one that ended before
+          yield* Effect.forEach(
+            live(),
+            (session) => Effect.catchTag(session.updatePresence(update), "SessionClosed", () => Effect.void),
+            { concurrency: "unbounded", discard: true }
+          )
         }),
       updateVoiceState: (voice) => Effect.flatMap(sessionFor(voice.guild_id), (session) => session.updateVoiceState(voice)),
       requestSoundboardSounds,

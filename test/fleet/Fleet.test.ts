@@ -382,7 +382,7 @@ describe("Fleet", () => {
       expect(seen.every((line) => line.shard === 2)).toBe(true)
     }).pipe(Effect.provide(TestLayer)))
 
-  it.scoped("a shard stopped through shard(id) is left out of updatePresence, and a soundboard request that needs it sends nothing", () =>
+  it.scoped("a shard stopped through shard(id), or ending meanwhile, is left out of updatePresence, and a soundboard request that needs it sends nothing", () =>
     Effect.gen(function*() {
       const { fleet, served } = yield* readyFleet(3)
       const sent = (shard: number, op: number) => (served.commands.get(shard) ?? []).filter((payload) => payload.op === op)
@@ -394,6 +394,10 @@ describe("Fleet", () => {
       yield* fleet.updatePresence(idle)
       yield* advance(100)
       expect([sent(0, 3), sent(1, 3), sent(2, 3)].map((list) => list.length)).toEqual([1, 0, 1])
+      // a shard ending while the update waits for it is left out too
+      const stopping = yield* Effect.fork((yield* fleet.shard(2)).end())
+      yield* fleet.updatePresence({ ...idle, status: "dnd" })
+      yield* Fiber.join(stopping)
       const refused = yield* Effect.flip(fleet.requestSoundboardSounds([guildOn(0, 3), guildOn(1, 3)]))
       expect(refused).toMatchObject({ _tag: "SessionClosed", detail: "shard 1 was disconnected or ended" })
       yield* advance(100)
