@@ -293,8 +293,10 @@ export const run = (ctx: Context, url: string, mode: Protocol.Mode): Effect.Effe
             interval,
             jitter: yield* Random.next,
             tracker,
-            // on the timer's fiber: the send, which may wait, runs on a fiber of its own
-            beat: Effect.suspend(() => Effect.asVoid(Effect.forkIn(beat(true), scope))),
+            // on the timer's fiber: the send, which may wait, runs on a fiber of its own, one the
+            // connection's end can interrupt (the timer's fiber is uninterruptible, and a send
+            // waiting for the send limit would otherwise hold the connection's scope open for ever)
+            beat: Effect.suspend(() => Effect.asVoid(Effect.forkIn(Effect.interruptible(beat(true)), scope))),
             onZombie: Effect.suspend(() => finish(Protocol.modeOf(ctx.memory.current), Reason.Zombie()))
           })),
           scope

@@ -199,3 +199,40 @@ describe("stopping: a stop whose caller gives up, and a fatal close meanwhile", 
       expect(last.reason._tag).toBe("Fatal")
     }).pipe(Effect.provide(slowCloseLayer("100 millis"))))
 })
+
+describe("stopping: a heartbeat waiting for the send limit", () => {
+  it.scoped("a Hello interval of 100 ms fills the send window: the zombie connection is replaced, and the session still stops", () =>
+    Effect.gen(function*() {
+      const transitions: Array<string> = []
+      // the session in a scope of its own, closed below with time moving: a wedged stop fails the
+      // test instead of hanging its scope
+      const sessionScope = yield* Scope.make()
+      const session = yield* Scope.extend(Session.make(options()), sessionScope)
+      yield* Effect.forkScoped(Stream.runForEach(session.transitions, (t) => Effect.sync(() => transitions.push(t.reason._tag))))
+      const gateway = yield* MemoryTransport.MemoryGateway
+      const { peer } = yield* acceptAndHello(100)
+      yield* peer.autoAck(true)
+      yield* peer.sendJson(ready())
+      yield* settle
+      // about 12 s: Identify and 119 beats fill the window's 120 sends; the next beat waits for a
+      // place, goes unacknowledged, and the zombie check closes the socket
+      for (let i = 0; i < 15; i++) {
+        yield* TestClock.adjust("1 second")
+        yield* settle
+      }
+      expect((yield* peer.closed).by).toBe("client")
+      for (let i = 0; i < 60 && (yield* gateway.attempts).length < 2; i++) {
+        yield* TestClock.adjust("1 second")
+        yield* settle
+      }
+      expect([(yield* gateway.attempts).length, transitions.includes("Zombie")]).toEqual([2, true])
+      // the beat still waiting for a place once held the closed connection's scope, and the stop, for ever
+      const closing = yield* Effect.forkDaemon(Scope.close(sessionScope, Exit.void))
+      for (let i = 0; i < 10; i++) {
+        yield* TestClock.adjust("1 second")
+        yield* settle
+      }
+      expect(Option.isSome(yield* closing.poll)).toBe(true)
+      expect((yield* session.state)._tag).toBe("Disconnected")
+    }).pipe(Effect.provide(TestLayer)))
+})
