@@ -229,11 +229,15 @@ export const run = (ctx: Context, url: string, mode: Protocol.Mode): Effect.Effe
       ))
     const sendControl = (payload: string | Uint8Array) =>
       Effect.zipRight(sendLimiter.take("control"), Effect.ignore(connection.send(payload)))
-    // records a heartbeat going out now and returns its send
-    const beat = (scheduled: boolean) => {
-      tracker.sent(monotonicMillis(clock), scheduled)
-      return sendControl(ctx.heartbeat(ctx.memory.current.sequence))
-    }
+    // records a heartbeat going out now and sends it on a fiber of its own, as it may wait for the
+    // send limit: interruptible, so that the connection's end stops a wait (the heartbeat timer's
+    // fiber is uninterruptible, and a wait would hold the connection's scope open for ever), and
+    // apart from the reader, which goes on reading meanwhile
+    const beat = (scheduled: boolean) =>
+      Effect.suspend(() => {
+        tracker.sent(monotonicMillis(clock), scheduled)
+        return Effect.asVoid(Effect.forkIn(Effect.interruptible(sendControl(ctx.heartbeat(ctx.memory.current.sequence))), scope))
+      })
 
     // fibers that end early are dropped once ended: a handle kept would keep the ended fiber alive
     let helloTimer: Fiber.RuntimeFiber<unknown> | undefined = yield* Effect.forkScoped(
@@ -293,10 +297,7 @@ export const run = (ctx: Context, url: string, mode: Protocol.Mode): Effect.Effe
             interval,
             jitter: yield* Random.next,
             tracker,
-            // on the timer's fiber: the send, which may wait, runs on a fiber of its own, one the
-            // connection's end can interrupt (the timer's fiber is uninterruptible, and a send
-            // waiting for the send limit would otherwise hold the connection's scope open for ever)
-            beat: Effect.suspend(() => Effect.asVoid(Effect.forkIn(Effect.interruptible(beat(true)), scope))),
+            beat: beat(true),
             onZombie: Effect.suspend(() => finish(Protocol.modeOf(ctx.memory.current), Reason.Zombie()))
           })),
           scope

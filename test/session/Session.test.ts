@@ -193,6 +193,28 @@ describe("Session", () => {
       expect(yield* peer.receivedJson).toEqual({ op: 1, d: 1 })
     }).pipe(Effect.withRandom(Random.fixed([0.5])), Effect.provide(TestLayer)))
 
+  it.scoped("an op 1 answer that waits for the send limit does not hold up reading: events still come", () =>
+    Effect.gen(function*() {
+      const { peer, session } = yield* readySession({}, 3_600_000)
+      const events: Array<string> = []
+      yield* Effect.forkScoped(Stream.runForEach(session.events, (event) => Effect.sync(() => events.push(event.t))))
+      const voice = { guild_id: "1", channel_id: null, self_mute: false, self_deaf: false }
+      // commands take all the places they may, and answers to op 1 (at most one a second) the rest
+      yield* Effect.fork(Effect.forEach(Array.from({ length: 116 }), () => session.updateVoiceState(voice), { concurrency: "unbounded" }))
+      yield* settle
+      for (let i = 0; i < 5; i++) {
+        yield* peer.sendJson({ op: 1, d: null, s: null, t: null })
+        yield* TestClock.adjust("1 second")
+      }
+      expect((yield* peer.takeAll).length).toBe(119) // with the Identify, the window's 120
+      // this answer waits for a place, a minute away
+      yield* peer.sendJson({ op: 1, d: null, s: null, t: null })
+      yield* peer.sendJson(dispatch(2, "MESSAGE_CREATE", { content: "read while the answer waits" }))
+      yield* settle
+      expect(events).toEqual(["READY", "MESSAGE_CREATE"])
+      expect((yield* peer.takeAll).length).toBe(0)
+    }).pipe(Effect.withRandom(Random.fixed([0.5])), Effect.provide(TestLayer)))
+
   it.scoped("detects a zombie at the first beat due without an ACK, closes non-1000 and resumes", () =>
     Effect.gen(function*() {
       const { peer } = yield* readySession({}, 1000)
