@@ -81,6 +81,11 @@ export const portableInflater = (maxMessageBytes: number): InflateMessage => {
   }
 }
 
+// What a frame held for a message costs beyond its bytes (the Buffer and its place in the list),
+// counted against `maxMessageBytes`: a message sent as a million 1-byte frames would otherwise hold
+// about a hundred times its size.
+const frameCost = 128
+
 const endsWithSuffix = (chunks: ReadonlyArray<Uint8Array>): boolean => {
   let needed = zlibSuffix.length
   for (let c = chunks.length - 1; c >= 0 && needed > 0; c--) {
@@ -104,6 +109,8 @@ export const make = (maxMessageBytes: number, engine: ZlibHandle.ZlibEngine): De
     portableInflater(maxMessageBytes)
   const pending: Array<Uint8Array> = []
   let pendingBytes = 0
+  // what the frames held cost in memory, each its bytes and `frameCost` more
+  let pendingCost = 0
   let failure: DecodeError | undefined
   const finish = (output: Uint8Array | DecodeError): Uint8Array | DecodeError => {
     if (output instanceof DecodeError) failure = output
@@ -115,7 +122,8 @@ export const make = (maxMessageBytes: number, engine: ZlibHandle.ZlibEngine): De
       if (failure !== undefined) return failure
       if (frame.length === 0) return undefined
       const total = pendingBytes + frame.length
-      if (total > maxMessageBytes) {
+      pendingCost += frame.length + frameCost
+      if (total > maxMessageBytes || pendingCost > maxMessageBytes) {
         pending.length = 0
         return finish(tooLarge(maxMessageBytes))
       }
@@ -125,6 +133,7 @@ export const make = (maxMessageBytes: number, engine: ZlibHandle.ZlibEngine): De
       const message = pending.length === 1 ? frame : Buffer.concat(pending, total)
       pending.length = 0
       pendingBytes = 0
+      pendingCost = 0
       return finish(inflate(message))
     }
   }

@@ -9,6 +9,7 @@ import * as FrameDecoder from "../../src/codec/FrameDecoder.ts"
 import * as Json from "../../src/codec/Json.ts"
 import { TextFrame } from "../../src/codec/TextFrame.ts"
 import { anyControl } from "../controls.ts"
+import { collectGarbage } from "../gc.ts"
 
 type Engines = Pick<FrameDecoder.Options, "zlibEngine">
 
@@ -110,6 +111,24 @@ describe("FrameDecoder", () => {
       const frames = decoder("zlib-stream", { zlibEngine })
       expect(reasonOf(frames.push(Uint8Array.of(1, 2, 3, 4, 5, 0, 0, 0xff, 0xff)))).toBe("Inflate")
     }
+  })
+
+  it("zlib-stream: a message sent as many tiny frames is TooLarge long before it holds many times maxMessageBytes", () => {
+    const maxMessageBytes = 1024 * 1024
+    const frames = decoder("zlib-stream", {}, maxMessageBytes)
+    collectGarbage()
+    const before = process.memoryUsage().heapUsed
+    // every websocket message is a Buffer of its own: 1-byte frames held about 100 bytes each
+    let pushed = 0
+    let result: unknown
+    while (result === undefined && pushed < 1_000_000) {
+      result = frames.push(Buffer.from([0x78]))
+      pushed++
+    }
+    collectGarbage()
+    expect(reasonOf(result)).toBe("TooLarge")
+    expect(pushed).toBeLessThan(maxMessageBytes / 100)
+    expect(process.memoryUsage().heapUsed - before).toBeLessThan(4 * maxMessageBytes)
   })
 
   it("zstd-stream: garbage is a Zstd error", () => {
