@@ -12,6 +12,18 @@ describe("Ndjson", () => {
     expect(Ndjson.line(Event.make(0, 7, "SOME_NEW_DISPATCH", undefined))).toBe(`{"shard":0,"seq":7,"t":"SOME_NEW_DISPATCH","d":null}`)
   })
 
+  it("writes an event whose data is nested too deeply for JSON.stringify with d null and why, rather than throwing", () => {
+    const depth = 100_000
+    const d = JSON.parse(`{"content":${"[".repeat(depth)}${"]".repeat(depth)}}`) as unknown
+    expect(JSON.parse(Ndjson.line(Event.make(0, 2, "MESSAGE_CREATE", d as never)))).toEqual({
+      shard: 0,
+      seq: 2,
+      t: "MESSAGE_CREATE",
+      d: null,
+      error: "d is nested too deeply to write as JSON"
+    })
+  })
+
   it("writes no control character, and parses back to the same event, whatever the gateway sent", () => {
     FastCheck.assert(
       FastCheck.property(
