@@ -85,8 +85,9 @@ export interface SessionMetrics {
 
 /**
  * How many event types `discord_gateway_events_total` counts apart (Discord has about 80); the
- * types seen after them count as `type="other"`, so that a gateway sending made-up types cannot
- * grow the registry without end.
+ * types seen after them count as `type="other"`, as do names no Discord event has (anything but
+ * 1-64 of `A-Z`, `0-9` and `_`), so that a gateway sending made-up types, or a megabyte of name,
+ * cannot grow the registry without end.
  *
  * @since 0.1.0
  */
@@ -95,10 +96,11 @@ export const maxEventTypes = 256
 // the `type` tags, shared by every session: the metric finds its counter by the tags' identity
 const typeTags = new Map<string, ReadonlyArray<MetricLabel.MetricLabel>>()
 const otherTags = [MetricLabel.make("type", "other")]
+const eventName = /^[A-Z0-9_]{1,64}$/
 const tagsOf = (type: string) => {
   let tags = typeTags.get(type)
   if (tags === undefined) {
-    if (typeTags.size >= maxEventTypes) return otherTags
+    if (typeTags.size >= maxEventTypes || !eventName.test(type)) return otherTags
     tags = [MetricLabel.make("type", type)]
     typeTags.set(type, tags)
   }

@@ -55,6 +55,17 @@ describe("SessionMetrics", () => {
       expect(depth.value).toBe(0)
     }).pipe(Effect.provide(TestLayer)))
 
+  it.effect("counts a type no Discord event has (a megabyte of name, lower case, spaces) as other, never as a label of its own", () =>
+    Effect.gen(function*() {
+      const metrics = SessionMetrics.make(0)
+      const names = ["X".repeat(1_000_000), "made_up", "TWO WORDS", ""]
+      const otherBefore = yield* counterOf(SessionMetrics.events, [type("other")])
+      for (const name of names) metrics.event(name)
+      expect((yield* counterOf(SessionMetrics.events, [type("other")])) - otherBefore).toBe(names.length)
+      const labels = (yield* Metric.snapshot).flatMap((pair) => pair.metricKey.tags).filter((tag) => tag.key === "type")
+      expect(labels.filter((tag) => names.includes(tag.value))).toEqual([])
+    }))
+
   it.effect("counts event types beyond the first maxEventTypes as other", () =>
     Effect.gen(function*() {
       const metrics = SessionMetrics.make(0)
