@@ -19,8 +19,9 @@ export * as MemberRequests from "./session/MemberRequests.ts"
 export * as Backoff from "./session/Backoff.ts"
 /** The shared heartbeat timer a fleet hands its sessions (`Session.Hooks.heartbeats`). */
 export * as HeartbeatTimer from "./session/HeartbeatTimer.ts"
-/** Counting a session's failed attempts in a row (`Session.Hooks.outage`), alone or a fleet's together. */
+/** Counting a session's failed attempts in a row (`Session.Hooks.outage`), to tell an outage. */
 export * as Outage from "./session/Outage.ts"
+/** A fleet's outage, told in a few lines for all its shards (`Session.Hooks.outage`). */
 export * as FleetOutage from "./fleet/FleetOutage.ts"
 /** The session's metrics (`Metric`s in the default registry), to read or export them. */
 export * as SessionMetrics from "./session/SessionMetrics.ts"
@@ -52,7 +53,9 @@ export * as EventBuffer from "./stream/EventBuffer.ts"
 
 /** The identify limiter service (the concurrency semaphore). */
 export * as IdentifyLimiter from "./limits/IdentifyLimiter.ts"
+/** A send limit's options (`SessionOptions.ResolvedOptions`' `sendLimit` and `presenceLimit`). */
 export type { SendLimiterOptions } from "./limits/SendLimiter.ts"
+/** The answer of `GET /gateway/bot`. */
 export type { GatewayBot } from "./protocol/GatewayBot.ts"
 /** The transport service and its connections. */
 export * as GatewayTransport from "./transport/GatewayTransport.ts"
@@ -60,8 +63,11 @@ export * as GatewayTransport from "./transport/GatewayTransport.ts"
 export * as WsTransport from "./transport/WsTransport.ts"
 /** Transport compression names. */
 export type { Compression } from "./codec/Compression.ts"
+/** The seam between message bytes and envelopes (`SessionOptions.encoding`): `Json.encoding`, `Etf.encoding`. */
 export type { Encoding, EncodingName, Envelope } from "./codec/Encoding.ts"
+/** A dispatch's `op`, `s` and `t`, read without parsing the rest (`Encoding.header`). */
 export type { Header } from "./codec/JsonHeader.ts"
+/** The one error of the receive path, and how to tell it from a decoded value. */
 export * as DecodeError from "./codec/DecodeError.ts"
 /** Payload encodings. */
 export * as Json from "./codec/Json.ts"

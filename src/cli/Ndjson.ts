@@ -1,5 +1,6 @@
 /**
- * The ndjson output: one line per dispatch, exactly `{"shard":0,"seq":12,"t":"MESSAGE_CREATE","d":{...}}`.
+ * The ndjson output: one line per dispatch, exactly `{"shard":0,"seq":12,"t":"MESSAGE_CREATE","d":{...}}`
+ * (`"d":null` and an `"error"` for data nested too deeply to write).
  *
  * @since 0.1.0
  */

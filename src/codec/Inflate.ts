@@ -123,9 +123,15 @@ export const make = (maxMessageBytes: number, engine: ZlibHandle.ZlibEngine): De
       if (frame.length === 0) return undefined
       const total = pendingBytes + frame.length
       pendingCost += frame.length + frameCost
-      if (total > maxMessageBytes || pendingCost > maxMessageBytes) {
+      if (pendingCost > maxMessageBytes) {
+        const frames = pending.length + 1
         pending.length = 0
-        return finish(tooLarge(maxMessageBytes))
+        return finish(
+          new DecodeError({
+            reason: "TooLarge",
+            message: `zlib-stream message over ${maxMessageBytes} bytes, counting ${frameCost} more for each of its ${frames} frames`
+          })
+        )
       }
       pending.push(frame)
       pendingBytes = total

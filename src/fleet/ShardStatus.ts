@@ -20,7 +20,10 @@ export interface ShardStatus {
   readonly since: number
   readonly sessionId: string | undefined
   readonly sequence: number | null
-  /** The latest heartbeat round trip, in ms. */
+  /**
+   * The latest heartbeat round trip of the open connection, in ms (`undefined` between connections
+   * and before the connection's first ACK).
+   */
   readonly latency: number | undefined
   /** Attempts to connect after the first (one that failed at `GET /gateway/bot` included). */
   readonly reconnects: number

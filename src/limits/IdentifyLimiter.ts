@@ -27,8 +27,8 @@ export interface SessionStartLimit {
   readonly remaining: number
   readonly resetAfter: number
   /**
-   * The bot these limits are for, as an opaque id (`GatewayInfo.startLimit` gives one made from the
-   * token). A limiter serves one bot: Discord counts each bot's budget and keys apart, so a
+   * The bot these limits are for, as an opaque id (a session's `GET /gateway/bot` gives one made
+   * from the token). A limiter serves one bot: Discord counts each bot's budget and keys apart, so a
    * limiter told of a second bot dies (a defect: the program's layers give two bots one limiter)
    * rather than mix them, which would identify one bot on the other's budget (a token reset).
    */
@@ -287,7 +287,7 @@ export const make = (options: IdentifyLimiterOptions = {}): Effect.Effect<Contex
       Effect.clockWith((clock) => {
         if (limit.bot !== undefined && bot !== undefined && limit.bot !== bot) {
           return Effect.dieMessage(
-            "one IdentifyLimiter serves two bots: Discord limits each bot's identifies apart, so give each bot its own (Live.layer, or IdentifyLimiter.layerMemory, per bot)"
+            "one IdentifyLimiter serves two bots: Discord limits each bot's identifies apart, so give each bot its own (provide Live.layer to each bot's program apart, or Layer.fresh(Live.layer): one layer used twice in one graph is built once)"
           )
         }
         bot ??= limit.bot

@@ -1,6 +1,7 @@
 /**
- * The per-connection send limiter: a sliding window (120 sends per 60 s on the gateway) with
- * room kept for control sends (heartbeat, identify, resume), which are also served first.
+ * The per-connection send limiter: a sliding window (120 sends per 60 s on the gateway, kept as
+ * 61 s) with room kept for control sends (heartbeat, identify, resume), which are also served
+ * first.
  *
  * @since 0.1.0
  */

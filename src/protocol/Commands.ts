@@ -1,6 +1,6 @@
 /**
  * What a client sends: one tagged value per gateway command, checked and encoded to the
- * exact wire payload (JSON or ETF) by {@link encode}. The bot token stays `Redacted` until that JSON is built.
+ * exact wire payload (JSON or ETF) by {@link encode}. The bot token stays `Redacted` until that payload is built.
  *
  * @since 0.1.0
  */

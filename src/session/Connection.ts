@@ -341,7 +341,11 @@ export const run = (ctx: Context, url: string, mode: Protocol.Mode): Effect.Effe
         )
       })
 
+    // events a Resume's replay brought, delivered or left out by the `events` option
     let replayed = 0
+    const countReplayed = (): void => {
+      if (mode === "resume" && !ready) replayed++
+    }
     let lastRequestedBeat = Number.NEGATIVE_INFINITY
     const commit = (step: Extract<Protocol.Step, { readonly event: GatewayEvent }>): Effect.Effect<void> | undefined => {
       ctx.memory.current = Protocol.apply(ctx.memory.current, step)
@@ -351,14 +355,14 @@ export const run = (ctx: Context, url: string, mode: Protocol.Mode): Effect.Effe
         return Effect.zipRight(keepResumeEncrypted(step.resumeGatewayUrl), onReady(Reason.Ready({ sessionId: step.sessionId })))
       }
       if (step._tag === "Resumed") return onReady(Reason.Resumed({ replayed }))
-      if (mode === "resume" && !ready) replayed++
+      countReplayed()
       return undefined
     }
 
-    // The reader: decode, step, deliver. Events go into the mailbox synchronously while it has
-    // room; a full mailbox suspends the reader (and with it the socket) until the program takes
-    // events, and the sequence is committed only once an event is in the mailbox, so an
-    // interruption never skips an event on the next resume.
+    // The reader: decode, step, deliver. Events go into the events sink synchronously while it has
+    // room; a full sink suspends the reader (and with it the socket) until the program takes
+    // events, and the sequence is committed only once an event is in, so an interruption never
+    // skips an event on the next resume.
     const handle = (frames: ReadonlyArray<Frame>, from: number): Effect.Effect<void> => {
       for (let i = from; i < frames.length && !done; i++) {
         const envelope = decoder.push(frames[i]!)
@@ -385,7 +389,7 @@ export const run = (ctx: Context, url: string, mode: Protocol.Mode): Effect.Effe
           case "Skip":
             ctx.memory.current = Protocol.apply(ctx.memory.current, step)
             ctx.metrics.event(step.t)
-            if (mode === "resume" && !ready) replayed++
+            countReplayed()
             break
           case "Duplicate":
           case "Ignore":

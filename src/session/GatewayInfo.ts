@@ -24,7 +24,8 @@ import { GatewayInfoError } from "./SessionError.ts"
  * `RateLimited` and the seconds it asks to wait; any other failure (network, status, no answer
  * within `timeout`, a body that is not a valid answer or is over `maxBodyBytes`, a `ws://` URL
  * asked for over https) with `Http` or `Decode`. The token goes only into the Authorization
- * header, which `@effect/platform` redacts.
+ * header, which `@effect/platform` redacts, and is taken out of an HTTP client's message that
+ * quotes the header.
  *
  * @since 0.1.0
  */

@@ -1,7 +1,8 @@
 /**
  * Request Guild Members as a call that returns the members: the answers (GUILD_MEMBERS_CHUNK
  * dispatches carrying our nonce) are collected until `chunk_count`, or the request fails on
- * RATE_LIMITED, or on an answer whose data is not what the protocol says.
+ * RATE_LIMITED, on an answer whose data is not what the protocol says, or when the gateway session
+ * it was sent on ends (`Lost`).
  *
  * @since 0.1.0
  */

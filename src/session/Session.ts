@@ -120,7 +120,10 @@ export interface Session {
   ) => Effect.Effect<void, Commands.InvalidCommand | SessionClosed>
   /**
    * Op 8 with a fresh nonce; returns the members once every chunk arrived, or fails on
-   * RATE_LIMITED, after the members timeout, or (`SessionClosed`) when the session stops first.
+   * RATE_LIMITED, on a malformed answer, after the members timeout, when the gateway session it
+   * was sent on ends (`Lost`: op 9, a new Identify), with `SessionClosed` when the session stops
+   * first, or at once with `InvalidCommand` (what the gateway would not answer for want of an
+   * intent).
    */
   readonly requestGuildMembers: (
     request: Commands.MemberRequest

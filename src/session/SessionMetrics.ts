@@ -34,12 +34,13 @@ export const heartbeatLatency = Metric.histogram(
 )
 
 /**
- * Connections that ended, tagged `shard` and `reason` (`Zombie`, `Closed`, `Reconnect`, ...).
+ * Attempts that ended (connections, and `GET /gateway/bot`s that failed before one), tagged
+ * `shard` and `reason` (`Zombie`, `Closed`, `Reconnect`, `GatewayInfoFailed`, ...).
  *
  * @since 0.1.0
  */
 export const reconnects = Metric.counter("discord_gateway_reconnects_total", {
-  description: "Connections that ended and were replaced, by reason",
+  description: "Attempts to connect that ended, by reason",
   incremental: true
 })
 

@@ -24,7 +24,8 @@ import { type GatewayInfoError, InvalidOptions } from "./SessionError.ts"
 
 /**
  * Where a session left off: enough for another session (in this process or another) to resume
- * it with no event lost. `sequence` is the last event this session delivered.
+ * it with no event lost. `sequence` is the last event this session received (delivered, or left
+ * out by the `events` option).
  *
  * @since 0.1.0
  */
@@ -213,8 +214,7 @@ const shardProblems = (shard: readonly [id: number, count: number], resume: Resu
   return found
 }
 
-// `defaults` with the values `given` has: a key given as `undefined` (which optional fields allow
-// without exactOptionalPropertyTypes) keeps its default
+// `defaults` with the values `given` has: a key given as `undefined` keeps its default
 const withDefaults = <A extends object>(defaults: A, given: Overrides<A> | undefined): A => {
   if (given === undefined) return defaults
   const filled = { ...defaults }

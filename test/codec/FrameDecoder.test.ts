@@ -127,6 +127,9 @@ describe("FrameDecoder", () => {
     }
     collectGarbage()
     expect(reasonOf(result)).toBe("TooLarge")
+    expect((result as DecodeError).message).toBe(
+      `zlib-stream message over ${maxMessageBytes} bytes, counting 128 more for each of its ${pushed} frames`
+    )
     expect(pushed).toBeLessThan(maxMessageBytes / 100)
     expect(process.memoryUsage().heapUsed - before).toBeLessThan(4 * maxMessageBytes)
   })

@@ -139,7 +139,7 @@ export const SessionId = checked<string>((u) =>
 )
 
 /**
- * A Discord id: a string of 1 to 20 digits.
+ * A Discord id: a string of 1 to 20 digits, below 2^64.
  *
  * @since 0.1.0
  */
