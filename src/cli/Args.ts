@@ -116,7 +116,7 @@ const echo = (text: string): string =>
  *
  * @since 0.1.0
  */
-export const parseShards = (text: string): Either.Either<ReadonlyArray<number>, UsageError> => {
+const parseShards = (text: string): Either.Either<ReadonlyArray<number>, UsageError> => {
   const ids = new Set<number>()
   for (const part of text.split(",")) {
     const range = part.trim().split("-")

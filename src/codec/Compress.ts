@@ -57,7 +57,7 @@ const ZLIB_HEADER = Uint8Array.of(0x78, 0x9c)
  *
  * @since 0.1.0
  */
-export const makeZlib = (options?: Options): Compressor => {
+const makeZlib = (options?: Options): Compressor => {
   const context = options?.zlibEngine === "portable" ? undefined : ZlibHandle.open("deflate", Number.MAX_SAFE_INTEGER)
   if (context !== undefined) {
     return {
@@ -92,7 +92,7 @@ export const makeZlib = (options?: Options): Compressor => {
  *
  * @since 0.1.0
  */
-export const unsafeMakeZstd = (): Compressor => {
+const unsafeMakeZstd = (): Compressor => {
   const binding = ZstdNative.load()
   if (binding === undefined) {
     throw new CompressError({ reason: "ZstdUnavailable", message: ZstdNative.missingMessage })

@@ -15,7 +15,7 @@ import * as ZlibHandle from "./ZlibHandle.ts"
  *
  * @since 0.1.0
  */
-export type InflateMessage = (compressed: Uint8Array) => Uint8Array | DecodeError
+type InflateMessage = (compressed: Uint8Array) => Uint8Array | DecodeError
 
 const WINDOW_BYTES = 32 * 1024
 const SYNC_FLUSH = Zlib.constants.Z_SYNC_FLUSH
@@ -29,7 +29,7 @@ const tooLarge = (maxMessageBytes: number): DecodeError =>
  *
  * @since 0.1.0
  */
-export const nativeInflater = (maxMessageBytes: number): InflateMessage | undefined => {
+const nativeInflater = (maxMessageBytes: number): InflateMessage | undefined => {
   const context = ZlibHandle.open("inflate", maxMessageBytes)
   if (context === undefined) return undefined
   return (compressed) => {
@@ -56,7 +56,7 @@ const validZlibHeader = (bytes: Uint8Array): boolean => {
  *
  * @since 0.1.0
  */
-export const portableInflater = (maxMessageBytes: number): InflateMessage => {
+const portableInflater = (maxMessageBytes: number): InflateMessage => {
   let window: Uint8Array | undefined
   return (compressed) => {
     let body = compressed

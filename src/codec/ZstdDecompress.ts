@@ -17,7 +17,7 @@ import * as ZstdNative from "./ZstdNative.ts"
  *
  * @since 0.1.0
  */
-export const maxWindowLog = 27
+const maxWindowLog = 27
 
 /** zstd's text for `ZSTD_error_frameParameter_windowTooLarge`, the one way it reports the limit. */
 const WINDOW_TOO_LARGE = "Frame requires too much memory for decoding"

@@ -42,7 +42,7 @@ export interface SendLimiterOptions {
  *
  * @since 0.1.0
  */
-export const defaultReserved = 4
+const defaultReserved = 4
 
 /**
  * Time added to Discord's windows. Discord counts a send when it arrives: if the first of a
@@ -52,7 +52,7 @@ export const defaultReserved = 4
  *
  * @since 0.1.0
  */
-export const margin = Duration.seconds(1)
+const margin = Duration.seconds(1)
 
 /**
  * Discord's gateway send limit: 120 per 60 s per connection (over it: close 4008), kept with

@@ -31,7 +31,7 @@ export const make = (window: number): SlidingWindow => ({ window, times: [] })
  *
  * @since 0.1.0
  */
-export const prune = (self: SlidingWindow, now: number): void => {
+const prune = (self: SlidingWindow, now: number): void => {
   let expired = 0
   while (expired < self.times.length && isDue(self.times[expired]! + self.window, now)) expired++
   if (expired > 0) self.times.splice(0, expired)

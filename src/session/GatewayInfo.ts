@@ -87,7 +87,7 @@ export const fetch = (
  *
  * @since 0.1.0
  */
-export const maxRetryAfter = 3600
+const maxRetryAfter = 3600
 
 // The seconds a 429 asks to wait: the Retry-After header, else the body's `retry_after` (Discord
 // sends both), else a second; at most an hour.
@@ -169,5 +169,5 @@ export const startLimit = (info: GatewayBot.GatewayBot, token: Redacted.Redacted
  *
  * @since 0.1.0
  */
-export const botOf = (token: Redacted.Redacted<string>): string =>
+const botOf = (token: Redacted.Redacted<string>): string =>
   createHash("sha256").update(Redacted.value(token).split(".")[0]!).digest("hex").slice(0, 16)

@@ -40,7 +40,7 @@ export const initial: Recovery = { failedResumes: 0, unreachedResumes: 0, invali
  *
  * @since 0.1.0
  */
-export const maxFailedResumes = 3
+const maxFailedResumes = 3
 
 /**
  * `recovery` after a connection that tried to `mode` ended with `outcome`. A connection that

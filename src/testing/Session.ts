@@ -44,7 +44,7 @@ export type ReplayPlan =
  *
  * @since 0.1.0
  */
-export const dispatchPayload = (t: string, s: number, d: unknown): string =>
+const dispatchPayload = (t: string, s: number, d: unknown): string =>
   `{"t":${JSON.stringify(t)},"s":${s},"op":0,"d":${JSON.stringify(d)}}`
 
 /**
