@@ -159,6 +159,9 @@ const run = (options: Args.CliOptions) =>
   })
 
 const main = Effect.gen(function*() {
+  // logs and status that cannot be written (stderr piped to a reader that went away) are dropped:
+  // an unheard error would crash the run, its shards gone without a close
+  process.stderr.on("error", () => {})
   const parsed = Args.parse(process.argv.slice(2), process.env, process.stdout.isTTY === true)
   if (Either.isLeft(parsed)) {
     yield* Console.error(`error: ${parsed.left.message}`)

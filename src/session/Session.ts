@@ -455,7 +455,9 @@ export const makeWith = (
               const wasOpen = yield* active.close(finalClose ? 1000 : CloseCode.ResumableClose)
               if (!wasOpen) return yield* Fiber.interrupt(fiber)
             }
-            yield* restore(Effect.ignore(Effect.timeout(Fiber.await(fiber), timeout)))
+            // the wait itself is interruptible, so its timeout holds for a caller that is not (a
+            // scope's finalizer, a program's uninterruptible stop)
+            yield* restore(Effect.ignore(Effect.timeout(Effect.interruptible(Fiber.await(fiber)), timeout)))
             yield* Fiber.interrupt(fiber)
           }).pipe(Effect.asVoid, Effect.annotateLogs({ shard: shardId }))
         })

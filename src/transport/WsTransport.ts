@@ -39,6 +39,9 @@ const defaultCreateSocket = (url: string, options: WebSocket.ClientOptions): Web
 
 const noop = (): void => {}
 
+/** How long a disposed socket waits for the peer to answer its close frame before it is destroyed. */
+const closeGraceMs = 1000
+
 /** Close codes that mean "no close frame arrived": reported as a dropped connection. */
 const isAbnormal = (code: number): boolean => code === 1005 || code === 1006
 
@@ -125,6 +128,12 @@ const wire = (
     mailbox.unsafeDone(Exit.fail(new ConnectionClosed({ code, reason: sentClose?.reason ?? "closed by the client" })))
     if (socket.readyState === WebSocket.OPEN) socket.close(ResumableClose)
     else if (socket.readyState === WebSocket.CONNECTING) socket.terminate()
+    if (socket.readyState === WebSocket.CLOSING) {
+      // a peer that never answers the close frame would hold the socket, and the process, for
+      // `ws`'s 30 s: whoever ended the connection already gave the close its time
+      const giveUp = setTimeout(() => socket.terminate(), closeGraceMs)
+      socket.once("close", () => clearTimeout(giveUp))
+    }
     if (socket.readyState !== WebSocket.CLOSED) {
       // `ws` may still emit an error while closing; an unheard error would crash the process.
       socket.on("error", noop)

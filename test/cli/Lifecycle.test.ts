@@ -1,0 +1,253 @@
+/**
+ * The command line's process lifecycle when things around it fail: Ctrl-C and --duration with a
+ * gateway that stopped answering, and a stderr nobody reads. The CLI is spawned as
+ * test/cli/cli.test.ts does it: the sources bundled once by esbuild into node_modules/.cache, run
+ * by plain node against a gateway on loopback.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Redacted from "effect/Redacted"
+import { build } from "esbuild"
+import { type ChildProcess, spawn } from "node:child_process"
+import { rm } from "node:fs/promises"
+import { fileURLToPath } from "node:url"
+import { type WebSocket, WebSocketServer } from "ws"
+import * as LocalGateway from "../../src/testing/LocalGateway.ts"
+import type * as Log from "../../src/testing/Log.ts"
+
+const root = fileURLToPath(new URL("../..", import.meta.url))
+/** A recognizable token: it must never show up in any output. */
+const secret = "lifecycle-test-token.Q0xJTElGRQ.c2VjcmV0"
+const token = Redacted.make(secret)
+
+const bundle = `${root}node_modules/.cache/effect-discord-gateway/cli-lifecycle-${process.pid}.mjs`
+
+beforeAll(async () => {
+  await build({
+    entryPoints: [`${root}src/cli/main.ts`],
+    outfile: bundle,
+    bundle: true,
+    packages: "external",
+    platform: "node",
+    format: "esm",
+    logLevel: "warning"
+  })
+})
+afterAll(() => rm(bundle, { force: true }))
+
+interface Run {
+  readonly code: number | null
+  readonly signal: NodeJS.Signals | null
+  readonly stdout: string
+  readonly stderr: string
+  /** Milliseconds from the first signal to the exit. */
+  readonly afterSignal: number | undefined
+}
+
+interface How {
+  /** Sends these signals (spaced by `gap` ms) once `when` holds for the output so far. */
+  readonly signals?: ReadonlyArray<NodeJS.Signals>
+  readonly when?: (output: { stdout: string; stderr: string }) => boolean
+  readonly gap?: number
+  /** Nobody reads stdout until the process exited (a stalled reader); then it is read to its end. */
+  readonly stalled?: boolean
+  /** Milliseconds between `when` holding and the first signal. */
+  readonly delay?: number
+  /** Kill it (SIGKILL) if it has not exited this long after the first signal. */
+  readonly deadline?: number
+}
+
+const userEnv = (): NodeJS.ProcessEnv => {
+  const env: NodeJS.ProcessEnv = { ...process.env }
+  delete env["DISCORD_TOKEN"]
+  return env
+}
+
+/** Spawns the CLI, signals it as told, and waits for it to exit (and its stdout to end). */
+const cli = (args: ReadonlyArray<string>, how: How = {}) =>
+  Effect.async<Run>((resume) => {
+    const child: ChildProcess = spawn(process.execPath, [bundle, ...args], { cwd: root, env: userEnv(), stdio: ["ignore", "pipe", "pipe"] })
+    let stdout = ""
+    let stderr = ""
+    let signalledAt: number | undefined
+    let exitedAt: number | undefined
+    let code: number | null = null
+    let signal: NodeJS.Signals | null = null
+    const timers: Array<ReturnType<typeof setTimeout>> = []
+    let armed = false
+    const check = () => {
+      if (armed || how.signals === undefined) return
+      if (how.when !== undefined && !how.when({ stdout, stderr })) return
+      armed = true
+      clearInterval(poll)
+      timers.push(setTimeout(() => {
+        signalledAt = Date.now()
+        how.signals!.forEach((sig, i) => timers.push(setTimeout(() => child.kill(sig), i * (how.gap ?? 300))))
+        timers.push(setTimeout(() => child.kill("SIGKILL"), how.deadline ?? 8000))
+      }, how.delay ?? 0))
+    }
+    const poll = setInterval(check, 20)
+    child.stdout!.setEncoding("utf8")
+    if (how.stalled === true) child.stdout!.pause()
+    child.stdout!.on("data", (text: string) => {
+      stdout += text
+      check()
+    })
+    child.stderr!.setEncoding("utf8").on("data", (text: string) => {
+      stderr += text
+      check()
+    })
+    check()
+    child.on("exit", (c, s) => {
+      exitedAt = Date.now()
+      code = c
+      signal = s
+      // the stalled reader reads what is left once the process is gone
+      child.stdout!.resume()
+    })
+    child.on("close", () => {
+      for (const timer of timers) clearTimeout(timer)
+      clearInterval(poll)
+      resume(Effect.succeed({
+        code,
+        signal,
+        stdout,
+        stderr,
+        afterSignal: signalledAt === undefined ? undefined : (exitedAt ?? Date.now()) - signalledAt
+      }))
+    })
+    return Effect.sync(() => {
+      for (const timer of timers) clearTimeout(timer)
+      clearInterval(poll)
+      child.kill("SIGKILL")
+    })
+  })
+
+const allClosed = (gateway: LocalGateway.LocalGateway) =>
+  gateway.awaitLog((log) => log.connections.length > 0 && log.connections.every((c) => c.closedAt !== undefined)).pipe(
+    Effect.timeoutFail({ duration: Duration.seconds(3), onTimeout: () => new Error("connections still open") }),
+    Effect.orDie
+  )
+
+const expectResumableCloses = (log: Log.Snapshot) => {
+  for (const connection of log.connections) {
+    expect(connection.closedBy).toBe("client")
+    expect([1000, 1001]).not.toContain(connection.closeCode)
+  }
+}
+
+/**
+ * A gateway that answers Hello and READY, then stops reading its socket: the client's close frame
+ * is never read, so the close handshake never completes, as when the network went away or the
+ * gateway hangs (the case where an operator reaches for Ctrl-C). `ws` gives up on a close
+ * handshake after 30 s.
+ */
+const deafGateway = Effect.gen(function*() {
+  const server = new WebSocketServer({ host: "127.0.0.1", port: 0 })
+  yield* Effect.async<void>((resume) => void server.once("listening", () => resume(Effect.void)))
+  const sockets = new Set<WebSocket>()
+  yield* Effect.addFinalizer(() =>
+    Effect.async<void>((resume) => {
+      for (const socket of sockets) socket.terminate()
+      server.close(() => resume(Effect.void))
+    })
+  )
+  const port = (server.address() as { readonly port: number }).port
+  const url = `ws://127.0.0.1:${port}`
+  server.on("connection", (socket, request) => {
+    sockets.add(socket)
+    socket.on("error", () => {})
+    socket.send(JSON.stringify({ op: 10, d: { heartbeat_interval: 41250 }, s: null, t: null }))
+    socket.on("message", (data) => {
+      const message = JSON.parse(String(data)) as { readonly op: number; readonly d: { readonly shard?: unknown } }
+      if (message.op !== 2) return
+      socket.send(JSON.stringify({
+        op: 0,
+        s: 1,
+        t: "READY",
+        d: {
+          v: 10,
+          session_id: "deadbeefdeadbeefdeadbeefdeadbeef",
+          resume_gateway_url: url,
+          user: { id: "1234567890123456" },
+          application: { id: "1234567890123456" },
+          guilds: [],
+          shard: message.d.shard
+        }
+      }))
+      // deaf from now on
+      setTimeout(() => request.socket.pause(), 50)
+    })
+  })
+  return url
+})
+
+describe.concurrent("CLI lifecycle", () => {
+  it.scopedLive("Ctrl-C with a gateway that no longer answers exits within a few seconds, not after ws's 30 s close timeout", () =>
+    Effect.gen(function*() {
+      const url = yield* deafGateway
+      const run = yield* cli(["--token", secret, "--gateway", url, "--shard-count", "1", "--compress", "none", "--format", "ndjson"], {
+        signals: ["SIGINT"],
+        when: ({ stdout }) => /"t":"READY"/.test(stdout),
+        delay: 300,
+        // killed here if it has not exited by then (ws alone would hold the socket 30 s)
+        deadline: 12_000
+      })
+      // the session's own stop waits 1 s for the close (its scope finalizer), then gives up
+      expect(run.signal).toBeNull()
+      expect(run.code).toBe(0)
+      expect(run.afterSignal).toBeLessThan(8000)
+      expect(run.stdout + run.stderr).not.toContain(secret)
+    }))
+
+  it.scopedLive("--duration with a gateway that no longer answers stops within the 5 s disconnect bound and exits", () =>
+    Effect.gen(function*() {
+      const url = yield* deafGateway
+      const run = yield* cli(["--token", secret, "--gateway", url, "--shard-count", "1", "--compress", "none", "--format", "ndjson", "--duration", "1"], {
+        // no signal: SIGWINCH is ignored by node; only the deadline below counts, from READY
+        signals: ["SIGWINCH"],
+        when: ({ stdout }) => /"t":"READY"/.test(stdout),
+        deadline: 16_000
+      })
+      // 1 s of --duration, then fleet.disconnect() waits at most 5 s for the close to go through, and
+      // the socket at most 1 s more (ws alone would hold it 30 s)
+      expect(run.signal).toBeNull()
+      expect(run.code).toBe(0)
+      expect(run.stderr).toContain("stopped after 1 s; 1 resumable session(s)")
+      expect(run.afterSignal).toBeLessThan(14_000)
+    }))
+
+  it.scopedLive("a stderr nobody reads any more (2> >(head -1), a log pipe that died) does not crash the run", () =>
+    Effect.gen(function*() {
+      const gateway = yield* LocalGateway.make({ token })
+      yield* gateway.startTraffic(20)
+      const run = yield* Effect.async<{ readonly code: number | null; readonly signal: NodeJS.Signals | null; readonly stdout: string }>(
+        (resume) => {
+          const child = spawn(process.execPath, [bundle, "--token", secret, "--api", gateway.apiUrl, "--format", "ndjson", "--duration", "2"], {
+            cwd: root,
+            env: userEnv(),
+            stdio: ["ignore", "pipe", "pipe"]
+          })
+          // the reader of stderr is gone before the CLI writes its first line
+          child.stderr!.destroy()
+          let stdout = ""
+          child.stdout!.setEncoding("utf8").on("data", (text: string) => void (stdout += text))
+          const kill = setTimeout(() => child.kill("SIGKILL"), 15_000)
+          child.on("close", (code, signal) => {
+            clearTimeout(kill)
+            resume(Effect.succeed({ code, signal, stdout }))
+          })
+          return Effect.sync(() => {
+            clearTimeout(kill)
+            child.kill("SIGKILL")
+          })
+        }
+      )
+      const log = yield* allClosed(gateway)
+      // as with --duration and a stderr that is read: events streamed, resumable close, exit 0
+      expect(run.stdout).toContain("\"t\":\"READY\"")
+      expect(run.code).toBe(0)
+      expectResumableCloses(log)
+    }))
+})
