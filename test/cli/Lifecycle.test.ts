@@ -4,37 +4,21 @@
  * test/cli/cli.test.ts does it: the sources bundled once by esbuild into node_modules/.cache, run
  * by plain node against a gateway on loopback.
  */
-import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import { describe, expect, it } from "@effect/vitest"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Redacted from "effect/Redacted"
-import { build } from "esbuild"
 import { type ChildProcess, spawn } from "node:child_process"
-import { rm } from "node:fs/promises"
-import { fileURLToPath } from "node:url"
 import { type WebSocket, WebSocketServer } from "ws"
 import * as LocalGateway from "../../src/testing/LocalGateway.ts"
 import type * as Log from "../../src/testing/Log.ts"
+import { bundled, root, userEnv } from "./bundle.ts"
 
-const root = fileURLToPath(new URL("../..", import.meta.url))
 /** A recognizable token: it must never show up in any output. */
 const secret = "lifecycle-test-token.Q0xJTElGRQ.c2VjcmV0"
 const token = Redacted.make(secret)
 
-const bundle = `${root}node_modules/.cache/effect-discord-gateway/cli-lifecycle-${process.pid}.mjs`
-
-beforeAll(async () => {
-  await build({
-    entryPoints: [`${root}src/cli/main.ts`],
-    outfile: bundle,
-    bundle: true,
-    packages: "external",
-    platform: "node",
-    format: "esm",
-    logLevel: "warning"
-  })
-})
-afterAll(() => rm(bundle, { force: true }))
+const bundle = bundled("cli-lifecycle")
 
 interface Run {
   readonly code: number | null
@@ -56,12 +40,6 @@ interface How {
   readonly delay?: number
   /** Kill it (SIGKILL) if it has not exited this long after the first signal. */
   readonly deadline?: number
-}
-
-const userEnv = (): NodeJS.ProcessEnv => {
-  const env: NodeJS.ProcessEnv = { ...process.env }
-  delete env["DISCORD_TOKEN"]
-  return env
 }
 
 /** Spawns the CLI, signals it as told, and waits for it to exit (and its stdout to end). */

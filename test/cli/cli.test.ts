@@ -4,19 +4,16 @@
  * for the run without a token, and the same sources bundled once by esbuild (the compiler tsx uses)
  * for the others, which then start in a third of the CPU time.
  */
-import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import { describe, expect, it } from "@effect/vitest"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Redacted from "effect/Redacted"
-import { build } from "esbuild"
 import { spawn } from "node:child_process"
 import { closeSync, openSync } from "node:fs"
-import { rm } from "node:fs/promises"
-import { fileURLToPath } from "node:url"
 import * as LocalGateway from "../../src/testing/LocalGateway.ts"
 import type * as Log from "../../src/testing/Log.ts"
+import { bundled, root, userEnv } from "./bundle.ts"
 
-const root = fileURLToPath(new URL("../..", import.meta.url))
 const secret = "cli-test-token.Zm9vYmFy.c2VjcmV0"
 const token = Redacted.make(secret)
 const wrongSecret = "cli-wrong-token.YmFyYmF6.bm9wZQ"
@@ -55,32 +52,7 @@ interface How {
   readonly stdout?: "stalled" | number
 }
 
-/**
- * Where the bundle goes: inside `node_modules`, so that its packages resolve as the sources' do;
- * named by this process, so that two runs of the suite do not share it.
- */
-const bundle = `${root}node_modules/.cache/effect-discord-gateway/cli-${process.pid}.mjs`
-
-afterAll(() => rm(bundle, { force: true }))
-
-beforeAll(async () => {
-  await build({
-    entryPoints: [`${root}src/cli/main.ts`],
-    outfile: bundle,
-    bundle: true,
-    packages: "external",
-    platform: "node",
-    format: "esm",
-    logLevel: "warning"
-  })
-})
-
-/** The environment a user without a token has (DISCORD_TOKEN removed). */
-const userEnv = (): NodeJS.ProcessEnv => {
-  const env: NodeJS.ProcessEnv = { ...process.env }
-  delete env["DISCORD_TOKEN"]
-  return env
-}
+const bundle = bundled("cli")
 
 /** Spawns the CLI and waits for it to exit. The process is killed if the test is interrupted. */
 const cli = (args: ReadonlyArray<string>, { preloads = [], stdout: out, stop, tsx = false }: How = {}) =>
