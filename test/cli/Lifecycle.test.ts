@@ -5,14 +5,12 @@
  * by plain node against a gateway on loopback.
  */
 import { describe, expect, it } from "@effect/vitest"
-import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Redacted from "effect/Redacted"
 import { type ChildProcess, spawn } from "node:child_process"
 import { type WebSocket, WebSocketServer } from "ws"
 import * as LocalGateway from "../../src/testing/LocalGateway.ts"
-import type * as Log from "../../src/testing/Log.ts"
-import { bundled, root, userEnv } from "./bundle.ts"
+import { allClosed, bundled, expectResumableCloses, root, userEnv } from "./support.ts"
 
 /** A recognizable token: it must never show up in any output. */
 const secret = "lifecycle-test-token.Q0xJTElGRQ.c2VjcmV0"
@@ -101,19 +99,6 @@ const cli = (args: ReadonlyArray<string>, how: How = {}) =>
       child.kill("SIGKILL")
     })
   })
-
-const allClosed = (gateway: LocalGateway.LocalGateway) =>
-  gateway.awaitLog((log) => log.connections.length > 0 && log.connections.every((c) => c.closedAt !== undefined)).pipe(
-    Effect.timeoutFail({ duration: Duration.seconds(3), onTimeout: () => new Error("connections still open") }),
-    Effect.orDie
-  )
-
-const expectResumableCloses = (log: Log.Snapshot) => {
-  for (const connection of log.connections) {
-    expect(connection.closedBy).toBe("client")
-    expect([1000, 1001]).not.toContain(connection.closeCode)
-  }
-}
 
 /**
  * A gateway that answers Hello and READY, then stops reading its socket: the client's close frame

@@ -5,14 +5,12 @@
  * for the others, which then start in a third of the CPU time.
  */
 import { describe, expect, it } from "@effect/vitest"
-import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Redacted from "effect/Redacted"
 import { spawn } from "node:child_process"
 import { closeSync, openSync } from "node:fs"
 import * as LocalGateway from "../../src/testing/LocalGateway.ts"
-import type * as Log from "../../src/testing/Log.ts"
-import { bundled, root, userEnv } from "./bundle.ts"
+import { allClosed, bundled, expectResumableCloses, root, userEnv } from "./support.ts"
 
 const secret = "cli-test-token.Zm9vYmFy.c2VjcmV0"
 const token = Redacted.make(secret)
@@ -120,22 +118,6 @@ const ndjson = (stdout: string): Array<Line> => {
 }
 
 const lines = (text: string): Array<string> => text.split("\n").filter((line) => line !== "")
-
-/** Waits (briefly) until every connection the gateway saw is closed, then returns the log. */
-const allClosed = (gateway: LocalGateway.LocalGateway) =>
-  gateway.awaitLog((log) => log.connections.length > 0 && log.connections.every((c) => c.closedAt !== undefined)).pipe(
-    Effect.timeoutFail({ duration: Duration.seconds(3), onTimeout: () => new Error("connections still open") }),
-    Effect.orDie
-  )
-
-/** Every connection was closed by the client with a code that keeps the session resumable. */
-const expectResumableCloses = (log: Log.Snapshot) => {
-  for (const connection of log.connections) {
-    expect(connection.closedBy).toBe("client")
-    expect(connection.closeCode).toBeDefined()
-    expect([1000, 1001]).not.toContain(connection.closeCode)
-  }
-}
 
 describe.concurrent("the command line", () => {
   it.scopedLive("streams exact ndjson for every shard, then closes resumably and exits 0", () =>

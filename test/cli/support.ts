@@ -1,0 +1,61 @@
+/**
+ * What the CLI tests share: the CLI's sources bundled once per test file by esbuild (the compiler
+ * tsx uses), run by plain node, which starts each run in a third of tsx's CPU time; a user's
+ * environment; and what they ask of the gateway's log once a run ended.
+ */
+import { afterAll, beforeAll, expect } from "@effect/vitest"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import { build } from "esbuild"
+import { rm } from "node:fs/promises"
+import { fileURLToPath } from "node:url"
+import type * as LocalGateway from "../../src/testing/LocalGateway.ts"
+import type * as Log from "../../src/testing/Log.ts"
+
+/** The project's root folder, with a trailing slash. */
+export const root = fileURLToPath(new URL("../..", import.meta.url))
+
+/**
+ * Bundles the CLI before the file's tests and removes it after them; returns where it is: inside
+ * `node_modules`, so that its packages resolve as the sources' do, and named by `name` and this
+ * process, so that two files or two runs of the suite do not share it.
+ */
+export const bundled = (name: string): string => {
+  const bundle = `${root}node_modules/.cache/effect-discord-gateway/${name}-${process.pid}.mjs`
+  beforeAll(async () => {
+    await build({
+      entryPoints: [`${root}src/cli/main.ts`],
+      outfile: bundle,
+      bundle: true,
+      packages: "external",
+      platform: "node",
+      format: "esm",
+      logLevel: "warning"
+    })
+  })
+  afterAll(() => rm(bundle, { force: true }))
+  return bundle
+}
+
+/** The environment a user without a token has (DISCORD_TOKEN removed). */
+export const userEnv = (): NodeJS.ProcessEnv => {
+  const env: NodeJS.ProcessEnv = { ...process.env }
+  delete env["DISCORD_TOKEN"]
+  return env
+}
+
+/** Waits (briefly) until every connection the gateway saw is closed, then returns the log. */
+export const allClosed = (gateway: LocalGateway.LocalGateway) =>
+  gateway.awaitLog((log) => log.connections.length > 0 && log.connections.every((c) => c.closedAt !== undefined)).pipe(
+    Effect.timeoutFail({ duration: Duration.seconds(3), onTimeout: () => new Error("connections still open") }),
+    Effect.orDie
+  )
+
+/** Every connection was closed by the client with a code that keeps the session resumable. */
+export const expectResumableCloses = (log: Log.Snapshot) => {
+  for (const connection of log.connections) {
+    expect(connection.closedBy).toBe("client")
+    expect(connection.closeCode).toBeDefined()
+    expect([1000, 1001]).not.toContain(connection.closeCode)
+  }
+}
