@@ -113,8 +113,6 @@ const echo = (text: string): string =>
 
 /**
  * Parses shard ids: `0-3`, `0,2,5`, or a mix (`0-2,7`). Sorted, without repeats.
- *
- * @since 0.1.0
  */
 const parseShards = (text: string): Either.Either<ReadonlyArray<number>, UsageError> => {
   const ids = new Set<number>()

@@ -54,8 +54,6 @@ const ZLIB_HEADER = Uint8Array.of(0x78, 0x9c)
  * With `"portable"` (or when node's internal is missing) each message is deflated raw with the last
  * 32 KiB of the stream as preset dictionary, which yields a stream the same single inflate context
  * decodes.
- *
- * @since 0.1.0
  */
 const makeZlib = (options?: Options): Compressor => {
   const context = options?.zlibEngine === "portable" ? undefined : ZlibHandle.open("deflate", Number.MAX_SAFE_INTEGER)
@@ -89,8 +87,6 @@ const makeZlib = (options?: Options): Compressor => {
  * Creates a zstd-stream compressor: one zstd context, every message flushed (`ZSTD_e_flush`) without
  * ending the frame. Loads the optional native `zstd-napi` on first use and throws a
  * {@link CompressError} when it is missing.
- *
- * @since 0.1.0
  */
 const unsafeMakeZstd = (): Compressor => {
   const binding = ZstdNative.load()

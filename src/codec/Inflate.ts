@@ -12,8 +12,6 @@ import * as ZlibHandle from "./ZlibHandle.ts"
 
 /**
  * Inflates one complete message (compressed bytes ending with the sync-flush suffix).
- *
- * @since 0.1.0
  */
 type InflateMessage = (compressed: Uint8Array) => Uint8Array | DecodeError
 
@@ -26,8 +24,6 @@ const tooLarge = (maxMessageBytes: number): DecodeError =>
 /**
  * The fast engine: node's own inflate context driven synchronously (see `ZlibHandle`), or
  * `undefined` when this node version does not allow it.
- *
- * @since 0.1.0
  */
 const nativeInflater = (maxMessageBytes: number): InflateMessage | undefined => {
   const context = ZlibHandle.open("inflate", maxMessageBytes)
@@ -53,8 +49,6 @@ const validZlibHeader = (bytes: Uint8Array): boolean => {
  * of output as preset dictionary. A sync flush ends every message on a byte boundary with no open
  * block, so the window is the only state the next message needs. Slower (a new inflate state and a
  * window copy per message), same results.
- *
- * @since 0.1.0
  */
 const portableInflater = (maxMessageBytes: number): InflateMessage => {
   let window: Uint8Array | undefined

@@ -14,8 +14,6 @@ import * as ZstdNative from "./ZstdNative.ts"
  * The base-2 log of the largest zstd window accepted (2^27 = 128 MiB, zstd's own default limit),
  * set as `ZSTD_d_windowLogMax`: a frame header asking for more is a `"TooLarge"` error before the
  * decoder allocates anything.
- *
- * @since 0.1.0
  */
 const maxWindowLog = 27
 

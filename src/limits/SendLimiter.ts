@@ -39,8 +39,6 @@ export interface SendLimiterOptions {
  * Places kept for control sends on a gateway connection. At Discord's 41.25 s heartbeat
  * interval any 60 s window holds at most 2 scheduled beats; a beat requested by the gateway
  * (op 1) adds one, and the connection's identify or resume one more: 4.
- *
- * @since 0.1.0
  */
 const defaultReserved = 4
 
@@ -49,14 +47,12 @@ const defaultReserved = 4
  * window's sends arrives late (a TCP retransmit waits at least 200 ms) and the last at once, a
  * window kept exactly would put one send too many into Discord's. With the margin, that takes a
  * delay of more than a second.
- *
- * @since 0.1.0
  */
 const margin = Duration.seconds(1)
 
 /**
- * Discord's gateway send limit: 120 per 60 s per connection (over it: close 4008), kept with
- * `margin`: 120 per 61 s.
+ * Discord's gateway send limit: 120 per 60 s per connection (over it: close 4008), kept with a
+ * 1 s margin: 120 per 61 s.
  *
  * @since 0.1.0
  */
@@ -67,8 +63,8 @@ export const gatewaySends: SendLimiterOptions = {
 }
 
 /**
- * Discord's presence-update limit: 5 per 20 s (use `command` priority), kept with `margin`: 5 per
- * 21 s.
+ * Discord's presence-update limit: 5 per 20 s (use `command` priority), kept with a 1 s margin:
+ * 5 per 21 s.
  *
  * @since 0.1.0
  */

@@ -28,8 +28,6 @@ export const make = (window: number): SlidingWindow => ({ window, times: [] })
 /**
  * Forgets the takes that left the window: a take at `t` counts until `t + window` is due at `now`
  * (less than a nanosecond away counts as due, see `internal/due.ts`).
- *
- * @since 0.1.0
  */
 const prune = (self: SlidingWindow, now: number): void => {
   let expired = 0

@@ -84,8 +84,6 @@ export const fetch = (
 /**
  * The longest wait a 429 is taken at its word for: a proxy's or a misconfigured gateway's
  * answer must not park the session for days.
- *
- * @since 0.1.0
  */
 const maxRetryAfter = 3600
 
@@ -166,8 +164,6 @@ export const startLimit = (info: GatewayBot.GatewayBot, token: Redacted.Redacted
 /**
  * An opaque id of the bot a token is for: a digest of the token's first part, the bot's user id
  * (a new token of the same bot has the same). Nothing of the token can be read from it.
- *
- * @since 0.1.0
  */
 const botOf = (token: Redacted.Redacted<string>): string =>
   createHash("sha256").update(Redacted.value(token).split(".")[0]!).digest("hex").slice(0, 16)

@@ -37,8 +37,6 @@ export const initial: Recovery = { failedResumes: 0, unreachedResumes: 0, invali
 /**
  * How many Resumes in a row may fail before the session is given up, and may miss the gateway
  * before every other one tries the gateway URL.
- *
- * @since 0.1.0
  */
 const maxFailedResumes = 3
 

@@ -41,8 +41,6 @@ export type ReplayPlan =
 
 /**
  * Serializes a dispatch the way Discord frames it.
- *
- * @since 0.1.0
  */
 const dispatchPayload = (t: string, s: number, d: unknown): string =>
   `{"t":${JSON.stringify(t)},"s":${s},"op":0,"d":${JSON.stringify(d)}}`
