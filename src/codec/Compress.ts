@@ -8,7 +8,7 @@
 import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
 import * as Zlib from "node:zlib"
-import type { Compression } from "./Compression.ts"
+import { type Compression, zlibWindowBytes } from "./Compression.ts"
 import * as ZlibHandle from "./ZlibHandle.ts"
 import * as ZstdNative from "./ZstdNative.ts"
 
@@ -46,7 +46,6 @@ const encoder = new TextEncoder()
 const toBytes = (message: string | Uint8Array): Uint8Array =>
   typeof message === "string" ? encoder.encode(message) : message
 
-const WINDOW_BYTES = 32 * 1024
 const ZLIB_HEADER = Uint8Array.of(0x78, 0x9c)
 
 /**
@@ -77,7 +76,7 @@ const makeZlib = (options?: Options): Compressor => {
       const body = Zlib.deflateRawSync(input, options)
       const frame = window === undefined ? Buffer.concat([ZLIB_HEADER, body]) : body
       const history: Uint8Array = window === undefined ? input : Buffer.concat([window, input])
-      window = history.subarray(Math.max(0, history.length - WINDOW_BYTES))
+      window = history.subarray(Math.max(0, history.length - zlibWindowBytes))
       return frame
     }
   }

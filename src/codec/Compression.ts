@@ -27,6 +27,14 @@ export const compressions: ReadonlyArray<Compression> = ["none", "zlib-stream", 
 export const zlibSuffix: Uint8Array = Uint8Array.of(0x00, 0x00, 0xff, 0xff)
 
 /**
+ * The bytes of history a zlib stream can refer back to (deflate's 32 KiB window): what a
+ * compressor or decompressor started anew must be given to go on with the same stream.
+ *
+ * @since 0.1.0
+ */
+export const zlibWindowBytes = 32 * 1024
+
+/**
  * One connection's decompressor. `push` takes one websocket frame and returns the bytes of the
  * message it completes, `undefined` while a message is still incomplete, or a `DecodeError`
  * (after which the decompressor stays dead and returns the same error). Returned bytes may be a view

@@ -5,7 +5,7 @@
  * @since 0.1.0
  */
 import * as Zlib from "node:zlib"
-import { zlibSuffix } from "./Compression.ts"
+import { zlibSuffix, zlibWindowBytes } from "./Compression.ts"
 import type { Decompressor } from "./Compression.ts"
 import { DecodeError } from "./DecodeError.ts"
 import * as ZlibHandle from "./ZlibHandle.ts"
@@ -15,7 +15,6 @@ import * as ZlibHandle from "./ZlibHandle.ts"
  */
 type InflateMessage = (compressed: Uint8Array) => Uint8Array | DecodeError
 
-const WINDOW_BYTES = 32 * 1024
 const SYNC_FLUSH = Zlib.constants.Z_SYNC_FLUSH
 
 const tooLarge = (maxMessageBytes: number): DecodeError =>
@@ -70,7 +69,7 @@ const portableInflater = (maxMessageBytes: number): InflateMessage => {
       return new DecodeError({ reason: "Inflate", message: `zlib: ${(error as Error).message}` })
     }
     const history = window === undefined || window.length === 0 ? output : Buffer.concat([window, output])
-    window = Buffer.from(history.subarray(Math.max(0, history.length - WINDOW_BYTES)))
+    window = Buffer.from(history.subarray(Math.max(0, history.length - zlibWindowBytes)))
     return output
   }
 }

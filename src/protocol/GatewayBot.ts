@@ -7,7 +7,7 @@
 import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
 import { ProtocolError } from "./ProtocolError.ts"
-import { decoder, intBetween, NonNegativeInt, struct, WebSocketUrl } from "./internal/schema.ts"
+import { decoder, intBetween, maxShardCount, NonNegativeInt, struct, WebSocketUrl } from "./internal/schema.ts"
 
 /**
  * How many sessions the bot may start: `remaining` of `total` until `reset_after`
@@ -36,7 +36,7 @@ export interface SessionStartLimit extends Schema.Schema.Type<typeof SessionStar
  */
 export const GatewayBot = struct({
   url: WebSocketUrl,
-  shards: intBetween(1, 65_535),
+  shards: intBetween(1, maxShardCount),
   session_start_limit: SessionStartLimit
 })
 

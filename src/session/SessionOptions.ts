@@ -342,7 +342,7 @@ export const resolve = (options: SessionOptions): Either.Either<ResolvedOptions,
     backoff: withDefaults(Backoff.defaults, options.backoff),
     resume: options.resume,
     bufferSize: options.bufferSize ?? defaultBufferSize,
-    maxMessageBytes: options.maxMessageBytes ?? 64 * 1024 * 1024,
+    maxMessageBytes: options.maxMessageBytes ?? Decompress.defaultMaxMessageBytes,
     events: options.events === undefined ? undefined : new Set(options.events),
     sendLimit: SendLimiter.gatewaySends,
     presenceLimit: SendLimiter.presenceUpdates
