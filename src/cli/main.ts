@@ -10,6 +10,7 @@ import * as Console from "effect/Console"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
@@ -133,6 +134,13 @@ const run = (options: Args.CliOptions) =>
       // the fleet skips the other types without parsing them
       events: options.events === undefined ? undefined : [...options.events] as ReadonlyArray<EventName>
     })
+    // Ctrl-C (the run interrupted): the shards stop resumably, waiting for the gateway no longer
+    // than a scope's close would (1 s), and the operator is told so
+    yield* Effect.addFinalizer((exit) =>
+      Exit.isInterrupted(exit)
+        ? Effect.flatMap(fleet.disconnect("1 second"), (points) => Console.error(`stopped (interrupted); ${points.length} resumable session(s)`))
+        : Effect.void
+    )
     const output = yield* Effect.forkScoped(show(options, fleet))
     const elapsed = options.duration === undefined
       ? Effect.never

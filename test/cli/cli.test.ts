@@ -310,6 +310,8 @@ WebSocket.prototype.send = function (data, ...rest) {
       expect(run.afterStop).toBeLessThan(2000)
       expect(ndjson(run.stdout).length).toBeGreaterThanOrEqual(2)
       expect(lines(run.stderr).filter((line) => line.startsWith("error:"))).toEqual([])
+      // the operator is told it stopped, as after --duration
+      expect(lines(run.stderr).at(-1)).toBe("stopped (interrupted); 2 resumable session(s)")
       expect(log.violations).toEqual([])
       expect(log.connections).toHaveLength(2)
       expectResumableCloses(log)
