@@ -58,8 +58,9 @@ export const range = (from: number, until: number): ReadonlyArray<number> =>
 
 /**
  * Checks what can be checked before the shard count is known: the shard count if given, the
- * selection's ids, the startup window and each resume point's own fields. An Identify carries a shard count of at most
- * `Commands.maxShardCount` (65535), so a larger count, or an id above 65534, is refused here.
+ * selection's ids, the startup window and each resume point's own fields. An Identify carries a
+ * shard count of at most `Commands.maxShardCount` (65535), so a larger count, or an id above
+ * 65534, is refused here.
  *
  * @since 0.1.0
  */
