@@ -102,8 +102,6 @@ export const make = (maxMessageBytes: number, engine: ZlibHandle.ZlibEngine): De
     portableInflater(maxMessageBytes)
   const pending: Array<Uint8Array> = []
   let pendingBytes = 0
-  // what the frames held cost in memory, each its bytes and `frameCost` more
-  let pendingCost = 0
   let failure: DecodeError | undefined
   const finish = (output: Uint8Array | DecodeError): Uint8Array | DecodeError => {
     if (output instanceof DecodeError) failure = output
@@ -115,9 +113,9 @@ export const make = (maxMessageBytes: number, engine: ZlibHandle.ZlibEngine): De
       if (failure !== undefined) return failure
       if (frame.length === 0) return undefined
       const total = pendingBytes + frame.length
-      pendingCost += frame.length + frameCost
-      if (pendingCost > maxMessageBytes) {
-        const frames = pending.length + 1
+      // what the frames held cost in memory: their bytes, and `frameCost` more for each
+      const frames = pending.length + 1
+      if (total + frames * frameCost > maxMessageBytes) {
         pending.length = 0
         return finish(
           new DecodeError({
@@ -132,7 +130,6 @@ export const make = (maxMessageBytes: number, engine: ZlibHandle.ZlibEngine): De
       const message = pending.length === 1 ? frame : Buffer.concat(pending, total)
       pending.length = 0
       pendingBytes = 0
-      pendingCost = 0
       return finish(inflate(message))
     }
   }
