@@ -455,9 +455,12 @@ export const makeWith = (
               const wasOpen = yield* active.close(finalClose ? 1000 : CloseCode.ResumableClose)
               if (!wasOpen) return yield* Fiber.interrupt(fiber)
             }
-            // the wait itself is interruptible, so its timeout holds for a caller that is not (a
-            // scope's finalizer, a program's uninterruptible stop)
-            yield* restore(Effect.ignore(Effect.timeout(Effect.interruptible(Fiber.await(fiber)), timeout)))
+            // the wait runs interruptibly on a fiber of its own, so that its timeout holds for a
+            // caller that cannot be interrupted (a scope's finalizer, a program's uninterruptible
+            // stop), and that caller's own interruption, which Effect passes on to the fibers the
+            // caller forked, does not cut it short
+            const waiting = yield* Effect.forkDaemon(Effect.interruptible(Effect.timeout(Fiber.await(fiber), timeout)))
+            yield* restore(Effect.ignore(Fiber.join(waiting)))
             yield* Fiber.interrupt(fiber)
           }).pipe(Effect.asVoid, Effect.annotateLogs({ shard: shardId }))
         })

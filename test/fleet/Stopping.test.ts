@@ -1,7 +1,8 @@
 /**
  * Stopping a fleet when the first stop's caller gives up (a timeout, a race, a shutdown signal)
  * while the fleet stops starting its shards: later stops, the scope and a fatal shard must still
- * stop everything.
+ * stop everything. A stop that cannot be interrupted must not be cut short by its caller's
+ * interruption.
  */
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
@@ -98,4 +99,32 @@ describe("stopping a fleet whose first stop was given up on", () => {
         states: [[0, "Disconnected"], [1, "Disconnected"], [2, "Disconnected"]]
       })))
     }), 30_000)
+})
+
+// Scheduler turns from a stop's start to its caller's interruption: from before the sessions' stops
+// began to their waits for the gateway's answer to the close.
+const turnsIntoTheStop = [1, 3, 6, 10, 15, 20, 30, 50]
+
+describe("stopping a fleet where the stop cannot be interrupted", () => {
+  it.scoped("a fleet.disconnect run uninterruptibly (a program's stop, then Ctrl-C) runs to its end when its fiber is interrupted meanwhile, and returns every point", () =>
+    Effect.gen(function*() {
+      const seen: Array<unknown> = []
+      for (const turns of turnsIntoTheStop) {
+        seen.push(yield* Effect.gen(function*() {
+          yield* configureLimiter(2)
+          yield* serve()
+          const fleet = yield* Fleet.make(options({ shardCount: 2 }))
+          yield* advance(500)
+          let points: ReadonlyArray<number> | undefined
+          const stopping = yield* Effect.fork(Effect.uninterruptible(
+            Effect.map(fleet.disconnect(), (resumable) => void (points = resumable.map((point) => point.shard[0])))
+          ))
+          for (let i = 0; i < turns; i++) yield* Effect.yieldNow()
+          yield* Effect.fork(Fiber.interrupt(stopping))
+          yield* advance(1_000)
+          return { turns, points, stopped: Option.isSome(yield* Fiber.poll(stopping)) }
+        }).pipe(Effect.scoped, Effect.provide(TestLayer)))
+      }
+      expect(seen).toEqual(turnsIntoTheStop.map((turns) => ({ turns, points: [0, 1], stopped: true })))
+    }))
 })

@@ -183,6 +183,38 @@ describe("stopping: a stop whose caller gives up, and a fatal close meanwhile", 
       yield* TestClock.adjust("30 seconds")
     }).pipe(Effect.provide(slowCloseLayer("30 seconds"))))
 
+  it.scoped("a disconnect run where it cannot be interrupted runs to its end when its fiber is interrupted meanwhile, and returns the resume point", () =>
+    Effect.gen(function*() {
+      const { session } = yield* readySession()
+      let point: Option.Option<SessionOptions.ResumePoint> | undefined
+      const stopping = yield* Effect.fork(Effect.uninterruptible(Effect.map(session.disconnect(), (p) => void (point = p))))
+      yield* settle
+      // Ctrl-C while the close goes through: the caller's interruption waits for the stop
+      const interrupting = yield* Effect.fork(Fiber.interrupt(stopping))
+      yield* settle
+      yield* TestClock.adjust("100 millis")
+      yield* settle
+      yield* Fiber.join(interrupting)
+      expect(point !== undefined && Option.isSome(point)).toBe(true)
+      expect((yield* session.state)._tag).toBe("Disconnected")
+    }).pipe(Effect.provide(slowCloseLayer("100 millis"))))
+
+  it.scoped("...and still gives up on its close at its timeout", () =>
+    Effect.gen(function*() {
+      const { session } = yield* readySession()
+      let done = false
+      const stopping = yield* Effect.fork(Effect.uninterruptible(Effect.map(session.disconnect("1 second"), () => void (done = true))))
+      yield* settle
+      const interrupting = yield* Effect.fork(Fiber.interrupt(stopping))
+      yield* settle
+      yield* TestClock.adjust("1 second")
+      yield* settle
+      expect(Option.isSome(yield* Fiber.poll(interrupting))).toBe(true)
+      expect(done).toBe(true)
+      expect((yield* session.state)._tag).toBe("Disconnected")
+      yield* TestClock.adjust("30 seconds")
+    }).pipe(Effect.provide(slowCloseLayer("30 seconds"))))
+
   it.scoped("a fatal close that comes while disconnect waits for its close keeps the transition that says why the session ended", () =>
     Effect.gen(function*() {
       const { peer, session } = yield* readySession()
