@@ -6,6 +6,7 @@
  * @since 0.1.0
  */
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
+import * as Cause from "effect/Cause"
 import * as Console from "effect/Console"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -135,34 +136,39 @@ const run = (options: Args.CliOptions) =>
       events: options.events === undefined ? undefined : [...options.events] as ReadonlyArray<EventName>
     })
     // Ctrl-C (the run interrupted): the shards stop resumably, waiting for the gateway no longer
-    // than a scope's close would (1 s), and the operator is told so
+    // than a scope's close would (1 s), and the operator is told so; unless a stop had begun, which
+    // Ctrl-C waits for
+    let stopping = false
     yield* Effect.addFinalizer((exit) =>
-      Exit.isInterrupted(exit)
+      Exit.isInterrupted(exit) && !stopping
         ? Effect.flatMap(fleet.disconnect("1 second"), (points) => Console.error(`stopped (interrupted); ${points.length} resumable session(s)`))
         : Effect.void
     )
     const output = yield* Effect.forkScoped(show(options, fleet))
     const elapsed = options.duration === undefined
       ? Effect.never
-      : Effect.as(Effect.sleep(Duration.seconds(options.duration)), `stopped after ${options.duration} s`)
+      : Effect.as(Effect.sleep(Duration.seconds(options.duration)), { why: `stopped after ${options.duration} s`, failed: false })
     // a closed stdout (`| head`) is a normal end; one that fails otherwise loses the output: exit 1
     const written = Effect.map(stdoutEnded, (failure) =>
       failure === undefined
         ? { why: "stopped: stdout was closed", failed: false }
         : { why: `error: stdout cannot be written (${failure})`, failed: true })
-    // once stopping began it runs to the end: the fleet ends during it, and must not cut it short
-    const stop = Effect.race(Effect.map(elapsed, (why) => ({ why, failed: false })), written).pipe(
-      Effect.flatMap(({ failed, why }) =>
-        Effect.uninterruptible(
-          Effect.flatMap(fleet.disconnect(), (points) => Console.error(`${why}; ${points.length} resumable session(s)`)).pipe(
-            Effect.zipRight(failed ? exit(1) : Effect.void)
-          )
-        )
-      )
-    )
     // the output failing (a bug) ends the run too, rather than leaving the shards running unseen;
     // the output ending (after the events did) decides nothing
-    yield* Effect.raceFirst(Effect.raceFirst(fleet.await, stop), Effect.zipRight(Fiber.join(output), Effect.never))
+    const ended = yield* Effect.raceFirst(
+      Effect.raceFirst(Effect.as(fleet.await, undefined), Effect.race(elapsed, written)),
+      Effect.zipRight(Fiber.join(output), Effect.never)
+    )
+    if (ended !== undefined) {
+      // once stopping began it runs to the end, on this fiber: the fleet ends during it, and
+      // neither that nor Ctrl-C cuts it short
+      stopping = true
+      yield* Effect.uninterruptible(
+        Effect.flatMap(fleet.disconnect(), (points) => Console.error(`${ended.why}; ${points.length} resumable session(s)`)).pipe(
+          Effect.zipRight(ended.failed ? exit(1) : Effect.void)
+        )
+      )
+    }
     yield* Fiber.join(output)
   })
 
@@ -199,4 +205,10 @@ const main = Effect.gen(function*() {
   )
 })
 
-NodeRuntime.runMain(main, { disableErrorReporting: true, disablePrettyLogger: true })
+NodeRuntime.runMain(main, {
+  disableErrorReporting: true,
+  disablePrettyLogger: true,
+  // after Ctrl-C the exit code is the one the run set (runMain's own teardown says 0 after a
+  // signal, even when the stop it interrupted had found stdout unwritable: exit 1)
+  teardown: (result, onExit) => onExit(Exit.isFailure(result) && !Cause.isInterruptedOnly(result.cause) ? 1 : Number(process.exitCode ?? 0))
+})

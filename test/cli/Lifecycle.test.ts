@@ -8,6 +8,7 @@ import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Redacted from "effect/Redacted"
 import { type ChildProcess, spawn } from "node:child_process"
+import { closeSync, openSync } from "node:fs"
 import { type WebSocket, WebSocketServer } from "ws"
 import * as LocalGateway from "../../src/testing/LocalGateway.ts"
 import { allClosed, bundled, expectResumableCloses, root, userEnv } from "./support.ts"
@@ -38,12 +39,20 @@ interface How {
   readonly delay?: number
   /** Kill it (SIGKILL) if it has not exited this long after the first signal. */
   readonly deadline?: number
+  /** Its stdout is /dev/full, where every write fails (ENOSPC: a full disk), instead of a pipe. */
+  readonly full?: boolean
 }
 
 /** Spawns the CLI, signals it as told, and waits for it to exit (and its stdout to end). */
 const cli = (args: ReadonlyArray<string>, how: How = {}) =>
   Effect.async<Run>((resume) => {
-    const child: ChildProcess = spawn(process.execPath, [bundle, ...args], { cwd: root, env: userEnv(), stdio: ["ignore", "pipe", "pipe"] })
+    const full = how.full === true ? openSync("/dev/full", "w") : undefined
+    const child: ChildProcess = spawn(process.execPath, [bundle, ...args], {
+      cwd: root,
+      env: userEnv(),
+      stdio: ["ignore", full ?? "pipe", "pipe"]
+    })
+    if (full !== undefined) closeSync(full)
     let stdout = ""
     let stderr = ""
     let signalledAt: number | undefined
@@ -64,9 +73,9 @@ const cli = (args: ReadonlyArray<string>, how: How = {}) =>
       }, how.delay ?? 0))
     }
     const poll = setInterval(check, 20)
-    child.stdout!.setEncoding("utf8")
-    if (how.stalled === true) child.stdout!.pause()
-    child.stdout!.on("data", (text: string) => {
+    child.stdout?.setEncoding("utf8")
+    if (how.stalled === true) child.stdout?.pause()
+    child.stdout?.on("data", (text: string) => {
       stdout += text
       check()
     })
@@ -80,7 +89,7 @@ const cli = (args: ReadonlyArray<string>, how: How = {}) =>
       code = c
       signal = s
       // the stalled reader reads what is left once the process is gone
-      child.stdout!.resume()
+      child.stdout?.resume()
     })
     child.on("close", () => {
       for (const timer of timers) clearTimeout(timer)
@@ -104,12 +113,14 @@ const cli = (args: ReadonlyArray<string>, how: How = {}) =>
  * A gateway that answers Hello and READY, then stops reading its socket: the client's close frame
  * is never read, so the close handshake never completes, as when the network went away or the
  * gateway hangs (the case where an operator reaches for Ctrl-C). `ws` gives up on a close
- * handshake after 30 s.
+ * handshake after 30 s. It turns deaf `deafAfter` ms after READY; `readySent` tells whether it sent
+ * one yet.
  */
-const deafGateway = Effect.gen(function*() {
+const deafGateway = (deafAfter = 50) => Effect.gen(function*() {
   const server = new WebSocketServer({ host: "127.0.0.1", port: 0 })
   yield* Effect.async<void>((resume) => void server.once("listening", () => resume(Effect.void)))
   const sockets = new Set<WebSocket>()
+  let ready = false
   yield* Effect.addFinalizer(() =>
     Effect.async<void>((resume) => {
       for (const socket of sockets) socket.terminate()
@@ -139,17 +150,18 @@ const deafGateway = Effect.gen(function*() {
           shard: message.d.shard
         }
       }))
+      ready = true
       // deaf from now on
-      setTimeout(() => request.socket.pause(), 50)
+      setTimeout(() => request.socket.pause(), deafAfter)
     })
   })
-  return url
+  return { url, readySent: () => ready }
 })
 
 describe.concurrent("CLI lifecycle", () => {
   it.scopedLive("Ctrl-C with a gateway that no longer answers exits within a few seconds, not after ws's 30 s close timeout", () =>
     Effect.gen(function*() {
-      const url = yield* deafGateway
+      const { url } = yield* deafGateway()
       const run = yield* cli(["--token", secret, "--gateway", url, "--shard-count", "1", "--compress", "none", "--format", "ndjson"], {
         signals: ["SIGINT"],
         when: ({ stdout }) => /"t":"READY"/.test(stdout),
@@ -166,7 +178,7 @@ describe.concurrent("CLI lifecycle", () => {
 
   it.scopedLive("--duration with a gateway that no longer answers stops within the 5 s disconnect bound and exits", () =>
     Effect.gen(function*() {
-      const url = yield* deafGateway
+      const { url } = yield* deafGateway()
       const run = yield* cli(["--token", secret, "--gateway", url, "--shard-count", "1", "--compress", "none", "--format", "ndjson", "--duration", "1"], {
         // no signal: SIGWINCH is ignored by node; only the deadline below counts, from READY
         signals: ["SIGWINCH"],
@@ -179,6 +191,25 @@ describe.concurrent("CLI lifecycle", () => {
       expect(run.code).toBe(0)
       expect(run.stderr).toContain("stopped after 1 s; 1 resumable session(s)")
       expect(run.afterSignal).toBeLessThan(14_000)
+    }))
+
+  it.scopedLive("Ctrl-C while it stops because stdout cannot be written (a full disk) keeps exit 1", () =>
+    Effect.gen(function*() {
+      const { readySent, url } = yield* deafGateway(0)
+      const run = yield* cli(["--token", secret, "--gateway", url, "--shard-count", "1", "--compress", "none", "--format", "ndjson"], {
+        full: true,
+        // READY's line fails to be written, and the stop that follows waits up to 5 s for the deaf
+        // gateway's answer to the close: the signal comes during that wait
+        signals: ["SIGINT"],
+        when: readySent,
+        delay: 500,
+        deadline: 12_000
+      })
+      // one stop, told once: Ctrl-C waited for the one under way
+      expect(run.stderr).toContain("error: stdout cannot be written (ENOSPC); 1 resumable session(s)")
+      expect(run.stderr).not.toContain("stopped (interrupted)")
+      expect(run.signal).toBeNull()
+      expect(run.code).toBe(1)
     }))
 
   it.scopedLive("a stderr nobody reads any more (2> >(head -1), a log pipe that died) does not crash the run", () =>
