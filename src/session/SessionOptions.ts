@@ -8,7 +8,7 @@ import type * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import type * as Redacted from "effect/Redacted"
-import type { Compression } from "../codec/Compression.ts"
+import { type Compression, compressions } from "../codec/Compression.ts"
 import * as Decompress from "../codec/Decompress.ts"
 import * as ZstdNative from "../codec/ZstdNative.ts"
 import type { Encoding, EncodingName } from "../codec/Encoding.ts"
@@ -294,12 +294,15 @@ const problems = (options: SessionOptions): ReadonlyArray<string> => {
   if (options.gateway !== undefined && !isWebSocketUrl(options.gateway)) {
     found.push(`gateway must be a ws:// or wss:// URL without a fragment, of at most ${maxUrlLength} characters, got ${show(options.gateway)}`)
   }
-  if (options.compression !== undefined && !Decompress.isAvailable(options.compression)) {
+  const compression: unknown = options.compression
+  if (compression !== undefined && !compressions.includes(compression as Compression)) {
+    found.push(`compression must be "zlib-stream", "zstd-stream" or "none", got ${show(compression)}`)
+  } else if (options.compression !== undefined && !Decompress.isAvailable(options.compression)) {
     found.push(ZstdNative.missingMessage)
   }
   const encoding: unknown = options.encoding
   if (typeof encoding === "string" && encoding !== "json" && encoding !== "etf") {
-    found.push(`encoding must be "json" or "etf", got ${JSON.stringify(encoding)}`)
+    found.push(`encoding must be "json" or "etf", got ${show(encoding)}`)
   }
   if (options.api !== undefined && !isHttpUrl(options.api)) found.push(`api must be an http(s) URL of at most ${maxUrlLength} characters, got ${show(options.api)}`)
   for (const [name, value] of [["bufferSize", options.bufferSize], ["maxMessageBytes", options.maxMessageBytes]] as const) {

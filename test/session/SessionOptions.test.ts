@@ -49,6 +49,9 @@ describe("SessionOptions.resolve", () => {
       [{ gateway: "wss://x.test/#here" }, "gateway must be a ws:// or wss:// URL without a fragment"],
       [{ api: "ftp://x.test" }, "api must be an http(s) URL"],
       [{ encoding: "xml" as never }, `encoding must be "json" or "etf", got "xml"`],
+      // a name cast past the types (a config string): the gateway would be asked for it, and the
+      // connection could decode none of its binary frames
+      [{ compression: "zlib" as never }, `compression must be "zlib-stream", "zstd-stream" or "none", got "zlib"`],
       [{ bufferSize: 0 }, "bufferSize must be a positive integer, got 0"],
       [{ backoff: { factor: 0.5 } }, "backoff.factor must be at least 1, got 0.5"],
       [{ resume: point([1, 2]) }, "resume.shard [1,2] is not this session's shard [0, 1]"],
