@@ -245,9 +245,15 @@ export const make = (
         )
       })
 
+    // a command is checked before it waits for its shard to start (at its turn, maybe minutes
+    // away): a mistake fails at once with InvalidCommand; its session checks it again
+    const checked = <A, E>(command: Commands.UserCommand, send: Effect.Effect<A, E>) =>
+      Effect.zipRight(Commands.encode(command, shared.encoding), send)
+
     const requestSoundboardSounds: Fleet["requestSoundboardSounds"] = (guildIds) =>
       Effect.gen(function*() {
-        if (guildIds.length === 0) return yield* (yield* sessionFor(undefined)).requestSoundboardSounds(guildIds)
+        // the whole list first (at least one id), then every shard's part
+        yield* Commands.validate(Commands.requestSoundboardSounds(guildIds))
         const groups = new Map<Session.Session, Array<string>>()
         for (const guildId of guildIds) {
           const session = yield* sessionFor(guildId)
@@ -324,12 +330,22 @@ export const make = (
             { concurrency: "unbounded", discard: true }
           )
         }),
-      updateVoiceState: (voice) => Effect.flatMap(sessionFor(voice.guild_id), (session) => session.updateVoiceState(voice)),
+      updateVoiceState: (voice) =>
+        checked(Commands.voiceStateUpdate(voice), Effect.flatMap(sessionFor(voice.guild_id), (session) => session.updateVoiceState(voice))),
       requestSoundboardSounds,
       requestChannelInfo: (request) =>
-        Effect.flatMap(sessionFor(request.guild_id), (session) => session.requestChannelInfo(request)),
+        checked(
+          Commands.requestChannelInfo(request),
+          Effect.flatMap(sessionFor(request.guild_id), (session) => session.requestChannelInfo(request))
+        ),
       requestGuildMembers: (request) =>
-        Effect.flatMap(sessionFor(request.guild_id), (session) => session.requestGuildMembers(request)).pipe(
+        checked(
+          Commands.requestGuildMembers(request),
+          Effect.zipRight(
+            MemberRequests.checkIntents(request, shared.intents),
+            Effect.flatMap(sessionFor(request.guild_id), (session) => session.requestGuildMembers(request))
+          )
+        ).pipe(
           // the members timeout counts from the request, a wait for the shard to start included
           Effect.timeoutFail({
             duration: shared.timeouts.members,

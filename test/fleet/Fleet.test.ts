@@ -421,6 +421,26 @@ describe("Fleet", () => {
       )
     }).pipe(Effect.provide(TestLayer)))
 
+  it.scoped("a command that breaks a rule fails at once with InvalidCommand, also for a shard still waiting to start", () =>
+    Effect.gen(function*() {
+      yield* configureLimiter(1)
+      yield* serve()
+      // intents 513: no GuildMembers; shard 2 starts about 10 s from now
+      const fleet = yield* Fleet.make(options({ shardCount: 3, startupWindow: 1, intents: 513 }))
+      yield* advance(500)
+      const guild = guildOn(2, 3)
+      const refused = yield* Effect.fork(Effect.all([
+        fleet.updateVoiceState({ guild_id: guild, channel_id: "not-a-channel", self_mute: false, self_deaf: false }),
+        // the whole member list without the GuildMembers intent: no answer would ever come
+        fleet.requestGuildMembers({ guild_id: guild, query: "", limit: 0 }),
+        fleet.requestChannelInfo({ guild_id: guild, fields: [] }),
+        fleet.requestSoundboardSounds([])
+      ].map(Effect.flip)))
+      yield* advance(100)
+      const errors = Option.map(yield* Fiber.poll(refused), (exit) => Exit.isSuccess(exit) && exit.value.map((error) => error._tag))
+      expect(errors).toEqual(Option.some(["InvalidCommand", "InvalidCommand", "InvalidCommand", "InvalidCommand"]))
+    }).pipe(Effect.provide(TestLayer)))
+
   it.scoped("requestGuildMembers goes out on the guild's shard and returns the members its connection answers with", () =>
     Effect.gen(function*() {
       const { fleet, served } = yield* readyFleet(3)
