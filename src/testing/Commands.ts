@@ -96,9 +96,15 @@ const requestMembers = (d: Record<string, unknown>, session: Session, context: C
   const nonce = typeof d["nonce"] === "string" && Buffer.byteLength(d["nonce"], "utf8") <= Rules.maxMemberNonceBytes
     ? d["nonce"]
     : undefined
-  const userIds = Array.isArray(d["user_ids"]) ? d["user_ids"].filter((id): id is string => typeof id === "string") : undefined
+  // as Discord: user_ids is one snowflake or a list of them
+  const ids: unknown = d["user_ids"]
+  const userIds = Array.isArray(ids) ? ids.filter((id): id is string => typeof id === "string") : typeof ids === "string" ? [ids] : undefined
   const query = typeof d["query"] === "string" ? d["query"] : undefined
   const limit = typeof d["limit"] === "number" ? d["limit"] : 0
+  // Discord refuses a request that selects nobody; it is not answered here
+  if (userIds === undefined && query === undefined) {
+    return context.violate("InvalidCommand", `members of guild ${guild.id} requested with neither query nor user_ids`)
+  }
   // as Discord: no answer to a whole-list request without the intent, no presences without theirs
   if (userIds === undefined && query === "" && (session.intents & Intents.GuildMembers) === 0) {
     return context.violate("InvalidCommand", `all members of guild ${guild.id} requested without the GuildMembers intent`)

@@ -213,6 +213,21 @@ describe("LocalGateway sessions", () => {
       ])
     }))
 
+  it.scopedLive("as Discord, answers user_ids given as one snowflake with that member, and no request that selects nobody", () =>
+    Effect.gen(function*() {
+      const gateway = yield* gatewayWith({ guilds: 1, membersPerGuild: 5 })
+      const { client } = yield* ready(gateway, [0, 1], Intents.Guilds | Intents.GuildMembers)
+      const guild = gateway.world.guilds[0]!
+      const wanted = guild.members[2]!.user.id
+      yield* client.send({ op: 8, d: { guild_id: guild.id, nonce: "nobody" } })
+      yield* client.send({ op: 8, d: { guild_id: guild.id, user_ids: wanted, nonce: "one" } })
+      const chunk = yield* client.next((f) => f.t === "GUILD_MEMBERS_CHUNK")
+      expect([chunk.d.nonce, chunk.d.members.map((m: { user: { id: string } }) => m.user.id)]).toEqual(["one", [wanted]])
+      expect(yield* gateway.violations).toMatchObject([
+        { kind: "InvalidCommand", detail: `members of guild ${guild.id} requested with neither query nor user_ids` }
+      ])
+    }))
+
   it.scopedLive("as Discord, ignores a nonce over 32 bytes, and answers a prefix or a list of ids with at most 100 members", () =>
     Effect.gen(function*() {
       const gateway = yield* gatewayWith({ guilds: 1, membersPerGuild: 4000, memberChunkSize: 2000 })
