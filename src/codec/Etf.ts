@@ -16,6 +16,9 @@
  * | SMALL_TUPLE_EXT, LARGE_TUPLE_EXT | array |
  * | MAP_EXT | object (keys: atom names, binaries, or integers as decimal strings) |
  *
+ * A whole message may also come compressed (tag 80, `term_to_binary`'s `compressed` option, which
+ * Discord's own erlpack reads too), its term inflated to at most 64 MiB.
+ *
  * Why the integer rule gives JSON's shapes: every Discord id is a snowflake whose value passed 2^53
  * within 25 days of Discord's epoch (2015-01-01, months before the first id was made), so an id that
  * arrives as an integer becomes the same string JSON carries, while counts, flags and millisecond
@@ -30,8 +33,10 @@
  *
  * @since 0.1.0
  */
+import * as Zlib from "node:zlib"
 import { quoted } from "../internal/printable.ts"
 import { DecodeError } from "./DecodeError.ts"
+import { defaultMaxMessageBytes } from "./Decompress.ts"
 import type { Encoding, Envelope } from "./Encoding.ts"
 import { toEnvelope } from "./Json.ts"
 
@@ -50,6 +55,7 @@ export const version = 131
 export const maxDepth = 512
 
 const Tag = {
+  Compressed: 80,
   NewFloat: 70,
   SmallInteger: 97,
   Integer: 98,
@@ -100,9 +106,8 @@ const hexByte = Array.from({ length: 256 }, (_, byte) => byte.toString(16).padSt
 const maxBigDigits = 256
 
 class Reader {
-  pos = 1
   readonly view: DataView
-  constructor(readonly bytes: Uint8Array, readonly rejectAtomKeys: boolean) {
+  constructor(readonly bytes: Uint8Array, readonly rejectAtomKeys: boolean, public pos: number) {
     this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
   }
 
@@ -299,6 +304,21 @@ class Reader {
   }
 }
 
+/** The term of a compressed message (version, tag 80, its size, zlib data), of exactly its size. */
+const inflated = (bytes: Uint8Array): Uint8Array => {
+  if (bytes.length < 6) throw new Malformed("truncated: a compressed term's size needed at offset 2")
+  const size = new DataView(bytes.buffer, bytes.byteOffset).getUint32(2)
+  if (size > defaultMaxMessageBytes) throw new Malformed(`compressed term of ${size} bytes (at most ${defaultMaxMessageBytes} accepted)`)
+  let term: Uint8Array
+  try {
+    term = Zlib.inflateSync(bytes.subarray(6), { maxOutputLength: Math.max(1, size) })
+  } catch {
+    throw new Malformed(`compressed term at offset 6 does not inflate to its ${size} bytes`)
+  }
+  if (term.length !== size) throw new Malformed(`compressed term inflates to ${term.length} bytes, not its ${size}`)
+  return term
+}
+
 /**
  * Decodes one ETF message into a JavaScript value (see the table above), or a {@link DecodeError}
  * with reason `"Etf"`: never throws. (Its type reads as `unknown`: tell the error apart with
@@ -311,10 +331,11 @@ export const decodeTerm = (bytes: Uint8Array, options?: DecodeOptions): unknown 
   if (bytes.length === 0 || bytes[0] !== version) {
     return new DecodeError({ reason: "Etf", message: `ETF message must start with version byte ${version}` })
   }
-  const reader = new Reader(bytes, options?.rejectAtomKeys === true)
+  const rejectAtomKeys = options?.rejectAtomKeys === true
   try {
+    const reader = bytes[1] === Tag.Compressed ? new Reader(inflated(bytes), rejectAtomKeys, 0) : new Reader(bytes, rejectAtomKeys, 1)
     const value = reader.term(0)
-    if (reader.pos !== bytes.length) throw new Malformed(`${bytes.length - reader.pos} trailing bytes`)
+    if (reader.pos !== reader.bytes.length) throw new Malformed(`${reader.bytes.length - reader.pos} trailing bytes`)
     return value
   } catch (error) {
     const detail = error instanceof Malformed ? error.message : String(error)

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as FastCheck from "effect/FastCheck"
 import * as Redacted from "effect/Redacted"
@@ -6,7 +7,8 @@ import { DecodeError } from "../../src/codec/DecodeError.ts"
 import * as Etf from "../../src/codec/Etf.ts"
 import * as Commands from "../../src/protocol/Commands.ts"
 import * as Intents from "../../src/protocol/Intents.ts"
-import { binaryToTerm, clientTerm, Erlang, fromClientTerm, termToBinary } from "./erlang.ts"
+import * as Zlib from "node:zlib"
+import { binaryToTerm, clientTerm, Erlang, fromClientTerm, termToBinary, termToCompressedBinary } from "./erlang.ts"
 
 const bytes = (...values: ReadonlyArray<number>) => Uint8Array.of(Etf.version, ...values)
 const decoded = (...values: ReadonlyArray<number>) => Etf.decodeTerm(bytes(...values))
@@ -109,6 +111,18 @@ describe("Etf.decodeTerm", () => {
     failure(decoded(109, 0, 0, 0, 2, 0xc3, 0x28))
     failure(decoded(80, 0, 0, 0, 1, 0x78))
     failure(decoded(110, 1, 2, 5))
+  })
+
+  it("refuses a compressed term (tag 80) whose size is not what it inflates to, or over 64 MiB, before inflating more", () => {
+    const term = [...binary("hello")]
+    const compressed = (size: number, data: Uint8Array) => decoded(80, size >>> 24, (size >>> 16) & 0xff, (size >>> 8) & 0xff, size & 0xff, ...data)
+    const deflated = Zlib.deflateSync(Uint8Array.from(term))
+    expect(compressed(term.length, deflated)).toBe("hello")
+    expect(failure(compressed(term.length + 1, deflated)).message).toContain(`inflates to ${term.length} bytes`)
+    // a small message that would inflate to far more than it says (a zlib bomb) stops at its size
+    expect(failure(compressed(term.length, Zlib.deflateSync(new Uint8Array(10_000_000)))).message).toContain("does not inflate")
+    expect(failure(compressed(64 * 1024 * 1024 + 1, deflated)).message).toContain("at most")
+    failure(decoded(80, 0, 0))
   })
 
   it("checks counts against the message before allocating", () => {
@@ -322,6 +336,16 @@ describe("Etf against erlang_js (the oracle)", () => {
       { numRuns: 1000 }
     )
   })
+
+  it.effect("decodes every term erlang_js writes compressed (term_to_binary's compressed option) as it does uncompressed", () =>
+    Effect.promise(() =>
+      FastCheck.assert(
+        FastCheck.asyncProperty(term, async ({ expected, term }) => {
+          expect(Etf.decodeTerm(await termToCompressedBinary(term))).toEqual(expected)
+        }),
+        { numRuns: 200 }
+      )
+    ))
 
   it("writes the same bytes erlang_js writes for the same client term", () => {
     FastCheck.assert(

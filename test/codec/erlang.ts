@@ -33,7 +33,7 @@ interface ErlangModule {
   OtpErlangList: new(value: ReadonlyArray<unknown>, improper?: boolean) => OtpList
   OtpErlangMap: new(value: Map<unknown, unknown>) => OtpMap
   set_undefined(value: string): void
-  term_to_binary(term: unknown, callback: (error: unknown, data: Buffer | undefined) => void): void
+  term_to_binary(term: unknown, callback: (error: unknown, data: Buffer | undefined) => void, compressed?: boolean): void
   binary_to_term(data: Buffer, callback: (error: unknown, term: unknown) => void): void
 }
 
@@ -52,6 +52,12 @@ export const termToBinary = (term: unknown): Uint8Array => {
 }
 
 /** erlang_js's decoding of `bytes`. */
+/** Erlang's `term_to_binary(Term, [compressed])`: the term zlib-compressed after tag 80 and its size. */
+export const termToCompressedBinary = (term: unknown): Promise<Uint8Array> =>
+  new Promise((resolve, reject) =>
+    Erlang.term_to_binary(term, (error, data) => error === undefined ? resolve(new Uint8Array(data!)) : reject(error), true)
+  )
+
 export const binaryToTerm = (bytes: Uint8Array): unknown => {
   let out: unknown
   Erlang.binary_to_term(Buffer.from(bytes), (error, term) => {
