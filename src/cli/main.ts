@@ -153,10 +153,17 @@ const run = (options: Args.CliOptions) =>
       failure === undefined
         ? { why: "stopped: stdout was closed", failed: false }
         : { why: `error: stdout cannot be written (${failure})`, failed: true })
+    // the terminal closed (SIGHUP, which would end the process at once, its shards without a
+    // close): a normal end, as Ctrl-C
+    const hungUp = Effect.async<{ readonly why: string; readonly failed: boolean }>((resume) => {
+      const onHangup = () => resume(Effect.succeed({ why: "stopped: the terminal was closed (SIGHUP)", failed: false }))
+      process.once("SIGHUP", onHangup)
+      return Effect.sync(() => void process.off("SIGHUP", onHangup))
+    })
     // the output failing (a bug) ends the run too, rather than leaving the shards running unseen;
     // the output ending (after the events did) decides nothing
     const ended = yield* Effect.raceFirst(
-      Effect.raceFirst(Effect.as(fleet.await, undefined), Effect.race(elapsed, written)),
+      Effect.raceFirst(Effect.as(fleet.await, undefined), Effect.raceAll([elapsed, written, hungUp])),
       Effect.zipRight(Fiber.join(output), Effect.never)
     )
     if (ended !== undefined) {

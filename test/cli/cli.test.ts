@@ -32,7 +32,7 @@ interface Run {
 interface Stop {
   /** Stop once stdout so far satisfies this. */
   readonly when: (stdout: string) => boolean
-  readonly by: "SIGINT" | "closing stdout"
+  readonly by: "SIGINT" | "SIGTERM" | "SIGHUP" | "closing stdout"
 }
 
 /** How a test runs the CLI. */
@@ -71,7 +71,7 @@ const cli = (args: ReadonlyArray<string>, { preloads = [], stdout: out, stop, ts
         stdout += text
         if (stop !== undefined && stoppedAt === undefined && stop.when(stdout)) {
           stoppedAt = Date.now()
-          if (stop.by === "SIGINT") child.kill("SIGINT")
+          if (stop.by !== "closing stdout") child.kill(stop.by)
           else child.stdout?.destroy()
         }
       })
@@ -293,29 +293,37 @@ WebSocket.prototype.send = function (data, ...rest) {
       expect(run.stderr).not.toContain("{\"shard\"")
     }))
 
-  it.scopedLive("SIGINT closes the shards resumably and exits 0 promptly", () =>
-    Effect.gen(function*() {
-      const gateway = yield* LocalGateway.make({ token, shards: 2, sessionStartLimit: { maxConcurrency: 2 } })
-      yield* gateway.startTraffic(20)
-      const run = yield* cli(["--token", secret, "--api", gateway.apiUrl, "--format", "ndjson"], {
-        stop: {
-          when: (stdout) => /"shard":0,"seq":1,"t":"READY".*\n/.test(stdout) && /"shard":1,"seq":1,"t":"READY".*\n/.test(stdout),
-          by: "SIGINT"
-        }
-      })
-      const log = yield* allClosed(gateway)
-      // Ctrl-C is a normal way to end a run: exit code 0, not 130, and no signal death
-      expect(run.signal).toBeNull()
-      expect(run.code).toBe(0)
-      expect(run.afterStop).toBeLessThan(2000)
-      expect(ndjson(run.stdout).length).toBeGreaterThanOrEqual(2)
-      expect(lines(run.stderr).filter((line) => line.startsWith("error:"))).toEqual([])
-      // the operator is told it stopped, as after --duration
-      expect(lines(run.stderr).at(-1)).toBe("stopped (interrupted); 2 resumable session(s)")
-      expect(log.violations).toEqual([])
-      expect(log.connections).toHaveLength(2)
-      expectResumableCloses(log)
-    }))
+  const signals = [
+    { by: "SIGINT", told: "stopped (interrupted); 2 resumable session(s)" },
+    { by: "SIGTERM", told: "stopped (interrupted); 2 resumable session(s)" },
+    // the terminal closed
+    { by: "SIGHUP", told: "stopped: the terminal was closed (SIGHUP); 2 resumable session(s)" }
+  ] as const
+  for (const { by, told } of signals) {
+    it.scopedLive(`${by} closes the shards resumably and exits 0 promptly`, () =>
+      Effect.gen(function*() {
+        const gateway = yield* LocalGateway.make({ token, shards: 2, sessionStartLimit: { maxConcurrency: 2 } })
+        yield* gateway.startTraffic(20)
+        const run = yield* cli(["--token", secret, "--api", gateway.apiUrl, "--format", "ndjson"], {
+          stop: {
+            when: (stdout) => /"shard":0,"seq":1,"t":"READY".*\n/.test(stdout) && /"shard":1,"seq":1,"t":"READY".*\n/.test(stdout),
+            by
+          }
+        })
+        const log = yield* allClosed(gateway)
+        // a signal is a normal way to end a run: exit code 0, not 128 + its number, and no signal death
+        expect(run.signal).toBeNull()
+        expect(run.code).toBe(0)
+        expect(run.afterStop).toBeLessThan(2000)
+        expect(ndjson(run.stdout).length).toBeGreaterThanOrEqual(2)
+        expect(lines(run.stderr).filter((line) => line.startsWith("error:"))).toEqual([])
+        // the operator is told it stopped, as after --duration
+        expect(lines(run.stderr).at(-1)).toBe(told)
+        expect(log.violations).toEqual([])
+        expect(log.connections).toHaveLength(2)
+        expectResumableCloses(log)
+      }))
+  }
 
   it.scopedLive("a closed stdout (| head) stops the run quietly: resumable closes, exit 0, no EPIPE crash", () =>
     Effect.gen(function*() {
