@@ -176,9 +176,7 @@ export interface LocalGateway {
  *
  * @since 0.1.0
  */
-export const LocalGateway: Context.Tag<LocalGateway, LocalGateway> = Context.GenericTag<LocalGateway>(
-  "effect-discord-gateway/testing/LocalGateway"
-)
+export const LocalGateway: Context.Tag<LocalGateway, LocalGateway> = Context.GenericTag<LocalGateway>("discord-gateway/LocalGateway")
 
 /** The largest message the websocket server takes; ws closes with 1009 for a larger one. */
 const wsMaxPayloadBytes = 64 * 1024 * 1024
