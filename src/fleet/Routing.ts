@@ -4,7 +4,7 @@
  * @since 0.1.0
  */
 import * as Data from "effect/Data"
-import { isSnowflake as snowflakeRule } from "../protocol/internal/schema.ts"
+import { isSnowflake as snowflakeRule, show } from "../protocol/internal/schema.ts"
 
 /**
  * The shard of a guild: `(guild_id >> 22) % shardCount`. DMs and guild-less commands
@@ -37,7 +37,7 @@ export class RouteError extends Data.TaggedError("RouteError")<{
 }> {
   override get message(): string {
     return this.reason === "InvalidGuildId"
-      ? `guild id ${JSON.stringify(this.guildId)} is not a snowflake`
+      ? `guild id ${show(this.guildId)} is not a snowflake`
       : `shard ${this.shard}${this.guildId === undefined ? "" : ` (guild ${this.guildId})`} is not run by this fleet`
   }
 }

@@ -5,6 +5,7 @@
  */
 import * as Data from "effect/Data"
 import * as Either from "effect/Either"
+import { show } from "./internal/schema.ts"
 
 /** Guilds, channels, threads, roles and stage instances. @since 0.1.0 */
 export const Guilds = 1 << 0
@@ -195,7 +196,7 @@ export const fromNames = (list: Iterable<string>): Either.Either<number, Invalid
     const bit = lookup.get(normalize(name))
     if (bit === undefined) {
       return Either.left(
-        new InvalidIntents({ reason: "UnknownName", input: name, message: `unknown intent name ${JSON.stringify(name)}` })
+        new InvalidIntents({ reason: "UnknownName", input: name, message: `unknown intent name ${show(name)}` })
       )
     }
     bits |= bit

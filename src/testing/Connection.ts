@@ -15,6 +15,7 @@ import type { EncodingName } from "../codec/Encoding.ts"
 import * as Etf from "../codec/Etf.ts"
 import { CloseCode } from "../protocol/CloseCode.ts"
 import * as Intents from "../protocol/Intents.ts"
+import { show } from "../protocol/internal/schema.ts"
 import { Opcode } from "../protocol/Opcode.ts"
 import * as Commands from "./Commands.ts"
 import * as Log from "./Log.ts"
@@ -488,7 +489,7 @@ export class Connection implements Outlet {
     const base = { at: now, connection: this.id, shard, rateLimitKey, intents: typeof intents === "number" ? intents : undefined }
     if (!Rules.validIntents(intents)) {
       this.host.recorder.identify({ ...base, outcome: "refused", sessionId: undefined })
-      return this.violate("InvalidIntents", `invalid intents ${JSON.stringify(intents)}`, CloseCode.InvalidIntents, "Invalid intent(s).")
+      return this.violate("InvalidIntents", `invalid intents ${show(intents)}`, CloseCode.InvalidIntents, "Invalid intent(s).")
     }
     const disallowed = intents & Intents.privileged & ~settings.privilegedIntents
     if (disallowed !== 0) {

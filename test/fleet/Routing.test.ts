@@ -1,7 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Fleet from "../../src/fleet/Fleet.ts"
-import { isSnowflake, shardOf } from "../../src/fleet/Routing.ts"
+import { isSnowflake, RouteError, shardOf } from "../../src/fleet/Routing.ts"
 import { advance, configureLimiter, guildOn, options, serve, TestLayer } from "./harness.ts"
 
 describe("shardOf", () => {
@@ -30,6 +30,13 @@ describe("shardOf", () => {
     expect(isSnowflake("18446744073709551616")).toBe(false)
     expect(isSnowflake("12a")).toBe(false)
     expect(isSnowflake("")).toBe(false)
+  })
+})
+
+describe("RouteError", () => {
+  it("names a guild id that is no snowflake in a short message, however long it is", () => {
+    expect(new RouteError({ reason: "InvalidGuildId", guildId: "12a" }).message).toBe(`guild id "12a" is not a snowflake`)
+    expect(new RouteError({ reason: "InvalidGuildId", guildId: "9".repeat(100_000) }).message.length).toBeLessThan(100)
   })
 })
 

@@ -161,6 +161,10 @@ describe("Commands: validation", () => {
     expect(messageOf(identify({ shard: [3, 3] }))).toBe("Identify: shard must have shard_id below shard_count, got [3, 3]")
     expect(messageOf(identify({ shard: [-1, 3] }))).toContain("shard must be a [shard_id, shard_count] pair")
     expect(messageOf(identify({ shard: [0, 0] }))).toContain("shard must be a [shard_id, shard_count] pair")
+    // values cast past the types are named, not serialized (JSON.stringify threw on bigints)
+    expect(messageOf(identify({ shard: [0n, 1n] as never }))).toBe(
+      "Identify: shard must be a [shard_id, shard_count] pair of non-negative integers, got [bigint, bigint]"
+    )
   })
 
   it("intents with unknown bits", () => {

@@ -222,7 +222,7 @@ export const maxShardCount = 65_535
  */
 export const ShardPair = checked<readonly [number, number]>((u) => {
   if (!Array.isArray(u) || u.length !== 2 || !isInt(u[0], 0, maxShardCount - 1) || !isInt(u[1], 1, maxShardCount)) {
-    return `must be a [shard_id, shard_count] pair of non-negative integers, got ${Array.isArray(u) ? JSON.stringify(u).slice(0, 40) : show(u)}`
+    return `must be a [shard_id, shard_count] pair of non-negative integers, got ${Array.isArray(u) && u.length === 2 ? `[${show(u[0])}, ${show(u[1])}]` : show(u)}`
   }
   return u[0] < u[1] ? undefined : `must have shard_id below shard_count, got [${u[0]}, ${u[1]}]`
 })
