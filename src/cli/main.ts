@@ -79,6 +79,24 @@ const drained: Effect.Effect<void> = Effect.suspend(() =>
     : Effect.void
 )
 
+/**
+ * While the screen is open, a second Ctrl-C (or SIGTERM), which would end the process at once while
+ * the first still stops the shards, restores the terminal before it ends the process: its scroll
+ * region would stay set in the shell.
+ */
+const restoredOnSecondSignal = (screen: Pretty.Screen): Effect.Effect<void, never, Scope.Scope> => {
+  let signals = 0
+  const onSignal = () => {
+    if (++signals < 2) return
+    screen.close()
+    process.exit(130)
+  }
+  return Effect.acquireRelease(
+    Effect.sync(() => void process.on("SIGINT", onSignal).on("SIGTERM", onSignal)),
+    () => Effect.sync(() => void process.off("SIGINT", onSignal).off("SIGTERM", onSignal))
+  )
+}
+
 const show = (options: Args.CliOptions, fleet: Fleet.Fleet): Effect.Effect<void, never, Scope.Scope> => {
   const events = fleet.events
   if (options.format === "ndjson") {
@@ -96,6 +114,7 @@ const show = (options: Args.CliOptions, fleet: Fleet.Fleet): Effect.Effect<void,
     const out = process.stdout
     const screen = out.isTTY ? Pretty.terminal(out, fleet.shardIds.length + 1) : Pretty.plain(out)
     yield* Effect.addFinalizer(() => Effect.sync(screen.close))
+    if (out.isTTY) yield* restoredOnSecondSignal(screen)
     const draw = Effect.flatMap(fleet.status, (rows) =>
       Effect.sync(() =>
         screen.status(Pretty.status(

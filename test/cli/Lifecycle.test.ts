@@ -212,6 +212,45 @@ describe.concurrent("CLI lifecycle", () => {
       expect(run.code).toBe(1)
     }))
 
+  it.scopedLive("a second Ctrl-C on a terminal, while a stop (--duration) waits for the gateway, restores the terminal before the process ends", () =>
+    Effect.gen(function*() {
+      const { readySent, url } = yield* deafGateway(0)
+      // `script` runs the CLI on a pseudo-terminal (the pretty view, its scroll region set); a ^C
+      // typed into it signals the CLI through the terminal, as a user's does
+      const args = ["--token", secret, "--gateway", url, "--shard-count", "1", "--compress", "none", "--duration", "1"]
+      const command = [process.execPath, bundle, ...args].join(" ")
+      const screen = yield* Effect.async<string>((resume) => {
+        const child = spawn("script", ["-q", "-c", command, "/dev/null"], { cwd: root, env: userEnv(), stdio: ["pipe", "pipe", "ignore"] })
+        let output = ""
+        child.stdout!.setEncoding("utf8").on("data", (text: string) => void (output += text))
+        const timers = [
+          setInterval(() => {
+            if (!readySent()) return
+            clearInterval(timers[0])
+            // the stop begins 1 s after READY and waits up to 5 s for the deaf gateway: the first ^C
+            // waits for it, the second ends the process
+            timers.push(setTimeout(() => child.stdin!.write("\u0003"), 1_500), setTimeout(() => child.stdin!.write("\u0003"), 1_700))
+          }, 20),
+          setTimeout(() => child.kill("SIGKILL"), 12_000)
+        ]
+        child.on("close", () => {
+          for (const timer of timers) clearTimeout(timer)
+          resume(Effect.succeed(output))
+        })
+        return Effect.sync(() => {
+          for (const timer of timers) clearTimeout(timer)
+          child.kill("SIGKILL")
+        })
+      })
+      const first = screen.indexOf("^C")
+      expect(first).toBeGreaterThan(-1)
+      // the scroll region is reset (ESC [ r) after the ^Cs, and the process gone before the stop said
+      // anything
+      expect(screen.indexOf("\u001b[r", first)).toBeGreaterThan(first)
+      expect(screen).not.toContain("resumable session(s)")
+      expect(screen).not.toContain(secret)
+    }))
+
   it.scopedLive("a stderr nobody reads any more (2> >(head -1), a log pipe that died) does not crash the run", () =>
     Effect.gen(function*() {
       const gateway = yield* LocalGateway.make({ token })
