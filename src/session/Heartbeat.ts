@@ -20,17 +20,22 @@ export const schedule = (interval: Duration.DurationInput, jitter: number): Sche
   return Schedule.fromDelay(Duration.times(every, jitter)).pipe(Schedule.andThen(Schedule.spaced(every)))
 }
 
+/** The most beats kept waiting for their ACKs; beyond, the oldest is forgotten. */
+const maxUnanswered = 64
+
 /**
- * Tracks the heartbeats of one connection: whether a scheduled beat awaits its ACK, when it went
- * out, and the latest round-trip latency. Only scheduled beats arm the zombie check; a beat sent
- * because the gateway asked (op 1) is acknowledged like any other but never counts against us.
+ * Tracks the heartbeats of one connection: whether a scheduled beat awaits its ACK, when the beats
+ * still unanswered went out, and the latest round-trip latency. Only scheduled beats arm the zombie
+ * check; a beat sent because the gateway asked (op 1) is acknowledged like any other but never
+ * counts against us. The gateway answers beats in order, so an ACK answers the oldest beat out.
  *
  * @since 0.1.0
  */
 export class Tracker {
   private awaiting = false
-  // when the beat awaiting its ACK went out; none once acknowledged
-  private sentAt: number | undefined = undefined
+  // when the beats awaiting their ACKs went out, oldest first (a few at most: a scheduled beat
+  // unanswered at the next is a zombie; requested ones come at most one a second)
+  private readonly sentAt: Array<number> = []
   /** The latest heartbeat round trip in ms, once one was acknowledged. */
   latency: number | undefined = undefined
   /** Heartbeats acknowledged on this connection. */
@@ -51,18 +56,18 @@ export class Tracker {
   }
 
   /**
-   * The reader goes on. The ACK it reads next measures no round trip: it may have waited unread
+   * The reader goes on. The ACKs it reads next measure no round trip: they may have waited unread
    * for as long as the program took.
    */
   resume(): void {
     this.waiting = false
-    this.sentAt = undefined
+    this.sentAt.length = 0
   }
 
   /** Records a beat going out at `now`; `scheduled` beats arm the zombie check. */
   sent(now: number, scheduled: boolean): void {
     if (scheduled) this.awaiting = true
-    this.sentAt = now
+    if (this.sentAt.push(now) > maxUnanswered) this.sentAt.shift()
   }
 
   /**
@@ -72,9 +77,9 @@ export class Tracker {
   acked(now: number): boolean {
     this.awaiting = false
     this.acknowledged++
-    if (this.sentAt === undefined) return false
-    this.latency = now - this.sentAt
-    this.sentAt = undefined
+    const sentAt = this.sentAt.shift()
+    if (sentAt === undefined) return false
+    this.latency = now - sentAt
     return true
   }
 

@@ -16,6 +16,18 @@ describe("Heartbeat.Tracker", () => {
     expect([tracker.latency, tracker.acknowledged]).toEqual([40, 3])
   })
 
+  it("answers beats in order: a beat the gateway asked for (op 1) while one awaits its ACK does not shorten the first round trip", () => {
+    const tracker = new Heartbeat.Tracker()
+    tracker.sent(1000, true)
+    tracker.sent(1200, false)
+    // every round trip took 300 ms
+    expect(tracker.acked(1300)).toBe(true)
+    expect(tracker.latency).toBe(300)
+    expect(tracker.acked(1500)).toBe(true)
+    expect(tracker.latency).toBe(300)
+    expect(tracker.acked(1600)).toBe(false)
+  })
+
   it("measures nothing with the ACK read after a pause, which may have waited unread; the next beat measures again", () => {
     const tracker = new Heartbeat.Tracker()
     tracker.sent(1000, true)
