@@ -14,6 +14,7 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
+import { detached } from "../internal/detached.ts"
 import * as FifoSemaphore from "../limits/FifoSemaphore.ts"
 import { IdentifyLimiter } from "../limits/IdentifyLimiter.ts"
 import * as Commands from "../protocol/Commands.ts"
@@ -350,7 +351,9 @@ export const make = (
           Effect.timeoutFail({
             duration: shared.timeouts.members,
             onTimeout: () => new MemberRequests.MemberRequestError({ reason: "Timeout", guildId: request.guild_id })
-          })
+          }),
+          // the timeout holds for a caller that cannot be interrupted
+          detached
         ),
       disconnect: (timeout) => Effect.map(stopAll((session) => session.disconnect(timeout)), Arr.getSomes),
       end: (timeout) => Effect.asVoid(stopAll((session) => session.end(timeout)))

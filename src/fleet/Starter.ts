@@ -168,12 +168,14 @@ export const make = <R>(options: Options<R>): Effect.Effect<Starter, never, Scop
       ...order.filter(resumes),
       ...inTurnAcrossKeys(order.filter((index) => !resumes(index)), (index) => options.rateLimitKey(options.ids[index]!))
     ]
+    // interruptible whatever the caller's code was (a fleet made in an acquireRelease's acquire):
+    // its waits race the stop
     const fiber = yield* Effect.forkIn(
-      Effect.gen(function*() {
+      Effect.interruptible(Effect.gen(function*() {
         for (const index of resumingFirst) {
           if ((yield* Deferred.isDone(stopping)) || !(yield* startOne(index))) return
         }
-      }),
+      })),
       scope
     )
 

@@ -13,6 +13,7 @@ import * as Exit from "effect/Exit"
 import * as FiberId from "effect/FiberId"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import { detached } from "../internal/detached.ts"
 import { isDue, monotonicMillis } from "../internal/due.ts"
 import * as FifoSemaphore from "./FifoSemaphore.ts"
 
@@ -212,7 +213,7 @@ export const make = (options: IdentifyLimiterOptions = {}): Effect.Effect<Contex
           const spacingLeft = turnAt - now
           const wait = gate.pending === undefined
             ? Effect.sleep(spacingLeft)
-            : Effect.raceFirst(Effect.sleep(spacingLeft), Deferred.await(gate.pending))
+            : detached(Effect.raceFirst(Effect.sleep(spacingLeft), Deferred.await(gate.pending)))
           return Effect.zipRight(wait, awaitTurn(gate, shardId))
         }
         const resetAfter = exhaustedFor(now)

@@ -16,6 +16,7 @@ import * as Stream from "effect/Stream"
 import { createHash } from "node:crypto"
 import type { SessionStartLimit } from "../limits/IdentifyLimiter.ts"
 import * as GatewayBot from "../protocol/GatewayBot.ts"
+import { detached } from "../internal/detached.ts"
 import { downgrades, show } from "../protocol/internal/schema.ts"
 import { GatewayInfoError } from "./SessionError.ts"
 
@@ -78,6 +79,8 @@ export const fetch = (
       duration: timeout,
       onTimeout: () => new GatewayInfoError({ reason: "Http", detail: `no answer within ${Duration.format(timeout)}` })
     }),
+    // the timeout holds for a caller that cannot be interrupted (a fleet made in an acquire)
+    detached,
     Effect.withSpan("GatewayInfo.fetch")
   )
 

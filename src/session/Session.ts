@@ -23,6 +23,7 @@ import * as Schedule from "effect/Schedule"
 import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as Tracer from "effect/Tracer"
+import { detached } from "../internal/detached.ts"
 import { IdentifyLimiter } from "../limits/IdentifyLimiter.ts"
 import * as CloseCode from "../protocol/CloseCode.ts"
 import * as Commands from "../protocol/Commands.ts"
@@ -455,12 +456,10 @@ export const makeWith = (
               const wasOpen = yield* active.close(finalClose ? 1000 : CloseCode.ResumableClose)
               if (!wasOpen) return yield* Fiber.interrupt(fiber)
             }
-            // the wait runs interruptibly on a fiber of its own, so that its timeout holds for a
-            // caller that cannot be interrupted (a scope's finalizer, a program's uninterruptible
-            // stop), and that caller's own interruption, which Effect passes on to the fibers the
-            // caller forked, does not cut it short
-            const waiting = yield* Effect.forkDaemon(Effect.interruptible(Effect.timeout(Fiber.await(fiber), timeout)))
-            yield* restore(Effect.ignore(Fiber.join(waiting)))
+            // detached: its timeout holds for a caller that cannot be interrupted (a scope's
+            // finalizer, a program's uninterruptible stop), and that caller's interruption does not
+            // cut it short
+            yield* restore(Effect.ignore(detached(Effect.timeout(Fiber.await(fiber), timeout))))
             yield* Fiber.interrupt(fiber)
           }).pipe(Effect.asVoid, Effect.annotateLogs({ shard: shardId }))
         })
@@ -477,14 +476,15 @@ export const makeWith = (
     })
 
     // `effect`, unless the session ends first: it fails with SessionClosed then
+    // (detached: a caller that cannot be interrupted gets its answer too)
     const untilEnded = <A, E>(effect: Effect.Effect<A, E>): Effect.Effect<A, E | SessionClosed> =>
-      Effect.raceFirst(
+      detached(Effect.raceFirst(
         effect,
         Effect.zipRight(
           Effect.ignore(Deferred.await(finished)),
           Effect.failSync(() => new SessionClosed({ detail: "the session was disconnected or ended" }))
         )
-      )
+      ))
     // a command waits for a ready connection
     const send = (command: Commands.UserCommand, payload: string | Uint8Array): Effect.Effect<void, SessionClosed> =>
       untilEnded(outbox.submit(Commands.opcode(command), payload))
@@ -505,12 +505,12 @@ export const makeWith = (
           // fails with it too (and, not sent yet, is withdrawn); a session that ends fails it at
           // once, sent or not, since no answer can come
           const sent = Effect.zipRight(outbox.submit(Commands.opcode(command), payload), members.sent(nonce))
-          return yield* untilEnded(Effect.zipRight(sent, answer)).pipe(
+          return yield* detached(untilEnded(Effect.zipRight(sent, answer)).pipe(
             Effect.timeoutFail({
               duration: resolved.timeouts.members,
               onTimeout: () => new MemberRequests.MemberRequestError({ reason: "Timeout", guildId: request.guild_id })
             })
-          )
+          ))
         }).pipe(Effect.ensuring(members.unregister(nonce)))
       })
 
