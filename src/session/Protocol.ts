@@ -123,12 +123,15 @@ const dispatch = (memory: Memory, envelope: Envelope, shard: number, mode: Mode,
   // Only a resume's replay repeats events. Elsewhere a sequence that goes back is the gateway's
   // slip: the event is delivered, and the resume point stays at the highest (see `apply`), so one
   // stray large `s` costs no later event.
-  if (mode === "resume" && !ready && memory.sequence !== null && sequence <= memory.sequence && t !== "RESUMED") {
+  if (mode === "resume" && !ready && memory.sequence !== null && sequence <= memory.sequence && t !== "RESUMED" && t !== "READY") {
     return { _tag: "Duplicate", sequence }
   }
   if (envelope.d === Skipped) return { _tag: "Skip", sequence, t }
   const event = Event.make(shard, sequence, t, envelope.d)
   if (t === "READY") {
+    // the answer to an Identify this connection did not send: a resume is answered by its replay
+    // and RESUMED, or op 9; taken as a replay, it would hide the new session and its first events
+    if (mode === "resume") return { _tag: "Reconnect", mode: "identify", reason: Reason.DecodeFailed({ message: "READY on a connection that resumes" }) }
     const decoded = Receive.decodeReady(envelope.d)
     if (decoded._tag === "Left") return { _tag: "Reconnect", mode: "identify", reason: Reason.DecodeFailed({ message: decoded.left.message }) }
     return { _tag: "Ready", sessionId: decoded.right.session_id, resumeGatewayUrl: decoded.right.resume_gateway_url, event }

@@ -79,6 +79,16 @@ describe("Protocol.step", () => {
     expect(insecure).toMatchObject({ _tag: "Reconnect", mode: "identify", reason: { _tag: "DecodeFailed" } })
   })
 
+  it("READY answering a Resume (with a sequence already seen) is no replay: the session identifies anew", () => {
+    for (const connectionReady of [false, true]) {
+      expect(Protocol.step(resumable, frame(0, ready, 1, "READY"), 0, "resume", connectionReady)).toMatchObject({
+        _tag: "Reconnect",
+        mode: "identify",
+        reason: { _tag: "DecodeFailed", message: "READY on a connection that resumes" }
+      })
+    }
+  })
+
   it("RESUMED goes on with the old session, even with a sequence already seen; on a connection that identifies it is a decode failure", () => {
     const step = Protocol.step(resumable, frame(0, null, 50, "RESUMED"), 0, ...replaying)
     expect(step._tag).toBe("Resumed")
