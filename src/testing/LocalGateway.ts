@@ -392,6 +392,8 @@ export const make = (options: Options): Effect.Effect<LocalGateway, LocalGateway
             })
           )
         ))
+      // interrupted before it listens: nothing is left listening
+      return Effect.sync(() => void server.close())
     })
     port = (server.address() as AddressInfo).port
 

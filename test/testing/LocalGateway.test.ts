@@ -1,5 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
 import * as Redacted from "effect/Redacted"
 import { CloseCode } from "../../src/protocol/CloseCode.ts"
 import * as Intents from "../../src/protocol/Intents.ts"
@@ -43,6 +44,20 @@ describe("LocalGateway HTTP", () => {
       const error = yield* Effect.flip(Effect.scoped(gatewayWith({ port })))
       expect(error).toMatchObject({ _tag: "LocalGatewayError", reason: "Listen", port, code: "EADDRINUSE" })
       expect(error.message).toBe(`the local gateway cannot listen on 127.0.0.1:${port} (EADDRINUSE)`)
+    }))
+
+  it.live("make interrupted before its server listens leaves no server listening", () =>
+    Effect.gen(function*() {
+      const servers = () => process.getActiveResourcesInfo().filter((kind) => kind === "TCPServerWrap").length
+      const before = servers()
+      // interrupted at each of its first turns: at one of them it waits for listen's callback
+      for (let turns = 0; turns < 40; turns++) {
+        const making = yield* Effect.fork(Effect.scoped(gatewayWith()))
+        for (let i = 0; i < turns; i++) yield* Effect.yieldNow()
+        yield* Fiber.interrupt(making)
+      }
+      yield* Effect.sleep("50 millis")
+      expect(servers()).toBe(before)
     }))
 
   it.scopedLive("answers /gateway/bot, refuses a bad token, and counts identifies", () =>
