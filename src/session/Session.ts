@@ -346,6 +346,11 @@ export const makeWith = (
         Random.nextRange(...invalidSessionPause),
         (ms) => Effect.zipRight(Effect.sleep(ms), kind === "InvalidSessionThenBackoff" ? Effect.ignore(backoffPause) : Effect.void)
       )
+    // a new gateway session will be identified: the old one's member requests get no answer
+    const forgetSession = Effect.suspend(() => {
+      memory.current = Protocol.forget(memory.current)
+      return members.lost
+    })
     const loop = Effect.gen(function*() {
       let recovery = Recovery.initial
       // why the previous attempt ended; none before the first
@@ -357,8 +362,7 @@ export const makeWith = (
         }
         const gaveUp = Recovery.giveUp(recovery)
         if (gaveUp !== undefined) {
-          memory.current = Protocol.forget(memory.current)
-          yield* members.lost
+          yield* forgetSession
           recovery = gaveUp
         }
         const mode = Protocol.modeOf(memory.current)
@@ -383,10 +387,7 @@ export const makeWith = (
         if (stopRequested) return
         // a connection that stayed ready long enough starts the backoff over
         if (outcome.stable) backoff = undefined
-        if (outcome.next === "identify") {
-          memory.current = Protocol.forget(memory.current)
-          yield* members.lost
-        }
+        if (outcome.next === "identify") yield* forgetSession
         yield* metrics.reconnect(outcome.reason._tag)
         yield* transition(SessionState.Disconnected(), outcome.reason)
         if (!outcome.ready) yield* outage.failed(outcome.reason)
@@ -475,19 +476,19 @@ export const makeWith = (
         : Option.some({ sessionId, sequence: sequence ?? 0, resumeGatewayUrl, shard: resolved.shard })
     })
 
-    // `effect`, unless the session ends first: it fails with SessionClosed then
-    // (detached: a caller that cannot be interrupted gets its answer too)
+    // `effect`, unless the session ends first: it fails with SessionClosed then (run detached, so
+    // that a caller that cannot be interrupted gets its answer too)
     const untilEnded = <A, E>(effect: Effect.Effect<A, E>): Effect.Effect<A, E | SessionClosed> =>
-      detached(Effect.raceFirst(
+      Effect.raceFirst(
         effect,
         Effect.zipRight(
           Effect.ignore(Deferred.await(finished)),
           Effect.failSync(() => new SessionClosed({ detail: "the session was disconnected or ended" }))
         )
-      ))
+      )
     // a command waits for a ready connection
     const send = (command: Commands.UserCommand, payload: string | Uint8Array): Effect.Effect<void, SessionClosed> =>
-      untilEnded(outbox.submit(Commands.opcode(command), payload))
+      detached(untilEnded(outbox.submit(Commands.opcode(command), payload)))
     const submit = (command: Commands.UserCommand): Effect.Effect<void, Commands.InvalidCommand | SessionClosed> =>
       Effect.flatMap(Commands.encode(command, resolved.encoding), (payload) => send(command, payload))
 
