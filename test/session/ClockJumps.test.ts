@@ -15,26 +15,20 @@ import * as IdentifyLimiter from "../../src/limits/IdentifyLimiter.ts"
 import * as GatewayCache from "../../src/session/GatewayCache.ts"
 import * as MemoryTransport from "../../src/transport/MemoryTransport.ts"
 import { hour, withJumps } from "../clockJumps.ts"
-import { acceptAndHello, options, ready, Session, settle, TestLayer, token } from "./harness.ts"
+import { acceptAndHello, options, ready, readySession, Session, settle, TestLayer, token } from "./harness.ts"
 
 const isDone = <A, E>(fiber: Fiber.Fiber<A, E>) => Effect.map(Fiber.poll(fiber), Option.isSome)
 const ack = { op: 11, d: null, s: null, t: null }
 const interval = 41_250
 
 /** A ready session beating every 41.25 s (jitter 0.5: the first beat 20.625 s after Hello). */
-const readySession = Effect.gen(function*() {
-  const session = yield* Session.make(options())
-  const { peer } = yield* acceptAndHello(interval)
-  yield* peer.sendJson(ready())
-  yield* settle
-  return { session, peer }
-})
+const readyOnce = readySession({}, interval)
 
 describe("Session under wall-clock steps", () => {
   it.scoped("after a step back of an hour, heartbeats go on every interval (none for an hour otherwise)", () =>
     withJumps((j) =>
       Effect.gen(function*() {
-        const { peer } = yield* readySession
+        const { peer } = yield* readyOnce
         yield* j.adjust("20625 millis")
         expect(yield* peer.receivedJson).toEqual({ op: 1, d: 1 })
         yield* peer.sendJson(ack)
@@ -49,7 +43,7 @@ describe("Session under wall-clock steps", () => {
   it.scoped("heartbeat latency is the round trip, not the step between a beat and its ACK", () =>
     withJumps((j) =>
       Effect.gen(function*() {
-        const { peer, session } = yield* readySession
+        const { peer, session } = yield* readyOnce
         yield* j.adjust("20625 millis")
         expect(yield* peer.receivedJson).toEqual({ op: 1, d: 1 })
         yield* j.jump(hour)
@@ -63,7 +57,7 @@ describe("Session under wall-clock steps", () => {
   it.scoped("after a step back of an hour, op 1 is answered again a second after the last answer", () =>
     withJumps((j) =>
       Effect.gen(function*() {
-        const { peer } = yield* readySession
+        const { peer } = yield* readyOnce
         const requestBeat = Effect.zipRight(peer.sendJson({ op: 1, d: null, s: null, t: null }), settle)
         yield* requestBeat
         expect(yield* peer.receivedJson).toEqual({ op: 1, d: 1 })

@@ -32,6 +32,7 @@ import {
   hello,
   options,
   ready,
+  readySession,
   receiveOp,
   resumeUrl,
   secret,
@@ -46,16 +47,6 @@ const collect = (session: Session.Session, n: number) =>
   Effect.fork(Stream.runCollect(Stream.take(session.events, n)).pipe(Effect.map(Chunk.toReadonlyArray)))
 
 /** A session that has identified and received READY on its first connection. */
-const readySession = (overrides: Parameters<typeof options>[0] = {}, interval = 1000) =>
-  Effect.gen(function*() {
-    const session = yield* Session.make(options(overrides))
-    const { first, peer } = yield* acceptAndHello(interval)
-    expect(first.op).toBe(2)
-    yield* peer.sendJson(ready())
-    yield* settle
-    return { session, peer }
-  })
-
 /** A ready session with a buffer of one: READY fills it, and the reader holds event 2. */
 /** Asserts that connections made at `at` (ms) were spaced by the backoff: fewer than `most`, the last ones over 30 s apart. */
 /**

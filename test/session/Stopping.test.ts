@@ -19,24 +19,18 @@ import * as Intents from "../../src/protocol/Intents.ts"
 import { type Connection, GatewayTransport } from "../../src/transport/GatewayTransport.ts"
 import * as SessionOptions from "../../src/session/SessionOptions.ts"
 import * as MemoryTransport from "../../src/transport/MemoryTransport.ts"
-import { acceptAndHello, options, ready, receiveOp, Session, settle, TestLayer } from "./harness.ts"
+import { acceptAndHello, options, ready, readySession, receiveOp, Session, settle, TestLayer } from "./harness.ts"
 
 const guild = "81384788765712384"
 
-const readySession = (overrides: Parameters<typeof options>[0] = {}) =>
-  Effect.gen(function*() {
-    const session = yield* Session.make(options({ intents: Intents.Guilds | Intents.GuildMembers, ...overrides }))
-    const { first, peer } = yield* acceptAndHello(3_600_000)
-    expect(first.op).toBe(2)
-    yield* peer.sendJson(ready())
-    yield* settle
-    return { session, peer }
-  })
+// a session that may ask for all members; its connection beats once an hour
+const membersSession = (overrides: Parameters<typeof options>[0] = {}) =>
+  readySession({ intents: Intents.Guilds | Intents.GuildMembers, ...overrides }, 3_600_000)
 
 describe("stopping: requests in flight", () => {
   it.scoped("a member request sent before disconnect fails with SessionClosed once the session stopped, not at the members timeout", () =>
     Effect.gen(function*() {
-      const { peer, session } = yield* readySession()
+      const { peer, session } = yield* membersSession()
       const request = yield* Effect.fork(Effect.either(session.requestGuildMembers({ guild_id: guild, query: "ab", limit: 5 })))
       yield* receiveOp(peer, 8)
       const stopping = yield* Effect.fork(session.disconnect())
@@ -53,7 +47,7 @@ describe("stopping: requests in flight", () => {
 
   it.scoped("with no members timeout, a member request in flight when the session ends does not hang for good", () =>
     Effect.gen(function*() {
-      const { peer, session } = yield* readySession({ timeouts: { members: Duration.infinity } })
+      const { peer, session } = yield* membersSession({ timeouts: { members: Duration.infinity } })
       const request = yield* Effect.fork(Effect.either(session.requestGuildMembers({ guild_id: guild, query: "ab", limit: 5 })))
       yield* receiveOp(peer, 8)
       const stopping = yield* Effect.fork(session.end())
@@ -96,7 +90,7 @@ describe("stopping: stops at once", () => {
 
   it.scoped("a second disconnect running alongside the first returns only once the session reads Disconnected", () =>
     Effect.gen(function*() {
-      const { session } = yield* readySession()
+      const { session } = yield* membersSession()
       const first = yield* Effect.fork(session.disconnect())
       const second = yield* Effect.fork(Effect.zipRight(session.disconnect(), session.state))
       yield* settle
@@ -108,7 +102,7 @@ describe("stopping: stops at once", () => {
 
   it.scoped("disconnect racing with end returns no resume point for the session end closed with 1000", () =>
     Effect.gen(function*() {
-      const { peer, session } = yield* readySession()
+      const { peer, session } = yield* membersSession()
       const ending = yield* Effect.fork(session.end())
       const point = yield* Effect.fork(session.disconnect())
       yield* settle
@@ -138,7 +132,7 @@ describe("stopping: a stop whose caller gives up, and a fatal close meanwhile", 
   it.scoped("a disconnect whose caller gives up a few turns in still sends its close and ends the session", () =>
     Effect.forEach([1, 2, 3, 4], (turns) =>
       Effect.gen(function*() {
-        const { peer, session } = yield* readySession()
+        const { peer, session } = yield* membersSession()
         const stopping = yield* Effect.fork(session.disconnect())
         for (let i = 0; i < turns; i++) yield* Effect.yieldNow()
         yield* Fiber.interrupt(stopping)
@@ -152,7 +146,7 @@ describe("stopping: a stop whose caller gives up, and a fatal close meanwhile", 
 
   it.scoped("a disconnect whose caller gives up while the close goes through still leaves the ended session Disconnected", () =>
     Effect.gen(function*() {
-      const { session } = yield* readySession()
+      const { session } = yield* membersSession()
       // the caller gives up after 50 ms; the close completes at 100 ms and the session ends
       yield* Effect.fork(Effect.timeout(session.disconnect(), "50 millis"))
       yield* settle
@@ -169,7 +163,7 @@ describe("stopping: a stop whose caller gives up, and a fatal close meanwhile", 
   it.scoped("closing the scope after an interrupted disconnect stops the session in about a second, not when the close handshake ends", () =>
     Effect.gen(function*() {
       const scope = yield* Scope.make()
-      const { session } = yield* Scope.extend(readySession(), scope)
+      const { session } = yield* Scope.extend(membersSession(), scope)
       yield* Effect.fork(Effect.timeout(session.disconnect(), "50 millis"))
       yield* settle
       yield* TestClock.adjust("50 millis")
@@ -185,7 +179,7 @@ describe("stopping: a stop whose caller gives up, and a fatal close meanwhile", 
 
   it.scoped("a disconnect run where it cannot be interrupted runs to its end when its fiber is interrupted meanwhile, and returns the resume point", () =>
     Effect.gen(function*() {
-      const { session } = yield* readySession()
+      const { session } = yield* membersSession()
       let point: Option.Option<SessionOptions.ResumePoint> | undefined
       const stopping = yield* Effect.fork(Effect.uninterruptible(Effect.map(session.disconnect(), (p) => void (point = p))))
       yield* settle
@@ -201,7 +195,7 @@ describe("stopping: a stop whose caller gives up, and a fatal close meanwhile", 
 
   it.scoped("...and still gives up on its close at its timeout", () =>
     Effect.gen(function*() {
-      const { session } = yield* readySession()
+      const { session } = yield* membersSession()
       let done = false
       const stopping = yield* Effect.fork(Effect.uninterruptible(Effect.map(session.disconnect("1 second"), () => void (done = true))))
       yield* settle
@@ -217,7 +211,7 @@ describe("stopping: a stop whose caller gives up, and a fatal close meanwhile", 
 
   it.scoped("a fatal close that comes while disconnect waits for its close keeps the transition that says why the session ended", () =>
     Effect.gen(function*() {
-      const { peer, session } = yield* readySession()
+      const { peer, session } = yield* membersSession()
       const stopping = yield* Effect.fork(session.disconnect())
       yield* settle
       // the gateway closes with 4004 before our close went through

@@ -24,24 +24,18 @@ import * as IdentifyLimiter from "../../src/limits/IdentifyLimiter.ts"
 import * as Intents from "../../src/protocol/Intents.ts"
 import * as MemoryTransport from "../../src/transport/MemoryTransport.ts"
 import * as FleetHarness from "../fleet/harness.ts"
-import { acceptAndHello, dispatch, options, ready, receiveOp, Session, settle, TestLayer } from "../session/harness.ts"
+import { dispatch, readySession, receiveOp, settle, TestLayer } from "./harness.ts"
 
 const guild = "81384788765712384"
 const idle = { since: null, activities: [], status: "idle", afk: false } as const
 
-const readySession = Effect.gen(function*() {
-  const session = yield* Session.make(options({ intents: Intents.Guilds | Intents.GuildMembers }))
-  const { first, peer } = yield* acceptAndHello(3_600_000)
-  expect(first.op).toBe(2)
-  yield* peer.sendJson(ready())
-  yield* settle
-  return { session, peer }
-})
+// a session that may ask for all members; its connection beats once an hour
+const membersSession = readySession({ intents: Intents.Guilds | Intents.GuildMembers }, 3_600_000)
 
 describe("Session commands run where the caller cannot be interrupted", () => {
   it.scoped("updatePresence run uninterruptibly (a release setting the bot invisible before end) returns once the update was sent, not only when the session ends", () =>
     Effect.gen(function*() {
-      const { peer, session } = yield* readySession
+      const { peer, session } = yield* membersSession
       const update = yield* Effect.forkDaemon(Effect.uninterruptible(session.updatePresence(idle)))
       const sent = (yield* receiveOp(peer, 3)) as { d: unknown }
       expect(sent.d).toEqual(idle)
@@ -56,7 +50,7 @@ describe("Session commands run where the caller cannot be interrupted", () => {
 
   it.scoped("requestGuildMembers run uninterruptibly returns the members once the answer came", () =>
     Effect.gen(function*() {
-      const { peer, session } = yield* readySession
+      const { peer, session } = yield* membersSession
       const request = yield* Effect.forkDaemon(
         Effect.uninterruptible(session.requestGuildMembers({ guild_id: guild, user_ids: ["1"] }))
       )
@@ -78,7 +72,7 @@ describe("Session commands run where the caller cannot be interrupted", () => {
 
   it.scoped("requestGuildMembers run uninterruptibly still fails with Timeout at the members timeout when no answer comes", () =>
     Effect.gen(function*() {
-      const { peer, session } = yield* readySession
+      const { peer, session } = yield* membersSession
       const request = yield* Effect.forkDaemon(
         Effect.uninterruptible(Effect.either(session.requestGuildMembers({ guild_id: guild, user_ids: ["1"] })))
       )

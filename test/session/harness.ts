@@ -3,6 +3,7 @@
  * limiter, and a scripted gateway peer.
  */
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
+import { expect } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
@@ -10,6 +11,7 @@ import * as IdentifyLimiter from "../../src/limits/IdentifyLimiter.ts"
 import * as Session from "../../src/session/Session.ts"
 import type { SessionOptions } from "../../src/session/SessionOptions.ts"
 import * as MemoryTransport from "../../src/transport/MemoryTransport.ts"
+import { settle } from "../settle.ts"
 
 export const secret = "NzkyNzE1NDU0MTk2MDg4ODQy.X-hvzA.Ovy4MCQywSkoMRRclStW4xAYK7I"
 export const token = Redacted.make(secret)
@@ -56,6 +58,20 @@ export const acceptAndHello = (interval = 1000) =>
     const peer = yield* gateway.accept
     const first = (yield* peer.handshake(interval)) as { op: number; d: Record<string, unknown> }
     return { peer, first }
+  })
+
+/**
+ * A session made with `options(overrides)` and READY on its first connection, whose Hello asks
+ * for beats every `interval` ms; with the peer that answered it.
+ */
+export const readySession = (overrides: Partial<SessionOptions> = {}, interval = 1000) =>
+  Effect.gen(function*() {
+    const session = yield* Session.make(options(overrides))
+    const { first, peer } = yield* acceptAndHello(interval)
+    expect(first.op).toBe(2)
+    yield* peer.sendJson(ready())
+    yield* settle
+    return { session, peer }
   })
 
 /** Takes payloads from the client until one has opcode `op` (skipping heartbeats unless asked). */
