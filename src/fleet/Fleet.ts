@@ -25,7 +25,7 @@ import * as HeartbeatTimer from "../session/HeartbeatTimer.ts"
 import * as Session from "../session/Session.ts"
 import { type GatewayInfoError, type InvalidOptions, SessionClosed } from "../session/SessionError.ts"
 import * as SessionOptions from "../session/SessionOptions.ts"
-import { Reason, type Transition } from "../session/SessionState.ts"
+import { Reason } from "../session/SessionState.ts"
 import * as EventBuffer from "../stream/EventBuffer.ts"
 import * as Ending from "./Ending.ts"
 import * as FleetOutage from "./FleetOutage.ts"
@@ -69,8 +69,10 @@ export interface Fleet {
    */
   readonly status: Effect.Effect<ReadonlyArray<ShardStatus.ShardStatus>>
   /**
-   * Every shard's current status, then a new status for each shard's every transition; it ends
-   * once every shard ended (or, not started, was given up on).
+   * Every shard's status at its latest transition, then at each later one, with the vital signs
+   * (sequence, latency, reconnects) the shard had then, however late the stream is read (the event
+   * rate is the one when a status is read; `status` takes them all now). It ends once every shard
+   * ended (or, not started, was given up on).
    */
   readonly statusChanges: Stream.Stream<ShardStatus.ShardStatus>
   /** Waits until every shard stopped; fails with the first fatal error of any shard. */
@@ -276,13 +278,10 @@ export const make = (
         })
       })
 
-    // `transitions` starts with the latest one, so its head is always there
-    const latest = (session: Session.Session): Effect.Effect<Transition> =>
-      Effect.map(Stream.runHead(session.transitions), Option.getOrThrow)
-    const statusOf = (shard: Starter.Shard, session: Session.Session, transition: Transition) =>
-      Effect.map(session.snapshot, (snapshot) => ShardStatus.make(snapshot, transition, shard.rate.perSecond(clock.unsafeCurrentTimeMillis())))
+    const statusOf = (shard: Starter.Shard, snapshot: Session.SessionSnapshot) =>
+      ShardStatus.make(snapshot, shard.rate.perSecond(clock.unsafeCurrentTimeMillis()))
     const changesOf = (shard: Starter.Shard, session: Session.Session) =>
-      Stream.mapEffect(session.transitions, (transition) => statusOf(shard, session, transition))
+      Stream.map(session.snapshots, (snapshot) => statusOf(shard, snapshot))
     const notStarted = (shard: Starter.Shard): ShardStatus.ShardStatus =>
       stoppedAt === undefined
         ? ShardStatus.notStarted(shard.id, Reason.Queued(), createdAt)
@@ -313,7 +312,7 @@ export const make = (
         const session = shard.current()
         return session === undefined
           ? Effect.sync(() => notStarted(shard))
-          : Effect.flatMap(latest(session), (transition) => statusOf(shard, session, transition))
+          : Effect.map(session.snapshot, (snapshot) => statusOf(shard, snapshot))
       }),
       statusChanges: Stream.mergeAll(starter.shards.map(statusChangesOf), { concurrency: "unbounded" }),
       await: ending.await,

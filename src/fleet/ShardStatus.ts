@@ -4,7 +4,7 @@
  * @since 0.1.0
  */
 import type { SessionSnapshot } from "../session/Session.ts"
-import { Reason, SessionState, type Transition } from "../session/SessionState.ts"
+import { type Reason, SessionState } from "../session/SessionState.ts"
 
 /**
  * The status of one shard. It never holds the token.
@@ -35,15 +35,15 @@ export interface ShardStatus {
 }
 
 /**
- * Puts a session's snapshot, its latest transition and its event rate together.
+ * Puts a session's snapshot and its event rate together.
  *
  * @since 0.1.0
  */
-export const make = (snapshot: SessionSnapshot, latest: Transition, eventsPerSecond: number): ShardStatus => ({
+export const make = (snapshot: SessionSnapshot, eventsPerSecond: number): ShardStatus => ({
   shard: snapshot.shard[0],
-  state: latest.to,
-  reason: latest.reason,
-  since: latest.at,
+  state: snapshot.state,
+  reason: snapshot.reason,
+  since: snapshot.since,
   sessionId: snapshot.sessionId,
   sequence: snapshot.sequence,
   latency: snapshot.latency,

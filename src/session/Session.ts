@@ -61,6 +61,10 @@ export type SessionError = Connection.Failure | GatewayInfoError
 export interface SessionSnapshot {
   readonly shard: readonly [id: number, count: number]
   readonly state: SessionState
+  /** Why the session got into `state`. */
+  readonly reason: Reason
+  /** When it got there (epoch ms, by the `Clock`). */
+  readonly since: number
   readonly sessionId: string | undefined
   readonly sequence: number | null
   /**
@@ -98,8 +102,14 @@ export interface Session {
    * once the session ended.
    */
   readonly transitions: Stream.Stream<Transition>
-  /** A snapshot for status views and logs. */
+  /** A snapshot for status views and logs, taken now. */
   readonly snapshot: Effect.Effect<SessionSnapshot>
+  /**
+   * The snapshot taken at the latest transition, then one taken at every later one: a reader that
+   * lags behind sees each as it was (its sequence, latency, reconnects), not as it is when read. It
+   * ends after the last, once the session ended.
+   */
+  readonly snapshots: Stream.Stream<SessionSnapshot>
   /**
    * Waits until the session ends: succeeds once `disconnect`/`end` stopped it (which can be just
    * before their own effect returns), fails with a fatal error.
@@ -143,6 +153,12 @@ export interface Session {
    * `timeout` (default 5 s) for the close to go through.
    */
   readonly end: (timeout?: Duration.DurationInput) => Effect.Effect<void>
+}
+
+// a transition and the snapshot taken as it happened
+interface Moment {
+  readonly transition: Transition
+  readonly snapshot: SessionSnapshot
 }
 
 /**
@@ -206,7 +222,8 @@ export interface Hooks {
    * Where the session delivers its events instead of a buffer of its own (its `events` is then
    * empty): a fleet passes the sink of its merged `EventBuffer`, so that a shard costs no buffer
    * and no fiber to merge it. A full buffer suspends the reader, as the session's own would; the
-   * session never ends it.
+   * session never ends it. A sink that takes no more events (its `offer` says false: the fleet
+   * stopped) stops the session, resumably, as `disconnect` does.
    */
   readonly deliver?: EventSink | undefined
   /**
@@ -258,8 +275,24 @@ export const makeWith = (
       }
     }
     const stats = { latency: undefined as number | undefined, reconnects: 0 }
-    const initial: Transition = { from: SessionState.Disconnected(), to: SessionState.Disconnected(), reason: Reasons.Start(), at: clock.unsafeCurrentTimeMillis() }
-    const current = yield* Latest.make(initial)
+    const snapshotAt = (transition: Transition): SessionSnapshot => ({
+      shard: resolved.shard,
+      state: transition.to,
+      reason: transition.reason,
+      since: transition.at,
+      sessionId: memory.current.sessionId,
+      sequence: memory.current.sequence,
+      latency: stats.latency,
+      reconnects: stats.reconnects
+    })
+    // each transition with the snapshot taken as it happened, for `snapshots`
+    const momentOf = (transition: Transition): Moment => ({ transition, snapshot: snapshotAt(transition) })
+    const current = yield* Latest.make(momentOf({
+      from: SessionState.Disconnected(),
+      to: SessionState.Disconnected(),
+      reason: Reasons.Start(),
+      at: clock.unsafeCurrentTimeMillis()
+    }))
 
     // attempts that fail in a row are told at Warning now and then; getting ready ends the count
     const outage = hooks.outage ?? Outage.make()
@@ -269,7 +302,7 @@ export const makeWith = (
       current.update((last) => {
         // a latency belongs to its connection
         if (to._tag !== "Connected") stats.latency = undefined
-        return { from: last.to, to, reason, at: clock.unsafeCurrentTimeMillis() }
+        return momentOf({ from: last.transition.to, to, reason, at: clock.unsafeCurrentTimeMillis() })
       }).pipe(
         Effect.zipRight(reason._tag === "Ready" || reason._tag === "Resumed" ? outage.ready : Effect.void),
         Effect.zipRight(Effect.whenLogLevel(
@@ -384,7 +417,9 @@ export const makeWith = (
         const outcome = yield* Connection.run(connectionContext, SessionOptions.gatewayUrl(url.right, resolved), mode)
         ended = outcome.reason
         recovery = Recovery.after(recovery, mode, outcome)
-        if (stopRequested) return
+        // a connection ends for a Disconnect only when asked to: by a stop, or by a sink that takes
+        // no more events (its fleet stopped), which stops the session as `disconnect` would
+        if (stopRequested || outcome.reason._tag === "Disconnect") return
         // a connection that stayed ready long enough starts the backoff over
         if (outcome.stable) backoff = undefined
         if (outcome.next === "identify") yield* forgetSession
@@ -518,16 +553,10 @@ export const makeWith = (
     return {
       shard: resolved.shard,
       events: events === undefined ? Stream.empty : events.stream,
-      state: Effect.map(current.get, (transition) => transition.to),
-      transitions: current.changes,
-      snapshot: Effect.map(current.get, (transition) => ({
-        shard: resolved.shard,
-        state: transition.to,
-        sessionId: memory.current.sessionId,
-        sequence: memory.current.sequence,
-        latency: stats.latency,
-        reconnects: stats.reconnects
-      })),
+      state: Effect.map(current.get, (moment) => moment.transition.to),
+      transitions: Stream.map(current.changes, (moment) => moment.transition),
+      snapshot: Effect.map(current.get, (moment) => snapshotAt(moment.transition)),
+      snapshots: Stream.map(current.changes, (moment) => moment.snapshot),
       await: Deferred.await(finished),
       updatePresence: (presence) => {
         const command = Commands.presenceUpdate(presence)

@@ -110,6 +110,31 @@ describe("Fleet", () => {
       for (const shard of [0, 1, 2]) expect((yield* (yield* fleet.shard(shard)).state)._tag).toBe("Disconnected")
     }).pipe(Effect.provide(TestLayer)))
 
+  it.scoped("a shard waiting for room when another shard's fatal close ends the fleet is stopped, not reconnected: no reconnect counted, no new attempt", () =>
+    Effect.gen(function*() {
+      // room for two events: the two READYs fill it, and nobody reads
+      const { fleet, served } = yield* readyFleet(2, { bufferSize: 2 })
+      const shard0 = yield* fleet.shard(0)
+      const transitions = yield* Effect.fork(Stream.runCollect(shard0.transitions))
+      yield* served.peers.get(0)!.sendJson(dispatch(2, "MESSAGE_CREATE", {}))
+      yield* advance(100)
+      // shard 0's reader holds its event, waiting for room, when shard 1's token is refused
+      yield* served.peers.get(1)!.close(4004, "Authentication failed.")
+      expect(yield* Effect.flip(fleet.await)).toMatchObject({ _tag: "FatalClose", code: 4004, shard: 1 })
+      yield* advance(60_000, 10_000)
+      const gateway = yield* MemoryTransport.MemoryGateway
+      expect(yield* gateway.attempts).toHaveLength(2)
+      const seen = Chunk.toReadonlyArray(yield* Fiber.join(transitions))
+      // one stop: Ready, then Disconnected for the stop, nothing in between
+      expect(seen.map((transition) => [transition.to._tag, transition.reason._tag])).toEqual([
+        ["Connected", "Ready"],
+        ["Disconnected", "Disconnect"]
+      ])
+      expect((yield* shard0.snapshot).reconnects).toBe(0)
+      // it stopped resumably, at the last event it delivered
+      expect((yield* fleet.disconnect()).map((point) => [point.shard[0], point.sequence])).toEqual([[0, 1]])
+    }).pipe(Effect.provide(TestLayer)))
+
   it.scoped("end closes every shard with 1000 and ends the fleet", () =>
     Effect.gen(function*() {
       const { fleet, served } = yield* readyFleet(2)
@@ -141,6 +166,34 @@ describe("Fleet", () => {
       const seen = Chunk.toReadonlyArray(yield* Fiber.join(changes))
       expect(seen.slice(0, 2).map((line) => line.shard).sort()).toEqual([0, 1])
       expect(seen[2]).toMatchObject({ shard: 1, state: { _tag: "Disconnected" }, reason: { _tag: "Closed", code: undefined } })
+    }).pipe(Effect.provide(TestLayer)))
+
+  it.scoped("statusChanges read late shows each status as it was at its transition, not the vital signs of the moment it is read", () =>
+    Effect.gen(function*() {
+      const { fleet, served } = yield* readyFleet(1)
+      yield* Effect.forkScoped(Stream.runDrain(fleet.events))
+      const fast: Array<ShardStatus> = []
+      yield* Effect.forkScoped(Stream.runForEach(fleet.statusChanges, (line) => Effect.sync(() => void fast.push(line))))
+      // a reader that takes nothing more until the end: its statuses wait, far more than a stream buffers
+      const pull = yield* Stream.toPull(fleet.statusChanges)
+      const late = Chunk.toArray(yield* pull)
+      yield* advance(100)
+      let sequence = 1
+      for (let drop = 0; drop < 5; drop++) {
+        yield* served.peers.get(0)!.sendJson(dispatch(++sequence, "TYPING_START", {}))
+        yield* advance(100)
+        yield* served.peers.get(0)!.drop
+        // the backoff doubles from 1 s: 16 s at the fifth drop
+        yield* advance(20_000, 1_000)
+        // the RESUMED counts in the sequence
+        sequence++
+      }
+      // five transitions a drop: Disconnected, ConnectingHttp, ConnectingWs, Connected (Hello), Connected (Resumed)
+      while (late.length < 1 + 5 * 5) late.push(...(yield* pull))
+      const signs = (line: ShardStatus) => [line.state._tag, line.reason._tag, line.since, line.sequence, line.reconnects]
+      expect(late.map(signs)).toEqual(fast.slice(0, late.length).map(signs))
+      // the first drop's status says what the shard had then
+      expect(late[1]).toMatchObject({ state: { _tag: "Disconnected" }, reason: { _tag: "Closed" }, sequence: 2, reconnects: 0 })
     }).pipe(Effect.provide(TestLayer)))
 
   it.scoped("at most startupWindow shards are connected before their identify; the next connects once one has identified", () =>

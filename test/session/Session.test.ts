@@ -673,6 +673,36 @@ describe("Session", () => {
       expect(Option.map(point, ({ sequence }) => sequence)).toEqual(Option.some(delivered[delivered.length - 1]))
     }).pipe(Effect.provide(TestLayer)))
 
+  it.scoped("snapshots read late shows each transition's snapshot as it was taken then; snapshot is taken now", () =>
+    Effect.gen(function*() {
+      const { peer, session } = yield* readySession({}, 3_600_000)
+      // taken now: the latest transition (READY), with what the session has now
+      const pull = yield* Stream.toPull(session.snapshots)
+      const seen = Chunk.toArray(yield* pull)
+      for (let s = 2; s <= 5; s++) yield* peer.sendJson(dispatch(s, "TYPING_START", {}))
+      yield* settle
+      yield* peer.drop
+      yield* settle
+      yield* TestClock.adjust("5 seconds")
+      const { first, peer: next } = yield* acceptAndHello(3_600_000)
+      expect(first.op).toBe(6)
+      yield* next.sendJson(dispatch(6, "RESUMED", {}))
+      yield* settle
+      // read only now: five transitions later
+      while (seen.length < 6) seen.push(...(yield* pull))
+      expect(seen.map((snapshot) => [snapshot.state._tag, snapshot.reason._tag, snapshot.sequence, snapshot.reconnects])).toEqual([
+        ["Connected", "Ready", 1, 0],
+        ["Disconnected", "Closed", 5, 0],
+        ["ConnectingHttp", "Start", 5, 1],
+        ["ConnectingWs", "Opened", 5, 1],
+        ["Connected", "Hello", 5, 1],
+        ["Connected", "Resumed", 6, 1]
+      ])
+      expect(seen.every((snapshot) => snapshot.sessionId === "session-1" && snapshot.shard[0] === 0)).toBe(true)
+      expect(seen[1]!.since).toBeLessThan(seen[2]!.since)
+      expect(yield* session.snapshot).toMatchObject({ state: { _tag: "Connected" }, reason: { _tag: "Resumed" }, sequence: 6, since: seen[5]!.since })
+    }).pipe(Effect.provide(TestLayer)))
+
   it.scoped("a READY or RESUMED held back by a full buffer is an answer: the ready timeout does not end the connection", () =>
     Effect.gen(function*() {
       // a resume whose replayed event fills the buffer, so RESUMED waits for room
