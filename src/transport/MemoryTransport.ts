@@ -8,6 +8,7 @@
 import * as Chunk from "effect/Chunk"
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
+import * as Data from "effect/Data"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
@@ -30,6 +31,20 @@ export interface CloseInfo {
   readonly code: number | undefined
   readonly reason: string
   readonly by: "client" | "server"
+}
+
+/**
+ * The connection ended before the client sent the frame a `MemoryPeer` waited for: a test fails
+ * with it instead of waiting for ever.
+ *
+ * @since 0.1.0
+ */
+export class ConnectionEnded extends Data.TaggedError("ConnectionEnded")<{ readonly closed: CloseInfo }> {
+  override get message(): string {
+    const { by, code, reason } = this.closed
+    const how = code === undefined ? "dropped" : `closed with ${code}${reason === "" ? "" : ` (${reason})`}`
+    return `the connection ended (${how}, by the ${by}) before the client sent another frame`
+  }
 }
 
 /**
@@ -75,17 +90,20 @@ export interface MemoryPeer {
   readonly send: (frame: Frame) => Effect.Effect<void>
   /** Sends `JSON.stringify(value)` as a text frame. */
   readonly sendJson: (value: unknown) => Effect.Effect<void>
-  /** The next frame the client sent, waiting for one if none is pending. */
-  readonly received: Effect.Effect<OutgoingFrame>
+  /**
+   * The next frame the client sent, waiting for one if none is pending; fails with
+   * `ConnectionEnded` once the connection ended and every frame sent before was taken.
+   */
+  readonly received: Effect.Effect<OutgoingFrame, ConnectionEnded>
   /** The next text frame the client sent, parsed as JSON (dies on a binary frame). */
-  readonly receivedJson: Effect.Effect<unknown>
+  readonly receivedJson: Effect.Effect<unknown, ConnectionEnded>
   /** Every frame the client has sent and the test has not taken yet, without waiting. */
   readonly takeAll: Effect.Effect<Chunk.Chunk<OutgoingFrame>>
   /**
    * Says Hello with a heartbeat interval of `interval` ms (default 41250) and returns the client's
    * first payload that is not a heartbeat, parsed: its Identify (op 2) or Resume (op 6).
    */
-  readonly handshake: (interval?: number) => Effect.Effect<Payload>
+  readonly handshake: (interval?: number) => Effect.Effect<Payload, ConnectionEnded>
   /**
    * From now on, answers each JSON heartbeat the client sends with an ACK at once (`true`), or
    * leaves them to the test (`false`, the default). Heartbeats answered this way are still
@@ -133,7 +151,7 @@ const byteLength = (frame: Frame): number =>
 const makePair = (url: string, options: ConnectOptions) =>
   Effect.gen(function*() {
     const toClient = yield* Mailbox.make<Frame, ConnectionClosed>()
-    const toServer = yield* Queue.unbounded<OutgoingFrame>()
+    const toServer = yield* Mailbox.make<OutgoingFrame, ConnectionEnded>()
     const ended = yield* Deferred.make<CloseInfo>()
 
     let open = true
@@ -143,6 +161,7 @@ const makePair = (url: string, options: ConnectOptions) =>
       if (!open) return
       open = false
       Deferred.unsafeDone(ended, Exit.succeed(info))
+      toServer.unsafeDone(Exit.fail(new ConnectionEnded({ closed: info })))
       toClient.unsafeDone(Exit.fail(new ConnectionClosed({ code: info.code, reason: info.reason })))
     }
     const isEnded = Effect.sync(() => !open)
@@ -153,7 +172,7 @@ const makePair = (url: string, options: ConnectOptions) =>
         Effect.flatMap(isEnded, (done) =>
           done
             ? Effect.fail(new TransportError({ reason: "Send", cause: new Error("the connection is closed") }))
-            : Effect.zipRight(Queue.offer(toServer, frame), acking && isHeartbeat(frame) ? toClient.offer(heartbeatAck) : Effect.void)
+            : Effect.zipRight(toServer.offer(frame), acking && isHeartbeat(frame) ? toClient.offer(heartbeatAck) : Effect.void)
         ),
       close: (code, reason = "") => Effect.sync(() => end({ code, reason, by: "client" }))
     }
@@ -167,13 +186,14 @@ const makePair = (url: string, options: ConnectOptions) =>
         return toClient.offer(frame)
       })
 
-    const received = Queue.take(toServer)
+    // the mailbox ends only with ConnectionEnded
+    const received = Effect.catchTag(toServer.take, "NoSuchElementException", Effect.die)
     const receivedJson = Effect.flatMap(received, (frame) =>
       typeof frame === "string"
         ? Effect.try({ try: (): unknown => JSON.parse(frame), catch: (cause) => cause }).pipe(Effect.orDie)
         : Effect.dieMessage("MemoryPeer.receivedJson: the client sent a binary frame"))
     // the client's next payload that is not a heartbeat
-    const receivedCommand: Effect.Effect<Payload> = Effect.flatMap(receivedJson, (json) => {
+    const receivedCommand: Effect.Effect<Payload, ConnectionEnded> = Effect.flatMap(receivedJson, (json) => {
       const payload = json as Payload
       return payload.op === 1 ? receivedCommand : Effect.succeed(payload)
     })
@@ -184,7 +204,8 @@ const makePair = (url: string, options: ConnectOptions) =>
       sendJson: (value) => peerSend(JSON.stringify(value)),
       received,
       receivedJson,
-      takeAll: Queue.takeAll(toServer),
+      // what is left once the connection ended, then nothing
+      takeAll: Effect.orElseSucceed(toServer.clear, Chunk.empty),
       handshake: (interval = 41_250) =>
         Effect.zipRight(peerSend(JSON.stringify({ op: 10, d: { heartbeat_interval: interval }, s: null, t: null })), receivedCommand),
       autoAck: (on) =>

@@ -106,6 +106,28 @@ describe("MemoryTransport", () => {
       expect(yield* second.closed).toEqual({ code: 4900, reason: "", by: "client" })
     }).pipe(Effect.provide(MemoryTransport.layer)))
 
+  it.scoped("once the connection ended, received hands out what the client sent before, then fails with ConnectionEnded instead of waiting for ever; takeAll, handshake and receivedJson too", () =>
+    Effect.gen(function*() {
+      const { connection, peer } = yield* connected("wss://g")
+      yield* connection.send("{\"op\":2,\"d\":{}}")
+      yield* connection.send("last")
+      yield* connection.close(4000, "going")
+      expect(yield* peer.receivedJson).toEqual({ op: 2, d: {} })
+      expect(Chunk.toArray(yield* peer.takeAll)).toEqual(["last"])
+      expect(Chunk.size(yield* peer.takeAll)).toBe(0)
+      const ended = yield* Effect.flip(peer.received)
+      expect(ended).toMatchObject({ _tag: "ConnectionEnded", closed: { code: 4000, reason: "going", by: "client" } })
+      expect(ended.message).toBe("the connection ended (closed with 4000 (going), by the client) before the client sent another frame")
+      expect(yield* Effect.flip(peer.handshake())).toBeInstanceOf(MemoryTransport.ConnectionEnded)
+
+      // a waiting take ends when the connection does: a drop by the server
+      const second = yield* connected("wss://g")
+      const waiting = yield* Effect.fork(Effect.flip(second.peer.receivedJson))
+      yield* second.peer.drop
+      const dropped = yield* Fiber.join(waiting)
+      expect(dropped.message).toBe("the connection ended (dropped, by the server) before the client sent another frame")
+    }).pipe(Effect.provide(MemoryTransport.layer)))
+
   it.scoped("a frame over maxFrameBytes closes the connection with 1009", () =>
     Effect.gen(function*() {
       const { end, seen } = yield* sendPastLimit("1234", "12345")
