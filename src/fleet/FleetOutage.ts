@@ -4,7 +4,8 @@
  * in one outage would tell a dozen lines each. Here their counts are kept together: a Warning
  * when the number of failing shards (5 attempts in a row or more) reaches 1, 2, 4, 8..., and when
  * the longest count reaches 10, 20, 40...; an Info line once no shard is failing. A single
- * shard's recovery is told at Debug.
+ * shard's recovery is told at Debug. Shards whose Identify went unanswered past the ready timeout
+ * (waiting on for their READY) are told the same way: at 1, 2, 4, 8... of them waiting.
  *
  * @since 0.1.0
  */
@@ -35,6 +36,9 @@ export const make = (): FleetOutage => {
   let longest = 0
   let warnAtFailing = 1
   let warnAtLongest = 2 * Outage.firstWarningAt
+  // the shards waiting on an Identify unanswered past the ready timeout
+  const waiting = new Set<number>()
+  let warnAtWaiting = 1
   const startOver = () => {
     longest = 0
     warnAtFailing = 1
@@ -43,14 +47,20 @@ export const make = (): FleetOutage => {
   return {
     of: (id) => {
       let inARow = 0
+      // the shard's Identify was answered, or its connection ended
+      const answered = () => {
+        if (waiting.delete(id) && waiting.size === 0) warnAtWaiting = 1
+      }
       // forgets the shard's count; whether it was the last failing shard
       const leave = (): boolean => {
         inARow = 0
+        answered()
         return failing.delete(id) && failing.size === 0
       }
       return {
         failed: (reason) =>
           Effect.suspend(() => {
+            answered()
             inARow++
             if (inARow < Outage.firstWarningAt) return Effect.void
             failing.add(id)
@@ -66,6 +76,12 @@ export const make = (): FleetOutage => {
             while (warnAtLongest <= inARow) warnAtLongest *= 2
             return Effect.logWarning(`not ready: ${last}; ${plural(failing.size, "shard")} failing; still trying`)
           }),
+        unanswered: Effect.suspend(() => {
+          waiting.add(id)
+          if (waiting.size < warnAtWaiting) return Effect.logDebug("no READY within the ready timeout")
+          while (warnAtWaiting <= waiting.size) warnAtWaiting *= 2
+          return Effect.logWarning(`no READY within the ready timeout for ${plural(waiting.size, "shard")}: ${Outage.waitingOn}`)
+        }),
         ready: Effect.suspend(() => {
           const failed = inARow
           const wasFailing = failing.has(id)

@@ -74,6 +74,8 @@ export interface Context {
   readonly outbox: Outbox
   readonly members: MemberRequests
   readonly transition: (to: SessionState, reason: Reason) => Effect.Effect<void>
+  /** Tells that an Identify went unanswered past the ready timeout (the connection waits on). */
+  readonly unanswered: Effect.Effect<void>
   /** Called with each heartbeat round trip (ms). */
   readonly latency: (ms: number) => void
   /** Where event counts and identify waits go. */
@@ -273,7 +275,7 @@ export const run = (ctx: Context, url: string, mode: Protocol.Mode): Effect.Effe
         // the session once it can. Another Identify would spend one of the day's session starts, so
         // this connection waits on for as long as its heartbeats are acknowledged (the zombie check
         // ends it when they are not)
-        yield* Effect.logWarning("no READY within the ready timeout: waiting on while the gateway acknowledges heartbeats")
+        yield* ctx.unanswered
         return yield* Effect.never
       }
       yield* finish(mode, Reason.ReadyTimeout())

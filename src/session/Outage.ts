@@ -19,6 +19,13 @@ import { describeReason, type Reason } from "./SessionState.ts"
 export const firstWarningAt = 5
 
 /**
+ * What a connection whose Identify went unanswered does meanwhile.
+ *
+ * @since 0.1.0
+ */
+export const waitingOn = "waiting on while the gateway acknowledges heartbeats"
+
+/**
  * One session's count of attempts that failed in a row.
  *
  * @since 0.1.0
@@ -26,6 +33,11 @@ export const firstWarningAt = 5
 export interface Outage {
   /** An attempt ended without the session getting ready, for `reason`. */
   readonly failed: (reason: Reason) => Effect.Effect<void>
+  /**
+   * An Identify went unanswered past the ready timeout: the connection waits on (it is no failed
+   * attempt, and another Identify would spend one of the day's session starts).
+   */
+  readonly unanswered: Effect.Effect<void>
   /** The session got ready (READY or RESUMED): the count starts over. */
   readonly ready: Effect.Effect<void>
   /** The session ended: it is counted no more. */
@@ -50,6 +62,7 @@ export const make = (): Outage => {
           `not ready: ${failedInARow} attempts in a row failed, the last with ${describeReason(reason)}; still trying`
         )
       }),
+    unanswered: Effect.logWarning(`no READY within the ready timeout: ${waitingOn}`),
     ready: Effect.suspend(() => {
       const failed = failedInARow
       failedInARow = 0

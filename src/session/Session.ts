@@ -344,6 +344,7 @@ export const makeWith = (
       outbox,
       members,
       transition,
+      unanswered: outage.unanswered,
       latency: (ms) => {
         stats.latency = ms
         metrics.latency(ms)

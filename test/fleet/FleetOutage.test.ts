@@ -6,6 +6,7 @@ import * as Random from "effect/Random"
 import * as TestClock from "effect/TestClock"
 import * as Fleet from "../../src/fleet/Fleet.ts"
 import * as FleetOutage from "../../src/fleet/FleetOutage.ts"
+import * as Outage from "../../src/session/Outage.ts"
 import { Reason } from "../../src/session/SessionState.ts"
 import * as MemoryTransport from "../../src/transport/MemoryTransport.ts"
 import { advance, configureLimiter, options, serve, TestLayer } from "./harness.ts"
@@ -62,6 +63,28 @@ describe("FleetOutage", () => {
       ])
     }))
 
+  it.effect("shards waiting on an unanswered Identify are told at 1, 2, 4... of them; an answer, a failed attempt or an end takes a shard out, and once none waits the count starts over", () =>
+    Effect.gen(function*() {
+      const { layer, lines } = captured()
+      yield* Effect.gen(function*() {
+        const outage = FleetOutage.make()
+        const [a, b, c] = [outage.of(0), outage.of(1), outage.of(2)]
+        yield* a!.unanswered
+        yield* b!.unanswered
+        yield* c!.unanswered
+        yield* a!.ready
+        yield* b!.failed(Reason.Zombie())
+        yield* c!.ended
+        yield* b!.unanswered
+      }).pipe(Effect.provide(layer), Logger.withMinimumLogLevel(LogLevel.Debug))
+      expect(lines).toEqual([
+        `WARN no READY within the ready timeout for 1 shard: ${Outage.waitingOn}`,
+        `WARN no READY within the ready timeout for 2 shards: ${Outage.waitingOn}`,
+        "DEBUG no READY within the ready timeout",
+        `WARN no READY within the ready timeout for 1 shard: ${Outage.waitingOn}`
+      ])
+    }))
+
   it.scoped("a fleet of 16 shards whose connections are refused for minutes says so in a few lines, not a dozen per shard", () => {
     const { layer, lines } = captured()
     return Effect.gen(function*() {
@@ -86,6 +109,29 @@ describe("FleetOutage", () => {
       Effect.provide(layer),
       Logger.withMinimumLogLevel(LogLevel.Info),
       Effect.withRandom(Random.fixed([0.5])),
+      Effect.provide(TestLayer)
+    )
+  })
+
+  it.scoped("a fleet of 16 shards whose Identifies go unanswered past the ready timeout says so in a few lines, not one per shard", () => {
+    const { layer, lines } = captured()
+    return Effect.gen(function*() {
+      yield* configureLimiter(16)
+      // READY comes ten minutes after each Identify
+      const served = yield* serve({ readyAfter: 600_000 })
+      const fleet = yield* Fleet.make(options({ shardCount: 16 }))
+      yield* advance(60_000, 1_000)
+      expect(served.identifies).toHaveLength(16)
+      expect(lines.filter((line) => line.startsWith("WARN"))).toEqual([1, 2, 4, 8, 16].map((waiting) =>
+        `WARN no READY within the ready timeout for ${waiting} shard${waiting === 1 ? "" : "s"}: waiting on while the gateway acknowledges heartbeats`
+      ))
+      // READY at last: every shard waited on, none identified again
+      yield* advance(600_000, 10_000)
+      expect(served.identifies).toHaveLength(16)
+      expect((yield* fleet.status).every((line) => line.reason._tag === "Ready")).toBe(true)
+    }).pipe(
+      Effect.provide(layer),
+      Logger.withMinimumLogLevel(LogLevel.Info),
       Effect.provide(TestLayer)
     )
   })
