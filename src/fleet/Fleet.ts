@@ -110,7 +110,8 @@ export interface Fleet {
   >
   /**
    * Stops every shard, keeping their sessions resumable, and returns where each left off (one
-   * point per shard that had a session); pass them as `resume` to a new fleet.
+   * point per shard that had a session and can resume it, one stopped earlier through
+   * `shard(id).disconnect()` included); pass them as `resume` to a new fleet.
    */
   readonly disconnect: (timeout?: Duration.DurationInput) => Effect.Effect<ReadonlyArray<SessionOptions.ResumePoint>>
   /** Ends every shard's session for good (close 1000). */

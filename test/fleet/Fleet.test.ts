@@ -455,6 +455,8 @@ describe("Fleet", () => {
       expect(refused).toMatchObject({ _tag: "SessionClosed", detail: "shard 1 was disconnected or ended" })
       yield* advance(100)
       expect(sent(0, 31)).toEqual([])
+      // the fleet's handoff still carries shard 1's point (shard 2 was ended: it has none)
+      expect((yield* fleet.disconnect()).map((point) => [point.shard[0], point.sessionId])).toEqual([[0, "session-0"], [1, "session-1"]])
     }).pipe(Effect.provide(TestLayer)))
 
   it.scoped("a member request for a shard still waiting to start times out the members timeout after the request, not after the start", () =>
