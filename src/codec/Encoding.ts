@@ -42,6 +42,11 @@ export interface Encoding {
    * (`undefined` when it cannot, for this message or at all).
    */
   readonly header?: (message: string | Uint8Array) => Header | undefined
+  /**
+   * Its messages come in binary frames only (ETF): a connection's decoder refuses a text frame
+   * without reading it.
+   */
+  readonly binaryOnly?: boolean | undefined
 }
 
 /**

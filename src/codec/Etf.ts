@@ -597,4 +597,4 @@ export const encode = (payload: unknown): Uint8Array => encodeWith(payload, clie
  *
  * @since 0.1.0
  */
-export const encoding: Encoding = { name: "etf", decode, encode }
+export const encoding: Encoding = { name: "etf", decode, encode, binaryOnly: true }

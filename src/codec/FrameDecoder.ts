@@ -45,7 +45,7 @@ export interface Options {
  * One connection's decoder. `push` returns the envelope a frame completes, `undefined` while a
  * message is incomplete, or a {@link DecodeError}; after an error it returns that error for every
  * frame (drop the connection). Text frames (a `string` or a {@link TextFrame}) are taken as whole
- * uncompressed messages.
+ * uncompressed messages, or refused by an encoding that is `binaryOnly`.
  *
  * @since 0.1.0
  */
@@ -79,6 +79,10 @@ export const make = (options: Options): FrameDecoder => {
       if (failure !== undefined) return failure
       let message: string | Uint8Array
       if (typeof frame === "string" || frame instanceof TextFrame) {
+        if (encoding.binaryOnly === true) {
+          const refused = `${encoding.name.toUpperCase()} gateway messages come in binary frames, got a text frame`
+          return fail(new DecodeError({ reason: "Envelope", message: refused }))
+        }
         message = typeof frame === "string" ? frame : frame.bytes
         // a string's UTF-8 bytes, counted only when its length allows it to be over the limit
         const size = typeof message === "string" && message.length * 3 > maxMessageBytes ? Buffer.byteLength(message) : message.length

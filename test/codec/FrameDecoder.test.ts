@@ -5,6 +5,7 @@ import type { Compression } from "../../src/codec/Compression.ts"
 import { DecodeError } from "../../src/codec/DecodeError.ts"
 import * as Decompress from "../../src/codec/Decompress.ts"
 import { Skipped } from "../../src/codec/Encoding.ts"
+import * as Etf from "../../src/codec/Etf.ts"
 import * as FrameDecoder from "../../src/codec/FrameDecoder.ts"
 import * as Json from "../../src/codec/Json.ts"
 import { TextFrame } from "../../src/codec/TextFrame.ts"
@@ -173,6 +174,17 @@ describe("FrameDecoder", () => {
     const bytes = new TextFrame(Buffer.from(dispatch(3)))
     expect(decoder("zlib-stream", {}).push(bytes)).toEqual({ op: 0, s: 3, t: "MESSAGE_CREATE", d: { content: "héllo 🎉", n: 3 } })
     expect(decoder("none", {}).push(bytes)).toEqual({ op: 0, s: 3, t: "MESSAGE_CREATE", d: { content: "héllo 🎉", n: 3 } })
+  })
+
+  it("ETF refuses a text frame, as a string or as bytes that would read as an ETF envelope, and stays failed", () => {
+    const envelope = Etf.encode({ op: 11, d: null, s: null, t: null })
+    for (const frame of [new TextFrame(envelope), "{\"op\":11}"]) {
+      const frames = FrameDecoder.make({ compression: "none", encoding: Etf.encoding })
+      const refused = frames.push(frame)
+      expect(refused).toMatchObject({ _tag: "DecodeError", message: "ETF gateway messages come in binary frames, got a text frame" })
+      expect(frames.push(envelope)).toBe(refused)
+    }
+    expect(FrameDecoder.make({ compression: "none", encoding: Etf.encoding }).push(envelope)).toEqual({ op: 11, d: null, s: null, t: null })
   })
 
   it("a text frame over maxMessageBytes is TooLarge, counted in bytes", () => {
