@@ -293,6 +293,7 @@ export const make = (
       Stream.suspend(() => {
         const session = shard.current()
         if (session !== undefined) return changesOf(shard, session)
+        if (stoppedAt !== undefined) return Stream.make(notStarted(shard))
         return Stream.concat(
           Stream.sync(() => notStarted(shard)),
           Stream.unwrap(Effect.match(shard.session, {

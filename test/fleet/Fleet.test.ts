@@ -294,6 +294,9 @@ describe("Fleet", () => {
       expect(Chunk.toReadonlyArray(events).map((event) => [event.shard, event.t])).toEqual([[0, "READY"]])
       expect(yield* Effect.flip(fleet.shard(2))).toMatchObject({ _tag: "RouteError", reason: "NotRunning", shard: 2 })
       expect((yield* fleet.shard(1)).shard).toEqual([1, 3])
+      // watched from now on, the shard never started says so once
+      const statuses = Chunk.toReadonlyArray(yield* Stream.runCollect(fleet.statusChanges))
+      expect(statuses.filter((line) => line.shard === 2).map((line) => line.reason._tag)).toEqual(["NotStarted"])
       yield* advance(60_000)
       expect(yield* gateway.attempts).toHaveLength(2)
     }).pipe(Effect.provide(TestLayer)))
