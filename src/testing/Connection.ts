@@ -17,6 +17,7 @@ import { CloseCode } from "../protocol/CloseCode.ts"
 import * as Intents from "../protocol/Intents.ts"
 import { show } from "../protocol/internal/schema.ts"
 import { Opcode } from "../protocol/Opcode.ts"
+import * as CloseFrame from "../transport/CloseFrame.ts"
 import * as Commands from "./Commands.ts"
 import * as Log from "./Log.ts"
 import * as Rules from "./Rules.ts"
@@ -82,13 +83,6 @@ interface Timer {
 
 /** The longest a Node timer waits: past it, `setTimeout` fires after 1 ms. */
 const maxTimerMs = 2 ** 31 - 1
-
-/** Close codes that mean no close frame was sent: closing with one drops the connection. */
-const noCloseFrame: ReadonlySet<number> = new Set([1005, 1006, 1015])
-
-/** Whether a close frame may carry `code` (what `ws` sends). */
-const isSendableCloseCode = (code: number): boolean =>
-  Number.isInteger(code) && ((code >= 1000 && code <= 1014 && code !== 1004 && !noCloseFrame.has(code)) || (code >= 3000 && code <= 4999))
 
 /** An encoded frame held back by a stall or a slow link; `due` once its own delay has passed. */
 interface Held {
@@ -254,14 +248,13 @@ export class Connection implements Outlet {
 
   /**
    * Closes with a close frame; a code that says no close frame came (1005, 1006, 1015) drops the
-   * connection instead. A code no close frame can carry is refused (a `RangeError`), the connection
-   * left as it was.
+   * connection instead. A code or a reason no close frame can carry is refused (a `RangeError`),
+   * the connection left as it was.
    */
   close(code: number, reason = ""): void {
-    if (noCloseFrame.has(code)) return this.drop()
-    if (!isSendableCloseCode(code)) {
-      throw new RangeError(`close code ${code} cannot be sent in a close frame (1000-1014 but 1004-1006, or 3000-4999)`)
-    }
+    if (CloseFrame.saysNoFrame(code)) return this.drop()
+    const refused = CloseFrame.problem(code, reason)
+    if (refused !== undefined) throw new RangeError(refused)
     if (this.closing || this.record.closedBy !== undefined) return
     this.closing = true
     this.record.closedBy = "server"
@@ -272,12 +265,16 @@ export class Connection implements Outlet {
     this.socket.close(code, reason)
   }
 
-  /** Destroys the TCP connection without a close frame. */
+  /**
+   * Destroys the TCP connection without a close frame, also one closing (a close frame the client
+   * has not answered): the log keeps the first end.
+   */
   drop(): void {
-    if (this.record.closedBy !== undefined) return
-    this.closing = true
-    this.record.closedBy = "server-drop"
-    this.clearTimers()
+    if (this.record.closedBy === undefined) {
+      this.closing = true
+      this.record.closedBy = "server-drop"
+      this.clearTimers()
+    }
     this.socket.terminate()
   }
 
@@ -379,7 +376,7 @@ export class Connection implements Outlet {
     const record = this.record
     if (record.closedBy === undefined) {
       record.closedBy = code === 1006 ? "lost" : "client"
-      record.closeCode = code === 1005 || code === 1006 ? undefined : code
+      record.closeCode = CloseFrame.saysNoFrame(code) ? undefined : code
       record.closeReason = reason
     }
     record.closedAt = now

@@ -129,8 +129,8 @@ export interface LocalGateway {
   readonly awaitLog: (predicate: (log: Log.Snapshot) => boolean) => Effect.Effect<Log.Snapshot>
   /**
    * Closes connections with a close frame; 1005, 1006 and 1015 (which say no close frame came) drop
-   * them instead, and a code no close frame can carry dies (a `RangeError`), the connections left
-   * as they were.
+   * them instead, and a code no close frame can carry, or a reason over 123 bytes, dies (a
+   * `RangeError`), the connections left as they were.
    */
   readonly close: (target: Target, code: number, reason?: string) => Effect.Effect<void>
   /** Destroys connections' TCP sockets without a close frame. */

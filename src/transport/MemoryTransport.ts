@@ -18,6 +18,7 @@ import * as Queue from "effect/Queue"
 import * as Ref from "effect/Ref"
 import { TextFrame } from "../codec/TextFrame.ts"
 import { ResumableClose } from "../protocol/CloseCode.ts"
+import * as CloseFrame from "./CloseFrame.ts"
 import { ConnectionClosed, GatewayTransport, receiveFrom, TransportError } from "./GatewayTransport.ts"
 import type { Connection, ConnectOptions, Frame, OutgoingFrame } from "./GatewayTransport.ts"
 
@@ -110,7 +111,12 @@ export interface MemoryPeer {
    * received; an ETF session's are always left to the test.
    */
   readonly autoAck: (on: boolean) => Effect.Effect<void>
-  /** The server closes the connection: the client's frames end with `ConnectionClosed(code)`. */
+  /**
+   * The server closes the connection: the client's frames end with `ConnectionClosed(code)`. As
+   * over a real socket, 1005, 1006 and 1015 (which say no close frame came) drop it instead, and a
+   * code no close frame can carry, or a reason over 123 bytes, dies (a `RangeError`), the
+   * connection left as it was.
+   */
   readonly close: (code: number, reason?: string) => Effect.Effect<void>
   /** The connection drops without a close frame: the client sees a code of `undefined`. */
   readonly drop: Effect.Effect<void>
@@ -130,9 +136,12 @@ export class MemoryGateway extends Context.Tag("discord-gateway/MemoryGateway")<
   {
     /** The next accepted connection, waiting for the client to open one. */
     readonly accept: Effect.Effect<MemoryPeer>
-    /** Makes the next `times` (default 1) connect attempts fail with `TransportError` "Connect". */
+    /**
+     * Makes the next `times` (default 1; `Infinity`: every one from now on) connect attempts fail
+     * with `TransportError` "Connect".
+     */
     readonly failNextConnect: (times?: number) => Effect.Effect<void>
-    /** Makes the next `times` (default 1) connect attempts hang until the client gives up. */
+    /** Makes the next `times` (default 1; `Infinity`: every one) connect attempts hang until the client gives up. */
     readonly hangNextConnect: (times?: number) => Effect.Effect<void>
     /** Every connect attempt so far, in order. */
     readonly attempts: Effect.Effect<ReadonlyArray<ConnectAttempt>>
@@ -197,6 +206,7 @@ const makePair = (url: string, options: ConnectOptions) =>
       const payload = json as Payload
       return payload.op === 1 ? receivedCommand : Effect.succeed(payload)
     })
+    const drop = Effect.sync(() => end({ code: undefined, reason: "", by: "server" }))
     const peer: MemoryPeer = {
       url,
       options,
@@ -212,8 +222,15 @@ const makePair = (url: string, options: ConnectOptions) =>
         Effect.sync(() => {
           acking = on
         }),
-      close: (code, reason = "") => Effect.sync(() => end({ code, reason, by: "server" })),
-      drop: Effect.sync(() => end({ code: undefined, reason: "", by: "server" })),
+      close: (code, reason = "") =>
+        Effect.suspend(() => {
+          if (CloseFrame.saysNoFrame(code)) return drop
+          const refused = CloseFrame.problem(code, reason)
+          return refused === undefined
+            ? Effect.sync(() => end({ code, reason, by: "server" }))
+            : Effect.die(new RangeError(refused))
+        }),
+      drop,
       closed: Deferred.await(ended),
       isOpen: Effect.map(isEnded, (done) => !done)
     }
@@ -229,15 +246,19 @@ const makePair = (url: string, options: ConnectOptions) =>
  */
 export const make = Effect.gen(function*() {
   const accepted = yield* Queue.unbounded<MemoryPeer>()
-  const scripted = yield* Ref.make<ReadonlyArray<ConnectOutcome>>([])
+  // runs of scripted outcomes, in order: an outcome and how many attempts it still takes
+  type Run = readonly [ConnectOutcome, number]
+  const scripted = yield* Ref.make<ReadonlyArray<Run>>([])
   const log = yield* Ref.make<ReadonlyArray<ConnectAttempt>>([])
 
   const script = (outcome: ConnectOutcome) => (times = 1) =>
-    Ref.update(scripted, (queue) => [...queue, ...Array.from({ length: times }, () => outcome)])
+    Ref.update(scripted, (runs): ReadonlyArray<Run> => times > 0 ? [...runs, [outcome, times]] : runs)
 
-  const nextOutcome = Ref.modify(scripted, (queue): readonly [ConnectOutcome, ReadonlyArray<ConnectOutcome>] =>
-    queue.length === 0 ? ["accept", queue] : [queue[0]!, queue.slice(1)]
-  )
+  const nextOutcome = Ref.modify(scripted, (runs): readonly [ConnectOutcome, ReadonlyArray<Run>] => {
+    if (runs.length === 0) return ["accept", runs]
+    const [outcome, left] = runs[0]!
+    return [outcome, left > 1 ? [[outcome, left - 1], ...runs.slice(1)] : runs.slice(1)]
+  })
 
   const connect = (url: string, options: ConnectOptions) =>
     Effect.gen(function*() {

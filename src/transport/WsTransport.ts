@@ -13,6 +13,7 @@ import * as Scope from "effect/Scope"
 import WebSocket from "ws"
 import { TextFrame } from "../codec/TextFrame.ts"
 import { ResumableClose } from "../protocol/CloseCode.ts"
+import * as CloseFrame from "./CloseFrame.ts"
 import { ConnectionClosed, GatewayTransport, receiveFrom, TransportError } from "./GatewayTransport.ts"
 import type { Connection, ConnectOptions, Frame } from "./GatewayTransport.ts"
 
@@ -41,9 +42,6 @@ const noop = (): void => {}
 
 /** How long a disposed socket waits for the peer to answer its close frame before it is destroyed. */
 const closeGraceMs = 1000
-
-/** Close codes that mean "no close frame arrived": reported as a dropped connection. */
-const isAbnormal = (code: number): boolean => code === 1005 || code === 1006
 
 /** The close code `ws` sends when it rejects an incoming message, by its error code. */
 const protocolErrorCloseCode = (error: Error & { readonly code?: unknown }): number | undefined => {
@@ -104,7 +102,7 @@ const wire = (
     Deferred.unsafeDone(opened, Exit.fail(new TransportError({ reason: "Connect", cause: new Error(`closed with ${code}`) })))
     const closed = rejected !== undefined
       ? new ConnectionClosed(rejected)
-      : isAbnormal(code)
+      : CloseFrame.saysNoFrame(code)
       ? new ConnectionClosed({ code: undefined, reason: failure ?? reason.toString("utf8") })
       : new ConnectionClosed({ code, reason: reason.toString("utf8") })
     mailbox.unsafeDone(Exit.fail(closed))

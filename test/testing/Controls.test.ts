@@ -7,6 +7,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Cause, Duration, Effect, Exit, Redacted, Ref, Scope, Stream } from "effect"
 import { Intents, Live, Session } from "../../src/index.ts"
 import { LocalGateway } from "../../src/testing/index.ts"
+import { connect, dispatch, hello } from "./rawClient.ts"
 
 const token = Redacted.make("user-test-token")
 
@@ -29,7 +30,7 @@ const receivedAtLeast = (received: Ref.Ref<ReadonlyArray<string>>, count: number
   }).pipe(Effect.timeout("5 seconds"))
 
 describe("LocalGateway controls", () => {
-  it.scopedLive("close with a code that says no close frame came (1006) drops the connection; one no frame can carry is refused, the connection left as it was", () =>
+  it.scopedLive("close with a code that says no close frame came (1006) drops the connection; a code or a reason no frame can carry is refused, the connection left as it was", () =>
     Effect.gen(function*() {
       const gateway = yield* LocalGateway.make({ token, heartbeatInterval: "60 seconds" })
       const { received } = yield* sessionOn(gateway)
@@ -39,11 +40,33 @@ describe("LocalGateway controls", () => {
         "close code 2000 cannot be sent in a close frame (1000-1014 but 1004-1006, or 3000-4999)"
       )
       expect((yield* gateway.log).connections[0]?.closedBy).toBeUndefined()
+      // a reason over the 123 bytes a close frame holds is refused too, before anything changed
+      const tooLong = yield* Effect.exit(gateway.close("all", 4000, "going away for maintenance; ".repeat(5)))
+      expect(Exit.isFailure(tooLong) && Cause.pretty(tooLong.cause)).toContain("a close reason holds at most 123 bytes, got 140")
+      expect((yield* gateway.log).connections[0]?.closedBy).toBeUndefined()
+      expect((yield* gateway.log).resumes).toEqual([])
       yield* gateway.close("all", 1006)
       // the session resumes on a new connection
       const log = yield* gateway.awaitLog((log) => log.resumes.length === 1).pipe(Effect.timeout("5 seconds"))
       expect(log.connections[0]?.closedBy).toBe("server-drop")
     }).pipe(Effect.provide(Live.layer)))
+
+  it.scopedLive("drop after a close the client has not answered destroys the connection at once; the log keeps the close", () =>
+    Effect.gen(function*() {
+      const gateway = yield* LocalGateway.make({ token, heartbeatInterval: "60 seconds", guilds: 0 })
+      const client = yield* connect(gateway.url + "?v=10&encoding=json")
+      yield* client.next(hello)
+      yield* client.send({ op: 2, d: { token: "user-test-token", intents: 1, properties: { os: "linux", browser: "t", device: "t" } } })
+      yield* client.next(dispatch("READY"))
+      // the client reads nothing more: it never answers the close frame
+      client.socket.pause()
+      yield* gateway.close("all", 4000, "bye")
+      yield* sleepReal(50)
+      expect((yield* gateway.log).connections[0]?.closedAt).toBeUndefined()
+      yield* gateway.drop("all")
+      const log = yield* gateway.awaitLog((log) => log.connections[0]?.closedAt !== undefined).pipe(Effect.timeout("2 seconds"))
+      expect(log.connections[0]).toMatchObject({ closedBy: "server", closeCode: 4000, closeReason: "bye" })
+    }))
 
   it.scopedLive("stall for Duration.infinity holds the connection's frames (a Node timer past 2^31 - 1 ms fires after 1 ms)", () =>
     Effect.gen(function*() {

@@ -1,6 +1,8 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as Chunk from "effect/Chunk"
+import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import * as Either from "effect/Either"
 import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
@@ -128,6 +130,26 @@ describe("MemoryTransport", () => {
       expect(dropped.message).toBe("the connection ended (dropped, by the server) before the client sent another frame")
     }).pipe(Effect.provide(MemoryTransport.layer)))
 
+  it.scoped("a server close as over a real socket: 1005, 1006 and 1015 drop the connection; a code or a reason no close frame carries dies, the connection left open", () =>
+    Effect.gen(function*() {
+      for (const code of [1005, 1006, 1015]) {
+        const { connection, peer } = yield* connected("wss://g")
+        yield* peer.close(code, "ignored")
+        expect((yield* drain(connection)).end).toMatchObject({ code: undefined })
+        expect(yield* peer.closed).toEqual({ code: undefined, reason: "", by: "server" })
+      }
+      const { connection, peer } = yield* connected("wss://g")
+      for (const [code, reason] of [[1004, ""], [999, ""], [4000.5, ""], [5000, ""], [4000, "é".repeat(62)]] as const) {
+        const refused = yield* Effect.exit(peer.close(code, reason))
+        expect(Exit.isFailure(refused) && Cause.isDie(refused.cause)).toBe(true)
+        expect(String(Cause.squash((refused as Exit.Failure<void, never>).cause))).toMatch(/^RangeError: (close code|a close reason holds at most 123 bytes, got 124)/)
+      }
+      expect(yield* peer.isOpen).toBe(true)
+      // 123 bytes fit
+      yield* peer.close(4000, "é".repeat(61) + "x")
+      expect((yield* drain(connection)).end).toMatchObject({ code: 4000 })
+    }).pipe(Effect.provide(MemoryTransport.layer)))
+
   it.scoped("a frame over maxFrameBytes closes the connection with 1009", () =>
     Effect.gen(function*() {
       const { end, seen } = yield* sendPastLimit("1234", "12345")
@@ -164,5 +186,22 @@ describe("MemoryTransport", () => {
         { url: "wss://b", at: 1000, outcome: "hang" },
         { url: "wss://c", at: 11000, outcome: "accept" }
       ])
+    }).pipe(Effect.provide(MemoryTransport.layer)))
+
+  it.scoped("scripted runs go in order, counted down; Infinity fails every connect from then on, zero scripts nothing", () =>
+    Effect.gen(function*() {
+      const transport = yield* GatewayTransport
+      const gateway = yield* MemoryTransport.MemoryGateway
+      yield* gateway.failNextConnect(0)
+      yield* gateway.failNextConnect(2)
+      yield* gateway.hangNextConnect(1)
+      yield* gateway.failNextConnect(Number.POSITIVE_INFINITY)
+      for (let attempt = 0; attempt < 2; attempt++) yield* Effect.flip(transport.connect("wss://g", options))
+      const hanging = yield* Effect.fork(transport.connect("wss://g", options))
+      yield* TestClock.adjust("1 minute")
+      yield* Fiber.interrupt(hanging)
+      for (let attempt = 0; attempt < 1000; attempt++) yield* Effect.flip(transport.connect("wss://g", options))
+      expect((yield* gateway.attempts).map((attempt) => attempt.outcome).slice(0, 5)).toEqual(["fail", "fail", "hang", "fail", "fail"])
+      expect(yield* gateway.attempts).toHaveLength(1003)
     }).pipe(Effect.provide(MemoryTransport.layer)))
 })
