@@ -446,12 +446,6 @@ export class Connection implements Outlet {
     return !this.host.tokenReset && stripBot(token) === Redacted.value(this.host.settings.token)
   }
 
-  private checkToken(token: unknown): boolean {
-    if (this.validToken(token)) return true
-    this.rejectToken()
-    return false
-  }
-
   private rejectToken(): void {
     const detail = this.host.tokenReset ? "the token was reset when session_start_limit ran out" : "the token was rejected"
     this.violate("AuthenticationFailed", detail, CloseCode.AuthenticationFailed, "Authentication failed.")
@@ -476,30 +470,44 @@ export class Connection implements Outlet {
       return this.violate("AlreadyAuthenticated", "Identify on an authenticated connection", CloseCode.AlreadyAuthenticated, "You sent more than one identify payload.")
     }
     if (!isRecord(d)) return this.violate("DecodeError", "Identify d must be an object", CloseCode.DecodeError, "Error while decoding payload.")
-    if (!this.checkToken(d["token"])) return
     const { settings } = this.host
     const shard = Rules.validShard(d["shard"], settings.strictShardCount ? settings.shards : undefined)
+    const intents = d["intents"]
+    // the log keeps every Identify with a valid shard pair (one without is a violation only)
+    const recordAs = (valid: readonly [number, number], outcome: Log.IdentifyRecord["outcome"], sessionId?: string) =>
+      this.host.recorder.identify({
+        at: now,
+        connection: this.id,
+        shard: valid,
+        rateLimitKey: Rules.IdentifyBuckets.key(valid[0], settings.maxConcurrency),
+        intents: typeof intents === "number" ? intents : undefined,
+        outcome,
+        sessionId
+      })
+    // the token is checked first
+    if (!this.validToken(d["token"])) {
+      if (typeof shard !== "string") recordAs(shard, "refused")
+      return this.rejectToken()
+    }
     if (typeof shard === "string") return this.violate("InvalidShard", shard, CloseCode.InvalidShard, "Invalid shard.")
     this.record.shard = shard
-    const intents = d["intents"]
     const rateLimitKey = Rules.IdentifyBuckets.key(shard[0], settings.maxConcurrency)
-    const base = { at: now, connection: this.id, shard, rateLimitKey, intents: typeof intents === "number" ? intents : undefined }
     if (!Rules.validIntents(intents)) {
-      this.host.recorder.identify({ ...base, outcome: "refused", sessionId: undefined })
+      recordAs(shard, "refused")
       return this.violate("InvalidIntents", `invalid intents ${show(intents)}`, CloseCode.InvalidIntents, "Invalid intent(s).")
     }
     const disallowed = intents & Intents.privileged & ~settings.privilegedIntents
     if (disallowed !== 0) {
-      this.host.recorder.identify({ ...base, outcome: "refused", sessionId: undefined })
+      recordAs(shard, "refused")
       return this.violate("DisallowedIntents", `privileged intents ${disallowed} not enabled for the application`, CloseCode.DisallowedIntents, "Disallowed intent(s).")
     }
     if (!this.host.identifyBuckets.take(rateLimitKey, now)) {
-      this.host.recorder.identify({ ...base, outcome: "rate-limited", sessionId: undefined })
+      recordAs(shard, "rate-limited")
       this.violate("IdentifyRateLimited", `identify on rate_limit_key ${rateLimitKey} less than 5 s after the previous one`)
       return this.invalidate(false)
     }
     if (!this.host.sessionStarts.take(now)) {
-      this.host.recorder.identify({ ...base, outcome: "refused", sessionId: undefined })
+      recordAs(shard, "refused")
       this.violate("SessionStartLimitExhausted", "session_start_limit exhausted: Discord resets the token", CloseCode.AuthenticationFailed, "Authentication failed.")
       return this.resetToken()
     }
@@ -513,12 +521,13 @@ export class Connection implements Outlet {
       intents,
       guilds,
       largeThreshold,
-      Traffic.makeSource(guilds, settings.seed * 7919 + shard[0] * 31 + shard[1]),
+      // one source per shard: its id is the snowflakes' worker, so shards' message ids never meet
+      Traffic.makeSource(guilds, settings.seed * 7919 + shard[0] * 31 + shard[1], shard[0]),
       settings.replayBufferSize,
       this.host.recorder
     )
     this.host.sessions.set(sessionId, session)
-    this.host.recorder.identify({ ...base, outcome: "ready", sessionId })
+    recordAs(shard, "ready", sessionId)
     this.authenticated = true
     this.session = session
     this.record.sessionId = sessionId

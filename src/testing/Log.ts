@@ -34,7 +34,8 @@ export interface ConnectionRecord {
 }
 
 /**
- * One Identify, accepted or not.
+ * One Identify with a valid shard pair, accepted or not (one with a bad token included, refused
+ * first); one without is a violation only.
  *
  * @since 0.1.0
  */

@@ -17,12 +17,14 @@
 export const discordEpoch = 1_420_070_400_000
 
 /**
- * A snowflake string for a time and an increment.
+ * A snowflake string for a time, an increment (12 bits) and a worker (the 10 bits of worker and
+ * process id between them; default 0).
  *
  * @since 0.1.0
  */
-export const snowflake = (timestampMs: number, increment: number): string =>
-  ((BigInt(Math.max(0, timestampMs - discordEpoch)) << 22n) | BigInt(increment & 0xfff)).toString()
+export const snowflake = (timestampMs: number, increment: number, worker = 0): string =>
+  ((BigInt(Math.max(0, timestampMs - discordEpoch)) << 22n) | (BigInt(worker & 0x3ff) << 12n) | BigInt(increment & 0xfff))
+    .toString()
 
 /**
  * A seeded pseudo-random generator of numbers in `[0, 1)`.
@@ -162,7 +164,8 @@ export const makeWorld = (options: WorldOptions): World => {
     const id = snowflake(firstMs + i, 0)
     const createdMs = firstMs + i
     const joinedAt = iso(createdMs + 3_600_000)
-    const roleIds = [id, snowflake(createdMs + 1, 1), snowflake(createdMs + 1, 2)]
+    // the guild's own millisecond, an increment range per kind: no id met twice across guilds
+    const roleIds = [id, snowflake(createdMs, 1), snowflake(createdMs, 2)]
     const roles = roleIds.map((roleId, position) => ({
       id: roleId,
       name: position === 0 ? "@everyone" : `${pick(random, words)}-role`,
@@ -176,8 +179,8 @@ export const makeWorld = (options: WorldOptions): World => {
       mentionable: false,
       flags: 0
     }))
-    const textChannelIds = [snowflake(createdMs + 2, 1), snowflake(createdMs + 2, 2), snowflake(createdMs + 2, 3)]
-    const voiceChannelIds = [snowflake(createdMs + 2, 4)]
+    const textChannelIds = [snowflake(createdMs, 3), snowflake(createdMs, 4), snowflake(createdMs, 5)]
+    const voiceChannelIds = [snowflake(createdMs, 6)]
     const channels = [
       ...textChannelIds.map((channelId, position) => ({
         id: channelId,
@@ -316,11 +319,12 @@ const memberFields = (member: Member): Record<string, unknown> => {
 
 /**
  * Creates an event source over `guilds` (those of one shard), seeded by `seed`. Yields nothing
- * when there are no guilds.
+ * when there are no guilds. Its snowflakes carry `worker` (0-1023): sources that run side by side,
+ * one per session, each need their own, so that their message ids never meet.
  *
  * @since 0.1.0
  */
-export const makeSource = (guilds: ReadonlyArray<Guild>, seed: number): Source => {
+export const makeSource = (guilds: ReadonlyArray<Guild>, seed: number, worker = 0): Source => {
   const random = seeded(seed)
   let increment = 0
   const lastMessage = new Map<string, string>()
@@ -332,7 +336,7 @@ export const makeSource = (guilds: ReadonlyArray<Guild>, seed: number): Source =
     const channelId = pick(random, guild.textChannelIds)
     const roll = random()
     if (roll < 0.5) {
-      const id = snowflake(now, increment++)
+      const id = snowflake(now, increment++, worker)
       lastMessage.set(channelId, id)
       const length = 3 + Math.floor(random() * 12)
       const content = Array.from({ length }, () => pick(random, words)).join(" ")
@@ -389,7 +393,7 @@ export const makeSource = (guilds: ReadonlyArray<Guild>, seed: number): Source =
         user_id: member.user.id,
         type: 0,
         channel_id: channelId,
-        message_id: lastMessage.get(channelId) ?? snowflake(now - 60_000, increment++),
+        message_id: lastMessage.get(channelId) ?? snowflake(now - 60_000, increment++, worker),
         guild_id: guild.id,
         member: { ...memberFields(member), user: member.user },
         emoji: { id: null, name: pick(random, emojis) },

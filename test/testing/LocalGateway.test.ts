@@ -339,6 +339,23 @@ describe("LocalGateway rules", () => {
     breach((c) => c.send({ op: 3, d: { since: null, activities: [], status: "online", afk: false } }), CloseCode.NotAuthenticated, "NotAuthenticated"))
   it.scopedLive("a bad token closes 4004", () =>
     breach((c) => c.send({ ...identify(), d: { ...identify().d, token: "nope" } }), CloseCode.AuthenticationFailed, "AuthenticationFailed"))
+  it.scopedLive("an Identify with a bad token is in log.identifies as refused; with an invalid shard pair as well, it is a violation only", () =>
+    Effect.gen(function*() {
+      const gateway = yield* gatewayWith({ guilds: 0 })
+      for (const shard of [[1, 2], [2, 2]] as const) {
+        const client = yield* connect(gateway.url + query)
+        yield* client.next(hello)
+        yield* client.send(identify([...shard], { token: "nope" }))
+        yield* expectClose(client, CloseCode.AuthenticationFailed)
+      }
+      expect((yield* gateway.log).identifies).toEqual([
+        { at: expect.any(Number), connection: 1, shard: [1, 2], rateLimitKey: 0, intents: 513, outcome: "refused", sessionId: undefined }
+      ])
+      expect((yield* gateway.violations).map((violation) => [violation.connection, violation.kind])).toEqual([
+        [1, "AuthenticationFailed"],
+        [2, "AuthenticationFailed"]
+      ])
+    }))
   it.scopedLive("a second identify closes 4005", () => breach((c) => c.send(identify()), CloseCode.AlreadyAuthenticated, "AlreadyAuthenticated", { identified: true }))
   it.scopedLive("a shard id >= count closes 4010", () => breach((c) => c.send(identify([2, 2])), CloseCode.InvalidShard, "InvalidShard"))
   it.scopedLive("a shard count other than the required one closes 4010 when strict", () =>

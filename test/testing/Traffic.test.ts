@@ -41,4 +41,36 @@ describe("Traffic", () => {
     expect(BigInt(message["id"] as string) >> 22n).toBe(BigInt(Date.parse(message["timestamp"] as string) - Traffic.discordEpoch))
     expect(Traffic.makeSource([], 1)(0)).toBeUndefined()
   })
+
+  it("no snowflake of a world is met twice (but @everyone's, its guild's id, as on Discord)", () => {
+    const many = Traffic.makeWorld({ seed: 3, guilds: 50, shards: 4, membersPerGuild: 5 })
+    const ids = [
+      many.user.id,
+      ...many.guilds.flatMap((guild) => [
+        guild.id,
+        ...guild.roles.slice(1).map((role) => role.id),
+        ...guild.channels.map((channel) => channel.id),
+        ...guild.members.slice(1).map((member) => member.user.id)
+      ])
+    ]
+    expect(new Set(ids).size).toBe(ids.length)
+    expect(many.guilds.every((guild) => guild.roles[0]!.id === guild.id)).toBe(true)
+  })
+
+  it("sources side by side, each with its worker, never make the same message id at the same instant", () => {
+    const sources = [0, 1, 2].map((shard) =>
+      Traffic.makeSource(world.guilds.filter((g) => shardOf(g.id, 3) === shard), 5, shard)
+    )
+    const ids: Array<string> = []
+    for (let tick = 0; tick < 200; tick++) {
+      for (const source of sources) {
+        const event = source(Date.UTC(2024, 0, 1))
+        if (event?.t === "MESSAGE_CREATE") ids.push(event.d["id"] as string)
+      }
+    }
+    expect(ids.length).toBeGreaterThan(100)
+    expect(new Set(ids).size).toBe(ids.length)
+    // the worker sits between the time and the increment
+    expect(Traffic.snowflake(Traffic.discordEpoch + 1, 5, 3)).toBe(String((1n << 22n) | (3n << 12n) | 5n))
+  })
 })
