@@ -211,11 +211,12 @@ export const make = (
     })
     // known after the fetch above, which configured the limiter
     const { maxConcurrency } = yield* identifyLimiter.snapshot
+    const window = options.startupWindow ?? FleetOptions.startupWindowPerKey * maxConcurrency
     const starter: Starter.Starter = yield* Starter.make({
       ids,
       resumes: (id) => resume.has(id),
       rateLimitKey: (id) => id % maxConcurrency,
-      window: FifoSemaphore.make(options.startupWindow ?? FleetOptions.startupWindowPerKey * maxConcurrency),
+      window: FifoSemaphore.make(window, Math.ceil(window / maxConcurrency)),
       start: (shard, hooks) =>
         // checked above: the only option that changes since is a presence updatePresence checked
         Effect.flatMap(Effect.orDie(optionsOf(shard.id)), (resolved) =>

@@ -30,7 +30,9 @@ export interface FleetOptions extends Omit<SessionOptions, "shard" | "resume" | 
   readonly resume?: ReadonlyArray<ResumePoint> | undefined
   /**
    * How many shards may be connected and waiting to identify at once (default
-   * {@link startupWindowPerKey} per rate-limit key, from the identify limiter's `max_concurrency`).
+   * {@link startupWindowPerKey} per rate-limit key, from the identify limiter's `max_concurrency`),
+   * shared out evenly among the rate-limit keys (`ceil(startupWindow / max_concurrency)` each), so
+   * that one key's shards, which identify one per 5 s, never hold the places other keys could use.
    * A shard that has not started yet starts (its session is made) only when it is among them, a
    * shard about to identify anew opens its socket only then, and both leave them once Identify is
    * sent; resumes do not wait.

@@ -123,17 +123,20 @@ export const make = <R>(options: Options<R>): Effect.Effect<Starter, never, Scop
       session: sessionOf(index)
     }))
 
+    // a place in the window for the shard at `index`, given first to a shard whose key has none
+    const placeFor = (index: number) => window.permitFor(options.rateLimitKey(options.ids[index]!))
     // The window's permit, held in `held` while the session is made, goes to the session's first
     // identifying connection (released once its Identify is sent, or the connection ended first),
     // or is given back when the session ends before it connected. Later connections wait in line.
-    const hooksFor = (held: Scope.CloseableScope | undefined): Session.Hooks => {
-      if (held === undefined) return { onEnd: options.onEnd, admission: window.permit }
+    const hooksFor = (index: number, held: Scope.CloseableScope | undefined): Session.Hooks => {
+      const place = placeFor(index)
+      if (held === undefined) return { onEnd: options.onEnd, admission: place }
       const giveBack = Scope.close(held, Exit.void)
       let handedOver = false
       return {
         onEnd: (exit) => Effect.zipRight(giveBack, options.onEnd(exit)),
         admission: Effect.suspend(() => {
-          if (handedOver) return window.permit
+          if (handedOver) return place
           handedOver = true
           return Effect.flatMap(Effect.scope, (connection) => Scope.addFinalizer(connection, giveBack))
         })
@@ -151,12 +154,12 @@ export const make = <R>(options: Options<R>): Effect.Effect<Starter, never, Scop
         if (!resumes(index)) {
           held = yield* Scope.fork(places, ExecutionStrategy.sequential)
           const admitted = yield* Effect.raceFirst(
-            Effect.as(Scope.extend(window.permit, held), true),
+            Effect.as(Scope.extend(placeFor(index), held), true),
             Effect.as(Deferred.await(stopping), false)
           )
           if (!admitted) return yield* Effect.as(Scope.close(held, Exit.void), false)
         }
-        const session = yield* Scope.extend(options.start(shards[index]!, hooksFor(held)), sessions)
+        const session = yield* Scope.extend(options.start(shards[index]!, hooksFor(index, held)), sessions)
         started[index] = session
         const turn = turns.get(index)
         if (turn !== undefined) yield* Deferred.succeed(turn, session)

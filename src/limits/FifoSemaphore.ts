@@ -3,7 +3,10 @@
  *
  * Effect's `Semaphore` wakes every waiter on each release (they check again and wait again): a
  * thousand shards waiting to start would each wake a thousand times. Here a release hands its
- * permit straight to the first in line.
+ * permit straight to the first in line. A key (a rate-limit key) can hold at most `perKey` permits:
+ * its waiters past that wait for one of its own to be given back, letting later waiters of other
+ * keys go first, so that one key's shards, which go one at a time, never fill the permits while
+ * other keys' wait.
  *
  * @since 0.1.0
  */
@@ -23,46 +26,77 @@ import * as Scope from "effect/Scope"
 export interface FifoSemaphore {
   /** Runs `use` holding a permit, waiting in line for one first. */
   readonly withPermit: <A, E, R>(use: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
-  /** Holds a permit, waiting in line for one first, for as long as the current scope lives. */
-  readonly permit: Effect.Effect<void, never, Scope.Scope>
-  /** Permits free now. */
+  /**
+   * Holds a permit for `key`, waiting in line for one first, for as long as the current scope
+   * lives; a permit given back goes first to a waiter whose key holds none.
+   */
+  readonly permitFor: (key: number) => Effect.Effect<void, never, Scope.Scope>
+  /** Permits free now (a waiter whose key holds its most leaves one free). */
   readonly free: () => number
   /** Waiters in line now. */
   readonly waiting: () => number
 }
 
+// one in line, with the key it holds its permit for, if any
+interface Waiter {
+  readonly turn: Deferred.Deferred<void>
+  readonly key: number | undefined
+}
+
 /**
- * Creates a semaphore of `permits` permits.
+ * Creates a semaphore of `permits` permits, at most `perKey` (default all) held for one key.
  *
  * @since 0.1.0
  */
-export const make = (permits: number): FifoSemaphore => {
+export const make = (permits: number, perKey = permits): FifoSemaphore => {
   let free = permits
-  const line: Array<Deferred.Deferred<void>> = []
-
-  /** Gives a permit back: to the first in line, or to the semaphore. */
-  const handOn = (): void => {
-    const next = line.shift()
-    if (next === undefined) free++
-    else Deferred.unsafeDone(next, Exit.void)
+  const line: Array<Waiter> = []
+  // the permits each key holds (keys holding none are left out)
+  const held = new Map<number, number>()
+  const count = (key: number | undefined, by: 1 | -1): void => {
+    if (key === undefined) return
+    const now = (held.get(key) ?? 0) + by
+    if (now === 0) held.delete(key)
+    else held.set(key, now)
   }
-  const release = Effect.sync(handOn)
+  const mayTake = (key: number | undefined): boolean => key === undefined || (held.get(key) ?? 0) < perKey
 
-  /** Takes a permit, waiting with the interruptibility `restore` gives back. */
-  const acquire = (restore: <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>): Effect.Effect<void> =>
+  /** Gives a free permit to the first in line whose key may take one, if any. */
+  const handOn = (): void => {
+    const index = line.findIndex((waiter) => mayTake(waiter.key))
+    if (index < 0) return
+    free--
+    const [next] = line.splice(index, 1)
+    count(next!.key, 1)
+    Deferred.unsafeDone(next!.turn, Exit.void)
+  }
+  const release = (key: number | undefined) =>
+    Effect.sync(() => {
+      free++
+      count(key, -1)
+      handOn()
+    })
+
+  /** Takes a permit for `key`, waiting with the interruptibility `restore` gives back. */
+  const acquire = (
+    key: number | undefined,
+    restore: <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
+  ): Effect.Effect<void> =>
     Effect.suspend(() => {
-      if (free > 0) {
+      if (free > 0 && mayTake(key)) {
         free--
+        count(key, 1)
         return Effect.void
       }
-      const turn = Deferred.unsafeMake<void>(FiberId.none)
-      line.push(turn)
-      return restore(Deferred.await(turn)).pipe(
+      const waiter: Waiter = { turn: Deferred.unsafeMake<void>(FiberId.none), key }
+      line.push(waiter)
+      return restore(Deferred.await(waiter.turn)).pipe(
         Effect.onInterrupt(() =>
-          Effect.sync(() => {
-            const index = line.indexOf(turn)
-            if (index >= 0) line.splice(index, 1)
-            else handOn()
+          Effect.suspend(() => {
+            const index = line.indexOf(waiter)
+            if (index < 0) return release(key)
+            line.splice(index, 1)
+            return Effect.void
           })
         )
       )
@@ -70,9 +104,12 @@ export const make = (permits: number): FifoSemaphore => {
 
   return {
     withPermit: (use) =>
-      Effect.uninterruptibleMask((restore) => Effect.zipRight(acquire(restore), Effect.ensuring(restore(use), release))),
-    permit: Effect.flatMap(Effect.scope, (scope) =>
-      Effect.uninterruptibleMask((restore) => Effect.zipRight(acquire(restore), Scope.addFinalizer(scope, release)))),
+      Effect.uninterruptibleMask((restore) =>
+        Effect.zipRight(acquire(undefined, restore), Effect.ensuring(restore(use), release(undefined)))
+      ),
+    permitFor: (key) =>
+      Effect.flatMap(Effect.scope, (scope) =>
+        Effect.uninterruptibleMask((restore) => Effect.zipRight(acquire(key, restore), Scope.addFinalizer(scope, release(key))))),
     free: () => free,
     waiting: () => line.length
   }

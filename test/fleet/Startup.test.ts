@@ -1,5 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
+import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
+import * as Stream from "effect/Stream"
 import * as Fleet from "../../src/fleet/Fleet.ts"
 import { advance, configureLimiter, options, serve, startup, TestLayer, TestLayerWith } from "./harness.ts"
 
@@ -68,4 +70,30 @@ describe("Fleet startup", () => {
       yield* advance(12_000, 100)
       expect(served.identifies.map((identify) => [identify.shard, identify.at])).toEqual([[0, 0], [1, 5000], [2, 10_000]])
     }).pipe(Effect.provide(identifySendsLate)))
+
+  it.scoped("shards that identify anew after startup share the window out among the keys: 16 shards at max_concurrency 4, invalidated one key after another, identify again in 4 rounds (15 s)", () =>
+    Effect.gen(function*() {
+      yield* configureLimiter(4)
+      const served = yield* serve({ heartbeatInterval: 41_250 })
+      // no pause after op 9: the shards line up in the order op 9 came in
+      const fleet = yield* Fleet.make(options({ shardCount: 16, backoff: { afterInvalidSession: [0, 0] } }))
+      yield* Effect.forkScoped(Stream.runDrain(fleet.events))
+      yield* advance(20_000, 100)
+      expect(served.identifies).toHaveLength(16)
+      yield* advance(120_000, 1_000)
+      const invalidatedAt = yield* Clock.currentTimeMillis
+      // key 0's shards first, then key 1's...: with one window for all, key 0's four would fill it
+      for (const id of [0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15]) {
+        yield* served.peers.get(id)!.sendJson({ op: 9, d: false, s: null, t: null })
+        yield* advance(0)
+      }
+      yield* advance(60_000, 100)
+      const again = served.identifies.slice(16)
+      expect(again).toHaveLength(16)
+      // each key identifies its four shards 5 s apart, side by side with the other keys
+      for (let key = 0; key < 4; key++) {
+        expect(again.filter((identify) => identify.shard % 4 === key).map((identify) => identify.at - invalidatedAt))
+          .toEqual([0, 5_000, 10_000, 15_000])
+      }
+    }).pipe(Effect.provide(TestLayer)), 30_000)
 })

@@ -7,12 +7,12 @@ import * as Scope from "effect/Scope"
 import * as FifoSemaphore from "../../src/limits/FifoSemaphore.ts"
 import { settle } from "../settle.ts"
 
-/** Takes a permit in a scope of its own; returns the scope and the fiber that waited for it. */
-const enter = (semaphore: FifoSemaphore.FifoSemaphore, admitted: Array<string>, name: string) =>
+/** Takes a permit for `key` (by default one of its own) in a scope of its own; returns the scope and the fiber that waited for it. */
+const enter = (semaphore: FifoSemaphore.FifoSemaphore, admitted: Array<string>, name: string, key = name.charCodeAt(0)) =>
   Effect.gen(function*() {
     const scope = yield* Scope.make()
     const fiber = yield* Effect.fork(Effect.zipRight(
-      Scope.extend(semaphore.permit, scope),
+      Scope.extend(semaphore.permitFor(key), scope),
       Effect.sync(() => admitted.push(name))
     ))
     return { scope, fiber }
@@ -72,5 +72,34 @@ describe("FifoSemaphore", () => {
       expect(Option.isSome(yield* Fiber.poll(c.fiber))).toBe(true)
       yield* Scope.close(c.scope, Exit.void)
       expect([semaphore.free(), semaphore.waiting()]).toEqual([1, 0])
+    }))
+
+  it.effect("a key holds at most perKey permits: its waiters past that let later waiters of other keys go first, and go when one of their own is given back", () =>
+    Effect.gen(function*() {
+      const semaphore = FifoSemaphore.make(2, 1)
+      const admitted: Array<string> = []
+      const [a, b, c] = yield* Effect.forEach([["a", 0], ["b", 0], ["c", 1]] as const, ([name, key]) =>
+        enter(semaphore, admitted, name, key))
+      yield* settle
+      // b waits for key 0's permit although one was free; c, of key 1, took it
+      expect(admitted).toEqual(["a", "c"])
+      const [d, e] = yield* Effect.forEach([["d", 1], ["e", 0]] as const, ([name, key]) => enter(semaphore, admitted, name, key))
+      yield* settle
+      expect([semaphore.free(), semaphore.waiting()]).toEqual([0, 3])
+      // key 0's permit back: the first of key 0 in line, b, not d who came earlier than e
+      yield* Scope.close(a!.scope, Exit.void)
+      yield* settle
+      expect(admitted).toEqual(["a", "c", "b"])
+      yield* Scope.close(c!.scope, Exit.void)
+      yield* settle
+      expect(admitted).toEqual(["a", "c", "b", "d"])
+      // a permit handed to a waiter interrupted before it took it is key 0's no more
+      yield* Scope.close(b!.scope, Exit.void)
+      yield* Fiber.interrupt(e!.fiber)
+      const f = yield* enter(semaphore, admitted, "f", 0)
+      yield* settle
+      expect(admitted).toEqual(["a", "c", "b", "d", "f"])
+      for (const holder of [d!, f]) yield* Scope.close(holder.scope, Exit.void)
+      expect([semaphore.free(), semaphore.waiting()]).toEqual([2, 0])
     }))
 })
