@@ -96,7 +96,8 @@ export interface IdentifyLimiterOptions {
   readonly margin?: Duration.DurationInput
   /**
    * What `identify` does when the budget is used up: `fail` with `IdentifyBudgetExhausted`
-   * (default), or `wait` (logging a warning) until the budget refills.
+   * (default), or `wait` (logging a warning) until the budget refills, or a `configure` (a
+   * refreshed `GET /gateway/bot`) says it has room.
    */
   readonly onExhausted?: "fail" | "wait"
 }
@@ -173,6 +174,8 @@ export const make = (options: IdentifyLimiterOptions = {}): Effect.Effect<Contex
     let gates = new Map<number, Gate>()
     let inheritedLastAt: number | undefined
     let budget: Budget | undefined
+    // completed (and made anew) by each `configure`: an identify waiting for the budget looks again
+    let budgetChanged = Deferred.unsafeMake<void>(FiberId.none)
     // the bot it serves, once told
     let bot: string | undefined
 
@@ -219,9 +222,10 @@ export const make = (options: IdentifyLimiterOptions = {}): Effect.Effect<Contex
         const resetAfter = exhaustedFor(now)
         if (resetAfter !== undefined) {
           if (onExhausted === "fail") return Effect.fail(exhausted(shardId, resetAfter))
+          // until it refills, or a refreshed answer says how much is left
           return Effect.logWarning("identify budget exhausted: waiting for it to refill").pipe(
             Effect.annotateLogs({ shardId, resetAfter }),
-            Effect.zipRight(Effect.sleep(resetAfter)),
+            Effect.zipRight(detached(Effect.raceFirst(Effect.sleep(resetAfter), Deferred.await(budgetChanged)))),
             Effect.zipRight(awaitTurn(gate, shardId))
           )
         }
@@ -297,6 +301,8 @@ export const make = (options: IdentifyLimiterOptions = {}): Effect.Effect<Contex
           // told to be low still holds while a refreshed answer says it is
           const lowTold = budget !== undefined && budget.lowTold && limit.remaining <= lowBudget(limit.total)
           budget = { total: limit.total, remaining: limit.remaining, resetAt: now + limit.resetAfter, lowTold }
+          Deferred.unsafeDone(budgetChanged, Exit.void)
+          budgetChanged = Deferred.unsafeMake(FiberId.none)
           const next = Math.max(1, Math.floor(limit.maxConcurrency))
           if (next === maxConcurrency) return
           // New keys: each starts as if it had identified with the latest identify of any old key,

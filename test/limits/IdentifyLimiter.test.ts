@@ -233,6 +233,23 @@ describe("IdentifyLimiter", () => {
       expect((yield* limiter.snapshot).budget?.remaining).toBe(999)
     }))
 
+  it.effect("onExhausted: wait lets the identify go as soon as a refreshed answer says the budget has room, not when the old count would refill", () =>
+    Effect.gen(function*() {
+      const limiter = yield* IdentifyLimiter.make({ margin: 0, onExhausted: "wait" })
+      yield* limiter.configure(limits({ remaining: 0, resetAfter: day }))
+      const waiting = yield* Effect.fork(limiter.identify(0, () => Effect.void))
+      yield* TestClock.adjust("1 hour")
+      // an hourly refresh that still says none is left: it waits on
+      yield* limiter.configure(limits({ remaining: 0, resetAfter: day - 3_600_000 }))
+      yield* settle
+      expect(yield* isDone(waiting)).toBe(false)
+      yield* TestClock.adjust("1 hour")
+      // Discord counted fewer: 990 left
+      yield* limiter.configure(limits({ remaining: 990, resetAfter: day - 7_200_000 }))
+      yield* Fiber.join(waiting)
+      expect((yield* limiter.snapshot).budget?.remaining).toBe(989)
+    }))
+
   it.effect("a shard waiting in line for its key stops at once when interrupted, without holding up the others", () =>
     Effect.gen(function*() {
       const limiter = yield* IdentifyLimiter.make({ margin: 0 })
