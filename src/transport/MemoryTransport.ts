@@ -102,7 +102,8 @@ export interface MemoryPeer {
   readonly takeAll: Effect.Effect<Chunk.Chunk<OutgoingFrame>>
   /**
    * Says Hello with a heartbeat interval of `interval` ms (default 41250) and returns the client's
-   * first payload that is not a heartbeat, parsed: its Identify (op 2) or Resume (op 6).
+   * first payload that is not a heartbeat, parsed: its Identify (op 2) or Resume (op 6). JSON
+   * only: an ETF session's Hello and payloads are the test's to encode and decode.
    */
   readonly handshake: (interval?: number) => Effect.Effect<Payload, ConnectionEnded>
   /**
