@@ -79,7 +79,8 @@ export interface Fleet {
   readonly await: Effect.Effect<void, Session.SessionError>
   /**
    * Op 3 on every shard that has started and not ended (one stopped through `shard(id)`, or
-   * ending meanwhile, is left out); those that start later identify with it.
+   * ending meanwhile, is left out); those that start later identify with it. Given up on (the
+   * caller interrupted), it is forgotten where it had not gone out yet.
    */
   readonly updatePresence: (presence: Commands.Presence) => Effect.Effect<void, Commands.InvalidCommand>
   /** Op 4 on the guild's shard. */
@@ -324,14 +325,20 @@ export const make = (
           yield* Commands.encode(Commands.presenceUpdate(update), shared.encoding)
           // checked with the longest shard number: every shard's Identify can carry it
           yield* SessionOptions.withPresence({ ...shared, shard: [shardCount - 1, shardCount] }, update)
-          // the shards that start from now on identify with it
+          // the shards that start from now on identify with it, unless the caller gives up (and no
+          // later update changed it since)
+          const before = shared.presence
           shared = { ...shared, presence: update }
           // a shard that ends meanwhile is left out, as one that ended before
           yield* Effect.forEach(
             live(),
             (session) => Effect.catchTag(session.updatePresence(update), "SessionClosed", () => Effect.void),
             { concurrency: "unbounded", discard: true }
-          )
+          ).pipe(Effect.onInterrupt(() =>
+            Effect.sync(() => {
+              if (shared.presence === update) shared = { ...shared, presence: before }
+            })
+          ))
         }),
       updateVoiceState: (voice) =>
         checked(Commands.voiceStateUpdate(voice), Effect.flatMap(sessionFor(voice.guild_id), (session) => session.updateVoiceState(voice))),

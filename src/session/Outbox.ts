@@ -45,9 +45,10 @@ export interface Writer<R> {
 export interface Outbox {
   /**
    * Queues an encoded command and waits until it was written to a socket (handed to TCP, not
-   * acknowledged by Discord). Interrupting the wait withdraws the command if it was not written yet.
+   * acknowledged by Discord). Interrupting the wait withdraws the command if it was not written
+   * yet, and then calls `onWithdrawn`.
    */
-  readonly submit: (op: number, payload: string | Uint8Array) => Effect.Effect<void>
+  readonly submit: (op: number, payload: string | Uint8Array, onWithdrawn?: () => void) => Effect.Effect<void>
   /**
    * Hands the queued commands, and those to come, to a ready connection's writer for as long as
    * the current scope (the connection's) lives.
@@ -131,21 +132,24 @@ export const make = (report: (depth: number) => Effect.Effect<void>): Effect.Eff
       })
     // a command whose caller gave up: out of the queue, or, taken by a writer and not written,
     // no longer carried over (no writer may be left to drop it, and the depth would count it)
-    const withdraw = (lane: Lane, pending: Pending) =>
+    const withdraw = (lane: Lane, pending: Pending, onWithdrawn: (() => void) | undefined) =>
       Effect.suspend(() => {
         const at = lane.waiting.indexOf(pending)
         if (at >= 0) lane.waiting.splice(at, 1)
         if (lane.carried === pending) lane.carried = undefined
-        return Deferred.interrupt(pending.sent)
+        // false when it was written just before
+        return Effect.map(Deferred.interrupt(pending.sent), (withdrawn) => {
+          if (withdrawn) onWithdrawn?.()
+        })
       })
 
-    const submit = (op: number, payload: string | Uint8Array): Effect.Effect<void> =>
+    const submit = (op: number, payload: string | Uint8Array, onWithdrawn?: () => void): Effect.Effect<void> =>
       Effect.flatMap(Deferred.make<void>(), (sent) => {
         const lane = op === Opcode.PresenceUpdate ? presence : other
         const pending: Pending = { payload, sent }
         lane.waiting.push(pending)
         return Effect.zipRight(depth, wake(lane)).pipe(
-          Effect.zipRight(Effect.onInterrupt(Deferred.await(sent), () => withdraw(lane, pending))),
+          Effect.zipRight(Effect.onInterrupt(Deferred.await(sent), () => withdraw(lane, pending, onWithdrawn))),
           Effect.ensuring(depth)
         )
       })

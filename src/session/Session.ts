@@ -115,7 +115,11 @@ export interface Session {
    * before their own effect returns), fails with a fatal error.
    */
   readonly await: Effect.Effect<void, SessionError>
-  /** Op 3. Waits for a ready connection, then for the send and presence limits. */
+  /**
+   * Op 3. Waits for a ready connection, then for the send and presence limits. A new session
+   * identifies with the presence set last, from the call on; given up on (the caller interrupted)
+   * before it went out, it is forgotten.
+   */
   readonly updatePresence: (presence: Commands.Presence) => Effect.Effect<void, Commands.InvalidCommand | SessionClosed>
   /** Op 4. */
   readonly updateVoiceState: (
@@ -523,8 +527,11 @@ export const makeWith = (
         )
       )
     // a command waits for a ready connection
-    const send = (command: Commands.UserCommand, payload: string | Uint8Array): Effect.Effect<void, SessionClosed> =>
-      detached(untilEnded(outbox.submit(Commands.opcode(command), payload)))
+    const send = (
+      command: Commands.UserCommand,
+      payload: string | Uint8Array,
+      onWithdrawn?: () => void
+    ): Effect.Effect<void, SessionClosed> => detached(untilEnded(outbox.submit(Commands.opcode(command), payload, onWithdrawn)))
     const submit = (command: Commands.UserCommand): Effect.Effect<void, Commands.InvalidCommand | SessionClosed> =>
       Effect.flatMap(Commands.encode(command, resolved.encoding), (payload) => send(command, payload))
 
@@ -563,8 +570,13 @@ export const makeWith = (
         const command = Commands.presenceUpdate(presence)
         return Effect.flatMap(Commands.encode(command, resolved.encoding), (payload) =>
           Effect.flatMap(SessionOptions.withPresence(identifying, presence), (next) => {
+            const before = identifying
             identifying = next
-            return send(command, payload)
+            // given up before it went out: the next Identify shows what it showed before (unless
+            // a later update changed it since)
+            return send(command, payload, () => {
+              if (identifying === next) identifying = before
+            })
           }))
       },
       updateVoiceState: (voice) => submit(Commands.voiceStateUpdate(voice)),

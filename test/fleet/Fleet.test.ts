@@ -260,6 +260,24 @@ describe("Fleet", () => {
       expect(yield* Fiber.join(third)).toBe(yield* fleet.shard(2))
     }).pipe(Effect.provide(TestLayer)))
 
+  it.scoped("updatePresence given up on is forgotten where it had not gone out: the shards still to identify identify without it", () =>
+    Effect.gen(function*() {
+      yield* configureLimiter(1)
+      const served = yield* serve()
+      const fleet = yield* Fleet.make(options({ shardCount: 3, startupWindow: 1 }))
+      yield* advance(500)
+      // shard 0 READY, shard 1 connected and waiting to identify, shard 2 queued
+      const idle = { since: null, activities: [], status: "idle", afk: false } as const
+      const gaveUp = yield* Effect.fork(Effect.timeout(fleet.updatePresence(idle), "100 millis"))
+      yield* advance(100)
+      expect((yield* Effect.flip(Fiber.join(gaveUp)))._tag).toBe("TimeoutException")
+      yield* advance(5_000 * 2)
+      expect(served.identifies.map(({ presence, shard }) => [shard, presence])).toEqual([[0, undefined], [1, undefined], [2, undefined]])
+      // shard 0's went out before the caller gave up
+      const presences = (shard: number) => (served.commands.get(shard) ?? []).filter((payload) => payload.op === 3).map((payload) => payload.d)
+      expect([presences(0), presences(1), presences(2)]).toEqual([[idle], [], []])
+    }).pipe(Effect.provide(TestLayer)))
+
   it.scoped("updatePresence refuses a presence the Identify of a shard still to start could not carry, and keeps nothing of it", () =>
     Effect.gen(function*() {
       yield* configureLimiter(1)

@@ -368,6 +368,30 @@ describe("Session", () => {
       expect([first.op, first.d["presence"]]).toEqual([2, watching])
     }).pipe(Effect.provide(TestLayer)))
 
+  it.scoped("a presence update given up on before it went out is forgotten: the next session identifies with the presence before it; one that went out is kept", () =>
+    Effect.gen(function*() {
+      const { peer, session } = yield* readySession({ backoff: { afterInvalidSession: ["1 second", "1 second"] } }, 3_600_000)
+      const watching = { since: null, activities: [{ name: "the gateway", type: 3 }], status: "online" as const, afk: false }
+      const idle = { since: null, activities: [], status: "idle" as const, afk: true }
+      yield* Effect.fork(session.updatePresence(watching))
+      expect((yield* receiveOp(peer, 3)).d).toEqual(watching)
+      // the gateway invalidates the session: the next update waits for a new ready connection, and its caller gives up
+      yield* peer.sendJson({ op: 9, d: false, s: null, t: null })
+      yield* settle
+      const gaveUp = yield* Effect.fork(Effect.timeout(session.updatePresence(idle), "500 millis"))
+      yield* TestClock.adjust("500 millis")
+      expect((yield* Effect.flip(Fiber.join(gaveUp)))._tag).toBe("TimeoutException")
+      const again = yield* Effect.fork(acceptAndHello(3_600_000))
+      yield* TestClock.adjust("5 seconds")
+      const { first, peer: next } = yield* Fiber.join(again)
+      expect([first.op, first.d["presence"]]).toEqual([2, watching])
+      yield* next.sendJson(ready(1, "session-2"))
+      yield* settle
+      // and it is not sent on the new connection either
+      yield* TestClock.adjust("1 minute")
+      expect(Chunk.toArray(yield* next.takeAll).filter((frame) => typeof frame === "string" && frame.includes("\"op\":3"))).toEqual([])
+    }).pipe(Effect.provide(TestLayer)))
+
   it.scoped("a gateway that answers every Identify with op 9 gets them further and further apart, not one per spacing", () =>
     Effect.gen(function*() {
       yield* Session.make(options({ timeouts: { hello: "1 hour" } }))
