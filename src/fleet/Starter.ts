@@ -123,7 +123,7 @@ export const make = <R>(options: Options<R>): Effect.Effect<Starter, never, Scop
       session: sessionOf(index)
     }))
 
-    // a place in the window for the shard at `index`, given first to a shard whose key has none
+    // a place in the window for the shard at `index`, within its rate-limit key's share
     const placeFor = (index: number) => window.permitFor(options.rateLimitKey(options.ids[index]!))
     // The window's permit, held in `held` while the session is made, goes to the session's first
     // identifying connection (released once its Identify is sent, or the connection ended first),

@@ -28,7 +28,8 @@ export interface FifoSemaphore {
   readonly withPermit: <A, E, R>(use: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
   /**
    * Holds a permit for `key`, waiting in line for one first, for as long as the current scope
-   * lives; a permit given back goes first to a waiter whose key holds none.
+   * lives; while `key` holds its `perKey` permits, it waits for one of them, and later waiters of
+   * other keys go first.
    */
   readonly permitFor: (key: number) => Effect.Effect<void, never, Scope.Scope>
   /** Permits free now (a waiter whose key holds its most leaves one free). */
