@@ -79,7 +79,8 @@ export interface Fleet {
   readonly await: Effect.Effect<void, Session.SessionError>
   /**
    * Op 3 on every shard that has started and not ended (one stopped through `shard(id)`, or
-   * ending meanwhile, is left out); those that start later identify with it. Given up on (the
+   * ending meanwhile, is left out); those that start later identify with it (or, resuming, get it
+   * once ready). Given up on (the
    * caller interrupted), it is forgotten where it had not gone out yet.
    */
   readonly updatePresence: (presence: Commands.Presence) => Effect.Effect<void, Commands.InvalidCommand>
@@ -210,6 +211,16 @@ export const make = (
           onIn()
         })
     })
+    // A session's Identify carries the presence it was made with; one resumed keeps the presence
+    // its gateway session had. The latest `updatePresence` is sent to a session made with another
+    // (an update came while it was being made), or resumed since an update: once, when it is ready.
+    const initialPresence = shared.presence
+    const tellPresence = (session: Session.Session, resolved: SessionOptions.ResolvedOptions) =>
+      Effect.suspend(() => {
+        const latest = shared.presence
+        const missed = latest !== resolved.presence || (resolved.resume !== undefined && latest !== initialPresence)
+        return latest === undefined || !missed ? Effect.void : Effect.asVoid(Effect.forkScoped(Effect.ignore(session.updatePresence(latest))))
+      })
     // known after the fetch above, which configured the limiter
     const { maxConcurrency } = yield* identifyLimiter.snapshot
     const window = options.startupWindow ?? FleetOptions.startupWindowPerKey * maxConcurrency
@@ -221,13 +232,16 @@ export const make = (
       start: (shard, hooks) =>
         // checked above: the only option that changes since is a presence updatePresence checked
         Effect.flatMap(Effect.orDie(optionsOf(shard.id)), (resolved) =>
-          Session.makeWith(resolved, {
-            ...hooks,
-            onEnd: (exit) => Effect.zipRight(Effect.sync(() => ended.add(shard.id)), hooks.onEnd?.(exit) ?? Effect.void),
-            deliver: deliverOf(shard),
-            heartbeats,
-            outage: outage.of(shard.id)
-          })),
+          Effect.tap(
+            Session.makeWith(resolved, {
+              ...hooks,
+              onEnd: (exit) => Effect.zipRight(Effect.sync(() => ended.add(shard.id)), hooks.onEnd?.(exit) ?? Effect.void),
+              deliver: deliverOf(shard),
+              heartbeats,
+              outage: outage.of(shard.id)
+            }),
+            (session) => tellPresence(session, resolved)
+          )),
       // the first fatal error reaches `events` at once, before the other shards are stopped
       onEnd: (exit) => Effect.zipRight(Exit.isFailure(exit) ? merged.done(exit) : Effect.void, ending.onEnd(exit)),
       onAbandon: () =>

@@ -278,6 +278,24 @@ describe("Fleet", () => {
       expect([presences(0), presences(1), presences(2)]).toEqual([[idle], [], []])
     }).pipe(Effect.provide(TestLayer)))
 
+  it.scoped("updatePresence right after make reaches every shard, also one whose session was being made at that moment", () =>
+    Effect.gen(function*() {
+      yield* configureLimiter(1)
+      const served = yield* serve()
+      const count = 24
+      const resume = Array.from({ length: count }, (_, id) => ({ sessionId: `session-${id}`, sequence: 1, resumeGatewayUrl: resumeUrl, shard: [id, count] as const }))
+      const idle = { since: null, activities: [], status: "idle", afk: false } as const
+      // the starting fiber yields every few steps, so the update can come while a session is being made
+      yield* Effect.gen(function*() {
+        const fleet = yield* Fleet.make(options({ shardCount: count, resume }))
+        for (let i = 0; i < 30; i++) yield* Effect.yieldNow()
+        yield* Effect.fork(fleet.updatePresence(idle))
+      }).pipe(Effect.withMaxOpsBeforeYield(16))
+      yield* advance(2_000)
+      const presences = (shard: number) => (served.commands.get(shard) ?? []).filter((payload) => payload.op === 3)
+      expect(Array.from({ length: count }, (_, shard) => presences(shard).length).filter((sent) => sent === 0)).toEqual([])
+    }).pipe(Effect.provide(TestLayer)))
+
   it.scoped("updatePresence refuses a presence the Identify of a shard still to start could not carry, and keeps nothing of it", () =>
     Effect.gen(function*() {
       yield* configureLimiter(1)
