@@ -80,8 +80,7 @@ export interface Fleet {
   /**
    * Op 3 on every shard that has started and not ended (one stopped through `shard(id)`, or
    * ending meanwhile, is left out); those that start later identify with it (or, resuming, get it
-   * once ready). Given up on (the
-   * caller interrupted), it is forgotten where it had not gone out yet.
+   * once ready). Given up on (the caller interrupted), it is forgotten where it had not gone out.
    */
   readonly updatePresence: (presence: Commands.Presence) => Effect.Effect<void, Commands.InvalidCommand>
   /** Op 4 on the guild's shard. */
