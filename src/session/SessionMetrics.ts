@@ -57,7 +57,8 @@ export const identifyWait = Metric.histogram(
 )
 
 /**
- * Commands waiting to be sent, tagged `shard`.
+ * Commands waiting to be sent, tagged `shard`: of every session of that shard number in the
+ * process (two bots' shard 0 add up).
  *
  * @since 0.1.0
  */
@@ -80,7 +81,7 @@ export interface SessionMetrics {
   readonly reconnect: (reason: string) => Effect.Effect<void>
   /** Records an identify wait. */
   readonly identifyWait: (ms: number) => Effect.Effect<void>
-  /** Records how many commands wait to be sent. */
+  /** Records how many of the session's commands wait to be sent (its share of the shard's gauge). */
   readonly queueDepth: (depth: number) => Effect.Effect<void>
 }
 
@@ -116,11 +117,19 @@ const tagsOf = (type: string) => {
 export const make = (shard: number): SessionMetrics => {
   const shardLabel = MetricLabel.make("shard", String(shard))
   const shardTags = [shardLabel]
+  const queued = Metric.taggedWithLabels(sendQueueDepth, shardTags)
+  // what this session added to the gauge: it moves the gauge by its own changes only
+  let depthAdded = 0
   return {
     event: (type) => events.unsafeUpdate(1, tagsOf(type)),
     latency: (ms) => heartbeatLatency.unsafeUpdate(ms, shardTags),
     reconnect: (reason) => Metric.increment(Metric.taggedWithLabels(reconnects, [shardLabel, MetricLabel.make("reason", reason)])),
     identifyWait: (ms) => Metric.update(identifyWait, ms),
-    queueDepth: (depth) => Metric.set(Metric.taggedWithLabels(sendQueueDepth, shardTags), depth)
+    queueDepth: (depth) =>
+      Effect.suspend(() => {
+        const change = depth - depthAdded
+        depthAdded = depth
+        return change === 0 ? Effect.void : Metric.incrementBy(queued, change)
+      })
   }
 }

@@ -23,6 +23,24 @@ const counterOf = (metric: typeof SessionMetrics.events, labels: ReadonlyArray<M
   Effect.map(Metric.value(Metric.taggedWithLabels(metric, labels)), (state) => state.count)
 
 describe("SessionMetrics", () => {
+  it.effect("the send queue gauge adds up the sessions of one shard number (two bots in one process), each moving it by its own changes", () =>
+    Effect.gen(function*() {
+      // a shard number no other test uses: its series starts empty
+      const depth = Effect.map(
+        Metric.value(Metric.taggedWithLabels(SessionMetrics.sendQueueDepth, [MetricLabel.make("shard", "4093")])),
+        (state) => state.value
+      )
+      const [botA, botB] = [SessionMetrics.make(4093), SessionMetrics.make(4093)]
+      yield* botA.queueDepth(2)
+      yield* botB.queueDepth(1)
+      expect(yield* depth).toBe(3)
+      // bot A's commands went out: bot B's one still waits
+      yield* botA.queueDepth(0)
+      expect(yield* depth).toBe(1)
+      yield* botB.queueDepth(0)
+      expect(yield* depth).toBe(0)
+    }))
+
   it.scoped("counts events by type, heartbeat latency, reconnects by reason and identify waits", () =>
     Effect.gen(function*() {
       // the counters without a shard tag are shared by every session of the process
