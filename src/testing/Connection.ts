@@ -13,6 +13,7 @@ import type { WebSocket } from "ws"
 import type * as Compress from "../codec/Compress.ts"
 import type { EncodingName } from "../codec/Encoding.ts"
 import * as Etf from "../codec/Etf.ts"
+import { printable } from "../internal/printable.ts"
 import { CloseCode } from "../protocol/CloseCode.ts"
 import * as Intents from "../protocol/Intents.ts"
 import { show } from "../protocol/internal/schema.ts"
@@ -357,7 +358,9 @@ export class Connection implements Outlet {
   }
 
   /** Records a breach by this connection; with `closeCode`, closes for it. */
-  violate(kind: Log.ViolationKind, detail: string, closeCode?: number, closeReason?: string): void {
+  violate(kind: Log.ViolationKind, text: string, closeCode?: number, closeReason?: string): void {
+    // it may quote what the client sent: no control character of it reaches a log or a terminal
+    const detail = printable(text)
     this.host.recorder.violation({ at: this.host.now(), connection: this.id, kind, detail, closeCode })
     this.host.warn(`gateway rule broken: ${kind}`, { connection: this.id, detail })
     if (closeCode !== undefined) this.close(closeCode, closeReason ?? detail.slice(0, 120))

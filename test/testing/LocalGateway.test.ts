@@ -1,12 +1,15 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
+import * as HashMap from "effect/HashMap"
+import * as Logger from "effect/Logger"
 import * as Redacted from "effect/Redacted"
 import { type AddressInfo, createServer } from "node:net"
 import { CloseCode } from "../../src/protocol/CloseCode.ts"
 import * as Intents from "../../src/protocol/Intents.ts"
 import * as LocalGateway from "../../src/testing/LocalGateway.ts"
 import { shardOf } from "../../src/testing/Rules.ts"
+import { anyControl } from "../controls.ts"
 import { connect, dispatch, hello } from "./rawClient.ts"
 import type { RawClient } from "./rawClient.ts"
 
@@ -325,6 +328,24 @@ describe("LocalGateway rules", () => {
       expect(log.connections[0]).toMatchObject({ closedBy: "server", closeCode: code })
     })
 
+  it.scopedLive("what a client sent is quoted in a breach's detail and warning with no control character in it", () => {
+    // each line with its annotations
+    const lines: Array<string> = []
+    const layer = Logger.replace(
+      Logger.defaultLogger,
+      Logger.make(({ annotations, message }) => void lines.push([String(message), ...HashMap.values(annotations)].join(" ")))
+    )
+    return Effect.gen(function*() {
+      const gateway = yield* gatewayWith({ guilds: 0 })
+      // ESC [2J (clear the screen) and ESC ]0;...BEL (retitle the terminal), percent-encoded
+      const client = yield* connect(`${gateway.url}/?v=%1B%5B2J%1B%5D0%3Bowned%07&encoding=json`)
+      expect((yield* client.closed).code).toBe(CloseCode.InvalidApiVersion)
+      const [violation] = yield* gateway.violations
+      expect(violation?.detail).toBe("v=\\u001b[2J\\u001b]0;owned\\u0007")
+      expect(lines).toContainEqual(expect.stringMatching(/^gateway rule broken: InvalidApiVersion .*v=/))
+      expect(lines.filter((line) => anyControl.test(line))).toEqual([])
+    }).pipe(Effect.provide(layer))
+  })
   it.scopedLive("v other than 10 closes 4012", () => breach(() => Effect.void, CloseCode.InvalidApiVersion, "InvalidApiVersion", { url: "?v=9&encoding=json" }))
   it.scopedLive("an unknown encoding closes 4002", () => breach(() => Effect.void, CloseCode.DecodeError, "InvalidEncoding", { url: "?v=10&encoding=xml" }))
   it.scopedLive("unknown opcode closes 4001", () => breach((c) => c.send({ op: 5, d: null }), CloseCode.UnknownOpcode, "UnknownOpcode"))
