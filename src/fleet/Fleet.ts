@@ -378,7 +378,11 @@ export const make = (
           detached
         ),
       disconnect: (timeout) => Effect.map(stopAll((session) => session.disconnect(timeout)), Arr.getSomes),
-      end: (timeout) => Effect.asVoid(stopAll((session) => session.end(timeout)))
+      end: (timeout) =>
+        Effect.zipRight(
+          Effect.logInfo(`ending every shard's session (close 1000)`),
+          Effect.asVoid(stopAll((session) => session.end(timeout)))
+        )
     } satisfies Fleet
   }).pipe(Effect.annotateLogs({ component: "Fleet" }))
 

@@ -464,10 +464,10 @@ export const makeWith = (
       // while a stop waited for its close wins); made here, not by the stop's caller, who may give
       // up waiting
       return Effect.gen(function*() {
-        yield* transition(
-          SessionState.Disconnected(),
-          Exit.isFailure(outcome) ? Reasons.Fatal({ message: fatalMessage(outcome.cause) }) : Reasons.Disconnect()
-        )
+        const fatal = Exit.isFailure(outcome) ? fatalMessage(outcome.cause) : undefined
+        // an operator learns it even when the program reads neither `events` nor `await`
+        if (fatal !== undefined) yield* Effect.logError(`the session ended for good: ${fatal}`)
+        yield* transition(SessionState.Disconnected(), fatal !== undefined ? Reasons.Fatal({ message: fatal }) : Reasons.Disconnect())
         yield* current.end
         yield* outage.ended
         if (events !== undefined) yield* events.done(outcome)
@@ -493,7 +493,7 @@ export const makeWith = (
           return Effect.gen(function*() {
             if (first) {
               endRequested = finalClose
-              if (finalClose) yield* Effect.logInfo("ending the session (close 1000)")
+              if (finalClose) yield* Effect.logDebug("ending the session (close 1000)")
               const wasOpen = yield* active.close(finalClose ? 1000 : CloseCode.ResumableClose)
               if (!wasOpen) return yield* Fiber.interrupt(fiber)
             }

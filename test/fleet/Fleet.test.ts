@@ -5,6 +5,8 @@ import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
+import * as Logger from "effect/Logger"
+import * as LogLevel from "effect/LogLevel"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Scope from "effect/Scope"
@@ -14,6 +16,7 @@ import * as FleetOptions from "../../src/fleet/FleetOptions.ts"
 import type { ShardStatus } from "../../src/fleet/ShardStatus.ts"
 import * as IdentifyLimiter from "../../src/limits/IdentifyLimiter.ts"
 import * as MemoryTransport from "../../src/transport/MemoryTransport.ts"
+import { captured } from "../logLines.ts"
 import {
   advance,
   configureLimiter,
@@ -135,14 +138,17 @@ describe("Fleet", () => {
       expect((yield* fleet.disconnect()).map((point) => [point.shard[0], point.sequence])).toEqual([[0, 1]])
     }).pipe(Effect.provide(TestLayer)))
 
-  it.scoped("end closes every shard with 1000 and ends the fleet", () =>
-    Effect.gen(function*() {
-      const { fleet, served } = yield* readyFleet(2)
+  it.scoped("end closes every shard with 1000 and ends the fleet, in one Info line for all of them", () => {
+    const { layer, lines } = captured()
+    return Effect.gen(function*() {
+      const { fleet, served } = yield* readyFleet(3)
       yield* fleet.end()
       yield* fleet.await
       for (const peer of served.peers.values()) expect((yield* peer.closed).code).toBe(1000)
       expect(yield* fleet.disconnect()).toEqual([])
-    }).pipe(Effect.provide(TestLayer)))
+      expect(lines.filter((line) => line.includes("close 1000"))).toEqual(["INFO ending every shard's session (close 1000)"])
+    }).pipe(Effect.provide(layer), Logger.withMinimumLogLevel(LogLevel.Info), Effect.provide(TestLayer))
+  })
 
   it.scoped("reports each shard's status, transitions and event rate", () =>
     Effect.gen(function*() {

@@ -25,6 +25,7 @@ import * as SessionOptions from "../../src/session/SessionOptions.ts"
 import { describeReason, Reason } from "../../src/session/SessionState.ts"
 import * as EventBuffer from "../../src/stream/EventBuffer.ts"
 import * as MemoryTransport from "../../src/transport/MemoryTransport.ts"
+import { captured } from "../logLines.ts"
 import {
   acceptAndHello,
   dispatch,
@@ -870,8 +871,9 @@ describe("Session", () => {
     )
   })
 
-  it.scoped("fails with a typed error naming the code on a fatal close, without reconnecting", () =>
-    Effect.gen(function*() {
+  it.scoped("fails with a typed error naming the code on a fatal close, without reconnecting, and logs it once at Error", () => {
+    const { layer, lines } = captured()
+    return Effect.gen(function*() {
       const gateway = yield* MemoryTransport.MemoryGateway
       const session = yield* Session.make(options())
       const { peer } = yield* acceptAndHello()
@@ -883,7 +885,11 @@ describe("Session", () => {
       expect(streamed._tag === "Left" && streamed.left._tag).toBe("FatalClose")
       yield* TestClock.adjust("10 minutes")
       expect((yield* gateway.attempts).length).toBe(1)
-    }).pipe(Effect.provide(TestLayer)))
+      expect(lines.filter((line) => line.startsWith("ERROR"))).toEqual([
+        `ERROR the session ended for good: ${result._tag === "Left" && result.left.message}`
+      ])
+    }).pipe(Effect.provide(layer), Effect.provide(TestLayer))
+  })
 
   for (const [code, expected] of [[4000, "resume"], [4008, "resume"], [4009, "identify"], [4007, "identify"], [4003, "identify"]] as const) {
     it.scoped(`after close ${code} it ${expected === "resume" ? "resumes at the resume URL" : "identifies at the gateway URL"}`, () =>
