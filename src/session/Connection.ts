@@ -124,8 +124,8 @@ export interface Outcome {
   /** Whether it got as far as sending Identify or Resume. */
   readonly authenticated: boolean
   /**
-   * How many events a Resume's replay brought, those the `events` option leaves out included (it may
-   * end before RESUMED, the program being slow).
+   * How many events a Resume's replay brought, those the `events` option leaves out and one still
+   * waiting for room included (it may end before RESUMED, the program being slow).
    */
   readonly replayed: number
   /** Whether it stayed ready for `backoff.stableAfter` (the backoff starts over). */
@@ -357,7 +357,6 @@ export const run = (ctx: Context, url: string, mode: Protocol.Mode): Effect.Effe
         return Effect.zipRight(keepResumeEncrypted(step.resumeGatewayUrl), onReady(Reason.Ready({ sessionId: step.sessionId })))
       }
       if (step._tag === "Resumed") return onReady(Reason.Resumed({ replayed }))
-      countReplayed()
       return undefined
     }
 
@@ -377,6 +376,9 @@ export const run = (ctx: Context, url: string, mode: Protocol.Mode): Effect.Effe
           case "Emit":
           case "Ready":
           case "Resumed": {
+            // counted as it arrives: one held back by a full buffer past the ready timeout still
+            // says the gateway answered the Resume
+            if (step._tag === "Emit") countReplayed()
             const wanted = ctx.options.events === undefined || ctx.options.events.has(step.event.t)
             // an unwanted event (decoded all the same: no readable header, or an encoding without
             // one, or one the session needs) is counted and observed, never delivered

@@ -661,6 +661,43 @@ describe("Session", () => {
       })
     ))))
 
+  it.scoped("a replay a slow program holds back past the ready timeout is no failed Resume: the session keeps resuming, and never identifies anew", () =>
+    Effect.gen(function*() {
+      const session = yield* Session.make(options({ bufferSize: 1, timeouts: { hello: "1 hour" } }))
+      const got: Array<number> = []
+      // a program busy with each event for an hour
+      yield* Effect.forkScoped(Stream.runForEach(session.events, (event) =>
+        Effect.zipRight(Effect.sync(() => got.push(event.sequence)), Effect.sleep("1 hour"))))
+      const { peer } = yield* acceptAndHello(3_600_000)
+      yield* peer.sendJson(ready())
+      yield* settle
+      // READY taken; event 2 fills the buffer; the connection drops
+      yield* peer.sendJson(dispatch(2, "MESSAGE_CREATE", {}))
+      yield* settle
+      yield* peer.drop
+      yield* settle
+      // every Resume is answered with the replay (3-5) and RESUMED; the reader waits with event 3
+      const firstOps: Array<number> = []
+      yield* Effect.forkScoped(Effect.forever(Effect.gen(function*() {
+        const { first, peer: next } = yield* acceptAndHello(3_600_000)
+        firstOps.push(first.op)
+        if (first.op !== 6) return
+        for (let s = (first.d["seq"] as number) + 1; s <= 5; s++) yield* next.sendJson(dispatch(s, "MESSAGE_CREATE", {}))
+        yield* next.sendJson(dispatch(6, "RESUMED", {}))
+      })))
+      for (let i = 0; i < 60; i++) {
+        yield* TestClock.adjust("5 seconds")
+        yield* settle
+      }
+      expect(got).toEqual([1])
+      // ended by the ready timeout, again and again: each time a Resume, never an Identify
+      expect(firstOps.length).toBeGreaterThanOrEqual(4)
+      expect(firstOps.filter((op) => op !== 6)).toEqual([])
+      const stopping = yield* Effect.fork(session.disconnect())
+      yield* TestClock.adjust("10 seconds")
+      expect(Option.map(yield* Fiber.join(stopping), (point) => point.sequence)).toEqual(Option.some(2))
+    }).pipe(Effect.withRandom(Random.fixed([0.5])), Effect.provide(TestLayer)))
+
   it.scoped("the ready timeout ends a connection whose reader waits for room, and the event it held is not counted", () =>
     Effect.gen(function*() {
       const session = yield* Session.make(options({
