@@ -57,10 +57,12 @@ export class Tracker {
 
   /**
    * The reader goes on. The ACKs it reads next measure no round trip: they may have waited unread
-   * for as long as the program took.
+   * for as long as the program took; and the beat awaiting its ACK is given until the next one, its
+   * ACK maybe still unread behind the events the reader has yet to go through.
    */
   resume(): void {
     this.waiting = false
+    this.awaiting = false
     this.sentAt.length = 0
   }
 

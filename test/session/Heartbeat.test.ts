@@ -41,4 +41,15 @@ describe("Heartbeat.Tracker", () => {
     expect(tracker.acked(11_030)).toBe(true)
     expect(tracker.latency).toBe(30)
   })
+
+  it("a beat out when the reader paused is no zombie at the first tick after it goes on (its ACK may still sit unread); the beat after is checked again", () => {
+    const tracker = new Heartbeat.Tracker()
+    tracker.sent(1000, true)
+    tracker.pause()
+    tracker.resume()
+    // the next tick comes before the reader got to the ACK queued behind the events
+    expect(tracker.isZombie).toBe(false)
+    tracker.sent(42_250, true)
+    expect(tracker.isZombie).toBe(true)
+  })
 })
