@@ -92,7 +92,9 @@ export const make = <A, E>(capacity: number): Effect.Effect<EventBuffer<A, E>> =
       })
     return {
       sink: { unsafeOffer, offer },
-      stream: Released.fromTakeAll(mailbox.takeAll, admit),
+      // admitted before each take too: a consumer interrupted between its take and `admit` leaves
+      // the next run of the stream an empty buffer with events waiting for room
+      stream: Released.fromTakeAll(Effect.zipRight(Effect.sync(admit), mailbox.takeAll), admit),
       done: (exit) =>
         Effect.suspend(() => {
           open = false
