@@ -211,13 +211,19 @@ export const make = (
         })
     })
     // A session's Identify carries the presence it was made with; one resumed keeps the presence
-    // its gateway session had. The latest `updatePresence` is sent to a session made with another
-    // (an update came while it was being made), or resumed since an update: once, when it is ready.
+    // its gateway session had. Once a session is running (`updatePresence` reaches it from then
+    // on), the latest update is sent to it if it was made with another (an update came while it was
+    // being made), or resumed since an update: once, when it is ready.
     const initialPresence = shared.presence
-    const tellPresence = (session: Session.Session, resolved: SessionOptions.ResolvedOptions) =>
+    const madeWith = new Map<number, Commands.Presence | undefined>()
+    // whether a shard was made with the latest update's presence: then it is not forgotten
+    let presenceCarried = false
+    const tellPresence = (shard: Starter.Shard, session: Session.Session) =>
       Effect.suspend(() => {
+        const made = madeWith.get(shard.id)
+        madeWith.delete(shard.id)
         const latest = shared.presence
-        const missed = latest !== resolved.presence || (resolved.resume !== undefined && latest !== initialPresence)
+        const missed = latest !== made || (resume.has(shard.id) && latest !== initialPresence)
         return latest === undefined || !missed ? Effect.void : Effect.asVoid(Effect.forkScoped(Effect.ignore(session.updatePresence(latest))))
       })
     // known after the fetch above, which configured the limiter
@@ -230,17 +236,18 @@ export const make = (
       window: FifoSemaphore.make(window, Math.ceil(window / maxConcurrency)),
       start: (shard, hooks) =>
         // checked above: the only option that changes since is a presence updatePresence checked
-        Effect.flatMap(Effect.orDie(optionsOf(shard.id)), (resolved) =>
-          Effect.tap(
-            Session.makeWith(resolved, {
-              ...hooks,
-              onEnd: (exit) => Effect.zipRight(Effect.sync(() => ended.add(shard.id)), hooks.onEnd?.(exit) ?? Effect.void),
-              deliver: deliverOf(shard),
-              heartbeats,
-              outage: outage.of(shard.id)
-            }),
-            (session) => tellPresence(session, resolved)
-          )),
+        Effect.flatMap(Effect.orDie(optionsOf(shard.id)), (resolved) => {
+          madeWith.set(shard.id, resolved.presence)
+          presenceCarried = true
+          return Session.makeWith(resolved, {
+            ...hooks,
+            onEnd: (exit) => Effect.zipRight(Effect.sync(() => ended.add(shard.id)), hooks.onEnd?.(exit) ?? Effect.void),
+            deliver: deliverOf(shard),
+            heartbeats,
+            outage: outage.of(shard.id)
+          })
+        }),
+      onStarted: tellPresence,
       // the first fatal error reaches `events` at once, before the other shards are stopped
       onEnd: (exit) => Effect.zipRight(Exit.isFailure(exit) ? merged.done(exit) : Effect.void, ending.onEnd(exit)),
       onAbandon: () =>
@@ -338,10 +345,11 @@ export const make = (
           yield* Commands.encode(Commands.presenceUpdate(update), shared.encoding)
           // checked with the longest shard number: every shard's Identify can carry it
           yield* SessionOptions.withPresence({ ...shared, shard: [shardCount - 1, shardCount] }, update)
-          // the shards that start from now on identify with it, unless the caller gives up (and no
-          // later update changed it since)
+          // the shards that start from now on identify with it, unless the caller gives up before
+          // any did (and no later update changed it since)
           const before = shared.presence
           shared = { ...shared, presence: update }
+          presenceCarried = false
           // a shard that ends meanwhile is left out, as one that ended before
           yield* Effect.forEach(
             live(),
@@ -349,7 +357,7 @@ export const make = (
             { concurrency: "unbounded", discard: true }
           ).pipe(Effect.onInterrupt(() =>
             Effect.sync(() => {
-              if (shared.presence === update) shared = { ...shared, presence: before }
+              if (shared.presence === update && !presenceCarried) shared = { ...shared, presence: before }
             })
           ))
         }),

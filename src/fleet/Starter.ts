@@ -68,6 +68,8 @@ export interface Options<R> {
   readonly window: FifoSemaphore.FifoSemaphore
   /** Makes the session of `shard`, with these hooks, in the fleet's scope. */
   readonly start: (shard: Shard, hooks: Session.Hooks) => Effect.Effect<Session.Session, never, Scope.Scope | R>
+  /** Runs, in the fleet's scope, once `shard`'s session is made and `current` gives it. */
+  readonly onStarted: (shard: Shard, session: Session.Session) => Effect.Effect<void, never, Scope.Scope>
   /** Reports every session's end. */
   readonly onEnd: (exit: Exit.Exit<void, Session.SessionError>) => Effect.Effect<void>
   /** A shard that will never start: the fleet counts it as ended. */
@@ -161,6 +163,7 @@ export const make = <R>(options: Options<R>): Effect.Effect<Starter, never, Scop
         }
         const session = yield* Scope.extend(options.start(shards[index]!, hooksFor(index, held)), sessions)
         started[index] = session
+        yield* Scope.extend(options.onStarted(shards[index]!, session), sessions)
         const turn = turns.get(index)
         if (turn !== undefined) yield* Deferred.succeed(turn, session)
         return true

@@ -321,6 +321,8 @@ export const makeWith = (
     // what a fresh Identify says: the options, with the presence `updatePresence` set last, so a
     // new session shows what the old one showed
     let identifying = resolved
+    // what the latest Identify carried: an update it carried has gone out
+    let carried = resolved
     const encodeTrusted = (command: Commands.Command): string | Uint8Array =>
       Either.getOrThrowWith(Commands.encode(command, resolved.encoding), (error) => error)
 
@@ -355,7 +357,10 @@ export const makeWith = (
       },
       metrics,
       skips: skipsOf(resolved.events, members),
-      identify: () => encodeTrusted(SessionOptions.identifyCommand(identifying)),
+      identify: () => {
+        carried = identifying
+        return encodeTrusted(SessionOptions.identifyCommand(identifying))
+      },
       resume: (remembered) =>
         encodeTrusted(Commands.resume({ token: resolved.token, session_id: remembered.sessionId!, seq: remembered.sequence ?? 0 })),
       heartbeat: (sequence) => encodeTrusted(Commands.heartbeat(sequence))
@@ -572,10 +577,10 @@ export const makeWith = (
           Effect.flatMap(SessionOptions.withPresence(identifying, presence), (next) => {
             const before = identifying
             identifying = next
-            // given up before it went out: the next Identify shows what it showed before (unless
-            // a later update changed it since)
+            // given up before it went out (in op 3 or an Identify): the next Identify shows what
+            // it showed before (unless a later update changed it since)
             return send(command, payload, () => {
-              if (identifying === next) identifying = before
+              if (identifying === next && carried !== next) identifying = before
             })
           }))
       },

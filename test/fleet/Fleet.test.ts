@@ -284,22 +284,48 @@ describe("Fleet", () => {
       expect([presences(0), presences(1), presences(2)]).toEqual([[idle], [], []])
     }).pipe(Effect.provide(TestLayer)))
 
-  it.scoped("updatePresence right after make reaches every shard, also one whose session was being made at that moment", () =>
+  it.scoped("updatePresence reaches every shard that resumes, made before it, while it is made, or after it, whatever the moment", () =>
+    Effect.gen(function*() {
+      // the shards that never got the presence, by the scheduler turns between make and the update
+      const missedAt: Array<[turns: number, shards: Array<number>]> = []
+      for (let turns = 0; turns < 30; turns++) {
+        yield* Effect.scoped(Effect.gen(function*() {
+          yield* configureLimiter(1)
+          const served = yield* serve()
+          const count = 3
+          const resume = Array.from({ length: count }, (_, id) => ({ sessionId: `session-${id}`, sequence: 1, resumeGatewayUrl: resumeUrl, shard: [id, count] as const }))
+          const idle = { since: null, activities: [], status: "idle", afk: false } as const
+          // the starting fiber yields every few steps, so the update comes at every point of a shard's start
+          yield* Effect.gen(function*() {
+            const fleet = yield* Fleet.make(options({ shardCount: count, resume }))
+            for (let i = 0; i < turns; i++) yield* Effect.yieldNow()
+            yield* Effect.fork(fleet.updatePresence(idle))
+          }).pipe(Effect.withMaxOpsBeforeYield(16))
+          yield* advance(2_000)
+          const missed = Array.from({ length: count }, (_, shard) => shard)
+            .filter((shard) => !(served.commands.get(shard) ?? []).some((payload) => payload.op === 3))
+          if (missed.length > 0) missedAt.push([turns, missed])
+        }).pipe(Effect.provide(TestLayer)))
+      }
+      expect(missedAt).toEqual([])
+    }), 60_000)
+
+  it.scoped("updatePresence given up on after a shard was made with it is kept for the shards made later, as that shard's Identify carries it", () =>
     Effect.gen(function*() {
       yield* configureLimiter(1)
       const served = yield* serve()
-      const count = 24
-      const resume = Array.from({ length: count }, (_, id) => ({ sessionId: `session-${id}`, sequence: 1, resumeGatewayUrl: resumeUrl, shard: [id, count] as const }))
+      const fleet = yield* Fleet.make(options({ shardCount: 4, startupWindow: 1 }))
+      yield* advance(500)
+      // shard 0 READY spends its five presence updates per 20 s: the next one waits there
+      const shard0 = yield* fleet.shard(0)
+      for (let i = 0; i < 5; i++) yield* shard0.updatePresence({ since: null, activities: [], status: "online", afk: false })
       const idle = { since: null, activities: [], status: "idle", afk: false } as const
-      // the starting fiber yields every few steps, so the update can come while a session is being made
-      yield* Effect.gen(function*() {
-        const fleet = yield* Fleet.make(options({ shardCount: count, resume }))
-        for (let i = 0; i < 30; i++) yield* Effect.yieldNow()
-        yield* Effect.fork(fleet.updatePresence(idle))
-      }).pipe(Effect.withMaxOpsBeforeYield(16))
-      yield* advance(2_000)
-      const presences = (shard: number) => (served.commands.get(shard) ?? []).filter((payload) => payload.op === 3)
-      expect(Array.from({ length: count }, (_, shard) => presences(shard).length).filter((sent) => sent === 0)).toEqual([])
+      const gaveUp = yield* Effect.fork(Effect.timeout(fleet.updatePresence(idle), "6 seconds"))
+      // shard 1 identifies at 5 s, which makes shard 2, with the update; then the caller gives up
+      yield* advance(6_000, 100)
+      expect((yield* Effect.flip(Fiber.join(gaveUp)))._tag).toBe("TimeoutException")
+      yield* advance(10_000)
+      expect(served.identifies.map(({ presence, shard }) => [shard, presence])).toEqual([[0, undefined], [1, idle], [2, idle], [3, idle]])
     }).pipe(Effect.provide(TestLayer)))
 
   it.scoped("updatePresence refuses a presence the Identify of a shard still to start could not carry, and keeps nothing of it", () =>

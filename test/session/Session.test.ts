@@ -393,6 +393,30 @@ describe("Session", () => {
       expect(Chunk.toArray(yield* next.takeAll).filter((frame) => typeof frame === "string" && frame.includes("\"op\":3"))).toEqual([])
     }).pipe(Effect.provide(TestLayer)))
 
+  it.scoped("a presence update given up on after an Identify carried it has gone out: the next Identify still shows it", () =>
+    Effect.gen(function*() {
+      const { peer, session } = yield* readySession({ backoff: { afterInvalidSession: ["1 second", "1 second"] } }, 3_600_000)
+      const watching = { since: null, activities: [{ name: "the gateway", type: 3 }], status: "online" as const, afk: false }
+      // the gateway session ends; the update is made while no connection is ready
+      yield* peer.sendJson({ op: 9, d: false, s: null, t: null })
+      yield* settle
+      const update = yield* Effect.fork(session.updatePresence(watching))
+      yield* settle
+      const next = yield* Effect.fork(acceptAndHello(3_600_000))
+      yield* TestClock.adjust("6 seconds")
+      const second = yield* Fiber.join(next)
+      expect([second.first.op, second.first.d["presence"]]).toEqual([2, watching])
+      // given up before READY, its op 3 not written: the gateway shows it all the same
+      yield* Fiber.interrupt(update)
+      yield* second.peer.sendJson(ready(1, "session-2"))
+      yield* settle
+      yield* second.peer.sendJson({ op: 9, d: false, s: null, t: null })
+      const again = yield* Effect.fork(acceptAndHello(3_600_000))
+      yield* TestClock.adjust("6 seconds")
+      const third = yield* Fiber.join(again)
+      expect([third.first.op, third.first.d["presence"]]).toEqual([2, watching])
+    }).pipe(Effect.provide(TestLayer)))
+
   it.scoped("a gateway that answers every Identify with op 9 gets them further and further apart, not one per spacing", () =>
     Effect.gen(function*() {
       yield* Session.make(options({ timeouts: { hello: "1 hour" } }))
