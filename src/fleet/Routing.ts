@@ -7,13 +7,11 @@ import * as Data from "effect/Data"
 import { isSnowflake as snowflakeRule, show } from "../protocol/internal/schema.ts"
 
 /**
- * The shard of a guild: `(guild_id >> 22) % shardCount`. DMs and guild-less commands
- * (`null`/`undefined`) belong to shard 0. `guildId` must be a snowflake: see {@link isSnowflake}.
+ * The shard of a guild: `(guild_id >> 22) % shardCount` (see `protocol/Sharding.ts`).
  *
  * @since 0.1.0
  */
-export const shardOf = (guildId: string | bigint | null | undefined, shardCount: number): number =>
-  guildId === null || guildId === undefined ? 0 : Number((BigInt(guildId) >> 22n) % BigInt(shardCount))
+export { shardOf } from "../protocol/Sharding.ts"
 
 /**
  * Whether `id` is a snowflake: a decimal string of at most 20 digits that fits in 64 bits (the

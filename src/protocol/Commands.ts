@@ -400,6 +400,22 @@ export type ControlCommand = Identify | Resume | Heartbeat
 export type UserCommand = Exclude<Command, ControlCommand>
 
 /**
+ * The guilds a command is about (those its shard must hold): none for a presence update.
+ *
+ * @since 0.1.0
+ */
+export const guildIds = (command: UserCommand): ReadonlyArray<string> => {
+  switch (command._tag) {
+    case "PresenceUpdate":
+      return []
+    case "RequestSoundboardSounds":
+      return command.guild_ids
+    default:
+      return [command.guild_id]
+  }
+}
+
+/**
  * Whether `command` is Identify, Resume or Heartbeat.
  *
  * @since 0.1.0

@@ -28,6 +28,7 @@ import { IdentifyLimiter } from "../limits/IdentifyLimiter.ts"
 import * as CloseCode from "../protocol/CloseCode.ts"
 import * as Commands from "../protocol/Commands.ts"
 import type { GatewayEvent } from "../protocol/Event.ts"
+import { shardOf } from "../protocol/Sharding.ts"
 import * as EventBuffer from "../stream/EventBuffer.ts"
 import * as Latest from "../stream/Latest.ts"
 import { GatewayTransport } from "../transport/GatewayTransport.ts"
@@ -537,8 +538,27 @@ export const makeWith = (
       payload: string | Uint8Array,
       onWithdrawn?: () => void
     ): Effect.Effect<void, SessionClosed> => detached(untilEnded(outbox.submit(Commands.opcode(command), payload, onWithdrawn)))
+    // a command about a guild another shard holds would get no answer: refused at once
+    const onThisShard = (command: Commands.UserCommand): Effect.Effect<void, Commands.InvalidCommand> => {
+      const [id, count] = resolved.shard
+      for (const guildId of Commands.guildIds(command)) {
+        const holder = shardOf(guildId, count)
+        if (holder === id) continue
+        return Effect.fail(
+          new Commands.InvalidCommand({
+            reason: "Invalid",
+            command: command._tag,
+            message: `${command._tag}: guild ${guildId} is on shard ${holder} of ${count}, not on this session's shard ${id}`
+          })
+        )
+      }
+      return Effect.void
+    }
     const submit = (command: Commands.UserCommand): Effect.Effect<void, Commands.InvalidCommand | SessionClosed> =>
-      Effect.flatMap(Commands.encode(command, resolved.encoding), (payload) => send(command, payload))
+      Effect.flatMap(
+        Commands.encode(command, resolved.encoding),
+        (payload) => Effect.zipRight(onThisShard(command), send(command, payload))
+      )
 
     // a nonce is never used twice by a session (its count), nor likely by another (the random part)
     let memberRequests = 0
@@ -548,6 +568,7 @@ export const makeWith = (
         const command = Commands.requestGuildMembers({ ...request, nonce })
         return Effect.gen(function*() {
           const payload = yield* Commands.encode(command, resolved.encoding)
+          yield* onThisShard(command)
           yield* MemberRequests.checkIntents(request, resolved.intents)
           const answer = yield* members.register(nonce, request.guild_id)
           // the timeout counts from the request: a request made while no connection is ready

@@ -417,6 +417,28 @@ describe("Session", () => {
       expect([third.first.op, third.first.d["presence"]]).toEqual([2, watching])
     }).pipe(Effect.provide(TestLayer)))
 
+  it.scoped("a command about a guild another shard holds is refused at once with InvalidCommand, not left to time out", () =>
+    Effect.gen(function*() {
+      const { peer, session } = yield* readySession({ shard: [1, 2], intents: Intents.Guilds | Intents.GuildMembers }, 3_600_000)
+      // (id >> 22) % 2: 4242 is on shard 0, (1 << 22) | 4242 on shard 1
+      const [elsewhere, here] = ["4242", String((1n << 22n) | 4242n)]
+      const refusals = [
+        yield* Effect.flip(session.requestGuildMembers({ guild_id: elsewhere, query: "", limit: 0 })),
+        yield* Effect.flip(session.updateVoiceState({ guild_id: elsewhere, channel_id: null, self_mute: false, self_deaf: false })),
+        yield* Effect.flip(session.requestSoundboardSounds([here, elsewhere])),
+        yield* Effect.flip(session.requestChannelInfo({ guild_id: elsewhere, fields: ["status"] }))
+      ]
+      expect(refusals.map((error) => [error._tag, error.message])).toEqual(
+        ["RequestGuildMembers", "VoiceStateUpdate", "RequestSoundboardSounds", "RequestChannelInfo"].map((tag) => [
+          "InvalidCommand",
+          `${tag}: guild 4242 is on shard 0 of 2, not on this session's shard 1`
+        ])
+      )
+      // nothing went out; the guild this shard holds goes
+      yield* session.requestChannelInfo({ guild_id: here, fields: ["status"] })
+      expect((yield* receiveOp(peer, 43)).d).toEqual({ guild_id: here, fields: ["status"] })
+    }).pipe(Effect.provide(TestLayer)))
+
   it.scoped("a gateway that answers every Identify with op 9 gets them further and further apart, not one per spacing", () =>
     Effect.gen(function*() {
       yield* Session.make(options({ timeouts: { hello: "1 hour" } }))
