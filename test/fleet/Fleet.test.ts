@@ -28,9 +28,17 @@ import {
   resumeUrl,
   secret,
   serve,
+  type Served,
   TestLayer,
   TestLayerWith
 } from "./harness.ts"
+
+/** The presence the tests update to. */
+const idle = { since: null, activities: [], status: "idle", afk: false } as const
+
+/** The presence updates (op 3) shard `shard` sent, their data. */
+const presencesSent = (served: Served, shard: number) =>
+  (served.commands.get(shard) ?? []).filter((payload) => payload.op === 3).map((payload) => payload.d)
 
 /** A fleet of `count` shards, all READY (max_concurrency = count, so all at once). */
 const readyFleet = (count: number, overrides: Parameters<typeof options>[0] = {}) =>
@@ -252,7 +260,6 @@ describe("Fleet", () => {
         [2, "Disconnected", "Queued"]
       ])
       const third = yield* Effect.fork(fleet.shard(2))
-      const idle = { since: null, activities: [], status: "idle", afk: false } as const
       // sent to the shards that run (shard 1, not READY yet, also identifies with it, and gets
       // it once READY), kept for those that start later
       const presence = yield* Effect.fork(fleet.updatePresence(idle))
@@ -261,8 +268,7 @@ describe("Fleet", () => {
       yield* advance(5_000 * 2)
       yield* Fiber.join(presence)
       expect(served.identifies.map(({ presence, shard }) => [shard, presence])).toEqual([[0, undefined], [1, idle], [2, idle]])
-      const presences = (shard: number) => (served.commands.get(shard) ?? []).filter((payload) => payload.op === 3).map((payload) => payload.d)
-      expect([presences(0), presences(1), presences(2)]).toEqual([[idle], [idle], []])
+      expect([presencesSent(served, 0), presencesSent(served, 1), presencesSent(served, 2)]).toEqual([[idle], [idle], []])
       expect(yield* Fiber.join(third)).toBe(yield* fleet.shard(2))
     }).pipe(Effect.provide(TestLayer)))
 
@@ -273,15 +279,13 @@ describe("Fleet", () => {
       const fleet = yield* Fleet.make(options({ shardCount: 3, startupWindow: 1 }))
       yield* advance(500)
       // shard 0 READY, shard 1 connected and waiting to identify, shard 2 queued
-      const idle = { since: null, activities: [], status: "idle", afk: false } as const
       const gaveUp = yield* Effect.fork(Effect.timeout(fleet.updatePresence(idle), "100 millis"))
       yield* advance(100)
       expect((yield* Effect.flip(Fiber.join(gaveUp)))._tag).toBe("TimeoutException")
       yield* advance(5_000 * 2)
       expect(served.identifies.map(({ presence, shard }) => [shard, presence])).toEqual([[0, undefined], [1, undefined], [2, undefined]])
       // shard 0's went out before the caller gave up
-      const presences = (shard: number) => (served.commands.get(shard) ?? []).filter((payload) => payload.op === 3).map((payload) => payload.d)
-      expect([presences(0), presences(1), presences(2)]).toEqual([[idle], [], []])
+      expect([presencesSent(served, 0), presencesSent(served, 1), presencesSent(served, 2)]).toEqual([[idle], [], []])
     }).pipe(Effect.provide(TestLayer)))
 
   it.scoped("updatePresence reaches every shard that resumes, made before it, while it is made, or after it, whatever the moment", () =>
@@ -294,7 +298,6 @@ describe("Fleet", () => {
           const served = yield* serve()
           const count = 3
           const resume = Array.from({ length: count }, (_, id) => ({ sessionId: `session-${id}`, sequence: 1, resumeGatewayUrl: resumeUrl, shard: [id, count] as const }))
-          const idle = { since: null, activities: [], status: "idle", afk: false } as const
           // the starting fiber yields every few steps, so the update comes at every point of a shard's start
           yield* Effect.gen(function*() {
             const fleet = yield* Fleet.make(options({ shardCount: count, resume }))
@@ -303,7 +306,7 @@ describe("Fleet", () => {
           }).pipe(Effect.withMaxOpsBeforeYield(16))
           yield* advance(2_000)
           const missed = Array.from({ length: count }, (_, shard) => shard)
-            .filter((shard) => !(served.commands.get(shard) ?? []).some((payload) => payload.op === 3))
+            .filter((shard) => presencesSent(served, shard).length === 0)
           if (missed.length > 0) missedAt.push([turns, missed])
         }).pipe(Effect.provide(TestLayer)))
       }
@@ -319,7 +322,6 @@ describe("Fleet", () => {
       // shard 0 READY spends its five presence updates per 20 s: the next one waits there
       const shard0 = yield* fleet.shard(0)
       for (let i = 0; i < 5; i++) yield* shard0.updatePresence({ since: null, activities: [], status: "online", afk: false })
-      const idle = { since: null, activities: [], status: "idle", afk: false } as const
       const gaveUp = yield* Effect.fork(Effect.timeout(fleet.updatePresence(idle), "6 seconds"))
       // shard 1 identifies at 5 s, which makes shard 2, with the update; then the caller gives up
       yield* advance(6_000, 100)
@@ -340,7 +342,7 @@ describe("Fleet", () => {
       expect([refused._tag, refused._tag === "InvalidCommand" && refused.reason]).toEqual(["InvalidCommand", "TooLarge"])
       yield* advance(5_000 * 2)
       expect(served.identifies.map(({ presence, shard }) => [shard, presence])).toEqual([[0, undefined], [1, undefined], [2, undefined]])
-      expect([0, 1, 2].flatMap((shard) => (served.commands.get(shard) ?? []).filter((payload) => payload.op === 3))).toEqual([])
+      expect([0, 1, 2].flatMap((shard) => presencesSent(served, shard))).toEqual([])
     }).pipe(Effect.provide(TestLayer)))
 
   it.scoped("stopped before every shard started: the queued ones never start, and the fleet ends", () =>
@@ -514,7 +516,6 @@ describe("Fleet", () => {
       // an operator takes shard 1 out; the fleet goes on with 0 and 2
       yield* (yield* fleet.shard(1)).disconnect()
       yield* advance(100)
-      const idle = { since: null, activities: [], status: "idle", afk: false } as const
       yield* fleet.updatePresence(idle)
       yield* advance(100)
       expect([sent(0, 3), sent(1, 3), sent(2, 3)].map((list) => list.length)).toEqual([1, 0, 1])
