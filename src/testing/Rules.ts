@@ -245,12 +245,12 @@ export const validShard = (
 }
 
 /**
- * The shard a guild lives on: `(guild_id >> 22) % shard_count`.
+ * The shard a guild lives on: `(guild_id >> 22) % shard_count` (the client's rule,
+ * `protocol/Sharding.ts`).
  *
  * @since 0.1.0
  */
-export const shardOf = (guildId: string, shardCount: number): number =>
-  Number((BigInt(guildId) >> 22n) % BigInt(shardCount))
+export { shardOf } from "../protocol/Sharding.ts"
 
 /**
  * The daily identify budget of `/gateway/bot`'s `session_start_limit`: `total` identifies per
