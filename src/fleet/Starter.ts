@@ -130,8 +130,7 @@ export const make = <R>(options: Options<R>): Effect.Effect<Starter, never, Scop
     // The window's permit, held in `held` while the session is made, goes to the session's first
     // identifying connection (released once its Identify is sent, or the connection ended first),
     // or is given back when the session ends before it connected. Later connections wait in line.
-    const hooksFor = (index: number, held: Scope.CloseableScope | undefined): Session.Hooks => {
-      const place = placeFor(index)
+    const hooksFor = (place: Effect.Effect<void, never, Scope.Scope>, held: Scope.CloseableScope | undefined): Session.Hooks => {
       if (held === undefined) return { onEnd: options.onEnd, admission: place }
       const giveBack = Scope.close(held, Exit.void)
       let handedOver = false
@@ -152,18 +151,20 @@ export const make = <R>(options: Options<R>): Effect.Effect<Starter, never, Scop
     const stopping = yield* Deferred.make<void>()
     const startOne = (index: number): Effect.Effect<boolean, never, R> =>
       Effect.gen(function*() {
+        const shard = shards[index]!
+        const place = placeFor(index)
         let held: Scope.CloseableScope | undefined
         if (!resumes(index)) {
           held = yield* Scope.fork(places, ExecutionStrategy.sequential)
           const admitted = yield* Effect.raceFirst(
-            Effect.as(Scope.extend(placeFor(index), held), true),
+            Effect.as(Scope.extend(place, held), true),
             Effect.as(Deferred.await(stopping), false)
           )
           if (!admitted) return yield* Effect.as(Scope.close(held, Exit.void), false)
         }
-        const session = yield* Scope.extend(options.start(shards[index]!, hooksFor(index, held)), sessions)
+        const session = yield* Scope.extend(options.start(shard, hooksFor(place, held)), sessions)
         started[index] = session
-        yield* Scope.extend(options.onStarted(shards[index]!, session), sessions)
+        yield* Scope.extend(options.onStarted(shard, session), sessions)
         const turn = turns.get(index)
         if (turn !== undefined) yield* Deferred.succeed(turn, session)
         return true
