@@ -40,6 +40,19 @@ const idle = { since: null, activities: [], status: "idle", afk: false } as cons
 const presencesSent = (served: Served, shard: number) =>
   (served.commands.get(shard) ?? []).filter((payload) => payload.op === 3).map((payload) => payload.d)
 
+/**
+ * A fleet of `count` shards at max_concurrency 1 and a startup window of one, 500 ms in: shard 0
+ * READY, shard 1 connected and waiting for its turn to identify (at 5 s), the others queued.
+ */
+const startingFleet = (count: number, overrides: Parameters<typeof options>[0] = {}) =>
+  Effect.gen(function*() {
+    yield* configureLimiter(1)
+    const served = yield* serve()
+    const fleet = yield* Fleet.make(options({ shardCount: count, startupWindow: 1, ...overrides }))
+    yield* advance(500)
+    return { fleet, served }
+  })
+
 /** A fleet of `count` shards, all READY (max_concurrency = count, so all at once). */
 const readyFleet = (count: number, overrides: Parameters<typeof options>[0] = {}) =>
   Effect.gen(function*() {
@@ -249,10 +262,7 @@ describe("Fleet", () => {
 
   it.scoped("starts a shard only at its turn: until then it is queued, `shard` waits for it, and it identifies with the latest presence", () =>
     Effect.gen(function*() {
-      yield* configureLimiter(1)
-      const served = yield* serve()
-      const fleet = yield* Fleet.make(options({ shardCount: 3, startupWindow: 1 }))
-      yield* advance(500)
+      const { fleet, served } = yield* startingFleet(3)
       // shard 0 is READY, shard 1 took its place in the window, shard 2 waits for its turn
       expect((yield* fleet.status).map((line) => [line.shard, line.state._tag, line.reason._tag])).toEqual([
         [0, "Connected", "Ready"],
@@ -274,10 +284,7 @@ describe("Fleet", () => {
 
   it.scoped("updatePresence given up on is forgotten where it had not gone out: the shards still to identify identify without it", () =>
     Effect.gen(function*() {
-      yield* configureLimiter(1)
-      const served = yield* serve()
-      const fleet = yield* Fleet.make(options({ shardCount: 3, startupWindow: 1 }))
-      yield* advance(500)
+      const { fleet, served } = yield* startingFleet(3)
       // shard 0 READY, shard 1 connected and waiting to identify, shard 2 queued
       const gaveUp = yield* Effect.fork(Effect.timeout(fleet.updatePresence(idle), "100 millis"))
       yield* advance(100)
@@ -315,10 +322,7 @@ describe("Fleet", () => {
 
   it.scoped("updatePresence given up on after a shard was made with it is kept for the shards made later, as that shard's Identify carries it", () =>
     Effect.gen(function*() {
-      yield* configureLimiter(1)
-      const served = yield* serve()
-      const fleet = yield* Fleet.make(options({ shardCount: 4, startupWindow: 1 }))
-      yield* advance(500)
+      const { fleet, served } = yield* startingFleet(4)
       // shard 0 READY spends its five presence updates per 20 s: the next one waits there
       const shard0 = yield* fleet.shard(0)
       for (let i = 0; i < 5; i++) yield* shard0.updatePresence({ since: null, activities: [], status: "online", afk: false })
@@ -332,10 +336,7 @@ describe("Fleet", () => {
 
   it.scoped("updatePresence refuses a presence the Identify of a shard still to start could not carry, and keeps nothing of it", () =>
     Effect.gen(function*() {
-      yield* configureLimiter(1)
-      const served = yield* serve()
-      const fleet = yield* Fleet.make(options({ shardCount: 3, startupWindow: 1 }))
-      yield* advance(500)
+      const { fleet, served } = yield* startingFleet(3)
       // fits a Presence Update, not an Identify
       const long = { since: null, activities: [{ name: "x".repeat(3950), type: 0 }], status: "online", afk: false } as const
       const refused = yield* Effect.flip(fleet.updatePresence(long))
@@ -348,10 +349,7 @@ describe("Fleet", () => {
   it.scoped("stopped before every shard started: the queued ones never start, and the fleet ends", () =>
     Effect.gen(function*() {
       const gateway = yield* MemoryTransport.MemoryGateway
-      yield* configureLimiter(1)
-      yield* serve()
-      const fleet = yield* Fleet.make(options({ shardCount: 3, startupWindow: 1 }))
-      yield* advance(500)
+      const { fleet } = yield* startingFleet(3)
       // a program waiting for a shard that will now never start is told so
       const waiting = yield* Effect.fork(fleet.shard(2))
       yield* advance(100)
@@ -473,10 +471,7 @@ describe("Fleet", () => {
 
   it.scoped("statusChanges of a shard waiting for its turn: Queued first, then its session's transitions once it starts", () =>
     Effect.gen(function*() {
-      yield* configureLimiter(1)
-      yield* serve()
-      const fleet = yield* Fleet.make(options({ shardCount: 3, startupWindow: 1 }))
-      yield* advance(500)
+      const { fleet } = yield* startingFleet(3)
       expect((yield* fleet.shard(0)).shard).toEqual([0, 3])
       const seen: Array<ShardStatus> = []
       yield* Effect.forkScoped(Stream.runForEach(
@@ -533,10 +528,7 @@ describe("Fleet", () => {
 
   it.scoped("a member request for a shard still waiting to start times out the members timeout after the request, not after the start", () =>
     Effect.gen(function*() {
-      yield* configureLimiter(1)
-      yield* serve()
-      const fleet = yield* Fleet.make(options({ shardCount: 3, startupWindow: 1, intents: 513 | 2 }))
-      yield* advance(500)
+      const { fleet } = yield* startingFleet(3, { intents: 513 | 2 })
       expect((yield* fleet.status).map((line) => line.reason._tag)).toEqual(["Ready", "Hello", "Queued"])
       // shard 2 starts about 10 s from now; the gateway never answers the request
       const request = yield* Effect.fork(Effect.flip(fleet.requestGuildMembers({ guild_id: guildOn(2, 3), query: "", limit: 0 })))
@@ -550,11 +542,8 @@ describe("Fleet", () => {
 
   it.scoped("a command that breaks a rule fails at once with InvalidCommand, also for a shard still waiting to start", () =>
     Effect.gen(function*() {
-      yield* configureLimiter(1)
-      yield* serve()
       // intents 513: no GuildMembers; shard 2 starts about 10 s from now
-      const fleet = yield* Fleet.make(options({ shardCount: 3, startupWindow: 1, intents: 513 }))
-      yield* advance(500)
+      const { fleet } = yield* startingFleet(3, { intents: 513 })
       const guild = guildOn(2, 3)
       const refused = yield* Effect.fork(Effect.all([
         fleet.updateVoiceState({ guild_id: guild, channel_id: "not-a-channel", self_mute: false, self_deaf: false }),
