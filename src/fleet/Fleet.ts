@@ -29,6 +29,7 @@ import { Reason } from "../session/SessionState.ts"
 import * as EventBuffer from "../stream/EventBuffer.ts"
 import * as Ending from "./Ending.ts"
 import * as FleetOutage from "./FleetOutage.ts"
+import * as FleetPresence from "./FleetPresence.ts"
 import * as FleetOptions from "./FleetOptions.ts"
 import { isSnowflake, RouteError, shardOf } from "./Routing.ts"
 import * as ShardStatus from "./ShardStatus.ts"
@@ -154,24 +155,25 @@ export const make = (
     const { resume: _resume, shardCount: _shardCount, shards: _shards, startupWindow: _startupWindow, ...common } = options
     // the options every shard shares, resolved and checked once, first: bad options cost no request,
     // and a shard that starts minutes later must not be the first to find them invalid
-    let shared = yield* SessionOptions.resolve(common)
+    const resolved = yield* SessionOptions.resolve(common)
     const clock = yield* Effect.clock
     const identifyLimiter = yield* IdentifyLimiter
     const cache = yield* GatewayCache.make({
-      api: shared.api,
+      api: resolved.api,
       token: options.token,
-      maxAge: shared.gatewayInfoMaxAge,
-      timeout: shared.timeouts.connect
+      maxAge: resolved.gatewayInfoMaxAge,
+      timeout: resolved.timeouts.connect
     })
     // with the shard count given, the shards and their resume points are checked before any request
     const shardCount = options.shardCount ?? (yield* cache.info).shards
     const { ids, resume } = yield* FleetOptions.resolveShards(options, shardCount)
-    const optionsOf = (id: number) => SessionOptions.forShard(shared, [id, shardCount], resume.get(id))
-    for (const id of ids) yield* optionsOf(id)
-    if (options.gateway === undefined) {
-      yield* cache.info
-      shared = { ...shared, gatewayUrl: cache.url }
-    }
+    const presence = FleetPresence.make(resolved.presence, (id) => resume.has(id))
+    const optionsOf = (base: SessionOptions.ResolvedOptions, id: number) =>
+      SessionOptions.forShard({ ...base, presence: presence.latest() }, [id, shardCount], resume.get(id))
+    for (const id of ids) yield* optionsOf(resolved, id)
+    if (options.gateway === undefined) yield* cache.info
+    // every session identifies at the URL that fetch gave, unless one was given
+    const shared = options.gateway === undefined ? { ...resolved, gatewayUrl: cache.url } : resolved
 
     yield* Effect.logInfo(`starting ${ids.length} of ${shardCount} shards`).pipe(
       Effect.annotateLogs({ shards: ids.join(","), shardCount })
@@ -210,22 +212,6 @@ export const make = (
           onIn()
         })
     })
-    // A session's Identify carries the presence it was made with; one resumed keeps the presence
-    // its gateway session had. Once a session is running (`updatePresence` reaches it from then
-    // on), the latest update is sent to it if it was made with another (an update came while it was
-    // being made), or resumed since an update: once, when it is ready.
-    const initialPresence = shared.presence
-    const madeWith = new Map<number, Commands.Presence | undefined>()
-    // whether a shard was made with the latest update's presence: then it is not forgotten
-    let presenceCarried = false
-    const tellPresence = (shard: Starter.Shard, session: Session.Session) =>
-      Effect.suspend(() => {
-        const made = madeWith.get(shard.id)
-        madeWith.delete(shard.id)
-        const latest = shared.presence
-        const missed = latest !== made || (resume.has(shard.id) && latest !== initialPresence)
-        return latest === undefined || !missed ? Effect.void : Effect.asVoid(Effect.forkScoped(Effect.ignore(session.updatePresence(latest))))
-      })
     // known after the fetch above, which configured the limiter
     const { maxConcurrency } = yield* identifyLimiter.snapshot
     const window = options.startupWindow ?? FleetOptions.startupWindowPerKey * maxConcurrency
@@ -236,9 +222,8 @@ export const make = (
       window: FifoSemaphore.make(window, Math.ceil(window / maxConcurrency)),
       start: (shard, hooks) =>
         // checked above: the only option that changes since is a presence updatePresence checked
-        Effect.flatMap(Effect.orDie(optionsOf(shard.id)), (resolved) => {
-          madeWith.set(shard.id, resolved.presence)
-          presenceCarried = true
+        Effect.flatMap(Effect.orDie(optionsOf(shared, shard.id)), (resolved) => {
+          presence.madeWith(shard.id, resolved.presence)
           return Session.makeWith(resolved, {
             ...hooks,
             onEnd: (exit) => Effect.zipRight(Effect.sync(() => ended.add(shard.id)), hooks.onEnd?.(exit) ?? Effect.void),
@@ -247,7 +232,7 @@ export const make = (
             outage: outage.of(shard.id)
           })
         }),
-      onStarted: tellPresence,
+      onStarted: (shard, session) => presence.started(shard.id, session),
       // the first fatal error reaches `events` at once, before the other shards are stopped
       onEnd: (exit) => Effect.zipRight(Exit.isFailure(exit) ? merged.done(exit) : Effect.void, ending.onEnd(exit)),
       onAbandon: () =>
@@ -345,21 +330,7 @@ export const make = (
           yield* Commands.encode(Commands.presenceUpdate(update), shared.encoding)
           // checked with the longest shard number: every shard's Identify can carry it
           yield* SessionOptions.withPresence({ ...shared, shard: [shardCount - 1, shardCount] }, update)
-          // the shards that start from now on identify with it, unless the caller gives up before
-          // any did (and no later update changed it since)
-          const before = shared.presence
-          shared = { ...shared, presence: update }
-          presenceCarried = false
-          // a shard that ends meanwhile is left out, as one that ended before
-          yield* Effect.forEach(
-            live(),
-            (session) => Effect.catchTag(session.updatePresence(update), "SessionClosed", () => Effect.void),
-            { concurrency: "unbounded", discard: true }
-          ).pipe(Effect.onInterrupt(() =>
-            Effect.sync(() => {
-              if (shared.presence === update && !presenceCarried) shared = { ...shared, presence: before }
-            })
-          ))
+          yield* presence.update(update, live())
         }),
       updateVoiceState: (voice) =>
         checked(Commands.voiceStateUpdate(voice), Effect.flatMap(sessionFor(voice.guild_id), (session) => session.updateVoiceState(voice))),

@@ -1,0 +1,84 @@
+/**
+ * A fleet's presence: the one every shard should show, whenever it started and however it
+ * connected. A session's Identify carries the presence the session was made with; a resumed one
+ * keeps the presence its gateway session had; a running one gets each update as op 3. What falls
+ * between those (an update while a session was being made, or a shard resumed after an update)
+ * is told to the session once it runs.
+ *
+ * @since 0.1.0
+ */
+import * as Effect from "effect/Effect"
+import type * as Scope from "effect/Scope"
+import type * as Commands from "../protocol/Commands.ts"
+import type * as Session from "../session/Session.ts"
+
+/**
+ * The presence of a fleet's shards.
+ *
+ * @since 0.1.0
+ */
+export interface FleetPresence {
+  /** The presence a session made now identifies with. */
+  readonly latest: () => Commands.Presence | undefined
+  /** Shard `id`'s session is being made with `presence` (its Identify will carry it). */
+  readonly madeWith: (id: number, presence: Commands.Presence | undefined) => void
+  /**
+   * Shard `id`'s session runs (updates reach it from now on): if it missed the latest update, it
+   * is sent to it, once the session is ready, in a fiber of the scope.
+   */
+  readonly started: (id: number, session: Session.Session) => Effect.Effect<void, never, Scope.Scope>
+  /**
+   * Makes `presence` the latest and sends it to `sessions` (one that ends meanwhile is left out).
+   * Given up on (the caller interrupted) before any session was made with it, the presence before
+   * it is the latest again.
+   */
+  readonly update: (
+    presence: Commands.Presence,
+    sessions: ReadonlyArray<Session.Session>
+  ) => Effect.Effect<void, Commands.InvalidCommand>
+}
+
+/**
+ * The presence of a fleet that starts with `initial`; `resumes` says which shards resume the
+ * gateway session they had (and with it the presence it had: `initial`, the fleet's caller says).
+ *
+ * @since 0.1.0
+ */
+export const make = (initial: Commands.Presence | undefined, resumes: (id: number) => boolean): FleetPresence => {
+  let latest = initial
+  const made = new Map<number, Commands.Presence | undefined>()
+  // whether a session was made with the latest presence: then the update is not taken back
+  let carried = false
+  return {
+    latest: () => latest,
+    madeWith: (id, presence) => {
+      made.set(id, presence)
+      carried = true
+    },
+    started: (id, session) =>
+      Effect.suspend(() => {
+        const identifiedWith = made.get(id)
+        made.delete(id)
+        const current = latest
+        const missed = current !== identifiedWith || (resumes(id) && current !== initial)
+        return current === undefined || !missed
+          ? Effect.void
+          : Effect.asVoid(Effect.forkScoped(Effect.ignore(session.updatePresence(current))))
+      }),
+    update: (presence, sessions) =>
+      Effect.suspend(() => {
+        const before = latest
+        latest = presence
+        carried = false
+        return Effect.forEach(
+          sessions,
+          (session) => Effect.catchTag(session.updatePresence(presence), "SessionClosed", () => Effect.void),
+          { concurrency: "unbounded", discard: true }
+        ).pipe(Effect.onInterrupt(() =>
+          Effect.sync(() => {
+            if (latest === presence && !carried) latest = before
+          })
+        ))
+      })
+  }
+}
