@@ -599,6 +599,39 @@ describe("Session", () => {
       expect((yield* Fiber.join(later)).members).toEqual([{ user: { id: "2" } }])
     }).pipe(Effect.provide(TestLayer)))
 
+  it.scoped("a member request awaited inside the events handler times out once the buffer is full; forked, it is answered (README)", () =>
+    Effect.gen(function*() {
+      const guild_id = "81384788765712384"
+      const run = (fork: boolean) =>
+        Effect.gen(function*() {
+          const { peer, session } = yield* readySession({ intents: Intents.Guilds | Intents.GuildMembers, bufferSize: 2 }, 3_600_000)
+          const outcomes: Array<string> = []
+          const request = Effect.match(session.requestGuildMembers({ guild_id, user_ids: ["1"] }), {
+            onFailure: (error) => outcomes.push(error._tag === "MemberRequestError" ? error.reason : error._tag),
+            onSuccess: ({ members }) => outcomes.push(`${members.length} member`)
+          })
+          yield* Effect.forkScoped(Stream.runForEach(session.events, (event) =>
+            event.t !== "MESSAGE_CREATE" ? Effect.void : fork ? Effect.asVoid(Effect.forkScoped(request)) : request))
+          yield* peer.sendJson(dispatch(2, "MESSAGE_CREATE", {}))
+          const sent = (yield* receiveOp(peer, 8)) as { d: { nonce: string } }
+          // more events than the buffer holds, then the answer
+          for (const s of [3, 4, 5]) yield* peer.sendJson(dispatch(s, "TYPING_START", {}))
+          yield* peer.sendJson(dispatch(6, "GUILD_MEMBERS_CHUNK", {
+            guild_id,
+            members: [{ user: { id: "1" } }],
+            chunk_index: 0,
+            chunk_count: 1,
+            nonce: sent.d.nonce
+          }))
+          yield* settle
+          yield* TestClock.adjust("30 seconds")
+          yield* settle
+          return outcomes
+        }).pipe(Effect.scoped)
+      expect(yield* run(false)).toEqual(["Timeout"])
+      expect(yield* run(true)).toEqual(["1 member"])
+    }).pipe(Effect.provide(TestLayer)))
+
   it.scoped("a member request made while no connection is ready fails with Timeout once the members timeout from the request passed", () =>
     Effect.gen(function*() {
       const gateway = yield* MemoryTransport.MemoryGateway
