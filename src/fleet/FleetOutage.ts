@@ -5,7 +5,9 @@
  * when the number of failing shards (5 attempts in a row or more) reaches 1, 2, 4, 8..., and when
  * the longest count reaches 10, 20, 40...; an Info line once no shard is failing. A single
  * shard's recovery is told at Debug. Shards whose Identify went unanswered past the ready timeout
- * (waiting on for their READY) are told the same way: at 1, 2, 4, 8... of them waiting.
+ * (waiting on for their READY) are told the same way: at 1, 2, 4, 8... of them waiting; and
+ * shards that get ready and lose their connection before it was stable, over and over (5 short
+ * connections in a row or more), as failing shards are, until their connections last.
  *
  * @since 0.1.0
  */
@@ -25,6 +27,40 @@ export interface FleetOutage {
 
 const plural = (count: number, noun: string) => `${count} ${noun}${count === 1 ? "" : "s"}`
 
+// The shards with `firstWarningAt` or more of one trouble in a row: which line is due when a
+// shard's count grows, at 1, 2, 4... shards or when the longest count reaches 10, 20, 40...
+const makeStreaks = () => {
+  const shards = new Set<number>()
+  let longest = 0
+  let warnAtShards = 1
+  let warnAtLongest = 2 * Outage.firstWarningAt
+  return {
+    shards,
+    longest: () => longest,
+    /** Shard `id` has `inARow`: the line due, if any. */
+    count: (id: number, inARow: number): "shards" | "longest" | undefined => {
+      if (inARow < Outage.firstWarningAt) return undefined
+      shards.add(id)
+      longest = Math.max(longest, inARow)
+      if (shards.size >= warnAtShards) {
+        while (warnAtShards <= shards.size) warnAtShards *= 2
+        return "shards"
+      }
+      if (inARow < warnAtLongest) return undefined
+      while (warnAtLongest <= inARow) warnAtLongest *= 2
+      return "longest"
+    },
+    /** Shard `id`'s trouble is over: whether it was the last shard counted (the count starts over). */
+    leave: (id: number): boolean => {
+      if (!shards.delete(id) || shards.size > 0) return false
+      longest = 0
+      warnAtShards = 1
+      warnAtLongest = 2 * Outage.firstWarningAt
+      return true
+    }
+  }
+}
+
 /**
  * Makes a count with no shard failing.
  *
@@ -32,49 +68,36 @@ const plural = (count: number, noun: string) => `${count} ${noun}${count === 1 ?
  */
 export const make = (): FleetOutage => {
   // the shards whose attempts failed `firstWarningAt` times in a row or more
-  const failing = new Set<number>()
-  let longest = 0
-  let warnAtFailing = 1
-  let warnAtLongest = 2 * Outage.firstWarningAt
+  const failing = makeStreaks()
+  // the shards whose connections ended before they were stable `firstWarningAt` times in a row or more
+  const unstable = makeStreaks()
   // the shards waiting on an Identify unanswered past the ready timeout
   const waiting = new Set<number>()
   let warnAtWaiting = 1
-  const startOver = () => {
-    longest = 0
-    warnAtFailing = 1
-    warnAtLongest = 2 * Outage.firstWarningAt
-  }
   return {
     of: (id) => {
       let inARow = 0
+      let droppedInARow = 0
       // the shard's Identify was answered, or its connection ended
       const answered = () => {
         if (waiting.delete(id) && waiting.size === 0) warnAtWaiting = 1
-      }
-      // forgets the shard's count; whether it was the last failing shard
-      const leave = (): boolean => {
-        inARow = 0
-        answered()
-        return failing.delete(id) && failing.size === 0
       }
       return {
         failed: (reason) =>
           Effect.suspend(() => {
             answered()
             inARow++
-            if (inARow < Outage.firstWarningAt) return Effect.void
-            failing.add(id)
-            longest = Math.max(longest, inARow)
             const last = `shard ${id} failed ${plural(inARow, "attempt")} in a row, the last with ${describeReason(reason)}`
-            if (failing.size >= warnAtFailing) {
-              while (warnAtFailing <= failing.size) warnAtFailing *= 2
-              return Effect.logWarning(
-                `not ready: ${plural(failing.size, "shard")} failed ${Outage.firstWarningAt} or more attempts in a row; ${last}; still trying`
-              )
+            switch (failing.count(id, inARow)) {
+              case "shards":
+                return Effect.logWarning(
+                  `not ready: ${plural(failing.shards.size, "shard")} failed ${Outage.firstWarningAt} or more attempts in a row; ${last}; still trying`
+                )
+              case "longest":
+                return Effect.logWarning(`not ready: ${last}; ${plural(failing.shards.size, "shard")} failing; still trying`)
+              default:
+                return Effect.void
             }
-            if (inARow < warnAtLongest) return Effect.void
-            while (warnAtLongest <= inARow) warnAtLongest *= 2
-            return Effect.logWarning(`not ready: ${last}; ${plural(failing.size, "shard")} failing; still trying`)
           }),
         unanswered: Effect.suspend(() => {
           waiting.add(id)
@@ -84,16 +107,42 @@ export const make = (): FleetOutage => {
         }),
         ready: Effect.suspend(() => {
           const failed = inARow
-          const wasFailing = failing.has(id)
-          const lastOne = leave()
+          inARow = 0
+          answered()
+          const wasFailing = failing.shards.has(id)
+          const longest = failing.longest()
+          const lastOne = failing.leave(id)
           if (!wasFailing) return Effect.void
           if (!lastOne) return Effect.logDebug(`ready again after ${failed} failed attempts`)
-          const line = `every shard ready again; the longest failed ${plural(longest, "attempt")} in a row`
-          startOver()
-          return Effect.logInfo(line)
+          return Effect.logInfo(`every shard ready again; the longest failed ${plural(longest, "attempt")} in a row`)
+        }),
+        dropped: (reason) =>
+          Effect.suspend(() => {
+            droppedInARow++
+            const last = `shard ${id}: ${droppedInARow} in a row, the last with ${describeReason(reason)}`
+            switch (unstable.count(id, droppedInARow)) {
+              case "shards":
+                return Effect.logWarning(
+                  `unstable: ${plural(unstable.shards.size, "shard")} had ${Outage.firstWarningAt} or more connections in a row that ${Outage.shortConnections}; ${last}; still reconnecting`
+                )
+              case "longest":
+                return Effect.logWarning(
+                  `unstable: connections that ${Outage.shortConnections}, ${last}; ${plural(unstable.shards.size, "shard")} unstable; still reconnecting`
+                )
+              default:
+                return Effect.void
+            }
+          }),
+        lasted: Effect.sync(() => {
+          droppedInARow = 0
+          unstable.leave(id)
         }),
         ended: Effect.sync(() => {
-          if (leave()) startOver()
+          inARow = 0
+          droppedInARow = 0
+          answered()
+          failing.leave(id)
+          unstable.leave(id)
         })
       }
     }

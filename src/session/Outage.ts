@@ -3,8 +3,11 @@
  * outage of hours would otherwise be silent at the default Info level, or, logged per attempt, a
  * line every backoff. So the attempts that failed in a row are told at Warning at the fifth, then
  * each time their number has doubled (the tenth, the twentieth...): a dozen lines for a day's
- * outage. Once the session is ready again, an Info line says after how many. A fleet counts its
- * shards together instead (`FleetOutage`), so that an outage of all of them takes as few lines.
+ * outage. Once the session is ready again, an Info line says after how many. A session that gets
+ * ready and loses its connection again before it was stable (`backoff.stableAfter`), over and
+ * over, is told the same way: its short connections in a row, at the fifth, the tenth... until a
+ * connection lasts. A fleet counts its shards together instead (`FleetOutage`), so that an outage
+ * of all of them takes as few lines.
  *
  * @since 0.1.0
  */
@@ -40,9 +43,23 @@ export interface Outage {
   readonly unanswered: Effect.Effect<void>
   /** The session got ready (READY or RESUMED): the count starts over. */
   readonly ready: Effect.Effect<void>
+  /**
+   * A connection that got ready ended before it was stable (`backoff.stableAfter`), for `reason`:
+   * one more short connection in a row.
+   */
+  readonly dropped: (reason: Reason) => Effect.Effect<void>
+  /** A connection that was stable ended: the count of short connections starts over. */
+  readonly lasted: Effect.Effect<void>
   /** The session ended: it is counted no more. */
   readonly ended: Effect.Effect<void>
 }
+
+/**
+ * What a line about short connections says of them.
+ *
+ * @since 0.1.0
+ */
+export const shortConnections = "ended before they were stable (backoff.stableAfter)"
 
 /**
  * Makes an empty count.
@@ -52,6 +69,8 @@ export interface Outage {
 export const make = (): Outage => {
   let failedInARow = 0
   let warnAt = firstWarningAt
+  let droppedInARow = 0
+  let warnDroppedAt = firstWarningAt
   return {
     failed: (reason) =>
       Effect.suspend(() => {
@@ -68,6 +87,19 @@ export const make = (): Outage => {
       failedInARow = 0
       warnAt = firstWarningAt
       return failed < firstWarningAt ? Effect.void : Effect.logInfo(`ready again after ${failed} failed attempts`)
+    }),
+    dropped: (reason) =>
+      Effect.suspend(() => {
+        droppedInARow++
+        if (droppedInARow < warnDroppedAt) return Effect.void
+        warnDroppedAt *= 2
+        return Effect.logWarning(
+          `unstable: ${droppedInARow} connections in a row ${shortConnections}, the last with ${describeReason(reason)}; still reconnecting`
+        )
+      }),
+    lasted: Effect.sync(() => {
+      droppedInARow = 0
+      warnDroppedAt = firstWarningAt
     }),
     ended: Effect.void
   }

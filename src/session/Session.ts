@@ -437,6 +437,8 @@ export const makeWith = (
         yield* metrics.reconnect(outcome.reason._tag)
         yield* transition(SessionState.Disconnected(), outcome.reason)
         if (!outcome.ready) yield* outage.failed(outcome.reason)
+        else if (outcome.stable) yield* outage.lasted
+        else yield* outage.dropped(outcome.reason)
       }
     })
 

@@ -63,6 +63,32 @@ describe("FleetOutage", () => {
       ])
     }))
 
+  it.effect("shards whose connections keep ending before they were stable are told as failing shards are: at 1, 2, 4... of them and the longest's doublings; a connection that lasted takes a shard out", () =>
+    Effect.gen(function*() {
+      const { layer, lines } = captured()
+      const closed = Reason.Closed({ code: 4000, description: "unknown error", detail: "" })
+      yield* Effect.gen(function*() {
+        const outage = FleetOutage.make()
+        const [a, b, c] = [outage.of(0), outage.of(1), outage.of(2)]
+        for (let connection = 1; connection <= 10; connection++) {
+          yield* a!.dropped(closed)
+          yield* b!.dropped(closed)
+        }
+        // getting ready is no end to it; a connection that lasted is
+        yield* a!.ready
+        yield* a!.lasted
+        yield* b!.ended
+        for (let connection = 1; connection <= 5; connection++) yield* c!.dropped(closed)
+      }).pipe(Effect.provide(layer), Logger.withMinimumLogLevel(LogLevel.Debug))
+      const last = (shard: number, count: number) => `shard ${shard}: ${count} in a row, the last with close 4000 (unknown error)`
+      expect(lines).toEqual([
+        `WARN unstable: 1 shard had 5 or more connections in a row that ${Outage.shortConnections}; ${last(0, 5)}; still reconnecting`,
+        `WARN unstable: 2 shards had 5 or more connections in a row that ${Outage.shortConnections}; ${last(1, 5)}; still reconnecting`,
+        `WARN unstable: connections that ${Outage.shortConnections}, ${last(0, 10)}; 2 shards unstable; still reconnecting`,
+        `WARN unstable: 1 shard had 5 or more connections in a row that ${Outage.shortConnections}; ${last(2, 5)}; still reconnecting`
+      ])
+    }))
+
   it.effect("shards waiting on an unanswered Identify are told at 1, 2, 4... of them; an answer, a failed attempt or an end takes a shard out, and once none waits the count starts over", () =>
     Effect.gen(function*() {
       const { layer, lines } = captured()

@@ -38,6 +38,63 @@ describe("Outage", () => {
       ])
     }))
 
+  it.effect("tells the fifth short connection in a row (ready, then lost before it was stable) at Warning, then each doubling; a connection that lasted starts the count over", () =>
+    Effect.gen(function*() {
+      const { layer, lines } = captured()
+      yield* Effect.gen(function*() {
+        const outage = Outage.make()
+        for (let connection = 1; connection <= 10; connection++) yield* outage.dropped(Reason.Zombie())
+        // getting ready is no end to this trouble: the connections were ready, and short
+        yield* outage.ready
+        yield* outage.dropped(Reason.Zombie())
+        yield* outage.lasted
+        for (let connection = 1; connection <= 5; connection++) yield* outage.dropped(Reason.Closed({ code: 4000, description: "unknown error", detail: "" }))
+      }).pipe(Effect.provide(layer))
+      expect(lines).toEqual([
+        `WARN unstable: 5 connections in a row ${Outage.shortConnections}, the last with zombie connection (heartbeat not acknowledged); still reconnecting`,
+        `WARN unstable: 10 connections in a row ${Outage.shortConnections}, the last with zombie connection (heartbeat not acknowledged); still reconnecting`,
+        expect.stringMatching(/^WARN unstable: 5 connections in a row ended before they were stable \(backoff.stableAfter\), the last with close 4000 \(unknown error\)/)
+      ])
+    }))
+
+  it.scoped("a session whose connections drop ten seconds after READY or RESUMED says so at the fifth; one that lasted a minute starts the count over", () => {
+    const { layer, lines } = captured()
+    return Effect.gen(function*() {
+      yield* Session.make(options())
+      let sequence = 1
+      // a connection accepted (after its backoff), ready, held `heldFor` ms, then closed resumably
+      const connection = (heldFor: number) =>
+        Effect.gen(function*() {
+          const accepted = yield* Effect.fork(acceptAndHello(3_600_000))
+          for (let second = 0; second < 120 && accepted.unsafePoll() === null; second++) yield* TestClock.adjust("1 second")
+          const { first, peer } = yield* Fiber.join(accepted)
+          yield* peer.sendJson(first.op === 2 ? ready(sequence++) : { op: 0, s: sequence++, t: "RESUMED", d: {} })
+          yield* settle
+          yield* TestClock.adjust(heldFor)
+          yield* peer.close(4000)
+          yield* settle
+        })
+      const unstable = () => lines.filter((line) => line.startsWith("WARN unstable"))
+      for (let i = 1; i <= 4; i++) yield* connection(10_000)
+      expect(unstable()).toEqual([])
+      yield* connection(10_000)
+      expect(unstable()).toEqual([
+        expect.stringMatching(/^WARN unstable: 5 connections in a row ended before they were stable \(backoff.stableAfter\), the last with close 4000 \(unknown error\)/)
+      ])
+      yield* connection(61_000)
+      for (let i = 1; i <= 5; i++) yield* connection(10_000)
+      expect(unstable()).toEqual([
+        expect.stringMatching(/^WARN unstable: 5 connections in a row/),
+        expect.stringMatching(/^WARN unstable: 5 connections in a row/)
+      ])
+    }).pipe(
+      Effect.provide(layer),
+      Logger.withMinimumLogLevel(LogLevel.Info),
+      Effect.withRandom(Random.fixed([0.5])),
+      Effect.provide(TestLayer)
+    )
+  })
+
   it.scoped("a session whose GET /gateway/bot fails for ten minutes says so at Warning, a few times, not per attempt", () => {
     const down = Layer.succeed(
       HttpClient.HttpClient,
