@@ -29,14 +29,21 @@ export type EncodingName = "json" | "etf"
 /**
  * An encoding. `decode` takes one whole (decompressed) message and returns its envelope or a
  * {@link DecodeError}, never throws, and reads byte input synchronously (the bytes may be a view the
- * decompressor reuses). `encode` turns an outgoing payload into a frame.
+ * decompressor reuses); what the message grows to inside the encoding (ETF's compressed terms) is
+ * held to `maxMessageBytes`, over which it fails with reason `TooLarge`. `encode` turns an outgoing
+ * payload into a frame.
  *
  * @since 0.1.0
  */
 export interface Encoding {
   readonly name: EncodingName
-  decode(message: string | Uint8Array): Envelope | DecodeError
+  decode(message: string | Uint8Array, maxMessageBytes?: number): Envelope | DecodeError
   encode(payload: unknown): string | Uint8Array
+  /**
+   * The size of a message once decoded, where the encoding can compress within a message (ETF);
+   * its own size otherwise.
+   */
+  readonly decodedSize?: (message: string | Uint8Array) => number
   /**
    * Reads `op`, `s` and `t` without decoding the whole message, where the encoding can
    * (`undefined` when it cannot, for this message or at all).

@@ -86,12 +86,14 @@ export class Atom {
 
 /**
  * Options for {@link decodeTerm}. `rejectAtomKeys` refuses maps with atom keys, as Discord does for
- * what clients send.
+ * what clients send. `maxMessageBytes` (default 64 MiB) bounds a compressed term (tag 80) once
+ * inflated: over it, a {@link DecodeError} with reason `TooLarge`, nothing inflated.
  *
  * @since 0.1.0
  */
 export interface DecodeOptions {
   readonly rejectAtomKeys?: boolean | undefined
+  readonly maxMessageBytes?: number | undefined
 }
 
 class Malformed {
@@ -304,11 +306,26 @@ class Reader {
   }
 }
 
-/** The term of a compressed message (version, tag 80, its size, zlib data), of exactly its size. */
-const inflated = (bytes: Uint8Array): Uint8Array => {
+/** Whether a message is a compressed term (version, tag 80, its size, zlib data). */
+const isCompressed = (bytes: Uint8Array): boolean => bytes[1] === Tag.Compressed
+
+/** The size a compressed message states for its term. */
+const statedSize = (bytes: Uint8Array): number => {
   if (bytes.length < 6) throw new Malformed("truncated: a compressed term's size needed at offset 2")
-  const size = new DataView(bytes.buffer, bytes.byteOffset).getUint32(2)
-  if (size > defaultMaxMessageBytes) throw new Malformed(`compressed term of ${size} bytes (at most ${defaultMaxMessageBytes} accepted)`)
+  return new DataView(bytes.buffer, bytes.byteOffset).getUint32(2)
+}
+
+/**
+ * The size of an ETF message once its term is inflated: the size a compressed term states (the
+ * decoder holds it to that), else its own.
+ *
+ * @since 0.1.0
+ */
+export const decodedSize = (message: string | Uint8Array): number =>
+  typeof message !== "string" && message.length >= 6 && isCompressed(message) ? statedSize(message) : message.length
+
+/** The term of a compressed message of `size` bytes, of exactly that size. */
+const inflated = (bytes: Uint8Array, size: number): Uint8Array => {
   let term: Uint8Array
   try {
     term = Zlib.inflateSync(bytes.subarray(6), { maxOutputLength: Math.max(1, size) })
@@ -333,7 +350,17 @@ export const decodeTerm = (bytes: Uint8Array, options?: DecodeOptions): unknown 
   }
   const rejectAtomKeys = options?.rejectAtomKeys === true
   try {
-    const reader = bytes[1] === Tag.Compressed ? new Reader(inflated(bytes), rejectAtomKeys, 0) : new Reader(bytes, rejectAtomKeys, 1)
+    let reader: Reader
+    if (isCompressed(bytes)) {
+      const size = statedSize(bytes)
+      const maxMessageBytes = options?.maxMessageBytes ?? defaultMaxMessageBytes
+      if (size > maxMessageBytes) {
+        return new DecodeError({ reason: "TooLarge", message: `message over ${maxMessageBytes} bytes (a compressed term of ${size})` })
+      }
+      reader = new Reader(inflated(bytes, size), rejectAtomKeys, 0)
+    } else {
+      reader = new Reader(bytes, rejectAtomKeys, 1)
+    }
     const value = reader.term(0)
     if (reader.pos !== reader.bytes.length) throw new Malformed(`${reader.bytes.length - reader.pos} trailing bytes`)
     return value
@@ -349,11 +376,11 @@ export const decodeTerm = (bytes: Uint8Array, options?: DecodeOptions): unknown 
  *
  * @since 0.1.0
  */
-export const decode = (message: string | Uint8Array): Envelope | DecodeError => {
+export const decode = (message: string | Uint8Array, maxMessageBytes?: number): Envelope | DecodeError => {
   if (typeof message === "string") {
     return new DecodeError({ reason: "Etf", message: "ETF gateway messages come in binary frames, got a text frame" })
   }
-  const value = decodeTerm(message)
+  const value = decodeTerm(message, { maxMessageBytes })
   if (value instanceof DecodeError) return value
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
     return new DecodeError({ reason: "Envelope", message: "gateway message is not an ETF map" })
@@ -597,4 +624,4 @@ export const encode = (payload: unknown): Uint8Array => encodeWith(payload, clie
  *
  * @since 0.1.0
  */
-export const encoding: Encoding = { name: "etf", decode, encode, binaryOnly: true }
+export const encoding: Encoding = { name: "etf", decode, encode, decodedSize, binaryOnly: true }

@@ -51,7 +51,7 @@ export interface Options {
  */
 export interface FrameDecoder {
   push(frame: string | TextFrame | Uint8Array): Envelope | undefined | DecodeError
-  /** The size of the last message `push` completed: bytes once decompressed (a string's length). */
+  /** The size of the last message `push` completed: bytes once decompressed (a string's length; an ETF compressed term's once inflated). */
   readonly lastMessageSize: number
 }
 
@@ -95,14 +95,14 @@ export const make = (options: Options): FrameDecoder => {
         if (bytes instanceof DecodeError) return fail(bytes)
         message = bytes
       }
-      lastMessageSize = message.length
+      lastMessageSize = encoding.decodedSize === undefined ? message.length : encoding.decodedSize(message)
       if (skip !== undefined && encoding.header !== undefined) {
         const header = encoding.header(message)
         if (header !== undefined && header.op === 0 && header.t !== null && skip(header.t)) {
           return { op: 0, s: header.s, t: header.t, d: Skipped }
         }
       }
-      const envelope = encoding.decode(message)
+      const envelope = encoding.decode(message, maxMessageBytes)
       return envelope instanceof DecodeError ? fail(envelope) : envelope
     }
   }

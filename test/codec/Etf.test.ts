@@ -121,8 +121,23 @@ describe("Etf.decodeTerm", () => {
     expect(failure(compressed(term.length + 1, deflated)).message).toContain(`inflates to ${term.length} bytes`)
     // a small message that would inflate to far more than it says (a zlib bomb) stops at its size
     expect(failure(compressed(term.length, Zlib.deflateSync(new Uint8Array(10_000_000)))).message).toContain("does not inflate")
-    expect(failure(compressed(64 * 1024 * 1024 + 1, deflated)).message).toContain("at most")
     failure(decoded(80, 0, 0))
+  })
+
+  it("holds a compressed term (tag 80) to maxMessageBytes (default 64 MiB) once inflated: TooLarge, nothing inflated; decodedSize says its inflated size", () => {
+    const term = Uint8Array.from(binary("x".repeat(1000)))
+    const message = (size: number) =>
+      bytes(80, size >>> 24, (size >>> 16) & 0xff, (size >>> 8) & 0xff, size & 0xff, ...Zlib.deflateSync(term))
+    const tooLarge = (value: unknown) => {
+      expect(value).toBeInstanceOf(DecodeError)
+      expect((value as DecodeError).reason).toBe("TooLarge")
+      return (value as DecodeError).message
+    }
+    expect(tooLarge(Etf.decodeTerm(message(64 * 1024 * 1024 + 1)))).toBe("message over 67108864 bytes (a compressed term of 67108865)")
+    expect(tooLarge(Etf.decodeTerm(message(term.length), { maxMessageBytes: 999 }))).toBe(`message over 999 bytes (a compressed term of ${term.length})`)
+    expect(Etf.decodeTerm(message(term.length), { maxMessageBytes: term.length })).toBe("x".repeat(1000))
+    expect(Etf.decodedSize(message(term.length))).toBe(term.length)
+    expect(Etf.decodedSize(bytes(109, 0, 0, 0, 0))).toBe(6)
   })
 
   it("checks counts against the message before allocating", () => {
@@ -156,7 +171,7 @@ describe("Etf.decodeTerm", () => {
         ),
         (message) => {
           const value = Etf.decodeTerm(message)
-          return value instanceof DecodeError ? value.reason === "Etf" : true
+          return value instanceof DecodeError ? value.reason === "Etf" || value.reason === "TooLarge" : true
         }
       ),
       { numRuns: 3000 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as FastCheck from "effect/FastCheck"
+import * as Zlib from "node:zlib"
 import * as Compress from "../../src/codec/Compress.ts"
 import type { Compression } from "../../src/codec/Compression.ts"
 import { DecodeError } from "../../src/codec/DecodeError.ts"
@@ -23,6 +24,18 @@ const setups: ReadonlyArray<{ readonly name: string; readonly compression: Compr
 
 const decoder = (compression: Compression, engines: Engines, maxMessageBytes?: number) =>
   FrameDecoder.make({ compression, encoding: Json.encoding, maxMessageBytes, ...engines })
+
+/** `message` as `term_to_binary`'s `compressed` option writes it: tag 80, the term's size, zlib data. */
+const compressedTerm = (message: Uint8Array): Uint8Array => {
+  const term = message.subarray(1)
+  const zipped = Zlib.deflateSync(term)
+  const out = new Uint8Array(6 + zipped.length)
+  out[0] = Etf.version
+  out[1] = 80
+  new DataView(out.buffer).setUint32(2, term.length)
+  out.set(zipped, 6)
+  return out
+}
 
 const reasonOf = (result: unknown): string | undefined => result instanceof DecodeError ? result.reason : undefined
 
@@ -75,6 +88,25 @@ describe("FrameDecoder", () => {
         expect(frames.push(compressor.compress(hello))).toMatchObject({ op: 10 })
         const big = JSON.stringify({ op: 0, d: "x".repeat(20_000), s: 1, t: "X" })
         expect(reasonOf(frames.push(compressor.compress(big)))).toBe("TooLarge")
+      })
+
+      it("an ETF compressed term (tag 80) that inflates past maxMessageBytes is TooLarge, as the same message in JSON is; one within it counts its inflated size", () => {
+        const maxMessageBytes = 64 * 1024
+        const event = { op: 0, s: 1, t: "MESSAGE_CREATE", d: { content: "x".repeat(1_000_000) } }
+        const json = decoder(compression, engines, maxMessageBytes).push(Compress.unsafeMake(compression).compress(JSON.stringify(event)))
+        expect(reasonOf(json)).toBe("TooLarge")
+        // about 1 KB on the wire, 1 MB once inflated
+        const term = compressedTerm(Etf.encodeWith({ ...event, t: new Etf.Atom(event.t) }, Etf.gatewayStyle))
+        expect(term.length).toBeLessThan(maxMessageBytes)
+        const etf = FrameDecoder.make({ compression, encoding: Etf.encoding, maxMessageBytes, ...engines })
+        expect(etf.push(Compress.unsafeMake(compression).compress(term))).toMatchObject({
+          _tag: "DecodeError",
+          reason: "TooLarge",
+          message: `message over ${maxMessageBytes} bytes (a compressed term of ${Etf.decodedSize(term)})`
+        })
+        const within = FrameDecoder.make({ compression, encoding: Etf.encoding, maxMessageBytes: 2_000_000, ...engines })
+        expect(within.push(Compress.unsafeMake(compression).compress(term))).toEqual(event)
+        expect(within.lastMessageSize).toBeGreaterThan(1_000_000)
       })
 
       it("corrupt input (random bytes, flipped bits, truncation) never throws; an error is final", () => {

@@ -15,6 +15,8 @@ import * as Option from "effect/Option"
 import * as Random from "effect/Random"
 import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
+import * as Zlib from "node:zlib"
+import * as Etf from "../../src/codec/Etf.ts"
 import { TextFrame } from "../../src/codec/TextFrame.ts"
 import * as IdentifyLimiter from "../../src/limits/IdentifyLimiter.ts"
 import * as MemberRequests from "../../src/session/MemberRequests.ts"
@@ -142,6 +144,32 @@ describe("Session", () => {
       // without the hand-over all four arrive in one chunk
       expect(bigs.reduce((a, b) => a + b, 0)).toBe(4)
       expect(Math.max(...bigs)).toBeLessThanOrEqual(2)
+    }).pipe(Effect.provide(TestLayer)))
+
+  it.scoped("over ETF, a compressed term that inflates past maxMessageBytes ends the connection and is not delivered", () =>
+    Effect.gen(function*() {
+      const session = yield* Session.make(options({ encoding: "etf", maxMessageBytes: 64 * 1024 }))
+      const events: Array<string | null> = []
+      yield* Effect.forkScoped(Stream.runForEach(session.events, (event) => Effect.sync(() => events.push(event.t))))
+      const peer = yield* (yield* MemoryTransport.MemoryGateway).accept
+      const frame = (envelope: { op: number; s: number | null; t: string | null; d: unknown }) =>
+        Etf.encodeWith({ ...envelope, t: envelope.t === null ? null : new Etf.Atom(envelope.t) }, Etf.gatewayStyle)
+      yield* peer.send(frame(hello(3_600_000)))
+      expect(Etf.decodeTerm((yield* peer.received) as Uint8Array)).toMatchObject({ op: 2 })
+      yield* peer.send(frame(ready()))
+      yield* settle
+      // about 1 KB on the wire: version, tag 80, the term's size, zlib data
+      const term = frame(dispatch(2, "MESSAGE_CREATE", { content: "x".repeat(1_000_000) })).subarray(1)
+      const zipped = Zlib.deflateSync(term)
+      const compressed = new Uint8Array(6 + zipped.length)
+      compressed.set([Etf.version, 80])
+      new DataView(compressed.buffer).setUint32(2, term.length)
+      compressed.set(zipped, 6)
+      yield* peer.send(compressed)
+      yield* settle
+      expect(events).toEqual(["READY"])
+      expect(yield* peer.isOpen).toBe(false)
+      expect((yield* session.snapshot).reason).toMatchObject({ _tag: "DecodeFailed", message: expect.stringContaining("message over 65536 bytes") })
     }).pipe(Effect.provide(TestLayer)))
 
   it.scoped("a connection waiting for frames keeps none of the frames it read alive", () =>
