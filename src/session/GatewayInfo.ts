@@ -20,6 +20,15 @@ import * as GatewayBot from "../protocol/GatewayBot.ts"
 import { downgrades, show } from "../protocol/internal/schema.ts"
 import { GatewayInfoError } from "./SessionError.ts"
 
+// `/gateway/bot` under the API's path, its query kept (a proxy's, say) and its fragment (never
+// sent) dropped: pasted after the whole URL, it would land in the query or the fragment
+const gatewayBotUrl = (api: string): string => {
+  const url = new URL(api)
+  url.pathname = `${url.pathname.replace(/\/+$/, "")}/gateway/bot`
+  url.hash = ""
+  return url.href
+}
+
 /**
  * Fetches `GET {api}/gateway/bot`. A 401 fails with reason `Unauthorized`; a 429 with
  * `RateLimited` and the seconds it asks to wait; any other failure (network, status, no answer
@@ -37,7 +46,7 @@ export const fetch = (
 ): Effect.Effect<GatewayBot.GatewayBot, GatewayInfoError, HttpClient.HttpClient> =>
   Effect.gen(function*() {
     const client = yield* HttpClient.HttpClient
-    const request = HttpClientRequest.get(`${api.replace(/\/+$/, "")}/gateway/bot`).pipe(
+    const request = HttpClientRequest.get(gatewayBotUrl(api)).pipe(
       HttpClientRequest.setHeader("Authorization", `Bot ${Redacted.value(token)}`),
       HttpClientRequest.acceptJson
     )

@@ -68,6 +68,21 @@ describe("GatewayInfo.fetch", () => {
       ])
     }))
 
+  it.effect("asks /gateway/bot under the API's path, keeping its query and dropping its fragment", () =>
+    Effect.gen(function*() {
+      const urls: Array<string> = []
+      for (const api of ["https://discord.test/api/v10?proxy=1", "https://discord.test/api/v10//#base", "https://discord.test"]) {
+        const { either, requests } = yield* fetchWith(() => json(answer), api)
+        expect(either._tag).toBe("Right")
+        urls.push(...requests.map((request) => request.url))
+      }
+      expect(urls).toEqual([
+        "https://discord.test/api/v10/gateway/bot?proxy=1",
+        "https://discord.test/api/v10/gateway/bot",
+        "https://discord.test/gateway/bot"
+      ])
+    }))
+
   it.effect("gives a typed error for every way the answer can be wrong, and never the token", () =>
     Effect.gen(function*() {
       const refused = (request: HttpClientRequest.HttpClientRequest) =>
