@@ -9,10 +9,11 @@ import * as Arr from "effect/Array"
 import * as Context from "effect/Context"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as ExecutionStrategy from "effect/ExecutionStrategy"
 import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import type * as Scope from "effect/Scope"
+import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import { detached } from "../internal/detached.ts"
 import * as FifoSemaphore from "../limits/FifoSemaphore.ts"
@@ -129,7 +130,7 @@ export const Fleet: Context.Tag<Fleet, Fleet> = Context.GenericTag<Fleet>("disco
 
 /**
  * Starts the fleet's shards in the background, scoped: closing the scope stops them, keeping
- * their sessions resumable.
+ * their sessions resumable. Once every shard ended, the fleet keeps nothing in the scope.
  *
  * `GET /gateway/bot` is fetched once for the fleet, unless both `gateway` and `shardCount` are
  * given: it gives the shard count (when not given), configures the shared `IdentifyLimiter`, and
@@ -189,15 +190,23 @@ export const make = (
     const stopAll = <A>(stop: (session: Session.Session) => Effect.Effect<A>) =>
       Effect.suspend(() => Effect.zipRight(starter.stop, Effect.suspend(() => Effect.forEach(running(), stop, { concurrency: "unbounded" }))))
 
+    // The fleet's own scope, in the caller's, closed once every shard ended: a fleet stopped in a
+    // long-lived scope (a shard restarted by a new fleet beside the running one) leaves nothing of
+    // it there. Closing the caller's scope first closes it too.
+    const caller = yield* Effect.scope
+    const scope = yield* Scope.fork(caller, ExecutionStrategy.sequential)
     const ending = yield* Ending.make<Session.SessionError>(ids.length, stopAll((session) => session.disconnect()))
     // Every session delivers into this one buffer (no buffer or merging fiber per shard): it ends
     // once every shard ended, and fails at the first fatal error.
     const merged = yield* EventBuffer.make<GatewayEvent, Session.SessionError>(options.bufferSize ?? SessionOptions.defaultBufferSize)
-    yield* Effect.forkScoped(Effect.flatMap(Effect.exit(ending.await), (exit) => merged.done(exit)))
+    yield* Effect.forkIn(
+      Effect.flatMap(Effect.exit(ending.await), (exit) => Effect.zipRight(merged.done(exit), Scope.close(scope, Exit.void))),
+      caller
+    )
     // closing the scope stops the sessions first (their finalizers come later), then ends `events`
-    yield* Effect.addFinalizer(() => merged.done(Exit.void))
+    yield* Scope.addFinalizer(scope, merged.done(Exit.void))
     // one timer beats for every shard: an idle shard keeps no heartbeat fiber
-    const heartbeats = yield* HeartbeatTimer.make
+    const heartbeats = yield* Scope.extend(HeartbeatTimer.make, scope)
     // an outage of many shards is told in a few lines for all of them
     const outage = FleetOutage.make()
     const deliverOf = ({ rate }: Starter.Shard): Session.EventSink => ({
@@ -215,7 +224,7 @@ export const make = (
     // known after the fetch above, which configured the limiter
     const { maxConcurrency } = yield* identifyLimiter.snapshot
     const window = options.startupWindow ?? FleetOptions.startupWindowPerKey * maxConcurrency
-    const starter: Starter.Starter = yield* Starter.make({
+    const starter: Starter.Starter = yield* Scope.extend(Starter.make({
       ids,
       resumes: (id) => resume.has(id),
       rateLimitKey: (id) => id % maxConcurrency,
@@ -240,7 +249,7 @@ export const make = (
           stoppedAt ??= clock.unsafeCurrentTimeMillis()
           return ending.onEnd(Exit.void)
         })
-    })
+    }), scope)
     const byId = new Map(starter.shards.map((shard) => [shard.id, shard]))
 
     const sessionFor = (guildId: string | null | undefined): Effect.Effect<Session.Session, RouteError> =>

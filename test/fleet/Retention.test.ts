@@ -1,0 +1,49 @@
+/**
+ * What a fleet keeps after it ended: nothing in the caller's scope, however long that scope lives
+ * (a program restarting a shard with a new fleet beside the others, the README's way).
+ */
+import { describe, expect, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Scope from "effect/Scope"
+import * as Fleet from "../../src/fleet/Fleet.ts"
+import type { ResumePoint } from "../../src/session/SessionOptions.ts"
+import { collectGarbage, nextJob } from "../gc.ts"
+import { advance, configureLimiter, options, serve, TestLayer } from "./harness.ts"
+
+/** How many of `refs` still reach their target after a full collection. */
+const stillReachable = (refs: ReadonlyArray<WeakRef<object>>) =>
+  Effect.map(nextJob, () => {
+    collectGarbage()
+    return refs.filter((ref) => ref.deref() !== undefined).length
+  })
+
+describe("Fleet retention", () => {
+  it.effect("fleets stopped one after another in one long-lived scope (a shard restarted with a new fleet beside the others) are let go before the scope closes", () =>
+    Effect.gen(function*() {
+      // the program's scope: it lives as long as the bot
+      const app = yield* Scope.make()
+      yield* configureLimiter(1)
+      yield* serve().pipe(Scope.extend(app))
+      const sessions: Array<WeakRef<object>> = []
+      const streams: Array<WeakRef<object>> = []
+      let points: ReadonlyArray<ResumePoint> = []
+      for (let restart = 0; restart < 20; restart++) {
+        // shard 1 restarted: a one-shard fleet resuming where the previous one left off
+        const fleet = yield* Fleet.make(options({ shardCount: 2, shards: [1], resume: points })).pipe(Scope.extend(app))
+        yield* advance(1_000)
+        sessions.push(new WeakRef(yield* fleet.shard(1)))
+        streams.push(new WeakRef(fleet.events))
+        points = yield* fleet.disconnect()
+        expect(points).toHaveLength(1)
+      }
+      // every stopped fleet but the last (still in this generator's frame) is garbage: its shard's
+      // session ended and nothing of the program refers to it
+      const kept = { sessions: yield* stillReachable(sessions.slice(0, -1)), eventStreams: yield* stillReachable(streams.slice(0, -1)) }
+      yield* Scope.close(app, Exit.void)
+      const afterClose = { sessions: yield* stillReachable(sessions.slice(0, -1)), eventStreams: yield* stillReachable(streams.slice(0, -1)) }
+      // once the scope closed, all of them go: what held them was the scope
+      expect(afterClose).toEqual({ sessions: 0, eventStreams: 0 })
+      expect(kept).toEqual({ sessions: 0, eventStreams: 0 })
+    }).pipe(Effect.provide(TestLayer)))
+})
