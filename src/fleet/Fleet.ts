@@ -6,6 +6,8 @@
  * @since 0.1.0
  */
 import * as Arr from "effect/Array"
+import * as Config from "effect/Config"
+import type * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -384,3 +386,14 @@ export const make = (
 export const layer = (
   options: FleetOptions.FleetOptions
 ): Layer.Layer<Fleet, InvalidOptions | GatewayInfoError, Session.Requirements> => Layer.scoped(Fleet, make(options))
+
+/**
+ * {@link layer} with its options read from `Config` as the Layer is built, as
+ * `Session.layerConfig` reads a session's (`shardCount: Config.integer("SHARD_COUNT")`, say).
+ *
+ * @since 0.1.0
+ */
+export const layerConfig = (
+  options: Config.Config.Wrap<FleetOptions.FleetOptions>
+): Layer.Layer<Fleet, InvalidOptions | GatewayInfoError | ConfigError.ConfigError, Session.Requirements> =>
+  Layer.scoped(Fleet, Effect.flatMap(Config.unwrap(options), make))

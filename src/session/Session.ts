@@ -7,6 +7,8 @@
  */
 import type * as HttpClient from "@effect/platform/HttpClient"
 import * as Cause from "effect/Cause"
+import * as Config from "effect/Config"
+import type * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
@@ -631,6 +633,19 @@ export class GatewaySession extends Context.Tag("discord-gateway/Session")<Gatew
  */
 export const layer = (options: SessionOptions.SessionOptions): Layer.Layer<GatewaySession, InvalidOptions, Requirements> =>
   Layer.scoped(GatewaySession, make(options))
+
+/**
+ * {@link layer} with its options read from `Config` as the Layer is built: each option a `Config`
+ * (`token: Config.redacted("DISCORD_TOKEN")`, `intents: Config.integer("DISCORD_INTENTS")`; a
+ * fixed value through `Config.succeed`; one left out keeps its default). A value missing or of
+ * the wrong type fails the Layer with a `ConfigError`, one the options refuse with `InvalidOptions`.
+ *
+ * @since 0.1.0
+ */
+export const layerConfig = (
+  options: Config.Config.Wrap<SessionOptions.SessionOptions>
+): Layer.Layer<GatewaySession, InvalidOptions | ConfigError.ConfigError, Requirements> =>
+  Layer.scoped(GatewaySession, Effect.flatMap(Config.unwrap(options), make))
 
 /**
  * The token, redacted: a convenience for programs that build options from a plain string. It

@@ -1,8 +1,8 @@
 // The README's examples, run as tests so they stay true.
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import { expect, expectTypeOf, it } from "@effect/vitest"
-import { Config, Effect, Fiber, Layer, Redacted, Schema, Stream, TestClock } from "effect"
-import { IdentifyLimiter, Intents, Live, Session, Validated } from "../../src/index.ts"
+import { Config, ConfigProvider, Effect, Fiber, Layer, Option, Redacted, Schema, Stream, TestClock } from "effect"
+import { Fleet, IdentifyLimiter, Intents, Live, Session, Validated } from "../../src/index.ts"
 import { MemoryTransport } from "../../src/testing/index.ts"
 import { acceptAndHello, options, ready } from "../session/harness.ts"
 
@@ -77,6 +77,24 @@ it("the library example composes with Live.layer into a runnable program", () =>
   >()
   expect(Effect.isEffect(runnable)).toBe(true)
 })
+
+// README: "Many shards: the fleet" — the layerConfig example, checked by the compiler, then built from
+// a map of settings: SHARD_COUNT is optional.
+it.scoped("the fleet's layerConfig example reads its settings, SHARD_COUNT optional", () =>
+  Effect.gen(function*() {
+    const BotLayer = Fleet.layerConfig({
+      token: Config.redacted("DISCORD_TOKEN"),
+      intents: Config.integer("DISCORD_INTENTS"),
+      shardCount: Config.integer("SHARD_COUNT").pipe(Config.option, Config.map(Option.getOrUndefined))
+    }).pipe(Layer.provide(Live.layer))
+    expectTypeOf<Layer.Layer.Context<typeof BotLayer>>().toEqualTypeOf<never>()
+    expectTypeOf<Layer.Layer.Error<typeof BotLayer>["_tag"]>().toEqualTypeOf<"ConfigError" | "InvalidOptions" | "GatewayInfoError">()
+    // without a token the layer fails before anything is asked of Discord
+    const settings = ConfigProvider.fromMap(new Map([["DISCORD_INTENTS", "513"]]))
+    const failed = yield* Effect.flip(Layer.build(BotLayer).pipe(Effect.withConfigProvider(settings)))
+    expect(failed._tag).toBe("ConfigError")
+    expect(String(failed)).toContain("DISCORD_TOKEN")
+  }))
 
 // README: "Checking event data (opt-in)" — the example's stream, over a session on the in-memory transport.
 it.scoped("the validation example decodes MESSAGE_CREATE data with its schema, other events pass", () =>

@@ -1,5 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as Chunk from "effect/Chunk"
+import * as Config from "effect/Config"
+import * as ConfigProvider from "effect/ConfigProvider"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
@@ -621,6 +623,24 @@ describe("Fleet", () => {
         expect(closed.by).toBe("client")
         expect(closed.code).not.toBe(1000)
       }
+    }).pipe(Effect.provide(TestLayer)))
+
+  it.scoped("Fleet.layerConfig reads its options from Config as the Layer is built", () =>
+    Effect.gen(function*() {
+      yield* configureLimiter(3)
+      const served = yield* serve()
+      const layer = Fleet.layerConfig({
+        intents: Config.succeed(513),
+        gateway: Config.succeed(gatewayUrl),
+        compression: Config.succeed("none" as const),
+        token: Config.redacted("DISCORD_TOKEN"),
+        shardCount: Config.integer("SHARD_COUNT")
+      }).pipe(Layer.provide(Layer.setConfigProvider(ConfigProvider.fromMap(new Map([["DISCORD_TOKEN", "a.b.c"], ["SHARD_COUNT", "3"]])))))
+      const ids = yield* Effect.provide(Effect.zipLeft(Effect.map(Fleet.Fleet, (fleet) => fleet.shardIds), advance(500)), layer)
+      expect(ids).toEqual([0, 1, 2])
+      expect(served.identifies.map((identify) => identify.shard).sort()).toEqual([0, 1, 2])
+      const missing = yield* Effect.flip(Effect.provide(Fleet.Fleet, Fleet.layerConfig({ token: Config.redacted("NOWHERE"), intents: Config.succeed(1) })))
+      expect(missing._tag).toBe("ConfigError")
     }).pipe(Effect.provide(TestLayer)))
 
   it.scoped("rejects bad options before starting anything", () =>

@@ -6,6 +6,8 @@ import * as Cause from "effect/Cause"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Clock from "effect/Clock"
+import * as Config from "effect/Config"
+import * as ConfigProvider from "effect/ConfigProvider"
 import * as Either from "effect/Either"
 import type * as Duration from "effect/Duration"
 import * as Exit from "effect/Exit"
@@ -1385,5 +1387,29 @@ describe("Session: answers to a member request that break the protocol", () => {
       const answer = Either.getOrThrow(outcome(h)!)
       expect(answer.members).toHaveLength(200_000)
       expect(answer.members.every((member, i) => member.user.id === String(i))).toBe(true)
+    }).pipe(Effect.provide(TestLayer)))
+
+  it.scoped("Session.layerConfig reads its options from Config as the Layer is built: a missing value is a ConfigError, a refused one InvalidOptions, neither quoting the token", () =>
+    Effect.gen(function*() {
+      const layerFrom = (map: Record<string, string>) =>
+        Session.layerConfig({
+          token: Config.redacted("DISCORD_TOKEN"),
+          intents: Config.integer("DISCORD_INTENTS"),
+          gateway: Config.succeed(gatewayUrl),
+          compression: Config.succeed("none" as const)
+        }).pipe(Layer.provide(Layer.setConfigProvider(ConfigProvider.fromMap(new Map(Object.entries(map))))))
+      const identified = yield* Effect.gen(function*() {
+        yield* Session.GatewaySession
+        const { first } = yield* acceptAndHello(3_600_000)
+        return first
+      }).pipe(Effect.provide(layerFrom({ DISCORD_TOKEN: secret, DISCORD_INTENTS: "513" })))
+      expect(identified).toMatchObject({ op: 2, d: { token: secret, intents: 513 } })
+
+      const missing = yield* Effect.flip(Effect.provide(Session.GatewaySession, layerFrom({ DISCORD_TOKEN: secret })))
+      expect(missing._tag).toBe("ConfigError")
+      expect(String(missing)).toContain("DISCORD_INTENTS")
+      const refused = yield* Effect.flip(Effect.provide(Session.GatewaySession, layerFrom({ DISCORD_TOKEN: `Bot ${secret}`, DISCORD_INTENTS: "513" })))
+      expect(refused._tag).toBe("InvalidOptions")
+      for (const error of [missing, refused]) expect(`${String(error)} ${JSON.stringify(error)}`).not.toContain(secret)
     }).pipe(Effect.provide(TestLayer)))
 })
