@@ -5,8 +5,9 @@
  */
 import * as Either from "effect/Either"
 import { maxShardCount } from "../protocol/Commands.ts"
+import { show } from "../protocol/internal/schema.ts"
 import { InvalidOptions } from "../session/SessionError.ts"
-import { type ResumePoint, resumePointProblems, type SessionOptions } from "../session/SessionOptions.ts"
+import { type ResumePoint, resumePointProblems, resumePointShapeProblems, type SessionOptions } from "../session/SessionOptions.ts"
 
 /**
  * Which shards a fleet runs: all of them, or these ids (see {@link range}).
@@ -79,6 +80,12 @@ export const checkSelection = (options: FleetOptions): Either.Either<void, Inval
     found.push(`startupWindow must be a positive integer, got ${window}`)
   }
   const shards = options.shards ?? "all"
+  const resume: unknown = options.resume ?? []
+  // the shapes the types promise, which options from JavaScript or a parsed file may not keep
+  if (shards !== "all" && !Array.isArray(shards)) found.push(`shards must be "all" or a list of shard ids, got ${show(shards)}`)
+  if (!Array.isArray(resume)) found.push(`resume must be a list of resume points, got ${show(resume)}`)
+  else found.push(...new Set(resume.flatMap(resumePointShapeProblems)))
+  if (found.length > 0) return Either.left(new InvalidOptions({ detail: found.join("; ") }))
   if (shards !== "all") {
     if (shards.length === 0) found.push("shards must not be empty")
     const bad = shards.filter((id) => !Number.isSafeInteger(id) || id < 0)

@@ -288,7 +288,49 @@ const durationProblems = (timeouts: Timeouts, backoff: Backoff.BackoffOptions): 
   return found
 }
 
+const isRecord = (value: unknown): boolean => typeof value === "object" && value !== null && !Array.isArray(value)
+const isPair = (value: unknown): boolean => Array.isArray(value) && value.length === 2
+
+/**
+ * What is wrong with the shape of a resume point from JavaScript or a parsed file: one that is no
+ * object, or whose shard is no pair (the checks of its fields read into both).
+ *
+ * @since 0.1.0
+ */
+export const resumePointShapeProblems = (point: unknown): Array<string> =>
+  !isRecord(point)
+    ? [`resume must be an object, got ${show(point)}`]
+    : isPair((point as ResumePoint).shard)
+    ? []
+    : [`resume.shard must be an [id, count] pair, got ${show((point as ResumePoint).shard)}`]
+
+// the shapes the types promise, which options from JavaScript or a parsed file may not keep:
+// checked first, since the checks after read into them (a `null` for an object threw a TypeError)
+const shapeProblems = (options: SessionOptions): Array<string> => {
+  const found: Array<string> = []
+  for (const name of ["timeouts", "backoff", "properties"] as const) {
+    const value: unknown = options[name]
+    if (value !== undefined && !isRecord(value)) found.push(`${name} must be an object, got ${show(value)}`)
+  }
+  if (options.resume !== undefined) found.push(...resumePointShapeProblems(options.resume))
+  if (options.shard !== undefined && !isPair(options.shard)) found.push(`shard must be an [id, count] pair, got ${show(options.shard)}`)
+  const events: unknown = options.events
+  if (events !== undefined && !(Array.isArray(events) && events.every((t) => typeof t === "string"))) {
+    found.push(`events must be a list of dispatch types, got ${show(events)}`)
+  }
+  const encoding: unknown = options.encoding
+  if (
+    encoding !== undefined && typeof encoding !== "string" &&
+    !(isRecord(encoding) && typeof (encoding as Encoding).decode === "function" && typeof (encoding as Encoding).encode === "function")
+  ) {
+    found.push(`encoding must be "json", "etf" or an Encoding, got ${show(encoding)}`)
+  }
+  return found
+}
+
 const problems = (options: SessionOptions): ReadonlyArray<string> => {
+  const malformed = shapeProblems(options)
+  if (malformed.length > 0) return malformed
   const found = shardProblems(options.shard ?? [0, 1], options.resume)
   if (!Intents.isValid(options.intents)) found.push(`intents must be a combination of known intent bits, got ${options.intents}`)
   if (options.gateway !== undefined && !isWebSocketUrl(options.gateway)) {

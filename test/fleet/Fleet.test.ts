@@ -681,6 +681,17 @@ describe("Fleet", () => {
       expect(Either.isLeft(refused) && refused.left.detail).toBe(
         "resume.resumeGatewayUrl must be a ws:// or wss:// URL without a fragment (shard 3); resume.sequence must be a non-negative integer (shard 3); resume.sessionId must be a non-empty string of at most 256 characters (shard 3)"
       )
+      // shapes the types forbid (from JavaScript or a parsed file) are refused too; they threw a TypeError
+      const shaped = (overrides: Record<string, unknown>) =>
+        Either.match(FleetOptions.checkSelection({ ...options(), ...overrides } as FleetOptions.FleetOptions), {
+          onLeft: (error) => error.detail,
+          onRight: () => "valid"
+        })
+      expect(shaped({ shards: "some" })).toBe(`shards must be "all" or a list of shard ids, got "some"`)
+      expect(shaped({ resume: {} })).toBe("resume must be a list of resume points, got an object")
+      expect(shaped({ resume: [null, { ...malformed, shard: "3" }] })).toBe(
+        `resume must be an object, got null; resume.shard must be an [id, count] pair, got "3"`
+      )
     }).pipe(Effect.provide(TestLayer)))
 
   it.scoped("a shard with a steady backlog does not starve a quiet shard of the merged buffer: waiting events go in in turn", () =>

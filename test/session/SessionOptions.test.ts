@@ -92,6 +92,21 @@ describe("SessionOptions.resolve", () => {
     expect(all).toBe("shard id must be in [0, 2), got 3; bufferSize must be a positive integer, got 0")
   })
 
+  it("refuses values of shapes the types forbid (from JavaScript or a parsed file) with InvalidOptions; they threw a TypeError", () => {
+    const given = (overrides: Record<string, unknown>) => problemOf(SessionOptions.resolve({ ...options(), ...overrides } as SessionOptions.SessionOptions))
+    expect(given({ timeouts: null })).toBe("timeouts must be an object, got null")
+    expect(given({ backoff: "fast" })).toBe(`backoff must be an object, got "fast"`)
+    expect(given({ properties: null })).toBe("properties must be an object, got null")
+    expect(given({ resume: null })).toBe("resume must be an object, got null")
+    expect(given({ resume: { ...point([0, 1]), shard: 0 } })).toBe("resume.shard must be an [id, count] pair, got 0")
+    expect(given({ shard: 3 })).toBe("shard must be an [id, count] pair, got 3")
+    expect(given({ events: "MESSAGE_CREATE" })).toBe(`events must be a list of dispatch types, got "MESSAGE_CREATE"`)
+    expect(given({ events: [1] })).toBe("events must be a list of dispatch types, got an array")
+    for (const encoding of [null, {}, { decode: 1, encode: 2 }]) {
+      expect(given({ encoding })).toBe(`encoding must be "json", "etf" or an Encoding, got ${encoding === null ? "null" : "an object"}`)
+    }
+  })
+
   it("takes infinite timeouts, a zero pause after op 9, and an option given as undefined as not given", () => {
     // what a program passes from a variable that may be unset: typed so even under
     // exactOptionalPropertyTypes, as this project's tsconfig has it
