@@ -201,8 +201,14 @@ export const make = (
     // Every session delivers into this one buffer (no buffer or merging fiber per shard): it ends
     // once every shard ended, and fails at the first fatal error.
     const merged = yield* EventBuffer.make<GatewayEvent, Session.SessionError>(options.bufferSize ?? SessionOptions.defaultBufferSize)
+    // only the wait is interruptible, whatever the caller's code was (a fleet made in an
+    // acquireRelease's acquire): the caller's scope, closing, interrupts this fiber before it
+    // closes the fleet's scope, and must not wait for it; once begun, the closing is never cut short
     yield* Effect.forkIn(
-      Effect.flatMap(Effect.exit(ending.await), (exit) => Effect.zipRight(merged.done(exit), Scope.close(scope, Exit.void))),
+      Effect.flatMap(
+        Effect.exit(Effect.interruptible(ending.await)),
+        (exit) => Effect.uninterruptible(Effect.zipRight(merged.done(exit), Scope.close(scope, Exit.void)))
+      ),
       caller
     )
     // closing the scope stops the sessions first (their finalizers come later), then ends `events`

@@ -5,6 +5,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
 import * as Scope from "effect/Scope"
 import * as Fleet from "../../src/fleet/Fleet.ts"
 import type { ResumePoint } from "../../src/session/SessionOptions.ts"
@@ -45,5 +46,26 @@ describe("Fleet retention", () => {
       // once the scope closed, all of them go: what held them was the scope
       expect(afterClose).toEqual({ sessions: 0, eventStreams: 0 })
       expect(kept).toEqual({ sessions: 0, eventStreams: 0 })
+    }).pipe(Effect.provide(TestLayer)))
+
+  it.scoped("a fleet made where nothing can be interrupted (an acquireRelease's acquire) stops when its scope closes", () =>
+    Effect.gen(function*() {
+      yield* configureLimiter(1)
+      yield* serve()
+      const scope = yield* Scope.make()
+      const fleet = yield* Effect.acquireRelease(Fleet.make(options({ shardCount: 2 })), () => Effect.void).pipe(Scope.extend(scope))
+      yield* advance(6_000)
+      expect((yield* fleet.status).map((s) => s.state._tag)).toEqual(["Connected", "Connected"])
+      const closing = yield* Effect.fork(Scope.close(scope, Exit.void))
+      yield* advance(30_000, 1_000)
+      const closed = closing.unsafePoll()
+      if (closed === null) {
+        // what hung: the fleet's closing fiber, uninterruptible, waited for shards only its scope stops
+        yield* Fiber.interrupt(closing)
+        yield* Effect.fork(fleet.disconnect())
+        yield* advance(10_000, 1_000)
+      }
+      expect(closed === null ? "still closing after 30 s" : "closed").toBe("closed")
+      expect((yield* fleet.status).map((s) => s.state._tag)).toEqual(["Disconnected", "Disconnected"])
     }).pipe(Effect.provide(TestLayer)))
 })
