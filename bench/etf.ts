@@ -21,6 +21,7 @@ import type { Encoding } from "../src/codec/Encoding.ts"
 import * as Etf from "../src/codec/Etf.ts"
 import * as FrameDecoder from "../src/codec/FrameDecoder.ts"
 import * as Json from "../src/codec/Json.ts"
+import * as Intents from "../src/protocol/Intents.ts"
 import * as Traffic from "../src/testing/Traffic.ts"
 import { cpuMicros } from "./cpu.ts"
 import { median } from "./report.ts"
@@ -69,7 +70,7 @@ const workloads: ReadonlyArray<Workload> = [
     d: (i) => {
       const { id, members } = world.guilds[i % world.guilds.length]!
       return {
-        ...Traffic.guildCreate(world.guilds[i % world.guilds.length]!, members.length),
+        ...Traffic.guildCreate(world.guilds[i % world.guilds.length]!, members.length, Intents.GuildPresences),
         presences: members.map((member) => Traffic.presenceOf(member, id, "online"))
       }
     },

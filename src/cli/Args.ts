@@ -66,7 +66,7 @@ embedded local gateway with synthetic traffic.
                            then --shard-count, or just enough for --shards, or 1)
   --shards <ids>           e.g. 0-3 or 0,2,5 (default: all)
   --shard-count <n>        total shards (default: recommended)
-  --intents <n|NAME,NAME>  intents as a number or names (default: all non-privileged)
+  --intents <n|NAME,NAME>  intents as a number or names (default: all non-privileged; embedded: all)
   --compress <c>           zlib-stream | zstd-stream | none (default zlib-stream)
   --encoding <e>           json | etf (default json)
   --events <T1,T2>         only these dispatch types (unknown names: a warning)
@@ -244,8 +244,9 @@ export const parse = (
       return yield* Either.left(new UsageError({ detail: `--shards: ids must be below --shard-count ${shardCount}` }))
     }
     const intentsText = values.get("--intents")
+    // the embedded gateway enables the privileged intents (a bot's content and presences show)
     const intents = intentsText === undefined
-      ? Intents.nonPrivileged
+      ? token === undefined ? Intents.all : Intents.nonPrivileged
       : yield* Either.mapLeft(Intents.parse(intentsText), (error) =>
         new UsageError({
           // what was given is repeated only as `echo` shows it

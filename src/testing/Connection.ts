@@ -237,13 +237,16 @@ export class Connection implements Outlet {
     this.send(payload(Opcode.Reconnect, null))
   }
 
-  /** Sends op 9; with `resumable` false the session ends. */
+  /**
+   * Sends op 9: the connection is no longer authenticated (an Identify, or with `resumable` a
+   * Resume, may follow on it), and its session gets no more dispatches here; with `resumable`
+   * false the session ends.
+   */
   invalidate(resumable: boolean): void {
-    if (!resumable) {
-      this.endSession()
-      this.authenticated = false
-      this.session = undefined
-    }
+    if (resumable) this.session?.detach(this, this.host.now(), false)
+    else this.endSession()
+    this.authenticated = false
+    this.session = undefined
     this.send(payload(Opcode.InvalidSession, resumable))
   }
 
@@ -517,11 +520,22 @@ export class Connection implements Outlet {
     const threshold = d["large_threshold"]
     const largeThreshold = typeof threshold === "number" ? Math.min(250, Math.max(50, threshold)) : 50
     const guilds = this.host.world.guilds.filter((guild) => Rules.shardOf(guild.id, shard[1]) === shard[0])
+    if (guilds.length > Rules.maxGuildsPerShard) {
+      recordAs(shard, "refused")
+      return this.violate(
+        "ShardingRequired",
+        `shard [${shard}] would hold ${guilds.length} guilds (at most ${Rules.maxGuildsPerShard})`,
+        CloseCode.ShardingRequired,
+        "Sharding required."
+      )
+    }
     const sessionId = this.host.newSessionId()
+    const { world } = this.host
     const session = new Session(
       sessionId,
       shard,
       intents,
+      world.user.id,
       guilds,
       largeThreshold,
       // one source per shard: its id is the snowflakes' worker, so shards' message ids never meet
@@ -535,7 +549,6 @@ export class Connection implements Outlet {
     this.session = session
     this.record.sessionId = sessionId
     session.attach(this, [], now)
-    const { world } = this.host
     session.dispatch("READY", {
       v: 10,
       user_settings: {},
@@ -544,7 +557,8 @@ export class Connection implements Outlet {
       session_id: sessionId,
       session_type: "normal",
       resume_gateway_url: this.host.resumeUrl,
-      shard,
+      // only when the Identify gave one, as Discord does
+      ...(d["shard"] === undefined ? {} : { shard }),
       application: { id: world.applicationId, flags: 0 },
       private_channels: [],
       presences: [],
@@ -554,7 +568,7 @@ export class Connection implements Outlet {
       auth: {},
       _trace: ["[\"local-gateway\",{\"micros\":0}]"]
     }, now)
-    for (const guild of guilds) session.dispatch("GUILD_CREATE", Traffic.guildCreate(guild, largeThreshold), now)
+    for (const guild of guilds) session.dispatch("GUILD_CREATE", Traffic.guildCreate(guild, largeThreshold, intents), now)
   }
 
   private onResume(d: unknown, now: number): void {

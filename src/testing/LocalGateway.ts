@@ -156,8 +156,10 @@ export interface LocalGateway {
   /** Delays the Hello of the next connection. */
   readonly delayNextHello: (delay: Duration.DurationInput) => Effect.Effect<void>
   /**
-   * Dispatches an event to sessions (buffered for replay if detached); returns how many got it
-   * (none once the gateway's scope closed).
+   * Dispatches an event to sessions (buffered for replay if detached) whose intents let them see
+   * it, as Discord would (`Visibility`: a type their intents do not open is not sent; a guild
+   * message's content is emptied without MessageContent); returns how many got it (none once the
+   * gateway's scope closed).
    */
   readonly dispatch: (target: SessionTarget, t: string, d: unknown) => Effect.Effect<number>
   /**
@@ -467,10 +469,7 @@ export const make = (options: Options): Effect.Effect<LocalGateway, LocalGateway
           let count = 0
           for (const session of sessions.values()) {
             const matches = target === "all" || ("session" in target ? session.id === target.session : session.shard[0] === target.shard)
-            if (matches) {
-              session.dispatch(t, d, at)
-              count++
-            }
+            if (matches && session.dispatch(t, d, at) !== undefined) count++
           }
           return count
         }),

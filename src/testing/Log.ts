@@ -124,6 +124,7 @@ export type ViolationKind =
   | "DecodeError"
   | "AuthenticationFailed"
   | "InvalidShard"
+  | "ShardingRequired"
   | "InvalidIntents"
   | "DisallowedIntents"
   | "InvalidApiVersion"

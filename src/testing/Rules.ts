@@ -67,6 +67,14 @@ export const maxMemberNonceBytes = 32
 export const maxMembersPerSelection = 100
 
 /**
+ * The most guilds one shard may hold: an Identify for a shard that would hold more is closed
+ * with 4011 (sharding required).
+ *
+ * @since 0.1.0
+ */
+export const maxGuildsPerShard = 2500
+
+/**
  * A sliding-window counter: at most `limit` hits in any `windowMs`.
  *
  * @since 0.1.0

@@ -6,6 +6,7 @@
  */
 import type { Recorder } from "./Log.ts"
 import type * as Traffic from "./Traffic.ts"
+import * as Visibility from "./Visibility.ts"
 
 /**
  * Where a session's dispatches go: the live connection it is attached to.
@@ -61,8 +62,10 @@ export class Session {
   constructor(
     readonly id: string,
     readonly shard: readonly [number, number],
-    /** The intents it identified with. */
+    /** The intents it identified with: they decide which dispatches it is sent (`Visibility`). */
     readonly intents: number,
+    /** The bot's user id: a message that mentions it shows its content without the intent. */
+    readonly botId: string,
     readonly guilds: ReadonlyArray<Traffic.Guild>,
     readonly largeThreshold: number,
     readonly source: Traffic.Source,
@@ -75,10 +78,14 @@ export class Session {
     return !this.ended && (this.detachedAt === undefined || now - this.detachedAt <= windowMs)
   }
 
-  /** Sends (or, detached, only buffers) a dispatch with the next sequence number. */
-  dispatch(t: string, d: unknown, now: number, replayable = true): number {
+  /**
+   * Sends (or, detached, only buffers) a dispatch with the next sequence number, as the session's
+   * intents let it see it; its sequence number, or `undefined` when its intents keep it out.
+   */
+  dispatch(t: string, d: unknown, now: number, replayable = true): number | undefined {
+    if (!Visibility.delivers(this.intents, t, d)) return undefined
     const s = ++this.seq
-    const payload = dispatchPayload(t, s, d)
+    const payload = dispatchPayload(t, s, Visibility.asSeen(this.intents, this.botId, t, d))
     if (replayable) {
       this.buffer.push({ s, t, payload })
       if (this.buffer.length > this.capacity) this.buffer.shift()

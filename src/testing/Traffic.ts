@@ -8,6 +8,7 @@
  *
  * @since 0.1.0
  */
+import * as Intents from "../protocol/Intents.ts"
 
 /**
  * Milliseconds between the Unix epoch and Discord's (2015-01-01).
@@ -230,13 +231,16 @@ export const makeWorld = (options: WorldOptions): World => {
 }
 
 /**
- * The GUILD_CREATE payload for a guild. A guild with more members than `largeThreshold` is
- * `large` and, as Discord does, carries only the bot's own member.
+ * The GUILD_CREATE payload for a guild, for a session with `intents`. As Discord does, a guild
+ * with more members than `largeThreshold` is `large`, and it carries only the bot's own member
+ * (members in voice too, of whom this world has none) when it is large or the session lacks the
+ * GuildPresences intent.
  *
  * @since 0.1.0
  */
-export const guildCreate = (guild: Guild, largeThreshold: number): Record<string, unknown> => {
+export const guildCreate = (guild: Guild, largeThreshold: number, intents: number): Record<string, unknown> => {
   const large = guild.members.length > largeThreshold
+  const botOnly = large || (intents & Intents.GuildPresences) === 0
   return {
     id: guild.id,
     name: guild.name,
@@ -272,7 +276,7 @@ export const guildCreate = (guild: Guild, largeThreshold: number): Record<string
     unavailable: false,
     member_count: guild.members.length,
     voice_states: [],
-    members: large ? guild.members.slice(0, 1) : guild.members,
+    members: botOnly ? guild.members.slice(0, 1) : guild.members,
     channels: guild.channels,
     threads: [],
     presences: [],

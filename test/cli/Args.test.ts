@@ -22,7 +22,9 @@ describe("Args", () => {
     expect(options.compress).toBe("zlib-stream")
     expect(options.encoding).toBe("json")
     expect(options.format).toBe("ndjson")
-    expect(options.intents).toBe(Intents.nonPrivileged)
+    // the embedded gateway enables the privileged intents; a bot's token gets the others by default
+    expect(options.intents).toBe(Intents.all)
+    expect(Either.getOrThrow(parse([], { DISCORD_TOKEN: "abc" })).intents).toBe(Intents.nonPrivileged)
     expect(options.logLevel).toBe(LogLevel.Info)
     expect(options.shards).toBeUndefined()
   })

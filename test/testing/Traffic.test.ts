@@ -1,4 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
+import * as Intents from "../../src/protocol/Intents.ts"
 import { shardOf } from "../../src/testing/Rules.ts"
 import * as Traffic from "../../src/testing/Traffic.ts"
 
@@ -13,16 +14,18 @@ describe("Traffic", () => {
     expect(new Set(world.guilds.flatMap((g) => g.members.map((m) => m.user.id))).size).toBe(6 * 60 + 1)
   })
 
-  it("GUILD_CREATE carries roles and channels, and only the bot member when large", () => {
+  it("GUILD_CREATE carries roles and channels, and only the bot member when large or without the GuildPresences intent", () => {
     const guild = world.guilds[0]!
-    const small = Traffic.guildCreate(guild, 250)
+    const small = Traffic.guildCreate(guild, 250, Intents.Guilds | Intents.GuildPresences)
     expect(small).toMatchObject({ id: guild.id, large: false, member_count: 61, unavailable: false })
     expect((small["members"] as Array<unknown>).length).toBe(61)
     expect((small["roles"] as Array<{ id: string }>)[0]!.id).toBe(guild.id)
     expect((small["channels"] as Array<unknown>).length).toBe(4)
-    const large = Traffic.guildCreate(guild, 50)
+    const large = Traffic.guildCreate(guild, 50, Intents.Guilds | Intents.GuildPresences)
     expect(large["large"]).toBe(true)
     expect(large["members"]).toEqual([guild.members[0]])
+    const withoutPresences = Traffic.guildCreate(guild, 250, Intents.Guilds)
+    expect([withoutPresences["large"], withoutPresences["members"], withoutPresences["member_count"]]).toEqual([false, [guild.members[0]], 61])
   })
 
   it("a source yields the same events for the same seed, shaped like Discord's", () => {

@@ -8,6 +8,7 @@ import * as Intents from "../../../src/protocol/Intents.ts"
 import * as Session from "../../../src/session/Session.ts"
 import * as Log from "../../../src/testing/Log.ts"
 import {
+  aGuild,
   awaitLog,
   awaitTransition,
   ClientLayer,
@@ -15,7 +16,7 @@ import {
   recorded,
   sequenced,
   sessionOptions,
-  startGateway,
+  startGateway
 } from "./support.ts"
 
 /** A local gateway and a session on it that received READY and its GUILD_CREATEs. */
@@ -47,7 +48,7 @@ describe("Session against the local gateway: close codes", () => {
         const { gateway, session, sessionId } = yield* readySession
         const received = yield* consume(session)
         yield* gateway.close("all", code, "test")
-        yield* gateway.dispatch("all", "MESSAGE_CREATE", { id: "1", content: "while away" })
+        yield* gateway.dispatch("all", "MESSAGE_CREATE", { id: "1", guild_id: aGuild, content: "while away" })
         const log = yield* awaitLog(gateway, "a resume", (log) => log.resumes.length === 1)
         expect(log.resumes[0]).toMatchObject({ sessionId, outcome: "resumed", replayed: 1 })
         expect(log.connections.map((c) => c.path)).toEqual(["/", "/resume"])

@@ -3,6 +3,7 @@ import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
 import * as Random from "effect/Random"
+import * as Intents from "../../../src/protocol/Intents.ts"
 import { Opcode } from "../../../src/protocol/Opcode.ts"
 import * as Session from "../../../src/session/Session.ts"
 import type * as Log from "../../../src/testing/Log.ts"
@@ -21,7 +22,8 @@ describe("Session against the local gateway: commands", () => {
       const guildId = gateway.world.guilds[0]!.id
       // Hello comes late: a command sent before Hello or before Identify would be a violation.
       yield* gateway.delayNextHello("400 millis")
-      const session = yield* Session.make(sessionOptions(gateway))
+      const intents = sessionOptions(gateway).intents | Intents.GuildVoiceStates
+      const session = yield* Session.make(sessionOptions(gateway, { intents }))
       const received = yield* consume(session)
       const voice = yield* Effect.fork(session.updateVoiceState({ guild_id: guildId, channel_id: null, self_mute: true, self_deaf: false }))
 

@@ -4,7 +4,7 @@ import type { Compression } from "../../../src/codec/Compression.ts"
 import * as Live from "../../../src/Live.ts"
 import * as Session from "../../../src/session/Session.ts"
 import * as Log from "../../../src/testing/Log.ts"
-import { awaitLog, consume, heartbeatMs, recorded, sequenced, sessionOptions, startGateway } from "./support.ts"
+import { aGuild, awaitLog, consume, heartbeatMs, recorded, sequenced, sessionOptions, startGateway } from "./support.ts"
 
 const compressions: ReadonlyArray<Compression> = ["none", "zlib-stream", "zstd-stream"]
 
@@ -22,7 +22,7 @@ describe("Session against the local gateway: connect", () => {
         expect(sessionId).toBeDefined()
 
         yield* gateway.startTraffic(200)
-        for (let i = 0; i < 20; i++) yield* gateway.dispatch({ shard: 1 }, "MESSAGE_CREATE", { id: String(i), content: `hello ${i}` })
+        for (let i = 0; i < 20; i++) yield* gateway.dispatch({ shard: 1 }, "MESSAGE_CREATE", { id: String(i), guild_id: aGuild, content: `hello ${i}` })
         const beats = (yield* gateway.log).heartbeats.length
         // Let the traffic run across two heartbeats, then stop it and wait for the last event.
         yield* awaitLog(gateway, "two heartbeats under traffic", (log) => log.heartbeats.length >= beats + 2)

@@ -5,16 +5,17 @@ import type { Reason } from "../../../src/session/SessionState.ts"
 import type * as LocalGateway from "../../../src/testing/LocalGateway.ts"
 import * as Log from "../../../src/testing/Log.ts"
 import {
+  aGuild,
   awaitLog,
   awaitTransition,
   ClientLayer,
   consume,
   heartbeatMs,
-  recordTransitions,
   recorded,
+  recordTransitions,
   sequenced,
   sessionOptions,
-  startGateway,
+  startGateway
 } from "./support.ts"
 
 const readySession = Effect.gen(function*() {
@@ -77,7 +78,7 @@ describe("Session against the local gateway: faults", () => {
         const history = yield* Effect.forkScoped(
           awaitTransition(session, "back to ready", (t) => t.reason._tag === "Resumed")
         )
-        yield* gateway.dispatch("all", "MESSAGE_CREATE", { id: "9", content: "after" })
+        yield* gateway.dispatch("all", "MESSAGE_CREATE", { id: "9", guild_id: aGuild, content: "after" })
         yield* received.until("the event after the resume", (events) => events.some((e) => e.t === "MESSAGE_CREATE"))
         yield* history
         expect(sequenced(received.events)).toEqual(recorded(Log.dispatchedTo(yield* gateway.log, sessionId)))
@@ -137,7 +138,7 @@ describe("Session against the local gateway: faults", () => {
       const freed = Date.now()
       // the beat that was due goes out late, then the beats keep their interval: none far too early
       yield* awaitLog(gateway, "three beats after the hold", (log) => log.heartbeats.filter((h) => h.at >= freed).length >= 3)
-      yield* gateway.dispatch("all", "MESSAGE_CREATE", { id: "9", content: "after" })
+      yield* gateway.dispatch("all", "MESSAGE_CREATE", { id: "9", guild_id: aGuild, content: "after" })
       yield* received.until("the event after the hold", (events) => events.some((e) => e.t === "MESSAGE_CREATE"))
       const log = yield* gateway.log
       expect(log.violations.map((v) => v.kind)).toEqual(["HeartbeatMissed"])

@@ -6,6 +6,7 @@ import * as Session from "../../../src/session/Session.ts"
 import type * as LocalGateway from "../../../src/testing/LocalGateway.ts"
 import * as Log from "../../../src/testing/Log.ts"
 import {
+  aGuild,
   awaitLog,
   awaitTransition,
   ClientLayer,
@@ -13,7 +14,7 @@ import {
   recorded,
   sequenced,
   sessionOptions,
-  startGateway,
+  startGateway
 } from "./support.ts"
 
 const faults: ReadonlyArray<(gateway: LocalGateway.LocalGateway) => Effect.Effect<void>> = [
@@ -40,7 +41,7 @@ describe("Session against the local gateway: replay", () => {
         const sent = (yield* gateway.log).dispatches.length
         yield* awaitLog(gateway, "live traffic", (log) => log.dispatches.length >= sent + 20)
         yield* fault(gateway)
-        yield* gateway.dispatch("all", "MESSAGE_CREATE", { id: String(resumes), content: "sent while away" })
+        yield* gateway.dispatch("all", "MESSAGE_CREATE", { id: String(resumes), guild_id: aGuild, content: "sent while away" })
         resumes++
         yield* awaitLog(gateway, `resume ${resumes}`, (log) => log.resumes.length === resumes)
       }
@@ -78,7 +79,7 @@ describe("Session against the local gateway: replay", () => {
       const closed = yield* awaitLog(gateway, "A's close", (log) => log.connections[0]?.closedAt !== undefined)
       expect(closed.connections[0]).toMatchObject({ closedBy: "client" })
       expect([1000, 1001]).not.toContain(closed.connections[0]!.closeCode)
-      for (let i = 0; i < 5; i++) yield* gateway.dispatch("all", "MESSAGE_CREATE", { id: String(i), content: "between sessions" })
+      for (let i = 0; i < 5; i++) yield* gateway.dispatch("all", "MESSAGE_CREATE", { id: String(i), guild_id: aGuild, content: "between sessions" })
       expect(point).toMatchObject({ sessionId, shard: [0, 1], resumeGatewayUrl: `${gateway.url}/resume` })
       expect(receivedA.events.at(-1)?.sequence).toBe(point.sequence)
 
@@ -119,7 +120,7 @@ describe("Session against the local gateway: replay", () => {
       yield* Scope.close(scopeA, yield* Effect.exit(Effect.void))
       const closed = yield* awaitLog(gateway, "A's close", (log) => log.connections[0]?.closedAt !== undefined)
       expect(closed.connections[0]).toMatchObject({ closedBy: "client", closeCode: 1000 })
-      expect(yield* gateway.dispatch("all", "MESSAGE_CREATE", { id: "1", content: "nobody" })).toBe(0)
+      expect(yield* gateway.dispatch("all", "MESSAGE_CREATE", { id: "1", guild_id: aGuild, content: "nobody" })).toBe(0)
 
       const sessionB = yield* Session.make(sessionOptions(gateway, { resume: point }))
       const log = yield* awaitLog(gateway, "B's READY", (log) => Log.sessionIds(log).length === 2)

@@ -56,10 +56,16 @@ export const ClientLayer = Layer.mergeAll(
   NodeHttpClient.layerUndici
 )
 
+/**
+ * A guild of the local gateway's world, for dispatches a test makes up: a MESSAGE_CREATE without
+ * one is a direct message, which the sessions' intents do not open.
+ */
+export const aGuild = "80351110224678913"
+
 /** Session options for `gateway`: uncompressed JSON, short timeouts and backoff, then `overrides`. */
 export const sessionOptions = (gateway: LocalGateway.LocalGateway, overrides: Partial<SessionOptions> = {}): SessionOptions => ({
   token,
-  intents: Intents.Guilds | Intents.GuildMembers | Intents.GuildMessages,
+  intents: Intents.Guilds | Intents.GuildMembers | Intents.GuildMessages | Intents.MessageContent,
   gateway: gateway.url,
   compression: "none",
   backoff: { initial: "20 millis", max: "100 millis", afterInvalidSession: ["20 millis", "100 millis"] },

@@ -1,0 +1,136 @@
+/**
+ * How faithfully the local gateway stands in for Discord's (developers/events/gateway.mdx,
+ * gateway-events.mdx, opcodes-and-status-codes.mdx): each test is a behaviour where a bot used to
+ * pass against the local gateway and fail against Discord, or the reverse.
+ */
+import { describe, expect, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import * as Redacted from "effect/Redacted"
+import { CloseCode } from "../../src/protocol/CloseCode.ts"
+import * as Intents from "../../src/protocol/Intents.ts"
+import * as LocalGateway from "../../src/testing/LocalGateway.ts"
+import { connect, dispatch, hello, type RawClient } from "./rawClient.ts"
+
+const token = "secret-token-value"
+const query = "?v=10&encoding=json"
+
+const gatewayWith = (options: Partial<LocalGateway.Options> = {}) =>
+  LocalGateway.make({ token: Redacted.make(token), heartbeatInterval: "10 seconds", ...options })
+
+const identifyPayload = (intents: number, extra: Record<string, unknown> = {}) => ({
+  op: 2,
+  d: { token, intents, properties: { os: "linux", browser: "test", device: "test" }, shard: [0, 1], ...extra }
+})
+
+/** Connects, waits for Hello, identifies with `intents` and waits for READY. */
+const ready = (gateway: LocalGateway.LocalGateway, intents: number, extra: Record<string, unknown> = {}) =>
+  Effect.gen(function*() {
+    const client = yield* connect(gateway.url + query)
+    yield* client.next(hello)
+    yield* client.send(identifyPayload(intents, extra))
+    const readyFrame = yield* client.next(dispatch("READY"))
+    return { client, ready: readyFrame }
+  })
+
+let markers = 0
+/** A marker dispatch: everything the gateway sent the session before it has been received once it arrives. */
+const flush = (gateway: LocalGateway.LocalGateway, client: RawClient) =>
+  Effect.gen(function*() {
+    const n = ++markers
+    yield* gateway.dispatch("all", "TEST_MARKER", { n })
+    yield* client.next((f) => f.op === 0 && f.t === "TEST_MARKER" && f.d.n === n)
+  })
+
+describe("local gateway: intents decide what a session receives (gateway.mdx, List of Intents)", () => {
+  it.scopedLive("synthetic traffic sends a session only the events its intents ask for (Guilds only: no messages, presences, typing, reactions)", () =>
+    Effect.gen(function*() {
+      const gateway = yield* gatewayWith({ guilds: 1 })
+      const { client } = yield* ready(gateway, Intents.Guilds)
+      yield* client.next(dispatch("GUILD_CREATE"))
+      yield* gateway.startTraffic(200)
+      yield* Effect.sleep("400 millis")
+      yield* gateway.stopTraffic
+      yield* flush(gateway, client)
+      const types = new Set(client.frames.filter((f) => f.op === 0).map((f) => f.t))
+      // Discord: MESSAGE_CREATE needs GUILD_MESSAGES, PRESENCE_UPDATE GUILD_PRESENCES, TYPING_START
+      // GUILD_MESSAGE_TYPING, MESSAGE_REACTION_ADD GUILD_MESSAGE_REACTIONS
+      expect([...types].sort()).toEqual(["GUILD_CREATE", "READY", "TEST_MARKER"])
+    }))
+
+  it.scopedLive("MESSAGE_CREATE without the MESSAGE_CONTENT intent carries an empty content", () =>
+    Effect.gen(function*() {
+      const gateway = yield* gatewayWith({ guilds: 1 })
+      const { client } = yield* ready(gateway, Intents.Guilds | Intents.GuildMessages)
+      yield* gateway.startTraffic(200)
+      const message = yield* client.next(dispatch("MESSAGE_CREATE"))
+      yield* gateway.stopTraffic
+      expect(message.d.mentions).toEqual([]) // not a message mentioning the bot, nor a DM
+      expect(message.d.content).toBe("")
+    }))
+
+  it.scopedLive("Update Voice State without GUILD_VOICE_STATES gets VOICE_SERVER_UPDATE but no VOICE_STATE_UPDATE", () =>
+    Effect.gen(function*() {
+      const gateway = yield* gatewayWith({ guilds: 1 })
+      const { client } = yield* ready(gateway, Intents.Guilds | Intents.GuildMessages)
+      const guild = gateway.world.guilds[0]!
+      yield* client.send({ op: 4, d: { guild_id: guild.id, channel_id: guild.voiceChannelIds[0], self_mute: false, self_deaf: false } })
+      yield* client.next(dispatch("VOICE_SERVER_UPDATE"))
+      expect(client.frames.filter(dispatch("VOICE_STATE_UPDATE"))).toEqual([])
+    }))
+
+  it.scopedLive("GUILD_CREATE without GUILD_PRESENCES lists only the bot's own member (and members in voice)", () =>
+    Effect.gen(function*() {
+      const gateway = yield* gatewayWith({ guilds: 1, membersPerGuild: 5 })
+      const { client } = yield* ready(gateway, Intents.Guilds | Intents.GuildMessages)
+      const create = yield* client.next(dispatch("GUILD_CREATE"))
+      expect(create.d.voice_states).toEqual([])
+      expect(create.d.members.map((m: { user: { id: string } }) => m.user.id)).toEqual([gateway.world.user.id])
+    }))
+
+  it.scopedLive("no GUILD_CREATE without the GUILDS intent", () =>
+    Effect.gen(function*() {
+      const gateway = yield* gatewayWith({ guilds: 2 })
+      const { client } = yield* ready(gateway, Intents.GuildMessages)
+      yield* flush(gateway, client)
+      expect(client.frames.filter(dispatch("GUILD_CREATE"))).toEqual([])
+    }))
+}, 20_000)
+
+describe("local gateway: handshake and close codes", () => {
+  it.scopedLive("an Identify for a shard that would hold more than 2500 guilds is closed with 4011 (sharding required)", () =>
+    Effect.gen(function*() {
+      const gateway = yield* gatewayWith({ guilds: 2501, membersPerGuild: 0, shards: 1 })
+      const client = yield* connect(gateway.url + query)
+      yield* client.next(hello)
+      yield* client.send(identifyPayload(Intents.Guilds))
+      const outcome = yield* Effect.race(
+        Effect.map(client.closed, (closed) => ({ closed: closed.code })),
+        Effect.map(client.next(dispatch("READY")), () => ({ ready: true }))
+      )
+      expect(outcome).toEqual({ closed: CloseCode.ShardingRequired })
+    }))
+
+  it.scopedLive("after op 9 d=true the session is invalidated on that connection: a Resume sent on it resumes, not 4005", () =>
+    Effect.gen(function*() {
+      const gateway = yield* gatewayWith({ guilds: 0 })
+      const { client, ready: readyFrame } = yield* ready(gateway, Intents.Guilds)
+      yield* gateway.invalidateSession("all", true)
+      yield* client.next((f) => f.op === 9)
+      yield* client.send({ op: 6, d: { token, session_id: readyFrame.d.session_id, seq: readyFrame.s } })
+      const outcome = yield* Effect.race(
+        Effect.map(client.closed, (closed) => ({ closed: closed.code })),
+        Effect.map(client.next(dispatch("RESUMED")), () => ({ resumed: true }))
+      )
+      expect(outcome).toEqual({ resumed: true })
+    }))
+
+  it.scopedLive("READY carries `shard` only when the Identify sent one", () =>
+    Effect.gen(function*() {
+      const gateway = yield* gatewayWith({ guilds: 0 })
+      const client = yield* connect(gateway.url + query)
+      yield* client.next(hello)
+      yield* client.send({ op: 2, d: { token, intents: Intents.Guilds, properties: { os: "linux", browser: "t", device: "t" } } })
+      const readyFrame = yield* client.next(dispatch("READY"))
+      expect(Object.keys(readyFrame.d)).not.toContain("shard")
+    }))
+}, 20_000)
