@@ -18,7 +18,7 @@ import * as SendLimiter from "../limits/SendLimiter.ts"
 import * as Commands from "../protocol/Commands.ts"
 import type { EventName } from "../protocol/Event.ts"
 import * as Intents from "../protocol/Intents.ts"
-import { isHttpUrl, isSessionId, isWebSocketUrl, maxSessionIdLength, maxUrlLength, show } from "../protocol/internal/schema.ts"
+import { isHttpUrl, isSessionId, isWebSocketUrl, maxSessionIdLength, maxUrlLength, show, showUrl } from "../protocol/internal/schema.ts"
 import * as Backoff from "./Backoff.ts"
 import { type GatewayInfoError, InvalidOptions } from "./SessionError.ts"
 
@@ -195,7 +195,7 @@ const defaultTimeouts: Timeouts = { connect: "15 seconds", hello: "20 seconds", 
  */
 export const resumePointProblems = (point: ResumePoint): Array<string> => {
   const found: Array<string> = []
-  if (!isWebSocketUrl(point.resumeGatewayUrl)) found.push(`resume.resumeGatewayUrl must be a ws:// or wss:// URL without a fragment`)
+  if (!isWebSocketUrl(point.resumeGatewayUrl)) found.push(`resume.resumeGatewayUrl must be a ws:// or wss:// URL without a fragment or credentials`)
   if (!Number.isSafeInteger(point.sequence) || point.sequence < 0) found.push(`resume.sequence must be a non-negative integer`)
   if (!isSessionId(point.sessionId)) found.push(`resume.sessionId must be a non-empty string of at most ${maxSessionIdLength} characters`)
   return found
@@ -334,7 +334,7 @@ const problems = (options: SessionOptions): ReadonlyArray<string> => {
   const found = shardProblems(options.shard ?? [0, 1], options.resume)
   if (!Intents.isValid(options.intents)) found.push(`intents must be a combination of known intent bits, got ${options.intents}`)
   if (options.gateway !== undefined && !isWebSocketUrl(options.gateway)) {
-    found.push(`gateway must be a ws:// or wss:// URL without a fragment, of at most ${maxUrlLength} characters, got ${show(options.gateway)}`)
+    found.push(`gateway must be a ws:// or wss:// URL without a fragment or credentials, of at most ${maxUrlLength} characters, got ${showUrl(options.gateway)}`)
   }
   const compression: unknown = options.compression
   if (compression !== undefined && !compressions.includes(compression as Compression)) {
@@ -346,7 +346,9 @@ const problems = (options: SessionOptions): ReadonlyArray<string> => {
   if (typeof encoding === "string" && encoding !== "json" && encoding !== "etf") {
     found.push(`encoding must be "json" or "etf", got ${show(encoding)}`)
   }
-  if (options.api !== undefined && !isHttpUrl(options.api)) found.push(`api must be an http(s) URL of at most ${maxUrlLength} characters, got ${show(options.api)}`)
+  if (options.api !== undefined && !isHttpUrl(options.api)) {
+    found.push(`api must be an http(s) URL without credentials, of at most ${maxUrlLength} characters, got ${showUrl(options.api)}`)
+  }
   for (const [name, value] of [["bufferSize", options.bufferSize], ["maxMessageBytes", options.maxMessageBytes]] as const) {
     if (value !== undefined && (!Number.isSafeInteger(value) || value < 1)) found.push(`${name} must be a positive integer, got ${value}`)
   }

@@ -679,7 +679,7 @@ describe("Fleet", () => {
       const malformed = { sessionId: "", sequence: -1, resumeGatewayUrl: "https://resume.test", shard: [3, 4] as const }
       const refused = FleetOptions.checkSelection(options({ resume: [malformed] }))
       expect(Either.isLeft(refused) && refused.left.detail).toBe(
-        "resume.resumeGatewayUrl must be a ws:// or wss:// URL without a fragment (shard 3); resume.sequence must be a non-negative integer (shard 3); resume.sessionId must be a non-empty string of at most 256 characters (shard 3)"
+        "resume.resumeGatewayUrl must be a ws:// or wss:// URL without a fragment or credentials (shard 3); resume.sequence must be a non-negative integer (shard 3); resume.sessionId must be a non-empty string of at most 256 characters (shard 3)"
       )
       // shapes the types forbid (from JavaScript or a parsed file) are refused too; they threw a TypeError
       const shaped = (overrides: Record<string, unknown>) =>

@@ -18,7 +18,7 @@ describe("GatewayBot.decode", () => {
   })
 
   it.each([
-    [{ url: "https://gateway.discord.gg" }, `url must be a ws:// or wss:// URL without a fragment, of at most 2048 characters, got "https://gateway.discord.gg"`],
+    [{ url: "https://gateway.discord.gg" }, `url must be a ws:// or wss:// URL without a fragment or credentials, of at most 2048 characters, got "https://gateway.discord.gg"`],
     [{ shards: 0 }, "shards must be an integer between 1 and 65535, got 0"],
     [{ session_start_limit: { ...body.session_start_limit, max_concurrency: 0 } }, "session_start_limit.max_concurrency must be an integer between 1 and 65535, got 0"],
     [{ session_start_limit: { ...body.session_start_limit, remaining: -1 } }, "session_start_limit.remaining must be a non-negative integer, got -1"],
@@ -35,7 +35,7 @@ describe("GatewayBot.decode", () => {
 
   it("says what is wrong with several fields at once", () => {
     expect(left(GatewayBot.decode({ url: 1, shards: 1.5 })).message).toBe(
-      "invalid GET /gateway/bot answer: url must be a ws:// or wss:// URL without a fragment, of at most 2048 characters, got 1; shards must be an integer between 1 and 65535, got 1.5; session_start_limit is missing"
+      "invalid GET /gateway/bot answer: url must be a ws:// or wss:// URL without a fragment or credentials, of at most 2048 characters, got 1; shards must be an integer between 1 and 65535, got 1.5; session_start_limit is missing"
     )
   })
 })

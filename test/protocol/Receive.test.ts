@@ -104,11 +104,11 @@ describe("Receive: Hello, Invalid Session and READY", () => {
   })
 
   it.each([
-    [{ resume_gateway_url: "https://gateway.discord.gg" }, `resume_gateway_url must be a ws:// or wss:// URL without a fragment, of at most 2048 characters, got "https://gateway.discord.gg"`],
-    [{ resume_gateway_url: "not a url" }, `resume_gateway_url must be a ws:// or wss:// URL without a fragment, of at most 2048 characters, got "not a url"`],
+    [{ resume_gateway_url: "https://gateway.discord.gg" }, `resume_gateway_url must be a ws:// or wss:// URL without a fragment or credentials, of at most 2048 characters, got "https://gateway.discord.gg"`],
+    [{ resume_gateway_url: "not a url" }, `resume_gateway_url must be a ws:// or wss:// URL without a fragment or credentials, of at most 2048 characters, got "not a url"`],
     // one that ws refuses to open, and one of megabytes kept and shown with every transition
-    [{ resume_gateway_url: "wss://gateway.discord.gg/#x" }, `resume_gateway_url must be a ws:// or wss:// URL without a fragment, of at most 2048 characters, got "wss://gateway.discord.gg/#x"`],
-    [{ resume_gateway_url: `wss://gateway.discord.gg/${"a".repeat(2048)}` }, `resume_gateway_url must be a ws:// or wss:// URL without a fragment, of at most 2048 characters, got "wss://gateway.discord.gg/${"a".repeat(31)}...`],
+    [{ resume_gateway_url: "wss://gateway.discord.gg/#x" }, `resume_gateway_url must be a ws:// or wss:// URL without a fragment or credentials, of at most 2048 characters, got "wss://gateway.discord.gg/#x"`],
+    [{ resume_gateway_url: `wss://gateway.discord.gg/${"a".repeat(2048)}` }, `resume_gateway_url must be a ws:// or wss:// URL without a fragment or credentials, of at most 2048 characters, got "wss://gateway.discord.gg/${"a".repeat(31)}...`],
     [{ session_id: "" }, `session_id must be a non-empty string of at most 256 characters, got ""`],
     [{ session_id: "s".repeat(257) }, `session_id must be a non-empty string of at most 256 characters, got "${"s".repeat(56)}...`],
     [{ session_id: undefined }, "session_id is missing"],

@@ -48,6 +48,9 @@ describe("SessionOptions.resolve", () => {
       [{ gateway: "https://x.test" }, "gateway must be a ws:// or wss:// URL"],
       [{ gateway: "wss://x.test/#here" }, "gateway must be a ws:// or wss:// URL without a fragment"],
       [{ api: "ftp://x.test" }, "api must be an http(s) URL"],
+      // credentials in a URL: fetch refuses it, and the password is not quoted
+      [{ api: "https://user:hunter2@x.test/api" }, "api must be an http(s) URL without credentials, of at most 2048 characters, got a URL with credentials (not shown)"],
+      [{ gateway: "wss://user:hunter2@x.test" }, "gateway must be a ws:// or wss:// URL without a fragment or credentials, of at most 2048 characters, got a URL with credentials (not shown)"],
       [{ encoding: "xml" as never }, `encoding must be "json" or "etf", got "xml"`],
       // a name cast past the types (a config string): the gateway would be asked for it, and the
       // connection could decode none of its binary frames

@@ -164,25 +164,40 @@ const parsedUrl = (u: unknown): URL | undefined => {
   }
 }
 
+// a user name or password in a URL: fetch refuses such a URL, and every message quoting it would
+// show the password
+const hasCredentials = (url: URL): boolean => url.username !== "" || url.password !== ""
+
 /**
  * Whether `u` is a URL a websocket can be opened to: absolute, `ws://` or `wss://`, without a
- * fragment (which `ws` refuses), at most {@link maxUrlLength} characters.
+ * fragment (which `ws` refuses) or credentials, at most {@link maxUrlLength} characters.
  *
  * @since 0.1.0
  */
 export const isWebSocketUrl = (u: unknown): u is string => {
   const url = parsedUrl(u)
-  return url !== undefined && (url.protocol === "ws:" || url.protocol === "wss:") && url.hash === ""
+  return url !== undefined && (url.protocol === "ws:" || url.protocol === "wss:") && url.hash === "" && !hasCredentials(url)
 }
 
 /**
- * Whether `u` is an absolute `http://` or `https://` URL of at most {@link maxUrlLength} characters.
+ * Whether `u` is an absolute `http://` or `https://` URL without credentials, of at most
+ * {@link maxUrlLength} characters.
  *
  * @since 0.1.0
  */
 export const isHttpUrl = (u: unknown): u is string => {
   const url = parsedUrl(u)
-  return url !== undefined && (url.protocol === "http:" || url.protocol === "https:")
+  return url !== undefined && (url.protocol === "http:" || url.protocol === "https:") && !hasCredentials(url)
+}
+
+/**
+ * {@link show} for a URL: one with credentials is not quoted (its password would be).
+ *
+ * @since 0.1.0
+ */
+export const showUrl = (u: unknown): string => {
+  const url = parsedUrl(u)
+  return url !== undefined && hasCredentials(url) ? "a URL with credentials (not shown)" : show(u)
 }
 
 /**
@@ -205,7 +220,7 @@ export const downgrades = (from: string, url: string): boolean => {
 export const WebSocketUrl = checked<string>((u) =>
   isWebSocketUrl(u)
     ? undefined
-    : `must be a ws:// or wss:// URL without a fragment, of at most ${maxUrlLength} characters, got ${show(u)}`
+    : `must be a ws:// or wss:// URL without a fragment or credentials, of at most ${maxUrlLength} characters, got ${showUrl(u)}`
 )
 
 /**
