@@ -8,7 +8,7 @@
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import * as Cause from "effect/Cause"
 import * as Console from "effect/Console"
-import * as Duration from "effect/Duration"
+import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
@@ -33,6 +33,13 @@ import * as Pretty from "./Pretty.ts"
  * (a defect), 2 bad usage.
  */
 const exit = (code: number) => Effect.sync(() => void (process.exitCode = code))
+
+// the longest one timer waits: Effect's clock never fires a longer sleep (Node's setTimeout limit)
+const maxSleepMs = 2 ** 31 - 1
+
+/** Sleeps `ms`, in steps when it is longer than one timer waits (`--duration` past 24.8 days). */
+const sleepFor = (ms: number): Effect.Effect<void> =>
+  ms <= maxSleepMs ? Effect.sleep(ms) : Effect.zipRight(Effect.sleep(maxSleepMs), Effect.suspend(() => sleepFor(ms - maxSleepMs)))
 
 /** The embedded gateway: four shards, two identify buckets, brisk heartbeats and steady traffic. */
 const embedded = (shardCount: number | undefined) =>
@@ -138,6 +145,17 @@ const shardCountOf = (options: Args.CliOptions): number | undefined =>
 
 const run = (options: Args.CliOptions) =>
   Effect.gen(function*() {
+    // the terminal closed (SIGHUP, which would end the process at once, its shards without a
+    // close): a normal end, as Ctrl-C; heard for the whole run, stops included (its listener goes
+    // last as the scope closes), so that one during a stop (after Ctrl-C, say) lets that stop
+    // finish rather than killing the process
+    const hangup = yield* Deferred.make<void>()
+    const onHangup = () => Deferred.unsafeDone(hangup, Exit.void)
+    yield* Effect.acquireRelease(
+      Effect.sync(() => void process.on("SIGHUP", onHangup)),
+      () => Effect.sync(() => void process.off("SIGHUP", onHangup))
+    )
+    const hungUp = Effect.as(Deferred.await(hangup), { why: "stopped: the terminal was closed (SIGHUP)", failed: false })
     const target = options.token === undefined
       ? yield* embedded(options.shardCount)
       : { token: options.token, api: options.api }
@@ -166,19 +184,12 @@ const run = (options: Args.CliOptions) =>
     const output = yield* Effect.forkScoped(show(options, fleet))
     const elapsed = options.duration === undefined
       ? Effect.never
-      : Effect.as(Effect.sleep(Duration.seconds(options.duration)), { why: `stopped after ${options.duration} s`, failed: false })
+      : Effect.as(sleepFor(options.duration * 1000), { why: `stopped after ${options.duration} s`, failed: false })
     // a closed stdout (`| head`) is a normal end; one that fails otherwise loses the output: exit 1
     const written = Effect.map(stdoutEnded, (failure) =>
       failure === undefined
         ? { why: "stopped: stdout was closed", failed: false }
         : { why: `error: stdout cannot be written (${failure})`, failed: true })
-    // the terminal closed (SIGHUP, which would end the process at once, its shards without a
-    // close): a normal end, as Ctrl-C
-    const hungUp = Effect.async<{ readonly why: string; readonly failed: boolean }>((resume) => {
-      const onHangup = () => resume(Effect.succeed({ why: "stopped: the terminal was closed (SIGHUP)", failed: false }))
-      process.once("SIGHUP", onHangup)
-      return Effect.sync(() => void process.off("SIGHUP", onHangup))
-    })
     // the output failing (a bug) ends the run too, rather than leaving the shards running unseen;
     // the output ending (after the events did) decides nothing
     const ended = yield* Effect.raceFirst(
@@ -200,8 +211,10 @@ const run = (options: Args.CliOptions) =>
 
 const main = Effect.gen(function*() {
   // logs and status that cannot be written (stderr piped to a reader that went away) are dropped:
-  // an unheard error would crash the run, its shards gone without a close
+  // an unheard error would crash the run, its shards gone without a close; so is the help text
+  // (`--help | true`): a run learns of a closed stdout through its own listener
   process.stderr.on("error", () => {})
+  process.stdout.on("error", () => {})
   const parsed = Args.parse(process.argv.slice(2), process.env, process.stdout.isTTY === true)
   if (Either.isLeft(parsed)) {
     yield* Console.error(`error: ${parsed.left.message}`)

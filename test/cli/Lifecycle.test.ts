@@ -41,13 +41,20 @@ interface How {
   readonly deadline?: number
   /** Its stdout is /dev/full, where every write fails (ENOSPC: a full disk), instead of a pipe. */
   readonly full?: boolean
+  /** The reader of its stdout is gone before it writes anything (`| true`). */
+  readonly stdoutClosed?: boolean
+  /** The sources run through tsx, as `npm start` runs them, instead of the bundle. */
+  readonly sources?: boolean
+  /** Modules loaded before it (`node --import`). */
+  readonly imports?: ReadonlyArray<string>
 }
 
 /** Spawns the CLI, signals it as told, and waits for it to exit (and its stdout to end). */
 const cli = (args: ReadonlyArray<string>, how: How = {}) =>
   Effect.async<Run>((resume) => {
     const full = how.full === true ? openSync("/dev/full", "w") : undefined
-    const child: ChildProcess = spawn(process.execPath, [bundle, ...args], {
+    const imports = [...(how.sources === true ? ["tsx"] : []), ...(how.imports ?? [])].flatMap((module) => ["--import", module])
+    const child: ChildProcess = spawn(process.execPath, [...imports, how.sources === true ? "src/cli/main.ts" : bundle, ...args], {
       cwd: root,
       env: userEnv(),
       stdio: ["ignore", full ?? "pipe", "pipe"]
@@ -73,6 +80,7 @@ const cli = (args: ReadonlyArray<string>, how: How = {}) =>
       }, how.delay ?? 0))
     }
     const poll = setInterval(check, 20)
+    if (how.stdoutClosed === true) child.stdout?.destroy()
     child.stdout?.setEncoding("utf8")
     if (how.stalled === true) child.stdout?.pause()
     child.stdout?.on("data", (text: string) => {
@@ -191,6 +199,45 @@ describe.concurrent("CLI lifecycle", () => {
       expect(run.code).toBe(0)
       expect(run.stderr).toContain("stopped after 1 s; 1 resumable session(s)")
       expect(run.afterSignal).toBeLessThan(14_000)
+    }))
+
+  it.scopedLive("a closed terminal (SIGHUP) while a Ctrl-C stop waits for the gateway lets that stop finish: exit 0, not death by the signal", () =>
+    Effect.gen(function*() {
+      const { url } = yield* deafGateway(0)
+      const run = yield* cli(["--token", secret, "--gateway", url, "--shard-count", "1", "--compress", "none", "--format", "ndjson"], {
+        signals: ["SIGINT", "SIGHUP"],
+        when: ({ stdout }) => /"t":"READY"/.test(stdout),
+        delay: 300,
+        gap: 200,
+        deadline: 12_000
+      })
+      expect(run.signal).toBeNull()
+      expect(run.code).toBe(0)
+      expect(run.stderr).toContain("stopped (interrupted); 1 resumable session(s)")
+    }))
+
+  it.live("--help into a pipe whose reader is gone (`npm start -- --help | true`) exits 0 without an EPIPE stack trace", () =>
+    Effect.gen(function*() {
+      const run = yield* cli(["--help"], { stdoutClosed: true, sources: true })
+      expect(run.stderr).not.toMatch(/EPIPE|^\s+at /m)
+      expect([run.signal, run.code]).toEqual([null, 0])
+    }))
+
+  it.scopedLive("--duration past what one timer waits (30 days; 2^31 - 1 ms is 24.8) still stops the run", () =>
+    Effect.gen(function*() {
+      const gateway = yield* LocalGateway.make({ token })
+      // every timer of over 10^8 ms (only such a --duration asks for one) fires after 200 ms: a run
+      // that schedules its stop stops at once; one whose sleep was never scheduled runs on
+      const shortened = "data:text/javascript," + encodeURIComponent(`const real = globalThis.setTimeout
+globalThis.setTimeout = (fn, ms, ...rest) => real(fn, typeof ms === "number" && ms > 1e8 ? 200 : ms, ...rest)`)
+      const run = yield* cli(["--token", secret, "--api", gateway.apiUrl, "--format", "ndjson", "--duration", "2592000"], {
+        imports: [shortened],
+        signals: ["SIGWINCH"],
+        when: ({ stdout }) => /"t":"READY"/.test(stdout),
+        deadline: 10_000
+      })
+      expect([run.signal, run.code]).toEqual([null, 0])
+      expect(run.stderr).toContain("stopped after 2592000 s")
     }))
 
   it.scopedLive("Ctrl-C while it stops because stdout cannot be written (a full disk) keeps exit 1", () =>
