@@ -14,6 +14,7 @@ import * as FiberId from "effect/FiberId"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import { detached } from "../internal/detached.ts"
+import { durationOf } from "../internal/duration.ts"
 import { isDue, monotonicMillis } from "../internal/due.ts"
 import * as FifoSemaphore from "./FifoSemaphore.ts"
 
@@ -160,189 +161,209 @@ interface Budget {
   lowTold: boolean
 }
 
+// an option in milliseconds, or what is wrong with it: a duration that is none, negative, NaN or
+// infinite (`Duration.decode` would take a negative or NaN one as zero: identifies with no spacing)
+const millisOf = (name: string, input: Duration.DurationInput | undefined, fallback: number): number | string => {
+  if (input === undefined) return fallback
+  const duration = durationOf(input)
+  return duration !== undefined && Duration.isFinite(duration) ? Duration.toMillis(duration) : `${name} must be a non-negative, finite duration`
+}
+
 /**
- * Builds an in-memory identify limiter, for the shards of one process.
+ * Builds an in-memory identify limiter, for the shards of one process. Options it cannot use (a
+ * negative, NaN or infinite duration; an `onExhausted` that is neither `fail` nor `wait`) are a
+ * mistake in the program, not in its input: they die at once, saying which.
  *
  * @since 0.1.0
  */
 export const make = (options: IdentifyLimiterOptions = {}): Effect.Effect<Context.Tag.Service<IdentifyLimiter>> =>
-  Effect.sync(() => {
-    const spacing = Duration.toMillis(options.spacing ?? Duration.seconds(5))
-    const margin = Duration.toMillis(options.margin ?? Duration.millis(200))
-    const onExhausted = options.onExhausted ?? "fail"
-    let maxConcurrency = 1
-    let gates = new Map<number, Gate>()
-    let inheritedLastAt: number | undefined
-    let budget: Budget | undefined
-    // completed (and made anew) by each `configure`: an identify waiting for the budget looks again
-    let budgetChanged = Deferred.unsafeMake<void>(FiberId.none)
-    // the bot it serves, once told
-    let bot: string | undefined
-
-    const gateFor = (key: number): Gate => {
-      let gate = gates.get(key)
-      if (gate === undefined) {
-        gate = { lastAt: inheritedLastAt, pending: undefined, turns: FifoSemaphore.make(1), retired: false }
-        gates.set(key, gate)
-      }
-      return gate
+  Effect.suspend(() => {
+    const spacing = millisOf("spacing", options.spacing, 5000)
+    const margin = millisOf("margin", options.margin, 200)
+    const onExhausted: unknown = options.onExhausted ?? "fail"
+    const known = onExhausted === "fail" || onExhausted === "wait"
+    if (typeof spacing === "number" && typeof margin === "number" && known) {
+      return Effect.sync(() => build(spacing, margin, onExhausted))
     }
-
-    const refill = (now: number): void => {
-      if (budget === undefined || !isDue(budget.resetAt, now)) return
-      budget.remaining = budget.total
-      budget.lowTold = false
-      while (isDue(budget.resetAt, now)) budget.resetAt += budgetPeriod
-    }
-
-    /** Ms until the budget refills if it is used up at `now`, else `undefined`. */
-    const exhaustedFor = (now: number): number | undefined => {
-      refill(now)
-      return budget !== undefined && budget.remaining <= 0 ? budget.resetAt - now : undefined
-    }
-
-    const exhausted = (shard: number, resetAfter: number) => new IdentifyBudgetExhausted({ shard, total: budget?.total ?? 0, resetAfter })
-
-    /**
-     * Holding the key: waits out its spacing (cut short when an answer moves it forward), then
-     * the budget, then counts the identify. False when the key was retired meanwhile.
-     */
-    const awaitTurn = (gate: Gate, shardId: number): Effect.Effect<boolean, IdentifyBudgetExhausted> =>
-      Effect.clockWith((clock) => {
-        if (gate.retired) return Effect.succeed(false)
-        const now = monotonicMillis(clock)
-        const turnAt = gate.lastAt === undefined ? now : gate.lastAt + spacing
-        if (!isDue(turnAt, now)) {
-          const spacingLeft = turnAt - now
-          const wait = gate.pending === undefined
-            ? Effect.sleep(spacingLeft)
-            : detached(Effect.raceFirst(Effect.sleep(spacingLeft), Deferred.await(gate.pending)))
-          return Effect.zipRight(wait, awaitTurn(gate, shardId))
-        }
-        const resetAfter = exhaustedFor(now)
-        if (resetAfter !== undefined) {
-          if (onExhausted === "fail") return Effect.fail(exhausted(shardId, resetAfter))
-          // until it refills, or a refreshed answer says how much is left
-          return Effect.logWarning("identify budget exhausted: waiting for it to refill").pipe(
-            Effect.annotateLogs({ shardId, resetAfter }),
-            Effect.zipRight(detached(Effect.raceFirst(Effect.sleep(resetAfter), Deferred.await(budgetChanged)))),
-            Effect.zipRight(awaitTurn(gate, shardId))
-          )
-        }
-        gate.lastAt = now
-        gate.pending = undefined
-        if (budget === undefined) return Effect.succeed(true)
-        budget.remaining -= 1
-        // told once, when at most a tenth of the day's starts is left (a refreshed answer may
-        // already say so): a bot that reconnects too often finds out before its shards stop
-        if (budget.lowTold || budget.remaining > lowBudget(budget.total)) return Effect.succeed(true)
-        budget.lowTold = true
-        return Effect.as(
-          Effect.logWarning(
-            `identify budget low: ${budget.remaining} of ${budget.total} session starts left until it refills in ${
-              Duration.format(Duration.millis(Math.round(budget.resetAt - now)))
-            }`
-          ),
-          true
-        )
-      })
-
-    /** An identify of a retired key, sent at `at`: every key of now waits for it. */
-    const inherit = (at: number): void => {
-      if (inheritedLastAt === undefined || at > inheritedLastAt) inheritedLastAt = at
-      for (const gate of gates.values()) {
-        if (gate.lastAt === undefined || at > gate.lastAt) gate.lastAt = at
-      }
-    }
-
-    const identify = <A, E, R>(
-      shardId: number,
-      send: (answered: Effect.Effect<void>) => Effect.Effect<A, E, R>
-    ): Effect.Effect<A, E | IdentifyBudgetExhausted, R> =>
-      Effect.clockWith((clock) => {
-        const resetAfter = exhaustedFor(monotonicMillis(clock))
-        if (resetAfter !== undefined && onExhausted === "fail") return Effect.fail(exhausted(shardId, resetAfter))
-        const gate = gateFor(shardId % maxConcurrency)
-        // this identify's answer, which may come before its send is done
-        const answer = Deferred.unsafeMake<void>(FiberId.none)
-        let answeredAt: number | undefined
-        const answered = Effect.sync(() => {
-          if (answeredAt !== undefined) return
-          answeredAt = monotonicMillis(clock)
-          // a later identify of the key owns the gate by now: this answer says nothing about it
-          if (gate.pending !== answer) return
-          gate.lastAt = Math.min(gate.lastAt!, answeredAt)
-          gate.pending = undefined
-          Deferred.unsafeDone(answer, Exit.void)
-        })
-        const sent = Effect.sync(() => {
-          gate.lastAt = Math.min(monotonicMillis(clock) + margin, answeredAt ?? Infinity)
-          gate.pending = answeredAt === undefined ? answer : undefined
-          if (gate.retired) inherit(gate.lastAt)
-        })
-        // a waiter whose key was retired meanwhile lines up again with the new keys
-        return Effect.flatMap(
-          gate.turns.withPermit(Effect.flatMap(awaitTurn(gate, shardId), (counted) =>
-            counted ? Effect.map(Effect.ensuring(send(answered), sent), Option.some) : Effect.succeed(Option.none()))),
-          Option.match({ onNone: () => identify(shardId, send), onSome: Effect.succeed })
-        )
-      })
-
-    const configure = (limit: SessionStartLimit): Effect.Effect<void> =>
-      Effect.clockWith((clock) => {
-        if (limit.bot !== undefined && bot !== undefined && limit.bot !== bot) {
-          return Effect.dieMessage(
-            "one IdentifyLimiter serves two bots: Discord limits each bot's identifies apart, so give each bot its own (provide Live.layer to each bot's program apart, or Layer.fresh(Live.layer): one layer used twice in one graph is built once)"
-          )
-        }
-        bot ??= limit.bot
-        return Effect.sync(() => {
-          const now = monotonicMillis(clock)
-          // told to be low still holds while a refreshed answer says it is
-          const lowTold = budget !== undefined && budget.lowTold && limit.remaining <= lowBudget(limit.total)
-          budget = { total: limit.total, remaining: limit.remaining, resetAt: now + limit.resetAfter, lowTold }
-          Deferred.unsafeDone(budgetChanged, Exit.void)
-          budgetChanged = Deferred.unsafeMake(FiberId.none)
-          const next = Math.max(1, Math.floor(limit.maxConcurrency))
-          if (next === maxConcurrency) return
-          // New keys: each starts as if it had identified with the latest identify of any old key,
-          // which never breaks the spacing Discord measured under the old keys.
-          for (const gate of gates.values()) {
-            if (gate.lastAt !== undefined && (inheritedLastAt === undefined || gate.lastAt > inheritedLastAt)) {
-              inheritedLastAt = gate.lastAt
-            }
-          }
-          maxConcurrency = next
-          for (const gate of gates.values()) gate.retired = true
-          gates = new Map()
-        })
-      })
-
-    const snapshot = Effect.clockWith((clock) =>
-      Effect.sync((): IdentifySnapshot => {
-        const now = monotonicMillis(clock)
-        refill(now)
-        const keys = Array.from({ length: maxConcurrency }, (_, key): KeySnapshot => {
-          const gate = gates.get(key)
-          const lastAt = gate === undefined ? inheritedLastAt : gate.lastAt
-          return {
-            key,
-            nextFreeIn: lastAt === undefined ? 0 : Math.max(0, lastAt + spacing - now),
-            queued: gate === undefined ? 0 : gate.turns.waiting() + 1 - gate.turns.free()
-          }
-        })
-        return {
-          maxConcurrency,
-          budget: budget === undefined
-            ? undefined
-            : { total: budget.total, remaining: budget.remaining, resetAfter: budget.resetAt - now },
-          keys
-        }
-      })
-    )
-
-    return { configure, identify, snapshot }
+    const problems = [spacing, margin, known ? 0 : `onExhausted must be "fail" or "wait"`]
+      .filter((problem): problem is string => typeof problem === "string")
+    return Effect.dieMessage(`invalid IdentifyLimiter options: ${problems.join("; ")}`)
   })
+
+const build = (spacing: number, margin: number, onExhausted: "fail" | "wait"): Context.Tag.Service<IdentifyLimiter> => {
+  let maxConcurrency = 1
+  let gates = new Map<number, Gate>()
+  let inheritedLastAt: number | undefined
+  let budget: Budget | undefined
+  // completed (and made anew) by each `configure`: an identify waiting for the budget looks again
+  let budgetChanged = Deferred.unsafeMake<void>(FiberId.none)
+  // the bot it serves, once told
+  let bot: string | undefined
+
+  const gateFor = (key: number): Gate => {
+    let gate = gates.get(key)
+    if (gate === undefined) {
+      gate = { lastAt: inheritedLastAt, pending: undefined, turns: FifoSemaphore.make(1), retired: false }
+      gates.set(key, gate)
+    }
+    return gate
+  }
+
+  const refill = (now: number): void => {
+    if (budget === undefined || !isDue(budget.resetAt, now)) return
+    budget.remaining = budget.total
+    budget.lowTold = false
+    while (isDue(budget.resetAt, now)) budget.resetAt += budgetPeriod
+  }
+
+  /** Ms until the budget refills if it is used up at `now`, else `undefined`. */
+  const exhaustedFor = (now: number): number | undefined => {
+    refill(now)
+    return budget !== undefined && budget.remaining <= 0 ? budget.resetAt - now : undefined
+  }
+
+  const exhausted = (shard: number, resetAfter: number) => new IdentifyBudgetExhausted({ shard, total: budget?.total ?? 0, resetAfter })
+
+  /**
+   * Holding the key: waits out its spacing (cut short when an answer moves it forward), then
+   * the budget, then counts the identify. False when the key was retired meanwhile.
+   */
+  const awaitTurn = (gate: Gate, shardId: number): Effect.Effect<boolean, IdentifyBudgetExhausted> =>
+    Effect.clockWith((clock) => {
+      if (gate.retired) return Effect.succeed(false)
+      const now = monotonicMillis(clock)
+      const turnAt = gate.lastAt === undefined ? now : gate.lastAt + spacing
+      if (!isDue(turnAt, now)) {
+        const spacingLeft = turnAt - now
+        const wait = gate.pending === undefined
+          ? Effect.sleep(spacingLeft)
+          : detached(Effect.raceFirst(Effect.sleep(spacingLeft), Deferred.await(gate.pending)))
+        return Effect.zipRight(wait, awaitTurn(gate, shardId))
+      }
+      const resetAfter = exhaustedFor(now)
+      if (resetAfter !== undefined) {
+        if (onExhausted === "fail") return Effect.fail(exhausted(shardId, resetAfter))
+        // until it refills, or a refreshed answer says how much is left
+        return Effect.logWarning("identify budget exhausted: waiting for it to refill").pipe(
+          Effect.annotateLogs({ shardId, resetAfter }),
+          Effect.zipRight(detached(Effect.raceFirst(Effect.sleep(resetAfter), Deferred.await(budgetChanged)))),
+          Effect.zipRight(awaitTurn(gate, shardId))
+        )
+      }
+      gate.lastAt = now
+      gate.pending = undefined
+      if (budget === undefined) return Effect.succeed(true)
+      budget.remaining -= 1
+      // told once, when at most a tenth of the day's starts is left (a refreshed answer may
+      // already say so): a bot that reconnects too often finds out before its shards stop
+      if (budget.lowTold || budget.remaining > lowBudget(budget.total)) return Effect.succeed(true)
+      budget.lowTold = true
+      return Effect.as(
+        Effect.logWarning(
+          `identify budget low: ${budget.remaining} of ${budget.total} session starts left until it refills in ${
+            Duration.format(Duration.millis(Math.round(budget.resetAt - now)))
+          }`
+        ),
+        true
+      )
+    })
+
+  /** An identify of a retired key, sent at `at`: every key of now waits for it. */
+  const inherit = (at: number): void => {
+    if (inheritedLastAt === undefined || at > inheritedLastAt) inheritedLastAt = at
+    for (const gate of gates.values()) {
+      if (gate.lastAt === undefined || at > gate.lastAt) gate.lastAt = at
+    }
+  }
+
+  const identify = <A, E, R>(
+    shardId: number,
+    send: (answered: Effect.Effect<void>) => Effect.Effect<A, E, R>
+  ): Effect.Effect<A, E | IdentifyBudgetExhausted, R> =>
+    Effect.clockWith((clock) => {
+      const resetAfter = exhaustedFor(monotonicMillis(clock))
+      if (resetAfter !== undefined && onExhausted === "fail") return Effect.fail(exhausted(shardId, resetAfter))
+      const gate = gateFor(shardId % maxConcurrency)
+      // this identify's answer, which may come before its send is done
+      const answer = Deferred.unsafeMake<void>(FiberId.none)
+      let answeredAt: number | undefined
+      const answered = Effect.sync(() => {
+        if (answeredAt !== undefined) return
+        answeredAt = monotonicMillis(clock)
+        // a later identify of the key owns the gate by now: this answer says nothing about it
+        if (gate.pending !== answer) return
+        gate.lastAt = Math.min(gate.lastAt!, answeredAt)
+        gate.pending = undefined
+        Deferred.unsafeDone(answer, Exit.void)
+      })
+      const sent = Effect.sync(() => {
+        gate.lastAt = Math.min(monotonicMillis(clock) + margin, answeredAt ?? Infinity)
+        gate.pending = answeredAt === undefined ? answer : undefined
+        if (gate.retired) inherit(gate.lastAt)
+      })
+      // a waiter whose key was retired meanwhile lines up again with the new keys
+      return Effect.flatMap(
+        gate.turns.withPermit(Effect.flatMap(awaitTurn(gate, shardId), (counted) =>
+          counted ? Effect.map(Effect.ensuring(send(answered), sent), Option.some) : Effect.succeed(Option.none()))),
+        Option.match({ onNone: () => identify(shardId, send), onSome: Effect.succeed })
+      )
+    })
+
+  const configure = (limit: SessionStartLimit): Effect.Effect<void> =>
+    Effect.clockWith((clock) => {
+      if (limit.bot !== undefined && bot !== undefined && limit.bot !== bot) {
+        return Effect.dieMessage(
+          "one IdentifyLimiter serves two bots: Discord limits each bot's identifies apart, so give each bot its own (provide Live.layer to each bot's program apart, or Layer.fresh(Live.layer): one layer used twice in one graph is built once)"
+        )
+      }
+      bot ??= limit.bot
+      return Effect.sync(() => {
+        const now = monotonicMillis(clock)
+        // told to be low still holds while a refreshed answer says it is
+        const lowTold = budget !== undefined && budget.lowTold && limit.remaining <= lowBudget(limit.total)
+        budget = { total: limit.total, remaining: limit.remaining, resetAt: now + limit.resetAfter, lowTold }
+        Deferred.unsafeDone(budgetChanged, Exit.void)
+        budgetChanged = Deferred.unsafeMake(FiberId.none)
+        const next = Math.max(1, Math.floor(limit.maxConcurrency))
+        if (next === maxConcurrency) return
+        // New keys: each starts as if it had identified with the latest identify of any old key,
+        // which never breaks the spacing Discord measured under the old keys.
+        for (const gate of gates.values()) {
+          if (gate.lastAt !== undefined && (inheritedLastAt === undefined || gate.lastAt > inheritedLastAt)) {
+            inheritedLastAt = gate.lastAt
+          }
+        }
+        maxConcurrency = next
+        for (const gate of gates.values()) gate.retired = true
+        gates = new Map()
+      })
+    })
+
+  const snapshot = Effect.clockWith((clock) =>
+    Effect.sync((): IdentifySnapshot => {
+      const now = monotonicMillis(clock)
+      refill(now)
+      const keys = Array.from({ length: maxConcurrency }, (_, key): KeySnapshot => {
+        const gate = gates.get(key)
+        const lastAt = gate === undefined ? inheritedLastAt : gate.lastAt
+        return {
+          key,
+          nextFreeIn: lastAt === undefined ? 0 : Math.max(0, lastAt + spacing - now),
+          queued: gate === undefined ? 0 : gate.turns.waiting() + 1 - gate.turns.free()
+        }
+      })
+      return {
+        maxConcurrency,
+        budget: budget === undefined
+          ? undefined
+          : { total: budget.total, remaining: budget.remaining, resetAfter: budget.resetAt - now },
+        keys
+      }
+    })
+  )
+
+  return { configure, identify, snapshot }
+}
 
 /**
  * The in-memory identify limiter, shared by the shards of one process.

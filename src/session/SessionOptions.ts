@@ -6,7 +6,6 @@
 import * as Duration from "effect/Duration"
 import type * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
-import * as Option from "effect/Option"
 import type * as Redacted from "effect/Redacted"
 import { type Compression, compressions } from "../codec/Compression.ts"
 import * as Decompress from "../codec/Decompress.ts"
@@ -14,6 +13,7 @@ import * as ZstdNative from "../codec/ZstdNative.ts"
 import type { Encoding, EncodingName } from "../codec/Encoding.ts"
 import * as Etf from "../codec/Etf.ts"
 import * as Json from "../codec/Json.ts"
+import { durationOf } from "../internal/duration.ts"
 import * as SendLimiter from "../limits/SendLimiter.ts"
 import * as Commands from "../protocol/Commands.ts"
 import type { EventName } from "../protocol/Event.ts"
@@ -223,16 +223,6 @@ const withDefaults = <A extends object>(defaults: A, given: Overrides<A> | undef
     if (value !== undefined) filled[key] = value
   }
   return filled
-}
-
-// `input` as a Duration; `undefined` when it is no DurationInput, or a negative or NaN one, which
-// `Duration.decode` would silently take as zero
-const durationOf = (input: unknown): Duration.Duration | undefined => {
-  if (typeof input === "number" && !(input >= 0)) return undefined
-  if (typeof input === "bigint" && input < 0n) return undefined
-  if (typeof input === "string" && Number.parseFloat(input) < 0) return undefined
-  if (Array.isArray(input) && !input.every((part) => typeof part === "number" && part >= 0)) return undefined
-  return Option.getOrUndefined(Duration.decodeUnknown(input))
 }
 
 const showDuration = (input: unknown): string =>

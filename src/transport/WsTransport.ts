@@ -175,13 +175,18 @@ const wire = (
 /**
  * Builds the live transport. `connect` resolves once the socket is open; interrupting it (a
  * connect timeout) terminates the half-open socket. Closing the connection's scope closes the
- * socket with 4900 if it is still open and removes every listener.
+ * socket with 4900 if it is still open and removes every listener. A `highWaterMark` that is not
+ * a positive integer throws a `RangeError` (a defect, built in a Layer).
  *
  * @since 0.1.0
  */
 export const make = (options: WsTransportOptions = {}): Context.Tag.Service<GatewayTransport> => {
   const createSocket = options.createSocket ?? defaultCreateSocket
-  const highWaterMark = Math.max(1, options.highWaterMark ?? 1024)
+  const highWaterMark = options.highWaterMark ?? 1024
+  // a mistake in the program: NaN never paused the socket, whatever the consumer's lag
+  if (!Number.isSafeInteger(highWaterMark) || highWaterMark < 1) {
+    throw new RangeError(`WsTransport: highWaterMark must be a positive integer, got ${highWaterMark}`)
+  }
   const connect = (url: string, connectOptions: ConnectOptions) =>
     Effect.gen(function*() {
       const opened = yield* Deferred.make<void, TransportError>()

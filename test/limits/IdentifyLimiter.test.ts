@@ -1,7 +1,9 @@
 import { describe, expect, it } from "@effect/vitest"
+import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
 import * as TestClock from "effect/TestClock"
@@ -40,6 +42,18 @@ const nextFreeAt = (limiter: Limiter) =>
   Effect.zipWith(limiter.snapshot, Clock.currentTimeMillis, (snapshot, now) => now + snapshot.keys[0]!.nextFreeIn)
 
 describe("IdentifyLimiter", () => {
+  it.effect("options it cannot use die at once, saying which: a negative or NaN spacing was taken as none", () =>
+    Effect.gen(function*() {
+      const died = (options: IdentifyLimiter.IdentifyLimiterOptions) =>
+        Effect.map(Effect.exit(IdentifyLimiter.make(options)), (exit) =>
+          Exit.isFailure(exit) ? Cause.pretty(exit.cause).split("\n")[0] : "built")
+      expect(yield* died({ spacing: -5000 })).toBe("RuntimeException: invalid IdentifyLimiter options: spacing must be a non-negative, finite duration")
+      expect(yield* died({ spacing: NaN, margin: Infinity, onExhausted: "retry" as never })).toBe(
+        `RuntimeException: invalid IdentifyLimiter options: spacing must be a non-negative, finite duration; margin must be a non-negative, finite duration; onExhausted must be "fail" or "wait"`
+      )
+      expect(yield* died({ spacing: "50 millis", margin: 0, onExhausted: "wait" })).toBe("built")
+    }))
+
   it.effect("with no answer, counts the spacing from the end of the send plus a 200 ms margin by default", () =>
     Effect.gen(function*() {
       const limiter = yield* IdentifyLimiter.make()

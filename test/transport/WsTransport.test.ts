@@ -83,6 +83,13 @@ const connected = (maxFrameBytes = 1024, options: WsTransport.WsTransportOptions
   })
 
 describe("WsTransport", () => {
+  it("refuses a highWaterMark that is not a positive integer (NaN never paused the socket)", () => {
+    for (const highWaterMark of [NaN, 0, -1, 1.5, Infinity]) {
+      expect(() => WsTransport.make({ highWaterMark })).toThrow(`WsTransport: highWaterMark must be a positive integer, got ${highWaterMark}`)
+    }
+    expect(() => WsTransport.make({ highWaterMark: 1 })).not.toThrow()
+  })
+
   it.live("delivers text and binary frames in order, buffered ones as one chunk", () =>
     Effect.scoped(Effect.gen(function*() {
       const { connection, peer } = yield* connected()

@@ -1,0 +1,21 @@
+/**
+ * Durations from options, checked: `Duration.decode` takes a negative or NaN input as zero, so an
+ * identify spacing of `-5000`, or a timeout of `NaN`, would silently become none.
+ *
+ * @since 0.1.0
+ */
+import * as Duration from "effect/Duration"
+import * as Option from "effect/Option"
+
+/**
+ * `input` as a Duration; `undefined` when it is no `DurationInput`, or a negative or NaN one.
+ *
+ * @since 0.1.0
+ */
+export const durationOf = (input: unknown): Duration.Duration | undefined => {
+  if (typeof input === "number" && !(input >= 0)) return undefined
+  if (typeof input === "bigint" && input < 0n) return undefined
+  if (typeof input === "string" && Number.parseFloat(input) < 0) return undefined
+  if (Array.isArray(input) && !input.every((part) => typeof part === "number" && part >= 0)) return undefined
+  return Option.getOrUndefined(Duration.decodeUnknown(input))
+}
