@@ -116,7 +116,8 @@ export interface Fleet {
   /**
    * Stops every shard, keeping their sessions resumable, and returns where each left off (one
    * point per shard that had a session and can resume it, one stopped earlier through
-   * `shard(id).disconnect()` included); pass them as `resume` to a new fleet.
+   * `shard(id).disconnect()` included, and the point a shard was given if it had not started);
+   * pass them as `resume` to a new fleet.
    */
   readonly disconnect: (timeout?: Duration.DurationInput) => Effect.Effect<ReadonlyArray<SessionOptions.ResumePoint>>
   /** Ends every shard's session for good (close 1000). */
@@ -373,7 +374,13 @@ export const make = (
           // the timeout holds for a caller that cannot be interrupted
           detached
         ),
-      disconnect: (timeout) => Effect.map(stopAll((session) => session.disconnect(timeout)), Arr.getSomes),
+      disconnect: (timeout) =>
+        Effect.map(stopAll((session) => session.disconnect(timeout)), (points) => [
+          ...Arr.getSomes(points),
+          // a shard given a point and stopped before it started: its gateway session is as
+          // resumable as it was handed in
+          ...Arr.filterMap(starter.shards, (shard) => shard.current() === undefined ? Option.fromNullable(resume.get(shard.id)) : Option.none())
+        ]),
       end: (timeout) =>
         Effect.zipRight(
           Effect.logInfo(`ending every shard's session (close 1000)`),

@@ -430,12 +430,14 @@ export const makeWith = (
         const outcome = yield* Connection.run(connectionContext, SessionOptions.gatewayUrl(url.right, resolved), mode)
         ended = outcome.reason
         recovery = Recovery.after(recovery, mode, outcome)
+        // the gateway ended the gateway session (op 9, 4009...), also while a stop waited for its
+        // close: the stop's resume point would send the next process into a refused Resume
+        if (outcome.next === "identify") yield* forgetSession
         // a connection ends for a Disconnect only when asked to: by a stop, or by a sink that takes
         // no more events (its fleet stopped), which stops the session as `disconnect` would
         if (stopRequested || outcome.reason._tag === "Disconnect") return
         // a connection that stayed ready long enough starts the backoff over
         if (outcome.stable) backoff = undefined
-        if (outcome.next === "identify") yield* forgetSession
         yield* metrics.reconnect(outcome.reason._tag)
         yield* transition(SessionState.Disconnected(), outcome.reason)
         if (!outcome.ready) yield* outage.failed(outcome.reason)

@@ -11,7 +11,8 @@ import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
 import * as Scope from "effect/Scope"
 import * as Fleet from "../../src/fleet/Fleet.ts"
-import { advance, configureLimiter, options, serve, TestLayer } from "./harness.ts"
+import type { ResumePoint } from "../../src/session/SessionOptions.ts"
+import { advance, configureLimiter, options, resumeUrl, serve, TestLayer } from "./harness.ts"
 
 // The first stop is interrupted `turns` scheduler turns after it began: for 1 to 4 turns that
 // lands while it waits for the starter fiber to stop (Starter.ts `stop`). Each turn count runs on
@@ -127,4 +128,23 @@ describe("stopping a fleet where the stop cannot be interrupted", () => {
       }
       expect(seen).toEqual(turnsIntoTheStop.map((turns) => ({ turns, points: [0, 1], stopped: true })))
     }))
+
+  it.scoped("disconnect during startup gives back the points of shards that had not started yet, as they were handed in", () =>
+    Effect.gen(function*() {
+      yield* configureLimiter(16)
+      const served = yield* serve()
+      // read back from a store between deploys
+      const points: ReadonlyArray<ResumePoint> = JSON.parse(JSON.stringify(Array.from({ length: 64 }, (_, id) => ({
+        sessionId: `session-${id}`,
+        sequence: 7,
+        resumeGatewayUrl: resumeUrl,
+        shard: [id, 64]
+      }))))
+      const fleet = yield* Fleet.make(options({ shardCount: 64, resume: points }))
+      // a SIGTERM during startup: most shards have not started
+      const again = yield* fleet.disconnect()
+      yield* advance(100)
+      expect(served.identifies).toHaveLength(0)
+      expect(again.map((point) => point.shard[0]).sort((a, b) => a - b)).toEqual(points.map((point) => point.shard[0]))
+    }).pipe(Effect.provide(TestLayer)))
 })

@@ -262,3 +262,26 @@ describe("stopping: a heartbeat waiting for the send limit", () => {
       expect((yield* session.state)._tag).toBe("Disconnected")
     }).pipe(Effect.provide(TestLayer)))
 })
+
+describe("stopping: the gateway ends the gateway session meanwhile", () => {
+  it.scoped("an op 9 (not resumable) read while disconnect waits for its close leaves no resume point", () =>
+    Effect.gen(function*() {
+      const { peer, session } = yield* readySession()
+      yield* peer.sendJson({ op: 9, d: false, s: null, t: null })
+      const stopping = yield* Effect.fork(session.disconnect())
+      yield* settle
+      yield* TestClock.adjust("1 second")
+      // a point would send the next process into a Resume the gateway refuses before it identifies
+      expect(Option.isNone(yield* Fiber.join(stopping))).toBe(true)
+    }).pipe(Effect.provide(TestLayer)))
+
+  it.scoped("a close 4009 (session timed out) read while disconnect waits leaves no resume point", () =>
+    Effect.gen(function*() {
+      const { peer, session } = yield* readySession()
+      const stopping = yield* Effect.fork(session.disconnect())
+      yield* peer.close(4009, "Session timed out.")
+      yield* settle
+      yield* TestClock.adjust("1 second")
+      expect(Option.isNone(yield* Fiber.join(stopping))).toBe(true)
+    }).pipe(Effect.provide(TestLayer)))
+})
