@@ -33,11 +33,12 @@ export type GatewayEvent = Split<GatewayDispatchPayload>
 export type EventName = GatewayEvent["t"]
 
 /**
- * The event named `N`, e.g. `EventOf<"MESSAGE_CREATE">`.
+ * The event named `N`, e.g. `EventOf<"MESSAGE_CREATE">` (or
+ * `EventOf<GatewayDispatchEvents.MessageCreate>`, discord-api-types' enum member).
  *
  * @since 0.1.0
  */
-export type EventOf<N extends EventName> = Extract<GatewayEvent, { readonly t: N }>
+export type EventOf<N extends EventName> = Extract<GatewayEvent, { readonly t: `${N}` }>
 
 /**
  * The data of the event named `N`.

@@ -30,18 +30,42 @@ import { decoder, formatError } from "../protocol/internal/schema.ts"
 export type Schemas = { readonly [N in EventName]?: Schema.Schema.AnyNoContext }
 
 /**
+ * `S` keyed by event names: a key given as discord-api-types' enum member
+ * (`[GatewayDispatchEvents.MessageCreate]`) is the name it stands for.
+ *
+ * @since 0.1.0
+ */
+export type Named<S> = { readonly [K in keyof S as K extends string ? `${K}` : never]: S[K] }
+
+/**
+ * The names of `S` whose schema is surely there: not an optional key, nor one that may hold
+ * `undefined` (`{ ...(strict ? { MESSAGE_CREATE: schema } : {}) }`).
+ *
+ * @since 0.1.0
+ */
+export type Surely<S> = { [K in keyof S]-?: {} extends Pick<S, K> ? never : undefined extends S[K] ? never : K }[keyof S]
+
+/**
  * An event whose data passed its schema: `d` is the schema's decoded type.
  *
  * @since 0.1.0
  */
 export type ValidatedEvent<S extends Schemas> = {
-  readonly [N in keyof S & EventName]: {
+  readonly [N in keyof Named<S> & EventName]: {
     readonly shard: number
     readonly sequence: number
     readonly t: N
-    readonly d: Schema.Schema.Type<NonNullable<S[N]>>
+    readonly d: Schema.Schema.Type<NonNullable<Named<S>[N]>>
   }
-}[keyof S & EventName]
+}[keyof Named<S> & EventName]
+
+/**
+ * `schemas` as {@link events} and {@link only} take them: a key that names no dispatch is refused
+ * by the types, also next to ones that do (its events would never be checked).
+ *
+ * @since 0.1.0
+ */
+export type Checked<S> = S & { readonly [K in Exclude<keyof Named<S>, EventName>]: never }
 
 /**
  * An event whose data did not pass its schema. `message` says what is wrong, path by path.
@@ -93,11 +117,12 @@ class DecodedEvent {
 }
 
 /**
- * The events of types without a schema in `S`, as they came.
+ * The events of types without a schema in `S`, as they came: those of a type whose schema may be
+ * absent too.
  *
  * @since 0.1.0
  */
-export type Unchecked<S extends Schemas> = Exclude<GatewayEvent, { readonly t: keyof S }>
+export type Unchecked<S extends Schemas> = Exclude<GatewayEvent, { readonly t: Surely<Named<S>> }>
 
 /**
  * A type's decoder: it stops at the first problem, which is cheaper when the data passes, as it
@@ -112,7 +137,9 @@ const decoderOf = (schema: Schema.Schema.AnyNoContext): Decoder => {
   const everyProblem = decoder(schema)
   return {
     decode: Schema.decodeUnknownEither(schema),
-    explain: (input, first) => Option.getOrElse(Either.getLeft(everyProblem(input)), () => formatError(first))
+    // an asynchronous schema (Forbidden) is not started a second time
+    explain: (input, first) =>
+      first.issue._tag === "Forbidden" ? formatError(first) : Option.getOrElse(Either.getLeft(everyProblem(input)), () => formatError(first))
   }
 }
 
@@ -205,7 +232,7 @@ const validate = <S extends Schemas, A, E2, R2>(schemas: S, keepOthers: boolean,
  * @since 0.1.0
  */
 export const events = <S extends Schemas, E2 = never, R2 = never>(
-  schemas: S,
+  schemas: Checked<S>,
   options?: Options<E2, R2>
 ): <E, R>(self: Stream.Stream<GatewayEvent, E, R>) => Stream.Stream<ValidatedEvent<S> | Unchecked<S>, E | E2, R | R2> =>
   validate<S, ValidatedEvent<S> | Unchecked<S>, E2, R2>(schemas, true, options)
@@ -220,7 +247,7 @@ export const events = <S extends Schemas, E2 = never, R2 = never>(
  * @since 0.1.0
  */
 export const only = <S extends Schemas, E2 = never, R2 = never>(
-  schemas: S,
+  schemas: Checked<S>,
   options?: Options<E2, R2>
 ): <E, R>(self: Stream.Stream<GatewayEvent, E, R>) => Stream.Stream<ValidatedEvent<S>, E | E2, R | R2> =>
   validate<S, ValidatedEvent<S>, E2, R2>(schemas, false, options)

@@ -1,4 +1,6 @@
-import { describe, expect, it } from "@effect/vitest"
+import { describe, expect, expectTypeOf, it } from "@effect/vitest"
+import { GatewayDispatchEvents } from "discord-api-types/v10"
+import type { GatewayMessageCreateDispatchData } from "discord-api-types/v10"
 import * as Chunk from "effect/Chunk"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
@@ -12,6 +14,7 @@ import * as Ref from "effect/Ref"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import * as Event from "../../src/protocol/Event.ts"
+import type { EventData, EventOf } from "../../src/protocol/Event.ts"
 import * as Validated from "../../src/stream/Validated.ts"
 import { anyControl } from "../controls.ts"
 import { acceptAndHello, dispatch, options, ready, Session, TestLayer } from "../session/harness.ts"
@@ -223,4 +226,53 @@ describe("Validated", () => {
       const got = yield* Fiber.join(taken)
       expect(got.map((event) => [event.sequence, event.d.id])).toEqual([[2, 20n], [4, 40n]])
     }).pipe(Effect.provide(TestLayer)))
+
+  it.effect("types: discord-api-types' enum members name events too; a type whose schema may be absent may come raw; a misspelled key is refused", () =>
+    Effect.gen(function*() {
+      expectTypeOf<EventOf<GatewayDispatchEvents.MessageCreate>>().toEqualTypeOf<EventOf<"MESSAGE_CREATE">>()
+      expectTypeOf<EventData<GatewayDispatchEvents.MessageCreate>>().toEqualTypeOf<GatewayMessageCreateDispatchData>()
+      const source = () => Stream.make(Event.make(0, 1, "MESSAGE_CREATE", { id: "5", content: "a" }))
+      // keyed by the enum: decoded at run time, and so typed (it was typed raw, and `only` as never)
+      const all = yield* run(source().pipe(Validated.events({ [GatewayDispatchEvents.MessageCreate]: MessageCreate })))
+      const only = yield* run(source().pipe(Validated.only({ [GatewayDispatchEvents.MessageCreate]: MessageCreate })))
+      expect([typeof (all[0]!.d as { id: unknown }).id, only.length]).toEqual(["bigint", 1])
+      expectTypeOf<Extract<(typeof all)[number], { t: "MESSAGE_CREATE" }>["d"]>().toEqualTypeOf<{ readonly id: bigint; readonly content: string }>()
+      expectTypeOf<(typeof only)[number]["d"]>().toEqualTypeOf<{ readonly id: bigint; readonly content: string }>()
+      // a schema given only sometimes: the event may come as it was, and the type says so
+      const strict = (yield* Effect.sync(() => process.env["NOT_SET_ANYWHERE"])) === "1"
+      const maybe = yield* run(source().pipe(Validated.events({ ...(strict ? { MESSAGE_CREATE: MessageCreate } : {}) })))
+      expect(typeof (maybe[0]!.d as { id: unknown }).id).toBe("string")
+      expectTypeOf<EventOf<"MESSAGE_CREATE">>().toExtend<(typeof maybe)[number]>()
+      // refused alone, and next to a right one too (its events would never be checked)
+      // @ts-expect-error: no such dispatch
+      const alone = () => Validated.events({ MESAGE_UPDATE: MessageCreate })
+      // @ts-expect-error: no such dispatch, beside one that is
+      const beside = () => Validated.events({ MESSAGE_CREATE: MessageCreate, MESAGE_UPDATE: MessageCreate })
+      expect([typeof alone, typeof beside]).toEqual(["function", "function"])
+    }))
+
+  it.effect("a key from the data in InvalidEvent's message is quoted: its line break cannot start a log line of its own", () =>
+    Effect.gen(function*() {
+      const reported: Array<Validated.InvalidEvent> = []
+      const Roles = Schema.Struct({ roles: Schema.Record({ key: Schema.String, value: Schema.String }) })
+      yield* run(Stream.make(Event.make(0, 1, "GUILD_CREATE", { roles: { "1\nlevel=ERROR forged": 5 } })).pipe(
+        Validated.events({ GUILD_CREATE: Roles }, { onInvalid: (invalid) => Effect.sync(() => void reported.push(invalid)) })
+      ))
+      expect(reported.map((invalid) => invalid.message)).toEqual([`roles["1\\nlevel=ERROR forged"] Expected string, actual 5`])
+    }))
+
+  it.effect("an asynchronous schema is started once per event (it was twice: to decode, then to explain)", () =>
+    Effect.gen(function*() {
+      let started = 0
+      const Lookup = Schema.transformOrFail(Schema.String, Schema.String, {
+        decode: () => Effect.async<string, ParseResult.ParseIssue>(() => void started++),
+        encode: ParseResult.succeed
+      })
+      const reported: Array<string> = []
+      const got = yield* run(Stream.make(Event.make(0, 1, "GUILD_DELETE", "x")).pipe(
+        Validated.events({ GUILD_DELETE: Lookup }, { onInvalid: (invalid) => Effect.sync(() => void reported.push(invalid.message)) })
+      ))
+      expect([got.length, reported.length, started]).toEqual([0, 1, 1])
+      expect(reported[0]).toContain("cannot be be resolved synchronously")
+    }))
 })

@@ -22,11 +22,15 @@ export const show = (value: unknown): string => {
   return text.length > 60 ? `${text.slice(0, 57)}...` : text
 }
 
+// a key that is no plain name (the network's: a record's key may hold a line break) is quoted
+const plainName = /^[A-Za-z_$][\w$]*$/
 const path = (segments: ReadonlyArray<PropertyKey>): string =>
-  segments.reduce<string>(
-    (text, segment) => typeof segment === "number" ? `${text}[${segment}]` : text === "" ? String(segment) : `${text}.${String(segment)}`,
-    ""
-  )
+  segments.reduce<string>((text, segment) => {
+    if (typeof segment === "number") return `${text}[${segment}]`
+    const name = String(segment)
+    if (!plainName.test(name)) return `${text}[${JSON.stringify(name)}]`
+    return text === "" ? name : `${text}.${name}`
+  }, "")
 
 /**
  * One line saying what is wrong: every issue as `path message`, joined by `; `.
