@@ -112,10 +112,13 @@ describe("the built package", () => {
 
   // the consumer above borrows this project's node_modules, dev dependencies included: this checks
   // what an install brings
-  it("its declarations import only packages it depends on, with their types (`@types/...` too)", async () => {
-    const manifest = JSON.parse(await fs.readFile(path.join(folder, "package.json"), "utf8")) as {
+  it("its declarations import only packages it depends on (or takes as peers), with their types (`@types/...` too)", async () => {
+    const read = JSON.parse(await fs.readFile(path.join(folder, "package.json"), "utf8")) as {
       dependencies: Record<string, string>
+      peerDependencies: Record<string, string>
     }
+    // a peer dependency (effect) is the program's own: as much a dependency of the declarations
+    const manifest = { dependencies: { ...read.dependencies, ...read.peerDependencies } }
     const imported = new Set<string>()
     for (const file of await fs.readdir(path.join(folder, "dist"), { recursive: true })) {
       if (!file.endsWith(".d.ts")) continue
