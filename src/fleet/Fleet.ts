@@ -6,7 +6,8 @@
  * @since 0.1.0
  */
 import * as Arr from "effect/Array"
-import * as Config from "effect/Config"
+import * as Cause from "effect/Cause"
+import type * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
 import type * as Duration from "effect/Duration"
@@ -17,6 +18,7 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
+import * as OptionsConfig from "../internal/config.ts"
 import { detached } from "../internal/detached.ts"
 import * as FifoSemaphore from "../limits/FifoSemaphore.ts"
 import { IdentifyLimiter } from "../limits/IdentifyLimiter.ts"
@@ -204,11 +206,16 @@ export const make = (
     const merged = yield* EventBuffer.make<GatewayEvent, Session.SessionError>(options.bufferSize ?? SessionOptions.defaultBufferSize)
     // only the wait is interruptible, whatever the caller's code was (a fleet made in an
     // acquireRelease's acquire): the caller's scope, closing, interrupts this fiber before it
-    // closes the fleet's scope, and must not wait for it; once begun, the closing is never cut short
+    // closes the fleet's scope, and must not wait for it; once begun, the closing is never cut short.
+    // Interrupted so, it is a stop, not the fleet's end: the scope's close ends `events` cleanly
     yield* Effect.forkIn(
       Effect.flatMap(
         Effect.exit(Effect.interruptible(ending.await)),
-        (exit) => Effect.uninterruptible(Effect.zipRight(merged.done(exit), Scope.close(scope, Exit.void)))
+        (exit) =>
+          Effect.uninterruptible(Effect.zipRight(
+            Exit.isFailure(exit) && Cause.isInterruptedOnly(exit.cause) ? Effect.void : merged.done(exit),
+            Scope.close(scope, Exit.void)
+          ))
       ),
       caller
     )
@@ -409,4 +416,4 @@ export const layer = (
 export const layerConfig = (
   options: Config.Config.Wrap<FleetOptions.FleetOptions>
 ): Layer.Layer<Fleet, InvalidOptions | GatewayInfoError | ConfigError.ConfigError, Session.Requirements> =>
-  Layer.scoped(Fleet, Effect.flatMap(Config.unwrap(options), make))
+  Layer.scoped(Fleet, Effect.flatMap(OptionsConfig.unwrap(options), make))

@@ -76,6 +76,11 @@ export interface Context {
   readonly transition: (to: SessionState, reason: Reason) => Effect.Effect<void>
   /** Tells that an Identify went unanswered past the ready timeout (the connection waits on). */
   readonly unanswered: Effect.Effect<void>
+  /**
+   * Tells that the connection has been ready for `backoff.stableAfter`: at its first heartbeat ACK
+   * after that (a connection up for days is stable long before it ends).
+   */
+  readonly lasted: Effect.Effect<void>
   /** Called with each heartbeat round trip (ms). */
   readonly latency: (ms: number) => void
   /** Where event counts and identify waits go. */
@@ -156,6 +161,8 @@ export const run = (ctx: Context, url: string, mode: Protocol.Mode): Effect.Effe
     let ready = false
     let authenticated = false
     let readyAt: number | undefined
+    // whether `lasted` was told for this connection
+    let toldLasted = false
     const stable = () =>
       readyAt !== undefined && monotonicMillis(clock) - readyAt >= Duration.toMillis(options.backoff.stableAfter)
 
@@ -401,6 +408,10 @@ export const run = (ctx: Context, url: string, mode: Protocol.Mode): Effect.Effe
           case "HeartbeatAck":
             // in whole ms, as status views show it: monotonic readings have fractions
             if (tracker.acked(monotonicMillis(clock))) ctx.latency(Math.round(tracker.latency!))
+            if (!toldLasted && stable()) {
+              toldLasted = true
+              return Effect.zipRight(ctx.lasted, Effect.suspend(() => handle(frames, i + 1)))
+            }
             break
           case "HeartbeatNow": {
             // answered at once, but at most once a second: a gateway asking in a loop must not

@@ -48,7 +48,10 @@ export interface Outage {
    * one more short connection in a row.
    */
   readonly dropped: (reason: Reason) => Effect.Effect<void>
-  /** A connection that was stable ended: the count of short connections starts over. */
+  /**
+   * A connection has been ready for `backoff.stableAfter` (told at its first heartbeat ACK after
+   * that, or at its end): the count of short connections starts over.
+   */
   readonly lasted: Effect.Effect<void>
   /** The session ended: it is counted no more. */
   readonly ended: Effect.Effect<void>

@@ -7,7 +7,7 @@
  */
 import type * as HttpClient from "@effect/platform/HttpClient"
 import * as Cause from "effect/Cause"
-import * as Config from "effect/Config"
+import type * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
 import * as Deferred from "effect/Deferred"
@@ -25,6 +25,7 @@ import * as Schedule from "effect/Schedule"
 import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as Tracer from "effect/Tracer"
+import * as OptionsConfig from "../internal/config.ts"
 import { detached } from "../internal/detached.ts"
 import { IdentifyLimiter } from "../limits/IdentifyLimiter.ts"
 import * as CloseCode from "../protocol/CloseCode.ts"
@@ -354,6 +355,7 @@ export const makeWith = (
       members,
       transition,
       unanswered: outage.unanswered,
+      lasted: outage.lasted,
       latency: (ms) => {
         stats.latency = ms
         metrics.latency(ms)
@@ -647,7 +649,7 @@ export const layer = (options: SessionOptions.SessionOptions): Layer.Layer<Gatew
 export const layerConfig = (
   options: Config.Config.Wrap<SessionOptions.SessionOptions>
 ): Layer.Layer<GatewaySession, InvalidOptions | ConfigError.ConfigError, Requirements> =>
-  Layer.scoped(GatewaySession, Effect.flatMap(Config.unwrap(options), make))
+  Layer.scoped(GatewaySession, Effect.flatMap(OptionsConfig.unwrap(options), make))
 
 /**
  * The token, redacted: a convenience for programs that build options from a plain string. It

@@ -61,11 +61,12 @@ export type ValidatedEvent<S extends Schemas> = {
 
 /**
  * `schemas` as {@link events} and {@link only} take them: a key that names no dispatch is refused
- * by the types, also next to ones that do (its events would never be checked).
+ * by the types, also next to ones that do (its events would never be checked); a map keyed by any
+ * string (`Record<string, Schema>`) is taken as it is.
  *
  * @since 0.1.0
  */
-export type Checked<S> = S & { readonly [K in Exclude<keyof Named<S>, EventName>]: never }
+export type Checked<S> = string extends keyof S ? S : S & { readonly [K in Exclude<keyof Named<S>, EventName>]: never }
 
 /**
  * An event whose data did not pass its schema. `message` says what is wrong, path by path.

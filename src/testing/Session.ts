@@ -83,7 +83,7 @@ export class Session {
    * intents let it see it; its sequence number, or `undefined` when its intents keep it out.
    */
   dispatch(t: string, d: unknown, now: number, replayable = true): number | undefined {
-    if (!Visibility.delivers(this.intents, t, d)) return undefined
+    if (!Visibility.delivers(this.intents, this.botId, t, d)) return undefined
     const s = ++this.seq
     const payload = dispatchPayload(t, s, Visibility.asSeen(this.intents, this.botId, t, d))
     if (replayable) {

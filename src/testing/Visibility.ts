@@ -8,8 +8,8 @@
  */
 import * as Intents from "../protocol/Intents.ts"
 
-// the intent a dispatch needs, by its data: a guild's event, or a direct message's
-type Needs = number | ((d: Readonly<Record<string, unknown>>) => number)
+// the intents a dispatch needs (any one of them; none: 0), by its data and the bot's user id
+type Needs = number | ((d: Readonly<Record<string, unknown>>, botId: string) => number)
 
 const inGuild = (d: Readonly<Record<string, unknown>>): boolean => typeof d["guild_id"] === "string"
 const guildOrDirect = (guild: number, direct: number): Needs => (d) => inGuild(d) ? guild : direct
@@ -23,11 +23,14 @@ const needs: ReadonlyMap<string, Needs> = new Map([
   ...byType(Intents.Guilds, [
     "GUILD_CREATE", "GUILD_UPDATE", "GUILD_DELETE", "GUILD_ROLE_CREATE", "GUILD_ROLE_UPDATE", "GUILD_ROLE_DELETE",
     "CHANNEL_CREATE", "CHANNEL_UPDATE", "CHANNEL_DELETE", "THREAD_CREATE", "THREAD_UPDATE", "THREAD_DELETE",
-    "THREAD_LIST_SYNC", "THREAD_MEMBER_UPDATE", "STAGE_INSTANCE_CREATE", "STAGE_INSTANCE_UPDATE", "STAGE_INSTANCE_DELETE"
+    "THREAD_LIST_SYNC", "THREAD_MEMBER_UPDATE", "STAGE_INSTANCE_CREATE", "STAGE_INSTANCE_UPDATE", "STAGE_INSTANCE_DELETE",
+    "VOICE_CHANNEL_STATUS_UPDATE", "VOICE_CHANNEL_START_TIME_UPDATE"
   ]),
   ...byType(Intents.Guilds | Intents.GuildMembers, ["THREAD_MEMBERS_UPDATE"]),
   ...byType(guildOrDirect(Intents.Guilds, Intents.DirectMessages), ["CHANNEL_PINS_UPDATE"]),
-  ...byType(Intents.GuildMembers, ["GUILD_MEMBER_ADD", "GUILD_MEMBER_UPDATE", "GUILD_MEMBER_REMOVE"]),
+  ...byType(Intents.GuildMembers, ["GUILD_MEMBER_ADD", "GUILD_MEMBER_REMOVE"]),
+  // the bot's own member is told of whatever the intents ("Caveats")
+  ...byType((d, botId) => isRecord(d["user"]) && d["user"]["id"] === botId ? 0 : Intents.GuildMembers, ["GUILD_MEMBER_UPDATE"]),
   ...byType(Intents.GuildModeration, ["GUILD_AUDIT_LOG_ENTRY_CREATE", "GUILD_BAN_ADD", "GUILD_BAN_REMOVE"]),
   ...byType(Intents.GuildExpressions, [
     "GUILD_EMOJIS_UPDATE", "GUILD_STICKERS_UPDATE", "GUILD_SOUNDBOARD_SOUND_CREATE", "GUILD_SOUNDBOARD_SOUND_UPDATE",
@@ -58,16 +61,17 @@ const isRecord = (value: unknown): value is Readonly<Record<string, unknown>> =>
   typeof value === "object" && value !== null && !Array.isArray(value)
 
 /**
- * Whether a session with `intents` is sent dispatch `t` with data `d`: it has one of the intents
- * the type needs (for a guild, or for a direct message), or the type needs none.
+ * Whether a session with `intents`, of the bot `botId`, is sent dispatch `t` with data `d`: it
+ * has one of the intents the type needs (for a guild, or for a direct message), or the type needs
+ * none (the bot's own GUILD_MEMBER_UPDATE needs none).
  *
  * @since 0.1.0
  */
-export const delivers = (intents: number, t: string, d: unknown): boolean => {
+export const delivers = (intents: number, botId: string, t: string, d: unknown): boolean => {
   const need = needs.get(t)
   if (need === undefined) return true
-  const bits = typeof need === "number" ? need : need(isRecord(d) ? d : {})
-  return (intents & bits) !== 0
+  const bits = typeof need === "number" ? need : need(isRecord(d) ? d : {}, botId)
+  return bits === 0 || (intents & bits) !== 0
 }
 
 const withContent = new Set(["MESSAGE_CREATE", "MESSAGE_UPDATE"])

@@ -1,5 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Fiber from "effect/Fiber"
 import * as Logger from "effect/Logger"
 import * as LogLevel from "effect/LogLevel"
 import * as Random from "effect/Random"
@@ -7,10 +9,13 @@ import * as TestClock from "effect/TestClock"
 import * as Fleet from "../../src/fleet/Fleet.ts"
 import * as FleetOutage from "../../src/fleet/FleetOutage.ts"
 import * as Outage from "../../src/session/Outage.ts"
+import * as Session from "../../src/session/Session.ts"
+import * as SessionOptions from "../../src/session/SessionOptions.ts"
 import { Reason } from "../../src/session/SessionState.ts"
 import * as MemoryTransport from "../../src/transport/MemoryTransport.ts"
 import { advance, configureLimiter, options, serve, TestLayer } from "./harness.ts"
 import { captured } from "../logLines.ts"
+import * as SessionHarness from "../session/harness.ts"
 
 const refused = Reason.ConnectFailed({ message: "refused" })
 
@@ -88,6 +93,49 @@ describe("FleetOutage", () => {
         `WARN unstable: 1 shard had 5 or more connections in a row that ${Outage.shortConnections}; ${last(2, 5)}; still reconnecting`
       ])
     }))
+
+  it.scoped("a shard whose connection stays up past stableAfter leaves the unstable count at its next heartbeat ACK, not only when that connection ends", () => {
+    const { layer, lines } = captured()
+    return Effect.gen(function*() {
+      const resolved = Either.getOrThrow(SessionOptions.resolve(SessionHarness.options({ shard: [0, 2] })))
+      const outage = FleetOutage.make()
+      const shardSession = (id: number) =>
+        Session.makeWith(Either.getOrThrow(SessionOptions.forShard(resolved, [id, 2], undefined)), { outage: outage.of(id) })
+      let sequence = 1
+      // a connection accepted (after its backoff), ready with heartbeats answered, held `heldFor` ms
+      // then closed resumably, or kept open
+      const connection = (id: number, heldFor?: number) =>
+        Effect.gen(function*() {
+          const accepted = yield* Effect.fork(SessionHarness.acceptAndHello(60_000))
+          for (let second = 0; second < 120 && accepted.unsafePoll() === null; second++) yield* TestClock.adjust("1 second")
+          const { first, peer } = yield* Fiber.join(accepted)
+          yield* peer.autoAck(true)
+          yield* peer.sendJson(first.op === 2 ? SessionHarness.ready(sequence++, `session-${id}`, [id, 2]) : { op: 0, s: sequence++, t: "RESUMED", d: {} })
+          yield* SessionHarness.settle
+          if (heldFor === undefined) return
+          yield* TestClock.adjust(heldFor)
+          yield* peer.close(4000)
+          yield* SessionHarness.settle
+        })
+      const unstable = () => lines.filter((line) => line.startsWith("WARN unstable"))
+      yield* shardSession(0)
+      for (let i = 1; i <= 5; i++) yield* connection(0, 10_000)
+      yield* connection(0)
+      // an hour later, shard 0 connected all along: shard 1 is the one unstable shard
+      yield* TestClock.adjust("1 hour")
+      yield* shardSession(1)
+      for (let i = 1; i <= 5; i++) yield* connection(1, 10_000)
+      expect(unstable()).toEqual([
+        expect.stringContaining("unstable: 1 shard had 5 or more connections in a row that ended before they were stable (backoff.stableAfter); shard 0: 5 in a row"),
+        expect.stringContaining("unstable: 1 shard had 5 or more connections in a row that ended before they were stable (backoff.stableAfter); shard 1: 5 in a row")
+      ])
+    }).pipe(
+      Effect.provide(layer),
+      Logger.withMinimumLogLevel(LogLevel.Info),
+      Effect.withRandom(Random.fixed([0.5])),
+      Effect.provide(SessionHarness.TestLayer)
+    )
+  })
 
   it.effect("shards waiting on an unanswered Identify are told at 1, 2, 4... of them; an answer, a failed attempt or an end takes a shard out, and once none waits the count starts over", () =>
     Effect.gen(function*() {

@@ -3,10 +3,12 @@
  * (a program restarting a shard with a new fleet beside the others, the README's way).
  */
 import { describe, expect, it } from "@effect/vitest"
+import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
 import * as Fleet from "../../src/fleet/Fleet.ts"
 import type { ResumePoint } from "../../src/session/SessionOptions.ts"
 import { collectGarbage, nextJob } from "../gc.ts"
@@ -67,5 +69,20 @@ describe("Fleet retention", () => {
       }
       expect(closed === null ? "still closing after 30 s" : "closed").toBe("closed")
       expect((yield* fleet.status).map((s) => s.state._tag)).toEqual(["Disconnected", "Disconnected"])
+    }).pipe(Effect.provide(TestLayer)))
+
+  it.scoped("a fleet made in an acquireRelease's acquire: closing its scope ends `events` cleanly, not with an interruption", () =>
+    Effect.gen(function*() {
+      yield* configureLimiter(1)
+      yield* serve()
+      const scope = yield* Scope.make()
+      const fleet = yield* Effect.acquireRelease(Fleet.make(options({ shardCount: 2 })), () => Effect.void).pipe(Scope.extend(scope))
+      const reading = yield* Effect.fork(Stream.runDrain(fleet.events))
+      yield* advance(6_000)
+      const closing = yield* Effect.fork(Scope.close(scope, Exit.void))
+      yield* advance(10_000, 1_000)
+      expect(closing.unsafePoll()).not.toBeNull()
+      const exit = yield* Fiber.await(reading)
+      expect(Exit.isSuccess(exit) ? "ended" : Cause.pretty(exit.cause)).toBe("ended")
     }).pipe(Effect.provide(TestLayer)))
 })

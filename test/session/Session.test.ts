@@ -1412,4 +1412,23 @@ describe("Session: answers to a member request that break the protocol", () => {
       expect(refused._tag).toBe("InvalidOptions")
       for (const error of [missing, refused]) expect(`${String(error)} ${JSON.stringify(error)}`).not.toContain(secret)
     }).pipe(Effect.provide(TestLayer)))
+
+  it.scoped("Session.layerConfig takes an option given as undefined as left out (it threw a TypeError at the call)", () =>
+    Effect.gen(function*() {
+      // what TypeScript's default settings allow: `process.env.X ? Config.string("X") : undefined`
+      const wrapped = {
+        token: Config.redacted("DISCORD_TOKEN"),
+        intents: Config.succeed(513),
+        gateway: Config.succeed(gatewayUrl),
+        compression: Config.succeed("none" as const),
+        largeThreshold: undefined,
+        timeouts: { hello: undefined }
+      } as unknown as Config.Config.Wrap<SessionOptions.SessionOptions>
+      const settings = Layer.setConfigProvider(ConfigProvider.fromMap(new Map([["DISCORD_TOKEN", secret]])))
+      const identified = yield* Effect.gen(function*() {
+        yield* Session.GatewaySession
+        return (yield* acceptAndHello(3_600_000)).first
+      }).pipe(Effect.provide(Session.layerConfig(wrapped).pipe(Layer.provide(settings))))
+      expect(identified).toMatchObject({ op: 2, d: { intents: 513, large_threshold: 50 } })
+    }).pipe(Effect.provide(TestLayer)))
 })

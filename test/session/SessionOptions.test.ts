@@ -51,6 +51,10 @@ describe("SessionOptions.resolve", () => {
       // credentials in a URL: fetch refuses it, and the password is not quoted
       [{ api: "https://user:hunter2@x.test/api" }, "api must be an http(s) URL without credentials, of at most 2048 characters, got a URL with credentials (not shown)"],
       [{ gateway: "wss://user:hunter2@x.test" }, "gateway must be a ws:// or wss:// URL without a fragment or credentials, of at most 2048 characters, got a URL with credentials (not shown)"],
+      // also when the URL is malformed otherwise (a mistyped port), or too long
+      [{ gateway: "wss://bot:hunter2@gateway.example:44300/" }, "got a URL with credentials (not shown)"],
+      [{ api: "https://bot:hunter2@proxy.example:80800/api/v10" }, "got a URL with credentials (not shown)"],
+      [{ api: `https://bot:hunter2@x.test/${"a".repeat(2048)}` }, "got a URL with credentials (not shown)"],
       [{ encoding: "xml" as never }, `encoding must be "json" or "etf", got "xml"`],
       // a name cast past the types (a config string): the gateway would be asked for it, and the
       // connection could decode none of its binary frames
@@ -90,6 +94,7 @@ describe("SessionOptions.resolve", () => {
       const detail = problemOf(SessionOptions.resolve(options(overrides)))
       expect(detail).toContain(problem)
       expect(detail).not.toContain(secret)
+      expect(detail).not.toContain("hunter2")
     }
     const all = problemOf(SessionOptions.resolve(options({ shard: [3, 2], bufferSize: 0 })))
     expect(all).toBe("shard id must be in [0, 2), got 3; bufferSize must be a positive integer, got 0")

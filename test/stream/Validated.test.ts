@@ -249,6 +249,11 @@ describe("Validated", () => {
       // @ts-expect-error: no such dispatch, beside one that is
       const beside = () => Validated.events({ MESSAGE_CREATE: MessageCreate, MESAGE_UPDATE: MessageCreate })
       expect([typeof alone, typeof beside]).toEqual(["function", "function"])
+      // a map keyed by any string (built at run time, from a table) is taken as it is
+      const table: Record<string, Schema.Schema.AnyNoContext> = { MESSAGE_CREATE: MessageCreate }
+      const fromTable = yield* run(source().pipe(Validated.events(table)))
+      const fromEntries = yield* run(source().pipe(Validated.only(Object.fromEntries([["MESSAGE_CREATE", MessageCreate]]))))
+      expect([typeof (fromTable[0]!.d as { id: unknown }).id, fromEntries.length]).toEqual(["bigint", 1])
     }))
 
   it.effect("a key from the data in InvalidEvent's message is quoted: its line break cannot start a log line of its own", () =>

@@ -87,6 +87,19 @@ describe("local gateway: intents decide what a session receives (gateway.mdx, Li
       expect(create.d.members.map((m: { user: { id: string } }) => m.user.id)).toEqual([gateway.world.user.id])
     }))
 
+  it.scopedLive("the bot's own GUILD_MEMBER_UPDATE comes without GUILD_MEMBERS (gateway.mdx, Caveats); VOICE_CHANNEL_STATUS_UPDATE needs GUILDS", () =>
+    Effect.gen(function*() {
+      const gateway = yield* gatewayWith({ guilds: 1 })
+      const { client } = yield* ready(gateway, Intents.GuildMessages)
+      const guild = gateway.world.guilds[0]!
+      const member = { guild_id: guild.id, roles: [], joined_at: "2020-01-01T00:00:00.000Z", deaf: false, mute: false }
+      expect(yield* gateway.dispatch("all", "GUILD_MEMBER_UPDATE", { ...member, user: gateway.world.user })).toBe(1)
+      expect(yield* gateway.dispatch("all", "GUILD_MEMBER_UPDATE", { ...member, user: guild.members[1]!.user })).toBe(0)
+      expect(yield* gateway.dispatch("all", "VOICE_CHANNEL_STATUS_UPDATE", { id: guild.voiceChannelIds[0], guild_id: guild.id, status: "x" })).toBe(0)
+      const update = yield* client.next(dispatch("GUILD_MEMBER_UPDATE"))
+      expect(update.d.user.id).toBe(gateway.world.user.id)
+    }))
+
   it.scopedLive("no GUILD_CREATE without the GUILDS intent", () =>
     Effect.gen(function*() {
       const gateway = yield* gatewayWith({ guilds: 2 })

@@ -7,16 +7,21 @@ const guildMessage = { id: "1", guild_id: "2", author: { id: "3" }, mentions: []
 
 describe("Visibility", () => {
   it("delivers a type to a session with one of the intents it needs, a guild's or a direct message's", () => {
-    expect(Visibility.delivers(Intents.GuildMessages, "MESSAGE_CREATE", guildMessage)).toBe(true)
-    expect(Visibility.delivers(Intents.DirectMessages, "MESSAGE_CREATE", guildMessage)).toBe(false)
-    expect(Visibility.delivers(Intents.DirectMessages, "MESSAGE_CREATE", { id: "1", content: "dm" })).toBe(true)
-    expect(Visibility.delivers(Intents.GuildMessages, "MESSAGE_CREATE", { id: "1", content: "dm" })).toBe(false)
-    expect(Visibility.delivers(Intents.Guilds, "THREAD_MEMBERS_UPDATE", {})).toBe(true)
-    expect(Visibility.delivers(Intents.GuildMembers, "THREAD_MEMBERS_UPDATE", {})).toBe(true)
-    expect(Visibility.delivers(Intents.Guilds, "PRESENCE_UPDATE", {})).toBe(false)
+    expect(Visibility.delivers(Intents.GuildMessages, bot, "MESSAGE_CREATE", guildMessage)).toBe(true)
+    expect(Visibility.delivers(Intents.DirectMessages, bot, "MESSAGE_CREATE", guildMessage)).toBe(false)
+    expect(Visibility.delivers(Intents.DirectMessages, bot, "MESSAGE_CREATE", { id: "1", content: "dm" })).toBe(true)
+    expect(Visibility.delivers(Intents.GuildMessages, bot, "MESSAGE_CREATE", { id: "1", content: "dm" })).toBe(false)
+    expect(Visibility.delivers(Intents.Guilds, bot, "THREAD_MEMBERS_UPDATE", {})).toBe(true)
+    expect(Visibility.delivers(Intents.GuildMembers, bot, "THREAD_MEMBERS_UPDATE", {})).toBe(true)
+    expect(Visibility.delivers(Intents.Guilds, bot, "PRESENCE_UPDATE", {})).toBe(false)
+    // the bot's own member update whatever the intents; another member's with GuildMembers only
+    expect(Visibility.delivers(Intents.Guilds, bot, "GUILD_MEMBER_UPDATE", { guild_id: "2", user: { id: bot } })).toBe(true)
+    expect(Visibility.delivers(Intents.Guilds, bot, "GUILD_MEMBER_UPDATE", { guild_id: "2", user: { id: "3" } })).toBe(false)
+    expect(Visibility.delivers(Intents.GuildMembers, bot, "GUILD_MEMBER_UPDATE", { guild_id: "2", user: { id: "3" } })).toBe(true)
+    expect(Visibility.delivers(Intents.GuildMessages, bot, "VOICE_CHANNEL_STATUS_UPDATE", { guild_id: "2" })).toBe(false)
     // types no intent opens, and made-up ones, go to every session
     for (const t of ["READY", "RESUMED", "GUILD_MEMBERS_CHUNK", "VOICE_SERVER_UPDATE", "INTERACTION_CREATE", "TEST_EVENT"]) {
-      expect(Visibility.delivers(0, t, {})).toBe(true)
+      expect(Visibility.delivers(0, bot, t, {})).toBe(true)
     }
   })
 
