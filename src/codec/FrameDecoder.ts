@@ -51,7 +51,10 @@ export interface Options {
  */
 export interface FrameDecoder {
   push(frame: string | TextFrame | Uint8Array): Envelope | undefined | DecodeError
-  /** The size of the last message `push` completed: bytes once decompressed (a string's length; an ETF compressed term's once inflated). */
+  /**
+   * The size of the last message `push` completed: bytes once decompressed (a string's length; an
+   * ETF compressed term's once inflated).
+   */
   readonly lastMessageSize: number
 }
 

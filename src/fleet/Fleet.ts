@@ -386,7 +386,8 @@ export const make = (
           ...Arr.getSomes(points),
           // a shard given a point and stopped before it started: its gateway session is as
           // resumable as it was handed in
-          ...Arr.filterMap(starter.shards, (shard) => shard.current() === undefined ? Option.fromNullable(resume.get(shard.id)) : Option.none())
+          ...Arr.filterMap(starter.shards, (shard) =>
+            shard.current() === undefined ? Option.fromNullable(resume.get(shard.id)) : Option.none())
         ]),
       end: (timeout) =>
         Effect.zipRight(

@@ -7,7 +7,7 @@ import * as Either from "effect/Either"
 import { maxShardCount } from "../protocol/Commands.ts"
 import { show } from "../protocol/internal/schema.ts"
 import { InvalidOptions } from "../session/SessionError.ts"
-import { type ResumePoint, resumePointProblems, resumePointShapeProblems, type SessionOptions } from "../session/SessionOptions.ts"
+import { type ResumePoint, resumePointProblems, resumePointShapeProblems, type SessionOptions, sourceOf } from "../session/SessionOptions.ts"
 
 /**
  * Which shards a fleet runs: all of them, or these ids (see {@link range}).
@@ -99,7 +99,7 @@ export const checkSelection = (options: FleetOptions): Either.Either<void, Inval
   }
   // a point's own fields need no shard count: checked before GET /gateway/bot gives one
   for (const point of options.resume ?? []) {
-    for (const problem of resumePointProblems(point)) found.push(`${problem} (shard ${point.shard[0]})`)
+    for (const problem of resumePointProblems(point, sourceOf(options))) found.push(`${problem} (shard ${point.shard[0]})`)
   }
   return found.length === 0 ? Either.void : Either.left(new InvalidOptions({ detail: found.join("; ") }))
 }

@@ -27,4 +27,5 @@ const defined = (wrapped: unknown): unknown => {
  *
  * @since 0.1.0
  */
-export const unwrap = <A>(wrapped: Config.Config.Wrap<A>): Config.Config<A> => Config.unwrap(defined(wrapped) as Config.Config.Wrap<A>)
+export const unwrap = <A>(wrapped: Config.Config.Wrap<A>): Config.Config<A> =>
+  Config.unwrap(defined(wrapped) as Config.Config.Wrap<A>)

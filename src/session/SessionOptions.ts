@@ -18,7 +18,7 @@ import * as SendLimiter from "../limits/SendLimiter.ts"
 import * as Commands from "../protocol/Commands.ts"
 import type { EventName } from "../protocol/Event.ts"
 import * as Intents from "../protocol/Intents.ts"
-import { isHttpUrl, isSessionId, isWebSocketUrl, maxSessionIdLength, maxUrlLength, show, showUrl } from "../protocol/internal/schema.ts"
+import { downgrades, isHttpUrl, isSessionId, isWebSocketUrl, maxSessionIdLength, maxUrlLength, show, showUrl } from "../protocol/internal/schema.ts"
 import * as Backoff from "./Backoff.ts"
 import { type GatewayInfoError, InvalidOptions } from "./SessionError.ts"
 
@@ -189,25 +189,34 @@ const defaultTimeouts: Timeouts = { connect: "15 seconds", hello: "20 seconds", 
 
 /**
  * What is wrong with a resume point by itself (its URL, sequence and session id; whose shard it is
- * is checked against the session's).
+ * is checked against the session's). With `source`, the URL the session otherwise reaches the
+ * gateway at (its `gateway`, else its `api`): a point whose URL is `ws://` where that one is
+ * encrypted is refused, as READY's would be, since the Resume carries the token.
  *
  * @since 0.1.0
  */
-export const resumePointProblems = (point: ResumePoint): Array<string> => {
+export const resumePointProblems = (point: ResumePoint, source?: string): Array<string> => {
   const found: Array<string> = []
   if (!isWebSocketUrl(point.resumeGatewayUrl)) found.push(`resume.resumeGatewayUrl must be a ws:// or wss:// URL without a fragment or credentials`)
+  else if (source !== undefined && downgrades(source, point.resumeGatewayUrl)) {
+    found.push(`resume.resumeGatewayUrl is not encrypted (ws://) where the gateway is: the Resume would carry the token in plaintext`)
+  }
   if (!Number.isSafeInteger(point.sequence) || point.sequence < 0) found.push(`resume.sequence must be a non-negative integer`)
   if (!isSessionId(point.sessionId)) found.push(`resume.sessionId must be a non-empty string of at most ${maxSessionIdLength} characters`)
   return found
 }
 
-const shardProblems = (shard: readonly [id: number, count: number], resume: ResumePoint | undefined): Array<string> => {
+const shardProblems = (
+  shard: readonly [id: number, count: number],
+  resume: ResumePoint | undefined,
+  source: string
+): Array<string> => {
   const found: Array<string> = []
   const [id, count] = shard
   if (!Number.isSafeInteger(count) || count < 1) found.push(`shard count must be a positive integer, got ${count}`)
   else if (!Number.isSafeInteger(id) || id < 0 || id >= count) found.push(`shard id must be in [0, ${count}), got ${id}`)
   if (resume !== undefined) {
-    found.push(...resumePointProblems(resume))
+    found.push(...resumePointProblems(resume, source))
     const resumed = resume.shard
     if (resumed[0] !== id || resumed[1] !== count) found.push(`resume.shard [${resumed}] is not this session's shard [${id}, ${count}]`)
   }
@@ -318,10 +327,17 @@ const shapeProblems = (options: SessionOptions): Array<string> => {
   return found
 }
 
+/**
+ * The URL a session reaches the gateway at, but for a resume point's: its `gateway`, else its `api`.
+ *
+ * @since 0.1.0
+ */
+export const sourceOf = (options: Pick<SessionOptions, "gateway" | "api">): string => options.gateway ?? options.api ?? defaultApi
+
 const problems = (options: SessionOptions): ReadonlyArray<string> => {
   const malformed = shapeProblems(options)
   if (malformed.length > 0) return malformed
-  const found = shardProblems(options.shard ?? [0, 1], options.resume)
+  const found = shardProblems(options.shard ?? [0, 1], options.resume, sourceOf(options))
   if (!Intents.isValid(options.intents)) found.push(`intents must be a combination of known intent bits, got ${options.intents}`)
   if (options.gateway !== undefined && !isWebSocketUrl(options.gateway)) {
     found.push(`gateway must be a ws:// or wss:// URL without a fragment or credentials, of at most ${maxUrlLength} characters, got ${showUrl(options.gateway)}`)
@@ -404,7 +420,7 @@ export const forShard = (
   shard: readonly [id: number, count: number],
   resume: ResumePoint | undefined
 ): Either.Either<ResolvedOptions, InvalidOptions> => {
-  const found = shardProblems(shard, resume)
+  const found = shardProblems(shard, resume, sourceOf(options))
   return found.length > 0
     ? Either.left(new InvalidOptions({ detail: found.join("; ") }))
     : Either.mapLeft(checkIdentify({ ...options, shard, resume }), (error) => new InvalidOptions({ detail: error.message }))

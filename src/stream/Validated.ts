@@ -14,7 +14,7 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Metric from "effect/Metric"
 import * as Option from "effect/Option"
-import type * as ParseResult from "effect/ParseResult"
+import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import { printable } from "../internal/printable.ts"
@@ -134,13 +134,34 @@ interface Decoder {
   readonly explain: (input: unknown, first: ParseResult.ParseError) => string
 }
 
+// what a schema whose own code threw (a transformation's) says of the input, as an issue
+const thrown = (schema: Schema.Schema.AnyNoContext, input: unknown, error: unknown): ParseResult.ParseError =>
+  ParseResult.parseError(
+    new ParseResult.Type(schema.ast, input, `the schema threw: ${error instanceof Error ? error.message : String(error)}`)
+  )
+
 const decoderOf = (schema: Schema.Schema.AnyNoContext): Decoder => {
+  const decode = Schema.decodeUnknownEither(schema)
   const everyProblem = decoder(schema)
   return {
-    decode: Schema.decodeUnknownEither(schema),
-    // an asynchronous schema (Forbidden) is not started a second time
-    explain: (input, first) =>
-      first.issue._tag === "Forbidden" ? formatError(first) : Option.getOrElse(Either.getLeft(everyProblem(input)), () => formatError(first))
+    // a transformation that throws (`BigInt("abc")`) makes the event invalid, not the stream die
+    decode: (input) => {
+      try {
+        return decode(input)
+      } catch (error) {
+        return Either.left(thrown(schema, input, error))
+      }
+    },
+    // an asynchronous schema (Forbidden) is not started a second time, nor a throwing one run again;
+    // one that throws only past the first problem says that one
+    explain: (input, first) => {
+      if (first.issue._tag === "Forbidden" || first.issue._tag === "Type") return formatError(first)
+      try {
+        return Option.getOrElse(Either.getLeft(everyProblem(input)), () => formatError(first))
+      } catch {
+        return formatError(first)
+      }
+    }
   }
 }
 
@@ -159,7 +180,9 @@ const inPlace = <A, E2, R2>(
   for (let i = 0; i < invalid.length; i++) {
     const to = at[i]!
     if (to > from) channel = Channel.zipRight(channel, Channel.write(Chunk.unsafeFromArray(kept.slice(from, to))))
-    channel = Channel.zipRight(channel, Channel.fromEffect(report(invalid[i]!)))
+    // `onInvalid` itself is called in its place too, not as the chunk is read
+    const problem = invalid[i]!
+    channel = Channel.zipRight(channel, Channel.fromEffect(Effect.suspend(() => report(problem))))
     from = to
   }
   // the rest, even empty: a chunk in always gives one out, as `Released` streams need

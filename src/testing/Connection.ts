@@ -507,6 +507,17 @@ export class Connection implements Outlet {
       recordAs(shard, "refused")
       return this.violate("DisallowedIntents", `privileged intents ${disallowed} not enabled for the application`, CloseCode.DisallowedIntents, "Disallowed intent(s).")
     }
+    // refused before it counts against the identify bucket or the day's session starts
+    const guilds = this.host.world.guilds.filter((guild) => Rules.shardOf(guild.id, shard[1]) === shard[0])
+    if (guilds.length > Rules.maxGuildsPerShard) {
+      recordAs(shard, "refused")
+      return this.violate(
+        "ShardingRequired",
+        `shard [${shard}] would hold ${guilds.length} guilds (at most ${Rules.maxGuildsPerShard})`,
+        CloseCode.ShardingRequired,
+        "Sharding required."
+      )
+    }
     if (!this.host.identifyBuckets.take(rateLimitKey, now)) {
       recordAs(shard, "rate-limited")
       this.violate("IdentifyRateLimited", `identify on rate_limit_key ${rateLimitKey} less than 5 s after the previous one`)
@@ -519,16 +530,6 @@ export class Connection implements Outlet {
     }
     const threshold = d["large_threshold"]
     const largeThreshold = typeof threshold === "number" ? Math.min(250, Math.max(50, threshold)) : 50
-    const guilds = this.host.world.guilds.filter((guild) => Rules.shardOf(guild.id, shard[1]) === shard[0])
-    if (guilds.length > Rules.maxGuildsPerShard) {
-      recordAs(shard, "refused")
-      return this.violate(
-        "ShardingRequired",
-        `shard [${shard}] would hold ${guilds.length} guilds (at most ${Rules.maxGuildsPerShard})`,
-        CloseCode.ShardingRequired,
-        "Sharding required."
-      )
-    }
     const sessionId = this.host.newSessionId()
     const { world } = this.host
     const session = new Session(

@@ -667,7 +667,9 @@ describe("Fleet", () => {
         [options({ shardCount: 65_536 }), "shardCount must be at most 65535"],
         [options({ shards: [0, 65_535, 2 ** 40] }), "shard ids must be at most 65534, got 65535, 1099511627776"],
         // a defect from Duration.decode before it was checked
-        [options({ shardCount: 4, gatewayInfoMaxAge: "hourly" as never }), `gatewayInfoMaxAge must be a positive duration, got "hourly"`]
+        [options({ shardCount: 4, gatewayInfoMaxAge: "hourly" as never }), `gatewayInfoMaxAge must be a positive duration, got "hourly"`],
+        // a Resume carries the token: not to a ws:// point where the gateway (without one, the API) is encrypted
+        [options({ shardCount: 4, gateway: undefined, resume: [point] }), "resume.resumeGatewayUrl is not encrypted (ws://) where the gateway is"]
       ] as const) {
         expect(yield* Effect.flip(Fleet.make(bad))).toMatchObject({ _tag: "InvalidOptions", detail: expect.stringContaining(detail) })
       }

@@ -1002,7 +1002,8 @@ describe("Session", () => {
       const { gateway: _, ...withoutGateway } = options()
       yield* Session.make({
         ...withoutGateway,
-        api: "https://api.test/api/v10",
+        // plaintext, as the resume URL is (a ws:// point where the API is https is refused)
+        api: "http://api.test/api/v10",
         resume: { sessionId: "session-1", sequence: 7, resumeGatewayUrl: resumeUrl, shard: [0, 1] }
       })
       for (let i = 0; i < 30; i++) yield* TestClock.adjust("10 seconds")

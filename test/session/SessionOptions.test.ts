@@ -63,6 +63,9 @@ describe("SessionOptions.resolve", () => {
       [{ backoff: { factor: 0.5 } }, "backoff.factor must be at least 1, got 0.5"],
       [{ resume: point([1, 2]) }, "resume.shard [1,2] is not this session's shard [0, 1]"],
       [{ resume: point([0, 1], { sequence: -1 }) }, "resume.sequence must be a non-negative integer"],
+      // a Resume carries the token: not to a ws:// point where the gateway (or, without one, the API) is encrypted
+      [{ gateway: "wss://x.test", resume: point([0, 1]) }, "resume.resumeGatewayUrl is not encrypted (ws://) where the gateway is"],
+      [{ gateway: undefined, resume: point([0, 1]) }, "resume.resumeGatewayUrl is not encrypted (ws://) where the gateway is"],
       // a zero timeout ends every connection at once; a zero backoff reconnects with no pause
       [{ timeouts: { connect: 0 } }, "timeouts.connect must be a positive duration, got 0"],
       [{ timeouts: { hello: -1 } }, "timeouts.hello must be a positive duration, got -1"],

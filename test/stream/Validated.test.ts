@@ -266,6 +266,39 @@ describe("Validated", () => {
       expect(reported.map((invalid) => invalid.message)).toEqual([`roles["1\\nlevel=ERROR forged"] Expected string, actual 5`])
     }))
 
+  it.effect("InvalidEvent's message is bounded: at most 10 issues, each cut at 200 characters (an invalid GUILD_CREATE made a 1.3 MB line)", () =>
+    Effect.gen(function*() {
+      const reported: Array<string> = []
+      const Guild = Schema.Struct({ members: Schema.Array(Schema.Struct({ nick: Schema.Number })), name: Schema.Number })
+      const members = Array.from({ length: 5000 }, (_, i) => ({ nick: `member ${i}`, bio: "x".repeat(200) }))
+      yield* run(Stream.make(Event.make(0, 1, "GUILD_CREATE", { members, name: "y".repeat(1_000_000) })).pipe(
+        Validated.events({ GUILD_CREATE: Guild }, { onInvalid: (invalid) => Effect.sync(() => void reported.push(invalid.message)) })
+      ))
+      const [message] = reported
+      expect(message!.length).toBeLessThan(11 * 210)
+      expect(message).toMatch(/^members\[0\]\.nick Expected number, actual "member 0"; /)
+      expect(message).toMatch(/; and 4991 more$/)
+    }))
+
+  it.effect("a schema whose transformation throws makes the event invalid, not the stream die; onInvalid itself is called in the event's place", () =>
+    Effect.gen(function*() {
+      const order: Array<string> = []
+      const Snowflake = Schema.transform(Schema.String, Schema.BigIntFromSelf, { decode: (text) => BigInt(text), encode: String })
+      const events = Stream.make(
+        Event.make(0, 1, "GUILD_DELETE", "1"),
+        Event.make(0, 2, "GUILD_DELETE", "not a number"),
+        Event.make(0, 3, "GUILD_DELETE", "3")
+      ).pipe(Validated.events({ GUILD_DELETE: Snowflake }, {
+        onInvalid: (invalid) => {
+          // the function's own work, not only its effect, comes after the events before it
+          order.push(`invalid ${invalid.sequence}: ${invalid.message}`)
+          return Effect.void
+        }
+      }))
+      yield* Stream.runForEach(events, (event) => Effect.sync(() => void order.push(`event ${event.sequence}`)))
+      expect(order).toEqual(["event 1", "invalid 2: the schema threw: Cannot convert not a number to a BigInt", "event 3"])
+    }))
+
   it.effect("an asynchronous schema is started once per event (it was twice: to decode, then to explain)", () =>
     Effect.gen(function*() {
       let started = 0

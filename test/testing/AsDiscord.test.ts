@@ -121,6 +121,12 @@ describe("local gateway: handshake and close codes", () => {
         Effect.map(client.next(dispatch("READY")), () => ({ ready: true }))
       )
       expect(outcome).toEqual({ closed: CloseCode.ShardingRequired })
+      // refused before it counted: a second Identify at once is not rate-limited (op 9), but refused the same way
+      const again = yield* connect(gateway.url + query)
+      yield* again.next(hello)
+      yield* again.send(identifyPayload(Intents.Guilds))
+      expect((yield* again.closed).code).toBe(CloseCode.ShardingRequired)
+      expect((yield* gateway.log).identifies.map((identify) => identify.outcome)).toEqual(["refused", "refused"])
     }))
 
   it.scopedLive("after op 9 d=true the session is invalidated on that connection: a Resume sent on it resumes, not 4005", () =>

@@ -33,14 +33,27 @@ const path = (segments: ReadonlyArray<PropertyKey>): string =>
   }, "")
 
 /**
- * One line saying what is wrong: every issue as `path message`, joined by `; `.
+ * The most issues {@link formatError} tells, and the longest one it tells whole: a message quotes
+ * the value it found, and an invalid GUILD_CREATE made a warning line of 1.3 MB.
  *
  * @since 0.1.0
  */
-export const formatError = (error: ParseResult.ParseError): string =>
-  ArrayFormatter.formatErrorSync(error)
-    .map((issue) => issue.path.length === 0 ? issue.message : `${path(issue.path)} ${issue.message}`)
-    .join("; ")
+export const maxIssues = 10
+const maxIssueLength = 200
+
+const clipped = (text: string): string => text.length > maxIssueLength ? `${text.slice(0, maxIssueLength - 3)}...` : text
+
+/**
+ * One line saying what is wrong: each issue as `path message`, joined by `; `; past
+ * {@link maxIssues}, how many more, and each cut at 200 characters.
+ *
+ * @since 0.1.0
+ */
+export const formatError = (error: ParseResult.ParseError): string => {
+  const issues = ArrayFormatter.formatErrorSync(error)
+  const told = issues.slice(0, maxIssues).map((issue) => clipped(issue.path.length === 0 ? issue.message : `${path(issue.path)} ${issue.message}`))
+  return [...told, ...(issues.length > maxIssues ? [`and ${issues.length - maxIssues} more`] : [])].join("; ")
+}
 
 /**
  * A synchronous decoder that reports failures as one-line messages.
