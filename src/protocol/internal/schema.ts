@@ -51,7 +51,9 @@ const clipped = (text: string): string => text.length > maxIssueLength ? `${text
  */
 export const formatError = (error: ParseResult.ParseError): string => {
   const issues = ArrayFormatter.formatErrorSync(error)
-  const told = issues.slice(0, maxIssues).map((issue) => clipped(issue.path.length === 0 ? issue.message : `${path(issue.path)} ${issue.message}`))
+  const told = issues.slice(0, maxIssues).map((issue) =>
+    clipped(issue.path.length === 0 ? issue.message : `${path(issue.path)} ${issue.message}`)
+  )
   return [...told, ...(issues.length > maxIssues ? [`and ${issues.length - maxIssues} more`] : [])].join("; ")
 }
 
