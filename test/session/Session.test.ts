@@ -35,6 +35,7 @@ import {
   dispatch,
   gatewayUrl,
   hello,
+  memberAnswer,
   options,
   ready,
   readySession,
@@ -74,6 +75,15 @@ const heldEvent = Effect.gen(function*() {
   yield* settle
   return { session, peer }
 })
+
+/** A program that takes `perEvent` over each of the session's events; the sequences it took so far. */
+const slowProgram = (session: Session.Session, perEvent: Duration.DurationInput) =>
+  Effect.gen(function*() {
+    const took: Array<number> = []
+    yield* Effect.forkScoped(Stream.runForEach(session.events, (event) =>
+      Effect.zipRight(Effect.sync(() => took.push(event.sequence)), Effect.sleep(perEvent))))
+    return took
+  })
 
 describe("Session", () => {
   it.scoped("identifies after Hello and delivers READY and events in order, with shard and sequence", () =>
@@ -584,13 +594,7 @@ describe("Session", () => {
       const sent = [yield* receiveOp(peer, 8), yield* receiveOp(peer, 8)] as ReadonlyArray<{ d: { guild_id: string; nonce: string } }>
       expect(sent[0]!.d.nonce).not.toBe(sent[1]!.d.nonce)
       for (const [i, { d }] of sent.entries()) {
-        yield* peer.sendJson(dispatch(2 + i, "GUILD_MEMBERS_CHUNK", {
-          guild_id: d.guild_id,
-          members: [{ user: { id: String(i + 1) } }],
-          chunk_index: 0,
-          chunk_count: 1,
-          nonce: d.nonce
-        }))
+        yield* peer.sendJson(memberAnswer(2 + i, d.guild_id, d.nonce, [{ user: { id: String(i + 1) } }]))
       }
       const answers = yield* Effect.forEach(requests, Fiber.join)
       expect(answers.map(({ guildId, members }) => [guildId, members])).toEqual([
@@ -619,13 +623,7 @@ describe("Session", () => {
       const { peer: next } = yield* Fiber.join(again)
       yield* next.sendJson(ready())
       const sent = (yield* receiveOp(next, 8)) as { d: { nonce: string } }
-      yield* next.sendJson(dispatch(2, "GUILD_MEMBERS_CHUNK", {
-        guild_id: "81384788765712384",
-        members: [{ user: { id: "2" } }],
-        chunk_index: 0,
-        chunk_count: 1,
-        nonce: sent.d.nonce
-      }))
+      yield* next.sendJson(memberAnswer(2, "81384788765712384", sent.d.nonce, [{ user: { id: "2" } }]))
       expect((yield* Fiber.join(later)).members).toEqual([{ user: { id: "2" } }])
     }).pipe(Effect.provide(TestLayer)))
 
@@ -646,13 +644,7 @@ describe("Session", () => {
           const sent = (yield* receiveOp(peer, 8)) as { d: { nonce: string } }
           // more events than the buffer holds, then the answer
           for (const s of [3, 4, 5]) yield* peer.sendJson(dispatch(s, "TYPING_START", {}))
-          yield* peer.sendJson(dispatch(6, "GUILD_MEMBERS_CHUNK", {
-            guild_id,
-            members: [{ user: { id: "1" } }],
-            chunk_index: 0,
-            chunk_count: 1,
-            nonce: sent.d.nonce
-          }))
+          yield* peer.sendJson(memberAnswer(6, guild_id, sent.d.nonce, [{ user: { id: "1" } }]))
           yield* settle
           yield* TestClock.adjust("30 seconds")
           yield* settle
@@ -773,10 +765,8 @@ describe("Session", () => {
   it.scoped("a replay a slow program holds back past the ready timeout is no failed Resume: the session keeps resuming, and never identifies anew", () =>
     Effect.gen(function*() {
       const session = yield* Session.make(options({ bufferSize: 1, timeouts: { hello: "1 hour" } }))
-      const got: Array<number> = []
       // a program busy with each event for an hour
-      yield* Effect.forkScoped(Stream.runForEach(session.events, (event) =>
-        Effect.zipRight(Effect.sync(() => got.push(event.sequence)), Effect.sleep("1 hour"))))
+      const got = yield* slowProgram(session, "1 hour")
       const { peer } = yield* acceptAndHello(3_600_000)
       yield* peer.sendJson(ready())
       yield* settle
@@ -923,10 +913,8 @@ describe("Session", () => {
   it.scoped("resumes whose replay a slow program held past the ready timeout are not failed resumes: it keeps resuming", () =>
     Effect.gen(function*() {
       const session = yield* Session.make(options({ bufferSize: 1, timeouts: { ready: "5 seconds", hello: "1 hour" } }))
-      const delivered: Array<number> = []
       // a program that takes 2 s per event
-      yield* Effect.forkScoped(Stream.runForEach(session.events, (event) =>
-        Effect.zipRight(Effect.sync(() => delivered.push(event.sequence)), Effect.sleep("2 seconds"))))
+      const delivered = yield* slowProgram(session, "2 seconds")
       const { peer } = yield* acceptAndHello(3_600_000)
       yield* peer.sendJson(ready())
       yield* settle

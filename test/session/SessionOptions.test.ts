@@ -8,7 +8,7 @@ import * as TestClock from "effect/TestClock"
 import * as Intents from "../../src/protocol/Intents.ts"
 import * as SessionOptions from "../../src/session/SessionOptions.ts"
 import * as MemoryTransport from "../../src/transport/MemoryTransport.ts"
-import { dispatch, hello, options, ready, receiveOp, resumeUrl, secret, Session, settle, TestLayer } from "./harness.ts"
+import { hello, memberAnswer, options, ready, receiveOp, resumeUrl, secret, Session, settle, TestLayer } from "./harness.ts"
 
 const point = (shard: readonly [number, number], overrides: Partial<SessionOptions.ResumePoint> = {}) => ({
   sessionId: "s",
@@ -175,13 +175,7 @@ describe("SessionOptions: infinite timeouts", () => {
       const sent = (yield* receiveOp(peer, 8)) as { readonly d: { readonly nonce: string } }
       yield* TestClock.adjust("15 minutes")
       expect(request.unsafePoll()).toBeNull()
-      yield* peer.sendJson(dispatch(2, "GUILD_MEMBERS_CHUNK", {
-        guild_id: "81384788765712384",
-        members: [],
-        chunk_index: 0,
-        chunk_count: 1,
-        nonce: sent.d.nonce
-      }))
+      yield* peer.sendJson(memberAnswer(2, "81384788765712384", sent.d.nonce, []))
       yield* Fiber.join(request)
       expect(yield* peer.isOpen).toBe(true)
     }).pipe(Effect.provide(TestLayer)))

@@ -24,7 +24,7 @@ import * as IdentifyLimiter from "../../src/limits/IdentifyLimiter.ts"
 import * as Intents from "../../src/protocol/Intents.ts"
 import * as MemoryTransport from "../../src/transport/MemoryTransport.ts"
 import * as FleetHarness from "../fleet/harness.ts"
-import { dispatch, readySession, receiveOp, settle, TestLayer } from "./harness.ts"
+import { memberAnswer, readySession, receiveOp, settle, TestLayer } from "./harness.ts"
 
 const guild = "81384788765712384"
 const idle = { since: null, activities: [], status: "idle", afk: false } as const
@@ -55,13 +55,7 @@ describe("Session commands run where the caller cannot be interrupted", () => {
         Effect.uninterruptible(session.requestGuildMembers({ guild_id: guild, user_ids: ["1"] }))
       )
       const sent = (yield* receiveOp(peer, 8)) as { d: { nonce: string } }
-      yield* peer.sendJson(dispatch(2, "GUILD_MEMBERS_CHUNK", {
-        guild_id: guild,
-        members: [{ user: { id: "1" } }],
-        chunk_index: 0,
-        chunk_count: 1,
-        nonce: sent.d.nonce
-      }))
+      yield* peer.sendJson(memberAnswer(2, guild, sent.d.nonce, [{ user: { id: "1" } }]))
       yield* settle
       yield* TestClock.adjust("1 second")
       yield* settle

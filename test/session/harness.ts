@@ -33,6 +33,10 @@ export const options = (overrides: Partial<SessionOptions> = {}): SessionOptions
 /** A dispatch frame. */
 export const dispatch = (s: number, t: string, d: unknown) => ({ op: 0, s, t, d })
 
+/** The one GUILD_MEMBERS_CHUNK, sequence `s`, that answers the member request `nonce` whole. */
+export const memberAnswer = (s: number, guild_id: string, nonce: string, members: ReadonlyArray<unknown>) =>
+  dispatch(s, "GUILD_MEMBERS_CHUNK", { guild_id, members, chunk_index: 0, chunk_count: 1, nonce })
+
 /** A READY frame for session `id`. */
 export const ready = (s = 1, id = "session-1", shard: readonly [number, number] = [0, 1]) =>
   dispatch(s, "READY", {
