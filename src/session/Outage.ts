@@ -64,46 +64,57 @@ export interface Outage {
  */
 export const shortConnections = "ended before they were stable (backoff.stableAfter)"
 
+// a count of one trouble in a row, told at `firstWarningAt` and then at each doubling
+const inARow = () => {
+  let count = 0
+  let tellAt = firstWarningAt
+  return {
+    /** One more: the count, when it is to be told. */
+    add: (): number | undefined => {
+      count++
+      if (count < tellAt) return undefined
+      tellAt *= 2
+      return count
+    },
+    /** Starts over: the count it had. */
+    reset: (): number => {
+      const had = count
+      count = 0
+      tellAt = firstWarningAt
+      return had
+    }
+  }
+}
+
 /**
  * Makes an empty count.
  *
  * @since 0.1.0
  */
 export const make = (): Outage => {
-  let failedInARow = 0
-  let warnAt = firstWarningAt
-  let droppedInARow = 0
-  let warnDroppedAt = firstWarningAt
+  const failures = inARow()
+  const shortOnes = inARow()
   return {
     failed: (reason) =>
       Effect.suspend(() => {
-        failedInARow++
-        if (failedInARow < warnAt) return Effect.void
-        warnAt *= 2
-        return Effect.logWarning(
-          `not ready: ${failedInARow} attempts in a row failed, the last with ${describeReason(reason)}; still trying`
+        const told = failures.add()
+        return told === undefined ? Effect.void : Effect.logWarning(
+          `not ready: ${told} attempts in a row failed, the last with ${describeReason(reason)}; still trying`
         )
       }),
     unanswered: Effect.logWarning(`no READY within the ready timeout: ${waitingOn}`),
     ready: Effect.suspend(() => {
-      const failed = failedInARow
-      failedInARow = 0
-      warnAt = firstWarningAt
+      const failed = failures.reset()
       return failed < firstWarningAt ? Effect.void : Effect.logInfo(`ready again after ${failed} failed attempts`)
     }),
     dropped: (reason) =>
       Effect.suspend(() => {
-        droppedInARow++
-        if (droppedInARow < warnDroppedAt) return Effect.void
-        warnDroppedAt *= 2
-        return Effect.logWarning(
-          `unstable: ${droppedInARow} connections in a row ${shortConnections}, the last with ${describeReason(reason)}; still reconnecting`
+        const told = shortOnes.add()
+        return told === undefined ? Effect.void : Effect.logWarning(
+          `unstable: ${told} connections in a row ${shortConnections}, the last with ${describeReason(reason)}; still reconnecting`
         )
       }),
-    lasted: Effect.sync(() => {
-      droppedInARow = 0
-      warnDroppedAt = firstWarningAt
-    }),
+    lasted: Effect.sync(() => void shortOnes.reset()),
     ended: Effect.void
   }
 }
