@@ -7,9 +7,9 @@
  * @since 0.1.0
  */
 import * as Config from "effect/Config"
+import { isRecord } from "./record.ts"
 
-const isMap = (value: unknown): value is object =>
-  typeof value === "object" && value !== null && !Array.isArray(value) && !Config.isConfig(value)
+const isMap = (value: unknown): value is object => isRecord(value) && !Config.isConfig(value)
 
 // `wrapped` without its `undefined` entries, nor the nested maps left empty (which `unwrap` cannot
 // read either)

@@ -14,6 +14,7 @@ import type { Encoding, EncodingName } from "../codec/Encoding.ts"
 import * as Etf from "../codec/Etf.ts"
 import * as Json from "../codec/Json.ts"
 import { durationOf } from "../internal/duration.ts"
+import { isRecord } from "../internal/record.ts"
 import * as SendLimiter from "../limits/SendLimiter.ts"
 import * as Commands from "../protocol/Commands.ts"
 import type { EventName } from "../protocol/Event.ts"
@@ -287,7 +288,6 @@ const durationProblems = (timeouts: Timeouts, backoff: Backoff.BackoffOptions): 
   return found
 }
 
-const isRecord = (value: unknown): boolean => typeof value === "object" && value !== null && !Array.isArray(value)
 const isPair = (value: unknown): boolean => Array.isArray(value) && value.length === 2
 
 /**
@@ -299,9 +299,9 @@ const isPair = (value: unknown): boolean => Array.isArray(value) && value.length
 export const resumePointShapeProblems = (point: unknown): Array<string> =>
   !isRecord(point)
     ? [`resume must be an object, got ${show(point)}`]
-    : isPair((point as ResumePoint).shard)
+    : isPair(point["shard"])
     ? []
-    : [`resume.shard must be an [id, count] pair, got ${show((point as ResumePoint).shard)}`]
+    : [`resume.shard must be an [id, count] pair, got ${show(point["shard"])}`]
 
 // the shapes the types promise, which options from JavaScript or a parsed file may not keep:
 // checked first, since the checks after read into them (a `null` for an object threw a TypeError)
@@ -320,7 +320,7 @@ const shapeProblems = (options: SessionOptions): Array<string> => {
   const encoding: unknown = options.encoding
   if (
     encoding !== undefined && typeof encoding !== "string" &&
-    !(isRecord(encoding) && typeof (encoding as Encoding).decode === "function" && typeof (encoding as Encoding).encode === "function")
+    !(isRecord(encoding) && typeof encoding["decode"] === "function" && typeof encoding["encode"] === "function")
   ) {
     found.push(`encoding must be "json", "etf" or an Encoding, got ${show(encoding)}`)
   }

@@ -14,6 +14,7 @@ import type * as Compress from "../codec/Compress.ts"
 import type { EncodingName } from "../codec/Encoding.ts"
 import * as Etf from "../codec/Etf.ts"
 import { printable } from "../internal/printable.ts"
+import { isRecord } from "../internal/record.ts"
 import { CloseCode } from "../protocol/CloseCode.ts"
 import * as Intents from "../protocol/Intents.ts"
 import { show } from "../protocol/internal/schema.ts"
@@ -71,9 +72,6 @@ export interface Host {
 }
 
 const payload = (op: number, d: unknown): string => `{"t":null,"s":null,"op":${op},"d":${JSON.stringify(d ?? null)}}`
-
-const isRecord = (value: unknown): value is Record<string, unknown> =>
-  typeof value === "object" && value !== null && !Array.isArray(value)
 
 const stripBot = (token: unknown): unknown => (typeof token === "string" && token.startsWith("Bot ") ? token.slice(4) : token)
 

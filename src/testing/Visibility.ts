@@ -6,6 +6,7 @@
  *
  * @since 0.1.0
  */
+import { isRecord } from "../internal/record.ts"
 import * as Intents from "../protocol/Intents.ts"
 
 // the intents a dispatch needs (any one of them; none: 0), by its data and the bot's user id
@@ -56,9 +57,6 @@ const needs: ReadonlyMap<string, Needs> = new Map([
   ...byType(Intents.AutoModerationExecution, ["AUTO_MODERATION_ACTION_EXECUTION"]),
   ...byType(guildOrDirect(Intents.GuildMessagePolls, Intents.DirectMessagePolls), ["MESSAGE_POLL_VOTE_ADD", "MESSAGE_POLL_VOTE_REMOVE"])
 ])
-
-const isRecord = (value: unknown): value is Readonly<Record<string, unknown>> =>
-  typeof value === "object" && value !== null && !Array.isArray(value)
 
 /**
  * Whether a session with `intents`, of the bot `botId`, is sent dispatch `t` with data `d`: it
