@@ -48,12 +48,26 @@ export type Entry = typeof entries[number]
 export const file = (entry: Entry): string => `${outDir}${entry}.mjs`
 
 /**
- * Builds every process (with source maps, for the profile).
+ * The processes of @discordjs/ws, which must not load Effect: its modules would add their memory
+ * to the peer's baseline (the local gateway's synthetic traffic once brought effect/Schema into
+ * both, and the idle-memory figure moved by 24 MB). The floors use our inflate, and with it
+ * effect/Data.
+ *
+ * @since 0.1.0
+ */
+export const effectFree: ReadonlyArray<Entry> = ["clients/discordjs", "memory/discordjs"]
+
+const isEffect = (path: string): boolean => path === "effect" || path.startsWith("effect/") || path.startsWith("@effect/")
+
+/**
+ * Builds every process (with source maps, for the profile), and fails if one of
+ * {@link effectFree} imports Effect.
  *
  * @since 0.1.0
  */
 export const build = async (): Promise<void> => {
-  await esbuild.build({
+  const { metafile } = await esbuild.build({
+    metafile: true,
     entryPoints: entries.map((entry) => ({ in: fileURLToPath(new URL(`./${entry}.ts`, import.meta.url)), out: entry })),
     outdir: outDir,
     outExtension: { ".js": ".mjs" },
@@ -65,4 +79,11 @@ export const build = async (): Promise<void> => {
     sourcemap: "linked",
     logLevel: "warning"
   })
+  for (const entry of effectFree) {
+    const output = Object.entries(metafile.outputs).find(([path]) => file(entry).endsWith(path))
+    const imported = output?.[1].imports.filter((i) => i.external && isEffect(i.path)).map((i) => i.path) ?? []
+    if (output === undefined || imported.length > 0) {
+      throw new Error(`bench/${entry}.ts must not load Effect, but its build imports ${imported.join(", ") || "(no output found)"}`)
+    }
+  }
 }

@@ -8,7 +8,9 @@
  *
  * @since 0.1.0
  */
-import * as Intents from "../protocol/Intents.ts"
+// from discord-api-types, not our Intents: the benchmark's peer processes load this module, and
+// Intents would bring effect/Schema into them
+import { GatewayIntentBits } from "discord-api-types/v10"
 
 /**
  * Milliseconds between the Unix epoch and Discord's (2015-01-01).
@@ -240,7 +242,7 @@ export const makeWorld = (options: WorldOptions): World => {
  */
 export const guildCreate = (guild: Guild, largeThreshold: number, intents: number): Record<string, unknown> => {
   const large = guild.members.length > largeThreshold
-  const botOnly = large || (intents & Intents.GuildPresences) === 0
+  const botOnly = large || (intents & GatewayIntentBits.GuildPresences) === 0
   return {
     id: guild.id,
     name: guild.name,
