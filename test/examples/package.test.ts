@@ -1,6 +1,6 @@
 /**
- * The package as a user installs it: the output of `npm run build` (tsconfig.build.json), in a
- * folder of its own beside a copy of package.json, imported by the package's name from plain Node
+ * The package as a user installs it: the output of `npm run build` (tsconfig.build.json), run in a
+ * folder of its own on a copy of the sources and package.json, imported by the package's name from plain Node
  * (no tsx), its declarations type-checked in a consumer project, and its command line run with
  * `node`.
  */
@@ -15,6 +15,7 @@ import { promisify } from "node:util"
 const root = fileURLToPath(new URL("../..", import.meta.url))
 const run = promisify(execFile)
 const tsc = path.join(root, "node_modules/typescript/bin/tsc")
+const staleModule = "RemovedModule.js"
 
 // The consumer: an Effect program that imports both entry points by the package's name, starts
 // the local gateway and a session that asks its GET /gateway/bot, and prints the first event types.
@@ -75,9 +76,15 @@ describe("the built package", () => {
 
   beforeAll(async () => {
     folder = await fs.mkdtemp(path.join(os.tmpdir(), "package-test-"))
-    await run(process.execPath, [tsc, "-p", path.join(root, "tsconfig.build.json"), "--outDir", path.join(folder, "dist")])
-    await fs.copyFile(path.join(root, "package.json"), path.join(folder, "package.json"))
+    for (const file of ["package.json", "tsconfig.json", "tsconfig.build.json"]) {
+      await fs.copyFile(path.join(root, file), path.join(folder, file))
+    }
+    await fs.cp(path.join(root, "src"), path.join(folder, "src"), { recursive: true })
     await fs.symlink(path.join(root, "node_modules"), path.join(folder, "node_modules"), "dir")
+    // the output of a module since removed, from an earlier build
+    await fs.mkdir(path.join(folder, "dist"))
+    await fs.writeFile(path.join(folder, "dist", staleModule), "export const removed = true\n")
+    await run("npm", ["run", "build"], { cwd: folder, timeout: 110_000 })
     await fs.writeFile(path.join(folder, "consumer.mjs"), consumerJs)
     await fs.writeFile(path.join(folder, "consumer.ts"), consumerTs)
     await fs.writeFile(path.join(folder, "tsconfig.json"), JSON.stringify(consumerTsconfig))
@@ -85,6 +92,19 @@ describe("the built package", () => {
 
   afterAll(async () => {
     if (folder !== "") await fs.rm(folder, { recursive: true, force: true })
+  })
+
+  it("is built from an empty dist: the output of a removed module is not shipped", async () => {
+    await expect(fs.access(path.join(folder, "dist", staleModule))).rejects.toThrow()
+    await expect(fs.access(path.join(folder, "dist", "index.js"))).resolves.toBeUndefined()
+  })
+
+  it("exports its package.json, which tools read by the package's name", async () => {
+    const { stdout } = await run(process.execPath, ["--input-type=module", "-e", `
+      import { createRequire } from "node:module"
+      console.log(createRequire(import.meta.url)("effect-discord-gateway/package.json").name)
+    `], { cwd: folder })
+    expect(stdout.trim()).toBe("effect-discord-gateway")
   })
 
   it("runs on plain Node, imported by its name: a session reaches READY at the local gateway", async () => {
