@@ -34,8 +34,9 @@ const gatewayBotUrl = (api: string): string => {
  * `RateLimited` and the seconds it asks to wait; any other failure (network, status, no answer
  * within `timeout`, a body that is not a valid answer or is over `maxBodyBytes`, a `ws://` URL
  * asked for over https) with `Http` or `Decode`. The token goes only into the Authorization
- * header, which `@effect/platform` redacts, and is taken out of an HTTP client's message that
- * quotes the header.
+ * header, which `@effect/platform` redacts in logs; it is taken out of an HTTP client's message
+ * that quotes the header, and the request is not traced by the platform (its span's end holds the
+ * header). Its span, `GatewayInfo.fetch`, tells the URL and the answer's status.
  *
  * @since 0.1.0
  */
@@ -45,8 +46,13 @@ export const fetch = (
   timeout: Duration.DurationInput
 ): Effect.Effect<GatewayBot.GatewayBot, GatewayInfoError, HttpClient.HttpClient> =>
   Effect.gen(function*() {
-    const client = yield* HttpClient.HttpClient
-    const request = HttpClientRequest.get(gatewayBotUrl(api)).pipe(
+    // without the platform's own span: it ends with the response or the error, which hold the
+    // request, whose headers print in the clear outside a fiber's logs (a tracer that keeps or
+    // prints spans showed the token); this function's span tells the URL and status instead
+    const client = HttpClient.withTracerDisabledWhen(yield* HttpClient.HttpClient, () => true)
+    const url = gatewayBotUrl(api)
+    yield* Effect.annotateCurrentSpan("url.full", url)
+    const request = HttpClientRequest.get(url).pipe(
       HttpClientRequest.setHeader("Authorization", `Bot ${Redacted.value(token)}`),
       HttpClientRequest.acceptJson
     )
@@ -61,6 +67,7 @@ export const fetch = (
         })
       )
     )
+    yield* Effect.annotateCurrentSpan("http.response.status_code", response.status)
     if (response.status === 401) {
       return yield* new GatewayInfoError({ reason: "Unauthorized", detail: "401 Unauthorized" })
     }

@@ -10,8 +10,10 @@ import * as Redacted from "effect/Redacted"
 import * as TestClock from "effect/TestClock"
 import * as Http from "node:http"
 import type { AddressInfo } from "node:net"
+import { inspect } from "node:util"
 import * as GatewayInfo from "../../src/session/GatewayInfo.ts"
 import { secret } from "./harness.ts"
+import { type RecordedSpan, recordingTracer } from "./recordingTracer.ts"
 
 const answer = {
   url: "wss://gateway.discord.gg",
@@ -58,6 +60,16 @@ const loopback = (handler: (res: Http.ServerResponse) => void) =>
       })
   ).pipe(Effect.map((server) => `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/v10`))
 
+// the spans (by name and part) that show the token in any way a tracer may print what it kept
+const leaking = (spans: ReadonlyArray<RecordedSpan>): ReadonlyArray<string> =>
+  spans.flatMap((span) =>
+    Object.entries({ attributes: Object.fromEntries(span.attributes), events: span.events, exit: span.ended }).flatMap(([part, value]) =>
+      [String(value), inspect(value, { depth: Infinity }), JSON.stringify(value) ?? ""].some((text) => text.includes(secret))
+        ? [`${span.name} ${part}`]
+        : []
+    )
+  )
+
 describe("GatewayInfo.fetch", () => {
   it.effect("asks GET {api}/gateway/bot with the bot token and decodes the answer", () =>
     Effect.gen(function*() {
@@ -66,6 +78,29 @@ describe("GatewayInfo.fetch", () => {
       expect(requests.map((request) => [request.method, request.url, request.headers["authorization"]])).toEqual([
         ["GET", "https://discord.test/api/v10/gateway/bot", `Bot ${secret}`]
       ])
+    }))
+
+  // The platform's own span ended with the response or the error, both holding the request,
+  // whose headers print in the clear outside a fiber's logs: ["http.client GET exit"].
+  it.effect("leaves the token in no span a tracer keeps, answered or failed; its span tells the URL and status", () =>
+    Effect.gen(function*() {
+      const answered = recordingTracer()
+      const ok = yield* fetchWith(() => json(answer)).pipe(Effect.withTracer(answered.tracer))
+      expect(ok.either._tag).toBe("Right")
+      const failed = recordingTracer()
+      const refused = yield* fetchWith((request) =>
+        Effect.fail(new HttpClientError.RequestError({ request, reason: "Transport", cause: new Error("connect ECONNREFUSED") }))
+      ).pipe(Effect.withTracer(failed.tracer))
+      expect(refused.either).toMatchObject({ _tag: "Left", left: { reason: "Http" } })
+      for (const { spans } of [answered, failed]) {
+        expect(spans.filter((span) => span.ended !== undefined).map((span) => span.name)).toContain("GatewayInfo.fetch")
+        expect(leaking(spans)).toEqual([])
+      }
+      const [span] = answered.spans.filter((span) => span.name === "GatewayInfo.fetch")
+      expect(Object.fromEntries(span!.attributes)).toEqual({
+        "url.full": "https://discord.test/api/v10/gateway/bot",
+        "http.response.status_code": 200
+      })
     }))
 
   it.effect("asks /gateway/bot under the API's path, keeping its query and dropping its fragment", () =>
