@@ -60,7 +60,8 @@ export const usage = `Usage: effect-discord-gateway [flags]
 Connects shards to the Discord gateway and prints their events. With no token, it starts an
 embedded local gateway with synthetic traffic.
 
-  --token <t>              bot token (default: env DISCORD_TOKEN; neither: embedded gateway; empty: error)
+  --token <t>              bot token (default: env DISCORD_TOKEN; neither: embedded gateway; empty: error);
+                           other users of the machine can read a flag (ps), not DISCORD_TOKEN
   --api <url>              REST base for GET /gateway/bot (default ${defaultApi})
   --gateway <url>          connect to this gateway URL, skipping GET /gateway/bot (the shard count is
                            then --shard-count, or just enough for --shards, or 1)
