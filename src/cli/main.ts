@@ -9,6 +9,7 @@ import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import * as Cause from "effect/Cause"
 import * as Console from "effect/Console"
 import * as Deferred from "effect/Deferred"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
@@ -20,8 +21,10 @@ import type * as Scope from "effect/Scope"
 import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
 import * as Fleet from "../fleet/Fleet.ts"
+import type { FleetOptions } from "../fleet/FleetOptions.ts"
 import { printable } from "../internal/printable.ts"
 import type { EventName } from "../protocol/Event.ts"
+import * as Backoff from "../session/Backoff.ts"
 import * as Live from "../Live.ts"
 import * as LocalGateway from "../testing/LocalGateway.ts"
 import * as Args from "./Args.ts"
@@ -143,6 +146,24 @@ const show = (options: Args.CliOptions, fleet: Fleet.Fleet): Effect.Effect<void,
 const shardCountOf = (options: Args.CliOptions): number | undefined =>
   options.shardCount ?? (options.gateway === undefined ? undefined : Math.max(0, ...(options.shards ?? [0])) + 1)
 
+/**
+ * Starts the fleet. Its first `GET /gateway/bot` failing for a passing reason (the network, a 5xx,
+ * a 429) is tried again with the sessions' backoff (after a 429, no sooner than it asks), each
+ * failure a warning, as a session's own fetch is retried; a rejected token ends the run.
+ */
+const startFleet = (options: FleetOptions) =>
+  Fleet.make(options).pipe(
+    Effect.tapError((error) =>
+      error._tag === "GatewayInfoError" && error.reason !== "Unauthorized"
+        ? Effect.zipRight(Effect.logWarning(`${error.message}; trying again`), Effect.sleep(Duration.seconds(error.retryAfter ?? 0)))
+        : Effect.void
+    ),
+    Effect.retry({
+      schedule: Backoff.schedule(Backoff.defaults),
+      while: (error) => error._tag === "GatewayInfoError" && error.reason !== "Unauthorized"
+    })
+  )
+
 const run = (options: Args.CliOptions) =>
   Effect.gen(function*() {
     // the terminal closed (SIGHUP, which would end the process at once, its shards without a
@@ -160,7 +181,7 @@ const run = (options: Args.CliOptions) =>
       ? yield* embedded(options.shardCount)
       : { token: options.token, api: options.api }
     const shardCount = shardCountOf(options)
-    const fleet = yield* Fleet.make({
+    const fleet = yield* startFleet({
       token: target.token,
       api: target.api,
       intents: options.intents,
@@ -171,7 +192,7 @@ const run = (options: Args.CliOptions) =>
       shardCount,
       // the fleet skips the other types without parsing them
       events: options.events === undefined ? undefined : [...options.events] as ReadonlyArray<EventName>
-    })
+    }).pipe(Effect.onInterrupt(() => Console.error("stopped (interrupted) before the shards started")))
     // Ctrl-C (the run interrupted): the shards stop resumably, waiting for the gateway no longer
     // than a scope's close would (1 s), and the operator is told so; unless a stop had begun, which
     // Ctrl-C waits for

@@ -9,6 +9,8 @@ import * as Effect from "effect/Effect"
 import * as Redacted from "effect/Redacted"
 import { type ChildProcess, spawn } from "node:child_process"
 import { closeSync, openSync } from "node:fs"
+import * as Http from "node:http"
+import type { AddressInfo } from "node:net"
 import { type WebSocket, WebSocketServer } from "ws"
 import * as LocalGateway from "../../src/testing/LocalGateway.ts"
 import { allClosed, bundled, expectResumableCloses, root, userEnv } from "./support.ts"
@@ -181,6 +183,26 @@ describe.concurrent("CLI lifecycle", () => {
       expect(run.signal).toBeNull()
       expect(run.code).toBe(0)
       expect(run.afterSignal).toBeLessThan(8000)
+      expect(run.stdout + run.stderr).not.toContain(secret)
+    }))
+
+  // It exited 0 without a word: the operator could not tell a stop from a run that never began.
+  it.scopedLive("Ctrl-C while the first GET /gateway/bot is tried again (an API that answers 503) says the shards never started, and exits 0", () =>
+    Effect.gen(function*() {
+      const api = yield* Effect.acquireRelease(
+        Effect.async<Http.Server>((resume) => {
+          const server = Http.createServer((_request, response) => void response.writeHead(503).end())
+          server.listen(0, "127.0.0.1", () => resume(Effect.succeed(server)))
+        }),
+        (server) => Effect.async<void>((resume) => void server.close(() => resume(Effect.void)))
+      ).pipe(Effect.map((server) => `http://127.0.0.1:${(server.address() as AddressInfo).port}/api`))
+      const run = yield* cli(["--token", secret, "--api", api], {
+        signals: ["SIGINT"],
+        when: ({ stderr }) => /trying again/.test(stderr)
+      })
+      expect(run.signal).toBeNull()
+      expect(run.code).toBe(0)
+      expect(run.stderr.trim().split("\n").at(-1)).toBe("stopped (interrupted) before the shards started")
       expect(run.stdout + run.stderr).not.toContain(secret)
     }))
 

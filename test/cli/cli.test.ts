@@ -9,6 +9,8 @@ import * as Effect from "effect/Effect"
 import * as Redacted from "effect/Redacted"
 import { spawn } from "node:child_process"
 import { closeSync, openSync } from "node:fs"
+import * as Http from "node:http"
+import type { AddressInfo } from "node:net"
 import * as LocalGateway from "../../src/testing/LocalGateway.ts"
 import { allClosed, bundled, expectResumableCloses, root, userEnv } from "./support.ts"
 
@@ -223,6 +225,39 @@ describe.concurrent("the command line", () => {
       expect(run.stdout).toBe("")
       expect(lines(run.stderr)).toEqual([expect.stringMatching(/^error: .*token was rejected.*401/)])
       expect(run.stderr).not.toContain(wrongSecret)
+    }))
+
+  // It exited 1 at the first failure, where a session's own fetch is retried: a deploy during a
+  // network blip or an API outage stayed down.
+  it.scopedLive("a first GET /gateway/bot that fails for a passing reason (503, then 429) is tried again with a warning, then the run goes on", () =>
+    Effect.gen(function*() {
+      const gateway = yield* LocalGateway.make({ token })
+      const answer = yield* gateway.gatewayBot
+      const asked: Array<number> = []
+      const api = yield* Effect.acquireRelease(
+        Effect.async<Http.Server>((resume) => {
+          const server = Http.createServer((_request, response) => {
+            asked.push(Date.now())
+            const [status, body] = asked.length === 1
+              ? [503, { message: "upstream unavailable" }]
+              : asked.length === 2
+              ? [429, { message: "You are being rate limited.", retry_after: 0.2, global: false }]
+              : [200, answer]
+            response.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(body))
+          })
+          server.listen(0, "127.0.0.1", () => resume(Effect.succeed(server)))
+        }),
+        (server) => Effect.async<void>((resume) => void server.close(() => resume(Effect.void)))
+      ).pipe(Effect.map((server) => `http://127.0.0.1:${(server.address() as AddressInfo).port}/api`))
+      const run = yield* cli(["--token", secret, "--api", api, "--format", "ndjson", "--events", "READY", "--duration", "4"])
+      expect(run.code).toBe(0)
+      expect(asked).toHaveLength(3)
+      // the 429's wait (0.2 s), then the backoff's (at least half of its first second)
+      expect(asked[2]! - asked[1]!).toBeGreaterThanOrEqual(700)
+      expect(ndjson(run.stdout).map((line) => line.t)).toEqual(["READY"])
+      const warnings = lines(run.stderr).filter((line) => /GET \/gateway\/bot failed/.test(line))
+      expect(warnings).toEqual([expect.stringContaining("status 503; trying again"), expect.stringContaining("429 Too Many Requests")])
+      expect(run.stderr).not.toContain(secret)
     }))
 
   // a preload (a data: URL module) that makes a send throw, or writing a READY line: a bug inside
