@@ -36,11 +36,18 @@ export interface SendLimiterOptions {
 }
 
 /**
- * Places kept for control sends on a gateway connection. At Discord's 41.25 s heartbeat
- * interval any 60 s window holds at most 2 scheduled beats; a beat requested by the gateway
- * (op 1) adds one, and the connection's identify or resume one more: 4.
+ * Places an answer to op 1 leaves free, for the scheduled heartbeats: at Discord's 41.25 s
+ * interval any 61 s window holds at most 2 of them.
+ *
+ * @since 0.1.0
  */
-const defaultReserved = 4
+export const scheduledBeatPlaces = 2
+
+/**
+ * Places kept for control sends on a gateway connection: the scheduled beats', one for a beat
+ * requested by the gateway (op 1), and one for the connection's identify or resume: 4.
+ */
+const defaultReserved = scheduledBeatPlaces + 2
 
 /**
  * Time added to Discord's windows. Discord counts a send when it arrives: if the first of a
@@ -79,6 +86,12 @@ export const presenceUpdates: SendLimiterOptions = { limit: 5, window: Duration.
  */
 export interface SendLimiter {
   readonly take: (priority: SendPriority) => Effect.Effect<void>
+  /**
+   * Takes a control place now if no control send waits and `spare` places stay free after it, and
+   * says whether it did; never waits: for a send worth making only at once (an answer to op 1,
+   * which must not take the places of the scheduled heartbeats).
+   */
+  readonly tryTake: (spare: number) => Effect.Effect<boolean>
   /**
    * Waits until a `take` of `priority` would go at once, and takes nothing: for a limiter with one
    * taker, which can then take at the moment it sends, after waiting for other limits.
@@ -198,6 +211,10 @@ export const make = (options: SendLimiterOptions = gatewaySends): Effect.Effect<
         )
       )
     const take = (priority: SendPriority): Effect.Effect<void> => Effect.asVoid(takeAt(priority))
+    const tryTake = (spare: number): Effect.Effect<boolean> =>
+      Effect.clockWith((clock) =>
+        Effect.sync(() => queues.control.length === 0 && SlidingWindow.tryTake(log, monotonicMillis(clock), limit - Math.max(0, spare)))
+      )
     const awaitRoom = (priority: SendPriority): Effect.Effect<void> =>
       Effect.uninterruptibleMask((restore) =>
         Effect.flatMap(restore(takeAt(priority)), (at) =>
@@ -214,5 +231,5 @@ export const make = (options: SendLimiterOptions = gatewaySends): Effect.Effect<
       }))
     )
 
-    return { take, awaitRoom, snapshot }
+    return { take, tryTake, awaitRoom, snapshot }
   })

@@ -238,15 +238,27 @@ export const run = (ctx: Context, url: string, mode: Protocol.Mode): Effect.Effe
       ))
     const sendControl = (payload: string | Uint8Array) =>
       Effect.zipRight(sendLimiter.take("control"), Effect.ignore(connection.send(payload)))
-    // records a heartbeat going out now and sends it on a fiber of its own, as it may wait for the
-    // send limit: interruptible, so that the connection's end stops a wait (the heartbeat timer's
-    // fiber is uninterruptible, and a wait would hold the connection's scope open for ever), and
-    // apart from the reader, which goes on reading meanwhile
-    const beat = (scheduled: boolean) =>
+    // sends a heartbeat, after `slot`, on a fiber of its own, apart from the reader, which goes on
+    // reading while it waits for the send limit or the write: interruptible, so that the
+    // connection's end stops a wait (the heartbeat timer's fiber is uninterruptible, and a wait
+    // would hold the connection's scope open for ever)
+    const sendBeat = (slot: Effect.Effect<void>, scheduled: boolean) =>
       Effect.suspend(() => {
         tracker.sent(monotonicMillis(clock), scheduled)
-        return Effect.asVoid(Effect.forkIn(Effect.interruptible(sendControl(ctx.heartbeat(ctx.memory.current.sequence))), scope))
+        const payload = ctx.heartbeat(ctx.memory.current.sequence)
+        return Effect.asVoid(Effect.forkIn(Effect.interruptible(Effect.zipRight(slot, Effect.ignore(connection.send(payload)))), scope))
       })
+    const beat = sendBeat(sendLimiter.take("control"), true)
+    // answers op 1 at once, or not at all when that would take a place the scheduled beats need
+    // (answers a second apart once took them all: the scheduled beat then waited for the window,
+    // unanswered, and the connection was closed as a zombie); the next scheduled beat answers it
+    const requestedBeat = Effect.flatMap(
+      sendLimiter.tryTake(SendLimiter.scheduledBeatPlaces),
+      (taken) =>
+        taken
+          ? sendBeat(Effect.void, false)
+          : Effect.logDebug("op 1 not answered: the send window keeps its last places for the scheduled heartbeats")
+    )
 
     // fibers that end early are dropped once ended: a handle kept would keep the ended fiber alive
     let helloTimer: Fiber.RuntimeFiber<unknown> | undefined = yield* Effect.forkScoped(
@@ -306,7 +318,7 @@ export const run = (ctx: Context, url: string, mode: Protocol.Mode): Effect.Effe
             interval,
             jitter: yield* Random.next,
             tracker,
-            beat: beat(true),
+            beat,
             onZombie: Effect.suspend(() => finish(Protocol.modeOf(ctx.memory.current), Reason.Zombie()))
           })),
           scope
@@ -419,7 +431,7 @@ export const run = (ctx: Context, url: string, mode: Protocol.Mode): Effect.Effe
             const now = monotonicMillis(clock)
             if (now - lastRequestedBeat < minRequestedBeatGap) break
             lastRequestedBeat = now
-            return Effect.zipRight(beat(false), Effect.suspend(() => handle(frames, i + 1)))
+            return Effect.zipRight(requestedBeat, Effect.suspend(() => handle(frames, i + 1)))
           }
           case "Hello":
             return Effect.zipRight(onHello(step.interval), Effect.suspend(() => handle(frames, i + 1)))

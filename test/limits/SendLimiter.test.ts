@@ -44,6 +44,22 @@ describe("SendLimiter", () => {
       expect((yield* limiter.snapshot).used).toBe(5)
     }))
 
+  it.scoped("tryTake takes a control place at once only while `spare` places stay free after it, and never waits", () =>
+    Effect.gen(function*() {
+      const limiter = yield* SendLimiter.make()
+      yield* takeMany(limiter, "control", 117)
+      expect(yield* limiter.tryTake(2)).toBe(true)
+      expect(yield* limiter.tryTake(2)).toBe(false)
+      expect((yield* limiter.snapshot).used).toBe(118)
+      expect(yield* limiter.tryTake(0)).toBe(true)
+      // the window is full: it says no at once rather than wait for the first place to leave it
+      yield* takeMany(limiter, "control", 1)
+      const tried = yield* Effect.fork(limiter.tryTake(0))
+      yield* settle
+      expect(yield* Fiber.join(tried)).toBe(false)
+      expect((yield* limiter.snapshot).used).toBe(120)
+    }))
+
   it.scoped("a send free less than a nanosecond from now goes, not waited for with a sleep of zero", () =>
     Effect.gen(function*() {
       const limiter = yield* SendLimiter.make()

@@ -225,27 +225,37 @@ describe("Session", () => {
       expect(yield* peer.receivedJson).toEqual({ op: 1, d: 1 })
     }).pipe(Effect.withRandom(Random.fixed([0.5])), Effect.provide(TestLayer)))
 
-  it.scoped("an op 1 answer that waits for the send limit does not hold up reading: events still come", () =>
+  // Answers a second apart took every place kept for control sends: the scheduled beat then waited
+  // for the window, unanswered, and the healthy connection was closed as a zombie (4900).
+  it.scoped("answers to op 1 leave the scheduled beats their places: a full window and a flood of op 1 close no healthy connection", () =>
     Effect.gen(function*() {
-      const { peer, session } = yield* readySession({}, 3_600_000)
+      // Hello asks for 41.25 s; jitter 0.4: scheduled beats due at 16.5 s, then 57.75 s
+      const { peer, session } = yield* readySession({}, 41_250)
+      yield* peer.autoAck(true)
       const events: Array<string> = []
       yield* Effect.forkScoped(Stream.runForEach(session.events, (event) => Effect.sync(() => events.push(event.t))))
       const voice = { guild_id: "1", channel_id: null, self_mute: false, self_deaf: false }
-      // commands take all the places they may, and answers to op 1 (at most one a second) the rest
+      // commands take all the places they may (116 of 120, the Identify's among them), and go out
       yield* Effect.fork(Effect.forEach(Array.from({ length: 116 }), () => session.updateVoiceState(voice), { concurrency: "unbounded" }))
-      yield* settle
-      for (let i = 0; i < 5; i++) {
+      for (let i = 0; i < 115; i++) expect(yield* peer.receivedJson).toMatchObject({ op: 4 })
+      for (let i = 0; i < 6; i++) {
         yield* peer.sendJson({ op: 1, d: null, s: null, t: null })
         yield* TestClock.adjust("1 second")
       }
-      expect((yield* peer.takeAll).length).toBe(119) // with the Identify, the window's 120
-      // this answer waits for a place, a minute away
-      yield* peer.sendJson({ op: 1, d: null, s: null, t: null })
-      yield* peer.sendJson(dispatch(2, "MESSAGE_CREATE", { content: "read while the answer waits" }))
+      // two answers, then none: the last two places are the scheduled beats'
+      const sent = Chunk.toReadonlyArray(yield* peer.takeAll).map((frame) => (JSON.parse(frame as string) as { op: number }).op)
+      expect(sent).toEqual([1, 1])
+      yield* peer.sendJson(dispatch(2, "MESSAGE_CREATE", { content: "read all along" }))
       yield* settle
       expect(events).toEqual(["READY", "MESSAGE_CREATE"])
-      expect((yield* peer.takeAll).length).toBe(0)
-    }).pipe(Effect.withRandom(Random.fixed([0.5])), Effect.provide(TestLayer)))
+      // both scheduled beats go out when due, each answered: the connection stays up
+      yield* TestClock.adjust("10500 millis")
+      expect(yield* peer.receivedJson).toEqual({ op: 1, d: 2 })
+      yield* TestClock.adjust("41250 millis")
+      expect(yield* peer.receivedJson).toEqual({ op: 1, d: 2 })
+      yield* TestClock.adjust("1 second")
+      expect(yield* peer.isOpen).toBe(true)
+    }).pipe(Effect.withRandom(Random.fixed([0.4])), Effect.provide(TestLayer)))
 
   it.scoped("detects a zombie at the first beat due without an ACK, closes non-1000 and resumes", () =>
     Effect.gen(function*() {
