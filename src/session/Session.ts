@@ -272,7 +272,11 @@ export const makeWith = (
     // the session's own buffer, unless it delivers elsewhere
     const events = hooks.deliver === undefined ? yield* EventBuffer.make<GatewayEvent, SessionError>(resolved.bufferSize) : undefined
     const deliver: EventSink = hooks.deliver ?? events!.sink
-    const heartbeats = hooks.heartbeats ?? (yield* HeartbeatTimer.make)
+    // The session's finalizers (its own heartbeat timer's, its stop) live in a scope of its own,
+    // which the loop's end closes: an ended session leaves nothing behind in the caller's scope,
+    // which may live much longer (the timer's finalizer kept the runtime, and its services)
+    const sessionScope = yield* Scope.fork(yield* Effect.scope, ExecutionStrategy.sequential)
+    const heartbeats = hooks.heartbeats ?? (yield* Scope.extend(HeartbeatTimer.make, sessionScope))
     const members = MemberRequests.make()
     const finished = yield* Deferred.make<void, SessionError>()
     const memory: { current: Protocol.Memory } = {
@@ -448,9 +452,6 @@ export const makeWith = (
       }
     })
 
-    // The session's finalizer lives in a scope of its own, which the loop's end closes: an ended
-    // session leaves nothing behind in the caller's scope, which may live much longer
-    const sessionScope = yield* Scope.fork(yield* Effect.scope, ExecutionStrategy.sequential)
     let loopEnded = false
 
     // When the loop stops, the span ends, the events end (with the error, if any), `await`

@@ -4,6 +4,7 @@
  */
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import { describe, expect, it } from "@effect/vitest"
+import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
@@ -16,6 +17,9 @@ import { type Connection, ConnectionClosed, type Frame, GatewayTransport, receiv
 import * as MemoryTransport from "../../src/transport/MemoryTransport.ts"
 import { collectGarbage, nextJob } from "../gc.ts"
 import { acceptAndHello, dispatch, hello, options, ready, Session, settle } from "./harness.ts"
+
+/** A service of a program's own, given to each session it makes. */
+class PerSession extends Context.Tag("test/PerSession")<PerSession, { readonly request: number }>() {}
 
 /** How many of `refs` still reach their target after a full collection. */
 const stillReachable = (refs: ReadonlyArray<WeakRef<object>>) =>
@@ -88,6 +92,27 @@ describe("Session retention", () => {
       }
       // the last is still in this generator's frame
       expect(yield* stillReachable(buffers.slice(0, -1))).toBe(0)
+      yield* Scope.close(scope, Exit.void)
+    }).pipe(Effect.provide(Layer.mergeAll(MemoryTransport.layer, IdentifyLimiter.layerMemory, FetchHttpClient.layer))))
+
+  // The heartbeat timer's finalizer went into the caller's scope, and with it the runtime the
+  // session was made in: its services stayed until that scope closed.
+  it.effect("sessions ended one after another in one scope let go of the services each was made with", () =>
+    Effect.gen(function*() {
+      const scope = yield* Scope.make()
+      const services: Array<WeakRef<object>> = []
+      for (let i = 0; i < 10; i++) {
+        const service = { request: i }
+        services.push(new WeakRef(service))
+        const session = yield* Session.make(options()).pipe(Scope.extend(scope), Effect.provideService(PerSession, service))
+        yield* TestClock.adjust("5 seconds")
+        const { peer } = yield* acceptAndHello()
+        yield* peer.sendJson(ready())
+        yield* settle
+        yield* session.end("1 second")
+      }
+      // the last is still in this generator's frame
+      expect(yield* stillReachable(services.slice(0, -1))).toBe(0)
       yield* Scope.close(scope, Exit.void)
     }).pipe(Effect.provide(Layer.mergeAll(MemoryTransport.layer, IdentifyLimiter.layerMemory, FetchHttpClient.layer))))
 })
