@@ -22,7 +22,7 @@ import * as CloseCode from "../protocol/CloseCode.ts"
 import type { GatewayEvent } from "../protocol/Event.ts"
 import { downgrades, show } from "../protocol/internal/schema.ts"
 import type * as EventBuffer from "../stream/EventBuffer.ts"
-import type { ConnectionClosed, Frame, GatewayTransport } from "../transport/GatewayTransport.ts"
+import { ConnectionClosed, type Frame, type GatewayTransport } from "../transport/GatewayTransport.ts"
 import * as Heartbeat from "./Heartbeat.ts"
 import type { HeartbeatTimer } from "./HeartbeatTimer.ts"
 import type { MemberRequests } from "./MemberRequests.ts"
@@ -35,6 +35,9 @@ import { Reason, SessionState } from "./SessionState.ts"
 
 /** The least time between two heartbeats sent because the gateway asked (op 1), in ms. */
 const minRequestedBeatGap = 1000
+
+// how a connection ended that the reader, waiting for room in the events buffer, did not read
+const lostWhileHeldBack = new ConnectionClosed({ code: undefined, reason: "a heartbeat could not be sent while the events were held back" })
 
 /**
  * After delivering an event decoded from a message this large (bytes), the reader yields before it
@@ -202,11 +205,17 @@ export const run = (ctx: Context, url: string, mode: Protocol.Mode): Effect.Effe
     }
     const connection = opened.right
     // a reader waiting for room in the events buffer would see the close only once the program
-    // took an event: closing ends the connection for it (the event it holds stays uncommitted)
+    // took an event: closing ends the connection for it, at once or when it starts to wait (the
+    // event it holds stays uncommitted)
+    let closeSent = false
+    const endWaitForRoom = Effect.suspend(() => finish(Protocol.modeOf(ctx.memory.current), Reason.Disconnect()))
     ctx.active.close = (code) =>
       Effect.zipRight(
         connection.close(code),
-        Effect.suspend(() => tracker.paused ? finish(Protocol.modeOf(ctx.memory.current), Reason.Disconnect()) : Effect.void)
+        Effect.suspend(() => {
+          closeSent = true
+          return tracker.paused ? endWaitForRoom : Effect.void
+        })
       ).pipe(Effect.as(true))
     yield* Scope.addFinalizer(scope, Effect.sync(() => {
       ctx.active.close = () => Effect.succeed(false)
@@ -241,12 +250,15 @@ export const run = (ctx: Context, url: string, mode: Protocol.Mode): Effect.Effe
     // sends a heartbeat, after `slot`, on a fiber of its own, apart from the reader, which goes on
     // reading while it waits for the send limit or the write: interruptible, so that the
     // connection's end stops a wait (the heartbeat timer's fiber is uninterruptible, and a wait
-    // would hold the connection's scope open for ever)
+    // would hold the connection's scope open for ever). A reader waiting for room in the events
+    // buffer reads no close: a beat that cannot be sent then tells it the connection is gone
+    // (it stayed Ready on a dead socket for as long as the program took no event)
     const sendBeat = (slot: Effect.Effect<void>, scheduled: boolean) =>
       Effect.suspend(() => {
         tracker.sent(monotonicMillis(clock), scheduled)
         const payload = ctx.heartbeat(ctx.memory.current.sequence)
-        return Effect.asVoid(Effect.forkIn(Effect.interruptible(Effect.zipRight(slot, Effect.ignore(connection.send(payload)))), scope))
+        const send = Effect.catchAll(connection.send(payload), () => tracker.paused ? onClosed(lostWhileHeldBack) : Effect.void)
+        return Effect.asVoid(Effect.forkIn(Effect.interruptible(Effect.zipRight(slot, send)), scope))
       })
     const beat = sendBeat(sendLimiter.take("control"), true)
     // answers op 1 at once, or not at all when that would take a place the scheduled beats need
@@ -462,7 +474,8 @@ export const run = (ctx: Context, url: string, mode: Protocol.Mode): Effect.Effe
     ): Effect.Effect<void> =>
       Effect.zipRight(step._tag === "Emit" ? Effect.void : answered, Effect.suspend(() => {
         tracker.pause()
-        return offerWhenRoom(step.event)
+        // a stop sent its close: the program is not taking events, and the close is not waited for
+        return closeSent ? Effect.as(endWaitForRoom, false) : offerWhenRoom(step.event)
       })).pipe(
         Effect.flatMap((accepted) => {
           tracker.resume()

@@ -920,6 +920,45 @@ describe("Session", () => {
       expect(Option.map(point, ({ sequence }) => sequence)).toEqual(Option.some(1))
     }).pipe(Effect.provide(TestLayer)))
 
+  // The reader checked for a sent close only when the close went out, not when it began to wait.
+  it.scoped("disconnecting when the buffer fills only after the close went out (events in flight) still ends at once", () =>
+    Effect.gen(function*() {
+      // READY is in the buffer: room for two more; nobody takes events (the handler is the one stopping)
+      const { peer, session } = yield* readySession({ bufferSize: 3 }, 60_000)
+      for (let s = 2; s <= 4; s++) yield* peer.sendJson(dispatch(s, "MESSAGE_CREATE", {}))
+      const stopping = yield* Effect.fork(session.disconnect())
+      yield* settle
+      const stoppedWithoutTime = Option.isSome(yield* Fiber.poll(stopping))
+      yield* TestClock.adjust("5 seconds") // (what the wait would have cost; lets the test end either way)
+      const point = yield* Fiber.join(stopping)
+      expect(stoppedWithoutTime).toBe(true)
+      // the events in the buffer, not the one held back
+      expect(Option.map(point, ({ sequence }) => sequence)).toEqual(Option.some(3))
+    }).pipe(Effect.provide(TestLayer)))
+
+  // The reader, waiting for room, reads no close, and the zombie check is off meanwhile: a program
+  // that read no events (or whose consumer failed) kept a Ready session on a dead socket for good.
+  it.scoped("a connection lost while the reader waits for room in a full buffer is noticed at the next heartbeat, and resumed", () =>
+    Effect.gen(function*() {
+      const gateway = yield* MemoryTransport.MemoryGateway
+      const { peer, session } = yield* readySession({ bufferSize: 2 }, 41_250)
+      yield* peer.autoAck(true)
+      // READY and event 2 fill the buffer; the reader waits with event 3
+      for (let s = 2; s <= 3; s++) yield* peer.sendJson(dispatch(s, "MESSAGE_CREATE", {}))
+      yield* settle
+      yield* peer.drop
+      // the first beat is due at half the interval (jitter 0.5)
+      yield* TestClock.adjust("20624 millis")
+      expect((yield* session.state)._tag).toBe("Connected")
+      yield* TestClock.adjust("1 millis")
+      expect((yield* session.state)._tag).toBe("Disconnected")
+      // the backoff, then a Resume from the last event in the buffer
+      yield* TestClock.adjust("1 second")
+      const { first } = yield* acceptAndHello()
+      expect(first).toMatchObject({ op: 6, d: { seq: 2 } })
+      expect((yield* gateway.attempts).length).toBe(2)
+    }).pipe(Effect.withRandom(Random.fixed([0.5])), Effect.provide(TestLayer)))
+
   it.scoped("resumes whose replay a slow program held past the ready timeout are not failed resumes: it keeps resuming", () =>
     Effect.gen(function*() {
       const session = yield* Session.make(options({ bufferSize: 1, timeouts: { ready: "5 seconds", hello: "1 hour" } }))
