@@ -220,6 +220,7 @@ export const parse = (
       const [name, inline] = arg.includes("=")
         ? [arg.slice(0, arg.indexOf("=")), arg.slice(arg.indexOf("=") + 1)]
         : [arg, undefined]
+      if (name === "--help" || name === "-h") return yield* Either.left(new UsageError({ detail: `${name} takes no value` }))
       if (!flags.has(name)) return yield* Either.left(new UsageError({ detail: `unknown flag ${echo(name)} (see --help)` }))
       const value = inline ?? argv[++i]
       if (value === undefined || (inline === undefined && value.startsWith("--"))) {

@@ -122,6 +122,8 @@ describe("Args", () => {
 
   it("names the problem with a bad flag", () => {
     expect(error(["--nope"])).toContain("--nope")
+    // it said "unknown flag --help"
+    expect(error(["--help=1"])).toBe("--help takes no value")
     expect(error(["--shards"])).toContain("--shards needs a value")
     expect(error(["--shards", "3-1"])).toContain("backwards")
     expect(error(["--shards", "a"])).toContain("--shards")
