@@ -3,7 +3,7 @@
  *
  * @since 0.1.0
  */
-import type { DecodeError } from "./DecodeError.ts"
+import { DecodeError } from "./DecodeError.ts"
 import type { Header } from "./JsonHeader.ts"
 
 /**
@@ -55,6 +55,14 @@ export interface Encoding {
    */
   readonly binaryOnly?: boolean | undefined
 }
+
+/**
+ * How a text frame is refused by an encoding whose messages come in binary frames only (ETF).
+ *
+ * @since 0.1.0
+ */
+export const textFrameRefused = (encoding: EncodingName): DecodeError =>
+  new DecodeError({ reason: "Envelope", message: `${encoding.toUpperCase()} gateway messages come in binary frames, got a text frame` })
 
 /**
  * The `d` of a dispatch that was not decoded because nobody wanted it (see `FrameDecoder`'s `skip`).

@@ -37,7 +37,7 @@ import * as Zlib from "node:zlib"
 import { quoted } from "../internal/printable.ts"
 import { DecodeError } from "./DecodeError.ts"
 import { defaultMaxMessageBytes } from "./Decompress.ts"
-import type { Encoding, Envelope } from "./Encoding.ts"
+import { type Encoding, type Envelope, textFrameRefused } from "./Encoding.ts"
 import { toEnvelope } from "./Json.ts"
 
 /**
@@ -378,7 +378,7 @@ export const decodeTerm = (bytes: Uint8Array, options?: DecodeOptions): unknown 
  */
 export const decode = (message: string | Uint8Array, maxMessageBytes?: number): Envelope | DecodeError => {
   if (typeof message === "string") {
-    return new DecodeError({ reason: "Etf", message: "ETF gateway messages come in binary frames, got a text frame" })
+    return textFrameRefused("etf")
   }
   const value = decodeTerm(message, { maxMessageBytes })
   if (value instanceof DecodeError) return value

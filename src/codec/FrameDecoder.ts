@@ -12,7 +12,7 @@
 import type { Compression } from "./Compression.ts"
 import * as Decompress from "./Decompress.ts"
 import { DecodeError } from "./DecodeError.ts"
-import { type Encoding, type Envelope, Skipped } from "./Encoding.ts"
+import { type Encoding, type Envelope, Skipped, textFrameRefused } from "./Encoding.ts"
 import { TextFrame } from "./TextFrame.ts"
 import type { ZlibEngine } from "./ZlibHandle.ts"
 
@@ -82,10 +82,7 @@ export const make = (options: Options): FrameDecoder => {
       if (failure !== undefined) return failure
       let message: string | Uint8Array
       if (typeof frame === "string" || frame instanceof TextFrame) {
-        if (encoding.binaryOnly === true) {
-          const refused = `${encoding.name.toUpperCase()} gateway messages come in binary frames, got a text frame`
-          return fail(new DecodeError({ reason: "Envelope", message: refused }))
-        }
+        if (encoding.binaryOnly === true) return fail(textFrameRefused(encoding.name))
         message = typeof frame === "string" ? frame : frame.bytes
         // a string's UTF-8 bytes, counted only when its length allows it to be over the limit
         const size = typeof message === "string" && message.length * 3 > maxMessageBytes ? Buffer.byteLength(message) : message.length
