@@ -52,7 +52,6 @@ const makeNative = (binding: ZstdNative.ZstdBinding, maxMessageBytes: number): D
   const decode = (frame: Uint8Array): Uint8Array | DecodeError => {
     let input = frame
     let total = 0
-    parts.length = 0
     for (;;) {
       const [, produced, consumed] = context.decompressStream(chunk, input)
       input = input.subarray(consumed)
@@ -76,6 +75,10 @@ const makeNative = (binding: ZstdNative.ZstdBinding, maxMessageBytes: number): D
         output = decode(frame)
       } catch (error) {
         output = failed(error)
+      } finally {
+        // the copies of a message's chunks go with it: kept, they held the last large message (a
+        // GUILD_CREATE) until the next frame, up to a heartbeat interval later
+        parts.length = 0
       }
       if (output instanceof DecodeError) failure = output
       return output

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
 import * as FastCheck from "effect/FastCheck"
 import * as Compress from "../../src/codec/Compress.ts"
 import { type Compression, compressions } from "../../src/codec/Compression.ts"
@@ -6,6 +7,7 @@ import * as Decompress from "../../src/codec/Decompress.ts"
 import { DecodeError } from "../../src/codec/DecodeError.ts"
 import * as ZlibHandle from "../../src/codec/ZlibHandle.ts"
 import * as ZstdDecompress from "../../src/codec/ZstdDecompress.ts"
+import { collectGarbage, nextJob } from "../gc.ts"
 
 const text = (bytes: Uint8Array | undefined | DecodeError): string => {
   if (!(bytes instanceof Uint8Array)) throw new Error(`expected bytes, got ${String(bytes)}`)
@@ -63,6 +65,16 @@ const variants: ReadonlyArray<{
   },
   { name: "zstd-stream (zstd-napi)", compression: "zstd-stream", compressor: {}, decompressor: {} }
 ]
+
+const messageLength = (message: Uint8Array | DecodeError | undefined) => message instanceof Uint8Array ? message.length : message
+
+/** Heap and buffer memory after a full collection, once the current job ended. */
+const heldMemory = Effect.map(nextJob, () => {
+  collectGarbage()
+  collectGarbage()
+  const usage = process.memoryUsage()
+  return usage.heapUsed + usage.arrayBuffers
+})
 
 describe("Decompress", () => {
   for (const variant of variants) {
@@ -132,6 +144,24 @@ describe("Decompress", () => {
       expect(text(decompressor.push(compressor.compress("after")))).toBe("after")
     }
   })
+
+  // zstd-stream kept the copies of a message's output chunks until the next message: a quiet shard
+  // held its last GUILD_CREATE whole, up to a heartbeat interval
+  it.effect("keeps nothing of a large message once it is handed over, with every compression", () =>
+    Effect.gen(function*() {
+      const original = JSON.stringify({ op: 0, s: 2, t: "GUILD_CREATE", d: { description: "x".repeat(24 * 1024 * 1024) } })
+      for (const compression of compressions) {
+        const compressor = Compress.unsafeMake(compression)
+        const decompressor = Decompress.make(compression)
+        const frame = compressor.compress(original)
+        const before = yield* heldMemory
+        // the message is handed over and let go at once: only the decompressor may hold it now
+        expect(messageLength(decompressor.push(frame))).toBe(original.length)
+        const after = yield* heldMemory
+        // (24 MiB with zstd-stream before)
+        expect(after - before, `${compression}: bytes held`).toBeLessThan(4 * 2 ** 20)
+      }
+    }), 30_000)
 
   it("zstd-stream: tiny messages are returned at once", () => {
     const compressor = Compress.unsafeMake("zstd-stream")
