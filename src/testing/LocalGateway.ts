@@ -359,9 +359,10 @@ export const make = (options: Options): Effect.Effect<LocalGateway, LocalGateway
       if (eventsPerSecond <= 0) return
       // a session gets its share of events as they fall due, the fraction carried over between
       // ticks (so a rate below one per tick, or per second, still sends); after a long pause
-      // (a blocked event loop) it gets at most one second's worth at once, the rest dropped
+      // (a blocked event loop) it gets at most one second's worth at once, the rest dropped; the
+      // fraction goes with its session when that is swept (a long run meets many)
       const burst = Math.max(1, Math.ceil(eventsPerSecond))
-      const carry = new Map<string, number>()
+      const carry = new WeakMap<Session, number>()
       let last = now()
       pump = setInterval(() => {
         const at = now()
@@ -369,9 +370,9 @@ export const make = (options: Options): Effect.Effect<LocalGateway, LocalGateway
         last = at
         sweepSessions()
         for (const session of sessions.values()) {
-          const due = (carry.get(session.id) ?? 0) + (eventsPerSecond * elapsed) / 1000
+          const due = (carry.get(session) ?? 0) + (eventsPerSecond * elapsed) / 1000
           const whole = Math.floor(due)
-          carry.set(session.id, due - whole)
+          carry.set(session, due - whole)
           const count = Math.min(whole, burst)
           for (let i = 0; i < count; i++) {
             const event = session.source(at)
