@@ -172,7 +172,12 @@ export const make = (
     })
     // with the shard count given, the shards and their resume points are checked before any request
     const shardCount = options.shardCount ?? (yield* cache.info).shards
-    const { ids, resume } = yield* FleetOptions.resolveShards(options, shardCount)
+    const { ids, resume, stale } = yield* FleetOptions.resolveShards(options, shardCount)
+    if (stale.length > 0) {
+      yield* Effect.logWarning(
+        `${stale.length} resume point(s) are of another shard count than the recommended ${shardCount}: their shards identify anew`
+      ).pipe(Effect.annotateLogs({ shards: stale.map((point) => point.shard.join("/")).join(",") }))
+    }
     const presence = FleetPresence.make(resolved.presence, (id) => resume.has(id))
     const optionsOf = (base: SessionOptions.ResolvedOptions, id: number) =>
       SessionOptions.forShard({ ...base, presence: presence.latest() }, [id, shardCount], resume.get(id))

@@ -106,26 +106,33 @@ export const checkSelection = (options: FleetOptions): Either.Either<void, Inval
 
 /**
  * The shard ids to run, in ascending order, and the resume point of each shard that has one,
- * once the shard count is known.
+ * once the shard count is known. A point of another shard count is refused when the count was
+ * given; when it came from `GET /gateway/bot` (Discord recommends another count since the points
+ * were stored), it cannot be resumed and is `stale`: its shard identifies anew.
  *
  * @since 0.1.0
  */
 export const resolveShards = (
   options: FleetOptions,
   shardCount: number
-): Either.Either<{ readonly ids: ReadonlyArray<number>; readonly resume: ReadonlyMap<number, ResumePoint> }, InvalidOptions> => {
+): Either.Either<
+  { readonly ids: ReadonlyArray<number>; readonly resume: ReadonlyMap<number, ResumePoint>; readonly stale: ReadonlyArray<ResumePoint> },
+  InvalidOptions
+> => {
   const found: Array<string> = []
   const shards = options.shards ?? "all"
   const ids = shards === "all" ? range(0, shardCount) : [...shards].sort((a, b) => a - b)
   const outside = ids.filter((id) => id >= shardCount)
   if (outside.length > 0) found.push(`shard ids must be below the shard count ${shardCount}, got ${outside.join(", ")}`)
   const resume = new Map<number, ResumePoint>()
+  const stale: Array<ResumePoint> = []
   for (const point of options.resume ?? []) {
     const [id, count] = point.shard
-    if (count !== shardCount) found.push(`resume point of shard ${id} has shard count ${count}, not ${shardCount}`)
+    if (count !== shardCount && options.shardCount === undefined) stale.push(point)
+    else if (count !== shardCount) found.push(`resume point of shard ${id} has shard count ${count}, not ${shardCount}`)
     else if (!ids.includes(id)) found.push(`resume point of shard ${id}: this fleet does not run shard ${id}`)
     else if (resume.has(id)) found.push(`two resume points for shard ${id}`)
     else resume.set(id, point)
   }
-  return found.length === 0 ? Either.right({ ids, resume }) : Either.left(new InvalidOptions({ detail: found.join("; ") }))
+  return found.length === 0 ? Either.right({ ids, resume, stale }) : Either.left(new InvalidOptions({ detail: found.join("; ") }))
 }

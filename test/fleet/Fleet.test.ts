@@ -787,6 +787,27 @@ describe("Fleet gateway info", () => {
     }).pipe(Effect.provide(Layer.mergeAll(MemoryTransport.layer, IdentifyLimiter.layerMemory, http.layer)))
   })
 
+  // Refused (InvalidOptions) before: a bot whose stored points predate Discord's new recommended
+  // count could not start until someone deleted them.
+  it.scoped("without shardCount, resume points of another count than the recommended one are not resumable: their shards identify anew, with a warning", () => {
+    const http = gatewayBotClient(answer)
+    const { layer: logs, lines } = captured()
+    return Effect.gen(function*() {
+      const served = yield* serve()
+      const { gateway: _, ...withoutUrl } = options()
+      const stale = { sessionId: "old", sequence: 9, resumeGatewayUrl: "wss://resume.test", shard: [0, 2] as const }
+      const current = { sessionId: "kept", sequence: 3, resumeGatewayUrl: gatewayUrl, shard: [1, 4] as const }
+      const fleet = yield* Fleet.make({ ...withoutUrl, api: "http://127.0.0.1:1/api/v10", resume: [stale, current] })
+      expect(fleet.shardCount).toBe(4)
+      yield* advance(6000)
+      expect(served.identifies.map((i) => i.shard).sort()).toEqual([0, 2, 3])
+      expect(served.resumes).toEqual([{ sessionId: "kept", seq: 3 }])
+      expect(lines.filter((line) => line.startsWith("WARN"))).toEqual([
+        "WARN 1 resume point(s) are of another shard count than the recommended 4: their shards identify anew"
+      ])
+    }).pipe(Effect.provide(Layer.mergeAll(MemoryTransport.layer, IdentifyLimiter.layerMemory, http.layer, logs)))
+  })
+
   it.scoped("fetches GET /gateway/bot once, takes its shard count and limits, and refreshes it when stale", () => {
     const http = gatewayBotClient(answer)
     return Effect.gen(function*() {
