@@ -139,7 +139,9 @@ export interface SessionOptions {
   /**
    * Only these dispatch types are delivered (default: all), READY and RESUMED included: list them
    * to get them (`transitions` says when the session is ready either way). The others still count
-   * in the sequence (so resumes stay exact) but are skipped, and over JSON never even parsed.
+   * in the sequence (so resumes stay exact) but are skipped, and over JSON never even parsed:
+   * their `op`, `s` and `t` are read before `d`, where Discord puts them, and what follows `d` is
+   * not read (a key repeated after it, which Discord never sends, goes unseen).
    */
   readonly events?: ReadonlyArray<EventName> | undefined
 }
