@@ -76,6 +76,17 @@ const heldEvent = Effect.gen(function*() {
   return { session, peer }
 })
 
+/** A disconnect while nobody takes events: whether it returned before the clock moved, and its point's sequence. */
+const disconnectUnread = (session: Session.Session) =>
+  Effect.gen(function*() {
+    const stopping = yield* Effect.fork(session.disconnect())
+    yield* settle
+    const stoppedWithoutTime = Option.isSome(yield* Fiber.poll(stopping))
+    yield* TestClock.adjust("5 seconds") // (what the wait would have cost; lets the test end either way)
+    const point = yield* Fiber.join(stopping)
+    return { stoppedWithoutTime, sequence: Option.map(point, ({ sequence }) => sequence) }
+  })
+
 /** A program that takes `perEvent` over each of the session's events; the sequences it took so far. */
 const slowProgram = (session: Session.Session, perEvent: Duration.DurationInput) =>
   Effect.gen(function*() {
@@ -911,13 +922,7 @@ describe("Session", () => {
     Effect.gen(function*() {
       const { session } = yield* heldEvent
       // nobody takes events
-      const stopping = yield* Effect.fork(session.disconnect())
-      yield* settle
-      const stoppedWithoutTime = Option.isSome(yield* Fiber.poll(stopping))
-      yield* TestClock.adjust("5 seconds") // (what the wait would have cost; lets the test end either way)
-      const point = yield* Fiber.join(stopping)
-      expect(stoppedWithoutTime).toBe(true)
-      expect(Option.map(point, ({ sequence }) => sequence)).toEqual(Option.some(1))
+      expect(yield* disconnectUnread(session)).toEqual({ stoppedWithoutTime: true, sequence: Option.some(1) })
     }).pipe(Effect.provide(TestLayer)))
 
   // The reader checked for a sent close only when the close went out, not when it began to wait.
@@ -926,14 +931,8 @@ describe("Session", () => {
       // READY is in the buffer: room for two more; nobody takes events (the handler is the one stopping)
       const { peer, session } = yield* readySession({ bufferSize: 3 }, 60_000)
       for (let s = 2; s <= 4; s++) yield* peer.sendJson(dispatch(s, "MESSAGE_CREATE", {}))
-      const stopping = yield* Effect.fork(session.disconnect())
-      yield* settle
-      const stoppedWithoutTime = Option.isSome(yield* Fiber.poll(stopping))
-      yield* TestClock.adjust("5 seconds") // (what the wait would have cost; lets the test end either way)
-      const point = yield* Fiber.join(stopping)
-      expect(stoppedWithoutTime).toBe(true)
       // the events in the buffer, not the one held back
-      expect(Option.map(point, ({ sequence }) => sequence)).toEqual(Option.some(3))
+      expect(yield* disconnectUnread(session)).toEqual({ stoppedWithoutTime: true, sequence: Option.some(3) })
     }).pipe(Effect.provide(TestLayer)))
 
   // The reader, waiting for room, reads no close, and the zombie check is off meanwhile: a program
