@@ -372,7 +372,10 @@ describe("Session", () => {
       const { peer, session } = yield* readySession({}, 3_600_000)
       const presence = (name: string) => ({ since: null, activities: [{ name, type: 0 }], status: "online" as const, afk: false })
       const voice = { guild_id: "1", channel_id: null, self_mute: false, self_deaf: false }
-      const ops = Effect.map(peer.takeAll, (frames) => Chunk.toReadonlyArray(frames).map((frame) => (JSON.parse(frame as string) as { op: number }).op))
+      // what the client sent since the last look, heartbeats left out: the first is due at a random
+      // point of the hour, which fell inside this test about once in forty runs
+      const ops = Effect.map(peer.takeAll, (frames) =>
+        Chunk.toReadonlyArray(frames).map((frame) => (JSON.parse(frame as string) as { op: number }).op).filter((op) => op !== 1))
       // the command budget (116 places, the Identify in one) is spent; five more wait for 61 s
       yield* Effect.fork(Effect.forEach(Array.from({ length: 120 }), () => session.updateVoiceState(voice), { concurrency: "unbounded" }))
       yield* settleFor(1500)
