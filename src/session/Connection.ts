@@ -251,13 +251,15 @@ export const run = (ctx: Context, url: string, mode: Protocol.Mode): Effect.Effe
     // reading while it waits for the send limit or the write: interruptible, so that the
     // connection's end stops a wait (the heartbeat timer's fiber is uninterruptible, and a wait
     // would hold the connection's scope open for ever). A reader waiting for room in the events
-    // buffer reads no close: a beat that cannot be sent then tells it the connection is gone
-    // (it stayed Ready on a dead socket for as long as the program took no event)
+    // buffer reads no close: a beat that cannot be sent then tells it the connection is gone, and
+    // how, when the transport knows (it stayed Ready on a dead socket for as long as the program
+    // took no event; a fatal close must stay fatal)
     const sendBeat = (slot: Effect.Effect<void>, scheduled: boolean) =>
       Effect.suspend(() => {
         tracker.sent(monotonicMillis(clock), scheduled)
         const payload = ctx.heartbeat(ctx.memory.current.sequence)
-        const send = Effect.catchAll(connection.send(payload), () => tracker.paused ? onClosed(lostWhileHeldBack) : Effect.void)
+        const send = Effect.catchAll(connection.send(payload), (error) =>
+          tracker.paused ? onClosed(error.cause instanceof ConnectionClosed ? error.cause : lostWhileHeldBack) : Effect.void)
         return Effect.asVoid(Effect.forkIn(Effect.interruptible(Effect.zipRight(slot, send)), scope))
       })
     const beat = sendBeat(sendLimiter.take("control"), true)

@@ -76,7 +76,10 @@ export interface Connection {
    * One reader at a time.
    */
   readonly receive: Effect.Effect<ReadonlyArray<Frame>, ConnectionClosed>
-  /** Sends one frame. Fails once the connection is closed. */
+  /**
+   * Sends one frame. Fails once the connection is closed, with the `ConnectionClosed` it ended
+   * with as the error's `cause` once the transport knows it (a reader held back reads no close).
+   */
   readonly send: (frame: OutgoingFrame) => Effect.Effect<void, TransportError>
   /** Closes the connection with a code (1000/1001 end the session; anything else keeps it resumable). */
   readonly close: (code: number, reason?: string) => Effect.Effect<void>

@@ -166,13 +166,16 @@ const makePair = (url: string, options: ConnectOptions) =>
 
     let open = true
     let acking = false
+    // how the connection ended, as the client reads it
+    let closed: ConnectionClosed | undefined
     /** Ends the connection; only the first end counts. */
     const end = (info: CloseInfo): void => {
       if (!open) return
       open = false
+      closed = new ConnectionClosed({ code: info.code, reason: info.reason })
       Deferred.unsafeDone(ended, Exit.succeed(info))
       toServer.unsafeDone(Exit.fail(new ConnectionEnded({ closed: info })))
-      toClient.unsafeDone(Exit.fail(new ConnectionClosed({ code: info.code, reason: info.reason })))
+      toClient.unsafeDone(Exit.fail(closed))
     }
     const isEnded = Effect.sync(() => !open)
 
@@ -181,7 +184,7 @@ const makePair = (url: string, options: ConnectOptions) =>
       send: (frame) =>
         Effect.flatMap(isEnded, (done) =>
           done
-            ? Effect.fail(new TransportError({ reason: "Send", cause: new Error("the connection is closed") }))
+            ? Effect.fail(new TransportError({ reason: "Send", cause: closed }))
             : Effect.zipRight(toServer.offer(frame), acking && isHeartbeat(frame) ? toClient.offer(heartbeatAck) : Effect.void)
         ),
       close: (code, reason = "") => Effect.sync(() => end({ code, reason, by: "client" }))

@@ -74,6 +74,8 @@ const wire = (
   // what ws reported last, for a connection that then ends without a close code
   let failure: string | undefined
   let sentClose: { readonly code: number; readonly reason: string } | undefined
+  // how the connection ended, for a send after it
+  let closed: ConnectionClosed | undefined
 
   const onOpen = (): void => {
     isOpen = true
@@ -100,7 +102,7 @@ const wire = (
   }
   const onClose = (code: number, reason: Buffer): void => {
     Deferred.unsafeDone(opened, Exit.fail(new TransportError({ reason: "Connect", cause: new Error(`closed with ${code}`) })))
-    const closed = rejected !== undefined
+    closed = rejected !== undefined
       ? new ConnectionClosed(rejected)
       : CloseFrame.saysNoFrame(code)
       ? new ConnectionClosed({ code: undefined, reason: failure ?? reason.toString("utf8") })
@@ -151,7 +153,7 @@ const wire = (
     send: (frame) =>
       Effect.async<void, TransportError>((resume) => {
         if (socket.readyState !== WebSocket.OPEN) {
-          resume(Effect.fail(new TransportError({ reason: "Send", cause: new Error("the socket is not open") })))
+          resume(Effect.fail(new TransportError({ reason: "Send", cause: closed ?? new Error("the socket is not open") })))
           return
         }
         socket.send(frame, (error) => resume(error ? Effect.fail(new TransportError({ reason: "Send", cause: error })) : Effect.void))

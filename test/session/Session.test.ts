@@ -961,6 +961,22 @@ describe("Session", () => {
       expect((yield* gateway.attempts).length).toBe(2)
     }).pipe(Effect.withRandom(Random.fixed([0.5])), Effect.provide(TestLayer)))
 
+  // The failed beat was taken as a connection lost without a code: a 4004 (the token reset while
+  // the program was slow) became a Resume on a new connection.
+  it.scoped("a fatal close read by nobody while the reader waits for room stays fatal: no new connection, the session fails with it", () =>
+    Effect.gen(function*() {
+      const gateway = yield* MemoryTransport.MemoryGateway
+      const { peer, session } = yield* readySession({ bufferSize: 2 }, 41_250)
+      for (let s = 2; s <= 3; s++) yield* peer.sendJson(dispatch(s, "MESSAGE_CREATE", {}))
+      yield* settle
+      yield* peer.close(4004, "Authentication failed.")
+      // the first beat (at half the interval), then more than the backoff
+      yield* TestClock.adjust("20625 millis")
+      yield* TestClock.adjust("5 seconds")
+      expect((yield* gateway.attempts).length).toBe(1)
+      expect(yield* Effect.flip(session.await)).toMatchObject({ _tag: "FatalClose", code: 4004 })
+    }).pipe(Effect.withRandom(Random.fixed([0.5])), Effect.provide(TestLayer)))
+
   it.scoped("resumes whose replay a slow program held past the ready timeout are not failed resumes: it keeps resuming", () =>
     Effect.gen(function*() {
       const session = yield* Session.make(options({ bufferSize: 1, timeouts: { ready: "5 seconds", hello: "1 hour" } }))

@@ -127,7 +127,7 @@ describe("WsTransport", () => {
       expect((yield* Effect.flip(connection.send("late"))).reason).toBe("Send")
     })))
 
-  it.live("reports the server's close code: 4004 as 4004, terminate() as no code", () =>
+  it.live("reports the server's close code: 4004 as 4004 (to a send after it too), terminate() as no code", () =>
     Effect.scoped(Effect.gen(function*() {
       const { accepted, url } = yield* server
       const { transport } = recordingTransport()
@@ -138,6 +138,8 @@ describe("WsTransport", () => {
       const { end, seen } = yield* drain(first)
       expect(seen.map(textOf)).toEqual(["before"])
       expect(end).toMatchObject({ _tag: "ConnectionClosed", code: 4004, reason: "Authentication failed." })
+      // a send after it says how the connection ended, for a reader that read no close
+      expect((yield* Effect.flip(first.send("late"))).cause).toMatchObject({ _tag: "ConnectionClosed", code: 4004 })
       const second = yield* transport.connect(url, { maxFrameBytes: 1024 })
       const secondPeer = yield* Queue.take(accepted)
       secondPeer.terminate()
