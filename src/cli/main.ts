@@ -25,6 +25,7 @@ import type { FleetOptions } from "../fleet/FleetOptions.ts"
 import { printable } from "../internal/printable.ts"
 import type { EventName } from "../protocol/Event.ts"
 import * as Backoff from "../session/Backoff.ts"
+import type { GatewayInfoError, InvalidOptions } from "../session/SessionError.ts"
 import * as Live from "../Live.ts"
 import * as LocalGateway from "../testing/LocalGateway.ts"
 import * as Args from "./Args.ts"
@@ -146,22 +147,25 @@ const show = (options: Args.CliOptions, fleet: Fleet.Fleet): Effect.Effect<void,
 const shardCountOf = (options: Args.CliOptions): number | undefined =>
   options.shardCount ?? (options.gateway === undefined ? undefined : Math.max(0, ...(options.shards ?? [0])) + 1)
 
+// worth trying again: no answer (the network, a timeout), a 5xx or a 429; not a 404 (a wrong
+// `--api`), a body that is no answer, nor a rejected token
+const passing = (error: InvalidOptions | GatewayInfoError): error is GatewayInfoError =>
+  error._tag === "GatewayInfoError" &&
+  (error.reason === "RateLimited" || (error.reason === "Http" && (error.status === undefined || error.status >= 500)))
+
 /**
  * Starts the fleet. Its first `GET /gateway/bot` failing for a passing reason (the network, a 5xx,
  * a 429) is tried again with the sessions' backoff (after a 429, no sooner than it asks), each
- * failure a warning, as a session's own fetch is retried; a rejected token ends the run.
+ * failure a warning, as a session's own fetch is retried; any other failure ends the run.
  */
 const startFleet = (options: FleetOptions) =>
   Fleet.make(options).pipe(
     Effect.tapError((error) =>
-      error._tag === "GatewayInfoError" && error.reason !== "Unauthorized"
+      passing(error)
         ? Effect.zipRight(Effect.logWarning(`${error.message}; trying again`), Effect.sleep(Duration.seconds(error.retryAfter ?? 0)))
         : Effect.void
     ),
-    Effect.retry({
-      schedule: Backoff.schedule(Backoff.defaults),
-      while: (error) => error._tag === "GatewayInfoError" && error.reason !== "Unauthorized"
-    })
+    Effect.retry({ schedule: Backoff.schedule(Backoff.defaults), while: passing })
   )
 
 const run = (options: Args.CliOptions) =>
@@ -180,8 +184,18 @@ const run = (options: Args.CliOptions) =>
     const target = options.token === undefined
       ? yield* embedded(options.shardCount)
       : { token: options.token, api: options.api }
-    const shardCount = shardCountOf(options)
-    const fleet = yield* startFleet({
+    const elapsed = options.duration === undefined
+      ? Effect.never
+      : Effect.as(sleepFor(options.duration * 1000), { why: `stopped after ${options.duration} s`, failed: false })
+    // a closed stdout (`| head`) is a normal end; one that fails otherwise loses the output: exit 1
+    const written = Effect.map(stdoutEnded, (failure) =>
+      failure === undefined
+        ? { why: "stopped: stdout was closed", failed: false }
+        : { why: `error: stdout cannot be written (${failure})`, failed: true })
+    // what ends the run but the fleet: heard from the start, so that they also end a start that
+    // keeps failing (an API outage)
+    const stopped = yield* Effect.forkScoped(Effect.raceAll([elapsed, written, hungUp]))
+    const fleetOptions: FleetOptions = {
       token: target.token,
       api: target.api,
       intents: options.intents,
@@ -189,10 +203,19 @@ const run = (options: Args.CliOptions) =>
       encoding: options.encoding,
       gateway: options.gateway,
       shards: options.shards,
-      shardCount,
+      shardCount: shardCountOf(options),
       // the fleet skips the other types without parsing them
       events: options.events === undefined ? undefined : [...options.events] as ReadonlyArray<EventName>
-    }).pipe(Effect.onInterrupt(() => Console.error("stopped (interrupted) before the shards started")))
+    }
+    const started = yield* Effect.raceFirst(
+      Effect.map(startFleet(fleetOptions), Either.right),
+      Effect.map(Fiber.join(stopped), Either.left)
+    ).pipe(Effect.onInterrupt(() => Console.error("stopped (interrupted) before the shards started")))
+    if (Either.isLeft(started)) {
+      yield* Console.error(`${started.left.why} before the shards started`)
+      return yield* (started.left.failed ? exit(1) : Effect.void)
+    }
+    const fleet = started.right
     // Ctrl-C (the run interrupted): the shards stop resumably, waiting for the gateway no longer
     // than a scope's close would (1 s), and the operator is told so; unless a stop had begun, which
     // Ctrl-C waits for
@@ -203,18 +226,10 @@ const run = (options: Args.CliOptions) =>
         : Effect.void
     )
     const output = yield* Effect.forkScoped(show(options, fleet))
-    const elapsed = options.duration === undefined
-      ? Effect.never
-      : Effect.as(sleepFor(options.duration * 1000), { why: `stopped after ${options.duration} s`, failed: false })
-    // a closed stdout (`| head`) is a normal end; one that fails otherwise loses the output: exit 1
-    const written = Effect.map(stdoutEnded, (failure) =>
-      failure === undefined
-        ? { why: "stopped: stdout was closed", failed: false }
-        : { why: `error: stdout cannot be written (${failure})`, failed: true })
     // the output failing (a bug) ends the run too, rather than leaving the shards running unseen;
     // the output ending (after the events did) decides nothing
     const ended = yield* Effect.raceFirst(
-      Effect.raceFirst(Effect.as(fleet.await, undefined), Effect.raceAll([elapsed, written, hungUp])),
+      Effect.raceFirst(Effect.as(fleet.await, undefined), Fiber.join(stopped)),
       Effect.zipRight(Fiber.join(output), Effect.never)
     )
     if (ended !== undefined) {

@@ -80,7 +80,7 @@ export const fetch = (
       })
     }
     if (response.status < 200 || response.status >= 300) {
-      return yield* new GatewayInfoError({ reason: "Http", detail: `status ${response.status}` })
+      return yield* new GatewayInfoError({ reason: "Http", detail: `status ${response.status}`, status: response.status })
     }
     const body = yield* readJson(response)
     const info = yield* Either.mapLeft(GatewayBot.decode(body), (error) => new GatewayInfoError({ reason: "Decode", detail: error.message }))

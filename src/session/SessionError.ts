@@ -37,6 +37,8 @@ export class GatewayInfoError extends Data.TaggedError("GatewayInfoError")<{
   readonly detail: string
   /** With `RateLimited`: the seconds the 429 asked to wait. */
   readonly retryAfter?: number
+  /** With `Http`, when the server answered: the status of its answer (a 404, a 503...). */
+  readonly status?: number
 }> {
   override get message(): string {
     return this.reason === "Unauthorized"

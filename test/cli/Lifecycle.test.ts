@@ -168,6 +168,25 @@ const deafGateway = (deafAfter = 50) => Effect.gen(function*() {
   return { url, readySent: () => ready }
 })
 
+/** An API on loopback that answers every request with `status`; how many it was asked. */
+const failingApi = (status: number) =>
+  Effect.gen(function*() {
+    let asked = 0
+    const server = yield* Effect.acquireRelease(
+      Effect.async<Http.Server>((resume) => {
+        const server = Http.createServer((_request, response) => {
+          asked++
+          response.writeHead(status).end()
+        })
+        server.listen(0, "127.0.0.1", () => resume(Effect.succeed(server)))
+      }),
+      (server) => Effect.async<void>((resume) => void server.close(() => resume(Effect.void)))
+    )
+    return { api: `http://127.0.0.1:${(server.address() as AddressInfo).port}/api`, asked: () => asked }
+  })
+
+const lines = (text: string): Array<string> => text.split("\n").filter((line) => line !== "")
+
 describe.concurrent("CLI lifecycle", () => {
   it.scopedLive("Ctrl-C with a gateway that no longer answers exits within a few seconds, not after ws's 30 s close timeout", () =>
     Effect.gen(function*() {
@@ -189,13 +208,7 @@ describe.concurrent("CLI lifecycle", () => {
   // It exited 0 without a word: the operator could not tell a stop from a run that never began.
   it.scopedLive("Ctrl-C while the first GET /gateway/bot is tried again (an API that answers 503) says the shards never started, and exits 0", () =>
     Effect.gen(function*() {
-      const api = yield* Effect.acquireRelease(
-        Effect.async<Http.Server>((resume) => {
-          const server = Http.createServer((_request, response) => void response.writeHead(503).end())
-          server.listen(0, "127.0.0.1", () => resume(Effect.succeed(server)))
-        }),
-        (server) => Effect.async<void>((resume) => void server.close(() => resume(Effect.void)))
-      ).pipe(Effect.map((server) => `http://127.0.0.1:${(server.address() as AddressInfo).port}/api`))
+      const { api } = yield* failingApi(503)
       const run = yield* cli(["--token", secret, "--api", api], {
         signals: ["SIGINT"],
         when: ({ stderr }) => /trying again/.test(stderr)
@@ -205,6 +218,29 @@ describe.concurrent("CLI lifecycle", () => {
       expect(run.stderr.trim().split("\n").at(-1)).toBe("stopped (interrupted) before the shards started")
       expect(run.stdout + run.stderr).not.toContain(secret)
     }))
+
+  // A closed terminal, or --duration (a cron job during an API outage), were heard only once the
+  // fleet had started: the retries went on for ever.
+  it.scopedLive("a closed terminal (SIGHUP) or --duration ends a run whose first GET /gateway/bot keeps failing", () =>
+    Effect.gen(function*() {
+      const { api } = yield* failingApi(503)
+      const [hungUp, timedOut] = yield* Effect.all([
+        cli(["--token", secret, "--api", api], { signals: ["SIGHUP"], when: ({ stderr }) => /trying again/.test(stderr) }),
+        cli(["--token", secret, "--api", api, "--duration", "2"], { signals: ["SIGKILL"], delay: 15_000 })
+      ], { concurrency: "unbounded" })
+      expect([hungUp.code, timedOut.code]).toEqual([0, 0])
+      expect(hungUp.stderr.trim().split("\n").at(-1)).toBe("stopped: the terminal was closed (SIGHUP) before the shards started")
+      expect(timedOut.stderr.trim().split("\n").at(-1)).toBe("stopped after 2 s before the shards started")
+    }), 30_000)
+
+  // Every failure but a rejected token was tried again: a wrong --api looped for ever.
+  it.scopedLive("a first GET /gateway/bot answered 404 (a wrong --api) is not tried again: exit 1 and one error line", () =>
+    Effect.gen(function*() {
+      const { api, asked } = yield* failingApi(404)
+      const run = yield* cli(["--token", secret, "--api", api], { signals: ["SIGKILL"], delay: 15_000 })
+      expect({ code: run.code, asked: asked() }).toEqual({ code: 1, asked: 1 })
+      expect(lines(run.stderr)).toEqual(["error: GET /gateway/bot failed: status 404"])
+    }), 30_000)
 
   it.scopedLive("--duration with a gateway that no longer answers stops within the 5 s disconnect bound and exits", () =>
     Effect.gen(function*() {

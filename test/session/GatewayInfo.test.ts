@@ -147,6 +147,11 @@ describe("GatewayInfo.fetch", () => {
         expect(either.left.detail).toContain(detail)
         expect(`${either.left.message} ${either.left.detail}`).not.toContain(secret)
       }
+      // an answer's status is told apart from no answer at all
+      const [overloaded, unreachable] = [yield* fetchWith(() => json({}, 503)), yield* fetchWith(refused)]
+      expect(overloaded.either).toMatchObject({ left: { reason: "Http", status: 503 } })
+      expect(unreachable.either).toMatchObject({ left: { reason: "Http" } })
+      expect(unreachable.either._tag === "Left" && unreachable.either.left.status).toBeUndefined()
     }))
 
   it.effect("takes a ws:// gateway URL asked for over plain http, as from a local gateway", () =>
