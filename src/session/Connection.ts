@@ -477,11 +477,11 @@ export const run = (ctx: Context, url: string, mode: Protocol.Mode): Effect.Effe
       Effect.zipRight(step._tag === "Emit" ? Effect.void : answered, Effect.suspend(() => {
         tracker.pause()
         // a stop sent its close: the program is not taking events, and the close is not waited for
-        return closeSent ? Effect.as(endWaitForRoom, false) : offerWhenRoom(step.event)
+        return closeSent ? Effect.succeed(false) : offerWhenRoom(step.event)
       })).pipe(
         Effect.flatMap((accepted) => {
           tracker.resume()
-          return accepted ? commit(step) ?? Effect.void : finish(Protocol.modeOf(ctx.memory.current), Reason.Disconnect())
+          return accepted ? commit(step) ?? Effect.void : endWaitForRoom
         }),
         Effect.zipRight(Effect.suspend(() => handle(frames, i + 1)))
       )
