@@ -37,8 +37,8 @@ export interface Options {
   /**
    * Dispatch types nobody wants: where the encoding can read the header without decoding the
    * message (JSON), such a dispatch comes back with `d` = {@link Skipped}, never parsed. The header
-   * is `op`, `s` and `t` before `d`; nothing after `d` is read (a key repeated there goes unseen,
-   * and the rest of a skipped message is not checked).
+   * is `op`, `s` and `t` before `d`; nothing after `d` is read but the message's closing `}` (a
+   * key repeated there goes unseen, and the rest of a skipped message is not checked).
    */
   readonly skip?: ((t: string) => boolean) | undefined
 }

@@ -22,6 +22,7 @@ const QUOTE = 0x22
 const COLON = 0x3a
 const COMMA = 0x2c
 const OPEN = 0x7b
+const CLOSE = 0x7d
 const BACKSLASH = 0x5c
 const ZERO = 0x30
 const NINE = 0x39
@@ -142,6 +143,19 @@ const readHeader = (bytes: Uint8Array): Header | undefined => {
   }
 }
 
+/**
+ * Whether the last character of `message` that is not JSON whitespace is the `}` that closes an
+ * object: a message cut short almost never ends in one, and is then left to the full parse, which
+ * fails.
+ */
+const endsWithBrace = (message: Uint8Array | string): boolean => {
+  for (let k = message.length - 1; k >= 0; k--) {
+    const c = typeof message === "string" ? message.charCodeAt(k) : message[k]
+    if (c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09) return c === CLOSE
+  }
+  return false
+}
+
 // Text (the in-memory transport's frames) is read from the UTF-8 of its start: a header
 // ends far sooner than this.
 const textPrefix = 512
@@ -149,10 +163,13 @@ const encoder = new TextEncoder()
 
 /**
  * Reads the header of `message` (UTF-8 bytes or text). Returns `undefined` unless `op`, `s` and
- * `t` all come before `d`, as plain values (a duplicate key after `d` would go unseen: Discord
- * sends none).
+ * `t` all come before `d`, as plain values, and the message ends in `}` (one cut short is not
+ * read). Nothing between `d` and that `}` is read: a duplicate key after `d` would go unseen
+ * (Discord sends none).
  *
  * @since 0.1.0
  */
 export const read = (message: Uint8Array | string): Header | undefined =>
-  readHeader(typeof message === "string" ? encoder.encode(message.slice(0, textPrefix)) : message)
+  endsWithBrace(message)
+    ? readHeader(typeof message === "string" ? encoder.encode(message.slice(0, textPrefix)) : message)
+    : undefined

@@ -141,7 +141,8 @@ export interface SessionOptions {
    * to get them (`transitions` says when the session is ready either way). The others still count
    * in the sequence (so resumes stay exact) but are skipped, and over JSON never even parsed:
    * their `op`, `s` and `t` are read before `d`, where Discord puts them, and what follows `d` is
-   * not read (a key repeated after it, which Discord never sends, goes unseen).
+   * not read but for the closing `}` (a key repeated after it, which Discord never sends, goes
+   * unseen; a message cut short fails as it would without `events`).
    */
   readonly events?: ReadonlyArray<EventName> | undefined
 }

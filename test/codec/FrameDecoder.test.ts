@@ -247,16 +247,23 @@ describe("FrameDecoder", () => {
 
   it("skips unwanted dispatches without parsing them, where the header can be read", () => {
     const frames = FrameDecoder.make({ compression: "none", encoding: Json.encoding, skip: (t) => t !== "MESSAGE_CREATE" })
-    expect(frames.push(`{"t":"TYPING_START","s":7,"op":0,"d":{not json at all`)).toEqual({ op: 0, s: 7, t: "TYPING_START", d: Skipped })
+    expect(frames.push(`{"t":"TYPING_START","s":7,"op":0,"d":{not json at all}`)).toEqual({ op: 0, s: 7, t: "TYPING_START", d: Skipped })
     expect(frames.push(`{"t":"MESSAGE_CREATE","s":8,"op":0,"d":{"a":1}}`)).toEqual({ op: 0, s: 8, t: "MESSAGE_CREATE", d: { a: 1 } })
     expect(frames.push(`{"op":0,"d":{"a":2},"s":9,"t":"TYPING_START"}`)).toEqual({ op: 0, s: 9, t: "TYPING_START", d: { a: 2 } })
     expect(frames.push(`{"t":null,"s":null,"op":11,"d":null}`)).toEqual({ op: 11, s: null, t: null, d: null })
-    expect(frames.push(new TextFrame(Buffer.from(`{"t":"TYPING_START","s":10,"op":0,"d":{not json`)))).toEqual({
+    expect(frames.push(new TextFrame(Buffer.from(`{"t":"TYPING_START","s":10,"op":0,"d":{not json}\n`)))).toEqual({
       op: 0,
       s: 10,
       t: "TYPING_START",
       d: Skipped
     })
+  })
+
+  it("a skipped message cut short is not skipped: it fails as a wanted one would", () => {
+    for (const frame of [`{"t":"TYPING_START","s":7,"op":0,"d":{"a":`, new TextFrame(Buffer.from(`{"t":"TYPING_START","s":7,"op":0,"d":{ `))]) {
+      const frames = FrameDecoder.make({ compression: "none", encoding: Json.encoding, skip: () => true })
+      expect(frames.push(frame)).toMatchObject({ _tag: "DecodeError", reason: "Json" })
+    }
   })
 
   it("holds a text frame given as a string to maxMessageBytes in UTF-8 bytes, as one given as bytes", () => {

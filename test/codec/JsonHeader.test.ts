@@ -31,7 +31,10 @@ describe("JsonHeader", () => {
         `{"t":"READY","s":1,"op":0,${" ".repeat(600)}"d":{}}`,
         `[1,2,3]`,
         ``,
-        `{"t":"READY","s":1,"op":0`
+        `{"t":"READY","s":1,"op":0`,
+        `{"t":"READY","s":1,"op":0,"d":{"a":1}}`.slice(0, -2),
+        `{"t":"READY","s":1,"op":0,"d":"}`.slice(0, -1),
+        `{"t":"READY","s":1,"op":0,"d":{}} x`
       ]
     ) expect(JsonHeader.read(text)).toBeUndefined()
   })
