@@ -24,8 +24,9 @@ import type { Connection, ConnectOptions, Frame } from "./GatewayTransport.ts"
  */
 export interface WsTransportOptions {
   /**
-   * Frames buffered before the socket stops reading (TCP backpressure) until the consumer of
-   * `frames` catches up. Nothing is dropped. Default 1024.
+   * Frames buffered before the socket stops reading (TCP backpressure) until the consumer catches
+   * up; the frames a `receive` handed over count until the next `receive`, as the consumer holds
+   * them until then. Nothing is dropped. Default 1024.
    */
   readonly highWaterMark?: number
   /**
@@ -141,14 +142,23 @@ const wire = (
     }
   }
 
+  // the frames the last take handed over: the reader holds them until it takes again
+  let held = 0
+  const take = Effect.map(receiveFrom(mailbox), (frames) => {
+    held = frames.length
+    return frames
+  })
+
   const connection: Connection = {
-    receive: Effect.map(receiveFrom(mailbox), (frames) => {
-      buffered = 0
-      if (paused) {
+    receive: Effect.suspend(() => {
+      buffered -= held
+      held = 0
+      // paused with a full mailbox, the socket stays paused: what is taken now is held in turn
+      if (paused && buffered < highWaterMark) {
         paused = false
         socket.resume()
       }
-      return frames
+      return take
     }),
     send: (frame) =>
       Effect.async<void, TransportError>((resume) => {

@@ -114,6 +114,31 @@ describe("WsTransport", () => {
       expect(frames.map(textOf)).toEqual(Array.from({ length: 50 }, (_, i) => String(i)))
     })))
 
+  it.live("reads nothing more while the reader holds a batch: the batch counts toward highWaterMark until the next receive", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const { accepted, url } = yield* server
+      const { sockets, transport } = recordingTransport({ highWaterMark: 4 })
+      const connection = yield* transport.connect(url, { maxFrameBytes: 64 * 1024 })
+      const peer = yield* Queue.take(accepted)
+      let read = 0
+      sockets[0]!.on("message", () => read++)
+      // 40 KB frames: one socket read (64 KiB) brings at most two of them
+      const frames = Array.from({ length: 40 }, (_, i) => `${i}`.padEnd(40_000, "."))
+      for (const frame of frames) peer.send(frame)
+      yield* Effect.sync(() => sockets[0]!.isPaused).pipe(
+        Effect.repeat({ until: (paused) => paused, schedule: Schedule.spaced("5 millis") }),
+        Effect.timeout("2 seconds"),
+        Effect.orDie
+      )
+      const first = yield* connection.receive
+      const readBefore = read
+      // the program still handles `first`: the socket stays paused meanwhile
+      yield* Effect.sleep("100 millis")
+      expect(read).toBe(readBefore)
+      const rest = yield* Receive.take(connection, frames.length - first.length)
+      expect([...first, ...rest].map(textOf)).toEqual(frames)
+    })))
+
   it.live("sends text and binary frames; a send after close fails with Send", () =>
     Effect.scoped(Effect.gen(function*() {
       const { connection, peer } = yield* connected()
