@@ -8,7 +8,9 @@
  * @since 0.1.0
  */
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import type * as Scope from "effect/Scope"
+import * as Withdrawable from "../internal/withdrawable.ts"
 import type * as Commands from "../protocol/Commands.ts"
 import type * as Session from "../session/Session.ts"
 
@@ -29,8 +31,8 @@ export interface FleetPresence {
   readonly started: (id: number, session: Session.Session) => Effect.Effect<void, never, Scope.Scope>
   /**
    * Makes `presence` the latest and sends it to `sessions` (one that ends meanwhile is left out).
-   * Given up on (the caller interrupted) before any session was made with it, the presence before
-   * it is the latest again.
+   * Given up on (the caller interrupted) before any session was made with it, it is as if it had
+   * never been made.
    */
   readonly update: (
     presence: Commands.Presence,
@@ -45,21 +47,20 @@ export interface FleetPresence {
  * @since 0.1.0
  */
 export const make = (initial: Commands.Presence | undefined, resumes: (id: number) => boolean): FleetPresence => {
-  let latest = initial
+  // an update a session was made with, or that reached the running sessions, went out
+  const presences = Withdrawable.make(initial)
   const made = new Map<number, Commands.Presence | undefined>()
-  // whether a session was made with the latest presence: then the update is not taken back
-  let carried = false
   return {
-    latest: () => latest,
+    latest: presences.latest,
     madeWith: (id, presence) => {
       made.set(id, presence)
-      carried = true
+      presences.wentOut(presence)
     },
     started: (id, session) =>
       Effect.suspend(() => {
         const identifiedWith = made.get(id)
         made.delete(id)
-        const current = latest
+        const current = presences.latest()
         const missed = current !== identifiedWith || (resumes(id) && current !== initial)
         return current === undefined || !missed
           ? Effect.void
@@ -67,16 +68,15 @@ export const make = (initial: Commands.Presence | undefined, resumes: (id: numbe
       }),
     update: (presence, sessions) =>
       Effect.suspend(() => {
-        const before = latest
-        latest = presence
-        carried = false
+        const update = presences.add(presence)
         return Effect.forEach(
           sessions,
           (session) => Effect.catchTag(session.updatePresence(presence), "SessionClosed", () => Effect.void),
           { concurrency: "unbounded", discard: true }
-        ).pipe(Effect.onInterrupt(() =>
+        ).pipe(Effect.onExit((exit) =>
           Effect.sync(() => {
-            if (latest === presence && !carried) latest = before
+            if (Exit.isSuccess(exit)) presences.wentOut(presence, update)
+            else presences.withdraw(update)
           })
         ))
       })

@@ -14,6 +14,19 @@ import * as Scope from "effect/Scope"
 import { Opcode } from "../protocol/Opcode.ts"
 
 /**
+ * What a command's caller learns besides its wait ending: `onWritten` when the command was written,
+ * `onWithdrawn` when it was given up on and never written. A caller that gives up while its
+ * command is being written learns which once the write ends. Both are called synchronously, in the
+ * order things happen.
+ *
+ * @since 0.1.0
+ */
+export interface Watch {
+  readonly onWritten?: (() => void) | undefined
+  readonly onWithdrawn?: (() => void) | undefined
+}
+
+/**
  * One encoded command waiting to be sent, and who waits for it.
  *
  * @since 0.1.0
@@ -21,6 +34,11 @@ import { Opcode } from "../protocol/Opcode.ts"
 export interface Pending {
   readonly payload: string | Uint8Array
   readonly sent: Deferred.Deferred<void>
+  readonly watch: Watch | undefined
+  /** Its write has begun (and not ended): a caller that gives up now waits for neither. */
+  writing: boolean
+  /** Its caller gave up while it was being written. */
+  abandoned: boolean
 }
 
 /**
@@ -45,10 +63,10 @@ export interface Writer<R> {
 export interface Outbox {
   /**
    * Queues an encoded command and waits until it was written to a socket (handed to TCP, not
-   * acknowledged by Discord). Interrupting the wait withdraws the command if it was not written
-   * yet, and then calls `onWithdrawn`.
+   * acknowledged by Discord). Interrupting the wait withdraws the command if its write has not
+   * begun; `watch` says what became of it.
    */
-  readonly submit: (op: number, payload: string | Uint8Array, onWithdrawn?: () => void) => Effect.Effect<void>
+  readonly submit: (op: number, payload: string | Uint8Array, watch?: Watch) => Effect.Effect<void>
   /**
    * Hands the queued commands, and those to come, to a ready connection's writer for as long as
    * the current scope (the connection's) lives.
@@ -85,8 +103,21 @@ const writeLane = <R>(lane: Lane, slots: Effect.Effect<void, never, R>, write: W
       if (!(yield* Deferred.isDone(pending.sent))) {
         // a caller that gives up meanwhile takes the wait down with it: its slot goes back
         yield* restore(Effect.raceFirst(slots, Effect.exit(Deferred.await(pending.sent))))
-        if (!(yield* Deferred.isDone(pending.sent)) && !(yield* write(pending.payload))) {
-          return yield* restore(Effect.never)
+        if (!(yield* Deferred.isDone(pending.sent))) {
+          pending.writing = true
+          const written = yield* write(pending.payload)
+          pending.writing = false
+          if (written) pending.watch?.onWritten?.()
+          else {
+            // the socket refused it: carried over to the next connection, unless its caller gave
+            // up meanwhile
+            if (pending.abandoned) {
+              lane.carried = undefined
+              pending.watch?.onWithdrawn?.()
+              yield* depth
+            }
+            return yield* restore(Effect.never)
+          }
         }
       }
       lane.carried = undefined
@@ -131,25 +162,27 @@ export const make = (report: (depth: number) => Effect.Effect<void>): Effect.Eff
         return start(lane)
       })
     // a command whose caller gave up: out of the queue, or, taken by a writer and not written,
-    // no longer carried over (no writer may be left to drop it, and the depth would count it)
-    const withdraw = (lane: Lane, pending: Pending, onWithdrawn: (() => void) | undefined) =>
+    // no longer carried over (no writer may be left to drop it, and the depth would count it);
+    // one being written is left to its write, which says what became of it
+    const withdraw = (lane: Lane, pending: Pending) =>
       Effect.suspend(() => {
         const at = lane.waiting.indexOf(pending)
         if (at >= 0) lane.waiting.splice(at, 1)
-        if (lane.carried === pending) lane.carried = undefined
+        if (pending.writing) pending.abandoned = true
+        else if (lane.carried === pending) lane.carried = undefined
         // false when it was written just before
         return Effect.map(Deferred.interrupt(pending.sent), (withdrawn) => {
-          if (withdrawn) onWithdrawn?.()
+          if (withdrawn && !pending.writing) pending.watch?.onWithdrawn?.()
         })
       })
 
-    const submit = (op: number, payload: string | Uint8Array, onWithdrawn?: () => void): Effect.Effect<void> =>
+    const submit = (op: number, payload: string | Uint8Array, watch?: Watch): Effect.Effect<void> =>
       Effect.flatMap(Deferred.make<void>(), (sent) => {
         const lane = op === Opcode.PresenceUpdate ? presence : other
-        const pending: Pending = { payload, sent }
+        const pending: Pending = { payload, sent, watch, writing: false, abandoned: false }
         lane.waiting.push(pending)
         return Effect.zipRight(depth, wake(lane)).pipe(
-          Effect.zipRight(Effect.onInterrupt(Deferred.await(sent), () => withdraw(lane, pending, onWithdrawn))),
+          Effect.zipRight(Effect.onInterrupt(Deferred.await(sent), () => withdraw(lane, pending))),
           Effect.ensuring(depth)
         )
       })

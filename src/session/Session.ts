@@ -27,6 +27,7 @@ import * as Stream from "effect/Stream"
 import * as Tracer from "effect/Tracer"
 import * as OptionsConfig from "../internal/config.ts"
 import { detached } from "../internal/detached.ts"
+import * as Withdrawable from "../internal/withdrawable.ts"
 import { IdentifyLimiter } from "../limits/IdentifyLimiter.ts"
 import * as CloseCode from "../protocol/CloseCode.ts"
 import * as Commands from "../protocol/Commands.ts"
@@ -326,11 +327,9 @@ export const makeWith = (
         Effect.asVoid
       )
 
-    // what a fresh Identify says: the options, with the presence `updatePresence` set last, so a
-    // new session shows what the old one showed
-    let identifying = resolved
-    // what the latest Identify carried: an update it carried has gone out
-    let carried = resolved
+    // what a fresh Identify says: the options, with the presence of the newest update on its way,
+    // else of the last that went out, so a new session shows what the old one showed
+    const identifying = Withdrawable.make(resolved)
     const encodeTrusted = (command: Commands.Command): string | Uint8Array =>
       Either.getOrThrowWith(Commands.encode(command, resolved.encoding), (error) => error)
 
@@ -367,8 +366,9 @@ export const makeWith = (
       metrics,
       skips: skipsOf(resolved.events, members),
       identify: () => {
-        carried = identifying
-        return encodeTrusted(SessionOptions.identifyCommand(identifying))
+        const options = identifying.latest()
+        identifying.wentOut(options)
+        return encodeTrusted(SessionOptions.identifyCommand(options))
       },
       resume: (remembered) =>
         encodeTrusted(Commands.resume({ token: resolved.token, session_id: remembered.sessionId!, seq: remembered.sequence ?? 0 })),
@@ -545,8 +545,8 @@ export const makeWith = (
     const send = (
       command: Commands.UserCommand,
       payload: string | Uint8Array,
-      onWithdrawn?: () => void
-    ): Effect.Effect<void, SessionClosed> => detached(untilEnded(outbox.submit(Commands.opcode(command), payload, onWithdrawn)))
+      watch?: Outbox.Watch
+    ): Effect.Effect<void, SessionClosed> => detached(untilEnded(outbox.submit(Commands.opcode(command), payload, watch)))
     // a command about a guild another shard holds would get no answer: refused at once
     const onThisShard = (command: Commands.UserCommand): Effect.Effect<void, Commands.InvalidCommand> => {
       const [id, count] = resolved.shard
@@ -604,13 +604,12 @@ export const makeWith = (
       updatePresence: (presence) => {
         const command = Commands.presenceUpdate(presence)
         return Effect.flatMap(Commands.encode(command, resolved.encoding), (payload) =>
-          Effect.flatMap(SessionOptions.withPresence(identifying, presence), (next) => {
-            const before = identifying
-            identifying = next
-            // given up before it went out (in op 3 or an Identify): the next Identify shows what
-            // it showed before (unless a later update changed it since)
-            return send(command, payload, () => {
-              if (identifying === next && carried !== next) identifying = before
+          Effect.flatMap(SessionOptions.withPresence(identifying.latest(), presence), (next) => {
+            const update = identifying.add(next)
+            // given up before it went out, it is as if it had never been made
+            return send(command, payload, {
+              onWritten: () => identifying.wentOut(next, update),
+              onWithdrawn: () => identifying.withdraw(update)
             })
           }))
       },

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as Clock from "effect/Clock"
+import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
@@ -89,6 +90,58 @@ describe("Outbox", () => {
       yield* Effect.fork(outbox.submit(Opcode.VoiceStateUpdate, "next"))
       yield* settle
       expect(written.map((w) => w.payload)).toEqual(["next"])
+    }))
+
+  it.scoped("a caller that gives up while its command is being written learns from the write what became of it", () =>
+    Effect.gen(function*() {
+      const depths: Array<number> = []
+      const outbox = yield* Outbox.make((depth) => Effect.sync(() => depths.push(depth)))
+      const told: Array<string> = []
+      const watch = (name: string): Outbox.Watch => ({
+        onWritten: () => told.push(`${name} written`),
+        onWithdrawn: () => told.push(`${name} withdrawn`)
+      })
+      // each write ends once its latch opens, accepted or refused
+      const writeEnds = yield* Deferred.make<boolean>()
+      const written: Array<string | Uint8Array> = []
+      const connection = yield* Scope.make()
+      yield* Scope.extend(
+        outbox.attach({
+          slot: Effect.void,
+          presenceSlots: Effect.void,
+          write: (payload) => Effect.tap(Deferred.await(writeEnds), (accepted) => accepted && written.push(payload))
+        }),
+        connection
+      )
+      const refused = yield* Effect.fork(outbox.submit(Opcode.VoiceStateUpdate, "refused", watch("refused")))
+      yield* settle
+      yield* Fiber.interrupt(refused)
+      expect(told).toEqual([])
+      // the socket refuses it: never written, and not carried over to the next connection
+      yield* Deferred.succeed(writeEnds, false)
+      yield* settle
+      expect([told, depths.at(-1)]).toEqual([["refused withdrawn"], 0])
+      yield* Scope.close(connection, Exit.void)
+      const next = yield* recordingWriter()
+      yield* outbox.attach(next.writer)
+      yield* settle
+      expect(next.written).toEqual([])
+
+      // and one the socket takes went out, its caller gone or not
+      const again = yield* Scope.make()
+      const writeTakes = yield* Deferred.make<boolean>()
+      const outbox2 = yield* Outbox.make(() => Effect.void)
+      yield* Scope.extend(
+        outbox2.attach({ slot: Effect.void, presenceSlots: Effect.void, write: () => Deferred.await(writeTakes) }),
+        again
+      )
+      const taken = yield* Effect.fork(outbox2.submit(Opcode.PresenceUpdate, "taken", watch("taken")))
+      yield* settle
+      yield* Fiber.interrupt(taken)
+      yield* Deferred.succeed(writeTakes, true)
+      yield* settle
+      expect(told).toEqual(["refused withdrawn", "taken written"])
+      expect(written).toEqual([])
     }))
 
   it.scoped("writes commands that come after an idle spell, and reports the depth as it goes", () =>

@@ -7,6 +7,8 @@ import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Clock from "effect/Clock"
 import * as Config from "effect/Config"
+import * as Context from "effect/Context"
+import * as Deferred from "effect/Deferred"
 import * as ConfigProvider from "effect/ConfigProvider"
 import * as Either from "effect/Either"
 import type * as Duration from "effect/Duration"
@@ -28,6 +30,7 @@ import * as CloseCode from "../../src/protocol/CloseCode.ts"
 import * as SessionOptions from "../../src/session/SessionOptions.ts"
 import { describeReason, Reason } from "../../src/session/SessionState.ts"
 import * as EventBuffer from "../../src/stream/EventBuffer.ts"
+import { GatewayTransport } from "../../src/transport/GatewayTransport.ts"
 import * as MemoryTransport from "../../src/transport/MemoryTransport.ts"
 import { captured } from "../logLines.ts"
 import {
@@ -95,6 +98,28 @@ const slowProgram = (session: Session.Session, perEvent: Duration.DurationInput)
       Effect.zipRight(Effect.sync(() => took.push(event.sequence)), Effect.sleep(perEvent))))
     return took
   })
+
+
+const watching = { since: null, activities: [{ name: "the gateway", type: 3 }], status: "online" as const, afk: false }
+const idle = { since: null, activities: [], status: "idle" as const, afk: true }
+const dnd = { since: null, activities: [{ name: "maintenance", type: 0 }], status: "dnd" as const, afk: false }
+
+/**
+ * The in-memory transport, but a Presence Update's write ends only once `latch` is open, as `ws`
+ * calls a send's callback once the bytes were handed to the socket, a moment after the send.
+ */
+const slowPresenceWrites = (latch: Deferred.Deferred<void>) =>
+  Layer.effectContext(Effect.map(MemoryTransport.make, ({ gateway, transport }) => {
+    const connect: GatewayTransport["Type"]["connect"] = (url, connectOptions) =>
+      Effect.map(transport.connect(url, connectOptions), (connection) => ({
+        ...connection,
+        send: (frame) =>
+          typeof frame === "string" && frame.startsWith("{\"op\":3,")
+            ? Effect.zipLeft(connection.send(frame), Deferred.await(latch))
+            : connection.send(frame)
+      }))
+    return Context.make(GatewayTransport, { connect }).pipe(Context.add(MemoryTransport.MemoryGateway, gateway))
+  }))
 
 describe("Session", () => {
   it.scoped("identifies after Hello and delivers READY and events in order, with shard and sequence", () =>
@@ -415,7 +440,6 @@ describe("Session", () => {
   it.scoped("a new session identifies with the presence set last; one its Identify could not carry is refused", () =>
     Effect.gen(function*() {
       const { peer, session } = yield* readySession({ backoff: { afterInvalidSession: ["1 second", "1 second"] } }, 3_600_000)
-      const watching = { since: null, activities: [{ name: "the gateway", type: 3 }], status: "online" as const, afk: false }
       yield* Effect.fork(session.updatePresence(watching))
       expect((yield* receiveOp(peer, 3)).d).toEqual(watching)
       // fits a Presence Update (4021 bytes), not an Identify, which carries the token and more
@@ -436,8 +460,6 @@ describe("Session", () => {
   it.scoped("a presence update given up on before it went out is forgotten: the next session identifies with the presence before it; one that went out is kept", () =>
     Effect.gen(function*() {
       const { peer, session } = yield* readySession({ backoff: { afterInvalidSession: ["1 second", "1 second"] } }, 3_600_000)
-      const watching = { since: null, activities: [{ name: "the gateway", type: 3 }], status: "online" as const, afk: false }
-      const idle = { since: null, activities: [], status: "idle" as const, afk: true }
       yield* Effect.fork(session.updatePresence(watching))
       expect((yield* receiveOp(peer, 3)).d).toEqual(watching)
       // the gateway invalidates the session: the next update waits for a new ready connection, and its caller gives up
@@ -460,7 +482,6 @@ describe("Session", () => {
   it.scoped("a presence update given up on after an Identify carried it has gone out: the next Identify still shows it", () =>
     Effect.gen(function*() {
       const { peer, session } = yield* readySession({ backoff: { afterInvalidSession: ["1 second", "1 second"] } }, 3_600_000)
-      const watching = { since: null, activities: [{ name: "the gateway", type: 3 }], status: "online" as const, afk: false }
       // the gateway session ends; the update is made while no connection is ready
       yield* peer.sendJson({ op: 9, d: false, s: null, t: null })
       yield* settle
@@ -480,6 +501,47 @@ describe("Session", () => {
       const third = yield* Fiber.join(again)
       expect([third.first.op, third.first.d["presence"]]).toEqual([2, watching])
     }).pipe(Effect.provide(TestLayer)))
+
+  it.scoped("two presence updates both given up on, the older first, leave the presence as it was before both", () =>
+    Effect.gen(function*() {
+      const { peer, session } = yield* readySession({ backoff: { afterInvalidSession: ["1 second", "1 second"] } }, 3_600_000)
+      yield* Effect.fork(session.updatePresence(watching))
+      expect((yield* receiveOp(peer, 3)).d).toEqual(watching)
+      yield* peer.sendJson({ op: 9, d: false, s: null, t: null })
+      yield* settle
+      // two updates while no connection is ready; their callers give up, the older one first
+      const first = yield* Effect.fork(Effect.timeout(session.updatePresence(idle), "300 millis"))
+      yield* settle
+      const second = yield* Effect.fork(Effect.timeout(session.updatePresence(dnd), "600 millis"))
+      yield* settle
+      yield* TestClock.adjust("600 millis")
+      expect((yield* Effect.flip(Fiber.join(first)))._tag).toBe("TimeoutException")
+      expect((yield* Effect.flip(Fiber.join(second)))._tag).toBe("TimeoutException")
+      const again = yield* Effect.fork(acceptAndHello(3_600_000))
+      yield* TestClock.adjust("6 seconds")
+      const { first: identify } = yield* Fiber.join(again)
+      expect([identify.op, identify.d["presence"]]).toEqual([2, watching])
+    }).pipe(Effect.provide(TestLayer)))
+
+  it.scoped("a presence update given up on while it is being written went out: the next session identifies with it", () =>
+    Effect.gen(function*() {
+      const latch = yield* Deferred.make<void>()
+      yield* Effect.gen(function*() {
+        const { peer, session } = yield* readySession({ backoff: { afterInvalidSession: ["1 second", "1 second"] } }, 3_600_000)
+        const update = yield* Effect.fork(session.updatePresence(idle))
+        // the frame is on its way; its caller gives up before the socket says it was written
+        expect((yield* receiveOp(peer, 3)).d).toEqual(idle)
+        yield* Fiber.interrupt(update)
+        yield* Deferred.succeed(latch, undefined)
+        yield* settle
+        yield* peer.sendJson({ op: 9, d: false, s: null, t: null })
+        yield* settle
+        const again = yield* Effect.fork(acceptAndHello(3_600_000))
+        yield* TestClock.adjust("6 seconds")
+        const { first } = yield* Fiber.join(again)
+        expect([first.op, first.d["presence"]]).toEqual([2, idle])
+      }).pipe(Effect.provide(Layer.mergeAll(slowPresenceWrites(latch), IdentifyLimiter.layerMemory, FetchHttpClient.layer)))
+    }))
 
   it.scoped("a command about a guild another shard holds is refused at once with InvalidCommand, not left to time out", () =>
     Effect.gen(function*() {

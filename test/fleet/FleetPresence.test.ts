@@ -1,0 +1,34 @@
+import { describe, expect, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
+import * as FleetPresence from "../../src/fleet/FleetPresence.ts"
+import type * as Commands from "../../src/protocol/Commands.ts"
+import type * as Session from "../../src/session/Session.ts"
+import { settle } from "../settle.ts"
+
+const presence = (status: Commands.Presence["status"]): Commands.Presence => ({ since: null, activities: [], status, afk: false })
+
+/** A running session whose presence updates never go out (it waits for a ready connection). */
+const waiting = { updatePresence: () => Effect.never } as unknown as Session.Session
+
+describe("FleetPresence", () => {
+  it.effect("updates given up on, in any order, leave the presence as if they had never been made", () =>
+    Effect.gen(function*() {
+      const [initial, idle, dnd, invisible] = [presence("online"), presence("idle"), presence("dnd"), presence("invisible")]
+      for (const order of [[0, 1], [1, 0]]) {
+        const fleet = FleetPresence.make(initial, () => false)
+        const updates = [yield* Effect.fork(fleet.update(idle, [waiting])), yield* Effect.fork(fleet.update(dnd, [waiting]))]
+        yield* settle
+        expect(fleet.latest()).toBe(dnd)
+        yield* Fiber.interrupt(updates[order[0]!]!)
+        yield* Fiber.interrupt(updates[order[1]!]!)
+        expect(fleet.latest()).toBe(initial)
+        // one a session was made with went out: given up on later, it stays
+        const carried = yield* Effect.fork(fleet.update(invisible, [waiting]))
+        yield* settle
+        fleet.madeWith(0, fleet.latest())
+        yield* Fiber.interrupt(carried)
+        expect(fleet.latest()).toBe(invisible)
+      }
+    }))
+})
