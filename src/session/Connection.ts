@@ -340,21 +340,19 @@ export const run = (ctx: Context, url: string, mode: Protocol.Mode): Effect.Effe
         authenticating = yield* Effect.forkIn(authenticate, scope)
       })
 
-    // READY or RESUMED was read: the identify limiter learns the Identify was answered, and the ready
-    // timeout no longer applies (the answer may still wait for room in the events buffer)
-    const answered = Effect.gen(function*() {
-      yield* identifyAnswered
-      identifyAnswered = Effect.void
-      if (authenticating !== undefined) yield* Fiber.interrupt(authenticating)
-      authenticating = undefined
-    })
-
-    const onReady = (reason: Reason) =>
-      Effect.gen(function*() {
-        ready = true
-        readyAt ??= monotonicMillis(clock)
-        yield* answered
-        yield* ctx.transition(SessionState.Connected({ phase: "Ready" }), reason)
+    // READY or RESUMED was read: the identify limiter learns the Identify was answered, the ready
+    // timeout no longer applies, and the program's commands go out. The answer may still wait for
+    // room in the events buffer: a program that waits on a command before it takes more events
+    // would otherwise wait for ever.
+    let isAnswered = false
+    const answered = Effect.suspend(() => {
+      if (isAnswered) return Effect.void
+      isAnswered = true
+      return Effect.gen(function*() {
+        yield* identifyAnswered
+        identifyAnswered = Effect.void
+        if (authenticating !== undefined) yield* Fiber.interrupt(authenticating)
+        authenticating = undefined
         yield* Scope.extend(
           ctx.outbox.attach({
             slot: sendLimiter.take("command"),
@@ -363,6 +361,15 @@ export const run = (ctx: Context, url: string, mode: Protocol.Mode): Effect.Effe
           }),
           scope
         )
+      })
+    })
+
+    const onReady = (reason: Reason) =>
+      Effect.gen(function*() {
+        ready = true
+        readyAt ??= monotonicMillis(clock)
+        yield* answered
+        yield* ctx.transition(SessionState.Connected({ phase: "Ready" }), reason)
       })
 
     // Discord hands out wss:// resume URLs: a ws:// one read over wss:// would carry the token in

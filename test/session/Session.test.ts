@@ -983,6 +983,41 @@ describe("Session", () => {
       // connection was not yet stable) within the 5 s above
     }).pipe(Effect.withRandom(Random.fixed([0.5])), Effect.provide(TestLayer)))
 
+  it.scoped("a command goes out once RESUMED is read, held back or not: a handler that waits on it before it takes more events is not stuck", () =>
+    Effect.gen(function*() {
+      const session = yield* Session.make(options({ bufferSize: 2 }))
+      const voice = { guild_id: "1", channel_id: null, self_mute: false, self_deaf: false }
+      const gate = yield* Deferred.make<void>()
+      const seen: Array<string> = []
+      // on the message of sequence 2, the program does some work, then moves to a voice channel
+      yield* Effect.forkScoped(Stream.runForEach(session.events, (event) =>
+        Effect.suspend(() => {
+          seen.push(`${event.sequence}:${event.t}`)
+          return event.sequence === 2 ? Effect.zipRight(Deferred.await(gate), session.updateVoiceState(voice)) : Effect.void
+        })))
+      const { peer } = yield* acceptAndHello(3_600_000)
+      yield* peer.sendJson(ready())
+      yield* peer.sendJson(dispatch(2, "MESSAGE_CREATE", {}))
+      yield* settle
+      // the connection drops while the handler works: its command waits for the session to be back
+      yield* peer.drop
+      yield* settle
+      yield* Deferred.succeed(gate, undefined)
+      yield* settle
+      const again = yield* Effect.fork(acceptAndHello(3_600_000))
+      yield* TestClock.adjust("1 second")
+      const { first, peer: next } = yield* Fiber.join(again)
+      expect(first.op).toBe(6)
+      // the replay fills the buffer's two places: RESUMED waits for room
+      yield* next.sendJson(dispatch(3, "MESSAGE_CREATE", {}))
+      yield* next.sendJson(dispatch(4, "MESSAGE_CREATE", {}))
+      yield* next.sendJson(dispatch(5, "RESUMED", {}))
+      yield* settle
+      const sent = Chunk.toArray(yield* next.takeAll).map((frame) => JSON.parse(frame as string) as { op: number; d: unknown })
+      expect(sent.filter(({ op }) => op === 4).map(({ d }) => d)).toEqual([voice])
+      expect(seen).toEqual(["1:READY", "2:MESSAGE_CREATE", "3:MESSAGE_CREATE", "4:MESSAGE_CREATE", "5:RESUMED"])
+    }).pipe(Effect.provide(TestLayer)))
+
   it.scoped("disconnecting while the reader waits for room in a full buffer ends at once; the event it held is not counted", () =>
     Effect.gen(function*() {
       const { session } = yield* heldEvent
