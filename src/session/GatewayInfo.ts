@@ -57,6 +57,8 @@ export const fetch = (
       HttpClientRequest.acceptJson
     )
     const response = yield* client.execute(request).pipe(
+      // a client that fails on a status (`HttpClient.filterStatusOk`) still gives the answer
+      Effect.catchTag("ResponseError", (error) => error.reason === "StatusCode" ? Effect.succeed(error.response) : Effect.fail(error)),
       Effect.mapError((error) =>
         new GatewayInfoError({
           reason: "Http",

@@ -178,6 +178,21 @@ describe("GatewayInfo.fetch", () => {
       }
     }))
 
+  it.effect("an app's client that fails on a status (filterStatusOk) gets the same errors: 401 Unauthorized, 429 RateLimited, 503 Http with it", () =>
+    Effect.gen(function*() {
+      const answering = (status: number, headers: Record<string, string> = {}) =>
+        HttpClient.filterStatusOk(HttpClient.make((request) =>
+          Effect.succeed(HttpClientResponse.fromWeb(request, new Response("{}", { status, headers })))
+        ))
+      const fetchThrough = (client: HttpClient.HttpClient) =>
+        Effect.flip(GatewayInfo.fetch("https://discord.test/api/v10/", Redacted.make(secret), "15 seconds").pipe(
+          Effect.provideService(HttpClient.HttpClient, client)
+        ))
+      expect(yield* fetchThrough(answering(401))).toMatchObject({ reason: "Unauthorized" })
+      expect(yield* fetchThrough(answering(429, { "retry-after": "7" }))).toMatchObject({ reason: "RateLimited", retryAfter: 7 })
+      expect(yield* fetchThrough(answering(503))).toMatchObject({ reason: "Http", status: 503 })
+    }))
+
   it.effect("gives up on an answer that does not come within the timeout", () =>
     Effect.gen(function*() {
       const fetching = yield* Effect.fork(fetchWith(() => Effect.never))
