@@ -1,6 +1,6 @@
 /**
- * Starting a fleet's shards one after another. A shard that resumes starts at once; one that
- * identifies first waits for room in the startup window, and the permit it waited for goes to
+ * Starting a fleet's shards: those that resume first, at once, then those that identify, one line
+ * per rate-limit key. A shard that identifies waits for room in the startup window, and the permit it waited for goes to
  * its first connection. Until its turn a shard is a place in line and nothing else: no session,
  * no fiber, no buffers. Made all at once, the sessions would wait for the whole startup, and what
  * they hold while waiting, promoted next to the long-lived state of the shards already running,
@@ -60,9 +60,8 @@ export interface Options<R> {
   /** Whether shard `id` resumes: it starts ahead of the others and does not wait for the window. */
   readonly resumes: (id: number) => boolean
   /**
-   * The identify rate-limit key of shard `id`: the shards that identify start in turn across
-   * keys (the first of each key, then the second of each...), so that no key waits idle behind
-   * another's line in the window.
+   * The identify rate-limit key of shard `id`: the shards that identify start in one line per key,
+   * the lines side by side, so that no key waits idle behind another's line in the window.
    */
   readonly rateLimitKey: (id: number) => number
   readonly window: FifoSemaphore.FifoSemaphore
@@ -76,22 +75,22 @@ export interface Options<R> {
   readonly onAbandon: (index: number) => Effect.Effect<void>
 }
 
-// `indices` in turn across their keys: the first of each key, then the second of each, and so on,
-// each round in the order given
-const inTurnAcrossKeys = (indices: ReadonlyArray<number>, keyOf: (index: number) => number): Array<number> => {
-  const seen = new Map<number, number>()
-  const ranked = indices.map((index, at) => {
+// `indices` in lines by their keys, each line in the order given, the lines in the order of their
+// first index
+const linesByKey = (indices: ReadonlyArray<number>, keyOf: (index: number) => number): Array<Array<number>> => {
+  const lines = new Map<number, Array<number>>()
+  for (const index of indices) {
     const key = keyOf(index)
-    const round = seen.get(key) ?? 0
-    seen.set(key, round + 1)
-    return { index, round, at }
-  })
-  return ranked.sort((a, b) => a.round - b.round || a.at - b.at).map(({ index }) => index)
+    const line = lines.get(key)
+    if (line === undefined) lines.set(key, [index])
+    else line.push(index)
+  }
+  return [...lines.values()]
 }
 
 /**
- * Starts the shards in the current scope, one after another, on a fiber of their own; closing
- * the scope stops starting them, then stops the started ones, all at once.
+ * Starts the shards in the current scope, one after another within each rate-limit key, on fibers
+ * of their own; closing the scope stops starting them, then stops the started ones, all at once.
  *
  * @since 0.1.0
  */
@@ -170,19 +169,24 @@ export const make = <R>(options: Options<R>): Effect.Effect<Starter, never, Scop
         return true
       })
 
-    const order = options.ids.map((_, index) => index)
-    const resumingFirst = [
-      ...order.filter(resumes),
-      ...inTurnAcrossKeys(order.filter((index) => !resumes(index)), (index) => options.rateLimitKey(options.ids[index]!))
-    ]
-    // interruptible whatever the caller's code was (a fleet made in an acquireRelease's acquire):
-    // its waits race the stop
-    const fiber = yield* Effect.forkIn(
-      Effect.interruptible(Effect.gen(function*() {
-        for (const index of resumingFirst) {
+    // the shards at `indices`, one after another, until the starting stops
+    const startInOrder = (indices: ReadonlyArray<number>): Effect.Effect<void, never, R> =>
+      Effect.gen(function*() {
+        for (const index of indices) {
           if ((yield* Deferred.isDone(stopping)) || !(yield* startOne(index))) return
         }
-      })),
+      })
+    const order = options.ids.map((_, index) => index)
+    const lines = linesByKey(order.filter((index) => !resumes(index)), (index) => options.rateLimitKey(options.ids[index]!))
+    // the shards that resume first, then one line per rate-limit key, side by side: a key whose
+    // place stays taken (a connection that hangs before Hello) holds up no other key's shards.
+    // Interruptible whatever the caller's code was (a fleet made in an acquireRelease's acquire):
+    // its waits race the stop.
+    const fiber = yield* Effect.forkIn(
+      Effect.interruptible(Effect.zipRight(
+        startInOrder(order.filter(resumes)),
+        Effect.forEach(lines, startInOrder, { concurrency: "unbounded", discard: true })
+      )),
       scope
     )
 

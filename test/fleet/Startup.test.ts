@@ -62,6 +62,21 @@ describe("Fleet startup", () => {
     send: (frame) =>
       Effect.zipRight(connection.send(frame), typeof frame === "string" && frame.startsWith(`{"op":2,`) ? Effect.sleep("50 millis") : Effect.void)
   }))
+  it.scoped("a connection that hangs before Hello holds up its own rate-limit key's line only: the other key's shards identify one spacing apart", () =>
+    Effect.gen(function*() {
+      yield* configureLimiter(2)
+      // the third connection gets no Hello: the hello timeout (20 s) ends it
+      const served = yield* serve({ silent: (connection) => connection === 2 })
+      const fleet = yield* Fleet.make(options({ shardCount: 8 }))
+      yield* Effect.forkScoped(Stream.runDrain(fleet.events))
+      yield* advance(60_000)
+      const firstIdentify = (shard: number) => served.identifies.find((identify) => identify.shard === shard)?.at
+      const keys = [[0, 2, 4, 6], [1, 3, 5, 7]].map((shards) => shards.map(firstIdentify))
+      const [held, free] = keys[0]!.some((at) => at! >= 20_000) ? [keys[0]!, keys[1]!] : [keys[1]!, keys[0]!]
+      expect(held.some((at) => at! >= 20_000)).toBe(true)
+      expect(free).toEqual([0, spacing, 2 * spacing, 3 * spacing])
+    }).pipe(Effect.provide(TestLayer)))
+
   it.scoped("a shard READY before its Identify's send completed gives its startup place to the next shard", () =>
     Effect.gen(function*() {
       yield* configureLimiter(1)

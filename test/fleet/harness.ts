@@ -76,17 +76,21 @@ export interface Served {
 
 /**
  * Serves every connection the fleet opens, in the background of the test's scope; READY follows
- * an Identify after `readyAfter` ms (at once by default).
+ * an Identify after `readyAfter` ms (at once by default). The connections `silent` names (by the
+ * order they came in, from 0) get no Hello.
  */
-export const serve = ({ heartbeatInterval = 3_600_000, readyAfter = 0 }: {
+export const serve = ({ heartbeatInterval = 3_600_000, readyAfter = 0, silent = () => false }: {
   readonly heartbeatInterval?: number
   readonly readyAfter?: number
+  readonly silent?: (connection: number) => boolean
 } = {}) =>
   Effect.gen(function*() {
     const gateway = yield* MemoryTransport.MemoryGateway
     const served: Served = { identifies: [], resumes: [], peers: new Map(), commands: new Map() }
+    let connections = 0
     const handle = (peer: MemoryTransport.MemoryPeer) =>
       Effect.gen(function*() {
+        if (silent(connections++)) return
         yield* peer.sendJson({ op: 10, d: { heartbeat_interval: heartbeatInterval }, s: null, t: null })
         let shard: number | undefined
         while (true) {
