@@ -136,7 +136,7 @@ export interface Outcome {
    * waiting for room included (it may end before RESUMED, the program being slow).
    */
   readonly replayed: number
-  /** Whether it stayed ready for `backoff.stableAfter` (the backoff starts over). */
+  /** Whether it stayed ready for `backoff.stableAfter` (the backoff starts over); a zombie, by its last heartbeat ACK. */
   readonly stable: boolean
 }
 
@@ -166,8 +166,11 @@ export const run = (ctx: Context, url: string, mode: Protocol.Mode): Effect.Effe
     let readyAt: number | undefined
     // whether `lasted` was told for this connection
     let toldLasted = false
-    const stable = () =>
-      readyAt !== undefined && monotonicMillis(clock) - readyAt >= Duration.toMillis(options.backoff.stableAfter)
+    // when a heartbeat ACK last came: a connection found dead (a zombie) was alive until then
+    let lastAckAt = Number.NEGATIVE_INFINITY
+    // ready for `stableAfter` by `until` (now)
+    const stable = (until = monotonicMillis(clock)) =>
+      readyAt !== undefined && until - readyAt >= Duration.toMillis(options.backoff.stableAfter)
 
     // a connection that will identify waits for its admission before it opens the socket, and
     // keeps it until Identify is sent: shards do not sit connected for long before their turn
@@ -439,8 +442,9 @@ export const run = (ctx: Context, url: string, mode: Protocol.Mode): Effect.Effe
           case "Ignore":
             break
           case "HeartbeatAck":
+            lastAckAt = monotonicMillis(clock)
             // in whole ms, as status views show it: monotonic readings have fractions
-            if (tracker.acked(monotonicMillis(clock))) ctx.latency(Math.round(tracker.latency!))
+            if (tracker.acked(lastAckAt)) ctx.latency(Math.round(tracker.latency!))
             if (!toldLasted && stable()) {
               toldLasted = true
               return Effect.zipRight(ctx.lasted, Effect.suspend(() => handle(frames, i + 1)))
@@ -508,5 +512,7 @@ export const run = (ctx: Context, url: string, mode: Protocol.Mode): Effect.Effe
     yield* read
 
     const outcome = yield* Deferred.await(ended)
-    return { ...outcome, ready, authenticated, replayed, stable: stable() }
+    // a zombie lasted only until its last ACK: one that stops answering every minute or so is
+    // not stable, its backoff does not start over, and it counts toward the unstable warning
+    return { ...outcome, ready, authenticated, replayed, stable: stable(outcome.reason._tag === "Zombie" ? lastAckAt : undefined) }
   }))

@@ -1363,6 +1363,31 @@ describe("Session", () => {
       expect(yield* reconnectDelay(peer, { readyFor: "29 seconds", waitUpTo: "8 seconds" })).toBe(8000)
     }).pipe(Effect.withRandom(Random.fixed([1])), Effect.provide(TestLayer)))
 
+  it.scoped("a zombie is stable only if its heartbeats were acknowledged for stableAfter: one found dead later does not reset the backoff", () =>
+    Effect.gen(function*() {
+      const gateway = yield* MemoryTransport.MemoryGateway
+      yield* gateway.failNextConnect(3)
+      yield* Session.make(options(backoffOptions))
+      // attempts at 0, 1, 3, 7 s fail; the fifth, 8 s later, connects
+      yield* TestClock.adjust("15 seconds")
+      const { peer } = yield* acceptAndHello(20_000)
+      yield* peer.sendJson(ready())
+      yield* settle
+      // the first beat (jitter 1: 20 s) is acknowledged, the next (40 s) is not
+      yield* TestClock.adjust("20 seconds")
+      yield* receiveOp(peer, 1)
+      yield* peer.sendJson({ op: 11, d: null, s: null, t: null })
+      yield* settle
+      yield* TestClock.adjust("40 seconds")
+      // found dead at 60 s, ready for longer than stableAfter (30 s) but alive for only 20
+      expect((yield* peer.closed).by).toBe("client")
+      const closedAt = yield* Clock.currentTimeMillis
+      yield* settle
+      yield* TestClock.adjust("8 seconds")
+      yield* gateway.accept
+      expect((yield* gateway.attempts).at(-1)!.at - closedAt).toBe(8000)
+    }).pipe(Effect.withRandom(Random.fixed([1])), Effect.provide(TestLayer)))
+
   it.scoped("delivers only the events asked for, yet counts every sequence, so resumes stay exact", () =>
     Effect.gen(function*() {
       const session = yield* Session.make(options({ events: ["MESSAGE_CREATE"] }))
