@@ -8,6 +8,7 @@ import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as Chunk from "effect/Chunk"
+import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
@@ -54,6 +55,7 @@ export const fetch = (
     yield* Effect.annotateCurrentSpan("url.full", url)
     const request = HttpClientRequest.get(url).pipe(
       HttpClientRequest.setHeader("Authorization", `Bot ${Redacted.value(token)}`),
+      HttpClientRequest.setHeader("User-Agent", userAgent),
       HttpClientRequest.acceptJson
     )
     const response = yield* client.execute(request).pipe(
@@ -103,24 +105,45 @@ export const fetch = (
   )
 
 /**
+ * The User-Agent of the request, in the form Discord asks of HTTP clients (requests without a
+ * valid one may be blocked): `DiscordBot ($url, $versionNumber)`.
+ *
+ * @since 0.1.0
+ */
+export const userAgent = "DiscordBot (https://www.npmjs.com/package/effect-discord-gateway, 0.1.0)"
+
+/**
  * The longest wait a 429 is taken at its word for: a proxy's or a misconfigured gateway's
  * answer must not park the session for days.
  */
 const maxRetryAfter = 3600
 
-// The seconds a 429 asks to wait: the Retry-After header, else the body's `retry_after` (Discord
-// sends both), else a second; at most an hour.
+// The seconds a 429 asks to wait: the Retry-After header (seconds, or an HTTP-date, counted from
+// the answer's own Date, else the clock, as a proxy in front of the API may send), else the body's
+// `retry_after` (Discord sends both), else a second; at most an hour.
 const retryAfterOf = (response: HttpClientResponse.HttpClientResponse): Effect.Effect<number> => {
   const seconds = (value: unknown) => {
     const number = typeof value === "string" && value.trim() !== "" ? Number(value) : value
     return typeof number === "number" && Number.isFinite(number) && number >= 0 ? Math.min(number, maxRetryAfter) : undefined
   }
-  const header = seconds(response.headers["retry-after"])
-  if (header !== undefined) return Effect.succeed(header)
+  const header = response.headers["retry-after"]
+  const inSeconds = seconds(header)
+  if (inSeconds !== undefined) return Effect.succeed(inSeconds)
+  const until = dateOf(header)
+  if (until !== undefined) {
+    const sent = dateOf(response.headers["date"])
+    return Effect.map(sent === undefined ? Clock.currentTimeMillis : Effect.succeed(sent), (now) => seconds(Math.max(0, (until - now) / 1000))!)
+  }
   return readJson(response).pipe(
     Effect.map((body) => (typeof body === "object" && body !== null && "retry_after" in body ? seconds(body.retry_after) : undefined) ?? 1),
     Effect.orElseSucceed(() => 1)
   )
+}
+
+/** An HTTP-date header's time (ms since the epoch), if it is one. */
+const dateOf = (value: string | undefined): number | undefined => {
+  const at = value === undefined ? NaN : Date.parse(value)
+  return Number.isNaN(at) ? undefined : at
 }
 
 /**

@@ -8,6 +8,7 @@ import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Redacted from "effect/Redacted"
 import * as TestClock from "effect/TestClock"
+import { readFileSync } from "node:fs"
 import * as Http from "node:http"
 import type { AddressInfo } from "node:net"
 import { inspect } from "node:util"
@@ -71,13 +72,16 @@ const leaking = (spans: ReadonlyArray<RecordedSpan>): ReadonlyArray<string> =>
   )
 
 describe("GatewayInfo.fetch", () => {
-  it.effect("asks GET {api}/gateway/bot with the bot token and decodes the answer", () =>
+  it.effect("asks GET {api}/gateway/bot with the bot token and the User-Agent Discord asks for, and decodes the answer", () =>
     Effect.gen(function*() {
       const { either, requests } = yield* fetchWith(() => json(answer))
       expect(either).toMatchObject({ _tag: "Right", right: answer })
-      expect(requests.map((request) => [request.method, request.url, request.headers["authorization"]])).toEqual([
-        ["GET", "https://discord.test/api/v10/gateway/bot", `Bot ${secret}`]
+      expect(requests.map((request) => [request.method, request.url, request.headers["authorization"], request.headers["user-agent"]])).toEqual([
+        ["GET", "https://discord.test/api/v10/gateway/bot", `Bot ${secret}`, GatewayInfo.userAgent]
       ])
+      // DiscordBot ($url, $versionNumber), the version the package's
+      const { name, version } = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { name: string; version: string }
+      expect(GatewayInfo.userAgent).toBe(`DiscordBot (https://www.npmjs.com/package/${name}, ${version})`)
     }))
 
   // The platform's own span ended with the response or the error, both holding the request,
@@ -169,13 +173,20 @@ describe("GatewayInfo.fetch", () => {
         [{ "retry-after": "7" }, { retry_after: 6.5 }, 7],
         [{}, { message: "You are being rate limited.", retry_after: 2.5, global: false }, 2.5],
         [{ "retry-after": "soon" }, "not an object", 1],
-        [{ "retry-after": "86400" }, {}, 3600]
+        [{ "retry-after": "86400" }, {}, 3600],
+        // an HTTP-date, as a proxy in front of the API may send: from the answer's own Date
+        [{ "retry-after": "Thu, 03 Dec 2026 12:02:00 GMT", date: "Thu, 03 Dec 2026 12:00:00 GMT" }, "<html></html>", 120],
+        [{ "retry-after": "Thu, 03 Dec 2026 11:59:00 GMT", date: "Thu, 03 Dec 2026 12:00:00 GMT" }, "<html></html>", 0]
       ] as const
       for (const [headers, body, seconds] of cases) {
         const { either } = yield* fetchWith(() => limited(headers, body))
         expect(either).toMatchObject({ _tag: "Left", left: { reason: "RateLimited", retryAfter: seconds } })
         if (either._tag === "Left") expect(either.left.message).toBe(`GET /gateway/bot failed: 429 Too Many Requests; retry after ${seconds} s`)
       }
+      // without a Date, from the clock
+      yield* TestClock.setTime(Date.parse("Thu, 03 Dec 2026 12:00:00 GMT"))
+      const { either } = yield* fetchWith(() => limited({ "retry-after": "Thu, 03 Dec 2026 12:00:30 GMT" }, "<html></html>"))
+      expect(either).toMatchObject({ _tag: "Left", left: { reason: "RateLimited", retryAfter: 30 } })
     }))
 
   it.effect("an app's client that fails on a status (filterStatusOk) gets the same errors: 401 Unauthorized, 429 RateLimited, 503 Http with it", () =>
