@@ -7,6 +7,8 @@
 
 /** Sessions: `Session.make`, `Session.layer`, the `Session` interface. */
 export * as Session from "./session/Session.ts"
+/** The commands a session takes (`Session` has them all). */
+export type { SessionCommands } from "./session/SessionCommands.ts"
 /** Session options, resume points and timeouts. */
 export * as SessionOptions from "./session/SessionOptions.ts"
 /** Session states, transitions and their reasons. */

@@ -27,12 +27,10 @@ import * as Stream from "effect/Stream"
 import * as Tracer from "effect/Tracer"
 import * as OptionsConfig from "../internal/config.ts"
 import { detached } from "../internal/detached.ts"
-import * as Withdrawable from "../internal/withdrawable.ts"
 import { IdentifyLimiter } from "../limits/IdentifyLimiter.ts"
 import * as CloseCode from "../protocol/CloseCode.ts"
 import * as Commands from "../protocol/Commands.ts"
 import type { GatewayEvent } from "../protocol/Event.ts"
-import { shardOf } from "../protocol/Sharding.ts"
 import * as EventBuffer from "../stream/EventBuffer.ts"
 import * as Latest from "../stream/Latest.ts"
 import { GatewayTransport } from "../transport/GatewayTransport.ts"
@@ -45,7 +43,8 @@ import * as Outage from "./Outage.ts"
 import * as Outbox from "./Outbox.ts"
 import * as Protocol from "./Protocol.ts"
 import * as Recovery from "./Recovery.ts"
-import { type GatewayInfoError, InvalidOptions, SessionClosed } from "./SessionError.ts"
+import * as SessionCommands from "./SessionCommands.ts"
+import { type GatewayInfoError, InvalidOptions } from "./SessionError.ts"
 import * as SessionMetrics from "./SessionMetrics.ts"
 import * as SessionOptions from "./SessionOptions.ts"
 import { describeReason, type Reason, Reason as Reasons, SessionState, type Transition } from "./SessionState.ts"
@@ -86,7 +85,7 @@ export interface SessionSnapshot {
  *
  * @since 0.1.0
  */
-export interface Session {
+export interface Session extends SessionCommands.SessionCommands {
   /** The shard this session runs. */
   readonly shard: readonly [id: number, count: number]
   /**
@@ -120,34 +119,6 @@ export interface Session {
    * before their own effect returns), fails with a fatal error.
    */
   readonly await: Effect.Effect<void, SessionError>
-  /**
-   * Op 3. Waits for a ready connection, then for the send and presence limits. A new session
-   * identifies with the presence set last, from the call on; given up on (the caller interrupted)
-   * before it went out, it is forgotten.
-   */
-  readonly updatePresence: (presence: Commands.Presence) => Effect.Effect<void, Commands.InvalidCommand | SessionClosed>
-  /** Op 4. */
-  readonly updateVoiceState: (
-    voice: Omit<Commands.VoiceStateUpdate, "_tag">
-  ) => Effect.Effect<void, Commands.InvalidCommand | SessionClosed>
-  /** Op 31: the answer arrives as SOUNDBOARD_SOUNDS events. */
-  readonly requestSoundboardSounds: (
-    guildIds: ReadonlyArray<string>
-  ) => Effect.Effect<void, Commands.InvalidCommand | SessionClosed>
-  /** Op 43: the answer arrives as a CHANNEL_INFO event. */
-  readonly requestChannelInfo: (
-    request: Omit<Commands.RequestChannelInfo, "_tag">
-  ) => Effect.Effect<void, Commands.InvalidCommand | SessionClosed>
-  /**
-   * Op 8 with a fresh nonce; returns the members once every chunk arrived, or fails on
-   * RATE_LIMITED, on a malformed answer, after the members timeout, when the gateway session it
-   * was sent on ends (`Lost`: op 9, a new Identify), with `SessionClosed` when the session stops
-   * first, or at once with `InvalidCommand` (what the gateway would not answer for want of an
-   * intent).
-   */
-  readonly requestGuildMembers: (
-    request: Commands.MemberRequest
-  ) => Effect.Effect<MemberRequests.GuildMembers, Commands.InvalidCommand | MemberRequests.MemberRequestError | SessionClosed>
   /**
    * Stops the session, closing the connection with a resumable code, and returns where it left
    * off; pass it as `resume` to a new session (here or in another process) to go on with no
@@ -327,9 +298,6 @@ export const makeWith = (
         Effect.asVoid
       )
 
-    // what a fresh Identify says: the options, with the presence of the newest update on its way,
-    // else of the last that went out, so a new session shows what the old one showed
-    const identifying = Withdrawable.make(resolved)
     const encodeTrusted = (command: Commands.Command): string | Uint8Array =>
       Either.getOrThrowWith(Commands.encode(command, resolved.encoding), (error) => error)
 
@@ -344,6 +312,12 @@ export const makeWith = (
 
     const metrics = SessionMetrics.make(shardId)
     const outbox = yield* Outbox.make(metrics.queueDepth)
+    const { commands, identify } = SessionCommands.make({
+      options: resolved,
+      outbox,
+      members,
+      ended: Effect.ignore(Deferred.await(finished))
+    })
     const active = Connection.makeActive()
     const connectionContext: Connection.Context = {
       options: resolved,
@@ -365,11 +339,7 @@ export const makeWith = (
       },
       metrics,
       skips: skipsOf(resolved.events, members),
-      identify: () => {
-        const options = identifying.latest()
-        identifying.wentOut(options)
-        return encodeTrusted(SessionOptions.identifyCommand(options))
-      },
+      identify: () => encodeTrusted(identify()),
       resume: (remembered) =>
         encodeTrusted(Commands.resume({ token: resolved.token, session_id: remembered.sessionId!, seq: remembered.sequence ?? 0 })),
       heartbeat: (sequence) => encodeTrusted(Commands.heartbeat(sequence))
@@ -531,68 +501,6 @@ export const makeWith = (
         : Option.some({ sessionId, sequence: sequence ?? 0, resumeGatewayUrl, shard: resolved.shard })
     })
 
-    // `effect`, unless the session ends first: it fails with SessionClosed then (run detached, so
-    // that a caller that cannot be interrupted gets its answer too)
-    const untilEnded = <A, E>(effect: Effect.Effect<A, E>): Effect.Effect<A, E | SessionClosed> =>
-      Effect.raceFirst(
-        effect,
-        Effect.zipRight(
-          Effect.ignore(Deferred.await(finished)),
-          Effect.failSync(() => new SessionClosed({ detail: "the session was disconnected or ended" }))
-        )
-      )
-    // a command waits for a ready connection
-    const send = (
-      command: Commands.UserCommand,
-      payload: string | Uint8Array,
-      watch?: Outbox.Watch
-    ): Effect.Effect<void, SessionClosed> => detached(untilEnded(outbox.submit(Commands.opcode(command), payload, watch)))
-    // a command about a guild another shard holds would get no answer: refused at once
-    const onThisShard = (command: Commands.UserCommand): Effect.Effect<void, Commands.InvalidCommand> => {
-      const [id, count] = resolved.shard
-      for (const guildId of Commands.guildIds(command)) {
-        const holder = shardOf(guildId, count)
-        if (holder === id) continue
-        return Effect.fail(
-          new Commands.InvalidCommand({
-            reason: "Invalid",
-            command: command._tag,
-            message: `${command._tag}: guild ${guildId} is on shard ${holder} of ${count}, not on this session's shard ${id}`
-          })
-        )
-      }
-      return Effect.void
-    }
-    const submit = (command: Commands.UserCommand): Effect.Effect<void, Commands.InvalidCommand | SessionClosed> =>
-      Effect.flatMap(
-        Commands.encode(command, resolved.encoding),
-        (payload) => Effect.zipRight(onThisShard(command), send(command, payload))
-      )
-
-    // a nonce is never used twice by a session (its count), nor likely by another (the random part)
-    let memberRequests = 0
-    const requestGuildMembers: Session["requestGuildMembers"] = (request) =>
-      Effect.flatMap(Random.nextIntBetween(0, 2 ** 31 - 1), (random) => {
-        const nonce = `${random.toString(36)}.${(++memberRequests).toString(36)}`
-        const command = Commands.requestGuildMembers({ ...request, nonce })
-        return Effect.gen(function*() {
-          const payload = yield* Commands.encode(command, resolved.encoding)
-          yield* onThisShard(command)
-          yield* MemberRequests.checkIntents(request, resolved.intents)
-          const answer = yield* members.register(nonce, request.guild_id)
-          // the timeout counts from the request: a request made while no connection is ready
-          // fails with it too (and, not sent yet, is withdrawn); a session that ends fails it at
-          // once, sent or not, since no answer can come
-          const sent = Effect.zipRight(outbox.submit(Commands.opcode(command), payload), members.sent(nonce))
-          return yield* detached(untilEnded(Effect.zipRight(sent, answer)).pipe(
-            Effect.timeoutFail({
-              duration: resolved.timeouts.members,
-              onTimeout: () => new MemberRequests.MemberRequestError({ reason: "Timeout", guildId: request.guild_id })
-            })
-          ))
-        }).pipe(Effect.ensuring(members.unregister(nonce)))
-      })
-
     return {
       shard: resolved.shard,
       events: events === undefined ? Stream.empty : events.stream,
@@ -601,22 +509,7 @@ export const makeWith = (
       snapshot: Effect.map(current.get, (moment) => snapshotAt(moment.transition)),
       snapshots: Stream.map(current.changes, (moment) => moment.snapshot),
       await: Deferred.await(finished),
-      updatePresence: (presence) => {
-        const command = Commands.presenceUpdate(presence)
-        return Effect.flatMap(Commands.encode(command, resolved.encoding), (payload) =>
-          Effect.flatMap(SessionOptions.withPresence(identifying.latest(), presence), (next) => {
-            const update = identifying.add(next)
-            // given up before it went out, it is as if it had never been made
-            return send(command, payload, {
-              onWritten: () => identifying.wentOut(next, update),
-              onWithdrawn: () => identifying.withdraw(update)
-            })
-          }))
-      },
-      updateVoiceState: (voice) => submit(Commands.voiceStateUpdate(voice)),
-      requestSoundboardSounds: (guildIds) => submit(Commands.requestSoundboardSounds(guildIds)),
-      requestChannelInfo: (request) => submit(Commands.requestChannelInfo(request)),
-      requestGuildMembers,
+      ...commands,
       disconnect: (timeout = "5 seconds") => Effect.zipRight(stop(false, timeout), resumePoint),
       end: (timeout = "5 seconds") => stop(true, timeout)
     } satisfies Session

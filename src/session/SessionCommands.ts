@@ -1,0 +1,176 @@
+/**
+ * What a program sends through a session. Each command is checked and encoded at once (an
+ * `InvalidCommand` otherwise), refused when it is about a guild another shard holds (no answer
+ * would come), then queued in the outbox until a ready connection writes it. Presence updates also
+ * set the presence a new Identify carries.
+ *
+ * @since 0.1.0
+ */
+import * as Effect from "effect/Effect"
+import * as Random from "effect/Random"
+import { detached } from "../internal/detached.ts"
+import * as Withdrawable from "../internal/withdrawable.ts"
+import * as Commands from "../protocol/Commands.ts"
+import { shardOf } from "../protocol/Sharding.ts"
+import * as MemberRequests from "./MemberRequests.ts"
+import type * as Outbox from "./Outbox.ts"
+import { SessionClosed } from "./SessionError.ts"
+import * as SessionOptions from "./SessionOptions.ts"
+
+/**
+ * The commands of a session.
+ *
+ * @since 0.1.0
+ */
+export interface SessionCommands {
+  /**
+   * Op 3. Waits for a ready connection, then for the send and presence limits. A new session
+   * identifies with the presence set last, from the call on; given up on (the caller interrupted)
+   * before it went out, it is forgotten.
+   */
+  readonly updatePresence: (presence: Commands.Presence) => Effect.Effect<void, Commands.InvalidCommand | SessionClosed>
+  /** Op 4. */
+  readonly updateVoiceState: (
+    voice: Omit<Commands.VoiceStateUpdate, "_tag">
+  ) => Effect.Effect<void, Commands.InvalidCommand | SessionClosed>
+  /** Op 31: the answer arrives as SOUNDBOARD_SOUNDS events. */
+  readonly requestSoundboardSounds: (
+    guildIds: ReadonlyArray<string>
+  ) => Effect.Effect<void, Commands.InvalidCommand | SessionClosed>
+  /** Op 43: the answer arrives as a CHANNEL_INFO event. */
+  readonly requestChannelInfo: (
+    request: Omit<Commands.RequestChannelInfo, "_tag">
+  ) => Effect.Effect<void, Commands.InvalidCommand | SessionClosed>
+  /**
+   * Op 8 with a fresh nonce; returns the members once every chunk arrived, or fails on
+   * RATE_LIMITED, on a malformed answer, after the members timeout, when the gateway session it
+   * was sent on ends (`Lost`: op 9, a new Identify), with `SessionClosed` when the session stops
+   * first, or at once with `InvalidCommand` (what the gateway would not answer for want of an
+   * intent).
+   */
+  readonly requestGuildMembers: (
+    request: Commands.MemberRequest
+  ) => Effect.Effect<MemberRequests.GuildMembers, Commands.InvalidCommand | MemberRequests.MemberRequestError | SessionClosed>
+}
+
+/**
+ * What the commands need of their session.
+ *
+ * @since 0.1.0
+ */
+export interface Context {
+  readonly options: SessionOptions.ResolvedOptions
+  readonly outbox: Outbox.Outbox
+  readonly members: MemberRequests.MemberRequests
+  /** Succeeds once the session has ended, however it ended. */
+  readonly ended: Effect.Effect<void>
+}
+
+/**
+ * The commands, and the Identify a new connection of the session sends.
+ *
+ * @since 0.1.0
+ */
+export interface Made {
+  readonly commands: SessionCommands
+  /** The Identify to send now: the options, with the presence of the updates so far. */
+  readonly identify: () => Commands.Identify
+}
+
+/**
+ * Makes the commands of a session.
+ *
+ * @since 0.1.0
+ */
+export const make = ({ ended, members, options, outbox }: Context): Made => {
+  // what a fresh Identify says: the options, with the presence of the newest update on its way,
+  // else of the last that went out, so a new session shows what the old one showed
+  const identifying = Withdrawable.make(options)
+
+  // `effect`, unless the session ends first: it fails with SessionClosed then (run detached, so
+  // that a caller that cannot be interrupted gets its answer too)
+  const untilEnded = <A, E>(effect: Effect.Effect<A, E>): Effect.Effect<A, E | SessionClosed> =>
+    Effect.raceFirst(
+      effect,
+      Effect.zipRight(ended, Effect.failSync(() => new SessionClosed({ detail: "the session was disconnected or ended" })))
+    )
+  // a command waits for a ready connection
+  const send = (
+    command: Commands.UserCommand,
+    payload: string | Uint8Array,
+    watch?: Outbox.Watch
+  ): Effect.Effect<void, SessionClosed> => detached(untilEnded(outbox.submit(Commands.opcode(command), payload, watch)))
+  // a command about a guild another shard holds would get no answer: refused at once
+  const onThisShard = (command: Commands.UserCommand): Effect.Effect<void, Commands.InvalidCommand> => {
+    const [id, count] = options.shard
+    for (const guildId of Commands.guildIds(command)) {
+      const holder = shardOf(guildId, count)
+      if (holder === id) continue
+      return Effect.fail(
+        new Commands.InvalidCommand({
+          reason: "Invalid",
+          command: command._tag,
+          message: `${command._tag}: guild ${guildId} is on shard ${holder} of ${count}, not on this session's shard ${id}`
+        })
+      )
+    }
+    return Effect.void
+  }
+  const submit = (command: Commands.UserCommand): Effect.Effect<void, Commands.InvalidCommand | SessionClosed> =>
+    Effect.flatMap(
+      Commands.encode(command, options.encoding),
+      (payload) => Effect.zipRight(onThisShard(command), send(command, payload))
+    )
+
+  // a nonce is never used twice by a session (its count), nor likely by another (the random part)
+  let memberRequests = 0
+  const requestGuildMembers: SessionCommands["requestGuildMembers"] = (request) =>
+    Effect.flatMap(Random.nextIntBetween(0, 2 ** 31 - 1), (random) => {
+      const nonce = `${random.toString(36)}.${(++memberRequests).toString(36)}`
+      const command = Commands.requestGuildMembers({ ...request, nonce })
+      return Effect.gen(function*() {
+        const payload = yield* Commands.encode(command, options.encoding)
+        yield* onThisShard(command)
+        yield* MemberRequests.checkIntents(request, options.intents)
+        const answer = yield* members.register(nonce, request.guild_id)
+        // the timeout counts from the request: a request made while no connection is ready
+        // fails with it too (and, not sent yet, is withdrawn); a session that ends fails it at
+        // once, sent or not, since no answer can come
+        const sent = Effect.zipRight(outbox.submit(Commands.opcode(command), payload), members.sent(nonce))
+        return yield* detached(untilEnded(Effect.zipRight(sent, answer)).pipe(
+          Effect.timeoutFail({
+            duration: options.timeouts.members,
+            onTimeout: () => new MemberRequests.MemberRequestError({ reason: "Timeout", guildId: request.guild_id })
+          })
+        ))
+      }).pipe(Effect.ensuring(members.unregister(nonce)))
+    })
+
+  const commands: SessionCommands = {
+    updatePresence: (presence) => {
+      const command = Commands.presenceUpdate(presence)
+      return Effect.flatMap(Commands.encode(command, options.encoding), (payload) =>
+        Effect.flatMap(SessionOptions.withPresence(identifying.latest(), presence), (next) => {
+          const update = identifying.add(next)
+          // given up before it went out, it is as if it had never been made
+          return send(command, payload, {
+            onWritten: () => identifying.wentOut(next, update),
+            onWithdrawn: () => identifying.withdraw(update)
+          })
+        }))
+    },
+    updateVoiceState: (voice) => submit(Commands.voiceStateUpdate(voice)),
+    requestSoundboardSounds: (guildIds) => submit(Commands.requestSoundboardSounds(guildIds)),
+    requestChannelInfo: (request) => submit(Commands.requestChannelInfo(request)),
+    requestGuildMembers
+  }
+
+  return {
+    commands,
+    identify: () => {
+      const latest = identifying.latest()
+      identifying.wentOut(latest)
+      return SessionOptions.identifyCommand(latest)
+    }
+  }
+}
