@@ -395,7 +395,10 @@ export const decode = (message: string | Uint8Array, maxMessageBytes?: number): 
  * @since 0.1.0
  */
 export interface EncodeOptions {
-  /** Map keys as atoms (what Discord sends) instead of binaries (what a client must send). */
+  /**
+   * Map keys as atoms (what Discord sends) instead of binaries (what a client must send); a key
+   * too long for an atom (over 255 characters) stays a binary.
+   */
   readonly atomKeys?: boolean | undefined
   /** Strings of digits above 2^53 - 1 and below 2^64 as big integers, as Discord sends some ids. */
   readonly snowflakesAsIntegers?: boolean | undefined
@@ -413,6 +416,9 @@ export const gatewayStyle: EncodeOptions = { atomKeys: true, snowflakesAsInteger
 const textEncoder = new TextEncoder()
 const snowflakePattern = /^[1-9][0-9]{15,19}$/
 const twoTo64 = 1n << 64n
+
+// the most characters an Erlang atom holds (UTF-16 units, never fewer than characters)
+const maxAtomLength = 255
 
 class Writer {
   bytes = new Uint8Array(4096)
@@ -581,7 +587,8 @@ class Writer {
       const item = object[key]
       if (item === undefined || typeof item === "function" || typeof item === "symbol") continue
       count++
-      if (this.atomKeys) this.atom(key)
+      // an atom holds at most 255 characters: a longer key is a binary, as Erlang would need it
+      if (this.atomKeys && key.length <= maxAtomLength) this.atom(key)
       else this.binary(key)
       this.value(item, depth)
     }

@@ -186,6 +186,17 @@ describe("Etf.decode", () => {
     expect(Etf.decode(Etf.encodeWith({ op: 11 }, Etf.gatewayStyle))).toEqual({ op: 11, s: null, t: null })
   })
 
+  it("writes as the gateway would a map key too long for an atom (over 255 characters) as a binary; one of 255, an atom", () => {
+    const [fits, over, huge] = ["a".repeat(255), "b".repeat(256), "c".repeat(70_000)]
+    const d = { [fits]: 1, [over]: 2, [huge]: 3 }
+    const message = Buffer.from(Etf.encodeWith({ t: new Etf.Atom("X"), s: 1, op: 0, d }, Etf.gatewayStyle))
+    expect(Etf.decode(message)).toEqual({ t: "X", s: 1, op: 0, d })
+    // SMALL_ATOM_UTF8_EXT of 255 bytes; BINARY_EXT of 256 and of 70,000
+    expect(message.includes(Buffer.from([119, 255, 0x61]))).toBe(true)
+    expect(message.includes(Buffer.from([109, 0, 0, 1, 0, 0x62]))).toBe(true)
+    expect(message.includes(Buffer.from([109, 0, 1, 0x11, 0x70, 0x63]))).toBe(true)
+  })
+
   it("refuses text frames and values that are not envelopes", () => {
     // refused as a connection's decoder refuses it
     expect(Etf.decode("{\"op\":1}")).toMatchObject({ reason: "Envelope", message: "ETF gateway messages come in binary frames, got a text frame" })
