@@ -86,7 +86,7 @@ export interface IdentifySnapshot {
  */
 export interface IdentifyLimiterOptions {
   /** Time between two identifies of one key, as Discord counts it. Default 5 seconds. */
-  readonly spacing?: Duration.DurationInput
+  readonly spacing?: Duration.DurationInput | undefined
   /**
    * How long after an unanswered send the spacing starts, for what the client cannot see: two
    * identifies sent exactly `spacing` apart may reach Discord closer together (one connection
@@ -94,13 +94,13 @@ export interface IdentifyLimiterOptions {
    * session start. An answer (READY or op 9) ends it early: Discord has seen the identify by then.
    * Default 200 ms.
    */
-  readonly margin?: Duration.DurationInput
+  readonly margin?: Duration.DurationInput | undefined
   /**
    * What `identify` does when the budget is used up: `fail` with `IdentifyBudgetExhausted`
    * (default), or `wait` (logging a warning) until the budget refills, or a `configure` (a
    * refreshed `GET /gateway/bot`) says it has room.
    */
-  readonly onExhausted?: "fail" | "wait"
+  readonly onExhausted?: "fail" | "wait" | undefined
 }
 
 /**

@@ -43,7 +43,7 @@ export interface ResumePoint {
  * @since 0.1.0
  */
 export interface Timeouts {
-  /** Opening the socket: TCP, TLS and the websocket upgrade (default 15 s). */
+  /** Opening the socket: TCP, TLS and the websocket upgrade (default 15 s); `GET /gateway/bot` too. */
   readonly connect: Duration.DurationInput
   /** From the open socket to Hello (default 20 s). */
   readonly hello: Duration.DurationInput

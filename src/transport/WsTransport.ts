@@ -28,13 +28,13 @@ export interface WsTransportOptions {
    * up; the frames a `receive` handed over count until the next `receive`, as the consumer holds
    * them until then. Nothing is dropped. Default 1024.
    */
-  readonly highWaterMark?: number
+  readonly highWaterMark?: number | undefined
   /**
    * Creates the socket, e.g. to add an `agent` or headers. It must pass `options` on to `ws`
    * (its `binaryType` is set to `nodebuffer`).
    * Default `new WebSocket(url, options)`.
    */
-  readonly createSocket?: (url: string, options: WebSocket.ClientOptions) => WebSocket
+  readonly createSocket?: ((url: string, options: WebSocket.ClientOptions) => WebSocket) | undefined
 }
 
 const defaultCreateSocket = (url: string, options: WebSocket.ClientOptions): WebSocket => new WebSocket(url, options)
