@@ -4,6 +4,7 @@
  *
  * @since 0.1.0
  */
+import { constants } from "node:buffer"
 import * as Zlib from "node:zlib"
 import { zlibSuffix, zlibWindowBytes } from "./Compression.ts"
 import type { Decompressor } from "./Compression.ts"
@@ -16,6 +17,7 @@ import * as ZlibHandle from "./ZlibHandle.ts"
 type InflateMessage = (compressed: Uint8Array) => Uint8Array | DecodeError
 
 const SYNC_FLUSH = Zlib.constants.Z_SYNC_FLUSH
+const { MAX_LENGTH } = constants
 
 const tooLarge = (maxMessageBytes: number): DecodeError =>
   new DecodeError({ reason: "TooLarge", message: `zlib-stream message over ${maxMessageBytes} bytes` })
@@ -59,7 +61,8 @@ const portableInflater = (maxMessageBytes: number): InflateMessage => {
       }
       body = compressed.subarray(2)
     }
-    const options: Zlib.ZlibOptions = { finishFlush: SYNC_FLUSH, maxOutputLength: maxMessageBytes }
+    // node refuses a maxOutputLength over the largest buffer it can make
+    const options: Zlib.ZlibOptions = { finishFlush: SYNC_FLUSH, maxOutputLength: Math.min(maxMessageBytes, MAX_LENGTH) }
     if (window !== undefined && window.length > 0) options.dictionary = window
     let output: Buffer
     try {

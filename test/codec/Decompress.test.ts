@@ -120,6 +120,15 @@ describe("Decompress", () => {
     }
   })
 
+  it("zlib-stream: both engines take a maxMessageBytes over the largest buffer node makes (Number.MAX_SAFE_INTEGER for no limit)", () => {
+    const compressor = Compress.unsafeMake("zlib-stream")
+    const engines = (["auto", "portable"] as const).map((zlibEngine) =>
+      Decompress.make("zlib-stream", { zlibEngine, maxMessageBytes: Number.MAX_SAFE_INTEGER })
+    )
+    const frame = compressor.compress("no limit")
+    for (const engine of engines) expect(text(engine.push(frame))).toBe("no limit")
+  })
+
   it("zlib-stream: many interleaved contexts (one shared output buffer) each inflate their own stream", () => {
     const streams = Array.from({ length: 5 }, () => ({ compressor: Compress.unsafeMake("zlib-stream"), decompressor: Decompress.make("zlib-stream") }))
     for (let i = 0; i < 200; i++) {
