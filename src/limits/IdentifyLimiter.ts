@@ -117,7 +117,9 @@ export class IdentifyLimiter extends Context.Tag("discord-gateway/IdentifyLimite
     /**
      * Sets the limits from `GET /gateway/bot`. Before it: max concurrency 1, budget unknown. A
      * new max concurrency starts its keys where the old ones left off; identifies waiting on an
-     * old key line up again under their new one.
+     * old key line up again under their new one. Limits that are not counts (a max concurrency
+     * that is not a positive integer; a NaN, negative or infinite budget, as `Number` of an unset
+     * variable gives) die, saying which: taken, they would hang every identify or lift the budget.
      */
     readonly configure: (limit: SessionStartLimit) => Effect.Effect<void>
     /**
@@ -189,6 +191,19 @@ export const make = (options: IdentifyLimiterOptions = {}): Effect.Effect<Contex
       .filter((problem): problem is string => typeof problem === "string")
     return Effect.dieMessage(`invalid IdentifyLimiter options: ${problems.join("; ")}`)
   })
+
+// what is wrong with limits given to `configure`: each must be a count
+const limitProblems = (limit: SessionStartLimit): Array<string> => {
+  const problems: Array<string> = []
+  if (!Number.isSafeInteger(limit.maxConcurrency) || limit.maxConcurrency < 1) {
+    problems.push(`maxConcurrency must be a positive integer, got ${limit.maxConcurrency}`)
+  }
+  for (const field of ["total", "remaining", "resetAfter"] as const) {
+    const value = limit[field]
+    if (!Number.isFinite(value) || value < 0) problems.push(`${field} must be a finite number of at least 0, got ${value}`)
+  }
+  return problems
+}
 
 const build = (spacing: number, margin: number, onExhausted: "fail" | "wait"): Context.Tag.Service<IdentifyLimiter> => {
   let maxConcurrency = 1
@@ -311,6 +326,8 @@ const build = (spacing: number, margin: number, onExhausted: "fail" | "wait"): C
 
   const configure = (limit: SessionStartLimit): Effect.Effect<void> =>
     Effect.clockWith((clock) => {
+      const problems = limitProblems(limit)
+      if (problems.length > 0) return Effect.dieMessage(`invalid IdentifyLimiter limits: ${problems.join("; ")}`)
       if (limit.bot !== undefined && bot !== undefined && limit.bot !== bot) {
         return Effect.dieMessage(
           "one IdentifyLimiter serves two bots: Discord limits each bot's identifies apart, so give each bot its own (provide Live.layer to each bot's program apart, or Layer.fresh(Live.layer): one layer used twice in one graph is built once)"
@@ -324,7 +341,7 @@ const build = (spacing: number, margin: number, onExhausted: "fail" | "wait"): C
         budget = { total: limit.total, remaining: limit.remaining, resetAt: now + limit.resetAfter, lowTold }
         Deferred.unsafeDone(budgetChanged, Exit.void)
         budgetChanged = Deferred.unsafeMake(FiberId.none)
-        const next = Math.max(1, Math.floor(limit.maxConcurrency))
+        const next = limit.maxConcurrency
         if (next === maxConcurrency) return
         // New keys: each starts as if it had identified with the latest identify of any old key,
         // which never breaks the spacing Discord measured under the old keys.

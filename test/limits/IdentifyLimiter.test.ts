@@ -54,6 +54,25 @@ describe("IdentifyLimiter", () => {
       expect(yield* died({ spacing: "50 millis", margin: 0, onExhausted: "wait" })).toBe("built")
     }))
 
+  it.effect("limits that are not counts die at configure, saying which: a NaN max_concurrency hung every identify, a NaN remaining lifted the budget", () =>
+    Effect.gen(function*() {
+      const limiter = yield* IdentifyLimiter.make()
+      const configured = (limit: Partial<IdentifyLimiter.SessionStartLimit>) =>
+        Effect.map(Effect.exit(limiter.configure({ maxConcurrency: 1, total: 1000, remaining: 1000, resetAfter: 60_000, ...limit })), (exit) =>
+          Exit.isFailure(exit) ? Cause.pretty(exit.cause).split("\n")[0] : "configured")
+      expect(yield* configured({ maxConcurrency: Number(undefined) })).toBe(
+        "RuntimeException: invalid IdentifyLimiter limits: maxConcurrency must be a positive integer, got NaN"
+      )
+      expect(yield* configured({ maxConcurrency: 0, remaining: Number.parseInt("unset"), resetAfter: Infinity })).toBe(
+        "RuntimeException: invalid IdentifyLimiter limits: maxConcurrency must be a positive integer, got 0; remaining must be a finite number of at least 0, got NaN; resetAfter must be a finite number of at least 0, got Infinity"
+      )
+      expect(yield* configured({ total: -1 })).toBe("RuntimeException: invalid IdentifyLimiter limits: total must be a finite number of at least 0, got -1")
+      // refused, they changed nothing
+      expect((yield* limiter.snapshot).budget).toBeUndefined()
+      expect(yield* configured({ maxConcurrency: 16 })).toBe("configured")
+      expect((yield* limiter.snapshot).maxConcurrency).toBe(16)
+    }))
+
   it.effect("with no answer, counts the spacing from the end of the send plus a 200 ms margin by default", () =>
     Effect.gen(function*() {
       const limiter = yield* IdentifyLimiter.make()
