@@ -289,8 +289,12 @@ export const run = (ctx: Context, url: string, mode: Protocol.Mode): Effect.Effe
     const authenticate = Effect.gen(function*() {
       if (mode === "identify") {
         const waitFrom = monotonicMillis(clock)
+        let sent = false
         yield* ctx.identifyLimiter.identify(shard, (answered) =>
           Effect.suspend(() => {
+            // a second Identify on one connection draws 4005 and costs a session start
+            if (sent) return Effect.dieMessage("the identify limiter ran send twice for one Identify: a limiter runs it once")
+            sent = true
             identifyAnswered = answered
             return Effect.zipRight(ctx.metrics.identifyWait(monotonicMillis(clock) - waitFrom), sendControl(ctx.identify()))
           })).pipe(

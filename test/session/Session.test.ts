@@ -848,6 +848,26 @@ describe("Session", () => {
       })
     ))))
 
+  it.scoped("a custom identify limiter that runs send twice sends one Identify: the second run is a defect that ends the session, saying so", () =>
+    Effect.gen(function*() {
+      const session = yield* Session.make(options())
+      const gateway = yield* MemoryTransport.MemoryGateway
+      const peer = yield* gateway.accept
+      yield* peer.sendJson(hello(3_600_000))
+      const exit = yield* Effect.exit(session.await)
+      expect(Exit.isFailure(exit) && Cause.pretty(exit.cause)).toMatch(/the identify limiter ran send twice for one Identify/)
+      const sent = Chunk.toArray(yield* peer.takeAll).map((frame) => (JSON.parse(frame as string) as { op: number }).op)
+      expect(sent.filter((op) => op === 2)).toHaveLength(1)
+    }).pipe(Effect.provide(Layer.mergeAll(
+      MemoryTransport.layer,
+      FetchHttpClient.layer,
+      Layer.succeed(IdentifyLimiter.IdentifyLimiter, {
+        configure: () => Effect.void,
+        identify: (_shard, send) => Effect.zipRight(send(Effect.void), send(Effect.void)),
+        snapshot: Effect.die("unused")
+      })
+    ))))
+
   it.scoped("a replay a slow program holds back past the ready timeout is no failed Resume: the session keeps resuming, and never identifies anew", () =>
     Effect.gen(function*() {
       const session = yield* Session.make(options({ bufferSize: 1, timeouts: { hello: "1 hour" } }))
