@@ -1,8 +1,8 @@
 /**
  * Starting a fleet's shards: those that resume first, at once, then those that identify, one line
- * per rate-limit key. A shard that identifies waits for room in the startup window, and the permit it waited for goes to
- * its first connection. Until its turn a shard is a place in line and nothing else: no session,
- * no fiber, no buffers. Made all at once, the sessions would wait for the whole startup, and what
+ * per rate-limit key. A shard that identifies waits for room in the startup window, and the permit
+ * it waited for goes to its first connection. Until its turn a shard is a place in its line and
+ * nothing else: no session, no fiber of its own, no buffers. Made all at once, the sessions would wait for the whole startup, and what
  * they hold while waiting, promoted next to the long-lived state of the shards already running,
  * would stay behind as holes in the old generation (bench/PROFILE.md).
  *

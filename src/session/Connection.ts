@@ -136,7 +136,10 @@ export interface Outcome {
    * waiting for room included (it may end before RESUMED, the program being slow).
    */
   readonly replayed: number
-  /** Whether it stayed ready for `backoff.stableAfter` (the backoff starts over); a zombie, by its last heartbeat ACK. */
+  /**
+   * Whether it stayed ready for `backoff.stableAfter` (the backoff starts over); a zombie, by its
+   * last heartbeat ACK.
+   */
   readonly stable: boolean
 }
 
