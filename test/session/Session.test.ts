@@ -105,6 +105,19 @@ const idle = { since: null, activities: [], status: "idle" as const, afk: true }
 const dnd = { since: null, activities: [{ name: "maintenance", type: 0 }], status: "dnd" as const, afk: false }
 
 /**
+ * A ready session whose presence update (`watching`) went out, then whose gateway session ended
+ * (op 9): its next updates wait for a new ready connection.
+ */
+const showedWatchingThenInvalidated = Effect.gen(function*() {
+  const { peer, session } = yield* readySession({ backoff: { afterInvalidSession: ["1 second", "1 second"] } }, 3_600_000)
+  yield* Effect.fork(session.updatePresence(watching))
+  expect((yield* receiveOp(peer, 3)).d).toEqual(watching)
+  yield* peer.sendJson({ op: 9, d: false, s: null, t: null })
+  yield* settle
+  return session
+})
+
+/**
  * The in-memory transport, but a Presence Update's write ends only once `latch` is open, as `ws`
  * calls a send's callback once the bytes were handed to the socket, a moment after the send.
  */
@@ -459,12 +472,8 @@ describe("Session", () => {
 
   it.scoped("a presence update given up on before it went out is forgotten: the next session identifies with the presence before it; one that went out is kept", () =>
     Effect.gen(function*() {
-      const { peer, session } = yield* readySession({ backoff: { afterInvalidSession: ["1 second", "1 second"] } }, 3_600_000)
-      yield* Effect.fork(session.updatePresence(watching))
-      expect((yield* receiveOp(peer, 3)).d).toEqual(watching)
-      // the gateway invalidates the session: the next update waits for a new ready connection, and its caller gives up
-      yield* peer.sendJson({ op: 9, d: false, s: null, t: null })
-      yield* settle
+      // the next update waits for a new ready connection, and its caller gives up
+      const session = yield* showedWatchingThenInvalidated
       const gaveUp = yield* Effect.fork(Effect.timeout(session.updatePresence(idle), "500 millis"))
       yield* TestClock.adjust("500 millis")
       expect((yield* Effect.flip(Fiber.join(gaveUp)))._tag).toBe("TimeoutException")
@@ -504,11 +513,7 @@ describe("Session", () => {
 
   it.scoped("two presence updates both given up on, the older first, leave the presence as it was before both", () =>
     Effect.gen(function*() {
-      const { peer, session } = yield* readySession({ backoff: { afterInvalidSession: ["1 second", "1 second"] } }, 3_600_000)
-      yield* Effect.fork(session.updatePresence(watching))
-      expect((yield* receiveOp(peer, 3)).d).toEqual(watching)
-      yield* peer.sendJson({ op: 9, d: false, s: null, t: null })
-      yield* settle
+      const session = yield* showedWatchingThenInvalidated
       // two updates while no connection is ready; their callers give up, the older one first
       const first = yield* Effect.fork(Effect.timeout(session.updatePresence(idle), "300 millis"))
       yield* settle
