@@ -1342,6 +1342,19 @@ describe("Session", () => {
       return after.at(-1)!.at - droppedAt
     })
 
+  /**
+   * A session whose connects failed until its backoff reached its cap (8 s): attempts at 0, 1, 3
+   * and 7 s fail, the fifth, 8 s later, connects (jitter fixed at 1).
+   */
+  const connectedAtBackoff8s = (heartbeatInterval: number) =>
+    Effect.gen(function*() {
+      const gateway = yield* MemoryTransport.MemoryGateway
+      yield* gateway.failNextConnect(3)
+      yield* Session.make(options(backoffOptions))
+      yield* TestClock.adjust("15 seconds")
+      return yield* acceptAndHello(heartbeatInterval)
+    })
+
   it.scoped("backs off exponentially while the gateway is unreachable, capped, then resets once stable", () =>
     Effect.gen(function*() {
       const gateway = yield* MemoryTransport.MemoryGateway
@@ -1379,23 +1392,14 @@ describe("Session", () => {
 
   it.scoped("a connection ready for less than stableAfter does not reset the backoff", () =>
     Effect.gen(function*() {
-      const gateway = yield* MemoryTransport.MemoryGateway
-      yield* gateway.failNextConnect(3)
-      yield* Session.make(options(backoffOptions))
-      // attempts at 0, 1, 3, 7 s fail; the fifth, 8 s later, connects
-      yield* TestClock.adjust("15 seconds")
-      const { peer } = yield* acceptAndHello(3_600_000)
+      const { peer } = yield* connectedAtBackoff8s(3_600_000)
       expect(yield* reconnectDelay(peer, { readyFor: "29 seconds", waitUpTo: "8 seconds" })).toBe(8000)
     }).pipe(Effect.withRandom(Random.fixed([1])), Effect.provide(TestLayer)))
 
   it.scoped("a zombie is stable only if its heartbeats were acknowledged for stableAfter: one found dead later does not reset the backoff", () =>
     Effect.gen(function*() {
       const gateway = yield* MemoryTransport.MemoryGateway
-      yield* gateway.failNextConnect(3)
-      yield* Session.make(options(backoffOptions))
-      // attempts at 0, 1, 3, 7 s fail; the fifth, 8 s later, connects
-      yield* TestClock.adjust("15 seconds")
-      const { peer } = yield* acceptAndHello(20_000)
+      const { peer } = yield* connectedAtBackoff8s(20_000)
       yield* peer.sendJson(ready())
       yield* settle
       // the first beat (jitter 1: 20 s) is acknowledged, the next (40 s) is not
