@@ -104,6 +104,22 @@ const watching = { since: null, activities: [{ name: "the gateway", type: 3 }], 
 const idle = { since: null, activities: [], status: "idle" as const, afk: true }
 const dnd = { since: null, activities: [{ name: "maintenance", type: 0 }], status: "dnd" as const, afk: false }
 
+/** The test services with a custom identify limiter whose `identify` is the one given. */
+const withIdentify = (identify: Context.Tag.Service<IdentifyLimiter.IdentifyLimiter>["identify"]) =>
+  Layer.mergeAll(
+    MemoryTransport.layer,
+    FetchHttpClient.layer,
+    Layer.succeed(IdentifyLimiter.IdentifyLimiter, { configure: () => Effect.void, identify, snapshot: Effect.die("unused") })
+  )
+
+/** A session whose first connection got Hello (so it authenticates), until it ended, and how. */
+const endedWhileAuthenticating = Effect.gen(function*() {
+  const session = yield* Session.make(options())
+  const peer = yield* (yield* MemoryTransport.MemoryGateway).accept
+  yield* peer.sendJson(hello(3_600_000))
+  return { exit: yield* Effect.exit(session.await), peer, session }
+})
+
 /**
  * A ready session whose presence update (`watching`) went out, then whose gateway session ended
  * (op 9): its next updates wait for a new ready connection.
@@ -830,11 +846,7 @@ describe("Session", () => {
 
   it.scoped("a defect while authenticating (here a custom identify limiter's) ends the session with it, not a hang nor a clean end", () =>
     Effect.gen(function*() {
-      const session = yield* Session.make(options())
-      const gateway = yield* MemoryTransport.MemoryGateway
-      const peer = yield* gateway.accept
-      yield* peer.sendJson(hello(3_600_000))
-      const exit = yield* Effect.exit(session.await)
+      const { exit, peer, session } = yield* endedWhileAuthenticating
       expect(Exit.isFailure(exit) && Cause.isDie(exit.cause)).toBe(true)
       const events = yield* Effect.exit(Stream.runDrain(session.events))
       expect(Exit.isFailure(events) && Cause.isDie(events.cause)).toBe(true)
@@ -843,35 +855,15 @@ describe("Session", () => {
         Option.some(["Disconnected", Reason.Fatal({ message: "defect: the limiter's store is gone" })])
       )
       expect(yield* peer.isOpen).toBe(false)
-    }).pipe(Effect.provide(Layer.mergeAll(
-      MemoryTransport.layer,
-      FetchHttpClient.layer,
-      Layer.succeed(IdentifyLimiter.IdentifyLimiter, {
-        configure: () => Effect.void,
-        identify: () => Effect.die(new Error("the limiter's store is gone")),
-        snapshot: Effect.die("unused")
-      })
-    ))))
+    }).pipe(Effect.provide(withIdentify(() => Effect.die(new Error("the limiter's store is gone"))))))
 
   it.scoped("a custom identify limiter that runs send twice sends one Identify: the second run is a defect that ends the session, saying so", () =>
     Effect.gen(function*() {
-      const session = yield* Session.make(options())
-      const gateway = yield* MemoryTransport.MemoryGateway
-      const peer = yield* gateway.accept
-      yield* peer.sendJson(hello(3_600_000))
-      const exit = yield* Effect.exit(session.await)
+      const { exit, peer } = yield* endedWhileAuthenticating
       expect(Exit.isFailure(exit) && Cause.pretty(exit.cause)).toMatch(/the identify limiter ran send twice for one Identify/)
       const sent = Chunk.toArray(yield* peer.takeAll).map((frame) => (JSON.parse(frame as string) as { op: number }).op)
       expect(sent.filter((op) => op === 2)).toHaveLength(1)
-    }).pipe(Effect.provide(Layer.mergeAll(
-      MemoryTransport.layer,
-      FetchHttpClient.layer,
-      Layer.succeed(IdentifyLimiter.IdentifyLimiter, {
-        configure: () => Effect.void,
-        identify: (_shard, send) => Effect.zipRight(send(Effect.void), send(Effect.void)),
-        snapshot: Effect.die("unused")
-      })
-    ))))
+    }).pipe(Effect.provide(withIdentify((_shard, send) => Effect.zipRight(send(Effect.void), send(Effect.void))))))
 
   it.scoped("a replay a slow program holds back past the ready timeout is no failed Resume: the session keeps resuming, and never identifies anew", () =>
     Effect.gen(function*() {
