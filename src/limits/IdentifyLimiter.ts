@@ -150,6 +150,8 @@ interface Gate {
   readonly turns: FifoSemaphore.FifoSemaphore
   /** Replaced by the keys of a new max concurrency: its waiters line up again there. */
   retired: boolean
+  /** Its identify being sent, if one is: done once the send ended. */
+  sending: Deferred.Deferred<void> | undefined
 }
 
 /** The session starts left at which the budget is told to be low: a tenth of the day's. */
@@ -214,11 +216,13 @@ const build = (spacing: number, margin: number, onExhausted: "fail" | "wait"): C
   let budgetChanged = Deferred.unsafeMake<void>(FiberId.none)
   // the bot it serves, once told
   let bot: string | undefined
+  // identifies of retired keys still being sent: every key of now waits for them to go out
+  const retiredSends = new Set<Deferred.Deferred<void>>()
 
   const gateFor = (key: number): Gate => {
     let gate = gates.get(key)
     if (gate === undefined) {
-      gate = { lastAt: inheritedLastAt, pending: undefined, turns: FifoSemaphore.make(1), retired: false }
+      gate = { lastAt: inheritedLastAt, pending: undefined, turns: FifoSemaphore.make(1), retired: false, sending: undefined }
       gates.set(key, gate)
     }
     return gate
@@ -246,6 +250,9 @@ const build = (spacing: number, margin: number, onExhausted: "fail" | "wait"): C
   const awaitTurn = (gate: Gate, shardId: number): Effect.Effect<boolean, IdentifyBudgetExhausted> =>
     Effect.clockWith((clock) => {
       if (gate.retired) return Effect.succeed(false)
+      // its spacing is known once it went out (`inherit`)
+      const retiredSend = retiredSends.values().next().value
+      if (retiredSend !== undefined) return Effect.zipRight(Deferred.await(retiredSend), awaitTurn(gate, shardId))
       const now = monotonicMillis(clock)
       const turnAt = gate.lastAt === undefined ? now : gate.lastAt + spacing
       if (!isDue(turnAt, now)) {
@@ -311,15 +318,23 @@ const build = (spacing: number, margin: number, onExhausted: "fail" | "wait"): C
         gate.pending = undefined
         Deferred.unsafeDone(answer, Exit.void)
       })
+      const sending = Deferred.unsafeMake<void>(FiberId.none)
       const sent = Effect.sync(() => {
         gate.lastAt = Math.min(monotonicMillis(clock) + margin, answeredAt ?? Infinity)
         gate.pending = answeredAt === undefined ? answer : undefined
         if (gate.retired) inherit(gate.lastAt)
+        gate.sending = undefined
+        retiredSends.delete(sending)
+        Deferred.unsafeDone(sending, Exit.void)
+      })
+      const sendCounted = Effect.suspend(() => {
+        gate.sending = sending
+        return Effect.map(Effect.ensuring(send(answered), sent), Option.some)
       })
       // a waiter whose key was retired meanwhile lines up again with the new keys
       return Effect.flatMap(
         gate.turns.withPermit(Effect.flatMap(awaitTurn(gate, shardId), (counted) =>
-          counted ? Effect.map(Effect.ensuring(send(answered), sent), Option.some) : Effect.succeed(Option.none()))),
+          counted ? sendCounted : Effect.succeed(Option.none()))),
         Option.match({ onNone: () => identify(shardId, send), onSome: Effect.succeed })
       )
     })
@@ -351,7 +366,10 @@ const build = (spacing: number, margin: number, onExhausted: "fail" | "wait"): C
           }
         }
         maxConcurrency = next
-        for (const gate of gates.values()) gate.retired = true
+        for (const gate of gates.values()) {
+          gate.retired = true
+          if (gate.sending !== undefined) retiredSends.add(gate.sending)
+        }
         gates = new Map()
       })
     })

@@ -202,19 +202,23 @@ describe("IdentifyLimiter", () => {
       }
     }))
 
-  it.effect("an identify of an old key still sending when max_concurrency changes holds every new key back", () =>
+  it.effect("an identify of an old key still sending when max_concurrency changes holds every new key back, whatever its send lasts", () =>
     Effect.gen(function*() {
-      const limiter = yield* IdentifyLimiter.make({ margin: 0 })
-      yield* limiter.configure(limits({ maxConcurrency: 1 }))
-      const sending = yield* Effect.fork(limiter.identify(0, () => Effect.sleep("1 second")))
-      yield* settle
-      yield* limiter.configure(limits({ maxConcurrency: 2 }))
-      const { fiber, times } = yield* identifyAll(limiter, [1])
-      yield* TestClock.adjust("10 seconds")
-      yield* Fiber.join(sending)
-      yield* Fiber.join(fiber)
-      // its send ended at 1 s: Discord counts it there, whichever new key it falls in
-      expect(times.get(1)).toBe(6000)
+      // a send longer than the spacing let the new keys go 5 s after its turn, before it went out
+      for (const sendFor of [1000, 6000]) {
+        const start = yield* Clock.currentTimeMillis
+        const limiter = yield* IdentifyLimiter.make({ margin: 0 })
+        yield* limiter.configure(limits({ maxConcurrency: 1 }))
+        const sending = yield* Effect.fork(limiter.identify(0, () => Effect.sleep(sendFor)))
+        yield* settle
+        yield* limiter.configure(limits({ maxConcurrency: 2 }))
+        const { fiber, times } = yield* identifyAll(limiter, [1, 2])
+        yield* TestClock.adjust("20 seconds")
+        yield* Fiber.join(sending)
+        yield* Fiber.join(fiber)
+        // its send ended at `sendFor`: Discord counts it there, whichever new key it falls in
+        expect([times.get(1)! - start, times.get(2)! - start]).toEqual([sendFor + 5000, sendFor + 5000])
+      }
     }))
 
   it.effect("before configure: one key, no budget, spacing kept across later re-identifies", () =>
