@@ -54,7 +54,7 @@ export const make = (initial: Commands.Presence | undefined, resumes: (id: numbe
     latest: presences.latest,
     madeWith: (id, presence) => {
       made.set(id, presence)
-      presences.wentOut(presence)
+      presences.carried(presence)
     },
     started: (id, session) =>
       Effect.suspend(() => {
@@ -75,7 +75,7 @@ export const make = (initial: Commands.Presence | undefined, resumes: (id: numbe
           { concurrency: "unbounded", discard: true }
         ).pipe(Effect.onExit((exit) =>
           Effect.sync(() => {
-            if (Exit.isSuccess(exit)) presences.wentOut(presence, update)
+            if (Exit.isSuccess(exit)) presences.wentOut(update)
             else presences.withdraw(update)
           })
         ))

@@ -1,18 +1,22 @@
 /**
- * A value changed by updates that take effect once they go out and can be given up on until then:
- * the presence a new Identify carries. An update given up on leaves the value as if it had never
- * been made, whichever updates came before or after it and whichever were given up on too.
+ * A value changed by updates that can be given up on until they go out: the presence a new
+ * Identify carries. The value is that of the newest update (by when it was made) not given up on,
+ * whether it is still on its way or went out; an update given up on before it went out is as if it
+ * had never been made, whichever updates came before or after it and whichever were given up on
+ * too.
  *
  * @since 0.1.0
  */
 
 /**
- * One update on its way.
+ * One update.
  *
  * @since 0.1.0
  */
 export interface Update<A> {
   readonly value: A
+  /** When it was made, in the order of the updates. */
+  readonly order: number
 }
 
 /**
@@ -21,15 +25,14 @@ export interface Update<A> {
  * @since 0.1.0
  */
 export interface Withdrawable<A> {
-  /** The newest update still on its way, else the value that went out last. */
+  /** The value of the newest update not given up on (the first value before any). */
   readonly latest: () => A
-  /** An update on its way, until {@link Withdrawable.wentOut} or {@link Withdrawable.withdraw}. */
+  /** A new update, on its way until {@link Withdrawable.wentOut} or {@link Withdrawable.withdraw}. */
   readonly add: (value: A) => Update<A>
-  /**
-   * `value` went out (an update, once written, or the value an Identify carried): it is what the
-   * other side has now. Called in the order they went out.
-   */
-  readonly wentOut: (value: A, update?: Update<A>) => void
+  /** `update` went out: giving up on it later changes nothing. */
+  readonly wentOut: (update: Update<A>) => void
+  /** `value` went out whole (an Identify carried it): the newest update on its way with it went out. */
+  readonly carried: (value: A) => void
   /** `update` was given up on before it went out. */
   readonly withdraw: (update: Update<A>) => void
 }
@@ -40,24 +43,35 @@ export interface Withdrawable<A> {
  * @since 0.1.0
  */
 export const make = <A>(initial: A): Withdrawable<A> => {
-  let current = initial
-  // oldest first; a handful at most (updates wait in one lane)
+  let made = 0
+  // the newest update that went out
+  let current: Update<A> = { value: initial, order: made }
+  // oldest first; a handful at most
   const pending: Array<Update<A>> = []
-  const remove = (update: Update<A>): void => {
+  const withdraw = (update: Update<A>): void => {
     const at = pending.indexOf(update)
     if (at >= 0) pending.splice(at, 1)
   }
+  const wentOut = (update: Update<A>): void => {
+    withdraw(update)
+    if (update.order > current.order) current = update
+  }
   return {
-    latest: () => pending.length === 0 ? current : pending[pending.length - 1]!.value,
+    latest: () => {
+      const newest = pending[pending.length - 1]
+      return newest !== undefined && newest.order > current.order ? newest.value : current.value
+    },
     add: (value) => {
-      const update = { value }
+      const update = { value, order: ++made }
       pending.push(update)
       return update
     },
-    wentOut: (value, update) => {
-      current = value
-      if (update !== undefined) remove(update)
+    wentOut,
+    carried: (value) => {
+      for (let at = pending.length - 1; at >= 0; at--) {
+        if (pending[at]!.value === value) return wentOut(pending[at]!)
+      }
     },
-    withdraw: remove
+    withdraw
   }
 }

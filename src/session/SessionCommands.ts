@@ -83,8 +83,8 @@ export interface Made {
  * @since 0.1.0
  */
 export const make = ({ ended, members, options, outbox }: Context): Made => {
-  // what a fresh Identify says: the options, with the presence of the newest update on its way,
-  // else of the last that went out, so a new session shows what the old one showed
+  // what a fresh Identify says: the options, with the presence of the newest update not given up
+  // on, so a new session shows what the old one showed
   const identifying = Withdrawable.make(options)
 
   // `effect`, unless the session ends first: it fails with SessionClosed then (run detached, so
@@ -154,7 +154,7 @@ export const make = ({ ended, members, options, outbox }: Context): Made => {
           const update = identifying.add(next)
           // given up before it went out, it is as if it had never been made
           return send(command, payload, {
-            onWritten: () => identifying.wentOut(next, update),
+            onWritten: () => identifying.wentOut(update),
             onWithdrawn: () => identifying.withdraw(update)
           })
         }))
@@ -169,7 +169,7 @@ export const make = ({ ended, members, options, outbox }: Context): Made => {
     commands,
     identify: () => {
       const latest = identifying.latest()
-      identifying.wentOut(latest)
+      identifying.carried(latest)
       return SessionOptions.identifyCommand(latest)
     }
   }

@@ -31,4 +31,18 @@ describe("FleetPresence", () => {
         expect(fleet.latest()).toBe(invisible)
       }
     }))
+
+  it.effect("an update a shard was made with stays the latest, given up on, though an older update is still on its way", () =>
+    Effect.gen(function*() {
+      const [initial, idle, dnd] = [presence("online"), presence("idle"), presence("dnd")]
+      const fleet = FleetPresence.make(initial, () => false)
+      const older = yield* Effect.fork(fleet.update(idle, [waiting]))
+      const newer = yield* Effect.fork(fleet.update(dnd, [waiting]))
+      yield* settle
+      fleet.madeWith(0, fleet.latest())
+      yield* Fiber.interrupt(newer)
+      expect(fleet.latest()).toBe(dnd)
+      yield* Fiber.interrupt(older)
+      expect(fleet.latest()).toBe(dnd)
+    }))
 })

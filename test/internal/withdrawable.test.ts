@@ -2,26 +2,40 @@ import { describe, expect, it } from "@effect/vitest"
 import * as Withdrawable from "../../src/internal/withdrawable.ts"
 
 describe("withdrawable", () => {
-  it("the newest update on its way, else what went out last; an update given up on is as if never made", () => {
-    const value = Withdrawable.make("W")
-    const a = value.add("A")
-    const b = value.add("B")
-    expect(value.latest()).toBe("B")
-    value.withdraw(b)
-    expect(value.latest()).toBe("A")
-    value.withdraw(a)
-    expect(value.latest()).toBe("W")
+  it("the newest update not given up on; an update given up on is as if never made, in whatever order", () => {
+    for (const order of [[0, 1], [1, 0]]) {
+      const value = Withdrawable.make("W")
+      const updates = [value.add("A"), value.add("B")]
+      expect(value.latest()).toBe("B")
+      value.withdraw(updates[order[0]!]!)
+      value.withdraw(updates[order[1]!]!)
+      expect(value.latest()).toBe("W")
+    }
   })
 
-  it("what went out is taken in the order it went out: an Identify that carried B, then A written after it", () => {
+  it("an update that went out stays, given up on later; an older one going out after it changes nothing", () => {
     const value = Withdrawable.make("W")
     const a = value.add("A")
     const b = value.add("B")
-    value.wentOut(value.latest())
-    value.wentOut("A", a)
-    expect(value.latest()).toBe("B")
-    // B given up on: the other side shows A, written last
+    // an Identify carries the latest, B; A's own frame goes out after it
+    value.carried(value.latest())
+    value.wentOut(a)
     value.withdraw(b)
-    expect(value.latest()).toBe("A")
+    expect(value.latest()).toBe("B")
+    // a newer update on its way is the latest; given up on, the one that went out is again
+    const c = value.add("C")
+    expect(value.latest()).toBe("C")
+    value.withdraw(c)
+    expect(value.latest()).toBe("B")
+  })
+
+  it("an older update still on its way is not the latest once a newer one went out", () => {
+    const value = Withdrawable.make("W")
+    const a = value.add("A")
+    const b = value.add("B")
+    value.wentOut(b)
+    expect(value.latest()).toBe("B")
+    value.wentOut(a)
+    expect(value.latest()).toBe("B")
   })
 })
