@@ -140,9 +140,12 @@ const retryAfterOf = (response: HttpClientResponse.HttpClientResponse): Effect.E
   )
 }
 
-/** An HTTP-date header's time (ms since the epoch), if it is one. */
+/**
+ * An HTTP-date header's time (ms since the epoch), if it is one. Every HTTP-date names its day and
+ * month: `Date.parse` alone takes `-1` or `2,5` for dates in 2001.
+ */
 const dateOf = (value: string | undefined): number | undefined => {
-  const at = value === undefined ? NaN : Date.parse(value)
+  const at = value === undefined || !/[a-z]/i.test(value) ? NaN : Date.parse(value)
   return Number.isNaN(at) ? undefined : at
 }
 

@@ -176,7 +176,10 @@ describe("GatewayInfo.fetch", () => {
         [{ "retry-after": "86400" }, {}, 3600],
         // an HTTP-date, as a proxy in front of the API may send: from the answer's own Date
         [{ "retry-after": "Thu, 03 Dec 2026 12:02:00 GMT", date: "Thu, 03 Dec 2026 12:00:00 GMT" }, "<html></html>", 120],
-        [{ "retry-after": "Thu, 03 Dec 2026 11:59:00 GMT", date: "Thu, 03 Dec 2026 12:00:00 GMT" }, "<html></html>", 0]
+        [{ "retry-after": "Thu, 03 Dec 2026 11:59:00 GMT", date: "Thu, 03 Dec 2026 12:00:00 GMT" }, "<html></html>", 0],
+        // numbers that are no wait are no dates either: the body says
+        [{ "retry-after": "-1", date: "Thu, 03 Dec 2026 12:00:00 GMT" }, { retry_after: 30 }, 30],
+        [{ "retry-after": "2,5" }, { retry_after: 30 }, 30]
       ] as const
       for (const [headers, body, seconds] of cases) {
         const { either } = yield* fetchWith(() => limited(headers, body))
