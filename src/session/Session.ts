@@ -235,7 +235,9 @@ export const makeWith = (
   resolved: SessionOptions.ResolvedOptions,
   hooks: Hooks
 ): Effect.Effect<Session, never, Scope.Scope | Requirements> =>
-  Effect.gen(function*() {
+  // made in one step (nothing in it waits): interrupted between forking its loop and adding its
+  // stop to the scope, a session ran on for ever, unstoppable
+  Effect.uninterruptible(Effect.gen(function*() {
     const [shardId] = resolved.shard
     const transport = yield* GatewayTransport
     const identifyLimiter = yield* IdentifyLimiter
@@ -513,7 +515,7 @@ export const makeWith = (
       disconnect: (timeout = "5 seconds") => Effect.zipRight(stop(false, timeout), resumePoint),
       end: (timeout = "5 seconds") => stop(true, timeout)
     } satisfies Session
-  })
+  }))
 
 /**
  * The session of a single-shard program, as a service.

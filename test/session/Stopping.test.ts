@@ -71,6 +71,29 @@ describe("stopping: stops at once", () => {
       expect((yield* session.state)._tag).toBe("Disconnected")
     }).pipe(Effect.provide(TestLayer)))
 
+  it.scoped("a make interrupted at any step leaves no session running: none that connects after its scope closed", () =>
+    Effect.gen(function*() {
+      const gateway = yield* MemoryTransport.MemoryGateway
+      // the interruption lands at every step of make, by the scheduler turns before it
+      const leftRunning: Array<number> = []
+      for (let turns = 0; turns < 40; turns++) {
+        const scope = yield* Scope.make()
+        const making = yield* Effect.fork(Scope.extend(Session.make(options()), scope).pipe(Effect.withMaxOpsBeforeYield(16)))
+        for (let i = 0; i < turns; i++) yield* Effect.yieldNow()
+        yield* Fiber.interrupt(making)
+        // a session made stops within its second
+        const closing = yield* Effect.fork(Scope.close(scope, Exit.void))
+        yield* TestClock.adjust("2 seconds")
+        yield* Fiber.join(closing)
+        yield* settle
+        const before = (yield* gateway.attempts).length
+        yield* TestClock.adjust("1 minute")
+        yield* settle
+        if ((yield* gateway.attempts).length > before) leftRunning.push(turns)
+      }
+      expect(leftRunning).toEqual([])
+    }).pipe(Effect.provide(TestLayer)))
+
   it.scoped("a stop made before the session's loop first ran still ends it: Disconnected (Disconnect), await done, onEnd called", () =>
     Effect.gen(function*() {
       const resolved = yield* SessionOptions.resolve(options())
