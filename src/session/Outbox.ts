@@ -35,10 +35,8 @@ export interface Pending {
   readonly payload: string | Uint8Array
   readonly sent: Deferred.Deferred<void>
   readonly watch: Watch | undefined
-  /** Its write has begun (and not ended): a caller that gives up now waits for neither. */
+  /** Its write has begun (and not ended): a caller that gives up now is told by the write. */
   writing: boolean
-  /** Its caller gave up while it was being written. */
-  abandoned: boolean
 }
 
 /**
@@ -110,8 +108,8 @@ const writeLane = <R>(lane: Lane, slots: Effect.Effect<void, never, R>, write: W
           if (written) pending.watch?.onWritten?.()
           else {
             // the socket refused it: carried over to the next connection, unless its caller gave
-            // up meanwhile
-            if (pending.abandoned) {
+            // up meanwhile (its `sent`, done only by giving up while written)
+            if (yield* Deferred.isDone(pending.sent)) {
               lane.carried = undefined
               pending.watch?.onWithdrawn?.()
               yield* depth
@@ -168,8 +166,7 @@ export const make = (report: (depth: number) => Effect.Effect<void>): Effect.Eff
       Effect.suspend(() => {
         const at = lane.waiting.indexOf(pending)
         if (at >= 0) lane.waiting.splice(at, 1)
-        if (pending.writing) pending.abandoned = true
-        else if (lane.carried === pending) lane.carried = undefined
+        if (!pending.writing && lane.carried === pending) lane.carried = undefined
         // false when it was written just before
         return Effect.map(Deferred.interrupt(pending.sent), (withdrawn) => {
           if (withdrawn && !pending.writing) pending.watch?.onWithdrawn?.()
@@ -179,7 +176,7 @@ export const make = (report: (depth: number) => Effect.Effect<void>): Effect.Eff
     const submit = (op: number, payload: string | Uint8Array, watch?: Watch): Effect.Effect<void> =>
       Effect.flatMap(Deferred.make<void>(), (sent) => {
         const lane = op === Opcode.PresenceUpdate ? presence : other
-        const pending: Pending = { payload, sent, watch, writing: false, abandoned: false }
+        const pending: Pending = { payload, sent, watch, writing: false }
         lane.waiting.push(pending)
         return Effect.zipRight(depth, wake(lane)).pipe(
           Effect.zipRight(Effect.onInterrupt(Deferred.await(sent), () => withdraw(lane, pending))),
