@@ -49,8 +49,10 @@ export const fetch = (
   Effect.gen(function*() {
     // without the platform's own span: it ends with the response or the error, which hold the
     // request, whose headers print in the clear outside a fiber's logs (a tracer that keeps or
-    // prints spans showed the token); this function's span tells the URL and status instead
-    const client = HttpClient.withTracerDisabledWhen(yield* HttpClient.HttpClient, () => true)
+    // prints spans showed the token); this function's span tells the URL and status instead.
+    // The request ends with this fetch's scope: a body left unread (an error's) would otherwise
+    // hold its connection until garbage collection.
+    const client = HttpClient.withScope(HttpClient.withTracerDisabledWhen(yield* HttpClient.HttpClient, () => true))
     const url = gatewayBotUrl(api)
     yield* Effect.annotateCurrentSpan("url.full", url)
     const request = HttpClientRequest.get(url).pipe(

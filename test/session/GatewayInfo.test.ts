@@ -294,3 +294,31 @@ describe("GatewayInfo.fetch", () => {
       expect(served.megabytes).toBeLessThan(10)
     }), 20_000)
 })
+
+describe("GatewayInfo.fetch over a real client", () => {
+  it.scopedLive("lets go of the connection of an answer whose body it does not read (a 503, a 401, a 429 with Retry-After)", () =>
+    Effect.gen(function*() {
+      const closed: Array<number> = []
+      // A status the fetch answers without reading the body, and a body that never ends: the
+      // connection is free again only if the fetch drops it (else it waits for garbage collection).
+      const answers = [503, 401, 429]
+      const reasons = { 503: "Http", 401: "Unauthorized", 429: "RateLimited" } as const
+      let served = 0
+      const api = yield* loopback((res) => {
+        const status = answers[served++]!
+        res.socket!.once("close", () => closed.push(status))
+        res.writeHead(status, { "content-type": "application/json", "retry-after": "2" })
+        res.write(`{"message":"${"a".repeat(128 * 1024)}`)
+      })
+      // one client for all, as an app's lives: its connections outlive each fetch
+      yield* Effect.gen(function*() {
+        for (const status of answers) {
+          const either = yield* Effect.either(GatewayInfo.fetch(api, Redacted.make(secret), "5 seconds"))
+          expect(either).toMatchObject({ _tag: "Left", left: { reason: reasons[status as keyof typeof reasons] } })
+        }
+        const deadline = Date.now() + 2000
+        while (closed.length < answers.length && Date.now() < deadline) yield* Effect.sleep("10 millis")
+        expect(closed.sort()).toEqual([401, 429, 503])
+      }).pipe(Effect.provide(NodeHttpClient.layerUndici))
+    }), 20_000)
+})
