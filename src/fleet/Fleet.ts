@@ -106,8 +106,10 @@ export interface Fleet {
     request: Omit<Commands.RequestChannelInfo, "_tag">
   ) => Effect.Effect<void, Commands.InvalidCommand | SessionClosed | RouteError>
   /**
-   * Op 8 on the guild's shard; returns the members once every chunk arrived. The members timeout
-   * counts from this request, a wait for a shard not started yet included.
+   * Op 8 on the guild's shard; returns the members once every chunk arrived. A shard not started
+   * yet is waited for up to the members timeout; the request then fails with `Timeout` once that
+   * timeout passes without a chunk of its answer (counted from when the shard's session takes it,
+   * then from each chunk).
    */
   readonly requestGuildMembers: (
     request: Commands.MemberRequest
@@ -375,14 +377,17 @@ export const make = (
           Commands.requestGuildMembers(request),
           Effect.zipRight(
             MemberRequests.checkIntents(request, shared.intents),
-            Effect.flatMap(sessionFor(request.guild_id), (session) => session.requestGuildMembers(request))
+            Effect.flatMap(
+              // a shard not started yet is waited for up to the members timeout; the session's
+              // request then counts its own, from it and from each chunk
+              Effect.timeoutFail(sessionFor(request.guild_id), {
+                duration: shared.timeouts.members,
+                onTimeout: () => new MemberRequests.MemberRequestError({ reason: "Timeout", guildId: request.guild_id })
+              }),
+              (session) => session.requestGuildMembers(request)
+            )
           )
         ).pipe(
-          // the members timeout counts from the request, a wait for the shard to start included
-          Effect.timeoutFail({
-            duration: shared.timeouts.members,
-            onTimeout: () => new MemberRequests.MemberRequestError({ reason: "Timeout", guildId: request.guild_id })
-          }),
           // the timeout holds for a caller that cannot be interrupted
           detached
         ),

@@ -14,9 +14,11 @@ import type {
 } from "discord-api-types/v10"
 import * as Data from "effect/Data"
 import * as Deferred from "effect/Deferred"
+import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
+import * as FiberId from "effect/FiberId"
 import { identity } from "effect/Function"
 import * as Predicate from "effect/Predicate"
 import * as Commands from "../protocol/Commands.ts"
@@ -40,7 +42,7 @@ export interface GuildMembers {
 
 /**
  * Request Guild Members failed: the gateway rate limited it (retry after `retryAfter` seconds),
- * the answer did not complete in time, the gateway answered it with data that is no valid answer
+ * the answer stalled (no chunk of it within the members timeout), the gateway answered it with data that is no valid answer
  * (`Malformed`; `detail` says what was wrong), or the gateway session it was sent on ended before
  * the answer came (`Lost`: op 9, or a new Identify; no answer can come, ask again).
  *
@@ -58,7 +60,7 @@ export class MemberRequestError extends Data.TaggedError("MemberRequestError")<{
       case "RateLimited":
         return `request guild members for ${this.guildId} was rate limited; retry after ${this.retryAfter} s`
       case "Timeout":
-        return `request guild members for ${this.guildId} did not complete in time`
+        return `request guild members for ${this.guildId} got no answer in time (no chunk within the members timeout)`
       case "Malformed":
         return `request guild members for ${this.guildId} got a malformed answer: ${this.detail}`
       case "Lost":
@@ -100,6 +102,8 @@ interface Collector {
   /** Whether it went out, on the gateway session of the moment. */
   sent: boolean
   readonly done: Deferred.Deferred<GuildMembers, MemberRequestError>
+  /** Completed by the next chunk of the answer (then replaced). */
+  nextChunk: Deferred.Deferred<void>
 }
 
 /** Event data as it may come from the network: the fields discord-api-types names, any values. */
@@ -171,6 +175,11 @@ const append = <A, B>(into: Array<B>, from: ReadonlyArray<A>, f: (a: A) => B): v
 export interface MemberRequests {
   /** Starts collecting for `nonce`; the returned effect waits for the whole answer. */
   readonly register: (nonce: string, guildId: string) => Effect.Effect<Effect.Effect<GuildMembers, MemberRequestError>>
+  /**
+   * Fails with `Timeout` once `timeout` passes without a chunk of the answer to `nonce`: counted
+   * from now, then from each chunk (a large guild's answer takes as long as its chunks keep coming).
+   */
+  readonly stalled: (nonce: string, timeout: Duration.DurationInput) => Effect.Effect<never, MemberRequestError>
   /** Forgets `nonce` (after completion, failure or interruption). */
   readonly unregister: (nonce: string) => Effect.Effect<void>
   /** The request of `nonce` went out, on the gateway session of the moment. */
@@ -221,6 +230,9 @@ export const make = (): MemberRequests => {
     if (collector.seen.has(index)) return
     collector.seen.add(index)
     collector.count = count
+    const arrived = collector.nextChunk
+    collector.nextChunk = Deferred.unsafeMake(FiberId.none)
+    Deferred.unsafeDone(arrived, Exit.void)
     append(collector.members, members, identity)
     append(collector.notFound, notFound, String)
     append(collector.presences, presences, identity)
@@ -250,9 +262,30 @@ export const make = (): MemberRequests => {
   return {
     register: (nonce, guildId) =>
       Effect.map(Deferred.make<GuildMembers, MemberRequestError>(), (done) => {
-        inFlight.set(nonce, { nonce, guildId, members: [], notFound: [], presences: [], seen: new Set(), count: undefined, sent: false, done })
+        inFlight.set(nonce, {
+          nonce,
+          guildId,
+          members: [],
+          notFound: [],
+          presences: [],
+          seen: new Set(),
+          count: undefined,
+          sent: false,
+          done,
+          nextChunk: Deferred.unsafeMake(FiberId.none)
+        })
         return Deferred.await(done)
       }),
+    stalled: (nonce, timeout) =>
+      Effect.forever(Effect.suspend(() => {
+        const collector = inFlight.get(nonce)
+        // answered, or failed: that outcome is the request's
+        if (collector === undefined) return Effect.never
+        return Effect.timeoutFail(Deferred.await(collector.nextChunk), {
+          duration: timeout,
+          onTimeout: () => new MemberRequestError({ reason: "Timeout", guildId: collector.guildId })
+        })
+      })),
     unregister: (nonce) => Effect.sync(() => void inFlight.delete(nonce)),
     sent: (nonce) =>
       Effect.sync(() => {

@@ -43,7 +43,8 @@ export interface SessionCommands {
   ) => Effect.Effect<void, Commands.InvalidCommand | SessionClosed>
   /**
    * Op 8 with a fresh nonce; returns the members once every chunk arrived, or fails on
-   * RATE_LIMITED, on a malformed answer, after the members timeout, when the gateway session it
+   * RATE_LIMITED, on a malformed answer, when the members timeout passes without a chunk of the
+   * answer (counted from the request, then from each chunk), when the gateway session it
    * was sent on ends (`Lost`: op 9, a new Identify), with `SessionClosed` when the session stops
    * first, or at once with `InvalidCommand` (what the gateway would not answer for want of an
    * intent).
@@ -133,16 +134,11 @@ export const make = ({ ended, members, options, outbox }: Context): Made => {
         yield* onThisShard(command)
         yield* MemberRequests.checkIntents(request, options.intents)
         const answer = yield* members.register(nonce, request.guild_id)
-        // the timeout counts from the request: a request made while no connection is ready
-        // fails with it too (and, not sent yet, is withdrawn); a session that ends fails it at
-        // once, sent or not, since no answer can come
+        // the timeout counts from the request, then from each chunk: a request made while no
+        // connection is ready fails with it too (and, not sent yet, is withdrawn); a session that
+        // ends fails it at once, sent or not, since no answer can come
         const sent = Effect.zipRight(outbox.submit(Commands.opcode(command), payload), members.sent(nonce))
-        return yield* detached(untilEnded(Effect.zipRight(sent, answer)).pipe(
-          Effect.timeoutFail({
-            duration: options.timeouts.members,
-            onTimeout: () => new MemberRequests.MemberRequestError({ reason: "Timeout", guildId: request.guild_id })
-          })
-        ))
+        return yield* detached(untilEnded(Effect.raceFirst(Effect.zipRight(sent, answer), members.stalled(nonce, options.timeouts.members))))
       }).pipe(Effect.ensuring(members.unregister(nonce)))
     })
 

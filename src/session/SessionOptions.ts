@@ -53,7 +53,10 @@ export interface Timeouts {
    * asks during an outage, since another Identify would spend a session start.
    */
   readonly ready: Duration.DurationInput
-  /** Request Guild Members: from the request to its last chunk (default 30 s). */
+  /**
+   * Request Guild Members: from the request to the first chunk of its answer, and from each chunk
+   * to the next (default 30 s), so that a large guild's answer takes as long as it keeps coming.
+   */
   readonly members: Duration.DurationInput
 }
 

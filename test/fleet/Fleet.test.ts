@@ -529,18 +529,32 @@ describe("Fleet", () => {
       expect((yield* fleet.disconnect()).map((point) => [point.shard[0], point.sessionId])).toEqual([[0, "session-0"], [1, "session-1"]])
     }).pipe(Effect.provide(TestLayer)))
 
-  it.scoped("a member request for a shard still waiting to start times out the members timeout after the request, not after the start", () =>
+  it.scoped("a member request for a shard still waiting to start waits for it, then times out the members timeout after the shard's session took it", () =>
     Effect.gen(function*() {
       const { fleet } = yield* startingFleet(3, { intents: 513 | 2 })
       expect((yield* fleet.status).map((line) => line.reason._tag)).toEqual(["Ready", "Hello", "Queued"])
       // shard 2 starts about 10 s from now; the gateway never answers the request
       const request = yield* Effect.fork(Effect.flip(fleet.requestGuildMembers({ guild_id: guildOn(2, 3), query: "", limit: 0 })))
-      yield* advance(29_500)
+      yield* advance(30_500)
       expect(yield* Fiber.poll(request)).toStrictEqual(Option.none())
-      yield* advance(1_000)
+      yield* advance(10_000)
       expect(Option.map(yield* Fiber.poll(request), (exit) => Exit.isSuccess(exit) && exit.value)).toEqual(
         Option.some(expect.objectContaining({ _tag: "MemberRequestError", reason: "Timeout", guildId: guildOn(2, 3) }))
       )
+    }).pipe(Effect.provide(TestLayer)))
+
+  it.scoped("a member request for a shard that does not start within the members timeout fails with Timeout then", () =>
+    Effect.gen(function*() {
+      // one identify every 5 s: shard 9's session is made about 40 s from now, when its turn nears
+      const { fleet } = yield* startingFleet(10, { intents: 513 | 2 })
+      const request = yield* Effect.fork(Effect.flip(fleet.requestGuildMembers({ guild_id: guildOn(9, 10), query: "", limit: 0 })))
+      yield* advance(29_900)
+      expect(yield* Fiber.poll(request)).toStrictEqual(Option.none())
+      yield* advance(200)
+      expect(Option.map(yield* Fiber.poll(request), (exit) => Exit.isSuccess(exit) && exit.value)).toEqual(
+        Option.some(expect.objectContaining({ _tag: "MemberRequestError", reason: "Timeout", guildId: guildOn(9, 10) }))
+      )
+      expect((yield* fleet.status)[9]!.reason._tag).toBe("Queued")
     }).pipe(Effect.provide(TestLayer)))
 
   it.scoped("a command that breaks a rule fails at once with InvalidCommand, also for a shard still waiting to start", () =>

@@ -1484,7 +1484,7 @@ describe("Session", () => {
     }).pipe(Effect.withRandom(Random.fixed([0.5])), Effect.provide(TestLayer)))
 })
 
-describe("Session: answers to a member request that break the protocol", () => {
+describe("Session: answers to a member request", () => {
   const guild = "81384788765712384"
   type Frame = readonly [t: string, d: unknown]
   const chunk = (nonce: string, fields: Record<string, unknown> = {}) =>
@@ -1586,6 +1586,32 @@ describe("Session: answers to a member request that break the protocol", () => {
       const answer = Either.getOrThrow(outcome(h)!)
       expect(answer.members).toHaveLength(200_000)
       expect(answer.members.every((member, i) => member.user.id === String(i))).toBe(true)
+    }).pipe(Effect.provide(TestLayer)))
+
+  it.scoped("an answer whose chunks keep coming completes however long it takes; one that stalls fails with Timeout a members timeout after its last chunk", () =>
+    Effect.gen(function*() {
+      const h = yield* requesting
+      const member = (index: number) => ({ chunk_index: index, chunk_count: 3, members: [{ user: { id: String(index) } }] })
+      // three chunks, 20 s apart: 60 s in all, twice the members timeout
+      for (const index of [0, 1, 2]) {
+        yield* TestClock.adjust("20 seconds")
+        yield* h.peer.sendJson(dispatch(2 + index, "GUILD_MEMBERS_CHUNK", chunk(h.nonce, member(index))))
+        yield* settle
+      }
+      expect(outcome(h)).toEqual(Either.right({ guildId: guild, members: ["0", "1", "2"].map((id) => ({ user: { id } })), notFound: [], presences: [] }))
+
+      const stalled = yield* requesting
+      yield* TestClock.adjust("29 seconds")
+      yield* stalled.peer.sendJson(dispatch(2, "GUILD_MEMBERS_CHUNK", chunk(stalled.nonce, { chunk_count: 2 })))
+      yield* settle
+      // a chunk seen before is no progress
+      yield* TestClock.adjust("29 seconds")
+      yield* stalled.peer.sendJson(dispatch(3, "GUILD_MEMBERS_CHUNK", chunk(stalled.nonce, { chunk_count: 2 })))
+      yield* settle
+      expect(outcome(stalled)).toBeUndefined()
+      yield* TestClock.adjust("1 seconds")
+      yield* settle
+      expect(outcome(stalled)).toEqual(Either.left(new MemberRequests.MemberRequestError({ reason: "Timeout", guildId: guild })))
     }).pipe(Effect.provide(TestLayer)))
 
   it.scoped("Session.layerConfig reads its options from Config as the Layer is built: a missing value is a ConfigError, a refused one InvalidOptions, neither quoting the token", () =>
