@@ -19,6 +19,19 @@ export const printable = (text: string): string =>
   text.replace(controlCharacters, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`)
 
 /**
+ * `text` cut to at most `max` UTF-16 units, ending in `...` when cut; a character of two units (an
+ * emoji) is never cut in half.
+ *
+ * @since 0.1.0
+ */
+export const clipped = (text: string, max: number): string => {
+  if (text.length <= max) return text
+  const end = max - 3
+  const last = text.charCodeAt(end - 1)
+  return `${text.slice(0, last >= 0xd800 && last <= 0xdbff ? end - 1 : end)}...`
+}
+
+/**
  * `text` as a JSON string literal, with no control character left in it (`JSON.stringify` escapes
  * C0 but writes DEL and C1 raw).
  *

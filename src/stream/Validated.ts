@@ -17,7 +17,6 @@ import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
-import { printable } from "../internal/printable.ts"
 import type { EventName, GatewayEvent } from "../protocol/Event.ts"
 import { decoder, formatError } from "../protocol/internal/schema.ts"
 
@@ -69,7 +68,8 @@ export type ValidatedEvent<S extends Schemas> = {
 export type Checked<S> = string extends keyof S ? S : S & { readonly [K in Exclude<keyof Named<S>, EventName>]: never }
 
 /**
- * An event whose data did not pass its schema. `message` says what is wrong, path by path.
+ * An event whose data did not pass its schema. `problems` says what is wrong, path by path;
+ * `message` names the event too (a stream stopped by it prints that).
  *
  * @since 0.1.0
  */
@@ -77,8 +77,12 @@ export class InvalidEvent extends Data.TaggedError("InvalidEvent")<{
   readonly t: string
   readonly shard: number
   readonly sequence: number
-  readonly message: string
-}> {}
+  readonly problems: string
+}> {
+  override get message(): string {
+    return `${this.t} (shard ${this.shard}, sequence ${this.sequence}): ${this.problems}`
+  }
+}
 
 /**
  * Events dropped because their data did not pass their type's schema, tagged `type`.
@@ -103,7 +107,7 @@ export interface Options<E, R> {
 }
 
 const logInvalid = (invalid: InvalidEvent): Effect.Effect<void> =>
-  Effect.logWarning(`dropped ${invalid.t}: its data does not match the schema: ${invalid.message}`).pipe(
+  Effect.logWarning(`dropped ${invalid.t}: its data does not match the schema: ${invalid.problems}`).pipe(
     Effect.annotateLogs({ type: invalid.t, shard: invalid.shard, sequence: invalid.sequence })
   )
 
@@ -219,10 +223,9 @@ const validate = <S extends Schemas, A, E2, R2>(schemas: S, keepOthers: boolean,
             if (decoded._tag === "Right") {
               kept.push(new DecodedEvent(event.shard, event.sequence, event.t, decoded.right))
             } else {
-              // the values quoted in it are the event's data: a user's text, shown and never obeyed
-              const message = ofType.explain(event.d, decoded.left).split("\n").map(printable).join("\n")
-              const problem = { t: event.t, shard: event.shard, sequence: event.sequence, message }
-              ;(invalid ??= []).push(new InvalidEvent(problem))
+              // the values quoted in it are the event's data: a user's text, escaped to be shown, never obeyed
+              const problems = ofType.explain(event.d, decoded.left)
+              ;(invalid ??= []).push(new InvalidEvent({ t: event.t, shard: event.shard, sequence: event.sequence, problems }))
               ;(at ??= []).push(kept.length)
             }
           }

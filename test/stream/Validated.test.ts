@@ -2,8 +2,10 @@ import { describe, expect, expectTypeOf, it } from "@effect/vitest"
 import { GatewayDispatchEvents } from "discord-api-types/v10"
 import type { GatewayMessageCreateDispatchData } from "discord-api-types/v10"
 import * as Chunk from "effect/Chunk"
+import * as Cause from "effect/Cause"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import * as FastCheck from "effect/FastCheck"
 import * as Fiber from "effect/Fiber"
 import * as List from "effect/List"
@@ -16,7 +18,7 @@ import * as Stream from "effect/Stream"
 import * as Event from "../../src/protocol/Event.ts"
 import type { EventData, EventOf } from "../../src/protocol/Event.ts"
 import * as Validated from "../../src/stream/Validated.ts"
-import { anyControl } from "../controls.ts"
+import { anyControl, loneSurrogate } from "../controls.ts"
 import { acceptAndHello, dispatch, options, ready, Session, TestLayer } from "../session/harness.ts"
 
 const MessageCreate = Schema.Struct({ id: Schema.BigInt, content: Schema.String })
@@ -104,8 +106,8 @@ describe("Validated", () => {
       expect(invalid).toBeInstanceOf(Validated.InvalidEvent)
       expect(invalid!._tag).toBe("InvalidEvent")
       expect([invalid!.t, invalid!.shard, invalid!.sequence]).toEqual(["MESSAGE_CREATE", 0, 2])
-      expect(invalid!.message).toContain("id")
-      expect(invalid!.message).toContain("content")
+      expect(invalid!.problems).toContain("id")
+      expect(invalid!.problems).toContain("content")
     }))
 
   it.effect("says what is wrong with a value without passing on its control characters (a user's text)", () =>
@@ -119,9 +121,9 @@ describe("Validated", () => {
         )
       )
       const [invalid] = yield* Ref.get(reported)
-      expect(invalid!.message).toContain("\\u009b2J")
+      expect(invalid!.problems).toContain("\\u009b2J")
       // the lines of its explanation stay lines; nothing else of C0, DEL or C1 is left
-      expect(invalid!.message.replaceAll("\n", "")).not.toMatch(anyControl)
+      expect(invalid!.problems.replaceAll("\n", "")).not.toMatch(anyControl)
     }))
 
   it.effect("by default logs a warning with the type, shard and sequence, and counts the event by type", () =>
@@ -195,7 +197,7 @@ describe("Validated", () => {
       const reported = yield* Ref.make(List.empty<string>())
       const got = yield* run(
         Stream.make(Event.make(0, 1, "GUILD_DELETE", "x")).pipe(
-          Validated.events({ GUILD_DELETE: Slow }, { onInvalid: (invalid) => Ref.update(reported, List.prepend(invalid.message)) })
+          Validated.events({ GUILD_DELETE: Slow }, { onInvalid: (invalid) => Ref.update(reported, List.prepend(invalid.problems)) })
         )
       )
       expect(got).toEqual([])
@@ -256,23 +258,23 @@ describe("Validated", () => {
       expect([typeof (fromTable[0]!.d as { id: unknown }).id, fromEntries.length]).toEqual(["bigint", 1])
     }))
 
-  it.effect("a key from the data in InvalidEvent's message is quoted: its line break cannot start a log line of its own", () =>
+  it.effect("a key from the data is quoted in InvalidEvent's problems: its line break cannot start a log line of its own", () =>
     Effect.gen(function*() {
       const reported: Array<Validated.InvalidEvent> = []
       const Roles = Schema.Struct({ roles: Schema.Record({ key: Schema.String, value: Schema.String }) })
       yield* run(Stream.make(Event.make(0, 1, "GUILD_CREATE", { roles: { "1\nlevel=ERROR forged": 5 } })).pipe(
         Validated.events({ GUILD_CREATE: Roles }, { onInvalid: (invalid) => Effect.sync(() => void reported.push(invalid)) })
       ))
-      expect(reported.map((invalid) => invalid.message)).toEqual([`roles["1\\nlevel=ERROR forged"] Expected string, actual 5`])
+      expect(reported.map((invalid) => invalid.problems)).toEqual([`roles["1\\nlevel=ERROR forged"] Expected string, actual 5`])
     }))
 
-  it.effect("InvalidEvent's message is bounded: at most 10 issues, each cut at 200 characters (an invalid GUILD_CREATE made a 1.3 MB line)", () =>
+  it.effect("InvalidEvent's problems are bounded: at most 10 issues, each cut at 200 characters (an invalid GUILD_CREATE made a 1.3 MB line)", () =>
     Effect.gen(function*() {
       const reported: Array<string> = []
       const Guild = Schema.Struct({ members: Schema.Array(Schema.Struct({ nick: Schema.Number })), name: Schema.Number })
       const members = Array.from({ length: 5000 }, (_, i) => ({ nick: `member ${i}`, bio: "x".repeat(200) }))
       yield* run(Stream.make(Event.make(0, 1, "GUILD_CREATE", { members, name: "y".repeat(1_000_000) })).pipe(
-        Validated.events({ GUILD_CREATE: Guild }, { onInvalid: (invalid) => Effect.sync(() => void reported.push(invalid.message)) })
+        Validated.events({ GUILD_CREATE: Guild }, { onInvalid: (invalid) => Effect.sync(() => void reported.push(invalid.problems)) })
       ))
       const [message] = reported
       expect(message!.length).toBeLessThan(11 * 210)
@@ -291,7 +293,7 @@ describe("Validated", () => {
       ).pipe(Validated.events({ GUILD_DELETE: Snowflake }, {
         onInvalid: (invalid) => {
           // the function's own work, not only its effect, comes after the events before it
-          order.push(`invalid ${invalid.sequence}: ${invalid.message}`)
+          order.push(`invalid ${invalid.sequence}: ${invalid.problems}`)
           return Effect.void
         }
       }))
@@ -308,9 +310,36 @@ describe("Validated", () => {
       })
       const reported: Array<string> = []
       const got = yield* run(Stream.make(Event.make(0, 1, "GUILD_DELETE", "x")).pipe(
-        Validated.events({ GUILD_DELETE: Lookup }, { onInvalid: (invalid) => Effect.sync(() => void reported.push(invalid.message)) })
+        Validated.events({ GUILD_DELETE: Lookup }, { onInvalid: (invalid) => Effect.sync(() => void reported.push(invalid.problems)) })
       ))
       expect([got.length, reported.length, started]).toEqual([0, 1, 1])
       expect(reported[0]).toContain("cannot be be resolved synchronously")
+    }))
+
+  it.effect("InvalidEvent's problems never cut an emoji in half, and stay within 200 characters per issue once escaped", () =>
+    Effect.gen(function*() {
+      const reported: Array<string> = []
+      const Content = Schema.Struct({ content: Schema.Number })
+      // a user's message of emoji (where the cut falls depends on the text before them), and one of
+      // C1 characters, which JSON leaves raw and which are escaped into six characters each
+      const contents = [`${"😀".repeat(150)}`, `a${"😀".repeat(150)}`, "\u0085".repeat(1000)]
+      yield* run(Stream.fromIterable(contents.map((content, i) => Event.make(0, i + 1, "MESSAGE_CREATE", { content }))).pipe(
+        Validated.events({ MESSAGE_CREATE: Content }, { onInvalid: (invalid) => Effect.sync(() => void reported.push(invalid.problems)) })
+      ))
+      expect(reported).toHaveLength(3)
+      for (const problems of reported) {
+        expect(problems).not.toMatch(loneSurrogate)
+        expect(problems.length).toBeLessThanOrEqual(200)
+      }
+      expect(reported[2]).toMatch(/^content Expected number, actual "(\\u0085)+\\u0{0,2}\.\.\.$/)
+    }))
+
+  it.effect("a stream stopped by onInvalid: Effect.fail says which event was bad: InvalidEvent's message names its type, shard and sequence", () =>
+    Effect.gen(function*() {
+      const exit = yield* Effect.exit(run(Stream.make(Event.make(3, 42, "MESSAGE_CREATE", { id: "1", content: null })).pipe(
+        Validated.events({ MESSAGE_CREATE: MessageCreate }, { onInvalid: Effect.fail })
+      )))
+      const error = Exit.isFailure(exit) ? String(Cause.squash(exit.cause)) : "succeeded"
+      expect(error).toBe("InvalidEvent: MESSAGE_CREATE (shard 3, sequence 42): content Expected string, actual null")
     }))
 })

@@ -8,7 +8,7 @@ import * as Either from "effect/Either"
 import type * as ParseResult from "effect/ParseResult"
 import { ArrayFormatter } from "effect/ParseResult"
 import * as Schema from "effect/Schema"
-import { quoted } from "../../internal/printable.ts"
+import { clipped, printable, quoted } from "../../internal/printable.ts"
 
 /**
  * A short rendering of a value for an error message.
@@ -19,7 +19,7 @@ export const show = (value: unknown): string => {
   if (value === undefined) return "undefined"
   if (typeof value === "number" || typeof value === "boolean" || value === null) return String(value)
   const text = typeof value === "string" ? quoted(value) : Array.isArray(value) ? "an array" : typeof value === "object" ? "an object" : typeof value
-  return text.length > 60 ? `${text.slice(0, 57)}...` : text
+  return clipped(text, 60)
 }
 
 // a key that is no plain name (the network's: a record's key may hold a line break) is quoted
@@ -41,18 +41,17 @@ const path = (segments: ReadonlyArray<PropertyKey>): string =>
 export const maxIssues = 10
 const maxIssueLength = 200
 
-const clipped = (text: string): string => text.length > maxIssueLength ? `${text.slice(0, maxIssueLength - 3)}...` : text
-
 /**
  * One line saying what is wrong: each issue as `path message`, joined by `; `; past
- * {@link maxIssues}, how many more, and each cut at 200 characters.
+ * {@link maxIssues}, how many more, and each cut at 200 characters once its control characters
+ * are escaped (they are the network's: a user's text).
  *
  * @since 0.1.0
  */
 export const formatError = (error: ParseResult.ParseError): string => {
   const issues = ArrayFormatter.formatErrorSync(error)
   const told = issues.slice(0, maxIssues).map((issue) =>
-    clipped(issue.path.length === 0 ? issue.message : `${path(issue.path)} ${issue.message}`)
+    clipped(printable(issue.path.length === 0 ? issue.message : `${path(issue.path)} ${issue.message}`), maxIssueLength)
   )
   return [...told, ...(issues.length > maxIssues ? [`and ${issues.length - maxIssues} more`] : [])].join("; ")
 }
