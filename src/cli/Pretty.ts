@@ -29,6 +29,9 @@ const pad = (text: string, columns: number): string => {
   return fitted + " ".repeat(columns - width(fitted))
 }
 
+// `text` padded to at least `columns` columns, never cut: a sequence or a type shown in part is wrong
+const padded = (text: string, columns: number): string => text + " ".repeat(Math.max(0, columns - width(text)))
+
 const clock = (at: Date): string => at.toISOString().slice(11, 19)
 
 const field = (d: unknown, key: string): unknown =>
@@ -43,7 +46,7 @@ const quote = (text: string, max: number): string => quoted(width(text) > max ? 
  * @since 0.1.0
  */
 export const summary = (event: GatewayEvent, at: Date): string => {
-  const parts = [clock(at), `shard ${event.shard}`, pad(`#${event.sequence}`, 7), pad(printable(event.t), 22)]
+  const parts = [clock(at), `shard ${event.shard}`, padded(`#${event.sequence}`, 7), padded(printable(event.t), 22)]
   const d = event.d
   const guild = field(d, "guild_id") ?? (event.t === "GUILD_CREATE" ? field(d, "id") : undefined)
   if (typeof guild === "string") parts.push(`guild ${printable(guild)}`)

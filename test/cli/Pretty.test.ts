@@ -29,6 +29,12 @@ describe("Pretty", () => {
     expect(Pretty.summary(event, at)).toBe(`03:04:05  shard 1  #42      MESSAGE_CREATE          guild 100  channel 200  @ada  "hello"`)
   })
 
+  it("shows a sequence and a type whole, however long: #1234567 was shown as #123456, and the three MESSAGE_REACTION_REMOVE types alike", () => {
+    const types = ["MESSAGE_REACTION_REMOVE", "MESSAGE_REACTION_REMOVE_ALL", "MESSAGE_REACTION_REMOVE_EMOJI", "GUILD_SCHEDULED_EVENT_CREATE"]
+    const lines = types.map((t) => Pretty.summary(Event.make(0, 1_234_567, t, { guild_id: "100" }), at))
+    expect(lines).toEqual(types.map((t) => `03:04:05  shard 0  #1234567  ${t}  guild 100`))
+  })
+
   it("shows what the gateway sent without obeying it: no control character reaches the terminal", () => {
     const hostile = "\u001b[2J\u009b2J\u001b]0;owned\u0007"
     const event = Event.make(0, 1, `GUILD_CREATE${hostile}`, {
