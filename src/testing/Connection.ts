@@ -68,6 +68,8 @@ export interface Host {
   /** The Hello delay for a new connection (a one-shot control, else the configured delay). */
   readonly takeHelloDelay: () => number
   readonly newSessionId: () => string
+  /** The snowflake worker of a new session's traffic (1024 of them, in turn). */
+  readonly newWorker: () => number
   readonly warn: (message: string, annotations: Record<string, unknown>) => void
 }
 
@@ -343,9 +345,12 @@ export class Connection implements Outlet {
 
   private sendHello(): void {
     if (!this.open) return
-    this.helloSent = true
-    this.send(payload(Opcode.Hello, { heartbeat_interval: this.host.settings.heartbeatIntervalMs, _trace: ["[\"local-gateway\",{\"micros\":0}]"] }))
-    this.armMissedHeartbeat()
+    // the client has Hello (and its heartbeats are due) only once it is written, not while a
+    // stall or a slow link holds it
+    this.send(payload(Opcode.Hello, { heartbeat_interval: this.host.settings.heartbeatIntervalMs, _trace: ["[\"local-gateway\",{\"micros\":0}]"] }), () => {
+      this.helloSent = true
+      this.armMissedHeartbeat()
+    })
   }
 
   private armMissedHeartbeat(): void {
@@ -537,8 +542,9 @@ export class Connection implements Outlet {
       world.user.id,
       guilds,
       largeThreshold,
-      // one source per shard: its id is the snowflakes' worker, so shards' message ids never meet
-      Traffic.makeSource(guilds, settings.seed * 7919 + shard[0] * 31 + shard[1], shard[0]),
+      // one source per session, each its own snowflake worker: no two sessions' message ids meet,
+      // also of one shard id under two shard counts (a reshard's old and new set side by side)
+      Traffic.makeSource(guilds, settings.seed * 7919 + shard[0] * 31 + shard[1], this.host.newWorker()),
       settings.replayBufferSize,
       this.host.recorder
     )
@@ -558,7 +564,7 @@ export class Connection implements Outlet {
       resume_gateway_url: this.host.resumeUrl,
       // only when the Identify gave one, as Discord does
       ...(d["shard"] === undefined ? {} : { shard }),
-      application: { id: world.applicationId, flags: 0 },
+      application: { id: world.applicationId, flags: Rules.applicationFlags(settings.privilegedIntents) },
       private_channels: [],
       presences: [],
       relationships: [],

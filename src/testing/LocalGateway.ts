@@ -248,6 +248,7 @@ export const make = (options: Options): Effect.Effect<LocalGateway, LocalGateway
     const sessions = new Map<string, Session>()
     const connections = new Map<number, Connection>()
     const sessionIdRandom = Traffic.seeded(seed ^ 0x5e55)
+    let sessionsMade = 0
     let nextConnectionId = 0
     let pendingHelloDelay: number | undefined
     let port = 0
@@ -275,6 +276,7 @@ export const make = (options: Options): Effect.Effect<LocalGateway, LocalGateway
       },
       newSessionId: () =>
         Array.from({ length: 32 }, () => Math.floor(sessionIdRandom() * 16).toString(16)).join(""),
+      newWorker: () => sessionsMade++ % 1024,
       warn: (message, annotations) => log(Effect.logWarning(message), annotations)
     }
 

@@ -5,7 +5,7 @@
  *
  * @since 0.1.0
  */
-import { GatewayIntentBits } from "discord-api-types/v10"
+import { ApplicationFlags, GatewayIntentBits } from "discord-api-types/v10"
 import { isDecodeError } from "../codec/DecodeError.ts"
 import * as Etf from "../codec/Etf.ts"
 
@@ -195,18 +195,19 @@ export class MemberRequestLimiter {
  */
 export class HeartbeatClock {
   private lastRegularAt: number | undefined
-  private requestPending = false
+  /** The op 1s written and not answered yet: each is answered by a beat of its own. */
+  private requestsPending = 0
   constructor(readonly intervalMs: number) {}
 
   /** The server asked for a beat (op 1). */
   requested(): void {
-    this.requestPending = true
+    this.requestsPending++
   }
 
   /** A beat arrived at `now`. */
   beat(now: number): { readonly requested: boolean; readonly tooEarlyBy: number | undefined } {
-    if (this.requestPending) {
-      this.requestPending = false
+    if (this.requestsPending > 0) {
+      this.requestsPending--
       return { requested: true, tooEarlyBy: undefined }
     }
     const previous = this.lastRegularAt
@@ -227,7 +228,19 @@ const knownIntents = Object.values(GatewayIntentBits)
  * @since 0.1.0
  */
 export const validIntents = (intents: unknown): intents is number =>
-  typeof intents === "number" && Number.isInteger(intents) && intents >= 0 && (intents & ~knownIntents) === 0
+  // `&` keeps only 32 bits: a bit above them is unknown too
+  typeof intents === "number" && Number.isInteger(intents) && intents >= 0 && intents <= knownIntents && (intents & ~knownIntents) === 0
+
+/**
+ * READY's `application.flags` for an application allowed `privilegedIntents`: the "limited" flag
+ * of each, as for a bot in fewer than 100 servers (enabled in the portal, no review needed).
+ *
+ * @since 0.1.0
+ */
+export const applicationFlags = (privilegedIntents: number): number =>
+  ((privilegedIntents & GatewayIntentBits.GuildPresences) === 0 ? 0 : ApplicationFlags.GatewayPresenceLimited) |
+  ((privilegedIntents & GatewayIntentBits.GuildMembers) === 0 ? 0 : ApplicationFlags.GatewayGuildMembersLimited) |
+  ((privilegedIntents & GatewayIntentBits.MessageContent) === 0 ? 0 : ApplicationFlags.GatewayMessageContentLimited)
 
 /**
  * Checks an Identify's `shard` field. Absent means `[0, 1]`. Returns the pair, or why it is invalid.

@@ -41,10 +41,11 @@ export type ReplayPlan =
   | { readonly _tag: "InvalidSeq" }
 
 /**
- * Serializes a dispatch the way Discord frames it.
+ * Serializes a dispatch the way Discord frames it; data JSON has no value for (`undefined`) is
+ * `null`. Throws on data JSON cannot hold (a `bigint`, a cycle).
  */
 const dispatchPayload = (t: string, s: number, d: unknown): string =>
-  `{"t":${JSON.stringify(t)},"s":${s},"op":0,"d":${JSON.stringify(d)}}`
+  `{"t":${JSON.stringify(t)},"s":${s},"op":0,"d":${JSON.stringify(d) ?? "null"}}`
 
 /**
  * A gateway session.
@@ -84,8 +85,10 @@ export class Session {
    */
   dispatch(t: string, d: unknown, now: number, replayable = true): number | undefined {
     if (!Visibility.delivers(this.intents, this.botId, t, d)) return undefined
-    const s = ++this.seq
+    // framed before anything changes: data that cannot be framed takes no sequence number
+    const s = this.seq + 1
     const payload = dispatchPayload(t, s, Visibility.asSeen(this.intents, this.botId, t, d))
+    this.seq = s
     if (replayable) {
       this.buffer.push({ s, t, payload })
       if (this.buffer.length > this.capacity) this.buffer.shift()

@@ -153,3 +153,86 @@ describe("local gateway: handshake and close codes", () => {
       expect(Object.keys(readyFrame.d)).not.toContain("shard")
     }))
 }, 20_000)
+
+describe("local gateway: what a test tool must not get wrong", () => {
+  it.scopedLive("gateway.dispatch of data JSON has no value for sends d null, and data JSON cannot hold takes no sequence number", () =>
+    Effect.gen(function*() {
+      const gateway = yield* gatewayWith({ guilds: 0 })
+      const { client } = yield* ready(gateway, Intents.Guilds)
+      // `d: unknown` in the API: undefined type-checks; Discord sends d null
+      yield* gateway.dispatch("all", "CUSTOM_EVENT", undefined)
+      const custom = yield* client.next(dispatch("CUSTOM_EVENT"))
+      expect([custom.s, custom.d]).toEqual([2, null])
+      yield* Effect.exit(gateway.dispatch("all", "BIGINT", { n: 1n }))
+      yield* gateway.dispatch("all", "AFTER", { n: 1 })
+      expect((yield* client.next(dispatch("AFTER"))).s).toBe(3)
+      expect(client.malformed).toEqual([])
+    }))
+
+  it.scopedLive("an Identify with an intent bit above 2^31 (2^32 + 513) is closed with 4013, as any unknown bit", () =>
+    Effect.gen(function*() {
+      const gateway = yield* gatewayWith({ guilds: 0 })
+      const client = yield* connect(gateway.url + query)
+      yield* client.next(hello)
+      yield* client.send(identifyPayload(2 ** 32 + 513))
+      expect((yield* client.closed).code).toBe(CloseCode.InvalidIntents)
+    }))
+
+  it.scopedLive("a Hello held back by a stall is no missed heartbeat before the client got it", () =>
+    Effect.gen(function*() {
+      const gateway = yield* gatewayWith({ guilds: 0, heartbeatInterval: "200 millis", heartbeatSlack: "100 millis" })
+      yield* gateway.delayNextHello("200 millis")
+      const client = yield* connect(gateway.url + query)
+      // Hello goes out (into the stall) at 200 ms and reaches the client at about 1.5 s
+      yield* gateway.stall("all", "1500 millis")
+      yield* client.next(hello)
+      yield* client.send({ op: 1, d: null })
+      yield* client.next((frame) => frame.op === 11)
+      expect((yield* gateway.violations).map((v) => v.kind)).toEqual([])
+    }))
+
+  it.scopedLive("two op 1 requests, each answered at once, are both answers and draw no HeartbeatTooEarly", () =>
+    Effect.gen(function*() {
+      const gateway = yield* gatewayWith({ guilds: 0, heartbeatInterval: "2 seconds" })
+      const { client } = yield* ready(gateway, Intents.Guilds)
+      // as GATEWAY.md asks: on a received op 1, beat at once
+      client.socket.on("message", (data: Buffer) => {
+        if ((JSON.parse(data.toString("utf8")) as { op: number }).op === 1) client.socket.send(JSON.stringify({ op: 1, d: 1 }))
+      })
+      yield* client.send({ op: 1, d: 1 })
+      yield* gateway.awaitLog((log) => log.heartbeats.length === 1)
+      yield* Effect.sleep("100 millis")
+      yield* gateway.requestHeartbeat("all")
+      yield* gateway.requestHeartbeat("all")
+      const log = yield* gateway.awaitLog((log) => log.heartbeats.length === 3)
+      expect(log.heartbeats.map((beat) => beat.requested)).toEqual([false, true, true])
+      expect(log.violations.map((v) => v.kind)).toEqual([])
+    }))
+
+  it.scopedLive("sessions of shard 0 under two shard counts (a reshard's old and new set) never get two different messages with one id", () =>
+    Effect.gen(function*() {
+      const gateway = yield* gatewayWith({ seed: 5, shards: 2, guilds: 4, identifyCooldown: "1 millis" })
+      const intents = Intents.Guilds | Intents.GuildMessages
+      const old = yield* ready(gateway, intents, { shard: [0, 1] })
+      yield* Effect.sleep("10 millis")
+      const next = yield* ready(gateway, intents, { shard: [0, 2] })
+      yield* gateway.startTraffic(20)
+      const a = yield* old.client.next(dispatch("MESSAGE_CREATE"))
+      const b = yield* next.client.next(dispatch("MESSAGE_CREATE"))
+      yield* gateway.stopTraffic
+      expect(b.d.id).not.toBe(a.d.id)
+    }))
+
+  it.scopedLive("READY's application.flags has the limited flag of each privileged intent the application is allowed", () =>
+    Effect.gen(function*() {
+      const flagsWith = (privilegedIntents: number | undefined) =>
+        Effect.gen(function*() {
+          const gateway = yield* gatewayWith({ guilds: 0, privilegedIntents })
+          return (yield* ready(gateway, Intents.Guilds)).ready.d.application.flags as number
+        })
+      // GATEWAY_PRESENCE_LIMITED, GATEWAY_GUILD_MEMBERS_LIMITED, GATEWAY_MESSAGE_CONTENT_LIMITED
+      expect(yield* flagsWith(undefined)).toBe((1 << 13) | (1 << 15) | (1 << 19))
+      expect(yield* flagsWith(Intents.GuildMembers)).toBe(1 << 15)
+      expect(yield* flagsWith(0)).toBe(0)
+    }))
+})
