@@ -11,15 +11,8 @@ import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as Fleet from "../../src/fleet/Fleet.ts"
 import type { ResumePoint } from "../../src/session/SessionOptions.ts"
-import { collectGarbage, nextJob } from "../gc.ts"
+import { stillReachable } from "../gc.ts"
 import { advance, configureLimiter, options, serve, TestLayer } from "./harness.ts"
-
-/** How many of `refs` still reach their target after a full collection. */
-const stillReachable = (refs: ReadonlyArray<WeakRef<object>>) =>
-  Effect.map(nextJob, () => {
-    collectGarbage()
-    return refs.filter((ref) => ref.deref() !== undefined).length
-  })
 
 describe("Fleet retention", () => {
   it.effect("fleets stopped one after another in one long-lived scope (a shard restarted with a new fleet beside the others) are let go before the scope closes", () =>

@@ -15,18 +15,11 @@ import * as TestClock from "effect/TestClock"
 import * as IdentifyLimiter from "../../src/limits/IdentifyLimiter.ts"
 import { type Connection, ConnectionClosed, type Frame, GatewayTransport, receiveFrom } from "../../src/transport/GatewayTransport.ts"
 import * as MemoryTransport from "../../src/transport/MemoryTransport.ts"
-import { collectGarbage, nextJob } from "../gc.ts"
+import { stillReachable } from "../gc.ts"
 import { acceptAndHello, dispatch, hello, options, ready, Session, settle } from "./harness.ts"
 
 /** A service of a program's own, given to each session it makes. */
 class PerSession extends Context.Tag("test/PerSession")<PerSession, { readonly request: number }>() {}
-
-/** How many of `refs` still reach their target after a full collection. */
-const stillReachable = (refs: ReadonlyArray<WeakRef<object>>) =>
-  Effect.map(nextJob, () => {
-    collectGarbage()
-    return refs.filter((ref) => ref.deref() !== undefined).length
-  })
 
 /**
  * A custom transport written the idiomatic Effect way: the socket's release registered with
