@@ -343,7 +343,9 @@ export const run = (ctx: Context, url: string, mode: Protocol.Mode): Effect.Effe
             jitter: yield* Random.next,
             tracker,
             beat,
-            onZombie: Effect.suspend(() => finish(Protocol.modeOf(ctx.memory.current), Reason.Zombie()))
+            onZombie: Effect.suspend(() => finish(Protocol.modeOf(ctx.memory.current), Reason.Zombie())),
+            // a beat that cannot be sent (a custom encoding's defect) ends the connection with it
+            onDefect: (cause) => end(Exit.failCause(cause))
           })),
           scope
         )

@@ -4,6 +4,7 @@
  *
  * @since 0.1.0
  */
+import type * as Cause from "effect/Cause"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Schedule from "effect/Schedule"
@@ -95,7 +96,9 @@ export class Tracker {
  * The heartbeat of one connection, for a `HeartbeatTimer`: at each tick of
  * {@link schedule}`(interval, jitter)`, `onZombie` if the previous scheduled beat was not
  * acknowledged, else `beat` (which must record the beat with `tracker.sent`, and must not wait:
- * the timer runs it on its own fiber). Draw `jitter` from `Random`, so that tests can fix it.
+ * the timer runs it on its own fiber); `onDefect` if either dies (a connection left without
+ * heartbeats would look ready until the gateway gave up on it). Draw `jitter` from `Random`, so
+ * that tests can fix it.
  *
  * @since 0.1.0
  */
@@ -105,7 +108,8 @@ export const beating = (options: {
   readonly tracker: Tracker
   readonly beat: Effect.Effect<void>
   readonly onZombie: Effect.Effect<void>
+  readonly onDefect: (cause: Cause.Cause<never>) => Effect.Effect<void>
 }): Beating => ({
   schedule: schedule(options.interval, options.jitter),
-  tick: Effect.suspend(() => options.tracker.isZombie ? options.onZombie : options.beat)
+  tick: Effect.catchAllCause(Effect.suspend(() => options.tracker.isZombie ? options.onZombie : options.beat), options.onDefect)
 })

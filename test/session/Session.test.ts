@@ -20,7 +20,9 @@ import * as Random from "effect/Random"
 import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
 import * as Zlib from "node:zlib"
+import type { Encoding } from "../../src/codec/Encoding.ts"
 import * as Etf from "../../src/codec/Etf.ts"
+import * as Json from "../../src/codec/Json.ts"
 import { TextFrame } from "../../src/codec/TextFrame.ts"
 import * as IdentifyLimiter from "../../src/limits/IdentifyLimiter.ts"
 import * as MemberRequests from "../../src/session/MemberRequests.ts"
@@ -856,6 +858,30 @@ describe("Session", () => {
       )
       expect(yield* peer.isOpen).toBe(false)
     }).pipe(Effect.provide(withIdentify(() => Effect.die(new Error("the limiter's store is gone"))))))
+
+  it.scoped("a heartbeat that cannot be sent (a custom encoding's defect) ends the session with it, not a connection left ready without heartbeats", () =>
+    Effect.gen(function*() {
+      // the encoding option takes a custom Encoding: this one cannot write a heartbeat
+      const encoding: Encoding = {
+        ...Json.encoding,
+        encode: (payload) => {
+          if ((payload as { readonly op: number }).op === 1) throw new Error("this encoder cannot write heartbeats")
+          return Json.encoding.encode(payload)
+        }
+      }
+      const session = yield* Session.make(options({ encoding }))
+      const { peer } = yield* acceptAndHello(1000)
+      yield* peer.sendJson(ready(1))
+      yield* settle
+      // the first beat (jitter 0.5) is due at 500 ms
+      yield* TestClock.adjust("500 millis")
+      yield* settle
+      const exit = yield* Effect.exit(session.await)
+      expect(Exit.isFailure(exit) && Cause.isDie(exit.cause) && Cause.pretty(exit.cause)).toMatch(/this encoder cannot write heartbeats/)
+      const last = yield* Stream.runHead(session.transitions)
+      expect(Option.map(last, ({ reason, to }) => [to._tag, reason._tag])).toEqual(Option.some(["Disconnected", "Fatal"]))
+      expect(yield* peer.isOpen).toBe(false)
+    }).pipe(Effect.withRandom(Random.fixed([0.5])), Effect.provide(TestLayer)))
 
   it.scoped("a custom identify limiter that runs send twice sends one Identify: the second run is a defect that ends the session, saying so", () =>
     Effect.gen(function*() {
