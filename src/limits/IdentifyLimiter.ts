@@ -267,7 +267,8 @@ const build = (spacing: number, margin: number, onExhausted: "fail" | "wait"): C
         if (onExhausted === "fail") return Effect.fail(exhausted(shardId, resetAfter))
         // until it refills, or a refreshed answer says how much is left
         return Effect.logWarning("identify budget exhausted: waiting for it to refill").pipe(
-          Effect.annotateLogs({ shardId, resetAfter }),
+          // `shard`, as every line about a shard is annotated
+          Effect.annotateLogs({ shard: shardId, resetAfter }),
           Effect.zipRight(detached(Effect.raceFirst(Effect.sleep(resetAfter), Deferred.await(budgetChanged)))),
           Effect.zipRight(awaitTurn(gate, shardId))
         )

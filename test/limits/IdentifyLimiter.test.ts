@@ -5,6 +5,8 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
+import * as HashMap from "effect/HashMap"
+import * as Logger from "effect/Logger"
 import * as Option from "effect/Option"
 import * as TestClock from "effect/TestClock"
 import * as IdentifyLimiter from "../../src/limits/IdentifyLimiter.ts"
@@ -268,6 +270,19 @@ describe("IdentifyLimiter", () => {
       yield* TestClock.adjust("1 millis")
       yield* Fiber.join(waiting)
       expect((yield* limiter.snapshot).budget?.remaining).toBe(999)
+    }))
+
+  it.effect("onExhausted: wait says so at Warning, annotated with the shard (as every line about a shard) and the wait", () =>
+    Effect.gen(function*() {
+      const told: Array<unknown> = []
+      const logger = Logger.make(({ annotations, logLevel, message }) =>
+        void told.push([logLevel.label, String(message), Object.fromEntries(HashMap.toEntries(annotations))]))
+      const limiter = yield* IdentifyLimiter.make({ margin: 0, onExhausted: "wait" })
+      yield* limiter.configure(limits({ remaining: 0, resetAfter: 30_000 }))
+      const waiting = yield* Effect.fork(limiter.identify(3, () => Effect.void).pipe(Effect.provide(Logger.replace(Logger.defaultLogger, logger))))
+      yield* TestClock.adjust("30 seconds")
+      yield* Fiber.join(waiting)
+      expect(told).toEqual([["WARN", "identify budget exhausted: waiting for it to refill", { shard: 3, resetAfter: 30_000 }]])
     }))
 
   it.effect("onExhausted: wait lets the identify go as soon as a refreshed answer says the budget has room, not when the old count would refill", () =>
