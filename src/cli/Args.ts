@@ -204,15 +204,20 @@ export const parse = (
   env: Readonly<Record<string, string | undefined>>,
   isTerminal: boolean
 ): Either.Either<CliOptions, UsageError> =>
+  // asked for, the help wins over whatever else is wrong (a bad flag, an empty DISCORD_TOKEN)
+  argv.some((arg) => arg === "--help" || arg === "-h")
+    ? Either.map(parseFlags([], {}, isTerminal), (defaults) => ({ ...defaults, help: true }))
+    : parseFlags(argv, env, isTerminal)
+
+const parseFlags = (
+  argv: ReadonlyArray<string>,
+  env: Readonly<Record<string, string | undefined>>,
+  isTerminal: boolean
+): Either.Either<CliOptions, UsageError> =>
   Either.gen(function*() {
     const values = new Map<string, string>()
-    let help = false
     for (let i = 0; i < argv.length; i++) {
       const arg = argv[i]!
-      if (arg === "--help" || arg === "-h") {
-        help = true
-        continue
-      }
       // not a flag: perhaps a token given without --token, so it is not repeated
       if (!arg.startsWith("-")) {
         return yield* Either.left(new UsageError({ detail: `unexpected argument #${i + 1} (flags start with --; see --help)` }))
@@ -298,6 +303,6 @@ export const parse = (
       format: yield* oneOf("--format", values.get("--format") ?? (isTerminal ? "pretty" : "ndjson"), ["pretty", "ndjson"]),
       duration,
       logLevel,
-      help
+      help: false
     }
   })

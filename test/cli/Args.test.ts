@@ -120,6 +120,13 @@ describe("Args", () => {
     expect(options.logLevel).toBe(LogLevel.Debug)
   })
 
+  it("prints the help when asked, whatever else is wrong (a bad flag, an empty DISCORD_TOKEN)", () => {
+    for (const [argv, env] of [[["--help"], {}], [["--nope", "-h"], {}], [["--shards", "x", "--help"], {}], [["--help"], { DISCORD_TOKEN: "" }]] as const) {
+      expect(Either.map(parse(argv, env), (options) => options.help)).toEqual(Either.right(true))
+    }
+    expect(Either.map(parse([]), (options) => options.help)).toEqual(Either.right(false))
+  })
+
   it("names the problem with a bad flag", () => {
     expect(error(["--nope"])).toContain("--nope")
     // it said "unknown flag --help"
