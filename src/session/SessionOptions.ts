@@ -220,8 +220,8 @@ const shardProblems = (
 ): Array<string> => {
   const found: Array<string> = []
   const [id, count] = shard
-  if (!Number.isSafeInteger(count) || count < 1) found.push(`shard count must be a positive integer, got ${count}`)
-  else if (!Number.isSafeInteger(id) || id < 0 || id >= count) found.push(`shard id must be in [0, ${count}), got ${id}`)
+  const problem = pairProblem(shard)
+  if (problem !== undefined) found.push(`shard ${problem}`)
   if (resume !== undefined) {
     found.push(...resumePointProblems(resume, source))
     const resumed = resume.shard
@@ -294,20 +294,32 @@ const durationProblems = (timeouts: Timeouts, backoff: Backoff.BackoffOptions): 
   return found
 }
 
-const isPair = (value: unknown): boolean => Array.isArray(value) && value.length === 2
+const isPair = (value: unknown): value is readonly [unknown, unknown] => Array.isArray(value) && value.length === 2
+
+// what is wrong with a shard pair's values, if anything: counts and ids are whole numbers (a
+// stored point's may come back as strings, or null)
+const pairProblem = ([id, count]: readonly [unknown, unknown]): string | undefined =>
+  typeof count !== "number" || !Number.isSafeInteger(count) || count < 1
+    ? `count must be a positive integer, got ${show(count)}`
+    : typeof id !== "number" || !Number.isSafeInteger(id) || id < 0 || id >= count
+    ? `id must be in [0, ${count}), got ${show(id)}`
+    : undefined
 
 /**
  * What is wrong with the shape of a resume point from JavaScript or a parsed file: one that is no
- * object, or whose shard is no pair (the checks of its fields read into both).
+ * object, or whose shard is no pair of whole numbers, id below count (the checks of its fields
+ * read into both; a point whose shard came back from a store as strings was taken for one of
+ * another shard count, its shard identifying anew).
  *
  * @since 0.1.0
  */
-export const resumePointShapeProblems = (point: unknown): Array<string> =>
-  !isRecord(point)
-    ? [`resume must be an object, got ${show(point)}`]
-    : isPair(point["shard"])
-    ? []
-    : [`resume.shard must be an [id, count] pair, got ${show(point["shard"])}`]
+export const resumePointShapeProblems = (point: unknown): Array<string> => {
+  if (!isRecord(point)) return [`resume must be an object, got ${show(point)}`]
+  const shard = point["shard"]
+  if (!isPair(shard)) return [`resume.shard must be an [id, count] pair, got ${show(shard)}`]
+  const problem = pairProblem(shard)
+  return problem === undefined ? [] : [`resume.shard ${problem}`]
+}
 
 // the shapes the types promise, which options from JavaScript or a parsed file may not keep:
 // checked first, since the checks after read into them (a `null` for an object threw a TypeError)

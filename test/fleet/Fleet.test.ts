@@ -792,7 +792,14 @@ describe("Fleet gateway info", () => {
         [{ api: "ftp://example.test" }, "api must be an http(s) URL"],
         // with the shard count given, the shards and resume points too
         [{ shardCount: 4, shards: [5] }, "shard ids must be below the shard count 4, got 5"],
-        [{ shardCount: 4, resume: [{ sessionId: "s", sequence: 1, resumeGatewayUrl: "wss://resume.test", shard: [0, 8] }] }, "has shard count 8, not 4"]
+        [{ shardCount: 4, resume: [{ sessionId: "s", sequence: 1, resumeGatewayUrl: "wss://resume.test", shard: [0, 8] }] }, "has shard count 8, not 4"],
+        // a stored point whose shard came back from a store as strings, or cut to a null: it was
+        // "shard count 4, not 4", and without shardCount taken for another count's (its shard identifying anew)
+        ...[["1", "4"], ["1", 4], [1, null]].flatMap((shard) =>
+          [{}, { shardCount: 4 }].map((count) =>
+            [{ ...count, resume: [{ sessionId: "s", sequence: 1, resumeGatewayUrl: "wss://resume.test", shard: shard as unknown as readonly [number, number] }] }, "resume.shard "] as const
+          )
+        )
       ] as const) {
         const error = yield* Effect.flip(Fleet.make({ ...withoutUrl, ...bad }))
         expect(error).toMatchObject({ _tag: "InvalidOptions", detail: expect.stringContaining(detail) })

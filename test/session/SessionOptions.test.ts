@@ -110,6 +110,9 @@ describe("SessionOptions.resolve", () => {
     expect(given({ properties: null })).toBe("properties must be an object, got null")
     expect(given({ resume: null })).toBe("resume must be an object, got null")
     expect(given({ resume: { ...point([0, 1]), shard: 0 } })).toBe("resume.shard must be an [id, count] pair, got 0")
+    // a stored point's shard as a store may give it back: it was "not this session's shard [0, 1]"
+    expect(given({ resume: { ...point([0, 1]), shard: ["0", "1"] } })).toBe(`resume.shard count must be a positive integer, got "1"`)
+    expect(given({ resume: { ...point([0, 1]), shard: [null, 1] } })).toBe("resume.shard id must be in [0, 1), got null")
     expect(given({ shard: 3 })).toBe("shard must be an [id, count] pair, got 3")
     expect(given({ events: "MESSAGE_CREATE" })).toBe(`events must be a list of dispatch types, got "MESSAGE_CREATE"`)
     expect(given({ events: [1] })).toBe("events must be a list of dispatch types, got an array")
