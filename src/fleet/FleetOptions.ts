@@ -59,6 +59,10 @@ export const startupWindowPerKey = 1
 export const range = (from: number, until: number): ReadonlyArray<number> =>
   Array.from({ length: Math.max(0, until - from) }, (_, i) => from + i)
 
+// shard ids for a message: the first five, and how many in all (a list of 5000 made a 29 KB line)
+const listed = (ids: ReadonlyArray<unknown>): string =>
+  ids.length > 5 ? `${ids.slice(0, 5).map(show).join(", ")}, ... (${ids.length} in all)` : ids.map(show).join(", ")
+
 /**
  * Checks what can be checked before the shard count is known: the shard count if given, the
  * selection's ids, the startup window and each resume point's own fields. An Identify carries a
@@ -89,12 +93,9 @@ export const checkSelection = (options: FleetOptions): Either.Either<void, Inval
   if (shards !== "all") {
     if (shards.length === 0) found.push("shards must not be empty")
     const bad = shards.filter((id) => !Number.isSafeInteger(id) || id < 0)
-    if (bad.length > 0) found.push(`shard ids must be non-negative integers, got ${bad.join(", ")}`)
+    if (bad.length > 0) found.push(`shard ids must be non-negative integers, got ${listed(bad)}`)
     const above = shards.filter((id) => Number.isSafeInteger(id) && id >= maxShardCount)
-    if (above.length > 0) {
-      const listed = above.length > 5 ? `${above.slice(0, 5).join(", ")}, ...` : above.join(", ")
-      found.push(`shard ids must be at most ${maxShardCount - 1}, got ${listed}`)
-    }
+    if (above.length > 0) found.push(`shard ids must be at most ${maxShardCount - 1}, got ${listed(above)}`)
     if (new Set(shards).size !== shards.length) found.push("shard ids must not repeat")
   }
   // a point's own fields need no shard count: checked before GET /gateway/bot gives one
@@ -123,7 +124,7 @@ export const resolveShards = (
   const shards = options.shards ?? "all"
   const ids = shards === "all" ? range(0, shardCount) : [...shards].sort((a, b) => a - b)
   const outside = ids.filter((id) => id >= shardCount)
-  if (outside.length > 0) found.push(`shard ids must be below the shard count ${shardCount}, got ${outside.join(", ")}`)
+  if (outside.length > 0) found.push(`shard ids must be below the shard count ${shardCount}, got ${listed(outside)}`)
   const resume = new Map<number, ResumePoint>()
   const stale: Array<ResumePoint> = []
   for (const point of options.resume ?? []) {

@@ -681,6 +681,9 @@ describe("Fleet", () => {
         [options({ shardCount: 2 ** 32 }), "shardCount must be at most 65535 (the most an Identify carries), got 4294967296"],
         [options({ shardCount: 65_536 }), "shardCount must be at most 65535"],
         [options({ shards: [0, 65_535, 2 ** 40] }), "shard ids must be at most 65534, got 65535, 1099511627776"],
+        // however many: the whole list made a message of 29 KB
+        [options({ shards: FleetOptions.range(-5000, 0) }), "shard ids must be non-negative integers, got -5000, -4999, -4998, -4997, -4996, ... (5000 in all)"],
+        [options({ shardCount: 4, shards: FleetOptions.range(0, 5000) }), "shard ids must be below the shard count 4, got 4, 5, 6, 7, 8, ... (4996 in all)"],
         // a defect from Duration.decode before it was checked
         [options({ shardCount: 4, gatewayInfoMaxAge: "hourly" as never }), `gatewayInfoMaxAge must be a positive duration, got "hourly"`],
         // a Resume carries the token: not to a ws:// point where the gateway (without one, the API) is encrypted

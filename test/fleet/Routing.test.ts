@@ -33,6 +33,18 @@ describe("shardOf", () => {
   })
 })
 
+describe("shardOf, given no snowflake", () => {
+  it("throws a RangeError that says so: BigInt read \"-4194304\" as shard -1, and routed \"\", \" 1 \" and \"0x10\"", () => {
+    for (const id of ["-4194304", "", " 197038439483310086 ", "0x4000000000", "-0", "abc", "18446744073709551616"]) {
+      expect(() => shardOf(id, 2)).toThrow(new RangeError(`shardOf: guild id ${JSON.stringify(id)} is not a snowflake`))
+    }
+    expect(() => shardOf(-(1n << 22n), 2)).toThrow(new RangeError("shardOf: guild id -4194304n is not a snowflake"))
+    expect(() => shardOf(1n << 64n, 2)).toThrow(RangeError)
+    expect(shardOf((1n << 64n) - 1n, 2)).toBe(1)
+    for (const count of [0, -1, 1.5, NaN]) expect(() => shardOf("1", count)).toThrow(RangeError)
+  })
+})
+
 describe("RouteError", () => {
   it("names a guild id that is no snowflake in a short message, however long it is", () => {
     expect(new RouteError({ reason: "InvalidGuildId", guildId: "12a" }).message).toBe(`guild id "12a" is not a snowflake`)
