@@ -306,8 +306,12 @@ class Reader {
   }
 }
 
-/** Whether a message is a compressed term (version, tag 80, its size, zlib data). */
-const isCompressed = (bytes: Uint8Array): boolean => bytes[1] === Tag.Compressed
+/**
+ * Whether a message is a compressed term (version, tag 80, its size, zlib data).
+ *
+ * @since 0.1.0
+ */
+export const isCompressed = (bytes: Uint8Array): boolean => bytes[1] === Tag.Compressed
 
 /** The size a compressed message states for its term. */
 const statedSize = (bytes: Uint8Array): number => {

@@ -131,12 +131,14 @@ const payloadOf = (value: object): Decoded => {
 
 /**
  * Decodes one client frame in ETF into `{ op, d }`. Like Discord, it refuses maps with atom keys
- * (a client must send binary keys).
+ * (a client must send binary keys). It also refuses a compressed term, which a client never sends
+ * (whatever Discord makes of one): 4096 compressed bytes would pass a payload many times the limit.
  *
  * @since 0.1.0
  */
 export const decodeEtf = (frame: Uint8Array): Decoded => {
   if (frame.byteLength > maxPayloadBytes) return { _tag: "TooLarge", bytes: frame.byteLength }
+  if (Etf.isCompressed(frame)) return { _tag: "Invalid", detail: "a compressed term (tag 80): a client's frames are never compressed" }
   const value = Etf.decodeTerm(frame, { rejectAtomKeys: true })
   if (isDecodeError(value)) return { _tag: "Invalid", detail: value.message }
   if (typeof value !== "object" || value === null || Array.isArray(value)) {

@@ -1,4 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
+import { deflateSync } from "node:zlib"
+import * as Etf from "../../src/codec/Etf.ts"
 import * as Rules from "../../src/testing/Rules.ts"
 
 const bytes = (text: string) => new TextEncoder().encode(text)
@@ -11,6 +13,17 @@ describe("Rules", () => {
     expect(Rules.decode(bytes("{op"))._tag).toBe("Invalid")
     expect(Rules.decode(bytes("[1]"))._tag).toBe("Invalid")
     expect(Rules.decode(bytes('{"op":"1"}'))._tag).toBe("Invalid")
+  })
+
+  it("decodes ETF payloads and refuses a compressed term: a client's frames are never compressed (it passed 4096 bytes inflating to 40 KB)", () => {
+    const heartbeat = Etf.encode({ op: 1, d: "x".repeat(40_000) })
+    const term = heartbeat.subarray(1)
+    const size = Buffer.alloc(4)
+    size.writeUInt32BE(term.length)
+    const compressed = Buffer.concat([Buffer.of(131, 80), size, deflateSync(term)])
+    expect(compressed.length).toBeLessThan(4096)
+    expect(Rules.decodeEtf(Etf.encode({ op: 1, d: 7 }))).toEqual({ _tag: "Payload", op: 1, d: 7 })
+    expect(Rules.decodeEtf(compressed)).toEqual({ _tag: "Invalid", detail: "a compressed term (tag 80): a client's frames are never compressed" })
   })
 
   it("a sliding window allows `limit` hits per window", () => {
