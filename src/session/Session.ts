@@ -76,7 +76,10 @@ export interface SessionSnapshot {
    * and before the connection's first ACK).
    */
   readonly latency: number | undefined
-  /** Attempts to connect after the first (one that failed at `GET /gateway/bot` included). */
+  /**
+   * Attempts to connect after the first (one that failed at `GET /gateway/bot` included), counted
+   * as each begins: not during the pause before it, nor for one a stop during that pause prevented.
+   */
   readonly reconnects: number
 }
 
@@ -381,8 +384,11 @@ export const makeWith = (
       let ended: Reason | undefined
       while (!stopRequested) {
         if (ended !== undefined) {
-          stats.reconnects++
           yield* pauseBefore(Recovery.pause(recovery, ended))
+          if (stopRequested) break
+          // counted as the attempt begins, not as its pause does: a stop during the pause makes none
+          stats.reconnects++
+          yield* metrics.reconnect(ended._tag)
         }
         const gaveUp = Recovery.giveUp(recovery)
         if (gaveUp !== undefined) {
@@ -398,7 +404,6 @@ export const makeWith = (
           if (url.left.reason === "Unauthorized") return yield* url.left
           ended = Reasons.GatewayInfoFailed({ message: url.left.message })
           recovery = Recovery.unconnected(recovery, mode)
-          yield* metrics.reconnect(ended._tag)
           yield* transition(SessionState.Disconnected(), ended)
           yield* outage.failed(ended)
           // a 429 is waited out before the backoff
@@ -416,7 +421,6 @@ export const makeWith = (
         if (stopRequested || outcome.reason._tag === "Disconnect") return
         // a connection that stayed ready long enough starts the backoff over
         if (outcome.stable) backoff = undefined
-        yield* metrics.reconnect(outcome.reason._tag)
         yield* transition(SessionState.Disconnected(), outcome.reason)
         if (!outcome.ready) yield* outage.failed(outcome.reason)
         else if (outcome.stable) yield* outage.lasted

@@ -34,13 +34,15 @@ export const heartbeatLatency = Metric.histogram(
 )
 
 /**
- * Attempts that ended (connections, and `GET /gateway/bot`s that failed before one), tagged
- * `shard` and `reason` (`Zombie`, `Closed`, `Reconnect`, `GatewayInfoFailed`, ...).
+ * Attempts to connect after the first, counted as each begins (as `reconnects` in a session's
+ * snapshot), tagged `shard` and `reason`: why the attempt before it (a connection, or a
+ * `GET /gateway/bot` that failed before one) ended (`Zombie`, `Closed`, `Reconnect`,
+ * `GatewayInfoFailed`, ...).
  *
  * @since 0.1.0
  */
 export const reconnects = Metric.counter("discord_gateway_reconnects_total", {
-  description: "Attempts to connect that ended, by reason",
+  description: "Attempts to connect after the first, by why the one before ended",
   incremental: true
 })
 

@@ -1,6 +1,7 @@
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import { describe, expect, it } from "@effect/vitest"
+import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
@@ -13,7 +14,7 @@ import * as IdentifyLimiter from "../../src/limits/IdentifyLimiter.ts"
 import * as SessionMetrics from "../../src/session/SessionMetrics.ts"
 import * as MemoryTransport from "../../src/transport/MemoryTransport.ts"
 import { settleFor } from "../settle.ts"
-import { acceptAndHello, dispatch, options, ready, Session, settle, TestLayer } from "./harness.ts"
+import { acceptAndHello, dispatch, options, ready, readySession, Session, settle, TestLayer } from "./harness.ts"
 
 // Shard 5 of 6: no other test in this file uses it. The registry is the process's: other files run
 // in the same process may have counted for shard 5 too, so counts are taken as differences.
@@ -101,6 +102,32 @@ describe("SessionMetrics", () => {
 
   // each test below has a shard number of its own (60+), so its per-shard series start empty here
   const shardLabel = (id: number) => MetricLabel.make("shard", String(id))
+
+  it.scoped("a reconnect is counted as its attempt begins, in the snapshot and the metric alike: none during the pause before it, none for a stop during that pause", () =>
+    Effect.gen(function*() {
+      const gateway = yield* MemoryTransport.MemoryGateway
+      const closed = [MetricLabel.make("shard", "62"), MetricLabel.make("reason", "Closed")]
+      const before = yield* counterOf(SessionMetrics.reconnects, closed)
+      const { peer, session } = yield* readySession({ shard: [62, 64] }, 3_600_000)
+      const recorded = yield* Effect.fork(Stream.runCollect(session.snapshots))
+      yield* settle
+      yield* peer.drop
+      yield* settle
+      // the backoff before the next attempt (1 s) runs: the session is still at its first attempt
+      yield* TestClock.adjust("100 millis")
+      expect([(yield* session.snapshot).reconnects, (yield* counterOf(SessionMetrics.reconnects, closed)) - before]).toEqual([0, 0])
+      // stopped before the pause ends: it never reconnected (one was counted as the pause began,
+      // and the stop's snapshot showed it)
+      yield* session.disconnect()
+      expect((yield* gateway.attempts).length).toBe(1)
+      const snapshots = Chunk.toReadonlyArray(yield* Fiber.join(recorded))
+      expect(snapshots.map((s) => [s.state._tag, s.reason._tag, s.reconnects])).toEqual([
+        ["Connected", "Ready", 0],
+        ["Disconnected", "Closed", 0],
+        ["Disconnected", "Disconnect", 0]
+      ])
+      expect((yield* counterOf(SessionMetrics.reconnects, closed)) - before).toBe(0)
+    }).pipe(Effect.provide(TestLayer)))
 
   it.scoped("counts a failed GET /gateway/bot as a reconnect, as snapshot.reconnects does", () => {
     const down = Layer.succeed(
