@@ -179,15 +179,19 @@ export const sessionIds = (log: Snapshot, shard?: number): ReadonlyArray<string>
 
 /**
  * What the gateway dispatched to `sessionId`, in order and each once (a resume's replays left
- * out): what a client of that session should have delivered, from READY on. A RESUMED is in it
- * once per resume answered; one sent on a connection that failed before the client read it never
- * reaches the client, and the next resume does not replay it. Only what the log still holds
- * (`capacity`) is in it.
+ * out): what a client of that session should have delivered, from READY on. One dispatched while
+ * no connection held the session is in it only once a resume replayed it (traffic that goes on
+ * after the client left is not). A RESUMED is in it once per resume answered; one sent on a
+ * connection that failed before the client read it never reaches the client, and the next resume
+ * does not replay it. Only what the log still holds (`capacity`) is in it.
  *
  * @since 0.1.0
  */
-export const dispatchedTo = (log: Snapshot, sessionId: string): ReadonlyArray<DispatchRecord> =>
-  log.dispatches.filter((record) => record.sessionId === sessionId && !record.replay)
+export const dispatchedTo = (log: Snapshot, sessionId: string): ReadonlyArray<DispatchRecord> => {
+  const ofSession = log.dispatches.filter((record) => record.sessionId === sessionId)
+  const replayed = new Set(ofSession.flatMap((record) => record.replay ? [record.seq] : []))
+  return ofSession.filter((record) => !record.replay && (record.connection !== undefined || replayed.has(record.seq)))
+}
 
 const push = <A>(list: Array<A>, item: A, capacity: number): void => {
   list.push(item)

@@ -50,4 +50,10 @@ describe("GatewayLog", () => {
     expect(Log.dispatchedTo(log, "b").map((d) => d.seq)).toEqual([1])
     expect(Log.dispatchedTo(log, "z")).toEqual([])
   })
+
+  it("dispatchedTo: one dispatched while no connection held the session counts once a resume replayed it, not before (traffic after the client left)", () => {
+    const buffered = (seq: number): Log.DispatchRecord => ({ ...dispatch("d", seq, "MESSAGE_CREATE"), connection: undefined })
+    const detached = { ...log, dispatches: [dispatch("d", 1, "READY"), buffered(2), buffered(3), dispatch("d", 2, "MESSAGE_CREATE", true), buffered(4)] }
+    expect(Log.dispatchedTo(detached, "d").map((d) => d.seq)).toEqual([1, 2])
+  })
 })
