@@ -263,10 +263,21 @@ export interface MemoryRow {
   readonly perRep: ReadonlyMap<number, number>
 }
 
+/**
+ * Whether the gateway refused an identify or saw a rule broken during a run: its reconnects stay
+ * in the client's RSS, so the run measures more than idle shards.
+ *
+ * @since 0.1.0
+ */
+export const disturbed = (log: GatewayLog): boolean =>
+  Object.keys(log.violations).length > 0 || Object.keys(log.identifies).some((outcome) => outcome !== "ready")
+
+// a repetition is counted only if its run with shards was undisturbed
 const memoryRow = (memory: MemoryResult, client: "ours" | "discordjs"): MemoryRow => {
   const byRep = new Map<number, { base?: Shards.Result; loaded?: Shards.Result }>()
   for (const run of memory.runs) {
     if (run.client !== client || !("result" in run)) continue
+    if (run.result.shards > 0 && disturbed(run.gatewayLog)) continue
     const entry = byRep.get(run.rep) ?? {}
     if (run.result.shards === 0) entry.base = run.result
     else entry.loaded = run.result
@@ -557,8 +568,9 @@ export const markdown = (everything: Everything): string => {
       "",
       "What the gateway recorded during each run with shards. @discordjs/ws's identifies go through this benchmark's " +
         "throttler (bench/memory/discordjs.ts: the same spacing, counted from when it grants a turn, with no margin), " +
-        "not its own default (5 s per key), so the identifies the gateway refused there say nothing about @discordjs/ws " +
-        "itself; a refused identify is retried, and memory is measured once every shard is READY.",
+        "not its own default (5 s per key). A run in which the gateway refused an identify or saw a rule broken is not " +
+        "counted above: the reconnects stay in its RSS (with a cooldown of 25 ms the gateway refused 160-246 of " +
+        "@discordjs/ws's identifies a run, and its figure grew by about 20 KiB a shard).",
       ""
     )
     for (const run of memory.runs) {
