@@ -42,9 +42,10 @@ export interface GuildMembers {
 
 /**
  * Request Guild Members failed: the gateway rate limited it (retry after `retryAfter` seconds),
- * the answer stalled (no chunk of it within the members timeout), the gateway answered it with data that is no valid answer
- * (`Malformed`; `detail` says what was wrong), or the gateway session it was sent on ended before
- * the answer came (`Lost`: op 9, or a new Identify; no answer can come, ask again).
+ * the answer stalled (no chunk of it within the members timeout), the gateway answered it with
+ * data that is no valid answer (`Malformed`; `detail` says what was wrong), or the gateway session
+ * it was sent on ended before the answer came (`Lost`: op 9, or a new Identify; no answer can
+ * come, ask again).
  *
  * @since 0.1.0
  */
