@@ -257,7 +257,8 @@ export const validShard = (
   const pair: unknown = shard ?? [0, 1]
   if (!Array.isArray(pair) || pair.length !== 2) return "shard must be [shard_id, shard_count]"
   const [id, count] = pair as [unknown, unknown]
-  if (typeof id !== "number" || typeof count !== "number" || !Number.isInteger(id) || !Number.isInteger(count)) {
+  // safe integers: the count of `[0, 1e300]` is an integer, and no shard count
+  if (typeof id !== "number" || typeof count !== "number" || !Number.isSafeInteger(id) || !Number.isSafeInteger(count)) {
     return "shard values must be integers"
   }
   if (count < 1 || id < 0 || id >= count) return `shard [${id}, ${count}] is out of range`

@@ -178,6 +178,16 @@ describe("local gateway: what a test tool must not get wrong", () => {
       expect((yield* client.closed).code).toBe(CloseCode.InvalidIntents)
     }))
 
+  it.scopedLive("an Identify whose shard count is a whole number past 2^53 is closed with 4010 (it threw a RangeError out of the socket handler)", () =>
+    Effect.gen(function*() {
+      const gateway = yield* gatewayWith({ guilds: 0 })
+      const client = yield* connect(gateway.url + query)
+      yield* client.next(hello)
+      yield* client.send(identifyPayload(Intents.Guilds, { shard: [0, 1e300] }))
+      expect((yield* client.closed).code).toBe(CloseCode.InvalidShard)
+      expect((yield* gateway.violations).map((v) => v.kind)).toEqual(["InvalidShard"])
+    }))
+
   it.scopedLive("a Hello held back by a stall is no missed heartbeat before the client got it", () =>
     Effect.gen(function*() {
       const gateway = yield* gatewayWith({ guilds: 0, heartbeatInterval: "200 millis", heartbeatSlack: "100 millis" })
