@@ -13,7 +13,7 @@ import { quoted } from "../internal/printable.ts"
  * @since 0.1.0
  */
 export type Reason = Data.TaggedEnum<{
-  /** The session started. */
+  /** A connection attempt began (the session's first, or a reconnect after its pause). */
   Start: {}
   /** Its fleet has not started the session yet: it waits for its turn in the startup window. */
   Queued: {}
