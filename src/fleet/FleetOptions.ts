@@ -75,13 +75,13 @@ export const checkSelection = (options: FleetOptions): Either.Either<void, Inval
   const found: Array<string> = []
   const count = options.shardCount
   if (count !== undefined && (!Number.isSafeInteger(count) || count < 1)) {
-    found.push(`shardCount must be a positive integer, got ${count}`)
+    found.push(`shardCount must be a positive integer, got ${show(count)}`)
   } else if (count !== undefined && count > maxShardCount) {
     found.push(`shardCount must be at most ${maxShardCount} (the most an Identify carries), got ${count}`)
   }
   const window = options.startupWindow
   if (window !== undefined && (!Number.isSafeInteger(window) || window < 1)) {
-    found.push(`startupWindow must be a positive integer, got ${window}`)
+    found.push(`startupWindow must be a positive integer, got ${show(window)}`)
   }
   const shards = options.shards ?? "all"
   const resume: unknown = options.resume ?? []

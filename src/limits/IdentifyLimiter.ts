@@ -51,7 +51,7 @@ export class IdentifyBudgetExhausted extends Data.TaggedError("IdentifyBudgetExh
 }> {
   override get message(): string {
     return `identify budget exhausted (shard ${this.shard}): all ${this.total} session starts are used; it refills in ` +
-      `${Duration.format(Duration.millis(this.resetAfter))} (identifying before then would get the bot token reset)`
+      `${Duration.format(Duration.millis(Math.ceil(this.resetAfter)))} (identifying before then would get the bot token reset)`
   }
 }
 

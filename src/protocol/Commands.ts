@@ -11,6 +11,7 @@ import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import type { Encoding } from "../codec/Encoding.ts"
 import * as Json from "../codec/Json.ts"
+import { clipped, printable } from "../internal/printable.ts"
 import * as Intents from "./Intents.ts"
 import { Opcode } from "./Opcode.ts"
 import {
@@ -550,7 +551,9 @@ const nameOf = (command: unknown): string =>
 export const validate = <C extends Command>(command: C): Either.Either<C, InvalidCommand> => {
   const name = nameOf(command)
   if (!Object.hasOwn(opcodes, name)) {
-    return Either.left(new InvalidCommand({ reason: "Invalid", command: name, message: `${name}: not a gateway command` }))
+    // the name is the caller's value: escaped and cut short
+    const shown = clipped(printable(name), 60)
+    return Either.left(new InvalidCommand({ reason: "Invalid", command: shown, message: `${shown}: not a gateway command` }))
   }
   const checked = checkCommand(command)
   return Either.isRight(checked)

@@ -169,15 +169,18 @@ const lookup = new Map<string, number>([
  */
 export const unknownBits = (bits: number): string => bits > all ? "bits above 1 << 25" : `bits 0x${(bits & ~all).toString(16)}`
 
+// the input as a message shows it: a short number as it is, anything else quoted and cut short
+const echo = (input: string): string => /^-?[\d.e+]{1,24}$/.test(input) ? input : show(input)
+
 const fromNumber = (bits: number, input: string): Either.Either<number, InvalidIntents> => {
   if (!Number.isSafeInteger(bits) || bits < 0) {
     return Either.left(
-      new InvalidIntents({ reason: "NotABitField", input, message: `intents must be a non-negative integer, got ${input}` })
+      new InvalidIntents({ reason: "NotABitField", input, message: `intents must be a non-negative integer, got ${echo(input)}` })
     )
   }
   if (!isValid(bits)) {
     return Either.left(
-      new InvalidIntents({ reason: "UnknownBits", input, message: `intents ${input} has unknown ${unknownBits(bits)}` })
+      new InvalidIntents({ reason: "UnknownBits", input, message: `intents ${echo(input)} has unknown ${unknownBits(bits)}` })
     )
   }
   return Either.right(bits)

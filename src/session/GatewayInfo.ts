@@ -16,6 +16,7 @@ import * as Redacted from "effect/Redacted"
 import * as Stream from "effect/Stream"
 import { createHash } from "node:crypto"
 import { detached } from "../internal/detached.ts"
+import { clipped, printable } from "../internal/printable.ts"
 import type { SessionStartLimit } from "../limits/IdentifyLimiter.ts"
 import * as GatewayBot from "../protocol/GatewayBot.ts"
 import { downgrades, show } from "../protocol/internal/schema.ts"
@@ -68,7 +69,7 @@ export const fetch = (
           reason: "Http",
           // the client's message may quote the header, and with it the token
           detail: `${error.reason} error for ${request.url}${
-            error.cause instanceof Error ? `: ${error.cause.message.replaceAll(Redacted.value(token), "<token>")}` : ""
+            error.cause instanceof Error ? `: ${why(error.cause).replaceAll(Redacted.value(token), "<token>")}` : ""
           }`
         })
       )
@@ -105,6 +106,16 @@ export const fetch = (
     detached,
     Effect.withSpan("GatewayInfo.fetch")
   )
+
+/**
+ * What an error says, with the errors it wraps (`fetch failed` says why only in its `cause`:
+ * `connect ECONNREFUSED ...`), three deep at most, each message clipped.
+ */
+const why = (error: Error): string => {
+  const messages: Array<string> = []
+  for (let at: unknown = error; at instanceof Error && messages.length < 3; at = at.cause) messages.push(clipped(printable(at.message), 200))
+  return messages.join(": ")
+}
 
 /**
  * The User-Agent of the request, in the form Discord asks of HTTP clients (requests without a
@@ -175,7 +186,7 @@ const readJson = (response: HttpClientResponse.HttpClientResponse): Effect.Effec
     Stream.mapError((error) =>
       new GatewayInfoError({
         reason: "Http",
-        detail: `the body could not be read${error.cause instanceof Error ? `: ${error.cause.message}` : ""}`
+        detail: `the body could not be read${error.cause instanceof Error ? `: ${why(error.cause)}` : ""}`
       })
     ),
     Stream.runFoldEffect({ parts: Chunk.empty<Uint8Array>(), bytes: 0 }, (read, part) => {

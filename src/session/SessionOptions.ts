@@ -356,7 +356,7 @@ const problems = (options: SessionOptions): ReadonlyArray<string> => {
   const malformed = shapeProblems(options)
   if (malformed.length > 0) return malformed
   const found = shardProblems(options.shard ?? [0, 1], options.resume, sourceOf(options))
-  if (!Intents.isValid(options.intents)) found.push(`intents must be a combination of known intent bits, got ${options.intents}`)
+  if (!Intents.isValid(options.intents)) found.push(`intents must be a combination of known intent bits, got ${show(options.intents)}`)
   if (options.gateway !== undefined && !isWebSocketUrl(options.gateway)) {
     found.push(`gateway must be a ws:// or wss:// URL without a fragment or credentials, of at most ${maxUrlLength} characters, got ${showUrl(options.gateway)}`)
   }
@@ -374,10 +374,10 @@ const problems = (options: SessionOptions): ReadonlyArray<string> => {
     found.push(`api must be an http(s) URL without credentials, of at most ${maxUrlLength} characters, got ${showUrl(options.api)}`)
   }
   for (const [name, value] of [["bufferSize", options.bufferSize], ["maxMessageBytes", options.maxMessageBytes]] as const) {
-    if (value !== undefined && (!Number.isSafeInteger(value) || value < 1)) found.push(`${name} must be a positive integer, got ${value}`)
+    if (value !== undefined && (!Number.isSafeInteger(value) || value < 1)) found.push(`${name} must be a positive integer, got ${show(value)}`)
   }
   const backoff = options.backoff
-  if (backoff?.factor !== undefined && !(backoff.factor >= 1)) found.push(`backoff.factor must be at least 1, got ${backoff.factor}`)
+  if (backoff?.factor !== undefined && !(backoff.factor >= 1)) found.push(`backoff.factor must be at least 1, got ${show(backoff.factor)}`)
   found.push(...durationProblems(withDefaults(defaultTimeouts, options.timeouts), withDefaults(Backoff.defaults, backoff)))
   // a zero age would fetch before every identify
   if (options.gatewayInfoMaxAge !== undefined) found.push(...positiveDurationProblems("gatewayInfoMaxAge", options.gatewayInfoMaxAge))

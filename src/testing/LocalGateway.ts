@@ -386,17 +386,17 @@ export const make = (options: Options): Effect.Effect<LocalGateway, LocalGateway
     }
 
     yield* Effect.async<void, LocalGatewayError>((resume) => {
-      server.listen(options.port ?? 0, "127.0.0.1", () => resume(Effect.void))
-      server.once("error", (error: Error & { readonly code?: unknown }) =>
-        resume(
-          Effect.fail(
-            new LocalGatewayError({
-              reason: "Listen",
-              port: options.port ?? 0,
-              code: typeof error.code === "string" ? error.code : undefined
-            })
-          )
+      const refused = (error: Error & { readonly code?: unknown }) =>
+        resume(Effect.fail(
+          new LocalGatewayError({ reason: "Listen", port: options.port ?? 0, code: typeof error.code === "string" ? error.code : undefined })
         ))
+      server.once("error", refused)
+      // a port no socket can have (70000, -1) throws at once rather than emitting the error
+      try {
+        server.listen(options.port ?? 0, "127.0.0.1", () => resume(Effect.void))
+      } catch (error) {
+        refused(error as Error)
+      }
       // interrupted before it listens: nothing is left listening
       return Effect.sync(() => void server.close())
     })

@@ -1,0 +1,122 @@
+/**
+ * What a program reads when something fails, across the modules: each typed error says what is
+ * wrong with the value it got, bounded and escaped whatever that value, and is the typed failure
+ * its API documents.
+ */
+import { describe, expect, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Exit from "effect/Exit"
+import * as Redacted from "effect/Redacted"
+import * as TestClock from "effect/TestClock"
+import * as IdentifyLimiter from "../../src/limits/IdentifyLimiter.ts"
+import * as LocalGateway from "../../src/testing/LocalGateway.ts"
+import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
+import { createServer } from "node:http"
+import type { AddressInfo } from "node:net"
+import * as Commands from "../../src/protocol/Commands.ts"
+import * as Intents from "../../src/protocol/Intents.ts"
+import * as GatewayInfo from "../../src/session/GatewayInfo.ts"
+import * as FleetOptions from "../../src/fleet/FleetOptions.ts"
+import * as SessionOptions from "../../src/session/SessionOptions.ts"
+import { options, secret, Session } from "../session/harness.ts"
+
+const detailOf = (result: Either.Either<unknown, { readonly message: string }>) =>
+  Either.match(result, { onLeft: (error) => error.message, onRight: () => "valid" })
+
+describe("Typed errors' messages", () => {
+  it("InvalidOptions quotes a non-number intents/bufferSize (as from JavaScript or a parsed file) as show() does: `got 513` reads as if 513 were refused", () => {
+    const given = (overrides: Record<string, unknown>) =>
+      detailOf(SessionOptions.resolve({ ...options(), ...overrides } as SessionOptions.SessionOptions))
+    // the string "513" (a config value never converted) is refused, rightly, but the message says
+    // it got 513, which is a valid set of intents: the user cannot tell what is wrong
+    expect(given({ intents: "513" })).toContain(`got "513"`)
+    expect(given({ bufferSize: "4096" })).toContain(`got "4096"`)
+  })
+
+  it("InvalidOptions for a bad intents value is bounded and escaped whatever the value (a 100 KB string with a terminal escape)", () => {
+    const evil = `\u001b]0;pwned\u0007${"9".repeat(100_000)}`
+    const result = SessionOptions.resolve({ ...options(), intents: evil as unknown as number })
+    expect(Either.isLeft(result)).toBe(true)
+    const message = detailOf(result)
+    expect(message.length).toBeLessThan(1000)
+    expect(message).not.toMatch(/[\u0000-\u001f]/)
+  })
+
+  it("Session.make with a Symbol for intents fails with InvalidOptions; it threw a TypeError synchronously, before any Effect ran", () => {
+    let made: unknown
+    // resolve runs when make is called: `${options.intents}` in its message throws
+    expect(() => {
+      made = Session.make({ ...options(), intents: Symbol("intents") as unknown as number })
+    }).not.toThrow()
+    expect(Effect.isEffect(made)).toBe(true)
+    expect(Either.isLeft(SessionOptions.resolve({ ...options(), intents: Symbol("intents") as unknown as number }))).toBe(true)
+  })
+
+  it("Fleet options quote a non-number shardCount: `shardCount must be a positive integer, got 4` for the string \"4\"", () => {
+    const message = detailOf(FleetOptions.checkSelection({ ...options(), shardCount: "4" } as unknown as FleetOptions.FleetOptions))
+    expect(message).toContain(`got "4"`)
+    expect(message).not.toContain(secret)
+  })
+
+  it.scopedLive("LocalGateway.make with a port it cannot listen on (70000) fails with LocalGatewayError as documented, not a RangeError defect", () =>
+    Effect.gen(function*() {
+      const exit = yield* Effect.exit(Effect.scoped(LocalGateway.make({ token: Redacted.make("x"), port: 70_000 })))
+      // documented: "fails with LocalGatewayError when it cannot listen on the port asked for"
+      expect(Exit.isFailure(exit) && exit.cause._tag === "Fail" ? exit.cause.error._tag : `not a typed failure: ${exit._tag === "Failure" ? exit.cause._tag : "success"}`)
+        .toBe("LocalGatewayError")
+      const caught = yield* Effect.scoped(LocalGateway.make({ token: Redacted.make("x"), port: -1 })).pipe(
+        Effect.as("listened"),
+        Effect.catchTag("LocalGatewayError", () => Effect.succeed("caught")),
+        Effect.catchAllDefect((defect) => Effect.succeed(`defect: ${String(defect)}`))
+      )
+      expect(caught).toBe("caught")
+    }))
+
+  it.effect("IdentifyBudgetExhausted says when the budget refills in whole units, not to the nanosecond of a fractional clock", () =>
+    Effect.gen(function*() {
+      const limiter = yield* IdentifyLimiter.make({ margin: 0 })
+      yield* limiter.configure({ maxConcurrency: 1, total: 1000, remaining: 0, resetAfter: 60_000 })
+      // the live clock's monotonic millis have fractions (process.hrtime): so does resetAfter
+      yield* TestClock.adjust("250001 micros")
+      const refused = yield* Effect.flip(limiter.identify(0, () => Effect.void))
+      expect(refused._tag).toBe("IdentifyBudgetExhausted")
+      // "it refills in 59s 749ms 999000ns (identifying ...)"
+      expect(refused.message).not.toMatch(/\d+ns\b/)
+    }))
+
+  it.live("GatewayInfoError over FetchHttpClient says why the request failed (connection refused), not only `fetch failed`", () =>
+    Effect.gen(function*() {
+      // a loopback port nothing listens on
+      const port = yield* Effect.async<number>((resume) => {
+        const probe = createServer().listen(0, "127.0.0.1", () => {
+          const { port } = probe.address() as AddressInfo
+          probe.close(() => resume(Effect.succeed(port)))
+        })
+      })
+      const error = yield* Effect.flip(
+        GatewayInfo.fetch(`http://127.0.0.1:${port}/api`, Redacted.make(secret), "5 seconds").pipe(Effect.provide(FetchHttpClient.layer))
+      )
+      expect(error._tag).toBe("GatewayInfoError")
+      // "GET /gateway/bot failed: Transport error for http://127.0.0.1:PORT/api/gateway/bot: fetch failed"
+      expect(error.message).toContain("ECONNREFUSED")
+    }))
+
+  it("Intents.parse: the InvalidIntents message is bounded whatever the text (an env variable of 100,000 digits)", () => {
+    for (const text of ["9".repeat(100_000), `${"0".repeat(100_000)}67108864`]) {
+      const parsed = Intents.parse(text)
+      expect(Either.isLeft(parsed)).toBe(true)
+      if (Either.isLeft(parsed)) expect(parsed.left.message.length).toBeLessThan(1000)
+    }
+  })
+
+  it("Commands.validate: the InvalidCommand for an unknown _tag quotes it bounded and escaped", () => {
+    const tag = `\u001b[2J${"X".repeat(100_000)}`
+    const result = Commands.validate({ _tag: tag } as unknown as Commands.Command)
+    expect(Either.isLeft(result)).toBe(true)
+    if (Either.isLeft(result)) {
+      expect(result.left.message.length).toBeLessThan(1000)
+      expect(result.left.message).not.toMatch(/[\u0000-\u001f]/)
+    }
+  })
+})
