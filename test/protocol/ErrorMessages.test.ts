@@ -12,13 +12,12 @@ import * as TestClock from "effect/TestClock"
 import * as IdentifyLimiter from "../../src/limits/IdentifyLimiter.ts"
 import * as LocalGateway from "../../src/testing/LocalGateway.ts"
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
-import { createServer } from "node:http"
-import type { AddressInfo } from "node:net"
 import * as Commands from "../../src/protocol/Commands.ts"
 import * as Intents from "../../src/protocol/Intents.ts"
 import * as GatewayInfo from "../../src/session/GatewayInfo.ts"
 import * as FleetOptions from "../../src/fleet/FleetOptions.ts"
 import * as SessionOptions from "../../src/session/SessionOptions.ts"
+import { freePort } from "../freePort.ts"
 import { options, secret, Session } from "../session/harness.ts"
 
 const detailOf = (result: Either.Either<unknown, { readonly message: string }>) =>
@@ -87,13 +86,7 @@ describe("Typed errors' messages", () => {
 
   it.live("GatewayInfoError over FetchHttpClient says why the request failed (connection refused), not only `fetch failed`", () =>
     Effect.gen(function*() {
-      // a loopback port nothing listens on
-      const port = yield* Effect.async<number>((resume) => {
-        const probe = createServer().listen(0, "127.0.0.1", () => {
-          const { port } = probe.address() as AddressInfo
-          probe.close(() => resume(Effect.succeed(port)))
-        })
-      })
+      const port = yield* freePort
       const error = yield* Effect.flip(
         GatewayInfo.fetch(`http://127.0.0.1:${port}/api`, Redacted.make(secret), "5 seconds").pipe(Effect.provide(FetchHttpClient.layer))
       )

@@ -4,12 +4,12 @@ import * as Fiber from "effect/Fiber"
 import * as HashMap from "effect/HashMap"
 import * as Logger from "effect/Logger"
 import * as Redacted from "effect/Redacted"
-import { type AddressInfo, createServer } from "node:net"
 import { CloseCode } from "../../src/protocol/CloseCode.ts"
 import * as Intents from "../../src/protocol/Intents.ts"
 import * as LocalGateway from "../../src/testing/LocalGateway.ts"
 import { shardOf } from "../../src/testing/Rules.ts"
 import { anyControl } from "../controls.ts"
+import { freePort } from "../freePort.ts"
 import { connect, dispatch, hello } from "./rawClient.ts"
 import type { RawClient } from "./rawClient.ts"
 
@@ -52,13 +52,7 @@ describe("LocalGateway HTTP", () => {
 
   it.live("make interrupted before its server listens leaves no server listening", () =>
     Effect.gen(function*() {
-      // a port free now (a server listened on it and closed)
-      const port = yield* Effect.async<number>((resume) => {
-        const probe = createServer().listen(0, "127.0.0.1", () => {
-          const { port } = probe.address() as AddressInfo
-          probe.close(() => resume(Effect.succeed(port)))
-        })
-      })
+      const port = yield* freePort
       // interrupted at each of its first turns: at one of them it waits for listen's callback
       for (let turns = 0; turns < 40; turns++) {
         const making = yield* Effect.fork(Effect.scoped(gatewayWith({ port })))
