@@ -551,9 +551,8 @@ const nameOf = (command: unknown): string =>
 export const validate = <C extends Command>(command: C): Either.Either<C, InvalidCommand> => {
   const name = nameOf(command)
   if (!Object.hasOwn(opcodes, name)) {
-    // the name is the caller's value: escaped and cut short
-    const shown = clipped(printable(name), 60)
-    return Either.left(new InvalidCommand({ reason: "Invalid", command: shown, message: `${shown}: not a gateway command` }))
+    // the name is the caller's value: the message escapes it and cuts it short
+    return Either.left(new InvalidCommand({ reason: "Invalid", command: name, message: `${clipped(printable(name), 60)}: not a gateway command` }))
   }
   const checked = checkCommand(command)
   return Either.isRight(checked)

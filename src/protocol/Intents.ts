@@ -169,8 +169,8 @@ const lookup = new Map<string, number>([
  */
 export const unknownBits = (bits: number): string => bits > all ? "bits above 1 << 25" : `bits 0x${(bits & ~all).toString(16)}`
 
-// the input as a message shows it: a short number as it is, anything else quoted and cut short
-const echo = (input: string): string => /^-?[\d.e+]{1,24}$/.test(input) ? input : show(input)
+// the input as a message shows it: a number's text as it is (NaN, 1e+21), anything else quoted and cut short
+const echo = (input: string): string => /^(-?[\d.e+-]{1,24}|NaN|-?Infinity)$/.test(input) ? input : show(input)
 
 const fromNumber = (bits: number, input: string): Either.Either<number, InvalidIntents> => {
   if (!Number.isSafeInteger(bits) || bits < 0) {

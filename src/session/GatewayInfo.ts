@@ -69,7 +69,7 @@ export const fetch = (
           reason: "Http",
           // the client's message may quote the header, and with it the token
           detail: `${error.reason} error for ${request.url}${
-            error.cause instanceof Error ? `: ${why(error.cause).replaceAll(Redacted.value(token), "<token>")}` : ""
+            error.cause instanceof Error ? `: ${why(error.cause, token)}` : ""
           }`
         })
       )
@@ -109,11 +109,17 @@ export const fetch = (
 
 /**
  * What an error says, with the errors it wraps (`fetch failed` says why only in its `cause`:
- * `connect ECONNREFUSED ...`), three deep at most, each message clipped.
+ * `connect ECONNREFUSED ...`; a refused dual-stack connect in an `AggregateError` with no message
+ * of its own), three deep at most, each message without the token and then clipped (the other
+ * way round, a cut could leave part of the token).
  */
-const why = (error: Error): string => {
+const why = (error: Error, token?: Redacted.Redacted<string>): string => {
   const messages: Array<string> = []
-  for (let at: unknown = error; at instanceof Error && messages.length < 3; at = at.cause) messages.push(clipped(printable(at.message), 200))
+  for (let at: unknown = error, depth = 0; at instanceof Error && depth < 3; at = at.cause, depth++) {
+    const told = at.message !== "" ? at.message : at instanceof AggregateError ? at.errors.map(String).join("; ") : ""
+    if (told === "") continue
+    messages.push(clipped(printable(token === undefined ? told : told.replaceAll(Redacted.value(token), "<token>")), 200))
+  }
   return messages.join(": ")
 }
 

@@ -3,6 +3,9 @@
  * wrong with the value it got, bounded and escaped whatever that value, and is the typed failure
  * its API documents.
  */
+import * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClientError from "@effect/platform/HttpClientError"
+import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
@@ -19,6 +22,29 @@ import * as FleetOptions from "../../src/fleet/FleetOptions.ts"
 import * as SessionOptions from "../../src/session/SessionOptions.ts"
 import { freePort } from "../freePort.ts"
 import { options, secret, Session } from "../session/harness.ts"
+
+/** GatewayInfo.fetch through a client that fails every request with a Transport error caused by `cause`. */
+const failingWith = (cause: (authorization: string) => Error) => {
+  const client = HttpClient.make((request) =>
+    Effect.fail(
+      new HttpClientError.RequestError({ request, reason: "Transport", cause: cause(request.headers["authorization"] ?? "") })
+    ).pipe(Effect.map(() => HttpClientResponse.fromWeb(request, new Response(""))))
+  )
+  return GatewayInfo.fetch("https://discord.test/api/v10", Redacted.make(secret), "15 seconds").pipe(
+    Effect.provideService(HttpClient.HttpClient, client),
+    Effect.flip
+  )
+}
+
+// the longest start (8 characters or more) of the token's secret parts (its timestamp and HMAC) in `text`
+const tokenPieces = (text: string): ReadonlyArray<string> => {
+  const secretParts = secret.split(".").slice(1).join(".")
+  let longest: string | undefined
+  for (let length = 8; length <= secretParts.length; length++) {
+    if (text.includes(secretParts.slice(0, length))) longest = secretParts.slice(0, length)
+  }
+  return longest === undefined ? [] : [longest]
+}
 
 const detailOf = (result: Either.Either<unknown, { readonly message: string }>) =>
   Either.match(result, { onLeft: (error) => error.message, onRight: () => "valid" })
@@ -111,5 +137,48 @@ describe("Typed errors' messages", () => {
       expect(result.left.message.length).toBeLessThan(1000)
       expect(result.left.message).not.toMatch(/[\u0000-\u001f]/)
     }
+  })
+
+  it.effect("GatewayInfoError never shows part of the token when a cause quoting the Authorization header is clipped at 200 characters", () =>
+    Effect.gen(function*() {
+      // a client (a proxy agent, a logging wrapper) that says which request it refused, the
+      // headers after the URL: the token starts at character 147 of the message
+      const error = yield* failingWith((authorization) =>
+        new Error(
+          `request GET https://discord.test/api/v10/gateway/bot?${"x".repeat(56)} refused; headers: authorization: ${authorization}`
+        )
+      )
+      const text = `${error.message} ${error.detail}`
+      // a message clipped at 200 before the token was taken out cut the token in half, and its
+      // first half no longer matched it
+      expect(text).not.toContain(secret)
+      expect(tokenPieces(text)).toEqual([])
+    }))
+
+  it.effect("GatewayInfoError says why a dual-stack connect was refused (Node's AggregateError has an empty message), not `fetch failed: `", () =>
+    Effect.gen(function*() {
+      // what undici's fetch fails with when the host has an IPv6 and an IPv4 address (localhost on
+      // many systems) and both refuse: Node's net gives an AggregateError whose message is ""
+      const refused = Object.assign(
+        new AggregateError([new Error("connect ECONNREFUSED ::1:443"), new Error("connect ECONNREFUSED 127.0.0.1:443")]),
+        { code: "ECONNREFUSED" }
+      )
+      const error = yield* failingWith(() => new TypeError("fetch failed", { cause: refused }))
+      // it said "Transport error for https://discord.test/api/v10/gateway/bot: fetch failed: "
+      expect(error.detail).not.toMatch(/: $/)
+      expect(error.detail).toContain("ECONNREFUSED")
+    }))
+
+  it("Intents.parse(NaN) says it got NaN, not the string \"NaN\" (as SessionOptions does for the same value)", () => {
+    const parsed = Intents.parse(Number.NaN)
+    expect(Either.isLeft(parsed)).toBe(true)
+    const message = Either.isLeft(parsed) ? parsed.left.message : ""
+    // SessionOptions says "... got NaN" for intents: NaN
+    const resolved = SessionOptions.resolve({ ...options(), intents: Number.NaN })
+    expect(Either.isLeft(resolved) ? resolved.left.message : "").toContain("got NaN")
+    // it said: intents must be a non-negative integer, got "NaN"
+    expect(message).toBe("intents must be a non-negative integer, got NaN")
+    const infinite = Intents.parse(Number.POSITIVE_INFINITY)
+    expect(Either.isLeft(infinite) ? infinite.left.message : "").toBe("intents must be a non-negative integer, got Infinity")
   })
 })
