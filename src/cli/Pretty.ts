@@ -23,14 +23,11 @@ export interface ShardRow {
   readonly eventsPerSecond: number
 }
 
-// `text` cut or padded to exactly `columns` columns
-const pad = (text: string, columns: number): string => {
-  const fitted = cut(text, columns)
-  return fitted + " ".repeat(columns - width(fitted))
-}
-
 // `text` padded to at least `columns` columns, never cut: a sequence or a type shown in part is wrong
 const padded = (text: string, columns: number): string => text + " ".repeat(Math.max(0, columns - width(text)))
+
+// `text` cut or padded to exactly `columns` columns
+const pad = (text: string, columns: number): string => padded(cut(text, columns), columns)
 
 const clock = (at: Date): string => at.toISOString().slice(11, 19)
 
