@@ -355,7 +355,8 @@ export const make = (
           ? Effect.sync(() => notStarted(shard))
           : Effect.map(session.snapshot, (snapshot) => statusOf(shard, snapshot))
       }),
-      statusChanges: Stream.mergeAll(starter.shards.map(statusChangesOf), { concurrency: "unbounded" }),
+      // built when run: a stream per shard, built now, would be kept for as long as the fleet lives
+      statusChanges: Stream.suspend(() => Stream.mergeAll(starter.shards.map(statusChangesOf), { concurrency: "unbounded" })),
       await: ending.await,
       updatePresence: (update) =>
         Effect.gen(function*() {

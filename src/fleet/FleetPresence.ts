@@ -51,7 +51,7 @@ export const make = (initial: Commands.Presence | undefined, resumes: (id: numbe
   const presences = Withdrawable.make(initial)
   const made = new Map<number, Commands.Presence | undefined>()
   return {
-    latest: presences.latest,
+    latest: () => presences.latest(),
     madeWith: (id, presence) => {
       made.set(id, presence)
       presences.carried(presence)

@@ -42,36 +42,43 @@ export interface Withdrawable<A> {
  *
  * @since 0.1.0
  */
-export const make = <A>(initial: A): Withdrawable<A> => {
-  let made = 0
-  // the newest update that went out
-  let current: Update<A> = { value: initial, order: made }
-  // oldest first; a handful at most
-  const pending: Array<Update<A>> = []
-  const withdraw = (update: Update<A>): void => {
-    const at = pending.indexOf(update)
-    if (at >= 0) pending.splice(at, 1)
+export const make = <A>(initial: A): Withdrawable<A> => new Updates(initial)
+
+// A class, its methods shared by every shard's value: a thousand idle shards should not each keep
+// a closure per way of changing a presence they may never change.
+class Updates<A> implements Withdrawable<A> {
+  private made = 0
+  private current: Update<A>
+  private readonly pending: Array<Update<A>> = []
+
+  constructor(initial: A) {
+    this.current = { value: initial, order: this.made }
   }
-  const wentOut = (update: Update<A>): void => {
-    withdraw(update)
-    if (update.order > current.order) current = update
+
+  latest(): A {
+    const newest = this.pending[this.pending.length - 1]
+    return newest !== undefined && newest.order > this.current.order ? newest.value : this.current.value
   }
-  return {
-    latest: () => {
-      const newest = pending[pending.length - 1]
-      return newest !== undefined && newest.order > current.order ? newest.value : current.value
-    },
-    add: (value) => {
-      const update = { value, order: ++made }
-      pending.push(update)
-      return update
-    },
-    wentOut,
-    carried: (value) => {
-      for (let at = pending.length - 1; at >= 0; at--) {
-        if (pending[at]!.value === value) return wentOut(pending[at]!)
-      }
-    },
-    withdraw
+
+  add(value: A): Update<A> {
+    const update = { value, order: ++this.made }
+    this.pending.push(update)
+    return update
+  }
+
+  wentOut(update: Update<A>): void {
+    this.withdraw(update)
+    if (update.order > this.current.order) this.current = update
+  }
+
+  carried(value: A): void {
+    for (let at = this.pending.length - 1; at >= 0; at--) {
+      if (this.pending[at]!.value === value) return this.wentOut(this.pending[at]!)
+    }
+  }
+
+  withdraw(update: Update<A>): void {
+    const at = this.pending.indexOf(update)
+    if (at >= 0) this.pending.splice(at, 1)
   }
 }

@@ -123,113 +123,145 @@ interface Waiter {
  * @since 0.1.0
  */
 export const make = (options: SendLimiterOptions = gatewaySends): Effect.Effect<SendLimiter, never, Scope.Scope> =>
-  Effect.gen(function*() {
-    const limit = Math.max(1, Math.floor(options.limit))
-    const reserved = Math.min(Math.max(0, Math.floor(options.reserved)), limit - 1)
-    const caps: Record<SendPriority, number> = { control: limit, command: limit - reserved }
-    const log = SlidingWindow.make(Duration.toMillis(options.window))
-    const queues: Record<SendPriority, Array<Waiter>> = { control: [], command: [] }
+  Effect.map(Effect.scope, (scope) => new Limiter(options, scope))
 
-    const canSkipQueue = (priority: SendPriority): boolean =>
-      queues.control.length === 0 && (priority === "control" || queues.command.length === 0)
+// A class, its methods shared by every connection's limiter: a thousand idle shards should not each
+// keep a dozen closures for sends they may never make.
+class Limiter implements SendLimiter {
+  private readonly limit: number
+  private readonly caps: Record<SendPriority, number>
+  private readonly log: SlidingWindow.SlidingWindow
+  private readonly queues: Record<SendPriority, Array<Waiter>> = { control: [], command: [] }
+  // The timer fiber runs only while someone waits: an idle limiter (nearly always) costs no fiber,
+  // and no wake-up signal either. Each round serves and makes the signal it then waits on in one
+  // step, so a wake-up finds either the signal or a round yet to serve.
+  private serving = false
+  private alarm: Deferred.Deferred<void> | undefined = undefined
 
-    /** Grants every waiter that may go at `now`; returns when the next one may, if any waits. */
-    const serve = (now: number): number | undefined => {
-      for (;;) {
-        const waiter = queues.control[0] ?? queues.command[0]
-        if (waiter === undefined) return undefined
-        const cap = caps[waiter.priority]
-        if (!SlidingWindow.tryTake(log, now, cap)) return SlidingWindow.freeAt(log, now, cap)
-        queues[waiter.priority].shift()
-        waiter.grantedAt = now
-        Deferred.unsafeDone(waiter.turn, Exit.void)
-      }
+  constructor(options: SendLimiterOptions, private readonly scope: Scope.Scope) {
+    this.limit = Math.max(1, Math.floor(options.limit))
+    const reserved = Math.min(Math.max(0, Math.floor(options.reserved)), this.limit - 1)
+    this.caps = { control: this.limit, command: this.limit - reserved }
+    this.log = SlidingWindow.make(Duration.toMillis(options.window))
+  }
+
+  take(priority: SendPriority): Effect.Effect<void> {
+    return Effect.asVoid(this.takeAt(priority))
+  }
+
+  tryTake(spare: number): Effect.Effect<boolean> {
+    return Effect.clockWith((clock) =>
+      Effect.sync(() =>
+        this.queues.control.length === 0 &&
+        SlidingWindow.tryTake(this.log, monotonicMillis(clock), this.limit - Math.max(0, spare))
+      )
+    )
+  }
+
+  awaitRoom(priority: SendPriority): Effect.Effect<void> {
+    return Effect.uninterruptibleMask((restore) =>
+      Effect.flatMap(restore(this.takeAt(priority)), (at) =>
+        Effect.sync(() => {
+          SlidingWindow.refund(this.log, at)
+          this.wake()
+        }))
+    )
+  }
+
+  get snapshot(): Effect.Effect<SendLimiterSnapshot> {
+    return Effect.clockWith((clock) =>
+      Effect.sync((): SendLimiterSnapshot => ({
+        used: SlidingWindow.used(this.log, monotonicMillis(clock)),
+        waiting: { control: this.queues.control.length, command: this.queues.command.length }
+      }))
+    )
+  }
+
+  private canSkipQueue(priority: SendPriority): boolean {
+    return this.queues.control.length === 0 && (priority === "control" || this.queues.command.length === 0)
+  }
+
+  /** Grants every waiter that may go at `now`; returns when the next one may, if any waits. */
+  private serve(now: number): number | undefined {
+    for (;;) {
+      const waiter = this.queues.control[0] ?? this.queues.command[0]
+      if (waiter === undefined) return undefined
+      const cap = this.caps[waiter.priority]
+      if (!SlidingWindow.tryTake(this.log, now, cap)) return SlidingWindow.freeAt(this.log, now, cap)
+      this.queues[waiter.priority].shift()
+      waiter.grantedAt = now
+      Deferred.unsafeDone(waiter.turn, Exit.void)
     }
+  }
 
-    // The timer fiber runs only while someone waits: an idle limiter (nearly always) costs no fiber,
-    // and no wake-up signal either. Each round serves and makes the signal it then waits on in one
-    // step, so a wake-up finds either the signal or a round yet to serve.
-    const scope = yield* Effect.scope
-    let serving = false
-    let alarm: Deferred.Deferred<void> | undefined
-    const round = Effect.clockWith((clock) =>
+  private round(): Effect.Effect<{ readonly alarm: Deferred.Deferred<void>; readonly after: number } | undefined> {
+    return Effect.clockWith((clock) =>
       Effect.sync(() => {
         const now = monotonicMillis(clock)
-        const next = serve(now)
+        const next = this.serve(now)
         if (next === undefined) {
-          serving = false
-          alarm = undefined
+          this.serving = false
+          this.alarm = undefined
           return undefined
         }
-        alarm = Deferred.unsafeMake<void>(FiberId.none)
-        return { alarm, after: next - now }
+        this.alarm = Deferred.unsafeMake<void>(FiberId.none)
+        return { alarm: this.alarm, after: next - now }
       })
     )
-    const server = Effect.gen(function*() {
+  }
+
+  private server(): Effect.Effect<void> {
+    const round = this.round()
+    return Effect.gen(function*() {
       for (;;) {
         const wait = yield* round
         if (wait === undefined) return
         yield* Effect.timeoutOption(Deferred.await(wait.alarm), wait.after)
       }
     })
-    const wake = (): void => {
-      if (alarm !== undefined) Deferred.unsafeDone(alarm, Exit.void)
-    }
-    const wakeServer = Effect.suspend(() => {
-      if (serving) {
-        wake()
+  }
+
+  private wake(): void {
+    if (this.alarm !== undefined) Deferred.unsafeDone(this.alarm, Exit.void)
+  }
+
+  private wakeServer(): Effect.Effect<void> {
+    return Effect.suspend(() => {
+      if (this.serving) {
+        this.wake()
         return Effect.void
       }
-      serving = true
-      return Effect.asVoid(Effect.forkIn(Effect.interruptible(server), scope))
+      this.serving = true
+      return Effect.asVoid(Effect.forkIn(Effect.interruptible(this.server()), this.scope))
     })
+  }
 
-    const cancel = (waiter: Waiter) =>
-      Effect.sync(() => {
-        if (waiter.grantedAt === undefined) {
-          const queue = queues[waiter.priority]
-          queue.splice(queue.indexOf(waiter), 1)
-        } else {
-          SlidingWindow.refund(log, waiter.grantedAt)
-        }
-        wake()
-      })
+  private cancel(waiter: Waiter): Effect.Effect<void> {
+    return Effect.sync(() => {
+      if (waiter.grantedAt === undefined) {
+        const queue = this.queues[waiter.priority]
+        queue.splice(queue.indexOf(waiter), 1)
+      } else {
+        SlidingWindow.refund(this.log, waiter.grantedAt)
+      }
+      this.wake()
+    })
+  }
 
-    // takes a place and returns when it was recorded
-    const takeAt = (priority: SendPriority): Effect.Effect<number> =>
-      Effect.uninterruptibleMask((restore) =>
-        Effect.clockWith((clock) =>
-          Effect.flatMap(Deferred.make<void>(), (turn) => {
-            const now = monotonicMillis(clock)
-            if (canSkipQueue(priority) && SlidingWindow.tryTake(log, now, caps[priority])) return Effect.succeed(now)
-            const waiter: Waiter = { priority, turn, grantedAt: undefined }
-            queues[priority].push(waiter)
-            return Effect.zipRight(wakeServer, restore(Deferred.await(turn)).pipe(Effect.onInterrupt(() => cancel(waiter)))).pipe(
-              Effect.map(() => waiter.grantedAt!)
-            )
-          })
-        )
-      )
-    const take = (priority: SendPriority): Effect.Effect<void> => Effect.asVoid(takeAt(priority))
-    const tryTake = (spare: number): Effect.Effect<boolean> =>
+  // takes a place and returns when it was recorded
+  private takeAt(priority: SendPriority): Effect.Effect<number> {
+    return Effect.uninterruptibleMask((restore) =>
       Effect.clockWith((clock) =>
-        Effect.sync(() => queues.control.length === 0 && SlidingWindow.tryTake(log, monotonicMillis(clock), limit - Math.max(0, spare)))
+        Effect.flatMap(Deferred.make<void>(), (turn) => {
+          const now = monotonicMillis(clock)
+          if (this.canSkipQueue(priority) && SlidingWindow.tryTake(this.log, now, this.caps[priority])) return Effect.succeed(now)
+          const waiter: Waiter = { priority, turn, grantedAt: undefined }
+          this.queues[priority].push(waiter)
+          return Effect.zipRight(this.wakeServer(), restore(Deferred.await(turn)).pipe(Effect.onInterrupt(() => this.cancel(waiter)))).pipe(
+            Effect.map(() => waiter.grantedAt!)
+          )
+        })
       )
-    const awaitRoom = (priority: SendPriority): Effect.Effect<void> =>
-      Effect.uninterruptibleMask((restore) =>
-        Effect.flatMap(restore(takeAt(priority)), (at) =>
-          Effect.sync(() => {
-            SlidingWindow.refund(log, at)
-            wake()
-          }))
-      )
-
-    const snapshot = Effect.clockWith((clock) =>
-      Effect.sync((): SendLimiterSnapshot => ({
-        used: SlidingWindow.used(log, monotonicMillis(clock)),
-        waiting: { control: queues.control.length, command: queues.command.length }
-      }))
     )
-
-    return { take, tryTake, awaitRoom, snapshot }
-  })
+  }
+}

@@ -8,6 +8,8 @@ import type * as Cause from "effect/Cause"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Schedule from "effect/Schedule"
+import * as ScheduleDecision from "effect/ScheduleDecision"
+import * as ScheduleInterval from "effect/ScheduleInterval"
 import type { Beating } from "./HeartbeatTimer.ts"
 
 /**
@@ -17,8 +19,16 @@ import type { Beating } from "./HeartbeatTimer.ts"
  * @since 0.1.0
  */
 export const schedule = (interval: Duration.DurationInput, jitter: number): Schedule.Schedule<unknown> => {
-  const every = Duration.decode(interval)
-  return Schedule.fromDelay(Duration.times(every, jitter)).pipe(Schedule.andThen(Schedule.spaced(every)))
+  const every = Duration.toMillis(interval)
+  const first = every * jitter
+  // one step function, its state the beats so far: a schedule per connection, kept for its whole
+  // life by the heartbeat timer, so none of the closures of `fromDelay`, `andThen` and `spaced`
+  return Schedule.makeWithState(0, (now, _input, beats: number) =>
+    Effect.succeed([
+      beats + 1,
+      beats,
+      ScheduleDecision.continueWith(ScheduleInterval.after(now + (beats === 0 ? first : every)))
+    ] as const))
 }
 
 /** The most beats kept waiting for their ACKs; beyond, the oldest is forgotten. */

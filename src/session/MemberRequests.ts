@@ -205,28 +205,94 @@ export interface MemberRequests {
  *
  * @since 0.1.0
  */
-export const make = (): MemberRequests => {
-  const inFlight = new Map<string, Collector>()
+export const make = (): MemberRequests => new Registry()
+
+// A class, its methods shared by every session's registry: a thousand idle shards should not each
+// keep a dozen closures for requests they may never make.
+class Registry implements MemberRequests {
+  private readonly inFlight = new Map<string, Collector>()
+
+  register(nonce: string, guildId: string): Effect.Effect<Effect.Effect<GuildMembers, MemberRequestError>> {
+    return Effect.map(Deferred.make<GuildMembers, MemberRequestError>(), (done) => {
+      this.inFlight.set(nonce, {
+        nonce,
+        guildId,
+        members: [],
+        notFound: [],
+        presences: [],
+        seen: new Set(),
+        count: undefined,
+        sent: false,
+        done,
+        nextChunk: Deferred.unsafeMake(FiberId.none)
+      })
+      return Deferred.await(done)
+    })
+  }
+
+  stalled(nonce: string, timeout: Duration.DurationInput): Effect.Effect<never, MemberRequestError> {
+    return Effect.forever(Effect.suspend(() => {
+      const collector = this.inFlight.get(nonce)
+      // answered, or failed: that outcome is the request's
+      if (collector === undefined) return Effect.never
+      return Effect.timeoutFail(Deferred.await(collector.nextChunk), {
+        duration: timeout,
+        onTimeout: () => new MemberRequestError({ reason: "Timeout", guildId: collector.guildId })
+      })
+    }))
+  }
+
+  unregister(nonce: string): Effect.Effect<void> {
+    return Effect.sync(() => void this.inFlight.delete(nonce))
+  }
+
+  sent(nonce: string): Effect.Effect<void> {
+    return Effect.sync(() => {
+      const collector = this.inFlight.get(nonce)
+      if (collector !== undefined) collector.sent = true
+    })
+  }
+
+  get lost(): Effect.Effect<void> {
+    return Effect.sync(() => {
+      for (const collector of [...this.inFlight.values()]) {
+        if (collector.sent) this.complete(collector, Exit.fail(new MemberRequestError({ reason: "Lost", guildId: collector.guildId })))
+      }
+    })
+  }
+
+  waiting(): boolean {
+    return this.inFlight.size > 0
+  }
+
+  observe(event: GatewayEvent): void {
+    if (this.inFlight.size === 0) return
+    if (event.t === "GUILD_MEMBERS_CHUNK") this.chunk(event.d)
+    else if (event.t === "RATE_LIMITED") this.rateLimited(event.d)
+  }
 
   // a nonce that is no string is none we sent
-  const inFlightFor = (nonce: unknown): Collector | undefined => typeof nonce === "string" ? inFlight.get(nonce) : undefined
+  private inFlightFor(nonce: unknown): Collector | undefined {
+    return typeof nonce === "string" ? this.inFlight.get(nonce) : undefined
+  }
 
-  const complete = (collector: Collector, exit: Exit.Exit<GuildMembers, MemberRequestError>) => {
-    inFlight.delete(collector.nonce)
+  private complete(collector: Collector, exit: Exit.Exit<GuildMembers, MemberRequestError>): void {
+    this.inFlight.delete(collector.nonce)
     Deferred.unsafeDone(collector.done, exit)
   }
 
-  const malformed = (collector: Collector, detail: string) =>
-    complete(collector, Exit.fail(new MemberRequestError({ reason: "Malformed", guildId: collector.guildId, detail })))
+  private malformed(collector: Collector, detail: string): void {
+    this.complete(collector, Exit.fail(new MemberRequestError({ reason: "Malformed", guildId: collector.guildId, detail })))
+  }
 
   // `d` is checked before it is read: a throw here would end the session
-  const chunk = (d: unknown) => {
+  private chunk(d: unknown): void {
     if (!Predicate.isRecord(d)) return
     const data: Unchecked<GatewayGuildMembersChunkDispatchData> = d
-    const collector = inFlightFor(data.nonce)
+    const collector = this.inFlightFor(data.nonce)
     if (collector === undefined) return
     const read = readChunk(data, collector.count)
-    if (Either.isLeft(read)) return malformed(collector, `GUILD_MEMBERS_CHUNK: ${read.left}`)
+    if (Either.isLeft(read)) return this.malformed(collector, `GUILD_MEMBERS_CHUNK: ${read.left}`)
     const { count, index, members, notFound, presences } = read.right
     if (collector.seen.has(index)) return
     collector.seen.add(index)
@@ -239,7 +305,7 @@ export const make = (): MemberRequests => {
     append(collector.presences, presences, identity)
     // chunk indexes are distinct and below count: count of them is all of them
     if (collector.seen.size === count) {
-      complete(collector, Exit.succeed({
+      this.complete(collector, Exit.succeed({
         guildId: collector.guildId,
         members: collector.members,
         notFound: collector.notFound,
@@ -248,61 +314,15 @@ export const make = (): MemberRequests => {
     }
   }
 
-  const rateLimited = (d: unknown) => {
+  private rateLimited(d: unknown): void {
     if (!Predicate.isRecord(d)) return
     const data: Unchecked<GatewayRateLimitedDispatchData> = d
-    const collector = Predicate.isRecord(data.meta) ? inFlightFor(data.meta["nonce"]) : undefined
+    const collector = Predicate.isRecord(data.meta) ? this.inFlightFor(data.meta["nonce"]) : undefined
     if (collector === undefined) return
     const retryAfter = data.retry_after
     if (!(typeof retryAfter === "number" && retryAfter >= 0 && retryAfter < Infinity)) {
-      return malformed(collector, `RATE_LIMITED: retry_after ${show(retryAfter)} is not a number of seconds`)
+      return this.malformed(collector, `RATE_LIMITED: retry_after ${show(retryAfter)} is not a number of seconds`)
     }
-    complete(collector, Exit.fail(new MemberRequestError({ reason: "RateLimited", guildId: collector.guildId, retryAfter })))
-  }
-
-  return {
-    register: (nonce, guildId) =>
-      Effect.map(Deferred.make<GuildMembers, MemberRequestError>(), (done) => {
-        inFlight.set(nonce, {
-          nonce,
-          guildId,
-          members: [],
-          notFound: [],
-          presences: [],
-          seen: new Set(),
-          count: undefined,
-          sent: false,
-          done,
-          nextChunk: Deferred.unsafeMake(FiberId.none)
-        })
-        return Deferred.await(done)
-      }),
-    stalled: (nonce, timeout) =>
-      Effect.forever(Effect.suspend(() => {
-        const collector = inFlight.get(nonce)
-        // answered, or failed: that outcome is the request's
-        if (collector === undefined) return Effect.never
-        return Effect.timeoutFail(Deferred.await(collector.nextChunk), {
-          duration: timeout,
-          onTimeout: () => new MemberRequestError({ reason: "Timeout", guildId: collector.guildId })
-        })
-      })),
-    unregister: (nonce) => Effect.sync(() => void inFlight.delete(nonce)),
-    sent: (nonce) =>
-      Effect.sync(() => {
-        const collector = inFlight.get(nonce)
-        if (collector !== undefined) collector.sent = true
-      }),
-    lost: Effect.sync(() => {
-      for (const collector of [...inFlight.values()]) {
-        if (collector.sent) complete(collector, Exit.fail(new MemberRequestError({ reason: "Lost", guildId: collector.guildId })))
-      }
-    }),
-    waiting: () => inFlight.size > 0,
-    observe: (event) => {
-      if (inFlight.size === 0) return
-      if (event.t === "GUILD_MEMBERS_CHUNK") chunk(event.d)
-      else if (event.t === "RATE_LIMITED") rateLimited(event.d)
-    }
+    this.complete(collector, Exit.fail(new MemberRequestError({ reason: "RateLimited", guildId: collector.guildId, retryAfter })))
   }
 }

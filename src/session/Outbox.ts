@@ -141,66 +141,77 @@ const writeLane = <R>(lane: Lane, slots: Effect.Effect<void, never, R>, write: W
  * @since 0.1.0
  */
 export const make = (report: (depth: number) => Effect.Effect<void>): Effect.Effect<Outbox> =>
-  Effect.sync(() => {
-    const presence = makeLane()
-    const other = makeLane()
-    const depth = Effect.suspend(() =>
-      report(
+  Effect.sync(() => new Lanes(report))
+
+// A class, its methods shared by every session's outbox: a thousand idle shards should not each
+// keep a closure per step of commands they may never send.
+class Lanes implements Outbox {
+  private readonly presence = makeLane()
+  private readonly other = makeLane()
+  // starts a lane's writer, while a ready connection's writer is attached
+  private start: ((lane: Lane) => Effect.Effect<void>) | undefined = undefined
+
+  constructor(private readonly report: (depth: number) => Effect.Effect<void>) {}
+
+  submit(op: number, payload: string | Uint8Array, watch?: Watch): Effect.Effect<void> {
+    return Effect.flatMap(Deferred.make<void>(), (sent) => {
+      const lane = op === Opcode.PresenceUpdate ? this.presence : this.other
+      const pending: Pending = { payload, sent, watch, writing: false }
+      lane.waiting.push(pending)
+      return Effect.zipRight(this.depth(), this.wake(lane)).pipe(
+        Effect.zipRight(Effect.onInterrupt(Deferred.await(sent), () => this.withdraw(lane, pending))),
+        Effect.ensuring(this.depth())
+      )
+    })
+  }
+
+  attach<R>(writer: Writer<R>): Effect.Effect<void, never, R | Scope.Scope> {
+    return Effect.gen(this, function*() {
+      const scope = yield* Effect.scope
+      const context = yield* Effect.context<R>()
+      const depth = this.depth()
+      const slotsOf = (lane: Lane) => lane === this.presence ? writer.presenceSlots : writer.slot
+      const mine = (lane: Lane): Effect.Effect<void> =>
+        Effect.asVoid(Effect.uninterruptible(Effect.forkIn(Effect.provide(writeLane(lane, slotsOf(lane), writer.write, depth), context), scope)))
+      this.start = mine
+      yield* Scope.addFinalizer(
+        scope,
+        Effect.sync(() => {
+          if (this.start === mine) this.start = undefined
+        })
+      )
+      yield* this.wake(this.presence)
+      yield* this.wake(this.other)
+    })
+  }
+
+  private depth(): Effect.Effect<void> {
+    return Effect.suspend(() => {
+      const { other, presence } = this
+      return this.report(
         presence.waiting.length + other.waiting.length + (presence.carried ? 1 : 0) + (other.carried ? 1 : 0)
       )
-    )
-    // how to start a lane's writer on the attached connection, if one is attached
-    let start: ((lane: Lane) => Effect.Effect<void>) | undefined
-    const wake = (lane: Lane): Effect.Effect<void> =>
-      Effect.suspend(() => {
-        if (lane.writing || start === undefined || (lane.carried === undefined && lane.waiting.length === 0)) {
-          return Effect.void
-        }
-        lane.writing = true
-        return start(lane)
-      })
-    // a command whose caller gave up: out of the queue, or, taken by a writer and not written,
-    // no longer carried over (no writer may be left to drop it, and the depth would count it);
-    // one being written is left to its write, which says what became of it
-    const withdraw = (lane: Lane, pending: Pending) =>
-      Effect.suspend(() => {
-        const at = lane.waiting.indexOf(pending)
-        if (at >= 0) lane.waiting.splice(at, 1)
-        if (!pending.writing && lane.carried === pending) lane.carried = undefined
-        // false when it was written just before
-        return Effect.map(Deferred.interrupt(pending.sent), (withdrawn) => {
-          if (withdrawn && !pending.writing) pending.watch?.onWithdrawn?.()
-        })
-      })
+    })
+  }
 
-    const submit = (op: number, payload: string | Uint8Array, watch?: Watch): Effect.Effect<void> =>
-      Effect.flatMap(Deferred.make<void>(), (sent) => {
-        const lane = op === Opcode.PresenceUpdate ? presence : other
-        const pending: Pending = { payload, sent, watch, writing: false }
-        lane.waiting.push(pending)
-        return Effect.zipRight(depth, wake(lane)).pipe(
-          Effect.zipRight(Effect.onInterrupt(Deferred.await(sent), () => withdraw(lane, pending))),
-          Effect.ensuring(depth)
-        )
-      })
+  private wake(lane: Lane): Effect.Effect<void> {
+    return Effect.suspend(() => {
+      if (lane.writing || this.start === undefined || (lane.carried === undefined && lane.waiting.length === 0)) {
+        return Effect.void
+      }
+      lane.writing = true
+      return this.start(lane)
+    })
+  }
 
-    const attach = <R>(writer: Writer<R>): Effect.Effect<void, never, R | Scope.Scope> =>
-      Effect.gen(function*() {
-        const scope = yield* Effect.scope
-        const context = yield* Effect.context<R>()
-        const slotsOf = (lane: Lane) => lane === presence ? writer.presenceSlots : writer.slot
-        const mine = (lane: Lane): Effect.Effect<void> =>
-          Effect.asVoid(Effect.uninterruptible(Effect.forkIn(Effect.provide(writeLane(lane, slotsOf(lane), writer.write, depth), context), scope)))
-        start = mine
-        yield* Scope.addFinalizer(
-          scope,
-          Effect.sync(() => {
-            if (start === mine) start = undefined
-          })
-        )
-        yield* wake(presence)
-        yield* wake(other)
+  private withdraw(lane: Lane, pending: Pending): Effect.Effect<void> {
+    return Effect.suspend(() => {
+      const at = lane.waiting.indexOf(pending)
+      if (at >= 0) lane.waiting.splice(at, 1)
+      if (!pending.writing && lane.carried === pending) lane.carried = undefined
+      return Effect.map(Deferred.interrupt(pending.sent), (withdrawn) => {
+        if (withdrawn && !pending.writing) pending.watch?.onWithdrawn?.()
       })
-
-    return { submit, attach }
-  })
+    })
+  }
+}

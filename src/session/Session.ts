@@ -316,7 +316,7 @@ export const makeWith = (
     )
 
     const metrics = SessionMetrics.make(shardId)
-    const outbox = yield* Outbox.make(metrics.queueDepth)
+    const outbox = yield* Outbox.make((depth) => metrics.queueDepth(depth))
     const { commands, identify } = SessionCommands.make({
       options: resolved,
       outbox,
@@ -435,7 +435,8 @@ export const makeWith = (
     // the fork, so neither wraps the loop: a session waiting for days holds no frames for them.
     // The loop's parent is the span's reference, not the span: the span's children link to it all
     // the same, but the loop's log lines are not kept in it as events, for days, without a bound.
-    const span = yield* Effect.makeSpan("Session.run", { attributes: { shard: shardId } })
+    // no stack trace: it would show where this library starts sessions, and it is kept as long as the span
+    const span = yield* Effect.makeSpan("Session.run", { attributes: { shard: shardId }, captureStackTrace: false })
     const spanReference = Tracer.externalSpan({ traceId: span.traceId, spanId: span.spanId, sampled: span.sampled })
     // Forked uninterruptible, the loop interruptible inside, whatever the caller's code was (an
     // `acquireRelease`'s acquire is uninterruptible): a stop that comes before the fiber first runs
@@ -511,9 +512,10 @@ export const makeWith = (
       shard: resolved.shard,
       events: events === undefined ? Stream.empty : events.stream,
       state: Effect.map(current.get, (moment) => moment.transition.to),
-      transitions: Stream.map(current.changes, (moment) => moment.transition),
+      // built when run: a stream's channels, built now, would be kept by every idle session
+      transitions: Stream.suspend(() => Stream.map(current.changes, (moment) => moment.transition)),
       snapshot: Effect.map(current.get, (moment) => snapshotAt(moment.transition)),
-      snapshots: Stream.map(current.changes, (moment) => moment.snapshot),
+      snapshots: Stream.suspend(() => Stream.map(current.changes, (moment) => moment.snapshot)),
       await: Deferred.await(finished),
       ...commands,
       disconnect: (timeout = "5 seconds") => Effect.zipRight(stop(false, timeout), resumePoint),

@@ -116,22 +116,44 @@ const tagsOf = (type: string) => {
  *
  * @since 0.1.0
  */
-export const make = (shard: number): SessionMetrics => {
-  const shardLabel = MetricLabel.make("shard", String(shard))
-  const shardTags = [shardLabel]
-  const queued = Metric.taggedWithLabels(sendQueueDepth, shardTags)
+export const make = (shard: number): SessionMetrics => new ShardMetrics(MetricLabel.make("shard", String(shard)))
+
+// A class, its methods shared by every session's handle: a thousand idle shards should not each
+// keep a closure per metric, nor a tagged gauge for commands they may never queue.
+class ShardMetrics implements SessionMetrics {
+  private readonly shardTags: ReadonlyArray<MetricLabel.MetricLabel>
+  // made at the first command queued
+  private queued: Metric.Metric.Gauge<number> | undefined = undefined
   // what this session added to the gauge: it moves the gauge by its own changes only
-  let depthAdded = 0
-  return {
-    event: (type) => events.unsafeUpdate(1, tagsOf(type)),
-    latency: (ms) => heartbeatLatency.unsafeUpdate(ms, shardTags),
-    reconnect: (reason) => Metric.increment(Metric.taggedWithLabels(reconnects, [shardLabel, MetricLabel.make("reason", reason)])),
-    identifyWait: (ms) => Metric.update(identifyWait, ms),
-    queueDepth: (depth) =>
-      Effect.suspend(() => {
-        const change = depth - depthAdded
-        depthAdded = depth
-        return change === 0 ? Effect.void : Metric.incrementBy(queued, change)
-      })
+  private depthAdded = 0
+
+  constructor(private readonly shardLabel: MetricLabel.MetricLabel) {
+    this.shardTags = [shardLabel]
+  }
+
+  event(type: string): void {
+    events.unsafeUpdate(1, tagsOf(type))
+  }
+
+  latency(ms: number): void {
+    heartbeatLatency.unsafeUpdate(ms, this.shardTags)
+  }
+
+  reconnect(reason: string): Effect.Effect<void> {
+    return Metric.increment(Metric.taggedWithLabels(reconnects, [this.shardLabel, MetricLabel.make("reason", reason)]))
+  }
+
+  identifyWait(ms: number): Effect.Effect<void> {
+    return Metric.update(identifyWait, ms)
+  }
+
+  queueDepth(depth: number): Effect.Effect<void> {
+    return Effect.suspend(() => {
+      const change = depth - this.depthAdded
+      this.depthAdded = depth
+      if (change === 0) return Effect.void
+      this.queued ??= Metric.taggedWithLabels(sendQueueDepth, this.shardTags)
+      return Metric.incrementBy(this.queued, change)
+    })
   }
 }

@@ -11,6 +11,7 @@
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Mailbox from "effect/Mailbox"
+import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 
 /**
@@ -37,34 +38,50 @@ export interface Latest<A> {
  *
  * @since 0.1.0
  */
-export const make = <A>(initial: A): Effect.Effect<Latest<A>> =>
-  Effect.sync(() => {
-    let current = initial
-    let ended = false
-    // made at the first subscription
-    let subscribers: Set<Mailbox.Mailbox<A>> | undefined
-    const subscribe = Effect.acquireRelease(
+export const make = <A>(initial: A): Effect.Effect<Latest<A>> => Effect.sync(() => new Value(initial))
+
+// A class, its methods shared by every session's value: a thousand idle shards should not each
+// keep the closures of a stream nobody runs.
+class Value<A> implements Latest<A> {
+  private ended = false
+  // made at the first subscription
+  private subscribers: Set<Mailbox.Mailbox<A>> | undefined = undefined
+
+  constructor(private current: A) {}
+
+  get get(): Effect.Effect<A> {
+    return Effect.sync(() => this.current)
+  }
+
+  update(f: (current: A) => A): Effect.Effect<void> {
+    return Effect.sync(() => {
+      this.current = f(this.current)
+      if (this.subscribers !== undefined) for (const mailbox of this.subscribers) mailbox.unsafeOffer(this.current)
+    })
+  }
+
+  get changes(): Stream.Stream<A> {
+    return Stream.unwrapScoped(Effect.map(this.subscribe(), Mailbox.toStream))
+  }
+
+  get end(): Effect.Effect<void> {
+    return Effect.sync(() => {
+      this.ended = true
+      if (this.subscribers !== undefined) for (const mailbox of this.subscribers) mailbox.unsafeDone(Exit.void)
+    })
+  }
+
+  private subscribe(): Effect.Effect<Mailbox.Mailbox<A>, never, Scope.Scope> {
+    return Effect.acquireRelease(
       Effect.flatMap(Mailbox.make<A>(), (mailbox) =>
         Effect.sync(() => {
-          subscribers ??= new Set()
-          subscribers.add(mailbox)
-          mailbox.unsafeOffer(current)
-          if (ended) mailbox.unsafeDone(Exit.void)
+          this.subscribers ??= new Set()
+          this.subscribers.add(mailbox)
+          mailbox.unsafeOffer(this.current)
+          if (this.ended) mailbox.unsafeDone(Exit.void)
           return mailbox
         })),
-      (mailbox) => Effect.sync(() => subscribers!.delete(mailbox))
+      (mailbox) => Effect.sync(() => this.subscribers!.delete(mailbox))
     )
-    return {
-      get: Effect.sync(() => current),
-      update: (f) =>
-        Effect.sync(() => {
-          current = f(current)
-          if (subscribers !== undefined) for (const mailbox of subscribers) mailbox.unsafeOffer(current)
-        }),
-      changes: Stream.unwrapScoped(Effect.map(subscribe, Mailbox.toStream)),
-      end: Effect.sync(() => {
-        ended = true
-        if (subscribers !== undefined) for (const mailbox of subscribers) mailbox.unsafeDone(Exit.void)
-      })
-    }
-  })
+  }
+}
