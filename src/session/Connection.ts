@@ -16,6 +16,7 @@ import * as Scope from "effect/Scope"
 import * as FrameDecoder from "../codec/FrameDecoder.ts"
 import { isDecodeError } from "../codec/DecodeError.ts"
 import { monotonicMillis } from "../internal/due.ts"
+import { withSpan } from "../internal/span.ts"
 import type { IdentifyBudgetExhausted, IdentifyLimiter } from "../limits/IdentifyLimiter.ts"
 import * as SendLimiter from "../limits/SendLimiter.ts"
 import * as CloseCode from "../protocol/CloseCode.ts"
@@ -200,7 +201,7 @@ export const run = (ctx: Context, url: string, mode: Protocol.Mode): Effect.Effe
     const opened = yield* ctx.transport.connect(url, { maxFrameBytes: options.maxMessageBytes }).pipe(
       Scope.extend(socketScope),
       Effect.timeout(options.timeouts.connect),
-      Effect.withSpan("Session.connect", { attributes: { shard, url, mode } }),
+      withSpan("Session.connect", { shard, url, mode }),
       Effect.either
     )
     if (opened._tag === "Left") {
@@ -301,14 +302,14 @@ export const run = (ctx: Context, url: string, mode: Protocol.Mode): Effect.Effe
             identifyAnswered = answered
             return Effect.zipRight(ctx.metrics.identifyWait(monotonicMillis(clock) - waitFrom), sendControl(ctx.identify()))
           })).pipe(
-          Effect.withSpan("Session.identify", { attributes: { shard } }),
+          withSpan("Session.identify", { shard }),
           // the admission goes once Identify is out, even when READY is read before the send
           // completes and interrupts this fiber
           Effect.ensuring(admission === undefined ? Effect.void : Scope.close(admission, Exit.void))
         )
       } else {
         yield* sendControl(ctx.resume(ctx.memory.current)).pipe(
-          Effect.withSpan("Session.resume", { attributes: { shard, sequence: ctx.memory.current.sequence ?? 0 } })
+          withSpan("Session.resume", { shard, sequence: ctx.memory.current.sequence ?? 0 })
         )
       }
       authenticated = true

@@ -17,6 +17,7 @@ import * as Stream from "effect/Stream"
 import { createHash } from "node:crypto"
 import { detached } from "../internal/detached.ts"
 import { clipped, printable } from "../internal/printable.ts"
+import { withSpan } from "../internal/span.ts"
 import type { SessionStartLimit } from "../limits/IdentifyLimiter.ts"
 import * as GatewayBot from "../protocol/GatewayBot.ts"
 import { downgrades, show } from "../protocol/internal/schema.ts"
@@ -104,7 +105,7 @@ export const fetch = (
     }),
     // the timeout holds for a caller that cannot be interrupted (a fleet made in an acquire)
     detached,
-    Effect.withSpan("GatewayInfo.fetch")
+    withSpan("GatewayInfo.fetch")
   )
 
 /**

@@ -27,6 +27,7 @@ import * as Stream from "effect/Stream"
 import * as Tracer from "effect/Tracer"
 import * as OptionsConfig from "../internal/config.ts"
 import { detached } from "../internal/detached.ts"
+import { makeSpan } from "../internal/span.ts"
 import { IdentifyLimiter } from "../limits/IdentifyLimiter.ts"
 import * as CloseCode from "../protocol/CloseCode.ts"
 import * as Commands from "../protocol/Commands.ts"
@@ -435,8 +436,7 @@ export const makeWith = (
     // the fork, so neither wraps the loop: a session waiting for days holds no frames for them.
     // The loop's parent is the span's reference, not the span: the span's children link to it all
     // the same, but the loop's log lines are not kept in it as events, for days, without a bound.
-    // no stack trace: it would show where this library starts sessions, and it is kept as long as the span
-    const span = yield* Effect.makeSpan("Session.run", { attributes: { shard: shardId }, captureStackTrace: false })
+    const span = yield* makeSpan("Session.run", { shard: shardId })
     const spanReference = Tracer.externalSpan({ traceId: span.traceId, spanId: span.spanId, sampled: span.sampled })
     // Forked uninterruptible, the loop interruptible inside, whatever the caller's code was (an
     // `acquireRelease`'s acquire is uninterruptible): a stop that comes before the fiber first runs

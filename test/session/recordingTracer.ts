@@ -23,7 +23,9 @@ export class RecordedSpan implements Tracer.Span {
     readonly links: Array<Tracer.SpanLink>,
     startTime: bigint,
     readonly kind: Tracer.SpanKind,
-    id: number
+    id: number,
+    /** Whether the span was made with a stack trace of where it was made. */
+    readonly capturedStack: boolean
   ) {
     this.spanId = `span-${id}`
     this.status = { _tag: "Started", startTime }
@@ -47,8 +49,9 @@ export class RecordedSpan implements Tracer.Span {
 export const recordingTracer = () => {
   const spans: Array<RecordedSpan> = []
   const tracer = Tracer.make({
-    span: (name, parent, context, links, startTime, kind) => {
-      const span = new RecordedSpan(name, parent, context, [...links], startTime, kind, spans.length)
+    span: (name, parent, context, links, startTime, kind, options) => {
+      const capturedStack = typeof options?.captureStackTrace === "function"
+      const span = new RecordedSpan(name, parent, context, [...links], startTime, kind, spans.length, capturedStack)
       spans.push(span)
       return span
     },
