@@ -44,8 +44,8 @@ export interface GuildMembers {
  * Request Guild Members failed: the gateway rate limited it (retry after `retryAfter` seconds),
  * the answer stalled (no chunk of it within the members timeout), the gateway answered it with
  * data that is no valid answer (`Malformed`; `detail` says what was wrong), or the gateway session
- * it was sent on ended before the answer came (`Lost`: op 9, or a new Identify; no answer can
- * come, ask again).
+ * it was sent on ended before the answer came (`Lost`: an op 9 that allows no resume, a close that
+ * allows none, or a new Identify; no answer can come, ask again).
  *
  * @since 0.1.0
  */
@@ -186,7 +186,8 @@ export interface MemberRequests {
   /** The request of `nonce` went out, on the gateway session of the moment. */
   readonly sent: (nonce: string) => Effect.Effect<void>
   /**
-   * The gateway session ended (op 9, or a new Identify): the requests sent on it fail with `Lost`,
+   * The gateway session ended (an op 9 that allows no resume, a close that allows none, or a new
+   * Identify): the requests sent on it fail with `Lost`,
    * since their answers cannot come; those not sent yet go out on the next.
    */
   readonly lost: Effect.Effect<void>

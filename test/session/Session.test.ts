@@ -736,6 +736,24 @@ describe("Session", () => {
       expect((yield* Fiber.join(later)).members).toEqual([{ user: { id: "2" } }])
     }).pipe(Effect.provide(TestLayer)))
 
+  it.scoped("a member request sent before an op 9 that allows a resume is not Lost: it is answered after the resume", () =>
+    Effect.gen(function*() {
+      const { peer, session } = yield* readySession({
+        intents: Intents.Guilds | Intents.GuildMembers,
+        backoff: { afterInvalidSession: ["1 second", "1 second"] }
+      }, 3_600_000)
+      const request = yield* Effect.fork(session.requestGuildMembers({ guild_id: "81384788765712384", user_ids: ["1"] }))
+      const sent = (yield* receiveOp(peer, 8)) as { d: { nonce: string } }
+      yield* peer.sendJson({ op: 9, d: true, s: null, t: null })
+      const again = yield* Effect.fork(acceptAndHello(3_600_000))
+      yield* TestClock.adjust("5 seconds")
+      const { first, peer: next } = yield* Fiber.join(again)
+      expect(first).toMatchObject({ op: 6, d: { session_id: "session-1" } })
+      yield* next.sendJson(dispatch(2, "RESUMED", {}))
+      yield* next.sendJson(memberAnswer(3, "81384788765712384", sent.d.nonce, [{ user: { id: "1" } }]))
+      expect((yield* Fiber.join(request)).members).toEqual([{ user: { id: "1" } }])
+    }).pipe(Effect.provide(TestLayer)))
+
   it.scoped("a member request awaited inside the events handler times out once the buffer is full; forked, it is answered (README)", () =>
     Effect.gen(function*() {
       const guild_id = "81384788765712384"
