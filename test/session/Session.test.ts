@@ -285,10 +285,17 @@ describe("Session", () => {
       expect(yield* peer.receivedJson).toEqual({ op: 1, d: 2 })
     }).pipe(Effect.withRandom(Random.fixed([0.25])), Effect.provide(TestLayer)))
 
-  it.scoped("beats at once when the gateway sends op 1", () =>
+  it.scoped("beats at once when the gateway sends op 1, and the scheduled beats keep their times", () =>
     Effect.gen(function*() {
       const { peer } = yield* readySession({}, 40_000)
+      yield* TestClock.adjust("5 seconds")
       yield* peer.sendJson({ op: 1, d: null, s: null, t: null })
+      expect(yield* peer.receivedJson).toEqual({ op: 1, d: 1 })
+      yield* peer.sendJson({ op: 11, d: null, s: null, t: null })
+      // the first scheduled beat is still due 40 s × 0.5 after Hello, not counted from the answer
+      yield* TestClock.adjust("14999 millis")
+      expect(Chunk.size(yield* peer.takeAll)).toBe(0)
+      yield* TestClock.adjust("1 millis")
       expect(yield* peer.receivedJson).toEqual({ op: 1, d: 1 })
     }).pipe(Effect.withRandom(Random.fixed([0.5])), Effect.provide(TestLayer)))
 
