@@ -13,7 +13,7 @@
  */
 import * as Effect from "effect/Effect"
 import * as Outage from "../session/Outage.ts"
-import { describeReason, type Reason } from "../session/SessionState.ts"
+import { describeReason } from "../session/SessionState.ts"
 
 /**
  * The fleet's count of failing shards.
@@ -67,118 +67,95 @@ const makeStreaks = () => {
  * @since 0.1.0
  */
 export const make = (): FleetOutage => {
-  const fleet: Fleet = {
-    failing: makeStreaks(),
-    unstable: makeStreaks(),
-    waiting: new Set(),
-    warnAtWaiting: 1
-  }
-  return { of: (id) => new ShardOutage(fleet, id) }
-}
-
-// what the fleet's shards count together
-interface Fleet {
-  /** The shards whose attempts failed `firstWarningAt` times in a row or more. */
-  readonly failing: ReturnType<typeof makeStreaks>
-  /** The shards whose connections ended before they were stable `firstWarningAt` times in a row or more. */
-  readonly unstable: ReturnType<typeof makeStreaks>
-  /** The shards waiting on an Identify unanswered past the ready timeout. */
-  readonly waiting: Set<number>
-  warnAtWaiting: number
-}
-
-// One shard's count. A class, its methods shared by every shard: a thousand idle shards should not
-// each keep a closure per kind of trouble they may never have.
-class ShardOutage implements Outage.Outage {
-  private inARow = 0
-  private droppedInARow = 0
-
-  constructor(private readonly fleet: Fleet, private readonly id: number) {}
-
-  failed(reason: Reason): Effect.Effect<void> {
-    return Effect.suspend(() => {
-      const { failing } = this.fleet
-      this.answered()
-      this.inARow++
-      const last = `shard ${this.id} failed ${plural(this.inARow, "attempt")} in a row, the last with ${describeReason(reason)}`
-      switch (failing.count(this.id, this.inARow)) {
-        case "shards":
-          return Effect.logWarning(
-            `not ready: ${plural(failing.shards.size, "shard")} failed ${Outage.firstWarningAt} or more attempts in a row; ${last}; still trying`
-          )
-        case "longest":
-          return Effect.logWarning(`not ready: ${last}; ${plural(failing.shards.size, "shard")} failing; still trying`)
-        default:
-          return Effect.void
+  // the shards whose attempts failed `firstWarningAt` times in a row or more
+  const failing = makeStreaks()
+  // the shards whose connections ended before they were stable `firstWarningAt` times in a row or more
+  const unstable = makeStreaks()
+  // the shards waiting on an Identify unanswered past the ready timeout
+  const waiting = new Set<number>()
+  let warnAtWaiting = 1
+  return {
+    of: (id) => {
+      let inARow = 0
+      let droppedInARow = 0
+      // the shard's Identify was answered, or its connection ended
+      const answered = () => {
+        if (waiting.delete(id) && waiting.size === 0) warnAtWaiting = 1
       }
-    })
-  }
-
-  get unanswered(): Effect.Effect<void> {
-    return Effect.suspend(() => {
-      const { fleet } = this
-      fleet.waiting.add(this.id)
-      if (fleet.waiting.size < fleet.warnAtWaiting) return Effect.logDebug("no READY within the ready timeout")
-      while (fleet.warnAtWaiting <= fleet.waiting.size) fleet.warnAtWaiting *= 2
-      return Effect.logWarning(`no READY within the ready timeout for ${plural(fleet.waiting.size, "shard")}: ${Outage.waitingOn}`)
-    })
-  }
-
-  get ready(): Effect.Effect<void> {
-    return Effect.suspend(() => {
-      const { failing } = this.fleet
-      const failed = this.inARow
-      this.inARow = 0
-      this.answered()
-      const wasFailing = failing.shards.has(this.id)
-      const longest = failing.longest()
-      const lastOne = failing.leave(this.id)
-      if (!wasFailing) return Effect.void
-      if (!lastOne) return Effect.logDebug(`ready again after ${failed} failed attempts`)
-      return Effect.logInfo(`every shard ready again; the longest failed ${plural(longest, "attempt")} in a row`)
-    })
-  }
-
-  dropped(reason: Reason): Effect.Effect<void> {
-    return Effect.suspend(() => {
-      const { unstable } = this.fleet
-      this.droppedInARow++
-      const last = `shard ${this.id}: ${this.droppedInARow} in a row, the last with ${describeReason(reason)}`
-      switch (unstable.count(this.id, this.droppedInARow)) {
-        case "shards":
-          return Effect.logWarning(
-            `unstable: ${plural(unstable.shards.size, "shard")} had ${Outage.firstWarningAt} or more connections in a row that ${Outage.shortConnections}; ${last}; still reconnecting`
-          )
-        case "longest":
-          return Effect.logWarning(
-            `unstable: connections that ${Outage.shortConnections}, ${last}; ${plural(unstable.shards.size, "shard")} unstable; still reconnecting`
-          )
-        default:
-          return Effect.void
+      // The effects are made when read (getters), not kept made by each of a thousand idle shards.
+      // Every member is the count's own: a `Session.Hooks.outage` of a program's own may spread it,
+      // or take its functions off it.
+      return {
+        failed: (reason) =>
+          Effect.suspend(() => {
+            answered()
+            inARow++
+            const last = `shard ${id} failed ${plural(inARow, "attempt")} in a row, the last with ${describeReason(reason)}`
+            switch (failing.count(id, inARow)) {
+              case "shards":
+                return Effect.logWarning(
+                  `not ready: ${plural(failing.shards.size, "shard")} failed ${Outage.firstWarningAt} or more attempts in a row; ${last}; still trying`
+                )
+              case "longest":
+                return Effect.logWarning(`not ready: ${last}; ${plural(failing.shards.size, "shard")} failing; still trying`)
+              default:
+                return Effect.void
+            }
+          }),
+        get unanswered() {
+          return Effect.suspend(() => {
+            waiting.add(id)
+            if (waiting.size < warnAtWaiting) return Effect.logDebug("no READY within the ready timeout")
+            while (warnAtWaiting <= waiting.size) warnAtWaiting *= 2
+            return Effect.logWarning(`no READY within the ready timeout for ${plural(waiting.size, "shard")}: ${Outage.waitingOn}`)
+          })
+        },
+        get ready() {
+          return Effect.suspend(() => {
+            const failed = inARow
+            inARow = 0
+            answered()
+            const wasFailing = failing.shards.has(id)
+            const longest = failing.longest()
+            const lastOne = failing.leave(id)
+            if (!wasFailing) return Effect.void
+            if (!lastOne) return Effect.logDebug(`ready again after ${failed} failed attempts`)
+            return Effect.logInfo(`every shard ready again; the longest failed ${plural(longest, "attempt")} in a row`)
+          })
+        },
+        dropped: (reason) =>
+          Effect.suspend(() => {
+            droppedInARow++
+            const last = `shard ${id}: ${droppedInARow} in a row, the last with ${describeReason(reason)}`
+            switch (unstable.count(id, droppedInARow)) {
+              case "shards":
+                return Effect.logWarning(
+                  `unstable: ${plural(unstable.shards.size, "shard")} had ${Outage.firstWarningAt} or more connections in a row that ${Outage.shortConnections}; ${last}; still reconnecting`
+                )
+              case "longest":
+                return Effect.logWarning(
+                  `unstable: connections that ${Outage.shortConnections}, ${last}; ${plural(unstable.shards.size, "shard")} unstable; still reconnecting`
+                )
+              default:
+                return Effect.void
+            }
+          }),
+        get lasted() {
+          return Effect.sync(() => {
+            droppedInARow = 0
+            unstable.leave(id)
+          })
+        },
+        get ended() {
+          return Effect.sync(() => {
+            inARow = 0
+            droppedInARow = 0
+            answered()
+            failing.leave(id)
+            unstable.leave(id)
+          })
+        }
       }
-    })
-  }
-
-  get lasted(): Effect.Effect<void> {
-    return Effect.sync(() => {
-      this.droppedInARow = 0
-      this.fleet.unstable.leave(this.id)
-    })
-  }
-
-  get ended(): Effect.Effect<void> {
-    return Effect.sync(() => {
-      this.inARow = 0
-      this.droppedInARow = 0
-      this.answered()
-      this.fleet.failing.leave(this.id)
-      this.fleet.unstable.leave(this.id)
-    })
-  }
-
-  // the shard's Identify was answered, or its connection ended
-  private answered(): void {
-    const { fleet } = this
-    if (fleet.waiting.delete(this.id) && fleet.waiting.size === 0) fleet.warnAtWaiting = 1
+    }
   }
 }

@@ -202,7 +202,8 @@ export interface MemberRequests {
 }
 
 /**
- * Makes an empty registry.
+ * Makes an empty registry: the one a session makes for itself. Its members are methods, shared by
+ * every session's registry: call them on it (taken off it, or spread, they lose it).
  *
  * @since 0.1.0
  */

@@ -112,7 +112,8 @@ const tagsOf = (type: string) => {
 }
 
 /**
- * The metrics of shard `shard`.
+ * The metrics of shard `shard`: the handle a session makes for itself. Its members are methods,
+ * shared by every shard's handle: call them on it (taken off it, or spread, they lose it).
  *
  * @since 0.1.0
  */

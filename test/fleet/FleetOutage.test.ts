@@ -1,6 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Logger from "effect/Logger"
 import * as LogLevel from "effect/LogLevel"
@@ -209,4 +210,25 @@ describe("FleetOutage", () => {
       Effect.provide(TestLayer)
     )
   })
+
+  // a Session.Hooks.outage of a program's own may wrap the fleet's count: every member is its own
+  it.scoped("a shard's count can be spread into a Session.Hooks.outage of a program's own, or have its functions taken off it", () =>
+    Effect.gen(function*() {
+      for (const made of [Outage.make(), FleetOutage.make().of(0)]) {
+        const { dropped, failed } = made
+        expect(Exit.isSuccess(yield* Effect.exit(Effect.zipRight(failed(refused), dropped(refused))))).toBe(true)
+        const copy: Outage.Outage = { ...made }
+        expect([copy.unanswered, copy.ready, copy.lasted, copy.ended].every(Effect.isEffect)).toBe(true)
+      }
+      const resolved = Either.getOrThrow(SessionOptions.resolve(SessionHarness.options()))
+      const base = FleetOutage.make().of(0)
+      let failures = 0
+      const outage: Outage.Outage = { ...base, failed: (reason) => Effect.zipRight(Effect.sync(() => failures++), base.failed(reason)) }
+      const session = yield* Session.makeWith(resolved, { outage })
+      const { peer } = yield* SessionHarness.acceptAndHello()
+      yield* peer.sendJson(SessionHarness.ready())
+      yield* SessionHarness.settle
+      expect((yield* session.snapshot).state).toEqual({ _tag: "Connected", phase: "Ready" })
+      expect(failures).toBe(0)
+    }).pipe(Effect.provide(SessionHarness.TestLayer)))
 })
