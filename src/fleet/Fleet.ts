@@ -232,18 +232,22 @@ export const make = (
     const heartbeats = yield* Scope.extend(HeartbeatTimer.make, scope)
     // an outage of many shards is told in a few lines for all of them
     const outage = FleetOutage.make()
-    const deliverOf = ({ rate }: Starter.Shard): Session.EventSink => ({
-      unsafeOffer: (event) => {
-        if (!merged.sink.unsafeOffer(event)) return false
-        rate.record(1, clock.unsafeCurrentTimeMillis())
-        return true
-      },
-      offer: (event, onIn) =>
-        merged.sink.offer(event, () => {
+    // each shard a reader of its own: shards that wait for room get fair shares of it
+    const deliverOf = ({ rate }: Starter.Shard): Session.EventSink => {
+      const sink = merged.reader()
+      return {
+        unsafeOffer: (event) => {
+          if (!sink.unsafeOffer(event)) return false
           rate.record(1, clock.unsafeCurrentTimeMillis())
-          onIn()
-        })
-    })
+          return true
+        },
+        offer: (event, onIn) =>
+          sink.offer(event, () => {
+            rate.record(1, clock.unsafeCurrentTimeMillis())
+            onIn()
+          })
+      }
+    }
     // known after the fetch above, which configured the limiter
     const { maxConcurrency } = yield* identifyLimiter.snapshot
     const window = options.startupWindow ?? FleetOptions.startupWindowPerKey * maxConcurrency

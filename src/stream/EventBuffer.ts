@@ -3,6 +3,12 @@
  * once while it has room; when it is full, a reader's event waits for its turn, and goes in as
  * soon as the program takes events, before any later reader's. The program takes them as a stream.
  *
+ * Readers that wait share the room the program makes: each reader whose event went in after a
+ * wait may then put in its share of what room is left (the room divided among the readers let in
+ * together), and waits again after it, so that a reader let in first does not fill all of it while
+ * the others wait their turn. Each reader needs a sink of its own for that (`reader()`); readers
+ * sharing one sink share one share.
+ *
  * A reader learns that its waiting event went in at the very moment it does (`onIn`), so one that
  * stops waiting (its connection ended) knows for sure whether it did. A `Mailbox`'s suspended
  * `offer` cannot say so: one interrupted just as the program took events may have put its event
@@ -14,6 +20,7 @@
 import * as Effect from "effect/Effect"
 import type * as Exit from "effect/Exit"
 import * as Mailbox from "effect/Mailbox"
+import * as Option from "effect/Option"
 import type * as Stream from "effect/Stream"
 import * as Released from "./Released.ts"
 
@@ -40,7 +47,10 @@ export interface EventSink<A> {
  * @since 0.1.0
  */
 export interface EventBuffer<A, E> {
+  /** A sink for a single reader (or for readers that share a share of the room). */
   readonly sink: EventSink<A>
+  /** A sink of its own for one of several readers: readers that wait get fair shares of the room. */
+  readonly reader: () => EventSink<A>
   /**
    * The events, in the order they went in; it lets go of each chunk once the next is asked for
    * (src/stream/Released.ts). It ends (or fails) once `done` was called and every event was taken.
@@ -50,7 +60,14 @@ export interface EventBuffer<A, E> {
   readonly done: (exit: Exit.Exit<void, E>) => Effect.Effect<void>
 }
 
+// One reader's share of the room: while it is among the readers let in together at the last turn,
+// how many more events it may put in whoever waits; else `undefined`.
+interface Share {
+  left: number | undefined
+}
+
 interface Waiting<A> {
+  readonly share: Share
   readonly event: A
   readonly onIn: () => void
   readonly resume: (accepted: boolean) => void
@@ -66,32 +83,63 @@ export const make = <A, E>(capacity: number): Effect.Effect<EventBuffer<A, E>> =
     let open = true
     // the events waiting for room, oldest first
     const waiting: Array<Waiting<A>> = []
-    // after the program took events: the waiting ones go in, in turn, while there is room
+    // the readers let in together at the last turn, and the room their shares still keep
+    let sharing: ReadonlyArray<Share> = []
+    let reserved = 0
+    const size = () => Option.getOrElse(mailbox.unsafeSize(), () => capacity)
+    // After the program took events: the waiting ones go in, in turn, while there is room, and the
+    // readers let in share the room left (a reader let in first would otherwise fill it before the
+    // others run again, and take it all at every turn)
     const admit = (): void => {
+      const admitted: Array<Waiting<A>> = []
       while (waiting.length > 0 && mailbox.unsafeOffer(waiting[0]!.event)) {
-        const admitted = waiting.shift()!
-        admitted.onIn()
-        admitted.resume(true)
+        const entry = waiting.shift()!
+        entry.onIn()
+        admitted.push(entry)
       }
+      if (admitted.length === 0) return
+      for (const share of sharing) share.left = undefined
+      sharing = [...new Set(admitted.map(({ share }) => share))]
+      const each = Math.floor((capacity - size()) / sharing.length)
+      for (const share of sharing) share.left = each
+      reserved = each * sharing.length
+      for (const entry of admitted) entry.resume(true)
     }
-    // no event waits for its turn, and there is room
-    const unsafeOffer = (event: A): boolean => waiting.length === 0 && mailbox.unsafeOffer(event)
-    const offer = (event: A, onIn: () => void) =>
+    // a reader puts its event in while its share lasts; then, or without one, only when no reader's
+    // event waits for its turn and the room the others' shares keep stays free
+    const unsafeOffer = (share: Share, event: A): boolean => {
+      if (share.left !== undefined && share.left > 0) {
+        if (!mailbox.unsafeOffer(event)) return false
+        share.left--
+        reserved--
+        return true
+      }
+      return waiting.length === 0 && (reserved === 0 || size() + reserved < capacity) && mailbox.unsafeOffer(event)
+    }
+    const offer = (share: Share, event: A, onIn: () => void) =>
       Effect.async<boolean>((resume) => {
         if (!open) return resume(Effect.succeed(false))
-        if (unsafeOffer(event)) {
+        if (unsafeOffer(share, event)) {
           onIn()
           return resume(Effect.succeed(true))
         }
-        const entry: Waiting<A> = { event, onIn, resume: (accepted) => resume(Effect.succeed(accepted)) }
+        const entry: Waiting<A> = { share, event, onIn, resume: (accepted) => resume(Effect.succeed(accepted)) }
         waiting.push(entry)
         return Effect.sync(() => {
           const at = waiting.indexOf(entry)
           if (at >= 0) waiting.splice(at, 1)
         })
       })
+    const reader = (): EventSink<A> => {
+      const share: Share = { left: undefined }
+      return {
+        unsafeOffer: (event) => unsafeOffer(share, event),
+        offer: (event, onIn) => offer(share, event, onIn)
+      }
+    }
     return {
-      sink: { unsafeOffer, offer },
+      sink: reader(),
+      reader,
       // admitted before each take too: a consumer interrupted between its take and `admit` leaves
       // the next run of the stream an empty buffer with events waiting for room
       stream: Released.fromTakeAll(Effect.zipRight(Effect.sync(admit), mailbox.takeAll), admit),

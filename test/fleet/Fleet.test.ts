@@ -17,6 +17,7 @@ import * as Fleet from "../../src/fleet/Fleet.ts"
 import * as FleetOptions from "../../src/fleet/FleetOptions.ts"
 import * as MemberRequests from "../../src/session/MemberRequests.ts"
 import type { ShardStatus } from "../../src/fleet/ShardStatus.ts"
+import type { GatewayEvent } from "../../src/protocol/Event.ts"
 import * as IdentifyLimiter from "../../src/limits/IdentifyLimiter.ts"
 import * as MemoryTransport from "../../src/transport/MemoryTransport.ts"
 import { captured } from "../logLines.ts"
@@ -32,6 +33,7 @@ import {
   secret,
   serve,
   type Served,
+  settle,
   TestLayer,
   TestLayerWith
 } from "./harness.ts"
@@ -425,6 +427,36 @@ describe("Fleet", () => {
       ...connection,
       close: (code, reason) => Effect.asVoid(Effect.forkDaemon(Effect.delay(connection.close(code, reason), "100 millis")))
     })))))
+
+  it.scoped("shards with as many events waiting share the room the program makes: the one let in first does not take it all", () =>
+    Effect.gen(function*() {
+      yield* configureLimiter(2)
+      const served = yield* serve()
+      const fleet = yield* Fleet.make(options({ shardCount: 2, bufferSize: 10 }))
+      yield* advance(500)
+      const pull = yield* Stream.toPull(fleet.events)
+      expect(Chunk.toReadonlyArray(yield* pull).map((event) => event.t)).toEqual(["READY", "READY"])
+      // the program stops taking while both shards receive 100 events each, at the same pace
+      for (let s = 2; s < 102; s++) {
+        for (const peer of served.peers.values()) yield* peer.sendJson(dispatch(s, "MESSAGE_CREATE", {}))
+        yield* settle
+      }
+      yield* advance(10)
+      const taken: Array<GatewayEvent> = []
+      while (taken.length < 100) {
+        taken.push(...Chunk.toReadonlyArray(yield* pull))
+        yield* advance(0)
+      }
+      for (const shard of [0, 1]) {
+        const mine = taken.filter((event) => event.shard === shard).map((event) => event.sequence)
+        expect(mine).toEqual(mine.map((_, i) => i + 2))
+      }
+      // shard 1 got one event a take (0101010101 0000000001 0000000001 ...) when shard 0, let in
+      // first, refilled all the room each take left
+      const fromShard1 = taken.slice(0, 100).filter((event) => event.shard === 1).length
+      expect(fromShard1).toBeGreaterThanOrEqual(40)
+      expect(fromShard1).toBeLessThanOrEqual(60)
+    }).pipe(Effect.provide(TestLayer)))
 
   it.scoped("a full event buffer holds the shards back until the program reads: every event arrives once, in order, and is counted", () =>
     Effect.gen(function*() {

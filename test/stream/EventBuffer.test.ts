@@ -45,6 +45,26 @@ describe("EventBuffer", () => {
       expect(log).toEqual(["busy 2", "quiet 1", "busy 3"])
     }))
 
+  it.scoped("readers let in together share the room left, each its part before it waits again; a reader alone takes it all", () =>
+    Effect.gen(function*() {
+      const buffer = yield* EventBuffer.make<string, never>(5)
+      const [a, b] = [buffer.reader(), buffer.reader()]
+      const log: Array<string> = []
+      const pull = yield* Stream.toPull(buffer.stream)
+      expect(["a1", "a2", "a3", "a4", "a5"].map(a.unsafeOffer)).toEqual([true, true, true, true, true])
+      yield* offering(a, "a6", log)
+      yield* offering(b, "b1", log)
+      expect(Chunk.toReadonlyArray(yield* pull)).toEqual(["a1", "a2", "a3", "a4", "a5"])
+      // a6 and b1 went in; of the 3 places left each keeps 1, and the third goes to who comes first
+      expect(log).toEqual(["a6", "b1"])
+      expect(["a7", "a8", "a9"].map(a.unsafeOffer)).toEqual([true, true, false])
+      expect(["b2", "b3"].map(b.unsafeOffer)).toEqual([true, false])
+      expect(Chunk.toReadonlyArray(yield* pull)).toEqual([])
+      expect(Chunk.toReadonlyArray(yield* pull)).toEqual(["a6", "b1", "a7", "a8", "b2"])
+      // nothing waits: a reader alone takes what room there is
+      expect(["a10", "a11", "a12", "a13", "a14", "a15"].map(a.unsafeOffer)).toEqual([true, true, true, true, true, false])
+    }))
+
   it.scoped("an interrupted offer puts nothing in; done refuses waiting and new events, and ends the stream after those in it", () =>
     Effect.gen(function*() {
       const buffer = yield* EventBuffer.make<string, string>(1)
