@@ -1,7 +1,8 @@
 /**
  * The bounded buffer between a session's readers and the program: connections put events in at
  * once while it has room; when it is full, a reader's event waits for its turn, and goes in as
- * soon as the program takes events, before any later reader's. The program takes them as a stream.
+ * soon as the program takes events, before the waiting events of readers that came later. The
+ * program takes them as a stream.
  *
  * Readers that wait share the room the program makes: each reader whose event went in after a
  * wait may then put in its share of what room is left (the room divided among the readers let in
@@ -30,7 +31,10 @@ import * as Released from "./Released.ts"
  * @since 0.1.0
  */
 export interface EventSink<A> {
-  /** Puts `event` in if there is room now and no reader's event waits for its turn; says whether it did. */
+  /**
+   * Puts `event` in if there is room now and no reader's event waits for its turn, or while this
+   * reader's share of the room lasts; says whether it did.
+   */
   readonly unsafeOffer: (event: A) => boolean
   /**
    * Puts `event` in once there is room, after the events of readers that waited before, and
