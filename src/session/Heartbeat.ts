@@ -73,6 +73,20 @@ export class Tracker {
    */
   resume(): void {
     this.waiting = false
+    this.forgive()
+  }
+
+  /**
+   * The process did not run when a beat fell due (an event loop blocked, a process stopped): the
+   * ACK of the beat awaiting one may have come meanwhile and wait unread, behind the overdue timers.
+   * As after a reader held back, that beat is given until the next one, and the ACKs read next
+   * measure no round trip.
+   */
+  stalled(): void {
+    this.forgive()
+  }
+
+  private forgive(): void {
     this.awaiting = false
     this.sentAt.length = 0
   }
@@ -103,12 +117,20 @@ export class Tracker {
 }
 
 /**
+ * How late (ms) a tick may run and still judge the beat before it: later, the process did not run
+ * when the beat fell due, and its ACK may wait unread (see `Tracker.stalled`). Far above a busy
+ * event loop's lag, far below a heartbeat interval.
+ */
+const stallAfter = 1000
+
+/**
  * The heartbeat of one connection, for a `HeartbeatTimer`: at each tick of
  * {@link schedule}`(interval, jitter)`, `onZombie` if the previous scheduled beat was not
  * acknowledged, else `beat` (which must record the beat with `tracker.sent`, and must not wait:
  * the timer runs it on its own fiber); `onDefect` if either dies (a connection left without
- * heartbeats would look ready until the gateway gave up on it). Draw `jitter` from `Random`, so
- * that tests can fix it.
+ * heartbeats would look ready until the gateway gave up on it). A tick more than a second late
+ * comes after a stall: the beat before it is given until the next tick, and `beat` goes out. Draw
+ * `jitter` from `Random`, so that tests can fix it.
  *
  * @since 0.1.0
  */
@@ -121,5 +143,14 @@ export const beating = (options: {
   readonly onDefect: (cause: Cause.Cause<never>) => Effect.Effect<void>
 }): Beating => ({
   schedule: schedule(options.interval, options.jitter),
-  tick: Effect.catchAllCause(Effect.suspend(() => options.tracker.isZombie ? options.onZombie : options.beat), options.onDefect)
+  tick: (lateMs) =>
+    Effect.catchAllCause(
+      Effect.suspend(() => {
+        if (!options.tracker.isZombie) return options.beat
+        if (lateMs <= stallAfter) return options.onZombie
+        options.tracker.stalled()
+        return options.beat
+      }),
+      options.onDefect
+    )
 })

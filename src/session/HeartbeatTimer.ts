@@ -25,8 +25,11 @@ import { isDue, monotonicMillis } from "../internal/due.ts"
 export interface Beating {
   /** When the beats fall due: the first from when the beating starts, each next one from the last. */
   readonly schedule: Schedule.Schedule<unknown>
-  /** Runs at each due time, on the timer's fiber: it must not wait (fork what does). */
-  readonly tick: Effect.Effect<void>
+  /**
+   * Runs at each due time, on the timer's fiber, told how many ms after it (a process that did not
+   * run for a while runs its due ticks late): it must not wait (fork what does).
+   */
+  readonly tick: (lateMs: number) => Effect.Effect<void>
 }
 
 /**
@@ -86,7 +89,7 @@ export const make: Effect.Effect<HeartbeatTimer, never, Scope.Scope> = Effect.ge
     const beating = next.beating
     // one connection's failing tick (a defect) costs that connection its heartbeat, not the others'
     return Effect.zipRight(
-      Effect.catchAllCause(Effect.zipRight(beating.tick, plan(next, beating, now)), (cause) =>
+      Effect.catchAllCause(Effect.zipRight(beating.tick(now - next.dueAt), plan(next, beating, now)), (cause) =>
         Effect.logError("a heartbeat failed; its connection beats no more", cause)),
       runDue
     )

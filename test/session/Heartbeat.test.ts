@@ -1,4 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
 import * as Heartbeat from "../../src/session/Heartbeat.ts"
 
 describe("Heartbeat.Tracker", () => {
@@ -52,4 +53,44 @@ describe("Heartbeat.Tracker", () => {
     tracker.sent(42_250, true)
     expect(tracker.isZombie).toBe(true)
   })
+})
+
+describe("Heartbeat.beating", () => {
+  /** A beating over a tracker whose beats and zombie verdicts are counted. */
+  const counted = () => {
+    const tracker = new Heartbeat.Tracker()
+    const seen = { beats: 0, zombies: 0 }
+    const beating = Heartbeat.beating({
+      interval: 41_250,
+      jitter: 0.5,
+      tracker,
+      beat: Effect.sync(() => {
+        seen.beats++
+        tracker.sent(0, true)
+      }),
+      onZombie: Effect.sync(() => {
+        seen.zombies++
+      }),
+      onDefect: () => Effect.void
+    })
+    return { beating, seen, tracker }
+  }
+
+  it.effect("a tick on time finds a beat still unanswered a zombie", () =>
+    Effect.gen(function*() {
+      const { beating, seen } = counted()
+      yield* beating.tick(0)
+      yield* beating.tick(5)
+      expect(seen).toEqual({ beats: 1, zombies: 1 })
+    }))
+
+  it.effect("a tick more than a second late (the process stalled) beats instead: the ACK may wait unread; the beat after is judged again", () =>
+    Effect.gen(function*() {
+      const { beating, seen } = counted()
+      yield* beating.tick(0)
+      yield* beating.tick(3_750)
+      expect(seen).toEqual({ beats: 2, zombies: 0 })
+      yield* beating.tick(0)
+      expect(seen).toEqual({ beats: 2, zombies: 1 })
+    }))
 })

@@ -11,15 +11,17 @@ import * as TestClock from "effect/TestClock"
 import * as Heartbeat from "../../src/session/Heartbeat.ts"
 import * as HeartbeatTimer from "../../src/session/HeartbeatTimer.ts"
 import { settle } from "../settle.ts"
+import { withPauses } from "./pauses.ts"
 
 /** A beating that records the time of each of its ticks. */
 const recording = (schedule: Schedule.Schedule<unknown>) => {
   const ticks: Array<number> = []
   const beating: HeartbeatTimer.Beating = {
     schedule,
-    tick: Effect.map(Clock.currentTimeMillis, (now) => {
-      ticks.push(now)
-    })
+    tick: () =>
+      Effect.map(Clock.currentTimeMillis, (now) => {
+        ticks.push(now)
+      })
   }
   return { beating, ticks }
 }
@@ -121,6 +123,22 @@ describe("HeartbeatTimer", () => {
       expect(later.ticks).toEqual([1100, 1200])
     }))
 
+  it.scoped("tells each tick how late it runs: on time while the process runs, late by the rest of a stall, and one tick for the beats a stall overran", () =>
+    withPauses((p) =>
+      Effect.gen(function*() {
+        const timer = yield* HeartbeatTimer.make
+        const lates: Array<number> = []
+        yield* addIn(timer, { schedule: every(1000), tick: (lateMs) => Effect.sync(() => lates.push(lateMs)) })
+        yield* p.advance(2500)
+        expect(lates).toEqual([0, 0])
+        // stopped from 2500 to 4200: the beat due at 3000 runs 1200 ms late, the one of 4000 not at all
+        yield* p.pause(1700)
+        expect(lates).toEqual([0, 0, 1200])
+        yield* p.advance(1000)
+        expect(lates).toEqual([0, 0, 1200, 0])
+      })
+    ))
+
   it.scoped("a beating whose tick dies stops; the others go on", () =>
     Effect.gen(function*() {
       const timer = yield* HeartbeatTimer.make
@@ -128,10 +146,11 @@ describe("HeartbeatTimer", () => {
       let dying = 0
       yield* addIn(timer, {
         schedule: Schedule.spaced("100 millis"),
-        tick: Effect.suspend(() => {
-          dying++
-          return Effect.dieMessage("a broken beat")
-        })
+        tick: () =>
+          Effect.suspend(() => {
+            dying++
+            return Effect.dieMessage("a broken beat")
+          })
       })
       yield* addIn(timer, kept.beating)
       yield* TestClock.adjust("300 millis")

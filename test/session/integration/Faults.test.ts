@@ -145,6 +145,7 @@ describe("Session against the local gateway: faults", () => {
       const log = yield* gateway.log
       expect(log.violations.map((v) => v.kind)).toEqual(["HeartbeatMissed"])
       // the same session: carried on, or resumed if the hold caught a beat before its ACK was read
+      // and let go within a second of the next beat's due time (later, that beat goes out instead)
       expect(log.identifies).toHaveLength(1)
       expect(log.resumes.every((r) => r.outcome === "resumed")).toBe(true)
       expect(sequenced(received.events)).toEqual(recorded(Log.dispatchedTo(log, sessionId)))

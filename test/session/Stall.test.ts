@@ -1,0 +1,88 @@
+/**
+ * A session whose process stops for a while (a blocked event loop, SIGSTOP, a VM paused), then
+ * goes on: the timers that fell due meanwhile run before the frames that came meanwhile are read.
+ */
+import { describe, expect, it } from "@effect/vitest"
+import * as Chunk from "effect/Chunk"
+import * as Effect from "effect/Effect"
+import * as Random from "effect/Random"
+import * as Stream from "effect/Stream"
+import * as MemoryTransport from "../../src/transport/MemoryTransport.ts"
+import { acceptAndHello, options, ready, readySession, Session, settle, TestLayer } from "./harness.ts"
+import { withPauses } from "./pauses.ts"
+
+const ack = { op: 11, d: null, s: null, t: null }
+const interval = 41_250
+
+/** The transitions of `session`, as `to/reason` tags, collected in the background. */
+const recordTransitions = (session: Session.Session) =>
+  Effect.gen(function*() {
+    const seen: Array<string> = []
+    yield* Effect.forkScoped(Stream.runForEach(session.transitions, (t) =>
+      Effect.sync(() => {
+        seen.push(`${t.to._tag}/${t.reason._tag}`)
+      })))
+    return seen
+  })
+
+describe("Session after a stall", () => {
+  // Ready, beating every 41.25 s (jitter 0.5: the first beat at 20.625 s). The gateway ACKs the
+  // beat at once, but the process stalls before it reads the ACK, for 45 s: past the next beat's
+  // due time (61.875 s). When it runs again, the heartbeat timer runs before the socket is read and
+  // finds the beat unacknowledged; late as it is, it sends the beat that was due rather than
+  // closing a healthy connection as a zombie.
+  it.scoped("a stall past a beat's due time, caught between a beat and its ACK, does not close the live connection as a zombie", () =>
+    withPauses((p) =>
+      Effect.gen(function*() {
+        const { peer, session } = yield* readySession({}, interval)
+        const seen = yield* recordTransitions(session)
+        yield* p.advance(20_625)
+        expect(yield* peer.receivedJson).toEqual({ op: 1, d: 1 })
+        // the stall: the ACK the gateway sent meanwhile is read only after the overdue timers ran
+        yield* p.pause(45_000)
+        yield* peer.sendJson(ack)
+        yield* settle
+        expect(seen, "transitions after READY").not.toContain("Disconnected/Zombie")
+        expect(yield* peer.isOpen, "the gateway's connection").toBe(true)
+        // the beat that was due went out, late
+        expect(Chunk.toReadonlyArray(yield* peer.takeAll)).toEqual([JSON.stringify({ op: 1, d: 1 })])
+        expect(yield* session.state).toMatchObject({ _tag: "Connected", phase: "Ready" })
+      }).pipe(Effect.withRandom(Random.fixed([0.5])))
+    ).pipe(Effect.provide(TestLayer)))
+
+  // The same stall on a connection whose Identify waits on for its READY (an outage: past the
+  // ready timeout, heartbeats acknowledged). The gateway acknowledges the beat at 61.875 s and
+  // issues the session during the stall; a zombie verdict would throw the connection away before
+  // its READY is read, and the next connection would identify again: a second session start spent
+  // for one session (and the first one orphaned).
+  it.scoped("a stall caught between a beat and its ACK while an Identify waits for READY spends no second Identify", () =>
+    withPauses((p) =>
+      Effect.gen(function*() {
+        const gateway = yield* MemoryTransport.MemoryGateway
+        const session = yield* Session.make(options({}))
+        const { first, peer } = yield* acceptAndHello(interval)
+        expect(first.op).toBe(2)
+        // the outage: no READY; the beats are acknowledged, the ready timeout (30 s) passes
+        yield* p.advance(20_625)
+        expect(yield* peer.receivedJson).toEqual({ op: 1, d: null })
+        yield* peer.sendJson(ack)
+        yield* p.advance(41_250)
+        expect(yield* peer.receivedJson).toEqual({ op: 1, d: null })
+        // the stall, before the ACK is read; the session is issued meanwhile
+        yield* p.pause(45_000)
+        yield* peer.sendJson(ack)
+        yield* peer.sendJson(ready(1, "session-1"))
+        yield* settle
+        // whatever happened, let the session go on for a while against a gateway that serves it
+        const identifies: Array<unknown> = []
+        yield* Effect.forkScoped(Effect.forever(Effect.flatMap(gateway.accept, (next) =>
+          Effect.forkScoped(Effect.flatMap(next.handshake(interval), (payload) =>
+            Effect.sync(() => {
+              identifies.push(payload)
+            }))))))
+        yield* p.advance(10_000)
+        expect(identifies, "Identify payloads sent after the stall").toEqual([])
+        expect((yield* session.snapshot).sessionId).toBe("session-1")
+      }).pipe(Effect.withRandom(Random.fixed([0.5])))
+    ).pipe(Effect.provide(TestLayer)))
+})
