@@ -8,14 +8,14 @@ import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
+import * as Mailbox from "effect/Mailbox"
 import * as Scope from "effect/Scope"
 import WebSocket from "ws"
 import { TextFrame } from "../codec/TextFrame.ts"
 import { ResumableClose } from "../protocol/CloseCode.ts"
 import * as CloseFrame from "./CloseFrame.ts"
-import { ConnectionClosed, GatewayTransport, TransportError } from "./GatewayTransport.ts"
-import type { Connection, ConnectOptions } from "./GatewayTransport.ts"
-import { Inbox } from "./Inbox.ts"
+import { ConnectionClosed, GatewayTransport, receiveFrom, TransportError } from "./GatewayTransport.ts"
+import type { Connection, ConnectOptions, Frame } from "./GatewayTransport.ts"
 
 /**
  * Options for the live transport.
@@ -63,7 +63,7 @@ const protocolErrorCloseCode = (error: Error & { readonly code?: unknown }): num
 const wire = (
   socket: WebSocket,
   opened: Deferred.Deferred<void, TransportError>,
-  inbox: Inbox,
+  mailbox: Mailbox.Mailbox<Frame, ConnectionClosed>,
   highWaterMark: number
 ) => {
   socket.binaryType = "nodebuffer"
@@ -95,7 +95,7 @@ const wire = (
   const onMessage = (data: WebSocket.RawData, isBinary: boolean): void => {
     // text stays bytes: a message the session skips is never decoded into a string
     const bytes = data as Buffer
-    inbox.offer(isBinary ? bytes : new TextFrame(bytes))
+    mailbox.unsafeOffer(isBinary ? bytes : new TextFrame(bytes))
     if (++buffered >= highWaterMark && !paused) {
       paused = true
       socket.pause()
@@ -108,7 +108,7 @@ const wire = (
       : CloseFrame.saysNoFrame(code)
       ? new ConnectionClosed({ code: undefined, reason: failure ?? reason.toString("utf8") })
       : new ConnectionClosed({ code, reason: reason.toString("utf8") })
-    inbox.close(closed)
+    mailbox.unsafeDone(Exit.fail(closed))
   }
 
   socket.on("open", onOpen)
@@ -126,7 +126,7 @@ const wire = (
     // a paused socket would not read the peer's close frame, and `ws` would keep it for 30 s
     if (paused) socket.resume()
     const code = sentClose?.code ?? ResumableClose
-    inbox.close(new ConnectionClosed({ code, reason: sentClose?.reason ?? "closed by the client" }))
+    mailbox.unsafeDone(Exit.fail(new ConnectionClosed({ code, reason: sentClose?.reason ?? "closed by the client" })))
     if (socket.readyState === WebSocket.OPEN) socket.close(ResumableClose)
     else if (socket.readyState === WebSocket.CONNECTING) socket.terminate()
     if (socket.readyState === WebSocket.CLOSING) {
@@ -144,7 +144,7 @@ const wire = (
 
   // the frames the last take handed over: the reader holds them until it takes again
   let held = 0
-  const take = Effect.map(inbox.take, (frames) => {
+  const take = Effect.map(receiveFrom(mailbox), (frames) => {
     held = frames.length
     return frames
   })
@@ -153,7 +153,7 @@ const wire = (
     receive: Effect.suspend(() => {
       buffered -= held
       held = 0
-      // paused with a full inbox, the socket stays paused: what is taken now is held in turn
+      // paused with a full mailbox, the socket stays paused: what is taken now is held in turn
       if (paused && buffered < highWaterMark) {
         paused = false
         socket.resume()
@@ -202,6 +202,7 @@ export const make = (options: WsTransportOptions = {}): Context.Tag.Service<Gate
   const connect = (url: string, connectOptions: ConnectOptions) =>
     Effect.gen(function*() {
       const opened = yield* Deferred.make<void, TransportError>()
+      const mailbox = yield* Mailbox.make<Frame, ConnectionClosed>()
       const scope = yield* Effect.scope
       // the release goes to the scope directly: `Effect.acquireRelease` would keep a copy of this
       // fiber's FiberRefs for as long as the connection lives
@@ -210,7 +211,7 @@ export const make = (options: WsTransportOptions = {}): Context.Tag.Service<Gate
           try: () => wire(
               createSocket(url, { perMessageDeflate: false, maxPayload: connectOptions.maxFrameBytes }),
               opened,
-              new Inbox(),
+              mailbox,
               highWaterMark
             ),
           catch: (cause) => new TransportError({ reason: "Connect", cause })
