@@ -23,7 +23,6 @@ export interface Pauses {
   readonly advance: (ms: number) => Effect.Effect<void>
   /** The process stops for `ms`: then every overdue sleep fires, in due order, at the time after. */
   readonly pause: (ms: number) => Effect.Effect<void>
-  readonly now: () => number
 }
 
 /** Runs `body` with a clock its `Pauses` move (a clock of its own: `TestClock` does not see it). */
@@ -79,8 +78,7 @@ export const withPauses = <A, E, R>(body: (p: Pauses) => Effect.Effect<A, E, R>)
         Effect.suspend(() => {
           now += ms
           return fireUntil(now, false)
-        }),
-      now: () => now
+        })
     }
     return Effect.withClock(body(pauses), clock)
   })
