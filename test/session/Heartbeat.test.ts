@@ -73,7 +73,7 @@ describe("Heartbeat.beating", () => {
       }),
       onDefect: () => Effect.void
     })
-    return { beating, seen, tracker }
+    return { beating, seen }
   }
 
   it.effect("a tick on time finds a beat still unanswered a zombie", () =>
