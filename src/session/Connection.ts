@@ -5,6 +5,7 @@
  *
  * @since 0.1.0
  */
+import * as Cause from "effect/Cause"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -17,6 +18,7 @@ import * as FrameDecoder from "../codec/FrameDecoder.ts"
 import { isDecodeError } from "../codec/DecodeError.ts"
 import { monotonicMillis } from "../internal/due.ts"
 import { withSpan } from "../internal/span.ts"
+import { sleepPastStalls, timeoutFailPastStalls } from "../internal/stall.ts"
 import type { IdentifyBudgetExhausted, IdentifyLimiter } from "../limits/IdentifyLimiter.ts"
 import * as SendLimiter from "../limits/SendLimiter.ts"
 import * as CloseCode from "../protocol/CloseCode.ts"
@@ -200,7 +202,8 @@ export const run = (ctx: Context, url: string, mode: Protocol.Mode): Effect.Effe
 
     const opened = yield* ctx.transport.connect(url, { maxFrameBytes: options.maxMessageBytes }).pipe(
       Scope.extend(socketScope),
-      Effect.timeout(options.timeouts.connect),
+      (connecting) =>
+        timeoutFailPastStalls(connecting, { duration: options.timeouts.connect, onTimeout: () => new Cause.TimeoutException() }),
       withSpan("Session.connect", { shard, url, mode }),
       Effect.either
     )
@@ -283,7 +286,7 @@ export const run = (ctx: Context, url: string, mode: Protocol.Mode): Effect.Effe
 
     // fibers that end early are dropped once ended: a handle kept would keep the ended fiber alive
     let helloTimer: Fiber.RuntimeFiber<unknown> | undefined = yield* Effect.forkScoped(
-      Effect.zipRight(Effect.sleep(options.timeouts.hello), finish(mode, Reason.HelloTimeout()))
+      Effect.zipRight(sleepPastStalls(options.timeouts.hello), finish(mode, Reason.HelloTimeout()))
     )
     let authenticating: Fiber.RuntimeFiber<void> | undefined
     // tells the identify limiter that the gateway answered this connection's Identify (READY or op 9);
@@ -313,7 +316,7 @@ export const run = (ctx: Context, url: string, mode: Protocol.Mode): Effect.Effe
         )
       }
       authenticated = true
-      yield* Effect.sleep(options.timeouts.ready)
+      yield* sleepPastStalls(options.timeouts.ready)
       if (mode === "identify") {
         // Discord, on outages: a client that stays connected keeps beating, and the gateway issues
         // the session once it can. Another Identify would spend one of the day's session starts, so

@@ -18,6 +18,7 @@ import { createHash } from "node:crypto"
 import { detached } from "../internal/detached.ts"
 import { clipped, printable } from "../internal/printable.ts"
 import { withSpan } from "../internal/span.ts"
+import { timeoutFailPastStalls } from "../internal/stall.ts"
 import type { SessionStartLimit } from "../limits/IdentifyLimiter.ts"
 import * as GatewayBot from "../protocol/GatewayBot.ts"
 import { downgrades, show } from "../protocol/internal/schema.ts"
@@ -99,10 +100,11 @@ export const fetch = (
     return info
   }).pipe(
     Effect.scoped,
-    Effect.timeoutFail({
-      duration: timeout,
-      onTimeout: () => new GatewayInfoError({ reason: "Http", detail: `no answer within ${Duration.format(timeout)}` })
-    }),
+    (asking) =>
+      timeoutFailPastStalls(asking, {
+        duration: timeout,
+        onTimeout: () => new GatewayInfoError({ reason: "Http", detail: `no answer within ${Duration.format(timeout)}` })
+      }),
     // the timeout holds for a caller that cannot be interrupted (a fleet made in an acquire)
     detached,
     withSpan("GatewayInfo.fetch")

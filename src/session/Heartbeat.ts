@@ -10,6 +10,7 @@ import * as Effect from "effect/Effect"
 import * as Schedule from "effect/Schedule"
 import * as ScheduleDecision from "effect/ScheduleDecision"
 import * as ScheduleInterval from "effect/ScheduleInterval"
+import { stallAfter } from "../internal/stall.ts"
 import type { Beating } from "./HeartbeatTimer.ts"
 
 /**
@@ -115,13 +116,6 @@ export class Tracker {
     return this.awaiting && !this.paused
   }
 }
-
-/**
- * How late (ms) a tick may run and still judge the beat before it: later, the process did not run
- * when the beat fell due, and its ACK may wait unread (see `Tracker.stalled`). Far above a busy
- * event loop's lag, far below a heartbeat interval.
- */
-const stallAfter = 1000
 
 /**
  * The heartbeat of one connection, for a `HeartbeatTimer`: at each tick of

@@ -21,6 +21,7 @@ import * as Exit from "effect/Exit"
 import * as FiberId from "effect/FiberId"
 import { identity } from "effect/Function"
 import * as Predicate from "effect/Predicate"
+import { timeoutFailPastStalls } from "../internal/stall.ts"
 import * as Commands from "../protocol/Commands.ts"
 import type { GatewayEvent } from "../protocol/Event.ts"
 import * as Intents from "../protocol/Intents.ts"
@@ -237,7 +238,7 @@ class Registry implements MemberRequests {
       const collector = this.inFlight.get(nonce)
       // answered, or failed: that outcome is the request's
       if (collector === undefined) return Effect.never
-      return Effect.timeoutFail(Deferred.await(collector.nextChunk), {
+      return timeoutFailPastStalls(Deferred.await(collector.nextChunk), {
         duration: timeout,
         onTimeout: () => new MemberRequestError({ reason: "Timeout", guildId: collector.guildId })
       })

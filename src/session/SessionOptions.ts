@@ -38,7 +38,9 @@ export interface ResumePoint {
 }
 
 /**
- * The timeouts of one connection.
+ * The timeouts of one connection. One that runs more than a second late (the process did not run:
+ * a blocked event loop, SIGSTOP) waits a second more, in which an answer that came meanwhile is
+ * read.
  *
  * @since 0.1.0
  */

@@ -4,6 +4,7 @@ import * as HttpClientError from "@effect/platform/HttpClientError"
 import type * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import { describe, expect, it } from "@effect/vitest"
+import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Redacted from "effect/Redacted"
@@ -13,6 +14,7 @@ import * as Http from "node:http"
 import type { AddressInfo } from "node:net"
 import { inspect } from "node:util"
 import * as GatewayInfo from "../../src/session/GatewayInfo.ts"
+import { withPauses } from "../pauses.ts"
 import { secret } from "./harness.ts"
 import { type RecordedSpan, recordingTracer } from "./recordingTracer.ts"
 
@@ -214,6 +216,19 @@ describe("GatewayInfo.fetch", () => {
       const { either } = yield* Fiber.join(fetching)
       expect(either._tag === "Left" && [either.left.reason, either.left.detail]).toEqual(["Http", "no answer within 15s"])
     }))
+
+  // a process stopped past the timeout runs the overdue timer before it reads the answer that came
+  it.effect("takes an answer that came during a stall past the timeout, read after the timer ran", () =>
+    withPauses((p) =>
+      Effect.gen(function*() {
+        const answered = yield* Deferred.make<void>()
+        const fetching = yield* Effect.fork(fetchWith(() => Effect.zipRight(Deferred.await(answered), json(answer))))
+        yield* p.pause(20_000)
+        yield* Deferred.succeed(answered, undefined)
+        const { either } = yield* Fiber.join(fetching)
+        expect(either._tag === "Right" && either.right.url).toBe(answer.url)
+      })
+    ))
 
   it.effect("reads an answer of up to maxBodyBytes, and refuses one a byte longer", () =>
     Effect.gen(function*() {

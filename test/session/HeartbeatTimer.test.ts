@@ -11,7 +11,7 @@ import * as TestClock from "effect/TestClock"
 import * as Heartbeat from "../../src/session/Heartbeat.ts"
 import * as HeartbeatTimer from "../../src/session/HeartbeatTimer.ts"
 import { settle } from "../settle.ts"
-import { withPauses } from "./pauses.ts"
+import { withPauses } from "../pauses.ts"
 
 /** A beating that records the time of each of its ticks. */
 const recording = (schedule: Schedule.Schedule<unknown>) => {

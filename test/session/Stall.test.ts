@@ -4,12 +4,28 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import * as Chunk from "effect/Chunk"
+import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
 import * as Random from "effect/Random"
 import * as Stream from "effect/Stream"
+import * as Intents from "../../src/protocol/Intents.ts"
+import { GatewayTransport } from "../../src/transport/GatewayTransport.ts"
 import * as MemoryTransport from "../../src/transport/MemoryTransport.ts"
-import { acceptAndHello, options, ready, readySession, Session, settle, TestLayer } from "./harness.ts"
-import { withPauses } from "./pauses.ts"
+import {
+  acceptAndHello,
+  dispatch,
+  hello,
+  memberAnswer,
+  options,
+  ready,
+  readySession,
+  receiveOp,
+  Session,
+  settle,
+  TestLayer
+} from "./harness.ts"
+import { withPauses } from "../pauses.ts"
 
 const ack = { op: 11, d: null, s: null, t: null }
 const interval = 41_250
@@ -85,4 +101,76 @@ describe("Session after a stall", () => {
         expect((yield* session.snapshot).sessionId).toBe("session-1")
       }).pipe(Effect.withRandom(Random.fixed([0.5])))
     ).pipe(Effect.provide(TestLayer)))
+
+  // The timeouts that wait on the gateway's answers: a stall past one, with the answer come
+  // meanwhile, leaves the timer overdue and the answer unread. The timer, more than a second late,
+  // waits a second more, and the answer is read in it.
+  describe("an answer that came during a stall past its timeout is read", () => {
+    it.scoped("the opened socket (connect timeout 15 s): the connection goes on", () =>
+      withPauses((p) =>
+        Effect.gen(function*() {
+          const transport = yield* GatewayTransport
+          const opened = yield* Deferred.make<void>()
+          const session = yield* Session.make(options({})).pipe(
+            Effect.provideService(GatewayTransport, {
+              connect: (url, connectOptions) => Effect.zipRight(Deferred.await(opened), transport.connect(url, connectOptions))
+            })
+          )
+          const seen = yield* recordTransitions(session)
+          yield* p.pause(20_000)
+          yield* Deferred.succeed(opened, undefined)
+          yield* settle
+          expect(seen).not.toContain("Disconnected/ConnectTimeout")
+          expect((yield* (yield* MemoryTransport.MemoryGateway).attempts).length, "connect attempts").toBe(1)
+          const { first } = yield* acceptAndHello(interval)
+          expect(first.op).toBe(2)
+        }).pipe(Effect.withRandom(Random.fixed([0.5])))
+      ).pipe(Effect.provide(TestLayer)))
+
+    it.scoped("Hello (hello timeout 20 s): the connection identifies", () =>
+      withPauses((p) =>
+        Effect.gen(function*() {
+          const session = yield* Session.make(options({}))
+          const seen = yield* recordTransitions(session)
+          const peer = yield* (yield* MemoryTransport.MemoryGateway).accept
+          yield* p.pause(25_000)
+          yield* peer.sendJson(hello(interval))
+          yield* settle
+          expect(seen).not.toContain("Disconnected/HelloTimeout")
+          expect(yield* peer.receivedJson).toMatchObject({ op: 2 })
+        }).pipe(Effect.withRandom(Random.fixed([0.5])))
+      ).pipe(Effect.provide(TestLayer)))
+
+    it.scoped("RESUMED (ready timeout 30 s): the resumed connection is ready", () =>
+      withPauses((p) =>
+        Effect.gen(function*() {
+          const { peer, session } = yield* readySession({}, interval)
+          const seen = yield* recordTransitions(session)
+          yield* peer.close(4000)
+          const again = yield* Effect.fork(acceptAndHello(interval))
+          yield* p.advance(5_000)
+          const { first, peer: next } = yield* Fiber.join(again)
+          expect(first.op).toBe(6)
+          yield* p.pause(35_000)
+          yield* next.sendJson(dispatch(2, "RESUMED", {}))
+          yield* settle
+          expect(seen).not.toContain("Disconnected/ReadyTimeout")
+          expect(yield* next.isOpen, "the gateway's connection").toBe(true)
+          expect(yield* session.state).toMatchObject({ _tag: "Connected", phase: "Ready" })
+        }).pipe(Effect.withRandom(Random.fixed([0.5])))
+      ).pipe(Effect.provide(TestLayer)))
+
+    it.scoped("a member request's answer (members timeout 30 s): the request is answered", () =>
+      withPauses((p) =>
+        Effect.gen(function*() {
+          const guild_id = "81384788765712384"
+          const { peer, session } = yield* readySession({ intents: Intents.Guilds | Intents.GuildMembers }, interval)
+          const request = yield* Effect.fork(session.requestGuildMembers({ guild_id, user_ids: ["1"] }))
+          const sent = (yield* receiveOp(peer, 8)) as { d: { nonce: string } }
+          yield* p.pause(35_000)
+          yield* peer.sendJson(memberAnswer(2, guild_id, sent.d.nonce, [{ user: { id: "1" } }]))
+          expect((yield* Fiber.join(request)).members).toEqual([{ user: { id: "1" } }])
+        }).pipe(Effect.withRandom(Random.fixed([0.5])))
+      ).pipe(Effect.provide(TestLayer)))
+  })
 })

@@ -9,7 +9,7 @@
 import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import { settle } from "../settle.ts"
+import { settle } from "./settle.ts"
 
 interface Sleeper {
   readonly at: number
@@ -74,11 +74,15 @@ export const withPauses = <A, E, R>(body: (p: Pauses) => Effect.Effect<A, E, R>)
       })
     const pauses: Pauses = {
       advance: (ms) => Effect.suspend(() => fireUntil(now + ms, true)),
+      // what can run runs before the process stops
       pause: (ms) =>
-        Effect.suspend(() => {
-          now += ms
-          return fireUntil(now, false)
-        })
+        Effect.zipRight(
+          settle,
+          Effect.suspend(() => {
+            now += ms
+            return fireUntil(now, false)
+          })
+        )
     }
     return Effect.withClock(body(pauses), clock)
   })

@@ -1,0 +1,54 @@
+/**
+ * Timeouts across a stall: a process that stopped for a while (a blocked event loop, SIGSTOP, a VM
+ * paused) and runs again. Node then runs every timer that fell due meanwhile before it reads its
+ * sockets, so a timeout would give up on an answer that came during the stall and waits unread. A
+ * timer that runs more than a second late tells that the process did not run; a timeout that
+ * finds itself so late waits a second more, in which what came meanwhile is read.
+ *
+ * @since 0.1.0
+ */
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import { monotonicMillis } from "./due.ts"
+
+/**
+ * How late (ms) a timer may run and still be on time: later, the process did not run when it fell
+ * due. Far above a busy event loop's lag, far below any of the gateway's intervals and timeouts.
+ *
+ * @since 0.1.0
+ */
+export const stallAfter = 1000
+
+/** How long a timeout that ran after a stall waits on for what came meanwhile. */
+const graceAfterStall = Duration.millis(1000)
+
+/**
+ * Sleeps for `duration`, then a second more each time it wakes more than {@link stallAfter} late:
+ * a timeout slept this way is reached only once the process ran through its last second.
+ *
+ * @since 0.1.0
+ */
+export const sleepPastStalls = (duration: Duration.DurationInput): Effect.Effect<void> =>
+  Effect.clockWith((clock) => {
+    const sleep = (length: Duration.Duration): Effect.Effect<void> =>
+      Effect.suspend(() => {
+        const dueAt = monotonicMillis(clock) + Duration.toMillis(length)
+        return Effect.flatMap(
+          clock.sleep(length),
+          () => monotonicMillis(clock) - dueAt > stallAfter ? sleep(graceAfterStall) : Effect.void
+        )
+      })
+    return sleep(Duration.decode(duration))
+  })
+
+/**
+ * `self`, failed with `onTimeout()` (and interrupted) once `duration` passed as
+ * {@link sleepPastStalls} counts it.
+ *
+ * @since 0.1.0
+ */
+export const timeoutFailPastStalls = <A, E, R, E1>(
+  self: Effect.Effect<A, E, R>,
+  options: { readonly duration: Duration.DurationInput; readonly onTimeout: () => E1 }
+): Effect.Effect<A, E | E1, R> =>
+  Effect.raceFirst(self, Effect.zipRight(sleepPastStalls(options.duration), Effect.failSync(options.onTimeout)))
