@@ -58,8 +58,9 @@ export interface Fleet {
   readonly shardIds: ReadonlyArray<number>
   /**
    * Every shard's events, merged (each event carries its `shard`; the order within a shard is
-   * kept). A single-consumer stream: it ends once every shard stopped, and fails with the first
-   * fatal error.
+   * kept). A single-consumer stream (a run started while another runs dies with
+   * `EventBuffer.EventsInUse`): it ends once every shard stopped, and fails with the first fatal
+   * error.
    */
   readonly events: Stream.Stream<GatewayEvent, Session.SessionError>
   /**

@@ -94,13 +94,13 @@ export interface Session extends SessionCommands.SessionCommands {
   readonly shard: readonly [id: number, count: number]
   /**
    * The events, in order, each once, READY and RESUMED included (unless the `events` option leaves
-   * them out). A single-consumer stream, to be
-   * run once for the session's life (a consumer that stops early drops the rest of the chunk it
-   * took, already counted as delivered): it ends after `disconnect`/`end` (once the buffered events
-   * are taken), and fails with the session's error if the gateway ends the session for good. Each
-   * chunk is followed by an empty one, so that a quiet shard does not keep its last events alive
-   * (src/stream/Released.ts). A session that delivers elsewhere (`Hooks.deliver`, a fleet's) has
-   * none: this stream is empty.
+   * them out). A single-consumer stream (a run started while another runs dies with
+   * `EventBuffer.EventsInUse`), to be run once for the session's life (a consumer that stops early
+   * drops the rest of the chunk it took, already counted as delivered): it ends after
+   * `disconnect`/`end` (once the buffered events are taken), and fails with the session's error if
+   * the gateway ends the session for good. Each chunk is followed by an empty one, so that a quiet
+   * shard does not keep its last events alive (src/stream/Released.ts). A session that delivers
+   * elsewhere (`Hooks.deliver`, a fleet's) has none: this stream is empty.
    */
   readonly events: Stream.Stream<GatewayEvent, SessionError>
   /** The current state. */

@@ -18,12 +18,28 @@
  *
  * @since 0.1.0
  */
+import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
 import type * as Exit from "effect/Exit"
 import * as Mailbox from "effect/Mailbox"
 import * as Option from "effect/Option"
-import type * as Stream from "effect/Stream"
+import * as Stream from "effect/Stream"
 import * as Released from "./Released.ts"
+
+/**
+ * The defect of an events stream run while another run of it was still taking events: a bug in
+ * the program, as a typed error it would be one no handler can mend. The stream has one consumer
+ * at a time: two would each take whatever chunk was buffered when they asked, and each would see
+ * gaps. To hand the events to several consumers, run it once into `Stream.broadcast`,
+ * `Stream.share` or a `PubSub`.
+ *
+ * @since 0.1.0
+ */
+export class EventsInUse extends Data.TaggedError("EventsInUse")<{}> {
+  override get message(): string {
+    return "the events stream is already being run: it has one consumer at a time (Stream.broadcast, Stream.share or a PubSub hands its events to several)"
+  }
+}
 
 /**
  * What a connection delivers its events into.
@@ -58,6 +74,7 @@ export interface EventBuffer<A, E> {
   /**
    * The events, in the order they went in; it lets go of each chunk once the next is asked for
    * (src/stream/Released.ts). It ends (or fails) once `done` was called and every event was taken.
+   * One run at a time: a run started while another runs dies at once with {@link EventsInUse}.
    */
   readonly stream: Stream.Stream<A, E>
   /** Takes no more events, and ends the stream with `exit` once those in it were taken. */
@@ -134,6 +151,17 @@ export const make = <A, E>(capacity: number): Effect.Effect<EventBuffer<A, E>> =
           if (at >= 0) waiting.splice(at, 1)
         })
       })
+    // admitted before each take too: a consumer interrupted between its take and `admit` leaves
+    // the next run of the stream an empty buffer with events waiting for room
+    const taken = Released.fromTakeAll(Effect.zipRight(Effect.sync(admit), mailbox.takeAll), admit)
+    let running = false
+    const stream = Stream.suspend((): Stream.Stream<A, E> => {
+      if (running) return Stream.die(new EventsInUse())
+      running = true
+      return Stream.ensuring(taken, Effect.sync(() => {
+        running = false
+      }))
+    })
     const reader = (): EventSink<A> => {
       const share: Share = { left: undefined }
       return {
@@ -144,9 +172,7 @@ export const make = <A, E>(capacity: number): Effect.Effect<EventBuffer<A, E>> =
     return {
       sink: reader(),
       reader,
-      // admitted before each take too: a consumer interrupted between its take and `admit` leaves
-      // the next run of the stream an empty buffer with events waiting for room
-      stream: Released.fromTakeAll(Effect.zipRight(Effect.sync(admit), mailbox.takeAll), admit),
+      stream,
       done: (exit) =>
         Effect.suspend(() => {
           open = false

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
+import * as Cause from "effect/Cause"
 import * as Chunk from "effect/Chunk"
 import * as Config from "effect/Config"
 import * as ConfigProvider from "effect/ConfigProvider"
@@ -19,6 +20,7 @@ import * as MemberRequests from "../../src/session/MemberRequests.ts"
 import type { ShardStatus } from "../../src/fleet/ShardStatus.ts"
 import type { GatewayEvent } from "../../src/protocol/Event.ts"
 import * as IdentifyLimiter from "../../src/limits/IdentifyLimiter.ts"
+import * as EventBuffer from "../../src/stream/EventBuffer.ts"
 import * as MemoryTransport from "../../src/transport/MemoryTransport.ts"
 import { captured } from "../logLines.ts"
 import {
@@ -45,10 +47,6 @@ const idle = { since: null, activities: [], status: "idle", afk: false } as cons
 const presencesSent = (served: Served, shard: number) =>
   (served.commands.get(shard) ?? []).filter((payload) => payload.op === 3).map((payload) => payload.d)
 
-/**
- * A fleet of `count` shards at max_concurrency 1 and a startup window of one, 500 ms in: shard 0
- * READY, shard 1 connected and waiting for its turn to identify (at 5 s), the others queued.
- */
 /** The guild of a member request (its error flipped) that failed with Timeout, if it has. */
 const timedOut = <A, E>(request: Fiber.Fiber<A, E>) =>
   Effect.map(Fiber.poll(request), (exit) => {
@@ -56,6 +54,10 @@ const timedOut = <A, E>(request: Fiber.Fiber<A, E>) =>
     return error instanceof MemberRequests.MemberRequestError && error.reason === "Timeout" ? error.guildId : undefined
   })
 
+/**
+ * A fleet of `count` shards at max_concurrency 1 and a startup window of one, 500 ms in: shard 0
+ * READY, shard 1 connected and waiting for its turn to identify (at 5 s), the others queued.
+ */
 const startingFleet = (count: number, overrides: Parameters<typeof options>[0] = {}) =>
   Effect.gen(function*() {
     yield* configureLimiter(1)
@@ -91,6 +93,23 @@ describe("Fleet", () => {
         expect(mine.map((event) => [event.t, event.sequence])).toEqual([["READY", 1], ["MESSAGE_CREATE", 2], ["MESSAGE_CREATE", 3]])
         expect(mine.slice(1).map((event) => (event.d as { content: string }).content)).toEqual([`${shard}-a`, `${shard}-b`])
       }
+    }).pipe(Effect.provide(TestLayer)))
+
+  it.scoped("a run of the events started while another runs dies with EventsInUse, and the first still gets every event", () =>
+    Effect.gen(function*() {
+      const { fleet, served } = yield* readyFleet(2)
+      const first = yield* Effect.fork(Stream.runCollect(Stream.take(fleet.events, 4)))
+      yield* settle
+      const second = yield* Effect.exit(Stream.runCollect(fleet.events))
+      expect(Exit.isFailure(second) && Cause.dieOption(second.cause).pipe(Option.getOrUndefined)).toBeInstanceOf(EventBuffer.EventsInUse)
+      for (const peer of served.peers.values()) yield* peer.sendJson(dispatch(2, "MESSAGE_CREATE", {}))
+      const events = Chunk.toReadonlyArray(yield* Fiber.join(first))
+      expect(events.map((event) => `${event.shard}:${event.t}`).sort()).toEqual([
+        "0:MESSAGE_CREATE",
+        "0:READY",
+        "1:MESSAGE_CREATE",
+        "1:READY"
+      ])
     }).pipe(Effect.provide(TestLayer)))
 
   it.scoped("disconnect returns one resume point per shard, and a new fleet resumes them all", () =>

@@ -176,6 +176,24 @@ describe("Session", () => {
       expect(yield* session.state).toEqual({ _tag: "Connected", phase: "Ready" })
     }).pipe(Effect.provide(TestLayer)))
 
+  // two runs at once would each take whatever was buffered when they asked, and each see gaps
+  it.scoped("a run of the events started while another runs dies with EventsInUse; the first takes every event, and one after it goes on", () =>
+    Effect.gen(function*() {
+      const { peer, session } = yield* readySession()
+      const first = yield* collect(session, 3)
+      yield* settle
+      const second = yield* Effect.exit(Stream.runCollect(session.events))
+      expect(Exit.isFailure(second) && Cause.pretty(second.cause)).toContain(
+        "the events stream is already being run: it has one consumer at a time (Stream.broadcast, Stream.share or a PubSub hands its events to several)"
+      )
+      yield* peer.sendJson(dispatch(2, "MESSAGE_CREATE", {}))
+      yield* peer.sendJson(dispatch(3, "MESSAGE_CREATE", {}))
+      expect((yield* Fiber.join(first)).map((event) => event.sequence)).toEqual([1, 2, 3])
+      const next = yield* collect(session, 1)
+      yield* peer.sendJson(dispatch(4, "MESSAGE_CREATE", {}))
+      expect((yield* Fiber.join(next)).map((event) => event.sequence)).toEqual([4])
+    }).pipe(Effect.provide(TestLayer)))
+
   it.scoped("with a `deliver` hook, delivers into it, suspends when it is full, and has no events of its own", () =>
     Effect.gen(function*() {
       const buffer = yield* EventBuffer.make<GatewayEvent, never>(2)

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
+import * as Cause from "effect/Cause"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
@@ -80,5 +81,24 @@ describe("EventBuffer", () => {
       const seen: Array<string> = []
       const exit = yield* Effect.exit(Stream.runForEach(buffer.stream, (event) => Effect.sync(() => seen.push(event))))
       expect([seen, log, exit]).toStrictEqual([["in"], [], Exit.fail("fatal")])
+    }))
+
+  it.scoped("one run at a time: a run started while another runs dies with EventsInUse and takes nothing; once that run ended, another may start", () =>
+    Effect.gen(function*() {
+      const buffer = yield* EventBuffer.make<string, never>(4)
+      const seen: Array<string> = []
+      const first = yield* Effect.fork(Stream.runForEach(buffer.stream, (event) => Effect.sync(() => seen.push(event))))
+      yield* settle
+      const second = yield* Effect.exit(Stream.runCollect(buffer.stream))
+      expect(Exit.isFailure(second) && Cause.dieOption(second.cause).pipe(Option.getOrUndefined)).toBeInstanceOf(EventBuffer.EventsInUse)
+      expect(buffer.sink.unsafeOffer("a")).toBe(true)
+      yield* settle
+      expect(seen).toEqual(["a"])
+      yield* Fiber.interrupt(first)
+      // an interrupted run, and one that stopped early, let the next one in
+      expect(["b", "c"].map(buffer.sink.unsafeOffer)).toEqual([true, true])
+      expect(Chunk.toReadonlyArray(yield* Stream.runCollect(Stream.take(buffer.stream, 1)))).toEqual(["b"])
+      expect(buffer.sink.unsafeOffer("d")).toBe(true)
+      expect(Chunk.toReadonlyArray(yield* Stream.runCollect(Stream.take(buffer.stream, 1)))).toEqual(["d"])
     }))
 })
