@@ -615,6 +615,12 @@ const data = (command: Command): unknown => {
   }
 }
 
+// how much of a too large payload is the token: a whole file read into the setting is no token
+const tokenPart = (command: Command): string =>
+  command._tag === "Identify" || command._tag === "Resume"
+    ? ` (the token ${utf8Length(Redacted.value(command.token))} of them)`
+    : ""
+
 /**
  * Checks `command` and encodes it in `encoding` (JSON by default) to the frame sent on the wire,
  * `{"op":N,"d":{...}}` (a string for JSON, bytes for ETF), failing when a rule is broken or the
@@ -634,7 +640,7 @@ export function encode(command: Command, encoding: Encoding = Json.encoding): Ei
         new InvalidCommand({
           reason: "TooLarge",
           command: valid._tag,
-          message: `${valid._tag}: payload is ${bytes} bytes, the limit is ${maxPayloadBytes}`
+          message: `${valid._tag}: payload is ${bytes} bytes${tokenPart(valid)}, the limit is ${maxPayloadBytes}`
         })
       )
   })

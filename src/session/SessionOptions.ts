@@ -19,7 +19,17 @@ import * as SendLimiter from "../limits/SendLimiter.ts"
 import * as Commands from "../protocol/Commands.ts"
 import type { EventName } from "../protocol/Event.ts"
 import * as Intents from "../protocol/Intents.ts"
-import { downgrades, isHttpUrl, isSessionId, isWebSocketUrl, maxSessionIdLength, maxUrlLength, show, showUrl } from "../protocol/internal/schema.ts"
+import {
+  downgrades,
+  isHttpUrl,
+  isSessionId,
+  isWebSocketUrl,
+  maxSessionIdLength,
+  maxShardCount,
+  maxUrlLength,
+  show,
+  showUrl
+} from "../protocol/internal/schema.ts"
 import * as Backoff from "./Backoff.ts"
 import { type GatewayInfoError, InvalidOptions } from "./SessionError.ts"
 
@@ -303,6 +313,8 @@ const isPair = (value: unknown): value is readonly [unknown, unknown] => Array.i
 const pairProblem = ([id, count]: readonly [unknown, unknown]): string | undefined =>
   typeof count !== "number" || !Number.isSafeInteger(count) || count < 1
     ? `count must be a positive integer, got ${show(count)}`
+    : count > maxShardCount
+    ? `count must be at most ${maxShardCount} (an Identify carries no more), got ${count}`
     : typeof id !== "number" || !Number.isSafeInteger(id) || id < 0 || id >= count
     ? `id must be in [0, ${count}), got ${show(id)}`
     : undefined
@@ -379,7 +391,7 @@ const problems = (options: SessionOptions): ReadonlyArray<string> => {
     if (value !== undefined && (!Number.isSafeInteger(value) || value < 1)) found.push(`${name} must be a positive integer, got ${show(value)}`)
   }
   const backoff = options.backoff
-  if (backoff?.factor !== undefined && !(backoff.factor >= 1)) found.push(`backoff.factor must be at least 1, got ${show(backoff.factor)}`)
+  if (backoff?.factor !== undefined && !(typeof backoff.factor === "number" && backoff.factor >= 1)) found.push(`backoff.factor must be a number of at least 1, got ${show(backoff.factor)}`)
   found.push(...durationProblems(withDefaults(defaultTimeouts, options.timeouts), withDefaults(Backoff.defaults, backoff)))
   // a zero age would fetch before every identify
   if (options.gatewayInfoMaxAge !== undefined) found.push(...positiveDurationProblems("gatewayInfoMaxAge", options.gatewayInfoMaxAge))

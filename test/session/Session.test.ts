@@ -502,7 +502,7 @@ describe("Session", () => {
       const long = { since: null, activities: [{ name: "x".repeat(3950), type: 0 }], status: "online" as const, afk: false }
       const refused = yield* Effect.flip(session.updatePresence(long))
       expect(refused._tag === "InvalidCommand" && [refused.reason, refused.command]).toEqual(["TooLarge", "PresenceUpdate"])
-      expect(refused.message).toMatch(/^PresenceUpdate: a new session's Identify carries the presence, and with this one it fails: Identify: payload is \d+ bytes, the limit is 4096$/)
+      expect(refused.message).toMatch(/^PresenceUpdate: a new session's Identify carries the presence, and with this one it fails: Identify: payload is \d+ bytes \(the token \d+ of them\), the limit is 4096$/)
 
       yield* peer.sendJson({ op: 9, d: false, s: null, t: null })
       yield* settle

@@ -55,12 +55,23 @@ describe("SessionOptions.resolve", () => {
       [{ gateway: "wss://bot:hunter2@gateway.example:44300/" }, "got a URL with credentials (not shown)"],
       [{ api: "https://bot:hunter2@proxy.example:80800/api/v10" }, "got a URL with credentials (not shown)"],
       [{ api: `https://bot:hunter2@x.test/${"a".repeat(2048)}` }, "got a URL with credentials (not shown)"],
+      // and in the forms URL parsers read credentials from too: a leading space or line break (a
+      // value from a config file), one slash or none after the scheme, backslashes
+      [{ api: " https://bot:hunter2@proxy.example/api/v10" }, "got a URL with credentials (not shown)"],
+      [{ api: "\nhttps://bot:hunter2@proxy.example/api/v10" }, "got a URL with credentials (not shown)"],
+      [{ gateway: "wss:/bot:hunter2@gateway.example" }, "got a URL with credentials (not shown)"],
+      [{ gateway: "wss:bot:hunter2@gateway.example" }, "got a URL with credentials (not shown)"],
+      [{ gateway: "wss:\\\\bot:hunter2@gateway.example" }, "got a URL with credentials (not shown)"],
       [{ encoding: "xml" as never }, `encoding must be "json" or "etf", got "xml"`],
       // a name cast past the types (a config string): the gateway would be asked for it, and the
       // connection could decode none of its binary frames
       [{ compression: "zlib" as never }, `compression must be "zlib-stream", "zstd-stream" or "none", got "zlib"`],
       [{ bufferSize: 0 }, "bufferSize must be a positive integer, got 0"],
-      [{ backoff: { factor: 0.5 } }, "backoff.factor must be at least 1, got 0.5"],
+      [{ backoff: { factor: 0.5 } }, "backoff.factor must be a number of at least 1, got 0.5"],
+      // a number the Identify cannot carry
+      [{ shard: [0, 65_536] }, "shard count must be at most 65535 (an Identify carries no more), got 65536"],
+      // a whole file read into the token's setting: the message says the token is the size
+      [{ token: Redacted.make("x".repeat(5000)) }, "Identify: payload is 5171 bytes (the token 5000 of them), the limit is 4096"],
       [{ resume: point([1, 2]) }, "resume.shard [1,2] is not this session's shard [0, 1]"],
       [{ resume: point([0, 1], { sequence: -1 }) }, "resume.sequence must be a non-negative integer"],
       // a Resume carries the token: not to a ws:// point where the gateway (or, without one, the API) is encrypted
@@ -107,6 +118,10 @@ describe("SessionOptions.resolve", () => {
     const given = (overrides: Record<string, unknown>) => problemOf(SessionOptions.resolve({ ...options(), ...overrides } as SessionOptions.SessionOptions))
     expect(given({ timeouts: null })).toBe("timeouts must be an object, got null")
     expect(given({ backoff: "fast" })).toBe(`backoff must be an object, got "fast"`)
+    // compared with 1, true and "3" and [2] passed as numbers, and true made a backoff that never grew
+    expect(given({ backoff: { factor: true } })).toBe("backoff.factor must be a number of at least 1, got true")
+    expect(given({ backoff: { factor: "3" } })).toBe(`backoff.factor must be a number of at least 1, got "3"`)
+    expect(given({ backoff: { factor: [2] } })).toBe("backoff.factor must be a number of at least 1, got an array")
     expect(given({ properties: null })).toBe("properties must be an object, got null")
     expect(given({ resume: null })).toBe("resume must be an object, got null")
     expect(given({ resume: { ...point([0, 1]), shard: 0 } })).toBe("resume.shard must be an [id, count] pair, got 0")
@@ -239,6 +254,6 @@ describe("SessionOptions.withPresence", () => {
     expect(longestFitting(etf)).not.toBe(longestFitting(json))
     // a presence that just fits shard 0's Identify does not fit shard 1000's, whose number is longer
     const justFitting = Either.getOrThrow(SessionOptions.withPresence(json, activity("x".repeat(longestFitting(json)))))
-    expect(problemOf(SessionOptions.forShard(justFitting, [1000, 1001], undefined))).toMatch(/^Identify: payload is 4\d{3} bytes, the limit is 4096$/)
+    expect(problemOf(SessionOptions.forShard(justFitting, [1000, 1001], undefined))).toMatch(/^Identify: payload is 4\d{3} bytes \(the token \d+ of them\), the limit is 4096$/)
   })
 })

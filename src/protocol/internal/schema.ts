@@ -208,17 +208,16 @@ export const isHttpUrl = (u: unknown): u is string => {
   return url !== undefined && (url.protocol === "http:" || url.protocol === "https:") && !hasCredentials(url)
 }
 
-// a user name or password before the host, whether or not the rest of the URL parses
-const credentialsLike = /^[a-z][a-z\d+.-]*:\/\/[^/?#]*@/i
-
 /**
- * {@link show} for a URL: one with credentials is not quoted (its password would be), also when
- * it is otherwise malformed or too long.
+ * {@link show} for a URL: one that may carry credentials is not quoted (its password would be),
+ * also when it is otherwise malformed or too long. That is any with an `@`: URL parsers read a
+ * user and password from forms far from `scheme://user:pass@host` (a leading space or line break,
+ * one slash or none after the scheme, backslashes), and an error saying less costs nothing.
  *
  * @since 0.1.0
  */
 export const showUrl = (u: unknown): string =>
-  typeof u === "string" && credentialsLike.test(u) ? "a URL with credentials (not shown)" : show(u)
+  typeof u === "string" && u.includes("@") ? "a URL with credentials (not shown)" : show(u)
 
 /**
  * Whether `url`, handed out by a peer reached at `from`, would take the token off an encrypted
