@@ -262,6 +262,11 @@ const showDuration = (input: unknown): string =>
     ? `[${input.map(show).join(", ")}]`
     : show(input)
 
+// Effect's sleeps use Node's timers, which wait at most 2^31 - 1 ms (24.8 days): a longer sleep
+// never ends. A pause between connections is held to a round figure below that.
+const longestSleep = Duration.days(24)
+const sleepLimit = " of at most 24 days (a longer wait would never end)"
+
 const isPositive = (duration: Duration.Duration): boolean => Duration.greaterThan(duration, Duration.zero)
 
 // the problem with `input` unless it is a positive duration, an infinite one included
@@ -275,11 +280,16 @@ const durationProblems = (timeouts: Timeouts, backoff: Backoff.BackoffOptions): 
   const found = (["connect", "hello", "ready", "members"] as const).flatMap((name) =>
     positiveDurationProblems(`timeouts.${name}`, timeouts[name])
   )
-  // a zero or infinite backoff reconnects in a tight loop or never
+  // a zero or infinite backoff reconnects in a tight loop or never; so does one past the longest
+  // timer (a sleep longer than Node's timers never ends), which `stableAfter`, never slept, may be
   const positive = (name: "initial" | "max" | "stableAfter") => {
     const duration = durationOf(backoff[name])
-    if (duration !== undefined && isPositive(duration) && Duration.isFinite(duration)) return duration
-    found.push(`backoff.${name} must be a positive, finite duration, got ${showDuration(backoff[name])}`)
+    const slept = name !== "stableAfter"
+    if (
+      duration !== undefined && isPositive(duration) && Duration.isFinite(duration) &&
+      !(slept && Duration.greaterThan(duration, longestSleep))
+    ) return duration
+    found.push(`backoff.${name} must be a positive, finite duration${slept ? sleepLimit : ""}, got ${showDuration(backoff[name])}`)
     return undefined
   }
   const initial = positive("initial")
@@ -296,8 +306,8 @@ const durationProblems = (timeouts: Timeouts, backoff: Backoff.BackoffOptions): 
   // zero is allowed here: what follows op 9 is a resume, or an identify the identify limiter spaces
   const [shortest, longest] = pause.map((input: unknown, i) => {
     const duration = durationOf(input)
-    if (duration !== undefined && Duration.isFinite(duration)) return duration
-    found.push(`backoff.afterInvalidSession[${i}] must be a non-negative, finite duration, got ${showDuration(input)}`)
+    if (duration !== undefined && !Duration.greaterThan(duration, longestSleep)) return duration
+    found.push(`backoff.afterInvalidSession[${i}] must be a non-negative, finite duration${sleepLimit}, got ${showDuration(input)}`)
     return undefined
   })
   if (shortest !== undefined && longest !== undefined && Duration.greaterThan(shortest, longest)) {

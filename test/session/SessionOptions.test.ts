@@ -88,19 +88,25 @@ describe("SessionOptions.resolve", () => {
       // a zero age would ask GET /gateway/bot before every identify
       [{ gatewayInfoMaxAge: 0 }, "gatewayInfoMaxAge must be a positive duration, got 0"],
       [{ gatewayInfoMaxAge: "often" as never }, `gatewayInfoMaxAge must be a positive duration, got "often"`],
-      [{ backoff: { initial: -1 } }, "backoff.initial must be a positive, finite duration, got -1"],
-      [{ backoff: { max: 0 } }, "backoff.max must be a positive, finite duration, got 0"],
-      [{ backoff: { max: Duration.infinity } }, "backoff.max must be a positive, finite duration, got Infinity"],
+      [{ backoff: { initial: -1 } }, "backoff.initial must be a positive, finite duration of at most 24 days (a longer wait would never end), got -1"],
+      [{ backoff: { max: 0 } }, "backoff.max must be a positive, finite duration of at most 24 days (a longer wait would never end), got 0"],
+      [{ backoff: { max: Duration.infinity } }, "backoff.max must be a positive, finite duration of at most 24 days (a longer wait would never end), got Infinity"],
+      // a sleep past Node's longest timer (24.8 days) never ends: the session would never reconnect
+      [{ backoff: { max: "25 days" } }, `backoff.max must be a positive, finite duration of at most 24 days (a longer wait would never end), got "25 days"`],
+      [
+        { backoff: { afterInvalidSession: [0, "30 days"] } },
+        `backoff.afterInvalidSession[1] must be a non-negative, finite duration of at most 24 days (a longer wait would never end), got "30 days"`
+      ],
       [{ backoff: { stableAfter: Number.NaN } }, "backoff.stableAfter must be a positive, finite duration, got NaN"],
       [{ backoff: { initial: "2 minutes" } }, `backoff.initial must not exceed backoff.max, got "2 minutes" and "60 seconds"`],
       [
         { backoff: { afterInvalidSession: ["5 seconds", "1 second"] } },
         `backoff.afterInvalidSession must have its min at most its max, got ["5 seconds", "1 second"]`
       ],
-      [{ backoff: { afterInvalidSession: [-1, 5000] } }, "backoff.afterInvalidSession[0] must be a non-negative, finite duration, got -1"],
+      [{ backoff: { afterInvalidSession: [-1, 5000] } }, "backoff.afterInvalidSession[0] must be a non-negative, finite duration of at most 24 days (a longer wait would never end), got -1"],
       [
         { backoff: { afterInvalidSession: [0, Duration.infinity] } },
-        "backoff.afterInvalidSession[1] must be a non-negative, finite duration, got Infinity"
+        "backoff.afterInvalidSession[1] must be a non-negative, finite duration of at most 24 days (a longer wait would never end), got Infinity"
       ],
       [{ backoff: { afterInvalidSession: [] as never } }, "backoff.afterInvalidSession must be a [min, max] pair of durations, got []"]
     ]
