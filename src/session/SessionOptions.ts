@@ -400,6 +400,11 @@ const problems = (options: SessionOptions): ReadonlyArray<string> => {
   for (const [name, value] of [["bufferSize", options.bufferSize], ["maxMessageBytes", options.maxMessageBytes]] as const) {
     if (value !== undefined && (!Number.isSafeInteger(value) || value < 1)) found.push(`${name} must be a positive integer, got ${show(value)}`)
   }
+  // named as the option, not as the Identify's field
+  const threshold = options.largeThreshold
+  if (threshold !== undefined && !(Number.isSafeInteger(threshold) && threshold >= 50 && threshold <= 250)) {
+    found.push(`largeThreshold must be an integer between 50 and 250, got ${show(threshold)}`)
+  }
   const backoff = options.backoff
   if (backoff?.factor !== undefined && !(typeof backoff.factor === "number" && backoff.factor >= 1)) found.push(`backoff.factor must be a number of at least 1, got ${show(backoff.factor)}`)
   found.push(...durationProblems(withDefaults(defaultTimeouts, options.timeouts), withDefaults(Backoff.defaults, backoff)))

@@ -67,6 +67,9 @@ describe("SessionOptions.resolve", () => {
       // connection could decode none of its binary frames
       [{ compression: "zlib" as never }, `compression must be "zlib-stream", "zstd-stream" or "none", got "zlib"`],
       [{ bufferSize: 0 }, "bufferSize must be a positive integer, got 0"],
+      // the option's name, not the Identify field's (large_threshold)
+      [{ largeThreshold: 251 }, "largeThreshold must be an integer between 50 and 250, got 251"],
+      [{ largeThreshold: 49.5 }, "largeThreshold must be an integer between 50 and 250, got 49.5"],
       [{ backoff: { factor: 0.5 } }, "backoff.factor must be a number of at least 1, got 0.5"],
       // a number the Identify cannot carry
       [{ shard: [0, 65_536] }, "shard count must be at most 65535 (an Identify carries no more), got 65536"],
