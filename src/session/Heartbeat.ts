@@ -48,6 +48,9 @@ export class Tracker {
   // when the beats awaiting their ACKs went out, oldest first (a few at most: a scheduled beat
   // unanswered at the next is a zombie; requested ones come at most one a second)
   private readonly sentAt: Array<number> = []
+  // ACKs still to come for beats forgiven (after a held-back reader or a stall): they answer beats
+  // whose times were dropped, and measure nothing
+  private unmeasured = 0
   /** The latest heartbeat round trip in ms, once one was acknowledged. */
   latency: number | undefined = undefined
   /** Heartbeats acknowledged on this connection. */
@@ -68,9 +71,9 @@ export class Tracker {
   }
 
   /**
-   * The reader goes on. The ACKs it reads next measure no round trip: they may have waited unread
-   * for as long as the program took; and the beat awaiting its ACK is given until the next one, its
-   * ACK maybe still unread behind the events the reader has yet to go through.
+   * The reader goes on. The ACKs of the beats out so far measure no round trip: they may have
+   * waited unread for as long as the program took; and the beat awaiting its ACK is given until the
+   * next one, its ACK maybe still unread behind the events the reader has yet to go through.
    */
   resume(): void {
     this.waiting = false
@@ -80,8 +83,8 @@ export class Tracker {
   /**
    * The process did not run when a beat fell due (an event loop blocked, a process stopped): the
    * ACK of the beat awaiting one may have come meanwhile and wait unread, behind the overdue timers.
-   * As after a reader held back, that beat is given until the next one, and the ACKs read next
-   * measure no round trip.
+   * As after a reader held back, that beat is given until the next one, and the ACKs of the beats
+   * out so far measure no round trip (nor, paired with a beat sent after, one of about 0 ms).
    */
   stalled(): void {
     this.forgive()
@@ -89,6 +92,7 @@ export class Tracker {
 
   private forgive(): void {
     this.awaiting = false
+    this.unmeasured += this.sentAt.length
     this.sentAt.length = 0
   }
 
@@ -100,11 +104,17 @@ export class Tracker {
 
   /**
    * Records an ACK arriving at `now`, and says whether it measured a round trip: an ACK with no
-   * beat outstanding (before the first, or a second for one beat) measures nothing.
+   * beat outstanding (before the first, or a second for one beat), or one of a beat forgiven,
+   * measures nothing.
    */
   acked(now: number): boolean {
     this.awaiting = false
     this.acknowledged++
+    // paired with a beat sent since, it would measure from that beat: a round trip of about 0 ms
+    if (this.unmeasured > 0) {
+      this.unmeasured--
+      return false
+    }
     const sentAt = this.sentAt.shift()
     if (sentAt === undefined) return false
     this.latency = now - sentAt

@@ -43,6 +43,21 @@ describe("Heartbeat.Tracker", () => {
     expect(tracker.latency).toBe(30)
   })
 
+  it("the ACK of a beat forgiven (a stall, a reader held back), read once a later beat went out, measures nothing, not a round trip of about 0 ms; the later beat's ACK measures its own", () => {
+    for (const forgive of ["stalled", "resume"] as const) {
+      const tracker = new Heartbeat.Tracker()
+      tracker.sent(20_625, true)
+      if (forgive === "resume") tracker.pause()
+      tracker[forgive]()
+      // the beat that was due goes out before the reader gets to the first beat's ACK
+      tracker.sent(65_725, true)
+      expect(tracker.acked(65_726), forgive).toBe(false)
+      expect(tracker.latency, forgive).toBeUndefined()
+      expect(tracker.acked(65_760), forgive).toBe(true)
+      expect(tracker.latency, forgive).toBe(35)
+    }
+  })
+
   it("a beat out when the reader paused is no zombie at the first tick after it goes on (its ACK may still sit unread); the beat after is checked again", () => {
     const tracker = new Heartbeat.Tracker()
     tracker.sent(1000, true)

@@ -7,9 +7,12 @@ import * as Chunk from "effect/Chunk"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
+import * as Metric from "effect/Metric"
+import * as MetricLabel from "effect/MetricLabel"
 import * as Random from "effect/Random"
 import * as Stream from "effect/Stream"
 import * as Intents from "../../src/protocol/Intents.ts"
+import * as SessionMetrics from "../../src/session/SessionMetrics.ts"
 import { GatewayTransport } from "../../src/transport/GatewayTransport.ts"
 import * as MemoryTransport from "../../src/transport/MemoryTransport.ts"
 import {
@@ -63,6 +66,31 @@ describe("Session after a stall", () => {
         // the beat that was due went out, late
         expect(Chunk.toReadonlyArray(yield* peer.takeAll)).toEqual([JSON.stringify({ op: 1, d: 1 })])
         expect(yield* session.state).toMatchObject({ _tag: "Connected", phase: "Ready" })
+      }).pipe(Effect.withRandom(Random.fixed([0.5])))
+    ).pipe(Effect.provide(TestLayer)))
+
+  // The ACK read after that stall answers the beat before it: paired with the late beat, it
+  // measured a round trip of 0 ms, shown as the latency (metric, snapshot, fleet status) just when
+  // the process had not run; the late beat's own ACK then measured nothing.
+  it.scoped("the ACK read after a stall measures no round trip; the late beat's ACK measures its own", () =>
+    withPauses((p) =>
+      Effect.gen(function*() {
+        const id = 7
+        const latency = Metric.taggedWithLabels(SessionMetrics.heartbeatLatency, [MetricLabel.make("shard", String(id))])
+        const before = (yield* Metric.value(latency)).count
+        const { peer, session } = yield* readySession({ shard: [id, 8] }, interval)
+        yield* p.advance(20_625)
+        expect(yield* peer.receivedJson).toEqual({ op: 1, d: 1 })
+        yield* p.advance(100)
+        yield* p.pause(45_000)
+        yield* peer.sendJson(ack)
+        yield* settle
+        expect(yield* peer.receivedJson, "the late beat").toEqual({ op: 1, d: 1 })
+        expect([(yield* Metric.value(latency)).count - before, (yield* session.snapshot).latency]).toEqual([0, undefined])
+        yield* p.advance(40)
+        yield* peer.sendJson(ack)
+        yield* settle
+        expect([(yield* Metric.value(latency)).count - before, (yield* session.snapshot).latency]).toEqual([1, 40])
       }).pipe(Effect.withRandom(Random.fixed([0.5])))
     ).pipe(Effect.provide(TestLayer)))
 
