@@ -164,9 +164,11 @@ export interface LocalGateway {
   readonly dispatch: (target: SessionTarget, t: string, d: unknown) => Effect.Effect<number>
   /**
    * Starts synthetic traffic: `eventsPerSecond` per session (each shard's session), any positive
-   * rate, fractions too. After a pause (a blocked event loop) a session gets at most one second's
-   * worth at once; the rest is dropped, not caught up. Once the gateway's scope closed, it starts
-   * nothing.
+   * finite rate, fractions too (zero or less stops it; Infinity or NaN dies with a `RangeError`).
+   * After a pause (a blocked event loop) a session gets at most one second's worth at once, and
+   * never more than 10,000 events in one go (a rate the process cannot keep up with would
+   * otherwise hold its event loop for good); the rest is dropped, not caught up. Once the
+   * gateway's scope closed, it starts nothing.
    */
   readonly startTraffic: (eventsPerSecond: number) => Effect.Effect<void>
   /** Stops synthetic traffic. */
@@ -179,6 +181,12 @@ export interface LocalGateway {
  * @since 0.1.0
  */
 export const LocalGateway: Context.Tag<LocalGateway, LocalGateway> = Context.GenericTag<LocalGateway>("discord-gateway/LocalGateway")
+
+/**
+ * The most events synthetic traffic sends a session in one go: one tick's work stays short, so a
+ * rate past what the process can send leaves its event loop turns (1e7 a second held it for good).
+ */
+const maxBurst = 10_000
 
 /** The largest message the websocket server takes; ws closes with 1009 for a larger one. */
 const wsMaxPayloadBytes = 64 * 1024 * 1024
@@ -363,7 +371,7 @@ export const make = (options: Options): Effect.Effect<LocalGateway, LocalGateway
       // ticks (so a rate below one per tick, or per second, still sends); after a long pause
       // (a blocked event loop) it gets at most one second's worth at once, the rest dropped; the
       // fraction goes with its session when that is swept (a long run meets many)
-      const burst = Math.max(1, Math.ceil(eventsPerSecond))
+      const burst = Math.max(1, Math.min(maxBurst, Math.ceil(eventsPerSecond)))
       const carry = new WeakMap<Session, number>()
       let last = now()
       pump = setInterval(() => {
@@ -476,7 +484,10 @@ export const make = (options: Options): Effect.Effect<LocalGateway, LocalGateway
           }
           return count
         }),
-      startTraffic: (eventsPerSecond) => Effect.sync(() => closed ? undefined : startPump(eventsPerSecond)),
+      startTraffic: (eventsPerSecond) =>
+        Number.isFinite(eventsPerSecond)
+          ? Effect.sync(() => closed ? undefined : startPump(eventsPerSecond))
+          : Effect.die(new RangeError(`startTraffic: eventsPerSecond must be a finite number, got ${eventsPerSecond}`)),
       stopTraffic: Effect.sync(stopPump)
     }
     return gateway

@@ -107,6 +107,28 @@ describe("LocalGateway controls", () => {
       expect((yield* gateway.log).dispatches.length).toBe(before)
     }))
 
+  it.scopedLive("startTraffic refuses a rate that is no finite number, and one past what the process can send leaves its event loop turns", () =>
+    Effect.gen(function*() {
+      // a log that holds every dispatch of the run
+      const gateway = yield* LocalGateway.make({ token, heartbeatInterval: "60 seconds", logCapacity: 10_000_000 })
+      for (const rate of [Number.POSITIVE_INFINITY, Number.NaN]) {
+        const refused = yield* Effect.exit(gateway.startTraffic(rate))
+        expect(Exit.isFailure(refused) && Cause.pretty(refused.cause)).toContain(
+          `RangeError: startTraffic: eventsPerSecond must be a finite number, got ${rate}`
+        )
+      }
+      // every type of the traffic reaches it, so each event drawn is a dispatch in the log
+      const session = yield* Session.make({ token, intents: Intents.all, gateway: gateway.url, compression: "none" })
+      yield* Effect.forkScoped(Stream.runDrain(session.events))
+      yield* gateway.awaitLog((log) => log.dispatches.length > 0)
+      // a tick sent up to a second's worth at once (ten million events), the event loop held meanwhile
+      yield* gateway.startTraffic(1e7).pipe(Effect.zipRight(sleepReal(50)), Effect.ensuring(gateway.stopTraffic))
+      const perTick = new Map<number, number>()
+      for (const { at } of (yield* gateway.log).dispatches) perTick.set(at, (perTick.get(at) ?? 0) + 1)
+      expect(perTick.size).toBeGreaterThan(0)
+      expect(Math.max(...perTick.values())).toBeLessThanOrEqual(10_000)
+    }).pipe(Effect.provide(Live.layer)))
+
   it.scopedLive("an awaitLog predicate that throws ends that wait with the defect, and the gateway goes on serving", () =>
     Effect.gen(function*() {
       const gateway = yield* LocalGateway.make({ token, heartbeatInterval: "60 seconds" })
