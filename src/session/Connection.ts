@@ -78,6 +78,11 @@ export interface Context {
   /** Where delivered events go. */
   readonly events: EventSink
   readonly outbox: Outbox
+  /**
+   * The presence updates' window, the session's: it holds across connections (a resume in a burst
+   * of updates let five more through at once).
+   */
+  readonly presenceLimit: Effect.Effect<SendLimiter.SendLimiter>
   readonly members: MemberRequests
   readonly transition: (to: SessionState, reason: Reason) => Effect.Effect<void>
   /** Tells that an Identify went unanswered past the ready timeout (the connection waits on). */
@@ -240,18 +245,11 @@ export const run = (ctx: Context, url: string, mode: Protocol.Mode): Effect.Effe
     })
     const tracker = new Heartbeat.Tracker()
     const sendLimiter = yield* SendLimiter.make(options.sendLimit)
-    // made at the first presence update, which most connections never send
-    let presenceLimiter: SendLimiter.SendLimiter | undefined
-    const presenceLimit = Effect.suspend(() =>
-      presenceLimiter !== undefined
-        ? Effect.succeed(presenceLimiter)
-        : Effect.map(Scope.extend(SendLimiter.make(options.presenceLimit), scope), (made) => presenceLimiter = made)
-    )
     // A presence update waits for room under its own limit, then for a send slot, and only then
     // takes its presence place, at once: the place is counted from when the update goes out, not
     // from before a wait for the send limit. The outbox writes presence updates one at a time, so
     // the room waited for is still there.
-    const presenceSlots = Effect.flatMap(presenceLimit, (presence) =>
+    const presenceSlots = Effect.flatMap(ctx.presenceLimit, (presence) =>
       Effect.uninterruptibleMask((restore) =>
         Effect.zipRight(restore(presence.awaitRoom("command")), Effect.zipRight(restore(sendLimiter.take("command")), presence.take("command")))
       ))

@@ -29,6 +29,7 @@ import * as OptionsConfig from "../internal/config.ts"
 import { detached } from "../internal/detached.ts"
 import { makeSpan } from "../internal/span.ts"
 import { IdentifyLimiter } from "../limits/IdentifyLimiter.ts"
+import * as SendLimiter from "../limits/SendLimiter.ts"
 import * as CloseCode from "../protocol/CloseCode.ts"
 import * as Commands from "../protocol/Commands.ts"
 import type { GatewayEvent } from "../protocol/Event.ts"
@@ -324,6 +325,13 @@ export const makeWith = (
       members,
       ended: Effect.ignore(Deferred.await(finished))
     })
+    // made at the first presence update, which most sessions never send
+    let presenceLimiter: SendLimiter.SendLimiter | undefined
+    const presenceLimit = Effect.suspend(() =>
+      presenceLimiter !== undefined
+        ? Effect.succeed(presenceLimiter)
+        : Effect.map(Scope.extend(SendLimiter.make(resolved.presenceLimit), sessionScope), (made) => presenceLimiter = made)
+    )
     const active = Connection.makeActive()
     const connectionContext: Connection.Context = {
       options: resolved,
@@ -335,6 +343,7 @@ export const makeWith = (
       memory,
       events: deliver,
       outbox,
+      presenceLimit,
       members,
       transition,
       unanswered: outage.unanswered,

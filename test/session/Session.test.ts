@@ -448,6 +448,32 @@ describe("Session", () => {
       expect(yield* ops).toEqual([3])
     }).pipe(Effect.provide(TestLayer)))
 
+  // the 120 sends are counted per connection; the presence updates' window holds across them, as
+  // Discord's count may well be the session's (a resume in a burst let five more through at once)
+  it.scoped("a resume in a burst of presence updates keeps their window: the sixth goes out 21 s after the first five, not at RESUMED", () =>
+    Effect.gen(function*() {
+      const { peer, session } = yield* readySession({}, 3_600_000)
+      const presence = (name: string) => ({ since: null, activities: [{ name, type: 0 }], status: "online" as const, afk: false })
+      const sentOps = (at: MemoryTransport.MemoryPeer) =>
+        Effect.map(at.takeAll, (frames) => Chunk.toReadonlyArray(frames).map((frame) => (JSON.parse(frame as string) as { op: number }).op))
+      const updates = yield* Effect.fork(Effect.forEach(["1", "2", "3", "4", "5", "6"], (name) => session.updatePresence(presence(name))))
+      yield* settle
+      expect((yield* sentOps(peer)).filter((op) => op === 3)).toHaveLength(5)
+      yield* peer.sendJson({ op: 7, d: null, s: null, t: null })
+      const again = yield* Effect.fork(acceptAndHello(3_600_000))
+      yield* TestClock.adjust("5 seconds")
+      const { first, peer: next } = yield* Fiber.join(again)
+      expect(first.op).toBe(6)
+      yield* next.sendJson(dispatch(2, "RESUMED", {}))
+      yield* settle
+      expect((yield* sentOps(next)).filter((op) => op === 3), "at RESUMED, 5 s after the five").toEqual([])
+      yield* TestClock.adjust("15999 millis")
+      expect((yield* sentOps(next)).filter((op) => op === 3)).toEqual([])
+      yield* TestClock.adjust("1 millis")
+      yield* Fiber.join(updates)
+      expect((yield* sentOps(next)).filter((op) => op === 3)).toEqual([3])
+    }).pipe(Effect.provide(TestLayer)))
+
   it.scoped("a presence update that waits for the send limit counts against the presence limit from when it goes out", () =>
     Effect.gen(function*() {
       const { peer, session } = yield* readySession({}, 3_600_000)
