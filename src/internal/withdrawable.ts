@@ -31,10 +31,15 @@ export interface Withdrawable<A> {
   readonly add: (value: A) => Update<A>
   /** `update` went out: giving up on it later changes nothing. */
   readonly wentOut: (update: Update<A>) => void
-  /** `value` went out whole (an Identify carried it): the newest update on its way with it went out. */
+  /**
+   * `value` went out whole (an Identify carried it): the newest update on its way with it went out,
+   * and the older ones on their way are {@link Withdrawable.superseded}.
+   */
   readonly carried: (value: A) => void
   /** `update` was given up on before it went out. */
   readonly withdraw: (update: Update<A>) => void
+  /** Whether a newer update than `update` went out (an Identify carried it): `update` is moot. */
+  readonly superseded: (update: Update<A>) => boolean
 }
 
 /**
@@ -73,12 +78,20 @@ class Updates<A> implements Withdrawable<A> {
 
   carried(value: A): void {
     for (let at = this.pending.length - 1; at >= 0; at--) {
-      if (this.pending[at]!.value === value) return this.wentOut(this.pending[at]!)
+      if (this.pending[at]!.value !== value) continue
+      // the older updates on their way are moot (superseded): none can be the value again
+      const carried = this.pending[at]!
+      this.pending.splice(0, at)
+      return this.wentOut(carried)
     }
   }
 
   withdraw(update: Update<A>): void {
     const at = this.pending.indexOf(update)
     if (at >= 0) this.pending.splice(at, 1)
+  }
+
+  superseded(update: Update<A>): boolean {
+    return update.order < this.current.order
   }
 }

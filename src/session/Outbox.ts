@@ -17,13 +17,16 @@ import { Opcode } from "../protocol/Opcode.ts"
  * What a command's caller learns besides its wait ending: `onWritten` when the command was written,
  * `onWithdrawn` when it was given up on and never written. A caller that gives up while its
  * command is being written learns which once the write ends. Both are called synchronously, in the
- * order things happen.
+ * order things happen. `superseded`, asked when a writer takes the command, says it need not go
+ * out any more (a newer presence went out before it): it is done unwritten, its caller's wait ends
+ * as if it had been written, and neither callback is called.
  *
  * @since 0.1.0
  */
 export interface Watch {
   readonly onWritten?: (() => void) | undefined
   readonly onWithdrawn?: (() => void) | undefined
+  readonly superseded?: (() => boolean) | undefined
 }
 
 /**
@@ -86,7 +89,8 @@ const makeLane = (): Lane => ({ waiting: [], carried: undefined, writing: false 
 /**
  * Writes one lane's commands in order until it is empty: take the next command, wait for its
  * slots, write it. Waiting is interruptible; a command taken and not yet written stays `carried`.
- * A command whose caller gave up (its `sent` was interrupted) is dropped unsent. The lane is
+ * A command whose caller gave up (its `sent` was interrupted) is dropped unsent, one superseded
+ * is done unsent. The lane is
  * marked idle in the same step that finds it empty, so a command queued later starts a new writer.
  */
 const writeLane = <R>(lane: Lane, slots: Effect.Effect<void, never, R>, write: Writer<R>["write"], depth: Effect.Effect<void>) => {
@@ -98,7 +102,7 @@ const writeLane = <R>(lane: Lane, slots: Effect.Effect<void, never, R>, write: W
         return false
       }
       lane.carried = pending
-      if (!(yield* Deferred.isDone(pending.sent))) {
+      if (!(yield* Deferred.isDone(pending.sent)) && pending.watch?.superseded?.() !== true) {
         // a caller that gives up meanwhile takes the wait down with it: its slot goes back
         yield* restore(Effect.raceFirst(slots, Effect.exit(Deferred.await(pending.sent))))
         if (!(yield* Deferred.isDone(pending.sent))) {

@@ -26,7 +26,8 @@ export interface SessionCommands {
   /**
    * Op 3. Waits for a ready connection, then for the send and presence limits. A new session
    * identifies with the presence set last, from the call on; given up on (the caller interrupted)
-   * before it went out, it is forgotten.
+   * before it went out, it is forgotten. One older than the presence an Identify carried does not
+   * go out after it (the wait ends as if it had).
    */
   readonly updatePresence: (presence: Commands.Presence) => Effect.Effect<void, Commands.InvalidCommand | SessionClosed>
   /** Op 4. */
@@ -148,10 +149,13 @@ export const make = ({ ended, members, options, outbox }: Context): Made => {
       return Effect.flatMap(Commands.encode(command, options.encoding), (payload) =>
         Effect.flatMap(SessionOptions.withPresence(identifying.latest(), presence), (next) => {
           const update = identifying.add(next)
-          // given up before it went out, it is as if it had never been made
+          // given up before it went out, it is as if it had never been made; older than one an
+          // Identify carried (made while no connection was ready), it would show an older presence
+          // after the new session's, and it does not go out
           return send(command, payload, {
             onWritten: () => identifying.wentOut(update),
-            onWithdrawn: () => identifying.withdraw(update)
+            onWithdrawn: () => identifying.withdraw(update),
+            superseded: () => identifying.superseded(update)
           })
         }))
     },

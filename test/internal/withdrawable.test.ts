@@ -38,4 +38,19 @@ describe("withdrawable", () => {
     value.wentOut(a)
     expect(value.latest()).toBe("B")
   })
+
+  it("the updates older than one an Identify carried are superseded, the carried one and newer ones not", () => {
+    const value = Withdrawable.make("W")
+    const a = value.add("A")
+    const b = value.add("B")
+    expect([value.superseded(a), value.superseded(b)]).toEqual([false, false])
+    value.carried(value.latest())
+    const c = value.add("C")
+    expect([value.superseded(a), value.superseded(b), value.superseded(c)]).toEqual([true, false, false])
+    // A, moot, is given up on or taken off its way: the value stays as it was
+    value.withdraw(a)
+    expect(value.latest()).toBe("C")
+    value.withdraw(c)
+    expect(value.latest()).toBe("B")
+  })
 })

@@ -474,6 +474,30 @@ describe("Session", () => {
       expect((yield* sentOps(next)).filter((op) => op === 3)).toEqual([3])
     }).pipe(Effect.provide(TestLayer)))
 
+  // made while no connection was ready, both wait; the new session's Identify carries the latest
+  it.scoped("presence updates made between two sessions: the Identify carries the latest, and the older one never goes out after it", () =>
+    Effect.gen(function*() {
+      const { peer, session } = yield* readySession({ backoff: { afterInvalidSession: ["1 second", "1 second"] } }, 3_600_000)
+      const status = (name: "idle" | "dnd") => ({ since: null, activities: [], status: name, afk: false })
+      yield* peer.sendJson({ op: 9, d: false, s: null, t: null })
+      yield* settle
+      const updates = yield* Effect.fork(Effect.all([session.updatePresence(status("idle")), session.updatePresence(status("dnd"))], {
+        concurrency: "unbounded"
+      }))
+      const again = yield* Effect.fork(acceptAndHello(3_600_000))
+      yield* TestClock.adjust("6 seconds")
+      const { first, peer: next } = yield* Fiber.join(again)
+      expect(first.d.presence).toEqual(status("dnd"))
+      yield* next.sendJson(ready(1, "session-2"))
+      yield* settle
+      yield* Fiber.join(updates)
+      // the bot showed dnd from READY on: an op 3 of idle would show it idle again, dnd repeated changes nothing
+      const presences = Chunk.toReadonlyArray(yield* next.takeAll)
+        .map((frame) => JSON.parse(frame as string) as { op: number; d: unknown })
+        .filter((payload) => payload.op === 3)
+      expect(presences.map((payload) => payload.d)).toEqual([status("dnd")])
+    }).pipe(Effect.provide(TestLayer)))
+
   it.scoped("a presence update that waits for the send limit counts against the presence limit from when it goes out", () =>
     Effect.gen(function*() {
       const { peer, session } = yield* readySession({}, 3_600_000)
