@@ -259,7 +259,7 @@ const parseFlags = (
           // what was given is repeated only as `echo` shows it
           detail: `--intents: ${
             error.reason === "UnknownName"
-              ? `unknown intent name ${echo(error.input)}`
+              ? error.input === "" ? error.message : `unknown intent name ${echo(error.input)}`
               : error.reason === "UnknownBits"
               ? `${echo(error.input)} has ${Intents.unknownBits(Number(error.input))}, which no intent uses`
               : `expected a non-negative integer or intent names, got ${echo(error.input)}`

@@ -198,9 +198,9 @@ export const fromNames = (list: Iterable<string>): Either.Either<number, Invalid
     const name = raw.trim()
     const bit = lookup.get(normalize(name))
     if (bit === undefined) {
-      return Either.left(
-        new InvalidIntents({ reason: "UnknownName", input: name, message: `unknown intent name ${show(name)}` })
-      )
+      // an empty one: two commas in a row, or one at an end
+      const message = name === "" ? "an empty intent name (a comma too many)" : `unknown intent name ${show(name)}`
+      return Either.left(new InvalidIntents({ reason: "UnknownName", input: name, message }))
     }
     bits |= bit
   }
@@ -209,7 +209,8 @@ export const fromNames = (list: Iterable<string>): Either.Either<number, Invalid
 
 /**
  * Reads intents from a number, a decimal string (`"513"`), or a comma list of names
- * (`"GUILD_MESSAGES,Guilds"`). An empty or blank text means no intents.
+ * (`"GUILD_MESSAGES,Guilds"`). An empty or blank text means no intents; a negative number is refused
+ * as a number, not as a name.
  *
  * @since 0.1.0
  */
@@ -217,6 +218,6 @@ export const parse = (text: string | number): Either.Either<number, InvalidInten
   if (typeof text === "number") return fromNumber(text, String(text))
   const trimmed = text.trim()
   if (trimmed === "") return Either.right(0)
-  if (/^\d+$/.test(trimmed)) return fromNumber(Number(trimmed), trimmed)
+  if (/^-?\d+$/.test(trimmed)) return fromNumber(Number(trimmed), trimmed)
   return fromNames(trimmed.split(","))
 }

@@ -47,6 +47,8 @@ describe("Intents", () => {
     expect(error.input).toBe("GUILD_MESAGES")
     expect(error.message).toBe('unknown intent name "GUILD_MESAGES"')
     expect(left(Intents.parse("Guilds,,GuildMessages")).reason).toBe("UnknownName")
+    // not `unknown intent name ""`
+    expect(left(Intents.parse("Guilds,")).message).toBe("an empty intent name (a comma too many)")
     // a long name is cut in the message
     expect(left(Intents.fromNames(["x".repeat(100_000)])).message.length).toBeLessThan(100)
   })
@@ -56,6 +58,8 @@ describe("Intents", () => {
     expect(left(Intents.parse(1 << 17)).message).toBe("intents 131072 has unknown bits 0x20000")
     expect(left(Intents.parse(2 ** 40)).message).toContain("above")
     expect(left(Intents.parse(-1)).reason).toBe("NotABitField")
+    // a negative number given as text is a number, not an unknown name
+    expect(left(Intents.parse("-1")).message).toBe("intents must be a non-negative integer, got -1")
     expect(left(Intents.parse(1.5)).reason).toBe("NotABitField")
     expect(left(Intents.parse(Number.NaN)).reason).toBe("NotABitField")
   })
