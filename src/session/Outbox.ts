@@ -89,9 +89,9 @@ const makeLane = (): Lane => ({ waiting: [], carried: undefined, writing: false 
 /**
  * Writes one lane's commands in order until it is empty: take the next command, wait for its
  * slots, write it. Waiting is interruptible; a command taken and not yet written stays `carried`.
- * A command whose caller gave up (its `sent` was interrupted) is dropped unsent, one superseded
- * is done unsent. The lane is
- * marked idle in the same step that finds it empty, so a command queued later starts a new writer.
+ * A command whose caller gave up (its `sent` was interrupted) is dropped unsent; one superseded
+ * is done unsent. The lane is marked idle in the same step that finds it empty, so a command
+ * queued later starts a new writer.
  */
 const writeLane = <R>(lane: Lane, slots: Effect.Effect<void, never, R>, write: Writer<R>["write"], depth: Effect.Effect<void>) => {
   const step = Effect.uninterruptibleMask((restore) =>
