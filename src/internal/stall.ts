@@ -9,6 +9,7 @@
  */
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import { dual } from "effect/Function"
 import { monotonicMillis } from "./due.ts"
 
 /**
@@ -43,12 +44,27 @@ export const sleepPastStalls = (duration: Duration.DurationInput): Effect.Effect
 
 /**
  * `self`, failed with `onTimeout()` (and interrupted) once `duration` passed as
- * {@link sleepPastStalls} counts it.
+ * {@link sleepPastStalls} counts it. Data-last too, as `Effect.timeoutFail` is.
  *
  * @since 0.1.0
  */
-export const timeoutFailPastStalls = <A, E, R, E1>(
-  self: Effect.Effect<A, E, R>,
-  options: { readonly duration: Duration.DurationInput; readonly onTimeout: () => E1 }
-): Effect.Effect<A, E | E1, R> =>
-  Effect.raceFirst(self, Effect.zipRight(sleepPastStalls(options.duration), Effect.failSync(options.onTimeout)))
+export const timeoutFailPastStalls: {
+  <E1>(
+    options: StallTimeoutOptions<E1>
+  ): <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E | E1, R>
+  <A, E, R, E1>(self: Effect.Effect<A, E, R>, options: StallTimeoutOptions<E1>): Effect.Effect<A, E | E1, R>
+} = dual(
+  2,
+  <A, E, R, E1>(self: Effect.Effect<A, E, R>, options: StallTimeoutOptions<E1>): Effect.Effect<A, E | E1, R> =>
+    Effect.raceFirst(self, Effect.zipRight(sleepPastStalls(options.duration), Effect.failSync(options.onTimeout)))
+)
+
+/**
+ * How long {@link timeoutFailPastStalls} waits, and the error it fails with then.
+ *
+ * @since 0.1.0
+ */
+export interface StallTimeoutOptions<E> {
+  readonly duration: Duration.DurationInput
+  readonly onTimeout: () => E
+}

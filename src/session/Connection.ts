@@ -207,8 +207,7 @@ export const run = (ctx: Context, url: string, mode: Protocol.Mode): Effect.Effe
 
     const opened = yield* ctx.transport.connect(url, { maxFrameBytes: options.maxMessageBytes }).pipe(
       Scope.extend(socketScope),
-      (connecting) =>
-        timeoutFailPastStalls(connecting, { duration: options.timeouts.connect, onTimeout: () => new Cause.TimeoutException() }),
+      timeoutFailPastStalls({ duration: options.timeouts.connect, onTimeout: () => new Cause.TimeoutException() }),
       withSpan("Session.connect", { shard, url, mode }),
       Effect.either
     )

@@ -100,11 +100,10 @@ export const fetch = (
     return info
   }).pipe(
     Effect.scoped,
-    (asking) =>
-      timeoutFailPastStalls(asking, {
-        duration: timeout,
-        onTimeout: () => new GatewayInfoError({ reason: "Http", detail: `no answer within ${Duration.format(timeout)}` })
-      }),
+    timeoutFailPastStalls({
+      duration: timeout,
+      onTimeout: () => new GatewayInfoError({ reason: "Http", detail: `no answer within ${Duration.format(timeout)}` })
+    }),
     // the timeout holds for a caller that cannot be interrupted (a fleet made in an acquire)
     detached,
     withSpan("GatewayInfo.fetch")

@@ -96,4 +96,20 @@ describe("timeoutFailPastStalls", () => {
         expect(yield* Fiber.join(waiting)).toEqual(Either.left("timed out"))
       })
     ))
+
+  it.scoped("data-last, in a pipe, it is the same timeout", () =>
+    withPauses((p) =>
+      Effect.gen(function*() {
+        const answer = yield* Deferred.make<string>()
+        const waiting = yield* Deferred.await(answer).pipe(
+          timeoutFailPastStalls({ duration: "20 seconds", onTimeout: () => "timed out" as const }),
+          Effect.either,
+          Effect.fork
+        )
+        yield* p.pause(30_000)
+        expect(yield* isDone(waiting)).toBe(false)
+        yield* p.advance(1_000)
+        expect(yield* Fiber.join(waiting)).toEqual(Either.left("timed out"))
+      })
+    ))
 })
