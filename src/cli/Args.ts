@@ -74,7 +74,9 @@ embedded local gateway with synthetic traffic.
   --format <f>             pretty | ndjson (default: pretty on a terminal, ndjson otherwise)
   --duration <seconds>     stop after this long (resumable close), then exit 0
   --log-level <level>      trace | debug | info | warning | error | none (default info)
-  --help                   this text
+  --help, -h               this text
+
+Values of --compress, --encoding, --format and --log-level may be given in any case.
 `
 
 const levels: Record<string, LogLevel.LogLevel> = {
@@ -135,10 +137,13 @@ const parseShards = (text: string): Either.Either<ReadonlyArray<number>, UsageEr
   return Either.right([...ids].sort((a, b) => a - b))
 }
 
-const oneOf = <const T extends string>(flag: string, value: string, allowed: ReadonlyArray<T>): Either.Either<T, UsageError> =>
-  (allowed as ReadonlyArray<string>).includes(value)
-    ? Either.right(value as T)
+// in any case, as `--log-level` and `--events` take theirs
+const oneOf = <const T extends string>(flag: string, value: string, allowed: ReadonlyArray<T>): Either.Either<T, UsageError> => {
+  const found = allowed.find((name) => name === value.toLowerCase())
+  return found !== undefined
+    ? Either.right(found)
     : Either.left(new UsageError({ detail: `${flag}: expected one of ${allowed.join(", ")}, got ${echo(value)}` }))
+}
 
 /**
  * The token from the flag, else the environment; neither means the embedded gateway. Surrounding

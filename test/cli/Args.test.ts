@@ -120,6 +120,13 @@ describe("Args", () => {
     expect(options.logLevel).toBe(LogLevel.Debug)
   })
 
+  it("takes the values of --compress, --encoding, --format and --log-level in any case", () => {
+    const options = Either.getOrThrow(parse(["--compress", "NONE", "--encoding", "Etf", "--format", "NDJSON", "--log-level", "Warning"], {}, true))
+    expect([options.compress, options.encoding, options.format, options.logLevel]).toEqual(["none", "etf", "ndjson", LogLevel.Warning])
+    // the error still repeats the value as given
+    expect(error(["--compress", "GZIP"])).toBe(`--compress: expected one of zlib-stream, zstd-stream, none, got "GZIP"`)
+  })
+
   it("prints the help when asked, whatever else is wrong (a bad flag, an empty DISCORD_TOKEN)", () => {
     for (const [argv, env] of [[["--help"], {}], [["--nope", "-h"], {}], [["--shards", "x", "--help"], {}], [["--help"], { DISCORD_TOKEN: "" }]] as const) {
       expect(Either.map(parse(argv, env), (options) => options.help)).toEqual(Either.right(true))
