@@ -14,7 +14,7 @@ import * as FiberId from "effect/FiberId"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import { detached } from "../internal/detached.ts"
-import { durationOf } from "../internal/duration.ts"
+import { durationOf, isSleepable, longestSleepText } from "../internal/duration.ts"
 import { isDue, monotonicMillis } from "../internal/due.ts"
 import * as FifoSemaphore from "./FifoSemaphore.ts"
 
@@ -165,17 +165,20 @@ interface Budget {
   lowTold: boolean
 }
 
-// an option in milliseconds, or what is wrong with it: a duration that is none, negative, NaN or
+// an option in milliseconds, or what is wrong with it: a duration that is none, negative, NaN,
 // infinite (`Duration.decode` would take a negative or NaN one as zero: identifies with no spacing)
+// or longer than a sleep ends after (the key's next identify would never go)
 const millisOf = (name: string, input: Duration.DurationInput | undefined, fallback: number): number | string => {
   if (input === undefined) return fallback
   const duration = durationOf(input)
-  return duration !== undefined && Duration.isFinite(duration) ? Duration.toMillis(duration) : `${name} must be a non-negative, finite duration`
+  return duration !== undefined && isSleepable(duration)
+    ? Duration.toMillis(duration)
+    : `${name} must be a non-negative, finite duration${longestSleepText}`
 }
 
 /**
  * Builds an in-memory identify limiter, for the shards of one process. Options it cannot use (a
- * negative, NaN or infinite duration; an `onExhausted` that is neither `fail` nor `wait`) are a
+ * negative, NaN or infinite duration, or one over 24 days; an `onExhausted` that is neither `fail` nor `wait`) are a
  * mistake in the program, not in its input: they die at once, saying which.
  *
  * @since 0.1.0
@@ -186,10 +189,13 @@ export const make = (options: IdentifyLimiterOptions = {}): Effect.Effect<Contex
     const margin = millisOf("margin", options.margin, 200)
     const onExhausted: unknown = options.onExhausted ?? "fail"
     const known = onExhausted === "fail" || onExhausted === "wait"
-    if (typeof spacing === "number" && typeof margin === "number" && known) {
+    // a key's wait after an unanswered identify is the two together
+    const together = typeof spacing === "number" && typeof margin === "number" &&
+      !isSleepable(Duration.millis(spacing + margin)) && `spacing and margin together must be at most 24 days`
+    if (typeof spacing === "number" && typeof margin === "number" && !together && known) {
       return Effect.sync(() => build(spacing, margin, onExhausted))
     }
-    const problems = [spacing, margin, known ? 0 : `onExhausted must be "fail" or "wait"`]
+    const problems = [spacing, margin, together, known ? 0 : `onExhausted must be "fail" or "wait"`]
       .filter((problem): problem is string => typeof problem === "string")
     return Effect.dieMessage(`invalid IdentifyLimiter options: ${problems.join("; ")}`)
   })

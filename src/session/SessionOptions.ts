@@ -13,7 +13,7 @@ import * as ZstdNative from "../codec/ZstdNative.ts"
 import type { Encoding, EncodingName } from "../codec/Encoding.ts"
 import * as Etf from "../codec/Etf.ts"
 import * as Json from "../codec/Json.ts"
-import { durationOf } from "../internal/duration.ts"
+import { durationOf, isSleepable, longestSleepText } from "../internal/duration.ts"
 import { isRecord } from "../internal/record.ts"
 import * as SendLimiter from "../limits/SendLimiter.ts"
 import * as Commands from "../protocol/Commands.ts"
@@ -50,7 +50,8 @@ export interface ResumePoint {
 /**
  * The timeouts of one connection. One that runs more than a second late (the process did not run:
  * a blocked event loop, SIGSTOP) waits a second more, in which an answer that came meanwhile is
- * read.
+ * read. `Duration.infinity` is none; so, in effect, is one over 24.8 days (Node's timers wait no
+ * longer, and Effect's sleeps past that never end).
  *
  * @since 0.1.0
  */
@@ -262,11 +263,6 @@ const showDuration = (input: unknown): string =>
     ? `[${input.map(show).join(", ")}]`
     : show(input)
 
-// Effect's sleeps use Node's timers, which wait at most 2^31 - 1 ms (24.8 days): a longer sleep
-// never ends. A pause between connections is held to a round figure below that.
-const longestSleep = Duration.days(24)
-const sleepLimit = " of at most 24 days (a longer wait would never end)"
-
 const isPositive = (duration: Duration.Duration): boolean => Duration.greaterThan(duration, Duration.zero)
 
 // the problem with `input` unless it is a positive duration, an infinite one included
@@ -285,11 +281,8 @@ const durationProblems = (timeouts: Timeouts, backoff: Backoff.BackoffOptions): 
   const positive = (name: "initial" | "max" | "stableAfter") => {
     const duration = durationOf(backoff[name])
     const slept = name !== "stableAfter"
-    if (
-      duration !== undefined && isPositive(duration) && Duration.isFinite(duration) &&
-      !(slept && Duration.greaterThan(duration, longestSleep))
-    ) return duration
-    found.push(`backoff.${name} must be a positive, finite duration${slept ? sleepLimit : ""}, got ${showDuration(backoff[name])}`)
+    if (duration !== undefined && isPositive(duration) && (slept ? isSleepable(duration) : Duration.isFinite(duration))) return duration
+    found.push(`backoff.${name} must be a positive, finite duration${slept ? longestSleepText : ""}, got ${showDuration(backoff[name])}`)
     return undefined
   }
   const initial = positive("initial")
@@ -306,8 +299,8 @@ const durationProblems = (timeouts: Timeouts, backoff: Backoff.BackoffOptions): 
   // zero is allowed here: what follows op 9 is a resume, or an identify the identify limiter spaces
   const [shortest, longest] = pause.map((input: unknown, i) => {
     const duration = durationOf(input)
-    if (duration !== undefined && !Duration.greaterThan(duration, longestSleep)) return duration
-    found.push(`backoff.afterInvalidSession[${i}] must be a non-negative, finite duration${sleepLimit}, got ${showDuration(input)}`)
+    if (duration !== undefined && isSleepable(duration)) return duration
+    found.push(`backoff.afterInvalidSession[${i}] must be a non-negative, finite duration${longestSleepText}, got ${showDuration(input)}`)
     return undefined
   })
   if (shortest !== undefined && longest !== undefined && Duration.greaterThan(shortest, longest)) {

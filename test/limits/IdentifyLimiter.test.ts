@@ -44,15 +44,22 @@ const nextFreeAt = (limiter: Limiter) =>
   Effect.zipWith(limiter.snapshot, Clock.currentTimeMillis, (snapshot, now) => now + snapshot.keys[0]!.nextFreeIn)
 
 describe("IdentifyLimiter", () => {
-  it.effect("options it cannot use die at once, saying which: a negative or NaN spacing was taken as none", () =>
+  it.effect("options it cannot use die at once, saying which: a negative or NaN spacing was taken as none, one over 24 days never ended", () =>
     Effect.gen(function*() {
       const died = (options: IdentifyLimiter.IdentifyLimiterOptions) =>
         Effect.map(Effect.exit(IdentifyLimiter.make(options)), (exit) =>
           Exit.isFailure(exit) ? Cause.pretty(exit.cause).split("\n")[0] : "built")
-      expect(yield* died({ spacing: -5000 })).toBe("RuntimeException: invalid IdentifyLimiter options: spacing must be a non-negative, finite duration")
+      const finite = "must be a non-negative, finite duration of at most 24 days (a longer wait would never end)"
+      expect(yield* died({ spacing: -5000 })).toBe(`RuntimeException: invalid IdentifyLimiter options: spacing ${finite}`)
       expect(yield* died({ spacing: NaN, margin: Infinity, onExhausted: "retry" as never })).toBe(
-        `RuntimeException: invalid IdentifyLimiter options: spacing must be a non-negative, finite duration; margin must be a non-negative, finite duration; onExhausted must be "fail" or "wait"`
+        `RuntimeException: invalid IdentifyLimiter options: spacing ${finite}; margin ${finite}; onExhausted must be "fail" or "wait"`
       )
+      // past Node's longest timer, a key's next identify never went (it was built)
+      expect(yield* died({ spacing: "30 days" })).toBe(`RuntimeException: invalid IdentifyLimiter options: spacing ${finite}`)
+      expect(yield* died({ spacing: "24 days", margin: "1 day" })).toBe(
+        "RuntimeException: invalid IdentifyLimiter options: spacing and margin together must be at most 24 days"
+      )
+      expect(yield* died({ spacing: "23 days", margin: "1 day" })).toBe("built")
       expect(yield* died({ spacing: "50 millis", margin: 0, onExhausted: "wait" })).toBe("built")
     }))
 
