@@ -20,23 +20,19 @@ export const durationOf = (input: unknown): Duration.Duration | undefined => {
   return Option.getOrUndefined(Duration.decodeUnknown(input))
 }
 
-/**
- * The longest sleep an option may ask for, a round figure below what Node's timers wait (2^31 - 1
- * ms, 24.8 days): Effect's sleeps use them, and a longer sleep never ends.
- *
- * @since 0.1.0
- */
-export const longestSleep: Duration.Duration = Duration.days(24)
+// the longest sleep an option may ask for, a round figure below what Node's timers wait (2^31 - 1
+// ms, 24.8 days): Effect's sleeps use them, and a longer sleep never ends
+const longestSleep: Duration.Duration = Duration.days(24)
 
 /**
- * How a problem message names {@link longestSleep}, after "a ... duration".
+ * How a problem message names the longest sleep, after "a ... duration".
  *
  * @since 0.1.0
  */
 export const longestSleepText = " of at most 24 days (a longer wait would never end)"
 
 /**
- * Whether `duration` is one a sleep ends after: finite and at most {@link longestSleep}.
+ * Whether `duration` is one a sleep ends after: finite and at most the longest sleep.
  *
  * @since 0.1.0
  */
