@@ -137,6 +137,8 @@ export interface Outcome {
   readonly reason: Reason
   /** Whether this connection reached READY or RESUMED. */
   readonly ready: boolean
+  /** Whether it read READY or RESUMED: delivered, or still waiting for room in the events buffer. */
+  readonly answered: boolean
   /** Whether it got as far as sending Identify or Resume. */
   readonly authenticated: boolean
   /**
@@ -173,6 +175,8 @@ export const run = (ctx: Context, url: string, mode: Protocol.Mode): Effect.Effe
     const ended = yield* Deferred.make<Pick<Outcome, "next" | "reason">, Failure>()
     let done = false
     let ready = false
+    // while a Resume's replay lasts, the sequence the Resume carried (see `Protocol.step`)
+    let replayAfter = mode === "resume" ? ctx.memory.current.sequence : null
     let authenticated = false
     let readyAt: number | undefined
     // whether `lasted` was told for this connection
@@ -215,7 +219,7 @@ export const run = (ctx: Context, url: string, mode: Protocol.Mode): Effect.Effe
       const reason = opened.left._tag === "TimeoutException"
         ? Reason.ConnectTimeout()
         : Reason.ConnectFailed({ message: opened.left.message })
-      return { next: mode, reason, ready, authenticated, replayed: 0, stable: false }
+      return { next: mode, reason, ready, answered: false, authenticated, replayed: 0, stable: false }
     }
     const connection = opened.right
     // a reader waiting for room in the events buffer would see the close only once the program
@@ -308,6 +312,8 @@ export const run = (ctx: Context, url: string, mode: Protocol.Mode): Effect.Effe
           Effect.ensuring(admission === undefined ? Effect.void : Scope.close(admission, Exit.void))
         )
       } else {
+        // what the Resume carries: its replay repeats what is at or below it
+        replayAfter = ctx.memory.current.sequence
         yield* sendControl(ctx.resume(ctx.memory.current)).pipe(
           withSpan("Session.resume", { shard, sequence: ctx.memory.current.sequence ?? 0 })
         )
@@ -380,6 +386,7 @@ export const run = (ctx: Context, url: string, mode: Protocol.Mode): Effect.Effe
     const onReady = (reason: Reason) =>
       Effect.gen(function*() {
         ready = true
+        replayAfter = null
         readyAt ??= monotonicMillis(clock)
         yield* answered
         yield* ctx.transition(SessionState.Connected({ phase: "Ready" }), reason)
@@ -424,7 +431,7 @@ export const run = (ctx: Context, url: string, mode: Protocol.Mode): Effect.Effe
         if (isDecodeError(envelope)) {
           return finish(Protocol.modeOf(ctx.memory.current), Reason.DecodeFailed({ message: envelope.message }))
         }
-        const step = Protocol.step(ctx.memory.current, envelope, shard, mode, ready)
+        const step = Protocol.step(ctx.memory.current, envelope, shard, mode, replayAfter)
         switch (step._tag) {
           case "Emit":
           case "Ready":
@@ -524,5 +531,12 @@ export const run = (ctx: Context, url: string, mode: Protocol.Mode): Effect.Effe
     const outcome = yield* Deferred.await(ended)
     // a zombie lasted only until its last ACK: one that stops answering every minute or so is
     // not stable, its backoff does not start over, and it counts toward the unstable warning
-    return { ...outcome, ready, authenticated, replayed, stable: stable(outcome.reason._tag === "Zombie" ? lastAckAt : undefined) }
+    return {
+      ...outcome,
+      ready,
+      answered: isAnswered,
+      authenticated,
+      replayed,
+      stable: stable(outcome.reason._tag === "Zombie" ? lastAckAt : undefined)
+    }
   }))

@@ -83,14 +83,15 @@ const resumeOrIdentify = (memory: Memory, reason: Reason): Step => ({ _tag: "Rec
 
 /**
  * Interprets one decoded payload for the shard `shard`, on a connection that authenticates with
- * `mode` and was `ready` (READY or RESUMED read) or not yet.
+ * `mode`. `replayAfter` is the sequence its Resume carried while the replay lasts (until RESUMED),
+ * else `null`: the replay repeats what is at or below it.
  *
  * @since 0.1.0
  */
-export const step = (memory: Memory, envelope: Envelope, shard: number, mode: Mode, ready: boolean): Step => {
+export const step = (memory: Memory, envelope: Envelope, shard: number, mode: Mode, replayAfter: number | null): Step => {
   switch (envelope.op) {
     case Opcode.Dispatch:
-      return dispatch(memory, envelope, shard, mode, ready)
+      return dispatch(memory, envelope, shard, mode, replayAfter)
     case Opcode.HeartbeatAck:
       return { _tag: "HeartbeatAck" }
     case Opcode.Heartbeat:
@@ -114,16 +115,17 @@ export const step = (memory: Memory, envelope: Envelope, shard: number, mode: Mo
   }
 }
 
-const dispatch = (memory: Memory, envelope: Envelope, shard: number, mode: Mode, ready: boolean): Step => {
+const dispatch = (memory: Memory, envelope: Envelope, shard: number, mode: Mode, replayAfter: number | null): Step => {
   const sequence = envelope.s
   const t = envelope.t
   if (sequence === null || t === null) {
     return resumeOrIdentify(memory, Reason.DecodeFailed({ message: "dispatch without s or t" }))
   }
-  // Only a resume's replay repeats events. Elsewhere a sequence that goes back is the gateway's
-  // slip: the event is delivered, and the resume point stays at the highest (see `apply`), so one
-  // stray large `s` costs no later event.
-  if (mode === "resume" && !ready && memory.sequence !== null && sequence <= memory.sequence && t !== "RESUMED" && t !== "READY") {
+  // Only a resume's replay repeats events, those up to the Resume's sequence: one above it was not
+  // delivered, even after a higher one of the same replay. Elsewhere a sequence that goes back is
+  // the gateway's slip: the event is delivered, and the resume point stays at the highest (see
+  // `apply`), so one stray large `s` costs no later event.
+  if (replayAfter !== null && sequence <= replayAfter && t !== "RESUMED" && t !== "READY") {
     return { _tag: "Duplicate", sequence }
   }
   if (envelope.d === Skipped) return { _tag: "Skip", sequence, t }

@@ -15,7 +15,11 @@ import type { Reason } from "./SessionState.ts"
  * @since 0.1.0
  */
 export interface Recovery {
-  /** Resumes in a row that were sent and never answered (no RESUMED, no replayed event). */
+  /**
+   * Resumes in a row that were sent and never answered (no RESUMED, no replayed event, read even
+   * if still waiting for room), but for those answered with op 7: the node going away, which asks
+   * for the same Resume elsewhere.
+   */
   readonly failedResumes: number
   /** Resumes in a row that never reached a gateway (no socket, no Hello). */
   readonly unreachedResumes: number
@@ -43,18 +47,18 @@ const maxFailedResumes = 3
 /**
  * `recovery` after a connection that tried to `mode` ended with `outcome`. A connection that
  * never reached a gateway (an outage) says nothing against the session, nor does one whose
- * replay a slow program held up past the ready timeout.
+ * replay or RESUMED a slow program held up, nor one op 7 ended.
  *
  * @since 0.1.0
  */
 export const after = (
   recovery: Recovery,
   mode: Mode,
-  outcome: Pick<Outcome, "reason" | "ready" | "stable" | "authenticated" | "replayed">
+  outcome: Pick<Outcome, "reason" | "ready" | "answered" | "stable" | "authenticated" | "replayed">
 ): Recovery => ({
-  failedResumes: outcome.ready || outcome.replayed > 0
+  failedResumes: outcome.answered || outcome.replayed > 0
     ? 0
-    : recovery.failedResumes + (mode === "resume" && outcome.authenticated ? 1 : 0),
+    : recovery.failedResumes + (mode === "resume" && outcome.authenticated && outcome.reason._tag !== "Reconnect" ? 1 : 0),
   unreachedResumes: mode === "resume" && !outcome.authenticated ? recovery.unreachedResumes + 1 : 0,
   invalidatedEarly: outcome.reason._tag === "InvalidSession" && !outcome.stable && (mode === "identify" || outcome.ready)
 })

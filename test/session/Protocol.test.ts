@@ -4,10 +4,10 @@ import * as Protocol from "../../src/session/Protocol.ts"
 
 const frame = (op: number, d: unknown, s: number | null = null, t: string | null = null): Envelope => ({ op, d, s, t })
 const resumable: Protocol.Memory = { sessionId: "abc", resumeGatewayUrl: "wss://resume.test", sequence: 41 }
-// the connection a payload arrives on: ready after a resume; replaying a resume; identifying
-const live = ["resume", true] as const
-const replaying = ["resume", false] as const
-const identifying = ["identify", false] as const
+// the connection a payload arrives on: ready after a resume; replaying a Resume sent at 41; identifying
+const live = ["resume", null] as const
+const replaying = ["resume", 41] as const
+const identifying = ["identify", null] as const
 const ready = {
   v: 10,
   session_id: "new-session",
@@ -55,8 +55,17 @@ describe("Protocol.step", () => {
     expect(Protocol.apply(resumable, skip).sequence).toBe(42)
   })
 
+  it("in a replay, an event above the Resume's sequence is delivered even after a higher one (the resume point stays at the highest)", () => {
+    // the replay of a Resume at 41 brought 44 first: 43 was never delivered
+    const afterHigher: Protocol.Memory = { ...resumable, sequence: 44 }
+    const step = Protocol.step(afterHigher, frame(0, {}, 43, "MESSAGE_CREATE"), 0, ...replaying)
+    expect(step).toMatchObject({ _tag: "Emit", event: { sequence: 43 } })
+    expect(Protocol.apply(afterHigher, step).sequence).toBe(44)
+    expect(Protocol.step(afterHigher, frame(0, Skipped, 42, "TYPING_START"), 0, ...replaying)).toEqual({ _tag: "Skip", sequence: 42, t: "TYPING_START" })
+  })
+
   it("out of a replay, an event whose sequence goes back is delivered, and the resume point stays at the highest", () => {
-    const connections: ReadonlyArray<readonly [Protocol.Mode, boolean]> = [live, identifying, ["identify", true]]
+    const connections: ReadonlyArray<readonly [Protocol.Mode, null]> = [live, identifying]
     for (const connection of connections) {
       const step = Protocol.step(resumable, frame(0, {}, 7, "MESSAGE_CREATE"), 0, ...connection)
       expect(step).toMatchObject({ _tag: "Emit", event: { sequence: 7 } })
@@ -80,8 +89,8 @@ describe("Protocol.step", () => {
   })
 
   it("READY answering a Resume (with a sequence already seen) is no replay: the session identifies anew", () => {
-    for (const connectionReady of [false, true]) {
-      expect(Protocol.step(resumable, frame(0, ready, 1, "READY"), 0, "resume", connectionReady)).toMatchObject({
+    for (const replayAfter of [41, null]) {
+      expect(Protocol.step(resumable, frame(0, ready, 1, "READY"), 0, "resume", replayAfter)).toMatchObject({
         _tag: "Reconnect",
         mode: "identify",
         reason: { _tag: "DecodeFailed", message: "READY on a connection that resumes" }
@@ -94,12 +103,10 @@ describe("Protocol.step", () => {
     expect(step._tag).toBe("Resumed")
     expect(Protocol.apply(resumable, step)).toEqual({ ...resumable, sequence: 50 })
     expect(Protocol.step(resumable, frame(0, null, 41, "RESUMED"), 0, ...replaying)._tag).toBe("Resumed")
-    for (const ready of [false, true]) {
-      expect(Protocol.step(resumable, frame(0, null, 50, "RESUMED"), 0, "identify", ready)).toMatchObject({
-        _tag: "Reconnect",
-        reason: { _tag: "DecodeFailed", message: "RESUMED on a connection that identifies" }
-      })
-    }
+    expect(Protocol.step(resumable, frame(0, null, 50, "RESUMED"), 0, ...identifying)).toMatchObject({
+      _tag: "Reconnect",
+      reason: { _tag: "DecodeFailed", message: "RESUMED on a connection that identifies" }
+    })
   })
 
   it("reconnecting to identify forgets the session; resuming keeps it", () => {

@@ -4,9 +4,11 @@ import { Reason } from "../../src/session/SessionState.ts"
 
 const closed = Reason.Closed({ code: 4000, description: "unknown error", detail: "" })
 const invalid = Reason.InvalidSession({ resumable: false })
+// a connection that was ready read its READY or RESUMED
 const outcome = (fields: Partial<Parameters<typeof Recovery.after>[2]> = {}) => ({
   reason: closed,
   ready: false,
+  answered: fields.ready ?? false,
   stable: false,
   authenticated: true,
   replayed: 0,
@@ -20,12 +22,15 @@ describe("Recovery", () => {
     const unanswered = (recovery: Recovery.Recovery) => Recovery.after(recovery, "resume", outcome())
     expect(Recovery.giveUp(repeat(2, unanswered))).toBeUndefined()
     expect(Recovery.giveUp(repeat(3, unanswered))).toEqual({ ...repeat(3, unanswered), failedResumes: 0 })
-    // READY or RESUMED, or events replayed before a slow program let the ready timeout fire, start over
-    for (const answered of [outcome({ ready: true }), outcome({ replayed: 1 })]) {
+    // READY or RESUMED, also one still waiting for room in a full buffer, or events replayed before
+    // a slow program let the ready timeout fire, start over (a held RESUMED counted as no answer)
+    for (const answered of [outcome({ ready: true }), outcome({ answered: true }), outcome({ replayed: 1 })]) {
       expect(Recovery.after(repeat(2, unanswered), "resume", answered).failedResumes).toBe(0)
     }
-    // an outage (nothing sent) counts neither way
+    // an outage (nothing sent) counts neither way, nor does op 7 answering the Resume (the node going
+    // away: the Resume is asked for elsewhere; it counted, and three gave the session up)
     expect(Recovery.after(repeat(2, unanswered), "resume", outcome({ authenticated: false })).failedResumes).toBe(2)
+    expect(Recovery.after(repeat(2, unanswered), "resume", outcome({ reason: Reason.Reconnect() })).failedResumes).toBe(2)
   })
 
   it("sends every other Resume to the gateway URL once three in a row never reached a gateway", () => {

@@ -1579,6 +1579,67 @@ describe("Session", () => {
       expect(first.op).toBe(2)
     }).pipe(Effect.provide(TestLayer)))
 
+  it.scoped("a RESUMED read but waiting for room is an answer: connections lost meanwhile never make the session identify anew", () =>
+    Effect.gen(function*() {
+      // a program that takes no events for now: READY fills a buffer of one
+      yield* Session.make(options({ bufferSize: 1, timeouts: { hello: "1 hour" } }))
+      const { peer } = yield* acceptAndHello(10_000)
+      yield* peer.sendJson(ready(1))
+      yield* settle
+      yield* peer.drop
+      const firstOps: Array<number> = []
+      for (let attempt = 0; attempt < 4; attempt++) {
+        yield* TestClock.adjust("70 seconds") // past any backoff
+        const { first, peer: next } = yield* acceptAndHello(10_000)
+        firstOps.push(first.op)
+        // nothing was missed: RESUMED alone answers, and waits for room
+        yield* next.sendJson(dispatch(2, "RESUMED", {}))
+        yield* settle
+        // lost; the next heartbeat tells the reader, which waits for room
+        yield* next.drop
+        yield* TestClock.adjust("10 seconds")
+        yield* settle
+      }
+      // the fourth connection identified: three held RESUMEDs counted as unanswered Resumes
+      expect(firstOps).toEqual([6, 6, 6, 6])
+    }).pipe(Effect.provide(TestLayer)))
+
+  it.scoped("op 7 answering each Resume (a node going away) keeps the session resuming: it is no failed Resume", () =>
+    Effect.gen(function*() {
+      const reconnect = { op: 7, d: null, s: null, t: null }
+      const { peer } = yield* readySession({ timeouts: { hello: "1 hour" } }, 3_600_000)
+      yield* peer.sendJson(reconnect)
+      yield* settle
+      const firstOps: Array<number> = []
+      for (let attempt = 0; attempt < 4; attempt++) {
+        yield* TestClock.adjust("70 seconds") // past any backoff
+        const { first, peer: next } = yield* acceptAndHello(3_600_000)
+        firstOps.push(first.op)
+        yield* next.sendJson(reconnect)
+        yield* settle
+      }
+      // the fourth connection identified anew: a session start spent, the replay lost
+      expect(firstOps).toEqual([6, 6, 6, 6])
+    }).pipe(Effect.provide(TestLayer)))
+
+  it.scoped("a replay skips only what the Resume had: an event above it is delivered even after a higher one of the same replay", () =>
+    Effect.gen(function*() {
+      const { peer, session } = yield* readySession()
+      const events = yield* collect(session, 7)
+      yield* peer.sendJson(dispatch(2, "MESSAGE_CREATE", {}))
+      yield* peer.sendJson(dispatch(3, "MESSAGE_CREATE", {}))
+      yield* settle
+      yield* peer.drop
+      yield* TestClock.adjust("2 seconds")
+      const { first, peer: next } = yield* acceptAndHello()
+      expect(first).toMatchObject({ op: 6, d: { seq: 3 } })
+      for (const sequence of [3, 4, 6, 5]) yield* next.sendJson(dispatch(sequence, "MESSAGE_CREATE", {}))
+      yield* next.sendJson(dispatch(7, "RESUMED", {}))
+      // 5 was taken for a duplicate of what the replay had brought (6), and lost
+      expect((yield* Fiber.join(events)).map((e) => e.sequence)).toEqual([1, 2, 3, 4, 6, 5, 7])
+      expect((yield* session.snapshot).sequence).toBe(7)
+    }).pipe(Effect.provide(TestLayer)))
+
   it.scoped("after op 9 it pauses a random 1 to 5 s (from Random) before connecting again; the backoff too when the connection was not yet stable", () =>
     Effect.gen(function*() {
       const gateway = yield* MemoryTransport.MemoryGateway
