@@ -27,7 +27,11 @@ export interface FleetOptions extends Omit<SessionOptions, "shard" | "resume" | 
   readonly shards?: ShardSelection | undefined
   /** The total shard count (default: the count `GET /gateway/bot` recommends). */
   readonly shardCount?: number | undefined
-  /** Sessions to resume (from a fleet's `disconnect`); the other shards identify. */
+  /**
+   * Sessions to resume (from a fleet's `disconnect`); the other shards identify. Two points of one
+   * gateway session may be given (a shard's old fleet still returns the point it handed out when
+   * the shard was stopped and resumed beside it): the one with the higher sequence is resumed.
+   */
   readonly resume?: ReadonlyArray<ResumePoint> | undefined
   /**
    * How many shards may be connected and waiting to identify at once (default
@@ -107,7 +111,8 @@ export const checkSelection = (options: FleetOptions): Either.Either<void, Inval
 
 /**
  * The shard ids to run, in ascending order, and the resume point of each shard that has one,
- * once the shard count is known. A point of another shard count is refused when the count was
+ * once the shard count is known (of two points of one gateway session, the one with the higher
+ * sequence; two of different sessions are refused). A point of another shard count is refused when the count was
  * given; when it came from `GET /gateway/bot` (Discord recommends another count since the points
  * were stored), it cannot be resumed and is `stale`: its shard identifies anew.
  *
@@ -132,8 +137,13 @@ export const resolveShards = (
     if (count !== shardCount && options.shardCount === undefined) stale.push(point)
     else if (count !== shardCount) found.push(`resume point of shard ${id} has shard count ${count}, not ${shardCount}`)
     else if (!ids.includes(id)) found.push(`resume point of shard ${id}: this fleet does not run shard ${id}`)
-    else if (resume.has(id)) found.push(`two resume points for shard ${id}`)
-    else resume.set(id, point)
+    else {
+      // two points of one gateway session (an old fleet's, after the shard was stopped and resumed
+      // in a fleet beside it, and the new fleet's): the later, by its sequence, is where it is
+      const other = resume.get(id)
+      if (other === undefined || (other.sessionId === point.sessionId && point.sequence > other.sequence)) resume.set(id, point)
+      else if (other.sessionId !== point.sessionId) found.push(`two resume points for shard ${id}, of different gateway sessions`)
+    }
   }
   return found.length === 0 ? Either.right({ ids, resume, stale }) : Either.left(new InvalidOptions({ detail: found.join("; ") }))
 }

@@ -142,6 +142,31 @@ describe("Fleet", () => {
       expect(Chunk.toReadonlyArray(yield* Fiber.join(resumed)).map((event) => event.t)).toEqual(["RESUMED", "RESUMED", "RESUMED"])
     }).pipe(Effect.provide(TestLayer)))
 
+  it.scoped("a shard stopped and resumed in a fleet beside its own: both fleets' points start the next one, which resumes the later of the two", () =>
+    Effect.gen(function*() {
+      const { fleet, served } = yield* readyFleet(3)
+      yield* Effect.forkScoped(Stream.runDrain(fleet.events))
+      // the README's restart of one shard: stopped, then resumed in a fleet of its own
+      const point = Option.getOrThrow(yield* (yield* fleet.shard(1)).disconnect())
+      const restarted = yield* Fleet.make(options({ shardCount: 3, shards: [1], resume: [point] }))
+      yield* Effect.forkScoped(Stream.runDrain(restarted.events))
+      yield* advance(500)
+      yield* served.peers.get(1)!.sendJson(dispatch(3, "MESSAGE_CREATE", {}))
+      yield* advance(100)
+      // the old fleet still returns the point it handed out (sequence 1), the new one its own (3)
+      const points = [...(yield* restarted.disconnect()), ...(yield* fleet.disconnect())]
+      expect(points.filter((p) => p.shard[0] === 1).map((p) => p.sequence)).toEqual([3, 1])
+      // in either order
+      for (const given of [points, [...points].reverse()]) {
+        const resolved = Either.getOrThrow(FleetOptions.resolveShards(options({ shardCount: 3, resume: given }), 3))
+        expect(resolved.resume.get(1)?.sequence).toBe(3)
+      }
+      // the next process started from them was refused: "two resume points for shard 1"
+      yield* Fleet.make(options({ shardCount: 3, resume: points }))
+      yield* advance(500)
+      expect(served.resumes.filter((resume) => resume.sessionId === "session-1").map((resume) => resume.seq)).toEqual([1, 3])
+    }).pipe(Effect.provide(TestLayer)))
+
   it.scoped("a fatal close on one shard stops the whole fleet with the typed error", () =>
     Effect.gen(function*() {
       const { fleet, served } = yield* readyFleet(3)
@@ -731,7 +756,7 @@ describe("Fleet", () => {
       }
       for (const [bad, detail] of [
         [options({ shards: [-1, 0.5], shardCount: 4 }), "shard ids must be non-negative integers, got -1, 0.5"],
-        [options({ shards: [3], shardCount: 4, resume: [point, point] }), "two resume points for shard 3"],
+        [options({ shards: [3], shardCount: 4, resume: [point, { ...point, sessionId: "t" }] }), "two resume points for shard 3, of different gateway sessions"],
         // more than an Identify carries: refused, not a RangeError defect from making 2^32 shard ids
         [options({ shardCount: 2 ** 32 }), "shardCount must be at most 65535 (the most an Identify carries), got 4294967296"],
         [options({ shardCount: 65_536 }), "shardCount must be at most 65535"],
