@@ -51,7 +51,8 @@ export interface Options {
    */
   readonly privilegedIntents?: number | undefined
   /**
-   * `session_start_limit` (defaults: 1000 total and remaining, 24 h reset, max_concurrency 1). An
+   * `session_start_limit` (defaults: 1000 total and remaining, 24 h reset, max_concurrency 1; with
+   * less than `total` remaining, `resetAfter` counts down from when the gateway is made). An
    * Identify past it resets the token, as Discord does: every session ends, its connection closed
    * with 4004, and the token is refused (Identify and Resume with 4004, `/gateway/bot` with 401) for
    * the rest of the gateway's life.
@@ -272,7 +273,7 @@ export const make = (options: Options): Effect.Effect<LocalGateway, LocalGateway
       sessions,
       identifyBuckets: new Rules.IdentifyBuckets(millis(options.identifyCooldown, 5_000)),
       memberRequests: new Rules.MemberRequestLimiter(Rules.memberRequestCooldownMs),
-      sessionStarts: new Rules.SessionStartLimit(total, limit?.remaining ?? total, millis(limit?.resetAfter, 86_400_000)),
+      sessionStarts: new Rules.SessionStartLimit(total, limit?.remaining ?? total, millis(limit?.resetAfter, 86_400_000), now()),
       tokenReset: false,
       get resumeUrl() {
         return `ws://127.0.0.1:${port}/resume`

@@ -278,14 +278,24 @@ export { shardOf } from "../protocol/Sharding.ts"
 
 /**
  * The daily identify budget of `/gateway/bot`'s `session_start_limit`: `total` identifies per
- * `resetAfterMs`, counted from the first identify of the window.
+ * `resetAfterMs`, counted from the first identify of the window. Made (at `madeAt`) with less than
+ * `total` remaining, it is in a window already, which ends `resetAfterMs` later: a budget made
+ * spent (remaining 0) never refilled, and an Identify sent once `reset_after` had passed reset the
+ * token.
  *
  * @since 0.1.0
  */
 export class SessionStartLimit {
   private used = 0
   private windowStart: number | undefined
-  constructor(readonly total: number, private readonly initialRemaining: number, readonly resetAfterMs: number) {}
+  constructor(
+    readonly total: number,
+    private readonly initialRemaining: number,
+    readonly resetAfterMs: number,
+    madeAt: number
+  ) {
+    if (initialRemaining < total) this.windowStart = madeAt
+  }
 
   private refresh(now: number): void {
     if (this.windowStart !== undefined && now - this.windowStart >= this.resetAfterMs) {

@@ -416,6 +416,16 @@ describe("LocalGateway rules", () => {
   it.scopedLive("an exhausted session_start_limit is refused", () =>
     breach((c) => c.send(identify()), CloseCode.AuthenticationFailed, "SessionStartLimitExhausted", { gateway: { sessionStartLimit: { remaining: 0 } } }))
 
+  it.scopedLive("a session_start_limit made spent refills once its reset_after passed: the next Identify is READY, not a token reset", () =>
+    Effect.gen(function*() {
+      const gateway = yield* gatewayWith({ guilds: 0, sessionStartLimit: { remaining: 0, resetAfter: "200 millis" } })
+      // it counts down from when the gateway was made (it stayed at 200 ms, and never refilled)
+      yield* Effect.sleep("250 millis")
+      expect((yield* gateway.gatewayBot).session_start_limit).toMatchObject({ remaining: 1000, reset_after: 200 })
+      yield* ready(gateway)
+      expect((yield* gateway.log).identifies.map((i) => i.outcome)).toEqual(["ready"])
+    }))
+
   it.scopedLive("running out of session_start_limit resets the token: every session ends with 4004, and the token is refused from then on", () =>
     Effect.gen(function*() {
       // gateway.mdx, Session Start Limit: "all active sessions for the app will be terminated, the bot token will be reset"

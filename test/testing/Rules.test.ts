@@ -73,13 +73,29 @@ describe("Rules", () => {
   })
 
   it("the session start limit counts identifies and resets after reset_after", () => {
-    const limit = new Rules.SessionStartLimit(3, 2, 1000)
+    const full = new Rules.SessionStartLimit(3, 3, 1000, 0)
+    // a full budget's window starts at its first identify
+    expect(full.current(50)).toEqual({ remaining: 3, resetAfter: 1000 })
+    expect(full.take(100)).toBe(true)
+    expect(full.current(600)).toEqual({ remaining: 2, resetAfter: 500 })
+    expect(full.current(1100)).toEqual({ remaining: 3, resetAfter: 1000 })
+    // one made partly spent is in a window already: reset_after counts down from when it was made
+    const limit = new Rules.SessionStartLimit(3, 2, 1000, 0)
     expect(limit.current(0)).toEqual({ remaining: 2, resetAfter: 1000 })
     expect(limit.take(100)).toBe(true)
     expect(limit.take(200)).toBe(true)
     expect(limit.take(300)).toBe(false)
-    expect(limit.current(600)).toEqual({ remaining: 0, resetAfter: 500 })
-    expect(limit.current(1100)).toEqual({ remaining: 3, resetAfter: 1000 })
+    expect(limit.current(600)).toEqual({ remaining: 0, resetAfter: 400 })
+    expect(limit.current(1000)).toEqual({ remaining: 3, resetAfter: 1000 })
+  })
+
+  it("a session start limit made spent refills once reset_after has passed (it never did: the next Identify reset the token)", () => {
+    const spent = new Rules.SessionStartLimit(1000, 0, 10_000, 5_000)
+    expect(spent.current(5_000)).toEqual({ remaining: 0, resetAfter: 10_000 })
+    expect(spent.current(9_000).resetAfter).toBe(6_000)
+    expect(spent.take(14_999)).toBe(false)
+    expect(spent.take(15_000)).toBe(true)
+    expect(spent.current(15_000)).toEqual({ remaining: 999, resetAfter: 10_000 })
   })
 
   it("places a guild on (id >> 22) % shard_count", () => {
