@@ -61,7 +61,8 @@ const readNumberOrNull = (bytes: Uint8Array, i: number): number | null | undefin
     value = value * 10 + (c - ZERO)
     c = bytes[++i]!
   }
-  if (i === start || c === 0x2e || c === 0x65 || c === 0x45 || (c >= ZERO && c <= NINE)) return undefined
+  // JSON has no leading zeros (`007`): JSON.parse refuses them, and so does the header
+  if (i === start || c === 0x2e || c === 0x65 || c === 0x45 || (c >= ZERO && c <= NINE) || (bytes[start] === ZERO && i - start > 1)) return undefined
   end = i
   return value
 }
@@ -144,9 +145,9 @@ const readHeader = (bytes: Uint8Array): Header | undefined => {
 }
 
 /**
- * Whether the last character of `message` that is not JSON whitespace is the `}` that closes an
- * object: a message cut short almost never ends in one, and is then left to the full parse, which
- * fails.
+ * Whether the last character of `message` that is not JSON whitespace is a `}`, as the one that
+ * closes the message is: a message cut short ends in one only when cut just after a `}` of its `d`
+ * (it is then read, its `d` not checked); else it is left to the full parse, which fails.
  */
 const endsWithBrace = (message: Uint8Array | string): boolean => {
   for (let k = message.length - 1; k >= 0; k--) {

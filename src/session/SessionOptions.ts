@@ -158,7 +158,8 @@ export interface SessionOptions {
    * in the sequence (so resumes stay exact) but are skipped, and over JSON never even parsed:
    * their `op`, `s` and `t` are read before `d`, where Discord puts them, and what follows `d` is
    * not read but for the closing `}` (a key repeated after it, which Discord never sends, goes
-   * unseen; a message cut short fails as it would without `events`).
+   * unseen, and a message cut short just after a `}` of its `d` is skipped, where without `events`
+   * it fails; one cut anywhere else fails either way).
    */
   readonly events?: ReadonlyArray<EventName> | undefined
 }

@@ -28,6 +28,9 @@ describe("JsonHeader", () => {
         `{"t":"READY","s":1,"op":0,"dx":{}}`,
         `{"tt":"READY","s":1,"op":0,"d":{}}`,
         `{"t":"READY","s":9999999999999999,"op":0,"d":{}}`,
+        // leading zeros, which JSON.parse refuses (they read as 7 and 0)
+        `{"t":"READY","s":007,"op":0,"d":{}}`,
+        `{"t":"READY","s":7,"op":00,"d":{}}`,
         `{"t":"READY","s":1,"op":0,${" ".repeat(600)}"d":{}}`,
         `[1,2,3]`,
         ``,
@@ -65,6 +68,13 @@ describe("JsonHeader", () => {
       ),
       { seed: 42, numRuns: 2000 }
     ))
+
+  it("a message cut short just after a } of its d is read (README: it is skipped with events), cut elsewhere it is not", () => {
+    const whole = `{"t":"TYPING_START","s":4,"op":0,"d":{"member":{"user":{"id":"1"}},"user_id":"1"}}`
+    expect(JsonHeader.read(whole.slice(0, -1))).toEqual({ op: 0, s: 4, t: "TYPING_START" })
+    expect(JsonHeader.read(whole.slice(0, whole.indexOf("}}") + 2))).toEqual({ op: 0, s: 4, t: "TYPING_START" })
+    expect(JsonHeader.read(whole.slice(0, -3))).toBeUndefined()
+  })
 
   it("reads integers of up to 15 digits, exact, and text whose header starts the message", () => {
     expect(JsonHeader.read(`{"t":"A","s":999999999999999,"op":0,"d":{}}`)).toEqual({ op: 0, s: 999999999999999, t: "A" })
