@@ -141,6 +141,8 @@ export interface Outcome {
   readonly answered: boolean
   /** Whether it got as far as sending Identify or Resume. */
   readonly authenticated: boolean
+  /** Whether a message over `maxMessageBytes` ended it. */
+  readonly tooLarge: boolean
   /**
    * How many events a Resume's replay brought, those the `events` option leaves out and one still
    * waiting for room included (it may end before RESUMED, the program being slow).
@@ -219,7 +221,7 @@ export const run = (ctx: Context, url: string, mode: Protocol.Mode): Effect.Effe
       const reason = opened.left._tag === "TimeoutException"
         ? Reason.ConnectTimeout()
         : Reason.ConnectFailed({ message: opened.left.message })
-      return { next: mode, reason, ready, answered: false, authenticated, replayed: 0, stable: false }
+      return { next: mode, reason, ready, answered: false, authenticated, tooLarge: false, replayed: 0, stable: false }
     }
     const connection = opened.right
     // a reader waiting for room in the events buffer would see the close only once the program
@@ -405,6 +407,7 @@ export const run = (ctx: Context, url: string, mode: Protocol.Mode): Effect.Effe
 
     // events a Resume's replay brought, delivered or left out by the `events` option
     let replayed = 0
+    let tooLarge = false
     const countReplayed = (): void => {
       if (mode === "resume" && !ready) replayed++
     }
@@ -429,6 +432,7 @@ export const run = (ctx: Context, url: string, mode: Protocol.Mode): Effect.Effe
         const envelope = decoder.push(frames[i]!)
         if (envelope === undefined) continue
         if (isDecodeError(envelope)) {
+          tooLarge = envelope.reason === "TooLarge"
           return finish(Protocol.modeOf(ctx.memory.current), Reason.DecodeFailed({ message: envelope.message }))
         }
         const step = Protocol.step(ctx.memory.current, envelope, shard, mode, replayAfter)
@@ -515,6 +519,9 @@ export const run = (ctx: Context, url: string, mode: Protocol.Mode): Effect.Effe
       )
 
     const onClosed = (closed: ConnectionClosed) => {
+      // 1009: the transport refused a message over `maxMessageBytes` (the gateway has no reason to
+      // send it: a client's payloads are at most 4096 bytes)
+      if (closed.code === 1009 && !done) tooLarge = true
       const after = Protocol.afterClose(ctx.memory.current, closed.code)
       return after === "fatal"
         ? end(Exit.fail(new FatalClose({ code: closed.code!, shard })))
@@ -536,6 +543,7 @@ export const run = (ctx: Context, url: string, mode: Protocol.Mode): Effect.Effe
       ready,
       answered: isAnswered,
       authenticated,
+      tooLarge,
       replayed,
       stable: stable(outcome.reason._tag === "Zombie" ? lastAckAt : undefined)
     }

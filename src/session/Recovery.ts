@@ -6,7 +6,7 @@
  * @since 0.1.0
  */
 import type { Outcome } from "./Connection.ts"
-import type { Mode } from "./Protocol.ts"
+import type { Memory, Mode } from "./Protocol.ts"
 import type { Reason } from "./SessionState.ts"
 
 /**
@@ -29,14 +29,34 @@ export interface Recovery {
    * READY or RESUMED. A gateway doing that to every connection must see them spaced by the backoff.
    */
   readonly invalidatedEarly: boolean
+  /** Where the session was when a message over `maxMessageBytes` last ended a connection. */
+  readonly tooLargeAt: Point | undefined
+  /**
+   * Whether the last connection ended on a message over `maxMessageBytes` where the one before such
+   * an end did: the gateway sends it on every try, and the session ends with `MessageTooLarge`.
+   */
+  readonly tooLargeAgain: boolean
 }
+
+/**
+ * Where a session is: the gateway session it holds and its last event.
+ *
+ * @since 0.1.0
+ */
+export type Point = Pick<Memory, "sessionId" | "sequence">
 
 /**
  * Before the first connection.
  *
  * @since 0.1.0
  */
-export const initial: Recovery = { failedResumes: 0, unreachedResumes: 0, invalidatedEarly: false }
+export const initial: Recovery = {
+  failedResumes: 0,
+  unreachedResumes: 0,
+  invalidatedEarly: false,
+  tooLargeAt: undefined,
+  tooLargeAgain: false
+}
 
 /**
  * How many Resumes in a row may fail before the session is given up, and may miss the gateway
@@ -45,8 +65,8 @@ export const initial: Recovery = { failedResumes: 0, unreachedResumes: 0, invali
 const maxFailedResumes = 3
 
 /**
- * `recovery` after a connection that tried to `mode` ended with `outcome`. A connection that
- * never reached a gateway (an outage) says nothing against the session, nor does one whose
+ * `recovery` after a connection that tried to `mode` from `at` ended with `outcome`. A connection
+ * that never reached a gateway (an outage) says nothing against the session, nor does one whose
  * replay or RESUMED a slow program held up, nor one op 7 ended.
  *
  * @since 0.1.0
@@ -54,13 +74,17 @@ const maxFailedResumes = 3
 export const after = (
   recovery: Recovery,
   mode: Mode,
-  outcome: Pick<Outcome, "reason" | "ready" | "answered" | "stable" | "authenticated" | "replayed">
+  outcome: Pick<Outcome, "reason" | "ready" | "answered" | "stable" | "authenticated" | "replayed" | "tooLarge">,
+  at: Point
 ): Recovery => ({
   failedResumes: outcome.answered || outcome.replayed > 0
     ? 0
     : recovery.failedResumes + (mode === "resume" && outcome.authenticated && outcome.reason._tag !== "Reconnect" ? 1 : 0),
   unreachedResumes: mode === "resume" && !outcome.authenticated ? recovery.unreachedResumes + 1 : 0,
-  invalidatedEarly: outcome.reason._tag === "InvalidSession" && !outcome.stable && (mode === "identify" || outcome.ready)
+  invalidatedEarly: outcome.reason._tag === "InvalidSession" && !outcome.stable && (mode === "identify" || outcome.ready),
+  tooLargeAt: outcome.tooLarge ? at : recovery.tooLargeAt,
+  tooLargeAgain: outcome.tooLarge && recovery.tooLargeAt !== undefined &&
+    recovery.tooLargeAt.sessionId === at.sessionId && recovery.tooLargeAt.sequence === at.sequence
 })
 
 /**

@@ -46,18 +46,18 @@ import * as Outbox from "./Outbox.ts"
 import * as Protocol from "./Protocol.ts"
 import * as Recovery from "./Recovery.ts"
 import * as SessionCommands from "./SessionCommands.ts"
-import { type GatewayInfoError, InvalidOptions } from "./SessionError.ts"
+import { type GatewayInfoError, InvalidOptions, MessageTooLarge } from "./SessionError.ts"
 import * as SessionMetrics from "./SessionMetrics.ts"
 import * as SessionOptions from "./SessionOptions.ts"
 import { describeReason, type Reason, Reason as Reasons, SessionState, type Transition } from "./SessionState.ts"
 
 /**
- * Why a session ended with an error: a fatal close code, the identify budget, or a token that
- * `GET /gateway/bot` refused.
+ * Why a session ended with an error: a fatal close code, the identify budget, a token that
+ * `GET /gateway/bot` refused, or a message over `maxMessageBytes` sent on every try.
  *
  * @since 0.1.0
  */
-export type SessionError = Connection.Failure | GatewayInfoError
+export type SessionError = Connection.Failure | GatewayInfoError | MessageTooLarge
 
 /**
  * A point-in-time view of a session, safe to log: it never holds the token.
@@ -422,7 +422,11 @@ export const makeWith = (
         }
         const outcome = yield* Connection.run(connectionContext, SessionOptions.gatewayUrl(url.right, resolved), mode)
         ended = outcome.reason
-        recovery = Recovery.after(recovery, mode, outcome)
+        recovery = Recovery.after(recovery, mode, outcome, memory.current)
+        if (recovery.tooLargeAgain) {
+          const { sequence } = memory.current
+          return yield* new MessageTooLarge({ shard: shardId, maxMessageBytes: resolved.maxMessageBytes, sequence })
+        }
         // the gateway ended the gateway session (op 9, 4009...), also while a stop waited for its
         // close: the stop's resume point would send the next process into a refused Resume
         if (outcome.next === "identify") yield* forgetSession
@@ -458,8 +462,11 @@ export const makeWith = (
         : Exit.void
       // a session a fatal close ended (a bad token, shard or intents) cannot be resumed: it leaves
       // no resume point, so a handoff does not carry it to a process that would be refused again;
-      // nor can one that was ended (close 1000)
-      if ((Exit.isFailure(exit) && Cause.isFailure(exit.cause)) || endRequested) memory.current = Protocol.forget(memory.current)
+      // nor can one that was ended (close 1000). One a message too large ended can, by a process
+      // that takes larger messages.
+      const failed = Exit.isFailure(exit) && Option.isSome(Cause.failureOption(exit.cause))
+      const resumable = failed && Option.exists(Cause.failureOption(exit.cause), (error) => error._tag === "MessageTooLarge")
+      if ((failed && !resumable) || endRequested) memory.current = Protocol.forget(memory.current)
       span.end(clock.unsafeCurrentTimeNanos(), exit)
       // the last transition says why: the failure, else the stop asked for (a fatal close that came
       // while a stop waited for its close wins); made here, not by the stop's caller, who may give

@@ -26,6 +26,28 @@ export class FatalClose extends Data.TaggedError("FatalClose")<{
 }
 
 /**
+ * The gateway sent a message over `maxMessageBytes` twice at the same point: in answer to the
+ * same Identify, or first after the same event and again in the Resume's replay. It sends it on
+ * every try, so the session ends rather than reconnect for ever (spending a session start every
+ * few tries). It stays resumable: a process with a larger `maxMessageBytes` resumes it from
+ * `disconnect`'s point and gets the message.
+ *
+ * @since 0.1.0
+ */
+export class MessageTooLarge extends Data.TaggedError("MessageTooLarge")<{
+  readonly shard: number
+  /** The `maxMessageBytes` it was over. */
+  readonly maxMessageBytes: number
+  /** The last event before it (none: before READY). */
+  readonly sequence: number | null
+}> {
+  override get message(): string {
+    const where = this.sequence === null ? "in answer to the Identify" : `after sequence ${this.sequence}`
+    return `shard ${this.shard}: the gateway sent a message over maxMessageBytes (${this.maxMessageBytes} bytes) ${where}, and again on the next try; raise maxMessageBytes (the session stays resumable)`
+  }
+}
+
+/**
  * `GET /gateway/bot` failed. `Unauthorized` (the token was rejected) is fatal; the others are
  * retried with backoff (after a `RateLimited` one, no sooner than `retryAfter` seconds) and only
  * show up as transitions.

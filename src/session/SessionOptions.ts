@@ -150,7 +150,11 @@ export interface SessionOptions {
    * socket until the program takes events (default 4096). A fleet's merged stream buffers as many.
    */
   readonly bufferSize?: number | undefined
-  /** The largest message accepted from the gateway, after decompression (default 64 MiB). */
+  /**
+   * The largest message accepted from the gateway, after decompression (default 64 MiB). One over
+   * it ends the connection; the same one again at the same point ends the session with
+   * `MessageTooLarge`, resumable by a process that takes larger messages.
+   */
   readonly maxMessageBytes?: number | undefined
   /**
    * Only these dispatch types are delivered (default: all), READY and RESUMED included: list them

@@ -73,7 +73,7 @@ it("the library example composes with Live.layer into a runnable program", () =>
   expectTypeOf<Effect.Effect.Context<typeof runnable>>().toEqualTypeOf<never>()
   expectTypeOf<Effect.Effect.Error<typeof runnable>["_tag"]>().toEqualTypeOf<
     // reading config, bad options, a bad command, a closed session, and what ends a session for good
-    "ConfigError" | "InvalidOptions" | "InvalidCommand" | "SessionClosed" | "FatalClose" | "IdentifyBudgetExhausted" | "GatewayInfoError"
+    "ConfigError" | "InvalidOptions" | "InvalidCommand" | "SessionClosed" | "FatalClose" | "IdentifyBudgetExhausted" | "GatewayInfoError" | "MessageTooLarge"
   >()
   expect(Effect.isEffect(runnable)).toBe(true)
 })

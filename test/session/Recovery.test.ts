@@ -4,6 +4,8 @@ import { Reason } from "../../src/session/SessionState.ts"
 
 const closed = Reason.Closed({ code: 4000, description: "unknown error", detail: "" })
 const invalid = Reason.InvalidSession({ resumable: false })
+// where the session is when the connection ends
+const here: Recovery.Point = { sessionId: "s", sequence: 5 }
 // a connection that was ready read its READY or RESUMED
 const outcome = (fields: Partial<Parameters<typeof Recovery.after>[2]> = {}) => ({
   reason: closed,
@@ -12,6 +14,7 @@ const outcome = (fields: Partial<Parameters<typeof Recovery.after>[2]> = {}) => 
   stable: false,
   authenticated: true,
   replayed: 0,
+  tooLarge: false,
   ...fields
 })
 const repeat = (times: number, step: (recovery: Recovery.Recovery) => Recovery.Recovery) =>
@@ -19,26 +22,26 @@ const repeat = (times: number, step: (recovery: Recovery.Recovery) => Recovery.R
 
 describe("Recovery", () => {
   it("gives a session up after three Resumes in a row that were sent and not answered, and only then", () => {
-    const unanswered = (recovery: Recovery.Recovery) => Recovery.after(recovery, "resume", outcome())
+    const unanswered = (recovery: Recovery.Recovery) => Recovery.after(recovery, "resume", outcome(), here)
     expect(Recovery.giveUp(repeat(2, unanswered))).toBeUndefined()
     expect(Recovery.giveUp(repeat(3, unanswered))).toEqual({ ...repeat(3, unanswered), failedResumes: 0 })
     // READY or RESUMED, also one still waiting for room in a full buffer, or events replayed before
     // a slow program let the ready timeout fire, start over (a held RESUMED counted as no answer)
     for (const answered of [outcome({ ready: true }), outcome({ answered: true }), outcome({ replayed: 1 })]) {
-      expect(Recovery.after(repeat(2, unanswered), "resume", answered).failedResumes).toBe(0)
+      expect(Recovery.after(repeat(2, unanswered), "resume", answered, here).failedResumes).toBe(0)
     }
     // an outage (nothing sent) counts neither way, nor does op 7 answering the Resume (the node going
     // away: the Resume is asked for elsewhere; it counted, and three gave the session up)
-    expect(Recovery.after(repeat(2, unanswered), "resume", outcome({ authenticated: false })).failedResumes).toBe(2)
-    expect(Recovery.after(repeat(2, unanswered), "resume", outcome({ reason: Reason.Reconnect() })).failedResumes).toBe(2)
+    expect(Recovery.after(repeat(2, unanswered), "resume", outcome({ authenticated: false }), here).failedResumes).toBe(2)
+    expect(Recovery.after(repeat(2, unanswered), "resume", outcome({ reason: Reason.Reconnect() }), here).failedResumes).toBe(2)
   })
 
   it("sends every other Resume to the gateway URL once three in a row never reached a gateway", () => {
-    const unreached = (recovery: Recovery.Recovery) => Recovery.after(recovery, "resume", outcome({ authenticated: false }))
+    const unreached = (recovery: Recovery.Recovery) => Recovery.after(recovery, "resume", outcome({ authenticated: false }), here)
     expect([0, 1, 2, 3, 4, 5, 6].map((n) => Recovery.resumesAtGateway(repeat(n, unreached)))).toEqual([
       false, false, false, true, false, true, false
     ])
-    expect(Recovery.after(repeat(3, unreached), "resume", outcome()).unreachedResumes).toBe(0)
+    expect(Recovery.after(repeat(3, unreached), "resume", outcome(), here).unreachedResumes).toBe(0)
     // an attempt at the gateway URL that got no URL (GET /gateway/bot failed) is one more: the next
     // goes back to the resume URL
     expect(Recovery.resumesAtGateway(Recovery.unconnected(repeat(3, unreached), "resume"))).toBe(false)
@@ -46,17 +49,34 @@ describe("Recovery", () => {
   })
 
   it("pauses after op 9 as Discord asks, with the backoff too when op 9 came before the connection was stable, but for a refused Resume", () => {
-    const refused = Recovery.after(Recovery.initial, "identify", outcome({ reason: invalid }))
+    const refused = Recovery.after(Recovery.initial, "identify", outcome({ reason: invalid }), here)
     expect(Recovery.pause(refused, invalid)).toBe("InvalidSessionThenBackoff")
     // a session invalidated soon after READY or RESUMED, again and again, is spaced by the backoff
     for (const mode of ["identify", "resume"] as const) {
-      const soonAfterReady = Recovery.after(Recovery.initial, mode, outcome({ reason: invalid, ready: true }))
+      const soonAfterReady = Recovery.after(Recovery.initial, mode, outcome({ reason: invalid, ready: true }), here)
       expect(Recovery.pause(soonAfterReady, invalid)).toBe("InvalidSessionThenBackoff")
-      const afterStable = Recovery.after(Recovery.initial, mode, outcome({ reason: invalid, ready: true, stable: true }))
+      const afterStable = Recovery.after(Recovery.initial, mode, outcome({ reason: invalid, ready: true, stable: true }), here)
       expect(Recovery.pause(afterStable, invalid)).toBe("InvalidSession")
     }
     // op 9 answering a Resume is how the protocol refuses one: the identify that follows is spaced anyway
-    expect(Recovery.pause(Recovery.after(Recovery.initial, "resume", outcome({ reason: invalid })), invalid)).toBe("InvalidSession")
+    expect(Recovery.pause(Recovery.after(Recovery.initial, "resume", outcome({ reason: invalid }), here), invalid)).toBe("InvalidSession")
     expect(Recovery.pause(refused, closed)).toBe("Backoff")
+  })
+
+  it("a message too large a second time at the same point ends the session; at another point, or once, it does not", () => {
+    const tooLarge = outcome({ tooLarge: true, reason: Reason.DecodeFailed({ message: "message over 4096 bytes" }) })
+    const once = Recovery.after(Recovery.initial, "resume", tooLarge, here)
+    expect(once.tooLargeAgain).toBe(false)
+    expect(Recovery.after(once, "resume", tooLarge, here).tooLargeAgain).toBe(true)
+    // connections between that end otherwise (an outage) change nothing
+    const outage = Recovery.after(once, "resume", outcome({ authenticated: false }), here)
+    expect(Recovery.after(outage, "resume", tooLarge, here).tooLargeAgain).toBe(true)
+    // the session got further (another event, another gateway session): a first time again
+    expect(Recovery.after(once, "resume", tooLarge, { ...here, sequence: 6 }).tooLargeAgain).toBe(false)
+    expect(Recovery.after(once, "resume", tooLarge, { ...here, sessionId: "t" }).tooLargeAgain).toBe(false)
+    // before READY, twice: the answer to an Identify, each time
+    const none: Recovery.Point = { sessionId: undefined, sequence: null }
+    const identifying = Recovery.after(Recovery.initial, "identify", tooLarge, none)
+    expect(Recovery.after(identifying, "identify", tooLarge, none).tooLargeAgain).toBe(true)
   })
 })

@@ -21,6 +21,7 @@ import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
 import * as Zlib from "node:zlib"
 import type { Encoding } from "../../src/codec/Encoding.ts"
+import * as Compress from "../../src/codec/Compress.ts"
 import * as Etf from "../../src/codec/Etf.ts"
 import * as Json from "../../src/codec/Json.ts"
 import { TextFrame } from "../../src/codec/TextFrame.ts"
@@ -268,6 +269,88 @@ describe("Session", () => {
       expect(yield* peer.isOpen).toBe(false)
       expect((yield* session.snapshot).reason).toMatchObject({ _tag: "DecodeFailed", message: expect.stringContaining("message over 65536 bytes") })
     }).pipe(Effect.provide(TestLayer)))
+
+  describe("a message over maxMessageBytes", () => {
+    const tooLarge = options({ maxMessageBytes: 4096, timeouts: { hello: "1 hour" } })
+    const big = (sequence: number, t = "GUILD_CREATE") => dispatch(sequence, t, { id: "1", members: Array.from({ length: 400 }, (_, i) => ({ id: String(i) })) })
+
+    it.scoped("sent again in the replay ends the session with MessageTooLarge, resumable (it reconnected for ever, spending a session start every fourth try)", () =>
+      Effect.gen(function*() {
+        const gateway = yield* MemoryTransport.MemoryGateway
+        const session = yield* Session.make(tooLarge)
+        yield* Effect.forkScoped(Stream.runDrain(session.events))
+        const first = yield* acceptAndHello(3_600_000)
+        yield* first.peer.sendJson(ready(1))
+        yield* first.peer.sendJson(dispatch(2, "MESSAGE_CREATE", {}))
+        yield* first.peer.sendJson(big(3))
+        yield* settle
+        // once may be a slip: the session resumes (the transport refused the message: 1009)
+        expect((yield* session.snapshot).reason).toMatchObject({ _tag: "Closed", code: 1009 })
+        yield* TestClock.adjust("2 seconds")
+        const second = yield* acceptAndHello(3_600_000)
+        expect(second.first).toMatchObject({ op: 6, d: { seq: 2 } })
+        yield* second.peer.sendJson(big(3))
+        const error = yield* Effect.flip(session.await)
+        expect(error).toMatchObject({ _tag: "MessageTooLarge", shard: 0, maxMessageBytes: 4096, sequence: 2 })
+        expect(error.message).toBe(
+          "shard 0: the gateway sent a message over maxMessageBytes (4096 bytes) after sequence 2, and again on the next try; raise maxMessageBytes (the session stays resumable)"
+        )
+        yield* TestClock.adjust("10 minutes")
+        expect((yield* gateway.attempts).length).toBe(2)
+        // a process that takes larger messages resumes it where it stopped
+        expect(yield* session.disconnect()).toMatchObject(Option.some({ sessionId: "session-1", sequence: 2 }))
+      }).pipe(Effect.provide(TestLayer)))
+
+    it.scoped("over zlib-stream, refused by the inflater, the same: it ends the session the second time", () =>
+      Effect.gen(function*() {
+        const session = yield* Session.make({ ...tooLarge, compression: "zlib-stream" })
+        yield* Effect.forkScoped(Stream.runDrain(session.events))
+        for (const mode of [2, 6]) {
+          const next = yield* Effect.fork(acceptAndHello(3_600_000))
+          yield* TestClock.adjust("10 seconds")
+          const { first, peer } = yield* Fiber.join(next)
+          expect(first.op).toBe(mode)
+          const zlib = Compress.unsafeMake("zlib-stream")
+          if (mode === 2) yield* peer.send(zlib.compress(JSON.stringify(ready(1))))
+          yield* peer.send(zlib.compress(JSON.stringify(big(2))))
+          yield* settle
+          if (mode === 2) expect((yield* session.snapshot).reason).toMatchObject({ _tag: "DecodeFailed", message: expect.stringContaining("over 4096 bytes") })
+        }
+        expect(yield* Effect.flip(session.await)).toMatchObject({ _tag: "MessageTooLarge", sequence: 1 })
+      }).pipe(Effect.provide(TestLayer)))
+
+    it.scoped("as the answer to two Identifies ends the session after the second: no third session start", () =>
+      Effect.gen(function*() {
+        const session = yield* Session.make(tooLarge)
+        yield* Effect.forkScoped(Stream.runDrain(session.events))
+        const first = yield* acceptAndHello(3_600_000)
+        yield* first.peer.sendJson(big(1, "READY"))
+        yield* settle
+        const next = yield* Effect.fork(acceptAndHello(3_600_000))
+        yield* TestClock.adjust("10 seconds")
+        const second = yield* Fiber.join(next)
+        expect(second.first.op).toBe(2)
+        yield* second.peer.sendJson(big(1, "READY"))
+        expect(yield* Effect.flip(session.await)).toMatchObject({ _tag: "MessageTooLarge", sequence: null })
+      }).pipe(Effect.provide(TestLayer)))
+
+    it.scoped("once, followed by progress, is only a reconnect: the session goes on", () =>
+      Effect.gen(function*() {
+        const session = yield* Session.make(tooLarge)
+        const events = yield* collect(session, 3)
+        const first = yield* acceptAndHello(3_600_000)
+        yield* first.peer.sendJson(ready(1))
+        yield* first.peer.sendJson(big(2))
+        yield* settle
+        yield* TestClock.adjust("2 seconds")
+        const second = yield* acceptAndHello(3_600_000)
+        // the replay brings it smaller this time, then RESUMED
+        yield* second.peer.sendJson(dispatch(2, "GUILD_CREATE", { id: "1" }))
+        yield* second.peer.sendJson(dispatch(3, "RESUMED", {}))
+        expect((yield* Fiber.join(events)).map((event) => event.t)).toEqual(["READY", "GUILD_CREATE", "RESUMED"])
+        expect((yield* session.snapshot).state._tag).toBe("Connected")
+      }).pipe(Effect.provide(TestLayer)))
+  })
 
   it.scoped("a connection waiting for frames keeps none of the frames it read alive", () =>
     Effect.gen(function*() {
