@@ -151,7 +151,8 @@ export interface SessionOptions {
    */
   readonly bufferSize?: number | undefined
   /**
-   * The largest message accepted from the gateway, after decompression (default 64 MiB). One over
+   * The largest message accepted from the gateway, after decompression (default 64 MiB, at least
+   * {@link minMessageBytes}). One over
    * it ends the connection; the same one again at the same point ends the session with
    * `MessageTooLarge`, resumable by a process that takes larger messages.
    */
@@ -195,6 +196,14 @@ export interface ResolvedOptions {
   readonly sendLimit: SendLimiter.SendLimiterOptions
   readonly presenceLimit: SendLimiter.SendLimiterOptions
 }
+
+/**
+ * The least `maxMessageBytes`: the largest payload a client may send (Hello and READY are
+ * larger than a few bytes, and a gateway's own limit is no smaller).
+ *
+ * @since 0.1.0
+ */
+export const minMessageBytes = 4096
 
 /**
  * The default REST base.
@@ -395,8 +404,12 @@ const problems = (options: SessionOptions): ReadonlyArray<string> => {
   if (options.api !== undefined && !isHttpUrl(options.api)) {
     found.push(`api must be an http(s) URL without credentials, of at most ${maxUrlLength} characters, got ${showUrl(options.api)}`)
   }
-  for (const [name, value] of [["bufferSize", options.bufferSize], ["maxMessageBytes", options.maxMessageBytes]] as const) {
-    if (value !== undefined && (!Number.isSafeInteger(value) || value < 1)) found.push(`${name} must be a positive integer, got ${show(value)}`)
+  const buffer = options.bufferSize
+  if (buffer !== undefined && (!Number.isSafeInteger(buffer) || buffer < 1)) found.push(`bufferSize must be a positive integer, got ${show(buffer)}`)
+  // below a payload's size, no Hello would fit: every connection would end at its first message
+  const largest = options.maxMessageBytes
+  if (largest !== undefined && (!Number.isSafeInteger(largest) || largest < minMessageBytes)) {
+    found.push(`maxMessageBytes must be an integer of at least ${minMessageBytes}, got ${show(largest)}`)
   }
   // named as the option, not as the Identify's field
   const threshold = options.largeThreshold

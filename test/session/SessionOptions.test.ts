@@ -67,6 +67,9 @@ describe("SessionOptions.resolve", () => {
       // connection could decode none of its binary frames
       [{ compression: "zlib" as never }, `compression must be "zlib-stream", "zstd-stream" or "none", got "zlib"`],
       [{ bufferSize: 0 }, "bufferSize must be a positive integer, got 0"],
+      // it took 1: no Hello fit, every connection ended at its first message
+      [{ maxMessageBytes: 1 }, "maxMessageBytes must be an integer of at least 4096, got 1"],
+      [{ maxMessageBytes: 4096.5 }, "maxMessageBytes must be an integer of at least 4096, got 4096.5"],
       // the option's name, not the Identify field's (large_threshold)
       [{ largeThreshold: 251 }, "largeThreshold must be an integer between 50 and 250, got 251"],
       [{ largeThreshold: 49.5 }, "largeThreshold must be an integer between 50 and 250, got 49.5"],
