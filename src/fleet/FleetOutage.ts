@@ -5,7 +5,8 @@
  * when the number of failing shards (5 attempts in a row or more) reaches 1, 2, 4, 8..., and when
  * the longest count reaches 10, 20, 40...; an Info line once no shard is failing. A single
  * shard's recovery is told at Debug. Shards whose Identify went unanswered past the ready timeout
- * (waiting on for their READY) are told the same way: at 1, 2, 4, 8... of them waiting; and
+ * (waiting on for their READY) are told the same way: at 1, 2, 4, 8... of them waiting, and at
+ * Info once the last of them got READY; and
  * shards that get ready and lose their connection before it was stable, over and over (5 short
  * connections in a row or more), as failing shards are, until their connections last.
  *
@@ -114,11 +115,13 @@ export const make = (): FleetOutage => {
           return Effect.suspend(() => {
             const failed = inARow
             inARow = 0
+            // the last shard told waiting on its Identify got READY
+            const lastWaiting = waiting.has(id) && waiting.size === 1 && warnAtWaiting > 1
             answered()
             const wasFailing = failing.shards.has(id)
             const longest = failing.longest()
             const lastOne = failing.leave(id)
-            if (!wasFailing) return Effect.void
+            if (!wasFailing) return lastWaiting ? Effect.logInfo(`every shard waiting on: ${Outage.lateReady}`) : Effect.void
             if (!lastOne) return Effect.logDebug(`ready again after ${failed} failed attempts`)
             return Effect.logInfo(`every shard ready again; the longest failed ${plural(longest, "attempt")} in a row`)
           })

@@ -3,7 +3,8 @@
  * outage of hours would otherwise be silent at the default Info level, or, logged per attempt, a
  * line every backoff. So the attempts that failed in a row are told at Warning at the fifth, then
  * each time their number has doubled (the tenth, the twentieth...): a dozen lines for a day's
- * outage. Once the session is ready again, an Info line says after how many. A session that gets
+ * outage. Once the session is ready again, an Info line says after how many (or that READY came
+ * late, to a connection told to wait on for it). A session that gets
  * ready and loses its connection again before it was stable (`backoff.stableAfter`), over and
  * over, is told the same way: its short connections in a row, at the fifth, the tenth... until a
  * connection lasts. A fleet counts its shards together instead (`FleetOutage`), so that an outage
@@ -27,6 +28,13 @@ export const firstWarningAt = 5
  * @since 0.1.0
  */
 export const waitingOn = "waiting on while the gateway acknowledges heartbeats"
+
+/**
+ * What the line says when READY came to a connection told to wait on for it.
+ *
+ * @since 0.1.0
+ */
+export const lateReady = "READY came after the ready timeout, to the connection that waited on"
 
 /**
  * One session's count of attempts that failed in a row.
@@ -94,18 +102,30 @@ const inARow = () => {
 export const make = (): Outage => {
   const failures = inARow()
   const shortOnes = inARow()
+  // whether an unanswered Identify was told and its connection waits on
+  let waiting = false
   return {
     failed: (reason) =>
       Effect.suspend(() => {
+        waiting = false
         const told = failures.add()
         return told === undefined ? Effect.void : Effect.logWarning(
           `not ready: ${told} attempts in a row failed, the last with ${describeReason(reason)}; still trying`
         )
       }),
-    unanswered: Effect.logWarning(`no READY within the ready timeout: ${waitingOn}`),
+    unanswered: Effect.suspend(() => {
+      waiting = true
+      return Effect.logWarning(`no READY within the ready timeout: ${waitingOn}`)
+    }),
     ready: Effect.suspend(() => {
       const failed = failures.reset()
-      return failed < firstWarningAt ? Effect.void : Effect.logInfo(`ready again after ${failed} failed attempts`)
+      const waited = waiting
+      waiting = false
+      return failed >= firstWarningAt
+        ? Effect.logInfo(`ready again after ${failed} failed attempts`)
+        : waited
+        ? Effect.logInfo(lateReady)
+        : Effect.void
     }),
     dropped: (reason) =>
       Effect.suspend(() => {

@@ -151,12 +151,15 @@ describe("FleetOutage", () => {
         yield* b!.failed(Reason.Zombie())
         yield* c!.ended
         yield* b!.unanswered
+        // the last one waiting gets READY: said at Info (nothing said the warnings were over)
+        yield* b!.ready
       }).pipe(Effect.provide(layer), Logger.withMinimumLogLevel(LogLevel.Debug))
       expect(lines).toEqual([
         `WARN no READY within the ready timeout for 1 shard: ${Outage.waitingOn}`,
         `WARN no READY within the ready timeout for 2 shards: ${Outage.waitingOn}`,
         "DEBUG no READY within the ready timeout",
-        `WARN no READY within the ready timeout for 1 shard: ${Outage.waitingOn}`
+        `WARN no READY within the ready timeout for 1 shard: ${Outage.waitingOn}`,
+        `INFO every shard waiting on: ${Outage.lateReady}`
       ])
     }))
 

@@ -26,14 +26,22 @@ describe("Outage", () => {
         // a short trouble after that is told nothing
         for (let attempt = 1; attempt <= 4; attempt++) yield* outage.failed(Reason.Zombie())
         yield* outage.ready
-        // an Identify unanswered past the ready timeout is no failed attempt: told each time
+        // an Identify unanswered past the ready timeout is no failed attempt: told each time, and
+        // READY coming late told too (nothing said the warning was over)
         yield* outage.unanswered
+        yield* outage.ready
+        // a connection that waited on and then failed: its READY is no late one
+        yield* outage.unanswered
+        yield* outage.failed(Reason.Zombie())
+        yield* outage.ready
       }).pipe(Effect.provide(layer))
       expect(lines).toEqual([
         "WARN not ready: 5 attempts in a row failed, the last with connect failed: refused 5; still trying",
         "WARN not ready: 10 attempts in a row failed, the last with connect failed: refused 10; still trying",
         "WARN not ready: 20 attempts in a row failed, the last with connect failed: refused 20; still trying",
         "INFO ready again after 20 failed attempts",
+        "WARN no READY within the ready timeout: waiting on while the gateway acknowledges heartbeats",
+        `INFO ${Outage.lateReady}`,
         "WARN no READY within the ready timeout: waiting on while the gateway acknowledges heartbeats"
       ])
     }))
