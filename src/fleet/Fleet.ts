@@ -379,8 +379,9 @@ export const make = (
           Effect.flatMap(sessionFor(request.guild_id), (session) => session.requestChannelInfo(request))
         ),
       requestGuildMembers: (request) =>
+        // with a nonce as wide as its session's will be: it counts in the 4096 bytes
         checked(
-          Commands.requestGuildMembers(request),
+          Commands.requestGuildMembers({ ...request, nonce: MemberRequests.widestNonce }),
           Effect.zipRight(
             MemberRequests.checkIntents(request, shared.intents),
             Effect.flatMap(

@@ -92,6 +92,25 @@ export const checkIntents = (
     : Either.left(new Commands.InvalidCommand({ reason: "Invalid", command: "RequestGuildMembers", message: `RequestGuildMembers: ${missing}` }))
 }
 
+/**
+ * The nonce of a session's `count`th member request, with a `random` part (an integer below 2^31)
+ * that no other session likely draws: of one width (14 characters) up to the 78 billionth
+ * request, so the size of the op 8 it goes into is known before it is drawn (a fleet checks a
+ * request with {@link widestNonce} before its shard starts; a request near the 4096-byte limit was
+ * refused or not by the draw).
+ *
+ * @since 0.1.0
+ */
+export const nonce = (random: number, count: number): string =>
+  `${random.toString(36).padStart(6, "0")}.${count.toString(36).padStart(7, "0")}`
+
+/**
+ * A nonce as wide as {@link nonce} makes them: what a command is checked with before its nonce is drawn.
+ *
+ * @since 0.1.0
+ */
+export const widestNonce: string = nonce(2 ** 31 - 1, 36 ** 7 - 1)
+
 interface Collector {
   readonly nonce: string
   readonly guildId: string

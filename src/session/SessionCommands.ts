@@ -128,7 +128,7 @@ export const make = ({ ended, members, options, outbox }: Context): Made => {
   let memberRequests = 0
   const requestGuildMembers: SessionCommands["requestGuildMembers"] = (request) =>
     Effect.flatMap(Random.nextIntBetween(0, 2 ** 31 - 1), (random) => {
-      const nonce = `${random.toString(36)}.${(++memberRequests).toString(36)}`
+      const nonce = MemberRequests.nonce(random, ++memberRequests)
       const command = Commands.requestGuildMembers({ ...request, nonce })
       return Effect.gen(function*() {
         const payload = yield* Commands.encode(command, options.encoding)

@@ -20,6 +20,7 @@ import * as MemberRequests from "../../src/session/MemberRequests.ts"
 import type { ShardStatus } from "../../src/fleet/ShardStatus.ts"
 import type { GatewayEvent } from "../../src/protocol/Event.ts"
 import * as IdentifyLimiter from "../../src/limits/IdentifyLimiter.ts"
+import * as Intents from "../../src/protocol/Intents.ts"
 import * as EventBuffer from "../../src/stream/EventBuffer.ts"
 import * as MemoryTransport from "../../src/transport/MemoryTransport.ts"
 import { captured } from "../logLines.ts"
@@ -652,6 +653,23 @@ describe("Fleet", () => {
       yield* advance(100)
       const errors = Option.map(yield* Fiber.poll(refused), (exit) => Exit.isSuccess(exit) && exit.value.map((error) => error._tag))
       expect(errors).toEqual(Option.some(["InvalidCommand", "InvalidCommand", "InvalidCommand", "InvalidCommand"]))
+    }).pipe(Effect.provide(TestLayer)))
+
+  it.scoped("a member request over 4096 bytes once its nonce is in fails at once, also for a shard still waiting to start", () =>
+    Effect.gen(function*() {
+      const { fleet } = yield* startingFleet(3, { intents: Intents.Guilds | Intents.GuildMembers })
+      const guild_id = guildOn(2, 3)
+      // 4096 bytes without a nonce: the check passed it, and its session refused it once started
+      const bare = JSON.stringify({ op: 8, d: { guild_id, query: "", limit: 1 } }).length
+      const query = "a".repeat(4096 - bare)
+      const refused = yield* Effect.fork(Effect.flip(fleet.requestGuildMembers({ guild_id, query, limit: 1 })))
+      yield* advance(100)
+      expect(Option.map(yield* Fiber.poll(refused), (exit) => Exit.isSuccess(exit) && exit.value._tag)).toEqual(Option.some("InvalidCommand"))
+      // a session's nonces are all as wide, whatever its draw and count
+      expect([MemberRequests.nonce(0, 1), MemberRequests.nonce(2 ** 31 - 1, 36 ** 7 - 1)].map((nonce) => nonce.length)).toEqual([
+        MemberRequests.widestNonce.length,
+        MemberRequests.widestNonce.length
+      ])
     }).pipe(Effect.provide(TestLayer)))
 
   it.scoped("requestGuildMembers goes out on the guild's shard and returns the members its connection answers with", () =>
