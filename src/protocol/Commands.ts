@@ -278,8 +278,8 @@ const memberSelection = (request: {
 }
 
 /**
- * Op 8: ask for members of a guild, by name prefix (`query`, `""` for all, with `limit`,
- * `0` for no limit) or by id (`user_ids`, up to 100). Answers arrive as GUILD_MEMBERS_CHUNK
+ * Op 8: ask for members of a guild, by name prefix (`query`, `""` for all, with `limit`:
+ * `0` is no limit with `""`, Discord answering a prefix with at most 100) or by id (`user_ids`, up to 100). Answers arrive as GUILD_MEMBERS_CHUNK
  * dispatches carrying `nonce` (at most 32 UTF-8 bytes).
  *
  * @since 0.1.0
@@ -308,7 +308,8 @@ export interface RequestGuildMembers extends Schema.Schema.Type<typeof RequestGu
 
 /**
  * A Request Guild Members as a program asks it (the nonce is the session's): members whose name
- * starts with `query` (`""` for all) up to `limit` (`0` for no limit), or those `user_ids` names
+ * starts with `query` (`""` for all) up to `limit` (`0` for no limit with `""`; Discord answers a
+ * prefix with at most 100), or those `user_ids` names
  * (up to 100), never both. The types say what the checks at run time refuse: `limit` goes with
  * `query` only.
  *
