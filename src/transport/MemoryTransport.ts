@@ -144,6 +144,11 @@ export class MemoryGateway extends Context.Tag("discord-gateway/MemoryGateway")<
     readonly failNextConnect: (times?: number) => Effect.Effect<void>
     /** Makes the next `times` (default 1; `Infinity`: every one) connect attempts hang until the client gives up. */
     readonly hangNextConnect: (times?: number) => Effect.Effect<void>
+    /**
+     * Forgets the failures and hangs still scripted: connects are accepted again (the end of an
+     * outage scripted with `Infinity`, which nothing else ended).
+     */
+    readonly acceptConnects: Effect.Effect<void>
     /** Every connect attempt so far, in order. */
     readonly attempts: Effect.Effect<ReadonlyArray<ConnectAttempt>>
   }
@@ -283,6 +288,7 @@ export const make = Effect.gen(function*() {
     accept: Queue.take(accepted),
     failNextConnect: script("fail"),
     hangNextConnect: script("hang"),
+    acceptConnects: Ref.set(scripted, []),
     attempts: Ref.get(log)
   }
   return { transport, gateway }

@@ -203,5 +203,9 @@ describe("MemoryTransport", () => {
       for (let attempt = 0; attempt < 1000; attempt++) yield* Effect.flip(transport.connect("wss://g", options))
       expect((yield* gateway.attempts).map((attempt) => attempt.outcome).slice(0, 5)).toEqual(["fail", "fail", "hang", "fail", "fail"])
       expect(yield* gateway.attempts).toHaveLength(1003)
+      // the outage ends: Infinity could not be undone
+      yield* gateway.acceptConnects
+      yield* transport.connect("wss://g", options)
+      expect((yield* gateway.attempts).at(-1)?.outcome).toBe("accept")
     }).pipe(Effect.provide(MemoryTransport.layer)))
 })
