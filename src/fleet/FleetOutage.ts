@@ -13,8 +13,18 @@
  * @since 0.1.0
  */
 import * as Effect from "effect/Effect"
+import * as FiberRef from "effect/FiberRef"
+import * as HashMap from "effect/HashMap"
 import * as Outage from "../session/Outage.ts"
 import { describeReason } from "../session/SessionState.ts"
+
+// A line about the fleet's shards together, logged from the fiber of whichever shard made it: the
+// fleet's, not that shard's (the `shard` annotation of one shard on a line about sixteen misled).
+const fleetWide = <A>(effect: Effect.Effect<A>): Effect.Effect<A> =>
+  Effect.locallyWith(effect, FiberRef.currentLogAnnotations, (annotations) =>
+    HashMap.set(HashMap.remove(annotations, "shard"), "component", "Fleet"))
+const warn = (message: string) => fleetWide(Effect.logWarning(message))
+const inform = (message: string) => fleetWide(Effect.logInfo(message))
 
 /**
  * The fleet's count of failing shards.
@@ -94,11 +104,11 @@ export const make = (): FleetOutage => {
             const last = `shard ${id} failed ${plural(inARow, "attempt")} in a row, the last with ${describeReason(reason)}`
             switch (failing.count(id, inARow)) {
               case "shards":
-                return Effect.logWarning(
+                return warn(
                   `not ready: ${plural(failing.shards.size, "shard")} failed ${Outage.firstWarningAt} or more attempts in a row; ${last}; still trying`
                 )
               case "longest":
-                return Effect.logWarning(`not ready: ${last}; ${plural(failing.shards.size, "shard")} failing; still trying`)
+                return warn(`not ready: ${last}; ${plural(failing.shards.size, "shard")} failing; still trying`)
               default:
                 return Effect.void
             }
@@ -108,7 +118,7 @@ export const make = (): FleetOutage => {
             waiting.add(id)
             if (waiting.size < warnAtWaiting) return Effect.logDebug("no READY within the ready timeout")
             while (warnAtWaiting <= waiting.size) warnAtWaiting *= 2
-            return Effect.logWarning(`no READY within the ready timeout for ${plural(waiting.size, "shard")}: ${Outage.waitingOn}`)
+            return warn(`no READY within the ready timeout for ${plural(waiting.size, "shard")}: ${Outage.waitingOn}`)
           })
         },
         get ready() {
@@ -121,9 +131,9 @@ export const make = (): FleetOutage => {
             const wasFailing = failing.shards.has(id)
             const longest = failing.longest()
             const lastOne = failing.leave(id)
-            if (!wasFailing) return lastWaiting ? Effect.logInfo(`every shard waiting on: ${Outage.lateReady}`) : Effect.void
+            if (!wasFailing) return lastWaiting ? inform(`every shard waiting on: ${Outage.lateReady}`) : Effect.void
             if (!lastOne) return Effect.logDebug(`ready again after ${failed} failed attempts`)
-            return Effect.logInfo(`every shard ready again; the longest failed ${plural(longest, "attempt")} in a row`)
+            return inform(`every shard ready again; the longest failed ${plural(longest, "attempt")} in a row`)
           })
         },
         dropped: (reason) =>
@@ -132,11 +142,11 @@ export const make = (): FleetOutage => {
             const last = `shard ${id}: ${droppedInARow} in a row, the last with ${describeReason(reason)}`
             switch (unstable.count(id, droppedInARow)) {
               case "shards":
-                return Effect.logWarning(
+                return warn(
                   `unstable: ${plural(unstable.shards.size, "shard")} had ${Outage.firstWarningAt} or more connections in a row that ${Outage.shortConnections}; ${last}; still reconnecting`
                 )
               case "longest":
-                return Effect.logWarning(
+                return warn(
                   `unstable: connections that ${Outage.shortConnections}, ${last}; ${plural(unstable.shards.size, "shard")} unstable; still reconnecting`
                 )
               default:

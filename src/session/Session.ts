@@ -483,7 +483,7 @@ export const makeWith = (
         if (hooks.onEnd !== undefined) yield* hooks.onEnd(outcome)
         yield* Scope.close(sessionScope, Exit.void)
       })
-    }))).pipe(Effect.withParentSpan(spanReference), Effect.annotateLogs({ shard: shardId }))
+    }))).pipe(Effect.withParentSpan(spanReference), Effect.annotateLogs({ component: "Session", shard: shardId }))
 
     // Stopping: the first stop closes the open connection (1000 to end the session, else
     // resumable); every stop then lets the loop see the close through, so events that arrive
@@ -510,7 +510,7 @@ export const makeWith = (
             // cut it short
             yield* restore(Effect.ignore(detached(Effect.timeout(Fiber.await(fiber), timeout))))
             yield* Fiber.interrupt(fiber)
-          }).pipe(Effect.asVoid, Effect.annotateLogs({ shard: shardId }))
+          }).pipe(Effect.asVoid, Effect.annotateLogs({ component: "Session", shard: shardId }))
         })
       )
     // added to the scope directly: `Effect.addFinalizer` would keep a copy of this fiber's

@@ -15,7 +15,7 @@ import * as SessionOptions from "../../src/session/SessionOptions.ts"
 import { Reason } from "../../src/session/SessionState.ts"
 import * as MemoryTransport from "../../src/transport/MemoryTransport.ts"
 import { advance, configureLimiter, options, serve, TestLayer } from "./harness.ts"
-import { captured } from "../logLines.ts"
+import { annotated, captured } from "../logLines.ts"
 import * as SessionHarness from "../session/harness.ts"
 
 const refused = Reason.ConnectFailed({ message: "refused" })
@@ -162,6 +162,28 @@ describe("FleetOutage", () => {
         `INFO every shard waiting on: ${Outage.lateReady}`
       ])
     }))
+
+  it.scoped("lines about the shards together are the fleet's (component Fleet, no shard); the sessions' own lines are theirs (component Session, their shard)", () => {
+    const { layer, lines } = annotated()
+    return Effect.gen(function*() {
+      yield* configureLimiter(2)
+      yield* serve()
+      const fleet = yield* Fleet.make(options({ shardCount: 2 }))
+      yield* advance(500)
+      // shard 1's unanswered Identify is told from its own fiber (it carried shard=1, component=Fleet)
+      const outage = FleetOutage.make()
+      yield* outage.of(1).unanswered.pipe(Effect.annotateLogs({ component: "Session", shard: 1 }))
+      // a session's own line, inside the fleet (it carried component=Fleet)
+      yield* (yield* fleet.shard(0)).disconnect()
+      yield* advance(100)
+    }).pipe(Effect.provide(layer), Logger.withMinimumLogLevel(LogLevel.Debug), Effect.provide(TestLayer))
+      .pipe(Effect.andThen(() => {
+        expect(lines).toContainEqual(`WARN no READY within the ready timeout for 1 shard: ${Outage.waitingOn} [component=Fleet]`)
+        const sessionLines = lines.filter((line) => line.startsWith("DEBUG Disconnected:"))
+        expect(sessionLines.length).toBeGreaterThan(0)
+        for (const line of sessionLines) expect(line).toMatch(/\[component=Session shard=0 state=Disconnected\]$/)
+      }))
+  })
 
   it.scoped("a fleet of 16 shards whose connections are refused for minutes says so in a few lines, not a dozen per shard", () => {
     const { layer, lines } = captured()
