@@ -137,6 +137,9 @@ const parseShards = (text: string): Either.Either<ReadonlyArray<number>, UsageEr
   return Either.right([...ids].sort((a, b) => a - b))
 }
 
+// a decimal number, as `--duration` takes it
+const decimal = /^\s*(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$/
+
 // in any case, as `--log-level` and `--events` take theirs
 const oneOf = <const T extends string>(flag: string, value: string, allowed: ReadonlyArray<T>): Either.Either<T, UsageError> => {
   const found = allowed.find((name) => name === value.toLowerCase())
@@ -256,6 +259,10 @@ const parseFlags = (
       return yield* Either.left(new UsageError({ detail: `--shards: ids must be below --shard-count ${shardCount}` }))
     }
     const intentsText = values.get("--intents")
+    // an empty value (a script's unset variable) is no quiet 0: `--intents 0` says that
+    if (intentsText?.trim() === "") {
+      return yield* Either.left(new UsageError({ detail: `--intents: no intents given (0 for none)` }))
+    }
     // the embedded gateway enables the privileged intents (a bot's content and presences show)
     const intents = intentsText === undefined
       ? token === undefined ? Intents.all : Intents.nonPrivileged
@@ -271,7 +278,8 @@ const parseFlags = (
           }`
         }))
     const durationText = values.get("--duration")
-    const duration = durationText === undefined ? undefined : Number(durationText)
+    // decimal only: `Number` also reads 0x10 as 16 and "" as 0
+    const duration = durationText === undefined ? undefined : decimal.test(durationText) ? Number(durationText) : Number.NaN
     if (duration !== undefined && !(Number.isFinite(duration) && duration > 0)) {
       return yield* Either.left(new UsageError({ detail: `--duration: expected a positive number of seconds, got ${echo(String(durationText))}` }))
     }

@@ -29,7 +29,9 @@ const padded = (text: string, columns: number): string => text + " ".repeat(Math
 // `text` cut or padded to exactly `columns` columns
 const pad = (text: string, columns: number): string => padded(cut(text, columns), columns)
 
-const clock = (at: Date): string => at.toISOString().slice(11, 19)
+// the local time of day, as the logs beside it show theirs (it showed UTC)
+const clock = (at: Date): string =>
+  [at.getHours(), at.getMinutes(), at.getSeconds()].map((part) => String(part).padStart(2, "0")).join(":")
 
 const field = (d: unknown, key: string): unknown =>
   typeof d === "object" && d !== null ? (d as Record<string, unknown>)[key] : undefined
@@ -38,7 +40,7 @@ const field = (d: unknown, key: string): unknown =>
 const quote = (text: string, max: number): string => quoted(width(text) > max ? `${cut(text, max - 1)}…` : text)
 
 /**
- * A one-line summary of an event: time, shard, sequence, type, and what identifies it.
+ * A one-line summary of an event: time (local), shard, sequence, type, and what identifies it.
  *
  * @since 0.1.0
  */

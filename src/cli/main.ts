@@ -31,6 +31,7 @@ import * as LocalGateway from "../testing/LocalGateway.ts"
 import * as Args from "./Args.ts"
 import * as Ndjson from "./Ndjson.ts"
 import * as Pretty from "./Pretty.ts"
+import * as Stdout from "./Stdout.ts"
 
 /**
  * Exit codes: 0 done, 1 the gateway ended the session (e.g. a rejected token) or something broke
@@ -58,37 +59,8 @@ const embedded = (shardCount: number | undefined) =>
       membersPerGuild: 50
     })
     yield* gateway.startTraffic(4)
-    yield* Console.error(`embedded local gateway on ${gateway.url} (no token given; synthetic traffic)`)
-    return { token, api: gateway.apiUrl }
+    return { token, api: gateway.apiUrl, note: `embedded local gateway on ${gateway.url} (no token given; synthetic traffic)` }
   })
-
-/**
- * Completes when stdout can no longer be written: with `undefined` when its reader went away
- * (EPIPE, as in `| head`), else with what failed (a full disk, say). The listener stays for the
- * rest of the process, so writes still in flight fail quietly instead of crashing it.
- */
-const stdoutEnded: Effect.Effect<string | undefined> = Effect.async((resume) => {
-  process.stdout.on("error", (error: NodeJS.ErrnoException) => {
-    resume(Effect.succeed(error.code === "EPIPE" ? undefined : printable(error.code ?? error.message)))
-  })
-})
-
-/**
- * Waits, when a write filled stdout's buffer, until it has room again (or is gone): a slow reader
- * then holds the events back in the fleet's bounded buffer and TCP, not in this process's memory.
- */
-const drained: Effect.Effect<void> = Effect.suspend(() =>
-  process.stdout.writableNeedDrain
-    ? Effect.async<void>((resume) => {
-      const done = () => {
-        process.stdout.off("drain", done).off("close", done)
-        resume(Effect.void)
-      }
-      process.stdout.on("drain", done).on("close", done)
-      return Effect.sync(() => void process.stdout.off("drain", done).off("close", done))
-    })
-    : Effect.void
-)
 
 /**
  * While the screen is open, a second Ctrl-C (or SIGTERM), which would end the process at once while
@@ -108,7 +80,12 @@ const restoredOnSecondSignal = (screen: Pretty.Screen): Effect.Effect<void, neve
   )
 }
 
-const show = (options: Args.CliOptions, fleet: Fleet.Fleet): Effect.Effect<void, never, Scope.Scope> => {
+/**
+ * Shows the events. `notes` are the lines told on stderr before the shards started (warnings, the
+ * embedded gateway's address): the terminal's view, laid out on a cleared screen, shows them again
+ * at the top of its log (its first layout erased them before anyone could read them).
+ */
+const show = (options: Args.CliOptions, fleet: Fleet.Fleet, notes: ReadonlyArray<string>): Effect.Effect<void, never, Scope.Scope> => {
   const events = fleet.events
   if (options.format === "ndjson") {
     return Stream.runForEachChunk(events, (chunk) =>
@@ -118,14 +95,17 @@ const show = (options: Args.CliOptions, fleet: Fleet.Fleet): Effect.Effect<void,
           for (const event of chunk) text += `${Ndjson.line(event)}\n`
           process.stdout.write(text)
         }),
-        drained
+        Stdout.drained
       )).pipe(Effect.ignore)
   }
   return Effect.gen(function*() {
     const out = process.stdout
     const screen = out.isTTY ? Pretty.terminal(out, fleet.shardIds.length + 1) : Pretty.plain(out)
     yield* Effect.addFinalizer(() => Effect.sync(screen.close))
-    if (out.isTTY) yield* restoredOnSecondSignal(screen)
+    if (out.isTTY) {
+      yield* restoredOnSecondSignal(screen)
+      for (const note of notes) screen.log(note)
+    }
     const draw = Effect.flatMap(fleet.status, (rows) =>
       Effect.sync(() =>
         screen.status(Pretty.status(
@@ -134,7 +114,7 @@ const show = (options: Args.CliOptions, fleet: Fleet.Fleet): Effect.Effect<void,
         ))
       ))
     yield* Effect.forkScoped(Effect.repeat(draw, { schedule: Schedule.spaced(out.isTTY ? "500 millis" : "5 seconds") }))
-    yield* Stream.runForEach(events, (event) => Effect.zipRight(Effect.sync(() => screen.log(Pretty.summary(event, new Date()))), drained)).pipe(
+    yield* Stream.runForEach(events, (event) => Effect.zipRight(Effect.sync(() => screen.log(Pretty.summary(event, new Date()))), Stdout.drained)).pipe(
       Effect.ignore
     )
   })
@@ -168,33 +148,36 @@ const startFleet = (options: FleetOptions) =>
     Effect.retry({ schedule: Backoff.schedule(Backoff.defaults), while: passing })
   )
 
-const run = (options: Args.CliOptions) =>
+const run = (options: Args.CliOptions, warnings: ReadonlyArray<string>) =>
   Effect.gen(function*() {
     // the terminal closed (SIGHUP, which would end the process at once, its shards without a
     // close): a normal end, as Ctrl-C; heard for the whole run, stops included (its listener goes
     // last as the scope closes), so that one during a stop (after Ctrl-C, say) lets that stop
     // finish rather than killing the process
     const hangup = yield* Deferred.make<void>()
-    const onHangup = () => Deferred.unsafeDone(hangup, Exit.void)
+    const onHangup = () => {
+      Stdout.markTerminalClosed()
+      Deferred.unsafeDone(hangup, Exit.void)
+    }
     yield* Effect.acquireRelease(
       Effect.sync(() => void process.on("SIGHUP", onHangup)),
       () => Effect.sync(() => void process.off("SIGHUP", onHangup))
     )
     const hungUp = Effect.as(Deferred.await(hangup), { why: "stopped: the terminal was closed (SIGHUP)", failed: false })
+    const notes = [...warnings]
     const target = options.token === undefined
       ? yield* embedded(options.shardCount)
-      : { token: options.token, api: options.api }
+      : { token: options.token, api: options.api, note: undefined }
+    if (target.note !== undefined) {
+      notes.push(target.note)
+      yield* Console.error(target.note)
+    }
     const elapsed = options.duration === undefined
       ? Effect.never
       : Effect.as(sleepFor(options.duration * 1000), { why: `stopped after ${options.duration} s`, failed: false })
-    // a closed stdout (`| head`) is a normal end; one that fails otherwise loses the output: exit 1
-    const written = Effect.map(stdoutEnded, (failure) =>
-      failure === undefined
-        ? { why: "stopped: stdout was closed", failed: false }
-        : { why: `error: stdout cannot be written (${failure})`, failed: true })
     // what ends the run but the fleet: heard from the start, so that they also end a start that
     // keeps failing (an API outage)
-    const stopped = yield* Effect.forkScoped(Effect.raceAll([elapsed, written, hungUp]))
+    const stopped = yield* Effect.forkScoped(Effect.raceAll([elapsed, Stdout.ended, hungUp]))
     const fleetOptions: FleetOptions = {
       token: target.token,
       api: target.api,
@@ -225,7 +208,7 @@ const run = (options: Args.CliOptions) =>
         ? Effect.flatMap(fleet.disconnect("1 second"), (points) => Console.error(`stopped (interrupted); ${points.length} resumable session(s)`))
         : Effect.void
     )
-    const output = yield* Effect.forkScoped(show(options, fleet))
+    const output = yield* Effect.forkScoped(show(options, fleet, notes))
     // the output failing (a bug) ends the run too, rather than leaving the shards running unseen;
     // the output ending (after the events did) decides nothing
     const ended = yield* Effect.raceFirst(
@@ -258,12 +241,13 @@ const main = Effect.gen(function*() {
   }
   const options = parsed.right
   if (options.help) return yield* Console.log(Args.usage)
-  for (const warning of Args.warnings(options)) yield* Console.error(`warning: ${warning}`)
+  const warnings = Args.warnings(options).map((warning) => `warning: ${warning}`)
+  for (const warning of warnings) yield* Console.error(warning)
   const logging = Layer.mergeAll(
     Logger.replace(Logger.defaultLogger, Logger.prettyLogger({ stderr: true, colors: process.stderr.isTTY === true })),
     Logger.minimumLogLevel(options.logLevel)
   )
-  yield* run(options).pipe(
+  yield* run(options, warnings).pipe(
     Effect.scoped,
     Effect.catchAll((error) =>
       Effect.zipRight(

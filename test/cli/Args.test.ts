@@ -154,6 +154,10 @@ describe("Args", () => {
     expect(error(["--intents", "Guilds,"])).toBe("--intents: an empty intent name (a comma too many)")
     expect(error(["--intents", "-1"])).toBe(`--intents: expected a non-negative integer or intent names, got "-1"`)
     expect(error(["--duration", "-1"])).toContain("--duration")
+    // Number read these as 16 s and 0 intents
+    expect(error(["--duration", "0x10"])).toBe(`--duration: expected a positive number of seconds, got "0x10"`)
+    expect(error(["--intents", ""])).toBe("--intents: no intents given (0 for none)")
+    expect(Either.getOrThrow(parse(["--duration", "1.5e1", "--intents", "0"])).duration).toBe(15)
     expect(error(["--log-level", "loud"])).toContain("--log-level")
     expect(error(["--gateway", "not a url"])).toContain("--gateway")
   })

@@ -5,7 +5,8 @@ import * as Pretty from "../../src/cli/Pretty.ts"
 import * as Event from "../../src/protocol/Event.ts"
 import { anyControl, loneSurrogate } from "../controls.ts"
 
-const at = new Date("2026-01-02T03:04:05.678Z")
+// 03:04:05.678 on this machine's clock: the log shows local time, as the logs beside it do
+const at = new Date(2026, 0, 2, 3, 4, 5, 678)
 
 /** A terminal of `rows` x `columns` that keeps what was written to it, and can be resized. */
 const fakeTerminal = (rows: number, columns: number) => {
@@ -27,6 +28,19 @@ describe("Pretty", () => {
       content: "hello"
     })
     expect(Pretty.summary(event, at)).toBe(`03:04:05  shard 1  #42      MESSAGE_CREATE          guild 100  channel 200  @ada  "hello"`)
+  })
+
+  it("shows the local time of day, as the logs beside it on stderr do (it showed UTC)", () => {
+    const previous = process.env["TZ"]
+    process.env["TZ"] = "Asia/Tokyo"
+    try {
+      // 03:04:05 in Tokyo, 18:04:05 UTC the day before
+      const tokyo = new Date(Date.UTC(2026, 0, 1, 18, 4, 5))
+      expect(Pretty.summary(Event.make(0, 1, "READY", {}), tokyo).slice(0, 8)).toBe("03:04:05")
+    } finally {
+      if (previous === undefined) delete process.env["TZ"]
+      else process.env["TZ"] = previous
+    }
   })
 
   it("shows a sequence and a type whole, however long: #1234567 was shown as #123456, and the three MESSAGE_REACTION_REMOVE types alike", () => {

@@ -1,0 +1,85 @@
+/**
+ * The CLI's stdout and its terminal: when it can no longer be written, waiting for room when a
+ * slow reader fills it, and leaving a terminal that was closed under the process.
+ *
+ * @since 0.1.0
+ */
+import * as Effect from "effect/Effect"
+import { closeSync } from "node:fs"
+import { isatty } from "node:tty"
+import { printable } from "../internal/printable.ts"
+
+/**
+ * Why the run ends, and whether that is a failure (exit 1).
+ *
+ * @since 0.1.0
+ */
+export interface Ending {
+  readonly why: string
+  readonly failed: boolean
+}
+
+// the standard streams that were a terminal at the start
+const terminalFds = [0, 1, 2].filter((fd) => isatty(fd))
+let terminalClosed = false
+
+/**
+ * Tells that the terminal was closed (SIGHUP, or EIO writing to it). On exit, the process then
+ * closes its file descriptors on it first: Node 20 restores a terminal's mode at exit and, the
+ * terminal being gone, fails its own check (EIO) and aborts, with a native stack trace and maybe a
+ * core file, after the run had stopped cleanly (nodejs/node#51519). A descriptor closed is skipped.
+ *
+ * @since 0.1.0
+ */
+export const markTerminalClosed = (): void => {
+  if (terminalClosed) return
+  terminalClosed = true
+  process.once("exit", () => {
+    for (const fd of terminalFds) {
+      try {
+        closeSync(fd)
+      } catch {
+        // closed already
+      }
+    }
+  })
+}
+
+/**
+ * Completes when stdout can no longer be written: a normal end when its reader went away (EPIPE,
+ * as in `| head`) or its terminal was closed (EIO on a terminal: a process under a shell that does
+ * not pass SIGHUP on learns of it only so; it was taken for a full disk, exit 1); else a failure,
+ * saying what failed (a full disk, say). The listener stays for the rest of the process, so writes
+ * still in flight fail quietly instead of crashing it.
+ *
+ * @since 0.1.0
+ */
+export const ended: Effect.Effect<Ending> = Effect.async((resume) => {
+  process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+    if (error.code === "EPIPE") return resume(Effect.succeed({ why: "stopped: stdout was closed", failed: false }))
+    if (error.code === "EIO" && process.stdout.isTTY === true) {
+      markTerminalClosed()
+      return resume(Effect.succeed({ why: "stopped: the terminal was closed", failed: false }))
+    }
+    resume(Effect.succeed({ why: `error: stdout cannot be written (${printable(error.code ?? error.message)})`, failed: true }))
+  })
+})
+
+/**
+ * Waits, when a write filled stdout's buffer, until it has room again (or is gone): a slow reader
+ * then holds the events back in the fleet's bounded buffer and TCP, not in this process's memory.
+ *
+ * @since 0.1.0
+ */
+export const drained: Effect.Effect<void> = Effect.suspend(() =>
+  process.stdout.writableNeedDrain
+    ? Effect.async<void>((resume) => {
+      const done = () => {
+        process.stdout.off("drain", done).off("close", done)
+        resume(Effect.void)
+      }
+      process.stdout.on("drain", done).on("close", done)
+      return Effect.sync(() => void process.stdout.off("drain", done).off("close", done))
+    })
+    : Effect.void
+)
