@@ -110,11 +110,11 @@ export const checkSelection = (options: FleetOptions): Either.Either<void, Inval
 }
 
 /**
- * The shard ids to run, in ascending order, and the resume point of each shard that has one,
- * once the shard count is known (of two points of one gateway session, the one with the higher
- * sequence; two of different sessions are refused). A point of another shard count is refused when the count was
- * given; when it came from `GET /gateway/bot` (Discord recommends another count since the points
- * were stored), it cannot be resumed and is `stale`: its shard identifies anew.
+ * The shard ids to run, in ascending order, and the resume point of each shard that has one, once
+ * the shard count is known (of two points of one gateway session, the one with the higher
+ * sequence; two of different sessions are refused). A point of another shard count is refused when
+ * the count was given; when it came from `GET /gateway/bot` (Discord recommends another count
+ * since the points were stored), it cannot be resumed and is `stale`: its shard identifies anew.
  *
  * @since 0.1.0
  */

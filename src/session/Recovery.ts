@@ -65,9 +65,9 @@ export const initial: Recovery = {
 const maxFailedResumes = 3
 
 /**
- * `recovery` after a connection that tried to `mode` from `at` ended with `outcome`. A connection
- * that never reached a gateway (an outage) says nothing against the session, nor does one whose
- * replay or RESUMED a slow program held up, nor one op 7 ended.
+ * `recovery` after a connection that tried to `mode` ended with `outcome`, the session then at
+ * `at`. A connection that never reached a gateway (an outage) says nothing against the session,
+ * nor does one whose replay or RESUMED a slow program held up, nor one op 7 ended.
  *
  * @since 0.1.0
  */
