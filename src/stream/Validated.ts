@@ -138,11 +138,44 @@ interface Decoder {
   readonly explain: (input: unknown, first: ParseResult.ParseError) => string
 }
 
+// what was thrown, in words, whatever it is (`String` of `Object.create(null)` throws too)
+const shown = (error: unknown): string => {
+  try {
+    return error instanceof Error ? error.message : String(error)
+  } catch {
+    return "a value that cannot be shown"
+  }
+}
+
 // what a schema whose own code threw (a transformation's) says of the input, as an issue
 const thrown = (schema: Schema.Schema.AnyNoContext, input: unknown, error: unknown): ParseResult.ParseError =>
-  ParseResult.parseError(
-    new ParseResult.Type(schema.ast, input, `the schema threw: ${error instanceof Error ? error.message : String(error)}`)
-  )
+  ParseResult.parseError(new ParseResult.Type(schema.ast, input, `the schema threw: ${shown(error)}`))
+
+// `error` in words; a schema's message annotation that throws says so instead of ending the stream
+const formatted = (error: ParseResult.ParseError): string => {
+  try {
+    return formatError(error)
+  } catch (thrownByMessage) {
+    return `the schema threw while saying what was wrong: ${shown(thrownByMessage)}`
+  }
+}
+
+// whether an asynchronous part of the schema (Forbidden) stopped the decoding, anywhere in it: a
+// field's, not only the whole schema's (the first problem's path is one branch deep at each level)
+const isForbidden = (issue: ParseResult.ParseIssue): boolean => {
+  switch (issue._tag) {
+    case "Forbidden":
+      return true
+    case "Composite":
+      return Array.isArray(issue.issues) ? issue.issues.some(isForbidden) : isForbidden(issue.issues as ParseResult.ParseIssue)
+    case "Pointer":
+    case "Refinement":
+    case "Transformation":
+      return isForbidden(issue.issue)
+    default:
+      return false
+  }
+}
 
 const decoderOf = (schema: Schema.Schema.AnyNoContext): Decoder => {
   const decode = Schema.decodeUnknownEither(schema)
@@ -156,14 +189,14 @@ const decoderOf = (schema: Schema.Schema.AnyNoContext): Decoder => {
         return Either.left(thrown(schema, input, error))
       }
     },
-    // an asynchronous schema (Forbidden) is not started a second time, nor a throwing one run again;
-    // one that throws only past the first problem says that one
+    // an asynchronous schema (Forbidden, also a field's) is not started a second time, nor a
+    // throwing one run again; one that throws only past the first problem says that one
     explain: (input, first) => {
-      if (first.issue._tag === "Forbidden" || first.issue._tag === "Type") return formatError(first)
+      if (first.issue._tag === "Type" || isForbidden(first.issue)) return formatted(first)
       try {
-        return Option.getOrElse(Either.getLeft(everyProblem(input)), () => formatError(first))
+        return Option.getOrElse(Either.getLeft(everyProblem(input)), () => formatted(first))
       } catch {
-        return formatError(first)
+        return formatted(first)
       }
     }
   }

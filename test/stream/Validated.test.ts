@@ -343,3 +343,72 @@ describe("Validated", () => {
       expect(error).toBe("InvalidEvent: MESSAGE_CREATE (shard 3, sequence 42): content Expected string, actual null")
     }))
 })
+
+/** Runs `stream` to its end: the sequences it handed on (or that it died), and the reports. */
+const outcome = <A extends { readonly sequence: number }, E>(
+  make: (onInvalid: (invalid: Validated.InvalidEvent) => Effect.Effect<void>) => Stream.Stream<A, E>
+) =>
+  Effect.gen(function*() {
+    const reported: Array<string> = []
+    const exit = yield* Effect.exit(run(make((invalid) => Effect.sync(() => void reported.push(`${invalid.sequence}: ${invalid.problems}`)))))
+    return {
+      delivered: Exit.isSuccess(exit) ? exit.value.map((event) => event.sequence) : "the stream died",
+      reported
+    }
+  })
+
+describe("Validated: schemas that misbehave", () => {
+  it.effect("an asynchronous schema inside a struct is started once per event, as README says (a field's was started twice)", () =>
+    Effect.gen(function*() {
+      let started = 0
+      const Lookup = Schema.transformOrFail(Schema.String, Schema.String, {
+        decode: () => Effect.async<string, ParseResult.ParseIssue>(() => void started++),
+        encode: ParseResult.succeed
+      })
+      // the async part as a field, as a program writes it (the existing test has it at the top level)
+      const Guild = Schema.Struct({ id: Schema.String, name: Lookup })
+      const { delivered, reported } = yield* outcome((onInvalid) =>
+        Stream.make(Event.make(0, 1, "GUILD_CREATE", { id: "1", name: "x" })).pipe(Validated.events({ GUILD_CREATE: Guild }, { onInvalid }))
+      )
+      expect(delivered).toEqual([])
+      expect(reported).toHaveLength(1)
+      expect(reported[0]).toContain("cannot be be resolved synchronously")
+      // README: "its work is started once per event"
+      expect(started).toBe(1)
+    }))
+
+  it.effect("a schema whose message annotation throws makes the event invalid, and the stream goes on (it died)", () =>
+    Effect.gen(function*() {
+      // the schema's own code throwing, as a transformation's `BigInt("abc")` does: README says the
+      // event is then invalid ("the schema threw: ..."), the stream does not die
+      const Message = Schema.Struct({
+        id: Schema.String.annotations({ message: () => { throw new Error("no message for you") } })
+      })
+      const result = yield* outcome((onInvalid) =>
+        Stream.make(
+          Event.make(0, 1, "MESSAGE_CREATE", { id: 5 }),
+          Event.make(0, 2, "MESSAGE_CREATE", { id: "2" })
+        ).pipe(Validated.events({ MESSAGE_CREATE: Message }, { onInvalid }))
+      )
+      expect(result.delivered).toEqual([2])
+      expect(result.reported).toHaveLength(1)
+    }))
+
+  it.effect("a transformation that throws a value String() cannot render makes the event invalid (the stream died)", () =>
+    Effect.gen(function*() {
+      const Odd = Schema.transform(Schema.String, Schema.String, {
+        decode: (text) => {
+          if (text === "bad") throw Object.create(null)
+          return text
+        },
+        encode: (text) => text
+      })
+      const result = yield* outcome((onInvalid) =>
+        Stream.make(Event.make(0, 1, "GUILD_DELETE", "bad"), Event.make(0, 2, "GUILD_DELETE", "good")).pipe(
+          Validated.events({ GUILD_DELETE: Odd }, { onInvalid })
+        )
+      )
+      expect(result.delivered).toEqual([2])
+      expect(result.reported).toHaveLength(1)
+    }))
+})
