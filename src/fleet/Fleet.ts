@@ -363,9 +363,11 @@ export const make = (
       // built when run: a stream per shard, built now, would be kept for as long as the fleet lives
       statusChanges: Stream.suspend(() => Stream.mergeAll(starter.shards.map(statusChangesOf), { concurrency: "unbounded" })),
       await: ending.await,
-      updatePresence: (update) =>
+      updatePresence: (given) =>
         Effect.gen(function*() {
-          yield* Commands.encode(Commands.presenceUpdate(update), shared.encoding)
+          yield* Commands.encode(Commands.presenceUpdate(given), shared.encoding)
+          // checked: kept as a copy, which the caller's later changes to its object do not reach
+          const update = Commands.copyPresence(given)
           // checked with the longest shard number: every shard's Identify can carry it
           yield* SessionOptions.withPresence({ ...shared, shard: [shardCount - 1, shardCount] }, update)
           yield* presence.update(update, live())

@@ -563,7 +563,15 @@ export const validate = <C extends Command>(command: C): Either.Either<C, Invali
     )
 }
 
-const presenceData = (presence: Presence) => ({
+/**
+ * A presence's fields, copied: what a session keeps of a checked presence, so that a program that
+ * changes its object afterwards (a refused update made by changing the one accepted before) cannot
+ * change what the next Identify carries unchecked (such an Identify failed to encode, a defect
+ * that ended the session). Also what a presence encodes to.
+ *
+ * @since 0.1.0
+ */
+export const copyPresence = (presence: Presence): Presence => ({
   since: presence.since,
   activities: presence.activities.map((activity) => ({
     name: activity.name,
@@ -584,7 +592,7 @@ const data = (command: Command): unknown => {
         intents: command.intents,
         shard: command.shard,
         large_threshold: command.large_threshold,
-        presence: command.presence === undefined ? undefined : presenceData(command.presence),
+        presence: command.presence === undefined ? undefined : copyPresence(command.presence),
         compress: command.compress
       }
     case "Resume":
@@ -592,7 +600,7 @@ const data = (command: Command): unknown => {
     case "Heartbeat":
       return command.seq
     case "PresenceUpdate":
-      return presenceData(command)
+      return copyPresence(command)
     case "VoiceStateUpdate":
       return {
         guild_id: command.guild_id,

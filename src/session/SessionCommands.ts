@@ -144,10 +144,12 @@ export const make = ({ ended, members, options, outbox }: Context): Made => {
     })
 
   const commands: SessionCommands = {
-    updatePresence: (presence) => {
-      const command = Commands.presenceUpdate(presence)
-      return Effect.flatMap(Commands.encode(command, options.encoding), (payload) =>
-        Effect.flatMap(SessionOptions.withPresence(identifying.latest(), presence), (next) => {
+    updatePresence: (given) => {
+      const command = Commands.presenceUpdate(given)
+      return Effect.flatMap(Commands.encode(command, options.encoding), (payload) => {
+        // checked: kept as a copy, which the caller's later changes to its object do not reach
+        const presence = Commands.copyPresence(given)
+        return Effect.flatMap(SessionOptions.withPresence(identifying.latest(), presence), (next) => {
           const update = identifying.add(next)
           // given up before it went out, it is as if it had never been made; older than one an
           // Identify carried (made while no connection was ready), it would show an older presence
@@ -157,7 +159,8 @@ export const make = ({ ended, members, options, outbox }: Context): Made => {
             onWithdrawn: () => identifying.withdraw(update),
             superseded: () => identifying.superseded(update)
           })
-        }))
+        })
+      })
     },
     updateVoiceState: (voice) => submit(Commands.voiceStateUpdate(voice)),
     requestSoundboardSounds: (guildIds) => submit(Commands.requestSoundboardSounds(guildIds)),

@@ -458,7 +458,12 @@ export const resolve = (options: SessionOptions): Either.Either<ResolvedOptions,
     sendLimit: SendLimiter.gatewaySends,
     presenceLimit: SendLimiter.presenceUpdates
   }
-  return Either.mapLeft(checkIdentify(resolved), (error) => new InvalidOptions({ detail: error.message }))
+  // the presence checked is kept as a copy, which the caller's later changes do not reach
+  return Either.match(checkIdentify(resolved), {
+    onLeft: (error) => Either.left(new InvalidOptions({ detail: error.message })),
+    onRight: (checked) =>
+      Either.right(checked.presence === undefined ? checked : { ...checked, presence: Commands.copyPresence(checked.presence) })
+  })
 }
 
 // `options` if the Identify they describe can be sent

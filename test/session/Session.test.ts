@@ -30,6 +30,7 @@ import * as MemberRequests from "../../src/session/MemberRequests.ts"
 import * as Intents from "../../src/protocol/Intents.ts"
 import type { GatewayEvent } from "../../src/protocol/Event.ts"
 import * as CloseCode from "../../src/protocol/CloseCode.ts"
+import type * as Commands from "../../src/protocol/Commands.ts"
 import * as SessionOptions from "../../src/session/SessionOptions.ts"
 import { describeReason, Reason } from "../../src/session/SessionState.ts"
 import * as EventBuffer from "../../src/stream/EventBuffer.ts"
@@ -579,6 +580,41 @@ describe("Session", () => {
         .map((frame) => JSON.parse(frame as string) as { op: number; d: unknown })
         .filter((payload) => payload.op === 3)
       expect(presences.map((payload) => payload.d)).toEqual([status("dnd")])
+    }).pipe(Effect.provide(TestLayer)))
+
+  it.scoped("a presence object changed after it was taken, then refused, does not become what the next Identify carries (it did, unchecked: a defect ended the session)", () =>
+    Effect.gen(function*() {
+      const { peer, session } = yield* readySession({ backoff: { afterInvalidSession: ["1 second", "1 second"] } }, 3_600_000)
+      // a program that keeps its presence in one object, changes it, and sends it
+      const presence: { since: number | null; activities: Array<Commands.Activity>; status: Commands.Status; afk: boolean } = { since: null, activities: [{ name: "a game", type: 0 }], status: "online", afk: false }
+      yield* Effect.fork(session.updatePresence(presence))
+      expect((yield* receiveOp(peer, 3)).d).toEqual({ since: null, activities: [{ name: "a game", type: 0 }], status: "online", afk: false })
+      presence.activities = [{ name: "x".repeat(5000), type: 0 }]
+      const refused = yield* Effect.flip(session.updatePresence(presence))
+      // refused at once, as the README says: nothing was sent, nothing changed (the program goes on)
+      expect(refused).toMatchObject({ _tag: "InvalidCommand", reason: "TooLarge" })
+
+      // the gateway session ends: a new one identifies with the presence of the last update that was taken
+      const waiting = yield* Effect.fork(session.await)
+      yield* peer.sendJson({ op: 9, d: false, s: null, t: null })
+      yield* settle
+      yield* TestClock.adjust("2 seconds")
+      yield* settle
+      const gateway = yield* MemoryTransport.MemoryGateway
+      const next = yield* gateway.accept
+      const identified = yield* Effect.fork(next.handshake(3_600_000))
+      yield* settle
+      // the identify limiter spaces identifies 5 s apart
+      yield* TestClock.adjust("5 seconds")
+      yield* settle
+      const ended = yield* Fiber.poll(waiting)
+      const told = Option.match(ended, {
+        onNone: () => "running",
+        onSome: (exit) => Exit.isSuccess(exit) ? "ended" : `${Cause.isDie(exit.cause) ? "defect" : "failure"}: ${Cause.pretty(exit.cause).split("\n")[0]}`
+      })
+      expect(told).toBe("running")
+      const identify = Option.map(yield* Fiber.poll(identified), (exit) => Exit.isSuccess(exit) ? exit.value : "connection ended")
+      expect(identify).toEqual(Option.some({ op: 2, d: expect.objectContaining({ presence: { since: null, activities: [{ name: "a game", type: 0 }], status: "online", afk: false } }) }))
     }).pipe(Effect.provide(TestLayer)))
 
   it.scoped("a presence update that waits for the send limit counts against the presence limit from when it goes out", () =>

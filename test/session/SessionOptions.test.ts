@@ -40,6 +40,14 @@ describe("SessionOptions.resolve", () => {
     expect(resolved.timeouts).toEqual({ connect: "15 seconds", hello: "20 seconds", ready: "30 seconds", members: "30 seconds" })
   })
 
+  it("keeps a copy of the presence it checked: the caller's later changes to its object do not reach the Identify", () => {
+    const activities = [{ name: "a game", type: 0 }]
+    const resolved = Either.getOrThrow(SessionOptions.resolve(options({ presence: { since: null, activities, status: "online", afk: false } })))
+    activities[0]!.name = "x".repeat(5000)
+    activities.push({ name: "another", type: 0 })
+    expect(resolved.presence?.activities).toEqual([{ name: "a game", type: 0 }])
+  })
+
   it("names every problem of bad options, and never the token", () => {
     const cases: ReadonlyArray<[Partial<SessionOptions.SessionOptions>, string]> = [
       [{ shard: [0, 0] }, "shard count must be a positive integer, got 0"],
