@@ -12,6 +12,7 @@ import type * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as ExecutionStrategy from "effect/ExecutionStrategy"
 import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
@@ -280,18 +281,20 @@ export const make = (
     }), scope)
     const byId = new Map(starter.shards.map((shard) => [shard.id, shard]))
 
+    // the shard a guild's commands go to, known at once (its session may not be made yet)
+    const shardFor = (guildId: string | null | undefined): Either.Either<Starter.Shard, RouteError> => {
+      if (guildId !== null && guildId !== undefined && !isSnowflake(guildId)) {
+        return Either.left(new RouteError({ reason: "InvalidGuildId", guildId }))
+      }
+      const id = shardOf(guildId, shardCount)
+      const shard = byId.get(id)
+      if (shard !== undefined) return Either.right(shard)
+      return Either.left(
+        new RouteError({ reason: "NotRunning", shard: id, ...(guildId === null || guildId === undefined ? {} : { guildId }) })
+      )
+    }
     const sessionFor = (guildId: string | null | undefined): Effect.Effect<Session.Session, RouteError> =>
-      Effect.suspend(() => {
-        if (guildId !== null && guildId !== undefined && !isSnowflake(guildId)) {
-          return Effect.fail(new RouteError({ reason: "InvalidGuildId", guildId }))
-        }
-        const id = shardOf(guildId, shardCount)
-        const shard = byId.get(id)
-        if (shard !== undefined) return shard.session
-        return Effect.fail(
-          new RouteError({ reason: "NotRunning", shard: id, ...(guildId === null || guildId === undefined ? {} : { guildId }) })
-        )
-      })
+      Effect.flatMap(Effect.suspend(() => shardFor(guildId)), (shard) => shard.session)
 
     // a command is checked before it waits for its shard to start (at its turn, maybe minutes
     // away): a mistake fails at once with InvalidCommand; its session checks it again
@@ -302,22 +305,21 @@ export const make = (
       Effect.gen(function*() {
         // the whole list first (at least one id), then every shard's part
         yield* Commands.validate(Commands.requestSoundboardSounds(guildIds))
-        const groups = new Map<Session.Session, Array<string>>()
+        const groups = new Map<Starter.Shard, Array<string>>()
         for (const guildId of guildIds) {
-          const session = yield* sessionFor(guildId)
-          const group = groups.get(session)
-          if (group === undefined) groups.set(session, [guildId])
+          const shard = yield* shardFor(guildId)
+          const group = groups.get(shard)
+          if (group === undefined) groups.set(shard, [guildId])
           else group.push(guildId)
         }
-        // every shard's part is checked before any is sent: a part refused (too large), or one for
-        // a shard that ended, sends nothing
-        for (const [session, group] of groups) {
+        // every shard's part is checked before any is sent, and before any waits for its shard to
+        // start (it waited, then failed): a part refused (too large), or one for a shard that
+        // ended, sends nothing
+        for (const [shard, group] of groups) {
           yield* Commands.encode(Commands.requestSoundboardSounds(group), shared.encoding)
-          if (ended.has(session.shard[0])) {
-            return yield* new SessionClosed({ detail: `shard ${session.shard[0]} was disconnected or ended` })
-          }
+          if (ended.has(shard.id)) return yield* new SessionClosed({ detail: `shard ${shard.id} was disconnected or ended` })
         }
-        yield* Effect.forEach(groups, ([session, group]) => session.requestSoundboardSounds(group), {
+        yield* Effect.forEach(groups, ([shard, group]) => Effect.flatMap(shard.session, (session) => session.requestSoundboardSounds(group)), {
           concurrency: "unbounded",
           discard: true
         })

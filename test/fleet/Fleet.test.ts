@@ -655,6 +655,20 @@ describe("Fleet", () => {
       expect(errors).toEqual(Option.some(["InvalidCommand", "InvalidCommand", "InvalidCommand", "InvalidCommand"]))
     }).pipe(Effect.provide(TestLayer)))
 
+  it.scoped("requestSoundboardSounds checks every part before it waits for a shard to start: too large, or a shard not run, fails at once (it waited for the queued shard)", () =>
+    Effect.gen(function*() {
+      // shards 0-2 of 4: shard 2 queued (it starts about 10 s from now), shard 3 run by no one
+      const { fleet } = yield* startingFleet(4, { shards: [0, 1, 2] })
+      expect((yield* fleet.status).map((line) => line.reason._tag)).toEqual(["Ready", "Hello", "Queued"])
+      // 400 guilds of shard 2: no payload holds their ids
+      const tooLarge = yield* Effect.fork(Effect.flip(fleet.requestSoundboardSounds(Array.from({ length: 400 }, (_, i) => guildOn(2, 4, i)))))
+      const notRun = yield* Effect.fork(Effect.flip(fleet.requestSoundboardSounds([guildOn(2, 4), guildOn(3, 4)])))
+      yield* advance(100)
+      const tags = (fiber: Fiber.Fiber<{ readonly _tag: string }, unknown>) =>
+        Effect.map(Fiber.poll(fiber), Option.map((exit) => Exit.isSuccess(exit) ? exit.value._tag : "died"))
+      expect([yield* tags(tooLarge), yield* tags(notRun)]).toEqual([Option.some("InvalidCommand"), Option.some("RouteError")])
+    }).pipe(Effect.provide(TestLayer)))
+
   it.scoped("a member request over 4096 bytes once its nonce is in fails at once, also for a shard still waiting to start", () =>
     Effect.gen(function*() {
       const { fleet } = yield* startingFleet(3, { intents: Intents.Guilds | Intents.GuildMembers })
