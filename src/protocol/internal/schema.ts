@@ -132,8 +132,9 @@ export const isSnowflake = (u: unknown): u is string =>
   typeof u === "string" && /^[0-9]{1,20}$/.test(u) && (u.length < 20 || BigInt(u) < 2n ** 64n)
 
 /**
- * The longest session id taken, in characters. Discord's have 32; with at most this many, a
- * Resume always fits in a payload.
+ * The longest session id taken, in characters. Discord's have 32; a Resume with one this long fits
+ * in a payload with any token of the length Discord issues (about 70 characters), not with every
+ * token an Identify could carry (one of thousands of characters, which no real token is).
  *
  * @since 0.1.0
  */
