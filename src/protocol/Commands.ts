@@ -278,8 +278,9 @@ const memberSelection = (request: {
 }
 
 /**
- * Op 8: ask for members of a guild, by name prefix (`query`, `""` for all, with `limit`:
- * `0` is no limit with `""`, Discord answering a prefix with at most 100) or by id (`user_ids`, up to 100). Answers arrive as GUILD_MEMBERS_CHUNK
+ * Op 8: ask for members of a guild, by name prefix (`query`, `""` for all, with `limit`: `0` is
+ * no limit with `""`, Discord answering a prefix with at most 100) or by id (`user_ids`, up to
+ * 100). Answers arrive as GUILD_MEMBERS_CHUNK
  * dispatches carrying `nonce` (at most 32 UTF-8 bytes).
  *
  * @since 0.1.0

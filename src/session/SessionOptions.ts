@@ -152,9 +152,9 @@ export interface SessionOptions {
   readonly bufferSize?: number | undefined
   /**
    * The largest message accepted from the gateway, after decompression (default 64 MiB, at least
-   * {@link minMessageBytes}). One over
-   * it ends the connection; the same one again at the same point ends the session with
-   * `MessageTooLarge`, resumable by a process that takes larger messages.
+   * {@link minMessageBytes}). One over it ends the connection; the same one again at the same
+   * point ends the session with `MessageTooLarge`, resumable by a process that takes larger
+   * messages.
    */
   readonly maxMessageBytes?: number | undefined
   /**
