@@ -464,9 +464,10 @@ export const makeWith = (
       // no resume point, so a handoff does not carry it to a process that would be refused again;
       // nor can one that was ended (close 1000). One a message too large ended can, by a process
       // that takes larger messages.
-      const failed = Exit.isFailure(exit) && Option.isSome(Cause.failureOption(exit.cause))
-      const resumable = failed && Option.exists(Cause.failureOption(exit.cause), (error) => error._tag === "MessageTooLarge")
-      if ((failed && !resumable) || endRequested) memory.current = Protocol.forget(memory.current)
+      const failure = Exit.isFailure(exit) ? Cause.failureOption(exit.cause) : Option.none()
+      if (Option.exists(failure, (error) => error._tag !== "MessageTooLarge") || endRequested) {
+        memory.current = Protocol.forget(memory.current)
+      }
       span.end(clock.unsafeCurrentTimeNanos(), exit)
       // the last transition says why: the failure, else the stop asked for (a fatal close that came
       // while a stop waited for its close wins); made here, not by the stop's caller, who may give
