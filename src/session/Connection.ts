@@ -153,7 +153,27 @@ export interface Outcome {
    * last heartbeat ACK.
    */
   readonly stable: boolean
+  /**
+   * A READY it read that was still waiting for room in the events buffer when it ended, where its
+   * session can be resumed: the session delivers it, calling `onIn` as it goes in, before the next
+   * connection resumes that session (another Identify would spend a session start).
+   */
+  readonly heldReady: HeldReady | undefined
 }
+
+/**
+ * A READY that outlived its connection, waiting for room in the events buffer.
+ *
+ * @since 0.1.0
+ */
+export interface HeldReady {
+  readonly event: GatewayEvent
+  /** Records it in the session's memory, metrics and member requests, as it goes in. */
+  readonly onIn: () => void
+}
+
+type EventStep = Extract<Protocol.Step, { readonly event: GatewayEvent }>
+type ReadyStep = Extract<Protocol.Step, { readonly _tag: "Ready" }>
 
 /**
  * Why a connection ended the whole session.
@@ -181,6 +201,10 @@ export const run = (ctx: Context, url: string, mode: Protocol.Mode): Effect.Effe
     let replayAfter = mode === "resume" ? ctx.memory.current.sequence : null
     let authenticated = false
     let readyAt: number | undefined
+    // a READY read and waiting for room in the events buffer: the session to resume should the
+    // connection end meanwhile
+    let heldReady: ReadyStep | undefined
+    const remembered = () => heldReady === undefined ? ctx.memory.current : Protocol.apply(ctx.memory.current, heldReady)
     // whether `lasted` was told for this connection
     let toldLasted = false
     // when a heartbeat ACK last came: a connection found dead (a zombie) was alive until then
@@ -221,14 +245,14 @@ export const run = (ctx: Context, url: string, mode: Protocol.Mode): Effect.Effe
       const reason = opened.left._tag === "TimeoutException"
         ? Reason.ConnectTimeout()
         : Reason.ConnectFailed({ message: opened.left.message })
-      return { next: mode, reason, ready, answered: false, authenticated, tooLarge: false, replayed: 0, stable: false }
+      return { next: mode, reason, ready, answered: false, authenticated, tooLarge: false, replayed: 0, stable: false, heldReady: undefined }
     }
     const connection = opened.right
     // a reader waiting for room in the events buffer would see the close only once the program
     // took an event: closing ends the connection for it, at once or when it starts to wait (the
     // event it holds stays uncommitted)
     let closeSent = false
-    const endWaitForRoom = Effect.suspend(() => finish(Protocol.modeOf(ctx.memory.current), Reason.Disconnect()))
+    const endWaitForRoom = Effect.suspend(() => finish(Protocol.modeOf(remembered()), Reason.Disconnect()))
     ctx.active.close = (code) =>
       Effect.zipRight(
         connection.close(code),
@@ -352,7 +376,7 @@ export const run = (ctx: Context, url: string, mode: Protocol.Mode): Effect.Effe
             jitter: yield* Random.next,
             tracker,
             beat,
-            onZombie: Effect.suspend(() => finish(Protocol.modeOf(ctx.memory.current), Reason.Zombie())),
+            onZombie: Effect.suspend(() => finish(Protocol.modeOf(remembered()), Reason.Zombie())),
             // a beat that cannot be sent (a custom encoding's defect) ends the connection with it
             onDefect: (cause) => end(Exit.failCause(cause))
           })),
@@ -394,17 +418,6 @@ export const run = (ctx: Context, url: string, mode: Protocol.Mode): Effect.Effe
         yield* ctx.transition(SessionState.Connected({ phase: "Ready" }), reason)
       })
 
-    // Discord hands out wss:// resume URLs: a ws:// one read over wss:// would carry the token in
-    // the clear with the next Resume, so the session resumes where this connection went instead
-    const keepResumeEncrypted = (resumeGatewayUrl: string) =>
-      Effect.suspend(() => {
-        if (!downgrades(url, resumeGatewayUrl)) return Effect.void
-        ctx.memory.current = { ...ctx.memory.current, resumeGatewayUrl: url }
-        return Effect.logWarning("READY's resume_gateway_url is not encrypted: resuming at the gateway URL instead").pipe(
-          Effect.annotateLogs({ resumeGatewayUrl: show(resumeGatewayUrl) })
-        )
-      })
-
     // events a Resume's replay brought, delivered or left out by the `events` option
     let replayed = 0
     let tooLarge = false
@@ -412,13 +425,31 @@ export const run = (ctx: Context, url: string, mode: Protocol.Mode): Effect.Effe
       if (mode === "resume" && !ready) replayed++
     }
     let lastRequestedBeat = Number.NEGATIVE_INFINITY
-    const commit = (step: Extract<Protocol.Step, { readonly event: GatewayEvent }>): Effect.Effect<void> | undefined => {
+    // an event went in: the session's memory, metrics and member requests learn of it
+    const record = (step: EventStep): void => {
       ctx.memory.current = Protocol.apply(ctx.memory.current, step)
       ctx.metrics.event(step.event.t)
       ctx.members.observe(step.event)
+    }
+    // Discord hands out wss:// resume URLs: a ws:// one read over wss:// would carry the token in
+    // the clear with the next Resume, so the session resumes where this connection went instead
+    const unencrypted = (step: ReadyStep) => downgrades(url, step.resumeGatewayUrl)
+    const warnUnencrypted = (step: ReadyStep) =>
+      Effect.logWarning("READY's resume_gateway_url is not encrypted: resuming at the gateway URL instead").pipe(
+        Effect.annotateLogs({ resumeGatewayUrl: show(step.resumeGatewayUrl) })
+      )
+    // READY went in: the session's memory takes its session, resumed where it may be
+    const recordReady = (step: ReadyStep): void => {
+      record(step)
+      if (unencrypted(step)) ctx.memory.current = { ...ctx.memory.current, resumeGatewayUrl: url }
+    }
+    const commit = (step: EventStep): Effect.Effect<void> | undefined => {
       if (step._tag === "Ready") {
-        return Effect.zipRight(keepResumeEncrypted(step.resumeGatewayUrl), onReady(Reason.Ready({ sessionId: step.sessionId })))
+        recordReady(step)
+        const readied = onReady(Reason.Ready({ sessionId: step.sessionId }))
+        return unencrypted(step) ? Effect.zipRight(warnUnencrypted(step), readied) : readied
       }
+      record(step)
       if (step._tag === "Resumed") return onReady(Reason.Resumed({ replayed }))
       return undefined
     }
@@ -433,7 +464,7 @@ export const run = (ctx: Context, url: string, mode: Protocol.Mode): Effect.Effe
         if (envelope === undefined) continue
         if (isDecodeError(envelope)) {
           tooLarge = envelope.reason === "TooLarge"
-          return finish(Protocol.modeOf(ctx.memory.current), Reason.DecodeFailed({ message: envelope.message }))
+          return finish(Protocol.modeOf(remembered()), Reason.DecodeFailed({ message: envelope.message }))
         }
         const step = Protocol.step(ctx.memory.current, envelope, shard, mode, replayAfter)
         switch (step._tag) {
@@ -502,18 +533,22 @@ export const run = (ctx: Context, url: string, mode: Protocol.Mode): Effect.Effe
       })
 
     const deliverSuspended = (
-      step: Extract<Protocol.Step, { readonly event: GatewayEvent }>,
+      step: EventStep,
       frames: ReadonlyArray<Frame>,
       i: number
     ): Effect.Effect<void> =>
       Effect.zipRight(step._tag === "Emit" ? Effect.void : answered, Effect.suspend(() => {
         tracker.pause()
         // a stop sent its close: the program is not taking events, and the close is not waited for
-        return closeSent ? Effect.succeed(false) : offerWhenRoom(step.event)
+        if (closeSent) return Effect.succeed(false)
+        if (step._tag === "Ready") heldReady = step
+        return offerWhenRoom(step.event)
       })).pipe(
         Effect.flatMap((accepted) => {
           tracker.resume()
-          return accepted ? commit(step) ?? Effect.void : endWaitForRoom
+          if (!accepted) return endWaitForRoom
+          heldReady = undefined
+          return commit(step) ?? Effect.void
         }),
         Effect.zipRight(Effect.suspend(() => handle(frames, i + 1)))
       )
@@ -522,7 +557,7 @@ export const run = (ctx: Context, url: string, mode: Protocol.Mode): Effect.Effe
       // 1009: the transport refused a message over `maxMessageBytes` (the gateway has no reason to
       // send it: a client's payloads are at most 4096 bytes)
       if (closed.code === 1009 && !done) tooLarge = true
-      const after = Protocol.afterClose(ctx.memory.current, closed.code)
+      const after = Protocol.afterClose(remembered(), closed.code)
       return after === "fatal"
         ? end(Exit.fail(new FatalClose({ code: closed.code!, shard })))
         : finish(after, Reason.Closed({ code: closed.code, description: CloseCode.describe(closed.code), detail: closed.reason }))
@@ -536,6 +571,10 @@ export const run = (ctx: Context, url: string, mode: Protocol.Mode): Effect.Effe
     yield* read
 
     const outcome = yield* Deferred.await(ended)
+    // a READY the program has not taken outlives the connection where its session goes on, and
+    // not past a stop
+    const carried = heldReady !== undefined && outcome.next === "resume" && !closeSent ? heldReady : undefined
+    if (carried !== undefined && unencrypted(carried)) yield* warnUnencrypted(carried)
     // a zombie lasted only until its last ACK: one that stops answering every minute or so is
     // not stable, its backoff does not start over, and it counts toward the unstable warning
     return {
@@ -545,6 +584,7 @@ export const run = (ctx: Context, url: string, mode: Protocol.Mode): Effect.Effe
       authenticated,
       tooLarge,
       replayed,
-      stable: stable(outcome.reason._tag === "Zombie" ? lastAckAt : undefined)
+      stable: stable(outcome.reason._tag === "Zombie" ? lastAckAt : undefined),
+      heldReady: carried && { event: carried.event, onIn: () => recordReady(carried) }
     }
   }))

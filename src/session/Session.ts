@@ -439,6 +439,10 @@ export const makeWith = (
         if (!outcome.ready) yield* outage.failed(outcome.reason)
         else if (outcome.stable) yield* outage.lasted
         else yield* outage.dropped(outcome.reason)
+        // a READY that waited for room when its connection ended: the program gets it first, then
+        // the next connection resumes its session, holding no socket meanwhile
+        const held = outcome.heldReady
+        if (held !== undefined && !(yield* deliver.offer(held.event, held.onIn))) return
       }
     })
 

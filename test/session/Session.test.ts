@@ -104,6 +104,25 @@ const slowProgram = (session: Session.Session, perEvent: Duration.DurationInput)
   })
 
 
+/**
+ * On a session with a buffer of one that the program does not read: READY of "session-1" fills the
+ * buffer and op 9 ends its session; the next connection identifies, reads `readyFrame`, which waits
+ * for room, and is lost (the next beat tells).
+ */
+const readyHeldThenLost = (readyFrame: unknown) =>
+  Effect.gen(function*() {
+    const { peer } = yield* acceptAndHello(10_000)
+    yield* peer.sendJson(ready(1, "session-1"))
+    yield* peer.sendJson({ op: 9, d: false, s: null, t: null })
+    yield* TestClock.adjust("6 seconds") // past the pause after op 9
+    const { first, peer: second } = yield* acceptAndHello(10_000)
+    expect(first.op).toBe(2)
+    yield* second.sendJson(readyFrame)
+    yield* settle
+    yield* second.drop
+    yield* TestClock.adjust("10 seconds")
+  })
+
 const watching = { since: null, activities: [{ name: "the gateway", type: 3 }], status: "online" as const, afk: false }
 const idle = { since: null, activities: [], status: "idle" as const, afk: true }
 const dnd = { since: null, activities: [{ name: "maintenance", type: 0 }], status: "dnd" as const, afk: false }
@@ -1721,6 +1740,64 @@ describe("Session", () => {
       }
       // the fourth connection identified: three held RESUMEDs counted as unanswered Resumes
       expect(firstOps).toEqual([6, 6, 6, 6])
+    }).pipe(Effect.provide(TestLayer)))
+
+  // The READY was dropped with its connection, and the next connection identified again: a session
+  // start spent each time the connection dropped while a program took no events.
+  it.scoped("a READY read but waiting for room when its connection is lost reaches the program, and its session is resumed", () =>
+    Effect.gen(function*() {
+      const gateway = yield* MemoryTransport.MemoryGateway
+      const session = yield* Session.make(options({ bufferSize: 1, timeouts: { hello: "1 hour" } }))
+      yield* readyHeldThenLost(ready(1, "session-2"))
+      // no connection while the program takes nothing: READY still waits, for no socket
+      yield* TestClock.adjust("70 seconds")
+      expect((yield* gateway.attempts).length).toBe(2)
+      const taken = yield* collect(session, 2)
+      yield* settle
+      const readies = (yield* Fiber.join(taken)).map((event) => (event.d as { session_id: string }).session_id)
+      expect(readies).toEqual(["session-1", "session-2"])
+      yield* TestClock.adjust("70 seconds") // past any backoff
+      const { first: resume } = yield* acceptAndHello(10_000)
+      expect(resume).toMatchObject({ op: 6, d: { session_id: "session-2", seq: 1 } })
+      expect(Option.map(yield* session.disconnect("1 second"), (point) => point.sessionId)).toEqual(Option.some("session-2"))
+    }).pipe(Effect.provide(TestLayer)))
+
+  it.scoped("a READY that outlived its connection over wss:// with a ws:// resume_gateway_url is resumed at the gateway URL", () =>
+    Effect.gen(function*() {
+      const gateway = yield* MemoryTransport.MemoryGateway
+      const session = yield* Session.make(options({ bufferSize: 1, gateway: "wss://gateway.test/", timeouts: { hello: "1 hour" } }))
+      yield* readyHeldThenLost(dispatch(1, "READY", { ...(ready(1, "session-2").d as object), resume_gateway_url: "ws://eavesdropper.test/" }))
+      yield* Effect.fork(Stream.runDrain(session.events))
+      yield* TestClock.adjust("70 seconds")
+      const { first } = yield* acceptAndHello(10_000)
+      expect(first).toMatchObject({ op: 6, d: { session_id: "session-2" } })
+      expect((yield* gateway.attempts).map(({ url }) => new URL(url).origin)).toEqual(Array(3).fill("wss://gateway.test"))
+    }).pipe(Effect.provide(TestLayer)))
+
+  it.scoped("a READY waiting for room is dropped with a connection that ended its session (4009); one still waiting stops at once", () =>
+    Effect.gen(function*() {
+      const session = yield* Session.make(options({ bufferSize: 1, timeouts: { hello: "1 hour" } }))
+      const { peer } = yield* acceptAndHello(10_000)
+      yield* peer.sendJson(ready(1, "session-1"))
+      yield* peer.sendJson({ op: 9, d: false, s: null, t: null })
+      yield* TestClock.adjust("6 seconds")
+      const { peer: second } = yield* acceptAndHello(10_000)
+      yield* second.sendJson(ready(1, "session-2"))
+      yield* settle
+      yield* second.close(4009, "Session timed out.")
+      yield* TestClock.adjust("70 seconds")
+      // session-2 is gone: identified anew, without waiting for the program
+      const { first, peer: third } = yield* acceptAndHello(10_000)
+      expect(first.op).toBe(2)
+      yield* third.sendJson(ready(1, "session-3"))
+      yield* settle
+      yield* third.drop
+      yield* TestClock.adjust("10 seconds")
+      // session-3's READY waits, for no socket; a stop ends the wait, and READY never went in
+      expect((yield* session.state)._tag).toBe("Disconnected")
+      expect(yield* session.disconnect("1 second")).toEqual(Option.none())
+      const events = yield* Stream.runCollect(session.events)
+      expect(Chunk.toReadonlyArray(events).map((event) => (event.d as { session_id: string }).session_id)).toEqual(["session-1"])
     }).pipe(Effect.provide(TestLayer)))
 
   it.scoped("op 7 answering each Resume (a node going away) keeps the session resuming: it is no failed Resume", () =>
