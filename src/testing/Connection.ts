@@ -40,7 +40,8 @@ export interface Settings {
   readonly maxConcurrency: number
   readonly heartbeatIntervalMs: number
   readonly heartbeatSlackMs: number
-  readonly closeOnMissedHeartbeat: boolean
+  /** The close code for a missed heartbeat, or false to record it only. */
+  readonly closeOnMissedHeartbeat: number | false
   readonly helloDelayMs: number
   readonly resumeWindowMs: number
   readonly replayBufferSize: number
@@ -358,7 +359,8 @@ export class Connection implements Outlet {
     const { heartbeatIntervalMs, heartbeatSlackMs } = this.host.settings
     this.missedTimer = this.later(heartbeatIntervalMs * 1.5 + heartbeatSlackMs, () => {
       this.missedTimer = undefined
-      const close = this.host.settings.closeOnMissedHeartbeat ? CloseCode.SessionTimedOut : undefined
+      const { closeOnMissedHeartbeat } = this.host.settings
+      const close = closeOnMissedHeartbeat === false ? undefined : closeOnMissedHeartbeat
       this.violate("HeartbeatMissed", `no heartbeat for ${heartbeatIntervalMs * 1.5 + heartbeatSlackMs} ms`, close)
     })
   }
@@ -521,15 +523,17 @@ export class Connection implements Outlet {
         "Sharding required."
       )
     }
-    if (!this.host.identifyBuckets.take(rateLimitKey, now)) {
-      recordAs(shard, "rate-limited")
-      this.violate("IdentifyRateLimited", `identify on rate_limit_key ${rateLimitKey} less than 5 s after the previous one`)
-      return this.invalidate(false)
-    }
+    // one that comes too early for its bucket is refused, and still spends a session start
+    const inTurn = this.host.identifyBuckets.take(rateLimitKey, now)
     if (!this.host.sessionStarts.take(now)) {
       recordAs(shard, "refused")
       this.violate("SessionStartLimitExhausted", "session_start_limit exhausted: Discord resets the token", CloseCode.AuthenticationFailed, "Authentication failed.")
       return this.resetToken()
+    }
+    if (!inTurn) {
+      recordAs(shard, "rate-limited")
+      this.violate("IdentifyRateLimited", `identify on rate_limit_key ${rateLimitKey} less than 5 s after the previous one`)
+      return this.invalidate(false)
     }
     const threshold = d["large_threshold"]
     const largeThreshold = typeof threshold === "number" ? Math.min(250, Math.max(50, threshold)) : 50
@@ -581,8 +585,12 @@ export class Connection implements Outlet {
       return this.violate("AlreadyAuthenticated", "Resume on an authenticated connection", CloseCode.AlreadyAuthenticated, "You sent more than one identify payload.")
     }
     if (!isRecord(d)) return this.violate("DecodeError", "Resume d must be an object", CloseCode.DecodeError, "Error while decoding payload.")
-    const sessionId = typeof d["session_id"] === "string" ? d["session_id"] : ""
-    const seq = typeof d["seq"] === "number" ? d["seq"] : null
+    const sessionId = d["session_id"]
+    const seq = d["seq"]
+    // a session id and the last sequence received (0 before any): nothing to guess a replay from
+    if (typeof sessionId !== "string" || typeof seq !== "number" || !Number.isSafeInteger(seq) || seq < 0) {
+      return this.violate("DecodeError", `Resume needs a session_id string and a seq integer, got ${show(sessionId)} and ${show(seq)}`, CloseCode.DecodeError, "Error while decoding payload.")
+    }
     const base = { at: now, connection: this.id, sessionId, seq }
     if (!this.validToken(d["token"])) {
       this.host.recorder.resume({ ...base, outcome: "refused", replayed: 0 })
@@ -595,7 +603,7 @@ export class Connection implements Outlet {
       this.send(payload(Opcode.InvalidSession, false))
       return
     }
-    const plan = session.plan(seq ?? 0)
+    const plan = session.plan(seq)
     if (plan._tag === "InvalidSeq") {
       this.host.recorder.resume({ ...base, outcome: "invalid-seq", replayed: 0 })
       return this.violate("InvalidSeq", `resume from seq ${seq} but the session is at ${session.seq}`, CloseCode.InvalidSeq, "Invalid seq.")

@@ -23,6 +23,7 @@ import type { Compression } from "../codec/Compression.ts"
 import type { EncodingName } from "../codec/Encoding.ts"
 import { CloseCode } from "../protocol/CloseCode.ts"
 import * as Intents from "../protocol/Intents.ts"
+import * as CloseFrame from "../transport/CloseFrame.ts"
 import { Connection } from "./Connection.ts"
 import type { Host, Settings } from "./Connection.ts"
 import * as GatewayHttp from "./Http.ts"
@@ -67,8 +68,13 @@ export interface Options {
   readonly heartbeatInterval?: Duration.DurationInput | undefined
   /** Grace beyond 1.5 intervals before a heartbeat counts as missed (default 1 s). */
   readonly heartbeatSlack?: Duration.DurationInput | undefined
-  /** Close with 4009 when a heartbeat is missed (default false: record only). */
-  readonly closeOnMissedHeartbeat?: boolean | undefined
+  /**
+   * Whether a missed heartbeat closes the connection (default false: recorded only). `true` closes
+   * it with 4000, its session left resumable, as Discord forces a Resume; a close code closes it
+   * with that code (4009 ends the session; one no close frame carries dies at `make`, a
+   * `RangeError`; 1006 drops the connection).
+   */
+  readonly closeOnMissedHeartbeat?: boolean | number | undefined
   /** Delay before every Hello (default 0). */
   readonly helloDelay?: Duration.DurationInput | undefined
   /** How long a session stays resumable after its connection dies (default 3 minutes). */
@@ -231,6 +237,9 @@ export const make = (options: Options): Effect.Effect<LocalGateway, LocalGateway
     const now = () => clock.unsafeCurrentTimeMillis()
     const limit = options.sessionStartLimit
     const seed = options.seed ?? 1
+    const missedClose = options.closeOnMissedHeartbeat === true ? CloseCode.UnknownError : options.closeOnMissedHeartbeat ?? false
+    const refusedClose = missedClose === false || CloseFrame.saysNoFrame(missedClose) ? undefined : CloseFrame.problem(missedClose, "")
+    if (refusedClose !== undefined) return yield* Effect.die(new RangeError(`closeOnMissedHeartbeat: ${refusedClose}`))
     const settings: Settings = {
       token: options.token,
       shards: Math.max(1, options.shards ?? 1),
@@ -239,7 +248,7 @@ export const make = (options: Options): Effect.Effect<LocalGateway, LocalGateway
       maxConcurrency: Math.max(1, limit?.maxConcurrency ?? 1),
       heartbeatIntervalMs: millis(options.heartbeatInterval, 41_250),
       heartbeatSlackMs: millis(options.heartbeatSlack, 1_000),
-      closeOnMissedHeartbeat: options.closeOnMissedHeartbeat ?? false,
+      closeOnMissedHeartbeat: missedClose,
       helloDelayMs: millis(options.helloDelay, 0),
       resumeWindowMs: millis(options.resumeWindow, 180_000),
       replayBufferSize: Math.max(1, options.replayBufferSize ?? 1000),

@@ -59,7 +59,7 @@ export interface ResumeRecord {
   readonly at: number
   readonly connection: number
   readonly sessionId: string
-  readonly seq: number | null
+  readonly seq: number
   /** `"resumed"` (then `replayed` dispatches were replayed), `"invalid-session"` (op 9 false), `"invalid-seq"` (4007) or `"refused"` (bad token, 4004). */
   readonly outcome: "resumed" | "invalid-session" | "invalid-seq" | "refused"
   readonly replayed: number

@@ -178,6 +178,31 @@ describe("LocalGateway sessions", () => {
       expect(yield* kinds(gateway)).toEqual(["InvalidSeq"])
     }))
 
+  // a seq of "3" resumed from 0 and replayed every event, READY included
+  it.scopedLive("a Resume without a session_id string and a seq integer is refused with 4002, nothing replayed", () =>
+    Effect.gen(function*() {
+      const gateway = yield* gatewayWith({ guilds: 0 })
+      const { client, ready: readyFrame } = yield* ready(gateway)
+      yield* client.close(4900)
+      yield* client.closed
+      yield* gateway.awaitLog((log) => log.connections[0]!.closedAt !== undefined)
+      const sessionId: string = readyFrame.d.session_id
+      for (const d of [{ session_id: sessionId, seq: "1" }, { session_id: sessionId, seq: null }, { session_id: sessionId, seq: -1 }, { seq: 1 }]) {
+        const c = yield* connect(gateway.url + query)
+        yield* c.next(hello)
+        yield* c.send({ op: 6, d: { token, ...d } })
+        yield* expectClose(c, CloseCode.DecodeError)
+        expect(c.frames.filter((f) => f.op === 0)).toEqual([])
+      }
+      expect(yield* kinds(gateway)).toEqual(Array(4).fill("DecodeError"))
+      expect((yield* gateway.log).resumes).toEqual([])
+      // the session is still there to resume
+      const resumed = yield* connect(gateway.url + query)
+      yield* resumed.next(hello)
+      yield* resumed.send({ op: 6, d: { token, session_id: sessionId, seq: 1 } })
+      yield* resumed.next(dispatch("RESUMED"))
+    }))
+
   it.scopedLive("a session stays resumable only for the resume window", () =>
     Effect.gen(function*() {
       const gateway = yield* gatewayWith({ guilds: 0, resumeWindow: "100 millis" })
@@ -394,7 +419,7 @@ describe("LocalGateway rules", () => {
       expect(yield* kinds(gateway)).toEqual(["PayloadBeforeHello"])
     }))
 
-  it.scopedLive("a second identify on the same rate_limit_key within 5 s gets op 9 false", () =>
+  it.scopedLive("a second identify on the same rate_limit_key within 5 s gets op 9 false, and still spends a session start", () =>
     Effect.gen(function*() {
       const gateway = yield* gatewayWith({ guilds: 0, shards: 4, sessionStartLimit: { maxConcurrency: 2 } })
       yield* ready(gateway, [0, 4])
@@ -410,7 +435,25 @@ describe("LocalGateway rules", () => {
         [2, 0, "rate-limited"]
       ])
       expect(log.violations.map((v) => [v.kind, v.connection])).toEqual([["IdentifyRateLimited", 3]])
-      expect((yield* gateway.gatewayBot).session_start_limit.remaining).toBe(998)
+      // two READYs and the Identify refused (it was not counted: a client that identified too
+      // early in a loop never ran out here, where Discord resets its token)
+      expect((yield* gateway.gatewayBot).session_start_limit.remaining).toBe(997)
+    }))
+
+  it.scopedLive("identifies too early in a loop spend the day's session starts: the token is reset", () =>
+    Effect.gen(function*() {
+      const gateway = yield* gatewayWith({ guilds: 0, sessionStartLimit: { total: 2 } })
+      const { client: first } = yield* ready(gateway)
+      for (let i = 0; i < 2; i++) {
+        const early = yield* connect(gateway.url + query)
+        yield* early.next(hello)
+        yield* early.send(identify())
+        if (i === 0) expect((yield* early.next((f) => f.op === 9)).d).toBe(false)
+        else yield* expectClose(early, CloseCode.AuthenticationFailed)
+      }
+      expect((yield* gateway.gatewayBot).session_start_limit.remaining).toBe(0)
+      yield* expectClose(first, CloseCode.AuthenticationFailed)
+      expect(yield* kinds(gateway)).toEqual(["IdentifyRateLimited", "SessionStartLimitExhausted"])
     }))
 
   it.scopedLive("an exhausted session_start_limit is refused", () =>
@@ -489,13 +532,32 @@ describe("LocalGateway rules", () => {
       expect(log.violations.map((v) => v.kind)).toEqual(["HeartbeatTooEarly"])
     }))
 
-  it.scopedLive("a missing heartbeat is recorded, and closes 4009 when asked to", () =>
+  it.scopedLive("a missing heartbeat is recorded, and closes 4009 when asked for that code", () =>
     Effect.gen(function*() {
-      const gateway = yield* gatewayWith({ guilds: 0, heartbeatInterval: "40 millis", heartbeatSlack: "20 millis", closeOnMissedHeartbeat: true })
+      const gateway = yield* gatewayWith({ guilds: 0, heartbeatInterval: "40 millis", heartbeatSlack: "20 millis", closeOnMissedHeartbeat: 4009 })
       const client = yield* connect(gateway.url + query)
       yield* client.next(hello)
       yield* expectClose(client, CloseCode.SessionTimedOut)
       expect(yield* kinds(gateway)).toEqual(["HeartbeatMissed"])
+    }))
+
+  // Discord: a connection that misses its heartbeat is closed, and the client is forced to Resume;
+  // `true` closed with 4009, which ended the session
+  it.scopedLive("closeOnMissedHeartbeat: true closes with 4000 and leaves the session resumable; a code no frame carries dies at make", () =>
+    Effect.gen(function*() {
+      const gateway = yield* gatewayWith({ guilds: 0, heartbeatInterval: "400 millis", heartbeatSlack: "50 millis", closeOnMissedHeartbeat: true })
+      const { client, ready: readyFrame } = yield* ready(gateway)
+      yield* expectClose(client, CloseCode.UnknownError)
+      const again = yield* connect(gateway.url + query)
+      yield* again.next(hello)
+      yield* again.send({ op: 6, d: { token, session_id: readyFrame.d.session_id, seq: readyFrame.s } })
+      yield* again.next(dispatch("RESUMED"))
+      expect(yield* kinds(gateway)).toEqual(["HeartbeatMissed"])
+      const refused = yield* Effect.scoped(gatewayWith({ closeOnMissedHeartbeat: 1004 })).pipe(
+        Effect.as("made"),
+        Effect.catchAllDefect((defect) => Effect.succeed(String(defect)))
+      )
+      expect(refused).toContain("RangeError: closeOnMissedHeartbeat: close code 1004 cannot be sent")
     }))
 
   it.scopedLive("more than 5 presence updates in 20 s are recorded", () =>

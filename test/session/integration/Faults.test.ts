@@ -154,7 +154,7 @@ describe("Session against the local gateway: faults", () => {
 
   it.scopedLive("an event loop held past the limit of a gateway that then closes (4009): a new session", () =>
     Effect.gen(function*() {
-      const gateway = yield* startGateway({ closeOnMissedHeartbeat: true })
+      const gateway = yield* startGateway({ closeOnMissedHeartbeat: 4009 })
       const session = yield* Session.make(sessionOptions(gateway))
       const received = yield* consume(session)
       yield* received.until("READY and the guilds", (events) => events.length === 3)
