@@ -11,6 +11,7 @@ import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
+import { fleetWide } from "./FleetLog.ts"
 
 /**
  * The end of a fleet of `count` shards, as its sessions report it.
@@ -50,7 +51,7 @@ export const make = <E extends { readonly message: string }>(
             onSome: (error) => error.message
           })
           return Effect.asVoid(Effect.forkDaemon(
-            Effect.logDebug(`stopping the fleet: ${message}`).pipe(
+            fleetWide(Effect.logDebug(`stopping the fleet: ${message}`)).pipe(
               Effect.zipRight(stopAll),
               Effect.zipRight(Deferred.done(finished, exit))
             )

@@ -34,6 +34,7 @@ import * as SessionOptions from "../session/SessionOptions.ts"
 import { Reason } from "../session/SessionState.ts"
 import * as EventBuffer from "../stream/EventBuffer.ts"
 import * as Ending from "./Ending.ts"
+import { fleetWide } from "./FleetLog.ts"
 import * as FleetOutage from "./FleetOutage.ts"
 import * as FleetPresence from "./FleetPresence.ts"
 import * as FleetOptions from "./FleetOptions.ts"
@@ -412,7 +413,7 @@ export const make = (
         ]),
       end: (timeout) =>
         Effect.zipRight(
-          Effect.logInfo(`ending every shard's session (close 1000)`),
+          fleetWide(Effect.logInfo(`ending every shard's session (close 1000)`)),
           Effect.asVoid(stopAll((session) => session.end(timeout)))
         )
     } satisfies Fleet

@@ -13,16 +13,10 @@
  * @since 0.1.0
  */
 import * as Effect from "effect/Effect"
-import * as FiberRef from "effect/FiberRef"
-import * as HashMap from "effect/HashMap"
 import * as Outage from "../session/Outage.ts"
 import { describeReason } from "../session/SessionState.ts"
+import { fleetWide } from "./FleetLog.ts"
 
-// A line about the fleet's shards together, logged from the fiber of whichever shard made it: the
-// fleet's, not that shard's (the `shard` annotation of one shard on a line about sixteen misled).
-const fleetWide = <A>(effect: Effect.Effect<A>): Effect.Effect<A> =>
-  Effect.locallyWith(effect, FiberRef.currentLogAnnotations, (annotations) =>
-    HashMap.set(HashMap.remove(annotations, "shard"), "component", "Fleet"))
 const warn = (message: string) => fleetWide(Effect.logWarning(message))
 const inform = (message: string) => fleetWide(Effect.logInfo(message))
 

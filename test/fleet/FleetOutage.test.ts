@@ -185,6 +185,27 @@ describe("FleetOutage", () => {
       }))
   })
 
+  // `end` logged on the caller's fiber, unannotated; the fleet's stop on a fatal close, from the
+  // fatal shard's session's fiber, as that shard's line (component=Session shard=1)
+  it.scoped("fleet.end's line and the stop a fatal close makes are the fleet's (component Fleet, no shard)", () => {
+    const { layer, lines } = annotated()
+    return Effect.gen(function*() {
+      yield* configureLimiter(2)
+      const served = yield* serve()
+      const fleet = yield* Fleet.make(options({ shardCount: 2 }))
+      yield* advance(500)
+      yield* served.peers.get(1)!.close(4004, "Authentication failed.")
+      yield* Effect.either(fleet.await)
+      yield* fleet.end()
+    }).pipe(Effect.provide(layer), Logger.withMinimumLogLevel(LogLevel.Debug), Effect.provide(TestLayer))
+      .pipe(Effect.andThen(() => {
+        expect(lines.filter((line) => line.includes("stopping the fleet"))).toEqual([
+          "DEBUG stopping the fleet: shard 1: the gateway closed with 4004 (authentication failed: the token was rejected); not reconnecting [component=Fleet]"
+        ])
+        expect(lines.filter((line) => line.includes("close 1000"))).toEqual(["INFO ending every shard's session (close 1000) [component=Fleet]"])
+      }))
+  })
+
   it.scoped("a fleet of 16 shards whose connections are refused for minutes says so in a few lines, not a dozen per shard", () => {
     const { layer, lines } = captured()
     return Effect.gen(function*() {
