@@ -2,7 +2,7 @@ import { availableParallelism } from "node:os"
 import { defineConfig } from "vitest/config"
 
 /** Test files that replace a module (`vi.mock`): they must not share loaded modules with others. */
-const ownModules = ["test/codec/ZstdUnavailable.test.ts"]
+const ownModules = ["test/codec/ZstdUnavailable.test.ts", "test/codec/ZstdUnbuilt.test.ts"]
 
 export default defineConfig({
   test: {
@@ -16,10 +16,11 @@ export default defineConfig({
     // fewer than the cores)
     maxWorkers: Math.max(2, availableParallelism() - 1),
     minWorkers: 1,
-    // vitest gives each project fresh workers, so these files still load their own modules
+    // vitest gives each project fresh workers, and this one isolates its files from each other, so
+    // these files load their own modules
     projects: [
       { extends: true, test: { name: "shared", include: ["test/**/*.test.ts"], exclude: ownModules } },
-      { extends: true, test: { name: "own modules", include: ownModules } }
+      { extends: true, test: { name: "own modules", include: ownModules, isolate: true } }
     ]
   }
 })

@@ -90,7 +90,7 @@ const makeZlib = (options?: Options): Compressor => {
 const unsafeMakeZstd = (): Compressor => {
   const binding = ZstdNative.load()
   if (binding === undefined) {
-    throw new CompressError({ reason: "ZstdUnavailable", message: ZstdNative.missingMessage })
+    throw new CompressError({ reason: "ZstdUnavailable", message: ZstdNative.unavailableMessage() })
   }
   const context = new binding.CCtx()
   const flush = binding.EndDirective.flush
@@ -143,5 +143,5 @@ export const make = (compression: Compression, options?: Options): Effect.Effect
     catch: (error) =>
       error instanceof CompressError
         ? error
-        : new CompressError({ reason: "ZstdUnavailable", message: `${ZstdNative.missingMessage}: ${String(error)}` })
+        : new CompressError({ reason: "ZstdUnavailable", message: `${ZstdNative.unavailableMessage()}: ${String(error)}` })
   })

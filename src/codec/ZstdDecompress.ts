@@ -30,15 +30,18 @@ export const isAvailable = (): boolean => ZstdNative.load() !== undefined
 const tooLarge = (maxMessageBytes: number): DecodeError =>
   new DecodeError({ reason: "TooLarge", message: `zstd-stream message over ${maxMessageBytes} bytes` })
 
+// a window over the cap is no message over `maxMessageBytes` (no limit lets it through): not
+// TooLarge, which twice at one point ends the session asking for a larger `maxMessageBytes`
 const failed = (error: unknown): DecodeError => {
   const message = error instanceof Error ? error.message : String(error)
-  return message === WINDOW_TOO_LARGE
-    ? new DecodeError({ reason: "TooLarge", message: `zstd: frame window over 2^${maxWindowLog} bytes` })
-    : new DecodeError({ reason: "Zstd", message: `zstd: ${message}` })
+  return new DecodeError({
+    reason: "Zstd",
+    message: message === WINDOW_TOO_LARGE ? `zstd: frame window over 2^${maxWindowLog} bytes` : `zstd: ${message}`
+  })
 }
 
 const unavailable = (): Decompressor => {
-  const error = new DecodeError({ reason: "Zstd", message: ZstdNative.missingMessage })
+  const error = new DecodeError({ reason: "Zstd", message: ZstdNative.unavailableMessage() })
   return { compression: "zstd-stream", push: () => error }
 }
 

@@ -42,7 +42,7 @@ export class MessageTooLarge extends Data.TaggedError("MessageTooLarge")<{
   readonly sequence: number | null
 }> {
   override get message(): string {
-    const where = this.sequence === null ? "in answer to the Identify" : `after sequence ${this.sequence}`
+    const where = this.sequence === null ? "before READY" : `after sequence ${this.sequence}`
     return `shard ${this.shard}: the gateway sent a message over maxMessageBytes (${this.maxMessageBytes} bytes) ${where}, and again on the next try; raise maxMessageBytes (the session stays resumable)`
   }
 }

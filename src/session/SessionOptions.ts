@@ -395,7 +395,7 @@ const problems = (options: SessionOptions): ReadonlyArray<string> => {
   if (compression !== undefined && !compressions.includes(compression as Compression)) {
     found.push(`compression must be "zlib-stream", "zstd-stream" or "none", got ${show(compression)}`)
   } else if (options.compression !== undefined && !Decompress.isAvailable(options.compression)) {
-    found.push(ZstdNative.missingMessage)
+    found.push(ZstdNative.unavailableMessage())
   }
   const encoding: unknown = options.encoding
   if (typeof encoding === "string" && encoding !== "json" && encoding !== "etf") {
