@@ -71,8 +71,6 @@ export interface Context {
   /** Runs the connection's heartbeat (shared by the shards of a fleet). */
   readonly heartbeats: HeartbeatTimer
   readonly identifyLimiter: IdentifyLimiter["Type"]
-  /** Held from before a connection that will identify opens its socket until Identify was sent. */
-  readonly admission: Effect.Effect<void, never, Scope.Scope>
   /** The session's memory; only the connection's reader writes it. */
   readonly memory: { current: Protocol.Memory }
   /** Where delivered events go. */
@@ -185,10 +183,17 @@ export type Failure = FatalClose | IdentifyBudgetExhausted
 /**
  * Runs one connection to `url`, authenticating with `mode`, until it ends; returns how it ended,
  * or fails when the session must stop. Interrupting it closes the socket with a resumable code.
+ * `admission`, the scope holding an identifying connection's place (`Session.Hooks.admission`), is
+ * closed once its Identify is sent (its owner closes it at the latest).
  *
  * @since 0.1.0
  */
-export const run = (ctx: Context, url: string, mode: Protocol.Mode): Effect.Effect<Outcome, Failure> =>
+export const run = (
+  ctx: Context,
+  url: string,
+  mode: Protocol.Mode,
+  admission?: Scope.CloseableScope | undefined
+): Effect.Effect<Outcome, Failure> =>
   Effect.scoped(Effect.gen(function*() {
     const { options } = ctx
     const shard = options.shard[0]
@@ -212,11 +217,6 @@ export const run = (ctx: Context, url: string, mode: Protocol.Mode): Effect.Effe
     // ready for `stableAfter` by `until` (now)
     const stable = (until = monotonicMillis(clock)) =>
       readyAt !== undefined && until - readyAt >= Duration.toMillis(options.backoff.stableAfter)
-
-    // a connection that will identify waits for its admission before it opens the socket, and
-    // keeps it until Identify is sent: shards do not sit connected for long before their turn
-    const admission = mode === "identify" ? yield* Scope.fork(scope, ExecutionStrategy.sequential) : undefined
-    if (admission !== undefined) yield* Scope.extend(ctx.admission, admission)
 
     // The socket lives in a scope of its own, which ending the connection closes (with 4900,
     // resumable, unless a close was sent): its frames end at once, so the reader, which runs on

@@ -198,9 +198,10 @@ export interface Hooks {
    */
   readonly onEnd?: ((exit: Exit.Exit<void, SessionError>) => Effect.Effect<void>) | undefined
   /**
-   * Acquired, in a scope of its own, before the socket of a connection that will identify is
-   * opened, and released once its Identify was sent (or the connection ended first): a fleet
-   * bounds this way how many of its shards are connected and waiting to identify at once.
+   * Acquired, in a scope of its own, before an attempt that will identify begins (before the
+   * gateway URL and the socket; the session is `Disconnected`, reason `Queued`, while it waits),
+   * and released once its Identify was sent (or the attempt ended first): a fleet bounds this way
+   * how many of its shards are connected and waiting to identify at once.
    */
   readonly admission?: Effect.Effect<void, never, Scope.Scope> | undefined
   /**
@@ -339,7 +340,6 @@ export const makeWith = (
       transport,
       heartbeats,
       identifyLimiter,
-      admission: hooks.admission ?? Effect.void,
       memory,
       events: deliver,
       outbox,
@@ -383,6 +383,22 @@ export const makeWith = (
         Random.nextRange(...invalidSessionPause),
         (ms) => Effect.zipRight(Effect.sleep(ms), kind === "InvalidSessionThenBackoff" ? Effect.ignore(backoffPause) : Effect.void)
       )
+    // An attempt that will identify takes its admission first (a fleet's startup window place), in
+    // a scope of its own, which the connection closes once its Identify is out, and the attempt's
+    // end at the latest. A session that has to wait for it is Queued meanwhile: it holds no socket
+    // and asks nothing (it showed ConnectingHttp, for minutes behind a long line).
+    const admission = hooks.admission
+    const admit: Effect.Effect<Scope.CloseableScope | undefined, never, Scope.Scope> = admission === undefined
+      ? Effect.succeed(undefined)
+      : Effect.gen(function*() {
+        const admitted = yield* Scope.fork(yield* Effect.scope, ExecutionStrategy.sequential)
+        let taken = false
+        // tells Queued only if the admission has to wait: one at hand is taken before this runs
+        yield* Effect.fork(Effect.suspend(() => taken ? Effect.void : transition(SessionState.Disconnected(), Reasons.Queued())))
+        yield* Scope.extend(admission, admitted)
+        taken = true
+        return admitted
+      })
     // a new gateway session will be identified: the old one's member requests get no answer
     const forgetSession = Effect.suspend(() => {
       memory.current = Protocol.forget(memory.current)
@@ -406,21 +422,26 @@ export const makeWith = (
           recovery = gaveUp
         }
         const mode = Protocol.modeOf(memory.current)
-        yield* transition(SessionState.ConnectingHttp(), Reasons.Start())
-        const url = mode === "resume" && !Recovery.resumesAtGateway(recovery)
-          ? Either.right(memory.current.resumeGatewayUrl!)
-          : yield* Effect.either(identifyUrl)
-        if (Either.isLeft(url)) {
-          if (url.left.reason === "Unauthorized") return yield* url.left
-          ended = Reasons.GatewayInfoFailed({ message: url.left.message })
+        const resumeAt = mode === "resume" && !Recovery.resumesAtGateway(recovery) ? memory.current.resumeGatewayUrl : undefined
+        const attempt: Either.Either<Connection.Outcome, GatewayInfoError> = yield* Effect.scoped(Effect.gen(function*() {
+          const admitted = mode === "identify" ? yield* admit : undefined
+          yield* transition(SessionState.ConnectingHttp(), Reasons.Start())
+          const url = resumeAt !== undefined ? Either.right(resumeAt) : yield* Effect.either(identifyUrl)
+          if (Either.isLeft(url)) return Either.left(url.left)
+          return Either.right(yield* Connection.run(connectionContext, SessionOptions.gatewayUrl(url.right, resolved), mode, admitted))
+        }))
+        if (Either.isLeft(attempt)) {
+          const failed = attempt.left
+          if (failed.reason === "Unauthorized") return yield* failed
+          ended = Reasons.GatewayInfoFailed({ message: failed.message })
           recovery = Recovery.unconnected(recovery, mode)
           yield* transition(SessionState.Disconnected(), ended)
           yield* outage.failed(ended)
           // a 429 is waited out before the backoff
-          if (url.left.retryAfter !== undefined) yield* Effect.sleep(Duration.seconds(url.left.retryAfter))
+          if (failed.retryAfter !== undefined) yield* Effect.sleep(Duration.seconds(failed.retryAfter))
           continue
         }
-        const outcome = yield* Connection.run(connectionContext, SessionOptions.gatewayUrl(url.right, resolved), mode)
+        const outcome = attempt.right
         ended = outcome.reason
         recovery = Recovery.after(recovery, mode, outcome, memory.current)
         if (recovery.tooLargeAgain) {

@@ -15,7 +15,10 @@ import { quoted } from "../internal/printable.ts"
 export type Reason = Data.TaggedEnum<{
   /** A connection attempt began (the session's first, or a reconnect after its pause). */
   Start: {}
-  /** Its fleet has not started the session yet: it waits for its turn in the startup window. */
+  /**
+   * It waits for its turn in its fleet's startup window: not started yet, or its next Identify
+   * waits for a place (no socket, nothing asked yet).
+   */
   Queued: {}
   /** Its fleet stopped (closed, disconnected, or ended by another shard's fatal close) before starting it. */
   NotStarted: {}
@@ -114,7 +117,7 @@ export interface Transition {
 export const describeReason = (reason: Reason): string =>
   Reason.$match(reason, {
     Start: () => "start",
-    Queued: () => "queued (waiting for its turn to start)",
+    Queued: () => "queued (waiting for its turn in the startup window)",
     NotStarted: () => "not started (its fleet stopped first)",
     Opened: () => "socket open",
     Hello: ({ interval }) => `hello (heartbeat every ${interval} ms)`,

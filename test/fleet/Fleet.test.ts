@@ -11,6 +11,7 @@ import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
 import * as LogLevel from "effect/LogLevel"
 import * as Option from "effect/Option"
+import * as Random from "effect/Random"
 import * as Redacted from "effect/Redacted"
 import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
@@ -590,6 +591,31 @@ describe("Fleet", () => {
       ])
       expect(seen.every((line) => line.shard === 2)).toBe(true)
     }).pipe(Effect.provide(TestLayer)))
+
+  // it showed ConnectingHttp while it waited in line, opening nothing: 20 s for the sixth shard
+  it.scoped("a started shard whose next Identify waits for a place in the window is Queued, not ConnectingHttp, until its turn", () =>
+    Effect.gen(function*() {
+      const { fleet, served } = yield* startingFleet(3)
+      yield* advance(10_000)
+      expect(served.identifies.map((identify) => identify.shard)).toEqual([0, 1, 2])
+      // op 9 to every shard at once: they identify again one per 5 s (after the 1-5 s pause)
+      for (const id of [0, 1, 2]) yield* served.peers.get(id)!.sendJson({ op: 9, d: false, s: null, t: null })
+      const seen: Array<[string, string]> = []
+      yield* Effect.forkScoped(Stream.runForEach(
+        Stream.filter(fleet.statusChanges, (line) => line.shard === 2),
+        (line) => Effect.sync(() => void seen.push([line.state._tag, line.reason._tag]))
+      ))
+      yield* advance(20_000)
+      expect(served.identifies).toHaveLength(6)
+      expect(seen).toEqual([
+        ["Disconnected", "InvalidSession"],
+        ["Disconnected", "Queued"],
+        ["ConnectingHttp", "Start"],
+        ["ConnectingWs", "Opened"],
+        ["Connected", "Hello"],
+        ["Connected", "Ready"]
+      ])
+    }).pipe(Effect.withRandom(Random.fixed([0.5])), Effect.provide(TestLayer)))
 
   it.scoped("a shard stopped through shard(id), or ending meanwhile, is left out of updatePresence, and a soundboard request that needs it sends nothing", () =>
     Effect.gen(function*() {
