@@ -374,8 +374,11 @@ const targets = (everything: Everything): ReadonlyArray<Target> => {
   for (const startup of everything.startup ?? []) {
     list.push({
       name: `Startup, 64 shards at max_concurrency 16, limiter margin ${startup.marginMs} ms: all READY at the limit (${startup.limitMs} ms after the first identify)`,
-      figure: `${startup.allReadyMs} ms (${startup.shardsReady}/64 READY; ${startup.allReadyMs - startup.limitMs >= 0 ? "+" : ""}${startup.allReadyMs - startup.limitMs} ms)`,
-      met: startup.shardsReady === 64 && startup.allReadyMs <= startup.limitMs
+      figure: `${startup.allReadyMs} ms (${startup.shardsReady}/64 READY; ${startup.allReadyMs - startup.limitMs >= 0 ? "+" : ""}${
+        startup.allReadyMs - startup.limitMs
+      } ms; identifies of one key at least ${startup.closestSpacingMs} ms apart)`,
+      // sooner than the limit is no better: it broke the rule (identifies of one key under 5 s apart)
+      met: startup.shardsReady === 64 && startup.allReadyMs === startup.limitMs && startup.closestSpacingMs >= 5000
     })
   }
   return list
@@ -592,9 +595,11 @@ export const markdown = (everything: Everything): string => {
       "In-memory transport, the scripted gateway of test/fleet/harness.ts (READY at once on every Identify). Discord's limit: " +
         "one identify per key per 5 s, so the last of 4 rounds may identify 15 s after the first identify.",
       "",
-      "| limiter margin | shards READY | all READY after (ms from the first identify) | limit (ms) |",
-      "|---:|---:|---:|---:|",
-      ...everything.startup.map((s) => `| ${s.marginMs} ms | ${s.shardsReady} | ${s.allReadyMs} | ${s.limitMs} |`)
+      "| limiter margin | shards READY | all READY after (ms from the first identify) | limit (ms) | closest identifies of one key (ms) |",
+      "|---:|---:|---:|---:|---:|",
+      ...everything.startup.map((s) =>
+        `| ${s.marginMs} ms | ${s.shardsReady} | ${s.allReadyMs} | ${s.limitMs} | ${s.closestSpacingMs} |`
+      )
     )
   }
   add("")

@@ -3,7 +3,8 @@
  * scripted gateway of test/fleet/harness.ts (READY at once on every Identify, which ends the
  * limiter's margin at once). Prints, for the identify limiter's default margin (200 ms) and for
  * margin 0, when the last shard was READY, counted from the first identify, next to Discord's
- * limit (ceil(64 / 16) - 1 = 3 steps of 5 s).
+ * limit (ceil(64 / 16) - 1 = 3 steps of 5 s), and the closest two identifies of one rate-limit key
+ * came (at least 5 s: READY sooner than the limit would mean the rule was broken).
  *
  * @since 0.1.0
  */
@@ -34,17 +35,24 @@ export interface Startup {
   readonly limitMs: number
   /** The last READY, in ms after the first identify. */
   readonly allReadyMs: number
+  /** The least time between two identifies of one rate-limit key (Discord's rule: 5000). */
+  readonly closestSpacingMs: number
 }
+
+// the least gap between two of `times`, in order (none: Infinity)
+const closestGap = (times: ReadonlyArray<number>): number =>
+  times.slice(1).reduce((least, at, i) => Math.min(least, at - times[i]!), Number.POSITIVE_INFINITY)
 
 const run = (marginMs: number) =>
   Effect.gen(function*() {
-    const { ready, served } = yield* startup({ shards: SHARDS, maxConcurrency: MAX_CONCURRENCY, until: LIMIT_MS + 4 * (5000 + marginMs) })
+    const { identifiesOf, ready, served } = yield* startup({ shards: SHARDS, maxConcurrency: MAX_CONCURRENCY, until: LIMIT_MS + 4 * (5000 + marginMs) })
     const firstIdentify = Math.min(...served.identifies.map((identify) => identify.at))
     return {
       marginMs,
       shardsReady: ready.length,
       limitMs: LIMIT_MS,
-      allReadyMs: Math.max(...ready.map((r) => r.at)) - firstIdentify
+      allReadyMs: Math.max(...ready.map((r) => r.at)) - firstIdentify,
+      closestSpacingMs: Math.min(...Array.from({ length: MAX_CONCURRENCY }, (_, key) => closestGap(identifiesOf(key))))
     } satisfies Startup
   }).pipe(
     Effect.scoped,
