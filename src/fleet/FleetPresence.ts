@@ -66,19 +66,23 @@ export const make = (initial: Commands.Presence | undefined, resumes: (id: numbe
           ? Effect.void
           : Effect.asVoid(Effect.forkScoped(Effect.ignore(session.updatePresence(current))))
       }),
+    // added and watched in one step: interrupted between the two, an update given up on stayed
+    // the latest, and shards started later identified with it
     update: (presence, sessions) =>
-      Effect.suspend(() => {
-        const update = presences.add(presence)
-        return Effect.forEach(
-          sessions,
-          (session) => Effect.catchTag(session.updatePresence(presence), "SessionClosed", () => Effect.void),
-          { concurrency: "unbounded", discard: true }
-        ).pipe(Effect.onExit((exit) =>
-          Effect.sync(() => {
-            if (Exit.isSuccess(exit)) presences.wentOut(update)
-            else presences.withdraw(update)
-          })
-        ))
-      })
+      Effect.uninterruptibleMask((restore) =>
+        Effect.suspend(() => {
+          const update = presences.add(presence)
+          return restore(Effect.forEach(
+            sessions,
+            (session) => Effect.catchTag(session.updatePresence(presence), "SessionClosed", () => Effect.void),
+            { concurrency: "unbounded", discard: true }
+          )).pipe(Effect.onExit((exit) =>
+            Effect.sync(() => {
+              if (Exit.isSuccess(exit)) presences.wentOut(update)
+              else presences.withdraw(update)
+            })
+          ))
+        })
+      )
   }
 }

@@ -158,15 +158,19 @@ class Lanes implements Outbox {
   constructor(private readonly report: (depth: number) => Effect.Effect<void>) {}
 
   submit(op: number, payload: string | Uint8Array, watch?: Watch): Effect.Effect<void> {
-    return Effect.flatMap(Deferred.make<void>(), (sent) => {
-      const lane = op === Opcode.PresenceUpdate ? this.presence : this.other
-      const pending: Pending = { payload, sent, watch, writing: false }
-      lane.waiting.push(pending)
-      return Effect.zipRight(this.depth(), this.wake(lane)).pipe(
-        Effect.zipRight(Effect.onInterrupt(Deferred.await(sent), () => this.withdraw(lane, pending))),
-        Effect.ensuring(this.depth())
-      )
-    })
+    // queued and watched in one step: interrupted between the two, a command stayed queued, and a
+    // writer attached later wrote it for a caller that had given up
+    return Effect.uninterruptibleMask((restore) =>
+      Effect.flatMap(Deferred.make<void>(), (sent) => {
+        const lane = op === Opcode.PresenceUpdate ? this.presence : this.other
+        const pending: Pending = { payload, sent, watch, writing: false }
+        lane.waiting.push(pending)
+        return Effect.zipRight(this.depth(), this.wake(lane)).pipe(
+          Effect.zipRight(Effect.onInterrupt(restore(Deferred.await(sent)), () => this.withdraw(lane, pending))),
+          Effect.ensuring(this.depth())
+        )
+      })
+    )
   }
 
   attach<R>(writer: Writer<R>): Effect.Effect<void, never, R | Scope.Scope> {

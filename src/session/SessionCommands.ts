@@ -149,17 +149,22 @@ export const make = ({ ended, members, options, outbox }: Context): Made => {
       return Effect.flatMap(Commands.encode(command, options.encoding), (payload) => {
         // checked: kept as a copy, which the caller's later changes to its object do not reach
         const presence = Commands.copyPresence(given)
-        return Effect.flatMap(SessionOptions.withPresence(identifying.latest(), presence), (next) => {
-          const update = identifying.add(next)
-          // given up before it went out, it is as if it had never been made; older than one an
-          // Identify carried (made while no connection was ready), it would show an older presence
-          // after the new session's, and it does not go out
-          return send(command, payload, {
-            onWritten: () => identifying.wentOut(update),
-            onWithdrawn: () => identifying.withdraw(update),
-            superseded: () => identifying.superseded(update)
-          })
-        })
+        return Effect.flatMap(SessionOptions.withPresence(identifying.latest(), presence), (next) =>
+          Effect.uninterruptibleMask((restore) => {
+            const update = identifying.add(next)
+            // given up before it went out, it is as if it had never been made (also given up before
+            // it was queued: the next Identify carried it); older than one an Identify carried
+            // (made while no connection was ready), it would show an older presence after the new
+            // session's, and it does not go out
+            return Effect.onInterrupt(
+              restore(send(command, payload, {
+                onWritten: () => identifying.wentOut(update),
+                onWithdrawn: () => identifying.withdraw(update),
+                superseded: () => identifying.superseded(update)
+              })),
+              () => Effect.sync(() => identifying.withdraw(update))
+            )
+          }))
       })
     },
     updateVoiceState: (voice) => submit(Commands.voiceStateUpdate(voice)),
