@@ -252,6 +252,9 @@ export const run = (
     // took an event: closing ends the connection for it, at once or when it starts to wait (the
     // event it holds stays uncommitted)
     let closeSent = false
+    // made before the close below can be called (a stop while the transition to ConnectingWs runs
+    // read it uninitialized: a defect)
+    const tracker = new Heartbeat.Tracker()
     const endWaitForRoom = Effect.suspend(() => finish(Protocol.modeOf(remembered()), Reason.Disconnect()))
     ctx.active.close = (code) =>
       Effect.zipRight(
@@ -272,7 +275,6 @@ export const run = (
       maxMessageBytes: options.maxMessageBytes,
       skip: ctx.skips
     })
-    const tracker = new Heartbeat.Tracker()
     const sendLimiter = yield* SendLimiter.make(options.sendLimit)
     // A presence update waits for room under its own limit, then for a send slot, and only then
     // takes its presence place, at once: the place is counted from when the update goes out, not
