@@ -384,10 +384,6 @@ export const makeWith = (
         (ms) => Effect.zipRight(Effect.sleep(ms), kind === "InvalidSessionThenBackoff" ? Effect.ignore(backoffPause) : Effect.void)
       )
     // An attempt that will identify takes its admission first (a fleet's startup window place), in
-    // a scope of its own, which the connection closes once its Identify is out, and the attempt's
-    // end at the latest. A session that has to wait for it is Queued meanwhile: it holds no socket
-    // and asks nothing (it showed ConnectingHttp, for minutes behind a long line).
-    // An attempt that will identify takes its admission first (a fleet's startup window place), in
     // a scope of its own, which the connection closes once its Identify is out, and the loop once
     // the attempt ended, at the latest (a child of the session's scope: a stop that interrupts the
     // loop between the two closes it with the session). A session that has to wait for it is
