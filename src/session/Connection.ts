@@ -440,16 +440,19 @@ export const run = (
       Effect.logWarning("READY's resume_gateway_url is not encrypted: resuming at the gateway URL instead").pipe(
         Effect.annotateLogs({ resumeGatewayUrl: show(step.resumeGatewayUrl) })
       )
-    // READY went in: the session's memory takes its session, resumed where it may be
-    const recordReady = (step: ReadyStep): void => {
+    // READY went in: the session's memory takes its session, resumed where it may be; says whether
+    // that is this connection's URL, READY's not being encrypted
+    const recordReady = (step: ReadyStep): boolean => {
       record(step)
-      if (unencrypted(step)) ctx.memory.current = { ...ctx.memory.current, resumeGatewayUrl: url }
+      if (!unencrypted(step)) return false
+      ctx.memory.current = { ...ctx.memory.current, resumeGatewayUrl: url }
+      return true
     }
     const commit = (step: EventStep): Effect.Effect<void> | undefined => {
       if (step._tag === "Ready") {
-        recordReady(step)
+        const moved = recordReady(step)
         const readied = onReady(Reason.Ready({ sessionId: step.sessionId }))
-        return unencrypted(step) ? Effect.zipRight(warnUnencrypted(step), readied) : readied
+        return moved ? Effect.zipRight(warnUnencrypted(step), readied) : readied
       }
       record(step)
       if (step._tag === "Resumed") return onReady(Reason.Resumed({ replayed }))
