@@ -70,7 +70,11 @@ export interface Fleet {
    * for); fails with `NotRunning` for a shard this fleet does not run or stopped before it started.
    */
   readonly shard: (id: number) => Effect.Effect<Session.Session, RouteError>
-  /** The session a guild lives on (as `shard`); `null`/`undefined` (DMs, guild-less) is shard 0's. */
+  /**
+   * The session a guild lives on (as `shard`); `null`/`undefined` (DMs, guild-less) is shard 0's.
+   * A guild id that is no snowflake fails with `InvalidGuildId`; the commands below check theirs
+   * with their other fields (`InvalidCommand`, as a session does).
+   */
   readonly sessionFor: (guildId: string | null | undefined) => Effect.Effect<Session.Session, RouteError>
   /**
    * Every shard's status, by shard id; a shard not started yet is `Disconnected`, reason `Queued`
@@ -294,8 +298,12 @@ export const make = (
         new RouteError({ reason: "NotRunning", shard: id, ...(guildId === null || guildId === undefined ? {} : { guildId }) })
       )
     }
+    // a shard the fleet stopped before it started fails naming only itself: the guild is added
     const sessionFor = (guildId: string | null | undefined): Effect.Effect<Session.Session, RouteError> =>
-      Effect.flatMap(Effect.suspend(() => shardFor(guildId)), (shard) => shard.session)
+      Effect.flatMap(Effect.suspend(() => shardFor(guildId)), (shard) =>
+        guildId === null || guildId === undefined
+          ? shard.session
+          : Effect.mapError(shard.session, (error) => new RouteError({ reason: error.reason, shard: shard.id, guildId })))
 
     // a command is checked before it waits for its shard to start (at its turn, maybe minutes
     // away): a mistake fails at once with InvalidCommand; its session checks it again

@@ -23,7 +23,8 @@ export const isSnowflake: (id: string) => boolean = snowflakeRule
 
 /**
  * A command or lookup this fleet cannot route: `NotRunning` when the shard it belongs to is not
- * one of this fleet's shards, `InvalidGuildId` when the guild id is not a snowflake.
+ * one of this fleet's shards, or one the fleet stopped before it started; `InvalidGuildId` when
+ * the guild id given to `sessionFor` is not a snowflake.
  *
  * @since 0.1.0
  */
@@ -31,11 +32,12 @@ export class RouteError extends Data.TaggedError("RouteError")<{
   readonly reason: "NotRunning" | "InvalidGuildId"
   /** The shard the command belongs to (`NotRunning`). */
   readonly shard?: number
+  /** The guild it was asked for, when one was. */
   readonly guildId?: string
 }> {
   override get message(): string {
     return this.reason === "InvalidGuildId"
       ? `guild id ${show(this.guildId)} is not a snowflake`
-      : `shard ${this.shard}${this.guildId === undefined ? "" : ` (guild ${this.guildId})`} is not run by this fleet`
+      : `shard ${this.shard}${this.guildId === undefined ? "" : ` (guild ${this.guildId})`} is not running in this fleet`
   }
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
 import * as Fleet from "../../src/fleet/Fleet.ts"
 import { isSnowflake, RouteError, shardOf } from "../../src/fleet/Routing.ts"
 import { advance, configureLimiter, guildOn, options, serve, TestLayer } from "./harness.ts"
@@ -91,6 +92,16 @@ describe("Fleet routing", () => {
       expect(voice.message).toContain("shard 1")
       expect(yield* Effect.flip(fleet.shard(3))).toMatchObject({ _tag: "RouteError", reason: "NotRunning", shard: 3 })
       expect(yield* Effect.flip(fleet.sessionFor("not-a-snowflake"))).toMatchObject({ reason: "InvalidGuildId" })
+      // a command's guild id is one of its fields: checked with the rest, as a session checks it
+      const badId = " 12"
+      const refused = yield* Effect.all([
+        Effect.flip(fleet.updateVoiceState({ guild_id: badId, channel_id: null, self_mute: false, self_deaf: false })),
+        Effect.flip(fleet.requestChannelInfo({ guild_id: badId, fields: ["status"] })),
+        Effect.flip(fleet.requestGuildMembers({ guild_id: badId, query: "", limit: 0 })),
+        Effect.flip(fleet.requestSoundboardSounds([guildOn(0, count), badId])),
+        Effect.flatMap(fleet.shard(0), (session) => Effect.flip(session.updateVoiceState({ guild_id: badId, channel_id: null, self_mute: false, self_deaf: false })))
+      ])
+      expect(refused.map((error) => error._tag)).toEqual(Array(5).fill("InvalidCommand"))
       // a split request with one unroutable guild sends nothing at all
       const sounds = yield* Effect.flip(fleet.requestSoundboardSounds([guildOn(0, count), elsewhere]))
       expect(sounds).toMatchObject({ _tag: "RouteError", shard: 1 })
@@ -100,6 +111,23 @@ describe("Fleet routing", () => {
       expect(tooLarge).toMatchObject({ _tag: "InvalidCommand", reason: "TooLarge" })
       yield* advance(1000)
       for (const shard of running) expect(sent(shard, 31)).toEqual([])
+    }).pipe(Effect.provide(TestLayer)))
+
+  it.scoped("names the guild in the RouteError of a shard the fleet stopped before it started", () =>
+    Effect.gen(function*() {
+      yield* configureLimiter(1)
+      yield* serve()
+      const fleet = yield* Fleet.make(options({ shardCount: 3, startupWindow: 1 }))
+      yield* advance(500)
+      const guild = guildOn(2, 3)
+      const waiting = yield* Effect.fork(Effect.flip(fleet.updateVoiceState({ guild_id: guild, channel_id: null, self_mute: false, self_deaf: false })))
+      yield* advance(100)
+      yield* fleet.disconnect()
+      const error = yield* Fiber.join(waiting)
+      expect(error).toMatchObject({ _tag: "RouteError", reason: "NotRunning", shard: 2, guildId: guild })
+      expect(error.message).toBe(`shard 2 (guild ${guild}) is not running in this fleet`)
+      expect(yield* Effect.flip(fleet.sessionFor(guild))).toMatchObject({ reason: "NotRunning", shard: 2, guildId: guild })
+      expect(yield* Effect.flip(fleet.shard(2))).toStrictEqual(new RouteError({ reason: "NotRunning", shard: 2 }))
     }).pipe(Effect.provide(TestLayer)))
 
   it.scoped("splits soundboard requests by shard and sends presence to every shard", () =>
