@@ -9,7 +9,6 @@ import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import * as Cause from "effect/Cause"
 import * as Console from "effect/Console"
 import * as Deferred from "effect/Deferred"
-import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
@@ -24,8 +23,6 @@ import * as Fleet from "../fleet/Fleet.ts"
 import type { FleetOptions } from "../fleet/FleetOptions.ts"
 import { printable } from "../internal/printable.ts"
 import type { EventName } from "../protocol/Event.ts"
-import * as Backoff from "../session/Backoff.ts"
-import type { GatewayInfoError, InvalidOptions } from "../session/SessionError.ts"
 import * as Live from "../Live.ts"
 import * as LocalGateway from "../testing/LocalGateway.ts"
 import * as Args from "./Args.ts"
@@ -127,27 +124,6 @@ const show = (options: Args.CliOptions, fleet: Fleet.Fleet, notes: ReadonlyArray
 const shardCountOf = (options: Args.CliOptions): number | undefined =>
   options.shardCount ?? (options.gateway === undefined ? undefined : Math.max(0, ...(options.shards ?? [0])) + 1)
 
-// worth trying again: no answer (the network, a timeout), a 5xx or a 429; not a 404 (a wrong
-// `--api`), a body that is no answer, nor a rejected token
-const passing = (error: InvalidOptions | GatewayInfoError): error is GatewayInfoError =>
-  error._tag === "GatewayInfoError" &&
-  (error.reason === "RateLimited" || (error.reason === "Http" && (error.status === undefined || error.status >= 500)))
-
-/**
- * Starts the fleet. Its first `GET /gateway/bot` failing for a passing reason (the network, a 5xx,
- * a 429) is tried again with the sessions' backoff (after a 429, no sooner than it asks), each
- * failure a warning, as a session's own fetch is retried; any other failure ends the run.
- */
-const startFleet = (options: FleetOptions) =>
-  Fleet.make(options).pipe(
-    Effect.tapError((error) =>
-      passing(error)
-        ? Effect.zipRight(Effect.logWarning(`${error.message}; trying again`), Effect.sleep(Duration.seconds(error.retryAfter ?? 0)))
-        : Effect.void
-    ),
-    Effect.retry({ schedule: Backoff.schedule(Backoff.defaults), while: passing })
-  )
-
 const run = (options: Args.CliOptions, warnings: ReadonlyArray<string>) =>
   Effect.gen(function*() {
     // the terminal closed (SIGHUP, which would end the process at once, its shards without a
@@ -191,7 +167,7 @@ const run = (options: Args.CliOptions, warnings: ReadonlyArray<string>) =>
       events: options.events === undefined ? undefined : [...options.events] as ReadonlyArray<EventName>
     }
     const started = yield* Effect.raceFirst(
-      Effect.map(startFleet(fleetOptions), Either.right),
+      Effect.map(Fleet.make(fleetOptions), Either.right),
       Effect.map(Fiber.join(stopped), Either.left)
     ).pipe(Effect.onInterrupt(() => Console.error("stopped (interrupted) before the shards started")))
     if (Either.isLeft(started)) {

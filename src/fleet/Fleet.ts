@@ -10,7 +10,7 @@ import * as Cause from "effect/Cause"
 import type * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
-import type * as Duration from "effect/Duration"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as ExecutionStrategy from "effect/ExecutionStrategy"
@@ -25,6 +25,7 @@ import * as FifoSemaphore from "../limits/FifoSemaphore.ts"
 import { IdentifyLimiter } from "../limits/IdentifyLimiter.ts"
 import * as Commands from "../protocol/Commands.ts"
 import type { GatewayEvent } from "../protocol/Event.ts"
+import * as Backoff from "../session/Backoff.ts"
 import * as GatewayCache from "../session/GatewayCache.ts"
 import * as MemberRequests from "../session/MemberRequests.ts"
 import * as HeartbeatTimer from "../session/HeartbeatTimer.ts"
@@ -149,8 +150,9 @@ export const Fleet: Context.Tag<Fleet, Fleet> = Context.GenericTag<Fleet>("disco
  * `GET /gateway/bot` is fetched once for the fleet, unless both `gateway` and `shardCount` are
  * given: it gives the shard count (when not given), configures the shared `IdentifyLimiter`, and
  * (when `gateway` is not given) the URL every session identifies at; a fresh identify refetches
- * it once it is older than `gatewayInfoMaxAge`. Fails at once on invalid options, or when that
- * first fetch fails (retry the whole `make` if you want to).
+ * it once it is older than `gatewayInfoMaxAge`. Fails at once on invalid options; that first
+ * fetch is tried again while it fails for a `passing` reason (with the sessions' backoff, each a
+ * warning), and fails `make` for any other, or for the first where `make` cannot be interrupted.
  *
  * The shards start one after another (src/fleet/Starter.ts): those with a resume point at once,
  * the others as the startup window admits them (default one per rate-limit key connected and
@@ -179,8 +181,22 @@ export const make = (
       maxAge: resolved.gatewayInfoMaxAge,
       timeout: resolved.timeouts.connect
     })
+    // the first answer, which the shard count and the sessions' URL wait for: a passing failure
+    // (no answer, a 5xx, a 429) is tried again with the sessions' backoff (no sooner than the
+    // answer asked), each a warning, as a session retries its own; any other fails `make`. A
+    // caller that cannot be interrupted (an acquire) could never stop the retries: it gets the
+    // first failure.
+    const retried = cache.info.pipe(
+      Effect.tapError((error) =>
+        error.passing
+          ? Effect.zipRight(Effect.logWarning(`${error.message}; trying again`), Effect.sleep(Duration.seconds(error.retryAfter ?? 0)))
+          : Effect.void
+      ),
+      Effect.retry({ schedule: Backoff.schedule(resolved.backoff), while: (error) => error.passing })
+    )
+    const firstInfo = Effect.checkInterruptible((interruptible) => interruptible ? retried : cache.info)
     // with the shard count given, the shards and their resume points are checked before any request
-    const shardCount = options.shardCount ?? (yield* cache.info).shards
+    const shardCount = options.shardCount ?? (yield* firstInfo).shards
     const { ids, resume, stale } = yield* FleetOptions.resolveShards(options, shardCount)
     if (stale.length > 0) {
       yield* Effect.logWarning(
@@ -191,7 +207,7 @@ export const make = (
     const optionsOf = (base: SessionOptions.ResolvedOptions, id: number) =>
       SessionOptions.forShard({ ...base, presence: presence.latest() }, [id, shardCount], resume.get(id))
     for (const id of ids) yield* optionsOf(resolved, id)
-    if (options.gateway === undefined) yield* cache.info
+    if (options.gateway === undefined) yield* firstInfo
     // every session identifies at the URL that fetch gave, unless one was given
     const shared = options.gateway === undefined ? { ...resolved, gatewayUrl: cache.url } : resolved
 

@@ -35,7 +35,8 @@ const gatewayBotUrl = (api: string): string => {
 
 /**
  * Fetches `GET {api}/gateway/bot`. A 401 fails with reason `Unauthorized`; a 429 with
- * `RateLimited` and the seconds it asks to wait; any other failure (network, status, no answer
+ * `RateLimited` and the seconds it asks to wait (a 5xx with them too, when its `Retry-After`
+ * gives them); any other failure (network, status, no answer
  * within `timeout`, a body that is not a valid answer or is over `maxBodyBytes`, a `ws://` URL
  * asked for over https) with `Http` or `Decode`. The token goes only into the Authorization
  * header, which `@effect/platform` redacts in logs; it is taken out of an HTTP client's message
@@ -89,7 +90,14 @@ export const fetch = (
       })
     }
     if (response.status < 200 || response.status >= 300) {
-      return yield* new GatewayInfoError({ reason: "Http", detail: `status ${response.status}`, status: response.status })
+      // a 503's Retry-After (Discord's or a proxy's, in maintenance) is taken at its word too
+      const retryAfter = response.status >= 500 ? yield* headerRetryAfter(response) : undefined
+      return yield* new GatewayInfoError({
+        reason: "Http",
+        detail: `status ${response.status}${retryAfter === undefined ? "" : `; retry after ${retryAfter} s`}`,
+        status: response.status,
+        ...(retryAfter === undefined ? {} : { retryAfter })
+      })
     }
     const body = yield* readJson(response)
     const info = yield* Either.mapLeft(GatewayBot.decode(body), (error) => new GatewayInfoError({ reason: "Decode", detail: error.message }))
@@ -139,27 +147,32 @@ export const userAgent = "DiscordBot (https://www.npmjs.com/package/effect-disco
  */
 const maxRetryAfter = 3600
 
-// The seconds a 429 asks to wait: the Retry-After header (seconds, or an HTTP-date, counted from
-// the answer's own Date, else the clock, as a proxy in front of the API may send), else the body's
-// `retry_after` (Discord sends both), else a second; at most an hour.
-const retryAfterOf = (response: HttpClientResponse.HttpClientResponse): Effect.Effect<number> => {
-  const seconds = (value: unknown) => {
-    const number = typeof value === "string" && value.trim() !== "" ? Number(value) : value
-    return typeof number === "number" && Number.isFinite(number) && number >= 0 ? Math.min(number, maxRetryAfter) : undefined
-  }
+// seconds to wait, if `value` is a number of them, at most an hour
+const seconds = (value: unknown): number | undefined => {
+  const number = typeof value === "string" && value.trim() !== "" ? Number(value) : value
+  return typeof number === "number" && Number.isFinite(number) && number >= 0 ? Math.min(number, maxRetryAfter) : undefined
+}
+
+// The seconds the Retry-After header asks to wait, if it has one: seconds, or an HTTP-date,
+// counted from the answer's own Date, else the clock (as a proxy in front of the API may send)
+const headerRetryAfter = (response: HttpClientResponse.HttpClientResponse): Effect.Effect<number | undefined> => {
   const header = response.headers["retry-after"]
   const inSeconds = seconds(header)
   if (inSeconds !== undefined) return Effect.succeed(inSeconds)
   const until = dateOf(header)
-  if (until !== undefined) {
-    const sent = dateOf(response.headers["date"])
-    return Effect.map(sent === undefined ? Clock.currentTimeMillis : Effect.succeed(sent), (now) => seconds(Math.max(0, (until - now) / 1000))!)
-  }
-  return readJson(response).pipe(
-    Effect.map((body) => (typeof body === "object" && body !== null && "retry_after" in body ? seconds(body.retry_after) : undefined) ?? 1),
-    Effect.orElseSucceed(() => 1)
-  )
+  if (until === undefined) return Effect.succeed(undefined)
+  const sent = dateOf(response.headers["date"])
+  return Effect.map(sent === undefined ? Clock.currentTimeMillis : Effect.succeed(sent), (now) => seconds(Math.max(0, (until - now) / 1000)))
 }
+
+// The seconds a 429 asks to wait: the Retry-After header, else the body's `retry_after` (Discord
+// sends both), else a second; at most an hour.
+const retryAfterOf = (response: HttpClientResponse.HttpClientResponse): Effect.Effect<number> =>
+  Effect.flatMap(headerRetryAfter(response), (fromHeader) =>
+    fromHeader !== undefined ? Effect.succeed(fromHeader) : readJson(response).pipe(
+      Effect.map((body) => (typeof body === "object" && body !== null && "retry_after" in body ? seconds(body.retry_after) : undefined) ?? 1),
+      Effect.orElseSucceed(() => 1)
+    ))
 
 /**
  * An HTTP-date header's time (ms since the epoch), if it is one. Every HTTP-date names its day and

@@ -433,12 +433,12 @@ export const makeWith = (
         if (Either.isLeft(url)) {
           yield* release(admitted)
           const failed = url.left
-          if (failed.reason === "Unauthorized") return yield* failed
+          if (!failed.passing) return yield* failed
           ended = Reasons.GatewayInfoFailed({ message: failed.message })
           recovery = Recovery.unconnected(recovery, mode)
           yield* transition(SessionState.Disconnected(), ended)
           yield* outage.failed(ended)
-          // a 429 is waited out before the backoff
+          // a wait the answer asked for (a 429's, a 503's) comes before the backoff
           if (failed.retryAfter !== undefined) yield* Effect.sleep(Duration.seconds(failed.retryAfter))
           continue
         }

@@ -48,20 +48,28 @@ export class MessageTooLarge extends Data.TaggedError("MessageTooLarge")<{
 }
 
 /**
- * `GET /gateway/bot` failed. `Unauthorized` (the token was rejected) is fatal; the others are
- * retried with backoff (after a `RateLimited` one, no sooner than `retryAfter` seconds) and only
- * show up as transitions.
+ * `GET /gateway/bot` failed. A `passing` failure (no answer, a 408, a 429, a 5xx) is retried with
+ * backoff (no sooner than `retryAfter` seconds, when the answer gave one) and only shows up as
+ * transitions; any other (`Unauthorized`: the token was rejected; another 4xx, such as a 404 from
+ * a wrong `api`; a body that is no answer) cannot mend by itself and is fatal, unless an earlier
+ * answer is still at hand to use meanwhile.
  *
  * @since 0.1.0
  */
 export class GatewayInfoError extends Data.TaggedError("GatewayInfoError")<{
   readonly reason: "Unauthorized" | "RateLimited" | "Http" | "Decode"
   readonly detail: string
-  /** With `RateLimited`: the seconds the 429 asked to wait. */
+  /** The seconds the answer asked to wait: a 429's, or a 5xx's `Retry-After`. */
   readonly retryAfter?: number
   /** With `Http`, when the server answered: the status of its answer (a 404, a 503...). */
   readonly status?: number
 }> {
+  /** Whether trying again can help: no answer (the network, a timeout), a 408, a 429 or a 5xx. */
+  get passing(): boolean {
+    return this.reason === "RateLimited" ||
+      (this.reason === "Http" && (this.status === undefined || this.status === 408 || this.status >= 500))
+  }
+
   override get message(): string {
     return this.reason === "Unauthorized"
       ? `GET /gateway/bot was refused: the token was rejected (${this.detail})`

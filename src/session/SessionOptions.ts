@@ -115,7 +115,7 @@ export interface SessionOptions {
   /**
    * Where a fresh identify gets its gateway URL instead, asked before every identify: e.g. a
    * fleet's shared, refreshed `GET /gateway/bot` cache. Takes precedence over `gateway` and the
-   * session's own fetch; an `Unauthorized` failure is fatal, any other is retried with backoff.
+   * session's own fetch; a failure that is not `passing` is fatal, any other is retried with backoff.
    */
   readonly gatewayUrl?: Effect.Effect<string, GatewayInfoError> | undefined
   /** The REST base for `GET /gateway/bot` (default `https://discord.com/api/v10`). */

@@ -194,6 +194,24 @@ describe("GatewayInfo.fetch", () => {
       expect(either).toMatchObject({ _tag: "Left", left: { reason: "RateLimited", retryAfter: 30 } })
     }))
 
+  it.effect("a 5xx carries the wait its Retry-After header asks for (no header, no wait); passing tells what trying again can mend", () =>
+    Effect.gen(function*() {
+      const answering = (status: number, headers: Record<string, string> = {}) => () =>
+        Effect.succeed(new Response(JSON.stringify({ retry_after: 9 }), { status, headers }))
+      const failure = (respond: () => Effect.Effect<Response>) =>
+        Effect.flatMap(fetchWith(respond), ({ either }) => Effect.flip(either))
+      const maintenance = yield* failure(answering(503, { "retry-after": "30" }))
+      expect(maintenance).toMatchObject({ reason: "Http", status: 503, retryAfter: 30, passing: true })
+      expect(maintenance.message).toBe("GET /gateway/bot failed: status 503; retry after 30 s")
+      // the body's retry_after is a 429's only
+      expect(yield* failure(answering(502))).not.toHaveProperty("retryAfter")
+      expect(yield* failure(answering(404, { "retry-after": "30" }))).not.toHaveProperty("retryAfter")
+      const statuses = [401, 403, 404, 400, 408, 429, 500, 503]
+      const passing = yield* Effect.forEach(statuses, (status) => Effect.map(failure(answering(status)), (error) => [status, error.passing]))
+      expect(passing).toEqual([[401, false], [403, false], [404, false], [400, false], [408, true], [429, true], [500, true], [503, true]])
+      expect((yield* failure(() => Effect.succeed(new Response("<html>", { status: 200 })))).passing).toBe(false)
+    }))
+
   it.effect("an app's client that fails on a status (filterStatusOk) gets the same errors: 401 Unauthorized, 429 RateLimited, 503 Http with it", () =>
     Effect.gen(function*() {
       const answering = (status: number, headers: Record<string, string> = {}) =>

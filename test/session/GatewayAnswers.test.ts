@@ -1,0 +1,145 @@
+/**
+ * What a session and a fleet do with each answer `GET /gateway/bot` can give before there is any
+ * answer at hand: a failure trying again can mend is retried (no sooner than the answer asks); one
+ * it cannot is the caller's at once.
+ */
+import * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import { describe, expect, it } from "@effect/vitest"
+import * as Clock from "effect/Clock"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Random from "effect/Random"
+import * as TestClock from "effect/TestClock"
+import * as Fleet from "../../src/fleet/Fleet.ts"
+import * as IdentifyLimiter from "../../src/limits/IdentifyLimiter.ts"
+import * as Session from "../../src/session/Session.ts"
+import * as MemoryTransport from "../../src/transport/MemoryTransport.ts"
+import * as FleetHarness from "../fleet/harness.ts"
+import { captured } from "../logLines.ts"
+import { settle } from "../settle.ts"
+import { options } from "./harness.ts"
+
+const answer = {
+  url: "ws://gateway.test",
+  shards: 2,
+  session_start_limit: { total: 1000, remaining: 1000, reset_after: 0, max_concurrency: 1 }
+}
+
+interface Reply {
+  readonly status: number
+  readonly headers?: Record<string, string>
+}
+
+/**
+ * An API answering its requests with `replies` in turn (the last one from then on; 200 is the
+ * answer above), and the times (ms by the `Clock`) it was asked at.
+ */
+const api = (replies: ReadonlyArray<Reply>) => {
+  const asked: Array<number> = []
+  const client = HttpClient.make((request) =>
+    Effect.map(Clock.currentTimeMillis, (now) => {
+      const reply = replies[Math.min(asked.length, replies.length - 1)]!
+      asked.push(now)
+      const body = reply.status === 200 ? answer : { message: `status ${reply.status}` }
+      return HttpClientResponse.fromWeb(request, new Response(JSON.stringify(body), { status: reply.status, headers: reply.headers ?? {} }))
+    })
+  )
+  const layer = Layer.mergeAll(MemoryTransport.layer, IdentifyLimiter.layerMemory, Layer.succeed(HttpClient.HttpClient, client))
+  return { asked, layer }
+}
+
+// the options of a session, and of a fleet, that ask GET /gateway/bot for their URL
+const withoutGateway = () => ({ ...options(), gateway: undefined, api: "http://api.test/api/v10" })
+const fleetWithoutGateway = () => ({ ...FleetHarness.options(), gateway: undefined, api: "http://api.test/api/v10" })
+
+// backoff jitter at its top: the delays are 1, 2, 4... s exactly
+const noJitter = Effect.withRandom(Random.fixed([1]))
+
+describe("a session's first GET /gateway/bot", () => {
+  for (const status of [403, 404, 400]) {
+    it.scoped(`a ${status} ends the session with the typed error at once: no retry, no socket`, () => {
+      const { asked, layer } = api([{ status }])
+      return Effect.gen(function*() {
+        const gateway = yield* MemoryTransport.MemoryGateway
+        const session = yield* Session.make(withoutGateway())
+        const ended = yield* Effect.fork(Effect.flip(session.await))
+        yield* TestClock.adjust("10 minutes")
+        const error = yield* Fiber.join(ended)
+        expect(error).toMatchObject({ _tag: "GatewayInfoError", reason: "Http", status })
+        expect(asked).toEqual([0])
+        expect(yield* gateway.attempts).toEqual([])
+      }).pipe(Effect.provide(layer))
+    })
+  }
+
+  it.scoped("a 503 asking for 30 s is not asked again sooner; one without Retry-After after the backoff", () => {
+    const { asked, layer } = api([{ status: 503, headers: { "retry-after": "30" } }, { status: 503 }, { status: 200 }])
+    return Effect.gen(function*() {
+      const session = yield* Session.make(withoutGateway())
+      for (let i = 0; i < 40; i++) yield* TestClock.adjust("1 second")
+      // 30 s asked, then the first backoff (1 s); then the second (2 s)
+      expect(asked).toEqual([0, 31_000, 33_000])
+      expect((yield* session.snapshot).state._tag).not.toBe("Disconnected")
+    }).pipe(noJitter, Effect.provide(layer))
+  })
+})
+
+describe("a fleet's first GET /gateway/bot", () => {
+  it.scoped("a passing failure (503, 429, 408) is tried again with the backoff, each a warning, and make succeeds once answered", () => {
+    const { asked, layer } = api([{ status: 503 }, { status: 429, headers: { "retry-after": "20" } }, { status: 408 }, { status: 200 }])
+    const logs = captured()
+    return Effect.gen(function*() {
+      const making = yield* Effect.fork(Fleet.make(fleetWithoutGateway()))
+      for (let i = 0; i < 40; i++) yield* TestClock.adjust("1 second")
+      const fleet = yield* Fiber.join(making)
+      // 1 s backoff; 20 s asked, then 2 s; 4 s
+      expect(asked).toEqual([0, 1_000, 23_000, 27_000])
+      expect(fleet.shardCount).toBe(2)
+      expect(logs.lines.filter((line) => line.startsWith("WARN"))).toEqual([
+        "WARN GET /gateway/bot failed: status 503; trying again",
+        "WARN GET /gateway/bot failed: 429 Too Many Requests; retry after 20 s; trying again",
+        "WARN GET /gateway/bot failed: status 408; trying again"
+      ])
+    }).pipe(noJitter, Effect.provide(logs.layer), Effect.provide(layer))
+  })
+
+  for (const status of [401, 404]) {
+    it.scoped(`a ${status} fails make at once`, () => {
+      const { asked, layer } = api([{ status }])
+      return Effect.gen(function*() {
+        const error = yield* Effect.flip(Fleet.make(fleetWithoutGateway()))
+        expect(error).toMatchObject({ _tag: "GatewayInfoError", reason: status === 401 ? "Unauthorized" : "Http" })
+        yield* TestClock.adjust("10 minutes")
+        expect(asked).toEqual([0])
+      }).pipe(Effect.provide(layer))
+    })
+  }
+
+  it.scoped("a program built on Fleet.layer, interrupted while the API is down, ends and asks no more", () => {
+    const { asked, layer } = api([{ status: 503 }])
+    return Effect.gen(function*() {
+      const program = yield* Effect.fork(Effect.provide(Fleet.Fleet, Fleet.layer(fleetWithoutGateway())))
+      yield* TestClock.adjust("10 seconds")
+      const before = asked.length
+      expect(before).toBeGreaterThan(1)
+      yield* Fiber.interrupt(program)
+      yield* TestClock.adjust("10 minutes")
+      expect(asked.length).toBe(before)
+      expect(Option.map(yield* Fiber.poll(program), Exit.isInterrupted)).toEqual(Option.some(true))
+    }).pipe(Effect.provide(layer))
+  })
+
+  it.scoped("made where it cannot be interrupted (an acquire), it gets the first failure: it could never stop the retries", () => {
+    const { asked, layer } = api([{ status: 503 }])
+    return Effect.gen(function*() {
+      const error = yield* Effect.flip(Effect.uninterruptible(Fleet.make(fleetWithoutGateway())))
+      expect(error).toMatchObject({ _tag: "GatewayInfoError", status: 503 })
+      yield* settle
+      expect(asked).toEqual([0])
+    }).pipe(Effect.provide(layer))
+  })
+})
