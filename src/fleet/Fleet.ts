@@ -208,8 +208,6 @@ export const make = (
       SessionOptions.forShard({ ...base, presence: presence.latest() }, [id, shardCount], resume.get(id))
     for (const id of ids) yield* optionsOf(resolved, id)
     if (options.gateway === undefined) yield* firstInfo
-    // every session identifies at the URL that fetch gave, unless one was given
-    const shared = options.gateway === undefined ? { ...resolved, gatewayUrl: cache.url } : resolved
 
     yield* Effect.logInfo(`starting ${ids.length} of ${shardCount} shards`).pipe(
       Effect.annotateLogs({ shards: ids.join(","), shardCount })
@@ -281,10 +279,12 @@ export const make = (
       window: FifoSemaphore.make(window, Math.ceil(window / maxConcurrency)),
       start: (shard, hooks) =>
         // checked above: the only option that changes since is a presence updatePresence checked
-        Effect.flatMap(Effect.orDie(optionsOf(shared, shard.id)), (resolved) => {
-          presence.madeWith(shard.id, resolved.presence)
-          return Session.makeWith(resolved, {
+        Effect.flatMap(Effect.orDie(optionsOf(resolved, shard.id)), (shardOptions) => {
+          presence.madeWith(shard.id, shardOptions.presence)
+          return Session.makeWith(shardOptions, {
             ...hooks,
+            // every session identifies at the URL that fetch gave, unless one was given
+            gatewayInfo: cache,
             onEnd: (exit) => Effect.zipRight(Effect.sync(() => ended.add(shard.id)), hooks.onEnd?.(exit) ?? Effect.void),
             deliver: deliverOf(shard),
             heartbeats,
@@ -324,7 +324,7 @@ export const make = (
     // a command is checked before it waits for its shard to start (at its turn, maybe minutes
     // away): a mistake fails at once with InvalidCommand; its session checks it again
     const checked = <A, E>(command: Commands.UserCommand, send: Effect.Effect<A, E>) =>
-      Effect.zipRight(Commands.encode(command, shared.encoding), send)
+      Effect.zipRight(Commands.encode(command, resolved.encoding), send)
 
     const requestSoundboardSounds: Fleet["requestSoundboardSounds"] = (guildIds) =>
       Effect.gen(function*() {
@@ -341,7 +341,7 @@ export const make = (
         // start (it waited, then failed): a part refused (too large), or one for a shard that
         // ended, sends nothing
         for (const [shard, group] of groups) {
-          yield* Commands.encode(Commands.requestSoundboardSounds(group), shared.encoding)
+          yield* Commands.encode(Commands.requestSoundboardSounds(group), resolved.encoding)
           if (ended.has(shard.id)) return yield* new SessionClosed({ detail: `shard ${shard.id} was disconnected or ended` })
         }
         yield* Effect.forEach(groups, ([shard, group]) => Effect.flatMap(shard.session, (session) => session.requestSoundboardSounds(group)), {
@@ -392,11 +392,11 @@ export const make = (
       await: ending.await,
       updatePresence: (given) =>
         Effect.gen(function*() {
-          yield* Commands.encode(Commands.presenceUpdate(given), shared.encoding)
+          yield* Commands.encode(Commands.presenceUpdate(given), resolved.encoding)
           // checked: kept as a copy, which the caller's later changes to its object do not reach
           const update = Commands.copyPresence(given)
           // checked with the longest shard number: every shard's Identify can carry it
-          yield* SessionOptions.withPresence({ ...shared, shard: [shardCount - 1, shardCount] }, update)
+          yield* SessionOptions.withPresence({ ...resolved, shard: [shardCount - 1, shardCount] }, update)
           yield* presence.update(update, live())
         }),
       updateVoiceState: (voice) =>
@@ -412,12 +412,12 @@ export const make = (
         checked(
           Commands.requestGuildMembers({ ...request, nonce: MemberRequests.widestNonce }),
           Effect.zipRight(
-            MemberRequests.checkIntents(request, shared.intents),
+            MemberRequests.checkIntents(request, resolved.intents),
             Effect.flatMap(
               // a shard not started yet is waited for up to the members timeout; the session's
               // request then counts its own, from it and from each chunk
               Effect.timeoutFail(sessionFor(request.guild_id), {
-                duration: shared.timeouts.members,
+                duration: resolved.timeouts.members,
                 onTimeout: () => new MemberRequests.MemberRequestError({ reason: "Timeout", guildId: request.guild_id })
               }),
               (session) => session.requestGuildMembers(request)

@@ -42,8 +42,14 @@ export interface GatewayCache {
    * longer) before the next try; the first fetch's failure is the caller's.
    */
   readonly info: Effect.Effect<GatewayBot, GatewayInfoError>
-  /** The gateway URL of `info`, for `SessionOptions.gatewayUrl`. */
+  /** The gateway URL of `info`. */
   readonly url: Effect.Effect<string, GatewayInfoError>
+  /**
+   * The URL of `info` could not be connected to (no socket, or no Hello): the next `info` asks
+   * again, as Discord asks, once the answer is a minute old (or once the wait a failed refetch
+   * set is over): the shards of a fleet failing together ask once a minute at most.
+   */
+  readonly unreachable: Effect.Effect<void>
   /** How many fetches were made. */
   readonly fetches: Effect.Effect<number>
 }
@@ -65,8 +71,8 @@ export const make = (
     const clock = yield* Effect.clock
     const lock = yield* Effect.makeSemaphore(1)
     const maxAge = Duration.toMillis(options.maxAge)
-    // the answer, and when to fetch it again
-    let cached: { readonly info: GatewayBot; readonly until: number } | undefined
+    // the answer, when to fetch it again, and the soonest an unreachable URL brings that forward to
+    let cached: { readonly info: GatewayBot; readonly until: number; readonly soonest: number } | undefined
     let fetches = 0
 
     const fresh = (): GatewayBot | undefined =>
@@ -78,7 +84,8 @@ export const make = (
       Effect.tap((info) =>
         Effect.sync(() => {
           fetches++
-          cached = { info, until: monotonicMillis(clock) + maxAge }
+          const now = monotonicMillis(clock)
+          cached = { info, until: now + maxAge, soonest: now + staleRetryMillis }
         })
       ),
       Effect.tap((info) =>
@@ -96,7 +103,8 @@ export const make = (
       Effect.catchIf((error) => error.reason !== "Unauthorized" && cached !== undefined, (error) => {
         const stale = cached!.info
         const retryIn = Math.max(Math.min(maxAge, staleRetryMillis), (error.retryAfter ?? 0) * 1000)
-        cached = { info: stale, until: monotonicMillis(clock) + retryIn }
+        const until = monotonicMillis(clock) + retryIn
+        cached = { info: stale, until, soonest: until }
         return Effect.as(
           Effect.logWarning("gateway info could not be refreshed; using the cached answer").pipe(
             Effect.annotateLogs({ reason: error.reason, detail: error.detail })
@@ -119,6 +127,9 @@ export const make = (
     return {
       info,
       url: Effect.map(info, (answer) => answer.url),
+      unreachable: Effect.sync(() => {
+        if (cached !== undefined) cached = { ...cached, until: Math.min(cached.until, cached.soonest) }
+      }),
       fetches: Effect.sync(() => fetches)
     }
   })

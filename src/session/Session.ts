@@ -159,6 +159,10 @@ const skipsOf = (
     !((t === "GUILD_MEMBERS_CHUNK" || t === "RATE_LIMITED") && members.waiting())
 
 // what ended a session, in a line: the error's message, or the defect's
+// an attempt that could not establish a connection: no socket, or no Hello
+const unreached = (reason: Reason): boolean =>
+  reason._tag === "ConnectFailed" || reason._tag === "ConnectTimeout" || reason._tag === "HelloTimeout"
+
 const fatalMessage = (cause: Cause.Cause<SessionError>): string =>
   Option.match(Cause.failureOption(cause), {
     onSome: (error) => error.message,
@@ -222,6 +226,12 @@ export interface Hooks {
    * fleet tells an outage of many shards in a few lines for all of them (`FleetOutage`).
    */
   readonly outage?: Outage.Outage | undefined
+  /**
+   * The `GET /gateway/bot` answer a fresh identify takes its URL from (and tells when it could not
+   * connect there) instead of one of its own, when neither `gateway` nor `gatewayUrl` is given: a
+   * fleet shares one among its shards.
+   */
+  readonly gatewayInfo?: GatewayCache.GatewayCache | undefined
 }
 
 /**
@@ -360,15 +370,18 @@ export const makeWith = (
       heartbeat: (sequence) => encodeTrusted(Commands.heartbeat(sequence))
     }
 
-    // The URL to identify at: the given source, else the configured URL, else GET /gateway/bot,
-    // asked again once its answer is older than `gatewayInfoMaxAge`
-    const identifyUrl: Effect.Effect<string, GatewayInfoError> = resolved.gatewayUrl ??
-      (resolved.gateway !== undefined ? Effect.succeed(resolved.gateway) : (yield* GatewayCache.make({
+    // The URL to identify at: the given source, else the configured URL, else GET /gateway/bot
+    // (the fleet's answer, or one of its own), asked again once its answer is older than
+    // `gatewayInfoMaxAge`, or sooner once its URL could not be connected to
+    const given = resolved.gatewayUrl ?? (resolved.gateway === undefined ? undefined : Effect.succeed(resolved.gateway))
+    const identifyAt: Pick<GatewayCache.GatewayCache, "url" | "unreachable"> = given !== undefined
+      ? { url: given, unreachable: Effect.void }
+      : hooks.gatewayInfo ?? (yield* GatewayCache.make({
         api: resolved.api,
         token: resolved.token,
         maxAge: resolved.gatewayInfoMaxAge,
         timeout: resolved.timeouts.connect
-      })).url)
+      }))
 
     let stopRequested = false
     // whether the stop asked for (the first) ends the session (close 1000) rather than keeping it
@@ -429,7 +442,7 @@ export const makeWith = (
         const resumeAt = mode === "resume" && !Recovery.resumesAtGateway(recovery) ? memory.current.resumeGatewayUrl : undefined
         const admitted = mode === "identify" ? yield* admit : undefined
         yield* transition(SessionState.ConnectingHttp(), Reasons.Start())
-        const url = resumeAt !== undefined ? Either.right(resumeAt) : yield* Effect.either(identifyUrl)
+        const url = resumeAt !== undefined ? Either.right(resumeAt) : yield* Effect.either(identifyAt.url)
         if (Either.isLeft(url)) {
           yield* release(admitted)
           const failed = url.left
@@ -445,6 +458,7 @@ export const makeWith = (
         const outcome = yield* Connection.run(connectionContext, SessionOptions.gatewayUrl(url.right, resolved), mode, admitted)
         yield* release(admitted)
         ended = outcome.reason
+        if (resumeAt === undefined && unreached(outcome.reason)) yield* identifyAt.unreachable
         recovery = Recovery.after(recovery, mode, outcome, memory.current)
         if (recovery.tooLargeAgain) {
           const { sequence } = memory.current

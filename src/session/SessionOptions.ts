@@ -114,7 +114,7 @@ export interface SessionOptions {
   readonly gateway?: string | undefined
   /**
    * Where a fresh identify gets its gateway URL instead, asked before every identify: e.g. a
-   * fleet's shared, refreshed `GET /gateway/bot` cache. Takes precedence over `gateway` and the
+   * program's own discovery, or a cache of its own. Takes precedence over `gateway` and the
    * session's own fetch; a failure that is not `passing` is fatal, any other is retried with backoff.
    */
   readonly gatewayUrl?: Effect.Effect<string, GatewayInfoError> | undefined

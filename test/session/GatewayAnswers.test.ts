@@ -1,7 +1,7 @@
 /**
  * What a session and a fleet do with each answer `GET /gateway/bot` can give before there is any
- * answer at hand: a failure trying again can mend is retried (no sooner than the answer asks); one
- * it cannot is the caller's at once.
+ * answer at hand (a failure trying again can mend is retried, no sooner than the answer asks; one
+ * it cannot is the caller's at once), and when a URL it gave cannot be connected to.
  */
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
@@ -23,11 +23,12 @@ import { captured } from "../logLines.ts"
 import { settle } from "../settle.ts"
 import { options } from "./harness.ts"
 
-const answer = {
-  url: "ws://gateway.test",
+// the answer to the `n`th request (from 1): each gives another URL
+const answer = (n: number, maxConcurrency = 1) => ({
+  url: `ws://gateway-${n}.test`,
   shards: 2,
-  session_start_limit: { total: 1000, remaining: 1000, reset_after: 0, max_concurrency: 1 }
-}
+  session_start_limit: { total: 1000, remaining: 1000, reset_after: 0, max_concurrency: maxConcurrency }
+})
 
 interface Reply {
   readonly status: number
@@ -38,13 +39,13 @@ interface Reply {
  * An API answering its requests with `replies` in turn (the last one from then on; 200 is the
  * answer above), and the times (ms by the `Clock`) it was asked at.
  */
-const api = (replies: ReadonlyArray<Reply>) => {
+const api = (replies: ReadonlyArray<Reply>, maxConcurrency = 1) => {
   const asked: Array<number> = []
   const client = HttpClient.make((request) =>
     Effect.map(Clock.currentTimeMillis, (now) => {
       const reply = replies[Math.min(asked.length, replies.length - 1)]!
       asked.push(now)
-      const body = reply.status === 200 ? answer : { message: `status ${reply.status}` }
+      const body = reply.status === 200 ? answer(asked.length, maxConcurrency) : { message: `status ${reply.status}` }
       return HttpClientResponse.fromWeb(request, new Response(JSON.stringify(body), { status: reply.status, headers: reply.headers ?? {} }))
     })
   )
@@ -141,5 +142,39 @@ describe("a fleet's first GET /gateway/bot", () => {
       yield* settle
       expect(asked).toEqual([0])
     }).pipe(Effect.provide(layer))
+  })
+})
+
+describe("a gateway URL that cannot be connected to", () => {
+  // the hosts the attempts went to
+  const hostsOf = (attempts: ReadonlyArray<MemoryTransport.ConnectAttempt>) => attempts.map((attempt) => new URL(attempt.url).host)
+
+  it.scoped("has the session ask GET /gateway/bot again once its answer is a minute old, and connect where the new one says", () => {
+    const { asked, layer } = api([{ status: 200 }])
+    return Effect.gen(function*() {
+      const gateway = yield* MemoryTransport.MemoryGateway
+      yield* gateway.failNextConnect(6)
+      yield* Session.make(withoutGateway())
+      for (let i = 0; i < 100; i++) yield* TestClock.adjust("1 second")
+      // six refused, 1, 2, 4, 8, 16 and 32 s apart: the seventh (at 63 s) finds the answer a
+      // minute old, asks again, and connects where the new one says
+      expect(asked).toEqual([0, 63_000])
+      expect(hostsOf(yield* gateway.attempts)).toEqual([...Array(6).fill("gateway-1.test"), "gateway-2.test"])
+    }).pipe(noJitter, Effect.provide(layer))
+  })
+
+  it.scoped("has a fleet whose shards all fail ask once a minute at most", () => {
+    const { asked, layer } = api([{ status: 200 }], 4)
+    return Effect.gen(function*() {
+      const gateway = yield* MemoryTransport.MemoryGateway
+      yield* gateway.failNextConnect(10_000)
+      yield* Fleet.make({ ...fleetWithoutGateway(), shardCount: 4 })
+      for (let i = 0; i < 300; i++) yield* TestClock.adjust("1 second")
+      const attempts = yield* gateway.attempts
+      expect(attempts.length).toBeGreaterThan(4 * 8)
+      // the first answer, then one a minute at most
+      expect(asked.length).toBeGreaterThan(2)
+      for (let i = 1; i < asked.length; i++) expect(asked[i]! - asked[i - 1]!).toBeGreaterThanOrEqual(60_000)
+    }).pipe(noJitter, Effect.provide(layer))
   })
 })

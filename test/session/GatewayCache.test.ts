@@ -121,4 +121,41 @@ describe("GatewayCache", () => {
       const failed = yield* Effect.either(first.info)
       expect(Either.isLeft(failed) && failed.left.reason).toBe("Http")
     }).pipe(Effect.provide(IdentifyLimiter.layerMemory)))
+
+  it.scoped("an unreachable URL has the next caller ask again once the answer is a minute old, never sooner than a failed refetch's wait", () =>
+    Effect.gen(function*() {
+      // request by request: 200, 200, 429 asking for 10 minutes, 200
+      let requests = 0
+      const client = HttpClient.make((request) =>
+        Effect.sync(() => {
+          const response = ++requests === 3
+            ? new Response("{}", { status: 429, headers: { "retry-after": "600" } })
+            : new Response(JSON.stringify(answer(requests)), { status: 200 })
+          return HttpClientResponse.fromWeb(request, response)
+        })
+      )
+      const cache = yield* GatewayCache.make({ api: "https://discord.test/api/v10", token, maxAge: "1 hour", timeout: "15 seconds" }).pipe(
+        Effect.provideService(HttpClient.HttpClient, client)
+      )
+      // nothing cached yet: nothing to bring forward
+      yield* cache.unreachable
+      expect((yield* cache.info).shards).toBe(1)
+      yield* TestClock.adjust("10 seconds")
+      yield* cache.unreachable
+      expect((yield* cache.info).shards).toBe(1)
+      yield* TestClock.adjust("49 seconds")
+      expect([(yield* cache.info).shards, requests]).toEqual([1, 1])
+      yield* TestClock.adjust("1 second")
+      expect((yield* cache.info).shards).toBe(2)
+      // reported again at once: the new answer is a minute old only at 2 minutes
+      yield* cache.unreachable
+      yield* TestClock.adjust("1 minute")
+      expect((yield* cache.info).shards).toBe(2) // 429: the stale answer, for 10 minutes
+      expect(requests).toBe(3)
+      yield* cache.unreachable
+      yield* TestClock.adjust("9 minutes")
+      expect([(yield* cache.info).shards, requests]).toEqual([2, 3])
+      yield* TestClock.adjust("1 minute")
+      expect((yield* cache.info).shards).toBe(4)
+    }).pipe(Effect.provide(IdentifyLimiter.layerMemory)))
 })

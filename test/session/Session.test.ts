@@ -1030,7 +1030,7 @@ describe("Session", () => {
       yield* TestClock.adjust("119 seconds")
       expect(requests).toBe(1)
       const connected = yield* Effect.fork(acceptAndHello(60_000))
-      yield* TestClock.adjust("2 minutes")
+      yield* TestClock.adjust("2 seconds")
       expect(requests).toBe(2)
       const { first } = yield* Fiber.join(connected)
       expect(first.op).toBe(2)
