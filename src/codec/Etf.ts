@@ -100,8 +100,10 @@ class Malformed {
   constructor(readonly message: string) {}
 }
 
-// `ignoreBOM`: a text that starts with U+FEFF keeps it, as it does in JSON
-const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true })
+// `ignoreBOM`: a text that starts with U+FEFF keeps it, as it does in JSON; bytes that are not
+// UTF-8 become U+FFFD, as in a JSON message (refused, one such string made its event a decode
+// error, and its replay the same on every Resume, for ever)
+const utf8 = new TextDecoder("utf-8", { ignoreBOM: true })
 const maxSafeBig = BigInt(Number.MAX_SAFE_INTEGER)
 const hexByte = Array.from({ length: 256 }, (_, byte) => byte.toString(16).padStart(2, "0"))
 /** Big integers longer than this (2048 bits) are refused: converting them costs quadratic time. */
@@ -143,11 +145,7 @@ class Reader {
   }
 
   utf8(start: number, length: number): string {
-    try {
-      return utf8.decode(this.bytes.subarray(start, start + length))
-    } catch {
-      throw new Malformed(`invalid UTF-8 at offset ${start}`)
-    }
+    return utf8.decode(this.bytes.subarray(start, start + length))
   }
 
   latin1(start: number, length: number): string {

@@ -101,16 +101,24 @@ describe("Etf.decodeTerm", () => {
     expect(failure(Etf.decodeTerm(hostile, { rejectAtomKeys: true })).message).toContain(`map key "o\\u009b2J" is an atom`)
   })
 
-  it("refuses malformed messages with a DecodeError: version, truncation, improper lists, trailing bytes, bad UTF-8, unknown tags", () => {
+  it("refuses malformed messages with a DecodeError: version, truncation, improper lists, trailing bytes, unknown tags", () => {
     failure(Etf.decodeTerm(Uint8Array.of(130, 97, 1)))
     failure(Etf.decodeTerm(new Uint8Array(0)))
     failure(decoded(98, 0, 0))
     failure(decoded(109, 0, 0, 0, 9, 1, 2))
     expect(failure(decoded(108, 0, 0, 0, 1, 97, 1, 97, 2)).message).toContain("improper")
     expect(failure(decoded(97, 1, 97, 2)).message).toContain("trailing")
-    failure(decoded(109, 0, 0, 0, 2, 0xc3, 0x28))
     failure(decoded(80, 0, 0, 0, 1, 0x78))
     failure(decoded(110, 1, 2, 5))
+  })
+
+  it("reads bytes that are not UTF-8 as U+FFFD, as a JSON message's are, in binaries and atom names alike", () => {
+    const json = (bytes: ReadonlyArray<number>) => JSON.parse(new TextDecoder().decode(Uint8Array.from([0x22, ...bytes, 0x22])))
+    for (const text of [[0xc3, 0x28], [0x61, 0xed, 0xa0, 0x80, 0x62], [0xff], [0xe2, 0x82]]) {
+      expect(decoded(109, 0, 0, 0, text.length, ...text)).toBe(json(text))
+      expect(decoded(118, 0, text.length, ...text)).toBe(json(text))
+    }
+    expect(decoded(109, 0, 0, 0, 2, 0xc3, 0x28)).toBe("\ufffd(")
   })
 
   it("refuses a compressed term (tag 80) whose size is not what it inflates to, or over 64 MiB, before inflating more", () => {
