@@ -29,7 +29,10 @@ export interface Withdrawable<A> {
   readonly latest: () => A
   /** A new update, on its way until {@link Withdrawable.wentOut} or {@link Withdrawable.withdraw}. */
   readonly add: (value: A) => Update<A>
-  /** `update` went out: giving up on it later changes nothing. */
+  /**
+   * `update` went out: giving up on it later changes nothing, and the older updates on their way
+   * are {@link Withdrawable.superseded}.
+   */
   readonly wentOut: (update: Update<A>) => void
   /**
    * `value` went out whole (an Identify carried it): the newest update on its way with it went out,
@@ -72,17 +75,17 @@ class Updates<A> implements Withdrawable<A> {
   }
 
   wentOut(update: Update<A>): void {
-    this.withdraw(update)
+    // it and the older updates on their way (in the order they were made) are done: the older
+    // ones are moot (superseded), none can be the value again
+    let newer = 0
+    while (newer < this.pending.length && this.pending[newer]!.order <= update.order) newer++
+    this.pending.splice(0, newer)
     if (update.order > this.current.order) this.current = update
   }
 
   carried(value: A): void {
     for (let at = this.pending.length - 1; at >= 0; at--) {
-      if (this.pending[at]!.value !== value) continue
-      // the older updates on their way are moot (superseded): none can be the value again
-      const carried = this.pending[at]!
-      this.pending.splice(0, at)
-      return this.wentOut(carried)
+      if (this.pending[at]!.value === value) return this.wentOut(this.pending[at]!)
     }
   }
 

@@ -4,7 +4,8 @@
  * lane (and their own 5 per 20 s limit), so one waiting on that limit holds up no other command.
  * A command taken off its queue is never dropped by a closing connection: it is carried over to
  * the next one. A lane's writer fiber runs only while the lane has commands: an idle shard costs
- * no fiber here.
+ * no fiber here. A presence update with newer ones waiting behind it is overtaken: the newest goes
+ * out in the place it waited for, and the waits of those it overtook end with that write.
  *
  * @since 0.1.0
  */
@@ -90,10 +91,18 @@ const makeLane = (): Lane => ({ waiting: [], carried: undefined, writing: false 
  * Writes one lane's commands in order until it is empty: take the next command, wait for its
  * slots, write it. Waiting is interruptible; a command taken and not yet written stays `carried`.
  * A command whose caller gave up (its `sent` was interrupted) is dropped unsent; one superseded
- * is done unsent. The lane is marked idle in the same step that finds it empty, so a command
- * queued later starts a new writer.
+ * is done unsent. On a lane whose commands `overtake` (presences: only the newest matters), the
+ * newest command waiting goes out in the slots the oldest waited for, and the waits of those it
+ * overtook end with its write. The lane is marked idle in the same step that finds it empty, so a
+ * command queued later starts a new writer.
  */
-const writeLane = <R>(lane: Lane, slots: Effect.Effect<void, never, R>, write: Writer<R>["write"], depth: Effect.Effect<void>) => {
+const writeLane = <R>(
+  lane: Lane,
+  slots: Effect.Effect<void, never, R>,
+  write: Writer<R>["write"],
+  depth: Effect.Effect<void>,
+  overtake: boolean
+) => {
   const step = Effect.uninterruptibleMask((restore) =>
     Effect.gen(function*() {
       const pending = lane.carried ?? lane.waiting.shift()
@@ -106,16 +115,26 @@ const writeLane = <R>(lane: Lane, slots: Effect.Effect<void, never, R>, write: W
         // a caller that gives up meanwhile takes the wait down with it: its slot goes back
         yield* restore(Effect.raceFirst(slots, Effect.exit(Deferred.await(pending.sent))))
         if (!(yield* Deferred.isDone(pending.sent))) {
-          pending.writing = true
-          const written = yield* write(pending.payload)
-          pending.writing = false
-          if (written) pending.watch?.onWritten?.()
-          else {
-            // the socket refused it: carried over to the next connection, unless its caller gave
-            // up meanwhile (its `sent`, done only by giving up while written)
-            if (yield* Deferred.isDone(pending.sent)) {
-              lane.carried = undefined
-              pending.watch?.onWithdrawn?.()
+          // chosen as it is written (those whose callers gave up while it waited left the lane),
+          // and taken off the lane with those it overtakes while it is written
+          const overtaken = overtake ? lane.waiting.splice(0) : []
+          const chosen = overtaken[overtaken.length - 1] ?? pending
+          chosen.writing = true
+          const written = yield* write(chosen.payload)
+          chosen.writing = false
+          if (written) {
+            chosen.watch?.onWritten?.()
+            // done, as this one is below; a caller that gave up meanwhile was told already
+            for (const done of overtaken) yield* Deferred.succeed(done.sent, undefined)
+          } else {
+            // the socket refused it: carried over to the next connection with those it overtook,
+            // unless its caller gave up meanwhile (its `sent`, done only by giving up while written)
+            for (let at = overtaken.length - 1; at >= 0; at--) {
+              if (!(yield* Deferred.isDone(overtaken[at]!.sent))) lane.waiting.unshift(overtaken[at]!)
+            }
+            if (yield* Deferred.isDone(chosen.sent)) {
+              if (chosen === pending) lane.carried = undefined
+              chosen.watch?.onWithdrawn?.()
               yield* depth
             }
             return yield* restore(Effect.never)
@@ -180,7 +199,11 @@ class Lanes implements Outbox {
       const depth = this.depth()
       const slotsOf = (lane: Lane) => lane === this.presence ? writer.presenceSlots : writer.slot
       const mine = (lane: Lane): Effect.Effect<void> =>
-        Effect.asVoid(Effect.uninterruptible(Effect.forkIn(Effect.provide(writeLane(lane, slotsOf(lane), writer.write, depth), context), scope)))
+        Effect.asVoid(
+          Effect.uninterruptible(
+            Effect.forkIn(Effect.provide(writeLane(lane, slotsOf(lane), writer.write, depth, lane === this.presence), context), scope)
+          )
+        )
       this.start = mine
       yield* Scope.addFinalizer(
         scope,

@@ -39,6 +39,23 @@ describe("withdrawable", () => {
     expect(value.latest()).toBe("B")
   })
 
+  it("keeps no update older than one that went out: a stream of updates, each overtaken by the next, holds one at most", () => {
+    const value = Withdrawable.make(0)
+    const kept = (withdrawable: Withdrawable.Withdrawable<number>) => (withdrawable as unknown as { pending: Array<unknown> }).pending.length
+    let previous = value.add(0)
+    for (let i = 1; i <= 1000; i++) {
+      const next = value.add(i)
+      // the newer one goes out in the older one's place; the older is never written nor given up on
+      value.wentOut(next)
+      expect(value.superseded(previous)).toBe(true)
+      previous = next
+    }
+    expect([value.latest(), kept(value)]).toEqual([1000, 0])
+    // given up on later, an overtaken update changes nothing
+    value.withdraw(previous)
+    expect(value.latest()).toBe(1000)
+  })
+
   it("the updates older than one an Identify carried are superseded, the carried one and newer ones not", () => {
     const value = Withdrawable.make("W")
     const a = value.add("A")

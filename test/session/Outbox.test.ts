@@ -51,6 +51,7 @@ describe("Outbox", () => {
       const { writer, written } = yield* recordingWriter()
       yield* outbox.attach(writer)
       yield* Effect.fork(outbox.submit(Opcode.PresenceUpdate, "p1"))
+      yield* settle
       yield* Effect.fork(outbox.submit(Opcode.PresenceUpdate, "p2"))
       yield* settle
       yield* Effect.fork(outbox.submit(Opcode.VoiceStateUpdate, "v"))
@@ -59,6 +60,35 @@ describe("Outbox", () => {
       yield* TestClock.adjust("20 seconds")
       yield* settle
       expect(written.map((w) => w.payload)).toEqual(["p1", "v", "p2"])
+    }))
+
+  it.scoped("presence updates waiting for the limit are overtaken by the newest: it goes out in the first one's place, and their waits end with it", () =>
+    Effect.gen(function*() {
+      const outbox = yield* Outbox.make(() => Effect.void)
+      const { writer, written } = yield* recordingWriter()
+      yield* outbox.attach(writer)
+      const told: Array<string> = []
+      const submit = (payload: string) =>
+        Effect.fork(Effect.zipRight(
+          outbox.submit(Opcode.PresenceUpdate, payload, { onWritten: () => told.push(`${payload} written`), onWithdrawn: () => told.push(`${payload} withdrawn`) }),
+          Effect.flatMap(Clock.currentTimeMillis, (at) => Effect.sync(() => told.push(`${payload} done at ${at}`)))
+        ))
+      yield* submit("p1")
+      yield* settle
+      const waiting = [yield* submit("p2"), yield* submit("p3"), yield* submit("p4")]
+      yield* settle
+      yield* Fiber.interrupt(waiting[2]!)
+      yield* TestClock.adjust("20 seconds")
+      yield* Effect.forEach(waiting.slice(0, 2), Fiber.join)
+      // p4 given up on: p3 is the newest, and goes out in p2's place
+      expect(written.map((w) => [w.payload, w.at])).toEqual([["p1", 0], ["p3", 20_000]])
+      expect(told.slice(0, 4)).toEqual(["p1 written", "p1 done at 0", "p4 withdrawn", "p3 written"])
+      expect(told.slice(4).sort()).toEqual(["p2 done at 20000", "p3 done at 20000"])
+      // a thousand updates faster than the limit take one place each 20 s, not a queue each
+      yield* Effect.forEach(Array.from({ length: 1000 }, (_, i) => `q${i}`), (payload) => Effect.zipRight(submit(payload), TestClock.adjust("100 millis")))
+      yield* TestClock.adjust("20 seconds")
+      // (p3 holds the place until 40 s; q199 is the newest then)
+      expect(written.slice(2).map((w) => [w.payload, w.at])).toEqual([["q199", 40_000], ["q399", 60_000], ["q599", 80_000], ["q799", 100_000], ["q999", 120_000]])
     }))
 
   it.scoped("a command the socket refused is written first by the next connection's writer", () =>

@@ -533,9 +533,9 @@ describe("Session", () => {
     Effect.gen(function*() {
       const { peer, session } = yield* readySession({}, 60_000)
       const presence = (name: string) => ({ since: null, activities: [{ name, type: 0 }], status: "online" as const, afk: false })
-      const updates = yield* Effect.fork(Effect.forEach(["1", "2", "3", "4", "5", "6"], (name) => session.updatePresence(presence(name)), {
-        concurrency: "unbounded"
-      }))
+      // one after another (updates made at once would be overtaken by the newest)
+      const updates = yield* Effect.fork(Effect.forEach(["1", "2", "3", "4", "5", "6"], (name) => session.updatePresence(presence(name))))
+      yield* settle
       yield* Effect.fork(session.updateVoiceState({ guild_id: "1", channel_id: null, self_mute: false, self_deaf: false }))
       // what the client sent since the last look, heartbeats (op 1, jittered) left out
       const ops = Effect.map(peer.takeAll, (frames) =>
@@ -549,6 +549,33 @@ describe("Session", () => {
       yield* TestClock.adjust("1 millis")
       yield* Fiber.join(updates)
       expect(yield* ops).toEqual([3])
+    }).pipe(Effect.provide(TestLayer)))
+
+  it.scoped("a program setting its presence every 2 s, faster than the limit, shows its latest within 21 s, not an ever older one", () =>
+    Effect.gen(function*() {
+      const { peer, session } = yield* readySession({}, 3_600_000)
+      const presence = (name: string) => ({ since: null, activities: [{ name, type: 2 }], status: "online" as const, afk: false })
+      const shown: Array<{ readonly name: string; readonly at: number }> = []
+      const look = Effect.flatMap(Effect.zip(peer.takeAll, Clock.currentTimeMillis), ([frames, at]) =>
+        Effect.sync(() => {
+          for (const frame of frames) {
+            const { op, d } = JSON.parse(frame as string) as { op: number; d: { activities: Array<{ name: string }> } }
+            if (op === 3) shown.push({ name: d.activities[0]!.name, at })
+          }
+        }))
+      const callers = []
+      for (let i = 0; i < 60; i++) {
+        callers.push(yield* Effect.fork(session.updatePresence(presence(`song ${i}`))))
+        yield* TestClock.adjust("2 seconds")
+        yield* look
+      }
+      yield* TestClock.adjust("21 seconds")
+      yield* look
+      // every caller's wait ended, with the write of its own update or of a newer one
+      yield* Effect.forEach(callers, Fiber.join)
+      expect(shown.at(-1)?.name).toBe("song 59")
+      // within the limit all along: the sixth 21 s after the first, or later (seen up to 2 s late)
+      for (let i = 5; i < shown.length; i++) expect(shown[i]!.at - shown[i - 5]!.at).toBeGreaterThanOrEqual(19_000)
     }).pipe(Effect.provide(TestLayer)))
 
   // the 120 sends are counted per connection; the presence updates' window holds across them, as

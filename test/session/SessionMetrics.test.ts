@@ -182,9 +182,7 @@ describe("SessionMetrics", () => {
       yield* settle
       const presence = (name: string) => ({ since: null, activities: [{ name, type: 0 }], status: "online" as const, afk: false })
       // five go out, the sixth waits for the presence limit (5 per 20 s), taken by the writer
-      const updates = yield* Effect.fork(Effect.forEach(["1", "2", "3", "4", "5", "6"], (name) => Effect.either(session.updatePresence(presence(name))), {
-        concurrency: "unbounded"
-      }))
+      const updates = yield* Effect.fork(Effect.forEach(["1", "2", "3", "4", "5", "6"], (name) => Effect.either(session.updatePresence(presence(name)))))
       yield* settleFor(500)
       expect((yield* depth).value).toBe(1)
       const ending = yield* Effect.fork(session.end("1 second"))
