@@ -26,7 +26,9 @@ export interface FleetPresence {
   readonly madeWith: (id: number, presence: Commands.Presence | undefined) => void
   /**
    * Shard `id`'s session runs (updates reach it from now on): if it missed the latest update, it
-   * is sent to it, once the session is ready, in a fiber of the scope.
+   * is sent to it, once the session is ready, in a fiber of the scope. What it missed is read at
+   * the call, which must come in the same step as updates start reaching the session: read when
+   * the effect ran, an update made in between reached it twice.
    */
   readonly started: (id: number, session: Session.Session) => Effect.Effect<void, never, Scope.Scope>
   /**
@@ -56,16 +58,15 @@ export const make = (initial: Commands.Presence | undefined, resumes: (id: numbe
       made.set(id, presence)
       presences.carried(presence)
     },
-    started: (id, session) =>
-      Effect.suspend(() => {
-        const identifiedWith = made.get(id)
-        made.delete(id)
-        const current = presences.latest()
-        const missed = current !== identifiedWith || (resumes(id) && current !== initial)
-        return current === undefined || !missed
-          ? Effect.void
-          : Effect.asVoid(Effect.forkScoped(Effect.ignore(session.updatePresence(current))))
-      }),
+    started: (id, session) => {
+      const identifiedWith = made.get(id)
+      made.delete(id)
+      const current = presences.latest()
+      const missed = current !== identifiedWith || (resumes(id) && current !== initial)
+      return current === undefined || !missed
+        ? Effect.void
+        : Effect.asVoid(Effect.forkScoped(Effect.ignore(session.updatePresence(current))))
+    },
     // added and watched in one step: interrupted between the two, an update given up on stayed
     // the latest, and shards started later identified with it
     update: (presence, sessions) =>

@@ -67,7 +67,10 @@ export interface Options<R> {
   readonly window: FifoSemaphore.FifoSemaphore
   /** Makes the session of `shard`, with these hooks, in the fleet's scope. */
   readonly start: (shard: Shard, hooks: Session.Hooks) => Effect.Effect<Session.Session, never, Scope.Scope | R>
-  /** Runs, in the fleet's scope, once `shard`'s session is made and `current` gives it. */
+  /**
+   * Called in the same step as `current` starts giving `shard`'s session (nothing runs between),
+   * and what it returns runs in the fleet's scope.
+   */
   readonly onStarted: (shard: Shard, session: Session.Session) => Effect.Effect<void, never, Scope.Scope>
   /** Reports every session's end. */
   readonly onEnd: (exit: Exit.Exit<void, Session.SessionError>) => Effect.Effect<void>
@@ -163,6 +166,7 @@ export const make = <R>(options: Options<R>): Effect.Effect<Starter, never, Scop
         }
         const session = yield* Scope.extend(options.start(shard, hooksFor(place, held)), sessions)
         started[index] = session
+        // called before anything else runs: what it reads is what `current` started with
         yield* Scope.extend(options.onStarted(shard, session), sessions)
         const turn = turns.get(index)
         if (turn !== undefined) yield* Deferred.succeed(turn, session)

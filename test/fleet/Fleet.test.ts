@@ -353,9 +353,11 @@ describe("Fleet", () => {
       expect([presencesSent(served, 0), presencesSent(served, 1), presencesSent(served, 2)]).toEqual([[idle], [], []])
     }).pipe(Effect.provide(TestLayer)))
 
-  it.scoped("updatePresence reaches every shard that resumes, made before it, while it is made, or after it, whatever the moment", () =>
+  it.scoped("updatePresence reaches every shard that resumes exactly once, made before it, while it is made, or after it, whatever the moment", () =>
     Effect.gen(function*() {
-      // the shards that never got the presence, by the scheduler turns between make and the update
+      // the shards that did not get the presence once (none, or twice: an update made as the
+      // shard became reachable went to it, and again as the shard started), by the scheduler
+      // turns between make and the update
       const missedAt: Array<[turns: number, shards: Array<number>]> = []
       for (let turns = 0; turns < 30; turns++) {
         yield* Effect.scoped(Effect.gen(function*() {
@@ -371,7 +373,7 @@ describe("Fleet", () => {
           }).pipe(Effect.withMaxOpsBeforeYield(16))
           yield* advance(2_000)
           const missed = Array.from({ length: count }, (_, shard) => shard)
-            .filter((shard) => presencesSent(served, shard).length === 0)
+            .filter((shard) => presencesSent(served, shard).length !== 1)
           if (missed.length > 0) missedAt.push([turns, missed])
         }).pipe(Effect.provide(TestLayer)))
       }
