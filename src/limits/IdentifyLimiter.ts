@@ -57,8 +57,9 @@ export class IdentifyBudgetExhausted extends Data.TaggedError("IdentifyBudgetExh
 
 /**
  * One rate-limit key: in how many ms it may identify next (0: now; sooner if its last identify is
- * still unanswered and the answer comes within the margin) and how many identifies hold or wait
- * for it.
+ * still unanswered and the answer comes within the margin; while an identify is being sent, the
+ * soonest it allows: margin and spacing from now, counted from its send's end) and how many
+ * identifies hold or wait for it.
  *
  * @since 0.1.0
  */
@@ -388,9 +389,11 @@ const build = (spacing: number, margin: number, onExhausted: "fail" | "wait"): C
       const keys = Array.from({ length: maxConcurrency }, (_, key): KeySnapshot => {
         const gate = gates.get(key)
         const lastAt = gate === undefined ? inheritedLastAt : gate.lastAt
+        // being sent, its identify counts from when the send ends: not before now
+        const counted = gate?.sending === undefined ? lastAt : now + margin
         return {
           key,
-          nextFreeIn: lastAt === undefined ? 0 : Math.max(0, lastAt + spacing - now),
+          nextFreeIn: counted === undefined ? 0 : Math.max(0, counted + spacing - now),
           queued: gate === undefined ? 0 : gate.turns.waiting() + 1 - gate.turns.free()
         }
       })

@@ -248,6 +248,21 @@ describe("IdentifyLimiter", () => {
       expect((yield* limiter.snapshot).keys[0]?.nextFreeIn).toBe(5000)
     }))
 
+  it.effect("while an identify is being sent, its key is free no sooner than margin and spacing from now", () =>
+    Effect.gen(function*() {
+      const limiter = yield* IdentifyLimiter.make()
+      // the Identify waits 3 s for its socket's send slot
+      yield* Effect.fork(limiter.identify(0, () => Effect.sleep("3 seconds")))
+      yield* settle
+      yield* TestClock.adjust("2 seconds")
+      expect((yield* limiter.snapshot).keys).toEqual([{ key: 0, nextFreeIn: 5200, queued: 1 }])
+      // sent at 3 s: free at 3 s + 200 ms + 5 s
+      yield* TestClock.adjust("1 second")
+      expect((yield* limiter.snapshot).keys).toEqual([{ key: 0, nextFreeIn: 5200, queued: 0 }])
+      yield* TestClock.adjust("5 seconds")
+      expect((yield* limiter.snapshot).keys).toEqual([{ key: 0, nextFreeIn: 200, queued: 0 }])
+    }))
+
   it.effect("fails with IdentifyBudgetExhausted at 0 and refills when resetAfter elapses", () =>
     Effect.gen(function*() {
       const limiter = yield* IdentifyLimiter.make({ margin: 0 })
