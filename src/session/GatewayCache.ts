@@ -38,8 +38,9 @@ export interface GatewayCache {
   /**
    * The answer: the cached one while it is younger than `maxAge`, else a new fetch (one at a
    * time: concurrent callers share it). When a refetch fails for any reason but a 401, the stale
-   * answer is used for another minute (or `maxAge`, if shorter; or as long as a 429 asked, if
-   * longer) before the next try; the first fetch's failure is the caller's.
+   * answer is used for another minute (or `maxAge`, if shorter; or as long as the answer asked, a
+   * 429's or a 5xx's `Retry-After`, if longer) before the next try; the first fetch's failure is
+   * the caller's.
    */
   readonly info: Effect.Effect<GatewayBot, GatewayInfoError>
   /** The gateway URL of `info`. */
@@ -47,7 +48,8 @@ export interface GatewayCache {
   /**
    * The URL of `info` could not be connected to (no socket, or no Hello): the next `info` asks
    * again, as Discord asks, once the answer is a minute old (or once the wait a failed refetch
-   * set is over): the shards of a fleet failing together ask once a minute at most.
+   * set is over): the shards of a fleet failing together ask once a minute at most. An answer
+   * kept for ever (`maxAge` infinite) stays.
    */
   readonly unreachable: Effect.Effect<void>
   /** How many fetches were made. */
@@ -128,7 +130,8 @@ export const make = (
       info,
       url: Effect.map(info, (answer) => answer.url),
       unreachable: Effect.sync(() => {
-        if (cached !== undefined) cached = { ...cached, until: Math.min(cached.until, cached.soonest) }
+        // an answer kept for ever (`maxAge` infinite) is never asked again
+        if (cached !== undefined && Number.isFinite(maxAge)) cached = { ...cached, until: Math.min(cached.until, cached.soonest) }
       }),
       fetches: Effect.sync(() => fetches)
     }

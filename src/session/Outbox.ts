@@ -135,8 +135,9 @@ const writeLane = <R>(
             if (yield* Deferred.isDone(chosen.sent)) {
               if (chosen === pending) lane.carried = undefined
               chosen.watch?.onWithdrawn?.()
-              yield* depth
             }
+            // counted again: a depth told during the write left out those taken off the lane
+            yield* depth
             return yield* restore(Effect.never)
           }
         }

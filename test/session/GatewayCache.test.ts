@@ -2,6 +2,7 @@ import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import { describe, expect, it } from "@effect/vitest"
 import * as Cause from "effect/Cause"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Fiber from "effect/Fiber"
@@ -157,5 +158,14 @@ describe("GatewayCache", () => {
       expect([(yield* cache.info).shards, requests]).toEqual([2, 3])
       yield* TestClock.adjust("1 minute")
       expect((yield* cache.info).shards).toBe(4)
+
+      // an answer kept for ever is never asked again, its URL reachable or not
+      const forever = yield* GatewayCache.make({ api: "https://discord.test/api/v10", token, maxAge: Duration.infinity, timeout: "15 seconds" }).pipe(
+        Effect.provideService(HttpClient.HttpClient, client)
+      )
+      expect((yield* forever.info).shards).toBe(5)
+      yield* TestClock.adjust("1 hour")
+      yield* forever.unreachable
+      expect([(yield* forever.info).shards, requests]).toEqual([5, 5])
     }).pipe(Effect.provide(IdentifyLimiter.layerMemory)))
 })

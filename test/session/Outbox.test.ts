@@ -91,6 +91,31 @@ describe("Outbox", () => {
       expect(written.slice(2).map((w) => [w.payload, w.at])).toEqual([["q199", 40_000], ["q399", 60_000], ["q599", 80_000], ["q799", 100_000], ["q999", 120_000]])
     }))
 
+  it.scoped("presence updates an overtaking write took along are put back when the socket refuses it, counted in the depth, and the newest goes out with the next connection", () =>
+    Effect.gen(function*() {
+      const depths: Array<number> = []
+      const outbox = yield* Outbox.make((depth) => Effect.sync(() => depths.push(depth)))
+      const sent = yield* Effect.fork(Effect.forEach(["p1", "p2", "p3"], (payload) => outbox.submit(Opcode.PresenceUpdate, payload), { concurrency: "unbounded" }))
+      yield* settle
+      // a socket that takes a second to refuse the write
+      const refusing: Outbox.Writer<never> = { slot: Effect.void, presenceSlots: Effect.void, write: () => Effect.as(Effect.sleep("1 second"), false) }
+      const connection = yield* Scope.make()
+      yield* Scope.extend(outbox.attach(refusing), connection)
+      yield* settle
+      // one more while p3 is being written (in p1's place): the depth told then leaves out p2 and p3
+      const later = yield* Effect.fork(outbox.submit(Opcode.PresenceUpdate, "p4"))
+      yield* settle
+      yield* TestClock.adjust("1 second")
+      expect(depths.at(-1)).toBe(4)
+      yield* Scope.close(connection, Exit.void)
+      const second = yield* recordingWriter()
+      yield* outbox.attach(second.writer)
+      yield* Fiber.join(sent)
+      yield* Fiber.join(later)
+      expect(second.written.map((w) => w.payload)).toEqual(["p4"])
+      expect(depths.at(-1)).toBe(0)
+    }))
+
   it.scoped("a command the socket refused is written first by the next connection's writer", () =>
     Effect.gen(function*() {
       const outbox = yield* Outbox.make(() => Effect.void)
