@@ -41,7 +41,10 @@ export interface Withdrawable<A> {
   readonly carried: (value: A) => void
   /** `update` was given up on before it went out. */
   readonly withdraw: (update: Update<A>) => void
-  /** Whether a newer update than `update` went out (an Identify carried it): `update` is moot. */
+  /**
+   * Whether `update`, or a newer one, went out while `update` was on its way (an Identify carried
+   * it): `update` is moot. Asked only of an update that has not gone out by itself.
+   */
   readonly superseded: (update: Update<A>) => boolean
 }
 
@@ -95,6 +98,6 @@ class Updates<A> implements Withdrawable<A> {
   }
 
   superseded(update: Update<A>): boolean {
-    return update.order < this.current.order
+    return update.order <= this.current.order
   }
 }

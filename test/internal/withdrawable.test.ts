@@ -56,14 +56,14 @@ describe("withdrawable", () => {
     expect(value.latest()).toBe(1000)
   })
 
-  it("the updates older than one an Identify carried are superseded, the carried one and newer ones not", () => {
+  it("the update an Identify carried and the older ones are superseded (their op 3 would repeat it or show an older one), newer ones not", () => {
     const value = Withdrawable.make("W")
     const a = value.add("A")
     const b = value.add("B")
     expect([value.superseded(a), value.superseded(b)]).toEqual([false, false])
     value.carried(value.latest())
     const c = value.add("C")
-    expect([value.superseded(a), value.superseded(b), value.superseded(c)]).toEqual([true, false, false])
+    expect([value.superseded(a), value.superseded(b), value.superseded(c)]).toEqual([true, true, false])
     // A, moot, is given up on or taken off its way: the value stays as it was
     value.withdraw(a)
     expect(value.latest()).toBe("C")

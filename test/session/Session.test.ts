@@ -578,6 +578,35 @@ describe("Session", () => {
       for (let i = 5; i < shown.length; i++) expect(shown[i]!.at - shown[i - 5]!.at).toBeGreaterThanOrEqual(19_000)
     }).pipe(Effect.provide(TestLayer)))
 
+  it.scoped("an Identify that carries the newest of the updates waiting for the limit is followed by none of them: not an older one, nor that one again", () =>
+    Effect.gen(function*() {
+      const { peer, session } = yield* readySession({ backoff: { afterInvalidSession: ["1 second", "1 second"] } }, 3_600_000)
+      const presence = (name: string) => ({ since: null, activities: [{ name, type: 0 }], status: "online" as const, afk: false })
+      const presencesSent = (at: MemoryTransport.MemoryPeer) =>
+        Effect.map(at.takeAll, (frames) =>
+          Chunk.toReadonlyArray(frames)
+            .map((frame) => JSON.parse(frame as string) as { op: number; d: { activities: Array<{ name: string }> } })
+            .filter((payload) => payload.op === 3)
+            .map((payload) => payload.d.activities[0]!.name))
+      for (const name of ["1", "2", "3", "4", "5"]) yield* session.updatePresence(presence(name))
+      const waiting = []
+      for (const name of ["6", "7", "8"]) {
+        waiting.push(yield* Effect.fork(session.updatePresence(presence(name))))
+        yield* settle
+      }
+      expect(yield* presencesSent(peer)).toEqual(["1", "2", "3", "4", "5"])
+      yield* peer.sendJson({ op: 9, d: false, s: null, t: null })
+      const identifying = yield* Effect.fork(acceptAndHello(3_600_000))
+      for (let i = 0; i < 10; i++) yield* TestClock.adjust("1 second")
+      const { first, peer: next } = yield* Fiber.join(identifying)
+      expect([first.op, (first.d["presence"] as ReturnType<typeof presence>).activities[0]!.name]).toEqual([2, "8"])
+      yield* next.sendJson(ready(1, "session-2"))
+      yield* settle
+      yield* TestClock.adjust("30 seconds")
+      yield* Effect.forEach(waiting, Fiber.join)
+      expect(yield* presencesSent(next)).toEqual([])
+    }).pipe(Effect.provide(TestLayer)))
+
   // the 120 sends are counted per connection; the presence updates' window holds across them, as
   // Discord's count may well be the session's (a resume in a burst let five more through at once)
   it.scoped("a resume in a burst of presence updates keeps their window: the sixth goes out 21 s after the first five, not at RESUMED", () =>
