@@ -19,8 +19,8 @@ import { Opcode } from "../protocol/Opcode.ts"
  * `onWithdrawn` when it was given up on and never written. A caller that gives up while its
  * command is being written learns which once the write ends. Both are called synchronously, in the
  * order things happen. `superseded`, asked when a writer takes the command, says it need not go
- * out any more (it, or a newer presence, went out before it: an Identify carried it): it is done unwritten, its caller's wait ends
- * as if it had been written, and neither callback is called.
+ * out any more (it, or a newer presence, went out before it: an Identify carried it): it is done
+ * unwritten, its caller's wait ends as if it had been written, and neither callback is called.
  *
  * @since 0.1.0
  */
