@@ -98,8 +98,9 @@ export interface IdentifyLimiterOptions {
   readonly margin?: Duration.DurationInput | undefined
   /**
    * What `identify` does when the budget is used up: `fail` with `IdentifyBudgetExhausted`
-   * (default), or `wait` (logging a warning) until the budget refills, or a `configure` (a
-   * refreshed `GET /gateway/bot`) says it has room.
+   * (default; identifies already waiting in line fail as the last start is spent), or `wait`
+   * (logging a warning) until the budget refills, or a `configure` (a refreshed
+   * `GET /gateway/bot`) says it has room.
    */
   readonly onExhausted?: "fail" | "wait" | undefined
 }
@@ -221,6 +222,9 @@ const build = (spacing: number, margin: number, onExhausted: "fail" | "wait"): C
   let budget: Budget | undefined
   // completed (and made anew) by each `configure`: an identify waiting for the budget looks again
   let budgetChanged = Deferred.unsafeMake<void>(FiberId.none)
+  // completed (and made anew) when the last session start is counted: with `fail`, an identify
+  // waiting for its key's spacing fails then, not once the spacing is over
+  let budgetSpent = Deferred.unsafeMake<void>(FiberId.none)
   // the bot it serves, once told
   let bot: string | undefined
   // identifies of retired keys still being sent: every key of now waits for them to go out
@@ -251,8 +255,9 @@ const build = (spacing: number, margin: number, onExhausted: "fail" | "wait"): C
   const exhausted = (shard: number, resetAfter: number) => new IdentifyBudgetExhausted({ shard, total: budget?.total ?? 0, resetAfter })
 
   /**
-   * Holding the key: waits out its spacing (cut short when an answer moves it forward), then
-   * the budget, then counts the identify. False when the key was retired meanwhile.
+   * Holding the key: waits out its spacing (cut short when an answer moves it forward, and with
+   * `fail` when the last session start is spent), then the budget, then counts the identify. With
+   * `fail`, a used-up budget fails it at once. False when the key was retired meanwhile.
    */
   const awaitTurn = (gate: Gate, shardId: number): Effect.Effect<boolean, IdentifyBudgetExhausted> =>
     Effect.clockWith((clock) => {
@@ -261,17 +266,17 @@ const build = (spacing: number, margin: number, onExhausted: "fail" | "wait"): C
       const retiredSend = retiredSends.values().next().value
       if (retiredSend !== undefined) return Effect.zipRight(Deferred.await(retiredSend), awaitTurn(gate, shardId))
       const now = monotonicMillis(clock)
+      const resetAfter = exhaustedFor(now)
+      if (resetAfter !== undefined && onExhausted === "fail") return Effect.fail(exhausted(shardId, resetAfter))
       const turnAt = gate.lastAt === undefined ? now : gate.lastAt + spacing
       if (!isDue(turnAt, now)) {
-        const spacingLeft = turnAt - now
-        const wait = gate.pending === undefined
-          ? Effect.sleep(spacingLeft)
-          : detached(Effect.raceFirst(Effect.sleep(spacingLeft), Deferred.await(gate.pending)))
+        const wakes = [Effect.sleep(turnAt - now)]
+        if (gate.pending !== undefined) wakes.push(Deferred.await(gate.pending))
+        if (onExhausted === "fail") wakes.push(Deferred.await(budgetSpent))
+        const wait = wakes.length === 1 ? wakes[0]! : detached(Effect.raceAll(wakes))
         return Effect.zipRight(wait, awaitTurn(gate, shardId))
       }
-      const resetAfter = exhaustedFor(now)
       if (resetAfter !== undefined) {
-        if (onExhausted === "fail") return Effect.fail(exhausted(shardId, resetAfter))
         // until it refills, or a refreshed answer says how much is left
         return Effect.logWarning("identify budget exhausted: waiting for it to refill").pipe(
           // `shard`, as every line about a shard is annotated
@@ -284,6 +289,10 @@ const build = (spacing: number, margin: number, onExhausted: "fail" | "wait"): C
       gate.pending = undefined
       if (budget === undefined) return Effect.succeed(true)
       budget.remaining -= 1
+      if (budget.remaining <= 0) {
+        Deferred.unsafeDone(budgetSpent, Exit.void)
+        budgetSpent = Deferred.unsafeMake(FiberId.none)
+      }
       // told once, when at most a tenth of the day's starts is left (a refreshed answer may
       // already say so): a bot that reconnects too often finds out before its shards stop
       if (budget.lowTold || budget.remaining > lowBudget(budget.total)) return Effect.succeed(true)

@@ -282,6 +282,29 @@ describe("IdentifyLimiter", () => {
       expect(budget).toEqual({ total: 1000, remaining: 999, resetAfter: day })
     }))
 
+  it.effect("identifies waiting in line when another key spends the last session start fail at once, not when their spacing ends", () =>
+    Effect.gen(function*() {
+      const limiter = yield* IdentifyLimiter.make({ margin: 0 })
+      yield* limiter.configure(limits({ maxConcurrency: 2, remaining: 2, resetAfter: 60_000 }))
+      yield* limiter.identify(0, () => Effect.void)
+      // key 0 is spaced for 5 s: shard 2 waits for the spacing, shard 4 for shard 2
+      const spaced = yield* Effect.fork(Effect.either(limiter.identify(2, () => Effect.void)))
+      const behind = yield* Effect.fork(Effect.either(limiter.identify(4, () => Effect.void)))
+      yield* settle
+      // key 1 spends the last start
+      yield* limiter.identify(1, () => Effect.void)
+      yield* settle
+      for (const [fiber, shard] of [[spaced, 2], [behind, 4]] as const) {
+        const result = yield* Fiber.poll(fiber)
+        expect(Option.isSome(result)).toBe(true)
+        if (Option.isSome(result)) {
+          expect(Exit.isSuccess(result.value) && Either.isLeft(result.value.value) ? result.value.value.left : undefined)
+            .toMatchObject({ _tag: "IdentifyBudgetExhausted", shard, resetAfter: 60_000 })
+        }
+      }
+      expect((yield* limiter.snapshot).keys.map((key) => key.queued)).toEqual([0, 0])
+    }))
+
   it.effect("onExhausted: wait holds the identify until the budget refills", () =>
     Effect.gen(function*() {
       const limiter = yield* IdentifyLimiter.make({ margin: 0, onExhausted: "wait" })
