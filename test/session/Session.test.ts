@@ -372,6 +372,37 @@ describe("Session", () => {
       }).pipe(Effect.provide(TestLayer)))
   })
 
+  it.scoped("a message that cannot be decoded, replayed by every Resume, costs three Resumes and then a new session, which goes on", () =>
+    Effect.gen(function*() {
+      const session = yield* Session.make(options({ timeouts: { hello: "1 hour" } }))
+      const events: Array<string> = []
+      yield* Effect.forkScoped(Stream.runForEach(session.events, (event) => Effect.sync(() => events.push(event.t))))
+      const first = yield* acceptAndHello(3_600_000)
+      yield* first.peer.sendJson(ready(1))
+      yield* first.peer.sendJson(dispatch(2, "MESSAGE_CREATE", {}))
+      yield* first.peer.send("{not json")
+      yield* settle
+      // each Resume is answered by the replay, which begins with the same broken message
+      const firsts: Array<unknown> = []
+      while (true) {
+        const next = yield* Effect.fork(acceptAndHello(3_600_000))
+        while ((yield* Fiber.poll(next))._tag === "None") yield* TestClock.adjust("1 second")
+        const { first, peer } = yield* Fiber.join(next)
+        firsts.push({ op: first.op, seq: first.d.seq ?? null })
+        if (first.op === 2) {
+          yield* peer.sendJson(ready(1, "session-2"))
+          break
+        }
+        yield* peer.send("{not json")
+        yield* settle
+        expect((yield* session.snapshot).reason).toMatchObject({ _tag: "DecodeFailed" })
+      }
+      expect(firsts).toEqual([{ op: 6, seq: 2 }, { op: 6, seq: 2 }, { op: 6, seq: 2 }, { op: 2, seq: null }])
+      yield* settle
+      expect(events).toEqual(["READY", "MESSAGE_CREATE", "READY"])
+      expect((yield* session.snapshot).state._tag).toBe("Connected")
+    }).pipe(Effect.provide(TestLayer)))
+
   it.scoped("a connection waiting for frames keeps none of the frames it read alive", () =>
     Effect.gen(function*() {
       const { peer, session } = yield* readySession()
