@@ -152,6 +152,8 @@ interface Gate {
   readonly turns: FifoSemaphore.FifoSemaphore
   /** Replaced by the keys of a new max concurrency: its waiters line up again there. */
   retired: boolean
+  /** Done once it is retired: its waiters stop waiting out its spacing and line up again at once. */
+  readonly retirement: Deferred.Deferred<void>
   /** Its identify being sent, if one is: done once the send ended. */
   sending: Deferred.Deferred<void> | undefined
 }
@@ -233,7 +235,14 @@ const build = (spacing: number, margin: number, onExhausted: "fail" | "wait"): C
   const gateFor = (key: number): Gate => {
     let gate = gates.get(key)
     if (gate === undefined) {
-      gate = { lastAt: inheritedLastAt, pending: undefined, turns: FifoSemaphore.make(1), retired: false, sending: undefined }
+      gate = {
+        lastAt: inheritedLastAt,
+        pending: undefined,
+        turns: FifoSemaphore.make(1),
+        retired: false,
+        retirement: Deferred.unsafeMake(FiberId.none),
+        sending: undefined
+      }
       gates.set(key, gate)
     }
     return gate
@@ -255,9 +264,10 @@ const build = (spacing: number, margin: number, onExhausted: "fail" | "wait"): C
   const exhausted = (shard: number, resetAfter: number) => new IdentifyBudgetExhausted({ shard, total: budget?.total ?? 0, resetAfter })
 
   /**
-   * Holding the key: waits out its spacing (cut short when an answer moves it forward, and with
-   * `fail` when the last session start is spent), then the budget, then counts the identify. With
-   * `fail`, a used-up budget fails it at once. False when the key was retired meanwhile.
+   * Holding the key: waits out its spacing (cut short when an answer moves it forward, when the
+   * key is retired, and with `fail` when the last session start is spent), then the budget, then
+   * counts the identify. With `fail`, a used-up budget fails it at once. False when the key was
+   * retired meanwhile.
    */
   const awaitTurn = (gate: Gate, shardId: number): Effect.Effect<boolean, IdentifyBudgetExhausted> =>
     Effect.clockWith((clock) => {
@@ -270,10 +280,10 @@ const build = (spacing: number, margin: number, onExhausted: "fail" | "wait"): C
       if (resetAfter !== undefined && onExhausted === "fail") return Effect.fail(exhausted(shardId, resetAfter))
       const turnAt = gate.lastAt === undefined ? now : gate.lastAt + spacing
       if (!isDue(turnAt, now)) {
-        const wakes = [Effect.sleep(turnAt - now)]
+        const wakes = [Effect.sleep(turnAt - now), Deferred.await(gate.retirement)]
         if (gate.pending !== undefined) wakes.push(Deferred.await(gate.pending))
         if (onExhausted === "fail") wakes.push(Deferred.await(budgetSpent))
-        const wait = wakes.length === 1 ? wakes[0]! : detached(Effect.raceAll(wakes))
+        const wait = detached(Effect.raceAll(wakes))
         return Effect.zipRight(wait, awaitTurn(gate, shardId))
       }
       if (resetAfter !== undefined) {
@@ -385,6 +395,7 @@ const build = (spacing: number, margin: number, onExhausted: "fail" | "wait"): C
         maxConcurrency = next
         for (const gate of gates.values()) {
           gate.retired = true
+          Deferred.unsafeDone(gate.retirement, Exit.void)
           if (gate.sending !== undefined) retiredSends.add(gate.sending)
         }
         gates = new Map()

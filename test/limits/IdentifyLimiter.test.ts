@@ -211,6 +211,27 @@ describe("IdentifyLimiter", () => {
       }
     }))
 
+  it.effect("identifies waiting when max_concurrency changes line up again at once: the snapshot shows them, and they go before later ones", () =>
+    Effect.gen(function*() {
+      const start = yield* Clock.currentTimeMillis
+      const limiter = yield* IdentifyLimiter.make({ margin: 0 })
+      yield* limiter.configure(limits({ maxConcurrency: 1 }))
+      yield* limiter.identify(0, () => Effect.void)
+      // waits on key 0 for 5 s
+      const first = yield* identifyAll(limiter, [1])
+      yield* settle
+      yield* TestClock.adjust("1 second")
+      yield* limiter.configure(limits({ maxConcurrency: 2 }))
+      yield* settle
+      expect((yield* limiter.snapshot).keys.map((key) => key.queued)).toEqual([0, 1])
+      // of the same new key, asked for after the change
+      const second = yield* identifyAll(limiter, [3])
+      yield* TestClock.adjust("20 seconds")
+      yield* Fiber.join(first.fiber)
+      yield* Fiber.join(second.fiber)
+      expect([first.times.get(1)! - start, second.times.get(3)! - start]).toEqual([5000, 10_000])
+    }))
+
   it.effect("an identify of an old key still sending when max_concurrency changes holds every new key back, whatever its send lasts", () =>
     Effect.gen(function*() {
       // a send longer than the spacing let the new keys go 5 s after its turn, before it went out
