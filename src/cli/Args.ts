@@ -115,6 +115,12 @@ const echo = (text: string): string =>
   text.length <= 40 && /^[\x20-\x7e]*$/.test(text) ? JSON.stringify(text) : `<${text.length} characters, not shown>`
 
 /**
+ * A URL as `echo` shows it, unless it has an `@`: then not at all, as it may carry a password
+ * (URL parsers find one in forms far from `scheme://user:pass@host`, also in a malformed URL).
+ */
+const echoUrl = (url: string): string => url.includes("@") ? "the URL given (not shown: it may carry a password)" : echo(url)
+
+/**
  * Parses shard ids: `0-3`, `0,2,5`, or a mix (`0-2,7`). Sorted, without repeats.
  */
 const parseShards = (text: string): Either.Either<ReadonlyArray<number>, UsageError> => {
@@ -296,7 +302,7 @@ const parseFlags = (
       return yield* Either.left(new UsageError({ detail: `--events: no dispatch type given (e.g. MESSAGE_CREATE,GUILD_CREATE)` }))
     }
     for (const [flag, url] of [["--api", values.get("--api")], ["--gateway", values.get("--gateway")]] as const) {
-      if (url !== undefined && !URL.canParse(url)) return yield* Either.left(new UsageError({ detail: `${flag}: ${echo(url)} is not a URL` }))
+      if (url !== undefined && !URL.canParse(url)) return yield* Either.left(new UsageError({ detail: `${flag}: ${echoUrl(url)} is not a URL` }))
       // without a token the CLI runs its embedded gateway: another one would get its placeholder
       if (url !== undefined && token === undefined) {
         return yield* Either.left(new UsageError({ detail: `${flag} needs a token (--token or DISCORD_TOKEN)` }))

@@ -40,12 +40,14 @@ const field = (d: unknown, key: string): unknown =>
 const quote = (text: string, max: number): string => quoted(width(text) > max ? `${cut(text, max - 1)}…` : text)
 
 /**
- * A one-line summary of an event: time (local), shard, sequence, type, and what identifies it.
+ * A one-line summary of an event: time (local), shard, sequence, type, and what identifies it. The
+ * shard is padded to as many digits as `highestShard` has, so the columns after it line up.
  *
  * @since 0.1.0
  */
-export const summary = (event: GatewayEvent, at: Date): string => {
-  const parts = [clock(at), `shard ${event.shard}`, padded(`#${event.sequence}`, 7), padded(printable(event.t), 22)]
+export const summary = (event: GatewayEvent, at: Date, highestShard = 0): string => {
+  const shard = padded(`shard ${event.shard}`, `shard ${highestShard}`.length)
+  const parts = [clock(at), shard, padded(`#${event.sequence}`, 7), padded(printable(event.t), 22)]
   const d = event.d
   const guild = field(d, "guild_id") ?? (event.t === "GUILD_CREATE" ? field(d, "id") : undefined)
   if (typeof guild === "string") parts.push(`guild ${printable(guild)}`)

@@ -111,9 +111,11 @@ const show = (options: Args.CliOptions, fleet: Fleet.Fleet, notes: ReadonlyArray
         ))
       ))
     yield* Effect.forkScoped(Effect.repeat(draw, { schedule: Schedule.spaced(out.isTTY ? "500 millis" : "5 seconds") }))
-    yield* Stream.runForEach(events, (event) => Effect.zipRight(Effect.sync(() => screen.log(Pretty.summary(event, new Date()))), Stdout.drained)).pipe(
-      Effect.ignore
-    )
+    const highestShard = Math.max(0, ...fleet.shardIds)
+    yield* Stream.runForEach(events, (event) =>
+      Effect.zipRight(Effect.sync(() => screen.log(Pretty.summary(event, new Date(), highestShard))), Stdout.drained)).pipe(
+        Effect.ignore
+      )
   })
 }
 

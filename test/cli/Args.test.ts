@@ -49,6 +49,17 @@ describe("Args", () => {
     }
   })
 
+  it("never quotes a malformed --api or --gateway that may carry a password (a short one was printed)", () => {
+    for (const [flag, url] of [["--api", "https://bot:hunter2@disc ord.com/api"], ["--gateway", "wss://bot:hunter2@gate way/"]] as const) {
+      const result = Args.parse(["--token", "abc", flag, url], {}, false)
+      expect(Either.isLeft(result) ? result.left.message : undefined).toBe(
+        `${flag}: the URL given (not shown: it may carry a password) is not a URL`
+      )
+    }
+    const plain = Args.parse(["--token", "abc", "--api", "not a url"], {}, false)
+    expect(Either.isLeft(plain) ? plain.left.message : undefined).toBe(`--api: "not a url" is not a URL`)
+  })
+
   it("refuses an empty token instead of falling back to the embedded gateway", () => {
     for (const argv of [["--token", ""], ["--token="], ["--token", "  "], ["--token", "Bot "]]) {
       expect(error(argv)).toBe("--token is empty; leave the flag out to run the embedded local gateway")

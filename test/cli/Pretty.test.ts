@@ -49,6 +49,14 @@ describe("Pretty", () => {
     expect(lines).toEqual(types.map((t) => `03:04:05  shard 0  #1234567  ${t}  guild 100`))
   })
 
+  it("pads the shard to the digits of the highest one, so a fleet's columns line up from shard 10 on (they moved one column right)", () => {
+    const lines = [9, 10].map((shard) => Pretty.summary(Event.make(shard, 42, "MESSAGE_CREATE", { guild_id: "100" }), at, 15))
+    expect(lines).toEqual([
+      "03:04:05  shard 9   #42      MESSAGE_CREATE          guild 100",
+      "03:04:05  shard 10  #42      MESSAGE_CREATE          guild 100"
+    ])
+  })
+
   it("shows what the gateway sent without obeying it: no control character reaches the terminal", () => {
     const hostile = "\u001b[2J\u009b2J\u001b]0;owned\u0007"
     const event = Event.make(0, 1, `GUILD_CREATE${hostile}`, {
