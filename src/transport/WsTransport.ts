@@ -10,6 +10,7 @@ import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as Mailbox from "effect/Mailbox"
 import * as Scope from "effect/Scope"
+import type { IncomingMessage } from "node:http"
 import WebSocket from "ws"
 import { TextFrame } from "../codec/TextFrame.ts"
 import { ResumableClose } from "../protocol/CloseCode.ts"
@@ -41,7 +42,10 @@ const defaultCreateSocket = (url: string, options: WebSocket.ClientOptions): Web
 
 const noop = (): void => {}
 
-/** How long a disposed socket waits for the peer to answer its close frame before it is destroyed. */
+/**
+ * How long a socket waits for the peer to end the TCP connection, once the close frames went both
+ * ways or the socket was disposed, before it is destroyed.
+ */
 const closeGraceMs = 1000
 
 /** The close code `ws` sends when it rejects an incoming message, by its error code. */
@@ -77,7 +81,23 @@ const wire = (
   let sentClose: { readonly code: number; readonly reason: string } | undefined
   // how the connection ended, for a send after it
   let closed: ConnectionClosed | undefined
+  let giveUp: ReturnType<typeof setTimeout> | undefined
+  let tcp: IncomingMessage["socket"] | undefined
 
+  // A peer that never answers the close frame, or never ends its TCP after the close frames went
+  // both ways, would hold the socket (and the connection's end, and the process) for `ws`'s 30 s:
+  // it gets `closeGraceMs`. Destroyed, the socket still reports the code the peer's frame carried.
+  const terminateUnlessClosed = (): void => {
+    if (giveUp !== undefined || socket.readyState === WebSocket.CLOSED) return
+    giveUp = setTimeout(() => socket.terminate(), closeGraceMs)
+    socket.once("close", () => clearTimeout(giveUp))
+  }
+
+  // once ws answered the peer's close frame, or the peer answered ours, ws ends its side of the TCP
+  const onUpgrade = (response: IncomingMessage): void => {
+    tcp = response.socket
+    tcp.once("finish", terminateUnlessClosed)
+  }
   const onOpen = (): void => {
     isOpen = true
     Deferred.unsafeDone(opened, Exit.void)
@@ -111,6 +131,7 @@ const wire = (
     mailbox.unsafeDone(Exit.fail(closed))
   }
 
+  socket.on("upgrade", onUpgrade)
   socket.on("open", onOpen)
   socket.on("error", onError)
   socket.on("message", onMessage)
@@ -119,6 +140,8 @@ const wire = (
   const dispose = (): void => {
     if (disposed) return
     disposed = true
+    socket.removeListener("upgrade", onUpgrade)
+    tcp?.removeListener("finish", terminateUnlessClosed)
     socket.removeListener("open", onOpen)
     socket.removeListener("error", onError)
     socket.removeListener("message", onMessage)
@@ -129,12 +152,8 @@ const wire = (
     mailbox.unsafeDone(Exit.fail(new ConnectionClosed({ code, reason: sentClose?.reason ?? "closed by the client" })))
     if (socket.readyState === WebSocket.OPEN) socket.close(ResumableClose)
     else if (socket.readyState === WebSocket.CONNECTING) socket.terminate()
-    if (socket.readyState === WebSocket.CLOSING) {
-      // a peer that never answers the close frame would hold the socket, and the process, for
-      // `ws`'s 30 s: whoever ended the connection already gave the close its time
-      const giveUp = setTimeout(() => socket.terminate(), closeGraceMs)
-      socket.once("close", () => clearTimeout(giveUp))
-    }
+    // whoever ended the connection already gave the close its time
+    if (socket.readyState === WebSocket.CLOSING) terminateUnlessClosed()
     if (socket.readyState !== WebSocket.CLOSED) {
       // `ws` may still emit an error while closing; an unheard error would crash the process.
       socket.on("error", noop)

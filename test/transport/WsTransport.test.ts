@@ -10,15 +10,27 @@ import * as Receive from "./receive.ts"
 
 const events = ["open", "message", "close", "error", "unexpected-response", "upgrade", "ping", "pong"] as const
 
-/** A loopback websocket server for one test; the server side of each connection arrives on `accepted`. */
+/**
+ * A loopback websocket server for one test; the server side of each connection arrives on
+ * `accepted`, and its TCP socket on `tcp`.
+ */
 const server = Effect.acquireRelease(
-  Effect.async<{ readonly wss: WebSocketServer; readonly url: string; readonly accepted: Queue.Queue<WebSocket> }>((resume) => {
+  Effect.async<{
+    readonly wss: WebSocketServer
+    readonly url: string
+    readonly accepted: Queue.Queue<WebSocket>
+    readonly tcp: Queue.Queue<net.Socket>
+  }>((resume) => {
     const accepted = Effect.runSync(Queue.unbounded<WebSocket>())
+    const tcp = Effect.runSync(Queue.unbounded<net.Socket>())
     const wss = new WebSocketServer({ host: "127.0.0.1", port: 0 }, () => {
       const { port } = wss.address() as net.AddressInfo
-      resume(Effect.succeed({ wss, url: `ws://127.0.0.1:${port}`, accepted }))
+      resume(Effect.succeed({ wss, url: `ws://127.0.0.1:${port}`, accepted, tcp }))
     })
-    wss.on("connection", (socket) => Queue.unsafeOffer(accepted, socket))
+    wss.on("connection", (socket, request) => {
+      Queue.unsafeOffer(accepted, socket)
+      Queue.unsafeOffer(tcp, request.socket)
+    })
   }),
   ({ wss }) =>
     Effect.async<void>((resume) => {
@@ -169,6 +181,24 @@ describe("WsTransport", () => {
       const secondPeer = yield* Queue.take(accepted)
       secondPeer.terminate()
       expect((yield* drain(second)).end).toMatchObject({ code: undefined })
+    })))
+
+  it.live("a close frame ends the connection within a second, though the peer then keeps its TCP open (it took ws's 30 s)", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const { accepted, tcp, url } = yield* server
+      const { sockets, transport } = recordingTransport()
+      const connection = yield* transport.connect(url, { maxFrameBytes: 1024 })
+      const peer = yield* Queue.take(accepted)
+      const raw = yield* Queue.take(tcp)
+      peer.send("before")
+      yield* flushed(peer)
+      // the server stops reading, so it never ends its TCP, and writes a close frame (4000 "bye") itself
+      for (const event of ["data", "end"]) raw.removeAllListeners(event)
+      raw.write(Buffer.from([0x88, 5, 0x0f, 0xa0, ...Buffer.from("bye")]))
+      const { end, seen } = yield* drain(connection)
+      expect(seen.map(textOf)).toEqual(["before"])
+      expect(end).toMatchObject({ _tag: "ConnectionClosed", code: 4000, reason: "bye" })
+      yield* untilClosed(sockets[0]!)
     })))
 
   it.live("a frame over maxFrameBytes ends the connection with 1009", () =>
