@@ -42,6 +42,12 @@ export { TextFrame } from "../codec/TextFrame.ts"
 export class ConnectionClosed extends Data.TaggedError("ConnectionClosed")<{
   readonly code: number | undefined
   readonly reason: string
+  /**
+   * Whether this side ended the connection, with `code`: it closed it, or refused a message the
+   * peer sent (1009: over `maxFrameBytes`; 1007: text that is not UTF-8). Else the peer closed it,
+   * or it dropped.
+   */
+  readonly byClient?: boolean | undefined
 }> {
   override get message(): string {
     return this.code === undefined ? `connection lost${this.reason ? `: ${this.reason}` : ""}` : `closed with ${this.code}${this.reason ? `: ${this.reason}` : ""}`

@@ -177,7 +177,7 @@ const makePair = (url: string, options: ConnectOptions) =>
     const end = (info: CloseInfo): void => {
       if (!open) return
       open = false
-      closed = new ConnectionClosed({ code: info.code, reason: info.reason })
+      closed = new ConnectionClosed({ code: info.code, reason: info.reason, byClient: info.by === "client" })
       Deferred.unsafeDone(ended, Exit.succeed(info))
       toServer.unsafeDone(Exit.fail(new ConnectionEnded({ closed: info })))
       toClient.unsafeDone(Exit.fail(closed))

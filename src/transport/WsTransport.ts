@@ -124,10 +124,10 @@ const wire = (
   const onClose = (code: number, reason: Buffer): void => {
     Deferred.unsafeDone(opened, Exit.fail(new TransportError({ reason: "Connect", cause: new Error(`closed with ${code}`) })))
     closed = rejected !== undefined
-      ? new ConnectionClosed(rejected)
+      ? new ConnectionClosed({ ...rejected, byClient: true })
       : CloseFrame.saysNoFrame(code)
-      ? new ConnectionClosed({ code: undefined, reason: failure ?? reason.toString("utf8") })
-      : new ConnectionClosed({ code, reason: reason.toString("utf8") })
+      ? new ConnectionClosed({ code: undefined, reason: failure ?? reason.toString("utf8"), byClient: false })
+      : new ConnectionClosed({ code, reason: reason.toString("utf8"), byClient: sentClose !== undefined })
     mailbox.unsafeDone(Exit.fail(closed))
   }
 
@@ -149,7 +149,7 @@ const wire = (
     // a paused socket would not read the peer's close frame, and `ws` would keep it for 30 s
     if (paused) socket.resume()
     const code = sentClose?.code ?? ResumableClose
-    mailbox.unsafeDone(Exit.fail(new ConnectionClosed({ code, reason: sentClose?.reason ?? "closed by the client" })))
+    mailbox.unsafeDone(Exit.fail(new ConnectionClosed({ code, reason: sentClose?.reason ?? "closed by the client", byClient: true })))
     if (socket.readyState === WebSocket.OPEN) socket.close(ResumableClose)
     else if (socket.readyState === WebSocket.CONNECTING) socket.terminate()
     // whoever ended the connection already gave the close its time

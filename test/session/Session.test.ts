@@ -354,6 +354,24 @@ describe("Session", () => {
         expect(yield* Effect.flip(session.await)).toMatchObject({ _tag: "MessageTooLarge", sequence: null })
       }).pipe(Effect.provide(TestLayer)))
 
+    it.scoped("is not what a gateway closing with 1009 twice at one point says: only the client's own 1009 is, and the session resumes", () =>
+      Effect.gen(function*() {
+        const session = yield* Session.make(tooLarge)
+        yield* Effect.forkScoped(Stream.runDrain(session.events))
+        const first = yield* acceptAndHello(3_600_000)
+        yield* first.peer.sendJson(ready(1))
+        yield* settle
+        yield* first.peer.close(1009, "Message too big")
+        for (let attempt = 0; attempt < 2; attempt++) {
+          const next = yield* Effect.fork(acceptAndHello(3_600_000))
+          yield* TestClock.adjust("10 seconds")
+          const { first, peer } = yield* Fiber.join(next)
+          expect(first).toMatchObject({ op: 6, d: { seq: 1 } })
+          if (attempt === 0) yield* peer.close(1009, "Message too big")
+        }
+        expect((yield* session.snapshot).state._tag).not.toBe("Disconnected")
+      }).pipe(Effect.provide(TestLayer)))
+
     it.scoped("once, followed by progress, is only a reconnect: the session goes on", () =>
       Effect.gen(function*() {
         const session = yield* Session.make(tooLarge)

@@ -79,7 +79,7 @@ describe("MemoryTransport", () => {
       yield* peer.send("after close is ignored")
       const { end, seen } = yield* drain(connection)
       expect(seen).toEqual(["last"])
-      expect(end).toEqual(new ConnectionClosed({ code: 4004, reason: "Authentication failed." }))
+      expect(end).toEqual(new ConnectionClosed({ code: 4004, reason: "Authentication failed.", byClient: false }))
       const sent = yield* Effect.either(connection.send("x"))
       expect(Either.isLeft(sent) && sent.left.reason).toBe("Send")
       expect(yield* peer.closed).toEqual({ code: 4004, reason: "Authentication failed.", by: "server" })
