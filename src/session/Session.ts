@@ -80,7 +80,8 @@ export interface SessionSnapshot {
   readonly latency: number | undefined
   /**
    * Attempts to connect after the first (one that failed at `GET /gateway/bot` included), counted
-   * as each begins: not during the pause before it, nor for one a stop during that pause prevented.
+   * as each begins: not during the pause before it, nor while it waits for a place in a fleet's
+   * startup window (Queued), nor for one a stop during either prevented.
    */
   readonly reconnects: number
 }
@@ -429,9 +430,6 @@ export const makeWith = (
         if (ended !== undefined) {
           yield* pauseBefore(Recovery.pause(recovery, ended))
           if (stopRequested) break
-          // counted as the attempt begins, not as its pause does: a stop during the pause makes none
-          stats.reconnects++
-          yield* metrics.reconnect(ended._tag)
         }
         const gaveUp = Recovery.giveUp(recovery)
         if (gaveUp !== undefined) {
@@ -441,6 +439,12 @@ export const makeWith = (
         const mode = Protocol.modeOf(memory.current)
         const resumeAt = mode === "resume" && !Recovery.resumesAtGateway(recovery) ? memory.current.resumeGatewayUrl : undefined
         const admitted = mode === "identify" ? yield* admit : undefined
+        // counted as the attempt begins, not as its pause or its wait for a place in a fleet's
+        // startup window does: a stop during either makes none
+        if (ended !== undefined) {
+          stats.reconnects++
+          yield* metrics.reconnect(ended._tag)
+        }
         yield* transition(SessionState.ConnectingHttp(), Reasons.Start())
         const url = resumeAt !== undefined ? Either.right(resumeAt) : yield* Effect.either(identifyAt.url)
         if (Either.isLeft(url)) {

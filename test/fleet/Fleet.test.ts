@@ -619,6 +619,24 @@ describe("Fleet", () => {
       ])
     }).pipe(Effect.withRandom(Random.fixed([0.5])), Effect.provide(TestLayer)))
 
+  it.scoped("a shard waiting for a place in the window has not begun its reconnect: a stop then leaves it uncounted (it was counted before the wait)", () =>
+    Effect.gen(function*() {
+      const { fleet, served } = yield* startingFleet(3)
+      yield* advance(10_000)
+      for (const id of [0, 1, 2]) yield* served.peers.get(id)!.sendJson({ op: 9, d: false, s: null, t: null })
+      // after the pause and the backoff, one takes the place, the others wait in line
+      yield* advance(4_000, 100)
+      const queued = (yield* fleet.status).filter((line) => line.reason._tag === "Queued")
+      expect(queued.map((line) => line.reconnects)).toEqual([0, 0])
+      const stopping = yield* Effect.fork(fleet.disconnect("1 second"))
+      yield* advance(2_000, 100)
+      yield* Fiber.join(stopping)
+      const last = (yield* fleet.status).filter((line) => queued.some((was) => was.shard === line.shard))
+      expect(last.map((line) => [line.reason._tag, line.reconnects])).toEqual([["Disconnect", 0], ["Disconnect", 0]])
+      // the one that took the place began its reconnect
+      expect((yield* fleet.status).map((line) => line.reconnects).sort()).toEqual([0, 0, 1])
+    }).pipe(Effect.withRandom(Random.fixed([0.5])), Effect.provide(TestLayer)))
+
   it.scoped("a shard stopped through shard(id), or ending meanwhile, is left out of updatePresence, and a soundboard request that needs it sends nothing", () =>
     Effect.gen(function*() {
       const { fleet, served } = yield* readyFleet(3)
