@@ -245,6 +245,8 @@ const parseFlags = (
       if (value === undefined || (inline === undefined && value.startsWith("--"))) {
         return yield* Either.left(new UsageError({ detail: `${name} needs a value` }))
       }
+      // the one given last would win, silently: `--shards 0-3 --shards 8` is not 0-3 and 8
+      if (values.has(name)) return yield* Either.left(new UsageError({ detail: `${name} is given twice (give it once)` }))
       values.set(name, value)
     }
 

@@ -60,6 +60,13 @@ describe("Args", () => {
     expect(Either.isLeft(plain) ? plain.left.message : undefined).toBe(`--api: "not a url" is not a URL`)
   })
 
+  it("refuses a flag given twice, whichever form each takes (the last one won, silently)", () => {
+    for (const argv of [["--shards", "0-3", "--shards", "8"], ["--format=pretty", "--format", "ndjson"], ["--duration", "5", "--duration=5"]]) {
+      const result = Args.parse(argv, {}, false)
+      expect(Either.isLeft(result) ? result.left.message : undefined).toBe(`${argv[0]!.split("=")[0]} is given twice (give it once)`)
+    }
+  })
+
   it("refuses an empty token instead of falling back to the embedded gateway", () => {
     for (const argv of [["--token", ""], ["--token="], ["--token", "  "], ["--token", "Bot "]]) {
       expect(error(argv)).toBe("--token is empty; leave the flag out to run the embedded local gateway")
