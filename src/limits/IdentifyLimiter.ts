@@ -134,6 +134,13 @@ export class IdentifyLimiter extends Context.Tag("discord-gateway/IdentifyLimite
       shardId: number,
       send: (answered: Effect.Effect<void>) => Effect.Effect<A, E, R>
     ) => Effect.Effect<A, E | IdentifyBudgetExhausted, R>
+    /**
+     * Done once the budget has a session start left, taking none, as `identify` treats a budget
+     * used up: it fails with `IdentifyBudgetExhausted`, or waits for the refill. A session asks it
+     * before it opens a socket to identify, so none sits open, unidentified, until the refill.
+     * Optional: a limiter of a program's own without it is asked only at `identify`.
+     */
+    readonly budgetReady?: ((shardId: number) => Effect.Effect<void, IdentifyBudgetExhausted>) | undefined
     readonly snapshot: Effect.Effect<IdentifySnapshot>
   }
 >() {}
@@ -286,15 +293,7 @@ const build = (spacing: number, margin: number, onExhausted: "fail" | "wait"): C
         const wait = detached(Effect.raceAll(wakes))
         return Effect.zipRight(wait, awaitTurn(gate, shardId))
       }
-      if (resetAfter !== undefined) {
-        // until it refills, or a refreshed answer says how much is left
-        return Effect.logWarning("identify budget exhausted: waiting for it to refill").pipe(
-          // `shard`, as every line about a shard is annotated
-          Effect.annotateLogs({ shard: shardId, resetAfter }),
-          Effect.zipRight(detached(Effect.raceFirst(Effect.sleep(resetAfter), Deferred.await(budgetChanged)))),
-          Effect.zipRight(awaitTurn(gate, shardId))
-        )
-      }
+      if (resetAfter !== undefined) return Effect.zipRight(refilled(shardId, resetAfter), awaitTurn(gate, shardId))
       gate.lastAt = now
       gate.pending = undefined
       if (budget === undefined) return Effect.succeed(true)
@@ -315,6 +314,22 @@ const build = (spacing: number, margin: number, onExhausted: "fail" | "wait"): C
         ),
         true
       )
+    })
+
+  /** With `wait`, until the budget used up refills, or a refreshed answer says how much is left. */
+  const refilled = (shardId: number, resetAfter: number): Effect.Effect<void> =>
+    Effect.logWarning("identify budget exhausted: waiting for it to refill").pipe(
+      // `shard`, as every line about a shard is annotated
+      Effect.annotateLogs({ shard: shardId, resetAfter }),
+      Effect.zipRight(detached(Effect.raceFirst(Effect.sleep(resetAfter), Deferred.await(budgetChanged))))
+    )
+
+  const budgetReady = (shardId: number): Effect.Effect<void, IdentifyBudgetExhausted> =>
+    Effect.clockWith((clock) => {
+      const resetAfter = exhaustedFor(monotonicMillis(clock))
+      if (resetAfter === undefined) return Effect.void
+      if (onExhausted === "fail") return Effect.fail(exhausted(shardId, resetAfter))
+      return Effect.zipRight(refilled(shardId, resetAfter), budgetReady(shardId))
     })
 
   /** An identify of a retired key, sent at `at`: every key of now waits for it. */
@@ -427,7 +442,7 @@ const build = (spacing: number, margin: number, onExhausted: "fail" | "wait"): C
     })
   )
 
-  return { configure, identify, snapshot }
+  return { configure, identify, budgetReady, snapshot }
 }
 
 /**

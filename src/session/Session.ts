@@ -459,6 +459,10 @@ export const makeWith = (
           if (failed.retryAfter !== undefined) yield* Effect.sleep(Duration.seconds(failed.retryAfter))
           continue
         }
+        // the answer told the limiter the day's budget: an identify it cannot make yet opens no
+        // socket, which would sit unidentified until the refill (a limiter without the check is
+        // asked at the Identify)
+        if (mode === "identify" && identifyLimiter.budgetReady !== undefined) yield* identifyLimiter.budgetReady(shardId)
         const outcome = yield* Connection.run(connectionContext, SessionOptions.gatewayUrl(url.right, resolved), mode, admitted)
         yield* release(admitted)
         ended = outcome.reason

@@ -326,6 +326,32 @@ describe("IdentifyLimiter", () => {
       expect((yield* limiter.snapshot).keys.map((key) => key.queued)).toEqual([0, 0])
     }))
 
+  it.effect("budgetReady takes no session start: done while one is left, else it fails (fail) or waits for the refill or a refreshed answer with room (wait)", () =>
+    Effect.gen(function*() {
+      const failing = yield* IdentifyLimiter.make({ margin: 0 })
+      yield* failing.configure(limits({ remaining: 1, resetAfter: 60_000 }))
+      yield* failing.budgetReady!(0)
+      yield* failing.budgetReady!(0)
+      expect((yield* failing.snapshot).budget?.remaining).toBe(1)
+      yield* failing.identify(0, () => Effect.void)
+      expect(yield* Effect.flip(failing.budgetReady!(3))).toMatchObject({ _tag: "IdentifyBudgetExhausted", shard: 3, resetAfter: 60_000 })
+
+      const waiting = yield* IdentifyLimiter.make({ margin: 0, onExhausted: "wait" })
+      yield* waiting.configure(limits({ remaining: 0, resetAfter: 60_000 }))
+      const byRefill = yield* Effect.fork(waiting.budgetReady!(0))
+      yield* TestClock.adjust("59999 millis")
+      expect(yield* isDone(byRefill)).toBe(false)
+      yield* TestClock.adjust("1 millis")
+      yield* Fiber.join(byRefill)
+      yield* waiting.configure(limits({ remaining: 0, resetAfter: 60_000 }))
+      const byAnswer = yield* Effect.fork(waiting.budgetReady!(0))
+      yield* settle
+      yield* waiting.configure(limits({ remaining: 5, resetAfter: 60_000 }))
+      yield* settle
+      expect(yield* isDone(byAnswer)).toBe(true)
+      expect((yield* waiting.snapshot).budget?.remaining).toBe(5)
+    }))
+
   it.effect("onExhausted: wait holds the identify until the budget refills", () =>
     Effect.gen(function*() {
       const limiter = yield* IdentifyLimiter.make({ margin: 0, onExhausted: "wait" })

@@ -1142,6 +1142,39 @@ describe("Session", () => {
       expect(first.op).toBe(2)
     }).pipe(Effect.provide(TestLayer)))
 
+  describe("GET /gateway/bot saying no session start is left", () => {
+    const exhausted = HttpClient.make((request) =>
+      Effect.sync(() =>
+        HttpClientResponse.fromWeb(
+          request,
+          new Response(JSON.stringify({ url: "wss://gateway.test/", shards: 1, session_start_limit: { total: 1000, remaining: 0, reset_after: 60_000, max_concurrency: 1 } }))
+        )
+      )
+    )
+    const { gateway: _configured, ...viaGatewayBot } = options()
+    const limited = (onExhausted: "fail" | "wait") =>
+      Layer.mergeAll(MemoryTransport.layer, IdentifyLimiter.layerMemoryWith({ onExhausted }), Layer.succeed(HttpClient.HttpClient, exhausted))
+
+    it.scoped("with onExhausted wait, opens no socket until the budget refills (one sat open, heartbeating, until then)", () =>
+      Effect.gen(function*() {
+        const gateway = yield* MemoryTransport.MemoryGateway
+        yield* Session.make(viaGatewayBot)
+        yield* TestClock.adjust("59 seconds")
+        expect((yield* gateway.attempts).length).toBe(0)
+        const connected = yield* Effect.fork(acceptAndHello(60_000))
+        yield* TestClock.adjust("1 second")
+        expect((yield* Fiber.join(connected)).first.op).toBe(2)
+      }).pipe(Effect.provide(limited("wait"))))
+
+    it.scoped("with onExhausted fail, ends the session with IdentifyBudgetExhausted without opening a socket", () =>
+      Effect.gen(function*() {
+        const gateway = yield* MemoryTransport.MemoryGateway
+        const session = yield* Session.make(viaGatewayBot)
+        expect(yield* Effect.flip(session.await)).toMatchObject({ _tag: "IdentifyBudgetExhausted", shard: 0, resetAfter: 60_000 })
+        expect((yield* gateway.attempts).length).toBe(0)
+      }).pipe(Effect.provide(limited("fail"))))
+  })
+
   it.scoped("GET /gateway/bot is asked again for a fresh identify once its answer is older than gatewayInfoMaxAge, not for a resume", () =>
     Effect.gen(function*() {
       let requests = 0
