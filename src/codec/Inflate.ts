@@ -45,6 +45,12 @@ const validZlibHeader = (bytes: Uint8Array): boolean => {
     ((cmf << 8) | flg) % 31 === 0 && (flg & 0x20) === 0
 }
 
+/** What `inflateRawSync` returns with `info: true` (node's docs; its types say a `Buffer`). */
+interface Inflated {
+  readonly buffer: Buffer
+  readonly engine: { readonly bytesWritten: number }
+}
+
 /**
  * The fallback engine, on public node API only: each message is inflated raw with the last 32 KiB
  * of output as preset dictionary. A sync flush ends every message on a byte boundary with no open
@@ -64,13 +70,19 @@ const portableInflater = (maxMessageBytes: number): InflateMessage => {
     // node refuses a maxOutputLength over the largest buffer it can make
     const options: Zlib.ZlibOptions = { finishFlush: SYNC_FLUSH, maxOutputLength: Math.min(maxMessageBytes, MAX_LENGTH) }
     if (window !== undefined && window.length > 0) options.dictionary = window
-    let output: Buffer
+    let inflated: Inflated
     try {
-      output = Zlib.inflateRawSync(body, options)
+      inflated = Zlib.inflateRawSync(body, { ...options, info: true }) as unknown as Inflated
     } catch (error) {
       if ((error as { code?: unknown }).code === "ERR_BUFFER_TOO_LARGE") return tooLarge(maxMessageBytes)
       return new DecodeError({ reason: "Inflate", message: `zlib: ${(error as Error).message}` })
     }
+    // raw inflate stops at a final block and leaves the rest (the stream's checksum, which it does
+    // not check): zlib-stream never ends its stream, and the fast engine refuses what follows one
+    if (inflated.engine.bytesWritten < body.length) {
+      return new DecodeError({ reason: "Inflate", message: "zlib-stream: the stream ended (a final block) before the message did" })
+    }
+    const output = inflated.buffer
     const history = window === undefined || window.length === 0 ? output : Buffer.concat([window, output])
     window = Buffer.from(history.subarray(Math.max(0, history.length - zlibWindowBytes)))
     return output

@@ -8,6 +8,7 @@ import { DecodeError } from "../../src/codec/DecodeError.ts"
 import * as ZlibHandle from "../../src/codec/ZlibHandle.ts"
 import * as ZstdDecompress from "../../src/codec/ZstdDecompress.ts"
 import { collectGarbage, nextJob } from "../gc.ts"
+import * as Zlib from "node:zlib"
 
 const text = (bytes: Uint8Array | undefined | DecodeError): string => {
   if (!(bytes instanceof Uint8Array)) throw new Error(`expected bytes, got ${String(bytes)}`)
@@ -117,6 +118,15 @@ describe("Decompress", () => {
       const frame = compressor.compress(original)
       expect(text(fast.push(frame))).toBe(original)
       expect(text(portable.push(frame))).toBe(original)
+    }
+  })
+
+  it("zlib-stream: a stream that ends (a final block) with a wrong checksum is an Inflate error on both engines (the fallback took it)", () => {
+    const finished = Zlib.deflateSync(Buffer.from(`{"op":11,"d":null}`))
+    finished[finished.length - 1]! ^= 1
+    const message = Buffer.concat([finished, Buffer.from([0, 0, 0xff, 0xff])])
+    for (const zlibEngine of ["auto", "portable"] as const) {
+      expect(Decompress.make("zlib-stream", { zlibEngine }).push(message), zlibEngine).toMatchObject({ _tag: "DecodeError", reason: "Inflate" })
     }
   })
 
