@@ -463,4 +463,4 @@ export const layer = (
 export const layerConfig = (
   options: Config.Config.Wrap<FleetOptions.FleetOptions>
 ): Layer.Layer<Fleet, InvalidOptions | GatewayInfoError | ConfigError.ConfigError, Session.Requirements> =>
-  Layer.scoped(Fleet, Effect.flatMap(OptionsConfig.unwrap(options), make))
+  Layer.scoped(Fleet, Effect.flatMap(OptionsConfig.read(options), make))

@@ -7,6 +7,8 @@
  * @since 0.1.0
  */
 import * as Config from "effect/Config"
+import * as ConfigError from "effect/ConfigError"
+import * as Effect from "effect/Effect"
 import { isRecord } from "./record.ts"
 
 const isMap = (value: unknown): value is object => isRecord(value) && !Config.isConfig(value)
@@ -22,10 +24,34 @@ const defined = (wrapped: unknown): unknown => {
   return Object.fromEntries(entries)
 }
 
+// Effect's readers say what they could not read ("Expected an integer value but received ..."):
+// the token, in the wrong variable, would be quoted. A value longer than a few words is not.
+const received = / but received ([\s\S]*)$/
+const maxShown = 42
+
+const unquoted = (error: ConfigError.ConfigError): ConfigError.ConfigError => {
+  switch (error._op) {
+    case "And":
+      return ConfigError.And(unquoted(error.left), unquoted(error.right))
+    case "Or":
+      return ConfigError.Or(unquoted(error.left), unquoted(error.right))
+    case "InvalidData": {
+      const value = received.exec(error.message)?.[1]
+      if (value === undefined || (value.length <= maxShown && /^[\x20-\x7e]*$/.test(value))) return error
+      const message = `${error.message.slice(0, -value.length)}a value of ${value.length} characters (not shown)`
+      return ConfigError.InvalidData(error.path, message)
+    }
+    default:
+      return error
+  }
+}
+
 /**
  * The options `wrapped` describes, read from `Config`; one given as `undefined` keeps its default.
+ * A value it cannot read is named by its key, and quoted only when short: the token, put in
+ * another option's variable by mistake, is not.
  *
  * @since 0.1.0
  */
-export const unwrap = <A>(wrapped: Config.Config.Wrap<A>): Config.Config<A> =>
-  Config.unwrap(defined(wrapped) as Config.Config.Wrap<A>)
+export const read = <A>(wrapped: Config.Config.Wrap<A>): Effect.Effect<A, ConfigError.ConfigError> =>
+  Effect.mapError(Config.unwrap(defined(wrapped) as Config.Config.Wrap<A>), unquoted)

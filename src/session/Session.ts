@@ -616,7 +616,7 @@ export const layer = (options: SessionOptions.SessionOptions): Layer.Layer<Gatew
 export const layerConfig = (
   options: Config.Config.Wrap<SessionOptions.SessionOptions>
 ): Layer.Layer<GatewaySession, InvalidOptions | ConfigError.ConfigError, Requirements> =>
-  Layer.scoped(GatewaySession, Effect.flatMap(OptionsConfig.unwrap(options), make))
+  Layer.scoped(GatewaySession, Effect.flatMap(OptionsConfig.read(options), make))
 
 /**
  * The token, redacted: a convenience for programs that build options from a plain string. It

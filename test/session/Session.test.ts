@@ -2150,7 +2150,17 @@ describe("Session: answers to a member request", () => {
       expect(String(missing)).toContain("DISCORD_INTENTS")
       const refused = yield* Effect.flip(Effect.provide(Session.GatewaySession, layerFrom({ DISCORD_TOKEN: `Bot ${secret}`, DISCORD_INTENTS: "513" })))
       expect(refused._tag).toBe("InvalidOptions")
-      for (const error of [missing, refused]) expect(`${String(error)} ${JSON.stringify(error)}`).not.toContain(secret)
+      // the two variables swapped: Effect's error quoted the value it could not read, the token
+      const swapped = yield* Effect.flip(Effect.provide(Session.GatewaySession, layerFrom({ DISCORD_TOKEN: "513", DISCORD_INTENTS: secret })))
+      expect(swapped._tag).toBe("ConfigError")
+      expect(String(swapped)).toContain("DISCORD_INTENTS")
+      expect(String(swapped)).toContain(`Expected an integer value but received a value of ${secret.length + 2} characters (not shown)`)
+      // a short value is still shown
+      const typo = yield* Effect.flip(Effect.provide(Session.GatewaySession, layerFrom({ DISCORD_TOKEN: secret, DISCORD_INTENTS: "51e" })))
+      expect(String(typo)).toContain(`Expected an integer value but received "51e"`)
+      for (const error of [missing, refused, swapped]) {
+        expect(`${String(error)} ${JSON.stringify(error)} ${Cause.pretty(Cause.fail(error))}`).not.toContain(secret)
+      }
     }).pipe(Effect.provide(TestLayer)))
 
   it.scoped("Session.layerConfig takes an option given as undefined as left out (it threw a TypeError at the call)", () =>
