@@ -607,7 +607,7 @@ export const layer = (options: SessionOptions.SessionOptions): Layer.Layer<Gatew
 
 /**
  * {@link layer} with its options read from `Config` as the Layer is built: each option a `Config`
- * (`token: Config.redacted("DISCORD_TOKEN")`, `intents: Config.integer("DISCORD_INTENTS")`; a
+ * (`token: Config.redacted("DISCORD_TOKEN")`, `intents: Intents.config("DISCORD_INTENTS")`; a
  * fixed value through `Config.succeed`; one left out keeps its default). A value missing or of
  * the wrong type fails the Layer with a `ConfigError`, one the options refuse with `InvalidOptions`.
  *

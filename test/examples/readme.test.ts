@@ -84,7 +84,7 @@ it.scoped("the fleet's layerConfig example reads its settings, SHARD_COUNT optio
   Effect.gen(function*() {
     const BotLayer = Fleet.layerConfig({
       token: Config.redacted("DISCORD_TOKEN"),
-      intents: Config.integer("DISCORD_INTENTS"),
+      intents: Intents.config("DISCORD_INTENTS"),
       shardCount: Config.integer("SHARD_COUNT").pipe(Config.option, Config.map(Option.getOrUndefined))
     }).pipe(Layer.provide(Live.layer))
     expectTypeOf<Layer.Layer.Context<typeof BotLayer>>().toEqualTypeOf<never>()
@@ -94,6 +94,10 @@ it.scoped("the fleet's layerConfig example reads its settings, SHARD_COUNT optio
     const failed = yield* Effect.flip(Layer.build(BotLayer).pipe(Effect.withConfigProvider(settings)))
     expect(failed._tag).toBe("ConfigError")
     expect(String(failed)).toContain("DISCORD_TOKEN")
+    // an empty DISCORD_INTENTS (a secret a CI run lacks) is a mistake, not no intents
+    const empty = ConfigProvider.fromMap(new Map([["DISCORD_TOKEN", "a.b.c"], ["DISCORD_INTENTS", ""]]))
+    const refused = yield* Effect.flip(Layer.build(BotLayer).pipe(Effect.withConfigProvider(empty)))
+    expect(String(refused)).toContain("DISCORD_INTENTS")
   }))
 
 // README: "Checking event data (opt-in)" — the example's stream, over a session on the in-memory transport.

@@ -1,5 +1,8 @@
 import { describe, expect, it } from "@effect/vitest"
 import { GatewayIntentBits } from "discord-api-types/v10"
+import * as ConfigError from "effect/ConfigError"
+import * as ConfigProvider from "effect/ConfigProvider"
+import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as FastCheck from "effect/FastCheck"
 import * as Intents from "../../src/protocol/Intents.ts"
@@ -91,4 +94,38 @@ describe("Intents", () => {
     const snake = Intents.names(bits).map((name) => name.replace(/([a-z])([A-Z])/g, "$1_$2").toUpperCase())
     expect(right(Intents.fromNames(snake))).toBe(bits)
   })
+})
+
+describe("Intents.config", () => {
+  const read = (value: string | undefined) =>
+    Intents.config("DISCORD_INTENTS").pipe(
+      Effect.withConfigProvider(ConfigProvider.fromMap(new Map(value === undefined ? [] : [["DISCORD_INTENTS", value]]))),
+      Effect.either
+    )
+  const message = (result: Either.Either<number, ConfigError.ConfigError>) => Either.isLeft(result) ? String(result.left) : undefined
+
+  it.effect("reads a number or names, as parse does", () =>
+    Effect.gen(function*() {
+      expect(yield* read("513")).toEqual(Either.right(513))
+      expect(yield* read(" GUILDS, GuildMessages ")).toEqual(Either.right(Intents.Guilds | Intents.GuildMessages))
+    }))
+
+  it.effect("refuses an empty value (a secret a CI run lacks arrives empty: Config.integer reads it as 0), naming the key", () =>
+    Effect.gen(function*() {
+      for (const empty of ["", "  "]) {
+        expect(message(yield* read(empty))).toContain("DISCORD_INTENTS")
+        expect(message(yield* read(empty))).toContain("but received an empty value")
+      }
+      expect(message(yield* read(undefined))).toContain("Expected DISCORD_INTENTS to exist")
+    }))
+
+  it.effect("quotes a value that is not intents only when short: the token, put there by mistake, is not", () =>
+    Effect.gen(function*() {
+      expect(message(yield* read("GUILDZ"))).toContain(`unknown intent name "GUILDZ"`)
+      expect(message(yield* read("1099511627776"))).toContain("unknown bits above 1 << 25")
+      const token = "NzkyNzE1NDU0MTk2MDg4ODQy.X-hvzA.Ovy4MCQywSkoMRRclStW4xAYK7I"
+      const refused = message(yield* read(token))
+      expect(refused).toContain(`a value of ${token.length} characters (not shown)`)
+      expect(refused).not.toContain(token.slice(0, 12))
+    }))
 })
