@@ -7,22 +7,28 @@
  *
  * @since 0.1.0
  */
+import * as Cause from "effect/Cause"
 import * as Channel from "effect/Channel"
 import * as Chunk from "effect/Chunk"
 import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as Exit from "effect/Exit"
+import * as FiberId from "effect/FiberId"
 import * as Metric from "effect/Metric"
 import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
-import * as Schema from "effect/Schema"
+import * as Runtime from "effect/Runtime"
+import * as Scheduler from "effect/Scheduler"
+import type * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import type { EventName, GatewayEvent } from "../protocol/Event.ts"
-import { decoder, formatError } from "../protocol/internal/schema.ts"
+import { formatError } from "../protocol/internal/schema.ts"
 
 /**
  * A schema for the data of each event type to check, one that needs no services. Decoding is
- * synchronous: a schema with asynchronous transformations reports every event as invalid.
+ * synchronous, a schema's effects running with the stream's runtime (its Clock, its logger): a
+ * schema with asynchronous transformations reports every event as invalid.
  *
  * @since 0.1.0
  */
@@ -130,12 +136,13 @@ class DecodedEvent {
 export type Unchecked<S extends Schemas> = Exclude<GatewayEvent, { readonly t: Surely<Named<S>> }>
 
 /**
- * A type's decoder: it stops at the first problem, which is cheaper when the data passes, as it
- * nearly always does; `explain` decodes data that failed again, to say everything wrong with it.
+ * A type's decoder, whose schema's effects run with `runtime`: it stops at the first problem,
+ * which is cheaper when the data passes, as it nearly always does; `explain` decodes data that
+ * failed again, to say everything wrong with it.
  */
 interface Decoder {
-  readonly decode: (input: unknown) => Either.Either<unknown, ParseResult.ParseError>
-  readonly explain: (input: unknown, first: ParseResult.ParseError) => string
+  readonly decode: (input: unknown, runtime: Runtime.Runtime<never>) => Either.Either<unknown, ParseResult.ParseError>
+  readonly explain: (input: unknown, first: ParseResult.ParseError, runtime: Runtime.Runtime<never>) => string
 }
 
 // what was thrown, in words, whatever it is (`String` of `Object.create(null)` throws too)
@@ -150,6 +157,36 @@ const shown = (error: unknown): string => {
 // what a schema whose own code threw (a transformation's) says of the input, as an issue
 const thrown = (schema: Schema.Schema.AnyNoContext, input: unknown, error: unknown): ParseResult.ParseError =>
   ParseResult.parseError(new ParseResult.Type(schema.ast, input, `the schema threw: ${shown(error)}`))
+
+/**
+ * What a parser gave for `input`: an `Either` when the schema did its work as it went (the pure
+ * parts of every schema), else its effects, run here with `runtime` (effect/Schema ran them with
+ * Effect's default services: the real clock under a TestClock, the default logger) to their end
+ * if they end without waiting. One that waits is interrupted: reported as effect/Schema reports
+ * it, not started again. One that dies is reported as one that throws.
+ */
+const settled = (
+  schema: Schema.Schema.AnyNoContext,
+  input: unknown,
+  parsed: Effect.Effect<unknown, ParseResult.ParseIssue>,
+  runtime: Runtime.Runtime<never>
+): Either.Either<unknown, ParseResult.ParseError> => {
+  if (Either.isEither(parsed)) return Either.mapLeft(parsed as Either.Either<unknown, ParseResult.ParseIssue>, ParseResult.parseError)
+  const scheduler = new Scheduler.SyncScheduler()
+  const fiber = Runtime.runFork(runtime)(parsed, { scheduler })
+  scheduler.flush()
+  const exit = fiber.unsafePoll()
+  if (exit === null) {
+    fiber.unsafeInterruptAsFork(FiberId.none)
+    scheduler.flush()
+    return Either.left(ParseResult.parseError(new ParseResult.Forbidden(schema.ast, input, waits)))
+  }
+  if (Exit.isSuccess(exit)) return Either.right(exit.value)
+  const failure = Cause.failureOption(exit.cause)
+  return Either.left(Option.isSome(failure) ? ParseResult.parseError(failure.value) : thrown(schema, input, Cause.squash(exit.cause)))
+}
+
+const waits = "cannot be resolved synchronously: the schema waits for asynchronous work"
 
 // `error` in words; a schema's message annotation that throws says so instead of ending the stream
 const formatted = (error: ParseResult.ParseError): string => {
@@ -178,23 +215,24 @@ const isForbidden = (issue: ParseResult.ParseIssue): boolean => {
 }
 
 const decoderOf = (schema: Schema.Schema.AnyNoContext): Decoder => {
-  const decode = Schema.decodeUnknownEither(schema)
-  const everyProblem = decoder(schema)
+  const firstProblem = ParseResult.decodeUnknown(schema)
+  const everyProblem = ParseResult.decodeUnknown(schema, { errors: "all" })
   return {
     // a transformation that throws (`BigInt("abc")`) makes the event invalid, not the stream die
-    decode: (input) => {
+    decode: (input, runtime) => {
       try {
-        return decode(input)
+        return settled(schema, input, firstProblem(input), runtime)
       } catch (error) {
         return Either.left(thrown(schema, input, error))
       }
     },
     // an asynchronous schema (Forbidden, also a field's) is not started a second time, nor a
     // throwing one run again; one that throws only past the first problem says that one
-    explain: (input, first) => {
+    explain: (input, first, runtime) => {
       if (first.issue._tag === "Type" || isForbidden(first.issue)) return formatted(first)
       try {
-        return Option.getOrElse(Either.getLeft(everyProblem(input)), () => formatted(first))
+        const every = Either.getLeft(settled(schema, input, everyProblem(input), runtime))
+        return formatted(Option.getOrElse(every, () => first))
       } catch {
         return formatted(first)
       }
@@ -239,7 +277,11 @@ const validate = <S extends Schemas, A, E2, R2>(schemas: S, keepOthers: boolean,
   const onInvalid = options?.onInvalid ?? logInvalid
   const report = (invalid: InvalidEvent) =>
     Effect.zipRight(Metric.increment(Metric.tagged(invalidEvents, "type", invalid.t)), onInvalid(invalid))
-  return <E, R>(self: Stream.Stream<GatewayEvent, E, R>): Stream.Stream<A, E | E2, R | R2> => {
+  // the runtime the stream runs with, whose services the schemas' effects use
+  return <E, R>(self: Stream.Stream<GatewayEvent, E, R>): Stream.Stream<A, E | E2, R | R2> =>
+    Stream.unwrap(Effect.map(Effect.runtime<never>(), (runtime) => Stream.pipeThroughChannel(self, validating(runtime))))
+
+  function validating<E>(runtime: Runtime.Runtime<never>) {
     const loop: Channel.Channel<Chunk.Chunk<A>, Chunk.Chunk<GatewayEvent>, E | E2, E, unknown, unknown, R2> = Channel
       .readWithCause({
         onInput: (chunk: Chunk.Chunk<GatewayEvent>) => {
@@ -252,12 +294,12 @@ const validate = <S extends Schemas, A, E2, R2>(schemas: S, keepOthers: boolean,
               if (keepOthers) kept.push(event)
               continue
             }
-            const decoded = ofType.decode(event.d)
+            const decoded = ofType.decode(event.d, runtime)
             if (decoded._tag === "Right") {
               kept.push(new DecodedEvent(event.shard, event.sequence, event.t, decoded.right))
             } else {
               // the values quoted in it are the event's data: a user's text, escaped to be shown, never obeyed
-              const problems = ofType.explain(event.d, decoded.left)
+              const problems = ofType.explain(event.d, decoded.left, runtime)
               ;(invalid ??= []).push(new InvalidEvent({ t: event.t, shard: event.shard, sequence: event.sequence, problems }))
               ;(at ??= []).push(kept.length)
             }
@@ -270,7 +312,7 @@ const validate = <S extends Schemas, A, E2, R2>(schemas: S, keepOthers: boolean,
         onFailure: Channel.failCause,
         onDone: Channel.succeed
       })
-    return Stream.pipeThroughChannel(self, loop)
+    return loop
   }
 }
 

@@ -3,6 +3,7 @@ import { GatewayDispatchEvents } from "discord-api-types/v10"
 import type { GatewayMessageCreateDispatchData } from "discord-api-types/v10"
 import * as Chunk from "effect/Chunk"
 import * as Cause from "effect/Cause"
+import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
@@ -15,6 +16,7 @@ import * as ParseResult from "effect/ParseResult"
 import * as Ref from "effect/Ref"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
+import * as TestClock from "effect/TestClock"
 import * as Event from "../../src/protocol/Event.ts"
 import type { EventData, EventOf } from "../../src/protocol/Event.ts"
 import * as Validated from "../../src/stream/Validated.ts"
@@ -301,19 +303,24 @@ describe("Validated", () => {
       expect(order).toEqual(["event 1", "invalid 2: the schema threw: Cannot convert not a number to a BigInt", "event 3"])
     }))
 
-  it.effect("an asynchronous schema is started once per event (it was twice: to decode, then to explain)", () =>
+  it.effect("an asynchronous schema is started once per event (it was twice: to decode, then to explain), and interrupted (it was left running)", () =>
     Effect.gen(function*() {
       let started = 0
+      let interrupted = 0
       const Lookup = Schema.transformOrFail(Schema.String, Schema.String, {
-        decode: () => Effect.async<string, ParseResult.ParseIssue>(() => void started++),
+        decode: () =>
+          Effect.async<string, ParseResult.ParseIssue>(() => {
+            started++
+            return Effect.sync(() => void interrupted++)
+          }),
         encode: ParseResult.succeed
       })
       const reported: Array<string> = []
       const got = yield* run(Stream.make(Event.make(0, 1, "GUILD_DELETE", "x")).pipe(
         Validated.events({ GUILD_DELETE: Lookup }, { onInvalid: (invalid) => Effect.sync(() => void reported.push(invalid.problems)) })
       ))
-      expect([got.length, reported.length, started]).toEqual([0, 1, 1])
-      expect(reported[0]).toContain("cannot be be resolved synchronously")
+      expect([got.length, reported.length, started, interrupted]).toEqual([0, 1, 1, 1])
+      expect(reported[0]).toBe("cannot be resolved synchronously: the schema waits for asynchronous work")
     }))
 
   it.effect("InvalidEvent's problems never cut an emoji in half, and stay within 200 characters per issue once escaped", () =>
@@ -358,6 +365,51 @@ const outcome = <A extends { readonly sequence: number }, E>(
   })
 
 describe("Validated: schemas that misbehave", () => {
+  it.effect("a schema's synchronous effects run with the program's services: its Clock is the TestClock, its logs the program's logger (they ran on Effect's default ones)", () =>
+    Effect.gen(function*() {
+      yield* TestClock.adjust("1 hour")
+      const Stamped = Schema.transformOrFail(Schema.String, Schema.Struct({ text: Schema.String, at: Schema.Number }), {
+        decode: (text) =>
+          Effect.gen(function*() {
+            yield* Effect.logInfo(`stamping ${text}`)
+            return { text, at: yield* Clock.currentTimeMillis }
+          }),
+        encode: (stamped) => ParseResult.succeed(stamped.text)
+      })
+      const lines: Array<unknown> = []
+      const got = yield* run(Stream.make(Event.make(0, 1, "GUILD_DELETE", "x")).pipe(Validated.only({ GUILD_DELETE: Stamped }))).pipe(
+        Effect.provide(Logger.replace(Logger.defaultLogger, Logger.make(({ message }) => void lines.push(message))))
+      )
+      expect(got.map((event) => event.d)).toEqual([{ text: "x", at: 3_600_000 }])
+      expect(lines.flat()).toEqual(["stamping x"])
+    }))
+
+  it.effect("a transformation that dies is reported as one that throws: the schema threw, with no stack trace", () =>
+    Effect.gen(function*() {
+      const Dying = Schema.transformOrFail(Schema.String, Schema.String, {
+        decode: (text) => text === "bad" ? Effect.die(new Error("boom")) : ParseResult.succeed(text),
+        encode: ParseResult.succeed
+      })
+      const result = yield* outcome((onInvalid) =>
+        Stream.make(Event.make(0, 1, "GUILD_DELETE", "bad"), Event.make(0, 2, "GUILD_DELETE", "good")).pipe(
+          Validated.events({ GUILD_DELETE: Dying }, { onInvalid })
+        )
+      )
+      expect(result).toEqual({ delivered: [2], reported: ["1: the schema threw: boom"] })
+    }))
+
+  it.effect("a value nested too deeply to be quoted is reported by its path and what was expected (it was blamed on the schema)", () =>
+    Effect.gen(function*() {
+      // V8's JSON.parse is not recursive: a message of 100,000 nested arrays parses
+      const deep: unknown = JSON.parse(`${"[".repeat(100_000)}${"]".repeat(100_000)}`)
+      const result = yield* outcome((onInvalid) =>
+        Stream.make(Event.make(0, 1, "MESSAGE_CREATE", { content: deep }), Event.make(0, 2, "MESSAGE_CREATE", { content: "ok" })).pipe(
+          Validated.events({ MESSAGE_CREATE: Schema.Struct({ content: Schema.String }) }, { onInvalid })
+        )
+      )
+      expect(result).toEqual({ delivered: [2], reported: ["1: content Expected string, actual a value nested too deeply to be shown"] })
+    }))
+
   it.effect("an asynchronous schema inside a struct is started once per event, as README says (a field's was started twice)", () =>
     Effect.gen(function*() {
       let started = 0
@@ -372,7 +424,7 @@ describe("Validated: schemas that misbehave", () => {
       )
       expect(delivered).toEqual([])
       expect(reported).toHaveLength(1)
-      expect(reported[0]).toContain("cannot be be resolved synchronously")
+      expect(reported[0]).toContain("cannot be resolved synchronously")
       // README: "its work is started once per event"
       expect(started).toBe(1)
     }))

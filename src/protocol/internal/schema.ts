@@ -4,9 +4,11 @@
  *
  * @since 0.1.0
  */
+import * as Cause from "effect/Cause"
 import * as Either from "effect/Either"
 import type * as ParseResult from "effect/ParseResult"
 import { ArrayFormatter } from "effect/ParseResult"
+import * as Runtime from "effect/Runtime"
 import * as Schema from "effect/Schema"
 import { clipped, printable, quoted } from "../../internal/printable.ts"
 
@@ -49,11 +51,44 @@ const maxIssueLength = 200
  * @since 0.1.0
  */
 export const formatError = (error: ParseResult.ParseError): string => {
-  const issues = ArrayFormatter.formatErrorSync(error)
+  let issues: Array<ParseResult.ArrayFormatterIssue>
+  try {
+    issues = ArrayFormatter.formatErrorSync(error)
+  } catch (thrown) {
+    // the formatter quotes the value it found, recursively: one nested deeply enough (V8's
+    // JSON.parse reads 100,000 levels) overflows the stack; the first problem is told without it
+    if (!overflowed(thrown)) throw thrown
+    return clipped(printable(unquoted(error.issue, [])), maxIssueLength)
+  }
   const told = issues.slice(0, maxIssues).map((issue) =>
     clipped(printable(issue.path.length === 0 ? issue.message : `${path(issue.path)} ${issue.message}`), maxIssueLength)
   )
   return [...told, ...(issues.length > maxIssues ? [`and ${issues.length - maxIssues} more`] : [])].join("; ")
+}
+
+// a stack overflow, as thrown, or as the runtime the formatter runs on hands it on
+const overflowed = (thrown: unknown): boolean =>
+  thrown instanceof RangeError ||
+  (Runtime.isFiberFailure(thrown) && Cause.squash(thrown[Runtime.FiberFailureCauseId]) instanceof RangeError)
+
+// the first problem of `issue`, by its path and what was expected, the value not quoted
+const unquoted = (issue: ParseResult.ParseIssue, at: ReadonlyArray<PropertyKey>): string => {
+  switch (issue._tag) {
+    case "Pointer":
+      return unquoted(issue.issue, at.concat(issue.path))
+    case "Composite":
+      return unquoted(Array.isArray(issue.issues) ? issue.issues[0]! : issue.issues as ParseResult.ParseIssue, at)
+    case "Refinement":
+    case "Transformation":
+      return unquoted(issue.issue, at)
+    default: {
+      const said = issue._tag === "Type" ? `Expected ${String(issue.ast)}, actual a value nested too deeply to be shown`
+        : issue._tag === "Missing" ? "is missing"
+        : issue._tag === "Unexpected" ? "is unexpected"
+        : issue.message ?? "cannot be decoded"
+      return at.length === 0 ? said : `${path(at)} ${said}`
+    }
+  }
 }
 
 /**
