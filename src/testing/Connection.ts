@@ -126,6 +126,8 @@ export class Connection implements Outlet {
   private stallTimer: Timer | undefined
   private slowTimer: Timer | undefined
   private frameDelayMs = 0
+  // the most bytes of a zlib-stream message one websocket frame carries; 0: the whole message
+  private splitBytes = 0
   private readonly heartbeat: Rules.HeartbeatClock
   private readonly sends = new Rules.SlidingWindow(Rules.sendLimit, Rules.sendWindowMs)
   private readonly commandContext: Commands.Context
@@ -210,6 +212,15 @@ export class Connection implements Outlet {
     })
   }
 
+  /**
+   * Sends each later zlib-stream message in websocket frames of at most `bytes` bytes, as Discord
+   * may (a client joins them until the message's `00 00 ff ff`); 0 sends whole messages again.
+   * Other compressions send whole messages.
+   */
+  split(bytes: number): void {
+    this.splitBytes = bytes
+  }
+
   /** For the next `ms`, delays each outgoing frame by `frameDelayMs` (order is kept). */
   slow(frameDelayMs: number, ms: number): void {
     if (!this.open) return
@@ -286,7 +297,7 @@ export class Connection implements Outlet {
   /** Writes an encoded frame now, or holds it behind a stall, a slow link or earlier held frames. */
   private write(frame: string | Uint8Array, onWritten?: () => void): void {
     if (this.stallTimer === undefined && this.frameDelayMs <= 0 && this.held.length === 0) {
-      this.socket.send(frame, { binary: typeof frame !== "string" })
+      this.emit(frame)
       onWritten?.()
       return
     }
@@ -308,9 +319,17 @@ export class Connection implements Outlet {
     }
     while (this.stallTimer === undefined && this.held[0]?.due === true) {
       const { frame, onWritten } = this.held.shift()!
-      this.socket.send(frame, { binary: typeof frame !== "string" })
+      this.emit(frame)
       onWritten?.()
     }
+  }
+
+  /** Puts an encoded frame on the socket: a zlib-stream message in pieces, if `split` asked. */
+  private emit(frame: string | Uint8Array): void {
+    if (typeof frame === "string") return this.socket.send(frame)
+    const size = this.compressor.compression === "zlib-stream" && this.splitBytes > 0 ? this.splitBytes : frame.length
+    if (size >= frame.length) return this.socket.send(frame, { binary: true })
+    for (let at = 0; at < frame.length; at += size) this.socket.send(frame.subarray(at, at + size), { binary: true })
   }
 
   private later(ms: number, run: () => void): Timer {

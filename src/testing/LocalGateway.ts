@@ -158,6 +158,12 @@ export interface LocalGateway {
    * held; its session's dispatches stay resumable.
    */
   readonly stall: (target: Target, duration: Duration.DurationInput) => Effect.Effect<void>
+  /**
+   * From now on, connections using zlib-stream send each message in websocket frames of at most
+   * `bytes` bytes, as Discord may: a client joins them until the message's `00 00 ff ff`. 0 sends
+   * whole messages again; a count that is not a non-negative integer dies (a `RangeError`).
+   */
+  readonly splitMessages: (target: Target, bytes: number) => Effect.Effect<void>
   /** For `duration`, delays each frame connections send by `perFrameDelay` (order is kept). */
   readonly slow: (target: Target, perFrameDelay: Duration.DurationInput, duration: Duration.DurationInput) => Effect.Effect<void>
   /** Delays the Hello of the next connection. */
@@ -479,6 +485,10 @@ export const make = (options: Options): Effect.Effect<LocalGateway, LocalGateway
       requestHeartbeat: (target) => each(target, (connection) => connection.requestHeartbeat()),
       sendMalformed: (target) => each(target, (connection) => connection.sendMalformed()),
       stall: (target, duration) => each(target, (connection) => connection.stall(millis(duration, 0))),
+      splitMessages: (target, bytes) =>
+        Number.isSafeInteger(bytes) && bytes >= 0
+          ? each(target, (connection) => connection.split(bytes))
+          : Effect.die(new RangeError(`splitMessages: bytes must be a non-negative integer, got ${bytes}`)),
       slow: (target, perFrameDelay, duration) =>
         each(target, (connection) => connection.slow(millis(perFrameDelay, 0), millis(duration, 0))),
       delayNextHello: (delay) => Effect.sync(() => (pendingHelloDelay = millis(delay, 0))),

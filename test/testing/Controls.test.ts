@@ -7,6 +7,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Cause, Duration, Effect, Exit, Redacted, Ref, Scope, Stream } from "effect"
 import { Intents, Live, Session } from "../../src/index.ts"
 import { LocalGateway } from "../../src/testing/index.ts"
+import { WebSocket } from "ws"
 import { connect, dispatch, hello } from "./rawClient.ts"
 
 const token = Redacted.make("user-test-token")
@@ -127,6 +128,40 @@ describe("LocalGateway controls", () => {
       for (const { at } of (yield* gateway.log).dispatches) perTick.set(at, (perTick.get(at) ?? 0) + 1)
       expect(perTick.size).toBeGreaterThan(0)
       expect(Math.max(...perTick.values())).toBeLessThanOrEqual(10_000)
+    }).pipe(Effect.provide(Live.layer)))
+
+  it.scopedLive("splitMessages sends each zlib-stream message in frames of at most that many bytes; a session joins them and goes on, on the same connection", () =>
+    Effect.gen(function*() {
+      const gateway = yield* LocalGateway.make({ token, heartbeatInterval: "60 seconds" })
+      for (const bytes of [-1, 1.5, Number.NaN]) {
+        const refused = yield* Effect.exit(gateway.splitMessages("all", bytes))
+        expect(Exit.isFailure(refused) && Cause.pretty(refused.cause)).toContain(`splitMessages: bytes must be a non-negative integer, got ${bytes}`)
+      }
+      const session = yield* Session.make({ token, intents: Intents.Guilds, gateway: gateway.url, compression: "zlib-stream" })
+      const received = yield* Ref.make<ReadonlyArray<string>>([])
+      yield* Effect.forkScoped(Stream.runForEach(session.events, (event) => Ref.update(received, (all) => [...all, event.t])))
+      yield* receivedAtLeast(received, 1)
+      // a bare connection beside it counts the frames a message takes
+      const sizes: Array<number> = []
+      const bare = new WebSocket(`${gateway.url}/?v=10&encoding=json&compress=zlib-stream`)
+      bare.on("message", (data: Buffer) => void sizes.push(data.length))
+      yield* Effect.addFinalizer(() => Effect.sync(() => bare.terminate()))
+      yield* Effect.gen(function*() {
+        while (sizes.length === 0) yield* sleepReal(10)
+      }).pipe(Effect.timeout("5 seconds"))
+      yield* gateway.splitMessages("all", 3)
+      yield* gateway.requestHeartbeat("all")
+      yield* Effect.gen(function*() {
+        while (sizes.length < 3) yield* sleepReal(10)
+      }).pipe(Effect.timeout("5 seconds"))
+      // Hello came whole; the heartbeat request came in pieces of 3 bytes, its last one its suffix's end
+      expect(sizes.slice(1).every((size) => size <= 3)).toBe(true)
+      const before = (yield* Ref.get(received)).length
+      expect(yield* gateway.dispatch("all", "GUILD_UPDATE", { id: "1", name: "split ".repeat(200) })).toBe(1)
+      yield* receivedAtLeast(received, before + 1)
+      expect((yield* Ref.get(received)).at(-1)).toBe("GUILD_UPDATE")
+      expect((yield* session.snapshot).state._tag).toBe("Connected")
+      expect((yield* gateway.log).connections.filter((connection) => connection.shard !== undefined)).toHaveLength(1)
     }).pipe(Effect.provide(Live.layer)))
 
   it.scopedLive("an awaitLog predicate that throws ends that wait with the defect, and the gateway goes on serving", () =>
