@@ -4,6 +4,7 @@
  * @since 0.1.0
  */
 import * as Either from "effect/Either"
+import { withoutToken } from "../internal/secret.ts"
 import { maxShardCount } from "../protocol/Commands.ts"
 import { show } from "../protocol/internal/schema.ts"
 import { InvalidOptions } from "../session/SessionError.ts"
@@ -93,7 +94,7 @@ export const checkSelection = (options: FleetOptions): Either.Either<void, Inval
   if (shards !== "all" && !Array.isArray(shards)) found.push(`shards must be "all" or a list of shard ids, got ${show(shards)}`)
   if (!Array.isArray(resume)) found.push(`resume must be a list of resume points, got ${show(resume)}`)
   else found.push(...new Set(resume.flatMap(resumePointShapeProblems)))
-  if (found.length > 0) return Either.left(new InvalidOptions({ detail: found.join("; ") }))
+  if (found.length > 0) return Either.left(new InvalidOptions({ detail: withoutToken(found.join("; "), options.token) }))
   if (shards !== "all") {
     if (shards.length === 0) found.push("shards must not be empty")
     const bad = shards.filter((id) => !Number.isSafeInteger(id) || id < 0)
@@ -106,7 +107,7 @@ export const checkSelection = (options: FleetOptions): Either.Either<void, Inval
   for (const point of options.resume ?? []) {
     for (const problem of resumePointProblems(point, sourceOf(options))) found.push(`${problem} (shard ${point.shard[0]})`)
   }
-  return found.length === 0 ? Either.void : Either.left(new InvalidOptions({ detail: found.join("; ") }))
+  return found.length === 0 ? Either.void : Either.left(new InvalidOptions({ detail: withoutToken(found.join("; "), options.token) }))
 }
 
 /**
@@ -145,5 +146,5 @@ export const resolveShards = (
       else if (other.sessionId !== point.sessionId) found.push(`two resume points for shard ${id}, of different gateway sessions`)
     }
   }
-  return found.length === 0 ? Either.right({ ids, resume, stale }) : Either.left(new InvalidOptions({ detail: found.join("; ") }))
+  return found.length === 0 ? Either.right({ ids, resume, stale }) : Either.left(new InvalidOptions({ detail: withoutToken(found.join("; "), options.token) }))
 }

@@ -15,6 +15,7 @@ import * as Etf from "../codec/Etf.ts"
 import * as Json from "../codec/Json.ts"
 import { durationOf, isSleepable, longestSleepText } from "../internal/duration.ts"
 import { isRecord } from "../internal/record.ts"
+import { withoutToken } from "../internal/secret.ts"
 import * as SendLimiter from "../limits/SendLimiter.ts"
 import * as Commands from "../protocol/Commands.ts"
 import type { EventName } from "../protocol/Event.ts"
@@ -435,7 +436,7 @@ const encodingOf = (encoding: Encoding | EncodingName | undefined): Encoding =>
  */
 export const resolve = (options: SessionOptions): Either.Either<ResolvedOptions, InvalidOptions> => {
   const found = problems(options)
-  if (found.length > 0) return Either.left(new InvalidOptions({ detail: found.join("; ") }))
+  if (found.length > 0) return Either.left(new InvalidOptions({ detail: withoutToken(found.join("; "), options.token) }))
   const resolved: ResolvedOptions = {
     token: options.token,
     intents: options.intents,
@@ -460,7 +461,7 @@ export const resolve = (options: SessionOptions): Either.Either<ResolvedOptions,
   }
   // the presence checked is kept as a copy, which the caller's later changes do not reach
   return Either.match(checkIdentify(resolved), {
-    onLeft: (error) => Either.left(new InvalidOptions({ detail: error.message })),
+    onLeft: (error) => Either.left(new InvalidOptions({ detail: withoutToken(error.message, options.token) })),
     onRight: (checked) =>
       Either.right(checked.presence === undefined ? checked : { ...checked, presence: Commands.copyPresence(checked.presence) })
   })
@@ -485,8 +486,8 @@ export const forShard = (
 ): Either.Either<ResolvedOptions, InvalidOptions> => {
   const found = shardProblems(shard, resume, sourceOf(options))
   return found.length > 0
-    ? Either.left(new InvalidOptions({ detail: found.join("; ") }))
-    : Either.mapLeft(checkIdentify({ ...options, shard, resume }), (error) => new InvalidOptions({ detail: error.message }))
+    ? Either.left(new InvalidOptions({ detail: withoutToken(found.join("; "), options.token) }))
+    : Either.mapLeft(checkIdentify({ ...options, shard, resume }), (error) => new InvalidOptions({ detail: withoutToken(error.message, options.token) }))
 }
 
 /**

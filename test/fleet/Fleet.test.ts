@@ -845,7 +845,10 @@ describe("Fleet", () => {
         // a defect from Duration.decode before it was checked
         [options({ shardCount: 4, gatewayInfoMaxAge: "hourly" as never }), `gatewayInfoMaxAge must be a positive duration, got "hourly"`],
         // a Resume carries the token: not to a ws:// point where the gateway (without one, the API) is encrypted
-        [options({ shardCount: 4, gateway: undefined, resume: [point] }), "resume.resumeGatewayUrl is not encrypted (ws://) where the gateway is"]
+        [options({ shardCount: 4, gateway: undefined, resume: [point] }), "resume.resumeGatewayUrl is not encrypted (ws://) where the gateway is"],
+        // the token given as another option by mistake is not quoted (57 characters of it were)
+        [options({ shardCount: 4, compression: secret as "none" }), `compression must be "zlib-stream", "zstd-stream" or "none", got "<token>`],
+        [options({ shards: secret as never }), `shards must be "all" or a list of shard ids, got "<token>`]
       ] as const) {
         expect(yield* Effect.flip(Fleet.make(bad))).toMatchObject({ _tag: "InvalidOptions", detail: expect.stringContaining(detail) })
       }

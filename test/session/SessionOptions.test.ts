@@ -30,6 +30,21 @@ describe("SessionOptions.resolve", () => {
     expect(Redacted.value(Session.token(`Bot${secret}`))).toBe(`Bot${secret}`)
   })
 
+  it("never quotes the token given in another option by mistake, whole or the part a quote keeps (60 characters of it were shown)", () => {
+    const misplaced: ReadonlyArray<Partial<SessionOptions.SessionOptions>> = [
+      { gateway: secret },
+      { api: `Bot ${secret}` },
+      { compression: secret as "none" },
+      { encoding: `${secret}\n` as "json" },
+      { presence: { since: null, activities: [], status: secret as "online", afk: false } }
+    ]
+    for (const wrong of misplaced) {
+      const problem = problemOf(SessionOptions.resolve(options(wrong)))
+      expect(problem).toContain("<token>")
+      for (let at = 0; at + 12 <= secret.length; at++) expect(problem).not.toContain(secret.slice(at, at + 12))
+    }
+  })
+
   it("fills in the defaults", () => {
     const { compression: _compression, ...defaults } = options()
     const resolved = Either.getOrThrow(SessionOptions.resolve(defaults))
