@@ -323,8 +323,9 @@ export const make = (
 
     // a command is checked before it waits for its shard to start (at its turn, maybe minutes
     // away): a mistake fails at once with InvalidCommand; its session checks it again
-    const checked = <A, E>(command: Commands.UserCommand, send: Effect.Effect<A, E>) =>
-      Effect.zipRight(Commands.encode(command, resolved.encoding), send)
+    // `send` is made once the command passed: from JavaScript, a `null` would throw reading its guild
+    const checked = <A, E>(command: Commands.UserCommand, send: () => Effect.Effect<A, E>) =>
+      Effect.zipRight(Commands.encode(command, resolved.encoding), Effect.suspend(send))
 
     const requestSoundboardSounds: Fleet["requestSoundboardSounds"] = (guildIds) =>
       Effect.gen(function*() {
@@ -400,18 +401,18 @@ export const make = (
           yield* presence.update(update, live())
         }),
       updateVoiceState: (voice) =>
-        checked(Commands.voiceStateUpdate(voice), Effect.flatMap(sessionFor(voice.guild_id), (session) => session.updateVoiceState(voice))),
+        checked(Commands.voiceStateUpdate(voice), () => Effect.flatMap(sessionFor(voice.guild_id), (session) => session.updateVoiceState(voice))),
       requestSoundboardSounds,
       requestChannelInfo: (request) =>
         checked(
           Commands.requestChannelInfo(request),
-          Effect.flatMap(sessionFor(request.guild_id), (session) => session.requestChannelInfo(request))
+          () => Effect.flatMap(sessionFor(request.guild_id), (session) => session.requestChannelInfo(request))
         ),
       requestGuildMembers: (request) =>
         // with a nonce as wide as its session's will be: it counts in the 4096 bytes
         checked(
           Commands.requestGuildMembers({ ...request, nonce: MemberRequests.widestNonce }),
-          Effect.zipRight(
+          () => Effect.zipRight(
             MemberRequests.checkIntents(request, resolved.intents),
             Effect.flatMap(
               // a shard not started yet is waited for up to the members timeout; the session's

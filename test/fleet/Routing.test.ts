@@ -83,6 +83,18 @@ describe("Fleet routing", () => {
       expect(yield* fleet.sessionFor(undefined)).toBe(yield* fleet.shard(0))
     }).pipe(Effect.provide(TestLayer)))
 
+  it.scoped("a command given null (from JavaScript or a parsed file) fails with InvalidCommand, as a session's does (it threw a TypeError at the call)", () =>
+    Effect.gen(function*() {
+      const { fleet } = yield* readyFleet
+      const given = null as never
+      const refused = yield* Effect.all([
+        Effect.flip(Effect.suspend(() => fleet.updateVoiceState(given))),
+        Effect.flip(Effect.suspend(() => fleet.requestChannelInfo(given))),
+        Effect.flip(Effect.suspend(() => fleet.requestGuildMembers(given)))
+      ])
+      expect(refused.map((error) => error._tag)).toEqual(["InvalidCommand", "InvalidCommand", "InvalidCommand"])
+    }).pipe(Effect.provide(TestLayer)))
+
   it.scoped("fails with RouteError for a shard it does not run, and for a bad guild id; a split request sends nothing if any part fails", () =>
     Effect.gen(function*() {
       const { fleet, sent } = yield* readyFleet
