@@ -231,8 +231,9 @@ const build = (spacing: number, margin: number, onExhausted: "fail" | "wait"): C
   let budget: Budget | undefined
   // completed (and made anew) by each `configure`: an identify waiting for the budget looks again
   let budgetChanged = Deferred.unsafeMake<void>(FiberId.none)
-  // completed (and made anew) when the last session start is counted: with `fail`, an identify
-  // waiting for its key's spacing fails then, not once the spacing is over
+  // completed (and made anew) when the last session start is counted, or a refreshed answer says
+  // none is left: with `fail`, an identify waiting for its key's spacing fails then, not once the
+  // spacing is over
   let budgetSpent = Deferred.unsafeMake<void>(FiberId.none)
   // the bot it serves, once told
   let bot: string | undefined
@@ -268,6 +269,12 @@ const build = (spacing: number, margin: number, onExhausted: "fail" | "wait"): C
     return budget !== undefined && budget.remaining <= 0 ? budget.resetAt - now : undefined
   }
 
+  // the last session start was counted, or a refreshed answer says none is left
+  const spent = (): void => {
+    Deferred.unsafeDone(budgetSpent, Exit.void)
+    budgetSpent = Deferred.unsafeMake(FiberId.none)
+  }
+
   const exhausted = (shard: number, resetAfter: number) => new IdentifyBudgetExhausted({ shard, total: budget?.total ?? 0, resetAfter })
 
   /**
@@ -298,10 +305,7 @@ const build = (spacing: number, margin: number, onExhausted: "fail" | "wait"): C
       gate.pending = undefined
       if (budget === undefined) return Effect.succeed(true)
       budget.remaining -= 1
-      if (budget.remaining <= 0) {
-        Deferred.unsafeDone(budgetSpent, Exit.void)
-        budgetSpent = Deferred.unsafeMake(FiberId.none)
-      }
+      if (budget.remaining <= 0) spent()
       // told once, when at most a tenth of the day's starts is left (a refreshed answer may
       // already say so): a bot that reconnects too often finds out before its shards stop
       if (budget.lowTold || budget.remaining > lowBudget(budget.total)) return Effect.succeed(true)
@@ -398,6 +402,7 @@ const build = (spacing: number, margin: number, onExhausted: "fail" | "wait"): C
         budget = { total: limit.total, remaining: limit.remaining, resetAt: now + limit.resetAfter, lowTold }
         Deferred.unsafeDone(budgetChanged, Exit.void)
         budgetChanged = Deferred.unsafeMake(FiberId.none)
+        if (budget.remaining <= 0) spent()
         const next = limit.maxConcurrency
         if (next === maxConcurrency) return
         // New keys: each starts as if it had identified with the latest identify of any old key,

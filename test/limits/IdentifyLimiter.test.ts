@@ -352,6 +352,20 @@ describe("IdentifyLimiter", () => {
       expect((yield* waiting.snapshot).budget?.remaining).toBe(5)
     }))
 
+  it.effect("an identify waiting for its key's spacing fails at once when a refreshed answer says no start is left (another process spent them)", () =>
+    Effect.gen(function*() {
+      const limiter = yield* IdentifyLimiter.make({ margin: 0 })
+      yield* limiter.configure(limits({ maxConcurrency: 1, remaining: 5, resetAfter: 60_000 }))
+      yield* limiter.identify(0, () => Effect.void)
+      const waiting = yield* Effect.fork(Effect.either(limiter.identify(1, () => Effect.void)))
+      yield* settle
+      yield* limiter.configure(limits({ maxConcurrency: 1, remaining: 0, resetAfter: 60_000 }))
+      yield* settle
+      const result = yield* Fiber.poll(waiting)
+      expect(Option.isSome(result) && Exit.isSuccess(result.value) && Either.isLeft(result.value.value) ? result.value.value.left._tag : "waiting")
+        .toBe("IdentifyBudgetExhausted")
+    }))
+
   it.effect("onExhausted: wait holds the identify until the budget refills", () =>
     Effect.gen(function*() {
       const limiter = yield* IdentifyLimiter.make({ margin: 0, onExhausted: "wait" })
