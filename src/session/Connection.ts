@@ -560,8 +560,9 @@ export const run = (
 
     const onClosed = (closed: ConnectionClosed) => {
       // 1009 from this side: the transport refused a message over `maxMessageBytes` (a gateway's
-      // 1009 says it refused one of ours, and the session resumes as after any other close)
-      if (closed.code === 1009 && closed.byClient === true && !done) tooLarge = true
+      // 1009 says it refused one of ours, and the session resumes as after any other close); a
+      // transport that does not say which side closed is taken to have refused it
+      if (closed.code === 1009 && closed.byClient !== false && !done) tooLarge = true
       const after = Protocol.afterClose(remembered(), closed.code)
       return after === "fatal"
         ? end(Exit.fail(new FatalClose({ code: closed.code!, shard })))

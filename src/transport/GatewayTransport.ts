@@ -45,7 +45,7 @@ export class ConnectionClosed extends Data.TaggedError("ConnectionClosed")<{
   /**
    * Whether this side ended the connection, with `code`: it closed it, or refused a message the
    * peer sent (1009: over `maxFrameBytes`; 1007: text that is not UTF-8). Else the peer closed it,
-   * or it dropped.
+   * or it dropped. A transport that leaves it out has its 1009 taken as its own refusal.
    */
   readonly byClient?: boolean | undefined
 }> {

@@ -34,7 +34,7 @@ import type * as Commands from "../../src/protocol/Commands.ts"
 import * as SessionOptions from "../../src/session/SessionOptions.ts"
 import { describeReason, Reason } from "../../src/session/SessionState.ts"
 import * as EventBuffer from "../../src/stream/EventBuffer.ts"
-import { GatewayTransport } from "../../src/transport/GatewayTransport.ts"
+import { ConnectionClosed, GatewayTransport } from "../../src/transport/GatewayTransport.ts"
 import * as MemoryTransport from "../../src/transport/MemoryTransport.ts"
 import { captured } from "../logLines.ts"
 import {
@@ -172,6 +172,16 @@ const slowPresenceWrites = (latch: Deferred.Deferred<void>) =>
       }))
     return Context.make(GatewayTransport, { connect }).pipe(Context.add(MemoryTransport.MemoryGateway, gateway))
   }))
+
+/** The in-memory transport, as a transport of a program's own that does not say which side ended a connection. */
+const sayingNotWhoClosed = Layer.effectContext(Effect.map(MemoryTransport.make, ({ gateway, transport }) => {
+  const connect: GatewayTransport["Type"]["connect"] = (url, connectOptions) =>
+    Effect.map(transport.connect(url, connectOptions), (connection) => ({
+      ...connection,
+      receive: Effect.mapError(connection.receive, ({ code, reason }) => new ConnectionClosed({ code, reason }))
+    }))
+  return Context.make(GatewayTransport, { connect }).pipe(Context.add(MemoryTransport.MemoryGateway, gateway))
+}))
 
 describe("Session", () => {
   it.scoped("identifies after Hello and delivers READY and events in order, with shard and sequence", () =>
@@ -320,6 +330,20 @@ describe("Session", () => {
         // a process that takes larger messages resumes it where it stopped
         expect(yield* session.disconnect()).toMatchObject(Option.some({ sessionId: "session-1", sequence: 2 }))
       }).pipe(Effect.provide(TestLayer)))
+
+    it.scoped("refused by a transport of the program's own that does not set byClient: its 1009 is taken as its own refusal", () =>
+      Effect.gen(function*() {
+        const session = yield* Session.make(tooLarge)
+        yield* Effect.forkScoped(Stream.runDrain(session.events))
+        const first = yield* acceptAndHello(3_600_000)
+        yield* first.peer.sendJson(ready(1))
+        yield* first.peer.sendJson(big(2))
+        yield* settle
+        yield* TestClock.adjust("2 seconds")
+        const second = yield* acceptAndHello(3_600_000)
+        yield* second.peer.sendJson(big(2))
+        expect(yield* Effect.flip(session.await)).toMatchObject({ _tag: "MessageTooLarge", sequence: 1 })
+      }).pipe(Effect.provide(Layer.mergeAll(sayingNotWhoClosed, IdentifyLimiter.layerMemory, FetchHttpClient.layer))))
 
     it.scoped("over zlib-stream, refused by the inflater, the same: it ends the session the second time", () =>
       Effect.gen(function*() {
