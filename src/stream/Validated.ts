@@ -177,6 +177,9 @@ const settled = (
   scheduler.flush()
   const exit = fiber.unsafePoll()
   if (exit === null) {
+    // interrupted here, before the event is reported: a flushed scheduler hands what comes later
+    // to Effect's own, which would run the interruption after the next events
+    scheduler.deferred = false
     fiber.unsafeInterruptAsFork(FiberId.none)
     scheduler.flush()
     return Either.left(ParseResult.parseError(new ParseResult.Forbidden(schema.ast, input, waits)))

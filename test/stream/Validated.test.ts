@@ -384,6 +384,44 @@ describe("Validated: schemas that misbehave", () => {
       expect(lines.flat()).toEqual(["stamping x"])
     }))
 
+  it.effect("an asynchronous schema's work is interrupted in place: before the event is reported and the next one handed on", () =>
+    Effect.gen(function*() {
+      const order: Array<string> = []
+      const Lookup = Schema.transformOrFail(Schema.String, Schema.String, {
+        decode: () => Effect.async<string, ParseResult.ParseIssue>(() => Effect.sync(() => void order.push("interrupted"))),
+        encode: ParseResult.succeed
+      })
+      yield* Stream.runForEach(
+        Stream.make(Event.make(0, 1, "GUILD_DELETE", "x"), Event.make(0, 2, "TYPING_START", {})).pipe(
+          Validated.events({ GUILD_DELETE: Lookup }, { onInvalid: () => Effect.sync(() => void order.push("reported")) })
+        ),
+        (event) => Effect.sync(() => void order.push(`event ${event.sequence}`))
+      )
+      expect(order).toEqual(["interrupted", "reported", "event 2"])
+    }))
+
+  it.effect("data nested too deeply to quote: each problem is told apart, the deep one by what was expected, the others as usual", () =>
+    Effect.gen(function*() {
+      const deep: unknown = JSON.parse(`${"[".repeat(100_000)}${"]".repeat(100_000)}`)
+      const result = yield* outcome((onInvalid) =>
+        Stream.make(Event.make(0, 1, "MESSAGE_CREATE", { id: 5, content: deep })).pipe(
+          Validated.events({ MESSAGE_CREATE: Schema.Struct({ id: Schema.String, content: Schema.String }) }, { onInvalid })
+        )
+      )
+      expect(result.reported).toEqual(["1: id Expected string, actual 5; content Expected string, actual a value nested too deeply to be shown"])
+    }))
+
+  it.effect("a message annotation that throws a RangeError of its own is told as the schema throwing, not as data nested too deeply", () =>
+    Effect.gen(function*() {
+      const Picky = Schema.String.annotations({ message: () => "x".repeat(-1) })
+      const result = yield* outcome((onInvalid) =>
+        Stream.make(Event.make(0, 1, "MESSAGE_CREATE", { content: 5 })).pipe(
+          Validated.events({ MESSAGE_CREATE: Schema.Struct({ content: Picky }) }, { onInvalid })
+        )
+      )
+      expect(result.reported).toEqual([expect.stringContaining("1: the schema threw while saying what was wrong")])
+    }))
+
   it.effect("a transformation that dies is reported as one that throws: the schema threw, with no stack trace", () =>
     Effect.gen(function*() {
       const Dying = Schema.transformOrFail(Schema.String, Schema.String, {

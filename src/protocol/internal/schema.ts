@@ -51,14 +51,15 @@ const maxIssueLength = 200
  * @since 0.1.0
  */
 export const formatError = (error: ParseResult.ParseError): string => {
-  let issues: Array<ParseResult.ArrayFormatterIssue>
+  let issues: ReadonlyArray<ParseResult.ArrayFormatterIssue>
   try {
     issues = ArrayFormatter.formatErrorSync(error)
   } catch (thrown) {
     // the formatter quotes the value it found, recursively: one nested deeply enough (V8's
-    // JSON.parse reads 100,000 levels) overflows the stack; the first problem is told without it
+    // JSON.parse reads 100,000 levels) overflows the stack; each problem is then told apart, and
+    // the one whose value overflows without it
     if (!overflowed(thrown)) throw thrown
-    return clipped(printable(unquoted(error.issue, [])), maxIssueLength)
+    issues = issuesOneByOne(error.issue)
   }
   const told = issues.slice(0, maxIssues).map((issue) =>
     clipped(printable(issue.path.length === 0 ? issue.message : `${path(issue.path)} ${issue.message}`), maxIssueLength)
@@ -66,29 +67,66 @@ export const formatError = (error: ParseResult.ParseError): string => {
   return [...told, ...(issues.length > maxIssues ? [`and ${issues.length - maxIssues} more`] : [])].join("; ")
 }
 
+const isOverflow = (error: unknown): boolean => error instanceof RangeError && error.message.includes("call stack")
+
 // a stack overflow, as thrown, or as the runtime the formatter runs on hands it on
 const overflowed = (thrown: unknown): boolean =>
-  thrown instanceof RangeError ||
-  (Runtime.isFiberFailure(thrown) && Cause.squash(thrown[Runtime.FiberFailureCauseId]) instanceof RangeError)
+  isOverflow(thrown) || (Runtime.isFiberFailure(thrown) && isOverflow(Cause.squash(thrown[Runtime.FiberFailureCauseId])))
 
-// the first problem of `issue`, by its path and what was expected, the value not quoted
-const unquoted = (issue: ParseResult.ParseIssue, at: ReadonlyArray<PropertyKey>): string => {
+interface Leaf {
+  readonly path: ReadonlyArray<PropertyKey>
+  readonly issue: ParseResult.ParseIssue
+}
+
+// the problems `issue` holds, each with its path
+const leavesOf = (issue: ParseResult.ParseIssue, at: ReadonlyArray<PropertyKey>, into: Array<Leaf>): Array<Leaf> => {
   switch (issue._tag) {
     case "Pointer":
-      return unquoted(issue.issue, at.concat(issue.path))
+      return leavesOf(issue.issue, at.concat(issue.path), into)
     case "Composite":
-      return unquoted(Array.isArray(issue.issues) ? issue.issues[0]! : issue.issues as ParseResult.ParseIssue, at)
+      for (const inner of Array.isArray(issue.issues) ? issue.issues : [issue.issues as ParseResult.ParseIssue]) leavesOf(inner, at, into)
+      return into
     case "Refinement":
     case "Transformation":
-      return unquoted(issue.issue, at)
-    default: {
-      const said = issue._tag === "Type" ? `Expected ${String(issue.ast)}, actual a value nested too deeply to be shown`
-        : issue._tag === "Missing" ? "is missing"
-        : issue._tag === "Unexpected" ? "is unexpected"
-        : issue.message ?? "cannot be decoded"
-      return at.length === 0 ? said : `${path(at)} ${said}`
-    }
+      return leavesOf(issue.issue, at, into)
+    default:
+      into.push({ path: at, issue })
+      return into
   }
+}
+
+// a problem whose value cannot be quoted, by what was expected
+const unquoted = (issue: ParseResult.ParseIssue): string =>
+  issue._tag === "Type"
+    ? `Expected ${String(issue.ast)}, actual a value nested too deeply to be shown`
+    : issue._tag === "Missing"
+    ? "is missing"
+    : issue._tag === "Unexpected"
+    ? "is unexpected"
+    : "message" in issue && issue.message !== undefined
+    ? issue.message
+    : "cannot be decoded"
+
+// each problem formatted apart, the one that overflows by `unquoted`; the problems themselves
+// nested too deeply to be walked (a recursive schema on such data) are told as one
+const issuesOneByOne = (issue: ParseResult.ParseIssue): ReadonlyArray<ParseResult.ArrayFormatterIssue> => {
+  let leaves: Array<Leaf>
+  try {
+    leaves = leavesOf(issue, [], [])
+  } catch (thrown) {
+    if (!isOverflow(thrown)) throw thrown
+    return [{ _tag: issue._tag, path: [], message: "the data is nested too deeply to say what is wrong with it" }]
+  }
+  return leaves.map((leaf) => {
+    let message: string
+    try {
+      message = ArrayFormatter.formatIssueSync(leaf.issue)[0]?.message ?? unquoted(leaf.issue)
+    } catch (thrown) {
+      if (!overflowed(thrown)) throw thrown
+      message = unquoted(leaf.issue)
+    }
+    return { _tag: leaf.issue._tag, path: leaf.path, message }
+  })
 }
 
 /**
