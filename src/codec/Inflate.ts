@@ -45,6 +45,25 @@ const validZlibHeader = (bytes: Uint8Array): boolean => {
     ((cmf << 8) | flg) % 31 === 0 && (flg & 0x20) === 0
 }
 
+// the most bytes Adler-32's sums take before their modulo without leaving exact integers
+const adlerRun = 5552
+
+/** `adler` after `bytes` (RFC 1950). */
+const addAdler32 = (adler: { a: number; b: number }, bytes: Uint8Array): void => {
+  let { a, b } = adler
+  for (let i = 0; i < bytes.length;) {
+    const end = Math.min(i + adlerRun, bytes.length)
+    for (; i < end; i++) {
+      a += bytes[i]!
+      b += a
+    }
+    a %= 65521
+    b %= 65521
+  }
+  adler.a = a
+  adler.b = b
+}
+
 /** What `inflateRawSync` returns with `info: true` (node's docs; its types say a `Buffer`). */
 interface Inflated {
   readonly buffer: Buffer
@@ -59,7 +78,12 @@ interface Inflated {
  */
 const portableInflater = (maxMessageBytes: number): InflateMessage => {
   let window: Uint8Array | undefined
+  // the Adler-32 of the output so far, for the checksum a stream that ends carries
+  const adler = { a: 1, b: 0 }
+  let ended = false
   return (compressed) => {
+    // what the fast engine gives after the stream ended: nothing
+    if (ended) return new Uint8Array(0)
     let body = compressed
     if (window === undefined) {
       if (!validZlibHeader(compressed)) {
@@ -77,12 +101,19 @@ const portableInflater = (maxMessageBytes: number): InflateMessage => {
       if ((error as { code?: unknown }).code === "ERR_BUFFER_TOO_LARGE") return tooLarge(maxMessageBytes)
       return new DecodeError({ reason: "Inflate", message: `zlib: ${(error as Error).message}` })
     }
-    // raw inflate stops at a final block and leaves the rest (the stream's checksum, which it does
-    // not check): zlib-stream never ends its stream, and the fast engine refuses what follows one
-    if (inflated.engine.bytesWritten < body.length) {
-      return new DecodeError({ reason: "Inflate", message: "zlib-stream: the stream ended (a final block) before the message did" })
-    }
     const output = inflated.buffer
+    addAdler32(adler, output)
+    // raw inflate stops at a final block and leaves the rest, the stream's checksum first, which it
+    // does not check: checked here, as the fast engine checks it (zlib-stream never ends its stream)
+    const used = inflated.engine.bytesWritten
+    if (used < body.length) {
+      const trailer = body.subarray(used, used + 4)
+      const expected = trailer.length === 4 ? new DataView(trailer.buffer, trailer.byteOffset).getUint32(0) : -1
+      if (expected !== ((adler.b << 16) | adler.a) >>> 0) {
+        return new DecodeError({ reason: "Inflate", message: "zlib: incorrect data check" })
+      }
+      ended = true
+    }
     const history = window === undefined || window.length === 0 ? output : Buffer.concat([window, output])
     window = Buffer.from(history.subarray(Math.max(0, history.length - zlibWindowBytes)))
     return output
