@@ -137,8 +137,9 @@ export class IdentifyLimiter extends Context.Tag("discord-gateway/IdentifyLimite
     /**
      * Done once the budget has a session start left, taking none, as `identify` treats a budget
      * used up: it fails with `IdentifyBudgetExhausted`, or waits for the refill. A session asks it
-     * before it opens a socket to identify, so none sits open, unidentified, until the refill.
-     * Optional: a limiter of a program's own without it is asked only at `identify`.
+     * before it opens a socket to identify, so none is opened to sit unidentified until the
+     * refill (it reserves nothing: shards asking together may pass on the last start). Optional:
+     * a limiter of a program's own without it is asked only at `identify`.
      */
     readonly budgetReady?: ((shardId: number) => Effect.Effect<void, IdentifyBudgetExhausted>) | undefined
     readonly snapshot: Effect.Effect<IdentifySnapshot>
