@@ -2,7 +2,8 @@
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import { expect, expectTypeOf, it } from "@effect/vitest"
 import { Config, ConfigProvider, Effect, Fiber, Layer, Option, Redacted, Schema, Stream, TestClock } from "effect"
-import { Fleet, IdentifyLimiter, Intents, Live, Session, Validated } from "../../src/index.ts"
+import { Fleet, IdentifyLimiter, Intents, Live, Session, SessionOptions, Validated } from "../../src/index.ts"
+import type { GatewayEvent } from "../../src/index.ts"
 import { MemoryTransport } from "../../src/testing/index.ts"
 import { acceptAndHello, options, ready } from "../session/harness.ts"
 
@@ -53,6 +54,46 @@ it.scoped("a connection whose heartbeats are acknowledged stays up for as long a
     expect(yield* peer.isOpen).toBe(true)
     expect((yield* gateway.attempts).length).toBe(1)
     expect((yield* session.snapshot).latency).toBe(0)
+  }).pipe(Effect.provide(TestServices)))
+
+// README: "The library" — the handoff example: stopped mid-chunk (Ctrl-C), the program handles every
+// event up to its point once, in order, and the next process resumes from there.
+it.scoped("the handoff example hands the session over with no event lost or handled twice", () =>
+  Effect.gen(function*() {
+    const gateway = yield* MemoryTransport.MemoryGateway
+    const handled: Array<number> = []
+    let saved: Option.Option<SessionOptions.ResumePoint> = Option.none()
+    const token = Redacted.make("test-token")
+    const intents = Intents.Guilds
+    const loadPoint = Effect.succeed(Option.none<SessionOptions.ResumePoint>())
+    const savePoint = (point: Option.Option<SessionOptions.ResumePoint>) => Effect.sync(() => void (saved = point))
+    // a handler that takes a turn per event, so the stop lands inside a chunk
+    const handle = (event: GatewayEvent) => Effect.zipRight(Effect.yieldNow(), Effect.sync(() => void handled.push(event.sequence)))
+    const program = Effect.gen(function*() {
+      const session = yield* Session.make({ token, intents, resume: Option.getOrUndefined(yield* loadPoint), gateway: "ws://gateway.test", compression: "none" })
+      yield* Effect.addFinalizer(() =>
+        Effect.gen(function*() {
+          const point = yield* session.disconnect()
+          yield* Stream.runForEach(session.events, handle).pipe(Effect.ignore)
+          yield* savePoint(point)
+        })
+      )
+      yield* Stream.runForEachChunk(session.events, (chunk) => Effect.uninterruptible(Effect.forEach(chunk, handle)))
+    })
+    const running = yield* Effect.fork(Effect.scoped(program))
+    const peer = yield* gateway.accept
+    yield* peer.handshake(10_000)
+    yield* peer.sendJson(ready(1, "abc"))
+    for (let s = 2; s <= 40; s++) yield* peer.sendJson({ op: 0, s, t: "TYPING_START", d: { channel_id: "1", user_id: "2", timestamp: 0 } })
+    for (let turn = 0; turn < 5; turn++) yield* Effect.yieldNow()
+    yield* Fiber.interrupt(running)
+    const point = Option.getOrThrow(saved)
+    expect(handled.length).toBeGreaterThan(1)
+    expect(handled).toEqual(Array.from({ length: point.sequence }, (_, i) => i + 1))
+    // the next process resumes there
+    yield* Session.make({ token, intents, resume: point, gateway: "ws://gateway.test", compression: "none" })
+    const next = yield* gateway.accept
+    expect(yield* next.handshake(10_000)).toMatchObject({ op: 6, d: { session_id: "abc", seq: point.sequence } })
   }).pipe(Effect.provide(TestServices)))
 
 // README: "The library" — the first example, checked by the compiler: composed with `Live.layer`, it
