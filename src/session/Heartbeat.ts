@@ -39,15 +39,19 @@ const maxUnanswered = 64
  * Tracks the heartbeats of one connection: whether a scheduled beat awaits its ACK, when the beats
  * still unanswered went out, and the latest round-trip latency. Only scheduled beats arm the zombie
  * check; a beat sent because the gateway asked (op 1) is acknowledged like any other but never
- * counts against us. The gateway answers beats in order, so an ACK answers the oldest beat out.
+ * counts against us. The gateway answers beats in order, so an ACK answers the oldest beat out:
+ * one answering a requested beat leaves a scheduled beat sent after it awaiting its own.
  *
  * @since 0.1.0
  */
 export class Tracker {
-  private awaiting = false
-  // when the beats awaiting their ACKs went out, oldest first (a few at most: a scheduled beat
-  // unanswered at the next is a zombie; requested ones come at most one a second)
+  // scheduled beats out and not acknowledged
+  private awaiting = 0
+  // when the beats awaiting their ACKs went out, oldest first, and whether each was scheduled (a
+  // few at most: a scheduled beat unanswered at the next is a zombie; requested ones come at most
+  // one a second)
   private readonly sentAt: Array<number> = []
+  private readonly scheduled: Array<boolean> = []
   // ACKs still to come for beats forgiven (after a held-back reader or a stall): they answer beats
   // whose times were dropped, and measure nothing
   private unmeasured = 0
@@ -91,15 +95,23 @@ export class Tracker {
   }
 
   private forgive(): void {
-    this.awaiting = false
+    this.awaiting = 0
     this.unmeasured += this.sentAt.length
     this.sentAt.length = 0
+    this.scheduled.length = 0
+  }
+
+  // the oldest beat out is answered, or forgotten
+  private shift(): number | undefined {
+    if (this.scheduled.shift() === true) this.awaiting--
+    return this.sentAt.shift()
   }
 
   /** Records a beat going out at `now`; `scheduled` beats arm the zombie check. */
   sent(now: number, scheduled: boolean): void {
-    if (scheduled) this.awaiting = true
-    if (this.sentAt.push(now) > maxUnanswered) this.sentAt.shift()
+    if (scheduled) this.awaiting++
+    this.scheduled.push(scheduled)
+    if (this.sentAt.push(now) > maxUnanswered) this.shift()
   }
 
   /**
@@ -108,14 +120,15 @@ export class Tracker {
    * measures nothing.
    */
   acked(now: number): boolean {
-    this.awaiting = false
     this.acknowledged++
-    // paired with a beat sent since, it would measure from that beat: a round trip of about 0 ms
+    // paired with a beat sent since, it would measure from that beat: a round trip of about 0 ms.
+    // Which beat it answers is not known either: the scheduled ones out are taken as answered
     if (this.unmeasured > 0) {
       this.unmeasured--
+      this.awaiting = 0
       return false
     }
-    const sentAt = this.sentAt.shift()
+    const sentAt = this.shift()
     if (sentAt === undefined) return false
     this.latency = now - sentAt
     return true
@@ -123,7 +136,7 @@ export class Tracker {
 
   /** Whether a scheduled beat due now finds the previous one unacknowledged. */
   get isZombie(): boolean {
-    return this.awaiting && !this.paused
+    return this.awaiting > 0 && !this.paused
   }
 }
 

@@ -29,6 +29,23 @@ describe("Heartbeat.Tracker", () => {
     expect(tracker.acked(1600)).toBe(false)
   })
 
+  it("an ACK answering a beat the gateway asked for (op 1) leaves the scheduled beat sent after it awaiting its own (it took the ACK for both)", () => {
+    const tracker = new Heartbeat.Tracker()
+    tracker.sent(1000, false)
+    tracker.sent(1500, true)
+    expect(tracker.acked(1100)).toBe(true)
+    expect(tracker.isZombie).toBe(true)
+    expect(tracker.acked(1600)).toBe(true)
+    expect(tracker.isZombie).toBe(false)
+    // two scheduled beats out (a stall forgave none): both are awaited
+    tracker.sent(2000, true)
+    tracker.sent(3000, true)
+    tracker.acked(2100)
+    expect(tracker.isZombie).toBe(true)
+    tracker.acked(3100)
+    expect(tracker.isZombie).toBe(false)
+  })
+
   it("measures nothing with the ACK read after a pause, which may have waited unread; the next beat measures again", () => {
     const tracker = new Heartbeat.Tracker()
     tracker.sent(1000, true)
