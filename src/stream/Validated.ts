@@ -173,7 +173,8 @@ const settled = (
 ): Either.Either<unknown, ParseResult.ParseError> => {
   if (Either.isEither(parsed)) return Either.mapLeft(parsed as Either.Either<unknown, ParseResult.ParseIssue>, ParseResult.parseError)
   const scheduler = new Scheduler.SyncScheduler()
-  const fiber = Runtime.runFork(runtime)(parsed, { scheduler })
+  // interruptible, also in a stream run where interruption is off (a finalizer draining events)
+  const fiber = Runtime.runFork(runtime)(Effect.interruptible(parsed), { scheduler })
   scheduler.flush()
   const exit = fiber.unsafePoll()
   if (exit === null) {

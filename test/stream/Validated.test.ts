@@ -400,6 +400,23 @@ describe("Validated: schemas that misbehave", () => {
       expect(order).toEqual(["interrupted", "reported", "event 2"])
     }))
 
+  it.effect("an asynchronous schema's work is interrupted also in a stream run where interruption is off (a finalizer draining events)", () =>
+    Effect.gen(function*() {
+      const order: Array<string> = []
+      const Lookup = Schema.transformOrFail(Schema.String, Schema.String, {
+        decode: (id) => Effect.as(Effect.zipRight(Effect.sleep("1 second"), Effect.sync(() => void order.push(`looked up ${id}`))), id),
+        encode: ParseResult.succeed
+      })
+      yield* Effect.uninterruptible(Stream.runForEach(
+        Stream.make(Event.make(0, 1, "GUILD_DELETE", "x")).pipe(
+          Validated.events({ GUILD_DELETE: Lookup }, { onInvalid: () => Effect.sync(() => void order.push("reported")) })
+        ),
+        () => Effect.void
+      ))
+      yield* TestClock.adjust("2 seconds")
+      expect(order).toEqual(["reported"])
+    }))
+
   it.effect("data nested too deeply to quote: each problem is told apart, the deep one by what was expected, the others as usual", () =>
     Effect.gen(function*() {
       const deep: unknown = JSON.parse(`${"[".repeat(100_000)}${"]".repeat(100_000)}`)
