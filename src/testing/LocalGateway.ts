@@ -159,9 +159,10 @@ export interface LocalGateway {
    */
   readonly stall: (target: Target, duration: Duration.DurationInput) => Effect.Effect<void>
   /**
-   * From now on, connections using zlib-stream send each message in websocket frames of at most
-   * `bytes` bytes, as Discord may: a client joins them until the message's `00 00 ff ff`. 0 sends
-   * whole messages again; a count that is not a non-negative integer dies (a `RangeError`).
+   * The connections open now (not later ones), if they use zlib-stream, send each message from
+   * now on in websocket frames of at most `bytes` bytes, as Discord may: a client joins them until
+   * the message's `00 00 ff ff`. 0 sends whole messages again; a count that is not a non-negative
+   * integer dies (a `RangeError`).
    */
   readonly splitMessages: (target: Target, bytes: number) => Effect.Effect<void>
   /** For `duration`, delays each frame connections send by `perFrameDelay` (order is kept). */
