@@ -303,6 +303,14 @@ describe("Session", () => {
   describe("a message over maxMessageBytes", () => {
     const tooLarge = options({ maxMessageBytes: 4096, timeouts: { hello: "1 hour" } })
     const big = (sequence: number, t = "GUILD_CREATE") => dispatch(sequence, t, { id: "1", members: Array.from({ length: 400 }, (_, i) => ({ id: String(i) })) })
+    // a session taking its events, READY (sequence 1) read on its first connection
+    const readyOnce = Effect.gen(function*() {
+      const session = yield* Session.make(tooLarge)
+      yield* Effect.forkScoped(Stream.runDrain(session.events))
+      const first = yield* acceptAndHello(3_600_000)
+      yield* first.peer.sendJson(ready(1))
+      return { session, first }
+    })
 
     it.scoped("sent again in the replay ends the session with MessageTooLarge, resumable (it reconnected for ever, spending a session start every fourth try)", () =>
       Effect.gen(function*() {
@@ -333,10 +341,7 @@ describe("Session", () => {
 
     it.scoped("refused by a transport of the program's own that does not set byClient: its 1009 is taken as its own refusal", () =>
       Effect.gen(function*() {
-        const session = yield* Session.make(tooLarge)
-        yield* Effect.forkScoped(Stream.runDrain(session.events))
-        const first = yield* acceptAndHello(3_600_000)
-        yield* first.peer.sendJson(ready(1))
+        const { first, session } = yield* readyOnce
         yield* first.peer.sendJson(big(2))
         yield* settle
         yield* TestClock.adjust("2 seconds")
@@ -380,10 +385,7 @@ describe("Session", () => {
 
     it.scoped("is not what a gateway closing with 1009 twice at one point says: only the client's own 1009 is, and the session resumes", () =>
       Effect.gen(function*() {
-        const session = yield* Session.make(tooLarge)
-        yield* Effect.forkScoped(Stream.runDrain(session.events))
-        const first = yield* acceptAndHello(3_600_000)
-        yield* first.peer.sendJson(ready(1))
+        const { first, session } = yield* readyOnce
         yield* settle
         yield* first.peer.close(1009, "Message too big")
         for (let attempt = 0; attempt < 2; attempt++) {
