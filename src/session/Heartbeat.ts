@@ -126,6 +126,7 @@ export class Tracker {
     if (this.unmeasured > 0) {
       this.unmeasured--
       this.awaiting = 0
+      this.scheduled.fill(false)
       return false
     }
     const sentAt = this.shift()

@@ -46,6 +46,25 @@ describe("Heartbeat.Tracker", () => {
     expect(tracker.isZombie).toBe(false)
   })
 
+  it("after a stall between a beat and its ACK, the next beat left unanswered is a zombie at once (the count went below zero, a tick late for the connection's life)", () => {
+    const tracker = new Heartbeat.Tracker()
+    tracker.sent(1000, true)
+    // the late tick forgives the beat, then beats
+    tracker.stalled()
+    tracker.sent(12000, true)
+    // the forgiven beat's ACK, then the late beat's
+    tracker.acked(12010)
+    tracker.acked(12050)
+    expect(tracker.isZombie).toBe(false)
+    for (let beat = 0; beat < 3; beat++) {
+      tracker.sent(20000 + beat * 1000, true)
+      tracker.acked(20040 + beat * 1000)
+    }
+    // the link dies after this beat
+    tracker.sent(30000, true)
+    expect(tracker.isZombie).toBe(true)
+  })
+
   it("measures nothing with the ACK read after a pause, which may have waited unread; the next beat measures again", () => {
     const tracker = new Heartbeat.Tracker()
     tracker.sent(1000, true)

@@ -69,6 +69,32 @@ describe("Session after a stall", () => {
       }).pipe(Effect.withRandom(Random.fixed([0.5])))
     ).pipe(Effect.provide(TestLayer)))
 
+  // The same stall, then a link that dies: the first beat left unanswered is found at the next
+  // tick. The forgiven beat's ACK had left the late beat counted as awaited, its own ACK then took
+  // the count below zero, and every zombie was found a tick late for the connection's life.
+  it.scoped("after a stall caught between a beat and its ACK, a dead link is still found at the tick after its unanswered beat", () =>
+    withPauses((p) =>
+      Effect.gen(function*() {
+        const { peer, session } = yield* readySession({}, interval)
+        const seen = yield* recordTransitions(session)
+        yield* p.advance(20_625)
+        expect(yield* peer.receivedJson).toEqual({ op: 1, d: 1 })
+        yield* p.pause(45_000)
+        yield* peer.sendJson(ack)
+        yield* settle
+        expect(yield* peer.receivedJson, "the late beat").toEqual({ op: 1, d: 1 })
+        yield* p.advance(40)
+        yield* peer.sendJson(ack)
+        yield* settle
+        // the link dies: the beat after the late one goes unanswered
+        yield* p.advance(interval)
+        expect(Chunk.toReadonlyArray(yield* peer.takeAll)).toEqual([JSON.stringify({ op: 1, d: 1 })])
+        expect(seen).not.toContain("Disconnected/Zombie")
+        yield* p.advance(interval)
+        expect(seen).toContain("Disconnected/Zombie")
+      }).pipe(Effect.withRandom(Random.fixed([0.5])))
+    ).pipe(Effect.provide(TestLayer)))
+
   // The ACK read after that stall answers the beat before it: paired with the late beat, it
   // measured a round trip of 0 ms, shown as the latency (metric, snapshot, fleet status) just when
   // the process had not run; the late beat's own ACK then measured nothing.
