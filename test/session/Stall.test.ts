@@ -28,7 +28,7 @@ import {
   settle,
   TestLayer
 } from "./harness.ts"
-import { withPauses } from "../pauses.ts"
+import { type Pauses, withPauses } from "../pauses.ts"
 
 const ack = { op: 11, d: null, s: null, t: null }
 const interval = 41_250
@@ -44,6 +44,23 @@ const recordTransitions = (session: Session.Session) =>
     return seen
   })
 
+/**
+ * A ready session whose first beat (at 20.625 s) the gateway ACKs at once, read only after a 45 s
+ * stall, past the next beat's due time; with the transitions seen.
+ */
+const stalledBetweenBeatAndAck = (p: Pauses) =>
+  Effect.gen(function*() {
+    const { peer, session } = yield* readySession({}, interval)
+    const seen = yield* recordTransitions(session)
+    yield* p.advance(20_625)
+    expect(yield* peer.receivedJson).toEqual({ op: 1, d: 1 })
+    // the stall: the ACK the gateway sent meanwhile is read only after the overdue timers ran
+    yield* p.pause(45_000)
+    yield* peer.sendJson(ack)
+    yield* settle
+    return { peer, session, seen }
+  })
+
 describe("Session after a stall", () => {
   // Ready, beating every 41.25 s (jitter 0.5: the first beat at 20.625 s). The gateway ACKs the
   // beat at once, but the process stalls before it reads the ACK, for 45 s: past the next beat's
@@ -53,14 +70,7 @@ describe("Session after a stall", () => {
   it.scoped("a stall past a beat's due time, caught between a beat and its ACK, does not close the live connection as a zombie", () =>
     withPauses((p) =>
       Effect.gen(function*() {
-        const { peer, session } = yield* readySession({}, interval)
-        const seen = yield* recordTransitions(session)
-        yield* p.advance(20_625)
-        expect(yield* peer.receivedJson).toEqual({ op: 1, d: 1 })
-        // the stall: the ACK the gateway sent meanwhile is read only after the overdue timers ran
-        yield* p.pause(45_000)
-        yield* peer.sendJson(ack)
-        yield* settle
+        const { peer, seen, session } = yield* stalledBetweenBeatAndAck(p)
         expect(seen, "transitions after READY").not.toContain("Disconnected/Zombie")
         expect(yield* peer.isOpen, "the gateway's connection").toBe(true)
         // the beat that was due went out, late
@@ -75,13 +85,7 @@ describe("Session after a stall", () => {
   it.scoped("after a stall caught between a beat and its ACK, a dead link is still found at the tick after its unanswered beat", () =>
     withPauses((p) =>
       Effect.gen(function*() {
-        const { peer, session } = yield* readySession({}, interval)
-        const seen = yield* recordTransitions(session)
-        yield* p.advance(20_625)
-        expect(yield* peer.receivedJson).toEqual({ op: 1, d: 1 })
-        yield* p.pause(45_000)
-        yield* peer.sendJson(ack)
-        yield* settle
+        const { peer, seen } = yield* stalledBetweenBeatAndAck(p)
         expect(yield* peer.receivedJson, "the late beat").toEqual({ op: 1, d: 1 })
         yield* p.advance(40)
         yield* peer.sendJson(ack)
