@@ -45,11 +45,9 @@ const maxUnanswered = 64
  * @since 0.1.0
  */
 export class Tracker {
-  // scheduled beats out and not acknowledged
-  private awaiting = 0
   // when the beats awaiting their ACKs went out, oldest first, and whether each was scheduled (a
   // few at most: a scheduled beat unanswered at the next is a zombie; requested ones come at most
-  // one a second)
+  // one a second): a scheduled one among them is a beat awaiting its ACK
   private readonly sentAt: Array<number> = []
   private readonly scheduled: Array<boolean> = []
   // ACKs still to come for beats forgiven (after a held-back reader or a stall): they answer beats
@@ -95,7 +93,6 @@ export class Tracker {
   }
 
   private forgive(): void {
-    this.awaiting = 0
     this.unmeasured += this.sentAt.length
     this.sentAt.length = 0
     this.scheduled.length = 0
@@ -103,13 +100,12 @@ export class Tracker {
 
   // the oldest beat out is answered, or forgotten
   private shift(): number | undefined {
-    if (this.scheduled.shift() === true) this.awaiting--
+    this.scheduled.shift()
     return this.sentAt.shift()
   }
 
   /** Records a beat going out at `now`; `scheduled` beats arm the zombie check. */
   sent(now: number, scheduled: boolean): void {
-    if (scheduled) this.awaiting++
     this.scheduled.push(scheduled)
     if (this.sentAt.push(now) > maxUnanswered) this.shift()
   }
@@ -125,7 +121,6 @@ export class Tracker {
     // Which beat it answers is not known either: the scheduled ones out are taken as answered
     if (this.unmeasured > 0) {
       this.unmeasured--
-      this.awaiting = 0
       this.scheduled.fill(false)
       return false
     }
@@ -137,7 +132,7 @@ export class Tracker {
 
   /** Whether a scheduled beat due now finds the previous one unacknowledged. */
   get isZombie(): boolean {
-    return this.awaiting > 0 && !this.paused
+    return !this.paused && this.scheduled.includes(true)
   }
 }
 
