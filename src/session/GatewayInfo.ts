@@ -17,6 +17,7 @@ import * as Stream from "effect/Stream"
 import { createHash } from "node:crypto"
 import { detached } from "../internal/detached.ts"
 import { clipped, printable } from "../internal/printable.ts"
+import { withoutToken } from "../internal/secret.ts"
 import { withSpan } from "../internal/span.ts"
 import { timeoutFailPastStalls } from "../internal/stall.ts"
 import type { SessionStartLimit } from "../limits/IdentifyLimiter.ts"
@@ -128,7 +129,7 @@ const why = (error: Error, token?: Redacted.Redacted<string>): string => {
   for (let at: unknown = error, depth = 0; at instanceof Error && depth < 3; at = at.cause, depth++) {
     const told = at.message !== "" ? at.message : at instanceof AggregateError ? at.errors.map(String).join("; ") : ""
     if (told === "") continue
-    messages.push(clipped(printable(token === undefined ? told : told.replaceAll(Redacted.value(token), "<token>")), 200))
+    messages.push(clipped(printable(withoutToken(told, token)), 200))
   }
   return messages.join(": ")
 }
