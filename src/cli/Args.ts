@@ -9,6 +9,7 @@ import * as Either from "effect/Either"
 import * as LogLevel from "effect/LogLevel"
 import * as Redacted from "effect/Redacted"
 import type { Compression } from "../codec/Compression.ts"
+import { isQuotable } from "../internal/printable.ts"
 import { maxShardCount } from "../protocol/Commands.ts"
 import * as Intents from "../protocol/Intents.ts"
 import * as Session from "../session/Session.ts"
@@ -111,8 +112,7 @@ const nonNegativeInteger = /^\d+$/
  * length. A bot token is far longer (some 58 to 72 characters), so a token given in the wrong place
  * (after another flag, or without `--token`) never reaches the terminal, nor does a control sequence.
  */
-const echo = (text: string): string =>
-  text.length <= 40 && /^[\x20-\x7e]*$/.test(text) ? JSON.stringify(text) : `<${text.length} characters, not shown>`
+const echo = (text: string): string => isQuotable(text) ? JSON.stringify(text) : `<${text.length} characters, not shown>`
 
 /**
  * A URL as `echo` shows it, unless it has an `@`: then not at all, as it may carry a password

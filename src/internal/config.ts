@@ -9,6 +9,7 @@
 import * as Config from "effect/Config"
 import * as ConfigError from "effect/ConfigError"
 import * as Effect from "effect/Effect"
+import { isQuotable } from "./printable.ts"
 import { isRecord } from "./record.ts"
 
 const isMap = (value: unknown): value is object => isRecord(value) && !Config.isConfig(value)
@@ -27,7 +28,10 @@ const defined = (wrapped: unknown): unknown => {
 // Effect's readers say what they could not read ("Expected an integer value but received ..."):
 // the token, in the wrong variable, would be quoted. A value longer than a few words is not.
 const received = / but received ([\s\S]*)$/
-const maxShown = 42
+
+// the value as read, without the quotes Effect puts around a string
+const unquotedValue = (value: string): string =>
+  value.length >= 2 && value.startsWith(`"`) && value.endsWith(`"`) ? value.slice(1, -1) : value
 
 const unquoted = (error: ConfigError.ConfigError): ConfigError.ConfigError => {
   switch (error._op) {
@@ -37,7 +41,7 @@ const unquoted = (error: ConfigError.ConfigError): ConfigError.ConfigError => {
       return ConfigError.Or(unquoted(error.left), unquoted(error.right))
     case "InvalidData": {
       const value = received.exec(error.message)?.[1]
-      if (value === undefined || (value.length <= maxShown && /^[\x20-\x7e]*$/.test(value))) return error
+      if (value === undefined || isQuotable(unquotedValue(value))) return error
       const message = `${error.message.slice(0, -value.length)}a value of ${value.length} characters (not shown)`
       return ConfigError.InvalidData(error.path, message)
     }

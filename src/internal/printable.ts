@@ -38,3 +38,12 @@ export const clipped = (text: string, max: number): string => {
  * @since 0.1.0
  */
 export const quoted = (text: string): string => printable(JSON.stringify(text))
+
+/**
+ * Whether a value a person gave may be quoted back in a message: at most 40 printable ASCII
+ * characters. A bot token is longer (some 58 to 72 characters), so one given in the wrong place
+ * is not quoted; nor is a control sequence.
+ *
+ * @since 0.1.0
+ */
+export const isQuotable = (text: string): boolean => text.length <= 40 && /^[\x20-\x7e]*$/.test(text)

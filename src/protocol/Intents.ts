@@ -7,6 +7,7 @@ import * as Config from "effect/Config"
 import * as ConfigError from "effect/ConfigError"
 import * as Data from "effect/Data"
 import * as Either from "effect/Either"
+import { isQuotable } from "../internal/printable.ts"
 import { show } from "./internal/schema.ts"
 
 /** Guilds, channels, threads, roles and stage instances. @since 0.1.0 */
@@ -224,16 +225,13 @@ export const parse = (text: string | number): Either.Either<number, InvalidInten
   return fromNames(trimmed.split(","))
 }
 
-// the value `config` quotes in an error: a short one whole, a long one (the token, put in the
-// wrong variable by mistake) only by its length
-const maxQuoted = 40
 const expected = "Expected intents (a number, or names such as GUILDS,GUILD_MESSAGES)"
 
 /**
  * Intents read from the config value `name` as {@link parse} reads them, a number or names:
  * `intents: Intents.config("DISCORD_INTENTS")`. An empty or blank value is a `ConfigError`, not
  * no intents, as a secret a CI run lacks arrives empty (`Config.integer` reads it as 0); a value
- * over 40 characters is not quoted.
+ * over 40 characters, or not printable ASCII, is not quoted.
  *
  * @since 0.1.0
  */
@@ -244,7 +242,8 @@ export const config = (name: string): Config.Config<number> =>
       return Either.mapLeft(parse(text), (error) =>
         ConfigError.InvalidData(
           [],
-          text.length <= maxQuoted ? error.message : `${expected} but received a value of ${text.length} characters (not shown)`
+          // a long value (the token, put in the wrong variable by mistake) only by its length
+          isQuotable(text) ? error.message : `${expected} but received a value of ${text.length} characters (not shown)`
         ))
     }),
     name
