@@ -292,14 +292,23 @@ export const run = (
     // would hold the connection's scope open for ever). A reader waiting for room in the events
     // buffer reads no close: a beat that cannot be sent then tells it the connection is gone, and
     // how, when the transport knows (it stayed Ready on a dead socket for as long as the program
-    // took no event; a fatal close must stay fatal)
+    // took no event; a fatal close must stay fatal). The beat counts as sent once it has its place:
+    // one held back by a full window is no unanswered beat (the next tick took it for a zombie),
+    // and while it waits no other scheduled beat is added behind it. The payload is made at once,
+    // so that a custom encoding's defect reaches the heartbeat timer.
+    let beatHeld = false
     const sendBeat = (slot: Effect.Effect<void>, scheduled: boolean) =>
       Effect.suspend(() => {
-        tracker.sent(monotonicMillis(clock), scheduled)
+        if (scheduled && beatHeld) return Effect.void
         const payload = ctx.heartbeat(ctx.memory.current.sequence)
         const send = Effect.catchAll(connection.send(payload), (error) =>
           tracker.paused ? onClosed(error.cause instanceof ConnectionClosed ? error.cause : lostWhileHeldBack) : Effect.void)
-        return Effect.asVoid(Effect.forkIn(Effect.interruptible(Effect.zipRight(slot, send)), scope))
+        const record = Effect.sync(() => {
+          if (scheduled) beatHeld = false
+          tracker.sent(monotonicMillis(clock), scheduled)
+        })
+        if (scheduled) beatHeld = true
+        return Effect.asVoid(Effect.forkIn(Effect.interruptible(Effect.zipRight(Effect.zipRight(slot, record), send)), scope))
       })
     const beat = sendBeat(sendLimiter.take("control"), true)
     // answers op 1 at once, or not at all when that would take a place the scheduled beats need

@@ -527,6 +527,36 @@ describe("Session", () => {
       expect(yield* peer.isOpen).toBe(true)
     }).pipe(Effect.withRandom(Random.fixed([0.4])), Effect.provide(TestLayer)))
 
+  // A beat waiting for the send limit was counted as sent: the next tick found it unanswered and
+  // closed the healthy connection as a zombie. A gateway asking for beats every 10 s needs more
+  // than the window's reserved places when commands take all of theirs.
+  it.scoped("a scheduled beat held back by a full send window is not a zombie: it goes when a place frees, and no second one waits behind it", () =>
+    Effect.gen(function*() {
+      // Hello asks for 10 s; jitter 0.5: beats due at 5 s, 15 s, 25 s, ...
+      const { peer, session } = yield* readySession({}, 10_000)
+      yield* peer.autoAck(true)
+      const voice = { guild_id: "1", channel_id: null, self_mute: false, self_deaf: false }
+      // commands take all the places they may (116 of 120, the Identify's among them)
+      yield* Effect.fork(Effect.forEach(Array.from({ length: 116 }), () => session.updateVoiceState(voice), { concurrency: "unbounded" }))
+      for (let i = 0; i < 115; i++) expect(yield* peer.receivedJson).toMatchObject({ op: 4 })
+      // the four places left take the beats at 5, 15, 25 and 35 s; the one at 45 s waits for the
+      // window, which frees its first places 61 s after the Identify
+      yield* TestClock.adjust("45 seconds")
+      const ops = (frames: Chunk.Chunk<unknown>) => Chunk.toReadonlyArray(frames).map((frame) => (JSON.parse(frame as string) as { op: number }).op)
+      expect(ops(yield* peer.takeAll)).toEqual([1, 1, 1, 1])
+      // at 55 s the held beat is not taken for one unanswered, nor is a second one added behind it
+      yield* TestClock.adjust("15 seconds")
+      expect(yield* peer.isOpen).toBe(true)
+      expect(ops(yield* peer.takeAll)).toEqual([])
+      // at 61 s the held beat goes out, before the last command, is answered, and the beats go on
+      yield* TestClock.adjust("1 second")
+      expect(ops(yield* peer.takeAll)).toEqual([1, 4])
+      yield* TestClock.adjust("4 seconds")
+      expect(ops(yield* peer.takeAll)).toEqual([1])
+      expect(yield* peer.isOpen).toBe(true)
+      expect(yield* session.state).toEqual({ _tag: "Connected", phase: "Ready" })
+    }).pipe(Effect.withRandom(Random.fixed([0.5])), Effect.provide(TestLayer)))
+
   it.scoped("detects a zombie at the first beat due without an ACK, closes non-1000 and resumes", () =>
     Effect.gen(function*() {
       const { peer } = yield* readySession({}, 1000)
