@@ -197,11 +197,16 @@ export const make = (
     const firstInfo = Effect.checkInterruptible((interruptible) => interruptible ? retried : cache.info)
     // with the shard count given, the shards and their resume points are checked before any request
     const shardCount = options.shardCount ?? (yield* firstInfo).shards
-    const { ids, resume, stale } = yield* FleetOptions.resolveShards(options, shardCount)
+    const { ids, otherEncoding, resume, stale } = yield* FleetOptions.resolveShards(options, shardCount, resolved.encoding)
     if (stale.length > 0) {
       yield* Effect.logWarning(
         `${stale.length} resume point(s) are of another shard count than the recommended ${shardCount}: their shards identify anew`
       ).pipe(Effect.annotateLogs({ shards: stale.map((point) => point.shard.join("/")).join(",") }))
+    }
+    if (otherEncoding.length > 0) {
+      yield* Effect.logWarning(
+        `${otherEncoding.length} resume point(s) were saved over another encoding than ${resolved.encoding.name}: their shards identify anew`
+      ).pipe(Effect.annotateLogs({ shards: otherEncoding.map((point) => point.shard.join("/")).join(",") }))
     }
     const presence = FleetPresence.make(resolved.presence, (id) => resume.has(id))
     const optionsOf = (base: SessionOptions.ResolvedOptions, id: number) =>

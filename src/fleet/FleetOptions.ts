@@ -4,11 +4,12 @@
  * @since 0.1.0
  */
 import * as Either from "effect/Either"
+import type { Encoding } from "../codec/Encoding.ts"
 import { withoutToken } from "../internal/secret.ts"
 import { maxShardCount } from "../protocol/Commands.ts"
 import { show } from "../protocol/internal/schema.ts"
 import { InvalidOptions } from "../session/SessionError.ts"
-import { type ResumePoint, resumePointProblems, resumePointShapeProblems, type SessionOptions, sourceOf } from "../session/SessionOptions.ts"
+import { type ResumePoint, resumePointProblems, resumePointShapeProblems, resumesOver, type SessionOptions, sourceOf } from "../session/SessionOptions.ts"
 
 /**
  * Which shards a fleet runs: all of them, or these ids (see {@link range}).
@@ -116,14 +117,22 @@ export const checkSelection = (options: FleetOptions): Either.Either<void, Inval
  * sequence; two of different sessions are refused). A point of another shard count is refused when
  * the count was given; when it came from `GET /gateway/bot` (Discord recommends another count
  * since the points were stored), it cannot be resumed and is `stale`: its shard identifies anew.
+ * So is a point saved over another encoding than the fleet's `encoding` (`otherEncoding`):
+ * Discord resumes a session only over the encoding it began with.
  *
  * @since 0.1.0
  */
 export const resolveShards = (
   options: FleetOptions,
-  shardCount: number
+  shardCount: number,
+  encoding: Encoding
 ): Either.Either<
-  { readonly ids: ReadonlyArray<number>; readonly resume: ReadonlyMap<number, ResumePoint>; readonly stale: ReadonlyArray<ResumePoint> },
+  {
+    readonly ids: ReadonlyArray<number>
+    readonly resume: ReadonlyMap<number, ResumePoint>
+    readonly stale: ReadonlyArray<ResumePoint>
+    readonly otherEncoding: ReadonlyArray<ResumePoint>
+  },
   InvalidOptions
 > => {
   const found: Array<string> = []
@@ -133,6 +142,7 @@ export const resolveShards = (
   if (outside.length > 0) found.push(`shard ids must be below the shard count ${shardCount}, got ${listed(outside)}`)
   const resume = new Map<number, ResumePoint>()
   const stale: Array<ResumePoint> = []
+  const otherEncoding: Array<ResumePoint> = []
   for (const point of options.resume ?? []) {
     const [id, count] = point.shard
     if (count !== shardCount && options.shardCount === undefined) stale.push(point)
@@ -146,5 +156,11 @@ export const resolveShards = (
       else if (other.sessionId !== point.sessionId) found.push(`two resume points for shard ${id}, of different gateway sessions`)
     }
   }
-  return found.length === 0 ? Either.right({ ids, resume, stale }) : Either.left(new InvalidOptions({ detail: withoutToken(found.join("; "), options.token) }))
+  for (const [id, point] of resume) {
+    if (!resumesOver(point, encoding)) {
+      resume.delete(id)
+      otherEncoding.push(point)
+    }
+  }
+  return found.length === 0 ? Either.right({ ids, resume, stale, otherEncoding }) : Either.left(new InvalidOptions({ detail: withoutToken(found.join("; "), options.token) }))
 }

@@ -270,11 +270,19 @@ export const makeWith = (
     const heartbeats = hooks.heartbeats ?? (yield* Scope.extend(HeartbeatTimer.make, sessionScope))
     const members = MemberRequests.make()
     const finished = yield* Deferred.make<void, SessionError>()
+    // a point saved over another encoding cannot be resumed (Discord resumes over the encoding a
+    // session began with): the session identifies anew
+    const point = resolved.resume !== undefined && SessionOptions.resumesOver(resolved.resume, resolved.encoding) ? resolved.resume : undefined
+    if (point === undefined && resolved.resume !== undefined) {
+      yield* Effect.logWarning(
+        `the resume point was saved over ${resolved.resume.encoding}, this session uses ${resolved.encoding.name}: it identifies anew`
+      ).pipe(Effect.annotateLogs({ component: "Session", shard: shardId }))
+    }
     const memory: { current: Protocol.Memory } = {
-      current: resolved.resume === undefined ? Protocol.empty : {
-        sessionId: resolved.resume.sessionId,
-        resumeGatewayUrl: resolved.resume.resumeGatewayUrl,
-        sequence: resolved.resume.sequence
+      current: point === undefined ? Protocol.empty : {
+        sessionId: point.sessionId,
+        resumeGatewayUrl: point.resumeGatewayUrl,
+        sequence: point.sequence
       }
     }
     const stats = { latency: undefined as number | undefined, reconnects: 0 }
@@ -571,7 +579,7 @@ export const makeWith = (
       const { resumeGatewayUrl, sequence, sessionId } = memory.current
       return sessionId === undefined || resumeGatewayUrl === undefined
         ? Option.none()
-        : Option.some({ sessionId, sequence: sequence ?? 0, resumeGatewayUrl, shard: resolved.shard })
+        : Option.some({ sessionId, sequence: sequence ?? 0, resumeGatewayUrl, shard: resolved.shard, encoding: resolved.encoding.name })
     })
 
     return {

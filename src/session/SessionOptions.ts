@@ -46,7 +46,22 @@ export interface ResumePoint {
   readonly sequence: number
   readonly resumeGatewayUrl: string
   readonly shard: readonly [id: number, count: number]
+  /**
+   * The encoding the gateway session began with: Discord resumes a session only over the encoding
+   * it began with, so a session of another encoding identifies anew instead. A point without it
+   * (saved before it was recorded) is taken as of the resuming session's encoding.
+   */
+  readonly encoding?: EncodingName | undefined
 }
+
+/**
+ * Whether a session of `encoding` may resume from `point`: the point was saved over the same
+ * encoding, or does not say.
+ *
+ * @since 0.1.0
+ */
+export const resumesOver = (point: ResumePoint, encoding: Encoding): boolean =>
+  point.encoding === undefined || point.encoding === encoding.name
 
 /**
  * The timeouts of one connection. One that runs more than a second late (the process did not run:
@@ -238,6 +253,8 @@ export const resumePointProblems = (point: ResumePoint, source?: string): Array<
   }
   if (!Number.isSafeInteger(point.sequence) || point.sequence < 0) found.push(`resume.sequence must be a non-negative integer`)
   if (!isSessionId(point.sessionId)) found.push(`resume.sessionId must be a non-empty string of at most ${maxSessionIdLength} characters`)
+  const encoding: unknown = point.encoding
+  if (encoding !== undefined && encoding !== "json" && encoding !== "etf") found.push(`resume.encoding must be "json" or "etf", got ${show(encoding)}`)
   return found
 }
 

@@ -1,3 +1,4 @@
+import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import { describe, expect, it } from "@effect/vitest"
 import * as Cause from "effect/Cause"
 import * as Chunk from "effect/Chunk"
@@ -15,6 +16,7 @@ import * as Random from "effect/Random"
 import * as Redacted from "effect/Redacted"
 import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
+import * as Json from "../../src/codec/Json.ts"
 import * as Fleet from "../../src/fleet/Fleet.ts"
 import * as FleetOptions from "../../src/fleet/FleetOptions.ts"
 import * as MemberRequests from "../../src/session/MemberRequests.ts"
@@ -125,7 +127,8 @@ describe("Fleet", () => {
         sessionId: `session-${id}`,
         sequence: id === 1 ? 2 : 1,
         resumeGatewayUrl: resumeUrl,
-        shard: [id, 3]
+        shard: [id, 3],
+        encoding: "json"
       })))
       // the events end, the fleet ends without an error, and the sessions stay resumable
       expect(Chunk.size(yield* Fiber.join(drained))).toBe(4)
@@ -160,7 +163,7 @@ describe("Fleet", () => {
       expect(points.filter((p) => p.shard[0] === 1).map((p) => p.sequence)).toEqual([3, 1])
       // in either order
       for (const given of [points, [...points].reverse()]) {
-        const resolved = Either.getOrThrow(FleetOptions.resolveShards(options({ shardCount: 3, resume: given }), 3))
+        const resolved = Either.getOrThrow(FleetOptions.resolveShards(options({ shardCount: 3, resume: given }), 3, Json.encoding))
         expect(resolved.resume.get(1)?.sequence).toBe(3)
       }
       // the next process started from them was refused: "two resume points for shard 1"
@@ -992,6 +995,22 @@ describe("Fleet gateway info", () => {
         "WARN 1 resume point(s) are of another shard count than the recommended 4: their shards identify anew"
       ])
     }).pipe(Effect.provide(Layer.mergeAll(MemoryTransport.layer, IdentifyLimiter.layerMemory, http.layer, logs)))
+  })
+
+  it.scoped("resume points saved over another encoding are not resumed: their shards identify anew, with a warning", () => {
+    const { layer: logs, lines } = captured()
+    return Effect.gen(function*() {
+      const served = yield* serve()
+      const overEtf = { sessionId: "etf", sequence: 9, resumeGatewayUrl: gatewayUrl, shard: [0, 2] as const, encoding: "etf" as const }
+      const overJson = { sessionId: "json", sequence: 3, resumeGatewayUrl: gatewayUrl, shard: [1, 2] as const, encoding: "json" as const }
+      yield* Fleet.make(options({ shardCount: 2, resume: [overEtf, overJson] }))
+      yield* advance(6000)
+      expect(served.identifies.map((i) => i.shard)).toEqual([0])
+      expect(served.resumes).toEqual([{ sessionId: "json", seq: 3 }])
+      expect(lines.filter((line) => line.startsWith("WARN"))).toEqual([
+        "WARN 1 resume point(s) were saved over another encoding than json: their shards identify anew"
+      ])
+    }).pipe(Effect.provide(Layer.mergeAll(MemoryTransport.layer, IdentifyLimiter.layerMemory, FetchHttpClient.layer, logs)))
   })
 
   it.scoped("fetches GET /gateway/bot once, takes its shard count and limits, and refreshes it when stale", () => {

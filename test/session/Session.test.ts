@@ -1639,6 +1639,30 @@ describe("Session", () => {
     )
   })
 
+  // Discord resumes a session only over the encoding it began with; a point did not say which,
+  // and a process configured for ETF sent a JSON session's Resume.
+  it.scoped("a resume point says its encoding; a session of another encoding identifies anew, with a warning, instead of resuming it", () => {
+    const { layer, lines } = captured()
+    return Effect.gen(function*() {
+      const { session } = yield* readySession()
+      const stopping = yield* Effect.fork(session.disconnect())
+      yield* TestClock.adjust("5 seconds")
+      expect(Option.getOrThrow(yield* Fiber.join(stopping))).toMatchObject({ sessionId: "session-1", encoding: "json" })
+      const point = { sessionId: "session-2", sequence: 4, resumeGatewayUrl: resumeUrl, shard: [0, 1] as const, encoding: "etf" as const }
+      yield* Session.make(options({ resume: point }))
+      const { first } = yield* acceptAndHello()
+      expect(first.op).toBe(2)
+      expect(lines.filter((line) => line.startsWith("WARN"))).toEqual([
+        "WARN the resume point was saved over etf, this session uses json: it identifies anew"
+      ])
+      // a point without one is taken as of the session's encoding
+      const { encoding: _, ...unsaid } = point
+      yield* Session.make(options({ resume: unsaid }))
+      const { first: resume } = yield* acceptAndHello()
+      expect(resume.op).toBe(6)
+    }).pipe(Effect.provide(Layer.merge(TestLayer, layer)))
+  })
+
   it.scoped("fails with a typed error naming the code on a fatal close, without reconnecting, and logs it once at Error", () => {
     const { layer, lines } = captured()
     return Effect.gen(function*() {

@@ -263,6 +263,10 @@ describe("SessionOptions.forShard", () => {
       }
       const error = yield* Effect.flip(SessionOptions.forShard(shared, [1, 4], point([1, 4], { sessionId: "" })))
       expect(error._tag).toBe("InvalidOptions")
+      expect(problemOf(SessionOptions.forShard(shared, [1, 4], point([1, 4], { encoding: "xml" as "json" })))).toBe(
+        "resume.encoding must be \"json\" or \"etf\", got \"xml\""
+      )
+      expect(Either.isRight(SessionOptions.forShard(shared, [1, 4], point([1, 4], { encoding: "etf" })))).toBe(true)
     }))
 })
 
