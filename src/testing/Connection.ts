@@ -565,6 +565,7 @@ export class Connection implements Outlet {
       world.user.id,
       guilds,
       largeThreshold,
+      this.encoding,
       // one source per session, each its own snowflake worker: no two sessions' message ids meet,
       // also of one shard id under two shard counts (a reshard's old and new set side by side)
       Traffic.makeSource(guilds, settings.seed * 7919 + shard[0] * 31 + shard[1], this.host.newWorker()),
@@ -622,8 +623,19 @@ export class Connection implements Outlet {
       this.send(payload(Opcode.InvalidSession, false))
       return
     }
+    // Discord resumes a session only over the encoding it began with (what it does otherwise is
+    // not documented: here, op 9 false, the session left as it was, and the breach recorded)
+    if (session.encoding !== this.encoding) {
+      this.host.recorder.resume({ ...base, outcome: "invalid-session", replayed: 0 })
+      this.violate("ResumeEncodingChanged", `Resume over ${this.encoding} of a session begun over ${session.encoding}`)
+      this.send(payload(Opcode.InvalidSession, false))
+      return
+    }
     const plan = session.plan(seq)
     if (plan._tag === "InvalidSeq") {
+      // 4007: "Reconnect and start a new session": the session ends, as the close says
+      session.ended = true
+      this.host.sessions.delete(sessionId)
       this.host.recorder.resume({ ...base, outcome: "invalid-seq", replayed: 0 })
       return this.violate("InvalidSeq", `resume from seq ${seq} but the session is at ${session.seq}`, CloseCode.InvalidSeq, "Invalid seq.")
     }

@@ -130,6 +130,7 @@ export type ViolationKind =
   | "InvalidApiVersion"
   | "InvalidEncoding"
   | "InvalidSeq"
+  | "ResumeEncodingChanged"
   | "HeartbeatTooEarly"
   | "HeartbeatMissed"
   | "PresenceRateLimited"

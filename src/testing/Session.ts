@@ -4,6 +4,7 @@
  *
  * @since 0.1.0
  */
+import type { EncodingName } from "../codec/Encoding.ts"
 import type { Recorder } from "./Log.ts"
 import type * as Traffic from "./Traffic.ts"
 import * as Visibility from "./Visibility.ts"
@@ -69,6 +70,8 @@ export class Session {
     readonly botId: string,
     readonly guilds: ReadonlyArray<Traffic.Guild>,
     readonly largeThreshold: number,
+    /** The encoding it began with: Discord resumes it over that one only. */
+    readonly encoding: EncodingName,
     readonly source: Traffic.Source,
     private readonly capacity: number,
     private readonly recorder: Recorder

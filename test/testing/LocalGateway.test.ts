@@ -4,6 +4,7 @@ import * as Fiber from "effect/Fiber"
 import * as HashMap from "effect/HashMap"
 import * as Logger from "effect/Logger"
 import * as Redacted from "effect/Redacted"
+import * as Etf from "../../src/codec/Etf.ts"
 import { CloseCode } from "../../src/protocol/CloseCode.ts"
 import * as Intents from "../../src/protocol/Intents.ts"
 import * as LocalGateway from "../../src/testing/LocalGateway.ts"
@@ -176,6 +177,50 @@ describe("LocalGateway sessions", () => {
       expect((yield* ended.next((f) => f.op === 9)).d).toBe(false)
       expect((yield* gateway.log).resumes.map((r) => r.outcome)).toEqual(["invalid-session", "invalid-seq", "invalid-session"])
       expect(yield* kinds(gateway)).toEqual(["InvalidSeq"])
+    }))
+
+  // The Resume's connection was not yet the session's: the close ended nothing, and the same
+  // session was resumed afterwards, where Discord's 4007 says to start a new one.
+  it.scopedLive("a Resume closed with 4007 ends its session: a later Resume of it, with a right seq, gets op 9 false", () =>
+    Effect.gen(function*() {
+      const gateway = yield* gatewayWith({ guilds: 0 })
+      const { client, ready: readyFrame } = yield* ready(gateway)
+      const sessionId: string = readyFrame.d.session_id
+      yield* client.close(4900)
+      yield* gateway.awaitLog((log) => log.connections[0]!.closedAt !== undefined)
+      const resume = (seq: number) =>
+        Effect.gen(function*() {
+          const c = yield* connect(gateway.url + query)
+          yield* c.next(hello)
+          yield* c.send({ op: 6, d: { token, session_id: sessionId, seq } })
+          return c
+        })
+      yield* expectClose(yield* resume(5), CloseCode.InvalidSeq)
+      const again = yield* resume(1)
+      expect((yield* again.next((f) => f.op === 9 || f.op === 0)).d).toBe(false)
+      expect((yield* gateway.log).resumes.map((r) => r.outcome)).toEqual(["invalid-seq", "invalid-session"])
+    }))
+
+  // Discord resumes a session only over the encoding it began with: a JSON session was resumed
+  // on an ETF connection without a word, so a client changing encodings passed here.
+  it.scopedLive("a Resume over another encoding than the session began with gets op 9 false, and the breach is recorded", () =>
+    Effect.gen(function*() {
+      const gateway = yield* gatewayWith({ guilds: 0 })
+      const { client, ready: readyFrame } = yield* ready(gateway)
+      const sessionId: string = readyFrame.d.session_id
+      yield* client.close(4900)
+      yield* gateway.awaitLog((log) => log.connections[0]!.closedAt !== undefined)
+      const etf = yield* connect(gateway.url + "?v=10&encoding=etf")
+      yield* gateway.awaitLog((log) => log.connections.length === 2)
+      yield* etf.sendRaw(Etf.encode({ op: 6, d: { token, session_id: sessionId, seq: 1 } }))
+      const log = yield* gateway.awaitLog((log) => log.resumes.length === 1)
+      expect(log.resumes.map((r) => r.outcome)).toEqual(["invalid-session"])
+      expect(yield* kinds(gateway)).toEqual(["ResumeEncodingChanged"])
+      // the session was left as it was: over JSON it resumes
+      const json = yield* connect(gateway.url + query)
+      yield* json.next(hello)
+      yield* json.send({ op: 6, d: { token, session_id: sessionId, seq: 1 } })
+      yield* json.next(dispatch("RESUMED"))
     }))
 
   // a seq of "3" resumed from 0 and replayed every event, READY included
