@@ -104,10 +104,17 @@ export class Tracker {
     return this.sentAt.shift()
   }
 
-  /** Records a beat going out at `now`; `scheduled` beats arm the zombie check. */
+  /**
+   * Records a beat going out at `now`; `scheduled` beats arm the zombie check. Past the beats
+   * kept, the oldest is forgotten, and its ACK, still to come, measures nothing (it was taken for
+   * a later beat's).
+   */
   sent(now: number, scheduled: boolean): void {
     this.scheduled.push(scheduled)
-    if (this.sentAt.push(now) > maxUnanswered) this.shift()
+    if (this.sentAt.push(now) > maxUnanswered) {
+      this.shift()
+      this.unmeasured++
+    }
   }
 
   /**

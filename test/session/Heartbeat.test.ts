@@ -46,6 +46,24 @@ describe("Heartbeat.Tracker", () => {
     expect(tracker.isZombie).toBe(false)
   })
 
+  // Beats dropped past the 64 kept were forgotten, their ACKs then taken for later beats': a beat
+  // sent after a long hold measured a round trip of 1 ms, and its own ACK none.
+  it("a reader held back for more beats than are kept: the ACKs of those dropped answer no beat sent after", () => {
+    const tracker = new Heartbeat.Tracker()
+    tracker.sent(0, true)
+    tracker.acked(40)
+    tracker.pause()
+    for (let beat = 1; beat <= 70; beat++) tracker.sent(beat * 1000, true)
+    tracker.resume()
+    tracker.sent(71_000, true)
+    // the 70 ACKs left unread, in a burst: none measures, none answers the beat at 71 s
+    for (let ack = 0; ack < 70; ack++) expect(tracker.acked(71_001)).toBe(false)
+    expect(tracker.latency).toBe(40)
+    // its own ACK measures its round trip
+    expect(tracker.acked(71_050)).toBe(true)
+    expect(tracker.latency).toBe(50)
+  })
+
   it("after a stall between a beat and its ACK, the next beat left unanswered is a zombie at once (the count went below zero, a tick late for the connection's life)", () => {
     const tracker = new Heartbeat.Tracker()
     tracker.sent(1000, true)
