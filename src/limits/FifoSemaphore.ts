@@ -14,7 +14,9 @@ import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as FiberId from "effect/FiberId"
+import * as Option from "effect/Option"
 import * as Scope from "effect/Scope"
+import { detached } from "../internal/detached.ts"
 
 /**
  * A semaphore of a fixed number of permits. Waiting for a permit is interruptible: a waiter
@@ -24,8 +26,15 @@ import * as Scope from "effect/Scope"
  * @since 0.1.0
  */
 export interface FifoSemaphore {
-  /** Runs `use` holding a permit, waiting in line for one first. */
-  readonly withPermit: <A, E, R>(use: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
+  /**
+   * Runs `use` holding a permit, waiting in line for one first: `Some` of its result, or `None`
+   * when `giveUp` completes while it waits (it then leaves the line; once it holds the permit,
+   * `giveUp` no longer counts).
+   */
+  readonly withPermitUnless: <A, E, R>(
+    giveUp: Effect.Effect<void>,
+    use: Effect.Effect<A, E, R>
+  ) => Effect.Effect<Option.Option<A>, E, R>
   /**
    * Holds a permit for `key`, waiting in line for one first, for as long as the current scope
    * lives; while `key` holds its `perKey` permits, it waits for one of them, and later waiters of
@@ -78,20 +87,35 @@ export const make = (permits: number, perKey = permits): FifoSemaphore => {
       handOn()
     })
 
-  /** Takes a permit for `key`, waiting with the interruptibility `restore` gives back. */
+  /**
+   * Takes a permit for `key`, waiting with the interruptibility `restore` gives back, unless
+   * `giveUp` completes first: whether it took one.
+   */
   const acquire = (
     key: number | undefined,
-    restore: <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
-  ): Effect.Effect<void> =>
+    restore: <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>,
+    giveUp?: Effect.Effect<void>
+  ): Effect.Effect<boolean> =>
     Effect.suspend(() => {
       if (free > 0 && mayTake(key)) {
         free--
         count(key, 1)
-        return Effect.void
+        return Effect.succeed(true)
       }
       const waiter: Waiter = { turn: Deferred.unsafeMake<void>(FiberId.none), key }
       line.push(waiter)
-      return restore(Deferred.await(waiter.turn)).pipe(
+      // handed the permit as it gave up, it keeps the permit
+      const leave = Effect.sync(() => {
+        const index = line.indexOf(waiter)
+        if (index < 0) return true
+        line.splice(index, 1)
+        return false
+      })
+      const wait = giveUp === undefined
+        ? Effect.as(Deferred.await(waiter.turn), true)
+        // a race run by a caller that cannot be interrupted would wait for its loser for ever
+        : detached(Effect.raceFirst(Effect.as(Deferred.await(waiter.turn), true), Effect.zipRight(giveUp, leave)))
+      return restore(wait).pipe(
         Effect.onInterrupt(() =>
           Effect.suspend(() => {
             const index = line.indexOf(waiter)
@@ -104,9 +128,10 @@ export const make = (permits: number, perKey = permits): FifoSemaphore => {
     })
 
   return {
-    withPermit: (use) =>
+    withPermitUnless: (giveUp, use) =>
       Effect.uninterruptibleMask((restore) =>
-        Effect.zipRight(acquire(undefined, restore), Effect.ensuring(restore(use), release(undefined)))
+        Effect.flatMap(acquire(undefined, restore, giveUp), (took) =>
+          took ? Effect.ensuring(Effect.asSome(restore(use)), release(undefined)) : Effect.succeedNone)
       ),
     permitFor: (key) =>
       Effect.flatMap(Effect.scope, (scope) =>

@@ -378,11 +378,18 @@ const build = (spacing: number, margin: number, onExhausted: "fail" | "wait"): C
         gate.sending = sending
         return Effect.map(Effect.ensuring(send(answered), sent), Option.some)
       })
-      // a waiter whose key was retired meanwhile lines up again with the new keys
+      // a waiter whose key was retired meanwhile lines up again with the new keys; one in line
+      // behind an identify being sent does too, and with `fail` looks again at the budget once the
+      // last start is spent (it waited for that send to end)
+      const giveUp = Effect.suspend(() =>
+        onExhausted === "fail"
+          ? Effect.raceFirst(Deferred.await(gate.retirement), Deferred.await(budgetSpent))
+          : Deferred.await(gate.retirement)
+      )
       return Effect.flatMap(
-        gate.turns.withPermit(Effect.flatMap(awaitTurn(gate, shardId), (counted) =>
+        gate.turns.withPermitUnless(giveUp, Effect.flatMap(awaitTurn(gate, shardId), (counted) =>
           counted ? sendCounted : Effect.succeed(Option.none()))),
-        Option.match({ onNone: () => identify(shardId, send), onSome: Effect.succeed })
+        (result) => Option.match(Option.flatten(result), { onNone: () => identify(shardId, send), onSome: Effect.succeed })
       )
     })
 

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
+import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
@@ -30,6 +31,26 @@ const oneAdmittedTwoInLine = Effect.gen(function*() {
 })
 
 describe("FifoSemaphore", () => {
+  it.effect("withPermitUnless: a waiter whose giveUp completes leaves the line with None; one holding the permit runs to its end", () =>
+    Effect.gen(function*() {
+      const semaphore = FifoSemaphore.make(1)
+      const giveUp = yield* Deferred.make<void>()
+      const release = yield* Deferred.make<void>()
+      const holder = yield* Effect.fork(semaphore.withPermitUnless(Deferred.await(giveUp), Effect.as(Deferred.await(release), "held")))
+      yield* settle
+      const waiter = yield* Effect.fork(semaphore.withPermitUnless(Deferred.await(giveUp), Effect.succeed("waited")))
+      const other = yield* Effect.fork(semaphore.withPermitUnless(Effect.never, Effect.succeed("stayed")))
+      yield* settle
+      expect(semaphore.waiting()).toBe(2)
+      yield* Deferred.succeed(giveUp, undefined)
+      expect(yield* Fiber.join(waiter)).toEqual(Option.none())
+      expect([semaphore.waiting(), semaphore.free()]).toEqual([1, 0])
+      yield* Deferred.succeed(release, undefined)
+      expect(yield* Fiber.join(holder)).toEqual(Option.some("held"))
+      expect(yield* Fiber.join(other)).toEqual(Option.some("stayed"))
+      expect([semaphore.waiting(), semaphore.free()]).toEqual([0, 1])
+    }))
+
   it.effect("grants up to its permits, then one per permit given back, first come first served", () =>
     Effect.gen(function*() {
       const semaphore = FifoSemaphore.make(2)

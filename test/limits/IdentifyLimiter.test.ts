@@ -232,6 +232,53 @@ describe("IdentifyLimiter", () => {
       expect([first.times.get(1)! - start, second.times.get(3)! - start]).toEqual([5000, 10_000])
     }))
 
+  // In line behind an identify still being sent, they waited in the old key's line until that
+  // send ended: hidden from the snapshot, and a later identify of their new key went first.
+  it.effect("identifies in line behind one still being sent when max_concurrency changes line up again at once, before later ones", () =>
+    Effect.gen(function*() {
+      const start = yield* Clock.currentTimeMillis
+      const limiter = yield* IdentifyLimiter.make({ margin: 0 })
+      yield* limiter.configure(limits({ maxConcurrency: 1 }))
+      const times = new Map<number, number>()
+      // shard 0's Identify takes 3 s to go out; shard 1 waits in line behind it
+      const sending = yield* Effect.fork(limiter.identify(0, () => Effect.sleep("3 seconds")))
+      yield* settle
+      const waiting = yield* identifyAll(limiter, [1])
+      yield* settle
+      yield* TestClock.adjust("1 second")
+      yield* limiter.configure(limits({ maxConcurrency: 2 }))
+      yield* settle
+      expect((yield* limiter.snapshot).keys.map((key) => key.queued)).toEqual([0, 1])
+      const later = yield* identifyAll(limiter, [3])
+      yield* TestClock.adjust("30 seconds")
+      yield* Fiber.join(sending)
+      yield* Fiber.join(waiting.fiber)
+      yield* Fiber.join(later.fiber)
+      for (const [shard, at] of [...waiting.times, ...later.times]) times.set(shard, at - start)
+      // shard 0's send ended at 3 s: Discord counts it there
+      expect([times.get(1), times.get(3)]).toEqual([8000, 13_000])
+    }))
+
+  it.effect("onExhausted fail: an identify in line behind one still being sent fails as the last start is spent, not once that send ends", () =>
+    Effect.gen(function*() {
+      const start = yield* Clock.currentTimeMillis
+      const limiter = yield* IdentifyLimiter.make({ margin: 0 })
+      yield* limiter.configure(limits({ maxConcurrency: 2, remaining: 2 }))
+      const sending = yield* Effect.fork(limiter.identify(0, () => Effect.sleep("3 seconds")))
+      yield* settle
+      // shard 2 waits in line for key 0 behind shard 0's send
+      const waiting = yield* Effect.fork(Effect.zip(Effect.flip(limiter.identify(2, () => Effect.void)), Clock.currentTimeMillis))
+      yield* settle
+      yield* TestClock.adjust("100 millis")
+      // shard 1 spends the last start, on key 1
+      yield* limiter.identify(1, () => Effect.void)
+      yield* settle
+      const [error, failedAt] = yield* Fiber.join(waiting)
+      expect([error._tag, failedAt - start]).toEqual(["IdentifyBudgetExhausted", 100])
+      yield* TestClock.adjust("3 seconds")
+      yield* Fiber.join(sending)
+    }))
+
   it.effect("an identify of an old key still sending when max_concurrency changes holds every new key back, whatever its send lasts", () =>
     Effect.gen(function*() {
       // a send longer than the spacing let the new keys go 5 s after its turn, before it went out
