@@ -295,20 +295,23 @@ export const run = (
     // took no event; a fatal close must stay fatal). The beat counts as sent once it has its place:
     // one held back by a full window is no unanswered beat (the next tick took it for a zombie),
     // and while it waits no other scheduled beat is added behind it. The payload is made at once,
-    // so that a custom encoding's defect reaches the heartbeat timer.
+    // so that a custom encoding's defect reaches the heartbeat timer, and again for a beat held
+    // back while events came, which carries the last sequence as it goes out.
     let beatHeld = false
     const sendBeat = (slot: Effect.Effect<void>, scheduled: boolean) =>
       Effect.suspend(() => {
         if (scheduled && beatHeld) return Effect.void
-        const payload = ctx.heartbeat(ctx.memory.current.sequence)
-        const send = Effect.catchAll(connection.send(payload), (error) =>
-          tracker.paused ? onClosed(error.cause instanceof ConnectionClosed ? error.cause : lostWhileHeldBack) : Effect.void)
-        const record = Effect.sync(() => {
+        const sequence = ctx.memory.current.sequence
+        const payload = ctx.heartbeat(sequence)
+        const send = Effect.suspend(() => {
           if (scheduled) beatHeld = false
           tracker.sent(monotonicMillis(clock), scheduled)
+          const latest = ctx.memory.current.sequence
+          return Effect.catchAll(connection.send(latest === sequence ? payload : ctx.heartbeat(latest)), (error) =>
+            tracker.paused ? onClosed(error.cause instanceof ConnectionClosed ? error.cause : lostWhileHeldBack) : Effect.void)
         })
         if (scheduled) beatHeld = true
-        return Effect.asVoid(Effect.forkIn(Effect.interruptible(Effect.zipRight(Effect.zipRight(slot, record), send)), scope))
+        return Effect.asVoid(Effect.forkIn(Effect.interruptible(Effect.zipRight(slot, send)), scope))
       })
     const beat = sendBeat(sendLimiter.take("control"), true)
     // answers op 1 at once, or not at all when that would take a place the scheduled beats need

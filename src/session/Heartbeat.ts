@@ -10,6 +10,7 @@ import * as Effect from "effect/Effect"
 import * as Schedule from "effect/Schedule"
 import * as ScheduleDecision from "effect/ScheduleDecision"
 import * as ScheduleInterval from "effect/ScheduleInterval"
+import { monotonicMillis } from "../internal/due.ts"
 import { stallAfter } from "../internal/stall.ts"
 import type { Beating } from "./HeartbeatTimer.ts"
 
@@ -137,18 +138,22 @@ export class Tracker {
     return true
   }
 
-  /** Whether a scheduled beat due now finds the previous one unacknowledged. */
-  get isZombie(): boolean {
-    return !this.paused && this.scheduled.includes(true)
+  /**
+   * Whether a scheduled beat due now finds one before it unacknowledged: one sent at or before
+   * `sentBy` (a beat held back by the send limit may have gone out just before this one was due).
+   */
+  isZombie(sentBy = Infinity): boolean {
+    return !this.paused && this.scheduled.some((scheduled, index) => scheduled && this.sentAt[index]! <= sentBy)
   }
 }
 
 /**
  * The heartbeat of one connection, for a `HeartbeatTimer`: at each tick of
- * {@link schedule}`(interval, jitter)`, `onZombie` if the previous scheduled beat was not
- * acknowledged, else `beat` (which must record the beat with `tracker.sent`, and must not wait:
- * the timer runs it on its own fiber); `onDefect` if either dies (a connection left without
- * heartbeats would look ready until the gateway gave up on it). A tick more than a second late
+ * {@link schedule}`(interval, jitter)`, `onZombie` if a scheduled beat sent at least half an
+ * interval before was not acknowledged (one held back by the send limit until just before the
+ * tick is given until the next), else `beat` (which records the beat with `tracker.sent` as it
+ * goes out, and must not wait: the timer runs it on its own fiber); `onDefect` if either dies (a
+ * connection left without heartbeats would look ready until the gateway gave up on it). A tick more than a second late
  * comes after a stall: the beat before it is given until the next tick, and `beat` goes out. Draw
  * `jitter` from `Random`, so that tests can fix it.
  *
@@ -165,8 +170,8 @@ export const beating = (options: {
   schedule: schedule(options.interval, options.jitter),
   tick: (lateMs) =>
     Effect.catchAllCause(
-      Effect.suspend(() => {
-        if (!options.tracker.isZombie) return options.beat
+      Effect.clockWith((clock) => {
+        if (!options.tracker.isZombie(monotonicMillis(clock) - options.interval / 2)) return options.beat
         if (lateMs <= stallAfter) return options.onZombie
         options.tracker.stalled()
         return options.beat

@@ -557,6 +557,40 @@ describe("Session", () => {
       expect(yield* session.state).toEqual({ _tag: "Connected", phase: "Ready" })
     }).pipe(Effect.withRandom(Random.fixed([0.5])), Effect.provide(TestLayer)))
 
+  // Held until 61.0 s, the beat was judged at the 61.2 s tick: a gateway answering in 300 ms had
+  // its healthy connection closed as a zombie. And it carried the sequence of its tick.
+  it.scoped("a beat held back until just before the next tick is judged at the tick after, and carries the last sequence as it goes out", () =>
+    Effect.gen(function*() {
+      // Hello asks for 10 s; jitter 0.12: ticks at 1.2, 11.2, ... 61.2 s
+      const { peer, session } = yield* readySession({}, 10_000)
+      yield* peer.autoAck(true)
+      const voice = { guild_id: "1", channel_id: null, self_mute: false, self_deaf: false }
+      yield* Effect.fork(Effect.forEach(Array.from({ length: 116 }), () => session.updateVoiceState(voice), { concurrency: "unbounded" }))
+      for (let i = 0; i < 115; i++) expect(yield* peer.receivedJson).toMatchObject({ op: 4 })
+      // the beats of 1.2 .. 31.2 s take the last places; the one of 41.2 s waits until 61 s
+      yield* TestClock.adjust("45 seconds")
+      const sent = Effect.map(peer.takeAll, (frames) => Chunk.toReadonlyArray(frames).map((frame) => JSON.parse(frame as string) as { op: number; d: unknown }))
+      expect((yield* sent).map((payload) => payload.op)).toEqual([1, 1, 1, 1])
+      yield* peer.sendJson(dispatch(2, "MESSAGE_CREATE", { content: "after the tick" }))
+      // from now on the gateway answers 300 ms after each beat
+      yield* peer.autoAck(false)
+      yield* TestClock.adjust("16 seconds")
+      expect(yield* sent).toEqual([{ op: 1, d: 2 }, expect.objectContaining({ op: 4 })])
+      yield* TestClock.adjust("200 millis") // 61.2 s: the tick leaves the held beat be, and beats
+      expect(yield* peer.isOpen).toBe(true)
+      expect(yield* sent).toEqual([{ op: 1, d: 2 }])
+      yield* TestClock.adjust("100 millis")
+      yield* peer.sendJson({ op: 11, d: null, s: null, t: null })
+      yield* TestClock.adjust("300 millis")
+      yield* peer.sendJson({ op: 11, d: null, s: null, t: null })
+      // 71.2 s: both answered; a gateway that stops answering is found at the tick after
+      yield* TestClock.adjust("9600 millis")
+      expect(yield* peer.isOpen).toBe(true)
+      expect(yield* sent).toEqual([{ op: 1, d: 2 }])
+      yield* TestClock.adjust("10 seconds")
+      expect(yield* peer.closed).toMatchObject({ code: 4900, by: "client" })
+    }).pipe(Effect.withRandom(Random.fixed([0.12])), Effect.provide(TestLayer)))
+
   it.scoped("detects a zombie at the first beat due without an ACK, closes non-1000 and resumes", () =>
     Effect.gen(function*() {
       const { peer } = yield* readySession({}, 1000)
