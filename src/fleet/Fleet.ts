@@ -203,6 +203,8 @@ export const make = (
         `${stale.length} resume point(s) are of another shard count than the recommended ${shardCount}: their shards identify anew`
       ).pipe(Effect.annotateLogs({ shards: stale.map((point) => point.shard.join("/")).join(",") }))
     }
+    // given back by a disconnect before their shards started
+    const unresumed = new Map(otherEncoding.map((point) => [point.shard[0], point]))
     if (otherEncoding.length > 0) {
       yield* Effect.logWarning(
         `${otherEncoding.length} resume point(s) were saved over another encoding than ${resolved.encoding.name}: their shards identify anew`
@@ -437,9 +439,9 @@ export const make = (
         Effect.map(stopAll((session) => session.disconnect(timeout)), (points) => [
           ...Arr.getSomes(points),
           // a shard given a point and stopped before it started: its gateway session is as
-          // resumable as it was handed in
+          // resumable as it was handed in (also over another encoding, by another process)
           ...Arr.filterMap(starter.shards, (shard) =>
-            shard.current() === undefined ? Option.fromNullable(resume.get(shard.id)) : Option.none())
+            shard.current() === undefined ? Option.fromNullable(resume.get(shard.id) ?? unresumed.get(shard.id)) : Option.none())
         ]),
       end: (timeout) =>
         Effect.zipRight(

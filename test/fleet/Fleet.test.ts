@@ -1003,11 +1003,16 @@ describe("Fleet gateway info", () => {
       const served = yield* serve()
       const overEtf = { sessionId: "etf", sequence: 9, resumeGatewayUrl: gatewayUrl, shard: [0, 2] as const, encoding: "etf" as const }
       const overJson = { sessionId: "json", sequence: 3, resumeGatewayUrl: gatewayUrl, shard: [1, 2] as const, encoding: "json" as const }
+      // stopped before its shards started, a fleet gives the points back as they came: the ETF
+      // session stays resumable, by a process that speaks ETF
+      const stopped = yield* Fleet.make(options({ shardCount: 2, shards: [0], resume: [overEtf] }))
+      expect(yield* stopped.disconnect()).toEqual([overEtf])
       yield* Fleet.make(options({ shardCount: 2, resume: [overEtf, overJson] }))
       yield* advance(6000)
       expect(served.identifies.map((i) => i.shard)).toEqual([0])
       expect(served.resumes).toEqual([{ sessionId: "json", seq: 3 }])
       expect(lines.filter((line) => line.startsWith("WARN"))).toEqual([
+        "WARN 1 resume point(s) were saved over another encoding than json: their shards identify anew",
         "WARN 1 resume point(s) were saved over another encoding than json: their shards identify anew"
       ])
     }).pipe(Effect.provide(Layer.mergeAll(MemoryTransport.layer, IdentifyLimiter.layerMemory, FetchHttpClient.layer, logs)))
