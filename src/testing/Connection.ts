@@ -600,6 +600,13 @@ export class Connection implements Outlet {
     for (const guild of guilds) session.dispatch("GUILD_CREATE", Traffic.guildCreate(guild, largeThreshold, intents), now)
   }
 
+  /** Ends `session` for a Resume it refused, unless a connection holds it: that one goes on. */
+  private endUnlessHeld(session: Session): void {
+    if (session.outlet !== undefined) return
+    session.ended = true
+    this.host.sessions.delete(session.id)
+  }
+
   private onResume(d: unknown, now: number): void {
     if (this.authenticated) {
       return this.violate("AlreadyAuthenticated", "Resume on an authenticated connection", CloseCode.AlreadyAuthenticated, "You sent more than one identify payload.")
@@ -633,15 +640,14 @@ export class Connection implements Outlet {
     }
     const plan = session.plan(seq)
     if (plan._tag === "InvalidSeq") {
-      // 4007: "Reconnect and start a new session": the session ends, as the close says
-      session.ended = true
-      this.host.sessions.delete(sessionId)
+      // 4007: "Reconnect and start a new session": the session ends, as the close says, unless a
+      // connection holds it (it would be left open on an ended session)
+      this.endUnlessHeld(session)
       this.host.recorder.resume({ ...base, outcome: "invalid-seq", replayed: 0 })
       return this.violate("InvalidSeq", `resume from seq ${seq} but the session is at ${session.seq}`, CloseCode.InvalidSeq, "Invalid seq.")
     }
     if (plan._tag === "TooOld") {
-      session.ended = true
-      this.host.sessions.delete(sessionId)
+      this.endUnlessHeld(session)
       this.host.recorder.resume({ ...base, outcome: "invalid-session", replayed: 0 })
       this.send(payload(Opcode.InvalidSession, false))
       return

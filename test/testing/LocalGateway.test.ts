@@ -201,6 +201,20 @@ describe("LocalGateway sessions", () => {
       expect((yield* gateway.log).resumes.map((r) => r.outcome)).toEqual(["invalid-seq", "invalid-session"])
     }))
 
+  // Ending it there left the connection holding it open on an ended session: no event reached it.
+  it.scopedLive("a Resume with a bad seq of a session another connection holds is closed with 4007, and the session goes on there", () =>
+    Effect.gen(function*() {
+      const gateway = yield* gatewayWith({ guilds: 0 })
+      const { client: holder, ready: readyFrame } = yield* ready(gateway)
+      const sessionId: string = readyFrame.d.session_id
+      const other = yield* connect(gateway.url + query)
+      yield* other.next(hello)
+      yield* other.send({ op: 6, d: { token, session_id: sessionId, seq: 99 } })
+      yield* expectClose(other, CloseCode.InvalidSeq)
+      expect(yield* gateway.dispatch({ session: sessionId }, "MESSAGE_CREATE", { id: "4242", channel_id: "1", guild_id: "1", content: "" })).toBe(1)
+      expect((yield* holder.next(dispatch("MESSAGE_CREATE"))).d.id).toBe("4242")
+    }))
+
   // Discord resumes a session only over the encoding it began with: a JSON session was resumed
   // on an ETF connection without a word, so a client changing encodings passed here.
   it.scopedLive("a Resume over another encoding than the session began with gets op 9 false, and the breach is recorded", () =>
