@@ -38,6 +38,15 @@ const ready = (gateway: LocalGateway.LocalGateway, shard: [number, number] = [0,
 const expectClose = (client: RawClient, code: number) =>
   Effect.map(client.closed, (closed) => expect(closed.code).toBe(code))
 
+/** A gateway with a session whose connection closed with 4900: resumable, held by none. */
+const leftResumable = Effect.gen(function*() {
+  const gateway = yield* gatewayWith({ guilds: 0 })
+  const { client, ready: readyFrame } = yield* ready(gateway)
+  yield* client.close(4900)
+  yield* gateway.awaitLog((log) => log.connections[0]!.closedAt !== undefined)
+  return { gateway, sessionId: readyFrame.d.session_id as string }
+})
+
 const kinds = (gateway: LocalGateway.LocalGateway) =>
   Effect.map(gateway.violations, (violations) => violations.map((v) => v.kind))
 
@@ -183,11 +192,7 @@ describe("LocalGateway sessions", () => {
   // session was resumed afterwards, where Discord's 4007 says to start a new one.
   it.scopedLive("a Resume closed with 4007 ends its session: a later Resume of it, with a right seq, gets op 9 false", () =>
     Effect.gen(function*() {
-      const gateway = yield* gatewayWith({ guilds: 0 })
-      const { client, ready: readyFrame } = yield* ready(gateway)
-      const sessionId: string = readyFrame.d.session_id
-      yield* client.close(4900)
-      yield* gateway.awaitLog((log) => log.connections[0]!.closedAt !== undefined)
+      const { gateway, sessionId } = yield* leftResumable
       const resume = (seq: number) =>
         Effect.gen(function*() {
           const c = yield* connect(gateway.url + query)
@@ -219,11 +224,7 @@ describe("LocalGateway sessions", () => {
   // on an ETF connection without a word, so a client changing encodings passed here.
   it.scopedLive("a Resume over another encoding than the session began with gets op 9 false, and the breach is recorded", () =>
     Effect.gen(function*() {
-      const gateway = yield* gatewayWith({ guilds: 0 })
-      const { client, ready: readyFrame } = yield* ready(gateway)
-      const sessionId: string = readyFrame.d.session_id
-      yield* client.close(4900)
-      yield* gateway.awaitLog((log) => log.connections[0]!.closedAt !== undefined)
+      const { gateway, sessionId } = yield* leftResumable
       const etf = yield* connect(gateway.url + "?v=10&encoding=etf")
       yield* gateway.awaitLog((log) => log.connections.length === 2)
       yield* etf.sendRaw(Etf.encode({ op: 6, d: { token, session_id: sessionId, seq: 1 } }))
