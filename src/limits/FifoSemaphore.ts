@@ -51,6 +51,8 @@ export interface FifoSemaphore {
 interface Waiter {
   readonly turn: Deferred.Deferred<void>
   readonly key: number | undefined
+  /** Whether it was handed a permit (it left the line for it). */
+  handed: boolean
 }
 
 /**
@@ -78,6 +80,7 @@ export const make = (permits: number, perKey = permits): FifoSemaphore => {
     free--
     const [next] = line.splice(index, 1)
     count(next!.key, 1)
+    next!.handed = true
     Deferred.unsafeDone(next!.turn, Exit.void)
   }
   const release = (key: number | undefined) =>
@@ -102,13 +105,16 @@ export const make = (permits: number, perKey = permits): FifoSemaphore => {
         count(key, 1)
         return Effect.succeed(true)
       }
-      const waiter: Waiter = { turn: Deferred.unsafeMake<void>(FiberId.none), key }
+      const waiter: Waiter = { turn: Deferred.unsafeMake<void>(FiberId.none), key, handed: false }
       line.push(waiter)
+      const leaveLine = (): void => {
+        const index = line.indexOf(waiter)
+        if (index >= 0) line.splice(index, 1)
+      }
       // handed the permit as it gave up, it keeps the permit
       const leave = Effect.sync(() => {
-        const index = line.indexOf(waiter)
-        if (index < 0) return true
-        line.splice(index, 1)
+        if (waiter.handed) return true
+        leaveLine()
         return false
       })
       const wait = giveUp === undefined
@@ -116,11 +122,11 @@ export const make = (permits: number, perKey = permits): FifoSemaphore => {
         // a race run by a caller that cannot be interrupted would wait for its loser for ever
         : detached(Effect.raceFirst(Effect.as(Deferred.await(waiter.turn), true), Effect.zipRight(giveUp, leave)))
       return restore(wait).pipe(
+        // a permit is given back only if it was handed one (one that gave up left without)
         Effect.onInterrupt(() =>
           Effect.suspend(() => {
-            const index = line.indexOf(waiter)
-            if (index < 0) return release(key)
-            line.splice(index, 1)
+            if (waiter.handed) return release(key)
+            leaveLine()
             return Effect.void
           })
         )

@@ -6,7 +6,7 @@ import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
 import * as Scope from "effect/Scope"
 import * as FifoSemaphore from "../../src/limits/FifoSemaphore.ts"
-import { settle } from "../settle.ts"
+import { settle, settleFor } from "../settle.ts"
 
 /** Takes a permit for `key` (by default one of its own) in a scope of its own; returns the scope and the fiber that waited for it. */
 const enter = (semaphore: FifoSemaphore.FifoSemaphore, admitted: Array<string>, name: string, key = name.charCodeAt(0)) =>
@@ -49,6 +49,29 @@ describe("FifoSemaphore", () => {
       expect(yield* Fiber.join(holder)).toEqual(Option.some("held"))
       expect(yield* Fiber.join(other)).toEqual(Option.some("stayed"))
       expect([semaphore.waiting(), semaphore.free()]).toEqual([0, 1])
+    }))
+
+  // Interrupted as it gave up, a waiter gave back a permit it never held: two callers then held
+  // the one permit (two identifies of one rate-limit key at once).
+  it.effect("withPermitUnless: a waiter interrupted as it gives up gives back no permit it never held", () =>
+    Effect.gen(function*() {
+      for (let turns = 0; turns <= 12; turns++) {
+        const semaphore = FifoSemaphore.make(1)
+        const release = yield* Deferred.make<void>()
+        const holder = yield* Effect.fork(semaphore.withPermitUnless(Effect.never, Deferred.await(release)))
+        yield* settle
+        const giveUp = yield* Deferred.make<void>()
+        const waiter = yield* Effect.fork(semaphore.withPermitUnless(Deferred.await(giveUp), Effect.void))
+        yield* settle
+        yield* Deferred.succeed(giveUp, undefined)
+        yield* settleFor(turns)
+        yield* Fiber.interrupt(waiter)
+        yield* settle
+        const whileHeld = semaphore.free()
+        yield* Deferred.succeed(release, undefined)
+        yield* Fiber.join(holder)
+        expect({ turns, whileHeld, free: semaphore.free(), waiting: semaphore.waiting() }).toEqual({ turns, whileHeld: 0, free: 1, waiting: 0 })
+      }
     }))
 
   it.effect("grants up to its permits, then one per permit given back, first come first served", () =>
