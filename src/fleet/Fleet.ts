@@ -203,7 +203,7 @@ export const make = (
         `${stale.length} resume point(s) are of another shard count than the recommended ${shardCount}: their shards identify anew`
       ).pipe(Effect.annotateLogs({ shards: stale.map((point) => point.shard.join("/")).join(",") }))
     }
-    // given back by a disconnect before their shards started
+    // given back by a disconnect before their shards began gateway sessions of their own
     const unresumed = new Map(otherEncoding.map((point) => [point.shard[0], point]))
     if (otherEncoding.length > 0) {
       yield* Effect.logWarning(
@@ -436,7 +436,10 @@ export const make = (
           detached
         ),
       disconnect: (timeout) =>
-        Effect.map(stopAll((session) => session.disconnect(timeout)), (points) => [
+        // a shard whose session began none of its own gives back the point of another encoding it
+        // was handed: the gateway session there is as resumable as it was
+        Effect.map(stopAll((session) =>
+          Effect.map(session.disconnect(timeout), Option.orElse(() => Option.fromNullable(unresumed.get(session.shard[0]))))), (points) => [
           ...Arr.getSomes(points),
           // a shard given a point and stopped before it started: its gateway session is as
           // resumable as it was handed in (also over another encoding, by another process)

@@ -1018,6 +1018,22 @@ describe("Fleet gateway info", () => {
     }).pipe(Effect.provide(Layer.mergeAll(MemoryTransport.layer, IdentifyLimiter.layerMemory, FetchHttpClient.layer, logs)))
   })
 
+  // Only shards not started gave theirs back: one whose session waited for its identify turn
+  // returned none, and the ETF session, still resumable there, was lost.
+  it.scoped("disconnect gives back a point of another encoding of a shard whose session has not identified yet", () =>
+    Effect.gen(function*() {
+      yield* configureLimiter(1)
+      const served = yield* serve()
+      const points = [0, 1].map((id) => ({ sessionId: `etf-${id}`, sequence: 7, resumeGatewayUrl: gatewayUrl, shard: [id, 2] as const, encoding: "etf" as const }))
+      const fleet = yield* Fleet.make(options({ shardCount: 2, resume: points }))
+      // shard 0 identified anew; shard 1 waits for its key's turn, 5 s after
+      yield* advance(1000, 100)
+      expect(served.identifies.map((i) => i.shard)).toEqual([0])
+      const byShard = new Map((yield* fleet.disconnect()).map((point) => [point.shard[0], point]))
+      expect(byShard.get(0)).toMatchObject({ sessionId: "session-0", encoding: "json" })
+      expect(byShard.get(1)).toEqual(points[1])
+    }).pipe(Effect.provide(Layer.mergeAll(MemoryTransport.layer, IdentifyLimiter.layerMemory, FetchHttpClient.layer))))
+
   it.scoped("fetches GET /gateway/bot once, takes its shard count and limits, and refreshes it when stale", () => {
     const http = gatewayBotClient(answer)
     return Effect.gen(function*() {
