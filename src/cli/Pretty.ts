@@ -7,7 +7,7 @@
  */
 import type { GatewayEvent } from "../protocol/Event.ts"
 import { printable, quoted } from "../internal/printable.ts"
-import { cut, width } from "./Columns.ts"
+import { cut, padTo } from "./Columns.ts"
 
 /**
  * One shard's row in the status view.
@@ -23,11 +23,8 @@ export interface ShardRow {
   readonly eventsPerSecond: number
 }
 
-// `text` padded to at least `columns` columns, never cut: a sequence or a type shown in part is wrong
-const padded = (text: string, columns: number): string => text + " ".repeat(Math.max(0, columns - width(text)))
-
 // `text` cut or padded to exactly `columns` columns
-const pad = (text: string, columns: number): string => padded(cut(text, columns), columns)
+const pad = (text: string, columns: number): string => padTo(cut(text, columns), columns)
 
 // the local time of day, as the logs beside it show theirs (it showed UTC)
 const clock = (at: Date): string =>
@@ -37,7 +34,10 @@ const field = (d: unknown, key: string): unknown =>
   typeof d === "object" && d !== null ? (d as Record<string, unknown>)[key] : undefined
 
 // `text` quoted, cut to `max` columns (its last one an ellipsis) when longer
-const quote = (text: string, max: number): string => quoted(width(text) > max ? `${cut(text, max - 1)}…` : text)
+const quote = (text: string, max: number): string => {
+  const fits = cut(text, max)
+  return quoted(fits.length === text.length ? text : `${cut(fits, max - 1)}…`)
+}
 
 /**
  * A one-line summary of an event: time (local), shard, sequence, type, and what identifies it. The
@@ -46,8 +46,8 @@ const quote = (text: string, max: number): string => quoted(width(text) > max ? 
  * @since 0.1.0
  */
 export const summary = (event: GatewayEvent, at: Date, highestShard = 0): string => {
-  const shard = padded(`shard ${event.shard}`, `shard ${highestShard}`.length)
-  const parts = [clock(at), shard, padded(`#${event.sequence}`, 7), padded(printable(event.t), 22)]
+  const shard = padTo(`shard ${event.shard}`, `shard ${highestShard}`.length)
+  const parts = [clock(at), shard, padTo(`#${event.sequence}`, 7), padTo(printable(event.t), 22)]
   const d = event.d
   const guild = field(d, "guild_id") ?? (event.t === "GUILD_CREATE" ? field(d, "id") : undefined)
   if (typeof guild === "string") parts.push(`guild ${printable(guild)}`)

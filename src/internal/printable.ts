@@ -5,13 +5,16 @@
  * @since 0.1.0
  */
 
-const controlCharacters = /[\u0000-\u001f\u007f-\u009f]/g
+// C0, DEL and C1; the bidi embeddings, overrides and isolates; the line and paragraph separators
+const controlCharacters = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069\u2028\u2029]/g
 
 /**
- * `text` with its control characters (C0, DEL and C1) written as `\uXXXX` escapes: written raw, they
- * could move the cursor, clear the screen or retitle the terminal. JSON text stays the same JSON:
- * outside its strings it has no such characters, and inside them the escape means the character it
- * replaces.
+ * `text` with its control characters written as `\uXXXX` escapes: C0, DEL and C1, which could move
+ * the cursor, clear the screen or retitle the terminal; the bidi embeddings, overrides and isolates
+ * (U+202A-202E, U+2066-2069), with which anyone who writes a message could reverse the rest of the
+ * line on a terminal that does bidi; and the line and paragraph separators (U+2028, U+2029), at
+ * which some readers of lines split one. JSON text stays the same JSON: outside its strings it has
+ * no such characters, and inside them the escape means the character it replaces.
  *
  * @since 0.1.0
  */

@@ -19,7 +19,9 @@ describe("Columns", () => {
       ["❤", 1], // text presentation
       ["❤️", 2], // emoji presentation (U+FE0F)
       ["a\u200bb", 2], // a zero-width space
-      ["ab😀cd", 6]
+      ["ab😀cd", 6],
+      ["कि", 2], // a letter and a spacing vowel sign: one character, two columns (it was counted as one)
+      ["हिन्दी", 4]
     ]
     for (const [text, columns] of cases) expect([text, Columns.width(text)]).toEqual([text, columns])
   })
@@ -39,6 +41,28 @@ describe("Columns", () => {
         expect(text.startsWith(cut)).toBe(true)
         expect(cut).not.toMatch(loneSurrogate)
       }
+    }
+  })
+
+  // Node's segmenter takes time in the whole text's length at each step: cutting a message of
+  // 80,000 characters to 60 columns took 10 s, the event loop held. What is segmented is bounded.
+  it("segments at most a bounded prefix of long text, whatever its length, and cuts it as it would the whole", () => {
+    const segment = Intl.Segmenter.prototype.segment
+    const lengths: Array<number> = []
+    Intl.Segmenter.prototype.segment = function(this: Intl.Segmenter, input: string) {
+      lengths.push(input.length)
+      return segment.call(this, input)
+    }
+    try {
+      const long = "é日😀".repeat(100_000)
+      expect(Columns.cut(long, 60)).toBe("é日😀".repeat(12))
+      expect(Columns.padTo(long, 22)).toBe(long)
+      expect(Columns.padTo("é日", 22)).toBe(`é日${" ".repeat(19)}`)
+      // a cluster of many marks past the bound: cut before it
+      expect(Columns.cut(`ab${"e" + "\u0301".repeat(5000)}`, 10)).toBe("ab")
+      expect(Math.max(...lengths)).toBeLessThanOrEqual(16 * 60 + 64)
+    } finally {
+      Intl.Segmenter.prototype.segment = segment
     }
   })
 })

@@ -30,6 +30,11 @@ describe("Pretty", () => {
     expect(Pretty.summary(event, at)).toBe(`03:04:05  shard 1  #42      MESSAGE_CREATE          guild 100  channel 200  @ada  "hello"`)
   })
 
+  it("cuts a long content and shows a long type whole, non-ASCII alike", () => {
+    const line = Pretty.summary(Event.make(0, 1, "É".repeat(30), { content: "日".repeat(100_000), name: "é".repeat(50) }), at)
+    expect(line).toBe(`03:04:05  shard 0  #1       ${"É".repeat(30)}  "${"é".repeat(39)}…"  "${"日".repeat(29)}…"`)
+  })
+
   it("shows the local time of day, as the logs beside it on stderr do (it showed UTC)", () => {
     const previous = process.env["TZ"]
     process.env["TZ"] = "Asia/Tokyo"
