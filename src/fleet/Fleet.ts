@@ -203,7 +203,7 @@ export const make = (
         `${stale.length} resume point(s) are of another shard count than the recommended ${shardCount}: their shards identify anew`
       ).pipe(Effect.annotateLogs({ shards: stale.map((point) => point.shard.join("/")).join(",") }))
     }
-    // given back by a disconnect before their shards began gateway sessions of their own
+    // given back by a disconnect until their shards begin gateway sessions of their own
     const unresumed = new Map(otherEncoding.map((point) => [point.shard[0], point]))
     if (otherEncoding.length > 0) {
       yield* Effect.logWarning(
@@ -294,6 +294,7 @@ export const make = (
             gatewayInfo: cache,
             onEnd: (exit) => Effect.zipRight(Effect.sync(() => ended.add(shard.id)), hooks.onEnd?.(exit) ?? Effect.void),
             deliver: deliverOf(shard),
+            unresumable: unresumed.get(shard.id),
             heartbeats,
             outage: outage.of(shard.id)
           })
@@ -436,10 +437,7 @@ export const make = (
           detached
         ),
       disconnect: (timeout) =>
-        // a shard whose session began none of its own gives back the point of another encoding it
-        // was handed: the gateway session there is as resumable as it was
-        Effect.map(stopAll((session) =>
-          Effect.map(session.disconnect(timeout), Option.orElse(() => Option.fromNullable(unresumed.get(session.shard[0]))))), (points) => [
+        Effect.map(stopAll((session) => session.disconnect(timeout)), (points) => [
           ...Arr.getSomes(points),
           // a shard given a point and stopped before it started: its gateway session is as
           // resumable as it was handed in (also over another encoding, by another process)

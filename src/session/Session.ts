@@ -233,6 +233,12 @@ export interface Hooks {
    * fleet shares one among its shards.
    */
   readonly gatewayInfo?: GatewayCache.GatewayCache | undefined
+  /**
+   * A point of another encoding the fleet was handed for this shard, and warned of: not resumed
+   * (Discord resumes a session only over the encoding it began with), but given back by
+   * `disconnect` for as long as the session has begun no gateway session of its own.
+   */
+  readonly unresumable?: SessionOptions.ResumePoint | undefined
 }
 
 /**
@@ -278,6 +284,9 @@ export const makeWith = (
         `the resume point was saved over ${resolved.resume.encoding}, this session uses ${resolved.encoding.name}: it identifies anew`
       ).pipe(Effect.annotateLogs({ component: "Session", shard: shardId }))
     }
+    // the point of another encoding, given back until this session begins a gateway session of its
+    // own (READY) or fails: the one there is as resumable as it was, by a process of its encoding
+    let unresumable = point === undefined ? resolved.resume ?? hooks.unresumable : undefined
     const memory: { current: Protocol.Memory } = {
       current: point === undefined ? Protocol.empty : {
         sessionId: point.sessionId,
@@ -427,6 +436,7 @@ export const makeWith = (
     const release = (admitted: Scope.CloseableScope | undefined) => admitted === undefined ? Effect.void : Scope.close(admitted, Exit.void)
     // a new gateway session will be identified: the old one's member requests get no answer
     const forgetSession = Effect.suspend(() => {
+      if (memory.current.sessionId !== undefined) unresumable = undefined
       memory.current = Protocol.forget(memory.current)
       return members.lost
     })
@@ -524,6 +534,7 @@ export const makeWith = (
       const failure = Exit.isFailure(exit) ? Cause.failureOption(exit.cause) : Option.none()
       if (Option.exists(failure, (error) => error._tag !== "MessageTooLarge") || endRequested) {
         memory.current = Protocol.forget(memory.current)
+        unresumable = undefined
       }
       span.end(clock.unsafeCurrentTimeNanos(), exit)
       // the last transition says why: the failure, else the stop asked for (a fatal close that came
@@ -578,7 +589,7 @@ export const makeWith = (
     const resumePoint = Effect.sync((): Option.Option<SessionOptions.ResumePoint> => {
       const { resumeGatewayUrl, sequence, sessionId } = memory.current
       return sessionId === undefined || resumeGatewayUrl === undefined
-        ? Option.none()
+        ? Option.fromNullable(unresumable)
         : Option.some({ sessionId, sequence: sequence ?? 0, resumeGatewayUrl, shard: resolved.shard, encoding: resolved.encoding.name })
     })
 

@@ -1034,6 +1034,27 @@ describe("Fleet gateway info", () => {
       expect(byShard.get(1)).toEqual(points[1])
     }).pipe(Effect.provide(Layer.mergeAll(MemoryTransport.layer, IdentifyLimiter.layerMemory, FetchHttpClient.layer))))
 
+  // The fallback was the fleet's, whenever a session gave back none: also after the shard began a
+  // session of its own that the gateway then ended, handing the next process a session this one
+  // had replaced, replayed from before the events it handled.
+  it.scoped("a shard whose own gateway session the gateway ended, or a fatal close, gives back no point of another encoding", () =>
+    Effect.gen(function*() {
+      yield* configureLimiter(3)
+      const served = yield* serve()
+      const etf = [1, 2].map((id) => ({ sessionId: `etf-${id}`, sequence: 7, resumeGatewayUrl: gatewayUrl, shard: [id, 3] as const, encoding: "etf" as const }))
+      const fleet = yield* Fleet.make(options({ shardCount: 3, resume: etf }))
+      yield* advance(500)
+      yield* Effect.forkScoped(Effect.either(Stream.runDrain(fleet.events)))
+      expect(served.identifies.map((i) => i.shard).sort()).toEqual([0, 1, 2])
+      yield* served.peers.get(1)!.sendJson({ op: 9, d: false, s: null, t: null })
+      yield* advance(100, 100)
+      expect(Option.isNone(yield* (yield* fleet.shard(1)).disconnect("1 second"))).toBe(true)
+      yield* served.peers.get(2)!.close(4004, "Authentication failed.")
+      yield* advance(100, 100)
+      const points = yield* fleet.disconnect("1 second")
+      expect(points.map((point) => [point.shard[0], point.sessionId])).toEqual([[0, "session-0"]])
+    }).pipe(Effect.provide(Layer.mergeAll(MemoryTransport.layer, IdentifyLimiter.layerMemory, FetchHttpClient.layer))))
+
   it.scoped("fetches GET /gateway/bot once, takes its shard count and limits, and refreshes it when stale", () => {
     const http = gatewayBotClient(answer)
     return Effect.gen(function*() {

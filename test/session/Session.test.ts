@@ -1686,12 +1686,16 @@ describe("Session", () => {
       yield* TestClock.adjust("5 seconds")
       expect(Option.getOrThrow(yield* Fiber.join(stopping))).toMatchObject({ sessionId: "session-1", encoding: "json" })
       const point = { sessionId: "session-2", sequence: 4, resumeGatewayUrl: resumeUrl, shard: [0, 1] as const, encoding: "etf" as const }
-      yield* Session.make(options({ resume: point }))
+      const overJson = yield* Session.make(options({ resume: point }))
       const { first } = yield* acceptAndHello()
       expect(first.op).toBe(2)
       expect(lines.filter((line) => line.startsWith("WARN"))).toEqual([
         "WARN the resume point was saved over etf, this session uses json: it identifies anew"
       ])
+      // stopped before READY, it gives the point back: the gateway session there is as it was
+      const stoppingEarly = yield* Effect.fork(overJson.disconnect())
+      yield* TestClock.adjust("5 seconds")
+      expect(yield* Fiber.join(stoppingEarly)).toEqual(Option.some(point))
       // a point without one is taken as of the session's encoding
       const { encoding: _, ...unsaid } = point
       yield* Session.make(options({ resume: unsaid }))
