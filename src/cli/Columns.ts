@@ -47,11 +47,18 @@ const clusterWidth = (cluster: string): number => {
   return cluster.length === 1 ? 1 : 1 + (cluster.slice(1).match(spacingMarks)?.length ?? 0)
 }
 
-// the most UTF-16 units segmented for `columns` columns: a cluster past them cannot fit. Node's
-// segmenter takes time in the length of the whole text at each step: a message of 80,000
-// characters took 10 s to cut to 60 columns. Only a cluster of many marks reaches past the bound,
-// and the text is then cut before it.
-const segmentedFor = (columns: number): number => 16 * columns + 64
+/**
+ * The start of `text` that can show in `columns` columns: what is past it cannot fit (only a
+ * cluster of many marks reaches past it, and text is then cut before that cluster). Node's
+ * segmenter takes time in the length of the whole text at each step: a message of 80,000 characters
+ * took 10 s to cut to 60 columns.
+ *
+ * @since 0.1.0
+ */
+export const head = (text: string, columns: number): string => {
+  const bound = 16 * columns + 64
+  return text.length > bound ? text.slice(0, bound) : text
+}
 
 /**
  * The columns `text` takes. It segments the whole text: for text of any length, measure what
@@ -75,8 +82,7 @@ export const width = (text: string): number => {
  */
 export const cut = (text: string, columns: number): string => {
   if (narrowOnly.test(text)) return text.slice(0, columns)
-  const bound = segmentedFor(columns)
-  const prefix = text.length > bound ? text.slice(0, bound) : text
+  const prefix = head(text, columns)
   let used = 0
   let end = 0
   for (const { index, segment } of segmenter.segment(prefix)) {

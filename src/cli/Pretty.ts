@@ -7,7 +7,7 @@
  */
 import type { GatewayEvent } from "../protocol/Event.ts"
 import { printable, quoted } from "../internal/printable.ts"
-import { cut, padTo } from "./Columns.ts"
+import { cut, head, padTo } from "./Columns.ts"
 
 /**
  * One shard's row in the status view.
@@ -33,10 +33,21 @@ const clock = (at: Date): string =>
 const field = (d: unknown, key: string): unknown =>
   typeof d === "object" && d !== null ? (d as Record<string, unknown>)[key] : undefined
 
-// `text` quoted, cut to `max` columns (its last one an ellipsis) when longer
+// `text` quoted, cut to `max` columns (its last one an ellipsis) when longer, counted as shown:
+// an escaped character takes its escape's columns (a run of escaped bidi isolates, each counted as
+// none, took 236)
 const quote = (text: string, max: number): string => {
-  const fits = cut(text, max)
-  return quoted(fits.length === text.length ? text : `${cut(fits, max - 1)}…`)
+  const start = head(text, max)
+  const shown = quoted(start).slice(1, -1)
+  const fits = cut(shown, max)
+  return fits.length === shown.length && start === text ? `"${shown}"` : `"${wholeEscapes(cut(shown, max - 1))}…"`
+}
+
+// `text` (JSON string content) without an escape cut short at its end: `\`, or `\u` and up to
+// three hex digits, after an even run of backslashes
+const wholeEscapes = (text: string): string => {
+  const end = /(\\+)(u[0-9a-f]{0,3})?$/.exec(text)
+  return end === null || end[1]!.length % 2 === 0 ? text : text.slice(0, end.index + end[1]!.length - 1)
 }
 
 /**

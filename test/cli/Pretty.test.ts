@@ -35,6 +35,22 @@ describe("Pretty", () => {
     expect(line).toBe(`03:04:05  shard 0  #1       ${"É".repeat(30)}  "${"é".repeat(39)}…"  "${"日".repeat(29)}…"`)
   })
 
+  // Cut as the raw text measured, then escaped: a run of bidi isolates (no column each, six once
+  // escaped) took 236 columns, pushing what follows off the line.
+  it("cuts a quote to its columns as shown, escapes counted, never inside an escape", () => {
+    const quotedPart = (content: string) => {
+      const line = Pretty.summary(Event.make(0, 1, "MESSAGE_CREATE", { content }), at)
+      return line.slice(line.indexOf("\""))
+    }
+    expect(quotedPart("ab\u2066".repeat(200))).toBe(`"${"ab\\u2066".repeat(7)}ab…"`)
+    for (let shift = 0; shift < 8; shift++) {
+      const shown = quotedPart(`${"x".repeat(shift)}${"\\\u0007\"".repeat(30)}`)
+      expect(Columns.width(shown)).toBeLessThanOrEqual(62)
+      // whatever was cut, the quote's text parses: no escape was cut short
+      expect(() => JSON.parse(shown.replace("…", ""))).not.toThrow()
+    }
+  })
+
   it("shows the local time of day, as the logs beside it on stderr do (it showed UTC)", () => {
     const previous = process.env["TZ"]
     process.env["TZ"] = "Asia/Tokyo"
