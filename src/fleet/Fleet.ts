@@ -197,7 +197,12 @@ export const make = (
     const firstInfo = Effect.checkInterruptible((interruptible) => interruptible ? retried : cache.info)
     // with the shard count given, the shards and their resume points are checked before any request
     const shardCount = options.shardCount ?? (yield* firstInfo).shards
-    const { ids, otherEncoding, resume, stale } = yield* FleetOptions.resolveShards(options, shardCount, resolved.encoding)
+    const { elsewhere, ids, otherEncoding, resume, stale } = yield* FleetOptions.resolveShards(options, shardCount, resolved.encoding)
+    if (elsewhere.length > 0) {
+      yield* Effect.logInfo(`${elsewhere.length} resume point(s) are of shards this fleet does not run: left out`).pipe(
+        Effect.annotateLogs({ shards: elsewhere.map((point) => point.shard[0]).join(",") })
+      )
+    }
     if (stale.length > 0) {
       yield* Effect.logWarning(
         `${stale.length} resume point(s) are of another shard count than the recommended ${shardCount}: their shards identify anew`

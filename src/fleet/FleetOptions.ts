@@ -118,7 +118,8 @@ export const checkSelection = (options: FleetOptions): Either.Either<void, Inval
  * the count was given; when it came from `GET /gateway/bot` (Discord recommends another count
  * since the points were stored), it cannot be resumed and is `stale`: its shard identifies anew.
  * So is a point saved over another encoding than the fleet's `encoding` (`otherEncoding`):
- * Discord resumes a session only over the encoding it began with.
+ * Discord resumes a session only over the encoding it began with. A point of a shard the fleet
+ * does not run is left out (`elsewhere`): one store may hand every process the points of all.
  *
  * @since 0.1.0
  */
@@ -132,6 +133,7 @@ export const resolveShards = (
     readonly resume: ReadonlyMap<number, ResumePoint>
     readonly stale: ReadonlyArray<ResumePoint>
     readonly otherEncoding: ReadonlyArray<ResumePoint>
+    readonly elsewhere: ReadonlyArray<ResumePoint>
   },
   InvalidOptions
 > => {
@@ -143,11 +145,12 @@ export const resolveShards = (
   const resume = new Map<number, ResumePoint>()
   const stale: Array<ResumePoint> = []
   const otherEncoding: Array<ResumePoint> = []
+  const elsewhere: Array<ResumePoint> = []
   for (const point of options.resume ?? []) {
     const [id, count] = point.shard
     if (count !== shardCount && options.shardCount === undefined) stale.push(point)
     else if (count !== shardCount) found.push(`resume point of shard ${id} has shard count ${count}, not ${shardCount}`)
-    else if (!ids.includes(id)) found.push(`resume point of shard ${id}: this fleet does not run shard ${id}`)
+    else if (!ids.includes(id)) elsewhere.push(point)
     else {
       // two points of one gateway session (an old fleet's, after the shard was stopped and resumed
       // in a fleet beside it, and the new fleet's): the later, by its sequence, is where it is
@@ -162,5 +165,5 @@ export const resolveShards = (
       otherEncoding.push(point)
     }
   }
-  return found.length === 0 ? Either.right({ ids, resume, stale, otherEncoding }) : Either.left(new InvalidOptions({ detail: withoutToken(found.join("; "), options.token) }))
+  return found.length === 0 ? Either.right({ ids, resume, stale, otherEncoding, elsewhere }) : Either.left(new InvalidOptions({ detail: withoutToken(found.join("; "), options.token) }))
 }

@@ -828,7 +828,6 @@ describe("Fleet", () => {
         options({ shards: [0, 4], shardCount: 4 }),
         options({ shards: [1, 1], shardCount: 4 }),
         options({ shardCount: 0 }),
-        options({ shards: [0, 1], shardCount: 4, resume: [point] }),
         options({ shardCount: 5, resume: [point] }),
         options({ shardCount: 4, startupWindow: 0 }),
         options({ shardCount: 4, startupWindow: 1.5 })
@@ -1054,6 +1053,22 @@ describe("Fleet gateway info", () => {
       const points = yield* fleet.disconnect("1 second")
       expect(points.map((point) => [point.shard[0], point.sessionId])).toEqual([[0, "session-0"]])
     }).pipe(Effect.provide(Layer.mergeAll(MemoryTransport.layer, IdentifyLimiter.layerMemory, FetchHttpClient.layer))))
+
+  // Refused with InvalidOptions: a process could not start from a store holding every process's
+  // points, nor after shards moved between processes, until someone edited the store.
+  it.scoped("resume points of shards this fleet does not run are left out, said once at Info", () => {
+    const { layer: logs, lines } = captured()
+    return Effect.gen(function*() {
+      const served = yield* serve()
+      const points = [0, 1, 2, 3].map((id) => ({ sessionId: `s-${id}`, sequence: 3, resumeGatewayUrl: gatewayUrl, shard: [id, 4] as const }))
+      const fleet = yield* Fleet.make(options({ shardCount: 4, shards: [0, 1], resume: points }))
+      yield* advance(1000)
+      expect([...served.resumes].sort((a, b) => a.sessionId.localeCompare(b.sessionId))).toEqual([{ sessionId: "s-0", seq: 3 }, { sessionId: "s-1", seq: 3 }])
+      expect(served.identifies).toEqual([])
+      expect(lines.filter((line) => line.includes("does not run"))).toEqual(["INFO 2 resume point(s) are of shards this fleet does not run: left out"])
+      expect((yield* fleet.disconnect("1 second")).map((point) => point.shard[0]).sort()).toEqual([0, 1])
+    }).pipe(Effect.provide(Layer.mergeAll(MemoryTransport.layer, IdentifyLimiter.layerMemory, FetchHttpClient.layer, logs)))
+  })
 
   it.scoped("fetches GET /gateway/bot once, takes its shard count and limits, and refreshes it when stale", () => {
     const http = gatewayBotClient(answer)
