@@ -534,8 +534,11 @@ export const makeWith = (
       const failure = Exit.isFailure(exit) ? Cause.failureOption(exit.cause) : Option.none()
       if (Option.exists(failure, (error) => error._tag !== "MessageTooLarge") || endRequested) {
         memory.current = Protocol.forget(memory.current)
-        unresumable = undefined
       }
+      // the point of another encoding was never this session's to end: a fatal close (a bad
+      // token, shard or intents) would refuse its Resume too; an exhausted budget or a refused
+      // gateway URL says nothing of it
+      if (Option.exists(failure, (error) => error._tag === "FatalClose") || endRequested) unresumable = undefined
       span.end(clock.unsafeCurrentTimeNanos(), exit)
       // the last transition says why: the failure, else the stop asked for (a fatal close that came
       // while a stop waited for its close wins); made here, not by the stop's caller, who may give

@@ -1704,6 +1704,34 @@ describe("Session", () => {
     }).pipe(Effect.provide(Layer.merge(TestLayer, layer)))
   })
 
+  // Dropped on any failure: a session that could not identify (the day's budget spent) threw away
+  // the only way back to the gateway session there without an Identify. A fatal close drops it.
+  it.scoped("a point of another encoding survives a failure that says nothing of it (budget spent), not a fatal close", () => {
+    const exhausted = HttpClient.make((request) =>
+      Effect.succeed(HttpClientResponse.fromWeb(
+        request,
+        new Response(JSON.stringify({ url: "wss://gateway.test/", shards: 1, session_start_limit: { total: 1000, remaining: 0, reset_after: 60_000, max_concurrency: 1 } }))
+      )))
+    const { gateway: _, ...viaGatewayBot } = options()
+    const point = { sessionId: "etf-session", sequence: 4, resumeGatewayUrl: "wss://resume.test/", shard: [0, 1] as const, encoding: "etf" as const }
+    return Effect.gen(function*() {
+      const spent = yield* Session.make({ ...viaGatewayBot, resume: point })
+      expect(yield* Effect.flip(spent.await)).toMatchObject({ _tag: "IdentifyBudgetExhausted" })
+      expect(yield* spent.disconnect()).toEqual(Option.some(point))
+      // a fatal close (here at a limiter with starts left) drops it
+      yield* Effect.provide(
+        Effect.gen(function*() {
+          const refused = yield* Session.make(options({ resume: point }))
+          const { peer } = yield* acceptAndHello()
+          yield* peer.close(4004, "Authentication failed.")
+          expect(yield* Effect.flip(refused.await)).toMatchObject({ _tag: "FatalClose", code: 4004 })
+          expect(yield* refused.disconnect()).toEqual(Option.none())
+        }),
+        TestLayer
+      )
+    }).pipe(Effect.provide(Layer.mergeAll(MemoryTransport.layer, IdentifyLimiter.layerMemory, Layer.succeed(HttpClient.HttpClient, exhausted))))
+  })
+
   it.scoped("fails with a typed error naming the code on a fatal close, without reconnecting, and logs it once at Error", () => {
     const { layer, lines } = captured()
     return Effect.gen(function*() {
