@@ -48,10 +48,10 @@ const clusterWidth = (cluster: string): number => {
 }
 
 /**
- * The start of `text` that can show in `columns` columns: what is past it cannot fit (only a
- * cluster of many marks reaches past it, and text is then cut before that cluster). Node's
- * segmenter takes time in the length of the whole text at each step: a message of 80,000 characters
- * took 10 s to cut to 60 columns.
+ * The start of `text` that is measured for `columns` columns: 16 UTF-16 units a column, and 64
+ * more. Text that takes more a column on average (letters under heaps of marks) is cut shorter than
+ * it could be, as if it did not fit. Node's segmenter takes time in the length of the whole text
+ * at each step: a message of 80,000 characters took 10 s to cut to 60 columns.
  *
  * @since 0.1.0
  */
