@@ -35,19 +35,15 @@ export interface SendLimiterOptions {
   readonly reserved: number
 }
 
-/**
- * Places an answer to op 1 leaves free, for the scheduled heartbeats: at Discord's 41.25 s
- * interval any 61 s window holds at most 2 of them.
- *
- * @since 0.1.0
- */
-export const scheduledBeatPlaces = 2
+/** The scheduled beats any 61 s window holds at Discord's 41.25 s interval. */
+const discordBeatPlaces = 2
 
 /**
- * Places kept for control sends on a gateway connection: the scheduled beats', one for a beat
- * requested by the gateway (op 1), and one for the connection's identify or resume: 4.
+ * Places kept for control sends on a gateway connection until its Hello: those of the scheduled
+ * beats at Discord's interval, one for a beat requested by the gateway (op 1), and one for the
+ * connection's identify or resume: 4.
  */
-const defaultReserved = scheduledBeatPlaces + 2
+const defaultReserved = discordBeatPlaces + 2
 
 /**
  * Time added to Discord's windows. Discord counts a send when it arrives: if the first of a
@@ -67,6 +63,20 @@ export const gatewaySends: SendLimiterOptions = {
   limit: 120,
   window: Duration.sum(Duration.seconds(60), margin),
   reserved: defaultReserved
+}
+
+/**
+ * The places the scheduled heartbeats of a connection need in any window of `options`, when its
+ * Hello asks for a beat every `intervalMs`: 2 at Discord's 41.25 s, 7 at 10 s. A gateway asking
+ * for beats so often that they would take over a quarter of the window gets the 2 of Discord's
+ * interval: keeping more would starve the program's commands (under about half a second, no
+ * reserve holds them all).
+ *
+ * @since 0.1.0
+ */
+export const scheduledBeatPlaces = (intervalMs: number, options: SendLimiterOptions = gatewaySends): number => {
+  const needed = Math.ceil(Duration.toMillis(options.window) / intervalMs)
+  return Number.isFinite(needed) && needed >= discordBeatPlaces && needed + 2 <= options.limit / 4 ? needed : discordBeatPlaces
 }
 
 /**
@@ -97,6 +107,11 @@ export interface SendLimiter {
    * taker, which can then take at the moment it sends, after waiting for other limits.
    */
   readonly awaitRoom: (priority: SendPriority) => Effect.Effect<void>
+  /**
+   * Keeps `places` for control sends from now on, in place of `reserved` (clamped alike): a
+   * connection sizes its room for heartbeats once Hello says how often they go.
+   */
+  readonly reserve: (places: number) => Effect.Effect<void>
   /** Sends inside the window now, and takes waiting per priority. */
   readonly snapshot: Effect.Effect<SendLimiterSnapshot>
 }
@@ -129,7 +144,7 @@ export const make = (options: SendLimiterOptions = gatewaySends): Effect.Effect<
 // keep a dozen closures for sends they may never make.
 class Limiter implements SendLimiter {
   private readonly limit: number
-  private readonly caps: Record<SendPriority, number>
+  private caps: Record<SendPriority, number>
   private readonly log: SlidingWindow.SlidingWindow
   private readonly queues: Record<SendPriority, Array<Waiter>> = { control: [], command: [] }
   // The timer fiber runs only while someone waits: an idle limiter (nearly always) costs no fiber,
@@ -140,9 +155,20 @@ class Limiter implements SendLimiter {
 
   constructor(options: SendLimiterOptions, private readonly scope: Scope.Scope) {
     this.limit = Math.max(1, Math.floor(options.limit))
-    const reserved = Math.min(Math.max(0, Math.floor(options.reserved)), this.limit - 1)
-    this.caps = { control: this.limit, command: this.limit - reserved }
+    this.caps = this.capsKeeping(options.reserved)
     this.log = SlidingWindow.make(Duration.toMillis(options.window))
+  }
+
+  private capsKeeping(reserved: number): Record<SendPriority, number> {
+    const kept = Math.min(Math.max(0, Math.floor(reserved)), this.limit - 1)
+    return { control: this.limit, command: this.limit - kept }
+  }
+
+  reserve(places: number): Effect.Effect<void> {
+    return Effect.sync(() => {
+      this.caps = this.capsKeeping(places)
+      this.wake()
+    })
   }
 
   take(priority: SendPriority): Effect.Effect<void> {

@@ -317,8 +317,10 @@ export const run = (
     // answers op 1 at once, or not at all when that would take a place the scheduled beats need
     // (answers a second apart once took them all: the scheduled beat then waited for the window,
     // unanswered, and the connection was closed as a zombie); the next scheduled beat answers it
+    // the places kept for the scheduled beats, once Hello says how often they go
+    let beatPlaces = SendLimiter.scheduledBeatPlaces(Infinity, options.sendLimit)
     const requestedBeat = Effect.flatMap(
-      sendLimiter.tryTake(SendLimiter.scheduledBeatPlaces),
+      Effect.suspend(() => sendLimiter.tryTake(beatPlaces)),
       (taken) =>
         taken
           ? sendBeat(Effect.void, false)
@@ -384,6 +386,10 @@ export const run = (
           SessionState.Connected({ phase: mode === "resume" ? "Resuming" : "Identifying" }),
           Reason.Hello({ interval })
         )
+        // room for the beats a window holds at this interval, one requested by op 1, and the
+        // identify or resume (a gateway asking for beats every 10 s had them held back by commands)
+        beatPlaces = SendLimiter.scheduledBeatPlaces(interval, options.sendLimit)
+        yield* sendLimiter.reserve(beatPlaces + 2)
         yield* Scope.extend(
           ctx.heartbeats.add(Heartbeat.beating({
             interval,

@@ -90,6 +90,26 @@ describe("SendLimiter", () => {
       expect(yield* isDone(command)).toBe(true)
     }))
 
+  it("sizes the room for scheduled beats from Hello's interval, up to a quarter of the window", () => {
+    const places = [41_250, 30_000, 10_000, 3_000, 2_200, 2_000, 300, 3_600_000].map((interval) => SendLimiter.scheduledBeatPlaces(interval))
+    // 61 s windows: 2 at Discord's interval, 7 at 10 s; from 2 s down they would take over a
+    // quarter of the window: the 2 of Discord's interval
+    expect(places).toEqual([2, 3, 7, 21, 28, 2, 2, 2])
+  })
+
+  it.scoped("reserve changes the places kept for control sends: commands waiting for them go once fewer are kept", () =>
+    Effect.gen(function*() {
+      const limiter = yield* SendLimiter.make()
+      yield* limiter.reserve(9)
+      yield* takeMany(limiter, "command", 111)
+      const command = yield* forkTake(limiter, "command")
+      expect(yield* isDone(command)).toBe(false)
+      yield* limiter.reserve(4)
+      yield* settle
+      expect(yield* isDone(command)).toBe(true)
+      expect((yield* limiter.snapshot).used).toBe(112)
+    }))
+
   it.scoped("serves a waiting control send before earlier commands, FIFO within a priority", () =>
     Effect.gen(function*() {
       const limiter = yield* SendLimiter.make({ limit: 3, window: "10 seconds", reserved: 0 })

@@ -184,17 +184,20 @@ const sayingNotWhoClosed = Layer.effectContext(Effect.map(MemoryTransport.make, 
 }))
 
 /**
- * A session READY on a connection whose Hello asks for beats every 10 s, answered at once, whose
- * commands took all the send places they may (116 of 120, the Identify's among them) at 0 s.
+ * A session READY on a connection whose Hello asks for beats every `interval` ms, answered at
+ * once, whose program asked for 116 commands at 0 s: as many go as the send places commands may
+ * take (the Identify's among them), `sentAtOnce`.
  */
-const windowFilledByCommands = Effect.gen(function*() {
-  const ready = yield* readySession({}, 10_000)
-  yield* ready.peer.autoAck(true)
-  const voice = { guild_id: "1", channel_id: null, self_mute: false, self_deaf: false }
-  yield* Effect.fork(Effect.forEach(Array.from({ length: 116 }), () => ready.session.updateVoiceState(voice), { concurrency: "unbounded" }))
-  for (let i = 0; i < 115; i++) expect(yield* ready.peer.receivedJson).toMatchObject({ op: 4 })
-  return ready
-})
+const windowFilledByCommands = (interval: number, sentAtOnce: number) =>
+  Effect.gen(function*() {
+    const ready = yield* readySession({}, interval)
+    yield* ready.peer.autoAck(true)
+    const voice = { guild_id: "1", channel_id: null, self_mute: false, self_deaf: false }
+    yield* Effect.fork(Effect.forEach(Array.from({ length: 116 }), () => ready.session.updateVoiceState(voice), { concurrency: "unbounded" }))
+    for (let i = 0; i < sentAtOnce; i++) expect(yield* ready.peer.receivedJson).toMatchObject({ op: 4 })
+    expect(Chunk.size(yield* ready.peer.takeAll)).toBe(0)
+    return ready
+  })
 
 describe("Session", () => {
   it.scoped("identifies after Hello and delivers READY and events in order, with shard and sequence", () =>
@@ -543,23 +546,42 @@ describe("Session", () => {
   // A beat waiting for the send limit was counted as sent: the next tick found it unanswered and
   // closed the healthy connection as a zombie. A gateway asking for beats every 10 s needs more
   // than the window's reserved places when commands take all of theirs.
+  // A gateway asking for beats every 10 s needs 7 places a window for them: 2 were kept, and a
+  // flood of commands held the beats back (a gateway closes for that).
+  it.scoped("the room kept for heartbeats follows Hello's interval: at 10 s, a flood of commands holds no beat back", () =>
+    Effect.gen(function*() {
+      // Hello asks for 10 s; jitter 0.5: beats due at 5 s, 15 s, 25 s, ...; 9 places kept for
+      // control sends (7 beats, op 1, the Identify): 111 for commands, the Identify's among them
+      const { peer } = yield* windowFilledByCommands(10_000, 110)
+      for (let beat = 0; beat < 12; beat++) {
+        yield* TestClock.adjust(beat === 0 ? "5 seconds" : "10 seconds")
+        const sent = Chunk.toReadonlyArray(yield* peer.takeAll).map((frame) => (JSON.parse(frame as string) as { op: number }).op)
+        // at 65 s the window freed the first places: the rest of the commands went too
+        expect(sent.filter((op) => op === 1)).toEqual([1])
+      }
+      expect(yield* peer.isOpen).toBe(true)
+    }).pipe(Effect.withRandom(Random.fixed([0.5])), Effect.provide(TestLayer)))
+
+  // A beat waiting for the send limit was counted as sent: the next tick found it unanswered and
+  // closed the healthy connection as a zombie. A gateway asking for beats every 2 s wants more
+  // than a quarter of the window: it gets the room of Discord's interval, and a flood holds them.
   it.scoped("a scheduled beat held back by a full send window is not a zombie: it goes when a place frees, and no second one waits behind it", () =>
     Effect.gen(function*() {
-      // Hello asks for 10 s; jitter 0.5: beats due at 5 s, 15 s, 25 s, ...
-      const { peer } = yield* windowFilledByCommands
-      // the four places left take the beats at 5, 15, 25 and 35 s; the one at 45 s waits for the
+      // Hello asks for 2 s; jitter 0.5: beats due at 1 s, 3 s, 5 s, ...
+      const { peer } = yield* windowFilledByCommands(2_000, 115)
+      // the four places left take the beats at 1, 3, 5 and 7 s; the one at 9 s waits for the
       // window, which frees its first places 61 s after the Identify
-      yield* TestClock.adjust("45 seconds")
+      yield* TestClock.adjust("9 seconds")
       const ops = (frames: Chunk.Chunk<unknown>) => Chunk.toReadonlyArray(frames).map((frame) => (JSON.parse(frame as string) as { op: number }).op)
       expect(ops(yield* peer.takeAll)).toEqual([1, 1, 1, 1])
-      // at 55 s the held beat is not taken for one unanswered, nor is a second one added behind it
-      yield* TestClock.adjust("15 seconds")
+      // until 60 s the held beat is not taken for one unanswered, nor is a second one added behind it
+      yield* TestClock.adjust("51 seconds")
       expect(yield* peer.isOpen).toBe(true)
       expect(ops(yield* peer.takeAll)).toEqual([])
       // at 61 s the held beat goes out, before the last command, is answered, and the beats go on
       yield* TestClock.adjust("1 second")
       expect(ops(yield* peer.takeAll)).toEqual([1, 4])
-      yield* TestClock.adjust("4 seconds")
+      yield* TestClock.adjust("2 seconds")
       expect(ops(yield* peer.takeAll)).toEqual([1])
       expect(yield* peer.isOpen).toBe(true)
     }).pipe(Effect.withRandom(Random.fixed([0.5])), Effect.provide(TestLayer)))
@@ -568,9 +590,9 @@ describe("Session", () => {
   // its healthy connection closed as a zombie. And it carried the sequence of its tick.
   it.scoped("a beat held back until just before the next tick is judged at the tick after, and carries the last sequence as it goes out", () =>
     Effect.gen(function*() {
-      // Hello asks for 10 s; jitter 0.12: ticks at 1.2, 11.2, ... 61.2 s
-      const { peer } = yield* windowFilledByCommands
-      // the beats of 1.2 .. 31.2 s take the last places; the one of 41.2 s waits until 61 s
+      // Hello asks for 2 s; jitter 0.6: ticks at 1.2, 3.2, ... 61.2 s
+      const { peer } = yield* windowFilledByCommands(2_000, 115)
+      // the beats of 1.2 .. 7.2 s take the last places; the one of 9.2 s waits until 61 s
       yield* TestClock.adjust("45 seconds")
       const sent = Effect.map(peer.takeAll, (frames) => Chunk.toReadonlyArray(frames).map((frame) => JSON.parse(frame as string) as { op: number; d: unknown }))
       expect((yield* sent).map((payload) => payload.op)).toEqual([1, 1, 1, 1])
@@ -586,13 +608,13 @@ describe("Session", () => {
       yield* peer.sendJson({ op: 11, d: null, s: null, t: null })
       yield* TestClock.adjust("300 millis")
       yield* peer.sendJson({ op: 11, d: null, s: null, t: null })
-      // 71.2 s: both answered; a gateway that stops answering is found at the tick after
-      yield* TestClock.adjust("9600 millis")
+      // 63.2 s: both answered; a gateway that stops answering is found at the tick after
+      yield* TestClock.adjust("1600 millis")
       expect(yield* peer.isOpen).toBe(true)
       expect(yield* sent).toEqual([{ op: 1, d: 2 }])
-      yield* TestClock.adjust("10 seconds")
+      yield* TestClock.adjust("2 seconds")
       expect(yield* peer.closed).toMatchObject({ code: 4900, by: "client" })
-    }).pipe(Effect.withRandom(Random.fixed([0.12])), Effect.provide(TestLayer)))
+    }).pipe(Effect.withRandom(Random.fixed([0.6])), Effect.provide(TestLayer)))
 
   it.scoped("detects a zombie at the first beat due without an ACK, closes non-1000 and resumes", () =>
     Effect.gen(function*() {
