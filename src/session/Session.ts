@@ -391,7 +391,11 @@ export const makeWith = (
     // The URL to identify at: the given source, else the configured URL, else GET /gateway/bot
     // (the fleet's answer, or one of its own), asked again once its answer is older than
     // `gatewayInfoMaxAge`, or sooner once its URL could not be connected to
-    const given = resolved.gatewayUrl ?? (resolved.gateway === undefined ? undefined : Effect.succeed(resolved.gateway))
+    const given = resolved.gatewayUrl !== undefined
+      ? Effect.flatMap(resolved.gatewayUrl, (url) => SessionOptions.checkGatewayUrl(url, resolved))
+      : resolved.gateway === undefined
+      ? undefined
+      : Effect.succeed(resolved.gateway)
     const identifyAt: Pick<GatewayCache.GatewayCache, "url" | "unreachable"> = given !== undefined
       ? { url: given, unreachable: Effect.void }
       : hooks.gatewayInfo ?? (yield* GatewayCache.make({

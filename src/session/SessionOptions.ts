@@ -32,7 +32,7 @@ import {
   showUrl
 } from "../protocol/internal/schema.ts"
 import * as Backoff from "./Backoff.ts"
-import { type GatewayInfoError, InvalidOptions } from "./SessionError.ts"
+import { GatewayInfoError, InvalidOptions } from "./SessionError.ts"
 
 /**
  * Where a session left off: enough for another session (in this process or another) to resume
@@ -393,6 +393,21 @@ const shapeProblems = (options: SessionOptions): Array<string> => {
   }
   return found
 }
+
+/**
+ * The URL a `gatewayUrl` source gave, checked as a URL the Identify may go to: a `ws://` or
+ * `wss://` URL without a fragment or credentials, not `ws://` where the session's `gateway` (else
+ * its `api`) is encrypted. Refused, it is `GatewayInfoError` (`Decode`), not quoted: it was dialled
+ * and sent the token, or died parsing.
+ *
+ * @since 0.1.0
+ */
+export const checkGatewayUrl = (url: string, options: Pick<SessionOptions, "gateway" | "api">): Either.Either<string, GatewayInfoError> =>
+  !isWebSocketUrl(url)
+    ? Either.left(new GatewayInfoError({ reason: "Decode", detail: "gatewayUrl gave no ws:// or wss:// URL without a fragment or credentials" }))
+    : downgrades(sourceOf(options), url)
+    ? Either.left(new GatewayInfoError({ reason: "Decode", detail: "gatewayUrl gave a URL that is not encrypted (ws://) where the gateway is: the Identify would carry the token in plaintext" }))
+    : Either.right(url)
 
 /**
  * The URL a session reaches the gateway at, but for a resume point's: its `gateway`, else its `api`.

@@ -1754,6 +1754,24 @@ describe("Session", () => {
     }).pipe(Effect.provide(Layer.mergeAll(MemoryTransport.layer, IdentifyLimiter.layerMemory, Layer.succeed(HttpClient.HttpClient, exhausted))))
   })
 
+  // Its answer was dialled unchecked: a URL with a password, or http://, was sent the Identify and
+  // its token; one that was no URL died in `new URL`.
+  it.scoped("a gatewayUrl source's answer is checked as the gateway option is: a bad one fails the session with GatewayInfoError, sending nothing", () =>
+    Effect.gen(function*() {
+      const gateway = yield* MemoryTransport.MemoryGateway
+      const { gateway: _, ...withoutGateway } = options()
+      for (const answer of ["https://user:hunter2@discovered.test/", "not a url", "ws://plaintext.test/"]) {
+        const session = yield* Session.make({ ...withoutGateway, gatewayUrl: Effect.succeed(answer) })
+        const error = yield* Effect.flip(session.await)
+        expect(error).toMatchObject({ _tag: "GatewayInfoError", reason: "Decode" })
+        expect(error.message).not.toContain("hunter2")
+      }
+      expect(yield* gateway.attempts).toEqual([])
+      yield* Session.make({ ...withoutGateway, gatewayUrl: Effect.succeed("wss://discovered.test/") })
+      const { peer } = yield* acceptAndHello()
+      expect(peer.url.startsWith("wss://discovered.test/?v=10")).toBe(true)
+    }).pipe(Effect.provide(TestLayer)))
+
   it.scoped("fails with a typed error naming the code on a fatal close, without reconnecting, and logs it once at Error", () => {
     const { layer, lines } = captured()
     return Effect.gen(function*() {
