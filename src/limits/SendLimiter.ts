@@ -31,7 +31,7 @@ export type SendPriority = "control" | "command"
 export interface SendLimiterOptions {
   readonly limit: number
   readonly window: Duration.DurationInput
-  /** Places only control sends may use. Clamped to `[0, limit - 1]`. */
+  /** Places only control sends may use. Clamped to `[0, limit - 1]` (one that is no number: 0). */
   readonly reserved: number
 }
 
@@ -68,9 +68,9 @@ export const gatewaySends: SendLimiterOptions = {
 /**
  * The places the scheduled heartbeats of a connection need in any window of `options`, when its
  * Hello asks for a beat every `intervalMs`: 2 at Discord's 41.25 s, 7 at 10 s. A gateway asking
- * for beats so often that they would take over a quarter of the window gets the 2 of Discord's
- * interval: keeping more would starve the program's commands (under about half a second, no
- * reserve holds them all).
+ * for beats so often that the places kept for control sends (theirs, and 2 more) would take over a
+ * quarter of the window (beats under about 2.18 s apart) gets the 2 of Discord's interval: keeping
+ * more would starve the program's commands (under about half a second, no reserve holds them all).
  *
  * @since 0.1.0
  */
@@ -160,7 +160,7 @@ class Limiter implements SendLimiter {
   }
 
   private capsKeeping(reserved: number): Record<SendPriority, number> {
-    const kept = Math.min(Math.max(0, Math.floor(reserved)), this.limit - 1)
+    const kept = Number.isFinite(reserved) ? Math.min(Math.max(0, Math.floor(reserved)), this.limit - 1) : 0
     return { control: this.limit, command: this.limit - kept }
   }
 

@@ -539,10 +539,10 @@ export const makeWith = (
       if (Option.exists(failure, (error) => error._tag !== "MessageTooLarge") || endRequested) {
         memory.current = Protocol.forget(memory.current)
       }
-      // the point of another encoding was never this session's to end: a fatal close (a bad
-      // token, shard or intents) would refuse its Resume too; an exhausted budget or a refused
-      // gateway URL says nothing of it
-      if (Option.exists(failure, (error) => error._tag === "FatalClose") || endRequested) unresumable = undefined
+      // the point of another encoding was never this session's to end: only a token refused (by
+      // the gateway, 4004, or by GET /gateway/bot) would refuse its Resume too; a shard, intents,
+      // budget or URL refused says nothing of it
+      if (Option.exists(failure, tokenRefused) || endRequested) unresumable = undefined
       span.end(clock.unsafeCurrentTimeNanos(), exit)
       // the last transition says why: the failure, else the stop asked for (a fatal close that came
       // while a stop waited for its close wins); made here, not by the stop's caller, who may give
@@ -614,6 +614,11 @@ export const makeWith = (
       end: (timeout = "5 seconds") => stop(true, timeout)
     } satisfies Session
   }))
+
+// whether `error` says the token itself was refused
+const tokenRefused = (error: SessionError): boolean =>
+  (error._tag === "FatalClose" && error.code === CloseCode.CloseCode.AuthenticationFailed) ||
+  (error._tag === "GatewayInfoError" && error.reason === "Unauthorized")
 
 /**
  * The session of a single-shard program, as a service.

@@ -108,6 +108,12 @@ describe("SendLimiter", () => {
       yield* settle
       expect(yield* isDone(command)).toBe(true)
       expect((yield* limiter.snapshot).used).toBe(112)
+      // one that is no number keeps none, as the options' would: no command goes past the limit
+      yield* limiter.reserve(NaN)
+      yield* takeMany(limiter, "command", 8)
+      const over = yield* forkTake(limiter, "command")
+      expect(yield* isDone(over)).toBe(false)
+      expect((yield* limiter.snapshot).used).toBe(120)
     }))
 
   it.scoped("serves a waiting control send before earlier commands, FIFO within a priority", () =>

@@ -1728,7 +1728,7 @@ describe("Session", () => {
 
   // Dropped on any failure: a session that could not identify (the day's budget spent) threw away
   // the only way back to the gateway session there without an Identify. A fatal close drops it.
-  it.scoped("a point of another encoding survives a failure that says nothing of it (budget spent), not a fatal close", () => {
+  it.scoped("a point of another encoding survives a failure that says nothing of it (budget spent, intents refused), not a refused token", () => {
     const exhausted = HttpClient.make((request) =>
       Effect.succeed(HttpClientResponse.fromWeb(
         request,
@@ -1740,17 +1740,20 @@ describe("Session", () => {
       const spent = yield* Session.make({ ...viaGatewayBot, resume: point })
       expect(yield* Effect.flip(spent.await)).toMatchObject({ _tag: "IdentifyBudgetExhausted" })
       expect(yield* spent.disconnect()).toEqual(Option.some(point))
-      // a fatal close (here at a limiter with starts left) drops it
-      yield* Effect.provide(
-        Effect.gen(function*() {
-          const refused = yield* Session.make(options({ resume: point }))
-          const { peer } = yield* acceptAndHello()
-          yield* peer.close(4004, "Authentication failed.")
-          expect(yield* Effect.flip(refused.await)).toMatchObject({ _tag: "FatalClose", code: 4004 })
-          expect(yield* refused.disconnect()).toEqual(Option.none())
-        }),
-        TestLayer
-      )
+      // a token refused (4004) would refuse its Resume too: dropped; intents refused (4014) are
+      // this session's Identify's alone: kept (here at a limiter with starts left)
+      for (const [code, kept] of [[4004, Option.none()], [4014, Option.some(point)]] as const) {
+        yield* Effect.provide(
+          Effect.gen(function*() {
+            const refused = yield* Session.make(options({ resume: point }))
+            const { peer } = yield* acceptAndHello()
+            yield* peer.close(code, "refused")
+            expect(yield* Effect.flip(refused.await)).toMatchObject({ _tag: "FatalClose", code })
+            expect(yield* refused.disconnect()).toEqual(kept)
+          }),
+          TestLayer
+        )
+      }
     }).pipe(Effect.provide(Layer.mergeAll(MemoryTransport.layer, IdentifyLimiter.layerMemory, Layer.succeed(HttpClient.HttpClient, exhausted))))
   })
 
