@@ -31,7 +31,7 @@ export type SendPriority = "control" | "command"
 export interface SendLimiterOptions {
   readonly limit: number
   readonly window: Duration.DurationInput
-  /** Places only control sends may use. Clamped to `[0, limit - 1]` (one that is no number: 0). */
+  /** Places only control sends may use. Clamped to `[0, limit - 1]` (`NaN`: 0). */
   readonly reserved: number
 }
 
@@ -160,7 +160,7 @@ class Limiter implements SendLimiter {
   }
 
   private capsKeeping(reserved: number): Record<SendPriority, number> {
-    const kept = Number.isFinite(reserved) ? Math.min(Math.max(0, Math.floor(reserved)), this.limit - 1) : 0
+    const kept = Number.isNaN(reserved) ? 0 : Math.min(Math.max(0, Math.floor(reserved)), this.limit - 1)
     return { control: this.limit, command: this.limit - kept }
   }
 

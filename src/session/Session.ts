@@ -46,7 +46,7 @@ import * as Outbox from "./Outbox.ts"
 import * as Protocol from "./Protocol.ts"
 import * as Recovery from "./Recovery.ts"
 import * as SessionCommands from "./SessionCommands.ts"
-import { type GatewayInfoError, InvalidOptions, MessageTooLarge } from "./SessionError.ts"
+import { type GatewayInfoError, InvalidOptions, MessageTooLarge, refusesToken } from "./SessionError.ts"
 import * as SessionMetrics from "./SessionMetrics.ts"
 import * as SessionOptions from "./SessionOptions.ts"
 import { describeReason, type Reason, Reason as Reasons, SessionState, type Transition } from "./SessionState.ts"
@@ -392,7 +392,7 @@ export const makeWith = (
     // (the fleet's answer, or one of its own), asked again once its answer is older than
     // `gatewayInfoMaxAge`, or sooner once its URL could not be connected to
     const given = resolved.gatewayUrl !== undefined
-      ? Effect.flatMap(resolved.gatewayUrl, (url) => SessionOptions.checkGatewayUrl(url, resolved))
+      ? Effect.flatMap(resolved.gatewayUrl, SessionOptions.checkGatewayUrl)
       : resolved.gateway === undefined
       ? undefined
       : Effect.succeed(resolved.gateway)
@@ -537,12 +537,13 @@ export const makeWith = (
       // that takes larger messages.
       const failure = Exit.isFailure(exit) ? Cause.failureOption(exit.cause) : Option.none()
       if (Option.exists(failure, (error) => error._tag !== "MessageTooLarge") || endRequested) {
+        if (memory.current.sessionId !== undefined) unresumable = undefined
         memory.current = Protocol.forget(memory.current)
       }
       // the point of another encoding was never this session's to end: only a token refused (by
       // the gateway, 4004, or by GET /gateway/bot) would refuse its Resume too; a shard, intents,
       // budget or URL refused says nothing of it
-      if (Option.exists(failure, tokenRefused) || endRequested) unresumable = undefined
+      if (Option.exists(failure, refusesToken) || endRequested) unresumable = undefined
       span.end(clock.unsafeCurrentTimeNanos(), exit)
       // the last transition says why: the failure, else the stop asked for (a fatal close that came
       // while a stop waited for its close wins); made here, not by the stop's caller, who may give
@@ -614,11 +615,6 @@ export const makeWith = (
       end: (timeout = "5 seconds") => stop(true, timeout)
     } satisfies Session
   }))
-
-// whether `error` says the token itself was refused
-const tokenRefused = (error: SessionError): boolean =>
-  (error._tag === "FatalClose" && error.code === CloseCode.CloseCode.AuthenticationFailed) ||
-  (error._tag === "GatewayInfoError" && error.reason === "Unauthorized")
 
 /**
  * The session of a single-shard program, as a service.

@@ -63,6 +63,8 @@ export class GatewayInfoError extends Data.TaggedError("GatewayInfoError")<{
   readonly retryAfter?: number
   /** With `Http`, when the server answered: the status of its answer (a 404, a 503...). */
   readonly status?: number
+  /** Where the URL came from, when not from `GET /gateway/bot`: a session's `gatewayUrl` source. */
+  readonly source?: "gatewayUrl"
 }> {
   /** Whether trying again can help: no answer (the network, a timeout), a 408, a 429 or a 5xx. */
   get passing(): boolean {
@@ -71,7 +73,9 @@ export class GatewayInfoError extends Data.TaggedError("GatewayInfoError")<{
   }
 
   override get message(): string {
-    return this.reason === "Unauthorized"
+    return this.source === "gatewayUrl"
+      ? `the gatewayUrl source failed: ${this.detail}`
+      : this.reason === "Unauthorized"
       ? `GET /gateway/bot was refused: the token was rejected (${this.detail})`
       : `GET /gateway/bot failed: ${this.detail}`
   }
@@ -102,3 +106,13 @@ export class SessionClosed extends Data.TaggedError("SessionClosed")<{
     return `session closed: ${this.detail}`
   }
 }
+
+/**
+ * Whether `error` says the bot's token itself was refused: a 4004 close, or a 401 from
+ * `GET /gateway/bot`. No session of the bot can be resumed with it then.
+ *
+ * @since 0.1.0
+ */
+export const refusesToken = (error: unknown): boolean =>
+  (error instanceof FatalClose && error.code === CloseCode.CloseCode.AuthenticationFailed) ||
+  (error instanceof GatewayInfoError && error.reason === "Unauthorized")

@@ -395,19 +395,18 @@ const shapeProblems = (options: SessionOptions): Array<string> => {
 }
 
 /**
- * The URL a `gatewayUrl` source gave, checked as a URL the Identify may go to: a `ws://` or
- * `wss://` URL without a fragment or credentials, not `ws://` where the session's `gateway` (else
- * its `api`) is encrypted. Refused, it is `GatewayInfoError` (`Decode`), not quoted: it was dialled
- * and sent the token, or died parsing.
+ * The URL a `gatewayUrl` source gave, checked as the `gateway` option is: a `ws://` or `wss://` URL
+ * without a fragment or credentials. Refused, it is `GatewayInfoError` (`Decode`, from
+ * `gatewayUrl`), not quoted: it was dialled and sent the token, or died parsing.
  *
  * @since 0.1.0
  */
-export const checkGatewayUrl = (url: string, options: Pick<SessionOptions, "gateway" | "api">): Either.Either<string, GatewayInfoError> =>
-  !isWebSocketUrl(url)
-    ? Either.left(new GatewayInfoError({ reason: "Decode", detail: "gatewayUrl gave no ws:// or wss:// URL without a fragment or credentials" }))
-    : downgrades(sourceOf(options), url)
-    ? Either.left(new GatewayInfoError({ reason: "Decode", detail: "gatewayUrl gave a URL that is not encrypted (ws://) where the gateway is: the Identify would carry the token in plaintext" }))
-    : Either.right(url)
+export const checkGatewayUrl = (url: string): Either.Either<string, GatewayInfoError> =>
+  isWebSocketUrl(url)
+    ? Either.right(url)
+    : Either.left(
+      new GatewayInfoError({ reason: "Decode", source: "gatewayUrl", detail: "its answer is no ws:// or wss:// URL without a fragment or credentials" })
+    )
 
 /**
  * The URL a session reaches the gateway at, but for a resume point's: its `gateway`, else its `api`.

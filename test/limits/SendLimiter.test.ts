@@ -114,6 +114,11 @@ describe("SendLimiter", () => {
       const over = yield* forkTake(limiter, "command")
       expect(yield* isDone(over)).toBe(false)
       expect((yield* limiter.snapshot).used).toBe(120)
+      // Infinity keeps the most, limit - 1, as 1e9 does: one command place
+      const most = yield* SendLimiter.make({ limit: 10, window: "10 seconds", reserved: Infinity })
+      yield* most.take("command")
+      const second = yield* forkTake(most, "command")
+      expect(yield* isDone(second)).toBe(false)
     }))
 
   it.scoped("serves a waiting control send before earlier commands, FIFO within a priority", () =>
