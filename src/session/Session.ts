@@ -392,7 +392,7 @@ export const makeWith = (
     // (the fleet's answer, or one of its own), asked again once its answer is older than
     // `gatewayInfoMaxAge`, or sooner once its URL could not be connected to
     const given = resolved.gatewayUrl !== undefined
-      ? Effect.flatMap(resolved.gatewayUrl, SessionOptions.checkGatewayUrl)
+      ? Effect.flatMap(Effect.mapError(resolved.gatewayUrl, SessionOptions.fromGatewayUrl), SessionOptions.checkGatewayUrl)
       : resolved.gateway === undefined
       ? undefined
       : Effect.succeed(resolved.gateway)

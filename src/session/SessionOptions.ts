@@ -258,10 +258,16 @@ export const resumePointProblems = (point: ResumePoint, source?: string): Array<
   return found
 }
 
+// the URL a resume point's is held against: the session's own source's, when it has one (a
+// `gatewayUrl` source's scheme is known only once asked, and plaintext is taken there: its
+// points' URLs are too)
+const pointSource = (options: Pick<SessionOptions, "gateway" | "gatewayUrl" | "api">): string | undefined =>
+  options.gatewayUrl !== undefined && options.gateway === undefined ? undefined : sourceOf(options)
+
 const shardProblems = (
   shard: readonly [id: number, count: number],
   resume: ResumePoint | undefined,
-  source: string
+  source: string | undefined
 ): Array<string> => {
   const found: Array<string> = []
   const [id, count] = shard
@@ -409,6 +415,21 @@ export const checkGatewayUrl = (url: string): Either.Either<string, GatewayInfoE
     )
 
 /**
+ * `error`, from a `gatewayUrl` source, said to be: its message names the source, not
+ * `GET /gateway/bot`, which was never asked.
+ *
+ * @since 0.1.0
+ */
+export const fromGatewayUrl = (error: GatewayInfoError): GatewayInfoError =>
+  error.source !== undefined ? error : new GatewayInfoError({
+    reason: error.reason,
+    detail: error.detail,
+    source: "gatewayUrl",
+    ...(error.retryAfter === undefined ? {} : { retryAfter: error.retryAfter }),
+    ...(error.status === undefined ? {} : { status: error.status })
+  })
+
+/**
  * The URL a session reaches the gateway at, but for a resume point's: its `gateway`, else its `api`.
  *
  * @since 0.1.0
@@ -418,7 +439,7 @@ export const sourceOf = (options: Pick<SessionOptions, "gateway" | "api">): stri
 const problems = (options: SessionOptions): ReadonlyArray<string> => {
   const malformed = shapeProblems(options)
   if (malformed.length > 0) return malformed
-  const found = shardProblems(options.shard ?? [0, 1], options.resume, sourceOf(options))
+  const found = shardProblems(options.shard ?? [0, 1], options.resume, pointSource(options))
   if (!Intents.isValid(options.intents)) found.push(`intents must be a combination of known intent bits, got ${show(options.intents)}`)
   if (options.gateway !== undefined && !isWebSocketUrl(options.gateway)) {
     found.push(`gateway must be a ws:// or wss:// URL without a fragment or credentials, of at most ${maxUrlLength} characters, got ${showUrl(options.gateway)}`)
@@ -515,7 +536,7 @@ export const forShard = (
   shard: readonly [id: number, count: number],
   resume: ResumePoint | undefined
 ): Either.Either<ResolvedOptions, InvalidOptions> => {
-  const found = shardProblems(shard, resume, sourceOf(options))
+  const found = shardProblems(shard, resume, pointSource(options))
   return found.length > 0
     ? Either.left(new InvalidOptions({ detail: withoutToken(found.join("; "), options.token) }))
     : Either.mapLeft(checkIdentify({ ...options, shard, resume }), (error) => new InvalidOptions({ detail: withoutToken(error.message, options.token) }))

@@ -32,6 +32,7 @@ import type { GatewayEvent } from "../../src/protocol/Event.ts"
 import * as CloseCode from "../../src/protocol/CloseCode.ts"
 import type * as Commands from "../../src/protocol/Commands.ts"
 import * as SessionOptions from "../../src/session/SessionOptions.ts"
+import { GatewayInfoError } from "../../src/session/SessionError.ts"
 import { describeReason, Reason } from "../../src/session/SessionState.ts"
 import * as EventBuffer from "../../src/stream/EventBuffer.ts"
 import { ConnectionClosed, GatewayTransport } from "../../src/transport/GatewayTransport.ts"
@@ -1770,11 +1771,18 @@ describe("Session", () => {
         expect(error.message).toBe("the gatewayUrl source failed: its answer is no ws:// or wss:// URL without a fragment or credentials")
       }
       expect(yield* gateway.attempts).toEqual([])
-      // a plaintext one is taken, as the gateway option's is (a local gateway, a proxy)
+      // a plaintext one is taken, as the gateway option's is (a local gateway, a proxy), and so is
+      // a plaintext point of such a session (its handoff was refused as a downgrade)
       for (const answer of ["wss://discovered.test/", "ws://127.0.0.1:8080/"]) {
         yield* Session.make({ ...withoutGateway, gatewayUrl: Effect.succeed(answer) })
         expect((yield* gateway.accept).url.startsWith(`${answer}?v=10`)).toBe(true)
       }
+      const point = { sessionId: "local", sequence: 3, resumeGatewayUrl: "ws://127.0.0.1:8080/", shard: [0, 1] as const }
+      yield* Session.make({ ...withoutGateway, gatewayUrl: Effect.succeed("ws://127.0.0.1:8080/"), resume: point })
+      expect((yield* gateway.accept).url.startsWith("ws://127.0.0.1:8080/?v=10")).toBe(true)
+      // the source's own failure is told as its own: no GET /gateway/bot was asked
+      const failing = yield* Session.make({ ...withoutGateway, gatewayUrl: Effect.fail(new GatewayInfoError({ reason: "Decode", detail: "discovery down" })) })
+      expect((yield* Effect.flip(failing.await)).message).toBe("the gatewayUrl source failed: discovery down")
     }).pipe(Effect.provide(TestLayer)))
 
   it.scoped("fails with a typed error naming the code on a fatal close, without reconnecting, and logs it once at Error", () => {
