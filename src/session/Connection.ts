@@ -314,11 +314,12 @@ export const run = (
         return Effect.asVoid(Effect.forkIn(Effect.interruptible(Effect.zipRight(slot, send)), scope))
       })
     const beat = sendBeat(sendLimiter.take("control"), true)
+    // the places kept for the scheduled beats: those of Discord's interval until Hello says how
+    // often they go
+    let beatPlaces = SendLimiter.scheduledBeatPlaces(Infinity, options.sendLimit)
     // answers op 1 at once, or not at all when that would take a place the scheduled beats need
     // (answers a second apart once took them all: the scheduled beat then waited for the window,
     // unanswered, and the connection was closed as a zombie); the next scheduled beat answers it
-    // the places kept for the scheduled beats, once Hello says how often they go
-    let beatPlaces = SendLimiter.scheduledBeatPlaces(Infinity, options.sendLimit)
     const requestedBeat = Effect.flatMap(
       Effect.suspend(() => sendLimiter.tryTake(beatPlaces)),
       (taken) =>

@@ -153,9 +153,9 @@ export class Tracker {
  * interval before was not acknowledged (one held back by the send limit until just before the
  * tick is given until the next), else `beat` (which records the beat with `tracker.sent` as it
  * goes out, and must not wait: the timer runs it on its own fiber); `onDefect` if either dies (a
- * connection left without heartbeats would look ready until the gateway gave up on it). A tick more than a second late
- * comes after a stall: the beat before it is given until the next tick, and `beat` goes out. Draw
- * `jitter` from `Random`, so that tests can fix it.
+ * connection left without heartbeats would look ready until the gateway gave up on it). A tick
+ * more than a second late comes after a stall: the beat before it is given until the next tick,
+ * and `beat` goes out. Draw `jitter` from `Random`, so that tests can fix it.
  *
  * @since 0.1.0
  */

@@ -284,8 +284,9 @@ export const makeWith = (
         `the resume point was saved over ${resolved.resume.encoding}, this session uses ${resolved.encoding.name}: it identifies anew`
       ).pipe(Effect.annotateLogs({ component: "Session", shard: shardId }))
     }
-    // the point of another encoding, given back until this session begins a gateway session of its
-    // own (READY) or fails: the one there is as resumable as it was, by a process of its encoding
+    // the point of another encoding, given back until this session has a gateway session of its
+    // own (READY), its token is refused, or it is ended: the one there is as resumable as it was,
+    // by a process of its encoding
     let unresumable = point === undefined ? resolved.resume ?? hooks.unresumable : undefined
     const memory: { current: Protocol.Memory } = {
       current: point === undefined ? Protocol.empty : {
