@@ -49,7 +49,7 @@ const clusterWidth = (cluster: string): number => {
 
 /**
  * The start of `text` that is measured for `columns` columns: 16 UTF-16 units a column, and 64
- * more. Text that takes more a column on average (letters under heaps of marks) is cut shorter than
+ * more. Text of more units a column than that (letters under heaps of marks) is cut shorter than
  * it could be, as if it did not fit. Node's segmenter takes time in the length of the whole text
  * at each step: a message of 80,000 characters took 10 s to cut to 60 columns.
  *
