@@ -200,7 +200,7 @@ export const make = (
     const { elsewhere, ids, otherEncoding, resume, stale } = yield* FleetOptions.resolveShards(options, shardCount, resolved.encoding)
     if (elsewhere.length > 0) {
       yield* Effect.logInfo(`${elsewhere.length} resume point(s) are of shards this fleet does not run: left out`).pipe(
-        Effect.annotateLogs({ shards: elsewhere.map((point) => point.shard[0]).join(",") })
+        Effect.annotateLogs({ shards: elsewhere.map((point) => point.shard.join("/")).join(",") })
       )
     }
     if (stale.length > 0) {

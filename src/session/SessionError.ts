@@ -109,10 +109,11 @@ export class SessionClosed extends Data.TaggedError("SessionClosed")<{
 
 /**
  * Whether `error` says the bot's token itself was refused: a 4004 close, or a 401 from
- * `GET /gateway/bot`. No session of the bot can be resumed with it then.
+ * `GET /gateway/bot` (not a `gatewayUrl` source's own refusal). No session of the bot can be
+ * resumed with it then.
  *
  * @since 0.1.0
  */
 export const refusesToken = (error: unknown): boolean =>
   (error instanceof FatalClose && error.code === CloseCode.CloseCode.AuthenticationFailed) ||
-  (error instanceof GatewayInfoError && error.reason === "Unauthorized")
+  (error instanceof GatewayInfoError && error.reason === "Unauthorized" && error.source === undefined)

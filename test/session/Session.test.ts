@@ -1780,9 +1780,18 @@ describe("Session", () => {
       const point = { sessionId: "local", sequence: 3, resumeGatewayUrl: "ws://127.0.0.1:8080/", shard: [0, 1] as const }
       yield* Session.make({ ...withoutGateway, gatewayUrl: Effect.succeed("ws://127.0.0.1:8080/"), resume: point })
       expect((yield* gateway.accept).url.startsWith("ws://127.0.0.1:8080/?v=10")).toBe(true)
-      // the source's own failure is told as its own: no GET /gateway/bot was asked
+      // the source's own failure is told as its own: no GET /gateway/bot was asked; its 401 is no
+      // token refused, and keeps a point of another encoding
       const failing = yield* Session.make({ ...withoutGateway, gatewayUrl: Effect.fail(new GatewayInfoError({ reason: "Decode", detail: "discovery down" })) })
       expect((yield* Effect.flip(failing.await)).message).toBe("the gatewayUrl source failed: discovery down")
+      const etf = { ...point, encoding: "etf" as const }
+      const refused = yield* Session.make({
+        ...withoutGateway,
+        gatewayUrl: Effect.fail(new GatewayInfoError({ reason: "Unauthorized", detail: "401 from discovery" })),
+        resume: etf
+      })
+      expect((yield* Effect.flip(refused.await)).message).toBe("the gatewayUrl source failed: 401 from discovery")
+      expect(yield* refused.disconnect()).toEqual(Option.some(etf))
     }).pipe(Effect.provide(TestLayer)))
 
   it.scoped("fails with a typed error naming the code on a fatal close, without reconnecting, and logs it once at Error", () => {
