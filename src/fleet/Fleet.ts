@@ -143,6 +143,17 @@ export interface Fleet {
  */
 export const Fleet: Context.Tag<Fleet, Fleet> = Context.GenericTag<Fleet>("discord-gateway/Fleet")
 
+// one line of how many resume points `text` says of, naming their shards (`id/count`): none
+// when there are none
+const toldOfPoints = (
+  log: (message: string) => Effect.Effect<void>,
+  points: ReadonlyArray<SessionOptions.ResumePoint>,
+  text: string
+): Effect.Effect<void> =>
+  points.length === 0
+    ? Effect.void
+    : log(`${points.length} resume point(s) ${text}`).pipe(Effect.annotateLogs({ shards: points.map((point) => point.shard.join("/")).join(",") }))
+
 /**
  * Starts the fleet's shards in the background, scoped: closing the scope stops them, keeping
  * their sessions resumable. Once every shard ended, the fleet keeps nothing in the scope.
@@ -198,23 +209,15 @@ export const make = (
     // with the shard count given, the shards and their resume points are checked before any request
     const shardCount = options.shardCount ?? (yield* firstInfo).shards
     const { elsewhere, ids, otherEncoding, resume, stale } = yield* FleetOptions.resolveShards(options, shardCount, resolved.encoding)
-    if (elsewhere.length > 0) {
-      yield* Effect.logInfo(`${elsewhere.length} resume point(s) are of shards this fleet does not run: left out`).pipe(
-        Effect.annotateLogs({ shards: elsewhere.map((point) => point.shard.join("/")).join(",") })
-      )
-    }
-    if (stale.length > 0) {
-      yield* Effect.logWarning(
-        `${stale.length} resume point(s) are of another shard count than the recommended ${shardCount}: their shards identify anew`
-      ).pipe(Effect.annotateLogs({ shards: stale.map((point) => point.shard.join("/")).join(",") }))
-    }
+    yield* toldOfPoints(Effect.logInfo, elsewhere, "are of shards this fleet does not run: left out")
+    yield* toldOfPoints(Effect.logWarning, stale, `are of another shard count than the recommended ${shardCount}: their shards identify anew`)
+    yield* toldOfPoints(
+      Effect.logWarning,
+      otherEncoding,
+      `were saved over another encoding than ${resolved.encoding.name}: their shards identify anew`
+    )
     // given back by a disconnect until their shards begin gateway sessions of their own
     const unresumed = new Map(otherEncoding.map((point) => [point.shard[0], point]))
-    if (otherEncoding.length > 0) {
-      yield* Effect.logWarning(
-        `${otherEncoding.length} resume point(s) were saved over another encoding than ${resolved.encoding.name}: their shards identify anew`
-      ).pipe(Effect.annotateLogs({ shards: otherEncoding.map((point) => point.shard.join("/")).join(",") }))
-    }
     const presence = FleetPresence.make(resolved.presence, (id) => resume.has(id))
     const optionsOf = (base: SessionOptions.ResolvedOptions, id: number) =>
       SessionOptions.forShard({ ...base, presence: presence.latest() }, [id, shardCount], resume.get(id))

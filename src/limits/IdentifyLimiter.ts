@@ -276,6 +276,15 @@ const build = (spacing: number, margin: number, onExhausted: "fail" | "wait"): C
     budgetSpent = Deferred.unsafeMake(FiberId.none)
   }
 
+  // done once `gate` is retired, or with `fail` once the last start is spent: a waiter on the key,
+  // in its line or waiting out its spacing, then looks again (lines up anew, or fails)
+  const lineChanged = (gate: Gate): Effect.Effect<void> =>
+    Effect.suspend(() =>
+      onExhausted === "fail"
+        ? Effect.raceFirst(Deferred.await(gate.retirement), Deferred.await(budgetSpent))
+        : Deferred.await(gate.retirement)
+    )
+
   const exhausted = (shard: number, resetAfter: number) => new IdentifyBudgetExhausted({ shard, total: budget?.total ?? 0, resetAfter })
 
   /**
@@ -295,9 +304,8 @@ const build = (spacing: number, margin: number, onExhausted: "fail" | "wait"): C
       if (resetAfter !== undefined && onExhausted === "fail") return Effect.fail(exhausted(shardId, resetAfter))
       const turnAt = gate.lastAt === undefined ? now : gate.lastAt + spacing
       if (!isDue(turnAt, now)) {
-        const wakes = [Effect.sleep(turnAt - now), Deferred.await(gate.retirement)]
+        const wakes = [Effect.sleep(turnAt - now), lineChanged(gate)]
         if (gate.pending !== undefined) wakes.push(Deferred.await(gate.pending))
-        if (onExhausted === "fail") wakes.push(Deferred.await(budgetSpent))
         const wait = detached(Effect.raceAll(wakes))
         return Effect.zipRight(wait, awaitTurn(gate, shardId))
       }
@@ -381,13 +389,8 @@ const build = (spacing: number, margin: number, onExhausted: "fail" | "wait"): C
       // a waiter whose key was retired meanwhile lines up again with the new keys; one in line
       // behind an identify being sent does too, and with `fail` looks again at the budget once the
       // last start is spent (it waited for that send to end)
-      const giveUp = Effect.suspend(() =>
-        onExhausted === "fail"
-          ? Effect.raceFirst(Deferred.await(gate.retirement), Deferred.await(budgetSpent))
-          : Deferred.await(gate.retirement)
-      )
       return Effect.flatMap(
-        gate.turns.withPermitUnless(giveUp, Effect.flatMap(awaitTurn(gate, shardId), (counted) =>
+        gate.turns.withPermitUnless(lineChanged(gate), Effect.flatMap(awaitTurn(gate, shardId), (counted) =>
           counted ? sendCounted : Effect.succeed(Option.none()))),
         (result) => Option.match(Option.flatten(result), { onNone: () => identify(shardId, send), onSome: Effect.succeed })
       )

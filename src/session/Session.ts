@@ -440,9 +440,14 @@ export const makeWith = (
       })
     const release = (admitted: Scope.CloseableScope | undefined) => admitted === undefined ? Effect.void : Scope.close(admitted, Exit.void)
     // a new gateway session will be identified: the old one's member requests get no answer
-    const forgetSession = Effect.suspend(() => {
+    // the session's own gateway session forgotten, and with it a point of another encoding it
+    // replaced
+    const forget = (): void => {
       if (memory.current.sessionId !== undefined) unresumable = undefined
       memory.current = Protocol.forget(memory.current)
+    }
+    const forgetSession = Effect.suspend(() => {
+      forget()
       return members.lost
     })
     const loop = Effect.gen(function*() {
@@ -537,10 +542,7 @@ export const makeWith = (
       // nor can one that was ended (close 1000). One a message too large ended can, by a process
       // that takes larger messages.
       const failure = Exit.isFailure(exit) ? Cause.failureOption(exit.cause) : Option.none()
-      if (Option.exists(failure, (error) => error._tag !== "MessageTooLarge") || endRequested) {
-        if (memory.current.sessionId !== undefined) unresumable = undefined
-        memory.current = Protocol.forget(memory.current)
-      }
+      if (Option.exists(failure, (error) => error._tag !== "MessageTooLarge") || endRequested) forget()
       // the point of another encoding was never this session's to end: only a token refused (by
       // the gateway, 4004, or by GET /gateway/bot) would refuse its Resume too; a shard, intents,
       // budget or URL refused says nothing of it
