@@ -50,6 +50,8 @@ import {
   receiveOp,
   resumeUrl,
   secret,
+  sentOps,
+  sentPayloads,
   Session,
   settle,
   TestLayer
@@ -530,8 +532,7 @@ describe("Session", () => {
         yield* TestClock.adjust("1 second")
       }
       // two answers, then none: the last two places are the scheduled beats'
-      const sent = Chunk.toReadonlyArray(yield* peer.takeAll).map((frame) => (JSON.parse(frame as string) as { op: number }).op)
-      expect(sent).toEqual([1, 1])
+      expect(yield* sentOps(peer)).toEqual([1, 1])
       yield* peer.sendJson(dispatch(2, "MESSAGE_CREATE", { content: "read all along" }))
       yield* settle
       expect(events).toEqual(["READY", "MESSAGE_CREATE"])
@@ -556,7 +557,7 @@ describe("Session", () => {
       const { peer } = yield* windowFilledByCommands(10_000, 110)
       for (let beat = 0; beat < 12; beat++) {
         yield* TestClock.adjust(beat === 0 ? "5 seconds" : "10 seconds")
-        const sent = Chunk.toReadonlyArray(yield* peer.takeAll).map((frame) => (JSON.parse(frame as string) as { op: number }).op)
+        const sent = yield* sentOps(peer)
         // at 65 s the window freed the first places: the rest of the commands went too
         expect(sent.filter((op) => op === 1)).toEqual([1])
       }
@@ -573,17 +574,16 @@ describe("Session", () => {
       // the four places left take the beats at 1, 3, 5 and 7 s; the one at 9 s waits for the
       // window, which frees its first places 61 s after the Identify
       yield* TestClock.adjust("9 seconds")
-      const ops = (frames: Chunk.Chunk<unknown>) => Chunk.toReadonlyArray(frames).map((frame) => (JSON.parse(frame as string) as { op: number }).op)
-      expect(ops(yield* peer.takeAll)).toEqual([1, 1, 1, 1])
+      expect(yield* sentOps(peer)).toEqual([1, 1, 1, 1])
       // until 60 s the held beat is not taken for one unanswered, nor is a second one added behind it
       yield* TestClock.adjust("51 seconds")
       expect(yield* peer.isOpen).toBe(true)
-      expect(ops(yield* peer.takeAll)).toEqual([])
+      expect(yield* sentOps(peer)).toEqual([])
       // at 61 s the held beat goes out, before the last command, is answered, and the beats go on
       yield* TestClock.adjust("1 second")
-      expect(ops(yield* peer.takeAll)).toEqual([1, 4])
+      expect(yield* sentOps(peer)).toEqual([1, 4])
       yield* TestClock.adjust("2 seconds")
-      expect(ops(yield* peer.takeAll)).toEqual([1])
+      expect(yield* sentOps(peer)).toEqual([1])
       expect(yield* peer.isOpen).toBe(true)
     }).pipe(Effect.withRandom(Random.fixed([0.5])), Effect.provide(TestLayer)))
 
@@ -595,7 +595,7 @@ describe("Session", () => {
       const { peer } = yield* windowFilledByCommands(2_000, 115)
       // the beats of 1.2 .. 7.2 s take the last places; the one of 9.2 s waits until 61 s
       yield* TestClock.adjust("45 seconds")
-      const sent = Effect.map(peer.takeAll, (frames) => Chunk.toReadonlyArray(frames).map((frame) => JSON.parse(frame as string) as { op: number; d: unknown }))
+      const sent = sentPayloads(peer)
       expect((yield* sent).map((payload) => payload.op)).toEqual([1, 1, 1, 1])
       yield* peer.sendJson(dispatch(2, "MESSAGE_CREATE", { content: "after the tick" }))
       // from now on the gateway answers 300 ms after each beat
@@ -703,8 +703,7 @@ describe("Session", () => {
       yield* settle
       yield* Effect.fork(session.updateVoiceState({ guild_id: "1", channel_id: null, self_mute: false, self_deaf: false }))
       // what the client sent since the last look, heartbeats (op 1, jittered) left out
-      const ops = Effect.map(peer.takeAll, (frames) =>
-        Chunk.toReadonlyArray(frames).map((frame) => (JSON.parse(frame as string) as { op: number }).op).filter((op) => op !== 1))
+      const ops = Effect.map(sentOps(peer), (sent) => sent.filter((op) => op !== 1))
       yield* settle
       const first = yield* ops
       expect(first.filter((op) => op === 3)).toHaveLength(5)
@@ -778,8 +777,6 @@ describe("Session", () => {
     Effect.gen(function*() {
       const { peer, session } = yield* readySession({}, 3_600_000)
       const presence = (name: string) => ({ since: null, activities: [{ name, type: 0 }], status: "online" as const, afk: false })
-      const sentOps = (at: MemoryTransport.MemoryPeer) =>
-        Effect.map(at.takeAll, (frames) => Chunk.toReadonlyArray(frames).map((frame) => (JSON.parse(frame as string) as { op: number }).op))
       const updates = yield* Effect.fork(Effect.forEach(["1", "2", "3", "4", "5", "6"], (name) => session.updatePresence(presence(name))))
       yield* settle
       expect((yield* sentOps(peer)).filter((op) => op === 3)).toHaveLength(5)
@@ -865,8 +862,7 @@ describe("Session", () => {
       const voice = { guild_id: "1", channel_id: null, self_mute: false, self_deaf: false }
       // what the client sent since the last look, heartbeats left out: the first is due at a random
       // point of the hour, which fell inside this test about once in forty runs
-      const ops = Effect.map(peer.takeAll, (frames) =>
-        Chunk.toReadonlyArray(frames).map((frame) => (JSON.parse(frame as string) as { op: number }).op).filter((op) => op !== 1))
+      const ops = Effect.map(sentOps(peer), (sent) => sent.filter((op) => op !== 1))
       // the command budget (116 places, the Identify in one) is spent; five more wait for 61 s
       yield* Effect.fork(Effect.forEach(Array.from({ length: 120 }), () => session.updateVoiceState(voice), { concurrency: "unbounded" }))
       yield* settleFor(1500)
@@ -1373,8 +1369,7 @@ describe("Session", () => {
     Effect.gen(function*() {
       const { exit, peer } = yield* endedWhileAuthenticating
       expect(Exit.isFailure(exit) && Cause.pretty(exit.cause)).toMatch(/the identify limiter ran send twice for one Identify/)
-      const sent = Chunk.toArray(yield* peer.takeAll).map((frame) => (JSON.parse(frame as string) as { op: number }).op)
-      expect(sent.filter((op) => op === 2)).toHaveLength(1)
+      expect((yield* sentOps(peer)).filter((op) => op === 2)).toHaveLength(1)
     }).pipe(Effect.provide(withIdentify((_shard, send) => Effect.zipRight(send(Effect.void), send(Effect.void))))))
 
   it.scoped("a replay a slow program holds back past the ready timeout is no failed Resume: the session keeps resuming, and never identifies anew", () =>
@@ -1542,7 +1537,7 @@ describe("Session", () => {
       yield* next.sendJson(dispatch(4, "MESSAGE_CREATE", {}))
       yield* next.sendJson(dispatch(5, "RESUMED", {}))
       yield* settle
-      const sent = Chunk.toArray(yield* next.takeAll).map((frame) => JSON.parse(frame as string) as { op: number; d: unknown })
+      const sent = yield* sentPayloads(next)
       expect(sent.filter(({ op }) => op === 4).map(({ d }) => d)).toEqual([voice])
       expect(seen).toEqual(["1:READY", "2:MESSAGE_CREATE", "3:MESSAGE_CREATE", "4:MESSAGE_CREATE", "5:RESUMED"])
     }).pipe(Effect.provide(TestLayer)))

@@ -4,6 +4,7 @@
  */
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import { expect } from "@effect/vitest"
+import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
@@ -86,6 +87,13 @@ export const receiveOp = (peer: MemoryTransport.MemoryPeer, op: number) =>
       if (payload.op === op) return payload
     }
   })
+
+/** The JSON payloads the client sent on `peer` since the last look, parsed. */
+export const sentPayloads = (peer: MemoryTransport.MemoryPeer) =>
+  Effect.map(peer.takeAll, (frames) => Chunk.toReadonlyArray(frames).map((frame) => JSON.parse(frame as string) as { op: number; d: unknown }))
+
+/** The opcodes of what the client sent on `peer` since the last look. */
+export const sentOps = (peer: MemoryTransport.MemoryPeer) => Effect.map(sentPayloads(peer), (payloads) => payloads.map((payload) => payload.op))
 
 export { settle } from "../settle.ts"
 
