@@ -9,7 +9,7 @@
 import * as Config from "effect/Config"
 import * as ConfigError from "effect/ConfigError"
 import * as Effect from "effect/Effect"
-import { isQuotable } from "./printable.ts"
+import { isQuotable, notShown } from "./printable.ts"
 import { isRecord } from "./record.ts"
 
 const isMap = (value: unknown): value is object => isRecord(value) && !Config.isConfig(value)
@@ -42,7 +42,7 @@ const unquoted = (error: ConfigError.ConfigError): ConfigError.ConfigError => {
     case "InvalidData": {
       const value = received.exec(error.message)?.[1]
       if (value === undefined || isQuotable(unquotedValue(value))) return error
-      const message = `${error.message.slice(0, -value.length)}a value of ${value.length} characters (not shown)`
+      const message = `${error.message.slice(0, -value.length)}${notShown(value)}`
       return ConfigError.InvalidData(error.path, message)
     }
     default:

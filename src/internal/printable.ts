@@ -50,3 +50,10 @@ export const quoted = (text: string): string => printable(JSON.stringify(text))
  * @since 0.1.0
  */
 export const isQuotable = (text: string): boolean => text.length <= 40 && /^[\x20-\x7e]*$/.test(text)
+
+/**
+ * What a message says in place of a value it may not quote back ({@link isQuotable}): its length.
+ *
+ * @since 0.1.0
+ */
+export const notShown = (text: string): string => `a value of ${text.length} characters (not shown)`

@@ -7,7 +7,7 @@ import * as Config from "effect/Config"
 import * as ConfigError from "effect/ConfigError"
 import * as Data from "effect/Data"
 import * as Either from "effect/Either"
-import { isQuotable } from "../internal/printable.ts"
+import { isQuotable, notShown } from "../internal/printable.ts"
 import { show } from "./internal/schema.ts"
 
 /** Guilds, channels, threads, roles and stage instances. @since 0.1.0 */
@@ -243,7 +243,7 @@ export const config = (name: string): Config.Config<number> =>
         ConfigError.InvalidData(
           [],
           // a long value (the token, put in the wrong variable by mistake) only by its length
-          isQuotable(text) ? error.message : `${expected} but received a value of ${text.length} characters (not shown)`
+          isQuotable(text) ? error.message : `${expected} but received ${notShown(text)}`
         ))
     }),
     name
