@@ -80,15 +80,16 @@ embedded local gateway with synthetic traffic.
 Values of --compress, --encoding, --format and --log-level may be given in any case.
 `
 
-const levels: Record<string, LogLevel.LogLevel> = {
-  trace: LogLevel.Trace,
-  debug: LogLevel.Debug,
-  info: LogLevel.Info,
-  warning: LogLevel.Warning,
-  warn: LogLevel.Warning,
-  error: LogLevel.Error,
-  none: LogLevel.None
-}
+// a Map: looked up by what the user typed, an object's inherited names (`constructor`) were levels
+const levels: ReadonlyMap<string, LogLevel.LogLevel> = new Map([
+  ["trace", LogLevel.Trace],
+  ["debug", LogLevel.Debug],
+  ["info", LogLevel.Info],
+  ["warning", LogLevel.Warning],
+  ["warn", LogLevel.Warning],
+  ["error", LogLevel.Error],
+  ["none", LogLevel.None]
+])
 
 const flags = new Set([
   "--token",
@@ -198,7 +199,10 @@ export const warnings = (options: CliOptions): ReadonlyArray<string> => {
   const unknown = [...(options.events ?? [])].filter((name) => !knownEvents.has(name)).map(unquoted)
   if (unknown.length > 0) found.push(`--events: ${unknown.join(", ")}: not a dispatch type this version knows; passed on as given`)
   if (options.token === undefined) return found
-  for (const [flag, url, secure] of [["--api", options.api, "https"], ["--gateway", options.gateway, "wss"]] as const) {
+  // with --gateway the fleet is given a shard count too, so GET /gateway/bot is never asked: the
+  // token never goes to --api
+  const api = options.gateway === undefined ? options.api : undefined
+  for (const [flag, url, secure] of [["--api", api, "https"], ["--gateway", options.gateway, "wss"]] as const) {
     const target = url === undefined ? undefined : new URL(url)
     if (target !== undefined && (target.protocol === "http:" || target.protocol === "ws:") && !isLoopback(target.hostname)) {
       found.push(`${flag}: the token goes unencrypted to ${target.host}; use ${secure}:// unless that network is yours`)
@@ -292,9 +296,9 @@ const parseFlags = (
       return yield* Either.left(new UsageError({ detail: `--duration: expected a positive number of seconds, got ${echo(String(durationText))}` }))
     }
     const levelText = values.get("--log-level") ?? "info"
-    const logLevel = levels[levelText.toLowerCase()]
+    const logLevel = levels.get(levelText.toLowerCase())
     if (logLevel === undefined) {
-      return yield* Either.left(new UsageError({ detail: `--log-level: expected one of ${Object.keys(levels).join(", ")}, got ${echo(levelText)}` }))
+      return yield* Either.left(new UsageError({ detail: `--log-level: expected one of ${[...levels.keys()].join(", ")}, got ${echo(levelText)}` }))
     }
     const eventsText = values.get("--events")
     const events = eventsText === undefined

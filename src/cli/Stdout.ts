@@ -45,25 +45,40 @@ export const markTerminalClosed = (): void => {
   })
 }
 
+// why stdout failed: a normal end when its reader went away (EPIPE, as in `| head`) or its terminal
+// was closed (EIO on a terminal: a process under a shell that does not pass SIGHUP on learns of it
+// only so; it was taken for a full disk, exit 1); else a failure, saying what failed (a full disk)
+const endingOf = (error: NodeJS.ErrnoException): Ending => {
+  if (error.code === "EPIPE") return { why: "stopped: stdout was closed", failed: false }
+  if (error.code === "EIO" && process.stdout.isTTY === true) {
+    markTerminalClosed()
+    return { why: "stopped: the terminal was closed", failed: false }
+  }
+  return { why: `error: stdout cannot be written (${printable(error.code ?? error.message)})`, failed: true }
+}
+
 /**
- * Completes when stdout can no longer be written: a normal end when its reader went away (EPIPE,
- * as in `| head`) or its terminal was closed (EIO on a terminal: a process under a shell that does
- * not pass SIGHUP on learns of it only so; it was taken for a full disk, exit 1); else a failure,
- * saying what failed (a full disk, say). The listener stays for the rest of the process, so writes
- * still in flight fail quietly instead of crashing it.
+ * Completes when stdout can no longer be written, saying why and whether that is a failure (a
+ * reader gone away is not; a full disk is). The listener stays for the rest of the process, so
+ * writes still in flight fail quietly instead of crashing it.
  *
  * @since 0.1.0
  */
 export const ended: Effect.Effect<Ending> = Effect.async((resume) => {
-  process.stdout.on("error", (error: NodeJS.ErrnoException) => {
-    if (error.code === "EPIPE") return resume(Effect.succeed({ why: "stopped: stdout was closed", failed: false }))
-    if (error.code === "EIO" && process.stdout.isTTY === true) {
-      markTerminalClosed()
-      return resume(Effect.succeed({ why: "stopped: the terminal was closed", failed: false }))
-    }
-    resume(Effect.succeed({ why: `error: stdout cannot be written (${printable(error.code ?? error.message)})`, failed: true }))
-  })
+  process.stdout.on("error", (error: NodeJS.ErrnoException) => resume(Effect.succeed(endingOf(error))))
 })
+
+/**
+ * Writes `text` to stdout and waits until it was written: `undefined`, or why it could not be
+ * (as `ended` tells it). For a whole output written at once (the help text): `--help > file` on a
+ * full disk must not report success.
+ *
+ * @since 0.1.0
+ */
+export const write = (text: string): Effect.Effect<Ending | undefined> =>
+  Effect.async((resume) => {
+    process.stdout.write(text, (error) => resume(Effect.succeed(error == null ? undefined : endingOf(error))))
+  })
 
 /**
  * Waits, when a write filled stdout's buffer, until it has room again (or is gone): a slow reader

@@ -218,7 +218,11 @@ const main = Effect.gen(function*() {
     return yield* exit(2)
   }
   const options = parsed.right
-  if (options.help) return yield* Console.log(Args.usage)
+  if (options.help) {
+    const unwritten = yield* Stdout.write(`${Args.usage}\n`)
+    if (unwritten?.failed === true) yield* Effect.zipRight(Console.error(unwritten.why), exit(1))
+    return
+  }
   const warnings = Args.warnings(options).map((warning) => `warning: ${warning}`)
   for (const warning of warnings) yield* Console.error(warning)
   const logging = Layer.mergeAll(

@@ -93,10 +93,15 @@ describe("Args", () => {
 
   it("warns when the token would travel unencrypted to another machine", () => {
     const warned = (argv: ReadonlyArray<string>) => Args.warnings(Either.getOrThrow(parse(["--token", "abc", ...argv])))
+    expect(warned(["--api", "http://proxy.internal:8080/api/v10"])).toEqual([
+      "--api: the token goes unencrypted to proxy.internal:8080; use https:// unless that network is yours"
+    ])
+    // with --gateway the fleet is given a shard count, so --api is never asked: nothing goes there
+    // (it was warned of all the same)
     expect(warned(["--api", "http://proxy.internal:8080/api/v10", "--gateway", "ws://gateway.example"])).toEqual([
-      "--api: the token goes unencrypted to proxy.internal:8080; use https:// unless that network is yours",
       "--gateway: the token goes unencrypted to gateway.example; use wss:// unless that network is yours"
     ])
+    expect(warned(["--api", "http://proxy.internal:8080/api/v10", "--gateway", "wss://gateway.example"])).toEqual([])
     for (const local of ["http://localhost:1/api", "http://127.0.0.1:1/api", "http://[::1]:1/api", "https://discord.com/api/v10"]) {
       expect(warned(["--api", local, "--gateway", local.replace("http", "ws")])).toEqual([])
     }
@@ -177,6 +182,12 @@ describe("Args", () => {
     expect(error(["--intents", ""])).toBe("--intents: no intents given (0 for none)")
     expect(Either.getOrThrow(parse(["--duration", "1.5e1", "--intents", "0"])).duration).toBe(15)
     expect(error(["--log-level", "loud"])).toContain("--log-level")
+    // names every object inherits were taken as levels (and the run logged nothing)
+    for (const inherited of ["constructor", "__proto__", "CONSTRUCTOR", "hasOwnProperty"]) {
+      expect(error(["--log-level", inherited])).toBe(
+        `--log-level: expected one of trace, debug, info, warning, warn, error, none, got "${inherited}"`
+      )
+    }
     expect(error(["--gateway", "not a url"])).toContain("--gateway")
   })
 

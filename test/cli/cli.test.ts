@@ -419,4 +419,14 @@ process.stderr.write = (text, ...rest) => {
       ])
       expect(run.stderr).not.toContain("stdout was closed")
     }))
+
+  it.scopedLive("--help into a stdout that cannot be written (a full disk) exits 1, saying so", () =>
+    Effect.gen(function*() {
+      const full = openSync("/dev/full", "w")
+      yield* Effect.addFinalizer(() => Effect.sync(() => closeSync(full)))
+      // it exited 0 with nothing said: `--help > file` on a full disk left an empty file
+      const run = yield* cli(["--help"], { stdout: full })
+      expect(run.code).toBe(1)
+      expect(run.stderr).toBe("error: stdout cannot be written (ENOSPC)\n")
+    }))
 })
