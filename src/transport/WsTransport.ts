@@ -161,6 +161,15 @@ const wire = (
     }
   }
 
+  // how the connection ends, once this side knows: how it ended, or the close ws or we sent
+  const ending = (): ConnectionClosed | undefined =>
+    closed ??
+      (rejected !== undefined
+        ? new ConnectionClosed({ ...rejected, byClient: true })
+        : sentClose !== undefined
+        ? new ConnectionClosed({ ...sentClose, byClient: true })
+        : undefined)
+
   // the frames the last take handed over: the reader holds them until it takes again
   let held = 0
   const take = Effect.map(receiveFrom(mailbox), (frames) => {
@@ -181,11 +190,26 @@ const wire = (
     }),
     send: (frame) =>
       Effect.async<void, TransportError>((resume) => {
-        if (socket.readyState !== WebSocket.OPEN) {
-          resume(Effect.fail(new TransportError({ reason: "Send", cause: closed ?? new Error("the socket is not open") })))
+        if (socket.readyState === WebSocket.OPEN) {
+          socket.send(frame, (error) => resume(error ? Effect.fail(new TransportError({ reason: "Send", cause: error })) : Effect.void))
           return
         }
-        socket.send(frame, (error) => resume(error ? Effect.fail(new TransportError({ reason: "Send", cause: error })) : Effect.void))
+        const failed = () => resume(Effect.fail(new TransportError({ reason: "Send", cause: ending() ?? new Error("the socket is not open") })))
+        if (socket.readyState !== WebSocket.CLOSING || ending() !== undefined || disposed) return failed()
+        // The peer's close frame was read, its TCP not ended yet: the send fails with that close once
+        // it is known (within `closeGraceMs` of ws's answer), as a send after it does. A 4004 read so
+        // was taken for a lost connection, and the session reconnected.
+        const timer = setTimeout(done, 2 * closeGraceMs)
+        function done() {
+          clearTimeout(timer)
+          socket.removeListener("close", done)
+          failed()
+        }
+        socket.once("close", done)
+        return Effect.sync(() => {
+          clearTimeout(timer)
+          socket.removeListener("close", done)
+        })
       }),
     close: (code, reason = "") =>
       Effect.sync(() => {

@@ -201,6 +201,33 @@ describe("WsTransport", () => {
       yield* untilClosed(sockets[0]!)
     })))
 
+  it.live("a send between the peer's close frame and the end of its TCP fails with that close (4004), as one after it does", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const { accepted, tcp, url } = yield* server
+      const { sockets, transport } = recordingTransport()
+      const connection = yield* transport.connect(url, { maxFrameBytes: 1024 })
+      yield* Queue.take(accepted)
+      const raw = yield* Queue.take(tcp)
+      // the server writes its close frame (4004) and keeps its TCP open, as over a real network for
+      // a round trip
+      for (const event of ["data", "end"]) raw.removeAllListeners(event)
+      const reason = Buffer.from("Authentication failed.")
+      raw.write(Buffer.from([0x88, 2 + reason.length, 0x0f, 0xa4, ...reason]))
+      yield* Effect.sync(() => sockets[0]!.readyState).pipe(
+        Effect.repeat({ until: (state) => state === WebSocket.CLOSING, schedule: Schedule.spaced("2 millis") }),
+        Effect.timeout("2 seconds"),
+        Effect.orDie
+      )
+      // it failed at once with a bare "the socket is not open": a session took it for a lost
+      // connection and reconnected after a refused token
+      const failed = yield* Effect.flip(connection.send("heartbeat"))
+      expect(failed.cause).toMatchObject({ _tag: "ConnectionClosed", code: 4004, byClient: false })
+      // a close of its own, once sent, is what a send after it fails with, at once
+      const second = yield* connected()
+      yield* second.connection.close(4000, "bye")
+      expect((yield* Effect.flip(second.connection.send("late"))).cause).toMatchObject({ _tag: "ConnectionClosed", code: 4000, byClient: true })
+    })))
+
   it.live("a frame over maxFrameBytes ends the connection with 1009, sent by the client (a gateway's 1009 is not)", () =>
     Effect.scoped(Effect.gen(function*() {
       const { connection, peer } = yield* connected(8)
