@@ -16,6 +16,7 @@ import * as Layer from "effect/Layer"
 import * as Mailbox from "effect/Mailbox"
 import * as Queue from "effect/Queue"
 import * as Ref from "effect/Ref"
+import { isUtf8 } from "node:buffer"
 import { TextFrame } from "../codec/TextFrame.ts"
 import { ResumableClose } from "../protocol/CloseCode.ts"
 import * as CloseFrame from "./CloseFrame.ts"
@@ -87,7 +88,11 @@ export interface MemoryPeer {
   readonly url: string
   /** The options the client connected with. */
   readonly options: ConnectOptions
-  /** Sends a frame to the client. Ignored once the connection is closed, as on a real network. */
+  /**
+   * Sends a frame to the client. Ignored once the connection is closed, as on a real network. A
+   * `TextFrame` that is not UTF-8 is refused by the client as a websocket refuses it: the
+   * connection ends with 1007, by the client.
+   */
   readonly send: (frame: Frame) => Effect.Effect<void>
   /** Sends `JSON.stringify(value)` as a text frame. */
   readonly sendJson: (value: unknown) => Effect.Effect<void>
@@ -121,6 +126,18 @@ export interface MemoryPeer {
   readonly close: (code: number, reason?: string) => Effect.Effect<void>
   /** The connection drops without a close frame: the client sees a code of `undefined`. */
   readonly drop: Effect.Effect<void>
+  /**
+   * From now on, answers the client's close at once (`true`, the default), or leaves it to the test
+   * (`false`), as a gateway that has not read the client's close frame yet: the client's frames end
+   * with its close (`received` fails with `ConnectionEnded`), while the test's frames still reach
+   * it, until `answerClose` (or `close`, or `drop`) ends the connection.
+   */
+  readonly answersClose: (on: boolean) => Effect.Effect<void>
+  /**
+   * Answers the client's close left to the test (`answersClose(false)`): the connection ends, the
+   * client's frames with `ConnectionClosed` of its own code. Nothing when no close waits.
+   */
+  readonly answerClose: Effect.Effect<void>
   /** Waits until the connection has ended, and says how (the client's close code, usually). */
   readonly closed: Effect.Effect<CloseInfo>
   /** Whether the connection is still open. */
@@ -171,6 +188,9 @@ const makePair = (url: string, options: ConnectOptions) =>
 
     let open = true
     let acking = false
+    let answering = true
+    // the client's close, its frames ended, waiting for the test to answer it
+    let unanswered: CloseInfo | undefined
     // how the connection ended, as the client reads it
     let closed: ConnectionClosed | undefined
     /** Ends the connection; only the first end counts. */
@@ -183,16 +203,27 @@ const makePair = (url: string, options: ConnectOptions) =>
       toClient.unsafeDone(Exit.fail(closed))
     }
     const isEnded = Effect.sync(() => !open)
+    // the client's close: as over a socket, a code no close frame carries drops the connection
+    const closedByClient = (code: number, reason: string): void => {
+      if (!open || unanswered !== undefined) return
+      const info: CloseInfo = CloseFrame.problem(code, reason) === undefined
+        ? { code, reason, by: "client" }
+        : { code: undefined, reason: "", by: "client" }
+      if (answering || info.code === undefined) return end(info)
+      unanswered = info
+      toServer.unsafeDone(Exit.fail(new ConnectionEnded({ closed: info })))
+    }
 
     const connection: Connection = {
       receive: receiveFrom(toClient),
       send: (frame) =>
-        Effect.flatMap(isEnded, (done) =>
-          done
-            ? Effect.fail(new TransportError({ reason: "Send", cause: closed }))
+        Effect.suspend(() => {
+          const gone = closed ?? (unanswered === undefined ? undefined : new ConnectionClosed({ ...unanswered, byClient: true }))
+          return gone !== undefined
+            ? Effect.fail(new TransportError({ reason: "Send", cause: gone }))
             : Effect.zipRight(toServer.offer(frame), acking && isHeartbeat(frame) ? toClient.offer(heartbeatAck) : Effect.void)
-        ),
-      close: (code, reason = "") => Effect.sync(() => end({ code, reason, by: "client" }))
+        }),
+      close: (code, reason = "") => Effect.sync(() => closedByClient(code, reason))
     }
 
     const peerSend = (frame: Frame) =>
@@ -200,6 +231,9 @@ const makePair = (url: string, options: ConnectOptions) =>
         if (done) return Effect.void
         if (byteLength(frame) > options.maxFrameBytes) {
           return Effect.sync(() => end({ code: 1009, reason: "Max payload size exceeded", by: "client" }))
+        }
+        if (frame instanceof TextFrame && !isUtf8(frame.bytes)) {
+          return Effect.sync(() => end({ code: 1007, reason: "Invalid WebSocket frame: invalid UTF-8 sequence", by: "client" }))
         }
         return toClient.offer(frame)
       })
@@ -240,11 +274,19 @@ const makePair = (url: string, options: ConnectOptions) =>
             : Effect.die(new RangeError(refused))
         }),
       drop,
+      answersClose: (on) =>
+        Effect.sync(() => {
+          answering = on
+        }),
+      answerClose: Effect.sync(() => {
+        if (unanswered !== undefined) end(unanswered)
+      }),
       closed: Deferred.await(ended),
       isOpen: Effect.map(isEnded, (done) => !done)
     }
 
-    const release = Effect.sync(() => end({ code: ResumableClose, reason: "", by: "client" }))
+    // a close still unanswered ends as the client closed it, as a socket disposed while closing does
+    const release = Effect.sync(() => end(unanswered ?? { code: ResumableClose, reason: "", by: "client" }))
     return { connection, peer, release }
   })
 

@@ -19,7 +19,7 @@ import * as Intents from "../../src/protocol/Intents.ts"
 import { type Connection, GatewayTransport } from "../../src/transport/GatewayTransport.ts"
 import * as SessionOptions from "../../src/session/SessionOptions.ts"
 import * as MemoryTransport from "../../src/transport/MemoryTransport.ts"
-import { acceptAndHello, options, ready, readySession, receiveOp, sentOps, Session, settle, TestLayer } from "./harness.ts"
+import { acceptAndHello, dispatch, options, ready, readySession, receiveOp, sentOps, Session, settle, TestLayer } from "./harness.ts"
 
 const guild = "81384788765712384"
 
@@ -287,6 +287,44 @@ describe("stopping: a heartbeat waiting for the send limit", () => {
       }
       expect(Option.isSome(yield* closing.poll)).toBe(true)
       expect((yield* session.state)._tag).toBe("Disconnected")
+    }).pipe(Effect.provide(TestLayer)))
+})
+
+describe("stopping: what the gateway sends before it answers the close", () => {
+  it.scoped("an event sent after the client's close, before the gateway answers it, is delivered and counted in the resume point", () =>
+    Effect.gen(function*() {
+      const { peer, session } = yield* readySession()
+      const received: Array<string> = []
+      yield* Effect.forkScoped(Stream.runForEach(session.events, (event) => Effect.sync(() => void received.push(event.t))))
+      yield* peer.answersClose(false)
+      const stopping = yield* Effect.fork(session.disconnect("5 seconds"))
+      // the client's close is on its way: its frames end with it
+      const closing = yield* Effect.flip(receiveOp(peer, -1))
+      expect(closing.closed).toMatchObject({ code: 4900, by: "client" })
+      yield* peer.sendJson(dispatch(2, "TYPING_START", { channel_id: "1", user_id: "2", timestamp: 0 }))
+      yield* settle
+      yield* peer.answerClose
+      yield* settle
+      const point = yield* Fiber.join(stopping)
+      expect(received).toEqual(["READY", "TYPING_START"])
+      expect(Option.getOrThrow(point).sequence).toBe(2)
+    }).pipe(Effect.provide(TestLayer)))
+
+  it.scoped("a close the gateway never answers ends the session at disconnect's timeout, resumable", () =>
+    Effect.gen(function*() {
+      // beats a minute apart: no unanswered beat ends the connection first
+      const { peer, session } = yield* readySession({}, 60_000)
+      yield* peer.answersClose(false)
+      const stopping = yield* Effect.fork(session.disconnect("3 seconds"))
+      yield* settle
+      yield* TestClock.adjust("2999 millis")
+      expect(Option.isNone(yield* Fiber.poll(stopping))).toBe(true)
+      yield* TestClock.adjust("1 millis")
+      const point = yield* Fiber.join(stopping)
+      expect(Option.getOrThrow(point).sequence).toBe(1)
+      expect((yield* session.state)._tag).toBe("Disconnected")
+      // the session let the connection go: its scope answered the close as the client closed it
+      expect(yield* peer.closed).toMatchObject({ code: 4900, by: "client" })
     }).pipe(Effect.provide(TestLayer)))
 })
 

@@ -150,6 +150,66 @@ describe("MemoryTransport", () => {
       expect((yield* drain(connection)).end).toMatchObject({ code: 4000 })
     }).pipe(Effect.provide(MemoryTransport.layer)))
 
+  it.scoped("a client close with a code no close frame carries drops the connection, as a socket does", () =>
+    Effect.gen(function*() {
+      // over ws, close(1005) throws and the socket is terminated: the gateway sees 1006, the client a
+      // drop; here both saw 1005, as if a close frame had carried it
+      for (const [code, reason] of [[1005, ""], [999, ""], [4000, "é".repeat(62)]] as const) {
+        const { connection, peer } = yield* connected("wss://g")
+        yield* connection.close(code, reason)
+        expect(yield* peer.closed).toEqual({ code: undefined, reason: "", by: "client" })
+        expect((yield* drain(connection)).end).toMatchObject({ code: undefined, byClient: true })
+      }
+    }).pipe(Effect.provide(MemoryTransport.layer)))
+
+  it.scoped("a text frame that is not UTF-8 is refused by the client with 1007, as a socket refuses it", () =>
+    Effect.gen(function*() {
+      const { connection, peer } = yield* connected("wss://g")
+      const valid = new TextFrame(Buffer.from("é"))
+      yield* peer.send(valid)
+      // it was handed over as text
+      yield* peer.send(new TextFrame(Buffer.from([0xc3, 0x28])))
+      yield* peer.send("after")
+      const { end, seen } = yield* drain(connection)
+      expect(seen).toEqual([valid])
+      expect(end).toMatchObject({ code: 1007, reason: "Invalid WebSocket frame: invalid UTF-8 sequence", byClient: true })
+      expect(yield* peer.closed).toMatchObject({ code: 1007, by: "client" })
+    }).pipe(Effect.provide(MemoryTransport.layer)))
+
+  it.scoped("answersClose(false): the client's close waits for answerClose, the gateway's frames still reaching the client meanwhile", () =>
+    Effect.gen(function*() {
+      const { connection, peer } = yield* connected("wss://g")
+      yield* peer.answersClose(false)
+      yield* connection.send("before")
+      yield* connection.close(4900, "zombie")
+      // the client's frames end with its close; its sends fail with it
+      expect(yield* peer.received).toBe("before")
+      expect(yield* Effect.flip(peer.received)).toMatchObject({ closed: { code: 4900, reason: "zombie", by: "client" } })
+      expect((yield* Effect.flip(connection.send("after"))).cause).toMatchObject({ _tag: "ConnectionClosed", code: 4900, byClient: true })
+      expect(yield* peer.isOpen).toBe(true)
+      // a frame written before the gateway read the close still reaches the client (it was dropped)
+      yield* peer.send("late")
+      const draining = yield* Effect.fork(drain(connection))
+      yield* peer.answerClose
+      const { end, seen } = yield* Fiber.join(draining)
+      expect(seen).toEqual(["late"])
+      expect(end).toMatchObject({ code: 4900, reason: "zombie", byClient: true })
+      expect(yield* peer.closed).toEqual({ code: 4900, reason: "zombie", by: "client" })
+
+      // never answered, the client's scope ends it as the client closed it
+      const transport = yield* GatewayTransport
+      const gateway = yield* MemoryTransport.MemoryGateway
+      const unanswered = yield* Effect.scoped(Effect.gen(function*() {
+        const second = yield* transport.connect("wss://g", options)
+        const secondPeer = yield* gateway.accept
+        yield* secondPeer.answersClose(false)
+        yield* second.close(1000, "bye")
+        expect(yield* secondPeer.isOpen).toBe(true)
+        return secondPeer
+      }))
+      expect(yield* unanswered.closed).toEqual({ code: 1000, reason: "bye", by: "client" })
+    }).pipe(Effect.provide(MemoryTransport.layer)))
+
   it.scoped("a frame over maxFrameBytes closes the connection with 1009", () =>
     Effect.gen(function*() {
       const { end, seen } = yield* sendPastLimit("1234", "12345")
