@@ -43,8 +43,8 @@ const defaultCreateSocket = (url: string, options: WebSocket.ClientOptions): Web
 const noop = (): void => {}
 
 /**
- * How long a socket waits for the peer to end the TCP connection, once the close frames went both
- * ways or the socket was disposed, before it is destroyed.
+ * How long a socket disposed while its close goes through waits for the peer's close frame (and the
+ * end of its TCP) before it is destroyed.
  */
 const closeGraceMs = 1000
 
@@ -84,19 +84,29 @@ const wire = (
   let giveUp: ReturnType<typeof setTimeout> | undefined
   let tcp: IncomingMessage["socket"] | undefined
 
-  // A peer that never answers the close frame, or never ends its TCP after the close frames went
-  // both ways, would hold the socket (and the connection's end, and the process) for `ws`'s 30 s:
-  // it gets `closeGraceMs`. Destroyed, the socket still reports the code the peer's frame carried.
+  // A peer that never answers the close frame would hold the socket (and the connection's end, and
+  // the process) for `ws`'s 30 s: it gets `closeGraceMs`. Destroyed, the socket still reports the
+  // code the peer's frame carried.
   const terminateUnlessClosed = (): void => {
     if (giveUp !== undefined || socket.readyState === WebSocket.CLOSED) return
     giveUp = setTimeout(() => socket.terminate(), closeGraceMs)
     socket.once("close", () => clearTimeout(giveUp))
   }
 
-  // once ws answered the peer's close frame, or the peer answered ours, ws ends its side of the TCP
+  // Once the close frames went both ways, ws ends its side of the TCP: nothing more can come, and
+  // the socket is let go at once, its close (the peer's code) known now. Waiting for the peer to end
+  // its TCP left a close frame read but not told for up to `closeGraceMs`, and a timeout ending the
+  // connection meanwhile (a zombie check, the hello timeout) lost a 4004 to a close of ours.
+  const closeHandshakeDone = (): void => socket.terminate()
+  // ws reports no error of the TCP connection itself (a reset): it says what broke a connection
+  // that ended without a close frame
+  const onTcpError = (error: Error): void => {
+    failure ??= error.message
+  }
   const onUpgrade = (response: IncomingMessage): void => {
     tcp = response.socket
-    tcp.once("finish", terminateUnlessClosed)
+    tcp.once("finish", closeHandshakeDone)
+    tcp.on("error", onTcpError)
   }
   const onOpen = (): void => {
     isOpen = true
@@ -141,7 +151,8 @@ const wire = (
     if (disposed) return
     disposed = true
     socket.removeListener("upgrade", onUpgrade)
-    tcp?.removeListener("finish", terminateUnlessClosed)
+    tcp?.removeListener("finish", closeHandshakeDone)
+    tcp?.removeListener("error", onTcpError)
     socket.removeListener("open", onOpen)
     socket.removeListener("error", onError)
     socket.removeListener("message", onMessage)
