@@ -2,7 +2,7 @@ import { availableParallelism } from "node:os"
 import { defineConfig } from "vitest/config"
 
 /** Test files that replace a module (`vi.mock`): they must not share loaded modules with others. */
-const ownModules = ["test/codec/ZstdUnavailable.test.ts", "test/codec/ZstdUnbuilt.test.ts"]
+const ownModules = ["test/codec/ZlibClose.test.ts", "test/codec/ZstdUnavailable.test.ts", "test/codec/ZstdUnbuilt.test.ts"]
 
 export default defineConfig({
   test: {

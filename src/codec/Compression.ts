@@ -45,4 +45,6 @@ export const zlibWindowBytes = 32 * 1024
 export interface Decompressor {
   readonly compression: Compression
   push(frame: Uint8Array): Uint8Array | undefined | DecodeError
+  /** Frees a native context now (the connection ended), not at a garbage collection. */
+  close(): void
 }

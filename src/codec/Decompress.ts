@@ -47,7 +47,8 @@ const makePassthrough = (maxMessageBytes: number): Decompressor => {
         failure = new DecodeError({ reason: "TooLarge", message: `message over ${maxMessageBytes} bytes` })
       }
       return failure ?? frame
-    }
+    },
+    close: () => {}
   }
 }
 

@@ -58,6 +58,8 @@ export interface FrameDecoder {
    * ETF compressed term's once inflated).
    */
   readonly lastMessageSize: number
+  /** Frees the decompression context now (the connection ended), not at a garbage collection. */
+  close(): void
 }
 
 /**
@@ -80,6 +82,7 @@ export const make = (options: Options): FrameDecoder => {
     get lastMessageSize() {
       return lastMessageSize
     },
+    close: () => decompressor.close(),
     push: (frame) => {
       if (failure !== undefined) return failure
       let message: string | Uint8Array
@@ -95,6 +98,9 @@ export const make = (options: Options): FrameDecoder => {
         const bytes = decompressor.push(frame)
         if (bytes === undefined) return undefined
         if (bytes instanceof DecodeError) return fail(bytes)
+        // no byte of a message (a bare flush marker, `00 00 ff ff` or an empty zstd block): no
+        // message, as an empty websocket message is; it was a decode error, and a reconnect
+        if (bytes.length === 0) return undefined
         message = bytes
       }
       lastMessageSize = encoding.decodedSize === undefined ? message.length : encoding.decodedSize(message)

@@ -12,9 +12,13 @@ import { DecodeError } from "./DecodeError.ts"
 import * as ZlibHandle from "./ZlibHandle.ts"
 
 /**
- * Inflates one complete message (compressed bytes ending with the sync-flush suffix).
+ * Inflates one complete message (compressed bytes ending with the sync-flush suffix); `close`
+ * frees what the engine holds outside the JS heap.
  */
-type InflateMessage = (compressed: Uint8Array) => Uint8Array | DecodeError
+interface Inflater {
+  readonly inflate: (compressed: Uint8Array) => Uint8Array | DecodeError
+  readonly close: () => void
+}
 
 const SYNC_FLUSH = Zlib.constants.Z_SYNC_FLUSH
 const { MAX_LENGTH } = constants
@@ -26,15 +30,18 @@ const tooLarge = (maxMessageBytes: number): DecodeError =>
  * The fast engine: node's own inflate context driven synchronously (see `ZlibHandle`), or
  * `undefined` when this node version does not allow it.
  */
-const nativeInflater = (maxMessageBytes: number): InflateMessage | undefined => {
+const nativeInflater = (maxMessageBytes: number): Inflater | undefined => {
   const context = ZlibHandle.open("inflate", maxMessageBytes)
   if (context === undefined) return undefined
-  return (compressed) => {
-    const output = context.process(compressed, SYNC_FLUSH)
-    if (!ZlibHandle.isFailure(output)) return output
-    return output.reason === "TooLarge"
-      ? tooLarge(maxMessageBytes)
-      : new DecodeError({ reason: "Inflate", message: output.message })
+  return {
+    inflate: (compressed) => {
+      const output = context.process(compressed, SYNC_FLUSH)
+      if (!ZlibHandle.isFailure(output)) return output
+      return output.reason === "TooLarge"
+        ? tooLarge(maxMessageBytes)
+        : new DecodeError({ reason: "Inflate", message: output.message })
+    },
+    close: () => context.close()
   }
 }
 
@@ -76,7 +83,7 @@ interface Inflated {
  * block, so the window is the only state the next message needs. Slower (a new inflate state and a
  * window copy per message), same results.
  */
-const portableInflater = (maxMessageBytes: number): InflateMessage => {
+const portableInflater = (maxMessageBytes: number): Inflater["inflate"] => {
   let window: Uint8Array | undefined
   // the Adler-32 of the output so far, for the checksum a stream that ends carries
   const adler = { a: 1, b: 0 }
@@ -144,8 +151,9 @@ const endsWithSuffix = (chunks: ReadonlyArray<Uint8Array>): boolean => {
  * @since 0.1.0
  */
 export const make = (maxMessageBytes: number, engine: ZlibHandle.ZlibEngine): Decompressor => {
-  const inflate = (engine === "auto" ? nativeInflater(maxMessageBytes) : undefined) ??
-    portableInflater(maxMessageBytes)
+  // the portable engine holds nothing outside the JS heap between messages
+  const { close, inflate } = (engine === "auto" ? nativeInflater(maxMessageBytes) : undefined) ??
+    { inflate: portableInflater(maxMessageBytes), close: () => {} }
   const pending: Array<Uint8Array> = []
   let pendingBytes = 0
   let failure: DecodeError | undefined
@@ -177,6 +185,11 @@ export const make = (maxMessageBytes: number, engine: ZlibHandle.ZlibEngine): De
       pending.length = 0
       pendingBytes = 0
       return finish(inflate(message))
+    },
+    close: () => {
+      pending.length = 0
+      failure ??= new DecodeError({ reason: "Inflate", message: "zlib: the context was closed" })
+      close()
     }
   }
 }

@@ -32,6 +32,11 @@ export interface SyncContext {
    * Returns a {@link Failure} instead after an error; the context is then closed and unusable.
    */
   process(input: Uint8Array, flushFlag: number): Uint8Array | Failure
+  /**
+   * Frees the native context now, not at some later garbage collection (which knows little of the
+   * tens of KiB it holds outside the JS heap); `process` then fails. Closing twice does nothing.
+   */
+  close(): void
 }
 
 /**
@@ -93,12 +98,22 @@ const drive = (stream: Zlib.Inflate | Zlib.Deflate, maxOutputBytes: number): Syn
   handle.onerror = (message) => {
     failure ??= { reason: "Data", message: `zlib: ${message}` }
   }
+  let closed = false
+  const close = (): void => {
+    if (closed) return
+    closed = true
+    handle.close()
+  }
   const fail = (value: Failure): Failure => {
     failure = value
-    handle.close()
+    close()
     return value
   }
   return {
+    close: () => {
+      failure ??= { reason: "Data", message: "zlib: the context was closed" }
+      close()
+    },
     process: (input, flushFlag) => {
       if (failure !== undefined) return failure
       let inputOffset = 0

@@ -42,7 +42,7 @@ const failed = (error: unknown): DecodeError => {
 
 const unavailable = (): Decompressor => {
   const error = new DecodeError({ reason: "Zstd", message: ZstdNative.unavailableMessage() })
-  return { compression: "zstd-stream", push: () => error }
+  return { compression: "zstd-stream", push: () => error, close: () => {} }
 }
 
 const makeNative = (binding: ZstdNative.ZstdBinding, maxMessageBytes: number): Decompressor => {
@@ -85,7 +85,9 @@ const makeNative = (binding: ZstdNative.ZstdBinding, maxMessageBytes: number): D
       }
       if (output instanceof DecodeError) failure = output
       return output
-    }
+    },
+    // zstd-napi frees a context only when it is collected, and tells V8 what it holds meanwhile
+    close: () => {}
   }
 }
 

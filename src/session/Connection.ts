@@ -275,6 +275,9 @@ export const run = (
       maxMessageBytes: options.maxMessageBytes,
       skip: ctx.skips
     })
+    // its native inflate context (tens of KiB outside the JS heap, which a garbage collection hardly
+    // counts) goes with the connection
+    yield* Scope.addFinalizer(scope, Effect.sync(() => decoder.close()))
     const sendLimiter = yield* SendLimiter.make(options.sendLimit)
     // A presence update waits for room under its own limit, then for a send slot, and only then
     // takes its presence place, at once: the place is counted from when the update goes out, not
@@ -488,7 +491,7 @@ export const run = (
         if (envelope === undefined) continue
         if (isDecodeError(envelope)) {
           tooLarge = envelope.reason === "TooLarge"
-          return finish(Protocol.modeOf(remembered()), Reason.DecodeFailed({ message: envelope.message }))
+          return finish(Protocol.modeOf(remembered()), Reason.DecodeFailed({ kind: envelope.reason, message: envelope.message }))
         }
         const step = Protocol.step(ctx.memory.current, envelope, shard, mode, replayAfter)
         switch (step._tag) {
