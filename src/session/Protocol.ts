@@ -100,13 +100,13 @@ export const step = (memory: Memory, envelope: Envelope, shard: number, mode: Mo
       const hello = Receive.decodeHello(envelope.d)
       return hello._tag === "Right"
         ? { _tag: "Hello", interval: hello.right.heartbeat_interval }
-        : resumeOrIdentify(memory, Reason.DecodeFailed({ message: hello.left.message }))
+        : resumeOrIdentify(memory, Reason.DecodeFailed({ kind: "Protocol", message: hello.left.message }))
     }
     case Opcode.Reconnect:
       return resumeOrIdentify(memory, Reason.Reconnect())
     case Opcode.InvalidSession: {
       const invalid = Receive.decodeInvalidSession(envelope.d)
-      if (invalid._tag === "Left") return resumeOrIdentify(memory, Reason.DecodeFailed({ message: invalid.left.message }))
+      if (invalid._tag === "Left") return resumeOrIdentify(memory, Reason.DecodeFailed({ kind: "Protocol", message: invalid.left.message }))
       const resumable = invalid.right
       return { _tag: "Reconnect", mode: resumable ? modeOf(memory) : "identify", reason: Reason.InvalidSession({ resumable }) }
     }
@@ -119,7 +119,7 @@ const dispatch = (memory: Memory, envelope: Envelope, shard: number, mode: Mode,
   const sequence = envelope.s
   const t = envelope.t
   if (sequence === null || t === null) {
-    return resumeOrIdentify(memory, Reason.DecodeFailed({ message: "dispatch without s or t" }))
+    return resumeOrIdentify(memory, Reason.DecodeFailed({ kind: "Protocol", message: "dispatch without s or t" }))
   }
   // Only a resume's replay repeats events, those up to the Resume's sequence: one above it was not
   // delivered, even after a higher one of the same replay. Elsewhere a sequence that goes back is
@@ -133,15 +133,15 @@ const dispatch = (memory: Memory, envelope: Envelope, shard: number, mode: Mode,
   if (t === "READY") {
     // the answer to an Identify this connection did not send: a resume is answered by its replay
     // and RESUMED, or op 9; taken as a replay, it would hide the new session and its first events
-    if (mode === "resume") return { _tag: "Reconnect", mode: "identify", reason: Reason.DecodeFailed({ message: "READY on a connection that resumes" }) }
+    if (mode === "resume") return { _tag: "Reconnect", mode: "identify", reason: Reason.DecodeFailed({ kind: "Protocol", message: "READY on a connection that resumes" }) }
     const decoded = Receive.decodeReady(envelope.d)
-    if (decoded._tag === "Left") return { _tag: "Reconnect", mode: "identify", reason: Reason.DecodeFailed({ message: decoded.left.message }) }
+    if (decoded._tag === "Left") return { _tag: "Reconnect", mode: "identify", reason: Reason.DecodeFailed({ kind: "Protocol", message: decoded.left.message }) }
     return { _tag: "Ready", sessionId: decoded.right.session_id, resumeGatewayUrl: decoded.right.resume_gateway_url, event }
   }
   if (t === "RESUMED") {
     // an answer to a Resume this connection did not send: trusted, it would count as ready a
     // connection that never identified
-    if (mode === "identify") return resumeOrIdentify(memory, Reason.DecodeFailed({ message: "RESUMED on a connection that identifies" }))
+    if (mode === "identify") return resumeOrIdentify(memory, Reason.DecodeFailed({ kind: "Protocol", message: "RESUMED on a connection that identifies" }))
     return { _tag: "Resumed", event }
   }
   return { _tag: "Emit", event }

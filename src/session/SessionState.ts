@@ -4,6 +4,7 @@
  * @since 0.1.0
  */
 import * as Data from "effect/Data"
+import type { DecodeErrorReason } from "../codec/DecodeError.ts"
 import { quoted } from "../internal/printable.ts"
 
 /**
@@ -50,8 +51,13 @@ export type Reason = Data.TaggedEnum<{
   Reconnect: {}
   /** The gateway invalidated the session (op 9); `resumable` is its `d`. */
   InvalidSession: { readonly resumable: boolean }
-  /** A frame could not be decoded. */
-  DecodeFailed: { readonly message: string }
+  /**
+   * A frame could not be decoded, or decoded into a payload the protocol does not allow. `kind`
+   * says which: the decompression (`Inflate`, `Zstd`), the size limit (`TooLarge`), the encoding
+   * (`Json`, `Etf`, `Envelope`), or the protocol (`Protocol`: a malformed Hello, READY or op 9, a
+   * dispatch without `s` or `t`, a READY or RESUMED this connection did not ask for).
+   */
+  DecodeFailed: { readonly kind: DecodeErrorReason | "Protocol"; readonly message: string }
   /** Fetching gateway information over HTTP failed. */
   GatewayInfoFailed: { readonly message: string }
   /** The program disconnected the session. */

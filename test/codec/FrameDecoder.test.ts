@@ -167,6 +167,23 @@ describe("FrameDecoder", () => {
     expect(process.memoryUsage().heapUsed - before).toBeLessThan(4 * maxMessageBytes)
   })
 
+  it("a message of no bytes once decompressed (a bare flush marker) is no message, and the stream goes on", () => {
+    // zlib: an empty stored block and the suffix; zstd: an empty raw block. Both were decode errors
+    // (JSON of nothing), and a reconnect
+    const zlib = Compress.unsafeMake("zlib-stream")
+    const zlibDecoder = FrameDecoder.make({ compression: "zlib-stream", encoding: Json.encoding })
+    expect(zlibDecoder.push(zlib.compress(`{"op":11,"d":null}`))).toMatchObject({ op: 11 })
+    expect(zlibDecoder.push(zlib.compress(new Uint8Array(0)))).toBeUndefined()
+    expect(zlibDecoder.push(zlib.compress(`{"op":11,"d":1}`))).toMatchObject({ op: 11, d: 1 })
+    const zstd = Compress.unsafeMake("zstd-stream")
+    const zstdDecoder = FrameDecoder.make({ compression: "zstd-stream", encoding: Json.encoding })
+    expect(zstdDecoder.push(zstd.compress(`{"op":11,"d":null}`))).toMatchObject({ op: 11 })
+    expect(zstdDecoder.push(Uint8Array.of(0, 0, 0))).toBeUndefined()
+    expect(zstdDecoder.push(zstd.compress(`{"op":11,"d":1}`))).toMatchObject({ op: 11, d: 1 })
+    // uncompressed, an empty binary message likewise
+    expect(FrameDecoder.make({ compression: "none", encoding: Etf.encoding }).push(new Uint8Array(0))).toBeUndefined()
+  })
+
   it("zstd-stream: garbage is a Zstd error", () => {
     const frames = decoder("zstd-stream", {})
     const error = frames.push(Uint8Array.of(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19))

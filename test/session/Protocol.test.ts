@@ -93,7 +93,7 @@ describe("Protocol.step", () => {
       expect(Protocol.step(resumable, frame(0, ready, 1, "READY"), 0, "resume", replayAfter)).toMatchObject({
         _tag: "Reconnect",
         mode: "identify",
-        reason: { _tag: "DecodeFailed", message: "READY on a connection that resumes" }
+        reason: { _tag: "DecodeFailed", kind: "Protocol", message: "READY on a connection that resumes" }
       })
     }
   })

@@ -64,7 +64,7 @@ describe("Recovery", () => {
   })
 
   it("a message too large a second time at the same point ends the session; at another point, or once, it does not", () => {
-    const tooLarge = outcome({ tooLarge: true, reason: Reason.DecodeFailed({ message: "message over 4096 bytes" }) })
+    const tooLarge = outcome({ tooLarge: true, reason: Reason.DecodeFailed({ kind: "TooLarge", message: "message over 4096 bytes" }) })
     const once = Recovery.after(Recovery.initial, "resume", tooLarge, here)
     expect(once.tooLargeAgain).toBe(false)
     expect(Recovery.after(once, "resume", tooLarge, here).tooLargeAgain).toBe(true)
