@@ -136,14 +136,10 @@ class DecodedEvent {
 export type Unchecked<S extends Schemas> = Exclude<GatewayEvent, { readonly t: Surely<Named<S>> }>
 
 /**
- * A type's decoder, whose schema's effects run with `runtime`: it stops at the first problem,
- * which is cheaper when the data passes, as it nearly always does; `explain` decodes data that
- * failed again, to say everything wrong with it.
+ * A type's decoder, whose schema's effects run with `runtime`: the decoded data, or everything
+ * wrong with it, in words.
  */
-interface Decoder {
-  readonly decode: (input: unknown, runtime: Runtime.Runtime<never>) => Either.Either<unknown, ParseResult.ParseError>
-  readonly explain: (input: unknown, first: ParseResult.ParseError, runtime: Runtime.Runtime<never>) => string
-}
+type Decoder = (input: unknown, runtime: Runtime.Runtime<never>) => Either.Either<unknown, string>
 
 // what was thrown, in words, whatever it is (`String` of `Object.create(null)` throws too)
 const shown = (error: unknown): string => {
@@ -174,10 +170,12 @@ const settled = (
   if (Either.isEither(parsed)) return Either.mapLeft(parsed as Either.Either<unknown, ParseResult.ParseIssue>, ParseResult.parseError)
   const scheduler = new Scheduler.SyncScheduler()
   // interruptible, also in a stream run where interruption is off (a finalizer draining events)
-  const fiber = Runtime.runFork(runtime)(Effect.interruptible(parsed), { scheduler })
+  // its failure is the fiber's value: a fiber that failed logged "Fiber terminated with an unhandled
+  // error" through the program's logger for each bad event
+  const fiber = Runtime.runFork(runtime)(Effect.exit(Effect.interruptible(parsed)), { scheduler })
   scheduler.flush()
-  const exit = fiber.unsafePoll()
-  if (exit === null) {
+  const polled = fiber.unsafePoll()
+  if (polled === null) {
     // interrupted here, before the event is reported: a flushed scheduler hands what comes later
     // to Effect's own, which would run the interruption after the next events
     scheduler.deferred = false
@@ -185,6 +183,7 @@ const settled = (
     scheduler.flush()
     return Either.left(ParseResult.parseError(new ParseResult.Forbidden(schema.ast, input, waits)))
   }
+  const exit = Exit.flatten(polled)
   if (Exit.isSuccess(exit)) return Either.right(exit.value)
   const failure = Cause.failureOption(exit.cause)
   return Either.left(Option.isSome(failure) ? ParseResult.parseError(failure.value) : thrown(schema, input, Cause.squash(exit.cause)))
@@ -201,45 +200,33 @@ const formatted = (error: ParseResult.ParseError): string => {
   }
 }
 
-// whether an asynchronous part of the schema (Forbidden) stopped the decoding, anywhere in it: a
-// field's, not only the whole schema's (the first problem's path is one branch deep at each level)
-const isForbidden = (issue: ParseResult.ParseIssue): boolean => {
-  switch (issue._tag) {
-    case "Forbidden":
-      return true
-    case "Composite":
-      return Array.isArray(issue.issues) ? issue.issues.some(isForbidden) : isForbidden(issue.issues as ParseResult.ParseIssue)
-    case "Pointer":
-    case "Refinement":
-    case "Transformation":
-      return isForbidden(issue.issue)
-    default:
-      return false
-  }
-}
-
+// Stops at the first problem, which costs less when the data passes, as nearly all does (every
+// problem at once cost about 40% more per valid MESSAGE_CREATE, bench/validated.ts). A bad event's
+// problems are then listed in full by a second run, only where the first ran nothing but pure code
+// (its result an `Either`): a schema's effects (a log line, a metric, asynchronous work) ran twice
+// for each bad event. A problem of the whole value (`Type`) is all there is to list, and one that
+// throws only past the first problem says that one.
 const decoderOf = (schema: Schema.Schema.AnyNoContext): Decoder => {
   const firstProblem = ParseResult.decodeUnknown(schema)
   const everyProblem = ParseResult.decodeUnknown(schema, { errors: "all" })
-  return {
-    // a transformation that throws (`BigInt("abc")`) makes the event invalid, not the stream die
-    decode: (input, runtime) => {
-      try {
-        return settled(schema, input, firstProblem(input), runtime)
-      } catch (error) {
-        return Either.left(thrown(schema, input, error))
-      }
-    },
-    // an asynchronous schema (Forbidden, also a field's) is not started a second time, nor a
-    // throwing one run again; one that throws only past the first problem says that one
-    explain: (input, first, runtime) => {
-      if (first.issue._tag === "Type" || isForbidden(first.issue)) return formatted(first)
-      try {
-        const every = Either.getLeft(settled(schema, input, everyProblem(input), runtime))
-        return formatted(Option.getOrElse(every, () => first))
-      } catch {
-        return formatted(first)
-      }
+  return (input, runtime) => {
+    let first: ParseResult.ParseError
+    let pure: boolean
+    try {
+      const parsed = firstProblem(input)
+      const decoded = settled(schema, input, parsed, runtime)
+      if (Either.isRight(decoded)) return Either.right(decoded.right)
+      first = decoded.left
+      pure = Either.isEither(parsed)
+    } catch (error) {
+      // a transformation that throws (`BigInt("abc")`) makes the event invalid, not the stream die
+      return Either.left(formatted(thrown(schema, input, error)))
+    }
+    if (!pure || first.issue._tag === "Type") return Either.left(formatted(first))
+    try {
+      return Either.left(formatted(Option.getOrElse(Either.getLeft(settled(schema, input, everyProblem(input), runtime)), () => first)))
+    } catch {
+      return Either.left(formatted(first))
     }
   }
 }
@@ -298,12 +285,12 @@ const validate = <S extends Schemas, A, E2, R2>(schemas: S, keepOthers: boolean,
               if (keepOthers) kept.push(event)
               continue
             }
-            const decoded = ofType.decode(event.d, runtime)
+            const decoded = ofType(event.d, runtime)
             if (decoded._tag === "Right") {
               kept.push(new DecodedEvent(event.shard, event.sequence, event.t, decoded.right))
             } else {
               // the values quoted in it are the event's data: a user's text, escaped to be shown, never obeyed
-              const problems = ofType.explain(event.d, decoded.left, runtime)
+              const problems = decoded.left
               ;(invalid ??= []).push(new InvalidEvent({ t: event.t, shard: event.shard, sequence: event.sequence, problems }))
               ;(at ??= []).push(kept.length)
             }

@@ -11,6 +11,7 @@ import * as FastCheck from "effect/FastCheck"
 import * as Fiber from "effect/Fiber"
 import * as List from "effect/List"
 import * as Logger from "effect/Logger"
+import * as LogLevel from "effect/LogLevel"
 import * as Metric from "effect/Metric"
 import * as ParseResult from "effect/ParseResult"
 import * as Ref from "effect/Ref"
@@ -382,6 +383,46 @@ describe("Validated: schemas that misbehave", () => {
       )
       expect(got.map((event) => event.d)).toEqual([{ text: "x", at: 3_600_000 }])
       expect(lines.flat()).toEqual(["stamping x"])
+    }))
+
+  it.effect("a schema with effects runs once for a bad event too, its work before the first problem included, and logs no line but its own", () =>
+    Effect.gen(function*() {
+      const runs: Array<string> = []
+      const Normalized = Schema.transformOrFail(Schema.String, Schema.String, {
+        decode: (text) =>
+          Effect.gen(function*() {
+            runs.push(text)
+            yield* Effect.logDebug(`normalizing ${text}`)
+            return text.trim()
+          }),
+        encode: ParseResult.succeed
+      }).pipe(Schema.filter((text) => text.length > 0 || "is empty"))
+      const lines: Array<unknown> = []
+      const got = yield* run(
+        Stream.make(Event.make(0, 1, "GUILD_DELETE", " ok "), Event.make(0, 2, "GUILD_DELETE", "   ")).pipe(
+          Validated.only({ GUILD_DELETE: Normalized }, { onInvalid: () => Effect.void })
+        )
+      ).pipe(
+        Effect.provide(Logger.replace(Logger.defaultLogger, Logger.make(({ message }) => void lines.push(message)))),
+        Logger.withMinimumLogLevel(LogLevel.All)
+      )
+      expect(got.map((event) => event.sequence)).toEqual([1])
+      // it ran twice for the bad event: to decode, then to list every problem
+      expect(runs).toEqual([" ok ", "   "])
+      // and each bad event logged "Fiber terminated with an unhandled error" too
+      expect(lines.flat()).toEqual(["normalizing  ok ", "normalizing    "])
+    }))
+
+  it.effect("a pure schema's bad event has every problem listed (its second run costs only time)", () =>
+    Effect.gen(function*() {
+      const Message = Schema.Struct({ id: Schema.BigInt, content: Schema.String, pinned: Schema.Boolean })
+      const reported: Array<string> = []
+      yield* run(Stream.make(Event.make(0, 1, "MESSAGE_DELETE", { id: "7", content: 5, pinned: "no" })).pipe(
+        Validated.only({ MESSAGE_DELETE: Message }, { onInvalid: (invalid) => Effect.sync(() => void reported.push(invalid.problems)) })
+      ))
+      expect(reported).toHaveLength(1)
+      expect(reported[0]).toContain("content")
+      expect(reported[0]).toContain("pinned")
     }))
 
   it.effect("an asynchronous schema's work is interrupted in place: before the event is reported and the next one handed on", () =>
