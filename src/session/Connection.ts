@@ -244,7 +244,10 @@ export const run = (
     if (opened._tag === "Left") {
       const reason = opened.left._tag === "TimeoutException"
         ? Reason.ConnectTimeout()
-        : Reason.ConnectFailed({ message: opened.left.message })
+        : Reason.ConnectFailed({
+          message: opened.left.message,
+          ...(opened.left.retryAfter === undefined ? {} : { retryAfter: opened.left.retryAfter })
+        })
       return { next: mode, reason, ready, answered: false, authenticated, tooLarge: false, replayed: 0, stable: false, heldReady: undefined }
     }
     const connection = opened.right

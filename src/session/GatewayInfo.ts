@@ -8,7 +8,6 @@ import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as Chunk from "effect/Chunk"
-import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
@@ -16,6 +15,7 @@ import * as Redacted from "effect/Redacted"
 import * as Stream from "effect/Stream"
 import { createHash } from "node:crypto"
 import { detached } from "../internal/detached.ts"
+import * as RetryAfter from "../internal/retryAfter.ts"
 import { clipped, printable } from "../internal/printable.ts"
 import { withoutToken } from "../internal/secret.ts"
 import { withSpan } from "../internal/span.ts"
@@ -142,47 +142,18 @@ const why = (error: Error, token?: Redacted.Redacted<string>): string => {
  */
 export const userAgent = "DiscordBot (https://www.npmjs.com/package/effect-discord-gateway, 0.1.0)"
 
-/**
- * The longest wait a 429 is taken at its word for: a proxy's or a misconfigured gateway's
- * answer must not park the session for days.
- */
-const maxRetryAfter = 3600
-
-// seconds to wait, if `value` is a number of them, at most an hour
-const seconds = (value: unknown): number | undefined => {
-  const number = typeof value === "string" && value.trim() !== "" ? Number(value) : value
-  return typeof number === "number" && Number.isFinite(number) && number >= 0 ? Math.min(number, maxRetryAfter) : undefined
-}
-
-// The seconds the Retry-After header asks to wait, if it has one: seconds, or an HTTP-date,
-// counted from the answer's own Date, else the clock (as a proxy in front of the API may send)
-const headerRetryAfter = (response: HttpClientResponse.HttpClientResponse): Effect.Effect<number | undefined> => {
-  const header = response.headers["retry-after"]
-  const inSeconds = seconds(header)
-  if (inSeconds !== undefined) return Effect.succeed(inSeconds)
-  const until = dateOf(header)
-  if (until === undefined) return Effect.succeed(undefined)
-  const sent = dateOf(response.headers["date"])
-  return Effect.map(sent === undefined ? Clock.currentTimeMillis : Effect.succeed(sent), (now) => seconds(Math.max(0, (until - now) / 1000)))
-}
+// The seconds the Retry-After header asks to wait, if it has one
+const headerRetryAfter = (response: HttpClientResponse.HttpClientResponse): Effect.Effect<number | undefined> =>
+  RetryAfter.fromHeaders(response.headers["retry-after"], response.headers["date"])
 
 // The seconds a 429 asks to wait: the Retry-After header, else the body's `retry_after` (Discord
 // sends both), else a second; at most an hour.
 const retryAfterOf = (response: HttpClientResponse.HttpClientResponse): Effect.Effect<number> =>
   Effect.flatMap(headerRetryAfter(response), (fromHeader) =>
     fromHeader !== undefined ? Effect.succeed(fromHeader) : readJson(response).pipe(
-      Effect.map((body) => (typeof body === "object" && body !== null && "retry_after" in body ? seconds(body.retry_after) : undefined) ?? 1),
+      Effect.map((body) => (typeof body === "object" && body !== null && "retry_after" in body ? RetryAfter.seconds(body.retry_after) : undefined) ?? 1),
       Effect.orElseSucceed(() => 1)
     ))
-
-/**
- * An HTTP-date header's time (ms since the epoch), if it is one. Every HTTP-date names its day and
- * month: `Date.parse` alone takes `-1` or `2,5` for dates in 2001.
- */
-const dateOf = (value: string | undefined): number | undefined => {
-  const at = value === undefined || !/[a-z]/i.test(value) ? NaN : Date.parse(value)
-  return Number.isNaN(at) ? undefined : at
-}
 
 /**
  * The largest `GET /gateway/bot` body read, in bytes. Discord's answer is about 150 bytes (a 429's

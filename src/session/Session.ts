@@ -456,6 +456,8 @@ export const makeWith = (
       let ended: Reason | undefined
       while (!stopRequested) {
         if (ended !== undefined) {
+          // a wait the answer to the upgrade asked for (a 429's, a 503's) comes before the backoff
+          if (ended._tag === "ConnectFailed" && ended.retryAfter !== undefined) yield* Effect.sleep(Duration.seconds(ended.retryAfter))
           yield* pauseBefore(Recovery.pause(recovery, ended))
           if (stopRequested) break
         }

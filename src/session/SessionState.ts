@@ -33,8 +33,11 @@ export type Reason = Data.TaggedEnum<{
   Resumed: { readonly replayed: number }
   /** Opening the socket took longer than the connect timeout. */
   ConnectTimeout: {}
-  /** Opening the socket failed. */
-  ConnectFailed: { readonly message: string }
+  /**
+   * Opening the socket failed. `retryAfter`: the seconds the server's answer to the upgrade asked
+   * to wait (a 429's or a 503's `Retry-After`), which the next try waits before its backoff.
+   */
+  ConnectFailed: { readonly message: string; readonly retryAfter?: number | undefined }
   /** No Hello within the hello timeout. */
   HelloTimeout: {}
   /** No RESUMED within the ready timeout (an Identify is waited on). */

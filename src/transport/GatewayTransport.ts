@@ -55,16 +55,21 @@ export class ConnectionClosed extends Data.TaggedError("ConnectionClosed")<{
 }
 
 /**
- * Opening a connection failed, or a send was refused by the socket.
+ * Opening a connection failed, or a send was refused by the socket. A connect the server answered
+ * with an HTTP status instead of the upgrade has its `status`, and the seconds its `Retry-After`
+ * asks to wait (a 429's or a 503's, at most an hour), if it said.
  *
  * @since 0.1.0
  */
 export class TransportError extends Data.TaggedError("TransportError")<{
   readonly reason: "Connect" | "Send"
   readonly cause?: unknown
+  readonly status?: number | undefined
+  readonly retryAfter?: number | undefined
 }> {
   override get message(): string {
-    return `transport ${this.reason.toLowerCase()} failed${this.cause instanceof Error ? `: ${this.cause.message}` : ""}`
+    const cause = this.cause instanceof Error ? `: ${this.cause.message}` : ""
+    return `transport ${this.reason.toLowerCase()} failed${cause}${this.retryAfter === undefined ? "" : `; retry after ${this.retryAfter} s`}`
   }
 }
 

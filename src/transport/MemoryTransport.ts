@@ -58,6 +58,17 @@ export class ConnectionEnded extends Data.TaggedError("ConnectionEnded")<{ reado
 export type ConnectOutcome = "accept" | "fail" | "hang"
 
 /**
+ * An HTTP answer instead of the websocket upgrade: its status, and the seconds its `Retry-After`
+ * asks to wait.
+ *
+ * @since 0.1.0
+ */
+export interface RefusedUpgrade {
+  readonly status: number
+  readonly retryAfter?: number | undefined
+}
+
+/**
  * One connect attempt, as the gateway saw it: when (by the `Clock`), where, and its outcome.
  *
  * @since 0.1.0
@@ -156,9 +167,10 @@ export class MemoryGateway extends Context.Tag("discord-gateway/MemoryGateway")<
     readonly accept: Effect.Effect<MemoryPeer>
     /**
      * Makes the next `times` (default 1; `Infinity`: every one from now on) connect attempts fail
-     * with `TransportError` "Connect".
+     * with `TransportError` "Connect"; with `answer`, as a server answering the upgrade with that
+     * HTTP status (and `Retry-After` seconds) does.
      */
-    readonly failNextConnect: (times?: number) => Effect.Effect<void>
+    readonly failNextConnect: (times?: number, answer?: RefusedUpgrade) => Effect.Effect<void>
     /** Makes the next `times` (default 1; `Infinity`: every one) connect attempts hang until the client gives up. */
     readonly hangNextConnect: (times?: number) => Effect.Effect<void>
     /**
@@ -297,28 +309,38 @@ const makePair = (url: string, options: ConnectOptions) =>
  */
 export const make = Effect.gen(function*() {
   const accepted = yield* Queue.unbounded<MemoryPeer>()
-  // runs of scripted outcomes, in order: an outcome and how many attempts it still takes
-  type Run = readonly [ConnectOutcome, number]
+  // runs of scripted outcomes, in order: an outcome (a failure's answer, if any) and how many
+  // attempts it still takes
+  type Run = readonly [ConnectOutcome, number, RefusedUpgrade | undefined]
   const scripted = yield* Ref.make<ReadonlyArray<Run>>([])
   const log = yield* Ref.make<ReadonlyArray<ConnectAttempt>>([])
 
-  const script = (outcome: ConnectOutcome) => (times = 1) =>
-    Ref.update(scripted, (runs): ReadonlyArray<Run> => times > 0 ? [...runs, [outcome, times]] : runs)
+  const script = (outcome: ConnectOutcome) => (times = 1, answer?: RefusedUpgrade) =>
+    Ref.update(scripted, (runs): ReadonlyArray<Run> => times > 0 ? [...runs, [outcome, times, answer]] : runs)
 
-  const nextOutcome = Ref.modify(scripted, (runs): readonly [ConnectOutcome, ReadonlyArray<Run>] => {
-    if (runs.length === 0) return ["accept", runs]
-    const [outcome, left] = runs[0]!
-    return [outcome, left > 1 ? [[outcome, left - 1], ...runs.slice(1)] : runs.slice(1)]
+  const nextOutcome = Ref.modify(scripted, (runs): readonly [Run, ReadonlyArray<Run>] => {
+    if (runs.length === 0) return [["accept", 1, undefined], runs]
+    const run = runs[0]!
+    const [outcome, left, answer] = run
+    return [run, left > 1 ? [[outcome, left - 1, answer], ...runs.slice(1)] : runs.slice(1)]
   })
+
+  const refused = (answer: RefusedUpgrade | undefined) =>
+    answer === undefined
+      ? new TransportError({ reason: "Connect", cause: new Error("connection refused (scripted)") })
+      : new TransportError({
+        reason: "Connect",
+        cause: new Error(`Unexpected server response: ${answer.status}`),
+        status: answer.status,
+        retryAfter: answer.retryAfter
+      })
 
   const connect = (url: string, options: ConnectOptions) =>
     Effect.gen(function*() {
-      const outcome = yield* nextOutcome
+      const [outcome, , answer] = yield* nextOutcome
       const at = yield* Clock.currentTimeMillis
       yield* Ref.update(log, (attempts) => [...attempts, { url, at, outcome }])
-      if (outcome === "fail") {
-        return yield* Effect.fail(new TransportError({ reason: "Connect", cause: new Error("connection refused (scripted)") }))
-      }
+      if (outcome === "fail") return yield* Effect.fail(refused(answer))
       if (outcome === "hang") return yield* Effect.never
       const pair = yield* Effect.acquireRelease(makePair(url, options), (pair) => pair.release)
       yield* Queue.offer(accepted, pair.peer)
@@ -329,7 +351,7 @@ export const make = Effect.gen(function*() {
   const gateway: Context.Tag.Service<MemoryGateway> = {
     accept: Queue.take(accepted),
     failNextConnect: script("fail"),
-    hangNextConnect: script("hang"),
+    hangNextConnect: (times) => script("hang")(times),
     acceptConnects: Ref.set(scripted, []),
     attempts: Ref.get(log)
   }

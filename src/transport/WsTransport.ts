@@ -10,9 +10,10 @@ import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as Mailbox from "effect/Mailbox"
 import * as Scope from "effect/Scope"
-import type { IncomingMessage } from "node:http"
+import type { ClientRequest, IncomingMessage } from "node:http"
 import WebSocket from "ws"
 import { TextFrame } from "../codec/TextFrame.ts"
+import * as RetryAfter from "../internal/retryAfter.ts"
 import { ResumableClose } from "../protocol/CloseCode.ts"
 import * as CloseFrame from "./CloseFrame.ts"
 import { ConnectionClosed, GatewayTransport, receiveFrom, TransportError } from "./GatewayTransport.ts"
@@ -112,6 +113,25 @@ const wire = (
     isOpen = true
     Deferred.unsafeDone(opened, Exit.void)
   }
+  // an HTTP answer instead of the upgrade (a 429 from a proxy in front of the gateway, a 503 in
+  // maintenance): its status and `Retry-After` are kept for the session's next try (ws only said
+  // "Unexpected server response: 429")
+  const onUnexpectedResponse = (request: ClientRequest, response: IncomingMessage): void => {
+    const { date, "retry-after": retryAfter } = response.headers
+    Deferred.unsafeDone(
+      opened,
+      Effect.flatMap(RetryAfter.fromHeaders(retryAfter, date), (seconds) =>
+        Effect.fail(
+          new TransportError({
+            reason: "Connect",
+            cause: new Error(`Unexpected server response: ${response.statusCode}`),
+            status: response.statusCode,
+            retryAfter: seconds
+          })
+        ))
+    )
+    request.destroy()
+  }
   const onError = (error: Error): void => {
     if (!isOpen) {
       Deferred.unsafeDone(opened, Exit.fail(new TransportError({ reason: "Connect", cause: error })))
@@ -143,6 +163,7 @@ const wire = (
 
   socket.on("upgrade", onUpgrade)
   socket.on("open", onOpen)
+  socket.on("unexpected-response", onUnexpectedResponse)
   socket.on("error", onError)
   socket.on("message", onMessage)
   socket.on("close", onClose)
@@ -154,6 +175,7 @@ const wire = (
     tcp?.removeListener("finish", closeHandshakeDone)
     tcp?.removeListener("error", onTcpError)
     socket.removeListener("open", onOpen)
+    socket.removeListener("unexpected-response", onUnexpectedResponse)
     socket.removeListener("error", onError)
     socket.removeListener("message", onMessage)
     socket.removeListener("close", onClose)

@@ -1651,6 +1651,30 @@ describe("Session", () => {
       expect((yield* gateway.attempts).length).toBe(5)
     }).pipe(Effect.withRandom(Random.fixed([0.5])), Effect.provide(TestLayer)))
 
+  it.scoped("an upgrade refused with Retry-After (a 429 from a proxy) is not tried again before that wait, then the backoff", () =>
+    Effect.gen(function*() {
+      const gateway = yield* MemoryTransport.MemoryGateway
+      const session = yield* Session.make(options())
+      const { peer } = yield* acceptAndHello(3_600_000)
+      yield* peer.sendJson(ready())
+      yield* settle
+      yield* gateway.failNextConnect(1, { status: 429, retryAfter: 30 })
+      yield* peer.drop
+      yield* settle
+      // the first try after the drop is refused: it asks for 30 s
+      yield* TestClock.adjust("2 seconds")
+      expect((yield* gateway.attempts).length).toBe(2)
+      expect((yield* session.snapshot).reason).toMatchObject({ _tag: "ConnectFailed", retryAfter: 30 })
+      // it was tried again at the backoff's next step, a second or two later
+      yield* TestClock.adjust("29 seconds")
+      expect((yield* gateway.attempts).length).toBe(2)
+      const resumed = yield* Effect.fork(acceptAndHello(3_600_000))
+      yield* TestClock.adjust("5 seconds")
+      expect((yield* Fiber.join(resumed)).first.op).toBe(6)
+      const attempts = yield* gateway.attempts
+      expect(attempts[2]!.at - attempts[1]!.at).toBeGreaterThanOrEqual(30_000)
+    }).pipe(Effect.provide(TestLayer)))
+
   it.scoped("resumes that cannot reach the resume URL try the gateway URL every other time, and resume there", () =>
     Effect.gen(function*() {
       const gateway = yield* MemoryTransport.MemoryGateway

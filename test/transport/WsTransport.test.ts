@@ -5,6 +5,7 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Queue from "effect/Queue"
 import * as Schedule from "effect/Schedule"
+import * as http from "node:http"
 import * as net from "node:net"
 import WebSocket, { WebSocketServer } from "ws"
 import { type Connection, type Frame, TextFrame, type TransportError } from "../../src/transport/GatewayTransport.ts"
@@ -382,4 +383,35 @@ describe("WsTransport", () => {
         wss.close(() => resume(Effect.void))
       })
     }))
+
+  it.live("an upgrade answered 429 or 503 says its status and the seconds its Retry-After asks for (seconds or an HTTP-date)", () =>
+    Effect.scoped(Effect.gen(function*() {
+      // what the next answer is: a status and its headers
+      let answer: readonly [number, Record<string, string>] = [429, {}]
+      const server = yield* Effect.acquireRelease(
+        Effect.async<http.Server>((resume) => {
+          const created = http.createServer((_, response) => response.writeHead(...answer).end("no"))
+          created.listen(0, "127.0.0.1", () => resume(Effect.succeed(created)))
+        }),
+        (server) => Effect.async<void>((resume) => void server.close(() => resume(Effect.void)))
+      )
+      const { port } = server.address() as net.AddressInfo
+      const refused = (status: number, headers: Record<string, string>) => {
+        answer = [status, headers]
+        const { sockets, transport } = recordingTransport()
+        return Effect.flip(Effect.scoped(transport.connect(`ws://127.0.0.1:${port}`, { maxFrameBytes: 1024 }))).pipe(
+          Effect.tap(() => untilClosed(sockets[0]!)),
+          Effect.tap(() => expect(listenerTotal(sockets[0]!)).toBe(0))
+        )
+      }
+      // ws said only "Unexpected server response: 429": a session could not tell it from a 503
+      expect(yield* refused(429, { "retry-after": "5" })).toMatchObject({ reason: "Connect", status: 429, retryAfter: 5 })
+      expect((yield* refused(429, { "retry-after": "5" })).message).toBe("transport connect failed: Unexpected server response: 429; retry after 5 s")
+      const date = "Fri, 04 Dec 2026 12:00:00 GMT"
+      const later = "Fri, 04 Dec 2026 12:00:30 GMT"
+      expect(yield* refused(503, { "retry-after": later, date })).toMatchObject({ status: 503, retryAfter: 30 })
+      // none asked for, or a day: none, or an hour
+      expect((yield* refused(502, {})).retryAfter).toBeUndefined()
+      expect((yield* refused(429, { "retry-after": "86400" })).retryAfter).toBe(3600)
+    })))
 })

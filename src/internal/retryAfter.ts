@@ -1,0 +1,52 @@
+/**
+ * How long an HTTP answer asks to wait before the next try (`Retry-After`): a number of seconds, or
+ * an HTTP-date counted from the answer's own `Date` (as a proxy in front of Discord may send it).
+ * `GET /gateway/bot`'s answers and a refused websocket upgrade are read alike.
+ *
+ * @since 0.1.0
+ */
+import * as Clock from "effect/Clock"
+import * as Effect from "effect/Effect"
+
+/**
+ * The longest wait an answer is taken at its word for: a proxy's or a misconfigured gateway's
+ * answer must not park a session for days.
+ */
+const maxRetryAfter = 3600
+
+/**
+ * `value` as seconds to wait, if it is a number of them (or a string of one), at most an hour.
+ *
+ * @since 0.1.0
+ */
+export const seconds = (value: unknown): number | undefined => {
+  const number = typeof value === "string" && value.trim() !== "" ? Number(value) : value
+  return typeof number === "number" && Number.isFinite(number) && number >= 0 ? Math.min(number, maxRetryAfter) : undefined
+}
+
+/**
+ * An HTTP-date header's time (ms since the epoch), if it is one. Every HTTP-date names its day and
+ * month: `Date.parse` alone takes `-1` or `2,5` for dates in 2001.
+ */
+const dateOf = (value: string | undefined): number | undefined => {
+  const at = value === undefined || !/[a-z]/i.test(value) ? NaN : Date.parse(value)
+  return Number.isNaN(at) ? undefined : at
+}
+
+/**
+ * The seconds a `Retry-After` header asks to wait, if it says: in seconds, or until an HTTP-date,
+ * counted from the answer's `Date` header, else from the `Clock`.
+ *
+ * @since 0.1.0
+ */
+export const fromHeaders = (
+  retryAfter: string | undefined,
+  date: string | undefined
+): Effect.Effect<number | undefined> => {
+  const inSeconds = seconds(retryAfter)
+  if (inSeconds !== undefined) return Effect.succeed(inSeconds)
+  const until = dateOf(retryAfter)
+  if (until === undefined) return Effect.succeed(undefined)
+  const sent = dateOf(date)
+  return Effect.map(sent === undefined ? Clock.currentTimeMillis : Effect.succeed(sent), (now) => seconds(Math.max(0, (until - now) / 1000)))
+}
