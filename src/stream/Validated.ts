@@ -112,8 +112,10 @@ export interface Options<E, R> {
   readonly onInvalid?: ((invalid: InvalidEvent) => Effect.Effect<void, E, R>) | undefined
 }
 
+// "did not pass", not "does not match": a schema that threw or waits is told so by its problems,
+// and the line must not send its reader looking at Discord's data for a fault of the schema's
 const logInvalid = (invalid: InvalidEvent): Effect.Effect<void> =>
-  Effect.logWarning(`dropped ${invalid.t}: its data does not match the schema: ${invalid.problems}`).pipe(
+  Effect.logWarning(`dropped ${invalid.t}: it did not pass its schema: ${invalid.problems}`).pipe(
     Effect.annotateLogs({ type: invalid.t, shard: invalid.shard, sequence: invalid.sequence })
   )
 

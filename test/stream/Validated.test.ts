@@ -147,7 +147,7 @@ describe("Validated", () => {
       const [entry, ...others] = yield* Ref.get(logs)
       expect(others).toEqual([])
       expect(entry!.level).toBe("WARN")
-      expect(String(entry!.message)).toContain("MESSAGE_UPDATE")
+      expect(String(entry!.message)).toMatch(/^dropped MESSAGE_UPDATE: it did not pass its schema: /)
       expect(entry!.annotations).toEqual({ type: "MESSAGE_UPDATE", shard: 2, sequence: 7 })
       expect((yield* Metric.value(counter)).count).toBe(before + 1)
     }))
