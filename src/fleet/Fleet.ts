@@ -103,8 +103,10 @@ export interface Fleet {
   ) => Effect.Effect<void, Commands.InvalidCommand | SessionClosed | RouteError>
   /**
    * Op 31, split by shard: each shard asks for its own guilds. Nothing is sent if one cannot be
-   * routed, one shard's part is refused (`InvalidCommand`: too large), or a shard it needs has ended
-   * (`SessionClosed`).
+   * routed, one shard's part is refused (`InvalidCommand`: too large), or a shard it needs ended
+   * (`SessionClosed`) or never started (`RouteError`) before all of them ran: the parts go out once
+   * every shard they need runs. A shard that ends while they go out fails the call with
+   * `SessionClosed`, the others' parts sent.
    */
   readonly requestSoundboardSounds: (
     guildIds: ReadonlyArray<string>
@@ -343,6 +345,8 @@ export const make = (
     const checked = <A, E>(command: Commands.UserCommand, send: () => Effect.Effect<A, E>) =>
       Effect.zipRight(Commands.encode(command, resolved.encoding), Effect.suspend(send))
 
+    const stillRunning = (shard: Starter.Shard): Effect.Effect<void, SessionClosed> =>
+      ended.has(shard.id) ? Effect.fail(new SessionClosed({ detail: `shard ${shard.id} was disconnected or ended` })) : Effect.void
     const requestSoundboardSounds: Fleet["requestSoundboardSounds"] = (guildIds) =>
       Effect.gen(function*() {
         // the whole list first (at least one id), then every shard's part
@@ -359,12 +363,15 @@ export const make = (
         // ended, sends nothing
         for (const [shard, group] of groups) {
           yield* Commands.encode(Commands.requestSoundboardSounds(group), resolved.encoding)
-          if (ended.has(shard.id)) return yield* new SessionClosed({ detail: `shard ${shard.id} was disconnected or ended` })
+          yield* stillRunning(shard)
         }
-        yield* Effect.forEach(groups, ([shard, group]) => Effect.flatMap(shard.session, (session) => session.requestSoundboardSounds(group)), {
-          concurrency: "unbounded",
-          discard: true
+        // every shard is waited for first (one queued at startup may start minutes later): a part
+        // went out while another shard was waited for, and stayed sent when that one never started
+        const parts = yield* Effect.forEach(groups, ([shard, group]) => Effect.map(shard.session, (session) => [shard, session, group] as const), {
+          concurrency: "unbounded"
         })
+        for (const [shard] of parts) yield* stillRunning(shard)
+        yield* Effect.forEach(parts, ([, session, group]) => session.requestSoundboardSounds(group), { concurrency: "unbounded", discard: true })
       })
 
     const statusOf = (shard: Starter.Shard, snapshot: Session.SessionSnapshot) =>

@@ -718,6 +718,20 @@ describe("Fleet", () => {
       expect([yield* tags(tooLarge), yield* tags(notRun)]).toEqual([Option.some("InvalidCommand"), Option.some("RouteError")])
     }).pipe(Effect.provide(TestLayer)))
 
+  it.scoped("requestSoundboardSounds sends no part before every shard it needs runs: the fleet stopped before one started sends nothing", () =>
+    Effect.gen(function*() {
+      // shard 0 READY, shard 1 waiting for its turn, shard 2 queued
+      const { fleet, served } = yield* startingFleet(3)
+      const request = yield* Effect.fork(Effect.flip(fleet.requestSoundboardSounds([guildOn(0, 3), guildOn(2, 3)])))
+      yield* advance(100)
+      expect(Option.isNone(yield* Fiber.poll(request))).toBe(true)
+      yield* fleet.disconnect()
+      yield* advance(100)
+      expect(yield* Fiber.join(request)).toMatchObject({ _tag: "RouteError", reason: "NotRunning" })
+      // shard 0's part went out while shard 2 was waited for, and stayed sent with the call failed
+      expect((served.commands.get(0) ?? []).filter((payload) => payload.op === 31)).toEqual([])
+    }).pipe(Effect.provide(TestLayer)))
+
   it.scoped("a member request over 4096 bytes once its nonce is in fails at once, also for a shard still waiting to start", () =>
     Effect.gen(function*() {
       const { fleet } = yield* startingFleet(3, { intents: Intents.Guilds | Intents.GuildMembers })
