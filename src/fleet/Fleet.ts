@@ -421,7 +421,7 @@ export const make = (
           const update = Commands.copyPresence(given)
           // checked with the longest shard number: every shard's Identify can carry it
           yield* SessionOptions.withPresence({ ...resolved, shard: [shardCount - 1, shardCount] }, update)
-          yield* presence.update(update, live())
+          yield* presence.update(update, live)
         }),
       updateVoiceState: (voice) =>
         checked(Commands.voiceStateUpdate(voice), () => Effect.flatMap(sessionFor(voice.guild_id), (session) => session.updateVoiceState(voice))),

@@ -32,13 +32,14 @@ export interface FleetPresence {
    */
   readonly started: (id: number, session: Session.Session) => Effect.Effect<void, never, Scope.Scope>
   /**
-   * Makes `presence` the latest and sends it to `sessions` (one that ends meanwhile is left out).
-   * Given up on (the caller interrupted) before any session was made with it, it is as if it had
-   * never been made.
+   * Makes `presence` the latest and sends it to the sessions `running` gives, read in the same step
+   * (one that ends meanwhile is left out): a shard started between a list read earlier and the
+   * update took the presence before it, and was sent neither. Given up on (the caller interrupted)
+   * before any session was made with it, it is as if it had never been made.
    */
   readonly update: (
     presence: Commands.Presence,
-    sessions: ReadonlyArray<Session.Session>
+    running: () => ReadonlyArray<Session.Session>
   ) => Effect.Effect<void, Commands.InvalidCommand>
 }
 
@@ -69,12 +70,12 @@ export const make = (initial: Commands.Presence | undefined, resumes: (id: numbe
     },
     // added and watched in one step: interrupted between the two, an update given up on stayed
     // the latest, and shards started later identified with it
-    update: (presence, sessions) =>
+    update: (presence, running) =>
       Effect.uninterruptibleMask((restore) =>
         Effect.suspend(() => {
           const update = presences.add(presence)
           return restore(Effect.forEach(
-            sessions,
+            running(),
             (session) => Effect.catchTag(session.updatePresence(presence), "SessionClosed", () => Effect.void),
             { concurrency: "unbounded", discard: true }
           )).pipe(Effect.onExit((exit) =>

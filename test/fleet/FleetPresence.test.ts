@@ -17,14 +17,14 @@ describe("FleetPresence", () => {
       const [initial, idle, dnd, invisible] = [presence("online"), presence("idle"), presence("dnd"), presence("invisible")]
       for (const order of [[0, 1], [1, 0]]) {
         const fleet = FleetPresence.make(initial, () => false)
-        const updates = [yield* Effect.fork(fleet.update(idle, [waiting])), yield* Effect.fork(fleet.update(dnd, [waiting]))]
+        const updates = [yield* Effect.fork(fleet.update(idle, () => [waiting])), yield* Effect.fork(fleet.update(dnd, () => [waiting]))]
         yield* settle
         expect(fleet.latest()).toBe(dnd)
         yield* Fiber.interrupt(updates[order[0]!]!)
         yield* Fiber.interrupt(updates[order[1]!]!)
         expect(fleet.latest()).toBe(initial)
         // one a session was made with went out: given up on later, it stays
-        const carried = yield* Effect.fork(fleet.update(invisible, [waiting]))
+        const carried = yield* Effect.fork(fleet.update(invisible, () => [waiting]))
         yield* settle
         fleet.madeWith(0, fleet.latest())
         yield* Fiber.interrupt(carried)
@@ -36,13 +36,30 @@ describe("FleetPresence", () => {
     Effect.gen(function*() {
       const [initial, idle, dnd] = [presence("online"), presence("idle"), presence("dnd")]
       const fleet = FleetPresence.make(initial, () => false)
-      const older = yield* Effect.fork(fleet.update(idle, [waiting]))
-      const newer = yield* Effect.fork(fleet.update(dnd, [waiting]))
+      const older = yield* Effect.fork(fleet.update(idle, () => [waiting]))
+      const newer = yield* Effect.fork(fleet.update(dnd, () => [waiting]))
       yield* settle
       fleet.madeWith(0, fleet.latest())
       yield* Fiber.interrupt(newer)
       expect(fleet.latest()).toBe(dnd)
       yield* Fiber.interrupt(older)
       expect(fleet.latest()).toBe(dnd)
+    }))
+
+  it.effect("the running sessions are read once the update is the latest: a shard started just before is sent it, one started after took it", () =>
+    Effect.gen(function*() {
+      const [initial, idle] = [presence("online"), presence("idle")]
+      const fleet = FleetPresence.make(initial, () => false)
+      const sent: Array<string> = []
+      const session = { updatePresence: (given: Commands.Presence) => Effect.sync(() => void sent.push(given.status)) } as unknown as Session.Session
+      // a list read before the update left out a shard started between the two, which took the
+      // presence before the update: sent neither
+      let latestWhenRead: Commands.Presence | undefined
+      yield* fleet.update(idle, () => {
+        latestWhenRead = fleet.latest()
+        return [session]
+      })
+      expect(latestWhenRead).toBe(idle)
+      expect(sent).toEqual(["idle"])
     }))
 })

@@ -39,7 +39,7 @@ describe("giving up: Fleet.updatePresence, at any step", () => {
       for (const ops of [16, 20, 24]) {
         for (let turns = 0; turns < 6; turns++) {
           const presence = FleetPresence.make(undefined, () => false)
-          const caller = yield* Effect.forkDaemon(presence.update(idle, [waiting]).pipe(Effect.withMaxOpsBeforeYield(ops)))
+          const caller = yield* Effect.forkDaemon(presence.update(idle, () => [waiting]).pipe(Effect.withMaxOpsBeforeYield(ops)))
           for (let i = 0; i < turns; i++) yield* Effect.yieldNow()
           if (!(yield* interruptEnds(caller))) hung.push(`${ops}/${turns}`) // Effect's forEach: left out
           else if (presence.latest() !== undefined) kept.push(`ops ${ops}, turns ${turns}`)
