@@ -413,6 +413,27 @@ describe("Validated: schemas that misbehave", () => {
       expect(lines.flat()).toEqual(["normalizing  ok ", "normalizing    "])
     }))
 
+  it.effect("an asynchronous field the first problem came before does not hide it: the report gives that problem", () =>
+    Effect.gen(function*() {
+      let started = 0
+      const Slow = Schema.transformOrFail(Schema.String, Schema.String, {
+        decode: (text) => Effect.zipRight(Effect.sync(() => void started++), Effect.as(Effect.sleep("1 millis"), text)),
+        encode: ParseResult.succeed
+      })
+      const reported: Array<string> = []
+      yield* run(Stream.make(Event.make(0, 1, "MESSAGE_DELETE", { id: "7", content: 5 })).pipe(
+        Validated.only({ MESSAGE_DELETE: Schema.Struct({ id: Slow, content: Schema.String }) }, {
+          onInvalid: (invalid) => Effect.sync(() => void reported.push(invalid.problems))
+        })
+      ))
+      // started once, by the run that lists every problem (the first stopped before it)
+      expect(started).toBe(1)
+      // it said "cannot be resolved synchronously", not what was wrong
+      expect(reported).toHaveLength(1)
+      expect(reported[0]).toContain("content")
+      expect(reported[0]).not.toContain("synchronously")
+    }))
+
   it.effect("a pure schema's bad event has every problem listed (its second run costs only time)", () =>
     Effect.gen(function*() {
       const Message = Schema.Struct({ id: Schema.BigInt, content: Schema.String, pinned: Schema.Boolean })
