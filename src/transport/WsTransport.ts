@@ -157,7 +157,8 @@ const wire = (
       ? new ConnectionClosed({ ...rejected, byClient: true })
       : CloseFrame.saysNoFrame(code)
       ? new ConnectionClosed({ code: undefined, reason: failure ?? reason.toString("utf8"), byClient: false })
-      : new ConnectionClosed({ code, reason: reason.toString("utf8"), byClient: sentClose !== undefined })
+      // the peer's own close crossing ours is the peer's (a gateway's 1009 is no refusal of ours)
+      : new ConnectionClosed({ code, reason: reason.toString("utf8"), byClient: sentClose !== undefined && code === sentClose.code })
     mailbox.unsafeDone(Exit.fail(closed))
   }
 
@@ -230,8 +231,10 @@ const wire = (
         const failed = () => resume(Effect.fail(new TransportError({ reason: "Send", cause: ending() ?? new Error("the socket is not open") })))
         if (socket.readyState !== WebSocket.CLOSING || ending() !== undefined || disposed) return failed()
         // The peer's close frame was read, its TCP not ended yet: the send fails with that close once
-        // it is known (within `closeGraceMs` of ws's answer), as a send after it does. A 4004 read so
-        // was taken for a lost connection, and the session reconnected.
+        // it is known, as a send after it does (a 4004 read so was taken for a lost connection, and
+        // the session reconnected). It is known once ws's answer went out, or within `closeGraceMs`
+        // when the answer is stuck behind writes the peer does not read (it took ws's 30 s).
+        terminateUnlessClosed()
         const timer = setTimeout(done, 2 * closeGraceMs)
         function done() {
           clearTimeout(timer)

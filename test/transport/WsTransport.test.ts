@@ -246,6 +246,46 @@ describe("WsTransport", () => {
       expect((yield* Effect.flip(second.connection.send("late"))).cause).toMatchObject({ _tag: "ConnectionClosed", code: 4000, byClient: true })
     })))
 
+  it.live("a send after the peer's close frame, whose answer is stuck behind writes the peer does not read, fails with that close within a second", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const { accepted, tcp, url } = yield* server
+      const { sockets, transport } = recordingTransport()
+      const connection = yield* transport.connect(url, { maxFrameBytes: 1024 })
+      yield* Queue.take(accepted)
+      const raw = yield* Queue.take(tcp)
+      // the peer reads no more, and the client's writes stay queued
+      raw.pause()
+      for (const event of ["data", "end"]) raw.removeAllListeners(event)
+      yield* Effect.forkScoped(Effect.either(connection.send(Buffer.alloc(32 * 1024 * 1024))))
+      yield* Effect.yieldNow()
+      const reason = Buffer.from("Authentication failed.")
+      raw.write(Buffer.from([0x88, 2 + reason.length, 0x0f, 0xa4, ...reason]))
+      yield* Effect.sync(() => sockets[0]!.readyState).pipe(
+        Effect.repeat({ until: (state) => state !== WebSocket.OPEN, schedule: Schedule.spaced("2 millis") }),
+        Effect.timeout("2 seconds"),
+        Effect.orDie
+      )
+      // it failed after 2 s with a bare "the socket is not open": the close came with ws's 30 s
+      const failed = yield* Effect.flip(connection.send("heartbeat")).pipe(Effect.timeout("1500 millis"), Effect.orDie)
+      expect(failed.cause).toMatchObject({ _tag: "ConnectionClosed", code: 4004, byClient: false })
+    })))
+
+  it.live("the peer's own close crossing the client's is the peer's (byClient false): a gateway's 1009 is no refusal of the client's", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const { accepted, tcp, url } = yield* server
+      const { transport } = recordingTransport()
+      const connection = yield* transport.connect(url, { maxFrameBytes: 1024 })
+      yield* Queue.take(accepted)
+      const raw = yield* Queue.take(tcp)
+      // the peer has not read the client's close when it sends its own
+      raw.pause()
+      for (const event of ["data", "end"]) raw.removeAllListeners(event)
+      yield* connection.close(4900, "")
+      raw.write(Buffer.from([0x88, 9, 0x03, 0xf1, ...Buffer.from("too big")]))
+      const { end } = yield* drain(connection)
+      expect(end).toMatchObject({ code: 1009, byClient: false })
+    })))
+
   it.live("a frame over maxFrameBytes ends the connection with 1009, sent by the client (a gateway's 1009 is not)", () =>
     Effect.scoped(Effect.gen(function*() {
       const { connection, peer } = yield* connected(8)
