@@ -106,7 +106,7 @@ export interface Fleet {
    * routed, one shard's part is refused (`InvalidCommand`: too large), or a shard it needs ended
    * (`SessionClosed`) or never started (`RouteError`) before all of them ran: the parts go out once
    * every shard they need runs. A shard that ends while they go out fails the call with
-   * `SessionClosed`, the others' parts sent.
+   * `SessionClosed` once the others' parts went out (each waits for its shard's ready connection).
    */
   readonly requestSoundboardSounds: (
     guildIds: ReadonlyArray<string>
@@ -371,7 +371,12 @@ export const make = (
           concurrency: "unbounded"
         })
         for (const [shard] of parts) yield* stillRunning(shard)
-        yield* Effect.forEach(parts, ([, session, group]) => session.requestSoundboardSounds(group), { concurrency: "unbounded", discard: true })
+        // each to its end: a shard that ends meanwhile fails the call once the others' parts are sent
+        // (its failure interrupted them, and an interrupted command is withdrawn from its queue)
+        const sent = yield* Effect.forEach(parts, ([, session, group]) => Effect.either(session.requestSoundboardSounds(group)), {
+          concurrency: "unbounded"
+        })
+        for (const result of sent) if (Either.isLeft(result)) return yield* result.left
       })
 
     const statusOf = (shard: Starter.Shard, snapshot: Session.SessionSnapshot) =>

@@ -732,6 +732,28 @@ describe("Fleet", () => {
       expect((served.commands.get(0) ?? []).filter((payload) => payload.op === 31)).toEqual([])
     }).pipe(Effect.provide(TestLayer)))
 
+  it.scoped("requestSoundboardSounds: a shard that ends while the parts wait for their connections fails the call, the other's part still sent", () =>
+    Effect.gen(function*() {
+      yield* configureLimiter(2)
+      // connections 2 and 3 (both shards' reconnects) get no Hello: the parts wait for ready ones
+      const served = yield* serve({ silent: (n) => n === 2 || n === 3 })
+      const fleet = yield* Fleet.make(options({ shardCount: 2 }))
+      yield* advance(500)
+      yield* served.peers.get(0)!.close(4000, "")
+      yield* served.peers.get(1)!.close(4000, "")
+      yield* advance(6_000)
+      const request = yield* Effect.fork(Effect.either(fleet.requestSoundboardSounds([guildOn(0, 2), guildOn(1, 2)])))
+      yield* advance(100)
+      yield* (yield* fleet.shard(1)).end()
+      // shard 0 comes back (its hello timeout, then a connection that resumes); the call fails once
+      // its part went out there
+      yield* advance(40_000)
+      expect(served.resumes.map((resume) => resume.sessionId)).toContain("session-0")
+      expect(yield* Fiber.join(request)).toMatchObject({ _tag: "Left", left: { _tag: "SessionClosed" } })
+      // it was withdrawn from its queue when shard 1's failure interrupted it
+      expect((served.commands.get(0) ?? []).filter((payload) => payload.op === 31)).toHaveLength(1)
+    }).pipe(Effect.provide(TestLayer)))
+
   it.scoped("a member request over 4096 bytes once its nonce is in fails at once, also for a shard still waiting to start", () =>
     Effect.gen(function*() {
       const { fleet } = yield* startingFleet(3, { intents: Intents.Guilds | Intents.GuildMembers })
