@@ -245,9 +245,11 @@ const decoderOf = (schema: Schema.Schema.AnyNoContext): Decoder => {
     if (!pure || first.issue._tag === "Type") return Either.left(formatted(first))
     try {
       const every = Either.getLeft(settled(schema, input, everyProblem(input), runtime))
+      // a problem of the whole value there is the schema's throw (the first run saw none): that run
+      // told it and not the problem it came after
       return Either.left(formatted(Option.match(every, {
         onNone: () => first,
-        onSome: (listed) => isForbidden(listed.issue) ? first : listed
+        onSome: (listed) => isForbidden(listed.issue) || listed.issue._tag === "Type" ? first : listed
       })))
     } catch {
       return Either.left(formatted(first))

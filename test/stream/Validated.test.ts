@@ -434,6 +434,24 @@ describe("Validated: schemas that misbehave", () => {
       expect(reported[0]).not.toContain("synchronously")
     }))
 
+  it.effect("an effect that throws past the first problem does not hide it: the report gives that problem", () =>
+    Effect.gen(function*() {
+      const Id = Schema.transformOrFail(Schema.String, Schema.BigIntFromSelf, {
+        decode: (text) => Effect.sync(() => BigInt(text)),
+        encode: (id) => ParseResult.succeed(String(id))
+      })
+      const reported: Array<string> = []
+      yield* run(Stream.make(Event.make(0, 1, "MESSAGE_DELETE", { content: 5, id: "abc" })).pipe(
+        Validated.only({ MESSAGE_DELETE: Schema.Struct({ content: Schema.String, id: Id }) }, {
+          onInvalid: (invalid) => Effect.sync(() => void reported.push(invalid.problems))
+        })
+      ))
+      // it said only "the schema threw: Cannot convert abc to a BigInt", of the run listing every problem
+      expect(reported).toHaveLength(1)
+      expect(reported[0]).toContain("content")
+      expect(reported[0]).not.toContain("threw")
+    }))
+
   it.effect("a pure schema's bad event has every problem listed (its second run costs only time)", () =>
     Effect.gen(function*() {
       const Message = Schema.Struct({ id: Schema.BigInt, content: Schema.String, pinned: Schema.Boolean })
