@@ -450,8 +450,9 @@ describe("WsTransport", () => {
       const date = "Fri, 04 Dec 2026 12:00:00 GMT"
       const later = "Fri, 04 Dec 2026 12:00:30 GMT"
       expect(yield* refused(503, { "retry-after": later, date })).toMatchObject({ status: 503, retryAfter: 30 })
-      // none asked for, or a day: none, or an hour
+      // none asked for, or a day: none, or an hour; a 404's is not taken (it parked the session)
       expect((yield* refused(502, {})).retryAfter).toBeUndefined()
+      expect(yield* refused(404, { "retry-after": "3600" })).toMatchObject({ status: 404, retryAfter: undefined })
       expect((yield* refused(429, { "retry-after": "86400" })).retryAfter).toBe(3600)
     })))
 })
