@@ -286,8 +286,12 @@ export const make = (
           })
       }
     }
-    // known after the fetch above, which configured the limiter
+    // known after the fetch above, which configured the limiter; a limiter of the program's own
+    // saying no count left every shard queued for ever (keys of `id % 0`, a window of none)
     const { maxConcurrency } = yield* identifyLimiter.snapshot
+    if (!Number.isSafeInteger(maxConcurrency) || maxConcurrency < 1) {
+      return yield* Effect.dieMessage(`the IdentifyLimiter's snapshot must say a positive integer maxConcurrency, got ${maxConcurrency}`)
+    }
     const window = options.startupWindow ?? FleetOptions.startupWindowPerKey * maxConcurrency
     const starter: Starter.Starter = yield* Scope.extend(Starter.make({
       ids,

@@ -142,6 +142,11 @@ export class IdentifyLimiter extends Context.Tag("discord-gateway/IdentifyLimite
      * a limiter of a program's own without it is asked only at `identify`.
      */
     readonly budgetReady?: ((shardId: number) => Effect.Effect<void, IdentifyBudgetExhausted>) | undefined
+    /**
+     * What the limiter knows now. A fleet reads `maxConcurrency` once its limits are configured,
+     * for its rate-limit keys and startup window: a limiter of a program's own must say it (a
+     * positive integer).
+     */
     readonly snapshot: Effect.Effect<IdentifySnapshot>
   }
 >() {}

@@ -341,13 +341,20 @@ export const run = (
     let authenticating: Fiber.RuntimeFiber<void> | undefined
     // tells the identify limiter that the gateway answered this connection's Identify (READY or op 9);
     // dropped once run, so a connection does not keep it
-    let identifyAnswered: Effect.Effect<void> = Effect.void
+    let identifyAnswered: Effect.Effect<void> | undefined
+    // run on a fiber of its own: a limiter of the program's own that waits (a store slow to answer)
+    // held the reader, and the connection read nothing more
+    const tellAnswered = Effect.suspend(() => {
+      const told = identifyAnswered
+      identifyAnswered = undefined
+      return told === undefined ? Effect.void : Effect.asVoid(Effect.forkDaemon(told))
+    })
 
     const authenticate = Effect.gen(function*() {
       if (mode === "identify") {
         const waitFrom = monotonicMillis(clock)
         let sent = false
-        yield* ctx.identifyLimiter.identify(shard, (answered) =>
+        const identified = ctx.identifyLimiter.identify(shard, (answered) =>
           Effect.suspend(() => {
             // a second Identify on one connection draws 4005 and costs a session start
             if (sent) return Effect.dieMessage("the identify limiter ran send twice for one Identify: a limiter runs it once")
@@ -357,9 +364,17 @@ export const run = (
           })).pipe(
           withSpan("Session.identify", { shard }),
           // the admission goes once Identify is out, even when READY is read before the send
-          // completes and interrupts this fiber
+          // completes
           Effect.ensuring(admission === undefined ? Effect.void : Scope.close(admission, Exit.void))
         )
+        // The limiter's wait for its turn ends with this fiber; once `send` has run, the rest of its
+        // work (a shared limiter holding the key for the spacing, recording the identify) runs to
+        // its end on a fiber of its own, whatever ends this one (READY, op 9, the connection's end):
+        // cut short, a limiter holding a lock until then released it at READY, and the key's next
+        // identify went out at once.
+        const limiting = yield* Effect.forkDaemon(identified)
+        yield* Fiber.join(limiting).pipe(Effect.onInterrupt(() => sent ? Effect.void : Fiber.interrupt(limiting)))
+        if (!sent) return yield* Effect.dieMessage("the identify limiter returned without running send: a limiter runs it once")
       } else {
         // what the Resume carries: its replay repeats what is at or below it
         replayAfter = ctx.memory.current.sequence
@@ -421,8 +436,7 @@ export const run = (
       if (isAnswered) return Effect.void
       isAnswered = true
       return Effect.gen(function*() {
-        yield* identifyAnswered
-        identifyAnswered = Effect.void
+        yield* tellAnswered
         if (authenticating !== undefined) yield* Fiber.interrupt(authenticating)
         authenticating = undefined
         yield* Scope.extend(
@@ -544,7 +558,7 @@ export const run = (
             return Effect.zipRight(onHello(step.interval), Effect.suspend(() => handle(frames, i + 1)))
           case "Reconnect":
             return step.reason._tag === "InvalidSession"
-              ? Effect.zipRight(identifyAnswered, finish(step.mode, step.reason))
+              ? Effect.zipRight(tellAnswered, finish(step.mode, step.reason))
               : finish(step.mode, step.reason)
         }
       }

@@ -1373,6 +1373,43 @@ describe("Session", () => {
       expect((yield* sentOps(peer)).filter((op) => op === 2)).toHaveLength(1)
     }).pipe(Effect.provide(withIdentify((_shard, send) => Effect.zipRight(send(Effect.void), send(Effect.void))))))
 
+  it.scoped("a custom identify limiter that returns without running send is a defect that ends the session, saying so (it sat Identifying for ever)", () =>
+    Effect.gen(function*() {
+      const { exit, peer } = yield* endedWhileAuthenticating
+      expect(Exit.isFailure(exit) && Cause.pretty(exit.cause)).toMatch(/the identify limiter returned without running send/)
+      expect((yield* sentOps(peer)).filter((op) => op === 2)).toHaveLength(0)
+    }).pipe(Effect.provide(withIdentify(() => Effect.void as never))))
+
+  it.scoped("a custom identify limiter's work after send runs to its end, READY or not (a lock held for the spacing was released at READY)", () => {
+    const steps: Array<string> = []
+    return Effect.gen(function*() {
+      const { peer } = yield* Effect.map(readySession({}, 3_600_000), ({ peer }) => ({ peer }))
+      expect(steps).toEqual(["sent"])
+      // READY came at once; the limiter holds its key for 5 s after the send
+      yield* TestClock.adjust("5 seconds")
+      yield* settle
+      expect(steps).toEqual(["sent", "released"])
+      expect(yield* peer.isOpen).toBe(true)
+    }).pipe(Effect.provide(withIdentify((_shard, send) =>
+      Effect.gen(function*() {
+        const sent = yield* send(Effect.void)
+        steps.push("sent")
+        yield* Effect.sleep("5 seconds")
+        steps.push("released")
+        return sent
+      }))))
+  })
+
+  it.scoped("a custom identify limiter whose answered waits holds no connection up: READY makes it ready, and its frames are read", () =>
+    Effect.gen(function*() {
+      const { peer, session } = yield* readySession({}, 3_600_000)
+      // the reader ran the limiter's answered itself, and waited with it
+      expect(yield* session.state).toMatchObject({ _tag: "Connected", phase: "Ready" })
+      yield* peer.sendJson(dispatch(2, "MESSAGE_CREATE", {}))
+      yield* settle
+      expect((yield* session.snapshot).sequence).toBe(2)
+    }).pipe(Effect.provide(withIdentify((_shard, send) => send(Effect.never)))))
+
   it.scoped("a replay a slow program holds back past the ready timeout is no failed Resume: the session keeps resuming, and never identifies anew", () =>
     Effect.gen(function*() {
       const session = yield* Session.make(options({ bufferSize: 1, timeouts: { hello: "1 hour" } }))
