@@ -225,6 +225,13 @@ export const make = (
       SessionOptions.forShard({ ...base, presence: presence.latest() }, [id, shardCount], resume.get(id))
     for (const id of ids) yield* optionsOf(resolved, id)
     if (options.gateway === undefined) yield* firstInfo
+    // known after the fetch above, which configured the limiter, and read before the fleet takes
+    // anything in the caller's scope; a limiter of the program's own saying no count left every
+    // shard queued for ever (keys of `id % 0`, a window of none)
+    const { maxConcurrency } = yield* identifyLimiter.snapshot
+    if (!Number.isSafeInteger(maxConcurrency) || maxConcurrency < 1) {
+      return yield* Effect.dieMessage(`the IdentifyLimiter's snapshot must say a positive integer maxConcurrency, got ${maxConcurrency}`)
+    }
 
     yield* Effect.logInfo(`starting ${ids.length} of ${shardCount} shards`).pipe(
       Effect.annotateLogs({ shards: ids.join(","), shardCount })
@@ -285,12 +292,6 @@ export const make = (
             onIn()
           })
       }
-    }
-    // known after the fetch above, which configured the limiter; a limiter of the program's own
-    // saying no count left every shard queued for ever (keys of `id % 0`, a window of none)
-    const { maxConcurrency } = yield* identifyLimiter.snapshot
-    if (!Number.isSafeInteger(maxConcurrency) || maxConcurrency < 1) {
-      return yield* Effect.dieMessage(`the IdentifyLimiter's snapshot must say a positive integer maxConcurrency, got ${maxConcurrency}`)
     }
     const window = options.startupWindow ?? FleetOptions.startupWindowPerKey * maxConcurrency
     const starter: Starter.Starter = yield* Scope.extend(Starter.make({

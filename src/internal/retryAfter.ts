@@ -15,6 +15,14 @@ import * as Effect from "effect/Effect"
 const maxRetryAfter = 3600
 
 /**
+ * Whether an answer of `status` is one whose `Retry-After` is taken: a 429's, a 5xx's (a 404's
+ * asking for an hour would park a session on a wrong URL).
+ *
+ * @since 0.1.0
+ */
+export const isHonoured = (status: number): boolean => status === 429 || status >= 500
+
+/**
  * `value` as seconds to wait, if it is a number of them (or a string of one), at most an hour.
  *
  * @since 0.1.0

@@ -128,7 +128,9 @@ export class IdentifyLimiter extends Context.Tag("discord-gateway/IdentifyLimite
      * Waits for the shard's key (first come, first served), takes one identify from the budget,
      * and runs `send(answered)`, which sends Identify. The caller runs `answered` when the gateway
      * answers that Identify (READY or op 9); the key's next identify waits `spacing` from the
-     * answer, or from `margin` after the end of `send` if that comes first.
+     * answer, or from `margin` after the end of `send` if that comes first. A session interrupts
+     * it when its connection ends (before or after `send`), never at READY: what a limiter does
+     * after `send` runs on, and what must outlive a connection belongs in a finalizer.
      */
     readonly identify: <A, E, R>(
       shardId: number,

@@ -339,42 +339,54 @@ export const run = (
       Effect.zipRight(sleepPastStalls(options.timeouts.hello), finish(mode, Reason.HelloTimeout()))
     )
     let authenticating: Fiber.RuntimeFiber<void> | undefined
+    // whether the identify limiter is still at its work after `send` ran: READY or op 9 do not cut
+    // it short (a limiter holding a key's lock for the spacing released it at READY, and the key's
+    // next identify went out at once); the connection's end does
+    let limiterAfterSend = false
     // tells the identify limiter that the gateway answered this connection's Identify (READY or op 9);
     // dropped once run, so a connection does not keep it
     let identifyAnswered: Effect.Effect<void> | undefined
     // run on a fiber of its own: a limiter of the program's own that waits (a store slow to answer)
-    // held the reader, and the connection read nothing more
+    // held the reader, and the connection read nothing more. Its defect ends the connection with it,
+    // or, the connection gone, is logged: it was lost
     const tellAnswered = Effect.suspend(() => {
       const told = identifyAnswered
       identifyAnswered = undefined
-      return told === undefined ? Effect.void : Effect.asVoid(Effect.forkDaemon(told))
+      return told === undefined ? Effect.void : Effect.asVoid(Effect.forkDaemon(Effect.catchAllCause(told, (cause) =>
+        Effect.zipRight(
+          Effect.logError("the identify limiter's answered failed", cause),
+          end(Exit.failCause(cause))
+        ))))
     })
+    const releaseAdmission = admission === undefined ? Effect.void : Scope.close(admission, Exit.void)
 
     const authenticate = Effect.gen(function*() {
       if (mode === "identify") {
         const waitFrom = monotonicMillis(clock)
         let sent = false
-        const identified = ctx.identifyLimiter.identify(shard, (answered) =>
+        yield* ctx.identifyLimiter.identify(shard, (answered) =>
           Effect.suspend(() => {
             // a second Identify on one connection draws 4005 and costs a session start
             if (sent) return Effect.dieMessage("the identify limiter ran send twice for one Identify: a limiter runs it once")
             sent = true
+            limiterAfterSend = true
             identifyAnswered = answered
-            return Effect.zipRight(ctx.metrics.identifyWait(monotonicMillis(clock) - waitFrom), sendControl(ctx.identify()))
+            return Effect.zipRight(ctx.metrics.identifyWait(monotonicMillis(clock) - waitFrom), sendControl(ctx.identify())).pipe(
+              Effect.tap(() => {
+                authenticated = true
+              }),
+              // the admission goes once Identify is out, not once the limiter's work after it ended
+              Effect.ensuring(releaseAdmission)
+            )
           })).pipe(
           withSpan("Session.identify", { shard }),
-          // the admission goes once Identify is out, even when READY is read before the send
-          // completes
-          Effect.ensuring(admission === undefined ? Effect.void : Scope.close(admission, Exit.void))
+          // an identify that never got its turn gives the admission back too
+          Effect.ensuring(releaseAdmission)
         )
-        // The limiter's wait for its turn ends with this fiber; once `send` has run, the rest of its
-        // work (a shared limiter holding the key for the spacing, recording the identify) runs to
-        // its end on a fiber of its own, whatever ends this one (READY, op 9, the connection's end):
-        // cut short, a limiter holding a lock until then released it at READY, and the key's next
-        // identify went out at once.
-        const limiting = yield* Effect.forkDaemon(identified)
-        yield* Fiber.join(limiting).pipe(Effect.onInterrupt(() => sent ? Effect.void : Fiber.interrupt(limiting)))
+        limiterAfterSend = false
         if (!sent) return yield* Effect.dieMessage("the identify limiter returned without running send: a limiter runs it once")
+        // answered while the limiter was at its work after `send`: no ready timeout to wait out
+        if (isAnswered) return
       } else {
         // what the Resume carries: its replay repeats what is at or below it
         replayAfter = ctx.memory.current.sequence
@@ -437,7 +449,7 @@ export const run = (
       isAnswered = true
       return Effect.gen(function*() {
         yield* tellAnswered
-        if (authenticating !== undefined) yield* Fiber.interrupt(authenticating)
+        if (authenticating !== undefined && !limiterAfterSend) yield* Fiber.interrupt(authenticating)
         authenticating = undefined
         yield* Scope.extend(
           ctx.outbox.attach({

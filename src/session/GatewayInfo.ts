@@ -92,7 +92,7 @@ export const fetch = (
     }
     if (response.status < 200 || response.status >= 300) {
       // a 503's Retry-After (Discord's or a proxy's, in maintenance) is taken at its word too
-      const retryAfter = response.status >= 500 ? yield* headerRetryAfter(response) : undefined
+      const retryAfter = RetryAfter.isHonoured(response.status) ? yield* headerRetryAfter(response) : undefined
       return yield* new GatewayInfoError({
         reason: "Http",
         detail: `status ${response.status}${retryAfter === undefined ? "" : `; retry after ${retryAfter} s`}`,

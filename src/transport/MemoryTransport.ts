@@ -19,6 +19,7 @@ import * as Ref from "effect/Ref"
 import { isUtf8 } from "node:buffer"
 import { TextFrame } from "../codec/TextFrame.ts"
 import { ResumableClose } from "../protocol/CloseCode.ts"
+import * as RetryAfter from "../internal/retryAfter.ts"
 import * as CloseFrame from "./CloseFrame.ts"
 import { ConnectionClosed, GatewayTransport, receiveFrom, TransportError } from "./GatewayTransport.ts"
 import type { Connection, ConnectOptions, Frame, OutgoingFrame } from "./GatewayTransport.ts"
@@ -332,7 +333,8 @@ export const make = Effect.gen(function*() {
         reason: "Connect",
         cause: new Error(`Unexpected server response: ${answer.status}`),
         status: answer.status,
-        retryAfter: answer.retryAfter
+        // as over a socket, only a 429's or a 5xx's is taken
+        retryAfter: RetryAfter.isHonoured(answer.status) ? answer.retryAfter : undefined
       })
 
   const connect = (url: string, options: ConnectOptions) =>

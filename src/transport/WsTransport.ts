@@ -120,7 +120,7 @@ const wire = (
     const { date, "retry-after": retryAfter } = response.headers
     // read as GET /gateway/bot's: only a 429's or a 5xx's (a 404 asking for an hour parked the session)
     const status = response.statusCode ?? 0
-    const waits = status === 429 || status >= 500 ? RetryAfter.fromHeaders(retryAfter, date) : Effect.succeed(undefined)
+    const waits = RetryAfter.isHonoured(status) ? RetryAfter.fromHeaders(retryAfter, date) : Effect.succeed(undefined)
     Deferred.unsafeDone(
       opened,
       Effect.flatMap(waits, (seconds) =>

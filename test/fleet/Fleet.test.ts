@@ -754,23 +754,6 @@ describe("Fleet", () => {
       expect((served.commands.get(0) ?? []).filter((payload) => payload.op === 31)).toHaveLength(1)
     }).pipe(Effect.provide(TestLayer)))
 
-  it.scoped("an identify limiter of the program's own whose snapshot says no positive maxConcurrency is a defect saying so (every shard sat queued)", () =>
-    Effect.gen(function*() {
-      yield* serve()
-      const made = yield* Effect.exit(Fleet.make(options({ shardCount: 2 })))
-      expect(Exit.isFailure(made) && Cause.isDie(made.cause) && Cause.pretty(made.cause)).toMatch(
-        /the IdentifyLimiter's snapshot must say a positive integer maxConcurrency, got 0/
-      )
-    }).pipe(Effect.provide(Layer.mergeAll(
-      MemoryTransport.layer,
-      FetchHttpClient.layer,
-      Layer.succeed(IdentifyLimiter.IdentifyLimiter, {
-        configure: () => Effect.void,
-        identify: (_shard, send) => send(Effect.void),
-        snapshot: Effect.succeed({ maxConcurrency: 0, budget: undefined, keys: [] })
-      })
-    ))))
-
   it.scoped("a member request over 4096 bytes once its nonce is in fails at once, also for a shard still waiting to start", () =>
     Effect.gen(function*() {
       const { fleet } = yield* startingFleet(3, { intents: Intents.Guilds | Intents.GuildMembers })
