@@ -130,7 +130,8 @@ export class IdentifyLimiter extends Context.Tag("discord-gateway/IdentifyLimite
      * answers that Identify (READY or op 9); the key's next identify waits `spacing` from the
      * answer, or from `margin` after the end of `send` if that comes first. A session interrupts
      * it when its connection ends (before or after `send`), never at READY: what a limiter does
-     * after `send` runs on, and what must outlive a connection belongs in a finalizer.
+     * after `send` runs on. The connection's end waits for what it interrupts: a finalizer records
+     * when the key is free again, and does not wait for it.
      */
     readonly identify: <A, E, R>(
       shardId: number,
