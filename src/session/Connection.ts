@@ -339,9 +339,9 @@ export const run = (
       Effect.zipRight(sleepPastStalls(options.timeouts.hello), finish(mode, Reason.HelloTimeout()))
     )
     let authenticating: Fiber.RuntimeFiber<void> | undefined
-    // whether the identify limiter is still at its work after `send` ran: READY or op 9 do not cut
-    // it short (a limiter holding a key's lock for the spacing released it at READY, and the key's
-    // next identify went out at once); the connection's end does
+    // whether the identify limiter is still at its work after `send` ran: READY does not cut it
+    // short (a limiter holding a key's lock for the spacing released it at READY, and the key's
+    // next identify went out at once); the connection's end does (an op 9 ends it)
     let limiterAfterSend = false
     // tells the identify limiter that the gateway answered this connection's Identify (READY or op 9);
     // dropped once run, so a connection does not keep it
