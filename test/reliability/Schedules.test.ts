@@ -332,8 +332,11 @@ const deliveryProblems = (world: World, got: ReadonlyArray<GatewayEvent>, whole:
   return problems
 }
 
-/** Runs one schedule against a fresh session, then makes the gateway healthy and checks the invariants. */
-const scenario = (steps: ReadonlyArray<Step>, runSeed: number) =>
+/**
+ * A fresh session (its fibers watched), its program taking events unless the schedule paused it,
+ * and the gateway model, once the schedule's steps were played.
+ */
+const played = (steps: ReadonlyArray<Step>) =>
   Effect.gen(function*() {
     const world = makeWorld()
     const gateway = yield* MemoryTransport.MemoryGateway
@@ -351,6 +354,13 @@ const scenario = (steps: ReadonlyArray<Step>, runSeed: number) =>
       yield* settle
       yield* advance(100)
     }
+    return { consumer, gateway, got, latch, session, supervisor, world }
+  })
+
+/** Runs one schedule against a fresh session, then makes the gateway healthy and checks the invariants. */
+const scenario = (steps: ReadonlyArray<Step>, runSeed: number) =>
+  Effect.gen(function*() {
+    const { consumer, gateway, got, latch, session, supervisor, world } = yield* played(steps)
     // the gateway turns healthy
     yield* latch.open
     world.acks = true
@@ -426,22 +436,7 @@ const assertProperty = async (check: (run: Run) => Array<string>, numRuns: numbe
 /** A schedule, then a fatal close by the gateway on the connection it holds: the session ends with that code, and nothing after. */
 const fatalScenario = (steps: ReadonlyArray<Step>, code: number, runSeed: number) =>
   Effect.gen(function*() {
-    const world = makeWorld()
-    const gateway = yield* MemoryTransport.MemoryGateway
-    yield* Effect.forkScoped(acceptor(world))
-    const supervisor = yield* Supervisor.track
-    const session = yield* Session.make(options({ bufferSize: 8 })).pipe(Effect.supervised(supervisor))
-    const got: Array<GatewayEvent> = []
-    const latch = yield* Effect.makeLatch(true)
-    const consumer = yield* Effect.forkScoped(Stream.runForEach(session.events, (event) => Effect.zipRight(latch.await, Effect.sync(() => void got.push(event)))))
-    yield* settle
-    for (const step of steps) {
-      if (step.k === "pause") yield* latch.close
-      else if (step.k === "resume") yield* latch.open
-      else yield* apply(world, step)
-      yield* settle
-      yield* advance(100)
-    }
+    const { consumer, gateway, got, latch, session, supervisor, world } = yield* played(steps)
     const problems: Array<string> = []
     // the gateway closes whatever connection is open now (waiting for one if none is)
     yield* gateway.acceptConnects

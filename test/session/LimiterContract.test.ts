@@ -191,10 +191,7 @@ describe("an upgrade's Retry-After and its status, on the in-memory transport", 
       yield* gateway.failNextConnect(1, { status: 404, retryAfter: 3600 })
       yield* Session.make(options())
       yield* settle
-      for (let i = 0; i < 60; i++) {
-        yield* TestClock.adjust("1 second")
-        yield* settle
-      }
+      yield* step(1000, 60)
       const attempts = yield* gateway.attempts
       expect(attempts[0]?.outcome).toBe("fail")
       expect(attempts.length).toBeGreaterThanOrEqual(2)
@@ -206,15 +203,9 @@ describe("an upgrade's Retry-After and its status, on the in-memory transport", 
       yield* gateway.failNextConnect(1, { status: 503, retryAfter: 30 })
       yield* Session.make(options())
       yield* settle
-      for (let i = 0; i < 29; i++) {
-        yield* TestClock.adjust("1 second")
-        yield* settle
-      }
+      yield* step(1000, 29)
       expect(yield* gateway.attempts).toHaveLength(1)
-      for (let i = 0; i < 30; i++) {
-        yield* TestClock.adjust("1 second")
-        yield* settle
-      }
+      yield* step(1000, 30)
       expect((yield* gateway.attempts).length).toBeGreaterThanOrEqual(2)
     }).pipe(Effect.provide(TestLayer)))
 })

@@ -98,6 +98,15 @@ const connected = (maxFrameBytes = 1024, options: WsTransport.WsTransportOptions
     return { connection, peer }
   })
 
+/** A live connection to a fresh loopback server, the server's TCP socket, and the client's socket. */
+const connectedRaw = Effect.gen(function*() {
+  const { accepted, tcp, url } = yield* server
+  const { sockets, transport } = recordingTransport()
+  const connection = yield* transport.connect(url, { maxFrameBytes: 1024 })
+  yield* Queue.take(accepted)
+  return { connection, raw: yield* Queue.take(tcp), sockets }
+})
+
 describe("WsTransport", () => {
   it("refuses a highWaterMark that is not a positive integer (NaN never paused the socket)", () => {
     for (const highWaterMark of [NaN, 0, -1, 1.5, Infinity]) {
@@ -215,11 +224,7 @@ describe("WsTransport", () => {
 
   it.live("a send between the peer's close frame and the end of its TCP fails with that close (4004), as one after it does", () =>
     Effect.scoped(Effect.gen(function*() {
-      const { accepted, tcp, url } = yield* server
-      const { sockets, transport } = recordingTransport()
-      const connection = yield* transport.connect(url, { maxFrameBytes: 1024 })
-      yield* Queue.take(accepted)
-      const raw = yield* Queue.take(tcp)
+      const { connection, raw, sockets } = yield* connectedRaw
       // a send right after the close frame was read (the next tick after its message), while the
       // close handshake goes through
       const sent = Effect.runPromise(Effect.async<readonly [number, Exit.Exit<void, TransportError>]>((resume) => {
@@ -248,11 +253,7 @@ describe("WsTransport", () => {
 
   it.live("a send after the peer's close frame, whose answer is stuck behind writes the peer does not read, fails with that close within a second", () =>
     Effect.scoped(Effect.gen(function*() {
-      const { accepted, tcp, url } = yield* server
-      const { sockets, transport } = recordingTransport()
-      const connection = yield* transport.connect(url, { maxFrameBytes: 1024 })
-      yield* Queue.take(accepted)
-      const raw = yield* Queue.take(tcp)
+      const { connection, raw, sockets } = yield* connectedRaw
       // the peer reads no more, and the client's writes stay queued
       raw.pause()
       for (const event of ["data", "end"]) raw.removeAllListeners(event)
