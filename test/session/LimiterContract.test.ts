@@ -1,8 +1,8 @@
 /**
  * What a session does with an identify limiter of the program's own (a store shared by several
- * processes, say): a stop still ends its identify, its defects after `send` are not lost, its
- * span ends with the connection; and an upgrade's Retry-After read as over a socket on the
- * in-memory transport.
+ * processes, say): a stop still ends its identify, and its defects after `send` are not lost
+ * (its span: test/session/Tracing.test.ts); and an upgrade's Retry-After read as over a socket on
+ * the in-memory transport.
  */
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import { describe, expect, it } from "@effect/vitest"
@@ -17,8 +17,7 @@ import * as Option from "effect/Option"
 import * as TestClock from "effect/TestClock"
 import * as IdentifyLimiter from "../../src/limits/IdentifyLimiter.ts"
 import * as MemoryTransport from "../../src/transport/MemoryTransport.ts"
-import { type RecordedSpan, recordingTracer } from "./recordingTracer.ts"
-import { acceptAndHello, hello, options, ready, sentOps, Session, settle, TestLayer } from "./harness.ts"
+import { hello, options, ready, sentOps, Session, settle, TestLayer } from "./harness.ts"
 
 type Limiter = Context.Tag.Service<IdentifyLimiter.IdentifyLimiter>
 
@@ -132,55 +131,6 @@ describe("a limiter's defects after send", () => {
         Effect.zipLeft(send(Effect.void), Effect.zipRight(Effect.sleep("1 second"), Effect.die(new Error("store down: record")))))
       expect(failed || logged).toBe(true)
     }))
-})
-
-const named = (spans: ReadonlyArray<RecordedSpan>, name: string) => spans.filter((span) => span.name === name)
-const parentId = (span: RecordedSpan) => Option.map(span.parent, (parent) => parent.spanId)
-
-const holding = Layer.mergeAll(
-  MemoryTransport.layer,
-  FetchHttpClient.layer,
-  Layer.succeed(IdentifyLimiter.IdentifyLimiter, {
-    configure: () => Effect.void,
-    identify: (_shard, send) => Effect.zipLeft(send(Effect.void), Effect.sleep("5 seconds")),
-    snapshot: Effect.succeed({ maxConcurrency: 1, budget: undefined, keys: [] })
-  } satisfies Limiter)
-)
-
-describe("Session.identify's span", () => {
-  it.scoped("built-in limiter: Session.identify is a child of Session.run and ends with the Identify", () =>
-    Effect.gen(function*() {
-      const { spans, tracer } = recordingTracer()
-      yield* Effect.gen(function*() {
-        const session = yield* Session.make(options())
-        const { peer } = yield* acceptAndHello()
-        yield* peer.sendJson(ready())
-        yield* settle
-        const [run] = named(spans, "Session.run")
-        const [identify] = named(spans, "Session.identify")
-        expect(parentId(identify!)).toEqual(Option.some(run!.spanId))
-        expect(identify!.ended?._tag).toBe("Success")
-        yield* session.end()
-      }).pipe(Effect.withTracer(tracer))
-    }).pipe(Effect.provide(TestLayer)))
-
-  // a limiter at its work after send: the span ends with the connection at the latest, not after
-  // the session's (a child outliving its parent in a trace)
-  it.scoped("a limiter working on after send: Session.identify has ended once the session ended", () =>
-    Effect.gen(function*() {
-      const { spans, tracer } = recordingTracer()
-      yield* Effect.gen(function*() {
-        const session = yield* Session.make(options())
-        const { peer } = yield* acceptAndHello()
-        yield* peer.sendJson(ready())
-        yield* settle
-        yield* session.end()
-        const [run] = named(spans, "Session.run")
-        const [identify] = named(spans, "Session.identify")
-        expect(run!.ended?._tag).toBe("Success")
-        expect(identify!.ended).toBeDefined()
-      }).pipe(Effect.withTracer(tracer))
-    }).pipe(Effect.provide(holding)))
 })
 
 describe("an upgrade's Retry-After and its status, on the in-memory transport", () => {

@@ -1,5 +1,6 @@
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import { describe, expect, it } from "@effect/vitest"
+import type * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as HashMap from "effect/HashMap"
@@ -25,6 +26,17 @@ const loggingLimiter = Layer.effect(
 const named = (spans: ReadonlyArray<RecordedSpan>, name: string) => spans.filter((span) => span.name === name)
 const parentId = (span: RecordedSpan) => Option.map(span.parent, (parent) => parent.spanId)
 
+// an identify limiter of the program's own, at its work for 5 s after each Identify
+const holding = Layer.mergeAll(
+  MemoryTransport.layer,
+  FetchHttpClient.layer,
+  Layer.succeed(IdentifyLimiter.IdentifyLimiter, {
+    configure: () => Effect.void,
+    identify: (_shard, send) => Effect.zipLeft(send(Effect.void), Effect.sleep("5 seconds")),
+    snapshot: Effect.succeed({ maxConcurrency: 1, budget: undefined, keys: [] })
+  } satisfies Context.Tag.Service<IdentifyLimiter.IdentifyLimiter>)
+)
+
 describe("Session tracing and logs", () => {
   it.scoped("a session's life is one Session.run span, parent of its connects and identifies, ended with it", () =>
     Effect.gen(function*() {
@@ -41,6 +53,8 @@ describe("Session tracing and logs", () => {
           expect(parentId(child)).toEqual(Option.some(run!.spanId))
         }
         expect(named(spans, "Session.identify")).toHaveLength(1)
+        // it ends with the Identify, not with the session
+        expect(named(spans, "Session.identify")[0]!.ended?._tag).toBe("Success")
         // a stack trace would show only where this library makes its spans, and cost an Error each
         expect(spans.filter((span) => span.capturedStack).map((span) => span.name)).toEqual([])
         yield* session.end()
@@ -114,4 +128,24 @@ describe("Session tracing and logs", () => {
       expect(lines.length).toBeGreaterThan(3)
       expect(lines.filter((line) => line.shard !== 2)).toEqual([])
     }).pipe(Effect.provide(Layer.mergeAll(MemoryTransport.layer, loggingLimiter, FetchHttpClient.layer))))
+})
+
+describe("Session.identify's span with a limiter of the program's own", () => {
+  // a limiter at its work after send: the span ends with the connection at the latest, not after
+  // the session's (a child outliving its parent in a trace)
+  it.scoped("a limiter working on after send: Session.identify has ended once the session ended", () =>
+    Effect.gen(function*() {
+      const { spans, tracer } = recordingTracer()
+      yield* Effect.gen(function*() {
+        const session = yield* Session.make(options())
+        const { peer } = yield* acceptAndHello()
+        yield* peer.sendJson(ready())
+        yield* settle
+        yield* session.end()
+        const [run] = named(spans, "Session.run")
+        const [identify] = named(spans, "Session.identify")
+        expect(run!.ended?._tag).toBe("Success")
+        expect(identify!.ended).toBeDefined()
+      }).pipe(Effect.withTracer(tracer))
+    }).pipe(Effect.provide(holding)))
 })
