@@ -456,8 +456,10 @@ export const makeWith = (
       let ended: Reason | undefined
       while (!stopRequested) {
         if (ended !== undefined) {
-          // a wait the answer to the upgrade asked for (a 429's, a 503's) comes before the backoff
-          if (ended._tag === "ConnectFailed" && ended.retryAfter !== undefined) yield* Effect.sleep(Duration.seconds(ended.retryAfter))
+          // a wait the answer asked for (a 429's, a 5xx's: GET /gateway/bot's or the upgrade's)
+          // comes before the backoff
+          const asked = ended._tag === "ConnectFailed" || ended._tag === "GatewayInfoFailed" ? ended.retryAfter : undefined
+          if (asked !== undefined) yield* Effect.sleep(Duration.seconds(asked))
           yield* pauseBefore(Recovery.pause(recovery, ended))
           if (stopRequested) break
         }
@@ -481,12 +483,13 @@ export const makeWith = (
           yield* release(admitted)
           const failed = url.left
           if (!failed.passing) return yield* failed
-          ended = Reasons.GatewayInfoFailed({ message: failed.message })
+          ended = Reasons.GatewayInfoFailed({
+            message: failed.message,
+            ...(failed.retryAfter === undefined ? {} : { retryAfter: failed.retryAfter })
+          })
           recovery = Recovery.unconnected(recovery, mode)
           yield* transition(SessionState.Disconnected(), ended)
           yield* outage.failed(ended)
-          // a wait the answer asked for (a 429's, a 503's) comes before the backoff
-          if (failed.retryAfter !== undefined) yield* Effect.sleep(Duration.seconds(failed.retryAfter))
           continue
         }
         // the answer told the limiter the day's budget: an identify it cannot make yet opens no

@@ -61,8 +61,11 @@ export type Reason = Data.TaggedEnum<{
    * dispatch without `s` or `t`, a READY or RESUMED this connection did not ask for).
    */
   DecodeFailed: { readonly kind: DecodeErrorReason | "Protocol"; readonly message: string }
-  /** Fetching gateway information over HTTP failed. */
-  GatewayInfoFailed: { readonly message: string }
+  /**
+   * Fetching gateway information over HTTP failed. `retryAfter`: the seconds its answer asked to
+   * wait (a 429's or a 5xx's `Retry-After`), which the next try waits before its backoff.
+   */
+  GatewayInfoFailed: { readonly message: string; readonly retryAfter?: number | undefined }
   /** The program disconnected the session. */
   Disconnect: {}
   /** The session ended for good with this error. */
