@@ -74,6 +74,15 @@ export class TransportError extends Data.TaggedError("TransportError")<{
 }
 
 /**
+ * The connect failure of an upgrade the server answered with HTTP `status` instead, and the
+ * seconds its `Retry-After` asks to wait, if taken: the same from every transport.
+ *
+ * @since 0.1.0
+ */
+export const refusedUpgrade = (status: number, retryAfter: number | undefined): TransportError =>
+  new TransportError({ reason: "Connect", cause: new Error(`Unexpected server response: ${status}`), status, retryAfter })
+
+/**
  * An open websocket connection. It lives in the `Scope` it was opened in: closing that scope
  * closes the socket (with code 4900, which keeps the session resumable) if it is still open.
  *

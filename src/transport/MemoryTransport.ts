@@ -21,7 +21,7 @@ import { TextFrame } from "../codec/TextFrame.ts"
 import { ResumableClose } from "../protocol/CloseCode.ts"
 import * as RetryAfter from "../internal/retryAfter.ts"
 import * as CloseFrame from "./CloseFrame.ts"
-import { ConnectionClosed, GatewayTransport, receiveFrom, TransportError } from "./GatewayTransport.ts"
+import { ConnectionClosed, GatewayTransport, receiveFrom, refusedUpgrade, TransportError } from "./GatewayTransport.ts"
 import type { Connection, ConnectOptions, Frame, OutgoingFrame } from "./GatewayTransport.ts"
 
 /**
@@ -329,13 +329,8 @@ export const make = Effect.gen(function*() {
   const refused = (answer: RefusedUpgrade | undefined) =>
     answer === undefined
       ? new TransportError({ reason: "Connect", cause: new Error("connection refused (scripted)") })
-      : new TransportError({
-        reason: "Connect",
-        cause: new Error(`Unexpected server response: ${answer.status}`),
-        status: answer.status,
-        // as over a socket, only a 429's or a 5xx's is taken
-        retryAfter: RetryAfter.isHonoured(answer.status) ? answer.retryAfter : undefined
-      })
+      // as over a socket, only a 429's or a 5xx's Retry-After is taken
+      : refusedUpgrade(answer.status, RetryAfter.isHonoured(answer.status) ? answer.retryAfter : undefined)
 
   const connect = (url: string, options: ConnectOptions) =>
     Effect.gen(function*() {

@@ -16,7 +16,7 @@ import { TextFrame } from "../codec/TextFrame.ts"
 import * as RetryAfter from "../internal/retryAfter.ts"
 import { ResumableClose } from "../protocol/CloseCode.ts"
 import * as CloseFrame from "./CloseFrame.ts"
-import { ConnectionClosed, GatewayTransport, receiveFrom, TransportError } from "./GatewayTransport.ts"
+import { ConnectionClosed, GatewayTransport, receiveFrom, refusedUpgrade, TransportError } from "./GatewayTransport.ts"
 import type { Connection, ConnectOptions, Frame } from "./GatewayTransport.ts"
 
 /**
@@ -123,15 +123,7 @@ const wire = (
     const waits = RetryAfter.isHonoured(status) ? RetryAfter.fromHeaders(retryAfter, date) : Effect.succeed(undefined)
     Deferred.unsafeDone(
       opened,
-      Effect.flatMap(waits, (seconds) =>
-        Effect.fail(
-          new TransportError({
-            reason: "Connect",
-            cause: new Error(`Unexpected server response: ${response.statusCode}`),
-            status: response.statusCode,
-            retryAfter: seconds
-          })
-        ))
+      Effect.flatMap(waits, (seconds) => Effect.fail(refusedUpgrade(status, seconds)))
     )
     request.destroy()
   }
