@@ -17,6 +17,7 @@ import * as Scope from "effect/Scope"
 import * as FrameDecoder from "../codec/FrameDecoder.ts"
 import { isDecodeError } from "../codec/DecodeError.ts"
 import { monotonicMillis } from "../internal/due.ts"
+import * as RetryAfter from "../internal/retryAfter.ts"
 import { withSpan } from "../internal/span.ts"
 import { sleepPastStalls, timeoutFailPastStalls } from "../internal/stall.ts"
 import type { IdentifyBudgetExhausted, IdentifyLimiter } from "../limits/IdentifyLimiter.ts"
@@ -25,7 +26,7 @@ import * as CloseCode from "../protocol/CloseCode.ts"
 import type { GatewayEvent } from "../protocol/Event.ts"
 import { downgrades, show } from "../protocol/internal/schema.ts"
 import type * as EventBuffer from "../stream/EventBuffer.ts"
-import { ConnectionClosed, type Frame, type GatewayTransport } from "../transport/GatewayTransport.ts"
+import { ConnectionClosed, type Frame, type GatewayTransport, type TransportError } from "../transport/GatewayTransport.ts"
 import * as Heartbeat from "./Heartbeat.ts"
 import type { HeartbeatTimer } from "./HeartbeatTimer.ts"
 import type { MemberRequests } from "./MemberRequests.ts"
@@ -124,6 +125,14 @@ export interface Active {
  * @since 0.1.0
  */
 export const makeActive = (): Active => ({ close: () => Effect.succeed(false) })
+
+// the wait a refused connect asked for is taken as an answer's `Retry-After` is, whichever
+// transport told it: at most an hour, none when it is no number of seconds (`Infinity` parked
+// the session for ever)
+const connectFailed = (error: TransportError): Reason => {
+  const retryAfter = RetryAfter.seconds(error.retryAfter)
+  return Reason.ConnectFailed({ message: error.message, ...(retryAfter === undefined ? {} : { retryAfter }) })
+}
 
 /**
  * How a connection ended: how the next one should authenticate, and why.
@@ -244,10 +253,7 @@ export const run = (
     if (opened._tag === "Left") {
       const reason = opened.left._tag === "TimeoutException"
         ? Reason.ConnectTimeout()
-        : Reason.ConnectFailed({
-          message: opened.left.message,
-          ...(opened.left.retryAfter === undefined ? {} : { retryAfter: opened.left.retryAfter })
-        })
+        : connectFailed(opened.left)
       return { next: mode, reason, ready, answered: false, authenticated, tooLarge: false, replayed: 0, stable: false, heldReady: undefined }
     }
     const connection = opened.right

@@ -10,6 +10,7 @@ import * as Effect from "effect/Effect"
 import type * as Mailbox from "effect/Mailbox"
 import type * as Scope from "effect/Scope"
 import type { TextFrame } from "../codec/TextFrame.ts"
+import * as RetryAfter from "../internal/retryAfter.ts"
 
 /**
  * One websocket message as it arrived: text (a `string`, or its UTF-8 bytes as a {@link TextFrame}),
@@ -75,12 +76,18 @@ export class TransportError extends Data.TaggedError("TransportError")<{
 
 /**
  * The connect failure of an upgrade the server answered with HTTP `status` instead, and the
- * seconds its `Retry-After` asks to wait, if taken: the same from every transport.
+ * seconds its `Retry-After` asks to wait: taken only from a 429 or a 5xx, at most an hour (a 404's
+ * asking for an hour would park a session on a wrong URL). The same from every transport.
  *
  * @since 0.1.0
  */
 export const refusedUpgrade = (status: number, retryAfter: number | undefined): TransportError =>
-  new TransportError({ reason: "Connect", cause: new Error(`Unexpected server response: ${status}`), status, retryAfter })
+  new TransportError({
+    reason: "Connect",
+    cause: new Error(`Unexpected server response: ${status}`),
+    status,
+    retryAfter: RetryAfter.isHonoured(status) ? RetryAfter.seconds(retryAfter) : undefined
+  })
 
 /**
  * An open websocket connection. It lives in the `Scope` it was opened in: closing that scope

@@ -19,7 +19,6 @@ import * as Ref from "effect/Ref"
 import { isUtf8 } from "node:buffer"
 import { TextFrame } from "../codec/TextFrame.ts"
 import { ResumableClose } from "../protocol/CloseCode.ts"
-import * as RetryAfter from "../internal/retryAfter.ts"
 import * as CloseFrame from "./CloseFrame.ts"
 import { ConnectionClosed, GatewayTransport, receiveFrom, refusedUpgrade, TransportError } from "./GatewayTransport.ts"
 import type { Connection, ConnectOptions, Frame, OutgoingFrame } from "./GatewayTransport.ts"
@@ -329,8 +328,7 @@ export const make = Effect.gen(function*() {
   const refused = (answer: RefusedUpgrade | undefined) =>
     answer === undefined
       ? new TransportError({ reason: "Connect", cause: new Error("connection refused (scripted)") })
-      // as over a socket, only a 429's or a 5xx's Retry-After is taken
-      : refusedUpgrade(answer.status, RetryAfter.isHonoured(answer.status) ? answer.retryAfter : undefined)
+      : refusedUpgrade(answer.status, answer.retryAfter)
 
   const connect = (url: string, options: ConnectOptions) =>
     Effect.gen(function*() {

@@ -118,12 +118,10 @@ const wire = (
   // "Unexpected server response: 429")
   const onUnexpectedResponse = (request: ClientRequest, response: IncomingMessage): void => {
     const { date, "retry-after": retryAfter } = response.headers
-    // read as GET /gateway/bot's: only a 429's or a 5xx's (a 404 asking for an hour parked the session)
-    const status = response.statusCode ?? 0
-    const waits = RetryAfter.isHonoured(status) ? RetryAfter.fromHeaders(retryAfter, date) : Effect.succeed(undefined)
+    // read as GET /gateway/bot's (`refusedUpgrade` takes only a 429's or a 5xx's)
     Deferred.unsafeDone(
       opened,
-      Effect.flatMap(waits, (seconds) => Effect.fail(refusedUpgrade(status, seconds)))
+      Effect.flatMap(RetryAfter.fromHeaders(retryAfter, date), (seconds) => Effect.fail(refusedUpgrade(response.statusCode ?? 0, seconds)))
     )
     request.destroy()
   }

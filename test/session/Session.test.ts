@@ -35,7 +35,7 @@ import * as SessionOptions from "../../src/session/SessionOptions.ts"
 import { GatewayInfoError } from "../../src/session/SessionError.ts"
 import { describeReason, Reason } from "../../src/session/SessionState.ts"
 import * as EventBuffer from "../../src/stream/EventBuffer.ts"
-import { ConnectionClosed, GatewayTransport } from "../../src/transport/GatewayTransport.ts"
+import { ConnectionClosed, GatewayTransport, TransportError } from "../../src/transport/GatewayTransport.ts"
 import * as MemoryTransport from "../../src/transport/MemoryTransport.ts"
 import { captured } from "../logLines.ts"
 import {
@@ -1711,6 +1711,37 @@ describe("Session", () => {
       const attempts = yield* gateway.attempts
       expect(attempts[2]!.at - attempts[1]!.at).toBeGreaterThanOrEqual(30_000)
     }).pipe(Effect.provide(TestLayer)))
+
+  it.scoped("an upgrade's Retry-After is waited out for at most an hour (a 503's 7200 s), and one that is no number of seconds not at all", () => {
+    // a transport of the program's own may say anything: its first connect fails asking for ever
+    let told = false
+    const asksForEver = Layer.effect(
+      GatewayTransport,
+      Effect.map(GatewayTransport, (memory) => ({
+        ...memory,
+        connect: (url: string, connectOptions: Parameters<typeof memory.connect>[1]) =>
+          told ? memory.connect(url, connectOptions) : Effect.fail(new TransportError({ reason: "Connect", retryAfter: (told = true, Infinity) }))
+      }))
+    ).pipe(Layer.provideMerge(TestLayer))
+    return Effect.gen(function*() {
+      const gateway = yield* MemoryTransport.MemoryGateway
+      yield* gateway.failNextConnect(1, { status: 503, retryAfter: 7200 })
+      const session = yield* Session.make(options())
+      yield* settle
+      expect(told).toBe(true)
+      // `Infinity` parked the session for ever: it is tried again at the backoff's first step
+      expect((yield* session.snapshot).reason).toEqual(Reason.ConnectFailed({ message: expect.any(String) }))
+      yield* TestClock.adjust("3 seconds")
+      expect(yield* gateway.attempts).toHaveLength(1)
+      // the gateway's 503 asks for two hours: told, and waited, as one
+      expect((yield* session.snapshot).reason).toMatchObject({ _tag: "ConnectFailed", retryAfter: 3600 })
+      yield* TestClock.adjust("3599 seconds")
+      expect(yield* gateway.attempts).toHaveLength(1)
+      const opened = yield* Effect.fork(acceptAndHello(3_600_000))
+      yield* TestClock.adjust("10 seconds")
+      expect((yield* Fiber.join(opened)).first.op).toBe(2)
+    }).pipe(Effect.provide(asksForEver))
+  })
 
   it.scoped("resumes that cannot reach the resume URL try the gateway URL every other time, and resume there", () =>
     Effect.gen(function*() {
