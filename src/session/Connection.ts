@@ -72,6 +72,8 @@ export interface Context {
   /** Runs the connection's heartbeat (shared by the shards of a fleet). */
   readonly heartbeats: HeartbeatTimer
   readonly identifyLimiter: IdentifyLimiter["Type"]
+  /** The session's scope, for work that may outlive a connection but not the session. */
+  readonly sessionScope: Scope.Scope
   /** The session's memory; only the connection's reader writes it. */
   readonly memory: { current: Protocol.Memory }
   /** Where delivered events go. */
@@ -354,11 +356,12 @@ export const run = (
     let identifyAnswered: Effect.Effect<void> | undefined
     // run on a fiber of its own: a limiter of the program's own that waits (a store slow to answer)
     // held the reader, and the connection read nothing more. Its defect ends the connection with it,
-    // or, the connection gone, is logged: it was lost
+    // or, the connection gone, is logged: it was lost. The session's end interrupts it (a daemon
+    // outlived the session)
     const tellAnswered = Effect.suspend(() => {
       const told = identifyAnswered
       identifyAnswered = undefined
-      return told === undefined ? Effect.void : Effect.asVoid(Effect.forkDaemon(Effect.catchAllCause(told, (cause) =>
+      return told === undefined ? Effect.void : Effect.asVoid(Effect.forkIn(ctx.sessionScope)(Effect.catchAllCause(told, (cause) =>
         Effect.zipRight(
           Effect.logError("the identify limiter's answered failed", cause),
           end(Exit.failCause(cause))

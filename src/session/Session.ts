@@ -369,6 +369,7 @@ export const makeWith = (
       transport,
       heartbeats,
       identifyLimiter,
+      sessionScope,
       memory,
       events: deliver,
       outbox,

@@ -1,7 +1,7 @@
 /**
  * What a session does with an identify limiter of the program's own (a store shared by several
- * processes, say): a stop still ends its identify, and its defects after `send` are not lost
- * (its span: test/session/Tracing.test.ts); and an upgrade's Retry-After read as over a socket on
+ * processes, say): a stop still ends its identify, its defects after `send` are not lost (its
+ * span: test/session/Tracing.test.ts), and an `answered` that waits ends with the session; and an upgrade's Retry-After read as over a socket on
  * the in-memory transport.
  */
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
@@ -131,6 +131,39 @@ describe("a limiter's defects after send", () => {
         Effect.zipLeft(send(Effect.void), Effect.zipRight(Effect.sleep("1 second"), Effect.die(new Error("store down: record")))))
       expect(failed || logged).toBe(true)
     }))
+})
+
+describe("a limiter's answered that waits", () => {
+  // a store that never answers: `answered` runs on a fiber of its own, which the session's end
+  // interrupts (a daemon fiber outlived the session), with no error told for it
+  it.scoped("is interrupted by the session's end, quietly", () => {
+    let interrupted = false
+    const lines: Array<string> = []
+    const layer = Layer.mergeAll(
+      MemoryTransport.layer,
+      FetchHttpClient.layer,
+      Layer.succeed(IdentifyLimiter.IdentifyLimiter, {
+        configure: () => Effect.void,
+        identify: (_shard, send) => send(Effect.onInterrupt(Effect.never, () => Effect.sync(() => void (interrupted = true)))),
+        snapshot: Effect.succeed({ maxConcurrency: 1, budget: undefined, keys: [] })
+      }),
+      Logger.replace(Logger.defaultLogger, Logger.make(({ logLevel, message }) => void lines.push(`${logLevel.label} ${String(message)}`)))
+    )
+    return Effect.gen(function*() {
+      const session = yield* Session.make(options())
+      const peer = yield* accept
+      expect((yield* peer.handshake(3_600_000)).op).toBe(2)
+      yield* peer.sendJson(ready())
+      yield* settle
+      expect(yield* session.state).toMatchObject({ _tag: "Connected", phase: "Ready" })
+      expect(interrupted).toBe(false)
+      const ending = yield* Effect.fork(session.end("1 second"))
+      yield* step(500, 4)
+      expect(Option.isSome(yield* Fiber.poll(ending))).toBe(true)
+      expect(interrupted).toBe(true)
+      expect(lines.filter((line) => /^(WARN|ERROR|FATAL)/.test(line))).toEqual([])
+    }).pipe(Effect.provide(layer))
+  })
 })
 
 describe("an upgrade's Retry-After and its status, on the in-memory transport", () => {
