@@ -1735,11 +1735,13 @@ describe("Session", () => {
       expect(yield* gateway.attempts).toHaveLength(1)
       // the gateway's 503 asks for two hours: told, and waited, as one
       expect((yield* session.snapshot).reason).toMatchObject({ _tag: "ConnectFailed", retryAfter: 3600 })
-      yield* TestClock.adjust("3599 seconds")
+      const refusedAt = (yield* gateway.attempts)[0]!.at
+      yield* TestClock.adjust(refusedAt + 3_599_000 - (yield* Clock.currentTimeMillis))
       expect(yield* gateway.attempts).toHaveLength(1)
       const opened = yield* Effect.fork(acceptAndHello(3_600_000))
       yield* TestClock.adjust("10 seconds")
       expect((yield* Fiber.join(opened)).first.op).toBe(2)
+      expect((yield* gateway.attempts)[1]!.at - refusedAt).toBeGreaterThanOrEqual(3_600_000)
     }).pipe(Effect.provide(asksForEver))
   })
 
