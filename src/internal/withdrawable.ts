@@ -27,6 +27,8 @@ export interface Update<A> {
 export interface Withdrawable<A> {
   /** The value of the newest update not given up on (the first value before any). */
   readonly latest: () => A
+  /** The newest update not given up on, on its way or gone out (the first value's before any). */
+  readonly newest: () => Update<A>
   /** A new update, on its way until {@link Withdrawable.wentOut} or {@link Withdrawable.withdraw}. */
   readonly add: (value: A) => Update<A>
   /**
@@ -67,8 +69,12 @@ class Updates<A> implements Withdrawable<A> {
   }
 
   latest(): A {
+    return this.newest().value
+  }
+
+  newest(): Update<A> {
     const newest = this.pending[this.pending.length - 1]
-    return newest !== undefined && newest.order > this.current.order ? newest.value : this.current.value
+    return newest !== undefined && newest.order > this.current.order ? newest : this.current
   }
 
   add(value: A): Update<A> {

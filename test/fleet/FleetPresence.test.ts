@@ -1,4 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
+import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as FleetPresence from "../../src/fleet/FleetPresence.ts"
@@ -61,5 +62,57 @@ describe("FleetPresence", () => {
       })
       expect(latestWhenRead).toBe(idle)
       expect(sent).toEqual(["idle"])
+    }))
+
+  // a shard started while an update was on its way is sent it on a fiber of the fleet's scope: an
+  // update given up on must not reach it there either (it showed the presence no other shard did)
+  it.scoped("a shard started while an update was on its way: given up on, the update does not reach it; an older one it missed does", () =>
+    Effect.gen(function*() {
+      const [initial, idle, dnd] = [presence("online"), presence("idle"), presence("dnd")]
+      const fleet = FleetPresence.make(initial, () => false)
+      const ready = yield* Deferred.make<void>()
+      const shown: Array<string> = []
+      const starting = {
+        updatePresence: (given: Commands.Presence) => Effect.zipRight(Deferred.await(ready), Effect.sync(() => void shown.push(given.status)))
+      } as unknown as Session.Session
+      fleet.madeWith(1, fleet.latest())
+      // `idle` goes out to the running shard 0 (it is sent to shard 1 too, as shard 1 started after it)
+      const older = yield* Effect.fork(fleet.update(idle, () => [waiting]))
+      const newer = yield* Effect.fork(fleet.update(dnd, () => [waiting]))
+      yield* settle
+      yield* fleet.started(1, starting)
+      yield* settle
+      // `dnd` is given up on: shard 1 is sent the presence latest now, `idle`, which it missed
+      yield* Fiber.interrupt(newer)
+      expect(fleet.latest()).toBe(idle)
+      yield* Deferred.succeed(ready, undefined)
+      yield* settle
+      expect(shown).toEqual(["idle"])
+      // `idle` given up on too, its send to shard 1 having gone out: nothing more to redirect
+      yield* Fiber.interrupt(older)
+      yield* settle
+      expect(fleet.latest()).toBe(initial)
+      expect(shown).toEqual(["idle"])
+    }))
+
+  it.scoped("a shard started while an update was on its way, the update given up on: nothing reaches it when it shows the presence now latest", () =>
+    Effect.gen(function*() {
+      const [initial, idle] = [presence("online"), presence("idle")]
+      const fleet = FleetPresence.make(initial, () => false)
+      const ready = yield* Deferred.make<void>()
+      const shown: Array<string> = []
+      const starting = {
+        updatePresence: (given: Commands.Presence) => Effect.zipRight(Deferred.await(ready), Effect.sync(() => void shown.push(given.status)))
+      } as unknown as Session.Session
+      fleet.madeWith(1, fleet.latest())
+      const update = yield* Effect.fork(fleet.update(idle, () => [waiting]))
+      yield* settle
+      yield* fleet.started(1, starting)
+      yield* settle
+      yield* Fiber.interrupt(update)
+      expect(fleet.latest()).toBe(initial)
+      yield* Deferred.succeed(ready, undefined)
+      yield* settle
+      expect(shown).toEqual([])
     }))
 })
