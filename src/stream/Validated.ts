@@ -257,75 +257,69 @@ const decoderOf = (schema: Schema.Schema.AnyNoContext): Decoder => {
   }
 }
 
-/**
- * Hands on a chunk's kept events with the report of each bad event run in its place: `at[i]` is
- * how many kept events came before `invalid[i]`. A failing report fails the channel there.
- */
-const inPlace = <A, E2, R2>(
-  kept: Array<A>,
-  invalid: ReadonlyArray<InvalidEvent>,
-  at: ReadonlyArray<number>,
-  report: (invalid: InvalidEvent) => Effect.Effect<void, E2, R2>
-): Channel.Channel<Chunk.Chunk<A>, unknown, E2, unknown, void, unknown, R2> => {
-  let channel: Channel.Channel<Chunk.Chunk<A>, unknown, E2, unknown, void, unknown, R2> = Channel.void
-  let from = 0
-  for (let i = 0; i < invalid.length; i++) {
-    const to = at[i]!
-    if (to > from) channel = Channel.zipRight(channel, Channel.write(Chunk.unsafeFromArray(kept.slice(from, to))))
-    // `onInvalid` itself is called in its place too, not as the chunk is read
-    const problem = invalid[i]!
-    channel = Channel.zipRight(channel, Channel.fromEffect(Effect.suspend(() => report(problem))))
-    from = to
-  }
-  // the rest, even empty: a chunk in always gives one out, as `Released` streams need
-  return Channel.zipRight(channel, Channel.write(Chunk.unsafeFromArray(from === 0 ? kept : kept.slice(from))))
-}
+// what checking one event gave: the event to hand on (decoded, or as it came), the report of a
+// bad one, or nothing (a type without a schema, left out)
+type Outcome = DecodedEvent | GatewayEvent | InvalidEvent | undefined
 
 /**
- * Decodes each chunk's events that have a schema, and keeps the others or leaves them out. A chunk
- * with no bad event goes out whole, as one write; one with bad events goes out in the pieces
- * between them, each report run in its place.
+ * How events are checked against `schemas`: `check` decodes one event with the schemas' effects
+ * run with `runtime`, and `report` counts a bad one and hands it to `onInvalid`.
  */
-const validate = <S extends Schemas, A, E2, R2>(schemas: S, keepOthers: boolean, options: Options<E2, R2> | undefined) => {
+const checkerOf = <S extends Schemas, E2, R2>(schemas: S, keepOthers: boolean, options: Options<E2, R2> | undefined) => {
   const decoders = new Map<string, Decoder>()
   for (const [t, schema] of Object.entries(schemas) as Array<[string, Schema.Schema.AnyNoContext | undefined]>) {
     if (schema !== undefined) decoders.set(t, decoderOf(schema))
   }
   const onInvalid = options?.onInvalid ?? logInvalid
-  const report = (invalid: InvalidEvent) =>
-    Effect.zipRight(Metric.increment(Metric.tagged(invalidEvents, "type", invalid.t)), onInvalid(invalid))
+  return {
+    decodes: (t: string): boolean => decoders.has(t),
+    check: (event: GatewayEvent, runtime: Runtime.Runtime<never>): Outcome => {
+      const ofType = decoders.get(event.t)
+      if (ofType === undefined) return keepOthers ? event : undefined
+      const decoded = ofType(event.d, runtime)
+      // the values quoted in a report are the event's data: a user's text, escaped to be shown, never obeyed
+      return decoded._tag === "Right"
+        ? new DecodedEvent(event.shard, event.sequence, event.t, decoded.right)
+        : new InvalidEvent({ t: event.t, shard: event.shard, sequence: event.sequence, problems: decoded.left })
+    },
+    report: (invalid: InvalidEvent): Effect.Effect<void, E2, R2> =>
+      Effect.zipRight(Metric.increment(Metric.tagged(invalidEvents, "type", invalid.t)), onInvalid(invalid))
+  }
+}
+
+/**
+ * Checks each chunk's events, handing on the events up to each bad one as one write, then running
+ * its report, then checking the rest: a chunk with no bad event goes out whole; a schema's effects
+ * for an event after a bad one run once that one was reported (and never if the report fails).
+ */
+const validate = <S extends Schemas, A, E2, R2>(schemas: S, keepOthers: boolean, options: Options<E2, R2> | undefined) => {
+  const checker = checkerOf(schemas, keepOthers, options)
   // the runtime the stream runs with, whose services the schemas' effects use
   return <E, R>(self: Stream.Stream<GatewayEvent, E, R>): Stream.Stream<A, E | E2, R | R2> =>
     Stream.unwrap(Effect.map(Effect.runtime<never>(), (runtime) => Stream.pipeThroughChannel(self, validating(runtime))))
 
   function validating<E>(runtime: Runtime.Runtime<never>) {
+    type Out = Channel.Channel<Chunk.Chunk<A>, unknown, E | E2, unknown, void, unknown, R2>
+    const from = (events: ReadonlyArray<GatewayEvent>, start: number): Out => {
+      const kept: Array<unknown> = []
+      for (let i = start; i < events.length; i++) {
+        const checked = checker.check(events[i]!, runtime)
+        if (checked instanceof InvalidEvent) {
+          const before: Out = kept.length === 0 ? Channel.void : Channel.write(Chunk.unsafeFromArray(kept as Array<A>))
+          // `onInvalid` itself is called in its place too, not as the chunk is read
+          return Channel.zipRight(
+            before,
+            Channel.zipRight(Channel.fromEffect(Effect.suspend(() => checker.report(checked))), Channel.suspend(() => from(events, i + 1)))
+          )
+        }
+        if (checked !== undefined) kept.push(checked)
+      }
+      // the rest, even empty: a chunk in always gives one out, as `Released` streams need
+      return Channel.write(Chunk.unsafeFromArray(kept as Array<A>))
+    }
     const loop: Channel.Channel<Chunk.Chunk<A>, Chunk.Chunk<GatewayEvent>, E | E2, E, unknown, unknown, R2> = Channel
       .readWithCause({
-        onInput: (chunk: Chunk.Chunk<GatewayEvent>) => {
-          const kept: Array<unknown> = []
-          let invalid: Array<InvalidEvent> | undefined
-          let at: Array<number> | undefined
-          for (const event of chunk) {
-            const ofType = decoders.get(event.t)
-            if (ofType === undefined) {
-              if (keepOthers) kept.push(event)
-              continue
-            }
-            const decoded = ofType(event.d, runtime)
-            if (decoded._tag === "Right") {
-              kept.push(new DecodedEvent(event.shard, event.sequence, event.t, decoded.right))
-            } else {
-              // the values quoted in it are the event's data: a user's text, escaped to be shown, never obeyed
-              const problems = decoded.left
-              ;(invalid ??= []).push(new InvalidEvent({ t: event.t, shard: event.shard, sequence: event.sequence, problems }))
-              ;(at ??= []).push(kept.length)
-            }
-          }
-          const out = invalid === undefined
-            ? Channel.write(Chunk.unsafeFromArray(kept as Array<A>))
-            : inPlace(kept as Array<A>, invalid, at!, report)
-          return Channel.flatMap(out, () => loop)
-        },
+        onInput: (chunk: Chunk.Chunk<GatewayEvent>) => Channel.flatMap(from(Chunk.toReadonlyArray(chunk), 0), () => loop),
         onFailure: Channel.failCause,
         onDone: Channel.succeed
       })
@@ -370,3 +364,32 @@ export const only = <S extends Schemas, E2 = never, R2 = never>(
   options?: Options<E2, R2>
 ): <E, R>(self: Stream.Stream<GatewayEvent, E, R>) => Stream.Stream<ValidatedEvent<S>, E | E2, R | R2> =>
   validate<S, ValidatedEvent<S>, E2, R2>(schemas, false, options)
+
+/**
+ * One event checked as {@link events} checks it, then handled: `handle` gets it (with `d` the
+ * schema's output for the types given), or, when its data does not pass, it is counted and handed
+ * to `onInvalid` instead. For a loop that handles each chunk of events whole, in one step (the
+ * handoff of a stopped program): {@link events} splits a chunk at each bad event to report it in
+ * its place, and a stop between two pieces loses the rest of the chunk.
+ *
+ * @example
+ * const handleChecked = Validated.handler({ MESSAGE_CREATE: MessageCreate }, handle)
+ * yield* Stream.runForEachChunk(session.events, (chunk) => Effect.uninterruptible(Effect.forEach(chunk, handleChecked)))
+ *
+ * @since 0.1.0
+ */
+export const handler = <S extends Schemas, E, R, E2 = never, R2 = never>(
+  schemas: Checked<S>,
+  handle: (event: ValidatedEvent<S> | Unchecked<S>) => Effect.Effect<unknown, E, R>,
+  options?: Options<E2, R2>
+): (event: GatewayEvent) => Effect.Effect<void, E | E2, R | R2> => {
+  const checker = checkerOf(schemas as S, true, options)
+  const handled = (checked: Outcome): Effect.Effect<void, E | E2, R | R2> =>
+    checked instanceof InvalidEvent
+      ? checker.report(checked)
+      : Effect.asVoid(handle(checked as ValidatedEvent<S> | Unchecked<S>))
+  return (event) =>
+    checker.decodes(event.t)
+      ? Effect.flatMap(Effect.runtime<never>(), (runtime) => handled(checker.check(event, runtime)))
+      : handled(event)
+}

@@ -18,10 +18,12 @@ import * as Ref from "effect/Ref"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
+import * as Fleet from "../../src/fleet/Fleet.ts"
 import * as Event from "../../src/protocol/Event.ts"
 import type { EventData, EventOf } from "../../src/protocol/Event.ts"
 import * as Validated from "../../src/stream/Validated.ts"
 import { anyControl, loneSurrogate } from "../controls.ts"
+import * as FleetHarness from "../fleet/harness.ts"
 import { acceptAndHello, dispatch, options, ready, Session, TestLayer } from "../session/harness.ts"
 
 const MessageCreate = Schema.Struct({ id: Schema.BigInt, content: Schema.String })
@@ -189,6 +191,28 @@ describe("Validated", () => {
         (event) => Effect.sync(() => void timeline.push(`${event.sequence}`))
       )
       expect(timeline).toEqual(["1", "bad 2", "3", "bad 4", "bad 5", "6"])
+    }))
+
+  it.effect("a schema's effects for the events after a bad one run once it was reported, and never when the report fails", () =>
+    Effect.gen(function*() {
+      const Audited = Schema.transformOrFail(Schema.String, Schema.String, {
+        decode: (id) => Effect.as(Effect.sync(() => void timeline.push(`decoded ${id}`)), id),
+        encode: ParseResult.succeed
+      })
+      const timeline: Array<string> = []
+      const chunk = Chunk.make(Event.make(0, 1, "GUILD_DELETE", "a"), Event.make(0, 2, "GUILD_DELETE", 2), Event.make(0, 3, "GUILD_DELETE", "c"))
+      for (const onInvalid of [() => Effect.sync(() => void timeline.push("bad")), Effect.fail]) {
+        yield* Stream.runForEach(
+          Stream.fromChunk(chunk).pipe(Validated.only({ GUILD_DELETE: Audited }, { onInvalid })),
+          (event) => Effect.sync(() => void timeline.push(`handled ${event.d}`))
+        ).pipe(Effect.ignore)
+      }
+      // the schema's effects for "c" ran as the chunk was read, before "a" was handled, and also
+      // when the failing report ended the stream before "c"
+      expect(timeline).toEqual([
+        "decoded a", "handled a", "bad", "decoded c", "handled c",
+        "decoded a", "handled a"
+      ])
     }))
 
   it.effect("a schema that cannot decode synchronously reports the event rather than waiting", () =>
@@ -598,4 +622,68 @@ describe("Validated: schemas that misbehave", () => {
       expect(result.delivered).toEqual([2])
       expect(result.reported).toHaveLength(1)
     }))
+})
+
+describe("Validated.handler", () => {
+  it.effect("checks each event as events does: decoded to the handler, a bad one reported in its place, the others as they came", () =>
+    Effect.gen(function*() {
+      const timeline: Array<string> = []
+      const handle = Validated.handler(
+        { MESSAGE_CREATE: MessageCreate },
+        (event) => {
+          if (event.t === "MESSAGE_CREATE") expectTypeOf(event.d.id).toEqualTypeOf<bigint>()
+          return Effect.sync(() => void timeline.push(`${event.t} ${event.t === "MESSAGE_CREATE" ? typeof event.d.id : "as it came"}`))
+        },
+        { onInvalid: (invalid) => Effect.sync(() => void timeline.push(`bad ${invalid.sequence}`)) }
+      )
+      const counted = Metric.tagged(Validated.invalidEvents, "type", "MESSAGE_CREATE")
+      const before = (yield* Metric.value(counted)).count
+      yield* Effect.forEach([
+        Event.make(0, 1, "MESSAGE_CREATE", { id: "1", content: "a" }),
+        Event.make(0, 2, "MESSAGE_CREATE", { id: "x" }),
+        Event.make(0, 3, "TYPING_START", { channel_id: "1" })
+      ], handle)
+      expect(timeline).toEqual(["MESSAGE_CREATE bigint", "bad 2", "TYPING_START as it came"])
+      expect((yield* Metric.value(counted)).count - before).toBe(1)
+      // by default, a warning names the event
+      const lines: Array<unknown> = []
+      yield* Validated.handler({ MESSAGE_CREATE: MessageCreate }, () => Effect.void)(Event.make(3, 4, "MESSAGE_CREATE", {})).pipe(
+        Effect.provide(Logger.replace(Logger.defaultLogger, Logger.make(({ annotations, message }) => void lines.push([message, Object.fromEntries(annotations)]))))
+      )
+      expect(lines).toEqual([[["dropped MESSAGE_CREATE: it did not pass its schema: id is missing; content is missing"], { type: "MESSAGE_CREATE", shard: 3, sequence: 4 }]])
+    }))
+
+  // the README's handoff, with the events checked: `events` splits a chunk at each bad event to
+  // report it in its place, and a stop between the pieces lost the rest of the chunk (other
+  // shards' events among them), which the resume points counted as delivered
+  it.scoped("in a loop handling each chunk whole, a stop while a bad event is reported loses no event of the handoff", () =>
+    Effect.gen(function*() {
+      yield* FleetHarness.configureLimiter(2)
+      const served = yield* FleetHarness.serve()
+      const fleet = yield* Fleet.make(FleetHarness.options({ shardCount: 2 }))
+      yield* FleetHarness.advance(500)
+      const handled: Array<string> = []
+      // a program whose onInvalid waits (it writes to an audit store)
+      const handle = Validated.handler(
+        { MESSAGE_CREATE: Schema.Struct({ id: Schema.String }) },
+        (event) => Effect.sync(() => void handled.push(`${event.shard}:${event.sequence}`)),
+        { onInvalid: () => Effect.sleep("1 second") }
+      )
+      const peer = (shard: number) => served.peers.get(shard)!
+      yield* peer(0).sendJson(FleetHarness.dispatch(2, "MESSAGE_CREATE", { id: "2" }))
+      yield* peer(0).sendJson(FleetHarness.dispatch(3, "MESSAGE_CREATE", { id: 3 }))
+      yield* peer(0).sendJson(FleetHarness.dispatch(4, "MESSAGE_CREATE", { id: "4" }))
+      yield* peer(1).sendJson(FleetHarness.dispatch(2, "MESSAGE_CREATE", { id: "5" }))
+      yield* FleetHarness.settle
+      const main = yield* Effect.fork(Stream.runForEachChunk(fleet.events, (chunk) => Effect.uninterruptible(Effect.forEach(chunk, handle))))
+      yield* FleetHarness.settle
+      // Ctrl-C while the bad event is reported, then the finalizer's disconnect and drain
+      const stopped = yield* Effect.fork(Fiber.interrupt(main))
+      yield* TestClock.adjust("1 second")
+      yield* Fiber.join(stopped)
+      const points = yield* fleet.disconnect()
+      yield* Stream.runForEach(fleet.events, handle).pipe(Effect.ignore)
+      expect(points.map((point) => `${point.shard[0]}:${point.sequence}`).sort()).toEqual(["0:4", "1:2"])
+      expect(handled.sort()).toEqual(["0:1", "0:2", "0:4", "1:1", "1:2"])
+    }).pipe(Effect.provide(FleetHarness.TestLayer)))
 })
