@@ -177,13 +177,18 @@ const run = (options: Args.CliOptions, warnings: ReadonlyArray<string>) =>
       return yield* (started.left.failed ? exit(1) : Effect.void)
     }
     const fleet = started.right
+    // a fatal close that answered the stop's own close (a token reset meanwhile) ended the fleet
+    // with its error: told, and exit 1 (the run said it stopped, and exited 0)
+    const failedWhileStopping = Effect.catchAll(fleet.await, (error) => Effect.zipRight(Console.error(`error: ${error.message}`), exit(1)))
     // Ctrl-C (the run interrupted): the shards stop resumably, waiting for the gateway no longer
     // than a scope's close would (1 s), and the operator is told so; unless a stop had begun, which
     // Ctrl-C waits for
     let stopping = false
     yield* Effect.addFinalizer((exit) =>
       Exit.isInterrupted(exit) && !stopping
-        ? Effect.flatMap(fleet.disconnect("1 second"), (points) => Console.error(`stopped (interrupted); ${points.length} resumable session(s)`))
+        ? Effect.flatMap(fleet.disconnect("1 second"), (points) => Console.error(`stopped (interrupted); ${points.length} resumable session(s)`)).pipe(
+          Effect.zipRight(failedWhileStopping)
+        )
         : Effect.void
     )
     const output = yield* Effect.forkScoped(show(options, fleet, notes))
@@ -199,7 +204,8 @@ const run = (options: Args.CliOptions, warnings: ReadonlyArray<string>) =>
       stopping = true
       yield* Effect.uninterruptible(
         Effect.flatMap(fleet.disconnect(), (points) => Console.error(`${ended.why}; ${points.length} resumable session(s)`)).pipe(
-          Effect.zipRight(ended.failed ? exit(1) : Effect.void)
+          Effect.zipRight(ended.failed ? exit(1) : Effect.void),
+          Effect.zipRight(failedWhileStopping)
         )
       )
     }

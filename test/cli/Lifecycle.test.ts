@@ -168,6 +168,42 @@ const deafGateway = (deafAfter = 50) => Effect.gen(function*() {
   return { url, readySent: () => ready }
 })
 
+/**
+ * A gateway that answers Hello and READY, then answers the client's close frame with 4004 (the
+ * token was reset meanwhile) instead of its echo: read from the TCP socket before `ws` reads it.
+ * Nothing else is sent, so the client's close frame comes alone in its read.
+ */
+const fatalOnCloseGateway = Effect.gen(function*() {
+  const server = new WebSocketServer({ host: "127.0.0.1", port: 0 })
+  yield* Effect.async<void>((resume) => void server.once("listening", () => resume(Effect.void)))
+  yield* Effect.addFinalizer(() =>
+    Effect.async<void>((resume) => {
+      for (const client of server.clients) client.terminate()
+      server.close(() => resume(Effect.void))
+    })
+  )
+  const url = `ws://127.0.0.1:${(server.address() as AddressInfo).port}`
+  server.on("connection", (socket, request) => {
+    socket.on("error", () => {})
+    // a masked client frame's first byte: FIN and the opcode, 0x8 for a close
+    request.socket.prependListener("data", (bytes: Buffer) => {
+      if ((bytes[0]! & 0x0f) === 0x8) socket.close(4004, "Authentication failed.")
+    })
+    socket.send(JSON.stringify({ op: 10, d: { heartbeat_interval: 41250 }, s: null, t: null }))
+    socket.on("message", (data) => {
+      const message = JSON.parse(String(data)) as { readonly op: number; readonly d: { readonly shard?: unknown } }
+      if (message.op !== 2) return
+      socket.send(JSON.stringify({
+        op: 0,
+        s: 1,
+        t: "READY",
+        d: { v: 10, session_id: "s1", resume_gateway_url: url, user: { id: "1" }, application: { id: "1" }, guilds: [], shard: message.d.shard }
+      }))
+    })
+  })
+  return url
+})
+
 /** An API on loopback that answers every request with `status`; how many it was asked. */
 const failingApi = (status: number) =>
   Effect.gen(function*() {
@@ -257,6 +293,27 @@ describe.concurrent("CLI lifecycle", () => {
       expect(run.code).toBe(0)
       expect(run.stderr).toContain("stopped after 1 s; 1 resumable session(s)")
       expect(run.afterSignal).toBeLessThan(14_000)
+    }))
+
+  // a script running --duration must learn that its token is dead: it was told "stopped", exit 0
+  it.scopedLive("a fatal close answering the stop's own close (--duration, or Ctrl-C) is an error: exit 1, its error line last", () =>
+    Effect.gen(function*() {
+      const url = yield* fatalOnCloseGateway
+      const args = ["--token", secret, "--gateway", url, "--shard-count", "1", "--compress", "none", "--format", "ndjson"]
+      const runs = yield* Effect.all([
+        cli([...args, "--duration", "2"]),
+        cli(args, { signals: ["SIGINT"], when: ({ stdout }) => /"t":"READY"/.test(stdout) })
+      ], { concurrency: "unbounded" })
+      for (const run of runs) {
+        expect(run.stdout).toMatch(/"t":"READY"/)
+        const errors = lines(run.stderr).filter((line) => line.startsWith("error:"))
+        expect({ code: run.code, errors, last: lines(run.stderr).at(-1) }).toEqual({
+          code: 1,
+          errors: [expect.stringMatching(/4004/)],
+          last: expect.stringMatching(/^error: .*4004/)
+        })
+        expect(run.stderr).not.toContain(secret)
+      }
     }))
 
   it.scopedLive("a closed terminal (SIGHUP) while a Ctrl-C stop waits for the gateway lets that stop finish: exit 0, not death by the signal", () =>
