@@ -21,7 +21,12 @@ export interface ShardRow {
   readonly latency: number | undefined
   readonly reconnects: number
   readonly eventsPerSecond: number
+  /** Why it is in its state, in words (a shard kept away by a refused connect says so). */
+  readonly reason: string
 }
+
+// a reason's words past this are cut in the status view (a close reason, a refused connect's answer)
+const maxReasonColumns = 100
 
 // `text` cut or padded to exactly `columns` columns
 const pad = (text: string, columns: number): string => padTo(cut(text, columns), columns)
@@ -83,11 +88,11 @@ export const summary = (event: GatewayEvent, at: Date, highestShard = 0): string
  * @since 0.1.0
  */
 export const status = (rows: ReadonlyArray<ShardRow>, maxLines: number): Array<string> => {
-  const header = `${pad("shard", 7)}${pad("state", 22)}${pad("seq", 10)}${pad("latency", 10)}${pad("reconnects", 12)}events/s`
+  const header = `${pad("shard", 7)}${pad("state", 22)}${pad("seq", 10)}${pad("latency", 10)}${pad("reconnects", 12)}${pad("events/s", 10)}why`
   const line = (row: ShardRow) =>
     `${pad(String(row.shard), 7)}${pad(row.state, 22)}${pad(row.sequence === null ? "-" : String(row.sequence), 10)}${
       pad(row.latency === undefined ? "-" : `${row.latency} ms`, 10)
-    }${pad(String(row.reconnects), 12)}${row.eventsPerSecond.toFixed(1)}`
+    }${pad(String(row.reconnects), 12)}${pad(row.eventsPerSecond.toFixed(1), 10)}${cut(printable(row.reason), maxReasonColumns)}`
   if (rows.length < maxLines) return [header, ...rows.map(line)]
   const shown = Math.max(0, maxLines - 2)
   const more = shown === 0 ? `${rows.length} shards, too many for the rows here` : `… and ${rows.length - shown} more shards`

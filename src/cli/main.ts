@@ -24,6 +24,7 @@ import type { FleetOptions } from "../fleet/FleetOptions.ts"
 import { printable } from "../internal/printable.ts"
 import type { EventName } from "../protocol/Event.ts"
 import * as Live from "../Live.ts"
+import { describeReason } from "../session/SessionState.ts"
 import * as LocalGateway from "../testing/LocalGateway.ts"
 import * as Args from "./Args.ts"
 import * as Ndjson from "./Ndjson.ts"
@@ -106,7 +107,11 @@ const show = (options: Args.CliOptions, fleet: Fleet.Fleet, notes: ReadonlyArray
     const draw = Effect.flatMap(fleet.status, (rows) =>
       Effect.sync(() =>
         screen.status(Pretty.status(
-          rows.map((row) => ({ ...row, state: row.state._tag === "Connected" ? `Connected/${row.state.phase}` : row.state._tag })),
+          rows.map((row) => ({
+            ...row,
+            state: row.state._tag === "Connected" ? `Connected/${row.state.phase}` : row.state._tag,
+            reason: describeReason(row.reason)
+          })),
           screen.statusLines()
         ))
       ))

@@ -204,6 +204,22 @@ const fatalOnCloseGateway = Effect.gen(function*() {
   return url
 })
 
+/** A gateway that answers every websocket upgrade with 429 and an hour's Retry-After. */
+const refusingGateway = Effect.acquireRelease(
+  Effect.async<Http.Server>((resume) => {
+    const server = Http.createServer((_request, response) => response.writeHead(404).end())
+    server.on("upgrade", (_request, socket) => {
+      socket.end("HTTP/1.1 429 Too Many Requests\r\nRetry-After: 3600\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+    })
+    server.listen(0, "127.0.0.1", () => resume(Effect.succeed(server)))
+  }),
+  (server) =>
+    Effect.async<void>((resume) => {
+      server.closeAllConnections()
+      server.close(() => resume(Effect.void))
+    })
+).pipe(Effect.map((server) => `ws://127.0.0.1:${(server.address() as AddressInfo).port}`))
+
 /** An API on loopback that answers every request with `status`; how many it was asked. */
 const failingApi = (status: number) =>
   Effect.gen(function*() {
@@ -293,6 +309,20 @@ describe.concurrent("CLI lifecycle", () => {
       expect(run.code).toBe(0)
       expect(run.stderr).toContain("stopped after 1 s; 1 resumable session(s)")
       expect(run.afterSignal).toBeLessThan(14_000)
+    }))
+
+  // the view showed "Disconnected" only, and at the default log level nothing was told until the
+  // fifth failure in a row: five hours later
+  it.scopedLive("a shard the gateway keeps away (its upgrade answered 429, Retry-After an hour) shows why in the status view", () =>
+    Effect.gen(function*() {
+      const url = yield* refusingGateway
+      const run = yield* cli(["--token", secret, "--gateway", url, "--shard-count", "1", "--format", "pretty"], {
+        signals: ["SIGINT"],
+        // the second status block (5 s after the first) comes after the refusal
+        when: ({ stdout }) => (stdout.match(/^shard +state/gm) ?? []).length >= 2
+      })
+      expect(run.code).toBe(0)
+      expect(run.stdout).toMatch(/^0 +Disconnected .*connect failed: transport connect failed: Unexpected server response: 429; retry after 3600 s$/m)
     }))
 
   // a script running --duration must learn that its token is dead: it was told "stopped", exit 0

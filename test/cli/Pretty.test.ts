@@ -102,14 +102,16 @@ describe("Pretty", () => {
       sequence: shard === 2 ? null : 10 * shard,
       latency: shard === 0 ? 41 : undefined,
       reconnects: shard,
-      eventsPerSecond: 2.25
+      eventsPerSecond: 2.25,
+      reason: shard === 1 ? "close 4000 (unknown error): \"\u001b]0;pwned\u0007\"" : "ready"
     }))
     const view = Pretty.status(rows, 4)
     expect(view).toHaveLength(4)
-    expect(view[0]).toMatch(/^shard\s+state\s+seq\s+latency\s+reconnects\s+events\/s$/)
-    expect(view[1]).toMatch(/^0\s+Connected\/Ready\s+0\s+41 ms\s+0\s+2\.3$/)
-    expect(view[2]).toMatch(/^1\s+Connected\/Ready\s+10\s+-\s+1\s+2\.3$/)
-    expect(view[3]).toMatch(/^2\s+Connected\/Ready\s+-\s+-\s+2\s+2\.3$/)
+    expect(view[0]).toMatch(/^shard\s+state\s+seq\s+latency\s+reconnects\s+events\/s\s+why$/)
+    expect(view[1]).toMatch(/^0\s+Connected\/Ready\s+0\s+41 ms\s+0\s+2\.3\s+ready$/)
+    // why, in words, its control characters escaped (a close reason is the gateway's text)
+    expect(view[2]).toMatch(/^1\s+Connected\/Ready\s+10\s+-\s+1\s+2\.3\s+close 4000 \(unknown error\): "\\u001b\]0;pwned\\u0007"$/)
+    expect(view[3]).toMatch(/^2\s+Connected\/Ready\s+-\s+-\s+2\s+2\.3\s+ready$/)
     expect(Pretty.status(rows, 3).slice(1)).toEqual([view[1], "… and 2 more shards"])
     expect(Pretty.status(rows, 2)).toEqual([view[0], "3 shards, too many for the rows here"])
     expect(Pretty.status(rows, 1)).toEqual(["3 shards, too many for the rows here"])
@@ -122,7 +124,8 @@ describe("Pretty", () => {
       sequence: null,
       latency: undefined,
       reconnects: 0,
-      eventsPerSecond: 0
+      eventsPerSecond: 0,
+      reason: "ready"
     }))
     for (const height of [3, 4, 5, 6, 7, 24]) {
       const { out, written } = fakeTerminal(height, 80)
@@ -171,7 +174,7 @@ describe("Pretty", () => {
     const { out, written } = fakeTerminal(24, 30)
     const screen = Pretty.terminal(out, 4)
     written.length = 0
-    const rows = [{ shard: 0, state: "Connected/Ready", sequence: 123456, latency: 41, reconnects: 3, eventsPerSecond: 12.5 }]
+    const rows = [{ shard: 0, state: "Connected/Ready", sequence: 123456, latency: 41, reconnects: 3, eventsPerSecond: 12.5, reason: "ready" }]
     const view = Pretty.status(rows, 10)
     expect(view[0]!.length).toBeGreaterThan(60)
     screen.status(view)
