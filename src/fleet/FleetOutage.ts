@@ -2,7 +2,8 @@
  * Telling an operator that shards of a fleet cannot get ready, in a few lines for the whole
  * fleet. A session alone tells its own attempts that failed in a row (`Outage`): a thousand shards
  * in one outage would tell a dozen lines each. Here their counts are kept together: a Warning
- * when the number of failing shards (5 attempts in a row or more) reaches 1, 2, 4, 8..., and when
+ * when the number of failing shards (5 attempts in a row or more, or one whose answer asked to
+ * wait a minute or more) reaches 1, 2, 4, 8..., and when
  * the longest count reaches 10, 20, 40...; an Info line once no shard is failing. A single
  * shard's recovery is told at Debug. Shards whose Identify went unanswered past the ready timeout
  * (waiting on for their READY) are told the same way: at 1, 2, 4, 8... of them waiting, and at
@@ -42,9 +43,9 @@ const makeStreaks = () => {
   return {
     shards,
     longest: () => longest,
-    /** Shard `id` has `inARow`: the line due, if any. */
-    count: (id: number, inARow: number): "shards" | "longest" | undefined => {
-      if (inARow < Outage.firstWarningAt) return undefined
+    /** Shard `id` has `inARow` (counted whatever it is when `now`): the line due, if any. */
+    count: (id: number, inARow: number, now: boolean): "shards" | "longest" | undefined => {
+      if (inARow < Outage.firstWarningAt && !now) return undefined
       shards.add(id)
       longest = Math.max(longest, inARow)
       if (shards.size >= warnAtShards) {
@@ -96,10 +97,10 @@ export const make = (): FleetOutage => {
             answered()
             inARow++
             const last = `shard ${id} failed ${plural(inARow, "attempt")} in a row, the last with ${describeReason(reason)}`
-            switch (failing.count(id, inARow)) {
+            switch (failing.count(id, inARow, Outage.asksLongWait(reason))) {
               case "shards":
                 return warn(
-                  `not ready: ${plural(failing.shards.size, "shard")} failed ${Outage.firstWarningAt} or more attempts in a row; ${last}; still trying`
+                  `not ready: ${plural(failing.shards.size, "shard")} failed ${Outage.firstWarningAt} or more attempts in a row or asked to wait ${Outage.longWaitSeconds} s or more; ${last}; still trying`
                 )
               case "longest":
                 return warn(`not ready: ${last}; ${plural(failing.shards.size, "shard")} failing; still trying`)
@@ -134,7 +135,7 @@ export const make = (): FleetOutage => {
           Effect.suspend(() => {
             droppedInARow++
             const last = `shard ${id}: ${droppedInARow} in a row, the last with ${describeReason(reason)}`
-            switch (unstable.count(id, droppedInARow)) {
+            switch (unstable.count(id, droppedInARow, false)) {
               case "shards":
                 return warn(
                   `unstable: ${plural(unstable.shards.size, "shard")} had ${Outage.firstWarningAt} or more connections in a row that ${Outage.shortConnections}; ${last}; still reconnecting`

@@ -3,8 +3,9 @@
  * outage of hours would otherwise be silent at the default Info level, or, logged per attempt, a
  * line every backoff. So the attempts that failed in a row are told at Warning at the fifth, then
  * each time their number has doubled (the tenth, the twentieth...): a dozen lines for a day's
- * outage. Once the session is ready again, an Info line says after how many (or that READY came
- * late, to a connection told to wait on for it). A session that gets
+ * outage; a failure whose answer asks to wait a minute or more is told at once. Once the session
+ * is ready again, an Info line says after how many (or that READY came late, to a connection told
+ * to wait on for it). A session that gets
  * ready and loses its connection again before it was stable (`backoff.stableAfter`), over and
  * over, is told the same way: its short connections in a row, at the fifth, the tenth... until a
  * connection lasts. A fleet counts its shards together instead (`FleetOutage`), so that an outage
@@ -21,6 +22,23 @@ import { describeReason, type Reason } from "./SessionState.ts"
  * @since 0.1.0
  */
 export const firstWarningAt = 5
+
+/**
+ * The wait an answer asks for (`Retry-After`, in seconds) from which a failed attempt is told at
+ * once: the next try is that far off (an hour's wait was told only at the fifth failure, hours
+ * later).
+ *
+ * @since 0.1.0
+ */
+export const longWaitSeconds = 60
+
+/**
+ * Whether `reason` is a failure whose answer asks to wait {@link longWaitSeconds} or more.
+ *
+ * @since 0.1.0
+ */
+export const asksLongWait = (reason: Reason): boolean =>
+  (reason._tag === "ConnectFailed" || reason._tag === "GatewayInfoFailed") && (reason.retryAfter ?? 0) >= longWaitSeconds
 
 /**
  * What a connection whose Identify went unanswered does meanwhile.
@@ -72,27 +90,32 @@ export interface Outage {
  */
 export const shortConnections = "ended before they were stable (backoff.stableAfter)"
 
-// a count of one trouble in a row, told at `firstWarningAt` and then at each doubling
+// a count of one trouble in a row, told at `firstWarningAt` and then at each doubling, or at once
 const inARow = () => {
   let count = 0
   let tellAt = firstWarningAt
+  let told = false
   return {
-    /** One more: the count, when it is to be told. */
-    add: (): number | undefined => {
+    /** One more: the count, when it is to be told (`now`: whatever the count). */
+    add: (now: boolean): number | undefined => {
       count++
-      if (count < tellAt) return undefined
-      tellAt *= 2
+      if (count < tellAt && !now) return undefined
+      while (tellAt <= count) tellAt *= 2
+      told = true
       return count
     },
-    /** Starts over: the count it had. */
-    reset: (): number => {
-      const had = count
+    /** Starts over: the count it had, if it was told. */
+    reset: (): number | undefined => {
+      const had = told ? count : undefined
       count = 0
       tellAt = firstWarningAt
+      told = false
       return had
     }
   }
 }
+
+const attempts = (count: number) => `${count} ${count === 1 ? "attempt" : "attempts"}`
 
 /**
  * Makes an empty count.
@@ -108,9 +131,9 @@ export const make = (): Outage => {
     failed: (reason) =>
       Effect.suspend(() => {
         waiting = false
-        const told = failures.add()
+        const told = failures.add(asksLongWait(reason))
         return told === undefined ? Effect.void : Effect.logWarning(
-          `not ready: ${told} attempts in a row failed, the last with ${describeReason(reason)}; still trying`
+          `not ready: ${attempts(told)} in a row failed, the last with ${describeReason(reason)}; still trying`
         )
       }),
     unanswered: Effect.suspend(() => {
@@ -121,15 +144,15 @@ export const make = (): Outage => {
       const failed = failures.reset()
       const waited = waiting
       waiting = false
-      return failed >= firstWarningAt
-        ? Effect.logInfo(`ready again after ${failed} failed attempts`)
+      return failed !== undefined
+        ? Effect.logInfo(`ready again after ${failed} failed ${failed === 1 ? "attempt" : "attempts"}`)
         : waited
         ? Effect.logInfo(lateReady)
         : Effect.void
     }),
     dropped: (reason) =>
       Effect.suspend(() => {
-        const told = shortOnes.add()
+        const told = shortOnes.add(false)
         return told === undefined ? Effect.void : Effect.logWarning(
           `unstable: ${told} connections in a row ${shortConnections}, the last with ${describeReason(reason)}; still reconnecting`
         )

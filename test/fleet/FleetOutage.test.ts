@@ -33,13 +33,31 @@ describe("FleetOutage", () => {
         for (const shard of shards) yield* shard.ready
       }).pipe(Effect.provide(layer), Logger.withMinimumLogLevel(LogLevel.Info))
       expect(lines).toEqual([
-        "WARN not ready: 1 shard failed 5 or more attempts in a row; shard 0 failed 5 attempts in a row, the last with connect failed: refused; still trying",
-        "WARN not ready: 2 shards failed 5 or more attempts in a row; shard 1 failed 5 attempts in a row, the last with connect failed: refused; still trying",
-        "WARN not ready: 4 shards failed 5 or more attempts in a row; shard 3 failed 5 attempts in a row, the last with connect failed: refused; still trying",
-        "WARN not ready: 8 shards failed 5 or more attempts in a row; shard 7 failed 5 attempts in a row, the last with connect failed: refused; still trying",
+        "WARN not ready: 1 shard failed 5 or more attempts in a row or asked to wait 60 s or more; shard 0 failed 5 attempts in a row, the last with connect failed: refused; still trying",
+        "WARN not ready: 2 shards failed 5 or more attempts in a row or asked to wait 60 s or more; shard 1 failed 5 attempts in a row, the last with connect failed: refused; still trying",
+        "WARN not ready: 4 shards failed 5 or more attempts in a row or asked to wait 60 s or more; shard 3 failed 5 attempts in a row, the last with connect failed: refused; still trying",
+        "WARN not ready: 8 shards failed 5 or more attempts in a row or asked to wait 60 s or more; shard 7 failed 5 attempts in a row, the last with connect failed: refused; still trying",
         "WARN not ready: shard 0 failed 10 attempts in a row, the last with connect failed: refused; 8 shards failing; still trying",
         "WARN not ready: shard 0 failed 20 attempts in a row, the last with connect failed: refused; 8 shards failing; still trying",
         "INFO every shard ready again; the longest failed 20 attempts in a row"
+      ])
+    }))
+
+  it.effect("a shard whose failure asks to wait a minute or more counts as failing at once, in the fleet's few lines", () =>
+    Effect.gen(function*() {
+      const { layer, lines } = captured()
+      const kept = Reason.ConnectFailed({ message: "429; retry after 3600 s", retryAfter: 3600 })
+      yield* Effect.gen(function*() {
+        const outage = FleetOutage.make()
+        const shards = Array.from({ length: 4 }, (_, id) => outage.of(id))
+        for (const shard of shards) yield* shard.failed(kept)
+        for (const shard of shards) yield* shard.ready
+      }).pipe(Effect.provide(layer), Logger.withMinimumLogLevel(LogLevel.Info))
+      expect(lines).toEqual([
+        "WARN not ready: 1 shard failed 5 or more attempts in a row or asked to wait 60 s or more; shard 0 failed 1 attempt in a row, the last with connect failed: 429; retry after 3600 s; still trying",
+        "WARN not ready: 2 shards failed 5 or more attempts in a row or asked to wait 60 s or more; shard 1 failed 1 attempt in a row, the last with connect failed: 429; retry after 3600 s; still trying",
+        "WARN not ready: 4 shards failed 5 or more attempts in a row or asked to wait 60 s or more; shard 3 failed 1 attempt in a row, the last with connect failed: 429; retry after 3600 s; still trying",
+        "INFO every shard ready again; the longest failed 1 attempt in a row"
       ])
     }))
 
@@ -62,10 +80,10 @@ describe("FleetOutage", () => {
         for (let attempt = 1; attempt <= 5; attempt++) yield* c!.failed(Reason.Zombie())
       }).pipe(Effect.provide(layer), Logger.withMinimumLogLevel(LogLevel.Debug))
       expect(lines).toEqual([
-        expect.stringMatching(/^WARN not ready: 1 shard failed 5 or more attempts in a row; shard 0 /),
-        expect.stringMatching(/^WARN not ready: 2 shards failed 5 or more attempts in a row; shard 1 /),
+        expect.stringMatching(/^WARN not ready: 1 shard failed 5 or more attempts in a row or asked to wait 60 s or more; shard 0 /),
+        expect.stringMatching(/^WARN not ready: 2 shards failed 5 or more attempts in a row or asked to wait 60 s or more; shard 1 /),
         "DEBUG ready again after 5 failed attempts",
-        expect.stringMatching(/^WARN not ready: 1 shard failed 5 or more attempts in a row; shard 2 failed 5 attempts in a row, the last with/)
+        expect.stringMatching(/^WARN not ready: 1 shard failed 5 or more attempts in a row or asked to wait 60 s or more; shard 2 failed 5 attempts in a row, the last with/)
       ])
     }))
 
@@ -222,7 +240,7 @@ describe("FleetOutage", () => {
       expect(attempts).toBe(16 * 12 + 16)
       expect(warnings.length).toBeGreaterThanOrEqual(5)
       expect(warnings.length).toBeLessThanOrEqual(10)
-      expect(warnings).toContainEqual(expect.stringMatching(/^WARN not ready: 16 shards failed 5 or more attempts in a row;/))
+      expect(warnings).toContainEqual(expect.stringMatching(/^WARN not ready: 16 shards failed 5 or more attempts in a row or asked to wait 60 s or more;/))
       expect(lines.filter((line) => line.startsWith("INFO") && line.includes("ready again"))).toEqual([
         expect.stringMatching(/^INFO every shard ready again; the longest failed \d+ attempts in a row$/)
       ])

@@ -46,6 +46,37 @@ describe("Outage", () => {
       ])
     }))
 
+  // the next try an hour off, and nothing said before the fifth failure: hours of silence
+  it.effect("tells at once a failure whose answer asks to wait a minute or more; getting ready after it at Info", () =>
+    Effect.gen(function*() {
+      const { layer, lines } = captured()
+      yield* Effect.gen(function*() {
+        const outage = Outage.make()
+        yield* outage.failed(Reason.ConnectFailed({ message: "429", retryAfter: 59 }))
+        yield* outage.failed(Reason.ConnectFailed({ message: "429", retryAfter: 3600 }))
+        yield* outage.failed(Reason.Zombie())
+        yield* outage.failed(Reason.GatewayInfoFailed({ message: "503", retryAfter: 60 }))
+        yield* outage.failed(Reason.Zombie())
+        yield* outage.ready
+      }).pipe(Effect.provide(layer))
+      expect(lines).toEqual([
+        "WARN not ready: 2 attempts in a row failed, the last with connect failed: 429; still trying",
+        "WARN not ready: 4 attempts in a row failed, the last with gateway info failed: 503; still trying",
+        "WARN not ready: 5 attempts in a row failed, the last with zombie connection (heartbeat not acknowledged); still trying",
+        "INFO ready again after 5 failed attempts"
+      ])
+      lines.length = 0
+      yield* Effect.gen(function*() {
+        const outage = Outage.make()
+        yield* outage.failed(Reason.ConnectFailed({ message: "429", retryAfter: 3600 }))
+        yield* outage.ready
+      }).pipe(Effect.provide(layer))
+      expect(lines).toEqual([
+        "WARN not ready: 1 attempt in a row failed, the last with connect failed: 429; still trying",
+        "INFO ready again after 1 failed attempt"
+      ])
+    }))
+
   it.effect("tells the fifth short connection in a row (ready, then lost before it was stable) at Warning, then each doubling; a connection that lasted starts the count over", () =>
     Effect.gen(function*() {
       const { layer, lines } = captured()
