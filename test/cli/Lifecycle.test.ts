@@ -120,28 +120,25 @@ const cli = (args: ReadonlyArray<string>, how: How = {}) =>
   })
 
 /**
- * A gateway that answers Hello and READY, then stops reading its socket: the client's close frame
- * is never read, so the close handshake never completes, as when the network went away or the
- * gateway hangs (the case where an operator reaches for Ctrl-C). `ws` gives up on a close
- * handshake after 30 s. It turns deaf `deafAfter` ms after READY; `readySent` tells whether it sent
- * one yet.
+ * A gateway on loopback (JSON, no compression) that says Hello and answers an Identify with READY;
+ * `connected` sees each connection first, `readied` each READY sent. Its URL.
  */
-const deafGateway = (deafAfter = 50) => Effect.gen(function*() {
+const readyingGateway = (hooks: {
+  readonly connected?: (socket: WebSocket, request: Http.IncomingMessage) => void
+  readonly readied?: (request: Http.IncomingMessage) => void
+}) => Effect.gen(function*() {
   const server = new WebSocketServer({ host: "127.0.0.1", port: 0 })
   yield* Effect.async<void>((resume) => void server.once("listening", () => resume(Effect.void)))
-  const sockets = new Set<WebSocket>()
-  let ready = false
   yield* Effect.addFinalizer(() =>
     Effect.async<void>((resume) => {
-      for (const socket of sockets) socket.terminate()
+      for (const client of server.clients) client.terminate()
       server.close(() => resume(Effect.void))
     })
   )
-  const port = (server.address() as { readonly port: number }).port
-  const url = `ws://127.0.0.1:${port}`
+  const url = `ws://127.0.0.1:${(server.address() as AddressInfo).port}`
   server.on("connection", (socket, request) => {
-    sockets.add(socket)
     socket.on("error", () => {})
+    hooks.connected?.(socket, request)
     socket.send(JSON.stringify({ op: 10, d: { heartbeat_interval: 41250 }, s: null, t: null }))
     socket.on("message", (data) => {
       const message = JSON.parse(String(data)) as { readonly op: number; readonly d: { readonly shard?: unknown } }
@@ -160,48 +157,44 @@ const deafGateway = (deafAfter = 50) => Effect.gen(function*() {
           shard: message.d.shard
         }
       }))
-      ready = true
-      // deaf from now on
-      setTimeout(() => request.socket.pause(), deafAfter)
+      hooks.readied?.(request)
     })
   })
-  return { url, readySent: () => ready }
+  return url
 })
+
+/**
+ * A gateway that answers Hello and READY, then stops reading its socket: the client's close frame
+ * is never read, so the close handshake never completes, as when the network went away or the
+ * gateway hangs (the case where an operator reaches for Ctrl-C). `ws` gives up on a close
+ * handshake after 30 s. It turns deaf `deafAfter` ms after READY; `readySent` tells whether it sent
+ * one yet.
+ */
+const deafGateway = (deafAfter = 50) => {
+  let ready = false
+  return Effect.map(
+    readyingGateway({
+      readied: (request) => {
+        ready = true
+        setTimeout(() => request.socket.pause(), deafAfter)
+      }
+    }),
+    (url) => ({ url, readySent: () => ready })
+  )
+}
 
 /**
  * A gateway that answers Hello and READY, then answers the client's close frame with 4004 (the
  * token was reset meanwhile) instead of its echo: read from the TCP socket before `ws` reads it.
  * Nothing else is sent, so the client's close frame comes alone in its read.
  */
-const fatalOnCloseGateway = Effect.gen(function*() {
-  const server = new WebSocketServer({ host: "127.0.0.1", port: 0 })
-  yield* Effect.async<void>((resume) => void server.once("listening", () => resume(Effect.void)))
-  yield* Effect.addFinalizer(() =>
-    Effect.async<void>((resume) => {
-      for (const client of server.clients) client.terminate()
-      server.close(() => resume(Effect.void))
-    })
-  )
-  const url = `ws://127.0.0.1:${(server.address() as AddressInfo).port}`
-  server.on("connection", (socket, request) => {
-    socket.on("error", () => {})
+const fatalOnCloseGateway = readyingGateway({
+  connected: (socket, request) => {
     // a masked client frame's first byte: FIN and the opcode, 0x8 for a close
     request.socket.prependListener("data", (bytes: Buffer) => {
       if ((bytes[0]! & 0x0f) === 0x8) socket.close(4004, "Authentication failed.")
     })
-    socket.send(JSON.stringify({ op: 10, d: { heartbeat_interval: 41250 }, s: null, t: null }))
-    socket.on("message", (data) => {
-      const message = JSON.parse(String(data)) as { readonly op: number; readonly d: { readonly shard?: unknown } }
-      if (message.op !== 2) return
-      socket.send(JSON.stringify({
-        op: 0,
-        s: 1,
-        t: "READY",
-        d: { v: 10, session_id: "s1", resume_gateway_url: url, user: { id: "1" }, application: { id: "1" }, guilds: [], shard: message.d.shard }
-      }))
-    })
-  })
-  return url
+  }
 })
 
 /** A gateway that answers every websocket upgrade with 429 and an hour's Retry-After. */

@@ -12,6 +12,18 @@ const presence = (status: Commands.Presence["status"]): Commands.Presence => ({ 
 /** A running session whose presence updates never go out (it waits for a ready connection). */
 const waiting = { updatePresence: () => Effect.never } as unknown as Session.Session
 
+/**
+ * A session that just started, whose presence updates go out once `ready` ran (they wait for
+ * READY, as a real one's do); `shown` is what it shows.
+ */
+const startingSession = Effect.map(Deferred.make<void>(), (isReady) => {
+  const shown: Array<string> = []
+  const session = {
+    updatePresence: (given: Commands.Presence) => Effect.zipRight(Deferred.await(isReady), Effect.sync(() => void shown.push(given.status)))
+  } as unknown as Session.Session
+  return { ready: Deferred.succeed(isReady, undefined), session, shown }
+})
+
 describe("FleetPresence", () => {
   it.effect("updates given up on, in any order, leave the presence as if they had never been made", () =>
     Effect.gen(function*() {
@@ -70,11 +82,7 @@ describe("FleetPresence", () => {
     Effect.gen(function*() {
       const [initial, idle, dnd] = [presence("online"), presence("idle"), presence("dnd")]
       const fleet = FleetPresence.make(initial, () => false)
-      const ready = yield* Deferred.make<void>()
-      const shown: Array<string> = []
-      const starting = {
-        updatePresence: (given: Commands.Presence) => Effect.zipRight(Deferred.await(ready), Effect.sync(() => void shown.push(given.status)))
-      } as unknown as Session.Session
+      const { ready, session: starting, shown } = yield* startingSession
       fleet.madeWith(1, fleet.latest())
       // `idle` goes out to the running shard 0 (it is sent to shard 1 too, as shard 1 started after it)
       const older = yield* Effect.fork(fleet.update(idle, () => [waiting]))
@@ -85,7 +93,7 @@ describe("FleetPresence", () => {
       // `dnd` is given up on: shard 1 is sent the presence latest now, `idle`, which it missed
       yield* Fiber.interrupt(newer)
       expect(fleet.latest()).toBe(idle)
-      yield* Deferred.succeed(ready, undefined)
+      yield* ready
       yield* settle
       expect(shown).toEqual(["idle"])
       // `idle` given up on too, its send to shard 1 having gone out: nothing more to redirect
@@ -99,11 +107,7 @@ describe("FleetPresence", () => {
     Effect.gen(function*() {
       const [initial, idle] = [presence("online"), presence("idle")]
       const fleet = FleetPresence.make(initial, () => false)
-      const ready = yield* Deferred.make<void>()
-      const shown: Array<string> = []
-      const starting = {
-        updatePresence: (given: Commands.Presence) => Effect.zipRight(Deferred.await(ready), Effect.sync(() => void shown.push(given.status)))
-      } as unknown as Session.Session
+      const { ready, session: starting, shown } = yield* startingSession
       fleet.madeWith(1, fleet.latest())
       const update = yield* Effect.fork(fleet.update(idle, () => [waiting]))
       yield* settle
@@ -111,7 +115,7 @@ describe("FleetPresence", () => {
       yield* settle
       yield* Fiber.interrupt(update)
       expect(fleet.latest()).toBe(initial)
-      yield* Deferred.succeed(ready, undefined)
+      yield* ready
       yield* settle
       expect(shown).toEqual([])
     }))
