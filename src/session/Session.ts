@@ -159,11 +159,17 @@ const skipsOf = (
     !events.has(t) && t !== "READY" && t !== "RESUMED" &&
     !((t === "GUILD_MEMBERS_CHUNK" || t === "RATE_LIMITED") && members.waiting())
 
-// what ended a session, in a line: the error's message, or the defect's
 // an attempt that could not establish a connection: no socket, or no Hello
 const unreached = (reason: Reason): boolean =>
   reason._tag === "ConnectFailed" || reason._tag === "ConnectTimeout" || reason._tag === "HelloTimeout"
 
+// an attempt the gateway answered (READY or RESUMED read, or a replay), which the ready timeout
+// ended while a slow program held it back: no failure of the gateway (a busy program was told as
+// an outage)
+const heldBackPastTimeout = (outcome: Connection.Outcome): boolean =>
+  outcome.reason._tag === "ReadyTimeout" && (outcome.answered || outcome.replayed > 0)
+
+// what ended a session, in a line: the error's message, or the defect's
 const fatalMessage = (cause: Cause.Cause<SessionError>): string =>
   Option.match(Cause.failureOption(cause), {
     onSome: (error) => error.message,
@@ -515,7 +521,7 @@ export const makeWith = (
         // a connection that stayed ready long enough starts the backoff over
         if (outcome.stable) backoff = undefined
         yield* transition(SessionState.Disconnected(), outcome.reason)
-        if (!outcome.ready) yield* outage.failed(outcome.reason)
+        if (!outcome.ready) yield* (heldBackPastTimeout(outcome) ? Effect.void : outage.failed(outcome.reason))
         else if (outcome.stable) yield* outage.lasted
         else yield* outage.dropped(outcome.reason)
         // a READY that waited for room when its connection ended: the program gets it first, then

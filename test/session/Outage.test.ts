@@ -7,12 +7,13 @@ import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
 import * as LogLevel from "effect/LogLevel"
 import * as Random from "effect/Random"
+import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
 import * as IdentifyLimiter from "../../src/limits/IdentifyLimiter.ts"
 import * as Outage from "../../src/session/Outage.ts"
 import { Reason } from "../../src/session/SessionState.ts"
 import * as MemoryTransport from "../../src/transport/MemoryTransport.ts"
-import { acceptAndHello, options, ready, Session, settle, TestLayer } from "./harness.ts"
+import { acceptAndHello, dispatch, options, ready, Session, settle, TestLayer } from "./harness.ts"
 import { captured } from "../logLines.ts"
 
 describe("Outage", () => {
@@ -175,5 +176,51 @@ describe("Outage", () => {
       yield* settle
       expect(lines.at(-1)).toBe("INFO ready again after 5 failed attempts")
     }).pipe(Effect.provide(layer), Logger.withMinimumLogLevel(LogLevel.Info), Effect.provide(TestLayer))
+  })
+
+  // a program busy with READY while a routine drop is resumed: the ready timeout ended every
+  // connection whose replay it held back, and each was told as the gateway failing
+  it.scoped("a program busy for ten minutes while its session resumes is no 'not ready' outage: every Resume was answered", () => {
+    const { layer, lines } = captured()
+    return Effect.gen(function*() {
+      const session = yield* Session.make(options({ bufferSize: 1, timeouts: { hello: "1 hour" } }))
+      // the program takes READY, then is busy with it for ten minutes
+      const took: Array<number> = []
+      yield* Effect.forkScoped(Stream.runForEach(session.events, (event) =>
+        Effect.zipRight(Effect.sync(() => took.push(event.sequence)), Effect.sleep("10 minutes"))))
+      const { peer } = yield* acceptAndHello(41_250)
+      yield* peer.sendJson(ready())
+      yield* settle
+      // event 2 fills the buffer; then a routine drop
+      yield* peer.sendJson(dispatch(2, "MESSAGE_CREATE", {}))
+      yield* settle
+      yield* peer.drop
+      yield* settle
+      // a healthy gateway: every Resume is answered at once with the replay (3-5) and RESUMED, and
+      // every heartbeat is acknowledged
+      const firstOps: Array<number> = []
+      yield* Effect.forkScoped(Effect.forever(Effect.gen(function*() {
+        const { first, peer: next } = yield* acceptAndHello(41_250)
+        yield* next.autoAck(true)
+        firstOps.push(first.op)
+        if (first.op !== 6) return
+        for (let s = (first.d["seq"] as number) + 1; s <= 5; s++) yield* next.sendJson(dispatch(s, "MESSAGE_CREATE", {}))
+        yield* next.sendJson(dispatch(6, "RESUMED", {}))
+      })))
+      for (let i = 0; i < 110; i++) {
+        yield* TestClock.adjust("5 seconds")
+        yield* settle
+      }
+      expect(took).toEqual([1])
+      // the gateway answered every Resume (events came each time): nothing failed but the program's pace
+      expect(firstOps.length).toBeGreaterThanOrEqual(5)
+      expect(firstOps.every((op) => op === 6)).toBe(true)
+      expect(lines.filter((line) => line.startsWith("WARN not ready"))).toEqual([])
+    }).pipe(
+      Effect.provide(layer),
+      Logger.withMinimumLogLevel(LogLevel.Info),
+      Effect.withRandom(Random.fixed([0.5])),
+      Effect.provide(TestLayer)
+    )
   })
 })
