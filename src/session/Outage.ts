@@ -3,7 +3,9 @@
  * outage of hours would otherwise be silent at the default Info level, or, logged per attempt, a
  * line every backoff. So the attempts that failed in a row are told at Warning at the fifth, then
  * each time their number has doubled (the tenth, the twentieth...): a dozen lines for a day's
- * outage; a failure whose answer asks to wait a minute or more is told at once. Once the session
+ * outage; a failure whose answer asks to wait a minute or more is told at once, unless the one
+ * before it asked that too (it is then told as any failure: an answer asking for a minute each
+ * time was told at every attempt). Once the session
  * is ready again, an Info line says after how many (or that READY came late, to a connection told
  * to wait on for it). A session that gets
  * ready and loses its connection again before it was stable (`backoff.stableAfter`), over and
@@ -127,11 +129,15 @@ export const make = (): Outage => {
   const shortOnes = inARow()
   // whether an unanswered Identify was told and its connection waits on
   let waiting = false
+  // whether the last failure asked to wait a minute or more
+  let askedLongWait = false
   return {
     failed: (reason) =>
       Effect.suspend(() => {
         waiting = false
-        const told = failures.add(asksLongWait(reason))
+        const asks = asksLongWait(reason)
+        const told = failures.add(asks && !askedLongWait)
+        askedLongWait = asks
         return told === undefined ? Effect.void : Effect.logWarning(
           `not ready: ${attempts(told)} in a row failed, the last with ${describeReason(reason)}; still trying`
         )
@@ -141,6 +147,7 @@ export const make = (): Outage => {
       return Effect.logWarning(`no READY within the ready timeout: ${waitingOn}`)
     }),
     ready: Effect.suspend(() => {
+      askedLongWait = false
       const failed = failures.reset()
       const waited = waiting
       waiting = false

@@ -70,7 +70,9 @@ export class TransportError extends Data.TaggedError("TransportError")<{
 }> {
   override get message(): string {
     const cause = this.cause instanceof Error ? `: ${this.cause.message}` : ""
-    return `transport ${this.reason.toLowerCase()} failed${cause}${this.retryAfter === undefined ? "" : `; retry after ${this.retryAfter} s`}`
+    // the wait a session takes for it (at most an hour; none for no number of seconds)
+    const retryAfter = RetryAfter.seconds(this.retryAfter)
+    return `transport ${this.reason.toLowerCase()} failed${cause}${retryAfter === undefined ? "" : `; retry after ${retryAfter} s`}`
   }
 }
 

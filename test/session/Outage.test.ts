@@ -55,16 +55,19 @@ describe("Outage", () => {
         const outage = Outage.make()
         yield* outage.failed(Reason.ConnectFailed({ message: "429", retryAfter: 59 }))
         yield* outage.failed(Reason.ConnectFailed({ message: "429", retryAfter: 3600 }))
+        yield* outage.failed(Reason.ConnectFailed({ message: "429", retryAfter: 3600 }))
+        yield* outage.failed(Reason.Zombie())
         yield* outage.failed(Reason.Zombie())
         yield* outage.failed(Reason.GatewayInfoFailed({ message: "503", retryAfter: 60 }))
-        yield* outage.failed(Reason.Zombie())
         yield* outage.ready
       }).pipe(Effect.provide(layer))
+      // at once, but for one right after another that asked it too (an answer asking for a minute
+      // each time was told at every attempt), which the count tells at its turn
       expect(lines).toEqual([
         "WARN not ready: 2 attempts in a row failed, the last with connect failed: 429; still trying",
-        "WARN not ready: 4 attempts in a row failed, the last with gateway info failed: 503; still trying",
         "WARN not ready: 5 attempts in a row failed, the last with zombie connection (heartbeat not acknowledged); still trying",
-        "INFO ready again after 5 failed attempts"
+        "WARN not ready: 6 attempts in a row failed, the last with gateway info failed: 503; still trying",
+        "INFO ready again after 6 failed attempts"
       ])
       lines.length = 0
       yield* Effect.gen(function*() {
