@@ -27,18 +27,19 @@ export interface FleetPresence {
   readonly madeWith: (id: number, presence: Commands.Presence | undefined) => void
   /**
    * Shard `id`'s session runs (updates reach it from now on): if it missed the latest update, it
-   * is sent to it, once the session is ready, in a fiber of the scope; if that update is given up
-   * on before it went out there, so is its send, and the shard is sent the presence then latest,
-   * if it misses that one too. What it missed is read at the call, which must come in the same
-   * step as updates start reaching the session: read when the effect ran, an update made in
-   * between reached it twice.
+   * is sent to it, once the session is ready, in a fiber of the scope (where the fleet's sends to it
+   * run from then on). What it missed is
+   * read at the call, which must come in the same step as updates start reaching the session:
+   * read when the effect ran, an update made in between reached it twice.
    */
   readonly started: (id: number, session: Session.Session) => Effect.Effect<void, never, Scope.Scope>
   /**
    * Makes `presence` the latest and sends it to the sessions `running` gives, read in the same step
    * (one that ends meanwhile is left out): a shard started between a list read earlier and the
    * update took the presence before it, and was sent neither. Given up on (the caller interrupted)
-   * before any session was made with it, it is as if it had never been made.
+   * before any session was made with it, it is as if it had never been made: no newer update being
+   * made since, each running shard it was sent to (a running one, or one that started meanwhile and
+   * missed it) is sent the presence latest again, unless it shows that one.
    */
   readonly update: (
     presence: Commands.Presence,
@@ -46,17 +47,18 @@ export interface FleetPresence {
   ) => Effect.Effect<void, Commands.InvalidCommand>
 }
 
-// a started shard, and which presences it does not show
-interface Shard {
-  readonly session: Session.Session
-  readonly scope: Scope.Scope
-  readonly misses: (presence: Commands.Presence) => boolean
-}
+// what a resumed shard shows is not known: what its gateway session had, or, its Resume refused,
+// what its Identify carried
+const unknown: unique symbol = Symbol("unknown")
 
-// a send to a started shard of the update it missed, on its way
-interface CatchUp extends Shard {
-  readonly update: Withdrawable.Update<Commands.Presence | undefined>
-  readonly fiber: Fiber.RuntimeFiber<void>
+type Update = Withdrawable.Update<Commands.Presence | undefined>
+
+// a running shard's presence: what went out to it last, the newest update sent to it (as a running
+// shard, or to catch up), a send of the fleet's own on its way to it, and the scope those run in
+class ShardPresence {
+  sending: { readonly update: Update; readonly fiber: Fiber.RuntimeFiber<void> } | undefined = undefined
+  scope: Scope.Scope | undefined = undefined
+  constructor(public shown: Commands.Presence | undefined | typeof unknown, public aimed: Update) {}
 }
 
 /**
@@ -69,50 +71,70 @@ export const make = (initial: Commands.Presence | undefined, resumes: (id: numbe
   // an update a session was made with, or that reached the running sessions, went out
   const presences = Withdrawable.make(initial)
   const made = new Map<number, Commands.Presence | undefined>()
-  // the sends to shards that started after the update they carry was made, while on their way
-  const catchingUp = new Map<number, CatchUp>()
+  const shards = new WeakMap<Session.Session, ShardPresence>()
 
-  const catchUp = (id: number, shard: Shard, update: Withdrawable.Update<Commands.Presence | undefined>): Effect.Effect<void> => {
-    const presence = update.value
-    return presence === undefined || !shard.misses(presence)
-      ? Effect.void
-      : Effect.map(Effect.forkIn(Effect.ignore(shard.session.updatePresence(presence)), shard.scope), (fiber) => {
-        catchingUp.set(id, { ...shard, update, fiber })
-        fiber.addObserver(() => {
-          if (catchingUp.get(id)?.fiber === fiber) catchingUp.delete(id)
+  // a send of `update` (of `presence`) to a running shard, in place of one of the fleet's own on
+  // its way to it, in the shard's scope
+  const sendTo = (session: Session.Session, shard: ShardPresence, update: Update, presence: Commands.Presence): Effect.Effect<void> =>
+    Effect.zipRight(
+      shard.sending === undefined ? Effect.void : Fiber.interrupt(shard.sending.fiber),
+      Effect.suspend(() => {
+        shard.aimed = update
+        const sent = Effect.ignore(Effect.tap(session.updatePresence(presence), () => {
+          shard.shown = presence
+        }))
+        // interruptible also when forked where interruption is off (a given-up update's exit)
+        return shard.scope === undefined ? Effect.void : Effect.map(Effect.forkIn(Effect.interruptible(sent), shard.scope), (fiber) => {
+          shard.sending = { update, fiber }
+          fiber.addObserver(() => {
+            if (shard.sending?.fiber === fiber) shard.sending = undefined
+          })
         })
       })
-  }
-
-  // `withdrawn` was given up on: its sends to shards started since are too, and each such shard
-  // is sent the presence now latest if it misses it. An update newer than `withdrawn` was made
-  // after the shard started, and reaches it as a running session.
-  const redirect = (withdrawn: Withdrawable.Update<Commands.Presence | undefined>): Effect.Effect<void> =>
-    Effect.forEach(
-      [...catchingUp].filter(([, sending]) => sending.update === withdrawn),
-      ([id, sending]) =>
-        Effect.zipRight(
-          Fiber.interrupt(sending.fiber),
-          Effect.suspend(() => {
-            const newest = presences.newest()
-            return newest.order < withdrawn.order ? catchUp(id, sending, newest) : Effect.void
-          })
-        ),
-      { discard: true }
     )
+
+  // `withdrawn` was given up on: its sends of the fleet's own are too, and, no newer update made
+  // since (that one reaches every running shard), each running shard it was sent to is sent the
+  // presence now latest, unless that went out to it last
+  const takeBack = (withdrawn: Update, running: ReadonlyArray<Session.Session>): Effect.Effect<void> =>
+    Effect.forEach(running, (session) => {
+      const shard = shards.get(session)
+      if (shard === undefined) return Effect.void
+      const cancelled = shard.sending?.update === withdrawn ? Fiber.interrupt(shard.sending.fiber) : Effect.void
+      const newest = presences.newest()
+      if (shard.aimed !== withdrawn || newest.order > withdrawn.order) return cancelled
+      return Effect.zipRight(
+        cancelled,
+        Effect.suspend(() => {
+          const presence = newest.value
+          if (shard.shown === presence || presence === undefined) {
+            shard.aimed = newest
+            return Effect.void
+          }
+          return sendTo(session, shard, newest, presence)
+        })
+      )
+    }, { discard: true })
 
   return {
     latest: () => presences.latest(),
     madeWith: (id, presence) => {
       made.set(id, presence)
-      presences.carried(presence)
+      // a Resume carries no presence: only its Identify would, its Resume refused
+      if (!resumes(id)) presences.carried(presence)
     },
     started: (id, session) => {
       const identifiedWith = made.get(id)
       made.delete(id)
       const newest = presences.newest()
-      const misses = (presence: Commands.Presence) => presence !== identifiedWith || (resumes(id) && presence !== initial)
-      return Effect.flatMap(Effect.scope, (scope) => catchUp(id, { session, scope, misses }, newest))
+      const shows = resumes(id) && identifiedWith !== initial ? unknown : identifiedWith
+      const shard = new ShardPresence(shows, newest)
+      shards.set(session, shard)
+      return Effect.flatMap(Effect.scope, (scope) => {
+        shard.scope = scope
+        const presence = newest.value
+        return presence === undefined || presence === shows ? Effect.void : sendTo(session, shard, newest, presence)
+      })
     },
     // added and watched in one step: interrupted between the two, an update given up on stayed
     // the latest, and shards started later identified with it
@@ -120,15 +142,25 @@ export const make = (initial: Commands.Presence | undefined, resumes: (id: numbe
       Effect.uninterruptibleMask((restore) =>
         Effect.suspend(() => {
           const update = presences.add(presence)
+          const sessions = running()
           return restore(Effect.forEach(
-            running(),
-            (session) => Effect.catchTag(session.updatePresence(presence), "SessionClosed", () => Effect.void),
+            sessions,
+            (session) => {
+              const shard = shards.get(session)
+              if (shard !== undefined) shard.aimed = update
+              return session.updatePresence(presence).pipe(
+                Effect.tap(() => {
+                  if (shard !== undefined) shard.shown = presence
+                }),
+                Effect.catchTag("SessionClosed", () => Effect.void)
+              )
+            },
             { concurrency: "unbounded", discard: true }
           )).pipe(Effect.onExit((exit) =>
             Effect.suspend(() => {
               if (Exit.isSuccess(exit)) return Effect.sync(() => presences.wentOut(update))
               presences.withdraw(update)
-              return redirect(update)
+              return takeBack(update, running())
             })
           ))
         })

@@ -76,47 +76,106 @@ describe("FleetPresence", () => {
       expect(sent).toEqual(["idle"])
     }))
 
+  // A fleet's shards: shard 0 running, shard 1 made with the presence of now (its Identify carries
+  // `online`) and started when told; `running` lists them as the fleet does, at each call.
+  const twoShards = (resumes: (id: number) => boolean = () => false) =>
+    Effect.gen(function*() {
+      const [shard0, shard1] = [yield* startingSession, yield* startingSession]
+      const fleet = FleetPresence.make(presence("online"), resumes)
+      const live = [shard0.session]
+      fleet.madeWith(1, fleet.latest())
+      // what it missed is read at the call, as the fleet calls it: when shard 1 starts
+      const start1 = Effect.suspend(() => Effect.zipRight(fleet.started(1, shard1.session), Effect.sync(() => void live.push(shard1.session))))
+      const ready = Effect.zipRight(Effect.zipRight(shard0.ready, shard1.ready), settle)
+      const update = (status: Commands.Presence["status"]) => Effect.fork(fleet.update(presence(status), () => live))
+      const shown = () => [shard0.shown.at(-1) ?? "online", shard1.shown.at(-1) ?? "online"]
+      return { fleet, start1, ready, update, shown, shown1: shard1.shown }
+    })
+
   // a shard started while an update was on its way is sent it on a fiber of the fleet's scope: an
   // update given up on must not reach it there either (it showed the presence no other shard did)
-  it.scoped("a shard started while an update was on its way: given up on, the update does not reach it; an older one it missed does", () =>
+  it.scoped("a shard started while an update was on its way, the update given up on: nothing reaches it", () =>
     Effect.gen(function*() {
-      const [initial, idle, dnd] = [presence("online"), presence("idle"), presence("dnd")]
-      const fleet = FleetPresence.make(initial, () => false)
-      const { ready, session: starting, shown } = yield* startingSession
-      fleet.madeWith(1, fleet.latest())
-      // `idle` goes out to the running shard 0 (it is sent to shard 1 too, as shard 1 started after it)
-      const older = yield* Effect.fork(fleet.update(idle, () => [waiting]))
-      const newer = yield* Effect.fork(fleet.update(dnd, () => [waiting]))
+      const { fleet, ready, shown, shown1, start1, update } = yield* twoShards()
+      const idle = yield* update("idle")
       yield* settle
-      yield* fleet.started(1, starting)
+      yield* start1
       yield* settle
-      // `dnd` is given up on: shard 1 is sent the presence latest now, `idle`, which it missed
-      yield* Fiber.interrupt(newer)
-      expect(fleet.latest()).toBe(idle)
+      yield* Fiber.interrupt(idle)
+      expect(fleet.latest()?.status).toBe("online")
       yield* ready
-      yield* settle
-      expect(shown).toEqual(["idle"])
-      // `idle` given up on too, its send to shard 1 having gone out: nothing more to redirect
-      yield* Fiber.interrupt(older)
-      yield* settle
-      expect(fleet.latest()).toBe(initial)
-      expect(shown).toEqual(["idle"])
+      expect(shown1).toEqual([])
+      expect(shown()).toEqual(["online", "online"])
     }))
 
-  it.scoped("a shard started while an update was on its way, the update given up on: nothing reaches it when it shows the presence now latest", () =>
+  it.scoped("given up on while its send to a shard that started meanwhile waits, an update is taken back to the older one it missed", () =>
     Effect.gen(function*() {
-      const [initial, idle] = [presence("online"), presence("idle")]
-      const fleet = FleetPresence.make(initial, () => false)
-      const { ready, session: starting, shown } = yield* startingSession
-      fleet.madeWith(1, fleet.latest())
-      const update = yield* Effect.fork(fleet.update(idle, () => [waiting]))
+      const { fleet, ready, shown, shown1, start1, update } = yield* twoShards()
+      const idle = yield* update("idle")
+      const dnd = yield* update("dnd")
       yield* settle
-      yield* fleet.started(1, starting)
+      yield* start1
       yield* settle
-      yield* Fiber.interrupt(update)
-      expect(fleet.latest()).toBe(initial)
+      yield* Fiber.interrupt(dnd)
+      expect(fleet.latest()?.status).toBe("idle")
       yield* ready
+      yield* Fiber.join(idle)
+      expect(shown1).toEqual(["idle"])
+      expect(shown()).toEqual(["idle", "idle"])
+    }))
+
+  // in either order: the shard was sent the newest of them as a running one, not to catch up
+  for (const order of [["newer", "middle"], ["middle", "newer"]] as const) {
+    it.scoped(`two updates given up on (${order.join(" first, then ")}), the newer sent to a shard that started meanwhile: it gets the presence now latest`, () =>
+      Effect.gen(function*() {
+        const { fleet, ready, shown, start1, update } = yield* twoShards()
+        const idle = yield* update("idle")
+        const given = { middle: yield* update("dnd"), newer: undefined as Fiber.RuntimeFiber<void, unknown> | undefined }
+        yield* settle
+        yield* start1
+        yield* settle
+        given.newer = yield* update("invisible")
+        yield* settle
+        for (const which of order) yield* Fiber.interrupt(given[which]!)
+        expect(fleet.latest()?.status).toBe("idle")
+        yield* ready
+        yield* Fiber.join(idle)
+        expect(shown()).toEqual(["idle", "idle"])
+      }))
+  }
+
+  // the send taking a withdrawn update back runs where interruption was off (the exit of the update
+  // given up on): it must stay interruptible, or giving up on the next waits for the shard's READY
+  it.scoped("an update taken back to one that is then given up on too: the give-up returns at once, and nothing reaches the shard", () =>
+    Effect.gen(function*() {
+      const { fleet, ready, shown, shown1, start1, update } = yield* twoShards()
+      const idle = yield* update("idle")
+      const dnd = yield* update("dnd")
       yield* settle
-      expect(shown).toEqual([])
+      yield* start1
+      yield* settle
+      yield* Fiber.interrupt(dnd)
+      const givingUp = yield* Effect.fork(Fiber.interrupt(idle))
+      yield* settle
+      expect(givingUp.unsafePoll()).not.toBeNull()
+      expect(fleet.latest()?.status).toBe("online")
+      yield* ready
+      expect(shown1).toEqual([])
+      expect(shown()).toEqual(["online", "online"])
+    }))
+
+  // a Resume carries no presence: a resumed shard made while an update was on its way did not carry
+  // it (the update was counted as gone out, so it stayed the latest once given up on)
+  it.scoped("a resumed shard made while an update was on its way, the update given up on: as if it had never been made", () =>
+    Effect.gen(function*() {
+      const { fleet, ready, shown, start1, update } = yield* twoShards((id) => id === 1)
+      const idle = yield* update("idle")
+      yield* settle
+      yield* start1
+      yield* settle
+      yield* Fiber.interrupt(idle)
+      expect(fleet.latest()?.status).toBe("online")
+      yield* ready
+      expect(shown()).toEqual(["online", "online"])
     }))
 })
