@@ -43,12 +43,12 @@ export interface Encoding {
    * The size of a message once decoded, where the encoding can compress within a message (ETF);
    * its own size otherwise.
    */
-  readonly decodedSize?: (message: string | Uint8Array) => number
+  readonly decodedSize?: ((message: string | Uint8Array) => number) | undefined
   /**
    * Reads `op`, `s` and `t` without decoding the whole message, where the encoding can
    * (`undefined` when it cannot, for this message or at all).
    */
-  readonly header?: (message: string | Uint8Array) => Header | undefined
+  readonly header?: ((message: string | Uint8Array) => Header | undefined) | undefined
   /**
    * Its messages come in binary frames only (ETF): a connection's decoder refuses a text frame
    * without reading it.

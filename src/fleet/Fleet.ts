@@ -7,7 +7,6 @@
  */
 import * as Arr from "effect/Array"
 import * as Cause from "effect/Cause"
-import type * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
@@ -495,6 +494,6 @@ export const layer = (
  * @since 0.1.0
  */
 export const layerConfig = (
-  options: Config.Config.Wrap<FleetOptions.FleetOptions>
+  options: OptionsConfig.Wrap<FleetOptions.FleetOptions>
 ): Layer.Layer<Fleet, InvalidOptions | GatewayInfoError | ConfigError.ConfigError, Session.Requirements> =>
   Layer.scoped(Fleet, Effect.flatMap(OptionsConfig.read(options), make))

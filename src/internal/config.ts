@@ -50,6 +50,23 @@ const unquoted = (error: ConfigError.ConfigError): ConfigError.ConfigError => {
   }
 }
 
+// as effect/Config's: an object with keys, whose entries are wrapped one by one
+type IsPlainObject<A> = [A] extends [object] ? [keyof A] extends [never] ? false : true : false
+
+/**
+ * Effect's `Config.Config.Wrap`: `A` as a `Config`, or, an object, each entry wrapped; an entry that
+ * may be left out may also be given as `undefined`, at every level (it keeps its default), as a
+ * program writing `gateway: given ? Config.string("GATEWAY") : undefined` does (Effect's type
+ * refused it where optional properties are exact).
+ *
+ * @since 0.1.0
+ */
+export type Wrap<A> = [NonNullable<A>] extends [infer T] ? [IsPlainObject<T>] extends [true] ?
+      | { readonly [K in keyof A]: Wrap<A[K]> | (undefined extends A[K] ? undefined : never) }
+      | Config.Config<A>
+  : Config.Config<A>
+  : Config.Config<A>
+
 /**
  * The options `wrapped` describes, read from `Config`; one given as `undefined` keeps its default.
  * A value it cannot read is named by its key, and quoted only when short: the token, put in
@@ -57,5 +74,5 @@ const unquoted = (error: ConfigError.ConfigError): ConfigError.ConfigError => {
  *
  * @since 0.1.0
  */
-export const read = <A>(wrapped: Config.Config.Wrap<A>): Effect.Effect<A, ConfigError.ConfigError> =>
+export const read = <A>(wrapped: Wrap<A>): Effect.Effect<A, ConfigError.ConfigError> =>
   Effect.mapError(Config.unwrap(defined(wrapped) as Config.Config.Wrap<A>), unquoted)

@@ -7,7 +7,6 @@
  */
 import type * as HttpClient from "@effect/platform/HttpClient"
 import * as Cause from "effect/Cause"
-import type * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
 import * as Deferred from "effect/Deferred"
@@ -656,7 +655,7 @@ export const layer = (options: SessionOptions.SessionOptions): Layer.Layer<Gatew
  * @since 0.1.0
  */
 export const layerConfig = (
-  options: Config.Config.Wrap<SessionOptions.SessionOptions>
+  options: OptionsConfig.Wrap<SessionOptions.SessionOptions>
 ): Layer.Layer<GatewaySession, InvalidOptions | ConfigError.ConfigError, Requirements> =>
   Layer.scoped(GatewaySession, Effect.flatMap(OptionsConfig.read(options), make))
 

@@ -60,11 +60,11 @@ export class GatewayInfoError extends Data.TaggedError("GatewayInfoError")<{
   readonly reason: "Unauthorized" | "RateLimited" | "Http" | "Decode"
   readonly detail: string
   /** The seconds the answer asked to wait: a 429's, or a 5xx's `Retry-After`. */
-  readonly retryAfter?: number
+  readonly retryAfter?: number | undefined
   /** With `Http`, when the server answered: the status of its answer (a 404, a 503...). */
-  readonly status?: number
+  readonly status?: number | undefined
   /** Where the URL came from, when not from `GET /gateway/bot`: a session's `gatewayUrl` source. */
-  readonly source?: "gatewayUrl"
+  readonly source?: "gatewayUrl" | undefined
 }> {
   /** Whether trying again can help: no answer (the network, a timeout), a 408, a 429 or a 5xx. */
   get passing(): boolean {

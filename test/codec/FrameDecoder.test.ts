@@ -5,7 +5,7 @@ import * as Compress from "../../src/codec/Compress.ts"
 import type { Compression } from "../../src/codec/Compression.ts"
 import { DecodeError } from "../../src/codec/DecodeError.ts"
 import * as Decompress from "../../src/codec/Decompress.ts"
-import { Skipped } from "../../src/codec/Encoding.ts"
+import { type Encoding, Skipped } from "../../src/codec/Encoding.ts"
 import * as Etf from "../../src/codec/Etf.ts"
 import * as FrameDecoder from "../../src/codec/FrameDecoder.ts"
 import * as Json from "../../src/codec/Json.ts"
@@ -225,6 +225,25 @@ describe("FrameDecoder", () => {
     const bytes = new TextFrame(Buffer.from(dispatch(3)))
     expect(decoder("zlib-stream", {}).push(bytes)).toEqual({ op: 0, s: 3, t: "MESSAGE_CREATE", d: { content: "héllo 🎉", n: 3 } })
     expect(decoder("none", {}).push(bytes)).toEqual({ op: 0, s: 3, t: "MESSAGE_CREATE", d: { content: "héllo 🎉", n: 3 } })
+  })
+
+  // its optional members copied as they are, `undefined` included (a type error where optional
+  // properties are exact, for `decodedSize`)
+  it("an encoding of the program's own, wrapping a shipped one member by member, decodes as it does", () => {
+    for (const inner of [Json.encoding, Etf.encoding]) {
+      const wrapped: Encoding = {
+        name: inner.name,
+        decode: (message, max) => inner.decode(message, max),
+        encode: (payload) => inner.encode(payload),
+        decodedSize: inner.decodedSize,
+        header: inner.header,
+        binaryOnly: inner.binaryOnly
+      }
+      const message = inner.encode({ op: 0, s: 3, t: "MESSAGE_CREATE", d: { content: "héllo" } })
+      const [mine, theirs] = [wrapped, inner].map((encoding) => FrameDecoder.make({ compression: "none", encoding, maxMessageBytes: undefined }).push(message))
+      expect(mine).toEqual(theirs)
+      expect(mine).toMatchObject({ op: 0, s: 3, t: "MESSAGE_CREATE" })
+    }
   })
 
   it("ETF refuses a text frame, as a string or as bytes that would read as an ETF envelope, and stays failed", () => {

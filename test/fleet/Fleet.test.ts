@@ -846,7 +846,10 @@ describe("Fleet", () => {
         gateway: Config.succeed(gatewayUrl),
         compression: Config.succeed("none" as const),
         token: Config.redacted("DISCORD_TOKEN"),
-        shardCount: Config.integer("SHARD_COUNT")
+        shardCount: Config.integer("SHARD_COUNT"),
+        // left out, as given as undefined (the type refused it where optional properties are exact)
+        shards: undefined,
+        timeouts: { connect: undefined }
       }).pipe(Layer.provide(Layer.setConfigProvider(ConfigProvider.fromMap(new Map([["DISCORD_TOKEN", "a.b.c"], ["SHARD_COUNT", "3"]])))))
       const ids = yield* Effect.provide(Effect.zipLeft(Effect.map(Fleet.Fleet, (fleet) => fleet.shardIds), advance(500)), layer)
       expect(ids).toEqual([0, 1, 2])

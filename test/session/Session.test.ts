@@ -1875,7 +1875,12 @@ describe("Session", () => {
       expect((yield* gateway.accept).url.startsWith("ws://127.0.0.1:8080/?v=10")).toBe(true)
       // the source's own failure is told as its own: no GET /gateway/bot was asked; its 401 is no
       // token refused, and keeps a point of another encoding
-      const failing = yield* Session.make({ ...withoutGateway, gatewayUrl: Effect.fail(new GatewayInfoError({ reason: "Decode", detail: "discovery down" })) })
+      // built from an answer whose fields may be missing (`undefined`, where optional properties are exact)
+      const answered: { readonly status: number | undefined; readonly retryAfter: number | undefined } = { status: undefined, retryAfter: undefined }
+      const failing = yield* Session.make({
+        ...withoutGateway,
+        gatewayUrl: Effect.fail(new GatewayInfoError({ reason: "Decode", detail: "discovery down", ...answered }))
+      })
       expect((yield* Effect.flip(failing.await)).message).toBe("the gatewayUrl source failed: discovery down")
       const etf = { ...point, encoding: "etf" as const }
       const refused = yield* Session.make({
@@ -2467,22 +2472,23 @@ describe("Session: answers to a member request", () => {
       }
     }).pipe(Effect.provide(TestLayer)))
 
-  it.scoped("Session.layerConfig takes an option given as undefined as left out (it threw a TypeError at the call)", () =>
+  it.scoped("Session.layerConfig takes an option given as undefined as left out (it threw a TypeError at the call; its type refused it where optional properties are exact)", () =>
     Effect.gen(function*() {
-      // what TypeScript's default settings allow: `process.env.X ? Config.string("X") : undefined`
-      const wrapped = {
+      // `process.env.X ? Config.string("X") : undefined`, at any level: it type-checks, under this
+      // project's exactOptionalPropertyTypes too
+      const layer = Session.layerConfig({
         token: Config.redacted("DISCORD_TOKEN"),
         intents: Config.succeed(513),
         gateway: Config.succeed(gatewayUrl),
         compression: Config.succeed("none" as const),
         largeThreshold: undefined,
         timeouts: { hello: undefined }
-      } as unknown as Config.Config.Wrap<SessionOptions.SessionOptions>
+      })
       const settings = Layer.setConfigProvider(ConfigProvider.fromMap(new Map([["DISCORD_TOKEN", secret]])))
       const identified = yield* Effect.gen(function*() {
         yield* Session.GatewaySession
         return (yield* acceptAndHello(3_600_000)).first
-      }).pipe(Effect.provide(Session.layerConfig(wrapped).pipe(Layer.provide(settings))))
+      }).pipe(Effect.provide(layer.pipe(Layer.provide(settings))))
       expect(identified).toMatchObject({ op: 2, d: { intents: 513, large_threshold: 50 } })
     }).pipe(Effect.provide(TestLayer)))
 })
