@@ -377,7 +377,7 @@ WebSocket.prototype.send = function (data, ...rest) {
       expect(run.code).toBe(0)
       expect(run.afterStop).toBeLessThan(3000)
       // the plain (not a terminal) pretty view: a status block, then one summary line per event
-      expect(run.stdout).toMatch(/^shard +state +seq +latency +reconnects +events\/s$/m)
+      expect(run.stdout).toMatch(/^shard +state +seq +latency +reconnects +events\/s +why$/m)
       expect(run.stdout).not.toContain("{\"shard\"")
       expect(run.stderr).toContain("stopped: stdout was closed; 2 resumable session(s)")
       expect(run.stderr).not.toMatch(/EPIPE|^\s+at /m)
