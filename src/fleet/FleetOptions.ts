@@ -89,6 +89,15 @@ export const checkSelection = (options: FleetOptions): Either.Either<void, Inval
   if (window !== undefined && (!Number.isSafeInteger(window) || window < 1)) {
     found.push(`startupWindow must be a positive integer, got ${show(window)}`)
   }
+  // a session's options given to a fleet (a variable of a session's options, spread): a `shard`
+  // was ignored, and every shard ran
+  const sessions = Object.entries(options).filter(([key, value]) => (key === "shard" || key === "gatewayUrl") && value !== undefined).map(([key]) => key)
+  if (sessions.length > 0) {
+    found.push(
+      `${sessions.join(" and ")} ${sessions.length === 1 ? "is a session's option" : "are a session's options"}, not a fleet's: ` +
+        "a fleet runs the shards `shards` and `shardCount` say, each identifying where GET /gateway/bot or `gateway` says"
+    )
+  }
   const shards = options.shards ?? "all"
   const resume: unknown = options.resume ?? []
   // the shapes the types promise, which options from JavaScript or a parsed file may not keep

@@ -537,7 +537,8 @@ const checkCommand = decoder(
     RequestGuildMembers,
     RequestSoundboardSounds,
     RequestChannelInfo
-  )
+  ),
+  true
 )
 
 const nameOf = (command: unknown): string =>

@@ -376,10 +376,61 @@ export const resumePointShapeProblems = (point: unknown): Array<string> => {
   return problem === undefined ? [] : [`resume.shard ${problem}`]
 }
 
+// every option of a session, and of its nested maps (the types make each list whole)
+const sessionKeys: { readonly [K in keyof SessionOptions]-?: true } = {
+  token: true,
+  intents: true,
+  shard: true,
+  gateway: true,
+  gatewayUrl: true,
+  api: true,
+  gatewayInfoMaxAge: true,
+  compression: true,
+  encoding: true,
+  largeThreshold: true,
+  presence: true,
+  properties: true,
+  timeouts: true,
+  backoff: true,
+  resume: true,
+  bufferSize: true,
+  maxMessageBytes: true,
+  events: true
+}
+const nestedKeys: { readonly [K in "timeouts" | "backoff" | "properties"]: object } = {
+  timeouts: { connect: true, hello: true, ready: true, members: true } satisfies { readonly [K in keyof Timeouts]-?: true },
+  backoff: { initial: true, max: true, factor: true, stableAfter: true, afterInvalidSession: true } satisfies {
+    readonly [K in keyof Backoff.BackoffOptions]-?: true
+  },
+  properties: { os: true, browser: true, device: true } satisfies { readonly [K in keyof IdentifyProperties]-?: true }
+}
+
+/**
+ * The keys of `given` that are none of `known`'s and hold a value, named with `path` before them:
+ * options from JavaScript or a parsed file may misspell one (`timeout`), which was ignored, its
+ * default kept.
+ *
+ * @since 0.1.0
+ */
+export const unknownKeys = (given: object, known: object, path = ""): Array<string> =>
+  Object.entries(given)
+    .filter(([key, value]) => value !== undefined && !Object.hasOwn(known, key))
+    .map(([key]) => `${path}${show(key).replace(/^"(\w+)"$/, "$1")}`)
+
+// the options and nested options no session takes
+const unknownOptions = (options: SessionOptions): Array<string> => {
+  const unknown = unknownKeys(options, sessionKeys)
+  for (const [name, known] of Object.entries(nestedKeys)) {
+    const value: unknown = options[name as keyof typeof nestedKeys]
+    if (isRecord(value)) unknown.push(...unknownKeys(value, known, `${name}.`))
+  }
+  return unknown.length === 0 ? [] : [`unknown option${unknown.length === 1 ? "" : "s"} ${unknown.join(", ")} (misspelt?)`]
+}
+
 // the shapes the types promise, which options from JavaScript or a parsed file may not keep:
 // checked first, since the checks after read into them (a `null` for an object threw a TypeError)
 const shapeProblems = (options: SessionOptions): Array<string> => {
-  const found: Array<string> = []
+  const found: Array<string> = unknownOptions(options)
   for (const name of ["timeouts", "backoff", "properties"] as const) {
     const value: unknown = options[name]
     if (value !== undefined && !isRecord(value)) found.push(`${name} must be an object, got ${show(value)}`)

@@ -914,6 +914,16 @@ describe("Fleet", () => {
       expect(shaped({ resume: [null, { ...malformed, shard: "3" }] })).toBe(
         `resume must be an object, got null; resume.shard must be an [id, count] pair, got "3"`
       )
+      // a session's options in a variable given to a fleet: its `shard` was ignored, every shard run
+      const sessionOptions = { ...options({ shardCount: 4 }), shard: [1, 4] as const }
+      const oneShard = yield* Effect.flip(Fleet.make(sessionOptions))
+      expect(oneShard.detail).toBe(
+        "shard is a session's option, not a fleet's: a fleet runs the shards `shards` and `shardCount` say, each identifying where GET /gateway/bot or `gateway` says"
+      )
+      // a misspelt option, refused by the sessions' checks
+      const misspelt = yield* Effect.flip(Fleet.make({ ...options({ shardCount: 1 }), ...{ startupWindw: 2 } }))
+      expect(misspelt.detail).toBe("unknown option startupWindw (misspelt?)")
+      expect(yield* gateway.attempts).toEqual([])
     }).pipe(Effect.provide(TestLayer)))
 
   it.scoped("a shard with a steady backlog does not starve a quiet shard of the merged buffer: waiting events go in in turn", () =>

@@ -2,6 +2,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { ActivityType, type GatewayPresenceUpdateData, PresenceUpdateStatus } from "discord-api-types/v10"
 import * as Either from "effect/Either"
 import * as FastCheck from "effect/FastCheck"
+import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as util from "node:util"
 import * as Etf from "../../src/codec/Etf.ts"
@@ -88,9 +89,15 @@ describe("Commands.encode: exact wire JSON", () => {
     )
   })
 
-  it("drops fields a command does not have", () => {
+  // a misspelt field (`presence` for `presences`) was dropped unseen, the request sent without it
+  it("refuses fields a command does not have, naming the field, never its value", () => {
     const sneaky = { ...Commands.heartbeat(1), extra: secret } as Commands.Command
-    expect(right(Commands.encode(sneaky))).toBe(`{"op":1,"d":1}`)
+    const refused = Either.flip(Commands.encode(sneaky))
+    expect(Either.isRight(refused) && refused.right.message).toBe(`Heartbeat: extra is unexpected, expected: "_tag" | "seq"`)
+    const misspelt = Commands.requestGuildMembers({ guild_id: "81384788765712384", query: "", limit: 0, ...{ presence: true } })
+    expect(Either.getLeft(Commands.validate(misspelt)).pipe(Option.map((error) => error.message))).toEqual(Option.some(
+      `RequestGuildMembers: presence is unexpected, expected: "_tag" | "guild_id" | "query" | "limit" | "user_ids" | "presences" | "nonce"`
+    ))
   })
 
   it("takes an optional field given as undefined as absent, and leaves it out in JSON and in ETF", () => {

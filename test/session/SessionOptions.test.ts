@@ -169,6 +169,14 @@ describe("SessionOptions.resolve", () => {
     for (const encoding of [null, {}, { decode: 1, encode: 2 }]) {
       expect(given({ encoding })).toBe(`encoding must be "json", "etf" or an Encoding, got ${encoding === null ? "null" : "an object"}`)
     }
+    // a misspelt option was ignored, its default kept (a 15 s connect timeout for `timeout`'s 1 s)
+    expect(given({ timeout: { connect: 1000 } })).toBe("unknown option timeout (misspelt?)")
+    expect(given({ timeouts: { conect: 1000 }, backoff: { intial: 1 }, properties: { OS: "x" }, shardCount: 4 })).toBe(
+      "unknown options shardCount, timeouts.conect, backoff.intial, properties.OS (misspelt?)"
+    )
+    // one given as undefined is as if left out, and a key of no plain name is quoted
+    expect(given({ timeout: undefined })).toBe("valid")
+    expect(given({ "time\nout": 1 })).toBe(`unknown option "time\\nout" (misspelt?)`)
   })
 
   it("takes infinite timeouts, a zero pause after op 9, and an option given as undefined as not given", () => {

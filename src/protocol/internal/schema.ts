@@ -130,12 +130,14 @@ const issuesOneByOne = (issue: ParseResult.ParseIssue): ReadonlyArray<ParseResul
 }
 
 /**
- * A synchronous decoder that reports failures as one-line messages.
+ * A synchronous decoder that reports failures as one-line messages; `exact`, a key the schema does
+ * not name is one (what a program sends: a misspelt field was dropped unseen), else it is left out
+ * (what Discord sends: it adds fields).
  *
  * @since 0.1.0
  */
-export const decoder = <A, I>(schema: Schema.Schema<A, I>) => {
-  const decode = Schema.decodeUnknownEither(schema, { errors: "all" })
+export const decoder = <A, I>(schema: Schema.Schema<A, I>, exact = false) => {
+  const decode = Schema.decodeUnknownEither(schema, { errors: "all", onExcessProperty: exact ? "error" : "ignore" })
   return (input: unknown): Either.Either<A, string> => Either.mapLeft(decode(input), formatError)
 }
 
