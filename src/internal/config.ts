@@ -15,8 +15,10 @@ import { isRecord } from "./record.ts"
 const isMap = (value: unknown): value is object => isRecord(value) && !Config.isConfig(value)
 
 // `wrapped` without its `undefined` entries, nor the nested maps left empty (which `unwrap` cannot
-// read either)
+// read either); a list of `Config`s (a shard pair, `events`) read as a list (`unwrap` read it as a
+// map keyed "0", "1"..., which the options then refused)
 const defined = (wrapped: unknown): unknown => {
+  if (Array.isArray(wrapped)) return Config.all(wrapped.map((item) => Config.unwrap(defined(item) as Config.Config.Wrap<unknown>)))
   if (!isMap(wrapped)) return wrapped
   const entries = Object.entries(wrapped).flatMap(([key, value]) => {
     const kept = defined(value)

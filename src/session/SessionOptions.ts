@@ -417,14 +417,27 @@ export const unknownKeys = (given: object, known: object, path = ""): Array<stri
     .filter(([key, value]) => value !== undefined && !Object.hasOwn(known, key))
     .map(([key]) => `${path}${show(key).replace(/^"(\w+)"$/, "$1")}`)
 
+// a fleet's own options, which a session's given to it are told apart from misspellings by
+const fleetKeys: ReadonlyArray<string> = ["shards", "shardCount", "startupWindow"]
+
+// unknown options named in a message: a program's whole config spread into the options named
+// every key of it
+const maxNamed = 10
+
 // the options and nested options no session takes
 const unknownOptions = (options: SessionOptions): Array<string> => {
-  const unknown = unknownKeys(options, sessionKeys)
+  const keys = unknownKeys(options, sessionKeys)
   for (const [name, known] of Object.entries(nestedKeys)) {
     const value: unknown = options[name as keyof typeof nestedKeys]
-    if (isRecord(value)) unknown.push(...unknownKeys(value, known, `${name}.`))
+    if (isRecord(value)) keys.push(...unknownKeys(value, known, `${name}.`))
   }
-  return unknown.length === 0 ? [] : [`unknown option${unknown.length === 1 ? "" : "s"} ${unknown.join(", ")} (misspelt?)`]
+  const fleets = keys.filter((key) => fleetKeys.includes(key))
+  const unknown = keys.filter((key) => !fleetKeys.includes(key))
+  const named = unknown.length <= maxNamed ? unknown.join(", ") : `${unknown.slice(0, maxNamed).join(", ")} and ${unknown.length - maxNamed} more`
+  return [
+    ...(fleets.length === 0 ? [] : [`${fleets.join(", ")} ${fleets.length === 1 ? "is a fleet's option" : "are a fleet's options"}, not a session's`]),
+    ...(unknown.length === 0 ? [] : [`unknown option${unknown.length === 1 ? "" : "s"} ${named} (misspelt?)`])
+  ]
 }
 
 // the shapes the types promise, which options from JavaScript or a parsed file may not keep:

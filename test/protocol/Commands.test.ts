@@ -98,6 +98,11 @@ describe("Commands.encode: exact wire JSON", () => {
     expect(Either.getLeft(Commands.validate(misspelt)).pipe(Option.map((error) => error.message))).toEqual(Option.some(
       `RequestGuildMembers: presence is unexpected, expected: "_tag" | "guild_id" | "query" | "limit" | "user_ids" | "presences" | "nonce"`
     ))
+    // what is never sent is no unexpected field: one holding undefined, a symbol key (a state
+    // library's, hidden): they were refused as such
+    const tracked = Object.defineProperty({ name: "chess", type: 0, ...{ details: undefined } }, Symbol("store"), { value: {}, enumerable: false })
+    const presence = Commands.presenceUpdate({ since: null, activities: [tracked], status: "idle", afk: false })
+    expect(right(Commands.encode(presence))).toBe(`{"op":3,"d":{"since":null,"activities":[{"name":"chess","type":0}],"status":"idle","afk":false}}`)
   })
 
   it("takes an optional field given as undefined as absent, and leaves it out in JSON and in ETF", () => {

@@ -2472,6 +2472,31 @@ describe("Session: answers to a member request", () => {
       }
     }).pipe(Effect.provide(TestLayer)))
 
+  it.scoped("Session.layerConfig reads a list of Configs as a list: a shard pair, events (they were read as maps keyed 0, 1 and refused)", () =>
+    Effect.gen(function*() {
+      const layer = Session.layerConfig({
+        token: Config.redacted("DISCORD_TOKEN"),
+        intents: Config.succeed(513),
+        gateway: Config.succeed(gatewayUrl),
+        compression: Config.succeed("none" as const),
+        shard: [Config.integer("SHARD_ID"), Config.integer("SHARD_COUNT")],
+        events: [Config.literal("MESSAGE_CREATE")("WANTED")],
+        backoff: { afterInvalidSession: [Config.succeed(0), Config.duration("PAUSE")] }
+      })
+      const settings = Layer.setConfigProvider(ConfigProvider.fromMap(new Map([
+        ["DISCORD_TOKEN", secret],
+        ["SHARD_ID", "1"],
+        ["SHARD_COUNT", "2"],
+        ["WANTED", "MESSAGE_CREATE"],
+        ["PAUSE", "2 seconds"]
+      ])))
+      const identified = yield* Effect.gen(function*() {
+        yield* Session.GatewaySession
+        return (yield* acceptAndHello(3_600_000)).first
+      }).pipe(Effect.provide(layer.pipe(Layer.provide(settings))))
+      expect(identified).toMatchObject({ op: 2, d: { shard: [1, 2] } })
+    }).pipe(Effect.provide(TestLayer)))
+
   it.scoped("Session.layerConfig takes an option given as undefined as left out (it threw a TypeError at the call; its type refused it where optional properties are exact)", () =>
     Effect.gen(function*() {
       // `process.env.X ? Config.string("X") : undefined`, at any level: it type-checks, under this

@@ -172,8 +172,11 @@ describe("SessionOptions.resolve", () => {
     // a misspelt option was ignored, its default kept (a 15 s connect timeout for `timeout`'s 1 s)
     expect(given({ timeout: { connect: 1000 } })).toBe("unknown option timeout (misspelt?)")
     expect(given({ timeouts: { conect: 1000 }, backoff: { intial: 1 }, properties: { OS: "x" }, shardCount: 4 })).toBe(
-      "unknown options shardCount, timeouts.conect, backoff.intial, properties.OS (misspelt?)"
+      "shardCount is a fleet's option, not a session's; unknown options timeouts.conect, backoff.intial, properties.OS (misspelt?)"
     )
+    // a program's whole config spread into the options: ten named, then how many more
+    const settings = Object.fromEntries(Array.from({ length: 1000 }, (_, i) => [`setting${i}`, i]))
+    expect(given(settings)).toBe(`unknown options ${Array.from({ length: 10 }, (_, i) => `setting${i}`).join(", ")} and 990 more (misspelt?)`)
     // one given as undefined is as if left out, and a key of no plain name is quoted
     expect(given({ timeout: undefined })).toBe("valid")
     expect(given({ "time\nout": 1 })).toBe(`unknown option "time\\nout" (misspelt?)`)

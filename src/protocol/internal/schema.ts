@@ -138,7 +138,18 @@ const issuesOneByOne = (issue: ParseResult.ParseIssue): ReadonlyArray<ParseResul
  */
 export const decoder = <A, I>(schema: Schema.Schema<A, I>, exact = false) => {
   const decode = Schema.decodeUnknownEither(schema, { errors: "all", onExcessProperty: exact ? "error" : "ignore" })
-  return (input: unknown): Either.Either<A, string> => Either.mapLeft(decode(input), formatError)
+  return (input: unknown): Either.Either<A, string> => Either.mapLeft(decode(exact ? sendable(input) : input), formatError)
+}
+
+// `value` as it is sent: its plain objects without their entries holding `undefined` and their
+// symbol keys, at every level (neither is sent, so neither is an unexpected field: an activity's
+// `details: undefined`, a state library's hidden symbol, were refused as ones)
+const sendable = (value: unknown): unknown => {
+  if (Array.isArray(value)) return value.map(sendable)
+  if (typeof value !== "object" || value === null) return value
+  const prototype: unknown = Object.getPrototypeOf(value)
+  if (prototype !== Object.prototype && prototype !== null) return value
+  return Object.fromEntries(Object.entries(value).flatMap(([key, entry]) => entry === undefined ? [] : [[key, sendable(entry)]]))
 }
 
 /**
