@@ -443,7 +443,7 @@ export const make = (
       requestGuildMembers: (request) =>
         // with a nonce as wide as its session's will be: it counts in the 4096 bytes
         checked(
-          Commands.requestGuildMembers({ ...request, nonce: MemberRequests.widestNonce }),
+          Commands.memberRequest(request, MemberRequests.widestNonce),
           () => Effect.zipRight(
             MemberRequests.checkIntents(request, resolved.intents),
             Effect.flatMap(

@@ -12,6 +12,7 @@ import * as Schema from "effect/Schema"
 import type { Encoding } from "../codec/Encoding.ts"
 import * as Json from "../codec/Json.ts"
 import { clipped, printable } from "../internal/printable.ts"
+import { isRecord } from "../internal/record.ts"
 import * as Intents from "./Intents.ts"
 import { Opcode } from "./Opcode.ts"
 import {
@@ -310,8 +311,8 @@ export interface RequestGuildMembers extends Schema.Schema.Type<typeof RequestGu
 /**
  * A Request Guild Members as a program asks it (the nonce is the session's): members whose name
  * starts with `query` (`""` for all) up to `limit` (`0` for no limit with `""`; Discord answers a
- * prefix with at most 100), or those `user_ids` names
- * (up to 100), never both. The types say what the checks at run time refuse: `limit` goes with
+ * prefix with at most 100), or those `user_ids` names (one, or a list of up to 100, as Discord
+ * takes them), never both. The types say what the checks at run time refuse: `limit` goes with
  * `query` only.
  *
  * @since 0.1.0
@@ -320,8 +321,20 @@ export type MemberRequest =
   & { readonly guild_id: string; readonly presences?: boolean | undefined }
   & (
     | { readonly query: string; readonly limit: number; readonly user_ids?: undefined }
-    | { readonly user_ids: ReadonlyArray<string>; readonly query?: undefined; readonly limit?: undefined }
+    | { readonly user_ids: string | ReadonlyArray<string>; readonly query?: undefined; readonly limit?: undefined }
   )
+
+/**
+ * The Request Guild Members command of `request`, with `nonce`: one user id as a list of one.
+ *
+ * @since 0.1.0
+ */
+export const memberRequest = (request: MemberRequest, nonce: string): RequestGuildMembers => {
+  // read as given: a request from JavaScript may be no object, which the checks refuse
+  const given: unknown = request
+  const userIds = isRecord(given) ? given["user_ids"] : undefined
+  return requestGuildMembers({ ...request as Fields<RequestGuildMembers>, ...(typeof userIds === "string" ? { user_ids: [userIds] } : {}), nonce })
+}
 
 /**
  * Op 31: ask for the soundboard sounds of guilds.

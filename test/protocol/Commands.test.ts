@@ -419,8 +419,11 @@ describe("Commands.MemberRequest", () => {
     const byIds: Commands.MemberRequest = { guild_id: "1", user_ids: ["2"], presences: true }
     const byName: Commands.MemberRequest = { guild_id: "1", query: "ab", limit: 5 }
     for (const refused of [limitWithIds, queryWithoutLimit, neither, both]) {
-      expect(Either.isLeft(Commands.encode(Commands.requestGuildMembers(refused)))).toBe(true)
+      expect(Either.isLeft(Commands.encode(Commands.memberRequest(refused, "n")))).toBe(true)
     }
-    for (const taken of [byIds, byName]) expect(Either.isRight(Commands.encode(Commands.requestGuildMembers(taken)))).toBe(true)
+    for (const taken of [byIds, byName]) expect(Either.isRight(Commands.encode(Commands.memberRequest(taken, "n")))).toBe(true)
+    // one user id, as Discord takes it too (it was refused: "must be an array"), sent as a list of one
+    const byOneId: Commands.MemberRequest = { guild_id: "1", user_ids: "2" }
+    expect(right(Commands.encode(Commands.memberRequest(byOneId, "n")))).toBe(`{"op":8,"d":{"guild_id":"1","user_ids":["2"],"nonce":"n"}}`)
   })
 })
