@@ -158,6 +158,11 @@ export interface Outcome {
    */
   readonly replayed: number
   /**
+   * Whether the ready timeout ended it while the program held its events back (the reader waiting
+   * for room in a full buffer): the gateway answered, the program was slow.
+   */
+  readonly heldBack: boolean
+  /**
    * Whether it stayed ready for `backoff.stableAfter` (the backoff starts over); a zombie, by its
    * last heartbeat ACK.
    */
@@ -256,7 +261,18 @@ export const run = (
       const reason = opened.left._tag === "TimeoutException"
         ? Reason.ConnectTimeout()
         : connectFailed(opened.left)
-      return { next: mode, reason, ready, answered: false, authenticated, tooLarge: false, replayed: 0, stable: false, heldReady: undefined }
+      return {
+        next: mode,
+        reason,
+        ready,
+        answered: false,
+        authenticated,
+        tooLarge: false,
+        replayed: 0,
+        heldBack: false,
+        stable: false,
+        heldReady: undefined
+      }
     }
     const connection = opened.right
     // a reader waiting for room in the events buffer would see the close only once the program
@@ -413,6 +429,7 @@ export const run = (
         yield* ctx.unanswered
         return yield* Effect.never
       }
+      heldBack = tracker.paused
       yield* finish(mode, Reason.ReadyTimeout())
     }).pipe(
       // a defect too (a custom limiter's, say) ends the connection with it: none is left waiting
@@ -482,6 +499,8 @@ export const run = (
 
     // events a Resume's replay brought, delivered or left out by the `events` option
     let replayed = 0
+    // the ready timeout came while the reader waited for room
+    let heldBack = false
     let tooLarge = false
     const countReplayed = (): void => {
       if (mode === "resume" && !ready) replayed++
@@ -650,6 +669,7 @@ export const run = (
       authenticated,
       tooLarge,
       replayed,
+      heldBack,
       stable: stable(outcome.reason._tag === "Zombie" ? lastAckAt : undefined),
       heldReady: carried && { event: carried.event, onIn: () => recordReady(carried) }
     }

@@ -164,9 +164,9 @@ const unreached = (reason: Reason): boolean =>
 
 // an attempt the gateway answered (READY or RESUMED read, or a replay), which the ready timeout
 // ended while a slow program held it back: no failure of the gateway (a busy program was told as
-// an outage)
+// an outage; a replay alone is no sign of it: a gateway that never sends RESUMED went untold)
 const heldBackPastTimeout = (outcome: Connection.Outcome): boolean =>
-  outcome.reason._tag === "ReadyTimeout" && (outcome.answered || outcome.replayed > 0)
+  outcome.reason._tag === "ReadyTimeout" && outcome.heldBack && (outcome.answered || outcome.replayed > 0)
 
 // what ended a session, in a line: the error's message, or the defect's
 const fatalMessage = (cause: Cause.Cause<SessionError>): string =>

@@ -226,4 +226,44 @@ describe("Outage", () => {
       Effect.provide(TestLayer)
     )
   })
+
+  // a replay alone is no sign of a slow program: a gateway that never sends RESUMED went untold
+  it.scoped("a gateway that replays and never sends RESUMED, to a program that keeps up: the failed attempts are told", () => {
+    const { layer, lines } = captured()
+    return Effect.gen(function*() {
+      const session = yield* Session.make(options({ timeouts: { hello: "1 hour" } }))
+      const took: Array<number> = []
+      yield* Effect.forkScoped(Stream.runForEach(session.events, (event) => Effect.sync(() => took.push(event.sequence))))
+      const { peer } = yield* acceptAndHello(41_250)
+      yield* peer.sendJson(ready())
+      yield* settle
+      yield* peer.drop
+      yield* settle
+      const firstOps: Array<number> = []
+      yield* Effect.forkScoped(Effect.forever(Effect.gen(function*() {
+        const { first, peer: next } = yield* acceptAndHello(41_250)
+        yield* next.autoAck(true)
+        firstOps.push(first.op)
+        if (first.op !== 6) return
+        // the replay: one event, then nothing (no RESUMED)
+        yield* next.sendJson(dispatch((first.d["seq"] as number) + 1, "MESSAGE_CREATE", {}))
+      })))
+      for (let i = 0; i < 120; i++) {
+        yield* TestClock.adjust("5 seconds")
+        yield* settle
+      }
+      // the program kept up: every replayed event was taken
+      expect(took.length).toBe(1 + firstOps.length)
+      expect(firstOps.length).toBeGreaterThanOrEqual(5)
+      expect(firstOps.every((op) => op === 6)).toBe(true)
+      const state = (yield* session.snapshot).state
+      expect(state._tag === "Connected" && state.phase === "Ready").toBe(false)
+      expect(lines.filter((line) => line.startsWith("WARN not ready")).length).toBeGreaterThan(0)
+    }).pipe(
+      Effect.provide(layer),
+      Logger.withMinimumLogLevel(LogLevel.Info),
+      Effect.withRandom(Random.fixed([0.5])),
+      Effect.provide(TestLayer)
+    )
+  })
 })
