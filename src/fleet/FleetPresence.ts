@@ -54,11 +54,18 @@ const unknown: unique symbol = Symbol("unknown")
 type Update = Withdrawable.Update<Commands.Presence | undefined>
 
 // a running shard's presence: what went out to it last, the newest update sent to it (as a running
-// shard, or to catch up), a send of the fleet's own on its way to it, and the scope those run in
+// shard, or to catch up), the updates on their way to it as a running shard, a send of the fleet's
+// own on its way to it, and the scope that one runs in
 class ShardPresence {
+  direct: Set<Update> | undefined = undefined
   sending: { readonly update: Update; readonly fiber: Fiber.RuntimeFiber<void> } | undefined = undefined
   scope: Scope.Scope | undefined = undefined
   constructor(public shown: Commands.Presence | undefined | typeof unknown, public aimed: Update) {}
+
+  /** A send of `presence` to it ended: gone out, or, given up on, perhaps gone out (its write may have ended first). */
+  ended(presence: Commands.Presence, exit: Exit.Exit<unknown, unknown>): void {
+    this.shown = Exit.isSuccess(exit) ? presence : unknown
+  }
 }
 
 /**
@@ -73,16 +80,15 @@ export const make = (initial: Commands.Presence | undefined, resumes: (id: numbe
   const made = new Map<number, Commands.Presence | undefined>()
   const shards = new WeakMap<Session.Session, ShardPresence>()
 
-  // a send of `update` (of `presence`) to a running shard, in place of one of the fleet's own on
-  // its way to it, in the shard's scope
+  // a send of `update` (of `presence`, which the shard is aimed at) to a running shard, in place of
+  // one of the fleet's own on its way to it, in the shard's scope; none if an update made while
+  // that one was withdrawn aimed the shard at itself (it would go out after it)
   const sendTo = (session: Session.Session, shard: ShardPresence, update: Update, presence: Commands.Presence): Effect.Effect<void> =>
     Effect.zipRight(
       shard.sending === undefined ? Effect.void : Fiber.interrupt(shard.sending.fiber),
       Effect.suspend(() => {
-        shard.aimed = update
-        const sent = Effect.ignore(Effect.tap(session.updatePresence(presence), () => {
-          shard.shown = presence
-        }))
+        if (shard.aimed !== update) return Effect.void
+        const sent = Effect.ignore(Effect.onExit(session.updatePresence(presence), (exit) => Effect.sync(() => shard.ended(presence, exit))))
         // interruptible also when forked where interruption is off (a given-up update's exit)
         return shard.scope === undefined ? Effect.void : Effect.map(Effect.forkIn(Effect.interruptible(sent), shard.scope), (fiber) => {
           shard.sending = { update, fiber }
@@ -101,16 +107,16 @@ export const make = (initial: Commands.Presence | undefined, resumes: (id: numbe
       const shard = shards.get(session)
       if (shard === undefined) return Effect.void
       const cancelled = shard.sending?.update === withdrawn ? Fiber.interrupt(shard.sending.fiber) : Effect.void
-      const newest = presences.newest()
-      if (shard.aimed !== withdrawn || newest.order > withdrawn.order) return cancelled
+      // read once the cancelled send ended: an update made meanwhile reached the shard as a running one
       return Effect.zipRight(
         cancelled,
         Effect.suspend(() => {
+          const newest = presences.newest()
+          if (shard.aimed !== withdrawn || newest.order > withdrawn.order) return Effect.void
+          shard.aimed = newest
           const presence = newest.value
-          if (shard.shown === presence || presence === undefined) {
-            shard.aimed = newest
-            return Effect.void
-          }
+          // it shows it, or it is on its way to it as a running shard
+          if (presence === undefined || shard.shown === presence || shard.direct?.has(newest)) return Effect.void
           return sendTo(session, shard, newest, presence)
         })
       )
@@ -147,11 +153,17 @@ export const make = (initial: Commands.Presence | undefined, resumes: (id: numbe
             sessions,
             (session) => {
               const shard = shards.get(session)
-              if (shard !== undefined) shard.aimed = update
+              if (shard === undefined) return Effect.catchTag(session.updatePresence(presence), "SessionClosed", () => Effect.void)
+              shard.aimed = update
+              ;(shard.direct ??= new Set()).add(update)
               return session.updatePresence(presence).pipe(
-                Effect.tap(() => {
-                  if (shard !== undefined) shard.shown = presence
-                }),
+                Effect.onExit((exit) =>
+                  Effect.sync(() => {
+                    shard.direct?.delete(update)
+                    if (shard.direct?.size === 0) shard.direct = undefined
+                    shard.ended(presence, exit)
+                  })
+                ),
                 Effect.catchTag("SessionClosed", () => Effect.void)
               )
             },
