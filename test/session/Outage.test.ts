@@ -16,6 +16,28 @@ import * as MemoryTransport from "../../src/transport/MemoryTransport.ts"
 import { acceptAndHello, dispatch, options, ready, Session, settle, TestLayer } from "./harness.ts"
 import { captured } from "../logLines.ts"
 
+/**
+ * A gateway that accepts every connection, acknowledges its beats and answers a Resume of `seq`
+ * with `answer(seq)`, for `steps` steps of 5 s of the `TestClock`: the first payload of each
+ * connection.
+ */
+const answeringResumes = (steps: number, answer: (seq: number) => ReadonlyArray<unknown>) =>
+  Effect.gen(function*() {
+    const firstOps: Array<number> = []
+    yield* Effect.forkScoped(Effect.forever(Effect.gen(function*() {
+      const { first, peer } = yield* acceptAndHello(41_250)
+      yield* peer.autoAck(true)
+      firstOps.push(first.op)
+      if (first.op !== 6) return
+      for (const payload of answer(first.d["seq"] as number)) yield* peer.sendJson(payload)
+    })))
+    for (let i = 0; i < steps; i++) {
+      yield* TestClock.adjust("5 seconds")
+      yield* settle
+    }
+    return firstOps
+  })
+
 describe("Outage", () => {
   it.effect("tells the fifth failed attempt in a row at Warning, then each doubling; getting ready again at Info", () =>
     Effect.gen(function*() {
@@ -201,19 +223,10 @@ describe("Outage", () => {
       yield* settle
       // a healthy gateway: every Resume is answered at once with the replay (3-5) and RESUMED, and
       // every heartbeat is acknowledged
-      const firstOps: Array<number> = []
-      yield* Effect.forkScoped(Effect.forever(Effect.gen(function*() {
-        const { first, peer: next } = yield* acceptAndHello(41_250)
-        yield* next.autoAck(true)
-        firstOps.push(first.op)
-        if (first.op !== 6) return
-        for (let s = (first.d["seq"] as number) + 1; s <= 5; s++) yield* next.sendJson(dispatch(s, "MESSAGE_CREATE", {}))
-        yield* next.sendJson(dispatch(6, "RESUMED", {}))
-      })))
-      for (let i = 0; i < 110; i++) {
-        yield* TestClock.adjust("5 seconds")
-        yield* settle
-      }
+      const firstOps = yield* answeringResumes(110, (seq) => [
+        ...Array.from({ length: 5 - seq }, (_, i) => dispatch(seq + 1 + i, "MESSAGE_CREATE", {})),
+        dispatch(6, "RESUMED", {})
+      ])
       expect(took).toEqual([1])
       // the gateway answered every Resume (events came each time): nothing failed but the program's pace
       expect(firstOps.length).toBeGreaterThanOrEqual(5)
@@ -239,19 +252,8 @@ describe("Outage", () => {
       yield* settle
       yield* peer.drop
       yield* settle
-      const firstOps: Array<number> = []
-      yield* Effect.forkScoped(Effect.forever(Effect.gen(function*() {
-        const { first, peer: next } = yield* acceptAndHello(41_250)
-        yield* next.autoAck(true)
-        firstOps.push(first.op)
-        if (first.op !== 6) return
-        // the replay: one event, then nothing (no RESUMED)
-        yield* next.sendJson(dispatch((first.d["seq"] as number) + 1, "MESSAGE_CREATE", {}))
-      })))
-      for (let i = 0; i < 120; i++) {
-        yield* TestClock.adjust("5 seconds")
-        yield* settle
-      }
+      // the replay: one event, then nothing (no RESUMED)
+      const firstOps = yield* answeringResumes(120, (seq) => [dispatch(seq + 1, "MESSAGE_CREATE", {})])
       // the program kept up: every replayed event was taken
       expect(took.length).toBe(1 + firstOps.length)
       expect(firstOps.length).toBeGreaterThanOrEqual(5)
