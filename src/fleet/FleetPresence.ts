@@ -26,11 +26,11 @@ export interface FleetPresence {
   /** Shard `id`'s session is being made with `presence` (its Identify will carry it). */
   readonly madeWith: (id: number, presence: Commands.Presence | undefined) => void
   /**
-   * Shard `id`'s session runs (updates reach it from now on): if it missed the latest update, it
-   * is sent to it, once the session is ready, in a fiber of the scope (where the fleet's sends to it
-   * run from then on). What it missed is
-   * read at the call, which must come in the same step as updates start reaching the session:
-   * read when the effect ran, an update made in between reached it twice.
+   * Shard `id`'s session runs (updates reach it from now on, as one of `update`'s `running`): if
+   * it missed the latest update, it is sent to it, once the session is ready, in a fiber of the
+   * scope (where the fleet's sends to it run from then on). What it missed is read at the call,
+   * which must come in the same step as updates start reaching the session: read when the effect
+   * ran, an update made in between reached it twice.
    */
   readonly started: (id: number, session: Session.Session) => Effect.Effect<void, never, Scope.Scope>
   /**
@@ -39,7 +39,8 @@ export interface FleetPresence {
    * update took the presence before it, and was sent neither. Given up on (the caller interrupted)
    * before any session was made with it, it is as if it had never been made: no newer update being
    * made since, each running shard it was sent to (a running one, or one that started meanwhile and
-   * missed it) is sent the presence latest again, unless it shows that one.
+   * missed it) is sent the presence latest again, unless that went out to it last or is on its way
+   * to it. `running` lists every started shard whose session has not ended.
    */
   readonly update: (
     presence: Commands.Presence,
