@@ -129,10 +129,11 @@ export interface Active {
 export const makeActive = (): Active => ({ close: () => Effect.succeed(false) })
 
 // the wait a refused connect asked for is taken as an answer's `Retry-After` is, whichever
-// transport told it: at most an hour, none when it is no number of seconds (`Infinity` parked
-// the session for ever)
+// transport told it: a 429's or a 5xx's (or one whose status it does not say), at most an hour,
+// none when it is no number of seconds (`Infinity` parked the session for ever)
 const connectFailed = (error: TransportError): Reason => {
-  const retryAfter = RetryAfter.seconds(error.retryAfter)
+  const honoured = error.status === undefined || RetryAfter.isHonoured(error.status)
+  const retryAfter = honoured ? RetryAfter.seconds(error.retryAfter) : undefined
   return Reason.ConnectFailed({ message: error.message, ...(retryAfter === undefined ? {} : { retryAfter }) })
 }
 

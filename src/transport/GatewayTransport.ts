@@ -70,8 +70,8 @@ export class TransportError extends Data.TaggedError("TransportError")<{
 }> {
   override get message(): string {
     const cause = this.cause instanceof Error ? `: ${this.cause.message}` : ""
-    // the wait a session takes for it (at most an hour; none for no number of seconds)
-    const retryAfter = RetryAfter.seconds(this.retryAfter)
+    // the wait a session takes for it (a 429's or a 5xx's, at most an hour; none for no number of seconds)
+    const retryAfter = this.status === undefined || RetryAfter.isHonoured(this.status) ? RetryAfter.seconds(this.retryAfter) : undefined
     return `transport ${this.reason.toLowerCase()} failed${cause}${retryAfter === undefined ? "" : `; retry after ${retryAfter} s`}`
   }
 }

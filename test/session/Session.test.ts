@@ -1712,15 +1712,18 @@ describe("Session", () => {
       expect(attempts[2]!.at - attempts[1]!.at).toBeGreaterThanOrEqual(30_000)
     }).pipe(Effect.provide(TestLayer)))
 
-  it.scoped("an upgrade's Retry-After is waited out for at most an hour (a 503's 7200 s), and one that is no number of seconds not at all", () => {
-    // a transport of the program's own may say anything: its first connect fails asking for ever
-    let told = false
+  it.scoped("an upgrade's Retry-After is waited out for at most an hour (a 503's 7200 s), and one that is no number of seconds, or a 404's, not at all", () => {
+    // a transport of the program's own may say anything: its first connect fails asking for ever,
+    // its second is a 404 asking for an hour (taken from a 429 or a 5xx only)
+    let told = 0
     const asksForEver = Layer.effect(
       GatewayTransport,
       Effect.map(GatewayTransport, (memory) => ({
         ...memory,
         connect: (url: string, connectOptions: Parameters<typeof memory.connect>[1]) =>
-          told ? memory.connect(url, connectOptions) : Effect.fail(new TransportError({ reason: "Connect", retryAfter: (told = true, Infinity) }))
+          ++told > 2
+            ? memory.connect(url, connectOptions)
+            : Effect.fail(new TransportError(told === 1 ? { reason: "Connect", retryAfter: Infinity } : { reason: "Connect", status: 404, retryAfter: 3600 }))
       }))
     ).pipe(Layer.provideMerge(TestLayer))
     return Effect.gen(function*() {
@@ -1728,11 +1731,13 @@ describe("Session", () => {
       yield* gateway.failNextConnect(1, { status: 503, retryAfter: 7200 })
       const session = yield* Session.make(options())
       yield* settle
-      expect(told).toBe(true)
+      expect(told).toBe(1)
       // `Infinity` parked the session for ever: it is tried again at the backoff's first step, and
       // its words say no wait (they said "retry after Infinity s")
       expect((yield* session.snapshot).reason).toEqual(Reason.ConnectFailed({ message: "transport connect failed" }))
-      yield* TestClock.adjust("3 seconds")
+      // and the 404 too: within the backoff's first steps, the gateway's turn came
+      yield* TestClock.adjust("10 seconds")
+      expect(told).toBe(3)
       expect(yield* gateway.attempts).toHaveLength(1)
       // the gateway's 503 asks for two hours: told, and waited, as one
       expect((yield* session.snapshot).reason).toEqual(
