@@ -54,18 +54,26 @@ const unknown: unique symbol = Symbol("unknown")
 
 type Update = Withdrawable.Update<Commands.Presence | undefined>
 
-// a running shard's presence: what went out to it last, the newest update sent to it (as a running
-// shard, or to catch up), the updates on their way to it as a running shard, a send of the fleet's
-// own on its way to it, and the scope that one runs in
+// a running shard's presence: what it shows (and the update that sent it there, which its
+// Identify or Resume did before any), the newest update sent to it (as a running shard, or to
+// catch up), the updates on their way to it as a running shard, a send of the fleet's own on its
+// way to it, and the scope that one runs in
 class ShardPresence {
   direct: Set<Update> | undefined = undefined
   sending: { readonly update: Update; readonly fiber: Fiber.RuntimeFiber<void> } | undefined = undefined
   scope: Scope.Scope | undefined = undefined
+  shownBy = -1
   constructor(public shown: Commands.Presence | undefined | typeof unknown, public aimed: Update) {}
 
-  /** A send of `presence` to it ended: gone out, or, given up on, perhaps gone out (its write may have ended first). */
-  ended(presence: Commands.Presence, exit: Exit.Exit<unknown, unknown>): void {
-    this.shown = Exit.isSuccess(exit) ? presence : unknown
+  /**
+   * A send of `update` to it ended: gone out, or, given up on, perhaps gone out (its write may have
+   * ended first). One older than what it shows changes nothing: a session's newer update overtakes
+   * an older one waiting for the presence limit, and both sends end, the older's perhaps last.
+   */
+  ended(update: Update, exit: Exit.Exit<unknown, unknown>): void {
+    if (update.order < this.shownBy) return
+    this.shown = Exit.isSuccess(exit) ? update.value : unknown
+    this.shownBy = update.order
   }
 }
 
@@ -89,7 +97,7 @@ export const make = (initial: Commands.Presence | undefined, resumes: (id: numbe
       shard.sending === undefined ? Effect.void : Fiber.interrupt(shard.sending.fiber),
       Effect.suspend(() => {
         if (shard.aimed !== update) return Effect.void
-        const sent = Effect.ignore(Effect.onExit(session.updatePresence(presence), (exit) => Effect.sync(() => shard.ended(presence, exit))))
+        const sent = Effect.ignore(Effect.onExit(session.updatePresence(presence), (exit) => Effect.sync(() => shard.ended(update, exit))))
         // interruptible also when forked where interruption is off (a given-up update's exit)
         return shard.scope === undefined ? Effect.void : Effect.map(Effect.forkIn(Effect.interruptible(sent), shard.scope), (fiber) => {
           shard.sending = { update, fiber }
@@ -162,7 +170,7 @@ export const make = (initial: Commands.Presence | undefined, resumes: (id: numbe
                   Effect.sync(() => {
                     shard.direct?.delete(update)
                     if (shard.direct?.size === 0) shard.direct = undefined
-                    shard.ended(presence, exit)
+                    shard.ended(update, exit)
                   })
                 ),
                 Effect.catchTag("SessionClosed", () => Effect.void)

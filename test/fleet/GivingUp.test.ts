@@ -7,7 +7,8 @@
  *
  * Some of those steps make the interruption itself never end: that is Effect's own
  * `Effect.forEach({ concurrency: "unbounded" })` (it does so around `Effect.never` too, without this
- * library), so those steps are left out here (`hung`), not counted as findings.
+ * library), so those steps are left out here (`hung`), not counted as findings. Also: an update
+ * given up on is taken back from a shard whose outbox let it overtake an older one.
  */
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
@@ -16,8 +17,14 @@ import * as Fleet from "../../src/fleet/Fleet.ts"
 import * as FleetPresence from "../../src/fleet/FleetPresence.ts"
 import type * as Commands from "../../src/protocol/Commands.ts"
 import type * as Session from "../../src/session/Session.ts"
+import * as MemoryTransport from "../../src/transport/MemoryTransport.ts"
 import { settle } from "../settle.ts"
 import { advance, configureLimiter, options, serve, TestLayer } from "./harness.ts"
+
+const named = (name: string): Commands.Presence => ({ since: null, activities: [{ name, type: 0 }], status: "online", afk: false })
+
+const presencesOf = (commands: ReadonlyArray<{ readonly op: number; readonly d: unknown }> | undefined) =>
+  (commands ?? []).filter((c) => c.op === 3).map((c) => (c.d as { activities: Array<{ name: string }> }).activities[0]?.name ?? "(none)")
 
 const idle: Commands.Presence = { since: null, activities: [{ name: "given up", type: 0 }], status: "idle", afk: false }
 
@@ -71,4 +78,40 @@ describe("giving up: Fleet.updatePresence, at any step", () => {
       }
       expect(shown).toEqual([])
     }))
+
+  // On shard 0, `x` and then `y` wait for the presence limit; `y` goes out in the place `x` waited
+  // for (the outbox's overtaking), and both waits end, `x`'s perhaps last: the shard was taken to
+  // show `x`, and when `y` was given up on it was sent nothing back
+  it.scoped("an update overtaken in a shard's outbox, the newer given up on: the shard is taken back to the latest", () =>
+    Effect.gen(function*() {
+      yield* configureLimiter(2)
+      const gateway = yield* MemoryTransport.MemoryGateway
+      const served = yield* serve()
+      const fleet = yield* Fleet.make(options({ shardCount: 2 }))
+      yield* advance(1_000)
+      expect(served.peers.size).toBe(2)
+      // the presence limit of both shards used up (5 per 21 s)
+      for (let i = 1; i <= 5; i++) yield* fleet.updatePresence(named(`p${i}`))
+      // shard 1 drops, and its connects hang from now on
+      yield* gateway.hangNextConnect(Infinity)
+      yield* served.peers.get(1)!.drop
+      yield* advance(1_000)
+      const x = yield* Effect.fork(fleet.updatePresence(named("x")))
+      yield* settle
+      const y = yield* Effect.fork(fleet.updatePresence(named("y")))
+      yield* settle
+      // shard 0's limit frees at about 22 s: `y` overtakes `x`
+      yield* advance(22_000, 1_000)
+      expect(presencesOf(served.commands.get(0)).slice(-1)).toEqual(["y"])
+      // `y` given up on (it has not reached shard 1)
+      yield* Fiber.interrupt(y)
+      yield* advance(25_000, 1_000)
+      // shard 1 comes back: it is sent `x`
+      yield* gateway.acceptConnects
+      yield* advance(60_000, 1_000)
+      yield* Fiber.join(x)
+      expect(presencesOf(served.commands.get(1)).slice(-1)).toEqual(["x"])
+      // shard 0 shows `x` again, the latest (it was left showing `y`)
+      expect(presencesOf(served.commands.get(0)).slice(-1)).toEqual(["x"])
+    }).pipe(Effect.provide(TestLayer)))
 })
