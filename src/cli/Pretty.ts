@@ -28,6 +28,17 @@ export interface ShardRow {
 // a reason's words past this are cut in the status view (a close reason, a refused connect's answer)
 const maxReasonColumns = 100
 
+// the state of a shard whose figures the status view shows
+const readyState = "Connected/Ready"
+
+// `reason` (the network's text among it) escaped and cut to `max` columns, its last one an
+// ellipsis when cut, never inside an escape
+const why = (reason: string, max: number): string => {
+  const start = head(reason, max)
+  const shown = printable(start)
+  return cut(shown, max).length === shown.length && start === reason ? shown : `${wholeEscapes(cut(shown, max - 1))}…`
+}
+
 // `text` cut or padded to exactly `columns` columns
 const pad = (text: string, columns: number): string => padTo(cut(text, columns), columns)
 
@@ -83,16 +94,23 @@ export const summary = (event: GatewayEvent, at: Date, highestShard = 0): string
 /**
  * The status view in at most `maxLines` lines: a header and one line per shard; when they do not
  * all fit, as many shards as fit and a line saying how many more there are (on a single line, only
- * that count), so no shard goes unmentioned.
+ * that count), so no shard goes unmentioned. Why each shard is in its state is cut to fit
+ * `columns`, marked when cut.
  *
  * @since 0.1.0
  */
-export const status = (rows: ReadonlyArray<ShardRow>, maxLines: number): Array<string> => {
+export const status = (rows: ReadonlyArray<ShardRow>, maxLines: number, columns = Infinity): Array<string> => {
   const header = `${pad("shard", 7)}${pad("state", 22)}${pad("seq", 10)}${pad("latency", 10)}${pad("reconnects", 12)}${pad("events/s", 10)}why`
-  const line = (row: ShardRow) =>
-    `${pad(String(row.shard), 7)}${pad(row.state, 22)}${pad(row.sequence === null ? "-" : String(row.sequence), 10)}${
+  // a ready shard's figures, then why; a shard not ready has no figures worth its why's room, which
+  // on an 80-column terminal was 9 columns: its why comes where they would
+  const line = (row: ShardRow) => {
+    const head = `${pad(String(row.shard), 7)}${pad(row.state, 22)}`
+    const figures = row.state !== readyState ? "" : `${pad(row.sequence === null ? "-" : String(row.sequence), 10)}${
       pad(row.latency === undefined ? "-" : `${row.latency} ms`, 10)
-    }${pad(String(row.reconnects), 12)}${pad(row.eventsPerSecond.toFixed(1), 10)}${cut(printable(row.reason), maxReasonColumns)}`
+    }${pad(String(row.reconnects), 12)}${pad(row.eventsPerSecond.toFixed(1), 10)}`
+    const used = 29 + (figures === "" ? 0 : 42)
+    return `${head}${figures}${why(row.reason, Math.min(maxReasonColumns, Math.max(1, columns - used)))}`
+  }
   if (rows.length < maxLines) return [header, ...rows.map(line)]
   const shown = Math.max(0, maxLines - 2)
   const more = shown === 0 ? `${rows.length} shards, too many for the rows here` : `… and ${rows.length - shown} more shards`
@@ -107,6 +125,8 @@ export const status = (rows: ReadonlyArray<ShardRow>, maxLines: number): Array<s
 export interface Screen {
   /** How many lines of status view the screen shows now. */
   readonly statusLines: () => number
+  /** How many columns a line shows now (a terminal's width; no limit elsewhere). */
+  readonly columns: () => number
   /** Redraws the status view. */
   readonly status: (lines: ReadonlyArray<string>) => void
   /** Appends a line to the event log. */
@@ -151,6 +171,7 @@ export const terminal = (out: NodeJS.WriteStream, height: number): Screen => {
   out.on("resize", layOut)
   return {
     statusLines: () => top,
+    columns: () => current.columns,
     status: (lines) => {
       if (top <= 0) return
       let text = `\u001b7${esc}H`
@@ -175,6 +196,7 @@ export const terminal = (out: NodeJS.WriteStream, height: number): Screen => {
  */
 export const plain = (out: NodeJS.WritableStream): Screen => ({
   statusLines: () => Infinity,
+  columns: () => Infinity,
   status: (lines) => {
     out.write(`${lines.join("\n")}\n`)
   },

@@ -112,7 +112,8 @@ const show = (options: Args.CliOptions, fleet: Fleet.Fleet, notes: ReadonlyArray
             state: row.state._tag === "Connected" ? `Connected/${row.state.phase}` : row.state._tag,
             reason: describeReason(row.reason)
           })),
-          screen.statusLines()
+          screen.statusLines(),
+          screen.columns()
         ))
       ))
     yield* Effect.forkScoped(Effect.repeat(draw, { schedule: Schedule.spaced(out.isTTY ? "500 millis" : "5 seconds") }))

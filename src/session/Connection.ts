@@ -134,7 +134,9 @@ export const makeActive = (): Active => ({ close: () => Effect.succeed(false) })
 const connectFailed = (error: TransportError): Reason => {
   const honoured = error.status === undefined || RetryAfter.isHonoured(error.status)
   const retryAfter = honoured ? RetryAfter.seconds(error.retryAfter) : undefined
-  return Reason.ConnectFailed({ message: error.message, ...(retryAfter === undefined ? {} : { retryAfter }) })
+  // told as "connect failed: HTTP 429; retry after 3600 s" (it said "connect failed: transport connect failed: ...")
+  const message = error.detail === "" ? "no reason given" : error.detail
+  return Reason.ConnectFailed({ message, ...(retryAfter === undefined ? {} : { retryAfter }) })
 }
 
 /**

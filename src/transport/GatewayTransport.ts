@@ -68,11 +68,20 @@ export class TransportError extends Data.TaggedError("TransportError")<{
   readonly status?: number | undefined
   readonly retryAfter?: number | undefined
 }> {
-  override get message(): string {
-    const cause = this.cause instanceof Error ? `: ${this.cause.message}` : ""
-    // the wait a session takes for it (a 429's or a 5xx's, at most an hour; none for no number of seconds)
+  /**
+   * What went wrong, without "transport ... failed": the cause's message, and the wait a session
+   * takes for it (a 429's or a 5xx's, at most an hour; none for no number of seconds); empty when
+   * neither is known.
+   */
+  get detail(): string {
     const retryAfter = this.status === undefined || RetryAfter.isHonoured(this.status) ? RetryAfter.seconds(this.retryAfter) : undefined
-    return `transport ${this.reason.toLowerCase()} failed${cause}${retryAfter === undefined ? "" : `; retry after ${retryAfter} s`}`
+    const parts = [this.cause instanceof Error ? this.cause.message : "", retryAfter === undefined ? "" : `retry after ${retryAfter} s`]
+    return parts.filter((part) => part !== "").join("; ")
+  }
+
+  override get message(): string {
+    const detail = this.detail
+    return `transport ${this.reason.toLowerCase()} failed${detail === "" ? "" : `: ${detail}`}`
   }
 }
 
@@ -86,7 +95,7 @@ export class TransportError extends Data.TaggedError("TransportError")<{
 export const refusedUpgrade = (status: number, retryAfter: number | undefined): TransportError =>
   new TransportError({
     reason: "Connect",
-    cause: new Error(`Unexpected server response: ${status}`),
+    cause: new Error(`HTTP ${status}`),
     status,
     retryAfter: RetryAfter.isHonoured(status) ? RetryAfter.seconds(retryAfter) : undefined
   })

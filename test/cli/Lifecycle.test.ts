@@ -315,7 +315,7 @@ describe.concurrent("CLI lifecycle", () => {
         when: ({ stdout }) => (stdout.match(/^shard +state/gm) ?? []).length >= 2
       })
       expect(run.code).toBe(0)
-      expect(run.stdout).toMatch(/^0 +Disconnected .*connect failed: transport connect failed: Unexpected server response: 429; retry after 3600 s$/m)
+      expect(run.stdout).toMatch(/^0 +Disconnected .*connect failed: HTTP 429; retry after 3600 s$/m)
     }))
 
   // a script running --duration must learn that its token is dead: it was told "stopped", exit 0

@@ -117,6 +117,24 @@ describe("Pretty", () => {
     expect(Pretty.status(rows, 1)).toEqual(["3 shards, too many for the rows here"])
   })
 
+  // on an 80-column terminal the why of a shard kept away had 9 columns ("connect f"), and a long
+  // one was cut blind, inside an escape, unmarked
+  it("a shard not ready shows why where its figures would be, cut to the terminal's width with an ellipsis, never inside an escape", () => {
+    const row = (state: string, reason: string) => ({ shard: 0, state, sequence: 7, latency: 41, reconnects: 3, eventsPerSecond: 0, reason })
+    const [, kept] = Pretty.status([row("Disconnected", "connect failed: HTTP 429; retry after 3600 s")], 10, 80)
+    expect(kept).toBe(`0      Disconnected          connect failed: HTTP 429; retry after 3600 s`)
+    const [, ready] = Pretty.status([row("Connected/Ready", "ready")], 10, 80)
+    expect(ready).toMatch(/^0\s+Connected\/Ready\s+7\s+41 ms\s+3\s+0\.0\s+ready$/)
+    // a close reason of control characters, escaped: cut before an escape it cannot show whole
+    const hostile = `close 4000 (unknown error): "${"\u001b".repeat(40)}"`
+    const [, cutShort] = Pretty.status([row("Disconnected", hostile)], 10, 80)
+    expect(cutShort!.length).toBeLessThanOrEqual(80)
+    expect(cutShort).toMatch(/(\\u001b)+…$/)
+    // no limit but its own (100 columns) off a terminal
+    const [, plain] = Pretty.status([row("Disconnected", "x".repeat(150))], 10)
+    expect(plain).toBe(`0      Disconnected          ${"x".repeat(99)}…`)
+  })
+
   it("on a short terminal the status view still says how many shards it leaves out", () => {
     const rows = [0, 1, 2, 3].map((shard) => ({
       shard,

@@ -1734,14 +1734,14 @@ describe("Session", () => {
       expect(told).toBe(1)
       // `Infinity` parked the session for ever: it is tried again at the backoff's first step, and
       // its words say no wait (they said "retry after Infinity s")
-      expect((yield* session.snapshot).reason).toEqual(Reason.ConnectFailed({ message: "transport connect failed" }))
+      expect((yield* session.snapshot).reason).toEqual(Reason.ConnectFailed({ message: "no reason given" }))
       // and the 404 too: within the backoff's first steps, the gateway's turn came
       yield* TestClock.adjust("10 seconds")
       expect(told).toBe(3)
       expect(yield* gateway.attempts).toHaveLength(1)
       // the gateway's 503 asks for two hours: told, and waited, as one
       expect((yield* session.snapshot).reason).toEqual(
-        Reason.ConnectFailed({ message: "transport connect failed: Unexpected server response: 503; retry after 3600 s", retryAfter: 3600 })
+        Reason.ConnectFailed({ message: "HTTP 503; retry after 3600 s", retryAfter: 3600 })
       )
       const refusedAt = (yield* gateway.attempts)[0]!.at
       yield* TestClock.adjust(refusedAt + 3_599_000 - (yield* Clock.currentTimeMillis))

@@ -447,7 +447,7 @@ describe("WsTransport", () => {
       }
       // ws said only "Unexpected server response: 429": a session could not tell it from a 503
       expect(yield* refused(429, { "retry-after": "5" })).toMatchObject({ reason: "Connect", status: 429, retryAfter: 5 })
-      expect((yield* refused(429, { "retry-after": "5" })).message).toBe("transport connect failed: Unexpected server response: 429; retry after 5 s")
+      expect((yield* refused(429, { "retry-after": "5" })).message).toBe("transport connect failed: HTTP 429; retry after 5 s")
       const date = "Fri, 04 Dec 2026 12:00:00 GMT"
       const later = "Fri, 04 Dec 2026 12:00:30 GMT"
       expect(yield* refused(503, { "retry-after": later, date })).toMatchObject({ status: 503, retryAfter: 30 })
