@@ -12,7 +12,7 @@ import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import type * as Scope from "effect/Scope"
 import * as Withdrawable from "../internal/withdrawable.ts"
-import type * as Commands from "../protocol/Commands.ts"
+import * as Commands from "../protocol/Commands.ts"
 import type * as Session from "../session/Session.ts"
 
 /**
@@ -84,7 +84,7 @@ class ShardPresence {
  * @since 0.1.0
  */
 export const make = (initial: Commands.Presence | undefined, resumes: (id: number) => boolean): FleetPresence => {
-  // an update a session was made with, or that reached the running sessions, went out
+  // an update that reached the running sessions went out
   const presences = Withdrawable.make(initial)
   const made = new Map<number, Commands.Presence | undefined>()
   const shards = new WeakMap<Session.Session, ShardPresence>()
@@ -123,20 +123,21 @@ export const make = (initial: Commands.Presence | undefined, resumes: (id: numbe
           const newest = presences.newest()
           if (shard.aimed !== withdrawn || newest.order > withdrawn.order) return Effect.void
           shard.aimed = newest
-          const presence = newest.value
           // it shows it, or it is on its way to it as a running shard
-          if (presence === undefined || shard.shown === presence || shard.direct?.has(newest)) return Effect.void
-          return sendTo(session, shard, newest, presence)
+          if (shard.shown === newest.value || shard.direct?.has(newest)) return Effect.void
+          // no presence is Discord's default, which a shard that showed one is sent (it kept it)
+          return sendTo(session, shard, newest, newest.value ?? Commands.defaultPresence)
         })
       )
     }, { discard: true })
 
   return {
     latest: () => presences.latest(),
+    // an update a session is made with has not gone out: given up on before its Identify, the
+    // session is sent the latest once it runs, which its Identify then carries (it was counted as
+    // gone out, and stayed on every shard made during a long startup)
     madeWith: (id, presence) => {
       made.set(id, presence)
-      // a Resume carries no presence: only its Identify would, its Resume refused
-      if (!resumes(id)) presences.carried(presence)
     },
     started: (id, session) => {
       const identifiedWith = made.get(id)

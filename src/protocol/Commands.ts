@@ -170,6 +170,13 @@ export const Presence = struct(presenceFields)
 export interface Presence extends Schema.Schema.Type<typeof Presence> {}
 
 /**
+ * The presence of a session that identified with none: online, no activity.
+ *
+ * @since 0.1.0
+ */
+export const defaultPresence: Presence = { since: null, activities: [], status: "online", afk: false }
+
+/**
  * Op 2: start a new session.
  *
  * @since 0.1.0

@@ -23,6 +23,7 @@ import * as MemberRequests from "../../src/session/MemberRequests.ts"
 import type { ShardStatus } from "../../src/fleet/ShardStatus.ts"
 import type { GatewayEvent } from "../../src/protocol/Event.ts"
 import * as IdentifyLimiter from "../../src/limits/IdentifyLimiter.ts"
+import * as Commands from "../../src/protocol/Commands.ts"
 import * as Intents from "../../src/protocol/Intents.ts"
 import * as EventBuffer from "../../src/stream/EventBuffer.ts"
 import * as MemoryTransport from "../../src/transport/MemoryTransport.ts"
@@ -351,9 +352,12 @@ describe("Fleet", () => {
       yield* advance(100)
       expect((yield* Effect.flip(Fiber.join(gaveUp)))._tag).toBe("TimeoutException")
       yield* advance(5_000 * 2)
-      expect(served.identifies.map(({ presence, shard }) => [shard, presence])).toEqual([[0, undefined], [1, undefined], [2, undefined]])
-      // shard 0's went out before the caller gave up
-      expect([presencesSent(served, 0), presencesSent(served, 1), presencesSent(served, 2)]).toEqual([[idle], [], []])
+      // shard 1, running, is sent the default back (its send given up on may have gone out), which
+      // its Identify carries: as none shows
+      expect(served.identifies.map(({ presence, shard }) => [shard, presence])).toEqual([[0, undefined], [1, Commands.defaultPresence], [2, undefined]])
+      // shard 0's went out before the caller gave up: it is taken back to Discord's default, as the
+      // fleet had no presence before (it stayed)
+      expect([presencesSent(served, 0), presencesSent(served, 1), presencesSent(served, 2)]).toEqual([[idle, Commands.defaultPresence], [], []])
     }).pipe(Effect.provide(TestLayer)))
 
   it.scoped("updatePresence reaches every shard that resumes exactly once, made before it, while it is made, or after it, whatever the moment", () =>
@@ -383,7 +387,7 @@ describe("Fleet", () => {
       expect(missedAt).toEqual([])
     }), 60_000)
 
-  it.scoped("updatePresence given up on after a shard was made with it is kept for the shards made later, as that shard's Identify carries it", () =>
+  it.scoped("updatePresence given up on after a shard was made with it is taken back: the shards made later identify without it, the one that identified with it is sent the default", () =>
     Effect.gen(function*() {
       const { fleet, served } = yield* startingFleet(4)
       // shard 0 READY spends its five presence updates per 20 s: the next one waits there
@@ -394,7 +398,15 @@ describe("Fleet", () => {
       yield* advance(6_000, 100)
       expect((yield* Effect.flip(Fiber.join(gaveUp)))._tag).toBe("TimeoutException")
       yield* advance(10_000)
-      expect(served.identifies.map(({ presence, shard }) => [shard, presence])).toEqual([[0, undefined], [1, idle], [2, idle], [3, idle]])
+      // shard 1's Identify carried it before the give-up; shard 2, made with it, identifies with the
+      // default it was sent meanwhile (it was kept, and every shard made later identified with it)
+      expect(served.identifies.map(({ presence, shard }) => [shard, presence])).toEqual([
+        [0, undefined],
+        [1, idle],
+        [2, Commands.defaultPresence],
+        [3, undefined]
+      ])
+      expect(presencesSent(served, 1).at(-1)).toEqual(Commands.defaultPresence)
     }).pipe(Effect.provide(TestLayer)))
 
   it.scoped("updatePresence refuses a presence the Identify of a shard still to start could not carry, and keeps nothing of it", () =>

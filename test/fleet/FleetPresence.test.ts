@@ -77,27 +77,49 @@ describe("FleetPresence", () => {
         yield* Fiber.interrupt(updates[order[0]!]!)
         yield* Fiber.interrupt(updates[order[1]!]!)
         expect(fleet.latest()).toBe(initial)
-        // one a session was made with went out: given up on later, it stays
-        const carried = yield* Effect.fork(fleet.update(invisible, () => [waiting]))
+        // one a session was made with (its Identify not out yet) is given up on like any: it was
+        // counted as gone out, and stayed on every shard made during a long startup
+        const made = yield* Effect.fork(fleet.update(invisible, () => [waiting]))
         yield* settle
         fleet.madeWith(0, fleet.latest())
-        yield* Fiber.interrupt(carried)
-        expect(fleet.latest()).toBe(invisible)
+        yield* Fiber.interrupt(made)
+        expect(fleet.latest()).toBe(initial)
       }
     }))
 
-  it.effect("an update a shard was made with stays the latest, given up on, though an older update is still on its way", () =>
+  // a shard made with the update and started takes it back once given up on: the latest goes to
+  // it, which its Identify then carries (the session's `updatePresence` sets it)
+  it.scoped("an update a shard was made with, given up on: the shard is sent the presence now latest", () =>
     Effect.gen(function*() {
-      const [initial, idle, dnd] = [presence("online"), presence("idle"), presence("dnd")]
-      const fleet = FleetPresence.make(initial, () => false)
-      const older = yield* Effect.fork(fleet.update(idle, () => [waiting]))
-      const newer = yield* Effect.fork(fleet.update(dnd, () => [waiting]))
+      const { fleet, ready, shown, start1, update } = yield* twoShards()
+      const idle = yield* update("idle")
       yield* settle
+      fleet.madeWith(1, fleet.latest())
+      yield* start1
+      yield* settle
+      yield* Fiber.interrupt(idle)
+      expect(fleet.latest()?.status).toBe("online")
+      yield* ready
+      expect(shown()).toEqual(["online", "online"])
+    }))
+
+  // with no presence before it, an update that went out is taken back to Discord's default
+  // (it stayed: there was no presence to send back)
+  it.scoped("an update that went out, given up on where there was no presence before: the shard is sent the default", () =>
+    Effect.gen(function*() {
+      // its sends go out, and their waits never return (the caller gives up after the write)
+      const session = yield* startingSession({ answered: Effect.never })
+      const fleet = FleetPresence.make(undefined, () => false)
       fleet.madeWith(0, fleet.latest())
-      yield* Fiber.interrupt(newer)
-      expect(fleet.latest()).toBe(dnd)
-      yield* Fiber.interrupt(older)
-      expect(fleet.latest()).toBe(dnd)
+      yield* fleet.started(0, session.session)
+      yield* session.ready
+      const given = yield* Effect.fork(fleet.update(presence("idle"), () => [session.session]))
+      yield* settle
+      expect(session.shown).toEqual(["idle"])
+      yield* Fiber.interrupt(given)
+      yield* settle
+      expect(fleet.latest()).toBeUndefined()
+      expect(session.shown).toEqual(["idle", "online"])
     }))
 
   it.effect("the running sessions are read once the update is the latest: a shard started just before is sent it, one started after took it", () =>
