@@ -5,9 +5,8 @@
  * each time their number has doubled (the tenth, the twentieth...): a dozen lines for a day's
  * outage; a failure whose answer asks to wait a minute or more is told at once, unless the one
  * before it asked that too (it is then told as any failure: an answer asking for a minute each
- * time was told at every attempt). Once the session
- * is ready again, an Info line says after how many (or that READY came late, to a connection told
- * to wait on for it). A session that gets
+ * time was told at every attempt). Once the session is ready again, an Info line says after how
+ * many (or that READY came late, to a connection told to wait on for it). A session that gets
  * ready and loses its connection again before it was stable (`backoff.stableAfter`), over and
  * over, is told the same way: its short connections in a row, at the fifth, the tenth... until a
  * connection lasts. A fleet counts its shards together instead (`FleetOutage`), so that an outage

@@ -405,14 +405,10 @@ const nestedKeys: { readonly [K in "timeouts" | "backoff" | "properties"]: objec
   properties: { os: true, browser: true, device: true } satisfies { readonly [K in keyof IdentifyProperties]-?: true }
 }
 
-/**
- * The keys of `given` that are none of `known`'s and hold a value, named with `path` before them:
- * options from JavaScript or a parsed file may misspell one (`timeout`), which was ignored, its
- * default kept.
- *
- * @since 0.1.0
- */
-export const unknownKeys = (given: object, known: object, path = ""): Array<string> =>
+// the keys of `given` that are none of `known`'s and hold a value, named with `path` before them:
+// options from JavaScript or a parsed file may misspell one (`timeout`), which was ignored, its
+// default kept
+const unknownKeys = (given: object, known: object, path = ""): Array<string> =>
   Object.entries(given)
     .filter(([key, value]) => value !== undefined && !Object.hasOwn(known, key))
     .map(([key]) => `${path}${show(key).replace(/^"(\w+)"$/, "$1")}`)
