@@ -7,7 +7,7 @@
  */
 import type { GatewayEvent } from "../protocol/Event.ts"
 import { printable, quoted } from "../internal/printable.ts"
-import { cut, head, padTo } from "./Columns.ts"
+import { cut, head, padTo, width } from "./Columns.ts"
 
 /**
  * One shard's row in the status view.
@@ -104,12 +104,12 @@ export const status = (rows: ReadonlyArray<ShardRow>, maxLines: number, columns 
   // a ready shard's figures, then why; a shard not ready has no figures worth its why's room, which
   // on an 80-column terminal was 9 columns: its why comes where they would
   const line = (row: ShardRow) => {
-    const head = `${pad(String(row.shard), 7)}${pad(row.state, 22)}`
+    const lead = `${pad(String(row.shard), 7)}${pad(row.state, 22)}`
     const figures = row.state !== readyState ? "" : `${pad(row.sequence === null ? "-" : String(row.sequence), 10)}${
       pad(row.latency === undefined ? "-" : `${row.latency} ms`, 10)
     }${pad(String(row.reconnects), 12)}${pad(row.eventsPerSecond.toFixed(1), 10)}`
-    const used = 29 + (figures === "" ? 0 : 42)
-    return `${head}${figures}${why(row.reason, Math.min(maxReasonColumns, Math.max(1, columns - used)))}`
+    const left = columns - width(lead) - width(figures)
+    return `${lead}${figures}${why(row.reason, Math.min(maxReasonColumns, Math.max(1, left)))}`
   }
   if (rows.length < maxLines) return [header, ...rows.map(line)]
   const shown = Math.max(0, maxLines - 2)
