@@ -32,12 +32,22 @@ const maxReasonColumns = 100
 const readyState = "Connected/Ready"
 
 // `reason` (the network's text among it) escaped and cut to `max` columns, its last one an
-// ellipsis when cut, never inside an escape
+// ellipsis when cut, before a character whose escape does not fit whole (cut after escaping, a
+// backslash of the text's own before a control character left half an escape)
 const why = (reason: string, max: number): string => {
   const start = head(reason, max)
-  const shown = printable(start)
-  return cut(shown, max).length === shown.length && start === reason ? shown : `${wholeEscapes(cut(shown, max - 1))}…`
+  const whole = printable(start)
+  if (start === reason && width(whole) <= max) return whole
+  let shown = ""
+  for (const { segment } of graphemes.segment(start)) {
+    const next = shown + printable(segment)
+    if (width(next) > max - 1) break
+    shown = next
+  }
+  return `${shown}…`
 }
+
+const graphemes = new Intl.Segmenter(undefined, { granularity: "grapheme" })
 
 // `text` cut or padded to exactly `columns` columns
 const pad = (text: string, columns: number): string => padTo(cut(text, columns), columns)

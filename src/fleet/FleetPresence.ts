@@ -142,15 +142,20 @@ export const make = (initial: Commands.Presence | undefined, resumes: (id: numbe
     started: (id, session) => {
       const identifiedWith = made.get(id)
       made.delete(id)
-      const newest = presences.newest()
       const shows = resumes(id) && identifiedWith !== initial ? unknown : identifiedWith
-      const shard = new ShardPresence(shows, newest)
+      // aimed at the latest at the call; an update made, or one taken back, before the effect runs
+      // aims it anew (the take-back had no scope to send in: the shard kept an update given up on)
+      const shard = new ShardPresence(shows, presences.newest())
       shards.set(session, shard)
-      return Effect.flatMap(Effect.scope, (scope) => {
-        shard.scope = scope
-        const presence = newest.value
-        return presence === undefined || presence === shows ? Effect.void : sendTo(session, shard, newest, presence)
-      })
+      return Effect.flatMap(Effect.scope, (scope) =>
+        Effect.suspend(() => {
+          shard.scope = scope
+          const target = shard.aimed
+          // no presence is Discord's default, which a shard made with one is sent (it kept it)
+          return shard.shown === target.value || shard.direct?.has(target)
+            ? Effect.void
+            : sendTo(session, shard, target, target.value ?? Commands.defaultPresence)
+        }))
     },
     // added and watched in one step: interrupted between the two, an update given up on stayed
     // the latest, and shards started later identified with it

@@ -130,6 +130,9 @@ describe("Pretty", () => {
     const [, cutShort] = Pretty.status([row("Disconnected", hostile)], 10, 80)
     expect(cutShort!.length).toBeLessThanOrEqual(80)
     expect(cutShort).toMatch(/(\\u001b)+…$/)
+    // a backslash of the text's own before a control character: the escape is whole or absent
+    const [, backslash] = Pretty.status([row("Disconnected", "ab\\\u001bcdef")], 10, 29 + 7)
+    expect(backslash!.slice(29)).toBe("ab\\…")
     // no limit but its own (100 columns) off a terminal
     const [, plain] = Pretty.status([row("Disconnected", "x".repeat(150))], 10)
     expect(plain).toBe(`0      Disconnected          ${"x".repeat(99)}…`)

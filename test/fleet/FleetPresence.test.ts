@@ -381,4 +381,42 @@ describe("FleetPresence", () => {
       expect(shard0.shown).toEqual([])
       expect(shard1.shown).toEqual([])
     }))
+
+  // with no presence before, a shard made with an update given up on is taken back to the default
+  it.scoped("a shard made with an update given up on before it started, the fleet having no presence: it is sent the default", () =>
+    Effect.gen(function*() {
+      const fleet = FleetPresence.make(undefined, () => false)
+      const given = yield* Effect.fork(fleet.update(presence("idle"), () => [waiting]))
+      yield* settle
+      // shard 1 is made now: its Identify would carry `idle`
+      fleet.madeWith(1, fleet.latest())
+      yield* Fiber.interrupt(given)
+      expect(fleet.latest()).toBeUndefined()
+      const shard1 = yield* startingSession()
+      yield* fleet.started(1, shard1.session)
+      yield* shard1.ready
+      yield* settle
+      expect(shard1.shown).toEqual(["online"])
+    }))
+
+  // `started` registers the shard at the call and has its scope once its effect runs: a give-up
+  // between the two (the fleet runs it a yield apart) took the shard back with no scope to send in,
+  // and the effect then sent what it had read at the call: nothing, the shard keeping the update
+  it.scoped("a shard started (called, its effect not run yet) with an update given up on in between: it is sent the presence now latest", () =>
+    Effect.gen(function*() {
+      const fleet = FleetPresence.make(presence("online"), () => false)
+      const live: Array<Session.Session> = [waiting]
+      const given = yield* Effect.fork(fleet.update(presence("idle"), () => live))
+      yield* settle
+      fleet.madeWith(1, fleet.latest())
+      const shard1 = yield* startingSession()
+      live.push(shard1.session)
+      const starting = fleet.started(1, shard1.session)
+      yield* Fiber.interrupt(given)
+      expect(fleet.latest()?.status).toBe("online")
+      yield* starting
+      yield* shard1.ready
+      yield* settle
+      expect(shard1.shown).toEqual(["online"])
+    }))
 })
