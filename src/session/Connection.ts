@@ -17,7 +17,6 @@ import * as Scope from "effect/Scope"
 import * as FrameDecoder from "../codec/FrameDecoder.ts"
 import { isDecodeError } from "../codec/DecodeError.ts"
 import { monotonicMillis } from "../internal/due.ts"
-import * as RetryAfter from "../internal/retryAfter.ts"
 import { withSpan } from "../internal/span.ts"
 import { sleepPastStalls, timeoutFailPastStalls } from "../internal/stall.ts"
 import type { IdentifyBudgetExhausted, IdentifyLimiter } from "../limits/IdentifyLimiter.ts"
@@ -128,13 +127,11 @@ export interface Active {
  */
 export const makeActive = (): Active => ({ close: () => Effect.succeed(false) })
 
-// the wait a refused connect asked for is taken as an answer's `Retry-After` is, whichever
-// transport told it: a 429's or a 5xx's (or one whose status it does not say), at most an hour,
-// none when it is no number of seconds (`Infinity` parked the session for ever)
+// the wait a refused connect asked for is the error's own (`wait`), whichever transport told it
+// (its `retryAfter` of `Infinity` parked the session for ever), told as "connect failed: HTTP 429;
+// retry after 3600 s" (it said "connect failed: transport connect failed: ...")
 const connectFailed = (error: TransportError): Reason => {
-  const honoured = error.status === undefined || RetryAfter.isHonoured(error.status)
-  const retryAfter = honoured ? RetryAfter.seconds(error.retryAfter) : undefined
-  // told as "connect failed: HTTP 429; retry after 3600 s" (it said "connect failed: transport connect failed: ...")
+  const retryAfter = error.wait
   const message = error.detail === "" ? "no reason given" : error.detail
   return Reason.ConnectFailed({ message, ...(retryAfter === undefined ? {} : { retryAfter }) })
 }

@@ -69,13 +69,20 @@ export class TransportError extends Data.TaggedError("TransportError")<{
   readonly retryAfter?: number | undefined
 }> {
   /**
-   * What went wrong, without "transport ... failed": the cause's message, and the wait a session
-   * takes for it (a 429's or a 5xx's, at most an hour; none for no number of seconds); empty when
-   * neither is known.
+   * The seconds a session waits for it before its next try: `retryAfter` of a 429, a 5xx or an
+   * answer whose status is not said, at most an hour; none when it is no number of seconds.
+   */
+  get wait(): number | undefined {
+    return this.status === undefined || RetryAfter.isHonoured(this.status) ? RetryAfter.seconds(this.retryAfter) : undefined
+  }
+
+  /**
+   * What went wrong, without "transport ... failed": the cause's message, and the {@link wait};
+   * empty when neither is known.
    */
   get detail(): string {
-    const retryAfter = this.status === undefined || RetryAfter.isHonoured(this.status) ? RetryAfter.seconds(this.retryAfter) : undefined
-    const parts = [this.cause instanceof Error ? this.cause.message : "", retryAfter === undefined ? "" : `retry after ${retryAfter} s`]
+    const wait = this.wait
+    const parts = [this.cause instanceof Error ? this.cause.message : "", wait === undefined ? "" : `retry after ${wait} s`]
     return parts.filter((part) => part !== "").join("; ")
   }
 
