@@ -13,7 +13,7 @@ import * as IdentifyLimiter from "../../src/limits/IdentifyLimiter.ts"
 import * as Outage from "../../src/session/Outage.ts"
 import { Reason } from "../../src/session/SessionState.ts"
 import * as MemoryTransport from "../../src/transport/MemoryTransport.ts"
-import { acceptAndHello, dispatch, options, ready, Session, settle, TestLayer } from "./harness.ts"
+import { acceptAndHello, dispatch, options, ready, Session, settle, slowProgram, TestLayer } from "./harness.ts"
 import { captured } from "../logLines.ts"
 
 /**
@@ -210,9 +210,7 @@ describe("Outage", () => {
     return Effect.gen(function*() {
       const session = yield* Session.make(options({ bufferSize: 1, timeouts: { hello: "1 hour" } }))
       // the program takes READY, then is busy with it for ten minutes
-      const took: Array<number> = []
-      yield* Effect.forkScoped(Stream.runForEach(session.events, (event) =>
-        Effect.zipRight(Effect.sync(() => took.push(event.sequence)), Effect.sleep("10 minutes"))))
+      const took = yield* slowProgram(session, "10 minutes")
       const { peer } = yield* acceptAndHello(41_250)
       yield* peer.sendJson(ready())
       yield* settle

@@ -54,6 +54,7 @@ import {
   sentPayloads,
   Session,
   settle,
+  slowProgram,
   TestLayer
 } from "./harness.ts"
 import { collectGarbage, nextJob } from "../gc.ts"
@@ -97,14 +98,6 @@ const disconnectUnread = (session: Session.Session) =>
     return { stoppedWithoutTime, sequence: Option.map(point, ({ sequence }) => sequence) }
   })
 
-/** A program that takes `perEvent` over each of the session's events; the sequences it took so far. */
-const slowProgram = (session: Session.Session, perEvent: Duration.DurationInput) =>
-  Effect.gen(function*() {
-    const took: Array<number> = []
-    yield* Effect.forkScoped(Stream.runForEach(session.events, (event) =>
-      Effect.zipRight(Effect.sync(() => took.push(event.sequence)), Effect.sleep(perEvent))))
-    return took
-  })
 
 
 /**

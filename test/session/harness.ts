@@ -5,9 +5,11 @@
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import { expect } from "@effect/vitest"
 import * as Chunk from "effect/Chunk"
+import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
+import * as Stream from "effect/Stream"
 import * as IdentifyLimiter from "../../src/limits/IdentifyLimiter.ts"
 import * as Session from "../../src/session/Session.ts"
 import type { SessionOptions } from "../../src/session/SessionOptions.ts"
@@ -98,3 +100,12 @@ export const sentOps = (peer: MemoryTransport.MemoryPeer) => Effect.map(sentPayl
 export { settle } from "../settle.ts"
 
 export { Session }
+
+/** A program that takes `perEvent` over each of the session's events; the sequences it took so far. */
+export const slowProgram = (session: Session.Session, perEvent: Duration.DurationInput) =>
+  Effect.gen(function*() {
+    const took: Array<number> = []
+    yield* Effect.forkScoped(Stream.runForEach(session.events, (event) =>
+      Effect.zipRight(Effect.sync(() => took.push(event.sequence)), Effect.sleep(perEvent))))
+    return took
+  })
