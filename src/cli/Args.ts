@@ -13,7 +13,7 @@ import { isQuotable } from "../internal/printable.ts"
 import { maxShardCount } from "../protocol/Commands.ts"
 import * as Intents from "../protocol/Intents.ts"
 import * as Session from "../session/Session.ts"
-import { defaultApi } from "../session/SessionOptions.ts"
+import { defaultApi, minMessageBytes } from "../session/SessionOptions.ts"
 
 /**
  * What the command line asks for.
@@ -36,6 +36,8 @@ export interface CliOptions {
   readonly format: "pretty" | "ndjson"
   /** Seconds to run before a resumable close and exit 0. */
   readonly duration: number | undefined
+  /** The largest message taken from the gateway, in bytes; none means the session's default. */
+  readonly maxMessageBytes: number | undefined
   readonly logLevel: LogLevel.LogLevel
   readonly help: boolean
 }
@@ -74,6 +76,8 @@ embedded local gateway with synthetic traffic.
   --events <T1,T2>         only these dispatch types (unknown names: a warning)
   --format <f>             pretty | ndjson (default: pretty on a terminal, ndjson otherwise)
   --duration <seconds>     stop after this long (resumable close), then exit 0
+  --max-message-bytes <n>  largest message taken from the gateway, e.g. 67108864, 65536KiB or 128MiB
+                           (default 64MiB; at least ${minMessageBytes} bytes)
   --log-level <level>      trace | debug | info | warning | error | none (default info)
   --help, -h               this text
 
@@ -103,6 +107,7 @@ const flags = new Set([
   "--events",
   "--format",
   "--duration",
+  "--max-message-bytes",
   "--log-level"
 ])
 
@@ -146,6 +151,20 @@ const parseShards = (text: string): Either.Either<ReadonlyArray<number>, UsageEr
 
 // a decimal number, as `--duration` takes it
 const decimal = /^\s*(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$/
+
+// bytes, KiB or MiB, as `--max-message-bytes` takes them
+const byteSize = /^(\d{1,15})(KiB|MiB)?$/i
+const byteUnits: ReadonlyMap<string, number> = new Map([["", 1], ["kib", 1024], ["mib", 1024 * 1024]])
+
+const parseMessageBytes = (text: string): Either.Either<number, UsageError> => {
+  const found = byteSize.exec(text.trim())
+  const bytes = found === null ? Number.NaN : Number(found[1]) * byteUnits.get((found[2] ?? "").toLowerCase())!
+  return Number.isSafeInteger(bytes) && bytes >= minMessageBytes
+    ? Either.right(bytes)
+    : Either.left(
+      new UsageError({ detail: `--max-message-bytes: expected a number of bytes of at least ${minMessageBytes} (or KiB, MiB), got ${echo(text)}` })
+    )
+}
 
 // in any case, as `--log-level` and `--events` take theirs
 const oneOf = <const T extends string>(flag: string, value: string, allowed: ReadonlyArray<T>): Either.Either<T, UsageError> => {
@@ -295,6 +314,8 @@ const parseFlags = (
     if (duration !== undefined && !(Number.isFinite(duration) && duration > 0)) {
       return yield* Either.left(new UsageError({ detail: `--duration: expected a positive number of seconds, got ${echo(String(durationText))}` }))
     }
+    const bytesText = values.get("--max-message-bytes")
+    const maxMessageBytes = bytesText === undefined ? undefined : yield* parseMessageBytes(bytesText)
     const levelText = values.get("--log-level") ?? "info"
     const logLevel = levels.get(levelText.toLowerCase())
     if (logLevel === undefined) {
@@ -327,6 +348,7 @@ const parseFlags = (
       events,
       format: yield* oneOf("--format", values.get("--format") ?? (isTerminal ? "pretty" : "ndjson"), ["pretty", "ndjson"]),
       duration,
+      maxMessageBytes,
       logLevel,
       help: false
     }

@@ -132,6 +132,13 @@ const show = (options: Args.CliOptions, fleet: Fleet.Fleet, notes: ReadonlyArray
 const shardCountOf = (options: Args.CliOptions): number | undefined =>
   options.shardCount ?? (options.gateway === undefined ? undefined : Math.max(0, ...(options.shards ?? [0])) + 1)
 
+/**
+ * The line that tells why a run failed; where the error names an option the command line has as a
+ * flag, the flag too.
+ */
+const errorLine = (error: { readonly _tag: string; readonly message: string }): string =>
+  `error: ${error.message}${error._tag === "MessageTooLarge" ? "; on the command line: --max-message-bytes" : ""}`
+
 const run = (options: Args.CliOptions, warnings: ReadonlyArray<string>) =>
   Effect.gen(function*() {
     // the terminal closed (SIGHUP, which would end the process at once, its shards without a
@@ -171,6 +178,7 @@ const run = (options: Args.CliOptions, warnings: ReadonlyArray<string>) =>
       gateway: options.gateway,
       shards: options.shards,
       shardCount: shardCountOf(options),
+      maxMessageBytes: options.maxMessageBytes,
       // the fleet skips the other types without parsing them
       events: options.events === undefined ? undefined : [...options.events] as ReadonlyArray<EventName>
     }
@@ -185,7 +193,7 @@ const run = (options: Args.CliOptions, warnings: ReadonlyArray<string>) =>
     const fleet = started.right
     // a fatal close that answered the stop's own close (a token reset meanwhile) ended the fleet
     // with its error: told, and exit 1 (the run said it stopped, and exited 0)
-    const failedWhileStopping = Effect.catchAll(fleet.await, (error) => Effect.zipRight(Console.error(`error: ${error.message}`), exit(1)))
+    const failedWhileStopping = Effect.catchAll(fleet.await, (error) => Effect.zipRight(Console.error(errorLine(error)), exit(1)))
     // Ctrl-C (the run interrupted): the shards stop resumably, waiting for the gateway no longer
     // than a scope's close would (1 s), and the operator is told so; unless a stop had begun, which
     // Ctrl-C waits for
@@ -245,7 +253,7 @@ const main = Effect.gen(function*() {
     Effect.scoped,
     Effect.catchAll((error) =>
       Effect.zipRight(
-        Console.error(`error: ${error.message}`),
+        Console.error(errorLine(error)),
         exit(error._tag === "InvalidOptions" ? 2 : 1)
       )),
     // a defect (a bug, here or in a dependency) still ends the run with one line saying what broke

@@ -27,6 +27,7 @@ describe("Args", () => {
     expect(Either.getOrThrow(parse([], { DISCORD_TOKEN: "abc" })).intents).toBe(Intents.nonPrivileged)
     expect(options.logLevel).toBe(LogLevel.Info)
     expect(options.shards).toBeUndefined()
+    expect(options.maxMessageBytes).toBeUndefined()
   })
 
   it("formats pretty on a terminal unless told otherwise", () => {
@@ -141,6 +142,18 @@ describe("Args", () => {
     expect([...options.events!]).toEqual(["MESSAGE_CREATE", "READY"])
     expect(options.duration).toBe(2.5)
     expect(options.logLevel).toBe(LogLevel.Debug)
+  })
+
+  it("takes --max-message-bytes in bytes, KiB or MiB, and refuses less than a Hello needs", () => {
+    const bytes = (value: string) => Either.getOrThrow(parse(["--max-message-bytes", value])).maxMessageBytes
+    expect([bytes("4096"), bytes("65536KiB"), bytes("128mib"), bytes(" 2MiB ")]).toEqual([4096, 64 * 1024 * 1024, 128 * 1024 * 1024, 2 * 1024 * 1024])
+    const refused = (value: string) => `--max-message-bytes: expected a number of bytes of at least 4096 (or KiB, MiB), got ${value}`
+    expect(error(["--max-message-bytes", "4095"])).toBe(refused(`"4095"`))
+    expect(error(["--max-message-bytes", "0x10000"])).toBe(refused(`"0x10000"`))
+    expect(error(["--max-message-bytes", "1.5MiB"])).toBe(refused(`"1.5MiB"`))
+    expect(error(["--max-message-bytes", "64MB"])).toBe(refused(`"64MB"`))
+    // past 2^53 bytes no count is exact
+    expect(error(["--max-message-bytes", "999999999999999MiB"])).toBe(refused(`"999999999999999MiB"`))
   })
 
   it("takes the values of --compress, --encoding, --format and --log-level in any case", () => {

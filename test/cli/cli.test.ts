@@ -192,6 +192,32 @@ describe.concurrent("the command line", () => {
       expectResumableCloses(log)
     }))
 
+  it.scopedLive("--max-message-bytes reaches the shards: a message over it, sent again on the resume, ends the run naming the flag", () =>
+    Effect.gen(function*() {
+      // with presences, a small guild's GUILD_CREATE lists its 40 members: some 7 KB, READY under 1 KB
+      const gateway = yield* LocalGateway.make({ token, membersPerGuild: 40 })
+      const run = yield* cli([
+        "--token",
+        secret,
+        "--api",
+        gateway.apiUrl,
+        "--duration",
+        "30",
+        "--intents",
+        "Guilds,GuildPresences",
+        "--max-message-bytes",
+        "4KiB"
+      ])
+      const log = yield* allClosed(gateway)
+      expect(run.code).toBe(1)
+      expect(lines(run.stderr).at(-1)).toMatch(
+        /^error: shard 0: the gateway sent a message over maxMessageBytes \(4096 bytes\) after sequence 1, and again on the next try; .*; on the command line: --max-message-bytes$/
+      )
+      // it was given up at once on the second try, well before --duration
+      expect(log.connections.length).toBe(2)
+      expect(log.violations).toEqual([])
+    }))
+
   it.scopedLive("a token the gateway rejects (4004) ends the run at once with exit 1 and one error line", () =>
     Effect.gen(function*() {
       const gateway = yield* LocalGateway.make({ token })
