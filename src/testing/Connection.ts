@@ -42,6 +42,8 @@ export interface Settings {
   readonly heartbeatSlackMs: number
   /** The close code for a missed heartbeat, or false to record it only. */
   readonly closeOnMissedHeartbeat: number | false
+  /** How long a client has to beat after op 1, and to close after op 7. */
+  readonly answerWithinMs: number
   readonly helloDelayMs: number
   readonly resumeWindowMs: number
   readonly replayBufferSize: number
@@ -122,6 +124,8 @@ export class Connection implements Outlet {
   private closing = false
   private readonly timers = new Set<Timer>()
   private missedTimer: Timer | undefined
+  // an op 1 written and not yet answered by a heartbeat
+  private requestTimer: Timer | undefined
   private readonly held: Array<Held> = []
   private stallTimer: Timer | undefined
   private slowTimer: Timer | undefined
@@ -239,14 +243,27 @@ export class Connection implements Outlet {
     } else this.sendRaw(Uint8Array.of(0xde, 0xad, 0xbe, 0xef, 0x13, 0x37, 0x00, 0x00, 0xff, 0xff))
   }
 
-  /** Sends op 1: the client must beat at once (a beat answers it only once op 1 was written). */
+  /**
+   * Sends op 1: the client must beat at once (a beat answers it only once op 1 was written; none
+   * within `answerWithin` is a breach).
+   */
   requestHeartbeat(): void {
-    this.send(payload(Opcode.Heartbeat, null), () => this.heartbeat.requested())
+    this.send(payload(Opcode.Heartbeat, null), () => {
+      this.heartbeat.requested()
+      const { answerWithinMs } = this.host.settings
+      this.requestTimer ??= this.later(answerWithinMs, () => {
+        this.requestTimer = undefined
+        this.violate("HeartbeatRequestIgnored", `no heartbeat within ${answerWithinMs} ms of op 1`)
+      })
+    })
   }
 
-  /** Sends op 7 (reconnect). */
+  /** Sends op 7: the client must close and reconnect (still open after `answerWithin`: a breach). */
   reconnect(): void {
-    this.send(payload(Opcode.Reconnect, null))
+    this.send(payload(Opcode.Reconnect, null), () => {
+      const { answerWithinMs } = this.host.settings
+      this.later(answerWithinMs, () => this.violate("ReconnectIgnored", `the connection still open ${answerWithinMs} ms after op 7`))
+    })
   }
 
   /**
@@ -357,6 +374,7 @@ export class Connection implements Outlet {
     for (const timer of this.timers) clearTimeout(timer.handle)
     this.timers.clear()
     this.missedTimer = undefined
+    this.requestTimer = undefined
     this.stallTimer = undefined
     this.slowTimer = undefined
     this.frameDelayMs = 0
@@ -461,6 +479,8 @@ export class Connection implements Outlet {
   private onHeartbeat(d: unknown, now: number): void {
     const beat = this.heartbeat.beat(now)
     this.host.recorder.heartbeat({ at: now, connection: this.id, d, requested: beat.requested })
+    this.cancel(this.requestTimer)
+    this.requestTimer = undefined
     if (beat.tooEarlyBy !== undefined) {
       this.violate("HeartbeatTooEarly", `heartbeat ${beat.tooEarlyBy} ms after the previous one (interval ${this.host.settings.heartbeatIntervalMs} ms)`)
     }

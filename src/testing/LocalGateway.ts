@@ -75,6 +75,12 @@ export interface Options {
    * `RangeError`; 1006 drops the connection).
    */
   readonly closeOnMissedHeartbeat?: boolean | number | undefined
+  /**
+   * How long a client has to answer op 1 with a heartbeat, and op 7 by closing the connection,
+   * before it is recorded as a breach (`HeartbeatRequestIgnored`, `ReconnectIgnored`; default 5 s:
+   * "at once", with room for a busy machine).
+   */
+  readonly answerWithin?: Duration.DurationInput | undefined
   /** Delay before every Hello (default 0). */
   readonly helloDelay?: Duration.DurationInput | undefined
   /** How long a session stays resumable after its connection dies (default 3 minutes). */
@@ -256,6 +262,7 @@ export const make = (options: Options): Effect.Effect<LocalGateway, LocalGateway
       heartbeatIntervalMs: millis(options.heartbeatInterval, 41_250),
       heartbeatSlackMs: millis(options.heartbeatSlack, 1_000),
       closeOnMissedHeartbeat: missedClose,
+      answerWithinMs: millis(options.answerWithin, 5_000),
       helloDelayMs: millis(options.helloDelay, 0),
       resumeWindowMs: millis(options.resumeWindow, 180_000),
       replayBufferSize: Math.max(1, options.replayBufferSize ?? 1000),

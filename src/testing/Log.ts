@@ -133,6 +133,8 @@ export type ViolationKind =
   | "ResumeEncodingChanged"
   | "HeartbeatTooEarly"
   | "HeartbeatMissed"
+  | "HeartbeatRequestIgnored"
+  | "ReconnectIgnored"
   | "PresenceRateLimited"
   | "RequestGuildMembersRateLimited"
   | "InvalidCommand"

@@ -592,6 +592,31 @@ describe("LocalGateway rules", () => {
       expect(log.violations.map((v) => v.kind)).toEqual(["HeartbeatTooEarly"])
     }))
 
+  it.scopedLive("op 1 left unanswered, or op 7 with the connection kept open, past answerWithin is recorded; answered, neither is", () =>
+    Effect.gen(function*() {
+      const gateway = yield* gatewayWith({ guilds: 0, answerWithin: "150 millis", shards: 2, sessionStartLimit: { maxConcurrency: 2 } })
+      const { client: obeying } = yield* ready(gateway)
+      yield* gateway.requestHeartbeat({ connection: 1 })
+      yield* obeying.next((f) => f.op === 1)
+      yield* obeying.send({ op: 1, d: 1 })
+      yield* gateway.reconnect({ connection: 1 })
+      yield* obeying.next((f) => f.op === 7)
+      obeying.socket.close(4000)
+      yield* obeying.closed
+      const { client: ignoring } = yield* ready(gateway, [1, 2])
+      yield* gateway.requestHeartbeat({ connection: 2 })
+      yield* gateway.reconnect({ connection: 2 })
+      yield* ignoring.next((f) => f.op === 7)
+      const log = yield* gateway.awaitLog((log) => log.violations.length === 2)
+      expect(log.violations.map((v) => [v.connection, v.kind, v.detail])).toEqual([
+        [2, "HeartbeatRequestIgnored", "no heartbeat within 150 ms of op 1"],
+        [2, "ReconnectIgnored", "the connection still open 150 ms after op 7"]
+      ])
+      // the first connection's answers cancelled its timers: nothing more is recorded
+      yield* Effect.sleep("300 millis")
+      expect((yield* gateway.violations).length).toBe(2)
+    }))
+
   it.scopedLive("a missing heartbeat is recorded, and closes 4009 when asked for that code", () =>
     Effect.gen(function*() {
       const gateway = yield* gatewayWith({ guilds: 0, heartbeatInterval: "40 millis", heartbeatSlack: "20 millis", closeOnMissedHeartbeat: 4009 })
