@@ -31,6 +31,10 @@ const defined = (wrapped: unknown): unknown => {
 // the token, in the wrong variable, would be quoted. A value longer than a few words is not.
 const received = / but received ([\s\S]*)$/
 
+// a value quoted inside another reader's message (`Schema.Config`'s "Unable to decode "..." into a
+// number"): quoted back only when short, as the value after "but received"
+const quotedString = /"((?:[^"\\]|\\.)*)"/g
+
 // the value as read, without the quotes Effect puts around a string
 const unquotedValue = (value: string): string =>
   value.length >= 2 && value.startsWith(`"`) && value.endsWith(`"`) ? value.slice(1, -1) : value
@@ -43,9 +47,11 @@ const unquoted = (error: ConfigError.ConfigError): ConfigError.ConfigError => {
       return ConfigError.Or(unquoted(error.left), unquoted(error.right))
     case "InvalidData": {
       const value = received.exec(error.message)?.[1]
-      if (value === undefined || isQuotable(unquotedValue(value))) return error
-      const message = `${error.message.slice(0, -value.length)}${notShown(value)}`
-      return ConfigError.InvalidData(error.path, message)
+      const message = value === undefined || isQuotable(unquotedValue(value))
+        ? error.message
+        : `${error.message.slice(0, -value.length)}${notShown(value)}`
+      const masked = message.replace(quotedString, (literal, text: string) => isQuotable(text) ? literal : notShown(text))
+      return masked === error.message ? error : ConfigError.InvalidData(error.path, masked)
     }
     default:
       return error

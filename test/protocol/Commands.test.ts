@@ -283,7 +283,7 @@ describe("Commands: validation", () => {
     expect(messageOf(Commands.resume({ token, session_id: "", seq: 1 }))).toBe(
       "Resume: session_id must be a non-empty string of at most 256 characters, got \"\""
     )
-    expect(messageOf(Commands.resume({ token, session_id: "s".repeat(257), seq: 1 }))).toMatch(/^Resume: session_id must be a non-empty string of at most 256 characters, got "s{56}\.\.\.$/)
+    expect(messageOf(Commands.resume({ token, session_id: "s".repeat(257), seq: 1 }))).toBe("Resume: session_id must be a non-empty string of at most 256 characters, got a value of 257 characters (not shown)")
     expect(messageOf(Commands.resume({ token, session_id: "s", seq: -1 }))).toBe("Resume: seq must be a non-negative integer, got -1")
     expect(messageOf(Commands.heartbeat(1.5))).toBe("Heartbeat: seq must be null or a non-negative integer, got 1.5")
   })

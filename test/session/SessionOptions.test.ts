@@ -40,9 +40,12 @@ describe("SessionOptions.resolve", () => {
     ]
     for (const wrong of misplaced) {
       const problem = problemOf(SessionOptions.resolve(options(wrong)))
-      expect(problem).toContain("<token>")
+      expect(problem).toMatch(/a value of \d+ characters \(not shown\)|<token>/)
       for (let at = 0; at + 12 <= secret.length; at++) expect(problem).not.toContain(secret.slice(at, at + 12))
     }
+    // swapped with the gateway URL, the token option holds nothing to mask: the value is still not shown
+    const swapped = problemOf(SessionOptions.resolve(options({ token: Redacted.make("wss://gateway.discord.gg"), gateway: secret })))
+    expect(swapped).toBe(`gateway must be a ws:// or wss:// URL without a fragment or credentials, of at most 2048 characters, got a value of ${secret.length} characters (not shown)`)
   })
 
   it("fills in the defaults", () => {

@@ -10,18 +10,25 @@ import type * as ParseResult from "effect/ParseResult"
 import { ArrayFormatter } from "effect/ParseResult"
 import * as Runtime from "effect/Runtime"
 import * as Schema from "effect/Schema"
-import { clipped, printable, quoted } from "../../internal/printable.ts"
+import { clipped, notShown, printable, quoted } from "../../internal/printable.ts"
+
+// a string that starts as a URL does (`wss://`, `https://`)
+const urlLike = /^[a-z][a-z\d+.-]*:\/\//i
 
 /**
- * A short rendering of a value for an error message.
+ * A short rendering of a value for an error message. A string is quoted when it is at most 40
+ * characters long, or a URL (cut at 60); any other is told by its length only: a bot token (some 58
+ * to 72 characters) given in the wrong option, or swapped with another, is never quoted.
  *
  * @since 0.1.0
  */
 export const show = (value: unknown): string => {
   if (value === undefined) return "undefined"
   if (typeof value === "number" || typeof value === "boolean" || value === null) return String(value)
-  const text = typeof value === "string" ? quoted(value) : Array.isArray(value) ? "an array" : typeof value === "object" ? "an object" : typeof value
-  return clipped(text, 60)
+  if (typeof value === "string") {
+    return value.length <= 40 || urlLike.test(value) ? clipped(quoted(value), 60) : notShown(value)
+  }
+  return Array.isArray(value) ? "an array" : typeof value === "object" ? "an object" : typeof value
 }
 
 // a key that is no plain name (the network's: a record's key may hold a line break) is quoted
