@@ -54,6 +54,9 @@ export const version = 131
  */
 export const maxDepth = 512
 
+// the text of a FLOAT_EXT: a decimal number, its exponent optional, padded with spaces or not
+const floatText = /^ *[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)? *$/
+
 const Tag = {
   Compressed: 80,
   NewFloat: 70,
@@ -255,7 +258,10 @@ class Reader {
         // rest of the message would make a message of floats padded otherwise cost quadratic time
         const at = this.need(31)
         const end = this.bytes.subarray(at, at + 31).indexOf(0)
-        const value = Number.parseFloat(this.latin1(at, end === -1 ? 31 : end))
+        const text = this.latin1(at, end === -1 ? 31 : end)
+        // the whole text a number, as Erlang writes it (`1.50000000000000000000e+00`): parseFloat
+        // alone read `1.5abc` as 1.5
+        const value = floatText.test(text) ? Number(text) : Number.NaN
         if (!Number.isFinite(value)) throw new Malformed(`FLOAT_EXT at offset ${at} is not a number`)
         return value
       }
@@ -328,13 +334,22 @@ export const decodedSize = (message: string | Uint8Array): number =>
 
 /** The term of a compressed message of `size` bytes, of exactly that size. */
 const inflated = (bytes: Uint8Array, size: number): Uint8Array => {
+  const compressed = bytes.subarray(6)
   let term: Uint8Array
+  let read: number
   try {
-    term = Zlib.inflateSync(bytes.subarray(6), { maxOutputLength: Math.max(1, size) })
+    const { buffer, engine } = Zlib.inflateSync(compressed, { maxOutputLength: Math.max(1, size), info: true }) as unknown as {
+      readonly buffer: Buffer
+      readonly engine: Zlib.Inflate
+    }
+    term = buffer
+    read = engine.bytesWritten
   } catch {
     throw new Malformed(`compressed term at offset 6 does not inflate to its ${size} bytes`)
   }
   if (term.length !== size) throw new Malformed(`compressed term inflates to ${term.length} bytes, not its ${size}`)
+  // zlib stops at the end of its stream: what follows it is trailing bytes, as after a term
+  if (read !== compressed.length) throw new Malformed(`${compressed.length - read} trailing bytes after the compressed term`)
   return term
 }
 

@@ -74,6 +74,14 @@ describe("Etf.decodeTerm", () => {
     expect(decoded(108, 0, 0, 0, 2, 99, ...spaced, 99, ...spaced, 106)).toEqual([2.5, 2.5])
   })
 
+  it("refuses a FLOAT_EXT whose text is no number as a whole (parseFloat read `1.5abc` as 1.5)", () => {
+    for (const text of ["1.5abc", "1.5e+00 junk", "2.0.0", "3x", "0x10", "", "e5", "Infinity"]) {
+      const padded = Buffer.alloc(31)
+      padded.write(text, "latin1")
+      expect(failure(decoded(99, ...padded)).message).toContain("FLOAT_EXT at offset 2 is not a number")
+    }
+  })
+
   it("keeps a leading U+FEFF in a binary, as JSON.parse keeps it in a string", () => {
     for (const text of ["\uFEFF", "\uFEFFhi", `\uFEFF${"x".repeat(40)}`]) {
       expect(Etf.decodeTerm(Uint8Array.of(Etf.version, ...binary(text)))).toBe(text)
@@ -126,6 +134,8 @@ describe("Etf.decodeTerm", () => {
     const compressed = (size: number, data: Uint8Array) => decoded(80, size >>> 24, (size >>> 16) & 0xff, (size >>> 8) & 0xff, size & 0xff, ...data)
     const deflated = Zlib.deflateSync(Uint8Array.from(term))
     expect(compressed(term.length, deflated)).toBe("hello")
+    // zlib stops at its stream's end: what follows is trailing bytes, refused as after a plain term
+    expect(failure(compressed(term.length, Uint8Array.from([...deflated, 0xde, 0xad]))).message).toContain("2 trailing bytes after the compressed term")
     expect(failure(compressed(term.length + 1, deflated)).message).toContain(`inflates to ${term.length} bytes`)
     // a small message that would inflate to far more than it says (a zlib bomb) stops at its size
     expect(failure(compressed(term.length, Zlib.deflateSync(new Uint8Array(10_000_000)))).message).toContain("does not inflate")
