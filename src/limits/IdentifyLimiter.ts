@@ -103,6 +103,15 @@ export interface IdentifyLimiterOptions {
    * `GET /gateway/bot`) says it has room.
    */
   readonly onExhausted?: "fail" | "wait" | undefined
+  /**
+   * Whether the last tenth of the day's session starts (from where the low-budget warning is told)
+   * is spread over the time left until the refill (default true): each identify then goes no sooner
+   * than the time left divided by the starts left plus one after the one before, whatever its key,
+   * so shards caught in a reconnect loop (a gateway refusing every Identify) keep a start for each
+   * stretch of the day instead of spending the last ones at the keys' pace and stopping with
+   * `IdentifyBudgetExhausted` for the rest of it. False spends them at the keys' pace.
+   */
+  readonly spreadLowBudget?: boolean | undefined
 }
 
 /**
@@ -213,7 +222,7 @@ export const make = (options: IdentifyLimiterOptions = {}): Effect.Effect<Contex
     const together = typeof spacing === "number" && typeof margin === "number" &&
       !isSleepable(Duration.millis(spacing + margin)) && `spacing and margin together must be at most 24 days`
     if (typeof spacing === "number" && typeof margin === "number" && !together && known) {
-      return Effect.sync(() => build(spacing, margin, onExhausted))
+      return Effect.sync(() => build(spacing, margin, onExhausted, options.spreadLowBudget !== false))
     }
     const problems = [spacing, margin, together, known ? 0 : `onExhausted must be "fail" or "wait"`]
       .filter((problem): problem is string => typeof problem === "string")
@@ -233,7 +242,7 @@ const limitProblems = (limit: SessionStartLimit): Array<string> => {
   return problems
 }
 
-const build = (spacing: number, margin: number, onExhausted: "fail" | "wait"): Context.Tag.Service<IdentifyLimiter> => {
+const build = (spacing: number, margin: number, onExhausted: "fail" | "wait", spreadLow: boolean): Context.Tag.Service<IdentifyLimiter> => {
   let maxConcurrency = 1
   let gates = new Map<number, Gate>()
   let inheritedLastAt: number | undefined
@@ -244,6 +253,8 @@ const build = (spacing: number, margin: number, onExhausted: "fail" | "wait"): C
   // none is left: with `fail`, an identify waiting for its key's spacing fails then, not once the
   // spacing is over
   let budgetSpent = Deferred.unsafeMake<void>(FiberId.none)
+  // with the budget low and spread: no identify of any key before this (monotonic ms)
+  let spreadUntil: number | undefined
   // the bot it serves, once told
   let bot: string | undefined
   // identifies of retired keys still being sent: every key of now waits for them to go out
@@ -269,6 +280,7 @@ const build = (spacing: number, margin: number, onExhausted: "fail" | "wait"): C
     if (budget === undefined || !isDue(budget.resetAt, now)) return
     budget.remaining = budget.total
     budget.lowTold = false
+    spreadUntil = undefined
     while (isDue(budget.resetAt, now)) budget.resetAt += budgetPeriod
   }
 
@@ -277,6 +289,16 @@ const build = (spacing: number, margin: number, onExhausted: "fail" | "wait"): C
     refill(now)
     return budget !== undefined && budget.remaining <= 0 ? budget.resetAt - now : undefined
   }
+
+  /** When the low budget's spread lets the next identify go, if it is low and that is later than `now`. */
+  const spreadTurn = (now: number): number | undefined =>
+    spreadUntil !== undefined && budget !== undefined && budget.remaining <= lowBudget(budget.total) && !isDue(spreadUntil, now)
+      ? spreadUntil
+      : undefined
+
+  /** Waits until the low budget's spread lets an identify go, or the budget changes. */
+  const spreadWait = (until: number, now: number): Effect.Effect<void> =>
+    detached(Effect.raceFirst(Effect.sleep(until - now), Deferred.await(budgetChanged)))
 
   // the last session start was counted, or a refreshed answer says none is left
   const spent = (): void => {
@@ -309,6 +331,11 @@ const build = (spacing: number, margin: number, onExhausted: "fail" | "wait"): C
       if (retiredSend !== undefined) return Effect.zipRight(Deferred.await(retiredSend), awaitTurn(gate, shardId))
       const now = monotonicMillis(clock)
       const resetAfter = exhaustedFor(now)
+      // the low budget's spread first: after the last start it waits for the refill, its next turn
+      const spreadAt = spreadTurn(now)
+      if (spreadAt !== undefined) {
+        return Effect.zipRight(Effect.raceFirst(spreadWait(spreadAt, now), lineChanged(gate)), awaitTurn(gate, shardId))
+      }
       if (resetAfter !== undefined && onExhausted === "fail") return Effect.fail(exhausted(shardId, resetAfter))
       const turnAt = gate.lastAt === undefined ? now : gate.lastAt + spacing
       if (!isDue(turnAt, now)) {
@@ -323,15 +350,23 @@ const build = (spacing: number, margin: number, onExhausted: "fail" | "wait"): C
       if (budget === undefined) return Effect.succeed(true)
       budget.remaining -= 1
       if (budget.remaining <= 0) spent()
+      // the starts left and the first after the refill, spread evenly over the time left (after
+      // the last one, the next waits for the refill)
+      if (spreadLow && budget.remaining <= lowBudget(budget.total)) {
+        spreadUntil = now + (budget.resetAt - now) / (budget.remaining + 1)
+      }
       // told once, when at most a tenth of the day's starts is left (a refreshed answer may
       // already say so): a bot that reconnects too often finds out before its shards stop
       if (budget.lowTold || budget.remaining > lowBudget(budget.total)) return Effect.succeed(true)
       budget.lowTold = true
+      const spread = spreadUntil === undefined
+        ? ""
+        : `; the next identifies go at most one every ${Duration.format(Duration.millis(Math.round(spreadUntil - now)))}`
       return Effect.as(
         Effect.logWarning(
           `identify budget low: ${budget.remaining} of ${budget.total} session starts left until it refills in ${
             Duration.format(Duration.millis(Math.round(budget.resetAt - now)))
-          }`
+          }${spread}`
         ),
         true
       )
@@ -347,7 +382,10 @@ const build = (spacing: number, margin: number, onExhausted: "fail" | "wait"): C
 
   const budgetReady = (shardId: number): Effect.Effect<void, IdentifyBudgetExhausted> =>
     Effect.clockWith((clock) => {
-      const resetAfter = exhaustedFor(monotonicMillis(clock))
+      const now = monotonicMillis(clock)
+      const resetAfter = exhaustedFor(now)
+      const spreadAt = spreadTurn(now)
+      if (spreadAt !== undefined) return Effect.zipRight(spreadWait(spreadAt, now), budgetReady(shardId))
       if (resetAfter === undefined) return Effect.void
       if (onExhausted === "fail") return Effect.fail(exhausted(shardId, resetAfter))
       return Effect.zipRight(refilled(shardId, resetAfter), budgetReady(shardId))
@@ -366,8 +404,11 @@ const build = (spacing: number, margin: number, onExhausted: "fail" | "wait"): C
     send: (answered: Effect.Effect<void>) => Effect.Effect<A, E, R>
   ): Effect.Effect<A, E | IdentifyBudgetExhausted, R> =>
     Effect.clockWith((clock) => {
-      const resetAfter = exhaustedFor(monotonicMillis(clock))
-      if (resetAfter !== undefined && onExhausted === "fail") return Effect.fail(exhausted(shardId, resetAfter))
+      const now = monotonicMillis(clock)
+      const resetAfter = exhaustedFor(now)
+      if (resetAfter !== undefined && onExhausted === "fail" && spreadTurn(now) === undefined) {
+        return Effect.fail(exhausted(shardId, resetAfter))
+      }
       const gate = gateFor(shardId % maxConcurrency)
       // this identify's answer, which may come before its send is done
       const answer = Deferred.unsafeMake<void>(FiberId.none)
@@ -418,6 +459,9 @@ const build = (spacing: number, margin: number, onExhausted: "fail" | "wait"): C
         const now = monotonicMillis(clock)
         // told to be low still holds while a refreshed answer says it is
         const lowTold = budget !== undefined && budget.lowTold && limit.remaining <= lowBudget(limit.total)
+        // none left where this limiter had some: another process spent them, and no wait of the
+        // spread's is due a refill of this limiter's making (an identify fails, or waits, as without it)
+        if (limit.remaining <= 0 && (budget === undefined || budget.remaining > 0)) spreadUntil = undefined
         budget = { total: limit.total, remaining: limit.remaining, resetAt: now + limit.resetAfter, lowTold }
         Deferred.unsafeDone(budgetChanged, Exit.void)
         budgetChanged = Deferred.unsafeMake(FiberId.none)

@@ -262,7 +262,7 @@ describe("IdentifyLimiter", () => {
   it.effect("onExhausted fail: an identify in line behind one still being sent fails as the last start is spent, not once that send ends", () =>
     Effect.gen(function*() {
       const start = yield* Clock.currentTimeMillis
-      const limiter = yield* IdentifyLimiter.make({ margin: 0 })
+      const limiter = yield* IdentifyLimiter.make({ margin: 0, spreadLowBudget: false })
       yield* limiter.configure(limits({ maxConcurrency: 2, remaining: 2 }))
       const sending = yield* Effect.fork(limiter.identify(0, () => Effect.sleep("3 seconds")))
       yield* settle
@@ -333,7 +333,7 @@ describe("IdentifyLimiter", () => {
 
   it.effect("fails with IdentifyBudgetExhausted at 0 and refills when resetAfter elapses", () =>
     Effect.gen(function*() {
-      const limiter = yield* IdentifyLimiter.make({ margin: 0 })
+      const limiter = yield* IdentifyLimiter.make({ margin: 0, spreadLowBudget: false })
       yield* limiter.configure(limits({ total: 1000, remaining: 2, resetAfter: 60_000 }))
       yield* limiter.identify(0, () => Effect.void)
       yield* limiter.identify(1, () => Effect.void)
@@ -352,7 +352,7 @@ describe("IdentifyLimiter", () => {
 
   it.effect("identifies waiting in line when another key spends the last session start fail at once, not when their spacing ends", () =>
     Effect.gen(function*() {
-      const limiter = yield* IdentifyLimiter.make({ margin: 0 })
+      const limiter = yield* IdentifyLimiter.make({ margin: 0, spreadLowBudget: false })
       yield* limiter.configure(limits({ maxConcurrency: 2, remaining: 2, resetAfter: 60_000 }))
       yield* limiter.identify(0, () => Effect.void)
       // key 0 is spaced for 5 s: shard 2 waits for the spacing, shard 4 for shard 2
@@ -375,7 +375,7 @@ describe("IdentifyLimiter", () => {
 
   it.effect("budgetReady takes no session start: done while one is left, else it fails (fail) or waits for the refill or a refreshed answer with room (wait)", () =>
     Effect.gen(function*() {
-      const failing = yield* IdentifyLimiter.make({ margin: 0 })
+      const failing = yield* IdentifyLimiter.make({ margin: 0, spreadLowBudget: false })
       yield* failing.configure(limits({ remaining: 1, resetAfter: 60_000 }))
       yield* failing.budgetReady!(0)
       yield* failing.budgetReady!(0)
@@ -457,7 +457,7 @@ describe("IdentifyLimiter", () => {
 
   it.effect("a shard waiting in line for its key stops at once when interrupted, without holding up the others", () =>
     Effect.gen(function*() {
-      const limiter = yield* IdentifyLimiter.make({ margin: 0 })
+      const limiter = yield* IdentifyLimiter.make({ margin: 0, spreadLowBudget: false })
       yield* limiter.configure(limits({ maxConcurrency: 1, remaining: 10 }))
       yield* limiter.identify(0, () => Effect.void)
       // shard 1 holds the key through its spacing; shards 2 and 3 wait in line behind it
@@ -480,7 +480,7 @@ describe("IdentifyLimiter", () => {
 
   it.effect("an interrupted waiter frees its turn and takes nothing from the budget", () =>
     Effect.gen(function*() {
-      const limiter = yield* IdentifyLimiter.make({ margin: 0 })
+      const limiter = yield* IdentifyLimiter.make({ margin: 0, spreadLowBudget: false })
       yield* limiter.configure(limits({ maxConcurrency: 1, remaining: 10 }))
       yield* limiter.identify(0, () => Effect.void)
       const gone = yield* Effect.fork(limiter.identify(1, () => Effect.void))
@@ -513,7 +513,7 @@ describe("IdentifyLimiter", () => {
   it.effect("tells once, at Warning, that a tenth of the day's session starts is left", () =>
     Effect.gen(function*() {
       const { layer, lines } = captured()
-      const limiter = yield* IdentifyLimiter.make()
+      const limiter = yield* IdentifyLimiter.make({ spreadLowBudget: false })
       yield* limiter.configure(limits({ maxConcurrency: 4, total: 20, remaining: 4, resetAfter: 3_600_000 }))
       yield* Effect.flatMap(identifyAll(limiter, [0, 1, 2]), ({ fiber }) => Fiber.join(fiber)).pipe(Effect.provide(layer))
       expect(lines).toEqual(["WARN identify budget low: 2 of 20 session starts left until it refills in 1h"])
@@ -522,7 +522,7 @@ describe("IdentifyLimiter", () => {
   it.effect("a budget already below a tenth when configured is told at the next identify, once, across refreshed answers", () =>
     Effect.gen(function*() {
       const { layer, lines } = captured()
-      const limiter = yield* IdentifyLimiter.make({ spacing: "1 millis", margin: 0 })
+      const limiter = yield* IdentifyLimiter.make({ spacing: "1 millis", margin: 0, spreadLowBudget: false })
       const refreshed = (remaining: number) => limits({ maxConcurrency: 1, total: 20, remaining, resetAfter: 3_600_000 })
       yield* Effect.gen(function*() {
         yield* limiter.configure(refreshed(2))
@@ -532,5 +532,72 @@ describe("IdentifyLimiter", () => {
         yield* limiter.identify(0, () => Effect.void)
       }).pipe(Effect.provide(layer))
       expect(lines).toEqual(["WARN identify budget low: 1 of 20 session starts left until it refills in 1h"])
+    }))
+})
+
+describe("IdentifyLimiter: the last tenth of the budget spread over the day", () => {
+  // a refill 11 hours away: with 10 starts left, one an hour
+  const eleventh = 60 * 60 * 1000
+  const lowLimits = (remaining: number) => limits({ total: 100, remaining, resetAfter: 11 * eleventh })
+
+  it.effect("from where the budget is low, identifies of every key go evenly spread, the refill the turn after the last start", () =>
+    Effect.gen(function*() {
+      const { layer, lines } = captured()
+      const limiter = yield* IdentifyLimiter.make({ margin: 0 })
+      yield* limiter.configure(lowLimits(12))
+      // twelve shards of twelve keys: only the key spacing would let them all go at once
+      const { fiber, times } = yield* identifyAll(limiter, Array.from({ length: 12 }, (_, shard) => shard)).pipe(Effect.provide(layer))
+      for (let step = 0; step < 10; step++) {
+        yield* settle
+        yield* TestClock.adjust(eleventh)
+      }
+      yield* Fiber.join(fiber)
+      // 12 -> 10 at once (10 is a tenth), then one each eleventh of the day
+      expect([...times.values()].sort((a, b) => a - b).map((at) => at / eleventh)).toEqual([0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10])
+      expect(lines).toEqual(["WARN identify budget low: 10 of 100 session starts left until it refills in 11h; the next identifies go at most one every 1h"])
+      // spent: the next waits for the refill, its turn in the spread, rather than fail
+      const next = yield* Effect.fork(limiter.identify(12, () => Effect.void))
+      yield* settle
+      yield* TestClock.adjust(eleventh - 1)
+      yield* settle
+      expect(yield* isDone(next)).toBe(false)
+      yield* TestClock.adjust(1)
+      yield* Fiber.join(next)
+      expect((yield* limiter.snapshot).budget?.remaining).toBe(99)
+    }))
+
+  it.effect("budgetReady waits for the spread's turn too, taking nothing; a refill lifts the spread at once", () =>
+    Effect.gen(function*() {
+      const limiter = yield* IdentifyLimiter.make({ margin: 0 })
+      yield* limiter.configure(lowLimits(11))
+      yield* limiter.identify(0, () => Effect.void)
+      const ready = yield* Effect.fork(limiter.budgetReady!(1))
+      yield* settle
+      yield* TestClock.adjust(eleventh - 1)
+      yield* settle
+      expect(yield* isDone(ready)).toBe(false)
+      yield* TestClock.adjust(1)
+      yield* settle
+      expect(yield* isDone(ready)).toBe(true)
+      expect((yield* limiter.snapshot).budget?.remaining).toBe(10)
+      // its turn, which it did not take: the identify goes at once
+      yield* limiter.identify(1, () => Effect.void)
+      expect((yield* limiter.snapshot).budget?.remaining).toBe(9)
+      // a refreshed answer saying the budget refilled: the next goes at once
+      const waiting = yield* Effect.fork(limiter.identify(2, () => Effect.void))
+      yield* settle
+      expect(yield* isDone(waiting)).toBe(false)
+      yield* limiter.configure(limits({ total: 100, remaining: 100 }))
+      yield* settle
+      expect(yield* isDone(waiting)).toBe(true)
+    }))
+
+  it.effect("spreadLowBudget: false spends the last tenth at the keys' pace", () =>
+    Effect.gen(function*() {
+      const limiter = yield* IdentifyLimiter.make({ margin: 0, spreadLowBudget: false })
+      yield* limiter.configure(limits({ total: 100, remaining: 10 }))
+      const { fiber } = yield* identifyAll(limiter, Array.from({ length: 10 }, (_, shard) => shard))
+      yield* Fiber.join(fiber)
+      expect((yield* limiter.snapshot).budget?.remaining).toBe(0)
     }))
 })

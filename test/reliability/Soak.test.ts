@@ -3,7 +3,9 @@
  * gateway, with a seeded fault every 2-4 minutes (drops, resumable closes, op 7, zombies, outages
  * that fail connects, 4009). Heartbeats stay on schedule, reconnect backoff stays within its floor
  * and cap, and the daily identify budget (20 here) is never exceeded: running out surfaces as
- * IdentifyBudgetExhausted with no identify after it. `Random` is seeded too, so a run replays
+ * IdentifyBudgetExhausted with no identify after it (the limiter spends its last tenth at the keys'
+ * pace here, `spreadLowBudget: false`: spread over the day, it would last past the run;
+ * test/session/Budget.test.ts has the spread). `Random` is seeded too, so a run replays
  * exactly, heartbeat and backoff jitter included.
  *
  * Why 2 hours: `TestClock.adjust` fires due sleeps one at a time and, before each, waits for the
@@ -36,7 +38,7 @@ const budget = 20
 
 const TestLayer = Layer.mergeAll(
   MemoryTransport.layer,
-  IdentifyLimiter.layerMemory,
+  IdentifyLimiter.layerMemoryWith({ spreadLowBudget: false }),
   Layer.succeed(HttpClient.HttpClient, HttpClient.make(() => Effect.die("no HTTP in this test")))
 )
 
