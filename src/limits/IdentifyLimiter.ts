@@ -100,7 +100,8 @@ export interface IdentifyLimiterOptions {
    * What `identify` does when the budget is used up: `fail` with `IdentifyBudgetExhausted`
    * (default; identifies already waiting in line fail as the last start is spent), or `wait`
    * (logging a warning) until the budget refills, or a `configure` (a refreshed
-   * `GET /gateway/bot`) says it has room.
+   * `GET /gateway/bot`) says it has room. With `spreadLowBudget`, a budget this limiter spent to the
+   * last start is waited for either way: the refill is the spread's next turn.
    */
   readonly onExhausted?: "fail" | "wait" | undefined
   /**

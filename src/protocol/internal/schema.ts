@@ -41,18 +41,14 @@ const path = (segments: ReadonlyArray<PropertyKey>): string =>
     return text === "" ? name : `${text}.${name}`
   }, "")
 
-/**
- * The most issues {@link formatError} tells, and the longest one it tells whole: a message quotes
- * the value it found, and an invalid GUILD_CREATE made a warning line of 1.3 MB.
- *
- * @since 0.1.0
- */
-export const maxIssues = 10
+// the most issues `formatError` tells, and the longest one it tells whole: a message quotes the
+// value it found, and an invalid GUILD_CREATE made a warning line of 1.3 MB
+const maxIssues = 10
 const maxIssueLength = 200
 
 /**
  * One line saying what is wrong: each issue as `path message`, joined by `; `; past
- * {@link maxIssues}, how many more, and each cut at 200 characters once its control characters
+ * ten, how many more, and each cut at 200 characters once its control characters
  * are escaped (they are the network's: a user's text).
  *
  * @since 0.1.0
