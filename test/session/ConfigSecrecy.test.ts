@@ -28,66 +28,62 @@ const expectNoTokenIn = (text: string) => {
   for (let i = 0; i + 16 <= secret.length; i += 4) expect(text).not.toContain(secret.slice(i, i + 16))
 }
 
-describe("Config: the token in the wrong variable", () => {
-  for (const key of ["DISCORD_GATEWAY", "DISCORD_API"] as const) {
-    it.scoped(`DISCORD_TOKEN and ${key} swapped: Session.layerConfig's InvalidOptions does not quote the token`, () =>
-      Effect.gen(function*() {
-        const layer = Session.layerConfig({
-          token: Config.redacted("DISCORD_TOKEN"),
-          intents: Intents.config("DISCORD_INTENTS"),
-          gateway: optional(Config.string("DISCORD_GATEWAY")),
-          api: optional(Config.string("DISCORD_API"))
-        })
-        const swapped = key === "DISCORD_GATEWAY" ? "wss://gateway.discord.gg" : "https://discord.com/api/v10"
-        const error = yield* Effect.flip(Effect.scoped(Layer.build(layer))).pipe(
-          Effect.withConfigProvider(provider({ DISCORD_TOKEN: swapped, DISCORD_INTENTS: "513", [key]: secret }))
-        )
-        expect(error._tag).toBe("InvalidOptions")
-        expectNoTokenIn(shown(error))
-      }).pipe(Effect.provide(TestLayer)))
+// the variables every case reads, the token's among them
+const common = { token: Config.redacted("DISCORD_TOKEN"), intents: Intents.config("DISCORD_INTENTS") }
+const gateway = optional(Config.string("DISCORD_GATEWAY"))
+
+// a layer built on the in-memory services, for its failure
+const built = <A, E>(layer: Layer.Layer<A, E, Layer.Layer.Success<typeof TestLayer>>): Effect.Effect<unknown, unknown> =>
+  Effect.scoped(Layer.build(Layer.provide(layer, TestLayer)))
+
+const cases: ReadonlyArray<{
+  readonly name: string
+  readonly built: Effect.Effect<unknown, unknown>
+  readonly variables: Record<string, string>
+  readonly error: "InvalidOptions" | "ConfigError"
+}> = [
+  {
+    name: "DISCORD_TOKEN and DISCORD_GATEWAY swapped, for a session",
+    built: built(Session.layerConfig({ ...common, gateway })),
+    variables: { DISCORD_TOKEN: "wss://gateway.discord.gg", DISCORD_GATEWAY: secret },
+    error: "InvalidOptions"
+  },
+  {
+    name: "DISCORD_TOKEN and DISCORD_API swapped, for a session",
+    built: built(Session.layerConfig({ ...common, api: optional(Config.string("DISCORD_API")) })),
+    variables: { DISCORD_TOKEN: "https://discord.com/api/v10", DISCORD_API: secret },
+    error: "InvalidOptions"
+  },
+  {
+    name: "DISCORD_TOKEN and DISCORD_GATEWAY swapped, for a fleet",
+    built: built(Fleet.layerConfig({ ...common, gateway, shardCount: Config.succeed(1) })),
+    variables: { DISCORD_TOKEN: "wss://gateway.discord.gg", DISCORD_GATEWAY: secret },
+    error: "InvalidOptions"
+  },
+  {
+    name: "the token in DISCORD_GATEWAY, DISCORD_TOKEN empty (the secret mapped to the wrong name)",
+    built: built(Session.layerConfig({ ...common, gateway })),
+    variables: { DISCORD_TOKEN: "", DISCORD_GATEWAY: secret },
+    error: "InvalidOptions"
+  },
+  {
+    name: "the token in a variable read with Schema.Config (its message quotes the value in its own words)",
+    built: built(Session.layerConfig({ ...common, largeThreshold: Schema.Config("LARGE_THRESHOLD", Schema.NumberFromString) })),
+    variables: { DISCORD_TOKEN: secret, LARGE_THRESHOLD: secret },
+    error: "ConfigError"
   }
+]
 
-  it.scoped("DISCORD_TOKEN and DISCORD_GATEWAY swapped: Fleet.layerConfig's InvalidOptions does not quote the token", () =>
-    Effect.gen(function*() {
-      const layer = Fleet.layerConfig({
-        token: Config.redacted("DISCORD_TOKEN"),
-        intents: Intents.config("DISCORD_INTENTS"),
-        gateway: optional(Config.string("DISCORD_GATEWAY")),
-        shardCount: Config.succeed(1)
-      })
-      const error = yield* Effect.flip(Effect.scoped(Layer.build(layer))).pipe(
-        Effect.withConfigProvider(provider({ DISCORD_TOKEN: "wss://gateway.discord.gg", DISCORD_INTENTS: "513", DISCORD_GATEWAY: secret }))
-      )
-      expect(error._tag).toBe("InvalidOptions")
-      expectNoTokenIn(shown(error))
-    }).pipe(Effect.provide(TestLayer)))
-
-  it.scoped("the token in DISCORD_GATEWAY while DISCORD_TOKEN is empty (the secret mapped to the wrong name): not quoted", () =>
-    Effect.gen(function*() {
-      const layer = Session.layerConfig({
-        token: Config.redacted("DISCORD_TOKEN"),
-        intents: Intents.config("DISCORD_INTENTS"),
-        gateway: optional(Config.string("DISCORD_GATEWAY"))
-      })
-      const error = yield* Effect.flip(Effect.scoped(Layer.build(layer))).pipe(
-        Effect.withConfigProvider(provider({ DISCORD_TOKEN: "", DISCORD_INTENTS: "513", DISCORD_GATEWAY: secret }))
-      )
-      expect(error._tag).toBe("InvalidOptions")
-      expectNoTokenIn(shown(error))
-    }).pipe(Effect.provide(TestLayer)))
-
-  it.scoped("the token in a variable read with Schema.Config (Effect's schema-checked Config): the ConfigError does not quote it", () =>
-    Effect.gen(function*() {
-      const layer = Session.layerConfig({
-        token: Config.redacted("DISCORD_TOKEN"),
-        intents: Intents.config("DISCORD_INTENTS"),
-        largeThreshold: Schema.Config("LARGE_THRESHOLD", Schema.NumberFromString)
-      })
-      const error = yield* Effect.flip(Effect.scoped(Layer.build(layer))).pipe(
-        Effect.withConfigProvider(provider({ DISCORD_TOKEN: secret, DISCORD_INTENTS: "513", LARGE_THRESHOLD: secret }))
-      )
-      expect(error._tag).toBe("ConfigError")
-      expect(String(error)).toContain("LARGE_THRESHOLD")
-      expectNoTokenIn(shown(error))
-    }).pipe(Effect.provide(TestLayer)))
+describe("Config: the token in the wrong variable", () => {
+  for (const { built, error: tag, name, variables } of cases) {
+    it.scoped(`${name}: the ${tag} does not quote the token`, () =>
+      Effect.gen(function*() {
+        const error = yield* Effect.flip(built).pipe(
+          Effect.withConfigProvider(provider({ DISCORD_INTENTS: "513", ...variables }))
+        )
+        expect(error).toMatchObject({ _tag: tag })
+        if (tag === "ConfigError") expect(String(error)).toContain("LARGE_THRESHOLD")
+        expectNoTokenIn(shown(error))
+      }))
+  }
 })
