@@ -254,8 +254,9 @@ const build = (spacing: number, margin: number, onExhausted: "fail" | "wait", sp
   // none is left: with `fail`, an identify waiting for its key's spacing fails then, not once the
   // spacing is over
   let budgetSpent = Deferred.unsafeMake<void>(FiberId.none)
-  // with the budget low and spread: no identify of any key before this (monotonic ms)
-  let spreadUntil: number | undefined
+  // with the budget spread: when the last identify of any key was counted (monotonic ms); the
+  // spread's next turn is worked out from it and the budget as it is now (a refreshed answer moves it)
+  let lastCountedAt: number | undefined
   // the bot it serves, once told
   let bot: string | undefined
   // identifies of retired keys still being sent: every key of now waits for them to go out
@@ -281,7 +282,6 @@ const build = (spacing: number, margin: number, onExhausted: "fail" | "wait", sp
     if (budget === undefined || !isDue(budget.resetAt, now)) return
     budget.remaining = budget.total
     budget.lowTold = false
-    spreadUntil = undefined
     while (isDue(budget.resetAt, now)) budget.resetAt += budgetPeriod
   }
 
@@ -291,11 +291,16 @@ const build = (spacing: number, margin: number, onExhausted: "fail" | "wait", sp
     return budget !== undefined && budget.remaining <= 0 ? budget.resetAt - now : undefined
   }
 
-  /** When the low budget's spread lets the next identify go, if it is low and that is later than `now`. */
-  const spreadTurn = (now: number): number | undefined =>
-    spreadUntil !== undefined && budget !== undefined && budget.remaining <= lowBudget(budget.total) && !isDue(spreadUntil, now)
-      ? spreadUntil
-      : undefined
+  /**
+   * When the low budget's spread lets the next identify go, if that is later than `now`: the time
+   * left after the last identify shared evenly among the starts left and the first after the
+   * refill (after the last start, the refill itself).
+   */
+  const spreadTurn = (now: number): number | undefined => {
+    if (!spreadLow || lastCountedAt === undefined || budget === undefined || budget.remaining > lowBudget(budget.total)) return undefined
+    const turn = Math.min(budget.resetAt, lastCountedAt + (budget.resetAt - lastCountedAt) / (Math.max(0, budget.remaining) + 1))
+    return isDue(turn, now) ? undefined : turn
+  }
 
   /** Waits until the low budget's spread lets an identify go, or the budget changes. */
   const spreadWait = (until: number, now: number): Effect.Effect<void> =>
@@ -351,18 +356,13 @@ const build = (spacing: number, margin: number, onExhausted: "fail" | "wait", sp
       if (budget === undefined) return Effect.succeed(true)
       budget.remaining -= 1
       if (budget.remaining <= 0) spent()
-      // the starts left and the first after the refill, spread evenly over the time left (after
-      // the last one, the next waits for the refill)
-      if (spreadLow && budget.remaining <= lowBudget(budget.total)) {
-        spreadUntil = now + (budget.resetAt - now) / (budget.remaining + 1)
-      }
+      lastCountedAt = now
       // told once, when at most a tenth of the day's starts is left (a refreshed answer may
       // already say so): a bot that reconnects too often finds out before its shards stop
       if (budget.lowTold || budget.remaining > lowBudget(budget.total)) return Effect.succeed(true)
       budget.lowTold = true
-      const spread = spreadUntil === undefined
-        ? ""
-        : `; the next identifies go at most one every ${Duration.format(Duration.millis(Math.round(spreadUntil - now)))}`
+      const turn = spreadTurn(now)
+      const spread = turn === undefined ? "" : `; the next identifies go at most one every ${Duration.format(Duration.millis(Math.round(turn - now)))}`
       return Effect.as(
         Effect.logWarning(
           `identify budget low: ${budget.remaining} of ${budget.total} session starts left until it refills in ${
@@ -462,7 +462,7 @@ const build = (spacing: number, margin: number, onExhausted: "fail" | "wait", sp
         const lowTold = budget !== undefined && budget.lowTold && limit.remaining <= lowBudget(limit.total)
         // none left where this limiter had some: another process spent them, and no wait of the
         // spread's is due a refill of this limiter's making (an identify fails, or waits, as without it)
-        if (limit.remaining <= 0 && (budget === undefined || budget.remaining > 0)) spreadUntil = undefined
+        if (limit.remaining <= 0 && (budget === undefined || budget.remaining > 0)) lastCountedAt = undefined
         budget = { total: limit.total, remaining: limit.remaining, resetAt: now + limit.resetAfter, lowTold }
         Deferred.unsafeDone(budgetChanged, Exit.void)
         budgetChanged = Deferred.unsafeMake(FiberId.none)

@@ -601,3 +601,63 @@ describe("IdentifyLimiter: the last tenth of the budget spread over the day", ()
       expect((yield* limiter.snapshot).budget?.remaining).toBe(0)
     }))
 })
+
+describe("IdentifyLimiter: the spread after a refreshed answer", () => {
+  const hour = 60 * 60 * 1000
+  const tenHours = (overrides: Partial<IdentifyLimiter.SessionStartLimit>) => limits({ maxConcurrency: 1, total: 100, resetAfter: 10 * hour, ...overrides })
+  // what a forked `Effect.either` holds now: "waiting", "ok" or the error's tag
+  const stateOf = <E extends { readonly _tag: string }>(fiber: Fiber.Fiber<Either.Either<unknown, E>>) =>
+    Effect.map(Fiber.poll(fiber), (polled) =>
+      Option.isNone(polled) ? "waiting" : Exit.isSuccess(polled.value) ? Either.isRight(polled.value.value) ? "ok" : polled.value.value.left._tag : "died")
+
+  it.effect("after the last start, a refreshed answer putting the refill 50 ms later than reckoned: the next identify waits for it (it failed)", () =>
+    Effect.gen(function*() {
+      const limiter = yield* IdentifyLimiter.make({ margin: 0 })
+      yield* limiter.configure(tenHours({ remaining: 1 }))
+      // the last start: the spread says the next one waits for the refill (10 h)
+      yield* limiter.identify(0, () => Effect.void)
+      yield* TestClock.adjust(hour)
+      // GET /gateway/bot refreshed (hourly): none left, as counted; Discord's refill 50 ms later than this limiter reckoned (answer latency)
+      yield* limiter.configure(tenHours({ remaining: 0, resetAfter: 9 * hour + 50 }))
+      const ready = yield* Effect.fork(Effect.either(limiter.budgetReady!(1)))
+      const next = yield* Effect.fork(Effect.either(limiter.identify(1, () => Effect.void)))
+      yield* settle
+      yield* TestClock.adjust(9 * hour)
+      yield* settle
+      expect([yield* stateOf(ready), yield* stateOf(next)]).toEqual(["waiting", "waiting"])
+      yield* TestClock.adjust(50)
+      yield* settle
+      expect([yield* stateOf(ready), yield* stateOf(next)]).toEqual(["ok", "ok"])
+    }))
+
+  it.effect("after the last start, a refreshed answer bringing the refill sooner: the next identify goes at the new refill (it waited for the old one)", () =>
+    Effect.gen(function*() {
+      const limiter = yield* IdentifyLimiter.make({ margin: 0 })
+      yield* limiter.configure(tenHours({ remaining: 1 }))
+      yield* limiter.identify(0, () => Effect.void)
+      yield* TestClock.adjust(hour)
+      // Discord says: none left, refilled in 1 h (at 2 h, not the 10 h this limiter reckoned)
+      yield* limiter.configure(tenHours({ remaining: 0, resetAfter: hour }))
+      const next = yield* Effect.fork(Effect.either(limiter.identify(1, () => Effect.void)))
+      yield* settle
+      yield* TestClock.adjust(hour)
+      yield* settle
+      // the budget refilled at 2 h: 100 starts, no spread
+      expect(yield* stateOf(next)).toBe("ok")
+    }))
+
+  it.effect("after the last start, a refreshed answer saying 3 are left: the next goes at the new spread's turn (it waited for the old refill)", () =>
+    Effect.gen(function*() {
+      const limiter = yield* IdentifyLimiter.make({ margin: 0 })
+      yield* limiter.configure(tenHours({ remaining: 1 }))
+      yield* limiter.identify(0, () => Effect.void)
+      yield* TestClock.adjust(hour)
+      // 3 left, the refill where it was (9 h away): spread, one every 9 h / 4
+      yield* limiter.configure(tenHours({ remaining: 3, resetAfter: 9 * hour }))
+      const next = yield* Effect.fork(Effect.either(limiter.identify(1, () => Effect.void)))
+      yield* settle
+      yield* TestClock.adjust(9 * hour / 4)
+      yield* settle
+      expect(yield* stateOf(next)).toBe("ok")
+    }))
+})
