@@ -159,11 +159,14 @@ const byteUnits: ReadonlyMap<string, number> = new Map([["", 1], ["kib", 1024], 
 const parseMessageBytes = (text: string): Either.Either<number, UsageError> => {
   const found = byteSize.exec(text.trim())
   const bytes = found === null ? Number.NaN : Number(found[1]) * byteUnits.get((found[2] ?? "").toLowerCase())!
-  return Number.isSafeInteger(bytes) && bytes >= minMessageBytes
-    ? Either.right(bytes)
-    : Either.left(
-      new UsageError({ detail: `--max-message-bytes: expected a number of bytes of at least ${minMessageBytes} (or KiB, MiB), got ${echo(text)}` })
-    )
+  if (Number.isSafeInteger(bytes) && bytes >= minMessageBytes) return Either.right(bytes)
+  return Either.left(
+    new UsageError({
+      detail: bytes > Number.MAX_SAFE_INTEGER
+        ? `--max-message-bytes: at most ${Number.MAX_SAFE_INTEGER} bytes, got ${echo(text)}`
+        : `--max-message-bytes: expected a number of bytes of at least ${minMessageBytes} (or KiB, MiB), got ${echo(text)}`
+    })
+  )
 }
 
 // in any case, as `--log-level` and `--events` take theirs
