@@ -151,7 +151,9 @@ export class IdentifyLimiter extends Context.Tag("discord-gateway/IdentifyLimite
      * Done once the budget has a session start left, taking none, as `identify` treats a budget
      * used up: it fails with `IdentifyBudgetExhausted`, or waits for the refill. A session asks it
      * before it opens a socket to identify, so none is opened to sit unidentified until the
-     * refill (it reserves nothing: shards asking together may pass on the last start). Optional:
+     * refill (it reserves nothing: shards asking together may pass on the last start; but at a turn
+     * of the in-memory limiter's low-budget spread it lets one through, which holds the turn until
+     * it identifies, for up to a minute). Optional:
      * a limiter of a program's own without it is asked only at `identify`.
      */
     readonly budgetReady?: ((shardId: number) => Effect.Effect<void, IdentifyBudgetExhausted>) | undefined
@@ -183,6 +185,13 @@ interface Gate {
   /** Its identify being sent, if one is: done once the send ended. */
   sending: Deferred.Deferred<void> | undefined
 }
+
+/**
+ * How long a shard that passed `budgetReady` at a turn of the spread holds it: longer than its
+ * connection's connect and Hello take (15 s and 20 s by default); one that has not identified by
+ * then (it failed to connect, or stopped) leaves its turn to the next.
+ */
+const claimHoldMs = 60_000
 
 /** The session starts left at which the budget is told to be low: a tenth of the day's. */
 const lowBudget = (total: number): number => Math.floor(total / 10)
@@ -257,6 +266,9 @@ const build = (spacing: number, margin: number, onExhausted: "fail" | "wait", sp
   // with the budget spread: when the last identify of any key was counted (monotonic ms); the
   // spread's next turn is worked out from it and the budget as it is now (a refreshed answer moves it)
   let lastCountedAt: number | undefined
+  // shards that passed `budgetReady` at a turn of the spread and have not identified yet, with
+  // when: each holds its turn, the others waiting for the next, for up to `claimHoldMs`
+  const claims = new Map<number, number>()
   // the bot it serves, once told
   let bot: string | undefined
   // identifies of retired keys still being sent: every key of now waits for them to go out
@@ -282,6 +294,7 @@ const build = (spacing: number, margin: number, onExhausted: "fail" | "wait", sp
     if (budget === undefined || !isDue(budget.resetAt, now)) return
     budget.remaining = budget.total
     budget.lowTold = false
+    claims.clear()
     while (isDue(budget.resetAt, now)) budget.resetAt += budgetPeriod
   }
 
@@ -296,10 +309,22 @@ const build = (spacing: number, margin: number, onExhausted: "fail" | "wait", sp
    * left after the last identify shared evenly among the starts left and the first after the
    * refill (after the last start, the refill itself).
    */
-  const spreadTurn = (now: number): number | undefined => {
-    if (!spreadLow || lastCountedAt === undefined || budget === undefined || budget.remaining > lowBudget(budget.total)) return undefined
-    const turn = Math.min(budget.resetAt, lastCountedAt + (budget.resetAt - lastCountedAt) / (Math.max(0, budget.remaining) + 1))
+  const spreadTurn = (now: number, shardId: number): number | undefined => {
+    if (!spreadLow || budget === undefined || budget.remaining > lowBudget(budget.total)) return undefined
+    for (const [shard, at] of claims) if (isDue(at + claimHoldMs, now)) claims.delete(shard)
+    // a shard that claimed its turn at `budgetReady` takes it
+    if (claims.has(shardId)) return undefined
+    // a claimed turn counts as taken, from when it was claimed
+    let from = lastCountedAt
+    for (const at of claims.values()) if (from === undefined || at > from) from = at
+    if (from === undefined) return undefined
+    const turn = Math.min(budget.resetAt, from + (budget.resetAt - from) / (Math.max(0, budget.remaining - claims.size) + 1))
     return isDue(turn, now) ? undefined : turn
+  }
+
+  /** `budgetReady` passed: with the budget low and spread, the shard holds the turn it passed at. */
+  const claim = (shardId: number, now: number): void => {
+    if (spreadLow && budget !== undefined && budget.remaining <= lowBudget(budget.total) && !claims.has(shardId)) claims.set(shardId, now)
   }
 
   /** Waits until the low budget's spread lets an identify go, or the budget changes. */
@@ -338,7 +363,7 @@ const build = (spacing: number, margin: number, onExhausted: "fail" | "wait", sp
       const now = monotonicMillis(clock)
       const resetAfter = exhaustedFor(now)
       // the low budget's spread first: after the last start it waits for the refill, its next turn
-      const spreadAt = spreadTurn(now)
+      const spreadAt = spreadTurn(now, shardId)
       if (spreadAt !== undefined) {
         return Effect.zipRight(Effect.raceFirst(spreadWait(spreadAt, now), lineChanged(gate)), awaitTurn(gate, shardId))
       }
@@ -357,11 +382,12 @@ const build = (spacing: number, margin: number, onExhausted: "fail" | "wait", sp
       budget.remaining -= 1
       if (budget.remaining <= 0) spent()
       lastCountedAt = now
+      claims.delete(shardId)
       // told once, when at most a tenth of the day's starts is left (a refreshed answer may
       // already say so): a bot that reconnects too often finds out before its shards stop
       if (budget.lowTold || budget.remaining > lowBudget(budget.total)) return Effect.succeed(true)
       budget.lowTold = true
-      const turn = spreadTurn(now)
+      const turn = spreadTurn(now, shardId)
       const spread = turn === undefined ? "" : `; the next identifies go at most one every ${Duration.format(Duration.millis(Math.round(turn - now)))}`
       return Effect.as(
         Effect.logWarning(
@@ -385,9 +411,9 @@ const build = (spacing: number, margin: number, onExhausted: "fail" | "wait", sp
     Effect.clockWith((clock) => {
       const now = monotonicMillis(clock)
       const resetAfter = exhaustedFor(now)
-      const spreadAt = spreadTurn(now)
+      const spreadAt = spreadTurn(now, shardId)
       if (spreadAt !== undefined) return Effect.zipRight(spreadWait(spreadAt, now), budgetReady(shardId))
-      if (resetAfter === undefined) return Effect.void
+      if (resetAfter === undefined) return Effect.sync(() => claim(shardId, now))
       if (onExhausted === "fail") return Effect.fail(exhausted(shardId, resetAfter))
       return Effect.zipRight(refilled(shardId, resetAfter), budgetReady(shardId))
     })
@@ -407,7 +433,7 @@ const build = (spacing: number, margin: number, onExhausted: "fail" | "wait", sp
     Effect.clockWith((clock) => {
       const now = monotonicMillis(clock)
       const resetAfter = exhaustedFor(now)
-      if (resetAfter !== undefined && onExhausted === "fail" && spreadTurn(now) === undefined) {
+      if (resetAfter !== undefined && onExhausted === "fail" && spreadTurn(now, shardId) === undefined) {
         return Effect.fail(exhausted(shardId, resetAfter))
       }
       const gate = gateFor(shardId % maxConcurrency)
@@ -462,7 +488,10 @@ const build = (spacing: number, margin: number, onExhausted: "fail" | "wait", sp
         const lowTold = budget !== undefined && budget.lowTold && limit.remaining <= lowBudget(limit.total)
         // none left where this limiter had some: another process spent them, and no wait of the
         // spread's is due a refill of this limiter's making (an identify fails, or waits, as without it)
-        if (limit.remaining <= 0 && (budget === undefined || budget.remaining > 0)) lastCountedAt = undefined
+        if (limit.remaining <= 0 && (budget === undefined || budget.remaining > 0)) {
+          lastCountedAt = undefined
+          claims.clear()
+        }
         budget = { total: limit.total, remaining: limit.remaining, resetAt: now + limit.resetAfter, lowTold }
         Deferred.unsafeDone(budgetChanged, Exit.void)
         budgetChanged = Deferred.unsafeMake(FiberId.none)

@@ -592,6 +592,66 @@ describe("IdentifyLimiter: the last tenth of the budget spread over the day", ()
       expect(yield* isDone(waiting)).toBe(true)
     }))
 
+  it.effect("budgetReady gives each turn of the spread to one shard, the one that passed it: the others wait for later turns before opening a socket", () =>
+    Effect.gen(function*() {
+      const limiter = yield* IdentifyLimiter.make({ margin: 0 })
+      yield* limiter.configure(lowLimits(11))
+      yield* limiter.identify(0, () => Effect.void)
+      // three shards of three keys reconnecting: each asks budgetReady, then opens its socket (200 ms to Hello)
+      const readyAt = new Map<number, number>()
+      const satOpen: Array<number> = []
+      const reconnect = (shard: number) =>
+        Effect.gen(function*() {
+          yield* limiter.budgetReady!(shard)
+          const opened = yield* Clock.currentTimeMillis
+          readyAt.set(shard, opened)
+          yield* Effect.sleep("200 millis")
+          yield* limiter.identify(shard, () => Effect.void)
+          satOpen.push((yield* Clock.currentTimeMillis) - opened)
+        })
+      const fiber = yield* Effect.fork(Effect.forEach([1, 2, 3], reconnect, { concurrency: "unbounded", discard: true }))
+      for (let step = 0; step < 4; step++) {
+        yield* settle
+        yield* TestClock.adjust(eleventh)
+      }
+      yield* Fiber.join(fiber)
+      // one an hour (each turn counted from the identify before, 200 ms after its budgetReady);
+      // no socket sat open longer than its connection took (they sat for whole turns)
+      expect([...readyAt.values()].map((at) => Math.floor(at / eleventh))).toEqual([1, 2, 3])
+      expect(satOpen).toEqual([200, 200, 200])
+    }))
+
+  it.effect("with the budget already low when configured, one shard passes budgetReady at once, the next a turn later", () =>
+    Effect.gen(function*() {
+      const limiter = yield* IdentifyLimiter.make({ margin: 0 })
+      yield* limiter.configure(lowLimits(3))
+      const passed = yield* Effect.forEach([0, 1, 2], (shard) => Effect.fork(limiter.budgetReady!(shard)))
+      yield* settle
+      expect(yield* Effect.forEach(passed, isDone)).toEqual([true, false, false])
+      // the first identifies, 2 left: the second's turn is a third of the 11 hours later
+      yield* limiter.identify(0, () => Effect.void)
+      yield* TestClock.adjust(11 * eleventh / 3)
+      yield* settle
+      // one of the two waiting (whichever wakes first)
+      expect((yield* Effect.forEach(passed, isDone)).filter(Boolean)).toHaveLength(2)
+    }))
+
+  it.effect("a shard that passed budgetReady and never identified (its connection failed) holds its turn for a minute only", () =>
+    Effect.gen(function*() {
+      const limiter = yield* IdentifyLimiter.make({ margin: 0 })
+      yield* limiter.configure(lowLimits(3))
+      yield* limiter.budgetReady!(0)
+      yield* TestClock.adjust("59999 millis")
+      const held = yield* Effect.fork(limiter.budgetReady!(1))
+      yield* settle
+      expect(yield* isDone(held)).toBe(false)
+      yield* Fiber.interrupt(held)
+      // a minute on, its claim lapsed, and no start was counted: the next passes at once
+      yield* TestClock.adjust("1 millis")
+      yield* limiter.budgetReady!(2)
+      expect((yield* limiter.snapshot).budget?.remaining).toBe(3)
+    }))
+
   it.effect("spreadLowBudget: false spends the last tenth at the keys' pace", () =>
     Effect.gen(function*() {
       const limiter = yield* IdentifyLimiter.make({ margin: 0, spreadLowBudget: false })
