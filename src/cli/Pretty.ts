@@ -47,6 +47,12 @@ const why = (reason: string, max: number): string => {
   return `${shown}…`
 }
 
+// a fatal error's message names its shard, which the row's first column says already
+const ownShardLeftOut = (row: ShardRow): string => {
+  const named = `fatal: shard ${row.shard}: `
+  return row.reason.startsWith(named) ? `fatal: ${row.reason.slice(named.length)}` : row.reason
+}
+
 const graphemes = new Intl.Segmenter(undefined, { granularity: "grapheme" })
 
 // `text` cut or padded to exactly `columns` columns
@@ -119,7 +125,7 @@ export const status = (rows: ReadonlyArray<ShardRow>, maxLines: number, columns 
       pad(row.latency === undefined ? "-" : `${row.latency} ms`, 10)
     }${pad(String(row.reconnects), 12)}${pad(row.eventsPerSecond.toFixed(1), 10)}`
     const left = columns - width(lead) - width(figures)
-    return `${lead}${figures}${why(row.reason, Math.min(maxReasonColumns, Math.max(1, left)))}`
+    return `${lead}${figures}${why(ownShardLeftOut(row), Math.min(maxReasonColumns, Math.max(1, left)))}`
   }
   if (rows.length < maxLines) return [header, ...rows.map(line)]
   const shown = Math.max(0, maxLines - 2)

@@ -138,6 +138,22 @@ describe("Pretty", () => {
     expect(plain).toBe(`0      Disconnected          ${"x".repeat(99)}…`)
   })
 
+  it("a fatal reason does not name the shard again: the first column says it", () => {
+    const fatal = (shard: number, named: number) => ({
+      shard,
+      state: "Disconnected",
+      sequence: null,
+      latency: undefined,
+      reconnects: 0,
+      eventsPerSecond: 0,
+      reason: `fatal: shard ${named}: the gateway closed with 4004 (authentication failed); not reconnecting`
+    })
+    const [, own, other] = Pretty.status([fatal(1, 1), fatal(12, 1)], 10)
+    expect(own).toBe("1      Disconnected          fatal: the gateway closed with 4004 (authentication failed); not reconnecting")
+    // another shard's words are kept as they are (shard 12's reason naming shard 1 is no prefix of it)
+    expect(other).toBe("12     Disconnected          fatal: shard 1: the gateway closed with 4004 (authentication failed); not reconnecting")
+  })
+
   it("on a short terminal the status view still says how many shards it leaves out", () => {
     const rows = [0, 1, 2, 3].map((shard) => ({
       shard,
