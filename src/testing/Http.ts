@@ -5,22 +5,7 @@
  * @since 0.1.0
  */
 import type { IncomingMessage, ServerResponse } from "node:http"
-
-/**
- * The `/gateway/bot` answer.
- *
- * @since 0.1.0
- */
-export interface GatewayBot {
-  readonly url: string
-  readonly shards: number
-  readonly session_start_limit: {
-    readonly total: number
-    readonly remaining: number
-    readonly reset_after: number
-    readonly max_concurrency: number
-  }
-}
+import type { GatewayBot } from "../protocol/GatewayBot.ts"
 
 /**
  * What the HTTP handler needs from the gateway.

@@ -22,6 +22,7 @@ import * as Compress from "../codec/Compress.ts"
 import type { Compression } from "../codec/Compression.ts"
 import type { EncodingName } from "../codec/Encoding.ts"
 import { CloseCode } from "../protocol/CloseCode.ts"
+import type { GatewayBot } from "../protocol/GatewayBot.ts"
 import * as Intents from "../protocol/Intents.ts"
 import * as CloseFrame from "../transport/CloseFrame.ts"
 import { Connection } from "./Connection.ts"
@@ -130,7 +131,7 @@ export interface LocalGateway {
   /** The synthetic world: bot user, application and guilds. */
   readonly world: Traffic.World
   /** What `GET /gateway/bot` answers now. */
-  readonly gatewayBot: Effect.Effect<GatewayHttp.GatewayBot>
+  readonly gatewayBot: Effect.Effect<GatewayBot>
   /** A copy of everything recorded so far. */
   readonly log: Effect.Effect<Log.Snapshot>
   /** The breaches recorded so far. */
@@ -369,7 +370,7 @@ export const make = (options: Options): Effect.Effect<LocalGateway, LocalGateway
       wss.handleUpgrade(request, socket, head, (ws) => accept(ws, request))
     })
 
-    const gatewayBot = (): GatewayHttp.GatewayBot => {
+    const gatewayBot = (): GatewayBot => {
       const current = host.sessionStarts.current(now())
       return {
         url: `ws://127.0.0.1:${port}`,

@@ -10,7 +10,9 @@ import { isDecodeError } from "../codec/DecodeError.ts"
 import * as Etf from "../codec/Etf.ts"
 
 /**
- * The largest payload a client may send, in bytes.
+ * The largest payload a client may send, in bytes. Stated here apart from the client's own
+ * (`Commands.maxPayloadBytes`), as every rule the gateway enforces is: a client that got it wrong
+ * is caught, not agreed with.
  *
  * @since 0.1.0
  */
