@@ -11,6 +11,10 @@ export * as Session from "./session/Session.ts"
 export type { SessionCommands } from "./session/SessionCommands.ts"
 /** Session options, resume points and timeouts. */
 export * as SessionOptions from "./session/SessionOptions.ts"
+/** The options `Session.layerConfig` and `Fleet.layerConfig` take: each a `Config`. */
+export type { Wrap as OptionsConfig } from "./internal/config.ts"
+/** The `GET /gateway/bot` cache a session's `Session.makeWith` hooks may share. */
+export type { GatewayCache } from "./session/GatewayCache.ts"
 /** Session states, transitions and their reasons. */
 export * as SessionState from "./session/SessionState.ts"
 /** The errors a session surfaces. */

@@ -153,7 +153,7 @@ const parseShards = (text: string): Either.Either<ReadonlyArray<number>, UsageEr
 const decimal = /^\s*(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$/
 
 // bytes, KiB or MiB, as `--max-message-bytes` takes them
-const byteSize = /^(\d{1,15})(KiB|MiB)?$/i
+const byteSize = /^(\d+)(KiB|MiB)?$/i
 const byteUnits: ReadonlyMap<string, number> = new Map([["", 1], ["kib", 1024], ["mib", 1024 * 1024]])
 
 const parseMessageBytes = (text: string): Either.Either<number, UsageError> => {

@@ -193,6 +193,9 @@ interface Gate {
  */
 const claimHoldMs = 60_000
 
+// a span of hours as a person reads it: to the second (`5h 12m 3s`, not `... 3s 347ms`)
+const inSeconds = (ms: number): string => Duration.format(Duration.seconds(Math.max(1, Math.round(ms / 1000))))
+
 /** The session starts left at which the budget is told to be low: a tenth of the day's. */
 const lowBudget = (total: number): number => Math.floor(total / 10)
 
@@ -388,11 +391,11 @@ const build = (spacing: number, margin: number, onExhausted: "fail" | "wait", sp
       if (budget.lowTold || budget.remaining > lowBudget(budget.total)) return Effect.succeed(true)
       budget.lowTold = true
       const turn = spreadTurn(now, shardId)
-      const spread = turn === undefined ? "" : `; the next identifies go at most one every ${Duration.format(Duration.millis(Math.round(turn - now)))}`
+      const spread = turn === undefined ? "" : `; the next identifies go at most one every ${inSeconds(turn - now)}`
       return Effect.as(
         Effect.logWarning(
           `identify budget low: ${budget.remaining} of ${budget.total} session starts left until it refills in ${
-            Duration.format(Duration.millis(Math.round(budget.resetAt - now)))
+            inSeconds(budget.resetAt - now)
           }${spread}`
         ),
         true

@@ -152,8 +152,10 @@ describe("Args", () => {
     expect(error(["--max-message-bytes", "0x10000"])).toBe(refused(`"0x10000"`))
     expect(error(["--max-message-bytes", "1.5MiB"])).toBe(refused(`"1.5MiB"`))
     expect(error(["--max-message-bytes", "64MB"])).toBe(refused(`"64MB"`))
-    // past 2^53 bytes no count is exact: said as too large (it said "at least 4096")
+    // past 2^53 bytes no count is exact: said as too large (it said "at least 4096"), in bytes too
     expect(error(["--max-message-bytes", "999999999999999MiB"])).toBe(`--max-message-bytes: at most 9007199254740991 bytes, got "999999999999999MiB"`)
+    expect(error(["--max-message-bytes", "9007199254740993"])).toBe(`--max-message-bytes: at most 9007199254740991 bytes, got "9007199254740993"`)
+    expect(bytes("9007199254740991")).toBe(2 ** 53 - 1)
   })
 
   it("takes the values of --compress, --encoding, --format and --log-level in any case", () => {

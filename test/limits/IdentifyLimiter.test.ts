@@ -652,6 +652,17 @@ describe("IdentifyLimiter: the last tenth of the budget spread over the day", ()
       expect((yield* limiter.snapshot).budget?.remaining).toBe(3)
     }))
 
+  it.effect("the warning says the spread's pace, to the second (the README's example)", () =>
+    Effect.gen(function*() {
+      const { layer, lines } = captured()
+      const limiter = yield* IdentifyLimiter.make()
+      yield* limiter.configure(limits({ total: 1000, remaining: 101, resetAfter: (5 * 60 + 12) * 60 * 1000 }))
+      yield* limiter.identify(0, () => Effect.void).pipe(Effect.provide(layer))
+      expect(lines).toEqual([
+        "WARN identify budget low: 100 of 1000 session starts left until it refills in 5h 12m; the next identifies go at most one every 3m 5s"
+      ])
+    }))
+
   it.effect("spreadLowBudget: false spends the last tenth at the keys' pace", () =>
     Effect.gen(function*() {
       const limiter = yield* IdentifyLimiter.make({ margin: 0, spreadLowBudget: false })
