@@ -117,8 +117,8 @@ export interface Fleet {
   /**
    * Op 8 on the guild's shard; returns the members once every chunk arrived. A shard not started
    * yet is waited for up to the members timeout; the request then fails with `Timeout` once that
-   * timeout passes without a chunk of its answer (counted from when the shard's session takes it,
-   * then from each chunk).
+   * timeout passes without a chunk of its answer (counted from when it goes out, then from each
+   * chunk).
    */
   readonly requestGuildMembers: (
     request: Commands.MemberRequest
@@ -448,7 +448,7 @@ export const make = (
             MemberRequests.checkIntents(request, resolved.intents),
             Effect.flatMap(
               // a shard not started yet is waited for up to the members timeout; the session's
-              // request then counts its own, from it and from each chunk
+              // request then counts its own, from when it goes out and from each chunk
               Effect.timeoutFail(sessionFor(request.guild_id), {
                 duration: resolved.timeouts.members,
                 onTimeout: () => new MemberRequests.MemberRequestError({ reason: "Timeout", guildId: request.guild_id })

@@ -198,7 +198,8 @@ export interface MemberRequests {
   readonly register: (nonce: string, guildId: string) => Effect.Effect<Effect.Effect<GuildMembers, MemberRequestError>>
   /**
    * Fails with `Timeout` once `timeout` passes without a chunk of the answer to `nonce`: counted
-   * from now, then from each chunk (a large guild's answer takes as long as its chunks keep coming).
+   * from now (the request went out), then from each chunk (a large guild's answer takes as long as
+   * its chunks keep coming).
    */
   readonly stalled: (nonce: string, timeout: Duration.DurationInput) => Effect.Effect<never, MemberRequestError>
   /** Forgets `nonce` (after completion, failure or interruption). */

@@ -45,7 +45,8 @@ export interface SessionCommands {
   /**
    * Op 8 with a fresh nonce; returns the members once every chunk arrived, or fails on
    * RATE_LIMITED, on a malformed answer, when the members timeout passes without a chunk of the
-   * answer (counted from the request, then from each chunk), when the gateway session it
+   * answer (counted from the request going out, then from each chunk: a request waits for a ready
+   * connection and the send limit as other commands do), when the gateway session it
    * was sent on ends (`Lost`: op 9, a new Identify), with `SessionClosed` when the session stops
    * first, or at once with `InvalidCommand` (what the gateway would not answer for want of an
    * intent).
@@ -135,11 +136,12 @@ export const make = ({ ended, members, options, outbox }: Context): Made => {
         yield* onThisShard(command)
         yield* MemberRequests.checkIntents(request, options.intents)
         const answer = yield* members.register(nonce, request.guild_id)
-        // the timeout counts from the request, then from each chunk: a request made while no
-        // connection is ready fails with it too (and, not sent yet, is withdrawn); a session that
-        // ends fails it at once, sent or not, since no answer can come
+        // the timeout counts from when the request went out, then from each chunk: what it waits
+        // for is the gateway's answer, not a ready connection nor the send limit (150 requests made
+        // together timed out in the outbox, never sent); a session that ends fails it at once,
+        // sent or not, since no answer can come
         const sent = Effect.zipRight(outbox.submit(Commands.opcode(command), payload), members.sent(nonce))
-        return yield* detached(untilEnded(Effect.raceFirst(Effect.zipRight(sent, answer), members.stalled(nonce, options.timeouts.members))))
+        return yield* detached(untilEnded(Effect.zipRight(sent, Effect.raceFirst(answer, members.stalled(nonce, options.timeouts.members)))))
       }).pipe(Effect.ensuring(members.unregister(nonce)))
     })
 

@@ -83,8 +83,9 @@ export interface Timeouts {
    */
   readonly ready: Duration.DurationInput
   /**
-   * Request Guild Members: from the request to the first chunk of its answer, and from each chunk
-   * to the next (default 30 s), so that a large guild's answer takes as long as it keeps coming.
+   * Request Guild Members: from the request going out to the first chunk of its answer, and from
+   * each chunk to the next (default 30 s), so that a large guild's answer takes as long as it keeps
+   * coming. A request waiting for a ready connection or the send limit is not counted against it.
    */
   readonly members: Duration.DurationInput
 }

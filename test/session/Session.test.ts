@@ -1206,18 +1206,62 @@ describe("Session", () => {
       expect(yield* run(true)).toEqual(["1 member"])
     }).pipe(Effect.provide(TestLayer)))
 
-  it.scoped("a member request made while no connection is ready fails with Timeout once the members timeout from the request passed", () =>
+  it.scoped("a member request made while no connection is ready waits for one: its timeout counts from when it went out", () =>
     Effect.gen(function*() {
       const gateway = yield* MemoryTransport.MemoryGateway
-      yield* gateway.hangNextConnect(1000)
+      // an outage: every connect hangs until it times out
+      yield* gateway.hangNextConnect(Infinity)
       const session = yield* Session.make(options({ intents: Intents.Guilds | Intents.GuildMembers }))
       const request = yield* Effect.fork(Effect.flip(session.requestGuildMembers({ guild_id: "81384788765712384", query: "", limit: 0 })))
+      // a minute without a connection (it failed with Timeout at 30 s, never sent)
+      yield* TestClock.adjust("1 minute")
+      yield* settle
+      expect(Option.isNone(yield* Fiber.poll(request))).toBe(true)
+      yield* gateway.acceptConnects
+      // the next try, after its backoff
+      const accepted = yield* Effect.fork(gateway.accept)
+      while (Option.isNone(yield* Fiber.poll(accepted))) yield* TestClock.adjust("1 second")
+      const peer = yield* Fiber.join(accepted)
+      yield* peer.handshake(3_600_000)
+      yield* peer.sendJson(ready())
+      yield* receiveOp(peer, 8)
       yield* TestClock.adjust("29999 millis")
+      yield* settle
       expect(Option.isNone(yield* Fiber.poll(request))).toBe(true)
       yield* TestClock.adjust("1 millis")
       yield* settle
       const failed = yield* Fiber.poll(request)
       expect(Option.map(failed, (exit) => Exit.isSuccess(exit) && exit.value._tag === "MemberRequestError" && exit.value.reason)).toEqual(Option.some("Timeout"))
+    }).pipe(Effect.provide(TestLayer)))
+
+  it.scoped("150 member requests made together all go out and are answered: those behind the send limit do not time out in the queue", () =>
+    Effect.gen(function*() {
+      const { peer, session } = yield* readySession({ intents: Intents.Guilds | Intents.GuildMembers }, 41_250)
+      yield* peer.autoAck(true)
+      const requests = yield* Effect.forEach(Array.from({ length: 150 }, (_, i) => i), (i) =>
+        Effect.fork(Effect.either(session.requestGuildMembers({ guild_id: "81384788765712384", user_ids: String(1000 + i) }))))
+      // a gateway that answers each op 8 as it arrives
+      let sequence = 2
+      yield* Effect.forkScoped(Effect.forever(Effect.gen(function*() {
+        const payload = (yield* peer.receivedJson) as { op: number; d: { nonce: string } }
+        if (payload.op !== 8) return
+        yield* peer.sendJson(dispatch(sequence++, "GUILD_MEMBERS_CHUNK", {
+          guild_id: "81384788765712384",
+          members: [],
+          not_found: [],
+          chunk_index: 0,
+          chunk_count: 1,
+          nonce: payload.d.nonce
+        }))
+      })))
+      // the send limit lets some 115 out in the first 61 s window, the rest in the next
+      for (let second = 0; second < 125; second++) {
+        yield* settle
+        yield* TestClock.adjust("1 second")
+      }
+      const outcomes = yield* Effect.forEach(requests, Fiber.join)
+      // 35 of them failed with Timeout, never sent
+      expect(outcomes.filter(Either.isLeft).map((outcome) => outcome.left)).toEqual([])
     }).pipe(Effect.provide(TestLayer)))
 
   it.scoped("a 429 from GET /gateway/bot is waited out for as long as it asks before the next try", () =>
