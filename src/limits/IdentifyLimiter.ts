@@ -272,6 +272,17 @@ const build = (spacing: number, margin: number, onExhausted: "fail" | "wait", sp
   // shards that passed `budgetReady` at a turn of the spread and have not identified yet, with
   // when: each holds its turn, the others waiting for the next, for up to `claimHoldMs`
   const claims = new Map<number, number>()
+  // identifies waiting, socket open and key held, for a turn of the spread: they take the turns
+  // before any shard that asks `budgetReady`
+  let socketWaiters = 0
+  // completed (and made anew) at each count: the waiters for the spread look again
+  let spreadMoved = Deferred.unsafeMake<void>(FiberId.none)
+  // completed (and made anew) as the last of those waiters leaves: a `budgetReady` looks again
+  let socketsLeft = Deferred.unsafeMake<void>(FiberId.none)
+  const moved = (): void => {
+    Deferred.unsafeDone(spreadMoved, Exit.void)
+    spreadMoved = Deferred.unsafeMake(FiberId.none)
+  }
   // the bot it serves, once told
   let bot: string | undefined
   // identifies of retired keys still being sent: every key of now waits for them to go out
@@ -313,7 +324,7 @@ const build = (spacing: number, margin: number, onExhausted: "fail" | "wait", sp
    * refill (after the last start, the refill itself).
    */
   const spreadTurn = (now: number, shardId: number): number | undefined => {
-    if (!spreadLow || budget === undefined || budget.remaining > lowBudget(budget.total)) return undefined
+    if (!spreading()) return undefined
     for (const [shard, at] of claims) if (isDue(at + claimHoldMs, now)) claims.delete(shard)
     // a shard that claimed its turn at `budgetReady` takes it
     if (claims.has(shardId)) return undefined
@@ -321,18 +332,28 @@ const build = (spacing: number, margin: number, onExhausted: "fail" | "wait", sp
     let from = lastCountedAt
     for (const at of claims.values()) if (from === undefined || at > from) from = at
     if (from === undefined) return undefined
-    const turn = Math.min(budget.resetAt, from + (budget.resetAt - from) / (Math.max(0, budget.remaining - claims.size) + 1))
+    const { remaining, resetAt } = budget!
+    const turn = Math.min(resetAt, from + (resetAt - from) / (Math.max(0, remaining - claims.size) + 1))
     return isDue(turn, now) ? undefined : turn
   }
 
+  /** Whether the budget is low and spread. */
+  const spreading = (): boolean => spreadLow && budget !== undefined && budget.remaining <= lowBudget(budget.total)
+
   /** `budgetReady` passed: with the budget low and spread, the shard holds the turn it passed at. */
   const claim = (shardId: number, now: number): void => {
-    if (spreadLow && budget !== undefined && budget.remaining <= lowBudget(budget.total) && !claims.has(shardId)) claims.set(shardId, now)
+    if (spreading() && !claims.has(shardId)) claims.set(shardId, now)
   }
 
-  /** Waits until the low budget's spread lets an identify go, or the budget changes. */
-  const spreadWait = (until: number, now: number): Effect.Effect<void> =>
-    detached(Effect.raceFirst(Effect.sleep(until - now), Deferred.await(budgetChanged)))
+  /**
+   * Waits until `until`, when the low budget's spread lets an identify go, or until a claim on a
+   * turn lapses, the spread moves or the budget changes: the waiter then looks again.
+   */
+  const spreadWait = (until: number, now: number): Effect.Effect<void> => {
+    let wakeAt = until
+    for (const at of claims.values()) wakeAt = Math.min(wakeAt, at + claimHoldMs)
+    return detached(Effect.raceAll([Effect.sleep(Math.max(0, wakeAt - now)), Deferred.await(budgetChanged), Deferred.await(spreadMoved)]))
+  }
 
   // the last session start was counted, or a refreshed answer says none is left
   const spent = (): void => {
@@ -368,7 +389,13 @@ const build = (spacing: number, margin: number, onExhausted: "fail" | "wait", sp
       // the low budget's spread first: after the last start it waits for the refill, its next turn
       const spreadAt = spreadTurn(now, shardId)
       if (spreadAt !== undefined) {
-        return Effect.zipRight(Effect.raceFirst(spreadWait(spreadAt, now), lineChanged(gate)), awaitTurn(gate, shardId))
+        socketWaiters++
+        const left = Effect.sync(() => {
+          if (--socketWaiters > 0) return
+          Deferred.unsafeDone(socketsLeft, Exit.void)
+          socketsLeft = Deferred.unsafeMake(FiberId.none)
+        })
+        return Effect.zipRight(Effect.ensuring(Effect.raceFirst(spreadWait(spreadAt, now), lineChanged(gate)), left), awaitTurn(gate, shardId))
       }
       if (resetAfter !== undefined && onExhausted === "fail") return Effect.fail(exhausted(shardId, resetAfter))
       const turnAt = gate.lastAt === undefined ? now : gate.lastAt + spacing
@@ -386,6 +413,7 @@ const build = (spacing: number, margin: number, onExhausted: "fail" | "wait", sp
       if (budget.remaining <= 0) spent()
       lastCountedAt = now
       claims.delete(shardId)
+      moved()
       // told once, when at most a tenth of the day's starts is left (a refreshed answer may
       // already say so): a bot that reconnects too often finds out before its shards stop
       if (budget.lowTold || budget.remaining > lowBudget(budget.total)) return Effect.succeed(true)
@@ -416,6 +444,13 @@ const build = (spacing: number, margin: number, onExhausted: "fail" | "wait", sp
       const resetAfter = exhaustedFor(now)
       const spreadAt = spreadTurn(now, shardId)
       if (spreadAt !== undefined) return Effect.zipRight(spreadWait(spreadAt, now), budgetReady(shardId))
+      // a turn due goes first to an identify waiting for it with its socket open
+      if (socketWaiters > 0 && spreading() && !claims.has(shardId)) {
+        return Effect.zipRight(
+          detached(Effect.raceAll([Deferred.await(spreadMoved), Deferred.await(socketsLeft), Deferred.await(budgetChanged)])),
+          budgetReady(shardId)
+        )
+      }
       if (resetAfter === undefined) return Effect.sync(() => claim(shardId, now))
       if (onExhausted === "fail") return Effect.fail(exhausted(shardId, resetAfter))
       return Effect.zipRight(refilled(shardId, resetAfter), budgetReady(shardId))

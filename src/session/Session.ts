@@ -27,7 +27,7 @@ import * as Tracer from "effect/Tracer"
 import * as OptionsConfig from "../internal/config.ts"
 import { detached } from "../internal/detached.ts"
 import { makeSpan } from "../internal/span.ts"
-import { IdentifyLimiter } from "../limits/IdentifyLimiter.ts"
+import { type IdentifyBudgetExhausted, IdentifyLimiter } from "../limits/IdentifyLimiter.ts"
 import * as SendLimiter from "../limits/SendLimiter.ts"
 import * as CloseCode from "../protocol/CloseCode.ts"
 import * as Commands from "../protocol/Commands.ts"
@@ -412,6 +412,26 @@ export const makeWith = (
         timeout: resolved.timeouts.connect
       }))
 
+    // `GET /gateway/bot` asked again each time its answer is `gatewayInfoMaxAge` old (configuring
+    // the limiter with the budget it says), for as long as it runs
+    const refreshingGatewayInfo: Effect.Effect<never> = Effect.forever(
+      Effect.zipRight(Effect.sleep(resolved.gatewayInfoMaxAge), Effect.ignore(identifyAt.url))
+    )
+
+    // Waits until the budget allows an identify, asking `GET /gateway/bot` again meanwhile; one that
+    // has to wait says so (it showed ConnectingHttp for the hours of a spread's turn), and starts
+    // its connection over once it may
+    const budgetReady = (ready: (shardId: number) => Effect.Effect<void, IdentifyBudgetExhausted>) =>
+      Effect.gen(function*() {
+        const waiting = yield* Effect.fork(ready(shardId))
+        // an answer at hand comes before this looks
+        yield* Effect.yieldNow()
+        if (Option.isSome(yield* Fiber.poll(waiting))) return yield* Fiber.join(waiting)
+        yield* transition(SessionState.Disconnected(), Reasons.IdentifyBudget())
+        yield* Effect.raceFirst(Fiber.join(waiting), refreshingGatewayInfo)
+        yield* transition(SessionState.ConnectingHttp(), Reasons.Start())
+      })
+
     let stopRequested = false
     // whether the stop asked for (the first) ends the session (close 1000) rather than keeping it
     // resumable
@@ -500,8 +520,9 @@ export const makeWith = (
         }
         // the answer told the limiter the day's budget: an identify it cannot make yet opens no
         // socket, which would sit unidentified until the refill (a limiter without the check is
-        // asked at the Identify)
-        if (mode === "identify" && identifyLimiter.budgetReady !== undefined) yield* identifyLimiter.budgetReady(shardId)
+        // asked at the Identify); while it waits, the answer is asked for again as it ages, as it
+        // may say there is room (the shards waited for the refill, hours, never asking)
+        if (mode === "identify" && identifyLimiter.budgetReady !== undefined) yield* budgetReady(identifyLimiter.budgetReady)
         const outcome = yield* Connection.run(connectionContext, SessionOptions.gatewayUrl(url.right, resolved), mode, admitted)
         yield* release(admitted)
         ended = outcome.reason

@@ -21,6 +21,11 @@ export type Reason = Data.TaggedEnum<{
    * waits for a place (no socket, nothing asked yet).
    */
   Queued: {}
+  /**
+   * Its next Identify waits for the day's session starts: a turn of the low budget's spread, or
+   * the refill (no socket, nothing asked but `GET /gateway/bot` as its answer ages).
+   */
+  IdentifyBudget: {}
   /** Its fleet stopped (closed, disconnected, or ended by another shard's fatal close) before starting it. */
   NotStarted: {}
   /** The socket opened. */
@@ -130,6 +135,7 @@ export const describeReason = (reason: Reason): string =>
   Reason.$match(reason, {
     Start: () => "start",
     Queued: () => "queued (waiting for its turn in the startup window)",
+    IdentifyBudget: () => "waiting for the identify budget (a turn of its spread, or its refill)",
     NotStarted: () => "not started (its fleet stopped first)",
     Opened: () => "socket open",
     Hello: ({ interval }) => `hello (heartbeat every ${interval} ms)`,
