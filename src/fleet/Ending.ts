@@ -27,13 +27,15 @@ export interface Ending<E> {
 
 /**
  * Tracks the end of `count` shards. The first failure runs `stopAll` on a fiber of its own (a
- * session reports from its own fiber, which `stopAll` waits for), then fails `await` with it.
+ * session reports from its own fiber, which `stopAll` waits for), then fails `await` with it; the
+ * line that says so passes its words through `hide` (a defect's may quote the token).
  *
  * @since 0.1.0
  */
 export const make = <E extends { readonly message: string }>(
   count: number,
-  stopAll: Effect.Effect<unknown>
+  stopAll: Effect.Effect<unknown>,
+  hide: (text: string) => string
 ): Effect.Effect<Ending<E>> =>
   Effect.gen(function*() {
     const finished = yield* Deferred.make<void, E>()
@@ -51,7 +53,7 @@ export const make = <E extends { readonly message: string }>(
             onSome: (error) => error.message
           })
           return Effect.asVoid(Effect.forkDaemon(
-            fleetWide(Effect.logDebug(`stopping the fleet: ${message}`)).pipe(
+            fleetWide(Effect.logDebug(`stopping the fleet: ${hide(message)}`)).pipe(
               Effect.zipRight(stopAll),
               Effect.zipRight(Deferred.done(finished, exit))
             )

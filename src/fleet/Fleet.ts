@@ -20,6 +20,7 @@ import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as OptionsConfig from "../internal/config.ts"
 import { detached } from "../internal/detached.ts"
+import { withoutToken } from "../internal/secret.ts"
 import * as FifoSemaphore from "../limits/FifoSemaphore.ts"
 import { IdentifyLimiter } from "../limits/IdentifyLimiter.ts"
 import * as Commands from "../protocol/Commands.ts"
@@ -251,7 +252,8 @@ export const make = (
     // it there. Closing the caller's scope first closes it too.
     const caller = yield* Effect.scope
     const scope = yield* Scope.fork(caller, ExecutionStrategy.sequential)
-    const ending = yield* Ending.make<Session.SessionError>(ids.length, stopAll((session) => session.disconnect()))
+    // a defect's words are not ours: they may quote the token
+    const ending = yield* Ending.make<Session.SessionError>(ids.length, stopAll((session) => session.disconnect()), (text) => withoutToken(text, resolved.token))
     // Every session delivers into this one buffer (no buffer or merging fiber per shard): it ends
     // once every shard ended, and fails at the first fatal error.
     const merged = yield* EventBuffer.make<GatewayEvent, Session.SessionError>(options.bufferSize ?? SessionOptions.defaultBufferSize)

@@ -17,6 +17,7 @@ import * as Scope from "effect/Scope"
 import * as FrameDecoder from "../codec/FrameDecoder.ts"
 import { isDecodeError } from "../codec/DecodeError.ts"
 import { monotonicMillis } from "../internal/due.ts"
+import { withoutToken } from "../internal/secret.ts"
 import { withSpan } from "../internal/span.ts"
 import { sleepPastStalls, timeoutFailPastStalls } from "../internal/stall.ts"
 import type { IdentifyBudgetExhausted, IdentifyLimiter } from "../limits/IdentifyLimiter.ts"
@@ -645,7 +646,7 @@ export const run = (
       const after = Protocol.afterClose(remembered(), closed.code)
       return after === "fatal"
         ? end(Exit.fail(new FatalClose({ code: closed.code!, shard })))
-        : finish(after, Reason.Closed({ code: closed.code, description: CloseCode.describe(closed.code), detail: closed.reason }))
+        : finish(after, Reason.Closed({ code: closed.code, description: CloseCode.describe(closed.code), detail: withoutToken(closed.reason, ctx.options.token) }))
     }
 
     // the reader, on this fiber: the frames of one socket read at a time, until the connection ends

@@ -26,6 +26,7 @@ import * as Stream from "effect/Stream"
 import * as Tracer from "effect/Tracer"
 import * as OptionsConfig from "../internal/config.ts"
 import { detached } from "../internal/detached.ts"
+import { withoutToken } from "../internal/secret.ts"
 import { makeSpan } from "../internal/span.ts"
 import { type IdentifyBudgetExhausted, IdentifyLimiter } from "../limits/IdentifyLimiter.ts"
 import * as SendLimiter from "../limits/SendLimiter.ts"
@@ -399,7 +400,7 @@ export const makeWith = (
     // (the fleet's answer, or one of its own), asked again once its answer is older than
     // `gatewayInfoMaxAge`, or sooner once its URL could not be connected to
     const given = resolved.gatewayUrl !== undefined
-      ? Effect.flatMap(Effect.mapError(resolved.gatewayUrl, SessionOptions.fromGatewayUrl), SessionOptions.checkGatewayUrl)
+      ? Effect.flatMap(Effect.mapError(resolved.gatewayUrl, (error) => SessionOptions.fromGatewayUrl(error, resolved.token)), SessionOptions.checkGatewayUrl)
       : resolved.gateway === undefined
       ? undefined
       : Effect.succeed(resolved.gateway)
@@ -562,8 +563,10 @@ export const makeWith = (
     const spanReference = Tracer.externalSpan({ traceId: span.traceId, spanId: span.spanId, sampled: span.sampled })
     // Forked uninterruptible, the loop interruptible inside, whatever the caller's code was (an
     // `acquireRelease`'s acquire is uninterruptible): a stop that comes before the fiber first runs
-    // interrupts the loop, not the fiber before its exit handler was installed
-    const fiber = yield* Effect.uninterruptible(Effect.forkDaemon(Effect.onExit(Effect.interruptible(loop), (exit) => {
+    // interrupts the loop, not the fiber before its exit handler was installed. The fiber itself
+    // never fails: its exit handler tells the failure (Effect's own line for a fiber that failed
+    // unobserved would repeat a defect's words, which may quote the token)
+    const fiber = yield* Effect.uninterruptible(Effect.forkDaemon(Effect.exit(Effect.onExit(Effect.interruptible(loop), (exit) => {
       loopEnded = true
       // an error or a defect ends the events with it; being stopped (interrupted) ends them cleanly
       const outcome: Exit.Exit<void, SessionError> = Exit.isFailure(exit) && !Cause.isInterruptedOnly(exit.cause)
@@ -584,7 +587,8 @@ export const makeWith = (
       // while a stop waited for its close wins); made here, not by the stop's caller, who may give
       // up waiting
       return Effect.gen(function*() {
-        const fatal = Exit.isFailure(outcome) ? fatalMessage(outcome.cause) : undefined
+        // a defect's words, a gatewayUrl source's, are not ours: they may quote the token
+        const fatal = Exit.isFailure(outcome) ? withoutToken(fatalMessage(outcome.cause), resolved.token) : undefined
         // an operator learns it even when the program reads neither `events` nor `await`
         if (fatal !== undefined) yield* Effect.logError(`the session ended for good: ${fatal}`)
         yield* transition(SessionState.Disconnected(), fatal !== undefined ? Reasons.Fatal({ message: fatal }) : Reasons.Disconnect())
@@ -595,7 +599,7 @@ export const makeWith = (
         if (hooks.onEnd !== undefined) yield* hooks.onEnd(outcome)
         yield* Scope.close(sessionScope, Exit.void)
       })
-    }))).pipe(Effect.withParentSpan(spanReference), Effect.annotateLogs({ component: "Session", shard: shardId }))
+    })))).pipe(Effect.withParentSpan(spanReference), Effect.annotateLogs({ component: "Session", shard: shardId }))
 
     // Stopping: the first stop closes the open connection (1000 to end the session, else
     // resumable); every stop then lets the loop see the close through, so events that arrive

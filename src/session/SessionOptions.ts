@@ -481,10 +481,11 @@ export const checkGatewayUrl = (url: string): Either.Either<string, GatewayInfoE
  *
  * @since 0.1.0
  */
-export const fromGatewayUrl = (error: GatewayInfoError): GatewayInfoError =>
+export const fromGatewayUrl = (error: GatewayInfoError, token: Redacted.Redacted<string>): GatewayInfoError =>
   error.source !== undefined ? error : new GatewayInfoError({
     reason: error.reason,
-    detail: error.detail,
+    // the source's own words, which may quote the token
+    detail: withoutToken(error.detail, token),
     source: "gatewayUrl",
     ...(error.retryAfter === undefined ? {} : { retryAfter: error.retryAfter }),
     ...(error.status === undefined ? {} : { status: error.status })

@@ -11,7 +11,7 @@ class Fatal extends Data.TaggedError("Fatal")<{ readonly message: string }> {}
 describe("Ending", () => {
   it.effect("completes once every shard ended, not before", () =>
     Effect.gen(function*() {
-      const ending = yield* Ending.make<Fatal>(3, Effect.die("no fatal error, nothing to stop"))
+      const ending = yield* Ending.make<Fatal>(3, Effect.die("no fatal error, nothing to stop"), (text) => text)
       const waiting = yield* Effect.fork(ending.await)
       yield* ending.onEnd(Exit.void)
       yield* ending.onEnd(Exit.void)
@@ -23,7 +23,7 @@ describe("Ending", () => {
 
   it.effect("a fleet of no shards has ended", () =>
     Effect.gen(function*() {
-      const ending = yield* Ending.make<Fatal>(0, Effect.void)
+      const ending = yield* Ending.make<Fatal>(0, Effect.void, (text) => text)
       expect(yield* ending.await).toBeUndefined()
     }))
 
@@ -31,7 +31,7 @@ describe("Ending", () => {
     Effect.gen(function*() {
       let stops = 0
       const release = yield* Deferred.make<void>()
-      const ending = yield* Ending.make<Fatal>(3, Effect.zipRight(Effect.sync(() => stops++), Deferred.await(release)))
+      const ending = yield* Ending.make<Fatal>(3, Effect.zipRight(Effect.sync(() => stops++), Deferred.await(release)), (text) => text)
       const waiting = yield* Effect.fork(Effect.flip(ending.await))
       yield* ending.onEnd(Exit.fail(new Fatal({ message: "4004" })))
       // the other shards end because they were stopped; a second failure changes nothing
@@ -48,7 +48,7 @@ describe("Ending", () => {
 
   it.effect("a failure after the others ended successfully still fails the fleet", () =>
     Effect.gen(function*() {
-      const ending = yield* Ending.make<Fatal>(2, Effect.void)
+      const ending = yield* Ending.make<Fatal>(2, Effect.void, (text) => text)
       yield* ending.onEnd(Exit.void)
       yield* ending.onEnd(Exit.fail(new Fatal({ message: "4013" })))
       expect(yield* Effect.flip(ending.await)).toEqual(new Fatal({ message: "4013" }))

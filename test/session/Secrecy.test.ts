@@ -1,0 +1,314 @@
+/**
+ * The token never appears where a person or a log pipeline can see it: in-memory sessions and
+ * fleets under TestClock, logging at All, a tracer keeping every span, the metric registry read
+ * back, every rendering searched for any 12-character run of the token. A transport, a limiter or
+ * a close reason that quotes the token is not repeated by the library.
+ */
+import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
+import { describe, expect, it } from "@effect/vitest"
+import * as Cause from "effect/Cause"
+import type * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
+import * as Layer from "effect/Layer"
+import * as Logger from "effect/Logger"
+import * as LogLevel from "effect/LogLevel"
+import * as Metric from "effect/Metric"
+import * as Stream from "effect/Stream"
+import * as Redacted from "effect/Redacted"
+import * as TestClock from "effect/TestClock"
+import { inspect } from "node:util"
+import * as Fleet from "../../src/fleet/Fleet.ts"
+import * as IdentifyLimiter from "../../src/limits/IdentifyLimiter.ts"
+import { GatewayTransport } from "../../src/transport/GatewayTransport.ts"
+import * as MemoryTransport from "../../src/transport/MemoryTransport.ts"
+import { type RecordedSpan, recordingTracer } from "./recordingTracer.ts"
+import { acceptAndHello, options, ready, secret, Session, settle, TestLayer, token } from "./harness.ts"
+
+// ---- the search -------------------------------------------------------------------------------
+
+const runs = (() => {
+  const all = new Set<string>()
+  for (let i = 0; i + 12 <= secret.length; i++) all.add(secret.slice(i, i + 12))
+  // the base64 parts decoded: the bot id (its first part) and the HMAC (its last) as hex
+  const [id, , hmac] = secret.split(".")
+  all.add(Buffer.from(id!, "base64").toString("latin1"))
+  const mac = Buffer.from(hmac!, "base64url").toString("hex")
+  for (let i = 0; i + 12 <= mac.length; i++) all.add(mac.slice(i, i + 12))
+  return [...all]
+})()
+
+/** The places (labels) whose text holds a 12-character run of the token. */
+const leaksIn = (places: ReadonlyArray<readonly [string, string]>): Array<string> =>
+  places.filter(([, text]) => runs.some((run) => text.includes(run))).map(([label, text]) => {
+    const at = runs.map((run) => text.indexOf(run)).filter((i) => i >= 0)[0]!
+    return `${label}: ...${text.slice(Math.max(0, at - 60), at + 30)}...`
+  })
+
+const renderings = (label: string, value: unknown): Array<readonly [string, string]> => {
+  const out: Array<readonly [string, string]> = []
+  const add = (how: string, f: () => string) => {
+    try {
+      out.push([`${label} (${how})`, f()])
+    } catch (e) {
+      out.push([`${label} (${how} threw)`, String(e)])
+    }
+  }
+  add("String", () => String(value))
+  add("inspect", () => inspect(value, { depth: 12, showHidden: true, getters: true }))
+  add("JSON", () => JSON.stringify(value) ?? "")
+  if (value instanceof Error) add("stack", () => value.stack ?? "")
+  if (value !== null && typeof value === "object" && "toJSON" in value && typeof value.toJSON === "function") {
+    add("toJSON", () => JSON.stringify((value as { toJSON: () => unknown }).toJSON()))
+  }
+  return out
+}
+
+// ---- what is captured -------------------------------------------------------------------------
+
+interface Captured {
+  readonly lines: Array<string>
+  readonly spans: Array<RecordedSpan>
+}
+
+const capture = (): Captured & { readonly provide: <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R> } => {
+  const lines: Array<string> = []
+  const { spans, tracer } = recordingTracer()
+  const logger = Logger.make<unknown, void>((entry) => {
+    lines.push(Logger.logfmtLogger.log(entry))
+    lines.push(JSON.stringify(Logger.structuredLogger.log(entry)))
+    lines.push(Logger.stringLogger.log(entry))
+    lines.push(inspect(entry.cause, { depth: 12 }))
+    lines.push(Cause.pretty(entry.cause))
+  })
+  return {
+    lines,
+    spans,
+    provide: (self) =>
+      self.pipe(
+        Effect.withTracer(tracer),
+        Logger.withMinimumLogLevel(LogLevel.All),
+        Effect.provide(Logger.replace(Logger.defaultLogger, logger))
+      )
+  }
+}
+
+const spanTexts = (spans: ReadonlyArray<RecordedSpan>): Array<readonly [string, string]> =>
+  spans.flatMap((span, i) => [
+    ...[...span.attributes].flatMap(([key, value]) => renderings(`span[${i}] ${span.name} attribute ${key}`, value)),
+    ...span.events.flatMap((event) => renderings(`span[${i}] ${span.name} event`, event)),
+    ...(span.ended === undefined ? [] : [
+      ...renderings(`span[${i}] ${span.name} exit`, span.ended),
+      ...(Exit.isFailure(span.ended) ? [[`span[${i}] ${span.name} exit Cause.pretty`, Cause.pretty(span.ended.cause)] as const] : [])
+    ])
+  ])
+
+const metricTexts = (): Array<readonly [string, string]> =>
+  Metric.unsafeSnapshot().map((pair, i) => [`metric[${i}]`, `${pair.metricKey.name} ${JSON.stringify(pair.metricKey.tags)}`] as const)
+
+// ---- a transport and a limiter of the program's own whose defects quote what they were handed ----
+
+/** The in-memory transport, whose `send` dies quoting the frame it was handed when it is an Identify. */
+const quotingTransport = Layer.effect(
+  GatewayTransport,
+  Effect.map(GatewayTransport, (inner) => ({
+    connect: (url, connectOptions) =>
+      Effect.map(inner.connect(url, connectOptions), (connection) => ({
+        ...connection,
+        send: (frame) =>
+          typeof frame === "string" && frame.startsWith(`{"op":2`)
+            ? Effect.die(new Error(`proxy refused the frame ${frame}`))
+            : connection.send(frame)
+      }))
+  }))
+).pipe(Layer.provideMerge(MemoryTransport.layer))
+
+const QuotingTransportLayer = Layer.mergeAll(quotingTransport, IdentifyLimiter.layerMemory, FetchHttpClient.layer)
+
+/** A distributed limiter of the program's own whose store failed, quoting the key it is kept under (the token). */
+const quotingLimiter = Layer.mergeAll(
+  MemoryTransport.layer,
+  FetchHttpClient.layer,
+  Layer.succeed(IdentifyLimiter.IdentifyLimiter, {
+    configure: () => Effect.void,
+    identify: () => Effect.die(new Error(`lock store unreachable for key identify:${secret}`)),
+    snapshot: Effect.succeed({ maxConcurrency: 1, budget: undefined, keys: [] })
+  } satisfies Context.Tag.Service<IdentifyLimiter.IdentifyLimiter>)
+)
+
+describe("secrecy: the token in what the library itself writes", () => {
+  it.scoped("a custom transport's defect quoting the Identify frame: the library's own log line, transition and snapshot do not repeat it", () => {
+    const captured = capture()
+    return Effect.gen(function*() {
+      const session = yield* Session.make(options())
+      const transitions: Array<unknown> = []
+      yield* Effect.forkScoped(Stream.runForEach(session.transitions, (t) => Effect.sync(() => transitions.push(t))))
+      const snapshots: Array<unknown> = []
+      yield* Effect.forkScoped(Stream.runForEach(session.snapshots, (s) => Effect.sync(() => snapshots.push(s))))
+      const gateway = yield* MemoryTransport.MemoryGateway
+      const peer = yield* gateway.accept
+      yield* peer.sendJson({ op: 10, d: { heartbeat_interval: 41250 }, s: null, t: null })
+      yield* settle
+      const exit = yield* Effect.exit(session.await)
+      const last = yield* session.snapshot
+      // what happened: the defect ended the session
+      expect(Exit.isFailure(exit) && Cause.isDie(exit.cause)).toBe(true)
+      expect(captured.lines.some((line) => line.includes("the session ended for good"))).toBe(true)
+
+      // The program's own defect, handed back as it was thrown, is the program's; but what the
+      // library writes by itself (its Error line, the Fatal transition, the snapshot) is not.
+      const leaks = leaksIn([
+        ...captured.lines.map((line, i) => [`log line ${i}`, line] as const),
+        ...transitions.flatMap((t, i) => renderings(`transition[${i}]`, t)),
+        ...snapshots.flatMap((s, i) => renderings(`snapshot[${i}]`, s)),
+        ...renderings("snapshot after", last),
+        ...metricTexts()
+      ])
+      expect(leaks).toEqual([])
+    }).pipe(captured.provide, Effect.provide(QuotingTransportLayer))
+  })
+
+  it.scoped("a custom limiter's defect quoting the token: the library's own log line, transition and snapshot do not repeat it", () => {
+    const captured = capture()
+    return Effect.gen(function*() {
+      const session = yield* Session.make(options())
+      const transitions: Array<unknown> = []
+      yield* Effect.forkScoped(Stream.runForEach(session.transitions, (t) => Effect.sync(() => transitions.push(t))))
+      const gateway = yield* MemoryTransport.MemoryGateway
+      const peer = yield* gateway.accept
+      yield* peer.sendJson({ op: 10, d: { heartbeat_interval: 41250 }, s: null, t: null })
+      yield* settle
+      const exit = yield* Effect.exit(session.await)
+      const last = yield* session.snapshot
+      expect(Exit.isFailure(exit) && Cause.isDie(exit.cause)).toBe(true)
+      const leaks = leaksIn([
+        ...captured.lines.map((line, i) => [`log line ${i}`, line] as const),
+        ...transitions.flatMap((t, i) => renderings(`transition[${i}]`, t)),
+        ...renderings("snapshot after", last)
+      ])
+      expect(leaks).toEqual([])
+    }).pipe(captured.provide, Effect.provide(quotingLimiter))
+  })
+
+  it.scoped("a fleet whose shard died of such a defect: its status rows and its own lines do not repeat the token", () => {
+    const captured = capture()
+    return Effect.gen(function*() {
+      const fleet = yield* Fleet.make({ token, intents: 513, gateway: "ws://gateway.test/", compression: "none", shardCount: 1 })
+      const gateway = yield* MemoryTransport.MemoryGateway
+      const peer = yield* gateway.accept
+      yield* peer.sendJson({ op: 10, d: { heartbeat_interval: 41250 }, s: null, t: null })
+      yield* settle
+      yield* TestClock.adjust("1 second")
+      const exit = yield* Effect.exit(fleet.await)
+      const status = yield* fleet.status
+      expect(Exit.isFailure(exit)).toBe(true)
+      const leaks = leaksIn([
+        ...captured.lines.map((line, i) => [`log line ${i}`, line] as const),
+        ...renderings("fleet.status", status)
+      ])
+      expect(leaks).toEqual([])
+    }).pipe(captured.provide, Effect.provide(QuotingTransportLayer))
+  })
+
+  it.scoped("a session through faults and a fatal 4004, at level All, with a tracer and the metrics: no run of the token (held)", () => {
+    const captured = capture()
+    return Effect.gen(function*() {
+      const session = yield* Session.make(options())
+      const { peer } = yield* acceptAndHello(3_600_000)
+      yield* peer.sendJson(ready())
+      yield* settle
+      yield* TestClock.adjust("3 seconds")
+      yield* peer.close(4000, "bye")
+      yield* settle
+      const again = yield* Effect.fork(acceptAndHello(3_600_000))
+      yield* TestClock.adjust("10 seconds")
+      const second = yield* Fiber.join(again)
+      yield* second.peer.sendJson({ op: 0, s: 2, t: "RESUMED", d: {} })
+      yield* settle
+      yield* second.peer.close(4004, "Authentication failed.")
+      yield* settle
+      const exit = yield* Effect.exit(session.await)
+      const snapshot = yield* session.snapshot
+      expect(Exit.isFailure(exit)).toBe(true)
+      const leaks = leaksIn([
+        ...captured.lines.map((line, i) => [`log line ${i}`, line] as const),
+        ...spanTexts(captured.spans),
+        ...metricTexts(),
+        ...renderings("session", session),
+        ...renderings("snapshot", snapshot),
+        ...renderings("await exit", exit),
+        ...(Exit.isFailure(exit) ? [["Cause.pretty", Cause.pretty(exit.cause)] as const] : []),
+        ...renderings("options", options())
+      ])
+      expect(captured.spans.length).toBeGreaterThan(2)
+      expect(leaks).toEqual([])
+    }).pipe(captured.provide, Effect.provide(TestLayer))
+  })
+
+  it.scoped("a gateway (or a proxy before it) that closes with a reason quoting the token: the Closed transition's Debug line and snapshot do not repeat it", () => {
+    const captured = capture()
+    return Effect.gen(function*() {
+      const session = yield* Session.make(options())
+      const { peer } = yield* acceptAndHello(3_600_000)
+      yield* peer.sendJson(ready())
+      yield* settle
+      const transitions: Array<unknown> = []
+      yield* Effect.forkScoped(Stream.runForEach(session.transitions, (t) => Effect.sync(() => transitions.push(t))))
+      yield* settle
+      yield* peer.close(4000, `bad token ${secret}`)
+      yield* settle
+      const snapshot = yield* session.snapshot
+      const leaks = leaksIn([
+        ...captured.lines.map((line, i) => [`log line ${i}`, line] as const),
+        ...transitions.flatMap((t, i) => renderings(`transition[${i}]`, t)),
+        ...renderings("snapshot", snapshot)
+      ])
+      expect(leaks).toEqual([])
+    }).pipe(captured.provide, Effect.provide(TestLayer))
+  })
+
+  // every option given a value that holds the token: InvalidOptions (a Session's and a Fleet's) never repeats it
+  const wrong: ReadonlyArray<readonly [string, Record<string, unknown>]> = [
+    ["gateway", { gateway: secret }],
+    ["gateway URL with the token in its query", { gateway: `wss://gateway.discord.gg/?t=${secret}`, compression: "gzip" }],
+    ["gateway with credentials", { gateway: `wss://bot:${secret}@gateway.discord.gg/` }],
+    ["api", { api: secret }],
+    ["api URL with the token in its path", { api: `https://discord.com/api/${secret}`, intents: -1 }],
+    ["api with credentials", { api: `https://bot:${secret}@discord.com/api/v10` }],
+    ["intents", { intents: secret }],
+    ["shard", { shard: [secret, 1] }],
+    ["compression", { compression: secret }],
+    ["encoding", { encoding: secret }],
+    ["largeThreshold", { largeThreshold: secret }],
+    ["presence", { presence: { since: null, activities: [{ name: secret, type: 99 }], status: secret, afk: false } }],
+    ["presence url", { presence: { since: null, activities: [{ name: "x", type: 1, url: `https://twitch.tv/${secret}` }], status: "online", afk: false }, intents: -1 }],
+    ["properties", { properties: { os: secret, browser: 1, device: secret } }],
+    ["timeouts", { timeouts: { connect: secret } }],
+    ["backoff", { backoff: { initial: secret } }],
+    ["resume", { resume: { sessionId: secret, sequence: secret, resumeGatewayUrl: `wss://x/${secret}`, shard: [0, 1] } }],
+    ["resume url", { resume: { sessionId: "s", sequence: 1, resumeGatewayUrl: `ws://${secret}.example/`, shard: [0, 1] }, gateway: "wss://gateway.discord.gg" }],
+    ["bufferSize", { bufferSize: secret }],
+    ["maxMessageBytes", { maxMessageBytes: secret }],
+    ["events", { events: [secret, `${secret}_CREATE`] }],
+    ["gatewayInfoMaxAge", { gatewayInfoMaxAge: secret }],
+    ["token with the Bot prefix", { token: Redacted.make(`Bot ${secret}`) }],
+    ["token with whitespace", { token: Redacted.make(` ${secret}\n`) }],
+    ["token with a zero-width space", { token: Redacted.make(`${secret}\u200b`) }],
+    ["token as a plain string", { token: secret }]
+  ]
+  for (const [name, overrides] of wrong) {
+    it.scoped(`InvalidOptions for ${name}: no run of the token in its message, inspect, JSON or Cause.pretty`, () =>
+      Effect.gen(function*() {
+        const sessionExit = yield* Effect.exit(Session.make({ ...options(), ...overrides } as never))
+        const fleetExit = yield* Effect.exit(Fleet.make({ ...options(), shardCount: 1, ...overrides } as never))
+        const texts = ([sessionExit, fleetExit] as ReadonlyArray<Exit.Exit<unknown, unknown>>).flatMap((exit, i) => [
+          ...renderings(`exit[${i}]`, exit),
+          ...(Exit.isFailure(exit) ? [[`exit[${i}] Cause.pretty`, Cause.pretty(exit.cause)] as const, ...renderings(`exit[${i}] error`, Cause.squash(exit.cause))] : [])
+        ])
+        // unknown event names are passed on, as the README says; the others are refused
+        if (name !== "events") expect(Exit.isFailure(sessionExit)).toBe(true)
+        expect(leaksIn(texts)).toEqual([])
+      }).pipe(Effect.provide(TestLayer)))
+  }
+})
