@@ -415,9 +415,8 @@ export const makeWith = (
 
     // `GET /gateway/bot` asked again each time its answer is `gatewayInfoMaxAge` old (configuring
     // the limiter with the budget it says), for as long as it runs
-    const refreshingGatewayInfo: Effect.Effect<never> = Effect.forever(
-      Effect.zipRight(Effect.sleep(resolved.gatewayInfoMaxAge), Effect.ignore(identifyAt.url))
-    )
+    const refreshingGatewayInfo = (): Effect.Effect<never> =>
+      Effect.forever(Effect.zipRight(Effect.sleep(resolved.gatewayInfoMaxAge), Effect.ignore(identifyAt.url)))
 
     // Waits until the budget allows an identify, asking `GET /gateway/bot` again meanwhile; one that
     // has to wait says so (it showed ConnectingHttp for the hours of a spread's turn), and starts
@@ -429,7 +428,7 @@ export const makeWith = (
         yield* Effect.yieldNow()
         if (Option.isSome(yield* Fiber.poll(waiting))) return yield* Fiber.join(waiting)
         yield* transition(SessionState.Disconnected(), Reasons.IdentifyBudget())
-        yield* Effect.raceFirst(Fiber.join(waiting), refreshingGatewayInfo)
+        yield* Effect.raceFirst(Fiber.join(waiting), refreshingGatewayInfo())
         yield* transition(SessionState.ConnectingHttp(), Reasons.Start())
       })
 
