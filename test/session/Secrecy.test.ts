@@ -12,100 +12,17 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
-import * as Logger from "effect/Logger"
-import * as LogLevel from "effect/LogLevel"
-import * as Metric from "effect/Metric"
 import * as Stream from "effect/Stream"
 import * as Redacted from "effect/Redacted"
 import * as TestClock from "effect/TestClock"
-import { inspect } from "node:util"
 import * as Fleet from "../../src/fleet/Fleet.ts"
 import * as IdentifyLimiter from "../../src/limits/IdentifyLimiter.ts"
 import { GatewayTransport } from "../../src/transport/GatewayTransport.ts"
 import * as MemoryTransport from "../../src/transport/MemoryTransport.ts"
-import { type RecordedSpan, recordingTracer } from "./recordingTracer.ts"
+import { capture, leaksOf, metricTexts, renderings, spanTexts } from "../secrecy.ts"
 import { acceptAndHello, options, ready, secret, Session, settle, TestLayer, token } from "./harness.ts"
 
-// ---- the search -------------------------------------------------------------------------------
-
-const runs = (() => {
-  const all = new Set<string>()
-  for (let i = 0; i + 12 <= secret.length; i++) all.add(secret.slice(i, i + 12))
-  // the base64 parts decoded: the bot id (its first part) and the HMAC (its last) as hex
-  const [id, , hmac] = secret.split(".")
-  all.add(Buffer.from(id!, "base64").toString("latin1"))
-  const mac = Buffer.from(hmac!, "base64url").toString("hex")
-  for (let i = 0; i + 12 <= mac.length; i++) all.add(mac.slice(i, i + 12))
-  return [...all]
-})()
-
-/** The places (labels) whose text holds a 12-character run of the token. */
-const leaksIn = (places: ReadonlyArray<readonly [string, string]>): Array<string> =>
-  places.filter(([, text]) => runs.some((run) => text.includes(run))).map(([label, text]) => {
-    const at = runs.map((run) => text.indexOf(run)).filter((i) => i >= 0)[0]!
-    return `${label}: ...${text.slice(Math.max(0, at - 60), at + 30)}...`
-  })
-
-const renderings = (label: string, value: unknown): Array<readonly [string, string]> => {
-  const out: Array<readonly [string, string]> = []
-  const add = (how: string, f: () => string) => {
-    try {
-      out.push([`${label} (${how})`, f()])
-    } catch (e) {
-      out.push([`${label} (${how} threw)`, String(e)])
-    }
-  }
-  add("String", () => String(value))
-  add("inspect", () => inspect(value, { depth: 12, showHidden: true, getters: true }))
-  add("JSON", () => JSON.stringify(value) ?? "")
-  if (value instanceof Error) add("stack", () => value.stack ?? "")
-  if (value !== null && typeof value === "object" && "toJSON" in value && typeof value.toJSON === "function") {
-    add("toJSON", () => JSON.stringify((value as { toJSON: () => unknown }).toJSON()))
-  }
-  return out
-}
-
-// ---- what is captured -------------------------------------------------------------------------
-
-interface Captured {
-  readonly lines: Array<string>
-  readonly spans: Array<RecordedSpan>
-}
-
-const capture = (): Captured & { readonly provide: <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R> } => {
-  const lines: Array<string> = []
-  const { spans, tracer } = recordingTracer()
-  const logger = Logger.make<unknown, void>((entry) => {
-    lines.push(Logger.logfmtLogger.log(entry))
-    lines.push(JSON.stringify(Logger.structuredLogger.log(entry)))
-    lines.push(Logger.stringLogger.log(entry))
-    lines.push(inspect(entry.cause, { depth: 12 }))
-    lines.push(Cause.pretty(entry.cause))
-  })
-  return {
-    lines,
-    spans,
-    provide: (self) =>
-      self.pipe(
-        Effect.withTracer(tracer),
-        Logger.withMinimumLogLevel(LogLevel.All),
-        Effect.provide(Logger.replace(Logger.defaultLogger, logger))
-      )
-  }
-}
-
-const spanTexts = (spans: ReadonlyArray<RecordedSpan>): Array<readonly [string, string]> =>
-  spans.flatMap((span, i) => [
-    ...[...span.attributes].flatMap(([key, value]) => renderings(`span[${i}] ${span.name} attribute ${key}`, value)),
-    ...span.events.flatMap((event) => renderings(`span[${i}] ${span.name} event`, event)),
-    ...(span.ended === undefined ? [] : [
-      ...renderings(`span[${i}] ${span.name} exit`, span.ended),
-      ...(Exit.isFailure(span.ended) ? [[`span[${i}] ${span.name} exit Cause.pretty`, Cause.pretty(span.ended.cause)] as const] : [])
-    ])
-  ])
-
-const metricTexts = (): Array<readonly [string, string]> =>
-  Metric.unsafeSnapshot().map((pair, i) => [`metric[${i}]`, `${pair.metricKey.name} ${JSON.stringify(pair.metricKey.tags)}`] as const)
+const leaksIn = leaksOf(secret)
 
 // ---- a transport and a limiter of the program's own whose defects quote what they were handed ----
 

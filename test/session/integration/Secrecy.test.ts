@@ -7,87 +7,22 @@ import { describe, expect, it } from "@effect/vitest"
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
-import * as Logger from "effect/Logger"
-import * as LogLevel from "effect/LogLevel"
-import * as Metric from "effect/Metric"
 import * as Redacted from "effect/Redacted"
 import * as Stream from "effect/Stream"
 import * as Http from "node:http"
 import type { AddressInfo } from "node:net"
-import { inspect } from "node:util"
 import * as Fleet from "../../../src/fleet/Fleet.ts"
 import { GatewayInfoError } from "../../../src/session/SessionError.ts"
 import * as IdentifyLimiter from "../../../src/limits/IdentifyLimiter.ts"
 import * as Session from "../../../src/session/Session.ts"
-import { type RecordedSpan, recordingTracer } from "../recordingTracer.ts"
+import { capture, leaksOf, metricTexts, renderings, spanTexts } from "../../secrecy.ts"
 import { awaitLog, ClientLayer, consume, sessionOptions, startGateway } from "./support.ts"
 
 // a token shaped as Discord's: base64 user id . base64 timestamp . HMAC
 const secret = "MTE4OTQ1NjEyMzQ1Njc4OTAxMg.GhQk2a.t0pS3cr3t_HmAcPaRt-9f8e7d6c5b4a3210zyxwvuts"
 const token = Redacted.make(secret)
 
-const runs = (() => {
-  const all = new Set<string>()
-  for (let i = 0; i + 12 <= secret.length; i++) all.add(secret.slice(i, i + 12))
-  all.add(Buffer.from(secret.split(".")[0]!, "base64").toString("latin1"))
-  return [...all]
-})()
-
-const leaksIn = (places: ReadonlyArray<readonly [string, string]>): Array<string> =>
-  places.filter(([, text]) => runs.some((run) => text.includes(run))).map(([label, text]) => {
-    const at = runs.map((run) => text.indexOf(run)).filter((i) => i >= 0)[0]!
-    return `${label}: ...${text.slice(Math.max(0, at - 80), at + 20)}...`
-  })
-
-const renderings = (label: string, value: unknown): Array<readonly [string, string]> => {
-  const out: Array<readonly [string, string]> = []
-  const add = (how: string, f: () => string) => {
-    try {
-      out.push([`${label} (${how})`, f()])
-    } catch (e) {
-      out.push([`${label} (${how} threw)`, String(e)])
-    }
-  }
-  add("String", () => String(value))
-  add("inspect", () => inspect(value, { depth: 12, showHidden: true, getters: true }))
-  add("JSON", () => JSON.stringify(value) ?? "")
-  if (value instanceof Error) add("stack", () => value.stack ?? "")
-  return out
-}
-
-const capture = () => {
-  const lines: Array<string> = []
-  const { spans, tracer } = recordingTracer()
-  const logger = Logger.make<unknown, void>((entry) => {
-    lines.push(Logger.logfmtLogger.log(entry))
-    lines.push(JSON.stringify(Logger.structuredLogger.log(entry)))
-    lines.push(Logger.stringLogger.log(entry))
-    lines.push(Cause.pretty(entry.cause))
-  })
-  return {
-    lines,
-    spans,
-    provide: <A, E, R>(self: Effect.Effect<A, E, R>) =>
-      self.pipe(
-        Effect.withTracer(tracer),
-        Logger.withMinimumLogLevel(LogLevel.All),
-        Effect.provide(Logger.replace(Logger.defaultLogger, logger))
-      )
-  }
-}
-
-const spanTexts = (spans: ReadonlyArray<RecordedSpan>): Array<readonly [string, string]> =>
-  spans.flatMap((span, i) => [
-    ...[...span.attributes].flatMap(([key, value]) => renderings(`span[${i}] ${span.name} attribute ${key}`, value)),
-    ...span.events.flatMap((event) => renderings(`span[${i}] ${span.name} event`, event)),
-    ...(span.ended === undefined ? [] : [
-      ...renderings(`span[${i}] ${span.name} exit`, span.ended),
-      ...(Exit.isFailure(span.ended) ? [[`span[${i}] ${span.name} Cause.pretty`, Cause.pretty(span.ended.cause)] as const] : [])
-    ])
-  ])
-
-const metricTexts = (): Array<readonly [string, string]> =>
-  Metric.unsafeSnapshot().map((pair, i) => [`metric[${i}]`, `${pair.metricKey.name} ${JSON.stringify(pair.metricKey.tags)}`] as const)
+const leaksIn = leaksOf(secret)
 
 /** An HTTP server answering every request with `status` and a body that echoes the Authorization header. */
 const echoingApi = (status: number) =>
