@@ -55,58 +55,42 @@ const quotingLimiter = Layer.mergeAll(
 )
 
 describe("secrecy: the token in what the library itself writes", () => {
-  it.scoped("a custom transport's defect quoting the Identify frame: the library's own log line, transition and snapshot do not repeat it", () => {
-    const captured = capture()
-    return Effect.gen(function*() {
-      const session = yield* Session.make(options())
-      const transitions: Array<unknown> = []
-      yield* Effect.forkScoped(Stream.runForEach(session.transitions, (t) => Effect.sync(() => transitions.push(t))))
-      const snapshots: Array<unknown> = []
-      yield* Effect.forkScoped(Stream.runForEach(session.snapshots, (s) => Effect.sync(() => snapshots.push(s))))
-      const gateway = yield* MemoryTransport.MemoryGateway
-      const peer = yield* gateway.accept
-      yield* peer.sendJson({ op: 10, d: { heartbeat_interval: 41250 }, s: null, t: null })
-      yield* settle
-      const exit = yield* Effect.exit(session.await)
-      const last = yield* session.snapshot
-      // what happened: the defect ended the session
-      expect(Exit.isFailure(exit) && Cause.isDie(exit.cause)).toBe(true)
-      expect(captured.lines.some((line) => line.includes("the session ended for good"))).toBe(true)
-
-      // The program's own defect, handed back as it was thrown, is the program's; but what the
-      // library writes by itself (its Error line, the Fatal transition, the snapshot) is not.
-      const leaks = leaksIn([
-        ...captured.lines.map((line, i) => [`log line ${i}`, line] as const),
-        ...transitions.flatMap((t, i) => renderings(`transition[${i}]`, t)),
-        ...snapshots.flatMap((s, i) => renderings(`snapshot[${i}]`, s)),
-        ...renderings("snapshot after", last),
-        ...metricTexts()
-      ])
-      expect(leaks).toEqual([])
-    }).pipe(captured.provide, Effect.provide(QuotingTransportLayer))
-  })
-
-  it.scoped("a custom limiter's defect quoting the token: the library's own log line, transition and snapshot do not repeat it", () => {
-    const captured = capture()
-    return Effect.gen(function*() {
-      const session = yield* Session.make(options())
-      const transitions: Array<unknown> = []
-      yield* Effect.forkScoped(Stream.runForEach(session.transitions, (t) => Effect.sync(() => transitions.push(t))))
-      const gateway = yield* MemoryTransport.MemoryGateway
-      const peer = yield* gateway.accept
-      yield* peer.sendJson({ op: 10, d: { heartbeat_interval: 41250 }, s: null, t: null })
-      yield* settle
-      const exit = yield* Effect.exit(session.await)
-      const last = yield* session.snapshot
-      expect(Exit.isFailure(exit) && Cause.isDie(exit.cause)).toBe(true)
-      const leaks = leaksIn([
-        ...captured.lines.map((line, i) => [`log line ${i}`, line] as const),
-        ...transitions.flatMap((t, i) => renderings(`transition[${i}]`, t)),
-        ...renderings("snapshot after", last)
-      ])
-      expect(leaks).toEqual([])
-    }).pipe(captured.provide, Effect.provide(quotingLimiter))
-  })
+  for (
+    const [name, layer] of [
+      ["a custom transport's defect quoting the Identify frame", QuotingTransportLayer],
+      ["a custom limiter's defect quoting the token", quotingLimiter]
+    ] as const
+  ) {
+    it.scoped(`${name}: the library's own log line, transition and snapshot do not repeat it`, () => {
+      const captured = capture()
+      return Effect.gen(function*() {
+        const session = yield* Session.make(options())
+        const transitions: Array<unknown> = []
+        yield* Effect.forkScoped(Stream.runForEach(session.transitions, (t) => Effect.sync(() => transitions.push(t))))
+        const snapshots: Array<unknown> = []
+        yield* Effect.forkScoped(Stream.runForEach(session.snapshots, (s) => Effect.sync(() => snapshots.push(s))))
+        const gateway = yield* MemoryTransport.MemoryGateway
+        const peer = yield* gateway.accept
+        yield* peer.sendJson({ op: 10, d: { heartbeat_interval: 41250 }, s: null, t: null })
+        yield* settle
+        const exit = yield* Effect.exit(session.await)
+        const last = yield* session.snapshot
+        // what happened: the defect ended the session
+        expect(Exit.isFailure(exit) && Cause.isDie(exit.cause)).toBe(true)
+        expect(captured.lines.some((line) => line.includes("the session ended for good"))).toBe(true)
+        // The program's own defect, handed back as it was thrown, is the program's; but what the
+        // library writes by itself (its Error line, the Fatal transition, the snapshot) is not.
+        const leaks = leaksIn([
+          ...captured.lines.map((line, i) => [`log line ${i}`, line] as const),
+          ...transitions.flatMap((t, i) => renderings(`transition[${i}]`, t)),
+          ...snapshots.flatMap((s, i) => renderings(`snapshot[${i}]`, s)),
+          ...renderings("snapshot after", last),
+          ...metricTexts()
+        ])
+        expect(leaks).toEqual([])
+      }).pipe(captured.provide, Effect.provide(layer))
+    })
+  }
 
   it.scoped("a fleet whose shard died of such a defect: its status rows and its own lines do not repeat the token", () => {
     const captured = capture()
