@@ -36,3 +36,16 @@ export const withoutToken = (text: string, token: unknown): string => {
   }
   return masked
 }
+
+/**
+ * A defect whose words quote runs of `token` (a program's transport or limiter that put a frame or
+ * a key in its message), as an `Error` with them masked; any other defect as it is.
+ *
+ * @since 0.1.0
+ */
+export const maskedDefect = (defect: unknown, token: unknown): unknown => {
+  const message = defect instanceof Error ? defect.message : typeof defect === "string" ? defect : undefined
+  if (message === undefined) return defect
+  const masked = withoutToken(message, token)
+  return masked === message ? defect : new Error(masked)
+}

@@ -17,7 +17,7 @@ import * as Scope from "effect/Scope"
 import * as FrameDecoder from "../codec/FrameDecoder.ts"
 import { isDecodeError } from "../codec/DecodeError.ts"
 import { monotonicMillis } from "../internal/due.ts"
-import { withoutToken } from "../internal/secret.ts"
+import { maskedDefect, withoutToken } from "../internal/secret.ts"
 import { withSpan } from "../internal/span.ts"
 import { sleepPastStalls, timeoutFailPastStalls } from "../internal/stall.ts"
 import type { IdentifyBudgetExhausted, IdentifyLimiter } from "../limits/IdentifyLimiter.ts"
@@ -131,9 +131,10 @@ export const makeActive = (): Active => ({ close: () => Effect.succeed(false) })
 // the wait a refused connect asked for is the error's own (`wait`), whichever transport told it
 // (its `retryAfter` of `Infinity` parked the session for ever), told as "connect failed: HTTP 429;
 // retry after 3600 s" (it said "connect failed: transport connect failed: ...")
-const connectFailed = (error: TransportError): Reason => {
+const connectFailed = (error: TransportError, token: ResolvedOptions["token"]): Reason => {
   const retryAfter = error.wait
-  const message = error.detail === "" ? "no reason given" : error.detail
+  // the transport's words (a proxy's answer among them), which may quote the token
+  const message = error.detail === "" ? "no reason given" : withoutToken(error.detail, token)
   return Reason.ConnectFailed({ message, ...(retryAfter === undefined ? {} : { retryAfter }) })
 }
 
@@ -261,7 +262,7 @@ export const run = (
     if (opened._tag === "Left") {
       const reason = opened.left._tag === "TimeoutException"
         ? Reason.ConnectTimeout()
-        : connectFailed(opened.left)
+        : connectFailed(opened.left, options.token)
       return {
         next: mode,
         reason,
@@ -405,6 +406,8 @@ export const run = (
               Effect.ensuring(releaseAdmission)
             )
           })).pipe(
+          // a limiter's or a transport's defect may quote the token: masked before the span ends with it
+          Effect.catchAllDefect((defect) => Effect.die(maskedDefect(defect, options.token))),
           withSpan("Session.identify", { shard }),
           // an identify that never got its turn gives the admission back too
           Effect.ensuring(releaseAdmission)

@@ -26,7 +26,7 @@ import * as Stream from "effect/Stream"
 import * as Tracer from "effect/Tracer"
 import * as OptionsConfig from "../internal/config.ts"
 import { detached } from "../internal/detached.ts"
-import { withoutToken } from "../internal/secret.ts"
+import { maskedDefect, withoutToken } from "../internal/secret.ts"
 import { makeSpan } from "../internal/span.ts"
 import { type IdentifyBudgetExhausted, IdentifyLimiter } from "../limits/IdentifyLimiter.ts"
 import * as SendLimiter from "../limits/SendLimiter.ts"
@@ -423,12 +423,14 @@ export const makeWith = (
     // its connection over once it may
     const budgetReady = (ready: (shardId: number) => Effect.Effect<void, IdentifyBudgetExhausted>) =>
       Effect.gen(function*() {
-        const waiting = yield* Effect.fork(ready(shardId))
+        // its exit kept as a value: a fiber that fails has Effect log the cause (a limiter's defect
+        // may quote the token), which the loop tells masked
+        const waiting = yield* Effect.fork(Effect.exit(ready(shardId)))
         // an answer at hand comes before this looks
         yield* Effect.yieldNow()
-        if (Option.isSome(yield* Fiber.poll(waiting))) return yield* Fiber.join(waiting)
+        if (Option.isSome(yield* Fiber.poll(waiting))) return yield* Effect.flatten(Fiber.join(waiting))
         yield* transition(SessionState.Disconnected(), Reasons.IdentifyBudget())
-        yield* Effect.raceFirst(Fiber.join(waiting), refreshingGatewayInfo())
+        yield* Effect.raceFirst(Effect.flatten(Fiber.join(waiting)), refreshingGatewayInfo())
         yield* transition(SessionState.ConnectingHttp(), Reasons.Start())
       })
 
@@ -581,7 +583,10 @@ export const makeWith = (
       // the gateway, 4004, or by GET /gateway/bot) would refuse its Resume too; a shard, intents,
       // budget or URL refused says nothing of it
       if (Option.exists(failure, refusesToken) || endRequested) unresumable = undefined
-      span.end(clock.unsafeCurrentTimeNanos(), exit)
+      // a defect that quotes the token (a transport's, a limiter's) ends the span masked
+      const squashed = Exit.isFailure(exit) ? Cause.squash(exit.cause) : undefined
+      const masked = maskedDefect(squashed, resolved.token)
+      span.end(clock.unsafeCurrentTimeNanos(), masked === squashed ? exit : Exit.die(masked))
       // the last transition says why: the failure, else the stop asked for (a fatal close that came
       // while a stop waited for its close wins); made here, not by the stop's caller, who may give
       // up waiting

@@ -1,0 +1,62 @@
+/**
+ * A session waiting for the identify budget (Disconnected, IdentifyBudget): stops during the wait,
+ * the transitions it shows, a refreshed budget that lets it go.
+ */
+import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
+import { describe, expect, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Stream from "effect/Stream"
+import * as TestClock from "effect/TestClock"
+import * as IdentifyLimiter from "../../src/limits/IdentifyLimiter.ts"
+import * as MemoryTransport from "../../src/transport/MemoryTransport.ts"
+import { options, Session, settle } from "./harness.ts"
+
+const Waiting = Layer.mergeAll(MemoryTransport.layer, IdentifyLimiter.layerMemoryWith({ onExhausted: "wait" }), FetchHttpClient.layer)
+
+const spent = Effect.flatMap(IdentifyLimiter.IdentifyLimiter, (limiter) =>
+  limiter.configure({ maxConcurrency: 1, total: 1000, remaining: 0, resetAfter: 20 * 3600_000 }))
+
+describe("a session waiting for the budget", () => {
+  for (const how of ["end", "disconnect"] as const) {
+    it.scoped(`held: ${how}() during the wait returns at once, the last transition says Disconnect, the limiter keeps nothing`, () =>
+      Effect.gen(function*() {
+        yield* spent
+        const session = yield* Session.make(options())
+        const seen: Array<string> = []
+        yield* Effect.forkScoped(Stream.runForEach(session.transitions, (t) => Effect.sync(() => seen.push(`${t.to._tag}/${t.reason._tag}`))))
+        yield* settle
+        yield* TestClock.adjust("10 minutes")
+        expect((yield* session.snapshot).reason._tag).toBe("IdentifyBudget")
+        const stopping = yield* Effect.fork(how === "end" ? session.end() : Effect.asVoid(session.disconnect()))
+        yield* settle
+        expect(Option.isSome(yield* Fiber.poll(stopping))).toBe(true)
+        yield* session.await
+        expect(seen.at(-1)).toBe("Disconnected/Disconnect")
+        expect(seen).toEqual(["Disconnected/IdentifyBudget", "Disconnected/Disconnect"])
+        // the refill later: nothing connects for the stopped session
+        yield* TestClock.adjust("21 hours")
+        yield* settle
+        const gateway = yield* MemoryTransport.MemoryGateway
+        expect((yield* gateway.attempts).length).toBe(0)
+      }).pipe(Effect.provide(Waiting)))
+  }
+
+  it.scoped("held: a configure that gives room lets it go: ConnectingHttp/Start after IdentifyBudget, then it connects", () =>
+    Effect.gen(function*() {
+      yield* spent
+      const session = yield* Session.make(options())
+      const seen: Array<string> = []
+      yield* Effect.forkScoped(Stream.runForEach(session.transitions, (t) => Effect.sync(() => seen.push(`${t.to._tag}/${t.reason._tag}`))))
+      yield* settle
+      yield* TestClock.adjust("1 hour")
+      const limiter = yield* IdentifyLimiter.IdentifyLimiter
+      yield* limiter.configure({ maxConcurrency: 1, total: 1000, remaining: 1000, resetAfter: 3600_000 })
+      yield* settle
+      const gateway = yield* MemoryTransport.MemoryGateway
+      yield* gateway.accept
+      expect(seen.slice(0, 3)).toEqual(["Disconnected/IdentifyBudget", "ConnectingHttp/Start", "ConnectingWs/Opened"])
+    }).pipe(Effect.provide(Waiting)))
+})

@@ -1,0 +1,47 @@
+/**
+ * A transport's connect error whose words quote the token (a proxy that repeats the Authorization
+ * it was handed) is masked in the ConnectFailed reason: transitions, snapshots, log lines.
+ */
+import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
+import { describe, expect, it } from "@effect/vitest"
+import * as Cause from "effect/Cause"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Logger from "effect/Logger"
+import * as LogLevel from "effect/LogLevel"
+import * as Stream from "effect/Stream"
+import * as TestClock from "effect/TestClock"
+import * as IdentifyLimiter from "../../src/limits/IdentifyLimiter.ts"
+import { GatewayTransport, TransportError } from "../../src/transport/GatewayTransport.ts"
+import { options, secret, Session, settle } from "./harness.ts"
+
+const quotingTransport = Layer.succeed(GatewayTransport, {
+  connect: () => Effect.fail(new TransportError({ reason: "Connect", cause: new Error(`proxy refused Authorization: Bot ${secret}`) }))
+})
+
+describe("a transport's connect error quoting the token", () => {
+  it.scoped("no transition, snapshot or log line of the library repeats it", () => {
+    const lines: Array<string> = []
+    const logger = Logger.make<unknown, void>((entry) => {
+      lines.push(`${String(entry.message)} ${Cause.pretty(entry.cause)}`)
+    })
+    return Effect.gen(function*() {
+      const session = yield* Session.make(options())
+      const transitions: Array<string> = []
+      yield* Effect.forkScoped(Stream.runForEach(session.transitions, (t) => Effect.sync(() => transitions.push(JSON.stringify(t)))))
+      for (let i = 0; i < 12; i++) {
+        yield* settle
+        yield* TestClock.adjust("30 seconds")
+      }
+      const snapshot = JSON.stringify(yield* session.snapshot)
+      const run = secret.slice(0, 24)
+      const leaks = [...transitions, snapshot, ...lines].filter((text) => text.includes(run))
+      expect(transitions.some((t) => t.includes("ConnectFailed"))).toBe(true)
+      expect(leaks).toEqual([])
+    }).pipe(
+      Logger.withMinimumLogLevel(LogLevel.All),
+      Effect.provide(Logger.replace(Logger.defaultLogger, logger)),
+      Effect.provide(Layer.mergeAll(quotingTransport, IdentifyLimiter.layerMemory, FetchHttpClient.layer))
+    )
+  })
+})
