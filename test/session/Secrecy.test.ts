@@ -61,7 +61,7 @@ describe("secrecy: the token in what the library itself writes", () => {
       ["a custom limiter's defect quoting the token", quotingLimiter]
     ] as const
   ) {
-    it.scoped(`${name}: the library's own log line, transition and snapshot do not repeat it`, () => {
+    it.scoped(`${name}: the library's own log line, transition, snapshot and spans do not repeat it`, () => {
       const captured = capture()
       return Effect.gen(function*() {
         const session = yield* Session.make(options())
@@ -85,8 +85,11 @@ describe("secrecy: the token in what the library itself writes", () => {
           ...transitions.flatMap((t, i) => renderings(`transition[${i}]`, t)),
           ...snapshots.flatMap((s, i) => renderings(`snapshot[${i}]`, s)),
           ...renderings("snapshot after", last),
-          ...metricTexts()
+          ...metricTexts(),
+          // a tracer exports a span's exit as its status and an exception event
+          ...spanTexts(captured.spans)
         ])
+        expect(captured.spans.some((span) => span.name === "Session.run" && span.ended !== undefined)).toBe(true)
         expect(leaks).toEqual([])
       }).pipe(captured.provide, Effect.provide(layer))
     })
