@@ -19,15 +19,21 @@ const Waiting = Layer.mergeAll(MemoryTransport.layer, IdentifyLimiter.layerMemor
 const spent = Effect.flatMap(IdentifyLimiter.IdentifyLimiter, (limiter) =>
   limiter.configure({ maxConcurrency: 1, total: 1000, remaining: 0, resetAfter: 20 * 3600_000 }))
 
+/** A session made with the day's budget spent, and the transitions it makes (`state/reason`). */
+const waiting = Effect.gen(function*() {
+  yield* spent
+  const session = yield* Session.make(options())
+  const seen: Array<string> = []
+  yield* Effect.forkScoped(Stream.runForEach(session.transitions, (t) => Effect.sync(() => seen.push(`${t.to._tag}/${t.reason._tag}`))))
+  yield* settle
+  return { seen, session }
+})
+
 describe("a session waiting for the budget", () => {
   for (const how of ["end", "disconnect"] as const) {
-    it.scoped(`held: ${how}() during the wait returns at once, the last transition says Disconnect, the limiter keeps nothing`, () =>
+    it.scoped(`${how}() during the wait returns at once, the last transition says Disconnect, the limiter keeps nothing`, () =>
       Effect.gen(function*() {
-        yield* spent
-        const session = yield* Session.make(options())
-        const seen: Array<string> = []
-        yield* Effect.forkScoped(Stream.runForEach(session.transitions, (t) => Effect.sync(() => seen.push(`${t.to._tag}/${t.reason._tag}`))))
-        yield* settle
+        const { seen, session } = yield* waiting
         yield* TestClock.adjust("10 minutes")
         expect((yield* session.snapshot).reason._tag).toBe("IdentifyBudget")
         const stopping = yield* Effect.fork(how === "end" ? session.end() : Effect.asVoid(session.disconnect()))
@@ -44,13 +50,9 @@ describe("a session waiting for the budget", () => {
       }).pipe(Effect.provide(Waiting)))
   }
 
-  it.scoped("held: a configure that gives room lets it go: ConnectingHttp/Start after IdentifyBudget, then it connects", () =>
+  it.scoped("a configure that gives room lets it go: ConnectingHttp/Start after IdentifyBudget, then it connects", () =>
     Effect.gen(function*() {
-      yield* spent
-      const session = yield* Session.make(options())
-      const seen: Array<string> = []
-      yield* Effect.forkScoped(Stream.runForEach(session.transitions, (t) => Effect.sync(() => seen.push(`${t.to._tag}/${t.reason._tag}`))))
-      yield* settle
+      const { seen } = yield* waiting
       yield* TestClock.adjust("1 hour")
       const limiter = yield* IdentifyLimiter.IdentifyLimiter
       yield* limiter.configure({ maxConcurrency: 1, total: 1000, remaining: 1000, resetAfter: 3600_000 })
