@@ -115,7 +115,7 @@ describe("secrecy: the token in what the library itself writes", () => {
     }).pipe(captured.provide, Effect.provide(QuotingTransportLayer))
   })
 
-  it.scoped("a session through faults and a fatal 4004, at level All, with a tracer and the metrics: no run of the token (held)", () => {
+  it.scoped("a session through faults and a fatal 4004, at level All, with a tracer and the metrics: no run of the token", () => {
     const captured = capture()
     return Effect.gen(function*() {
       const session = yield* Session.make(options())
