@@ -413,10 +413,12 @@ export const makeWith = (
         timeout: resolved.timeouts.connect
       }))
 
-    // `GET /gateway/bot` asked again each time its answer is `gatewayInfoMaxAge` old (configuring
-    // the limiter with the budget it says), for as long as it runs
+    // `GET /gateway/bot` asked again once its answer is `gatewayInfoMaxAge` old (configuring the
+    // limiter with the budget it says), for as long as it runs: the cache is looked at each minute
+    // (or `gatewayInfoMaxAge`, if shorter), and fetches only an answer that old (a sleep of the
+    // whole age from the wait's start found an answer of 50 minutes 110 minutes old)
     const refreshingGatewayInfo = (): Effect.Effect<never> =>
-      Effect.forever(Effect.zipRight(Effect.sleep(resolved.gatewayInfoMaxAge), Effect.ignore(identifyAt.url)))
+      Effect.forever(Effect.zipRight(Effect.sleep(Duration.min(resolved.gatewayInfoMaxAge, Duration.minutes(1))), Effect.ignore(identifyAt.url)))
 
     // Waits until the budget allows an identify, asking `GET /gateway/bot` again meanwhile; one that
     // has to wait says so (it showed ConnectingHttp for the hours of a spread's turn), and starts

@@ -3,6 +3,8 @@
  * the transitions it shows, a refreshed budget that lets it go.
  */
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
+import * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
@@ -12,7 +14,7 @@ import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
 import * as IdentifyLimiter from "../../src/limits/IdentifyLimiter.ts"
 import * as MemoryTransport from "../../src/transport/MemoryTransport.ts"
-import { options, Session, settle } from "./harness.ts"
+import { acceptAndHello, options, ready, Session, settle } from "./harness.ts"
 
 const Waiting = Layer.mergeAll(MemoryTransport.layer, IdentifyLimiter.layerMemoryWith({ onExhausted: "wait" }), FetchHttpClient.layer)
 
@@ -61,4 +63,44 @@ describe("a session waiting for the budget", () => {
       yield* gateway.accept
       expect(seen.slice(0, 3)).toEqual(["Disconnected/IdentifyBudget", "ConnectingHttp/Start", "ConnectingWs/Opened"])
     }).pipe(Effect.provide(Waiting)))
+
+  it.scoped("an answer 50 minutes old when the wait begins is asked for again once it is an hour old (gatewayInfoMaxAge), not an hour after the wait began", () => {
+    const minute = 60_000
+    const asked = { requests: 0, remaining: 1 }
+    const client = HttpClient.make((request) =>
+      Effect.sync(() => {
+        asked.requests++
+        const body = {
+          url: "ws://gateway.test/",
+          shards: 1,
+          session_start_limit: { total: 1000, remaining: asked.remaining, reset_after: 20 * 60 * minute, max_concurrency: 1 }
+        }
+        return HttpClientResponse.fromWeb(request, new Response(JSON.stringify(body), { status: 200 }))
+      })
+    )
+    const layer = Layer.mergeAll(MemoryTransport.layer, IdentifyLimiter.layerMemory, Layer.succeed(HttpClient.HttpClient, client))
+    return Effect.gen(function*() {
+      const session = yield* Session.make(options({ gateway: undefined, api: "http://api.test" }))
+      const { peer } = yield* acceptAndHello(45 * minute)
+      yield* peer.sendJson(ready())
+      yield* settle
+      expect(asked.requests).toBe(1)
+      asked.remaining = 0
+      yield* TestClock.adjust(50 * minute)
+      yield* settle
+      // the gateway ends the session: the next Identify waits for the budget (the spread's turn: the refill)
+      yield* peer.sendJson({ op: 9, d: false, s: null, t: null })
+      for (let second = 0; second < 10; second++) {
+        yield* TestClock.adjust(1000)
+        yield* settle
+      }
+      expect((yield* session.snapshot).reason._tag).toBe("IdentifyBudget")
+      // 65 minutes old by now (it was fetched again only at 110, an hour into the wait)
+      for (let step = 0; step < 15; step++) {
+        yield* TestClock.adjust(minute)
+        yield* settle
+      }
+      expect(asked.requests).toBe(2)
+    }).pipe(Effect.provide(layer))
+  })
 })
