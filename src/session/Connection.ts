@@ -649,7 +649,7 @@ export const run = (
       const after = Protocol.afterClose(remembered(), closed.code)
       return after === "fatal"
         ? end(Exit.fail(new FatalClose({ code: closed.code!, shard })))
-        : finish(after, Reason.Closed({ code: closed.code, description: CloseCode.describe(closed.code), detail: withoutToken(closed.reason, ctx.options.token) }))
+        : finish(after, Reason.Closed({ code: closed.code, description: CloseCode.describe(closed.code), detail: withoutToken(closed.reason, options.token) }))
     }
 
     // the reader, on this fiber: the frames of one socket read at a time, until the connection ends
