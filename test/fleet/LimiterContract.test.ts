@@ -17,6 +17,7 @@ import * as Supervisor from "effect/Supervisor"
 import * as Fleet from "../../src/fleet/Fleet.ts"
 import * as IdentifyLimiter from "../../src/limits/IdentifyLimiter.ts"
 import * as MemoryTransport from "../../src/transport/MemoryTransport.ts"
+import { programLimiter } from "../session/harness.ts"
 import { advance, options, serve, settle } from "./harness.ts"
 
 type Limiter = Context.Tag.Service<IdentifyLimiter.IdentifyLimiter>
@@ -45,16 +46,7 @@ describe("a limiter's work after send and the startup window", () => {
     }).pipe(Effect.provide(Layer.mergeAll(MemoryTransport.layer, FetchHttpClient.layer, lockingLimiter))))
 })
 
-const limiterSaying = (maxConcurrency: number) =>
-  Layer.mergeAll(
-    MemoryTransport.layer,
-    FetchHttpClient.layer,
-    Layer.succeed(IdentifyLimiter.IdentifyLimiter, {
-      configure: () => Effect.void,
-      identify: (_shard, send) => send(Effect.void),
-      snapshot: Effect.succeed({ maxConcurrency, budget: undefined, keys: [] })
-    })
-  )
+const limiterSaying = (maxConcurrency: number) => programLimiter({ snapshot: Effect.succeed({ maxConcurrency, budget: undefined, keys: [] }) })
 
 describe("a limiter's snapshot", () => {
   for (const bad of [0, -1, 1.5, Number.NaN, Number.POSITIVE_INFINITY]) {

@@ -17,7 +17,7 @@ import * as Option from "effect/Option"
 import * as TestClock from "effect/TestClock"
 import * as IdentifyLimiter from "../../src/limits/IdentifyLimiter.ts"
 import * as MemoryTransport from "../../src/transport/MemoryTransport.ts"
-import { hello, options, ready, sentOps, Session, settle, TestLayer } from "./harness.ts"
+import { hello, options, programLimiter, ready, sentOps, Session, settle, TestLayer } from "./harness.ts"
 
 type Limiter = Context.Tag.Service<IdentifyLimiter.IdentifyLimiter>
 
@@ -88,16 +88,7 @@ const readyWith = (identify: Limiter["identify"]) => {
   const logger = Logger.make(({ cause, logLevel, message }) => {
     lines.push(`${logLevel.label} ${String(message)} ${Cause.isEmpty(cause) ? "" : Cause.pretty(cause)}`)
   })
-  const layer = Layer.mergeAll(
-    MemoryTransport.layer,
-    FetchHttpClient.layer,
-    Layer.succeed(IdentifyLimiter.IdentifyLimiter, {
-      configure: () => Effect.void,
-      identify,
-      snapshot: Effect.succeed({ maxConcurrency: 1, budget: undefined, keys: [] })
-    }),
-    Logger.replace(Logger.defaultLogger, logger)
-  )
+  const layer = Layer.merge(programLimiter({ identify }), Logger.replace(Logger.defaultLogger, logger))
   return Effect.gen(function*() {
     const session = yield* Session.make(options())
     const peer = yield* accept
@@ -139,14 +130,8 @@ describe("a limiter's answered that waits", () => {
   it.scoped("is interrupted by the session's end, quietly", () => {
     let interrupted = false
     const lines: Array<string> = []
-    const layer = Layer.mergeAll(
-      MemoryTransport.layer,
-      FetchHttpClient.layer,
-      Layer.succeed(IdentifyLimiter.IdentifyLimiter, {
-        configure: () => Effect.void,
-        identify: (_shard, send) => send(Effect.onInterrupt(Effect.never, () => Effect.sync(() => void (interrupted = true)))),
-        snapshot: Effect.succeed({ maxConcurrency: 1, budget: undefined, keys: [] })
-      }),
+    const layer = Layer.merge(
+      programLimiter({ identify: (_shard, send) => send(Effect.onInterrupt(Effect.never, () => Effect.sync(() => void (interrupted = true)))) }),
       Logger.replace(Logger.defaultLogger, Logger.make(({ logLevel, message }) => void lines.push(`${logLevel.label} ${String(message)}`)))
     )
     return Effect.gen(function*() {

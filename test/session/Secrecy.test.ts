@@ -7,7 +7,6 @@
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import { describe, expect, it } from "@effect/vitest"
 import * as Cause from "effect/Cause"
-import type * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
@@ -20,7 +19,7 @@ import * as IdentifyLimiter from "../../src/limits/IdentifyLimiter.ts"
 import { GatewayTransport } from "../../src/transport/GatewayTransport.ts"
 import * as MemoryTransport from "../../src/transport/MemoryTransport.ts"
 import { capture, leaksOf, metricTexts, renderings, spanTexts } from "../secrecy.ts"
-import { acceptAndHello, options, ready, secret, Session, settle, TestLayer, token } from "./harness.ts"
+import { acceptAndHello, options, programLimiter, ready, secret, Session, settle, TestLayer, token } from "./harness.ts"
 
 const leaksIn = leaksOf(secret)
 
@@ -44,15 +43,7 @@ const quotingTransport = Layer.effect(
 const QuotingTransportLayer = Layer.mergeAll(quotingTransport, IdentifyLimiter.layerMemory, FetchHttpClient.layer)
 
 /** A distributed limiter of the program's own whose store failed, quoting the key it is kept under (the token). */
-const quotingLimiter = Layer.mergeAll(
-  MemoryTransport.layer,
-  FetchHttpClient.layer,
-  Layer.succeed(IdentifyLimiter.IdentifyLimiter, {
-    configure: () => Effect.void,
-    identify: () => Effect.die(new Error(`lock store unreachable for key identify:${secret}`)),
-    snapshot: Effect.succeed({ maxConcurrency: 1, budget: undefined, keys: [] })
-  } satisfies Context.Tag.Service<IdentifyLimiter.IdentifyLimiter>)
-)
+const quotingLimiter = programLimiter({ identify: () => Effect.die(new Error(`lock store unreachable for key identify:${secret}`)) })
 
 describe("secrecy: the token in what the library itself writes", () => {
   for (

@@ -6,7 +6,6 @@
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import { describe, expect, it } from "@effect/vitest"
 import * as Cause from "effect/Cause"
-import type * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
@@ -14,19 +13,10 @@ import * as Logger from "effect/Logger"
 import * as LogLevel from "effect/LogLevel"
 import * as IdentifyLimiter from "../../src/limits/IdentifyLimiter.ts"
 import * as MemoryTransport from "../../src/transport/MemoryTransport.ts"
-import { options, secret, Session, settle } from "./harness.ts"
+import { options, programLimiter, secret, Session, settle } from "./harness.ts"
 
 const limiterWith = (budgetReady: (shardId: number) => Effect.Effect<void, IdentifyLimiter.IdentifyBudgetExhausted>) =>
-  Layer.mergeAll(
-    MemoryTransport.layer,
-    FetchHttpClient.layer,
-    Layer.succeed(IdentifyLimiter.IdentifyLimiter, {
-      configure: () => Effect.void,
-      identify: (_shard, send) => send(Effect.void),
-      budgetReady,
-      snapshot: Effect.succeed({ maxConcurrency: 1, budget: undefined, keys: [] })
-    } satisfies Context.Tag.Service<IdentifyLimiter.IdentifyLimiter>)
-  )
+  programLimiter({ budgetReady })
 
 const capture = () => {
   const lines: Array<string> = []

@@ -45,6 +45,7 @@ import {
   hello,
   memberAnswer,
   options,
+  programLimiter,
   ready,
   readySession,
   receiveOp,
@@ -124,12 +125,7 @@ const idle = { since: null, activities: [], status: "idle" as const, afk: true }
 const dnd = { since: null, activities: [{ name: "maintenance", type: 0 }], status: "dnd" as const, afk: false }
 
 /** The test services with a custom identify limiter whose `identify` is the one given. */
-const withIdentify = (identify: Context.Tag.Service<IdentifyLimiter.IdentifyLimiter>["identify"]) =>
-  Layer.mergeAll(
-    MemoryTransport.layer,
-    FetchHttpClient.layer,
-    Layer.succeed(IdentifyLimiter.IdentifyLimiter, { configure: () => Effect.void, identify, snapshot: Effect.die("unused") })
-  )
+const withIdentify = (identify: Context.Tag.Service<IdentifyLimiter.IdentifyLimiter>["identify"]) => programLimiter({ identify })
 
 /** A session whose first connection got Hello (so it authenticates), until it ended, and how. */
 const endedWhileAuthenticating = Effect.gen(function*() {

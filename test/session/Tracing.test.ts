@@ -1,6 +1,5 @@
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import { describe, expect, it } from "@effect/vitest"
-import type * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as HashMap from "effect/HashMap"
@@ -11,7 +10,7 @@ import * as Option from "effect/Option"
 import * as TestClock from "effect/TestClock"
 import * as IdentifyLimiter from "../../src/limits/IdentifyLimiter.ts"
 import * as MemoryTransport from "../../src/transport/MemoryTransport.ts"
-import { acceptAndHello, options, ready, Session, settle, TestLayer } from "./harness.ts"
+import { acceptAndHello, options, programLimiter, ready, Session, settle, TestLayer } from "./harness.ts"
 import { type RecordedSpan, recordingTracer } from "./recordingTracer.ts"
 
 /** The in-memory limiter, logging each turn it gives. */
@@ -27,15 +26,7 @@ const named = (spans: ReadonlyArray<RecordedSpan>, name: string) => spans.filter
 const parentId = (span: RecordedSpan) => Option.map(span.parent, (parent) => parent.spanId)
 
 // an identify limiter of the program's own, at its work for 5 s after each Identify
-const holding = Layer.mergeAll(
-  MemoryTransport.layer,
-  FetchHttpClient.layer,
-  Layer.succeed(IdentifyLimiter.IdentifyLimiter, {
-    configure: () => Effect.void,
-    identify: (_shard, send) => Effect.zipLeft(send(Effect.void), Effect.sleep("5 seconds")),
-    snapshot: Effect.succeed({ maxConcurrency: 1, budget: undefined, keys: [] })
-  } satisfies Context.Tag.Service<IdentifyLimiter.IdentifyLimiter>)
-)
+const holding = programLimiter({ identify: (_shard, send) => Effect.zipLeft(send(Effect.void), Effect.sleep("5 seconds")) })
 
 describe("Session tracing and logs", () => {
   it.scoped("a session's life is one Session.run span, parent of its connects and identifies, ended with it", () =>

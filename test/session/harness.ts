@@ -5,6 +5,7 @@
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import { expect } from "@effect/vitest"
 import * as Chunk from "effect/Chunk"
+import type * as Context from "effect/Context"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -23,6 +24,22 @@ export const resumeUrl = "ws://resume.test/"
 
 /** The services a session needs, all in memory. */
 export const TestLayer = Layer.mergeAll(MemoryTransport.layer, IdentifyLimiter.layerMemory, FetchHttpClient.layer)
+
+/**
+ * The test services with an identify limiter of the program's own: one that configures nothing,
+ * runs `send` at once, says max_concurrency 1 and no budget, but for what `service` gives.
+ */
+export const programLimiter = (service: Partial<Context.Tag.Service<IdentifyLimiter.IdentifyLimiter>>) =>
+  Layer.mergeAll(
+    MemoryTransport.layer,
+    FetchHttpClient.layer,
+    Layer.succeed(IdentifyLimiter.IdentifyLimiter, {
+      configure: () => Effect.void,
+      identify: (_shard, send) => send(Effect.void),
+      snapshot: Effect.succeed({ maxConcurrency: 1, budget: undefined, keys: [] }),
+      ...service
+    })
+  )
 
 /** Options for a test session: the given overrides on top of an uncompressed JSON session. */
 export const options = (overrides: Partial<SessionOptions> = {}): SessionOptions => ({
