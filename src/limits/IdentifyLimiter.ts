@@ -16,6 +16,7 @@ import * as Option from "effect/Option"
 import { detached } from "../internal/detached.ts"
 import { durationOf, isSleepable, longestSleepText } from "../internal/duration.ts"
 import { isDue, monotonicMillis } from "../internal/due.ts"
+import * as DailyBudget from "./DailyBudget.ts"
 import * as FifoSemaphore from "./FifoSemaphore.ts"
 
 /**
@@ -166,9 +167,6 @@ export class IdentifyLimiter extends Context.Tag("discord-gateway/IdentifyLimite
   }
 >() {}
 
-/** Discord's budget window: a day. The next reset after a refill, until `configure` says otherwise. */
-const budgetPeriod = 24 * 60 * 60 * 1000
-
 /**
  * One rate-limit key: when its spacing counts from (the last identify's answer, or `margin` after
  * its send: the latest Discord can have seen it), the answer that can still bring that time
@@ -184,27 +182,6 @@ interface Gate {
   readonly retirement: Deferred.Deferred<void>
   /** Its identify being sent, if one is: done once the send ended. */
   sending: Deferred.Deferred<void> | undefined
-}
-
-/**
- * How long a shard that passed `budgetReady` at a turn of the spread holds it: longer than its
- * connection's connect and Hello take (15 s and 20 s by default); one that has not identified by
- * then (it failed to connect, or stopped) leaves its turn to the next.
- */
-const claimHoldMs = 60_000
-
-// a span of hours as a person reads it: to the second (`5h 12m 3s`, not `... 3s 347ms`)
-const inSeconds = (ms: number): string => Duration.format(Duration.seconds(Math.max(1, Math.round(ms / 1000))))
-
-/** The session starts left at which the budget is told to be low: a tenth of the day's. */
-const lowBudget = (total: number): number => Math.floor(total / 10)
-
-interface Budget {
-  readonly total: number
-  remaining: number
-  resetAt: number
-  /** Whether it was told to be low since it last refilled. */
-  lowTold: boolean
 }
 
 // an option in milliseconds, or what is wrong with it: a duration that is none, negative, NaN,
@@ -255,34 +232,15 @@ const limitProblems = (limit: SessionStartLimit): Array<string> => {
   return problems
 }
 
-const build = (spacing: number, margin: number, onExhausted: "fail" | "wait", spreadLow: boolean): Context.Tag.Service<IdentifyLimiter> => {
+const build = (spacing: number, margin: number, onExhausted: "fail" | "wait", spread: boolean): Context.Tag.Service<IdentifyLimiter> => {
   let maxConcurrency = 1
   let gates = new Map<number, Gate>()
   let inheritedLastAt: number | undefined
-  let budget: Budget | undefined
-  // completed (and made anew) by each `configure`: an identify waiting for the budget looks again
-  let budgetChanged = Deferred.unsafeMake<void>(FiberId.none)
-  // completed (and made anew) when the last session start is counted, or a refreshed answer says
-  // none is left: with `fail`, an identify waiting for its key's spacing fails then, not once the
-  // spacing is over
-  let budgetSpent = Deferred.unsafeMake<void>(FiberId.none)
-  // with the budget spread: when the last identify of any key was counted (monotonic ms); the
-  // spread's next turn is worked out from it and the budget as it is now (a refreshed answer moves it)
-  let lastCountedAt: number | undefined
-  // shards that passed `budgetReady` at a turn of the spread and have not identified yet, with
-  // when: each holds its turn, the others waiting for the next, for up to `claimHoldMs`
-  const claims = new Map<number, number>()
-  // identifies waiting, socket open and key held, for a turn of the spread: they take the turns
-  // before any shard that asks `budgetReady`
-  let socketWaiters = 0
-  // completed (and made anew) at each count: the waiters for the spread look again
-  let spreadMoved = Deferred.unsafeMake<void>(FiberId.none)
-  // completed (and made anew) as the last of those waiters leaves: a `budgetReady` looks again
-  let socketsLeft = Deferred.unsafeMake<void>(FiberId.none)
-  const moved = (): void => {
-    Deferred.unsafeDone(spreadMoved, Exit.void)
-    spreadMoved = Deferred.unsafeMake(FiberId.none)
-  }
+  const budget = DailyBudget.make({
+    onExhausted,
+    spread,
+    exhausted: (shard, total, resetAfter) => new IdentifyBudgetExhausted({ shard, total, resetAfter })
+  })
   // the bot it serves, once told
   let bot: string | undefined
   // identifies of retired keys still being sent: every key of now waits for them to go out
@@ -304,73 +262,10 @@ const build = (spacing: number, margin: number, onExhausted: "fail" | "wait", sp
     return gate
   }
 
-  const refill = (now: number): void => {
-    if (budget === undefined || !isDue(budget.resetAt, now)) return
-    budget.remaining = budget.total
-    budget.lowTold = false
-    claims.clear()
-    while (isDue(budget.resetAt, now)) budget.resetAt += budgetPeriod
-  }
-
-  /** Ms until the budget refills if it is used up at `now`, else `undefined`. */
-  const exhaustedFor = (now: number): number | undefined => {
-    refill(now)
-    return budget !== undefined && budget.remaining <= 0 ? budget.resetAt - now : undefined
-  }
-
-  /**
-   * When the low budget's spread lets the next identify go, if that is later than `now`: the time
-   * left after the last identify shared evenly among the starts left and the first after the
-   * refill (after the last start, the refill itself).
-   */
-  const spreadTurn = (now: number, shardId: number): number | undefined => {
-    if (!spreading()) return undefined
-    for (const [shard, at] of claims) if (isDue(at + claimHoldMs, now)) claims.delete(shard)
-    // a shard that claimed its turn at `budgetReady` takes it
-    if (claims.has(shardId)) return undefined
-    // a claimed turn counts as taken, from when it was claimed
-    let from = lastCountedAt
-    for (const at of claims.values()) if (from === undefined || at > from) from = at
-    if (from === undefined) return undefined
-    const { remaining, resetAt } = budget!
-    const turn = Math.min(resetAt, from + (resetAt - from) / (Math.max(0, remaining - claims.size) + 1))
-    return isDue(turn, now) ? undefined : turn
-  }
-
-  /** Whether the budget is low and spread. */
-  const spreading = (): boolean => spreadLow && budget !== undefined && budget.remaining <= lowBudget(budget.total)
-
-  /** `budgetReady` passed: with the budget low and spread, the shard holds the turn it passed at. */
-  const claim = (shardId: number, now: number): void => {
-    if (spreading() && !claims.has(shardId)) claims.set(shardId, now)
-  }
-
-  /**
-   * Waits until `until`, when the low budget's spread lets an identify go, or until a claim on a
-   * turn lapses, the spread moves or the budget changes: the waiter then looks again.
-   */
-  const spreadWait = (until: number, now: number): Effect.Effect<void> => {
-    let wakeAt = until
-    for (const at of claims.values()) wakeAt = Math.min(wakeAt, at + claimHoldMs)
-    return detached(Effect.raceAll([Effect.sleep(Math.max(0, wakeAt - now)), Deferred.await(budgetChanged), Deferred.await(spreadMoved)]))
-  }
-
-  // the last session start was counted, or a refreshed answer says none is left
-  const spent = (): void => {
-    Deferred.unsafeDone(budgetSpent, Exit.void)
-    budgetSpent = Deferred.unsafeMake(FiberId.none)
-  }
-
   // done once `gate` is retired, or with `fail` once the last start is spent: a waiter on the key,
   // in its line or waiting out its spacing, then looks again (lines up anew, or fails)
   const lineChanged = (gate: Gate): Effect.Effect<void> =>
-    Effect.suspend(() =>
-      onExhausted === "fail"
-        ? Effect.raceFirst(Deferred.await(gate.retirement), Deferred.await(budgetSpent))
-        : Deferred.await(gate.retirement)
-    )
-
-  const exhausted = (shard: number, resetAfter: number) => new IdentifyBudgetExhausted({ shard, total: budget?.total ?? 0, resetAfter })
+    onExhausted === "fail" ? Effect.raceFirst(Deferred.await(gate.retirement), budget.spent) : Deferred.await(gate.retirement)
 
   /**
    * Holding the key: waits out its spacing (cut short when an answer moves it forward, when the
@@ -385,19 +280,13 @@ const build = (spacing: number, margin: number, onExhausted: "fail" | "wait", sp
       const retiredSend = retiredSends.values().next().value
       if (retiredSend !== undefined) return Effect.zipRight(Deferred.await(retiredSend), awaitTurn(gate, shardId))
       const now = monotonicMillis(clock)
-      const resetAfter = exhaustedFor(now)
+      const resetAfter = budget.exhaustedFor(now)
       // the low budget's spread first: after the last start it waits for the refill, its next turn
-      const spreadAt = spreadTurn(now, shardId)
+      const spreadAt = budget.turnOf(now, shardId)
       if (spreadAt !== undefined) {
-        socketWaiters++
-        const left = Effect.sync(() => {
-          if (--socketWaiters > 0) return
-          Deferred.unsafeDone(socketsLeft, Exit.void)
-          socketsLeft = Deferred.unsafeMake(FiberId.none)
-        })
-        return Effect.zipRight(Effect.ensuring(Effect.raceFirst(spreadWait(spreadAt, now), lineChanged(gate)), left), awaitTurn(gate, shardId))
+        return Effect.zipRight(budget.awaitTurnWithSocket(spreadAt, now, lineChanged(gate)), awaitTurn(gate, shardId))
       }
-      if (resetAfter !== undefined && onExhausted === "fail") return Effect.fail(exhausted(shardId, resetAfter))
+      if (resetAfter !== undefined && onExhausted === "fail") return Effect.fail(budget.exhausted(shardId, resetAfter))
       const turnAt = gate.lastAt === undefined ? now : gate.lastAt + spacing
       if (!isDue(turnAt, now)) {
         const wakes = [Effect.sleep(turnAt - now), lineChanged(gate)]
@@ -405,55 +294,10 @@ const build = (spacing: number, margin: number, onExhausted: "fail" | "wait", sp
         const wait = detached(Effect.raceAll(wakes))
         return Effect.zipRight(wait, awaitTurn(gate, shardId))
       }
-      if (resetAfter !== undefined) return Effect.zipRight(refilled(shardId, resetAfter), awaitTurn(gate, shardId))
+      if (resetAfter !== undefined) return Effect.zipRight(budget.awaitRefill(shardId, resetAfter), awaitTurn(gate, shardId))
       gate.lastAt = now
       gate.pending = undefined
-      if (budget === undefined) return Effect.succeed(true)
-      budget.remaining -= 1
-      if (budget.remaining <= 0) spent()
-      lastCountedAt = now
-      claims.delete(shardId)
-      moved()
-      // told once, when at most a tenth of the day's starts is left (a refreshed answer may
-      // already say so): a bot that reconnects too often finds out before its shards stop
-      if (budget.lowTold || budget.remaining > lowBudget(budget.total)) return Effect.succeed(true)
-      budget.lowTold = true
-      const turn = spreadTurn(now, shardId)
-      const spread = turn === undefined ? "" : `; the next identifies go at most one every ${inSeconds(turn - now)}`
-      return Effect.as(
-        Effect.logWarning(
-          `identify budget low: ${budget.remaining} of ${budget.total} session starts left until it refills in ${
-            inSeconds(budget.resetAt - now)
-          }${spread}`
-        ),
-        true
-      )
-    })
-
-  /** With `wait`, until the budget used up refills, or a refreshed answer says how much is left. */
-  const refilled = (shardId: number, resetAfter: number): Effect.Effect<void> =>
-    Effect.logWarning("identify budget exhausted: waiting for it to refill").pipe(
-      // `shard`, as every line about a shard is annotated
-      Effect.annotateLogs({ shard: shardId, resetAfter }),
-      Effect.zipRight(detached(Effect.raceFirst(Effect.sleep(resetAfter), Deferred.await(budgetChanged))))
-    )
-
-  const budgetReady = (shardId: number): Effect.Effect<void, IdentifyBudgetExhausted> =>
-    Effect.clockWith((clock) => {
-      const now = monotonicMillis(clock)
-      const resetAfter = exhaustedFor(now)
-      const spreadAt = spreadTurn(now, shardId)
-      if (spreadAt !== undefined) return Effect.zipRight(spreadWait(spreadAt, now), budgetReady(shardId))
-      // a turn due goes first to an identify waiting for it with its socket open
-      if (socketWaiters > 0 && spreading() && !claims.has(shardId)) {
-        return Effect.zipRight(
-          detached(Effect.raceAll([Deferred.await(spreadMoved), Deferred.await(socketsLeft), Deferred.await(budgetChanged)])),
-          budgetReady(shardId)
-        )
-      }
-      if (resetAfter === undefined) return Effect.sync(() => claim(shardId, now))
-      if (onExhausted === "fail") return Effect.fail(exhausted(shardId, resetAfter))
-      return Effect.zipRight(refilled(shardId, resetAfter), budgetReady(shardId))
+      return Effect.as(budget.count(now, shardId), true)
     })
 
   /** An identify of a retired key, sent at `at`: every key of now waits for it. */
@@ -470,9 +314,9 @@ const build = (spacing: number, margin: number, onExhausted: "fail" | "wait", sp
   ): Effect.Effect<A, E | IdentifyBudgetExhausted, R> =>
     Effect.clockWith((clock) => {
       const now = monotonicMillis(clock)
-      const resetAfter = exhaustedFor(now)
-      if (resetAfter !== undefined && onExhausted === "fail" && spreadTurn(now, shardId) === undefined) {
-        return Effect.fail(exhausted(shardId, resetAfter))
+      const resetAfter = budget.exhaustedFor(now)
+      if (resetAfter !== undefined && onExhausted === "fail" && budget.turnOf(now, shardId) === undefined) {
+        return Effect.fail(budget.exhausted(shardId, resetAfter))
       }
       const gate = gateFor(shardId % maxConcurrency)
       // this identify's answer, which may come before its send is done
@@ -521,19 +365,7 @@ const build = (spacing: number, margin: number, onExhausted: "fail" | "wait", sp
       }
       bot ??= limit.bot
       return Effect.sync(() => {
-        const now = monotonicMillis(clock)
-        // told to be low still holds while a refreshed answer says it is
-        const lowTold = budget !== undefined && budget.lowTold && limit.remaining <= lowBudget(limit.total)
-        // none left where this limiter had some: another process spent them, and no wait of the
-        // spread's is due a refill of this limiter's making (an identify fails, or waits, as without it)
-        if (limit.remaining <= 0 && (budget === undefined || budget.remaining > 0)) {
-          lastCountedAt = undefined
-          claims.clear()
-        }
-        budget = { total: limit.total, remaining: limit.remaining, resetAt: now + limit.resetAfter, lowTold }
-        Deferred.unsafeDone(budgetChanged, Exit.void)
-        budgetChanged = Deferred.unsafeMake(FiberId.none)
-        if (budget.remaining <= 0) spent()
+        budget.configure(limit, monotonicMillis(clock))
         const next = limit.maxConcurrency
         if (next === maxConcurrency) return
         // New keys: each starts as if it had identified with the latest identify of any old key,
@@ -556,7 +388,6 @@ const build = (spacing: number, margin: number, onExhausted: "fail" | "wait", sp
   const snapshot = Effect.clockWith((clock) =>
     Effect.sync((): IdentifySnapshot => {
       const now = monotonicMillis(clock)
-      refill(now)
       const keys = Array.from({ length: maxConcurrency }, (_, key): KeySnapshot => {
         const gate = gates.get(key)
         const lastAt = gate === undefined ? inheritedLastAt : gate.lastAt
@@ -570,15 +401,13 @@ const build = (spacing: number, margin: number, onExhausted: "fail" | "wait", sp
       })
       return {
         maxConcurrency,
-        budget: budget === undefined
-          ? undefined
-          : { total: budget.total, remaining: budget.remaining, resetAfter: budget.resetAt - now },
+        budget: budget.snapshot(now),
         keys
       }
     })
   )
 
-  return { configure, identify, budgetReady, snapshot }
+  return { configure, identify, budgetReady: budget.ready, snapshot }
 }
 
 /**

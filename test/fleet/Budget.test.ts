@@ -1,6 +1,7 @@
 /**
  * A fleet and the day's identify budget, over virtual hours: the last tenth spread over the time to
- * the refill serves every rate-limit key, a shard waiting for it says so and holds no socket, and
+ * the refill serves every rate-limit key, its shards in the order they asked, a shard waiting for it
+ * says so and holds no socket, and
  * a `GET /gateway/bot` answer that says there is room is asked for while the shards wait.
  */
 import * as HttpClient from "@effect/platform/HttpClient"
@@ -91,6 +92,19 @@ describe("Fleet: the day's identify budget", () => {
       const now = yield* Clock.currentTimeMillis
       const longestUnidentified = Math.max(...served.connections.map((c) => (c.identifiedAt ?? c.closedAt ?? now) - c.openedAt))
       expect(longestUnidentified).toBeLessThanOrEqual(10 * minute)
+    }).pipe(Effect.provide(TestLayer)), 60_000)
+
+  it.scoped("16 shards at max_concurrency 4 started with 9 starts left: the spread's turns go to the shards in the order they asked, so every key's line moves (key 1 waited for the refill while keys 0 and 3 took every turn)", () =>
+    Effect.gen(function*() {
+      // 9 left, the refill 10 h away: one start now, then one each hour
+      yield* configure(4, 9, 10 * hour)
+      const served = yield* serve
+      served.refusing = false
+      yield* Fleet.make({ token, intents: 513, gateway: gatewayUrl, compression: "none", shardCount: 16 })
+      yield* advance(10 * hour - minute, 10 * minute)
+      const order = served.identifies.map((identify) => identify.shard)
+      // the first shard of each key's line asked at the start; each next one once its key's was ready
+      expect(order).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8])
     }).pipe(Effect.provide(TestLayer)), 60_000)
 
   it.scoped("a shard waiting hours for a turn of the spread is Disconnected, reason IdentifyBudget (it showed ConnectingHttp, Start)", () =>

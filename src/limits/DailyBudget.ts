@@ -1,0 +1,288 @@
+/**
+ * The daily session-start budget of the in-memory identify limiter: the starts left until the
+ * refill, the warning once they run low, and the spread of the last tenth over the time to the
+ * refill (its turns, the shards holding one, the identifies waiting for one with their socket open).
+ *
+ * @since 0.1.0
+ */
+import * as Deferred from "effect/Deferred"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as FiberId from "effect/FiberId"
+import { detached } from "../internal/detached.ts"
+import { isDue, monotonicMillis } from "../internal/due.ts"
+
+/**
+ * A budget as `GET /gateway/bot` gives it and a limiter's snapshot shows it (`resetAfter` in
+ * milliseconds).
+ *
+ * @since 0.1.0
+ */
+export interface BudgetFigures {
+  readonly total: number
+  readonly remaining: number
+  readonly resetAfter: number
+}
+
+/**
+ * What a budget does once used up (`onExhausted`), and whether its last tenth is spread.
+ *
+ * @since 0.1.0
+ */
+export interface BudgetPolicy<E> {
+  readonly onExhausted: "fail" | "wait"
+  readonly spread: boolean
+  /** The error of a shard that found the budget used up, `resetAfter` ms before the refill. */
+  readonly exhausted: (shard: number, total: number, resetAfter: number) => E
+}
+
+/**
+ * One limiter's budget. Times are the `Clock`'s monotonic milliseconds, read by the caller.
+ *
+ * @since 0.1.0
+ */
+export interface DailyBudget<E> {
+  /** Ms until the budget refills if it is used up at `now` (refilling it first, if due), else `undefined`. */
+  readonly exhaustedFor: (now: number) => number | undefined
+  /** When the spread lets the shard's identify go, if that is later than `now`. */
+  readonly turnOf: (now: number, shardId: number) => number | undefined
+  /**
+   * Waits, socket open, for the spread's turn at `until` (such waiters take the turns before a
+   * shard asking `ready`), or until `wake`: the caller then looks again.
+   */
+  readonly awaitTurnWithSocket: (until: number, now: number, wake: Effect.Effect<void>) => Effect.Effect<void>
+  /** With `wait`, until the budget used up refills, or a refreshed answer says how much is left. */
+  readonly awaitRefill: (shardId: number, resetAfter: number) => Effect.Effect<void>
+  /** Counts one identify of the shard at `now`, telling once when the budget runs low. */
+  readonly count: (now: number, shardId: number) => Effect.Effect<void>
+  /** Done once the last start is counted, or a refreshed answer says none is left. */
+  readonly spent: Effect.Effect<void>
+  /** The limiter's `budgetReady`. */
+  readonly ready: (shardId: number) => Effect.Effect<void, E>
+  /** Takes a refreshed `GET /gateway/bot` answer's budget at `now`. */
+  readonly configure: (limit: BudgetFigures, now: number) => void
+  /** The budget at `now`, `undefined` until configured. */
+  readonly snapshot: (now: number) => BudgetFigures | undefined
+  /** The error of a shard that found the budget used up. */
+  readonly exhausted: (shard: number, resetAfter: number) => E
+}
+
+/** Discord's budget window: a day. The next reset after a refill, until `configure` says otherwise. */
+const budgetPeriod = 24 * 60 * 60 * 1000
+
+/**
+ * How long a shard that passed `ready` at a turn of the spread holds it: longer than its
+ * connection's connect and Hello take (15 s and 20 s by default); one that has not identified by
+ * then (it failed to connect, or stopped) leaves its turn to the next.
+ */
+const claimHoldMs = 60_000
+
+// a span of hours as a person reads it: to the second (`5h 12m 3s`, not `... 3s 347ms`)
+const inSeconds = (ms: number): string => Duration.format(Duration.seconds(Math.max(1, Math.round(ms / 1000))))
+
+/** The session starts left at which the budget is told to be low: a tenth of the day's. */
+const lowBudget = (total: number): number => Math.floor(total / 10)
+
+interface Budget {
+  readonly total: number
+  remaining: number
+  resetAt: number
+  /** Whether it was told to be low since it last refilled. */
+  lowTold: boolean
+}
+
+/** A signal waited on by many and given to all at once, then made anew. */
+interface Signal {
+  readonly await: Effect.Effect<void>
+  readonly fire: () => void
+}
+
+const makeSignal = (): Signal => {
+  let current = Deferred.unsafeMake<void>(FiberId.none)
+  return {
+    await: Effect.suspend(() => Deferred.await(current)),
+    fire: () => {
+      Deferred.unsafeDone(current, Exit.void)
+      current = Deferred.unsafeMake(FiberId.none)
+    }
+  }
+}
+
+/**
+ * Builds a budget, unknown until `configure`d (an unknown budget counts nothing and never runs out).
+ *
+ * @since 0.1.0
+ */
+export const make = <E>(policy: BudgetPolicy<E>): DailyBudget<E> => {
+  let budget: Budget | undefined
+  // each `configure`: a wait for the budget looks again
+  const changed = makeSignal()
+  // the last session start counted, or a refreshed answer saying none is left
+  const spent = makeSignal()
+  // when the last identify of any key was counted: the spread's next turn is worked out from it
+  // and the budget as it is now (a refreshed answer moves it)
+  let lastCountedAt: number | undefined
+  // shards that passed `ready` at a turn of the spread and have not identified yet, with when:
+  // each holds its turn, the others waiting for the next, for up to `claimHoldMs`
+  const claims = new Map<number, number>()
+  // identifies waiting, socket open and key held, for a turn of the spread: they take the turns
+  // before any shard that asks `ready`
+  let socketWaiters = 0
+  // each count: the waiters for the spread look again
+  const moved = makeSignal()
+  // the last of those waiters left: a `ready` looks again
+  const socketsLeft = makeSignal()
+  // the `ready` calls not yet done, in the order they were made, and a signal as one leaves
+  const askers = new Set<object>()
+  const askersMoved = makeSignal()
+
+  const refill = (now: number): void => {
+    if (budget === undefined || !isDue(budget.resetAt, now)) return
+    budget.remaining = budget.total
+    budget.lowTold = false
+    claims.clear()
+    while (isDue(budget.resetAt, now)) budget.resetAt += budgetPeriod
+  }
+
+  const exhaustedFor = (now: number): number | undefined => {
+    refill(now)
+    return budget !== undefined && budget.remaining <= 0 ? budget.resetAt - now : undefined
+  }
+
+  const spreading = (): boolean => policy.spread && budget !== undefined && budget.remaining <= lowBudget(budget.total)
+
+  // the time left after the last identify shared evenly among the starts left and the first after
+  // the refill (after the last start, the refill itself)
+  const turnOf = (now: number, shardId: number): number | undefined => {
+    if (!spreading()) return undefined
+    for (const [shard, at] of claims) if (isDue(at + claimHoldMs, now)) claims.delete(shard)
+    // a shard that claimed its turn at `ready` takes it
+    if (claims.has(shardId)) return undefined
+    // a claimed turn counts as taken, from when it was claimed
+    let from = lastCountedAt
+    for (const at of claims.values()) if (from === undefined || at > from) from = at
+    if (from === undefined) return undefined
+    const { remaining, resetAt } = budget!
+    const turn = Math.min(resetAt, from + (resetAt - from) / (Math.max(0, remaining - claims.size) + 1))
+    return isDue(turn, now) ? undefined : turn
+  }
+
+  // until the turn at `until`, a claim on a turn lapses, the spread moves or the budget changes
+  const awaitTurn = (until: number, now: number): Effect.Effect<void> => {
+    let wakeAt = until
+    for (const at of claims.values()) wakeAt = Math.min(wakeAt, at + claimHoldMs)
+    return detached(Effect.raceAll([Effect.sleep(Math.max(0, wakeAt - now)), changed.await, moved.await]))
+  }
+
+  const awaitTurnWithSocket = (until: number, now: number, wake: Effect.Effect<void>): Effect.Effect<void> => {
+    socketWaiters++
+    const left = Effect.sync(() => {
+      if (--socketWaiters === 0) socketsLeft.fire()
+    })
+    return Effect.ensuring(Effect.raceFirst(awaitTurn(until, now), wake), left)
+  }
+
+  const awaitRefill = (shardId: number, resetAfter: number): Effect.Effect<void> =>
+    Effect.logWarning("identify budget exhausted: waiting for it to refill").pipe(
+      // `shard`, as every line about a shard is annotated
+      Effect.annotateLogs({ shard: shardId, resetAfter }),
+      Effect.zipRight(detached(Effect.raceFirst(Effect.sleep(resetAfter), changed.await)))
+    )
+
+  const count = (now: number, shardId: number): Effect.Effect<void> => {
+    if (budget === undefined) return Effect.void
+    budget.remaining -= 1
+    if (budget.remaining <= 0) spent.fire()
+    lastCountedAt = now
+    claims.delete(shardId)
+    moved.fire()
+    // told once, when at most a tenth of the day's starts is left (a refreshed answer may already
+    // say so): a bot that reconnects too often finds out before its shards stop
+    if (budget.lowTold || budget.remaining > lowBudget(budget.total)) return Effect.void
+    budget.lowTold = true
+    const turn = turnOf(now, shardId)
+    const pace = turn === undefined ? "" : `; the next identifies go at most one every ${inSeconds(turn - now)}`
+    return Effect.logWarning(
+      `identify budget low: ${budget.remaining} of ${budget.total} session starts left until it refills in ${
+        inSeconds(budget.resetAt - now)
+      }${pace}`
+    )
+  }
+
+  const exhausted = (shard: number, resetAfter: number): E => policy.exhausted(shard, budget?.total ?? 0, resetAfter)
+
+  // a turn due goes to the identify waiting for it with its socket open, else to the shard that has
+  // asked `ready` longest: waiters woken together by the turn would take it in whatever order their
+  // timers fire (one woken by every move of the spread fell behind shards that asked hours later)
+  const awaitReady = (shardId: number, asked: object): Effect.Effect<void, E> =>
+    Effect.clockWith((clock) => {
+      const now = monotonicMillis(clock)
+      const resetAfter = exhaustedFor(now)
+      const turn = turnOf(now, shardId)
+      const again = awaitReady(shardId, asked)
+      if (turn !== undefined) return Effect.zipRight(awaitTurn(turn, now), again)
+      if (spreading() && !claims.has(shardId)) {
+        if (socketWaiters > 0) {
+          return Effect.zipRight(detached(Effect.raceAll([moved.await, socketsLeft.await, changed.await])), again)
+        }
+        if (askers.values().next().value !== asked) {
+          return Effect.zipRight(detached(Effect.raceAll([moved.await, askersMoved.await, changed.await])), again)
+        }
+      }
+      if (resetAfter === undefined) {
+        return Effect.sync(() => {
+          if (spreading() && !claims.has(shardId)) claims.set(shardId, now)
+        })
+      }
+      if (policy.onExhausted === "fail") return Effect.fail(exhausted(shardId, resetAfter))
+      return Effect.zipRight(awaitRefill(shardId, resetAfter), again)
+    })
+
+  const ready = (shardId: number): Effect.Effect<void, E> =>
+    Effect.suspend(() => {
+      const asked = {}
+      askers.add(asked)
+      return Effect.ensuring(
+        awaitReady(shardId, asked),
+        Effect.sync(() => {
+          askers.delete(asked)
+          askersMoved.fire()
+        })
+      )
+    })
+
+  const configure = (limit: BudgetFigures, now: number): void => {
+    // told to be low still holds while a refreshed answer says it is
+    const lowTold = budget !== undefined && budget.lowTold && limit.remaining <= lowBudget(limit.total)
+    // none left where this limiter had some: another process spent them, and no wait of the
+    // spread's is due a refill of this limiter's making (an identify fails, or waits, as without it)
+    if (limit.remaining <= 0 && (budget === undefined || budget.remaining > 0)) {
+      lastCountedAt = undefined
+      claims.clear()
+    }
+    budget = { total: limit.total, remaining: limit.remaining, resetAt: now + limit.resetAfter, lowTold }
+    changed.fire()
+    if (budget.remaining <= 0) spent.fire()
+  }
+
+  const snapshot = (now: number): BudgetFigures | undefined => {
+    refill(now)
+    return budget === undefined
+      ? undefined
+      : { total: budget.total, remaining: budget.remaining, resetAfter: budget.resetAt - now }
+  }
+
+  return {
+    exhaustedFor,
+    turnOf,
+    awaitTurnWithSocket,
+    awaitRefill,
+    count,
+    spent: spent.await,
+    ready,
+    configure,
+    snapshot,
+    exhausted
+  }
+}
