@@ -202,7 +202,9 @@ export type Failure = FatalClose | IdentifyBudgetExhausted
  * Runs one connection to `url`, authenticating with `mode`, until it ends; returns how it ended,
  * or fails when the session must stop. Interrupting it closes the socket with a resumable code.
  * `admission`, the scope holding an identifying connection's place (`Session.Hooks.admission`), is
- * closed once its Identify is sent (its owner closes it at the latest).
+ * closed once its Identify is sent (its owner closes it at the latest). `budgetWaited`, the
+ * milliseconds the session waited for the identify budget before it (`budgetReady`), counts with
+ * the limiter's own wait in the Identify's `identify_wait_ms`.
  *
  * @since 0.1.0
  */
@@ -210,7 +212,8 @@ export const run = (
   ctx: Context,
   url: string,
   mode: Protocol.Mode,
-  admission?: Scope.CloseableScope | undefined
+  admission?: Scope.CloseableScope | undefined,
+  budgetWaited = 0
 ): Effect.Effect<Outcome, Failure> =>
   Effect.scoped(Effect.gen(function*() {
     const { options } = ctx
@@ -398,7 +401,7 @@ export const run = (
             sent = true
             limiterAfterSend = true
             identifyAnswered = answered
-            return Effect.zipRight(ctx.metrics.identifyWait(monotonicMillis(clock) - waitFrom), sendControl(ctx.identify())).pipe(
+            return Effect.zipRight(ctx.metrics.identifyWait(budgetWaited + monotonicMillis(clock) - waitFrom), sendControl(ctx.identify())).pipe(
               Effect.tap(() => {
                 authenticated = true
               }),

@@ -26,6 +26,7 @@ import * as Stream from "effect/Stream"
 import * as Tracer from "effect/Tracer"
 import * as OptionsConfig from "../internal/config.ts"
 import { detached } from "../internal/detached.ts"
+import { monotonicMillis } from "../internal/due.ts"
 import { maskedDefect, withoutToken } from "../internal/secret.ts"
 import { makeSpan } from "../internal/span.ts"
 import { type IdentifyBudgetExhausted, IdentifyLimiter } from "../limits/IdentifyLimiter.ts"
@@ -420,20 +421,22 @@ export const makeWith = (
     const refreshingGatewayInfo = (): Effect.Effect<never> =>
       Effect.forever(Effect.zipRight(Effect.sleep(Duration.min(resolved.gatewayInfoMaxAge, Duration.minutes(1))), Effect.ignore(identifyAt.url)))
 
-    // Waits until the budget allows an identify, asking `GET /gateway/bot` again meanwhile; one that
-    // has to wait says so (it showed ConnectingHttp for the hours of a spread's turn), and starts
-    // its connection over once it may
+    // Waits until the budget allows an identify, asking `GET /gateway/bot` again meanwhile, and
+    // returns for how many ms; one that has to wait says so (it showed ConnectingHttp for the hours
+    // of a spread's turn), and starts its connection over once it may
     const budgetReady = (ready: (shardId: number) => Effect.Effect<void, IdentifyBudgetExhausted>) =>
       Effect.gen(function*() {
+        const from = monotonicMillis(clock)
         // its exit kept as a value: a fiber that fails has Effect log the cause (a limiter's defect
         // may quote the token), which the loop tells masked
         const waiting = yield* Effect.fork(Effect.exit(ready(shardId)))
         // an answer at hand comes before this looks
         yield* Effect.yieldNow()
-        if (Option.isSome(yield* Fiber.poll(waiting))) return yield* Effect.flatten(Fiber.join(waiting))
+        if (Option.isSome(yield* Fiber.poll(waiting))) return yield* Effect.as(Effect.flatten(Fiber.join(waiting)), 0)
         yield* transition(SessionState.Disconnected(), Reasons.IdentifyBudget())
         yield* Effect.raceFirst(Effect.flatten(Fiber.join(waiting)), refreshingGatewayInfo())
         yield* transition(SessionState.ConnectingHttp(), Reasons.Start())
+        return monotonicMillis(clock) - from
       })
 
     let stopRequested = false
@@ -526,8 +529,10 @@ export const makeWith = (
         // socket, which would sit unidentified until the refill (a limiter without the check is
         // asked at the Identify); while it waits, the answer is asked for again as it ages, as it
         // may say there is room (the shards waited for the refill, hours, never asking)
-        if (mode === "identify" && identifyLimiter.budgetReady !== undefined) yield* budgetReady(identifyLimiter.budgetReady)
-        const outcome = yield* Connection.run(connectionContext, SessionOptions.gatewayUrl(url.right, resolved), mode, admitted)
+        const budgetWaited = mode === "identify" && identifyLimiter.budgetReady !== undefined
+          ? yield* budgetReady(identifyLimiter.budgetReady)
+          : 0
+        const outcome = yield* Connection.run(connectionContext, SessionOptions.gatewayUrl(url.right, resolved), mode, admitted, budgetWaited)
         yield* release(admitted)
         ended = outcome.reason
         if (resumeAt === undefined && unreached(outcome.reason)) yield* identifyAt.unreachable

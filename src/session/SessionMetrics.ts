@@ -47,7 +47,8 @@ export const reconnects = Metric.counter("discord_gateway_reconnects_total", {
 })
 
 /**
- * Time spent waiting for an identify turn in milliseconds. Not tagged `shard`: the turns are the
+ * Time spent waiting for an identify turn in milliseconds, one sample per Identify: its key's turn
+ * and, before its connection, the budget's (`IdentifyBudget`). Not tagged `shard`: the turns are the
  * bot's, shared by its shards, and each shard waits about once per connection.
  *
  * @since 0.1.0

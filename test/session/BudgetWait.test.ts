@@ -9,10 +9,12 @@ import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
+import * as Metric from "effect/Metric"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
 import * as IdentifyLimiter from "../../src/limits/IdentifyLimiter.ts"
+import * as SessionMetrics from "../../src/session/SessionMetrics.ts"
 import * as MemoryTransport from "../../src/transport/MemoryTransport.ts"
 import { acceptAndHello, options, ready, Session, settle } from "./harness.ts"
 
@@ -62,6 +64,20 @@ describe("a session waiting for the budget", () => {
       const gateway = yield* MemoryTransport.MemoryGateway
       yield* gateway.accept
       expect(seen.slice(0, 3)).toEqual(["Disconnected/IdentifyBudget", "ConnectingHttp/Start", "ConnectingWs/Opened"])
+    }).pipe(Effect.provide(Waiting)))
+
+  it.scoped("the wait counts in identify_wait_ms with the Identify it waited for: one sample of the hour (it gave one of 0 ms)", () =>
+    Effect.gen(function*() {
+      const before = yield* Metric.value(SessionMetrics.identifyWait)
+      yield* waiting
+      yield* TestClock.adjust("1 hour")
+      const limiter = yield* IdentifyLimiter.IdentifyLimiter
+      yield* limiter.configure({ maxConcurrency: 1, total: 1000, remaining: 1000, resetAfter: 3600_000 })
+      const { first } = yield* acceptAndHello()
+      expect(first.op).toBe(2)
+      const after = yield* Metric.value(SessionMetrics.identifyWait)
+      expect(after.count - before.count).toBe(1)
+      expect(after.sum - before.sum).toBeGreaterThanOrEqual(3600_000)
     }).pipe(Effect.provide(Waiting)))
 
   it.scoped("an answer 50 minutes old when the wait begins is asked for again once it is an hour old (gatewayInfoMaxAge), not an hour after the wait began", () => {
