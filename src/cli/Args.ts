@@ -78,7 +78,7 @@ embedded local gateway with synthetic traffic.
   --duration <seconds>     stop after this long (resumable close), then exit 0
   --max-message-bytes <n>  largest message taken from the gateway, e.g. 67108864, 65536KiB or 128MiB
                            (default 64MiB; at least ${minMessageBytes} bytes)
-  --log-level <level>      trace | debug | info | warning | error | none (default info)
+  --log-level <level>      trace | debug | info | warning (warn) | error | none (default info)
   --help, -h               this text
 
 Values of --compress, --encoding, --format and --log-level may be given in any case.
@@ -125,6 +125,15 @@ const echo = (text: string): string => isQuotable(text) ? JSON.stringify(text) :
  * (URL parsers find one in forms far from `scheme://user:pass@host`, also in a malformed URL).
  */
 const echoUrl = (url: string): string => url.includes("@") ? "the URL given (not shown: it may carry a password)" : echo(url)
+
+// what is wrong with `--intents`, repeating what was given only as `echo` shows it
+const intentsProblem = (error: Intents.InvalidIntents): string => {
+  if (error.reason === "UnknownBits") return `${echo(error.input)} has ${Intents.unknownBits(Number(error.input))}, which no intent uses`
+  if (error.reason === "UnknownName" && error.input === "") return error.message
+  // no name starts with a digit: `0x3` is a number, in a base not read
+  if (error.reason === "UnknownName" && !/^[0-9]/.test(error.input)) return `unknown intent name ${echo(error.input)}`
+  return `expected a non-negative integer or intent names, got ${echo(error.input)}`
+}
 
 /**
  * Parses shard ids: `0-3`, `0,2,5`, or a mix (`0-2,7`). Sorted, without repeats.
@@ -300,17 +309,7 @@ const parseFlags = (
     // the embedded gateway enables the privileged intents (a bot's content and presences show)
     const intents = intentsText === undefined
       ? token === undefined ? Intents.all : Intents.nonPrivileged
-      : yield* Either.mapLeft(Intents.parse(intentsText), (error) =>
-        new UsageError({
-          // what was given is repeated only as `echo` shows it
-          detail: `--intents: ${
-            error.reason === "UnknownName"
-              ? error.input === "" ? error.message : `unknown intent name ${echo(error.input)}`
-              : error.reason === "UnknownBits"
-              ? `${echo(error.input)} has ${Intents.unknownBits(Number(error.input))}, which no intent uses`
-              : `expected a non-negative integer or intent names, got ${echo(error.input)}`
-          }`
-        }))
+      : yield* Either.mapLeft(Intents.parse(intentsText), (error) => new UsageError({ detail: `--intents: ${intentsProblem(error)}` }))
     const durationText = values.get("--duration")
     // decimal only: `Number` also reads 0x10 as 16 and "" as 0
     const duration = durationText === undefined ? undefined : decimal.test(durationText) ? Number(durationText) : Number.NaN

@@ -191,6 +191,8 @@ describe("Args", () => {
     // a comma too many, and a negative number, said as such (they read `unknown intent name ""` and `"-1"`)
     expect(error(["--intents", "Guilds,"])).toBe("--intents: an empty intent name (a comma too many)")
     expect(error(["--intents", "-1"])).toBe(`--intents: expected a non-negative integer or intent names, got "-1"`)
+    // a number in another base is no name (it read `unknown intent name "0x3"`)
+    expect(error(["--intents", "0x3"])).toBe(`--intents: expected a non-negative integer or intent names, got "0x3"`)
     expect(error(["--duration", "-1"])).toContain("--duration")
     // Number read these as 16 s and 0 intents
     expect(error(["--duration", "0x10"])).toBe(`--duration: expected a positive number of seconds, got "0x10"`)
