@@ -13,30 +13,8 @@ import * as IdentifyLimiter from "../../src/limits/IdentifyLimiter.ts"
 import * as Outage from "../../src/session/Outage.ts"
 import { Reason } from "../../src/session/SessionState.ts"
 import * as MemoryTransport from "../../src/transport/MemoryTransport.ts"
-import { acceptAndHello, dispatch, options, ready, Session, settle, slowProgram, TestLayer } from "./harness.ts"
+import { acceptAndHello, answeringResumes, busyWhenDropped, dispatch, options, ready, Session, settle, TestLayer } from "./harness.ts"
 import { captured } from "../logLines.ts"
-
-/**
- * A gateway that accepts every connection, acknowledges its beats and answers a Resume of `seq`
- * with `answer(seq)`, for `steps` steps of 5 s of the `TestClock`: the first payload of each
- * connection.
- */
-const answeringResumes = (steps: number, answer: (seq: number) => ReadonlyArray<unknown>) =>
-  Effect.gen(function*() {
-    const firstOps: Array<number> = []
-    yield* Effect.forkScoped(Effect.forever(Effect.gen(function*() {
-      const { first, peer } = yield* acceptAndHello(41_250)
-      yield* peer.autoAck(true)
-      firstOps.push(first.op)
-      if (first.op !== 6) return
-      for (const payload of answer(first.d["seq"] as number)) yield* peer.sendJson(payload)
-    })))
-    for (let i = 0; i < steps; i++) {
-      yield* TestClock.adjust("5 seconds")
-      yield* settle
-    }
-    return firstOps
-  })
 
 describe("Outage", () => {
   it.effect("tells the fifth failed attempt in a row at Warning, then each doubling; getting ready again at Info", () =>
@@ -208,17 +186,9 @@ describe("Outage", () => {
   it.scoped("a program busy for ten minutes while its session resumes is no 'not ready' outage: every Resume was answered", () => {
     const { layer, lines } = captured()
     return Effect.gen(function*() {
-      const session = yield* Session.make(options({ bufferSize: 1, timeouts: { hello: "1 hour" } }))
-      // the program takes READY, then is busy with it for ten minutes
-      const took = yield* slowProgram(session, "10 minutes")
-      const { peer } = yield* acceptAndHello(41_250)
-      yield* peer.sendJson(ready())
-      yield* settle
-      // event 2 fills the buffer; then a routine drop
-      yield* peer.sendJson(dispatch(2, "MESSAGE_CREATE", {}))
-      yield* settle
-      yield* peer.drop
-      yield* settle
+      // the program takes READY, then is busy with it for ten minutes; event 2 fills the buffer, then
+      // a routine drop
+      const { took } = yield* busyWhenDropped("10 minutes")
       // a healthy gateway: every Resume is answered at once with the replay (3-5) and RESUMED, and
       // every heartbeat is acknowledged
       const firstOps = yield* answeringResumes(110, (seq) => [

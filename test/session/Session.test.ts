@@ -40,6 +40,8 @@ import * as MemoryTransport from "../../src/transport/MemoryTransport.ts"
 import { captured } from "../logLines.ts"
 import {
   acceptAndHello,
+  answeringResumes,
+  busyWhenDropped,
   dispatch,
   gatewayUrl,
   hello,
@@ -1445,31 +1447,15 @@ describe("Session", () => {
 
   it.scoped("a replay a slow program holds back past the ready timeout is no failed Resume: the session keeps resuming, and never identifies anew", () =>
     Effect.gen(function*() {
-      const session = yield* Session.make(options({ bufferSize: 1, timeouts: { hello: "1 hour" } }))
-      // a program busy with each event for an hour
-      const got = yield* slowProgram(session, "1 hour")
-      const { peer } = yield* acceptAndHello(3_600_000)
-      yield* peer.sendJson(ready())
-      yield* settle
-      // READY taken; event 2 fills the buffer; the connection drops
-      yield* peer.sendJson(dispatch(2, "MESSAGE_CREATE", {}))
-      yield* settle
-      yield* peer.drop
-      yield* settle
+      // a program busy with each event for an hour: READY taken; event 2 fills the buffer; the
+      // connection drops
+      const { session, took } = yield* busyWhenDropped("1 hour")
       // every Resume is answered with the replay (3-5) and RESUMED; the reader waits with event 3
-      const firstOps: Array<number> = []
-      yield* Effect.forkScoped(Effect.forever(Effect.gen(function*() {
-        const { first, peer: next } = yield* acceptAndHello(3_600_000)
-        firstOps.push(first.op)
-        if (first.op !== 6) return
-        for (let s = (first.d["seq"] as number) + 1; s <= 5; s++) yield* next.sendJson(dispatch(s, "MESSAGE_CREATE", {}))
-        yield* next.sendJson(dispatch(6, "RESUMED", {}))
-      })))
-      for (let i = 0; i < 60; i++) {
-        yield* TestClock.adjust("5 seconds")
-        yield* settle
-      }
-      expect(got).toEqual([1])
+      const firstOps = yield* answeringResumes(60, (seq) => [
+        ...Array.from({ length: 5 - seq }, (_, i) => dispatch(seq + 1 + i, "MESSAGE_CREATE", {})),
+        dispatch(6, "RESUMED", {})
+      ])
+      expect(took).toEqual([1])
       // ended by the ready timeout, again and again: each time a Resume, never an Identify
       expect(firstOps.length).toBeGreaterThanOrEqual(4)
       expect(firstOps.filter((op) => op !== 6)).toEqual([])

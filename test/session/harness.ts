@@ -11,6 +11,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import * as Stream from "effect/Stream"
+import * as TestClock from "effect/TestClock"
 import * as IdentifyLimiter from "../../src/limits/IdentifyLimiter.ts"
 import * as Session from "../../src/session/Session.ts"
 import type { SessionOptions } from "../../src/session/SessionOptions.ts"
@@ -125,4 +126,44 @@ export const slowProgram = (session: Session.Session, perEvent: Duration.Duratio
     yield* Effect.forkScoped(Stream.runForEach(session.events, (event) =>
       Effect.zipRight(Effect.sync(() => took.push(event.sequence)), Effect.sleep(perEvent))))
     return took
+  })
+
+/**
+ * A session whose program takes READY and then is busy `perEvent` with each event: event 2 fills
+ * its buffer of one and the connection drops, its reader holding nothing back yet. The sequences
+ * the program took so far.
+ */
+export const busyWhenDropped = (perEvent: Duration.DurationInput) =>
+  Effect.gen(function*() {
+    const session = yield* Session.make(options({ bufferSize: 1, timeouts: { hello: "1 hour" } }))
+    const took = yield* slowProgram(session, perEvent)
+    const { peer } = yield* acceptAndHello(41_250)
+    yield* peer.sendJson(ready())
+    yield* settle
+    yield* peer.sendJson(dispatch(2, "MESSAGE_CREATE", {}))
+    yield* settle
+    yield* peer.drop
+    yield* settle
+    return { session, took }
+  })
+
+/**
+ * A gateway that answers each Resume with `answer(its sequence)` and acknowledges every heartbeat,
+ * over `steps` steps of 5 s; the opcode each connection began with (6: Resume, 2: Identify).
+ */
+export const answeringResumes = (steps: number, answer: (seq: number) => ReadonlyArray<unknown>) =>
+  Effect.gen(function*() {
+    const firstOps: Array<number> = []
+    yield* Effect.forkScoped(Effect.forever(Effect.gen(function*() {
+      const { first, peer } = yield* acceptAndHello(41_250)
+      yield* peer.autoAck(true)
+      firstOps.push(first.op)
+      if (first.op !== 6) return
+      for (const payload of answer(first.d["seq"] as number)) yield* peer.sendJson(payload)
+    })))
+    for (let i = 0; i < steps; i++) {
+      yield* TestClock.adjust("5 seconds")
+      yield* settle
+    }
+    return firstOps
   })
