@@ -487,6 +487,9 @@ export const makeWith = (
       let recovery = Recovery.initial
       // why the previous attempt ended; none before the first
       let ended: Reason | undefined
+      // ms waited for the identify budget by the attempts since an Identify last went out (one that
+      // failed to connect waited for the next's Identify)
+      let budgetWaited = 0
       while (!stopRequested) {
         if (ended !== undefined) {
           // a wait the answer asked for (a 429's, a 5xx's: GET /gateway/bot's or the upgrade's)
@@ -529,10 +532,9 @@ export const makeWith = (
         // socket, which would sit unidentified until the refill (a limiter without the check is
         // asked at the Identify); while it waits, the answer is asked for again as it ages, as it
         // may say there is room (the shards waited for the refill, hours, never asking)
-        const budgetWaited = mode === "identify" && identifyLimiter.budgetReady !== undefined
-          ? yield* budgetReady(identifyLimiter.budgetReady)
-          : 0
-        const outcome = yield* Connection.run(connectionContext, SessionOptions.gatewayUrl(url.right, resolved), mode, admitted, budgetWaited)
+        if (mode === "identify" && identifyLimiter.budgetReady !== undefined) budgetWaited += yield* budgetReady(identifyLimiter.budgetReady)
+        const outcome = yield* Connection.run(connectionContext, SessionOptions.gatewayUrl(url.right, resolved), mode, admitted, mode === "identify" ? budgetWaited : 0)
+        if (outcome.authenticated || mode === "resume") budgetWaited = 0
         yield* release(admitted)
         ended = outcome.reason
         if (resumeAt === undefined && unreached(outcome.reason)) yield* identifyAt.unreachable

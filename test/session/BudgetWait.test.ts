@@ -80,6 +80,32 @@ describe("a session waiting for the budget", () => {
       expect(after.sum - before.sum).toBeGreaterThanOrEqual(3600_000)
     }).pipe(Effect.provide(Waiting)))
 
+  it.scoped("a wait of hours for a turn of the spread, then a connect that failed: the Identify of the retry counts the hours (it counted none)", () =>
+    Effect.gen(function*() {
+      const limiter = yield* IdentifyLimiter.IdentifyLimiter
+      yield* limiter.configure({ maxConcurrency: 1, total: 10, remaining: 2, resetAfter: 20 * 3600_000 })
+      // another shard identifies at 0: 1 left, the next turn 10 h later
+      yield* limiter.identify(5, () => Effect.void)
+      const gateway = yield* MemoryTransport.MemoryGateway
+      yield* gateway.failNextConnect(1)
+      const before = yield* Metric.value(SessionMetrics.identifyWait)
+      const session = yield* Session.make(options())
+      yield* settle
+      expect((yield* session.snapshot).reason._tag).toBe("IdentifyBudget")
+      // the turn: the session passes, its connect fails, and it retries on the turn it holds
+      yield* TestClock.adjust("10 hours")
+      yield* settle
+      while ((yield* gateway.attempts).length < 2) {
+        yield* TestClock.adjust("1 second")
+        yield* settle
+      }
+      const { first } = yield* acceptAndHello()
+      expect(first.op).toBe(2)
+      const after = yield* Metric.value(SessionMetrics.identifyWait)
+      expect(after.count - before.count).toBe(1)
+      expect(after.sum - before.sum).toBeGreaterThanOrEqual(10 * 3600_000)
+    }).pipe(Effect.provide(Layer.mergeAll(MemoryTransport.layer, IdentifyLimiter.layerMemory, FetchHttpClient.layer))))
+
   it.scoped("an answer 50 minutes old when the wait begins is asked for again once it is an hour old (gatewayInfoMaxAge), not an hour after the wait began", () => {
     const minute = 60_000
     const asked = { requests: 0, remaining: 1 }
