@@ -47,11 +47,8 @@ export interface DailyBudget<E> {
   readonly exhaustedFor: (now: number) => number | undefined
   /** When the spread lets the shard's identify go, if that is later than `now`. */
   readonly turnOf: (now: number, shardId: number) => number | undefined
-  /**
-   * Waits, socket open, for the spread's turn at `until` (such waiters take the turns before a
-   * shard asking `ready`), or until `wake`: the caller then looks again.
-   */
-  readonly awaitTurnWithSocket: (until: number, now: number, wake: Effect.Effect<void>) => Effect.Effect<void>
+  /** One identify that may wait for a turn of the spread with its socket open. */
+  readonly socketWaiter: () => SocketWaiter
   /** With `wait`, until the budget used up refills, or a refreshed answer says how much is left. */
   readonly awaitRefill: (shardId: number, resetAfter: number) => Effect.Effect<void>
   /** Counts one identify of the shard at `now`, telling once when the budget runs low. */
@@ -66,6 +63,19 @@ export interface DailyBudget<E> {
   readonly snapshot: (now: number) => BudgetFigures | undefined
   /** The error of a shard that found the budget used up. */
   readonly exhausted: (shard: number, resetAfter: number) => E
+}
+
+/**
+ * An identify holding its key and socket. From its first wait for a turn of the spread until it
+ * leaves (counted, or given up), the turns go to it and its like before any shard asking `ready`,
+ * also while it waits out its key's spacing after the turn came.
+ *
+ * @since 0.1.0
+ */
+export interface SocketWaiter {
+  /** Waits for the spread's turn at `until`, or until `wake`: the caller then looks again. */
+  readonly awaitTurn: (until: number, now: number, wake: Effect.Effect<void>) => Effect.Effect<void>
+  readonly leave: Effect.Effect<void>
 }
 
 /** Discord's budget window: a day. The next reset after a refill, until `configure` says otherwise. */
@@ -175,12 +185,21 @@ export const make = <E>(policy: BudgetPolicy<E>): DailyBudget<E> => {
     return detached(Effect.raceAll([Effect.sleep(Math.max(0, wakeAt - now)), changed.await, moved.await]))
   }
 
-  const awaitTurnWithSocket = (until: number, now: number, wake: Effect.Effect<void>): Effect.Effect<void> => {
-    socketWaiters++
-    const left = Effect.sync(() => {
-      if (--socketWaiters === 0) socketsLeft.fire()
-    })
-    return Effect.ensuring(Effect.raceFirst(awaitTurn(until, now), wake), left)
+  const socketWaiter = (): SocketWaiter => {
+    let waiting = false
+    return {
+      awaitTurn: (until, now, wake) =>
+        Effect.suspend(() => {
+          if (!waiting) socketWaiters++
+          waiting = true
+          return Effect.raceFirst(awaitTurn(until, now), wake)
+        }),
+      leave: Effect.sync(() => {
+        if (!waiting) return
+        waiting = false
+        if (--socketWaiters === 0) socketsLeft.fire()
+      })
+    }
   }
 
   const awaitRefill = (shardId: number, resetAfter: number): Effect.Effect<void> =>
@@ -276,7 +295,7 @@ export const make = <E>(policy: BudgetPolicy<E>): DailyBudget<E> => {
   return {
     exhaustedFor,
     turnOf,
-    awaitTurnWithSocket,
+    socketWaiter,
     awaitRefill,
     count,
     spent: spent.await,

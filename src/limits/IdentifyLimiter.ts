@@ -273,18 +273,18 @@ const build = (spacing: number, margin: number, onExhausted: "fail" | "wait", sp
    * counts the identify. With `fail`, a used-up budget fails it at once. False when the key was
    * retired meanwhile.
    */
-  const awaitTurn = (gate: Gate, shardId: number): Effect.Effect<boolean, IdentifyBudgetExhausted> =>
+  const awaitTurn = (gate: Gate, shardId: number, waiter: DailyBudget.SocketWaiter): Effect.Effect<boolean, IdentifyBudgetExhausted> =>
     Effect.clockWith((clock) => {
       if (gate.retired) return Effect.succeed(false)
       // its spacing is known once it went out (`inherit`)
       const retiredSend = retiredSends.values().next().value
-      if (retiredSend !== undefined) return Effect.zipRight(Deferred.await(retiredSend), awaitTurn(gate, shardId))
+      if (retiredSend !== undefined) return Effect.zipRight(Deferred.await(retiredSend), awaitTurn(gate, shardId, waiter))
       const now = monotonicMillis(clock)
       const resetAfter = budget.exhaustedFor(now)
       // the low budget's spread first: after the last start it waits for the refill, its next turn
       const spreadAt = budget.turnOf(now, shardId)
       if (spreadAt !== undefined) {
-        return Effect.zipRight(budget.awaitTurnWithSocket(spreadAt, now, lineChanged(gate)), awaitTurn(gate, shardId))
+        return Effect.zipRight(waiter.awaitTurn(spreadAt, now, lineChanged(gate)), awaitTurn(gate, shardId, waiter))
       }
       if (resetAfter !== undefined && onExhausted === "fail") return Effect.fail(budget.exhausted(shardId, resetAfter))
       const turnAt = gate.lastAt === undefined ? now : gate.lastAt + spacing
@@ -292,9 +292,9 @@ const build = (spacing: number, margin: number, onExhausted: "fail" | "wait", sp
         const wakes = [Effect.sleep(turnAt - now), lineChanged(gate)]
         if (gate.pending !== undefined) wakes.push(Deferred.await(gate.pending))
         const wait = detached(Effect.raceAll(wakes))
-        return Effect.zipRight(wait, awaitTurn(gate, shardId))
+        return Effect.zipRight(wait, awaitTurn(gate, shardId, waiter))
       }
-      if (resetAfter !== undefined) return Effect.zipRight(budget.awaitRefill(shardId, resetAfter), awaitTurn(gate, shardId))
+      if (resetAfter !== undefined) return Effect.zipRight(budget.awaitRefill(shardId, resetAfter), awaitTurn(gate, shardId, waiter))
       gate.lastAt = now
       gate.pending = undefined
       return Effect.as(budget.count(now, shardId), true)
@@ -331,6 +331,7 @@ const build = (spacing: number, margin: number, onExhausted: "fail" | "wait", sp
         gate.pending = undefined
         Deferred.unsafeDone(answer, Exit.void)
       })
+      const waiter = budget.socketWaiter()
       const sending = Deferred.unsafeMake<void>(FiberId.none)
       const sent = Effect.sync(() => {
         gate.lastAt = Math.min(monotonicMillis(clock) + margin, answeredAt ?? Infinity)
@@ -348,7 +349,7 @@ const build = (spacing: number, margin: number, onExhausted: "fail" | "wait", sp
       // behind an identify being sent does too, and with `fail` looks again at the budget once the
       // last start is spent (it waited for that send to end)
       return Effect.flatMap(
-        gate.turns.withPermitUnless(lineChanged(gate), Effect.flatMap(awaitTurn(gate, shardId), (counted) =>
+        gate.turns.withPermitUnless(lineChanged(gate), Effect.flatMap(Effect.ensuring(awaitTurn(gate, shardId, waiter), waiter.leave), (counted) =>
           counted ? sendCounted : Effect.succeed(Option.none()))),
         (result) => Option.match(Option.flatten(result), { onNone: () => identify(shardId, send), onSome: Effect.succeed })
       )
