@@ -39,7 +39,8 @@ export const withoutToken = (text: string, token: unknown): string => {
 
 /**
  * A defect whose words quote runs of `token` (a program's transport or limiter that put a frame or
- * a key in its message), as an `Error` with them masked; any other defect as it is.
+ * a key in its message), as an `Error` with them masked, its name and stack kept (masked too); any
+ * other defect as it is.
  *
  * @since 0.1.0
  */
@@ -47,5 +48,12 @@ export const maskedDefect = (defect: unknown, token: unknown): unknown => {
   const message = defect instanceof Error ? defect.message : typeof defect === "string" ? defect : undefined
   if (message === undefined) return defect
   const masked = withoutToken(message, token)
-  return masked === message ? defect : new Error(masked)
+  if (masked === message) return defect
+  const error = new Error(masked)
+  if (defect instanceof Error) {
+    // the stack of where the defect was made, not of this copy
+    error.name = defect.name
+    if (defect.stack !== undefined) error.stack = withoutToken(defect.stack, token)
+  }
+  return error
 }

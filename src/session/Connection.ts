@@ -342,8 +342,14 @@ export const run = (
           if (scheduled) beatHeld = false
           tracker.sent(monotonicMillis(clock), scheduled)
           const latest = ctx.memory.current.sequence
-          return Effect.catchAll(connection.send(latest === sequence ? payload : ctx.heartbeat(latest)), (error) =>
-            tracker.paused ? onClosed(error.cause instanceof ConnectionClosed ? error.cause : lostWhileHeldBack) : Effect.void)
+          return connection.send(latest === sequence ? payload : ctx.heartbeat(latest)).pipe(
+            Effect.catchAll((error) =>
+              tracker.paused ? onClosed(error.cause instanceof ConnectionClosed ? error.cause : lostWhileHeldBack) : Effect.void
+            ),
+            // a transport's defect ends the connection with it, masked (it may quote the token), as
+            // one of the Identify's does: unobserved, Effect logged it whole, and a zombie followed
+            Effect.catchAllDefect((defect) => end(Exit.die(maskedDefect(defect, options.token))))
+          )
         })
         if (scheduled) beatHeld = true
         return Effect.asVoid(Effect.forkIn(Effect.interruptible(Effect.zipRight(slot, send)), scope))

@@ -10,6 +10,8 @@
  */
 import * as Effect from "effect/Effect"
 import type * as Fiber from "effect/Fiber"
+import * as FiberRef from "effect/FiberRef"
+import type * as HashMap from "effect/HashMap"
 import * as Runtime from "effect/Runtime"
 import type * as Schedule from "effect/Schedule"
 import * as ScheduleDecision from "effect/ScheduleDecision"
@@ -26,8 +28,9 @@ export interface Beating {
   /** When the beats fall due: the first from when the beating starts, each next one from the last. */
   readonly schedule: Schedule.Schedule<unknown>
   /**
-   * Runs at each due time, on the timer's fiber, told how many ms after it (a process that did not
-   * run for a while runs its due ticks late): it must not wait (fork what does).
+   * Runs at each due time, on the timer's fiber with the log annotations of the fiber that added
+   * it, told how many ms after it (a process that did not run for a while runs its due ticks
+   * late): it must not wait (fork what does).
    */
   readonly tick: (lateMs: number) => Effect.Effect<void>
 }
@@ -45,6 +48,8 @@ export interface HeartbeatTimer {
 interface Entry {
   dueAt: number
   state: unknown
+  /** The log annotations of the fiber that added it: its ticks' lines are its connection's (a shard's). */
+  readonly annotations: HashMap.HashMap<string, unknown>
   /** `undefined` once the connection stopped beating: the entry is dropped when it comes up. */
   beating: Beating | undefined
 }
@@ -89,8 +94,12 @@ export const make: Effect.Effect<HeartbeatTimer, never, Scope.Scope> = Effect.ge
     const beating = next.beating
     // one connection's failing tick (a defect) costs that connection its heartbeat, not the others'
     return Effect.zipRight(
-      Effect.catchAllCause(Effect.zipRight(beating.tick(now - next.dueAt), plan(next, beating, now)), (cause) =>
-        Effect.logError("a heartbeat failed; its connection beats no more", cause)),
+      Effect.locally(
+        Effect.catchAllCause(Effect.zipRight(beating.tick(now - next.dueAt), plan(next, beating, now)), (cause) =>
+          Effect.logError("a heartbeat failed; its connection beats no more", cause)),
+        FiberRef.currentLogAnnotations,
+        next.annotations
+      ),
       runDue
     )
   })
@@ -134,7 +143,8 @@ export const make: Effect.Effect<HeartbeatTimer, never, Scope.Scope> = Effect.ge
   return {
     add: (beating) =>
       Effect.gen(function*() {
-        const entry: Entry = { dueAt: 0, state: beating.schedule.initial, beating }
+        const annotations = yield* FiberRef.get(FiberRef.currentLogAnnotations)
+        const entry: Entry = { dueAt: 0, state: beating.schedule.initial, annotations, beating }
         yield* plan(entry, beating, monotonicMillis(clock))
         yield* Scope.addFinalizer(yield* Effect.scope, Effect.sync(() => {
           entry.beating = undefined

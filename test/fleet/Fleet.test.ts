@@ -27,7 +27,7 @@ import * as Commands from "../../src/protocol/Commands.ts"
 import * as Intents from "../../src/protocol/Intents.ts"
 import * as EventBuffer from "../../src/stream/EventBuffer.ts"
 import * as MemoryTransport from "../../src/transport/MemoryTransport.ts"
-import { captured } from "../logLines.ts"
+import { annotated, captured } from "../logLines.ts"
 import {
   advance,
   configureLimiter,
@@ -220,6 +220,48 @@ describe("Fleet", () => {
       // it stopped resumably, at the last event it delivered
       expect((yield* fleet.disconnect()).map((point) => [point.shard[0], point.sequence])).toEqual([[0, 1]])
     }).pipe(Effect.provide(TestLayer)))
+
+  // a scheduled beat runs on the fleet's heartbeat timer: its lines carried the fleet's annotations,
+  // and its transport's defect went unobserved (Effect's own Debug line, the token in it)
+  it.scoped("a shard whose transport dies sending a heartbeat: its lines name the shard, the fleet's stop line is the fleet's, the token is in none; a transport's line as it sends a beat names its shard", () => {
+    const { layer, lines } = annotated()
+    const dyingBeats = TestLayerWith((connection) => {
+      let shard: number | undefined
+      let beats = 0
+      return {
+        ...connection,
+        send: (frame) => {
+          if (typeof frame === "string" && frame.startsWith(`{"op":2`)) shard = (JSON.parse(frame) as { d: { shard: [number, number] } }).d.shard[0]
+          if (typeof frame !== "string" || !frame.startsWith(`{"op":1,`)) return connection.send(frame)
+          // shard 1's second beat: shard 0's first went before it, whatever the jitter
+          return shard === 1 && ++beats === 2
+            ? Effect.die(new Error(`proxy session for Bot ${secret} is gone`))
+            : Effect.zipRight(Effect.logDebug(`proxy passed shard ${shard}'s heartbeat`), connection.send(frame))
+        }
+      }
+    })
+    return Effect.gen(function*() {
+      yield* configureLimiter(2)
+      yield* serve({ heartbeatInterval: 10_000 })
+      const fleet = yield* Fleet.make(options({ shardCount: 2 }))
+      yield* advance(25_000)
+      expect(Exit.isFailure(yield* Effect.exit(fleet.await))).toBe(true)
+      // each line's annotations, the fleet's stop line apart
+      const about = lines.filter((line) => line.includes("proxy session for Bot"))
+      const annotationsOf = (line: string) => line.match(/\[[^[\]]*\]$/)?.[0]
+      const isStop = (line: string) => line.includes("stopping the fleet")
+      expect(about.filter((line) => !isStop(line)).map(annotationsOf)).toEqual([
+        "[component=Session shard=1]",
+        "[component=Session shard=1 state=Disconnected]"
+      ])
+      expect(about.filter(isStop).map(annotationsOf)).toEqual(["[component=Fleet]"])
+      // a line of the transport's own, as it sends a beat
+      const passed = lines.filter((line) => line.includes("proxy passed shard"))
+      expect(passed.length).toBeGreaterThan(1)
+      expect(passed.map(annotationsOf)).toEqual(passed.map((line) => `[component=Session shard=${line.match(/shard (\d)'s/)![1]}]`))
+      expect(lines.filter((line) => line.includes(secret.slice(0, 24)))).toEqual([])
+    }).pipe(Effect.provide(layer), Logger.withMinimumLogLevel(LogLevel.All), Effect.provide(dyingBeats))
+  })
 
   it.scoped("end closes every shard with 1000 and ends the fleet, in one Info line for all of them", () => {
     const { layer, lines } = captured()

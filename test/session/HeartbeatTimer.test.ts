@@ -3,6 +3,8 @@ import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
+import * as Logger from "effect/Logger"
+import * as LogLevel from "effect/LogLevel"
 import * as Schedule from "effect/Schedule"
 import * as ScheduleDecision from "effect/ScheduleDecision"
 import * as ScheduleInterval from "effect/ScheduleInterval"
@@ -10,6 +12,7 @@ import * as Scope from "effect/Scope"
 import * as TestClock from "effect/TestClock"
 import * as Heartbeat from "../../src/session/Heartbeat.ts"
 import * as HeartbeatTimer from "../../src/session/HeartbeatTimer.ts"
+import { annotated } from "../logLines.ts"
 import { settle } from "../settle.ts"
 import { withPauses } from "../pauses.ts"
 
@@ -52,6 +55,27 @@ describe("HeartbeatTimer", () => {
       expect(a.ticks).toEqual([250, 1250, 2250])
       expect(b.ticks).toEqual([350, 1050, 1750, 2450])
     }))
+
+  // a fleet's timer is made on the fleet's fiber: a tick's lines, and its "a heartbeat failed", said
+  // `component: "Fleet"` and no shard
+  it.scoped("runs each tick on the log annotations of the fiber that added it, its failure's Error line too", () => {
+    const { layer, lines } = annotated()
+    return Effect.gen(function*() {
+      const timer = yield* Effect.annotateLogs(HeartbeatTimer.make, { component: "Fleet" })
+      const beating = (shard: number): HeartbeatTimer.Beating => ({
+        schedule: every(1000),
+        tick: () => shard === 1 ? Effect.dieMessage("a beat that cannot be encoded") : Effect.logDebug("tick")
+      })
+      yield* Effect.annotateLogs(addIn(timer, beating(0)), { component: "Session", shard: 0 })
+      yield* Effect.annotateLogs(addIn(timer, beating(1)), { component: "Session", shard: 1 })
+      yield* TestClock.adjust("1000 millis")
+      yield* settle
+      expect(lines).toEqual([
+        "DEBUG tick [component=Session shard=0]",
+        "ERROR a heartbeat failed; its connection beats no more [component=Session shard=1]"
+      ])
+    }).pipe(Effect.provide(layer), Logger.withMinimumLogLevel(LogLevel.All))
+  })
 
   it.scoped("a beating due sooner than the timer would wake is not late", () =>
     Effect.gen(function*() {

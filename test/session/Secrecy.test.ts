@@ -42,6 +42,21 @@ const quotingTransport = Layer.effect(
 
 const QuotingTransportLayer = Layer.mergeAll(quotingTransport, IdentifyLimiter.layerMemory, FetchHttpClient.layer)
 
+/** The in-memory transport, whose `send` of a heartbeat dies quoting the token (a proxy's session for it). */
+const quotingBeats = Layer.effect(
+  GatewayTransport,
+  Effect.map(GatewayTransport, (inner) => ({
+    connect: (url, connectOptions) =>
+      Effect.map(inner.connect(url, connectOptions), (connection) => ({
+        ...connection,
+        send: (frame) =>
+          typeof frame === "string" && frame.startsWith(`{"op":1,`)
+            ? Effect.die(new Error(`proxy session for Bot ${secret} is gone`))
+            : connection.send(frame)
+      }))
+  }))
+).pipe(Layer.provideMerge(MemoryTransport.layer))
+
 /** A distributed limiter of the program's own whose store failed, quoting the key it is kept under (the token). */
 const quotingLimiter = programLimiter({ identify: () => Effect.die(new Error(`lock store unreachable for key identify:${secret}`)) })
 
@@ -49,7 +64,9 @@ describe("secrecy: the token in what the library itself writes", () => {
   for (
     const [name, layer] of [
       ["a custom transport's defect quoting the Identify frame", QuotingTransportLayer],
-      ["a custom limiter's defect quoting the token", quotingLimiter]
+      ["a custom limiter's defect quoting the token", quotingLimiter],
+      // it killed the beat's fiber unobserved: Effect logged it whole, and the connection went on as a zombie
+      ["a custom transport's defect quoting the token as a heartbeat is sent", Layer.mergeAll(quotingBeats, IdentifyLimiter.layerMemory, FetchHttpClient.layer)]
     ] as const
   ) {
     it.scoped(`${name}: the library's own log line, transition, snapshot and spans do not repeat it`, () => {
@@ -64,11 +81,14 @@ describe("secrecy: the token in what the library itself writes", () => {
         const peer = yield* gateway.accept
         yield* peer.sendJson({ op: 10, d: { heartbeat_interval: 41250 }, s: null, t: null })
         yield* settle
+        // the first beat
+        yield* TestClock.adjust(41250)
         const exit = yield* Effect.exit(session.await)
         const last = yield* session.snapshot
         // what happened: the defect ended the session
         expect(Exit.isFailure(exit) && Cause.isDie(exit.cause)).toBe(true)
         expect(captured.lines.some((line) => line.includes("the session ended for good"))).toBe(true)
+        expect(captured.lines.filter((line) => line.includes("unhandled error"))).toEqual([])
         // The program's own defect, handed back as it was thrown, is the program's; but what the
         // library writes by itself (its Error line, the Fatal transition, the snapshot) is not.
         const leaks = leaksIn([
