@@ -188,12 +188,14 @@ export const make = (
     const resolved = yield* SessionOptions.resolve(common)
     const clock = yield* Effect.clock
     const identifyLimiter = yield* IdentifyLimiter
-    const cache = yield* GatewayCache.make({
+    const shared = yield* GatewayCache.make({
       api: resolved.api,
       token: options.token,
       maxAge: resolved.gatewayInfoMaxAge,
       timeout: resolved.timeouts.connect
     })
+    // the fleet's, whichever shard's attempt fetches it: its lines carried that shard's annotations
+    const cache: GatewayCache.GatewayCache = { ...shared, info: fleetWide(shared.info), url: fleetWide(shared.url) }
     // the first answer, which the shard count and the sessions' URL wait for: a passing failure
     // (no answer, a 5xx, a 429) is tried again with the sessions' backoff (no sooner than the
     // answer asked), each a warning, as a session retries its own; any other fails `make`. A

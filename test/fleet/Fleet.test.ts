@@ -1,4 +1,6 @@
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
+import * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import { describe, expect, it } from "@effect/vitest"
 import * as Cause from "effect/Cause"
 import * as Chunk from "effect/Chunk"
@@ -1050,6 +1052,37 @@ describe("Fleet gateway info", () => {
     shards: 4,
     session_start_limit: { total: 1000, remaining: 990, reset_after: 3_600_000, max_concurrency: 2 }
   }
+
+  // fetched by whichever shard's attempt found the answer stale, its lines carried that shard
+  it.scoped("its lines about the shared answer (fetched, a refresh failed) are the fleet's: component Fleet, no shard", () => {
+    const { layer, lines } = annotated()
+    let requests = 0
+    const client = HttpClient.make((request) =>
+      Effect.sync(() => {
+        requests++
+        return HttpClientResponse.fromWeb(request, requests === 1 ? new Response(JSON.stringify(answer), { status: 200 }) : new Response("unavailable", { status: 503 }))
+      })
+    )
+    return Effect.gen(function*() {
+      const served = yield* serve()
+      const { gateway: _, ...withoutUrl } = options()
+      yield* Fleet.make({ ...withoutUrl, api: "http://127.0.0.1:1/api/v10", shardCount: 2, gatewayInfoMaxAge: "1 minute" })
+      yield* advance(126_000, 6_000)
+      // shard 1 identifies anew: the answer is stale, and its refresh fails
+      yield* served.peers.get(1)!.close(4009)
+      yield* advance(10_000)
+      const about = lines.filter((line) => line.includes("gateway info"))
+      expect(about.map((line) => line.replace(/ \[.*\]$/, ""))).toEqual([
+        "DEBUG gateway info fetched",
+        "WARN gateway info could not be refreshed; using the cached answer"
+      ])
+      expect(about.every((line) => line.includes("component=Fleet") && !line.includes(" shard="))).toBe(true)
+    }).pipe(
+      Effect.provide(layer),
+      Logger.withMinimumLogLevel(LogLevel.All),
+      Effect.provide(Layer.mergeAll(MemoryTransport.layer, IdentifyLimiter.layerMemory, Layer.succeed(HttpClient.HttpClient, client)))
+    )
+  })
 
   it.scoped("checks its options before asking GET /gateway/bot", () => {
     const http = gatewayBotClient(answer)
