@@ -297,7 +297,8 @@ const build = (spacing: number, margin: number, onExhausted: "fail" | "wait", sp
       if (resetAfter !== undefined) return Effect.zipRight(budget.awaitRefill(shardId, resetAfter), awaitTurn(gate, shardId, waiter))
       gate.lastAt = now
       gate.pending = undefined
-      return Effect.as(budget.count(now, shardId), true)
+      // counted: a turn of the spread is no longer its to wait for
+      return Effect.as(Effect.zipRight(budget.count(now, shardId), waiter.leave), true)
     })
 
   /** An identify of a retired key, sent at `at`: every key of now waits for it. */
@@ -308,9 +309,22 @@ const build = (spacing: number, margin: number, onExhausted: "fail" | "wait", sp
     }
   }
 
+  // an identify keeps its place before `budgetReady` callers, once it has waited for a turn of the
+  // spread with its socket open, until it is counted or gives up: also while it lines up again under
+  // a new max concurrency's key (it lost it, and waited for the refill)
   const identify = <A, E, R>(
     shardId: number,
     send: (answered: Effect.Effect<void>) => Effect.Effect<A, E, R>
+  ): Effect.Effect<A, E | IdentifyBudgetExhausted, R> =>
+    Effect.suspend(() => {
+      const waiter = budget.socketWaiter()
+      return Effect.ensuring(lineUp(shardId, send, waiter), waiter.leave)
+    })
+
+  const lineUp = <A, E, R>(
+    shardId: number,
+    send: (answered: Effect.Effect<void>) => Effect.Effect<A, E, R>,
+    waiter: DailyBudget.SocketWaiter
   ): Effect.Effect<A, E | IdentifyBudgetExhausted, R> =>
     Effect.clockWith((clock) => {
       const now = monotonicMillis(clock)
@@ -331,7 +345,6 @@ const build = (spacing: number, margin: number, onExhausted: "fail" | "wait", sp
         gate.pending = undefined
         Deferred.unsafeDone(answer, Exit.void)
       })
-      const waiter = budget.socketWaiter()
       const sending = Deferred.unsafeMake<void>(FiberId.none)
       const sent = Effect.sync(() => {
         gate.lastAt = Math.min(monotonicMillis(clock) + margin, answeredAt ?? Infinity)
@@ -349,9 +362,9 @@ const build = (spacing: number, margin: number, onExhausted: "fail" | "wait", sp
       // behind an identify being sent does too, and with `fail` looks again at the budget once the
       // last start is spent (it waited for that send to end)
       return Effect.flatMap(
-        gate.turns.withPermitUnless(lineChanged(gate), Effect.flatMap(Effect.ensuring(awaitTurn(gate, shardId, waiter), waiter.leave), (counted) =>
+        gate.turns.withPermitUnless(lineChanged(gate), Effect.flatMap(awaitTurn(gate, shardId, waiter), (counted) =>
           counted ? sendCounted : Effect.succeed(Option.none()))),
-        (result) => Option.match(Option.flatten(result), { onNone: () => identify(shardId, send), onSome: Effect.succeed })
+        (result) => Option.match(Option.flatten(result), { onNone: () => lineUp(shardId, send, waiter), onSome: Effect.succeed })
       )
     })
 
