@@ -429,6 +429,8 @@ export const run = (
         // what the Resume carries: its replay repeats what is at or below it
         replayAfter = ctx.memory.current.sequence
         yield* sendControl(ctx.resume(ctx.memory.current)).pipe(
+          // a transport's defect may quote the frame, the token in it: masked before the span ends with it
+          Effect.catchAllDefect((defect) => Effect.die(maskedDefect(defect, options.token))),
           withSpan("Session.resume", { shard, sequence: ctx.memory.current.sequence ?? 0 })
         )
       }

@@ -25,22 +25,25 @@ const leaksIn = leaksOf(secret)
 
 // ---- a transport and a limiter of the program's own whose defects quote what they were handed ----
 
-/** The in-memory transport, whose `send` dies quoting the frame it was handed when it is an Identify. */
-const quotingTransport = Layer.effect(
-  GatewayTransport,
-  Effect.map(GatewayTransport, (inner) => ({
-    connect: (url, connectOptions) =>
-      Effect.map(inner.connect(url, connectOptions), (connection) => ({
-        ...connection,
-        send: (frame) =>
-          typeof frame === "string" && frame.startsWith(`{"op":2`)
-            ? Effect.die(new Error(`proxy refused the frame ${frame}`))
-            : connection.send(frame)
+/** The in-memory transport, whose `send` dies quoting the frame it was handed when it is of opcode `op`. */
+const quotingTransport = (op: number) =>
+  Layer.mergeAll(
+    Layer.effect(
+      GatewayTransport,
+      Effect.map(GatewayTransport, (inner) => ({
+        connect: (url, connectOptions) =>
+          Effect.map(inner.connect(url, connectOptions), (connection) => ({
+            ...connection,
+            send: (frame) =>
+              typeof frame === "string" && frame.startsWith(`{"op":${op},`)
+                ? Effect.die(new Error(`proxy refused the frame ${frame}`))
+                : connection.send(frame)
+          }))
       }))
-  }))
-).pipe(Layer.provideMerge(MemoryTransport.layer))
-
-const QuotingTransportLayer = Layer.mergeAll(quotingTransport, IdentifyLimiter.layerMemory, FetchHttpClient.layer)
+    ).pipe(Layer.provideMerge(MemoryTransport.layer)),
+    IdentifyLimiter.layerMemory,
+    FetchHttpClient.layer
+  )
 
 /** The in-memory transport, whose `send` of a heartbeat dies quoting the token (a proxy's session for it). */
 const quotingBeats = Layer.effect(
@@ -62,17 +65,21 @@ const quotingLimiter = programLimiter({ identify: () => Effect.die(new Error(`lo
 
 describe("secrecy: the token in what the library itself writes", () => {
   for (
-    const [name, layer] of [
-      ["a custom transport's defect quoting the Identify frame", QuotingTransportLayer],
-      ["a custom limiter's defect quoting the token", quotingLimiter],
+    const [name, layer, overrides] of [
+      ["a custom transport's defect quoting the Identify frame", quotingTransport(2), {}],
+      // the Session.resume span ended with it
+      ["a custom transport's defect quoting the Resume frame", quotingTransport(6), {
+        resume: { sessionId: "s", sequence: 5, resumeGatewayUrl: "ws://gateway.test/", shard: [0, 1] }
+      }],
+      ["a custom limiter's defect quoting the token", quotingLimiter, {}],
       // it killed the beat's fiber unobserved: Effect logged it whole, and the connection went on as a zombie
-      ["a custom transport's defect quoting the token as a heartbeat is sent", Layer.mergeAll(quotingBeats, IdentifyLimiter.layerMemory, FetchHttpClient.layer)]
+      ["a custom transport's defect quoting the token as a heartbeat is sent", Layer.mergeAll(quotingBeats, IdentifyLimiter.layerMemory, FetchHttpClient.layer), {}]
     ] as const
   ) {
     it.scoped(`${name}: the library's own log line, transition, snapshot and spans do not repeat it`, () => {
       const captured = capture()
       return Effect.gen(function*() {
-        const session = yield* Session.make(options())
+        const session = yield* Session.make(options(overrides))
         const transitions: Array<unknown> = []
         yield* Effect.forkScoped(Stream.runForEach(session.transitions, (t) => Effect.sync(() => transitions.push(t))))
         const snapshots: Array<unknown> = []
@@ -123,7 +130,7 @@ describe("secrecy: the token in what the library itself writes", () => {
         ...renderings("fleet.status", status)
       ])
       expect(leaks).toEqual([])
-    }).pipe(captured.provide, Effect.provide(QuotingTransportLayer))
+    }).pipe(captured.provide, Effect.provide(quotingTransport(2)))
   })
 
   it.scoped("a session through faults and a fatal 4004, at level All, with a tracer and the metrics: no run of the token", () => {
