@@ -621,51 +621,34 @@ describe("IdentifyLimiter: the last tenth of the budget spread over the day", ()
       expect(satOpen).toEqual([200, 200, 200])
     }))
 
-  it.effect("an identify waiting for a turn with its socket open keeps it while it waits out its key's spacing: a budgetReady asked later does not take it", () =>
-    Effect.gen(function*() {
-      const limiter = yield* IdentifyLimiter.make()
-      // a tenth of 10 left: the spread's turns; the next 4.5 s after shard 0's, key 0 free at 5.2 s
-      yield* limiter.configure(limits({ maxConcurrency: 1, total: 10, remaining: 2, resetAfter: 9000 }))
-      const order: Array<string> = []
-      yield* limiter.identify(0, () => Effect.sync(() => order.push("identify 0")))
-      const socketOpen = yield* Effect.fork(limiter.identify(1, () => Effect.sync(() => order.push("identify 1"))))
-      yield* settle
-      yield* TestClock.adjust(100)
-      const asking = yield* Effect.fork(Effect.tap(limiter.budgetReady!(2), () => Effect.sync(() => order.push("ready 2"))))
-      yield* settle
-      yield* TestClock.adjust(4400)
-      yield* settle
-      yield* TestClock.adjust(800)
-      yield* settle
-      // the budgetReady took the turn at 4.5 s, and the identify waited for the refill, socket open
-      expect(order).toEqual(["identify 0", "identify 1"])
-      yield* Fiber.interrupt(asking)
-      yield* Fiber.join(socketOpen)
-    }))
-
-  it.effect("an identify waiting for a turn with its socket open keeps it when its key is retired by a new max concurrency (a budgetReady took it, and the socket sat open until the refill)", () =>
-    Effect.gen(function*() {
-      const limiter = yield* IdentifyLimiter.make()
-      yield* limiter.configure(limits({ maxConcurrency: 1, total: 10, remaining: 2, resetAfter: 9000 }))
-      const order: Array<string> = []
-      yield* limiter.identify(0, () => Effect.sync(() => order.push("identify 0")))
-      const socketOpen = yield* Effect.fork(limiter.identify(1, () => Effect.map(Clock.currentTimeMillis, (at) => order.push(`identify 1 at ${at}`))))
-      yield* settle
-      yield* TestClock.adjust(100)
-      const asking = yield* Effect.fork(Effect.tap(limiter.budgetReady!(2), () => Effect.map(Clock.currentTimeMillis, (at) => order.push(`ready 2 at ${at}`))))
-      yield* settle
-      // past the turn (4.5 s), before key 0 is free (5.2 s), a refreshed answer: max concurrency 2,
-      // the same budget
-      yield* TestClock.adjust(4700)
-      yield* settle
-      yield* limiter.configure(limits({ maxConcurrency: 2, total: 10, remaining: 1, resetAfter: 4200 }))
-      yield* settle
-      yield* TestClock.adjust(4000)
-      yield* settle
-      expect(order).toEqual(["identify 0", "identify 1 at 5200"])
-      yield* Fiber.interrupt(asking)
-      yield* Fiber.join(socketOpen)
-    }))
+  // a budgetReady asked later took the turn, and the identify waited for the refill, socket open
+  for (const retired of [false, true]) {
+    const when = retired ? ", also when a new max concurrency retires its key meanwhile" : ""
+    it.effect(`an identify waiting for a turn with its socket open keeps it while it waits out its key's spacing${when}`, () =>
+      Effect.gen(function*() {
+        const limiter = yield* IdentifyLimiter.make()
+        // a tenth of 10 left: the spread's turns; the next 4.5 s after shard 0's, key 0 free at 5.2 s
+        yield* limiter.configure(limits({ maxConcurrency: 1, total: 10, remaining: 2, resetAfter: 9000 }))
+        const order: Array<string> = []
+        const told = (what: string) => Effect.map(Clock.currentTimeMillis, (at) => void order.push(`${what} at ${at}`))
+        yield* limiter.identify(0, () => told("identify 0"))
+        const socketOpen = yield* Effect.fork(limiter.identify(1, () => told("identify 1")))
+        yield* settle
+        yield* TestClock.adjust(100)
+        const asking = yield* Effect.fork(Effect.tap(limiter.budgetReady!(2), () => told("ready 2")))
+        yield* settle
+        // past the turn, before key 0 is free: perhaps a refreshed answer, max concurrency 2
+        yield* TestClock.adjust(4700)
+        yield* settle
+        if (retired) yield* limiter.configure(limits({ maxConcurrency: 2, total: 10, remaining: 1, resetAfter: 4200 }))
+        yield* settle
+        yield* TestClock.adjust(4000)
+        yield* settle
+        expect(order).toEqual(["identify 0 at 0", "identify 1 at 5200"])
+        yield* Fiber.interrupt(asking)
+        yield* Fiber.join(socketOpen)
+      }))
+  }
 
   it.effect("with the budget already low when configured, one shard passes budgetReady at once, the next a turn later", () =>
     Effect.gen(function*() {

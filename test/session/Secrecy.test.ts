@@ -25,8 +25,11 @@ const leaksIn = leaksOf(secret)
 
 // ---- a transport and a limiter of the program's own whose defects quote what they were handed ----
 
-/** The in-memory transport, whose `send` dies quoting the frame it was handed when it is of opcode `op`. */
-const quotingTransport = (op: number) =>
+/**
+ * The in-memory transport, whose `send` of a frame of opcode `op` dies with `words(frame)` (by
+ * default quoting the frame, the token in an Identify's or a Resume's).
+ */
+const quotingTransport = (op: number, words = (frame: string) => `proxy refused the frame ${frame}`) =>
   Layer.mergeAll(
     Layer.effect(
       GatewayTransport,
@@ -36,7 +39,7 @@ const quotingTransport = (op: number) =>
             ...connection,
             send: (frame) =>
               typeof frame === "string" && frame.startsWith(`{"op":${op},`)
-                ? Effect.die(new Error(`proxy refused the frame ${frame}`))
+                ? Effect.die(new Error(words(frame)))
                 : connection.send(frame)
           }))
       }))
@@ -44,21 +47,6 @@ const quotingTransport = (op: number) =>
     IdentifyLimiter.layerMemory,
     FetchHttpClient.layer
   )
-
-/** The in-memory transport, whose `send` of a heartbeat dies quoting the token (a proxy's session for it). */
-const quotingBeats = Layer.effect(
-  GatewayTransport,
-  Effect.map(GatewayTransport, (inner) => ({
-    connect: (url, connectOptions) =>
-      Effect.map(inner.connect(url, connectOptions), (connection) => ({
-        ...connection,
-        send: (frame) =>
-          typeof frame === "string" && frame.startsWith(`{"op":1,`)
-            ? Effect.die(new Error(`proxy session for Bot ${secret} is gone`))
-            : connection.send(frame)
-      }))
-  }))
-).pipe(Layer.provideMerge(MemoryTransport.layer))
 
 /** A distributed limiter of the program's own whose store failed, quoting the key it is kept under (the token). */
 const quotingLimiter = programLimiter({ identify: () => Effect.die(new Error(`lock store unreachable for key identify:${secret}`)) })
@@ -73,7 +61,7 @@ describe("secrecy: the token in what the library itself writes", () => {
       }],
       ["a custom limiter's defect quoting the token", quotingLimiter, {}],
       // it killed the beat's fiber unobserved: Effect logged it whole, and the connection went on as a zombie
-      ["a custom transport's defect quoting the token as a heartbeat is sent", Layer.mergeAll(quotingBeats, IdentifyLimiter.layerMemory, FetchHttpClient.layer), {}]
+      ["a custom transport's defect quoting the token as a heartbeat is sent", quotingTransport(1, () => `proxy session for Bot ${secret} is gone`), {}]
     ] as const
   ) {
     it.scoped(`${name}: the library's own log line, transition, snapshot and spans do not repeat it`, () => {
