@@ -75,6 +75,7 @@ export interface DailyBudget<E> {
 export interface SocketWaiter {
   /** Waits for the spread's turn at `until`, or until `wake`: the caller then looks again. */
   readonly awaitTurn: (until: number, now: number, wake: Effect.Effect<void>) => Effect.Effect<void>
+  /** Gives its place up, once counted or given up; again, it does nothing. */
   readonly leave: Effect.Effect<void>
 }
 
@@ -258,18 +259,21 @@ export const make = <E>(policy: BudgetPolicy<E>): DailyBudget<E> => {
       return Effect.zipRight(awaitRefill(shardId, resetAfter), again)
     })
 
+  // in line from the call on, and out of it however the call ends
   const ready = (shardId: number): Effect.Effect<void, E> =>
-    Effect.suspend(() => {
-      const asked = {}
-      askers.add(asked)
-      return Effect.ensuring(
-        awaitReady(shardId, asked),
+    Effect.acquireUseRelease(
+      Effect.sync(() => {
+        const asked = {}
+        askers.add(asked)
+        return asked
+      }),
+      (asked) => awaitReady(shardId, asked),
+      (asked) =>
         Effect.sync(() => {
           askers.delete(asked)
           askersMoved.fire()
         })
-      )
-    })
+    )
 
   const configure = (limit: BudgetFigures, now: number): void => {
     // told to be low still holds while a refreshed answer says it is
