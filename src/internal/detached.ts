@@ -19,6 +19,8 @@ import * as Fiber from "effect/Fiber"
  */
 export const detached = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
   Effect.uninterruptibleMask((restore) =>
-    Effect.flatMap(Effect.forkDaemon(Effect.interruptible(effect)), (fiber) =>
-      Effect.onInterrupt(restore(Fiber.join(fiber)), () => Fiber.interrupt(fiber)))
+    // its exit kept as a value, handed on to the caller: a fiber that ends failed has Effect log
+    // the cause (a command's `SessionClosed`, which its caller got, at Debug)
+    Effect.flatMap(Effect.forkDaemon(Effect.interruptible(Effect.exit(effect))), (fiber) =>
+      Effect.onInterrupt(Effect.flatten(restore(Fiber.join(fiber))), () => Fiber.interrupt(fiber)))
   )

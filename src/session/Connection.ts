@@ -496,7 +496,13 @@ export const run = (
           ctx.outbox.attach({
             slot: sendLimiter.take("command"),
             presenceSlots,
-            write: (payload) => Effect.match(connection.send(payload), { onFailure: () => false, onSuccess: () => true })
+            write: (payload) =>
+              Effect.suspend(() => connection.send(payload)).pipe(
+                Effect.match({ onFailure: () => false, onSuccess: () => true }),
+                // a transport's defect ends the connection with it, masked, the command carried over:
+                // it killed the lane's writer unobserved, and that lane's commands waited for ever
+                Effect.catchAllDefect((defect) => Effect.as(end(Exit.die(maskedDefect(defect, options.token))), false))
+              )
           }),
           scope
         )

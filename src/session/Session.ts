@@ -360,7 +360,9 @@ export const makeWith = (
       options: resolved,
       outbox,
       members,
-      ended: Effect.ignore(Deferred.await(finished))
+      // however it ended: a session that died of a defect had its commands' callers die of it too
+      // (not `SessionClosed`), each on a fiber Effect then told of
+      ended: Effect.asVoid(Effect.exit(Deferred.await(finished)))
     })
     // made at the first presence update, which most sessions never send
     let presenceLimiter: SendLimiter.SendLimiter | undefined

@@ -19,7 +19,7 @@ import * as IdentifyLimiter from "../../src/limits/IdentifyLimiter.ts"
 import { GatewayTransport } from "../../src/transport/GatewayTransport.ts"
 import * as MemoryTransport from "../../src/transport/MemoryTransport.ts"
 import { capture, leaksOf, metricTexts, renderings, spanTexts } from "../secrecy.ts"
-import { acceptAndHello, options, programLimiter, ready, secret, Session, settle, TestLayer, token } from "./harness.ts"
+import { acceptAndHello, options, programLimiter, ready, readySession, secret, Session, settle, TestLayer, token } from "./harness.ts"
 
 const leaksIn = leaksOf(secret)
 
@@ -100,6 +100,28 @@ describe("secrecy: the token in what the library itself writes", () => {
       }).pipe(captured.provide, Effect.provide(layer))
     })
   }
+
+  // it killed the writer of the command's lane unobserved: the command, and every later one of its
+  // kind, waited for ever on a session that stayed Connected
+  it.scoped("a custom transport's defect as a command is written: the caller is answered, the session ends with it masked", () => {
+    const captured = capture()
+    return Effect.gen(function*() {
+      const { session } = yield* readySession({}, 3_600_000)
+      // its exit kept: a fiber of the test's that ends failed is told by Effect too
+      const update = yield* Effect.fork(Effect.exit(session.updatePresence({ since: null, activities: [], status: "idle", afk: false })))
+      yield* settle
+      const exit = yield* Effect.exit(session.await)
+      expect(Exit.isFailure(exit) && Cause.isDie(exit.cause)).toBe(true)
+      const updated = yield* Fiber.join(update)
+      expect(updated).toMatchObject({ _tag: "Failure", cause: { _tag: "Fail", error: { _tag: "SessionClosed" } } })
+      expect(captured.lines.filter((line) => line.includes("unhandled error"))).toEqual([])
+      expect(leaksIn([
+        ...captured.lines.map((line, i) => [`log line ${i}`, line] as const),
+        ...renderings("the update's exit", updated),
+        ...spanTexts(captured.spans)
+      ])).toEqual([])
+    }).pipe(captured.provide, Effect.provide(quotingTransport(3, () => `proxy session for Bot ${secret} is gone`)))
+  })
 
   it.scoped("a fleet whose shard died of such a defect: its status rows and its own lines do not repeat the token", () => {
     const captured = capture()
