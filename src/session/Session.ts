@@ -630,17 +630,23 @@ export const makeWith = (
           // a session that already ended (a fatal close) keeps the transition that says why
           if (fiber.unsafePoll() !== null) return Effect.void
           return Effect.gen(function*() {
+            let closed: Fiber.RuntimeFiber<boolean> | undefined
             if (first) {
               endRequested = finalClose
               if (finalClose) yield* Effect.logDebug("ending the session (close 1000)")
-              const wasOpen = yield* active.close(finalClose ? 1000 : CloseCode.ResumableClose)
-              if (!wasOpen) return yield* Fiber.interrupt(fiber)
+              // on a fiber of its own, which goes on whatever the caller does, and waited for
+              // within the timeout: a program's transport whose close never ended held every stop
+              closed = yield* Effect.forkDaemon(active.close(finalClose ? 1000 : CloseCode.ResumableClose))
             }
+            const closedThenEnded = closed === undefined
+              ? Fiber.await(fiber)
+              : Effect.flatMap(Fiber.join(closed), (wasOpen) => wasOpen ? Fiber.await(fiber) : Effect.void)
             // detached: its timeout holds for a caller that cannot be interrupted (a scope's
             // finalizer, a program's uninterruptible stop), and that caller's interruption does not
             // cut it short
-            yield* restore(Effect.ignore(detached(Effect.timeout(Fiber.await(fiber), timeout))))
+            yield* restore(Effect.ignore(detached(Effect.timeout(closedThenEnded, timeout))))
             yield* Fiber.interrupt(fiber)
+            if (closed !== undefined) yield* Fiber.interruptFork(closed)
           }).pipe(Effect.asVoid, Effect.annotateLogs({ component: "Session", shard: shardId }))
         })
       )

@@ -138,18 +138,48 @@ describe("stopping: stops at once", () => {
 
 // the in-memory transport whose close handshake takes 100 ms, as a real socket's does (it waits
 // for the gateway's close frame)
-const slowCloseLayer = (closeTakes: Duration.DurationInput) => Layer.mergeAll(
-  Layer.effectContext(Effect.map(MemoryTransport.make, ({ gateway, transport }) =>
-    Context.make(GatewayTransport, {
-      connect: (url, connectOptions) =>
-        Effect.map(transport.connect(url, connectOptions), (connection): Connection => ({
-          ...connection,
-          close: (code, reason) => Effect.asVoid(Effect.forkDaemon(Effect.delay(connection.close(code, reason), closeTakes)))
-        }))
-    }).pipe(Context.add(MemoryTransport.MemoryGateway, gateway)))),
-  IdentifyLimiter.layerMemory,
-  FetchHttpClient.layer
-)
+const slowCloseLayer = (closeTakes: Duration.DurationInput) =>
+  closingLayer((connection, ...close) => Effect.asVoid(Effect.forkDaemon(Effect.delay(connection.close(...close), closeTakes))))
+
+/** The in-memory transport whose connections close with `close`. */
+const closingLayer = (close: (connection: Connection, ...close: Parameters<Connection["close"]>) => Effect.Effect<void>) =>
+  Layer.mergeAll(
+    Layer.effectContext(Effect.map(MemoryTransport.make, ({ gateway, transport }) =>
+      Context.make(GatewayTransport, {
+        connect: (url, connectOptions) =>
+          Effect.map(transport.connect(url, connectOptions), (connection): Connection => ({
+            ...connection,
+            close: (...given) => close(connection, ...given)
+          }))
+      }).pipe(Context.add(MemoryTransport.MemoryGateway, gateway)))),
+    IdentifyLimiter.layerMemory,
+    FetchHttpClient.layer
+  )
+
+// a program's transport, say, whose close waits for a proxy that never answers: every stop waited
+// for it, past its timeout, for ever
+describe("stopping: a transport whose close never ends", () => {
+  for (const how of ["disconnect", "end", "the scope's close"] as const) {
+    it.scoped(`${how} returns at its timeout (1 s)`, () =>
+      Effect.gen(function*() {
+        const scope = yield* Scope.make()
+        const { session } = yield* Scope.extend(readySession({}, 3_600_000), scope)
+        const stop = how === "disconnect"
+          ? Effect.asVoid(session.disconnect("1 second"))
+          : how === "end"
+          ? session.end("1 second")
+          : Scope.close(scope, Exit.void)
+        // a daemon: a stop that hangs would hold the test's own scope
+        const stopping = yield* Effect.forkDaemon(stop)
+        yield* settle
+        yield* TestClock.adjust("1 second")
+        yield* settle
+        expect(Option.isSome(yield* Fiber.poll(stopping))).toBe(true)
+        expect((yield* session.state)._tag).toBe("Disconnected")
+        yield* Scope.close(scope, Exit.void)
+      }).pipe(Effect.provide(closingLayer(() => Effect.never))))
+  }
+})
 
 describe("stopping: a stop whose caller gives up, and a fatal close meanwhile", () => {
   it.scoped("a disconnect whose caller gives up a few turns in still sends its close and ends the session", () =>
