@@ -20,7 +20,6 @@ export interface Context {
   readonly user: Traffic.User
   readonly memberChunkSize: number
   readonly memberRequests: Rules.MemberRequestLimiter
-  readonly presences: Rules.SlidingWindow
   readonly violate: (kind: Log.ViolationKind, detail: string) => void
 }
 
@@ -32,7 +31,7 @@ export interface Context {
 export const handle = (op: number, d: Record<string, unknown>, session: Session, context: Context, now: number): void => {
   switch (op) {
     case Opcode.PresenceUpdate:
-      if (!context.presences.hit(now)) {
+      if (!session.presences.hit(now)) {
         context.violate("PresenceRateLimited", `more than ${Rules.presenceLimit} presence updates in ${Rules.presenceWindowMs} ms`)
       }
       return

@@ -124,8 +124,9 @@ export class Connection implements Outlet {
   private closing = false
   private readonly timers = new Set<Timer>()
   private missedTimer: Timer | undefined
-  // an op 1 written and not yet answered by a heartbeat
-  private requestTimer: Timer | undefined
+  // the op 1s written and not yet answered by a heartbeat, oldest first: a beat answers the oldest
+  // (one deadline for them all let a second op 1 go unanswered unseen)
+  private readonly requestTimers: Array<Timer> = []
   private readonly held: Array<Held> = []
   private stallTimer: Timer | undefined
   private slowTimer: Timer | undefined
@@ -150,7 +151,6 @@ export class Connection implements Outlet {
       user: host.world.user,
       memberChunkSize: host.settings.memberChunkSize,
       memberRequests: host.memberRequests,
-      presences: new Rules.SlidingWindow(Rules.presenceLimit, Rules.presenceWindowMs),
       violate: (kind, detail) => this.violate(kind, detail)
     }
     this.record = {
@@ -251,10 +251,11 @@ export class Connection implements Outlet {
     this.send(payload(Opcode.Heartbeat, null), () => {
       this.heartbeat.requested()
       const { answerWithinMs } = this.host.settings
-      this.requestTimer ??= this.later(answerWithinMs, () => {
-        this.requestTimer = undefined
+      const timer: Timer = this.later(answerWithinMs, () => {
+        this.requestTimers.splice(this.requestTimers.indexOf(timer), 1)
         this.violate("HeartbeatRequestIgnored", `no heartbeat within ${answerWithinMs} ms of op 1`)
       })
+      this.requestTimers.push(timer)
     })
   }
 
@@ -374,7 +375,7 @@ export class Connection implements Outlet {
     for (const timer of this.timers) clearTimeout(timer.handle)
     this.timers.clear()
     this.missedTimer = undefined
-    this.requestTimer = undefined
+    this.requestTimers.length = 0
     this.stallTimer = undefined
     this.slowTimer = undefined
     this.frameDelayMs = 0
@@ -479,8 +480,7 @@ export class Connection implements Outlet {
   private onHeartbeat(d: unknown, now: number): void {
     const beat = this.heartbeat.beat(now)
     this.host.recorder.heartbeat({ at: now, connection: this.id, d, requested: beat.requested })
-    this.cancel(this.requestTimer)
-    this.requestTimer = undefined
+    if (beat.requested) this.cancel(this.requestTimers.shift())
     if (beat.tooEarlyBy !== undefined) {
       this.violate("HeartbeatTooEarly", `heartbeat ${beat.tooEarlyBy} ms after the previous one (interval ${this.host.settings.heartbeatIntervalMs} ms)`)
     }

@@ -6,6 +6,7 @@
  */
 import type { EncodingName } from "../codec/Encoding.ts"
 import type { Recorder } from "./Log.ts"
+import * as Rules from "./Rules.ts"
 import type * as Traffic from "./Traffic.ts"
 import * as Visibility from "./Visibility.ts"
 
@@ -59,6 +60,11 @@ export class Session {
   /** When it lost its connection (it stays resumable for a while), or undefined while attached. */
   detachedAt: number | undefined
   ended = false
+  /**
+   * Its presence updates' window: the session's, not a connection's (a resume in a burst of
+   * updates let five more through at once).
+   */
+  readonly presences = new Rules.SlidingWindow(Rules.presenceLimit, Rules.presenceWindowMs)
   private readonly buffer: Array<Buffered> = []
 
   constructor(

@@ -617,6 +617,21 @@ describe("LocalGateway rules", () => {
       expect((yield* gateway.violations).length).toBe(2)
     }))
 
+  // one deadline for every op 1 pending: the first beat cancelled it, and the second op 1 went unseen
+  it.scopedLive("two op 1s answered by one heartbeat: the one no heartbeat answers is recorded past answerWithin", () =>
+    Effect.gen(function*() {
+      const gateway = yield* gatewayWith({ guilds: 0, answerWithin: "150 millis" })
+      const { client } = yield* ready(gateway)
+      yield* gateway.requestHeartbeat({ connection: 1 })
+      yield* gateway.requestHeartbeat({ connection: 1 })
+      yield* client.next((f) => f.op === 1)
+      yield* client.next((f) => f.op === 1)
+      yield* client.send({ op: 1, d: 1 })
+      const log = yield* gateway.awaitLog((log) => log.violations.length === 1)
+      expect(log.violations.map((v) => [v.connection, v.kind])).toEqual([[1, "HeartbeatRequestIgnored"]])
+      expect(log.heartbeats.map((h) => h.requested)).toEqual([true])
+    }))
+
   it.scopedLive("a missing heartbeat is recorded, and closes 4009 when asked for that code", () =>
     Effect.gen(function*() {
       const gateway = yield* gatewayWith({ guilds: 0, heartbeatInterval: "40 millis", heartbeatSlack: "20 millis", closeOnMissedHeartbeat: 4009 })
@@ -645,12 +660,20 @@ describe("LocalGateway rules", () => {
       expect(refused).toContain("RangeError: closeOnMissedHeartbeat: close code 1004 cannot be sent")
     }))
 
-  it.scopedLive("more than 5 presence updates in 20 s are recorded", () =>
+  // a window per connection let a resume in a burst of updates send five more at once
+  it.scopedLive("more than 5 presence updates in 20 s of one session are recorded, across a resume too", () =>
     Effect.gen(function*() {
       const gateway = yield* gatewayWith({ guilds: 0 })
-      const { client } = yield* ready(gateway)
+      const { client, ready: readyFrame } = yield* ready(gateway)
       const presence = { op: 3, d: { since: null, activities: [], status: "idle", afk: false } }
-      yield* Effect.forEach(Array.from({ length: 6 }), () => client.send(presence), { discard: true })
+      yield* Effect.forEach(Array.from({ length: 5 }), () => client.send(presence), { discard: true })
+      yield* gateway.awaitLog((log) => log.commands.filter((c) => c.op === 3).length === 5)
+      yield* client.close(4900)
+      const resumed = yield* connect(`${readyFrame.d.resume_gateway_url}${query}`)
+      yield* resumed.next(hello)
+      yield* resumed.send({ op: 6, d: { token, session_id: readyFrame.d.session_id, seq: 1 } })
+      yield* resumed.next(dispatch("RESUMED"))
+      yield* resumed.send(presence)
       yield* gateway.awaitLog((log) => log.commands.filter((c) => c.op === 3).length === 6)
       expect(yield* kinds(gateway)).toEqual(["PresenceRateLimited"])
     }))
