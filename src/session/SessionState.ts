@@ -135,7 +135,8 @@ export const describeReason = (reason: Reason): string =>
   Reason.$match(reason, {
     Start: () => "start",
     Queued: () => "queued (waiting for its turn in the startup window)",
-    IdentifyBudget: () => "waiting for the identify budget (a turn of its spread, or its refill)",
+    // short enough for an 80-column status row (51 columns for the reason; it was cut before "refill")
+    IdentifyBudget: () => "waiting for the identify budget (spread or refill)",
     NotStarted: () => "not started (its fleet stopped first)",
     Opened: () => "socket open",
     Hello: ({ interval }) => `hello (heartbeat every ${interval} ms)`,

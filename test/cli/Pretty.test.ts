@@ -3,6 +3,7 @@ import { EventEmitter } from "node:events"
 import * as Columns from "../../src/cli/Columns.ts"
 import * as Pretty from "../../src/cli/Pretty.ts"
 import * as Event from "../../src/protocol/Event.ts"
+import { describeReason, Reason } from "../../src/session/SessionState.ts"
 import { anyControl, loneSurrogate } from "../controls.ts"
 
 // 03:04:05.678 on this machine's clock: the log shows local time, as the logs beside it do
@@ -123,6 +124,9 @@ describe("Pretty", () => {
     const row = (state: string, reason: string) => ({ shard: 0, state, sequence: 7, latency: 41, reconnects: 3, eventsPerSecond: 0, reason })
     const [, kept] = Pretty.status([row("Disconnected", "connect failed: HTTP 429; retry after 3600 s")], 10, 80)
     expect(kept).toBe(`0      Disconnected          connect failed: HTTP 429; retry after 3600 s`)
+    // a wait for the identify budget says which, whole (it was cut before "refill")
+    const [, budget] = Pretty.status([row("Disconnected", describeReason(Reason.IdentifyBudget()))], 10, 80)
+    expect(budget).toBe(`0      Disconnected          waiting for the identify budget (spread or refill)`)
     const [, ready] = Pretty.status([row("Connected/Ready", "ready")], 10, 80)
     expect(ready).toMatch(/^0\s+Connected\/Ready\s+7\s+41 ms\s+3\s+0\.0\s+ready$/)
     // a close reason of control characters, escaped: cut before an escape it cannot show whole
