@@ -571,6 +571,11 @@ export const makeWith = (
     // the fork, so neither wraps the loop: a session waiting for days holds no frames for them.
     // The loop's parent is the span's reference, not the span: the span's children link to it all
     // the same, but the loop's log lines are not kept in it as events, for days, without a bound.
+    // a hook of the program's own that fails as the session ends is told, masked, and skips none of
+    // the steps after it (an `outage.ended` that died left `await` and `events` unended for ever)
+    const told = (hook: string, effect: Effect.Effect<void>): Effect.Effect<void> =>
+      Effect.catchAllCause(effect, (cause) =>
+        Effect.logError(`the session's ${hook} hook failed: ${withoutToken(fatalMessage(cause), resolved.token)}`))
     const span = yield* makeSpan("Session.run", { shard: shardId })
     const spanReference = Tracer.externalSpan({ traceId: span.traceId, spanId: span.spanId, sampled: span.sampled })
     // Forked uninterruptible, the loop interruptible inside, whatever the caller's code was (an
@@ -608,10 +613,10 @@ export const makeWith = (
         if (fatal !== undefined) yield* Effect.logError(`the session ended for good: ${fatal}`)
         yield* transition(SessionState.Disconnected(), fatal !== undefined ? Reasons.Fatal({ message: fatal }) : Reasons.Disconnect())
         yield* current.end
-        yield* outage.ended
+        yield* told("outage.ended", outage.ended)
         if (events !== undefined) yield* events.done(outcome)
         yield* Deferred.done(finished, outcome)
-        if (hooks.onEnd !== undefined) yield* hooks.onEnd(outcome)
+        if (hooks.onEnd !== undefined) yield* told("onEnd", hooks.onEnd(outcome))
         yield* Scope.close(sessionScope, Exit.void)
       })
     })))).pipe(Effect.withParentSpan(spanReference), Effect.annotateLogs({ component: "Session", shard: shardId }))

@@ -17,9 +17,11 @@ import * as TestClock from "effect/TestClock"
 import * as IdentifyLimiter from "../../src/limits/IdentifyLimiter.ts"
 import * as Intents from "../../src/protocol/Intents.ts"
 import { type Connection, GatewayTransport } from "../../src/transport/GatewayTransport.ts"
+import * as Outage from "../../src/session/Outage.ts"
 import * as SessionOptions from "../../src/session/SessionOptions.ts"
 import * as MemoryTransport from "../../src/transport/MemoryTransport.ts"
-import { acceptAndHello, dispatch, options, ready, readySession, receiveOp, sentOps, Session, settle, TestLayer } from "./harness.ts"
+import { captured } from "../logLines.ts"
+import { acceptAndHello, dispatch, options, ready, readySession, receiveOp, secret, sentOps, Session, settle, TestLayer } from "./harness.ts"
 
 const guild = "81384788765712384"
 
@@ -155,6 +157,31 @@ const closingLayer = (close: (connection: Connection, ...close: Parameters<Conne
     IdentifyLimiter.layerMemory,
     FetchHttpClient.layer
   )
+
+// a failing step skipped every step after it: an `outage.ended` that died left `await` and `events`
+// unended for ever, an `onEnd` that died was swallowed and left the session's scope open
+describe("stopping: a hook of the program's own that dies as the session ends", () => {
+  for (const hook of ["outage.ended", "onEnd"] as const) {
+    it.scoped(`${hook}: await and events end, its defect is told at Error, masked`, () => {
+      const { layer, lines } = captured()
+      return Effect.gen(function*() {
+        const resolved = yield* SessionOptions.resolve(options())
+        const dies = Effect.dieMessage(`log sink for Bot ${secret} broke`)
+        const session = yield* Session.makeWith(resolved, hook === "onEnd" ? { onEnd: () => dies } : { outage: { ...Outage.make(), ended: dies } })
+        const reading = yield* Effect.fork(Effect.exit(Stream.runDrain(session.events)))
+        const { peer } = yield* acceptAndHello(3_600_000)
+        yield* peer.sendJson(ready())
+        yield* settle
+        yield* session.disconnect("1 second")
+        yield* session.await
+        expect(Exit.isSuccess(yield* Fiber.join(reading))).toBe(true)
+        expect(lines.filter((line) => line.includes("hook failed"))).toEqual([
+          `ERROR the session's ${hook} hook failed: defect: log sink for Bot <token> broke`
+        ])
+      }).pipe(Effect.provide(layer), Effect.provide(TestLayer))
+    })
+  }
+})
 
 // a program's transport, say, whose close waits for a proxy that never answers: every stop waited
 // for it, past its timeout, for ever
