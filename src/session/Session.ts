@@ -643,14 +643,18 @@ export const makeWith = (
               // within the timeout: a program's transport whose close never ended held every stop
               closed = yield* Effect.forkDaemon(active.close(finalClose ? 1000 : CloseCode.ResumableClose))
             }
+            // the loop ended and made its last transition (`await` done): not waiting for `onEnd`,
+            // which a program's own may take long over
+            const ended = Effect.exit(Deferred.await(finished))
             const closedThenEnded = closed === undefined
-              ? Fiber.await(fiber)
-              : Effect.flatMap(Fiber.join(closed), (wasOpen) => wasOpen ? Fiber.await(fiber) : Effect.void)
+              ? ended
+              : Effect.flatMap(Fiber.join(closed), (wasOpen) => wasOpen ? ended : Effect.void)
             // detached: its timeout holds for a caller that cannot be interrupted (a scope's
             // finalizer, a program's uninterruptible stop), and that caller's interruption does not
             // cut it short
             yield* restore(Effect.ignore(detached(Effect.timeout(closedThenEnded, timeout))))
-            yield* Fiber.interrupt(fiber)
+            yield* Fiber.interruptFork(fiber)
+            yield* ended
             if (closed !== undefined) yield* Fiber.interruptFork(closed)
           }).pipe(Effect.asVoid, Effect.annotateLogs({ component: "Session", shard: shardId }))
         })

@@ -183,6 +183,30 @@ describe("stopping: a hook of the program's own that dies as the session ends", 
   }
 })
 
+// the stop waited for the loop's fiber to end, `onEnd` and all
+describe("stopping: an onEnd of the program's own that takes a minute", () => {
+  it.scoped("disconnect returns within its timeout, the last transition made and await done; onEnd still runs", () =>
+    Effect.gen(function*() {
+      const resolved = yield* SessionOptions.resolve(options())
+      let ended = false
+      const session = yield* Session.makeWith(resolved, { onEnd: () => Effect.delay(Effect.sync(() => void (ended = true)), "1 minute") })
+      const { peer } = yield* acceptAndHello(3_600_000)
+      yield* peer.sendJson(ready())
+      yield* settle
+      const stopping = yield* Effect.fork(session.disconnect("1 second"))
+      yield* settle
+      yield* TestClock.adjust("1 second")
+      yield* settle
+      expect(Option.isSome(yield* Fiber.poll(stopping))).toBe(true)
+      expect((yield* session.state)._tag).toBe("Disconnected")
+      yield* session.await
+      expect(ended).toBe(false)
+      yield* TestClock.adjust("1 minute")
+      yield* settle
+      expect(ended).toBe(true)
+    }).pipe(Effect.provide(TestLayer)))
+})
+
 // a program's transport, say, whose close waits for a proxy that never answers: every stop waited
 // for it, past its timeout, for ever
 describe("stopping: a transport whose close never ends", () => {
