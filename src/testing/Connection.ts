@@ -124,9 +124,8 @@ export class Connection implements Outlet {
   private closing = false
   private readonly timers = new Set<Timer>()
   private missedTimer: Timer | undefined
-  // the op 1s written and not yet answered by a heartbeat, oldest first: a beat answers the oldest
-  // (one deadline for them all let a second op 1 go unanswered unseen)
-  private readonly requestTimers: Array<Timer> = []
+  // an op 1 written and not yet answered by a heartbeat: any beat after it answers it
+  private requestTimer: Timer | undefined
   private readonly held: Array<Held> = []
   private stallTimer: Timer | undefined
   private slowTimer: Timer | undefined
@@ -146,7 +145,7 @@ export class Connection implements Outlet {
     path: string,
     query: Readonly<Record<string, string>>
   ) {
-    this.heartbeat = new Rules.HeartbeatClock(host.settings.heartbeatIntervalMs)
+    this.heartbeat = new Rules.HeartbeatClock(host.settings.heartbeatIntervalMs, host.settings.answerWithinMs)
     this.commandContext = {
       user: host.world.user,
       memberChunkSize: host.settings.memberChunkSize,
@@ -249,13 +248,12 @@ export class Connection implements Outlet {
    */
   requestHeartbeat(): void {
     this.send(payload(Opcode.Heartbeat, null), () => {
-      this.heartbeat.requested()
+      this.heartbeat.requested(this.host.now())
       const { answerWithinMs } = this.host.settings
-      const timer: Timer = this.later(answerWithinMs, () => {
-        this.requestTimers.splice(this.requestTimers.indexOf(timer), 1)
+      this.requestTimer ??= this.later(answerWithinMs, () => {
+        this.requestTimer = undefined
         this.violate("HeartbeatRequestIgnored", `no heartbeat within ${answerWithinMs} ms of op 1`)
       })
-      this.requestTimers.push(timer)
     })
   }
 
@@ -375,7 +373,7 @@ export class Connection implements Outlet {
     for (const timer of this.timers) clearTimeout(timer.handle)
     this.timers.clear()
     this.missedTimer = undefined
-    this.requestTimers.length = 0
+    this.requestTimer = undefined
     this.stallTimer = undefined
     this.slowTimer = undefined
     this.frameDelayMs = 0
@@ -480,7 +478,8 @@ export class Connection implements Outlet {
   private onHeartbeat(d: unknown, now: number): void {
     const beat = this.heartbeat.beat(now)
     this.host.recorder.heartbeat({ at: now, connection: this.id, d, requested: beat.requested })
-    if (beat.requested) this.cancel(this.requestTimers.shift())
+    this.cancel(this.requestTimer)
+    this.requestTimer = undefined
     if (beat.tooEarlyBy !== undefined) {
       this.violate("HeartbeatTooEarly", `heartbeat ${beat.tooEarlyBy} ms after the previous one (interval ${this.host.settings.heartbeatIntervalMs} ms)`)
     }

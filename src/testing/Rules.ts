@@ -192,26 +192,31 @@ export class MemberRequestLimiter {
 
 /**
  * Heartbeat timing on one connection. A beat is "far too early" when it comes less than half an
- * interval after the previous regular beat. The first beat after the server's op 1 answers it: it
- * is exempt and does not restart the count.
+ * interval after the previous regular beat. A beat within `answerWithinMs` of an op 1 the server
+ * wrote answers it: it is exempt and does not restart the count.
  *
  * @since 0.1.0
  */
 export class HeartbeatClock {
   private lastRegularAt: number | undefined
-  /** The op 1s written and not answered yet: each is answered by a beat of its own. */
-  private requestsPending = 0
-  constructor(readonly intervalMs: number) {}
+  /**
+   * When each op 1 not answered yet was written: each is answered by a beat of its own, within
+   * `answerWithinMs` (one past it is answered by none: two op 1s that one beat answered took the
+   * next regular beat, much later, for the second's answer, exempt from the too-early check).
+   */
+  private readonly requests: Array<number> = []
+  constructor(readonly intervalMs: number, readonly answerWithinMs: number) {}
 
-  /** The server asked for a beat (op 1). */
-  requested(): void {
-    this.requestsPending++
+  /** The server asked for a beat (op 1) at `now`. */
+  requested(now: number): void {
+    this.requests.push(now)
   }
 
   /** A beat arrived at `now`. */
   beat(now: number): { readonly requested: boolean; readonly tooEarlyBy: number | undefined } {
-    if (this.requestsPending > 0) {
-      this.requestsPending--
+    while (this.requests.length > 0 && now - this.requests[0]! > this.answerWithinMs) this.requests.shift()
+    if (this.requests.length > 0) {
+      this.requests.shift()
       return { requested: true, tooEarlyBy: undefined }
     }
     const previous = this.lastRegularAt

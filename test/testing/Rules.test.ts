@@ -50,13 +50,18 @@ describe("Rules", () => {
   })
 
   it("heartbeats: far too early is under half an interval; the answer to op 1 is exempt", () => {
-    const clock = new Rules.HeartbeatClock(1000)
+    const clock = new Rules.HeartbeatClock(1000, 150)
     expect(clock.beat(0).tooEarlyBy).toBeUndefined()
     expect(clock.beat(1000).tooEarlyBy).toBeUndefined()
-    clock.requested()
+    clock.requested(1050)
     expect(clock.beat(1100)).toEqual({ requested: true, tooEarlyBy: undefined })
     expect(clock.beat(2000).tooEarlyBy).toBeUndefined()
     expect(clock.beat(2400).tooEarlyBy).toBe(400)
+    // two op 1s, one beat: the other is answered by none later than answerWithin
+    clock.requested(2450)
+    clock.requested(2450)
+    expect(clock.beat(2460).requested).toBe(true)
+    expect(clock.beat(2700)).toEqual({ requested: false, tooEarlyBy: 300 })
   })
 
   it("validates shards and intents", () => {
