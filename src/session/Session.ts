@@ -641,7 +641,12 @@ export const makeWith = (
               if (finalClose) yield* Effect.logDebug("ending the session (close 1000)")
               // on a fiber of its own, which goes on whatever the caller does, and waited for
               // within the timeout: a program's transport whose close never ended held every stop
-              closed = yield* Effect.forkDaemon(active.close(finalClose ? 1000 : CloseCode.ResumableClose))
+              // (interruptible: cut off once the stop is over). Its defect is told, masked: it
+              // reached the stop's caller whole, and the loop went on.
+              closed = yield* Effect.forkDaemon(Effect.interruptible(active.close(finalClose ? 1000 : CloseCode.ResumableClose)).pipe(
+                Effect.catchAllDefect((defect) =>
+                  Effect.as(Effect.logError(`the transport's close failed: ${withoutToken(fatalMessage(Cause.die(defect)), resolved.token)}`), true))
+              ))
             }
             // the loop ended and made its last transition (`await` done): not waiting for `onEnd`,
             // which a program's own may take long over

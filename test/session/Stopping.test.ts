@@ -209,10 +209,11 @@ describe("stopping: an onEnd of the program's own that takes a minute", () => {
 
 // a program's transport, say, whose close waits for a proxy that never answers: every stop waited
 // for it, past its timeout, for ever
-describe("stopping: a transport whose close never ends", () => {
+describe("stopping: a transport whose close never ends, or dies", () => {
   for (const how of ["disconnect", "end", "the scope's close"] as const) {
-    it.scoped(`${how} returns at its timeout (1 s)`, () =>
-      Effect.gen(function*() {
+    it.scoped(`${how} returns at its timeout (1 s), the close cut off (it was left running for ever)`, () => {
+      const close = { cutOff: false }
+      return Effect.gen(function*() {
         const scope = yield* Scope.make()
         const { session } = yield* Scope.extend(readySession({}, 3_600_000), scope)
         const stop = how === "disconnect"
@@ -227,9 +228,24 @@ describe("stopping: a transport whose close never ends", () => {
         yield* settle
         expect(Option.isSome(yield* Fiber.poll(stopping))).toBe(true)
         expect((yield* session.state)._tag).toBe("Disconnected")
+        expect(close.cutOff).toBe(true)
         yield* Scope.close(scope, Exit.void)
-      }).pipe(Effect.provide(closingLayer(() => Effect.never))))
+      }).pipe(Effect.provide(closingLayer(() => Effect.onInterrupt(Effect.never, () => Effect.sync(() => void (close.cutOff = true))))))
+    })
   }
+
+  // it reached the caller whole, the token in it, and the loop went on, Connected
+  it.scoped("a close that dies: disconnect returns, the session Disconnected, the defect told at Error, masked", () => {
+    const { layer, lines } = captured()
+    return Effect.gen(function*() {
+      const { session } = yield* readySession({}, 3_600_000)
+      yield* session.disconnect("1 second").pipe(Effect.fork, Effect.zipLeft(TestClock.adjust("1 second")), Effect.flatMap(Fiber.join))
+      expect((yield* session.state)._tag).toBe("Disconnected")
+      expect(lines.filter((line) => line.includes("close failed"))).toEqual([
+        "ERROR the transport's close failed: defect: proxy for Bot <token> is gone"
+      ])
+    }).pipe(Effect.provide(layer), Effect.provide(closingLayer(() => Effect.dieMessage(`proxy for Bot ${secret} is gone`))))
+  })
 })
 
 describe("stopping: a stop whose caller gives up, and a fatal close meanwhile", () => {
