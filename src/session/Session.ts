@@ -566,16 +566,17 @@ export const makeWith = (
 
     let loopEnded = false
 
-    // When the loop stops, the span ends, the events end (with the error, if any), `await`
-    // completes and `onEnd` runs. The fiber inherits the shard's log annotation and the span from
-    // the fork, so neither wraps the loop: a session waiting for days holds no frames for them.
-    // The loop's parent is the span's reference, not the span: the span's children link to it all
-    // the same, but the loop's log lines are not kept in it as events, for days, without a bound.
     // a hook of the program's own that fails as the session ends is told, masked, and skips none of
     // the steps after it (an `outage.ended` that died left `await` and `events` unended for ever)
     const told = (hook: string, effect: Effect.Effect<void>): Effect.Effect<void> =>
       Effect.catchAllCause(effect, (cause) =>
         Effect.logError(`the session's ${hook} hook failed: ${withoutToken(fatalMessage(cause), resolved.token)}`))
+
+    // When the loop stops, the span ends, the events end (with the error, if any), `await`
+    // completes and `onEnd` runs. The fiber inherits the shard's log annotation and the span from
+    // the fork, so neither wraps the loop: a session waiting for days holds no frames for them.
+    // The loop's parent is the span's reference, not the span: the span's children link to it all
+    // the same, but the loop's log lines are not kept in it as events, for days, without a bound.
     const span = yield* makeSpan("Session.run", { shard: shardId })
     const spanReference = Tracer.externalSpan({ traceId: span.traceId, spanId: span.spanId, sampled: span.sampled })
     // Forked uninterruptible, the loop interruptible inside, whatever the caller's code was (an
