@@ -180,6 +180,11 @@ const fatalMessage = (cause: Cause.Cause<SessionError>): string =>
     }
   })
 
+// a hook of the program's own that fails as the session ends is told, masked, and skips none of
+// the steps after it (an `outage.ended` that died left `await` and `events` unended for ever)
+const told = (hook: string, effect: Effect.Effect<void>, token: unknown): Effect.Effect<void> =>
+  Effect.catchAllCause(effect, (cause) => Effect.logError(`the session's ${hook} hook failed: ${withoutToken(fatalMessage(cause), token)}`))
+
 /**
  * The services a session runs on.
  *
@@ -566,12 +571,6 @@ export const makeWith = (
 
     let loopEnded = false
 
-    // a hook of the program's own that fails as the session ends is told, masked, and skips none of
-    // the steps after it (an `outage.ended` that died left `await` and `events` unended for ever)
-    const told = (hook: string, effect: Effect.Effect<void>): Effect.Effect<void> =>
-      Effect.catchAllCause(effect, (cause) =>
-        Effect.logError(`the session's ${hook} hook failed: ${withoutToken(fatalMessage(cause), resolved.token)}`))
-
     // When the loop stops, the span ends, the events end (with the error, if any), `await`
     // completes and `onEnd` runs. The fiber inherits the shard's log annotation and the span from
     // the fork, so neither wraps the loop: a session waiting for days holds no frames for them.
@@ -614,10 +613,10 @@ export const makeWith = (
         if (fatal !== undefined) yield* Effect.logError(`the session ended for good: ${fatal}`)
         yield* transition(SessionState.Disconnected(), fatal !== undefined ? Reasons.Fatal({ message: fatal }) : Reasons.Disconnect())
         yield* current.end
-        yield* told("outage.ended", outage.ended)
+        yield* told("outage.ended", outage.ended, resolved.token)
         if (events !== undefined) yield* events.done(outcome)
         yield* Deferred.done(finished, outcome)
-        if (hooks.onEnd !== undefined) yield* told("onEnd", hooks.onEnd(outcome))
+        if (hooks.onEnd !== undefined) yield* told("onEnd", hooks.onEnd(outcome), resolved.token)
         yield* Scope.close(sessionScope, Exit.void)
       })
     })))).pipe(Effect.withParentSpan(spanReference), Effect.annotateLogs({ component: "Session", shard: shardId }))
