@@ -246,8 +246,14 @@ export const make = (
     const ended = new Set<number>()
     const live = (): ReadonlyArray<Session.Session> => running().filter((session) => !ended.has(session.shard[0]))
     // no shard starts after this: those not started yet are counted as ended
+    // whether a stop was asked for: the sessions' first stop closes them (1000, or resumably); a
+    // later one closes none
+    let stopAsked = false
     const stopAll = <A>(stop: (session: Session.Session) => Effect.Effect<A>) =>
-      Effect.suspend(() => Effect.zipRight(starter.stop, Effect.suspend(() => Effect.forEach(running(), stop, { concurrency: "unbounded" }))))
+      Effect.suspend(() => {
+        stopAsked = true
+        return Effect.zipRight(starter.stop, Effect.suspend(() => Effect.forEach(running(), stop, { concurrency: "unbounded" })))
+      })
 
     // The fleet's own scope, in the caller's, closed once every shard ended: a fleet stopped in a
     // long-lived scope (a shard restarted by a new fleet beside the running one) leaves nothing of
@@ -473,10 +479,15 @@ export const make = (
             shard.current() === undefined ? Option.fromNullable(resume.get(shard.id) ?? unresumed.get(shard.id)) : Option.none())
         ]),
       end: (timeout) =>
-        Effect.zipRight(
-          fleetWide(Effect.logInfo(`ending every shard's session (close 1000)`)),
-          Effect.asVoid(stopAll((session) => session.end(timeout)))
-        )
+        Effect.suspend(() => {
+          // said where it closes sessions with 1000: the fleet's first stop, a shard running (it said
+          // so after a disconnect, whose sessions stayed resumable, and at each call)
+          const closes = !stopAsked && running().length > 0
+          return Effect.zipRight(
+            closes ? fleetWide(Effect.logInfo(`ending every shard's session (close 1000)`)) : Effect.void,
+            Effect.asVoid(stopAll((session) => session.end(timeout)))
+          )
+        })
     } satisfies Fleet
   }).pipe(Effect.annotateLogs({ component: "Fleet" }))
 
