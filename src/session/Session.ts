@@ -183,7 +183,10 @@ const fatalMessage = (cause: Cause.Cause<SessionError>): string =>
 // a hook of the program's own that fails as the session ends is told, masked, and skips none of
 // the steps after it (an `outage.ended` that died left `await` and `events` unended for ever)
 const told = (hook: string, effect: Effect.Effect<void>, token: unknown): Effect.Effect<void> =>
-  Effect.catchAllCause(effect, (cause) => Effect.logError(`the session's ${hook} hook failed: ${withoutToken(fatalMessage(cause), token)}`))
+  Effect.catchAllCause(effect, (cause) =>
+    Cause.isInterruptedOnly(cause)
+      ? Effect.void
+      : Effect.logError(`the session's ${hook} hook failed: ${withoutToken(fatalMessage(cause), token)}`))
 
 /**
  * The services a session runs on.
@@ -615,9 +618,10 @@ export const makeWith = (
         yield* current.end
         yield* told("outage.ended", outage.ended, resolved.token)
         if (events !== undefined) yield* events.done(outcome)
+        // what the session held (an admission's place among them) is let go before a stop returns
+        yield* Scope.close(sessionScope, Exit.void)
         yield* Deferred.done(finished, outcome)
         if (hooks.onEnd !== undefined) yield* told("onEnd", hooks.onEnd(outcome), resolved.token)
-        yield* Scope.close(sessionScope, Exit.void)
       })
     })))).pipe(Effect.withParentSpan(spanReference), Effect.annotateLogs({ component: "Session", shard: shardId }))
 
@@ -651,14 +655,16 @@ export const makeWith = (
             // the loop ended and made its last transition (`await` done): not waiting for `onEnd`,
             // which a program's own may take long over
             const ended = Effect.exit(Deferred.await(finished))
+            // a session that ends meanwhile (a fatal close) ends the wait, its close done or not
             const closedThenEnded = closed === undefined
               ? ended
-              : Effect.flatMap(Fiber.join(closed), (wasOpen) => wasOpen ? ended : Effect.void)
+              : Effect.raceFirst(Effect.flatMap(Fiber.join(closed), (wasOpen) => wasOpen ? ended : Effect.void), ended)
             // detached: its timeout holds for a caller that cannot be interrupted (a scope's
             // finalizer, a program's uninterruptible stop), and that caller's interruption does not
             // cut it short
             yield* restore(Effect.ignore(detached(Effect.timeout(closedThenEnded, timeout))))
-            yield* Fiber.interruptFork(fiber)
+            // the loop still running, not its end (an `onEnd` of the program's own was cut short)
+            if (!(yield* Deferred.isDone(finished))) yield* Fiber.interruptFork(fiber)
             yield* ended
             if (closed !== undefined) yield* Fiber.interruptFork(closed)
           }).pipe(Effect.asVoid, Effect.annotateLogs({ component: "Session", shard: shardId }))

@@ -205,6 +205,42 @@ describe("stopping: an onEnd of the program's own that takes a minute", () => {
       yield* settle
       expect(ended).toBe(true)
     }).pipe(Effect.provide(TestLayer)))
+
+  // the admission's scope, the session's child, was closed after onEnd: after the stop returned
+  it.scoped("a stop during the connect gives the admission's place back before it returns", () =>
+    Effect.gen(function*() {
+      const gateway = yield* MemoryTransport.MemoryGateway
+      yield* gateway.hangNextConnect()
+      let held = 0
+      const resolved = yield* SessionOptions.resolve(options())
+      const session = yield* Session.makeWith(resolved, {
+        admission: Effect.acquireRelease(Effect.sync(() => void held++), () => Effect.sync(() => void held--)),
+        onEnd: () => Effect.sleep("1 minute")
+      })
+      yield* settle
+      expect(held).toBe(1)
+      yield* session.disconnect("1 second").pipe(Effect.fork, Effect.zipLeft(TestClock.adjust("1 second")), Effect.flatMap(Fiber.join))
+      expect(held).toBe(0)
+    }).pipe(Effect.provide(TestLayer)))
+
+  // the stop interrupted the session's fiber as onEnd began, and the hook's guard told that as a defect
+  it.scoped("an onEnd with an interruptible step, a stop with time to spare: it runs to its end, no failure told", () => {
+    const { layer, lines } = captured()
+    return Effect.gen(function*() {
+      const resolved = yield* SessionOptions.resolve(options())
+      let ended = false
+      const session = yield* Session.makeWith(resolved, {
+        onEnd: () => Effect.interruptible(Effect.delay(Effect.sync(() => void (ended = true)), "2 seconds"))
+      })
+      const { peer } = yield* acceptAndHello(3_600_000)
+      yield* peer.sendJson(ready())
+      yield* settle
+      yield* session.disconnect("5 seconds")
+      yield* TestClock.adjust("2 seconds")
+      yield* settle
+      expect([ended, lines.filter((line) => line.includes("hook failed"))]).toEqual([true, []])
+    }).pipe(Effect.provide(layer), Effect.provide(TestLayer))
+  })
 })
 
 // a program's transport, say, whose close waits for a proxy that never answers: every stop waited
@@ -232,6 +268,23 @@ describe("stopping: a transport whose close never ends, or dies", () => {
         yield* Scope.close(scope, Exit.void)
       }).pipe(Effect.provide(closingLayer(() => Effect.onInterrupt(Effect.never, () => Effect.sync(() => void (close.cutOff = true))))))
     })
+  }
+
+  // the stop waited out its whole timeout for the close, the session long ended
+  for (const by of ["a fatal close", "a second stop"] as const) {
+    it.scoped(`disconnect(1 minute) returns once ${by} ended the session`, () =>
+      Effect.gen(function*() {
+        const { peer, session } = yield* readySession({}, 3_600_000)
+        const stopping = yield* Effect.forkDaemon(session.disconnect("1 minute"))
+        yield* settle
+        if (by === "a fatal close") yield* peer.close(4004, "Authentication failed")
+        else yield* Effect.forkDaemon(session.end("1 second"))
+        yield* settle
+        yield* TestClock.adjust("1 second")
+        yield* settle
+        expect(Option.isSome(yield* Fiber.poll(stopping))).toBe(true)
+        expect((yield* session.state)._tag).toBe("Disconnected")
+      }).pipe(Effect.provide(closingLayer(() => Effect.never))))
   }
 
   // it reached the caller whole, the token in it, and the loop went on, Connected
