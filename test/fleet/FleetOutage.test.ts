@@ -204,44 +204,37 @@ describe("FleetOutage", () => {
   })
 
   // `end` logged on the caller's fiber, unannotated; the fleet's stop on a fatal close, from the
-  // fatal shard's session's fiber, as that shard's line (component=Session shard=1)
-  // a later end closes none with 1000: the fatal close stopped every shard, the others resumably
-  it.scoped("the stop a fatal close makes is the fleet's (component Fleet, no shard); a fleet.end after it says nothing of a close 1000", () => {
-    const { layer, lines } = annotated()
-    return Effect.gen(function*() {
-      yield* configureLimiter(2)
-      const served = yield* serve()
-      const fleet = yield* Fleet.make(options({ shardCount: 2 }))
-      yield* advance(500)
-      yield* served.peers.get(1)!.close(4004, "Authentication failed.")
-      yield* Effect.either(fleet.await)
-      yield* fleet.end()
-    }).pipe(Effect.provide(layer), Logger.withMinimumLogLevel(LogLevel.Debug), Effect.provide(TestLayer))
-      .pipe(Effect.andThen(() => {
-        expect(lines.filter((line) => line.includes("stopping the fleet"))).toEqual([
-          "DEBUG stopping the fleet: shard 1: the gateway closed with 4004 (authentication failed: the token was rejected); not reconnecting [component=Fleet]"
-        ])
-        expect(lines.filter((line) => line.includes("close 1000"))).toEqual([])
-      }))
-  })
-
-  // it was said at each call, and after a disconnect, whose sessions stayed resumable
-  it.scoped("fleet.end's line is the fleet's, said once, by the stop that closes the sessions with 1000", () => {
-    const { layer, lines } = annotated()
-    return Effect.gen(function*() {
-      yield* configureLimiter(2)
-      const served = yield* serve()
-      const fleet = yield* Fleet.make(options({ shardCount: 2 }))
-      yield* advance(500)
-      yield* Effect.all([fleet.end(), fleet.end()], { concurrency: "unbounded" })
-      yield* fleet.end()
-      expect([...served.peers.values()].length).toBe(2)
-      for (const peer of served.peers.values()) expect((yield* peer.closed).code).toBe(1000)
-    }).pipe(Effect.provide(layer), Logger.withMinimumLogLevel(LogLevel.Debug), Effect.provide(TestLayer))
-      .pipe(Effect.andThen(() => {
-        expect(lines.filter((line) => line.includes("ending every shard's session"))).toEqual(["INFO ending every shard's session (close 1000) [component=Fleet]"])
-      }))
-  })
+  // fatal shard's session's fiber, as that shard's line (component=Session shard=1). A later end
+  // closes none with 1000 (the fatal close stopped every shard, the others resumably): it said so
+  // all the same, as it did at each call
+  for (const fatalFirst of [true, false]) {
+    const before = fatalFirst ? "after a fatal close's stop" : "called three times"
+    it.scoped(`the fleet's stop lines are the fleet's (component Fleet, no shard); fleet.end ${before} says its close 1000 ${fatalFirst ? "never" : "once"}`, () => {
+      const { layer, lines } = annotated()
+      return Effect.gen(function*() {
+        yield* configureLimiter(2)
+        const served = yield* serve()
+        const fleet = yield* Fleet.make(options({ shardCount: 2 }))
+        yield* advance(500)
+        if (fatalFirst) {
+          yield* served.peers.get(1)!.close(4004, "Authentication failed.")
+          yield* Effect.either(fleet.await)
+        } else {
+          yield* Effect.all([fleet.end(), fleet.end()], { concurrency: "unbounded" })
+          for (const peer of served.peers.values()) expect((yield* peer.closed).code).toBe(1000)
+        }
+        yield* fleet.end()
+      }).pipe(Effect.provide(layer), Logger.withMinimumLogLevel(LogLevel.Debug), Effect.provide(TestLayer))
+        .pipe(Effect.andThen(() => {
+          expect(lines.filter((line) => line.includes("stopping the fleet"))).toEqual(fatalFirst
+            ? ["DEBUG stopping the fleet: shard 1: the gateway closed with 4004 (authentication failed: the token was rejected); not reconnecting [component=Fleet]"]
+            : [])
+          expect(lines.filter((line) => line.includes("ending every shard's session"))).toEqual(fatalFirst
+            ? []
+            : ["INFO ending every shard's session (close 1000) [component=Fleet]"])
+        }))
+    })
+  }
 
   it.scoped("a fleet of 16 shards whose connections are refused for minutes says so in a few lines, not a dozen per shard", () => {
     const { layer, lines } = captured()
