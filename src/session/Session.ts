@@ -16,6 +16,7 @@ import * as Either from "effect/Either"
 import * as ExecutionStrategy from "effect/ExecutionStrategy"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
+import * as FiberId from "effect/FiberId"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Random from "effect/Random"
@@ -573,6 +574,18 @@ export const makeWith = (
     })
 
     let loopEnded = false
+    // the session's last transition made (its resume point final): what a stop waits for once its
+    // timeout is over, not the steps after it, which may be a program's hooks that hang; the signal
+    // is made by a stop that waits for it (an idle session keeps none)
+    let lastMade = false
+    let lastMadeSignal: Deferred.Deferred<void> | undefined
+    const lastTransition = Effect.suspend(() => {
+      if (lastMade) return Effect.void
+      lastMadeSignal ??= Deferred.unsafeMake(FiberId.none)
+      return Deferred.await(lastMadeSignal)
+    })
+    // the first stop's close, on a fiber of its own: cut off once the session ended
+    let closing: Fiber.RuntimeFiber<boolean> | undefined
 
     // When the loop stops, the span ends, the events end (with the error, if any), `await`
     // completes and `onEnd` runs. The fiber inherits the shard's log annotation and the span from
@@ -610,15 +623,19 @@ export const makeWith = (
       // while a stop waited for its close wins); made here, not by the stop's caller, who may give
       // up waiting
       return Effect.gen(function*() {
+        // a stop's close still going (its caller gave up, or a fatal close came first) is cut off
+        if (closing !== undefined) yield* Fiber.interruptFork(closing)
         // a defect's words, a gatewayUrl source's, are not ours: they may quote the token
         const fatal = Exit.isFailure(outcome) ? withoutToken(fatalMessage(outcome.cause), resolved.token) : undefined
         // an operator learns it even when the program reads neither `events` nor `await`
         if (fatal !== undefined) yield* Effect.logError(`the session ended for good: ${fatal}`)
         yield* transition(SessionState.Disconnected(), fatal !== undefined ? Reasons.Fatal({ message: fatal }) : Reasons.Disconnect())
+        lastMade = true
+        if (lastMadeSignal !== undefined) yield* Deferred.succeed(lastMadeSignal, undefined)
         yield* current.end
         yield* told("outage.ended", outage.ended, resolved.token)
         if (events !== undefined) yield* events.done(outcome)
-        // what the session held (an admission's place among them) is let go before a stop returns
+        // what the session held (an admission's place among them) is let go before `await` is done
         yield* Scope.close(sessionScope, Exit.void)
         yield* Deferred.done(finished, outcome)
         if (hooks.onEnd !== undefined) yield* told("onEnd", hooks.onEnd(outcome), resolved.token)
@@ -639,34 +656,34 @@ export const makeWith = (
           // a session that already ended (a fatal close) keeps the transition that says why
           if (fiber.unsafePoll() !== null) return Effect.void
           return Effect.gen(function*() {
-            let closed: Fiber.RuntimeFiber<boolean> | undefined
             if (first) {
               endRequested = finalClose
               if (finalClose) yield* Effect.logDebug("ending the session (close 1000)")
               // on a fiber of its own, which goes on whatever the caller does, and waited for
               // within the timeout: a program's transport whose close never ended held every stop
-              // (interruptible: cut off once the stop is over). Its defect is told, masked: it
+              // (interruptible: cut off once the session ended). Its defect is told, masked: it
               // reached the stop's caller whole, and the loop went on.
-              closed = yield* Effect.forkDaemon(Effect.interruptible(active.close(finalClose ? 1000 : CloseCode.ResumableClose)).pipe(
+              closing = yield* Effect.forkDaemon(Effect.interruptible(active.close(finalClose ? 1000 : CloseCode.ResumableClose)).pipe(
                 Effect.catchAllDefect((defect) =>
                   Effect.as(Effect.logError(`the transport's close failed: ${withoutToken(fatalMessage(Cause.die(defect)), resolved.token)}`), true))
               ))
             }
-            // the loop ended and made its last transition (`await` done): not waiting for `onEnd`,
-            // which a program's own may take long over
+            // the session's every step but `onEnd` (a program's own may take long over it): its
+            // scope let go of, an admission's place among it, `await` done
             const ended = Effect.exit(Deferred.await(finished))
             // a session that ends meanwhile (a fatal close) ends the wait, its close done or not
-            const closedThenEnded = closed === undefined
+            const closedThenEnded = !first || closing === undefined
               ? ended
-              : Effect.raceFirst(Effect.flatMap(Fiber.join(closed), (wasOpen) => wasOpen ? ended : Effect.void), ended)
+              : Effect.raceFirst(Effect.flatMap(Fiber.join(closing), (wasOpen) => wasOpen ? ended : Effect.void), ended)
             // detached: its timeout holds for a caller that cannot be interrupted (a scope's
             // finalizer, a program's uninterruptible stop), and that caller's interruption does not
             // cut it short
             yield* restore(Effect.ignore(detached(Effect.timeout(closedThenEnded, timeout))))
-            // the loop still running, not its end (an `onEnd` of the program's own was cut short)
-            if (!(yield* Deferred.isDone(finished))) yield* Fiber.interruptFork(fiber)
-            yield* ended
-            if (closed !== undefined) yield* Fiber.interruptFork(closed)
+            // the loop still running, not its exit's steps (an `onEnd`'s interruptible step was cut short)
+            if (!loopEnded) yield* Fiber.interruptFork(fiber)
+            // its last transition made, not the steps after it (a program's hook that hangs held
+            // every stop, its caller's interruption too)
+            yield* restore(lastTransition)
           }).pipe(Effect.asVoid, Effect.annotateLogs({ component: "Session", shard: shardId }))
         })
       )

@@ -243,6 +243,66 @@ describe("stopping: an onEnd of the program's own that takes a minute", () => {
   })
 })
 
+// the stop, past its timeout, waited for every step of the session's end, uninterruptibly: a hook of
+// the program's own that took 2 s held it 2 s, one that hung held it, its caller's timeout too, for ever
+describe("stopping: a session whose last steps are a program's hooks that are slow or hang", () => {
+  const hanging = (slow: Effect.Effect<void>) => ({
+    "an admission's release": { admission: Effect.acquireRelease(Effect.void, () => slow) },
+    "an outage.ended": { outage: { ...Outage.make(), ended: slow } }
+  })
+  /** A session made with `hooks`, its connect hung (an admission held) or READY (an outage ended at the stop). */
+  const madeWith = (hooks: Session.Hooks, connecting: boolean) =>
+    Effect.gen(function*() {
+      const gateway = yield* MemoryTransport.MemoryGateway
+      if (connecting) yield* gateway.hangNextConnect()
+      const session = yield* Session.makeWith(yield* SessionOptions.resolve(options()), hooks)
+      if (!connecting) yield* Effect.flatMap(acceptAndHello(3_600_000), ({ peer }) => peer.sendJson(ready()))
+      yield* settle
+      return session
+    })
+  for (const [what, hooks] of Object.entries(hanging(Effect.sleep("2 seconds")))) {
+    it.scoped(`${what} that takes 2 s: disconnect(1 s) returns at its 1 s`, () =>
+      Effect.gen(function*() {
+        const session = yield* madeWith(hooks, what.includes("admission"))
+        const stopping = yield* Effect.forkDaemon(session.disconnect("1 second"))
+        yield* settle
+        yield* TestClock.adjust("1 second")
+        yield* settle
+        expect(Option.isSome(yield* Fiber.poll(stopping))).toBe(true)
+        expect((yield* session.state)._tag).toBe("Disconnected")
+        yield* TestClock.adjust("1 second")
+      }).pipe(Effect.provide(TestLayer)))
+  }
+  for (const [what, hooks] of Object.entries(hanging(Effect.never))) {
+    it.scoped(`${what} that never ends: disconnect(1 s) returns at its 1 s`, () =>
+      Effect.gen(function*() {
+        const session = yield* madeWith(hooks, what.includes("admission"))
+        const stopping = yield* Effect.forkDaemon(session.disconnect("1 second"))
+        yield* settle
+        yield* TestClock.adjust("1 second")
+        yield* settle
+        expect(Option.isSome(yield* Fiber.poll(stopping))).toBe(true)
+      }).pipe(Effect.provide(TestLayer)))
+  }
+
+  // the stop took the slow step for the loop still running, and interrupted the session's fiber
+  it.scoped("an onEnd with an interruptible step runs to its end behind an outage.ended that outlasts the stop's timeout", () =>
+    Effect.gen(function*() {
+      let ended = false
+      const session = yield* madeWith({
+        outage: { ...Outage.make(), ended: Effect.sleep("2 seconds") },
+        onEnd: () => Effect.interruptible(Effect.delay(Effect.sync(() => void (ended = true)), "1 second"))
+      }, false)
+      yield* Effect.forkDaemon(session.disconnect("1 second"))
+      yield* settle
+      for (let i = 0; i < 4; i++) {
+        yield* TestClock.adjust("1 second")
+        yield* settle
+      }
+      expect(ended).toBe(true)
+    }).pipe(Effect.provide(TestLayer)))
+})
+
 // a program's transport, say, whose close waits for a proxy that never answers: every stop waited
 // for it, past its timeout, for ever
 describe("stopping: a transport whose close never ends, or dies", () => {
@@ -286,6 +346,19 @@ describe("stopping: a transport whose close never ends, or dies", () => {
         expect((yield* session.state)._tag).toBe("Disconnected")
       }).pipe(Effect.provide(closingLayer(() => Effect.never))))
   }
+
+  // only the first stop's end cut it off, which a caller that gives up never reaches
+  it.scoped("the close of a first stop whose caller gave up is cut off once a later stop ended the session", () => {
+    const close = { cutOff: false }
+    return Effect.gen(function*() {
+      const { session } = yield* readySession({}, 3_600_000)
+      const first = yield* Effect.fork(session.disconnect("1 minute"))
+      yield* settle
+      yield* Fiber.interrupt(first)
+      yield* session.disconnect("1 second").pipe(Effect.fork, Effect.zipLeft(TestClock.adjust("1 second")), Effect.flatMap(Fiber.join))
+      expect([(yield* session.state)._tag, close.cutOff]).toEqual(["Disconnected", true])
+    }).pipe(Effect.provide(closingLayer(() => Effect.onInterrupt(Effect.never, () => Effect.sync(() => void (close.cutOff = true))))))
+  })
 
   // it reached the caller whole, the token in it, and the loop went on, Connected
   it.scoped("a close that dies: disconnect returns, the session Disconnected, the defect told at Error, masked", () => {
