@@ -117,6 +117,8 @@ export interface Context {
  * @since 0.1.0
  */
 export interface Active {
+  /** Whether a connection is open (its `close` can be sent). */
+  open: boolean
   /** Closes the open connection with `code`; tells whether one was open. */
   close: (code: number) => Effect.Effect<boolean>
 }
@@ -126,7 +128,7 @@ export interface Active {
  *
  * @since 0.1.0
  */
-export const makeActive = (): Active => ({ close: () => Effect.succeed(false) })
+export const makeActive = (): Active => ({ open: false, close: () => Effect.succeed(false) })
 
 // the wait a refused connect asked for is the error's own (`wait`), whichever transport told it
 // (its `retryAfter` of `Infinity` parked the session for ever), told as "connect failed: HTTP 429;
@@ -288,6 +290,7 @@ export const run = (
     // read it uninitialized: a defect)
     const tracker = new Heartbeat.Tracker()
     const endWaitForRoom = Effect.suspend(() => finish(Protocol.modeOf(remembered()), Reason.Disconnect()))
+    ctx.active.open = true
     ctx.active.close = (code) =>
       Effect.zipRight(
         connection.close(code),
@@ -297,6 +300,7 @@ export const run = (
         })
       ).pipe(Effect.as(true))
     yield* Scope.addFinalizer(scope, Effect.sync(() => {
+      ctx.active.open = false
       ctx.active.close = () => Effect.succeed(false)
     }))
     yield* ctx.transition(SessionState.ConnectingWs({ url }), Reason.Opened())

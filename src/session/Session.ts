@@ -658,15 +658,22 @@ export const makeWith = (
           return Effect.gen(function*() {
             if (first) {
               endRequested = finalClose
-              if (finalClose) yield* Effect.logDebug("ending the session (close 1000)")
-              // on a fiber of its own, which goes on whatever the caller does, and waited for
-              // within the timeout: a program's transport whose close never ended held every stop
-              // (interruptible: cut off once the session ended). Its defect is told, masked: it
-              // reached the stop's caller whole, and the loop went on.
-              closing = yield* Effect.forkDaemon(Effect.interruptible(active.close(finalClose ? 1000 : CloseCode.ResumableClose)).pipe(
-                Effect.catchAllDefect((defect) =>
-                  Effect.as(Effect.logError(`the transport's close failed: ${withoutToken(fatalMessage(Cause.die(defect)), resolved.token)}`), true))
-              ))
+              if (!active.open) {
+                // nothing to close (queued, in a backoff, connecting): the loop is interrupted at
+                // once, here where the caller cannot be (given up on at a later step, it connected
+                // and identified after its stop)
+                yield* Fiber.interruptFork(fiber)
+              } else {
+                if (finalClose) yield* Effect.logDebug("ending the session (close 1000)")
+                // on a fiber of its own, which goes on whatever the caller does, and waited for
+                // within the timeout: a program's transport whose close never ended held every stop
+                // (interruptible: cut off once the session ended). Its defect is told, masked: it
+                // reached the stop's caller whole, and the loop went on.
+                closing = yield* Effect.forkDaemon(Effect.interruptible(active.close(finalClose ? 1000 : CloseCode.ResumableClose)).pipe(
+                  Effect.catchAllDefect((defect) =>
+                    Effect.as(Effect.logError(`the transport's close failed: ${withoutToken(fatalMessage(Cause.die(defect)), resolved.token)}`), true))
+                ))
+              }
             }
             // the session's every step but `onEnd` (a program's own may take long over it): its
             // scope let go of, an admission's place among it, `await` done
@@ -674,7 +681,10 @@ export const makeWith = (
             // a session that ends meanwhile (a fatal close) ends the wait, its close done or not
             const closedThenEnded = !first || closing === undefined
               ? ended
-              : Effect.raceFirst(Effect.flatMap(Fiber.join(closing), (wasOpen) => wasOpen ? ended : Effect.void), ended)
+              : Effect.raceFirst(
+                Effect.flatMap(Fiber.join(closing), (wasOpen) => wasOpen ? ended : Effect.zipRight(Fiber.interruptFork(fiber), ended)),
+                ended
+              )
             // detached: its timeout holds for a caller that cannot be interrupted (a scope's
             // finalizer, a program's uninterruptible stop), and that caller's interruption does not
             // cut it short

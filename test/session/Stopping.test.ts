@@ -5,6 +5,7 @@
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import { describe, expect, it } from "@effect/vitest"
 import * as Context from "effect/Context"
+import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
@@ -300,6 +301,75 @@ describe("stopping: a session whose last steps are a program's hooks that are sl
         yield* settle
       }
       expect(ended).toBe(true)
+    }).pipe(Effect.provide(TestLayer)))
+})
+
+describe("stopping: a stop while no connection is open", () => {
+  // a close that found no socket open skipped the wait for `await`: the stop returned before the
+  // session let go of its admission's place
+  it.scoped("a stop during a hung connect, the admission's release taking 500 ms, within a 5 s timeout: returns only once the place is given back and await is done", () =>
+    Effect.gen(function*() {
+      const gateway = yield* MemoryTransport.MemoryGateway
+      yield* gateway.hangNextConnect()
+      let held = 0
+      const resolved = yield* SessionOptions.resolve(options())
+      const session = yield* Session.makeWith(resolved, {
+        admission: Effect.acquireRelease(Effect.sync(() => void held++), () => Effect.delay(Effect.sync(() => void held--), "500 millis"))
+      })
+      yield* settle
+      expect(held).toBe(1)
+      const stopping = yield* Effect.forkDaemon(session.disconnect("5 seconds"))
+      const awaited = yield* Effect.fork(session.await)
+      yield* settle
+      const stoppedEarly = Option.isSome(yield* Fiber.poll(stopping))
+      const observedAtReturn = stoppedEarly
+        ? { held, awaitDone: Option.isSome(yield* Fiber.poll(awaited)) }
+        : undefined
+      yield* TestClock.adjust("500 millis")
+      yield* settle
+      yield* Fiber.join(stopping)
+      // either the stop was still waiting before the release, or what it saw at its return was let go
+      expect(observedAtReturn ?? { held: 0, awaitDone: true }).toEqual({ held: 0, awaitDone: true })
+    }).pipe(Effect.provide(TestLayer)))
+})
+
+describe("stopping: a first stop whose caller gives up while no connection is open", () => {
+  // a session queued for its admission has nothing to close: its first stop's caller, given up
+  // on before the stop interrupted the loop, left it to take its place, connect and identify
+  it.scoped("Queued, the stop's caller interrupted at any scheduler turn: the session never connects afterwards", () =>
+    Effect.gen(function*() {
+      const gateway = yield* MemoryTransport.MemoryGateway
+      const resolved = yield* SessionOptions.resolve(options())
+      const leftRunning: Array<string> = []
+      for (let turns = 0; turns < 12; turns++) {
+        const scope = yield* Scope.make()
+        const gate = yield* Deferred.make<void>()
+        const session = yield* Scope.extend(Session.makeWith(resolved, { admission: Deferred.await(gate) }), scope)
+        yield* settle
+        expect((yield* session.state)._tag).toBe("Disconnected")
+        let started = false
+        const stopping = yield* Effect.fork(Effect.suspend(() => {
+          started = true
+          return session.disconnect("5 seconds")
+        }))
+        for (let i = 0; i < turns; i++) yield* Effect.yieldNow()
+        yield* Fiber.interrupt(stopping)
+        const before = (yield* gateway.attempts).length
+        // the gateway answers whatever connects; the admission comes
+        const answering = yield* Effect.fork(acceptAndHello(3_600_000))
+        yield* Deferred.succeed(gate, undefined)
+        yield* settle
+        yield* TestClock.adjust("1 minute")
+        yield* settle
+        const answered = yield* Fiber.poll(answering)
+        const sent = Option.isSome(answered) && Exit.isSuccess(answered.value) ? `op ${answered.value.value.first.op}` : "nothing"
+        if (started && (yield* gateway.attempts).length > before) leftRunning.push(`${turns}: ${(yield* session.state)._tag}, sent ${sent}`)
+        yield* Fiber.interrupt(answering)
+        yield* Effect.forkDaemon(Scope.close(scope, Exit.void))
+        yield* TestClock.adjust("5 seconds")
+        yield* settle
+      }
+      expect(leftRunning).toEqual([])
     }).pipe(Effect.provide(TestLayer)))
 })
 
