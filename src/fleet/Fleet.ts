@@ -14,6 +14,7 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as ExecutionStrategy from "effect/ExecutionStrategy"
 import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Scope from "effect/Scope"
@@ -245,15 +246,21 @@ export const make = (
     // the shards whose session ended (stopped one by one through `shard(id)`, or with the fleet)
     const ended = new Set<number>()
     const live = (): ReadonlyArray<Session.Session> => running().filter((session) => !ended.has(session.shard[0]))
-    // no shard starts after this: those not started yet are counted as ended
     // whether a stop was asked for: the sessions' first stop closes them (1000, or resumably); a
     // later one closes none
     let stopAsked = false
+    // No shard starts after this: those not started yet are counted as ended. The shards' stops run
+    // on a fiber of their own, which the caller's interruption does not reach: a caller that gives
+    // up (its own timeout) waits no more, and leaves no shard running (those it had not reached yet
+    // ran on, and those queued took their turns, connected and identified)
     const stopAll = <A>(stop: (session: Session.Session) => Effect.Effect<A>) =>
-      Effect.suspend(() => {
-        stopAsked = true
-        return Effect.zipRight(starter.stop, Effect.suspend(() => Effect.forEach(running(), stop, { concurrency: "unbounded" })))
-      })
+      Effect.uninterruptibleMask((restore) =>
+        Effect.suspend(() => {
+          stopAsked = true
+          const stopping = Effect.zipRight(starter.stop, Effect.suspend(() => Effect.forEach(running(), stop, { concurrency: "unbounded" })))
+          return Effect.flatMap(Effect.forkDaemon(stopping), (fiber) => restore(Fiber.join(fiber)))
+        })
+      )
 
     // The fleet's own scope, in the caller's, closed once every shard ended: a fleet stopped in a
     // long-lived scope (a shard restarted by a new fleet beside the running one) leaves nothing of

@@ -38,6 +38,26 @@ const giveUpOn = (stop: Effect.Effect<unknown>, turns: number) =>
   })
 
 describe("stopping a fleet whose first stop was given up on", () => {
+  // the shards it had not reached yet ran on: the queued one took its turn, connected and identified
+  it.scoped("a fleet.disconnect given up on at any of its first turns still stops every shard: none identifies after it, await ends", () =>
+    Effect.gen(function*() {
+      const seen: Array<unknown> = []
+      for (const turns of [1, 2, 3, 4, 5, 6, 8, 12]) {
+        seen.push(yield* Effect.gen(function*() {
+          const { fleet, scope, served } = yield* startingFleet
+          yield* giveUpOn(fleet.disconnect("1 second"), turns)
+          const identified = served.identifies.length
+          yield* advance(30_000, 1_000)
+          const awaiting = yield* Effect.fork(fleet.await)
+          yield* advance(100)
+          const ended = Option.isSome(yield* Fiber.poll(awaiting))
+          yield* Effect.forkDaemon(Scope.close(scope, Exit.void))
+          return { turns, identifiedAfter: served.identifies.length - identified, ended }
+        }).pipe(Effect.provide(TestLayer)))
+      }
+      expect(seen).toEqual([1, 2, 3, 4, 5, 6, 8, 12].map((turns) => ({ turns, identifiedAfter: 0, ended: true })))
+    }), 30_000)
+
   it.scoped("a fleet.disconnect interrupted while it stops the starting leaves the fleet stoppable: a later disconnect returns the points, await ends, the queued shard is NotRunning, the scope closes cleanly", () =>
     Effect.gen(function*() {
       const seen: Array<unknown> = []
