@@ -246,17 +246,21 @@ export const make = (
     // the shards whose session ended (stopped one by one through `shard(id)`, or with the fleet)
     const ended = new Set<number>()
     const live = (): ReadonlyArray<Session.Session> => running().filter((session) => !ended.has(session.shard[0]))
-    // whether a stop was asked for: the sessions' first stop closes them (1000, or resumably); a
-    // later one closes none
-    let stopAsked = false
-    // No shard starts after this: those not started yet are counted as ended. The shards' stops run
-    // on a fiber of their own, which the caller's interruption does not reach: a caller that gives
-    // up (its own timeout) waits no more, and leaves no shard running (those it had not reached yet
-    // ran on, and those queued took their turns, connected and identified)
-    const stopAll = <A>(stop: (session: Session.Session) => Effect.Effect<A>) =>
+    // The kind of the fleet's first stop, which decides every shard's close, whichever stop reaches
+    // it first (a fatal close's stop and a program's `end` racing closed some shards with 1000 and
+    // others resumably, and the end's line said either). No shard starts after a stop: those not
+    // started yet are counted as ended. The shards' stops run on a fiber of their own, which the
+    // caller's interruption does not reach: a caller that gives up (its own timeout) waits no more,
+    // and leaves no shard running (those it had not reached yet ran on, and those queued took their
+    // turns, connected and identified). Each shard's resume point, where it has one.
+    let firstStop: "end" | "disconnect" | undefined
+    const stopAll = (kind: "end" | "disconnect", timeout?: Duration.DurationInput) =>
       Effect.uninterruptibleMask((restore) =>
         Effect.suspend(() => {
-          stopAsked = true
+          firstStop ??= kind
+          const stop = firstStop === "end"
+            ? (session: Session.Session) => Effect.as(session.end(timeout), Option.none<SessionOptions.ResumePoint>())
+            : (session: Session.Session) => session.disconnect(timeout)
           const stopping = Effect.zipRight(starter.stop, Effect.suspend(() => Effect.forEach(running(), stop, { concurrency: "unbounded" })))
           return Effect.flatMap(Effect.forkDaemon(stopping), (fiber) => restore(Fiber.join(fiber)))
         })
@@ -268,7 +272,7 @@ export const make = (
     const caller = yield* Effect.scope
     const scope = yield* Scope.fork(caller, ExecutionStrategy.sequential)
     // a defect's words are not ours: they may quote the token
-    const ending = yield* Ending.make<Session.SessionError>(ids.length, stopAll((session) => session.disconnect()), (text) => withoutToken(text, resolved.token))
+    const ending = yield* Ending.make<Session.SessionError>(ids.length, stopAll("disconnect"), (text) => withoutToken(text, resolved.token))
     // Every session delivers into this one buffer (no buffer or merging fiber per shard): it ends
     // once every shard ended, and fails at the first fatal error.
     const merged = yield* EventBuffer.make<GatewayEvent, Session.SessionError>(options.bufferSize ?? SessionOptions.defaultBufferSize)
@@ -478,7 +482,7 @@ export const make = (
           detached
         ),
       disconnect: (timeout) =>
-        Effect.map(stopAll((session) => session.disconnect(timeout)), (points) => [
+        Effect.map(stopAll("disconnect", timeout), (points) => [
           ...Arr.getSomes(points),
           // a shard given a point and stopped before it started: its gateway session is as
           // resumable as it was handed in (also over another encoding, by another process)
@@ -489,10 +493,10 @@ export const make = (
         Effect.suspend(() => {
           // said where it closes sessions with 1000: the fleet's first stop, a shard running (it said
           // so after a disconnect, whose sessions stayed resumable, and at each call)
-          const closes = !stopAsked && running().length > 0
+          const closes = firstStop === undefined && running().length > 0
           return Effect.zipRight(
             closes ? fleetWide(Effect.logInfo(`ending every shard's session (close 1000)`)) : Effect.void,
-            Effect.asVoid(stopAll((session) => session.end(timeout)))
+            Effect.asVoid(stopAll("end", timeout))
           )
         })
     } satisfies Fleet

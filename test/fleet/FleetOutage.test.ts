@@ -6,6 +6,7 @@ import * as Fiber from "effect/Fiber"
 import * as Logger from "effect/Logger"
 import * as LogLevel from "effect/LogLevel"
 import * as Random from "effect/Random"
+import * as Scope from "effect/Scope"
 import * as TestClock from "effect/TestClock"
 import * as Fleet from "../../src/fleet/Fleet.ts"
 import * as FleetOutage from "../../src/fleet/FleetOutage.ts"
@@ -235,6 +236,36 @@ describe("FleetOutage", () => {
         }))
     })
   }
+
+  // a fatal close's stop and the end raced for each shard: some closed with 1000, others resumably,
+  // and the end's line said either
+  it.scoped("a fatal close and fleet.end() at any turn apart: the first stop decides every close, shard 0 closed with 1000 iff the line said so", () =>
+    Effect.gen(function*() {
+      const mismatched: Array<string> = []
+      for (let turns = 0; turns < 40; turns++) {
+        const { layer, lines } = annotated()
+        const seen = yield* Effect.gen(function*() {
+          yield* configureLimiter(2)
+          const served = yield* serve()
+          const scope = yield* Scope.make()
+          const fleet = yield* Scope.extend(Fleet.make(options({ shardCount: 2 })), scope)
+          yield* advance(500)
+          const zero = served.peers.get(0)!
+          yield* served.peers.get(1)!.close(4004, "Authentication failed.")
+          for (let i = 0; i < turns; i++) yield* Effect.yieldNow()
+          const ending = yield* Effect.fork(fleet.end("5 seconds"))
+          yield* advance(10_000)
+          const endExit = yield* ending.await
+          const code = (yield* zero.closed).code
+          yield* Effect.either(fleet.await)
+          yield* Scope.close(scope, Exit.void)
+          return { code, endOk: Exit.isSuccess(endExit) }
+        }).pipe(Effect.provide(layer), Logger.withMinimumLogLevel(LogLevel.Debug), Effect.provide(TestLayer))
+        const said = lines.some((line) => line.includes("ending every shard's session (close 1000)"))
+        if (said !== (seen.code === 1000) || !seen.endOk) mismatched.push(`${turns}: said=${said} code=${seen.code} endOk=${seen.endOk}`)
+      }
+      expect(mismatched).toEqual([])
+    }), 60_000)
 
   it.scoped("a fleet of 16 shards whose connections are refused for minutes says so in a few lines, not a dozen per shard", () => {
     const { layer, lines } = captured()
