@@ -258,8 +258,9 @@ export const make = (
       Effect.uninterruptibleMask((restore) =>
         Effect.suspend(() => {
           firstStop ??= kind
+          // after an end, the point of a shard whose own first stop was a disconnect (`shard(id)`)
           const stop = firstStop === "end"
-            ? (session: Session.Session) => Effect.as(session.end(timeout), Option.none<SessionOptions.ResumePoint>())
+            ? (session: Session.Session) => Effect.zipRight(session.end(timeout), session.disconnect(timeout))
             : (session: Session.Session) => session.disconnect(timeout)
           const stopping = Effect.zipRight(starter.stop, Effect.suspend(() => Effect.forEach(running(), stop, { concurrency: "unbounded" })))
           return Effect.flatMap(Effect.forkDaemon(stopping), (fiber) => restore(Fiber.join(fiber)))
@@ -491,9 +492,10 @@ export const make = (
         ]),
       end: (timeout) =>
         Effect.suspend(() => {
-          // said where it closes sessions with 1000: the fleet's first stop, a shard running (it said
-          // so after a disconnect, whose sessions stayed resumable, and at each call)
-          const closes = firstStop === undefined && running().length > 0
+          // said where it closes sessions with 1000: the fleet's first stop, a shard running and not
+          // stopped on its own (it said so after a disconnect, whose sessions stayed resumable, and
+          // at each call)
+          const closes = firstStop === undefined && live().length > 0
           return Effect.zipRight(
             closes ? fleetWide(Effect.logInfo(`ending every shard's session (close 1000)`)) : Effect.void,
             Effect.asVoid(stopAll("end", timeout))
