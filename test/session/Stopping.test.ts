@@ -207,23 +207,6 @@ describe("stopping: an onEnd of the program's own that takes a minute", () => {
       expect(ended).toBe(true)
     }).pipe(Effect.provide(TestLayer)))
 
-  // the admission's scope, the session's child, was closed after onEnd: after the stop returned
-  it.scoped("a stop during the connect gives the admission's place back before it returns", () =>
-    Effect.gen(function*() {
-      const gateway = yield* MemoryTransport.MemoryGateway
-      yield* gateway.hangNextConnect()
-      let held = 0
-      const resolved = yield* SessionOptions.resolve(options())
-      const session = yield* Session.makeWith(resolved, {
-        admission: Effect.acquireRelease(Effect.sync(() => void held++), () => Effect.sync(() => void held--)),
-        onEnd: () => Effect.sleep("1 minute")
-      })
-      yield* settle
-      expect(held).toBe(1)
-      yield* session.disconnect("1 second").pipe(Effect.fork, Effect.zipLeft(TestClock.adjust("1 second")), Effect.flatMap(Fiber.join))
-      expect(held).toBe(0)
-    }).pipe(Effect.provide(TestLayer)))
-
   // the stop interrupted the session's fiber as onEnd began, and the hook's guard told that as a defect
   it.scoped("an onEnd with an interruptible step, a stop with time to spare: it runs to its end, no failure told", () => {
     const { layer, lines } = captured()
@@ -305,32 +288,33 @@ describe("stopping: a session whose last steps are a program's hooks that are sl
 })
 
 describe("stopping: a stop while no connection is open", () => {
-  // a close that found no socket open skipped the wait for `await`: the stop returned before the
-  // session let go of its admission's place
-  it.scoped("a stop during a hung connect, the admission's release taking 500 ms, within a 5 s timeout: returns only once the place is given back and await is done", () =>
-    Effect.gen(function*() {
-      const gateway = yield* MemoryTransport.MemoryGateway
-      yield* gateway.hangNextConnect()
-      let held = 0
-      const resolved = yield* SessionOptions.resolve(options())
-      const session = yield* Session.makeWith(resolved, {
-        admission: Effect.acquireRelease(Effect.sync(() => void held++), () => Effect.delay(Effect.sync(() => void held--), "500 millis"))
-      })
-      yield* settle
-      expect(held).toBe(1)
-      const stopping = yield* Effect.forkDaemon(session.disconnect("5 seconds"))
-      const awaited = yield* Effect.fork(session.await)
-      yield* settle
-      const stoppedEarly = Option.isSome(yield* Fiber.poll(stopping))
-      const observedAtReturn = stoppedEarly
-        ? { held, awaitDone: Option.isSome(yield* Fiber.poll(awaited)) }
-        : undefined
-      yield* TestClock.adjust("500 millis")
-      yield* settle
-      yield* Fiber.join(stopping)
-      // either the stop was still waiting before the release, or what it saw at its return was let go
-      expect(observedAtReturn ?? { held: 0, awaitDone: true }).toEqual({ held: 0, awaitDone: true })
-    }).pipe(Effect.provide(TestLayer)))
+  // a close that found no socket open skipped the wait for `await`, and the admission's scope, the
+  // session's child, was closed after onEnd: the stop returned before the place was given back
+  for (const [release, onEnd] of [["at once", "a minute"], ["in 500 ms", "at once"]] as const) {
+    it.scoped(`a stop during a hung connect, the admission given back ${release}, onEnd taking ${onEnd}: returns once the place is back and await is done`, () =>
+      Effect.gen(function*() {
+        const gateway = yield* MemoryTransport.MemoryGateway
+        yield* gateway.hangNextConnect()
+        let held = 0
+        const giveBack = Effect.sync(() => void held--)
+        const session = yield* Session.makeWith(yield* SessionOptions.resolve(options()), {
+          admission: Effect.acquireRelease(Effect.sync(() => void held++), () => release === "at once" ? giveBack : Effect.delay(giveBack, "500 millis")),
+          onEnd: () => onEnd === "a minute" ? Effect.sleep("1 minute") : Effect.void
+        })
+        yield* settle
+        expect(held).toBe(1)
+        const stopping = yield* Effect.forkDaemon(session.disconnect("5 seconds"))
+        const awaited = yield* Effect.fork(session.await)
+        // what the stop saw when it returned, at each step
+        let seenAtReturn: unknown
+        for (let step = 0; step < 6 && seenAtReturn === undefined; step++) {
+          yield* settle
+          if (Option.isSome(yield* Fiber.poll(stopping))) seenAtReturn = { held, awaitDone: Option.isSome(yield* Fiber.poll(awaited)) }
+          else yield* TestClock.adjust("100 millis")
+        }
+        expect(seenAtReturn).toEqual({ held: 0, awaitDone: true })
+      }).pipe(Effect.provide(TestLayer)))
+  }
 })
 
 describe("stopping: a first stop whose caller gives up while no connection is open", () => {
