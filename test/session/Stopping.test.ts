@@ -244,29 +244,19 @@ describe("stopping: a session whose last steps are a program's hooks that are sl
       yield* settle
       return session
     })
-  for (const [what, hooks] of Object.entries(hanging(Effect.sleep("2 seconds")))) {
-    it.scoped(`${what} that takes 2 s: disconnect(1 s) returns at its 1 s`, () =>
-      Effect.gen(function*() {
-        const session = yield* madeWith(hooks, what.includes("admission"))
-        const stopping = yield* Effect.forkDaemon(session.disconnect("1 second"))
-        yield* settle
-        yield* TestClock.adjust("1 second")
-        yield* settle
-        expect(Option.isSome(yield* Fiber.poll(stopping))).toBe(true)
-        expect((yield* session.state)._tag).toBe("Disconnected")
-        yield* TestClock.adjust("1 second")
-      }).pipe(Effect.provide(TestLayer)))
-  }
-  for (const [what, hooks] of Object.entries(hanging(Effect.never))) {
-    it.scoped(`${what} that never ends: disconnect(1 s) returns at its 1 s`, () =>
-      Effect.gen(function*() {
-        const session = yield* madeWith(hooks, what.includes("admission"))
-        const stopping = yield* Effect.forkDaemon(session.disconnect("1 second"))
-        yield* settle
-        yield* TestClock.adjust("1 second")
-        yield* settle
-        expect(Option.isSome(yield* Fiber.poll(stopping))).toBe(true)
-      }).pipe(Effect.provide(TestLayer)))
+  for (const [takes, slow] of [["takes 2 s", Effect.sleep("2 seconds")], ["never ends", Effect.never]] as const) {
+    for (const [what, hooks] of Object.entries(hanging(slow))) {
+      it.scoped(`${what} that ${takes}: disconnect(1 s) returns at its 1 s`, () =>
+        Effect.gen(function*() {
+          const session = yield* madeWith(hooks, what.includes("admission"))
+          const stopping = yield* Effect.forkDaemon(session.disconnect("1 second"))
+          yield* settle
+          yield* TestClock.adjust("1 second")
+          yield* settle
+          expect(Option.isSome(yield* Fiber.poll(stopping))).toBe(true)
+          expect((yield* session.state)._tag).toBe("Disconnected")
+        }).pipe(Effect.provide(TestLayer)))
+    }
   }
 
   // the stop took the slow step for the loop still running, and interrupted the session's fiber
