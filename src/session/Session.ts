@@ -633,11 +633,12 @@ export const makeWith = (
         lastMade = true
         if (lastMadeSignal !== undefined) yield* Deferred.succeed(lastMadeSignal, undefined)
         yield* current.end
-        yield* told("outage.ended", outage.ended, resolved.token)
         if (events !== undefined) yield* events.done(outcome)
         // what the session held (an admission's place among them) is let go before `await` is done
         yield* Scope.close(sessionScope, Exit.void)
         yield* Deferred.done(finished, outcome)
+        // the program's hooks last: one that hangs holds neither `events` nor `await`
+        yield* told("outage.ended", outage.ended, resolved.token)
         if (hooks.onEnd !== undefined) yield* told("onEnd", hooks.onEnd(outcome), resolved.token)
       })
     })))).pipe(Effect.withParentSpan(spanReference), Effect.annotateLogs({ component: "Session", shard: shardId }))

@@ -259,6 +259,16 @@ describe("stopping: a session whose last steps are a program's hooks that are sl
     }
   }
 
+  // the steps after it (the events' end, `await`) waited for it
+  it.scoped("an outage.ended that never ends: events and await end all the same", () =>
+    Effect.gen(function*() {
+      const session = yield* madeWith({ outage: { ...Outage.make(), ended: Effect.never } }, false)
+      const reading = yield* Effect.fork(Stream.runDrain(session.events))
+      yield* session.disconnect("1 second").pipe(Effect.fork, Effect.zipLeft(TestClock.adjust("1 second")), Effect.flatMap(Fiber.join))
+      yield* session.await
+      yield* Fiber.join(reading)
+    }).pipe(Effect.provide(TestLayer)))
+
   // the stop took the slow step for the loop still running, and interrupted the session's fiber
   it.scoped("an onEnd with an interruptible step runs to its end behind an outage.ended that outlasts the stop's timeout", () =>
     Effect.gen(function*() {
