@@ -90,6 +90,9 @@ export const spanTexts = (spans: ReadonlyArray<RecordedSpan>): Array<Place> =>
     ])
   ])
 
+/** Each line a logger wrote. */
+export const lineTexts = (lines: ReadonlyArray<string>): Array<Place> => lines.map((line, i) => [`log line ${i}`, line] as const)
+
 /** Every metric's name and tags. */
 export const metricTexts = (): Array<Place> =>
   Metric.unsafeSnapshot().map((pair, i) => [`metric[${i}]`, `${pair.metricKey.name} ${JSON.stringify(pair.metricKey.tags)}`] as const)

@@ -18,8 +18,8 @@ import * as Fleet from "../../src/fleet/Fleet.ts"
 import * as IdentifyLimiter from "../../src/limits/IdentifyLimiter.ts"
 import { GatewayTransport } from "../../src/transport/GatewayTransport.ts"
 import * as MemoryTransport from "../../src/transport/MemoryTransport.ts"
-import { capture, leaksOf, metricTexts, renderings, spanTexts } from "../secrecy.ts"
-import { acceptAndHello, options, programLimiter, ready, readySession, secret, Session, settle, TestLayer, token } from "./harness.ts"
+import { capture, leaksOf, lineTexts, metricTexts, renderings, spanTexts } from "../secrecy.ts"
+import { acceptAndHello, options, programLimiter, readySession, secret, Session, settle, TestLayer, token } from "./harness.ts"
 
 const leaksIn = leaksOf(secret)
 
@@ -87,7 +87,7 @@ describe("secrecy: the token in what the library itself writes", () => {
         // The program's own defect, handed back as it was thrown, is the program's; but what the
         // library writes by itself (its Error line, the Fatal transition, the snapshot) is not.
         const leaks = leaksIn([
-          ...captured.lines.map((line, i) => [`log line ${i}`, line] as const),
+          ...lineTexts(captured.lines),
           ...transitions.flatMap((t, i) => renderings(`transition[${i}]`, t)),
           ...snapshots.flatMap((s, i) => renderings(`snapshot[${i}]`, s)),
           ...renderings("snapshot after", last),
@@ -116,7 +116,7 @@ describe("secrecy: the token in what the library itself writes", () => {
       expect(updated).toMatchObject({ _tag: "Failure", cause: { _tag: "Fail", error: { _tag: "SessionClosed" } } })
       expect(captured.lines.filter((line) => line.includes("unhandled error"))).toEqual([])
       expect(leaksIn([
-        ...captured.lines.map((line, i) => [`log line ${i}`, line] as const),
+        ...lineTexts(captured.lines),
         ...renderings("the update's exit", updated),
         ...spanTexts(captured.spans)
       ])).toEqual([])
@@ -136,7 +136,7 @@ describe("secrecy: the token in what the library itself writes", () => {
       const status = yield* fleet.status
       expect(Exit.isFailure(exit)).toBe(true)
       const leaks = leaksIn([
-        ...captured.lines.map((line, i) => [`log line ${i}`, line] as const),
+        ...lineTexts(captured.lines),
         ...renderings("fleet.status", status)
       ])
       expect(leaks).toEqual([])
@@ -146,10 +146,7 @@ describe("secrecy: the token in what the library itself writes", () => {
   it.scoped("a session through faults and a fatal 4004, at level All, with a tracer and the metrics: no run of the token", () => {
     const captured = capture()
     return Effect.gen(function*() {
-      const session = yield* Session.make(options())
-      const { peer } = yield* acceptAndHello(3_600_000)
-      yield* peer.sendJson(ready())
-      yield* settle
+      const { peer, session } = yield* readySession({}, 3_600_000)
       yield* TestClock.adjust("3 seconds")
       yield* peer.close(4000, "bye")
       yield* settle
@@ -164,7 +161,7 @@ describe("secrecy: the token in what the library itself writes", () => {
       const snapshot = yield* session.snapshot
       expect(Exit.isFailure(exit)).toBe(true)
       const leaks = leaksIn([
-        ...captured.lines.map((line, i) => [`log line ${i}`, line] as const),
+        ...lineTexts(captured.lines),
         ...spanTexts(captured.spans),
         ...metricTexts(),
         ...renderings("session", session),
@@ -181,10 +178,7 @@ describe("secrecy: the token in what the library itself writes", () => {
   it.scoped("a gateway (or a proxy before it) that closes with a reason quoting the token: the Closed transition's Debug line and snapshot do not repeat it", () => {
     const captured = capture()
     return Effect.gen(function*() {
-      const session = yield* Session.make(options())
-      const { peer } = yield* acceptAndHello(3_600_000)
-      yield* peer.sendJson(ready())
-      yield* settle
+      const { peer, session } = yield* readySession({}, 3_600_000)
       const transitions: Array<unknown> = []
       yield* Effect.forkScoped(Stream.runForEach(session.transitions, (t) => Effect.sync(() => transitions.push(t))))
       yield* settle
@@ -192,7 +186,7 @@ describe("secrecy: the token in what the library itself writes", () => {
       yield* settle
       const snapshot = yield* session.snapshot
       const leaks = leaksIn([
-        ...captured.lines.map((line, i) => [`log line ${i}`, line] as const),
+        ...lineTexts(captured.lines),
         ...transitions.flatMap((t, i) => renderings(`transition[${i}]`, t)),
         ...renderings("snapshot", snapshot)
       ])

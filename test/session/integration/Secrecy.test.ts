@@ -15,7 +15,7 @@ import * as Fleet from "../../../src/fleet/Fleet.ts"
 import { GatewayInfoError } from "../../../src/session/SessionError.ts"
 import * as IdentifyLimiter from "../../../src/limits/IdentifyLimiter.ts"
 import * as Session from "../../../src/session/Session.ts"
-import { capture, leaksOf, metricTexts, renderings, spanTexts } from "../../secrecy.ts"
+import { capture, leaksOf, lineTexts, metricTexts, renderings, spanTexts } from "../../secrecy.ts"
 import { awaitLog, ClientLayer, consume, sessionOptions, startGateway } from "./support.ts"
 
 // a token shaped as Discord's: base64 user id . base64 timestamp . HMAC
@@ -67,7 +67,7 @@ describe("secrecy over loopback", () => {
           const log = yield* gateway.log
 
           const leaks = leaksIn([
-            ...captured.lines.map((line, i) => [`log line ${i}`, line] as const),
+            ...lineTexts(captured.lines),
             ...spanTexts(captured.spans),
             ...metricTexts(),
             ...transitions.flatMap((t, i) => renderings(`transition[${i}]`, t)),
@@ -102,7 +102,7 @@ describe("secrecy over loopback", () => {
       const status = yield* fleet.status
       const points = yield* fleet.disconnect()
       const leaks = leaksIn([
-        ...captured.lines.map((line, i) => [`log line ${i}`, line] as const),
+        ...lineTexts(captured.lines),
         ...spanTexts(captured.spans),
         ...metricTexts(),
         ...renderings("fleet", fleet),
@@ -126,7 +126,7 @@ describe("secrecy over loopback", () => {
           : yield* Effect.exit(Effect.timeoutFail(session.await, { duration: "300 millis", onTimeout: () => "still retrying" }))
         const snapshot = yield* session.snapshot
         const leaks = leaksIn([
-          ...captured.lines.map((line, i) => [`log line ${i}`, line] as const),
+          ...lineTexts(captured.lines),
           ...spanTexts(captured.spans),
           ...renderings("await exit", exit),
           ...renderings("snapshot", snapshot)
@@ -150,7 +150,7 @@ describe("secrecy over loopback", () => {
       const snapshot = yield* session.snapshot
       expect(Exit.isFailure(exit)).toBe(true)
       const leaks = leaksIn([
-        ...captured.lines.map((line, i) => [`log line ${i}`, line] as const),
+        ...lineTexts(captured.lines),
         ...transitions.flatMap((t, i) => renderings(`transition[${i}]`, t)),
         ...renderings("snapshot", snapshot)
       ])
