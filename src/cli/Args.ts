@@ -220,8 +220,9 @@ const isLoopback = (hostname: string): boolean =>
 /**
  * What to warn about before running, none of it wrong enough to refuse: `--events` names that are no
  * dispatch type discord-api-types knows (Discord adds types before the typings have them, but a typo
- * is likelier), and a token that would travel unencrypted (`http://`, `ws://`) to another machine
- * (a REST proxy inside a private network does that on purpose; a typo of `https` does not).
+ * is likelier), a token that would travel unencrypted (`http://`, `ws://`) to another machine
+ * (a REST proxy inside a private network does that on purpose; a typo of `https` does not), and a
+ * `--gateway` on another machine, which leaves the identify limiter without the day's budget.
  *
  * @since 0.1.0
  */
@@ -238,6 +239,10 @@ export const warnings = (options: CliOptions): ReadonlyArray<string> => {
     if (target !== undefined && (target.protocol === "http:" || target.protocol === "ws:") && !isLoopback(target.hostname)) {
       found.push(`${flag}: the token goes unencrypted to ${target.host}; use ${secure}:// unless that network is yours`)
     }
+  }
+  // a gateway on this machine is a test's: Discord's daily budget is not at stake there
+  if (options.gateway !== undefined && !isLoopback(new URL(options.gateway).hostname)) {
+    found.push("--gateway: GET /gateway/bot is skipped, so the day's session-start budget is unknown and a reconnect loop could spend it all; without --gateway, the URL comes from --api")
   }
   return found
 }

@@ -92,20 +92,26 @@ describe("Args", () => {
     expect(Args.warnings(Either.getOrThrow(parse(["--events", "GUILD_CREATE,RESUMED,INTERACTION_CREATE"])))).toEqual([])
   })
 
-  it("warns when the token would travel unencrypted to another machine", () => {
+  it("warns when the token would travel unencrypted to another machine, or the day's budget go unknown", () => {
     const warned = (argv: ReadonlyArray<string>) => Args.warnings(Either.getOrThrow(parse(["--token", "abc", ...argv])))
+    // a real gateway's URL given: the identify limiter never hears of the day's session starts
+    const skipped =
+      "--gateway: GET /gateway/bot is skipped, so the day's session-start budget is unknown and a reconnect loop could spend it all; without --gateway, the URL comes from --api"
     expect(warned(["--api", "http://proxy.internal:8080/api/v10"])).toEqual([
       "--api: the token goes unencrypted to proxy.internal:8080; use https:// unless that network is yours"
     ])
     // with --gateway the fleet is given a shard count, so --api is never asked: nothing goes there
     // (it was warned of all the same)
     expect(warned(["--api", "http://proxy.internal:8080/api/v10", "--gateway", "ws://gateway.example"])).toEqual([
-      "--gateway: the token goes unencrypted to gateway.example; use wss:// unless that network is yours"
+      "--gateway: the token goes unencrypted to gateway.example; use wss:// unless that network is yours",
+      skipped
     ])
-    expect(warned(["--api", "http://proxy.internal:8080/api/v10", "--gateway", "wss://gateway.example"])).toEqual([])
-    for (const local of ["http://localhost:1/api", "http://127.0.0.1:1/api", "http://[::1]:1/api", "https://discord.com/api/v10"]) {
+    expect(warned(["--api", "http://proxy.internal:8080/api/v10", "--gateway", "wss://gateway.example"])).toEqual([skipped])
+    for (const local of ["http://localhost:1/api", "http://127.0.0.1:1/api", "http://[::1]:1/api"]) {
       expect(warned(["--api", local, "--gateway", local.replace("http", "ws")])).toEqual([])
     }
+    expect(warned(["--api", "https://discord.com/api/v10"])).toEqual([])
+    expect(warned(["--gateway", "wss://gateway.discord.gg"])).toEqual([skipped])
     // no token given: the embedded gateway runs, so another gateway would get its placeholder token
     expect(error(["--api", "http://proxy.internal/api"])).toBe("--api needs a token (--token or DISCORD_TOKEN)")
     expect(error(["--gateway", "ws://gateway.example"])).toBe("--gateway needs a token (--token or DISCORD_TOKEN)")
