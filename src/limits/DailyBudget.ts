@@ -26,6 +26,16 @@ export interface BudgetFigures {
 }
 
 /**
+ * A budget as a limiter's snapshot shows it: the figures, and while the day's last tenth is spread,
+ * in how many ms its next turn comes (absent while one is free).
+ *
+ * @since 0.1.0
+ */
+export interface BudgetSnapshot extends BudgetFigures {
+  readonly nextTurnIn?: number | undefined
+}
+
+/**
  * What a budget does once used up (`onExhausted`), and whether its last tenth is spread.
  *
  * @since 0.1.0
@@ -45,8 +55,8 @@ export interface BudgetPolicy<E> {
 export interface DailyBudget<E> {
   /** Ms until the budget refills if it is used up at `now` (refilling it first, if due), else `undefined`. */
   readonly exhaustedFor: (now: number) => number | undefined
-  /** When the spread lets the shard's identify go, if that is later than `now`. */
-  readonly turnOf: (now: number, shardId: number) => number | undefined
+  /** When the spread lets the shard's identify go (any shard's: its next turn), if that is later than `now`. */
+  readonly turnOf: (now: number, shardId?: number) => number | undefined
   /** One identify that may wait for a turn of the spread with its socket open. */
   readonly socketWaiter: () => SocketWaiter
   /** With `wait`, until the budget used up refills, or a refreshed answer says how much is left. */
@@ -60,7 +70,7 @@ export interface DailyBudget<E> {
   /** Takes a refreshed `GET /gateway/bot` answer's budget at `now`. */
   readonly configure: (limit: BudgetFigures, now: number) => void
   /** The budget at `now`, `undefined` until configured. */
-  readonly snapshot: (now: number) => BudgetFigures | undefined
+  readonly snapshot: (now: number) => BudgetSnapshot | undefined
   /** The error of a shard that found the budget used up. */
   readonly exhausted: (shard: number, resetAfter: number) => E
 }
@@ -165,11 +175,11 @@ export const make = <E>(policy: BudgetPolicy<E>): DailyBudget<E> => {
 
   // the time left after the last identify shared evenly among the starts left and the first after
   // the refill (after the last start, the refill itself)
-  const turnOf = (now: number, shardId: number): number | undefined => {
+  const turnOf = (now: number, shardId?: number): number | undefined => {
     if (!spreading()) return undefined
     for (const [shard, at] of claims) if (isDue(at + claimHoldMs, now)) claims.delete(shard)
     // a shard that claimed its turn at `ready` takes it
-    if (claims.has(shardId)) return undefined
+    if (shardId !== undefined && claims.has(shardId)) return undefined
     // a claimed turn counts as taken, from when it was claimed
     let from = lastCountedAt
     for (const at of claims.values()) if (from === undefined || at > from) from = at
@@ -289,11 +299,12 @@ export const make = <E>(policy: BudgetPolicy<E>): DailyBudget<E> => {
     if (budget.remaining <= 0) spent.fire()
   }
 
-  const snapshot = (now: number): BudgetFigures | undefined => {
+  const snapshot = (now: number): BudgetSnapshot | undefined => {
     refill(now)
-    return budget === undefined
-      ? undefined
-      : { total: budget.total, remaining: budget.remaining, resetAfter: budget.resetAt - now }
+    if (budget === undefined) return undefined
+    const figures = { total: budget.total, remaining: budget.remaining, resetAfter: budget.resetAt - now }
+    const turn = turnOf(now)
+    return turn === undefined ? figures : { ...figures, nextTurnIn: turn - now }
   }
 
   return {

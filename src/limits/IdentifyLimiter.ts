@@ -71,13 +71,22 @@ export interface KeySnapshot {
 }
 
 /**
- * What the limiter holds at one moment. `budget` is `undefined` until `configure` is called.
+ * What the limiter holds at one moment. `budget` is `undefined` until `configure` is called; its
+ * `resetAfter` is in ms, and `nextTurnIn`, while the day's last tenth is spread, the ms until the
+ * spread's next turn (absent while a turn is free; the turn goes to the shard that asked first).
  *
  * @since 0.1.0
  */
 export interface IdentifySnapshot {
   readonly maxConcurrency: number
-  readonly budget: { readonly total: number; readonly remaining: number; readonly resetAfter: number } | undefined
+  readonly budget:
+    | {
+      readonly total: number
+      readonly remaining: number
+      readonly resetAfter: number
+      readonly nextTurnIn?: number | undefined
+    }
+    | undefined
   readonly keys: ReadonlyArray<KeySnapshot>
 }
 

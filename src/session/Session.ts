@@ -425,16 +425,37 @@ export const makeWith = (
         timeout: resolved.timeouts.connect
       }))
 
-    // `GET /gateway/bot` asked again once its answer is `gatewayInfoMaxAge` old (configuring the
-    // limiter with the budget it says), for as long as it runs: the cache is looked at each minute
-    // (or `gatewayInfoMaxAge`, if shorter), and fetches only an answer that old (a sleep of the
-    // whole age from the wait's start found an answer of 50 minutes 110 minutes old)
-    const refreshingGatewayInfo = (): Effect.Effect<never> =>
-      Effect.forever(Effect.zipRight(Effect.sleep(Duration.min(resolved.gatewayInfoMaxAge, Duration.minutes(1))), Effect.ignore(identifyAt.url)))
+    // What a wait for the budget waits for, and when it comes (to the second), as the limiter says
+    type BudgetWait = Reason & { readonly _tag: "IdentifyBudget" }
+    const budgetWait: Effect.Effect<BudgetWait> = Effect.map(identifyLimiter.snapshot, ({ budget }) => {
+      const at = (inMs: number) => Math.ceil((clock.unsafeCurrentTimeMillis() + inMs) / 1000) * 1000
+      if (budget === undefined) return Reasons.IdentifyBudget({})
+      if (budget.remaining <= 0) return Reasons.IdentifyBudget({ next: { kind: "Refill", at: at(budget.resetAfter) } })
+      return budget.nextTurnIn === undefined
+        ? Reasons.IdentifyBudget({})
+        : Reasons.IdentifyBudget({ next: { kind: "SpreadTurn", at: at(budget.nextTurnIn) } })
+    })
+
+    // While waiting for the budget: `GET /gateway/bot` asked again once its answer is
+    // `gatewayInfoMaxAge` old (configuring the limiter with the budget it says): the cache is looked
+    // at each minute (or `gatewayInfoMaxAge`, if shorter), and fetches only an answer that old (a
+    // sleep of the whole age from the wait's start found an answer of 50 minutes 110 minutes old);
+    // and the wait told again where what comes next changed (a turn gone to a shard that asked
+    // first, a refreshed answer that moved the refill; not a turn free at this instant)
+    const awaitingBudget = (told: BudgetWait): Effect.Effect<never> =>
+      Effect.sleep(Duration.min(resolved.gatewayInfoMaxAge, Duration.minutes(1))).pipe(
+        Effect.zipRight(Effect.ignore(identifyAt.url)),
+        Effect.zipRight(budgetWait),
+        Effect.flatMap((wait) =>
+          wait.next === undefined || (wait.next.kind === told.next?.kind && wait.next.at === told.next.at)
+            ? awaitingBudget(told)
+            : Effect.zipRight(transition(SessionState.Disconnected(), wait), awaitingBudget(wait))
+        )
+      )
 
     // Waits until the budget allows an identify, asking `GET /gateway/bot` again meanwhile, and
-    // returns for how many ms; one that has to wait says so (it showed ConnectingHttp for the hours
-    // of a spread's turn), and starts its connection over once it may
+    // returns for how many ms; one that has to wait says so, and until when (it showed
+    // ConnectingHttp for the hours of a spread's turn), and starts its connection over once it may
     const budgetReady = (ready: (shardId: number) => Effect.Effect<void, IdentifyBudgetExhausted>) =>
       Effect.gen(function*() {
         const from = monotonicMillis(clock)
@@ -444,8 +465,9 @@ export const makeWith = (
         // an answer at hand comes before this looks
         yield* Effect.yieldNow()
         if (Option.isSome(yield* Fiber.poll(waiting))) return yield* Effect.as(Effect.flatten(Fiber.join(waiting)), 0)
-        yield* transition(SessionState.Disconnected(), Reasons.IdentifyBudget())
-        yield* Effect.raceFirst(Effect.flatten(Fiber.join(waiting)), refreshingGatewayInfo())
+        const wait = yield* budgetWait
+        yield* transition(SessionState.Disconnected(), wait)
+        yield* Effect.raceFirst(Effect.flatten(Fiber.join(waiting)), awaitingBudget(wait))
         yield* transition(SessionState.ConnectingHttp(), Reasons.Start())
         return monotonicMillis(clock) - from
       })

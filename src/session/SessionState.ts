@@ -23,9 +23,12 @@ export type Reason = Data.TaggedEnum<{
   Queued: {}
   /**
    * Its next Identify waits for the day's session starts: a turn of the low budget's spread, or
-   * the refill (no socket, nothing asked but `GET /gateway/bot` as its answer ages).
+   * the refill (no socket, nothing asked but `GET /gateway/bot` as its answer ages). `next`, where
+   * its limiter's snapshot says: which of the two comes next, and when (epoch ms of the `Clock`, to
+   * the second). A spread's turn goes to the shard that asked first: one behind others waits for
+   * more than one, and is told the next each time (it is looked at each minute).
    */
-  IdentifyBudget: {}
+  IdentifyBudget: { readonly next?: { readonly kind: "Refill" | "SpreadTurn"; readonly at: number } | undefined }
   /** Its fleet stopped (closed, disconnected, or ended by another shard's fatal close) before starting it. */
   NotStarted: {}
   /** The socket opened. */
@@ -126,6 +129,9 @@ export interface Transition {
   readonly at: number
 }
 
+// `14:03:22 UTC`: a time within the next day, as a status row has room for
+const timeOfDay = (epochMillis: number): string => `${new Date(epochMillis).toISOString().slice(11, 19)} UTC`
+
 /**
  * A one-line description of a reason, for logs and status views.
  *
@@ -136,7 +142,12 @@ export const describeReason = (reason: Reason): string =>
     Start: () => "start",
     Queued: () => "queued (waiting for its turn in the startup window)",
     // short enough for an 80-column status row (51 columns for the reason; it was cut before "refill")
-    IdentifyBudget: () => "waiting for the identify budget (spread or refill)",
+    IdentifyBudget: ({ next }) =>
+      next === undefined
+        ? "waiting for the identify budget (spread or refill)"
+        : next.kind === "Refill"
+        ? `identify budget used up: refill at ${timeOfDay(next.at)}`
+        : `identify budget low: next turn at ${timeOfDay(next.at)}`,
     NotStarted: () => "not started (its fleet stopped first)",
     Opened: () => "socket open",
     Hello: ({ interval }) => `hello (heartbeat every ${interval} ms)`,

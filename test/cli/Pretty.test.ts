@@ -125,8 +125,14 @@ describe("Pretty", () => {
     const [, kept] = Pretty.status([row("Disconnected", "connect failed: HTTP 429; retry after 3600 s")], 10, 80)
     expect(kept).toBe(`0      Disconnected          connect failed: HTTP 429; retry after 3600 s`)
     // a wait for the identify budget says which, whole (it was cut before "refill")
-    const [, budget] = Pretty.status([row("Disconnected", describeReason(Reason.IdentifyBudget()))], 10, 80)
+    const [, budget] = Pretty.status([row("Disconnected", describeReason(Reason.IdentifyBudget({})))], 10, 80)
     expect(budget).toBe(`0      Disconnected          waiting for the identify budget (spread or refill)`)
+    // and when the refill or the spread's next turn comes, where the limiter says
+    const at = Date.UTC(2026, 11, 5, 23, 59, 59)
+    for (const [kind, told] of [["Refill", "identify budget used up: refill"], ["SpreadTurn", "identify budget low: next turn"]] as const) {
+      const [, timed] = Pretty.status([row("Disconnected", describeReason(Reason.IdentifyBudget({ next: { kind, at } })))], 10, 80)
+      expect(timed).toBe(`0      Disconnected          ${told} at 23:59:59 UTC`)
+    }
     const [, ready] = Pretty.status([row("Connected/Ready", "ready")], 10, 80)
     expect(ready).toMatch(/^0\s+Connected\/Ready\s+7\s+41 ms\s+3\s+0\.0\s+ready$/)
     // a close reason of control characters, escaped: cut before an escape it cannot show whole

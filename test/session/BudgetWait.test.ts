@@ -15,8 +15,11 @@ import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
 import * as IdentifyLimiter from "../../src/limits/IdentifyLimiter.ts"
 import * as SessionMetrics from "../../src/session/SessionMetrics.ts"
+import { describeReason, Reason } from "../../src/session/SessionState.ts"
 import * as MemoryTransport from "../../src/transport/MemoryTransport.ts"
 import { acceptAndHello, options, ready, Session, settle } from "./harness.ts"
+
+const hour = 3600_000
 
 const Waiting = Layer.mergeAll(MemoryTransport.layer, IdentifyLimiter.layerMemoryWith({ onExhausted: "wait" }), FetchHttpClient.layer)
 
@@ -53,6 +56,48 @@ describe("a session waiting for the budget", () => {
         expect((yield* gateway.attempts).length).toBe(0)
       }).pipe(Effect.provide(Waiting)))
   }
+
+  it.scoped("a wait for the refill says when it comes, to the second", () =>
+    Effect.gen(function*() {
+      yield* TestClock.setTime(Date.UTC(2026, 11, 5, 3, 0, 0, 250))
+      const { session } = yield* waiting
+      const { reason } = yield* session.snapshot
+      // spent, refilling 20 h on: at 23:00:00.250, shown to the second after it
+      expect(reason).toEqual(Reason.IdentifyBudget({ next: { kind: "Refill", at: Date.UTC(2026, 11, 5, 23, 0, 1) } }))
+      expect(describeReason(reason)).toBe("identify budget used up: refill at 23:00:01 UTC")
+    }).pipe(Effect.provide(Waiting)))
+
+  it.scoped("a wait for a turn of the spread says when the next comes, and is told the one after as another shard takes it", () =>
+    Effect.gen(function*() {
+      const limiter = yield* IdentifyLimiter.IdentifyLimiter
+      yield* limiter.configure({ maxConcurrency: 1, total: 20, remaining: 3, resetAfter: 30 * hour })
+      // another shard identifies at 0: 2 left, the next turn 10 h later
+      yield* limiter.identify(5, () => Effect.void)
+      expect((yield* limiter.snapshot).budget?.nextTurnIn).toBe(10 * hour)
+      const first = yield* Session.make(options({ shard: [0, 2] }))
+      yield* settle
+      const second = yield* Session.make(options({ shard: [1, 2] }))
+      const seen: Array<Reason> = []
+      yield* Effect.forkScoped(Stream.runForEach(second.transitions, (t) => Effect.sync(() => seen.push(t.reason))))
+      yield* settle
+      const turnAt = (at: number) => Reason.IdentifyBudget({ next: { kind: "SpreadTurn", at } })
+      expect((yield* first.snapshot).reason).toEqual(turnAt(10 * hour))
+      expect(seen).toEqual([turnAt(10 * hour)])
+      // the turn: the shard that asked first takes it and identifies; the other is told the next
+      yield* TestClock.adjust(10 * hour)
+      yield* settle
+      const { first: identify } = yield* acceptAndHello()
+      expect(identify.op).toBe(2)
+      yield* TestClock.adjust("1 minute")
+      yield* settle
+      expect(seen).toHaveLength(2)
+      const next = seen[1]!
+      // the time left after that identify (at 10 h) shared between the start left and the refill
+      expect(next._tag === "IdentifyBudget" && next.next?.kind).toBe("SpreadTurn")
+      expect(next._tag === "IdentifyBudget" && next.next!.at).toBeGreaterThanOrEqual(20 * hour)
+      expect(next._tag === "IdentifyBudget" && next.next!.at).toBeLessThanOrEqual(20 * hour + 1000)
+      expect((yield* second.snapshot).state._tag).toBe("Disconnected")
+    }).pipe(Effect.provide(Layer.mergeAll(MemoryTransport.layer, IdentifyLimiter.layerMemory, FetchHttpClient.layer))))
 
   it.scoped("a configure that gives room lets it go: ConnectingHttp/Start after IdentifyBudget, then it connects", () =>
     Effect.gen(function*() {
