@@ -228,6 +228,8 @@ export const run = (
     // while a Resume's replay lasts, the sequence the Resume carried (see `Protocol.step`)
     let replayAfter = mode === "resume" ? ctx.memory.current.sequence : null
     let authenticated = false
+    // the Identify or Resume handed to the transport: READY or RESUMED answers it, and only it
+    let asked = false
     let readyAt: number | undefined
     // a READY read and waiting for room in the events buffer: the session to resume should the
     // connection end meanwhile
@@ -409,6 +411,7 @@ export const run = (
             // a second Identify on one connection draws 4005 and costs a session start
             if (sent) return Effect.dieMessage("the identify limiter ran send twice for one Identify: a limiter runs it once")
             sent = true
+            asked = true
             limiterAfterSend = true
             identifyAnswered = answered
             return Effect.zipRight(ctx.metrics.identifyWait(budgetWaited + monotonicMillis(clock) - waitFrom), sendControl(ctx.identify())).pipe(
@@ -432,6 +435,7 @@ export const run = (
       } else {
         // what the Resume carries: its replay repeats what is at or below it
         replayAfter = ctx.memory.current.sequence
+        asked = true
         yield* sendControl(ctx.resume(ctx.memory.current)).pipe(
           // a transport's defect may quote the frame, the token in it: masked before the span ends with it
           Effect.catchAllDefect((defect) => Effect.die(maskedDefect(defect, options.token))),
@@ -563,6 +567,12 @@ export const run = (
       return undefined
     }
 
+    const unasked = (t: string) =>
+      Reason.DecodeFailed({
+        kind: "Protocol",
+        message: asked ? `a second ${t} on one connection` : `${t} before this connection's ${mode === "identify" ? "Identify" : "Resume"}`
+      })
+
     // The reader: decode, step, deliver. Events go into the events sink synchronously while it has
     // room; a full sink suspends the reader (and with it the socket) until the program takes
     // events, and the sequence is committed only once an event is in, so an interruption never
@@ -583,6 +593,10 @@ export const run = (
             // counted as it arrives: one held back by a full buffer past the ready timeout still
             // says the gateway answered the Resume
             if (step._tag === "Emit") countReplayed()
+            // an answer to nothing: taken before the Identify, a READY was a session the Identify
+            // after it started again (4005, a session start spent); a second one moved the resume
+            // point back, and the events after its sequence came twice
+            else if (!asked || isAnswered) return finish(Protocol.modeOf(remembered()), unasked(step.event.t))
             const wanted = ctx.options.events === undefined || ctx.options.events.has(step.event.t)
             // an unwanted event (decoded all the same: no readable header, or an encoding without
             // one, or one the session needs) is counted and observed, never delivered

@@ -1080,6 +1080,48 @@ describe("Session", () => {
       expect(yield* peer.isOpen).toBe(false)
     }).pipe(Effect.provide(TestLayer)))
 
+  // an answer to nothing: a READY before Hello was taken, and the Identify after it started a
+  // second session (4005, a session start spent); a RESUMED before Hello made the Resume after it
+  // wait out the ready timeout on a ready connection; a READY again moved the resume point back
+  for (
+    const answer of [
+      { name: "a READY before Hello", resumed: false, told: "READY before this connection's Identify" },
+      { name: "a RESUMED before Hello on a connection that resumes", resumed: true, told: "RESUMED before this connection's Resume" }
+    ]
+  ) {
+    it.scoped(`${answer.name} is a decode failure: nothing sent after it, never a ready connection`, () =>
+      Effect.gen(function*() {
+        const gateway = yield* MemoryTransport.MemoryGateway
+        const session = answer.resumed
+          ? (yield* Effect.tap(readySession({}, 3_600_000), ({ peer }) => Effect.zipRight(peer.close(4000), TestClock.adjust("5 seconds")))).session
+          : yield* Session.make(options())
+        const peer = yield* gateway.accept
+        const states: Array<string> = []
+        yield* Effect.forkScoped(Stream.runForEach(session.transitions, ({ reason, to }) => Effect.sync(() => states.push(`${to._tag}: ${describeReason(reason)}`))))
+        yield* settle
+        yield* peer.sendJson(answer.resumed ? dispatch(1, "RESUMED", {}) : ready(1))
+        yield* peer.sendJson(hello(3_600_000))
+        yield* settle
+        expect(states.at(-1)).toBe(`Disconnected: decode failed: ${answer.told}`)
+        expect(states.filter((state) => state.startsWith("Connected"))).toEqual([])
+        expect(yield* sentOps(peer)).toEqual([])
+        expect(yield* peer.isOpen).toBe(false)
+      }).pipe(Effect.provide(TestLayer)))
+  }
+
+  it.scoped("a second READY on one connection is a decode failure: the resume point stays where the events took it", () =>
+    Effect.gen(function*() {
+      const { peer, session } = yield* readySession({}, 3_600_000)
+      for (const sequence of [2, 3, 4, 5]) yield* peer.sendJson(dispatch(sequence, "MESSAGE_CREATE", {}))
+      yield* peer.sendJson(ready(1))
+      yield* settle
+      expect(describeReason((yield* session.snapshot).reason)).toBe("decode failed: a second READY on one connection")
+      yield* TestClock.adjust("5 seconds")
+      const { first } = yield* acceptAndHello(3_600_000)
+      // from 1, the replay would have handed the program 2 to 5 again
+      expect(first).toMatchObject({ op: 6, d: { seq: 5, session_id: "session-1" } })
+    }).pipe(Effect.provide(TestLayer)))
+
   it.scoped("a READY read over wss:// whose resume_gateway_url is ws:// is resumed at the gateway URL: the token never goes in the clear", () =>
     Effect.gen(function*() {
       const gateway = yield* MemoryTransport.MemoryGateway
