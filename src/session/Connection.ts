@@ -26,7 +26,13 @@ import * as CloseCode from "../protocol/CloseCode.ts"
 import type { GatewayEvent } from "../protocol/Event.ts"
 import { downgrades, show } from "../protocol/internal/schema.ts"
 import type * as EventBuffer from "../stream/EventBuffer.ts"
-import { ConnectionClosed, type Frame, type GatewayTransport, type TransportError } from "../transport/GatewayTransport.ts"
+import {
+  type Connection as TransportConnection,
+  ConnectionClosed,
+  type Frame,
+  type GatewayTransport,
+  type TransportError
+} from "../transport/GatewayTransport.ts"
 import * as Heartbeat from "./Heartbeat.ts"
 import type { HeartbeatTimer } from "./HeartbeatTimer.ts"
 import type { MemberRequests } from "./MemberRequests.ts"
@@ -283,7 +289,14 @@ export const run = (
         heldReady: undefined
       }
     }
-    const connection = opened.right
+    // a transport's `send` or `close` that throws (a plain-JS one calling `ws.send` before it
+    // returns its Effect) dies where its Effect would: the masking and the end that follow see it
+    // (a close that threw killed the stop, token and all; a beat's, its fiber, unobserved)
+    const connection: TransportConnection = {
+      receive: opened.right.receive,
+      send: (frame) => Effect.suspend(() => opened.right.send(frame)),
+      close: (code) => Effect.suspend(() => opened.right.close(code))
+    }
     // a reader waiting for room in the events buffer would see the close only once the program
     // took an event: closing ends the connection for it, at once or when it starts to wait (the
     // event it holds stays uncommitted)
@@ -505,7 +518,7 @@ export const run = (
             slot: sendLimiter.take("command"),
             presenceSlots,
             write: (payload) =>
-              Effect.suspend(() => connection.send(payload)).pipe(
+              connection.send(payload).pipe(
                 Effect.match({ onFailure: () => false, onSuccess: () => true }),
                 // a transport's defect ends the connection with it, masked, the command carried over:
                 // it killed the lane's writer unobserved, and that lane's commands waited for ever

@@ -27,9 +27,10 @@ const leaksIn = leaksOf(secret)
 
 /**
  * The in-memory transport, whose `send` of a frame of opcode `op` dies with `words(frame)` (by
- * default quoting the frame, the token in an Identify's or a Resume's).
+ * default quoting the frame, the token in an Identify's or a Resume's), or throws it before it
+ * returns an Effect (a plain-JS transport calling `ws.send` first).
  */
-const quotingTransport = (op: number, words = (frame: string) => `proxy refused the frame ${frame}`) =>
+const quotingTransport = (op: number, words = (frame: string) => `proxy refused the frame ${frame}`, how: "dies" | "throws" = "dies") =>
   Layer.mergeAll(
     Layer.effect(
       GatewayTransport,
@@ -37,10 +38,11 @@ const quotingTransport = (op: number, words = (frame: string) => `proxy refused 
         connect: (url, connectOptions) =>
           Effect.map(inner.connect(url, connectOptions), (connection) => ({
             ...connection,
-            send: (frame) =>
-              typeof frame === "string" && frame.startsWith(`{"op":${op},`)
-                ? Effect.die(new Error(words(frame)))
-                : connection.send(frame)
+            send: (frame) => {
+              if (typeof frame !== "string" || !frame.startsWith(`{"op":${op},`)) return connection.send(frame)
+              if (how === "throws") throw new Error(words(frame))
+              return Effect.die(new Error(words(frame)))
+            }
           }))
       }))
     ).pipe(Layer.provideMerge(MemoryTransport.layer)),
@@ -61,7 +63,12 @@ describe("secrecy: the token in what the library itself writes", () => {
       }],
       ["a custom limiter's defect quoting the token", quotingLimiter, {}],
       // it killed the beat's fiber unobserved: Effect logged it whole, and the connection went on as a zombie
-      ["a custom transport's defect quoting the token as a heartbeat is sent", quotingTransport(1, () => `proxy session for Bot ${secret} is gone`), {}]
+      ["a custom transport's defect quoting the token as a heartbeat is sent", quotingTransport(1, () => `proxy session for Bot ${secret} is gone`), {}],
+      // thrown, they went around the masking: the beat's as before, the Resume's whole to `await`
+      ["a custom transport's throw quoting the token as a heartbeat is sent", quotingTransport(1, () => `proxy session for Bot ${secret} is gone`, "throws"), {}],
+      ["a custom transport's throw quoting the Resume frame", quotingTransport(6, undefined, "throws"), {
+        resume: { sessionId: "s", sequence: 5, resumeGatewayUrl: "ws://gateway.test/", shard: [0, 1] }
+      }]
     ] as const
   ) {
     it.scoped(`${name}: the library's own log line, transition, snapshot and spans do not repeat it`, () => {

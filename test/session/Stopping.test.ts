@@ -414,18 +414,28 @@ describe("stopping: a transport whose close never ends, or dies", () => {
     }).pipe(Effect.provide(closingLayer(() => Effect.onInterrupt(Effect.never, () => Effect.sync(() => void (close.cutOff = true))))))
   })
 
-  // it reached the caller whole, the token in it, and the loop went on, Connected
-  it.scoped("a close that dies: disconnect returns, the session Disconnected, the defect told at Error, masked", () => {
-    const { layer, lines } = captured()
-    return Effect.gen(function*() {
-      const { session } = yield* readySession({}, 3_600_000)
-      yield* session.disconnect("1 second").pipe(Effect.fork, Effect.zipLeft(TestClock.adjust("1 second")), Effect.flatMap(Fiber.join))
-      expect((yield* session.state)._tag).toBe("Disconnected")
-      expect(lines.filter((line) => line.includes("close failed"))).toEqual([
-        "ERROR the transport's close failed: defect: proxy for Bot <token> is gone"
-      ])
-    }).pipe(Effect.provide(layer), Effect.provide(closingLayer(() => Effect.dieMessage(`proxy for Bot ${secret} is gone`))))
-  })
+  // it reached the caller whole, the token in it, and the loop went on, Connected; thrown (a
+  // plain-JS transport calling `ws.close` first), the stop itself died so, the session left Connected
+  for (const how of ["dies", "throws"] as const) {
+    it.scoped(`a close that ${how}: disconnect returns, the session Disconnected, the defect told at Error, masked`, () => {
+      const { layer, lines } = captured()
+      const words = `proxy for Bot ${secret} is gone`
+      return Effect.gen(function*() {
+        const { session } = yield* readySession({}, 3_600_000)
+        yield* session.disconnect("1 second").pipe(Effect.fork, Effect.zipLeft(TestClock.adjust("1 second")), Effect.flatMap(Fiber.join))
+        expect((yield* session.state)._tag).toBe("Disconnected")
+        expect(lines.filter((line) => line.includes("close failed"))).toEqual([
+          "ERROR the transport's close failed: defect: proxy for Bot <token> is gone"
+        ])
+      }).pipe(
+        Effect.provide(layer),
+        Effect.provide(closingLayer(() => {
+          if (how === "throws") throw new Error(words)
+          return Effect.dieMessage(words)
+        }))
+      )
+    })
+  }
 })
 
 describe("stopping: a stop whose caller gives up, and a fatal close meanwhile", () => {
