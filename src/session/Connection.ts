@@ -544,8 +544,14 @@ export const run = (
     // the ready timeout came while the reader waited for room
     let heldBack = false
     let tooLarge = false
-    const countReplayed = (): void => {
-      if (mode === "resume" && !ready) replayed++
+    // A dispatch before READY or RESUMED, once the Identify or Resume went out: counted where it is
+    // the Resume's replay. Before that it answers nothing: a connection's end, which
+    // leaves the session's memory where it was (its sequence went into the Resume, and the replay
+    // skipped the events below it)
+    const beforeAnswer = (t: string): Effect.Effect<void> | undefined => {
+      if (!asked) return finish(Protocol.modeOf(remembered()), unasked(t))
+      if (mode === "resume") replayed++
+      return undefined
     }
     let lastRequestedBeat = Number.NEGATIVE_INFINITY
     // an event went in: the session's memory, metrics and member requests learn of it
@@ -605,11 +611,15 @@ export const run = (
           case "Resumed": {
             // counted as it arrives: one held back by a full buffer past the ready timeout still
             // says the gateway answered the Resume
-            if (step._tag === "Emit") countReplayed()
-            // an answer to nothing: taken before the Identify, a READY was a session the Identify
-            // after it started again (4005, a session start spent); a second one moved the resume
-            // point back, and the events after its sequence came twice
-            else if (!asked || isAnswered) return finish(Protocol.modeOf(remembered()), unasked(step.event.t))
+            if (step._tag !== "Emit") {
+              // an answer to nothing: taken before the Identify, a READY was a session the Identify
+              // after it started again (4005, a session start spent); a second one moved the resume
+              // point back, and the events after its sequence came twice
+              if (!asked || isAnswered) return finish(Protocol.modeOf(remembered()), unasked(step.event.t))
+            } else if (!ready) {
+              const refused = beforeAnswer(step.event.t)
+              if (refused !== undefined) return refused
+            }
             const wanted = ctx.options.events === undefined || ctx.options.events.has(step.event.t)
             // an unwanted event (decoded all the same: no readable header, or an encoding without
             // one, or one the session needs) is counted and observed, never delivered
@@ -621,11 +631,15 @@ export const run = (
             }
             break
           }
-          case "Skip":
+          case "Skip": {
+            if (!ready) {
+              const refused = beforeAnswer(step.t)
+              if (refused !== undefined) return refused
+            }
             ctx.memory.current = Protocol.apply(ctx.memory.current, step)
             ctx.metrics.event(step.t)
-            countReplayed()
             break
+          }
           case "Duplicate":
           case "Ignore":
             break

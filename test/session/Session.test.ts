@@ -1109,6 +1109,30 @@ describe("Session", () => {
       }).pipe(Effect.provide(TestLayer)))
   }
 
+  // its sequence went into the Resume, and the replay after it skipped the events in between
+  it.scoped("a dispatch before the connection's Resume went out is a decode failure: the next Resume carries the last delivered sequence, nothing lost", () =>
+    Effect.gen(function*() {
+      const { peer, session } = yield* readySession({}, 3_600_000)
+      const events = yield* collect(session, 6)
+      for (const sequence of [2, 3]) yield* peer.sendJson(dispatch(sequence, "MESSAGE_CREATE", {}))
+      yield* settle
+      yield* peer.drop
+      yield* TestClock.adjust("5 seconds")
+      const gateway = yield* MemoryTransport.MemoryGateway
+      const stray = yield* gateway.accept
+      yield* stray.sendJson(dispatch(6, "MESSAGE_CREATE", {}))
+      yield* stray.sendJson(hello(3_600_000))
+      yield* settle
+      expect(describeReason((yield* session.snapshot).reason)).toBe("decode failed: MESSAGE_CREATE before this connection's Resume")
+      expect(yield* sentOps(stray)).toEqual([])
+      yield* TestClock.adjust("5 seconds")
+      const { first, peer: next } = yield* acceptAndHello(3_600_000)
+      expect(first).toMatchObject({ op: 6, d: { seq: 3 } })
+      for (const sequence of [4, 5, 6]) yield* next.sendJson(dispatch(sequence, "MESSAGE_CREATE", {}))
+      yield* next.sendJson(dispatch(7, "RESUMED", {}))
+      expect((yield* Fiber.join(events)).map((event) => event.sequence)).toEqual([1, 2, 3, 4, 5, 6])
+    }).pipe(Effect.provide(TestLayer)))
+
   it.scoped("a second READY on one connection is a decode failure: the resume point stays where the events took it", () =>
     Effect.gen(function*() {
       const { peer, session } = yield* readySession({}, 3_600_000)
