@@ -23,6 +23,7 @@ import { sleepPastStalls, timeoutFailPastStalls } from "../internal/stall.ts"
 import type { IdentifyBudgetExhausted, IdentifyLimiter } from "../limits/IdentifyLimiter.ts"
 import * as SendLimiter from "../limits/SendLimiter.ts"
 import * as CloseCode from "../protocol/CloseCode.ts"
+import { Opcode } from "../protocol/Opcode.ts"
 import type { GatewayEvent } from "../protocol/Event.ts"
 import { downgrades, show } from "../protocol/internal/schema.ts"
 import type * as EventBuffer from "../stream/EventBuffer.ts"
@@ -663,6 +664,9 @@ export const run = (
           case "Hello":
             return Effect.zipRight(onHello(step.interval), Effect.suspend(() => handle(frames, i + 1)))
           case "Reconnect":
+            // a dispatch refused before the Identify or Resume went out answers nothing, whatever
+            // it says (a READY before a Resume forgot the session it would have resumed)
+            if (!asked && envelope.op === Opcode.Dispatch) return finish(Protocol.modeOf(remembered()), unasked(envelope.t ?? "a dispatch"))
             return step.reason._tag === "InvalidSession"
               ? Effect.zipRight(tellAnswered, finish(step.mode, step.reason))
               : finish(step.mode, step.reason)

@@ -427,13 +427,12 @@ export const makeWith = (
 
     // What a wait for the budget waits for, and when it comes (to the second), as the limiter says
     type BudgetWait = Reason & { readonly _tag: "IdentifyBudget" }
+    // (a limiter of the program's own that says no time, or none that is one, says nothing)
     const budgetWait: Effect.Effect<BudgetWait> = Effect.map(identifyLimiter.snapshot, ({ budget }) => {
-      const at = (inMs: number) => Math.ceil((clock.unsafeCurrentTimeMillis() + inMs) / 1000) * 1000
       if (budget === undefined) return Reasons.IdentifyBudget({})
-      if (budget.remaining <= 0) return Reasons.IdentifyBudget({ next: { kind: "Refill", at: at(budget.resetAfter) } })
-      return budget.nextTurnIn === undefined
-        ? Reasons.IdentifyBudget({})
-        : Reasons.IdentifyBudget({ next: { kind: "SpreadTurn", at: at(budget.nextTurnIn) } })
+      const [kind, inMs] = budget.remaining <= 0 ? ["Refill", budget.resetAfter] as const : ["SpreadTurn", budget.nextTurnIn] as const
+      const at = inMs === undefined ? NaN : Math.ceil((clock.unsafeCurrentTimeMillis() + Math.max(0, inMs)) / 1000) * 1000
+      return Number.isFinite(at) ? Reasons.IdentifyBudget({ next: { kind, at } }) : Reasons.IdentifyBudget({})
     })
 
     // While waiting for the budget: `GET /gateway/bot` asked again once its answer is

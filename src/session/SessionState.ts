@@ -129,8 +129,12 @@ export interface Transition {
   readonly at: number
 }
 
-// `14:03:22 UTC`: a time within the next day, as a status row has room for
-const timeOfDay = (epochMillis: number): string => `${new Date(epochMillis).toISOString().slice(11, 19)} UTC`
+// `14:03:22 UTC`: a time within the next day, as a status row has room for (a time no `Date`
+// holds threw a RangeError from a view or a log line)
+const timeOfDay = (epochMillis: number): string => {
+  const date = new Date(epochMillis)
+  return Number.isNaN(date.getTime()) ? "a time no date holds" : `${date.toISOString().slice(11, 19)} UTC`
+}
 
 /**
  * A one-line description of a reason, for logs and status views.

@@ -9,6 +9,8 @@ import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
+import * as Logger from "effect/Logger"
+import * as LogLevel from "effect/LogLevel"
 import * as Metric from "effect/Metric"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
@@ -17,7 +19,7 @@ import * as IdentifyLimiter from "../../src/limits/IdentifyLimiter.ts"
 import * as SessionMetrics from "../../src/session/SessionMetrics.ts"
 import { describeReason, Reason } from "../../src/session/SessionState.ts"
 import * as MemoryTransport from "../../src/transport/MemoryTransport.ts"
-import { acceptAndHello, options, ready, Session, settle } from "./harness.ts"
+import { acceptAndHello, options, programLimiter, ready, Session, settle } from "./harness.ts"
 
 const hour = 3600_000
 
@@ -98,6 +100,35 @@ describe("a session waiting for the budget", () => {
       expect(next._tag === "IdentifyBudget" && next.next!.at).toBeLessThanOrEqual(20 * hour + 1000)
       expect((yield* second.snapshot).state._tag).toBe("Disconnected")
     }).pipe(Effect.provide(Layer.mergeAll(MemoryTransport.layer, IdentifyLimiter.layerMemory, FetchHttpClient.layer))))
+
+  // a time no `Date` holds threw a RangeError from the status view, and from the transition's
+  // Debug line: the session died of it
+  for (
+    const [name, budget] of [
+      ["a turn in NaN ms", { total: 1000, remaining: 50, resetAfter: hour, nextTurnIn: NaN }],
+      ["a refill in Infinity ms", { total: 1000, remaining: 0, resetAfter: Infinity }],
+      ["a refill in 1e300 ms", { total: 1000, remaining: 0, resetAfter: 1e300 }]
+    ] as const
+  ) {
+    it.scoped(`a limiter of the program's own whose snapshot says ${name}: the session waits, saying no time, at every log level`, () =>
+      Effect.gen(function*() {
+        const session = yield* Session.make(options())
+        yield* settle
+        yield* TestClock.adjust("2 minutes")
+        const { reason, state } = yield* session.snapshot
+        expect([state._tag, describeReason(reason)]).toEqual(
+          name.endsWith("1e300 ms")
+            ? ["Disconnected", "identify budget used up: refill at a time no date holds"]
+            : ["Disconnected", "waiting for the identify budget (spread or refill)"]
+        )
+      }).pipe(
+        Logger.withMinimumLogLevel(LogLevel.All),
+        Effect.provide(programLimiter({
+          budgetReady: () => Effect.never,
+          snapshot: Effect.succeed({ maxConcurrency: 1, budget, keys: [] })
+        }))
+      ))
+  }
 
   it.scoped("a configure that gives room lets it go: ConnectingHttp/Start after IdentifyBudget, then it connects", () =>
     Effect.gen(function*() {

@@ -1068,9 +1068,8 @@ describe("Session", () => {
   it.scoped("RESUMED on a connection that identifies is a decode failure, never a ready connection that sent no Identify", () =>
     Effect.gen(function*() {
       const session = yield* Session.make(options())
-      const gateway = yield* MemoryTransport.MemoryGateway
-      const peer = yield* gateway.accept
-      yield* peer.sendJson(hello(3_600_000))
+      const { first, peer } = yield* acceptAndHello(3_600_000)
+      expect(first.op).toBe(2)
       yield* peer.sendJson(dispatch(1, "RESUMED", {}))
       yield* settle
       const last = yield* Stream.runHead(session.transitions)
@@ -1083,10 +1082,12 @@ describe("Session", () => {
   // an answer to nothing: a READY before Hello was taken, and the Identify after it started a
   // second session (4005, a session start spent); a RESUMED before Hello made the Resume after it
   // wait out the ready timeout on a ready connection; a READY again moved the resume point back
+  // (a READY before a Resume forgot the session it would have resumed)
   for (
     const answer of [
-      { name: "a READY before Hello", resumed: false, told: "READY before this connection's Identify" },
-      { name: "a RESUMED before Hello on a connection that resumes", resumed: true, told: "RESUMED before this connection's Resume" }
+      { name: "a READY before Hello", resumed: false, frame: ready(1), told: "READY before this connection's Identify" },
+      { name: "a RESUMED before Hello on a connection that resumes", resumed: true, frame: dispatch(1, "RESUMED", {}), told: "RESUMED before this connection's Resume" },
+      { name: "a READY before Hello on a connection that resumes", resumed: true, frame: ready(1), told: "READY before this connection's Resume" }
     ]
   ) {
     it.scoped(`${answer.name} is a decode failure: nothing sent after it, never a ready connection`, () =>
@@ -1099,13 +1100,17 @@ describe("Session", () => {
         const states: Array<string> = []
         yield* Effect.forkScoped(Stream.runForEach(session.transitions, ({ reason, to }) => Effect.sync(() => states.push(`${to._tag}: ${describeReason(reason)}`))))
         yield* settle
-        yield* peer.sendJson(answer.resumed ? dispatch(1, "RESUMED", {}) : ready(1))
+        yield* peer.sendJson(answer.frame)
         yield* peer.sendJson(hello(3_600_000))
         yield* settle
         expect(states.at(-1)).toBe(`Disconnected: decode failed: ${answer.told}`)
         expect(states.filter((state) => state.startsWith("Connected"))).toEqual([])
         expect(yield* sentOps(peer)).toEqual([])
         expect(yield* peer.isOpen).toBe(false)
+        // the next connection authenticates as this one would have
+        yield* TestClock.adjust("5 seconds")
+        const { first } = yield* acceptAndHello(3_600_000)
+        expect(first.op).toBe(answer.resumed ? 6 : 2)
       }).pipe(Effect.provide(TestLayer)))
   }
 
