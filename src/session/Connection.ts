@@ -408,11 +408,14 @@ export const run = (
     const tellAnswered = Effect.suspend(() => {
       const told = identifyAnswered
       identifyAnswered = undefined
-      return told === undefined ? Effect.void : Effect.asVoid(Effect.forkIn(ctx.sessionScope)(Effect.catchAllCause(told, (cause) =>
-        Effect.zipRight(
-          Effect.logError("the identify limiter's answered failed", cause),
-          end(Exit.failCause(cause))
-        ))))
+      return told === undefined ? Effect.void : Effect.asVoid(Effect.forkIn(ctx.sessionScope)(Effect.catchAllCause(told, (cause) => {
+        // the limiter's words may quote the token (the key it keeps its lock under)
+        const masked = Cause.isDie(cause) ? Cause.die(maskedDefect(Cause.squash(cause), options.token)) : cause
+        return Effect.zipRight(
+          Effect.logError("the identify limiter's answered failed", masked),
+          end(Exit.failCause(masked))
+        )
+      })))
     })
     const releaseAdmission = admission === undefined ? Effect.void : Scope.close(admission, Exit.void)
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as Redacted from "effect/Redacted"
+import { inspect } from "node:util"
 import { maskedDefect, withoutToken } from "../../src/internal/secret.ts"
 
 const token = "NzkyNzE1NDU0MTk2MDg4ODQy.X-hvzA.Ovy4MCQywSkoMRRclStW4xAYK7I"
@@ -28,6 +29,34 @@ describe("maskedDefect", () => {
     expect(error.name).toBe("TypeError")
     expect(error.stack).toBe(thrown.stack!.replace(token, "<token>"))
     expect(error.stack).toContain("secret.test.ts")
+  })
+
+  // each went on whole: only the message and the stack were looked at
+  it("masks it wherever the defect shows it: its cause, an AggregateError's errors, its own properties, a value that is no Error", () => {
+    const secret = Redacted.make(token)
+    const shows = (value: unknown) => inspect(value, { depth: 10 })
+    const frame = `{"op":6,"d":{"token":"${token}"}}`
+    const defects = [
+      new Error("proxy refused the frame", { cause: new SyntaxError(`unexpected field in ${frame}`) }),
+      new AggregateError([new Error(`upstream 1 refused ${frame}`), new Error("upstream 2 timed out")], "all upstreams failed"),
+      Object.assign(new RangeError("proxy refused the frame"), { frame, status: 502 }),
+      { reason: "proxy refused the frame", frame }
+    ]
+    for (const defect of defects) {
+      const masked = maskedDefect(defect, secret)
+      expect(masked).toBeInstanceOf(Error)
+      expect(shows(masked)).not.toContain(token.slice(0, 12))
+      expect(shows(masked)).toContain("<token>")
+    }
+    const [caused, aggregate, withFields] = defects.map((defect) => maskedDefect(defect, secret)) as [Error, AggregateError, Error & { status: number }]
+    expect([caused.message, (caused.cause as Error).name, (caused.cause as Error).message]).toEqual([
+      "proxy refused the frame",
+      "SyntaxError",
+      `unexpected field in {"op":6,"d":{"token":"<token>"}}`
+    ])
+    expect(aggregate).toBeInstanceOf(AggregateError)
+    expect(aggregate.errors.map((error: Error) => error.message)).toEqual([`upstream 1 refused {"op":6,"d":{"token":"<token>"}}`, "upstream 2 timed out"])
+    expect([withFields.name, withFields.status]).toEqual(["RangeError", 502])
   })
 
   it("leaves a defect that does not quote it as it is", () => {

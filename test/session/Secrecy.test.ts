@@ -30,7 +30,7 @@ const leaksIn = leaksOf(secret)
  * default quoting the frame, the token in an Identify's or a Resume's), or throws it before it
  * returns an Effect (a plain-JS transport calling `ws.send` first).
  */
-const quotingTransport = (op: number, words = (frame: string) => `proxy refused the frame ${frame}`, how: "dies" | "throws" = "dies") =>
+const quotingTransport = (op: number, words = (frame: string) => `proxy refused the frame ${frame}`, how: "dies" | "throws" | "dies of a cause" = "dies") =>
   Layer.mergeAll(
     Layer.effect(
       GatewayTransport,
@@ -41,6 +41,8 @@ const quotingTransport = (op: number, words = (frame: string) => `proxy refused 
             send: (frame) => {
               if (typeof frame !== "string" || !frame.startsWith(`{"op":${op},`)) return connection.send(frame)
               if (how === "throws") throw new Error(words(frame))
+              // the words in the cause of an error of its own (ES2022 `{ cause }`, as Node's errors do)
+              if (how === "dies of a cause") return Effect.die(new Error("proxy refused the frame", { cause: new SyntaxError(words(frame)) }))
               return Effect.die(new Error(words(frame)))
             }
           }))
@@ -67,6 +69,10 @@ describe("secrecy: the token in what the library itself writes", () => {
       // thrown, they went around the masking: the beat's as before, the Resume's whole to `await`
       ["a custom transport's throw quoting the token as a heartbeat is sent", quotingTransport(1, () => `proxy session for Bot ${secret} is gone`, "throws"), {}],
       ["a custom transport's throw quoting the Resume frame", quotingTransport(6, undefined, "throws"), {
+        resume: { sessionId: "s", sequence: 5, resumeGatewayUrl: "ws://gateway.test/", shard: [0, 1] }
+      }],
+      // only a defect's message was looked at: the spans ended with the cause whole
+      ["a custom transport's defect quoting the Resume frame in its cause", quotingTransport(6, undefined, "dies of a cause"), {
         resume: { sessionId: "s", sequence: 5, resumeGatewayUrl: "ws://gateway.test/", shard: [0, 1] }
       }]
     ] as const
@@ -107,6 +113,25 @@ describe("secrecy: the token in what the library itself writes", () => {
       }).pipe(captured.provide, Effect.provide(layer))
     })
   }
+
+  // its Error line gave the cause whole
+  it.scoped("a custom limiter whose answered dies quoting the token: its Error line does not repeat it", () => {
+    const captured = capture()
+    return Effect.gen(function*() {
+      const { session } = yield* readySession({}, 3_600_000)
+      yield* settle
+      expect(captured.lines.some((line) => line.includes("the identify limiter's answered failed"))).toBe(true)
+      expect(leaksIn(lineTexts(captured.lines))).toEqual([])
+      const stopping = yield* Effect.fork(Effect.exit(session.disconnect("1 second")))
+      yield* TestClock.adjust("1 second")
+      yield* Fiber.join(stopping)
+    }).pipe(
+      captured.provide,
+      Effect.provide(programLimiter({
+        identify: (_shard, send) => send(Effect.die(new Error(`lock store unreachable for key identify:${secret}`)))
+      }))
+    )
+  })
 
   // it killed the writer of the command's lane unobserved: the command, and every later one of its
   // kind, waited for ever on a session that stayed Connected
