@@ -32,7 +32,7 @@ import {
   ConnectionClosed,
   type Frame,
   type GatewayTransport,
-  type TransportError
+  TransportError
 } from "../transport/GatewayTransport.ts"
 import * as Heartbeat from "./Heartbeat.ts"
 import type { HeartbeatTimer } from "./HeartbeatTimer.ts"
@@ -140,6 +140,12 @@ export const makeActive = (): Active => ({ open: false, close: () => Effect.succ
 // the wait a refused connect asked for is the error's own (`wait`), whichever transport told it
 // (its `retryAfter` of `Infinity` parked the session for ever), told as "connect failed: HTTP 429;
 // retry after 3600 s" (it said "connect failed: transport connect failed: ...")
+// a connect's error, its cause masked where it quotes the token
+const maskedConnectError = (error: TransportError, token: ResolvedOptions["token"]): TransportError => {
+  const cause = maskedDefect(error.cause, token)
+  return cause === error.cause ? error : new TransportError({ reason: error.reason, cause, status: error.status, retryAfter: error.retryAfter })
+}
+
 const connectFailed = (error: TransportError, token: ResolvedOptions["token"]): Reason => {
   const retryAfter = error.wait
   // the transport's words (a proxy's answer among them), which may quote the token
@@ -270,6 +276,10 @@ export const run = (
     const opened = yield* ctx.transport.connect(url, { maxFrameBytes: options.maxMessageBytes }).pipe(
       Scope.extend(socketScope),
       timeoutFailPastStalls({ duration: options.timeouts.connect, onTimeout: () => new Cause.TimeoutException() }),
+      // the transport's words (a proxy's answer among them) may quote the token: masked before the
+      // span ends with them
+      Effect.mapError((error) => error._tag === "TransportError" ? maskedConnectError(error, options.token) : error),
+      Effect.catchAllDefect((defect) => Effect.die(maskedDefect(defect, options.token))),
       withSpan("Session.connect", { shard, url, mode }),
       Effect.either
     )

@@ -17,7 +17,7 @@ import { createHash } from "node:crypto"
 import { detached } from "../internal/detached.ts"
 import * as RetryAfter from "../internal/retryAfter.ts"
 import { clipped, printable } from "../internal/printable.ts"
-import { withoutToken } from "../internal/secret.ts"
+import { maskedDefect, withoutToken } from "../internal/secret.ts"
 import { withSpan } from "../internal/span.ts"
 import { timeoutFailPastStalls } from "../internal/stall.ts"
 import type { SessionStartLimit } from "../limits/IdentifyLimiter.ts"
@@ -83,7 +83,7 @@ export const fetch = (
       return yield* new GatewayInfoError({ reason: "Unauthorized", detail: "401 Unauthorized" })
     }
     if (response.status === 429) {
-      const retryAfter = yield* retryAfterOf(response)
+      const retryAfter = yield* retryAfterOf(response, token)
       return yield* new GatewayInfoError({
         reason: "RateLimited",
         detail: `429 Too Many Requests; retry after ${retryAfter} s`,
@@ -100,7 +100,7 @@ export const fetch = (
         ...(retryAfter === undefined ? {} : { retryAfter })
       })
     }
-    const body = yield* readJson(response)
+    const body = yield* readJson(response, token)
     const info = yield* Either.mapLeft(GatewayBot.decode(body), (error) => new GatewayInfoError({ reason: "Decode", detail: error.message }))
     // the token goes to this URL with every Identify: not in the clear when it was asked for over https
     if (downgrades(api, info.url)) {
@@ -115,6 +115,8 @@ export const fetch = (
     }),
     // the timeout holds for a caller that cannot be interrupted (a fleet made in an acquire)
     detached,
+    // an HttpClient's defect may quote the request's header: masked before the span ends with it
+    Effect.catchAllDefect((defect) => Effect.die(maskedDefect(defect, token))),
     withSpan("GatewayInfo.fetch")
   )
 
@@ -124,7 +126,7 @@ export const fetch = (
  * of its own), three deep at most, each message without the token and then clipped (the other
  * way round, a cut could leave part of the token).
  */
-const why = (error: Error, token?: Redacted.Redacted<string>): string => {
+const why = (error: Error, token: Redacted.Redacted<string>): string => {
   const messages: Array<string> = []
   for (let at: unknown = error, depth = 0; at instanceof Error && depth < 3; at = at.cause, depth++) {
     const told = at.message !== "" ? at.message : at instanceof AggregateError ? at.errors.map(String).join("; ") : ""
@@ -148,9 +150,9 @@ const headerRetryAfter = (response: HttpClientResponse.HttpClientResponse): Effe
 
 // The seconds a 429 asks to wait: the Retry-After header, else the body's `retry_after` (Discord
 // sends both), else a second; at most an hour.
-const retryAfterOf = (response: HttpClientResponse.HttpClientResponse): Effect.Effect<number> =>
+const retryAfterOf = (response: HttpClientResponse.HttpClientResponse, token: Redacted.Redacted<string>): Effect.Effect<number> =>
   Effect.flatMap(headerRetryAfter(response), (fromHeader) =>
-    fromHeader !== undefined ? Effect.succeed(fromHeader) : readJson(response).pipe(
+    fromHeader !== undefined ? Effect.succeed(fromHeader) : readJson(response, token).pipe(
       Effect.map((body) => (typeof body === "object" && body !== null && "retry_after" in body ? RetryAfter.seconds(body.retry_after) : undefined) ?? 1),
       Effect.orElseSucceed(() => 1)
     ))
@@ -172,14 +174,15 @@ const tooLarge = (declared?: number) =>
 
 // The body as JSON, read no further than `maxBodyBytes`: refused from its content-length when that
 // says too much, else streamed and given up (the rest never read) the moment it passes the cap.
-const readJson = (response: HttpClientResponse.HttpClientResponse): Effect.Effect<unknown, GatewayInfoError> => {
+const readJson = (response: HttpClientResponse.HttpClientResponse, token: Redacted.Redacted<string>): Effect.Effect<unknown, GatewayInfoError> => {
   const declared = contentLength(response)
   if (declared !== undefined && declared > maxBodyBytes) return Effect.fail(tooLarge(declared))
   return response.stream.pipe(
     Stream.mapError((error) =>
       new GatewayInfoError({
         reason: "Http",
-        detail: `the body could not be read${error.cause instanceof Error ? `: ${why(error.cause)}` : ""}`
+        // the client's words may quote the request, its header among them
+        detail: `the body could not be read${error.cause instanceof Error ? `: ${why(error.cause, token)}` : ""}`
       })
     ),
     Stream.runFoldEffect({ parts: Chunk.empty<Uint8Array>(), bytes: 0 }, (read, part) => {

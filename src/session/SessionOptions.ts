@@ -481,15 +481,17 @@ export const checkGatewayUrl = (url: string): Either.Either<string, GatewayInfoE
  *
  * @since 0.1.0
  */
-export const fromGatewayUrl = (error: GatewayInfoError, token: Redacted.Redacted<string>): GatewayInfoError =>
-  error.source !== undefined ? error : new GatewayInfoError({
+export const fromGatewayUrl = (error: GatewayInfoError, token: Redacted.Redacted<string>): GatewayInfoError => {
+  // the source's own words, which may quote the token (also in an error it marked as its own)
+  const detail = withoutToken(error.detail, token)
+  return error.source !== undefined && detail === error.detail ? error : new GatewayInfoError({
     reason: error.reason,
-    // the source's own words, which may quote the token
-    detail: withoutToken(error.detail, token),
+    detail,
     source: "gatewayUrl",
     ...(error.retryAfter === undefined ? {} : { retryAfter: error.retryAfter }),
     ...(error.status === undefined ? {} : { status: error.status })
   })
+}
 
 /**
  * The URL a session reaches the gateway at, but for a resume point's: its `gateway`, else its `api`.
