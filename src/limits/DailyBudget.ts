@@ -83,6 +83,8 @@ export interface DailyBudget<E> {
  * @since 0.1.0
  */
 export interface SocketWaiter {
+  /** Takes its place before shards asking `ready` from now: a turn due is its, once its key's spacing is out. */
+  readonly hold: () => void
   /** Waits for the spread's turn at `until`, or until `wake`: the caller then looks again. */
   readonly awaitTurn: (until: number, now: number, wake: Effect.Effect<void>) => Effect.Effect<void>
   /** Gives its place up, once counted or given up; again, it does nothing. */
@@ -198,11 +200,15 @@ export const make = <E>(policy: BudgetPolicy<E>): DailyBudget<E> => {
 
   const socketWaiter = (): SocketWaiter => {
     let waiting = false
+    const hold = () => {
+      if (!waiting) socketWaiters++
+      waiting = true
+    }
     return {
+      hold,
       awaitTurn: (until, now, wake) =>
         Effect.suspend(() => {
-          if (!waiting) socketWaiters++
-          waiting = true
+          hold()
           return Effect.raceFirst(awaitTurn(until, now), wake)
         }),
       leave: Effect.sync(() => {

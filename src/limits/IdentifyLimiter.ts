@@ -298,6 +298,9 @@ const build = (spacing: number, margin: number, onExhausted: "fail" | "wait", sp
       if (resetAfter !== undefined && onExhausted === "fail") return Effect.fail(budget.exhausted(shardId, resetAfter))
       const turnAt = gate.lastAt === undefined ? now : gate.lastAt + spacing
       if (!isDue(turnAt, now)) {
+        // a turn of the spread due meanwhile is its: a shard asking `ready` later took it, and this
+        // socket waited open for the refill
+        waiter.hold()
         const wakes = [Effect.sleep(turnAt - now), lineChanged(gate)]
         if (gate.pending !== undefined) wakes.push(Deferred.await(gate.pending))
         const wait = detached(Effect.raceAll(wakes))

@@ -650,6 +650,29 @@ describe("IdentifyLimiter: the last tenth of the budget spread over the day", ()
       }))
   }
 
+  // it never waited for a turn, so it did not count as waiting with its socket open: the later
+  // budgetReady took the turn, and the socket waited for the refill
+  it.effect("an identify arriving after the turn came, its key still in its spacing, keeps the turn before a later budgetReady", () =>
+    Effect.gen(function*() {
+      const limiter = yield* IdentifyLimiter.make()
+      // the next turn 4.5 s after shard 0's, key 0 free at 5.2 s
+      yield* limiter.configure(limits({ maxConcurrency: 1, total: 10, remaining: 2, resetAfter: 9000 }))
+      const order: Array<string> = []
+      const told = (what: string) => Effect.map(Clock.currentTimeMillis, (at) => void order.push(`${what} at ${at}`))
+      yield* limiter.identify(0, () => told("identify 0"))
+      yield* TestClock.adjust(4600)
+      const socketOpen = yield* Effect.fork(limiter.identify(1, () => told("identify 1")))
+      yield* settle
+      yield* TestClock.adjust(100)
+      const asking = yield* Effect.fork(Effect.tap(limiter.budgetReady!(2), () => told("ready 2")))
+      yield* settle
+      yield* TestClock.adjust(500)
+      yield* settle
+      expect(order).toEqual(["identify 0 at 0", "identify 1 at 5200"])
+      yield* Fiber.interrupt(asking)
+      yield* Fiber.join(socketOpen)
+    }))
+
   it.effect("with the budget already low when configured, one shard passes budgetReady at once, the next a turn later", () =>
     Effect.gen(function*() {
       const limiter = yield* IdentifyLimiter.make({ margin: 0 })
