@@ -11,6 +11,7 @@ import * as Redacted from "effect/Redacted"
 import type { Compression } from "../codec/Compression.ts"
 import { isQuotable } from "../internal/printable.ts"
 import { maxShardCount } from "../protocol/Commands.ts"
+import { isHttpUrl, isWebSocketUrl, maxUrlLength } from "../protocol/internal/schema.ts"
 import * as Intents from "../protocol/Intents.ts"
 import * as Session from "../session/Session.ts"
 import { defaultApi, minMessageBytes } from "../session/SessionOptions.ts"
@@ -134,6 +135,13 @@ const intentsProblem = (error: Intents.InvalidIntents): string => {
   if (error.reason === "UnknownName" && !/^[0-9]/.test(error.input)) return `unknown intent name ${echo(error.input)}`
   return `expected a non-negative integer or intent names, got ${echo(error.input)}`
 }
+
+/**
+ * How many shards the embedded gateway runs unless `--shard-count` says.
+ *
+ * @since 0.1.0
+ */
+export const embeddedShardCount = 4
 
 /**
  * Parses shard ids: `0-3`, `0,2,5`, or a mix (`0-2,7`). Sorted, without repeats.
@@ -312,6 +320,11 @@ const parseFlags = (
     if (shards !== undefined && shardCount !== undefined && shards.some((id) => id >= shardCount)) {
       return yield* Either.left(new UsageError({ detail: `--shards: ids must be below --shard-count ${shardCount}` }))
     }
+    if (shards !== undefined && shardCount === undefined && token === undefined && shards.some((id) => id >= embeddedShardCount)) {
+      return yield* Either.left(
+        new UsageError({ detail: `--shards: ids must be below the embedded gateway's ${embeddedShardCount} shards (--shard-count runs more)` })
+      )
+    }
     const intentsText = values.get("--intents")
     // an empty value (a script's unset variable) is no quiet 0: `--intents 0` says that
     if (intentsText?.trim() === "") {
@@ -341,8 +354,16 @@ const parseFlags = (
     if (events?.size === 0) {
       return yield* Either.left(new UsageError({ detail: `--events: no dispatch type given (e.g. MESSAGE_CREATE,GUILD_CREATE)` }))
     }
-    for (const [flag, url] of [["--api", values.get("--api")], ["--gateway", values.get("--gateway")]] as const) {
+    // checked here as the session would, so that the line names the flag and shows only what `echo` shows
+    const urls = [
+      ["--api", values.get("--api"), isHttpUrl, "an http:// or https:// URL without credentials"],
+      ["--gateway", values.get("--gateway"), isWebSocketUrl, "a ws:// or wss:// URL without a fragment or credentials"]
+    ] as const
+    for (const [flag, url, fits, kind] of urls) {
       if (url !== undefined && !URL.canParse(url)) return yield* Either.left(new UsageError({ detail: `${flag}: ${echoUrl(url)} is not a URL` }))
+      if (url !== undefined && !fits(url)) {
+        return yield* Either.left(new UsageError({ detail: `${flag}: expected ${kind}, of at most ${maxUrlLength} characters, got ${echoUrl(url)}` }))
+      }
       // without a token the CLI runs its embedded gateway: another one would get its placeholder
       if (url !== undefined && token === undefined) {
         return yield* Either.left(new UsageError({ detail: `${flag} needs a token (--token or DISCORD_TOKEN)` }))

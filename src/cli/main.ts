@@ -50,7 +50,7 @@ const embedded = (shardCount: number | undefined) =>
     const token = Redacted.make("embedded-local-gateway-token")
     const gateway = yield* LocalGateway.make({
       token,
-      shards: shardCount ?? 4,
+      shards: shardCount ?? Args.embeddedShardCount,
       sessionStartLimit: { maxConcurrency: 2 },
       heartbeatInterval: "5 seconds",
       guilds: 3,
@@ -134,10 +134,17 @@ const shardCountOf = (options: Args.CliOptions): number | undefined =>
 
 /**
  * The line that tells why a run failed; where the error names an option the command line has as a
- * flag, the flag too.
+ * flag, the flag too (shard ids are checked against the shard count only once it is known: the
+ * recommended one).
  */
-const errorLine = (error: { readonly _tag: string; readonly message: string }): string =>
-  `error: ${error.message}${error._tag === "MessageTooLarge" ? "; on the command line: --max-message-bytes" : ""}`
+const errorLine = (error: { readonly _tag: string; readonly message: string }): string => {
+  const flag = error._tag === "MessageTooLarge"
+    ? "--max-message-bytes"
+    : error._tag === "InvalidOptions" && error.message.includes("shard ids must be below the shard count")
+    ? "--shards or --shard-count"
+    : undefined
+  return `error: ${error.message}${flag === undefined ? "" : `; on the command line: ${flag}`}`
+}
 
 const run = (options: Args.CliOptions, warnings: ReadonlyArray<string>) =>
   Effect.gen(function*() {

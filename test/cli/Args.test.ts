@@ -122,6 +122,24 @@ describe("Args", () => {
     expect(error(["--gateway", "ws://gateway.example"])).toBe("--gateway needs a token (--token or DISCORD_TOKEN)")
   })
 
+  // the fleet refused them in words that named no flag, showing 50 characters of a long value
+  it("refuses a --gateway or --api of the wrong kind, and --shards past the embedded gateway's, naming the flag", () => {
+    expect(error(["--token", "abc", "--gateway", "https://gateway.discord.gg"])).toBe(
+      `--gateway: expected a ws:// or wss:// URL without a fragment or credentials, of at most 2048 characters, got "https://gateway.discord.gg"`
+    )
+    expect(error(["--token", "abc", "--gateway", "wss://gateway.discord.gg/#fragment"])).toContain("--gateway: expected a ws:// or wss://")
+    expect(error(["--token", "abc", "--api", "ftp://discord.com/api/v10"])).toBe(
+      `--api: expected an http:// or https:// URL without credentials, of at most 2048 characters, got "ftp://discord.com/api/v10"`
+    )
+    const long = `https://gateway.discord.gg/?v=10&encoding=json&x=${"Zm9vYmFy".repeat(5)}`
+    expect(error(["--token", "abc", "--gateway", long])).toBe(
+      `--gateway: expected a ws:// or wss:// URL without a fragment or credentials, of at most 2048 characters, got <${long.length} characters, not shown>`
+    )
+    expect(error(["--shards", "0-7"])).toBe("--shards: ids must be below the embedded gateway's 4 shards (--shard-count runs more)")
+    expect(Either.isRight(parse(["--shards", "0-7", "--shard-count", "8"]))).toBe(true)
+    expect(Either.isRight(parse(["--token", "abc", "--shards", "0-7"]))).toBe(true)
+  })
+
   it("parses every flag, with = or a separate value", () => {
     const options = Either.getOrThrow(parse([
       "--token",

@@ -192,6 +192,17 @@ describe.concurrent("the command line", () => {
       expectResumableCloses(log)
     }))
 
+  // known only from GET /gateway/bot: the fleet's words named no flag
+  it.scopedLive("--shards past the recommended shard count exits 2 with one error line naming the flags", () =>
+    Effect.gen(function*() {
+      const gateway = yield* LocalGateway.make({ token, shards: 2 })
+      const run = yield* cli(["--token", secret, "--api", gateway.apiUrl, "--shards", "0-3"])
+      expect(run.code).toBe(2)
+      expect(lines(run.stderr)).toEqual([
+        "error: invalid session options: shard ids must be below the shard count 2, got 2, 3; on the command line: --shards or --shard-count"
+      ])
+    }))
+
   it.scopedLive("--max-message-bytes reaches the shards: a message over it, sent again on the resume, ends the run naming the flag", () =>
     Effect.gen(function*() {
       // with presences, a small guild's GUILD_CREATE lists its 40 members: some 7 KB, READY under 1 KB
@@ -323,15 +334,23 @@ WebSocket.prototype.send = function (data, ...rest) {
 
   it.live("bad flags exit 2 with one error line naming the flag; --help prints usage and exits 0", () =>
     Effect.gen(function*() {
-      const [shards, compress, unknown, emptyToken, help] = yield* Effect.all([
+      const [shards, compress, unknown, emptyToken, restGateway, help] = yield* Effect.all([
         cli(["--shards", "x"]),
         cli(["--compress", "gzip"]),
         cli(["--frobnicate", "1"]),
         cli(["--token="]),
+        // the REST URL copied: the fleet refused it in words that named no flag
+        cli(["--token", secret, "--gateway", "https://gateway.discord.gg"]),
         cli(["--help"])
       ], { concurrency: "unbounded" })
       for (
-        const [run, flag] of [[shards, "--shards"], [compress, "--compress"], [unknown, "--frobnicate"], [emptyToken, "--token"]] as const
+        const [run, flag] of [
+          [shards, "--shards"],
+          [compress, "--compress"],
+          [unknown, "--frobnicate"],
+          [emptyToken, "--token"],
+          [restGateway, "--gateway"]
+        ] as const
       ) {
         expect(run.code).toBe(2)
         expect(run.stdout).toBe("")
