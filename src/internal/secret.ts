@@ -47,26 +47,35 @@ export const withoutToken = (text: string, token: unknown): string => {
  *
  * @since 0.1.0
  */
-export const maskedDefect = (defect: unknown, token: unknown): unknown => {
-  const shown = typeof defect === "string" ? defect : inspect(defect, { depth: 10 })
-  return withoutToken(shown, token) === shown ? defect : masked(defect, token)
+export const maskedDefect = (defect: unknown, token: unknown): unknown => maskedIn(defect, token, new Map())
+
+// all of it: a long string or a long list (an AggregateError's errors) cut short could hide a run
+const whole = { depth: 10, maxStringLength: Infinity, maxArrayLength: Infinity }
+
+// `value` as it is where it quotes no run of the token, else masked; `copies`: the errors copied so
+// far, so that one met again (an error that refers to itself, a cause that refers back) is its copy
+const maskedIn = (value: unknown, token: unknown, copies: Map<unknown, Error>): unknown => {
+  const copied = copies.get(value)
+  if (copied !== undefined) return copied
+  const shown = typeof value === "string" ? value : inspect(value, whole)
+  return withoutToken(shown, token) === shown ? value : masked(value, token, copies)
 }
 
-const masked = (defect: unknown, token: unknown): Error => {
-  if (!(defect instanceof Error)) {
-    return new Error(withoutToken(typeof defect === "string" ? defect : inspect(defect, { depth: 10 }), token))
-  }
+const masked = (defect: unknown, token: unknown, copies: Map<unknown, Error>): Error => {
+  if (!(defect instanceof Error)) return new Error(withoutToken(typeof defect === "string" ? defect : inspect(defect, whole), token))
   const message = withoutToken(defect.message, token)
-  const cause = "cause" in defect ? { cause: maskedDefect(defect.cause, token) } : undefined
-  const error = defect instanceof AggregateError
-    ? new AggregateError(Array.from(defect.errors as Iterable<unknown>, (inner) => maskedDefect(inner, token)), message, cause)
-    : new Error(message, cause)
+  const error = defect instanceof AggregateError ? new AggregateError([], message) : new Error(message)
+  copies.set(defect, error)
   // the stack of where the defect was made, not of this copy
   error.name = defect.name
   if (defect.stack !== undefined) error.stack = withoutToken(defect.stack, token)
+  const inner = (value: unknown) => typeof value === "string" ? withoutToken(value, token) : maskedIn(value, token, copies)
+  if ("cause" in defect) Object.defineProperty(error, "cause", { value: inner(defect.cause), writable: true, configurable: true })
+  if (defect instanceof AggregateError) {
+    Object.defineProperty(error, "errors", { value: Array.from(defect.errors as Iterable<unknown>, inner), writable: true, configurable: true })
+  }
   for (const [key, value] of Object.entries(defect)) {
-    if (key === "cause" || key === "errors") continue
-    Object.assign(error, { [key]: typeof value === "string" ? withoutToken(value, token) : maskedDefect(value, token) })
+    if (key !== "cause" && key !== "errors") Object.assign(error, { [key]: inner(value) })
   }
   return error
 }

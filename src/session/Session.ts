@@ -433,7 +433,15 @@ export const makeWith = (
       const [kind, inMs] = budget.remaining <= 0 ? ["Refill", budget.resetAfter] as const : ["SpreadTurn", budget.nextTurnIn] as const
       const at = inMs === undefined ? NaN : Math.ceil((clock.unsafeCurrentTimeMillis() + Math.max(0, inMs)) / 1000) * 1000
       return Number.isFinite(at) ? Reasons.IdentifyBudget({ next: { kind, at } }) : Reasons.IdentifyBudget({})
-    })
+    }).pipe(
+      // one whose snapshot fails is told, masked, and says no time
+      Effect.catchAllCause((cause) =>
+        Effect.as(
+          Effect.logWarning(`the identify limiter's snapshot failed: ${withoutToken(fatalMessage(cause), resolved.token)}`),
+          Reasons.IdentifyBudget({})
+        )
+      )
+    )
 
     // While waiting for the budget: `GET /gateway/bot` asked again once its answer is
     // `gatewayInfoMaxAge` old (configuring the limiter with the budget it says): the cache is looked
@@ -464,7 +472,10 @@ export const makeWith = (
         // an answer at hand comes before this looks
         yield* Effect.yieldNow()
         if (Option.isSome(yield* Fiber.poll(waiting))) return yield* Effect.as(Effect.flatten(Fiber.join(waiting)), 0)
-        const wait = yield* budgetWait
+        // the snapshot raced too: a limiter of the program's own slow to give one held up an
+        // identify its budget allowed
+        const wait = yield* Effect.raceFirst(Effect.as(Fiber.await(waiting), undefined), budgetWait)
+        if (wait === undefined) return yield* Effect.as(Effect.flatten(Fiber.join(waiting)), monotonicMillis(clock) - from)
         yield* transition(SessionState.Disconnected(), wait)
         yield* Effect.raceFirst(Effect.flatten(Fiber.join(waiting)), awaitingBudget(wait))
         yield* transition(SessionState.ConnectingHttp(), Reasons.Start())

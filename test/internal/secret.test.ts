@@ -59,6 +59,25 @@ describe("maskedDefect", () => {
     expect([withFields.name, withFields.status]).toEqual(["RangeError", 502])
   })
 
+  // a loop overflowed the stack; a value past inspect's 10,000 characters or 100 items went whole
+  it("masks a defect that refers to itself, and a token deep in a long value", () => {
+    const secret = Redacted.make(token)
+    const itself = Object.assign(new Error(`refused ${token}`), { self: undefined as unknown })
+    itself.self = itself
+    const wrapper = new Error("proxy gone")
+    const inner = new Error(`refused ${token}`, { cause: wrapper })
+    Object.defineProperty(wrapper, "cause", { value: inner })
+    const long = Object.assign(new Error("proxy gone"), { log: `${"x".repeat(10_000)} ${token}` })
+    const many = Object.assign(new Error("proxy gone"), { frames: [...Array.from({ length: 150 }, () => "{}"), token] })
+    for (const defect of [itself, wrapper, long, many]) {
+      const masked = maskedDefect(defect, secret)
+      expect(masked).not.toBe(defect)
+      expect(inspect(masked, { depth: 10, maxStringLength: Infinity, maxArrayLength: Infinity })).not.toContain(token.slice(0, 12))
+    }
+    const copy = maskedDefect(itself, secret) as Error & { self: unknown }
+    expect(copy.self).toBe(copy)
+  })
+
   it("leaves a defect that does not quote it as it is", () => {
     const thrown = new Error("proxy gone")
     expect(maskedDefect(thrown, Redacted.make(token))).toBe(thrown)

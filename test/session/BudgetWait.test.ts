@@ -32,6 +32,8 @@ const spent = Effect.flatMap(IdentifyLimiter.IdentifyLimiter, (limiter) =>
 const waiting = Effect.gen(function*() {
   yield* spent
   const session = yield* Session.make(options())
+  // from the wait on: the stream gives the latest transition first
+  yield* settle
   const seen: Array<string> = []
   yield* Effect.forkScoped(Stream.runForEach(session.transitions, (t) => Effect.sync(() => seen.push(`${t.to._tag}/${t.reason._tag}`))))
   yield* settle
@@ -79,6 +81,7 @@ describe("a session waiting for the budget", () => {
       const first = yield* Session.make(options({ shard: [0, 2] }))
       yield* settle
       const second = yield* Session.make(options({ shard: [1, 2] }))
+      yield* settle
       const seen: Array<Reason> = []
       yield* Effect.forkScoped(Stream.runForEach(second.transitions, (t) => Effect.sync(() => seen.push(t.reason))))
       yield* settle
@@ -128,6 +131,27 @@ describe("a session waiting for the budget", () => {
           snapshot: Effect.succeed({ maxConcurrency: 1, budget, keys: [] })
         }))
       ))
+  }
+
+  // its snapshot is there to say when, not to decide: one slow to come held up an identify the
+  // limiter let through (one that never came, for ever); one that died killed the session
+  for (
+    const [name, snapshot] of [
+      ["slow to give its snapshot (30 s)", Effect.as(Effect.sleep("30 seconds"), { maxConcurrency: 1, budget: undefined, keys: [] })],
+      ["whose snapshot dies", Effect.dieMessage("store unreachable")]
+    ] as const
+  ) {
+    it.scoped(`a limiter of the program's own ${name}: the session connects once budgetReady lets it (2 s)`, () =>
+      Effect.gen(function*() {
+        const session = yield* Session.make(options())
+        const gateway = yield* MemoryTransport.MemoryGateway
+        const accepting = yield* Effect.fork(gateway.accept)
+        yield* settle
+        yield* TestClock.adjust("2 seconds")
+        yield* settle
+        expect(Option.isSome(yield* Fiber.poll(accepting))).toBe(true)
+        expect((yield* session.snapshot).state._tag).toBe("ConnectingWs")
+      }).pipe(Effect.provide(programLimiter({ budgetReady: () => Effect.sleep("2 seconds"), snapshot }))))
   }
 
   it.scoped("a configure that gives room lets it go: ConnectingHttp/Start after IdentifyBudget, then it connects", () =>
