@@ -23,12 +23,13 @@ const maxRetryAfter = 3600
 export const isHonoured = (status: number): boolean => status === 429 || status >= 500
 
 /**
- * `value` as seconds to wait, if it is a number of them (or a string of one), at most an hour.
+ * `value` as seconds to wait, if it is a number of them (or a string of one in decimal digits, as
+ * a header's delay-seconds are: not `0x10` or `1e3`), at most an hour.
  *
  * @since 0.1.0
  */
 export const seconds = (value: unknown): number | undefined => {
-  const number = typeof value === "string" && value.trim() !== "" ? Number(value) : value
+  const number = typeof value === "string" ? /^\s*\d+(?:\.\d+)?\s*$/.test(value) ? Number(value) : undefined : value
   return typeof number === "number" && Number.isFinite(number) && number >= 0 ? Math.min(number, maxRetryAfter) : undefined
 }
 

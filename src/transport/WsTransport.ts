@@ -43,6 +43,10 @@ const defaultCreateSocket = (url: string, options: WebSocket.ClientOptions): Web
 
 const noop = (): void => {}
 
+// the largest limit `ws` holds (it keeps `maxPayload | 0`: past 2^31 - 1 none, past 2^32 a small
+// one); a message that size could not be decoded anyway (a string holds less)
+const maxPayload = 2 ** 31 - 1
+
 /**
  * How long a socket disposed while its close goes through waits for the peer's close frame (and the
  * end of its TCP) before it is destroyed.
@@ -175,8 +179,10 @@ const wire = (
     socket.removeListener("close", onClose)
     // a paused socket would not read the peer's close frame, and `ws` would keep it for 30 s
     if (paused) socket.resume()
-    const code = sentClose?.code ?? ResumableClose
-    mailbox.unsafeDone(Exit.fail(new ConnectionClosed({ code, reason: sentClose?.reason ?? "closed by the client", byClient: true })))
+    // kept: a send after it says how the connection ended, as `receive` does (it said "the socket
+    // is not open")
+    closed ??= new ConnectionClosed({ code: sentClose?.code ?? ResumableClose, reason: sentClose?.reason ?? "closed by the client", byClient: true })
+    mailbox.unsafeDone(Exit.fail(closed))
     if (socket.readyState === WebSocket.OPEN) socket.close(ResumableClose)
     else if (socket.readyState === WebSocket.CONNECTING) socket.terminate()
     // whoever ended the connection already gave the close its time
@@ -281,7 +287,7 @@ export const make = (options: WsTransportOptions = {}): Context.Tag.Service<Gate
       const wired = yield* Effect.uninterruptible(Effect.tap(
         Effect.try({
           try: () => wire(
-              createSocket(url, { perMessageDeflate: false, maxPayload: connectOptions.maxFrameBytes }),
+              createSocket(url, { perMessageDeflate: false, maxPayload: Math.min(connectOptions.maxFrameBytes, maxPayload) }),
               opened,
               mailbox,
               highWaterMark

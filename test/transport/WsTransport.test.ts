@@ -455,5 +455,26 @@ describe("WsTransport", () => {
       expect((yield* refused(502, {})).retryAfter).toBeUndefined()
       expect(yield* refused(404, { "retry-after": "3600" })).toMatchObject({ status: 404, retryAfter: undefined })
       expect((yield* refused(429, { "retry-after": "86400" })).retryAfter).toBe(3600)
+      // a header's delay-seconds are decimal digits: these were read as 16 and 1000 s
+      for (const value of ["0x10", "1e3"]) expect((yield* refused(429, { "retry-after": value })).retryAfter).toBeUndefined()
+    })))
+
+  // ws keeps `maxPayload | 0`: 2^32 + 8 was a limit of 8 bytes, and one past 2^31 none
+  it.live("a maxFrameBytes past what ws holds (2^32 + 8) is no limit of 8 bytes", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const { connection, peer } = yield* connected(2 ** 32 + 8)
+      peer.send("123456789")
+      expect((yield* connection.receive).map(textOf)).toEqual(["123456789"])
+    })))
+
+  // it said "the socket is not open"
+  it.live("a send after the connection's scope closed fails with the close receive ended with (4900)", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const { accepted, url } = yield* server
+      const { transport } = recordingTransport()
+      const connection = yield* Effect.scoped(Effect.zipLeft(transport.connect(url, { maxFrameBytes: 1024 }), Queue.take(accepted)))
+      expect(yield* Effect.flip(connection.receive)).toMatchObject({ _tag: "ConnectionClosed", code: 4900, byClient: true })
+      const late = yield* Effect.flip(connection.send("late"))
+      expect([late.reason, late.cause]).toMatchObject(["Send", { _tag: "ConnectionClosed", code: 4900, byClient: true }])
     })))
 })
