@@ -642,7 +642,9 @@ export const makeWith = (
       // nor can one that was ended (close 1000). One a message too large ended can, by a process
       // that takes larger messages.
       const failure = Exit.isFailure(exit) ? Cause.failureOption(exit.cause) : Option.none()
-      if (Option.exists(failure, (error) => error._tag !== "MessageTooLarge") || endRequested) forget()
+      // forgotten once the last transition is made: its snapshot says where the session ended (it
+      // said no sequence and no session id)
+      const forgets = Option.exists(failure, (error) => error._tag !== "MessageTooLarge") || endRequested
       // the point of another encoding was never this session's to end: only a token refused (by
       // the gateway, 4004, or by GET /gateway/bot) would refuse its Resume too; a shard, intents,
       // budget or URL refused says nothing of it
@@ -662,6 +664,7 @@ export const makeWith = (
         // an operator learns it even when the program reads neither `events` nor `await`
         if (fatal !== undefined) yield* Effect.logError(`the session ended for good: ${fatal}`)
         yield* transition(SessionState.Disconnected(), fatal !== undefined ? Reasons.Fatal({ message: fatal }) : Reasons.Disconnect())
+        if (forgets) forget()
         lastMade = true
         if (lastMadeSignal !== undefined) yield* Deferred.succeed(lastMadeSignal, undefined)
         yield* current.end

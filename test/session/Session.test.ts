@@ -1712,6 +1712,24 @@ describe("Session", () => {
 
   // The failed beat was taken as a connection lost without a code: a 4004 (the token reset while
   // the program was slow) became a Resume on a new connection.
+  // it was forgotten before the last transition: its snapshot said no sequence and no session id
+  // (one taken now says what the session holds now: nothing)
+  for (const by of ["a fatal close (4004)", "end()"] as const) {
+    it.scoped(`the last of the snapshots of a session ended by ${by} says where it ended; it leaves no resume point`, () =>
+      Effect.gen(function*() {
+        const { peer, session } = yield* readySession({}, 3_600_000)
+        yield* peer.sendJson(dispatch(2, "MESSAGE_CREATE", {}))
+        yield* settle
+        if (by === "end()") yield* session.end("1 second").pipe(Effect.fork, Effect.zipLeft(TestClock.adjust("1 second")), Effect.flatMap(Fiber.join))
+        else yield* peer.close(4004, "Authentication failed.")
+        yield* Effect.exit(session.await)
+        const last = yield* Stream.runLast(session.snapshots)
+        expect(Option.getOrThrow(last)).toMatchObject({ state: { _tag: "Disconnected" }, sequence: 2, sessionId: "session-1" })
+        expect(yield* session.snapshot).toMatchObject({ sequence: null, sessionId: undefined })
+        expect(yield* session.disconnect()).toEqual(Option.none())
+      }).pipe(Effect.provide(TestLayer)))
+  }
+
   it.scoped("a fatal close read by nobody while the reader waits for room stays fatal: no new connection, the session fails with it", () =>
     Effect.gen(function*() {
       const gateway = yield* MemoryTransport.MemoryGateway
