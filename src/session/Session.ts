@@ -29,6 +29,7 @@ import * as OptionsConfig from "../internal/config.ts"
 import { detached } from "../internal/detached.ts"
 import { monotonicMillis } from "../internal/due.ts"
 import { maskedDefect, withoutToken } from "../internal/secret.ts"
+import { timeoutFailPastStalls } from "../internal/stall.ts"
 import { makeSpan } from "../internal/span.ts"
 import { type IdentifyBudgetExhausted, IdentifyLimiter } from "../limits/IdentifyLimiter.ts"
 import * as SendLimiter from "../limits/SendLimiter.ts"
@@ -48,7 +49,7 @@ import * as Outbox from "./Outbox.ts"
 import * as Protocol from "./Protocol.ts"
 import * as Recovery from "./Recovery.ts"
 import * as SessionCommands from "./SessionCommands.ts"
-import { type GatewayInfoError, InvalidOptions, MessageTooLarge, refusesToken } from "./SessionError.ts"
+import { GatewayInfoError, InvalidOptions, MessageTooLarge, refusesToken } from "./SessionError.ts"
 import * as SessionMetrics from "./SessionMetrics.ts"
 import * as SessionOptions from "./SessionOptions.ts"
 import { describeReason, type Reason, Reason as Reasons, SessionState, type Transition } from "./SessionState.ts"
@@ -412,7 +413,17 @@ export const makeWith = (
     // (the fleet's answer, or one of its own), asked again once its answer is older than
     // `gatewayInfoMaxAge`, or sooner once its URL could not be connected to
     const given = resolved.gatewayUrl !== undefined
-      ? Effect.flatMap(Effect.mapError(resolved.gatewayUrl, (error) => SessionOptions.fromGatewayUrl(error, resolved.token)), SessionOptions.checkGatewayUrl)
+      ? Effect.mapError(resolved.gatewayUrl, (error) => SessionOptions.fromGatewayUrl(error, resolved.token)).pipe(
+        // bounded as GET /gateway/bot is: a source that never answered left the session
+        // ConnectingHttp for ever, trying nothing again
+        timeoutFailPastStalls({
+          duration: resolved.timeouts.connect,
+          onTimeout: () =>
+            new GatewayInfoError({ reason: "Http", source: "gatewayUrl", detail: `no answer within ${Duration.format(resolved.timeouts.connect)}` })
+        }),
+        detached,
+        Effect.flatMap(SessionOptions.checkGatewayUrl)
+      )
       : resolved.gateway === undefined
       ? undefined
       : Effect.succeed(resolved.gateway)
@@ -449,9 +460,11 @@ export const makeWith = (
     // sleep of the whole age from the wait's start found an answer of 50 minutes 110 minutes old);
     // and the wait told again where what comes next changed (a turn gone to a shard that asked
     // first, a refreshed answer that moved the refill; not a turn free at this instant)
-    const awaitingBudget = (told: BudgetWait): Effect.Effect<never> =>
+    const awaitingBudget = (told: BudgetWait): Effect.Effect<never, GatewayInfoError> =>
       Effect.sleep(Duration.min(resolved.gatewayInfoMaxAge, Duration.minutes(1))).pipe(
-        Effect.zipRight(Effect.ignore(identifyAt.url)),
+        // an answer no retry can mend ends the wait, and the session, as at a connection's start
+        // (a 401 after the token was reset was ignored: the session waited for the refill, a day)
+        Effect.zipRight(Effect.catchIf(identifyAt.url, (error) => error.passing, () => Effect.void)),
         Effect.zipRight(budgetWait),
         Effect.flatMap((wait) =>
           wait.next === undefined || (wait.next.kind === told.next?.kind && wait.next.at === told.next.at)

@@ -6,6 +6,7 @@ import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import { describe, expect, it } from "@effect/vitest"
+import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
@@ -153,6 +154,31 @@ describe("a session waiting for the budget", () => {
         expect((yield* session.snapshot).state._tag).toBe("ConnectingWs")
       }).pipe(Effect.provide(programLimiter({ budgetReady: () => Effect.sleep("2 seconds"), snapshot }))))
   }
+
+  // it was ignored: the session waited for the refill, a day, then identified with a dead token
+  it.scoped("a refresh of GET /gateway/bot answered 401 (the token reset) ends the wait and the session with it", () => {
+    const asked: Array<number> = []
+    const client = HttpClient.make((request) =>
+      Effect.map(Clock.currentTimeMillis, (now) => {
+        asked.push(now)
+        const body = asked.length === 1
+          ? { url: "wss://gateway.test", shards: 1, session_start_limit: { total: 1000, remaining: 0, reset_after: 24 * hour, max_concurrency: 1 } }
+          : { message: "401: Unauthorized", code: 0 }
+        return HttpClientResponse.fromWeb(request, new Response(JSON.stringify(body), { status: asked.length === 1 ? 200 : 401 }))
+      })
+    )
+    return Effect.gen(function*() {
+      const { gateway: _, ...withoutGateway } = options()
+      const session = yield* Session.make({ ...withoutGateway, gatewayInfoMaxAge: "1 minute" })
+      yield* settle
+      expect((yield* session.snapshot).reason._tag).toBe("IdentifyBudget")
+      yield* TestClock.adjust("1 minute")
+      expect(yield* Effect.flip(session.await)).toMatchObject({ _tag: "GatewayInfoError", reason: "Unauthorized" })
+      expect(asked).toEqual([0, 60_000])
+    }).pipe(
+      Effect.provide(Layer.mergeAll(MemoryTransport.layer, IdentifyLimiter.layerMemoryWith({ onExhausted: "wait" }), Layer.succeed(HttpClient.HttpClient, client)))
+    )
+  })
 
   it.scoped("a configure that gives room lets it go: ConnectingHttp/Start after IdentifyBudget, then it connects", () =>
     Effect.gen(function*() {
