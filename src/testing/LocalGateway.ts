@@ -24,6 +24,8 @@ import type { EncodingName } from "../codec/Encoding.ts"
 import { CloseCode } from "../protocol/CloseCode.ts"
 import type { GatewayBot } from "../protocol/GatewayBot.ts"
 import * as Intents from "../protocol/Intents.ts"
+import { isSnowflake } from "../protocol/internal/schema.ts"
+import { shardOf } from "../protocol/Sharding.ts"
 import * as CloseFrame from "../transport/CloseFrame.ts"
 import { Connection } from "./Connection.ts"
 import type { Host, Settings } from "./Connection.ts"
@@ -179,8 +181,9 @@ export interface LocalGateway {
   /**
    * Dispatches an event to sessions (buffered for replay if detached) whose intents let them see
    * it, as Discord would (`Visibility`: a type their intents do not open is not sent; a guild
-   * message's content is emptied without MessageContent); returns how many got it (none once the
-   * gateway's scope closed).
+   * message's content is emptied without MessageContent; to `"all"`, an event with a `guild_id`
+   * goes to that guild's shard only); returns how many got it (none once the gateway's scope
+   * closed).
    */
   readonly dispatch: (target: SessionTarget, t: string, d: unknown) => Effect.Effect<number>
   /**
@@ -486,7 +489,11 @@ export const make = (options: Options): Effect.Effect<LocalGateway, LocalGateway
           })
           return Effect.sync(stop)
         }),
-      close: (target, code, reason) => each(target, (connection) => connection.close(code, reason)),
+      close: (target, code, reason) => {
+        // refused whether or not a connection is targeted (a typo passed while none was open)
+        const refused = CloseFrame.saysNoFrame(code) ? undefined : CloseFrame.problem(code, reason ?? "")
+        return refused === undefined ? each(target, (connection) => connection.close(code, reason)) : Effect.die(new RangeError(refused))
+      },
       drop: (target) => each(target, (connection) => connection.drop()),
       setAcks: (target, acking) => each(target, (connection) => (connection.acking = acking)),
       reconnect: (target) => each(target, (connection) => connection.reconnect()),
@@ -507,8 +514,17 @@ export const make = (options: Options): Effect.Effect<LocalGateway, LocalGateway
           sweepSessions()
           const at = now()
           let count = 0
+          // to all: a guild's event to its guild's shard only, as Discord routes it (each shard got
+          // it, and a fleet's program handled it once per shard)
+          const guildId = typeof d === "object" && d !== null && "guild_id" in d && typeof d.guild_id === "string" && isSnowflake(d.guild_id)
+            ? d.guild_id
+            : undefined
           for (const session of sessions.values()) {
-            const matches = target === "all" || ("session" in target ? session.id === target.session : session.shard[0] === target.shard)
+            const matches = target === "all"
+              ? guildId === undefined || session.shard[0] === shardOf(guildId, session.shard[1])
+              : "session" in target
+              ? session.id === target.session
+              : session.shard[0] === target.shard
             if (matches && session.dispatch(t, d, at) !== undefined) count++
           }
           return count

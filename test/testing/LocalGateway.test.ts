@@ -709,6 +709,31 @@ describe("LocalGateway controls and compression", () => {
       expect(log.violations).toEqual([])
     }))
 
+  // each shard got it, and a fleet's program handled one message once per shard
+  it.scopedLive("dispatch to all sends a guild's event to its guild's shard only; one without a guild to every shard", () =>
+    Effect.gen(function*() {
+      const gateway = yield* gatewayWith({ guilds: 0, shards: 2, sessionStartLimit: { maxConcurrency: 2 } })
+      const clients = [(yield* ready(gateway, [0, 2], Intents.all)).client, (yield* ready(gateway, [1, 2], Intents.all)).client]
+      const guildIds = ["81384788765712384", "81384788769906688"]
+      expect(guildIds.map((id) => shardOf(id, 2))).toEqual([0, 1])
+      for (const [shard, guildId] of guildIds.entries()) {
+        expect(yield* gateway.dispatch("all", "TYPING_START", { guild_id: guildId, channel_id: "1", user_id: "2", timestamp: 0 })).toBe(1)
+        expect((yield* clients[shard]!.next(dispatch("TYPING_START"))).d.guild_id).toBe(guildId)
+      }
+      expect(yield* gateway.dispatch("all", "TEST_MARKER", { n: 1 })).toBe(2)
+      // a target named is the program's own choice
+      expect(yield* gateway.dispatch({ shard: 1 }, "TYPING_START", { guild_id: guildIds[0], channel_id: "1", user_id: "2", timestamp: 0 })).toBe(1)
+    }))
+
+  // a typo passed while no connection was open
+  it.scopedLive("close with a code no close frame carries dies whether or not a connection is targeted", () =>
+    Effect.gen(function*() {
+      const gateway = yield* gatewayWith({ guilds: 0 })
+      expect(yield* Effect.flip(Effect.sandbox(gateway.close("all", 2000)))).toMatchObject({ _tag: "Die" })
+      expect(yield* Effect.flip(Effect.sandbox(gateway.close({ shard: 5 }, 4000, "x".repeat(124))))).toMatchObject({ _tag: "Die" })
+      yield* gateway.close("all", 1006)
+    }))
+
   it.scopedLive("stopped ACKs leave heartbeats unanswered until resumed", () =>
     Effect.gen(function*() {
       const gateway = yield* gatewayWith({ guilds: 0 })
