@@ -1,7 +1,7 @@
 /**
  * The per-connection send limiter: a sliding window (120 sends per 60 s on the gateway, kept as
  * 61 s) with room kept for control sends (heartbeat, identify, resume), which are also served
- * first, four at most before a command that waits.
+ * first.
  *
  * @since 0.1.0
  */
@@ -34,13 +34,6 @@ export interface SendLimiterOptions {
   /** Places only control sends may use. Clamped to `[0, limit - 1]` (`NaN`: 0). */
   readonly reserved: number
 }
-
-/**
- * Control sends that go before a waiting command, at most, before it gets the next place: enough
- * for a beat, an op 1 answer and an Identify or Resume at once, few enough that beats asked for
- * far more often than the window holds leave commands a place in five.
- */
-const controlsBeforeACommand = 4
 
 /** The scheduled beats any 61 s window holds at Discord's 41.25 s interval. */
 const discordBeatPlaces = 2
@@ -159,10 +152,6 @@ class Limiter implements SendLimiter {
   // step, so a wake-up finds either the signal or a round yet to serve.
   private serving = false
   private alarm: Deferred.Deferred<void> | undefined = undefined
-  // control sends that went while a command waited, since a command last went: at
-  // `controlsBeforeACommand`, the next place is the waiting command's (a gateway asking for beats
-  // every 100 ms had them take every place, and a command waited for ever)
-  private passedOver = 0
 
   constructor(options: SendLimiterOptions, private readonly scope: Scope.Scope) {
     this.limit = Math.max(1, Math.floor(options.limit))
@@ -188,12 +177,10 @@ class Limiter implements SendLimiter {
 
   tryTake(spare: number): Effect.Effect<boolean> {
     return Effect.clockWith((clock) =>
-      Effect.sync(() => {
-        const taken = this.queues.control.length === 0 && !this.commandDue() &&
-          SlidingWindow.tryTake(this.log, monotonicMillis(clock), this.limit - Math.max(0, spare))
-        if (taken) this.granted("control")
-        return taken
-      })
+      Effect.sync(() =>
+        this.queues.control.length === 0 &&
+        SlidingWindow.tryTake(this.log, monotonicMillis(clock), this.limit - Math.max(0, spare))
+      )
     )
   }
 
@@ -216,29 +203,18 @@ class Limiter implements SendLimiter {
     )
   }
 
-  // whether the command waiting longest goes next, however many control sends wait
-  private commandDue(): boolean {
-    return this.queues.command.length > 0 && this.passedOver >= controlsBeforeACommand
-  }
-
-  private granted(priority: SendPriority): void {
-    if (priority === "command") this.passedOver = 0
-    else if (this.queues.command.length > 0) this.passedOver++
-  }
-
   private canSkipQueue(priority: SendPriority): boolean {
-    return this.queues.control.length === 0 && (priority === "control" ? !this.commandDue() : this.queues.command.length === 0)
+    return this.queues.control.length === 0 && (priority === "control" || this.queues.command.length === 0)
   }
 
   /** Grants every waiter that may go at `now`; returns when the next one may, if any waits. */
   private serve(now: number): number | undefined {
     for (;;) {
-      const waiter = this.commandDue() ? this.queues.command[0] : this.queues.control[0] ?? this.queues.command[0]
+      const waiter = this.queues.control[0] ?? this.queues.command[0]
       if (waiter === undefined) return undefined
       const cap = this.caps[waiter.priority]
       if (!SlidingWindow.tryTake(this.log, now, cap)) return SlidingWindow.freeAt(this.log, now, cap)
       this.queues[waiter.priority].shift()
-      this.granted(waiter.priority)
       waiter.grantedAt = now
       Deferred.unsafeDone(waiter.turn, Exit.void)
     }
@@ -304,10 +280,7 @@ class Limiter implements SendLimiter {
       Effect.clockWith((clock) =>
         Effect.flatMap(Deferred.make<void>(), (turn) => {
           const now = monotonicMillis(clock)
-          if (this.canSkipQueue(priority) && SlidingWindow.tryTake(this.log, now, this.caps[priority])) {
-            this.granted(priority)
-            return Effect.succeed(now)
-          }
+          if (this.canSkipQueue(priority) && SlidingWindow.tryTake(this.log, now, this.caps[priority])) return Effect.succeed(now)
           const waiter: Waiter = { priority, turn, grantedAt: undefined }
           this.queues[priority].push(waiter)
           return Effect.zipRight(this.wakeServer(), restore(Deferred.await(turn)).pipe(Effect.onInterrupt(() => this.cancel(waiter)))).pipe(

@@ -143,24 +143,6 @@ describe("SendLimiter", () => {
       expect(yield* isDone(second)).toBe(true)
     }))
 
-  // beats asked for every 100 ms took every place, and a command waited for ever
-  it.scoped("lets four control sends at most go before a waiting command, then the command, then control again", () =>
-    Effect.gen(function*() {
-      const limiter = yield* SendLimiter.make({ limit: 1, window: "1 second", reserved: 0 })
-      yield* limiter.take("control")
-      const order: Array<string> = []
-      const command = yield* Effect.fork(Effect.tap(limiter.take("command"), () => Effect.sync(() => order.push("command"))))
-      // a control send always waiting, as a beat held back is
-      const controls = yield* Effect.fork(Effect.forever(Effect.tap(limiter.take("control"), () => Effect.sync(() => order.push("control")))))
-      for (let second = 0; second < 7; second++) {
-        yield* TestClock.adjust("1 second")
-        yield* settle
-      }
-      expect(order).toEqual(["control", "control", "control", "control", "command", "control", "control"])
-      expect(yield* isDone(command)).toBe(true)
-      yield* Fiber.interrupt(controls)
-    }))
-
   it.scoped("an interrupted waiter leaves no place behind", () =>
     Effect.gen(function*() {
       const limiter = yield* SendLimiter.make({ limit: 2, window: "10 seconds", reserved: 0 })

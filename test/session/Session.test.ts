@@ -1049,24 +1049,6 @@ describe("Session", () => {
       }
     }).pipe(Effect.withRandom(sameDraws), Effect.provide(TestLayer)))
 
-  // a gateway asking for beats far more often than the send window holds (a proxy's, a test
-  // gateway's): the beats, control sends, took every place, and a command waited for ever
-  it.scoped("a Hello asking for a beat every 100 ms leaves a command a place: it goes out within the minute", () =>
-    Effect.gen(function*() {
-      const { peer, session } = yield* readySession({}, 100)
-      yield* peer.autoAck(true)
-      yield* TestClock.adjust("50 seconds")
-      const command = yield* Effect.fork(session.updateVoiceState({ guild_id: "1", channel_id: null, self_mute: false, self_deaf: false }))
-      yield* sentOps(peer)
-      const ops: Array<number> = []
-      for (let second = 0; second < 60; second++) {
-        yield* TestClock.adjust("1 second")
-        ops.push(...(yield* sentOps(peer)))
-      }
-      expect(ops).toContain(4)
-      expect(yield* Fiber.join(command)).toBeUndefined()
-    }).pipe(Effect.withRandom(Random.fixed([0.5])), Effect.provide(TestLayer)))
-
   it.scoped("out of a replay, an event whose sequence goes back is delivered, and one stray large sequence costs no later event", () =>
     Effect.gen(function*() {
       const session = yield* Session.make(options())
