@@ -82,7 +82,9 @@ export const after = (
     : recovery.failedResumes + (mode === "resume" && outcome.authenticated && outcome.reason._tag !== "Reconnect" ? 1 : 0),
   unreachedResumes: mode === "resume" && !outcome.authenticated ? recovery.unreachedResumes + 1 : 0,
   invalidatedEarly: outcome.reason._tag === "InvalidSession" && !outcome.stable && (mode === "identify" || outcome.ready),
-  tooLargeAt: outcome.tooLarge ? at : recovery.tooLargeAt,
+  // a connection answered or replayed to since left that point behind (two READYs too large, days
+  // and a whole gateway session apart, were the same point: before READY)
+  tooLargeAt: outcome.tooLarge ? at : outcome.answered || outcome.replayed > 0 ? undefined : recovery.tooLargeAt,
   tooLargeAgain: outcome.tooLarge && recovery.tooLargeAt !== undefined &&
     recovery.tooLargeAt.sessionId === at.sessionId && recovery.tooLargeAt.sequence === at.sequence
 })

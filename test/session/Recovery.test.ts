@@ -78,5 +78,11 @@ describe("Recovery", () => {
     const none: Recovery.Point = { sessionId: undefined, sequence: null }
     const identifying = Recovery.after(Recovery.initial, "identify", tooLarge, none)
     expect(Recovery.after(identifying, "identify", tooLarge, none).tooLargeAgain).toBe(true)
+    // a whole gateway session between them (answered, then op 9): a first time again (it was the
+    // same point, before READY, days apart)
+    const lived = Recovery.after(identifying, "identify", outcome({ answered: true, ready: true, stable: true, reason: invalid }), none)
+    expect(Recovery.after(lived, "identify", tooLarge, none).tooLargeAgain).toBe(false)
+    const replayed = Recovery.after(once, "resume", outcome({ replayed: 3 }), here)
+    expect(Recovery.after(replayed, "resume", tooLarge, here).tooLargeAgain).toBe(false)
   })
 })
