@@ -24,8 +24,6 @@ import type { EncodingName } from "../codec/Encoding.ts"
 import { CloseCode } from "../protocol/CloseCode.ts"
 import type { GatewayBot } from "../protocol/GatewayBot.ts"
 import * as Intents from "../protocol/Intents.ts"
-import { isSnowflake } from "../protocol/internal/schema.ts"
-import { shardOf } from "../protocol/Sharding.ts"
 import * as CloseFrame from "../transport/CloseFrame.ts"
 import { Connection } from "./Connection.ts"
 import type { Host, Settings } from "./Connection.ts"
@@ -34,6 +32,7 @@ import * as Log from "./Log.ts"
 import * as Rules from "./Rules.ts"
 import type { Session } from "./Session.ts"
 import * as Traffic from "./Traffic.ts"
+import * as Visibility from "./Visibility.ts"
 
 /**
  * Options for {@link make}. Every field but `token` has a default.
@@ -181,9 +180,10 @@ export interface LocalGateway {
   /**
    * Dispatches an event to sessions (buffered for replay if detached) whose intents let them see
    * it, as Discord would (`Visibility`: a type their intents do not open is not sent; a guild
-   * message's content is emptied without MessageContent; to `"all"`, an event with a `guild_id`
-   * goes to that guild's shard only); returns how many got it (none once the gateway's scope
-   * closed).
+   * message's content is emptied without MessageContent; to `"all"`, where Discord routes it:
+   * `Visibility.shardOfDispatch`, a guild's event to its guild's shard, a direct message's to
+   * shard 0, a type of the test's own to every session); returns how many got it (none once the
+   * gateway's scope closed).
    */
   readonly dispatch: (target: SessionTarget, t: string, d: unknown) => Effect.Effect<number>
   /**
@@ -514,14 +514,12 @@ export const make = (options: Options): Effect.Effect<LocalGateway, LocalGateway
           sweepSessions()
           const at = now()
           let count = 0
-          // to all: a guild's event to its guild's shard only, as Discord routes it (each shard got
-          // it, and a fleet's program handled it once per shard)
-          const guildId = typeof d === "object" && d !== null && "guild_id" in d && typeof d.guild_id === "string" && isSnowflake(d.guild_id)
-            ? d.guild_id
-            : undefined
           for (const session of sessions.values()) {
+            // to all: where Discord routes it (each shard got a guild's event, and a fleet's
+            // program handled it once per shard)
+            const routed = target === "all" ? Visibility.shardOfDispatch(t, d, session.shard[1]) : undefined
             const matches = target === "all"
-              ? guildId === undefined || session.shard[0] === shardOf(guildId, session.shard[1])
+              ? routed === undefined || session.shard[0] === routed
               : "session" in target
               ? session.id === target.session
               : session.shard[0] === target.shard

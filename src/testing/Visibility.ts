@@ -7,7 +7,9 @@
  * @since 0.1.0
  */
 import { isRecord } from "../internal/record.ts"
+import { isSnowflake } from "../protocol/internal/schema.ts"
 import * as Intents from "../protocol/Intents.ts"
+import { shardOf } from "../protocol/Sharding.ts"
 
 // the intents a dispatch needs (any one of them; none: 0), by its data and the bot's user id
 type Needs = number | ((d: Readonly<Record<string, unknown>>, botId: string) => number)
@@ -101,4 +103,22 @@ export const asSeen = (intents: number, botId: string, t: string, d: unknown): u
     ...("attachments" in d ? { attachments: [] } : {}),
     ...("components" in d ? { components: [] } : {})
   }
+}
+
+// the guild events that name their guild as `id`
+const namedById = new Set(["GUILD_CREATE", "GUILD_UPDATE", "GUILD_DELETE"])
+
+/**
+ * The shard Discord sends a dispatch to, of `shardCount`: its guild's (`guild_id`, or the `id` of
+ * `GUILD_CREATE`, `GUILD_UPDATE`, `GUILD_DELETE`); shard 0 for a type of the intents' table
+ * without a guild (a direct message's); `undefined`, every shard, for any other (a marker of a
+ * test's own).
+ *
+ * @since 0.1.0
+ */
+export const shardOfDispatch = (t: string, d: unknown, shardCount: number): number | undefined => {
+  const data = isRecord(d) ? d : {}
+  const guildId = isSnowflake(data["guild_id"]) ? data["guild_id"] : namedById.has(t) && isSnowflake(data["id"]) ? data["id"] : undefined
+  if (guildId !== undefined) return shardOf(guildId, shardCount)
+  return needs.has(t) ? 0 : undefined
 }

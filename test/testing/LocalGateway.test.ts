@@ -710,7 +710,7 @@ describe("LocalGateway controls and compression", () => {
     }))
 
   // each shard got it, and a fleet's program handled one message once per shard
-  it.scopedLive("dispatch to all sends a guild's event to its guild's shard only; one without a guild to every shard", () =>
+  it.scopedLive("dispatch to all sends a guild's event to its guild's shard only, a direct message's to shard 0, a test's own type to every shard", () =>
     Effect.gen(function*() {
       const gateway = yield* gatewayWith({ guilds: 0, shards: 2, sessionStartLimit: { maxConcurrency: 2 } })
       const clients = [(yield* ready(gateway, [0, 2], Intents.all)).client, (yield* ready(gateway, [1, 2], Intents.all)).client]
@@ -720,6 +720,11 @@ describe("LocalGateway controls and compression", () => {
         expect(yield* gateway.dispatch("all", "TYPING_START", { guild_id: guildId, channel_id: "1", user_id: "2", timestamp: 0 })).toBe(1)
         expect((yield* clients[shard]!.next(dispatch("TYPING_START"))).d.guild_id).toBe(guildId)
       }
+      // a guild named by `id`, as GUILD_UPDATE names it; a message with no guild (a DM)
+      expect(yield* gateway.dispatch("all", "GUILD_UPDATE", { id: guildIds[1], name: "renamed" })).toBe(1)
+      expect((yield* clients[1]!.next(dispatch("GUILD_UPDATE"))).d.id).toBe(guildIds[1])
+      expect(yield* gateway.dispatch("all", "TYPING_START", { channel_id: "1", user_id: "2", timestamp: 0 })).toBe(1)
+      yield* clients[0]!.next((frame) => frame.t === "TYPING_START" && frame.d.guild_id === undefined)
       expect(yield* gateway.dispatch("all", "TEST_MARKER", { n: 1 })).toBe(2)
       // a target named is the program's own choice
       expect(yield* gateway.dispatch({ shard: 1 }, "TYPING_START", { guild_id: guildIds[0], channel_id: "1", user_id: "2", timestamp: 0 })).toBe(1)
