@@ -415,7 +415,9 @@ export const makeWith = (
     const given = resolved.gatewayUrl !== undefined
       ? Effect.mapError(resolved.gatewayUrl, (error) => SessionOptions.fromGatewayUrl(error, resolved.token)).pipe(
         // bounded as GET /gateway/bot is: a source that never answered left the session
-        // ConnectingHttp for ever, trying nothing again
+        // ConnectingHttp for ever, trying nothing again (one that cannot be interrupted is left
+        // to finish on its own)
+        Effect.disconnect,
         timeoutFailPastStalls({
           duration: resolved.timeouts.connect,
           onTimeout: () =>

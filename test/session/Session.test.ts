@@ -1966,25 +1966,30 @@ describe("Session", () => {
 
   // Its answer was dialled unchecked: a URL with a password, or http://, was sent the Identify and
   // its token; one that was no URL died in `new URL`.
-  // it left the session ConnectingHttp for ever, trying nothing again
-  it.scoped("a gatewayUrl source that never answers is given up after timeouts.connect, interrupted, and asked again with the backoff", () => {
-    const asked = { times: 0, interrupted: 0 }
-    const source = Effect.suspend(() => {
-      asked.times++
-      return Effect.onInterrupt(Effect.never, () => Effect.sync(() => void asked.interrupted++))
+  // it left the session ConnectingHttp for ever, trying nothing again; one that cannot be
+  // interrupted held it until it answered
+  for (const interruptible of [true, false]) {
+    const which = interruptible ? "" : ", also one that cannot be interrupted,"
+    it.scoped(`a gatewayUrl source that never answers${which} is given up after timeouts.connect and asked again with the backoff`, () => {
+      const asked = { times: 0, interrupted: 0 }
+      const source = Effect.suspend(() => {
+        asked.times++
+        const never = Effect.onInterrupt(Effect.never, () => Effect.sync(() => void asked.interrupted++))
+        return interruptible ? never : Effect.uninterruptible(never)
+      })
+      return Effect.gen(function*() {
+        const { gateway: _, ...withoutGateway } = options()
+        const session = yield* Session.make({ ...withoutGateway, gatewayUrl: source, timeouts: { connect: "5 seconds" } })
+        yield* TestClock.adjust("5 seconds")
+        yield* settle
+        expect(describeReason((yield* session.snapshot).reason)).toBe("gateway info failed: the gatewayUrl source failed: no answer within 5s")
+        expect(asked).toEqual({ times: 1, interrupted: interruptible ? 1 : 0 })
+        // the backoff, then the next try
+        for (let i = 0; i < 30; i++) yield* TestClock.adjust("1 second")
+        expect(asked.times).toBeGreaterThanOrEqual(3)
+      }).pipe(Effect.provide(TestLayer))
     })
-    return Effect.gen(function*() {
-      const { gateway: _, ...withoutGateway } = options()
-      const session = yield* Session.make({ ...withoutGateway, gatewayUrl: source, timeouts: { connect: "5 seconds" } })
-      yield* TestClock.adjust("5 seconds")
-      yield* settle
-      expect(describeReason((yield* session.snapshot).reason)).toBe("gateway info failed: the gatewayUrl source failed: no answer within 5s")
-      expect(asked).toEqual({ times: 1, interrupted: 1 })
-      // the backoff, then the next try
-      for (let i = 0; i < 30; i++) yield* TestClock.adjust("1 second")
-      expect(asked.times).toBeGreaterThanOrEqual(3)
-    }).pipe(Effect.provide(TestLayer))
-  })
+  }
 
   it.scoped("a gatewayUrl source's answer is checked as the gateway option is: a bad one fails the session with GatewayInfoError, sending nothing", () =>
     Effect.gen(function*() {
