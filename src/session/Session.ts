@@ -31,7 +31,7 @@ import { monotonicMillis } from "../internal/due.ts"
 import { maskedDefect, withoutToken } from "../internal/secret.ts"
 import { timeoutFailPastStalls } from "../internal/stall.ts"
 import { makeSpan } from "../internal/span.ts"
-import { type IdentifyBudgetExhausted, IdentifyLimiter } from "../limits/IdentifyLimiter.ts"
+import { type IdentifyBudgetExhausted, IdentifyLimiter, type IdentifySnapshot } from "../limits/IdentifyLimiter.ts"
 import * as SendLimiter from "../limits/SendLimiter.ts"
 import * as CloseCode from "../protocol/CloseCode.ts"
 import * as Commands from "../protocol/Commands.ts"
@@ -181,6 +181,18 @@ const fatalMessage = (cause: Cause.Cause<SessionError>): string =>
       return `defect: ${defect instanceof Error ? defect.message : String(defect)}`
     }
   })
+
+type BudgetWait = Reason & { readonly _tag: "IdentifyBudget" }
+
+// What a wait for the identify budget waits for, and when it comes (epoch ms at `now`, to the
+// second), as the limiter's snapshot says: a limiter of the program's own that says no time, or
+// none that is one, says nothing
+const budgetWaitOf = (budget: IdentifySnapshot["budget"], now: number): BudgetWait => {
+  if (budget === undefined) return Reasons.IdentifyBudget({})
+  const [kind, inMs] = budget.remaining <= 0 ? ["Refill", budget.resetAfter] as const : ["SpreadTurn", budget.nextTurnIn] as const
+  const at = inMs === undefined ? NaN : Math.ceil((now + Math.max(0, inMs)) / 1000) * 1000
+  return Number.isFinite(at) ? Reasons.IdentifyBudget({ next: { kind, at } }) : Reasons.IdentifyBudget({})
+}
 
 // a hook of the program's own that fails as the session ends is told, masked, and skips none of
 // the steps after it (an `outage.ended` that died left `await` and `events` unended for ever)
@@ -438,23 +450,17 @@ export const makeWith = (
         timeout: resolved.timeouts.connect
       }))
 
-    // What a wait for the budget waits for, and when it comes (to the second), as the limiter says
-    type BudgetWait = Reason & { readonly _tag: "IdentifyBudget" }
-    // (a limiter of the program's own that says no time, or none that is one, says nothing)
-    const budgetWait: Effect.Effect<BudgetWait> = Effect.map(identifyLimiter.snapshot, ({ budget }) => {
-      if (budget === undefined) return Reasons.IdentifyBudget({})
-      const [kind, inMs] = budget.remaining <= 0 ? ["Refill", budget.resetAfter] as const : ["SpreadTurn", budget.nextTurnIn] as const
-      const at = inMs === undefined ? NaN : Math.ceil((clock.unsafeCurrentTimeMillis() + Math.max(0, inMs)) / 1000) * 1000
-      return Number.isFinite(at) ? Reasons.IdentifyBudget({ next: { kind, at } }) : Reasons.IdentifyBudget({})
-    }).pipe(
-      // one whose snapshot fails is told, masked, and says no time
-      Effect.catchAllCause((cause) =>
-        Effect.as(
-          Effect.logWarning(`the identify limiter's snapshot failed: ${withoutToken(fatalMessage(cause), resolved.token)}`),
-          Reasons.IdentifyBudget({})
+    // the wait for the budget as the limiter says it now; made when a wait asks (a thousand idle
+    // shards keep no effect for it); one whose snapshot fails is told, masked, and says no time
+    const budgetWait = (): Effect.Effect<BudgetWait> =>
+      Effect.map(identifyLimiter.snapshot, ({ budget }) => budgetWaitOf(budget, clock.unsafeCurrentTimeMillis())).pipe(
+        Effect.catchAllCause((cause) =>
+          Effect.as(
+            Effect.logWarning(`the identify limiter's snapshot failed: ${withoutToken(fatalMessage(cause), resolved.token)}`),
+            Reasons.IdentifyBudget({})
+          )
         )
       )
-    )
 
     // While waiting for the budget: `GET /gateway/bot` asked again once its answer is
     // `gatewayInfoMaxAge` old (configuring the limiter with the budget it says): the cache is looked
@@ -467,7 +473,7 @@ export const makeWith = (
         // an answer no retry can mend ends the wait, and the session, as at a connection's start
         // (a 401 after the token was reset was ignored: the session waited for the refill, a day)
         Effect.zipRight(Effect.catchIf(identifyAt.url, (error) => error.passing, () => Effect.void)),
-        Effect.zipRight(budgetWait),
+        Effect.zipRight(budgetWait()),
         Effect.flatMap((wait) =>
           wait.next === undefined || (wait.next.kind === told.next?.kind && wait.next.at === told.next.at)
             ? awaitingBudget(told)
@@ -489,7 +495,7 @@ export const makeWith = (
         if (Option.isSome(yield* Fiber.poll(waiting))) return yield* Effect.as(Effect.flatten(Fiber.join(waiting)), 0)
         // the snapshot raced too: a limiter of the program's own slow to give one held up an
         // identify its budget allowed
-        const wait = yield* Effect.raceFirst(Effect.as(Fiber.await(waiting), undefined), budgetWait)
+        const wait = yield* Effect.raceFirst(Effect.as(Fiber.await(waiting), undefined), budgetWait())
         if (wait === undefined) return yield* Effect.as(Effect.flatten(Fiber.join(waiting)), monotonicMillis(clock) - from)
         yield* transition(SessionState.Disconnected(), wait)
         yield* Effect.raceFirst(Effect.flatten(Fiber.join(waiting)), awaitingBudget(wait))
