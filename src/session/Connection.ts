@@ -23,9 +23,9 @@ import { sleepPastStalls, timeoutFailPastStalls } from "../internal/stall.ts"
 import type { IdentifyBudgetExhausted, IdentifyLimiter } from "../limits/IdentifyLimiter.ts"
 import * as SendLimiter from "../limits/SendLimiter.ts"
 import * as CloseCode from "../protocol/CloseCode.ts"
-import { Opcode } from "../protocol/Opcode.ts"
 import type { GatewayEvent } from "../protocol/Event.ts"
 import { downgrades, show } from "../protocol/internal/schema.ts"
+import { Opcode } from "../protocol/Opcode.ts"
 import type * as EventBuffer from "../stream/EventBuffer.ts"
 import {
   type Connection as TransportConnection,
@@ -137,15 +137,15 @@ export interface Active {
  */
 export const makeActive = (): Active => ({ open: false, close: () => Effect.succeed(false) })
 
-// the wait a refused connect asked for is the error's own (`wait`), whichever transport told it
-// (its `retryAfter` of `Infinity` parked the session for ever), told as "connect failed: HTTP 429;
-// retry after 3600 s" (it said "connect failed: transport connect failed: ...")
 // a connect's error, its cause masked where it quotes the token
 const maskedConnectError = (error: TransportError, token: ResolvedOptions["token"]): TransportError => {
   const cause = maskedDefect(error.cause, token)
   return cause === error.cause ? error : new TransportError({ reason: error.reason, cause, status: error.status, retryAfter: error.retryAfter })
 }
 
+// the wait a refused connect asked for is the error's own (`wait`), whichever transport told it
+// (its `retryAfter` of `Infinity` parked the session for ever), told as "connect failed: HTTP 429;
+// retry after 3600 s" (it said "connect failed: transport connect failed: ...")
 const connectFailed = (error: TransportError, token: ResolvedOptions["token"]): Reason => {
   const retryAfter = error.wait
   // the transport's words (a proxy's answer among them), which may quote the token
@@ -559,9 +559,10 @@ export const run = (
     let heldBack = false
     let tooLarge = false
     // A dispatch before READY or RESUMED, once the Identify or Resume went out: counted where it is
-    // the Resume's replay. Before that it answers nothing: a connection's end, which
-    // leaves the session's memory where it was (its sequence went into the Resume, and the replay
-    // skipped the events below it)
+    // the Resume's replay (as it arrives: one held back by a full buffer past the ready timeout
+    // still says the gateway answered the Resume). Before that it answers nothing, and ends the
+    // connection with the session's memory where it was (its sequence went into the Resume, and
+    // the replay skipped the events below it)
     const beforeAnswer = (t: string): Effect.Effect<void> | undefined => {
       if (!asked) return finish(Protocol.modeOf(remembered()), unasked(t))
       if (mode === "resume") replayed++
@@ -623,8 +624,6 @@ export const run = (
           case "Emit":
           case "Ready":
           case "Resumed": {
-            // counted as it arrives: one held back by a full buffer past the ready timeout still
-            // says the gateway answered the Resume
             if (step._tag !== "Emit") {
               // an answer to nothing: taken before the Identify, a READY was a session the Identify
               // after it started again (4005, a session start spent); a second one moved the resume
