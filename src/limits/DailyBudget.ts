@@ -55,7 +55,7 @@ export interface BudgetPolicy<E> {
 export interface DailyBudget<E> {
   /** Ms until the budget refills if it is used up at `now` (refilling it first, if due), else `undefined`. */
   readonly exhaustedFor: (now: number) => number | undefined
-  /** When the spread lets the shard's identify go (any shard's: its next turn), if that is later than `now`. */
+  /** When the spread lets the shard's identify go (no shard given: its next turn), if that is later than `now`. */
   readonly turnOf: (now: number, shardId?: number) => number | undefined
   /** One identify that may wait for a turn of the spread with its socket open. */
   readonly socketWaiter: () => SocketWaiter
