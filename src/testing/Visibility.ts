@@ -6,6 +6,7 @@
  *
  * @since 0.1.0
  */
+import { GatewayDispatchEvents } from "discord-api-types/gateway/v10"
 import { isRecord } from "../internal/record.ts"
 import { isSnowflake } from "../protocol/internal/schema.ts"
 import * as Intents from "../protocol/Intents.ts"
@@ -108,11 +109,14 @@ export const asSeen = (intents: number, botId: string, t: string, d: unknown): u
 // the guild events that name their guild as `id`
 const namedById = new Set(["GUILD_CREATE", "GUILD_UPDATE", "GUILD_DELETE"])
 
+// every dispatch type Discord sends, as discord-api-types knows them
+const discordTypes: ReadonlySet<string> = new Set(Object.values(GatewayDispatchEvents))
+
 /**
  * The shard Discord sends a dispatch to, of `shardCount`: its guild's (`guild_id`, or the `id` of
- * `GUILD_CREATE`, `GUILD_UPDATE`, `GUILD_DELETE`); shard 0 for a type of the intents' table
- * without a guild (a direct message's); `undefined`, every shard, for any other (a marker of a
- * test's own).
+ * `GUILD_CREATE`, `GUILD_UPDATE`, `GUILD_DELETE`); shard 0 for one of Discord's types without a
+ * guild (a direct message's, a DM's interaction); `undefined`, every shard, for a type Discord
+ * does not send (a marker of a test's own).
  *
  * @since 0.1.0
  */
@@ -120,5 +124,5 @@ export const shardOfDispatch = (t: string, d: unknown, shardCount: number): numb
   const data = isRecord(d) ? d : {}
   const guildId = isSnowflake(data["guild_id"]) ? data["guild_id"] : namedById.has(t) && isSnowflake(data["id"]) ? data["id"] : undefined
   if (guildId !== undefined) return shardOf(guildId, shardCount)
-  return needs.has(t) ? 0 : undefined
+  return discordTypes.has(t) || needs.has(t) ? 0 : undefined
 }

@@ -725,6 +725,9 @@ describe("LocalGateway controls and compression", () => {
       expect((yield* clients[1]!.next(dispatch("GUILD_UPDATE"))).d.id).toBe(guildIds[1])
       expect(yield* gateway.dispatch("all", "TYPING_START", { channel_id: "1", user_id: "2", timestamp: 0 })).toBe(1)
       yield* clients[0]!.next((frame) => frame.t === "TYPING_START" && frame.d.guild_id === undefined)
+      // a DM's interaction: a type of Discord's outside the intents' table, to shard 0 too
+      expect(yield* gateway.dispatch("all", "INTERACTION_CREATE", { id: "3", type: 2, channel_id: "1" })).toBe(1)
+      yield* clients[0]!.next(dispatch("INTERACTION_CREATE"))
       expect(yield* gateway.dispatch("all", "TEST_MARKER", { n: 1 })).toBe(2)
       // a target named is the program's own choice
       expect(yield* gateway.dispatch({ shard: 1 }, "TYPING_START", { guild_id: guildIds[0], channel_id: "1", user_id: "2", timestamp: 0 })).toBe(1)
