@@ -30,7 +30,7 @@ import { detached } from "../internal/detached.ts"
 import { monotonicMillis } from "../internal/due.ts"
 import { maskedDefect, withoutToken } from "../internal/secret.ts"
 import { makeSpan } from "../internal/span.ts"
-import { timeoutFailPastStalls } from "../internal/stall.ts"
+import { sleepPastStalls } from "../internal/stall.ts"
 import { type IdentifyBudgetExhausted, IdentifyLimiter, type IdentifySnapshot } from "../limits/IdentifyLimiter.ts"
 import * as SendLimiter from "../limits/SendLimiter.ts"
 import * as CloseCode from "../protocol/CloseCode.ts"
@@ -193,6 +193,31 @@ const budgetWaitOf = (budget: IdentifySnapshot["budget"], now: number): BudgetWa
   const at = inMs === undefined ? NaN : Math.ceil((now + Math.max(0, inMs)) / 1000) * 1000
   return Number.isFinite(at) ? Reasons.IdentifyBudget({ next: { kind, at } }) : Reasons.IdentifyBudget({})
 }
+
+// A `gatewayUrl` source asked, bounded as GET /gateway/bot is (one that never answered left the
+// session ConnectingHttp for ever): past `timeout` it is interrupted without being waited for (one
+// that cannot be interrupted finishes on its own), and the session's own stop interrupts it and
+// waits for its cleanup, a second at most. Its exit is kept as a value: a fiber that fails has
+// Effect log the cause, whole (a source's error may quote the token), at every attempt
+const askedWithin = (source: Effect.Effect<string, GatewayInfoError>, timeout: Duration.DurationInput): Effect.Effect<string, GatewayInfoError> =>
+  Effect.uninterruptibleMask((restore) =>
+    Effect.flatMap(Effect.forkDaemon(Effect.interruptible(Effect.exit(source))), (asking) =>
+      restore(Effect.raceFirst(
+        Effect.flatten(Fiber.join(asking)),
+        Effect.zipRight(
+          sleepPastStalls(timeout),
+          Effect.zipRight(
+            Fiber.interruptFork(asking),
+            Effect.fail(new GatewayInfoError({ reason: "Http", source: "gatewayUrl", detail: `no answer within ${Duration.format(timeout)}` }))
+          )
+        )
+      )).pipe(
+        Effect.onInterrupt(() =>
+          Effect.zipRight(Fiber.interruptFork(asking), detached(Effect.ignore(Effect.timeout(Fiber.await(asking), "1 second"))))
+        )
+      )
+    )
+  )
 
 // a hook of the program's own that fails as the session ends is told, masked, and skips none of
 // the steps after it (an `outage.ended` that died left `await` and `events` unended for ever)
@@ -425,18 +450,12 @@ export const makeWith = (
     // (the fleet's answer, or one of its own), asked again once its answer is older than
     // `gatewayInfoMaxAge`, or sooner once its URL could not be connected to
     const given = resolved.gatewayUrl !== undefined
-      ? Effect.mapError(resolved.gatewayUrl, (error) => SessionOptions.fromGatewayUrl(error, resolved.token)).pipe(
-        // bounded as GET /gateway/bot is: a source that never answered left the session
-        // ConnectingHttp for ever, trying nothing again (one that cannot be interrupted is left
-        // to finish on its own)
-        Effect.disconnect,
-        timeoutFailPastStalls({
-          duration: resolved.timeouts.connect,
-          onTimeout: () =>
-            new GatewayInfoError({ reason: "Http", source: "gatewayUrl", detail: `no answer within ${Duration.format(resolved.timeouts.connect)}` })
-        }),
-        detached,
-        Effect.flatMap(SessionOptions.checkGatewayUrl)
+      ? Effect.flatMap(
+        askedWithin(
+          Effect.mapError(resolved.gatewayUrl, (error) => SessionOptions.fromGatewayUrl(error, resolved.token)),
+          resolved.timeouts.connect
+        ),
+        SessionOptions.checkGatewayUrl
       )
       : resolved.gateway === undefined
       ? undefined

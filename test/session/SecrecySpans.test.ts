@@ -12,6 +12,7 @@ import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
@@ -148,4 +149,30 @@ describe("secrecy: a gatewayUrl source's error already marked as its own", () =>
       Effect.provide(Layer.mergeAll(MemoryTransport.layer, IdentifyLimiter.layerMemory, FetchHttpClient.layer))
     )
   })
+
+  // run on a fiber whose exit was no value, a source that failed had Effect log it whole, at Debug,
+  // at every attempt
+  for (
+    const [name, source] of [
+      ["dies quoting the token", Effect.dieMessage(`discovery blew up with Authorization: Bot ${secret}`)],
+      ["fails (503)", Effect.fail(new GatewayInfoError({ reason: "Http", status: 503, detail: "discovery down" }))]
+    ] as const
+  ) {
+    it.scoped(`a source that ${name}: no "unhandled error" line, no line repeats the token`, () => {
+      const captured = capture()
+      return Effect.gen(function*() {
+        const session = yield* Session.make(options({ gateway: undefined, gatewayUrl: source }))
+        for (let i = 0; i < 4; i++) {
+          yield* settle
+          yield* TestClock.adjust("30 seconds")
+        }
+        yield* Effect.exit(session.disconnect("1 second").pipe(Effect.fork, Effect.zipLeft(TestClock.adjust("1 second")), Effect.flatMap(Fiber.join)))
+        expect(captured.lines.filter((line) => line.includes("unhandled error"))).toEqual([])
+        expect(leaksIn(lineTexts(captured.lines))).toEqual([])
+      }).pipe(
+        captured.provide,
+        Effect.provide(Layer.mergeAll(MemoryTransport.layer, IdentifyLimiter.layerMemory, FetchHttpClient.layer))
+      )
+    })
+  }
 })

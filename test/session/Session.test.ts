@@ -17,6 +17,7 @@ import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Random from "effect/Random"
+import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
 import * as Zlib from "node:zlib"
@@ -1979,7 +1980,8 @@ describe("Session", () => {
       })
       return Effect.gen(function*() {
         const { gateway: _, ...withoutGateway } = options()
-        const session = yield* Session.make({ ...withoutGateway, gatewayUrl: source, timeouts: { connect: "5 seconds" } })
+        const scope = yield* Scope.make()
+        const session = yield* Scope.extend(Session.make({ ...withoutGateway, gatewayUrl: source, timeouts: { connect: "5 seconds" } }), scope)
         yield* TestClock.adjust("5 seconds")
         yield* settle
         expect(describeReason((yield* session.snapshot).reason)).toBe("gateway info failed: the gatewayUrl source failed: no answer within 5s")
@@ -1987,9 +1989,27 @@ describe("Session", () => {
         // the backoff, then the next try
         for (let i = 0; i < 30; i++) yield* TestClock.adjust("1 second")
         expect(asked.times).toBeGreaterThanOrEqual(3)
+        // a stop waits a second at most for a source's cleanup
+        yield* Scope.close(scope, Exit.void).pipe(Effect.fork, Effect.zipLeft(TestClock.adjust("1 second")), Effect.flatMap(Fiber.join))
       }).pipe(Effect.provide(TestLayer))
     })
   }
+
+  // the source left on its own past the timeout was also left by a stop: its cleanup ran after
+  it.effect("a session stopped while an interruptible gatewayUrl source runs has the source's cleanup done when the stop returns", () =>
+    Effect.gen(function*() {
+      let cleaned = false
+      const source = Effect.as(Effect.never, gatewayUrl).pipe(
+        Effect.onInterrupt(() => Effect.zipRight(Effect.repeatN(Effect.yieldNow(), 20), Effect.sync(() => void (cleaned = true))))
+      )
+      const { gateway: _, ...withoutGateway } = options()
+      const scope = yield* Scope.make()
+      yield* Scope.extend(Session.make({ ...withoutGateway, gatewayUrl: source, timeouts: { connect: "5 seconds" } }), scope)
+      yield* settle
+      yield* TestClock.adjust("1 second")
+      yield* Scope.close(scope, Exit.void)
+      expect(cleaned).toBe(true)
+    }).pipe(Effect.provide(TestLayer)))
 
   it.scoped("a gatewayUrl source's answer is checked as the gateway option is: a bad one fails the session with GatewayInfoError, sending nothing", () =>
     Effect.gen(function*() {
