@@ -203,7 +203,12 @@ const askedWithin = (source: Effect.Effect<string, GatewayInfoError>, timeout: D
   Effect.uninterruptibleMask((restore) =>
     Effect.flatMap(Effect.forkDaemon(Effect.interruptible(Effect.exit(source))), (asking) =>
       restore(Effect.raceFirst(
-        Effect.flatten(Fiber.join(asking)),
+        // interrupted by another than this session (a shared discovery's fiber): an answer not
+        // given, tried again (it ended the session as if stopped)
+        Effect.flatMap(Fiber.join(asking), (exit) =>
+          Exit.isFailure(exit) && Cause.isInterruptedOnly(exit.cause)
+            ? Effect.fail(new GatewayInfoError({ reason: "Http", source: "gatewayUrl", detail: "it was interrupted" }))
+            : exit),
         Effect.zipRight(
           sleepPastStalls(timeout),
           Effect.zipRight(
@@ -490,8 +495,9 @@ export const makeWith = (
     const awaitingBudget = (told: BudgetWait): Effect.Effect<never, GatewayInfoError> =>
       Effect.sleep(Duration.min(resolved.gatewayInfoMaxAge, Duration.minutes(1))).pipe(
         // an answer no retry can mend ends the wait, and the session, as at a connection's start
-        // (a 401 after the token was reset was ignored: the session waited for the refill, a day)
-        Effect.zipRight(Effect.catchIf(identifyAt.url, (error) => error.passing, () => Effect.void)),
+        // (a 401 after the token was reset was ignored: the session waited for the refill, a day);
+        // a URL given, or a source's, tells the limiter nothing: not asked (a source was, each minute)
+        Effect.zipRight(given === undefined ? Effect.catchIf(identifyAt.url, (error) => error.passing, () => Effect.void) : Effect.void),
         Effect.zipRight(budgetWait()),
         Effect.flatMap((wait) =>
           wait.next === undefined || (wait.next.kind === told.next?.kind && wait.next.at === told.next.at)

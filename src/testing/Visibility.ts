@@ -113,8 +113,8 @@ const namedById = new Set(["GUILD_CREATE", "GUILD_UPDATE", "GUILD_DELETE"])
 const discordTypes: ReadonlySet<string> = new Set(Object.values(GatewayDispatchEvents))
 
 /**
- * The shard Discord sends a dispatch to, of `shardCount`: its guild's (`guild_id`, or the `id` of
- * `GUILD_CREATE`, `GUILD_UPDATE`, `GUILD_DELETE`); shard 0 for one of Discord's types without a
+ * The shard Discord sends a dispatch to, of `shardCount`: its guild's (`guild_id`, the `id` of
+ * `GUILD_CREATE`, `GUILD_UPDATE`, `GUILD_DELETE`, or a `RATE_LIMITED`'s `meta.guild_id`); shard 0 for one of Discord's types without a
  * guild (a direct message's, a DM's interaction); `undefined`, every shard, for a type Discord
  * does not send (a marker of a test's own).
  *
@@ -122,7 +122,15 @@ const discordTypes: ReadonlySet<string> = new Set(Object.values(GatewayDispatchE
  */
 export const shardOfDispatch = (t: string, d: unknown, shardCount: number): number | undefined => {
   const data = isRecord(d) ? d : {}
-  const guildId = isSnowflake(data["guild_id"]) ? data["guild_id"] : namedById.has(t) && isSnowflake(data["id"]) ? data["id"] : undefined
+  // a RATE_LIMITED names the guild of the member request it answers in its `meta`
+  const meta = isRecord(data["meta"]) ? data["meta"] : {}
+  const guildId = isSnowflake(data["guild_id"])
+    ? data["guild_id"]
+    : namedById.has(t) && isSnowflake(data["id"])
+    ? data["id"]
+    : t === "RATE_LIMITED" && isSnowflake(meta["guild_id"])
+    ? meta["guild_id"]
+    : undefined
   if (guildId !== undefined) return shardOf(guildId, shardCount)
   return discordTypes.has(t) || needs.has(t) ? 0 : undefined
 }

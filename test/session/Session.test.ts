@@ -1995,6 +1995,34 @@ describe("Session", () => {
     })
   }
 
+  // it ended the session as if stopped: `await` succeeded, the reason said Disconnect
+  it.scoped("a gatewayUrl source interrupted by another than the session (a shared discovery's fiber) is an answer not given: tried again", () =>
+    Effect.gen(function*() {
+      const shared = yield* Effect.forkDaemon(Effect.never as Effect.Effect<string>)
+      yield* Fiber.interrupt(shared)
+      const { gateway: _, ...withoutGateway } = options()
+      const session = yield* Session.make({ ...withoutGateway, gatewayUrl: Fiber.join(shared) })
+      yield* settle
+      expect(describeReason((yield* session.snapshot).reason)).toBe("gateway info failed: the gatewayUrl source failed: it was interrupted")
+      expect(Option.isNone(yield* Fiber.poll(yield* Effect.fork(session.await)))).toBe(true)
+    }).pipe(Effect.provide(TestLayer)))
+
+  // a source tells the limiter nothing: it was asked each minute of an hours-long wait, and a wait
+  // that ended while it answered waited a second for it
+  it.scoped("a session waiting for the budget asks its gatewayUrl source nothing meanwhile", () => {
+    const asked = { times: 0 }
+    const source = Effect.sync(() => {
+      asked.times++
+      return gatewayUrl
+    })
+    return Effect.gen(function*() {
+      const { gateway: _, ...withoutGateway } = options()
+      const session = yield* Session.make({ ...withoutGateway, gatewayUrl: source })
+      for (let minute = 0; minute < 10; minute++) yield* TestClock.adjust("1 minute")
+      expect([(yield* session.snapshot).reason._tag, asked.times]).toEqual(["IdentifyBudget", 1])
+    }).pipe(Effect.provide(programLimiter({ budgetReady: () => Effect.never })))
+  })
+
   // the source left on its own past the timeout was also left by a stop: its cleanup ran after
   it.effect("a session stopped while an interruptible gatewayUrl source runs has the source's cleanup done when the stop returns", () =>
     Effect.gen(function*() {

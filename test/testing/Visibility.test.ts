@@ -40,4 +40,17 @@ describe("Visibility", () => {
     expect(Visibility.asSeen(Intents.GuildMessages | Intents.MessageContent, bot, "MESSAGE_CREATE", guildMessage)).toBe(guildMessage)
     expect(Visibility.asSeen(Intents.GuildMessages, bot, "MESSAGE_DELETE", guildMessage)).toBe(guildMessage)
   })
+
+  // each shard got a guild's event (and a fleet's program handled it once per shard); a DM's
+  // interaction went to every shard; a RATE_LIMITED to shard 0, not its member request's
+  it("routes a dispatch where Discord sends it: by its guild, else shard 0 for Discord's own types, else every shard", () => {
+    const [first, second] = ["81384788765712384", "81384788769906688"]
+    expect(Visibility.shardOfDispatch("MESSAGE_CREATE", { guild_id: second }, 2)).toBe(1)
+    expect(Visibility.shardOfDispatch("GUILD_UPDATE", { id: second }, 2)).toBe(1)
+    expect(Visibility.shardOfDispatch("RATE_LIMITED", { opcode: 8, retry_after: 1, meta: { guild_id: second } }, 2)).toBe(1)
+    expect(Visibility.shardOfDispatch("MESSAGE_CREATE", { guild_id: first }, 2)).toBe(0)
+    expect(Visibility.shardOfDispatch("MESSAGE_CREATE", { channel_id: "1" }, 2)).toBe(0)
+    expect(Visibility.shardOfDispatch("INTERACTION_CREATE", { id: "3", type: 2 }, 2)).toBe(0)
+    expect(Visibility.shardOfDispatch("TEST_MARKER", { n: 1 }, 2)).toBeUndefined()
+  })
 })
