@@ -203,7 +203,8 @@ describe("a session waiting for the budget", () => {
       expect(first.op).toBe(2)
       const after = yield* Metric.value(SessionMetrics.identifyWait)
       expect(after.count - before.count).toBe(1)
-      expect(after.sum - before.sum).toBeGreaterThanOrEqual(3600_000)
+      // (the metric's sum across the file's tests, in floating point: a ms of slack)
+      expect(after.sum - before.sum).toBeGreaterThanOrEqual(3600_000 - 1)
     }).pipe(Effect.provide(Waiting)))
 
   it.scoped("a wait of hours for a turn of the spread, then a connect that failed: the Identify of the retry counts the hours (it counted none)", () =>
@@ -229,7 +230,7 @@ describe("a session waiting for the budget", () => {
       expect(first.op).toBe(2)
       const after = yield* Metric.value(SessionMetrics.identifyWait)
       expect(after.count - before.count).toBe(1)
-      expect(after.sum - before.sum).toBeGreaterThanOrEqual(10 * 3600_000)
+      expect(after.sum - before.sum).toBeGreaterThanOrEqual(10 * 3600_000 - 1)
     }).pipe(Effect.provide(Layer.mergeAll(MemoryTransport.layer, IdentifyLimiter.layerMemory, FetchHttpClient.layer))))
 
   it.scoped("an answer 50 minutes old when the wait begins is asked for again once it is an hour old (gatewayInfoMaxAge), not an hour after the wait began", () => {
