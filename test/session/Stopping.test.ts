@@ -62,6 +62,20 @@ describe("stopping: requests in flight", () => {
     }).pipe(Effect.provide(TestLayer)))
 })
 
+/**
+ * Runs `stop` on a fiber of its own (a daemon: a stop that hangs holds nothing of the test's),
+ * moves the clock `by`, and checks that it returned and left `session` Disconnected.
+ */
+const returnsBy = (session: Session.Session, stop: Effect.Effect<unknown>, by: Duration.DurationInput) =>
+  Effect.gen(function*() {
+    const stopping = yield* Effect.forkDaemon(stop)
+    yield* settle
+    yield* TestClock.adjust(by)
+    yield* settle
+    expect(Option.isSome(yield* Fiber.poll(stopping))).toBe(true)
+    expect((yield* session.state)._tag).toBe("Disconnected")
+  })
+
 describe("stopping: stops at once", () => {
   it.scoped("a session made in uninterruptible code (an acquireRelease's acquire) stops all the same", () =>
     Effect.gen(function*() {
@@ -194,12 +208,7 @@ describe("stopping: an onEnd of the program's own that takes a minute", () => {
       const { peer } = yield* acceptAndHello(3_600_000)
       yield* peer.sendJson(ready())
       yield* settle
-      const stopping = yield* Effect.fork(session.disconnect("1 second"))
-      yield* settle
-      yield* TestClock.adjust("1 second")
-      yield* settle
-      expect(Option.isSome(yield* Fiber.poll(stopping))).toBe(true)
-      expect((yield* session.state)._tag).toBe("Disconnected")
+      yield* returnsBy(session, session.disconnect("1 second"), "1 second")
       yield* session.await
       expect(ended).toBe(false)
       yield* TestClock.adjust("1 minute")
@@ -249,12 +258,7 @@ describe("stopping: a session whose last steps are a program's hooks that are sl
       it.scoped(`${what} that ${takes}: disconnect(1 s) returns at its 1 s`, () =>
         Effect.gen(function*() {
           const session = yield* madeWith(hooks, what.includes("admission"))
-          const stopping = yield* Effect.forkDaemon(session.disconnect("1 second"))
-          yield* settle
-          yield* TestClock.adjust("1 second")
-          yield* settle
-          expect(Option.isSome(yield* Fiber.poll(stopping))).toBe(true)
-          expect((yield* session.state)._tag).toBe("Disconnected")
+          yield* returnsBy(session, session.disconnect("1 second"), "1 second")
         }).pipe(Effect.provide(TestLayer)))
     }
   }
@@ -371,13 +375,7 @@ describe("stopping: a transport whose close never ends, or dies", () => {
           : how === "end"
           ? session.end("1 second")
           : Scope.close(scope, Exit.void)
-        // a daemon: a stop that hangs would hold the test's own scope
-        const stopping = yield* Effect.forkDaemon(stop)
-        yield* settle
-        yield* TestClock.adjust("1 second")
-        yield* settle
-        expect(Option.isSome(yield* Fiber.poll(stopping))).toBe(true)
-        expect((yield* session.state)._tag).toBe("Disconnected")
+        yield* returnsBy(session, stop, "1 second")
         expect(close.cutOff).toBe(true)
         yield* Scope.close(scope, Exit.void)
       }).pipe(Effect.provide(closingLayer(() => Effect.onInterrupt(Effect.never, () => Effect.sync(() => void (close.cutOff = true))))))
