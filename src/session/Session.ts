@@ -172,8 +172,11 @@ const unreached = (reason: Reason): boolean =>
 const heldBackPastTimeout = (outcome: Connection.Outcome): boolean =>
   outcome.reason._tag === "ReadyTimeout" && outcome.heldBack && (outcome.answered || outcome.replayed > 0)
 
-// what ended a session, in a line: the error's message, or the defect's
-const fatalMessage = (cause: Cause.Cause<SessionError>): string =>
+// what ended a session (or a step of it), in a line: the error's message, or the defect's, with
+// every run of the token masked (a defect's words, a gatewayUrl source's, are not ours)
+const fatalMessage = (cause: Cause.Cause<SessionError>, token: unknown): string => withoutToken(causeLine(cause), token)
+
+const causeLine = (cause: Cause.Cause<SessionError>): string =>
   Option.match(Cause.failureOption(cause), {
     onSome: (error) => error.message,
     onNone: () => {
@@ -230,7 +233,7 @@ const told = (hook: string, effect: Effect.Effect<void>, token: unknown): Effect
   Effect.catchAllCause(effect, (cause) =>
     Cause.isInterruptedOnly(cause)
       ? Effect.void
-      : Effect.logError(`the session's ${hook} hook failed: ${withoutToken(fatalMessage(cause), token)}`))
+      : Effect.logError(`the session's ${hook} hook failed: ${fatalMessage(cause, token)}`))
 
 /**
  * The services a session runs on.
@@ -480,7 +483,7 @@ export const makeWith = (
       Effect.map(identifyLimiter.snapshot, ({ budget }) => budgetWaitOf(budget, clock.unsafeCurrentTimeMillis())).pipe(
         Effect.catchAllCause((cause) =>
           Effect.as(
-            Effect.logWarning(`the identify limiter's snapshot failed: ${withoutToken(fatalMessage(cause), resolved.token)}`),
+            Effect.logWarning(`the identify limiter's snapshot failed: ${fatalMessage(cause, resolved.token)}`),
             Reasons.IdentifyBudget({})
           )
         )
@@ -705,8 +708,7 @@ export const makeWith = (
       return Effect.gen(function*() {
         // a stop's close still going (its caller gave up, or a fatal close came first) is cut off
         if (closing !== undefined) yield* Fiber.interruptFork(closing)
-        // a defect's words, a gatewayUrl source's, are not ours: they may quote the token
-        const fatal = Exit.isFailure(outcome) ? withoutToken(fatalMessage(outcome.cause), resolved.token) : undefined
+        const fatal = Exit.isFailure(outcome) ? fatalMessage(outcome.cause, resolved.token) : undefined
         // an operator learns it even when the program reads neither `events` nor `await`
         if (fatal !== undefined) yield* Effect.logError(`the session ended for good: ${fatal}`)
         yield* transition(SessionState.Disconnected(), fatal !== undefined ? Reasons.Fatal({ message: fatal }) : Reasons.Disconnect())
@@ -753,7 +755,7 @@ export const makeWith = (
                 // reached the stop's caller whole, and the loop went on.
                 closing = yield* Effect.forkDaemon(Effect.interruptible(active.close(finalClose ? 1000 : CloseCode.ResumableClose)).pipe(
                   Effect.catchAllDefect((defect) =>
-                    Effect.as(Effect.logError(`the transport's close failed: ${withoutToken(fatalMessage(Cause.die(defect)), resolved.token)}`), true))
+                    Effect.as(Effect.logError(`the transport's close failed: ${fatalMessage(Cause.die(defect), resolved.token)}`), true))
                 ))
               }
             }
