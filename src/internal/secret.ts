@@ -4,6 +4,7 @@
  *
  * @since 0.1.0
  */
+import * as Effect from "effect/Effect"
 import * as Redacted from "effect/Redacted"
 import { inspect } from "node:util"
 
@@ -79,3 +80,12 @@ const masked = (defect: unknown, token: unknown, copies: Map<unknown, Error>): E
   }
   return error
 }
+
+/**
+ * `effect`, its defects masked as {@link maskedDefect} masks them: put before a span or a line that
+ * would repeat a defect's words.
+ *
+ * @since 0.1.0
+ */
+export const withDefectsMasked = (token: unknown) => <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+  Effect.catchAllDefect(effect, (defect) => Effect.die(maskedDefect(defect, token)))

@@ -17,7 +17,7 @@ import * as Scope from "effect/Scope"
 import * as FrameDecoder from "../codec/FrameDecoder.ts"
 import { isDecodeError } from "../codec/DecodeError.ts"
 import { monotonicMillis } from "../internal/due.ts"
-import { maskedDefect, withoutToken } from "../internal/secret.ts"
+import { maskedDefect, withDefectsMasked, withoutToken } from "../internal/secret.ts"
 import { withSpan } from "../internal/span.ts"
 import { sleepPastStalls, timeoutFailPastStalls } from "../internal/stall.ts"
 import type { IdentifyBudgetExhausted, IdentifyLimiter } from "../limits/IdentifyLimiter.ts"
@@ -279,7 +279,7 @@ export const run = (
       // the transport's words (a proxy's answer among them) may quote the token: masked before the
       // span ends with them
       Effect.mapError((error) => error._tag === "TransportError" ? maskedConnectError(error, options.token) : error),
-      Effect.catchAllDefect((defect) => Effect.die(maskedDefect(defect, options.token))),
+      withDefectsMasked(options.token),
       withSpan("Session.connect", { shard, url, mode }),
       Effect.either
     )
@@ -450,7 +450,7 @@ export const run = (
             )
           })).pipe(
           // a limiter's or a transport's defect may quote the token: masked before the span ends with it
-          Effect.catchAllDefect((defect) => Effect.die(maskedDefect(defect, options.token))),
+          withDefectsMasked(options.token),
           withSpan("Session.identify", { shard }),
           // an identify that never got its turn gives the admission back too
           Effect.ensuring(releaseAdmission)
@@ -465,7 +465,7 @@ export const run = (
         asked = true
         yield* sendControl(ctx.resume(ctx.memory.current)).pipe(
           // a transport's defect may quote the frame, the token in it: masked before the span ends with it
-          Effect.catchAllDefect((defect) => Effect.die(maskedDefect(defect, options.token))),
+          withDefectsMasked(options.token),
           withSpan("Session.resume", { shard, sequence: ctx.memory.current.sequence ?? 0 })
         )
       }

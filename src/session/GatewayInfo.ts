@@ -17,7 +17,7 @@ import { createHash } from "node:crypto"
 import { detached } from "../internal/detached.ts"
 import * as RetryAfter from "../internal/retryAfter.ts"
 import { clipped, printable } from "../internal/printable.ts"
-import { maskedDefect, withoutToken } from "../internal/secret.ts"
+import { withDefectsMasked, withoutToken } from "../internal/secret.ts"
 import { withSpan } from "../internal/span.ts"
 import { timeoutFailPastStalls } from "../internal/stall.ts"
 import type { SessionStartLimit } from "../limits/IdentifyLimiter.ts"
@@ -116,7 +116,7 @@ export const fetch = (
     // the timeout holds for a caller that cannot be interrupted (a fleet made in an acquire)
     detached,
     // an HttpClient's defect may quote the request's header: masked before the span ends with it
-    Effect.catchAllDefect((defect) => Effect.die(maskedDefect(defect, token))),
+    withDefectsMasked(token),
     withSpan("GatewayInfo.fetch")
   )
 
