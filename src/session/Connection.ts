@@ -14,6 +14,7 @@ import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Random from "effect/Random"
 import * as Scope from "effect/Scope"
+import type { Mutable } from "effect/Types"
 import * as FrameDecoder from "../codec/FrameDecoder.ts"
 import { isDecodeError } from "../codec/DecodeError.ts"
 import { monotonicMillis } from "../internal/due.ts"
@@ -25,7 +26,6 @@ import * as SendLimiter from "../limits/SendLimiter.ts"
 import * as CloseCode from "../protocol/CloseCode.ts"
 import type { GatewayEvent } from "../protocol/Event.ts"
 import { downgrades, show } from "../protocol/internal/schema.ts"
-import { Opcode } from "../protocol/Opcode.ts"
 import type * as EventBuffer from "../stream/EventBuffer.ts"
 import {
   type Connection as TransportConnection,
@@ -238,11 +238,15 @@ export const run = (
     const ended = yield* Deferred.make<Pick<Outcome, "next" | "reason">, Failure>()
     let done = false
     let ready = false
-    // while a Resume's replay lasts, the sequence the Resume carried (see `Protocol.step`)
-    let replayAfter = mode === "resume" ? ctx.memory.current.sequence : null
+    // the connection as `Protocol.step` reads it: the Identify or Resume handed to the transport
+    // (READY or RESUMED answers it, and only it), and while a Resume's replay lasts, the sequence
+    // the Resume carried
+    const handshake: Mutable<Protocol.Handshake> = {
+      mode,
+      stage: "Unasked",
+      replayAfter: mode === "resume" ? ctx.memory.current.sequence : null
+    }
     let authenticated = false
-    // the Identify or Resume handed to the transport: READY or RESUMED answers it, and only it
-    let asked = false
     let readyAt: number | undefined
     // a READY read and waiting for room in the events buffer: the session to resume should the
     // connection end meanwhile
@@ -438,7 +442,7 @@ export const run = (
             // a second Identify on one connection draws 4005 and costs a session start
             if (sent) return Effect.dieMessage("the identify limiter ran send twice for one Identify: a limiter runs it once")
             sent = true
-            asked = true
+            handshake.stage = "Asked"
             limiterAfterSend = true
             identifyAnswered = answered
             return Effect.zipRight(ctx.metrics.identifyWait(budgetWaited + monotonicMillis(clock) - waitFrom), sendControl(ctx.identify())).pipe(
@@ -458,11 +462,11 @@ export const run = (
         limiterAfterSend = false
         if (!sent) return yield* Effect.dieMessage("the identify limiter returned without running send: a limiter runs it once")
         // answered while the limiter was at its work after `send`: no ready timeout to wait out
-        if (isAnswered) return
+        if (handshake.stage === "Answered") return
       } else {
         // what the Resume carries: its replay repeats what is at or below it
-        replayAfter = ctx.memory.current.sequence
-        asked = true
+        handshake.replayAfter = ctx.memory.current.sequence
+        handshake.stage = "Asked"
         yield* sendControl(ctx.resume(ctx.memory.current)).pipe(
           // a transport's defect may quote the frame, the token in it: masked before the span ends with it
           withDefectsMasked(options.token),
@@ -519,10 +523,9 @@ export const run = (
     // timeout no longer applies, and the program's commands go out. The answer may still wait for
     // room in the events buffer: a program that waits on a command before it takes more events
     // would otherwise wait for ever.
-    let isAnswered = false
     const answered = Effect.suspend(() => {
-      if (isAnswered) return Effect.void
-      isAnswered = true
+      if (handshake.stage === "Answered") return Effect.void
+      handshake.stage = "Answered"
       return Effect.gen(function*() {
         yield* tellAnswered
         if (authenticating !== undefined && !limiterAfterSend) yield* Fiber.interrupt(authenticating)
@@ -547,7 +550,7 @@ export const run = (
     const onReady = (reason: Reason) =>
       Effect.gen(function*() {
         ready = true
-        replayAfter = null
+        handshake.replayAfter = null
         readyAt ??= monotonicMillis(clock)
         yield* answered
         yield* ctx.transition(SessionState.Connected({ phase: "Ready" }), reason)
@@ -558,16 +561,6 @@ export const run = (
     // the ready timeout came while the reader waited for room
     let heldBack = false
     let tooLarge = false
-    // A dispatch before READY or RESUMED, once the Identify or Resume went out: counted where it is
-    // the Resume's replay (as it arrives: one held back by a full buffer past the ready timeout
-    // still says the gateway answered the Resume). Before that it answers nothing, and ends the
-    // connection with the session's memory where it was (its sequence went into the Resume, and
-    // the replay skipped the events below it)
-    const beforeAnswer = (t: string): Effect.Effect<void> | undefined => {
-      if (!asked) return finish(Protocol.modeOf(remembered()), unasked(t))
-      if (mode === "resume") replayed++
-      return undefined
-    }
     let lastRequestedBeat = Number.NEGATIVE_INFINITY
     // an event went in: the session's memory, metrics and member requests learn of it
     const record = (step: EventStep): void => {
@@ -601,12 +594,6 @@ export const run = (
       return undefined
     }
 
-    const unasked = (t: string) =>
-      Reason.DecodeFailed({
-        kind: "Protocol",
-        message: asked ? `a second ${t} on one connection` : `${t} before this connection's ${mode === "identify" ? "Identify" : "Resume"}`
-      })
-
     // The reader: decode, step, deliver. Events go into the events sink synchronously while it has
     // room; a full sink suspends the reader (and with it the socket) until the program takes
     // events, and the sequence is committed only once an event is in, so an interruption never
@@ -619,20 +606,14 @@ export const run = (
           tooLarge = envelope.reason === "TooLarge"
           return finish(Protocol.modeOf(remembered()), Reason.DecodeFailed({ kind: envelope.reason, message: envelope.message }))
         }
-        const step = Protocol.step(ctx.memory.current, envelope, shard, mode, replayAfter)
+        const step = Protocol.step(ctx.memory.current, envelope, shard, handshake)
         switch (step._tag) {
           case "Emit":
           case "Ready":
           case "Resumed": {
-            if (step._tag !== "Emit") {
-              // an answer to nothing: taken before the Identify, a READY was a session the Identify
-              // after it started again (4005, a session start spent); a second one moved the resume
-              // point back, and the events after its sequence came twice
-              if (!asked || isAnswered) return finish(Protocol.modeOf(remembered()), unasked(step.event.t))
-            } else if (!ready) {
-              const refused = beforeAnswer(step.event.t)
-              if (refused !== undefined) return refused
-            }
+            // a dispatch before RESUMED is the Resume's replay, counted as it arrives: one held back
+            // by a full buffer past the ready timeout still says the gateway answered the Resume
+            if (step._tag === "Emit" && !ready && mode === "resume") replayed++
             const wanted = ctx.options.events === undefined || ctx.options.events.has(step.event.t)
             // an unwanted event (decoded all the same: no readable header, or an encoding without
             // one, or one the session needs) is counted and observed, never delivered
@@ -645,10 +626,7 @@ export const run = (
             break
           }
           case "Skip": {
-            if (!ready) {
-              const refused = beforeAnswer(step.t)
-              if (refused !== undefined) return refused
-            }
+            if (!ready && mode === "resume") replayed++
             ctx.memory.current = Protocol.apply(ctx.memory.current, step)
             ctx.metrics.event(step.t)
             break
@@ -676,9 +654,6 @@ export const run = (
           case "Hello":
             return Effect.zipRight(onHello(step.interval), Effect.suspend(() => handle(frames, i + 1)))
           case "Reconnect":
-            // a dispatch refused before the Identify or Resume went out answers nothing, whatever
-            // it says (a READY before a Resume forgot the session it would have resumed)
-            if (!asked && envelope.op === Opcode.Dispatch) return finish(Protocol.modeOf(remembered()), unasked(envelope.t ?? "a dispatch"))
             return step.reason._tag === "InvalidSession"
               ? Effect.zipRight(tellAnswered, finish(step.mode, step.reason))
               : finish(step.mode, step.reason)
@@ -747,7 +722,7 @@ export const run = (
     return {
       ...outcome,
       ready,
-      answered: isAnswered,
+      answered: handshake.stage === "Answered",
       authenticated,
       tooLarge,
       replayed,

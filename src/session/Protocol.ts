@@ -79,19 +79,50 @@ export type Step =
   /** Nothing to do (an opcode a client never receives). */
   | { readonly _tag: "Ignore"; readonly op: number }
 
-const resumeOrIdentify = (memory: Memory, reason: Reason): Step => ({ _tag: "Reconnect", mode: modeOf(memory), reason })
-
 /**
- * Interprets one decoded payload for the shard `shard`, on a connection that authenticates with
- * `mode`. `replayAfter` is the sequence its Resume carried while the replay lasts (until RESUMED),
- * else `null`: the replay repeats what is at or below it.
+ * How far a connection's handshake went: its Identify or Resume not sent yet (`Unasked`), sent and
+ * waiting for READY or RESUMED (`Asked`), or answered (`Answered`).
  *
  * @since 0.1.0
  */
-export const step = (memory: Memory, envelope: Envelope, shard: number, mode: Mode, replayAfter: number | null): Step => {
+export type Stage = "Unasked" | "Asked" | "Answered"
+
+/**
+ * The connection a payload arrives on, as the step reads it.
+ *
+ * @since 0.1.0
+ */
+export interface Handshake {
+  /** How the connection authenticates. */
+  readonly mode: Mode
+  /** How far its handshake went. */
+  readonly stage: Stage
+  /** The sequence its Resume carried while the replay lasts (until RESUMED), else `null`. */
+  readonly replayAfter: number | null
+}
+
+const resumeOrIdentify = (memory: Memory, reason: Reason): Step => ({ _tag: "Reconnect", mode: modeOf(memory), reason })
+
+// A payload that answers nothing: the gateway's slip, the connection ends and the session's memory
+// stays as it was
+const protocolError = (memory: Memory, message: string): Step =>
+  resumeOrIdentify(memory, Reason.DecodeFailed({ kind: "Protocol", message }))
+
+const unasked = (memory: Memory, handshake: Handshake, what: string): Step =>
+  protocolError(memory, `${what} before this connection's ${handshake.mode === "identify" ? "Identify" : "Resume"}`)
+
+/**
+ * Interprets one decoded payload for the shard `shard`, on the connection `handshake` describes.
+ * Its Resume's replay repeats what is at or below `replayAfter`. Only the Identify or Resume is
+ * answered: a dispatch or an op 9 before it went out, and a second READY or RESUMED, answer
+ * nothing, and end the connection with the memory as it was.
+ *
+ * @since 0.1.0
+ */
+export const step = (memory: Memory, envelope: Envelope, shard: number, handshake: Handshake): Step => {
   switch (envelope.op) {
     case Opcode.Dispatch:
-      return dispatch(memory, envelope, shard, mode, replayAfter)
+      return dispatch(memory, envelope, shard, handshake)
     case Opcode.HeartbeatAck:
       return { _tag: "HeartbeatAck" }
     case Opcode.Heartbeat:
@@ -100,13 +131,15 @@ export const step = (memory: Memory, envelope: Envelope, shard: number, mode: Mo
       const hello = Receive.decodeHello(envelope.d)
       return hello._tag === "Right"
         ? { _tag: "Hello", interval: hello.right.heartbeat_interval }
-        : resumeOrIdentify(memory, Reason.DecodeFailed({ kind: "Protocol", message: hello.left.message }))
+        : protocolError(memory, hello.left.message)
     }
     case Opcode.Reconnect:
       return resumeOrIdentify(memory, Reason.Reconnect())
     case Opcode.InvalidSession: {
+      // taken before the Resume, it forgot the session the Resume would have carried
+      if (handshake.stage === "Unasked") return unasked(memory, handshake, "an invalid session (op 9)")
       const invalid = Receive.decodeInvalidSession(envelope.d)
-      if (invalid._tag === "Left") return resumeOrIdentify(memory, Reason.DecodeFailed({ kind: "Protocol", message: invalid.left.message }))
+      if (invalid._tag === "Left") return protocolError(memory, invalid.left.message)
       const resumable = invalid.right
       return { _tag: "Reconnect", mode: resumable ? modeOf(memory) : "identify", reason: Reason.InvalidSession({ resumable }) }
     }
@@ -115,16 +148,19 @@ export const step = (memory: Memory, envelope: Envelope, shard: number, mode: Mo
   }
 }
 
-const dispatch = (memory: Memory, envelope: Envelope, shard: number, mode: Mode, replayAfter: number | null): Step => {
+const dispatch = (memory: Memory, envelope: Envelope, shard: number, handshake: Handshake): Step => {
   const sequence = envelope.s
   const t = envelope.t
-  if (sequence === null || t === null) {
-    return resumeOrIdentify(memory, Reason.DecodeFailed({ kind: "Protocol", message: "dispatch without s or t" }))
-  }
+  // taken before the Identify, a READY was a session the Identify after it started again (4005, a
+  // session start spent); a dispatch before the Resume gave the Resume its sequence, and the replay
+  // skipped the events in between
+  if (handshake.stage === "Unasked") return unasked(memory, handshake, t ?? "a dispatch")
+  if (sequence === null || t === null) return protocolError(memory, "dispatch without s or t")
   // Only a resume's replay repeats events, those up to the Resume's sequence: one above it was not
   // delivered, even after a higher one of the same replay. Elsewhere a sequence that goes back is
   // the gateway's slip: the event is delivered, and the resume point stays at the highest (see
   // `apply`), so one stray large `s` costs no later event.
+  const replayAfter = handshake.replayAfter
   if (replayAfter !== null && sequence <= replayAfter && t !== "RESUMED" && t !== "READY") {
     return { _tag: "Duplicate", sequence }
   }
@@ -133,7 +169,9 @@ const dispatch = (memory: Memory, envelope: Envelope, shard: number, mode: Mode,
   if (t === "READY") {
     // the answer to an Identify this connection did not send: a resume is answered by its replay
     // and RESUMED, or op 9; taken as a replay, it would hide the new session and its first events
-    if (mode === "resume") return { _tag: "Reconnect", mode: "identify", reason: Reason.DecodeFailed({ kind: "Protocol", message: "READY on a connection that resumes" }) }
+    if (handshake.mode === "resume") return { _tag: "Reconnect", mode: "identify", reason: Reason.DecodeFailed({ kind: "Protocol", message: "READY on a connection that resumes" }) }
+    // a second one moved the resume point back, and the events after its sequence came twice
+    if (handshake.stage === "Answered") return protocolError(memory, "a second READY on one connection")
     const decoded = Receive.decodeReady(envelope.d)
     if (decoded._tag === "Left") return { _tag: "Reconnect", mode: "identify", reason: Reason.DecodeFailed({ kind: "Protocol", message: decoded.left.message }) }
     return { _tag: "Ready", sessionId: decoded.right.session_id, resumeGatewayUrl: decoded.right.resume_gateway_url, event }
@@ -141,7 +179,8 @@ const dispatch = (memory: Memory, envelope: Envelope, shard: number, mode: Mode,
   if (t === "RESUMED") {
     // an answer to a Resume this connection did not send: trusted, it would count as ready a
     // connection that never identified
-    if (mode === "identify") return resumeOrIdentify(memory, Reason.DecodeFailed({ kind: "Protocol", message: "RESUMED on a connection that identifies" }))
+    if (handshake.mode === "identify") return protocolError(memory, "RESUMED on a connection that identifies")
+    if (handshake.stage === "Answered") return protocolError(memory, "a second RESUMED on one connection")
     return { _tag: "Resumed", event }
   }
   return { _tag: "Emit", event }

@@ -235,15 +235,21 @@ const arbitraryMemory: FastCheck.Arbitrary<Protocol.Memory> = FastCheck.oneof(
 
 const arbitraryMode: FastCheck.Arbitrary<Protocol.Mode> = FastCheck.constantFrom("resume", "identify")
 
-// the sequence a Resume carried while its replay lasts, or none
-const arbitraryReplayAfter: FastCheck.Arbitrary<number | null> = FastCheck.oneof(FastCheck.constant(null), FastCheck.integer({ min: 0, max: 40 }))
+// the connection: how it authenticates, how far its handshake went, and the sequence a Resume
+// carried while its replay lasts, or none
+const arbitraryHandshake: FastCheck.Arbitrary<Protocol.Handshake> = FastCheck.record({
+  mode: arbitraryMode,
+  stage: FastCheck.constantFrom("Unasked", "Asked", "Answered"),
+  replayAfter: FastCheck.oneof(FastCheck.constant(null), FastCheck.integer({ min: 0, max: 40 }))
+})
 
 describe("reliability: protocol step fuzzing", () => {
   it("any payload in any state: a known step, the resume point only moves forward, a replay repeats nothing, and what it asks is safe to do", () => {
     FastCheck.assert(
-      FastCheck.property(arbitraryMemory, arbitraryEnvelope, arbitraryMode, arbitraryReplayAfter, (memory, envelope, mode, replayAfter) => {
+      FastCheck.property(arbitraryMemory, arbitraryEnvelope, arbitraryHandshake, (memory, envelope, handshake) => {
         counts.stepInputs++
-        const step = Protocol.step(memory, envelope, 3, mode, replayAfter)
+        const { replayAfter } = handshake
+        const step = Protocol.step(memory, envelope, 3, handshake)
         // the resume point never moves back
         const after = Protocol.apply(memory, step)
         if (memory.sequence !== null && after.sequence !== null && Protocol.modeOf(after) === "resume") {
@@ -284,6 +290,11 @@ describe("reliability: protocol step fuzzing", () => {
         }
         const next = Protocol.apply(memory, step)
         if (step._tag === "Reconnect" && step.mode === "identify") expect(next).toEqual(Protocol.empty)
+        // before the Identify or Resume went out, nothing is delivered, answered or forgotten
+        if (handshake.stage === "Unasked") {
+          expect(["Hello", "HeartbeatNow", "HeartbeatAck", "Ignore", "Reconnect"]).toContain(step._tag)
+          expect(next).toEqual(memory)
+        }
       }),
       { seed, numRuns: 5000 }
     )

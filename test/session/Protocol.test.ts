@@ -5,9 +5,9 @@ import * as Protocol from "../../src/session/Protocol.ts"
 const frame = (op: number, d: unknown, s: number | null = null, t: string | null = null): Envelope => ({ op, d, s, t })
 const resumable: Protocol.Memory = { sessionId: "abc", resumeGatewayUrl: "wss://resume.test", sequence: 41 }
 // the connection a payload arrives on: ready after a resume; replaying a Resume sent at 41; identifying
-const live = ["resume", null] as const
-const replaying = ["resume", 41] as const
-const identifying = ["identify", null] as const
+const live: Protocol.Handshake = { mode: "resume", stage: "Answered", replayAfter: null }
+const replaying: Protocol.Handshake = { mode: "resume", stage: "Asked", replayAfter: 41 }
+const identifying: Protocol.Handshake = { mode: "identify", stage: "Asked", replayAfter: null }
 const ready = {
   v: 10,
   session_id: "new-session",
@@ -19,38 +19,38 @@ const ready = {
 
 describe("Protocol.step", () => {
   it("Hello starts heartbeating; a bad Hello drops the connection, resuming where it can", () => {
-    expect(Protocol.step(Protocol.empty, frame(10, { heartbeat_interval: 41250 }), 0, ...identifying)).toEqual({ _tag: "Hello", interval: 41250 })
-    const bad = Protocol.step(resumable, frame(10, { heartbeat_interval: 0 }), 0, ...live)
+    expect(Protocol.step(Protocol.empty, frame(10, { heartbeat_interval: 41250 }), 0, identifying)).toEqual({ _tag: "Hello", interval: 41250 })
+    const bad = Protocol.step(resumable, frame(10, { heartbeat_interval: 0 }), 0, live)
     expect(bad._tag === "Reconnect" && [bad.mode, bad.reason._tag]).toEqual(["resume", "DecodeFailed"])
-    const fresh = Protocol.step(Protocol.empty, frame(10, {}), 0, ...identifying)
+    const fresh = Protocol.step(Protocol.empty, frame(10, {}), 0, identifying)
     expect(fresh._tag === "Reconnect" && fresh.mode).toBe("identify")
   })
 
   it("ACK, heartbeat request, an unknown opcode", () => {
-    expect(Protocol.step(resumable, frame(11, null), 0, ...live)).toEqual({ _tag: "HeartbeatAck" })
-    expect(Protocol.step(resumable, frame(1, null), 0, ...live)).toEqual({ _tag: "HeartbeatNow" })
-    expect(Protocol.step(resumable, frame(42, { x: 1 }), 0, ...live)).toEqual({ _tag: "Ignore", op: 42 })
+    expect(Protocol.step(resumable, frame(11, null), 0, live)).toEqual({ _tag: "HeartbeatAck" })
+    expect(Protocol.step(resumable, frame(1, null), 0, live)).toEqual({ _tag: "HeartbeatNow" })
+    expect(Protocol.step(resumable, frame(42, { x: 1 }), 0, live)).toEqual({ _tag: "Ignore", op: 42 })
   })
 
   it("op 7 resumes (identifies when there is nothing to resume); op 9 says which", () => {
-    expect(Protocol.step(resumable, frame(7, null), 0, ...live)).toMatchObject({ _tag: "Reconnect", mode: "resume", reason: { _tag: "Reconnect" } })
-    expect(Protocol.step(Protocol.empty, frame(7, null), 0, ...identifying)).toMatchObject({ _tag: "Reconnect", mode: "identify" })
-    expect(Protocol.step(resumable, frame(9, true), 0, ...live)).toMatchObject({ mode: "resume", reason: { _tag: "InvalidSession", resumable: true } })
-    expect(Protocol.step(resumable, frame(9, false), 0, ...live)).toMatchObject({ mode: "identify", reason: { _tag: "InvalidSession", resumable: false } })
-    expect(Protocol.step(resumable, frame(9, "false"), 0, ...live)).toMatchObject({ mode: "resume", reason: { _tag: "DecodeFailed" } })
+    expect(Protocol.step(resumable, frame(7, null), 0, live)).toMatchObject({ _tag: "Reconnect", mode: "resume", reason: { _tag: "Reconnect" } })
+    expect(Protocol.step(Protocol.empty, frame(7, null), 0, identifying)).toMatchObject({ _tag: "Reconnect", mode: "identify" })
+    expect(Protocol.step(resumable, frame(9, true), 0, live)).toMatchObject({ mode: "resume", reason: { _tag: "InvalidSession", resumable: true } })
+    expect(Protocol.step(resumable, frame(9, false), 0, live)).toMatchObject({ mode: "identify", reason: { _tag: "InvalidSession", resumable: false } })
+    expect(Protocol.step(resumable, frame(9, "false"), 0, live)).toMatchObject({ mode: "resume", reason: { _tag: "DecodeFailed" } })
   })
 
   it("a dispatch becomes an event with its shard and sequence; its data is not copied", () => {
     const d = { content: "hi" }
-    const step = Protocol.step(resumable, frame(0, d, 42, "MESSAGE_CREATE"), 3, ...live)
+    const step = Protocol.step(resumable, frame(0, d, 42, "MESSAGE_CREATE"), 3, live)
     expect(step).toEqual({ _tag: "Emit", event: { shard: 3, sequence: 42, t: "MESSAGE_CREATE", d } })
     expect(step._tag === "Emit" && step.event.d).toBe(d)
   })
 
   it("an event already delivered is a duplicate in a resume's replay; an unwanted one is skipped but counted", () => {
-    expect(Protocol.step(resumable, frame(0, {}, 41, "MESSAGE_CREATE"), 0, ...replaying)).toEqual({ _tag: "Duplicate", sequence: 41 })
-    expect(Protocol.step(resumable, frame(0, {}, 7, "MESSAGE_CREATE"), 0, ...replaying)).toEqual({ _tag: "Duplicate", sequence: 7 })
-    const skip = Protocol.step(resumable, frame(0, Skipped, 42, "TYPING_START"), 0, ...live)
+    expect(Protocol.step(resumable, frame(0, {}, 41, "MESSAGE_CREATE"), 0, replaying)).toEqual({ _tag: "Duplicate", sequence: 41 })
+    expect(Protocol.step(resumable, frame(0, {}, 7, "MESSAGE_CREATE"), 0, replaying)).toEqual({ _tag: "Duplicate", sequence: 7 })
+    const skip = Protocol.step(resumable, frame(0, Skipped, 42, "TYPING_START"), 0, live)
     expect(skip).toEqual({ _tag: "Skip", sequence: 42, t: "TYPING_START" })
     expect(Protocol.apply(resumable, skip).sequence).toBe(42)
   })
@@ -58,39 +58,38 @@ describe("Protocol.step", () => {
   it("in a replay, an event above the Resume's sequence is delivered even after a higher one (the resume point stays at the highest)", () => {
     // the replay of a Resume at 41 brought 44 first: 43 was never delivered
     const afterHigher: Protocol.Memory = { ...resumable, sequence: 44 }
-    const step = Protocol.step(afterHigher, frame(0, {}, 43, "MESSAGE_CREATE"), 0, ...replaying)
+    const step = Protocol.step(afterHigher, frame(0, {}, 43, "MESSAGE_CREATE"), 0, replaying)
     expect(step).toMatchObject({ _tag: "Emit", event: { sequence: 43 } })
     expect(Protocol.apply(afterHigher, step).sequence).toBe(44)
-    expect(Protocol.step(afterHigher, frame(0, Skipped, 42, "TYPING_START"), 0, ...replaying)).toEqual({ _tag: "Skip", sequence: 42, t: "TYPING_START" })
+    expect(Protocol.step(afterHigher, frame(0, Skipped, 42, "TYPING_START"), 0, replaying)).toEqual({ _tag: "Skip", sequence: 42, t: "TYPING_START" })
   })
 
   it("out of a replay, an event whose sequence goes back is delivered, and the resume point stays at the highest", () => {
-    const connections: ReadonlyArray<readonly [Protocol.Mode, null]> = [live, identifying]
-    for (const connection of connections) {
-      const step = Protocol.step(resumable, frame(0, {}, 7, "MESSAGE_CREATE"), 0, ...connection)
+    for (const connection of [live, identifying]) {
+      const step = Protocol.step(resumable, frame(0, {}, 7, "MESSAGE_CREATE"), 0, connection)
       expect(step).toMatchObject({ _tag: "Emit", event: { sequence: 7 } })
       expect(Protocol.apply(resumable, step).sequence).toBe(41)
-      const skip = Protocol.step(resumable, frame(0, Skipped, 7, "TYPING_START"), 0, ...connection)
+      const skip = Protocol.step(resumable, frame(0, Skipped, 7, "TYPING_START"), 0, connection)
       expect(Protocol.apply(resumable, skip).sequence).toBe(41)
     }
   })
 
   it("a dispatch without s or t drops the connection", () => {
-    expect(Protocol.step(resumable, frame(0, {}, null, "MESSAGE_CREATE"), 0, ...live)).toMatchObject({ _tag: "Reconnect", reason: { _tag: "DecodeFailed" } })
-    expect(Protocol.step(resumable, frame(0, {}, 3, null), 0, ...live)).toMatchObject({ _tag: "Reconnect", reason: { _tag: "DecodeFailed" } })
+    expect(Protocol.step(resumable, frame(0, {}, null, "MESSAGE_CREATE"), 0, live)).toMatchObject({ _tag: "Reconnect", reason: { _tag: "DecodeFailed" } })
+    expect(Protocol.step(resumable, frame(0, {}, 3, null), 0, live)).toMatchObject({ _tag: "Reconnect", reason: { _tag: "DecodeFailed" } })
   })
 
   it("READY remembers the new session; a READY the session cannot use means identifying again", () => {
-    const step = Protocol.step(Protocol.empty, frame(0, ready, 1, "READY"), 0, ...identifying)
+    const step = Protocol.step(Protocol.empty, frame(0, ready, 1, "READY"), 0, identifying)
     expect(step).toMatchObject({ _tag: "Ready", sessionId: "new-session", resumeGatewayUrl: "wss://resume.test" })
     expect(Protocol.apply(Protocol.empty, step)).toEqual({ sessionId: "new-session", resumeGatewayUrl: "wss://resume.test", sequence: 1 })
-    const insecure = Protocol.step(Protocol.empty, frame(0, { ...ready, resume_gateway_url: "http://evil.test" }, 1, "READY"), 0, ...identifying)
+    const insecure = Protocol.step(Protocol.empty, frame(0, { ...ready, resume_gateway_url: "http://evil.test" }, 1, "READY"), 0, identifying)
     expect(insecure).toMatchObject({ _tag: "Reconnect", mode: "identify", reason: { _tag: "DecodeFailed" } })
   })
 
   it("READY answering a Resume (with a sequence already seen) is no replay: the session identifies anew", () => {
     for (const replayAfter of [41, null]) {
-      expect(Protocol.step(resumable, frame(0, ready, 1, "READY"), 0, "resume", replayAfter)).toMatchObject({
+      expect(Protocol.step(resumable, frame(0, ready, 1, "READY"), 0, { mode: "resume", stage: "Asked", replayAfter })).toMatchObject({
         _tag: "Reconnect",
         mode: "identify",
         reason: { _tag: "DecodeFailed", kind: "Protocol", message: "READY on a connection that resumes" }
@@ -99,21 +98,88 @@ describe("Protocol.step", () => {
   })
 
   it("RESUMED goes on with the old session, even with a sequence already seen; on a connection that identifies it is a decode failure", () => {
-    const step = Protocol.step(resumable, frame(0, null, 50, "RESUMED"), 0, ...replaying)
+    const step = Protocol.step(resumable, frame(0, null, 50, "RESUMED"), 0, replaying)
     expect(step._tag).toBe("Resumed")
     expect(Protocol.apply(resumable, step)).toEqual({ ...resumable, sequence: 50 })
-    expect(Protocol.step(resumable, frame(0, null, 41, "RESUMED"), 0, ...replaying)._tag).toBe("Resumed")
-    expect(Protocol.step(resumable, frame(0, null, 50, "RESUMED"), 0, ...identifying)).toMatchObject({
+    expect(Protocol.step(resumable, frame(0, null, 41, "RESUMED"), 0, replaying)._tag).toBe("Resumed")
+    expect(Protocol.step(resumable, frame(0, null, 50, "RESUMED"), 0, identifying)).toMatchObject({
       _tag: "Reconnect",
       reason: { _tag: "DecodeFailed", message: "RESUMED on a connection that identifies" }
     })
   })
 
   it("reconnecting to identify forgets the session; resuming keeps it", () => {
-    const identify = Protocol.step(resumable, frame(9, false), 0, ...live)
+    const identify = Protocol.step(resumable, frame(9, false), 0, live)
     expect(Protocol.apply(resumable, identify)).toEqual(Protocol.empty)
-    const resume = Protocol.step(resumable, frame(7, null), 0, ...live)
+    const resume = Protocol.step(resumable, frame(7, null), 0, live)
     expect(Protocol.apply(resumable, resume)).toBe(resumable)
+  })
+})
+
+describe("Protocol.step: only the Identify or Resume is answered", () => {
+  const memories = [resumable, Protocol.empty]
+  const modes: ReadonlyArray<Protocol.Mode> = ["identify", "resume"]
+  const answers = [
+    ["MESSAGE_CREATE", frame(0, {}, 42, "MESSAGE_CREATE")],
+    ["TYPING_START", frame(0, Skipped, 42, "TYPING_START")],
+    ["READY", frame(0, ready, 1, "READY")],
+    ["RESUMED", frame(0, null, 42, "RESUMED")],
+    ["a dispatch", frame(0, {}, 42, null)],
+    ["an invalid session (op 9)", frame(9, false)],
+    ["an invalid session (op 9)", frame(9, true)]
+  ] as const
+
+  it("a dispatch or an op 9 before the Identify or Resume went out ends the connection, the memory as it was", () => {
+    for (const memory of memories) {
+      for (const mode of modes) {
+        for (const [what, envelope] of answers) {
+          const step = Protocol.step(memory, envelope, 0, { mode, stage: "Unasked", replayAfter: null })
+          expect(step).toEqual({
+            _tag: "Reconnect",
+            mode: Protocol.modeOf(memory),
+            reason: expect.objectContaining({
+              _tag: "DecodeFailed",
+              kind: "Protocol",
+              message: `${what} before this connection's ${mode === "identify" ? "Identify" : "Resume"}`
+            })
+          })
+          expect(Protocol.apply(memory, step)).toBe(memory)
+        }
+      }
+    }
+  })
+
+  it("before the Identify or Resume went out, Hello, heartbeats and op 7 are taken as ever", () => {
+    const unasked: Protocol.Handshake = { mode: "resume", stage: "Unasked", replayAfter: 41 }
+    expect(Protocol.step(resumable, frame(10, { heartbeat_interval: 41250 }), 0, unasked)).toEqual({ _tag: "Hello", interval: 41250 })
+    expect(Protocol.step(resumable, frame(1, null), 0, unasked)).toEqual({ _tag: "HeartbeatNow" })
+    expect(Protocol.step(resumable, frame(11, null), 0, unasked)).toEqual({ _tag: "HeartbeatAck" })
+    expect(Protocol.step(resumable, frame(7, null), 0, unasked)).toMatchObject({ _tag: "Reconnect", mode: "resume", reason: { _tag: "Reconnect" } })
+  })
+
+  it("a second READY or RESUMED on one connection ends it, the memory as it was", () => {
+    for (const memory of memories) {
+      for (const [mode, t] of [["identify", "READY"], ["resume", "RESUMED"]] as const) {
+        const step = Protocol.step(memory, frame(0, t === "READY" ? ready : null, 42, t), 0, { mode, stage: "Answered", replayAfter: null })
+        expect(step).toEqual({
+          _tag: "Reconnect",
+          mode: Protocol.modeOf(memory),
+          reason: expect.objectContaining({ _tag: "DecodeFailed", kind: "Protocol", message: `a second ${t} on one connection` })
+        })
+        expect(Protocol.apply(memory, step)).toBe(memory)
+      }
+    }
+  })
+
+  it("once asked, the answer is taken; once answered, dispatches and op 9 are", () => {
+    expect(Protocol.step(Protocol.empty, frame(0, ready, 1, "READY"), 0, identifying)._tag).toBe("Ready")
+    expect(Protocol.step(resumable, frame(0, null, 42, "RESUMED"), 0, replaying)._tag).toBe("Resumed")
+    for (const mode of modes) {
+      const answered: Protocol.Handshake = { mode, stage: "Answered", replayAfter: null }
+      expect(Protocol.step(resumable, frame(0, {}, 42, "MESSAGE_CREATE"), 0, answered)._tag).toBe("Emit")
+      expect(Protocol.step(resumable, frame(0, Skipped, 42, "TYPING_START"), 0, answered)._tag).toBe("Skip")
+      expect(Protocol.step(resumable, frame(9, true), 0, answered)).toMatchObject({ mode: "resume", reason: { _tag: "InvalidSession" } })
+    }
   })
 })
 

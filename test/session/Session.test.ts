@@ -1083,12 +1083,14 @@ describe("Session", () => {
   // an answer to nothing: a READY before Hello was taken, and the Identify after it started a
   // second session (4005, a session start spent); a RESUMED before Hello made the Resume after it
   // wait out the ready timeout on a ready connection; a READY again moved the resume point back
-  // (a READY before a Resume forgot the session it would have resumed)
+  // (a READY before a Resume forgot the session it would have resumed, as an op 9 did)
   for (
     const answer of [
       { name: "a READY before Hello", resumed: false, frame: ready(1), told: "READY before this connection's Identify" },
       { name: "a RESUMED before Hello on a connection that resumes", resumed: true, frame: dispatch(1, "RESUMED", {}), told: "RESUMED before this connection's Resume" },
-      { name: "a READY before Hello on a connection that resumes", resumed: true, frame: ready(1), told: "READY before this connection's Resume" }
+      { name: "a READY before Hello on a connection that resumes", resumed: true, frame: ready(1), told: "READY before this connection's Resume" },
+      { name: "an op 9 before Hello", resumed: false, frame: { op: 9, d: true }, told: "an invalid session (op 9) before this connection's Identify" },
+      { name: "an op 9 before Hello on a connection that resumes", resumed: true, frame: { op: 9, d: false }, told: "an invalid session (op 9) before this connection's Resume" }
     ]
   ) {
     it.scoped(`${answer.name} is a decode failure: nothing sent after it, never a ready connection`, () =>
