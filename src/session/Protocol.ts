@@ -111,11 +111,15 @@ const protocolError = (memory: Memory, message: string): Step =>
 const unasked = (memory: Memory, handshake: Handshake, what: string): Step =>
   protocolError(memory, `${what} before this connection's ${handshake.mode === "identify" ? "Identify" : "Resume"}`)
 
+// a second READY moved the resume point back, and the events after its sequence came twice; a
+// READY after RESUMED threw the resumed session away
+const answeredAgain = (memory: Memory, t: string): Step => protocolError(memory, `${t} on a connection already answered`)
+
 /**
  * Interprets one decoded payload for the shard `shard`, on the connection `handshake` describes.
  * Its Resume's replay repeats what is at or below `replayAfter`. Only the Identify or Resume is
- * answered: a dispatch or an op 9 before it went out, and a second READY or RESUMED, answer
- * nothing, and end the connection with the memory as it was.
+ * answered, once: a dispatch or an op 9 before it went out, and a READY or RESUMED after its
+ * answer, answer nothing, and end the connection with the memory as it was.
  *
  * @since 0.1.0
  */
@@ -167,20 +171,19 @@ const dispatch = (memory: Memory, envelope: Envelope, shard: number, handshake: 
   if (envelope.d === Skipped) return { _tag: "Skip", sequence, t }
   const event = Event.make(shard, sequence, t, envelope.d)
   if (t === "READY") {
+    if (handshake.stage === "Answered") return answeredAgain(memory, t)
     // the answer to an Identify this connection did not send: a resume is answered by its replay
     // and RESUMED, or op 9; taken as a replay, it would hide the new session and its first events
     if (handshake.mode === "resume") return { _tag: "Reconnect", mode: "identify", reason: Reason.DecodeFailed({ kind: "Protocol", message: "READY on a connection that resumes" }) }
-    // a second one moved the resume point back, and the events after its sequence came twice
-    if (handshake.stage === "Answered") return protocolError(memory, "a second READY on one connection")
     const decoded = Receive.decodeReady(envelope.d)
     if (decoded._tag === "Left") return { _tag: "Reconnect", mode: "identify", reason: Reason.DecodeFailed({ kind: "Protocol", message: decoded.left.message }) }
     return { _tag: "Ready", sessionId: decoded.right.session_id, resumeGatewayUrl: decoded.right.resume_gateway_url, event }
   }
   if (t === "RESUMED") {
+    if (handshake.stage === "Answered") return answeredAgain(memory, t)
     // an answer to a Resume this connection did not send: trusted, it would count as ready a
     // connection that never identified
     if (handshake.mode === "identify") return protocolError(memory, "RESUMED on a connection that identifies")
-    if (handshake.stage === "Answered") return protocolError(memory, "a second RESUMED on one connection")
     return { _tag: "Resumed", event }
   }
   return { _tag: "Emit", event }

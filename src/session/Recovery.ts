@@ -21,7 +21,10 @@ export interface Recovery {
    * for the same Resume elsewhere.
    */
   readonly failedResumes: number
-  /** Resumes in a row that never reached a gateway (no socket, no Hello). */
+  /**
+   * Resumes in a row that never went out (no socket, no Hello, or a node that broke the protocol
+   * before the Resume: one that answers nothing takes none either).
+   */
   readonly unreachedResumes: number
   /**
    * Whether op 9 ended the last connection before it was stable, other than in answer to a Resume

@@ -157,16 +157,18 @@ describe("Protocol.step: only the Identify or Resume is answered", () => {
     expect(Protocol.step(resumable, frame(7, null), 0, unasked)).toMatchObject({ _tag: "Reconnect", mode: "resume", reason: { _tag: "Reconnect" } })
   })
 
-  it("a second READY or RESUMED on one connection ends it, the memory as it was", () => {
+  it("a READY or RESUMED on a connection already answered ends it, the memory as it was", () => {
     for (const memory of memories) {
-      for (const [mode, t] of [["identify", "READY"], ["resume", "RESUMED"]] as const) {
-        const step = Protocol.step(memory, frame(0, t === "READY" ? ready : null, 42, t), 0, { mode, stage: "Answered", replayAfter: null })
-        expect(step).toEqual({
-          _tag: "Reconnect",
-          mode: Protocol.modeOf(memory),
-          reason: expect.objectContaining({ _tag: "DecodeFailed", kind: "Protocol", message: `a second ${t} on one connection` })
-        })
-        expect(Protocol.apply(memory, step)).toBe(memory)
+      for (const mode of modes) {
+        for (const t of ["READY", "RESUMED"] as const) {
+          const step = Protocol.step(memory, frame(0, t === "READY" ? ready : null, 42, t), 0, { mode, stage: "Answered", replayAfter: null })
+          expect(step).toEqual({
+            _tag: "Reconnect",
+            mode: Protocol.modeOf(memory),
+            reason: expect.objectContaining({ _tag: "DecodeFailed", kind: "Protocol", message: `${t} on a connection already answered` })
+          })
+          expect(Protocol.apply(memory, step)).toBe(memory)
+        }
       }
     }
   })

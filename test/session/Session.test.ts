@@ -1141,13 +1141,34 @@ describe("Session", () => {
       expect((yield* Fiber.join(events)).map((event) => event.sequence)).toEqual([1, 2, 3, 4, 5, 6])
     }).pipe(Effect.provide(TestLayer)))
 
+  // it was taken as a READY on a connection that resumes: the session identified anew, a session
+  // start spent and the resumed session thrown away
+  it.scoped("a READY after RESUMED on one connection is a decode failure: the next connection resumes the same session", () =>
+    Effect.gen(function*() {
+      const { peer, session } = yield* readySession({}, 3_600_000)
+      for (const sequence of [2, 3]) yield* peer.sendJson(dispatch(sequence, "MESSAGE_CREATE", {}))
+      yield* settle
+      yield* peer.drop
+      yield* TestClock.adjust("5 seconds")
+      const { first, peer: second } = yield* acceptAndHello(3_600_000)
+      expect(first).toMatchObject({ op: 6, d: { seq: 3, session_id: "session-1" } })
+      yield* second.sendJson(dispatch(4, "RESUMED", {}))
+      yield* second.sendJson(dispatch(5, "MESSAGE_CREATE", {}))
+      yield* second.sendJson(ready(6, "session-2"))
+      yield* settle
+      expect(describeReason((yield* session.snapshot).reason)).toBe("decode failed: READY on a connection already answered")
+      yield* TestClock.adjust("5 seconds")
+      const { first: third } = yield* acceptAndHello(3_600_000)
+      expect(third).toMatchObject({ op: 6, d: { seq: 5, session_id: "session-1" } })
+    }).pipe(Effect.provide(TestLayer)))
+
   it.scoped("a second READY on one connection is a decode failure: the resume point stays where the events took it", () =>
     Effect.gen(function*() {
       const { peer, session } = yield* readySession({}, 3_600_000)
       for (const sequence of [2, 3, 4, 5]) yield* peer.sendJson(dispatch(sequence, "MESSAGE_CREATE", {}))
       yield* peer.sendJson(ready(1))
       yield* settle
-      expect(describeReason((yield* session.snapshot).reason)).toBe("decode failed: a second READY on one connection")
+      expect(describeReason((yield* session.snapshot).reason)).toBe("decode failed: READY on a connection already answered")
       yield* TestClock.adjust("5 seconds")
       const { first } = yield* acceptAndHello(3_600_000)
       // from 1, the replay would have handed the program 2 to 5 again
