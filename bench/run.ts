@@ -185,10 +185,18 @@ const memory = async (): Promise<Report.MemoryResult> => {
   }
 }
 
-/** The commit the benchmark runs on (`null` outside a git checkout). */
+const git = (...args: ReadonlyArray<string>): string =>
+  execFileSync("git", args, { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim()
+
+/**
+ * The commit the benchmark runs on (`null` outside a git checkout), marked `+changes` where the
+ * sources it builds differ from it: a run on a working tree measured no commit.
+ */
 const commitOf = (): string | null => {
   try {
-    return execFileSync("git", ["rev-parse", "--short", "HEAD"], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim()
+    const head = git("rev-parse", "--short", "HEAD")
+    const changed = git("status", "--porcelain", "--", "src", "bench/*.ts", "bench/*.mjs", "package-lock.json") !== ""
+    return changed ? `${head}+changes` : head
   } catch {
     return null
   }
