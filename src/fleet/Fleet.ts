@@ -464,21 +464,20 @@ export const make = (
         ),
       requestGuildMembers: (request) =>
         // with a nonce as wide as its session's will be: it counts in the 4096 bytes
-        checked(
-          Commands.memberRequest(request, MemberRequests.widestNonce),
-          () => Effect.zipRight(
-            MemberRequests.checkIntents(request, resolved.intents),
-            Effect.flatMap(
-              // a shard not started yet is waited for up to the members timeout; the session's
-              // request then counts its own, from when it goes out and from each chunk
-              Effect.timeoutFail(sessionFor(request.guild_id), {
-                duration: resolved.timeouts.members,
-                onTimeout: () => new MemberRequests.MemberRequestError({ reason: "Timeout", guildId: request.guild_id })
-              }),
-              (session) => session.requestGuildMembers(request)
-            )
-          )
-        ).pipe(
+        Effect.flatMap(Commands.memberRequest(request, MemberRequests.widestNonce), (command) =>
+          checked(command, () =>
+            Effect.zipRight(
+              MemberRequests.checkIntents(request, resolved.intents),
+              Effect.flatMap(
+                // a shard not started yet is waited for up to the members timeout; the session's
+                // request then counts its own, from when it goes out and from each chunk
+                Effect.timeoutFail(sessionFor(request.guild_id), {
+                  duration: resolved.timeouts.members,
+                  onTimeout: () => new MemberRequests.MemberRequestError({ reason: "Timeout", guildId: request.guild_id })
+                }),
+                (session) => session.requestGuildMembers(request)
+              )
+            ))).pipe(
           // the timeout holds for a caller that cannot be interrupted
           detached
         ),

@@ -331,16 +331,33 @@ export type MemberRequest =
     | { readonly user_ids: string | ReadonlyArray<string>; readonly query?: undefined; readonly limit?: undefined }
   )
 
+// what a member request from JavaScript may carry that is the session's to give: the answers to a
+// nonce of the program's own were never found (it was replaced by the session's, quietly)
+const notRequestFields = ["nonce", "_tag"] as const
+
 /**
  * The Request Guild Members command of `request`, with `nonce`: one user id as a list of one.
+ * Fails where `request` (from JavaScript) carries a nonce or a tag of its own.
  *
  * @since 0.1.0
  */
-export const memberRequest = (request: MemberRequest, nonce: string): RequestGuildMembers => {
+export const memberRequest = (request: MemberRequest, nonce: string): Either.Either<RequestGuildMembers, InvalidCommand> => {
   // read as given: a request from JavaScript may be no object, which the checks refuse
   const given: unknown = request
+  const own = isRecord(given) ? notRequestFields.find((field) => Object.hasOwn(given, field)) : undefined
+  if (own !== undefined) {
+    return Either.left(
+      new InvalidCommand({
+        reason: "Invalid",
+        command: "RequestGuildMembers",
+        message: `RequestGuildMembers: ${own} is the session's to give, not a field of a member request`
+      })
+    )
+  }
   const userIds = isRecord(given) ? given["user_ids"] : undefined
-  return requestGuildMembers({ ...request as Fields<RequestGuildMembers>, ...(typeof userIds === "string" ? { user_ids: [userIds] } : {}), nonce })
+  return Either.right(
+    requestGuildMembers({ ...request as Fields<RequestGuildMembers>, ...(typeof userIds === "string" ? { user_ids: [userIds] } : {}), nonce })
+  )
 }
 
 /**

@@ -21,6 +21,7 @@ import * as Exit from "effect/Exit"
 import * as FiberId from "effect/FiberId"
 import { identity } from "effect/Function"
 import * as Predicate from "effect/Predicate"
+import type * as Scope from "effect/Scope"
 import { timeoutFailPastStalls } from "../internal/stall.ts"
 import * as Commands from "../protocol/Commands.ts"
 import type { GatewayEvent } from "../protocol/Event.ts"
@@ -146,17 +147,25 @@ interface Chunk {
  */
 const maxChunks = 1_000_000
 
-// a user id: a string in JSON, an integer in ETF
-const isUserId = (value: unknown): value is string | number | bigint =>
+// a snowflake: a string in JSON, an integer in ETF
+const isId = (value: unknown): value is string | number | bigint =>
   typeof value === "string" || typeof value === "number" || typeof value === "bigint"
 
+const isGuild = (value: unknown, guildId: string): boolean => isId(value) && String(value) === guildId
+
 /**
- * Checks a GUILD_MEMBERS_CHUNK's fields against the protocol (and `count`, the chunk_count of an
- * earlier chunk): the chunk, or what is wrong with it. The members themselves are not checked, as
- * no event's data is.
+ * Checks a GUILD_MEMBERS_CHUNK's fields against the protocol (and against the request: its guild,
+ * and `count`, the chunk_count of an earlier chunk): the chunk, or what is wrong with it. The
+ * members themselves are not checked, as no event's data is.
  */
-const readChunk = (data: Unchecked<GatewayGuildMembersChunkDispatchData>, count: number | undefined): Either.Either<Chunk, string> => {
-  const { chunk_count, chunk_index, members, not_found, presences } = data
+const readChunk = (
+  data: Unchecked<GatewayGuildMembersChunkDispatchData>,
+  guildId: string,
+  count: number | undefined
+): Either.Either<Chunk, string> => {
+  const { chunk_count, chunk_index, guild_id, members, not_found, presences } = data
+  // another guild's members, taken, were the requested guild's answer
+  if (!isGuild(guild_id, guildId)) return Either.left(`guild_id ${show(guild_id)} is not the requested guild ${guildId}`)
   if (!isInt(chunk_count, 1, maxChunks)) {
     return Either.left(`chunk_count ${show(chunk_count)} is not a whole number from 1 to ${maxChunks}`)
   }
@@ -170,7 +179,7 @@ const readChunk = (data: Unchecked<GatewayGuildMembersChunkDispatchData>, count:
   // not_found and presences are optional: absent (or null) is none
   if (not_found != null && !Array.isArray(not_found)) return Either.left(`not_found is ${show(not_found)}, not an array`)
   const notFound: ReadonlyArray<unknown> = not_found ?? []
-  const bad = notFound.findIndex((id) => !isUserId(id))
+  const bad = notFound.findIndex((id) => !isId(id))
   if (bad >= 0) return Either.left(`not_found holds ${show(notFound[bad])}, not a user id`)
   if (presences != null && !Array.isArray(presences)) return Either.left(`presences is ${show(presences)}, not an array`)
   return Either.right({
@@ -199,9 +208,12 @@ export interface MemberRequests {
   /**
    * Fails with `Timeout` once `timeout` passes without a chunk of the answer to `nonce`: counted
    * from now (the request went out), then from each chunk (a large guild's answer takes as long as
-   * its chunks keep coming).
+   * its chunks keep coming), and only while a connection is answered: from the next one's answer
+   * anew (no chunk can come without one, and a resume's replay may bring the answer).
    */
   readonly stalled: (nonce: string, timeout: Duration.DurationInput) => Effect.Effect<never, MemberRequestError>
+  /** A connection was answered (READY or RESUMED): chunks may come until the scope closes. */
+  readonly connected: Effect.Effect<void, never, Scope.Scope>
   /** Forgets `nonce` (after completion, failure or interruption). */
   readonly unregister: (nonce: string) => Effect.Effect<void>
   /** The request of `nonce` went out, on the gateway session of the moment. */
@@ -234,6 +246,25 @@ export const make = (): MemberRequests => new Registry()
 // keep a dozen closures for requests they may never make.
 class Registry implements MemberRequests {
   private readonly inFlight = new Map<string, Collector>()
+  // whether a connection is answered, and what completes when that changes (made once a request
+  // waits for it)
+  private online = false
+  private onlineChange: Deferred.Deferred<void> | undefined = undefined
+
+  private nextOnlineChange(): Effect.Effect<void> {
+    return Deferred.await(this.onlineChange ??= Deferred.unsafeMake(FiberId.none))
+  }
+
+  private setOnline(online: boolean): void {
+    this.online = online
+    const change = this.onlineChange
+    this.onlineChange = undefined
+    if (change !== undefined) Deferred.unsafeDone(change, Exit.void)
+  }
+
+  get connected(): Effect.Effect<void, never, Scope.Scope> {
+    return Effect.acquireRelease(Effect.sync(() => this.setOnline(true)), () => Effect.sync(() => this.setOnline(false)))
+  }
 
   register(nonce: string, guildId: string): Effect.Effect<Effect.Effect<GuildMembers, MemberRequestError>> {
     return Effect.map(Deferred.make<GuildMembers, MemberRequestError>(), (done) => {
@@ -258,10 +289,15 @@ class Registry implements MemberRequests {
       const collector = this.inFlight.get(nonce)
       // answered, or failed: that outcome is the request's
       if (collector === undefined) return Effect.never
-      return timeoutFailPastStalls(Deferred.await(collector.nextChunk), {
-        duration: timeout,
-        onTimeout: () => new MemberRequestError({ reason: "Timeout", guildId: collector.guildId })
-      })
+      // no chunk can come without an answered connection: the time counts from the next one's answer
+      if (!this.online) return this.nextOnlineChange()
+      return Effect.raceFirst(
+        timeoutFailPastStalls(Deferred.await(collector.nextChunk), {
+          duration: timeout,
+          onTimeout: () => new MemberRequestError({ reason: "Timeout", guildId: collector.guildId })
+        }),
+        this.nextOnlineChange()
+      )
     }))
   }
 
@@ -314,7 +350,7 @@ class Registry implements MemberRequests {
     const data: Unchecked<GatewayGuildMembersChunkDispatchData> = d
     const collector = this.inFlightFor(data.nonce)
     if (collector === undefined) return
-    const read = readChunk(data, collector.count)
+    const read = readChunk(data, collector.guildId, collector.count)
     if (Either.isLeft(read)) return this.malformed(collector, `GUILD_MEMBERS_CHUNK: ${read.left}`)
     const { count, index, members, notFound, presences } = read.right
     if (collector.seen.has(index)) return
@@ -340,8 +376,11 @@ class Registry implements MemberRequests {
   private rateLimited(d: unknown): void {
     if (!Predicate.isRecord(d)) return
     const data: Unchecked<GatewayRateLimitedDispatchData> = d
-    const collector = Predicate.isRecord(data.meta) ? this.inFlightFor(data.meta["nonce"]) : undefined
-    if (collector === undefined) return
+    const meta = data.meta
+    if (!Predicate.isRecord(meta)) return
+    const collector = this.inFlightFor(meta["nonce"])
+    // a limit on another opcode, or on another guild's request, is none of this request's
+    if (collector === undefined || data.opcode !== 8 || !isGuild(meta["guild_id"], collector.guildId)) return
     const retryAfter = data.retry_after
     if (!(typeof retryAfter === "number" && retryAfter >= 0 && retryAfter < Infinity)) {
       return this.malformed(collector, `RATE_LIMITED: retry_after ${show(retryAfter)} is not a number of seconds`)

@@ -130,8 +130,8 @@ export const make = ({ ended, members, options, outbox }: Context): Made => {
   const requestGuildMembers: SessionCommands["requestGuildMembers"] = (request) =>
     Effect.flatMap(Random.nextIntBetween(0, 2 ** 31 - 1), (random) => {
       const nonce = MemberRequests.nonce(random, ++memberRequests)
-      const command = Commands.memberRequest(request, nonce)
       return Effect.gen(function*() {
+        const command = yield* Commands.memberRequest(request, nonce)
         const payload = yield* Commands.encode(command, options.encoding)
         yield* onThisShard(command)
         yield* MemberRequests.checkIntents(request, options.intents)

@@ -419,11 +419,20 @@ describe("Commands.MemberRequest", () => {
     const byIds: Commands.MemberRequest = { guild_id: "1", user_ids: ["2"], presences: true }
     const byName: Commands.MemberRequest = { guild_id: "1", query: "ab", limit: 5 }
     for (const refused of [limitWithIds, queryWithoutLimit, neither, both]) {
-      expect(Either.isLeft(Commands.encode(Commands.memberRequest(refused, "n")))).toBe(true)
+      expect(Either.isLeft(Either.flatMap(Commands.memberRequest(refused, "n"), (command) => Commands.encode(command)))).toBe(true)
     }
-    for (const taken of [byIds, byName]) expect(Either.isRight(Commands.encode(Commands.memberRequest(taken, "n")))).toBe(true)
+    for (const taken of [byIds, byName]) expect(Either.isRight(Either.flatMap(Commands.memberRequest(taken, "n"), (command) => Commands.encode(command)))).toBe(true)
     // one user id, as Discord takes it too (it was refused: "must be an array"), sent as a list of one
     const byOneId: Commands.MemberRequest = { guild_id: "1", user_ids: "2" }
-    expect(right(Commands.encode(Commands.memberRequest(byOneId, "n")))).toBe(`{"op":8,"d":{"guild_id":"1","user_ids":["2"],"nonce":"n"}}`)
+    expect(right(Either.flatMap(Commands.memberRequest(byOneId, "n"), (command) => Commands.encode(command)))).toBe(`{"op":8,"d":{"guild_id":"1","user_ids":["2"],"nonce":"n"}}`)
+  })
+
+  // the nonce was replaced by the session's, quietly: the answers to the program's own never found
+  it("a member request from JavaScript with a nonce or a tag of its own is refused, naming the field", () => {
+    for (const field of ["nonce", "_tag"]) {
+      const given = { guild_id: "1", user_ids: ["2"], [field]: "mine" } as unknown as Commands.MemberRequest
+      const refused = Commands.memberRequest(given, "n")
+      expect(Either.isLeft(refused) && refused.left.message).toBe(`RequestGuildMembers: ${field} is the session's to give, not a field of a member request`)
+    }
   })
 })

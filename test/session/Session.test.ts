@@ -1327,6 +1327,59 @@ describe("Session", () => {
       expect(Option.map(failed, (exit) => Exit.isSuccess(exit) && exit.value._tag === "MemberRequestError" && exit.value.reason)).toEqual(Option.some("Timeout"))
     }).pipe(Effect.provide(TestLayer)))
 
+  // it failed with Timeout 30 s after it went out, the session still disconnected, and the answer
+  // the resume replayed was dropped
+  it.scoped("a member request's timeout counts only while a connection is answered: one sent before a drop is answered by the resume's replay after a long outage", () =>
+    Effect.gen(function*() {
+      const gateway = yield* MemoryTransport.MemoryGateway
+      const guild = "81384788765712384"
+      const { peer, session } = yield* readySession({ intents: Intents.Guilds | Intents.GuildMembers }, 3_600_000)
+      const request = yield* Effect.fork(Effect.either(session.requestGuildMembers({ guild_id: guild, user_ids: ["1"] })))
+      const { d: { nonce } } = (yield* receiveOp(peer, 8)) as { readonly d: { readonly nonce: string } }
+      yield* gateway.hangNextConnect(Infinity)
+      yield* peer.drop
+      yield* TestClock.adjust("2 minutes")
+      yield* settle
+      expect(Option.isNone(yield* Fiber.poll(request))).toBe(true)
+      yield* gateway.acceptConnects
+      const accepted = yield* Effect.fork(gateway.accept)
+      while (Option.isNone(yield* Fiber.poll(accepted))) yield* TestClock.adjust("1 second")
+      const next = yield* Fiber.join(accepted)
+      expect(yield* next.handshake(3_600_000)).toMatchObject({ op: 6 })
+      yield* next.sendJson(dispatch(2, "GUILD_MEMBERS_CHUNK", { guild_id: guild, nonce, members: [{ user: { id: "1" } }], chunk_index: 0, chunk_count: 1 }))
+      yield* next.sendJson(dispatch(3, "RESUMED", {}))
+      yield* settle
+      expect(yield* Fiber.join(request)).toEqual(Either.right({ guildId: guild, members: [{ user: { id: "1" } }], notFound: [], presences: [] }))
+      // and once a connection is answered again, the time counts from its answer
+      const stalled = yield* Effect.fork(Effect.either(session.requestGuildMembers({ guild_id: guild, user_ids: ["2"] })))
+      yield* receiveOp(next, 8)
+      yield* next.drop
+      const reconnecting = yield* Effect.fork(gateway.accept)
+      while (Option.isNone(yield* Fiber.poll(reconnecting))) yield* TestClock.adjust("1 second")
+      const third = yield* Fiber.join(reconnecting)
+      yield* third.handshake(3_600_000)
+      yield* TestClock.adjust("20 seconds")
+      yield* third.sendJson(dispatch(4, "RESUMED", {}))
+      yield* settle
+      yield* TestClock.adjust("29 seconds")
+      yield* settle
+      expect(Option.isNone(yield* Fiber.poll(stalled))).toBe(true)
+      yield* TestClock.adjust("1 second")
+      yield* settle
+      const failed = yield* Fiber.join(stalled)
+      expect(Either.isLeft(failed) && failed.left._tag === "MemberRequestError" && failed.left.reason).toBe("Timeout")
+    }).pipe(Effect.provide(TestLayer)))
+
+  it.scoped("a member request from JavaScript with a nonce of its own fails with InvalidCommand, nothing sent", () =>
+    Effect.gen(function*() {
+      const { peer, session } = yield* readySession({ intents: Intents.Guilds | Intents.GuildMembers }, 3_600_000)
+      const given = { guild_id: "81384788765712384", user_ids: ["1"], nonce: "mine" } as unknown as Commands.MemberRequest
+      const refused = yield* Effect.flip(session.requestGuildMembers(given))
+      expect(refused._tag).toBe("InvalidCommand")
+      yield* settle
+      expect((yield* sentOps(peer)).filter((op) => op === 8)).toEqual([])
+    }).pipe(Effect.provide(TestLayer)))
+
   it.scoped("150 member requests made together all go out and are answered: those behind the send limit do not time out in the queue", () =>
     Effect.gen(function*() {
       const { peer, session } = yield* readySession({ intents: Intents.Guilds | Intents.GuildMembers }, 41_250)
@@ -2554,16 +2607,20 @@ describe("Session: answers to a member request", () => {
     return exit === null ? undefined : Exit.isSuccess(exit) ? exit.value : Either.left(Cause.pretty(exit.cause))
   }
 
-  const unattributable: ReadonlyArray<readonly [string, Frame]> = [
-    ["a GUILD_MEMBERS_CHUNK with d null", ["GUILD_MEMBERS_CHUNK", null]],
-    ["a RATE_LIMITED without meta", ["RATE_LIMITED", { opcode: 8, retry_after: 5 }]],
-    ["a RATE_LIMITED with d null", ["RATE_LIMITED", null]]
+  const otherGuild = "41771983423143937"
+  const unattributable: ReadonlyArray<readonly [string, (nonce: string) => Frame]> = [
+    ["a GUILD_MEMBERS_CHUNK with d null", () => ["GUILD_MEMBERS_CHUNK", null]],
+    ["a RATE_LIMITED without meta", () => ["RATE_LIMITED", { opcode: 8, retry_after: 5 }]],
+    ["a RATE_LIMITED with d null", () => ["RATE_LIMITED", null]],
+    // each failed the request as RateLimited: the nonce alone was read
+    ["a RATE_LIMITED with the request's nonce and another guild", (nonce) => ["RATE_LIMITED", { opcode: 8, retry_after: 5, meta: { guild_id: otherGuild, nonce } }]],
+    ["a RATE_LIMITED with the request's nonce and another opcode", (nonce) => ["RATE_LIMITED", { opcode: 3, retry_after: 5, meta: { guild_id: guild, nonce } }]]
   ]
   for (const [name, frame] of unattributable) {
     it.scoped(`${name} names no request: it is delivered, the session goes on, and the request waits for its answer`, () =>
       Effect.gen(function*() {
         const h = yield* requesting
-        yield* answerAndSurvive(h, [frame])
+        yield* answerAndSurvive(h, [frame(h.nonce)])
         expect(outcome(h)).toBeUndefined()
         yield* h.peer.sendJson(dispatch(4, "GUILD_MEMBERS_CHUNK", chunk(h.nonce, { members: [{ user: { id: "7" } }] })))
         yield* settle
@@ -2573,6 +2630,9 @@ describe("Session: answers to a member request", () => {
 
   const malformed: ReadonlyArray<readonly [string, (nonce: string) => ReadonlyArray<Frame>, string]> = [
     ["members is not an array", (nonce) => [["GUILD_MEMBERS_CHUNK", chunk(nonce, { members: null })]], "members is null, not an array"],
+    // another guild's members were the answer, under the requested guild's id
+    ["guild_id is another guild's", (nonce) => [["GUILD_MEMBERS_CHUNK", chunk(nonce, { guild_id: otherGuild })]], `guild_id "${otherGuild}" is not the requested guild ${guild}`],
+    ["guild_id is missing", (nonce) => [["GUILD_MEMBERS_CHUNK", chunk(nonce, { guild_id: undefined })]], `guild_id undefined is not the requested guild ${guild}`],
     ["not_found is a string", (nonce) => [["GUILD_MEMBERS_CHUNK", chunk(nonce, { not_found: "x" })]], `not_found is "x", not an array`],
     ["not_found holds no user id", (nonce) => [["GUILD_MEMBERS_CHUNK", chunk(nonce, { not_found: [{}] })]], "not_found holds an object, not a user id"],
     ["presences is a number", (nonce) => [["GUILD_MEMBERS_CHUNK", chunk(nonce, { presences: 5 })]], "presences is 5, not an array"],
