@@ -120,7 +120,7 @@ export interface Fleet {
    * Op 8 on the guild's shard; returns the members once every chunk arrived. A shard not started
    * yet is waited for up to the members timeout; the request then fails with `Timeout` once that
    * timeout passes without a chunk of its answer (counted from when it goes out, then from each
-   * chunk).
+   * chunk, while a connection is answered).
    */
   readonly requestGuildMembers: (
     request: Commands.MemberRequest

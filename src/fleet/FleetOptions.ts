@@ -9,7 +9,15 @@ import { withoutToken } from "../internal/secret.ts"
 import { maxShardCount } from "../protocol/Commands.ts"
 import { show } from "../protocol/internal/schema.ts"
 import { InvalidOptions } from "../session/SessionError.ts"
-import { type ResumePoint, resumePointProblems, resumePointShapeProblems, resumesOver, type SessionOptions, sourceOf } from "../session/SessionOptions.ts"
+import {
+  notAnObject,
+  type ResumePoint,
+  resumePointProblems,
+  resumePointShapeProblems,
+  resumesOver,
+  type SessionOptions,
+  sourceOf
+} from "../session/SessionOptions.ts"
 
 /**
  * Which shards a fleet runs: all of them, or these ids (see {@link range}).
@@ -78,6 +86,8 @@ const listed = (ids: ReadonlyArray<unknown>): string =>
  * @since 0.1.0
  */
 export const checkSelection = (options: FleetOptions): Either.Either<void, InvalidOptions> => {
+  const shape = notAnObject(options)
+  if (shape !== undefined) return Either.left(new InvalidOptions({ detail: shape }))
   const found: Array<string> = []
   const count = options.shardCount
   if (count !== undefined && (!Number.isSafeInteger(count) || count < 1)) {

@@ -258,7 +258,7 @@ export interface PresenceUpdate extends Schema.Schema.Type<typeof PresenceUpdate
 export const VoiceStateUpdate = Schema.TaggedStruct("VoiceStateUpdate", {
   guild_id: Snowflake,
   channel_id: checked<string | null>((u) =>
-    u === null || isSnowflake(u) ? undefined : `must be a snowflake (up to 20 digits, below 2^64) or null, got ${show(u)}`
+    u === null || isSnowflake(u) ? undefined : `must be a snowflake (up to 20 digits, no leading zero, below 2^64) or null, got ${show(u)}`
   ),
   self_mute: Bool,
   self_deaf: Bool

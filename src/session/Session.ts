@@ -250,7 +250,7 @@ export type Requirements = GatewayTransport | IdentifyLimiter | HttpClient.HttpC
  * @since 0.1.0
  */
 export const make = (options: SessionOptions.SessionOptions): Effect.Effect<Session, InvalidOptions, Scope.Scope | Requirements> =>
-  Effect.flatMap(SessionOptions.resolve(options), (resolved) => makeWith(resolved, {}))
+  Effect.flatMap(Effect.suspend(() => SessionOptions.resolve(options)), (resolved) => makeWith(resolved, {}))
 
 /**
  * What a fleet adds to a session it runs (see {@link makeWith}).

@@ -4,7 +4,7 @@
  * @since 0.1.0
  */
 import * as Duration from "effect/Duration"
-import type * as Effect from "effect/Effect"
+import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import type * as Redacted from "effect/Redacted"
 import { type Compression, compressions } from "../codec/Compression.ts"
@@ -85,7 +85,8 @@ export interface Timeouts {
   /**
    * Request Guild Members: from the request going out to the first chunk of its answer, and from
    * each chunk to the next (default 30 s), so that a large guild's answer takes as long as it keeps
-   * coming. A request waiting for a ready connection or the send limit is not counted against it.
+   * coming; counted only while a connection is answered (from the next one's READY or RESUMED
+   * anew). A request waiting for a ready connection or the send limit is not counted against it.
    */
   readonly members: Duration.DurationInput
 }
@@ -310,6 +311,15 @@ const positiveDurationProblems = (name: string, input: unknown): Array<string> =
   return duration !== undefined && isPositive(duration) ? [] : [`${name} must be a positive duration, got ${showDuration(input)}`]
 }
 
+const shortestMaxAge = Duration.seconds(1)
+
+const maxAgeProblems = (input: unknown): Array<string> => {
+  const duration = durationOf(input)
+  return duration !== undefined && Duration.greaterThanOrEqualTo(duration, shortestMaxAge)
+    ? []
+    : [`gatewayInfoMaxAge must be a duration of at least 1 second, got ${showDuration(input)}`]
+}
+
 const durationProblems = (timeouts: Timeouts, backoff: Backoff.BackoffOptions): Array<string> => {
   // a timeout may be infinite (none); a zero one would end every connection at once
   const found = (["connect", "hello", "ready", "members"] as const).flatMap((name) =>
@@ -437,9 +447,30 @@ const unknownOptions = (options: SessionOptions): Array<string> => {
   ]
 }
 
+// what `value` is, told without its content (options that are no object may be the token itself)
+const kindOf = (value: unknown): string =>
+  value === null || value === undefined
+    ? String(value)
+    : Array.isArray(value)
+    ? "an array"
+    : typeof value === "object"
+    ? "an object"
+    : `a ${typeof value}`
+
+/**
+ * The problem with options (from JavaScript) that are no object, which every check after would
+ * read into (`Session.make(undefined)` threw a TypeError at the call), told without their content.
+ *
+ * @since 0.1.0
+ */
+export const notAnObject = (options: unknown): string | undefined =>
+  isRecord(options) ? undefined : `options must be an object, got ${kindOf(options)}`
+
 // the shapes the types promise, which options from JavaScript or a parsed file may not keep:
 // checked first, since the checks after read into them (a `null` for an object threw a TypeError)
 const shapeProblems = (options: SessionOptions): Array<string> => {
+  const problem = notAnObject(options)
+  if (problem !== undefined) return [problem]
   const found: Array<string> = unknownOptions(options)
   for (const name of ["timeouts", "backoff", "properties"] as const) {
     const value: unknown = options[name]
@@ -452,11 +483,18 @@ const shapeProblems = (options: SessionOptions): Array<string> => {
     found.push(`events must be a list of dispatch types, got ${show(events)}`)
   }
   const encoding: unknown = options.encoding
+  // an Encoding's name goes into the gateway URL (`encoding=undefined` was dialled)
   if (
     encoding !== undefined && typeof encoding !== "string" &&
-    !(isRecord(encoding) && typeof encoding["decode"] === "function" && typeof encoding["encode"] === "function")
+    !(isRecord(encoding) && (encoding["name"] === "json" || encoding["name"] === "etf") && typeof encoding["decode"] === "function" &&
+      typeof encoding["encode"] === "function")
   ) {
-    found.push(`encoding must be "json", "etf" or an Encoding, got ${show(encoding)}`)
+    found.push(`encoding must be "json", "etf" or an Encoding named "json" or "etf", got ${show(encoding)}`)
+  }
+  // a URL given here was taken, and the session died at its first identify, quoting it
+  const source: unknown = options.gatewayUrl
+  if (source !== undefined && !Effect.isEffect(source)) {
+    found.push(`gatewayUrl must be an Effect that gives a ws:// or wss:// URL (a URL itself is the gateway option), got ${kindOf(source)}`)
   }
   return found
 }
@@ -536,8 +574,9 @@ const problems = (options: SessionOptions): ReadonlyArray<string> => {
   const backoff = options.backoff
   if (backoff?.factor !== undefined && !(typeof backoff.factor === "number" && backoff.factor >= 1)) found.push(`backoff.factor must be a number of at least 1, got ${show(backoff.factor)}`)
   found.push(...durationProblems(withDefaults(defaultTimeouts, options.timeouts), withDefaults(Backoff.defaults, backoff)))
-  // a zero age would fetch before every identify
-  if (options.gatewayInfoMaxAge !== undefined) found.push(...positiveDurationProblems("gatewayInfoMaxAge", options.gatewayInfoMaxAge))
+  // a zero age would fetch before every identify, and a tiny one asked once a millisecond while
+  // a session waited for the identify budget (a day's wait: millions of requests)
+  if (options.gatewayInfoMaxAge !== undefined) found.push(...maxAgeProblems(options.gatewayInfoMaxAge))
   return found
 }
 
@@ -552,7 +591,7 @@ const encodingOf = (encoding: Encoding | EncodingName | undefined): Encoding =>
  */
 export const resolve = (options: SessionOptions): Either.Either<ResolvedOptions, InvalidOptions> => {
   const found = problems(options)
-  if (found.length > 0) return Either.left(new InvalidOptions({ detail: withoutToken(found.join("; "), options.token) }))
+  if (found.length > 0) return Either.left(new InvalidOptions({ detail: isRecord(options) ? withoutToken(found.join("; "), options.token) : found.join("; ") }))
   const resolved: ResolvedOptions = {
     token: options.token,
     intents: options.intents,

@@ -929,6 +929,10 @@ describe("Fleet", () => {
       ]) {
         expect((yield* Effect.flip(Fleet.make(bad)))._tag).toBe("InvalidOptions")
       }
+      // from JavaScript: it died reading a field of null
+      for (const whole of [null, undefined]) {
+        expect(yield* Effect.flip(Fleet.make(whole as never))).toMatchObject({ _tag: "InvalidOptions", detail: `options must be an object, got ${whole}` })
+      }
       for (const [bad, detail] of [
         [options({ shards: [-1, 0.5], shardCount: 4 }), "shard ids must be non-negative integers, got -1, 0.5"],
         [options({ shards: [3], shardCount: 4, resume: [point, { ...point, sessionId: "t" }] }), "two resume points for shard 3, of different gateway sessions"],
@@ -940,7 +944,7 @@ describe("Fleet", () => {
         [options({ shards: FleetOptions.range(-5000, 0) }), "shard ids must be non-negative integers, got -5000, -4999, -4998, -4997, -4996, ... (5000 in all)"],
         [options({ shardCount: 4, shards: FleetOptions.range(0, 5000) }), "shard ids must be below the shard count 4, got 4, 5, 6, 7, 8, ... (4996 in all)"],
         // a defect from Duration.decode before it was checked
-        [options({ shardCount: 4, gatewayInfoMaxAge: "hourly" as never }), `gatewayInfoMaxAge must be a positive duration, got "hourly"`],
+        [options({ shardCount: 4, gatewayInfoMaxAge: "hourly" as never }), `gatewayInfoMaxAge must be a duration of at least 1 second, got "hourly"`],
         // a Resume carries the token: not to a ws:// point where the gateway (without one, the API) is encrypted
         [options({ shardCount: 4, gateway: undefined, resume: [point] }), "resume.resumeGatewayUrl is not encrypted (ws://) where the gateway is"],
         // the token given as another option by mistake is not quoted (57 characters of it were)

@@ -229,13 +229,17 @@ describe("Commands: validation", () => {
   it("snowflakes are strings of up to 20 digits that fit in 64 bits", () => {
     const voice = (guild_id: string, channel_id: string | null) =>
       Commands.voiceStateUpdate({ guild_id, channel_id, self_mute: false, self_deaf: false })
-    expect(messageOf(voice("12a", null))).toBe(`VoiceStateUpdate: guild_id must be a snowflake (up to 20 digits, below 2^64), got "12a"`)
+    expect(messageOf(voice("12a", null))).toBe(`VoiceStateUpdate: guild_id must be a snowflake (up to 20 digits, no leading zero, below 2^64), got "12a"`)
     expect(messageOf(voice("", null))).toContain("guild_id must be a snowflake")
-    expect(messageOf(voice("1", "x"))).toContain("channel_id must be a snowflake (up to 20 digits, below 2^64) or null")
+    expect(messageOf(voice("1", "x"))).toContain("channel_id must be a snowflake (up to 20 digits, no leading zero, below 2^64) or null")
     expect(messageOf(voice(123 as unknown as string, null))).toContain("got 123")
     // 64 bits, as the fleet's routing counts them
     expect(Either.isRight(Commands.encode(voice(String(2n ** 64n - 1n), null)))).toBe(true)
-    expect(messageOf(voice(String(2n ** 64n), null))).toContain("guild_id must be a snowflake (up to 20 digits, below 2^64)")
+    expect(messageOf(voice(String(2n ** 64n), null))).toContain("guild_id must be a snowflake (up to 20 digits, no leading zero, below 2^64)")
+    // Discord names an id without one: a member request's answers, naming "81...", were refused
+    // as another guild's than "081..."
+    expect(messageOf(voice("081384788765712384", null))).toContain("guild_id must be a snowflake (up to 20 digits, no leading zero, below 2^64)")
+    expect(Either.isRight(Commands.encode(voice("0", null)))).toBe(true)
   })
 
   it("Request Guild Members: exactly one of query or user_ids", () => {
@@ -253,7 +257,7 @@ describe("Commands: validation", () => {
     expect(messageOf(members({ guild_id: "1", user_ids: ids(101) }))).toBe("RequestGuildMembers: user_ids must list 1 to 100 user ids, got 101")
     expect(messageOf(members({ guild_id: "1", user_ids: [] }))).toBe("RequestGuildMembers: user_ids must list 1 to 100 user ids, got 0")
     expect(messageOf(members({ guild_id: "1", user_ids: ["1", "x"] }))).toBe(
-      `RequestGuildMembers: user_ids[1] must be a snowflake (up to 20 digits, below 2^64), got "x"`
+      `RequestGuildMembers: user_ids[1] must be a snowflake (up to 20 digits, no leading zero, below 2^64), got "x"`
     )
   })
 

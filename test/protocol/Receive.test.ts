@@ -112,7 +112,7 @@ describe("Receive: Hello, Invalid Session and READY", () => {
     [{ session_id: "" }, `session_id must be a non-empty string of at most 256 characters, got ""`],
     [{ session_id: "s".repeat(257) }, `session_id must be a non-empty string of at most 256 characters, got a value of 257 characters (not shown)`],
     [{ session_id: undefined }, "session_id is missing"],
-    [{ user: { id: 5 } }, "user.id must be a snowflake (up to 20 digits, below 2^64), got 5"],
+    [{ user: { id: 5 } }, "user.id must be a snowflake (up to 20 digits, no leading zero, below 2^64), got 5"],
     [{ application: {} }, "application.id is missing"],
     [{ shard: [1, 1] }, "shard must have shard_id below shard_count, got [1, 1]"],
     [{ v: "10" }, `v must be a non-negative integer, got "10"`]

@@ -118,8 +118,10 @@ describe("SessionOptions.resolve", () => {
       [{ timeouts: { ready: Duration.millis(-5) } }, "timeouts.ready must be a positive duration, got 0"],
       [{ timeouts: { connect: -1n } }, "timeouts.connect must be a positive duration, got -1n"],
       // a zero age would ask GET /gateway/bot before every identify
-      [{ gatewayInfoMaxAge: 0 }, "gatewayInfoMaxAge must be a positive duration, got 0"],
-      [{ gatewayInfoMaxAge: "often" as never }, `gatewayInfoMaxAge must be a positive duration, got "often"`],
+      [{ gatewayInfoMaxAge: 0 }, "gatewayInfoMaxAge must be a duration of at least 1 second, got 0"],
+      [{ gatewayInfoMaxAge: "often" as never }, `gatewayInfoMaxAge must be a duration of at least 1 second, got "often"`],
+      // asked once a millisecond while a session waited a day for the identify budget
+      [{ gatewayInfoMaxAge: "999 millis" }, `gatewayInfoMaxAge must be a duration of at least 1 second, got "999 millis"`],
       [{ backoff: { initial: -1 } }, "backoff.initial must be a positive, finite duration of at most 24 days (a longer wait would never end), got -1"],
       [{ backoff: { max: 0 } }, "backoff.max must be a positive, finite duration of at most 24 days (a longer wait would never end), got 0"],
       [{ backoff: { max: Duration.infinity } }, "backoff.max must be a positive, finite duration of at most 24 days (a longer wait would never end), got Infinity"],
@@ -154,6 +156,11 @@ describe("SessionOptions.resolve", () => {
 
   it("refuses values of shapes the types forbid (from JavaScript or a parsed file) with InvalidOptions; they threw a TypeError", () => {
     const given = (overrides: Record<string, unknown>) => problemOf(SessionOptions.resolve({ ...options(), ...overrides } as SessionOptions.SessionOptions))
+    // options that are no object threw a TypeError at the call (a string was read as its characters'
+    // indexes), told without their content: they may be the token itself
+    for (const [whole, kind] of [[undefined, "undefined"], [null, "null"], [secret, "a string"], [[], "an array"]] as const) {
+      expect(problemOf(SessionOptions.resolve(whole as never))).toBe(`options must be an object, got ${kind}`)
+    }
     expect(given({ timeouts: null })).toBe("timeouts must be an object, got null")
     expect(given({ backoff: "fast" })).toBe(`backoff must be an object, got "fast"`)
     // compared with 1, true and "3" and [2] passed as numbers, and true made a backoff that never grew
@@ -169,8 +176,13 @@ describe("SessionOptions.resolve", () => {
     expect(given({ shard: 3 })).toBe("shard must be an [id, count] pair, got 3")
     expect(given({ events: "MESSAGE_CREATE" })).toBe(`events must be a list of dispatch types, got "MESSAGE_CREATE"`)
     expect(given({ events: [1] })).toBe("events must be a list of dispatch types, got an array")
-    for (const encoding of [null, {}, { decode: 1, encode: 2 }]) {
-      expect(given({ encoding })).toBe(`encoding must be "json", "etf" or an Encoding, got ${encoding === null ? "null" : "an object"}`)
+    // one without its name was dialled as `encoding=undefined`
+    for (const encoding of [null, {}, { decode: 1, encode: 2 }, { decode: () => 1, encode: () => 2 }, { name: "xml", decode: () => 1, encode: () => 2 }]) {
+      expect(given({ encoding })).toBe(`encoding must be "json", "etf" or an Encoding named "json" or "etf", got ${encoding === null ? "null" : "an object"}`)
+    }
+    // a URL where an Effect giving one goes was taken, and the session died at its first identify
+    for (const [gatewayUrl, kind] of [["ws://gateway.test/", "a string"], [null, "null"], [() => "ws://gateway.test/", "a function"], [{}, "an object"]] as const) {
+      expect(given({ gatewayUrl })).toBe(`gatewayUrl must be an Effect that gives a ws:// or wss:// URL (a URL itself is the gateway option), got ${kind}`)
     }
     // a misspelt option was ignored, its default kept (a 15 s connect timeout for `timeout`'s 1 s)
     expect(given({ timeout: { connect: 1000 } })).toBe("unknown option timeout (misspelt?)")

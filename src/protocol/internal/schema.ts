@@ -213,12 +213,14 @@ export const NonNegativeInt = checked<number>((u) =>
 )
 
 /**
- * Whether `u` is a Discord id: a decimal string of 1 to 20 digits that fits in 64 bits.
+ * Whether `u` is a Discord id: a decimal string of 1 to 20 digits that fits in 64 bits, without a
+ * leading zero (Discord's answers name an id so: a member request for `"081..."` had its answers,
+ * naming `"81..."`, refused as another guild's).
  *
  * @since 0.1.0
  */
 export const isSnowflake = (u: unknown): u is string =>
-  typeof u === "string" && /^[0-9]{1,20}$/.test(u) && (u.length < 20 || BigInt(u) < 2n ** 64n)
+  typeof u === "string" && /^(?:0|[1-9][0-9]{0,19})$/.test(u) && (u.length < 20 || BigInt(u) < 2n ** 64n)
 
 /**
  * The longest session id taken, in characters. Discord's have 32; a Resume with one this long fits
@@ -252,7 +254,7 @@ export const SessionId = checked<string>((u) =>
  * @since 0.1.0
  */
 export const Snowflake = checked<string>((u) =>
-  isSnowflake(u) ? undefined : `must be a snowflake (up to 20 digits, below 2^64), got ${show(u)}`
+  isSnowflake(u) ? undefined : `must be a snowflake (up to 20 digits, no leading zero, below 2^64), got ${show(u)}`
 )
 
 /**
