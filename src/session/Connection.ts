@@ -530,7 +530,7 @@ export const run = (
         yield* tellAnswered
         if (authenticating !== undefined && !limiterAfterSend) yield* Fiber.interrupt(authenticating)
         authenticating = undefined
-        yield* Scope.extend(ctx.members.connected, scope)
+        ctx.members.connected(true)
         yield* Scope.extend(
           ctx.outbox.attach({
             slot: sendLimiter.take("command"),

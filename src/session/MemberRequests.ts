@@ -21,7 +21,6 @@ import * as Exit from "effect/Exit"
 import * as FiberId from "effect/FiberId"
 import { identity } from "effect/Function"
 import * as Predicate from "effect/Predicate"
-import type * as Scope from "effect/Scope"
 import { timeoutFailPastStalls } from "../internal/stall.ts"
 import * as Commands from "../protocol/Commands.ts"
 import type { GatewayEvent } from "../protocol/Event.ts"
@@ -212,8 +211,11 @@ export interface MemberRequests {
    * anew (no chunk can come without one, and a resume's replay may bring the answer).
    */
   readonly stalled: (nonce: string, timeout: Duration.DurationInput) => Effect.Effect<never, MemberRequestError>
-  /** A connection was answered (READY or RESUMED): chunks may come until the scope closes. */
-  readonly connected: Effect.Effect<void, never, Scope.Scope>
+  /**
+   * Whether a connection is answered (READY or RESUMED read), the only one chunks can come on:
+   * told `true` as it is, `false` once it ended. Synchronous.
+   */
+  readonly connected: (answered: boolean) => void
   /** Forgets `nonce` (after completion, failure or interruption). */
   readonly unregister: (nonce: string) => Effect.Effect<void>
   /** The request of `nonce` went out, on the gateway session of the moment. */
@@ -255,15 +257,12 @@ class Registry implements MemberRequests {
     return Deferred.await(this.onlineChange ??= Deferred.unsafeMake(FiberId.none))
   }
 
-  private setOnline(online: boolean): void {
-    this.online = online
+  connected(answered: boolean): void {
+    if (this.online === answered) return
+    this.online = answered
     const change = this.onlineChange
     this.onlineChange = undefined
     if (change !== undefined) Deferred.unsafeDone(change, Exit.void)
-  }
-
-  get connected(): Effect.Effect<void, never, Scope.Scope> {
-    return Effect.acquireRelease(Effect.sync(() => this.setOnline(true)), () => Effect.sync(() => this.setOnline(false)))
   }
 
   register(nonce: string, guildId: string): Effect.Effect<Effect.Effect<GuildMembers, MemberRequestError>> {

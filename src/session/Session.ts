@@ -626,6 +626,8 @@ export const makeWith = (
         // may say there is room (the shards waited for the refill, hours, never asking)
         if (mode === "identify" && identifyLimiter.budgetReady !== undefined) budgetWaited += yield* budgetReady(identifyLimiter.budgetReady)
         const outcome = yield* Connection.run(connectionContext, SessionOptions.gatewayUrl(url.right, resolved), mode, admitted, mode === "identify" ? budgetWaited : 0)
+        // no chunk of a member request's answer comes until the next connection is answered
+        members.connected(false)
         if (outcome.authenticated || mode === "resume") budgetWaited = 0
         yield* release(admitted)
         ended = outcome.reason
