@@ -1,27 +1,39 @@
 /**
  * Options read from `Config`. `Config.unwrap` takes every value that is no `Config` for a nested
  * map and reads its entries, so an option given as `undefined` (left out, under TypeScript's
- * default settings) threw a TypeError; here it is left out, as plain options leave it (and a
- * nested map left empty with it).
+ * default settings) threw a TypeError, and a plain string (`encoding: "etf"`, from JavaScript)
+ * overflowed the stack; here the first is left out, as plain options leave it (and a nested map
+ * left empty with it), and the second is a `ConfigError` naming the option.
  *
  * @since 0.1.0
  */
 import * as Config from "effect/Config"
 import * as ConfigError from "effect/ConfigError"
 import * as Effect from "effect/Effect"
-import { isQuotable, notShown } from "./printable.ts"
+import * as Either from "effect/Either"
+import { isQuotable, kindOf, notShown } from "./printable.ts"
 import { isRecord } from "./record.ts"
 
 const isMap = (value: unknown): value is object => isRecord(value) && !Config.isConfig(value)
 
-// `wrapped` without its `undefined` entries, nor the nested maps left empty (which `unwrap` cannot
-// read either); a list of `Config`s (a shard pair, `events`) read as a list (`unwrap` read it as a
-// map keyed "0", "1"..., which the options then refused)
-const defined = (wrapped: unknown): unknown => {
-  if (Array.isArray(wrapped)) return Config.all(wrapped.map((item) => Config.unwrap(defined(item) as Config.Config.Wrap<unknown>)))
-  if (!isMap(wrapped)) return wrapped
+// a value that is neither a `Config` nor a map of them where one goes, refused as it is read
+const notAConfig = (path: ReadonlyArray<string>, value: unknown): Config.Config<never> =>
+  Config.mapOrFail(Config.succeed(undefined), () =>
+    Either.left(
+      ConfigError.InvalidData([...path], `${path.join(".")} must be a Config (Config.succeed for a fixed value), got ${kindOf(value)}`)
+    ))
+
+// `wrapped` (at `path`) without its `undefined` entries, nor the nested maps left empty (which
+// `unwrap` cannot read either); a list of `Config`s (a shard pair, `events`) read as a list
+// (`unwrap` read it as a map keyed "0", "1"..., which the options then refused)
+const defined = (wrapped: unknown, path: ReadonlyArray<string>): unknown => {
+  if (wrapped === undefined || Config.isConfig(wrapped)) return wrapped
+  if (Array.isArray(wrapped)) {
+    return Config.all(wrapped.map((item, index) => Config.unwrap(defined(item, [...path, String(index)]) as Config.Config.Wrap<unknown>)))
+  }
+  if (!isMap(wrapped)) return notAConfig(path, wrapped)
   const entries = Object.entries(wrapped).flatMap(([key, value]) => {
-    const kept = defined(value)
+    const kept = defined(value, [...path, key])
     return kept === undefined || (isMap(kept) && Object.keys(kept).length === 0) ? [] : [[key, kept] as const]
   })
   return Object.fromEntries(entries)
@@ -83,4 +95,8 @@ export type Wrap<A> = [NonNullable<A>] extends [infer T] ? [IsPlainObject<T>] ex
  * @since 0.1.0
  */
 export const read = <A>(wrapped: Wrap<A>): Effect.Effect<A, ConfigError.ConfigError> =>
-  Effect.mapError(Config.unwrap(defined(wrapped) as Config.Config.Wrap<A>), unquoted)
+  Effect.suspend(() =>
+    isMap(wrapped) || Config.isConfig(wrapped)
+      ? Effect.mapError(Config.unwrap(defined(wrapped, []) as Config.Config.Wrap<A>), unquoted)
+      : Effect.fail(ConfigError.InvalidData([], `options must be an object of Configs, got ${kindOf(wrapped)}`))
+  )

@@ -57,3 +57,18 @@ export const isQuotable = (text: string): boolean => text.length <= 40 && /^[\x2
  * @since 0.1.0
  */
 export const notShown = (text: string): string => `a value of ${text.length} characters (not shown)`
+
+/**
+ * What `value` is, told without its content (a value in the wrong place may be the token):
+ * `"null"`, `"an array"`, `"an object"`, `"a string"`...
+ *
+ * @since 0.1.0
+ */
+export const kindOf = (value: unknown): string =>
+  value === null || value === undefined
+    ? String(value)
+    : Array.isArray(value)
+    ? "an array"
+    : typeof value === "object"
+    ? "an object"
+    : `a ${typeof value}`

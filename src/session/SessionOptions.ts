@@ -14,6 +14,7 @@ import type { Encoding, EncodingName } from "../codec/Encoding.ts"
 import * as Etf from "../codec/Etf.ts"
 import * as Json from "../codec/Json.ts"
 import { durationOf, isSleepable, longestSleepText } from "../internal/duration.ts"
+import { kindOf } from "../internal/printable.ts"
 import { isRecord } from "../internal/record.ts"
 import { withoutToken } from "../internal/secret.ts"
 import * as SendLimiter from "../limits/SendLimiter.ts"
@@ -446,16 +447,6 @@ const unknownOptions = (options: SessionOptions): Array<string> => {
     ...(unknown.length === 0 ? [] : [`unknown option${unknown.length === 1 ? "" : "s"} ${named} (misspelt?)`])
   ]
 }
-
-// what `value` is, told without its content (options that are no object may be the token itself)
-const kindOf = (value: unknown): string =>
-  value === null || value === undefined
-    ? String(value)
-    : Array.isArray(value)
-    ? "an array"
-    : typeof value === "object"
-    ? "an object"
-    : `a ${typeof value}`
 
 /**
  * The problem with options (from JavaScript) that are no object, which every check after would

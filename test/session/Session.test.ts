@@ -2785,4 +2785,20 @@ describe("Session: answers to a member request", () => {
       }).pipe(Effect.provide(layer.pipe(Layer.provide(settings))))
       expect(identified).toMatchObject({ op: 2, d: { intents: 513, large_threshold: 50 } })
     }).pipe(Effect.provide(TestLayer)))
+
+  // from JavaScript: options that are no object threw at the call (a string, the token say,
+  // overflowed the stack), as did an option given as a plain value where a Config goes
+  it.scoped("Session.layerConfig given options that are no object, or a plain value for an option, fails the layer with a ConfigError naming it, never the token", () =>
+    Effect.gen(function*() {
+      const built = (options: unknown) => Effect.flip(Layer.build(Session.layerConfig(options as never)))
+      for (const [whole, kind] of [[undefined, "undefined"], [null, "null"], [secret, "a string"]] as const) {
+        const error = yield* built(whole)
+        expect(error._tag).toBe("ConfigError")
+        expect(String(error)).toContain(`options must be an object of Configs, got ${kind}`)
+      }
+      const plain = yield* built({ token: Config.redacted("DISCORD_TOKEN"), intents: Config.succeed(513), encoding: "etf", timeouts: { hello: 5 } })
+      expect(String(plain)).toContain("encoding must be a Config (Config.succeed for a fixed value), got a string")
+      expect(String(plain)).toContain("timeouts.hello must be a Config (Config.succeed for a fixed value), got a number")
+      expect(String(plain)).not.toContain(secret)
+    }).pipe(Effect.provide(TestLayer)))
 })
