@@ -5,6 +5,7 @@
  *
  * @since 0.1.0
  */
+import * as Cause from "effect/Cause"
 import * as Chunk from "effect/Chunk"
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
@@ -250,8 +251,14 @@ const makePair = (url: string, options: ConnectOptions) =>
         return toClient.offer(frame)
       })
 
-    // the mailbox ends only with ConnectionEnded
-    const received = Effect.catchTag(toServer.take, "NoSuchElementException", Effect.die)
+    // the mailbox ends only with ConnectionEnded, which `take` fails with beside a
+    // NoSuchElementException: that one went on in the failure, outside its type, and a test that
+    // failed on it showed it before the reason
+    const received: Effect.Effect<OutgoingFrame, ConnectionEnded> = Effect.catchAllCause(toServer.take, (cause) => {
+      if (Cause.isInterruptedOnly(cause)) return Effect.interrupt
+      const ended = Chunk.findFirst(Cause.failures(cause), (error): error is ConnectionEnded => error._tag === "ConnectionEnded")
+      return ended._tag === "Some" ? Effect.fail(ended.value) : Effect.die(Cause.squash(cause))
+    })
     const receivedJson = Effect.flatMap(received, (frame) =>
       typeof frame === "string"
         ? Effect.try({ try: (): unknown => JSON.parse(frame), catch: (cause) => cause }).pipe(Effect.orDie)

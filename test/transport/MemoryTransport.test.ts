@@ -121,6 +121,12 @@ describe("MemoryTransport", () => {
       expect(ended).toMatchObject({ _tag: "ConnectionEnded", closed: { code: 4000, reason: "going", by: "client" } })
       expect(ended.message).toBe("the connection ended (closed with 4000 (going), by the client) before the client sent another frame")
       expect(yield* Effect.flip(peer.handshake())).toBeInstanceOf(MemoryTransport.ConnectionEnded)
+      // ConnectionEnded alone: a NoSuchElementException went with it, outside the type, and a test
+      // failing on it showed that first
+      for (const read of [peer.received, peer.handshake(), peer.receivedJson]) {
+        const exit = yield* Effect.exit(read)
+        expect(Exit.isFailure(exit) && Chunk.toReadonlyArray(Cause.failures(exit.cause)).map((error) => error._tag)).toEqual(["ConnectionEnded"])
+      }
 
       // a waiting take ends when the connection does: a drop by the server
       const second = yield* connected("wss://g")
