@@ -14,8 +14,8 @@ import { isSnowflake as snowflakeRule, show } from "../protocol/internal/schema.
 export { shardOf } from "../protocol/Sharding.ts"
 
 /**
- * Whether `id` is a snowflake: a decimal string of at most 20 digits that fits in 64 bits (the
- * rule every command's ids are checked by).
+ * Whether `id` is a snowflake: a decimal string of at most 20 digits, without a leading zero, that
+ * fits in 64 bits (the rule every command's ids are checked by).
  *
  * @since 0.1.0
  */

@@ -10,7 +10,8 @@ import { isSnowflake, show } from "./internal/schema.ts"
 /**
  * The shard of a guild: `(guild_id >> 22) % shardCount`. DMs and guild-less commands
  * (`null`/`undefined`) belong to shard 0. Throws a `RangeError` for a `guildId` that is no
- * snowflake (a decimal string of at most 20 digits, or a `bigint`, below 2^64) or a `shardCount`
+ * snowflake (a decimal string of at most 20 digits without a leading zero, or a `bigint`, below
+ * 2^64) or a `shardCount`
  * that is no positive integer: `BigInt` alone reads `" 1 "`, `"0x10"` and `"-4194304"` (shard -1).
  *
  * @since 0.1.0
