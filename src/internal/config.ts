@@ -1,9 +1,10 @@
 /**
- * Options read from `Config`. `Config.unwrap` takes every value that is no `Config` for a nested
- * map and reads its entries, so an option given as `undefined` (left out, under TypeScript's
- * default settings) threw a TypeError, and a plain string (`encoding: "etf"`, from JavaScript)
- * overflowed the stack; here the first is left out, as plain options leave it (and a nested map
- * left empty with it), and the second is a `ConfigError` naming the option.
+ * Options read from `Config`. Effect's `Config.unwrap` takes every value that is no `Config` for a
+ * nested map and reads its entries, so an option given as `undefined` (left out, under
+ * TypeScript's default settings) threw a TypeError, a plain string (`encoding: "etf"`, from
+ * JavaScript) overflowed the stack, and a `Redacted` token was read as a map of nothing; here the
+ * first is left out, as plain options leave it (and a nested map left empty with it), and any other
+ * value that is no `Config`, nor a plain object or a list of them, is a `ConfigError` naming the option.
  *
  * @since 0.1.0
  */
@@ -14,29 +15,39 @@ import * as Either from "effect/Either"
 import { isQuotable, kindOf, notShown } from "./printable.ts"
 import { isRecord } from "./record.ts"
 
-const isMap = (value: unknown): value is object => isRecord(value) && !Config.isConfig(value)
+// a map of options: a plain object, whose entries are options (a `Redacted`, a `Duration`, a `Set`
+// or a class instance are values, which `unwrap` read as maps of their own entries: the token given
+// as `Redacted.make(...)` was taken as left out, and a custom Encoding as a class was dropped)
+const isMap = (value: unknown): value is Readonly<Record<string, unknown>> => {
+  if (!isRecord(value) || Config.isConfig(value)) return false
+  const prototype: unknown = Object.getPrototypeOf(value)
+  return prototype === Object.prototype || prototype === null
+}
 
-// a value that is neither a `Config` nor a map of them where one goes, refused as it is read
+// a value that is neither a `Config` nor a map or list of them where one goes, refused as it is read
 const notAConfig = (path: ReadonlyArray<string>, value: unknown): Config.Config<never> =>
   Config.mapOrFail(Config.succeed(undefined), () =>
     Either.left(
       ConfigError.InvalidData([...path], `${path.join(".")} must be a Config (Config.succeed for a fixed value), got ${kindOf(value)}`)
     ))
 
-// `wrapped` (at `path`) without its `undefined` entries, nor the nested maps left empty (which
-// `unwrap` cannot read either); a list of `Config`s (a shard pair, `events`) read as a list
-// (`unwrap` read it as a map keyed "0", "1"..., which the options then refused)
-const defined = (wrapped: unknown, path: ReadonlyArray<string>): unknown => {
+// `wrapped` (at `path`) as one Config, `undefined` where it is left out: an entry given as
+// `undefined`, or a map whose entries all are (a struct of none is no Config Effect can read); a list
+// of `Config`s (a shard pair, `events`) read as a list (`unwrap` read it as a map keyed "0", "1"...,
+// which the options then refused)
+const configOf = (wrapped: unknown, path: ReadonlyArray<string>): Config.Config<unknown> | undefined => {
   if (wrapped === undefined || Config.isConfig(wrapped)) return wrapped
   if (Array.isArray(wrapped)) {
-    return Config.all(wrapped.map((item, index) => Config.unwrap(defined(item, [...path, String(index)]) as Config.Config.Wrap<unknown>)))
+    return wrapped.length === 0
+      ? Config.succeed([])
+      : Config.all(wrapped.map((item, index) => configOf(item, [...path, String(index)]) ?? notAConfig([...path, String(index)], item)))
   }
   if (!isMap(wrapped)) return notAConfig(path, wrapped)
   const entries = Object.entries(wrapped).flatMap(([key, value]) => {
-    const kept = defined(value, [...path, key])
-    return kept === undefined || (isMap(kept) && Object.keys(kept).length === 0) ? [] : [[key, kept] as const]
+    const config = configOf(value, [...path, key])
+    return config === undefined ? [] : [[key, config] as const]
   })
-  return Object.fromEntries(entries)
+  return entries.length === 0 ? undefined : Config.all(Object.fromEntries(entries))
 }
 
 // Effect's readers say what they could not read ("Expected an integer value but received ..."):
@@ -97,6 +108,6 @@ export type Wrap<A> = [NonNullable<A>] extends [infer T] ? [IsPlainObject<T>] ex
 export const read = <A>(wrapped: Wrap<A>): Effect.Effect<A, ConfigError.ConfigError> =>
   Effect.suspend(() =>
     isMap(wrapped) || Config.isConfig(wrapped)
-      ? Effect.mapError(Config.unwrap(defined(wrapped, []) as Config.Config.Wrap<A>), unquoted)
+      ? Effect.mapError((configOf(wrapped, []) ?? Config.succeed({})) as Config.Config<A>, unquoted)
       : Effect.fail(ConfigError.InvalidData([], `options must be an object of Configs, got ${kindOf(wrapped)}`))
   )

@@ -11,12 +11,13 @@ import * as Context from "effect/Context"
 import * as Deferred from "effect/Deferred"
 import * as ConfigProvider from "effect/ConfigProvider"
 import * as Either from "effect/Either"
-import type * as Duration from "effect/Duration"
+import * as Duration from "effect/Duration"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Random from "effect/Random"
+import * as Redacted from "effect/Redacted"
 import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
@@ -2800,5 +2801,28 @@ describe("Session: answers to a member request", () => {
       expect(String(plain)).toContain("encoding must be a Config (Config.succeed for a fixed value), got a string")
       expect(String(plain)).toContain("timeouts.hello must be a Config (Config.succeed for a fixed value), got a number")
       expect(String(plain)).not.toContain(secret)
+      // values that are objects but no maps of options were read as maps of their own entries: the
+      // token as a Redacted was taken as left out ("token is missing"), a custom Encoding of a class
+      // dropped for JSON, a Set of events for none; a plain Duration was named by its internals
+      class Custom {
+        readonly name = "json"
+        decode() {}
+        encode() {}
+      }
+      const values = yield* built({
+        token: Redacted.make(secret),
+        intents: Config.succeed(513),
+        encoding: new Custom(),
+        events: new Set(["MESSAGE_CREATE"]),
+        timeouts: { hello: Duration.seconds(5) },
+        shard: [Config.succeed(0), undefined]
+      })
+      for (const path of ["token", "encoding", "events", "timeouts.hello", "shard.1"]) {
+        expect(String(values)).toMatch(new RegExp(`${path.replace(".", "\\.")} must be a Config \\(Config.succeed for a fixed value\\), got (an object|undefined)`))
+      }
+      expect(String(values)).not.toContain(secret)
+      // options whose every entry is left out: no defect (a struct of none died reading it)
+      const empty = yield* Effect.flip(Layer.build(Session.layerConfig({ token: undefined } as never)))
+      expect(empty._tag).toBe("InvalidOptions")
     }).pipe(Effect.provide(TestLayer)))
 })
