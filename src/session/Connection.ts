@@ -143,6 +143,11 @@ const maskedConnectError = (error: TransportError, token: ResolvedOptions["token
   return cause === error.cause ? error : new TransportError({ reason: error.reason, cause, status: error.status, retryAfter: error.retryAfter })
 }
 
+// a payload refused for what it says (READY's resume_gateway_url, say) is told in words that may
+// quote the token, which a hostile gateway may put in it
+const withoutTokenIn = (reason: Reason, token: ResolvedOptions["token"]): Reason =>
+  reason._tag === "DecodeFailed" ? Reason.DecodeFailed({ kind: reason.kind, message: withoutToken(reason.message, token) }) : reason
+
 // the wait a refused connect asked for is the error's own (`wait`), whichever transport told it
 // (its `retryAfter` of `Infinity` parked the session for ever), told as "connect failed: HTTP 429;
 // retry after 3600 s" (it said "connect failed: transport connect failed: ...")
@@ -277,6 +282,9 @@ export const run = (
       })
     const finish = (next: Protocol.Mode, reason: Reason) => end(Exit.succeed({ next, reason }))
 
+    // the URL as it is shown (spans, the ConnectingWs state): one a gateway gave (READY's
+    // resume_gateway_url) may quote the token
+    const shownUrl = withoutToken(url, options.token)
     const opened = yield* ctx.transport.connect(url, { maxFrameBytes: options.maxMessageBytes }).pipe(
       Scope.extend(socketScope),
       timeoutFailPastStalls({ duration: options.timeouts.connect, onTimeout: () => new Cause.TimeoutException() }),
@@ -284,7 +292,7 @@ export const run = (
       // span ends with them
       Effect.mapError((error) => error._tag === "TransportError" ? maskedConnectError(error, options.token) : error),
       withDefectsMasked(options.token),
-      withSpan("Session.connect", { shard, url, mode }),
+      withSpan("Session.connect", { shard, url: shownUrl, mode }),
       Effect.either
     )
     if (opened._tag === "Left") {
@@ -333,7 +341,7 @@ export const run = (
       ctx.active.open = false
       ctx.active.close = () => Effect.succeed(false)
     }))
-    yield* ctx.transition(SessionState.ConnectingWs({ url }), Reason.Opened())
+    yield* ctx.transition(SessionState.ConnectingWs({ url: shownUrl }), Reason.Opened())
 
     const decoder = FrameDecoder.make({
       compression: options.compression,
@@ -574,7 +582,7 @@ export const run = (
     const unencrypted = (step: ReadyStep) => downgrades(url, step.resumeGatewayUrl)
     const warnUnencrypted = (step: ReadyStep) =>
       Effect.logWarning("READY's resume_gateway_url is not encrypted: resuming at the gateway URL instead").pipe(
-        Effect.annotateLogs({ resumeGatewayUrl: show(step.resumeGatewayUrl) })
+        Effect.annotateLogs({ resumeGatewayUrl: withoutToken(show(step.resumeGatewayUrl), options.token) })
       )
     // READY went in: the session's memory takes its session, resumed where it may be; says whether
     // that is this connection's URL, READY's not being encrypted
@@ -605,7 +613,8 @@ export const run = (
         if (envelope === undefined) continue
         if (isDecodeError(envelope)) {
           tooLarge = envelope.reason === "TooLarge"
-          return finish(Protocol.modeOf(remembered()), Reason.DecodeFailed({ kind: envelope.reason, message: envelope.message }))
+          // the parser's words quote the frame, which may quote the token
+          return finish(Protocol.modeOf(remembered()), Reason.DecodeFailed({ kind: envelope.reason, message: withoutToken(envelope.message, options.token) }))
         }
         const step = Protocol.step(ctx.memory.current, envelope, shard, handshake)
         switch (step._tag) {
@@ -657,7 +666,7 @@ export const run = (
           case "Reconnect":
             return step.reason._tag === "InvalidSession"
               ? Effect.zipRight(tellAnswered, finish(step.mode, step.reason))
-              : finish(step.mode, step.reason)
+              : finish(step.mode, withoutTokenIn(step.reason, options.token))
         }
       }
       return Effect.void

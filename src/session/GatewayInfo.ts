@@ -101,10 +101,11 @@ export const fetch = (
       })
     }
     const body = yield* readJson(response, token)
-    const info = yield* Either.mapLeft(GatewayBot.decode(body), (error) => new GatewayInfoError({ reason: "Decode", detail: error.message }))
+    // the answer's words are the network's, and may quote the token (a URL carrying it): masked
+    const info = yield* Either.mapLeft(GatewayBot.decode(body), (error) => new GatewayInfoError({ reason: "Decode", detail: withoutToken(error.message, token) }))
     // the token goes to this URL with every Identify: not in the clear when it was asked for over https
     if (downgrades(api, info.url)) {
-      return yield* new GatewayInfoError({ reason: "Decode", detail: `url ${show(info.url)} is not encrypted (ws://), asked over https` })
+      return yield* new GatewayInfoError({ reason: "Decode", detail: withoutToken(`url ${show(info.url)} is not encrypted (ws://), asked over https`, token) })
     }
     return info
   }).pipe(

@@ -1,0 +1,131 @@
+/**
+ * URLs from the network that quote the token: READY's resume_gateway_url and GET /gateway/bot's
+ * url, and a frame that fails to parse. The README masks "text that is not the library's own and may
+ * quote it" (a close reason, a transport's error) before it is repeated in a log line, a transition
+ * or an error; these are such text, and the refusals that quote them must not carry the token
+ * either (each went whole into a line, a snapshot, a span or an error).
+ */
+import * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import { describe, expect, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import * as Redacted from "effect/Redacted"
+import * as Stream from "effect/Stream"
+import * as TestClock from "effect/TestClock"
+import * as MemoryTransport from "../../src/transport/MemoryTransport.ts"
+import * as GatewayInfo from "../../src/session/GatewayInfo.ts"
+import { annotated } from "../logLines.ts"
+import { leaksOf } from "../secrecy.ts"
+import { acceptAndHello, dispatch, options, secret, Session, settle, TestLayer } from "./harness.ts"
+
+const leaks = leaksOf(secret)
+
+const readyWith = (url: string) =>
+  dispatch(1, "READY", {
+    v: 10,
+    session_id: "session-1",
+    resume_gateway_url: url,
+    user: { id: "1", username: "bot" },
+    guilds: [],
+    shard: [0, 1],
+    application: { id: "2", flags: 0 }
+  })
+
+const answeringWith = (url: string) =>
+  HttpClient.make((request) =>
+    Effect.succeed(HttpClientResponse.fromWeb(
+      request,
+      new Response(JSON.stringify({ url, shards: 1, session_start_limit: { total: 1000, remaining: 999, reset_after: 1000, max_concurrency: 1 } }), { status: 200 })
+    ))
+  )
+
+describe("Secrecy: a URL or a frame from the network that quotes the token", () => {
+  it.scoped("READY's plaintext resume_gateway_url read over wss:// is warned of without the token", () => {
+    const log = annotated()
+    return Effect.gen(function*() {
+      const session = yield* Session.make(options({ gateway: "wss://gateway.test/" }))
+      const { peer } = yield* acceptAndHello(41_250)
+      yield* peer.sendJson(readyWith(`ws://evil.test/${secret}`))
+      yield* settle
+      expect((yield* session.snapshot).state._tag).toBe("Connected")
+      expect(log.lines.some((line) => line.includes("not encrypted"))).toBe(true)
+      expect(leaks(log.lines.map((line, i) => [`log line ${i}`, line] as const))).toEqual([])
+    }).pipe(Effect.provide(TestLayer), Effect.provide(log.layer))
+  })
+
+  it.scoped("a READY refused for its resume_gateway_url (no ws/wss URL) is told without the token", () => {
+    const log = annotated()
+    return Effect.gen(function*() {
+      const session = yield* Session.make(options({ gateway: "wss://gateway.test/" }))
+      const { peer } = yield* acceptAndHello(41_250)
+      yield* peer.sendJson(readyWith(`https://evil.test/${secret}`))
+      yield* settle
+      const snapshot = yield* session.snapshot
+      expect(snapshot.reason._tag).toBe("DecodeFailed")
+      expect(leaks([
+        ["snapshot", JSON.stringify(snapshot)],
+        ...log.lines.map((line, i) => [`log line ${i}`, line] as const)
+      ])).toEqual([])
+    }).pipe(Effect.provide(TestLayer), Effect.provide(log.layer))
+  })
+
+  it.scoped("READY's encrypted resume_gateway_url quoting the token is not repeated whole in the ConnectingWs transition", () =>
+    Effect.gen(function*() {
+      const session = yield* Session.make(options({ gateway: "wss://gateway.test/" }))
+      const seen: Array<string> = []
+      yield* Effect.forkScoped(Stream.runForEach(session.snapshots, (snapshot) => Effect.sync(() => seen.push(JSON.stringify(snapshot)))))
+      const { peer } = yield* acceptAndHello(41_250)
+      yield* peer.sendJson(readyWith(`wss://evil.test/${secret}`))
+      yield* settle
+      yield* peer.drop
+      yield* settle
+      for (let i = 0; i < 10; i++) {
+        yield* TestClock.adjust("1 second")
+        yield* settle
+      }
+      const gateway = yield* MemoryTransport.MemoryGateway
+      // the Resume went to the URL READY gave (it is the gateway's to give); its text is another matter
+      expect((yield* gateway.attempts).map((a) => a.url.startsWith("wss://evil.test/"))).toEqual([false, true])
+      expect(seen.some((text) => text.includes("ConnectingWs"))).toBe(true)
+      expect(leaks(seen.map((text, i) => [`snapshot ${i}`, text] as const))).toEqual([])
+    }).pipe(Effect.provide(TestLayer)))
+
+  // held before the parse error's words were masked: V8 quotes 10 characters of the text today,
+  // fewer than a run this checks for; masked all the same, should it quote more
+  it.scoped("a frame that fails to parse, its words quoting the token, is told without it", () =>
+    Effect.gen(function*() {
+      const session = yield* Session.make(options({ gateway: "wss://gateway.test/" }))
+      const { peer } = yield* acceptAndHello(41_250)
+      yield* peer.send(`{"op":0,"t":"MESSAGE_CREATE","s":1,"d":${secret}}`)
+      yield* settle
+      const snapshot = yield* session.snapshot
+      expect(snapshot.reason).toMatchObject({ _tag: "DecodeFailed", kind: "Json" })
+      expect(leaks([["snapshot", JSON.stringify(snapshot)]])).toEqual([])
+    }).pipe(Effect.provide(TestLayer)))
+
+  it.effect("GET /gateway/bot over https answering a ws:// url: the Decode error does not quote the token", () =>
+    Effect.gen(function*() {
+      const result = yield* GatewayInfo.fetch("https://discord.test/api/v10", Redacted.make(secret), "15 seconds").pipe(
+        Effect.provideService(HttpClient.HttpClient, answeringWith(`ws://evil.test/${secret}`)),
+        Effect.either
+      )
+      expect(result._tag).toBe("Left")
+      if (result._tag === "Left") {
+        expect(result.left.reason).toBe("Decode")
+        expect(leaks([["message", result.left.message], ["detail", result.left.detail]])).toEqual([])
+      }
+    }))
+
+  it.effect("GET /gateway/bot answering a url that is no ws/wss URL: the Decode error does not quote the token", () =>
+    Effect.gen(function*() {
+      const result = yield* GatewayInfo.fetch("https://discord.test/api/v10", Redacted.make(secret), "15 seconds").pipe(
+        Effect.provideService(HttpClient.HttpClient, answeringWith(`https://evil.test/${secret}`)),
+        Effect.either
+      )
+      expect(result._tag).toBe("Left")
+      if (result._tag === "Left") {
+        expect(result.left.reason).toBe("Decode")
+        expect(leaks([["message", result.left.message], ["detail", result.left.detail]])).toEqual([])
+      }
+    }))
+})
