@@ -20,8 +20,9 @@ import { isRecord } from "./record.ts"
 // as `Redacted.make(...)` was taken as left out, and a custom Encoding as a class was dropped)
 const isMap = (value: unknown): value is Readonly<Record<string, unknown>> => {
   if (!isRecord(value) || Config.isConfig(value)) return false
+  // a plain object of any realm (one made by `node:vm` has that realm's `Object.prototype`)
   const prototype: unknown = Object.getPrototypeOf(value)
-  return prototype === Object.prototype || prototype === null
+  return prototype === null || Object.getPrototypeOf(prototype) === null
 }
 
 // a value that is neither a `Config` nor a map or list of them where one goes, refused as it is read

@@ -21,6 +21,7 @@ import * as Redacted from "effect/Redacted"
 import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
+import * as Vm from "node:vm"
 import * as Zlib from "node:zlib"
 import type { Encoding } from "../../src/codec/Encoding.ts"
 import * as Compress from "../../src/codec/Compress.ts"
@@ -2821,6 +2822,13 @@ describe("Session: answers to a member request", () => {
         expect(String(values)).toMatch(new RegExp(`${path.replace(".", "\\.")} must be a Config \\(Config.succeed for a fixed value\\), got (an object|undefined)`))
       }
       expect(String(values)).not.toContain(secret)
+      // a plain object of another realm is a map of options still
+      const otherRealm = yield* built({
+        token: Config.redacted("DISCORD_TOKEN"),
+        intents: Config.succeed(513),
+        timeouts: Vm.runInNewContext("({ hello: hello })", { hello: Config.succeed("x") })
+      })
+      expect(String(otherRealm)).not.toContain("timeouts must be a Config")
       // options whose every entry is left out: no defect (a struct of none died reading it)
       const empty = yield* Effect.flip(Layer.build(Session.layerConfig({ token: undefined } as never)))
       expect(empty._tag).toBe("InvalidOptions")
