@@ -373,6 +373,15 @@ export const make = (
 
     const stillRunning = (shard: Starter.Shard): Effect.Effect<void, SessionClosed> =>
       ended.has(shard.id) ? Effect.fail(new SessionClosed({ detail: `shard ${shard.id} was disconnected or ended` })) : Effect.void
+    // a session's SessionClosed, said of its shard and the guilds its command was for (it said
+    // neither: a caller of a command split over shards could not tell which part went out)
+    const closedOn = (shardId: number, guildIds: ReadonlyArray<string>) =>
+      new SessionClosed({ detail: `shard ${shardId} was disconnected or ended before the command for guild ${guildIds.join(", ")} went out` })
+    // `send` on the session of the guild's shard
+    const onGuildShard = <A, E>(guildId: string, send: (session: Session.Session) => Effect.Effect<A, E>) =>
+      Effect.flatMap(sessionFor(guildId), (session) =>
+        Effect.mapError(send(session), (error) =>
+          error instanceof SessionClosed ? closedOn(shardOf(guildId, shardCount), [guildId]) : error))
     const requestSoundboardSounds: Fleet["requestSoundboardSounds"] = (guildIds) =>
       Effect.gen(function*() {
         // the whole list first (at least one id), then every shard's part
@@ -393,7 +402,12 @@ export const make = (
         }
         // every shard is waited for first (one queued at startup may start minutes later): a part
         // went out while another shard was waited for, and stayed sent when that one never started
-        const parts = yield* Effect.forEach(groups, ([shard, group]) => Effect.map(shard.session, (session) => [shard, session, group] as const), {
+        // one the fleet stopped before it started names its part's first guild, as `sessionFor` does
+        const parts = yield* Effect.forEach(groups, ([shard, group]) =>
+          shard.session.pipe(
+            Effect.mapError((error) => new RouteError({ reason: error.reason, shard: shard.id, guildId: group[0]! })),
+            Effect.map((session) => [shard, session, group] as const)
+          ), {
           concurrency: "unbounded"
         })
         for (const [shard] of parts) yield* stillRunning(shard)
@@ -402,7 +416,17 @@ export const make = (
         const sent = yield* Effect.forEach(parts, ([, session, group]) => Effect.either(session.requestSoundboardSounds(group)), {
           concurrency: "unbounded"
         })
-        for (const result of sent) if (Either.isLeft(result)) return yield* result.left
+        const failed = parts.flatMap(([shard, , group], index) => {
+          const result = sent[index]!
+          return Either.isLeft(result) ? [{ shard, group, error: result.left }] : []
+        })
+        if (failed.length === 0) return
+        const other = failed.find(({ error }) => !(error instanceof SessionClosed))
+        if (other !== undefined) return yield* Effect.fail(other.error)
+        // which parts did not go out, and which did: the caller asks again for those only
+        const wentOut = parts.filter((_, index) => Either.isRight(sent[index]!)).map(([shard]) => shard.id)
+        const notSent = failed.map(({ group, shard }) => closedOn(shard.id, group).detail).join("; ")
+        return yield* new SessionClosed({ detail: `${notSent}${wentOut.length === 0 ? "" : `; the parts of shard ${wentOut.join(", ")} went out`}` })
       })
 
     const statusOf = (shard: Starter.Shard, snapshot: Session.SessionSnapshot) =>
@@ -455,12 +479,12 @@ export const make = (
           yield* presence.update(update, live)
         }),
       updateVoiceState: (voice) =>
-        checked(Commands.voiceStateUpdate(voice), () => Effect.flatMap(sessionFor(voice.guild_id), (session) => session.updateVoiceState(voice))),
+        checked(Commands.voiceStateUpdate(voice), () => onGuildShard(voice.guild_id, (session) => session.updateVoiceState(voice))),
       requestSoundboardSounds,
       requestChannelInfo: (request) =>
         checked(
           Commands.requestChannelInfo(request),
-          () => Effect.flatMap(sessionFor(request.guild_id), (session) => session.requestChannelInfo(request))
+          () => onGuildShard(request.guild_id, (session) => session.requestChannelInfo(request))
         ),
       requestGuildMembers: (request) =>
         // with a nonce as wide as its session's will be: it counts in the 4096 bytes
@@ -475,7 +499,9 @@ export const make = (
                   duration: resolved.timeouts.members,
                   onTimeout: () => new MemberRequests.MemberRequestError({ reason: "Timeout", guildId: request.guild_id })
                 }),
-                (session) => session.requestGuildMembers(request)
+                (session) =>
+                  Effect.mapError(session.requestGuildMembers(request), (error) =>
+                    error instanceof SessionClosed ? closedOn(shardOf(request.guild_id, shardCount), [request.guild_id]) : error)
               )
             ))).pipe(
           // the timeout holds for a caller that cannot be interrupted
