@@ -497,7 +497,12 @@ export const make = (
                 // request then counts its own, from when it goes out and from each chunk
                 Effect.timeoutFail(sessionFor(request.guild_id), {
                   duration: resolved.timeouts.members,
-                  onTimeout: () => new MemberRequests.MemberRequestError({ reason: "Timeout", guildId: request.guild_id })
+                  onTimeout: () =>
+                    new MemberRequests.MemberRequestError({
+                      reason: "Timeout",
+                      guildId: request.guild_id,
+                      detail: `its shard ${shardOf(request.guild_id, shardCount)} did not start within the members timeout`
+                    })
                 }),
                 (session) =>
                   Effect.mapError(session.requestGuildMembers(request), (error) =>

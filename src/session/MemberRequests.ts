@@ -54,7 +54,10 @@ export class MemberRequestError extends Data.TaggedError("MemberRequestError")<{
   readonly reason: "RateLimited" | "Timeout" | "Malformed" | "Lost"
   readonly guildId: string
   readonly retryAfter?: number
-  /** With `Malformed`: what was wrong with the answer. */
+  /**
+   * With `Malformed`: what was wrong with the answer; with `Timeout`, where the request was never
+   * sent: why (a fleet's shard that did not start within the members timeout).
+   */
   readonly detail?: string
 }> {
   override get message(): string {
@@ -62,7 +65,9 @@ export class MemberRequestError extends Data.TaggedError("MemberRequestError")<{
       case "RateLimited":
         return `request guild members for ${this.guildId} was rate limited; retry after ${this.retryAfter} s`
       case "Timeout":
-        return `request guild members for ${this.guildId} got no answer in time (no chunk within the members timeout)`
+        return this.detail === undefined
+          ? `request guild members for ${this.guildId} got no answer in time (no chunk within the members timeout)`
+          : `request guild members for ${this.guildId} was not sent in time: ${this.detail}`
       case "Malformed":
         return `request guild members for ${this.guildId} got a malformed answer: ${this.detail}`
       case "Lost":

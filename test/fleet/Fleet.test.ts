@@ -741,6 +741,11 @@ describe("Fleet", () => {
       yield* advance(200)
       expect(yield* timedOut(request)).toBe(guildOn(9, 10))
       expect((yield* fleet.status)[9]!.reason._tag).toBe("Queued")
+      // never sent: it said the gateway gave no answer in time
+      const error = Option.getOrThrow(yield* Fiber.poll(request))
+      expect(Exit.isSuccess(error) && error.value.message).toBe(
+        `request guild members for ${guildOn(9, 10)} was not sent in time: its shard 9 did not start within the members timeout`
+      )
     }).pipe(Effect.provide(TestLayer)))
 
   it.scoped("a command that breaks a rule fails at once with InvalidCommand, also for a shard still waiting to start", () =>
