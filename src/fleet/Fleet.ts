@@ -426,7 +426,7 @@ export const make = (
         // which parts did not go out, and which did: the caller asks again for those only
         const wentOut = parts.filter((_, index) => Either.isRight(sent[index]!)).map(([shard]) => shard.id)
         const notSent = failed.map(({ group, shard }) => closedOn(shard.id, group).detail).join("; ")
-        return yield* new SessionClosed({ detail: `${notSent}${wentOut.length === 0 ? "" : `; the parts of shard ${wentOut.join(", ")} went out`}` })
+        return yield* new SessionClosed({ detail: `${notSent}${wentOut.length === 0 ? "" : `; the part${wentOut.length === 1 ? "" : "s"} of shard${wentOut.length === 1 ? "" : "s"} ${wentOut.join(", ")} went out`}` })
       })
 
     const statusOf = (shard: Starter.Shard, snapshot: Session.SessionSnapshot) =>

@@ -33,7 +33,7 @@ describe("Fleet: what a failed command says", () => {
       expect(error._tag).toBe("SessionClosed")
       // what the caller can act on: which part failed, and which went out (so it asks again for
       // that part only, not the whole list, which would ask shard 0 twice); it named neither
-      expect(error.message).toBe(`session closed: shard 1 was disconnected or ended before the command for guild ${guildOn(1, 2)} went out; the parts of shard 0 went out`)
+      expect(error.message).toBe(`session closed: shard 1 was disconnected or ended before the command for guild ${guildOn(1, 2)} went out; the part of shard 0 went out`)
     }).pipe(Effect.provide(TestLayer)), 60_000)
 
   it.scoped("a voice state update routed to a shard stopped through shard(id) fails naming that shard, as the soundboard check does", () =>
