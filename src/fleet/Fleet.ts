@@ -377,11 +377,12 @@ export const make = (
     // neither: a caller of a command split over shards could not tell which part went out)
     const closedOn = (shardId: number, guildIds: ReadonlyArray<string>) =>
       new SessionClosed({ detail: `shard ${shardId} was disconnected or ended before the command for guild ${guildIds.join(", ")} went out` })
+    // a routed command's error, its SessionClosed said of the guild's shard
+    const namingShard = (guildId: string) => <E>(error: E): E | SessionClosed =>
+      error instanceof SessionClosed ? closedOn(shardOf(guildId, shardCount), [guildId]) : error
     // `send` on the session of the guild's shard
     const onGuildShard = <A, E>(guildId: string, send: (session: Session.Session) => Effect.Effect<A, E>) =>
-      Effect.flatMap(sessionFor(guildId), (session) =>
-        Effect.mapError(send(session), (error) =>
-          error instanceof SessionClosed ? closedOn(shardOf(guildId, shardCount), [guildId]) : error))
+      Effect.flatMap(sessionFor(guildId), (session) => Effect.mapError(send(session), namingShard(guildId)))
     const requestSoundboardSounds: Fleet["requestSoundboardSounds"] = (guildIds) =>
       Effect.gen(function*() {
         // the whole list first (at least one id), then every shard's part
@@ -504,9 +505,7 @@ export const make = (
                       detail: `its shard ${shardOf(request.guild_id, shardCount)} did not start within the members timeout`
                     })
                 }),
-                (session) =>
-                  Effect.mapError(session.requestGuildMembers(request), (error) =>
-                    error instanceof SessionClosed ? closedOn(shardOf(request.guild_id, shardCount), [request.guild_id]) : error)
+                (session) => Effect.mapError(session.requestGuildMembers(request), namingShard(request.guild_id))
               )
             ))).pipe(
           // the timeout holds for a caller that cannot be interrupted

@@ -108,6 +108,9 @@ const resumeOrIdentify = (memory: Memory, reason: Reason): Step => ({ _tag: "Rec
 const protocolError = (memory: Memory, message: string): Step =>
   resumeOrIdentify(memory, Reason.DecodeFailed({ kind: "Protocol", message }))
 
+// a READY that cannot be this connection's session: identify anew
+const identifyAnew = (message: string): Step => ({ _tag: "Reconnect", mode: "identify", reason: Reason.DecodeFailed({ kind: "Protocol", message }) })
+
 const unasked = (memory: Memory, handshake: Handshake, what: string): Step =>
   protocolError(memory, `${what} before this connection's ${handshake.mode === "identify" ? "Identify" : "Resume"}`)
 
@@ -174,9 +177,9 @@ const dispatch = (memory: Memory, envelope: Envelope, shard: number, handshake: 
     if (handshake.stage === "Answered") return answeredAgain(memory, t)
     // the answer to an Identify this connection did not send: a resume is answered by its replay
     // and RESUMED, or op 9; taken as a replay, it would hide the new session and its first events
-    if (handshake.mode === "resume") return { _tag: "Reconnect", mode: "identify", reason: Reason.DecodeFailed({ kind: "Protocol", message: "READY on a connection that resumes" }) }
+    if (handshake.mode === "resume") return identifyAnew("READY on a connection that resumes")
     const decoded = Receive.decodeReady(envelope.d)
-    if (decoded._tag === "Left") return { _tag: "Reconnect", mode: "identify", reason: Reason.DecodeFailed({ kind: "Protocol", message: decoded.left.message }) }
+    if (decoded._tag === "Left") return identifyAnew(decoded.left.message)
     return { _tag: "Ready", sessionId: decoded.right.session_id, resumeGatewayUrl: decoded.right.resume_gateway_url, event }
   }
   if (t === "RESUMED") {

@@ -582,7 +582,7 @@ const encodingOf = (encoding: Encoding | EncodingName | undefined): Encoding =>
  */
 export const resolve = (options: SessionOptions): Either.Either<ResolvedOptions, InvalidOptions> => {
   const found = problems(options)
-  if (found.length > 0) return Either.left(new InvalidOptions({ detail: isRecord(options) ? withoutToken(found.join("; "), options.token) : found.join("; ") }))
+  if (found.length > 0) return Either.left(new InvalidOptions({ detail: withoutToken(found.join("; "), isRecord(options) ? options.token : undefined) }))
   const resolved: ResolvedOptions = {
     token: options.token,
     intents: options.intents,
