@@ -571,9 +571,6 @@ class Writer {
         if (depth >= maxDepth) throw new RangeError(`ETF: value nested deeper than ${maxDepth} (or cyclic)`)
         if (value instanceof Atom) return this.atom(value.name)
         if (Array.isArray(value)) return this.list(value, depth + 1)
-        if (typeof (value as { toJSON?: unknown }).toJSON === "function") {
-          return this.value((value as { toJSON: () => unknown }).toJSON(), depth + 1)
-        }
         return this.map(value as Record<string, unknown>, depth + 1)
     }
     return this.atom("nil")
@@ -592,7 +589,7 @@ class Writer {
     this.byte(Tag.List)
     const at = this.reserve(4)
     this.view.setUint32(at, items.length)
-    for (const item of items) this.value(item, depth)
+    for (let i = 0; i < items.length; i++) this.value(asJson(items[i], String(i)), depth)
     this.byte(Tag.Nil)
   }
 
@@ -601,7 +598,7 @@ class Writer {
     const at = this.reserve(4)
     let count = 0
     for (const key of Object.keys(object)) {
-      const item = object[key]
+      const item = asJson(object[key], key)
       if (item === undefined || typeof item === "function" || typeof item === "symbol") continue
       count++
       // an atom holds at most 255 characters: a longer key is a binary, as Erlang would need it
@@ -611,6 +608,22 @@ class Writer {
     }
     this.view.setUint32(at, count)
   }
+}
+
+/**
+ * A value as `JSON.stringify` takes it before writing it: through its `toJSON` (called once, with
+ * its key), and a boxed number, string or boolean as the primitive it holds.
+ */
+const asJson = (value: unknown, key: string): unknown => {
+  if (typeof value !== "object" || value === null) return value
+  if (typeof (value as { toJSON?: unknown }).toJSON === "function") {
+    value = (value as { toJSON: (key: string) => unknown }).toJSON(key)
+    if (typeof value !== "object" || value === null) return value
+  }
+  if (value instanceof Number) return Number(value)
+  if (value instanceof String) return String(value)
+  if (value instanceof Boolean) return value.valueOf()
+  return value
 }
 
 const writer = new Writer()
@@ -628,7 +641,7 @@ export const encodeWith = (value: unknown, options: EncodeOptions): Uint8Array =
   writer.snowflakes = options.snowflakesAsIntegers === true
   writer.byteLists = options.byteListsAsStrings === true
   writer.byte(version)
-  writer.value(value, 0)
+  writer.value(asJson(value, ""), 0)
   const bytes = writer.bytes.slice(0, writer.pos)
   if (writer.bytes.length > 1 << 20) writer.shrink()
   return bytes

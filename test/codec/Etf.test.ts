@@ -252,6 +252,18 @@ describe("Etf.encode", () => {
     expect(Etf.decodeTerm(Etf.encode({ a: undefined, b: [undefined, Number.NaN], c: () => 1 }))).toEqual({ b: [null, null] })
   })
 
+  it("takes values as JSON.stringify does: toJSON called once with its key, boxed primitives unboxed", () => {
+    const asJson = (value: unknown) => JSON.parse(JSON.stringify(value)) as unknown
+    const values: ReadonlyArray<unknown> = [
+      { a: new Number(5), b: new String("x"), c: new Boolean(false), d: [new Number(1.5)] },
+      { a: { toJSON: (key: string) => `key:${key}` }, b: [{ toJSON: (key: string) => `at ${key}` }] },
+      { once: { toJSON: () => ({ toJSON: () => 7 }) }, gone: { toJSON: () => undefined }, boxed: { toJSON: () => new String("s") } },
+      { toJSON: (key: string) => ({ root: key }) },
+      { when: new Date(0) }
+    ]
+    for (const value of values) expect(Etf.decodeTerm(Etf.encode(value))).toEqual(asJson(value))
+  })
+
   it("throws a RangeError on a cycle, as JSON.stringify throws", () => {
     const cyclic: Record<string, unknown> = {}
     cyclic["self"] = cyclic
