@@ -298,22 +298,6 @@ export const make = (
     const heartbeats = yield* Scope.extend(HeartbeatTimer.make, scope)
     // an outage of many shards is told in a few lines for all of them
     const outage = FleetOutage.make()
-    // each shard a reader of its own: shards that wait for room get fair shares of it
-    const deliverOf = ({ rate }: Starter.Shard): Session.EventSink => {
-      const sink = merged.reader()
-      return {
-        unsafeOffer: (event) => {
-          if (!sink.unsafeOffer(event)) return false
-          rate.record(1, clock.unsafeCurrentTimeMillis())
-          return true
-        },
-        offer: (event, onIn) =>
-          sink.offer(event, () => {
-            rate.record(1, clock.unsafeCurrentTimeMillis())
-            onIn()
-          })
-      }
-    }
     const window = options.startupWindow ?? FleetOptions.startupWindowPerKey * maxConcurrency
     const starter: Starter.Starter = yield* Scope.extend(Starter.make({
       ids,
@@ -329,7 +313,8 @@ export const make = (
             // every session identifies at the URL that fetch gave, unless one was given
             gatewayInfo: cache,
             onEnd: (exit) => Effect.zipRight(Effect.sync(() => ended.add(shard.id)), hooks.onEnd?.(exit) ?? Effect.void),
-            deliver: deliverOf(shard),
+            // each shard a reader of its own: shards that wait for room get fair shares of it
+            deliver: merged.reader(),
             unresumable: unresumed.get(shard.id),
             heartbeats,
             outage: outage.of(shard.id)
@@ -430,10 +415,7 @@ export const make = (
         return yield* new SessionClosed({ detail: `${notSent}${wentOut.length === 0 ? "" : `; the part${wentOut.length === 1 ? "" : "s"} of shard${wentOut.length === 1 ? "" : "s"} ${wentOut.join(", ")} went out`}` })
       })
 
-    const statusOf = (shard: Starter.Shard, snapshot: Session.SessionSnapshot) =>
-      ShardStatus.make(snapshot, shard.rate.perSecond(clock.unsafeCurrentTimeMillis()))
-    const changesOf = (shard: Starter.Shard, session: Session.Session) =>
-      Stream.map(session.snapshots, (snapshot) => statusOf(shard, snapshot))
+    const changesOf = (session: Session.Session) => Stream.map(session.snapshots, ShardStatus.make)
     const notStarted = (shard: Starter.Shard): ShardStatus.ShardStatus =>
       stoppedAt === undefined
         ? ShardStatus.notStarted(shard.id, Reason.Queued(), createdAt)
@@ -443,13 +425,13 @@ export const make = (
     const statusChangesOf = (shard: Starter.Shard): Stream.Stream<ShardStatus.ShardStatus> =>
       Stream.suspend(() => {
         const session = shard.current()
-        if (session !== undefined) return changesOf(shard, session)
+        if (session !== undefined) return changesOf(session)
         if (stoppedAt !== undefined) return Stream.make(notStarted(shard))
         return Stream.concat(
           Stream.sync(() => notStarted(shard)),
           Stream.unwrap(Effect.match(shard.session, {
             onFailure: () => Stream.sync(() => notStarted(shard)),
-            onSuccess: (started) => changesOf(shard, started)
+            onSuccess: changesOf
           }))
         )
       })
@@ -465,7 +447,7 @@ export const make = (
         const session = shard.current()
         return session === undefined
           ? Effect.sync(() => notStarted(shard))
-          : Effect.map(session.snapshot, (snapshot) => statusOf(shard, snapshot))
+          : Effect.map(session.snapshot, ShardStatus.make)
       }),
       // built when run: a stream per shard, built now, would be kept for as long as the fleet lives
       statusChanges: Stream.suspend(() => Stream.mergeAll(starter.shards.map(statusChangesOf), { concurrency: "unbounded" })),

@@ -28,18 +28,18 @@ export interface ShardStatus {
   /** Attempts to connect after the first (one that failed at `GET /gateway/bot` included). */
   readonly reconnects: number
   /**
-   * Events per second delivered through the fleet's `events`, averaged over the last 10 complete
-   * seconds (or those since its first event, if fewer).
+   * Events per second the shard delivered through the fleet's `events`, averaged over the last 10
+   * complete seconds (or those since its first event, if fewer).
    */
   readonly eventsPerSecond: number
 }
 
 /**
- * Puts a session's snapshot and its event rate together.
+ * A shard's status from its session's snapshot.
  *
  * @since 0.1.0
  */
-export const make = (snapshot: SessionSnapshot, eventsPerSecond: number): ShardStatus => ({
+export const make = (snapshot: SessionSnapshot): ShardStatus => ({
   shard: snapshot.shard[0],
   state: snapshot.state,
   reason: snapshot.reason,
@@ -48,7 +48,7 @@ export const make = (snapshot: SessionSnapshot, eventsPerSecond: number): ShardS
   sequence: snapshot.sequence,
   latency: snapshot.latency,
   reconnects: snapshot.reconnects,
-  eventsPerSecond
+  eventsPerSecond: snapshot.eventsPerSecond
 })
 
 /**

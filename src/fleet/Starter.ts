@@ -17,7 +17,6 @@ import * as FiberId from "effect/FiberId"
 import * as Scope from "effect/Scope"
 import type * as FifoSemaphore from "../limits/FifoSemaphore.ts"
 import type * as Session from "../session/Session.ts"
-import * as EventRate from "./EventRate.ts"
 import { RouteError } from "./Routing.ts"
 
 /**
@@ -27,8 +26,6 @@ import { RouteError } from "./Routing.ts"
  */
 export interface Shard {
   readonly id: number
-  /** Events per second delivered for this shard through the fleet. */
-  readonly rate: EventRate.EventRate
   /** Its session, if it has started. */
   readonly current: () => Session.Session | undefined
   /** Its session, once it has started; fails with `NotRunning` if the fleet stopped before it did. */
@@ -122,7 +119,6 @@ export const make = <R>(options: Options<R>): Effect.Effect<Starter, never, Scop
       })
     const shards: ReadonlyArray<Shard> = options.ids.map((id, index) => ({
       id,
-      rate: EventRate.make(),
       current: () => started[index],
       session: sessionOf(index)
     }))

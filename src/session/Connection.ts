@@ -85,6 +85,8 @@ export interface Context {
   readonly memory: { current: Protocol.Memory }
   /** Where delivered events go. */
   readonly events: EventSink
+  /** Called after each socket read's frames were handled: the session's event rate takes those delivered. */
+  readonly settleRate: () => void
   readonly outbox: Outbox
   /**
    * The presence updates' window, the session's: it holds across connections (a resume in a burst
@@ -718,7 +720,14 @@ export const run = (
     // the reader, on this fiber: the frames of one socket read at a time, until the connection ends
     const read: Effect.Effect<void> = Effect.matchEffect(connection.receive, {
       onFailure: onClosed,
-      onSuccess: (frames) => Effect.zipRight(handle(frames, 0), Effect.suspend(() => done ? Effect.void : read))
+      onSuccess: (frames) =>
+        Effect.zipRight(
+          handle(frames, 0),
+          Effect.suspend(() => {
+            ctx.settleRate()
+            return done ? Effect.void : read
+          })
+        )
     })
     yield* read
 

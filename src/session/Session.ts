@@ -41,6 +41,7 @@ import * as Latest from "../stream/Latest.ts"
 import { GatewayTransport } from "../transport/GatewayTransport.ts"
 import * as Backoff from "./Backoff.ts"
 import * as Connection from "./Connection.ts"
+import * as EventRate from "./EventRate.ts"
 import * as GatewayCache from "./GatewayCache.ts"
 import * as HeartbeatTimer from "./HeartbeatTimer.ts"
 import * as MemberRequests from "./MemberRequests.ts"
@@ -87,6 +88,12 @@ export interface SessionSnapshot {
    * startup window (Queued), nor for one a stop during either prevented.
    */
   readonly reconnects: number
+  /**
+   * Events per second delivered through `events` (a fleet's shard: through the fleet's), averaged
+   * over the last 10 complete seconds (or those since its first event, if fewer): in `snapshots`,
+   * as it was at the transition.
+   */
+  readonly eventsPerSecond: number
 }
 
 /**
@@ -330,7 +337,28 @@ export const makeWith = (
 
     // the session's own buffer, unless it delivers elsewhere
     const events = hooks.deliver === undefined ? yield* EventBuffer.make<GatewayEvent, SessionError>(resolved.bufferSize) : undefined
-    const deliver: EventSink = hooks.deliver ?? events!.sink
+    const sink: EventSink = hooks.deliver ?? events!.sink
+    // the events delivered, counted as they go in and told to the rate once per socket read (a
+    // clock reading per read, not per event)
+    const rate = EventRate.make()
+    let delivered = 0
+    const deliver: EventSink = {
+      unsafeOffer: (event) => {
+        if (!sink.unsafeOffer(event)) return false
+        delivered++
+        return true
+      },
+      offer: (event, onIn) =>
+        sink.offer(event, () => {
+          delivered++
+          onIn()
+        })
+    }
+    const settleRate = (): void => {
+      if (delivered === 0) return
+      rate.record(delivered, clock.unsafeCurrentTimeMillis())
+      delivered = 0
+    }
     // The session's finalizers (its own heartbeat timer's, its stop) live in a scope of its own,
     // which the loop's end closes: an ended session leaves nothing behind in the caller's scope,
     // which may live much longer (the timer's finalizer kept the runtime, and its services)
@@ -358,7 +386,7 @@ export const makeWith = (
       }
     }
     const stats = { latency: undefined as number | undefined, reconnects: 0 }
-    const snapshotAt = (transition: Transition): SessionSnapshot => ({
+    const snapshotAt = (transition: Transition, now: number): SessionSnapshot => ({
       shard: resolved.shard,
       state: transition.to,
       reason: transition.reason,
@@ -366,10 +394,11 @@ export const makeWith = (
       sessionId: memory.current.sessionId,
       sequence: memory.current.sequence,
       latency: stats.latency,
-      reconnects: stats.reconnects
+      reconnects: stats.reconnects,
+      eventsPerSecond: rate.perSecond(now)
     })
     // each transition with the snapshot taken as it happened, for `snapshots`
-    const momentOf = (transition: Transition): Moment => ({ transition, snapshot: snapshotAt(transition) })
+    const momentOf = (transition: Transition): Moment => ({ transition, snapshot: snapshotAt(transition, transition.at) })
     const current = yield* Latest.make(momentOf({
       from: SessionState.Disconnected(),
       to: SessionState.Disconnected(),
@@ -436,6 +465,7 @@ export const makeWith = (
       sessionScope,
       memory,
       events: deliver,
+      settleRate,
       outbox,
       presenceLimit,
       members,
@@ -800,7 +830,7 @@ export const makeWith = (
       state: Effect.map(current.get, (moment) => moment.transition.to),
       // built when run: a stream's channels, built now, would be kept by every idle session
       transitions: Stream.suspend(() => Stream.map(current.changes, (moment) => moment.transition)),
-      snapshot: Effect.map(current.get, (moment) => snapshotAt(moment.transition)),
+      snapshot: Effect.map(current.get, (moment) => snapshotAt(moment.transition, clock.unsafeCurrentTimeMillis())),
       snapshots: Stream.suspend(() => Stream.map(current.changes, (moment) => moment.snapshot)),
       await: Deferred.await(finished),
       ...commands,

@@ -313,8 +313,9 @@ describe("Fleet", () => {
       yield* advance(100)
       let sequence = 1
       for (let drop = 0; drop < 5; drop++) {
-        yield* served.peers.get(0)!.sendJson(dispatch(++sequence, "TYPING_START", {}))
-        yield* advance(100)
+        // a busy second and a half before each drop: its statuses are made while events flow
+        for (let n = 0; n < 30; n++) yield* served.peers.get(0)!.sendJson(dispatch(++sequence, "TYPING_START", {}))
+        yield* advance(1_500, 100)
         yield* served.peers.get(0)!.drop
         // the backoff doubles from 1 s: 16 s at the fifth drop
         yield* advance(20_000, 1_000)
@@ -322,11 +323,14 @@ describe("Fleet", () => {
         sequence++
       }
       // five transitions a drop: Disconnected, ConnectingHttp, ConnectingWs, Connected (Hello), Connected (Resumed)
+      // a minute later the shard has long been quiet
+      yield* advance(60_000, 1_000)
+      expect((yield* fleet.status)[0]!.eventsPerSecond).toBe(0)
       while (late.length < 1 + 5 * 5) late.push(...(yield* pull))
-      const signs = (line: ShardStatus) => [line.state._tag, line.reason._tag, line.since, line.sequence, line.reconnects]
+      const signs = (line: ShardStatus) => [line.state._tag, line.reason._tag, line.since, line.sequence, line.reconnects, line.eventsPerSecond]
       expect(late.map(signs)).toEqual(fast.slice(0, late.length).map(signs))
-      // the first drop's status says what the shard had then
-      expect(late[1]).toMatchObject({ state: { _tag: "Disconnected" }, reason: { _tag: "Closed" }, sequence: 2, reconnects: 0 })
+      // the first drop's status says what the shard had then: READY and 30 events over its two complete seconds
+      expect(late[1]).toMatchObject({ state: { _tag: "Disconnected" }, reason: { _tag: "Closed" }, sequence: 31, reconnects: 0, eventsPerSecond: 15.5 })
     }).pipe(Effect.provide(TestLayer)))
 
   it.scoped("at most startupWindow shards are connected before their identify; the next connects once one has identified", () =>

@@ -661,6 +661,30 @@ describe("Session", () => {
       expect((yield* session.snapshot).latency).toBeUndefined()
     }).pipe(Effect.withRandom(Random.fixed([0.5])), Effect.provide(TestLayer)))
 
+  it.scoped("the snapshot's event rate: events delivered per second, in snapshots as it was at each transition however late read", () =>
+    Effect.gen(function*() {
+      const { peer, session } = yield* readySession({ events: ["MESSAGE_CREATE"] }, 60_000)
+      yield* peer.autoAck(true)
+      yield* Effect.forkScoped(Stream.runDrain(session.events))
+      const later = yield* Stream.toPull(session.snapshots)
+      // subscribed at its first pull: the current snapshot, then each transition's
+      const seen = [...Chunk.toReadonlyArray(yield* later)]
+      // 30 delivered, 10 left out by the `events` option (READY too): only those delivered count
+      for (let s = 2; s <= 41; s++) yield* peer.sendJson(dispatch(s, s % 4 === 0 ? "TYPING_START" : "MESSAGE_CREATE", {}))
+      yield* settle
+      expect((yield* session.snapshot).eventsPerSecond).toBe(0)
+      yield* TestClock.adjust("1 second")
+      expect((yield* session.snapshot).eventsPerSecond).toBe(30)
+      yield* peer.drop
+      yield* settle
+      // a minute later, quiet: the rate now is 0, the drop's snapshot still says 30
+      yield* TestClock.adjust("1 minute")
+      expect((yield* session.snapshot).eventsPerSecond).toBe(0)
+      while (!seen.some((snapshot) => snapshot.state._tag === "Disconnected")) seen.push(...Chunk.toReadonlyArray(yield* later))
+      const dropped = seen.findIndex((snapshot) => snapshot.state._tag === "Disconnected")
+      expect(seen.slice(0, dropped + 1).map((snapshot) => [snapshot.state._tag, snapshot.eventsPerSecond])).toEqual([["Connected", 0], ["Disconnected", 30]])
+    }).pipe(Effect.withRandom(Random.fixed([0.5])), Effect.provide(TestLayer)))
+
   it.scoped("an Identify unanswered past the ready timeout is waited on while heartbeats are acknowledged (an outage), not sent again", () =>
     Effect.gen(function*() {
       const gateway = yield* MemoryTransport.MemoryGateway

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import * as EventRate from "../../src/fleet/EventRate.ts"
+import * as EventRate from "../../src/session/EventRate.ts"
 
 describe("EventRate", () => {
   it("averages over the complete seconds of the window, or over those since the first event while fewer", () => {
