@@ -95,89 +95,95 @@ interface Waiting<A> {
 }
 
 /**
- * A buffer holding up to `capacity` events.
+ * A buffer holding up to `capacity` events: a whole number of at least 1 (another dies with a
+ * `RangeError`: 0 held every event back for ever, and NaN bounded nothing).
  *
  * @since 0.1.0
  */
 export const make = <A, E>(capacity: number): Effect.Effect<EventBuffer<A, E>> =>
-  Effect.map(Mailbox.make<A, E>({ capacity, strategy: "suspend" }), (mailbox) => {
-    let open = true
-    // the events waiting for room, oldest first
-    const waiting: Array<Waiting<A>> = []
-    // the readers let in together at the last turn, and the room their shares still keep
-    let sharing: ReadonlyArray<Share> = []
-    let reserved = 0
-    const size = () => Option.getOrElse(mailbox.unsafeSize(), () => capacity)
-    // After the program took events: the waiting ones go in, in turn, while there is room, and the
-    // readers let in share the room left (a reader let in first would otherwise fill it before the
-    // others run again, and take it all at every turn)
-    const admit = (): void => {
-      const admitted: Array<Waiting<A>> = []
-      while (waiting.length > 0 && mailbox.unsafeOffer(waiting[0]!.event)) {
-        const entry = waiting.shift()!
-        entry.onIn()
-        admitted.push(entry)
-      }
-      if (admitted.length === 0) return
-      for (const share of sharing) share.left = undefined
-      sharing = [...new Set(admitted.map(({ share }) => share))]
-      const each = Math.floor((capacity - size()) / sharing.length)
-      for (const share of sharing) share.left = each
-      reserved = each * sharing.length
-      for (const entry of admitted) entry.resume(true)
+  Number.isSafeInteger(capacity) && capacity >= 1
+    ? Effect.map(Mailbox.make<A, E>({ capacity, strategy: "suspend" }), (mailbox) => over(mailbox, capacity))
+    : Effect.die(new RangeError(`EventBuffer.make: capacity must be a whole number of at least 1, got ${capacity}`))
+
+// the buffer over its mailbox of `capacity`
+const over = <A, E>(mailbox: Mailbox.Mailbox<A, E>, capacity: number): EventBuffer<A, E> => {
+  let open = true
+  // the events waiting for room, oldest first
+  const waiting: Array<Waiting<A>> = []
+  // the readers let in together at the last turn, and the room their shares still keep
+  let sharing: ReadonlyArray<Share> = []
+  let reserved = 0
+  const size = () => Option.getOrElse(mailbox.unsafeSize(), () => capacity)
+  // After the program took events: the waiting ones go in, in turn, while there is room, and the
+  // readers let in share the room left (a reader let in first would otherwise fill it before the
+  // others run again, and take it all at every turn)
+  const admit = (): void => {
+    const admitted: Array<Waiting<A>> = []
+    while (waiting.length > 0 && mailbox.unsafeOffer(waiting[0]!.event)) {
+      const entry = waiting.shift()!
+      entry.onIn()
+      admitted.push(entry)
     }
-    // a reader puts its event in while its share lasts; then, or without one, only when no reader's
-    // event waits for its turn and the room the others' shares keep stays free
-    const unsafeOffer = (share: Share, event: A): boolean => {
-      if (share.left !== undefined && share.left > 0) {
-        if (!mailbox.unsafeOffer(event)) return false
-        share.left--
-        reserved--
-        return true
-      }
-      return waiting.length === 0 && (reserved === 0 || size() + reserved < capacity) && mailbox.unsafeOffer(event)
+    if (admitted.length === 0) return
+    for (const share of sharing) share.left = undefined
+    sharing = [...new Set(admitted.map(({ share }) => share))]
+    const each = Math.floor((capacity - size()) / sharing.length)
+    for (const share of sharing) share.left = each
+    reserved = each * sharing.length
+    for (const entry of admitted) entry.resume(true)
+  }
+  // a reader puts its event in while its share lasts; then, or without one, only when no reader's
+  // event waits for its turn and the room the others' shares keep stays free
+  const unsafeOffer = (share: Share, event: A): boolean => {
+    if (share.left !== undefined && share.left > 0) {
+      if (!mailbox.unsafeOffer(event)) return false
+      share.left--
+      reserved--
+      return true
     }
-    const offer = (share: Share, event: A, onIn: () => void) =>
-      Effect.async<boolean>((resume) => {
-        if (!open) return resume(Effect.succeed(false))
-        if (unsafeOffer(share, event)) {
-          onIn()
-          return resume(Effect.succeed(true))
-        }
-        const entry: Waiting<A> = { share, event, onIn, resume: (accepted) => resume(Effect.succeed(accepted)) }
-        waiting.push(entry)
-        return Effect.sync(() => {
-          const at = waiting.indexOf(entry)
-          if (at >= 0) waiting.splice(at, 1)
-        })
+    return waiting.length === 0 && (reserved === 0 || size() + reserved < capacity) && mailbox.unsafeOffer(event)
+  }
+  const offer = (share: Share, event: A, onIn: () => void) =>
+    Effect.async<boolean>((resume) => {
+      if (!open) return resume(Effect.succeed(false))
+      if (unsafeOffer(share, event)) {
+        onIn()
+        return resume(Effect.succeed(true))
+      }
+      const entry: Waiting<A> = { share, event, onIn, resume: (accepted) => resume(Effect.succeed(accepted)) }
+      waiting.push(entry)
+      return Effect.sync(() => {
+        const at = waiting.indexOf(entry)
+        if (at >= 0) waiting.splice(at, 1)
       })
-    // admitted before each take too: a consumer interrupted between its take and `admit` leaves
-    // the next run of the stream an empty buffer with events waiting for room
-    const taken = Released.fromTakeAll(Effect.zipRight(Effect.sync(admit), mailbox.takeAll), admit)
-    let running = false
-    const stream = Stream.suspend((): Stream.Stream<A, E> => {
-      if (running) return Stream.die(new EventsInUse())
-      running = true
-      return Stream.ensuring(taken, Effect.sync(() => {
-        running = false
-      }))
     })
-    const reader = (): EventSink<A> => {
-      const share: Share = { left: undefined }
-      return {
-        unsafeOffer: (event) => unsafeOffer(share, event),
-        offer: (event, onIn) => offer(share, event, onIn)
-      }
-    }
-    return {
-      sink: reader(),
-      reader,
-      stream,
-      done: (exit) =>
-        Effect.suspend(() => {
-          open = false
-          for (const entry of waiting.splice(0)) entry.resume(false)
-          return Effect.asVoid(mailbox.done(exit))
-        })
-    }
+  // admitted before each take too: a consumer interrupted between its take and `admit` leaves
+  // the next run of the stream an empty buffer with events waiting for room
+  const taken = Released.fromTakeAll(Effect.zipRight(Effect.sync(admit), mailbox.takeAll), admit)
+  let running = false
+  const stream = Stream.suspend((): Stream.Stream<A, E> => {
+    if (running) return Stream.die(new EventsInUse())
+    running = true
+    return Stream.ensuring(taken, Effect.sync(() => {
+      running = false
+    }))
   })
+  const reader = (): EventSink<A> => {
+    const share: Share = { left: undefined }
+    return {
+      unsafeOffer: (event) => unsafeOffer(share, event),
+      offer: (event, onIn) => offer(share, event, onIn)
+    }
+  }
+  return {
+    sink: reader(),
+    reader,
+    stream,
+    done: (exit) =>
+      Effect.suspend(() => {
+        open = false
+        for (const entry of waiting.splice(0)) entry.resume(false)
+        return Effect.asVoid(mailbox.done(exit))
+      })
+  }
+}
