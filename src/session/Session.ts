@@ -338,26 +338,29 @@ export const makeWith = (
     // the session's own buffer, unless it delivers elsewhere
     const events = hooks.deliver === undefined ? yield* EventBuffer.make<GatewayEvent, SessionError>(resolved.bufferSize) : undefined
     const sink: EventSink = hooks.deliver ?? events!.sink
-    // the events delivered, counted as they go in and told to the rate once per socket read (a
-    // clock reading per read, not per event)
+    // the events delivered: those that go in at once counted, and told to the rate once per socket
+    // read (a clock reading per read, not per event), or before an event waits for room; one that
+    // waited told as it goes in (a program taking one a second saw a rate of 0 until the read's end)
     const rate = EventRate.make()
     let delivered = 0
+    const settleRate = (): void => {
+      if (delivered === 0) return
+      rate.record(delivered, clock.unsafeCurrentTimeMillis())
+      delivered = 0
+    }
     const deliver: EventSink = {
       unsafeOffer: (event) => {
         if (!sink.unsafeOffer(event)) return false
         delivered++
         return true
       },
-      offer: (event, onIn) =>
-        sink.offer(event, () => {
-          delivered++
+      offer: (event, onIn) => {
+        settleRate()
+        return sink.offer(event, () => {
+          rate.record(1, clock.unsafeCurrentTimeMillis())
           onIn()
         })
-    }
-    const settleRate = (): void => {
-      if (delivered === 0) return
-      rate.record(delivered, clock.unsafeCurrentTimeMillis())
-      delivered = 0
+      }
     }
     // The session's finalizers (its own heartbeat timer's, its stop) live in a scope of its own,
     // which the loop's end closes: an ended session leaves nothing behind in the caller's scope,

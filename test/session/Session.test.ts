@@ -685,6 +685,49 @@ describe("Session", () => {
       expect(seen.slice(0, dropped + 1).map((snapshot) => [snapshot.state._tag, snapshot.eventsPerSecond])).toEqual([["Connected", 0], ["Disconnected", 30]])
     }).pipe(Effect.withRandom(Random.fixed([0.5])), Effect.provide(TestLayer)))
 
+  it.scoped("events that wait for room count in the rate as each goes in (they counted at the end of their socket read, minutes later)", () =>
+    Effect.gen(function*() {
+      const { peer, session } = yield* readySession({ bufferSize: 1 }, 60_000)
+      yield* peer.autoAck(true)
+      // READY fills the buffer of one; 40 events arrive together (one socket read, as a burst does)
+      for (let s = 2; s <= 41; s++) yield* peer.sendJson(dispatch(s, "MESSAGE_CREATE", {}))
+      yield* settle
+      // a program busy 1 s with each event: one event goes in per second
+      const took = yield* slowProgram(session, "1 second")
+      for (let i = 0; i < 15; i++) {
+        yield* TestClock.adjust("1 second")
+        yield* settle
+      }
+      // events went in all along (the program took ~15 of them)
+      expect(took.length).toBeGreaterThanOrEqual(10)
+      expect(took.length).toBeLessThan(40)
+      // ~1 event went in each second of the last 10: the rate says so (it reads 0 until the whole read is done)
+      expect((yield* session.snapshot).eventsPerSecond).toBeGreaterThanOrEqual(0.5)
+    }).pipe(Effect.withRandom(Random.fixed([0.5])), Effect.provide(TestLayer)))
+
+  it.scoped("a READY held past its connection's end counts in the rate as it goes in (it counted at the next connection's first read, or never)", () =>
+    Effect.gen(function*() {
+      const session = yield* Session.make(options({ bufferSize: 1, timeouts: { hello: "1 hour" } }))
+      // READY of session-1 fills the buffer; op 9; the next connection's READY waits for room and the connection drops
+      const { peer } = yield* acceptAndHello(10_000)
+      yield* peer.sendJson(ready(1, "session-1"))
+      yield* peer.sendJson({ op: 9, d: false, s: null, t: null })
+      yield* TestClock.adjust("6 seconds")
+      const { peer: second } = yield* acceptAndHello(10_000)
+      yield* second.sendJson(ready(1, "session-2"))
+      yield* settle
+      yield* second.drop
+      yield* TestClock.adjust("70 seconds")
+      // the program takes both READYs: session-2's goes in now (through the session's waiting offer)
+      const taken = yield* Effect.fork(Stream.runCollect(Stream.take(session.events, 2)))
+      yield* settle
+      const readies = Chunk.toReadonlyArray(yield* Fiber.join(taken)).map((event) => (event.d as { session_id: string }).session_id)
+      expect(readies).toEqual(["session-1", "session-2"])
+      yield* TestClock.adjust("1 second")
+      yield* settle
+      // one event (session-2's READY) went in within the last 10 seconds: 0.1 event/s, not 0
+      expect((yield* session.snapshot).eventsPerSecond).toBeCloseTo(0.1)
+    }).pipe(Effect.provide(TestLayer)))
   it.scoped("an Identify unanswered past the ready timeout is waited on while heartbeats are acknowledged (an outage), not sent again", () =>
     Effect.gen(function*() {
       const gateway = yield* MemoryTransport.MemoryGateway
