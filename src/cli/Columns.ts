@@ -12,8 +12,9 @@
 const narrowOnly = /^[\u0020-\u007e]*$/
 
 // East Asian Wide and Fullwidth blocks: Hangul Jamo, CJK radicals to CJK compatibility, CJK
-// ideographs, Yi, Hangul syllables, compatibility ideographs, vertical and fullwidth forms, and the
-// supplementary ideographic planes
+// ideographs, Yi, Hangul Jamo Extended-A, Hangul syllables, compatibility ideographs, vertical and
+// fullwidth forms, ideographic symbols, Tangut, Khitan, Kana supplements and Nushu, enclosed
+// ideographs, and the supplementary ideographic planes
 const wideRanges: ReadonlyArray<readonly [number, number]> = [
   [0x1100, 0x115f],
   [0x2e80, 0x303e],
@@ -21,14 +22,24 @@ const wideRanges: ReadonlyArray<readonly [number, number]> = [
   [0x3400, 0x4dbf],
   [0x4e00, 0x9fff],
   [0xa000, 0xa4cf],
+  [0xa960, 0xa97f],
   [0xac00, 0xd7a3],
   [0xf900, 0xfaff],
   [0xfe10, 0xfe19],
   [0xfe30, 0xfe6f],
   [0xff00, 0xff60],
   [0xffe0, 0xffe6],
+  [0x16fe0, 0x16fff],
+  [0x17000, 0x18cff],
+  [0x18d00, 0x18d7f],
+  [0x1aff0, 0x1b2ff],
+  [0x1f200, 0x1f2ff],
   [0x20000, 0x3fffd]
 ]
+
+// no column of their own: marks, format characters, and Hangul's medial vowels and final
+// consonants (they join the initial consonant's two columns)
+const zeroWidth = /[\p{Mn}\p{Me}\p{Cf}\u1160-\u11ff\ud7b0-\ud7ff]/u
 
 const emojiPresentation = /^\p{Emoji_Presentation}|\uFE0F|^\p{Regional_Indicator}/u
 const invisible = /^[\p{M}\p{Cf}]*$/u
@@ -37,14 +48,16 @@ const segmenter = new Intl.Segmenter(undefined, { granularity: "grapheme" })
 
 const isWide = (codePoint: number): boolean => wideRanges.some(([from, to]) => codePoint >= from && codePoint <= to)
 
-// a spacing mark (a vowel sign of Devanagari, Bengali, Tamil...): a column of its own after its letter
-const spacingMarks = /\p{Mc}/gu
-
-// the columns one grapheme cluster takes
+// The columns one grapheme cluster takes: an emoji two; else each of its characters as terminals
+// draw them one by one (wcwidth): a wide one two, a mark none, any other one (a letter, a spacing
+// vowel sign of Devanagari or Tamil, Thai's SARA AM, the second letter of a conjunct) one
 const clusterWidth = (cluster: string): number => {
   if (invisible.test(cluster)) return 0
-  if (isWide(cluster.codePointAt(0)!) || emojiPresentation.test(cluster)) return 2
-  return cluster.length === 1 ? 1 : 1 + (cluster.slice(1).match(spacingMarks)?.length ?? 0)
+  if (emojiPresentation.test(cluster)) return 2
+  if (cluster.length === 1) return isWide(cluster.charCodeAt(0)) ? 2 : 1
+  let columns = 0
+  for (const char of cluster) columns += isWide(char.codePointAt(0)!) ? 2 : zeroWidth.test(char) ? 0 : 1
+  return columns
 }
 
 /**

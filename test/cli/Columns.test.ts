@@ -21,9 +21,17 @@ describe("Columns", () => {
       ["a\u200bb", 2], // a zero-width space
       ["ab😀cd", 6],
       ["कि", 2], // a letter and a spacing vowel sign: one character, two columns (it was counted as one)
-      ["हिन्दी", 4]
+      ["हिन्दी", 5], // a conjunct (न्द) is one character of two columns, as terminals draw its letters one by one
+      ["กำ", 2], // Thai SARA AM: a letter (not a mark) in its consonant's cluster, a column of its own (it was counted as none)
+      ["ꥠ", 2], // Hangul Jamo Extended-A: wide (it was counted as one column)
+      ["\u{17000}", 2], // Tangut
+      ["\u1100\u1161\u11a8", 2] // conjoining Hangul jamo: one syllable of two columns
     ]
     for (const [text, columns] of cases) expect([text, Columns.width(text)]).toEqual([text, columns])
+  })
+
+  it("cuts Thai text to the columns it is drawn in (its lines wrapped, SARA AM counted as none)", () => {
+    expect(Columns.cut("กำ".repeat(30), 20)).toBe("กำ".repeat(10))
   })
 
   it("cuts between characters: never inside a surrogate pair or a cluster, never a column over", () => {
