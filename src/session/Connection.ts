@@ -275,12 +275,22 @@ export const run = (
     // runs it holding the opening fiber's, and the fibers that end connections (the session's
     // loop, a fleet's heartbeat timer) would pile up one set per connection, for good.
     const socketScope = yield* Scope.fork(scope, ExecutionStrategy.sequential)
-    const closeSocket = Effect.flatMap(Effect.forkDaemon(Scope.close(socketScope, Exit.void)), Fiber.await)
-    const end = (exit: Exit.Exit<Pick<Outcome, "next" | "reason">, Failure>) =>
+    let closing: Fiber.RuntimeFiber<void> | undefined
+    const startClose: Effect.Effect<Fiber.RuntimeFiber<void>> = Effect.suspend(() => {
+      if (closing !== undefined) return Effect.succeed(closing)
+      return Effect.tap(Effect.forkDaemon(Scope.close(socketScope, Exit.void)), (fiber) => {
+        closing = fiber
+      })
+    })
+    const closeSocket = Effect.flatMap(startClose, Fiber.await)
+    // Ends the connection and closes its socket, waiting for the close unless `wait` is false: the
+    // heartbeat timer's fiber, which a fleet's shards share, must not wait (a transport that waits
+    // for the peer's close frame held every shard's beats); the connection waits for it at its end
+    const end = (exit: Exit.Exit<Pick<Outcome, "next" | "reason">, Failure>, wait = true) =>
       Effect.suspend(() => {
         if (done) return Effect.void
         done = true
-        return Effect.zipRight(Deferred.done(ended, exit), closeSocket)
+        return Effect.zipRight(Deferred.done(ended, exit), wait ? closeSocket : Effect.asVoid(startClose))
       })
     const finish = (next: Protocol.Mode, reason: Reason) => end(Exit.succeed({ next, reason }))
 
@@ -520,9 +530,9 @@ export const run = (
             jitter: yield* Random.next,
             tracker,
             beat,
-            onZombie: Effect.suspend(() => finish(Protocol.modeOf(remembered()), Reason.Zombie())),
+            onZombie: Effect.suspend(() => end(Exit.succeed({ next: Protocol.modeOf(remembered()), reason: Reason.Zombie() }), false)),
             // a beat that cannot be sent (a custom encoding's defect) ends the connection with it
-            onDefect: (cause) => end(Exit.failCause(cause))
+            onDefect: (cause) => end(Exit.failCause(cause), false)
           })),
           scope
         )
@@ -732,6 +742,8 @@ export const run = (
     yield* read
 
     const outcome = yield* Deferred.await(ended)
+    // a close started without waiting (by the heartbeat timer) is waited for here
+    yield* closeSocket
     // a READY the program has not taken outlives the connection where its session goes on, and
     // not past a stop
     const carried = heldReady !== undefined && outcome.next === "resume" && !closeSent ? heldReady : undefined

@@ -411,6 +411,24 @@ export const makeWith = (
 
     // attempts that fail in a row are told at Warning now and then; getting ready ends the count
     const outage = hooks.outage ?? Outage.make()
+    // The outage hooks the connection's reader tells (`ready`, `lasted`) run on fibers of their own,
+    // one after another: one of the program's that took its time held the reader, and the next
+    // heartbeat ACK went unread (a healthy connection closed as a zombie). The loop waits for them
+    // before it tells its own (`failed`, `dropped`...), so the count hears of them in order.
+    let toldAside: Fiber.RuntimeFiber<void> | undefined
+    const aside = (hook: string, effect: Effect.Effect<void>) =>
+      Effect.suspend(() => {
+        const before = toldAside
+        const inTurn = before === undefined ? told(hook, effect, resolved.token) : Effect.zipRight(Fiber.await(before), told(hook, effect, resolved.token))
+        return Effect.map(Effect.forkIn(inTurn, sessionScope), (fiber) => {
+          toldAside = fiber
+          // let go once done: an idle connection keeps no finished fiber
+          fiber.addObserver(() => {
+            if (toldAside === fiber) toldAside = undefined
+          })
+        })
+      })
+    const asideTold = Effect.suspend(() => toldAside === undefined ? Effect.void : Effect.asVoid(Fiber.await(toldAside)))
     // the debug line is built only when debug lines are logged: a thousand shards starting run
     // five transitions each
     const transition = (to: SessionState, reason: Reason) =>
@@ -419,7 +437,7 @@ export const makeWith = (
         if (to._tag !== "Connected") stats.latency = undefined
         return momentOf({ from: last.transition.to, to, reason, at: clock.unsafeCurrentTimeMillis() })
       }).pipe(
-        Effect.zipRight(reason._tag === "Ready" || reason._tag === "Resumed" ? outage.ready : Effect.void),
+        Effect.zipRight(reason._tag === "Ready" || reason._tag === "Resumed" ? aside("outage.ready", outage.ready) : Effect.void),
         Effect.zipRight(Effect.whenLogLevel(
           Effect.suspend(() =>
             Effect.logDebug(`${to._tag}: ${describeReason(reason)}`).pipe(Effect.annotateLogs({ shard: shardId, state: to._tag }))
@@ -474,7 +492,7 @@ export const makeWith = (
       members,
       transition,
       unanswered: outage.unanswered,
-      lasted: outage.lasted,
+      lasted: aside("outage.lasted", outage.lasted),
       latency: (ms) => {
         stats.latency = ms
         metrics.latency(ms)
@@ -659,6 +677,7 @@ export const makeWith = (
         // may say there is room (the shards waited for the refill, hours, never asking)
         if (mode === "identify" && identifyLimiter.budgetReady !== undefined) budgetWaited += yield* budgetReady(identifyLimiter.budgetReady)
         const outcome = yield* Connection.run(connectionContext, SessionOptions.gatewayUrl(url.right, resolved), mode, admitted, mode === "identify" ? budgetWaited : 0)
+        yield* asideTold
         // no chunk of a member request's answer comes until the next connection is answered
         members.connected(false)
         if (outcome.authenticated || mode === "resume") budgetWaited = 0
