@@ -176,7 +176,8 @@ export const unknownBits = (bits: number): string => bits > all ? "bits above 1 
 const echo = (input: string): string => /^(-?[\d.e+-]{1,24}|NaN|-?Infinity)$/.test(input) ? input : show(input)
 
 const fromNumber = (bits: number, input: string): Either.Either<number, InvalidIntents> => {
-  if (!Number.isSafeInteger(bits) || bits < 0) {
+  // an integer past 2^53 is one still, with bits no intent uses (it was told it was no integer)
+  if (!Number.isInteger(bits) || bits < 0) {
     return Either.left(
       new InvalidIntents({ reason: "NotABitField", input, message: `intents must be a non-negative integer, got ${echo(input)}` })
     )

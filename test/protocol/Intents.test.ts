@@ -60,6 +60,10 @@ describe("Intents", () => {
     expect(left(Intents.parse(1 << 17)).reason).toBe("UnknownBits")
     expect(left(Intents.parse(1 << 17)).message).toBe("intents 131072 has unknown bits 0x20000")
     expect(left(Intents.parse(2 ** 40)).message).toContain("above")
+    // a whole number past 2^53 is one still: its bits are unknown (it was told it was no integer)
+    expect(left(Intents.parse("9007199254740993")).message).toBe("intents 9007199254740993 has unknown bits above 1 << 25")
+    expect(left(Intents.parse(2 ** 60)).reason).toBe("UnknownBits")
+    expect(left(Intents.parse(Number.POSITIVE_INFINITY)).reason).toBe("NotABitField")
     expect(left(Intents.parse(-1)).reason).toBe("NotABitField")
     // a negative number given as text is a number, not an unknown name
     expect(left(Intents.parse("-1")).message).toBe("intents must be a non-negative integer, got -1")
