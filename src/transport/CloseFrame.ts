@@ -14,8 +14,9 @@
 export const maxReasonBytes = 123
 
 /**
- * Whether `code` says that no close frame came (1005 none given, 1006 connection lost, 1015 TLS
- * failed): a peer never sends it, and a connection that ends with it was dropped.
+ * Whether `code` says that the connection ended with no close code (1005: a close frame that had
+ * none, 1006: none came, the connection was lost, 1015: TLS failed): a peer never sends it, and a
+ * connection that ends with it was dropped, unless it answered a close of ours (an empty frame).
  *
  * @since 0.1.0
  */

@@ -152,6 +152,10 @@ const wire = (
     Deferred.unsafeDone(opened, Exit.fail(new TransportError({ reason: "Connect", cause: new Error(`closed with ${code}`) })))
     closed = rejected !== undefined
       ? new ConnectionClosed({ ...rejected, byClient: true })
+      // our close answered by a close frame with no code (RFC 6455 lets a peer answer so; ws says
+      // 1005): the close is ours (it was told as a lost connection)
+      : code === 1005 && sentClose !== undefined
+      ? new ConnectionClosed({ ...sentClose, byClient: true })
       : CloseFrame.saysNoFrame(code)
       ? new ConnectionClosed({ code: undefined, reason: failure ?? reason.toString("utf8"), byClient: false })
       // the peer's own close crossing ours is the peer's (a gateway's 1009 is no refusal of ours)
@@ -249,7 +253,9 @@ const wire = (
     close: (code, reason = "") =>
       Effect.sync(() => {
         if (socket.readyState !== WebSocket.OPEN) return
-        sentClose = { code, reason }
+        // one no close frame can carry ends the connection without one: a send after it says so, as
+        // `receive` does (it named the code)
+        if (CloseFrame.problem(code, reason) === undefined) sentClose = { code, reason }
         try {
           socket.close(code, reason)
         } catch {
