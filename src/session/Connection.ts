@@ -741,9 +741,10 @@ export const run = (
     })
     yield* read
 
-    const outcome = yield* Deferred.await(ended)
-    // a close started without waiting (by the heartbeat timer) is waited for here
+    // a close started without waiting (by the heartbeat timer) is waited for here, whatever the end
+    const ending = yield* Effect.exit(Deferred.await(ended))
     yield* closeSocket
+    const outcome = yield* ending
     // a READY the program has not taken outlives the connection where its session goes on, and
     // not past a stop
     const carried = heldReady !== undefined && outcome.next === "resume" && !closeSent ? heldReady : undefined

@@ -411,10 +411,10 @@ export const makeWith = (
 
     // attempts that fail in a row are told at Warning now and then; getting ready ends the count
     const outage = hooks.outage ?? Outage.make()
-    // The outage hooks the connection's reader tells (`ready`, `lasted`) run on fibers of their own,
-    // one after another: one of the program's that took its time held the reader, and the next
-    // heartbeat ACK went unread (a healthy connection closed as a zombie). The loop waits for them
-    // before it tells its own (`failed`, `dropped`...), so the count hears of them in order.
+    // The outage hooks (but `ended`) run on fibers of their own, one after another, each failure told
+    // at Error: one of the program's that took its time held the reader (the next heartbeat ACK
+    // went unread, a healthy connection closed as a zombie) or the loop (no reconnect), and one that
+    // failed ended the session when the loop told it and was logged when the reader did
     let toldAside: Fiber.RuntimeFiber<void> | undefined
     const aside = (hook: string, effect: Effect.Effect<void>) =>
       Effect.suspend(() => {
@@ -428,7 +428,6 @@ export const makeWith = (
           })
         })
       })
-    const asideTold = Effect.suspend(() => toldAside === undefined ? Effect.void : Effect.asVoid(Fiber.await(toldAside)))
     // the debug line is built only when debug lines are logged: a thousand shards starting run
     // five transitions each
     const transition = (to: SessionState, reason: Reason) =>
@@ -491,7 +490,7 @@ export const makeWith = (
       presenceLimit,
       members,
       transition,
-      unanswered: outage.unanswered,
+      unanswered: aside("outage.unanswered", outage.unanswered),
       lasted: aside("outage.lasted", outage.lasted),
       latency: (ms) => {
         stats.latency = ms
@@ -668,7 +667,7 @@ export const makeWith = (
           })
           recovery = Recovery.unconnected(recovery, mode)
           yield* transition(SessionState.Disconnected(), ended)
-          yield* outage.failed(ended)
+          yield* aside("outage.failed", outage.failed(ended))
           continue
         }
         // the answer told the limiter the day's budget: an identify it cannot make yet opens no
@@ -677,7 +676,6 @@ export const makeWith = (
         // may say there is room (the shards waited for the refill, hours, never asking)
         if (mode === "identify" && identifyLimiter.budgetReady !== undefined) budgetWaited += yield* budgetReady(identifyLimiter.budgetReady)
         const outcome = yield* Connection.run(connectionContext, SessionOptions.gatewayUrl(url.right, resolved), mode, admitted, mode === "identify" ? budgetWaited : 0)
-        yield* asideTold
         // no chunk of a member request's answer comes until the next connection is answered
         members.connected(false)
         if (outcome.authenticated || mode === "resume") budgetWaited = 0
@@ -698,9 +696,9 @@ export const makeWith = (
         // a connection that stayed ready long enough starts the backoff over
         if (outcome.stable) backoff = undefined
         yield* transition(SessionState.Disconnected(), outcome.reason)
-        if (!outcome.ready) yield* (heldBackPastTimeout(outcome) ? Effect.void : outage.failed(outcome.reason))
-        else if (outcome.stable) yield* outage.lasted
-        else yield* outage.dropped(outcome.reason)
+        if (!outcome.ready) yield* (heldBackPastTimeout(outcome) ? Effect.void : aside("outage.failed", outage.failed(outcome.reason)))
+        else if (outcome.stable) yield* aside("outage.lasted", outage.lasted)
+        else yield* aside("outage.dropped", outage.dropped(outcome.reason))
         // a READY that waited for room when its connection ended: the program gets it first, then
         // the next connection resumes its session, holding no socket meanwhile
         const held = outcome.heldReady

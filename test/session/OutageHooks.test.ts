@@ -1,0 +1,103 @@
+/**
+ * The outage hooks of a program's own: told on fibers of their own, in order, each failure logged,
+ * so that one that takes its time or fails holds back neither the reader nor the loop.
+ */
+import { describe, expect, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Fiber from "effect/Fiber"
+import * as Random from "effect/Random"
+import * as TestClock from "effect/TestClock"
+import * as Outage from "../../src/session/Outage.ts"
+import * as SessionOptions from "../../src/session/SessionOptions.ts"
+import * as MemoryTransport from "../../src/transport/MemoryTransport.ts"
+import { acceptAndHello, options, ready, Session, settle, TestLayer } from "./harness.ts"
+
+describe("a program's outage hook", () => {
+  // README: its `ready` and `lasted` "run on a fiber of their own ... so one that takes its time holds
+  // no frame back". Here a `ready` that writes to a slow store (a minute) holds the session's loop
+  // once the connection dropped: the state still says Connected/Ready with no socket, and no
+  // reconnect is made until the hook is done.
+  it.scoped("a slow `ready` hook does not hold the session Connected and unreconnected after its connection dropped", () =>
+    Effect.gen(function*() {
+      const base = Outage.make()
+      const resolved = Either.getOrThrow(SessionOptions.resolve(options()))
+      const session = yield* Session.makeWith(resolved, {
+        outage: {
+          ...base,
+          get ready() {
+            return Effect.zipRight(Effect.sleep("1 minute"), base.ready)
+          }
+        }
+      })
+      const gateway = yield* MemoryTransport.MemoryGateway
+      const { peer } = yield* acceptAndHello(41_250)
+      yield* peer.sendJson(ready())
+      yield* settle
+      expect((yield* session.state)._tag).toBe("Connected")
+      yield* peer.drop
+      yield* settle
+      // the socket is gone: the session says so
+      const state = yield* session.state
+      // and it reconnects (resumes) within its backoff, not once the program's hook is done
+      const next = yield* Effect.fork(gateway.accept)
+      for (let i = 0; i < 10; i++) {
+        yield* TestClock.adjust("1 second")
+        yield* settle
+      }
+      const reconnected = (yield* Fiber.poll(next))._tag === "Some"
+      yield* Fiber.interrupt(next)
+      expect({ state: state._tag, reconnectedWithin10s: reconnected }).toEqual({ state: "Disconnected", reconnectedWithin10s: true })
+    }).pipe(Effect.withRandom(Random.fixed([0.5])), Effect.provide(TestLayer)))
+
+  // the same hook, a defect: told at the ACK past stableAfter it is logged and the session goes on
+  // (`told`); told by the loop at a stable connection's end it ends the session. One hook, two fates.
+  it.scoped("a `lasted` hook that dies: the same fate whether the reader or the loop tells it (it ends the session only when the loop does)", () =>
+    Effect.gen(function*() {
+      const base = Outage.make()
+      const resolved = Either.getOrThrow(SessionOptions.resolve(options({ backoff: { stableAfter: "30 seconds" } })))
+      const session = yield* Session.makeWith(resolved, {
+        outage: { ...base, lasted: Effect.dieMessage("the store is gone") }
+      })
+      // Hello asks for beats every 10 minutes: no ACK past stableAfter before the drop, so the loop
+      // tells `lasted` (the connection was stable by its end)
+      const { peer } = yield* acceptAndHello(600_000)
+      yield* peer.sendJson(ready())
+      yield* settle
+      yield* TestClock.adjust("40 seconds")
+      yield* settle
+      yield* peer.drop
+      yield* settle
+      const awaiting = yield* Effect.fork(Effect.either(Effect.catchAllDefect(session.await, (defect) => Effect.fail(`died: ${String(defect)}`))))
+      yield* settle
+      const polled = yield* Fiber.poll(awaiting)
+      yield* Fiber.interrupt(awaiting)
+      // the hook's failure logged, as the same hook's is when the reader tells it, and the session resumes
+      // (see the passing test below: the reader's `lasted` that dies is logged, the session goes on)
+      expect(polled._tag === "Some" ? `ended: ${polled.value._tag === "Success" ? JSON.stringify(polled.value.value) : "?"}` : "running").toBe("running")
+    }).pipe(Effect.withRandom(Random.fixed([0.5])), Effect.provide(TestLayer)))
+
+  // held: told by the reader (an ACK past stableAfter), the dying `lasted` is only logged
+  it.scoped("a `lasted` hook that dies, told at an ACK past stableAfter, is logged and the session goes on", () =>
+    Effect.gen(function*() {
+      const base = Outage.make()
+      const resolved = Either.getOrThrow(SessionOptions.resolve(options({ backoff: { stableAfter: "30 seconds" } })))
+      const session = yield* Session.makeWith(resolved, {
+        outage: { ...base, lasted: Effect.dieMessage("the store is gone") }
+      })
+      const { peer } = yield* acceptAndHello(10_000)
+      yield* peer.autoAck(true)
+      yield* peer.sendJson(ready())
+      yield* settle
+      for (let i = 0; i < 5; i++) {
+        yield* TestClock.adjust("10 seconds")
+        yield* settle
+      }
+      const awaiting = yield* Effect.fork(Effect.exit(session.await))
+      yield* settle
+      const polled = yield* Fiber.poll(awaiting)
+      yield* Fiber.interrupt(awaiting)
+      expect(polled._tag).toBe("None")
+      expect(yield* peer.isOpen).toBe(true)
+    }).pipe(Effect.withRandom(Random.fixed([0.5])), Effect.provide(TestLayer)))
+})

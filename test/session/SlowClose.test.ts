@@ -1,0 +1,114 @@
+/**
+ * A connection's end and its socket's close, under a transport of the program's own whose frames end as its close begins and whose release
+ * then takes 5 s (a close handshake waiting for the peer's close frame).
+ */
+import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
+import { describe, expect, it } from "@effect/vitest"
+import * as Cause from "effect/Cause"
+import * as Deferred from "effect/Deferred"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
+import * as Layer from "effect/Layer"
+import * as Random from "effect/Random"
+import * as TestClock from "effect/TestClock"
+import * as Json from "../../src/codec/Json.ts"
+import type { Encoding } from "../../src/codec/Encoding.ts"
+import * as IdentifyLimiter from "../../src/limits/IdentifyLimiter.ts"
+import { ConnectionClosed, GatewayTransport } from "../../src/transport/GatewayTransport.ts"
+import * as MemoryTransport from "../../src/transport/MemoryTransport.ts"
+import { acceptAndHello, options, ready, Session, settle } from "./harness.ts"
+
+// sockets open now, and the most open at once
+const sockets = { open: 0, most: 0 }
+// the 5 s release, set off before the test's scope closes (TestClock stands still then)
+let slow = true
+
+const SlowCloseLayer = Layer.mergeAll(
+  Layer.effect(
+    GatewayTransport,
+    Effect.map(GatewayTransport, (inner) => ({
+      connect: (url: string, connectOptions: { readonly maxFrameBytes: number }) =>
+        Effect.gen(function*() {
+          // runs last: the socket is really gone
+          yield* Effect.addFinalizer(() => Effect.sync(() => void sockets.open--))
+          const connection = yield* inner.connect(url, connectOptions)
+          sockets.open++
+          sockets.most = Math.max(sockets.most, sockets.open)
+          const closing = yield* Deferred.make<void>()
+          // runs first: the frames end at once, the socket lets go 5 s later
+          yield* Effect.addFinalizer(() => Effect.zipRight(Deferred.succeed(closing, undefined), slow ? Effect.sleep("5 seconds") : Effect.void))
+          return {
+            ...connection,
+            receive: Effect.raceFirst(
+              connection.receive,
+              Effect.zipRight(Deferred.await(closing), Effect.fail(new ConnectionClosed({ code: 4900, reason: "", byClient: true })))
+            )
+          }
+        })
+    }))
+  ).pipe(Layer.provideMerge(MemoryTransport.layer)),
+  IdentifyLimiter.layerMemory,
+  FetchHttpClient.layer
+)
+
+// lets the test's scope close: the 5 s waits pass
+const unblock = Effect.zipRight(Effect.sync(() => {
+  slow = false
+}), TestClock.adjust("1 minute"))
+
+describe("a connection's end waits for its socket", () => {
+  // onDefect ends with `end(Exit.failCause(cause), false)`: the close is started, not waited for, and
+  // `Deferred.await(ended)` fails before `yield* closeSocket`; the connection's scope then finds
+  // the socket's scope already closing and returns at once. The session ends (`await` dies) with its
+  // socket still open for 5 s: a program that starts the shard again has two sockets for it.
+  it.scoped("a heartbeat defect ends the session only once its socket is closed (await was done with the socket still open)", () =>
+    Effect.gen(function*() {
+      sockets.open = 0
+      sockets.most = 0
+      slow = true
+      const encoding: Encoding = {
+        ...Json.encoding,
+        encode: (payload) => {
+          if ((payload as { readonly op: number }).op === 1) throw new Error("this encoder cannot write heartbeats")
+          return Json.encoding.encode(payload)
+        }
+      }
+      const session = yield* Session.make(options({ encoding }))
+      const { peer } = yield* acceptAndHello(1000)
+      yield* peer.sendJson(ready(1))
+      yield* settle
+      const awaiting = yield* Effect.fork(Effect.exit(session.await))
+      yield* TestClock.adjust("500 millis") // the first beat: its payload dies
+      yield* settle
+      const polled = yield* Fiber.poll(awaiting)
+      const ended = polled._tag === "Some" && Exit.isSuccess(polled.value) && Exit.isFailure(polled.value.value) &&
+        Cause.isDie(polled.value.value.cause)
+      // the existing Session test's expectation (await done, then the peer closed), at the moment
+      // await is done
+      expect({ ended, socketsOpenAsAwaitIsDone: ended ? sockets.open : 0 }).toEqual({ ended, socketsOpenAsAwaitIsDone: 0 })
+    }).pipe(Effect.ensuring(unblock), Effect.withRandom(Random.fixed([0.5])), Effect.provide(SlowCloseLayer)))
+
+  // held: the zombie's close is started beside the timer and waited for at the connection's end;
+  // the next connection opens only once the old socket let go
+  it.scoped("a zombie under a slow-closing transport: the resume connects only once the old socket is gone", () =>
+    Effect.gen(function*() {
+      sockets.open = 0
+      sockets.most = 0
+      slow = true
+      const gateway = yield* MemoryTransport.MemoryGateway
+      yield* Session.make(options())
+      const { peer } = yield* acceptAndHello(10_000)
+      yield* peer.sendJson(ready(1))
+      yield* settle
+      // beats at 5 s, 15 s; no ACK: zombie at 15 s; then the close takes 5 s
+      const next = yield* Effect.fork(gateway.accept)
+      for (let i = 0; i < 40; i++) {
+        yield* TestClock.adjust("1 second")
+        yield* settle
+      }
+      const second = yield* Fiber.poll(next)
+      expect(second._tag).toBe("Some")
+      expect(sockets.most).toBe(1)
+    }).pipe(Effect.ensuring(unblock), Effect.withRandom(Random.fixed([0.5])), Effect.provide(SlowCloseLayer)))
+})
