@@ -56,7 +56,8 @@ const clusterWidth = (cluster: string): number => {
   if (emojiPresentation.test(cluster)) return 2
   if (cluster.length === 1) return isWide(cluster.charCodeAt(0)) ? 2 : 1
   let columns = 0
-  for (const char of cluster) columns += isWide(char.codePointAt(0)!) ? 2 : zeroWidth.test(char) ? 0 : 1
+  // a mark first: some sit among wide ones (kana's combining voiced marks)
+  for (const char of cluster) columns += zeroWidth.test(char) ? 0 : isWide(char.codePointAt(0)!) ? 2 : 1
   return columns
 }
 

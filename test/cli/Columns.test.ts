@@ -25,7 +25,9 @@ describe("Columns", () => {
       ["กำ", 2], // Thai SARA AM: a letter (not a mark) in its consonant's cluster, a column of its own (it was counted as none)
       ["ꥠ", 2], // Hangul Jamo Extended-A: wide (it was counted as one column)
       ["\u{17000}", 2], // Tangut
-      ["\u1100\u1161\u11a8", 2] // conjoining Hangul jamo: one syllable of two columns
+      ["\u1100\u1161\u11a8", 2], // conjoining Hangul jamo: one syllable of two columns
+      ["\u304b\u3099", 2], // a kana with a combining voiced mark (NFD が), a mark among wide characters: none (it took two)
+      ["\u4e00\u302a", 2] // an ideograph with a tone mark
     ]
     for (const [text, columns] of cases) expect([text, Columns.width(text)]).toEqual([text, columns])
   })
