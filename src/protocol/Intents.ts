@@ -222,7 +222,8 @@ export const parse = (text: string | number): Either.Either<number, InvalidInten
   if (typeof text === "number") return fromNumber(text, String(text))
   const trimmed = text.trim()
   if (trimmed === "") return Either.right(0)
-  if (/^-?\d+$/.test(trimmed)) return fromNumber(Number(trimmed), trimmed)
+  // digits past what a number holds are a whole number still, past every intent
+  if (/^-?\d+$/.test(trimmed)) return fromNumber(/^\d+$/.test(trimmed) ? Math.min(Number(trimmed), Number.MAX_VALUE) : Number(trimmed), trimmed)
   return fromNames(trimmed.split(","))
 }
 

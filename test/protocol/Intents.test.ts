@@ -64,6 +64,8 @@ describe("Intents", () => {
     expect(left(Intents.parse("9007199254740993")).message).toBe("intents 9007199254740993 has unknown bits above 1 << 25")
     expect(left(Intents.parse(2 ** 60)).reason).toBe("UnknownBits")
     expect(left(Intents.parse(Number.POSITIVE_INFINITY)).reason).toBe("NotABitField")
+    // digits past what a number holds (it was Infinity, no integer)
+    expect(left(Intents.parse("1" + "0".repeat(400))).reason).toBe("UnknownBits")
     expect(left(Intents.parse(-1)).reason).toBe("NotABitField")
     // a negative number given as text is a number, not an unknown name
     expect(left(Intents.parse("-1")).message).toBe("intents must be a non-negative integer, got -1")
