@@ -5,6 +5,7 @@
  *
  * @since 0.1.0
  */
+import { CloseCode } from "../protocol/CloseCode.ts"
 import type { Outcome } from "./Connection.ts"
 import type { Memory, Mode } from "./Protocol.ts"
 import type { Reason } from "./SessionState.ts"
@@ -17,8 +18,9 @@ import type { Reason } from "./SessionState.ts"
 export interface Recovery {
   /**
    * Resumes in a row that were sent and never answered (no RESUMED, no replayed event, read even
-   * if still waiting for room), but for those answered with op 7: the node going away, which asks
-   * for the same Resume elsewhere.
+   * if still waiting for room), but for those the gateway asked to send again: op 7 (the node
+   * going away, which asks for the same Resume elsewhere), 4000 (an error of its own) and 4008
+   * (sends too fast), after which GATEWAY.md resumes.
    */
   readonly failedResumes: number
   /**
@@ -67,6 +69,13 @@ export const initial: Recovery = {
  */
 const maxFailedResumes = 3
 
+// the gateway's ends of a connection that ask for the same Resume again: op 7, and the closes
+// whose codes say to try again (three of them in a row gave the session up, its events lost and a
+// session start spent, where the gateway never said the session was gone)
+const asksAgain = (reason: Reason): boolean =>
+  reason._tag === "Reconnect" ||
+  (reason._tag === "Closed" && (reason.code === CloseCode.UnknownError || reason.code === CloseCode.RateLimited))
+
 /**
  * `recovery` after a connection that tried to `mode` ended with `outcome`, the session then at
  * `at`. A connection that never reached a gateway (an outage) says nothing against the session,
@@ -82,7 +91,7 @@ export const after = (
 ): Recovery => ({
   failedResumes: outcome.answered || outcome.replayed > 0
     ? 0
-    : recovery.failedResumes + (mode === "resume" && outcome.authenticated && outcome.reason._tag !== "Reconnect" ? 1 : 0),
+    : recovery.failedResumes + (mode === "resume" && outcome.authenticated && !asksAgain(outcome.reason) ? 1 : 0),
   unreachedResumes: mode === "resume" && !outcome.authenticated ? recovery.unreachedResumes + 1 : 0,
   invalidatedEarly: outcome.reason._tag === "InvalidSession" && !outcome.stable && (mode === "identify" || outcome.ready),
   // a connection answered or replayed to since left that point behind (two READYs too large, days

@@ -2,7 +2,8 @@ import { describe, expect, it } from "@effect/vitest"
 import * as Recovery from "../../src/session/Recovery.ts"
 import { Reason } from "../../src/session/SessionState.ts"
 
-const closed = Reason.Closed({ code: 4000, description: "unknown error", detail: "" })
+// a connection lost
+const closed = Reason.Closed({ code: undefined, description: "connection lost", detail: "" })
 const invalid = Reason.InvalidSession({ resumable: false })
 // where the session is when the connection ends
 const here: Recovery.Point = { sessionId: "s", sequence: 5 }
@@ -34,6 +35,15 @@ describe("Recovery", () => {
     // away: the Resume is asked for elsewhere; it counted, and three gave the session up)
     expect(Recovery.after(repeat(2, unanswered), "resume", outcome({ authenticated: false }), here).failedResumes).toBe(2)
     expect(Recovery.after(repeat(2, unanswered), "resume", outcome({ reason: Reason.Reconnect() }), here).failedResumes).toBe(2)
+    // nor do the closes that say to resume again (4000, 4008: three of them gave the session up);
+    // those that may say the Resume itself was wrong (4001, 4002) and a ready timeout do
+    for (const code of [4000, 4008]) {
+      const again = Reason.Closed({ code, description: "", detail: "" })
+      expect(Recovery.after(repeat(2, unanswered), "resume", outcome({ reason: again }), here).failedResumes).toBe(2)
+    }
+    for (const reason of [Reason.Closed({ code: 4002, description: "", detail: "" }), Reason.ReadyTimeout()]) {
+      expect(Recovery.after(repeat(2, unanswered), "resume", outcome({ reason }), here).failedResumes).toBe(3)
+    }
   })
 
   it("sends every other Resume to the gateway URL once three in a row never reached a gateway", () => {

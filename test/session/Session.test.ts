@@ -2496,6 +2496,29 @@ describe("Session", () => {
       expect(first.op).toBe(2)
     }).pipe(Effect.provide(TestLayer)))
 
+  for (const code of [4008, 4000]) {
+    it.scoped(`Resumes each closed with ${code} (resume, says the table) go on resuming: the gateway never said the session was gone (three gave it up)`, () =>
+      Effect.gen(function*() {
+        const { peer } = yield* readySession({}, 3_600_000)
+        yield* peer.drop
+        yield* settle
+        const ops: Array<number> = []
+        for (let i = 0; i < 4; i++) {
+          const next = yield* Effect.fork(acceptAndHello(3_600_000))
+          // a second at a time until the next connection came (the backoff), so no timeout of its runs out
+          while ((yield* Fiber.poll(next))._tag === "None") {
+            yield* TestClock.adjust("1 second")
+            yield* settle
+          }
+          const { first, peer: connection } = yield* Fiber.join(next)
+          ops.push(first.op)
+          if (i < 3) yield* connection.close(code)
+          yield* settle
+        }
+        expect(ops).toEqual([6, 6, 6, 6])
+      }).pipe(Effect.provide(TestLayer)))
+  }
+
   it.scoped("a RESUMED read but waiting for room is an answer: connections lost meanwhile never make the session identify anew", () =>
     Effect.gen(function*() {
       // a program that takes no events for now: READY fills a buffer of one
