@@ -204,6 +204,8 @@ const commitOf = (): string | null => {
 
 const main = async (): Promise<void> => {
   progress("building the benchmark processes")
+  // what is measured is what was built now: sources changed during the run are not in it
+  const commit = commitOf()
   await Build.build()
   const machine: Report.Machine = {
     cpu: Os.cpus()[0]?.model ?? "unknown",
@@ -225,7 +227,7 @@ const main = async (): Promise<void> => {
   const measured: Report.Everything = { machine, settings, workloads, memory: memoryResult, startup, history: [] }
   const history = partial ? [] : History.append({
     date: machine.date,
-    commit: commitOf(),
+    commit,
     warmup: { small: settings.smallWarmup, large: settings.largeWarmup },
     figures: Report.targetFigures(measured)
   })
