@@ -41,9 +41,10 @@ import * as Latest from "../stream/Latest.ts"
 import { GatewayTransport } from "../transport/GatewayTransport.ts"
 import * as Backoff from "./Backoff.ts"
 import * as Connection from "./Connection.ts"
-import * as EventRate from "./EventRate.ts"
+import * as DeliveryRate from "./DeliveryRate.ts"
 import * as GatewayCache from "./GatewayCache.ts"
 import * as HeartbeatTimer from "./HeartbeatTimer.ts"
+import * as InTurn from "./InTurn.ts"
 import * as MemberRequests from "./MemberRequests.ts"
 import * as Outage from "./Outage.ts"
 import * as Outbox from "./Outbox.ts"
@@ -337,31 +338,9 @@ export const makeWith = (
 
     // the session's own buffer, unless it delivers elsewhere
     const events = hooks.deliver === undefined ? yield* EventBuffer.make<GatewayEvent, SessionError>(resolved.bufferSize) : undefined
-    const sink: EventSink = hooks.deliver ?? events!.sink
-    // the events delivered: those that go in at once counted, and told to the rate once per socket
-    // read (a clock reading per read, not per event), or before an event waits for room; one that
-    // waited told as it goes in (a program taking one a second saw a rate of 0 until the read's end)
-    const rate = EventRate.make()
-    let delivered = 0
-    const settleRate = (): void => {
-      if (delivered === 0) return
-      rate.record(delivered, clock.unsafeCurrentTimeMillis())
-      delivered = 0
-    }
-    const deliver: EventSink = {
-      unsafeOffer: (event) => {
-        if (!sink.unsafeOffer(event)) return false
-        delivered++
-        return true
-      },
-      offer: (event, onIn) => {
-        settleRate()
-        return sink.offer(event, () => {
-          rate.record(1, clock.unsafeCurrentTimeMillis())
-          onIn()
-        })
-      }
-    }
+    // the events delivered, counted for the snapshot's events per second
+    const delivery = DeliveryRate.make(hooks.deliver ?? events!.sink, clock)
+    const deliver = delivery.sink
     // The session's finalizers (its own heartbeat timer's, its stop) live in a scope of its own,
     // which the loop's end closes: an ended session leaves nothing behind in the caller's scope,
     // which may live much longer (the timer's finalizer kept the runtime, and its services)
@@ -398,7 +377,7 @@ export const makeWith = (
       sequence: memory.current.sequence,
       latency: stats.latency,
       reconnects: stats.reconnects,
-      eventsPerSecond: rate.perSecond(now)
+      eventsPerSecond: delivery.perSecond(now)
     })
     // each transition with the snapshot taken as it happened, for `snapshots`
     const momentOf = (transition: Transition): Moment => ({ transition, snapshot: snapshotAt(transition, transition.at) })
@@ -411,23 +390,12 @@ export const makeWith = (
 
     // attempts that fail in a row are told at Warning now and then; getting ready ends the count
     const outage = hooks.outage ?? Outage.make()
-    // The outage hooks (but `ended`) run on fibers of their own, one after another, each failure told
-    // at Error: one of the program's that took its time held the reader (the next heartbeat ACK
-    // went unread, a healthy connection closed as a zombie) or the loop (no reconnect), and one that
-    // failed ended the session when the loop told it and was logged when the reader did
-    let toldAside: Fiber.RuntimeFiber<void> | undefined
-    const aside = (hook: string, effect: Effect.Effect<void>) =>
-      Effect.suspend(() => {
-        const before = toldAside
-        const inTurn = before === undefined ? told(hook, effect, resolved.token) : Effect.zipRight(Fiber.await(before), told(hook, effect, resolved.token))
-        return Effect.map(Effect.forkIn(inTurn, sessionScope), (fiber) => {
-          toldAside = fiber
-          // let go once done: an idle connection keeps no finished fiber
-          fiber.addObserver(() => {
-            if (toldAside === fiber) toldAside = undefined
-          })
-        })
-      })
+    // The outage hooks (but `ended`) are told in turn, each failure at Error: one of the program's
+    // that took its time held the reader (the next heartbeat ACK went unread, a healthy connection
+    // closed as a zombie) or the loop (no reconnect), and one that failed ended the session when
+    // the loop told it and was logged when the reader did
+    const inTurn = InTurn.make(sessionScope)
+    const aside = (hook: string, effect: Effect.Effect<void>) => inTurn(told(hook, effect, resolved.token))
     // the debug line is built only when debug lines are logged: a thousand shards starting run
     // five transitions each
     const transition = (to: SessionState, reason: Reason) =>
@@ -485,7 +453,7 @@ export const makeWith = (
       sessionScope,
       memory,
       events: deliver,
-      settleRate,
+      settleRate: delivery.settle,
       outbox,
       presenceLimit,
       members,

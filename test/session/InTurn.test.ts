@@ -1,0 +1,40 @@
+import { describe, expect, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Scope from "effect/Scope"
+import * as TestClock from "effect/TestClock"
+import * as InTurn from "../../src/session/InTurn.ts"
+import { settle } from "../settle.ts"
+
+describe("InTurn", () => {
+  it.scoped("tells each effect after the one before it, without waiting for any", () =>
+    Effect.gen(function*() {
+      const inTurn = InTurn.make(yield* Effect.scope)
+      const told: Array<string> = []
+      const after = (ms: number, name: string) => Effect.zipRight(Effect.sleep(ms), Effect.sync(() => void told.push(name)))
+      yield* inTurn(after(1_000, "slow"))
+      yield* inTurn(after(0, "quick"))
+      yield* inTurn(after(10, "last"))
+      yield* settle
+      // none waited for: nothing is told before the slow one is done
+      expect(told).toEqual([])
+      yield* TestClock.adjust("1 second")
+      yield* settle
+      expect(told).toEqual(["slow", "quick"])
+      yield* TestClock.adjust("10 millis")
+      yield* settle
+      expect(told).toEqual(["slow", "quick", "last"])
+    }))
+
+  it.effect("closing its scope interrupts those not told yet", () =>
+    Effect.gen(function*() {
+      const scope = yield* Scope.make()
+      const inTurn = InTurn.make(scope)
+      const told: Array<string> = []
+      yield* inTurn(Effect.zipRight(Effect.sleep("1 minute"), Effect.sync(() => void told.push("late"))))
+      yield* Scope.close(scope, Exit.void)
+      yield* TestClock.adjust("1 minute")
+      yield* settle
+      expect(told).toEqual([])
+    }))
+})
