@@ -9,50 +9,7 @@ import * as net from "node:net"
 import WebSocket, { WebSocketServer } from "ws"
 import { type Connection, type Frame, TextFrame } from "../../src/transport/GatewayTransport.ts"
 import * as WsTransport from "../../src/transport/WsTransport.ts"
-
-const events = ["open", "message", "close", "error", "unexpected-response", "upgrade", "ping", "pong"] as const
-const listenerTotal = (socket: WebSocket): number => events.reduce((sum, event) => sum + socket.listenerCount(event), 0)
-
-const server = (options: { readonly maxPayload?: number } = {}) =>
-  Effect.acquireRelease(
-    Effect.async<{
-      readonly wss: WebSocketServer
-      readonly url: string
-      readonly accepted: Queue.Queue<WebSocket>
-      readonly tcp: Queue.Queue<net.Socket>
-    }>((resume) => {
-      const accepted = Effect.runSync(Queue.unbounded<WebSocket>())
-      const tcp = Effect.runSync(Queue.unbounded<net.Socket>())
-      const wss = new WebSocketServer({ host: "127.0.0.1", port: 0, ...options }, () => {
-        const { port } = wss.address() as net.AddressInfo
-        resume(Effect.succeed({ wss, url: `ws://127.0.0.1:${port}`, accepted, tcp }))
-      })
-      wss.on("connection", (socket, request) => {
-        // a server socket's own protocol errors (a client message over its limit) are expected
-        socket.on("error", () => {})
-        Queue.unsafeOffer(accepted, socket)
-        Queue.unsafeOffer(tcp, request.socket)
-      })
-    }),
-    ({ wss }) =>
-      Effect.async<void>((resume) => {
-        for (const client of wss.clients) client.terminate()
-        wss.close(() => resume(Effect.void))
-      })
-  )
-
-const recording = (options: WsTransport.WsTransportOptions = {}) => {
-  const sockets: Array<WebSocket> = []
-  const transport = WsTransport.make({
-    ...options,
-    createSocket: (url, socketOptions) => {
-      const socket = new WebSocket(url, socketOptions)
-      sockets.push(socket)
-      return socket
-    }
-  })
-  return { transport, sockets }
-}
+import { listenerTotal, recordingTransport, server } from "./loopback.ts"
 
 const textOf = (frame: Frame): string => {
   expect(frame).toBeInstanceOf(TextFrame)
@@ -88,7 +45,7 @@ const rawFrame = (opcode: number, payload: Buffer, fin = true): Buffer => {
 const rawConnection = (options: WsTransport.WsTransportOptions = {}, maxFrameBytes = 1024) =>
   Effect.gen(function*() {
     const { accepted, tcp, url } = yield* server()
-    const { sockets, transport } = recording(options)
+    const { sockets, transport } = recordingTransport(options)
     const connection = yield* transport.connect(url, { maxFrameBytes })
     yield* Queue.take(accepted)
     const raw = yield* Queue.take(tcp)
@@ -125,7 +82,7 @@ describe("WsTransport over loopback: how connections end, fragments, backpressur
   it.live("a peer close with code and reason, frames before it all delivered", () =>
     Effect.scoped(Effect.gen(function*() {
       const { accepted, url } = yield* server()
-      const { transport } = recording()
+      const { transport } = recordingTransport()
       const connection = yield* transport.connect(url, { maxFrameBytes: 1024 })
       const peer = yield* Queue.take(accepted)
       peer.send("a")
@@ -155,7 +112,7 @@ describe("WsTransport over loopback: how connections end, fragments, backpressur
         socket.send("hello")
         socket.close(4004, "Authentication failed.")
       })
-      const { transport } = recording()
+      const { transport } = recordingTransport()
       const connection = yield* transport.connect(url, { maxFrameBytes: 1024 })
       const { end, seen } = yield* drain(connection)
       expect(seen.map(textOf)).toEqual(["hello"])
@@ -173,7 +130,7 @@ describe("WsTransport over loopback: how connections end, fragments, backpressur
   it.live("a close of ours the peer echoes ends with our code, byClient", () =>
     Effect.scoped(Effect.gen(function*() {
       const { accepted, url } = yield* server()
-      const { transport } = recording()
+      const { transport } = recordingTransport()
       const connection = yield* transport.connect(url, { maxFrameBytes: 1024 })
       yield* Queue.take(accepted)
       yield* connection.close(4900, "resume later")
@@ -209,7 +166,7 @@ describe("WsTransport over loopback: how connections end, fragments, backpressur
   it.live("a message of ours over the peer's limit: the peer's 1009, byClient false", () =>
     Effect.scoped(Effect.gen(function*() {
       const { accepted, url } = yield* server({ maxPayload: 16 })
-      const { transport } = recording()
+      const { transport } = recordingTransport()
       const connection = yield* transport.connect(url, { maxFrameBytes: 1024 })
       yield* Queue.take(accepted)
       yield* connection.send("x".repeat(64))
@@ -219,7 +176,7 @@ describe("WsTransport over loopback: how connections end, fragments, backpressur
   it.live("backpressure: text and binary frames, none lost or reordered, the socket resumed as the reader catches up, then the close read", () =>
     Effect.scoped(Effect.gen(function*() {
       const { accepted, url } = yield* server()
-      const { sockets, transport } = recording({ highWaterMark: 3 })
+      const { sockets, transport } = recordingTransport({ highWaterMark: 3 })
       const connection = yield* transport.connect(url, { maxFrameBytes: 64 * 1024 })
       const peer = yield* Queue.take(accepted)
       const count = 300
@@ -246,7 +203,7 @@ describe("WsTransport over loopback: how connections end, fragments, backpressur
   it.live("200 connect/close cycles (closed by us, by the peer, dropped) leave no listener, socket or server client behind", () =>
     Effect.scoped(Effect.gen(function*() {
       const { accepted, url, wss } = yield* server()
-      const { sockets, transport } = recording({ highWaterMark: 1 })
+      const { sockets, transport } = recordingTransport({ highWaterMark: 1 })
       for (let i = 0; i < 200; i++) {
         yield* Effect.scoped(Effect.gen(function*() {
           const connection = yield* transport.connect(url, { maxFrameBytes: 1024 })
@@ -278,7 +235,7 @@ describe("WsTransport over loopback: how connections end, fragments, backpressur
         (wss) => Effect.async<void>((resume) => void wss.close(() => resume(Effect.void)))
       )
       const { port } = wss.address() as net.AddressInfo
-      const { sockets, transport } = recording()
+      const { sockets, transport } = recordingTransport()
       const first = yield* Effect.flip(Effect.scoped(transport.connect(`ws://127.0.0.1:${port}`, { maxFrameBytes: 1024 })))
       expect(first).toMatchObject({ reason: "Connect", status: 503, retryAfter: 7 })
       expect(first.wait).toBe(7)
@@ -299,7 +256,7 @@ describe("WsTransport over loopback: how connections end, fragments, backpressur
         (tcp) => Effect.async<void>((resume) => void tcp.close(() => resume(Effect.void)))
       )
       const { port } = tcp.address() as net.AddressInfo
-      const { sockets, transport } = recording()
+      const { sockets, transport } = recordingTransport()
       const error = yield* Effect.flip(Effect.scoped(transport.connect(`ws://127.0.0.1:${port}`, { maxFrameBytes: 1024 })))
       expect(error).toMatchObject({ _tag: "TransportError", reason: "Connect" })
       yield* until(() => sockets[0]!.readyState, (state) => state === WebSocket.CLOSED)

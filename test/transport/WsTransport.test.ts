@@ -10,52 +10,8 @@ import * as net from "node:net"
 import WebSocket, { WebSocketServer } from "ws"
 import { type Connection, type Frame, TextFrame, type TransportError } from "../../src/transport/GatewayTransport.ts"
 import * as WsTransport from "../../src/transport/WsTransport.ts"
+import { listenerTotal, recordingTransport, server } from "./loopback.ts"
 import * as Receive from "./receive.ts"
-
-const events = ["open", "message", "close", "error", "unexpected-response", "upgrade", "ping", "pong"] as const
-
-/**
- * A loopback websocket server for one test; the server side of each connection arrives on
- * `accepted`, and its TCP socket on `tcp`.
- */
-const server = Effect.acquireRelease(
-  Effect.async<{
-    readonly wss: WebSocketServer
-    readonly url: string
-    readonly accepted: Queue.Queue<WebSocket>
-    readonly tcp: Queue.Queue<net.Socket>
-  }>((resume) => {
-    const accepted = Effect.runSync(Queue.unbounded<WebSocket>())
-    const tcp = Effect.runSync(Queue.unbounded<net.Socket>())
-    const wss = new WebSocketServer({ host: "127.0.0.1", port: 0 }, () => {
-      const { port } = wss.address() as net.AddressInfo
-      resume(Effect.succeed({ wss, url: `ws://127.0.0.1:${port}`, accepted, tcp }))
-    })
-    wss.on("connection", (socket, request) => {
-      Queue.unsafeOffer(accepted, socket)
-      Queue.unsafeOffer(tcp, request.socket)
-    })
-  }),
-  ({ wss }) =>
-    Effect.async<void>((resume) => {
-      for (const client of wss.clients) client.terminate()
-      wss.close(() => resume(Effect.void))
-    })
-)
-
-/** A transport that keeps every socket it creates, so tests can inspect their listeners. */
-const recordingTransport = (options: WsTransport.WsTransportOptions = {}) => {
-  const sockets: Array<WebSocket> = []
-  const transport = WsTransport.make({
-    ...options,
-    createSocket: (url, socketOptions) => {
-      const socket = new WebSocket(url, socketOptions)
-      sockets.push(socket)
-      return socket
-    }
-  })
-  return { transport, sockets }
-}
 
 /** Resolves when the client has processed everything the server sent before (pong follows them). */
 const flushed = (peer: WebSocket) =>
@@ -77,7 +33,6 @@ const untilClosed = (socket: WebSocket) =>
     Effect.orDie
   )
 
-const listenerTotal = (socket: WebSocket): number => events.reduce((sum, event) => sum + socket.listenerCount(event), 0)
 
 /** A text frame's text (the transport hands text over as undecoded bytes). */
 const textOf = (frame: Frame): string => {
@@ -91,7 +46,7 @@ const drain = (connection: Connection) => Receive.drain(connection).pipe(Effect.
 /** A live connection to a fresh loopback server, and the server's side of it. */
 const connected = (maxFrameBytes = 1024, options: WsTransport.WsTransportOptions = {}) =>
   Effect.gen(function*() {
-    const { accepted, url } = yield* server
+    const { accepted, url } = yield* server()
     const { transport } = recordingTransport(options)
     const connection = yield* transport.connect(url, { maxFrameBytes })
     const peer = yield* Queue.take(accepted)
@@ -100,7 +55,7 @@ const connected = (maxFrameBytes = 1024, options: WsTransport.WsTransportOptions
 
 /** A live connection to a fresh loopback server, the server's TCP socket, and the client's socket. */
 const connectedRaw = Effect.gen(function*() {
-  const { accepted, tcp, url } = yield* server
+  const { accepted, tcp, url } = yield* server()
   const { sockets, transport } = recordingTransport()
   const connection = yield* transport.connect(url, { maxFrameBytes: 1024 })
   yield* Queue.take(accepted)
@@ -141,7 +96,7 @@ describe("WsTransport", () => {
 
   it.live("reads nothing more while the reader holds a batch: the batch counts toward highWaterMark until the next receive", () =>
     Effect.scoped(Effect.gen(function*() {
-      const { accepted, url } = yield* server
+      const { accepted, url } = yield* server()
       const { sockets, transport } = recordingTransport({ highWaterMark: 4 })
       const connection = yield* transport.connect(url, { maxFrameBytes: 64 * 1024 })
       const peer = yield* Queue.take(accepted)
@@ -179,7 +134,7 @@ describe("WsTransport", () => {
 
   it.live("reports the server's close code: 4004 as 4004 (to a send after it too), terminate() as no code, a reset as one", () =>
     Effect.scoped(Effect.gen(function*() {
-      const { accepted, tcp, url } = yield* server
+      const { accepted, tcp, url } = yield* server()
       const { transport } = recordingTransport()
       const first = yield* transport.connect(url, { maxFrameBytes: 1024 })
       const firstPeer = yield* Queue.take(accepted)
@@ -204,7 +159,7 @@ describe("WsTransport", () => {
 
   it.live("a close frame ends the connection at once, though the peer then keeps its TCP open (it took ws's 30 s, then a second)", () =>
     Effect.scoped(Effect.gen(function*() {
-      const { accepted, tcp, url } = yield* server
+      const { accepted, tcp, url } = yield* server()
       const { sockets, transport } = recordingTransport()
       const connection = yield* transport.connect(url, { maxFrameBytes: 1024 })
       const peer = yield* Queue.take(accepted)
@@ -273,7 +228,7 @@ describe("WsTransport", () => {
 
   it.live("the peer's own close crossing the client's is the peer's (byClient false): a gateway's 1009 is no refusal of the client's", () =>
     Effect.scoped(Effect.gen(function*() {
-      const { accepted, tcp, url } = yield* server
+      const { accepted, tcp, url } = yield* server()
       const { transport } = recordingTransport()
       const connection = yield* transport.connect(url, { maxFrameBytes: 1024 })
       yield* Queue.take(accepted)
@@ -320,7 +275,7 @@ describe("WsTransport", () => {
 
   it.live("close with a code or reason ws refuses (1005, 124 bytes) terminates the socket", () =>
     Effect.scoped(Effect.gen(function*() {
-      const { accepted, url } = yield* server
+      const { accepted, url } = yield* server()
       const { transport } = recordingTransport()
       for (const [code, reason] of [[1005, "bye"], [4000, "x".repeat(124)]] as const) {
         const connection = yield* transport.connect(url, { maxFrameBytes: 1024 })
@@ -333,7 +288,7 @@ describe("WsTransport", () => {
 
   it.live("closing the scope closes with 4900 and leaves no listener on the socket", () =>
     Effect.scoped(Effect.gen(function*() {
-      const { accepted, url } = yield* server
+      const { accepted, url } = yield* server()
       const { sockets, transport } = recordingTransport()
       const peer = yield* Effect.scoped(Effect.gen(function*() {
         yield* transport.connect(url, { maxFrameBytes: 1024 })
@@ -347,7 +302,7 @@ describe("WsTransport", () => {
 
   it.live("closing the scope of a socket paused by backpressure still completes the close handshake", () =>
     Effect.scoped(Effect.gen(function*() {
-      const { accepted, url } = yield* server
+      const { accepted, url } = yield* server()
       const { sockets, transport } = recordingTransport({ highWaterMark: 1 })
       const peer = yield* Effect.scoped(Effect.gen(function*() {
         yield* transport.connect(url, { maxFrameBytes: 1024 })
@@ -368,7 +323,7 @@ describe("WsTransport", () => {
 
   it.live("connecting to a closed port fails with Connect and leaves no listener", () =>
     Effect.gen(function*() {
-      const port = yield* Effect.scoped(Effect.map(server, ({ url }) => url))
+      const port = yield* Effect.scoped(Effect.map(server(), ({ url }) => url))
       const { sockets, transport } = recordingTransport()
       const error = yield* Effect.flip(Effect.scoped(transport.connect(port, { maxFrameBytes: 1024 })))
       expect(error).toMatchObject({ _tag: "TransportError", reason: "Connect" })
@@ -470,7 +425,7 @@ describe("WsTransport", () => {
   // it said "the socket is not open"
   it.live("a send after the connection's scope closed fails with the close receive ended with (4900)", () =>
     Effect.scoped(Effect.gen(function*() {
-      const { accepted, url } = yield* server
+      const { accepted, url } = yield* server()
       const { transport } = recordingTransport()
       const connection = yield* Effect.scoped(Effect.zipLeft(transport.connect(url, { maxFrameBytes: 1024 }), Queue.take(accepted)))
       expect(yield* Effect.flip(connection.receive)).toMatchObject({ _tag: "ConnectionClosed", code: 4900, byClient: true })

@@ -1,0 +1,60 @@
+/**
+ * What the live transport's tests over loopback share: a `ws` server for one test, a transport
+ * that keeps the sockets it creates, and the listeners a socket holds.
+ */
+import * as Effect from "effect/Effect"
+import * as Queue from "effect/Queue"
+import type * as net from "node:net"
+import WebSocket, { WebSocketServer } from "ws"
+import * as WsTransport from "../../src/transport/WsTransport.ts"
+
+const events = ["open", "message", "close", "error", "unexpected-response", "upgrade", "ping", "pong"] as const
+
+/** The listeners `socket` holds for the events a transport listens to. */
+export const listenerTotal = (socket: WebSocket): number => events.reduce((sum, event) => sum + socket.listenerCount(event), 0)
+
+/**
+ * A loopback websocket server for one test; the server side of each connection arrives on
+ * `accepted`, and its TCP socket on `tcp`. A server socket's own protocol errors (a client message
+ * over its `maxPayload`) are expected.
+ */
+export const server = (options: { readonly maxPayload?: number } = {}) =>
+  Effect.acquireRelease(
+    Effect.async<{
+      readonly wss: WebSocketServer
+      readonly url: string
+      readonly accepted: Queue.Queue<WebSocket>
+      readonly tcp: Queue.Queue<net.Socket>
+    }>((resume) => {
+      const accepted = Effect.runSync(Queue.unbounded<WebSocket>())
+      const tcp = Effect.runSync(Queue.unbounded<net.Socket>())
+      const wss = new WebSocketServer({ host: "127.0.0.1", port: 0, ...options }, () => {
+        const { port } = wss.address() as net.AddressInfo
+        resume(Effect.succeed({ wss, url: `ws://127.0.0.1:${port}`, accepted, tcp }))
+      })
+      wss.on("connection", (socket, request) => {
+        socket.on("error", () => {})
+        Queue.unsafeOffer(accepted, socket)
+        Queue.unsafeOffer(tcp, request.socket)
+      })
+    }),
+    ({ wss }) =>
+      Effect.async<void>((resume) => {
+        for (const client of wss.clients) client.terminate()
+        wss.close(() => resume(Effect.void))
+      })
+  )
+
+/** A transport that keeps every socket it creates, so tests can inspect their listeners. */
+export const recordingTransport = (options: WsTransport.WsTransportOptions = {}) => {
+  const sockets: Array<WebSocket> = []
+  const transport = WsTransport.make({
+    ...options,
+    createSocket: (url, socketOptions) => {
+      const socket = new WebSocket(url, socketOptions)
+      sockets.push(socket)
+      return socket
+    }
+  })
+  return { transport, sockets }
+}
