@@ -23,10 +23,8 @@ import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
 import * as Vm from "node:vm"
 import * as Zlib from "node:zlib"
-import type { Encoding } from "../../src/codec/Encoding.ts"
 import * as Compress from "../../src/codec/Compress.ts"
 import * as Etf from "../../src/codec/Etf.ts"
-import * as Json from "../../src/codec/Json.ts"
 import { TextFrame } from "../../src/codec/TextFrame.ts"
 import * as IdentifyLimiter from "../../src/limits/IdentifyLimiter.ts"
 import * as MemberRequests from "../../src/session/MemberRequests.ts"
@@ -43,6 +41,7 @@ import * as MemoryTransport from "../../src/transport/MemoryTransport.ts"
 import { captured } from "../logLines.ts"
 import {
   acceptAndHello,
+  beatlessEncoding,
   answeringResumes,
   busyWhenDropped,
   dispatch,
@@ -65,6 +64,20 @@ import {
 } from "./harness.ts"
 import { collectGarbage, nextJob } from "../gc.ts"
 import { settleFor } from "../settle.ts"
+
+// READY of session-1 fills a buffer of one, op 9 ends that session, and the next connection's READY
+// (session-2) waits for room
+const secondReadyWaiting = Effect.gen(function*() {
+  const session = yield* Session.make(options({ bufferSize: 1, timeouts: { hello: "1 hour" } }))
+  const { peer } = yield* acceptAndHello(10_000)
+  yield* peer.sendJson(ready(1, "session-1"))
+  yield* peer.sendJson({ op: 9, d: false, s: null, t: null })
+  yield* TestClock.adjust("6 seconds")
+  const { peer: second } = yield* acceptAndHello(10_000)
+  yield* second.sendJson(ready(1, "session-2"))
+  yield* settle
+  return { second, session }
+})
 
 const collect = (session: Session.Session, n: number) =>
   Effect.fork(Stream.runCollect(Stream.take(session.events, n)).pipe(Effect.map(Chunk.toReadonlyArray)))
@@ -707,15 +720,8 @@ describe("Session", () => {
 
   it.scoped("a READY held past its connection's end counts in the rate as it goes in (it counted at the next connection's first read, or never)", () =>
     Effect.gen(function*() {
-      const session = yield* Session.make(options({ bufferSize: 1, timeouts: { hello: "1 hour" } }))
-      // READY of session-1 fills the buffer; op 9; the next connection's READY waits for room and the connection drops
-      const { peer } = yield* acceptAndHello(10_000)
-      yield* peer.sendJson(ready(1, "session-1"))
-      yield* peer.sendJson({ op: 9, d: false, s: null, t: null })
-      yield* TestClock.adjust("6 seconds")
-      const { peer: second } = yield* acceptAndHello(10_000)
-      yield* second.sendJson(ready(1, "session-2"))
-      yield* settle
+      // the next connection's READY waits for room, and that connection drops
+      const { second, session } = yield* secondReadyWaiting
       yield* second.drop
       yield* TestClock.adjust("70 seconds")
       // the program takes both READYs: session-2's goes in now (through the session's waiting offer)
@@ -1597,14 +1603,7 @@ describe("Session", () => {
   it.scoped("a heartbeat that cannot be sent (a custom encoding's defect) ends the session with it, not a connection left ready without heartbeats", () =>
     Effect.gen(function*() {
       // the encoding option takes a custom Encoding: this one cannot write a heartbeat
-      const encoding: Encoding = {
-        ...Json.encoding,
-        encode: (payload) => {
-          if ((payload as { readonly op: number }).op === 1) throw new Error("this encoder cannot write heartbeats")
-          return Json.encoding.encode(payload)
-        }
-      }
-      const session = yield* Session.make(options({ encoding }))
+      const session = yield* Session.make(options({ encoding: beatlessEncoding }))
       const { peer } = yield* acceptAndHello(1000)
       yield* peer.sendJson(ready(1))
       yield* settle
@@ -2578,14 +2577,7 @@ describe("Session", () => {
 
   it.scoped("a READY waiting for room is dropped with a connection that ended its session (4009); one still waiting stops at once", () =>
     Effect.gen(function*() {
-      const session = yield* Session.make(options({ bufferSize: 1, timeouts: { hello: "1 hour" } }))
-      const { peer } = yield* acceptAndHello(10_000)
-      yield* peer.sendJson(ready(1, "session-1"))
-      yield* peer.sendJson({ op: 9, d: false, s: null, t: null })
-      yield* TestClock.adjust("6 seconds")
-      const { peer: second } = yield* acceptAndHello(10_000)
-      yield* second.sendJson(ready(1, "session-2"))
-      yield* settle
+      const { second, session } = yield* secondReadyWaiting
       yield* second.close(4009, "Session timed out.")
       yield* TestClock.adjust("70 seconds")
       // session-2 is gone: identified anew, without waiting for the program

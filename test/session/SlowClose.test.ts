@@ -12,12 +12,10 @@ import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Random from "effect/Random"
 import * as TestClock from "effect/TestClock"
-import * as Json from "../../src/codec/Json.ts"
-import type { Encoding } from "../../src/codec/Encoding.ts"
 import * as IdentifyLimiter from "../../src/limits/IdentifyLimiter.ts"
 import { ConnectionClosed, GatewayTransport } from "../../src/transport/GatewayTransport.ts"
 import * as MemoryTransport from "../../src/transport/MemoryTransport.ts"
-import { acceptAndHello, options, ready, Session, settle } from "./harness.ts"
+import { acceptAndHello, beatlessEncoding, options, ready, Session, settle } from "./harness.ts"
 
 // sockets open now, and the most open at once
 const sockets = { open: 0, most: 0 }
@@ -67,14 +65,7 @@ describe("a connection's end waits for its socket", () => {
       sockets.open = 0
       sockets.most = 0
       slow = true
-      const encoding: Encoding = {
-        ...Json.encoding,
-        encode: (payload) => {
-          if ((payload as { readonly op: number }).op === 1) throw new Error("this encoder cannot write heartbeats")
-          return Json.encoding.encode(payload)
-        }
-      }
-      const session = yield* Session.make(options({ encoding }))
+      const session = yield* Session.make(options({ encoding: beatlessEncoding }))
       const { peer } = yield* acceptAndHello(1000)
       yield* peer.sendJson(ready(1))
       yield* settle

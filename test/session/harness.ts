@@ -12,6 +12,8 @@ import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
+import type { Encoding } from "../../src/codec/Encoding.ts"
+import * as Json from "../../src/codec/Json.ts"
 import * as IdentifyLimiter from "../../src/limits/IdentifyLimiter.ts"
 import * as Session from "../../src/session/Session.ts"
 import type { SessionOptions } from "../../src/session/SessionOptions.ts"
@@ -50,6 +52,15 @@ export const options = (overrides: Partial<SessionOptions> = {}): SessionOptions
   compression: "none",
   ...overrides
 })
+
+/** A custom encoding that cannot write a heartbeat: its first beat dies. */
+export const beatlessEncoding: Encoding = {
+  ...Json.encoding,
+  encode: (payload) => {
+    if ((payload as { readonly op: number }).op === 1) throw new Error("this encoder cannot write heartbeats")
+    return Json.encoding.encode(payload)
+  }
+}
 
 /** A dispatch frame. */
 export const dispatch = (s: number, t: string, d: unknown) => ({ op: 0, s, t, d })
