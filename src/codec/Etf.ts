@@ -612,7 +612,8 @@ class Writer {
 
 /**
  * A value as `JSON.stringify` takes it before writing it: through its `toJSON` (called once, with
- * its key), and a boxed number, string or boolean as the primitive it holds.
+ * its key), and a boxed number, string, boolean or bigint as the primitive it holds (ETF writes a
+ * bigint, where JSON throws).
  */
 const asJson = (value: unknown, key: string): unknown => {
   if (typeof value !== "object" || value === null) return value
@@ -623,6 +624,7 @@ const asJson = (value: unknown, key: string): unknown => {
   if (value instanceof Number) return Number(value)
   if (value instanceof String) return String(value)
   if (value instanceof Boolean) return value.valueOf()
+  if (value instanceof BigInt) return value.valueOf()
   return value
 }
 

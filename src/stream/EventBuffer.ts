@@ -95,7 +95,7 @@ interface Waiting<A> {
 }
 
 /**
- * A buffer holding up to `capacity` events: a whole number of at least 1 (another dies with a
+ * A buffer holding up to `capacity` events: a whole number from 1 to 2^53 - 1 (another dies with a
  * `RangeError`: 0 held every event back for ever, and NaN bounded nothing).
  *
  * @since 0.1.0
@@ -103,7 +103,7 @@ interface Waiting<A> {
 export const make = <A, E>(capacity: number): Effect.Effect<EventBuffer<A, E>> =>
   Number.isSafeInteger(capacity) && capacity >= 1
     ? Effect.map(Mailbox.make<A, E>({ capacity, strategy: "suspend" }), (mailbox) => over(mailbox, capacity))
-    : Effect.die(new RangeError(`EventBuffer.make: capacity must be a whole number of at least 1, got ${capacity}`))
+    : Effect.die(new RangeError(`EventBuffer.make: capacity must be a whole number from 1 to 2^53 - 1, got ${capacity}`))
 
 // the buffer over its mailbox of `capacity`
 const over = <A, E>(mailbox: Mailbox.Mailbox<A, E>, capacity: number): EventBuffer<A, E> => {
