@@ -191,6 +191,8 @@ export interface Outcome {
    * last heartbeat ACK.
    */
   readonly stable: boolean
+  /** Whether `lasted` was told for it already (at its first heartbeat ACK past `stableAfter`). */
+  readonly lastedTold: boolean
   /**
    * A READY it read that was still waiting for room in the events buffer when it ended, where its
    * session can be resumed: the session delivers it, calling `onIn` as it goes in, before the next
@@ -321,6 +323,7 @@ export const run = (
         replayed: 0,
         heldBack: false,
         stable: false,
+        lastedTold: false,
         heldReady: undefined
       }
     }
@@ -760,6 +763,7 @@ export const run = (
       replayed,
       heldBack,
       stable: stable(outcome.reason._tag === "Zombie" ? lastAckAt : undefined),
+      lastedTold: toldLasted,
       heldReady: carried && { event: carried.event, onIn: () => recordReady(carried) }
     }
   }))

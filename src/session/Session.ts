@@ -394,7 +394,7 @@ export const makeWith = (
     // that took its time held the reader (the next heartbeat ACK went unread, a healthy connection
     // closed as a zombie) or the loop (no reconnect), and one that failed ended the session when
     // the loop told it and was logged when the reader did
-    const inTurn = InTurn.make(sessionScope)
+    const inTurn = yield* InTurn.make(sessionScope)
     const aside = (hook: string, effect: Effect.Effect<void>) => inTurn(told(hook, effect, resolved.token))
     // the debug line is built only when debug lines are logged: a thousand shards starting run
     // five transitions each
@@ -665,7 +665,8 @@ export const makeWith = (
         if (outcome.stable) backoff = undefined
         yield* transition(SessionState.Disconnected(), outcome.reason)
         if (!outcome.ready) yield* (heldBackPastTimeout(outcome) ? Effect.void : aside("outage.failed", outage.failed(outcome.reason)))
-        else if (outcome.stable) yield* aside("outage.lasted", outage.lasted)
+        // once a connection: it was told at an ACK past `stableAfter`, or is now (it was told twice)
+        else if (outcome.stable) yield* (outcome.lastedTold ? Effect.void : aside("outage.lasted", outage.lasted))
         else yield* aside("outage.dropped", outage.dropped(outcome.reason))
         // a READY that waited for room when its connection ended: the program gets it first, then
         // the next connection resumes its session, holding no socket meanwhile

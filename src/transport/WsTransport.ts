@@ -84,6 +84,8 @@ const wire = (
   // what ws reported last, for a connection that then ends without a close code
   let failure: string | undefined
   let sentClose: { readonly code: number; readonly reason: string } | undefined
+  // a close of ours no frame could carry: the socket was ended without one
+  let terminated = false
   // how the connection ended, for a send after it
   let closed: ConnectionClosed | undefined
   let giveUp: ReturnType<typeof setTimeout> | undefined
@@ -157,7 +159,7 @@ const wire = (
       : code === 1005 && sentClose !== undefined
       ? new ConnectionClosed({ ...sentClose, byClient: true })
       : CloseFrame.saysNoFrame(code)
-      ? new ConnectionClosed({ code: undefined, reason: failure ?? reason.toString("utf8"), byClient: false })
+      ? new ConnectionClosed({ code: undefined, reason: failure ?? reason.toString("utf8"), byClient: terminated })
       // the peer's own close crossing ours is the peer's (a gateway's 1009 is no refusal of ours)
       : new ConnectionClosed({ code, reason: reason.toString("utf8"), byClient: sentClose !== undefined && code === sentClose.code })
     mailbox.unsafeDone(Exit.fail(closed))
@@ -259,7 +261,9 @@ const wire = (
         try {
           socket.close(code, reason)
         } catch {
-          // An invalid code or an over-long reason: end the connection anyway.
+          // An invalid code or an over-long reason: end the connection anyway, as ours (a memory
+          // transport's close says so too)
+          terminated = true
           socket.terminate()
         }
       })

@@ -9,7 +9,7 @@ import { settle } from "../settle.ts"
 describe("InTurn", () => {
   it.scoped("tells each effect after the one before it, without waiting for any", () =>
     Effect.gen(function*() {
-      const inTurn = InTurn.make(yield* Effect.scope)
+      const inTurn = yield* InTurn.make(yield* Effect.scope)
       const told: Array<string> = []
       const after = (ms: number, name: string) => Effect.zipRight(Effect.sleep(ms), Effect.sync(() => void told.push(name)))
       yield* inTurn(after(1_000, "slow"))
@@ -26,10 +26,26 @@ describe("InTurn", () => {
       expect(told).toEqual(["slow", "quick", "last"])
     }))
 
+  it.effect("closing its scope interrupts those not done without waiting, one that cannot be interrupted too (it held the close)", () =>
+    Effect.gen(function*() {
+      const scope = yield* Scope.make()
+      const inTurn = yield* InTurn.make(scope)
+      yield* inTurn(Effect.uninterruptible(Effect.sleep("10 minutes")))
+      yield* settle
+      const closing = yield* Effect.fork(Scope.close(scope, Exit.void))
+      yield* settle
+      expect(closing.unsafePoll()).toEqual(Exit.void)
+      // told after the close: nothing
+      const told: Array<string> = []
+      yield* inTurn(Effect.sync(() => void told.push("after")))
+      yield* settle
+      expect(told).toEqual([])
+    }))
+
   it.effect("closing its scope interrupts those not told yet", () =>
     Effect.gen(function*() {
       const scope = yield* Scope.make()
-      const inTurn = InTurn.make(scope)
+      const inTurn = yield* InTurn.make(scope)
       const told: Array<string> = []
       yield* inTurn(Effect.zipRight(Effect.sleep("1 minute"), Effect.sync(() => void told.push("late"))))
       yield* Scope.close(scope, Exit.void)

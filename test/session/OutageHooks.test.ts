@@ -13,6 +13,29 @@ import * as SessionOptions from "../../src/session/SessionOptions.ts"
 import * as MemoryTransport from "../../src/transport/MemoryTransport.ts"
 import { acceptAndHello, options, ready, Session, settle, TestLayer } from "./harness.ts"
 
+// an outage count that records each call, in order
+const recording = () => {
+  const base = Outage.make()
+  const calls: Array<string> = []
+  const outage: Outage.Outage = {
+    failed: (reason) => Effect.zipRight(Effect.sync(() => void calls.push(`failed:${reason._tag}`)), base.failed(reason)),
+    get unanswered() {
+      return Effect.zipRight(Effect.sync(() => void calls.push("unanswered")), base.unanswered)
+    },
+    get ready() {
+      return Effect.zipRight(Effect.sync(() => void calls.push("ready")), base.ready)
+    },
+    dropped: (reason) => Effect.zipRight(Effect.sync(() => void calls.push(`dropped:${reason._tag}`)), base.dropped(reason)),
+    get lasted() {
+      return Effect.zipRight(Effect.sync(() => void calls.push("lasted")), base.lasted)
+    },
+    get ended() {
+      return Effect.zipRight(Effect.sync(() => void calls.push("ended")), base.ended)
+    }
+  }
+  return { outage, calls }
+}
+
 describe("a program's outage hook", () => {
   // README: its `ready` and `lasted` "run on a fiber of their own ... so one that takes its time holds
   // no frame back". Here a `ready` that writes to a slow store (a minute) holds the session's loop
@@ -99,5 +122,95 @@ describe("a program's outage hook", () => {
       yield* Fiber.interrupt(awaiting)
       expect(polled._tag).toBe("None")
       expect(yield* peer.isOpen).toBe(true)
+    }).pipe(Effect.withRandom(Random.fixed([0.5])), Effect.provide(TestLayer)))
+  // Outage.ts: `lasted` is "told at its first heartbeat ACK after that, or at its end" — one
+  // connection that lasted is one `lasted`. The reader tells it at the ACK past stableAfter and the
+  // loop tells it again at the connection's end (it does not know the reader did).
+  it.scoped("a connection that lasted is told `lasted` once (it was told at its ACK past stableAfter and again at its end)", () =>
+    Effect.gen(function*() {
+      const { calls, outage } = recording()
+      const resolved = Either.getOrThrow(SessionOptions.resolve(options({ backoff: { stableAfter: "30 seconds" } })))
+      yield* Session.makeWith(resolved, { outage })
+      const { peer } = yield* acceptAndHello(10_000)
+      yield* peer.autoAck(true)
+      yield* peer.sendJson(ready())
+      yield* settle
+      for (let i = 0; i < 5; i++) {
+        yield* TestClock.adjust("10 seconds")
+        yield* settle
+      }
+      expect(calls).toEqual(["ready", "lasted"])
+      yield* peer.drop
+      yield* settle
+      expect(calls.filter((call) => call === "lasted")).toEqual(["lasted"])
+    }).pipe(Effect.withRandom(Random.fixed([0.5])), Effect.provide(TestLayer)))
+
+  it.scoped("the count hears failed, ready, dropped in the order they happened", () =>
+    Effect.gen(function*() {
+      const { calls, outage } = recording()
+      const resolved = Either.getOrThrow(SessionOptions.resolve(options()))
+      yield* Session.makeWith(resolved, { outage })
+      const first = yield* acceptAndHello(41_250)
+      yield* first.peer.drop
+      yield* settle
+      const accepting = yield* Effect.fork(acceptAndHello(41_250))
+      for (let i = 0; i < 10; i++) {
+        yield* TestClock.adjust("1 second")
+        yield* settle
+      }
+      const second = yield* Fiber.join(accepting)
+      yield* second.peer.sendJson(ready())
+      yield* settle
+      yield* second.peer.drop
+      yield* settle
+      expect(calls).toEqual(["failed:Closed", "ready", "dropped:Closed"])
+    }).pipe(Effect.withRandom(Random.fixed([0.5])), Effect.provide(TestLayer)))
+
+  // README: the hooks but `ended` "run on fibers of their own ... one that takes its time holds back
+  // neither the reader nor the reconnect"; `onEnd`/`outage.ended` hold neither `events` nor `await`.
+  // A `dropped` that writes to a slow store inside an uninterruptible region (a transaction) is
+  // forked in the session's scope, whose close waits for it: `await` is held for its minutes.
+  it.scoped("an uninterruptible slow `dropped` does not hold `await` past the session's end (its scope's close waited for it)", () =>
+    Effect.gen(function*() {
+      const base = Outage.make()
+      const resolved = Either.getOrThrow(SessionOptions.resolve(options()))
+      const session = yield* Session.makeWith(resolved, {
+        outage: { ...base, dropped: () => Effect.uninterruptible(Effect.sleep("10 minutes")) }
+      })
+      const { peer } = yield* acceptAndHello(41_250)
+      yield* peer.sendJson(ready())
+      yield* settle
+      yield* peer.drop
+      yield* settle
+      const awaiting = yield* Effect.fork(Effect.exit(session.await))
+      yield* Effect.fork(session.end("5 seconds"))
+      for (let i = 0; i < 10; i++) {
+        yield* TestClock.adjust("1 second")
+        yield* settle
+      }
+      const polled = yield* Fiber.poll(awaiting)
+      expect(polled._tag).toBe("Some")
+    }).pipe(Effect.withRandom(Random.fixed([0.5])), Effect.provide(TestLayer)))
+
+  it.scoped("an interruptible slow `dropped` does not hold `await`", () =>
+    Effect.gen(function*() {
+      const base = Outage.make()
+      const resolved = Either.getOrThrow(SessionOptions.resolve(options()))
+      const session = yield* Session.makeWith(resolved, {
+        outage: { ...base, dropped: () => Effect.sleep("10 minutes") }
+      })
+      const { peer } = yield* acceptAndHello(41_250)
+      yield* peer.sendJson(ready())
+      yield* settle
+      yield* peer.drop
+      yield* settle
+      const awaiting = yield* Effect.fork(Effect.exit(session.await))
+      yield* Effect.fork(session.end("5 seconds"))
+      for (let i = 0; i < 10; i++) {
+        yield* TestClock.adjust("1 second")
+        yield* settle
+      }
+      const polled = yield* Fiber.poll(awaiting)
+      expect(polled._tag).toBe("Some")
     }).pipe(Effect.withRandom(Random.fixed([0.5])), Effect.provide(TestLayer)))
 })

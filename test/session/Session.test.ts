@@ -2518,6 +2518,33 @@ describe("Session", () => {
       }).pipe(Effect.provide(TestLayer)))
   }
 
+  it.scoped("a gateway closing every Resume with 4000 is resumed on, the backoff growing to its cap, never with an Identify", () =>
+    Effect.gen(function*() {
+      yield* Session.make(options())
+      const first = yield* acceptAndHello(41_250)
+      yield* first.peer.sendJson(ready())
+      yield* settle
+      const seen: Array<{ op: number; at: number }> = []
+      yield* Effect.forkScoped(Effect.forever(Effect.gen(function*() {
+        const { first: sent, peer } = yield* acceptAndHello(41_250)
+        seen.push({ op: sent.op, at: yield* Clock.currentTimeMillis })
+        yield* peer.close(4000, "unknown")
+      })))
+      yield* first.peer.drop
+      yield* settle
+      for (let i = 0; i < 600; i++) {
+        yield* TestClock.adjust("1 second")
+        yield* settle
+      }
+      const ops = seen.map((s) => s.op)
+      expect(ops.length).toBeGreaterThan(8)
+      expect(ops.every((op) => op === 6)).toBe(true)
+      const gaps = seen.slice(1).map((s, i) => s.at - seen[i]!.at)
+      // grows, then capped at max × 0.75 (Random 0.5)
+      expect(gaps.slice(0, 5)).toEqual([1500, 3000, 6000, 12000, 24000])
+      expect(gaps.at(-1)).toBe(45000)
+    }).pipe(Effect.withRandom(Random.fixed([0.5])), Effect.provide(TestLayer)))
+
   it.scoped("a RESUMED read but waiting for room is an answer: connections lost meanwhile never make the session identify anew", () =>
     Effect.gen(function*() {
       // a program that takes no events for now: READY fills a buffer of one

@@ -68,16 +68,17 @@ describe("WsTransport over loopback: how connections end, fragments, backpressur
     })))
 
   // close() with a code no frame carries terminates the socket
-  it.live("after a close no frame can carry (1005), send names the same end as receive (it named a 1005 by the client)", () =>
+  it.live("after a close no frame can carry (1005, a reason of 124 bytes), send and receive both name the client's own drop, as over MemoryTransport (send named a 1005 by the client, receive the peer's lost connection)", () =>
     Effect.scoped(Effect.gen(function*() {
-      const { connection } = yield* rawConnection()
-      yield* connection.close(1005, "bye")
-      const late = yield* Effect.flip(connection.send("late"))
-      const { end } = yield* drain(connection)
-      expect(end).toMatchObject({ code: undefined })
-      expect(late.cause).toMatchObject({ _tag: "ConnectionClosed", code: end.code })
+      for (const [code, reason] of [[1005, "bye"], [4000, "x".repeat(124)]] as const) {
+        const { connection } = yield* rawConnection()
+        yield* connection.close(code, reason)
+        const late = yield* Effect.flip(connection.send("late"))
+        const { end } = yield* drain(connection)
+        expect(end).toMatchObject({ code: undefined, byClient: true })
+        expect(late.cause).toMatchObject({ _tag: "ConnectionClosed", code: undefined, byClient: true })
+      }
     })))
-
 
   it.live("a peer close with code and reason, frames before it all delivered", () =>
     Effect.scoped(Effect.gen(function*() {
