@@ -5,8 +5,11 @@
  *
  * @since 0.1.0
  */
+import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
+import * as FiberId from "effect/FiberId"
 import * as Scope from "effect/Scope"
 
 /**
@@ -26,7 +29,7 @@ export type InTurn = (effect: Effect.Effect<void>) => Effect.Effect<void>
  */
 export const make = (scope: Scope.Scope): Effect.Effect<InTurn> =>
   Effect.gen(function*() {
-    // those not done, the last told at the end
+    // the fibers of those not done
     const pending = new Set<Fiber.RuntimeFiber<void>>()
     let open = true
     yield* Scope.addFinalizer(
@@ -38,19 +41,25 @@ export const make = (scope: Scope.Scope): Effect.Effect<InTurn> =>
         return Effect.forEach(left, Fiber.interruptFork, { discard: true })
       })
     )
-    let last: Fiber.RuntimeFiber<void> | undefined
+    // the turn of the last told, taken as it is told: two told at once from two fibers keep their order
+    let last: Deferred.Deferred<void> | undefined
     return (effect) =>
       Effect.suspend(() => {
         if (!open) return Effect.void
         const before = last
-        return Effect.map(Effect.forkDaemon(before === undefined ? effect : Effect.zipRight(Fiber.await(before), effect)), (fiber) => {
-          last = fiber
-          pending.add(fiber)
-          // let go once done: an idle session keeps no finished fiber
-          fiber.addObserver(() => {
-            pending.delete(fiber)
-            if (last === fiber) last = undefined
+        const turn = Deferred.unsafeMake<void>(FiberId.none)
+        last = turn
+        const told = Effect.ensuring(
+          before === undefined ? effect : Effect.zipRight(Deferred.await(before), effect),
+          Effect.sync(() => {
+            Deferred.unsafeDone(turn, Exit.void)
+            // an idle session keeps no finished turn
+            if (last === turn) last = undefined
           })
+        )
+        return Effect.map(Effect.forkDaemon(told), (fiber) => {
+          pending.add(fiber)
+          fiber.addObserver(() => pending.delete(fiber))
         })
       })
   })
