@@ -344,6 +344,11 @@ export const make = (options: Options): Effect.Effect<LocalGateway, LocalGateway
         if (error.code === "WS_ERR_UNSUPPORTED_MESSAGE_LENGTH") {
           connection.violate("PayloadTooLarge", `payload over ${wsMaxPayloadBytes} bytes, refused by the websocket server`, 1009, "Message too big")
         }
+        // so is a text frame that is not UTF-8 (ws closes with 1007): it was logged as a connection
+        // lost, no rule broken
+        if (error.code === "WS_ERR_INVALID_UTF8") {
+          connection.violate("DecodeError", "a text frame that is not valid UTF-8, refused by the websocket server", 1007, "Invalid UTF-8")
+        }
       })
       socket.once("close", (code) => {
         connections.delete(connection.id)

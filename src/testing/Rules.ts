@@ -106,6 +106,8 @@ export type Decoded =
   | { readonly _tag: "TooLarge"; readonly bytes: number }
   | { readonly _tag: "Invalid"; readonly detail: string }
 
+const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true })
+
 /**
  * Decodes one client frame (JSON text or UTF-8 bytes) into `{ op, d }`.
  *
@@ -113,9 +115,16 @@ export type Decoded =
  */
 export const decode = (frame: Uint8Array): Decoded => {
   if (frame.byteLength > maxPayloadBytes) return { _tag: "TooLarge", bytes: frame.byteLength }
+  let text: string
+  try {
+    text = utf8.decode(frame)
+  } catch {
+    // as a text frame's would be (a binary one's was read with U+FFFD in its place and taken)
+    return { _tag: "Invalid", detail: "payload is not valid UTF-8" }
+  }
   let value: unknown
   try {
-    value = JSON.parse(Buffer.from(frame.buffer, frame.byteOffset, frame.byteLength).toString("utf8"))
+    value = JSON.parse(text)
   } catch {
     return { _tag: "Invalid", detail: "payload is not valid JSON" }
   }

@@ -899,3 +899,36 @@ describe("LocalGateway stalls and slow links", () => {
       expect(client.frames.filter(dispatch("TEST_EVENT")).map((f) => [f.s, f.d.n])).toEqual([[2, 1], [3, 2], [4, 3]])
     }))
 }, 20_000)
+
+// a heartbeat whose extra string holds a UTF-8 sequence cut in the middle (E2 82 is the start of "€")
+const brokenUtf8 = Buffer.concat([Buffer.from("{\"op\":1,\"d\":null,\"x\":\""), Buffer.from([0xe2, 0x82]), Buffer.from("\"}")])
+
+describe("LocalGateway: payloads that are not valid UTF-8", () => {
+  it.scopedLive("a text frame with invalid UTF-8 is recorded as a breach, the gateway closing it (it was logged as a connection lost, no rule broken)", () =>
+    Effect.gen(function*() {
+      const gateway = yield* gatewayWith({ heartbeatInterval: "10 seconds", guilds: 0 })
+      const client = yield* connect(gateway.url + query)
+      yield* client.next(hello)
+      client.socket.send(brokenUtf8, { binary: false })
+      const closed = yield* client.closed
+      // the gateway side ended it with a close frame (ws: 1007)
+      expect(closed.code).not.toBe(1006)
+      const log = yield* gateway.awaitLog((l) => l.connections[0]?.closedAt !== undefined)
+      expect(log.connections[0]!.closedBy).toBe("server")
+      expect(log.violations.map((v) => v.kind)).toContain("DecodeError")
+    }))
+
+  it.scopedLive("a binary JSON frame with invalid UTF-8 is a decode error, 4002 (it was read with U+FFFD and answered)", () =>
+    Effect.gen(function*() {
+      const gateway = yield* gatewayWith({ heartbeatInterval: "10 seconds", guilds: 0 })
+      const client = yield* connect(gateway.url + query)
+      yield* client.next(hello)
+      client.socket.send(brokenUtf8, { binary: true })
+      const outcome = yield* Effect.raceFirst(
+        client.closed.pipe(Effect.map((c) => `closed ${c.code}`)),
+        client.next((f) => f.op === 11).pipe(Effect.as("acked"))
+      )
+      expect(outcome).toBe("closed 4002")
+      expect((yield* gateway.violations).map((v) => v.kind)).toContain("DecodeError")
+    }))
+})
