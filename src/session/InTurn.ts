@@ -13,17 +13,26 @@ import * as FiberId from "effect/FiberId"
 import * as Scope from "effect/Scope"
 
 /**
- * Tells `effect` once those told before it are done, without waiting for it.
+ * Effects told one after another.
  *
  * @since 0.1.0
  */
-export type InTurn = (effect: Effect.Effect<void>) => Effect.Effect<void>
+export interface InTurn {
+  /** Tells `effect` once those told before it are done, without waiting for it. */
+  readonly tell: (effect: Effect.Effect<void>) => Effect.Effect<void>
+  /**
+   * Tells no more, and interrupts those not done, waiting for them: what comes after them (a
+   * session's `outage.ended`) comes after their interruption (one that cannot be interrupted is
+   * waited for).
+   */
+  readonly stop: Effect.Effect<void>
+}
 
 /**
- * Effects told in turn until `scope` closes, which interrupts those not done without waiting for
- * them (one that cannot be interrupted, a store written to in a transaction, held the scope's
- * close, and a session's `await` with it). They must not fail: tell each through its own error
- * handling.
+ * Effects told in turn until `stop`, or until `scope` closes, which interrupts those not done
+ * without waiting for them (one that cannot be interrupted, a store written to in a transaction,
+ * held the scope's close, and a session's `await` with it). They must not fail: tell each through
+ * its own error handling.
  *
  * @since 0.1.0
  */
@@ -32,18 +41,16 @@ export const make = (scope: Scope.Scope): Effect.Effect<InTurn> =>
     // the fibers of those not done
     const pending = new Set<Fiber.RuntimeFiber<void>>()
     let open = true
-    yield* Scope.addFinalizer(
-      scope,
+    // those not done leave `pending` as they end: a `stop` after the scope's close still waits for them
+    const stopping = (interrupt: (fiber: Fiber.RuntimeFiber<void>) => Effect.Effect<unknown>) =>
       Effect.suspend(() => {
         open = false
-        const left = [...pending]
-        pending.clear()
-        return Effect.forEach(left, Fiber.interruptFork, { discard: true })
+        return Effect.forEach([...pending], interrupt, { discard: true })
       })
-    )
+    yield* Scope.addFinalizer(scope, stopping(Fiber.interruptFork))
     // the turn of the last told, taken as it is told: two told at once from two fibers keep their order
     let last: Deferred.Deferred<void> | undefined
-    return (effect) =>
+    const tell = (effect: Effect.Effect<void>) =>
       Effect.suspend(() => {
         if (!open) return Effect.void
         const before = last
@@ -62,4 +69,5 @@ export const make = (scope: Scope.Scope): Effect.Effect<InTurn> =>
           fiber.addObserver(() => pending.delete(fiber))
         })
       })
+    return { tell, stop: stopping(Fiber.interrupt) }
   })

@@ -395,7 +395,7 @@ export const makeWith = (
     // closed as a zombie) or the loop (no reconnect), and one that failed ended the session when
     // the loop told it and was logged when the reader did
     const inTurn = yield* InTurn.make(sessionScope)
-    const aside = (hook: string, effect: Effect.Effect<void>) => inTurn(told(hook, effect, resolved.token))
+    const aside = (hook: string, effect: Effect.Effect<void>) => inTurn.tell(told(hook, effect, resolved.token))
     // the debug line is built only when debug lines are logged: a thousand shards starting run
     // five transitions each
     const transition = (to: SessionState, reason: Reason) =>
@@ -741,7 +741,9 @@ export const makeWith = (
         // what the session held (an admission's place among them) is let go before `await` is done
         yield* Scope.close(sessionScope, Exit.void)
         yield* Deferred.done(finished, outcome)
-        // the program's hooks last: one that hangs holds neither `events` nor `await`
+        // the program's hooks last: one that hangs holds neither `events` nor `await`; `ended` after
+        // the outage hooks told before it, those not done interrupted (it was told while they ran)
+        yield* inTurn.stop
         yield* told("outage.ended", outage.ended, resolved.token)
         if (hooks.onEnd !== undefined) yield* told("onEnd", hooks.onEnd(outcome), resolved.token)
       })

@@ -12,9 +12,9 @@ describe("InTurn", () => {
       const inTurn = yield* InTurn.make(yield* Effect.scope)
       const told: Array<string> = []
       const after = (ms: number, name: string) => Effect.zipRight(Effect.sleep(ms), Effect.sync(() => void told.push(name)))
-      yield* inTurn(after(1_000, "slow"))
-      yield* inTurn(after(0, "quick"))
-      yield* inTurn(after(10, "last"))
+      yield* inTurn.tell(after(1_000, "slow"))
+      yield* inTurn.tell(after(0, "quick"))
+      yield* inTurn.tell(after(10, "last"))
       yield* settle
       // none waited for: nothing is told before the slow one is done
       expect(told).toEqual([])
@@ -30,14 +30,14 @@ describe("InTurn", () => {
     Effect.gen(function*() {
       const scope = yield* Scope.make()
       const inTurn = yield* InTurn.make(scope)
-      yield* inTurn(Effect.uninterruptible(Effect.sleep("10 minutes")))
+      yield* inTurn.tell(Effect.uninterruptible(Effect.sleep("10 minutes")))
       yield* settle
       const closing = yield* Effect.fork(Scope.close(scope, Exit.void))
       yield* settle
       expect(closing.unsafePoll()).toEqual(Exit.void)
       // told after the close: nothing
       const told: Array<string> = []
-      yield* inTurn(Effect.sync(() => void told.push("after")))
+      yield* inTurn.tell(Effect.sync(() => void told.push("after")))
       yield* settle
       expect(told).toEqual([])
     }))
@@ -47,7 +47,7 @@ describe("InTurn", () => {
       const scope = yield* Scope.make()
       const inTurn = yield* InTurn.make(scope)
       const told: Array<string> = []
-      yield* inTurn(Effect.zipRight(Effect.sleep("1 minute"), Effect.sync(() => void told.push("late"))))
+      yield* inTurn.tell(Effect.zipRight(Effect.sleep("1 minute"), Effect.sync(() => void told.push("late"))))
       yield* Scope.close(scope, Exit.void)
       yield* TestClock.adjust("1 minute")
       yield* settle

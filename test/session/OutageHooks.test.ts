@@ -4,6 +4,8 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
+import * as Scope from "effect/Scope"
+import * as Exit from "effect/Exit"
 import * as Either from "effect/Either"
 import * as Fiber from "effect/Fiber"
 import * as Random from "effect/Random"
@@ -29,6 +31,25 @@ const recording = () => {
     get lasted() {
       return Effect.zipRight(Effect.sync(() => void calls.push("lasted")), base.lasted)
     },
+    get ended() {
+      return Effect.zipRight(Effect.sync(() => void calls.push("ended")), base.ended)
+    }
+  }
+  return { outage, calls }
+}
+
+// a `dropped` that writes to a slow store (interruptible), saying when it starts and when it is
+// cut off; an `ended` that says when it is told
+const slowDropped = () => {
+  const base = Outage.make()
+  const calls: Array<string> = []
+  const outage: Outage.Outage = {
+    ...base,
+    dropped: () =>
+      Effect.zipRight(
+        Effect.sync(() => void calls.push("dropped:start")),
+        Effect.sleep("10 minutes").pipe(Effect.onInterrupt(() => Effect.sync(() => void calls.push("dropped:interrupted"))))
+      ),
     get ended() {
       return Effect.zipRight(Effect.sync(() => void calls.push("ended")), base.ended)
     }
@@ -213,4 +234,66 @@ describe("a program's outage hook", () => {
       const polled = yield* Fiber.poll(awaiting)
       expect(polled._tag).toBe("Some")
     }).pipe(Effect.withRandom(Random.fixed([0.5])), Effect.provide(TestLayer)))
+
+  // `ended` was told before the interruption was seen through (a fatal close, a stop), or before
+  // the hooks were interrupted at all (the caller's scope closing: the hooks' own finalizer runs
+  // after the stop's)
+  it.scoped("a fatal close: a running `dropped` is interrupted before `ended` is told", () =>
+    Effect.gen(function*() {
+      const { calls, outage } = slowDropped()
+      const resolved = Either.getOrThrow(SessionOptions.resolve(options()))
+      const session = yield* Session.makeWith(resolved, { outage })
+      const gateway = yield* MemoryTransport.MemoryGateway
+      const first = yield* acceptAndHello(41_250)
+      yield* first.peer.sendJson(ready())
+      yield* settle
+      yield* first.peer.drop
+      yield* settle
+      expect(calls).toEqual(["dropped:start"])
+      const next = yield* Effect.fork(gateway.accept)
+      for (let i = 0; i < 10 && (yield* Fiber.poll(next))._tag === "None"; i++) {
+        yield* TestClock.adjust("1 second")
+        yield* settle
+      }
+      const peer = yield* Fiber.join(next)
+      yield* peer.close(4004, "Authentication failed.")
+      yield* settle
+      yield* Effect.exit(session.await)
+      yield* settle
+      expect(calls).toEqual(["dropped:start", "dropped:interrupted", "ended"])
+    }).pipe(Effect.withRandom(Random.fixed([0.5])), Effect.provide(TestLayer)))
+
+  it.scoped("`end`: a running `dropped` is interrupted before `ended` is told", () =>
+    Effect.gen(function*() {
+      const { calls, outage } = slowDropped()
+      const resolved = Either.getOrThrow(SessionOptions.resolve(options()))
+      const session = yield* Session.makeWith(resolved, { outage })
+      const first = yield* acceptAndHello(41_250)
+      yield* first.peer.sendJson(ready())
+      yield* settle
+      yield* first.peer.drop
+      yield* settle
+      expect(calls).toEqual(["dropped:start"])
+      yield* session.end("5 seconds")
+      yield* settle
+      expect(calls).toEqual(["dropped:start", "dropped:interrupted", "ended"])
+    }).pipe(Effect.withRandom(Random.fixed([0.5])), Effect.provide(TestLayer)))
+
+  it.effect("the caller's scope closing: a running `dropped` is interrupted before `ended` is told", () =>
+    Effect.gen(function*() {
+      const { calls, outage } = slowDropped()
+      const scope = yield* Scope.make()
+      const resolved = Either.getOrThrow(SessionOptions.resolve(options()))
+      yield* Scope.extend(Session.makeWith(resolved, { outage }), scope)
+      const first = yield* acceptAndHello(41_250)
+      yield* first.peer.sendJson(ready())
+      yield* settle
+      yield* first.peer.drop
+      yield* settle
+      expect(calls).toEqual(["dropped:start"])
+      yield* Scope.close(scope, Exit.void)
+      yield* settle
+      expect(calls).toEqual(["dropped:start", "dropped:interrupted", "ended"])
+    }).pipe(Effect.withRandom(Random.fixed([0.5])), Effect.provide(TestLayer)))
+
 })
