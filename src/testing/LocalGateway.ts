@@ -340,6 +340,9 @@ export const make = (options: Options): Effect.Effect<LocalGateway, LocalGateway
       connections.set(connection.id, connection)
       log(Effect.logDebug("connection opened"), { connection: connection.id, path: url.pathname })
       socket.on("error", (error: Error & { readonly code?: string }) => {
+        // a frame that crossed the gateway's own close is not read, as `onMessage` reads none (it
+        // was recorded as a second breach)
+        if (connection.record.closedBy !== undefined) return
         // past `wsMaxPayloadBytes`, ws has already closed with 1009: the breach is still recorded
         if (error.code === "WS_ERR_UNSUPPORTED_MESSAGE_LENGTH") {
           connection.violate("PayloadTooLarge", `payload over ${wsMaxPayloadBytes} bytes, refused by the websocket server`, 1009, "Message too big")

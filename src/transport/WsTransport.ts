@@ -255,17 +255,15 @@ const wire = (
     close: (code, reason = "") =>
       Effect.sync(() => {
         if (socket.readyState !== WebSocket.OPEN) return
-        // one no close frame can carry ends the connection without one: a send after it says so, as
-        // `receive` does (it named the code)
-        if (CloseFrame.problem(code, reason) === undefined) sentClose = { code, reason }
-        try {
-          socket.close(code, reason)
-        } catch {
-          // An invalid code or an over-long reason: end the connection anyway, as ours (a memory
-          // transport's close says so too)
+        // one no close frame can carry ends the connection without one, as ours (a memory
+        // transport's close says so too): ws sent 4000 for 4000.5, and a send after 1005 named it
+        if (CloseFrame.problem(code, reason) !== undefined) {
           terminated = true
           socket.terminate()
+          return
         }
+        sentClose = { code, reason }
+        socket.close(code, reason)
       })
   }
 

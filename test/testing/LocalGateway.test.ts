@@ -931,4 +931,22 @@ describe("LocalGateway: payloads that are not valid UTF-8", () => {
       expect(outcome).toBe("closed 4002")
       expect((yield* gateway.violations).map((v) => v.kind)).toContain("DecodeError")
     }))
+
+  it.scopedLive("a bad text frame that crosses the gateway's close is no breach of its own, as no frame after the close is read (it was recorded as a second one)", () =>
+    Effect.gen(function*() {
+      const gateway = yield* gatewayWith({ heartbeatInterval: "10 seconds", guilds: 0 })
+      const client = yield* connect(gateway.url + query)
+      yield* client.next(hello)
+      // an unknown opcode: the gateway closes with 4001; the bad frame goes out in the same tick,
+      // before the client could read the close
+      client.socket.send(JSON.stringify({ op: 99, d: null }))
+      client.socket.send(brokenUtf8, { binary: false })
+      const closed = yield* client.closed
+      expect(closed.code).toBe(4001)
+      const log = yield* gateway.awaitLog((l) => l.connections[0]?.closedAt !== undefined)
+      yield* Effect.sleep("50 millis")
+      const violations = yield* gateway.violations
+      expect(log.connections[0]).toMatchObject({ closedBy: "server", closeCode: 4001 })
+      expect(violations.map((v) => v.kind)).toEqual(["UnknownOpcode"])
+    }))
 })
