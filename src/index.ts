@@ -13,8 +13,8 @@ export type { SessionCommands } from "./session/SessionCommands.ts"
 export * as SessionOptions from "./session/SessionOptions.ts"
 /** The options `Session.layerConfig` and `Fleet.layerConfig` take: each a `Config`. */
 export type { Wrap as OptionsConfig } from "./internal/config.ts"
-/** The `GET /gateway/bot` cache a session's `Session.makeWith` hooks may share. */
-export type { GatewayCache } from "./session/GatewayCache.ts"
+/** The `GET /gateway/bot` cache a session's `Session.makeWith` hooks may share, and its maker. */
+export * as GatewayCache from "./session/GatewayCache.ts"
 /** Session states, transitions and their reasons. */
 export * as SessionState from "./session/SessionState.ts"
 /** The errors a session surfaces. */

@@ -21,7 +21,9 @@ import type { GatewayInfoError } from "../session/SessionError.ts"
  * @since 0.1.0
  */
 export interface GatewayCacheOptions {
+  /** The REST API's base (`https://discord.com/api/v10`), as a session's `api` option. */
   readonly api: string
+  /** The bot token, sent as `Authorization: Bot ...`. */
   readonly token: Redacted.Redacted<string>
   /** How old the answer may get before the next `info` fetches it again. */
   readonly maxAge: Duration.DurationInput

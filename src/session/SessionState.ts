@@ -85,7 +85,7 @@ export type Reason = Data.TaggedEnum<{
  *
  * @since 0.1.0
  */
-export const Reason = Data.taggedEnum<Reason>()
+export const Reason: Data.TaggedEnum.Constructor<Reason> = Data.taggedEnum<Reason>()
 
 /**
  * What a connected session is doing.
@@ -115,7 +115,7 @@ export type SessionState = Data.TaggedEnum<{
  *
  * @since 0.1.0
  */
-export const SessionState = Data.taggedEnum<SessionState>()
+export const SessionState: Data.TaggedEnum.Constructor<SessionState> = Data.taggedEnum<SessionState>()
 
 /**
  * One state change: where from, where to, why, and when (epoch ms from the `Clock`).
