@@ -146,7 +146,10 @@ type Decoder = (input: unknown, runtime: Runtime.Runtime<never>) => Either.Eithe
 // what was thrown, in words, whatever it is (`String` of `Object.create(null)` throws too)
 const shown = (error: unknown): string => {
   try {
-    return error instanceof Error ? error.message : String(error)
+    // an Error's message may be no string (an object, a symbol): it threw in the report and
+    // killed the stream
+    const message = error instanceof Error ? error.message : error
+    return typeof message === "string" ? message : String(message)
   } catch {
     return "a value that cannot be shown"
   }
@@ -265,9 +268,20 @@ type Outcome = DecodedEvent | GatewayEvent | InvalidEvent | undefined
  * How events are checked against `schemas`: `check` decodes one event with the schemas' effects
  * run with `runtime`, and `report` counts a bad one and hands it to `onInvalid`.
  */
+// the names a map of schemas has, as its type sees them: its own and those of its prototypes (a
+// class's getters were skipped, their events left unchecked, typed as decoded)
+const namesOf = (schemas: object): ReadonlySet<string> => {
+  const names = new Set<string>()
+  for (let level: object | null = schemas; level !== null && level !== Object.prototype; level = Object.getPrototypeOf(level) as object | null) {
+    for (const name of Object.getOwnPropertyNames(level)) if (name !== "constructor") names.add(name)
+  }
+  return names
+}
+
 const checkerOf = <S extends Schemas, E2, R2>(schemas: S, keepOthers: boolean, options: Options<E2, R2> | undefined) => {
   const decoders = new Map<string, Decoder>()
-  for (const [t, schema] of Object.entries(schemas) as Array<[string, Schema.Schema.AnyNoContext | undefined]>) {
+  for (const t of namesOf(schemas)) {
+    const schema = (schemas as Record<string, Schema.Schema.AnyNoContext | undefined>)[t]
     if (schema !== undefined) decoders.set(t, decoderOf(schema))
   }
   const onInvalid = options?.onInvalid ?? logInvalid

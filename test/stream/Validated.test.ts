@@ -31,6 +31,46 @@ const MessageCreate = Schema.Struct({ id: Schema.BigInt, content: Schema.String 
 const run = <A, E>(stream: Stream.Stream<A, E>) => Effect.map(Stream.runCollect(stream), Chunk.toReadonlyArray)
 
 describe("Validated", () => {
+  it.effect("a transformation throwing an Error whose message is no string makes the event invalid (the report threw, and the stream died)", () =>
+    Effect.gen(function*() {
+      for (const message of [Object.create(null), Symbol("odd")]) {
+        const Odd = Schema.transform(Schema.String, Schema.String, {
+          decode: (text) => {
+            if (text === "bad") throw Object.assign(new Error(), { message })
+            return text
+          },
+          encode: (text) => text
+        })
+        const reported: Array<string> = []
+        const handled: Array<number> = []
+        const exit = yield* Stream.runForEach(
+          Stream.make(Event.make(0, 1, "GUILD_DELETE", "bad"), Event.make(0, 2, "GUILD_DELETE", "good")).pipe(
+            Validated.events({ GUILD_DELETE: Odd }, { onInvalid: (i) => Effect.sync(() => void reported.push(i.problems)) })
+          ),
+          (e) => Effect.sync(() => void handled.push(e.sequence))
+        ).pipe(Effect.exit)
+        expect(exit._tag).toBe("Success")
+        expect(handled).toEqual([2])
+        expect(reported).toEqual([expect.stringContaining("the schema threw")])
+      }
+    }))
+
+  it.effect("schemas given by a class's getters are used (they were skipped: raw data typed as decoded, and only dropped every event)", () =>
+    Effect.gen(function*() {
+      class Schemas {
+        get MESSAGE_CREATE() {
+          return MessageCreate
+        }
+      }
+      const source = Stream.make(Event.make(0, 1, "MESSAGE_CREATE", { id: "7", content: "a" }))
+      const all = yield* Stream.runCollect(source.pipe(Validated.events(new Schemas())))
+      const first = Chunk.unsafeGet(all, 0)
+      const id: unknown = first.t === "MESSAGE_CREATE" ? first.d.id satisfies bigint : undefined
+      expect(typeof id).toBe("bigint")
+      const only = yield* Stream.runCollect(source.pipe(Validated.only(new Schemas())))
+      expect(Chunk.size(only)).toBe(1)
+    }))
+
   it.effect("only: keeps the types it has a schema for, decoded, in order, with shard and sequence", () =>
     Effect.gen(function*() {
       const events = Stream.make(
