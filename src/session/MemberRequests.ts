@@ -202,29 +202,30 @@ const append = <A, B>(into: Array<B>, from: ReadonlyArray<A>, f: (a: A) => B): v
 }
 
 /**
- * The requests in flight, by nonce.
+ * The requests in flight, by nonce. Its members are methods: call them on it (one taken off it has
+ * no `this`).
  *
  * @since 0.1.0
  */
 export interface MemberRequests {
   /** Starts collecting for `nonce`; the returned effect waits for the whole answer. */
-  readonly register: (nonce: string, guildId: string) => Effect.Effect<Effect.Effect<GuildMembers, MemberRequestError>>
+  register(nonce: string, guildId: string): Effect.Effect<Effect.Effect<GuildMembers, MemberRequestError>>
   /**
    * Fails with `Timeout` once `timeout` passes without a chunk of the answer to `nonce`: counted
    * from now (the request went out), then from each chunk (a large guild's answer takes as long as
    * its chunks keep coming), and only while a connection is answered: from the next one's answer
    * anew (no chunk can come without one, and a resume's replay may bring the answer).
    */
-  readonly stalled: (nonce: string, timeout: Duration.DurationInput) => Effect.Effect<never, MemberRequestError>
+  stalled(nonce: string, timeout: Duration.DurationInput): Effect.Effect<never, MemberRequestError>
   /**
    * Whether a connection is answered (READY or RESUMED read), the only one chunks can come on:
    * told `true` as it is, `false` once it ended. Synchronous.
    */
-  readonly connected: (answered: boolean) => void
+  connected(answered: boolean): void
   /** Forgets `nonce` (after completion, failure or interruption). */
-  readonly unregister: (nonce: string) => Effect.Effect<void>
+  unregister(nonce: string): Effect.Effect<void>
   /** The request of `nonce` went out, on the gateway session of the moment. */
-  readonly sent: (nonce: string) => Effect.Effect<void>
+  sent(nonce: string): Effect.Effect<void>
   /**
    * The gateway session ended (an op 9 that allows no resume, a close that allows none, or a new
    * Identify): the requests sent on it fail with `Lost`,
@@ -232,13 +233,13 @@ export interface MemberRequests {
    */
   readonly lost: Effect.Effect<void>
   /** Whether any request waits for its answer. */
-  readonly waiting: () => boolean
+  waiting(): boolean
   /**
    * Looks at one delivered event; answers to a request in flight complete it. Synchronous, and it
    * runs inside the connection's reader, so it never throws: a malformed answer fails its request
    * with `Malformed`, and one that names no request in flight is ignored.
    */
-  readonly observe: (event: GatewayEvent) => void
+  observe(event: GatewayEvent): void
 }
 
 /**

@@ -71,21 +71,22 @@ export const sendQueueDepth = Metric.gauge("discord_gateway_send_queue_depth", {
 
 /**
  * One session's metric handle. Counting an event is a synchronous registry update (about 25 ns),
- * so it costs no Effect per event.
+ * so it costs no Effect per event. Its members are methods of one object that every session
+ * shares: call them on it (one taken off it has no `this`).
  *
  * @since 0.1.0
  */
 export interface SessionMetrics {
   /** Counts one received event. Synchronous. */
-  readonly event: (type: string) => void
+  event(type: string): void
   /** Records a heartbeat round trip. Synchronous. */
-  readonly latency: (ms: number) => void
+  latency(ms: number): void
   /** Records a connection that ended, and why. */
-  readonly reconnect: (reason: string) => Effect.Effect<void>
+  reconnect(reason: string): Effect.Effect<void>
   /** Records an identify wait. */
-  readonly identifyWait: (ms: number) => Effect.Effect<void>
+  identifyWait(ms: number): Effect.Effect<void>
   /** Records how many of the session's commands wait to be sent (its share of the shard's gauge). */
-  readonly queueDepth: (depth: number) => Effect.Effect<void>
+  queueDepth(depth: number): Effect.Effect<void>
 }
 
 /**
