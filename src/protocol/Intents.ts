@@ -222,8 +222,11 @@ export const parse = (text: string | number): Either.Either<number, InvalidInten
   if (typeof text === "number") return fromNumber(text, String(text))
   const trimmed = text.trim()
   if (trimmed === "") return Either.right(0)
-  // digits past what a number holds are a whole number still, past every intent
-  if (/^-?\d+$/.test(trimmed)) return fromNumber(/^\d+$/.test(trimmed) ? Math.min(Number(trimmed), Number.MAX_VALUE) : Number(trimmed), trimmed)
+  if (/^-?\d+$/.test(trimmed)) {
+    // digits past what a number holds are a whole number still, past every intent (not Infinity)
+    const number = Number(trimmed)
+    return fromNumber(number === Number.POSITIVE_INFINITY ? Number.MAX_VALUE : number, trimmed)
+  }
   return fromNames(trimmed.split(","))
 }
 
