@@ -20,7 +20,7 @@ import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
 import * as Runtime from "effect/Runtime"
 import * as Scheduler from "effect/Scheduler"
-import type * as Schema from "effect/Schema"
+import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import type { EventName, GatewayEvent } from "../protocol/Event.ts"
 import { formatError } from "../protocol/internal/schema.ts"
@@ -268,12 +268,15 @@ type Outcome = DecodedEvent | GatewayEvent | InvalidEvent | undefined
  * How events are checked against `schemas`: `check` decodes one event with the schemas' effects
  * run with `runtime`, and `report` counts a bad one and hands it to `onInvalid`.
  */
-// the names a map of schemas has, as its type sees them: its own and those of its prototypes (a
-// class's getters were skipped, their events left unchecked, typed as decoded)
+// the names a map of schemas has, as its type sees them: its own, and its prototypes' getters and
+// schemas (a class's getters were skipped, their events left unchecked, typed as decoded); a
+// prototype's methods are no schemas (a private helper of a class)
 const namesOf = (schemas: object): ReadonlySet<string> => {
-  const names = new Set<string>()
-  for (let level: object | null = schemas; level !== null && level !== Object.prototype; level = Object.getPrototypeOf(level) as object | null) {
-    for (const name of Object.getOwnPropertyNames(level)) if (name !== "constructor") names.add(name)
+  const names = new Set(Object.keys(schemas))
+  for (let level = Object.getPrototypeOf(schemas) as object | null; level !== null && level !== Object.prototype; level = Object.getPrototypeOf(level) as object | null) {
+    for (const [name, property] of Object.entries(Object.getOwnPropertyDescriptors(level))) {
+      if (property.get !== undefined || Schema.isSchema(property.value)) names.add(name)
+    }
   }
   return names
 }

@@ -30,7 +30,52 @@ const MessageCreate = Schema.Struct({ id: Schema.BigInt, content: Schema.String 
 
 const run = <A, E>(stream: Stream.Stream<A, E>) => Effect.map(Stream.runCollect(stream), Chunk.toReadonlyArray)
 
+const validatedSource = () => Stream.make(Event.make(0, 1, "MESSAGE_CREATE", { id: "7", content: "a" }))
+
 describe("Validated", () => {
+  it.effect("a class with a private helper method: its getter's schema checks its events, the method is no schema (it was taken for one, and threw)", () =>
+    Effect.gen(function*() {
+      class Schemas {
+        get MESSAGE_CREATE() {
+          return this.pick()
+        }
+        private pick() {
+          return MessageCreate
+        }
+      }
+      const exit = yield* Effect.exit(Effect.suspend(() => Stream.runCollect(validatedSource().pipe(Validated.only(new Schemas())))))
+      expect(exit._tag).toBe("Success")
+      if (exit._tag === "Success") expect(Chunk.size(exit.value)).toBe(1)
+    }))
+
+  // held: a private field that holds a schema (an own property, read before this change too); one holding a non-schema (a string) threw before and after alike
+  it.effect("a class with a private field holding the schema works", () =>
+    Effect.gen(function*() {
+      class Schemas {
+        private readonly chosen = MessageCreate
+        get MESSAGE_CREATE() {
+          return this.chosen
+        }
+      }
+      const exit = yield* Effect.exit(Effect.suspend(() => Stream.runCollect(validatedSource().pipe(Validated.only(new Schemas())))))
+      expect(exit._tag).toBe("Success")
+    }))
+
+  it.effect("a map made with Object.create(null) still works", () =>
+    Effect.gen(function*() {
+      const schemas: { MESSAGE_CREATE?: typeof MessageCreate } = Object.create(null)
+      schemas.MESSAGE_CREATE = MessageCreate
+      const all = yield* Stream.runCollect(validatedSource().pipe(Validated.only(schemas)))
+      expect(Chunk.size(all)).toBe(1)
+    }))
+
+  it.effect("an inherited map (Object.create(base)) uses the base's schemas", () =>
+    Effect.gen(function*() {
+      const base = { MESSAGE_CREATE: MessageCreate }
+      const schemas: typeof base = Object.create(base)
+      const all = yield* Stream.runCollect(validatedSource().pipe(Validated.only(schemas)))
+      expect(Chunk.size(all)).toBe(1)
+    }))
   it.effect("a transformation throwing an Error whose message is no string makes the event invalid (the report threw, and the stream died)", () =>
     Effect.gen(function*() {
       for (const message of [Object.create(null), Symbol("odd")]) {
