@@ -57,11 +57,22 @@ const slowDropped = () => {
   return { outage, calls }
 }
 
+// a session told its outage with `outage`, READY on its first connection, which then drops
+const readyThenDropped = (outage: Outage.Outage) =>
+  Effect.gen(function*() {
+    const resolved = Either.getOrThrow(SessionOptions.resolve(options()))
+    const session = yield* Session.makeWith(resolved, { outage })
+    const { peer } = yield* acceptAndHello(41_250)
+    yield* peer.sendJson(ready())
+    yield* settle
+    yield* peer.drop
+    yield* settle
+    return session
+  })
+
 describe("a program's outage hook", () => {
-  // README: its `ready` and `lasted` "run on a fiber of their own ... so one that takes its time holds
-  // no frame back". Here a `ready` that writes to a slow store (a minute) holds the session's loop
-  // once the connection dropped: the state still says Connected/Ready with no socket, and no
-  // reconnect is made until the hook is done.
+  // a `ready` that writes to a slow store (a minute) held the session's loop once the connection
+  // dropped: the state said Connected/Ready with no socket, and no reconnect was made until it ended
   it.scoped("a slow `ready` hook does not hold the session Connected and unreconnected after its connection dropped", () =>
     Effect.gen(function*() {
       const base = Outage.make()
@@ -94,8 +105,8 @@ describe("a program's outage hook", () => {
       expect({ state: state._tag, reconnectedWithin10s: reconnected }).toEqual({ state: "Disconnected", reconnectedWithin10s: true })
     }).pipe(Effect.withRandom(Random.fixed([0.5])), Effect.provide(TestLayer)))
 
-  // the same hook, a defect: told at the ACK past stableAfter it is logged and the session goes on
-  // (`told`); told by the loop at a stable connection's end it ends the session. One hook, two fates.
+  // a hook that dies is logged and the session goes on, whoever tells it: told by the loop at a
+  // stable connection's end, it ended the session, where told at an ACK past stableAfter it was logged
   it.scoped("a `lasted` hook that dies: the same fate whether the reader or the loop tells it (it ends the session only when the loop does)", () =>
     Effect.gen(function*() {
       const base = Outage.make()
@@ -116,12 +127,9 @@ describe("a program's outage hook", () => {
       yield* settle
       const polled = yield* Fiber.poll(awaiting)
       yield* Fiber.interrupt(awaiting)
-      // the hook's failure logged, as the same hook's is when the reader tells it, and the session resumes
-      // (see the passing test below: the reader's `lasted` that dies is logged, the session goes on)
       expect(polled._tag === "Some" ? `ended: ${polled.value._tag === "Success" ? JSON.stringify(polled.value.value) : "?"}` : "running").toBe("running")
     }).pipe(Effect.withRandom(Random.fixed([0.5])), Effect.provide(TestLayer)))
 
-  // held: told by the reader (an ACK past stableAfter), the dying `lasted` is only logged
   it.scoped("a `lasted` hook that dies, told at an ACK past stableAfter, is logged and the session goes on", () =>
     Effect.gen(function*() {
       const base = Outage.make()
@@ -187,52 +195,24 @@ describe("a program's outage hook", () => {
       expect(calls).toEqual(["failed:Closed", "ready", "dropped:Closed"])
     }).pipe(Effect.withRandom(Random.fixed([0.5])), Effect.provide(TestLayer)))
 
-  // README: the hooks but `ended` "run on fibers of their own ... one that takes its time holds back
-  // neither the reader nor the reconnect"; `onEnd`/`outage.ended` hold neither `events` nor `await`.
-  // A `dropped` that writes to a slow store inside an uninterruptible region (a transaction) is
-  // forked in the session's scope, whose close waits for it: `await` is held for its minutes.
-  it.scoped("an uninterruptible slow `dropped` does not hold `await` past the session's end (its scope's close waited for it)", () =>
+  // `onEnd`/`outage.ended` hold neither `events` nor `await`, and nor do the other hooks: one
+  // writing to a slow store inside an uninterruptible region (a transaction) held `await` for its
+  // minutes (the session's scope, whose close waited for it, was closed before `await` was done)
+  it.scoped("a slow `dropped`, interruptible or not, does not hold `await` past the session's end", () =>
     Effect.gen(function*() {
-      const base = Outage.make()
-      const resolved = Either.getOrThrow(SessionOptions.resolve(options()))
-      const session = yield* Session.makeWith(resolved, {
-        outage: { ...base, dropped: () => Effect.uninterruptible(Effect.sleep("10 minutes")) }
-      })
-      const { peer } = yield* acceptAndHello(41_250)
-      yield* peer.sendJson(ready())
-      yield* settle
-      yield* peer.drop
-      yield* settle
-      const awaiting = yield* Effect.fork(Effect.exit(session.await))
-      yield* Effect.fork(session.end("5 seconds"))
-      for (let i = 0; i < 10; i++) {
-        yield* TestClock.adjust("1 second")
+      for (const slow of [Effect.sleep("10 minutes"), Effect.uninterruptible(Effect.sleep("10 minutes"))]) {
+        const session = yield* readyThenDropped({ ...Outage.make(), dropped: () => slow })
+        const awaiting = yield* Effect.fork(Effect.exit(session.await))
+        yield* Effect.fork(session.end("5 seconds"))
+        for (let i = 0; i < 10; i++) {
+          yield* TestClock.adjust("1 second")
+          yield* settle
+        }
+        expect((yield* Fiber.poll(awaiting))._tag).toBe("Some")
+        // the uninterruptible one's minutes, before the next round
+        yield* TestClock.adjust("10 minutes")
         yield* settle
       }
-      const polled = yield* Fiber.poll(awaiting)
-      expect(polled._tag).toBe("Some")
-    }).pipe(Effect.withRandom(Random.fixed([0.5])), Effect.provide(TestLayer)))
-
-  it.scoped("an interruptible slow `dropped` does not hold `await`", () =>
-    Effect.gen(function*() {
-      const base = Outage.make()
-      const resolved = Either.getOrThrow(SessionOptions.resolve(options()))
-      const session = yield* Session.makeWith(resolved, {
-        outage: { ...base, dropped: () => Effect.sleep("10 minutes") }
-      })
-      const { peer } = yield* acceptAndHello(41_250)
-      yield* peer.sendJson(ready())
-      yield* settle
-      yield* peer.drop
-      yield* settle
-      const awaiting = yield* Effect.fork(Effect.exit(session.await))
-      yield* Effect.fork(session.end("5 seconds"))
-      for (let i = 0; i < 10; i++) {
-        yield* TestClock.adjust("1 second")
-        yield* settle
-      }
-      const polled = yield* Fiber.poll(awaiting)
-      expect(polled._tag).toBe("Some")
     }).pipe(Effect.withRandom(Random.fixed([0.5])), Effect.provide(TestLayer)))
 
   // `ended` was told before the interruption was seen through (a fatal close, a stop), or before
@@ -241,14 +221,8 @@ describe("a program's outage hook", () => {
   it.scoped("a fatal close: a running `dropped` is interrupted before `ended` is told", () =>
     Effect.gen(function*() {
       const { calls, outage } = slowDropped()
-      const resolved = Either.getOrThrow(SessionOptions.resolve(options()))
-      const session = yield* Session.makeWith(resolved, { outage })
       const gateway = yield* MemoryTransport.MemoryGateway
-      const first = yield* acceptAndHello(41_250)
-      yield* first.peer.sendJson(ready())
-      yield* settle
-      yield* first.peer.drop
-      yield* settle
+      const session = yield* readyThenDropped(outage)
       expect(calls).toEqual(["dropped:start"])
       const next = yield* Effect.fork(gateway.accept)
       for (let i = 0; i < 10 && (yield* Fiber.poll(next))._tag === "None"; i++) {
@@ -266,13 +240,7 @@ describe("a program's outage hook", () => {
   it.scoped("`end`: a running `dropped` is interrupted before `ended` is told", () =>
     Effect.gen(function*() {
       const { calls, outage } = slowDropped()
-      const resolved = Either.getOrThrow(SessionOptions.resolve(options()))
-      const session = yield* Session.makeWith(resolved, { outage })
-      const first = yield* acceptAndHello(41_250)
-      yield* first.peer.sendJson(ready())
-      yield* settle
-      yield* first.peer.drop
-      yield* settle
+      const session = yield* readyThenDropped(outage)
       expect(calls).toEqual(["dropped:start"])
       yield* session.end("5 seconds")
       yield* settle

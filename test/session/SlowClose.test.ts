@@ -56,10 +56,9 @@ const unblock = Effect.zipRight(Effect.sync(() => {
 }), TestClock.adjust("1 minute"))
 
 describe("a connection's end waits for its socket", () => {
-  // onDefect ends with `end(Exit.failCause(cause), false)`: the close is started, not waited for, and
-  // `Deferred.await(ended)` fails before `yield* closeSocket`; the connection's scope then finds
-  // the socket's scope already closing and returns at once. The session ends (`await` dies) with its
-  // socket still open for 5 s: a program that starts the shard again has two sockets for it.
+  // a heartbeat defect starts the close beside the timer; the connection waits for it at its end,
+  // also when it ends with a failure (it did not: `await` died with the socket still open for 5 s,
+  // and a program that started the shard again had two sockets for it)
   it.scoped("a heartbeat defect ends the session only once its socket is closed (await was done with the socket still open)", () =>
     Effect.gen(function*() {
       sockets.open = 0
@@ -80,8 +79,8 @@ describe("a connection's end waits for its socket", () => {
       expect({ ended, socketsOpenAsAwaitIsDone: ended ? sockets.open : 0 }).toEqual({ ended, socketsOpenAsAwaitIsDone: 0 })
     }).pipe(Effect.ensuring(unblock), Effect.withRandom(Random.fixed([0.5])), Effect.provide(SlowCloseLayer)))
 
-  // held: the zombie's close is started beside the timer and waited for at the connection's end;
-  // the next connection opens only once the old socket let go
+  // the zombie's close is started beside the timer and waited for at the connection's end: the
+  // next connection opens only once the old socket let go
   it.scoped("a zombie under a slow-closing transport: the resume connects only once the old socket is gone", () =>
     Effect.gen(function*() {
       sockets.open = 0

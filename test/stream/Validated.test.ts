@@ -48,7 +48,7 @@ describe("Validated", () => {
       if (exit._tag === "Success") expect(Chunk.size(exit.value)).toBe(1)
     }))
 
-  // held: a private field that holds a schema (an own property, read before this change too); one holding a non-schema (a string) threw before and after alike
+  // a private field is an own property like any other (one holding no schema is refused, as any)
   it.effect("a class with a private field holding the schema works", () =>
     Effect.gen(function*() {
       class Schemas {
