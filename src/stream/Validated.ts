@@ -23,6 +23,7 @@ import * as Scheduler from "effect/Scheduler"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import type { EventName, GatewayEvent } from "../protocol/Event.ts"
+import { kindOf } from "../internal/printable.ts"
 import { formatError } from "../protocol/internal/schema.ts"
 
 /**
@@ -284,8 +285,11 @@ const namesOf = (schemas: object): ReadonlySet<string> => {
 const checkerOf = <S extends Schemas, E2, R2>(schemas: S, keepOthers: boolean, options: Options<E2, R2> | undefined) => {
   const decoders = new Map<string, Decoder>()
   for (const t of namesOf(schemas)) {
-    const schema = (schemas as Record<string, Schema.Schema.AnyNoContext | undefined>)[t]
-    if (schema !== undefined) decoders.set(t, decoderOf(schema))
+    const schema: unknown = (schemas as Record<string, unknown>)[t]
+    if (schema === undefined) continue
+    // from JavaScript, or through a cast: said as it is given (it threw "reading '_tag'")
+    if (!Schema.isSchema(schema)) throw new TypeError(`Validated: the schema for ${t} is no Schema, but ${kindOf(schema)}`)
+    decoders.set(t, decoderOf(schema as Schema.Schema.AnyNoContext))
   }
   const onInvalid = options?.onInvalid ?? logInvalid
   return {

@@ -33,6 +33,11 @@ const run = <A, E>(stream: Stream.Stream<A, E>) => Effect.map(Stream.runCollect(
 const validatedSource = () => Stream.make(Event.make(0, 1, "MESSAGE_CREATE", { id: "7", content: "a" }))
 
 describe("Validated", () => {
+  it("a map whose value for a type is no Schema (from JavaScript, or a cast) is refused saying so (it threw reading '_tag')", () => {
+    expect(() => Validated.only({ MESSAGE_CREATE: "MessageCreate" } as never)).toThrow("Validated: the schema for MESSAGE_CREATE is no Schema, but a string")
+    expect(() => Validated.events({ GUILD_CREATE: { id: 1 } } as never)).toThrow("Validated: the schema for GUILD_CREATE is no Schema, but an object")
+  })
+
   it.effect("a class with a private helper method: its getter's schema checks its events, the method is no schema (it was taken for one, and threw)", () =>
     Effect.gen(function*() {
       class Schemas {
@@ -48,7 +53,7 @@ describe("Validated", () => {
       if (exit._tag === "Success") expect(Chunk.size(exit.value)).toBe(1)
     }))
 
-  // a private field is an own property like any other (one holding no schema is refused, as any)
+  // a private field is an own property like any other
   it.effect("a class with a private field holding the schema works", () =>
     Effect.gen(function*() {
       class Schemas {
