@@ -95,11 +95,15 @@ export interface Context {
   readonly presenceLimit: Effect.Effect<SendLimiter.SendLimiter>
   readonly members: MemberRequests
   readonly transition: (to: SessionState, reason: Reason) => Effect.Effect<void>
-  /** Tells that an Identify went unanswered past the ready timeout (the connection waits on). */
+  /**
+   * Tells that an Identify went unanswered past the ready timeout (the connection waits on). It
+   * returns at once: the session tells its hooks in turn, on fibers of their own.
+   */
   readonly unanswered: Effect.Effect<void>
   /**
    * Tells that the connection has been ready for `backoff.stableAfter`: at its first heartbeat ACK
-   * after that (a connection up for days is stable long before it ends).
+   * after that (a connection up for days is stable long before it ends). It returns at once, as
+   * `unanswered` does.
    */
   readonly lasted: Effect.Effect<void>
   /** Called with each heartbeat round trip (ms). */

@@ -235,8 +235,9 @@ const askedWithin = (source: Effect.Effect<string, GatewayInfoError>, timeout: D
     )
   )
 
-// a hook of the program's own that fails as the session ends is told, masked, and skips none of
-// the steps after it (an `outage.ended` that died left `await` and `events` unended for ever)
+// a hook of the program's own that fails is told, masked, and costs nothing else: as the session
+// ends, it skips none of the steps after it (an `outage.ended` that died left `await` and `events`
+// unended for ever), and while it runs (the outage hooks told in turn), it ends nothing
 const told = (hook: string, effect: Effect.Effect<void>, token: unknown): Effect.Effect<void> =>
   Effect.catchAllCause(effect, (cause) =>
     Cause.isInterruptedOnly(cause)

@@ -265,10 +265,6 @@ const decoderOf = (schema: Schema.Schema.AnyNoContext): Decoder => {
 // bad one, or nothing (a type without a schema, left out)
 type Outcome = DecodedEvent | GatewayEvent | InvalidEvent | undefined
 
-/**
- * How events are checked against `schemas`: `check` decodes one event with the schemas' effects
- * run with `runtime`, and `report` counts a bad one and hands it to `onInvalid`.
- */
 // the names a map of schemas has, as its type sees them: its own, and its prototypes' getters and
 // schemas (a class's getters were skipped, their events left unchecked, typed as decoded); a
 // prototype's methods are no schemas (a private helper of a class)
@@ -282,14 +278,23 @@ const namesOf = (schemas: object): ReadonlySet<string> => {
   return names
 }
 
+// a name written as Discord writes an event's type: one the type of the map would hold
+const eventLike = /^[A-Z][A-Z0-9_]*$/
+
+/**
+ * How events are checked against `schemas`: `check` decodes one event with the schemas' effects
+ * run with `runtime`, and `report` counts a bad one and hands it to `onInvalid`.
+ */
 const checkerOf = <S extends Schemas, E2, R2>(schemas: S, keepOthers: boolean, options: Options<E2, R2> | undefined) => {
   const decoders = new Map<string, Decoder>()
   for (const t of namesOf(schemas)) {
     const schema: unknown = (schemas as Record<string, unknown>)[t]
-    if (schema === undefined) continue
-    // from JavaScript, or through a cast: said as it is given (it threw "reading '_tag'")
-    if (!Schema.isSchema(schema)) throw new TypeError(`Validated: the schema for ${t} is no Schema, but ${kindOf(schema)}`)
-    decoders.set(t, decoderOf(schema as Schema.Schema.AnyNoContext))
+    if (Schema.isSchema(schema)) decoders.set(t, decoderOf(schema as Schema.Schema.AnyNoContext))
+    // an event's, from JavaScript or through a cast, is said as it is given (it threw "reading
+    // '_tag'"); any other (a class's private field, which the type leaves out) is no event's
+    else if (schema !== undefined && eventLike.test(t)) {
+      throw new TypeError(`Validated: the schema for ${t} is no Schema, but ${kindOf(schema)}`)
+    }
   }
   const onInvalid = options?.onInvalid ?? logInvalid
   return {

@@ -33,6 +33,17 @@ const run = <A, E>(stream: Stream.Stream<A, E>) => Effect.map(Stream.runCollect(
 const validatedSource = () => Stream.make(Event.make(0, 1, "MESSAGE_CREATE", { id: "7", content: "a" }))
 
 describe("Validated", () => {
+  it("a class's private field beside its schemas is no event's (it was taken for a schema, and threw)", () => {
+    class Schemas {
+      readonly MESSAGE_CREATE = MessageCreate
+      private readonly label = "messages"
+      get name() {
+        return this.label
+      }
+    }
+    expect(() => Validated.only(new Schemas() as never)).not.toThrow()
+  })
+
   it("a map whose value for a type is no Schema (from JavaScript, or a cast) is refused saying so (it threw reading '_tag')", () => {
     expect(() => Validated.only({ MESSAGE_CREATE: "MessageCreate" } as never)).toThrow("Validated: the schema for MESSAGE_CREATE is no Schema, but a string")
     expect(() => Validated.events({ GUILD_CREATE: { id: 1 } } as never)).toThrow("Validated: the schema for GUILD_CREATE is no Schema, but an object")
