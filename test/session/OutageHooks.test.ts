@@ -70,6 +70,26 @@ const readyThenDropped = (outage: Outage.Outage) =>
     return session
   })
 
+// a session stable after 30 s whose outage hook `lasted` dies
+const dyingLasted = Effect.suspend(() => {
+  const resolved = Either.getOrThrow(SessionOptions.resolve(options({ backoff: { stableAfter: "30 seconds" } })))
+  return Session.makeWith(resolved, { outage: { ...Outage.make(), lasted: Effect.dieMessage("the store is gone") } })
+})
+
+// READY on the first connection, whose beats (every 10 s) are answered, and 50 s later: past a
+// `stableAfter` of 30 s, at an ACK
+const readyWithBeatsAnswered = Effect.gen(function*() {
+  const { peer } = yield* acceptAndHello(10_000)
+  yield* peer.autoAck(true)
+  yield* peer.sendJson(ready())
+  yield* settle
+  for (let i = 0; i < 5; i++) {
+    yield* TestClock.adjust("10 seconds")
+    yield* settle
+  }
+  return peer
+})
+
 describe("a program's outage hook", () => {
   // a `ready` that writes to a slow store (a minute) held the session's loop once the connection
   // dropped: the state said Connected/Ready with no socket, and no reconnect was made until it ended
@@ -109,11 +129,7 @@ describe("a program's outage hook", () => {
   // stable connection's end, it ended the session, where told at an ACK past stableAfter it was logged
   it.scoped("a `lasted` hook that dies: the same fate whether the reader or the loop tells it (it ends the session only when the loop does)", () =>
     Effect.gen(function*() {
-      const base = Outage.make()
-      const resolved = Either.getOrThrow(SessionOptions.resolve(options({ backoff: { stableAfter: "30 seconds" } })))
-      const session = yield* Session.makeWith(resolved, {
-        outage: { ...base, lasted: Effect.dieMessage("the store is gone") }
-      })
+      const session = yield* dyingLasted
       // Hello asks for beats every 10 minutes: no ACK past stableAfter before the drop, so the loop
       // tells `lasted` (the connection was stable by its end)
       const { peer } = yield* acceptAndHello(600_000)
@@ -132,19 +148,8 @@ describe("a program's outage hook", () => {
 
   it.scoped("a `lasted` hook that dies, told at an ACK past stableAfter, is logged and the session goes on", () =>
     Effect.gen(function*() {
-      const base = Outage.make()
-      const resolved = Either.getOrThrow(SessionOptions.resolve(options({ backoff: { stableAfter: "30 seconds" } })))
-      const session = yield* Session.makeWith(resolved, {
-        outage: { ...base, lasted: Effect.dieMessage("the store is gone") }
-      })
-      const { peer } = yield* acceptAndHello(10_000)
-      yield* peer.autoAck(true)
-      yield* peer.sendJson(ready())
-      yield* settle
-      for (let i = 0; i < 5; i++) {
-        yield* TestClock.adjust("10 seconds")
-        yield* settle
-      }
+      const session = yield* dyingLasted
+      const peer = yield* readyWithBeatsAnswered
       const awaiting = yield* Effect.fork(Effect.exit(session.await))
       yield* settle
       const polled = yield* Fiber.poll(awaiting)
@@ -152,22 +157,15 @@ describe("a program's outage hook", () => {
       expect(polled._tag).toBe("None")
       expect(yield* peer.isOpen).toBe(true)
     }).pipe(Effect.withRandom(Random.fixed([0.5])), Effect.provide(TestLayer)))
-  // Outage.ts: `lasted` is "told at its first heartbeat ACK after that, or at its end" — one
-  // connection that lasted is one `lasted`. The reader tells it at the ACK past stableAfter and the
-  // loop tells it again at the connection's end (it does not know the reader did).
+
+  // Outage.ts: `lasted` is "told at its first heartbeat ACK after that, or at its end": one
+  // connection that lasted is one `lasted`, whether the reader told it at an ACK or not
   it.scoped("a connection that lasted is told `lasted` once (it was told at its ACK past stableAfter and again at its end)", () =>
     Effect.gen(function*() {
       const { calls, outage } = recording()
       const resolved = Either.getOrThrow(SessionOptions.resolve(options({ backoff: { stableAfter: "30 seconds" } })))
       yield* Session.makeWith(resolved, { outage })
-      const { peer } = yield* acceptAndHello(10_000)
-      yield* peer.autoAck(true)
-      yield* peer.sendJson(ready())
-      yield* settle
-      for (let i = 0; i < 5; i++) {
-        yield* TestClock.adjust("10 seconds")
-        yield* settle
-      }
+      const peer = yield* readyWithBeatsAnswered
       expect(calls).toEqual(["ready", "lasted"])
       yield* peer.drop
       yield* settle
