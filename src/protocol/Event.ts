@@ -47,6 +47,16 @@ export type EventOf<N extends EventName> = Extract<GatewayEvent, { readonly t: `
  */
 export type EventData<N extends EventName> = EventOf<N>["d"]
 
+const typeName = /^[A-Z0-9_]{1,64}$/
+
+/**
+ * Whether `t` is written as Discord writes a dispatch type: 1 to 64 of `A-Z`, `0-9` and `_` (a type
+ * Discord adds later is one too; a made-up or megabyte-long name is not).
+ *
+ * @since 0.1.0
+ */
+export const isTypeName = (t: string): boolean => typeName.test(t)
+
 /**
  * An event as a session builds it: an instance of a class, not an object literal. V8 watches
  * where object literals are allocated, and once most objects of one literal outlive a

@@ -9,6 +9,7 @@ import * as Effect from "effect/Effect"
 import * as Metric from "effect/Metric"
 import * as MetricBoundaries from "effect/MetricBoundaries"
 import * as MetricLabel from "effect/MetricLabel"
+import { isTypeName } from "../protocol/Event.ts"
 
 /**
  * Dispatches received (delivered or, when the program asked for other types only, skipped),
@@ -102,11 +103,10 @@ export const maxEventTypes = 256
 // the `type` tags, shared by every session: the metric finds its counter by the tags' identity
 const typeTags = new Map<string, ReadonlyArray<MetricLabel.MetricLabel>>()
 const otherTags = [MetricLabel.make("type", "other")]
-const eventName = /^[A-Z0-9_]{1,64}$/
 const tagsOf = (type: string) => {
   let tags = typeTags.get(type)
   if (tags === undefined) {
-    if (typeTags.size >= maxEventTypes || !eventName.test(type)) return otherTags
+    if (typeTags.size >= maxEventTypes || !isTypeName(type)) return otherTags
     tags = [MetricLabel.make("type", type)]
     typeTags.set(type, tags)
   }

@@ -22,7 +22,7 @@ import * as Runtime from "effect/Runtime"
 import * as Scheduler from "effect/Scheduler"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
-import type { EventName, GatewayEvent } from "../protocol/Event.ts"
+import { type EventName, type GatewayEvent, isTypeName } from "../protocol/Event.ts"
 import { kindOf } from "../internal/printable.ts"
 import { formatError } from "../protocol/internal/schema.ts"
 
@@ -278,9 +278,6 @@ const namesOf = (schemas: object): ReadonlySet<string> => {
   return names
 }
 
-// a name written as Discord writes an event's type: one the type of the map would hold
-const eventLike = /^[A-Z][A-Z0-9_]*$/
-
 /**
  * How events are checked against `schemas`: `check` decodes one event with the schemas' effects
  * run with `runtime`, and `report` counts a bad one and hands it to `onInvalid`.
@@ -292,7 +289,7 @@ const checkerOf = <S extends Schemas, E2, R2>(schemas: S, keepOthers: boolean, o
     if (Schema.isSchema(schema)) decoders.set(t, decoderOf(schema as Schema.Schema.AnyNoContext))
     // an event's, from JavaScript or through a cast, is said as it is given (it threw "reading
     // '_tag'"); any other (a class's private field, which the type leaves out) is no event's
-    else if (schema !== undefined && eventLike.test(t)) {
+    else if (schema !== undefined && isTypeName(t)) {
       throw new TypeError(`Validated: the schema for ${t} is no Schema, but ${kindOf(schema)}`)
     }
   }
