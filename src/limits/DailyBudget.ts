@@ -67,8 +67,13 @@ export interface DailyBudget<E> {
   readonly spent: Effect.Effect<void>
   /** The limiter's `budgetReady`. */
   readonly ready: (shardId: number) => Effect.Effect<void, E>
-  /** Takes a refreshed `GET /gateway/bot` answer's budget at `now`. */
-  readonly configure: (limit: BudgetFigures, now: number) => void
+  /**
+   * Takes a refreshed `GET /gateway/bot` answer's budget at `now`, less the starts counted since
+   * `countedBefore` (what `counted` said as the answer was asked for), if given.
+   */
+  readonly configure: (limit: BudgetFigures, now: number, countedBefore?: number) => void
+  /** How many starts were counted since the budget was made, known or not. */
+  readonly counted: () => number
   /** The budget at `now`, `undefined` until configured. */
   readonly snapshot: (now: number) => BudgetSnapshot | undefined
   /** The error of a shard that found the budget used up. */
@@ -146,6 +151,8 @@ export const make = <E>(policy: BudgetPolicy<E>): DailyBudget<E> => {
   // when the last identify of any key was counted: the spread's next turn is worked out from it
   // and the budget as it is now (a refreshed answer moves it)
   let lastCountedAt: number | undefined
+  // every start counted, for the answers asked for before some of them
+  let counted = 0
   // shards that passed `ready` at a turn of the spread and have not identified yet, with when:
   // each holds its turn, the others waiting for the next, for up to `claimHoldMs`
   const claims = new Map<number, number>()
@@ -227,6 +234,7 @@ export const make = <E>(policy: BudgetPolicy<E>): DailyBudget<E> => {
     )
 
   const count = (now: number, shardId: number): Effect.Effect<void> => {
+    counted += 1
     if (budget === undefined) return Effect.void
     budget.remaining -= 1
     if (budget.remaining <= 0) spent.fire()
@@ -291,16 +299,18 @@ export const make = <E>(policy: BudgetPolicy<E>): DailyBudget<E> => {
         })
     )
 
-  const configure = (limit: BudgetFigures, now: number): void => {
+  const configure = (limit: BudgetFigures, now: number, countedBefore?: number): void => {
+    // starts counted while the answer was on its way may not be in it: they stay spent
+    const remaining = Math.max(0, limit.remaining - Math.max(0, counted - (countedBefore ?? counted)))
     // told to be low still holds while a refreshed answer says it is
-    const lowTold = budget !== undefined && budget.lowTold && limit.remaining <= lowBudget(limit.total)
+    const lowTold = budget !== undefined && budget.lowTold && remaining <= lowBudget(limit.total)
     // none left where this limiter had some: another process spent them, and no wait of the
     // spread's is due a refill of this limiter's making (an identify fails, or waits, as without it)
-    if (limit.remaining <= 0 && (budget === undefined || budget.remaining > 0)) {
+    if (remaining <= 0 && (budget === undefined || budget.remaining > 0)) {
       lastCountedAt = undefined
       claims.clear()
     }
-    budget = { total: limit.total, remaining: limit.remaining, resetAt: now + limit.resetAfter, lowTold }
+    budget = { total: limit.total, remaining, resetAt: now + limit.resetAfter, lowTold }
     changed.fire()
     if (budget.remaining <= 0) spent.fire()
   }
@@ -322,6 +332,7 @@ export const make = <E>(policy: BudgetPolicy<E>): DailyBudget<E> => {
     spent: spent.await,
     ready,
     configure,
+    counted: () => counted,
     snapshot,
     exhausted
   }

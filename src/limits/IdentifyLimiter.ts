@@ -36,6 +36,12 @@ export interface SessionStartLimit {
    * rather than mix them, which would identify one bot on the other's budget (a token reset).
    */
   readonly bot?: string | undefined
+  /**
+   * The limiter's `snapshot.counted` read just before these figures were asked for: the starts it
+   * counted since may be missing from them (Discord answered before it saw those identifies), so
+   * they are taken off `remaining` rather than given back. Absent: the figures are taken as they are.
+   */
+  readonly countedBefore?: number | undefined
 }
 
 /**
@@ -88,6 +94,11 @@ export interface IdentifySnapshot {
     }
     | undefined
   readonly keys: ReadonlyArray<KeySnapshot>
+  /**
+   * How many session starts the limiter has counted since it was made, for a `configure`'s
+   * `countedBefore` (a limiter of a program's own may leave it out).
+   */
+  readonly counted?: number | undefined
 }
 
 /**
@@ -237,6 +248,10 @@ const limitProblems = (limit: SessionStartLimit): Array<string> => {
   for (const field of ["total", "remaining", "resetAfter"] as const) {
     const value = limit[field]
     if (!Number.isFinite(value) || value < 0) problems.push(`${field} must be a finite number of at least 0, got ${value}`)
+  }
+  const before = limit.countedBefore
+  if (before !== undefined && (!Number.isSafeInteger(before) || before < 0)) {
+    problems.push(`countedBefore must be a whole number of at least 0, got ${before}`)
   }
   return problems
 }
@@ -391,7 +406,7 @@ const build = (spacing: number, margin: number, onExhausted: "fail" | "wait", sp
       }
       bot ??= limit.bot
       return Effect.sync(() => {
-        budget.configure(limit, monotonicMillis(clock))
+        budget.configure(limit, monotonicMillis(clock), limit.countedBefore)
         const next = limit.maxConcurrency
         if (next === maxConcurrency) return
         // New keys: each starts as if it had identified with the latest identify of any old key,
@@ -428,7 +443,8 @@ const build = (spacing: number, margin: number, onExhausted: "fail" | "wait", sp
       return {
         maxConcurrency,
         budget: budget.snapshot(now),
-        keys
+        keys,
+        counted: budget.counted()
       }
     })
   )

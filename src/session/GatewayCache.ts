@@ -82,9 +82,14 @@ export const make = (
     const fresh = (): GatewayBot | undefined =>
       cached !== undefined && monotonicMillis(clock) < cached.until ? cached.info : undefined
 
-    const refetch = GatewayInfo.fetch(options.api, options.token, options.timeout).pipe(
-      Effect.provide(http),
-      Effect.tap((info) => limiter.configure(GatewayInfo.startLimit(info, options.token))),
+    // the starts counted before the request: those counted while it is answered stay spent
+    const fetchCounted = Effect.flatMap(limiter.snapshot, ({ counted }) =>
+      GatewayInfo.fetch(options.api, options.token, options.timeout).pipe(
+        Effect.provide(http),
+        Effect.tap((info) => limiter.configure({ ...GatewayInfo.startLimit(info, options.token), countedBefore: counted }))
+      ))
+
+    const refetch = fetchCounted.pipe(
       Effect.tap((info) =>
         Effect.sync(() => {
           fetches++

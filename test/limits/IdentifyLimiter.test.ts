@@ -76,10 +76,33 @@ describe("IdentifyLimiter", () => {
         "RuntimeException: invalid IdentifyLimiter limits: maxConcurrency must be a positive integer, got 0; remaining must be a finite number of at least 0, got NaN; resetAfter must be a finite number of at least 0, got Infinity"
       )
       expect(yield* configured({ total: -1 })).toBe("RuntimeException: invalid IdentifyLimiter limits: total must be a finite number of at least 0, got -1")
+      expect(yield* configured({ countedBefore: Number.NaN })).toBe(
+        "RuntimeException: invalid IdentifyLimiter limits: countedBefore must be a whole number of at least 0, got NaN"
+      )
       // refused, they changed nothing
       expect((yield* limiter.snapshot).budget).toBeUndefined()
       expect(yield* configured({ maxConcurrency: 16 })).toBe("configured")
       expect((yield* limiter.snapshot).maxConcurrency).toBe(16)
+    }))
+
+  it.effect("starts counted since countedBefore are taken off an answer's remaining, never more than it has; the count goes on before the budget is known", () =>
+    Effect.gen(function*() {
+      const limiter = yield* IdentifyLimiter.make()
+      expect((yield* limiter.snapshot).counted).toBe(0)
+      // unknown budget: counted all the same, for an answer asked for before
+      yield* limiter.identify(0, () => Effect.void)
+      yield* TestClock.adjust("6 seconds")
+      yield* limiter.configure({ maxConcurrency: 1, total: 1000, remaining: 1000, resetAfter: 60_000, countedBefore: 0 })
+      expect((yield* limiter.snapshot).budget?.remaining).toBe(999)
+      yield* limiter.identify(0, () => Effect.void)
+      yield* TestClock.adjust("6 seconds")
+      yield* limiter.identify(0, () => Effect.void)
+      expect((yield* limiter.snapshot).counted).toBe(3)
+      yield* limiter.configure({ maxConcurrency: 1, total: 1000, remaining: 1, resetAfter: 60_000, countedBefore: 1 })
+      expect((yield* limiter.snapshot).budget?.remaining).toBe(0)
+      // a mark from later than the count (another limiter's) takes nothing off
+      yield* limiter.configure({ maxConcurrency: 1, total: 1000, remaining: 5, resetAfter: 60_000, countedBefore: 7 })
+      expect((yield* limiter.snapshot).budget?.remaining).toBe(5)
     }))
 
   it.effect("with no answer, counts the spacing from the end of the send plus a 200 ms margin by default", () =>

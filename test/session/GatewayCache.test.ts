@@ -169,3 +169,29 @@ describe("GatewayCache", () => {
       expect([(yield* forever.info).shards, requests]).toEqual([5, 5])
     }).pipe(Effect.provide(IdentifyLimiter.layerMemory)))
 })
+
+describe("GatewayCache and the starts counted while it asks", () => {
+  it.scoped("an answer asked for before another session's identify is counted takes that start off: it is not given back", () =>
+    Effect.gen(function*() {
+      const { client } = slowClient()
+      const limiter = yield* IdentifyLimiter.IdentifyLimiter
+      yield* limiter.configure({ maxConcurrency: 1, total: 1000, remaining: 10, resetAfter: 60_000 })
+      const cache = yield* GatewayCache.make({ api: "https://discord.test/api/v10", token, maxAge: "1 minute", timeout: "15 seconds" }).pipe(
+        Effect.provideService(HttpClient.HttpClient, client)
+      )
+      // the answer (999 left) is made as the request arrives; another session identifies before it is back
+      const asking = yield* Effect.fork(cache.info)
+      yield* TestClock.adjust("500 millis")
+      yield* limiter.identify(0, () => Effect.void)
+      expect((yield* limiter.snapshot).budget?.remaining).toBe(9)
+      yield* TestClock.adjust("500 millis")
+      yield* Fiber.join(asking)
+      expect((yield* limiter.snapshot).budget?.remaining).toBe(998)
+      // the next answer, asked for with nothing counted meanwhile, is taken as it comes
+      yield* TestClock.adjust("1 minute")
+      const again = yield* Effect.fork(cache.info)
+      yield* TestClock.adjust("1 second")
+      yield* Fiber.join(again)
+      expect((yield* limiter.snapshot).budget?.remaining).toBe(999)
+    }).pipe(Effect.provide(IdentifyLimiter.layerMemory)))
+})
