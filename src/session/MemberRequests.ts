@@ -14,13 +14,14 @@ import type {
 } from "discord-api-types/v10"
 import * as Data from "effect/Data"
 import * as Deferred from "effect/Deferred"
-import type * as Duration from "effect/Duration"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
 import * as FiberId from "effect/FiberId"
 import { identity } from "effect/Function"
 import * as Predicate from "effect/Predicate"
+import { monotonicMillis } from "../internal/due.ts"
 import { timeoutFailPastStalls } from "../internal/stall.ts"
 import * as Commands from "../protocol/Commands.ts"
 import type { GatewayEvent } from "../protocol/Event.ts"
@@ -213,8 +214,10 @@ export interface MemberRequests {
   /**
    * Fails with `Timeout` once `timeout` passes without a chunk of the answer to `nonce`: counted
    * from now (the request went out), then from each chunk (a large guild's answer takes as long as
-   * its chunks keep coming), and only while a connection is answered: from the next one's answer
-   * anew (no chunk can come without one, and a resume's replay may bring the answer).
+   * its chunks keep coming), and only while a connection is answered: a drop pauses it, and the
+   * next one's answer goes on from where it stood (no chunk can come without one, and a resume's
+   * replay may bring the answer; a count begun anew at each answer let connections that kept
+   * dropping put it off for ever).
    */
   stalled(nonce: string, timeout: Duration.DurationInput): Effect.Effect<never, MemberRequestError>
   /**
@@ -290,20 +293,28 @@ class Registry implements MemberRequests {
   }
 
   stalled(nonce: string, timeout: Duration.DurationInput): Effect.Effect<never, MemberRequestError> {
-    return Effect.forever(Effect.suspend(() => {
-      const collector = this.inFlight.get(nonce)
-      // answered, or failed: that outcome is the request's
-      if (collector === undefined) return Effect.never
-      // no chunk can come without an answered connection: the time counts from the next one's answer
-      if (!this.online) return this.nextOnlineChange()
-      return Effect.raceFirst(
-        timeoutFailPastStalls(Deferred.await(collector.nextChunk), {
-          duration: timeout,
-          onTimeout: () => new MemberRequestError({ reason: "Timeout", guildId: collector.guildId })
-        }),
-        this.nextOnlineChange()
-      )
-    }))
+    const limit = Duration.decode(timeout)
+    return Effect.clockWith((clock) => {
+      // how long connections were answered since the last chunk (or the send): a drop pauses it
+      let quiet = 0
+      return Effect.forever(Effect.suspend(() => {
+        const collector = this.inFlight.get(nonce)
+        // answered, or failed: that outcome is the request's
+        if (collector === undefined) return Effect.never
+        // no chunk can come without an answered connection: the time counts on at the next one's answer
+        if (!this.online) return this.nextOnlineChange()
+        const since = monotonicMillis(clock)
+        const chunk = Effect.zipLeft(Deferred.await(collector.nextChunk), Effect.sync(() => quiet = 0))
+        const drop = Effect.zipLeft(this.nextOnlineChange(), Effect.sync(() => quiet += monotonicMillis(clock) - since))
+        return Effect.raceFirst(
+          timeoutFailPastStalls(chunk, {
+            duration: Duration.max(Duration.zero, Duration.subtract(limit, Duration.millis(quiet))),
+            onTimeout: () => new MemberRequestError({ reason: "Timeout", guildId: collector.guildId })
+          }),
+          drop
+        )
+      }))
+    })
   }
 
   unregister(nonce: string): Effect.Effect<void> {

@@ -86,8 +86,9 @@ export interface Timeouts {
   /**
    * Request Guild Members: from the request going out to the first chunk of its answer, and from
    * each chunk to the next (default 30 s), so that a large guild's answer takes as long as it keeps
-   * coming; counted only while a connection is answered (from the next one's READY or RESUMED
-   * anew). A request waiting for a ready connection or the send limit is not counted against it.
+   * coming; counted only while a connection is answered (a drop pauses it, the next READY or
+   * RESUMED goes on with it). A request waiting for a ready connection or the send limit is not
+   * counted against it.
    */
   readonly members: Duration.DurationInput
 }

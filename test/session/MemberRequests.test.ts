@@ -7,7 +7,7 @@ import * as MemberRequests from "../../src/session/MemberRequests.ts"
 describe("MemberRequests: the members timeout", () => {
   // it counted while no connection could carry a chunk: a request sent just before an outage
   // failed 30 s later, and the answer the resume replayed was dropped
-  it.effect("counts only while a connection is answered, from each answer anew; callers that give up leave nothing waiting", () =>
+  it.effect("counts only while a connection is answered, going on from where it stood at the next answer; callers that give up leave nothing waiting", () =>
     Effect.gen(function*() {
       const registry = MemberRequests.make()
       const nonces = Array.from({ length: 200 }, (_, i) => `n${i}`)
@@ -20,15 +20,37 @@ describe("MemberRequests: the members timeout", () => {
       registry.connected(true)
       yield* TestClock.adjust("29 seconds")
       expect(waiting(100)).toBe(true)
-      // the connection ends at 29 s: the count stops, and starts over at the next answer
+      // the connection ends at 29 s: the count stops, and goes on at the next answer
       registry.connected(false)
       yield* TestClock.adjust("5 minutes")
       expect(waiting(100)).toBe(true)
       registry.connected(true)
-      yield* TestClock.adjust("29 seconds")
+      yield* TestClock.adjust("999 millis")
       expect(waiting(100)).toBe(true)
-      yield* TestClock.adjust("1 second")
+      yield* TestClock.adjust("1 millis")
       const outcomes = yield* Effect.forEach(fibers.slice(100), Fiber.join)
       expect(outcomes.map((outcome) => outcome._tag === "Left" && outcome.left.reason)).toEqual(Array(100).fill("Timeout"))
+    }))
+
+  // it started over at each answer: a gateway that dropped every 20 s and always resumed never
+  // timed a request out
+  it.effect("a request on connections that keep dropping and resuming times out once they were answered for the timeout in all", () =>
+    Effect.gen(function*() {
+      const registry = MemberRequests.make()
+      yield* registry.register("n", "1")
+      const stalled = yield* Effect.fork(Effect.either(registry.stalled("n", "30 seconds")))
+      for (let drop = 0; drop < 2; drop++) {
+        registry.connected(true)
+        yield* TestClock.adjust("12 seconds")
+        registry.connected(false)
+        yield* TestClock.adjust("3 seconds")
+      }
+      expect(stalled.unsafePoll()).toBeNull()
+      registry.connected(true)
+      yield* TestClock.adjust("5999 millis")
+      expect(stalled.unsafePoll()).toBeNull()
+      yield* TestClock.adjust("1 millis")
+      const outcome = yield* Fiber.join(stalled)
+      expect(outcome._tag === "Left" && outcome.left.reason).toBe("Timeout")
     }))
 })
