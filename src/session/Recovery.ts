@@ -29,6 +29,13 @@ export interface Recovery {
    */
   readonly unreachedResumes: number
   /**
+   * Resumes in a row the gateway took and ended asking for them again (op 7, 4000, 4008), never
+   * answered: a node that ends every one so would keep the session resuming for ever, so every
+   * other one goes to the gateway URL after three, and ten give the session up (with the default
+   * backoff, some four and a half minutes: as long as Discord keeps a session to resume).
+   */
+  readonly askedAgainResumes: number
+  /**
    * Whether op 9 ended the last connection before it was stable, other than in answer to a Resume
    * (the protocol's way to refuse one): an Identify refused, or a session invalidated soon after
    * READY or RESUMED. A gateway doing that to every connection must see them spaced by the backoff.
@@ -58,16 +65,20 @@ export type Point = Pick<Memory, "sessionId" | "sequence">
 export const initial: Recovery = {
   failedResumes: 0,
   unreachedResumes: 0,
+  askedAgainResumes: 0,
   invalidatedEarly: false,
   tooLargeAt: undefined,
   tooLargeAgain: false
 }
 
 /**
- * How many Resumes in a row may fail before the session is given up, and may miss the gateway
- * before every other one tries the gateway URL.
+ * How many Resumes in a row may fail before the session is given up, and may miss the gateway (or
+ * be asked for again) before every other one tries the gateway URL.
  */
 const maxFailedResumes = 3
+
+/** How many Resumes in a row the gateway may ask for again before the session is given up. */
+const maxAskedAgainResumes = 10
 
 // the gateway's ends of a connection that ask for the same Resume again: op 7, and the closes
 // whose codes say to try again (three of them in a row gave the session up, its events lost and a
@@ -88,18 +99,23 @@ export const after = (
   mode: Mode,
   outcome: Pick<Outcome, "reason" | "ready" | "answered" | "stable" | "authenticated" | "replayed" | "tooLarge">,
   at: Point
-): Recovery => ({
-  failedResumes: outcome.answered || outcome.replayed > 0
-    ? 0
-    : recovery.failedResumes + (mode === "resume" && outcome.authenticated && !asksAgain(outcome.reason) ? 1 : 0),
-  unreachedResumes: mode === "resume" && !outcome.authenticated ? recovery.unreachedResumes + 1 : 0,
-  invalidatedEarly: outcome.reason._tag === "InvalidSession" && !outcome.stable && (mode === "identify" || outcome.ready),
-  // a connection answered or replayed to since left that point behind (two READYs too large, days
-  // and a whole gateway session apart, were the same point: before READY)
-  tooLargeAt: outcome.tooLarge ? at : outcome.answered || outcome.replayed > 0 ? undefined : recovery.tooLargeAt,
-  tooLargeAgain: outcome.tooLarge && recovery.tooLargeAt !== undefined &&
-    recovery.tooLargeAt.sessionId === at.sessionId && recovery.tooLargeAt.sequence === at.sequence
-})
+): Recovery => {
+  const answered = outcome.answered || outcome.replayed > 0
+  const taken = mode === "resume" && outcome.authenticated
+  return {
+    failedResumes: answered ? 0 : recovery.failedResumes + (taken && !asksAgain(outcome.reason) ? 1 : 0),
+    unreachedResumes: mode === "resume" && !outcome.authenticated ? recovery.unreachedResumes + 1 : 0,
+    askedAgainResumes: answered || mode === "identify"
+      ? 0
+      : recovery.askedAgainResumes + (taken && asksAgain(outcome.reason) ? 1 : 0),
+    invalidatedEarly: outcome.reason._tag === "InvalidSession" && !outcome.stable && (mode === "identify" || outcome.ready),
+    // a connection answered or replayed to since left that point behind (two READYs too large, days
+    // and a whole gateway session apart, were the same point: before READY)
+    tooLargeAt: outcome.tooLarge ? at : answered ? undefined : recovery.tooLargeAt,
+    tooLargeAgain: outcome.tooLarge && recovery.tooLargeAt !== undefined &&
+      recovery.tooLargeAt.sessionId === at.sessionId && recovery.tooLargeAt.sequence === at.sequence
+  }
+}
 
 /**
  * `recovery` after an attempt that got no gateway URL (`GET /gateway/bot` failed) and so opened no
@@ -117,16 +133,21 @@ export const unconnected = (recovery: Recovery, mode: Mode): Recovery =>
  * @since 0.1.0
  */
 export const giveUp = (recovery: Recovery): Recovery | undefined =>
-  recovery.failedResumes >= maxFailedResumes ? { ...recovery, failedResumes: 0 } : undefined
+  recovery.failedResumes >= maxFailedResumes || recovery.askedAgainResumes >= maxAskedAgainResumes
+    ? { ...recovery, failedResumes: 0, askedAgainResumes: 0 }
+    : undefined
 
 /**
  * Whether the next Resume goes to the gateway URL, which takes one too, instead of
- * `resume_gateway_url`: every other time once Resumes stopped reaching the session's own node.
+ * `resume_gateway_url`: every other time once three Resumes in a row stopped reaching the
+ * session's own node, or were asked for again.
  *
  * @since 0.1.0
  */
 export const resumesAtGateway = (recovery: Recovery): boolean =>
-  recovery.unreachedResumes >= maxFailedResumes && recovery.unreachedResumes % 2 === 1
+  everyOtherAfterThree(recovery.unreachedResumes) || everyOtherAfterThree(recovery.askedAgainResumes)
+
+const everyOtherAfterThree = (inARow: number): boolean => inARow >= maxFailedResumes && inARow % 2 === 1
 
 /**
  * A pause between connections: the random one Discord asks for after op 9, that one and then the

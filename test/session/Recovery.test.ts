@@ -46,6 +46,22 @@ describe("Recovery", () => {
     }
   })
 
+  it("sends every other Resume the gateway asked for again (op 7, 4000, 4008) to the gateway URL after three, and gives the session up after ten", () => {
+    const reasons = [Reason.Reconnect(), Reason.Closed({ code: 4000, description: "", detail: "" }), Reason.Closed({ code: 4008, description: "", detail: "" })]
+    const askedAgain = (recovery: Recovery.Recovery) =>
+      Recovery.after(recovery, "resume", outcome({ reason: reasons[recovery.askedAgainResumes % 3]! }), here)
+    expect([0, 1, 2, 3, 4, 5, 6, 7, 8, 9].map((n) => Recovery.resumesAtGateway(repeat(n, askedAgain)))).toEqual([
+      false, false, false, true, false, true, false, true, false, true
+    ])
+    expect(Recovery.giveUp(repeat(9, askedAgain))).toBeUndefined()
+    expect(Recovery.giveUp(repeat(10, askedAgain))).toEqual({ ...repeat(10, askedAgain), askedAgainResumes: 0 })
+    // an answer, or a new session, starts it over; an outage or a Resume that failed otherwise does not
+    expect(Recovery.after(repeat(9, askedAgain), "resume", outcome({ replayed: 1 }), here).askedAgainResumes).toBe(0)
+    expect(Recovery.after(repeat(9, askedAgain), "identify", outcome({ reason: reasons[1]! }), here).askedAgainResumes).toBe(0)
+    expect(Recovery.after(repeat(9, askedAgain), "resume", outcome({ authenticated: false }), here).askedAgainResumes).toBe(9)
+    expect(Recovery.after(repeat(9, askedAgain), "resume", outcome(), here).askedAgainResumes).toBe(9)
+  })
+
   it("sends every other Resume to the gateway URL once three in a row never reached a gateway", () => {
     const unreached = (recovery: Recovery.Recovery) => Recovery.after(recovery, "resume", outcome({ authenticated: false }), here)
     expect([0, 1, 2, 3, 4, 5, 6].map((n) => Recovery.resumesAtGateway(repeat(n, unreached)))).toEqual([
