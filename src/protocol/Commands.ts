@@ -483,19 +483,23 @@ export const opcode = <C extends Command>(command: C): (typeof opcodes)[C["_tag"
 
 type Fields<C extends Command> = Omit<C, "_tag">
 
+// Each builder's tag is written after the fields: a `_tag` among them (from JavaScript) cannot
+// choose another command's opcode (a voice state given Identify's fields and tag sent a second
+// Identify); the checks then refuse the fields the command does not take.
+
 /**
  * Builds an Identify command.
  *
  * @since 0.1.0
  */
-export const identify = (fields: Fields<Identify>): Identify => ({ _tag: "Identify", ...fields })
+export const identify = (fields: Fields<Identify>): Identify => ({ ...fields, _tag: "Identify" })
 
 /**
  * Builds a Resume command.
  *
  * @since 0.1.0
  */
-export const resume = (fields: Fields<Resume>): Resume => ({ _tag: "Resume", ...fields })
+export const resume = (fields: Fields<Resume>): Resume => ({ ...fields, _tag: "Resume" })
 
 /**
  * Builds a Heartbeat command carrying `seq`, the last sequence number received.
@@ -509,7 +513,7 @@ export const heartbeat = (seq: number | null): Heartbeat => ({ _tag: "Heartbeat"
  *
  * @since 0.1.0
  */
-export const presenceUpdate = (fields: Fields<PresenceUpdate>): PresenceUpdate => ({ _tag: "PresenceUpdate", ...fields })
+export const presenceUpdate = (fields: Fields<PresenceUpdate>): PresenceUpdate => ({ ...fields, _tag: "PresenceUpdate" })
 
 /**
  * Builds a Voice State Update command.
@@ -517,8 +521,8 @@ export const presenceUpdate = (fields: Fields<PresenceUpdate>): PresenceUpdate =
  * @since 0.1.0
  */
 export const voiceStateUpdate = (fields: Fields<VoiceStateUpdate>): VoiceStateUpdate => ({
-  _tag: "VoiceStateUpdate",
-  ...fields
+  ...fields,
+  _tag: "VoiceStateUpdate"
 })
 
 /**
@@ -527,8 +531,8 @@ export const voiceStateUpdate = (fields: Fields<VoiceStateUpdate>): VoiceStateUp
  * @since 0.1.0
  */
 export const requestGuildMembers = (fields: Fields<RequestGuildMembers>): RequestGuildMembers => ({
-  _tag: "RequestGuildMembers",
-  ...fields
+  ...fields,
+  _tag: "RequestGuildMembers"
 })
 
 /**
@@ -547,8 +551,8 @@ export const requestSoundboardSounds = (guildIds: ReadonlyArray<string>): Reques
  * @since 0.1.0
  */
 export const requestChannelInfo = (fields: Fields<RequestChannelInfo>): RequestChannelInfo => ({
-  _tag: "RequestChannelInfo",
-  ...fields
+  ...fields,
+  _tag: "RequestChannelInfo"
 })
 
 /**

@@ -299,6 +299,25 @@ describe("Commands: validation", () => {
   })
 })
 
+describe("Commands: the builders' tags", () => {
+  // a `_tag` among the fields (from JavaScript) chose the opcode: a voice state given a heartbeat's
+  // tag went out as op 1, channel info given Identify's fields and tag as a second op 2
+  it("a builder's command is its own whatever `_tag` its fields carry, and the fields it does not take are refused", () => {
+    const smuggle = <F>(fields: object): F => fields as F
+    const voice = Commands.voiceStateUpdate(smuggle({ _tag: "Heartbeat", seq: 12345 }))
+    expect(voice._tag).toBe("VoiceStateUpdate")
+    expect(failure(voice).command).toBe("VoiceStateUpdate")
+    const identifyFields = { _tag: "Identify", token, properties: { os: "l", browser: "b", device: "d" }, intents: 1 }
+    const channelInfo = Commands.requestChannelInfo(smuggle(identifyFields))
+    expect(channelInfo._tag).toBe("RequestChannelInfo")
+    expect(failure(channelInfo).command).toBe("RequestChannelInfo")
+    expect(Commands.presenceUpdate(smuggle({ _tag: "Resume", since: null, activities: [], status: "online", afk: false }))._tag).toBe("PresenceUpdate")
+    expect(Commands.requestGuildMembers(smuggle({ _tag: "Identify", guild_id: "1", query: "", limit: 0, nonce: "n" }))._tag).toBe("RequestGuildMembers")
+    expect(Commands.identify(smuggle({ ...identifyFields, _tag: "Resume" }))._tag).toBe("Identify")
+    expect(Commands.resume(smuggle({ _tag: "Identify", token, session_id: "s", seq: 1 }))._tag).toBe("Resume")
+  })
+})
+
 describe("Commands: payload size", () => {
   it("a Resume with the longest session id taken fits in a payload, whatever its characters", () => {
     for (const unit of ["\u0000", "\u2028", "é", "x"]) {

@@ -1455,6 +1455,18 @@ describe("Session", () => {
       expect((yield* sentOps(peer)).filter((op) => op === 8)).toEqual([])
     }).pipe(Effect.provide(TestLayer)))
 
+  it.scoped("a command from JavaScript carrying another command's `_tag` and fields fails with InvalidCommand, nothing sent (it sent a second Identify)", () =>
+    Effect.gen(function*() {
+      const { peer, session } = yield* readySession({}, 3_600_000)
+      const smuggled = { _tag: "Identify", token: Redacted.make(secret), properties: { os: "l", browser: "b", device: "d" }, intents: 513 }
+      const refused = yield* Effect.flip(session.requestChannelInfo(smuggled as unknown as Parameters<typeof session.requestChannelInfo>[0]))
+      expect(refused._tag === "InvalidCommand" && refused.command).toBe("RequestChannelInfo")
+      const voice = yield* Effect.flip(session.updateVoiceState({ _tag: "Heartbeat", seq: 12345 } as unknown as Parameters<typeof session.updateVoiceState>[0]))
+      expect(voice._tag === "InvalidCommand" && voice.command).toBe("VoiceStateUpdate")
+      yield* settle
+      expect(yield* sentOps(peer)).toEqual([])
+    }).pipe(Effect.provide(TestLayer)))
+
   it.scoped("150 member requests made together all go out and are answered: those behind the send limit do not time out in the queue", () =>
     Effect.gen(function*() {
       const { peer, session } = yield* readySession({ intents: Intents.Guilds | Intents.GuildMembers }, 41_250)
