@@ -81,7 +81,8 @@ interface Inflated {
  * The fallback engine, on public node API only: each message is inflated raw with the last 32 KiB
  * of output as preset dictionary. A sync flush ends every message on a byte boundary with no open
  * block, so the window is the only state the next message needs. Slower (a new inflate state and a
- * window copy per message), same results.
+ * window copy per message), the same messages from every stream a gateway sends; a damaged flush
+ * (which the fast engine keeps as an open block and fails on at the next message) it may get past.
  */
 const portableInflater = (maxMessageBytes: number): Inflater["inflate"] => {
   let window: Uint8Array | undefined

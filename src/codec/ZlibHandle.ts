@@ -42,7 +42,8 @@ export interface SyncContext {
 /**
  * Which zlib engine a codec uses: `"auto"` drives node's own zlib context synchronously when this
  * node version allows it and falls back otherwise; `"portable"` always uses the fallback built on
- * public API only (slower, same results).
+ * public API only (slower, the same messages; on a damaged stream the two may fail at different
+ * messages, never delivering a wrong one).
  *
  * @since 0.1.0
  */
