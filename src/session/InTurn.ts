@@ -29,18 +29,30 @@ export interface InTurn {
 }
 
 /**
- * Effects told in turn until `stop`, or until `scope` closes, which interrupts those not done
- * without waiting for them (one that cannot be interrupted, a store written to in a transaction,
- * held the scope's close, and a session's `await` with it). They must not fail: tell each through
- * its own error handling.
+ * How many told effects may be not done at once: one that never ends holds up all told after it,
+ * and those told once so many wait are dropped (a hook of the program's that hung kept a fiber for
+ * every reconnect after it, for as long as the session ran).
  *
  * @since 0.1.0
  */
-export const make = (scope: Scope.Scope): Effect.Effect<InTurn> =>
+export const maxPending = 1000
+
+/**
+ * Effects told in turn until `stop`, or until `scope` closes, which interrupts those not done
+ * without waiting for them (one that cannot be interrupted, a store written to in a transaction,
+ * held the scope's close, and a session's `await` with it). They must not fail: tell each through
+ * its own error handling. Those told while {@link maxPending} are not done are dropped, with a
+ * warning naming `what` once until the line moves again.
+ *
+ * @since 0.1.0
+ */
+export const make = (scope: Scope.Scope, what: string): Effect.Effect<InTurn> =>
   Effect.gen(function*() {
     // the fibers of those not done
     const pending = new Set<Fiber.RuntimeFiber<void>>()
     let open = true
+    // whether those told are dropped, told once
+    let full = false
     // those not done leave `pending` as they end: a `stop` after the scope's close still waits for them
     const stopping = (interrupt: (fiber: Fiber.RuntimeFiber<void>) => Effect.Effect<unknown>) =>
       Effect.suspend(() => {
@@ -53,6 +65,12 @@ export const make = (scope: Scope.Scope): Effect.Effect<InTurn> =>
     const tell = (effect: Effect.Effect<void>) =>
       Effect.suspend(() => {
         if (!open) return Effect.void
+        if (pending.size >= maxPending) {
+          if (full) return Effect.void
+          full = true
+          return Effect.logWarning(`${maxPending} ${what} wait behind one that has not ended: those after are dropped until it does`)
+        }
+        full = false
         const before = last
         const turn = Deferred.unsafeMake<void>(FiberId.none)
         last = turn

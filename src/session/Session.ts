@@ -395,7 +395,7 @@ export const makeWith = (
     // that took its time held the reader (the next heartbeat ACK went unread, a healthy connection
     // closed as a zombie) or the loop (no reconnect), and one that failed ended the session when
     // the loop told it and was logged when the reader did
-    const inTurn = yield* InTurn.make(sessionScope)
+    const inTurn = yield* InTurn.make(sessionScope, "outage hooks")
     const aside = (hook: string, effect: Effect.Effect<void>) => inTurn.tell(told(hook, effect, resolved.token))
     // the debug line is built only when debug lines are logged: a thousand shards starting run
     // five transitions each
