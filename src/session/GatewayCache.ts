@@ -8,6 +8,8 @@
 import type * as HttpClient from "@effect/platform/HttpClient"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
 import type * as Redacted from "effect/Redacted"
 import { monotonicMillis } from "../internal/due.ts"
 import { IdentifyLimiter } from "../limits/IdentifyLimiter.ts"
@@ -82,8 +84,18 @@ export const make = (
     const fresh = (): GatewayBot | undefined =>
       cached !== undefined && monotonicMillis(clock) < cached.until ? cached.info : undefined
 
-    // the starts counted before the request: those counted while it is answered stay spent
-    const fetchCounted = Effect.flatMap(limiter.snapshot, ({ counted }) =>
+    // the starts the limiter counted before the request (those counted while it is answered stay
+    // spent); a limiter of the program's own whose snapshot is not at hand at once, or fails, holds
+    // up no fetch: its answer is then taken as it comes
+    const countedNow: Effect.Effect<number | undefined> = Effect.gen(function*() {
+      const reading = yield* Effect.fork(Effect.exit(limiter.snapshot))
+      yield* Effect.yieldNow()
+      const read = reading.unsafePoll()
+      if (read === null) yield* Fiber.interruptFork(reading)
+      return read !== null && Exit.isSuccess(read) && Exit.isSuccess(read.value) ? read.value.value.counted : undefined
+    })
+
+    const fetchCounted = Effect.flatMap(countedNow, (counted) =>
       GatewayInfo.fetch(options.api, options.token, options.timeout).pipe(
         Effect.provide(http),
         Effect.tap((info) => limiter.configure({ ...GatewayInfo.startLimit(info, options.token), countedBefore: counted }))

@@ -194,4 +194,25 @@ describe("GatewayCache and the starts counted while it asks", () => {
       yield* Fiber.join(again)
       expect((yield* limiter.snapshot).budget?.remaining).toBe(999)
     }).pipe(Effect.provide(IdentifyLimiter.layerMemory)))
+
+  // the count was read before every fetch, with no guard: a program's own limiter whose snapshot
+  // failed, or never came (a shared store not answering), killed or stalled every fresh identify
+  it.scoped("a limiter of the program's own whose snapshot fails or never comes holds up no fetch: its answer is taken as it comes", () =>
+    Effect.gen(function*() {
+      for (const snapshot of [Effect.dieMessage("store unavailable"), Effect.never, Effect.succeed({ maxConcurrency: 1, budget: undefined, keys: [] })]) {
+        const configured: Array<IdentifyLimiter.SessionStartLimit> = []
+        const limiter = {
+          configure: (limit: IdentifyLimiter.SessionStartLimit) => Effect.sync(() => void configured.push(limit)),
+          identify: <A, E, R>(_shard: number, send: (answered: Effect.Effect<void>) => Effect.Effect<A, E, R>) => send(Effect.void),
+          snapshot
+        }
+        const client = HttpClient.make((request) => Effect.succeed(HttpClientResponse.fromWeb(request, new Response(JSON.stringify(answer(1))))))
+        const cache = yield* GatewayCache.make({ api: "https://discord.test/api/v10", token, maxAge: "1 minute", timeout: "15 seconds" }).pipe(
+          Effect.provideService(HttpClient.HttpClient, client),
+          Effect.provideService(IdentifyLimiter.IdentifyLimiter, limiter)
+        )
+        expect((yield* cache.info).shards).toBe(1)
+        expect(configured.map((limit) => [limit.remaining, limit.countedBefore])).toEqual([[999, undefined]])
+      }
+    }))
 })
