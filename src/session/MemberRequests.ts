@@ -301,10 +301,11 @@ class Registry implements MemberRequests {
         const collector = this.inFlight.get(nonce)
         // answered, or failed: that outcome is the request's
         if (collector === undefined) return Effect.never
-        // no chunk can come without an answered connection: the time counts on at the next one's answer
-        if (!this.online) return this.nextOnlineChange()
-        const since = monotonicMillis(clock)
         const chunk = Effect.zipLeft(Deferred.await(collector.nextChunk), Effect.sync(() => quiet = 0))
+        // the time counts on at the next answer, but a chunk of a Resume's replay, before it, starts
+        // it over as any chunk does
+        if (!this.online) return Effect.raceFirst(chunk, this.nextOnlineChange())
+        const since = monotonicMillis(clock)
         const drop = Effect.zipLeft(this.nextOnlineChange(), Effect.sync(() => quiet += monotonicMillis(clock) - since))
         return Effect.raceFirst(
           timeoutFailPastStalls(chunk, {

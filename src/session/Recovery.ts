@@ -145,7 +145,8 @@ export const giveUp = (recovery: Recovery): Recovery | undefined =>
  * @since 0.1.0
  */
 export const resumesAtGateway = (recovery: Recovery): boolean =>
-  everyOtherAfterThree(recovery.unreachedResumes) || everyOtherAfterThree(recovery.askedAgainResumes)
+  // in an outage, its own count: asked-again Resumes before it kept every attempt at the gateway URL
+  everyOtherAfterThree(recovery.unreachedResumes > 0 ? recovery.unreachedResumes : recovery.askedAgainResumes)
 
 const everyOtherAfterThree = (inARow: number): boolean => inARow >= maxFailedResumes && inARow % 2 === 1
 

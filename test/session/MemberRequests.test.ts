@@ -2,6 +2,7 @@ import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as TestClock from "effect/TestClock"
+import * as Event from "../../src/protocol/Event.ts"
 import * as MemberRequests from "../../src/session/MemberRequests.ts"
 
 describe("MemberRequests: the members timeout", () => {
@@ -48,6 +49,28 @@ describe("MemberRequests: the members timeout", () => {
       expect(stalled.unsafePoll()).toBeNull()
       registry.connected(true)
       yield* TestClock.adjust("5999 millis")
+      expect(stalled.unsafePoll()).toBeNull()
+      yield* TestClock.adjust("1 millis")
+      const outcome = yield* Fiber.join(stalled)
+      expect(outcome._tag === "Left" && outcome.left.reason).toBe("Timeout")
+    }))
+
+  // the count waited only for the next answer while no connection was answered: a chunk of a
+  // Resume's replay, before RESUMED, left the time before the drop held against the next chunk
+  it.effect("a chunk that comes before the next answer (a Resume's replay) starts the count over, as any chunk does", () =>
+    Effect.gen(function*() {
+      const registry = MemberRequests.make()
+      yield* registry.register("n", "1")
+      yield* registry.sent("n")
+      registry.connected(true)
+      const stalled = yield* Effect.fork(Effect.either(registry.stalled("n", "30 seconds")))
+      yield* TestClock.adjust("25 seconds")
+      registry.connected(false)
+      yield* TestClock.adjust("2 seconds")
+      const chunk = { guild_id: "1", members: [], chunk_index: 0, chunk_count: 2, nonce: "n" }
+      registry.observe(Event.make(0, 5, "GUILD_MEMBERS_CHUNK", chunk))
+      registry.connected(true)
+      yield* TestClock.adjust("29999 millis")
       expect(stalled.unsafePoll()).toBeNull()
       yield* TestClock.adjust("1 millis")
       const outcome = yield* Fiber.join(stalled)

@@ -60,6 +60,11 @@ describe("Recovery", () => {
     expect(Recovery.after(repeat(9, askedAgain), "identify", outcome({ reason: reasons[1]! }), here).askedAgainResumes).toBe(0)
     expect(Recovery.after(repeat(9, askedAgain), "resume", outcome({ authenticated: false }), here).askedAgainResumes).toBe(9)
     expect(Recovery.after(repeat(9, askedAgain), "resume", outcome(), here).askedAgainResumes).toBe(9)
+    // an outage after them goes by its own count: every attempt went to the gateway URL once three
+    // had been asked for again, and a session whose own node was up never went back to it
+    const unreached = (recovery: Recovery.Recovery) => Recovery.after(recovery, "resume", outcome({ authenticated: false }), here)
+    const outage = (n: number) => Array.from({ length: n }).reduce<Recovery.Recovery>((recovery) => unreached(recovery), repeat(3, askedAgain))
+    expect([0, 1, 2, 3, 4, 5].map((n) => Recovery.resumesAtGateway(outage(n)))).toEqual([true, false, false, true, false, true])
   })
 
   it("sends every other Resume to the gateway URL once three in a row never reached a gateway", () => {
