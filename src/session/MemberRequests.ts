@@ -215,7 +215,8 @@ export interface MemberRequests {
    * Fails with `Timeout` once `timeout` passes without a chunk of the answer to `nonce`: counted
    * from now (the request went out), then from each chunk (a large guild's answer takes as long as
    * its chunks keep coming), and only while a connection is answered: a drop pauses it, and the
-   * next one's answer goes on from where it stood (no chunk can come without one, and a resume's
+   * next one's answer goes on from where it stood, or from a chunk of its replay before it (no
+   * chunk can come without one, and a resume's
    * replay may bring the answer; a count begun anew at each answer let connections that kept
    * dropping put it off for ever).
    */
