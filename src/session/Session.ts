@@ -720,10 +720,12 @@ export const makeWith = (
       // the gateway, 4004, or by GET /gateway/bot) would refuse its Resume too; a shard, intents,
       // budget or URL refused says nothing of it
       if (Option.exists(failure, refusesToken) || endRequested) unresumable = undefined
-      // a defect that quotes the token (a transport's, a limiter's) ends the span masked
-      const squashed = Exit.isFailure(exit) ? Cause.squash(exit.cause) : undefined
+      // a defect that quotes the token (a transport's, a limiter's) ends the span masked; being
+      // stopped ends it as a success, whatever step the stop interrupted (it ended interrupted
+      // where the stop found no connection open)
+      const squashed = Exit.isFailure(outcome) ? Cause.squash(outcome.cause) : undefined
       const masked = maskedDefect(squashed, resolved.token)
-      span.end(clock.unsafeCurrentTimeNanos(), masked === squashed ? exit : Exit.die(masked))
+      span.end(clock.unsafeCurrentTimeNanos(), masked === squashed ? outcome : Exit.die(masked))
       // the last transition says why: the failure, else the stop asked for (a fatal close that came
       // while a stop waited for its close wins); made here, not by the stop's caller, who may give
       // up waiting

@@ -54,6 +54,29 @@ describe("Session tracing and logs", () => {
       expect(named(spans, "Session.run")).toHaveLength(1)
     }).pipe(Effect.provide(TestLayer)))
 
+  // a stop that found no connection open interrupted the loop where it was, and the span ended
+  // interrupted: a routine stop looked like a failure in traces
+  it.scoped("Session.run ends as a success for a stop whatever it finds: a backoff's pause, a connect that hangs", () =>
+    Effect.gen(function*() {
+      const { spans, tracer } = recordingTracer()
+      yield* Effect.gen(function*() {
+        const paused = yield* Session.make(options())
+        const { peer } = yield* acceptAndHello(3_600_000)
+        yield* peer.sendJson(ready())
+        yield* settle
+        yield* peer.close(4000)
+        yield* settle
+        yield* TestClock.adjust("100 millis")
+        yield* paused.disconnect()
+        const gateway = yield* MemoryTransport.MemoryGateway
+        yield* gateway.hangNextConnect()
+        const connecting = yield* Session.make(options())
+        yield* settle
+        yield* connecting.end()
+      }).pipe(Effect.withTracer(tracer))
+      expect(named(spans, "Session.run").map((span) => span.ended?._tag)).toEqual(["Success", "Success"])
+    }).pipe(Effect.provide(TestLayer)))
+
   it.scoped("Session.run, open for the session's life, keeps none of its log lines: reconnects do not grow it", () =>
     Effect.gen(function*() {
       const { spans, tracer } = recordingTracer()
