@@ -85,9 +85,9 @@ export interface Fleet {
   readonly status: Effect.Effect<ReadonlyArray<ShardStatus.ShardStatus>>
   /**
    * Every shard's status at its latest transition, then at each later one, with the vital signs
-   * (sequence, latency, reconnects) the shard had then, however late the stream is read (the event
-   * rate is the one when a status is read; `status` takes them all now). It ends once every shard
-   * ended (or, not started, was given up on).
+   * (sequence, latency, reconnects, events per second) the shard had then, however late the stream
+   * is read (`status` takes them all now). It ends once every shard ended (or, not started, was
+   * given up on).
    */
   readonly statusChanges: Stream.Stream<ShardStatus.ShardStatus>
   /** Waits until every shard stopped; fails with the first fatal error of any shard. */
