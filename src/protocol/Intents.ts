@@ -227,6 +227,9 @@ export const parse = (text: string | number): Either.Either<number, InvalidInten
     const number = Number(trimmed)
     return fromNumber(number === Number.POSITIVE_INFINITY ? Number.MAX_VALUE : number, trimmed)
   }
+  // no intent's name starts with a digit, a sign or a point: a number that is no whole number in
+  // digits (1.5, 0x201, 1e3), not an unknown name
+  if (/^[-+.\d]/.test(trimmed) && !trimmed.includes(",")) return fromNumber(Number.NaN, trimmed)
   return fromNames(trimmed.split(","))
 }
 

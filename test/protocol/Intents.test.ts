@@ -71,6 +71,13 @@ describe("Intents", () => {
     expect(left(Intents.parse("-1")).message).toBe("intents must be a non-negative integer, got -1")
     expect(left(Intents.parse(1.5)).reason).toBe("NotABitField")
     expect(left(Intents.parse(Number.NaN)).reason).toBe("NotABitField")
+    // text that is a number but no whole number in digits: no intent's name starts so (it was an
+    // unknown intent name "1.5")
+    expect(left(Intents.parse("1.5")).message).toBe("intents must be a non-negative integer, got 1.5")
+    expect(left(Intents.parse(" 1e3 ")).message).toBe("intents must be a non-negative integer, got 1e3")
+    expect(left(Intents.parse("0x201")).message).toBe("intents must be a non-negative integer, got \"0x201\"")
+    expect(left(Intents.parse("+513")).reason).toBe("NotABitField")
+    expect(left(Intents.parse("1,Guilds")).reason).toBe("UnknownName")
   })
 
   it("checks validity", () => {
