@@ -88,7 +88,8 @@ export const make = (
     // spent); a limiter of the program's own whose snapshot is not at hand at once, or fails, holds
     // up no fetch: its answer is then taken as it comes
     const countedNow: Effect.Effect<number | undefined> = Effect.gen(function*() {
-      const reading = yield* Effect.fork(Effect.exit(limiter.snapshot))
+      // interruptible, whatever the caller's region: one left hanging is interrupted, not kept
+      const reading = yield* Effect.fork(Effect.exit(Effect.interruptible(limiter.snapshot)))
       yield* Effect.yieldNow()
       const read = reading.unsafePoll()
       if (read === null) yield* Fiber.interruptFork(reading)

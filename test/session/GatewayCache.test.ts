@@ -199,7 +199,9 @@ describe("GatewayCache and the starts counted while it asks", () => {
   // failed, or never came (a shared store not answering), killed or stalled every fresh identify
   it.scoped("a limiter of the program's own whose snapshot fails or never comes holds up no fetch: its answer is taken as it comes", () =>
     Effect.gen(function*() {
-      for (const snapshot of [Effect.dieMessage("store unavailable"), Effect.never, Effect.succeed({ maxConcurrency: 1, budget: undefined, keys: [] })]) {
+      let interrupted = 0
+      const hanging = Effect.onInterrupt(Effect.never, () => Effect.sync(() => void interrupted++))
+      for (const snapshot of [Effect.dieMessage("store unavailable"), hanging, Effect.succeed({ maxConcurrency: 1, budget: undefined, keys: [] })]) {
         const configured: Array<IdentifyLimiter.SessionStartLimit> = []
         const limiter = {
           configure: (limit: IdentifyLimiter.SessionStartLimit) => Effect.sync(() => void configured.push(limit)),
@@ -211,8 +213,11 @@ describe("GatewayCache and the starts counted while it asks", () => {
           Effect.provideService(HttpClient.HttpClient, client),
           Effect.provideService(IdentifyLimiter.IdentifyLimiter, limiter)
         )
-        expect((yield* cache.info).shards).toBe(1)
+        // asked where nothing can be interrupted (an acquire), the hanging one is let go all the same
+        expect((yield* Effect.uninterruptible(cache.info)).shards).toBe(1)
         expect(configured.map((limit) => [limit.remaining, limit.countedBefore])).toEqual([[999, undefined]])
       }
+      yield* Effect.yieldNow()
+      expect(interrupted).toBe(1)
     }))
 })
