@@ -59,7 +59,9 @@ export const fetch = (
     // hold its connection until garbage collection.
     const client = HttpClient.withScope(HttpClient.withTracerDisabledWhen(yield* HttpClient.HttpClient, () => true))
     const url = gatewayBotUrl(api)
-    yield* Effect.annotateCurrentSpan("url.full", url)
+    // as told (span, errors): a proxy's `api` may carry the token in its path
+    const toldUrl = withoutToken(url, token)
+    yield* Effect.annotateCurrentSpan("url.full", toldUrl)
     const request = HttpClientRequest.get(url).pipe(
       HttpClientRequest.setHeader("Authorization", `Bot ${Redacted.value(token)}`),
       HttpClientRequest.setHeader("User-Agent", userAgent),
@@ -72,7 +74,7 @@ export const fetch = (
         new GatewayInfoError({
           reason: "Http",
           // the client's message may quote the header, and with it the token
-          detail: `${error.reason} error for ${request.url}${
+          detail: `${error.reason} error for ${toldUrl}${
             error.cause instanceof Error ? `: ${why(error.cause, token)}` : ""
           }`
         })
@@ -95,7 +97,7 @@ export const fetch = (
       const retryAfter = RetryAfter.isHonoured(response.status) ? yield* headerRetryAfter(response) : undefined
       return yield* new GatewayInfoError({
         reason: "Http",
-        detail: `status ${response.status}${retryAfter === undefined ? "" : `; retry after ${retryAfter} s`}`,
+        detail: `status ${response.status} for ${toldUrl}${retryAfter === undefined ? "" : `; retry after ${retryAfter} s`}`,
         status: response.status,
         ...(retryAfter === undefined ? {} : { retryAfter })
       })

@@ -101,9 +101,9 @@ describe("a fleet's first GET /gateway/bot", () => {
       expect(asked).toEqual([0, 1_000, 23_000, 27_000])
       expect(fleet.shardCount).toBe(2)
       expect(logs.lines.filter((line) => line.startsWith("WARN"))).toEqual([
-        "WARN GET /gateway/bot failed: status 503; trying again",
+        "WARN GET /gateway/bot failed: status 503 for http://api.test/api/v10/gateway/bot; trying again",
         "WARN GET /gateway/bot failed: 429 Too Many Requests; retry after 20 s; trying again",
-        "WARN GET /gateway/bot failed: status 408; trying again"
+        "WARN GET /gateway/bot failed: status 408 for http://api.test/api/v10/gateway/bot; trying again"
       ])
     }).pipe(noJitter, Effect.provide(logs.layer), Effect.provide(layer))
   })

@@ -130,7 +130,7 @@ describe("GatewayInfo.fetch", () => {
         Effect.fail(new HttpClientError.RequestError({ request, reason: "Transport", cause: new Error("connect ECONNREFUSED") }))
       const cases = [
         [() => json({ message: "401: Unauthorized" }, 401), "Unauthorized", "401 Unauthorized"],
-        [() => json({ message: "overloaded" }, 503), "Http", "status 503"],
+        [() => json({ message: "overloaded" }, 503), "Http", "status 503 for https://discord.test/api/v10/gateway/bot"],
         [refused, "Http", "Transport error for https://discord.test/api/v10/gateway/bot: connect ECONNREFUSED"],
         // undici quotes a header it refuses, the token with it
         [(request: HttpClientRequest.HttpClientRequest) =>
@@ -152,6 +152,15 @@ describe("GatewayInfo.fetch", () => {
         expect(either.left).toMatchObject({ _tag: "GatewayInfoError", reason })
         expect(either.left.detail).toContain(detail)
         expect(`${either.left.message} ${either.left.detail}`).not.toContain(secret)
+      }
+      // a proxy's api carrying the token in its path: the URL told, in the detail and the span, masked
+      // (it was told in the clear: in the snapshot's reason, the logs and the span)
+      const proxied = `https://proxy.test/${secret}/api/v10`
+      for (const respond of [refused, () => json({}, 404)]) {
+        const { spans, tracer } = recordingTracer()
+        const { either } = yield* Effect.withTracer(fetchWith(respond, proxied), tracer)
+        expect(either._tag === "Left" && either.left.detail).toContain("https://proxy.test/<token>/api/v10/gateway/bot")
+        expect(inspect(either, { depth: 10 }) + JSON.stringify(spans.map((span) => [...span.attributes]))).not.toContain(secret.slice(0, 16))
       }
       // an answer's status is told apart from no answer at all
       const [overloaded, unreachable] = [yield* fetchWith(() => json({}, 503)), yield* fetchWith(refused)]
@@ -202,7 +211,7 @@ describe("GatewayInfo.fetch", () => {
         Effect.flatMap(fetchWith(respond), ({ either }) => Effect.flip(either))
       const maintenance = yield* failure(answering(503, { "retry-after": "30" }))
       expect(maintenance).toMatchObject({ reason: "Http", status: 503, retryAfter: 30, passing: true })
-      expect(maintenance.message).toBe("GET /gateway/bot failed: status 503; retry after 30 s")
+      expect(maintenance.message).toBe("GET /gateway/bot failed: status 503 for https://discord.test/api/v10/gateway/bot; retry after 30 s")
       // the body's retry_after is a 429's only
       expect(yield* failure(answering(502))).not.toHaveProperty("retryAfter")
       expect(yield* failure(answering(404, { "retry-after": "30" }))).not.toHaveProperty("retryAfter")
