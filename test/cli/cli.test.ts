@@ -296,7 +296,7 @@ describe.concurrent("the command line", () => {
       expect(asked[2]! - asked[1]!).toBeGreaterThanOrEqual(700)
       expect(ndjson(run.stdout).map((line) => line.t)).toEqual(["READY"])
       const warnings = lines(run.stderr).filter((line) => /GET \/gateway\/bot failed/.test(line))
-      expect(warnings).toEqual([expect.stringContaining("status 503; trying again"), expect.stringContaining("429 Too Many Requests")])
+      expect(warnings).toEqual([expect.stringContaining(`status 503 for ${api}/gateway/bot; trying again`), expect.stringContaining("429 Too Many Requests")])
       expect(run.stderr).not.toContain(secret)
     }))
 
