@@ -3,7 +3,7 @@
  *
  * @since 0.1.0
  */
-import * as Data from "effect/Data"
+import { TaggedError } from "../internal/taggedError.ts"
 import { isSnowflake as snowflakeRule, show } from "../protocol/internal/schema.ts"
 
 /**
@@ -28,7 +28,7 @@ export const isSnowflake: (id: string) => boolean = snowflakeRule
  *
  * @since 0.1.0
  */
-export class RouteError extends Data.TaggedError("RouteError")<{
+export class RouteError extends TaggedError("RouteError")<{
   readonly reason: "NotRunning" | "InvalidGuildId"
   /** The shard the command belongs to (`NotRunning`). */
   readonly shard?: number

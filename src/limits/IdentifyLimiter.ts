@@ -5,7 +5,6 @@
  * @since 0.1.0
  */
 import * as Context from "effect/Context"
-import * as Data from "effect/Data"
 import * as Duration from "effect/Duration"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
@@ -16,6 +15,7 @@ import * as Option from "effect/Option"
 import { detached } from "../internal/detached.ts"
 import { durationOf, isSleepable, longestSleepText } from "../internal/duration.ts"
 import { isDue, monotonicMillis } from "../internal/due.ts"
+import { TaggedError } from "../internal/taggedError.ts"
 import * as DailyBudget from "./DailyBudget.ts"
 import * as FifoSemaphore from "./FifoSemaphore.ts"
 
@@ -50,7 +50,7 @@ export interface SessionStartLimit {
  *
  * @since 0.1.0
  */
-export class IdentifyBudgetExhausted extends Data.TaggedError("IdentifyBudgetExhausted")<{
+export class IdentifyBudgetExhausted extends TaggedError("IdentifyBudgetExhausted")<{
   /** The shard whose identify found the budget used up. */
   readonly shard: number
   readonly total: number

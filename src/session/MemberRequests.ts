@@ -12,7 +12,6 @@ import type {
   GatewayGuildMembersChunkPresence,
   GatewayRateLimitedDispatchData
 } from "discord-api-types/v10"
-import * as Data from "effect/Data"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -23,6 +22,7 @@ import { identity } from "effect/Function"
 import * as Predicate from "effect/Predicate"
 import { monotonicMillis } from "../internal/due.ts"
 import { timeoutFailPastStalls } from "../internal/stall.ts"
+import { TaggedError } from "../internal/taggedError.ts"
 import * as Commands from "../protocol/Commands.ts"
 import type { GatewayEvent } from "../protocol/Event.ts"
 import * as Intents from "../protocol/Intents.ts"
@@ -51,7 +51,7 @@ export interface GuildMembers {
  *
  * @since 0.1.0
  */
-export class MemberRequestError extends Data.TaggedError("MemberRequestError")<{
+export class MemberRequestError extends TaggedError("MemberRequestError")<{
   readonly reason: "RateLimited" | "Timeout" | "Malformed" | "Lost"
   readonly guildId: string
   readonly retryAfter?: number

@@ -4,7 +4,7 @@
  *
  * @since 0.1.0
  */
-import * as Data from "effect/Data"
+import { TaggedError } from "../internal/taggedError.ts"
 import * as CloseCode from "../protocol/CloseCode.ts"
 
 /**
@@ -12,7 +12,7 @@ import * as CloseCode from "../protocol/CloseCode.ts"
  *
  * @since 0.1.0
  */
-export class FatalClose extends Data.TaggedError("FatalClose")<{
+export class FatalClose extends TaggedError("FatalClose")<{
   readonly code: number
   readonly shard: number
 }> {
@@ -34,7 +34,7 @@ export class FatalClose extends Data.TaggedError("FatalClose")<{
  *
  * @since 0.1.0
  */
-export class MessageTooLarge extends Data.TaggedError("MessageTooLarge")<{
+export class MessageTooLarge extends TaggedError("MessageTooLarge")<{
   readonly shard: number
   /** The `maxMessageBytes` it was over. */
   readonly maxMessageBytes: number
@@ -56,7 +56,7 @@ export class MessageTooLarge extends Data.TaggedError("MessageTooLarge")<{
  *
  * @since 0.1.0
  */
-export class GatewayInfoError extends Data.TaggedError("GatewayInfoError")<{
+export class GatewayInfoError extends TaggedError("GatewayInfoError")<{
   readonly reason: "Unauthorized" | "RateLimited" | "Http" | "Decode"
   readonly detail: string
   /** The seconds the answer asked to wait: a 429's, or a 5xx's `Retry-After`. */
@@ -86,7 +86,7 @@ export class GatewayInfoError extends Data.TaggedError("GatewayInfoError")<{
  *
  * @since 0.1.0
  */
-export class InvalidOptions extends Data.TaggedError("InvalidOptions")<{
+export class InvalidOptions extends TaggedError("InvalidOptions")<{
   readonly detail: string
 }> {
   override get message(): string {
@@ -99,7 +99,7 @@ export class InvalidOptions extends Data.TaggedError("InvalidOptions")<{
  *
  * @since 0.1.0
  */
-export class SessionClosed extends Data.TaggedError("SessionClosed")<{
+export class SessionClosed extends TaggedError("SessionClosed")<{
   readonly detail: string
 }> {
   override get message(): string {

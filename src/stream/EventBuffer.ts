@@ -18,12 +18,12 @@
  *
  * @since 0.1.0
  */
-import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
 import type * as Exit from "effect/Exit"
 import * as Mailbox from "effect/Mailbox"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
+import { TaggedError } from "../internal/taggedError.ts"
 import * as Released from "./Released.ts"
 
 /**
@@ -35,7 +35,7 @@ import * as Released from "./Released.ts"
  *
  * @since 0.1.0
  */
-export class EventsInUse extends Data.TaggedError("EventsInUse")<{}> {
+export class EventsInUse extends TaggedError("EventsInUse")<{}> {
   override get message(): string {
     return "the events stream is already being run: it has one consumer at a time (Stream.broadcast, Stream.share or a PubSub hands its events to several)"
   }

@@ -10,7 +10,6 @@
 import * as Cause from "effect/Cause"
 import * as Channel from "effect/Channel"
 import * as Chunk from "effect/Chunk"
-import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
@@ -24,6 +23,7 @@ import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import { type EventName, type GatewayEvent, isTypeName } from "../protocol/Event.ts"
 import { kindOf } from "../internal/printable.ts"
+import { TaggedError } from "../internal/taggedError.ts"
 import { formatError } from "../protocol/internal/schema.ts"
 
 /**
@@ -80,7 +80,7 @@ export type Checked<S> = string extends keyof S ? S : S & { readonly [K in Exclu
  *
  * @since 0.1.0
  */
-export class InvalidEvent extends Data.TaggedError("InvalidEvent")<{
+export class InvalidEvent extends TaggedError("InvalidEvent")<{
   readonly t: string
   readonly shard: number
   readonly sequence: number

@@ -7,7 +7,6 @@
  */
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
-import * as Data from "effect/Data"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -21,6 +20,7 @@ import type { WebSocket } from "ws"
 import * as Compress from "../codec/Compress.ts"
 import type { Compression } from "../codec/Compression.ts"
 import type { EncodingName } from "../codec/Encoding.ts"
+import { TaggedError } from "../internal/taggedError.ts"
 import { CloseCode } from "../protocol/CloseCode.ts"
 import type { GatewayBot } from "../protocol/GatewayBot.ts"
 import * as Intents from "../protocol/Intents.ts"
@@ -229,7 +229,7 @@ const parseCompression = (value: string | undefined): Compression | undefined =>
  *
  * @since 0.1.0
  */
-export class LocalGatewayError extends Data.TaggedError("LocalGatewayError")<{
+export class LocalGatewayError extends TaggedError("LocalGatewayError")<{
   readonly reason: "Listen"
   readonly port: number
   readonly code: string | undefined

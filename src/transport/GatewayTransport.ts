@@ -5,12 +5,12 @@
  */
 import * as Chunk from "effect/Chunk"
 import * as Context from "effect/Context"
-import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
 import type * as Mailbox from "effect/Mailbox"
 import type * as Scope from "effect/Scope"
 import type { TextFrame } from "../codec/TextFrame.ts"
 import * as RetryAfter from "../internal/retryAfter.ts"
+import { TaggedError } from "../internal/taggedError.ts"
 
 /**
  * One websocket message as it arrived: text (a `string`, or its UTF-8 bytes as a {@link TextFrame}),
@@ -40,7 +40,7 @@ export { TextFrame } from "../codec/TextFrame.ts"
  *
  * @since 0.1.0
  */
-export class ConnectionClosed extends Data.TaggedError("ConnectionClosed")<{
+export class ConnectionClosed extends TaggedError("ConnectionClosed")<{
   readonly code: number | undefined
   readonly reason: string
   /**
@@ -62,7 +62,7 @@ export class ConnectionClosed extends Data.TaggedError("ConnectionClosed")<{
  *
  * @since 0.1.0
  */
-export class TransportError extends Data.TaggedError("TransportError")<{
+export class TransportError extends TaggedError("TransportError")<{
   readonly reason: "Connect" | "Send"
   readonly cause?: unknown
   readonly status?: number | undefined

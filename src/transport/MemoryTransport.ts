@@ -9,7 +9,6 @@ import * as Cause from "effect/Cause"
 import * as Chunk from "effect/Chunk"
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
-import * as Data from "effect/Data"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
@@ -19,6 +18,7 @@ import * as Queue from "effect/Queue"
 import * as Ref from "effect/Ref"
 import { isUtf8 } from "node:buffer"
 import { TextFrame } from "../codec/TextFrame.ts"
+import { TaggedError } from "../internal/taggedError.ts"
 import { ResumableClose } from "../protocol/CloseCode.ts"
 import * as CloseFrame from "./CloseFrame.ts"
 import { ConnectionClosed, GatewayTransport, receiveFrom, refusedUpgrade, TransportError } from "./GatewayTransport.ts"
@@ -42,7 +42,7 @@ export interface CloseInfo {
  *
  * @since 0.1.0
  */
-export class ConnectionEnded extends Data.TaggedError("ConnectionEnded")<{ readonly closed: CloseInfo }> {
+export class ConnectionEnded extends TaggedError("ConnectionEnded")<{ readonly closed: CloseInfo }> {
   override get message(): string {
     const { by, code, reason } = this.closed
     const how = code === undefined ? "dropped" : `closed with ${code}${reason === "" ? "" : ` (${reason})`}`

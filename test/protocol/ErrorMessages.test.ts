@@ -13,6 +13,10 @@ import * as Exit from "effect/Exit"
 import * as Redacted from "effect/Redacted"
 import * as TestClock from "effect/TestClock"
 import * as IdentifyLimiter from "../../src/limits/IdentifyLimiter.ts"
+import { RouteError } from "../../src/fleet/Routing.ts"
+import { FatalClose, GatewayInfoError, SessionClosed } from "../../src/session/SessionError.ts"
+import { TransportError } from "../../src/transport/GatewayTransport.ts"
+import { captured } from "../logLines.ts"
 import * as LocalGateway from "../../src/testing/LocalGateway.ts"
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import * as Commands from "../../src/protocol/Commands.ts"
@@ -181,4 +185,25 @@ describe("Typed errors' messages", () => {
     const infinite = Intents.parse(Number.POSITIVE_INFINITY)
     expect(Either.isLeft(infinite) ? infinite.left.message : "").toBe("intents must be a non-negative integer, got Infinity")
   })
+
+  // Data's JSON writes the fields only: an error whose message is made from them was logged by
+  // `Effect.logError(error)` as `{"code":4014,"shard":2,"_tag":"FatalClose"}`
+  it.effect("every error whose message is made from its fields carries it in its JSON and in Effect's log line of it", () =>
+    Effect.gen(function*() {
+      const errors = [
+        new FatalClose({ code: 4014, shard: 2 }),
+        new GatewayInfoError({ reason: "Http", detail: "status 404 for https://api.test/v10/gateway/bot" }),
+        new SessionClosed({ detail: "the session ended" }),
+        new RouteError({ reason: "NotRunning", shard: 3 }),
+        new IdentifyLimiter.IdentifyBudgetExhausted({ shard: 1, total: 1000, resetAfter: 60_000 }),
+        new TransportError({ reason: "Connect", status: 503 })
+      ]
+      const { layer, lines } = captured()
+      for (const error of errors) {
+        expect(JSON.parse(JSON.stringify(error))).toMatchObject({ _tag: error._tag, message: error.message })
+        yield* Effect.provide(Effect.logError(error), layer)
+      }
+      expect(lines.map((line, i) => line.includes(JSON.stringify(errors[i]!.message).slice(1, -1)))).toEqual(errors.map(() => true))
+      expect(lines[0]).toContain("enable the privileged intents")
+    }))
 })
