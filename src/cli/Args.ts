@@ -4,12 +4,12 @@
  * @since 0.1.0
  */
 import { GatewayDispatchEvents } from "discord-api-types/gateway/v10"
-import * as Data from "effect/Data"
 import * as Either from "effect/Either"
 import * as LogLevel from "effect/LogLevel"
 import * as Redacted from "effect/Redacted"
 import type { Compression } from "../codec/Compression.ts"
 import { isQuotable } from "../internal/printable.ts"
+import { TaggedError } from "../internal/taggedError.ts"
 import { maxShardCount } from "../protocol/Commands.ts"
 import { isHttpUrl, isWebSocketUrl, maxUrlLength } from "../protocol/internal/schema.ts"
 import * as Intents from "../protocol/Intents.ts"
@@ -48,7 +48,7 @@ export interface CliOptions {
  *
  * @since 0.1.0
  */
-export class UsageError extends Data.TaggedError("UsageError")<{ readonly detail: string }> {
+export class UsageError extends TaggedError("UsageError")<{ readonly detail: string }> {
   override get message(): string {
     return this.detail
   }
@@ -127,13 +127,16 @@ const echo = (text: string): string => isQuotable(text) ? JSON.stringify(text) :
  */
 const echoUrl = (url: string): string => url.includes("@") ? "the URL given (not shown: it may carry a password)" : echo(url)
 
-// what is wrong with `--intents`, repeating what was given only as `echo` shows it
-const intentsProblem = (error: Intents.InvalidIntents): string => {
-  if (error.reason === "UnknownBits") return `${echo(error.input)} has ${Intents.unknownBits(Number(error.input))}, which no intent uses`
+// what is wrong with `--intents` (`text`), repeating what was given only as `echo` shows it (the
+// error keeps a long value by its length only)
+const intentsProblem = (error: Intents.InvalidIntents, text: string): string => {
+  const given = text.trim()
+  if (error.reason === "UnknownBits") return `${echo(given)} has ${Intents.unknownBits(Number(given))}, which no intent uses`
   if (error.reason === "UnknownName" && error.input === "") return error.message
-  // no name starts with a digit: `0x3` is a number, in a base not read
-  if (error.reason === "UnknownName" && !/^[0-9]/.test(error.input)) return `unknown intent name ${echo(error.input)}`
-  return `expected a non-negative integer or intent names, got ${echo(error.input)}`
+  // the name itself: the error keeps a long one by its length
+  const name = given.split(",").map((part) => part.trim()).find((part) => Intents.parse(part)._tag === "Left") ?? given
+  if (error.reason === "UnknownName") return `unknown intent name ${echo(name)}`
+  return `expected a non-negative integer or intent names, got ${echo(given)}`
 }
 
 /**
@@ -333,7 +336,7 @@ const parseFlags = (
     // the embedded gateway enables the privileged intents (a bot's content and presences show)
     const intents = intentsText === undefined
       ? token === undefined ? Intents.all : Intents.nonPrivileged
-      : yield* Either.mapLeft(Intents.parse(intentsText), (error) => new UsageError({ detail: `--intents: ${intentsProblem(error)}` }))
+      : yield* Either.mapLeft(Intents.parse(intentsText), (error) => new UsageError({ detail: `--intents: ${intentsProblem(error, intentsText)}` }))
     const durationText = values.get("--duration")
     // decimal only: `Number` also reads 0x10 as 16 and "" as 0
     const duration = durationText === undefined ? undefined : decimal.test(durationText) ? Number(durationText) : Number.NaN

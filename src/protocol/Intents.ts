@@ -120,7 +120,11 @@ export const nonPrivileged = all & ~privileged
  */
 export class InvalidIntents extends Data.TaggedError("InvalidIntents")<{
   readonly reason: "UnknownName" | "UnknownBits" | "NotABitField"
-  /** The offending name or number, as given. */
+  /**
+   * The offending name or number, as given; one over 40 characters or not printable ASCII only by
+   * its length (the token, put where intents go by mistake, was kept whole and shown wherever the
+   * error was inspected).
+   */
   readonly input: string
   readonly message: string
 }> {}
@@ -175,16 +179,20 @@ export const unknownBits = (bits: number): string => bits > all ? "bits above 1 
 // the input as a message shows it: a number's text as it is (NaN, 1e+21), anything else quoted and cut short
 const echo = (input: string): string => /^(-?[\d.e+-]{1,24}|NaN|-?Infinity)$/.test(input) ? input : show(input)
 
-const fromNumber = (bits: number, input: string): Either.Either<number, InvalidIntents> => {
+// the input as the error keeps it
+const given = (input: string): string => isQuotable(input) ? input : notShown(input)
+
+const fromNumber = (bits: number, text: string): Either.Either<number, InvalidIntents> => {
+  const input = given(text)
   // an integer past 2^53 is one still, with bits no intent uses (it was told it was no integer)
   if (!Number.isInteger(bits) || bits < 0) {
     return Either.left(
-      new InvalidIntents({ reason: "NotABitField", input, message: `intents must be a non-negative integer, got ${echo(input)}` })
+      new InvalidIntents({ reason: "NotABitField", input, message: `intents must be a non-negative integer, got ${echo(text)}` })
     )
   }
   if (!isValid(bits)) {
     return Either.left(
-      new InvalidIntents({ reason: "UnknownBits", input, message: `intents ${echo(input)} has unknown ${unknownBits(bits)}` })
+      new InvalidIntents({ reason: "UnknownBits", input, message: `intents ${echo(text)} has unknown ${unknownBits(bits)}` })
     )
   }
   return Either.right(bits)
@@ -204,7 +212,7 @@ export const fromNames = (list: Iterable<string>): Either.Either<number, Invalid
     if (bit === undefined) {
       // an empty one: two commas in a row, or one at an end
       const message = name === "" ? "an empty intent name (a comma too many)" : `unknown intent name ${show(name)}`
-      return Either.left(new InvalidIntents({ reason: "UnknownName", input: name, message }))
+      return Either.left(new InvalidIntents({ reason: "UnknownName", input: given(name), message }))
     }
     bits |= bit
   }

@@ -78,6 +78,15 @@ describe("Intents", () => {
     expect(left(Intents.parse("0x201")).message).toBe("intents must be a non-negative integer, got \"0x201\"")
     expect(left(Intents.parse("+513")).reason).toBe("NotABitField")
     expect(left(Intents.parse("1,Guilds")).reason).toBe("UnknownName")
+    // a token put where intents go: the error keeps it by its length only, in `input` as in its
+    // message (`input` held it whole, shown wherever the error was inspected)
+    const token = "MTIzNDU2Nzg5MDEyMzQ1Njc4.SECRET.token-value-xyz-abcdefghijklmnop"
+    for (const text of [token, `Guilds,${token}`, "9".repeat(60)]) {
+      const error = left(Intents.parse(text))
+      expect(error.input).toBe(`a value of ${text.split(",").at(-1)!.length} characters (not shown)`)
+      expect(JSON.stringify(error) + error.message).not.toContain(text.split(",").at(-1)!.slice(0, 20))
+    }
+    expect(left(Intents.parse("GUILD_MESAGES")).input).toBe("GUILD_MESAGES")
   })
 
   it("checks validity", () => {
