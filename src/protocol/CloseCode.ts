@@ -53,15 +53,15 @@ const meanings: Record<number, string> = {
   4001: "unknown opcode sent",
   4002: "decode error or payload too large",
   4003: "not authenticated",
-  4004: "authentication failed: the token was rejected",
+  4004: "authentication failed: the token was rejected; check it, or reset it in the developer portal",
   4005: "already authenticated",
   4007: "invalid sequence on resume",
   4008: "rate limited",
   4009: "session timed out",
-  4010: "invalid shard",
-  4011: "sharding required",
+  4010: "invalid shard: the shard id must be below the shard count",
+  4011: "sharding required: the bot is in too many guilds for one connection; run more shards",
   4012: "invalid API version",
-  4013: "invalid intents",
+  4013: "invalid intents: not a bit field of known intents",
   4014: "disallowed intents: enable the privileged intents in the developer portal"
 }
 

@@ -228,7 +228,7 @@ describe("FleetOutage", () => {
       }).pipe(Effect.provide(layer), Logger.withMinimumLogLevel(LogLevel.Debug), Effect.provide(TestLayer))
         .pipe(Effect.andThen(() => {
           expect(lines.filter((line) => line.includes("stopping the fleet"))).toEqual(fatalFirst
-            ? ["DEBUG stopping the fleet: shard 1: the gateway closed with 4004 (authentication failed: the token was rejected); not reconnecting [component=Fleet]"]
+            ? ["DEBUG stopping the fleet: shard 1: the gateway closed with 4004 (authentication failed: the token was rejected; check it, or reset it in the developer portal); not reconnecting [component=Fleet]"]
             : [])
           expect(lines.filter((line) => line.includes("ending every shard's session"))).toEqual(fatalFirst
             ? []
