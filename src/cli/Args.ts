@@ -134,7 +134,7 @@ const intentsProblem = (error: Intents.InvalidIntents, text: string): string => 
   if (error.reason === "UnknownBits") return `${echo(given)} has ${Intents.unknownBits(Number(given))}, which no intent uses`
   if (error.reason === "UnknownName" && error.input === "") return error.message
   // the name itself: the error keeps a long one by its length
-  const name = given.split(",").map((part) => part.trim()).find((part) => Intents.parse(part)._tag === "Left") ?? given
+  const name = given.split(",").map((part) => part.trim()).find((part) => Intents.fromNames([part])._tag === "Left") ?? given
   if (error.reason === "UnknownName") return `unknown intent name ${echo(name)}`
   return `expected a non-negative integer or intent names, got ${echo(given)}`
 }

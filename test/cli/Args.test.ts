@@ -225,6 +225,10 @@ describe("Args", () => {
     expect(error(["--intents", "-1"])).toBe(`--intents: expected a non-negative integer or intent names, got "-1"`)
     // a number in another base is no name (it read `unknown intent name "0x3"`)
     expect(error(["--intents", "0x3"])).toBe(`--intents: expected a non-negative integer or intent names, got "0x3"`)
+    // a number among names: that part named, not the whole list as if it were one name
+    expect(error(["--intents", "Guilds,513"])).toBe(`--intents: unknown intent name "513"`)
+    expect(error(["--intents", "1, Guilds"])).toBe(`--intents: unknown intent name "1"`)
+    expect(error(["--intents", `Guilds,${"x".repeat(50)}`])).toBe("--intents: unknown intent name <50 characters, not shown>")
     expect(error(["--duration", "-1"])).toContain("--duration")
     // Number read these as 16 s and 0 intents
     expect(error(["--duration", "0x10"])).toBe(`--duration: expected a positive number of seconds, got "0x10"`)
