@@ -57,8 +57,8 @@ export interface DailyBudget<E> {
   readonly exhaustedFor: (now: number) => number | undefined
   /** When the spread lets the shard's identify go (no shard given: its next turn), if that is later than `now`. */
   readonly turnOf: (now: number, shardId?: number) => number | undefined
-  /** One identify that may wait for a turn of the spread with its socket open. */
-  readonly socketWaiter: () => SocketWaiter
+  /** One identify of the shard that may wait for a turn of the spread with its socket open. */
+  readonly socketWaiter: (shardId: number) => SocketWaiter
   /** With `wait`, until the budget used up refills, or a refreshed answer says how much is left. */
   readonly awaitRefill: (shardId: number, resetAfter: number) => Effect.Effect<void>
   /** Counts one identify of the shard at `now`, telling once when the budget runs low. */
@@ -88,10 +88,22 @@ export interface DailyBudget<E> {
  * @since 0.1.0
  */
 export interface SocketWaiter {
-  /** Takes its place before shards asking `ready` from now: a turn due is its, once its key's spacing is out. */
+  /**
+   * Takes its place before shards asking `ready`, and behind the identifies that waited before it,
+   * from now: a turn due is its once those before it are counted (or gone), and its key's spacing
+   * is out.
+   */
   readonly hold: () => void
   /** Waits for the spread's turn at `until`, or until `wake`: the caller then looks again. */
   readonly awaitTurn: (until: number, now: number, wake: Effect.Effect<void>) => Effect.Effect<void>
+  /**
+   * Whether a turn due now is another's: while the spread lasts, an identify that waited before
+   * this one with its socket open is still waiting (the turns went to whichever timer fired first:
+   * the one that waited longest could be passed for hours).
+   */
+  readonly behind: () => boolean
+  /** Takes its place, and waits until the line or the spread moves, or until `wake`. */
+  readonly awaitAhead: (wake: Effect.Effect<void>) => Effect.Effect<void>
   /** Gives its place up, once counted or given up; again, it does nothing. */
   readonly leave: Effect.Effect<void>
 }
@@ -156,12 +168,12 @@ export const make = <E>(policy: BudgetPolicy<E>): DailyBudget<E> => {
   // shards that passed `ready` at a turn of the spread and have not identified yet, with when:
   // each holds its turn, the others waiting for the next, for up to `claimHoldMs`
   const claims = new Map<number, number>()
-  // identifies waiting, socket open and key held, for a turn of the spread: they take the turns
-  // before any shard that asks `ready`
-  let socketWaiters = 0
+  // identifies waiting, socket open and key held, for a turn of the spread, in the order they
+  // began to: they take the turns in that order, before any shard that asks `ready`
+  const socketLine = new Set<object>()
   // each count: the waiters for the spread look again
   const moved = makeSignal()
-  // the last of those waiters left: a `ready` looks again
+  // one of those waiters left: those behind it, and a `ready`, look again
   const socketsLeft = makeSignal()
   // the `ready` calls not yet done, in the order they were made, and a signal as one leaves
   const askers = new Set<object>()
@@ -205,12 +217,10 @@ export const make = <E>(policy: BudgetPolicy<E>): DailyBudget<E> => {
     return detached(Effect.raceAll([Effect.sleep(Math.max(0, wakeAt - now)), changed.await, moved.await]))
   }
 
-  const socketWaiter = (): SocketWaiter => {
-    let waiting = false
-    const hold = () => {
-      if (!waiting) socketWaiters++
-      waiting = true
-    }
+  const socketWaiter = (shardId: number): SocketWaiter => {
+    // its place in the line (a set keeps the order things were first put in)
+    const place = {}
+    const hold = () => void socketLine.add(place)
     return {
       hold,
       awaitTurn: (until, now, wake) =>
@@ -218,10 +228,15 @@ export const make = <E>(policy: BudgetPolicy<E>): DailyBudget<E> => {
           hold()
           return Effect.raceFirst(awaitTurn(until, now), wake)
         }),
+      // a shard that claimed its turn at `ready` takes it
+      behind: () => spreading() && !claims.has(shardId) && socketLine.size > 0 && socketLine.values().next().value !== place,
+      awaitAhead: (wake) =>
+        Effect.suspend(() => {
+          hold()
+          return detached(Effect.raceAll([moved.await, socketsLeft.await, changed.await, wake]))
+        }),
       leave: Effect.sync(() => {
-        if (!waiting) return
-        waiting = false
-        if (--socketWaiters === 0) socketsLeft.fire()
+        if (socketLine.delete(place)) socketsLeft.fire()
       })
     }
   }
@@ -267,7 +282,7 @@ export const make = <E>(policy: BudgetPolicy<E>): DailyBudget<E> => {
       const again = awaitReady(shardId, asked)
       if (turn !== undefined) return Effect.zipRight(awaitTurn(turn, now), again)
       if (spreading() && !claims.has(shardId)) {
-        if (socketWaiters > 0) {
+        if (socketLine.size > 0) {
           return Effect.zipRight(detached(Effect.raceAll([moved.await, socketsLeft.await, changed.await])), again)
         }
         if (askers.values().next().value !== asked) {

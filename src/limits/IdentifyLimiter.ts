@@ -310,6 +310,9 @@ const build = (spacing: number, margin: number, onExhausted: "fail" | "wait", sp
       if (spreadAt !== undefined) {
         return Effect.zipRight(waiter.awaitTurn(spreadAt, now, lineChanged(gate)), awaitTurn(gate, shardId, waiter))
       }
+      // a turn due goes to the identify that waited for the spread first, also while it waits out
+      // its key's spacing
+      if (waiter.behind()) return Effect.zipRight(waiter.awaitAhead(lineChanged(gate)), awaitTurn(gate, shardId, waiter))
       if (resetAfter !== undefined && onExhausted === "fail") return Effect.fail(budget.exhausted(shardId, resetAfter))
       const turnAt = gate.lastAt === undefined ? now : gate.lastAt + spacing
       if (!isDue(turnAt, now)) {
@@ -344,7 +347,7 @@ const build = (spacing: number, margin: number, onExhausted: "fail" | "wait", sp
     send: (answered: Effect.Effect<void>) => Effect.Effect<A, E, R>
   ): Effect.Effect<A, E | IdentifyBudgetExhausted, R> =>
     Effect.suspend(() => {
-      const waiter = budget.socketWaiter()
+      const waiter = budget.socketWaiter(shardId)
       return Effect.ensuring(lineUp(shardId, send, waiter), waiter.leave)
     })
 

@@ -727,6 +727,47 @@ describe("IdentifyLimiter: the last tenth of the budget spread over the day", ()
       ])
     }))
 
+  // the turns went to whichever waiter's timer fired first (under TestClock the newest): the one
+  // that had waited longest, socket open, got the last turn, hours after its own
+  it.effect("identifies waiting for the spread with their socket open take its turns in the order they began to wait, whatever their key", () =>
+    Effect.gen(function*() {
+      const hour = 60 * 60 * 1000
+      const limiter = yield* IdentifyLimiter.make()
+      yield* limiter.configure(limits({ maxConcurrency: 4, total: 100, remaining: 5, resetAfter: 6 * hour }))
+      const order: Array<[shard: number, minute: number]> = []
+      const identify = (shard: number) =>
+        Effect.forkDaemon(limiter.identify(shard, (answered) =>
+          Effect.zipRight(Effect.flatMap(Clock.currentTimeMillis, (at) => Effect.sync(() => order.push([shard, Math.round(at / 60_000)]))), answered)))
+      // shard 0 at once; shards 1-3 (keys 1-3) a second apart, waiting for the spread's turns
+      yield* identify(0)
+      yield* settle
+      for (const shard of [1, 2, 3]) {
+        yield* TestClock.adjust("1 second")
+        yield* identify(shard)
+        yield* settle
+      }
+      for (let i = 0; i < 6 * 60; i++) {
+        yield* TestClock.adjust("1 minute")
+        yield* settle
+      }
+      expect(order.map(([shard]) => shard)).toEqual([0, 1, 2, 3])
+      // and an identify of another key that waited first keeps its turn from a key's second one
+      // coming off its spacing: shard 1 (key 1) waits from the start, shard 2 (key 0) after shard 0
+      const second = yield* IdentifyLimiter.make()
+      yield* second.configure(limits({ maxConcurrency: 2, total: 100, remaining: 6, resetAfter: 7 * hour }))
+      const seen: Array<number> = []
+      for (const shard of [0, 1, 2]) {
+        yield* Effect.forkDaemon(second.identify(shard, (answered) => Effect.zipRight(Effect.sync(() => seen.push(shard)), answered)))
+        yield* settle
+      }
+      for (let i = 0; i < 3 * 60; i++) {
+        yield* TestClock.adjust("1 minute")
+        yield* settle
+      }
+      // the first turn after shard 0's is shard 1's: it waited for it first
+      expect(seen.slice(0, 2)).toEqual([0, 1])
+    }))
+
   it.effect("spreadLowBudget: false spends the last tenth at the keys' pace", () =>
     Effect.gen(function*() {
       const limiter = yield* IdentifyLimiter.make({ margin: 0, spreadLowBudget: false })
