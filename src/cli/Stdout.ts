@@ -4,6 +4,7 @@
  *
  * @since 0.1.0
  */
+import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import { closeSync } from "node:fs"
 import { isatty } from "node:tty"
@@ -98,3 +99,30 @@ export const drained: Effect.Effect<void> = Effect.suspend(() =>
     })
     : Effect.void
 )
+
+/**
+ * Has a terminal on stdout written without blocking the process. Node writes to a terminal
+ * synchronously on POSIX: a paused (Ctrl-S) or slow terminal stopped the whole process, the shards'
+ * heartbeats with it, and a minute of it got their connections closed as zombies. Written as a pipe
+ * is, what the terminal does not take yet waits in stdout's buffer, and `drained` holds the events
+ * back. Node has no public switch for it: this is the one `tty.WriteStream` turns the other way as
+ * it is made; a Node without it keeps writing as before. Once done, wait for `flushed` before the
+ * process exits.
+ *
+ * @since 0.1.0
+ */
+export const writeTerminalAsync = (): void => {
+  if (process.stdout.isTTY !== true) return
+  const handle: unknown = Reflect.get(process.stdout, "_handle")
+  const setBlocking: unknown = typeof handle === "object" && handle !== null ? Reflect.get(handle, "setBlocking") : undefined
+  if (typeof setBlocking === "function") setBlocking.call(handle, false)
+}
+
+/**
+ * Done once what was written to stdout so far is out, or after `timeout`: what a terminal written
+ * without blocking still holds is dropped when the process exits (its layout left on the screen).
+ *
+ * @since 0.1.0
+ */
+export const flushed = (timeout: Duration.DurationInput): Effect.Effect<void> => Effect.ignore(Effect.timeout(write(""), timeout))
+

@@ -70,7 +70,10 @@ const restoredOnSecondSignal = (screen: Pretty.Screen): Effect.Effect<void, neve
   const onSignal = () => {
     if (++signals < 2) return
     screen.close()
-    process.exit(130)
+    // the terminal is written without blocking: its layout is undone once that is out, or a second on
+    const exitNow = () => process.exit(130)
+    setTimeout(exitNow, 1000).unref()
+    process.stdout.write("", exitNow)
   }
   return Effect.acquireRelease(
     Effect.sync(() => void process.on("SIGINT", onSignal).on("SIGTERM", onSignal)),
@@ -83,19 +86,30 @@ const restoredOnSecondSignal = (screen: Pretty.Screen): Effect.Effect<void, neve
  * embedded gateway's address): the terminal's view, laid out on a cleared screen, shows them again
  * at the top of its log (its first layout erased them before anyone could read them).
  */
-const show = (options: Args.CliOptions, fleet: Fleet.Fleet, notes: ReadonlyArray<string>): Effect.Effect<void, never, Scope.Scope> => {
+const show = (options: Args.CliOptions, fleet: Fleet.Fleet, notes: ReadonlyArray<string>): Effect.Effect<void, never, Scope.Scope> =>
+  Effect.zipRight(
+    // a paused or slow terminal holds the events back, not the process (and the heartbeats in it);
+    // what it still holds at the end is let out before the process exits (the finalizers run last
+    // to first: after the screen's)
+    Effect.acquireRelease(Effect.sync(Stdout.writeTerminalAsync), () => Stdout.flushed("1 second")),
+    options.format === "ndjson" ? showLines(fleet) : showScreen(fleet, notes)
+  )
+
+/** The events as ndjson lines, a chunk's lines written at once. */
+const showLines = (fleet: Fleet.Fleet): Effect.Effect<void> =>
+  Stream.runForEachChunk(fleet.events, (chunk) =>
+    Effect.zipRight(
+      Effect.sync(() => {
+        let text = ""
+        for (const event of chunk) text += `${Ndjson.line(event)}\n`
+        process.stdout.write(text)
+      }),
+      Stdout.drained
+    )).pipe(Effect.ignore)
+
+/** The events as a log under a status view on a terminal, or as plain lines with a status block now and then. */
+const showScreen = (fleet: Fleet.Fleet, notes: ReadonlyArray<string>): Effect.Effect<void, never, Scope.Scope> => {
   const events = fleet.events
-  if (options.format === "ndjson") {
-    return Stream.runForEachChunk(events, (chunk) =>
-      Effect.zipRight(
-        Effect.sync(() => {
-          let text = ""
-          for (const event of chunk) text += `${Ndjson.line(event)}\n`
-          process.stdout.write(text)
-        }),
-        Stdout.drained
-      )).pipe(Effect.ignore)
-  }
   return Effect.gen(function*() {
     const out = process.stdout
     const screen = out.isTTY ? Pretty.terminal(out, fleet.shardIds.length + 1) : Pretty.plain(out)

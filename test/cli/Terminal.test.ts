@@ -3,6 +3,7 @@
  * and the terminal closed under it.
  */
 import { describe, expect, it } from "@effect/vitest"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Redacted from "effect/Redacted"
 import { spawn } from "node:child_process"
@@ -35,6 +36,45 @@ const onTerminal = (args: ReadonlyArray<string>) =>
   })
 
 describe.concurrent("cli on a terminal", () => {
+  // Node writes to a terminal synchronously on POSIX: a paused (^S) terminal stopped the whole
+  // process, and no heartbeat went out until it took output again (Discord closes such a
+  // connection as a zombie); ^Q then ^C, the layout is undone before the process exits
+  it.scopedLive("a paused terminal (^S) holds the events back, not the heartbeats; the view is undone at the end", () =>
+    Effect.gen(function*() {
+      const gateway = yield* LocalGateway.make({ token, shards: 1, heartbeatInterval: "1 second", heartbeatSlack: "300 millis" })
+      yield* gateway.startTraffic(500)
+      const command = `stty cols 100 rows 30; exec ${process.execPath} ${bundle} --token ${secret} --gateway ${gateway.url} --compress none --log-level warning`
+      const child = yield* Effect.acquireRelease(
+        Effect.sync(() => spawn("script", ["-qfec", command, "/dev/null"], { cwd: root, env: userEnv(), stdio: ["pipe", "pipe", "ignore"] })),
+        (child) => Effect.sync(() => child.kill("SIGKILL"))
+      )
+      let screen = ""
+      child.stdout!.setEncoding("utf8").on("data", (text: string) => void (screen += text))
+      yield* gateway.awaitLog((log) => log.identifies.some((identify) => identify.outcome === "ready") && log.dispatches.length > 50).pipe(
+        Effect.timeoutFail({ duration: Duration.seconds(15), onTimeout: () => new Error("no READY") }),
+        Effect.orDie
+      )
+      const before = (yield* gateway.log).heartbeats.length
+      child.stdin!.write("\u0013")
+      const pausedAt = Date.now()
+      // paused for up to 6 s: a 1 s heartbeat goes out 5 times and more
+      const during = yield* gateway.awaitLog((log) => log.heartbeats.length >= before + 5).pipe(
+        Effect.timeout(Duration.seconds(6)),
+        Effect.option,
+        Effect.zipRight(gateway.log)
+      )
+      const missed = during.violations.filter((violation) => violation.kind === "HeartbeatMissed" && violation.at >= pausedAt)
+      expect({ beats: during.heartbeats.length - before >= 5, missed: missed.map((violation) => violation.detail) }).toEqual({ beats: true, missed: [] })
+      const closed = Effect.async<void>((resume) => void child.once("close", () => resume(Effect.void)))
+      child.stdin!.write("\u0011")
+      yield* Effect.sleep("200 millis")
+      child.stdin!.write("\u0003")
+      yield* Effect.timeout(closed, "10 seconds")
+      // the scroll region reset, after the last of the log
+      expect(screen.lastIndexOf("\u001b[r")).toBeGreaterThan(screen.lastIndexOf("MESSAGE_CREATE"))
+      expect(screen).not.toContain(secret)
+    }), 40_000)
+
   it.live("a warning told before the view was laid out is on the screen after its clear (it was erased unread)", () =>
     Effect.gen(function*() {
       const screen = yield* onTerminal(["--duration", "1", "--events", "MESAGE_CREATE,READY"])
