@@ -142,7 +142,8 @@ export interface MemoryPeer {
    * From now on, answers the client's close at once (`true`, the default), or leaves it to the test
    * (`false`), as a gateway that has not read the client's close frame yet: the client's frames end
    * with its close (`received` fails with `ConnectionEnded`), while the test's frames still reach
-   * it, until `answerClose` (or `close`, or `drop`) ends the connection.
+   * it, until `answerClose` (or `close`, or `drop`) ends the connection, or the gateway goes away
+   * (`layer`'s scope closes).
    */
   readonly answersClose: (on: boolean) => Effect.Effect<void>
   /**
@@ -306,7 +307,12 @@ const makePair = (url: string, options: ConnectOptions) =>
 
     // a close still unanswered ends as the client closed it, as a socket disposed while closing does
     const release = Effect.sync(() => end(unanswered ?? { code: ResumableClose, reason: "", by: "client" }))
-    return { connection, peer, release }
+    // the gateway going away (the test's end): a close waiting for the test, and any after it, answered
+    const goAway = (): void => {
+      answering = true
+      if (unanswered !== undefined) end(unanswered)
+    }
+    return { connection, peer, release, goAway }
   })
 
 /**
@@ -321,6 +327,9 @@ export const make = Effect.gen(function*() {
   type Run = readonly [ConnectOutcome, number, RefusedUpgrade | undefined]
   const scripted = yield* Ref.make<ReadonlyArray<Run>>([])
   const log = yield* Ref.make<ReadonlyArray<ConnectAttempt>>([])
+  // the open connections' `goAway`, and whether the gateway went away (new ones answer at once)
+  const goAways = new Set<() => void>()
+  let goneAway = false
 
   const script = (outcome: ConnectOutcome) => (times = 1, answer?: RefusedUpgrade) =>
     Ref.update(scripted, (runs): ReadonlyArray<Run> => times > 0 ? [...runs, [outcome, times, answer]] : runs)
@@ -344,7 +353,14 @@ export const make = Effect.gen(function*() {
       yield* Ref.update(log, (attempts) => [...attempts, { url, at, outcome }])
       if (outcome === "fail") return yield* Effect.fail(refused(answer))
       if (outcome === "hang") return yield* Effect.never
-      const pair = yield* Effect.acquireRelease(makePair(url, options), (pair) => pair.release)
+      const pair = yield* Effect.acquireRelease(
+        Effect.tap(makePair(url, options), (pair) =>
+          Effect.sync(() => {
+            if (goneAway) pair.goAway()
+            goAways.add(pair.goAway)
+          })),
+        (pair) => Effect.zipRight(Effect.sync(() => goAways.delete(pair.goAway)), pair.release)
+      )
       yield* Queue.offer(accepted, pair.peer)
       return pair.connection
     })
@@ -357,17 +373,26 @@ export const make = Effect.gen(function*() {
     acceptConnects: Ref.set(scripted, []),
     attempts: Ref.get(log)
   }
-  return { transport, gateway }
+  // every close left to the test answered, now and from now on
+  const goAway = Effect.sync(() => {
+    goneAway = true
+    for (const goAway of goAways) goAway()
+  })
+  return { transport, gateway, goAway }
 })
 
 /**
  * The in-memory transport: provides `GatewayTransport` to the code under test and
- * `MemoryGateway` to the test. Each use of the layer starts with a fresh gateway.
+ * `MemoryGateway` to the test. Each use of the layer starts with a fresh gateway. When the layer's
+ * scope closes (where a test provides it, before the session's own scope), the gateway goes away:
+ * every close left to the test (`answersClose(false)`) is answered, and those after it at once, so
+ * a test that left one unanswered ends without time passing (the session's stop waited on the
+ * TestClock, which nothing moved, and the test hung after its checks had passed).
  *
  * @since 0.1.0
  */
-export const layer: Layer.Layer<GatewayTransport | MemoryGateway> = Layer.effectContext(
-  Effect.map(make, ({ gateway, transport }) =>
+export const layer: Layer.Layer<GatewayTransport | MemoryGateway> = Layer.scopedContext(
+  Effect.map(Effect.acquireRelease(make, ({ goAway }) => goAway), ({ gateway, transport }) =>
     Context.make(GatewayTransport, transport).pipe(Context.add(MemoryGateway, gateway)))
 )
 

@@ -216,6 +216,31 @@ describe("MemoryTransport", () => {
       expect(yield* unanswered.closed).toEqual({ code: 1000, reason: "bye", by: "client" })
     }).pipe(Effect.provide(MemoryTransport.layer)))
 
+  // a test that left a close unanswered, its session in the test's scope, hung after its checks:
+  // the session's stop waited on the TestClock, which nothing moves in a test's teardown
+  it.scoped("when the layer's scope closes, every close left to the test is answered, and those after it at once", () =>
+    Effect.gen(function*() {
+      // the connection in the test's scope, as a session's is; the layer provided to the body
+      const left = yield* Effect.gen(function*() {
+        const { connection, peer } = yield* connected("wss://g")
+        yield* peer.answersClose(false)
+        return { connection, peer }
+      }).pipe(Effect.provide(MemoryTransport.layer))
+      // the layer is gone (the test's body ended), the session's connection still open in the test's scope
+      expect(yield* left.peer.isOpen).toBe(true)
+      yield* left.connection.close(4900, "stop")
+      expect(yield* left.peer.closed).toEqual({ code: 4900, reason: "stop", by: "client" })
+      // and one whose close waited already when the layer went
+      const waited = yield* Effect.gen(function*() {
+        const { connection, peer } = yield* connected("wss://g")
+        yield* peer.answersClose(false)
+        yield* connection.close(1000, "bye")
+        expect(yield* peer.isOpen).toBe(true)
+        return peer
+      }).pipe(Effect.provide(MemoryTransport.layer))
+      expect(yield* waited.closed).toEqual({ code: 1000, reason: "bye", by: "client" })
+    }))
+
   it.scoped("a frame over maxFrameBytes closes the connection with 1009", () =>
     Effect.gen(function*() {
       const { end, seen } = yield* sendPastLimit("1234", "12345")
