@@ -42,11 +42,15 @@ export interface CloseInfo {
  *
  * @since 0.1.0
  */
-export class ConnectionEnded extends TaggedError("ConnectionEnded")<{ readonly closed: CloseInfo }> {
+export class ConnectionEnded extends TaggedError("ConnectionEnded")<{
+  readonly closed: CloseInfo
+  /** What the peer waited for, where it says more than "another frame" (its `handshake`'s Identify or Resume). */
+  readonly awaited?: string | undefined
+}> {
   override get message(): string {
     const { by, code, reason } = this.closed
     const how = code === undefined ? "dropped" : `closed with ${code}${reason === "" ? "" : ` (${reason})`}`
-    return `the connection ended (${how}, by the ${by}) before the client sent another frame`
+    return `the connection ended (${how}, by the ${by}) before the client sent ${this.awaited ?? "another frame"}`
   }
 }
 
@@ -280,7 +284,10 @@ const makePair = (url: string, options: ConnectOptions) =>
       // what is left once the connection ended, then nothing
       takeAll: Effect.orElseSucceed(toServer.clear, Chunk.empty),
       handshake: (interval = 41_250) =>
-        Effect.zipRight(peerSend(JSON.stringify({ op: 10, d: { heartbeat_interval: interval }, s: null, t: null })), receivedCommand),
+        Effect.zipRight(
+          peerSend(JSON.stringify({ op: 10, d: { heartbeat_interval: interval }, s: null, t: null })),
+          Effect.mapError(receivedCommand, ({ closed }) => new ConnectionEnded({ closed, awaited: "its Identify or Resume (handshake)" }))
+        ),
       autoAck: (on) =>
         Effect.sync(() => {
           acking = on

@@ -134,6 +134,13 @@ describe("MemoryTransport", () => {
       yield* second.peer.drop
       const dropped = yield* Fiber.join(waiting)
       expect(dropped.message).toBe("the connection ended (dropped, by the server) before the client sent another frame")
+      // a handshake says what it waited for (every wait said "another frame")
+      const third = yield* connected("wss://g")
+      const shaking = yield* Effect.fork(Effect.flip(third.peer.handshake()))
+      yield* third.peer.drop
+      expect((yield* Fiber.join(shaking)).message).toBe(
+        "the connection ended (dropped, by the server) before the client sent its Identify or Resume (handshake)"
+      )
     }).pipe(Effect.provide(MemoryTransport.layer)))
 
   it.scoped("a server close as over a real socket: 1005, 1006 and 1015 drop the connection; a code or a reason no close frame carries dies, the connection left open", () =>
