@@ -29,19 +29,19 @@ export interface InTurn {
 }
 
 /**
- * How many told effects may be not done at once: one that never ends holds up all told after it,
- * and those told once so many wait are dropped (a hook of the program's that hung kept a fiber for
- * every reconnect after it, for as long as the session ran).
+ * How many told effects may wait behind one not done: one that never ends holds up all told after
+ * it, and those told once so many wait are dropped (a hook of the program's that hung kept a fiber
+ * for every reconnect after it, for as long as the session ran).
  *
  * @since 0.1.0
  */
-export const maxPending = 1000
+export const maxWaiting = 1000
 
 /**
  * Effects told in turn until `stop`, or until `scope` closes, which interrupts those not done
  * without waiting for them (one that cannot be interrupted, a store written to in a transaction,
  * held the scope's close, and a session's `await` with it). They must not fail: tell each through
- * its own error handling. Those told while {@link maxPending} are not done are dropped, with a
+ * its own error handling. Those told while {@link maxWaiting} wait are dropped, with a
  * warning naming `what` once until the line moves again.
  *
  * @since 0.1.0
@@ -65,10 +65,11 @@ export const make = (scope: Scope.Scope, what: string): Effect.Effect<InTurn> =>
     const tell = (effect: Effect.Effect<void>) =>
       Effect.suspend(() => {
         if (!open) return Effect.void
-        if (pending.size >= maxPending) {
+        // the first of them runs, the others wait
+        if (pending.size > maxWaiting) {
           if (full) return Effect.void
           full = true
-          return Effect.logWarning(`${maxPending} ${what} wait behind one that has not ended: those after are dropped until it does`)
+          return Effect.logWarning(`${maxWaiting} ${what} wait behind one that has not ended: those after are dropped until it does`)
         }
         full = false
         const before = last
