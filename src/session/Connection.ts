@@ -596,13 +596,19 @@ export const run = (
       ctx.metrics.event(step.event.t)
       ctx.members.observe(step.event)
     }
+    // what a gateway gave that quotes the token: kept, it would be in every snapshot and stored
+    // resume point
+    const quotesToken = (text: string): boolean => withoutToken(text, options.token) !== text
     // Discord hands out wss:// resume URLs: a ws:// one read over wss:// would carry the token in
-    // the clear with the next Resume, so the session resumes where this connection went instead
-    const unencrypted = (step: ReadyStep) => downgrades(url, step.resumeGatewayUrl)
+    // the clear with the next Resume, so the session resumes where this connection went instead;
+    // so too where the URL quotes the token
+    const unencrypted = (step: ReadyStep) => downgrades(url, step.resumeGatewayUrl) || quotesToken(step.resumeGatewayUrl)
     const warnUnencrypted = (step: ReadyStep) =>
-      Effect.logWarning("READY's resume_gateway_url is not encrypted: resuming at the gateway URL instead").pipe(
-        Effect.annotateLogs({ resumeGatewayUrl: withoutToken(show(step.resumeGatewayUrl), options.token) })
-      )
+      Effect.logWarning(
+        downgrades(url, step.resumeGatewayUrl)
+          ? "READY's resume_gateway_url is not encrypted: resuming at the gateway URL instead"
+          : "READY's resume_gateway_url quotes the token: resuming at the gateway URL instead"
+      ).pipe(Effect.annotateLogs({ resumeGatewayUrl: withoutToken(show(step.resumeGatewayUrl), options.token) }))
     // READY went in: the session's memory takes its session, resumed where it may be; says whether
     // that is this connection's URL, READY's not being encrypted
     const recordReady = (step: ReadyStep): boolean => {
@@ -613,6 +619,10 @@ export const run = (
     }
     const commit = (step: EventStep): Effect.Effect<void> | undefined => {
       if (step._tag === "Ready") {
+        // a session whose id quotes the token is not taken: a new one is asked for
+        if (quotesToken(step.sessionId)) {
+          return finish("identify", Reason.DecodeFailed({ kind: "Protocol", message: "READY's session_id quotes the token: not taken" }))
+        }
         const moved = recordReady(step)
         const readied = onReady(Reason.Ready({ sessionId: step.sessionId }))
         return moved ? Effect.zipRight(warnUnencrypted(step), readied) : readied

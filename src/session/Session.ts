@@ -36,6 +36,7 @@ import * as SendLimiter from "../limits/SendLimiter.ts"
 import * as CloseCode from "../protocol/CloseCode.ts"
 import * as Commands from "../protocol/Commands.ts"
 import type { GatewayEvent } from "../protocol/Event.ts"
+import { downgrades, isPlaintext } from "../protocol/internal/schema.ts"
 import * as EventBuffer from "../stream/EventBuffer.ts"
 import * as Latest from "../stream/Latest.ts"
 import { GatewayTransport } from "../transport/GatewayTransport.ts"
@@ -496,6 +497,17 @@ export const makeWith = (
         timeout: resolved.timeouts.connect
       }))
 
+    // A resume point's plaintext URL under a `gatewayUrl` source that answers wss:// would carry
+    // the token in the clear with the Resume (a point is held at `make` against a `gateway` or an
+    // `api`; a source's scheme is known only once asked): the session resumes at the source's URL
+    // instead, from then on, as it does after a READY whose resume URL is not encrypted
+    const encryptedResume = (resumeAt: string): Effect.Effect<string, GatewayInfoError> =>
+      Effect.flatMap(identifyAt.url, (source) => {
+        if (!downgrades(source, resumeAt)) return Effect.succeed(resumeAt)
+        memory.current = { ...memory.current, resumeGatewayUrl: source }
+        return Effect.as(Effect.logWarning("the resume point's URL is not encrypted (ws://) where the gateway URL is: resuming at the gateway URL instead"), source)
+      })
+
     // the wait for the budget as the limiter says it now; made when a wait asks (a thousand idle
     // shards keep no effect for it); one whose snapshot fails is told, masked, and says no time
     const budgetWait = (): Effect.Effect<BudgetWait> =>
@@ -625,7 +637,11 @@ export const makeWith = (
           yield* metrics.reconnect(ended._tag)
         }
         yield* transition(SessionState.ConnectingHttp(), Reasons.Start())
-        const url = resumeAt !== undefined ? Either.right(resumeAt) : yield* Effect.either(identifyAt.url)
+        const url = resumeAt === undefined
+          ? yield* Effect.either(identifyAt.url)
+          : given !== undefined && isPlaintext(resumeAt)
+          ? yield* Effect.either(encryptedResume(resumeAt))
+          : Either.right(resumeAt)
         if (Either.isLeft(url)) {
           yield* release(admitted)
           const failed = url.left

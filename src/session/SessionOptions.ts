@@ -264,7 +264,8 @@ export const resumePointProblems = (point: ResumePoint, source?: string): Array<
 
 // the URL a resume point's is held against: the session's own source's, when it has one (a
 // `gatewayUrl` source's scheme is known only once asked, and plaintext is taken there: its
-// points' URLs are too)
+// points' URLs are too; the session holds a plaintext one against the source's answer before it
+// resumes there)
 const pointSource = (options: Pick<SessionOptions, "gateway" | "gatewayUrl" | "api">): string | undefined =>
   options.gatewayUrl !== undefined && options.gateway === undefined ? undefined : sourceOf(options)
 

@@ -9,6 +9,7 @@ import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
 import * as Redacted from "effect/Redacted"
 import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
@@ -69,7 +70,8 @@ describe("Secrecy: a URL or a frame from the network that quotes the token", () 
     }).pipe(Effect.provide(TestLayer), Effect.provide(log.layer))
   })
 
-  it.scoped("READY's encrypted resume_gateway_url quoting the token is not repeated whole in the ConnectingWs transition", () =>
+  // it was resumed at and kept: every stored resume point, handed to another process, held the token
+  it.scoped("READY's encrypted resume_gateway_url quoting the token is not taken: resumed at the gateway URL, never in a transition or a point", () =>
     Effect.gen(function*() {
       const session = yield* Session.make(options({ gateway: "wss://gateway.test/" }))
       const seen: Array<string> = []
@@ -84,11 +86,63 @@ describe("Secrecy: a URL or a frame from the network that quotes the token", () 
         yield* settle
       }
       const gateway = yield* MemoryTransport.MemoryGateway
-      // the Resume went to the URL READY gave (it is the gateway's to give); its text is another matter
-      expect((yield* gateway.attempts).map((a) => a.url.startsWith("wss://evil.test/"))).toEqual([false, true])
+      expect((yield* gateway.attempts).map((a) => a.url.startsWith("wss://evil.test/"))).toEqual([false, false])
       expect(seen.some((text) => text.includes("ConnectingWs"))).toBe(true)
-      expect(leaks(seen.map((text, i) => [`snapshot ${i}`, text] as const))).toEqual([])
+      const point = yield* Effect.fork(session.disconnect())
+      yield* TestClock.adjust("10 seconds")
+      expect(leaks([...seen.map((text, i) => [`snapshot ${i}`, text] as const), ["point", JSON.stringify(yield* Fiber.join(point))]])).toEqual([])
     }).pipe(Effect.provide(TestLayer)))
+
+  // READY's session id went into every snapshot and stored resume point as it came
+  it.scoped("a READY whose session_id quotes the token is not taken: the session identifies anew, nothing of it in a snapshot", () =>
+    Effect.gen(function*() {
+      const session = yield* Session.make(options({ gateway: "wss://gateway.test/" }))
+      const { peer } = yield* acceptAndHello(41_250)
+      yield* peer.sendJson(dispatch(1, "READY", {
+        v: 10,
+        session_id: `s-${secret}`,
+        resume_gateway_url: "wss://resume.test/",
+        user: { id: "1", username: "bot" },
+        guilds: [],
+        shard: [0, 1],
+        application: { id: "2", flags: 0 }
+      }))
+      yield* settle
+      const snapshot = yield* session.snapshot
+      expect(snapshot.reason).toMatchObject({ _tag: "DecodeFailed", kind: "Protocol", message: "READY's session_id quotes the token: not taken" })
+      expect(leaks([["snapshot", JSON.stringify(snapshot)]])).toEqual([])
+      for (let i = 0; i < 10; i++) {
+        yield* TestClock.adjust("1 second")
+        yield* settle
+      }
+      const { first } = yield* acceptAndHello(41_250)
+      expect(first.op).toBe(2)
+    }).pipe(Effect.provide(TestLayer)))
+
+  // held at `make` against a `gateway` or an `api`, a point's URL was not held against a source's
+  // answer, known only once asked: the first Resume carried the token in plaintext
+  it.scoped("a ws:// resume point under a gatewayUrl source answering wss:// is resumed at the source's URL, with a warning", () => {
+    const log = annotated()
+    return Effect.gen(function*() {
+      const { gateway: _, ...withoutGateway } = options()
+      yield* Session.make({
+        ...withoutGateway,
+        gatewayUrl: Effect.succeed("wss://gateway.discord.test/"),
+        resume: { sessionId: "handed-over", sequence: 7, resumeGatewayUrl: "ws://resume.discord.test/", shard: [0, 1], encoding: "json" }
+      })
+      const { first, peer } = yield* acceptAndHello(41_250)
+      expect([first.op, peer.url.startsWith("wss://gateway.discord.test/")]).toEqual([6, true])
+      expect(log.lines.filter((line) => line.includes("resume point's URL is not encrypted"))).toHaveLength(1)
+      // a plaintext point under a plaintext source (a local gateway) is resumed where it says
+      const plain = yield* Effect.either(Session.make({
+        ...withoutGateway,
+        gatewayUrl: Effect.succeed("ws://127.0.0.1:9/"),
+        resume: { sessionId: "local", sequence: 1, resumeGatewayUrl: "ws://resume.local.test/", shard: [0, 1], encoding: "json" }
+      }))
+      expect(plain._tag).toBe("Right")
+      expect((yield* acceptAndHello(41_250)).peer.url.startsWith("ws://resume.local.test/")).toBe(true)
+    }).pipe(Effect.provide(TestLayer), Effect.provide(log.layer))
+  })
 
   // held before the parse error's words were masked: V8 quotes 10 characters of the text today,
   // fewer than a run this checks for; masked all the same, should it quote more

@@ -320,8 +320,15 @@ export const showUrl = (u: unknown): string =>
  */
 export const downgrades = (from: string, url: string): boolean => {
   const source = parsedUrl(from)
-  return (source?.protocol === "wss:" || source?.protocol === "https:") && parsedUrl(url)?.protocol === "ws:"
+  return (source?.protocol === "wss:" || source?.protocol === "https:") && isPlaintext(url)
 }
+
+/**
+ * Whether `url` is a plaintext websocket URL (`ws://`, in any case).
+ *
+ * @since 0.1.0
+ */
+export const isPlaintext = (url: string): boolean => parsedUrl(url)?.protocol === "ws:"
 
 /**
  * An absolute `ws://` or `wss://` URL (see {@link isWebSocketUrl}).
