@@ -102,8 +102,13 @@ export interface SocketWaiter {
    * the one that waited longest could be passed for hours).
    */
   readonly behind: () => boolean
-  /** Takes its place, and waits until the line or the spread moves, or until `wake`. */
+  /** Takes its place, and waits until the line, the spread or the budget moves, or until `wake`. */
   readonly awaitAhead: (wake: Effect.Effect<void>) => Effect.Effect<void>
+  /**
+   * It lines up for a key again (its own retired by a new max concurrency): until it holds one, the
+   * identifies behind it do not wait for it (one of them may hold the key it waits for).
+   */
+  readonly keyLost: Effect.Effect<void>
   /** Gives its place up, once counted or given up; again, it does nothing. */
   readonly leave: Effect.Effect<void>
 }
@@ -168,9 +173,9 @@ export const make = <E>(policy: BudgetPolicy<E>): DailyBudget<E> => {
   // shards that passed `ready` at a turn of the spread and have not identified yet, with when:
   // each holds its turn, the others waiting for the next, for up to `claimHoldMs`
   const claims = new Map<number, number>()
-  // identifies waiting, socket open and key held, for a turn of the spread, in the order they
-  // began to: they take the turns in that order, before any shard that asks `ready`
-  const socketLine = new Set<object>()
+  // identifies waiting, socket open, for a turn of the spread, in the order they began to, and
+  // whether each holds its key: they take the turns in that order, before any shard that asks `ready`
+  const socketLine = new Set<{ keyed: boolean }>()
   // each count: the waiters for the spread look again
   const moved = makeSignal()
   // one of those waiters left: those behind it, and a `ready`, look again
@@ -217,10 +222,24 @@ export const make = <E>(policy: BudgetPolicy<E>): DailyBudget<E> => {
     return detached(Effect.raceAll([Effect.sleep(Math.max(0, wakeAt - now)), changed.await, moved.await]))
   }
 
+  // whether an identify holding its key waits before `place` (a shard that claimed its turn at
+  // `ready` takes it)
+  const ahead = (place: { keyed: boolean }, shardId: number): boolean => {
+    if (!spreading() || claims.has(shardId)) return false
+    for (const other of socketLine) {
+      if (other === place) return false
+      if (other.keyed) return true
+    }
+    return false
+  }
+
   const socketWaiter = (shardId: number): SocketWaiter => {
     // its place in the line (a set keeps the order things were first put in)
-    const place = {}
-    const hold = () => void socketLine.add(place)
+    const place = { keyed: true }
+    const hold = () => {
+      place.keyed = true
+      socketLine.add(place)
+    }
     return {
       hold,
       awaitTurn: (until, now, wake) =>
@@ -228,13 +247,21 @@ export const make = <E>(policy: BudgetPolicy<E>): DailyBudget<E> => {
           hold()
           return Effect.raceFirst(awaitTurn(until, now), wake)
         }),
-      // a shard that claimed its turn at `ready` takes it
-      behind: () => spreading() && !claims.has(shardId) && socketLine.size > 0 && socketLine.values().next().value !== place,
+      behind: () => ahead(place, shardId),
       awaitAhead: (wake) =>
-        Effect.suspend(() => {
+        Effect.clockWith((clock) => {
           hold()
-          return detached(Effect.raceAll([moved.await, socketsLeft.await, changed.await, wake]))
+          // the refill ends the spread, and the line with it
+          const refillIn = budget === undefined ? undefined : budget.resetAt - monotonicMillis(clock)
+          const wakes = [moved.await, socketsLeft.await, changed.await, wake]
+          if (refillIn !== undefined) wakes.push(Effect.sleep(Math.max(0, refillIn)))
+          return detached(Effect.raceAll(wakes))
         }),
+      keyLost: Effect.sync(() => {
+        if (!place.keyed) return
+        place.keyed = false
+        socketsLeft.fire()
+      }),
       leave: Effect.sync(() => {
         if (socketLine.delete(place)) socketsLeft.fire()
       })

@@ -394,7 +394,11 @@ const build = (spacing: number, margin: number, onExhausted: "fail" | "wait", sp
       return Effect.flatMap(
         gate.turns.withPermitUnless(lineChanged(gate), Effect.flatMap(awaitTurn(gate, shardId, waiter), (counted) =>
           counted ? sendCounted : Effect.succeed(Option.none()))),
-        (result) => Option.match(Option.flatten(result), { onNone: () => lineUp(shardId, send, waiter), onSome: Effect.succeed })
+        (result) =>
+          Option.match(Option.flatten(result), {
+            onNone: () => Effect.zipRight(waiter.keyLost, lineUp(shardId, send, waiter)),
+            onSome: Effect.succeed
+          })
       )
     })
 

@@ -768,6 +768,40 @@ describe("IdentifyLimiter: the last tenth of the budget spread over the day", ()
       expect(seen.slice(0, 2)).toEqual([0, 1])
     }))
 
+  // shard 1 (key 1) waited first; shard 2 (key 0) behind it, or coming just as the answer did. A
+  // new max concurrency of 1 retired both keys, shard 2 took the new key before shard 1 was back at
+  // it and waited for shard 1 to go first, holding the key shard 1 waited for: neither ever went
+  for (const variant of ["waiting before", "starting with the answer"] as const) {
+    for (const onExhausted of ["fail", "wait"] as const) {
+      it.effect(`the line of the spread under a new max concurrency (${variant}, ${onExhausted}): one holding the key goes before one ahead waiting for it`, () =>
+        Effect.gen(function*() {
+          const hour = 60 * 60 * 1000
+          const limiter = yield* IdentifyLimiter.make({ onExhausted })
+          yield* limiter.configure(limits({ maxConcurrency: 2, total: 100, remaining: 5, resetAfter: 6 * hour }))
+          const order: Array<number> = []
+          const identify = (shard: number) =>
+            Effect.forkDaemon(limiter.identify(shard, (answered) => Effect.zipRight(Effect.sync(() => order.push(shard)), answered)))
+          yield* identify(0)
+          yield* settle
+          yield* TestClock.adjust("1 second")
+          yield* identify(1)
+          yield* settle
+          yield* TestClock.adjust("1 second")
+          if (variant === "waiting before") yield* identify(2)
+          yield* settle
+          yield* TestClock.adjust("1 second")
+          yield* limiter.configure(limits({ maxConcurrency: 1, total: 100, remaining: 4, resetAfter: 6 * hour - 3000, countedBefore: 1 }))
+          if (variant === "starting with the answer") yield* identify(2)
+          yield* settle
+          for (let i = 0; i < 7 * 60; i++) {
+            yield* TestClock.adjust("1 minute")
+            yield* settle
+          }
+          expect([...order].sort()).toEqual([0, 1, 2])
+        }))
+    }
+  }
+
   it.effect("spreadLowBudget: false spends the last tenth at the keys' pace", () =>
     Effect.gen(function*() {
       const limiter = yield* IdentifyLimiter.make({ margin: 0, spreadLowBudget: false })
