@@ -58,10 +58,10 @@ const meanings: Record<number, string> = {
   4007: "invalid sequence on resume",
   4008: "rate limited",
   4009: "session timed out",
-  4010: "invalid shard: the shard id must be below the shard count",
+  4010: "invalid shard: the shard count refused (a large bot's must be a multiple of the one GET /gateway/bot recommends)",
   4011: "sharding required: the bot is in too many guilds for one connection; run more shards",
   4012: "invalid API version",
-  4013: "invalid intents: not a bit field of known intents",
+  4013: "invalid intents: the gateway refused the intents value",
   4014: "disallowed intents: enable the privileged intents in the developer portal"
 }
 
