@@ -619,10 +619,6 @@ export const run = (
     }
     const commit = (step: EventStep): Effect.Effect<void> | undefined => {
       if (step._tag === "Ready") {
-        // a session whose id quotes the token is not taken: a new one is asked for
-        if (quotesToken(step.sessionId)) {
-          return finish("identify", Reason.DecodeFailed({ kind: "Protocol", message: "READY's session_id quotes the token: not taken" }))
-        }
         const moved = recordReady(step)
         const readied = onReady(Reason.Ready({ sessionId: step.sessionId }))
         return moved ? Effect.zipRight(warnUnencrypted(step), readied) : readied
@@ -650,6 +646,11 @@ export const run = (
           case "Emit":
           case "Ready":
           case "Resumed": {
+            // a session whose id quotes the token is not taken, nor its READY delivered or held
+            // for room: a new one is asked for
+            if (step._tag === "Ready" && quotesToken(step.sessionId)) {
+              return finish("identify", Reason.DecodeFailed({ kind: "Protocol", message: "READY's session_id quotes the token: not taken" }))
+            }
             // a dispatch before RESUMED is the Resume's replay, counted as it arrives: one held back
             // by a full buffer past the ready timeout still says the gateway answered the Resume
             if (step._tag === "Emit" && !ready && mode === "resume") replayed++

@@ -501,8 +501,15 @@ export const makeWith = (
     // the token in the clear with the Resume (a point is held at `make` against a `gateway` or an
     // `api`; a source's scheme is known only once asked): the session resumes at the source's URL
     // instead, from then on, as it does after a READY whose resume URL is not encrypted
+    // (only a point handed in: a READY's URL was held against the connection that read it; asked
+    // once, a plaintext source down meanwhile keeping no Resume from its own node)
+    const handedPlaintext = given !== undefined && resolved.resume !== undefined && isPlaintext(resolved.resume.resumeGatewayUrl)
+      ? resolved.resume.resumeGatewayUrl
+      : undefined
+    let handedChecked = false
     const encryptedResume = (resumeAt: string): Effect.Effect<string, GatewayInfoError> =>
       Effect.flatMap(identifyAt.url, (source) => {
+        handedChecked = true
         if (!downgrades(source, resumeAt)) return Effect.succeed(resumeAt)
         memory.current = { ...memory.current, resumeGatewayUrl: source }
         return Effect.as(Effect.logWarning("the resume point's URL is not encrypted (ws://) where the gateway URL is: resuming at the gateway URL instead"), source)
@@ -639,7 +646,7 @@ export const makeWith = (
         yield* transition(SessionState.ConnectingHttp(), Reasons.Start())
         const url = resumeAt === undefined
           ? yield* Effect.either(identifyAt.url)
-          : given !== undefined && isPlaintext(resumeAt)
+          : resumeAt === handedPlaintext && !handedChecked
           ? yield* Effect.either(encryptedResume(resumeAt))
           : Either.right(resumeAt)
         if (Either.isLeft(url)) {

@@ -17,7 +17,8 @@ import * as MemoryTransport from "../../src/transport/MemoryTransport.ts"
 import * as GatewayInfo from "../../src/session/GatewayInfo.ts"
 import { annotated } from "../logLines.ts"
 import { leaksOf } from "../secrecy.ts"
-import { acceptAndHello, dispatch, options, secret, Session, settle, TestLayer } from "./harness.ts"
+import { GatewayInfoError } from "../../src/session/SessionError.ts"
+import { acceptAndHello, dispatch, options, ready, secret, Session, settle, TestLayer } from "./harness.ts"
 
 const leaks = leaksOf(secret)
 
@@ -117,6 +118,58 @@ describe("Secrecy: a URL or a frame from the network that quotes the token", () 
       }
       const { first } = yield* acceptAndHello(41_250)
       expect(first.op).toBe(2)
+    }).pipe(Effect.provide(TestLayer)))
+
+  // checked only as READY went in at once: one held for room past its connection's end was taken,
+  // its id in the next Resume, the snapshot and the point
+  it.scoped("a READY whose session_id quotes the token, held for room past its connection's end, is not taken either", () =>
+    Effect.gen(function*() {
+      const session = yield* Session.make(options({ bufferSize: 1, gateway: "wss://gateway.test/", timeouts: { hello: "1 hour" } }))
+      const { peer } = yield* acceptAndHello(10_000)
+      yield* peer.sendJson(ready(1, "session-1"))
+      yield* peer.sendJson({ op: 9, d: false, s: null, t: null })
+      yield* TestClock.adjust("6 seconds")
+      const { peer: second } = yield* acceptAndHello(10_000)
+      yield* second.sendJson(dispatch(1, "READY", { ...(ready(1, "x").d as object), session_id: `s-${secret}` }))
+      yield* settle
+      yield* second.drop
+      yield* TestClock.adjust("10 seconds")
+      yield* Effect.forkScoped(Stream.runDrain(session.events))
+      yield* settle
+      yield* TestClock.adjust("70 seconds")
+      const { first: next } = yield* acceptAndHello(10_000)
+      const snapshot = yield* session.snapshot
+      const point = yield* Effect.fork(session.disconnect("1 second"))
+      yield* TestClock.adjust("5 seconds")
+      expect(leaks([
+        ["next Resume's session_id", String(next.d["session_id"] ?? "")],
+        ["snapshot", JSON.stringify(snapshot)],
+        ["point", JSON.stringify(yield* Fiber.join(point))]
+      ])).toEqual([])
+    }).pipe(Effect.provide(TestLayer)))
+
+  // the source was asked before every plaintext Resume: one down meanwhile kept a plaintext
+  // deployment from its own node; only a point handed in is held against it, once
+  it.scoped("a READY's plaintext resume URL under a plaintext source is resumed at without asking the source", () =>
+    Effect.gen(function*() {
+      let asks = 0
+      const source = Effect.suspend(() =>
+        ++asks === 1
+          ? Effect.succeed("ws://gateway.test/")
+          : Effect.fail(new GatewayInfoError({ reason: "Http", source: "gatewayUrl", detail: "discovery is down" }))
+      )
+      const { gateway: _, ...withoutGateway } = options()
+      yield* Session.make({ ...withoutGateway, gatewayUrl: source })
+      const { peer } = yield* acceptAndHello(41_250)
+      yield* peer.sendJson(ready(1, "session-1"))
+      yield* settle
+      yield* peer.drop
+      for (let i = 0; i < 10 && (yield* (yield* MemoryTransport.MemoryGateway).attempts).length < 2; i++) {
+        yield* TestClock.adjust("1 second")
+        yield* settle
+      }
+      const { first, peer: resumed } = yield* acceptAndHello(41_250)
+      expect([first.op, new URL(resumed.url).host, asks]).toEqual([6, "resume.test", 1])
     }).pipe(Effect.provide(TestLayer)))
 
   // held at `make` against a `gateway` or an `api`, a point's URL was not held against a source's
