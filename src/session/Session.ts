@@ -781,6 +781,9 @@ export const makeWith = (
     // interrupts the loop wherever it is. A stop returns once the loop has ended and made its last
     // transition. Only the wait can be interrupted: a caller that gives up has still sent the
     // close, and the session ends when it goes through (or at the next stop's timeout).
+    // the loop still running, not its exit's steps: an `onEnd`'s or `outage.ended`'s interruptible
+    // step was cut short (a stop after a fatal close interrupted them)
+    const interruptLoop = Effect.suspend(() => loopEnded ? Effect.void : Fiber.interruptFork(fiber))
     const stop = (finalClose: boolean, timeout: Duration.DurationInput): Effect.Effect<void> =>
       Effect.uninterruptibleMask((restore) =>
         Effect.suspend(() => {
@@ -795,7 +798,7 @@ export const makeWith = (
                 // nothing to close (queued, in a backoff, connecting): the loop is interrupted at
                 // once, here where the caller cannot be (given up on at a later step, it connected
                 // and identified after its stop)
-                yield* Fiber.interruptFork(fiber)
+                yield* interruptLoop
               } else {
                 if (finalClose) yield* Effect.logDebug("ending the session (close 1000)")
                 // on a fiber of its own, which goes on whatever the caller does, and waited for
@@ -815,15 +818,14 @@ export const makeWith = (
             const closedThenEnded = !first || closing === undefined
               ? ended
               : Effect.raceFirst(
-                Effect.flatMap(Fiber.join(closing), (wasOpen) => wasOpen ? ended : Effect.zipRight(Fiber.interruptFork(fiber), ended)),
+                Effect.flatMap(Fiber.join(closing), (wasOpen) => wasOpen ? ended : Effect.zipRight(interruptLoop, ended)),
                 ended
               )
             // detached: its timeout holds for a caller that cannot be interrupted (a scope's
             // finalizer, a program's uninterruptible stop), and that caller's interruption does not
             // cut it short
             yield* restore(Effect.ignore(detached(Effect.timeout(closedThenEnded, timeout))))
-            // the loop still running, not its exit's steps (an `onEnd`'s interruptible step was cut short)
-            if (!loopEnded) yield* Fiber.interruptFork(fiber)
+            yield* interruptLoop
             // its last transition made, not the steps after it (a program's hook that hangs held
             // every stop, its caller's interruption too)
             yield* restore(lastTransition)

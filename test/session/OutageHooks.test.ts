@@ -263,3 +263,29 @@ describe("a program's outage hook", () => {
     }).pipe(Effect.withRandom(Random.fixed([0.5])), Effect.provide(TestLayer)))
 
 })
+
+// a stop after the session had ended on its own (a fatal close) interrupted the loop's fiber, then
+// running its last steps: the program's onEnd or outage.ended was cut short, and nothing said so
+describe("the last hooks under a stop that comes after the session ended on its own", () => {
+  for (const stop of ["disconnect", "end"] as const) {
+    for (const hook of ["onEnd", "outage.ended"] as const) {
+      it.scoped(`${hook} with an interruptible step runs to its end when ${stop}() comes after a fatal close`, () =>
+        Effect.gen(function*() {
+          const resolved = yield* SessionOptions.resolve(options())
+          let ended = false
+          const slow = Effect.interruptible(Effect.delay(Effect.sync(() => void (ended = true)), "2 seconds"))
+          const session = yield* Session.makeWith(resolved, hook === "onEnd" ? { onEnd: () => slow } : { outage: { ...Outage.make(), ended: slow } })
+          const { peer } = yield* acceptAndHello(3_600_000)
+          yield* peer.sendJson(ready())
+          yield* settle
+          yield* peer.close(4004, "Authentication failed.")
+          yield* settle
+          yield* Effect.either(session.await)
+          yield* stop === "disconnect" ? session.disconnect("5 seconds") : Effect.asVoid(session.end("5 seconds"))
+          yield* TestClock.adjust("2 seconds")
+          yield* settle
+          expect(ended).toBe(true)
+        }).pipe(Effect.provide(TestLayer)))
+    }
+  }
+})
