@@ -503,10 +503,12 @@ export const makeWith = (
     // instead, from then on, as it does after a READY whose resume URL is not encrypted
     // (only a point handed in: a READY's URL was held against the connection that read it; asked
     // once, a plaintext source down meanwhile keeping no Resume from its own node)
-    const handedPlaintext = given !== undefined && resolved.resume !== undefined && isPlaintext(resolved.resume.resumeGatewayUrl)
-      ? resolved.resume.resumeGatewayUrl
-      : undefined
+    const handed = given !== undefined && point !== undefined && isPlaintext(point.resumeGatewayUrl) ? point : undefined
     let handedChecked = false
+    // its Resume: the handed session's, at the handed URL (a READY's of the same URL was held
+    // against its connection's)
+    const handedResume = (resumeAt: string): boolean =>
+      handed !== undefined && !handedChecked && resumeAt === handed.resumeGatewayUrl && memory.current.sessionId === handed.sessionId
     const encryptedResume = (resumeAt: string): Effect.Effect<string, GatewayInfoError> =>
       Effect.flatMap(identifyAt.url, (source) => {
         handedChecked = true
@@ -646,7 +648,7 @@ export const makeWith = (
         yield* transition(SessionState.ConnectingHttp(), Reasons.Start())
         const url = resumeAt === undefined
           ? yield* Effect.either(identifyAt.url)
-          : resumeAt === handedPlaintext && !handedChecked
+          : handedResume(resumeAt)
           ? yield* Effect.either(encryptedResume(resumeAt))
           : Either.right(resumeAt)
         if (Either.isLeft(url)) {
