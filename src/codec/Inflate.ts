@@ -88,10 +88,10 @@ const portableInflater = (maxMessageBytes: number): Inflater["inflate"] => {
   let window: Uint8Array | undefined
   // the Adler-32 of the output so far, for the checksum a stream that ends carries
   const adler = { a: 1, b: 0 }
+  // whether the stream ended: anything after it fails, as with the fast engine
   let ended = false
   return (compressed) => {
-    // what the fast engine gives after the stream ended: nothing
-    if (ended) return new Uint8Array(0)
+    if (ended) return new DecodeError({ reason: "Inflate", message: "zlib: data after the end of the stream" })
     let body = compressed
     if (window === undefined) {
       if (!validZlibHeader(compressed)) {
@@ -112,7 +112,8 @@ const portableInflater = (maxMessageBytes: number): Inflater["inflate"] => {
     const output = inflated.buffer
     addAdler32(adler, output)
     // raw inflate stops at a final block and leaves the rest, the stream's checksum first, which it
-    // does not check: checked here, as the fast engine checks it (zlib-stream never ends its stream)
+    // does not check: checked here, as the fast engine checks it; the message is given, and what
+    // comes after it fails (zlib-stream never ends its stream: it went unread, the connection deaf)
     const used = inflated.engine.bytesWritten
     if (used < body.length) {
       const trailer = body.subarray(used, used + 4)

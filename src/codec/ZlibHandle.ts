@@ -90,6 +90,8 @@ const internalsOf = (stream: Zlib.Inflate | Zlib.Deflate): { handle: NativeHandl
   return { handle: handle as NativeHandle, state }
 }
 
+const afterTheEnd: Failure = { reason: "Data", message: "zlib: data after the end of the stream" }
+
 const drive = (stream: Zlib.Inflate | Zlib.Deflate, maxOutputBytes: number): SyncContext | undefined => {
   const internals = internalsOf(stream)
   if (internals === undefined) return undefined
@@ -99,6 +101,8 @@ const drive = (stream: Zlib.Inflate | Zlib.Deflate, maxOutputBytes: number): Syn
   handle.onerror = (message) => {
     failure ??= { reason: "Data", message: `zlib: ${message}` }
   }
+  // whether the stream ended (a final block and its checksum read)
+  let ended = false
   let closed = false
   const close = (): void => {
     if (closed) return
@@ -117,6 +121,7 @@ const drive = (stream: Zlib.Inflate | Zlib.Deflate, maxOutputBytes: number): Syn
     },
     process: (input, flushFlag) => {
       if (failure !== undefined) return failure
+      if (ended) return fail(afterTheEnd)
       let inputOffset = 0
       let inputLength = input.length
       let parts: Array<Uint8Array> | undefined
@@ -133,6 +138,13 @@ const drive = (stream: Zlib.Inflate | Zlib.Deflate, maxOutputBytes: number): Syn
         }
         inputOffset += inputLength - inputLeft
         inputLength = inputLeft
+        // room left and input not taken: the stream ended, and what follows would go unread (the
+        // connection deaf until a zombie check: zlib-stream never ends its stream); the output that
+        // ended it is given, anything after it fails
+        if (outputLeft !== 0 && inputLength > 0) {
+          if (total === 0) return fail(afterTheEnd)
+          ended = true
+        }
         if (outputLeft !== 0 && parts === undefined) return chunk.subarray(0, produced)
         if (produced > 0) (parts ??= []).push(Buffer.from(chunk.subarray(0, produced)))
         if (outputLeft !== 0) return Buffer.concat(parts!, total)
