@@ -166,7 +166,8 @@ const dispatch = (memory: Memory, envelope: Envelope, shard: number, handshake: 
   // Only a resume's replay repeats events, those up to the Resume's sequence: one above it was not
   // delivered, even after a higher one of the same replay. Elsewhere a sequence that goes back is
   // the gateway's slip: the event is delivered, and the resume point stays at the highest (see
-  // `apply`), so one stray large `s` costs no later event.
+  // `apply`), so one stray large `s` costs no later event on this connection (a Resume after it
+  // carries that `s`: what a replay brings below it is taken as delivered).
   const replayAfter = handshake.replayAfter
   if (replayAfter !== null && sequence <= replayAfter && t !== "RESUMED" && t !== "READY") {
     return { _tag: "Duplicate", sequence }
