@@ -142,7 +142,8 @@ const drive = (stream: Zlib.Inflate | Zlib.Deflate, maxOutputBytes: number): Syn
         // connection deaf until a zombie check: zlib-stream never ends its stream); the output that
         // ended it is given, anything after it fails
         if (outputLeft !== 0 && inputLength > 0) {
-          if (total === 0) return fail(afterTheEnd)
+          // nothing of it taken: it all came after the end
+          if (inputOffset === 0) return fail(afterTheEnd)
           ended = true
         }
         if (outputLeft !== 0 && parts === undefined) return chunk.subarray(0, produced)

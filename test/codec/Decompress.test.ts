@@ -158,6 +158,22 @@ describe("Decompress", () => {
     expect(results[1]).toEqual(results[0])
   })
 
+  // the fast engine took a frame that ended the stream with nothing to give for one after the end
+  it("zlib-stream: a stream ended by an empty final block is no message on both engines, the frame after it an Inflate error", () => {
+    const outcome = (result: unknown): string =>
+      result instanceof Uint8Array ? `bytes ${text(result)}` : (result as { readonly reason?: string }).reason ?? String(result)
+    const results = (["auto", "portable"] as const).map((zlibEngine) => {
+      const decompressor = Decompress.make("zlib-stream", { zlibEngine })
+      const deflate = ZlibHandle.open("deflate", Number.MAX_SAFE_INTEGER)!
+      const first = Uint8Array.from(deflate.process(Buffer.from(`{"op":11}`), Zlib.constants.Z_SYNC_FLUSH) as Uint8Array)
+      const end = Buffer.concat([deflate.process(new Uint8Array(0), Zlib.constants.Z_FINISH) as Uint8Array, Uint8Array.of(0, 0, 0xff, 0xff)])
+      const after = Uint8Array.of(0x12, 0, 0, 0xff, 0xff)
+      return [outcome(decompressor.push(first)), outcome(decompressor.push(end)), outcome(decompressor.push(after))]
+    })
+    expect(results[0]).toEqual([`bytes {"op":11}`, "bytes ", "Inflate"])
+    expect(results[1]).toEqual(results[0])
+  })
+
   it("zlib-stream: both engines take a maxMessageBytes over the largest buffer node makes (Number.MAX_SAFE_INTEGER for no limit)", () => {
     const compressor = Compress.unsafeMake("zlib-stream")
     const engines = (["auto", "portable"] as const).map((zlibEngine) =>
