@@ -45,6 +45,9 @@ const unavailable = (): Decompressor => {
   return { compression: "zstd-stream", push: () => error, close: () => {} }
 }
 
+// the size of a block's header: what zstd asks for next at a block's start
+const blockHeaderBytes = 3
+
 const makeNative = (binding: ZstdNative.ZstdBinding, maxMessageBytes: number): Decompressor => {
   const context = new binding.DCtx()
   context.setParameter(binding.DParameter.windowLogMax, maxWindowLog)
@@ -56,11 +59,15 @@ const makeNative = (binding: ZstdNative.ZstdBinding, maxMessageBytes: number): D
     let input = frame
     let total = 0
     for (;;) {
-      const [, produced, consumed] = context.decompressStream(chunk, input)
+      const [next, produced, consumed] = context.decompressStream(chunk, input)
       input = input.subarray(consumed)
       total += produced
       if (total > maxMessageBytes) return tooLarge(maxMessageBytes)
       const more = produced === chunkBytes || input.length > 0
+      // a whole message, flushed, leaves the stream at a block's start (zstd asks for its 3-byte
+      // header) or past a frame's end (0): anything else, a block or a skippable frame cut off,
+      // would take the next messages in unread (the connection deaf until a zombie check)
+      if (!more && next !== 0 && next !== blockHeaderBytes) return failed("the message ends inside a block or a skippable frame")
       if (!more && parts.length === 0) return chunk.subarray(0, produced)
       if (produced > 0) parts.push(Buffer.from(chunk.subarray(0, produced)))
       if (!more) return parts.length === 1 ? parts[0]! : Buffer.concat(parts, total)

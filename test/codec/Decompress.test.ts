@@ -174,6 +174,22 @@ describe("Decompress", () => {
     expect(results[1]).toEqual(results[0])
   })
 
+  // each took every later message in as part of what it left open, giving nothing, no error: the
+  // connection deaf until a zombie check
+  it("zstd-stream: a message that ends inside a block or a skippable frame is a Zstd error at once", () => {
+    const ack = JSON.stringify({ op: 11, d: null })
+    const skippable = Uint8Array.of(0x01, 0x00, 0x00, 0x50, 0x2a, 0x4d, 0x18, 0xff, 0xff, 0xff, 0xff)
+    const blockHeader = ((value) => Uint8Array.of(value & 0xff, (value >> 8) & 0xff, (value >> 16) & 0xff))((100_000 << 3) | (2 << 1))
+    for (const cut of [skippable, blockHeader]) {
+      const compressor = Compress.unsafeMake("zstd-stream")
+      const decompressor = Decompress.make("zstd-stream")
+      expect(text(decompressor.push(compressor.compress(ack)))).toBe(ack)
+      const result = decompressor.push(cut)
+      expect(result instanceof DecodeError && [result.reason, result.message]).toEqual(["Zstd", "zstd: the message ends inside a block or a skippable frame"])
+      expect(decompressor.push(compressor.compress(ack))).toBe(result)
+    }
+  })
+
   it("zlib-stream: both engines take a maxMessageBytes over the largest buffer node makes (Number.MAX_SAFE_INTEGER for no limit)", () => {
     const compressor = Compress.unsafeMake("zlib-stream")
     const engines = (["auto", "portable"] as const).map((zlibEngine) =>

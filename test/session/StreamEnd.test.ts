@@ -1,12 +1,14 @@
 /**
- * A zlib-stream gateway whose deflate stream ends (zlib-stream never ends it): every frame after it
- * went unread, given as no message, and the connection sat deaf until the zombie check, some two
- * heartbeat intervals, told as a zombie rather than what it was.
+ * A gateway whose compressed stream ends (zlib-stream never ends it), or whose message stops inside
+ * a block (zstd-stream): every frame after it went unread, given as no message, and the connection
+ * sat deaf until the zombie check, some two heartbeat intervals, told as a zombie rather than what
+ * it was.
  */
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
 import * as Zlib from "node:zlib"
+import * as Compress from "../../src/codec/Compress.ts"
 import * as ZlibHandle from "../../src/codec/ZlibHandle.ts"
 import { acceptAndHello, dispatch, options, ready, Session, settle, TestLayer } from "./harness.ts"
 
@@ -32,5 +34,19 @@ describe("a zlib-stream whose stream ends", () => {
         state: "Disconnected",
         reason: { _tag: "DecodeFailed", kind: "Inflate", message: "zlib: data after the end of the stream" }
       })
+    }).pipe(Effect.provide(TestLayer)))
+
+  // zstd-stream: a message that stops inside a skippable frame took every later one in, ACKs too
+  it.scoped("zstd-stream: a message that ends inside a skippable frame ends the connection as DecodeFailed(Zstd) at once", () =>
+    Effect.gen(function*() {
+      const session = yield* Session.make(options({ compression: "zstd-stream" }))
+      yield* Effect.forkScoped(Stream.runDrain(session.events))
+      const { peer } = yield* acceptAndHello(41_250)
+      const compressor = Compress.unsafeMake("zstd-stream")
+      yield* peer.send(compressor.compress(JSON.stringify(ready(1))))
+      yield* settle
+      yield* peer.send(Uint8Array.of(0x01, 0x00, 0x00, 0x50, 0x2a, 0x4d, 0x18, 0xff, 0xff, 0xff, 0xff))
+      yield* settle
+      expect((yield* session.snapshot).reason).toMatchObject({ _tag: "DecodeFailed", kind: "Zstd" })
     }).pipe(Effect.provide(TestLayer)))
 })
