@@ -497,12 +497,12 @@ export const makeWith = (
         timeout: resolved.timeouts.connect
       }))
 
-    // A resume point's plaintext URL under a `gatewayUrl` source that answers wss:// would carry
-    // the token in the clear with the Resume (a point is held at `make` against a `gateway` or an
-    // `api`; a source's scheme is known only once asked): the session resumes at the source's URL
-    // instead, from then on, as it does after a READY whose resume URL is not encrypted
-    // (only a point handed in: a READY's URL was held against the connection that read it; asked
-    // once, a plaintext source down meanwhile keeping no Resume from its own node)
+    // A handed resume point's plaintext URL under a `gatewayUrl` source that answers wss:// would
+    // carry the token in the clear with the Resume (a point is held at `make` against a `gateway`
+    // or an `api`; a source's scheme is known only once asked): the session resumes at the
+    // source's URL instead, from then on, as it does after a READY whose resume URL is not
+    // encrypted. Only a handed point, once: a READY's URL was held against the connection that
+    // read it, and a plaintext source down meanwhile must not keep a Resume from its own node.
     const handed = given !== undefined && point !== undefined && isPlaintext(point.resumeGatewayUrl) ? point : undefined
     let handedChecked = false
     // its Resume: the handed session's, at the handed URL (a READY's of the same URL was held
