@@ -53,17 +53,28 @@ const maxPayload = 2 ** 31 - 1
  */
 const closeGraceMs = 1000
 
-/** The close code `ws` sends when it rejects an incoming message, by its error code. */
+/**
+ * The close code `ws` sends when it rejects an incoming frame, by its error code: 1009 for a
+ * message too long, 1007 for text that is not UTF-8, 1002 for any other breach of the protocol (a
+ * control frame over 125 bytes, a close frame of one byte: they were told as a lost connection).
+ */
 const protocolErrorCloseCode = (error: Error & { readonly code?: unknown }): number | undefined => {
   switch (error.code) {
     case "WS_ERR_UNSUPPORTED_MESSAGE_LENGTH":
+    case "WS_ERR_UNSUPPORTED_DATA_PAYLOAD_LENGTH":
       return 1009
     case "WS_ERR_INVALID_UTF8":
       return 1007
     default:
-      return undefined
+      return typeof error.code === "string" && error.code.startsWith("WS_ERR_") ? 1002 : undefined
   }
 }
+
+/**
+ * How many bytes may wait unsent before a ping ends the connection: `ws` answers every ping with a
+ * pong, and a peer that pings without reading (a flood) had them queued without end.
+ */
+const maxUnsentBytes = 1024 * 1024
 
 /**
  * One socket with its listeners, buffer and teardown. Every listener it adds is removed by
@@ -141,6 +152,11 @@ const wire = (
     if (code !== undefined) rejected = { code, reason: error.message }
     else failure = error.message
   }
+  const onPing = (): void => {
+    if (socket.bufferedAmount <= maxUnsentBytes || socket.readyState !== WebSocket.OPEN) return
+    failure = `the peer pings without reading the answers (over ${maxUnsentBytes} bytes unsent)`
+    socket.terminate()
+  }
   const onMessage = (data: WebSocket.RawData, isBinary: boolean): void => {
     // text stays bytes: a message the session skips is never decoded into a string
     const bytes = data as Buffer
@@ -170,6 +186,7 @@ const wire = (
   socket.on("unexpected-response", onUnexpectedResponse)
   socket.on("error", onError)
   socket.on("message", onMessage)
+  socket.on("ping", onPing)
   socket.on("close", onClose)
 
   const dispose = (): void => {
@@ -182,6 +199,7 @@ const wire = (
     socket.removeListener("unexpected-response", onUnexpectedResponse)
     socket.removeListener("error", onError)
     socket.removeListener("message", onMessage)
+    socket.removeListener("ping", onPing)
     socket.removeListener("close", onClose)
     // a paused socket would not read the peer's close frame, and `ws` would keep it for 30 s
     if (paused) socket.resume()

@@ -264,13 +264,13 @@ describe("WsTransport", () => {
       expect(end).toMatchObject({ _tag: "ConnectionClosed", code: 1007 })
     })))
 
-  it.live("any other protocol error (a masked frame) ends the connection with no code, and says why", () =>
+  it.live("any other protocol error (a masked frame) ends the connection with the client's 1002 refusal, saying why", () =>
     Effect.scoped(Effect.gen(function*() {
       const { connection, peer } = yield* connected()
       peer.send("masked", { mask: true })
       expect((yield* serverClosed(peer)).code).toBe(1002)
       const { end } = yield* drain(connection)
-      expect(end).toMatchObject({ _tag: "ConnectionClosed", code: undefined, reason: "Invalid WebSocket frame: MASK must be clear" })
+      expect(end).toMatchObject({ _tag: "ConnectionClosed", code: 1002, byClient: true, reason: "Invalid WebSocket frame: MASK must be clear" })
     })))
 
   it.live("close with a code or reason ws refuses (1005, 124 bytes) terminates the socket", () =>
