@@ -7,21 +7,14 @@ import * as Queue from "effect/Queue"
 import * as Schedule from "effect/Schedule"
 import * as net from "node:net"
 import WebSocket, { WebSocketServer } from "ws"
-import { type Connection, type Frame, TextFrame } from "../../src/transport/GatewayTransport.ts"
-import * as WsTransport from "../../src/transport/WsTransport.ts"
-import { listenerTotal, recordingTransport, server } from "./loopback.ts"
+import { type Frame, TextFrame } from "../../src/transport/GatewayTransport.ts"
+import { drain, listenerTotal, rawConnection, rawFrame, recordingTransport, server } from "./loopback.ts"
 
 const textOf = (frame: Frame): string => {
   expect(frame).toBeInstanceOf(TextFrame)
   return Buffer.from((frame as TextFrame).bytes).toString("utf8")
 }
 
-const drain = (connection: Connection) =>
-  Effect.gen(function*() {
-    const seen: Array<Frame> = []
-    const end = yield* Effect.flip(Effect.forever(Effect.map(connection.receive, (frames) => seen.push(...frames))))
-    return { seen, end }
-  }).pipe(Effect.timeout("3 seconds"), Effect.orDie)
 
 const until = <A>(get: () => A, ok: (a: A) => boolean) =>
   Effect.sync(get).pipe(
@@ -30,28 +23,7 @@ const until = <A>(get: () => A, ok: (a: A) => boolean) =>
     Effect.orDie
   )
 
-/** A raw frame as a server writes it (unmasked, FIN set). */
-const rawFrame = (opcode: number, payload: Buffer, fin = true): Buffer => {
-  const first = (fin ? 0x80 : 0) | opcode
-  if (payload.length < 126) return Buffer.concat([Buffer.from([first, payload.length]), payload])
-  const header = Buffer.alloc(4)
-  header[0] = first
-  header[1] = 126
-  header.writeUInt16BE(payload.length, 2)
-  return Buffer.concat([header, payload])
-}
 
-/** A connection whose server side is taken over at the TCP level (ws's server reads no more of it). */
-const rawConnection = (options: WsTransport.WsTransportOptions = {}, maxFrameBytes = 1024) =>
-  Effect.gen(function*() {
-    const { accepted, tcp, url } = yield* server()
-    const { sockets, transport } = recordingTransport(options)
-    const connection = yield* transport.connect(url, { maxFrameBytes })
-    yield* Queue.take(accepted)
-    const raw = yield* Queue.take(tcp)
-    for (const event of ["data", "end"]) raw.removeAllListeners(event)
-    return { connection, raw, socket: sockets[0]! }
-  })
 
 describe("WsTransport over loopback: how connections end, fragments, backpressure, leaks", () => {
   // RFC 6455 §5.5.1 lets the answer's body be empty

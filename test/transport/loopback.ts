@@ -1,11 +1,14 @@
 /**
  * What the live transport's tests over loopback share: a `ws` server for one test, a transport
- * that keeps the sockets it creates, and the listeners a socket holds.
+ * that keeps the sockets it creates, the listeners a socket holds, and a connection whose server
+ * side writes raw frames.
  */
+import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Queue from "effect/Queue"
 import type * as net from "node:net"
 import WebSocket, { WebSocketServer } from "ws"
+import type { Connection, Frame } from "../../src/transport/GatewayTransport.ts"
 import * as WsTransport from "../../src/transport/WsTransport.ts"
 
 const events = ["open", "message", "close", "error", "unexpected-response", "upgrade", "ping", "pong"] as const
@@ -58,3 +61,34 @@ export const recordingTransport = (options: WsTransport.WsTransportOptions = {})
   })
   return { transport, sockets }
 }
+
+/** A raw frame as a server writes it (unmasked, FIN set unless `fin` is false), of up to 65535 bytes. */
+export const rawFrame = (opcode: number, payload: Buffer, fin = true): Buffer => {
+  const first = (fin ? 0x80 : 0) | opcode
+  if (payload.length < 126) return Buffer.concat([Buffer.from([first, payload.length]), payload])
+  const header = Buffer.alloc(4)
+  header[0] = first
+  header[1] = 126
+  header.writeUInt16BE(payload.length, 2)
+  return Buffer.concat([header, payload])
+}
+
+/** A connection whose server side is taken over at the TCP level (ws's server reads no more of it). */
+export const rawConnection = (options: WsTransport.WsTransportOptions = {}, maxFrameBytes = 1024) =>
+  Effect.gen(function*() {
+    const { accepted, tcp, url } = yield* server()
+    const { sockets, transport } = recordingTransport(options)
+    const connection = yield* transport.connect(url, { maxFrameBytes })
+    yield* Queue.take(accepted)
+    const raw = yield* Queue.take(tcp)
+    for (const event of ["data", "end"]) raw.removeAllListeners(event)
+    return { connection, raw, socket: sockets[0]! }
+  })
+
+/** Everything `connection` gives until it ends, and how it ended (within `within`, or the test dies). */
+export const drain = (connection: Connection, within: Duration.DurationInput = "3 seconds") =>
+  Effect.gen(function*() {
+    const seen: Array<Frame> = []
+    const end = yield* Effect.flip(Effect.forever(Effect.map(connection.receive, (frames) => seen.push(...frames))))
+    return { seen, end }
+  }).pipe(Effect.timeout(within), Effect.orDie)
