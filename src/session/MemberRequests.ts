@@ -216,9 +216,8 @@ export interface MemberRequests {
    * from now (the request went out), then from each chunk (a large guild's answer takes as long as
    * its chunks keep coming), and only while a connection is answered: a drop pauses it, and the
    * next one's answer goes on from where it stood, or from a chunk of its replay before it (no
-   * chunk can come without one, and a resume's
-   * replay may bring the answer; a count begun anew at each answer let connections that kept
-   * dropping put it off for ever).
+   * chunk can come without one, and a resume's replay may bring the answer; a count begun anew at
+   * each answer let connections that kept dropping put it off for ever).
    */
   stalled(nonce: string, timeout: Duration.DurationInput): Effect.Effect<never, MemberRequestError>
   /**
