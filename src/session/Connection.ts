@@ -728,6 +728,7 @@ export const run = (
         Effect.flatMap((accepted) => {
           tracker.resume()
           if (!accepted) return endWaitForRoom
+          ctx.members.backlogMoved()
           heldReady = undefined
           return commit(step) ?? Effect.void
         }),

@@ -129,8 +129,18 @@ interface Collector {
   /** Whether it went out, on the gateway session of the moment. */
   sent: boolean
   readonly done: Deferred.Deferred<GuildMembers, MemberRequestError>
-  /** Completed by the next chunk of the answer (then replaced). */
-  nextChunk: Deferred.Deferred<void>
+  /**
+   * Completed by the next chunk of the answer, or by a reader that waited for room getting it
+   * (then replaced).
+   */
+  progress: Deferred.Deferred<void>
+}
+
+/** Tells the request's timeout of progress towards its answer. */
+const progressed = (collector: Collector): void => {
+  const progress = collector.progress
+  collector.progress = Deferred.unsafeMake(FiberId.none)
+  Deferred.unsafeDone(progress, Exit.void)
 }
 
 /** Event data as it may come from the network: the fields discord-api-types names, any values. */
@@ -217,7 +227,10 @@ export interface MemberRequests {
    * its chunks keep coming), and only while a connection is answered: a drop pauses it, and the
    * next one's answer goes on from where it stood, or from a chunk of its replay before it (no
    * chunk can come without one, and a resume's replay may bring the answer; a count begun anew at
-   * each answer let connections that kept dropping put it off for ever).
+   * each answer let connections that kept dropping put it off for ever). A reader that waited for
+   * room in the events buffer and got it starts the count over too: the answer may wait unread
+   * behind events a slow program takes one by one (it timed out though it came at once), and a
+   * program that takes none, waiting on its own request, still gets `Timeout`.
    */
   stalled(nonce: string, timeout: Duration.DurationInput): Effect.Effect<never, MemberRequestError>
   /**
@@ -225,6 +238,11 @@ export interface MemberRequests {
    * told `true` as it is, `false` once it ended. Synchronous.
    */
   connected(answered: boolean): void
+  /**
+   * The connection's reader waited for room in the events buffer and got it: the program took an
+   * event, and what waits unread behind it, a chunk perhaps, came nearer. Synchronous.
+   */
+  backlogMoved(): void
   /** Forgets `nonce` (after completion, failure or interruption). */
   unregister(nonce: string): Effect.Effect<void>
   /** The request of `nonce` went out, on the gateway session of the moment. */
@@ -266,6 +284,10 @@ class Registry implements MemberRequests {
     return Deferred.await(this.onlineChange ??= Deferred.unsafeMake(FiberId.none))
   }
 
+  backlogMoved(): void {
+    for (const collector of this.inFlight.values()) progressed(collector)
+  }
+
   connected(answered: boolean): void {
     if (this.online === answered) return
     this.online = answered
@@ -286,7 +308,7 @@ class Registry implements MemberRequests {
         count: undefined,
         sent: false,
         done,
-        nextChunk: Deferred.unsafeMake(FiberId.none)
+        progress: Deferred.unsafeMake(FiberId.none)
       })
       return Deferred.await(done)
     })
@@ -295,20 +317,21 @@ class Registry implements MemberRequests {
   stalled(nonce: string, timeout: Duration.DurationInput): Effect.Effect<never, MemberRequestError> {
     const limit = Duration.decode(timeout)
     return Effect.clockWith((clock) => {
-      // how long connections were answered since the last chunk (or the send): a drop pauses it
+      // how long connections were answered since the last chunk (or the send, or a held-back reader
+      // getting room): a drop pauses it
       let quiet = 0
       return Effect.forever(Effect.suspend(() => {
         const collector = this.inFlight.get(nonce)
         // answered, or failed: that outcome is the request's
         if (collector === undefined) return Effect.never
-        const chunk = Effect.zipLeft(Deferred.await(collector.nextChunk), Effect.sync(() => quiet = 0))
+        const progress = Effect.zipLeft(Deferred.await(collector.progress), Effect.sync(() => quiet = 0))
         // the time counts on at the next answer, but a chunk of a Resume's replay, before it, starts
         // it over as any chunk does
-        if (!this.online) return Effect.raceFirst(chunk, this.nextOnlineChange())
+        if (!this.online) return Effect.raceFirst(progress, this.nextOnlineChange())
         const since = monotonicMillis(clock)
         const drop = Effect.zipLeft(this.nextOnlineChange(), Effect.sync(() => quiet += monotonicMillis(clock) - since))
         return Effect.raceFirst(
-          timeoutFailPastStalls(chunk, {
+          timeoutFailPastStalls(progress, {
             duration: Duration.max(Duration.zero, Duration.subtract(limit, Duration.millis(quiet))),
             onTimeout: () => new MemberRequestError({ reason: "Timeout", guildId: collector.guildId })
           }),
@@ -373,9 +396,7 @@ class Registry implements MemberRequests {
     if (collector.seen.has(index)) return
     collector.seen.add(index)
     collector.count = count
-    const arrived = collector.nextChunk
-    collector.nextChunk = Deferred.unsafeMake(FiberId.none)
-    Deferred.unsafeDone(arrived, Exit.void)
+    progressed(collector)
     append(collector.members, members, identity)
     append(collector.notFound, notFound, String)
     append(collector.presences, presences, identity)

@@ -2829,6 +2829,61 @@ describe("Session: answers to a member request", () => {
       expect(outcome(stalled)).toEqual(Either.left(new MemberRequests.MemberRequestError({ reason: "Timeout", guildId: guild })))
     }).pipe(Effect.provide(TestLayer)))
 
+  // it failed with Timeout ("got no answer in time"): the answer came at once, and waited unread
+  // behind the events a slow program had not taken yet
+  it.scoped("a member request's timeout starts over as a reader waiting for room gets it: an answer held behind a slow program's events is its answer, not a Timeout", () =>
+    Effect.gen(function*() {
+      const { peer, session } = yield* readySession({ intents: Intents.Guilds | Intents.GuildMembers, bufferSize: 2 }, 3_600_000)
+      // a program taking 10 s over each message, asking for members elsewhere (not in its handler)
+      const seen: Array<string> = []
+      yield* Effect.forkScoped(Stream.runForEach(session.events, (event) =>
+        Effect.zipRight(Effect.sync(() => seen.push(event.t)), event.t === "MESSAGE_CREATE" ? Effect.sleep("10 seconds") : Effect.void)))
+      yield* settle
+      for (let s = 2; s <= 11; s++) yield* peer.sendJson(dispatch(s, "MESSAGE_CREATE", {}))
+      yield* settle
+      const request = yield* Effect.fork(Effect.either(session.requestGuildMembers({ guild_id: guild, user_ids: ["1"] })))
+      yield* settle
+      const sent = (yield* sentPayloads(peer)).find(({ op }) => op === 8) as { d: { nonce: string } }
+      yield* peer.sendJson(memberAnswer(12, guild, sent.d.nonce, [{ user: { id: "1" } }]))
+      for (let second = 0; second < 120; second++) {
+        yield* TestClock.adjust("1 second")
+        yield* settle
+      }
+      expect(seen).toEqual(["READY", ...Array.from({ length: 10 }, () => "MESSAGE_CREATE"), "GUILD_MEMBERS_CHUNK"])
+      expect(Either.map(yield* Fiber.join(request), (answer) => answer.members)).toEqual(Either.right([{ user: { id: "1" } }]))
+
+      // once the reader reads again, an answer that does not come still times out
+      const unanswered = yield* Effect.fork(Effect.either(session.requestGuildMembers({ guild_id: guild, user_ids: ["2"] })))
+      yield* settle
+      yield* TestClock.adjust("30 seconds")
+      yield* settle
+      expect(Either.flip(yield* Fiber.join(unanswered)).pipe(Either.map((error) => error._tag === "MemberRequestError" && error.reason)))
+        .toEqual(Either.right("Timeout"))
+    }).pipe(Effect.provide(TestLayer)))
+
+  it.scoped("a handler that waits on its own member request with the buffer full gets Timeout a members timeout after the reader began to wait (nothing moves)", () =>
+    Effect.gen(function*() {
+      const { peer, session } = yield* readySession({ intents: Intents.Guilds | Intents.GuildMembers, bufferSize: 2 }, 3_600_000)
+      const failures: Array<string> = []
+      yield* Effect.forkScoped(Stream.runForEach(session.events, (event) =>
+        event.t !== "MESSAGE_CREATE" ? Effect.void : Effect.flip(session.requestGuildMembers({ guild_id: guild, user_ids: ["1"] })).pipe(
+          Effect.flatMap((error) => Effect.sync(() => failures.push(error._tag === "MemberRequestError" ? error.reason : error._tag))),
+          Effect.ignore
+        )))
+      yield* settle
+      for (let s = 2; s <= 6; s++) yield* peer.sendJson(dispatch(s, "MESSAGE_CREATE", {}))
+      yield* settle
+      const sent = (yield* sentPayloads(peer)).find(({ op }) => op === 8) as { d: { nonce: string } }
+      yield* peer.sendJson(memberAnswer(7, guild, sent.d.nonce, [{ user: { id: "1" } }]))
+      yield* settle
+      yield* TestClock.adjust("29 seconds")
+      yield* settle
+      expect(failures).toEqual([])
+      yield* TestClock.adjust("1 second")
+      yield* settle
+      expect(failures).toEqual(["Timeout"])
+    }).pipe(Effect.provide(TestLayer)))
+
   it.scoped("Session.layerConfig reads its options from Config as the Layer is built: a missing value is a ConfigError, a refused one InvalidOptions, neither quoting the token", () =>
     Effect.gen(function*() {
       const layerFrom = (map: Record<string, string>) =>
