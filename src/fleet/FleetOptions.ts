@@ -125,7 +125,7 @@ export const checkSelection = (options: FleetOptions): Either.Either<void, Inval
   }
   // a point's own fields need no shard count: checked before GET /gateway/bot gives one
   for (const point of options.resume ?? []) {
-    for (const problem of resumePointProblems(point, sourceOf(options))) found.push(`${problem} (shard ${point.shard[0]})`)
+    for (const problem of resumePointProblems(point, sourceOf(options), options.token)) found.push(`${problem} (shard ${point.shard[0]})`)
   }
   return found.length === 0 ? Either.void : Either.left(new InvalidOptions({ detail: withoutToken(found.join("; "), options.token) }))
 }

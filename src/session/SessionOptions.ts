@@ -245,12 +245,18 @@ const defaultTimeouts: Timeouts = { connect: "15 seconds", hello: "20 seconds", 
  * What is wrong with a resume point by itself (its URL, sequence and session id; whose shard it is
  * is checked against the session's). With `source`, the URL the session otherwise reaches the
  * gateway at (its `gateway`, else its `api`): a point whose URL is `ws://` where that one is
- * encrypted is refused, as READY's would be, since the Resume carries the token.
+ * encrypted is refused, as READY's would be, since the Resume carries the token. With `token`, a
+ * point whose session id or URL holds it is refused, as READY's are not taken: it would be in
+ * every snapshot and in the point handed back (earlier versions stored such points).
  *
  * @since 0.1.0
  */
-export const resumePointProblems = (point: ResumePoint, source?: string): Array<string> => {
+export const resumePointProblems = (point: ResumePoint, source?: string, token?: unknown): Array<string> => {
   const found: Array<string> = []
+  for (const field of ["sessionId", "resumeGatewayUrl"] as const) {
+    const value: unknown = point[field]
+    if (typeof value === "string" && withoutToken(value, token) !== value) found.push(`resume.${field} holds the token: identify anew (leave the point out)`)
+  }
   if (!isWebSocketUrl(point.resumeGatewayUrl)) found.push(`resume.resumeGatewayUrl must be a ws:// or wss:// URL without a fragment or credentials`)
   else if (source !== undefined && downgrades(source, point.resumeGatewayUrl)) {
     found.push(`resume.resumeGatewayUrl is not encrypted (ws://) where the gateway is: the Resume would carry the token in plaintext`)
@@ -272,14 +278,15 @@ const pointSource = (options: Pick<SessionOptions, "gateway" | "gatewayUrl" | "a
 const shardProblems = (
   shard: readonly [id: number, count: number],
   resume: ResumePoint | undefined,
-  source: string | undefined
+  source: string | undefined,
+  token: unknown
 ): Array<string> => {
   const found: Array<string> = []
   const [id, count] = shard
   const problem = pairProblem(shard)
   if (problem !== undefined) found.push(`shard ${problem}`)
   if (resume !== undefined) {
-    found.push(...resumePointProblems(resume, source))
+    found.push(...resumePointProblems(resume, source, token))
     const resumed = resume.shard
     if (resumed[0] !== id || resumed[1] !== count) found.push(`resume.shard [${resumed}] is not this session's shard [${id}, ${count}]`)
   }
@@ -534,7 +541,7 @@ export const sourceOf = (options: Pick<SessionOptions, "gateway" | "api">): stri
 const problems = (options: SessionOptions): ReadonlyArray<string> => {
   const malformed = shapeProblems(options)
   if (malformed.length > 0) return malformed
-  const found = shardProblems(options.shard ?? [0, 1], options.resume, pointSource(options))
+  const found = shardProblems(options.shard ?? [0, 1], options.resume, pointSource(options), options.token)
   if (!Intents.isValid(options.intents)) found.push(`intents must be a combination of known intent bits, got ${show(options.intents)}`)
   if (options.gateway !== undefined && !isWebSocketUrl(options.gateway)) {
     found.push(`gateway must be a ws:// or wss:// URL without a fragment or credentials, of at most ${maxUrlLength} characters, got ${showUrl(options.gateway)}`)
@@ -632,7 +639,7 @@ export const forShard = (
   shard: readonly [id: number, count: number],
   resume: ResumePoint | undefined
 ): Either.Either<ResolvedOptions, InvalidOptions> => {
-  const found = shardProblems(shard, resume, pointSource(options))
+  const found = shardProblems(shard, resume, pointSource(options), options.token)
   return found.length > 0
     ? Either.left(new InvalidOptions({ detail: withoutToken(found.join("; "), options.token) }))
     : Either.mapLeft(checkIdentify({ ...options, shard, resume }), (error) => new InvalidOptions({ detail: withoutToken(error.message, options.token) }))

@@ -956,6 +956,8 @@ describe("Fleet", () => {
         [options({ shardCount: 4, gatewayInfoMaxAge: "hourly" as never }), `gatewayInfoMaxAge must be a duration of at least 1 second, got "hourly"`],
         // a Resume carries the token: not to a ws:// point where the gateway (without one, the API) is encrypted
         [options({ shardCount: 4, gateway: undefined, resume: [point] }), "resume.resumeGatewayUrl is not encrypted (ws://) where the gateway is"],
+        // a point stored before READYs quoting the token were refused
+        [options({ shardCount: 4, resume: [{ ...point, sessionId: `s-${secret}` }] }), "resume.sessionId holds the token: identify anew (leave the point out) (shard 3)"],
         // the token given as another option by mistake is not quoted (57 characters of it were)
         [options({ shardCount: 4, compression: secret as "none" }), `compression must be "zlib-stream", "zstd-stream" or "none", got a value of ${secret.length} characters (not shown)`],
         [options({ shards: secret as never }), `shards must be "all" or a list of shard ids, got a value of ${secret.length} characters (not shown)`]

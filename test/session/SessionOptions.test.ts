@@ -109,6 +109,10 @@ describe("SessionOptions.resolve", () => {
       // a Resume carries the token: not to a ws:// point where the gateway (or, without one, the API) is encrypted
       [{ gateway: "wss://x.test", resume: point([0, 1]) }, "resume.resumeGatewayUrl is not encrypted (ws://) where the gateway is"],
       [{ gateway: undefined, resume: point([0, 1]) }, "resume.resumeGatewayUrl is not encrypted (ws://) where the gateway is"],
+      // a point stored before READYs quoting the token were refused: it went into every snapshot,
+      // the returned point, and the Resume's URL
+      [{ resume: point([0, 1], { sessionId: `s-${secret}` }) }, "resume.sessionId holds the token: identify anew (leave the point out)"],
+      [{ resume: point([0, 1], { resumeGatewayUrl: `ws://resume.test/${secret}` }) }, "resume.resumeGatewayUrl holds the token: identify anew (leave the point out)"],
       // a zero timeout ends every connection at once; a zero backoff reconnects with no pause
       [{ timeouts: { connect: 0 } }, "timeouts.connect must be a positive duration, got 0"],
       [{ timeouts: { hello: -1 } }, "timeouts.hello must be a positive duration, got -1"],
