@@ -89,6 +89,8 @@ export const make = (options: Options): FrameDecoder => {
       if (typeof frame === "string" || frame instanceof TextFrame) {
         if (encoding.binaryOnly === true) return fail(textFrameRefused(encoding.name))
         message = typeof frame === "string" ? frame : frame.bytes
+        // an empty message is no message, in a text frame as in a binary one
+        if (message.length === 0) return undefined
         // a string's UTF-8 bytes, counted only when its length allows it to be over the limit
         const size = typeof message === "string" && message.length * 3 > maxMessageBytes ? Buffer.byteLength(message) : message.length
         if (size > maxMessageBytes) {

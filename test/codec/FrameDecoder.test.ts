@@ -192,7 +192,7 @@ describe("FrameDecoder", () => {
     expect(process.memoryUsage().heapUsed - before).toBeLessThan(4 * maxMessageBytes)
   })
 
-  it("a message of no bytes once decompressed (a bare flush marker) is no message, and the stream goes on", () => {
+  it("a message of no bytes (a bare flush marker once decompressed, an empty text or binary message) is no message, and the stream goes on", () => {
     // zlib: an empty stored block and the suffix; zstd: an empty raw block. Both were decode errors
     // (JSON of nothing), and a reconnect
     const zlib = Compress.unsafeMake("zlib-stream")
@@ -207,6 +207,12 @@ describe("FrameDecoder", () => {
     expect(zstdDecoder.push(zstd.compress(`{"op":11,"d":1}`))).toMatchObject({ op: 11, d: 1 })
     // uncompressed, an empty binary message likewise
     expect(FrameDecoder.make({ compression: "none", encoding: Etf.encoding }).push(new Uint8Array(0))).toBeUndefined()
+    // and an empty text message, the kind Discord's JSON comes in (it was a Json decode error, and
+    // a reconnect, where the same message in a binary frame was none)
+    const text = FrameDecoder.make({ compression: "none", encoding: Json.encoding })
+    expect(text.push("")).toBeUndefined()
+    expect(text.push(new TextFrame(new Uint8Array(0)))).toBeUndefined()
+    expect(text.push(`{"op":11,"d":1}`)).toMatchObject({ op: 11, d: 1 })
   })
 
   it("zstd-stream: garbage is a Zstd error", () => {
