@@ -61,12 +61,21 @@ export const decode = (message: string | Uint8Array): Envelope | DecodeError => 
   return toEnvelope(value)
 }
 
+// `JSON.stringify` writes a lone surrogate as its escape, `\ud83c`: an escaped backslash is taken
+// whole, so that the text `\ud83c` after one is left as it is
+const loneSurrogateOrBackslash = /\\\\|\\ud[89a-f][0-9a-f]{2}/g
+
 /**
- * Serializes an outgoing payload as a JSON text frame. The payload must be JSON-serializable.
+ * Serializes an outgoing payload as a JSON text frame. The payload must be JSON-serializable. A
+ * lone surrogate (a string cut through an emoji) goes out as U+FFFD, as in ETF: its escape is no
+ * Unicode, which a strict reader refuses (Discord says such strings cannot be represented).
  *
  * @since 0.1.0
  */
-export const encode = (payload: unknown): string => JSON.stringify(payload)
+export const encode = (payload: unknown): string => {
+  const text = JSON.stringify(payload)
+  return text.includes("\\ud") ? text.replace(loneSurrogateOrBackslash, (found) => found.length === 2 ? found : "\ufffd") : text
+}
 
 /**
  * The JSON {@link Encoding}.

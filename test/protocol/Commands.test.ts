@@ -157,6 +157,33 @@ describe("Commands.encode: exact wire JSON", () => {
   })
 })
 
+describe("Commands.encode: text Discord can read", () => {
+  // a name cut with .slice through an emoji went out as the escape "\ud83c", which no UTF-8
+  // reader takes (a 4002 decode error; a presence kept for the next Identify would be refused
+  // again), where ETF sent U+FFFD: both send U+FFFD now
+  it("a lone surrogate goes out as U+FFFD over JSON, as over ETF; a pair, and a backslash before a 'u', as given", () => {
+    const cut = "chess ♟️🏆".slice(0, -1)
+    const command = Commands.presenceUpdate({ since: null, activities: [{ name: cut, type: 0, state: "\\ud800 is text" }], status: "idle", afk: false })
+    const sent = JSON.parse(right(Commands.encode(command))).d.activities[0]
+    expect(sent).toEqual({ name: "chess ♟️\ufffd", type: 0, state: "\\ud800 is text" })
+    const etf = Etf.decode(right(Commands.encode(command, Etf.encoding)) as Uint8Array) as { d: { activities: ReadonlyArray<unknown> } }
+    expect(etf.d.activities[0]).toEqual(sent)
+    // lone halves anywhere: both orders, side by side, before a pair, after a backslash
+    for (
+      const [text, expected] of [
+        ["\ud83c", "\ufffd"],
+        ["\udfc6", "\ufffd"],
+        ["a\udfc6\ud83cb", "a\ufffd\ufffdb"],
+        ["\udfc6\ud83c🏆", "\ufffd\ufffd🏆"],
+        ["\\\ud83c\\\\\udfc6", "\\\ufffd\\\\\ufffd"]
+      ]
+    ) {
+      const json = right(Commands.encode(members({ guild_id: "1", query: text!, limit: 1 })))
+      expect(JSON.parse(json).d.query).toBe(expected)
+    }
+  })
+})
+
 describe("Commands: validation", () => {
   it("large_threshold 50 to 250", () => {
     expect(Either.isRight(Commands.encode(identify({ large_threshold: 50 })))).toBe(true)
