@@ -7,6 +7,7 @@
  */
 import type * as Clock from "effect/Clock"
 import type { EventSink } from "../stream/EventBuffer.ts"
+import { monotonicMillis } from "../internal/due.ts"
 import * as EventRate from "./EventRate.ts"
 
 /**
@@ -19,12 +20,13 @@ export interface DeliveryRate<A> {
   readonly sink: EventSink<A>
   /** Tells the rate the events that went in at once since the last time: after each socket read. */
   readonly settle: () => void
-  /** Events per second delivered, as {@link EventRate.EventRate.perSecond}. */
-  readonly perSecond: (now: number) => number
+  /** Events per second delivered now, as {@link EventRate.EventRate.perSecond}. */
+  readonly perSecond: () => number
 }
 
 /**
- * Counts what goes into `sink` by `clock`'s wall-clock time.
+ * Counts what goes into `sink` by `clock`'s monotonic time (a wall clock stepped an hour forward
+ * read a steady rate as a fifth of itself for the next ten seconds).
  *
  * @since 0.1.0
  */
@@ -33,7 +35,7 @@ export const make = <A>(sink: EventSink<A>, clock: Clock.Clock): DeliveryRate<A>
   let delivered = 0
   const settle = (): void => {
     if (delivered === 0) return
-    rate.record(delivered, clock.unsafeCurrentTimeMillis())
+    rate.record(delivered, monotonicMillis(clock))
     delivered = 0
   }
   return {
@@ -48,12 +50,12 @@ export const make = <A>(sink: EventSink<A>, clock: Clock.Clock): DeliveryRate<A>
       offer: (event, onIn) => {
         settle()
         return sink.offer(event, () => {
-          rate.record(1, clock.unsafeCurrentTimeMillis())
+          rate.record(1, monotonicMillis(clock))
           onIn()
         })
       }
     },
     settle,
-    perSecond: rate.perSecond
+    perSecond: () => rate.perSecond(monotonicMillis(clock))
   }
 }

@@ -1,8 +1,9 @@
 /**
- * A cheap events-per-second meter: one counter per wall-clock second in a small ring, read as
- * the average over the last complete seconds (those since the first event, while fewer than the
- * window: a shard that just started is not averaged with seconds it did not run). A wall clock
- * stepped back starts it over: its rate reads right again within the window.
+ * A cheap events-per-second meter: one counter per second of the clock it is told (a session's
+ * monotonic one) in a small ring, read as the average over the last complete seconds (those since
+ * the first event, while fewer than the window: a shard that just started is not averaged with
+ * seconds it did not run). A clock set back (a `TestClock`'s) starts it over: its rate reads right
+ * again within the window.
  *
  * @since 0.1.0
  */
@@ -38,7 +39,7 @@ export const make = (window = 10): EventRate => {
   return {
     record: (count, now) => {
       const second = Math.floor(now / 1000)
-      // The wall clock stepped back. The first second is in its future now (the rate would read 0
+      // The clock was set back. The first second is in its future now (the rate would read 0
       // for as long as the step), and so are some slots' (their counts would be added to those
       // seconds' when they come again): start over.
       if (second < last) {

@@ -134,7 +134,8 @@ export class Tracker {
     }
     const sentAt = this.shift()
     if (sentAt === undefined) return false
-    this.latency = now - sentAt
+    // never below zero: a `TestClock` set back moves its monotonic time back too
+    this.latency = Math.max(0, now - sentAt)
     return true
   }
 

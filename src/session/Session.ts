@@ -370,7 +370,7 @@ export const makeWith = (
       }
     }
     const stats = { latency: undefined as number | undefined, reconnects: 0 }
-    const snapshotAt = (transition: Transition, now: number): SessionSnapshot => ({
+    const snapshotAt = (transition: Transition): SessionSnapshot => ({
       shard: resolved.shard,
       state: transition.to,
       reason: transition.reason,
@@ -379,10 +379,10 @@ export const makeWith = (
       sequence: memory.current.sequence,
       latency: stats.latency,
       reconnects: stats.reconnects,
-      eventsPerSecond: delivery.perSecond(now)
+      eventsPerSecond: delivery.perSecond()
     })
     // each transition with the snapshot taken as it happened, for `snapshots`
-    const momentOf = (transition: Transition): Moment => ({ transition, snapshot: snapshotAt(transition, transition.at) })
+    const momentOf = (transition: Transition): Moment => ({ transition, snapshot: snapshotAt(transition) })
     const current = yield* Latest.make(momentOf({
       from: SessionState.Disconnected(),
       to: SessionState.Disconnected(),
@@ -851,7 +851,7 @@ export const makeWith = (
       state: Effect.map(current.get, (moment) => moment.transition.to),
       // built when run: a stream's channels, built now, would be kept by every idle session
       transitions: Stream.suspend(() => Stream.map(current.changes, (moment) => moment.transition)),
-      snapshot: Effect.map(current.get, (moment) => snapshotAt(moment.transition, clock.unsafeCurrentTimeMillis())),
+      snapshot: Effect.map(current.get, (moment) => snapshotAt(moment.transition)),
       snapshots: Stream.suspend(() => Stream.map(current.changes, (moment) => moment.snapshot)),
       await: Deferred.await(finished),
       ...commands,

@@ -570,7 +570,7 @@ export class Connection implements Outlet {
     }
     if (!inTurn) {
       recordAs(shard, "rate-limited")
-      this.violate("IdentifyRateLimited", `identify on rate_limit_key ${rateLimitKey} less than 5 s after the previous one`)
+      this.violate("IdentifyRateLimited", `identify on rate_limit_key ${rateLimitKey} less than ${this.host.identifyBuckets.cooldownMs} ms after the previous one`)
       return this.invalidate(false)
     }
     const threshold = d["large_threshold"]

@@ -20,6 +20,7 @@ import type { WebSocket } from "ws"
 import * as Compress from "../codec/Compress.ts"
 import type { Compression } from "../codec/Compression.ts"
 import type { EncodingName } from "../codec/Encoding.ts"
+import { monotonicMillis } from "../internal/due.ts"
 import { TaggedError } from "../internal/taggedError.ts"
 import { CloseCode } from "../protocol/CloseCode.ts"
 import type { GatewayBot } from "../protocol/GatewayBot.ts"
@@ -247,11 +248,16 @@ export class LocalGatewayError extends TaggedError("LocalGatewayError")<{
  */
 export const make = (options: Options): Effect.Effect<LocalGateway, LocalGatewayError, Scope.Scope> =>
   Effect.gen(function*() {
-    // the wall clock, whatever Clock the caller's fiber has: the gateway runs on real sockets and
-    // real timers, so its cooldowns, windows and timestamps keep real time under a TestClock too
+    // the live clock, whatever Clock the caller's fiber has: the gateway runs on real sockets and
+    // real timers, so its cooldowns, windows and timestamps keep real time under a TestClock too.
+    // Its time is the wall clock's at the start moved on by the monotonic clock: a wall clock
+    // stepped back an hour refused every identify for that hour, one stepped forward let a
+    // flood through the send window and ended sessions still in their resume window
     const clock = Clock.make()
     const runtime = yield* Effect.runtime<never>()
-    const now = () => clock.unsafeCurrentTimeMillis()
+    // (whole milliseconds, as `Date.now()`'s: snowflakes and timestamps are made from it)
+    const startedAt = clock.unsafeCurrentTimeMillis() - monotonicMillis(clock)
+    const now = () => Math.floor(startedAt + monotonicMillis(clock))
     const limit = options.sessionStartLimit
     const seed = options.seed ?? 1
     const missedClose = options.closeOnMissedHeartbeat === true ? CloseCode.UnknownError : options.closeOnMissedHeartbeat ?? false

@@ -1,7 +1,7 @@
 /**
  * A session under a wall clock that NTP or an admin steps either way: its heartbeats, latency,
- * answers to op 1, stable-connection check and gateway-info age are measured on the monotonic
- * clock, so a step moves none of them.
+ * answers to op 1, stable-connection check, gateway-info age and events per second are measured
+ * on the monotonic clock, so a step moves none of them.
  */
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
@@ -11,15 +11,26 @@ import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
 import * as Random from "effect/Random"
+import * as TestClock from "effect/TestClock"
 import * as IdentifyLimiter from "../../src/limits/IdentifyLimiter.ts"
 import * as GatewayCache from "../../src/session/GatewayCache.ts"
 import * as MemoryTransport from "../../src/transport/MemoryTransport.ts"
-import { hour, withJumps } from "../clockJumps.ts"
-import { acceptAndHello, options, ready, readySession, Session, settle, TestLayer, token } from "./harness.ts"
+import { hour, type Jumps, withJumps } from "../clockJumps.ts"
+import { acceptAndHello, dispatch, options, ready, readySession, Session, settle, TestLayer, token } from "./harness.ts"
 
 const isDone = <A, E>(fiber: Fiber.Fiber<A, E>) => Effect.map(Fiber.poll(fiber), Option.isSome)
 const ack = { op: 11, d: null, s: null, t: null }
 const interval = 41_250
+
+/** A steady 10 events a second, for `seconds` seconds of real time. */
+const flow = (j: Jumps, peer: MemoryTransport.MemoryPeer, from: { s: number }, seconds: number) =>
+  Effect.gen(function*() {
+    for (let second = 0; second < seconds; second++) {
+      for (let i = 0; i < 10; i++) yield* peer.sendJson(dispatch(from.s++, "MESSAGE_CREATE", { id: String(from.s) }))
+      yield* settle
+      yield* j.adjust("1 second")
+    }
+  })
 
 /** A ready session beating every 41.25 s (jitter 0.5: the first beat 20.625 s after Hello). */
 const readyOnce = readySession({}, interval)
@@ -123,4 +134,46 @@ describe("GatewayCache under wall-clock steps", () => {
         expect(requests, "kept an answer an hour old").toBe(2)
       })
     ).pipe(Effect.provide(IdentifyLimiter.layerMemory)))
+})
+
+// the events/s figure was read on the wall clock, every other duration on the monotonic one
+describe("Events per second under wall-clock steps", () => {
+  it.scoped("after a step forward of an hour, a steady 10 events/s reads 10/s two seconds on, not 2/s", () =>
+    withJumps((j) =>
+      Effect.gen(function*() {
+        const { peer, session } = yield* readySession({}, 3_600_000)
+        const seq = { s: 2 }
+        yield* flow(j, peer, seq, 12)
+        expect((yield* session.snapshot).eventsPerSecond, "before the step").toBeCloseTo(10, 0)
+        yield* j.jump(hour)
+        yield* flow(j, peer, seq, 2)
+        expect((yield* session.snapshot).eventsPerSecond, "2 s after the step, events still at 10/s").toBeGreaterThanOrEqual(9)
+      }).pipe(Effect.withRandom(Random.fixed([0.5])))
+    ).pipe(Effect.provide(TestLayer)))
+
+  it.scoped("after a step back of a minute, a shard that received nothing for 61 s reads 0 events/s, not the old rate", () =>
+    withJumps((j) =>
+      Effect.gen(function*() {
+        const { peer, session } = yield* readySession({}, 3_600_000)
+        yield* flow(j, peer, { s: 2 }, 12)
+        expect((yield* session.snapshot).eventsPerSecond, "before the step").toBeCloseTo(10, 0)
+        yield* j.jump(-60_000)
+        yield* j.adjust("61 seconds")
+        expect((yield* session.snapshot).eventsPerSecond, "no event in the last 61 s").toBe(0)
+      }).pipe(Effect.withRandom(Random.fixed([0.5])))
+    ).pipe(Effect.provide(TestLayer)))
+})
+
+describe("Heartbeat latency under a TestClock set back", () => {
+  // a program's own TestClock test read a latency of -10000 ms
+  it.scoped("a beat acknowledged after TestClock.setTime moved back 10 s reads no negative latency", () =>
+    Effect.gen(function*() {
+      const { peer, session } = yield* readySession({}, interval)
+      yield* TestClock.adjust("20625 millis")
+      expect(yield* peer.receivedJson).toEqual({ op: 1, d: 1 })
+      yield* TestClock.setTime(20_625 - 10_000)
+      yield* peer.sendJson(ack)
+      yield* settle
+      expect((yield* session.snapshot).latency).toBe(0)
+    }).pipe(Effect.withRandom(Random.fixed([0.5])), Effect.provide(TestLayer)))
 })
