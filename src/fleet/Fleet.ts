@@ -31,7 +31,7 @@ import * as GatewayCache from "../session/GatewayCache.ts"
 import * as MemberRequests from "../session/MemberRequests.ts"
 import * as HeartbeatTimer from "../session/HeartbeatTimer.ts"
 import * as Session from "../session/Session.ts"
-import { type GatewayInfoError, type InvalidOptions, SessionClosed } from "../session/SessionError.ts"
+import { type GatewayInfoError, type InvalidOptions, refusesToken, SessionClosed } from "../session/SessionError.ts"
 import * as SessionOptions from "../session/SessionOptions.ts"
 import { Reason } from "../session/SessionState.ts"
 import * as EventBuffer from "../stream/EventBuffer.ts"
@@ -254,6 +254,8 @@ export const make = (
     // and leaves no shard running (those it had not reached yet ran on, and those queued took their
     // turns, connected and identified). Each shard's resume point, where it has one.
     let firstStop: "end" | "disconnect" | undefined
+    // whether a shard ended with its token refused (4004, or GET /gateway/bot's 401)
+    let tokenRefused = false
     const stopAll = (kind: "end" | "disconnect", timeout?: Duration.DurationInput) =>
       Effect.uninterruptibleMask((restore) =>
         Effect.suspend(() => {
@@ -322,7 +324,11 @@ export const make = (
         }),
       onStarted: (shard, session) => presence.started(shard.id, session),
       // the first fatal error reaches `events` at once, before the other shards are stopped
-      onEnd: (exit) => Effect.zipRight(Exit.isFailure(exit) ? merged.done(exit) : Effect.void, ending.onEnd(exit)),
+      onEnd: (exit) =>
+        Effect.suspend(() => {
+          if (Exit.isFailure(exit) && Option.exists(Cause.failureOption(exit.cause), refusesToken)) tokenRefused = true
+          return Effect.zipRight(Exit.isFailure(exit) ? merged.done(exit) : Effect.void, ending.onEnd(exit))
+        }),
       onAbandon: () =>
         Effect.suspend(() => {
           stoppedAt ??= clock.unsafeCurrentTimeMillis()
@@ -494,13 +500,21 @@ export const make = (
           detached
         ),
       disconnect: (timeout) =>
-        Effect.map(stopAll("disconnect", timeout), (points) => [
-          ...Arr.getSomes(points),
-          // a shard given a point and stopped before it started: its gateway session is as
-          // resumable as it was handed in (also over another encoding, by another process)
-          ...Arr.filterMap(starter.shards, (shard) =>
-            shard.current() === undefined ? Option.fromNullable(resume.get(shard.id) ?? unresumed.get(shard.id)) : Option.none())
-        ]),
+        Effect.map(stopAll("disconnect", timeout), (points) => {
+          // a point of another encoding, handed in, is given back but once a shard's token was
+          // refused, a property of the bot, as a session forgets its own then (they came back, and
+          // the next process's Resumes were refused too)
+          const kept = (point: SessionOptions.ResumePoint) => !tokenRefused || (point.encoding ?? resolved.encoding.name) === resolved.encoding.name
+          return [
+            ...Arr.getSomes(points),
+            // a shard given a point and stopped before it started: its gateway session is as
+            // resumable as it was handed in (also over another encoding, by another process), but
+            // for a fleet ended (`end`), as a session forgets its own then (they came back, and the
+            // next process resumed shards ended for good)
+            ...(firstStop === "end" ? [] : Arr.filterMap(starter.shards, (shard) =>
+              shard.current() === undefined ? Option.fromNullable(resume.get(shard.id) ?? unresumed.get(shard.id)) : Option.none()))
+          ].filter(kept)
+        }),
       end: (timeout) =>
         Effect.suspend(() => {
           // said where it closes sessions with 1000: the fleet's first stop, a shard running and not

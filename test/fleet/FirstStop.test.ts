@@ -12,9 +12,20 @@ import * as Logger from "effect/Logger"
 import * as LogLevel from "effect/LogLevel"
 import * as Option from "effect/Option"
 import * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
 import * as Fleet from "../../src/fleet/Fleet.ts"
+import type { ResumePoint } from "../../src/session/SessionOptions.ts"
+import * as MemoryTransport from "../../src/transport/MemoryTransport.ts"
 import { captured } from "../logLines.ts"
-import { advance, configureLimiter, options, serve, TestLayer } from "./harness.ts"
+import { advance, configureLimiter, options, resumeUrl, serve, TestLayer } from "./harness.ts"
+
+const pointOf = (id: number, count: number, encoding: "json" | "etf" = "json"): ResumePoint => ({
+  sessionId: `session-${id}`,
+  sequence: 7,
+  resumeGatewayUrl: resumeUrl,
+  shard: [id, count],
+  encoding
+})
 
 const twoShards = Effect.gen(function*() {
   yield* configureLimiter(2)
@@ -139,5 +150,41 @@ describe("Fleet: its first stop and the stops after it", () => {
       yield* Fiber.join(closing)
       expect((yield* served.peers.get(0)!.closed).code).toBe(1000)
       expect((yield* served.peers.get(1)!.closed).code).toBe(1000)
+    }).pipe(Effect.provide(TestLayer)))
+
+  // handed points of shards not started yet came back from a disconnect whatever came before it:
+  // after an end the next process resumed shards ended for good, after a refused token it resumed
+  // with the token refused
+  it.scoped("after fleet.end() before the shards started, fleet.disconnect() returns no handed point", () =>
+    Effect.gen(function*() {
+      yield* configureLimiter(1)
+      yield* serve()
+      const fleet = yield* Fleet.make(options({ shardCount: 64, resume: Array.from({ length: 64 }, (_, id) => pointOf(id, 64)) }))
+      yield* fleet.end()
+      yield* advance(100)
+      expect(yield* fleet.disconnect()).toEqual([])
+    }).pipe(Effect.provide(TestLayer)))
+
+  it.scoped("after a 4004, fleet.disconnect() returns no handed point of another encoding, its shard started or not", () =>
+    Effect.gen(function*() {
+      yield* configureLimiter(1)
+      const gateway = yield* MemoryTransport.MemoryGateway
+      const fleet = yield* Fleet.make(options({ shardCount: 4, startupWindow: 1, resume: [0, 1, 2, 3].map((id) => pointOf(id, 4, "etf")) }))
+      yield* Effect.forkScoped(Effect.ignore(Stream.runDrain(fleet.events)))
+      const peer = yield* gateway.accept
+      expect(((yield* peer.handshake(3_600_000)) as { op: number }).op).toBe(2)
+      yield* peer.close(4004, "Authentication failed")
+      yield* advance(6_000)
+      expect(Exit.isFailure(yield* Effect.exit(fleet.await))).toBe(true)
+      expect(yield* fleet.disconnect()).toEqual([])
+    }).pipe(Effect.provide(TestLayer)))
+
+  it.scoped("a disconnect with shards started or not returns every shard's point, of either encoding", () =>
+    Effect.gen(function*() {
+      yield* configureLimiter(1)
+      yield* serve()
+      const fleet = yield* Fleet.make(options({ shardCount: 4, resume: [pointOf(0, 4), pointOf(1, 4, "etf"), pointOf(2, 4), pointOf(3, 4, "etf")] }))
+      const points = yield* fleet.disconnect()
+      expect(points.map((point) => `${point.shard[0]} ${point.encoding}`).sort()).toEqual(["0 json", "1 etf", "2 json", "3 etf"])
     }).pipe(Effect.provide(TestLayer)))
 })
