@@ -143,6 +143,15 @@ const progressed = (collector: Collector): void => {
   Deferred.unsafeDone(progress, Exit.void)
 }
 
+/**
+ * How many members timeouts a request waits at most for its next chunk while a held-back reader
+ * keeps getting room: the answer may wait unread behind a slow program's events, but a gateway that
+ * never answers must not be waited on for as long as the program stays slow.
+ *
+ * @since 0.1.0
+ */
+export const backlogTimeouts = 10
+
 /** Event data as it may come from the network: the fields discord-api-types names, any values. */
 type Unchecked<A> = { readonly [K in keyof A]?: unknown }
 
@@ -229,8 +238,10 @@ export interface MemberRequests {
    * chunk can come without one, and a resume's replay may bring the answer; a count begun anew at
    * each answer let connections that kept dropping put it off for ever). A reader that waited for
    * room in the events buffer and got it starts the count over too: the answer may wait unread
-   * behind events a slow program takes one by one (it timed out though it came at once), and a
-   * program that takes none, waiting on its own request, still gets `Timeout`.
+   * behind events a slow program takes one by one (it timed out though it came at once), up to
+   * {@link backlogTimeouts} timeouts after the last chunk (or the send), so that a request the
+   * gateway never answers is not waited on for as long as the program stays slow; a program that
+   * takes no event, waiting on its own request, still gets `Timeout` at the timeout.
    */
   stalled(nonce: string, timeout: Duration.DurationInput): Effect.Effect<never, MemberRequestError>
   /**
@@ -315,24 +326,43 @@ class Registry implements MemberRequests {
   }
 
   stalled(nonce: string, timeout: Duration.DurationInput): Effect.Effect<never, MemberRequestError> {
-    const limit = Duration.decode(timeout)
+    const limit = Duration.toMillis(timeout)
     return Effect.clockWith((clock) => {
       // how long connections were answered since the last chunk (or the send, or a held-back reader
-      // getting room): a drop pauses it
+      // getting room), and since the last chunk (or the send) alone: a drop pauses both
       let quiet = 0
+      let sinceChunk = 0
+      // the chunks seen so far: one seen since the last look starts both over, whatever woke the
+      // count (a chunk and an answer told in one step wake it once)
+      let chunks = 0
       return Effect.forever(Effect.suspend(() => {
         const collector = this.inFlight.get(nonce)
         // answered, or failed: that outcome is the request's
         if (collector === undefined) return Effect.never
-        const progress = Effect.zipLeft(Deferred.await(collector.progress), Effect.sync(() => quiet = 0))
+        if (collector.seen.size !== chunks) {
+          chunks = collector.seen.size
+          quiet = 0
+          sinceChunk = 0
+        }
+        const online = this.online
+        const since = monotonicMillis(clock)
+        const progress = Effect.map(Deferred.await(collector.progress), () => {
+          if (online) sinceChunk += monotonicMillis(clock) - since
+          quiet = 0
+        })
         // the time counts on at the next answer, but a chunk of a Resume's replay, before it, starts
         // it over as any chunk does
-        if (!this.online) return Effect.raceFirst(progress, this.nextOnlineChange())
-        const since = monotonicMillis(clock)
-        const drop = Effect.zipLeft(this.nextOnlineChange(), Effect.sync(() => quiet += monotonicMillis(clock) - since))
+        if (!online) return Effect.raceFirst(progress, this.nextOnlineChange())
+        const drop = Effect.zipLeft(
+          this.nextOnlineChange(),
+          Effect.sync(() => {
+            quiet += monotonicMillis(clock) - since
+            sinceChunk += monotonicMillis(clock) - since
+          })
+        )
         return Effect.raceFirst(
           timeoutFailPastStalls(progress, {
-            duration: Duration.max(Duration.zero, Duration.subtract(limit, Duration.millis(quiet))),
+            duration: Duration.millis(Math.max(0, Math.min(limit - quiet, backlogTimeouts * limit - sinceChunk))),
             onTimeout: () => new MemberRequestError({ reason: "Timeout", guildId: collector.guildId })
           }),
           drop

@@ -76,4 +76,26 @@ describe("MemberRequests: the members timeout", () => {
       const outcome = yield* Fiber.join(stalled)
       expect(outcome._tag === "Left" && outcome.left.reason).toBe("Timeout")
     }))
+
+  // a count begun anew at each move of a held-back reader never timed out a request the gateway
+  // never answered, for as long as the program stayed slow
+  it.effect("a held-back reader getting room starts the count over, up to ten timeouts after the last chunk", () =>
+    Effect.gen(function*() {
+      const registry = MemberRequests.make()
+      yield* registry.register("n", "1")
+      yield* registry.sent("n")
+      registry.connected(true)
+      const stalled = yield* Effect.fork(Effect.either(registry.stalled("n", "30 seconds")))
+      const slowly = (seconds: number) =>
+        Effect.forEach(Array.from({ length: seconds / 20 }), () => Effect.zipRight(TestClock.adjust("20 seconds"), Effect.sync(() => registry.backlogMoved())), { discard: true })
+      // a chunk at 200 s: the ten timeouts count from it
+      yield* slowly(200)
+      registry.observe(Event.make(0, 5, "GUILD_MEMBERS_CHUNK", { guild_id: "1", members: [], chunk_index: 0, chunk_count: 2, nonce: "n" }))
+      yield* slowly(280)
+      yield* TestClock.adjust("19999 millis")
+      expect(stalled.unsafePoll()).toBeNull()
+      yield* TestClock.adjust("1 millis")
+      const outcome = yield* Fiber.join(stalled)
+      expect(outcome._tag === "Left" && outcome.left.reason).toBe("Timeout")
+    }))
 })
