@@ -87,10 +87,10 @@ export const make = (options: Options): FrameDecoder => {
       if (failure !== undefined) return failure
       let message: string | Uint8Array
       if (typeof frame === "string" || frame instanceof TextFrame) {
-        if (encoding.binaryOnly === true) return fail(textFrameRefused(encoding.name))
         message = typeof frame === "string" ? frame : frame.bytes
-        // an empty message is no message, in a text frame as in a binary one
+        // an empty message is no message, in a text frame as in a binary one, whatever the encoding
         if (message.length === 0) return undefined
+        if (encoding.binaryOnly === true) return fail(textFrameRefused(encoding.name))
         // a string's UTF-8 bytes, counted only when its length allows it to be over the limit
         const size = typeof message === "string" && message.length * 3 > maxMessageBytes ? Buffer.byteLength(message) : message.length
         if (size > maxMessageBytes) {

@@ -213,6 +213,10 @@ describe("FrameDecoder", () => {
     expect(text.push("")).toBeUndefined()
     expect(text.push(new TextFrame(new Uint8Array(0)))).toBeUndefined()
     expect(text.push(`{"op":11,"d":1}`)).toMatchObject({ op: 11, d: 1 })
+    // under ETF too, which refuses a text frame with something in it
+    const etf = FrameDecoder.make({ compression: "none", encoding: Etf.encoding })
+    expect(etf.push("")).toBeUndefined()
+    expect(etf.push(new TextFrame(new Uint8Array(0)))).toBeUndefined()
   })
 
   it("zstd-stream: garbage is a Zstd error", () => {

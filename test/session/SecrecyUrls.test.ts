@@ -9,7 +9,9 @@ import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Fiber from "effect/Fiber"
+import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
@@ -227,4 +229,24 @@ describe("Secrecy: a URL or a frame from the network that quotes the token", () 
         expect(leaks([["message", error.message], ["detail", error.detail]])).toEqual([])
       }))
   }
+  // a point this session stored holds its own gateway URL, with the token a proxy takes in its
+  // query: the next process's make refused it
+  it.scoped("a resume point a session handed back is taken by the next Session.make with the same options (not InvalidOptions)", () =>
+    Effect.gen(function*() {
+      // a gateway (a proxy) that takes the token in its query: the options take it
+      const gateway = `wss://proxy.test/?auth=${secret}`
+      const first = yield* Session.make(options({ gateway }))
+      const { peer } = yield* acceptAndHello(3_600_000)
+      // READY's resume URL is ws://, read over wss://: the session keeps the URL it connected to
+      yield* peer.sendJson(ready())
+      yield* settle
+      const stopping = yield* Effect.fork(first.disconnect("1 second"))
+      yield* TestClock.adjust("5 seconds")
+      const point = yield* Fiber.join(stopping)
+      expect(Option.isSome(point)).toBe(true)
+      if (Option.isNone(point)) return
+      // the next process, handed what this one stored
+      const next = yield* Effect.either(Session.make(options({ gateway, resume: point.value })))
+      expect(Either.isLeft(next) ? `InvalidOptions: ${next.left.message}` : "taken").toBe("taken")
+    }).pipe(Effect.provide(TestLayer)))
 })
