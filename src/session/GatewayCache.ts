@@ -80,6 +80,8 @@ export const make = (
     // the answer, when to fetch it again, and the soonest an unreachable URL brings that forward to
     let cached: { readonly info: GatewayBot; readonly until: number; readonly soonest: number } | undefined
     let fetches = 0
+    // refreshes that failed in a row, for how loudly the next is told
+    let failedRefreshes = 0
 
     const fresh = (): GatewayBot | undefined =>
       cached !== undefined && monotonicMillis(clock) < cached.until ? cached.info : undefined
@@ -106,6 +108,7 @@ export const make = (
       Effect.tap((info) =>
         Effect.sync(() => {
           fetches++
+          failedRefreshes = 0
           const now = monotonicMillis(clock)
           cached = { info, until: now + maxAge, soonest: now + staleRetryMillis }
         })
@@ -127,8 +130,13 @@ export const make = (
         const retryIn = Math.max(Math.min(maxAge, staleRetryMillis), (error.retryAfter ?? 0) * 1000)
         const until = monotonicMillis(clock) + retryIn
         cached = { info: stale, until, soonest: until }
+        // told at Warning at the first failure in a row, the second, the fourth, the eighth...: an
+        // outage of the endpoint with the gateway asks again about once a minute, and told each
+        // time it was a Warning a minute for as long as it lasted
+        failedRefreshes++
+        const told = (failedRefreshes & (failedRefreshes - 1)) === 0 ? Effect.logWarning : Effect.logDebug
         return Effect.as(
-          Effect.logWarning("gateway info could not be refreshed; using the cached answer").pipe(
+          told(`gateway info could not be refreshed (${failedRefreshes} time(s) in a row); using the cached answer`).pipe(
             Effect.annotateLogs({ reason: error.reason, detail: error.detail })
           ),
           stale

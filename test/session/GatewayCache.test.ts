@@ -10,6 +10,7 @@ import * as Redacted from "effect/Redacted"
 import * as TestClock from "effect/TestClock"
 import * as GatewayCache from "../../src/session/GatewayCache.ts"
 import * as IdentifyLimiter from "../../src/limits/IdentifyLimiter.ts"
+import { captured } from "../logLines.ts"
 import { token } from "../session/harness.ts"
 
 const answer = (shards: number) => ({
@@ -122,6 +123,31 @@ describe("GatewayCache", () => {
       const failed = yield* Effect.either(first.info)
       expect(Either.isLeft(failed) && failed.left.reason).toBe("Http")
     }).pipe(Effect.provide(IdentifyLimiter.layerMemory)))
+
+  // told at Warning each time, an outage of the endpoint with the gateway was a warning a minute
+  it.scoped("refreshes failing in a row are told at Warning at the first, second, fourth, eighth...; a success starts the count over", () => {
+    const { layer, lines } = captured()
+    return Effect.gen(function*() {
+      let down = false
+      const client = HttpClient.make((request) =>
+        Effect.sync(() => HttpClientResponse.fromWeb(request, new Response(JSON.stringify(answer(1)), { status: down ? 503 : 200 })))
+      )
+      const cache = yield* GatewayCache.make({ api: "https://discord.test/api/v10", token, maxAge: "1 minute", timeout: "15 seconds" }).pipe(
+        Effect.provideService(HttpClient.HttpClient, client)
+      )
+      const minutes = (count: number) =>
+        Effect.forEach(Array.from({ length: count }), () => Effect.zipRight(TestClock.adjust("1 minute"), cache.info), { discard: true })
+      yield* cache.info
+      down = true
+      yield* minutes(20)
+      down = false
+      yield* minutes(1)
+      down = true
+      yield* minutes(2)
+      const warnings = lines.filter((line) => line.startsWith("WARN")).map((line) => line.replace(/^WARN gateway info could not be refreshed \((\d+) time\(s\) in a row\).*$/, "$1"))
+      expect(warnings).toEqual(["1", "2", "4", "8", "16", "1", "2"])
+    }).pipe(Effect.provide(layer), Effect.provide(IdentifyLimiter.layerMemory))
+  })
 
   it.scoped("an unreachable URL has the next caller ask again once the answer is a minute old, never sooner than a failed refetch's wait", () =>
     Effect.gen(function*() {
