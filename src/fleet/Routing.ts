@@ -31,13 +31,13 @@ export const isSnowflake: (id: string) => boolean = snowflakeRule
 export class RouteError extends TaggedError("RouteError")<{
   readonly reason: "NotRunning" | "InvalidGuildId"
   /** The shard the command belongs to (`NotRunning`). */
-  readonly shard?: number
+  readonly shard?: number | undefined
   /** The guild it was asked for, when one was. */
-  readonly guildId?: string
+  readonly guildId?: string | undefined
 }> {
   override get message(): string {
     return this.reason === "InvalidGuildId"
       ? `guild id ${show(this.guildId)} is not a snowflake`
-      : `shard ${this.shard}${this.guildId === undefined ? "" : ` (guild ${this.guildId})`} is not running in this fleet`
+      : `${this.shard === undefined ? "its shard" : `shard ${this.shard}`}${this.guildId === undefined ? "" : ` (guild ${this.guildId})`} is not running in this fleet`
   }
 }

@@ -30,7 +30,8 @@ export const isHonoured = (status: number): boolean => status === 429 || status 
  */
 export const seconds = (value: unknown): number | undefined => {
   const number = typeof value === "string" ? /^\s*\d+(?:\.\d+)?\s*$/.test(value) ? Number(value) : undefined : value
-  return typeof number === "number" && Number.isFinite(number) && number >= 0 ? Math.min(number, maxRetryAfter) : undefined
+  // a string of digits too long for a double (Infinity) is a long wait, capped as any other
+  return typeof number === "number" && !Number.isNaN(number) && number >= 0 ? Math.min(number, maxRetryAfter) : undefined
 }
 
 /**

@@ -54,23 +54,23 @@ export interface GuildMembers {
 export class MemberRequestError extends TaggedError("MemberRequestError")<{
   readonly reason: "RateLimited" | "Timeout" | "Malformed" | "Lost"
   readonly guildId: string
-  readonly retryAfter?: number
+  readonly retryAfter?: number | undefined
   /**
    * With `Malformed`: what was wrong with the answer; with `Timeout`, where the request was never
    * sent: why (a fleet's shard that did not start within the members timeout).
    */
-  readonly detail?: string
+  readonly detail?: string | undefined
 }> {
   override get message(): string {
     switch (this.reason) {
       case "RateLimited":
-        return `request guild members for ${this.guildId} was rate limited; retry after ${this.retryAfter} s`
+        return `request guild members for ${this.guildId} was rate limited` + (this.retryAfter === undefined ? "" : `; retry after ${this.retryAfter} s`)
       case "Timeout":
         return this.detail === undefined
           ? `request guild members for ${this.guildId} got no answer in time (no chunk within the members timeout)`
           : `request guild members for ${this.guildId} was not sent in time: ${this.detail}`
       case "Malformed":
-        return `request guild members for ${this.guildId} got a malformed answer: ${this.detail}`
+        return `request guild members for ${this.guildId} got a malformed answer` + (this.detail === undefined ? "" : `: ${this.detail}`)
       case "Lost":
         return `request guild members for ${this.guildId} was sent on a gateway session that ended before its answer came`
     }

@@ -185,6 +185,8 @@ describe("GatewayInfo.fetch", () => {
         [{}, { message: "You are being rate limited.", retry_after: 2.5, global: false }, 2.5],
         [{ "retry-after": "soon" }, "not an object", 1],
         [{ "retry-after": "86400" }, {}, 3600],
+        // more digits than a double holds: the hour, not a second (it was read as no header)
+        [{ "retry-after": "9".repeat(400) }, {}, 3600],
         // an HTTP-date, as a proxy in front of the API may send: from the answer's own Date
         [{ "retry-after": "Thu, 03 Dec 2026 12:02:00 GMT", date: "Thu, 03 Dec 2026 12:00:00 GMT" }, "<html></html>", 120],
         [{ "retry-after": "Thu, 03 Dec 2026 11:59:00 GMT", date: "Thu, 03 Dec 2026 12:00:00 GMT" }, "<html></html>", 0],

@@ -3,6 +3,7 @@ import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as TestClock from "effect/TestClock"
 import * as Event from "../../src/protocol/Event.ts"
+import { RouteError } from "../../src/fleet/Routing.ts"
 import * as MemberRequests from "../../src/session/MemberRequests.ts"
 
 describe("MemberRequests: the members timeout", () => {
@@ -98,4 +99,14 @@ describe("MemberRequests: the members timeout", () => {
       const outcome = yield* Fiber.join(stalled)
       expect(outcome._tag === "Left" && outcome.left.reason).toBe("Timeout")
     }))
+
+  // under exactOptionalPropertyTypes, a program's fake fleet could not pass `number | undefined`
+  it("MemberRequestError and RouteError take an optional field given as undefined, and leave it out of the message", () => {
+    const retryAfter: number | undefined = undefined
+    const detail: string | undefined = undefined
+    expect(new MemberRequests.MemberRequestError({ reason: "RateLimited", guildId: "1", retryAfter, detail }).message).toBe("request guild members for 1 was rate limited")
+    expect(new MemberRequests.MemberRequestError({ reason: "Malformed", guildId: "1", detail }).message).toBe("request guild members for 1 got a malformed answer")
+    const shard: number | undefined = undefined
+    expect(new RouteError({ reason: "NotRunning", shard, guildId: undefined }).message).toBe("its shard is not running in this fleet")
+  })
 })
