@@ -29,9 +29,12 @@ export const isHonoured = (status: number): boolean => status === 429 || status 
  * @since 0.1.0
  */
 export const seconds = (value: unknown): number | undefined => {
-  const number = typeof value === "string" ? /^\s*\d+(?:\.\d+)?\s*$/.test(value) ? Number(value) : undefined : value
-  // a string of digits too long for a double (Infinity) is a long wait, capped as any other
-  return typeof number === "number" && !Number.isNaN(number) && number >= 0 ? Math.min(number, maxRetryAfter) : undefined
+  // a string of digits too long for a double is a long wait, capped as any other (it was read as
+  // none); a number that is no number of seconds (`Infinity` from a program's transport) is none
+  const number = typeof value === "string"
+    ? /^\s*\d+(?:\.\d+)?\s*$/.test(value) ? Math.min(Number(value), maxRetryAfter) : undefined
+    : value
+  return typeof number === "number" && Number.isFinite(number) && number >= 0 ? Math.min(number, maxRetryAfter) : undefined
 }
 
 /**

@@ -82,6 +82,9 @@ export const make = (
     let fetches = 0
     // refreshes that failed in a row, for how loudly the next is told
     let failedRefreshes = 0
+    // a 401: the token refused, for every caller after it (each waiting caller asked again, with
+    // the token Discord had refused, and Discord counts each toward its invalid requests)
+    let refused: GatewayInfoError | undefined
 
     const fresh = (): GatewayBot | undefined =>
       cached !== undefined && monotonicMillis(clock) < cached.until ? cached.info : undefined
@@ -122,6 +125,9 @@ export const make = (
           })
         )
       ),
+      Effect.tapError((error) => Effect.sync(() => {
+        if (error.reason === "Unauthorized") refused = error
+      })),
       // A stale answer's URL still works: an outage of the endpoint (a 5xx, a 429, no network)
       // keeps it for another while rather than keeping every fresh identify offline. A 401 stays
       // fatal.
@@ -149,6 +155,7 @@ export const make = (
       if (hit !== undefined) return Effect.succeed(hit)
       // under the lock, a caller that waited finds the answer the one before it fetched
       return lock.withPermits(1)(Effect.suspend(() => {
+        if (refused !== undefined) return Effect.fail(refused)
         const fetched = fresh()
         return fetched === undefined ? refetch : Effect.succeed(fetched)
       }))

@@ -124,6 +124,24 @@ describe("GatewayCache", () => {
       expect(Either.isLeft(failed) && failed.left.reason).toBe("Http")
     }).pipe(Effect.provide(IdentifyLimiter.layerMemory)))
 
+  // each caller that waited behind a refresh refused with 401 asked again, with the refused token
+  it.scoped("a refresh refused with 401 is every caller's answer after it: asked once, whoever waited", () =>
+    Effect.gen(function*() {
+      let requests = 0
+      const client = HttpClient.make((request) =>
+        Effect.sync(() => HttpClientResponse.fromWeb(request, new Response(JSON.stringify(answer(1)), { status: requests++ === 0 ? 200 : 401 })))
+      )
+      const cache = yield* GatewayCache.make({ api: "https://discord.test/api/v10", token, maxAge: "1 minute", timeout: "15 seconds" }).pipe(
+        Effect.provideService(HttpClient.HttpClient, client)
+      )
+      yield* cache.info
+      yield* TestClock.adjust("2 minutes")
+      const refused = yield* Effect.all(Array.from({ length: 4 }, () => Effect.flip(cache.info)), { concurrency: "unbounded" })
+      expect(refused.map((error) => error.reason)).toEqual(["Unauthorized", "Unauthorized", "Unauthorized", "Unauthorized"])
+      expect((yield* Effect.flip(cache.info)).reason).toBe("Unauthorized")
+      expect(requests).toBe(2)
+    }).pipe(Effect.provide(IdentifyLimiter.layerMemory)))
+
   // told at Warning each time, an outage of the endpoint with the gateway was a warning a minute
   it.scoped("refreshes failing in a row are told at Warning at the first, second, fourth, eighth...; a success starts the count over", () => {
     const { layer, lines } = captured()
