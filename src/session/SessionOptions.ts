@@ -246,22 +246,18 @@ const defaultTimeouts: Timeouts = { connect: "15 seconds", hello: "20 seconds", 
  * is checked against the session's). With `source`, the URL the session otherwise reaches the
  * gateway at (its `gateway`, else its `api`): a point whose URL is `ws://` where that one is
  * encrypted is refused, as READY's would be, since the Resume carries the token. With `token`, a
- * point whose session id or URL holds it is refused, as READY's are not taken: it would be in
- * every snapshot and in the point handed back (earlier versions stored such points); a URL that
- * is `source` and the query a session adds is the session's own.
+ * point whose session id holds it is refused, as READY's is not taken: it would be in every
+ * snapshot and in the point handed back (earlier versions stored such points).
  *
  * @since 0.1.0
  */
 export const resumePointProblems = (point: ResumePoint, source?: string, token?: unknown): Array<string> => {
   const found: Array<string> = []
-  for (const field of ["sessionId", "resumeGatewayUrl"] as const) {
-    const value: unknown = point[field]
-    if (typeof value !== "string") continue
-    // but for the session's own gateway URL holding it, with the query the session adds, which its
-    // points are resumed at where READY's URL is not taken (a proxy's `?auth=`): the session handed
-    // back points it refused
-    const own = source !== undefined && value.startsWith(source) ? value.slice(source.length) : value
-    if (withoutToken(own, token) !== own) found.push(`resume.${field} holds the token: identify anew (leave the point out)`)
+  // the session id only: a URL holding it may be the session's own gateway's (a proxy's `?auth=`),
+  // where its points are resumed when READY's URL is not taken, and whose URL a `gatewayUrl`
+  // source gives only once asked (such points, handed back, were refused)
+  if (typeof point.sessionId === "string" && withoutToken(point.sessionId, token) !== point.sessionId) {
+    found.push(`resume.sessionId holds the token: identify anew (leave the point out)`)
   }
   if (!isWebSocketUrl(point.resumeGatewayUrl)) found.push(`resume.resumeGatewayUrl must be a ws:// or wss:// URL without a fragment or credentials`)
   else if (source !== undefined && downgrades(source, point.resumeGatewayUrl)) {

@@ -112,7 +112,6 @@ describe("SessionOptions.resolve", () => {
       // a point stored before READYs quoting the token were refused: it went into every snapshot,
       // the returned point, and the Resume's URL
       [{ resume: point([0, 1], { sessionId: `s-${secret}` }) }, "resume.sessionId holds the token: identify anew (leave the point out)"],
-      [{ resume: point([0, 1], { resumeGatewayUrl: `ws://resume.test/${secret}` }) }, "resume.resumeGatewayUrl holds the token: identify anew (leave the point out)"],
       // a zero timeout ends every connection at once; a zero backoff reconnects with no pause
       [{ timeouts: { connect: 0 } }, "timeouts.connect must be a positive duration, got 0"],
       [{ timeouts: { hello: -1 } }, "timeouts.hello must be a positive duration, got -1"],
