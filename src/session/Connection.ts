@@ -34,6 +34,7 @@ import {
   type GatewayTransport,
   TransportError
 } from "../transport/GatewayTransport.ts"
+import type { DeliveryRate } from "./DeliveryRate.ts"
 import * as Heartbeat from "./Heartbeat.ts"
 import type { HeartbeatTimer } from "./HeartbeatTimer.ts"
 import type { MemberRequests } from "./MemberRequests.ts"
@@ -83,10 +84,11 @@ export interface Context {
   readonly sessionScope: Scope.Scope
   /** The session's memory; only the connection's reader writes it. */
   readonly memory: { current: Protocol.Memory }
-  /** Where delivered events go. */
-  readonly events: EventSink
-  /** Called after each socket read's frames were handled: the session's event rate takes those delivered. */
-  readonly settleRate: () => void
+  /**
+   * Where delivered events go, counted: settled after each socket read's frames were handled, for
+   * the session's event rate to take those delivered.
+   */
+  readonly events: DeliveryRate<GatewayEvent>
   readonly outbox: Outbox
   /**
    * The presence updates' window, the session's: it holds across connections (a resume in a burst
@@ -753,7 +755,7 @@ export const run = (
         Effect.zipRight(
           handle(frames, 0),
           Effect.suspend(() => {
-            ctx.settleRate()
+            ctx.events.settle()
             return done ? Effect.void : read
           })
         )

@@ -19,7 +19,7 @@ import * as Scope from "effect/Scope"
  */
 export interface InTurn {
   /** Tells `effect` once those told before it are done, without waiting for it. */
-  readonly tell: (effect: Effect.Effect<void>) => Effect.Effect<void>
+  tell(effect: Effect.Effect<void>): Effect.Effect<void>
   /**
    * Tells no more, and interrupts those not done, waiting for them: what comes after them (a
    * session's `outage.ended`) comes after their interruption (one that cannot be interrupted is
@@ -47,46 +47,62 @@ export const maxWaiting = 1000
  * @since 0.1.0
  */
 export const make = (scope: Scope.Scope, what: string): Effect.Effect<InTurn> =>
-  Effect.gen(function*() {
-    // the fibers of those not done
-    const pending = new Set<Fiber.RuntimeFiber<void>>()
-    let open = true
-    // whether those told are dropped, told once
-    let full = false
-    // those not done leave `pending` as they end: a `stop` after the scope's close still waits for them
-    const stopping = (interrupt: (fiber: Fiber.RuntimeFiber<void>) => Effect.Effect<unknown>) =>
-      Effect.suspend(() => {
-        open = false
-        return Effect.forEach([...pending], interrupt, { discard: true })
-      })
-    yield* Scope.addFinalizer(scope, stopping(Fiber.interruptFork))
-    // the turn of the last told, taken as it is told: two told at once from two fibers keep their order
-    let last: Deferred.Deferred<void> | undefined
-    const tell = (effect: Effect.Effect<void>) =>
-      Effect.suspend(() => {
-        if (!open) return Effect.void
-        // the first of them runs, the others wait
-        if (pending.size > maxWaiting) {
-          if (full) return Effect.void
-          full = true
-          return Effect.logWarning(`${maxWaiting} ${what} wait behind one that has not ended: those after are dropped until it does`)
-        }
-        full = false
-        const before = last
-        const turn = Deferred.unsafeMake<void>(FiberId.none)
-        last = turn
-        const told = Effect.ensuring(
-          before === undefined ? effect : Effect.zipRight(Deferred.await(before), effect),
-          Effect.sync(() => {
-            Deferred.unsafeDone(turn, Exit.void)
-            // an idle session keeps no finished turn
-            if (last === turn) last = undefined
-          })
-        )
-        return Effect.map(Effect.forkDaemon(told), (fiber) => {
-          pending.add(fiber)
-          fiber.addObserver(() => pending.delete(fiber))
-        })
-      })
-    return { tell, stop: stopping(Fiber.interrupt) }
+  Effect.suspend(() => {
+    const line = new Line(what)
+    return Effect.as(Scope.addFinalizer(scope, line.stopping(Fiber.interruptFork)), line)
   })
+
+// A class, its methods shared by every session's line: a thousand idle shards should not each keep
+// its closures.
+class Line implements InTurn {
+  // the fibers of those not done, made at the first told
+  private pending: Set<Fiber.RuntimeFiber<void>> | undefined = undefined
+  private open = true
+  // whether those told are dropped, told once
+  private full = false
+  // the turn of the last told, taken as it is told: two told at once from two fibers keep their order
+  private last: Deferred.Deferred<void> | undefined = undefined
+
+  constructor(private readonly what: string) {}
+
+  get stop(): Effect.Effect<void> {
+    return this.stopping(Fiber.interrupt)
+  }
+
+  // those not done leave `pending` as they end: a `stop` after the scope's close still waits for them
+  stopping(interrupt: (fiber: Fiber.RuntimeFiber<void>) => Effect.Effect<unknown>): Effect.Effect<void> {
+    return Effect.suspend(() => {
+      this.open = false
+      return Effect.forEach([...(this.pending ?? [])], interrupt, { discard: true })
+    })
+  }
+
+  tell(effect: Effect.Effect<void>): Effect.Effect<void> {
+    return Effect.suspend(() => {
+      if (!this.open) return Effect.void
+      const pending = this.pending ??= new Set()
+      // the first of them runs, the others wait
+      if (pending.size > maxWaiting) {
+        if (this.full) return Effect.void
+        this.full = true
+        return Effect.logWarning(`${maxWaiting} ${this.what} wait behind one that has not ended: those after are dropped until it does`)
+      }
+      this.full = false
+      const before = this.last
+      const turn = Deferred.unsafeMake<void>(FiberId.none)
+      this.last = turn
+      const told = Effect.ensuring(
+        before === undefined ? effect : Effect.zipRight(Deferred.await(before), effect),
+        Effect.sync(() => {
+          Deferred.unsafeDone(turn, Exit.void)
+          // an idle session keeps no finished turn
+          if (this.last === turn) this.last = undefined
+        })
+      )
+      return Effect.map(Effect.forkDaemon(told), (fiber) => {
+        pending.add(fiber)
+        fiber.addObserver(() => pending.delete(fiber))
+      })
+    })
+  }
+}
