@@ -120,7 +120,7 @@ export interface Fleet {
    * Op 8 on the guild's shard; returns the members once every chunk arrived. A shard not started
    * yet is waited for up to the members timeout; the request then fails with `Timeout` once that
    * timeout passes without a chunk of its answer (counted from when it goes out, then from each
-   * chunk, while a connection is answered).
+   * chunk, while a connection is answered, as a session's request counts it).
    */
   readonly requestGuildMembers: (
     request: Commands.MemberRequest
@@ -131,8 +131,9 @@ export interface Fleet {
   /**
    * Stops every shard, keeping their sessions resumable, and returns where each left off (one
    * point per shard that had a session and can resume it, one stopped earlier through
-   * `shard(id).disconnect()` included, and the point a shard was given if it had not started);
-   * pass them as `resume` to a new fleet.
+   * `shard(id).disconnect()` included, and the point a shard was given if it had not started, but
+   * after an `end`); pass them as `resume` to a new fleet. None once a shard's token was refused
+   * (4004, or a 401 from `GET /gateway/bot`): no Resume with it can be taken.
    */
   readonly disconnect: (timeout?: Duration.DurationInput) => Effect.Effect<ReadonlyArray<SessionOptions.ResumePoint>>
   /** Ends every shard's session for good (close 1000). */
@@ -501,10 +502,10 @@ export const make = (
         ),
       disconnect: (timeout) =>
         Effect.map(stopAll("disconnect", timeout), (points) => {
-          // a point of another encoding, handed in, is given back but once a shard's token was
-          // refused, a property of the bot, as a session forgets its own then (they came back, and
-          // the next process's Resumes were refused too)
-          const kept = (point: SessionOptions.ResumePoint) => !tokenRefused || (point.encoding ?? resolved.encoding.name) === resolved.encoding.name
+          // none once a shard's token was refused, a property of the bot, as a session forgets its
+          // own then: every shard's Resume with it would be refused (the other shards' points came
+          // back, and the next process's Resumes were refused)
+          if (tokenRefused) return []
           return [
             ...Arr.getSomes(points),
             // a shard given a point and stopped before it started: its gateway session is as
@@ -513,7 +514,7 @@ export const make = (
             // next process resumed shards ended for good)
             ...(firstStop === "end" ? [] : Arr.filterMap(starter.shards, (shard) =>
               shard.current() === undefined ? Option.fromNullable(resume.get(shard.id) ?? unresumed.get(shard.id)) : Option.none()))
-          ].filter(kept)
+          ]
         }),
       end: (timeout) =>
         Effect.suspend(() => {

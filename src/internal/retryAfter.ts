@@ -9,10 +9,12 @@ import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 
 /**
- * The longest wait an answer is taken at its word for: a proxy's or a misconfigured gateway's
- * answer must not park a session for days.
+ * The longest wait (seconds) an answer is taken at its word for: a proxy's or a misconfigured
+ * gateway's answer must not park a session for days.
+ *
+ * @since 0.1.0
  */
-const maxRetryAfter = 3600
+export const maxRetryAfter = 3600
 
 /**
  * Whether an answer of `status` is one whose `Retry-After` is taken: a 429's, a 5xx's (a 404's

@@ -156,7 +156,12 @@ const headerRetryAfter = (response: HttpClientResponse.HttpClientResponse): Effe
 const retryAfterOf = (response: HttpClientResponse.HttpClientResponse, token: Redacted.Redacted<string>): Effect.Effect<number> =>
   Effect.flatMap(headerRetryAfter(response), (fromHeader) =>
     fromHeader !== undefined ? Effect.succeed(fromHeader) : readJson(response, token).pipe(
-      Effect.map((body) => (typeof body === "object" && body !== null && "retry_after" in body ? RetryAfter.seconds(body.retry_after) : undefined) ?? 1),
+      // a number too long for a double parses to Infinity: a long wait, capped as the header's
+      Effect.map((body) =>
+        (typeof body === "object" && body !== null && "retry_after" in body
+          ? RetryAfter.seconds(body.retry_after === Infinity ? RetryAfter.maxRetryAfter : body.retry_after)
+          : undefined) ?? 1
+      ),
       Effect.orElseSucceed(() => 1)
     ))
 

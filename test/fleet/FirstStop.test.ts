@@ -105,17 +105,20 @@ describe("Fleet: its first stop and the stops after it", () => {
       expect((yield* served.peers.get(0)!.closed).code).not.toBe(1000)
     }).pipe(Effect.provide(TestLayer)))
 
-  // after a fatal close, disconnect returns the other shard's point
-  it.scoped("after a fatal close (4004 on shard 1), fleet.disconnect() returns shard 0's point", () =>
+  // after a fatal close, disconnect returns the other shard's point; none once the token was
+  // refused, a property of the bot (shard 0's came back, and the next process's Resume was refused)
+  it.scoped("after a fatal close (4014 on shard 1), fleet.disconnect() returns shard 0's point; after a 4004, none", () =>
     Effect.gen(function*() {
-      const { fleet, scope, served } = yield* twoShards
-      yield* served.peers.get(1)!.close(4004, "Authentication failed.")
-      yield* advance(6_000)
-      const awaited = yield* Effect.exit(fleet.await)
-      const points = yield* fleet.disconnect()
-      yield* Scope.close(scope, Exit.void)
-      expect(Exit.isFailure(awaited)).toBe(true)
-      expect(points.map((p) => p.shard[0])).toEqual([0])
+      for (const [code, expected] of [[4014, [0]], [4004, []]] as const) {
+        const { fleet, scope, served } = yield* twoShards
+        yield* served.peers.get(1)!.close(code, "fatal")
+        yield* advance(6_000)
+        const awaited = yield* Effect.exit(fleet.await)
+        const points = yield* fleet.disconnect()
+        yield* Scope.close(scope, Exit.void)
+        expect(Exit.isFailure(awaited)).toBe(true)
+        expect(points.map((p) => p.shard[0])).toEqual(expected)
+      }
     }).pipe(Effect.provide(TestLayer)))
 
   // the end's own timeout holds when the first stop (a fatal close's) waits with the default 5 s

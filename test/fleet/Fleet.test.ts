@@ -207,8 +207,9 @@ describe("Fleet", () => {
       yield* served.peers.get(0)!.sendJson(dispatch(2, "MESSAGE_CREATE", {}))
       yield* advance(100)
       // shard 0's reader holds its event, waiting for room, when shard 1's token is refused
-      yield* served.peers.get(1)!.close(4004, "Authentication failed.")
-      expect(yield* Effect.flip(fleet.await)).toMatchObject({ _tag: "FatalClose", code: 4004, shard: 1 })
+      // a fatal close that refuses no token (4004 leaves no point resumable: no Resume with the token can be taken)
+      yield* served.peers.get(1)!.close(4014, "Disallowed intent(s).")
+      expect(yield* Effect.flip(fleet.await)).toMatchObject({ _tag: "FatalClose", code: 4014, shard: 1 })
       yield* advance(60_000, 10_000)
       const gateway = yield* MemoryTransport.MemoryGateway
       expect(yield* gateway.attempts).toHaveLength(2)
@@ -1029,8 +1030,8 @@ describe("Fleet", () => {
     Effect.gen(function*() {
       const { fleet, served } = yield* readyFleet(3)
       yield* Effect.forkScoped(Effect.either(Stream.runDrain(fleet.events)))
-      yield* served.peers.get(1)!.close(4004, "Authentication failed.")
-      expect(yield* Effect.flip(fleet.await)).toMatchObject({ _tag: "FatalClose", code: 4004 })
+      yield* served.peers.get(1)!.close(4014, "Disallowed intent(s).")
+      expect(yield* Effect.flip(fleet.await)).toMatchObject({ _tag: "FatalClose", code: 4014 })
       const status = yield* fleet.status
       expect(status.map((line) => [line.shard, line.reason._tag])).toEqual([[0, "Disconnect"], [1, "Fatal"], [2, "Disconnect"]])
       // a session a fatal close ended would be refused again: no resume point carries it on

@@ -199,6 +199,9 @@ describe("GatewayInfo.fetch", () => {
         expect(either).toMatchObject({ _tag: "Left", left: { reason: "RateLimited", retryAfter: seconds } })
         if (either._tag === "Left") expect(either.left.message).toBe(`GET /gateway/bot failed: 429 Too Many Requests; retry after ${seconds} s`)
       }
+      // and in the body, which JSON.parse reads as Infinity
+      const huge = yield* fetchWith(() => Effect.succeed(new Response(`{"retry_after":${"9".repeat(400)}}`, { status: 429 })))
+      expect(huge.either).toMatchObject({ _tag: "Left", left: { reason: "RateLimited", retryAfter: 3600 } })
       // without a Date, from the clock
       yield* TestClock.setTime(Date.parse("Thu, 03 Dec 2026 12:00:00 GMT"))
       const { either } = yield* fetchWith(() => limited({ "retry-after": "Thu, 03 Dec 2026 12:00:30 GMT" }, "<html></html>"))
