@@ -226,10 +226,12 @@ const knownEvents: ReadonlySet<string> = new Set(Object.values(GatewayDispatchEv
 const unquoted = (name: string): string => /^[A-Z0-9_]{1,40}$/.test(name) ? name : echo(name)
 
 // a URL's hostname (as `URL` writes it: lower case, IPv6 in brackets and shortest) that names this
-// machine: `localhost` and its subdomains (a trailing dot or not), 127.0.0.0/8 (also IPv4-mapped),
-// `::1`, and the unspecified address, which a connection takes to this machine
+// machine: `localhost` (a trailing dot or not), 127.0.0.0/8 (also IPv4-mapped), `::1`, and the
+// unspecified address, which a connection takes to this machine. Not a subdomain of `localhost`:
+// the system's resolver may ask DNS for it (glibc does), and a resolver that answers any name would
+// get the token in the clear, unwarned
 const isLoopback = (hostname: string): boolean =>
-  /^(?:[^.]+\.)*localhost\.?$/.test(hostname) ||
+  /^localhost\.?$/.test(hostname) ||
   /^127\.\d+\.\d+\.\d+$/.test(hostname) ||
   /^\[::ffff:7f[0-9a-f]{2}:[0-9a-f]{1,4}\]$/.test(hostname) ||
   ["[::1]", "0.0.0.0", "[::]"].includes(hostname)
