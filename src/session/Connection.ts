@@ -34,7 +34,6 @@ import {
   type GatewayTransport,
   TransportError
 } from "../transport/GatewayTransport.ts"
-import type { DeliveryRate } from "./DeliveryRate.ts"
 import * as Heartbeat from "./Heartbeat.ts"
 import type { HeartbeatTimer } from "./HeartbeatTimer.ts"
 import type { MemberRequests } from "./MemberRequests.ts"
@@ -84,11 +83,10 @@ export interface Context {
   readonly sessionScope: Scope.Scope
   /** The session's memory; only the connection's reader writes it. */
   readonly memory: { current: Protocol.Memory }
-  /**
-   * Where delivered events go, counted: settled after each socket read's frames were handled, for
-   * the session's event rate to take those delivered.
-   */
-  readonly events: DeliveryRate<GatewayEvent>
+  /** Where delivered events go. */
+  readonly events: EventSink
+  /** Called after each socket read's frames were handled: the session's event rate takes those delivered. */
+  readonly settleRate: () => void
   readonly outbox: Outbox
   /**
    * The presence updates' window, the session's: it holds across connections (a resume in a burst
@@ -755,7 +753,7 @@ export const run = (
         Effect.zipRight(
           handle(frames, 0),
           Effect.suspend(() => {
-            ctx.events.settle()
+            ctx.settleRate()
             return done ? Effect.void : read
           })
         )

@@ -342,6 +342,7 @@ export const makeWith = (
     const events = hooks.deliver === undefined ? yield* EventBuffer.make<GatewayEvent, SessionError>(resolved.bufferSize) : undefined
     // the events delivered, counted for the snapshot's events per second
     const delivery = DeliveryRate.make(hooks.deliver ?? events!.sink, clock)
+    const deliver = delivery.sink
     // The session's finalizers (its own heartbeat timer's, its stop) live in a scope of its own,
     // which the loop's end closes: an ended session leaves nothing behind in the caller's scope,
     // which may live much longer (the timer's finalizer kept the runtime, and its services)
@@ -453,7 +454,8 @@ export const makeWith = (
       identifyLimiter,
       sessionScope,
       memory,
-      events: delivery,
+      events: deliver,
+      settleRate: delivery.settle,
       outbox,
       presenceLimit,
       members,
@@ -695,7 +697,7 @@ export const makeWith = (
         // a READY that waited for room when its connection ended: the program gets it first, then
         // the next connection resumes its session, holding no socket meanwhile
         const held = outcome.heldReady
-        if (held !== undefined && !(yield* delivery.offer(held.event, held.onIn))) return
+        if (held !== undefined && !(yield* deliver.offer(held.event, held.onIn))) return
       }
     })
 

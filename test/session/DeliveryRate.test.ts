@@ -13,12 +13,12 @@ describe("DeliveryRate", () => {
       const clock = yield* Effect.clock
       const buffer = yield* EventBuffer.make<number, never>(2)
       const delivery = DeliveryRate.make(buffer.sink, clock)
-      expect(delivery.unsafeOffer(1)).toBe(true)
-      expect(delivery.unsafeOffer(2)).toBe(true)
+      expect(delivery.sink.unsafeOffer(1)).toBe(true)
+      expect(delivery.sink.unsafeOffer(2)).toBe(true)
       // full: refused, and not counted
-      expect(delivery.unsafeOffer(3)).toBe(false)
+      expect(delivery.sink.unsafeOffer(3)).toBe(false)
       let inAt: number | undefined
-      const waiting = yield* Effect.fork(delivery.offer(3, () => inAt = clock.unsafeCurrentTimeMillis()))
+      const waiting = yield* Effect.fork(delivery.sink.offer(3, () => inAt = clock.unsafeCurrentTimeMillis()))
       yield* settle
       yield* TestClock.adjust("1 second")
       // the two before it were told as it began to wait, in the second just complete
