@@ -333,7 +333,7 @@ class Registry implements MemberRequests {
       let quiet = 0
       let sinceChunk = 0
       // the chunks seen so far: one seen since the last look starts both over, whatever woke the
-      // count (a chunk and an answer told in one step wake it once)
+      // count (a chunk and a move of the backlog told in one step wake it once)
       let chunks = 0
       return Effect.forever(Effect.suspend(() => {
         const collector = this.inFlight.get(nonce)
