@@ -6,6 +6,19 @@ import * as Event from "../../src/protocol/Event.ts"
 import { RouteError } from "../../src/fleet/Routing.ts"
 import * as MemberRequests from "../../src/session/MemberRequests.ts"
 
+// request "n" for guild 1, sent on an answered connection, and its members timeout (30 s) counting
+const sentOnAnsweredConnection = Effect.gen(function*() {
+  const registry = MemberRequests.make()
+  yield* registry.register("n", "1")
+  yield* registry.sent("n")
+  registry.connected(true)
+  const stalled = yield* Effect.fork(Effect.either(registry.stalled("n", "30 seconds")))
+  return { registry, stalled }
+})
+
+// the first of two chunks of the answer to "n"
+const firstOfTwoChunks = Event.make(0, 5, "GUILD_MEMBERS_CHUNK", { guild_id: "1", members: [], chunk_index: 0, chunk_count: 2, nonce: "n" })
+
 describe("MemberRequests: the members timeout", () => {
   // it counted while no connection could carry a chunk: a request sent just before an outage
   // failed 30 s later, and the answer the resume replayed was dropped
@@ -60,16 +73,11 @@ describe("MemberRequests: the members timeout", () => {
   // Resume's replay, before RESUMED, left the time before the drop held against the next chunk
   it.effect("a chunk that comes before the next answer (a Resume's replay) starts the count over, as any chunk does", () =>
     Effect.gen(function*() {
-      const registry = MemberRequests.make()
-      yield* registry.register("n", "1")
-      yield* registry.sent("n")
-      registry.connected(true)
-      const stalled = yield* Effect.fork(Effect.either(registry.stalled("n", "30 seconds")))
+      const { registry, stalled } = yield* sentOnAnsweredConnection
       yield* TestClock.adjust("25 seconds")
       registry.connected(false)
       yield* TestClock.adjust("2 seconds")
-      const chunk = { guild_id: "1", members: [], chunk_index: 0, chunk_count: 2, nonce: "n" }
-      registry.observe(Event.make(0, 5, "GUILD_MEMBERS_CHUNK", chunk))
+      registry.observe(firstOfTwoChunks)
       registry.connected(true)
       yield* TestClock.adjust("29999 millis")
       expect(stalled.unsafePoll()).toBeNull()
@@ -82,16 +90,12 @@ describe("MemberRequests: the members timeout", () => {
   // never answered, for as long as the program stayed slow
   it.effect("a held-back reader getting room starts the count over, up to ten timeouts after the last chunk", () =>
     Effect.gen(function*() {
-      const registry = MemberRequests.make()
-      yield* registry.register("n", "1")
-      yield* registry.sent("n")
-      registry.connected(true)
-      const stalled = yield* Effect.fork(Effect.either(registry.stalled("n", "30 seconds")))
+      const { registry, stalled } = yield* sentOnAnsweredConnection
       const slowly = (seconds: number) =>
         Effect.forEach(Array.from({ length: seconds / 20 }), () => Effect.zipRight(TestClock.adjust("20 seconds"), Effect.sync(() => registry.backlogMoved())), { discard: true })
       // a chunk at 200 s: the ten timeouts count from it
       yield* slowly(200)
-      registry.observe(Event.make(0, 5, "GUILD_MEMBERS_CHUNK", { guild_id: "1", members: [], chunk_index: 0, chunk_count: 2, nonce: "n" }))
+      registry.observe(firstOfTwoChunks)
       yield* slowly(280)
       yield* TestClock.adjust("19999 millis")
       expect(stalled.unsafePoll()).toBeNull()
