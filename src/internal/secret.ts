@@ -40,6 +40,13 @@ export const withoutToken = (text: string, token: unknown): string => {
 }
 
 /**
+ * Whether `text` quotes a run of `token` that {@link withoutToken} would mask.
+ *
+ * @since 0.1.0
+ */
+export const quotesToken = (text: string, token: unknown): boolean => withoutToken(text, token) !== text
+
+/**
  * A defect that quotes runs of `token` anywhere it shows (a program's transport or limiter that put
  * a frame or a key in its message, its `cause`, an `AggregateError`'s `errors`, a property of its
  * own, or a value that is no `Error`), as an `Error` with them masked: its name and stack kept
@@ -59,7 +66,7 @@ const maskedIn = (value: unknown, token: unknown, copies: Map<unknown, Error>): 
   const copied = copies.get(value)
   if (copied !== undefined) return copied
   const shown = typeof value === "string" ? value : inspect(value, whole)
-  return withoutToken(shown, token) === shown ? value : masked(value, token, copies)
+  return quotesToken(shown, token) ? masked(value, token, copies) : value
 }
 
 const masked = (defect: unknown, token: unknown, copies: Map<unknown, Error>): Error => {

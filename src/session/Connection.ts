@@ -18,7 +18,7 @@ import type { Mutable } from "effect/Types"
 import * as FrameDecoder from "../codec/FrameDecoder.ts"
 import { isDecodeError } from "../codec/DecodeError.ts"
 import { monotonicMillis } from "../internal/due.ts"
-import { maskedDefect, withDefectsMasked, withoutToken } from "../internal/secret.ts"
+import { maskedDefect, quotesToken, withDefectsMasked, withoutToken } from "../internal/secret.ts"
 import { withSpan } from "../internal/span.ts"
 import { sleepPastStalls, timeoutFailPastStalls } from "../internal/stall.ts"
 import type { IdentifyBudgetExhausted, IdentifyLimiter } from "../limits/IdentifyLimiter.ts"
@@ -596,13 +596,10 @@ export const run = (
       ctx.metrics.event(step.event.t)
       ctx.members.observe(step.event)
     }
-    // what a gateway gave that quotes the token: kept, it would be in every snapshot and stored
-    // resume point
-    const quotesToken = (text: string): boolean => withoutToken(text, options.token) !== text
     // Discord hands out wss:// resume URLs: a ws:// one read over wss:// would carry the token in
     // the clear with the next Resume, so the session resumes where this connection went instead;
-    // so too where the URL quotes the token
-    const unencrypted = (step: ReadyStep) => downgrades(url, step.resumeGatewayUrl) || quotesToken(step.resumeGatewayUrl)
+    // so too where the URL quotes the token (kept, it would be in every stored resume point)
+    const unencrypted = (step: ReadyStep) => downgrades(url, step.resumeGatewayUrl) || quotesToken(step.resumeGatewayUrl, options.token)
     const warnUnencrypted = (step: ReadyStep) =>
       Effect.logWarning(
         downgrades(url, step.resumeGatewayUrl)
@@ -648,7 +645,7 @@ export const run = (
           case "Resumed": {
             // a session whose id quotes the token is not taken, nor its READY delivered or held
             // for room: a new one is asked for
-            if (step._tag === "Ready" && quotesToken(step.sessionId)) {
+            if (step._tag === "Ready" && quotesToken(step.sessionId, options.token)) {
               return finish("identify", Reason.DecodeFailed({ kind: "Protocol", message: "READY's session_id quotes the token: not taken" }))
             }
             // a dispatch before RESUMED is the Resume's replay, counted as it arrives: one held back

@@ -16,7 +16,7 @@ import * as Json from "../codec/Json.ts"
 import { durationOf, isSleepable, longestSleepText } from "../internal/duration.ts"
 import { kindOf } from "../internal/printable.ts"
 import { isRecord } from "../internal/record.ts"
-import { withoutToken } from "../internal/secret.ts"
+import { quotesToken, withoutToken } from "../internal/secret.ts"
 import * as SendLimiter from "../limits/SendLimiter.ts"
 import * as Commands from "../protocol/Commands.ts"
 import type { EventName } from "../protocol/Event.ts"
@@ -257,7 +257,7 @@ export const resumePointProblems = (point: ResumePoint, source?: string, token?:
   // the session id only: a URL holding it may be the session's own gateway's (a proxy's `?auth=`),
   // where its points are resumed when READY's URL is not taken, and whose URL a `gatewayUrl`
   // source gives only once asked (such points, handed back, were refused)
-  if (typeof point.sessionId === "string" && withoutToken(point.sessionId, token) !== point.sessionId) {
+  if (typeof point.sessionId === "string" && quotesToken(point.sessionId, token)) {
     found.push(`resume.sessionId holds the token: identify anew (leave the point out)`)
   }
   if (!isWebSocketUrl(point.resumeGatewayUrl)) found.push(`resume.resumeGatewayUrl must be a ws:// or wss:// URL without a fragment or credentials`)
