@@ -160,6 +160,16 @@ const errorLine = (error: { readonly _tag: string; readonly message: string }): 
   return `error: ${error.message}${flag === undefined ? "" : `; on the command line: ${flag}`}`
 }
 
+/**
+ * How many sessions a stop left resumable, and of how many shards when some had none (a shard
+ * still waiting for its identify turn, or not yet READY).
+ */
+const resumable = (points: ReadonlyArray<unknown>, fleet: Fleet.Fleet): string => {
+  const shards = fleet.shardIds.length
+  const others = points.length < shards ? ` of ${shards} shards (the others had no session to resume)` : ""
+  return `${points.length} resumable session(s)${others}`
+}
+
 const run = (options: Args.CliOptions, warnings: ReadonlyArray<string>) =>
   Effect.gen(function*() {
     // the terminal closed (SIGHUP, which would end the process at once, its shards without a
@@ -221,7 +231,7 @@ const run = (options: Args.CliOptions, warnings: ReadonlyArray<string>) =>
     let stopping = false
     yield* Effect.addFinalizer((exit) =>
       Exit.isInterrupted(exit) && !stopping
-        ? Effect.flatMap(fleet.disconnect("1 second"), (points) => Console.error(`stopped (interrupted); ${points.length} resumable session(s)`)).pipe(
+        ? Effect.flatMap(fleet.disconnect("1 second"), (points) => Console.error(`stopped (interrupted); ${resumable(points, fleet)}`)).pipe(
           Effect.zipRight(failedWhileStopping)
         )
         : Effect.void
@@ -238,7 +248,7 @@ const run = (options: Args.CliOptions, warnings: ReadonlyArray<string>) =>
       // neither that nor Ctrl-C cuts it short
       stopping = true
       yield* Effect.uninterruptible(
-        Effect.flatMap(fleet.disconnect(), (points) => Console.error(`${ended.why}; ${points.length} resumable session(s)`)).pipe(
+        Effect.flatMap(fleet.disconnect(), (points) => Console.error(`${ended.why}; ${resumable(points, fleet)}`)).pipe(
           Effect.zipRight(ended.failed ? exit(1) : Effect.void),
           Effect.zipRight(failedWhileStopping)
         )

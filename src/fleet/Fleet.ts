@@ -25,7 +25,7 @@ import { withoutToken } from "../internal/secret.ts"
 import * as FifoSemaphore from "../limits/FifoSemaphore.ts"
 import { IdentifyLimiter } from "../limits/IdentifyLimiter.ts"
 import * as Commands from "../protocol/Commands.ts"
-import type { GatewayEvent } from "../protocol/Event.ts"
+import type { EventName, EventOf, GatewayEvent } from "../protocol/Event.ts"
 import * as Backoff from "../session/Backoff.ts"
 import * as GatewayCache from "../session/GatewayCache.ts"
 import * as MemberRequests from "../session/MemberRequests.ts"
@@ -45,7 +45,8 @@ import * as ShardStatus from "./ShardStatus.ts"
 import * as Starter from "./Starter.ts"
 
 /**
- * A running fleet.
+ * A running fleet, whose events are of type `E` (every dispatch unless the `events` option names
+ * some).
  *
  * One fatal shard stops the fleet: every error that ends a session for good (a fatal close code
  * such as 4004 bad token, 4010 invalid shard, 4011 sharding required, 4012-4014 version and
@@ -55,7 +56,7 @@ import * as Starter from "./Starter.ts"
  *
  * @since 0.1.0
  */
-export interface Fleet {
+export interface Fleet<E extends GatewayEvent = GatewayEvent> {
   /** The total shard count of the bot. */
   readonly shardCount: number
   /** The shards this fleet runs, ascending. */
@@ -66,7 +67,7 @@ export interface Fleet {
    * `EventBuffer.EventsInUse`): it ends once every shard stopped, and fails with the first fatal
    * error.
    */
-  readonly events: Stream.Stream<GatewayEvent, Session.SessionError>
+  readonly events: Stream.Stream<E, Session.SessionError>
   /**
    * The session of shard `id`, once the shard has started (a shard waiting for its turn is waited
    * for); fails with `NotRunning` for a shard this fleet does not run or stopped before it started.
@@ -179,7 +180,13 @@ const toldOfPoints = (
  *
  * @since 0.1.0
  */
-export const make = (
+export const make = <const N extends EventName = EventName>(
+  options: FleetOptions.FleetOptions<N>
+): Effect.Effect<Fleet<EventOf<N>>, InvalidOptions | GatewayInfoError, Scope.Scope | Session.Requirements> =>
+  // the shards deliver only the types the `events` option names (every type without it)
+  start(options) as Effect.Effect<Fleet<EventOf<N>>, InvalidOptions | GatewayInfoError, Scope.Scope | Session.Requirements>
+
+const start = (
   options: FleetOptions.FleetOptions
 ): Effect.Effect<Fleet, InvalidOptions | GatewayInfoError, Scope.Scope | Session.Requirements> =>
   Effect.gen(function*() {
@@ -200,15 +207,19 @@ export const make = (
     const cache: GatewayCache.GatewayCache = { ...shared, info: fleetWide(shared.info), url: fleetWide(shared.url) }
     // the first answer, which the shard count and the sessions' URL wait for: a passing failure
     // (no answer, a 5xx, a 429) is tried again with the sessions' backoff (no sooner than the
-    // answer asked), each a warning, as a session retries its own; any other fails `make`. A
-    // caller that cannot be interrupted (an acquire) could never stop the retries: it gets the
-    // first failure.
+    // answer asked), as a session retries its own; any other fails `make`. The failures in a row
+    // are told at Warning at the first, the second, the fourth..., Debug otherwise (an hour's 503
+    // was a warning a minute). A caller that cannot be interrupted (an acquire) could never stop
+    // the retries: it gets the first failure.
+    let failures = 0
     const retried = cache.info.pipe(
-      Effect.tapError((error) =>
-        error.passing
-          ? Effect.zipRight(Effect.logWarning(`${error.message}; trying again`), Effect.sleep(Duration.seconds(error.retryAfter ?? 0)))
-          : Effect.void
-      ),
+      Effect.tapError((error) => {
+        if (!error.passing) return Effect.void
+        failures++
+        const told = (failures & (failures - 1)) === 0 ? Effect.logWarning : Effect.logDebug
+        const inARow = failures === 1 ? "" : ` (${failures} times in a row)`
+        return Effect.zipRight(told(`${error.message}; trying again${inARow}`), Effect.sleep(Duration.seconds(error.retryAfter ?? 0)))
+      }),
       Effect.retry({ schedule: Backoff.schedule(resolved.backoff), while: (error) => error.passing })
     )
     const firstInfo = Effect.checkInterruptible((interruptible) => interruptible ? retried : cache.info)

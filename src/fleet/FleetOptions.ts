@@ -7,6 +7,7 @@ import * as Either from "effect/Either"
 import type { Encoding } from "../codec/Encoding.ts"
 import { withoutToken } from "../internal/secret.ts"
 import { maxShardCount } from "../protocol/Commands.ts"
+import type { EventName } from "../protocol/Event.ts"
 import { show } from "../protocol/internal/schema.ts"
 import { InvalidOptions } from "../session/SessionError.ts"
 import {
@@ -32,7 +33,7 @@ export type ShardSelection = "all" | ReadonlyArray<number>
  *
  * @since 0.1.0
  */
-export interface FleetOptions extends Omit<SessionOptions, "shard" | "resume" | "gatewayUrl"> {
+export interface FleetOptions<N extends EventName = EventName> extends Omit<SessionOptions<N>, "shard" | "resume" | "gatewayUrl"> {
   /** The shards to run (default `"all"`). */
   readonly shards?: ShardSelection | undefined
   /** The total shard count (default: the count `GET /gateway/bot` recommends). */

@@ -35,7 +35,7 @@ import { type IdentifyBudgetExhausted, IdentifyLimiter, type IdentifySnapshot } 
 import * as SendLimiter from "../limits/SendLimiter.ts"
 import * as CloseCode from "../protocol/CloseCode.ts"
 import * as Commands from "../protocol/Commands.ts"
-import type { GatewayEvent } from "../protocol/Event.ts"
+import type { EventName, EventOf, GatewayEvent } from "../protocol/Event.ts"
 import { downgrades, isPlaintext } from "../protocol/internal/schema.ts"
 import * as EventBuffer from "../stream/EventBuffer.ts"
 import * as Latest from "../stream/Latest.ts"
@@ -77,7 +77,9 @@ export interface SessionSnapshot {
   readonly reason: Reason
   /** When it got there (epoch ms, by the `Clock`). */
   readonly since: number
+  /** The gateway session's id: READY's or the resume point's, `undefined` while there is none. */
   readonly sessionId: string | undefined
+  /** The last sequence number taken, `null` before the first dispatch (as a heartbeat's `d`). */
   readonly sequence: number | null
   /**
    * The latest heartbeat round trip of the open connection, in ms (`undefined` between connections
@@ -99,11 +101,12 @@ export interface SessionSnapshot {
 }
 
 /**
- * A running shard session.
+ * A running shard session, whose events are of type `E` (every dispatch unless the `events`
+ * option names some).
  *
  * @since 0.1.0
  */
-export interface Session extends SessionCommands.SessionCommands {
+export interface Session<E extends GatewayEvent = GatewayEvent> extends SessionCommands.SessionCommands {
   /** The shard this session runs. */
   readonly shard: readonly [id: number, count: number]
   /**
@@ -116,7 +119,7 @@ export interface Session extends SessionCommands.SessionCommands {
    * shard does not keep its last events alive (src/stream/Released.ts). A session that delivers
    * elsewhere (`Hooks.deliver`, a fleet's) has none: this stream is empty.
    */
-  readonly events: Stream.Stream<GatewayEvent, SessionError>
+  readonly events: Stream.Stream<E, SessionError>
   /** The current state. */
   readonly state: Effect.Effect<SessionState>
   /**
@@ -259,8 +262,14 @@ export type Requirements = GatewayTransport | IdentifyLimiter | HttpClient.HttpC
  *
  * @since 0.1.0
  */
-export const make = (options: SessionOptions.SessionOptions): Effect.Effect<Session, InvalidOptions, Scope.Scope | Requirements> =>
-  Effect.flatMap(Effect.suspend(() => SessionOptions.resolve(options)), (resolved) => makeWith(resolved, {}))
+export const make = <const N extends EventName = EventName>(
+  options: SessionOptions.SessionOptions<N>
+): Effect.Effect<Session<EventOf<N>>, InvalidOptions, Scope.Scope | Requirements> =>
+  Effect.flatMap(
+    Effect.suspend(() => SessionOptions.resolve(options)),
+    // the session delivers only the types its `events` option names (every type without it)
+    (resolved) => makeWith(resolved, {}) as Effect.Effect<Session<EventOf<N>>, never, Scope.Scope | Requirements>
+  )
 
 /**
  * What a fleet adds to a session it runs (see {@link makeWith}).

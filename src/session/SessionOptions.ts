@@ -124,7 +124,7 @@ export type Overrides<A> = { readonly [K in keyof A]?: A[K] | undefined }
  *
  * @since 0.1.0
  */
-export interface SessionOptions {
+export interface SessionOptions<N extends EventName = EventName> {
   /** The bot token. It never leaves a `Redacted` except inside Identify and Resume payloads. */
   readonly token: Redacted.Redacted<string>
   /** Intent bits, e.g. `Intents.Guilds | Intents.GuildMessages`. */
@@ -185,9 +185,10 @@ export interface SessionOptions {
    * their `op`, `s` and `t` are read before `d`, where Discord puts them, and what follows `d` is
    * not read but for the closing `}` (a key repeated after it, which Discord never sends, goes
    * unseen, and a message cut short just after a `}` of its `d` is skipped, where without `events`
-   * it fails; one cut anywhere else fails either way).
+   * it fails; one cut anywhere else fails either way). The list narrows the type of the events
+   * `make` gives (`events: ["MESSAGE_CREATE"]`: each event is `EventOf<"MESSAGE_CREATE">`).
    */
-  readonly events?: ReadonlyArray<EventName> | undefined
+  readonly events?: ReadonlyArray<N> | undefined
 }
 
 /**

@@ -11,6 +11,8 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
+import * as Logger from "effect/Logger"
+import * as LogLevel from "effect/LogLevel"
 import * as Option from "effect/Option"
 import * as Random from "effect/Random"
 import * as TestClock from "effect/TestClock"
@@ -90,22 +92,32 @@ describe("a session's first GET /gateway/bot", () => {
 })
 
 describe("a fleet's first GET /gateway/bot", () => {
-  it.scoped("a passing failure (503, 429, 408) is tried again with the backoff, each a warning, and make succeeds once answered", () => {
-    const { asked, layer } = api([{ status: 503 }, { status: 429, headers: { "retry-after": "20" } }, { status: 408 }, { status: 200 }])
+  it.scoped("a passing failure (503, 429, 408) is tried again with the backoff, told at Warning at the 1st, 2nd, 4th... in a row, and make succeeds once answered", () => {
+    const { asked, layer } = api([
+      { status: 503 },
+      { status: 429, headers: { "retry-after": "20" } },
+      { status: 408 },
+      { status: 503 },
+      { status: 503 },
+      { status: 200 }
+    ])
     const logs = captured()
     return Effect.gen(function*() {
       const making = yield* Effect.fork(Fleet.make(fleetWithoutGateway()))
-      for (let i = 0; i < 40; i++) yield* TestClock.adjust("1 second")
+      for (let i = 0; i < 60; i++) yield* TestClock.adjust("1 second")
       const fleet = yield* Fiber.join(making)
-      // 1 s backoff; 20 s asked, then 2 s; 4 s
-      expect(asked).toEqual([0, 1_000, 23_000, 27_000])
+      // 1 s backoff; 20 s asked, then 2 s; 4 s; 8 s; 16 s
+      expect(asked).toEqual([0, 1_000, 23_000, 27_000, 35_000, 51_000])
       expect(fleet.shardCount).toBe(2)
-      expect(logs.lines.filter((line) => line.startsWith("WARN"))).toEqual([
+      const failed = logs.lines.filter((line) => line.includes("GET /gateway/bot failed"))
+      expect(failed).toEqual([
         "WARN GET /gateway/bot failed: status 503 for http://api.test/api/v10/gateway/bot; trying again",
-        "WARN GET /gateway/bot failed: 429 Too Many Requests; retry after 20 s; trying again",
-        "WARN GET /gateway/bot failed: status 408 for http://api.test/api/v10/gateway/bot; trying again"
+        "WARN GET /gateway/bot failed: 429 Too Many Requests; retry after 20 s; trying again (2 times in a row)",
+        "DEBUG GET /gateway/bot failed: status 408 for http://api.test/api/v10/gateway/bot; trying again (3 times in a row)",
+        "WARN GET /gateway/bot failed: status 503 for http://api.test/api/v10/gateway/bot; trying again (4 times in a row)",
+        "DEBUG GET /gateway/bot failed: status 503 for http://api.test/api/v10/gateway/bot; trying again (5 times in a row)"
       ])
-    }).pipe(noJitter, Effect.provide(logs.layer), Effect.provide(layer))
+    }).pipe(noJitter, Logger.withMinimumLogLevel(LogLevel.Debug), Effect.provide(logs.layer), Effect.provide(layer))
   })
 
   for (const status of [401, 404]) {
