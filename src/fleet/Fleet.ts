@@ -176,15 +176,24 @@ const toldOfPoints = (
  * shard not started yet holds nothing: `shard(id)` waits for it, `status` shows it `Disconnected`
  * with the reason `Queued`, and it identifies with the latest `updatePresence`. The shared
  * limiter spaces the identifies (one per `shard_id % max_concurrency` key per 5 s), so N shards
- * are READY about `(ceil(N / max_concurrency) - 1) * 5 s` after the first identify.
+ * are READY about `(ceil(N / max_concurrency) - 1) * 5 s` after the first identify. Its events
+ * are typed by the `events` list when one is surely given, as `Session.make`'s.
  *
  * @since 0.1.0
  */
-export const make = <const N extends EventName = EventName>(
-  options: FleetOptions.FleetOptions<N>
-): Effect.Effect<Fleet<EventOf<N>>, InvalidOptions | GatewayInfoError, Scope.Scope | Session.Requirements> =>
-  // the shards deliver only the types the `events` option names (every type without it)
-  start(options) as Effect.Effect<Fleet<EventOf<N>>, InvalidOptions | GatewayInfoError, Scope.Scope | Session.Requirements>
+export function make<const N extends EventName>(
+  options: FleetOptions.FleetOptions<N> & { readonly events: ReadonlyArray<N> }
+): Effect.Effect<Fleet<EventOf<N>>, InvalidOptions | GatewayInfoError, Scope.Scope | Session.Requirements>
+export function make(
+  options: FleetOptions.FleetOptions
+): Effect.Effect<Fleet, InvalidOptions | GatewayInfoError, Scope.Scope | Session.Requirements>
+export function make(
+  options: FleetOptions.FleetOptions
+): Effect.Effect<Fleet, InvalidOptions | GatewayInfoError, Scope.Scope | Session.Requirements> {
+  // the shards deliver only the types the `events` list names: the first signature's type, given
+  // only where the list is surely there (as `Session.make`)
+  return start(options)
+}
 
 const start = (
   options: FleetOptions.FleetOptions

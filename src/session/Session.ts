@@ -258,18 +258,20 @@ export type Requirements = GatewayTransport | IdentifyLimiter | HttpClient.HttpC
 /**
  * Starts a session in the background, scoped: closing the scope stops it, keeping the Discord
  * session resumable (use `end` for a final close). Fails at once, before anything is sent, on
- * invalid options.
+ * invalid options. Its events are typed by the `events` list when one is surely given (a list that
+ * may be `undefined` types them all, as it may deliver them all).
  *
  * @since 0.1.0
  */
-export const make = <const N extends EventName = EventName>(
-  options: SessionOptions.SessionOptions<N>
-): Effect.Effect<Session<EventOf<N>>, InvalidOptions, Scope.Scope | Requirements> =>
-  Effect.flatMap(
-    Effect.suspend(() => SessionOptions.resolve(options)),
-    // the session delivers only the types its `events` option names (every type without it)
-    (resolved) => makeWith(resolved, {}) as Effect.Effect<Session<EventOf<N>>, never, Scope.Scope | Requirements>
-  )
+export function make<const N extends EventName>(
+  options: SessionOptions.SessionOptions<N> & { readonly events: ReadonlyArray<N> }
+): Effect.Effect<Session<EventOf<N>>, InvalidOptions, Scope.Scope | Requirements>
+export function make(options: SessionOptions.SessionOptions): Effect.Effect<Session, InvalidOptions, Scope.Scope | Requirements>
+export function make(options: SessionOptions.SessionOptions): Effect.Effect<Session, InvalidOptions, Scope.Scope | Requirements> {
+  // the session delivers only the types its `events` list names: the first signature's type, given
+  // only where the list is surely there (one that may be `undefined` delivers every type)
+  return Effect.flatMap(Effect.suspend(() => SessionOptions.resolve(options)), (resolved) => makeWith(resolved, {}))
+}
 
 /**
  * What a fleet adds to a session it runs (see {@link makeWith}).

@@ -19,7 +19,7 @@ import { isRecord } from "../internal/record.ts"
 import { quotesToken, withoutToken } from "../internal/secret.ts"
 import * as SendLimiter from "../limits/SendLimiter.ts"
 import * as Commands from "../protocol/Commands.ts"
-import type { EventName } from "../protocol/Event.ts"
+import { type EventName, isTypeName } from "../protocol/Event.ts"
 import * as Intents from "../protocol/Intents.ts"
 import {
   downgrades,
@@ -485,6 +485,12 @@ const shapeProblems = (options: SessionOptions): Array<string> => {
   const events: unknown = options.events
   if (events !== undefined && !(Array.isArray(events) && events.every((t) => typeof t === "string"))) {
     found.push(`events must be a list of dispatch types, got ${show(events)}`)
+  } else if (events !== undefined) {
+    // matched exactly: a name no dispatch type has (`message_create`) would deliver nothing, unsaid
+    const misnamed = (events as ReadonlyArray<string>).filter((t) => !isTypeName(t))
+    if (misnamed.length > 0) {
+      found.push(`events must name dispatch types as Discord writes them (A-Z, 0-9 and _), got ${misnamed.slice(0, 3).map(show).join(", ")}`)
+    }
   }
   const encoding: unknown = options.encoding
   // an Encoding's name goes into the gateway URL (`encoding=undefined` was dialled)

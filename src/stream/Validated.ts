@@ -132,11 +132,11 @@ class DecodedEvent {
 
 /**
  * The events of types without a schema in `S`, as they came: those of a type whose schema may be
- * absent too.
+ * absent too. `A` is what the stream carries (every event, or those an `events` list names).
  *
  * @since 0.1.0
  */
-export type Unchecked<S extends Schemas> = Exclude<GatewayEvent, { readonly t: Surely<Named<S>> }>
+export type Unchecked<S extends Schemas, A extends GatewayEvent = GatewayEvent> = Exclude<A, { readonly t: Surely<Named<S>> }>
 
 /**
  * A type's decoder, whose schema's effects run with `runtime`: the decoded data, or everything
@@ -370,8 +370,12 @@ const validate = <S extends Schemas, A, E2, R2>(schemas: S, keepOthers: boolean,
 export const events = <S extends Schemas, E2 = never, R2 = never>(
   schemas: Checked<S>,
   options?: Options<E2, R2>
-): <E, R>(self: Stream.Stream<GatewayEvent, E, R>) => Stream.Stream<ValidatedEvent<S> | Unchecked<S>, E | E2, R | R2> =>
-  validate<S, ValidatedEvent<S> | Unchecked<S>, E2, R2>(schemas, true, options)
+): <A extends GatewayEvent, E, R>(self: Stream.Stream<A, E, R>) => Stream.Stream<ValidatedEvent<S> | Unchecked<S, A>, E | E2, R | R2> => {
+  const validated = validate<S, ValidatedEvent<S> | Unchecked<S>, E2, R2>(schemas, true, options)
+  // the events without a schema pass as they came: of the types the stream carries
+  return <A extends GatewayEvent, E, R>(self: Stream.Stream<A, E, R>) =>
+    validated(self) as Stream.Stream<ValidatedEvent<S> | Unchecked<S, A>, E | E2, R | R2>
+}
 
 /**
  * Like {@link events}, but only the events of the types that have a schema: the others are left out.

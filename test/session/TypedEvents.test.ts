@@ -1,6 +1,7 @@
 import { describe, expect, expectTypeOf, it } from "@effect/vitest"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import { GatewayDispatchEvents } from "discord-api-types/v10"
@@ -8,8 +9,10 @@ import * as Fleet from "../../src/fleet/Fleet.ts"
 import type { EventOf, GatewayEvent } from "../../src/protocol/Event.ts"
 import type { GatewayInfoError, InvalidOptions } from "../../src/session/SessionError.ts"
 import * as Session from "../../src/session/Session.ts"
+import type { SessionOptions } from "../../src/session/SessionOptions.ts"
+import * as Validated from "../../src/stream/Validated.ts"
 import { options as fleetOptions } from "../fleet/harness.ts"
-import { acceptAndHello, options, ready, TestLayer } from "./harness.ts"
+import { acceptAndHello, options, ready, TestLayer, token } from "./harness.ts"
 
 describe("the events option types the events", () => {
   it.scoped("a session's events are of the types it names, their data typed without a check of `t`", () =>
@@ -40,6 +43,41 @@ describe("the events option types the events", () => {
     expectTypeOf(Session.make({ ...options(), events: names })).toExtend<Effect.Effect<Session.Session, unknown, unknown>>()
     // a narrowed session is still a session: the Layer's service, a function taking any session
     expectTypeOf<Session.Session<EventOf<"READY">>>().toExtend<Session.Session>()
+  })
+
+  // a list that may be absent narrowed the type to its names, and an absent one delivers every type:
+  // the program's first "MESSAGE_CREATE" was a READY
+  it("a list that may be undefined, or options typed without one, types every event", () => {
+    const only = (wanted: boolean) => wanted ? ["MESSAGE_CREATE" as const] : undefined
+    expectTypeOf(Session.make({ ...options(), events: only(false) })).toEqualTypeOf<
+      Effect.Effect<Session.Session, InvalidOptions, Scope.Scope | Session.Requirements>
+    >()
+    const typed: SessionOptions<"MESSAGE_CREATE"> = { token, intents: 513 }
+    expectTypeOf(Session.make(typed)).toEqualTypeOf<Effect.Effect<Session.Session, InvalidOptions, Scope.Scope | Session.Requirements>>()
+    // @ts-expect-error a type argument without a list to deliver only those types
+    Session.make<"MESSAGE_CREATE">(options())
+    expectTypeOf(Fleet.make({ ...fleetOptions(), events: only(true) })).toEqualTypeOf<
+      Effect.Effect<Fleet.Fleet, InvalidOptions | GatewayInfoError, Scope.Scope | Session.Requirements>
+    >()
+  })
+
+  it.scoped("a list that may be undefined and is delivers every event, as its type says", () =>
+    Effect.gen(function*() {
+      const list: ReadonlyArray<"MESSAGE_CREATE"> | undefined = undefined as ReadonlyArray<"MESSAGE_CREATE"> | undefined
+      const session = yield* Session.make({ ...options(), events: list })
+      const { peer } = yield* acceptAndHello(60_000)
+      yield* peer.sendJson(ready())
+      const first = Chunk.unsafeHead(yield* Stream.runCollect(Stream.take(session.events, 1)))
+      expect(first.t).toBe("READY")
+      // typed as every event: narrowing on `t` is needed, and READY's data is READY's
+      if (first.t === "READY") expect(first.d.session_id).toBe("session-1")
+    }).pipe(Effect.provide(TestLayer)))
+
+  it("validating a narrowed stream keeps its other types as they were", () => {
+    const events = Stream.empty as Stream.Stream<EventOf<"MESSAGE_CREATE" | "GUILD_CREATE">, Session.SessionError>
+    const validated = events.pipe(Validated.events({ MESSAGE_CREATE: Schema.Struct({ content: Schema.String }) }))
+    expectTypeOf<Stream.Stream.Success<typeof validated>["t"]>().toEqualTypeOf<"MESSAGE_CREATE" | "GUILD_CREATE">()
+    expectTypeOf<Extract<Stream.Stream.Success<typeof validated>, { t: "GUILD_CREATE" }>>().toEqualTypeOf<EventOf<"GUILD_CREATE">>()
   })
 
   it("a fleet's merged events too", () => {
