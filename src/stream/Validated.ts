@@ -24,7 +24,7 @@ import * as Stream from "effect/Stream"
 import { type EventName, type GatewayEvent, isTypeName } from "../protocol/Event.ts"
 import { kindOf } from "../internal/printable.ts"
 import { TaggedError } from "../internal/taggedError.ts"
-import { formatError } from "../protocol/internal/schema.ts"
+import { formatError, oneProblem } from "../protocol/internal/schema.ts"
 
 /**
  * A schema for the data of each event type to check, one that needs no services. Decoding is
@@ -52,27 +52,30 @@ export type Named<S> = { readonly [K in keyof S as K extends string ? `${K}` : n
 export type Surely<S> = { [K in keyof S]-?: {} extends Pick<S, K> ? never : undefined extends S[K] ? never : K }[keyof S]
 
 /**
- * An event whose data passed its schema: `d` is the schema's decoded type.
+ * An event whose data passed its schema: `d` is the schema's decoded type. `T` is the types the
+ * stream carries (every one, or those an `events` list names).
  *
  * @since 0.1.0
  */
-export type ValidatedEvent<S extends Schemas> = {
-  readonly [N in keyof Named<S> & EventName]: {
+export type ValidatedEvent<S extends Schemas, T extends string = EventName> = {
+  readonly [N in keyof Named<S> & EventName & T]: {
     readonly shard: number
     readonly sequence: number
     readonly t: N
     readonly d: Schema.Schema.Type<NonNullable<Named<S>[N]>>
   }
-}[keyof Named<S> & EventName]
+}[keyof Named<S> & EventName & T]
 
 /**
  * `schemas` as {@link events} and {@link only} take them: a key that names no dispatch is refused
  * by the types, also next to ones that do (its events would never be checked); a map keyed by any
- * string (`Record<string, Schema>`) is taken as it is.
+ * string (`Record<string, Schema>`) is taken with its keys as they are, its schemas held to need
+ * no services as any (one that needed a service was taken, and every event of its type dropped).
  *
  * @since 0.1.0
  */
-export type Checked<S> = string extends keyof S ? S : S & { readonly [K in Exclude<keyof Named<S>, EventName>]: never }
+export type Checked<S> = string extends keyof S ? S & { readonly [name: string]: Schema.Schema.AnyNoContext | undefined }
+  : S & { readonly [K in Exclude<keyof Named<S>, EventName>]: never }
 
 /**
  * An event whose data did not pass its schema. `problems` says what is wrong, path by path;
@@ -202,7 +205,8 @@ const formatted = (error: ParseResult.ParseError): string => {
   try {
     return formatError(error)
   } catch (thrownByMessage) {
-    return `the schema threw while saying what was wrong: ${shown(thrownByMessage)}`
+    // the thrown words may quote the data: told as any problem is
+    return oneProblem(`the schema threw while saying what was wrong: ${shown(thrownByMessage)}`)
   }
 }
 
@@ -370,11 +374,11 @@ const validate = <S extends Schemas, A, E2, R2>(schemas: S, keepOthers: boolean,
 export const events = <S extends Schemas, E2 = never, R2 = never>(
   schemas: Checked<S>,
   options?: Options<E2, R2>
-): <A extends GatewayEvent, E, R>(self: Stream.Stream<A, E, R>) => Stream.Stream<ValidatedEvent<S> | Unchecked<S, A>, E | E2, R | R2> => {
+): <A extends GatewayEvent, E, R>(self: Stream.Stream<A, E, R>) => Stream.Stream<ValidatedEvent<S, A["t"]> | Unchecked<S, A>, E | E2, R | R2> => {
   const validated = validate<S, ValidatedEvent<S> | Unchecked<S>, E2, R2>(schemas, true, options)
-  // the events without a schema pass as they came: of the types the stream carries
+  // of the types the stream carries: the others never come
   return <A extends GatewayEvent, E, R>(self: Stream.Stream<A, E, R>) =>
-    validated(self) as Stream.Stream<ValidatedEvent<S> | Unchecked<S, A>, E | E2, R | R2>
+    validated(self) as Stream.Stream<ValidatedEvent<S, A["t"]> | Unchecked<S, A>, E | E2, R | R2>
 }
 
 /**
@@ -389,8 +393,12 @@ export const events = <S extends Schemas, E2 = never, R2 = never>(
 export const only = <S extends Schemas, E2 = never, R2 = never>(
   schemas: Checked<S>,
   options?: Options<E2, R2>
-): <E, R>(self: Stream.Stream<GatewayEvent, E, R>) => Stream.Stream<ValidatedEvent<S>, E | E2, R | R2> =>
-  validate<S, ValidatedEvent<S>, E2, R2>(schemas, false, options)
+): <A extends GatewayEvent, E, R>(self: Stream.Stream<A, E, R>) => Stream.Stream<ValidatedEvent<S, A["t"]>, E | E2, R | R2> => {
+  const validated = validate<S, ValidatedEvent<S>, E2, R2>(schemas, false, options)
+  // of the types the stream carries: the others never come
+  return <A extends GatewayEvent, E, R>(self: Stream.Stream<A, E, R>) =>
+    validated(self) as Stream.Stream<ValidatedEvent<S, A["t"]>, E | E2, R | R2>
+}
 
 /**
  * One event checked as {@link events} checks it, then handled: `handle` gets it (with `d` the

@@ -340,7 +340,23 @@ describe("Validated", () => {
     })
     // @ts-expect-error: Schemas takes schemas that need no services
     const validate = () => Validated.only({ GUILD_DELETE: Named })
-    expect(typeof validate).toBe("function")
+    // nor in a map keyed by any string: it was taken, and every event of its type dropped as
+    // "Service not found"
+    const table: Record<string, typeof Named> = { GUILD_DELETE: Named }
+    // @ts-expect-error: Schemas takes schemas that need no services
+    const fromTable = () => Validated.events(table)
+    expect([typeof validate, typeof fromTable]).toEqual(["function", "function"])
+  })
+
+  it("on a stream the events option narrowed, the types it never carries stay out, checked or not", () => {
+    const events = Stream.empty as Stream.Stream<EventOf<"MESSAGE_CREATE" | "GUILD_CREATE">>
+    const GuildCreate = Schema.Struct({ id: Schema.BigInt })
+    const checked = events.pipe(Validated.events({ GUILD_CREATE: GuildCreate, TYPING_START: Schema.Unknown }))
+    expectTypeOf<Stream.Stream.Success<typeof checked>["t"]>().toEqualTypeOf<"MESSAGE_CREATE" | "GUILD_CREATE">()
+    expectTypeOf<Extract<Stream.Stream.Success<typeof checked>, { t: "MESSAGE_CREATE" }>>().toEqualTypeOf<EventOf<"MESSAGE_CREATE">>()
+    expectTypeOf<Extract<Stream.Stream.Success<typeof checked>, { t: "GUILD_CREATE" }>["d"]>().toEqualTypeOf<{ readonly id: bigint }>()
+    const only = events.pipe(Validated.only({ GUILD_CREATE: GuildCreate, TYPING_START: Schema.Unknown }))
+    expectTypeOf<Stream.Stream.Success<typeof only>["t"]>().toEqualTypeOf<"GUILD_CREATE">()
   })
 
   it.scoped("validates a session's events: the dispatches of the types asked for, READY left out", () =>
@@ -704,6 +720,49 @@ describe("Validated: schemas that misbehave", () => {
       )
       expect(result.delivered).toEqual([2])
       expect(result.reported).toHaveLength(1)
+    }))
+
+  // the words a message annotation threw went out raw and whole: a terminal's control sequences and
+  // a forged log line, 5,000 characters of them
+  it.effect("a message annotation that throws quoting the data: its words are escaped and cut at 200 characters, as every problem's", () =>
+    Effect.gen(function*() {
+      const Id = Schema.String.annotations({
+        message: (issue) => {
+          throw new Error(`cannot describe ${String(issue.actual)}`)
+        }
+      })
+      const text = `\u001b]0;owned\u0007\n2026-01-01 level=ERROR forged ${"x".repeat(5_000)}`
+      const result = yield* outcome((onInvalid) =>
+        Stream.make(Event.make(0, 1, "MESSAGE_CREATE", { id: [text] }), Event.make(0, 2, "MESSAGE_CREATE", { id: "2" })).pipe(
+          Validated.events({ MESSAGE_CREATE: Schema.Struct({ id: Id }) }, { onInvalid })
+        )
+      )
+      expect(result.delivered).toEqual([2])
+      expect(result.reported).toEqual([expect.stringContaining("the schema threw while saying what was wrong: cannot describe")])
+      expect(result.reported[0]).not.toMatch(anyControl)
+      expect(result.reported[0]!.length).toBeLessThanOrEqual("1: ".length + 200)
+    }))
+
+  // a message annotation ran for each of 5,000 bad members, to tell ten
+  it.effect("the problems past the tenth are counted, not formatted", () =>
+    Effect.gen(function*() {
+      let made = 0
+      const Nick = Schema.Number.annotations({
+        message: () => {
+          made++
+          return "must be a number"
+        }
+      })
+      const Guild = Schema.Struct({ members: Schema.Array(Schema.Struct({ nick: Nick })) })
+      const members = Array.from({ length: 5000 }, (_, i) => ({ nick: `member ${i}` }))
+      const result = yield* outcome((onInvalid) =>
+        Stream.make(Event.make(0, 1, "GUILD_CREATE", { members })).pipe(Validated.events({ GUILD_CREATE: Guild }, { onInvalid }))
+      )
+      expect(result.reported).toEqual([
+        `1: ${Array.from({ length: 10 }, (_, i) => `members[${i}].nick must be a number`).join("; ")}; and 4990 more`
+      ])
+      // the ten the second run tells
+      expect(made).toBe(10)
     }))
 
   it.effect("a transformation that throws a value String() cannot render makes the event invalid (the stream died)", () =>

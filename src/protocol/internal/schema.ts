@@ -6,7 +6,7 @@
  */
 import * as Cause from "effect/Cause"
 import * as Either from "effect/Either"
-import type * as ParseResult from "effect/ParseResult"
+import * as ParseResult from "effect/ParseResult"
 import { ArrayFormatter } from "effect/ParseResult"
 import * as Runtime from "effect/Runtime"
 import * as Schema from "effect/Schema"
@@ -55,19 +55,68 @@ const maxIssueLength = 200
  */
 export const formatError = (error: ParseResult.ParseError): string => {
   let issues: ReadonlyArray<ParseResult.ArrayFormatterIssue>
+  // the problems past the tenth are counted, not formatted: a schema's message annotation ran for
+  // each of 5,000 bad members, to tell ten
+  const budget = { left: maxIssues, skipped: 0 }
   try {
-    issues = ArrayFormatter.formatErrorSync(error)
+    issues = ArrayFormatter.formatErrorSync(ParseResult.parseError(firstOf(error.issue, budget) ?? error.issue))
   } catch (thrown) {
     // the formatter quotes the value it found, recursively: one nested deeply enough (V8's
     // JSON.parse reads 100,000 levels) overflows the stack; each problem is then told apart, and
     // the one whose value overflows without it
     if (!overflowed(thrown)) throw thrown
     issues = issuesOneByOne(error.issue)
+    budget.skipped = 0
   }
-  const told = issues.slice(0, maxIssues).map((issue) =>
-    clipped(printable(issue.path.length === 0 ? issue.message : `${path(issue.path)} ${issue.message}`), maxIssueLength)
-  )
-  return [...told, ...(issues.length > maxIssues ? [`and ${issues.length - maxIssues} more`] : [])].join("; ")
+  const told = issues.slice(0, maxIssues).map((issue) => oneProblem(issue.path.length === 0 ? issue.message : `${path(issue.path)} ${issue.message}`))
+  const more = budget.skipped + Math.max(0, issues.length - maxIssues)
+  return [...told, ...(more > 0 ? [`and ${more} more`] : [])].join("; ")
+}
+
+/**
+ * A problem as `formatError` tells each: its control characters escaped (they are the network's: a
+ * user's text), cut at 200 characters.
+ *
+ * @since 0.1.0
+ */
+export const oneProblem = (text: string): string => clipped(printable(text), maxIssueLength)
+
+// `issue` with only its first `budget.left` problems, in its shape (so that a message annotation
+// of a node above them still speaks for them); those past them counted in `budget.skipped`
+const firstOf = (issue: ParseResult.ParseIssue, budget: { left: number; skipped: number }): ParseResult.ParseIssue | undefined => {
+  switch (issue._tag) {
+    case "Pointer": {
+      const inner = firstOf(issue.issue, budget)
+      return inner === undefined ? undefined : inner === issue.issue ? issue : new ParseResult.Pointer(issue.path, issue.actual, inner)
+    }
+    case "Composite": {
+      const all = Array.isArray(issue.issues) ? issue.issues : [issue.issues as ParseResult.ParseIssue]
+      const kept: Array<ParseResult.ParseIssue> = []
+      for (const inner of all) {
+        const first = firstOf(inner, budget)
+        if (first !== undefined) kept.push(first)
+      }
+      if (kept.length === 0) return undefined
+      return kept.length === all.length && kept.every((inner, i) => inner === all[i])
+        ? issue
+        : new ParseResult.Composite(issue.ast, issue.actual, kept as [ParseResult.ParseIssue, ...Array<ParseResult.ParseIssue>], issue.output)
+    }
+    case "Refinement": {
+      const inner = firstOf(issue.issue, budget)
+      return inner === undefined ? undefined : inner === issue.issue ? issue : new ParseResult.Refinement(issue.ast, issue.actual, issue.kind, inner)
+    }
+    case "Transformation": {
+      const inner = firstOf(issue.issue, budget)
+      return inner === undefined ? undefined : inner === issue.issue ? issue : new ParseResult.Transformation(issue.ast, issue.actual, issue.kind, inner)
+    }
+    default:
+      if (budget.left === 0) {
+        budget.skipped++
+        return undefined
+      }
+      budget.left--
+      return issue
+  }
 }
 
 const isOverflow = (error: unknown): boolean => error instanceof RangeError && error.message.includes("call stack")
