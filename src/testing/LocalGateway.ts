@@ -140,7 +140,8 @@ export interface LocalGateway {
   readonly violations: Effect.Effect<ReadonlyArray<Log.Violation>>
   /**
    * Waits until `predicate` holds on the log (checked after every change), then returns a copy; a
-   * predicate that throws ends the wait with that defect.
+   * predicate that throws ends the wait with that defect, and so does the gateway's scope closing
+   * first (the log can no longer change: the wait hung).
    */
   readonly awaitLog: (predicate: (log: Log.Snapshot) => boolean) => Effect.Effect<Log.Snapshot>
   /**
@@ -263,19 +264,27 @@ export const make = (options: Options): Effect.Effect<LocalGateway, LocalGateway
     const missedClose = options.closeOnMissedHeartbeat === true ? CloseCode.UnknownError : options.closeOnMissedHeartbeat ?? false
     const refusedClose = missedClose === false || CloseFrame.saysNoFrame(missedClose) ? undefined : CloseFrame.problem(missedClose, "")
     if (refusedClose !== undefined) return yield* Effect.die(new RangeError(`closeOnMissedHeartbeat: ${refusedClose}`))
+    // a count that is no positive whole number was served as it was (`"shards": 2.5` from
+    // /gateway/bot, a world sharded by `% 2.5`) or quietly made 1
+    const counts = { shards: options.shards, maxConcurrency: limit?.maxConcurrency, replayBufferSize: options.replayBufferSize, memberChunkSize: options.memberChunkSize, logCapacity: options.logCapacity }
+    for (const [name, count] of Object.entries(counts)) {
+      if (count !== undefined && !(Number.isSafeInteger(count) && count >= 1)) {
+        return yield* Effect.die(new RangeError(`${name} must be a whole number of at least 1, got ${String(count)}`))
+      }
+    }
     const settings: Settings = {
       token: options.token,
-      shards: Math.max(1, options.shards ?? 1),
+      shards: options.shards ?? 1,
       strictShardCount: options.strictShardCount ?? false,
       privilegedIntents: options.privilegedIntents ?? Intents.privileged,
-      maxConcurrency: Math.max(1, limit?.maxConcurrency ?? 1),
+      maxConcurrency: limit?.maxConcurrency ?? 1,
       heartbeatIntervalMs: millis(options.heartbeatInterval, 41_250),
       heartbeatSlackMs: millis(options.heartbeatSlack, 1_000),
       closeOnMissedHeartbeat: missedClose,
       answerWithinMs: millis(options.answerWithin, 5_000),
       helloDelayMs: millis(options.helloDelay, 0),
       resumeWindowMs: millis(options.resumeWindow, 180_000),
-      replayBufferSize: Math.max(1, options.replayBufferSize ?? 1000),
+      replayBufferSize: options.replayBufferSize ?? 1000,
       memberChunkSize: options.memberChunkSize ?? 1000,
       seed
     }
@@ -454,9 +463,13 @@ export const make = (options: Options): Effect.Effect<LocalGateway, LocalGateway
 
     // once the scope closed, nothing starts again: no traffic, no dispatch
     let closed = false
+    // the `awaitLog` waits not over: ended as the scope closes (the log can no longer change, and
+    // they waited for ever)
+    const waits = new Set<() => void>()
     yield* Effect.addFinalizer(() =>
       Effect.async<void>((resume) => {
         closed = true
+        for (const end of [...waits]) end()
         stopPump()
         for (const connection of connections.values()) connection.drop()
         connections.clear()
@@ -498,10 +511,20 @@ export const make = (options: Options): Effect.Effect<LocalGateway, LocalGateway
             return true
           }
           if (done()) return
+          if (closed) return void resume(Effect.die(new Error("the local gateway is closed: its log will not change")))
+          const finish = () => {
+            stop()
+            waits.delete(closedWhileWaiting)
+          }
+          const closedWhileWaiting = () => {
+            finish()
+            resume(Effect.die(new Error("the local gateway closed before its log held what was awaited")))
+          }
           const stop = recorder.listen(() => {
-            if (done()) stop()
+            if (done()) finish()
           })
-          return Effect.sync(stop)
+          waits.add(closedWhileWaiting)
+          return Effect.sync(finish)
         }),
       close: (target, code, reason) => {
         // refused whether or not a connection is targeted (a typo passed while none was open)

@@ -172,12 +172,13 @@ export class MemoryGateway extends Context.Tag("discord-gateway/MemoryGateway")<
     /** The next accepted connection, waiting for the client to open one. */
     readonly accept: Effect.Effect<MemoryPeer>
     /**
-     * Makes the next `times` (default 1; `Infinity`: every one from now on) connect attempts fail
-     * with `TransportError` "Connect"; with `answer`, as a server answering the upgrade with that
-     * HTTP status (and `Retry-After` seconds) does.
+     * Makes the next `times` (default 1; `Infinity`: every one from now on; one that is no whole
+     * number dies, a `RangeError`) connect attempts fail with `TransportError` "Connect"; with
+     * `answer`, as a server answering the upgrade with that HTTP status (and `Retry-After` seconds)
+     * does.
      */
     readonly failNextConnect: (times?: number, answer?: RefusedUpgrade) => Effect.Effect<void>
-    /** Makes the next `times` (default 1; `Infinity`: every one) connect attempts hang until the client gives up. */
+    /** Makes the next `times` (default 1, as `failNextConnect`'s) connect attempts hang until the client gives up. */
     readonly hangNextConnect: (times?: number) => Effect.Effect<void>
     /**
      * Forgets the failures and hangs still scripted: connects are accepted again (the end of an
@@ -338,8 +339,12 @@ export const make = Effect.gen(function*() {
   const goAways = new Set<() => void>()
   let goneAway = false
 
+  // a count that is no whole number was taken as the next one up (1.5 failed two attempts), and
+  // NaN or a negative one as none, unsaid
   const script = (outcome: ConnectOutcome) => (times = 1, answer?: RefusedUpgrade) =>
-    Ref.update(scripted, (runs): ReadonlyArray<Run> => times > 0 ? [...runs, [outcome, times, answer]] : runs)
+    Number.isSafeInteger(times) && times >= 0 || times === Infinity
+      ? Ref.update(scripted, (runs): ReadonlyArray<Run> => times > 0 ? [...runs, [outcome, times, answer]] : runs)
+      : Effect.die(new RangeError(`${outcome}NextConnect: times must be a whole number of at least 0, or Infinity, got ${String(times)}`))
 
   const nextOutcome = Ref.modify(scripted, (runs): readonly [Run, ReadonlyArray<Run>] => {
     if (runs.length === 0) return [["accept", 1, undefined], runs]

@@ -4,7 +4,7 @@
  * predicate that throws, controls after the gateway's scope closed, and a caller under TestClock.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Cause, Duration, Effect, Exit, Redacted, Ref, Scope, Stream } from "effect"
+import { Cause, Duration, Effect, Exit, Fiber, Redacted, Ref, Scope, Stream } from "effect"
 import { Intents, Live, Session } from "../../src/index.ts"
 import { LocalGateway } from "../../src/testing/index.ts"
 import { WebSocket } from "ws"
@@ -189,4 +189,34 @@ describe("LocalGateway controls", () => {
       expect(identifies).toHaveLength(1)
       expect(Math.abs(identifies[0]!.at - Date.now())).toBeLessThan(60_000)
     }).pipe(Effect.provide(Live.layer)))
+  // it waited for ever: the log can no longer change
+  it.live("an awaitLog still waiting as the gateway's scope closes dies, saying so; one asked after dies at once", () =>
+    Effect.gen(function*() {
+      const scope = yield* Scope.make()
+      const gateway = yield* LocalGateway.make({ token, heartbeatInterval: "60 seconds" }).pipe(Scope.extend(scope))
+      const waiting = yield* Effect.fork(gateway.awaitLog((log) => log.identifies.length > 0))
+      yield* sleepReal(10)
+      yield* Scope.close(scope, Exit.void)
+      const ended = yield* Fiber.await(waiting).pipe(Effect.timeout("5 seconds"))
+      expect(Exit.isFailure(ended) && Cause.squash(ended.cause)).toEqual(new Error("the local gateway closed before its log held what was awaited"))
+      const after = yield* Effect.exit(gateway.awaitLog((log) => log.identifies.length > 0))
+      expect(Exit.isFailure(after) && Cause.squash(after.cause)).toEqual(new Error("the local gateway is closed: its log will not change"))
+      // a predicate that holds still answers
+      expect((yield* gateway.awaitLog(() => true)).identifies).toEqual([])
+    }))
+
+  // 2.5 was served as /gateway/bot's shard count, and the world sharded by `% 2.5`; -3 made 1
+  it.live("make refuses a count that is no whole number of at least 1, naming the option", () =>
+    Effect.gen(function*() {
+      const refused = [
+        [{ shards: 2.5 }, "shards", "2.5"],
+        [{ shards: -3 }, "shards", "-3"],
+        [{ logCapacity: Number.NaN }, "logCapacity", "NaN"],
+        [{ sessionStartLimit: { maxConcurrency: 0 } }, "maxConcurrency", "0"]
+      ] as const
+      for (const [options, name, given] of refused) {
+        const exit = yield* Effect.exit(Effect.scoped(LocalGateway.make({ token, ...options })))
+        expect(Exit.isFailure(exit) && Cause.squash(exit.cause)).toEqual(new RangeError(`${name} must be a whole number of at least 1, got ${given}`))
+      }
+    }))
 })

@@ -306,4 +306,20 @@ describe("MemoryTransport", () => {
       yield* transport.connect("wss://g", options)
       expect((yield* gateway.attempts).at(-1)?.outcome).toBe("accept")
     }).pipe(Effect.provide(MemoryTransport.layer)))
+
+  // 1.5 failed two attempts, NaN and -1 none, unsaid
+  it.scoped("a count of attempts that is no whole number dies, naming it, and scripts nothing", () =>
+    Effect.gen(function*() {
+      const transport = yield* GatewayTransport
+      const gateway = yield* MemoryTransport.MemoryGateway
+      for (const times of [1.5, Number.NaN, -1]) {
+        const failed = yield* Effect.exit(gateway.failNextConnect(times))
+        expect(Exit.isFailure(failed) ? Cause.squash(failed.cause) : undefined).toEqual(
+          new RangeError(`failNextConnect: times must be a whole number of at least 0, or Infinity, got ${times}`)
+        )
+      }
+      expect(Exit.isFailure(yield* Effect.exit(gateway.hangNextConnect(0.5)))).toBe(true)
+      yield* transport.connect("wss://g", options)
+      expect((yield* gateway.attempts).map((attempt) => attempt.outcome)).toEqual(["accept"])
+    }).pipe(Effect.provide(MemoryTransport.layer)))
 })
