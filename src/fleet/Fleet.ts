@@ -383,12 +383,13 @@ const start = (
     const checked = <A, E>(command: Commands.UserCommand, send: () => Effect.Effect<A, E>) =>
       Effect.zipRight(Commands.encode(command, resolved.encoding), Effect.suspend(send))
 
-    const stillRunning = (shard: Starter.Shard): Effect.Effect<void, SessionClosed> =>
-      ended.has(shard.id) ? Effect.fail(new SessionClosed({ detail: `shard ${shard.id} was disconnected or ended` })) : Effect.void
     // a session's SessionClosed, said of its shard and the guilds its command was for (it said
     // neither: a caller of a command split over shards could not tell which part went out)
     const closedOn = (shardId: number, guildIds: ReadonlyArray<string>) =>
       new SessionClosed({ detail: `shard ${shardId} was disconnected or ended before the command for guild ${guildIds.join(", ")} went out` })
+    // a part of a command for `guildIds` refused before it waits: their shard was stopped on its own
+    const stillRunning = (shard: Starter.Shard, guildIds: ReadonlyArray<string>): Effect.Effect<void, SessionClosed> =>
+      ended.has(shard.id) ? Effect.fail(closedOn(shard.id, guildIds)) : Effect.void
     // a routed command's error, its SessionClosed said of the guild's shard
     const namingShard = (guildId: string) => <E>(error: E): E | SessionClosed =>
       error instanceof SessionClosed ? closedOn(shardOf(guildId, shardCount), [guildId]) : error
@@ -411,7 +412,7 @@ const start = (
         // ended, sends nothing
         for (const [shard, group] of groups) {
           yield* Commands.encode(Commands.requestSoundboardSounds(group), resolved.encoding)
-          yield* stillRunning(shard)
+          yield* stillRunning(shard, group)
         }
         // every shard is waited for first (one queued at startup may start minutes later): a part
         // went out while another shard was waited for, and stayed sent when that one never started
@@ -423,7 +424,7 @@ const start = (
           ), {
           concurrency: "unbounded"
         })
-        for (const [shard] of parts) yield* stillRunning(shard)
+        for (const [shard, , group] of parts) yield* stillRunning(shard, group)
         // each to its end: a shard that ends meanwhile fails the call once the others' parts are sent
         // (its failure interrupted them, and an interrupted command is withdrawn from its queue)
         const sent = yield* Effect.forEach(parts, ([, session, group]) => Effect.either(session.requestSoundboardSounds(group)), {

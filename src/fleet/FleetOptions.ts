@@ -118,7 +118,9 @@ export const checkSelection = (options: FleetOptions): Either.Either<void, Inval
   if (found.length > 0) return Either.left(new InvalidOptions({ detail: withoutToken(found.join("; "), options.token) }))
   if (shards !== "all") {
     if (shards.length === 0) found.push("shards must not be empty")
-    const bad = shards.filter((id) => !Number.isSafeInteger(id) || id < 0)
+    // `Array.from`: `filter` skips a list's holes (`[0, , 2]`, from JavaScript), which were refused
+    // only after GET /gateway/bot, as a session's shard
+    const bad = Array.from(shards).filter((id) => !Number.isSafeInteger(id) || id < 0)
     if (bad.length > 0) found.push(`shard ids must be non-negative integers, got ${listed(bad)}`)
     const above = shards.filter((id) => Number.isSafeInteger(id) && id >= maxShardCount)
     if (above.length > 0) found.push(`shard ids must be at most ${maxShardCount - 1}, got ${listed(above)}`)

@@ -17,7 +17,9 @@ import { isSnowflake, show } from "./internal/schema.ts"
  * @since 0.1.0
  */
 export const shardOf = (guildId: string | bigint | null | undefined, shardCount: number): number => {
-  if (!Number.isSafeInteger(shardCount) || shardCount < 1) throw new RangeError(`shardOf: shard count ${show(shardCount)} is not a positive integer`)
+  if (!Number.isSafeInteger(shardCount) || shardCount < 1) {
+    throw new RangeError(`shardOf: shard count ${typeof shardCount === "bigint" ? `${shardCount}n` : show(shardCount)} is not a positive integer`)
+  }
   if (guildId === null || guildId === undefined) return 0
   const id = typeof guildId === "bigint" ? guildId : isSnowflake(guildId) ? BigInt(guildId) : undefined
   if (id === undefined || id < 0n || id >= 2n ** 64n) {

@@ -43,6 +43,8 @@ describe("shardOf, given no snowflake", () => {
     expect(() => shardOf(1n << 64n, 2)).toThrow(RangeError)
     expect(shardOf((1n << 64n) - 1n, 2)).toBe(1)
     for (const count of [0, -1, 1.5, NaN]) expect(() => shardOf("1", count)).toThrow(RangeError)
+    // a bigint count (the guild id may be one) named by its value, not as "bigint"
+    expect(() => shardOf("1", 4n as unknown as number)).toThrow(new RangeError("shardOf: shard count 4n is not a positive integer"))
   })
 })
 
