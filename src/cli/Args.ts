@@ -11,6 +11,7 @@ import type { Compression } from "../codec/Compression.ts"
 import { isQuotable } from "../internal/printable.ts"
 import { TaggedError } from "../internal/taggedError.ts"
 import { maxShardCount } from "../protocol/Commands.ts"
+import { isTypeName } from "../protocol/Event.ts"
 import { isHttpUrl, isWebSocketUrl, maxUrlLength } from "../protocol/internal/schema.ts"
 import * as Intents from "../protocol/Intents.ts"
 import * as Session from "../session/Session.ts"
@@ -358,6 +359,14 @@ const parseFlags = (
       : new Set(eventsText.split(",").map((t) => t.trim().toUpperCase()).filter((t) => t.length > 0))
     if (events?.size === 0) {
       return yield* Either.left(new UsageError({ detail: `--events: no dispatch type given (e.g. MESSAGE_CREATE,GUILD_CREATE)` }))
+    }
+    // a name no dispatch type can have (`message-create`) was warned of as passed on, then refused
+    // by the session's options once the gateway was up
+    const misnamed = [...(events ?? [])].filter((t) => !isTypeName(t))
+    if (misnamed.length > 0) {
+      return yield* Either.left(
+        new UsageError({ detail: `--events: ${misnamed.slice(0, 3).map(echo).join(", ")}: not a dispatch type name (A-Z, 0-9 and _, at most 64)` })
+      )
     }
     // checked here as the session would, so that the line names the flag and shows only what `echo` shows
     const urls = [

@@ -28,6 +28,7 @@ import * as Commands from "../protocol/Commands.ts"
 import type { EventName, EventOf, GatewayEvent } from "../protocol/Event.ts"
 import * as Backoff from "../session/Backoff.ts"
 import * as GatewayCache from "../session/GatewayCache.ts"
+import * as Outage from "../session/Outage.ts"
 import * as MemberRequests from "../session/MemberRequests.ts"
 import * as HeartbeatTimer from "../session/HeartbeatTimer.ts"
 import * as Session from "../session/Session.ts"
@@ -217,15 +218,16 @@ const start = (
     // the first answer, which the shard count and the sessions' URL wait for: a passing failure
     // (no answer, a 5xx, a 429) is tried again with the sessions' backoff (no sooner than the
     // answer asked), as a session retries its own; any other fails `make`. The failures in a row
-    // are told at Warning at the first, the second, the fourth..., Debug otherwise (an hour's 503
-    // was a warning a minute). A caller that cannot be interrupted (an acquire) could never stop
-    // the retries: it gets the first failure.
+    // are told at Warning at the first, the second, the fourth..., and one whose answer asks to wait
+    // a minute or more at once; Debug otherwise (an hour's 503 was a warning a minute). A caller
+    // that cannot be interrupted (an acquire) could never stop the retries: it gets the first
+    // failure.
     let failures = 0
     const retried = cache.info.pipe(
       Effect.tapError((error) => {
         if (!error.passing) return Effect.void
         failures++
-        const told = (failures & (failures - 1)) === 0 ? Effect.logWarning : Effect.logDebug
+        const told = (failures & (failures - 1)) === 0 || (error.retryAfter ?? 0) >= Outage.longWaitSeconds ? Effect.logWarning : Effect.logDebug
         const inARow = failures === 1 ? "" : ` (${failures} times in a row)`
         return Effect.zipRight(told(`${error.message}; trying again${inARow}`), Effect.sleep(Duration.seconds(error.retryAfter ?? 0)))
       }),

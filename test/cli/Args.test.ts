@@ -85,6 +85,11 @@ describe("Args", () => {
   it("refuses --events without a type, and names the types it does not know", () => {
     expect(error(["--events", ""])).toContain("--events: no dispatch type given")
     expect(error(["--events", " , "])).toContain("--events: no dispatch type given")
+    // warned of as passed on, then refused by the session's options once the gateway was up
+    expect(error(["--events", "ready,message-create,MESSAGE.CREATE"])).toBe(
+      `--events: "MESSAGE-CREATE", "MESSAGE.CREATE": not a dispatch type name (A-Z, 0-9 and _, at most 64)`
+    )
+    expect(error(["--events", "X".repeat(65)])).toContain("not a dispatch type name")
     const options = Either.getOrThrow(parse(["--events", "message_create,MESAGE_CREATE,READY,FUTURE_EVENT"]))
     expect(Args.warnings(options)).toEqual([
       "--events: MESAGE_CREATE, FUTURE_EVENT: not a dispatch type this version knows; passed on as given"

@@ -120,6 +120,22 @@ describe("a fleet's first GET /gateway/bot", () => {
     }).pipe(noJitter, Logger.withMinimumLogLevel(LogLevel.Debug), Effect.provide(logs.layer), Effect.provide(layer))
   })
 
+  // at Debug, it left a program shown Info and up with nothing to read for the hour
+  it.scoped("a failure whose answer asks to wait a minute or more is told at Warning, whatever its place in the row", () => {
+    const { asked, layer } = api([{ status: 503 }, { status: 503 }, { status: 429, headers: { "retry-after": "3600" } }, { status: 200 }])
+    const logs = captured()
+    return Effect.gen(function*() {
+      const making = yield* Effect.fork(Fleet.make(fleetWithoutGateway()))
+      for (let i = 0; i < 10; i++) yield* TestClock.adjust("1 second")
+      yield* TestClock.adjust("1 hour")
+      for (let i = 0; i < 10; i++) yield* TestClock.adjust("1 second")
+      yield* Fiber.join(making)
+      // 1 s, 2 s, then the hour asked and 4 s
+      expect(asked.slice(0, 4)).toEqual([0, 1_000, 3_000, 3_607_000])
+      expect(logs.lines.filter((line) => line.includes("GET /gateway/bot failed")).map((line) => line.split(" ")[0])).toEqual(["WARN", "WARN", "WARN"])
+    }).pipe(noJitter, Effect.provide(logs.layer), Effect.provide(layer))
+  })
+
   for (const status of [401, 404]) {
     it.scoped(`a ${status} fails make at once`, () => {
       const { asked, layer } = api([{ status }])
