@@ -765,6 +765,28 @@ describe("Validated: schemas that misbehave", () => {
       expect(made).toBe(10)
     }))
 
+  // the count of problems was of fields, where a struct's message speaks for its fields as one:
+  // five told and "9990 more" for 5,000 members of two bad fields each
+  it.effect("a message annotation above problems speaks for them as one: the count is of what is told", () =>
+    Effect.gen(function*() {
+      const Member = Schema.Struct({ nick: Schema.String, deaf: Schema.Boolean }).annotations({ message: () => ({ message: "not a member", override: true }) })
+      const members = Array.from({ length: 5000 }, () => ({ nick: 1, deaf: "no" }))
+      const guilds = yield* outcome((onInvalid) =>
+        Stream.make(Event.make(0, 1, "GUILD_CREATE", { members })).pipe(
+          Validated.events({ GUILD_CREATE: Schema.Struct({ members: Schema.Array(Member) }) }, { onInvalid })
+        )
+      )
+      expect(guilds.reported).toEqual([`1: ${Array.from({ length: 10 }, (_, i) => `members[${i}] not a member`).join("; ")}; and 4990 more`])
+      const fields = Object.fromEntries(Array.from({ length: 12 }, (_, i) => [`f${i}`, Schema.String]))
+      const Guild = Schema.Struct(fields).annotations({ message: () => ({ message: "not a guild", override: true }) })
+      const whole = yield* outcome((onInvalid) =>
+        Stream.make(Event.make(0, 2, "GUILD_CREATE", Object.fromEntries(Array.from({ length: 12 }, (_, i) => [`f${i}`, i])))).pipe(
+          Validated.events({ GUILD_CREATE: Guild }, { onInvalid })
+        )
+      )
+      expect(whole.reported).toEqual(["2: not a guild"])
+    }))
+
   it.effect("a transformation that throws a value String() cannot render makes the event invalid (the stream died)", () =>
     Effect.gen(function*() {
       const Odd = Schema.transform(Schema.String, Schema.String, {

@@ -8,8 +8,10 @@ import * as Cause from "effect/Cause"
 import * as Either from "effect/Either"
 import * as ParseResult from "effect/ParseResult"
 import { ArrayFormatter } from "effect/ParseResult"
+import * as Option from "effect/Option"
 import * as Runtime from "effect/Runtime"
 import * as Schema from "effect/Schema"
+import * as AST from "effect/SchemaAST"
 import { clipped, notShown, printable, quoted } from "../../internal/printable.ts"
 
 // a string that starts as a URL does (`wss://`, `https://`)
@@ -56,10 +58,13 @@ const maxIssueLength = 200
 export const formatError = (error: ParseResult.ParseError): string => {
   let issues: ReadonlyArray<ParseResult.ArrayFormatterIssue>
   // the problems past the tenth are counted, not formatted: a schema's message annotation ran for
-  // each of 5,000 bad members, to tell ten
-  const budget = { left: maxIssues, skipped: 0 }
+  // each of 5,000 bad members, to tell ten. Each problem is one formatted issue, unless a message
+  // annotation above some speaks for them all (a struct's): then all are formatted, and counted so
+  const budget: Budget = { left: maxIssues, skipped: 0, spokenFor: false }
   try {
-    issues = ArrayFormatter.formatErrorSync(ParseResult.parseError(firstOf(error.issue, budget) ?? error.issue))
+    const first = firstOf(error.issue, budget)
+    if (budget.spokenFor) budget.skipped = 0
+    issues = ArrayFormatter.formatErrorSync(budget.spokenFor || first === undefined ? error : ParseResult.parseError(first))
   } catch (thrown) {
     // the formatter quotes the value it found, recursively: one nested deeply enough (V8's
     // JSON.parse reads 100,000 levels) overflows the stack; each problem is then told apart, and
@@ -81,9 +86,20 @@ export const formatError = (error: ParseResult.ParseError): string => {
  */
 export const oneProblem = (text: string): string => clipped(printable(text), maxIssueLength)
 
-// `issue` with only its first `budget.left` problems, in its shape (so that a message annotation
-// of a node above them still speaks for them); those past them counted in `budget.skipped`
-const firstOf = (issue: ParseResult.ParseIssue, budget: { left: number; skipped: number }): ParseResult.ParseIssue | undefined => {
+interface Budget {
+  // the problems still to keep, and those past them
+  left: number
+  skipped: number
+  // whether a node above problems has a message annotation, which may speak for them as one
+  spokenFor: boolean
+}
+
+// `issue` with only its first `budget.left` problems, in its shape; those past them counted in
+// `budget.skipped`
+const firstOf = (issue: ParseResult.ParseIssue, budget: Budget): ParseResult.ParseIssue | undefined => {
+  if ((issue._tag === "Composite" || issue._tag === "Refinement" || issue._tag === "Transformation") && Option.isSome(AST.getMessageAnnotation(issue.ast))) {
+    budget.spokenFor = true
+  }
   switch (issue._tag) {
     case "Pointer": {
       const inner = firstOf(issue.issue, budget)
