@@ -266,10 +266,20 @@ export const make = (options: Options): Effect.Effect<LocalGateway, LocalGateway
     if (refusedClose !== undefined) return yield* Effect.die(new RangeError(`closeOnMissedHeartbeat: ${refusedClose}`))
     // a count that is no positive whole number was served as it was (`"shards": 2.5` from
     // /gateway/bot, a world sharded by `% 2.5`) or quietly made 1
-    const counts = { shards: options.shards, maxConcurrency: limit?.maxConcurrency, replayBufferSize: options.replayBufferSize, memberChunkSize: options.memberChunkSize, logCapacity: options.logCapacity }
-    for (const [name, count] of Object.entries(counts)) {
-      if (count !== undefined && !(Number.isSafeInteger(count) && count >= 1)) {
-        return yield* Effect.die(new RangeError(`${name} must be a whole number of at least 1, got ${String(count)}`))
+    const counts = [
+      ["shards", options.shards, 1],
+      ["maxConcurrency", limit?.maxConcurrency, 1],
+      ["total", limit?.total, 0],
+      ["remaining", limit?.remaining, 0],
+      ["replayBufferSize", options.replayBufferSize, 1],
+      ["memberChunkSize", options.memberChunkSize, 1],
+      ["logCapacity", options.logCapacity, 1],
+      ["guilds", options.guilds, 0],
+      ["membersPerGuild", options.membersPerGuild, 0]
+    ] as const
+    for (const [name, count, least] of counts) {
+      if (count !== undefined && !(Number.isSafeInteger(count) && count >= least)) {
+        return yield* Effect.die(new RangeError(`${name} must be a whole number of at least ${least}, got ${String(count)}`))
       }
     }
     const settings: Settings = {

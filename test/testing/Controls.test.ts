@@ -212,11 +212,20 @@ describe("LocalGateway controls", () => {
         [{ shards: 2.5 }, "shards", "2.5"],
         [{ shards: -3 }, "shards", "-3"],
         [{ logCapacity: Number.NaN }, "logCapacity", "NaN"],
-        [{ sessionStartLimit: { maxConcurrency: 0 } }, "maxConcurrency", "0"]
+        [{ sessionStartLimit: { maxConcurrency: 0 } }, "maxConcurrency", "0"],
+        [{ sessionStartLimit: { total: 2.5 } }, "total", "2.5"],
+        [{ sessionStartLimit: { remaining: -1 } }, "remaining", "-1"],
+        [{ guilds: 2.5 }, "guilds", "2.5"],
+        [{ membersPerGuild: 1.5 }, "membersPerGuild", "1.5"]
       ] as const
+      const least = new Set(["total", "remaining", "guilds", "membersPerGuild"])
       for (const [options, name, given] of refused) {
         const exit = yield* Effect.exit(Effect.scoped(LocalGateway.make({ token, ...options })))
-        expect(Exit.isFailure(exit) && Cause.squash(exit.cause)).toEqual(new RangeError(`${name} must be a whole number of at least 1, got ${given}`))
+        expect(Exit.isFailure(exit) && Cause.squash(exit.cause)).toEqual(
+          new RangeError(`${name} must be a whole number of at least ${least.has(name) ? 0 : 1}, got ${given}`)
+        )
       }
+      // none at all, where none may be
+      yield* Effect.scoped(LocalGateway.make({ token, guilds: 0, membersPerGuild: 0, sessionStartLimit: { remaining: 0 } }))
     }))
 })
