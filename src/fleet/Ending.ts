@@ -28,7 +28,8 @@ export interface Ending<E> {
 /**
  * Tracks the end of `count` shards. The first failure runs `stopAll` on a fiber of its own (a
  * session reports from its own fiber, which `stopAll` waits for), then fails `await` with it; the
- * line that says so passes its words through `hide` (a defect's may quote the token).
+ * line that says so, at Error, the fleet's only one of a shard's fatal end, passes its words
+ * through `hide` (a defect's may quote the token).
  *
  * @since 0.1.0
  */
@@ -53,7 +54,9 @@ export const make = <E extends { readonly message: string }>(
             onSome: (error) => error.message
           })
           return Effect.asVoid(Effect.forkDaemon(
-            fleetWide(Effect.logDebug(`stopping the fleet: ${hide(message)}`)).pipe(
+            // told once for the fleet, its sessions telling theirs at Debug only (a token reset
+            // closes every shard with 4004: a line at Error per shard)
+            fleetWide(Effect.logError(`stopping the fleet, a shard ended for good: ${hide(message)}`)).pipe(
               Effect.zipRight(stopAll),
               Effect.zipRight(Deferred.done(finished, exit))
             )

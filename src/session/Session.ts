@@ -283,6 +283,7 @@ export interface Hooks {
    * Runs once, with how the session ended, as its last step (after `await` completed). A fleet
    * counts its ended sessions this way rather than keeping a fiber per session waiting on `await`.
    * It runs on the session's own fiber: it must not wait for the session (fork anything that does).
+   * Given, it tells an operator of a fatal end: the session says it at Debug only.
    */
   readonly onEnd?: ((exit: Exit.Exit<void, SessionError>) => Effect.Effect<void>) | undefined
   /**
@@ -769,8 +770,12 @@ export const makeWith = (
         // a stop's close still going (its caller gave up, or a fatal close came first) is cut off
         if (closing !== undefined) yield* Fiber.interruptFork(closing)
         const fatal = Exit.isFailure(outcome) ? fatalMessage(outcome.cause, resolved.token) : undefined
-        // an operator learns it even when the program reads neither `events` nor `await`
-        if (fatal !== undefined) yield* Effect.logError(`the session ended for good: ${fatal}`)
+        // an operator learns it even when the program reads neither `events` nor `await`; a
+        // fleet's session leaves it to the fleet (`Hooks.onEnd`), which tells its first once: a
+        // token reset closes every shard with 4004, and each told it at Error
+        if (fatal !== undefined) {
+          yield* (hooks.onEnd === undefined ? Effect.logError : Effect.logDebug)(`the session ended for good: ${fatal}`)
+        }
         yield* transition(SessionState.Disconnected(), fatal !== undefined ? Reasons.Fatal({ message: fatal }) : Reasons.Disconnect())
         if (forgets) forget()
         lastMade = true

@@ -228,7 +228,7 @@ describe("FleetOutage", () => {
       }).pipe(Effect.provide(layer), Logger.withMinimumLogLevel(LogLevel.Debug), Effect.provide(TestLayer))
         .pipe(Effect.andThen(() => {
           expect(lines.filter((line) => line.includes("stopping the fleet"))).toEqual(fatalFirst
-            ? ["DEBUG stopping the fleet: shard 1: the gateway closed with 4004 (authentication failed: the token was rejected; check it, or reset it in the developer portal); not reconnecting [component=Fleet]"]
+            ? ["ERROR stopping the fleet, a shard ended for good: shard 1: the gateway closed with 4004 (authentication failed: the token was rejected; check it, or reset it in the developer portal); not reconnecting [component=Fleet]"]
             : [])
           expect(lines.filter((line) => line.includes("ending every shard's session"))).toEqual(fatalFirst
             ? []
@@ -338,4 +338,27 @@ describe("FleetOutage", () => {
       expect((yield* session.snapshot).state).toEqual({ _tag: "Connected", phase: "Ready" })
       expect(failures).toBe(0)
     }).pipe(Effect.provide(SessionHarness.TestLayer)))
+})
+
+describe("a fleet's fatal end, told", () => {
+  // a token reset closes every shard with 4004: each session said it at Error, a line per shard
+  it.scoped("a token refused on every shard at once is told at Error once, for the fleet, naming the first shard", () => {
+    const { layer, lines } = annotated()
+    return Effect.gen(function*() {
+      yield* configureLimiter(4)
+      const served = yield* serve()
+      const fleet = yield* Fleet.make(options({ shardCount: 4 }))
+      yield* advance(500)
+      expect(served.peers.size).toBe(4)
+      yield* Effect.forEach([...served.peers.values()], (peer) => peer.close(4004, "Authentication failed."), { concurrency: "unbounded" })
+      expect(Either.isLeft(yield* Effect.either(fleet.await))).toBe(true)
+      yield* advance(500)
+    }).pipe(Effect.provide(layer), Logger.withMinimumLogLevel(LogLevel.Info), Effect.provide(TestLayer)).pipe(
+      Effect.andThen(() => {
+        expect(lines.filter((line) => line.startsWith("ERROR"))).toEqual([
+          expect.stringMatching(/^ERROR stopping the fleet, a shard ended for good: shard \d: the gateway closed with 4004 .* \[component=Fleet\]$/)
+        ])
+      })
+    )
+  })
 })
