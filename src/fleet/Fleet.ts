@@ -196,6 +196,17 @@ export function make(
   return start(options)
 }
 
+// ascending ids as their runs, `0-15,32-47` (a thousand shards' ids made a line of 4 KB)
+const runsOf = (ids: ReadonlyArray<number>): string => {
+  const runs: Array<string> = []
+  for (let i = 0; i < ids.length; i++) {
+    const first = ids[i]!
+    while (i + 1 < ids.length && ids[i + 1] === ids[i]! + 1) i++
+    runs.push(first === ids[i] ? String(first) : `${first}-${ids[i]}`)
+  }
+  return runs.join(",")
+}
+
 const start = (
   options: FleetOptions.FleetOptions
 ): Effect.Effect<Fleet, InvalidOptions | GatewayInfoError, Scope.Scope | Session.Requirements> =>
@@ -260,7 +271,7 @@ const start = (
     }
 
     yield* Effect.logInfo(`starting ${ids.length} of ${shardCount} shards`).pipe(
-      Effect.annotateLogs({ shards: ids.join(","), shardCount })
+      Effect.annotateLogs({ shards: runsOf(ids), shardCount })
     )
     const createdAt = clock.unsafeCurrentTimeMillis()
     // when the fleet gave up on the shards it had not started, if it did

@@ -9,6 +9,7 @@ import * as Random from "effect/Random"
 import * as Scope from "effect/Scope"
 import * as TestClock from "effect/TestClock"
 import * as Fleet from "../../src/fleet/Fleet.ts"
+import * as FleetOptions from "../../src/fleet/FleetOptions.ts"
 import * as FleetOutage from "../../src/fleet/FleetOutage.ts"
 import * as Outage from "../../src/session/Outage.ts"
 import * as Session from "../../src/session/Session.ts"
@@ -357,6 +358,25 @@ describe("a fleet's fatal end, told", () => {
       Effect.andThen(() => {
         expect(lines.filter((line) => line.startsWith("ERROR"))).toEqual([
           expect.stringMatching(/^ERROR stopping the fleet, a shard ended for good: shard \d: the gateway closed with 4004 .* \[component=Fleet\]$/)
+        ])
+      })
+    )
+  })
+})
+
+describe("a fleet's start, told", () => {
+  // a thousand shards' ids made an annotation of 4 KB
+  it.scoped("at Info, once, with its shards as runs of ids", () => {
+    const { layer, lines } = annotated()
+    return Effect.gen(function*() {
+      yield* configureLimiter(16)
+      yield* serve()
+      yield* Fleet.make(options({ shardCount: 1000, shards: [...FleetOptions.range(0, 400), 402, ...FleetOptions.range(500, 1000)] }))
+      yield* advance(100)
+    }).pipe(Effect.provide(layer), Logger.withMinimumLogLevel(LogLevel.Info), Effect.provide(TestLayer)).pipe(
+      Effect.andThen(() => {
+        expect(lines.filter((line) => line.includes("starting"))).toEqual([
+          "INFO starting 901 of 1000 shards [component=Fleet shardCount=1000 shards=0-399,402,500-999]"
         ])
       })
     )

@@ -10,7 +10,7 @@ import * as Logger from "effect/Logger"
 import * as Option from "effect/Option"
 import * as TestClock from "effect/TestClock"
 import * as IdentifyLimiter from "../../src/limits/IdentifyLimiter.ts"
-import { captured } from "../logLines.ts"
+import { annotated, captured } from "../logLines.ts"
 import { settle } from "../settle.ts"
 
 const isDone = <A, E>(fiber: Fiber.Fiber<A, E>) => Effect.map(Fiber.poll(fiber), Option.isSome)
@@ -535,11 +535,16 @@ describe("IdentifyLimiter", () => {
 
   it.effect("tells once, at Warning, that a tenth of the day's session starts is left", () =>
     Effect.gen(function*() {
-      const { layer, lines } = captured()
+      const { layer, lines } = annotated()
       const limiter = yield* IdentifyLimiter.make({ spreadLowBudget: false })
       yield* limiter.configure(limits({ maxConcurrency: 4, total: 20, remaining: 4, resetAfter: 3_600_000 }))
-      yield* Effect.flatMap(identifyAll(limiter, [0, 1, 2]), ({ fiber }) => Fiber.join(fiber)).pipe(Effect.provide(layer))
-      expect(lines).toEqual(["WARN identify budget low: 2 of 20 session starts left until it refills in 1h"])
+      // told from the fiber of the session whose identify spent the start: the bot's budget, not
+      // its shard's (it carried `shard=2`)
+      yield* Effect.flatMap(identifyAll(limiter, [0, 1, 2]), ({ fiber }) => Fiber.join(fiber)).pipe(
+        Effect.annotateLogs({ component: "Session", shard: 2 }),
+        Effect.provide(layer)
+      )
+      expect(lines).toEqual(["WARN identify budget low: 2 of 20 session starts left until it refills in 1h [component=IdentifyLimiter]"])
     }))
 
   it.effect("a budget already below a tenth when configured is told at the next identify, once, across refreshed answers", () =>
