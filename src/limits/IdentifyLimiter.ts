@@ -439,8 +439,9 @@ const build = (spacing: number, margin: number, onExhausted: "fail" | "wait", sp
       const keys = Array.from({ length: maxConcurrency }, (_, key): KeySnapshot => {
         const gate = gates.get(key)
         const lastAt = gate === undefined ? inheritedLastAt : gate.lastAt
-        // being sent, its identify counts from when the send ends: not before now
-        const counted = gate?.sending === undefined ? lastAt : now + margin
+        // being sent, its identify counts from when the send ends: not before now; so does one of
+        // a key a new max_concurrency retired, which every key waits for
+        const counted = gate?.sending === undefined && retiredSends.size === 0 ? lastAt : now + margin
         return {
           key,
           nextFreeIn: counted === undefined ? 0 : Math.max(0, counted + spacing - now),

@@ -354,6 +354,21 @@ describe("IdentifyLimiter", () => {
       expect((yield* limiter.snapshot).keys).toEqual([{ key: 0, nextFreeIn: 200, queued: 0 }])
     }))
 
+  // the new keys counted from the old identify's turn: free in 3 s, where the next went at 8.2 s
+  it.effect("while an identify of a key a new max_concurrency retired is being sent, every key is free no sooner than margin and spacing from now", () =>
+    Effect.gen(function*() {
+      const limiter = yield* IdentifyLimiter.make()
+      yield* limiter.configure(limits({ maxConcurrency: 1 }))
+      yield* Effect.fork(limiter.identify(0, () => Effect.sleep("3 seconds")))
+      yield* settle
+      yield* limiter.configure(limits({ maxConcurrency: 2 }))
+      yield* TestClock.adjust("2 seconds")
+      expect((yield* limiter.snapshot).keys.map((key) => key.nextFreeIn)).toEqual([5200, 5200])
+      const next = yield* Effect.fork(Effect.zipRight(limiter.identify(1, () => Effect.void), Clock.currentTimeMillis))
+      yield* TestClock.adjust("10 seconds")
+      expect(yield* Fiber.join(next)).toBe(8200)
+    }))
+
   it.effect("fails with IdentifyBudgetExhausted at 0 and refills when resetAfter elapses", () =>
     Effect.gen(function*() {
       const limiter = yield* IdentifyLimiter.make({ margin: 0, spreadLowBudget: false })
