@@ -483,13 +483,16 @@ const shapeProblems = (options: SessionOptions): Array<string> => {
   if (options.resume !== undefined) found.push(...resumePointShapeProblems(options.resume))
   if (options.shard !== undefined && !isPair(options.shard)) found.push(`shard must be an [id, count] pair, got ${show(options.shard)}`)
   const events: unknown = options.events
-  if (events !== undefined && !(Array.isArray(events) && events.every((t) => typeof t === "string"))) {
+  // `Array.from`: `every` and `filter` skip a list's holes (`new Array(2)`, from JavaScript)
+  if (events !== undefined && !(Array.isArray(events) && Array.from(events).every((t) => typeof t === "string"))) {
     found.push(`events must be a list of dispatch types, got ${show(events)}`)
   } else if (events !== undefined) {
     // matched exactly: a name no dispatch type has (`message_create`) would deliver nothing, unsaid
     const misnamed = (events as ReadonlyArray<string>).filter((t) => !isTypeName(t))
     if (misnamed.length > 0) {
-      found.push(`events must name dispatch types as Discord writes them (A-Z, 0-9 and _), got ${misnamed.slice(0, 3).map(show).join(", ")}`)
+      found.push(
+        `events must name dispatch types as Discord writes them (1 to 64 of A-Z, 0-9 and _), got ${misnamed.slice(0, 3).map(show).join(", ")}`
+      )
     }
   }
   const encoding: unknown = options.encoding

@@ -479,10 +479,11 @@ export const make = (options: Options): Effect.Effect<LocalGateway, LocalGateway
     yield* Effect.addFinalizer(() =>
       Effect.async<void>((resume) => {
         closed = true
-        for (const end of [...waits]) end()
         stopPump()
         for (const connection of connections.values()) connection.drop()
         connections.clear()
+        // after the drops, which the log records: a wait for the connections' end is over
+        for (const end of [...waits]) end()
         for (const socket of wss.clients) socket.terminate()
         wss.close()
         server.closeAllConnections()
@@ -528,7 +529,7 @@ export const make = (options: Options): Effect.Effect<LocalGateway, LocalGateway
           }
           const closedWhileWaiting = () => {
             finish()
-            resume(Effect.die(new Error("the local gateway closed before its log held what was awaited")))
+            if (!done()) resume(Effect.die(new Error("the local gateway closed before its log held what was awaited")))
           }
           const stop = recorder.listen(() => {
             if (done()) finish()

@@ -181,8 +181,11 @@ describe("SessionOptions.resolve", () => {
     expect(given({ events: [1] })).toBe("events must be a list of dispatch types, got an array")
     // matched exactly, such a name delivered nothing, and nothing said why
     expect(given({ events: ["MESSAGE_CREATE", "message_create", "Ready", ""] })).toBe(
-      `events must name dispatch types as Discord writes them (A-Z, 0-9 and _), got "message_create", "Ready", ""`
+      `events must name dispatch types as Discord writes them (1 to 64 of A-Z, 0-9 and _), got "message_create", "Ready", ""`
     )
+    expect(given({ events: ["X".repeat(65)] })).toContain("(1 to 64 of A-Z, 0-9 and _)")
+    // a list's holes, which `every` skips: taken, it delivered nothing
+    expect(given({ events: new Array(2) })).toBe("events must be a list of dispatch types, got an array")
     // one without its name was dialled as `encoding=undefined`
     for (const encoding of [null, {}, { decode: 1, encode: 2 }, { decode: () => 1, encode: () => 2 }, { name: "xml", decode: () => 1, encode: () => 2 }]) {
       expect(given({ encoding })).toBe(`encoding must be "json", "etf" or an Encoding named "json" or "etf", got ${encoding === null ? "null" : "an object"}`)

@@ -205,6 +205,22 @@ describe("LocalGateway controls", () => {
       expect((yield* gateway.awaitLog(() => true)).identifies).toEqual([])
     }))
 
+  // it died saying the log never held what was awaited: the waits were ended before the drops
+  it.live("a wait the gateway's own close fulfils, as its scope closes, returns the log", () =>
+    Effect.gen(function*() {
+      const scope = yield* Scope.make()
+      const gateway = yield* LocalGateway.make({ token, heartbeatInterval: "60 seconds" }).pipe(Scope.extend(scope))
+      const socket = new WebSocket(`${gateway.url}/?v=10&encoding=json`)
+      socket.on("error", () => {})
+      yield* gateway.awaitLog((log) => log.connections.length > 0).pipe(Effect.timeout("5 seconds"))
+      const waiting = yield* Effect.fork(gateway.awaitLog((log) => log.connections.some((c) => c.closedBy !== undefined)))
+      yield* sleepReal(10)
+      yield* Scope.close(scope, Exit.void)
+      const ended = yield* Fiber.join(waiting).pipe(Effect.timeout("5 seconds"))
+      expect(ended.connections[0]?.closedBy).toBe("server-drop")
+      socket.terminate()
+    }))
+
   // 2.5 was served as /gateway/bot's shard count, and the world sharded by `% 2.5`; -3 made 1
   it.live("make refuses a count that is no whole number of at least 1, naming the option", () =>
     Effect.gen(function*() {
