@@ -11,6 +11,7 @@ import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
+import { causeLine } from "../internal/causeLine.ts"
 import { fleetWide } from "./FleetLog.ts"
 
 /**
@@ -19,21 +20,23 @@ import { fleetWide } from "./FleetLog.ts"
  * @since 0.1.0
  */
 export interface Ending<E> {
-  /** A session's end, reported by the session itself (`Session.makeWith`). */
-  readonly onEnd: (exit: Exit.Exit<void, E>) => Effect.Effect<void>
+  /** A session's end, reported by the session itself (`Session.makeWith`), with its shard. */
+  readonly onEnd: (exit: Exit.Exit<void, E>, shard?: number) => Effect.Effect<void>
   /** Completes once every shard ended, or fails with the first fatal error once all were stopped. */
   readonly await: Effect.Effect<void, E>
 }
 
 /**
  * Tracks the end of `count` shards. The first failure runs `stopAll` on a fiber of its own (a
- * session reports from its own fiber, which `stopAll` waits for), then fails `await` with it; the
- * line that says so, at Error, the fleet's only one of a shard's fatal end, passes its words
+ * session reports from its own fiber, which `stopAll` waits for), then fails `await` with it. The
+ * fleet tells each reason a shard ended for good once, at Error, in one line naming the shard (its
+ * sessions say theirs at Debug): the first, which stops it, and each later one of another reason
+ * (a token refused as the stop's close was answered, after another shard's 4013), the words passed
  * through `hide` (a defect's may quote the token).
  *
  * @since 0.1.0
  */
-export const make = <E extends { readonly message: string }>(
+export const make = <E extends { readonly message: string; readonly _tag: string }>(
   count: number,
   stopAll: Effect.Effect<unknown>,
   hide: (text: string) => string
@@ -42,28 +45,41 @@ export const make = <E extends { readonly message: string }>(
     const finished = yield* Deferred.make<void, E>()
     let running = count
     let failed = false
+    // the reasons told: a token reset closes every shard with 4004, told once, not once a shard
+    const told = new Set<string>()
     if (running === 0) yield* Deferred.done(finished, Exit.void)
 
-    const onEnd = (exit: Exit.Exit<void, E>): Effect.Effect<void> =>
+    // the line that says why a shard ended, once for its reason
+    const tell = (cause: Cause.Cause<E>, shard: number | undefined, first: boolean): Effect.Effect<void> => {
+      const reason = reasonOf(cause)
+      if (told.has(reason)) return Effect.void
+      told.add(reason)
+      const line = causeLine(cause)
+      const named = shard === undefined || line.startsWith(`shard ${shard}:`) ? line : `shard ${shard}: ${line}`
+      const what = first ? "stopping the fleet, a shard ended for good" : "another shard ended for good as the fleet stopped"
+      return fleetWide(Effect.logError(`${what}: ${hide(named)}`))
+    }
+
+    const onEnd = (exit: Exit.Exit<void, E>, shard?: number): Effect.Effect<void> =>
       Effect.suspend(() => {
         running--
         if (Exit.isFailure(exit) && !failed) {
           failed = true
-          const message = Option.match(Cause.failureOption(exit.cause), {
-            onNone: () => Cause.pretty(exit.cause),
-            onSome: (error) => error.message
-          })
-          return Effect.asVoid(Effect.forkDaemon(
-            // told once for the fleet, its sessions telling theirs at Debug only (a token reset
-            // closes every shard with 4004: a line at Error per shard)
-            fleetWide(Effect.logError(`stopping the fleet, a shard ended for good: ${hide(message)}`)).pipe(
-              Effect.zipRight(stopAll),
-              Effect.zipRight(Deferred.done(finished, exit))
-            )
-          ))
+          return Effect.zipRight(
+            tell(exit.cause, shard, true),
+            Effect.asVoid(Effect.forkDaemon(Effect.zipRight(stopAll, Deferred.done(finished, exit))))
+          )
         }
+        if (Exit.isFailure(exit)) return tell(exit.cause, shard, false)
         return running === 0 && !failed ? Deferred.done(finished, Exit.void) : Effect.void
       })
 
     return { onEnd, await: Deferred.await(finished) }
+  })
+
+// a failure's tag and close code (4004 and 4013 are two reasons), or a defect
+const reasonOf = <E extends { readonly _tag: string }>(cause: Cause.Cause<E>): string =>
+  Option.match(Cause.failureOption(cause), {
+    onNone: () => "defect",
+    onSome: (error) => "code" in error ? `${error._tag} ${String(error.code)}` : error._tag
   })

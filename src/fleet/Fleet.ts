@@ -349,6 +349,8 @@ const start = (
             // every session identifies at the URL that fetch gave, unless one was given
             gatewayInfo: cache,
             onEnd: (exit) => Effect.zipRight(Effect.sync(() => ended.add(shard.id)), hooks.onEnd?.(exit) ?? Effect.void),
+            // the fleet tells it, once for each reason (`Ending`)
+            tellsFatalEnd: true,
             // each shard a reader of its own: shards that wait for room get fair shares of it
             deliver: merged.reader(),
             unresumable: unresumed.get(shard.id),
@@ -358,10 +360,10 @@ const start = (
         }),
       onStarted: (shard, session) => presence.started(shard.id, session),
       // the first fatal error reaches `events` at once, before the other shards are stopped
-      onEnd: (exit) =>
+      onEnd: (exit, shard) =>
         Effect.suspend(() => {
           if (Exit.isFailure(exit) && Option.exists(Cause.failureOption(exit.cause), refusesToken)) tokenRefused = true
-          return Effect.zipRight(Exit.isFailure(exit) ? merged.done(exit) : Effect.void, ending.onEnd(exit))
+          return Effect.zipRight(Exit.isFailure(exit) ? merged.done(exit) : Effect.void, ending.onEnd(exit, shard.id))
         }),
       onAbandon: () =>
         Effect.suspend(() => {

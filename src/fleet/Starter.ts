@@ -69,8 +69,8 @@ export interface Options<R> {
    * and what it returns runs in the fleet's scope.
    */
   readonly onStarted: (shard: Shard, session: Session.Session) => Effect.Effect<void, never, Scope.Scope>
-  /** Reports every session's end. */
-  readonly onEnd: (exit: Exit.Exit<void, Session.SessionError>) => Effect.Effect<void>
+  /** Reports every session's end, with its shard. */
+  readonly onEnd: (exit: Exit.Exit<void, Session.SessionError>, shard: Shard) => Effect.Effect<void>
   /** A shard that will never start: the fleet counts it as ended. */
   readonly onAbandon: (index: number) => Effect.Effect<void>
 }
@@ -128,12 +128,12 @@ export const make = <R>(options: Options<R>): Effect.Effect<Starter, never, Scop
     // The window's permit, held in `held` while the session is made, goes to the session's first
     // identifying connection (released once its Identify is sent, or the connection ended first),
     // or is given back when the session ends before it connected. Later connections wait in line.
-    const hooksFor = (place: Effect.Effect<void, never, Scope.Scope>, held: Scope.CloseableScope | undefined): Session.Hooks => {
-      if (held === undefined) return { onEnd: options.onEnd, admission: place }
+    const hooksFor = (shard: Shard, place: Effect.Effect<void, never, Scope.Scope>, held: Scope.CloseableScope | undefined): Session.Hooks => {
+      if (held === undefined) return { onEnd: (exit) => options.onEnd(exit, shard), admission: place }
       const giveBack = Scope.close(held, Exit.void)
       let handedOver = false
       return {
-        onEnd: (exit) => Effect.zipRight(giveBack, options.onEnd(exit)),
+        onEnd: (exit) => Effect.zipRight(giveBack, options.onEnd(exit, shard)),
         admission: Effect.suspend(() => {
           if (handedOver) return place
           handedOver = true
@@ -160,7 +160,7 @@ export const make = <R>(options: Options<R>): Effect.Effect<Starter, never, Scop
           )
           if (!admitted) return yield* Effect.as(Scope.close(held, Exit.void), false)
         }
-        const session = yield* Scope.extend(options.start(shard, hooksFor(place, held)), sessions)
+        const session = yield* Scope.extend(options.start(shard, hooksFor(shard, place, held)), sessions)
         started[index] = session
         // called before anything else runs: what it reads is what `current` started with
         yield* Scope.extend(options.onStarted(shard, session), sessions)

@@ -26,6 +26,7 @@ import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as Tracer from "effect/Tracer"
 import * as OptionsConfig from "../internal/config.ts"
+import { causeLine } from "../internal/causeLine.ts"
 import { detached } from "../internal/detached.ts"
 import { monotonicMillis } from "../internal/due.ts"
 import { maskedDefect, withoutToken } from "../internal/secret.ts"
@@ -188,14 +189,6 @@ const heldBackPastTimeout = (outcome: Connection.Outcome): boolean =>
 // every run of the token masked (a defect's words, a gatewayUrl source's, are not ours)
 const fatalMessage = (cause: Cause.Cause<SessionError>, token: unknown): string => withoutToken(causeLine(cause), token)
 
-const causeLine = (cause: Cause.Cause<SessionError>): string =>
-  Option.match(Cause.failureOption(cause), {
-    onSome: (error) => error.message,
-    onNone: () => {
-      const defect = Cause.squash(cause)
-      return `defect: ${defect instanceof Error ? defect.message : String(defect)}`
-    }
-  })
 
 type BudgetWait = Reason & { readonly _tag: "IdentifyBudget" }
 
@@ -283,9 +276,14 @@ export interface Hooks {
    * Runs once, with how the session ended, as its last step (after `await` completed). A fleet
    * counts its ended sessions this way rather than keeping a fiber per session waiting on `await`.
    * It runs on the session's own fiber: it must not wait for the session (fork anything that does).
-   * Given, it tells an operator of a fatal end: the session says it at Debug only.
    */
   readonly onEnd?: ((exit: Exit.Exit<void, SessionError>) => Effect.Effect<void>) | undefined
+  /**
+   * Whether the giver of these hooks tells an operator of the session's fatal end itself (a fleet,
+   * once for all its shards, through `onEnd`): the session then says it at Debug only. By default
+   * it says it at Error.
+   */
+  readonly tellsFatalEnd?: boolean | undefined
   /**
    * Acquired, in a scope of its own, before an attempt that will identify begins (before the
    * gateway URL and the socket; the session is `Disconnected`, reason `Queued`, while it waits),
@@ -771,10 +769,10 @@ export const makeWith = (
         if (closing !== undefined) yield* Fiber.interruptFork(closing)
         const fatal = Exit.isFailure(outcome) ? fatalMessage(outcome.cause, resolved.token) : undefined
         // an operator learns it even when the program reads neither `events` nor `await`; a
-        // fleet's session leaves it to the fleet (`Hooks.onEnd`), which tells its first once: a
-        // token reset closes every shard with 4004, and each told it at Error
+        // fleet's session leaves it to the fleet (`Hooks.tellsFatalEnd`), which tells each reason
+        // once: a token reset closes every shard with 4004, and each told it at Error
         if (fatal !== undefined) {
-          yield* (hooks.onEnd === undefined ? Effect.logError : Effect.logDebug)(`the session ended for good: ${fatal}`)
+          yield* (hooks.tellsFatalEnd === true ? Effect.logDebug : Effect.logError)(`the session ended for good: ${fatal}`)
         }
         yield* transition(SessionState.Disconnected(), fatal !== undefined ? Reasons.Fatal({ message: fatal }) : Reasons.Disconnect())
         if (forgets) forget()

@@ -364,6 +364,53 @@ describe("a fleet's fatal end, told", () => {
   })
 })
 
+describe("a fleet's fatal ends of other reasons, told", () => {
+  // only the first reached Info: a 4013 beside a 4004 was left to `status`
+  it.scoped("a shard ended for another reason as the fleet stopped is told at Error too, once for its reason", () => {
+    const { layer, lines } = annotated()
+    return Effect.gen(function*() {
+      yield* configureLimiter(4)
+      const served = yield* serve()
+      const fleet = yield* Fleet.make(options({ shardCount: 4 }))
+      yield* advance(500)
+      yield* Effect.all([
+        served.peers.get(0)!.close(4004, "Authentication failed."),
+        served.peers.get(1)!.close(4013, "Invalid intent(s)."),
+        served.peers.get(2)!.close(4004, "Authentication failed.")
+      ], { concurrency: "unbounded" })
+      yield* Effect.either(fleet.await)
+      yield* advance(500)
+    }).pipe(Effect.provide(layer), Logger.withMinimumLogLevel(LogLevel.Info), Effect.provide(TestLayer)).pipe(
+      Effect.andThen(() => {
+        const told = lines.filter((line) => line.startsWith("ERROR"))
+        expect(told).toHaveLength(2)
+        expect(told[0]).toMatch(/^ERROR stopping the fleet, a shard ended for good: shard \d: the gateway closed with 40(04|13) /)
+        expect(told[1]).toMatch(/^ERROR another shard ended for good as the fleet stopped: shard \d: the gateway closed with 40(04|13) /)
+        expect(told.some((line) => line.includes("4013")) && told.some((line) => line.includes("4004"))).toBe(true)
+      })
+    )
+  })
+
+  // it was Cause.pretty's stack trace, ten lines, naming no shard
+  it.scoped("a defect ending a shard is told in one line naming the shard", () => {
+    const { layer, lines } = annotated()
+    return Effect.gen(function*() {
+      yield* configureLimiter(1)
+      yield* serve({ heartbeatInterval: 1_000 })
+      const fleet = yield* Fleet.make(options({ shardCount: 2, encoding: SessionHarness.beatlessEncoding }))
+      yield* advance(2_000)
+      expect(Exit.isFailure(yield* Effect.exit(fleet.await))).toBe(true)
+    }).pipe(Effect.provide(layer), Logger.withMinimumLogLevel(LogLevel.Info), Effect.provide(TestLayer)).pipe(
+      Effect.andThen(() => {
+        // whichever shard beat first (the first beat's jitter is random)
+        expect(lines.filter((line) => line.startsWith("ERROR"))).toEqual([
+          expect.stringMatching(/^ERROR stopping the fleet, a shard ended for good: shard [01]: defect: this encoder cannot write heartbeats \[component=Fleet\]$/)
+        ])
+      })
+    )
+  })
+})
+
 describe("a fleet's start, told", () => {
   // a thousand shards' ids made an annotation of 4 KB
   it.scoped("at Info, once, with its shards as runs of ids", () => {

@@ -15,6 +15,8 @@ import * as Duration from "effect/Duration"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
+import * as Logger from "effect/Logger"
+import * as LogLevel from "effect/LogLevel"
 import * as Option from "effect/Option"
 import * as Random from "effect/Random"
 import * as Redacted from "effect/Redacted"
@@ -2253,6 +2255,22 @@ describe("Session", () => {
       ])
     }).pipe(Effect.provide(layer), Effect.provide(TestLayer))
   })
+
+  // a program's own onEnd hook (the README's way to follow many sessions) left it at Debug: only a
+  // fleet, which tells it once for its shards, asks for that (`tellsFatalEnd`)
+  for (const [tellsFatalEnd, level] of [[undefined, "ERROR"], [true, "DEBUG"]] as const) {
+    it.scoped(`a session made with an onEnd hook tells its fatal end at ${level} when tellsFatalEnd is ${tellsFatalEnd}`, () => {
+      const { layer, lines } = captured()
+      return Effect.gen(function*() {
+        const resolved = yield* SessionOptions.resolve(options())
+        const session = yield* Session.makeWith(resolved, { onEnd: () => Effect.void, tellsFatalEnd })
+        const { peer } = yield* acceptAndHello()
+        yield* peer.close(4004, "Authentication failed.")
+        yield* Effect.either(session.await)
+        expect(lines.filter((line) => line.includes("the session ended for good")).map((line) => line.split(" ")[0])).toEqual([level])
+      }).pipe(Logger.withMinimumLogLevel(LogLevel.Debug), Effect.provide(layer), Effect.provide(TestLayer))
+    })
+  }
 
   for (const [code, expected] of [[4000, "resume"], [4008, "resume"], [4009, "identify"], [4007, "identify"], [4003, "identify"]] as const) {
     it.scoped(`after close ${code} it ${expected === "resume" ? "resumes at the resume URL" : "identifies at the gateway URL"}`, () =>
