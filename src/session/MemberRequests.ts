@@ -72,7 +72,7 @@ export class MemberRequestError extends TaggedError("MemberRequestError")<{
       case "Malformed":
         return `request guild members for ${this.guildId} got a malformed answer` + (this.detail === undefined ? "" : `: ${this.detail}`)
       case "Lost":
-        return `request guild members for ${this.guildId} was sent on a gateway session that ended before its answer came`
+        return `request guild members for ${this.guildId} was sent on a gateway session that ended before its answer came; ask again`
     }
   }
 }

@@ -82,7 +82,7 @@ export class GatewayInfoError extends TaggedError("GatewayInfoError")<{
 }
 
 /**
- * The options given to a session are invalid; nothing was sent.
+ * The options given to a session or a fleet are invalid; nothing was sent.
  *
  * @since 0.1.0
  */
@@ -90,7 +90,8 @@ export class InvalidOptions extends TaggedError("InvalidOptions")<{
   readonly detail: string
 }> {
   override get message(): string {
-    return `invalid session options: ${this.detail}`
+    // a fleet's own options too (`shards`, `shardCount`): "session options" misnamed them
+    return `invalid options: ${this.detail}`
   }
 }
 

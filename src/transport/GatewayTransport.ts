@@ -77,12 +77,13 @@ export class TransportError extends TaggedError("TransportError")<{
   }
 
   /**
-   * What went wrong, without "transport ... failed": the cause's message, and the {@link wait};
-   * empty when neither is known.
+   * What went wrong, without "transport ... failed": the cause's message (an `Error`'s, or a string,
+   * or an object's string `message`, as a transport in plain JavaScript may fail), and the
+   * {@link wait}; empty when neither is known.
    */
   get detail(): string {
     const wait = this.wait
-    const parts = [this.cause instanceof Error ? this.cause.message : "", wait === undefined ? "" : `retry after ${wait} s`]
+    const parts = [causeWords(this.cause), wait === undefined ? "" : `retry after ${wait} s`]
     return parts.filter((part) => part !== "").join("; ")
   }
 
@@ -90,6 +91,15 @@ export class TransportError extends TaggedError("TransportError")<{
     const detail = this.detail
     return `transport ${this.reason.toLowerCase()} failed${detail === "" ? "" : `: ${detail}`}`
   }
+}
+
+// a cause's words: `"getaddrinfo ENOTFOUND"` or `{ message: "write EPIPE" }` were told as nothing
+const causeWords = (cause: unknown): string => {
+  if (cause instanceof Error || (typeof cause === "object" && cause !== null && "message" in cause)) {
+    const message: unknown = (cause as { readonly message: unknown }).message
+    return typeof message === "string" ? message : ""
+  }
+  return typeof cause === "string" ? cause : ""
 }
 
 /**

@@ -14,7 +14,7 @@ import * as Redacted from "effect/Redacted"
 import * as TestClock from "effect/TestClock"
 import * as IdentifyLimiter from "../../src/limits/IdentifyLimiter.ts"
 import { RouteError } from "../../src/fleet/Routing.ts"
-import { FatalClose, GatewayInfoError, SessionClosed } from "../../src/session/SessionError.ts"
+import { FatalClose, GatewayInfoError, InvalidOptions, SessionClosed } from "../../src/session/SessionError.ts"
 import { TransportError } from "../../src/transport/GatewayTransport.ts"
 import { captured } from "../logLines.ts"
 import * as LocalGateway from "../../src/testing/LocalGateway.ts"
@@ -206,4 +206,22 @@ describe("Typed errors' messages", () => {
       expect(lines.map((line, i) => line.includes(JSON.stringify(errors[i]!.message).slice(1, -1)))).toEqual(errors.map(() => true))
       expect(lines[0]).toContain("enable the privileged intents")
     }))
+
+  // a transport in plain JavaScript failing with a string, or an object with a message: its words
+  // were lost ("transport connect failed", then "connect failed: no reason given")
+  it("a TransportError keeps its cause's words, whatever the cause is", () => {
+    expect(new TransportError({ reason: "Connect", cause: "getaddrinfo ENOTFOUND gateway.test" }).message).toBe(
+      "transport connect failed: getaddrinfo ENOTFOUND gateway.test"
+    )
+    expect(new TransportError({ reason: "Send", cause: { message: "write EPIPE" } }).message).toBe("transport send failed: write EPIPE")
+    expect(new TransportError({ reason: "Send", cause: { message: 5 } }).message).toBe("transport send failed")
+    expect(new TransportError({ reason: "Connect", cause: new Error("refused"), status: 503, retryAfter: 2 }).message).toBe(
+      "transport connect failed: refused; retry after 2 s"
+    )
+  })
+
+  // a fleet's own options were "invalid session options"
+  it("InvalidOptions names no session: a fleet's own options are refused by it too", () => {
+    expect(new InvalidOptions({ detail: "shards must not be empty" }).message).toBe("invalid options: shards must not be empty")
+  })
 })

@@ -1319,7 +1319,7 @@ describe("Session", () => {
       yield* settle
       const error = yield* Fiber.join(lost)
       expect(error).toMatchObject({ _tag: "MemberRequestError", reason: "Lost", guildId: "81384788765712384" })
-      expect(error.message).toBe("request guild members for 81384788765712384 was sent on a gateway session that ended before its answer came")
+      expect(error.message).toBe("request guild members for 81384788765712384 was sent on a gateway session that ended before its answer came; ask again")
       // made between the sessions: it waits for the next, and is answered there
       const later = yield* Effect.fork(session.requestGuildMembers({ guild_id: "81384788765712384", user_ids: ["2"] }))
       const again = yield* Effect.fork(acceptAndHello(3_600_000))
