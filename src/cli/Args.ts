@@ -211,14 +211,22 @@ const tokenOf = (
   const text = flag ?? variable
   if (text === undefined) return Either.right(undefined)
   const token = Session.token(text)
-  if (Redacted.value(token) !== "") return Either.right(token)
-  return Either.left(
-    new UsageError({
-      detail: flag !== undefined
-        ? "--token is empty; leave the flag out to run the embedded local gateway"
-        : "DISCORD_TOKEN is set but empty; unset it to run the embedded local gateway"
-    })
-  )
+  const named = flag !== undefined ? "--token" : "DISCORD_TOKEN"
+  if (Redacted.value(token) === "") {
+    return Either.left(
+      new UsageError({
+        detail: flag !== undefined
+          ? "--token is empty; leave the flag out to run the embedded local gateway"
+          : "DISCORD_TOKEN is set but empty; unset it to run the embedded local gateway"
+      })
+    )
+  }
+  // as the Identify's check says it, but naming where it came from (a secret file of two lines
+  // exited 2 naming neither); the token itself is never shown
+  if (!/^[\x21-\x7e]+$/.test(Redacted.value(token))) {
+    return Either.left(new UsageError({ detail: `${named}: the token must be printable ASCII without spaces, as Discord's tokens are` }))
+  }
+  return Either.right(token)
 }
 
 const knownEvents: ReadonlySet<string> = new Set(Object.values(GatewayDispatchEvents))
@@ -354,15 +362,15 @@ const parseFlags = (
       return yield* Either.left(new UsageError({ detail: `--log-level: expected one of ${[...levels.keys()].join(", ")}, got ${echo(levelText)}` }))
     }
     const eventsText = values.get("--events")
-    const events = eventsText === undefined
-      ? undefined
-      : new Set(eventsText.split(",").map((t) => t.trim().toUpperCase()).filter((t) => t.length > 0))
-    if (events?.size === 0) {
+    const given = eventsText?.split(",").map((t) => t.trim()).filter((t) => t.length > 0)
+    if (given?.length === 0) {
       return yield* Either.left(new UsageError({ detail: `--events: no dispatch type given (e.g. MESSAGE_CREATE,GUILD_CREATE)` }))
     }
     // a name no dispatch type can have (`message-create`) was warned of as passed on, then refused
-    // by the session's options once the gateway was up
-    const misnamed = [...(events ?? [])].filter((t) => !isTypeName(t))
+    // by the session's options once the gateway was up; checked before it is upper-cased, which
+    // makes `MESSAGE_CREATE` of `meſſage_create` and `SS` of `ß`
+    const misnamed = (given ?? []).filter((t) => !(/^[\x00-\x7f]*$/.test(t) && isTypeName(t.toUpperCase())))
+    const events = given === undefined ? undefined : new Set(given.map((t) => t.toUpperCase()))
     if (misnamed.length > 0) {
       return yield* Either.left(
         new UsageError({ detail: `--events: ${misnamed.slice(0, 3).map(echo).join(", ")}: not a dispatch type name (A-Z, 0-9 and _, at most 64)` })

@@ -166,7 +166,7 @@ const errorLine = (error: { readonly _tag: string; readonly message: string }): 
  */
 const resumable = (points: ReadonlyArray<unknown>, fleet: Fleet.Fleet): string => {
   const shards = fleet.shardIds.length
-  const others = points.length < shards ? ` of ${shards} shards (the others had no session to resume)` : ""
+  const others = points.length < shards ? ` of ${shards} shard${shards === 1 ? "" : "s"} (the others had no session to resume)` : ""
   return `${points.length} resumable session(s)${others}`
 }
 

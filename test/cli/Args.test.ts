@@ -82,13 +82,25 @@ describe("Args", () => {
     expect(Redacted.value(Either.getOrThrow(parse(["--token", "xyz"], { DISCORD_TOKEN: "" })).token!)).toBe("xyz")
   })
 
+  // refused later by the Identify's check, naming neither the flag nor the variable
+  it("refuses a token that is no printable ASCII without spaces, naming where it came from and never showing it", () => {
+    expect(error(["--token", "abc def"])).toBe("--token: the token must be printable ASCII without spaces, as Discord's tokens are")
+    const twoLines = parse([], { DISCORD_TOKEN: "first-line\nsecond-line" })
+    expect(Either.isLeft(twoLines) && twoLines.left.message).toBe(
+      "DISCORD_TOKEN: the token must be printable ASCII without spaces, as Discord's tokens are"
+    )
+    expect(error(["--token", "tökén"])).not.toContain("tökén")
+  })
+
   it("refuses --events without a type, and names the types it does not know", () => {
     expect(error(["--events", ""])).toContain("--events: no dispatch type given")
     expect(error(["--events", " , "])).toContain("--events: no dispatch type given")
     // warned of as passed on, then refused by the session's options once the gateway was up
     expect(error(["--events", "ready,message-create,MESSAGE.CREATE"])).toBe(
-      `--events: "MESSAGE-CREATE", "MESSAGE.CREATE": not a dispatch type name (A-Z, 0-9 and _, at most 64)`
+      `--events: "message-create", "MESSAGE.CREATE": not a dispatch type name (A-Z, 0-9 and _, at most 64)`
     )
+    // upper-cased, ſ is S and ß is SS: taken as MESSAGE_CREATE, unwarned
+    for (const name of ["meſſage_create", "guıld_create", "meßage_create"]) expect(error(["--events", name])).toContain("not a dispatch type name")
     expect(error(["--events", "X".repeat(65)])).toContain("not a dispatch type name")
     const options = Either.getOrThrow(parse(["--events", "message_create,MESAGE_CREATE,READY,FUTURE_EVENT"]))
     expect(Args.warnings(options)).toEqual([
