@@ -77,9 +77,11 @@ export const make = <E extends { readonly message: string; readonly _tag: string
     return { onEnd, await: Deferred.await(finished) }
   })
 
-// a failure's tag and close code (4004 and 4013 are two reasons), or a defect
-const reasonOf = <E extends { readonly _tag: string }>(cause: Cause.Cause<E>): string =>
+// a failure's tag and its code or reason (4004 and 4013 are two reasons, as are a 401 and a
+// source's failure), or a defect's words (two bugs are two reasons)
+const reasonOf = <E extends { readonly message: string; readonly _tag: string }>(cause: Cause.Cause<E>): string =>
   Option.match(Cause.failureOption(cause), {
-    onNone: () => "defect",
-    onSome: (error) => "code" in error ? `${error._tag} ${String(error.code)}` : error._tag
+    onNone: () => causeLine(cause),
+    onSome: (error) =>
+      "code" in error ? `${error._tag} ${String(error.code)}` : "reason" in error ? `${error._tag} ${String(error.reason)}` : error._tag
   })

@@ -280,8 +280,8 @@ export interface Hooks {
   readonly onEnd?: ((exit: Exit.Exit<void, SessionError>) => Effect.Effect<void>) | undefined
   /**
    * Whether the giver of these hooks tells an operator of the session's fatal end itself (a fleet,
-   * once for all its shards, through `onEnd`): the session then says it at Debug only. By default
-   * it says it at Error.
+   * once for each reason among its shards, through `onEnd`): the session then says it at Debug
+   * only. By default it says it at Error.
    */
   readonly tellsFatalEnd?: boolean | undefined
   /**

@@ -5,6 +5,7 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Ending from "../../src/fleet/Ending.ts"
+import { captured } from "../logLines.ts"
 
 class Fatal extends Data.TaggedError("Fatal")<{ readonly message: string }> {}
 
@@ -52,5 +53,25 @@ describe("Ending", () => {
       yield* ending.onEnd(Exit.void)
       yield* ending.onEnd(Exit.fail(new Fatal({ message: "4013" })))
       expect(yield* Effect.flip(ending.await)).toEqual(new Fatal({ message: "4013" }))
+    }))
+  // every defect was one reason (a second bug went untold), a non-Error one `[object Object]`, an
+  // Error without a message an empty "defect: "
+  it.effect("tells each reason once at Error, naming its shard: two defects are two reasons, told by their words", () =>
+    Effect.gen(function*() {
+      const { layer, lines } = captured()
+      yield* Effect.gen(function*() {
+        const ending = yield* Ending.make<Fatal>(4, Effect.void, (text) => text)
+        yield* ending.onEnd(Exit.die(new Error("cannot write heartbeats")), 0)
+        yield* ending.onEnd(Exit.die(new Error("cannot write heartbeats")), 1)
+        yield* ending.onEnd(Exit.die({ code: "EBADF", fd: 3 }), 2)
+        yield* ending.onEnd(Exit.die(new RangeError("")), 3)
+        yield* ending.onEnd(Exit.fail(new Fatal({ message: "shard 3: refused" })), 3)
+      }).pipe(Effect.provide(layer))
+      expect(lines).toEqual([
+        "ERROR stopping the fleet, a shard ended for good: shard 0: defect: cannot write heartbeats",
+        "ERROR another shard ended for good as the fleet stopped: shard 2: defect: { code: 'EBADF', fd: 3 }",
+        "ERROR another shard ended for good as the fleet stopped: shard 3: defect: RangeError",
+        "ERROR another shard ended for good as the fleet stopped: shard 3: refused"
+      ])
     }))
 })
