@@ -341,9 +341,9 @@ describe("FleetOutage", () => {
     }).pipe(Effect.provide(SessionHarness.TestLayer)))
 })
 
-describe("a fleet's fatal end, told", () => {
-  // a token reset closes every shard with 4004: each session said it at Error, a line per shard
-  it.scoped("a token refused on every shard at once is told at Error once, for the fleet, naming the first shard", () => {
+describe("a fleet's fatal ends, told", () => {
+  /** The Error lines of a fleet of 4 whose shards the gateway closes at once with `codes`. */
+  const errorsAfter = (codes: ReadonlyArray<number>) => {
     const { layer, lines } = annotated()
     return Effect.gen(function*() {
       yield* configureLimiter(4)
@@ -351,45 +351,32 @@ describe("a fleet's fatal end, told", () => {
       const fleet = yield* Fleet.make(options({ shardCount: 4 }))
       yield* advance(500)
       expect(served.peers.size).toBe(4)
-      yield* Effect.forEach([...served.peers.values()], (peer) => peer.close(4004, "Authentication failed."), { concurrency: "unbounded" })
+      yield* Effect.forEach(codes, (code, shard) => served.peers.get(shard)!.close(code, "refused"), { concurrency: "unbounded" })
       expect(Either.isLeft(yield* Effect.either(fleet.await))).toBe(true)
       yield* advance(500)
-    }).pipe(Effect.provide(layer), Logger.withMinimumLogLevel(LogLevel.Info), Effect.provide(TestLayer)).pipe(
-      Effect.andThen(() => {
-        expect(lines.filter((line) => line.startsWith("ERROR"))).toEqual([
-          expect.stringMatching(/^ERROR stopping the fleet, a shard ended for good: shard \d: the gateway closed with 4004 .* \[component=Fleet\]$/)
-        ])
-      })
+    }).pipe(
+      Effect.provide(layer),
+      Logger.withMinimumLogLevel(LogLevel.Info),
+      Effect.provide(TestLayer),
+      Effect.map(() => lines.filter((line) => line.startsWith("ERROR")))
     )
-  })
-})
+  }
 
-describe("a fleet's fatal ends of other reasons, told", () => {
+  // a token reset closes every shard with 4004: each session said it at Error, a line per shard
+  it.scoped("a token refused on every shard at once is told at Error once, for the fleet, naming the first shard", () =>
+    Effect.map(errorsAfter([4004, 4004, 4004, 4004]), (told) =>
+      expect(told).toEqual([
+        expect.stringMatching(/^ERROR stopping the fleet, a shard ended for good: shard \d: the gateway closed with 4004 .* \[component=Fleet\]$/)
+      ])))
+
   // only the first reached Info: a 4013 beside a 4004 was left to `status`
-  it.scoped("a shard ended for another reason as the fleet stopped is told at Error too, once for its reason", () => {
-    const { layer, lines } = annotated()
-    return Effect.gen(function*() {
-      yield* configureLimiter(4)
-      const served = yield* serve()
-      const fleet = yield* Fleet.make(options({ shardCount: 4 }))
-      yield* advance(500)
-      yield* Effect.all([
-        served.peers.get(0)!.close(4004, "Authentication failed."),
-        served.peers.get(1)!.close(4013, "Invalid intent(s)."),
-        served.peers.get(2)!.close(4004, "Authentication failed.")
-      ], { concurrency: "unbounded" })
-      yield* Effect.either(fleet.await)
-      yield* advance(500)
-    }).pipe(Effect.provide(layer), Logger.withMinimumLogLevel(LogLevel.Info), Effect.provide(TestLayer)).pipe(
-      Effect.andThen(() => {
-        const told = lines.filter((line) => line.startsWith("ERROR"))
-        expect(told).toHaveLength(2)
-        expect(told[0]).toMatch(/^ERROR stopping the fleet, a shard ended for good: shard \d: the gateway closed with 40(04|13) /)
-        expect(told[1]).toMatch(/^ERROR another shard ended for good as the fleet stopped: shard \d: the gateway closed with 40(04|13) /)
-        expect(told.some((line) => line.includes("4013")) && told.some((line) => line.includes("4004"))).toBe(true)
-      })
-    )
-  })
+  it.scoped("a shard ended for another reason as the fleet stopped is told at Error too, once for its reason", () =>
+    Effect.map(errorsAfter([4004, 4013, 4004]), (told) => {
+      expect(told).toHaveLength(2)
+      expect(told[0]).toMatch(/^ERROR stopping the fleet, a shard ended for good: shard \d: the gateway closed with 40(04|13) /)
+      expect(told[1]).toMatch(/^ERROR another shard ended for good as the fleet stopped: shard \d: the gateway closed with 40(04|13) /)
+      expect(told.some((line) => line.includes("4013")) && told.some((line) => line.includes("4004"))).toBe(true)
+    }))
 
   // it was Cause.pretty's stack trace, ten lines, naming no shard
   it.scoped("a defect ending a shard is told in one line naming the shard", () => {
