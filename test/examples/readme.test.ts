@@ -21,7 +21,7 @@ it.scoped("a connection whose heartbeats go unanswered is replaced, and the sess
     })
 
     const first = yield* gateway.accept
-    expect((yield* first.handshake(10_000)).op).toBe(2) // Hello; the session identifies
+    expect((yield* first.handshake(10_000)).op).toBe(2) // Hello sent; the session answered with its Identify (op 2)
     yield* first.sendJson({
       op: 0, s: 1, t: "READY",
       d: { v: 10, session_id: "abc", resume_gateway_url: "ws://resume.test", user: { id: "1" }, application: { id: "2" }, guilds: [] }
