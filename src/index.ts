@@ -52,6 +52,8 @@ export * as Opcode from "./protocol/Opcode.ts"
 export * as CloseCode from "./protocol/CloseCode.ts"
 /** The typed events. */
 export type { EventData, EventName, EventOf, GatewayEvent } from "./protocol/Event.ts"
+/** Dispatch type names read from a `Config` (the `events` option of the `layerConfig`s). */
+export * as EventNames from "./protocol/EventNames.ts"
 /** Opt-in validation of event data with `effect/Schema`. */
 export * as Validated from "./stream/Validated.ts"
 /** The bounded events buffer: its sink is what `Session.makeWith`'s `deliver` hook takes. */
