@@ -207,6 +207,7 @@ const runsOf = (ids: ReadonlyArray<number>): string => {
   return runs.join(",")
 }
 
+// `make`'s work, typed for every event
 const start = (
   options: FleetOptions.FleetOptions
 ): Effect.Effect<Fleet, InvalidOptions | GatewayInfoError, Scope.Scope | Session.Requirements> =>
