@@ -77,7 +77,8 @@ export class GatewayInfoError extends TaggedError("GatewayInfoError")<{
       ? `the gatewayUrl source failed: ${this.detail}`
       : this.reason === "Unauthorized"
       ? `GET /gateway/bot was refused: the token was rejected (${this.detail})`
-      : `GET /gateway/bot failed: ${this.detail}`
+      // one trying again cannot mend (a 404, an answer that is none) read as one it could
+      : `GET /gateway/bot failed: ${this.detail}${this.passing ? "" : "; trying again cannot mend it: check the api option"}`
   }
 }
 

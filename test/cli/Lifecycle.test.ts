@@ -284,7 +284,7 @@ describe.concurrent("CLI lifecycle", () => {
       const { api, asked } = yield* failingApi(404)
       const run = yield* cli(["--token", secret, "--api", api], { signals: ["SIGKILL"], delay: 15_000 })
       expect({ code: run.code, asked: asked() }).toEqual({ code: 1, asked: 1 })
-      expect(lines(run.stderr)).toEqual([`error: GET /gateway/bot failed: status 404 for ${api}/gateway/bot`])
+      expect(lines(run.stderr)).toEqual([`error: GET /gateway/bot failed: status 404 for ${api}/gateway/bot; trying again cannot mend it: check the api option`])
     }), 30_000)
 
   it.scopedLive("--duration with a gateway that no longer answers stops within the 5 s disconnect bound and exits", () =>

@@ -220,6 +220,16 @@ describe("Typed errors' messages", () => {
     )
   })
 
+  // a fatal one (a 404 from a wrong api) read as a passing failure, naming nothing to do
+  it("a GatewayInfoError trying again cannot mend says so and what to check; a passing one does not", () => {
+    expect(new GatewayInfoError({ reason: "Http", status: 404, detail: "status 404 for https://api.test/gateway/bot" }).message).toBe(
+      "GET /gateway/bot failed: status 404 for https://api.test/gateway/bot; trying again cannot mend it: check the api option"
+    )
+    expect(new GatewayInfoError({ reason: "Http", status: 503, detail: "status 503 for https://api.test/gateway/bot" }).message).toBe(
+      "GET /gateway/bot failed: status 503 for https://api.test/gateway/bot"
+    )
+  })
+
   // a fleet's own options were "invalid session options"
   it("InvalidOptions names no session: a fleet's own options are refused by it too", () => {
     expect(new InvalidOptions({ detail: "shards must not be empty" }).message).toBe("invalid options: shards must not be empty")

@@ -279,7 +279,7 @@ describe("GatewayInfo.fetch", () => {
       const over = yield* fetchWith(() => streamed(padded(GatewayInfo.maxBodyBytes + 1)))
       expect(over.either).toMatchObject({
         _tag: "Left",
-        left: { reason: "Decode", message: "GET /gateway/bot failed: the body is larger than 65536 bytes" }
+        left: { reason: "Decode", message: "GET /gateway/bot failed: the body is larger than 65536 bytes; trying again cannot mend it: check the api option" }
       })
     }))
 
