@@ -70,19 +70,13 @@ const maskedIn = (value: unknown, token: unknown, copies: Map<unknown, Error>): 
 }
 
 const masked = (defect: unknown, token: unknown, copies: Map<unknown, Error>): Error => {
-  // an object with a message of its own (a plain-JavaScript transport's `{ message: "..." }`) keeps
-  // its words as the copy's message, not its whole `inspect` text
-  if (!(defect instanceof Error) && !hasMessage(defect)) {
-    return new Error(withoutToken(typeof defect === "string" ? defect : inspect(defect, whole), token))
-  }
+  if (!(defect instanceof Error)) return new Error(withoutToken(typeof defect === "string" ? defect : inspect(defect, whole), token))
   const message = withoutToken(defect.message, token)
   const error = defect instanceof AggregateError ? new AggregateError([], message) : new Error(message)
   copies.set(defect, error)
   // the stack of where the defect was made, not of this copy
-  if (defect instanceof Error) {
-    error.name = defect.name
-    if (defect.stack !== undefined) error.stack = withoutToken(defect.stack, token)
-  }
+  error.name = defect.name
+  if (defect.stack !== undefined) error.stack = withoutToken(defect.stack, token)
   const inner = (value: unknown) => typeof value === "string" ? withoutToken(value, token) : maskedIn(value, token, copies)
   if ("cause" in defect) Object.defineProperty(error, "cause", { value: inner(defect.cause), writable: true, configurable: true })
   if (defect instanceof AggregateError) {
@@ -93,9 +87,6 @@ const masked = (defect: unknown, token: unknown, copies: Map<unknown, Error>): E
   }
   return error
 }
-
-const hasMessage = (value: unknown): value is { readonly message: string } =>
-  typeof value === "object" && value !== null && typeof (value as { readonly message?: unknown }).message === "string"
 
 /**
  * `effect`, its defects masked as {@link maskedDefect} masks them: put before a span or a line that
