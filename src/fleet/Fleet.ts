@@ -22,6 +22,7 @@ import * as Stream from "effect/Stream"
 import * as OptionsConfig from "../internal/config.ts"
 import { detached } from "../internal/detached.ts"
 import { withoutToken } from "../internal/secret.ts"
+import { isLoudAt } from "../internal/told.ts"
 import * as FifoSemaphore from "../limits/FifoSemaphore.ts"
 import { IdentifyLimiter } from "../limits/IdentifyLimiter.ts"
 import * as Commands from "../protocol/Commands.ts"
@@ -239,7 +240,7 @@ const start = (
       Effect.tapError((error) => {
         if (!error.passing) return Effect.void
         failures++
-        const told = (failures & (failures - 1)) === 0 || (error.retryAfter ?? 0) >= Outage.longWaitSeconds ? Effect.logWarning : Effect.logDebug
+        const told = isLoudAt(failures) || (error.retryAfter ?? 0) >= Outage.longWaitSeconds ? Effect.logWarning : Effect.logDebug
         const inARow = failures === 1 ? "" : ` (${failures} times in a row)`
         return Effect.zipRight(told(`${error.message}; trying again${inARow}`), Effect.sleep(Duration.seconds(error.retryAfter ?? 0)))
       }),

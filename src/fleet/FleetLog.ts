@@ -3,9 +3,8 @@
  *
  * @since 0.1.0
  */
-import * as Effect from "effect/Effect"
-import * as FiberRef from "effect/FiberRef"
-import * as HashMap from "effect/HashMap"
+import type * as Effect from "effect/Effect"
+import { linesOf } from "../internal/told.ts"
 
 /**
  * Runs `effect` with its log lines annotated as the fleet's: `component: "Fleet"`, and no `shard`.
@@ -14,6 +13,4 @@ import * as HashMap from "effect/HashMap"
  *
  * @since 0.1.0
  */
-export const fleetWide = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
-  Effect.locallyWith(effect, FiberRef.currentLogAnnotations, (annotations) =>
-    HashMap.set(HashMap.remove(annotations, "shard"), "component", "Fleet"))
+export const fleetWide = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> => linesOf("Fleet", effect)

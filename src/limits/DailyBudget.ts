@@ -10,10 +10,9 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as FiberId from "effect/FiberId"
-import * as FiberRef from "effect/FiberRef"
-import * as HashMap from "effect/HashMap"
 import { detached } from "../internal/detached.ts"
 import { isDue, monotonicMillis } from "../internal/due.ts"
+import { linesOf } from "../internal/told.ts"
 
 /**
  * A budget as `GET /gateway/bot` gives it and a limiter's snapshot shows it (`resetAfter` in
@@ -292,14 +291,13 @@ export const make = <E>(policy: BudgetPolicy<E>): DailyBudget<E> => {
     const turn = turnOf(now, shardId)
     const pace = turn === undefined ? "" : `; the next identifies go at most one every ${inSeconds(turn - now)}`
     // the bot's budget, not the shard's whose identify spent the start: annotated as the limiter's
-    return Effect.locallyWith(
+    return linesOf(
+      "IdentifyLimiter",
       Effect.logWarning(
         `identify budget low: ${budget.remaining} of ${budget.total} session starts left until it refills in ${
           inSeconds(budget.resetAt - now)
         }${pace}`
-      ),
-      FiberRef.currentLogAnnotations,
-      (annotations) => HashMap.set(HashMap.remove(annotations, "shard"), "component", "IdentifyLimiter")
+      )
     )
   }
 

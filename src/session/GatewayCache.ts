@@ -12,6 +12,7 @@ import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import type * as Redacted from "effect/Redacted"
 import { monotonicMillis } from "../internal/due.ts"
+import { isLoudAt } from "../internal/told.ts"
 import { IdentifyLimiter } from "../limits/IdentifyLimiter.ts"
 import type { GatewayBot } from "../protocol/GatewayBot.ts"
 import * as GatewayInfo from "../session/GatewayInfo.ts"
@@ -140,7 +141,7 @@ export const make = (
         // outage of the endpoint with the gateway asks again about once a minute, and told each
         // time it was a Warning a minute for as long as it lasted
         failedRefreshes++
-        const told = (failedRefreshes & (failedRefreshes - 1)) === 0 ? Effect.logWarning : Effect.logDebug
+        const told = isLoudAt(failedRefreshes) ? Effect.logWarning : Effect.logDebug
         return Effect.as(
           told(`gateway info could not be refreshed (${failedRefreshes} time(s) in a row); using the cached answer`).pipe(
             Effect.annotateLogs({ reason: error.reason, detail: error.detail })
