@@ -11,7 +11,7 @@ import type { Compression } from "../codec/Compression.ts"
 import { isQuotable } from "../internal/printable.ts"
 import { TaggedError } from "../internal/taggedError.ts"
 import { maxShardCount } from "../protocol/Commands.ts"
-import { isTypeName } from "../protocol/Event.ts"
+import { isTypeNameInAnyCase } from "../protocol/Event.ts"
 import { isHttpUrl, isWebSocketUrl, maxUrlLength } from "../protocol/internal/schema.ts"
 import * as Intents from "../protocol/Intents.ts"
 import * as Session from "../session/Session.ts"
@@ -369,7 +369,7 @@ const parseFlags = (
     // a name no dispatch type can have (`message-create`) was warned of as passed on, then refused
     // by the session's options once the gateway was up; checked before it is upper-cased, which
     // makes `MESSAGE_CREATE` of `meſſage_create` and `SS` of `ß`
-    const misnamed = (given ?? []).filter((t) => !(/^[\x00-\x7f]*$/.test(t) && isTypeName(t.toUpperCase())))
+    const misnamed = (given ?? []).filter((t) => !isTypeNameInAnyCase(t))
     const events = given === undefined ? undefined : new Set(given.map((t) => t.toUpperCase()))
     if (misnamed.length > 0) {
       return yield* Either.left(

@@ -58,6 +58,14 @@ const typeName = /^[A-Z0-9_]{1,64}$/
 export const isTypeName = (t: string): boolean => typeName.test(t)
 
 /**
+ * Whether `name`, upper-cased, is written as Discord writes a dispatch type ({@link isTypeName}),
+ * as a name given in any case is read; ASCII only, since upper-casing makes an `S` of `ſ`.
+ *
+ * @since 0.1.0
+ */
+export const isTypeNameInAnyCase = (name: string): boolean => /^[\x00-\x7f]*$/.test(name) && isTypeName(name.toUpperCase())
+
+/**
  * An event as a session builds it: an instance of a class, not an object literal. V8 watches
  * where object literals are allocated, and once most objects of one literal outlive a
  * young-generation collection (a consumer holding a chunk of events while it works is enough) it

@@ -8,7 +8,7 @@ import * as Config from "effect/Config"
 import * as ConfigError from "effect/ConfigError"
 import * as Either from "effect/Either"
 import { isQuotable, notShown } from "../internal/printable.ts"
-import { type EventName, isTypeName } from "./Event.ts"
+import { type EventName, isTypeNameInAnyCase } from "./Event.ts"
 
 const expected = "Expected dispatch types (such as MESSAGE_CREATE,GUILD_CREATE)"
 
@@ -28,8 +28,7 @@ export const config = (name: string): Config.Config<ReadonlyArray<EventName>> =>
     Config.mapOrFail(Config.string(), (text) => {
       const names = text.split(",").map((given) => given.trim()).filter((given) => given !== "")
       if (names.length === 0) return Either.left(ConfigError.InvalidData([], `${expected} but received an empty value`))
-      // upper-cased only once ASCII: `ſ` would be an S
-      const misnamed = names.find((given) => !(/^[\x00-\x7f]*$/.test(given) && isTypeName(given.toUpperCase())))
+      const misnamed = names.find((given) => !isTypeNameInAnyCase(given))
       if (misnamed !== undefined) {
         const shown = isQuotable(text) ? JSON.stringify(misnamed) : notShown(text)
         return Either.left(ConfigError.InvalidData([], `${expected} but received ${shown}`))
