@@ -1,4 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
+import * as Cause from "effect/Cause"
+import * as Data from "effect/Data"
 import * as Redacted from "effect/Redacted"
 import { inspect } from "node:util"
 import { maskedDefect, withoutToken } from "../../src/internal/secret.ts"
@@ -82,5 +84,74 @@ describe("maskedDefect", () => {
     const thrown = new Error("proxy gone")
     expect(maskedDefect(thrown, Redacted.make(token))).toBe(thrown)
     expect(maskedDefect(42, Redacted.make(token))).toBe(42)
+    class ProxyGone extends Data.TaggedError("ProxyGone")<{ readonly status: number }> {}
+    const tagged = new ProxyGone({ status: 502 })
+    expect(maskedDefect(tagged, Redacted.make(token))).toBe(tagged)
+  })
+
+  // what each printer shows of a value; a printer that throws shows nothing
+  const printed = (value: unknown): ReadonlyArray<string> =>
+    [
+      () => inspect(value, { depth: null, getters: true, maxStringLength: Infinity, maxArrayLength: Infinity }),
+      () => Cause.pretty(Cause.die(value)),
+      () => JSON.stringify(value) ?? "",
+      () => String(value)
+    ].map((print) => {
+      try {
+        return print()
+      } catch {
+        return ""
+      }
+    })
+
+  // each went on whole: inspect's text (depth 10, getters not run) was all that was looked at, and a
+  // copy kept the defect's own functions and took its keys unmasked
+  it("masks the token however a printer would find it: a getter, a toJSON or toString, a proxy, a hidden cause, deep down, a key", () => {
+    const secret = Redacted.make(token)
+    const frame = `{"op":6,"d":{"token":"${token}"}}`
+    let deep: Record<string, unknown> = { frame }
+    for (let i = 0; i < 12; i++) deep = { inner: deep }
+    class RequestFailed extends Error {
+      toJSON() {
+        return { message: this.message, frame }
+      }
+    }
+    class Described extends Error {
+      override toString() {
+        return `proxy refused ${frame}`
+      }
+    }
+    const defects: ReadonlyArray<readonly [string, unknown]> = [
+      ["a message getter", Object.defineProperty(new Error("proxy gone"), "message", { get: () => `proxy refused ${frame}` })],
+      ["a field getter", Object.defineProperty(new Error("proxy gone"), "frame", { get: () => frame, enumerable: true })],
+      ["a toJSON of its class", new RequestFailed("proxy gone")],
+      ["a toJSON of its own", { reason: "proxy gone", toJSON: () => ({ frame }) }],
+      ["a toString of its class", new Described("proxy gone")],
+      ["a value deeper than ten levels", Object.assign(new Error("proxy gone"), { deep })],
+      ["a plain object's hidden cause", Object.defineProperty({ reason: "proxy gone" }, "cause", { value: `refused ${frame}` })],
+      ["a proxy", new Proxy({ reason: "proxy gone" }, { get: (target, key) => key === "reason" ? `refused ${frame}` : Reflect.get(target, key) })],
+      ["a key", Object.assign(new Error(`refused ${frame}`), { [`frame ${token}`]: true })],
+      ["an own toJSON beside a quote", Object.assign(new Error(`refused ${frame}`), { toJSON: () => ({ frame }) })]
+    ]
+    for (const [what, defect] of defects) {
+      const masked = maskedDefect(defect, secret)
+      for (const text of printed(masked)) expect(text, what).not.toContain(token.slice(0, 12))
+    }
+  })
+
+  it("never throws, whatever the defect's getters do", () => {
+    const secret = Redacted.make(token)
+    const throwing = Object.defineProperty(new Error(`refused ${token}`), "frame", {
+      get: () => {
+        throw new Error(`cannot read ${token}`)
+      },
+      enumerable: true
+    })
+    const endless: { readonly next: unknown } = { get next() { return { get next() { return endless } } } }
+    const hostile = new Proxy({}, { ownKeys: () => { throw new Error(token) }, get: () => { throw new Error(token) } })
+    for (const defect of [throwing, Object.assign(new Error(`refused ${token}`), { endless }), hostile]) {
+      const masked = maskedDefect(defect, secret)
+      for (const text of printed(masked)) expect(text).not.toContain(token.slice(0, 12))
+    }
   })
 })
