@@ -22,8 +22,8 @@ const shortestRun = 12
  * @since 0.1.0
  */
 export const withoutToken = (text: string, token: unknown): string => {
-  const secret = Redacted.isRedacted(token) ? Redacted.value(token) : token
-  if (typeof secret !== "string" || secret.length < shortestRun) return text
+  const secret = secretOf(token)
+  if (secret === undefined || !quotes(text, secret)) return text
   let masked = ""
   let i = 0
   while (i < text.length) {
@@ -45,15 +45,33 @@ export const withoutToken = (text: string, token: unknown): string => {
  *
  * @since 0.1.0
  */
-export const quotesToken = (text: string, token: unknown): boolean => withoutToken(text, token) !== text
+export const quotesToken = (text: string, token: unknown): boolean => {
+  const secret = secretOf(token)
+  return secret !== undefined && quotes(text, secret)
+}
+
+const secretOf = (token: unknown): string | undefined => {
+  const secret = Redacted.isRedacted(token) ? Redacted.value(token) : token
+  return typeof secret === "string" && secret.length >= shortestRun ? secret : undefined
+}
+
+// every run of 12 or more holds one of the secret's runs of 12: a search for each, linear in the
+// text (the character by character walk of `withoutToken` is not, on a long text)
+const quotes = (text: string, secret: string): boolean => {
+  for (let i = 0; i + shortestRun <= secret.length; i++) {
+    if (text.includes(secret.slice(i, i + shortestRun))) return true
+  }
+  return false
+}
 
 /**
  * A defect that quotes runs of `token` wherever a printer may find them (a program's transport or
  * limiter that put a frame or a key in its message, its `cause`, an `AggregateError`'s `errors`, a
- * property of its own, a getter, a `toJSON` or `toString`, or a value that is no `Error`), as an
- * `Error` with them masked: its name and stack kept (masked too), its `cause`, `errors` and own
- * properties masked the same way, its methods dropped. Any other defect as it is. It never throws:
- * a defect whose getters throw, or that cannot be read at all, is told as what could be read.
+ * property of its own, hidden or not, a getter, a `toJSON` or `toString`, bytes, or a value that is
+ * no `Error`), as an `Error` with them masked: its name and stack kept (masked too), its `cause`,
+ * `errors` and own properties masked the same way, its methods dropped; a value that is no `Error`
+ * as one of its JSON. Any other defect as it is. It never throws: a defect whose getters throw, or
+ * that cannot be read at all, is told as what could be read.
  *
  * @since 0.1.0
  */
@@ -64,10 +82,6 @@ export const maskedDefect = (defect: unknown, token: unknown): unknown => {
     return new Error("a defect that could not be read without the risk of quoting the token")
   }
 }
-
-// all of it: a long string or a long list (an AggregateError's errors) cut short, or a value deep
-// down, could hide a run; getters run, as a printer asked for them would run them
-const whole = { depth: Infinity, maxStringLength: Infinity, maxArrayLength: Infinity, getters: true }
 
 // what `look` finds, or `otherwise` where it throws (a getter, a proxy's trap)
 const safely = <A>(look: () => A, otherwise: A): A => {
@@ -81,25 +95,50 @@ const safely = <A>(look: () => A, otherwise: A): A => {
 // what `render` gives, or nothing where it throws (as a printer that throws prints nothing)
 const attempt = (render: () => string | undefined): string => safely(() => render() ?? "", "")
 
-// every way a program's printer may show `value`: `inspect`, Effect's `Cause.pretty` (an error's
-// message, a `toString` of its own, JSON, a `cause` however it is kept), JSON (a `toJSON`), `String`
+// a long string or a long list (an AggregateError's errors) cut short could hide a run; getters
+// run, as a printer asked for them would run them. Twenty levels deep, not all: a value nested a
+// thousand levels deep is printed in a number of characters that grows as the square of its depth
+// (each level indented further), and a connect's error is looked at on every try; JSON looks at
+// every level
+const deep = { depth: 20, maxStringLength: Infinity, maxArrayLength: Infinity, getters: true }
+// what is not enumerable (a detail put on an error with `Object.defineProperty`), a few levels deep
+// as `console.dir` shows it: all the internals of a socket, deep down, are half a megabyte of text
+const hidden = { ...deep, depth: 4, showHidden: true }
+
+// every way a program's printer may show `value`: `inspect` (its hidden properties too), Effect's
+// `Cause.pretty` as its loggers and tracer call it (an error's message, a `toString` of its own, a
+// `cause` however it is kept and told by its `toString`), JSON (a `toJSON`, bytes), `String`
 const printed = (value: unknown): ReadonlyArray<string> =>
   typeof value === "string" ? [value] : [
-    attempt(() => inspect(value, whole)),
-    attempt(() => Cause.pretty(Cause.die(value))),
-    attempt(() => JSON.stringify(value, withoutCycles())),
+    attempt(() => inspect(value, deep)),
+    attempt(() => inspect(value, hidden)),
+    attempt(() => Cause.pretty(Cause.die(value), { renderErrorCause: true })),
+    asJson(value),
     attempt(() => String(value))
   ]
 
-// a JSON replacer leaving out an object met before (as Effect's printer does), not throwing at it
-const withoutCycles = () => {
+// `value` as JSON, an object met before left out (as Effect's printer does, not throwing at it), a
+// bigint as its digits, and bytes as the text they spell (a frame kept as a `Buffer` holds the token
+// as its characters' codes, which JSON shows as numbers)
+const asJson = (value: unknown): string => {
   const seen = new Set<unknown>()
-  return (_key: string, value: unknown) => {
-    if (typeof value !== "object" || value === null) return typeof value === "bigint" ? String(value) : value
-    if (seen.has(value)) return undefined
-    seen.add(value)
-    return value
-  }
+  return attempt(() =>
+    JSON.stringify(value, (_key, value: unknown) => {
+      if (typeof value === "bigint") return String(value)
+      if (typeof value !== "object" || value === null) return value
+      if (seen.has(value)) return undefined
+      seen.add(value)
+      return bytesOf(value)?.toString("latin1") ?? value
+    })
+  )
+}
+
+// the bytes of a byte array, an `ArrayBuffer` or a `Buffer` as its `toJSON` gives it
+const bytesOf = (value: object): Buffer | undefined => {
+  if (ArrayBuffer.isView(value)) return Buffer.from(value.buffer, value.byteOffset, value.byteLength)
+  if (value instanceof ArrayBuffer) return Buffer.from(value)
+  const { type, data } = value as { readonly type?: unknown; readonly data?: unknown }
+  return type === "Buffer" && Array.isArray(data) ? Buffer.from(data as Array<number>) : undefined
 }
 
 // `value` as it is where no printer shows a run of the token, else masked; `copies`: the errors
@@ -114,11 +153,19 @@ const maskedIn = (value: unknown, token: unknown, copies: Map<unknown, Error>): 
 // a property's value, read as a printer would read it; undefined where its getter throws
 const read = (owner: object, key: string): unknown => safely(() => (owner as Record<string, unknown>)[key], undefined)
 
+const isMessage = (value: unknown): value is object =>
+  typeof value === "object" && value !== null && typeof read(value, "message") === "string"
+
+// an error's own properties that the copy takes apart from the others
+const errorKeys = new Set(["message", "name", "stack", "cause"])
+
 // a copy of what `defect` shows with the token masked, made of read values only (no getter, no
-// method of the defect's), so that no printer can find the token through the copy
+// method of the defect's), so that no printer can find the token through the copy: an error, or an
+// object with a message (a plain-JS one's `{ message }`), as an error, anything else as an error of
+// its JSON (bytes as their text)
 const masked = (defect: unknown, token: unknown, copies: Map<unknown, Error>): Error => {
-  if (!(defect instanceof Error)) {
-    return new Error(withoutToken(attempt(() => inspect(defect, whole)) || "a value that could not be shown", token))
+  if (!(defect instanceof Error || isMessage(defect))) {
+    return new Error(withoutToken(asJson(defect) || "a value that could not be shown", token))
   }
   const text = (key: string) => {
     const value = read(defect, key)
@@ -127,19 +174,26 @@ const masked = (defect: unknown, token: unknown, copies: Map<unknown, Error>): E
   const message = text("message") ?? ""
   const error = defect instanceof AggregateError ? new AggregateError([], message) : new Error(message)
   copies.set(defect, error)
-  const own = (key: string, value: unknown) =>
-    Object.defineProperty(error, key, { value, writable: true, enumerable: false, configurable: true })
-  const inner = (value: unknown) => typeof value === "string" ? withoutToken(value, token) : maskedIn(value, token, copies)
+  const own = (key: string, value: unknown, enumerable = false) =>
+    Object.defineProperty(error, key, { value, writable: true, enumerable, configurable: true })
+  // an error inside a copy is copied as it is met, not looked at first: looking at each of a chain
+  // of causes would print the rest of the chain again, at each
+  const inner = (value: unknown) =>
+    typeof value === "string"
+      ? withoutToken(value, token)
+      : value instanceof Error
+      ? copies.get(value) ?? masked(value, token, copies)
+      : maskedIn(value, token, copies)
   own("name", text("name") ?? "Error")
   // the stack of where the defect was made, not of this copy
   own("stack", text("stack") ?? `${error.name}: ${message}`)
   if (safely(() => "cause" in defect, false)) own("cause", inner(read(defect, "cause")))
   if (defect instanceof AggregateError) own("errors", safely(() => Array.from(defect.errors as Iterable<unknown>), []).map(inner))
-  for (const key of safely(() => Object.keys(defect), [])) {
-    if (key === "cause" || key === "errors") continue
+  for (const key of safely(() => Object.getOwnPropertyNames(defect), [])) {
+    if (errorKeys.has(key) || (key === "errors" && defect instanceof AggregateError)) continue
     const value = read(defect, key)
     if (typeof value === "function") continue
-    Object.defineProperty(error, withoutToken(key, token), { value: inner(value), writable: true, enumerable: true, configurable: true })
+    own(withoutToken(key, token), inner(value), safely(() => Object.prototype.propertyIsEnumerable.call(defect, key), true))
   }
   return error
 }

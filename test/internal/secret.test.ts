@@ -93,7 +93,9 @@ describe("maskedDefect", () => {
   const printed = (value: unknown): ReadonlyArray<string> =>
     [
       () => inspect(value, { depth: null, getters: true, maxStringLength: Infinity, maxArrayLength: Infinity }),
-      () => Cause.pretty(Cause.die(value)),
+      () => inspect(value, { depth: 4, showHidden: true }),
+      // as Effect's loggers and tracer print a cause
+      () => Cause.pretty(Cause.die(value), { renderErrorCause: true }),
       () => JSON.stringify(value) ?? "",
       () => String(value)
     ].map((print) => {
@@ -121,6 +123,18 @@ describe("maskedDefect", () => {
         return `proxy refused ${frame}`
       }
     }
+    // a lock store's key, its words kept private, told by its `toString`
+    class LockKey {
+      readonly #text: string
+      constructor(text: string) {
+        this.#text = text
+      }
+      toString(): string {
+        return this.#text
+      }
+    }
+    let chain = new Error(`refused ${frame}`)
+    for (let i = 0; i < 200; i++) chain = new Error(`proxy gone (${i})`, { cause: chain })
     const defects: ReadonlyArray<readonly [string, unknown]> = [
       ["a message getter", Object.defineProperty(new Error("proxy gone"), "message", { get: () => `proxy refused ${frame}` })],
       ["a field getter", Object.defineProperty(new Error("proxy gone"), "frame", { get: () => frame, enumerable: true })],
@@ -131,12 +145,40 @@ describe("maskedDefect", () => {
       ["a plain object's hidden cause", Object.defineProperty({ reason: "proxy gone" }, "cause", { value: `refused ${frame}` })],
       ["a proxy", new Proxy({ reason: "proxy gone" }, { get: (target, key) => key === "reason" ? `refused ${frame}` : Reflect.get(target, key) })],
       ["a key", Object.assign(new Error(`refused ${frame}`), { [`frame ${token}`]: true })],
-      ["an own toJSON beside a quote", Object.assign(new Error(`refused ${frame}`), { toJSON: () => ({ frame }) })]
+      ["an own toJSON beside a quote", Object.assign(new Error(`refused ${frame}`), { toJSON: () => ({ frame }) })],
+      ["a cause told by its class's toString", new Error("lock store unreachable", { cause: new LockKey(`identify:${token}`) })],
+      ["a cause told by its own toString", new Error("lock store unreachable", { cause: { toString: () => `identify:${token}` } })],
+      ["a hidden property", Object.defineProperty(new Error("proxy refused the upgrade"), "request", { value: `Authorization: Bot ${token}` })],
+      ["the frame as a Buffer", Object.assign(new Error("proxy refused the frame"), { frame: Buffer.from(frame) })],
+      ["the frame as bytes", { reason: "proxy refused the frame", frame: new TextEncoder().encode(frame) }],
+      ["a chain of 200 causes", chain]
     ]
     for (const [what, defect] of defects) {
       const masked = maskedDefect(defect, secret)
       for (const text of printed(masked)) expect(text, what).not.toContain(token.slice(0, 12))
     }
+  })
+
+  it("leaves a value deep down that quotes nothing as it is (it was printed whole, a second for a parsed body 3,000 levels deep)", () => {
+    const body: unknown = JSON.parse(`${"{\"a\":".repeat(3000)}{}${"}".repeat(3000)}`)
+    const defect = Object.assign(new Error("proxy answered 502"), { body })
+    expect(maskedDefect(defect, Redacted.make(token))).toBe(defect)
+  })
+
+  it("tells a masked frame of bytes by the text it spells, and keeps what a hidden property was", () => {
+    const frame = `{"op":2,"d":{"token":"${token}"}}`
+    const fromBytes = maskedDefect({ frame: Buffer.from(frame) }, Redacted.make(token)) as Error
+    expect(fromBytes.message).toBe(JSON.stringify({ frame: `{"op":2,"d":{"token":"<token>"}}` }))
+    const request = `Authorization: Bot ${token}`
+    const hidden = maskedDefect(Object.defineProperty(new Error("proxy refused"), "request", { value: request }), Redacted.make(token))
+    expect(Object.getOwnPropertyDescriptor(hidden, "request")).toMatchObject({ value: "Authorization: Bot <token>", enumerable: false })
+  })
+
+  // it was an Error of its whole inspect text: "{ message: 'refused Bot <token>', code: 502 }"
+  it("gives an object with a message, a plain-JS transport's error, as an Error of that message", () => {
+    const masked = maskedDefect({ message: `refused Bot ${token}`, code: 502 }, Redacted.make(token)) as Error & { code: number }
+    expect(masked).toBeInstanceOf(Error)
+    expect([masked.message, masked.code]).toEqual(["refused Bot <token>", 502])
   })
 
   it("never throws, whatever the defect's getters do", () => {

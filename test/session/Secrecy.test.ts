@@ -114,24 +114,41 @@ describe("secrecy: the token in what the library itself writes", () => {
     })
   }
 
-  // its Error line gave the cause whole
-  it.scoped("a custom limiter whose answered dies quoting the token: its Error line does not repeat it", () => {
-    const captured = capture()
-    return Effect.gen(function*() {
-      const { session } = yield* readySession({}, 3_600_000)
-      yield* settle
-      expect(captured.lines.some((line) => line.includes("the identify limiter's answered failed"))).toBe(true)
-      expect(leaksIn(lineTexts(captured.lines))).toEqual([])
-      const stopping = yield* Effect.fork(Effect.exit(session.disconnect("1 second")))
-      yield* TestClock.adjust("1 second")
-      yield* Fiber.join(stopping)
-    }).pipe(
-      captured.provide,
-      Effect.provide(programLimiter({
-        identify: (_shard, send) => send(Effect.die(new Error(`lock store unreachable for key identify:${secret}`)))
-      }))
-    )
-  })
+  /** A lock store's key, its words kept private, told by its `toString` (as Effect's loggers tell a cause). */
+  class LockKey {
+    readonly #text: string
+    constructor(text: string) {
+      this.#text = text
+    }
+    toString(): string {
+      return this.#text
+    }
+  }
+
+  // its Error line gave the cause whole; then a cause told by its `toString`, which only Effect's
+  // loggers print (with `renderErrorCause`)
+  for (
+    const [name, defect] of [
+      ["quoting the token", () => new Error(`lock store unreachable for key identify:${secret}`)],
+      ["of a cause told by its toString", () => new Error("lock store unreachable", { cause: new LockKey(`identify:${secret}`) })]
+    ] as const
+  ) {
+    it.scoped(`a custom limiter whose answered dies ${name}: its Error line does not repeat the token`, () => {
+      const captured = capture()
+      return Effect.gen(function*() {
+        const { session } = yield* readySession({}, 3_600_000)
+        yield* settle
+        expect(captured.lines.some((line) => line.includes("the identify limiter's answered failed"))).toBe(true)
+        expect(leaksIn(lineTexts(captured.lines))).toEqual([])
+        const stopping = yield* Effect.fork(Effect.exit(session.disconnect("1 second")))
+        yield* TestClock.adjust("1 second")
+        yield* Fiber.join(stopping)
+      }).pipe(
+        captured.provide,
+        Effect.provide(programLimiter({ identify: (_shard, send) => send(Effect.die(defect())) }))
+      )
+    })
+  }
 
   // it killed the writer of the command's lane unobserved: the command, and every later one of its
   // kind, waited for ever on a session that stayed Connected

@@ -72,6 +72,26 @@ describe("secrecy: a span's exit", () => {
     )
   })
 
+  // a detail kept hidden (not enumerable), as Node and many libraries put details on their errors:
+  // `inspect` with `showHidden` shows it, and the span's exit kept it whole
+  const hiddenRefusal = () =>
+    Object.defineProperty(new Error("proxy refused the upgrade"), "request", { value: `GET /?v=10 HTTP/1.1\r\nAuthorization: Bot ${secret}` })
+  for (
+    const [name, connect] of [
+      ["dies with a hidden property quoting it", () => Effect.die(hiddenRefusal())],
+      ["fails with a cause whose hidden property quotes it", () => Effect.fail(new TransportError({ reason: "Connect", cause: hiddenRefusal() }))]
+    ] as const
+  ) {
+    it.scoped(`a transport's connect that ${name}: the Session.connect span's exit does not repeat the token`, () => {
+      const { captured, run } = runAFew()
+      return Effect.gen(function*() {
+        yield* run
+        expect(captured.spans.some((span) => span.name === "Session.connect" && span.ended !== undefined)).toBe(true)
+        expect(leaksIn([...lineTexts(captured.lines), ...spanTexts(captured.spans)])).toEqual([])
+      }).pipe(Effect.provide(withTransport(connect)))
+    })
+  }
+
   it.scoped("an HttpClient that dies quoting the Authorization header: the GatewayInfo.fetch span's exit does not repeat it", () => {
     const { captured, run } = runAFew({ gateway: undefined, api: "https://api.test/v10" })
     const dyingClient = Layer.succeed(
