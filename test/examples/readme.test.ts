@@ -5,6 +5,7 @@ import { Config, ConfigProvider, Effect, Fiber, Layer, Option, Redacted, Schema,
 import { Fleet, IdentifyLimiter, Intents, Live, Session, SessionOptions, Validated } from "../../src/index.ts"
 import type { GatewayEvent } from "../../src/index.ts"
 import { MemoryTransport } from "../../src/testing/index.ts"
+import { options as fleetOptions } from "../fleet/harness.ts"
 import { acceptAndHello, options, ready } from "../session/harness.ts"
 
 // README: "Testing your bot" — a heartbeat timeout under TestClock, on the in-memory transport.
@@ -139,6 +140,30 @@ it.scoped("the fleet's layerConfig example reads its settings, SHARD_COUNT optio
     const empty = ConfigProvider.fromMap(new Map([["DISCORD_TOKEN", "a.b.c"], ["DISCORD_INTENTS", ""]]))
     const refused = yield* Effect.flip(Layer.build(BotLayer).pipe(Effect.withConfigProvider(empty)))
     expect(String(refused)).toContain("DISCORD_INTENTS")
+  }))
+
+// README: "Many shards: the fleet" — a layer's points handed on by a finalizer of the program, which
+// runs before the layer's release (a fleet of two shards on the in-memory transport, stopped by an
+// interruption as by Ctrl-C)
+it.scoped("the finalizer example takes every shard's resume point before the layer's release", () =>
+  Effect.gen(function*() {
+    const saved: Array<ReadonlyArray<SessionOptions.ResumePoint>> = []
+    const savePoints = (points: ReadonlyArray<SessionOptions.ResumePoint>) => Effect.sync(() => saved.push(points))
+    const services = yield* Layer.build(TestServices)
+    const BotLayer = Fleet.layer(fleetOptions({ shardCount: 2 })).pipe(Layer.provide(Layer.succeedContext(services)))
+    const program = Effect.gen(function*() {
+      const fleet = yield* Fleet.Fleet
+      yield* Effect.addFinalizer(() => Effect.flatMap(fleet.disconnect(), savePoints))
+      yield* Stream.runForEach(fleet.events, () => Effect.void)
+    })
+    const running = yield* Effect.fork(program.pipe(Effect.scoped, Effect.provide(BotLayer)))
+    for (const shard of [0, 1] as const) {
+      const { peer } = yield* acceptAndHello(41_250).pipe(Effect.provide(services))
+      yield* peer.sendJson(ready(1, `session-${shard}`, [shard, 2]))
+      yield* TestClock.adjust("5 seconds")
+    }
+    yield* Fiber.interrupt(running)
+    expect(saved.map((points) => points.map((point) => [point.sessionId, point.shard]))).toEqual([[["session-0", [0, 2]], ["session-1", [1, 2]]]])
   }))
 
 // README: "Checking event data (opt-in)" — the example's stream, over a session on the in-memory transport.
