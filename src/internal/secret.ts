@@ -69,19 +69,34 @@ const quotes = (text: string, secret: string): boolean => {
  * limiter that put a frame or a key in its message, its `cause`, an `AggregateError`'s `errors`, a
  * property of its own, hidden or not, a getter, a `toJSON` or `toString`, bytes, or a value that is
  * no `Error`), as an `Error` with them masked: its name and stack kept (masked too), its `cause`,
- * `errors` and own properties masked the same way, its methods dropped; a value that is no `Error`
- * as one of its JSON. Any other defect as it is. It never throws: a defect whose getters throw, or
- * that cannot be read at all, is told as what could be read.
+ * `errors` and own properties masked the same way, its methods dropped; an object with a message
+ * as an `Error` of it, a string as one of its words, any other value as one of its JSON; a copy a printer would still find a run in (one
+ * that joins what the copy keeps apart) as its name and message alone. Any other defect as it is.
+ * It never throws: a getter that throws is read as nothing, and a defect that cannot be read at
+ * all is told as such.
  *
  * @since 0.1.0
  */
 export const maskedDefect = (defect: unknown, token: unknown): unknown => {
   try {
-    return maskedIn(defect, token, new Map())
+    const result = maskedIn(defect, token, new Map())
+    if (result === defect || !quotedIn(result, token)) return result
+    // a printer that joins what the copy keeps apart (Effect's drops a stack line's parentheses):
+    // the copy's name and message alone, each masked
+    const error = result as Error
+    const bare = Object.defineProperty(new Error(error.message), "name", { value: error.name, writable: true, configurable: true })
+    bare.stack = `${bare.name}: ${bare.message}`
+    return quotedIn(bare, token) ? unreadable() : bare
   } catch {
-    return new Error("a defect that could not be read without the risk of quoting the token")
+    return unreadable()
   }
 }
+
+// told in place of a defect that could not be read (a proxy whose every trap throws)
+const unreadable = () => new Error("a defect that could not be read without the risk of quoting the token")
+
+// whether any printer shows a run of the token in `value`
+const quotedIn = (value: unknown, token: unknown): boolean => printed(value).some((text) => quotesToken(text, token))
 
 // what `look` finds, or `otherwise` where it throws (a getter, a proxy's trap)
 const safely = <A>(look: () => A, otherwise: A): A => {
@@ -95,27 +110,54 @@ const safely = <A>(look: () => A, otherwise: A): A => {
 // what `render` gives, or nothing where it throws (as a printer that throws prints nothing)
 const attempt = (render: () => string | undefined): string => safely(() => render() ?? "", "")
 
-// a long string or a long list (an AggregateError's errors) cut short could hide a run; getters
-// run, as a printer asked for them would run them. Twenty levels deep, not all: a value nested a
-// thousand levels deep is printed in a number of characters that grows as the square of its depth
-// (each level indented further), and a connect's error is looked at on every try; JSON looks at
-// every level
-const deep = { depth: 20, maxStringLength: Infinity, maxArrayLength: Infinity, getters: true }
-// what is not enumerable (a detail put on an error with `Object.defineProperty`), a few levels deep
-// as `console.dir` shows it: all the internals of a socket, deep down, are half a megabyte of text
-const hidden = { ...deep, depth: 4, showHidden: true }
+// what `inspect` shows that no walk of the properties does: a class's own way of being inspected,
+// a proxy's target. Two levels deep, as `console.log`; getters run, as a printer asked for them runs
+// them (a walk at every level is linear; `inspect` prints an object once for each path to it, which
+// for objects shared along a few levels is an exponential number of times)
+const shallow = { depth: 2, maxStringLength: Infinity, getters: true }
 
-// every way a program's printer may show `value`: `inspect` (its hidden properties too), Effect's
-// `Cause.pretty` as its loggers and tracer call it (an error's message, a `toString` of its own, a
-// `cause` however it is kept and told by its `toString`), JSON (a `toJSON`, bytes), `String`
+// every way a program's printer may show `value`: every string in it at any depth (a property's,
+// hidden or not, its key, a getter's, bytes as the text they spell, a `Map`'s or a `Set`'s),
+// `inspect`, Effect's `Cause.pretty` as its loggers and tracer call it (an error's message, a
+// `toString` of its own, a `cause` however it is kept and told by its `toString`), JSON (a `toJSON`),
+// `String`
 const printed = (value: unknown): ReadonlyArray<string> =>
   typeof value === "string" ? [value] : [
-    attempt(() => inspect(value, deep)),
-    attempt(() => inspect(value, hidden)),
+    ...textsIn(value),
+    attempt(() => inspect(value, shallow)),
     attempt(() => Cause.pretty(Cause.die(value), { renderErrorCause: true })),
     asJson(value),
     attempt(() => String(value))
   ]
+
+// the strings `value` holds, each object looked at once, through every own property and key (its
+// getters run, a throwing one read as nothing); functions are not looked into
+const textsIn = (value: unknown): Array<string> => {
+  const texts: Array<string> = []
+  const seen = new Set<object>()
+  const pending = [value]
+  while (pending.length > 0) {
+    const item = pending.pop()
+    if (typeof item === "string") texts.push(item)
+    if (typeof item !== "object" || item === null || seen.has(item)) continue
+    seen.add(item)
+    const bytes = bytesOf(item)
+    if (bytes !== undefined) {
+      texts.push(bytes.toString("latin1"))
+      continue
+    }
+    if (safely(() => item instanceof Map || item instanceof Set, false)) {
+      safely(() => {
+        for (const entry of item as Iterable<unknown>) pending.push(entry)
+      }, undefined)
+    }
+    for (const key of safely(() => Reflect.ownKeys(item), [])) {
+      texts.push(typeof key === "string" ? key : key.description ?? "")
+      pending.push(read(item, key))
+    }
+  }
+  return texts
+}
 
 // `value` as JSON, an object met before left out (as Effect's printer does, not throwing at it), a
 // bigint as its digits, and bytes as the text they spell (a frame kept as a `Buffer` holds the token
@@ -134,12 +176,13 @@ const asJson = (value: unknown): string => {
 }
 
 // the bytes of a byte array, an `ArrayBuffer` or a `Buffer` as its `toJSON` gives it
-const bytesOf = (value: object): Buffer | undefined => {
-  if (ArrayBuffer.isView(value)) return Buffer.from(value.buffer, value.byteOffset, value.byteLength)
-  if (value instanceof ArrayBuffer) return Buffer.from(value)
-  const { type, data } = value as { readonly type?: unknown; readonly data?: unknown }
-  return type === "Buffer" && Array.isArray(data) ? Buffer.from(data as Array<number>) : undefined
-}
+const bytesOf = (value: object): Buffer | undefined =>
+  safely(() => {
+    if (ArrayBuffer.isView(value)) return Buffer.from(value.buffer, value.byteOffset, value.byteLength)
+    if (value instanceof ArrayBuffer) return Buffer.from(value)
+    const { type, data } = value as { readonly type?: unknown; readonly data?: unknown }
+    return type === "Buffer" && Array.isArray(data) ? Buffer.from(data as Array<number>) : undefined
+  }, undefined)
 
 // `value` as it is where no printer shows a run of the token, else masked; `copies`: the errors
 // copied so far, so that one met again (an error that refers to itself, a cause that refers back) is
@@ -147,11 +190,14 @@ const bytesOf = (value: object): Buffer | undefined => {
 const maskedIn = (value: unknown, token: unknown, copies: Map<unknown, Error>): unknown => {
   const copied = copies.get(value)
   if (copied !== undefined) return copied
-  return printed(value).some((text) => quotesToken(text, token)) ? masked(value, token, copies) : value
+  return quotedIn(value, token) ? masked(value, token, copies) : value
 }
 
 // a property's value, read as a printer would read it; undefined where its getter throws
-const read = (owner: object, key: string): unknown => safely(() => (owner as Record<string, unknown>)[key], undefined)
+const read = (owner: object, key: PropertyKey): unknown => safely(() => (owner as Record<PropertyKey, unknown>)[key], undefined)
+
+// an `Error`, asked without the risk of a proxy's trap throwing
+const isError = (value: unknown): value is Error => safely(() => value instanceof Error, false)
 
 const isMessage = (value: unknown): value is object =>
   typeof value === "object" && value !== null && typeof read(value, "message") === "string"
@@ -164,15 +210,15 @@ const errorKeys = new Set(["message", "name", "stack", "cause"])
 // object with a message (a plain-JS one's `{ message }`), as an error, anything else as an error of
 // its JSON (bytes as their text)
 const masked = (defect: unknown, token: unknown, copies: Map<unknown, Error>): Error => {
-  if (!(defect instanceof Error || isMessage(defect))) {
-    return new Error(withoutToken(asJson(defect) || "a value that could not be shown", token))
-  }
+  if (typeof defect === "string") return new Error(withoutToken(defect, token))
+  if (!(isError(defect) || isMessage(defect))) return new Error(withoutToken(asJson(defect) || "a value that could not be shown", token))
   const text = (key: string) => {
     const value = read(defect, key)
     return typeof value === "string" ? withoutToken(value, token) : undefined
   }
   const message = text("message") ?? ""
-  const error = defect instanceof AggregateError ? new AggregateError([], message) : new Error(message)
+  const aggregate = safely(() => defect instanceof AggregateError, false)
+  const error = aggregate ? new AggregateError([], message) : new Error(message)
   copies.set(defect, error)
   const own = (key: string, value: unknown, enumerable = false) =>
     Object.defineProperty(error, key, { value, writable: true, enumerable, configurable: true })
@@ -181,16 +227,16 @@ const masked = (defect: unknown, token: unknown, copies: Map<unknown, Error>): E
   const inner = (value: unknown) =>
     typeof value === "string"
       ? withoutToken(value, token)
-      : value instanceof Error
+      : isError(value)
       ? copies.get(value) ?? masked(value, token, copies)
       : maskedIn(value, token, copies)
   own("name", text("name") ?? "Error")
   // the stack of where the defect was made, not of this copy
   own("stack", text("stack") ?? `${error.name}: ${message}`)
   if (safely(() => "cause" in defect, false)) own("cause", inner(read(defect, "cause")))
-  if (defect instanceof AggregateError) own("errors", safely(() => Array.from(defect.errors as Iterable<unknown>), []).map(inner))
+  if (aggregate) own("errors", safely(() => Array.from((defect as AggregateError).errors as Iterable<unknown>), []).map(inner))
   for (const key of safely(() => Object.getOwnPropertyNames(defect), [])) {
-    if (errorKeys.has(key) || (key === "errors" && defect instanceof AggregateError)) continue
+    if (errorKeys.has(key) || (key === "errors" && aggregate)) continue
     const value = read(defect, key)
     if (typeof value === "function") continue
     own(withoutToken(key, token), inner(value), safely(() => Object.prototype.propertyIsEnumerable.call(defect, key), true))

@@ -181,6 +181,37 @@ describe("maskedDefect", () => {
     expect([masked.message, masked.code]).toEqual(["refused Bot <token>", 502])
   })
 
+  // it read as a JSON literal: `transport connect failed: "proxy refused \"Bot <token>\"\nsee logs"`
+  it("gives a string as an Error of its words, masked", () => {
+    const masked = maskedDefect(`proxy refused "Bot ${token}"\nsee logs`, Redacted.make(token)) as Error
+    expect(masked.message).toBe(`proxy refused "Bot <token>"\nsee logs`)
+  })
+
+  // Effect's printer rewrites a stack line `at ... effect_instruction_i ... (X)Y` as `at XY`: the
+  // copy's stack, masked where it showed no run of 12, showed one there
+  it("gives the name and message alone where a printer joins what the copy's stack keeps apart", () => {
+    const thrown = new Error(`refused ${token}`)
+    thrown.stack = `Error: refused ${token}\n    at run effect_instruction_i (${token.slice(0, 6)})${token.slice(6, 12)}`
+    const masked = maskedDefect(thrown, Redacted.make(token)) as Error
+    expect(Cause.pretty(Cause.die(masked))).not.toContain(token.slice(0, 12))
+    expect([masked.name, masked.message, masked.stack]).toEqual(["Error", "refused <token>", "Error: refused <token>"])
+  })
+
+  // inspect at depth 20 printed a shared object again at every path to it: 2^13 times here
+  it("looks at each object once, however many paths lead to it", () => {
+    let reads = 0
+    let node: object = {
+      get leaf() {
+        reads++
+        return 1
+      }
+    }
+    for (let i = 0; i < 13; i++) node = { left: node, right: node }
+    const defect = Object.assign(new Error("connect failed"), { detail: node })
+    expect(maskedDefect(defect, Redacted.make(token))).toBe(defect)
+    expect(reads).toBeLessThan(20)
+  })
+
   it("never throws, whatever the defect's getters do", () => {
     const secret = Redacted.make(token)
     const throwing = Object.defineProperty(new Error(`refused ${token}`), "frame", {
