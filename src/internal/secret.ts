@@ -95,8 +95,12 @@ export const maskedDefect = (defect: unknown, token: unknown): unknown => {
 // told in place of a defect that could not be read (a proxy whose every trap throws)
 const unreadable = () => new Error("a defect that could not be read without the risk of quoting the token")
 
-// whether any printer shows a run of the token in `value`
-const quotedIn = (value: unknown, token: unknown): boolean => printed(value).some((text) => quotesToken(text, token))
+// whether any printer may show a run of the token in `value`: one too large to be read whole (a
+// getter that makes a new object at each read, endlessly) is taken to
+const quotedIn = (value: unknown, token: unknown): boolean => {
+  const texts = printed(value)
+  return texts === undefined || texts.some((text) => quotesToken(text, token))
+}
 
 // what `look` finds, or `otherwise` where it throws (a getter, a proxy's trap)
 const safely = <A>(look: () => A, otherwise: A): A => {
@@ -121,18 +125,26 @@ const shallow = { depth: 2, maxStringLength: Infinity, getters: true }
 // `inspect`, Effect's `Cause.pretty` as its loggers and tracer call it (an error's message, a
 // `toString` of its own, a `cause` however it is kept and told by its `toString`), JSON (a `toJSON`),
 // `String`
-const printed = (value: unknown): ReadonlyArray<string> =>
-  typeof value === "string" ? [value] : [
-    ...textsIn(value),
+const printed = (value: unknown): ReadonlyArray<string> | undefined => {
+  if (typeof value === "string") return [value]
+  const texts = textsIn(value)
+  return texts && [
+    ...texts,
     attempt(() => inspect(value, shallow)),
     attempt(() => Cause.pretty(Cause.die(value), { renderErrorCause: true })),
     asJson(value),
     attempt(() => String(value))
   ]
+}
+
+// the most objects a walk looks at: a socket and its request, attached to an error, are a few
+// dozen (functions are not looked into)
+const mostObjects = 10_000
 
 // the strings `value` holds, each object looked at once, through every own property and key (its
-// getters run, a throwing one read as nothing); functions are not looked into
-const textsIn = (value: unknown): Array<string> => {
+// getters run, a throwing one read as nothing); functions are not looked into. Nothing where it
+// holds more than `mostObjects` objects
+const textsIn = (value: unknown): Array<string> | undefined => {
   const texts: Array<string> = []
   const seen = new Set<object>()
   const pending = [value]
@@ -140,6 +152,7 @@ const textsIn = (value: unknown): Array<string> => {
     const item = pending.pop()
     if (typeof item === "string") texts.push(item)
     if (typeof item !== "object" || item === null || seen.has(item)) continue
+    if (seen.size === mostObjects) return undefined
     seen.add(item)
     const bytes = bytesOf(item)
     if (bytes !== undefined) {

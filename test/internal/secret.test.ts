@@ -222,7 +222,9 @@ describe("maskedDefect", () => {
     })
     const endless: { readonly next: unknown } = { get next() { return { get next() { return endless } } } }
     const hostile = new Proxy({}, { ownKeys: () => { throw new Error(token) }, get: () => { throw new Error(token) } })
-    for (const defect of [throwing, Object.assign(new Error(`refused ${token}`), { endless }), hostile]) {
+    // a new object at each read, for ever: too large to read whole, it is taken to quote it
+    const fresh = (): object => ({ get next() { return fresh() } })
+    for (const defect of [throwing, Object.assign(new Error(`refused ${token}`), { endless }), hostile, Object.assign(new Error("proxy gone"), { fresh: fresh() })]) {
       const masked = maskedDefect(defect, secret)
       for (const text of printed(masked)) expect(text).not.toContain(token.slice(0, 12))
     }
