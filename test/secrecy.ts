@@ -33,6 +33,20 @@ export const leaksOf = (secret: string) => {
     })
 }
 
+/**
+ * A lock store's key, its words kept private, told by its `toString`: only a printer that calls it
+ * (Effect's loggers, telling a cause) shows them.
+ */
+export class LockKey {
+  readonly #text: string
+  constructor(text: string) {
+    this.#text = text
+  }
+  toString(): string {
+    return this.#text
+  }
+}
+
 /** `value` as `String`, `inspect`, `JSON.stringify`, its stack and its `toJSON` show it. */
 export const renderings = (label: string, value: unknown): Array<Place> => {
   const out: Array<Place> = []

@@ -4,6 +4,7 @@ import * as Data from "effect/Data"
 import * as Redacted from "effect/Redacted"
 import { inspect } from "node:util"
 import { maskedDefect, withoutToken } from "../../src/internal/secret.ts"
+import { LockKey } from "../secrecy.ts"
 
 const token = "NzkyNzE1NDU0MTk2MDg4ODQy.X-hvzA.Ovy4MCQywSkoMRRclStW4xAYK7I"
 
@@ -121,16 +122,6 @@ describe("maskedDefect", () => {
     class Described extends Error {
       override toString() {
         return `proxy refused ${frame}`
-      }
-    }
-    // a lock store's key, its words kept private, told by its `toString`
-    class LockKey {
-      readonly #text: string
-      constructor(text: string) {
-        this.#text = text
-      }
-      toString(): string {
-        return this.#text
       }
     }
     let chain = new Error(`refused ${frame}`)

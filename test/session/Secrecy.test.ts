@@ -18,7 +18,7 @@ import * as Fleet from "../../src/fleet/Fleet.ts"
 import * as IdentifyLimiter from "../../src/limits/IdentifyLimiter.ts"
 import { GatewayTransport } from "../../src/transport/GatewayTransport.ts"
 import * as MemoryTransport from "../../src/transport/MemoryTransport.ts"
-import { capture, leaksOf, lineTexts, metricTexts, renderings, spanTexts } from "../secrecy.ts"
+import { capture, leaksOf, lineTexts, LockKey, metricTexts, renderings, spanTexts } from "../secrecy.ts"
 import { acceptAndHello, options, programLimiter, readySession, secret, Session, settle, TestLayer, token } from "./harness.ts"
 
 const leaksIn = leaksOf(secret)
@@ -112,17 +112,6 @@ describe("secrecy: the token in what the library itself writes", () => {
         expect(leaks).toEqual([])
       }).pipe(captured.provide, Effect.provide(layer))
     })
-  }
-
-  /** A lock store's key, its words kept private, told by its `toString` (as Effect's loggers tell a cause). */
-  class LockKey {
-    readonly #text: string
-    constructor(text: string) {
-      this.#text = text
-    }
-    toString(): string {
-      return this.#text
-    }
   }
 
   // its Error line gave the cause whole; then a cause told by its `toString`, which only Effect's
