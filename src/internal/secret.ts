@@ -114,23 +114,23 @@ const safely = <A>(look: () => A, otherwise: A): A => {
 // what `render` gives, or nothing where it throws (as a printer that throws prints nothing)
 const attempt = (render: () => string | undefined): string => safely(() => render() ?? "", "")
 
-// what `inspect` shows that no walk of the properties does: a class's own way of being inspected,
-// a proxy's target. Two levels deep, as `console.log`; getters run, as a printer asked for them runs
-// them (a walk at every level is linear; `inspect` prints an object once for each path to it, which
-// for objects shared along a few levels is an exponential number of times)
-const shallow = { depth: 2, maxStringLength: Infinity, getters: true }
+// each object of a walk as `inspect` shows it, one level: what no walk of its properties finds (a
+// `Headers`' or a `URLSearchParams`' entries, a `RegExp`'s source, a `Promise`'s value, a symbol's
+// description, a function's name, a class's own way of being inspected, a proxy's target). One
+// inspect of the whole would print an object once for each path to it: for objects shared along a
+// few levels, an exponential number of times
+const oneLevel = { depth: 0, maxStringLength: Infinity }
 
 // every way a program's printer may show `value`: every string in it at any depth (a property's,
-// hidden or not, its key, a getter's, bytes as the text they spell, a `Map`'s or a `Set`'s),
-// `inspect`, Effect's `Cause.pretty` as its loggers and tracer call it (an error's message, a
-// `toString` of its own, a `cause` however it is kept and told by its `toString`), JSON (a `toJSON`),
-// `String`
+// hidden or not, its key, a getter's, bytes as the text they spell, a `Map`'s or a `Set`'s, what
+// `inspect` shows of each object), Effect's `Cause.pretty` as its loggers and tracer call it (an
+// error's message, a `toString` of its own, a `cause` however it is kept and told by its
+// `toString`), JSON (a `toJSON`), `String`
 const printed = (value: unknown): ReadonlyArray<string> | undefined => {
   if (typeof value === "string") return [value]
   const texts = textsIn(value)
   return texts && [
     ...texts,
-    attempt(() => inspect(value, shallow)),
     attempt(() => Cause.pretty(Cause.die(value), { renderErrorCause: true })),
     asJson(value),
     attempt(() => String(value))
@@ -142,8 +142,8 @@ const printed = (value: unknown): ReadonlyArray<string> | undefined => {
 const mostObjects = 10_000
 
 // the strings `value` holds, each object looked at once, through every own property and key (its
-// getters run, a throwing one read as nothing); functions are not looked into. Nothing where it
-// holds more than `mostObjects` objects
+// getters run, a throwing one read as nothing), and each object as `inspect` shows it, one level
+// functions are not looked into. Nothing where it holds more than `mostObjects` objects
 const textsIn = (value: unknown): Array<string> | undefined => {
   const texts: Array<string> = []
   const seen = new Set<object>()
@@ -154,6 +154,7 @@ const textsIn = (value: unknown): Array<string> | undefined => {
     if (typeof item !== "object" || item === null || seen.has(item)) continue
     if (seen.size === mostObjects) return undefined
     seen.add(item)
+    texts.push(attempt(() => inspect(item, oneLevel)))
     const bytes = bytesOf(item)
     if (bytes !== undefined) {
       texts.push(bytes.toString("latin1"))

@@ -142,7 +142,15 @@ describe("maskedDefect", () => {
       ["a hidden property", Object.defineProperty(new Error("proxy refused the upgrade"), "request", { value: `Authorization: Bot ${token}` })],
       ["the frame as a Buffer", Object.assign(new Error("proxy refused the frame"), { frame: Buffer.from(frame) })],
       ["the frame as bytes", { reason: "proxy refused the frame", frame: new TextEncoder().encode(frame) }],
-      ["a chain of 200 causes", chain]
+      ["a chain of 200 causes", chain],
+      // what no walk of properties finds, where one inspect of the whole stopped at two levels
+      ...[
+        ["Headers", new Headers({ authorization: `Bot ${token}` })],
+        ["a RegExp", new RegExp(token)],
+        ["a symbol", Symbol(token)],
+        ["a Promise", Promise.resolve(token)],
+        ["URLSearchParams", new URLSearchParams({ auth: token })]
+      ].map(([what, value]: ReadonlyArray<unknown>) => [`${String(what)} four levels down`, Object.assign(new Error("connect failed"), { request: { options: { target: { value } } } })] as const)
     ]
     for (const [what, defect] of defects) {
       const masked = maskedDefect(defect, secret)
