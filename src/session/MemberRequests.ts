@@ -35,6 +35,7 @@ import { isInt, show } from "../protocol/internal/schema.ts"
  */
 export interface GuildMembers {
   readonly guildId: string
+  /** The members of every chunk, in the chunks' `chunk_index` order. */
   readonly members: ReadonlyArray<APIGuildMember>
   /** The requested user ids that are not members. */
   readonly notFound: ReadonlyArray<string>
@@ -117,13 +118,18 @@ export const nonce = (random: number, count: number): string =>
  */
 export const widestNonce: string = nonce(2 ** 31 - 1, 36 ** 7 - 1)
 
+/** One chunk's part of an answer. */
+interface Part {
+  readonly members: ReadonlyArray<APIGuildMember>
+  readonly notFound: ReadonlyArray<string | number | bigint>
+  readonly presences: ReadonlyArray<GatewayGuildMembersChunkPresence>
+}
+
 interface Collector {
   readonly nonce: string
   readonly guildId: string
-  readonly members: Array<APIGuildMember>
-  readonly notFound: Array<string>
-  readonly presences: Array<GatewayGuildMembersChunkPresence>
-  readonly seen: Set<number>
+  /** The chunks seen so far, by `chunk_index`: put together in that order once all came. */
+  readonly parts: Map<number, Part>
   /** The chunk_count of the first chunk: every later one must say the same. */
   count: number | undefined
   /** Whether it went out, on the gateway session of the moment. */
@@ -155,13 +161,10 @@ export const backlogTimeouts = 10
 /** Event data as it may come from the network: the fields discord-api-types names, any values. */
 type Unchecked<A> = { readonly [K in keyof A]?: unknown }
 
-/** One GUILD_MEMBERS_CHUNK, checked. */
-interface Chunk {
+/** One GUILD_MEMBERS_CHUNK, checked: its part of the answer, and where it goes. */
+interface Chunk extends Part {
   readonly index: number
   readonly count: number
-  readonly members: ReadonlyArray<APIGuildMember>
-  readonly notFound: ReadonlyArray<string | number | bigint>
-  readonly presences: ReadonlyArray<GatewayGuildMembersChunkPresence>
 }
 
 /**
@@ -219,6 +222,21 @@ const readChunk = (
 // a few hundred thousand members overflows the stack
 const append = <A, B>(into: Array<B>, from: ReadonlyArray<A>, f: (a: A) => B): void => {
   for (let i = 0; i < from.length; i++) into.push(f(from[i]!))
+}
+
+// the answer of `count` chunks, in their `chunk_index` order whatever order they came in (a gateway
+// may send them out of order; a resume's replay may resend some)
+const answer = (collector: Collector, count: number): GuildMembers => {
+  const members: Array<APIGuildMember> = []
+  const notFound: Array<string> = []
+  const presences: Array<GatewayGuildMembersChunkPresence> = []
+  for (let index = 0; index < count; index++) {
+    const part = collector.parts.get(index)!
+    append(members, part.members, identity)
+    append(notFound, part.notFound, String)
+    append(presences, part.presences, identity)
+  }
+  return { guildId: collector.guildId, members, notFound, presences }
 }
 
 /**
@@ -312,10 +330,7 @@ class Registry implements MemberRequests {
       this.inFlight.set(nonce, {
         nonce,
         guildId,
-        members: [],
-        notFound: [],
-        presences: [],
-        seen: new Set(),
+        parts: new Map(),
         count: undefined,
         sent: false,
         done,
@@ -339,8 +354,8 @@ class Registry implements MemberRequests {
         const collector = this.inFlight.get(nonce)
         // answered, or failed: that outcome is the request's
         if (collector === undefined) return Effect.never
-        if (collector.seen.size !== chunks) {
-          chunks = collector.seen.size
+        if (collector.parts.size !== chunks) {
+          chunks = collector.parts.size
           quiet = 0
           sinceChunk = 0
         }
@@ -422,23 +437,13 @@ class Registry implements MemberRequests {
     if (collector === undefined) return
     const read = readChunk(data, collector.guildId, collector.count)
     if (Either.isLeft(read)) return this.malformed(collector, `GUILD_MEMBERS_CHUNK: ${read.left}`)
-    const { count, index, members, notFound, presences } = read.right
-    if (collector.seen.has(index)) return
-    collector.seen.add(index)
+    const { count, index, ...part } = read.right
+    if (collector.parts.has(index)) return
+    collector.parts.set(index, part)
     collector.count = count
     progressed(collector)
-    append(collector.members, members, identity)
-    append(collector.notFound, notFound, String)
-    append(collector.presences, presences, identity)
     // chunk indexes are distinct and below count: count of them is all of them
-    if (collector.seen.size === count) {
-      this.complete(collector, Exit.succeed({
-        guildId: collector.guildId,
-        members: collector.members,
-        notFound: collector.notFound,
-        presences: collector.presences
-      }))
-    }
+    if (collector.parts.size === count) this.complete(collector, Exit.succeed(answer(collector, count)))
   }
 
   private rateLimited(d: unknown): void {

@@ -2768,6 +2768,29 @@ describe("Session: answers to a member request", () => {
       }).pipe(Effect.provide(TestLayer)))
   }
 
+  // they were put together in the order they came: [5, 6, 1, 2, 3, 4]
+  it.scoped("chunks that come out of order give the members, not-found ids and presences in chunk_index order", () =>
+    Effect.gen(function*() {
+      const h = yield* requesting
+      const part = (index: number, ids: ReadonlyArray<string>) =>
+        chunk(h.nonce, {
+          chunk_index: index,
+          chunk_count: 3,
+          members: ids.map((id) => ({ user: { id } })),
+          not_found: [`9${index}`],
+          presences: ids.map((id) => ({ user: { id }, status: "online" }))
+        })
+      for (const [s, index, ids] of [[2, 2, ["5", "6"]], [3, 0, ["1", "2"]], [4, 1, ["3", "4"]]] as const) {
+        yield* h.peer.sendJson(dispatch(s, "GUILD_MEMBERS_CHUNK", part(index, ids)))
+      }
+      yield* settle
+      const answer = outcome(h)
+      const members = answer !== undefined && Either.isRight(answer) ? answer.right : undefined
+      expect(members?.members.map((member) => member.user.id)).toEqual(["1", "2", "3", "4", "5", "6"])
+      expect(members?.notFound).toEqual(["90", "91", "92"])
+      expect(members?.presences.map((presence) => presence.user.id)).toEqual(["1", "2", "3", "4", "5", "6"])
+    }).pipe(Effect.provide(TestLayer)))
+
   const malformed: ReadonlyArray<readonly [string, (nonce: string) => ReadonlyArray<Frame>, string]> = [
     ["members is not an array", (nonce) => [["GUILD_MEMBERS_CHUNK", chunk(nonce, { members: null })]], "members is null, not an array"],
     // another guild's members were the answer, under the requested guild's id
