@@ -70,27 +70,33 @@ const quotes = (text: string, secret: string): boolean => {
  * property of its own, hidden or not, a getter, a `toJSON` or `toString`, bytes, or a value that is
  * no `Error`), as an `Error` with them masked: its name and stack kept (masked too), its `cause`,
  * `errors` and own properties masked the same way, its methods dropped; an object with a message
- * as an `Error` of it, a string as one of its words, any other value as one of its JSON; a copy a printer would still find a run in (one
- * that joins what the copy keeps apart) as its name and message alone. Any other defect as it is.
- * It never throws: a getter that throws is read as nothing, and a defect that cannot be read at
- * all is told as such.
+ * as an `Error` of it, a string as one of its words, any other value as one of its JSON; a copy a
+ * printer would still find a run in (one that joins what the copy keeps apart) as its name and
+ * message alone. Any other defect as it is. It never throws: a getter that throws is read as
+ * nothing, and a defect that cannot be read at all is told as such.
  *
  * @since 0.1.0
  */
 export const maskedDefect = (defect: unknown, token: unknown): unknown => {
   try {
-    const result = maskedIn(defect, token, new Map())
-    if (result === defect || !quotedIn(result, token)) return result
-    // a printer that joins what the copy keeps apart (Effect's drops a stack line's parentheses):
+    const result = new Masking(token).maskedIn(defect, 0)
+    if (result === defect || !rewritten(result).some((text) => quotesToken(text, token))) return result
     // the copy's name and message alone, each masked
     const error = result as Error
     const bare = Object.defineProperty(new Error(error.message), "name", { value: error.name, writable: true, configurable: true })
     bare.stack = `${bare.name}: ${bare.message}`
-    return quotedIn(bare, token) ? unreadable() : bare
+    return rewritten(bare).some((text) => quotesToken(text, token)) ? unreadable() : bare
   } catch {
     return unreadable()
   }
 }
+
+// what a printer that rewrites what it prints shows of a copy, whose every string is masked on its
+// own: Effect's drops a stack line's parentheses, joining what the copy keeps apart
+const rewritten = (copy: unknown): ReadonlyArray<string> => [
+  attempt(() => Cause.pretty(Cause.die(copy), { renderErrorCause: true })),
+  attempt(() => String(copy))
+]
 
 // told in place of a defect that could not be read (a proxy whose every trap throws)
 const unreadable = () => new Error("a defect that could not be read without the risk of quoting the token")
@@ -198,15 +204,6 @@ const bytesOf = (value: object): Buffer | undefined =>
     return type === "Buffer" && Array.isArray(data) ? Buffer.from(data as Array<number>) : undefined
   }, undefined)
 
-// `value` as it is where no printer shows a run of the token, else masked; `copies`: the errors
-// copied so far, so that one met again (an error that refers to itself, a cause that refers back) is
-// its copy
-const maskedIn = (value: unknown, token: unknown, copies: Map<unknown, Error>): unknown => {
-  const copied = copies.get(value)
-  if (copied !== undefined) return copied
-  return quotedIn(value, token) ? masked(value, token, copies) : value
-}
-
 // a property's value, read as a printer would read it; undefined where its getter throws
 const read = (owner: object, key: PropertyKey): unknown => safely(() => (owner as Record<PropertyKey, unknown>)[key], undefined)
 
@@ -219,43 +216,71 @@ const isMessage = (value: unknown): value is object =>
 // an error's own properties that the copy takes apart from the others
 const errorKeys = new Set(["message", "name", "stack", "cause"])
 
-// a copy of what `defect` shows with the token masked, made of read values only (no getter, no
-// method of the defect's), so that no printer can find the token through the copy: an error, or an
-// object with a message (a plain-JS one's `{ message }`), as an error, anything else as an error of
-// its JSON (bytes as their text)
-const masked = (defect: unknown, token: unknown, copies: Map<unknown, Error>): Error => {
-  if (typeof defect === "string") return new Error(withoutToken(defect, token))
-  if (!(isError(defect) || isMessage(defect))) return new Error(withoutToken(asJson(defect) || "a value that could not be shown", token))
-  const text = (key: string) => {
-    const value = read(defect, key)
-    return typeof value === "string" ? withoutToken(value, token) : undefined
+// the most errors a copy nests (a chain of causes, or a getter making a new error at each read)
+const mostNested = 100
+
+// one defect's masking: its token, the errors copied so far (so that one met again, an error that
+// refers to itself or a cause that refers back, is its copy), and the values found to quote nothing
+class Masking {
+  readonly copies = new Map<unknown, Error>()
+  readonly clean = new Set<unknown>()
+  constructor(readonly token: unknown) {}
+
+  /** `value` as it is where no printer shows a run of the token, else masked. */
+  maskedIn(value: unknown, nested: number): unknown {
+    const copied = this.copies.get(value)
+    if (copied !== undefined) return copied
+    if (this.clean.has(value)) return value
+    if (quotedIn(value, this.token)) return this.masked(value, nested)
+    this.clean.add(value)
+    return value
   }
-  const message = text("message") ?? ""
-  const aggregate = safely(() => defect instanceof AggregateError, false)
-  const error = aggregate ? new AggregateError([], message) : new Error(message)
-  copies.set(defect, error)
-  const own = (key: string, value: unknown, enumerable = false) =>
-    Object.defineProperty(error, key, { value, writable: true, enumerable, configurable: true })
-  // an error inside a copy is copied as it is met, not looked at first: looking at each of a chain
-  // of causes would print the rest of the chain again, at each
-  const inner = (value: unknown) =>
-    typeof value === "string"
-      ? withoutToken(value, token)
-      : isError(value)
-      ? copies.get(value) ?? masked(value, token, copies)
-      : maskedIn(value, token, copies)
-  own("name", text("name") ?? "Error")
-  // the stack of where the defect was made, not of this copy
-  own("stack", text("stack") ?? `${error.name}: ${message}`)
-  if (safely(() => "cause" in defect, false)) own("cause", inner(read(defect, "cause")))
-  if (aggregate) own("errors", safely(() => Array.from((defect as AggregateError).errors as Iterable<unknown>), []).map(inner))
-  for (const key of safely(() => Object.getOwnPropertyNames(defect), [])) {
-    if (errorKeys.has(key) || (key === "errors" && aggregate)) continue
-    const value = read(defect, key)
-    if (typeof value === "function") continue
-    own(withoutToken(key, token), inner(value), safely(() => Object.prototype.propertyIsEnumerable.call(defect, key), true))
+
+  /**
+   * A copy of what `defect` shows with the token masked, made of read values only (no getter, no
+   * method of the defect's), so that no printer can find the token through the copy: an error, or
+   * an object with a message (a plain-JS one's `{ message }`), as an error, anything else as an
+   * error of its JSON (bytes as their text).
+   */
+  masked(defect: unknown, nested: number): Error {
+    const token = this.token
+    if (typeof defect === "string") return new Error(withoutToken(defect, token))
+    if (!(isError(defect) || isMessage(defect))) return new Error(withoutToken(asJson(defect) || "a value that could not be shown", token))
+    const text = (key: string) => {
+      const value = read(defect, key)
+      return typeof value === "string" ? withoutToken(value, token) : undefined
+    }
+    const message = text("message") ?? ""
+    const aggregate = safely(() => defect instanceof AggregateError, false)
+    const error = aggregate ? new AggregateError([], message) : new Error(message)
+    this.copies.set(defect, error)
+    const own = (key: string, value: unknown, enumerable = false) =>
+      Object.defineProperty(error, key, { value, writable: true, enumerable, configurable: true })
+    const inner = (value: unknown) => this.inner(value, nested + 1)
+    own("name", text("name") ?? "Error")
+    // the stack of where the defect was made, not of this copy
+    own("stack", text("stack") ?? `${error.name}: ${message}`)
+    if (safely(() => "cause" in defect, false)) own("cause", inner(read(defect, "cause")))
+    if (aggregate) own("errors", safely(() => Array.from((defect as AggregateError).errors as Iterable<unknown>), []).map(inner))
+    for (const key of safely(() => Object.getOwnPropertyNames(defect), [])) {
+      if (errorKeys.has(key) || (key === "errors" && aggregate)) continue
+      const value = read(defect, key)
+      if (typeof value === "function") continue
+      own(withoutToken(key, token), inner(value), safely(() => Object.prototype.propertyIsEnumerable.call(defect, key), true))
+    }
+    return error
   }
-  return error
+
+  /**
+   * A value inside a copy: an error (or an object with a message) copied as it is met, not looked
+   * at first (looking at each of a chain of causes would walk the rest of the chain again, at each),
+   * and none past `mostNested` errors deep.
+   */
+  inner(value: unknown, nested: number): unknown {
+    if (typeof value === "string") return withoutToken(value, this.token)
+    if (!(isError(value) || isMessage(value))) return this.maskedIn(value, nested)
+    return this.copies.get(value) ?? (nested < mostNested ? this.masked(value, nested) : `(more errors, ${mostNested} deep)`)
+  }
 }
 
 /**

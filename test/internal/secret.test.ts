@@ -211,6 +211,34 @@ describe("maskedDefect", () => {
     expect(reads).toBeLessThan(20)
   })
 
+  // each step of the copy walked 10,000 objects again: about 20 million reads, over a minute
+  it("copies a getter making a new object with a message at each read, and a long chain of them, in a bounded number of reads", () => {
+    let reads = 0
+    const read = <A>(value: A): A => {
+      reads++
+      // a stop, so that the test ends whatever the code does: past it, a read throws
+      if (reads > 300_000) throw new Error("stop")
+      return value
+    }
+    const fresh = (): object => ({ message: "lazy", get more() { return read(fresh()) } })
+    maskedDefect(Object.assign(new Error("transport broke"), { detail: fresh() }), Redacted.make(token))
+    expect(reads).toBeLessThan(100_000)
+    reads = 0
+    const steps: Array<Record<string, unknown>> = Array.from({ length: 20_000 }, (_, i) => ({ message: `step ${i}` }))
+    steps.forEach((step, i) => Object.defineProperty(step, "next", { enumerable: true, get: () => read(steps[i + 1]) }))
+    maskedDefect(Object.assign(new Error("limiter broke"), { steps: steps[0] }), Redacted.make(token))
+    expect(reads).toBeLessThan(100_000)
+  })
+
+  // too large to be read whole, taken to quote it: its copy, checked again as a whole, was too, and
+  // went on as its name and message alone
+  it("keeps the stack and the fields of a defect too large to be read whole, whose parts quote nothing", () => {
+    const half = (tag: string) => Array.from({ length: 2_000 }, (_, i) => ({ id: `${tag}${i}`, roles: [{ id: "r" }] }))
+    const defect = Object.assign(new TypeError("transport broke"), { code: "EPIPE", sent: half("a"), queued: half("b") })
+    const masked = maskedDefect(defect, Redacted.make(token)) as Error & { readonly code?: unknown }
+    expect([masked.stack, masked.code]).toEqual([defect.stack, "EPIPE"])
+  })
+
   it("never throws, whatever the defect's getters do", () => {
     const secret = Redacted.make(token)
     const throwing = Object.defineProperty(new Error(`refused ${token}`), "frame", {
