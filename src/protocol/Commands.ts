@@ -455,14 +455,6 @@ export const guildIds = (command: UserCommand): ReadonlyArray<string> => {
   }
 }
 
-/**
- * Whether `command` is Identify, Resume or Heartbeat.
- *
- * @since 0.1.0
- */
-export const isControl = (command: Command): command is ControlCommand =>
-  command._tag === "Identify" || command._tag === "Resume" || command._tag === "Heartbeat"
-
 const opcodes = {
   Identify: Opcode.Identify,
   Resume: Opcode.Resume,

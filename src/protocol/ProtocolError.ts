@@ -11,7 +11,6 @@ import * as Data from "effect/Data"
  * @since 0.1.0
  */
 export type ProtocolErrorReason =
-  | "InvalidEnvelope"
   | "InvalidHello"
   | "InvalidInvalidSession"
   | "InvalidReady"

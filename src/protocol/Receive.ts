@@ -1,7 +1,7 @@
 /**
- * What arrives from the gateway: the envelope of every frame, the payloads a session
- * acts on (Hello, Invalid Session, READY), and the typed message they decode into.
- * Dispatch data other than READY is passed through undecoded: that is the hot path.
+ * What arrives from the gateway: the payloads a session acts on (Hello, Invalid Session, READY),
+ * decoded. A frame's envelope is checked by its encoding (src/codec), and dispatch data other than
+ * READY is passed through undecoded: that is the hot path.
  *
  * @since 0.1.0
  */
@@ -12,13 +12,11 @@ import {
   Bool,
   checked,
   decoder,
-  intBetween,
   NonNegativeInt,
   SessionId,
   ShardPair,
   show,
   Snowflake,
-  Str,
   struct,
   WebSocketUrl
 } from "./internal/schema.ts"
@@ -29,30 +27,6 @@ import {
  * @since 0.1.0
  */
 export const maxHeartbeatInterval = 3_600_000
-
-/**
- * The frame around every payload: `s` and `t` are set for dispatches (op 0) only.
- *
- * @since 0.1.0
- */
-export const Envelope = struct({
-  op: intBetween(0, 255),
-  d: Schema.Unknown,
-  s: Schema.optionalWith(Schema.Union(NonNegativeInt, Schema.Null), { default: () => null }),
-  t: Schema.optionalWith(Schema.Union(Str, Schema.Null), { default: () => null })
-})
-
-/**
- * A decoded frame.
- *
- * @since 0.1.0
- */
-export interface Envelope {
-  readonly op: number
-  readonly d: unknown
-  readonly s: number | null
-  readonly t: string | null
-}
 
 /**
  * Op 10 data: how often to heartbeat, in milliseconds.
@@ -104,27 +78,6 @@ export interface Ready extends Schema.Schema.Type<typeof Ready> {}
 
 const failWith = (reason: ProtocolErrorReason, prefix: string) => (problem: string) =>
   new ProtocolError({ reason, message: `${prefix}${problem}` })
-
-const isEnvelope = (u: unknown): u is Envelope => {
-  if (typeof u !== "object" || u === null) return false
-  const { op, s, t } = u as Record<string, unknown>
-  return typeof op === "number" && Number.isInteger(op) && op >= 0 && op <= 255 &&
-    (s === null || (typeof s === "number" && Number.isSafeInteger(s) && s >= 0)) &&
-    (t === null || typeof t === "string")
-}
-
-const envelopeSchema = decoder(Envelope)
-
-/**
- * Checks a parsed frame. A well-formed frame is returned as is, without a copy;
- * otherwise the schema says what is wrong (a frame without `s`/`t` gets them as `null`).
- *
- * @since 0.1.0
- */
-export const decodeEnvelope = (input: unknown): Either.Either<Envelope, ProtocolError> =>
-  isEnvelope(input)
-    ? Either.right(input)
-    : Either.mapLeft(envelopeSchema(input), failWith("InvalidEnvelope", "invalid frame: "))
 
 const helloSchema = decoder(Hello)
 const invalidSessionSchema = decoder(InvalidSession)

@@ -703,10 +703,3 @@ export const gatewayUrl = (url: string, options: ResolvedOptions): string => {
   else target.searchParams.set("compress", options.compression)
   return target.toString()
 }
-
-/**
- * Whether `url` may receive the token: only ws:// and wss:// gateway URLs may.
- *
- * @since 0.1.0
- */
-export const isGatewayUrl = isWebSocketUrl

@@ -407,13 +407,8 @@ describe("Commands: the token never leaks", () => {
 })
 
 describe("Commands: kinds", () => {
-  it("tells control commands from user commands and knows their opcodes", () => {
+  it("knows their opcodes", () => {
     const presence = Commands.presenceUpdate({ since: null, activities: [], status: "online", afk: false })
-    expect(Commands.isControl(identify())).toBe(true)
-    expect(Commands.isControl(Commands.resume({ token, session_id: "s", seq: 1 }))).toBe(true)
-    expect(Commands.isControl(Commands.heartbeat(null))).toBe(true)
-    expect(Commands.isControl(presence)).toBe(false)
-    expect(Commands.isControl(Commands.requestSoundboardSounds(["1"]))).toBe(false)
     expect(Commands.opcode(presence)).toBe(3)
     expect(Commands.opcode(identify())).toBe(2)
     expect(Commands.opcode(Commands.requestChannelInfo({ guild_id: "1", fields: ["status"] }))).toBe(43)
