@@ -69,7 +69,8 @@ const quotes = (text: string, secret: string): boolean => {
  * limiter that put a frame or a key in its message, its `cause`, an `AggregateError`'s `errors`, a
  * property of its own, hidden or not, a getter, a `toJSON` or `toString`, bytes, or a value that is
  * no `Error`), as an `Error` with them masked: its name and stack kept (masked too), its `cause`,
- * `errors` and own properties masked the same way, its methods dropped; an object with a message
+ * `errors` and own properties masked the same way, its methods dropped, its other objects put in as
+ * the text of their JSON (none of the defect's objects goes into the copy); an object with a message
  * as an `Error` of it, a string as one of its words, any other value as one of its JSON; a copy a
  * printer would still find a run in (one that joins what the copy keeps apart) as its name and
  * message alone. Any other defect as it is. It never throws: a getter that throws is read as
@@ -79,8 +80,9 @@ const quotes = (text: string, secret: string): boolean => {
  */
 export const maskedDefect = (defect: unknown, token: unknown): unknown => {
   try {
-    const result = new Masking(token).maskedIn(defect, 0)
-    if (result === defect || !rewritten(result).some((text) => quotesToken(text, token))) return result
+    if (!quotedIn(defect, token)) return defect
+    const result = new Copy(token).of(defect, 0)
+    if (!rewritten(result).some((text) => quotesToken(text, token))) return result
     // the copy's name and message alone, each masked
     const error = result as Error
     const bare = Object.defineProperty(new Error(error.message), "name", { value: error.name, writable: true, configurable: true })
@@ -143,13 +145,15 @@ const printed = (value: unknown): ReadonlyArray<string> | undefined => {
   ]
 }
 
-// the most objects a walk looks at: a socket and its request, attached to an error, are a few
-// dozen (functions are not looked into)
+// the most objects (and functions) a walk looks at: a socket and its request, attached to an
+// error, are a few dozen
 const mostObjects = 10_000
 
-// the strings `value` holds, each object looked at once, through every own property and key (its
-// getters run, a throwing one read as nothing), and each object as `inspect` shows it, one level
-// functions are not looked into. Nothing where it holds more than `mostObjects` objects
+// the strings `value` holds, each object (or function: a class's static fields) looked at once,
+// through every own property and key (its getters run, a throwing one read as nothing), and each as
+// `inspect` shows it, one level. What no property leads to (a `Promise`'s value, an iterator's or a
+// `WeakMap`'s entries) is seen only as that level shows it. Nothing where it holds more than
+// `mostObjects` objects
 const textsIn = (value: unknown): Array<string> | undefined => {
   const texts: Array<string> = []
   const seen = new Set<object>()
@@ -157,7 +161,7 @@ const textsIn = (value: unknown): Array<string> | undefined => {
   while (pending.length > 0) {
     const item = pending.pop()
     if (typeof item === "string") texts.push(item)
-    if (typeof item !== "object" || item === null || seen.has(item)) continue
+    if ((typeof item !== "object" && typeof item !== "function") || item === null || seen.has(item)) continue
     if (seen.size === mostObjects) return undefined
     seen.add(item)
     texts.push(attempt(() => inspect(item, oneLevel)))
@@ -179,12 +183,11 @@ const textsIn = (value: unknown): Array<string> | undefined => {
   return texts
 }
 
-// `value` as JSON, an object met before left out (as Effect's printer does, not throwing at it), a
-// bigint as its digits, and bytes as the text they spell (a frame kept as a `Buffer` holds the token
-// as its characters' codes, which JSON shows as numbers)
-const asJson = (value: unknown): string => {
-  const seen = new Set<unknown>()
-  return attempt(() =>
+// `value` as JSON, an object met before (in `seen`) left out (as Effect's printer does, not throwing
+// at it), a bigint as its digits, and bytes as the text they spell (a frame kept as a `Buffer` holds
+// the token as its characters' codes, which JSON shows as numbers)
+const asJson = (value: unknown, seen = new Set<unknown>()): string =>
+  attempt(() =>
     JSON.stringify(value, (_key, value: unknown) => {
       if (typeof value === "bigint") return String(value)
       if (typeof value !== "object" || value === null) return value
@@ -193,7 +196,6 @@ const asJson = (value: unknown): string => {
       return bytesOf(value)?.toString("latin1") ?? value
     })
   )
-}
 
 // the bytes of a byte array, an `ArrayBuffer` or a `Buffer` as its `toJSON` gives it
 const bytesOf = (value: object): Buffer | undefined =>
@@ -219,33 +221,27 @@ const errorKeys = new Set(["message", "name", "stack", "cause"])
 // the most errors a copy nests (a chain of causes, or a getter making a new error at each read)
 const mostNested = 100
 
-// one defect's masking: its token, the errors copied so far (so that one met again, an error that
-// refers to itself or a cause that refers back, is its copy), and the values found to quote nothing
-class Masking {
-  readonly copies = new Map<unknown, Error>()
-  readonly clean = new Set<unknown>()
+// one defect's masked copy in the making: its token, the errors copied so far (so that one met
+// again, an error that refers to itself or a cause that refers back, is its copy), the text each
+// other object of it was given, and the objects those texts showed (each shown once in the copy:
+// two hundred errors sharing one list of members wrote it out two hundred times). None of the defect's objects goes into the copy: a printer finds in
+// it only masked text, whatever it would have found in them (a `toJSON` answering by its key, an
+// inspect hook showing more with depth left)
+class Copy {
+  readonly errors = new Map<unknown, Error>()
+  readonly texts = new Map<unknown, string>()
+  readonly shown = new Set<unknown>()
   constructor(readonly token: unknown) {}
 
-  /** `value` as it is where no printer shows a run of the token, else masked. */
-  maskedIn(value: unknown, nested: number): unknown {
-    const copied = this.copies.get(value)
-    if (copied !== undefined) return copied
-    if (this.clean.has(value)) return value
-    if (quotedIn(value, this.token)) return this.masked(value, nested)
-    this.clean.add(value)
-    return value
-  }
-
   /**
-   * A copy of what `defect` shows with the token masked, made of read values only (no getter, no
-   * method of the defect's), so that no printer can find the token through the copy: an error, or
-   * an object with a message (a plain-JS one's `{ message }`), as an error, anything else as an
-   * error of its JSON (bytes as their text).
+   * `defect` with the token masked, made of read values only (no getter, no method of the
+   * defect's): an error, or an object with a message (a plain-JS one's `{ message }`), as an error,
+   * a string as an error of its words, anything else as an error of its text.
    */
-  masked(defect: unknown, nested: number): Error {
+  of(defect: unknown, nested: number): Error {
     const token = this.token
     if (typeof defect === "string") return new Error(withoutToken(defect, token))
-    if (!(isError(defect) || isMessage(defect))) return new Error(withoutToken(asJson(defect) || "a value that could not be shown", token))
+    if (!(isError(defect) || isMessage(defect))) return new Error(typeof defect === "object" && defect !== null ? this.text(defect) : withoutToken(String(defect), token))
     const text = (key: string) => {
       const value = read(defect, key)
       return typeof value === "string" ? withoutToken(value, token) : undefined
@@ -253,7 +249,7 @@ class Masking {
     const message = text("message") ?? ""
     const aggregate = safely(() => defect instanceof AggregateError, false)
     const error = aggregate ? new AggregateError([], message) : new Error(message)
-    this.copies.set(defect, error)
+    this.errors.set(defect, error)
     const own = (key: string, value: unknown, enumerable = false) =>
       Object.defineProperty(error, key, { value, writable: true, enumerable, configurable: true })
     const inner = (value: unknown) => this.inner(value, nested + 1)
@@ -272,14 +268,24 @@ class Masking {
   }
 
   /**
-   * A value inside a copy: an error (or an object with a message) copied as it is met, not looked
-   * at first (looking at each of a chain of causes would walk the rest of the chain again, at each),
-   * and none past `mostNested` errors deep.
+   * A value of the defect's, in its copy: a string masked, a number (or another primitive) as it
+   * is, an error (or an object with a message) copied, none past `mostNested` errors deep, any other
+   * object as its text.
    */
   inner(value: unknown, nested: number): unknown {
-    if (typeof value === "string") return withoutToken(value, this.token)
-    if (!(isError(value) || isMessage(value))) return this.maskedIn(value, nested)
-    return this.copies.get(value) ?? (nested < mostNested ? this.masked(value, nested) : `(more errors, ${mostNested} deep)`)
+    if (typeof value === "string" || typeof value === "symbol") return withoutToken(String(value), this.token)
+    if (typeof value !== "object" || value === null) return value
+    if (!(isError(value) || isMessage(value))) return this.text(value)
+    return this.errors.get(value) ?? (nested < mostNested ? this.of(value, nested) : `(more errors, ${mostNested} deep)`)
+  }
+
+  /** `value`'s JSON (bytes as the text they spell), masked, once for each object however often met. */
+  text(value: object): string {
+    const known = this.texts.get(value)
+    if (known !== undefined) return known
+    const text = withoutToken(asJson(value, this.shown) || "a value that could not be shown", this.token)
+    this.texts.set(value, text)
+    return text
   }
 }
 
