@@ -84,6 +84,7 @@ const listed = (ids: ReadonlyArray<unknown>): string =>
  * shard count of at most `Commands.maxShardCount` (65535), so a larger count, or an id above
  * 65534, is refused here.
  *
+ * @internal
  * @since 0.1.0
  */
 export const checkSelection = (options: FleetOptions): Either.Either<void, InvalidOptions> => {
@@ -143,6 +144,7 @@ export const checkSelection = (options: FleetOptions): Either.Either<void, Inval
  * Discord resumes a session only over the encoding it began with. A point of a shard the fleet
  * does not run is left out (`elsewhere`): one store may hand every process the points of all.
  *
+ * @internal
  * @since 0.1.0
  */
 export const resolveShards = (

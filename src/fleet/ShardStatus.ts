@@ -55,6 +55,7 @@ export const make = (snapshot: SessionSnapshot): ShardStatus => ({
  * The status of a shard its fleet has not started: `Disconnected`, reason `Queued` while it waits
  * for its turn, or `NotStarted` once the fleet stopped first; `since` when that began.
  *
+ * @internal
  * @since 0.1.0
  */
 export const notStarted = (shard: number, reason: Reason, since: number): ShardStatus => ({

@@ -83,6 +83,7 @@ export class MemberRequestError extends TaggedError("MemberRequestError")<{
  * member list (`query: ""`) needs GuildMembers, without which no answer ever comes, and presences
  * need GuildPresences, without which they are quietly left out.
  *
+ * @internal
  * @since 0.1.0
  */
 export const checkIntents = (
@@ -114,6 +115,7 @@ export const nonce = (random: number, count: number): string =>
 /**
  * A nonce as wide as {@link nonce} makes them: what a command is checked with before its nonce is drawn.
  *
+ * @internal
  * @since 0.1.0
  */
 export const widestNonce: string = nonce(2 ** 31 - 1, 36 ** 7 - 1)
@@ -154,6 +156,7 @@ const progressed = (collector: Collector): void => {
  * keeps getting room: the answer may wait unread behind a slow program's events, but a gateway that
  * never answers must not be waited on for as long as the program stays slow.
  *
+ * @internal
  * @since 0.1.0
  */
 export const backlogTimeouts = 10

@@ -20,6 +20,7 @@ import { describeReason, type Reason } from "./SessionState.ts"
 /**
  * The failed attempts in a row that are first told.
  *
+ * @internal
  * @since 0.1.0
  */
 export const firstWarningAt = 5
@@ -29,6 +30,7 @@ export const firstWarningAt = 5
  * once: the next try is that far off (an hour's wait was told only at the fifth failure, hours
  * later).
  *
+ * @internal
  * @since 0.1.0
  */
 export const longWaitSeconds = 60
@@ -36,6 +38,7 @@ export const longWaitSeconds = 60
 /**
  * Whether `reason` is a failure whose answer asks to wait {@link longWaitSeconds} or more.
  *
+ * @internal
  * @since 0.1.0
  */
 export const asksLongWait = (reason: Reason): boolean =>
@@ -44,6 +47,7 @@ export const asksLongWait = (reason: Reason): boolean =>
 /**
  * What a connection whose Identify went unanswered does meanwhile.
  *
+ * @internal
  * @since 0.1.0
  */
 export const waitingOn = "waiting on while the gateway acknowledges heartbeats"
@@ -51,6 +55,7 @@ export const waitingOn = "waiting on while the gateway acknowledges heartbeats"
 /**
  * What the line says when READY came to a connection told to wait on for it.
  *
+ * @internal
  * @since 0.1.0
  */
 export const lateReady = "READY came after the ready timeout, to the connection that waited on"
@@ -87,6 +92,7 @@ export interface Outage {
 /**
  * What a line about short connections says of them.
  *
+ * @internal
  * @since 0.1.0
  */
 export const shortConnections = "ended before they were stable (backoff.stableAfter)"

@@ -114,6 +114,7 @@ export class SessionClosed extends TaggedError("SessionClosed")<{
  * `GET /gateway/bot` (not a `gatewayUrl` source's own refusal). No session of the bot can be
  * resumed with it then.
  *
+ * @internal
  * @since 0.1.0
  */
 export const refusesToken = (error: unknown): boolean =>

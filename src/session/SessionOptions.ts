@@ -251,6 +251,7 @@ const defaultTimeouts: Timeouts = { connect: "15 seconds", hello: "20 seconds", 
  * point whose session id holds it is refused, as READY's is not taken: it would be in every
  * snapshot and in the point handed back (earlier versions stored such points).
  *
+ * @internal
  * @since 0.1.0
  */
 export const resumePointProblems = (point: ResumePoint, source?: string, token?: unknown): Array<string> => {
@@ -391,6 +392,7 @@ const pairProblem = ([id, count]: readonly [unknown, unknown]): string | undefin
  * read into both; a point whose shard came back from a store as strings was taken for one of
  * another shard count, its shard identifying anew).
  *
+ * @internal
  * @since 0.1.0
  */
 export const resumePointShapeProblems = (point: unknown): Array<string> => {
@@ -465,6 +467,7 @@ const unknownOptions = (options: SessionOptions): Array<string> => {
  * The problem with options (from JavaScript) that are no object, which every check after would
  * read into (`Session.make(undefined)` threw a TypeError at the call), told without their content.
  *
+ * @internal
  * @since 0.1.0
  */
 export const notAnObject = (options: unknown): string | undefined =>
@@ -517,6 +520,7 @@ const shapeProblems = (options: SessionOptions): Array<string> => {
  * without a fragment or credentials. Refused, it is `GatewayInfoError` (`Decode`, from
  * `gatewayUrl`), not quoted: it was dialled and sent the token, or died parsing.
  *
+ * @internal
  * @since 0.1.0
  */
 export const checkGatewayUrl = (url: string): Either.Either<string, GatewayInfoError> =>
@@ -530,6 +534,7 @@ export const checkGatewayUrl = (url: string): Either.Either<string, GatewayInfoE
  * `error`, from a `gatewayUrl` source, said to be: its message names the source, not
  * `GET /gateway/bot`, which was never asked.
  *
+ * @internal
  * @since 0.1.0
  */
 export const fromGatewayUrl = (error: GatewayInfoError, token: Redacted.Redacted<string>): GatewayInfoError => {
@@ -547,6 +552,7 @@ export const fromGatewayUrl = (error: GatewayInfoError, token: Redacted.Redacted
 /**
  * The URL a session reaches the gateway at, but for a resume point's: its `gateway`, else its `api`.
  *
+ * @internal
  * @since 0.1.0
  */
 export const sourceOf = (options: Pick<SessionOptions, "gateway" | "api">): string => options.gateway ?? options.api ?? defaultApi
@@ -662,6 +668,7 @@ export const forShard = (
  * `options` identifying with `presence` from now on, as a session does after `updatePresence`:
  * fails when the Identify could not carry it (an Identify holds more than a Presence Update).
  *
+ * @internal
  * @since 0.1.0
  */
 export const withPresence = (
@@ -678,6 +685,7 @@ export const withPresence = (
 /**
  * The Identify command the options describe.
  *
+ * @internal
  * @since 0.1.0
  */
 export const identifyCommand = (options: ResolvedOptions): Commands.Identify =>

@@ -278,6 +278,7 @@ export class Recorder {
 /**
  * A copy of a command's `d` without its `token` (Identify and Resume carry one).
  *
+ * @internal
  * @since 0.1.0
  */
 export const redactToken = (d: unknown): unknown => {

@@ -36,10 +36,10 @@ Effect.runPromise(program.pipe(Effect.scoped, Effect.provide(Live.layer))).then(
 
 // The same imports in TypeScript, as a consumer with common settings (no tsx, no .ts imports)
 // checks them: the declarations must resolve and carry the real types (were they \`any\`, the
-// expected error would not come, and tsc would fail on the unused directive).
+// expected errors would not come, and tsc would fail on the unused directives).
 const consumerTs = `
 import { Effect, Option, Redacted, Stream } from "effect"
-import { DecodeError, type Encoding, Etf, Intents, Session, type SessionError } from "effect-discord-gateway"
+import { DecodeError, type Encoding, Etf, Intents, Session, type SessionError, SessionOptions } from "effect-discord-gateway"
 import { LocalGateway } from "effect-discord-gateway/testing"
 
 // the codec's types can be named: an encoding, and a decoder's error told apart
@@ -61,6 +61,10 @@ export const firstType: Effect.Effect<
     void wrong
     return Option.getOrUndefined(first)?.t
   }))
+
+// the modules' helpers for one another (marked @internal) are not in the declarations
+// @ts-expect-error not part of the API
+export const helper = SessionOptions.resumePointProblems
 `
 
 // a user without a token: the CLI starts its embedded gateway
