@@ -70,7 +70,7 @@ const quotes = (text: string, secret: string): boolean => {
  * property of its own, hidden or not, a getter, a `toJSON` or `toString`, bytes, or a value that is
  * no `Error`), as an `Error` with them masked: its name and stack kept (masked too), its `cause`,
  * `errors` and own properties masked the same way, its methods dropped, its other objects put in as
- * the text of their JSON (none of the defect's objects goes into the copy); an object with a message
+ * masked text (none of the defect's objects goes into the copy); an object with a message
  * as an `Error` of it, a string as one of its words, any other value as one of its JSON; a copy a
  * printer would still find a run in (one that joins what the copy keeps apart) as its name and
  * message alone. Any other defect as it is. It never throws: a getter that throws is read as
@@ -186,12 +186,12 @@ const textsIn = (value: unknown): Array<string> | undefined => {
 // `value` as JSON, an object met before (in `seen`) left out (as Effect's printer does, not throwing
 // at it), a bigint as its digits, and bytes as the text they spell (a frame kept as a `Buffer` holds
 // the token as its characters' codes, which JSON shows as numbers)
-const asJson = (value: unknown, seen = new Set<unknown>()): string =>
+const asJson = (root: unknown, seen = new Set<unknown>()): string =>
   attempt(() =>
-    JSON.stringify(value, (_key, value: unknown) => {
+    JSON.stringify(root, (_key, value: unknown) => {
       if (typeof value === "bigint") return String(value)
       if (typeof value !== "object" || value === null) return value
-      if (seen.has(value)) return undefined
+      if (seen.has(value) && value !== root) return undefined
       seen.add(value)
       return bytesOf(value)?.toString("latin1") ?? value
     })
@@ -217,6 +217,10 @@ const isMessage = (value: unknown): value is object =>
 
 // an error's own properties that the copy takes apart from the others
 const errorKeys = new Set(["message", "name", "stack", "cause"])
+
+// how a copy describes a value that JSON says nothing of: its status, its headers (a fetch
+// `Response`), its entries (a `Map`), a few levels deep, on one line
+const described = { depth: 2, breakLength: Infinity, maxStringLength: 10_000 }
 
 // the most errors a copy nests (a chain of causes, or a getter making a new error at each read)
 const mostNested = 100
@@ -279,11 +283,17 @@ class Copy {
     return this.errors.get(value) ?? (nested < mostNested ? this.of(value, nested) : `(more errors, ${mostNested} deep)`)
   }
 
-  /** `value`'s JSON (bytes as the text they spell), masked, once for each object however often met. */
+  /**
+   * `value`'s JSON (bytes as the text they spell), or, where that says nothing (`{}`: a `Response`,
+   * `Headers`, a `Map`, what keeps its data behind getters or private fields), what `inspect` shows
+   * of it; masked, once for each object however often met.
+   */
   text(value: object): string {
     const known = this.texts.get(value)
     if (known !== undefined) return known
-    const text = withoutToken(asJson(value, this.shown) || "a value that could not be shown", this.token)
+    const json = asJson(value, this.shown)
+    const shown = json === "" || json === "{}" ? attempt(() => inspect(value, described)) : json
+    const text = withoutToken(shown || "a value that could not be shown", this.token)
     this.texts.set(value, text)
     return text
   }

@@ -104,7 +104,7 @@ export const checkIntents = (
  * The nonce of a session's `count`th member request, with a `random` part (an integer below 2^31)
  * that no other session likely draws: of one width (14 characters) up to the 78 billionth
  * request, so the size of the op 8 it goes into is known before it is drawn (a fleet checks a
- * request with {@link widestNonce} before its shard starts; a request near the 4096-byte limit was
+ * request with the widest nonce (`widestNonce`) before its shard starts; a request near the 4096-byte limit was
  * refused or not by the draw).
  *
  * @since 0.1.0
@@ -260,7 +260,7 @@ export interface MemberRequests {
    * each answer let connections that kept dropping put it off for ever). A reader that waited for
    * room in the events buffer and got it starts the count over too: the answer may wait unread
    * behind events a slow program takes one by one (it timed out though it came at once), up to
-   * {@link backlogTimeouts} timeouts after the last chunk (or the send), so that a request the
+   * ten timeouts (`backlogTimeouts`) after the last chunk (or the send), so that a request the
    * gateway never answers is not waited on for as long as the program stays slow; a program that
    * takes no event, waiting on its own request, still gets `Timeout` at the timeout.
    */

@@ -252,6 +252,22 @@ describe("maskedDefect", () => {
     expect(reads).toBeLessThan(100_000)
   })
 
+  // none of the defect's objects goes into the copy: a Response's JSON is "{}", and the status was
+  // lost; an object written out under one property came out as "could not be shown" under another
+  it("puts a copy's objects in readably: what JSON says nothing of as inspect shows it, an object met twice twice", () => {
+    const headers = { "retry-after": "30", "content-type": "text/plain" }
+    const defect = Object.assign(new Error(`upgrade of wss://proxy.example/?auth=${token} refused`), {
+      response: new Response(null, { status: 429, headers }),
+      sent: { url: "wss://proxy.example/", headers },
+      headers
+    })
+    const masked = maskedDefect(defect, Redacted.make(token)) as Error & Record<"response" | "sent" | "headers", string>
+    expect(masked.message).toBe("upgrade of wss://proxy.example/?auth=<token> refused")
+    expect(masked.response).toContain("status: 429")
+    expect(masked.sent).toContain("wss://proxy.example/")
+    expect(JSON.parse(masked.headers)).toEqual(headers)
+  })
+
   // too large to be read whole, taken to quote it: its copy, checked again as a whole, was too, and
   // went on as its name and message alone
   it("keeps the stack and the fields of a defect too large to be read whole, whose parts quote nothing", () => {
