@@ -184,8 +184,9 @@ const textsIn = (value: unknown): Array<string> | undefined => {
 }
 
 // `value` as JSON, an object met before (in `seen`) left out (as Effect's printer does, not throwing
-// at it), a bigint as its digits, and bytes as the text they spell (a frame kept as a `Buffer` holds
-// the token as its characters' codes, which JSON shows as numbers)
+// at it), a bigint as its digits, bytes as the text they spell (a frame kept as a `Buffer` holds
+// the token as its characters' codes, which JSON shows as numbers), and what keeps its data where
+// JSON does not look as that data (see `dataOf`)
 const asJson = (root: unknown, seen = new Set<unknown>()): string =>
   attempt(() =>
     JSON.stringify(root, (_key, value: unknown) => {
@@ -193,9 +194,23 @@ const asJson = (root: unknown, seen = new Set<unknown>()): string =>
       if (typeof value !== "object" || value === null) return value
       if (seen.has(value) && value !== root) return undefined
       seen.add(value)
-      return bytesOf(value)?.toString("latin1") ?? value
+      return bytesOf(value)?.toString("latin1") ?? dataOf(value) ?? value
     })
   )
+
+// the data of what JSON writes as `{}`: a `Map`'s or a `Set`'s entries, `Headers` as an object of
+// them, a fetch `Response`'s or `Request`'s status, URL and headers, `URLSearchParams` as its text
+const dataOf = (value: object): unknown =>
+  safely(() => {
+    if (value instanceof Map || value instanceof Set) return Array.from(value)
+    if (value instanceof URLSearchParams) return value.toString()
+    if (typeof Headers === "function" && value instanceof Headers) return Object.fromEntries(value)
+    if (typeof Response === "function" && value instanceof Response) {
+      return { status: value.status, statusText: value.statusText, url: value.url, headers: value.headers }
+    }
+    if (typeof Request === "function" && value instanceof Request) return { method: value.method, url: value.url, headers: value.headers }
+    return undefined
+  }, undefined)
 
 // the bytes of a byte array, an `ArrayBuffer` or a `Buffer` as its `toJSON` gives it
 const bytesOf = (value: object): Buffer | undefined =>
@@ -217,10 +232,6 @@ const isMessage = (value: unknown): value is object =>
 
 // an error's own properties that the copy takes apart from the others
 const errorKeys = new Set(["message", "name", "stack", "cause"])
-
-// how a copy describes a value that JSON says nothing of: its status, its headers (a fetch
-// `Response`), its entries (a `Map`), a few levels deep, on one line
-const described = { depth: 2, breakLength: Infinity, maxStringLength: 10_000 }
 
 // the most errors a copy nests (a chain of causes, or a getter making a new error at each read)
 const mostNested = 100
@@ -283,17 +294,11 @@ class Copy {
     return this.errors.get(value) ?? (nested < mostNested ? this.of(value, nested) : `(more errors, ${mostNested} deep)`)
   }
 
-  /**
-   * `value`'s JSON (bytes as the text they spell), or, where that says nothing (`{}`: a `Response`,
-   * `Headers`, a `Map`, what keeps its data behind getters or private fields), what `inspect` shows
-   * of it; masked, once for each object however often met.
-   */
+  /** `value`'s JSON (see {@link asJson}), masked, once for each object however often met. */
   text(value: object): string {
     const known = this.texts.get(value)
     if (known !== undefined) return known
-    const json = asJson(value, this.shown)
-    const shown = json === "" || json === "{}" ? attempt(() => inspect(value, described)) : json
-    const text = withoutToken(shown || "a value that could not be shown", this.token)
+    const text = withoutToken(asJson(value, this.shown) || "a value that could not be shown", this.token)
     this.texts.set(value, text)
     return text
   }

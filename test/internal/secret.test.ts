@@ -143,6 +143,8 @@ describe("maskedDefect", () => {
       ["the frame as a Buffer", Object.assign(new Error("proxy refused the frame"), { frame: Buffer.from(frame) })],
       ["the frame as bytes", { reason: "proxy refused the frame", frame: new TextEncoder().encode(frame) }],
       ["a chain of 200 causes", chain],
+      ["a Map holding the frame's bytes", Object.assign(new Error("send failed"), { pending: new Map([["identify", Buffer.from(frame)]]) })],
+      ["a Set holding them as a Uint8Array", Object.assign(new Error("send failed"), { pending: new Set([new TextEncoder().encode(frame)]) })],
       // checked alone, then put in the copy as it was, where JSON called it with its key
       ["a toJSON answering by its key", Object.assign(new Error(`refused Bot ${token}`), {
         frame: { op: 2, toJSON: (key: string) => key === "" ? { op: 2 } : { op: 2, d: { token } } }
@@ -158,9 +160,12 @@ describe("maskedDefect", () => {
         ["a class's static field", class Client { static auth = `Bot ${token}` }]
       ].map(([what, value]: ReadonlyArray<unknown>) => [`${String(what)} four levels down`, Object.assign(new Error("connect failed"), { request: { options: { target: { value } } } })] as const)
     ]
+    // the token's first 12 bytes as inspect shows a Buffer's (hex pairs) and a Uint8Array's (decimals)
+    const bytes = [...Buffer.from(token.slice(0, 12))]
+    const runs = [token.slice(0, 12), bytes.map((byte) => byte.toString(16).padStart(2, "0")).join(" "), bytes.join(", ")]
     for (const [what, defect] of defects) {
       const masked = maskedDefect(defect, secret)
-      for (const text of printed(masked)) expect(text, what).not.toContain(token.slice(0, 12))
+      for (const text of printed(masked)) for (const run of runs) expect(text, what).not.toContain(run)
     }
   })
 
@@ -248,23 +253,29 @@ describe("maskedDefect", () => {
       }
     }))
     const shards = Array.from({ length: 200 }, (_, i) => ({ message: `shard ${i} failed`, guild: { members } }))
-    maskedDefect(new AggregateError(shards, `identify refused for Bot ${token}`), Redacted.make(token))
+    const masked = maskedDefect(new AggregateError(shards, `identify refused for Bot ${token}`), Redacted.make(token))
     expect(reads).toBeLessThan(100_000)
+    // and written out once in the copy
+    expect(inspect(masked, { depth: null, maxArrayLength: Infinity, maxStringLength: Infinity }).length).toBeLessThan(2 * JSON.stringify(members).length + 50_000)
   })
 
   // none of the defect's objects goes into the copy: a Response's JSON is "{}", and the status was
   // lost; an object written out under one property came out as "could not be shown" under another
-  it("puts a copy's objects in readably: what JSON says nothing of as inspect shows it, an object met twice twice", () => {
+  // (util.inspect's text, tried for what JSON says nothing of, showed a Map's Buffer as hex pairs
+  // and wrote shared objects out at every path to them)
+  it("puts a copy's objects in readably: a Response, Headers or a Map by their data, at any depth, an object met twice twice", () => {
     const headers = { "retry-after": "30", "content-type": "text/plain" }
     const defect = Object.assign(new Error(`upgrade of wss://proxy.example/?auth=${token} refused`), {
       response: new Response(null, { status: 429, headers }),
+      http: { url: "wss://proxy.example/", response: new Response(null, { status: 503 }), routes: new Map([["gateway", 1]]) },
       sent: { url: "wss://proxy.example/", headers },
       headers
     })
-    const masked = maskedDefect(defect, Redacted.make(token)) as Error & Record<"response" | "sent" | "headers", string>
+    const masked = maskedDefect(defect, Redacted.make(token)) as Error & Record<"response" | "http" | "sent" | "headers", string>
     expect(masked.message).toBe("upgrade of wss://proxy.example/?auth=<token> refused")
-    expect(masked.response).toContain("status: 429")
-    expect(masked.sent).toContain("wss://proxy.example/")
+    expect(JSON.parse(masked.response)).toMatchObject({ status: 429, headers })
+    expect(JSON.parse(masked.http)).toMatchObject({ response: { status: 503 }, routes: [["gateway", 1]] })
+    expect(JSON.parse(masked.sent)).toEqual({ url: "wss://proxy.example/", headers })
     expect(JSON.parse(masked.headers)).toEqual(headers)
   })
 
