@@ -6,6 +6,7 @@
  */
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import { detached } from "../internal/detached.ts"
 import { closeSync } from "node:fs"
 import { isatty } from "node:tty"
 import { printable } from "../internal/printable.ts"
@@ -124,5 +125,8 @@ export const writeTerminalAsync = (): void => {
  *
  * @since 0.1.0
  */
-export const flushed = (timeout: Duration.DurationInput): Effect.Effect<void> => Effect.ignore(Effect.timeout(write(""), timeout))
+export const flushed = (timeout: Duration.DurationInput): Effect.Effect<void> =>
+  // detached: run by a finalizer (which cannot be interrupted) the timeout could not cut the wait
+  // short, and a reader that had fallen behind held the stop, and the shards' closes, until it read
+  Effect.ignore(detached(Effect.timeout(write(""), timeout)))
 

@@ -27,6 +27,7 @@ import * as Live from "../Live.ts"
 import { describeReason } from "../session/SessionState.ts"
 import * as LocalGateway from "../testing/LocalGateway.ts"
 import * as Args from "./Args.ts"
+import * as EarlyLog from "./EarlyLog.ts"
 import * as Ndjson from "./Ndjson.ts"
 import * as Pretty from "./Pretty.ts"
 import * as Stdout from "./Stdout.ts"
@@ -166,11 +167,12 @@ const errorLine = (error: { readonly _tag: string; readonly message: string }): 
  */
 const resumable = (points: ReadonlyArray<unknown>, fleet: Fleet.Fleet): string => {
   const shards = fleet.shardIds.length
-  const others = points.length < shards ? ` of ${shards} shard${shards === 1 ? "" : "s"} (the others had no session to resume)` : ""
+  const none = points.length === 0 ? (shards === 1 ? "it had" : "none had") : "the others had"
+  const others = points.length < shards ? ` of ${shards} shard${shards === 1 ? "" : "s"} (${none} no session to resume)` : ""
   return `${points.length} resumable session(s)${others}`
 }
 
-const run = (options: Args.CliOptions, warnings: ReadonlyArray<string>) =>
+const run = (options: Args.CliOptions, warnings: ReadonlyArray<string>, early: EarlyLog.EarlyLog) =>
   Effect.gen(function*() {
     // the terminal closed (SIGHUP, which would end the process at once, its shards without a
     // close): a normal end, as Ctrl-C; heard for the whole run, stops included (its listener goes
@@ -236,7 +238,9 @@ const run = (options: Args.CliOptions, warnings: ReadonlyArray<string>) =>
         )
         : Effect.void
     )
-    const output = yield* Effect.forkScoped(show(options, fleet, notes))
+    // with what the library logged meanwhile ("starting N of N shards", a first GET /gateway/bot
+    // tried again), which the view's first layout would erase too
+    const output = yield* Effect.forkScoped(show(options, fleet, [...notes, ...early.take()]))
     // the output failing (a bug) ends the run too, rather than leaving the shards running unseen;
     // the output ending (after the events did) decides nothing
     const ended = yield* Effect.raceFirst(
@@ -276,11 +280,13 @@ const main = Effect.gen(function*() {
   }
   const warnings = Args.warnings(options).map((warning) => `warning: ${warning}`)
   for (const warning of warnings) yield* Console.error(warning)
+  const early = EarlyLog.make()
   const logging = Layer.mergeAll(
     Logger.replace(Logger.defaultLogger, Logger.prettyLogger({ stderr: true, colors: process.stderr.isTTY === true })),
+    Logger.add(early.logger),
     Logger.minimumLogLevel(options.logLevel)
   )
-  yield* run(options, warnings).pipe(
+  yield* run(options, warnings, early).pipe(
     Effect.scoped,
     Effect.catchAll((error) =>
       Effect.zipRight(

@@ -6,6 +6,7 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
 import * as Redacted from "effect/Redacted"
 import { type ChildProcess, spawn } from "node:child_process"
 import { closeSync, openSync } from "node:fs"
@@ -35,8 +36,6 @@ interface How {
   readonly signals?: ReadonlyArray<NodeJS.Signals>
   readonly when?: (output: { stdout: string; stderr: string }) => boolean
   readonly gap?: number
-  /** Nobody reads stdout until the process exited (a stalled reader); then it is read to its end. */
-  readonly stalled?: boolean
   /** Milliseconds between `when` holding and the first signal. */
   readonly delay?: number
   /** Kill it (SIGKILL) if it has not exited this long after the first signal. */
@@ -84,7 +83,6 @@ const cli = (args: ReadonlyArray<string>, how: How = {}) =>
     const poll = setInterval(check, 20)
     if (how.stdoutClosed === true) child.stdout?.destroy()
     child.stdout?.setEncoding("utf8")
-    if (how.stalled === true) child.stdout?.pause()
     child.stdout?.on("data", (text: string) => {
       stdout += text
       check()
@@ -98,8 +96,6 @@ const cli = (args: ReadonlyArray<string>, how: How = {}) =>
       exitedAt = Date.now()
       code = c
       signal = s
-      // the stalled reader reads what is left once the process is gone
-      child.stdout?.resume()
     })
     child.on("close", () => {
       for (const timer of timers) clearTimeout(timer)
@@ -361,6 +357,22 @@ describe.concurrent("CLI lifecycle", () => {
       expect([run.signal, run.code]).toEqual([null, 0])
     }))
 
+  // it said "0 resumable session(s) of 1 shard (the others had no session to resume)": there are
+  // no others
+  it.live("a stop with no session to resume says its one shard had none", () =>
+    Effect.gen(function*() {
+      // a port on loopback that refuses connections: the shard never connects
+      const port = yield* Effect.async<number>((resume) => {
+        const server = Http.createServer().listen(0, "127.0.0.1", () => {
+          const { port } = server.address() as AddressInfo
+          server.close(() => resume(Effect.succeed(port)))
+        })
+      })
+      const run = yield* cli(["--token", secret, "--gateway", `ws://127.0.0.1:${port}`, "--duration", "1.5", "--log-level", "none"])
+      expect(run.code).toBe(0)
+      expect(run.stderr).toContain("stopped after 1.5 s; 0 resumable session(s) of 1 shard (it had no session to resume)")
+    }))
+
   it.scopedLive("--duration past what one timer waits (30 days; 2^31 - 1 ms is 24.8) still stops the run", () =>
     Effect.gen(function*() {
       const gateway = yield* LocalGateway.make({ token })
@@ -434,6 +446,57 @@ globalThis.setTimeout = (fn, ms, ...rest) => real(fn, typeof ms === "number" && 
       expect(screen.indexOf("\u001b[r", first)).toBeGreaterThan(first)
       expect(screen).not.toContain("resumable session(s)")
       expect(screen).not.toContain(secret)
+    }))
+
+  // the stop's flush of stdout, bounded to a second, ran in a finalizer, where its timeout could not
+  // cut the wait short: the stop line, the shards' closes and the exit waited for the reader (it
+  // exited 12 s after the signal, as the reader's `sleep 15` ended)
+  it.scopedLive("SIGTERM with a stdout reader far behind stops the shards and exits within a few seconds, every line whole", () =>
+    Effect.gen(function*() {
+      const gateway = yield* LocalGateway.make({ token, shards: 1 })
+      yield* gateway.startTraffic(2000)
+      const child = yield* Effect.acquireRelease(
+        Effect.sync(() =>
+          spawn(process.execPath, [bundle, "--token", secret, "--api", gateway.apiUrl, "--format", "ndjson", "--log-level", "none"], {
+            cwd: root,
+            env: userEnv(),
+            stdio: ["ignore", "pipe", "pipe"]
+          })
+        ),
+        (child) => Effect.sync(() => child.kill("SIGKILL"))
+      )
+      // nobody reads stdout for now
+      child.stdout.pause()
+      let stderr = ""
+      child.stderr.setEncoding("utf8").on("data", (text: string) => void (stderr += text))
+      let exitedAt: number | undefined
+      const exited = yield* Effect.fork(Effect.async<number | null>((resume) =>
+        void child.once("exit", (code) => {
+          exitedAt = Date.now()
+          resume(Effect.succeed(code))
+        })
+      ))
+      // more than the pipe and the reader's buffer hold (some 200 KB), then a second for stdout to fill
+      yield* gateway.awaitLog((log) => log.dispatches.length > 400).pipe(Effect.timeout("10 seconds"), Effect.orDie)
+      yield* Effect.sleep("1 second")
+      const signalledAt = Date.now()
+      child.kill("SIGTERM")
+      yield* Effect.ignore(Effect.timeout(Fiber.await(exited), "5 seconds"))
+      const stopped = { stopLine: /stopped \(interrupted\); 1 resumable session\(s\)/.test(stderr), exitedWithin5s: exitedAt !== undefined && exitedAt - signalledAt < 5000 }
+      // now the reader takes what there is
+      const stdout = yield* Effect.async<string>((resume) => {
+        let text = ""
+        child.stdout.setEncoding("utf8").on("data", (chunk: string) => void (text += chunk))
+        child.stdout.once("end", () => resume(Effect.succeed(text)))
+        child.stdout.resume()
+      })
+      const code = yield* Effect.timeout(Fiber.join(exited), "10 seconds")
+      const lines = stdout.split("\n")
+      const unterminated = lines.pop()
+      expect({ ...stopped, code, unterminated }).toEqual({ stopLine: true, exitedWithin5s: true, code: 0, unterminated: "" })
+      expect(lines.length).toBeGreaterThan(0)
+      for (const line of lines) expect(() => JSON.parse(line)).not.toThrow()
+      expectResumableCloses(yield* allClosed(gateway))
     }))
 
   it.scopedLive("a stderr nobody reads any more (2> >(head -1), a log pipe that died) does not crash the run", () =>
