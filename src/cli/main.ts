@@ -167,8 +167,8 @@ const errorLine = (error: { readonly _tag: string; readonly message: string }): 
  */
 const resumable = (points: ReadonlyArray<unknown>, fleet: Fleet.Fleet): string => {
   const shards = fleet.shardIds.length
-  const none = points.length === 0 ? (shards === 1 ? "it had" : "none had") : "the others had"
-  const others = points.length < shards ? ` of ${shards} shard${shards === 1 ? "" : "s"} (${none} no session to resume)` : ""
+  const why = points.length > 0 ? "the others had no session" : shards === 1 ? "it had no session" : "none had a session"
+  const others = points.length < shards ? ` of ${shards} shard${shards === 1 ? "" : "s"} (${why} to resume)` : ""
   return `${points.length} resumable session(s)${others}`
 }
 

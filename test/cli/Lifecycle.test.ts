@@ -358,8 +358,8 @@ describe.concurrent("CLI lifecycle", () => {
     }))
 
   // it said "0 resumable session(s) of 1 shard (the others had no session to resume)": there are
-  // no others
-  it.live("a stop with no session to resume says its one shard had none", () =>
+  // no others (and then, for two, "none had no session", as if both had one)
+  it.live("a stop with no session to resume says its shard had none, or that none had one", () =>
     Effect.gen(function*() {
       // a port on loopback that refuses connections: the shard never connects
       const port = yield* Effect.async<number>((resume) => {
@@ -371,6 +371,8 @@ describe.concurrent("CLI lifecycle", () => {
       const run = yield* cli(["--token", secret, "--gateway", `ws://127.0.0.1:${port}`, "--duration", "1.5", "--log-level", "none"])
       expect(run.code).toBe(0)
       expect(run.stderr).toContain("stopped after 1.5 s; 0 resumable session(s) of 1 shard (it had no session to resume)")
+      const two = yield* cli(["--token", secret, "--gateway", `ws://127.0.0.1:${port}`, "--shards", "0,1", "--duration", "1", "--log-level", "none"])
+      expect(two.stderr).toContain("stopped after 1 s; 0 resumable session(s) of 2 shards (none had a session to resume)")
     }))
 
   it.scopedLive("--duration past what one timer waits (30 days; 2^31 - 1 ms is 24.8) still stops the run", () =>
