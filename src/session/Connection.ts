@@ -186,11 +186,6 @@ export interface Outcome {
    */
   readonly replayed: number
   /**
-   * Whether the ready timeout ended it while the program held its events back (the reader waiting
-   * for room in a full buffer): the gateway answered, the program was slow.
-   */
-  readonly heldBack: boolean
-  /**
    * Whether it stayed ready for `backoff.stableAfter` (the backoff starts over); a zombie, by its
    * last heartbeat ACK.
    */
@@ -325,7 +320,6 @@ export const run = (
         authenticated,
         tooLarge: false,
         replayed: 0,
-        heldBack: false,
         stable: false,
         lastedTold: false,
         heldReady: undefined
@@ -510,7 +504,16 @@ export const run = (
         yield* ctx.unanswered
         return yield* Effect.never
       }
-      heldBack = tracker.paused
+      // A Resume's replay is its answer coming: while it moves (a long one), or waits for room in
+      // the events buffer (a slow program), the ready timeout counts again, and ends the connection
+      // only once a whole timeout passed with the replay standing still and the reader free. (It
+      // ended it at the first timeout: the next Resume had the whole replay sent again, once a
+      // ready timeout for as long as the program took no event.)
+      let counted = 0
+      while (replayed > counted || (replayed > 0 && tracker.paused)) {
+        counted = replayed
+        yield* sleepPastStalls(options.timeouts.ready)
+      }
       yield* finish(mode, Reason.ReadyTimeout())
     }).pipe(
       // a defect too (a custom limiter's, say) ends the connection with it: none is left waiting
@@ -586,8 +589,6 @@ export const run = (
 
     // events a Resume's replay brought, delivered or left out by the `events` option
     let replayed = 0
-    // the ready timeout came while the reader waited for room
-    let heldBack = false
     let tooLarge = false
     let lastRequestedBeat = Number.NEGATIVE_INFINITY
     // an event went in: the session's memory, metrics and member requests learn of it
@@ -774,7 +775,6 @@ export const run = (
       authenticated,
       tooLarge,
       replayed,
-      heldBack,
       stable: stable(outcome.reason._tag === "Zombie" ? lastAckAt : undefined),
       lastedTold: toldLasted,
       heldReady: carried && { event: carried.event, onIn: () => recordReady(carried) }

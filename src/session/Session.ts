@@ -179,12 +179,6 @@ const skipsOf = (
 const unreached = (reason: Reason): boolean =>
   reason._tag === "ConnectFailed" || reason._tag === "ConnectTimeout" || reason._tag === "HelloTimeout"
 
-// an attempt the gateway answered (READY or RESUMED read, or a replay), which the ready timeout
-// ended while a slow program held it back: no failure of the gateway (a busy program was told as
-// an outage; a replay alone is no sign of it: a gateway that never sends RESUMED went untold)
-const heldBackPastTimeout = (outcome: Connection.Outcome): boolean =>
-  outcome.reason._tag === "ReadyTimeout" && outcome.heldBack && (outcome.answered || outcome.replayed > 0)
-
 // what ended a session (or a step of it), in a line: the error's message, or the defect's, with
 // every run of the token masked (a defect's words, a gatewayUrl source's, are not ours)
 const fatalMessage = (cause: Cause.Cause<SessionError>, token: unknown): string => withoutToken(causeLine(cause), token)
@@ -700,7 +694,7 @@ export const makeWith = (
         // a connection that stayed ready long enough starts the backoff over
         if (outcome.stable) backoff = undefined
         yield* transition(SessionState.Disconnected(), outcome.reason)
-        if (!outcome.ready) yield* (heldBackPastTimeout(outcome) ? Effect.void : aside("outage.failed", outage.failed(outcome.reason)))
+        if (!outcome.ready) yield* aside("outage.failed", outage.failed(outcome.reason))
         // once a connection: it was told at an ACK past `stableAfter`, or is now (it was told twice)
         else if (outcome.stable) yield* (outcome.lastedTold ? Effect.void : aside("outage.lasted", outage.lasted))
         else yield* aside("outage.dropped", outage.dropped(outcome.reason))

@@ -183,7 +183,7 @@ describe("Outage", () => {
 
   // a program busy with READY while a routine drop is resumed: the ready timeout ended every
   // connection whose replay it held back, and each was told as the gateway failing
-  it.scoped("a program busy for ten minutes while its session resumes is no 'not ready' outage: every Resume was answered", () => {
+  it.scoped("a program busy for ten minutes while its session resumes is no 'not ready' outage: its one Resume's replay waits for it", () => {
     const { layer, lines } = captured()
     return Effect.gen(function*() {
       // the program takes READY, then is busy with it for ten minutes; event 2 fills the buffer, then
@@ -196,9 +196,9 @@ describe("Outage", () => {
         dispatch(6, "RESUMED", {})
       ])
       expect(took).toEqual([1])
-      // the gateway answered every Resume (events came each time): nothing failed but the program's pace
-      expect(firstOps.length).toBeGreaterThanOrEqual(5)
-      expect(firstOps.every((op) => op === 6)).toBe(true)
+      // the gateway answered the Resume (its replay came): the connection waits for the program's
+      // pace (the ready timeout ended it every 30 s, and the next Resume had the replay sent again)
+      expect(firstOps).toEqual([6])
       expect(lines.filter((line) => line.startsWith("WARN not ready"))).toEqual([])
     }).pipe(
       Effect.provide(layer),
