@@ -6,9 +6,9 @@
  */
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import { detached } from "../internal/detached.ts"
 import { closeSync } from "node:fs"
 import { isatty } from "node:tty"
+import { detached } from "../internal/detached.ts"
 import { printable } from "../internal/printable.ts"
 
 /**

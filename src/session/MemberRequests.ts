@@ -104,8 +104,8 @@ export const checkIntents = (
  * The nonce of a session's `count`th member request, with a `random` part (an integer below 2^31)
  * that no other session likely draws: of one width (14 characters) up to the 78 billionth
  * request, so the size of the op 8 it goes into is known before it is drawn (a fleet checks a
- * request with the widest nonce (`widestNonce`) before its shard starts; a request near the 4096-byte limit was
- * refused or not by the draw).
+ * request with the widest nonce (`widestNonce`) before its shard starts; a request near the
+ * 4096-byte limit was refused or not by the draw).
  *
  * @since 0.1.0
  */
