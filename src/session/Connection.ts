@@ -505,14 +505,15 @@ export const run = (
         yield* ctx.unanswered
         return yield* Effect.never
       }
-      // A Resume's replay is its answer coming: while it moves (a long one), or waits for room in
-      // the events buffer (a slow program), the ready timeout counts again, and ends the connection
-      // only once a whole timeout passed with the replay standing still and the reader free. (It
-      // ended it at the first timeout: the next Resume had the whole replay sent again, once a
-      // ready timeout for as long as the program took no event.)
-      let counted = 0
-      while (replayed > counted || (replayed > 0 && tracker.paused)) {
-        counted = replayed
+      // A Resume's replay waiting for room in the events buffer (a slow program) is its answer
+      // held up: the ready timeout counts again for as long as the reader waited for room since it
+      // last counted, and ends the connection at the first one through which the reader was free.
+      // (It ended it at the first: the next Resume had the whole replay sent again, once a ready
+      // timeout for as long as the program took no event. Events that keep coming are no sign:
+      // Discord sends the replay at once, and a node that forwards live events and never RESUMED
+      // would hold the session in Resuming for ever.)
+      while (replayed > 0 && (heldSinceCounted || tracker.paused)) {
+        heldSinceCounted = false
         yield* sleepPastStalls(options.timeouts.ready)
       }
       yield* finish(mode, Reason.ReadyTimeout())
@@ -590,6 +591,8 @@ export const run = (
 
     // events a Resume's replay brought, delivered or left out by the `events` option
     let replayed = 0
+    // whether the reader waited for room since the ready timeout last counted
+    let heldSinceCounted = false
     let tooLarge = false
     let lastRequestedBeat = Number.NEGATIVE_INFINITY
     // an event went in: the session's memory, metrics and member requests learn of it
@@ -719,6 +722,7 @@ export const run = (
     ): Effect.Effect<void> =>
       Effect.zipRight(step._tag === "Emit" ? Effect.void : answered, Effect.suspend(() => {
         tracker.pause()
+        heldSinceCounted = true
         // a stop sent its close: the program is not taking events, and the close is not waited for
         if (closeSent) return Effect.succeed(false)
         if (step._tag === "Ready") heldReady = step

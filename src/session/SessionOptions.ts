@@ -78,9 +78,10 @@ export interface Timeouts {
   /** From the open socket to Hello (default 20 s). */
   readonly hello: Duration.DurationInput
   /**
-   * From Resume to RESUMED (default 30 s; a resume replays first). An Identify not answered by then
-   * is only warned about: the connection waits on while its heartbeats are acknowledged, as Discord
-   * asks during an outage, since another Identify would spend a session start.
+   * From Resume to RESUMED (default 30 s; a resume replays first), counted again while a slow
+   * program keeps the replay waiting for room. An Identify not answered by then is only warned
+   * about: the connection waits on while its heartbeats are acknowledged, as Discord asks during an
+   * outage, since another Identify would spend a session start.
    */
   readonly ready: Duration.DurationInput
   /**

@@ -1907,6 +1907,30 @@ describe("Session", () => {
       expect(yield* Effect.flip(session.await)).toMatchObject({ _tag: "FatalClose", code: 4004 })
     }).pipe(Effect.withRandom(Random.fixed([0.5])), Effect.provide(TestLayer)))
 
+  // what keeps coming is no sign of a replay: a node forwarding live events that never says
+  // RESUMED held the session in Resuming for ever, no command going out, nothing told
+  it.scoped("events that keep coming after a Resume, to a program that keeps up, with no RESUMED: the ready timeout ends the connection", () =>
+    Effect.gen(function*() {
+      const session = yield* Session.make(options({ timeouts: { ready: "5 seconds", hello: "1 hour" } }))
+      yield* Effect.forkScoped(Stream.runDrain(session.events))
+      const { peer } = yield* acceptAndHello(41_250)
+      yield* peer.sendJson(ready())
+      yield* settle
+      yield* peer.drop
+      yield* TestClock.adjust("10 seconds") // past the backoff
+      const { first, peer: next } = yield* acceptAndHello(41_250)
+      expect(first.op).toBe(6)
+      yield* next.autoAck(true)
+      for (let s = 2; s <= 3; s++) {
+        yield* next.sendJson(dispatch(s, "MESSAGE_CREATE", { s }))
+        yield* TestClock.adjust("2 seconds")
+      }
+      expect(yield* next.isOpen).toBe(true)
+      yield* TestClock.adjust("1 second")
+      expect((yield* next.closed).by).toBe("client")
+      expect(yield* session.state).toMatchObject({ _tag: "Disconnected" })
+    }).pipe(Effect.provide(TestLayer)))
+
   it.scoped("a replay longer than the ready timeout, taken by a slow program, keeps its connection to its RESUMED: one Resume, every event once, in order", () =>
     Effect.gen(function*() {
       const gateway = yield* MemoryTransport.MemoryGateway
