@@ -173,6 +173,7 @@ const read = (owner: object, key: PropertyKey): unknown => safely(() => (owner a
 // an `Error`, asked without the risk of a proxy's trap throwing
 const isError = (value: unknown): value is Error => safely(() => value instanceof Error, false)
 
+// an object with a message, as a plain-JS transport fails with `{ message }`
 const isMessage = (value: unknown): value is object =>
   typeof value === "object" && value !== null && typeof read(value, "message") === "string"
 
@@ -185,9 +186,9 @@ const mostNested = 100
 // one defect's masked copy in the making: its token, the errors copied so far (so that one met
 // again, an error that refers to itself or a cause that refers back, is its copy), the text each
 // other object of it was given, and the objects those texts showed (each shown once in the copy:
-// two hundred errors sharing one list of members wrote it out two hundred times). None of the defect's objects goes into the copy: a printer finds in
-// it only masked text, whatever it would have found in them (a `toJSON` answering by its key, an
-// inspect hook showing more with depth left)
+// two hundred errors sharing one list of members wrote it out two hundred times). None of the
+// defect's objects goes into the copy: a printer finds in it only masked text, whatever it would
+// have found in them (a `toJSON` answering by its key, an inspect hook showing more with depth left)
 class Copy {
   readonly errors = new Map<unknown, Error>()
   readonly texts = new Map<unknown, string>()
@@ -230,11 +231,12 @@ class Copy {
 
   /**
    * A value of the defect's, in its copy: a string masked, a number (or another primitive) as it
-   * is, an error (or an object with a message) copied, none past `mostNested` errors deep, any other
-   * object as its text.
+   * is, a function by its name (its own properties may quote anything), an error (or an object with a
+   * message) copied, none past `mostNested` errors deep, any other object as its text.
    */
   inner(value: unknown, nested: number): unknown {
     if (typeof value === "string" || typeof value === "symbol") return withoutToken(String(value), this.token)
+    if (typeof value === "function") return withoutToken(`[function ${safely(() => String(value.name), "")}]`, this.token)
     if (typeof value !== "object" || value === null) return value
     if (!(isError(value) || isMessage(value))) return this.text(value)
     return this.errors.get(value) ?? (nested < mostNested ? this.of(value, nested) : `(more errors, ${mostNested} deep)`)

@@ -129,6 +129,8 @@ describe("maskedDefect", () => {
       ["the frame as a Buffer", Object.assign(new Error("proxy refused the frame"), { frame: Buffer.from(frame) })],
       ["the frame as bytes", { reason: "proxy refused the frame", frame: new TextEncoder().encode(frame) }],
       ["a chain of 200 causes", chain],
+      // kept as it was in the copy, its own properties shown by inspect
+      ["a function as a cause", new Error(`refused ${frame}`, { cause: Object.assign(function sign() {}, { auth: `Bot ${token}` }) })],
       ["a Map holding the frame's bytes", Object.assign(new Error("send failed"), { pending: new Map([["identify", Buffer.from(frame)]]) })],
       ["a Set holding them as a Uint8Array", Object.assign(new Error("send failed"), { pending: new Set([new TextEncoder().encode(frame)]) })],
       // checked alone, then put in the copy as it was, where JSON called it with its key
