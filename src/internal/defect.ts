@@ -231,8 +231,8 @@ class Copy {
 
   /**
    * A value of the defect's, in its copy: a string masked, a number (or another primitive) as it
-   * is, a function by its name (its own properties may quote anything), an error (or an object with a
-   * message) copied, none past `mostNested` errors deep, any other object as its text.
+   * is, a function by its name (its own properties may quote anything), an error (or an object
+   * with a message) copied, none past `mostNested` errors deep, any other object as its text.
    */
   inner(value: unknown, nested: number): unknown {
     if (typeof value === "string" || typeof value === "symbol") return withoutToken(String(value), this.token)
