@@ -133,16 +133,20 @@ const textsIn = (value: unknown): Array<string> | undefined => {
 // at it), a bigint as its digits, bytes as the text they spell (a frame kept as a `Buffer` holds
 // the token as its characters' codes, which JSON shows as numbers), and what keeps its data where
 // JSON does not look as that data (see `dataOf`)
-const asJson = (root: unknown, seen = new Set<unknown>()): string =>
-  attempt(() =>
+const asJson = (root: unknown, seen = new Set<unknown>()): string => {
+  // the root is written however often it was met before; met again inside itself, it is left out
+  let rootWritten = false
+  return attempt(() =>
     JSON.stringify(root, (_key, value: unknown) => {
       if (typeof value === "bigint") return String(value)
       if (typeof value !== "object" || value === null) return value
-      if (seen.has(value) && value !== root) return undefined
+      if (value === root && !rootWritten) rootWritten = true
+      else if (seen.has(value)) return undefined
       seen.add(value)
       return bytesOf(value)?.toString("latin1") ?? dataOf(value) ?? value
     })
   )
+}
 
 // the data of what JSON writes as `{}`: a `Map`'s or a `Set`'s entries, `Headers` as an object of
 // them, a fetch `Response`'s or `Request`'s status, URL and headers, `URLSearchParams` as its text

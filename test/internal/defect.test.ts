@@ -265,6 +265,12 @@ describe("maskedDefect", () => {
     expect(JSON.parse(masked.http)).toMatchObject({ response: { status: 503 }, routes: [["gateway", 1]] })
     expect(JSON.parse(masked.sent)).toEqual({ url: "wss://proxy.example/", headers })
     expect(JSON.parse(masked.headers)).toEqual(headers)
+    // one that refers back to itself (a response and its request, as Node's are) by its data, the
+    // way back left out (JSON refused it: "a value that could not be shown")
+    const response: Record<string, unknown> = { statusCode: 429, headers: { "retry-after": "30" } }
+    response["req"] = { method: "GET", res: response }
+    const refused = maskedDefect(Object.assign(new Error(`upgrade refused for Bot ${token}`), { response }), Redacted.make(token)) as Error & { response: string }
+    expect(JSON.parse(refused.response)).toEqual({ statusCode: 429, headers: { "retry-after": "30" }, req: { method: "GET" } })
   })
 
   // too large to be read whole, taken to quote it: its copy, checked again as a whole, was too, and
