@@ -444,6 +444,8 @@ class Writer {
   atomKeys = false
   snowflakes = false
   byteLists = false
+  // the lists and maps being written, outermost first: one met again inside itself is a cycle
+  readonly within: Array<object> = []
 
   reserve(count: number): number {
     const at = this.pos
@@ -568,10 +570,16 @@ class Writer {
         return this.big(value)
       case "object":
         if (value === null) return this.atom("nil")
-        if (depth >= maxDepth) throw new RangeError(`ETF: value nested deeper than ${maxDepth} (or cyclic)`)
+        if (depth >= maxDepth) throw new RangeError(`ETF: value nested deeper than ${maxDepth}`)
         if (value instanceof Atom) return this.atom(value.name)
-        if (Array.isArray(value)) return this.list(value, depth + 1)
-        return this.map(value as Record<string, unknown>, depth + 1)
+        // at once, as JSON.stringify: written down to the depth limit, a cycle holding a long string
+        // grew the buffer to tens of megabytes first
+        if (this.within.includes(value)) throw new RangeError("ETF: cyclic value")
+        this.within.push(value)
+        if (Array.isArray(value)) this.list(value, depth + 1)
+        else this.map(value as Record<string, unknown>, depth + 1)
+        this.within.pop()
+        return
     }
     return this.atom("nil")
   }
@@ -628,25 +636,36 @@ const asJson = (value: unknown, key: string): unknown => {
   return value
 }
 
-const writer = new Writer()
+// the writer every encoding reuses, and whether one is under way with it: a `toJSON` that encodes
+// in turn gets a writer of its own (it wrote over the payload being encoded)
+const shared = new Writer()
+let sharedInUse = false
 
 /**
  * Encodes `value` as an ETF message with `options` (see {@link EncodeOptions}). Throws a
- * `RangeError` only for a value nested deeper than {@link maxDepth} (a cycle, say), as
+ * `RangeError` only for a cyclic value or one nested deeper than {@link maxDepth}, as
  * `JSON.stringify` throws on cycles.
  *
  * @since 0.1.0
  */
 export const encodeWith = (value: unknown, options: EncodeOptions): Uint8Array => {
-  writer.pos = 0
-  writer.atomKeys = options.atomKeys === true
-  writer.snowflakes = options.snowflakesAsIntegers === true
-  writer.byteLists = options.byteListsAsStrings === true
-  writer.byte(version)
-  writer.value(asJson(value, ""), 0)
-  const bytes = writer.bytes.slice(0, writer.pos)
-  if (writer.bytes.length > 1 << 20) writer.shrink()
-  return bytes
+  const writer = sharedInUse ? new Writer() : shared
+  const owns = writer === shared
+  sharedInUse = true
+  try {
+    writer.pos = 0
+    writer.within.length = 0
+    writer.atomKeys = options.atomKeys === true
+    writer.snowflakes = options.snowflakesAsIntegers === true
+    writer.byteLists = options.byteListsAsStrings === true
+    writer.byte(version)
+    writer.value(asJson(value, ""), 0)
+    return writer.bytes.slice(0, writer.pos)
+  } finally {
+    if (owns) sharedInUse = false
+    // a large payload's buffer is not kept, nor one a failed encoding grew
+    if (writer.bytes.length > 1 << 20) writer.shrink()
+  }
 }
 
 const clientStyle: EncodeOptions = {}

@@ -266,11 +266,30 @@ describe("Etf.encode", () => {
     expect(Etf.decodeTerm(Etf.encode({ b: Object(5n) }))).toEqual({ b: 5 })
   })
 
-  it("throws a RangeError on a cycle, as JSON.stringify throws", () => {
-    const cyclic: Record<string, unknown> = {}
-    cyclic["self"] = cyclic
-    expect(() => Etf.encode(cyclic)).toThrow(RangeError)
+  // it wrote the cycle over and over down to the depth limit first (a 64 KiB string in it grew the
+  // writer to 48 MiB, kept until the next encoding)
+  it("throws a RangeError on a cycle at once, as JSON.stringify throws", () => {
+    let reads = 0
+    const cyclic: Record<string, unknown> = { op: 1 }
+    Object.defineProperty(cyclic, "self", { enumerable: true, get: () => (reads++, cyclic) })
+    expect(() => Etf.encode(cyclic)).toThrow("ETF: cyclic value")
+    expect(reads).toBe(1)
     expect(Etf.decodeTerm(Etf.encode({ still: "works" }))).toEqual({ still: "works" })
+    // an object met twice, not inside itself, is no cycle
+    const shared = { id: "1" }
+    expect(Etf.decodeTerm(Etf.encode({ a: shared, b: [shared] }))).toEqual({ a: { id: "1" }, b: [{ id: "1" }] })
+  })
+
+  // the one writer every encoding reuses was started over by the inner one: "op" gone, the inner
+  // payload's key in its place
+  it("encodes whole while a toJSON of the value encodes in turn", () => {
+    const field = {
+      toJSON: () => {
+        Etf.encode({ cached: "bytes-of-something" })
+        return "ok"
+      }
+    }
+    expect(Etf.decodeTerm(Etf.encode({ op: 1, d: field, x: 5 }))).toEqual({ op: 1, d: "ok", x: 5 })
   })
 
   it("writes long and non-ASCII strings and keys exactly", () => {
