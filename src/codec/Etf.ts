@@ -649,8 +649,8 @@ let sharedInUse = false
  * @since 0.1.0
  */
 export const encodeWith = (value: unknown, options: EncodeOptions): Uint8Array => {
-  const writer = sharedInUse ? new Writer() : shared
-  const owns = writer === shared
+  const owns = !sharedInUse
+  const writer = owns ? shared : new Writer()
   sharedInUse = true
   try {
     writer.pos = 0

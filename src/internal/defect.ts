@@ -28,23 +28,24 @@ export const maskedDefect = (defect: unknown, token: unknown): unknown => {
   try {
     if (!quotedIn(defect, token)) return defect
     const result = new Copy(token).of(defect, 0)
-    if (!rewritten(result).some((text) => quotesToken(text, token))) return result
+    if (!quotedWhenRewritten(result, token)) return result
     // the copy's name and message alone, each masked
-    const error = result as Error
-    const bare = Object.defineProperty(new Error(error.message), "name", { value: error.name, writable: true, configurable: true })
+    const bare = Object.defineProperty(new Error(result.message), "name", { value: result.name, writable: true, configurable: true })
     bare.stack = `${bare.name}: ${bare.message}`
-    return rewritten(bare).some((text) => quotesToken(text, token)) ? unreadable() : bare
+    return quotedWhenRewritten(bare, token) ? unreadable() : bare
   } catch {
     return unreadable()
   }
 }
 
-// what a printer that rewrites what it prints shows of a copy, whose every string is masked on its
-// own: Effect's drops a stack line's parentheses, joining what the copy keeps apart
-const rewritten = (copy: unknown): ReadonlyArray<string> => [
-  attempt(() => Cause.pretty(Cause.die(copy), { renderErrorCause: true })),
-  attempt(() => String(copy))
-]
+// whether a printer that rewrites what it prints shows a run of the token in a copy, whose every
+// string is masked on its own: Effect's drops a stack line's parentheses, joining what the copy
+// keeps apart
+const quotedWhenRewritten = (copy: Error, token: unknown): boolean =>
+  [pretty(copy), attempt(() => String(copy))].some((text) => quotesToken(text, token))
+
+// `value` as Effect's loggers and tracer print a defect (with its causes told)
+const pretty = (value: unknown): string => attempt(() => Cause.pretty(Cause.die(value), { renderErrorCause: true }))
 
 // told in place of a defect that could not be read (a proxy whose every trap throws)
 const unreadable = () => new Error("a defect that could not be read without the risk of quoting the token")
@@ -85,7 +86,7 @@ const printed = (value: unknown): ReadonlyArray<string> | undefined => {
   const texts = textsIn(value)
   return texts && [
     ...texts,
-    attempt(() => Cause.pretty(Cause.die(value), { renderErrorCause: true })),
+    pretty(value),
     asJson(value),
     attempt(() => String(value))
   ]
