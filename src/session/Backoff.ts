@@ -4,6 +4,8 @@
  * @since 0.1.0
  */
 import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Random from "effect/Random"
 import * as Schedule from "effect/Schedule"
 
 /**
@@ -53,3 +55,13 @@ export const schedule = (options: BackoffOptions): Schedule.Schedule<unknown> =>
     Schedule.union(Schedule.spaced(options.max)),
     Schedule.jitteredWith({ min: 0.5, max: 1 })
   )
+
+/**
+ * The wait an answer asked for (`Retry-After`, in seconds), made longer by up to a quarter (from
+ * `Random`): shards refused together (a proxy's 429 before the gateway) waited exactly as long and
+ * came back in the same second, to be refused together again.
+ *
+ * @since 0.1.0
+ */
+export const askedWait = (seconds: number): Effect.Effect<Duration.Duration> =>
+  Effect.map(Random.next, (spread) => Duration.millis(seconds * 1000 * (1 + spread / 4)))

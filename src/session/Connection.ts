@@ -182,10 +182,17 @@ export interface Outcome {
   /** Whether a message over `maxMessageBytes` ended it. */
   readonly tooLarge: boolean
   /**
-   * How many events a Resume's replay brought, those the `events` option leaves out and one still
-   * waiting for room included (it may end before RESUMED, the program being slow).
+   * How many events a Resume's replay brought, those the `events` option leaves out, those
+   * delivered already (a replay from before the point) and one still waiting for room included (it
+   * may end before RESUMED, the program being slow).
    */
   readonly replayed: number
+  /**
+   * Whether it ended before it was ready with the gateway's answer (READY, RESUMED or a Resume's
+   * replay) held up by the program: the reader waited for room since the ready timeout last
+   * counted. An answered attempt, not a failed one.
+   */
+  readonly heldUp: boolean
   /**
    * Whether it stayed ready for `backoff.stableAfter` (the backoff starts over); a zombie, by its
    * last heartbeat ACK.
@@ -321,6 +328,7 @@ export const run = (
         authenticated,
         tooLarge: false,
         replayed: 0,
+        heldUp: false,
         stable: false,
         lastedTold: false,
         heldReady: undefined
@@ -593,6 +601,8 @@ export const run = (
     let replayed = 0
     // whether the reader waited for room since the ready timeout last counted
     let heldSinceCounted = false
+    // whether it ended while the reader waited for room
+    let endedWaitingForRoom = false
     let tooLarge = false
     let lastRequestedBeat = Number.NEGATIVE_INFINITY
     // an event went in: the session's memory, metrics and member requests learn of it
@@ -674,6 +684,9 @@ export const run = (
             break
           }
           case "Duplicate":
+            // a replay from before the point: the gateway took the Resume all the same
+            if (!ready && mode === "resume") replayed++
+            break
           case "Ignore":
             break
           case "HeartbeatAck":
@@ -730,7 +743,10 @@ export const run = (
       })).pipe(
         Effect.flatMap((accepted) => {
           tracker.resume()
-          if (!accepted) return endWaitForRoom
+          if (!accepted) {
+            endedWaitingForRoom = true
+            return endWaitForRoom
+          }
           ctx.members.backlogMoved()
           heldReady = undefined
           return commit(step) ?? Effect.void
@@ -780,6 +796,7 @@ export const run = (
       authenticated,
       tooLarge,
       replayed,
+      heldUp: !ready && (handshake.stage === "Answered" || replayed > 0) && (endedWaitingForRoom || heldSinceCounted),
       stable: stable(outcome.reason._tag === "Zombie" ? lastAckAt : undefined),
       lastedTold: toldLasted,
       heldReady: carried && { event: carried.event, onIn: () => recordReady(carried) }

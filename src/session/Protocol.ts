@@ -176,10 +176,17 @@ const dispatch = (memory: Memory, envelope: Envelope, shard: number, handshake: 
   const event = Event.make(shard, sequence, t, envelope.d)
   if (t === "READY") {
     if (handshake.stage === "Answered") return answeredAgain(memory, t)
-    // the answer to an Identify this connection did not send: a resume is answered by its replay
-    // and RESUMED, or op 9; taken as a replay, it would hide the new session and its first events
-    if (handshake.mode === "resume") return identifyAnew("READY on a connection that resumes")
     const decoded = Receive.decodeReady(envelope.d)
+    if (handshake.mode === "resume") {
+      // the session's own READY in a replay from before the point is one more event delivered
+      // already; any other is the answer to an Identify this connection did not send (a resume is
+      // answered by its replay and RESUMED, or op 9): taken as a replay, it would hide the new
+      // session and its first events
+      return decoded._tag === "Right" && decoded.right.session_id === memory.sessionId && replayAfter !== null &&
+          sequence <= replayAfter
+        ? { _tag: "Duplicate", sequence }
+        : identifyAnew("READY on a connection that resumes")
+    }
     if (decoded._tag === "Left") return identifyAnew(decoded.left.message)
     return { _tag: "Ready", sessionId: decoded.right.session_id, resumeGatewayUrl: decoded.right.resume_gateway_url, event }
   }

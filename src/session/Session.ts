@@ -630,9 +630,9 @@ export const makeWith = (
       while (!stopRequested) {
         if (ended !== undefined) {
           // a wait the answer asked for (a 429's, a 5xx's: GET /gateway/bot's or the upgrade's)
-          // comes before the backoff
+          // comes before the backoff, spread
           const asked = ended._tag === "ConnectFailed" || ended._tag === "GatewayInfoFailed" ? ended.retryAfter : undefined
-          if (asked !== undefined) yield* Effect.sleep(Duration.seconds(asked))
+          if (asked !== undefined) yield* Effect.flatMap(Backoff.askedWait(asked), Effect.sleep)
           yield* pauseBefore(Recovery.pause(recovery, ended))
           if (stopRequested) break
         }
@@ -695,7 +695,9 @@ export const makeWith = (
         // a connection that stayed ready long enough starts the backoff over
         if (outcome.stable) backoff = undefined
         yield* transition(SessionState.Disconnected(), outcome.reason)
-        if (!outcome.ready) yield* aside("outage.failed", outage.failed(outcome.reason))
+        // an answer the program held up (a slow program, a socket the gateway dropped meanwhile) is
+        // no failed attempt: the next connection is answered again, at the program's pace
+        if (!outcome.ready && !outcome.heldUp) yield* aside("outage.failed", outage.failed(outcome.reason))
         // once a connection: it was told at an ACK past `stableAfter`, or is now (it was told twice)
         else if (outcome.stable) yield* (outcome.lastedTold ? Effect.void : aside("outage.lasted", outage.lasted))
         else yield* aside("outage.dropped", outage.dropped(outcome.reason))

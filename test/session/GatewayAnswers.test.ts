@@ -83,9 +83,10 @@ describe("a session's first GET /gateway/bot", () => {
     const { asked, layer } = api([{ status: 503, headers: { "retry-after": "30" } }, { status: 503 }, { status: 200 }])
     return Effect.gen(function*() {
       const session = yield* Session.make(withoutGateway())
-      for (let i = 0; i < 40; i++) yield* TestClock.adjust("1 second")
-      // 30 s asked, then the first backoff (1 s); then the second (2 s)
-      expect(asked).toEqual([0, 31_000, 33_000])
+      for (let i = 0; i < 45; i++) yield* TestClock.adjust("1 second")
+      // 30 s asked, spread by a quarter (Random at 1: 37.5 s), then the first backoff (1 s); then the
+      // second (2 s)
+      expect(asked).toEqual([0, 38_500, 40_500])
       expect((yield* session.snapshot).state._tag).not.toBe("Disconnected")
     }).pipe(noJitter, Effect.provide(layer))
   })

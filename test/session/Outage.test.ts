@@ -208,6 +208,43 @@ describe("Outage", () => {
     )
   })
 
+  // each connection was answered (its replay came, RESUMED behind it) and held up by the program:
+  // its end was told as a failed attempt, and the fifth as "not ready: 5 attempts in a row failed"
+  it.scoped("a gateway that drops a Resume's connection while a busy program holds its replay back: no failed attempt told, only short connections", () => {
+    const { layer, lines } = captured()
+    return Effect.gen(function*() {
+      const { took } = yield* busyWhenDropped("20 minutes")
+      // every Resume is answered at once with the replay (3-5) and RESUMED, every heartbeat
+      // acknowledged; the socket is dropped two minutes on (the program has not read it)
+      const firstOps: Array<number> = []
+      yield* Effect.forkScoped(Effect.forever(Effect.gen(function*() {
+        const { first, peer } = yield* acceptAndHello(41_250)
+        yield* peer.autoAck(true)
+        firstOps.push(first.op)
+        const seq = first.d["seq"] as number
+        for (let next = seq + 1; next <= 5; next++) yield* peer.sendJson(dispatch(next, "MESSAGE_CREATE", {}))
+        yield* peer.sendJson(dispatch(6, "RESUMED", {}))
+        yield* Effect.sleep("2 minutes")
+        yield* peer.drop
+      })))
+      for (let i = 0; i < 200; i++) {
+        yield* TestClock.adjust("5 seconds")
+        yield* settle
+      }
+      expect(took).toEqual([1])
+      // every connection a Resume (none failed, so no Identify), each dropped with the replay held
+      expect(firstOps.length).toBeGreaterThanOrEqual(6)
+      expect(firstOps.every((op) => op === 6)).toBe(true)
+      expect(lines.filter((line) => line.startsWith("WARN not ready"))).toEqual([])
+      expect(lines.filter((line) => line.startsWith("WARN unstable: 5 connections in a row"))).toHaveLength(1)
+    }).pipe(
+      Effect.provide(layer),
+      Logger.withMinimumLogLevel(LogLevel.Info),
+      Effect.withRandom(Random.fixed([0.5])),
+      Effect.provide(TestLayer)
+    )
+  })
+
   // a replay alone is no sign of a slow program: a gateway that never sends RESUMED went untold
   it.scoped("a gateway that replays and never sends RESUMED, to a program that keeps up: the failed attempts are told", () => {
     const { layer, lines } = captured()

@@ -97,6 +97,17 @@ describe("Protocol.step", () => {
     }
   })
 
+  // a gateway replaying from the gateway session's start: its READY was taken for a new session,
+  // which spent a session start and lost the events after the point
+  it("the resumed session's own READY in a replay from before the point is a duplicate; past the point, or after RESUMED, it is no replay", () => {
+    const own = { ...ready, session_id: "abc" }
+    expect(Protocol.step(resumable, frame(0, own, 1, "READY"), 0, replaying)).toEqual({ _tag: "Duplicate", sequence: 1 })
+    expect(Protocol.step(resumable, frame(0, own, 41, "READY"), 0, replaying)).toEqual({ _tag: "Duplicate", sequence: 41 })
+    expect(Protocol.step(resumable, frame(0, own, 42, "READY"), 0, replaying)).toMatchObject({ _tag: "Reconnect", mode: "identify" })
+    // after RESUMED, a READY is the gateway answering twice (a protocol error: resume)
+    expect(Protocol.step(resumable, frame(0, own, 1, "READY"), 0, live)).toMatchObject({ _tag: "Reconnect", reason: { _tag: "DecodeFailed" } })
+  })
+
   it("RESUMED goes on with the old session, even with a sequence already seen; on a connection that identifies it is a decode failure", () => {
     const step = Protocol.step(resumable, frame(0, null, 50, "RESUMED"), 0, replaying)
     expect(step._tag).toBe("Resumed")

@@ -1499,7 +1499,7 @@ describe("Session", () => {
       expect(outcomes.filter(Either.isLeft).map((outcome) => outcome.left)).toEqual([])
     }).pipe(Effect.provide(TestLayer)))
 
-  it.scoped("a 429 from GET /gateway/bot is waited out for as long as it asks before the next try", () =>
+  it.scoped("a 429 from GET /gateway/bot is waited out for as long as it asks before the next try (Random at 0: no spread)", () =>
     Effect.gen(function*() {
       let requests = 0
       const client = HttpClient.make((request) =>
@@ -1525,7 +1525,7 @@ describe("Session", () => {
       expect(requests).toBe(2)
       const { first } = yield* Fiber.join(connected)
       expect(first.op).toBe(2)
-    }).pipe(Effect.provide(TestLayer)))
+    }).pipe(Effect.withRandom(Random.fixed([0])), Effect.provide(TestLayer)))
 
   describe("GET /gateway/bot saying no session start is left", () => {
     const exhausted = HttpClient.make((request) =>
@@ -1983,7 +1983,7 @@ describe("Session", () => {
       expect((yield* gateway.attempts).length).toBe(5)
     }).pipe(Effect.withRandom(Random.fixed([0.5])), Effect.provide(TestLayer)))
 
-  it.scoped("an upgrade refused with Retry-After (a 429 from a proxy) is not tried again before that wait, then the backoff", () =>
+  it.scoped("an upgrade refused with Retry-After (a 429 from a proxy) is not tried again before that wait and its spread, then the backoff", () =>
     Effect.gen(function*() {
       const gateway = yield* MemoryTransport.MemoryGateway
       const session = yield* Session.make(options())
@@ -1997,17 +1997,18 @@ describe("Session", () => {
       yield* TestClock.adjust("2 seconds")
       expect((yield* gateway.attempts).length).toBe(2)
       expect((yield* session.snapshot).reason).toMatchObject({ _tag: "ConnectFailed", retryAfter: 30 })
-      // it was tried again at the backoff's next step, a second or two later
-      yield* TestClock.adjust("29 seconds")
+      // it was tried again at the backoff's next step, a second or two later; the 30 s are spread
+      // by up to a quarter (Random at 0.5: an eighth, 33.75 s), then the backoff
+      yield* TestClock.adjust("31 seconds")
       expect((yield* gateway.attempts).length).toBe(2)
       const resumed = yield* Effect.fork(acceptAndHello(3_600_000))
       yield* TestClock.adjust("5 seconds")
       expect((yield* Fiber.join(resumed)).first.op).toBe(6)
       const attempts = yield* gateway.attempts
-      expect(attempts[2]!.at - attempts[1]!.at).toBeGreaterThanOrEqual(30_000)
-    }).pipe(Effect.provide(TestLayer)))
+      expect(attempts[2]!.at - attempts[1]!.at).toBeGreaterThanOrEqual(33_750)
+    }).pipe(Effect.withRandom(Random.fixed([0.5])), Effect.provide(TestLayer)))
 
-  it.scoped("an upgrade's Retry-After is waited out for at most an hour (a 503's 7200 s), and one that is no number of seconds, or a 404's, not at all", () => {
+  it.scoped("an upgrade's Retry-After is waited out for at most an hour (a 503's 7200 s; Random at 0: no spread), and one that is no number of seconds, or a 404's, not at all", () => {
     // a transport of the program's own may say anything: its first connect fails asking for ever,
     // its second is a 404 asking for an hour (taken from a 429 or a 5xx only)
     let told = 0
@@ -2045,7 +2046,7 @@ describe("Session", () => {
       yield* TestClock.adjust("10 seconds")
       expect((yield* Fiber.join(opened)).first.op).toBe(2)
       expect((yield* gateway.attempts)[1]!.at - refusedAt).toBeGreaterThanOrEqual(3_600_000)
-    }).pipe(Effect.provide(asksForEver))
+    }).pipe(Effect.withRandom(Random.fixed([0])), Effect.provide(asksForEver))
   })
 
   it.scoped("resumes that cannot reach the resume URL try the gateway URL every other time, and resume there", () =>
