@@ -21,6 +21,7 @@ import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as OptionsConfig from "../internal/config.ts"
 import { detached } from "../internal/detached.ts"
+import { checkStopTimeout } from "../internal/duration.ts"
 import { withoutToken } from "../internal/secret.ts"
 import { isLoudAt } from "../internal/told.ts"
 import * as FifoSemaphore from "../limits/FifoSemaphore.ts"
@@ -378,7 +379,8 @@ const start = (
     // the shard a guild's commands go to, known at once (its session may not be made yet)
     const shardFor = (guildId: string | null | undefined): Either.Either<Starter.Shard, RouteError> => {
       if (guildId !== null && guildId !== undefined && !isSnowflake(guildId)) {
-        return Either.left(new RouteError({ reason: "InvalidGuildId", guildId }))
+        // the id is the program's value: one read from the wrong variable may be the token
+        return Either.left(new RouteError({ reason: "InvalidGuildId", guildId: typeof guildId === "string" ? withoutToken(guildId, resolved.token) : guildId }))
       }
       const id = shardOf(guildId, shardCount)
       const shard = byId.get(id)
@@ -397,6 +399,8 @@ const start = (
     // a command is checked before it waits for its shard to start (at its turn, maybe minutes
     // away): a mistake fails at once with InvalidCommand; its session checks it again
     // `send` is made once the command passed: from JavaScript, a `null` would throw reading its guild
+    // a command's error, its run of the token masked (it quotes the program's values)
+    const masked = Commands.maskingToken(resolved.token)
     const checked = <A, E>(command: Commands.UserCommand, send: () => Effect.Effect<A, E>) =>
       Effect.zipRight(Commands.encode(command, resolved.encoding), Effect.suspend(send))
 
@@ -498,22 +502,21 @@ const start = (
       statusChanges: Stream.suspend(() => Stream.mergeAll(starter.shards.map(statusChangesOf), { concurrency: "unbounded" })),
       await: ending.await,
       updatePresence: (given) =>
-        Effect.gen(function*() {
-          yield* Commands.encode(Commands.presenceUpdate(given), resolved.encoding)
+        Effect.mapError(Effect.gen(function*() {
+          yield* Commands.encode(yield* Commands.built("PresenceUpdate", () => Commands.presenceUpdate(given)), resolved.encoding)
           // checked: kept as a copy, which the caller's later changes to its object do not reach
           const update = Commands.copyPresence(given)
           // checked with the longest shard number: every shard's Identify can carry it
           yield* SessionOptions.withPresence({ ...resolved, shard: [shardCount - 1, shardCount] }, update)
           yield* presence.update(update, live)
-        }),
+        }), masked),
       updateVoiceState: (voice) =>
-        checked(Commands.voiceStateUpdate(voice), () => onGuildShard(voice.guild_id, (session) => session.updateVoiceState(voice))),
-      requestSoundboardSounds,
+        Effect.flatMap(Commands.built("VoiceStateUpdate", () => Commands.voiceStateUpdate(voice)), (command) =>
+          checked(command, () => onGuildShard(voice.guild_id, (session) => session.updateVoiceState(voice)))).pipe(Effect.mapError(masked)),
+      requestSoundboardSounds: (guildIds) => Effect.mapError(requestSoundboardSounds(guildIds), masked),
       requestChannelInfo: (request) =>
-        checked(
-          Commands.requestChannelInfo(request),
-          () => onGuildShard(request.guild_id, (session) => session.requestChannelInfo(request))
-        ),
+        Effect.flatMap(Commands.built("RequestChannelInfo", () => Commands.requestChannelInfo(request)), (command) =>
+          checked(command, () => onGuildShard(request.guild_id, (session) => session.requestChannelInfo(request)))).pipe(Effect.mapError(masked)),
       requestGuildMembers: (request) =>
         // with a nonce as wide as its session's will be: it counts in the 4096 bytes
         Effect.flatMap(Commands.memberRequest(request, MemberRequests.widestNonce), (command) =>
@@ -535,11 +538,12 @@ const start = (
                 (session) => Effect.mapError(session.requestGuildMembers(request), namingShard(request.guild_id))
               )
             ))).pipe(
+          Effect.mapError(masked),
           // the timeout holds for a caller that cannot be interrupted
           detached
         ),
       disconnect: (timeout) =>
-        Effect.map(stopAll("disconnect", timeout), (points) => {
+        Effect.map(Effect.zipRight(checkStopTimeout("Fleet.disconnect", timeout), stopAll("disconnect", timeout)), (points) => {
           // none once a shard's token was refused, a property of the bot, as a session forgets its
           // own then: every shard's Resume with it would be refused (the other shards' points came
           // back, and the next process's Resumes were refused)
@@ -555,7 +559,7 @@ const start = (
           ]
         }),
       end: (timeout) =>
-        Effect.suspend(() => {
+        Effect.zipRight(checkStopTimeout("Fleet.end", timeout), Effect.suspend(() => {
           // said where it closes sessions with 1000: the fleet's first stop, a shard running and not
           // stopped on its own (it said so after a disconnect, whose sessions stayed resumable, and
           // at each call)
@@ -564,7 +568,7 @@ const start = (
             closes ? fleetWide(Effect.logInfo(`ending every shard's session (close 1000)`)) : Effect.void,
             Effect.asVoid(stopAll("end", timeout))
           )
-        })
+        }))
     } satisfies Fleet
   }).pipe(Effect.annotateLogs({ component: "Fleet" }))
 

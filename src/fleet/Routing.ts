@@ -38,6 +38,6 @@ export class RouteError extends TaggedError("RouteError")<{
   override get message(): string {
     return this.reason === "InvalidGuildId"
       ? `guild id ${show(this.guildId)} is not a snowflake`
-      : `${this.shard === undefined ? "its shard" : `shard ${this.shard}`}${this.guildId === undefined ? "" : ` (guild ${this.guildId})`} is not running in this fleet`
+      : `${this.shard === undefined ? "its shard" : `shard ${show(this.shard)}`}${this.guildId === undefined ? "" : ` (guild ${this.guildId})`} is not running in this fleet`
   }
 }

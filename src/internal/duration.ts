@@ -5,7 +5,9 @@
  * @since 0.1.0
  */
 import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
+import { isQuotable, kindOf, quoted } from "./printable.ts"
 
 /**
  * `input` as a Duration; `undefined` when it is no `DurationInput`, or a negative or NaN one.
@@ -38,3 +40,20 @@ export const longestSleepText = " of at most 24 days (a longer wait would never 
  */
 export const isSleepable = (duration: Duration.Duration): boolean =>
   Duration.isFinite(duration) && !Duration.greaterThan(duration, longestSleep)
+
+/**
+ * Checks the timeout a stop (`disconnect`, `end`) was given: from JavaScript it may be no duration
+ * (`"5 secondz"`), which Effect's timeout took for a defect saying only "Invalid DurationInput",
+ * after the close had gone out. It dies at once, naming the call and the value, before anything is
+ * stopped; `undefined` is the call's default.
+ *
+ * @since 0.1.0
+ */
+export const checkStopTimeout = (call: string, timeout: unknown): Effect.Effect<void> =>
+  timeout === undefined || durationOf(timeout) !== undefined
+    ? Effect.void
+    : Effect.dieMessage(
+      `${call}: the timeout must be a duration ("5 seconds", or milliseconds), got ${
+        typeof timeout === "string" && isQuotable(timeout) ? quoted(timeout) : kindOf(timeout)
+      }`
+    )

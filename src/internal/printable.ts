@@ -72,3 +72,17 @@ export const kindOf = (value: unknown): string =>
     : typeof value === "object"
     ? "an object"
     : `a ${typeof value}`
+
+/**
+ * What a thrown value says, on one line and at most 100 characters: an `Error`'s message, else
+ * its text. Never throws (a getter of the message, a `toString` that throws).
+ *
+ * @since 0.1.0
+ */
+export const thrownText = (thrown: unknown): string => {
+  try {
+    return clipped(printable(thrown instanceof Error ? thrown.message : String(thrown)), 100)
+  } catch {
+    return "a value that cannot be shown"
+  }
+}

@@ -11,8 +11,9 @@ import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import type { Encoding } from "../codec/Encoding.ts"
 import * as Json from "../codec/Json.ts"
-import { clipped, printable } from "../internal/printable.ts"
+import { clipped, printable, thrownText } from "../internal/printable.ts"
 import { isRecord } from "../internal/record.ts"
+import { quotesToken, withoutToken } from "../internal/secret.ts"
 import * as Intents from "./Intents.ts"
 import { Opcode } from "./Opcode.ts"
 import {
@@ -341,7 +342,10 @@ const notRequestFields = ["nonce", "_tag"] as const
  *
  * @since 0.1.0
  */
-export const memberRequest = (request: MemberRequest, nonce: string): Either.Either<RequestGuildMembers, InvalidCommand> => {
+export const memberRequest = (request: MemberRequest, nonce: string): Either.Either<RequestGuildMembers, InvalidCommand> =>
+  readOrRefuse("RequestGuildMembers", () => memberRequestRead(request, nonce))
+
+const memberRequestRead = (request: MemberRequest, nonce: string): Either.Either<RequestGuildMembers, InvalidCommand> => {
   // read as given: a request from JavaScript may be no object, which the checks refuse
   const given: unknown = request
   const own = isRecord(given) ? notRequestFields.find((field) => Object.hasOwn(given, field)) : undefined
@@ -560,6 +564,18 @@ export class InvalidCommand extends Data.TaggedError("InvalidCommand")<{
   readonly message: string
 }> {}
 
+/**
+ * `error`, where it is an `InvalidCommand`, with every run of `token` in its message masked: the
+ * message quotes the program's values, and one read from the wrong variable may be the token.
+ *
+ * @internal
+ * @since 0.1.0
+ */
+export const maskingToken = (token: unknown) => <E>(error: E): E =>
+  error instanceof InvalidCommand && quotesToken(error.message, token)
+    ? new InvalidCommand({ reason: error.reason, command: error.command, message: withoutToken(error.message, token) }) as E
+    : error
+
 const checkCommand = decoder(
   Schema.Union(
     Identify,
@@ -574,6 +590,28 @@ const checkCommand = decoder(
   true
 )
 
+// `read()`, or, where a program's value threw as it was read (from JavaScript, a getter or a
+// proxy), an InvalidCommand saying so
+const readOrRefuse = <A>(name: string, read: () => Either.Either<A, InvalidCommand>): Either.Either<A, InvalidCommand> => {
+  try {
+    return read()
+  } catch (thrown) {
+    return Either.left(
+      new InvalidCommand({ reason: "Invalid", command: name, message: `${name}: the value could not be read (${thrownText(thrown)})` })
+    )
+  }
+}
+
+/**
+ * The command `make` builds from a program's fields, or why they could not be read: from
+ * JavaScript, a getter or a proxy among them may throw, which a builder's spread of them would
+ * throw at the call, before any Effect.
+ *
+ * @since 0.1.0
+ */
+export const built = <C extends Command>(name: C["_tag"], make: () => C): Either.Either<C, InvalidCommand> =>
+  readOrRefuse(name, () => Either.right(make()))
+
 const nameOf = (command: unknown): string =>
   typeof command === "object" && command !== null && typeof (command as { _tag?: unknown })._tag === "string"
     ? (command as { _tag: string })._tag
@@ -584,7 +622,9 @@ const nameOf = (command: unknown): string =>
  *
  * @since 0.1.0
  */
-export const validate = <C extends Command>(command: C): Either.Either<C, InvalidCommand> => {
+export const validate = <C extends Command>(command: C): Either.Either<C, InvalidCommand> => readOrRefuse("command", () => validateRead(command))
+
+const validateRead = <C extends Command>(command: C): Either.Either<C, InvalidCommand> => {
   const name = nameOf(command)
   if (!Object.hasOwn(opcodes, name)) {
     // the name is the caller's value: the message escapes it and cuts it short
@@ -675,17 +715,19 @@ const tokenPart = (command: Command): string =>
 export function encode(command: Command): Either.Either<string, InvalidCommand>
 export function encode(command: Command, encoding: Encoding): Either.Either<string | Uint8Array, InvalidCommand>
 export function encode(command: Command, encoding: Encoding = Json.encoding): Either.Either<string | Uint8Array, InvalidCommand> {
-  return Either.flatMap(validate(command), (valid) => {
-    const payload = encoding.encode({ op: opcode(valid), d: data(valid) })
-    const bytes = typeof payload === "string" ? utf8Length(payload) : payload.byteLength
-    return bytes <= maxPayloadBytes
-      ? Either.right(payload)
-      : Either.left(
-        new InvalidCommand({
-          reason: "TooLarge",
-          command: valid._tag,
-          message: `${valid._tag}: payload is ${bytes} bytes${tokenPart(valid)}, the limit is ${maxPayloadBytes}`
-        })
-      )
-  })
+  return Either.flatMap(validate(command), (valid) => encodeValid(valid, encoding))
+}
+
+const encodeValid = (valid: Command, encoding: Encoding): Either.Either<string | Uint8Array, InvalidCommand> => {
+  const payload = encoding.encode({ op: opcode(valid), d: data(valid) })
+  const bytes = typeof payload === "string" ? utf8Length(payload) : payload.byteLength
+  return bytes <= maxPayloadBytes
+    ? Either.right(payload)
+    : Either.left(
+      new InvalidCommand({
+        reason: "TooLarge",
+        command: valid._tag,
+        message: `${valid._tag}: payload is ${bytes} bytes${tokenPart(valid)}, the limit is ${maxPayloadBytes}`
+      })
+    )
 }

@@ -28,6 +28,7 @@ import * as Tracer from "effect/Tracer"
 import * as OptionsConfig from "../internal/config.ts"
 import { causeLine } from "../internal/causeLine.ts"
 import { detached } from "../internal/detached.ts"
+import { checkStopTimeout } from "../internal/duration.ts"
 import { monotonicMillis } from "../internal/due.ts"
 import { maskedDefect } from "../internal/defect.ts"
 import { withoutToken } from "../internal/secret.ts"
@@ -866,8 +867,9 @@ export const makeWith = (
       snapshots: Stream.suspend(() => Stream.map(current.changes, (moment) => moment.snapshot)),
       await: Deferred.await(finished),
       ...commands,
-      disconnect: (timeout = "5 seconds") => Effect.zipRight(stop(false, timeout), resumePoint),
-      end: (timeout = "5 seconds") => stop(true, timeout)
+      disconnect: (timeout = "5 seconds") =>
+        Effect.zipRight(checkStopTimeout("Session.disconnect", timeout), Effect.zipRight(stop(false, timeout), resumePoint)),
+      end: (timeout = "5 seconds") => Effect.zipRight(checkStopTimeout("Session.end", timeout), stop(true, timeout))
     } satisfies Session
   }))
 

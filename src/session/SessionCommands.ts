@@ -147,34 +147,36 @@ export const make = ({ ended, members, options, outbox }: Context): Made => {
       }).pipe(Effect.ensuring(members.unregister(nonce)))
     })
 
+  const masked = Commands.maskingToken(options.token)
   const commands: SessionCommands = {
-    updatePresence: (given) => {
-      const command = Commands.presenceUpdate(given)
-      return Effect.flatMap(Commands.encode(command, options.encoding), (payload) => {
-        // checked: kept as a copy, which the caller's later changes to its object do not reach
-        const presence = Commands.copyPresence(given)
-        return Effect.flatMap(SessionOptions.withPresence(identifying.latest(), presence), (next) =>
-          Effect.uninterruptibleMask((restore) => {
-            const update = identifying.add(next)
-            // given up before it went out, it is as if it had never been made (also given up before
-            // it was queued: the next Identify carried it); older than one an Identify carried
-            // (made while no connection was ready), it would show an older presence after the new
-            // session's, and it does not go out
-            return Effect.onInterrupt(
-              restore(send(command, payload, {
-                onWritten: () => identifying.wentOut(update),
-                onWithdrawn: () => identifying.withdraw(update),
-                superseded: () => identifying.superseded(update)
-              })),
-              () => Effect.sync(() => identifying.withdraw(update))
-            )
-          }))
-      })
-    },
-    updateVoiceState: (voice) => submit(Commands.voiceStateUpdate(voice)),
-    requestSoundboardSounds: (guildIds) => submit(Commands.requestSoundboardSounds(guildIds)),
-    requestChannelInfo: (request) => submit(Commands.requestChannelInfo(request)),
-    requestGuildMembers
+    updatePresence: (given) =>
+      Effect.mapError(Effect.flatMap(Commands.built("PresenceUpdate", () => Commands.presenceUpdate(given)), (command) =>
+        Effect.flatMap(Commands.encode(command, options.encoding), (payload) => {
+          // checked: kept as a copy, which the caller's later changes to its object do not reach
+          const presence = Commands.copyPresence(given)
+          return Effect.flatMap(SessionOptions.withPresence(identifying.latest(), presence), (next) =>
+            Effect.uninterruptibleMask((restore) => {
+              const update = identifying.add(next)
+              // given up before it went out, it is as if it had never been made (also given up before
+              // it was queued: the next Identify carried it); older than one an Identify carried
+              // (made while no connection was ready), it would show an older presence after the new
+              // session's, and it does not go out
+              return Effect.onInterrupt(
+                restore(send(command, payload, {
+                  onWritten: () => identifying.wentOut(update),
+                  onWithdrawn: () => identifying.withdraw(update),
+                  superseded: () => identifying.superseded(update)
+                })),
+                () => Effect.sync(() => identifying.withdraw(update))
+              )
+            }))
+        })), masked),
+    updateVoiceState: (voice) =>
+      Effect.mapError(Effect.flatMap(Commands.built("VoiceStateUpdate", () => Commands.voiceStateUpdate(voice)), submit), masked),
+    requestSoundboardSounds: (guildIds) => Effect.mapError(submit(Commands.requestSoundboardSounds(guildIds)), masked),
+    requestChannelInfo: (request) =>
+      Effect.mapError(Effect.flatMap(Commands.built("RequestChannelInfo", () => Commands.requestChannelInfo(request)), submit), masked),
+    requestGuildMembers: (request) => Effect.mapError(requestGuildMembers(request), masked)
   }
 
   return {

@@ -21,10 +21,13 @@ import * as Compress from "../codec/Compress.ts"
 import type { Compression } from "../codec/Compression.ts"
 import type { EncodingName } from "../codec/Encoding.ts"
 import { monotonicMillis } from "../internal/due.ts"
+import { durationOf } from "../internal/duration.ts"
 import { TaggedError } from "../internal/taggedError.ts"
 import { CloseCode } from "../protocol/CloseCode.ts"
 import type { GatewayBot } from "../protocol/GatewayBot.ts"
 import * as Intents from "../protocol/Intents.ts"
+import { show } from "../protocol/internal/schema.ts"
+import { maxHeartbeatInterval } from "../protocol/Receive.ts"
 import * as CloseFrame from "../transport/CloseFrame.ts"
 import { Connection } from "./Connection.ts"
 import type { Host, Settings } from "./Connection.ts"
@@ -282,13 +285,37 @@ export const make = (options: Options): Effect.Effect<LocalGateway, LocalGateway
         return yield* Effect.die(new RangeError(`${name} must be a whole number of at least ${least}, got ${String(count)}`))
       }
     }
+    // a duration that is none ("3 minutez") died with Effect's bare "Invalid DurationInput", and a
+    // heartbeat interval no Hello can carry (0, NaN, over an hour) had every client refuse the
+    // Hello and connect again for ever
+    const durations = [
+      ["heartbeatInterval", options.heartbeatInterval],
+      ["heartbeatSlack", options.heartbeatSlack],
+      ["answerWithin", options.answerWithin],
+      ["helloDelay", options.helloDelay],
+      ["resumeWindow", options.resumeWindow],
+      ["identifyCooldown", options.identifyCooldown],
+      ["sessionStartLimit.resetAfter", limit?.resetAfter]
+    ] as const
+    for (const [name, input] of durations) {
+      const duration = input === undefined ? undefined : durationOf(input)
+      if (input !== undefined && (duration === undefined || !Duration.isFinite(duration))) {
+        return yield* Effect.die(new RangeError(`${name} must be a finite duration, got ${show(input)}`))
+      }
+    }
+    const heartbeatIntervalMs = millis(options.heartbeatInterval, 41_250)
+    if (!(Number.isInteger(heartbeatIntervalMs) && heartbeatIntervalMs > 0 && heartbeatIntervalMs <= maxHeartbeatInterval)) {
+      return yield* Effect.die(
+        new RangeError(`heartbeatInterval must be a whole number of milliseconds from 1 to ${maxHeartbeatInterval} (what a Hello carries), got ${heartbeatIntervalMs}`)
+      )
+    }
     const settings: Settings = {
       token: options.token,
       shards: options.shards ?? 1,
       strictShardCount: options.strictShardCount ?? false,
       privilegedIntents: options.privilegedIntents ?? Intents.privileged,
       maxConcurrency: limit?.maxConcurrency ?? 1,
-      heartbeatIntervalMs: millis(options.heartbeatInterval, 41_250),
+      heartbeatIntervalMs,
       heartbeatSlackMs: millis(options.heartbeatSlack, 1_000),
       closeOnMissedHeartbeat: missedClose,
       answerWithinMs: millis(options.answerWithin, 5_000),

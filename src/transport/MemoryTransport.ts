@@ -110,7 +110,10 @@ export interface MemoryPeer {
    * connection ends with 1007, by the client.
    */
   readonly send: (frame: Frame) => Effect.Effect<void>
-  /** Sends `JSON.stringify(value)` as a text frame. */
+  /**
+   * Sends `JSON.stringify(value)` as a text frame; a value with no JSON text (`undefined`, a
+   * function) dies with a `TypeError`.
+   */
   readonly sendJson: (value: unknown) => Effect.Effect<void>
   /**
    * The next frame the client sent, waiting for one if none is pending; fails with
@@ -279,7 +282,12 @@ const makePair = (url: string, options: ConnectOptions) =>
       url,
       options,
       send: peerSend,
-      sendJson: (value) => peerSend(JSON.stringify(value)),
+      sendJson: (value) =>
+        Effect.suspend(() => {
+          // `JSON.stringify` gives no text for `undefined` or a function: it died reading its length
+          const text: string | undefined = JSON.stringify(value)
+          return text === undefined ? Effect.die(new TypeError(`sendJson: ${typeof value} is no JSON value`)) : peerSend(text)
+        }),
       received,
       receivedJson,
       // what is left once the connection ended, then nothing

@@ -3,10 +3,14 @@
  * for, and for a command split over shards, which parts went out.
  */
 import { describe, expect, it } from "@effect/vitest"
+import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Stream from "effect/Stream"
 import * as Fleet from "../../src/fleet/Fleet.ts"
+import type * as Commands from "../../src/protocol/Commands.ts"
+import { secret } from "../session/harness.ts"
 import { advance, configureLimiter, guildOn, options, type Served, serve, TestLayer } from "./harness.ts"
 
 const sent = (served: Served, shard: number, op: number) => (served.commands.get(shard) ?? []).filter((p) => p.op === op).map((p) => p.d)
@@ -70,3 +74,55 @@ describe("Fleet: what a failed command says", () => {
       expect(yield* Fiber.join(sounds)).toMatchObject({ _tag: "RouteError", reason: "NotRunning", shard: 2, guildId: guild })
     }).pipe(Effect.provide(TestLayer)), 60_000)
 })
+
+describe("Fleet: commands and lookups given what the types refuse (from JavaScript)", () => {
+  it.scoped("a presence that refers to itself fails with InvalidCommand (it overflowed the stack)", () =>
+    Effect.gen(function*() {
+      yield* serve()
+      const fleet = yield* Fleet.make(options({ shardCount: 2 }))
+      yield* advance(12_000)
+      const presence: Record<string, unknown> = { since: null, activities: [], status: "online", afk: false }
+      presence["self"] = presence
+      const error = yield* Effect.flip(fleet.updatePresence(presence as unknown as Commands.Presence))
+      expect(error).toMatchObject({ _tag: "InvalidCommand", message: "PresenceUpdate: self.self refers to an object it is in" })
+    }).pipe(Effect.provide(TestLayer)))
+
+  // a value read from the wrong variable: RouteError and InvalidCommand quoted 44 of its characters
+  it.scoped("a guild id holding the token: sessionFor's RouteError and a command's InvalidCommand mask it", () =>
+    Effect.gen(function*() {
+      yield* serve()
+      const fleet = yield* Fleet.make(options({ shardCount: 2 }))
+      yield* advance(12_000)
+      const wrong = `https://bot.test/${secret}`
+      const route = yield* Effect.flip(fleet.sessionFor(wrong))
+      const command = yield* Effect.flip(fleet.updateVoiceState(voice(wrong)))
+      for (const text of [route.message, route.guildId ?? "", command.message]) {
+        expect(text).toContain("<token>")
+        expect(text).not.toContain(secret.slice(0, 12))
+      }
+    }).pipe(Effect.provide(TestLayer)))
+
+  // it said "shard 0 is not running in this fleet" while shard 0 ran
+  it.scoped("shard('0'), a string, is not running: the message quotes it, telling it from shard 0", () =>
+    Effect.gen(function*() {
+      yield* serve()
+      const fleet = yield* Fleet.make(options({ shardCount: 2 }))
+      yield* advance(12_000)
+      expect((yield* fleet.shard(0)).shard).toEqual([0, 2])
+      expect((yield* Effect.flip(fleet.shard("0" as unknown as number))).message).toBe(`shard "0" is not running in this fleet`)
+    }).pipe(Effect.provide(TestLayer)))
+
+  it.scoped("disconnect('5 secondz') dies at once naming the call, stopping nothing", () =>
+    Effect.gen(function*() {
+      yield* serve()
+      const fleet = yield* Fleet.make(options({ shardCount: 2 }))
+      yield* advance(12_000)
+      const exit = yield* Effect.exit(fleet.disconnect("5 secondz" as unknown as "5 seconds"))
+      expect(Exit.isFailure(exit) && Cause.pretty(exit.cause).split("\n")[0]).toBe(
+        `RuntimeException: Fleet.disconnect: the timeout must be a duration ("5 seconds", or milliseconds), got "5 secondz"`
+      )
+      const states = yield* Effect.forEach(yield* fleet.status, (status) => Effect.succeed(status.state._tag))
+      expect(states).toEqual(["Connected", "Connected"])
+    }).pipe(Effect.provide(TestLayer)))
+})
+

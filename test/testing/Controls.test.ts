@@ -244,4 +244,28 @@ describe("LocalGateway controls", () => {
       // none at all, where none may be
       yield* Effect.scoped(LocalGateway.make({ token, guilds: 0, membersPerGuild: 0, sessionStartLimit: { remaining: 0 } }))
     }))
+
+  // a duration that was none died with Effect's bare "Invalid DurationInput"; a heartbeat interval
+  // no Hello carries had every client refuse the Hello and connect again for ever
+  it.live("make refuses a duration that is none or infinite, and a heartbeat interval no Hello carries, naming the option", () =>
+    Effect.gen(function*() {
+      const refused = [
+        [{ resumeWindow: "3 minutez" as Duration.DurationInput }, `resumeWindow must be a finite duration, got "3 minutez"`],
+        [{ identifyCooldown: Duration.infinity }, "identifyCooldown must be a finite duration, got an object"],
+        [{ sessionStartLimit: { resetAfter: -5 } }, "sessionStartLimit.resetAfter must be a finite duration, got -5"],
+        [{ heartbeatInterval: Number.NaN }, "heartbeatInterval must be a finite duration, got NaN"],
+        ...[0, 0.5, "2 hours"].map((heartbeatInterval) =>
+          [
+            { heartbeatInterval: heartbeatInterval as Duration.DurationInput },
+            `heartbeatInterval must be a whole number of milliseconds from 1 to 3600000 (what a Hello carries), got ${
+              heartbeatInterval === "2 hours" ? 7_200_000 : heartbeatInterval
+            }`
+          ] as const
+        )
+      ] as const
+      for (const [options, message] of refused) {
+        const exit = yield* Effect.exit(Effect.scoped(LocalGateway.make({ token, ...options })))
+        expect(Exit.isFailure(exit) && Cause.squash(exit.cause)).toEqual(new RangeError(message))
+      }
+    }))
 })

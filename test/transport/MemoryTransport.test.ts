@@ -33,6 +33,18 @@ const sendPastLimit = (fits: Frame, over: Frame) =>
   })
 
 describe("MemoryTransport", () => {
+  // it died with "Cannot read properties of undefined (reading 'byteLength')"
+  it.scoped("sendJson of a value with no JSON text (undefined, a function) dies saying so; the connection goes on", () =>
+    Effect.gen(function*() {
+      const { connection, peer } = yield* connected("wss://g")
+      for (const [value, kind] of [[undefined, "undefined"], [() => 1, "function"]] as const) {
+        const exit = yield* Effect.exit(peer.sendJson(value))
+        expect(Exit.isFailure(exit) && Cause.squash(exit.cause)).toEqual(new TypeError(`sendJson: ${kind} is no JSON value`))
+      }
+      yield* peer.sendJson(null)
+      expect(yield* take(connection, 1)).toEqual(["null"])
+    }).pipe(Effect.provide(MemoryTransport.layer)))
+
   it.scoped("round-trips frames both ways", () =>
     Effect.gen(function*() {
       const { connection, peer } = yield* connected("wss://gateway.test/?v=10")

@@ -12,7 +12,7 @@ import * as Option from "effect/Option"
 import * as Runtime from "effect/Runtime"
 import * as Schema from "effect/Schema"
 import * as AST from "effect/SchemaAST"
-import { clipped, notShown, printable, quoted } from "../../internal/printable.ts"
+import { clipped, notShown, printable, quoted, thrownText } from "../../internal/printable.ts"
 
 // a string that starts as a URL does (`wss://`, `https://`)
 const urlLike = /^[a-z][a-z\d+.-]*:\/\//i
@@ -206,18 +206,71 @@ const issuesOneByOne = (issue: ParseResult.ParseIssue): ReadonlyArray<ParseResul
  */
 export const decoder = <A, I>(schema: Schema.Schema<A, I>, exact = false) => {
   const decode = Schema.decodeUnknownEither(schema, { errors: "all", onExcessProperty: exact ? "error" : "ignore" })
-  return (input: unknown): Either.Either<A, string> => Either.mapLeft(decode(exact ? sendable(input) : input), formatError)
+  if (!exact) return (input: unknown): Either.Either<A, string> => Either.mapLeft(decode(input), formatError)
+  // a program's value, from JavaScript, may refer to itself, or hold a getter or a proxy that throws
+  return (input: unknown): Either.Either<A, string> => {
+    try {
+      return Either.mapLeft(decode(sendable(input, [], [])), formatError)
+    } catch (thrown) {
+      if (thrown instanceof Unsendable) return Either.left(thrown.why)
+      if (isOverflow(thrown)) return Either.left("the value is nested too deeply to read")
+      return Either.left(`the value could not be read (${thrownText(thrown)})`)
+    }
+  }
 }
+
+// why a program's value cannot be sent, found by `sendable`
+class Unsendable {
+  constructor(readonly why: string) {}
+}
+
+// what `sendable` says of the value at `at`
+const named = (at: ReadonlyArray<PropertyKey>): string => at.length === 0 ? "the value" : path(at)
 
 // `value` as it is sent: its plain objects without their entries holding `undefined` and their
 // symbol keys, at every level (neither is sent, so neither is an unexpected field: an activity's
-// `details: undefined`, a state library's hidden symbol, were refused as ones)
-const sendable = (value: unknown): unknown => {
-  if (Array.isArray(value)) return value.map(sendable)
+// `details: undefined`, a state library's hidden symbol, were refused as ones); `within`, the
+// objects it is in (one of them again is a cycle, which recursed until the stack overflowed)
+const sendable = (value: unknown, at: Array<PropertyKey>, within: Array<object>): unknown => {
   if (typeof value !== "object" || value === null) return value
-  const prototype: unknown = Object.getPrototypeOf(value)
-  if (prototype !== Object.prototype && prototype !== null) return value
-  return Object.fromEntries(Object.entries(value).flatMap(([key, entry]) => entry === undefined ? [] : [[key, sendable(entry)]]))
+  if (within.includes(value)) throw new Unsendable(`${named(at)} refers to an object it is in`)
+  // what it holds: its entries' keys, or its length (a proxy's traps may throw)
+  const shape = readAt(at, () => {
+    if (Array.isArray(value)) return value.length
+    const prototype: unknown = Object.getPrototypeOf(value)
+    return prototype === Object.prototype || prototype === null ? Object.keys(value) : undefined
+  })
+  if (shape === undefined) return value
+  within.push(value)
+  const read = (key: string | number): unknown => {
+    at.push(key)
+    const sent = sendable(readAt(at, () => (value as Record<string | number, unknown>)[key]), at, within)
+    at.pop()
+    return sent
+  }
+  let copy: unknown
+  if (typeof shape === "number") {
+    copy = Array.from({ length: shape }, (_, i) => read(i))
+  } else {
+    const entries: Array<readonly [string, unknown]> = []
+    for (const key of shape) {
+      const entry = read(key)
+      if (entry !== undefined) entries.push([key, entry])
+    }
+    // an own `__proto__` stays an entry (an assignment would set the copy's prototype)
+    copy = Object.fromEntries(entries)
+  }
+  within.pop()
+  return copy
+}
+
+// `read()`, the value at `at`; what it threw (a getter's, a proxy's) said of `at`
+const readAt = <A>(at: ReadonlyArray<PropertyKey>, read: () => A): A => {
+  try {
+    return read()
+  } catch (thrown) {
+    throw new Unsendable(`${named(at)} could not be read (${thrownText(thrown)})`)
+  }
 }
 
 /**

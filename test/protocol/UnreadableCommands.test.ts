@@ -1,0 +1,67 @@
+/**
+ * Commands from JavaScript holding values that cannot be read as data: an object that refers to
+ * itself, a getter or a proxy that throws. Each is an `InvalidCommand` saying where, never a
+ * stack overflow or a throw at the call.
+ */
+import { describe, expect, it } from "@effect/vitest"
+import * as Either from "effect/Either"
+import * as Commands from "../../src/protocol/Commands.ts"
+
+const online = { since: null, activities: [], status: "online", afk: false } as const
+
+const throwing = (): never => {
+  throw new Error("the program's getter threw")
+}
+
+const refusal = <A>(result: Either.Either<A, Commands.InvalidCommand>): string =>
+  Either.match(result, { onLeft: (error) => `${error._tag} ${error.reason}: ${error.message}`, onRight: () => "accepted" })
+
+describe("a command that cannot be read as data", () => {
+  // each recursed until the stack overflowed: a RangeError defect, where InvalidCommand is due
+  it("an object that refers to itself (at the top, or an activity's field) is refused, saying where", () => {
+    const presence: Record<string, unknown> = { ...online }
+    presence["self"] = presence
+    const activity: Record<string, unknown> = { name: "the gateway", type: 3 }
+    activity["parent"] = activity
+    const inList: Array<unknown> = []
+    inList.push(inList)
+    // the command is a copy of the presence's fields: its `self` is the presence, whose own is the cycle
+    expect(refusal(Commands.encode(Commands.presenceUpdate(presence as unknown as Commands.Presence)))).toBe(
+      "InvalidCommand Invalid: PresenceUpdate: self.self refers to an object it is in"
+    )
+    expect(refusal(Commands.encode(Commands.presenceUpdate({ ...online, activities: [activity as unknown as Commands.Activity] })))).toBe(
+      "InvalidCommand Invalid: PresenceUpdate: activities[0].parent refers to an object it is in"
+    )
+    expect(refusal(Commands.encode(Commands.requestSoundboardSounds(inList as unknown as ReadonlyArray<string>)))).toBe(
+      "InvalidCommand Invalid: RequestSoundboardSounds: guild_ids[0] refers to an object it is in"
+    )
+  })
+
+  it("one object in two places is no cycle: checked as any other", () => {
+    const shared = { name: "the gateway", type: 3 } as const
+    expect(refusal(Commands.encode(Commands.presenceUpdate({ ...online, activities: [shared, shared] })))).toBe("accepted")
+  })
+
+  it("a getter or a proxy that throws is refused, saying where and what it threw", () => {
+    const activity = Object.defineProperty({ type: 0 }, "name", { get: throwing, enumerable: true })
+    expect(refusal(Commands.encode(Commands.presenceUpdate({ ...online, activities: [activity as unknown as Commands.Activity] })))).toBe(
+      "InvalidCommand Invalid: PresenceUpdate: activities[0].name could not be read (the program's getter threw)"
+    )
+    const list = new Proxy(["1"], { get: throwing })
+    expect(refusal(Commands.encode(Commands.requestSoundboardSounds(list)))).toBe(
+      "InvalidCommand Invalid: RequestSoundboardSounds: guild_ids could not be read (the program's getter threw)"
+    )
+    const opaque = new Proxy({}, { get: throwing, ownKeys: throwing, getOwnPropertyDescriptor: throwing, has: throwing })
+    expect(refusal(Commands.memberRequest(opaque as unknown as Commands.MemberRequest, "1"))).toBe(
+      "InvalidCommand Invalid: RequestGuildMembers: the value could not be read (the program's getter threw)"
+    )
+  })
+
+  // a builder spreads the program's fields: the getter threw at the call, before any Effect
+  it("built: a builder's spread that throws is a refusal, not a throw", () => {
+    const voice = Object.defineProperty({ channel_id: null, self_mute: false, self_deaf: false }, "guild_id", { get: throwing, enumerable: true })
+    expect(refusal(Commands.built("VoiceStateUpdate", () => Commands.voiceStateUpdate(voice as unknown as Omit<Commands.VoiceStateUpdate, "_tag">)))).toBe(
+      "InvalidCommand Invalid: VoiceStateUpdate: the value could not be read (the program's getter threw)"
+    )
+  })
+})

@@ -1,0 +1,88 @@
+/**
+ * A session's commands and stops called from JavaScript with values the types refuse: each fails
+ * with its typed error, or dies naming the call, at once; nothing is thrown at the call, the
+ * session goes on, and no message quotes the token.
+ */
+import { describe, expect, it } from "@effect/vitest"
+import * as Cause from "effect/Cause"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import type * as Commands from "../../src/protocol/Commands.ts"
+import { options, readySession, secret, Session, settle, TestLayer } from "./harness.ts"
+
+const online = { since: null, activities: [], status: "online", afk: false } as const
+
+const throwing = (): never => {
+  throw new Error("the program's getter threw")
+}
+
+/** An activity whose field refers back to it, as objects of a program's own model may. */
+const cyclic = (): Commands.Presence => {
+  const activity: Record<string, unknown> = { name: "the gateway", type: 3 }
+  activity["parent"] = activity
+  return { ...online, activities: [activity as unknown as Commands.Activity] }
+}
+
+/** The typed error's tag, or how it died. */
+const outcome = (exit: Exit.Exit<unknown, unknown>): string =>
+  Exit.isSuccess(exit)
+    ? "success"
+    : Cause.isFailType(exit.cause)
+    ? (exit.cause.error as { readonly _tag: string })._tag
+    : `died: ${Cause.pretty(exit.cause).split("\n")[0]}`
+
+describe("a session's commands given what they cannot read", () => {
+  // each recursed until the stack overflowed: a RangeError defect
+  it.scoped("a presence that refers to itself: updatePresence fails with InvalidCommand, Session.make with InvalidOptions", () =>
+    Effect.gen(function*() {
+      const { session } = yield* readySession()
+      expect(outcome(yield* Effect.exit(session.updatePresence(cyclic())))).toBe("InvalidCommand")
+      expect(outcome(yield* Effect.exit(Session.make(options({ presence: cyclic() }))))).toBe("InvalidOptions")
+      expect(yield* session.state).toEqual({ _tag: "Connected", phase: "Ready" })
+    }).pipe(Effect.provide(TestLayer)))
+
+  // the builders' spread threw at the call, before any Effect: no catchAll around it could see it
+  it.scoped("a getter that throws: updatePresence, updateVoiceState and requestChannelInfo return an Effect failing with InvalidCommand", () =>
+    Effect.gen(function*() {
+      const { session } = yield* readySession()
+      const presence = Object.defineProperty({ since: null, activities: [], afk: false }, "status", { get: throwing, enumerable: true })
+      const voice = Object.defineProperty({ channel_id: null, self_mute: false, self_deaf: false }, "guild_id", { get: throwing, enumerable: true })
+      const info = Object.defineProperty({ fields: ["status"] }, "guild_id", { get: throwing, enumerable: true })
+      const calls = [
+        () => session.updatePresence(presence as unknown as Commands.Presence),
+        () => session.updateVoiceState(voice as unknown as Omit<Commands.VoiceStateUpdate, "_tag">),
+        () => session.requestChannelInfo(info as unknown as Omit<Commands.RequestChannelInfo, "_tag">)
+      ]
+      for (const call of calls) {
+        const made = call()
+        expect(outcome(yield* Effect.exit(made))).toBe("InvalidCommand")
+      }
+      const proxy = new Proxy({}, { get: throwing, ownKeys: throwing, getOwnPropertyDescriptor: throwing, has: throwing })
+      expect(outcome(yield* Effect.exit(session.requestGuildMembers(proxy as unknown as Commands.MemberRequest)))).toBe("InvalidCommand")
+      expect(yield* session.state).toEqual({ _tag: "Connected", phase: "Ready" })
+    }).pipe(Effect.provide(TestLayer)))
+
+  // a value read from the wrong variable: the message quoted 44 of its characters
+  it.scoped("a guild id holding the token: the InvalidCommand's message masks it", () =>
+    Effect.gen(function*() {
+      const { session } = yield* readySession()
+      const error = yield* Effect.flip(session.updateVoiceState({ guild_id: `https://bot.test/${secret}`, channel_id: null, self_mute: false, self_deaf: false }))
+      expect(error.message).toContain("<token>")
+      expect(error.message).not.toContain(secret.slice(0, 12))
+    }).pipe(Effect.provide(TestLayer)))
+})
+
+describe("a session's stop given a timeout that is no duration", () => {
+  // it died with Effect's bare "Invalid DurationInput", after the close had gone out
+  it.scoped("disconnect('5 secondz') dies at once naming the call and the value, stopping nothing", () =>
+    Effect.gen(function*() {
+      const { session } = yield* readySession()
+      const exit = yield* Effect.exit(session.disconnect("5 secondz" as unknown as "5 seconds"))
+      expect(outcome(exit)).toBe(`died: RuntimeException: Session.disconnect: the timeout must be a duration ("5 seconds", or milliseconds), got "5 secondz"`)
+      yield* settle
+      expect(yield* session.state).toEqual({ _tag: "Connected", phase: "Ready" })
+      expect(outcome(yield* Effect.exit(session.end(Number.NaN)))).toBe(
+        `died: RuntimeException: Session.end: the timeout must be a duration ("5 seconds", or milliseconds), got a number`
+      )
+    }).pipe(Effect.provide(TestLayer)))
+})
