@@ -45,12 +45,13 @@ export const isSleepable = (duration: Duration.Duration): boolean =>
  * Checks the timeout a stop (`disconnect`, `end`) was given: from JavaScript it may be no duration
  * (`"5 secondz"`), which Effect's timeout took for a defect saying only "Invalid DurationInput",
  * after the close had gone out. It dies at once, naming the call and the value, before anything is
- * stopped; `undefined` is the call's default.
+ * stopped; `undefined` is the call's default, and a negative or NaN number none, as Effect reads it.
  *
  * @since 0.1.0
  */
 export const checkStopTimeout = (call: string, timeout: unknown): Effect.Effect<void> =>
-  timeout === undefined || durationOf(timeout) !== undefined
+  // as the timeout reads it: a negative or NaN one is none, as the types allow
+  timeout === undefined || Option.isSome(Duration.decodeUnknown(timeout))
     ? Effect.void
     : Effect.dieMessage(
       `${call}: the timeout must be a duration ("5 seconds", or milliseconds), got ${

@@ -182,9 +182,9 @@ export interface Outcome {
   /** Whether a message over `maxMessageBytes` ended it. */
   readonly tooLarge: boolean
   /**
-   * How many events a Resume's replay brought, those the `events` option leaves out, those
-   * delivered already (a replay from before the point) and one still waiting for room included (it
-   * may end before RESUMED, the program being slow).
+   * How many events a Resume's replay brought, those the `events` option leaves out and one still
+   * waiting for room included (it may end before RESUMED, the program being slow); not those
+   * delivered already (a replay from before the point brings nothing new).
    */
   readonly replayed: number
   /**
@@ -684,9 +684,6 @@ export const run = (
             break
           }
           case "Duplicate":
-            // a replay from before the point: the gateway took the Resume all the same
-            if (!ready && mode === "resume") replayed++
-            break
           case "Ignore":
             break
           case "HeartbeatAck":

@@ -37,6 +37,27 @@ describe("a command that cannot be read as data", () => {
     )
   })
 
+  // the path quoted the program's key whole: 10,063 characters
+  it("a cycle under a key of 10,000 characters: the path is cut short", () => {
+    const activity: Record<string, unknown> = { name: "the gateway", type: 3 }
+    activity[`${"k".repeat(10_000)} `] = activity
+    const said = refusal(Commands.encode(Commands.presenceUpdate({ ...online, activities: [activity as unknown as Commands.Activity] })))
+    expect(said).toMatch(/^InvalidCommand Invalid: PresenceUpdate: activities\[0\]\["k{60,}\.\.\. refers to an object it is in$/)
+    expect(said.length).toBeLessThan(200)
+  })
+
+  it("frozen objects, a proxy that throws nothing and a getter that answers are read as data: the payload as before", () => {
+    const frozen = Object.freeze({ name: "x", type: 0 }) as Commands.Activity
+    const proxied = new Proxy({ name: "y", type: 3 }, {}) as Commands.Activity
+    const answering = Object.defineProperty({ type: 2 }, "name", { get: () => "z", enumerable: true }) as unknown as Commands.Activity
+    const encoded = Commands.encode(Commands.presenceUpdate({ ...online, activities: Object.freeze([frozen, proxied, answering]) }))
+    expect(JSON.parse(Either.getOrThrow(encoded) as string).d.activities).toEqual([
+      { name: "x", type: 0 },
+      { name: "y", type: 3 },
+      { name: "z", type: 2 }
+    ])
+  })
+
   it("one object in two places is no cycle: checked as any other", () => {
     const shared = { name: "the gateway", type: 3 } as const
     expect(refusal(Commands.encode(Commands.presenceUpdate({ ...online, activities: [shared, shared] })))).toBe("accepted")

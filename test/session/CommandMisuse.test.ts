@@ -62,6 +62,26 @@ describe("a session's commands given what they cannot read", () => {
       expect(yield* session.state).toEqual({ _tag: "Connected", phase: "Ready" })
     }).pipe(Effect.provide(TestLayer)))
 
+  it.scoped("a getter that throws the token: the InvalidCommand and the InvalidOptions never quote it", () =>
+    Effect.gen(function*() {
+      const { session } = yield* readySession()
+      const activity = Object.defineProperty({ type: 0 }, "name", {
+        get: () => {
+          throw new Error(`bad ${secret}`)
+        },
+        enumerable: true
+      }) as unknown as Commands.Activity
+      const given = { ...online, activities: [activity] }
+      const refused = yield* Effect.exit(session.updatePresence(given))
+      expect(outcome(refused)).toBe("InvalidCommand")
+      const made = yield* Effect.exit(Session.make(options({ presence: given })))
+      expect(outcome(made)).toBe("InvalidOptions")
+      for (const exit of [refused, made] as ReadonlyArray<Exit.Exit<unknown, unknown>>) {
+        expect(Exit.isFailure(exit) && Cause.pretty(exit.cause)).toContain("could not be read (bad <token>")
+        expect(Exit.isFailure(exit) && Cause.pretty(exit.cause)).not.toContain(secret.slice(0, 12))
+      }
+    }).pipe(Effect.provide(TestLayer)))
+
   // a value read from the wrong variable: the message quoted 44 of its characters
   it.scoped("a guild id holding the token: the InvalidCommand's message masks it", () =>
     Effect.gen(function*() {
@@ -74,6 +94,7 @@ describe("a session's commands given what they cannot read", () => {
 
 describe("a session's stop given a timeout that is no duration", () => {
   // it died with Effect's bare "Invalid DurationInput", after the close had gone out
+  // a negative or NaN number, which the types allow, is none, as Effect reads it (it still stops)
   it.scoped("disconnect('5 secondz') dies at once naming the call and the value, stopping nothing", () =>
     Effect.gen(function*() {
       const { session } = yield* readySession()
@@ -81,8 +102,17 @@ describe("a session's stop given a timeout that is no duration", () => {
       expect(outcome(exit)).toBe(`died: RuntimeException: Session.disconnect: the timeout must be a duration ("5 seconds", or milliseconds), got "5 secondz"`)
       yield* settle
       expect(yield* session.state).toEqual({ _tag: "Connected", phase: "Ready" })
-      expect(outcome(yield* Effect.exit(session.end(Number.NaN)))).toBe(
-        `died: RuntimeException: Session.end: the timeout must be a duration ("5 seconds", or milliseconds), got a number`
+      expect(outcome(yield* Effect.exit(session.end({ seconds: 5 } as unknown as "5 seconds")))).toBe(
+        `died: RuntimeException: Session.end: the timeout must be a duration ("5 seconds", or milliseconds), got an object`
       )
+    }).pipe(Effect.provide(TestLayer)))
+
+  // it died as "no duration" for a round: the types allow -1, which Effect's timeout reads as none
+  it.scoped("disconnect(-1) stops the session, with no time given to the gateway's answer", () =>
+    Effect.gen(function*() {
+      const { session } = yield* readySession()
+      const point = yield* session.disconnect(-1)
+      expect(point._tag).toBe("Some")
+      expect((yield* session.state)._tag).toBe("Disconnected")
     }).pipe(Effect.provide(TestLayer)))
 })

@@ -1,7 +1,7 @@
 /**
  * A gateway whose replay starts before the Resume's sequence (Discord's starts after it): each
- * event reaches the program once and in order, whatever ended the connection, and a Resume answered
- * only by events delivered already is an answered one.
+ * event reaches the program once and in order, whatever ended the connection; a replay of events
+ * delivered already only is no answer to a Resume (no progress).
  */
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
@@ -80,9 +80,10 @@ describe("a replay from before the resume point", () => {
       expect(yield* next.isOpen).toBe(true)
     }).pipe(Effect.provide(TestLayer)))
 
-  // such Resumes counted as never answered: three gave the session up, and the fourth connection
-  // identified (a session start spent, the gateway session lost)
-  it.scoped("Resumes answered only by events delivered already, each cut short before RESUMED, are answered ones: the session keeps resuming", () =>
+  // events delivered already are no progress: a node that replays only those and drops would hold
+  // the session resuming for ever, its point never moving; three such Resumes give it up, as three
+  // unanswered ones do (one new event makes a Resume answered: the next test)
+  it.scoped("Resumes answered only by events delivered already, each cut short before RESUMED, are unanswered: the fourth connection identifies", () =>
     Effect.gen(function*() {
       const { peer, took } = yield* delivered(5)
       yield* peer.drop
@@ -90,11 +91,28 @@ describe("a replay from before the resume point", () => {
       for (let attempt = 0; attempt < 4; attempt++) {
         const { first, peer: next } = yield* nextConnection
         firstOps.push(first.op)
+        if (first.op !== 6) break
         yield* sendMessages(next, 2, 5)
         yield* settle
         yield* next.drop
       }
-      expect(firstOps).toEqual([6, 6, 6, 6])
+      expect(firstOps).toEqual([6, 6, 6, 2])
       expect(took).toEqual(["READY:1", ...messages(2, 5)])
+    }).pipe(Effect.provide(TestLayer)))
+
+  it.scoped("Resumes each bringing one new event after the old ones, cut short before RESUMED, are answered: the session keeps resuming", () =>
+    Effect.gen(function*() {
+      const { peer, took } = yield* delivered(5)
+      yield* peer.drop
+      const firstOps: Array<number> = []
+      for (let attempt = 0; attempt < 4; attempt++) {
+        const { first, peer: next } = yield* nextConnection
+        firstOps.push(first.op)
+        yield* sendMessages(next, 2, 6 + attempt)
+        yield* settle
+        yield* next.drop
+      }
+      expect(firstOps).toEqual([6, 6, 6, 6])
+      expect(took).toEqual(["READY:1", ...messages(2, 9)])
     }).pipe(Effect.provide(TestLayer)))
 })

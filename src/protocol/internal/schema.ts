@@ -224,8 +224,9 @@ class Unsendable {
   constructor(readonly why: string) {}
 }
 
-// what `sendable` says of the value at `at`
-const named = (at: ReadonlyArray<PropertyKey>): string => at.length === 0 ? "the value" : path(at)
+// what `sendable` says of the value at `at`: its path, cut short as an issue is (a key is the
+// program's, of any length)
+const named = (at: ReadonlyArray<PropertyKey>): string => at.length === 0 ? "the value" : clipped(printable(path(at)), 100)
 
 // `value` as it is sent: its plain objects without their entries holding `undefined` and their
 // symbol keys, at every level (neither is sent, so neither is an unexpected field: an activity's
