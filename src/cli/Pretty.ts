@@ -176,6 +176,8 @@ export const size = (out: NodeJS.WriteStream): { readonly rows: number; readonly
 export const terminal = (out: NodeJS.WriteStream, height: number): Screen => {
   let current = size(out)
   let top = 0
+  // undone once: a second Ctrl-C undoes it while the stop's own close may still come
+  let closed = false
   const layOut = (): void => {
     current = size(out)
     top = current.rows < 3 ? 0 : Math.min(height, Math.max(1, current.rows - 3))
@@ -199,6 +201,8 @@ export const terminal = (out: NodeJS.WriteStream, height: number): Screen => {
       out.write(`${cut(line, current.columns)}\n`)
     },
     close: () => {
+      if (closed) return
+      closed = true
       out.off("resize", layOut)
       out.write(`${esc}r${esc}${current.rows};1H\n`)
     }

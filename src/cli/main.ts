@@ -114,7 +114,6 @@ const showScreen = (fleet: Fleet.Fleet, notes: ReadonlyArray<string>): Effect.Ef
   return Effect.gen(function*() {
     const out = process.stdout
     const screen = out.isTTY ? Pretty.terminal(out, fleet.shardIds.length + 1) : Pretty.plain(out)
-    yield* Effect.addFinalizer(() => Effect.sync(screen.close))
     if (out.isTTY) {
       yield* restoredOnSecondSignal(screen)
       for (const note of notes) screen.log(note)
@@ -131,11 +130,14 @@ const showScreen = (fleet: Fleet.Fleet, notes: ReadonlyArray<string>): Effect.Ef
           screen.columns()
         ))
       ))
-    yield* Effect.forkScoped(Effect.repeat(draw, { schedule: Schedule.spaced(out.isTTY ? "500 millis" : "5 seconds") }))
+    const drawing = yield* Effect.fork(Effect.repeat(draw, { schedule: Schedule.spaced(out.isTTY ? "500 millis" : "5 seconds") }))
     const highestShard = Math.max(0, ...fleet.shardIds)
+    // the view is undone by the fiber that writes it, once it writes no more (closed by the run's
+    // scope, a Ctrl-C's stop went on writing a backlog of events below the view it had undone)
     yield* Stream.runForEach(events, (event) =>
       Effect.zipRight(Effect.sync(() => screen.log(Pretty.summary(event, new Date(), highestShard))), Stdout.drained)).pipe(
-        Effect.ignore
+        Effect.ignore,
+        Effect.ensuring(Effect.zipRight(Fiber.interrupt(drawing), Effect.sync(screen.close)))
       )
   })
 }

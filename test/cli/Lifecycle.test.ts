@@ -269,7 +269,7 @@ describe.concurrent("CLI lifecycle", () => {
       const { api } = yield* failingApi(503)
       const [hungUp, timedOut] = yield* Effect.all([
         cli(["--token", secret, "--api", api], { signals: ["SIGHUP"], when: ({ stderr }) => /trying again/.test(stderr) }),
-        cli(["--token", secret, "--api", api, "--duration", "2"], { signals: ["SIGKILL"], delay: 15_000 })
+        cli(["--token", secret, "--api", api, "--duration", "2"], { signals: ["SIGKILL"], delay: 22_000 })
       ], { concurrency: "unbounded" })
       expect([hungUp.code, timedOut.code]).toEqual([0, 0])
       expect(hungUp.stderr.trim().split("\n").at(-1)).toBe("stopped: the terminal was closed (SIGHUP) before the shards started")
@@ -280,7 +280,7 @@ describe.concurrent("CLI lifecycle", () => {
   it.scopedLive("a first GET /gateway/bot answered 404 (a wrong --api) is not tried again: exit 1 and one error line", () =>
     Effect.gen(function*() {
       const { api, asked } = yield* failingApi(404)
-      const run = yield* cli(["--token", secret, "--api", api], { signals: ["SIGKILL"], delay: 15_000 })
+      const run = yield* cli(["--token", secret, "--api", api], { signals: ["SIGKILL"], delay: 22_000 })
       expect({ code: run.code, asked: asked() }).toEqual({ code: 1, asked: 1 })
       expect(lines(run.stderr)).toEqual([`error: GET /gateway/bot failed: status 404 for ${api}/gateway/bot; trying again cannot mend it: check the api option`])
     }), 30_000)
@@ -488,7 +488,7 @@ globalThis.setTimeout = (fn, ms, ...rest) => real(fn, typeof ms === "number" && 
         })
       ))
       // more than the pipe and the reader's buffer hold (some 200 KB), then a second for stdout to fill
-      yield* gateway.awaitLog((log) => log.dispatches.length > 400).pipe(Effect.timeout("10 seconds"), Effect.orDie)
+      yield* gateway.awaitLog((log) => log.dispatches.length > 400).pipe(Effect.timeout("20 seconds"), Effect.orDie)
       yield* Effect.sleep("1 second")
       const signalledAt = Date.now()
       child.kill("SIGTERM")
@@ -504,7 +504,7 @@ globalThis.setTimeout = (fn, ms, ...rest) => real(fn, typeof ms === "number" && 
       const sequences = lines.map((line) => (JSON.parse(line) as { readonly seq: number }).seq)
       expect(sequences).toEqual(sequences.map((_, i) => i + 1))
       expectResumableCloses(yield* allClosed(gateway))
-    }))
+    }), 45_000)
 
   it.scopedLive("a stderr nobody reads any more (2> >(head -1), a log pipe that died) does not crash the run", () =>
     Effect.gen(function*() {

@@ -126,7 +126,11 @@ describe.concurrent("the command line", () => {
     Effect.gen(function*() {
       const gateway = yield* LocalGateway.make({ token, shards: 2, sessionStartLimit: { maxConcurrency: 2 } })
       yield* gateway.startTraffic(20)
-      const run = yield* cli(["--token", secret, "--api", gateway.apiUrl, "--duration", "2", "--format", "ndjson"])
+      // stopped once each shard showed six events (a --duration counts the start too, which a loaded
+      // machine's can take most of)
+      const run = yield* cli(["--token", secret, "--api", gateway.apiUrl, "--format", "ndjson"], {
+        stop: { when: (stdout) => [0, 1].every((shard) => stdout.split(`{"shard":${shard},`).length > 6), by: "SIGINT" }
+      })
       const log = yield* allClosed(gateway)
       expect(run.stderr).not.toContain("{\"shard\"")
       expect(run.code).toBe(0)
@@ -158,7 +162,9 @@ describe.concurrent("the command line", () => {
     Effect.gen(function*() {
       const gateway = yield* LocalGateway.make({ token })
       yield* gateway.startTraffic(40)
-      const run = yield* cli(["--token", secret, "--api", gateway.apiUrl, "--duration", "2", "--events", "MESSAGE_CREATE,MESAGE_UPDATE"])
+      const run = yield* cli(["--token", secret, "--api", gateway.apiUrl, "--events", "MESSAGE_CREATE,MESAGE_UPDATE"], {
+        stop: { when: (stdout) => stdout.includes(`"t":"MESSAGE_CREATE"`), by: "SIGINT" }
+      })
       expect(run.stderr).toContain("warning: --events: MESAGE_UPDATE: not a dispatch type this version knows")
       const log = yield* allClosed(gateway)
       expect(run.code).toBe(0)
@@ -179,7 +185,9 @@ describe.concurrent("the command line", () => {
     Effect.gen(function*() {
       const gateway = yield* LocalGateway.make({ token, shards: 2, strictShardCount: true })
       yield* gateway.startTraffic(20)
-      const run = yield* cli(["--token", secret, "--api", gateway.apiUrl, "--duration", "2", "--shards", "1", "--shard-count", "2"])
+      const run = yield* cli(["--token", secret, "--api", gateway.apiUrl, "--shards", "1", "--shard-count", "2"], {
+        stop: { when: (stdout) => stdout.split("\n").length > 2, by: "SIGINT" }
+      })
       const log = yield* allClosed(gateway)
       expect(run.code).toBe(0)
       const events = ndjson(run.stdout)
@@ -397,7 +405,9 @@ WebSocket.prototype.send = function (data, ...rest) {
         // a signal is a normal way to end a run: exit code 0, not 128 + its number, and no signal death
         expect(run.signal).toBeNull()
         expect(run.code).toBe(0)
-        expect(run.afterStop).toBeLessThan(2000)
+        // within the 5 s a stop gives the gateway (it answers at once here: this is the bound a loaded
+        // machine, five CLIs at once, still keeps)
+        expect(run.afterStop).toBeLessThan(4500)
         expect(ndjson(run.stdout).length).toBeGreaterThanOrEqual(2)
         expect(lines(run.stderr).filter((line) => line.startsWith("error:"))).toEqual([])
         // the operator is told it stopped, as after --duration
@@ -420,7 +430,7 @@ WebSocket.prototype.send = function (data, ...rest) {
       })
       const log = yield* allClosed(gateway)
       expect(run.code).toBe(0)
-      expect(run.afterStop).toBeLessThan(3000)
+      expect(run.afterStop).toBeLessThan(4500)
       // the plain (not a terminal) pretty view: a status block, then one summary line per event
       expect(run.stdout).toMatch(/^shard +state +seq +latency +reconnects +events\/s +why$/m)
       expect(run.stdout).not.toContain("{\"shard\"")

@@ -28,15 +28,16 @@ describe("Fleet on the local gateway", () => {
       // keys 0 and 1 identify at once, then again one spacing later: all READY after one step
       const last = Math.max(...ready.map((r) => r.after))
       expect(last).toBeGreaterThanOrEqual(spacingMs)
-      expect(last).toBeLessThan(spacingMs + 1500)
+      // (with up to 3 s for a loaded machine: the fleet, the gateway and the test share one process)
+      expect(last).toBeLessThan(spacingMs + 3000)
       const log = yield* gateway.log
       expect(log.identifies.map((i) => [i.shard[0], i.outcome]).sort()).toEqual([[0, "ready"], [1, "ready"], [2, "ready"], [3, "ready"]])
       // as the gateway saw them: each key's second identify at least 5 s after its first, and at
-      // most the 200 ms margin later (plus 300 ms for a loaded machine's timers)
+      // most the 200 ms margin later (plus 800 ms for a loaded machine's timers)
       for (const key of [0, 1]) {
         const [first, second] = log.identifies.filter((i) => i.rateLimitKey === key).map((i) => i.at)
         expect(second! - first!).toBeGreaterThanOrEqual(spacingMs)
-        expect(second! - first!).toBeLessThan(spacingMs + 200 + 300)
+        expect(second! - first!).toBeLessThan(spacingMs + 200 + 800)
       }
       expect(yield* gateway.violations).toEqual([])
       const points = yield* fleet.disconnect()
