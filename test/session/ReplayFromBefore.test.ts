@@ -40,6 +40,27 @@ const nextConnection = Effect.gen(function*() {
   return yield* acceptAndHello(3_600_000)
 })
 
+/**
+ * A session that delivered READY and 2..5, then four connections, each Resume answered by a replay
+ * from 2 up to `last(attempt)` and dropped before RESUMED (one that identifies ends them); the
+ * first payload of each, and what the program took.
+ */
+const resumesReplayedUpTo = (last: (attempt: number) => number) =>
+  Effect.gen(function*() {
+    const { peer, took } = yield* delivered(5)
+    yield* peer.drop
+    const firstOps: Array<number> = []
+    for (let attempt = 0; attempt < 4; attempt++) {
+      const { first, peer: next } = yield* nextConnection
+      firstOps.push(first.op)
+      if (first.op !== 6) break
+      yield* sendMessages(next, 2, last(attempt))
+      yield* settle
+      yield* next.drop
+    }
+    return { firstOps, took }
+  })
+
 const resumableEnds: ReadonlyArray<readonly [string, (peer: Peer) => Effect.Effect<void>]> = [
   ["a dropped socket", (peer) => peer.drop],
   ["close 4000", (peer) => peer.close(4000)],
@@ -85,33 +106,14 @@ describe("a replay from before the resume point", () => {
   // unanswered ones do (one new event makes a Resume answered: the next test)
   it.scoped("Resumes answered only by events delivered already, each cut short before RESUMED, are unanswered: the fourth connection identifies", () =>
     Effect.gen(function*() {
-      const { peer, took } = yield* delivered(5)
-      yield* peer.drop
-      const firstOps: Array<number> = []
-      for (let attempt = 0; attempt < 4; attempt++) {
-        const { first, peer: next } = yield* nextConnection
-        firstOps.push(first.op)
-        if (first.op !== 6) break
-        yield* sendMessages(next, 2, 5)
-        yield* settle
-        yield* next.drop
-      }
+      const { firstOps, took } = yield* resumesReplayedUpTo(() => 5)
       expect(firstOps).toEqual([6, 6, 6, 2])
       expect(took).toEqual(["READY:1", ...messages(2, 5)])
     }).pipe(Effect.provide(TestLayer)))
 
   it.scoped("Resumes each bringing one new event after the old ones, cut short before RESUMED, are answered: the session keeps resuming", () =>
     Effect.gen(function*() {
-      const { peer, took } = yield* delivered(5)
-      yield* peer.drop
-      const firstOps: Array<number> = []
-      for (let attempt = 0; attempt < 4; attempt++) {
-        const { first, peer: next } = yield* nextConnection
-        firstOps.push(first.op)
-        yield* sendMessages(next, 2, 6 + attempt)
-        yield* settle
-        yield* next.drop
-      }
+      const { firstOps, took } = yield* resumesReplayedUpTo((attempt) => 6 + attempt)
       expect(firstOps).toEqual([6, 6, 6, 6])
       expect(took).toEqual(["READY:1", ...messages(2, 9)])
     }).pipe(Effect.provide(TestLayer)))
