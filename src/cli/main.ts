@@ -16,7 +16,6 @@ import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
 import * as Redacted from "effect/Redacted"
-import type * as Scope from "effect/Scope"
 import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
 import * as Fleet from "../fleet/Fleet.ts"
@@ -64,9 +63,9 @@ const embedded = (shardCount: number | undefined) =>
 /**
  * While the screen is open, a second Ctrl-C (or SIGTERM), which would end the process at once while
  * the first still stops the shards, restores the terminal before it ends the process: its scroll
- * region would stay set in the shell.
+ * region would stay set in the shell. Returns what stops listening.
  */
-const restoredOnSecondSignal = (screen: Pretty.Screen): Effect.Effect<void, never, Scope.Scope> => {
+const restoredOnSecondSignal = (screen: Pretty.Screen): (() => void) => {
   let signals = 0
   const onSignal = () => {
     if (++signals < 2) return
@@ -76,10 +75,8 @@ const restoredOnSecondSignal = (screen: Pretty.Screen): Effect.Effect<void, neve
     setTimeout(exitNow, 1000).unref()
     process.stdout.write("", exitNow)
   }
-  return Effect.acquireRelease(
-    Effect.sync(() => void process.on("SIGINT", onSignal).on("SIGTERM", onSignal)),
-    () => Effect.sync(() => void process.off("SIGINT", onSignal).off("SIGTERM", onSignal))
-  )
+  process.on("SIGINT", onSignal).on("SIGTERM", onSignal)
+  return () => void process.off("SIGINT", onSignal).off("SIGTERM", onSignal)
 }
 
 /**
@@ -87,14 +84,8 @@ const restoredOnSecondSignal = (screen: Pretty.Screen): Effect.Effect<void, neve
  * embedded gateway's address): the terminal's view, laid out on a cleared screen, shows them again
  * at the top of its log (its first layout erased them before anyone could read them).
  */
-const show = (options: Args.CliOptions, fleet: Fleet.Fleet, notes: ReadonlyArray<string>): Effect.Effect<void, never, Scope.Scope> =>
-  Effect.zipRight(
-    // a paused or slow terminal holds the events back, not the process (and the heartbeats in it);
-    // what it still holds at the end is let out before the process exits (the finalizers run last
-    // to first: after the screen's)
-    Effect.acquireRelease(Effect.sync(Stdout.writeTerminalAsync), () => Stdout.flushed("1 second")),
-    options.format === "ndjson" ? showLines(fleet) : showScreen(fleet, notes)
-  )
+const show = (options: Args.CliOptions, fleet: Fleet.Fleet, notes: ReadonlyArray<string>): Effect.Effect<void> =>
+  options.format === "ndjson" ? showLines(fleet) : showScreen(fleet, notes)
 
 /** The events as ndjson lines, a chunk's lines written at once. */
 const showLines = (fleet: Fleet.Fleet): Effect.Effect<void> =>
@@ -108,39 +99,51 @@ const showLines = (fleet: Fleet.Fleet): Effect.Effect<void> =>
       Stdout.drained
     )).pipe(Effect.ignore)
 
-/** The events as a log under a status view on a terminal, or as plain lines with a status block now and then. */
-const showScreen = (fleet: Fleet.Fleet, notes: ReadonlyArray<string>): Effect.Effect<void, never, Scope.Scope> => {
-  const events = fleet.events
-  return Effect.gen(function*() {
-    const out = process.stdout
-    const screen = out.isTTY ? Pretty.terminal(out, fleet.shardIds.length + 1) : Pretty.plain(out)
-    if (out.isTTY) {
-      yield* restoredOnSecondSignal(screen)
-      for (const note of notes) screen.log(note)
-    }
-    const draw = Effect.flatMap(fleet.status, (rows) =>
-      Effect.sync(() =>
-        screen.status(Pretty.status(
-          rows.map((row) => ({
-            ...row,
-            state: row.state._tag === "Connected" ? `Connected/${row.state.phase}` : row.state._tag,
-            reason: describeReason(row.reason)
-          })),
-          screen.statusLines(),
-          screen.columns()
-        ))
-      ))
-    const drawing = yield* Effect.fork(Effect.repeat(draw, { schedule: Schedule.spaced(out.isTTY ? "500 millis" : "5 seconds") }))
-    const highestShard = Math.max(0, ...fleet.shardIds)
-    // the view is undone by the fiber that writes it, once it writes no more (closed by the run's
-    // scope, a Ctrl-C's stop went on writing a backlog of events below the view it had undone)
-    yield* Stream.runForEach(events, (event) =>
-      Effect.zipRight(Effect.sync(() => screen.log(Pretty.summary(event, new Date(), highestShard))), Stdout.drained)).pipe(
-        Effect.ignore,
-        Effect.ensuring(Effect.zipRight(Fiber.interrupt(drawing), Effect.sync(screen.close)))
+/**
+ * The events as a log under a status view on a terminal, or as plain lines with a status block now
+ * and then. The view is undone by the fiber that writes it, once it writes no more (undone by the
+ * run's scope, a Ctrl-C's stop went on writing a backlog of events below it), and a second Ctrl-C
+ * restores it until that is out (released first by the run's scope, a second Ctrl-C while a slow
+ * terminal caught up killed the process with the scroll region set).
+ */
+const showScreen = (fleet: Fleet.Fleet, notes: ReadonlyArray<string>): Effect.Effect<void> =>
+  Effect.acquireUseRelease(
+    Effect.sync(() => {
+      const out = process.stdout
+      const screen = out.isTTY ? Pretty.terminal(out, fleet.shardIds.length + 1) : Pretty.plain(out)
+      const stopListening = out.isTTY ? restoredOnSecondSignal(screen) : () => {}
+      return { out, screen, stopListening }
+    }),
+    ({ out, screen }) =>
+      Effect.gen(function*() {
+        if (out.isTTY) for (const note of notes) screen.log(note)
+        const draw = Effect.flatMap(fleet.status, (rows) =>
+          Effect.sync(() =>
+            screen.status(Pretty.status(
+              rows.map((row) => ({
+                ...row,
+                state: row.state._tag === "Connected" ? `Connected/${row.state.phase}` : row.state._tag,
+                reason: describeReason(row.reason)
+              })),
+              screen.statusLines(),
+              screen.columns()
+            ))
+          ))
+        yield* Effect.forkScoped(Effect.repeat(draw, { schedule: Schedule.spaced(out.isTTY ? "500 millis" : "5 seconds") }))
+        const highestShard = Math.max(0, ...fleet.shardIds)
+        yield* Stream.runForEach(fleet.events, (event) =>
+          Effect.zipRight(Effect.sync(() => screen.log(Pretty.summary(event, new Date(), highestShard))), Stdout.drained)).pipe(
+            Effect.ignore
+          )
+      }).pipe(Effect.scoped),
+    // undone, then let out (a second on a slow terminal) before the shards' stop says anything on
+    // stderr, below it; a second Ctrl-C meanwhile still ends the process with the view undone
+    ({ screen, stopListening }) =>
+      Effect.sync(screen.close).pipe(
+        Effect.zipRight(Stdout.flushed("1 second")),
+        Effect.ensuring(Effect.sync(stopListening))
       )
-  })
-}
+  )
 
 /**
  * The shard count to ask for: the flag; else, with `--gateway` (which skips GET /gateway/bot), just
@@ -233,6 +236,10 @@ const run = (options: Args.CliOptions, warnings: ReadonlyArray<string>, early: E
     // than a scope's close would (1 s), and the operator is told so; unless a stop had begun, which
     // Ctrl-C waits for
     let stopping = false
+    // a paused or slow terminal holds the events back, not the process (and the heartbeats in it);
+    // what stdout still holds at the end is let out before the process exits: last of the run's
+    // finalizers, after the view is undone and the shards stopped
+    yield* Effect.acquireRelease(Effect.sync(Stdout.writeTerminalAsync), () => Stdout.flushed("1 second"))
     yield* Effect.addFinalizer((exit) =>
       Exit.isInterrupted(exit) && !stopping
         ? Effect.flatMap(fleet.disconnect("1 second"), (points) => Console.error(`stopped (interrupted); ${resumable(points, fleet)}`)).pipe(
