@@ -607,6 +607,7 @@ const readOrRefuse = <A>(name: string, read: () => Either.Either<A, InvalidComma
  * JavaScript, a getter or a proxy among them may throw, which a builder's spread of them would
  * throw at the call, before any Effect.
  *
+ * @internal
  * @since 0.1.0
  */
 export const built = <C extends Command>(name: C["_tag"], make: () => C): Either.Either<C, InvalidCommand> =>

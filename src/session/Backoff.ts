@@ -61,6 +61,7 @@ export const schedule = (options: BackoffOptions): Schedule.Schedule<unknown> =>
  * `Random`): shards refused together (a proxy's 429 before the gateway) waited exactly as long and
  * came back in the same second, to be refused together again.
  *
+ * @internal
  * @since 0.1.0
  */
 export const askedWait = (seconds: number): Effect.Effect<Duration.Duration> =>
