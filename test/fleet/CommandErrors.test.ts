@@ -75,12 +75,18 @@ describe("Fleet: what a failed command says", () => {
     }).pipe(Effect.provide(TestLayer)), 60_000)
 })
 
+/** A fleet of two shards, both ready. */
+const twoShardsReady = Effect.gen(function*() {
+  yield* serve()
+  const fleet = yield* Fleet.make(options({ shardCount: 2 }))
+  yield* advance(12_000)
+  return fleet
+})
+
 describe("Fleet: commands and lookups given what the types refuse (from JavaScript)", () => {
   it.scoped("a presence that refers to itself fails with InvalidCommand (it overflowed the stack)", () =>
     Effect.gen(function*() {
-      yield* serve()
-      const fleet = yield* Fleet.make(options({ shardCount: 2 }))
-      yield* advance(12_000)
+      const fleet = yield* twoShardsReady
       const presence: Record<string, unknown> = { since: null, activities: [], status: "online", afk: false }
       presence["self"] = presence
       const error = yield* Effect.flip(fleet.updatePresence(presence as unknown as Commands.Presence))
@@ -90,9 +96,7 @@ describe("Fleet: commands and lookups given what the types refuse (from JavaScri
   // a value read from the wrong variable: RouteError and InvalidCommand quoted 44 of its characters
   it.scoped("a guild id holding the token: sessionFor's RouteError and a command's InvalidCommand mask it", () =>
     Effect.gen(function*() {
-      yield* serve()
-      const fleet = yield* Fleet.make(options({ shardCount: 2 }))
-      yield* advance(12_000)
+      const fleet = yield* twoShardsReady
       const wrong = `https://bot.test/${secret}`
       const route = yield* Effect.flip(fleet.sessionFor(wrong))
       const command = yield* Effect.flip(fleet.updateVoiceState(voice(wrong)))
@@ -105,18 +109,14 @@ describe("Fleet: commands and lookups given what the types refuse (from JavaScri
   // it said "shard 0 is not running in this fleet" while shard 0 ran
   it.scoped("shard('0'), a string, is not running: the message quotes it, telling it from shard 0", () =>
     Effect.gen(function*() {
-      yield* serve()
-      const fleet = yield* Fleet.make(options({ shardCount: 2 }))
-      yield* advance(12_000)
+      const fleet = yield* twoShardsReady
       expect((yield* fleet.shard(0)).shard).toEqual([0, 2])
       expect((yield* Effect.flip(fleet.shard("0" as unknown as number))).message).toBe(`shard "0" is not running in this fleet`)
     }).pipe(Effect.provide(TestLayer)))
 
   it.scoped("disconnect('5 secondz') dies at once naming the call, stopping nothing", () =>
     Effect.gen(function*() {
-      yield* serve()
-      const fleet = yield* Fleet.make(options({ shardCount: 2 }))
-      yield* advance(12_000)
+      const fleet = yield* twoShardsReady
       const exit = yield* Effect.exit(fleet.disconnect("5 secondz" as unknown as "5 seconds"))
       expect(Exit.isFailure(exit) && Cause.pretty(exit.cause).split("\n")[0]).toBe(
         `RuntimeException: Fleet.disconnect: the timeout must be a duration ("5 seconds", or milliseconds), got "5 secondz"`

@@ -16,6 +16,12 @@ import * as MemoryTransport from "../../src/transport/MemoryTransport.ts"
 import { acceptAndHello, answeringResumes, busyWhenDropped, dispatch, options, ready, Session, settle, TestLayer } from "./harness.ts"
 import { captured } from "../logLines.ts"
 
+/** A Resume's answer: the replay after its sequence up to 5, then RESUMED. */
+const replayToFiveThenResumed = (seq: number): ReadonlyArray<unknown> => [
+  ...Array.from({ length: 5 - seq }, (_, i) => dispatch(seq + 1 + i, "MESSAGE_CREATE", {})),
+  dispatch(6, "RESUMED", {})
+]
+
 describe("Outage", () => {
   it.effect("tells the fifth failed attempt in a row at Warning, then each doubling; getting ready again at Info", () =>
     Effect.gen(function*() {
@@ -191,10 +197,7 @@ describe("Outage", () => {
       const { took } = yield* busyWhenDropped("10 minutes")
       // a healthy gateway: every Resume is answered at once with the replay (3-5) and RESUMED, and
       // every heartbeat is acknowledged
-      const firstOps = yield* answeringResumes(110, (seq) => [
-        ...Array.from({ length: 5 - seq }, (_, i) => dispatch(seq + 1 + i, "MESSAGE_CREATE", {})),
-        dispatch(6, "RESUMED", {})
-      ])
+      const firstOps = yield* answeringResumes(110, replayToFiveThenResumed)
       expect(took).toEqual([1])
       // the gateway answered the Resume (its replay came): the connection waits for the program's
       // pace (the ready timeout ended it every 30 s, and the next Resume had the replay sent again)
@@ -216,21 +219,7 @@ describe("Outage", () => {
       const { took } = yield* busyWhenDropped("20 minutes")
       // every Resume is answered at once with the replay (3-5) and RESUMED, every heartbeat
       // acknowledged; the socket is dropped two minutes on (the program has not read it)
-      const firstOps: Array<number> = []
-      yield* Effect.forkScoped(Effect.forever(Effect.gen(function*() {
-        const { first, peer } = yield* acceptAndHello(41_250)
-        yield* peer.autoAck(true)
-        firstOps.push(first.op)
-        const seq = first.d["seq"] as number
-        for (let next = seq + 1; next <= 5; next++) yield* peer.sendJson(dispatch(next, "MESSAGE_CREATE", {}))
-        yield* peer.sendJson(dispatch(6, "RESUMED", {}))
-        yield* Effect.sleep("2 minutes")
-        yield* peer.drop
-      })))
-      for (let i = 0; i < 200; i++) {
-        yield* TestClock.adjust("5 seconds")
-        yield* settle
-      }
+      const firstOps = yield* answeringResumes(200, replayToFiveThenResumed, (peer) => Effect.zipRight(Effect.sleep("2 minutes"), peer.drop))
       expect(took).toEqual([1])
       // every connection a Resume (none failed, so no Identify), each dropped with the replay held
       expect(firstOps.length).toBeGreaterThanOrEqual(6)

@@ -159,10 +159,15 @@ export const busyWhenDropped = (perEvent: Duration.DurationInput) =>
   })
 
 /**
- * A gateway that answers each Resume with `answer(its sequence)` and acknowledges every heartbeat,
- * over `steps` steps of 5 s; the opcode each connection began with (6: Resume, 2: Identify).
+ * A gateway that answers each Resume with `answer(its sequence)`, then does `afterAnswer` with its
+ * connection (nothing by default), and acknowledges every heartbeat, over `steps` steps of 5 s;
+ * the opcode each connection began with (6: Resume, 2: Identify).
  */
-export const answeringResumes = (steps: number, answer: (seq: number) => ReadonlyArray<unknown>) =>
+export const answeringResumes = (
+  steps: number,
+  answer: (seq: number) => ReadonlyArray<unknown>,
+  afterAnswer: (peer: MemoryTransport.MemoryPeer) => Effect.Effect<void> = () => Effect.void
+) =>
   Effect.gen(function*() {
     const firstOps: Array<number> = []
     yield* Effect.forkScoped(Effect.forever(Effect.gen(function*() {
@@ -171,6 +176,7 @@ export const answeringResumes = (steps: number, answer: (seq: number) => Readonl
       firstOps.push(first.op)
       if (first.op !== 6) return
       for (const payload of answer(first.d["seq"] as number)) yield* peer.sendJson(payload)
+      yield* afterAnswer(peer)
     })))
     for (let i = 0; i < steps; i++) {
       yield* TestClock.adjust("5 seconds")
