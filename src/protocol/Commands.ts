@@ -719,6 +719,22 @@ export function encode(command: Command, encoding: Encoding = Json.encoding): Ei
   return Either.flatMap(validate(command), (valid) => encodeValid(valid, encoding))
 }
 
+/**
+ * The Resume a session of `sessionId` would send with `token` at the highest sequence it can
+ * reach, encoded: it fails where no Resume of that session fits in {@link maxPayloadBytes} (a
+ * session id of 256 characters fits with a token of the length Discord issues, not with every
+ * token an Identify could carry).
+ *
+ * @internal
+ * @since 0.1.0
+ */
+export const widestResume = (
+  token: Redacted.Redacted<string>,
+  sessionId: string,
+  encoding: Encoding
+): Either.Either<string | Uint8Array, InvalidCommand> =>
+  encode(resume({ token, session_id: sessionId, seq: Number.MAX_SAFE_INTEGER }), encoding)
+
 const encodeValid = (valid: Command, encoding: Encoding): Either.Either<string | Uint8Array, InvalidCommand> => {
   const payload = encoding.encode({ op: opcode(valid), d: data(valid) })
   const bytes = typeof payload === "string" ? utf8Length(payload) : payload.byteLength

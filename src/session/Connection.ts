@@ -9,6 +9,7 @@ import * as Cause from "effect/Cause"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as ExecutionStrategy from "effect/ExecutionStrategy"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
@@ -25,6 +26,7 @@ import { sleepPastStalls, timeoutFailPastStalls } from "../internal/stall.ts"
 import type { IdentifyBudgetExhausted, IdentifyLimiter } from "../limits/IdentifyLimiter.ts"
 import * as SendLimiter from "../limits/SendLimiter.ts"
 import * as CloseCode from "../protocol/CloseCode.ts"
+import * as Commands from "../protocol/Commands.ts"
 import type { GatewayEvent } from "../protocol/Event.ts"
 import { downgrades, show } from "../protocol/internal/schema.ts"
 import type * as EventBuffer from "../stream/EventBuffer.ts"
@@ -222,6 +224,40 @@ export interface HeldReady {
 type EventStep = Extract<Protocol.Step, { readonly event: GatewayEvent }>
 type ReadyStep = Extract<Protocol.Step, { readonly _tag: "Ready" }>
 
+// Why READY's resume_gateway_url is not where the session resumes, if it is not. Discord hands
+// out wss:// ones: a ws:// one read over wss:// would carry the token in the clear with the next
+// Resume, and one quoting the token would be in every stored resume point (the session resumes
+// where this connection went instead). A session id no Resume with this token fits in the
+// payload limit with is not resumed at all (a Resume would be refused at the encoder).
+type ReadyRefusal = "Unencrypted" | "QuotesToken" | "Unresumable"
+
+const readyRefusal = (options: ResolvedOptions, url: string, step: ReadyStep): ReadyRefusal | undefined =>
+  Either.isLeft(Commands.widestResume(options.token, step.sessionId, options.encoding))
+    ? "Unresumable"
+    : downgrades(url, step.resumeGatewayUrl)
+    ? "Unencrypted"
+    : quotesToken(step.resumeGatewayUrl, options.token)
+    ? "QuotesToken"
+    : undefined
+
+// the session's memory once READY went in on the connection to `url`: the new session, resumed at
+// READY's URL, or at `url`, or not at all, as `refusal` says
+const afterReady = (memory: Protocol.Memory, step: ReadyStep, url: string, refusal: ReadyRefusal | undefined): Protocol.Memory => {
+  const taken = Protocol.apply(memory, step)
+  return refusal === undefined ? taken : { ...taken, resumeGatewayUrl: refusal === "Unresumable" ? undefined : url }
+}
+
+const warnRefused = (refusal: ReadyRefusal, step: ReadyStep, token: ResolvedOptions["token"]): Effect.Effect<void> =>
+  refusal === "Unresumable"
+    ? Effect.logWarning(
+      `READY's session_id (${step.sessionId.length} characters) makes a Resume over ${Commands.maxPayloadBytes} bytes with this token: the session identifies anew, not resumes, after this connection`
+    )
+    : Effect.logWarning(
+      refusal === "Unencrypted"
+        ? "READY's resume_gateway_url is not encrypted: resuming at the gateway URL instead"
+        : "READY's resume_gateway_url quotes the token: resuming at the gateway URL instead"
+    ).pipe(Effect.annotateLogs({ resumeGatewayUrl: withoutToken(show(step.resumeGatewayUrl), token) }))
+
 /**
  * Why a connection ended the whole session.
  *
@@ -267,7 +303,8 @@ export const run = (
     // a READY read and waiting for room in the events buffer: the session to resume should the
     // connection end meanwhile
     let heldReady: ReadyStep | undefined
-    const remembered = () => heldReady === undefined ? ctx.memory.current : Protocol.apply(ctx.memory.current, heldReady)
+    const remembered = () =>
+      heldReady === undefined ? ctx.memory.current : afterReady(ctx.memory.current, heldReady, url, readyRefusal(options, url, heldReady))
     // whether `lasted` was told for this connection
     let toldLasted = false
     // when a heartbeat ACK last came: a connection found dead (a zombie) was alive until then
@@ -605,37 +642,25 @@ export const run = (
     let endedWaitingForRoom = false
     let tooLarge = false
     let lastRequestedBeat = Number.NEGATIVE_INFINITY
-    // an event went in: the session's memory, metrics and member requests learn of it
-    const record = (step: EventStep): void => {
-      ctx.memory.current = Protocol.apply(ctx.memory.current, step)
+    // an event went in: metrics and member requests learn of it
+    const observe = (step: EventStep): void => {
       ctx.metrics.event(step.event.t)
       ctx.members.observe(step.event)
     }
-    // Discord hands out wss:// resume URLs: a ws:// one read over wss:// would carry the token in
-    // the clear with the next Resume, so the session resumes where this connection went instead;
-    // so too where the URL quotes the token (kept, it would be in every stored resume point)
-    const unencrypted = (step: ReadyStep) => downgrades(url, step.resumeGatewayUrl) || quotesToken(step.resumeGatewayUrl, options.token)
-    const warnUnencrypted = (step: ReadyStep) =>
-      Effect.logWarning(
-        downgrades(url, step.resumeGatewayUrl)
-          ? "READY's resume_gateway_url is not encrypted: resuming at the gateway URL instead"
-          : "READY's resume_gateway_url quotes the token: resuming at the gateway URL instead"
-      ).pipe(Effect.annotateLogs({ resumeGatewayUrl: withoutToken(show(step.resumeGatewayUrl), options.token) }))
-    // READY went in: the session's memory takes its session, resumed where it may be; says whether
-    // that is this connection's URL, READY's not being encrypted
-    const recordReady = (step: ReadyStep): boolean => {
-      record(step)
-      if (!unencrypted(step)) return false
-      ctx.memory.current = { ...ctx.memory.current, resumeGatewayUrl: url }
-      return true
+    // READY went in: the session's memory takes its session, resumed where `refusal` lets it
+    const recordReady = (step: ReadyStep, refusal: ReadyRefusal | undefined): void => {
+      ctx.memory.current = afterReady(ctx.memory.current, step, url, refusal)
+      observe(step)
     }
     const commit = (step: EventStep): Effect.Effect<void> | undefined => {
       if (step._tag === "Ready") {
-        const moved = recordReady(step)
+        const refusal = readyRefusal(options, url, step)
+        recordReady(step, refusal)
         const readied = onReady(Reason.Ready({ sessionId: step.sessionId }))
-        return moved ? Effect.zipRight(warnUnencrypted(step), readied) : readied
+        return refusal === undefined ? readied : Effect.zipRight(warnRefused(refusal, step, options.token), readied)
       }
-      record(step)
+      ctx.memory.current = Protocol.apply(ctx.memory.current, step)
+      observe(step)
       if (step._tag === "Resumed") return onReady(Reason.Resumed({ replayed }))
       return undefined
     }
@@ -783,7 +808,8 @@ export const run = (
     // a READY the program has not taken outlives the connection where its session goes on, and
     // not past a stop
     const carried = heldReady !== undefined && outcome.next === "resume" && !closeSent ? heldReady : undefined
-    if (carried !== undefined && unencrypted(carried)) yield* warnUnencrypted(carried)
+    const carriedRefusal = carried && readyRefusal(options, url, carried)
+    if (carried !== undefined && carriedRefusal !== undefined) yield* warnRefused(carriedRefusal, carried, options.token)
     // a zombie lasted only until its last ACK: one that stops answering every minute or so is
     // not stable, its backoff does not start over, and it counts toward the unstable warning
     return {
@@ -796,6 +822,6 @@ export const run = (
       heldUp: !ready && (handshake.stage === "Answered" || replayed > 0) && (endedWaitingForRoom || heldSinceCounted),
       stable: stable(outcome.reason._tag === "Zombie" ? lastAckAt : undefined),
       lastedTold: toldLasted,
-      heldReady: carried && { event: carried.event, onIn: () => recordReady(carried) }
+      heldReady: carried && { event: carried.event, onIn: () => recordReady(carried, carriedRefusal) }
     }
   }))

@@ -604,8 +604,9 @@ const encodingOf = (encoding: Encoding | EncodingName | undefined): Encoding =>
   encoding === undefined || encoding === "json" ? Json.encoding : encoding === "etf" ? Etf.encoding : encoding
 
 /**
- * Fills in defaults and checks everything, including the Identify payload the options produce,
- * so a session with bad options fails before anything is sent.
+ * Fills in defaults and checks everything, including the Identify payload the options produce
+ * and the Resume of the point they resume from, so a session with bad options fails before
+ * anything is sent.
  *
  * @since 0.1.0
  */
@@ -635,7 +636,7 @@ export const resolve = (options: SessionOptions): Either.Either<ResolvedOptions,
     presenceLimit: SendLimiter.presenceUpdates
   }
   // the presence checked is kept as a copy, which the caller's later changes do not reach
-  return Either.match(checkIdentify(resolved), {
+  return Either.match(checkHandshakes(resolved), {
     onLeft: (error) => Either.left(new InvalidOptions({ detail: withoutToken(error.message, options.token) })),
     onRight: (checked) =>
       Either.right(checked.presence === undefined ? checked : { ...checked, presence: Commands.copyPresence(checked.presence) })
@@ -646,10 +647,19 @@ export const resolve = (options: SessionOptions): Either.Either<ResolvedOptions,
 const checkIdentify = (options: ResolvedOptions): Either.Either<ResolvedOptions, Commands.InvalidCommand> =>
   Either.map(Commands.encode(identifyCommand(options), options.encoding), () => options)
 
+// `options` if the Identify they describe can be sent, and the Resume of the point they resume
+// from, however far its sequence goes (an Identify that fits leaves room for a Resume of a session
+// id Discord issues, not of every id a point may hold)
+const checkHandshakes = (options: ResolvedOptions): Either.Either<ResolvedOptions, Commands.InvalidCommand> =>
+  Either.flatMap(checkIdentify(options), () =>
+    options.resume === undefined
+      ? Either.right(options)
+      : Either.map(Commands.widestResume(options.token, options.resume.sessionId, options.encoding), () => options))
+
 /**
  * `options` (resolved for any shard of the same count) for another shard and the point it
- * resumes from, if any. The shard, the resume point and the Identify payload (a longer shard
- * number lengthens it) are checked: the rest was checked when `options` were resolved. A fleet
+ * resumes from, if any. The shard, the resume point and its Resume, and the Identify payload (a
+ * longer shard number lengthens it) are checked: the rest was checked when `options` were resolved. A fleet
  * resolves its shards' common options once this way, and its sessions share their parts.
  *
  * @since 0.1.0
@@ -662,7 +672,7 @@ export const forShard = (
   const found = shardProblems(shard, resume, pointSource(options), options.token)
   return found.length > 0
     ? Either.left(new InvalidOptions({ detail: withoutToken(found.join("; "), options.token) }))
-    : Either.mapLeft(checkIdentify({ ...options, shard, resume }), (error) => new InvalidOptions({ detail: withoutToken(error.message, options.token) }))
+    : Either.mapLeft(checkHandshakes({ ...options, shard, resume }), (error) => new InvalidOptions({ detail: withoutToken(error.message, options.token) }))
 }
 
 /**

@@ -1,0 +1,92 @@
+/**
+ * A session no Resume can carry: a session id of many multibyte characters (READY's from a
+ * gateway, or a resume point's) with a token of thousands of characters makes a Resume over the
+ * 4096-byte payload limit at whatever sequence, while the Identify still fits. The session ended in
+ * a defect at its first Resume (the encoder refused the payload the session trusted).
+ */
+import { describe, expect, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Fiber from "effect/Fiber"
+import * as Option from "effect/Option"
+import * as Redacted from "effect/Redacted"
+import * as Stream from "effect/Stream"
+import * as TestClock from "effect/TestClock"
+import * as SessionOptions from "../../src/session/SessionOptions.ts"
+import { captured } from "../logLines.ts"
+import { acceptAndHello, dispatch, gatewayUrl, options, ready, resumeUrl, Session, settle, TestLayer } from "./harness.ts"
+
+// printable ASCII, as a token must be; an Identify with it is about 3,600 bytes
+const longSecret = "t".repeat(3_400)
+const longToken = Redacted.make(longSecret)
+// 256 characters, the most a session id may have, of three bytes each
+const wideId = "€".repeat(256)
+
+describe("A session whose Resume would not fit in a payload", () => {
+  it.scoped("READY's session is taken and warned of, and after its connection the session identifies anew; it died at the Resume", () => {
+    const log = captured()
+    return Effect.gen(function*() {
+      const session = yield* Session.make(options({ token: longToken }))
+      const { first, peer } = yield* acceptAndHello(41_250)
+      expect(first.op).toBe(2)
+      yield* peer.sendJson(ready(1, wideId))
+      yield* settle
+      expect((yield* session.snapshot).state._tag).toBe("Connected")
+      expect(log.lines.filter((line) => line.includes("makes a Resume over 4096 bytes"))).toHaveLength(1)
+      // 4000 is resumable: a session that could resume would
+      yield* peer.close(4000, "unknown error")
+      yield* TestClock.adjust("10 seconds")
+      const { first: next, peer: second } = yield* acceptAndHello(41_250)
+      expect(next.op).toBe(2)
+      expect(second.url.startsWith(gatewayUrl)).toBe(true)
+      yield* second.sendJson(ready(1, "session-2"))
+      yield* settle
+      expect((yield* session.snapshot).state._tag).toBe("Connected")
+      expect(log.lines.every((line) => !line.includes(longSecret))).toBe(true)
+    }).pipe(Effect.provide(TestLayer), Effect.provide(log.layer))
+  })
+
+  // a READY held for room past its connection's end is taken as the next connection's first
+  // event: held, the wide session was resumed all the same
+  it.scoped("a READY of such a session held for room past its connection's end is not resumed either", () =>
+    Effect.gen(function*() {
+      const session = yield* Session.make(options({ token: longToken, bufferSize: 1, timeouts: { hello: "1 hour" } }))
+      const { peer } = yield* acceptAndHello(10_000)
+      yield* peer.sendJson(ready(1, "session-1"))
+      yield* peer.sendJson({ op: 9, d: false, s: null, t: null })
+      yield* TestClock.adjust("6 seconds")
+      const { peer: second } = yield* acceptAndHello(10_000)
+      yield* second.sendJson(dispatch(1, "READY", { ...(ready(1, "x").d as object), session_id: wideId }))
+      yield* settle
+      yield* second.drop
+      yield* TestClock.adjust("10 seconds")
+      yield* Effect.forkScoped(Stream.runDrain(session.events))
+      yield* settle
+      yield* TestClock.adjust("70 seconds")
+      const { first: next, peer: third } = yield* acceptAndHello(10_000)
+      expect(next.op).toBe(2)
+      expect(third.url.startsWith(resumeUrl)).toBe(false)
+      const point = yield* Effect.fork(session.disconnect("1 second"))
+      yield* TestClock.adjust("5 seconds")
+      expect(Option.isNone(yield* Fiber.join(point))).toBe(true)
+    }).pipe(Effect.provide(TestLayer)))
+
+  it("a resume point whose Resume would not fit with the token is refused with the options, without the token", () => {
+    const point = { sessionId: wideId, sequence: 3, resumeGatewayUrl: resumeUrl, shard: [0, 1] as const, encoding: "json" as const }
+    const refused = SessionOptions.resolve(options({ token: longToken, resume: point }))
+    expect(Either.isLeft(refused)).toBe(true)
+    const detail = Either.isLeft(refused) ? refused.left.detail : ""
+    expect(detail).toMatch(/^Resume: payload is \d+ bytes \(the token 3400 of them\), the limit is 4096$/)
+    expect(detail).not.toContain(longSecret)
+    // the same point with a token of the length Discord issues, and the same token with a session id as Discord's
+    expect(Either.isRight(SessionOptions.resolve(options({ resume: point })))).toBe(true)
+    expect(Either.isRight(SessionOptions.resolve(options({ token: longToken, resume: { ...point, sessionId: "a".repeat(32) } })))).toBe(true)
+  })
+
+  it("a fleet's shard given such a point is refused as its options are resolved for it", () => {
+    const shared = Either.getOrThrow(SessionOptions.resolve(options({ token: longToken, shard: [0, 2] })))
+    const point = { sessionId: wideId, sequence: 3, resumeGatewayUrl: resumeUrl, shard: [1, 2] as const, encoding: "json" as const }
+    const refused = SessionOptions.forShard(shared, [1, 2], point)
+    expect(Either.isLeft(refused) && refused.left.detail.startsWith("Resume: payload is")).toBe(true)
+  })
+})
