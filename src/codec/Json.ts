@@ -45,15 +45,20 @@ export const toEnvelope = (value: unknown): Envelope | DecodeError => {
   return envelope as Envelope
 }
 
+// text as bytes decode to: the `TextDecoder` drops a leading byte order mark, which `JSON.parse`
+// refuses (the same message failed as a string frame and was taken as bytes)
+const withoutBom = (text: string): string => text.charCodeAt(0) === 0xfeff ? text.slice(1) : text
+
 /**
- * Parses one JSON gateway message (text, or UTF-8 bytes decoded with a reused `TextDecoder`).
+ * Parses one JSON gateway message (text, or UTF-8 bytes decoded with a reused `TextDecoder`); a
+ * leading byte order mark is dropped from either.
  *
  * @since 0.1.0
  */
 export const decode = (message: string | Uint8Array): Envelope | DecodeError => {
   let value: unknown
   try {
-    value = JSON.parse(typeof message === "string" ? message : utf8.decode(message))
+    value = JSON.parse(typeof message === "string" ? withoutBom(message) : utf8.decode(message))
   } catch (error) {
     // V8's message quotes a piece of the text as it came, control characters and all
     return new DecodeError({ reason: "Json", message: `gateway message is not valid JSON: ${printable((error as Error).message)}` })
