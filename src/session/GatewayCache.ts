@@ -51,7 +51,8 @@ export interface GatewayCache {
   /** The gateway URL of `info`. */
   readonly url: Effect.Effect<string, GatewayInfoError>
   /**
-   * The URL of `info` could not be connected to (no socket, or no Hello): the next `info` asks
+   * The URL of `info` could not be connected to (no socket, no Hello, or a close before the
+   * Identify went out): the next `info` asks
    * again, as Discord asks, once the answer is a minute old (or once the wait a failed refetch
    * set is over): the shards of a fleet failing together ask once a minute at most. An answer
    * kept for ever (`maxAge` infinite) stays.

@@ -177,10 +177,6 @@ const skipsOf = (
     !events.has(t) && t !== "READY" && t !== "RESUMED" &&
     !((t === "GUILD_MEMBERS_CHUNK" || t === "RATE_LIMITED") && members.waiting())
 
-// an attempt that could not establish a connection: no socket, or no Hello
-const unreached = (reason: Reason): boolean =>
-  reason._tag === "ConnectFailed" || reason._tag === "ConnectTimeout" || reason._tag === "HelloTimeout"
-
 // what ended a session (or a step of it), in a line: the error's message, or the defect's, with
 // every run of the token masked (a defect's words, a gatewayUrl source's, are not ours)
 const fatalMessage = (cause: Cause.Cause<SessionError>, token: unknown): string => withoutToken(causeLine(cause), token)
@@ -681,7 +677,10 @@ export const makeWith = (
         if (outcome.authenticated || mode === "resume") budgetWaited = 0
         yield* release(admitted)
         ended = outcome.reason
-        if (resumeAt === undefined && unreached(outcome.reason)) yield* identifyAt.unreachable
+        // no socket, no Hello, or a node that closed before the Identify went out (a draining
+        // node, a balancer closing at once: only timeouts counted, and such a node was dialled for
+        // the rest of the hour); a stop is no node's doing
+        if (resumeAt === undefined && !outcome.authenticated && outcome.reason._tag !== "Disconnect") yield* identifyAt.unreachable
         recovery = Recovery.after(recovery, mode, outcome, memory.current)
         if (recovery.tooLargeAgain) {
           const { sequence } = memory.current

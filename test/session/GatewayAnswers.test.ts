@@ -192,6 +192,33 @@ describe("a gateway URL that cannot be connected to", () => {
     }).pipe(noJitter, Effect.provide(layer))
   })
 
+  // a draining node, a balancer closing at once: the socket opens and closes before any Hello (or
+  // before the Identify): only a failed connect and the timeouts counted, and such a node was
+  // dialled for the rest of the hour
+  for (
+    const [what, end] of [
+      ["dropped", (peer: MemoryTransport.MemoryPeer) => peer.drop],
+      ["closed with 1001", (peer: MemoryTransport.MemoryPeer) => peer.close(1001)],
+      ["closed with 4000", (peer: MemoryTransport.MemoryPeer) => peer.close(4000)]
+    ] as const
+  ) {
+    it.scoped(`has the session ask again once a minute old when its node's connections are ${what} before Hello`, () => {
+      const { asked, layer } = api([{ status: 200 }])
+      return Effect.gen(function*() {
+        const gateway = yield* MemoryTransport.MemoryGateway
+        yield* Effect.forkScoped(Effect.forever(Effect.flatMap(gateway.accept, (peer) =>
+          new URL(peer.url).host === "gateway-1.test" ? end(peer) : Effect.asVoid(peer.handshake(41_250)))))
+        yield* Session.make(withoutGateway())
+        for (let i = 0; i < 100; i++) yield* TestClock.adjust("1 second")
+        const hosts = hostsOf(yield* gateway.attempts)
+        expect(asked.length).toBe(2)
+        expect(asked[1]).toBeGreaterThanOrEqual(60_000)
+        expect(hosts.at(-1)).toBe("gateway-2.test")
+        expect(hosts.filter((host) => host === "gateway-2.test")).toHaveLength(1)
+      }).pipe(noJitter, Effect.provide(layer))
+    })
+  }
+
   it.scoped("has a fleet whose shards all fail ask once a minute at most", () => {
     const { asked, layer } = api([{ status: 200 }], 4)
     return Effect.gen(function*() {
