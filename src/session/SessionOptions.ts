@@ -709,16 +709,25 @@ export const identifyCommand = (options: ResolvedOptions): Commands.Identify =>
     ...(options.presence === undefined ? {} : { presence: options.presence })
   })
 
+const gatewayParams = new Set(["v", "encoding", "compress"])
+
+// whether a piece of a query (`key=value`, as spelled) sets one of the gateway's parameters
+const setsGatewayParam = (piece: string): boolean => {
+  const [key] = new URLSearchParams(piece).keys()
+  return key !== undefined && gatewayParams.has(key)
+}
+
 /**
- * `url` with the gateway query (`v`, `encoding`, `compress`) the options ask for.
+ * `url` with the gateway query (`v`, `encoding`, `compress`) the options ask for, after the
+ * URL's other parameters as they are spelled (a proxy's URL may be signed over its text; written
+ * anew through `searchParams`, `a~b` became `a%7Eb` and a bare `flag` became `flag=`).
  *
  * @since 0.1.0
  */
 export const gatewayUrl = (url: string, options: ResolvedOptions): string => {
   const target = new URL(url)
-  target.searchParams.set("v", "10")
-  target.searchParams.set("encoding", options.encoding.name)
-  if (options.compression === "none") target.searchParams.delete("compress")
-  else target.searchParams.set("compress", options.compression)
+  const own = target.search.slice(1).split("&").filter((piece) => piece !== "" && !setsGatewayParam(piece))
+  const compress = options.compression === "none" ? [] : [`compress=${options.compression}`]
+  target.search = [...own, "v=10", `encoding=${encodeURIComponent(options.encoding.name)}`, ...compress].join("&")
   return target.toString()
 }

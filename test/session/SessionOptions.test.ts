@@ -332,3 +332,18 @@ describe("SessionOptions.withPresence", () => {
     expect(problemOf(SessionOptions.forShard(justFitting, [1000, 1001], undefined))).toMatch(/^Identify: payload is 4\d{3} bytes \(the token \d+ of them\), the limit is 4096$/)
   })
 })
+
+describe("SessionOptions.gatewayUrl", () => {
+  const resolved = Either.getOrThrow(SessionOptions.resolve(options({ compression: "zlib-stream" })))
+
+  it("sets v, encoding and compress once each, replacing the URL's own, and keeps its other parameters as they are spelled", () => {
+    // a proxy's URL signed over its query text: written anew, `a~b` became `a%7Eb` and `flag` became `flag=`
+    expect(SessionOptions.gatewayUrl("wss://proxy.test/gw?sig=a~b*c&flag&v=9&x=%7e&compress=x&%65ncoding=etf", resolved)).toBe(
+      "wss://proxy.test/gw?sig=a~b*c&flag&x=%7e&v=10&encoding=json&compress=zlib-stream"
+    )
+    expect(SessionOptions.gatewayUrl("wss://gateway.discord.gg", resolved)).toBe("wss://gateway.discord.gg/?v=10&encoding=json&compress=zlib-stream")
+    expect(SessionOptions.gatewayUrl("wss://gateway.discord.gg/?compress=zlib-stream", { ...resolved, compression: "none" })).toBe(
+      "wss://gateway.discord.gg/?v=10&encoding=json"
+    )
+  })
+})
