@@ -56,18 +56,26 @@ export interface Hello extends Schema.Schema.Type<typeof Hello> {}
 export const InvalidSession = Bool
 
 /**
- * The parts of the READY dispatch a session needs.
+ * The parts of the READY dispatch a session needs to take its session. Its resume URL is read
+ * apart ({@link decodeResumeUrl}): a READY whose resume URL cannot be dialled still started a
+ * session on the gateway.
  *
  * @since 0.1.0
  */
 export const Ready = struct({
   v: NonNegativeInt,
   session_id: SessionId,
-  resume_gateway_url: WebSocketUrl,
   user: struct({ id: Snowflake }),
   application: struct({ id: Snowflake }),
   shard: Schema.optionalWith(ShardPair, { exact: true })
 })
+
+/**
+ * READY's `resume_gateway_url`, a URL a session may dial.
+ *
+ * @since 0.1.0
+ */
+export const ResumeUrl = struct({ resume_gateway_url: WebSocketUrl })
 
 /**
  * The parts of READY a session needs, decoded.
@@ -82,6 +90,7 @@ const failWith = (reason: ProtocolErrorReason, prefix: string) => (problem: stri
 const helloSchema = decoder(Hello)
 const invalidSessionSchema = decoder(InvalidSession)
 const readySchema = decoder(Ready)
+const resumeUrlSchema = decoder(ResumeUrl)
 
 /**
  * Decodes op 10 data.
@@ -106,3 +115,12 @@ export const decodeInvalidSession = (d: unknown): Either.Either<boolean, Protoco
  */
 export const decodeReady = (d: unknown): Either.Either<Ready, ProtocolError> =>
   Either.mapLeft(readySchema(d), failWith("InvalidReady", "invalid READY: "))
+
+/**
+ * Decodes READY's resume URL: a `ws://` or `wss://` URL without a fragment or credentials, of at
+ * most 2048 characters, or what is wrong with it.
+ *
+ * @since 0.1.0
+ */
+export const decodeResumeUrl = (d: unknown): Either.Either<string, ProtocolError> =>
+  Either.mapBoth(resumeUrlSchema(d), { onLeft: failWith("InvalidReady", "READY's "), onRight: (ready) => ready.resume_gateway_url })

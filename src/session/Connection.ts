@@ -224,16 +224,20 @@ export interface HeldReady {
 type EventStep = Extract<Protocol.Step, { readonly event: GatewayEvent }>
 type ReadyStep = Extract<Protocol.Step, { readonly _tag: "Ready" }>
 
-// Why READY's resume_gateway_url is not where the session resumes, if it is not. Discord hands
-// out wss:// ones: a ws:// one read over wss:// would carry the token in the clear with the next
-// Resume, and one quoting the token would be in every stored resume point (the session resumes
-// where this connection went instead). A session id no Resume with this token fits in the
-// payload limit with is not resumed at all (a Resume would be refused at the encoder).
-type ReadyRefusal = "Unencrypted" | "QuotesToken" | "Unresumable"
+// Why READY's resume_gateway_url is not where the session resumes, if it is not. One that cannot
+// be dialled (no ws/wss URL) is no reason to throw away the session READY started (the session
+// identified anew, a session start spent each time). Discord hands out wss:// ones: a ws:// one
+// read over wss:// would carry the token in the clear with the next Resume, and one quoting the
+// token would be in every stored resume point. In these cases the session resumes where this
+// connection went instead. A session id no Resume with this token fits in the payload limit with
+// is not resumed at all (a Resume would be refused at the encoder).
+type ReadyRefusal = "Unusable" | "Unencrypted" | "QuotesToken" | "Unresumable"
 
 const readyRefusal = (options: ResolvedOptions, url: string, step: ReadyStep): ReadyRefusal | undefined =>
   Either.isLeft(Commands.widestResume(options.token, step.sessionId, options.encoding))
     ? "Unresumable"
+    : step.resumeGatewayUrl === undefined
+    ? "Unusable"
     : downgrades(url, step.resumeGatewayUrl)
     ? "Unencrypted"
     : quotesToken(step.resumeGatewayUrl, options.token)
@@ -247,16 +251,23 @@ const afterReady = (memory: Protocol.Memory, step: ReadyStep, url: string, refus
   return refusal === undefined ? taken : { ...taken, resumeGatewayUrl: refusal === "Unresumable" ? undefined : url }
 }
 
-const warnRefused = (refusal: ReadyRefusal, step: ReadyStep, token: ResolvedOptions["token"]): Effect.Effect<void> =>
-  refusal === "Unresumable"
-    ? Effect.logWarning(
-      `READY's session_id (${step.sessionId.length} characters) makes a Resume over ${Commands.maxPayloadBytes} bytes with this token: the session identifies anew, not resumes, after this connection`
-    )
-    : Effect.logWarning(
-      refusal === "Unencrypted"
-        ? "READY's resume_gateway_url is not encrypted: resuming at the gateway URL instead"
-        : "READY's resume_gateway_url quotes the token: resuming at the gateway URL instead"
-    ).pipe(Effect.annotateLogs({ resumeGatewayUrl: withoutToken(show(step.resumeGatewayUrl), token) }))
+const warnRefused = (refusal: ReadyRefusal, step: ReadyStep, token: ResolvedOptions["token"]): Effect.Effect<void> => {
+  switch (refusal) {
+    case "Unresumable":
+      return Effect.logWarning(
+        `READY's session_id (${step.sessionId.length} characters) makes a Resume over ${Commands.maxPayloadBytes} bytes with this token: the session identifies anew, not resumes, after this connection`
+      )
+    // the problem quotes the URL as it came
+    case "Unusable":
+      return Effect.logWarning(`${withoutToken(step.urlProblem ?? "", token)}: resuming at the gateway URL instead`)
+    default:
+      return Effect.logWarning(
+        refusal === "Unencrypted"
+          ? "READY's resume_gateway_url is not encrypted: resuming at the gateway URL instead"
+          : "READY's resume_gateway_url quotes the token: resuming at the gateway URL instead"
+      ).pipe(Effect.annotateLogs({ resumeGatewayUrl: withoutToken(show(step.resumeGatewayUrl), token) }))
+  }
+}
 
 /**
  * Why a connection ended the whole session.

@@ -4,6 +4,7 @@
  *
  * @since 0.1.0
  */
+import * as Either from "effect/Either"
 import { type Envelope, Skipped } from "../codec/Encoding.ts"
 import * as CloseCode from "../protocol/CloseCode.ts"
 import * as Event from "../protocol/Event.ts"
@@ -60,8 +61,17 @@ export const forget = (_memory: Memory): Memory => empty
 export type Step =
   /** Deliver this event (its sequence is new). */
   | { readonly _tag: "Emit"; readonly event: Event.GatewayEvent }
-  /** READY: remember the new session, deliver the event. */
-  | { readonly _tag: "Ready"; readonly sessionId: string; readonly resumeGatewayUrl: string; readonly event: Event.GatewayEvent }
+  /**
+   * READY: remember the new session, deliver the event. Its resume URL is `undefined` where READY's
+   * cannot be dialled, and `urlProblem` says why.
+   */
+  | {
+    readonly _tag: "Ready"
+    readonly sessionId: string
+    readonly resumeGatewayUrl: string | undefined
+    readonly urlProblem: string | undefined
+    readonly event: Event.GatewayEvent
+  }
   /** RESUMED: the old session goes on; deliver the event. */
   | { readonly _tag: "Resumed"; readonly event: Event.GatewayEvent }
   /** An event already delivered, replayed by a resume: skip it. */
@@ -188,7 +198,14 @@ const dispatch = (memory: Memory, envelope: Envelope, shard: number, handshake: 
         : identifyAnew("READY on a connection that resumes")
     }
     if (decoded._tag === "Left") return identifyAnew(decoded.left.message)
-    return { _tag: "Ready", sessionId: decoded.right.session_id, resumeGatewayUrl: decoded.right.resume_gateway_url, event }
+    const resumeUrl = Receive.decodeResumeUrl(envelope.d)
+    return {
+      _tag: "Ready",
+      sessionId: decoded.right.session_id,
+      resumeGatewayUrl: Either.getOrUndefined(resumeUrl),
+      urlProblem: Either.isLeft(resumeUrl) ? resumeUrl.left.message : undefined,
+      event
+    }
   }
   if (t === "RESUMED") {
     if (handshake.stage === "Answered") return answeredAgain(memory, t)

@@ -85,14 +85,25 @@ describe("Receive: Hello, Invalid Session and READY", () => {
     expect(right(Receive.decodeReady(ready))).toEqual({
       v: 10,
       session_id: ready.session_id,
-      resume_gateway_url: ready.resume_gateway_url,
       user: { id: ready.user.id },
       application: { id: ready.application.id },
       shard: [0, 1]
     })
     const { shard: _, ...withoutShard } = ready
     expect(right(Receive.decodeReady(withoutShard))).not.toHaveProperty("shard")
-    expect(right(Receive.decodeReady({ ...ready, resume_gateway_url: "ws://127.0.0.1:9000/?x=1" })).resume_gateway_url).toBe("ws://127.0.0.1:9000/?x=1")
+    expect(right(Receive.decodeResumeUrl(ready))).toBe(ready.resume_gateway_url)
+    expect(right(Receive.decodeResumeUrl({ ...ready, resume_gateway_url: "ws://127.0.0.1:9000/?x=1" }))).toBe("ws://127.0.0.1:9000/?x=1")
+  })
+
+  // read apart: a READY whose resume URL cannot be dialled still started a session
+  it("READY's resume URL: refused alone, the READY taken", () => {
+    const d = { ...ready, resume_gateway_url: "https://gateway.discord.gg" }
+    expect(right(Receive.decodeReady(d)).session_id).toBe(ready.session_id)
+    const error = left(Receive.decodeResumeUrl(d))
+    expect(error.reason).toBe("InvalidReady")
+    expect(error.message).toBe(
+      `READY's resume_gateway_url must be a ws:// or wss:// URL without a fragment or credentials, of at most 2048 characters, got "https://gateway.discord.gg"`
+    )
   })
 
   it.each([
@@ -108,10 +119,11 @@ describe("Receive: Hello, Invalid Session and READY", () => {
     [{ application: {} }, "application.id is missing"],
     [{ shard: [1, 1] }, "shard must have shard_id below shard_count, got [1, 1]"],
     [{ v: "10" }, `v must be a non-negative integer, got "10"`]
-  ])("rejects READY with %j", (patch, message) => {
+  ])("rejects READY (or, read apart, its resume URL) with %j", (patch, message) => {
     const d = JSON.parse(JSON.stringify({ ...ready, ...patch }))
-    const error = left(Receive.decodeReady(d))
+    const ofUrl = "resume_gateway_url" in patch
+    const error = ofUrl ? left(Receive.decodeResumeUrl(d)) : left(Receive.decodeReady(d))
     expect(error.reason).toBe("InvalidReady")
-    expect(error.message).toBe(`invalid READY: ${message}`)
+    expect(error.message).toBe(`${ofUrl ? "READY's " : "invalid READY: "}${message}`)
   })
 })

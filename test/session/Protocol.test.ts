@@ -81,10 +81,18 @@ describe("Protocol.step", () => {
 
   it("READY remembers the new session; a READY the session cannot use means identifying again", () => {
     const step = Protocol.step(Protocol.empty, frame(0, ready, 1, "READY"), 0, identifying)
-    expect(step).toMatchObject({ _tag: "Ready", sessionId: "new-session", resumeGatewayUrl: "wss://resume.test" })
+    expect(step).toMatchObject({ _tag: "Ready", sessionId: "new-session", resumeGatewayUrl: "wss://resume.test", urlProblem: undefined })
     expect(Protocol.apply(Protocol.empty, step)).toEqual({ sessionId: "new-session", resumeGatewayUrl: "wss://resume.test", sequence: 1 })
-    const insecure = Protocol.step(Protocol.empty, frame(0, { ...ready, resume_gateway_url: "http://evil.test" }, 1, "READY"), 0, identifying)
-    expect(insecure).toMatchObject({ _tag: "Reconnect", mode: "identify", reason: { _tag: "DecodeFailed" } })
+    const unusable = Protocol.step(Protocol.empty, frame(0, { ...ready, session_id: "" }, 1, "READY"), 0, identifying)
+    expect(unusable).toMatchObject({ _tag: "Reconnect", mode: "identify", reason: { _tag: "DecodeFailed" } })
+  })
+
+  // the session READY started is not thrown away for a resume URL that cannot be dialled (the
+  // connection's shell resumes where it went instead)
+  it("READY whose resume URL cannot be dialled is taken, the URL left out and the problem said", () => {
+    const step = Protocol.step(Protocol.empty, frame(0, { ...ready, resume_gateway_url: "http://evil.test" }, 1, "READY"), 0, identifying)
+    expect(step).toMatchObject({ _tag: "Ready", sessionId: "new-session", resumeGatewayUrl: undefined })
+    expect(step._tag === "Ready" ? step.urlProblem : undefined).toMatch(/^READY's resume_gateway_url must be a ws:\/\/ or wss:\/\/ URL/)
   })
 
   it("READY answering a Resume (with a sequence already seen) is no replay: the session identifies anew", () => {
