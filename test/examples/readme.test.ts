@@ -1,7 +1,7 @@
 // The README's examples, run as tests so they stay true.
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import { expect, expectTypeOf, it } from "@effect/vitest"
-import { Config, ConfigProvider, Effect, Fiber, Layer, Option, Redacted, Schema, Stream, TestClock } from "effect"
+import { Config, ConfigProvider, Effect, Exit, Fiber, Layer, ManagedRuntime, Option, Redacted, Schema, Stream, TestClock } from "effect"
 import { Fleet, IdentifyLimiter, Intents, Live, Session, SessionOptions, Validated } from "../../src/index.ts"
 import type { GatewayEvent } from "../../src/index.ts"
 import { MemoryTransport } from "../../src/testing/index.ts"
@@ -205,3 +205,41 @@ it.scoped("the validation example decodes MESSAGE_CREATE data with its schema, o
     yield* Fiber.join(handled)
     expect(logged).toEqual(["ana (30): hi"])
   }).pipe(Effect.provide(TestServices)))
+
+// README: "From code that is not all Effect" — the Promise program, on the in-memory transport.
+it("the Promise example takes its session from a ManagedRuntime, reads events with for await, and disposes of it", async () => {
+  const intents = Intents.Guilds | Intents.GuildMessages | Intents.MessageContent
+  const runtime = ManagedRuntime.make(
+    Session.layer({ token: Redacted.make("test-token"), intents, gateway: "ws://gateway.test", compression: "none" }).pipe(Layer.provideMerge(TestServices))
+  )
+  const session = await runtime.runPromise(Session.GatewaySession)
+  const peer = await runtime.runPromise(Effect.flatMap(MemoryTransport.MemoryGateway, (gateway) => gateway.accept))
+  await runtime.runPromise(Effect.zipRight(peer.autoAck(true), peer.handshake(41_250)))
+  await runtime.runPromise(peer.sendJson(ready()))
+  const presence = await runtime.runPromiseExit(session.updatePresence({ since: null, activities: [], status: "idle", afk: false }))
+  expect(Exit.isSuccess(presence)).toBe(true)
+  await runtime.runPromise(Effect.forEach([
+    dispatch(2, "GUILD_CREATE", { id: "10", name: "a guild" }),
+    dispatch(3, "MESSAGE_CREATE", { id: "11", channel_id: "12", content: "!stop" }),
+    dispatch(4, "MESSAGE_CREATE", { id: "13", channel_id: "12", content: "after" })
+  ], peer.sendJson))
+  const seen: Array<string> = []
+  for await (const event of Stream.toAsyncIterable(session.events)) {
+    seen.push(event.t)
+    if (event.t === "MESSAGE_CREATE" && event.d.content === "!stop") break
+  }
+  expect(seen).toEqual(["READY", "GUILD_CREATE", "MESSAGE_CREATE"])
+  // a later loop takes the events after the chunk the first broke in (the rest of it, the
+  // MESSAGE_CREATE of sequence 4 if it came in that chunk, went with the first loop)
+  await runtime.runPromise(peer.sendJson(dispatch(5, "MESSAGE_CREATE", { id: "14", channel_id: "12", content: "later" })))
+  const later: Array<number> = []
+  for await (const event of Stream.toAsyncIterable(session.events)) {
+    later.push(event.sequence)
+    if (event.sequence === 5) break
+  }
+  expect([[5], [4, 5]]).toContainEqual(later)
+  await runtime.dispose()
+  const closed = await Effect.runPromise(peer.closed)
+  expect(closed.by).toBe("client")
+  expect(closed.code).not.toBe(1000)
+})
