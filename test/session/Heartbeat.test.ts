@@ -127,11 +127,11 @@ describe("Heartbeat.Tracker", () => {
 
 describe("Heartbeat.beating", () => {
   /** A beating over a tracker whose beats and zombie verdicts are counted. */
-  const counted = () => {
+  const counted = (interval = 41_250) => {
     const tracker = new Heartbeat.Tracker()
     const seen = { beats: 0, zombies: 0 }
     const beating = Heartbeat.beating({
-      interval: 41_250,
+      interval,
       jitter: 0.5,
       tracker,
       beat: Effect.clockWith((clock) =>
@@ -181,6 +181,21 @@ describe("Heartbeat.beating", () => {
       expect(seen).toEqual({ beats: 2, zombies: 0 })
       yield* TestClock.adjust("41250 millis")
       yield* beating.tick(0)
+      expect(seen).toEqual({ beats: 2, zombies: 1 })
+    }))
+
+  // a test's or a local gateway's interval: a worker stalled for half a second right after a beat
+  // ran the tick before it read the ACK waiting in the socket, and closed a healthy connection
+  it.effect("at an interval under two seconds, a tick more than half an interval late is one after a stall", () =>
+    Effect.gen(function*() {
+      const { beating, seen } = counted(300)
+      yield* beating.tick(0)
+      yield* TestClock.adjust("500 millis")
+      yield* beating.tick(200)
+      expect(seen).toEqual({ beats: 2, zombies: 0 })
+      // on time, or later by less than half an interval, the beat left unanswered is a zombie
+      yield* TestClock.adjust("300 millis")
+      yield* beating.tick(100)
       expect(seen).toEqual({ beats: 2, zombies: 1 })
     }))
 })
