@@ -51,7 +51,9 @@ export const maxShardCount: number = shardCountLimit
 
 /**
  * The longest session id a Resume (and READY, and a resume point) may carry, in characters.
- * Discord's have 32; with at most this many, a Resume always fits in a payload.
+ * Discord's have 32; with at most this many, a Resume fits in a payload with a token of the
+ * length Discord issues, not with every token an Identify could carry (a session whose Resume
+ * would not fit is not resumed).
  *
  * @since 0.1.0
  */
@@ -720,20 +722,26 @@ export function encode(command: Command, encoding: Encoding = Json.encoding): Ei
 }
 
 /**
- * The Resume a session of `sessionId` would send with `token` at the highest sequence it can
- * reach, encoded: it fails where no Resume of that session fits in {@link maxPayloadBytes} (a
+ * Whether a session of `sessionId` may send its Resume with `token` at any sequence it reaches:
+ * the Resume at the highest, encoded, fails where it does not fit in {@link maxPayloadBytes} (a
  * session id of 256 characters fits with a token of the length Discord issues, not with every
- * token an Identify could carry).
+ * token an Identify could carry). An encoding that cannot write that sequence (a custom one of
+ * 32-bit integers) cannot tell: its Resumes are measured as they are made, as they were.
  *
  * @internal
  * @since 0.1.0
  */
-export const widestResume = (
+export const resumeFits = (
   token: Redacted.Redacted<string>,
   sessionId: string,
   encoding: Encoding
-): Either.Either<string | Uint8Array, InvalidCommand> =>
-  encode(resume({ token, session_id: sessionId, seq: Number.MAX_SAFE_INTEGER }), encoding)
+): Either.Either<void, InvalidCommand> => {
+  try {
+    return Either.map(encode(resume({ token, session_id: sessionId, seq: Number.MAX_SAFE_INTEGER }), encoding), () => undefined)
+  } catch {
+    return Either.void
+  }
+}
 
 const encodeValid = (valid: Command, encoding: Encoding): Either.Either<string | Uint8Array, InvalidCommand> => {
   const payload = encoding.encode({ op: opcode(valid), d: data(valid) })

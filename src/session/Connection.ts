@@ -44,7 +44,7 @@ import type { Outbox } from "./Outbox.ts"
 import * as Protocol from "./Protocol.ts"
 import { FatalClose } from "./SessionError.ts"
 import type { SessionMetrics } from "./SessionMetrics.ts"
-import type { ResolvedOptions } from "./SessionOptions.ts"
+import { type ResolvedOptions, withoutGatewayQuery } from "./SessionOptions.ts"
 import { Reason, SessionState } from "./SessionState.ts"
 
 /** The least time between two heartbeats sent because the gateway asked (op 1), in ms. */
@@ -234,7 +234,7 @@ type ReadyStep = Extract<Protocol.Step, { readonly _tag: "Ready" }>
 type ReadyRefusal = "Unusable" | "Unencrypted" | "QuotesToken" | "Unresumable"
 
 const readyRefusal = (options: ResolvedOptions, url: string, step: ReadyStep): ReadyRefusal | undefined =>
-  Either.isLeft(Commands.widestResume(options.token, step.sessionId, options.encoding))
+  Either.isLeft(Commands.resumeFits(options.token, step.sessionId, options.encoding))
     ? "Unresumable"
     : step.resumeGatewayUrl === undefined
     ? "Unusable"
@@ -245,10 +245,13 @@ const readyRefusal = (options: ResolvedOptions, url: string, step: ReadyStep): R
     : undefined
 
 // the session's memory once READY went in on the connection to `url`: the new session, resumed at
-// READY's URL, or at `url`, or not at all, as `refusal` says
+// READY's URL, or at `url` (without the gateway query it was dialled with), or not at all, as
+// `refusal` says
 const afterReady = (memory: Protocol.Memory, step: ReadyStep, url: string, refusal: ReadyRefusal | undefined): Protocol.Memory => {
   const taken = Protocol.apply(memory, step)
-  return refusal === undefined ? taken : { ...taken, resumeGatewayUrl: refusal === "Unresumable" ? undefined : url }
+  return refusal === undefined
+    ? taken
+    : { ...taken, resumeGatewayUrl: refusal === "Unresumable" ? undefined : withoutGatewayQuery(url) }
 }
 
 const warnRefused = (refusal: ReadyRefusal, step: ReadyStep, token: ResolvedOptions["token"]): Effect.Effect<void> => {

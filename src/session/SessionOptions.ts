@@ -654,7 +654,7 @@ const checkHandshakes = (options: ResolvedOptions): Either.Either<ResolvedOption
   Either.flatMap(checkIdentify(options), () =>
     options.resume === undefined
       ? Either.right(options)
-      : Either.map(Commands.widestResume(options.token, options.resume.sessionId, options.encoding), () => options))
+      : Either.map(Commands.resumeFits(options.token, options.resume.sessionId, options.encoding), () => options))
 
 /**
  * `options` (resolved for any shard of the same count) for another shard and the point it
@@ -711,11 +711,15 @@ export const identifyCommand = (options: ResolvedOptions): Commands.Identify =>
 
 const gatewayParams = new Set(["v", "encoding", "compress"])
 
-// whether a piece of a query (`key=value`, as spelled) sets one of the gateway's parameters
+// whether a piece of a query (`key=value`, as spelled) sets one of the gateway's parameters (read
+// after a `&`: alone, a leading `?` of its key would be taken for the query's)
 const setsGatewayParam = (piece: string): boolean => {
-  const [key] = new URLSearchParams(piece).keys()
+  const [key] = new URLSearchParams(`&${piece}`).keys()
   return key !== undefined && gatewayParams.has(key)
 }
+
+// `url`'s query without the gateway's parameters, its others as they are spelled
+const ownQuery = (url: URL): Array<string> => url.search === "" ? [] : url.search.slice(1).split("&").filter((piece) => !setsGatewayParam(piece))
 
 /**
  * `url` with the gateway query (`v`, `encoding`, `compress`) the options ask for, after the
@@ -726,8 +730,23 @@ const setsGatewayParam = (piece: string): boolean => {
  */
 export const gatewayUrl = (url: string, options: ResolvedOptions): string => {
   const target = new URL(url)
-  const own = target.search.slice(1).split("&").filter((piece) => piece !== "" && !setsGatewayParam(piece))
   const compress = options.compression === "none" ? [] : [`compress=${options.compression}`]
-  target.search = [...own, "v=10", `encoding=${encodeURIComponent(options.encoding.name)}`, ...compress].join("&")
+  // the setter drops one leading `?`: the query's own, not one of its first key
+  target.search = `?${[...ownQuery(target), "v=10", `encoding=${encodeURIComponent(options.encoding.name)}`, ...compress].join("&")}`
+  return target.toString()
+}
+
+/**
+ * `url` (one {@link gatewayUrl} made) without the gateway query: the URL a session dialled, as a
+ * resume point keeps it (with the query, a URL near the length limit made a point the next
+ * process refused).
+ *
+ * @internal
+ * @since 0.1.0
+ */
+export const withoutGatewayQuery = (url: string): string => {
+  const target = new URL(url)
+  const own = ownQuery(target)
+  target.search = own.length === 0 ? "" : `?${own.join("&")}`
   return target.toString()
 }

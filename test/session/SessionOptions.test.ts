@@ -333,7 +333,7 @@ describe("SessionOptions.withPresence", () => {
   })
 })
 
-describe("SessionOptions.gatewayUrl", () => {
+describe("SessionOptions.gatewayUrl and withoutGatewayQuery", () => {
   const resolved = Either.getOrThrow(SessionOptions.resolve(options({ compression: "zlib-stream" })))
 
   it("sets v, encoding and compress once each, replacing the URL's own, and keeps its other parameters as they are spelled", () => {
@@ -341,9 +341,19 @@ describe("SessionOptions.gatewayUrl", () => {
     expect(SessionOptions.gatewayUrl("wss://proxy.test/gw?sig=a~b*c&flag&v=9&x=%7e&compress=x&%65ncoding=etf", resolved)).toBe(
       "wss://proxy.test/gw?sig=a~b*c&flag&x=%7e&v=10&encoding=json&compress=zlib-stream"
     )
+    // empty pieces kept; a key spelled `?v` is the URL's own (the query's `?` is not its)
+    expect(SessionOptions.gatewayUrl("wss://proxy.test/??v=9&&sig=x&", resolved)).toBe(
+      "wss://proxy.test/??v=9&&sig=x&&v=10&encoding=json&compress=zlib-stream"
+    )
     expect(SessionOptions.gatewayUrl("wss://gateway.discord.gg", resolved)).toBe("wss://gateway.discord.gg/?v=10&encoding=json&compress=zlib-stream")
     expect(SessionOptions.gatewayUrl("wss://gateway.discord.gg/?compress=zlib-stream", { ...resolved, compression: "none" })).toBe(
       "wss://gateway.discord.gg/?v=10&encoding=json"
     )
+  })
+
+  it("takes the gateway query off a URL gatewayUrl made, its own parameters left as they are spelled", () => {
+    for (const base of ["wss://gateway.discord.gg/", "wss://proxy.test/gw?sig=a~b*c&flag", "wss://proxy.test/??v=9"]) {
+      expect(SessionOptions.withoutGatewayQuery(SessionOptions.gatewayUrl(base, resolved))).toBe(base)
+    }
   })
 })

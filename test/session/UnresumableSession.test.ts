@@ -12,6 +12,8 @@ import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
+import type { Encoding } from "../../src/codec/Encoding.ts"
+import * as Json from "../../src/codec/Json.ts"
 import * as SessionOptions from "../../src/session/SessionOptions.ts"
 import { captured } from "../logLines.ts"
 import { acceptAndHello, dispatch, gatewayUrl, options, ready, resumeUrl, Session, settle, TestLayer } from "./harness.ts"
@@ -21,6 +23,17 @@ const longSecret = "t".repeat(3_400)
 const longToken = Redacted.make(longSecret)
 // 256 characters, the most a session id may have, of three bytes each
 const wideId = "€".repeat(256)
+
+// JSON that refuses integers past 32 bits, as a writer of ETF's INTEGER_EXT only would: it writes
+// every sequence a gateway session reaches, not the widest a Resume is measured at
+const int32Encoding: Encoding = {
+  ...Json.encoding,
+  encode: (payload) => {
+    const seq = (payload as { readonly d?: { readonly seq?: unknown } }).d?.seq
+    if (typeof seq === "number" && seq > 2 ** 31 - 1) throw new RangeError("this encoder writes 32-bit integers only")
+    return Json.encoding.encode(payload)
+  }
+}
 
 describe("A session whose Resume would not fit in a payload", () => {
   it.scoped("READY's session is taken and warned of, and after its connection the session identifies anew; it died at the Resume", () => {
@@ -82,6 +95,23 @@ describe("A session whose Resume would not fit in a payload", () => {
     expect(Either.isRight(SessionOptions.resolve(options({ resume: point })))).toBe(true)
     expect(Either.isRight(SessionOptions.resolve(options({ token: longToken, resume: { ...point, sessionId: "a".repeat(32) } })))).toBe(true)
   })
+
+  // measuring the widest Resume must not cost a custom encoding that cannot write it what it did
+  // before: its READY died in the check, and its options with a point threw out of their Either
+  it.scoped("an encoding that cannot write the widest sequence cannot tell: its sessions take READY and resume, its points resolve", () =>
+    Effect.gen(function*() {
+      const point = { sessionId: "session-1", sequence: 3, resumeGatewayUrl: resumeUrl, shard: [0, 1] as const, encoding: "json" as const }
+      expect(Either.isRight(SessionOptions.resolve(options({ encoding: int32Encoding, resume: point })))).toBe(true)
+      const session = yield* Session.make(options({ encoding: int32Encoding }))
+      const { peer } = yield* acceptAndHello(41_250)
+      yield* peer.sendJson(ready(1))
+      yield* settle
+      expect((yield* session.snapshot).state._tag).toBe("Connected")
+      yield* peer.drop
+      yield* TestClock.adjust("10 seconds")
+      const { first } = yield* acceptAndHello(41_250)
+      expect(first).toMatchObject({ op: 6, d: { session_id: "session-1", seq: 1 } })
+    }).pipe(Effect.provide(TestLayer)))
 
   it("a fleet's shard given such a point is refused as its options are resolved for it", () => {
     const shared = Either.getOrThrow(SessionOptions.resolve(options({ token: longToken, shard: [0, 2] })))
