@@ -1,7 +1,9 @@
 // The README's examples, run as tests so they stay true.
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import { expect, expectTypeOf, it } from "@effect/vitest"
-import { Config, ConfigProvider, Effect, Exit, Fiber, Layer, ManagedRuntime, Option, Redacted, Schema, Stream, TestClock } from "effect"
+import { Config, ConfigProvider, Duration, Effect, Either, Exit, Fiber, Layer, ManagedRuntime, Option, Redacted, Schema, Stream, TestClock } from "effect"
+import * as fs from "node:fs"
+import * as path from "node:path"
 import { Fleet, IdentifyLimiter, Intents, Live, Session, SessionOptions, Validated } from "../../src/index.ts"
 import type { GatewayEvent } from "../../src/index.ts"
 import { MemoryTransport } from "../../src/testing/index.ts"
@@ -242,4 +244,29 @@ it("the Promise example takes its session from a ManagedRuntime, reads events wi
   const closed = await Effect.runPromise(peer.closed)
   expect(closed.by).toBe("client")
   expect(closed.code).not.toBe(1000)
+})
+
+// README: "Options at a glance" — every option of SessionOptions listed once, the defaults as resolve fills them in.
+it("the options table names every session option, with the defaults resolve gives", () => {
+  const readme = fs.readFileSync(path.resolve(import.meta.dirname, "../../README.md"), "utf8")
+  const table = readme.split("### Options at a glance")[1]!.split("\n\n")[2]!
+  const rows = table.split("\n").slice(2).map((row) => row.split(" | ").map((cell) => cell.replace(/^\| /, "").replace(/ \|$/, "")))
+  const resolved = Either.getOrThrow(SessionOptions.resolve({ token: Redacted.make("test-token"), intents: Intents.Guilds }))
+  // the limits the session sets itself are no options
+  const { presenceLimit: _presence, sendLimit: _send, ...options } = resolved
+  expect(rows.map(([name]) => name).sort()).toEqual(Object.keys(options).map((name) => `\`${name}\``).sort())
+  const defaults = Object.fromEntries(rows.map(([name, , shown]) => [name!.slice(1, -1), shown]))
+  const seconds = (duration: Duration.DurationInput) => `${Duration.toSeconds(duration)} s`
+  expect(defaults["shard"]).toBe(`\`[${resolved.shard.join(", ")}]\``)
+  expect(defaults["api"]).toBe(`\`${resolved.api}\``)
+  expect(defaults["gatewayInfoMaxAge"]).toBe(`${Duration.toHours(resolved.gatewayInfoMaxAge)} hour`)
+  expect(defaults["compression"]).toBe(`\`"${resolved.compression}"\``)
+  expect(defaults["encoding"]).toBe(`\`"${resolved.encoding.name}"\``)
+  expect(defaults["largeThreshold"]).toBe(`${resolved.largeThreshold}`)
+  const { connect, hello, ready: readyTimeout, members } = resolved.timeouts
+  expect(defaults["timeouts"]).toBe([connect, hello, readyTimeout, members].map(seconds).join(", "))
+  const { afterInvalidSession, factor, initial, max, stableAfter } = resolved.backoff
+  expect(defaults["backoff"]).toBe(`${seconds(initial)}, ${seconds(max)}, ${factor}, ${seconds(stableAfter)}, \`[${afterInvalidSession.map(seconds).join(", ")}]\``)
+  expect(defaults["bufferSize"]).toBe(`${resolved.bufferSize}`)
+  expect(defaults["maxMessageBytes"]).toBe(`${resolved.maxMessageBytes / 2 ** 20} MiB`)
 })
