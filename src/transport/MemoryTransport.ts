@@ -20,6 +20,7 @@ import { isUtf8 } from "node:buffer"
 import { TextFrame } from "../codec/TextFrame.ts"
 import { TaggedError } from "../internal/taggedError.ts"
 import { ResumableClose } from "../protocol/CloseCode.ts"
+import { maxHeartbeatInterval } from "../protocol/Receive.ts"
 import * as CloseFrame from "./CloseFrame.ts"
 import { ConnectionClosed, GatewayTransport, receiveFrom, refusedUpgrade, TransportError } from "./GatewayTransport.ts"
 import type { Connection, ConnectOptions, Frame, OutgoingFrame } from "./GatewayTransport.ts"
@@ -127,7 +128,8 @@ export interface MemoryPeer {
   /**
    * Says Hello with a heartbeat interval of `interval` ms (default 41250) and returns the client's
    * first payload that is not a heartbeat, parsed: its Identify (op 2) or Resume (op 6). JSON
-   * only: an ETF session's Hello and payloads are the test's to encode and decode.
+   * only: an ETF session's Hello and payloads are the test's to encode and decode. An interval no
+   * Hello carries (not a whole number of ms from 1 to an hour), or an ETF session, dies saying so.
    */
   readonly handshake: (interval?: number) => Effect.Effect<Payload, ConnectionEnded>
   /**
@@ -292,11 +294,19 @@ const makePair = (url: string, options: ConnectOptions) =>
       receivedJson,
       // what is left once the connection ended, then nothing
       takeAll: Effect.orElseSucceed(toServer.clear, Chunk.empty),
+      // a Hello no client takes, or one an ETF session cannot read, ended in the client's close
+      // and a bare "closed with 4900": said at once instead
       handshake: (interval = 41_250) =>
-        Effect.zipRight(
-          peerSend(JSON.stringify({ op: 10, d: { heartbeat_interval: interval }, s: null, t: null })),
-          Effect.mapError(receivedCommand, ({ closed }) => new ConnectionEnded({ closed, awaited: "its Identify or Resume (handshake)" }))
-        ),
+        !(Number.isInteger(interval) && interval > 0 && interval <= maxHeartbeatInterval)
+          ? Effect.die(
+            new RangeError(`handshake: the interval must be a whole number of milliseconds from 1 to ${maxHeartbeatInterval} (what a Hello carries), got ${interval}`)
+          )
+          : new URL(url).searchParams.get("encoding") === "etf"
+          ? Effect.die(new Error("handshake: this session speaks ETF (encoding=etf); its Hello and payloads are the test's to encode and decode"))
+          : Effect.zipRight(
+            peerSend(JSON.stringify({ op: 10, d: { heartbeat_interval: interval }, s: null, t: null })),
+            Effect.mapError(receivedCommand, ({ closed }) => new ConnectionEnded({ closed, awaited: "its Identify or Resume (handshake)" }))
+          ),
       autoAck: (on) =>
         Effect.sync(() => {
           acking = on

@@ -45,6 +45,23 @@ describe("MemoryTransport", () => {
       expect(yield* take(connection, 1)).toEqual(["null"])
     }).pipe(Effect.provide(MemoryTransport.layer)))
 
+  // both ended in the client's close, the test told only "closed with 4900"
+  it.scoped("handshake with an interval no Hello carries, or on an ETF session, dies saying so, sending nothing", () =>
+    Effect.gen(function*() {
+      const { connection, peer } = yield* connected("wss://gateway.test/?v=10&encoding=json")
+      for (const interval of [0, 0.5, -1, 3_600_001]) {
+        const exit = yield* Effect.exit(peer.handshake(interval))
+        expect(Exit.isFailure(exit) && Cause.squash(exit.cause)).toEqual(
+          new RangeError(`handshake: the interval must be a whole number of milliseconds from 1 to 3600000 (what a Hello carries), got ${interval}`)
+        )
+      }
+      const etf = yield* connected("wss://gateway.test/?v=10&encoding=etf")
+      const refused = yield* Effect.exit(etf.peer.handshake(41_250))
+      expect(Exit.isFailure(refused) && String(Cause.squash(refused.cause))).toMatch(/^Error: handshake: this session speaks ETF/)
+      yield* peer.sendJson(null)
+      expect(yield* take(connection, 1)).toEqual(["null"])
+    }).pipe(Effect.provide(MemoryTransport.layer)))
+
   it.scoped("round-trips frames both ways", () =>
     Effect.gen(function*() {
       const { connection, peer } = yield* connected("wss://gateway.test/?v=10")
