@@ -132,8 +132,10 @@ export interface Connection {
    */
   readonly receive: Effect.Effect<ReadonlyArray<Frame>, ConnectionClosed>
   /**
-   * Sends one frame. Fails once the connection is closed, with the `ConnectionClosed` it ended
-   * with as the error's `cause` once the transport knows it (a reader held back reads no close).
+   * Sends one frame. Fails once the connection is closed, or closing (`close` was called: no
+   * frame may follow a close frame, and the session relies on the transport to refuse one, as `ws`
+   * does), with the `ConnectionClosed` it ended with as the error's `cause` once the transport
+   * knows it (a reader held back reads no close).
    */
   readonly send: (frame: OutgoingFrame) => Effect.Effect<void, TransportError>
   /** Closes the connection with a code (1000/1001 end the session; anything else keeps it resumable). */

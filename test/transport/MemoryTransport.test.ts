@@ -62,6 +62,16 @@ describe("MemoryTransport", () => {
       expect(yield* take(connection, 1)).toEqual(["null"])
     }).pipe(Effect.provide(MemoryTransport.layer)))
 
+  // the transport contract the session's writers rely on: no frame follows a close frame
+  it.scoped("a send after the client's close fails, also while the close waits for its answer", () =>
+    Effect.gen(function*() {
+      const { connection, peer } = yield* connected("wss://g")
+      yield* peer.answersClose(false)
+      yield* connection.close(4900)
+      expect(Exit.isFailure(yield* Effect.exit(connection.send("after the close")))).toBe(true)
+      expect(Chunk.toReadonlyArray(yield* peer.takeAll)).toEqual([])
+    }).pipe(Effect.provide(MemoryTransport.layer)))
+
   it.scoped("round-trips frames both ways", () =>
     Effect.gen(function*() {
       const { connection, peer } = yield* connected("wss://gateway.test/?v=10")
