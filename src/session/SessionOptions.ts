@@ -659,8 +659,9 @@ const checkHandshakes = (options: ResolvedOptions): Either.Either<ResolvedOption
 /**
  * `options` (resolved for any shard of the same count) for another shard and the point it
  * resumes from, if any. The shard, the resume point and its Resume, and the Identify payload (a
- * longer shard number lengthens it) are checked: the rest was checked when `options` were resolved. A fleet
- * resolves its shards' common options once this way, and its sessions share their parts.
+ * longer shard number lengthens it) are checked: the rest was checked when `options` were
+ * resolved. A fleet resolves its shards' common options once this way, and its sessions share
+ * their parts.
  *
  * @since 0.1.0
  */
