@@ -44,7 +44,7 @@ import type { Outbox } from "./Outbox.ts"
 import * as Protocol from "./Protocol.ts"
 import { FatalClose } from "./SessionError.ts"
 import type { SessionMetrics } from "./SessionMetrics.ts"
-import { type ResolvedOptions, withoutGatewayQuery } from "./SessionOptions.ts"
+import { gatewayUrl, type ResolvedOptions } from "./SessionOptions.ts"
 import { Reason, SessionState } from "./SessionState.ts"
 
 /** The least time between two heartbeats sent because the gateway asked (op 1), in ms. */
@@ -244,14 +244,13 @@ const readyRefusal = (options: ResolvedOptions, url: string, step: ReadyStep): R
     ? "QuotesToken"
     : undefined
 
-// the session's memory once READY went in on the connection to `url`: the new session, resumed at
-// READY's URL, or at `url` (without the gateway query it was dialled with), or not at all, as
-// `refusal` says
-const afterReady = (memory: Protocol.Memory, step: ReadyStep, url: string, refusal: ReadyRefusal | undefined): Protocol.Memory => {
+// the session's memory once READY went in on the connection to `at` (its URL as given, not as
+// dialled: with the gateway query, or written anew by `URL`, one near the length limit made a
+// point the next process refused): the new session, resumed at READY's URL, or at `at`, or not at
+// all, as `refusal` says
+const afterReady = (memory: Protocol.Memory, step: ReadyStep, at: string, refusal: ReadyRefusal | undefined): Protocol.Memory => {
   const taken = Protocol.apply(memory, step)
-  return refusal === undefined
-    ? taken
-    : { ...taken, resumeGatewayUrl: refusal === "Unresumable" ? undefined : withoutGatewayQuery(url) }
+  return refusal === undefined ? taken : { ...taken, resumeGatewayUrl: refusal === "Unresumable" ? undefined : at }
 }
 
 const warnRefused = (refusal: ReadyRefusal, step: ReadyStep, token: ResolvedOptions["token"]): Effect.Effect<void> => {
@@ -280,7 +279,8 @@ const warnRefused = (refusal: ReadyRefusal, step: ReadyStep, token: ResolvedOpti
 export type Failure = FatalClose | IdentifyBudgetExhausted
 
 /**
- * Runs one connection to `url`, authenticating with `mode`, until it ends; returns how it ended,
+ * Runs one connection to `at` (a gateway or resume URL as given, the gateway query added to it as
+ * it is dialled), authenticating with `mode`, until it ends; returns how it ended,
  * or fails when the session must stop. Interrupting it closes the socket with a resumable code.
  * `admission`, the scope holding an identifying connection's place (`Session.Hooks.admission`), is
  * closed once its Identify is sent (its owner closes it at the latest). `budgetWaited`, the
@@ -291,13 +291,14 @@ export type Failure = FatalClose | IdentifyBudgetExhausted
  */
 export const run = (
   ctx: Context,
-  url: string,
+  at: string,
   mode: Protocol.Mode,
   admission?: Scope.CloseableScope | undefined,
   budgetWaited = 0
 ): Effect.Effect<Outcome, Failure> =>
   Effect.scoped(Effect.gen(function*() {
     const { options } = ctx
+    const url = gatewayUrl(at, options)
     const shard = options.shard[0]
     const clock = yield* Effect.clock
     const scope = yield* Effect.scope
@@ -318,7 +319,7 @@ export const run = (
     // connection end meanwhile
     let heldReady: ReadyStep | undefined
     const remembered = () =>
-      heldReady === undefined ? ctx.memory.current : afterReady(ctx.memory.current, heldReady, url, readyRefusal(options, url, heldReady))
+      heldReady === undefined ? ctx.memory.current : afterReady(ctx.memory.current, heldReady, at, readyRefusal(options, at, heldReady))
     // whether `lasted` was told for this connection
     let toldLasted = false
     // when a heartbeat ACK last came: a connection found dead (a zombie) was alive until then
@@ -663,12 +664,12 @@ export const run = (
     }
     // READY went in: the session's memory takes its session, resumed where `refusal` lets it
     const recordReady = (step: ReadyStep, refusal: ReadyRefusal | undefined): void => {
-      ctx.memory.current = afterReady(ctx.memory.current, step, url, refusal)
+      ctx.memory.current = afterReady(ctx.memory.current, step, at, refusal)
       observe(step)
     }
     const commit = (step: EventStep): Effect.Effect<void> | undefined => {
       if (step._tag === "Ready") {
-        const refusal = readyRefusal(options, url, step)
+        const refusal = readyRefusal(options, at, step)
         recordReady(step, refusal)
         const readied = onReady(Reason.Ready({ sessionId: step.sessionId }))
         return refusal === undefined ? readied : Effect.zipRight(warnRefused(refusal, step, options.token), readied)
@@ -822,7 +823,7 @@ export const run = (
     // a READY the program has not taken outlives the connection where its session goes on, and
     // not past a stop
     const carried = heldReady !== undefined && outcome.next === "resume" && !closeSent ? heldReady : undefined
-    const carriedRefusal = carried && readyRefusal(options, url, carried)
+    const carriedRefusal = carried && readyRefusal(options, at, carried)
     if (carried !== undefined && carriedRefusal !== undefined) yield* warnRefused(carriedRefusal, carried, options.token)
     // a zombie lasted only until its last ACK: one that stops answering every minute or so is
     // not stable, its backoff does not start over, and it counts toward the unstable warning

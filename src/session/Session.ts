@@ -671,7 +671,7 @@ export const makeWith = (
         // asked at the Identify); while it waits, the answer is asked for again as it ages, as it
         // may say there is room (the shards waited for the refill, hours, never asking)
         if (mode === "identify" && identifyLimiter.budgetReady !== undefined) budgetWaited += yield* budgetReady(identifyLimiter.budgetReady)
-        const outcome = yield* Connection.run(connectionContext, SessionOptions.gatewayUrl(url.right, resolved), mode, admitted, mode === "identify" ? budgetWaited : 0)
+        const outcome = yield* Connection.run(connectionContext, url.right, mode, admitted, mode === "identify" ? budgetWaited : 0)
         // no chunk of a member request's answer comes until the next connection is answered
         members.connected(false)
         if (outcome.authenticated || mode === "resume") budgetWaited = 0

@@ -649,10 +649,11 @@ const checkIdentify = (options: ResolvedOptions): Either.Either<ResolvedOptions,
 
 // `options` if the Identify they describe can be sent, and the Resume of the point they resume
 // from, however far its sequence goes (an Identify that fits leaves room for a Resume of a session
-// id Discord issues, not of every id a point may hold)
+// id Discord issues, not of every id a point may hold); a point of another encoding is never
+// resumed here, only handed back
 const checkHandshakes = (options: ResolvedOptions): Either.Either<ResolvedOptions, Commands.InvalidCommand> =>
   Either.flatMap(checkIdentify(options), () =>
-    options.resume === undefined
+    options.resume === undefined || !resumesOver(options.resume, options.encoding)
       ? Either.right(options)
       : Either.map(Commands.resumeFits(options.token, options.resume.sessionId, options.encoding), () => options))
 
@@ -734,20 +735,5 @@ export const gatewayUrl = (url: string, options: ResolvedOptions): string => {
   const compress = options.compression === "none" ? [] : [`compress=${options.compression}`]
   // the setter drops one leading `?`: the query's own, not one of its first key
   target.search = `?${[...ownQuery(target), "v=10", `encoding=${encodeURIComponent(options.encoding.name)}`, ...compress].join("&")}`
-  return target.toString()
-}
-
-/**
- * `url` (one {@link gatewayUrl} made) without the gateway query: the URL a session dialled, as a
- * resume point keeps it (with the query, a URL near the length limit made a point the next
- * process refused).
- *
- * @internal
- * @since 0.1.0
- */
-export const withoutGatewayQuery = (url: string): string => {
-  const target = new URL(url)
-  const own = ownQuery(target)
-  target.search = own.length === 0 ? "" : `?${own.join("&")}`
   return target.toString()
 }

@@ -6,9 +6,11 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
 import * as TestClock from "effect/TestClock"
+import * as SessionOptions from "../../src/session/SessionOptions.ts"
 import { captured } from "../logLines.ts"
 import { acceptAndHello, dispatch, gatewayUrl, options, Session, settle, TestLayer } from "./harness.ts"
 
@@ -47,6 +49,23 @@ describe("READY's resume URL", () => {
       yield* TestClock.adjust("5 seconds")
       const point = yield* Fiber.join(stopping)
       expect(Option.map(point, (taken) => taken.resumeGatewayUrl)).toEqual(Option.some(gatewayUrl))
+    }).pipe(Effect.provide(TestLayer)))
+
+  // as dialled (the gateway query on it, or the URL written anew: a `/` before a query), a URL at
+  // the length limit made a point one character over it, which the next process refused
+  it.scoped("the point holds the connection's URL as given: one of 2048 characters is taken by the next process", () =>
+    Effect.gen(function*() {
+      const prefix = "ws://gateway.test?auth="
+      const gateway = prefix + "a".repeat(2048 - prefix.length)
+      const session = yield* Session.make(options({ gateway }))
+      const { peer } = yield* acceptAndHello(41_250)
+      yield* peer.sendJson(readyWith("https://resume.test/"))
+      yield* settle
+      const stopping = yield* Effect.fork(session.disconnect("1 second"))
+      yield* TestClock.adjust("5 seconds")
+      const point = Option.getOrThrow(yield* Fiber.join(stopping))
+      expect(point.resumeGatewayUrl).toBe(gateway)
+      expect(Either.isRight(SessionOptions.resolve(options({ gateway, resume: point })))).toBe(true)
     }).pipe(Effect.provide(TestLayer)))
 
   it.scoped("one that can be dialled is where the session resumes (the control)", () =>

@@ -333,7 +333,7 @@ describe("SessionOptions.withPresence", () => {
   })
 })
 
-describe("SessionOptions.gatewayUrl and withoutGatewayQuery", () => {
+describe("SessionOptions.gatewayUrl", () => {
   const resolved = Either.getOrThrow(SessionOptions.resolve(options({ compression: "zlib-stream" })))
 
   it("sets v, encoding and compress once each, replacing the URL's own, and keeps its other parameters as they are spelled", () => {
@@ -349,11 +349,5 @@ describe("SessionOptions.gatewayUrl and withoutGatewayQuery", () => {
     expect(SessionOptions.gatewayUrl("wss://gateway.discord.gg/?compress=zlib-stream", { ...resolved, compression: "none" })).toBe(
       "wss://gateway.discord.gg/?v=10&encoding=json"
     )
-  })
-
-  it("takes the gateway query off a URL gatewayUrl made, its own parameters left as they are spelled", () => {
-    for (const base of ["wss://gateway.discord.gg/", "wss://proxy.test/gw?sig=a~b*c&flag", "wss://proxy.test/??v=9"]) {
-      expect(SessionOptions.withoutGatewayQuery(SessionOptions.gatewayUrl(base, resolved))).toBe(base)
-    }
   })
 })

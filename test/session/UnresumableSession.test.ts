@@ -113,6 +113,21 @@ describe("A session whose Resume would not fit in a payload", () => {
       expect(first).toMatchObject({ op: 6, d: { session_id: "session-1", seq: 1 } })
     }).pipe(Effect.provide(TestLayer)))
 
+  // such a point is never resumed here, only handed back: it was InvalidOptions, its Resume
+  // measured over an encoding that never sends it
+  it.scoped("a point of another encoding is not measured: the session identifies and hands it back", () =>
+    Effect.gen(function*() {
+      // control characters: 6 bytes each in JSON, 1 in ETF
+      const etfPoint = { sessionId: "\u0001".repeat(256), sequence: 7, resumeGatewayUrl: resumeUrl, shard: [0, 1] as const, encoding: "etf" as const }
+      const token = Redacted.make("x".repeat(2600))
+      const session = yield* Session.make(options({ token, resume: etfPoint }))
+      const { first } = yield* acceptAndHello(41_250)
+      expect(first.op).toBe(2)
+      const stopping = yield* Effect.fork(session.disconnect("1 second"))
+      yield* TestClock.adjust("5 seconds")
+      expect(yield* Fiber.join(stopping)).toEqual(Option.some(etfPoint))
+    }).pipe(Effect.provide(TestLayer)))
+
   it("a fleet's shard given such a point is refused as its options are resolved for it", () => {
     const shared = Either.getOrThrow(SessionOptions.resolve(options({ token: longToken, shard: [0, 2] })))
     const point = { sessionId: wideId, sequence: 3, resumeGatewayUrl: resumeUrl, shard: [1, 2] as const, encoding: "json" as const }
