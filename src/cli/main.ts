@@ -291,7 +291,8 @@ const main = Effect.gen(function*() {
   for (const warning of warnings) yield* Console.error(warning)
   const early = EarlyLog.make()
   const logging = Layer.mergeAll(
-    Logger.replace(Logger.defaultLogger, Logger.prettyLogger({ stderr: true, colors: process.stderr.isTTY === true })),
+    // colored on a terminal unless NO_COLOR is set (no-color.org: set and not empty)
+    Logger.replace(Logger.defaultLogger, Logger.prettyLogger({ stderr: true, colors: process.stderr.isTTY === true && !process.env["NO_COLOR"] })),
     Logger.add(early.logger),
     Logger.minimumLogLevel(options.logLevel)
   )

@@ -18,10 +18,10 @@ const bundle = bundled("cli-terminal")
 const lines = (text: string): Array<string> => text.split("\n").filter((line) => line !== "")
 
 /** Runs the CLI (`script`, as test/cli/Lifecycle.test.ts does) on a 20 x 100 terminal until it exits: all the terminal was sent. */
-const onTerminal = (args: ReadonlyArray<string>) =>
+const onTerminal = (args: ReadonlyArray<string>, env: Record<string, string> = {}) =>
   Effect.async<string>((resume) => {
     const command = `stty rows 20 cols 100; ${[process.execPath, bundle, ...args].join(" ")}`
-    const child = spawn("script", ["-q", "-c", command, "/dev/null"], { cwd: root, env: userEnv(), stdio: ["pipe", "pipe", "ignore"] })
+    const child = spawn("script", ["-q", "-c", command, "/dev/null"], { cwd: root, env: { ...userEnv(), ...env }, stdio: ["pipe", "pipe", "ignore"] })
     let output = ""
     child.stdout!.setEncoding("utf8").on("data", (text: string) => void (output += text))
     const kill = setTimeout(() => child.kill("SIGKILL"), 15_000)
@@ -36,6 +36,17 @@ const onTerminal = (args: ReadonlyArray<string>) =>
   })
 
 describe.concurrent("cli on a terminal", () => {
+  // no-color.org: a program that colors by default does not where NO_COLOR is set (not empty)
+  for (const [noColor, colored] of [[undefined, true], ["1", false], ["", true]] as const) {
+    it.live(`log lines on a terminal's stderr are ${colored ? "colored" : "plain"} with NO_COLOR ${noColor === undefined ? "unset" : JSON.stringify(noColor)}`, () =>
+      Effect.gen(function*() {
+        const screen = yield* onTerminal(["--duration", "1", "--shards", "0", "--format", "ndjson"], noColor === undefined ? {} : { NO_COLOR: noColor })
+        const logLine = lines(screen).find((line) => line.includes("starting 1 of 4 shards"))
+        expect(logLine).toBeDefined()
+        expect(/\u001b\[[0-9;]*m/.test(logLine!)).toBe(colored)
+      }), 30_000)
+  }
+
   // Node writes to a terminal synchronously on POSIX: a paused (^S) terminal stopped the whole
   // process, and no heartbeat went out until it took output again (Discord closes such a
   // connection as a zombie); ^Q then ^C, the layout is undone before the process exits

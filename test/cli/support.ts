@@ -41,6 +41,8 @@ export const bundled = (name: string): string => {
 export const userEnv = (): NodeJS.ProcessEnv => {
   const env: NodeJS.ProcessEnv = { ...process.env }
   delete env["DISCORD_TOKEN"]
+  // the tests that want it set it themselves
+  delete env["NO_COLOR"]
   return env
 }
 
