@@ -37,11 +37,10 @@ export const bundled = (name: string): string => {
   return bundle
 }
 
-/** The environment a user without a token has (DISCORD_TOKEN removed). */
+/** The environment a user without a token has (DISCORD_TOKEN removed, and NO_COLOR: the tests that want it set it). */
 export const userEnv = (): NodeJS.ProcessEnv => {
   const env: NodeJS.ProcessEnv = { ...process.env }
   delete env["DISCORD_TOKEN"]
-  // the tests that want it set it themselves
   delete env["NO_COLOR"]
   return env
 }
