@@ -300,9 +300,12 @@ const parseFlags = (
     const values = new Map<string, string>()
     for (let i = 0; i < argv.length; i++) {
       const arg = argv[i]!
+      // the end of the flags (POSIX), which a wrapper may pass on: nothing else may follow
+      if (arg === "--" && i + 1 === argv.length) break
       // not a flag: perhaps a token given without --token, so it is not repeated
-      if (!arg.startsWith("-")) {
-        return yield* Either.left(new UsageError({ detail: `unexpected argument #${i + 1} (flags start with --; see --help)` }))
+      if (!arg.startsWith("-") || arg === "--") {
+        const at = arg === "--" ? i + 2 : i + 1
+        return yield* Either.left(new UsageError({ detail: `unexpected argument #${at} (flags start with --; see --help)` }))
       }
       const [name, inline] = arg.includes("=")
         ? [arg.slice(0, arg.indexOf("=")), arg.slice(arg.indexOf("=") + 1)]
@@ -315,7 +318,8 @@ const parseFlags = (
       }
       // the one given last would win, silently: `--shards 0-3 --shards 8` is not 0-3 and 8
       if (values.has(name)) return yield* Either.left(new UsageError({ detail: `${name} is given twice (give it once)` }))
-      values.set(name, value)
+      // spaces around a value are no part of it, for every flag alike (some took them, some refused them)
+      values.set(name, value.trim())
     }
 
     const token = yield* tokenOf(values.get("--token"), env["DISCORD_TOKEN"])

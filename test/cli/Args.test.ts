@@ -275,6 +275,21 @@ describe("Args", () => {
     expect(Either.getOrThrow(parse(["--shard-count", "65535", "--shards", "65534"])).shardCount).toBe(65_535)
   })
 
+  // some flags took spaces around a value and some refused them
+  it("takes the spaces around any flag's value as no part of it", () => {
+    const spaced = Either.getOrThrow(parse(["--shard-count", " 4 ", "--shards", " 1", "--compress", " none", "--format", "ndjson ", "--duration", " 2 "]))
+    const plain = Either.getOrThrow(parse(["--shard-count", "4", "--shards", "1", "--compress", "none", "--format", "ndjson", "--duration", "2"]))
+    expect(spaced).toEqual(plain)
+    expect(error(["--duration", "  "])).toBe(error(["--duration="]))
+  })
+
+  // a wrapper may pass POSIX's end of flags on (npm drops it): it was refused as an unknown flag
+  it("takes a last `--` as the end of the flags; anything after one is an unexpected argument", () => {
+    expect(Either.isRight(parse(["--format", "ndjson", "--"]))).toBe(true)
+    expect(error(["--", "--duration", "1"])).toBe("unexpected argument #2 (flags start with --; see --help)")
+    expect(error(["--format", "ndjson", "--", "x"])).toBe("unexpected argument #4 (flags start with --; see --help)")
+  })
+
   it("never repeats a token given in the wrong place, nor an argument that is no flag", () => {
     const token = "NzkyNzE1NDU0MTk2MDg4ODQy.X-hvzA.Ovy4MCQywSkoMRRclStW4xAYK7I"
     const secret = token.split(".")[2]!
