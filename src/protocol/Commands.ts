@@ -105,7 +105,7 @@ const Token = checked<Redacted.Redacted<string>>((u) => {
   const token = Redacted.isRedacted(u) ? Redacted.value(u) : undefined
   if (typeof token !== "string" || token === "") return "must be a non-empty Redacted<string> (Redacted.make(token))"
   // what a token copied with its REST prefix, or from a file with its newline, looks like
-  if (/^Bot\s/i.test(token)) return "must be the bare token, without the \"Bot \" prefix of the REST header"
+  if (/^Bot\s/i.test(token)) return "must be the bare token, without the \"Bot \" prefix of the REST header (Session.token(text) drops it)"
   if (token.trim() !== token) return "must not begin or end with whitespace"
   // an invisible or control character copied with it would make a header no HTTP client sends
   if (!/^[\x21-\x7e]+$/.test(token)) return "must be printable ASCII without spaces, as Discord's tokens are"

@@ -51,7 +51,9 @@ export class ConnectionEnded extends TaggedError("ConnectionEnded")<{
   override get message(): string {
     const { by, code, reason } = this.closed
     const how = code === undefined ? "dropped" : `closed with ${code}${reason === "" ? "" : ` (${reason})`}`
-    return `the connection ended (${how}, by the ${by}) before the client sent ${this.awaited ?? "another frame"}`
+    // a test that moved the TestClock past a timeout in one step is told where to look
+    const why = by === "client" ? ": the client gave it up (a timeout the TestClock passed, a zombie check, a stop)" : ""
+    return `the connection ended (${how}, by the ${by}) before the client sent ${this.awaited ?? "another frame"}${why}`
   }
 }
 

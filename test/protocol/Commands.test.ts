@@ -221,7 +221,7 @@ describe("Commands: validation", () => {
   it("a token with its REST prefix, surrounding whitespace or a character no token has is refused, and not shown", () => {
     for (const given of [`Bot ${secret}`, `bot\t${secret}`]) {
       const message = messageOf(identify({ token: Redacted.make(given) }))
-      expect(message).toBe("Identify: token must be the bare token, without the \"Bot \" prefix of the REST header")
+      expect(message).toBe("Identify: token must be the bare token, without the \"Bot \" prefix of the REST header (Session.token(text) drops it)")
     }
     for (const given of [`${secret}\n`, ` ${secret}`]) {
       expect(messageOf(Commands.resume({ token: Redacted.make(given), session_id: "s", seq: 1 }))).toBe(

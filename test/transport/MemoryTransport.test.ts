@@ -158,7 +158,9 @@ describe("MemoryTransport", () => {
       expect(Chunk.size(yield* peer.takeAll)).toBe(0)
       const ended = yield* Effect.flip(peer.received)
       expect(ended).toMatchObject({ _tag: "ConnectionEnded", closed: { code: 4000, reason: "going", by: "client" } })
-      expect(ended.message).toBe("the connection ended (closed with 4000 (going), by the client) before the client sent another frame")
+      expect(ended.message).toBe(
+        "the connection ended (closed with 4000 (going), by the client) before the client sent another frame: the client gave it up (a timeout the TestClock passed, a zombie check, a stop)"
+      )
       expect(yield* Effect.flip(peer.handshake())).toBeInstanceOf(MemoryTransport.ConnectionEnded)
       // ConnectionEnded alone: a NoSuchElementException went with it, outside the type, and a test
       // failing on it showed that first
