@@ -577,16 +577,41 @@ describe("reliability: a session fed bad input", () => {
       expect((yield* h.gateway.attempts).length).toBe(1)
     }).pipe(Effect.provide(TestLayer)))
 
-  const badReadies: ReadonlyArray<readonly [string, unknown]> = [
+  // the session READY started is kept (it was thrown away, a session start spent each time): it
+  // resumes where its connection went, never at that URL
+  const unusableResumeUrls: ReadonlyArray<readonly [string, unknown]> = [
     ["an http:// resume URL", readyData("http://evil.test/")],
     ["an https:// resume URL", readyData("https://evil.test/")],
     ["a javascript: resume URL", readyData("javascript:alert(1)")],
     ["a file: resume URL", readyData("file:///etc/passwd")],
     ["an empty resume URL", readyData("")],
     ["a resume URL that is a number", readyData(42)],
-    ["no session_id", { ...readyData(), session_id: undefined }],
-    ["an empty session_id", readyData(resumeUrl, "")],
     ["no resume URL", { ...readyData(), resume_gateway_url: undefined }]
+  ]
+  for (const [name, d] of unusableResumeUrls) {
+    it.scoped(`READY with ${name}: delivered, the session kept and resumed on the gateway URL`, () =>
+      Effect.gen(function*() {
+        counts.sessionScenarios++
+        const h = yield* start()
+        const { first, peer } = yield* accept(h)
+        expect(first?.op).toBe(2)
+        yield* peer.send(dispatchFrame(1, "READY", d))
+        yield* settle
+        expect(yield* peer.isOpen).toBe(true)
+        expect(h.events.map((event) => event.t)).toEqual(["READY"])
+        yield* peer.drop
+        yield* pastBackoff
+        const second = yield* accept(h)
+        expect(second.first?.op).toBe(6)
+        const urls = (yield* h.gateway.attempts).map((attempt) => attempt.url)
+        expect(urls).toHaveLength(2)
+        for (const url of urls) expect(url.startsWith(gatewayUrl)).toBe(true)
+      }).pipe(Effect.provide(TestLayer)))
+  }
+
+  const badReadies: ReadonlyArray<readonly [string, unknown]> = [
+    ["no session_id", { ...readyData(), session_id: undefined }],
+    ["an empty session_id", readyData(resumeUrl, "")]
   ]
   for (const [name, d] of badReadies) {
     it.scoped(`READY with ${name}: not delivered, no resume anywhere, a fresh identify on the gateway URL`, () =>
