@@ -588,15 +588,22 @@ describe("reliability: a session fed bad input", () => {
     ["a resume URL that is a number", readyData(42)],
     ["no resume URL", { ...readyData(), resume_gateway_url: undefined }]
   ]
+  // a session whose first connection, identified, was answered with a READY of data `d`
+  const answeredWith = (d: unknown) =>
+    Effect.gen(function*() {
+      counts.sessionScenarios++
+      const h = yield* start()
+      const { first, peer } = yield* accept(h)
+      expect(first?.op).toBe(2)
+      yield* peer.send(dispatchFrame(1, "READY", d))
+      yield* settle
+      return { h, peer }
+    })
+
   for (const [name, d] of unusableResumeUrls) {
     it.scoped(`READY with ${name}: delivered, the session kept and resumed on the gateway URL`, () =>
       Effect.gen(function*() {
-        counts.sessionScenarios++
-        const h = yield* start()
-        const { first, peer } = yield* accept(h)
-        expect(first?.op).toBe(2)
-        yield* peer.send(dispatchFrame(1, "READY", d))
-        yield* settle
+        const { h, peer } = yield* answeredWith(d)
         expect(yield* peer.isOpen).toBe(true)
         expect(h.events.map((event) => event.t)).toEqual(["READY"])
         yield* peer.drop
@@ -616,12 +623,7 @@ describe("reliability: a session fed bad input", () => {
   for (const [name, d] of badReadies) {
     it.scoped(`READY with ${name}: not delivered, no resume anywhere, a fresh identify on the gateway URL`, () =>
       Effect.gen(function*() {
-        counts.sessionScenarios++
-        const h = yield* start()
-        const { first, peer } = yield* accept(h)
-        expect(first?.op).toBe(2)
-        yield* peer.send(dispatchFrame(1, "READY", d))
-        yield* settle
+        const { h, peer } = yield* answeredWith(d)
         expect((yield* peer.closed).by).toBe("client")
         expect(h.events).toEqual([])
         expect(h.disconnects().map((r) => r._tag)).toEqual(["DecodeFailed"])

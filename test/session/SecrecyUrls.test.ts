@@ -20,7 +20,7 @@ import * as GatewayInfo from "../../src/session/GatewayInfo.ts"
 import { annotated } from "../logLines.ts"
 import { leaksOf } from "../secrecy.ts"
 import { GatewayInfoError } from "../../src/session/SessionError.ts"
-import { acceptAndHello, dispatch, options, ready, secret, Session, settle, TestLayer } from "./harness.ts"
+import { acceptAndHello, dispatch, options, ready, readyHeldPastItsConnection, secret, Session, settle, TestLayer } from "./harness.ts"
 
 const leaks = leaksOf(secret)
 
@@ -127,20 +127,7 @@ describe("Secrecy: a URL or a frame from the network that quotes the token", () 
   // its id in the next Resume, the snapshot and the point
   it.scoped("a READY whose session_id quotes the token, held for room past its connection's end, is not taken either", () =>
     Effect.gen(function*() {
-      const session = yield* Session.make(options({ bufferSize: 1, gateway: "wss://gateway.test/", timeouts: { hello: "1 hour" } }))
-      const { peer } = yield* acceptAndHello(10_000)
-      yield* peer.sendJson(ready(1, "session-1"))
-      yield* peer.sendJson({ op: 9, d: false, s: null, t: null })
-      yield* TestClock.adjust("6 seconds")
-      const { peer: second } = yield* acceptAndHello(10_000)
-      yield* second.sendJson(dispatch(1, "READY", { ...(ready(1, "x").d as object), session_id: `s-${secret}` }))
-      yield* settle
-      yield* second.drop
-      yield* TestClock.adjust("10 seconds")
-      yield* Effect.forkScoped(Stream.runDrain(session.events))
-      yield* settle
-      yield* TestClock.adjust("70 seconds")
-      const { first: next } = yield* acceptAndHello(10_000)
+      const { first: next, session } = yield* readyHeldPastItsConnection({ gateway: "wss://gateway.test/" }, `s-${secret}`)
       const snapshot = yield* session.snapshot
       const point = yield* Effect.fork(session.disconnect("1 second"))
       yield* TestClock.adjust("5 seconds")

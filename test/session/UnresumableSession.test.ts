@@ -10,13 +10,12 @@ import * as Either from "effect/Either"
 import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
-import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
 import type { Encoding } from "../../src/codec/Encoding.ts"
 import * as Json from "../../src/codec/Json.ts"
 import * as SessionOptions from "../../src/session/SessionOptions.ts"
 import { captured } from "../logLines.ts"
-import { acceptAndHello, dispatch, gatewayUrl, options, ready, resumeUrl, Session, settle, TestLayer } from "./harness.ts"
+import { acceptAndHello, gatewayUrl, options, ready, readyHeldPastItsConnection, resumeUrl, Session, settle, TestLayer } from "./harness.ts"
 
 // printable ASCII, as a token must be; an Identify with it is about 3,600 bytes
 const longSecret = "t".repeat(3_400)
@@ -63,20 +62,7 @@ describe("A session whose Resume would not fit in a payload", () => {
   // event: held, the wide session was resumed all the same
   it.scoped("a READY of such a session held for room past its connection's end is not resumed either", () =>
     Effect.gen(function*() {
-      const session = yield* Session.make(options({ token: longToken, bufferSize: 1, timeouts: { hello: "1 hour" } }))
-      const { peer } = yield* acceptAndHello(10_000)
-      yield* peer.sendJson(ready(1, "session-1"))
-      yield* peer.sendJson({ op: 9, d: false, s: null, t: null })
-      yield* TestClock.adjust("6 seconds")
-      const { peer: second } = yield* acceptAndHello(10_000)
-      yield* second.sendJson(dispatch(1, "READY", { ...(ready(1, "x").d as object), session_id: wideId }))
-      yield* settle
-      yield* second.drop
-      yield* TestClock.adjust("10 seconds")
-      yield* Effect.forkScoped(Stream.runDrain(session.events))
-      yield* settle
-      yield* TestClock.adjust("70 seconds")
-      const { first: next, peer: third } = yield* acceptAndHello(10_000)
+      const { first: next, peer: third, session } = yield* readyHeldPastItsConnection({ token: longToken }, wideId)
       expect(next.op).toBe(2)
       expect(third.url.startsWith(resumeUrl)).toBe(false)
       const point = yield* Effect.fork(session.disconnect("1 second"))

@@ -126,6 +126,32 @@ export const sentPayloads = (peer: MemoryTransport.MemoryPeer) =>
 /** The opcodes of what the client sent on `peer` since the last look. */
 export const sentOps = (peer: MemoryTransport.MemoryPeer) => Effect.map(sentPayloads(peer), (payloads) => payloads.map((payload) => payload.op))
 
+/**
+ * A session made with `options(overrides)` (one event of room, a long Hello timeout) whose READY
+ * of session `sessionId` waits for room past its connection's end: a first gateway session fills
+ * the buffer and an op 9 ends it, the next connection's READY is held and the connection dropped,
+ * then the program takes every event; returns the session and the next connection's peer and first
+ * payload.
+ */
+export const readyHeldPastItsConnection = (overrides: Partial<SessionOptions>, sessionId: string) =>
+  Effect.gen(function*() {
+    const session = yield* Session.make(options({ bufferSize: 1, timeouts: { hello: "1 hour" }, ...overrides }))
+    const { peer } = yield* acceptAndHello(10_000)
+    yield* peer.sendJson(ready(1, "session-1"))
+    yield* peer.sendJson({ op: 9, d: false, s: null, t: null })
+    yield* TestClock.adjust("6 seconds")
+    const { peer: second } = yield* acceptAndHello(10_000)
+    yield* second.sendJson(ready(1, sessionId))
+    yield* settle
+    yield* second.drop
+    yield* TestClock.adjust("10 seconds")
+    yield* Effect.forkScoped(Stream.runDrain(session.events))
+    yield* settle
+    yield* TestClock.adjust("70 seconds")
+    const { first, peer: next } = yield* acceptAndHello(10_000)
+    return { session, first, peer: next }
+  })
+
 export { settle } from "../settle.ts"
 
 export { Session }
