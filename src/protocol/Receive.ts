@@ -29,13 +29,22 @@ import {
 export const maxHeartbeatInterval = 3_600_000
 
 /**
+ * Whether `u` is a heartbeat interval a Hello may carry: a whole number of milliseconds from 1 to
+ * {@link maxHeartbeatInterval}.
+ *
+ * @since 0.1.0
+ */
+export const isHeartbeatInterval = (u: unknown): u is number =>
+  typeof u === "number" && Number.isInteger(u) && u > 0 && u <= maxHeartbeatInterval
+
+/**
  * Op 10 data: how often to heartbeat, in milliseconds.
  *
  * @since 0.1.0
  */
 export const Hello = struct({
   heartbeat_interval: checked<number>((u) =>
-    typeof u === "number" && Number.isInteger(u) && u > 0 && u <= maxHeartbeatInterval
+    isHeartbeatInterval(u)
       ? undefined
       : `must be a positive integer number of milliseconds, at most ${maxHeartbeatInterval}, got ${show(u)}`
   )

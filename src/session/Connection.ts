@@ -233,12 +233,12 @@ type ReadyStep = Extract<Protocol.Step, { readonly _tag: "Ready" }>
 // is not resumed at all (a Resume would be refused at the encoder).
 type ReadyRefusal = "Unusable" | "Unencrypted" | "QuotesToken" | "Unresumable"
 
-const readyRefusal = (options: ResolvedOptions, url: string, step: ReadyStep): ReadyRefusal | undefined =>
+const readyRefusal = (options: ResolvedOptions, at: string, step: ReadyStep): ReadyRefusal | undefined =>
   Either.isLeft(Commands.resumeFits(options.token, step.sessionId, options.encoding))
     ? "Unresumable"
     : step.resumeGatewayUrl === undefined
     ? "Unusable"
-    : downgrades(url, step.resumeGatewayUrl)
+    : downgrades(at, step.resumeGatewayUrl)
     ? "Unencrypted"
     : quotesToken(step.resumeGatewayUrl, options.token)
     ? "QuotesToken"

@@ -27,7 +27,7 @@ import { CloseCode } from "../protocol/CloseCode.ts"
 import type { GatewayBot } from "../protocol/GatewayBot.ts"
 import * as Intents from "../protocol/Intents.ts"
 import { show } from "../protocol/internal/schema.ts"
-import { maxHeartbeatInterval } from "../protocol/Receive.ts"
+import { isHeartbeatInterval, maxHeartbeatInterval } from "../protocol/Receive.ts"
 import * as CloseFrame from "../transport/CloseFrame.ts"
 import { Connection } from "./Connection.ts"
 import type { Host, Settings } from "./Connection.ts"
@@ -304,7 +304,7 @@ export const make = (options: Options): Effect.Effect<LocalGateway, LocalGateway
       }
     }
     const heartbeatIntervalMs = millis(options.heartbeatInterval, 41_250)
-    if (!(Number.isInteger(heartbeatIntervalMs) && heartbeatIntervalMs > 0 && heartbeatIntervalMs <= maxHeartbeatInterval)) {
+    if (!isHeartbeatInterval(heartbeatIntervalMs)) {
       return yield* Effect.die(
         new RangeError(`heartbeatInterval must be a whole number of milliseconds from 1 to ${maxHeartbeatInterval} (what a Hello carries), got ${heartbeatIntervalMs}`)
       )

@@ -20,7 +20,7 @@ import { isUtf8 } from "node:buffer"
 import { TextFrame } from "../codec/TextFrame.ts"
 import { TaggedError } from "../internal/taggedError.ts"
 import { ResumableClose } from "../protocol/CloseCode.ts"
-import { maxHeartbeatInterval } from "../protocol/Receive.ts"
+import { isHeartbeatInterval, maxHeartbeatInterval } from "../protocol/Receive.ts"
 import * as CloseFrame from "./CloseFrame.ts"
 import { ConnectionClosed, GatewayTransport, receiveFrom, refusedUpgrade, TransportError } from "./GatewayTransport.ts"
 import type { Connection, ConnectOptions, Frame, OutgoingFrame } from "./GatewayTransport.ts"
@@ -299,7 +299,7 @@ const makePair = (url: string, options: ConnectOptions) =>
       // a Hello no client takes, or one an ETF session cannot read, ended in the client's close
       // and a bare "closed with 4900": said at once instead
       handshake: (interval = 41_250) =>
-        !(Number.isInteger(interval) && interval > 0 && interval <= maxHeartbeatInterval)
+        !isHeartbeatInterval(interval)
           ? Effect.die(
             new RangeError(`handshake: the interval must be a whole number of milliseconds from 1 to ${maxHeartbeatInterval} (what a Hello carries), got ${interval}`)
           )
