@@ -436,6 +436,7 @@ export const makeWith = (
       options: resolved,
       outbox,
       members,
+      metrics,
       // however it ended: a session that died of a defect had its commands' callers die of it too
       // (not `SessionClosed`), each on a fiber Effect then told of
       ended: Effect.asVoid(Effect.exit(Deferred.await(finished)))
@@ -772,6 +773,7 @@ export const makeWith = (
           yield* (hooks.tellsFatalEnd === true ? Effect.logDebug : Effect.logError)(`the session ended for good: ${fatal}`)
         }
         yield* transition(SessionState.Disconnected(), fatal !== undefined ? Reasons.Fatal({ message: fatal }) : Reasons.Disconnect())
+        yield* metrics.ended(outcome)
         if (forgets) forget()
         lastMade = true
         if (lastMadeSignal !== undefined) yield* Deferred.succeed(lastMadeSignal, undefined)

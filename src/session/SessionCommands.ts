@@ -15,6 +15,7 @@ import { shardOf } from "../protocol/Sharding.ts"
 import * as MemberRequests from "./MemberRequests.ts"
 import type * as Outbox from "./Outbox.ts"
 import { SessionClosed } from "./SessionError.ts"
+import type { SessionMetrics } from "./SessionMetrics.ts"
 import * as SessionOptions from "./SessionOptions.ts"
 
 /**
@@ -67,6 +68,8 @@ export interface Context {
   readonly options: SessionOptions.ResolvedOptions
   readonly outbox: Outbox.Outbox
   readonly members: MemberRequests.MemberRequests
+  /** Where each call's outcome is counted. */
+  readonly metrics: SessionMetrics
   /** Succeeds once the session has ended, however it ended. */
   readonly ended: Effect.Effect<void>
 }
@@ -87,7 +90,7 @@ export interface Made {
  *
  * @since 0.1.0
  */
-export const make = ({ ended, members, options, outbox }: Context): Made => {
+export const make = ({ ended, members, metrics, options, outbox }: Context): Made => {
   // what a fresh Identify says: the options, with the presence of the newest update not given up
   // on, so a new session shows what the old one showed
   const identifying = Withdrawable.make(options)
@@ -148,9 +151,12 @@ export const make = ({ ended, members, options, outbox }: Context): Made => {
     })
 
   const masked = Commands.maskingToken(options.token)
+  // each call counted as it ends, its error as the caller gets it
+  const counted = <A, E extends { readonly _tag: string }>(command: Commands.UserCommand["_tag"], effect: Effect.Effect<A, E>) =>
+    Effect.onExit(Effect.mapError(effect, masked), (exit) => metrics.command(command, exit))
   const commands: SessionCommands = {
     updatePresence: (given) =>
-      Effect.mapError(Effect.flatMap(Commands.built("PresenceUpdate", () => Commands.presenceUpdate(given)), (command) =>
+      counted("PresenceUpdate", Effect.flatMap(Commands.built("PresenceUpdate", () => Commands.presenceUpdate(given)), (command) =>
         Effect.flatMap(Commands.encode(command, options.encoding), (payload) => {
           // checked: kept as a copy, which the caller's later changes to its object do not reach
           const presence = Commands.copyPresence(given)
@@ -170,13 +176,13 @@ export const make = ({ ended, members, options, outbox }: Context): Made => {
                 () => Effect.sync(() => identifying.withdraw(update))
               )
             }))
-        })), masked),
+        }))),
     updateVoiceState: (voice) =>
-      Effect.mapError(Effect.flatMap(Commands.built("VoiceStateUpdate", () => Commands.voiceStateUpdate(voice)), submit), masked),
-    requestSoundboardSounds: (guildIds) => Effect.mapError(submit(Commands.requestSoundboardSounds(guildIds)), masked),
+      counted("VoiceStateUpdate", Effect.flatMap(Commands.built("VoiceStateUpdate", () => Commands.voiceStateUpdate(voice)), submit)),
+    requestSoundboardSounds: (guildIds) => counted("RequestSoundboardSounds", submit(Commands.requestSoundboardSounds(guildIds))),
     requestChannelInfo: (request) =>
-      Effect.mapError(Effect.flatMap(Commands.built("RequestChannelInfo", () => Commands.requestChannelInfo(request)), submit), masked),
-    requestGuildMembers: (request) => Effect.mapError(requestGuildMembers(request), masked)
+      counted("RequestChannelInfo", Effect.flatMap(Commands.built("RequestChannelInfo", () => Commands.requestChannelInfo(request)), submit)),
+    requestGuildMembers: (request) => counted("RequestGuildMembers", requestGuildMembers(request))
   }
 
   return {

@@ -1,15 +1,19 @@
 /**
  * What a session reports to Effect's metric registry, for operators: events by type, heartbeat
- * latency, reconnects and their reasons, identify waits and the command queue. Export them with
+ * latency, reconnects and their reasons, identify waits, the command queue, the program's commands
+ * by outcome and how sessions ended. Export them with
  * any Effect metrics exporter (e.g. `@effect/opentelemetry`'s `NodeSdk.layer` with a metric reader).
  *
  * @since 0.1.0
  */
+import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import * as Metric from "effect/Metric"
 import * as MetricBoundaries from "effect/MetricBoundaries"
 import * as MetricLabel from "effect/MetricLabel"
 import { isTypeName } from "../protocol/Event.ts"
+import { FatalClose } from "./SessionError.ts"
 
 /**
  * Dispatches received (delivered or, when the program asked for other types only, skipped),
@@ -71,6 +75,44 @@ export const sendQueueDepth = Metric.gauge("discord_gateway_send_queue_depth", {
 })
 
 /**
+ * The program's commands, counted as each call ends, tagged `command` (`PresenceUpdate`,
+ * `VoiceStateUpdate`, `RequestGuildMembers`, `RequestSoundboardSounds`, `RequestChannelInfo`) and
+ * `outcome`: `done` (written to a connection; a member request: answered in full), the error's tag
+ * (`InvalidCommand`: refused before it was queued; `SessionClosed`), a member request's failure
+ * (`RateLimited`, `Timeout`, `Malformed`, `Lost`), `interrupted` (its caller gave up first) or
+ * `defect`. Not tagged `shard`, as `events`.
+ *
+ * @since 0.1.0
+ */
+export const commands = Metric.counter("discord_gateway_commands_total", {
+  description: "Commands the program gave, by how each call ended",
+  incremental: true
+})
+
+/**
+ * Sessions that ended, tagged `reason`: `Disconnect` (stopped: `disconnect`, `end`, its scope
+ * closed), the error that ended it (`FatalClose`, with `code` too, such as `"4004"`;
+ * `IdentifyBudgetExhausted`, `GatewayInfoError`, `MessageTooLarge`) or `Defect`. Not tagged
+ * `shard`: a reset token ends every shard with 4004, counted in one series.
+ *
+ * @since 0.1.0
+ */
+export const sessionEnds = Metric.counter("discord_gateway_session_ends_total", {
+  description: "Sessions that ended, by why",
+  incremental: true
+})
+
+// the `outcome` a command's call is counted with
+const commandOutcome = (exit: Exit.Exit<unknown, { readonly _tag: string; readonly reason?: string }>): string => {
+  if (Exit.isSuccess(exit)) return "done"
+  if (Cause.isInterruptedOnly(exit.cause)) return "interrupted"
+  const failure = Cause.failureOption(exit.cause)
+  if (failure._tag === "None") return "defect"
+  // a member request's failure says what its answer was; the others' reasons are their messages'
+  return failure.value._tag === "MemberRequestError" && failure.value.reason !== undefined ? failure.value.reason : failure.value._tag
+}
+
+/**
  * One session's metric handle. Counting an event is a synchronous registry update (about 25 ns),
  * so it costs no Effect per event. Its members are methods of one object that every session
  * shares: call them on it (one taken off it has no `this`).
@@ -88,6 +130,10 @@ export interface SessionMetrics {
   identifyWait(ms: number): Effect.Effect<void>
   /** Records how many of the session's commands wait to be sent (its share of the shard's gauge). */
   queueDepth(depth: number): Effect.Effect<void>
+  /** Counts a command's call that ended (`command`: its `_tag`). */
+  command(command: string, exit: Exit.Exit<unknown, { readonly _tag: string; readonly reason?: string }>): Effect.Effect<void>
+  /** Counts the session's end: a success is a stop, a failure its error (or a defect). */
+  ended(exit: Exit.Exit<void, { readonly _tag: string }>): Effect.Effect<void>
 }
 
 /**
@@ -159,4 +205,25 @@ class ShardMetrics implements SessionMetrics {
       return Metric.incrementBy(this.queued, change)
     })
   }
+
+  command(command: string, exit: Exit.Exit<unknown, { readonly _tag: string; readonly reason?: string }>): Effect.Effect<void> {
+    return Metric.increment(Metric.taggedWithLabels(commands, [
+      MetricLabel.make("command", command),
+      MetricLabel.make("outcome", commandOutcome(exit))
+    ]))
+  }
+
+  ended(exit: Exit.Exit<void, { readonly _tag: string }>): Effect.Effect<void> {
+    return Metric.increment(Metric.taggedWithLabels(sessionEnds, endLabels(exit)))
+  }
+}
+
+const endLabels = (exit: Exit.Exit<void, { readonly _tag: string }>): ReadonlyArray<MetricLabel.MetricLabel> => {
+  if (Exit.isSuccess(exit) || Cause.isInterruptedOnly(exit.cause)) return [MetricLabel.make("reason", "Disconnect")]
+  const failure = Cause.failureOption(exit.cause)
+  if (failure._tag === "None") return [MetricLabel.make("reason", "Defect")]
+  const error = failure.value
+  return error instanceof FatalClose
+    ? [MetricLabel.make("reason", error._tag), MetricLabel.make("code", String(error.code))]
+    : [MetricLabel.make("reason", error._tag)]
 }

@@ -11,10 +11,22 @@ import * as Random from "effect/Random"
 import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
 import * as IdentifyLimiter from "../../src/limits/IdentifyLimiter.ts"
+import * as Intents from "../../src/protocol/Intents.ts"
 import * as SessionMetrics from "../../src/session/SessionMetrics.ts"
 import * as MemoryTransport from "../../src/transport/MemoryTransport.ts"
 import { settleFor } from "../settle.ts"
-import { acceptAndHello, dispatch, options, ready, readySession, Session, settle, TestLayer } from "./harness.ts"
+import {
+  acceptAndHello,
+  dispatch,
+  memberAnswer,
+  options,
+  ready,
+  readySession,
+  receiveOp,
+  Session,
+  settle,
+  TestLayer
+} from "./harness.ts"
 
 // Shard 5 of 6: no other test in this file uses it. The registry is the process's: other files run
 // in the same process may have counted for shard 5 too, so counts are taken as differences.
@@ -193,5 +205,63 @@ describe("SessionMetrics", () => {
       const results = yield* Fiber.join(updates)
       expect(results.filter((result) => result._tag === "Left").map((result) => result.left._tag)).toEqual(["SessionClosed"])
       expect((yield* depth).value).toBe(0)
+    }).pipe(Effect.provide(TestLayer)))
+
+  const commandCount = (command: string, outcome: string) =>
+    counterOf(SessionMetrics.commands, [MetricLabel.make("command", command), MetricLabel.make("outcome", outcome)])
+  const endCount = (labels: ReadonlyArray<MetricLabel.MetricLabel>) => counterOf(SessionMetrics.sessionEnds, labels)
+
+  it.scoped("counts the program's commands by how each call ended: done, refused, answered, rate limited, given up, closed", () =>
+    Effect.gen(function*() {
+      const outcomes = [
+        ["PresenceUpdate", "done"],
+        ["VoiceStateUpdate", "InvalidCommand"],
+        ["RequestGuildMembers", "done"],
+        ["RequestGuildMembers", "RateLimited"],
+        ["RequestSoundboardSounds", "interrupted"],
+        ["RequestChannelInfo", "SessionClosed"]
+      ] as const
+      const before = yield* Effect.forEach(outcomes, ([command, outcome]) => commandCount(command, outcome))
+      const guild = "81384788765712384" // on shard 0 of 1
+      const { peer, session } = yield* readySession({ intents: Intents.Guilds | Intents.GuildMembers })
+      yield* session.updatePresence({ since: null, activities: [], status: "idle", afk: false })
+      // an empty channel id is refused before it is queued
+      yield* Effect.flip(session.updateVoiceState({ guild_id: guild, channel_id: "", self_mute: false, self_deaf: false }))
+      const answered = yield* Effect.fork(session.requestGuildMembers({ guild_id: guild, query: "", limit: 0 }))
+      const sent = (yield* receiveOp(peer, 8)) as { d: { nonce: string } }
+      yield* peer.sendJson(memberAnswer(2, guild, sent.d.nonce, []))
+      yield* Fiber.join(answered)
+      const limited = yield* Effect.fork(Effect.flip(session.requestGuildMembers({ guild_id: guild, query: "", limit: 0 })))
+      const again = (yield* receiveOp(peer, 8)) as { d: { nonce: string } }
+      yield* peer.sendJson(dispatch(3, "RATE_LIMITED", { opcode: 8, retry_after: 10, meta: { guild_id: guild, nonce: again.d.nonce } }))
+      expect((yield* Fiber.join(limited))._tag).toBe("MemberRequestError")
+      // the connection drops: a command waits for the next one, and its caller gives up
+      yield* peer.drop
+      yield* settle
+      const givenUp = yield* Effect.fork(session.requestSoundboardSounds([guild]))
+      yield* settle
+      yield* Fiber.interrupt(givenUp)
+      const closed = yield* Effect.fork(Effect.flip(session.requestChannelInfo({ guild_id: guild, fields: ["status"] })))
+      yield* settle
+      yield* session.disconnect()
+      expect((yield* Fiber.join(closed))._tag).toBe("SessionClosed")
+      const after = yield* Effect.forEach(outcomes, ([command, outcome]) => commandCount(command, outcome))
+      expect(after.map((count, i) => count - before[i]!)).toEqual([1, 1, 1, 1, 1, 1])
+    }).pipe(Effect.provide(TestLayer)))
+
+  it.scoped("counts how sessions ended: a fatal close by its code, a stop as Disconnect", () =>
+    Effect.gen(function*() {
+      const fatal = [MetricLabel.make("reason", "FatalClose"), MetricLabel.make("code", "4004")]
+      const stopped = [MetricLabel.make("reason", "Disconnect")]
+      const [fatalBefore, stoppedBefore] = [yield* endCount(fatal), yield* endCount(stopped)]
+      const first = yield* readySession()
+      yield* first.peer.close(4004, "Authentication failed.")
+      expect((yield* Effect.flip(first.session.await))._tag).toBe("FatalClose")
+      // the in-memory identify limiter spaces the two sessions' Identifies 5 s apart
+      const starting = yield* Effect.fork(readySession({}, 3_600_000))
+      yield* TestClock.adjust("5 seconds")
+      const second = yield* Fiber.join(starting)
+      yield* second.session.disconnect()
+      expect([(yield* endCount(fatal)) - fatalBefore, (yield* endCount(stopped)) - stoppedBefore]).toEqual([1, 1])
     }).pipe(Effect.provide(TestLayer)))
 })
