@@ -420,9 +420,9 @@ const start = (
     const requestSoundboardSounds: Fleet["requestSoundboardSounds"] = (guildIds) =>
       Effect.gen(function*() {
         // the whole list first (at least one id), then every shard's part
-        yield* Commands.validate(Commands.requestSoundboardSounds(guildIds))
+        const { guild_ids } = yield* Commands.validate(Commands.requestSoundboardSounds(guildIds))
         const groups = new Map<Starter.Shard, Array<string>>()
-        for (const guildId of guildIds) {
+        for (const guildId of guild_ids) {
           const shard = yield* shardFor(guildId)
           const group = groups.get(shard)
           if (group === undefined) groups.set(shard, [guildId])
@@ -503,39 +503,39 @@ const start = (
       await: ending.await,
       updatePresence: (given) =>
         Effect.mapError(Effect.gen(function*() {
-          yield* Commands.encode(yield* Commands.built("PresenceUpdate", () => Commands.presenceUpdate(given)), resolved.encoding)
-          // checked: kept as a copy, which the caller's later changes to its object do not reach
-          const update = Commands.copyPresence(given)
+          const command = yield* Commands.built("PresenceUpdate", () => Commands.presenceUpdate(given))
+          // kept as checked: a copy, which the caller's later changes to its object do not reach
+          const update = Commands.copyPresence((yield* Commands.encodeChecked(command, resolved.encoding)).checked)
           // checked with the longest shard number: every shard's Identify can carry it
           yield* SessionOptions.withPresence({ ...resolved, shard: [shardCount - 1, shardCount] }, update)
           yield* presence.update(update, live)
         }), masked),
       updateVoiceState: (voice) =>
         Effect.flatMap(Commands.built("VoiceStateUpdate", () => Commands.voiceStateUpdate(voice)), (command) =>
-          checked(command, () => onGuildShard(voice.guild_id, (session) => session.updateVoiceState(voice)))).pipe(Effect.mapError(masked)),
+          checked(command, () => onGuildShard(command.guild_id, (session) => session.updateVoiceState(command)))).pipe(Effect.mapError(masked)),
       requestSoundboardSounds: (guildIds) => Effect.mapError(requestSoundboardSounds(guildIds), masked),
       requestChannelInfo: (request) =>
         Effect.flatMap(Commands.built("RequestChannelInfo", () => Commands.requestChannelInfo(request)), (command) =>
-          checked(command, () => onGuildShard(request.guild_id, (session) => session.requestChannelInfo(request)))).pipe(Effect.mapError(masked)),
+          checked(command, () => onGuildShard(command.guild_id, (session) => session.requestChannelInfo(command)))).pipe(Effect.mapError(masked)),
       requestGuildMembers: (request) =>
         // with a nonce as wide as its session's will be: it counts in the 4096 bytes
         Effect.flatMap(Commands.memberRequest(request, MemberRequests.widestNonce), (command) =>
           checked(command, () =>
             Effect.zipRight(
-              MemberRequests.checkIntents(request, resolved.intents),
+              MemberRequests.checkIntents(command, resolved.intents),
               Effect.flatMap(
                 // a shard not started yet is waited for up to the members timeout; the session's
                 // request then counts its own, from when it goes out and from each chunk
-                Effect.timeoutFail(sessionFor(request.guild_id), {
+                Effect.timeoutFail(sessionFor(command.guild_id), {
                   duration: resolved.timeouts.members,
                   onTimeout: () =>
                     new MemberRequests.MemberRequestError({
                       reason: "Timeout",
-                      guildId: request.guild_id,
-                      detail: `its shard ${shardOf(request.guild_id, shardCount)} did not start within the members timeout`
+                      guildId: command.guild_id,
+                      detail: `its shard ${shardOf(command.guild_id, shardCount)} did not start within the members timeout`
                     })
                 }),
-                (session) => Effect.mapError(session.requestGuildMembers(request), namingShard(request.guild_id))
+                (session) => Effect.mapError(session.requestGuildMembers(request), namingShard(command.guild_id))
               )
             ))).pipe(
           Effect.mapError(masked),

@@ -621,11 +621,15 @@ const nameOf = (command: unknown): string =>
     : "command"
 
 /**
- * Checks every rule of `command` without encoding it.
+ * Checks every rule of `command` without encoding it, and returns it as checked: a copy of plain
+ * data, each of its values read once from the program's object. A getter or a proxy may answer
+ * each read differently (checked on one answer, another went out); the copy is checked again, and
+ * is what {@link encode} writes and a session keeps.
  *
  * @since 0.1.0
  */
-export const validate = <C extends Command>(command: C): Either.Either<C, InvalidCommand> => readOrRefuse("command", () => validateRead(command))
+export const validate = <C extends Command>(command: C): Either.Either<C, InvalidCommand> =>
+  readOrRefuse("command", () => Either.flatMap(validateRead(command), (valid) => validateRead(copied(valid))))
 
 const validateRead = <C extends Command>(command: C): Either.Either<C, InvalidCommand> => {
   const name = nameOf(command)
@@ -661,44 +665,74 @@ export const copyPresence = (presence: Presence): Presence => ({
   afk: presence.afk
 })
 
-const data = (command: Command): unknown => {
-  switch (command._tag) {
+// `command` as plain data, each value read once (arrays copied too); a checked command's shape is
+// taken as given, and a later read that breaks it throws (refused as not readable) or is refused
+// by the second check
+const copied = <C extends Command>(command: C): C => {
+  const copy = ((): Command => {
+    switch (command._tag) {
+      case "Identify": {
+        const { presence, properties, shard } = command
+        return {
+          _tag: "Identify",
+          token: command.token,
+          properties: { os: properties.os, browser: properties.browser, device: properties.device },
+          intents: command.intents,
+          shard: shard === undefined ? undefined : [shard[0], shard[1]],
+          large_threshold: command.large_threshold,
+          presence: presence === undefined ? undefined : copyPresence(presence),
+          compress: command.compress
+        }
+      }
+      case "Resume":
+        return { _tag: "Resume", token: command.token, session_id: command.session_id, seq: command.seq }
+      case "Heartbeat":
+        return { _tag: "Heartbeat", seq: command.seq }
+      case "PresenceUpdate":
+        return { _tag: "PresenceUpdate", ...copyPresence(command) }
+      case "VoiceStateUpdate":
+        return {
+          _tag: "VoiceStateUpdate",
+          guild_id: command.guild_id,
+          channel_id: command.channel_id,
+          self_mute: command.self_mute,
+          self_deaf: command.self_deaf
+        }
+      case "RequestGuildMembers": {
+        const userIds = command.user_ids
+        return {
+          _tag: "RequestGuildMembers",
+          guild_id: command.guild_id,
+          query: command.query,
+          limit: command.limit,
+          user_ids: userIds === undefined ? undefined : Array.from(userIds),
+          presences: command.presences,
+          nonce: command.nonce
+        }
+      }
+      case "RequestSoundboardSounds":
+        return { _tag: "RequestSoundboardSounds", guild_ids: Array.from(command.guild_ids) }
+      case "RequestChannelInfo":
+        return { _tag: "RequestChannelInfo", guild_id: command.guild_id, fields: Array.from(command.fields) }
+    }
+  })()
+  return copy as C
+}
+
+// what goes out as `d`: a checked copy's fields but its tag, the token revealed
+const data = (checked: Command): unknown => {
+  switch (checked._tag) {
     case "Identify":
-      return {
-        token: Redacted.value(command.token),
-        properties: { os: command.properties.os, browser: command.properties.browser, device: command.properties.device },
-        intents: command.intents,
-        shard: command.shard,
-        large_threshold: command.large_threshold,
-        presence: command.presence === undefined ? undefined : copyPresence(command.presence),
-        compress: command.compress
-      }
-    case "Resume":
-      return { token: Redacted.value(command.token), session_id: command.session_id, seq: command.seq }
+    case "Resume": {
+      const { _tag, token, ...fields } = checked
+      return { token: Redacted.value(token), ...fields }
+    }
     case "Heartbeat":
-      return command.seq
-    case "PresenceUpdate":
-      return copyPresence(command)
-    case "VoiceStateUpdate":
-      return {
-        guild_id: command.guild_id,
-        channel_id: command.channel_id,
-        self_mute: command.self_mute,
-        self_deaf: command.self_deaf
-      }
-    case "RequestGuildMembers":
-      return {
-        guild_id: command.guild_id,
-        query: command.query,
-        limit: command.limit,
-        user_ids: command.user_ids,
-        presences: command.presences,
-        nonce: command.nonce
-      }
-    case "RequestSoundboardSounds":
-      return { guild_ids: command.guild_ids }
-    case "RequestChannelInfo":
-      return { guild_id: command.guild_id, fields: command.fields }
+      return checked.seq
+    default: {
+      const { _tag, ...fields } = checked
+      return fields
+    }
   }
 }
 
@@ -718,8 +752,21 @@ const tokenPart = (command: Command): string =>
 export function encode(command: Command): Either.Either<string, InvalidCommand>
 export function encode(command: Command, encoding: Encoding): Either.Either<string | Uint8Array, InvalidCommand>
 export function encode(command: Command, encoding: Encoding = Json.encoding): Either.Either<string | Uint8Array, InvalidCommand> {
-  return Either.flatMap(validate(command), (valid) => encodeValid(valid, encoding))
+  return Either.map(encodeChecked(command, encoding), ({ payload }) => payload)
 }
+
+/**
+ * {@link encode}, with the copy of `command` that was checked and encoded ({@link validate}): what
+ * a session keeps of a program's command, such as the presence the next Identify carries.
+ *
+ * @internal
+ * @since 0.1.0
+ */
+export const encodeChecked = <C extends Command>(
+  command: C,
+  encoding: Encoding
+): Either.Either<{ readonly checked: C; readonly payload: string | Uint8Array }, InvalidCommand> =>
+  Either.flatMap(validate(command), (checked) => Either.map(encodeValid(checked, encoding), (payload) => ({ checked, payload })))
 
 /**
  * Whether a session of `sessionId` may send its Resume with `token` at any sequence it reaches:

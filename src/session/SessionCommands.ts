@@ -139,8 +139,8 @@ export const make = ({ ended, members, metrics, options, outbox }: Context): Mad
         const command = yield* Commands.memberRequest(request, nonce)
         const payload = yield* Commands.encode(command, options.encoding)
         yield* onThisShard(command)
-        yield* MemberRequests.checkIntents(request, options.intents)
-        const answer = yield* members.register(nonce, request.guild_id)
+        yield* MemberRequests.checkIntents(command, options.intents)
+        const answer = yield* members.register(nonce, command.guild_id)
         // the timeout counts from when the request went out, then from each chunk: what it waits
         // for is the gateway's answer, not a ready connection nor the send limit (150 requests made
         // together timed out in the outbox, never sent); a session that ends fails it at once,
@@ -157,10 +157,9 @@ export const make = ({ ended, members, metrics, options, outbox }: Context): Mad
   const commands: SessionCommands = {
     updatePresence: (given) =>
       counted("PresenceUpdate", Effect.flatMap(Commands.built("PresenceUpdate", () => Commands.presenceUpdate(given)), (command) =>
-        Effect.flatMap(Commands.encode(command, options.encoding), (payload) => {
-          // checked: kept as a copy, which the caller's later changes to its object do not reach
-          const presence = Commands.copyPresence(given)
-          return Effect.flatMap(SessionOptions.withPresence(identifying.latest(), presence), (next) =>
+        // kept as checked: a copy, which the caller's later changes to its object do not reach
+        Effect.flatMap(Commands.encodeChecked(command, options.encoding), ({ checked, payload }) => {
+          return Effect.flatMap(SessionOptions.withPresence(identifying.latest(), Commands.copyPresence(checked)), (next) =>
             Effect.uninterruptibleMask((restore) => {
               const update = identifying.add(next)
               // given up before it went out, it is as if it had never been made (also given up before

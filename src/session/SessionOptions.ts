@@ -635,27 +635,26 @@ export const resolve = (options: SessionOptions): Either.Either<ResolvedOptions,
     sendLimit: SendLimiter.gatewaySends,
     presenceLimit: SendLimiter.presenceUpdates
   }
-  // the presence checked is kept as a copy, which the caller's later changes do not reach
-  return Either.match(checkHandshakes(resolved), {
-    onLeft: (error) => Either.left(new InvalidOptions({ detail: withoutToken(error.message, options.token) })),
-    onRight: (checked) =>
-      Either.right(checked.presence === undefined ? checked : { ...checked, presence: Commands.copyPresence(checked.presence) })
-  })
+  return Either.mapLeft(checkHandshakes(resolved), (error) => new InvalidOptions({ detail: withoutToken(error.message, options.token) }))
 }
 
-// `options` if the Identify they describe can be sent
+// `options` if the Identify they describe can be sent, with the presence as it was checked: a copy,
+// which the caller's later changes (or a getter's next answer) do not reach
 const checkIdentify = (options: ResolvedOptions): Either.Either<ResolvedOptions, Commands.InvalidCommand> =>
-  Either.map(Commands.encode(identifyCommand(options), options.encoding), () => options)
+  Either.map(
+    Commands.encodeChecked(identifyCommand(options), options.encoding),
+    ({ checked }) => options.presence === undefined ? options : { ...options, presence: checked.presence }
+  )
 
 // `options` if the Identify they describe can be sent, and the Resume of the point they resume
 // from, however far its sequence goes (an Identify that fits leaves room for a Resume of a session
 // id Discord issues, not of every id a point may hold); a point of another encoding is never
 // resumed here, only handed back
 const checkHandshakes = (options: ResolvedOptions): Either.Either<ResolvedOptions, Commands.InvalidCommand> =>
-  Either.flatMap(checkIdentify(options), () =>
-    options.resume === undefined || !resumesOver(options.resume, options.encoding)
-      ? Either.right(options)
-      : Either.map(Commands.resumeFits(options.token, options.resume.sessionId, options.encoding), () => options))
+  Either.flatMap(checkIdentify(options), (checked) =>
+    checked.resume === undefined || !resumesOver(checked.resume, checked.encoding)
+      ? Either.right(checked)
+      : Either.map(Commands.resumeFits(checked.token, checked.resume.sessionId, checked.encoding), () => checked))
 
 /**
  * `options` (resolved for any shard of the same count) for another shard and the point it
@@ -678,8 +677,9 @@ export const forShard = (
 }
 
 /**
- * `options` identifying with `presence` from now on, as a session does after `updatePresence`:
- * fails when the Identify could not carry it (an Identify holds more than a Presence Update).
+ * `options` identifying with `presence` (a copy of it, as checked) from now on, as a session does
+ * after `updatePresence`: fails when the Identify could not carry it (an Identify holds more than a
+ * Presence Update).
  *
  * @internal
  * @since 0.1.0

@@ -85,4 +85,32 @@ describe("a command that cannot be read as data", () => {
       "InvalidCommand Invalid: VoiceStateUpdate: the value could not be read (the program's getter threw)"
     )
   })
+
+  // a getter answering each read anew: checked on its first answer, the payload took a later one
+  const answers = (...said: ReadonlyArray<unknown>) => {
+    let reads = 0
+    return () => said[Math.min(reads++, said.length - 1)]!
+  }
+
+  it("a getter whose next answer breaks a rule: refused, the payload never built from what was not checked", () => {
+    const activity = Object.defineProperty({ type: 0 }, "name", { get: answers("fine", 42), enumerable: true })
+    expect(refusal(Commands.encode(Commands.presenceUpdate({ ...online, activities: [activity as unknown as Commands.Activity] })))).toMatch(
+      /^InvalidCommand Invalid: PresenceUpdate: activities\[0\]\.name /
+    )
+    const guild = answers("81384788765712384", "not a snowflake")
+    const ids = new Proxy(["81384788765712384"], { get: (target, key) => key === "0" ? guild() : Reflect.get(target, key) })
+    expect(refusal(Commands.encode(Commands.requestSoundboardSounds(ids)))).toMatch(/^InvalidCommand Invalid: RequestSoundboardSounds: guild_ids\[0\] /)
+  })
+
+  it("validate hands back the command as checked: plain data, read once, which later answers do not change", () => {
+    const read = answers("first", "second", "third")
+    const activity = Object.defineProperty({ type: 0 }, "name", { get: read, enumerable: true })
+    const checked = Either.getOrThrow(Commands.validate(Commands.presenceUpdate({ ...online, activities: [activity as unknown as Commands.Activity] })))
+    const name = checked.activities[0]!.name
+    expect(checked.activities[0]!.name).toBe(name)
+    // encoding the checked copy reads no getter: the same name, however often
+    const encoded = (command: Commands.Command) => JSON.parse(Either.getOrThrow(Commands.encode(command)) as string).d.activities[0].name
+    expect([encoded(checked), encoded(checked)]).toEqual([name, name])
+    expect(Object.getOwnPropertyDescriptor(checked.activities[0], "name")?.get).toBeUndefined()
+  })
 })

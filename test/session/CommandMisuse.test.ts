@@ -7,8 +7,10 @@ import { describe, expect, it } from "@effect/vitest"
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
+import * as TestClock from "effect/TestClock"
 import type * as Commands from "../../src/protocol/Commands.ts"
-import { options, readySession, secret, Session, settle, TestLayer } from "./harness.ts"
+import { acceptAndHello, options, readySession, receiveOp, secret, Session, settle, TestLayer } from "./harness.ts"
 
 const online = { since: null, activities: [], status: "online", afk: false } as const
 
@@ -114,5 +116,25 @@ describe("a session's stop given a timeout that is no duration", () => {
       const point = yield* session.disconnect(-1)
       expect(point._tag).toBe("Some")
       expect((yield* session.state)._tag).toBe("Disconnected")
+    }).pipe(Effect.provide(TestLayer)))
+
+})
+
+describe("a session's commands given a getter that answers each read anew", () => {
+  // checked on one answer, the op 3 took another and the next Identify a third
+  it.scoped("a presence whose getter answers each read anew: the op 3 and the next Identify carry the one name that was checked", () =>
+    Effect.gen(function*() {
+      const { peer, session } = yield* readySession()
+      let reads = 0
+      const activity = Object.defineProperty({ type: 0 }, "name", { get: () => `answer ${++reads}`, enumerable: true })
+      yield* session.updatePresence({ ...online, activities: [activity as unknown as Commands.Activity] })
+      const sent = (yield* receiveOp(peer, 3)) as { d: { activities: ReadonlyArray<{ name: string }> } }
+      yield* peer.close(4007)
+      // the backoff and the in-memory identify limiter's spacing pass
+      const next = yield* Effect.fork(acceptAndHello(3_600_000))
+      yield* TestClock.adjust("10 seconds")
+      const { first } = yield* Fiber.join(next)
+      const identified = first as unknown as { d: { presence: { activities: ReadonlyArray<{ name: string }> } } }
+      expect(identified.d.presence.activities[0]!.name).toBe(sent.d.activities[0]!.name)
     }).pipe(Effect.provide(TestLayer)))
 })

@@ -318,7 +318,7 @@ describe("SessionOptions.withPresence", () => {
   it("gives the options a new presence while their Identify can carry it", () => {
     const resolved = Either.getOrThrow(SessionOptions.resolve(options()))
     const watching = activity("the gateway")
-    expect(Either.getOrThrow(SessionOptions.withPresence(resolved, watching)).presence).toBe(watching)
+    expect(Either.getOrThrow(SessionOptions.withPresence(resolved, watching)).presence).toEqual(watching)
     const refused = Either.flip(SessionOptions.withPresence(resolved, activity("x".repeat(longestFitting(resolved) + 1))))
     expect(Either.getOrThrow(refused).reason).toBe("TooLarge")
   })
