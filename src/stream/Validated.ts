@@ -33,7 +33,7 @@ import { formatError, oneProblem } from "../protocol/internal/schema.ts"
  *
  * @since 0.1.0
  */
-export type Schemas = { readonly [N in EventName]?: Schema.Schema.AnyNoContext }
+export type Schemas = { readonly [N in EventName]?: Schema.Schema.AnyNoContext | undefined }
 
 /**
  * `S` keyed by event names: a key given as discord-api-types' enum member

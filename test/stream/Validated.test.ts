@@ -389,6 +389,11 @@ describe("Validated", () => {
       const maybe = yield* run(source().pipe(Validated.events(schemasWhen(false))))
       expect(typeof (maybe[0]!.d as { id: unknown }).id).toBe("string")
       expectTypeOf<EventOf<"MESSAGE_CREATE">>().toExtend<(typeof maybe)[number]>()
+      // or given as `undefined` (as every optional of the library may be): no schema, and the type says so too
+      const orUndefined = (strict: boolean) => ({ MESSAGE_CREATE: strict ? MessageCreate : undefined })
+      const unchecked = yield* run(source().pipe(Validated.events(orUndefined(false))))
+      expect(typeof (unchecked[0]!.d as { id: unknown }).id).toBe("string")
+      expectTypeOf<EventOf<"MESSAGE_CREATE">>().toExtend<(typeof unchecked)[number]>()
       // refused alone, and next to a right one too (its events would never be checked)
       // @ts-expect-error: no such dispatch
       const alone = () => Validated.events({ MESAGE_UPDATE: MessageCreate })
