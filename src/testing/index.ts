@@ -11,5 +11,7 @@ export * as LocalGateway from "./LocalGateway.ts"
 export * as GatewayLog from "./Log.ts"
 /** Synthetic, deterministic gateway traffic. */
 export * as Traffic from "./Traffic.ts"
+/** What Discord sends a session by its intents, and which shard a dispatch goes to. */
+export * as Visibility from "./Visibility.ts"
 /** The in-memory transport: a `GatewayTransport` and its scripted gateway side. */
 export * as MemoryTransport from "../transport/MemoryTransport.ts"

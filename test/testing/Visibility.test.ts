@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as Intents from "../../src/protocol/Intents.ts"
-import * as Visibility from "../../src/testing/Visibility.ts"
+import { Visibility } from "../../src/testing/index.ts"
 
 const bot = "1300000000000000000"
 const guildMessage = { id: "1", guild_id: "2", author: { id: "3" }, mentions: [], content: "hi", embeds: [{}], attachments: [{}], components: [{}], poll: {} }
