@@ -14,6 +14,7 @@ import type * as Scope from "effect/Scope"
 import * as Withdrawable from "../internal/withdrawable.ts"
 import * as Commands from "../protocol/Commands.ts"
 import type * as Session from "../session/Session.ts"
+import * as SessionMetrics from "../session/SessionMetrics.ts"
 
 /**
  * The presence of a fleet's shards.
@@ -97,7 +98,9 @@ export const make = (initial: Commands.Presence | undefined, resumes: (id: numbe
       shard.sending === undefined ? Effect.void : Fiber.interrupt(shard.sending.fiber),
       Effect.suspend(() => {
         if (shard.aimed !== update) return Effect.void
-        const sent = Effect.ignore(Effect.onExit(session.updatePresence(presence), (exit) => Effect.sync(() => shard.ended(update, exit))))
+        // the fleet's own send, not the program's command: not counted as one
+        const own = Effect.locally(session.updatePresence(presence), SessionMetrics.fleetsOwn, true)
+        const sent = Effect.ignore(Effect.onExit(own, (exit) => Effect.sync(() => shard.ended(update, exit))))
         // interruptible also when forked where interruption is off (a given-up update's exit)
         return shard.scope === undefined ? Effect.void : Effect.map(Effect.forkIn(Effect.interruptible(sent), shard.scope), (fiber) => {
           shard.sending = { update, fiber }

@@ -9,6 +9,8 @@
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import * as FiberRef from "effect/FiberRef"
+import { globalValue } from "effect/GlobalValue"
 import * as Metric from "effect/Metric"
 import * as MetricBoundaries from "effect/MetricBoundaries"
 import * as MetricLabel from "effect/MetricLabel"
@@ -102,6 +104,19 @@ export const sessionEnds = Metric.counter("discord_gateway_session_ends_total", 
   incremental: true
 })
 
+/**
+ * Set (`Effect.locally`) around the commands a fleet sends of its own accord, not the program's: a
+ * presence sent again in place of one given up on, the latest sent to a shard that starts. They
+ * are not counted in `commands`.
+ *
+ * @internal
+ * @since 0.1.0
+ */
+export const fleetsOwn: FiberRef.FiberRef<boolean> = globalValue(
+  Symbol.for("effect-discord-gateway/SessionMetrics/fleetsOwn"),
+  () => FiberRef.unsafeMake(false)
+)
+
 // the `outcome` a command's call is counted with
 const commandOutcome = (exit: Exit.Exit<unknown, { readonly _tag: string; readonly reason?: string }>): string => {
   if (Exit.isSuccess(exit)) return "done"
@@ -130,7 +145,7 @@ export interface SessionMetrics {
   identifyWait(ms: number): Effect.Effect<void>
   /** Records how many of the session's commands wait to be sent (its share of the shard's gauge). */
   queueDepth(depth: number): Effect.Effect<void>
-  /** Counts a command's call that ended (`command`: its `_tag`). */
+  /** Counts a command's call that ended (`command`: its `_tag`), unless a fleet's own (`fleetsOwn`). */
   command(command: string, exit: Exit.Exit<unknown, { readonly _tag: string; readonly reason?: string }>): Effect.Effect<void>
   /** Counts the session's end: a success is a stop, a failure its error (or a defect). */
   ended(exit: Exit.Exit<void, { readonly _tag: string }>): Effect.Effect<void>
@@ -207,10 +222,11 @@ class ShardMetrics implements SessionMetrics {
   }
 
   command(command: string, exit: Exit.Exit<unknown, { readonly _tag: string; readonly reason?: string }>): Effect.Effect<void> {
-    return Metric.increment(Metric.taggedWithLabels(commands, [
-      MetricLabel.make("command", command),
-      MetricLabel.make("outcome", commandOutcome(exit))
-    ]))
+    return Effect.flatMap(FiberRef.get(fleetsOwn), (own) =>
+      own ? Effect.void : Metric.increment(Metric.taggedWithLabels(commands, [
+        MetricLabel.make("command", command),
+        MetricLabel.make("outcome", commandOutcome(exit))
+      ])))
   }
 
   ended(exit: Exit.Exit<void, { readonly _tag: string }>): Effect.Effect<void> {
