@@ -13,5 +13,7 @@ export * as GatewayLog from "./Log.ts"
 export * as Traffic from "./Traffic.ts"
 /** What Discord sends a session by its intents, and which shard a dispatch goes to. */
 export * as Visibility from "./Visibility.ts"
+/** An in-memory `GET /gateway/bot`, for clock-driven tests of a fleet that asks it. */
+export * as MemoryApi from "./MemoryApi.ts"
 /** The in-memory transport: a `GatewayTransport` and its scripted gateway side. */
 export * as MemoryTransport from "../transport/MemoryTransport.ts"

@@ -1,0 +1,79 @@
+/**
+ * An in-memory Discord API for the one request a session or a fleet makes: `GET /gateway/bot`,
+ * answered at once, with no socket and no real time. With `MemoryTransport`, a `TestClock`-driven
+ * test can leave `gateway` and `shardCount` out, as a bot does, and have its fleet learn the shard
+ * count, `max_concurrency` and the day's session starts from the answer.
+ *
+ * @since 0.1.0
+ */
+import * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import type { GatewayBot } from "../protocol/GatewayBot.ts"
+
+/**
+ * What `GET /gateway/bot` answers; each field left out has the default given.
+ *
+ * @since 0.1.0
+ */
+export interface Answer {
+  /** The gateway URL (default `wss://gateway.test`: the memory transport takes any). */
+  readonly url?: string | undefined
+  /** The shard count Discord recommends (default 1). */
+  readonly shards?: number | undefined
+  /** How many identify keys run at once (default 1). */
+  readonly maxConcurrency?: number | undefined
+  /** The day's session starts (default 1000). */
+  readonly total?: number | undefined
+  /** Those left (default `total`). */
+  readonly remaining?: number | undefined
+  /** Milliseconds until they refill (default a day). */
+  readonly resetAfter?: number | undefined
+}
+
+/**
+ * The body of `answer`, as Discord writes it.
+ *
+ * @since 0.1.0
+ */
+export const body = (answer: Answer = {}): GatewayBot => {
+  const total = answer.total ?? 1000
+  return {
+    url: answer.url ?? "wss://gateway.test",
+    shards: answer.shards ?? 1,
+    session_start_limit: {
+      total,
+      remaining: answer.remaining ?? total,
+      reset_after: answer.resetAfter ?? 86_400_000,
+      max_concurrency: answer.maxConcurrency ?? 1
+    }
+  }
+}
+
+/**
+ * An `HttpClient` that answers `GET .../gateway/bot` with `answer`, and any other request with a
+ * 404. It does not check the token: a test of a refused one gives `LocalGateway` a try.
+ *
+ * @since 0.1.0
+ */
+export const make = (answer: Answer = {}): HttpClient.HttpClient => {
+  const text = JSON.stringify(body(answer))
+  return HttpClient.make((request) =>
+    Effect.sync(() =>
+      HttpClientResponse.fromWeb(
+        request,
+        request.method === "GET" && new URL(request.url).pathname.replace(/\/+$/, "").endsWith("/gateway/bot")
+          ? new Response(text, { status: 200, headers: { "content-type": "application/json" } })
+          : new Response(JSON.stringify({ message: "404: Not Found", code: 0 }), { status: 404, headers: { "content-type": "application/json" } })
+      )
+    )
+  )
+}
+
+/**
+ * {@link make} as the `HttpClient` layer, in place of `FetchHttpClient.layer`.
+ *
+ * @since 0.1.0
+ */
+export const layer = (answer: Answer = {}): Layer.Layer<HttpClient.HttpClient> => Layer.succeed(HttpClient.HttpClient, make(answer))
