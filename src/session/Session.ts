@@ -815,12 +815,16 @@ export const makeWith = (
                 // and identified after its stop)
                 yield* interruptLoop
               } else {
-                if (finalClose) yield* Effect.logDebug("ending the session (close 1000)")
+                // a gateway session no Resume can carry (READY taken as unresumable) is ended too:
+                // closed resumable, Discord kept it, and the bot shown online, until it timed out
+                const { resumeGatewayUrl, sessionId } = memory.current
+                const ends = finalClose || (sessionId !== undefined && resumeGatewayUrl === undefined)
+                if (ends) yield* Effect.logDebug("ending the session (close 1000)")
                 // on a fiber of its own, which goes on whatever the caller does, and waited for
                 // within the timeout: a program's transport whose close never ended held every stop
                 // (interruptible: cut off once the session ended). Its defect is told, masked: it
                 // reached the stop's caller whole, and the loop went on.
-                closing = yield* Effect.forkDaemon(Effect.interruptible(active.close(finalClose ? 1000 : CloseCode.ResumableClose)).pipe(
+                closing = yield* Effect.forkDaemon(Effect.interruptible(active.close(ends ? 1000 : CloseCode.ResumableClose)).pipe(
                   Effect.catchAllDefect((defect) =>
                     Effect.as(Effect.logError(`the transport's close failed: ${fatalMessage(Cause.die(defect), resolved.token)}`), true))
                 ))

@@ -58,6 +58,19 @@ describe("A session whose Resume would not fit in a payload", () => {
     }).pipe(Effect.provide(TestLayer), Effect.provide(log.layer))
   })
 
+  // closed resumable, Discord kept a session no one could resume until it timed out, the bot
+  // shown online meanwhile
+  it.scoped("disconnect ends such a session with 1000, as end does: no one could resume it", () =>
+    Effect.gen(function*() {
+      const session = yield* Session.make(options({ token: longToken }))
+      const { peer } = yield* acceptAndHello(41_250)
+      yield* peer.sendJson(ready(1, wideId))
+      yield* settle
+      const stopping = yield* Effect.fork(session.disconnect("1 second"))
+      expect((yield* peer.closed).code).toBe(1000)
+      expect(Option.isNone(yield* Fiber.join(stopping))).toBe(true)
+    }).pipe(Effect.provide(TestLayer)))
+
   // a READY held for room past its connection's end is taken as the next connection's first
   // event: held, the wide session was resumed all the same
   it.scoped("a READY of such a session held for room past its connection's end is not resumed either", () =>
