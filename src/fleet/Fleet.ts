@@ -398,11 +398,12 @@ const start = (
 
     // a command is checked before it waits for its shard to start (at its turn, maybe minutes
     // away): a mistake fails at once with InvalidCommand; its session checks it again
-    // `send` is made once the command passed: from JavaScript, a `null` would throw reading its guild
+    // `send` is given the command as checked (a copy read once: routed and sent as it was checked,
+    // whatever a getter of the program's answers later)
     // a command's error, its run of the token masked (it quotes the program's values)
     const masked = Commands.maskingToken(resolved.token)
-    const checked = <A, E>(command: Commands.UserCommand, send: () => Effect.Effect<A, E>) =>
-      Effect.zipRight(Commands.encode(command, resolved.encoding), Effect.suspend(send))
+    const checked = <C extends Commands.UserCommand, A, E>(command: C, send: (checked: C) => Effect.Effect<A, E>) =>
+      Effect.flatMap(Commands.encodeChecked(command, resolved.encoding), ({ checked }) => send(checked))
 
     // a session's SessionClosed, said of its shard and the guilds its command was for (it said
     // neither: a caller of a command split over shards could not tell which part went out)
@@ -512,30 +513,30 @@ const start = (
         }), masked),
       updateVoiceState: (voice) =>
         Effect.flatMap(Commands.built("VoiceStateUpdate", () => Commands.voiceStateUpdate(voice)), (command) =>
-          checked(command, () => onGuildShard(command.guild_id, (session) => session.updateVoiceState(command)))).pipe(Effect.mapError(masked)),
+          checked(command, (voice) => onGuildShard(voice.guild_id, (session) => session.updateVoiceState(voice)))).pipe(Effect.mapError(masked)),
       requestSoundboardSounds: (guildIds) => Effect.mapError(requestSoundboardSounds(guildIds), masked),
       requestChannelInfo: (request) =>
         Effect.flatMap(Commands.built("RequestChannelInfo", () => Commands.requestChannelInfo(request)), (command) =>
-          checked(command, () => onGuildShard(command.guild_id, (session) => session.requestChannelInfo(command)))).pipe(Effect.mapError(masked)),
+          checked(command, (info) => onGuildShard(info.guild_id, (session) => session.requestChannelInfo(info)))).pipe(Effect.mapError(masked)),
       requestGuildMembers: (request) =>
         // with a nonce as wide as its session's will be: it counts in the 4096 bytes
         Effect.flatMap(Commands.memberRequest(request, MemberRequests.widestNonce), (command) =>
-          checked(command, () =>
+          checked(command, (asked) =>
             Effect.zipRight(
-              MemberRequests.checkIntents(command, resolved.intents),
+              MemberRequests.checkIntents(asked, resolved.intents),
               Effect.flatMap(
                 // a shard not started yet is waited for up to the members timeout; the session's
                 // request then counts its own, from when it goes out and from each chunk
-                Effect.timeoutFail(sessionFor(command.guild_id), {
+                Effect.timeoutFail(sessionFor(asked.guild_id), {
                   duration: resolved.timeouts.members,
                   onTimeout: () =>
                     new MemberRequests.MemberRequestError({
                       reason: "Timeout",
-                      guildId: command.guild_id,
-                      detail: `its shard ${shardOf(command.guild_id, shardCount)} did not start within the members timeout`
+                      guildId: asked.guild_id,
+                      detail: `its shard ${shardOf(asked.guild_id, shardCount)} did not start within the members timeout`
                     })
                 }),
-                (session) => Effect.mapError(session.requestGuildMembers(request), namingShard(command.guild_id))
+                (session) => Effect.mapError(session.requestGuildMembers(Commands.requestOf(asked)), namingShard(asked.guild_id))
               )
             ))).pipe(
           Effect.mapError(masked),

@@ -347,6 +347,17 @@ const notRequestFields = ["nonce", "_tag"] as const
 export const memberRequest = (request: MemberRequest, nonce: string): Either.Either<RequestGuildMembers, InvalidCommand> =>
   readOrRefuse("RequestGuildMembers", () => memberRequestRead(request, nonce))
 
+/**
+ * The member request a Request Guild Members command makes (its nonce and tag left out): what a
+ * fleet hands the session of the guild's shard, as it checked it.
+ *
+ * @internal
+ * @since 0.1.0
+ */
+// (a checked command without user ids has a query and a limit: the defaults only satisfy the type)
+export const requestOf = ({ guild_id, limit, presences, query, user_ids }: RequestGuildMembers): MemberRequest =>
+  user_ids !== undefined ? { guild_id, user_ids, presences } : { guild_id, query: query ?? "", limit: limit ?? 0, presences }
+
 const memberRequestRead = (request: MemberRequest, nonce: string): Either.Either<RequestGuildMembers, InvalidCommand> => {
   // read as given: a request from JavaScript may be no object, which the checks refuse
   const given: unknown = request
@@ -629,7 +640,8 @@ const nameOf = (command: unknown): string =>
  * @since 0.1.0
  */
 export const validate = <C extends Command>(command: C): Either.Either<C, InvalidCommand> =>
-  readOrRefuse("command", () => Either.flatMap(validateRead(command), (valid) => validateRead(copied(valid))))
+  readOrRefuse("command", () =>
+    Either.flatMap(validateRead(command), (valid) => readOrRefuse(valid._tag, () => validateRead(copied(valid)))))
 
 const validateRead = <C extends Command>(command: C): Either.Either<C, InvalidCommand> => {
   const name = nameOf(command)

@@ -124,10 +124,11 @@ export const make = ({ ended, members, metrics, options, outbox }: Context): Mad
     }
     return Effect.void
   }
+  // checked, and sent, as a copy read once
   const submit = (command: Commands.UserCommand): Effect.Effect<void, Commands.InvalidCommand | SessionClosed> =>
     Effect.flatMap(
-      Commands.encode(command, options.encoding),
-      (payload) => Effect.zipRight(onThisShard(command), send(command, payload))
+      Commands.encodeChecked(command, options.encoding),
+      ({ checked, payload }) => Effect.zipRight(onThisShard(checked), send(checked, payload))
     )
 
   // a nonce is never used twice by a session (its count), nor likely by another (the random part)
@@ -136,8 +137,7 @@ export const make = ({ ended, members, metrics, options, outbox }: Context): Mad
     Effect.flatMap(Random.nextIntBetween(0, 2 ** 31 - 1), (random) => {
       const nonce = MemberRequests.nonce(random, ++memberRequests)
       return Effect.gen(function*() {
-        const command = yield* Commands.memberRequest(request, nonce)
-        const payload = yield* Commands.encode(command, options.encoding)
+        const { checked: command, payload } = yield* Commands.encodeChecked(yield* Commands.memberRequest(request, nonce), options.encoding)
         yield* onThisShard(command)
         yield* MemberRequests.checkIntents(command, options.intents)
         const answer = yield* members.register(nonce, command.guild_id)

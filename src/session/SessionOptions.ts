@@ -673,7 +673,12 @@ export const forShard = (
   const found = shardProblems(shard, resume, pointSource(options), options.token)
   return found.length > 0
     ? Either.left(new InvalidOptions({ detail: withoutToken(found.join("; "), options.token) }))
-    : Either.mapLeft(checkHandshakes({ ...options, shard, resume }), (error) => new InvalidOptions({ detail: withoutToken(error.message, options.token) }))
+    : Either.match(checkHandshakes({ ...options, shard, resume }), {
+      onLeft: (error) => Either.left(new InvalidOptions({ detail: withoutToken(error.message, options.token) })),
+      // the presence as resolved, the same object for every shard: a fleet tells by it which
+      // presence a resumed shard shows (a copy made here sent each one it again)
+      onRight: (checked) => Either.right({ ...checked, presence: options.presence })
+    })
 }
 
 /**

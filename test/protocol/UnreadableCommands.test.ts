@@ -113,4 +113,18 @@ describe("a command that cannot be read as data", () => {
     expect([encoded(checked), encoded(checked)]).toEqual([name, name])
     expect(Object.getOwnPropertyDescriptor(checked.activities[0], "name")?.get).toBeUndefined()
   })
+
+  it("a getter that throws at the second read (the copy's) is refused naming the command, as at the first", () => {
+    let reads = 0
+    const activity = Object.defineProperty({ type: 0 }, "name", {
+      enumerable: true,
+      get: () => {
+        if (reads++ === 0) return "the gateway"
+        throw new Error("gone")
+      }
+    })
+    expect(refusal(Commands.encode(Commands.presenceUpdate({ ...online, activities: [activity as unknown as Commands.Activity] })))).toBe(
+      "InvalidCommand Invalid: PresenceUpdate: the value could not be read (gone)"
+    )
+  })
 })

@@ -10,7 +10,7 @@ import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as TestClock from "effect/TestClock"
 import type * as Commands from "../../src/protocol/Commands.ts"
-import { acceptAndHello, options, readySession, receiveOp, secret, Session, settle, TestLayer } from "./harness.ts"
+import { acceptAndHello, options, readySession, receiveOp, secret, sentPayloads, Session, settle, TestLayer } from "./harness.ts"
 
 const online = { since: null, activities: [], status: "online", afk: false } as const
 
@@ -136,5 +136,20 @@ describe("a session's commands given a getter that answers each read anew", () =
       const { first } = yield* Fiber.join(next)
       const identified = first as unknown as { d: { presence: { activities: ReadonlyArray<{ name: string }> } } }
       expect(identified.d.presence.activities[0]!.name).toBe(sent.d.activities[0]!.name)
+    }).pipe(Effect.provide(TestLayer)))
+
+  // the payload was the checked copy, the shard check read the program's array again
+  it.scoped("a soundboard request whose guild's getter answers anew goes out for the guild that was checked for this shard", () =>
+    Effect.gen(function*() {
+      // guilds of shards 0 and 1 of 2: (id >> 22) % 2
+      const [onZero, onOne] = [2000n, 2001n].map((high) => String((high << 22n) | 4242n))
+      const { peer, session } = yield* readySession({ shard: [0, 2] })
+      let reads = 0
+      const guildIds: Array<string> = []
+      Object.defineProperty(guildIds, 0, { enumerable: true, get: () => reads++ < 2 ? onOne : onZero })
+      const refused = yield* Effect.flip(session.requestSoundboardSounds(guildIds))
+      expect(refused.message).toMatch(/^RequestSoundboardSounds: guild \d+ is on shard 1 of 2/)
+      yield* settle
+      expect((yield* sentPayloads(peer)).filter((payload) => payload.op === 31)).toEqual([])
     }).pipe(Effect.provide(TestLayer)))
 })

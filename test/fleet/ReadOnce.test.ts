@@ -1,0 +1,62 @@
+/**
+ * A fleet's commands and options as it checked them: a program's getter answering each read anew
+ * (a reactive store's) cannot route a command one way and send it another, and the presence a
+ * fleet is made with is one object for every shard, which tells a resumed shard's presence.
+ */
+import { describe, expect, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Fiber from "effect/Fiber"
+import * as Fleet from "../../src/fleet/Fleet.ts"
+import type * as Commands from "../../src/protocol/Commands.ts"
+import * as Intents from "../../src/protocol/Intents.ts"
+import * as SessionOptions from "../../src/session/SessionOptions.ts"
+import { advance, configureLimiter, guildOn, options, serve, TestLayer, token } from "./harness.ts"
+
+const presence = { since: null, activities: [{ name: "the gateway", type: 3 }], status: "idle", afk: false } as const
+
+describe("a fleet reads what it is given once", () => {
+  // each shard's options held a copy of the presence, which the fleet compares by identity: every
+  // resumed shard was sent it again after RESUMED, a presence-limit place spent per shard
+  it.scoped("a fleet resuming its shards with the presence it was made with sends them no op 3", () =>
+    Effect.gen(function*() {
+      yield* configureLimiter(2)
+      const served = yield* serve()
+      const resume = [0, 1].map((id) => ({
+        shard: [id, 2] as const,
+        sessionId: `session-${id}`,
+        sequence: 10,
+        resumeGatewayUrl: "ws://resume.test/",
+        encoding: "json" as const
+      }))
+      yield* Fleet.make(options({ shardCount: 2, presence, resume }))
+      yield* advance(30_000)
+      expect(served.resumes).toHaveLength(2)
+      expect([0, 1].map((id) => (served.commands.get(id) ?? []).filter((payload) => payload.op === 3).length)).toEqual([0, 0])
+    }).pipe(Effect.provide(TestLayer)))
+
+  it("forShard keeps the presence the options were resolved with: the same object for every shard", () => {
+    const resolved = Either.getOrThrow(SessionOptions.resolve({ token, intents: Intents.Guilds, presence, shard: [0, 2] }))
+    expect(Either.getOrThrow(SessionOptions.forShard(resolved, [1, 2], undefined)).presence).toBe(resolved.presence)
+  })
+
+  // routed by the fleet's reading, the session read it again: a guild of another shard, refused
+  it.scoped("a member request goes out as it was routed, whatever the program's getter answers later", () =>
+    Effect.gen(function*() {
+      yield* configureLimiter(2)
+      const served = yield* serve()
+      const fleet = yield* Fleet.make(options({ shardCount: 2, intents: Intents.Guilds | Intents.GuildMembers }))
+      yield* advance(1_000)
+      const [onZero, onOne] = [guildOn(0, 2), guildOn(1, 2)]
+      let reads = 0
+      const request = Object.defineProperty({ user_ids: ["80351110224678912"] }, "guild_id", {
+        enumerable: true,
+        get: () => reads++ === 0 ? onZero : onOne
+      }) as unknown as Commands.MemberRequest
+      const call = yield* Effect.fork(Effect.either(fleet.requestGuildMembers(request)))
+      yield* advance(2_000)
+      const sent = (served.commands.get(0) ?? []).filter((payload) => payload.op === 8).map((payload) => (payload.d as { guild_id: string }).guild_id)
+      expect([sent, call.unsafePoll()]).toEqual([[onZero], null])
+      yield* Fiber.interrupt(call)
+    }).pipe(Effect.provide(TestLayer)))
+})
