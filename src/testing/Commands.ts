@@ -4,6 +4,7 @@
  *
  * @since 0.1.0
  */
+import { isRecord } from "../internal/record.ts"
 import * as Intents from "../protocol/Intents.ts"
 import { Opcode } from "../protocol/Opcode.ts"
 import type * as Log from "./Log.ts"
@@ -23,8 +24,44 @@ export interface Context {
   readonly violate: (kind: Log.ViolationKind, detail: string) => void
 }
 
+const statuses: ReadonlyArray<unknown> = ["online", "dnd", "idle", "invisible", "offline"]
+const isActivity = (u: unknown): boolean => isRecord(u) && typeof u["name"] === "string" && Number.isInteger(u["type"])
+
 /**
- * Handles one command (its `d` already known to be an object) for `session`.
+ * What makes `d` no payload of a Presence Update or a Voice State Update, as Discord reads them
+ * (a field missing or of another type; fields of its own are let through): Discord closes such a
+ * connection with 4001 (discord-api-docs#2226, #3854). Other commands' payloads are checked as
+ * they are answered.
+ *
+ * @since 0.1.0
+ */
+export const invalidPayload = (op: number, d: Record<string, unknown>): string | undefined => {
+  switch (op) {
+    case Opcode.PresenceUpdate:
+      return !(d["since"] === null || Number.isInteger(d["since"]))
+        ? "since must be an integer or null"
+        : !(Array.isArray(d["activities"]) && d["activities"].every(isActivity))
+        ? "activities must be a list of activities with a name and a type"
+        : !statuses.includes(d["status"])
+        ? "status must be online, dnd, idle, invisible or offline"
+        : typeof d["afk"] !== "boolean"
+        ? "afk must be a boolean"
+        : undefined
+    case Opcode.VoiceStateUpdate:
+      return typeof d["guild_id"] !== "string"
+        ? "guild_id must be a string"
+        : !(d["channel_id"] === null || typeof d["channel_id"] === "string")
+        ? "channel_id must be a string or null"
+        : typeof d["self_mute"] !== "boolean" || typeof d["self_deaf"] !== "boolean"
+        ? "self_mute and self_deaf must be booleans"
+        : undefined
+    default:
+      return undefined
+  }
+}
+
+/**
+ * Handles one command (its `d` already known to be an object and no invalid payload) for `session`.
  *
  * @since 0.1.0
  */

@@ -468,11 +468,18 @@ export class Connection implements Outlet {
         if (!this.authenticated || this.session === undefined) {
           return this.violate("NotAuthenticated", `op ${op} sent before Identify`, CloseCode.NotAuthenticated, "Not authenticated.")
         }
-        if (!isRecord(d)) return this.violate("DecodeError", `op ${op} d must be an object`, CloseCode.DecodeError, "Error while decoding payload.")
+        // an invalid payload for its opcode: 4001, as Discord closes it
+        if (!isRecord(d)) return this.invalidPayload(op, "d must be an object")
+        const invalid = Commands.invalidPayload(op, d)
+        if (invalid !== undefined) return this.invalidPayload(op, invalid)
         return Commands.handle(op, d, this.session, this.commandContext, now)
       default:
         return this.violate("UnknownOpcode", `unknown opcode ${op}`, CloseCode.UnknownOpcode, "Unknown opcode.")
     }
+  }
+
+  private invalidPayload(op: number, problem: string): void {
+    this.violate("InvalidPayload", `op ${op}: ${problem}`, CloseCode.UnknownOpcode, "Unknown opcode.")
   }
 
   private onHeartbeat(d: unknown, now: number): void {

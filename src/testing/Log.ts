@@ -121,6 +121,7 @@ export type ViolationKind =
   | "SendRateLimited"
   | "PayloadTooLarge"
   | "UnknownOpcode"
+  | "InvalidPayload"
   | "DecodeError"
   | "AuthenticationFailed"
   | "InvalidShard"

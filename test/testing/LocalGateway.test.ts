@@ -430,6 +430,14 @@ describe("LocalGateway rules", () => {
   it.scopedLive("v other than 10 closes 4012", () => breach(() => Effect.void, CloseCode.InvalidApiVersion, "InvalidApiVersion", { url: "?v=9&encoding=json" }))
   it.scopedLive("an unknown encoding closes 4002", () => breach(() => Effect.void, CloseCode.DecodeError, "InvalidEncoding", { url: "?v=10&encoding=xml" }))
   it.scopedLive("unknown opcode closes 4001", () => breach((c) => c.send({ op: 5, d: null }), CloseCode.UnknownOpcode, "UnknownOpcode"))
+  // Discord closes an invalid payload for an opcode with 4001 (discord-api-docs#2226, #3854); it
+  // was let through (a presence without since and afk) or closed with 4002 (d null)
+  it.scopedLive("a Presence Update without since and afk closes 4001, as Discord does", () =>
+    breach((c) => c.send({ op: 3, d: { activities: [], status: "online" } }), CloseCode.UnknownOpcode, "InvalidPayload", { identified: true }))
+  it.scopedLive("a Presence Update whose d is null closes 4001", () =>
+    breach((c) => c.send({ op: 3, d: null }), CloseCode.UnknownOpcode, "InvalidPayload", { identified: true }))
+  it.scopedLive("a Voice State Update without self_deaf closes 4001", () =>
+    breach((c) => c.send({ op: 4, d: { guild_id: "1", channel_id: null, self_mute: false } }), CloseCode.UnknownOpcode, "InvalidPayload", { identified: true }))
   it.scopedLive("invalid JSON closes 4002", () => breach((c) => c.sendRaw("{op: 1"), CloseCode.DecodeError, "DecodeError"))
   it.scopedLive("a payload over 4096 bytes closes 4002", () =>
     breach((c) => c.send({ op: 3, d: { pad: "x".repeat(4100) } }), CloseCode.DecodeError, "PayloadTooLarge"))
