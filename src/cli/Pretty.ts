@@ -147,6 +147,10 @@ export interface Screen {
   readonly status: (lines: ReadonlyArray<string>) => void
   /** Appends a line to the event log. */
   readonly log: (line: string) => void
+  /** Restores the terminal for a while (the job is stopped, Ctrl-Z); `resume` lays it out again. */
+  readonly suspend: () => void
+  /** Lays the view out again after `suspend` (the job continued). */
+  readonly resume: () => void
   /** Restores the terminal. */
   readonly close: () => void
 }
@@ -185,6 +189,8 @@ export const terminal = (out: NodeJS.WriteStream, height: number): Screen => {
     // the bottom, the cursor at the bottom
     out.write(`${esc}2J${esc}${top > 0 ? top + 2 : 1};${current.rows}r${esc}${current.rows};1H`)
   }
+  // the whole screen scrolls again, the cursor on a line of its own at the bottom
+  const restore = (): string => `${esc}r${esc}${current.rows};1H\n`
   layOut()
   out.on("resize", layOut)
   return {
@@ -200,11 +206,17 @@ export const terminal = (out: NodeJS.WriteStream, height: number): Screen => {
     log: (line) => {
       out.write(`${cut(line, current.columns)}\n`)
     },
+    suspend: () => {
+      if (!closed) out.write(restore())
+    },
+    resume: () => {
+      if (!closed) layOut()
+    },
     close: () => {
       if (closed) return
       closed = true
       out.off("resize", layOut)
-      out.write(`${esc}r${esc}${current.rows};1H\n`)
+      out.write(restore())
     }
   }
 }
@@ -223,5 +235,7 @@ export const plain = (out: NodeJS.WritableStream): Screen => ({
   log: (line) => {
     out.write(`${line}\n`)
   },
+  suspend: () => {},
+  resume: () => {},
   close: () => {}
 })

@@ -63,9 +63,10 @@ const embedded = (shardCount: number | undefined) =>
 /**
  * While the screen is open, a second Ctrl-C (or SIGTERM), which would end the process at once while
  * the first still stops the shards, restores the terminal before it ends the process: its scroll
- * region would stay set in the shell. Returns what stops listening.
+ * region would stay set in the shell; Ctrl-Z restores it while the job is stopped. Returns what
+ * stops listening.
  */
-const restoredOnSecondSignal = (screen: Pretty.Screen): (() => void) => {
+const restoredOnSignals = (screen: Pretty.Screen): (() => void) => {
   let signals = 0
   const onSignal = () => {
     if (++signals < 2) return
@@ -75,8 +76,24 @@ const restoredOnSecondSignal = (screen: Pretty.Screen): (() => void) => {
     setTimeout(exitNow, 1000).unref()
     process.stdout.write("", exitNow)
   }
-  process.on("SIGINT", onSignal).on("SIGTERM", onSignal)
-  return () => void process.off("SIGINT", onSignal).off("SIGTERM", onSignal)
+  // Ctrl-Z: the job stops with the terminal as the shell expects it (its prompt came back inside
+  // the scroll region, under status lines frozen above it), and is laid out again as it goes on;
+  // a handler takes SIGTSTP's stop away, so the process stops itself once the layout is undone
+  const onStop = () => {
+    screen.suspend()
+    // once that is out, or a second on (a terminal that does not drain)
+    let stopped = false
+    const stopNow = () => {
+      if (stopped) return
+      stopped = true
+      process.kill(process.pid, "SIGSTOP")
+    }
+    setTimeout(stopNow, 1000).unref()
+    process.stdout.write("", stopNow)
+  }
+  const onContinue = () => screen.resume()
+  process.on("SIGINT", onSignal).on("SIGTERM", onSignal).on("SIGTSTP", onStop).on("SIGCONT", onContinue)
+  return () => void process.off("SIGINT", onSignal).off("SIGTERM", onSignal).off("SIGTSTP", onStop).off("SIGCONT", onContinue)
 }
 
 /**
@@ -111,7 +128,7 @@ const showScreen = (fleet: Fleet.Fleet, notes: ReadonlyArray<string>): Effect.Ef
     Effect.sync(() => {
       const out = process.stdout
       const screen = out.isTTY ? Pretty.terminal(out, fleet.shardIds.length + 1) : Pretty.plain(out)
-      const stopListening = out.isTTY ? restoredOnSecondSignal(screen) : () => {}
+      const stopListening = out.isTTY ? restoredOnSignals(screen) : () => {}
       return { out, screen, stopListening }
     }),
     ({ out, screen }) =>
@@ -258,10 +275,11 @@ const run = (options: Args.CliOptions, warnings: ReadonlyArray<string>, early: E
     )
     if (ended !== undefined) {
       // once stopping began it runs to the end, on this fiber: the fleet ends during it, and
-      // neither that nor Ctrl-C cuts it short
+      // neither that nor Ctrl-C cuts it short; it waits for the gateway as long as Ctrl-C's (it
+      // waited 5 s after a closed terminal or stdout)
       stopping = true
       yield* Effect.uninterruptible(
-        Effect.flatMap(fleet.disconnect(), (points) => Console.error(`${ended.why}; ${resumable(points, fleet)}`)).pipe(
+        Effect.flatMap(fleet.disconnect("1 second"), (points) => Console.error(`${ended.why}; ${resumable(points, fleet)}`)).pipe(
           Effect.zipRight(ended.failed ? exit(1) : Effect.void),
           Effect.zipRight(failedWhileStopping)
         )
