@@ -182,7 +182,10 @@ export const terminal = (out: NodeJS.WriteStream, height: number): Screen => {
   let top = 0
   // undone once: a second Ctrl-C undoes it while the stop's own close may still come
   let closed = false
+  // undone while the job is stopped (Ctrl-Z): a resize meanwhile does not set it again
+  let suspended = false
   const layOut = (): void => {
+    if (suspended) return
     current = size(out)
     top = current.rows < 3 ? 0 : Math.min(height, Math.max(1, current.rows - 3))
     // clear, a scroll region from under the view and its rule (the whole screen without a view) to
@@ -207,10 +210,15 @@ export const terminal = (out: NodeJS.WriteStream, height: number): Screen => {
       out.write(`${cut(line, current.columns)}\n`)
     },
     suspend: () => {
-      if (!closed) out.write(restore())
+      if (closed || suspended) return
+      suspended = true
+      out.write(restore())
     },
+    // only after a suspend: a SIGCONT of its own (kill -CONT) leaves the screen as it is
     resume: () => {
-      if (!closed) layOut()
+      if (closed || !suspended) return
+      suspended = false
+      layOut()
     },
     close: () => {
       if (closed) return

@@ -371,10 +371,10 @@ const memberRequestRead = (request: MemberRequest, nonce: string): Either.Either
       })
     )
   }
-  const userIds = isRecord(given) ? given["user_ids"] : undefined
-  return Either.right(
-    requestGuildMembers({ ...request as Fields<RequestGuildMembers>, ...(typeof userIds === "string" ? { user_ids: [userIds] } : {}), nonce })
-  )
+  // each field read once: one user id is read as it is spread
+  const fields: Fields<RequestGuildMembers> = { ...request as Fields<RequestGuildMembers> }
+  const userIds: unknown = fields.user_ids
+  return Either.right(requestGuildMembers({ ...fields, ...(typeof userIds === "string" ? { user_ids: [userIds] } : {}), nonce }))
 }
 
 /**

@@ -289,4 +289,51 @@ describe("Pretty", () => {
     expect(written.shift()).toBe("\u001b[r\u001b[8;1H\n")
     expect(listeners()).toBe(0)
   })
+
+  describe("suspended (Ctrl-Z) and resumed (fg)", () => {
+    const scrollRegion = /\u001b\[\d+;\d+r/
+
+    it("suspend undoes the scroll region; resume lays the view out again", () => {
+      const { out, written } = fakeTerminal(24, 80)
+      const screen = Pretty.terminal(out, 4)
+      written.length = 0
+      screen.suspend()
+      expect(written.join("")).toContain("\u001b[r")
+      written.length = 0
+      screen.resume()
+      expect(written.join("")).toMatch(scrollRegion)
+    })
+
+    // a SIGCONT with no Ctrl-Z before it (kill -CONT) cleared the screen, the event log shown erased
+    it("resume without a suspend before it leaves the screen as it is", () => {
+      const { out, written } = fakeTerminal(24, 80)
+      const screen = Pretty.terminal(out, 4)
+      written.length = 0
+      screen.resume()
+      expect(written).toEqual([])
+    })
+
+    // between the suspend and the process's stop (up to a second on a terminal that does not
+    // drain), a resize laid the view out again: the job stopped with the scroll region set
+    it("a resize while suspended does not set the scroll region again; the resume lays out the new size", () => {
+      const { out, resize, written } = fakeTerminal(24, 80)
+      const screen = Pretty.terminal(out, 4)
+      screen.suspend()
+      written.length = 0
+      resize(30, 100)
+      expect(written).toEqual([])
+      screen.resume()
+      expect(written.join("")).toContain("\u001b[6;30r")
+    })
+
+    it("after close, suspend and resume write nothing", () => {
+      const { out, written } = fakeTerminal(24, 80)
+      const screen = Pretty.terminal(out, 4)
+      screen.close()
+      written.length = 0
+      screen.suspend()
+      screen.resume()
+      expect(written).toEqual([])
+    })
+  })
 })

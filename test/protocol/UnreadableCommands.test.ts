@@ -127,4 +127,16 @@ describe("a command that cannot be read as data", () => {
       "InvalidCommand Invalid: PresenceUpdate: the value could not be read (gone)"
     )
   })
+
+  // one id is taken as a list of one: the check of which read it, the spread read it again
+  it("a member request's user ids are read once: a getter answering a list, then one id, is taken as its first answer", () => {
+    let reads = 0
+    const request = Object.defineProperty({ guild_id: "80351110224678912" }, "user_ids", {
+      enumerable: true,
+      get: () => reads++ === 0 ? ["80351110224678913"] : "80351110224678914"
+    }) as unknown as Commands.MemberRequest
+    const encoded = Either.flatMap(Commands.memberRequest(request, "n"), (command) => Commands.encode(command))
+    expect(JSON.parse(Either.getOrThrow(encoded) as string).d.user_ids).toEqual(["80351110224678913"])
+    expect(reads).toBe(1)
+  })
 })
