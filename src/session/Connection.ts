@@ -771,7 +771,7 @@ export const run = (
       i: number
     ): Effect.Effect<void> =>
       Effect.zipRight(step._tag === "Emit" ? Effect.void : answered, Effect.suspend(() => {
-        tracker.pause()
+        tracker.pause(monotonicMillis(clock))
         heldSinceCounted = true
         // a stop sent its close: the program is not taking events, and the close is not waited for
         if (closeSent) return Effect.succeed(false)
@@ -779,7 +779,7 @@ export const run = (
         return offerWhenRoom(step.event)
       })).pipe(
         Effect.flatMap((accepted) => {
-          tracker.resume()
+          tracker.resume(monotonicMillis(clock))
           if (!accepted) {
             endedWaitingForRoom = true
             return endWaitForRoom

@@ -36,6 +36,19 @@ export const schedule = (interval: Duration.DurationInput, jitter: number): Sche
 /** The most beats kept waiting for their ACKs; beyond, the oldest is forgotten. */
 const maxUnanswered = 64
 
+// a beat awaiting its ACK
+interface Beat {
+  readonly sentAt: number
+  // when it counts from in the zombie check: when it went out, later by the time the reader was
+  // held back since
+  judgedFrom: number
+  readonly scheduled: boolean
+  // its ACK measures a round trip: not one that may have waited unread (a held reader, a stall)
+  measures: boolean
+  // a stall already gave it until the next tick: a second finds it lost
+  stallForgiven: boolean
+}
+
 /**
  * Tracks the heartbeats of one connection: whether a scheduled beat awaits its ACK, when the beats
  * still unanswered went out, and the latest round-trip latency. Only scheduled beats arm the zombie
@@ -46,63 +59,59 @@ const maxUnanswered = 64
  * @since 0.1.0
  */
 export class Tracker {
-  // when the beats awaiting their ACKs went out, oldest first, and whether each was scheduled (a
-  // few at most: a scheduled beat unanswered at the next is a zombie; requested ones come at most
-  // one a second): a scheduled one among them is a beat awaiting its ACK
-  private readonly sentAt: Array<number> = []
-  private readonly scheduled: Array<boolean> = []
-  // ACKs still to come for beats forgiven (after a held-back reader or a stall): they answer beats
-  // whose times were dropped, and measure nothing
+  // the beats awaiting their ACKs, oldest first (a few at most: a scheduled beat unanswered at the
+  // next is a zombie; requested ones come at most one a second)
+  private readonly out: Array<Beat> = []
+  // ACKs still to come for beats forgotten past `maxUnanswered`: they measure nothing
   private unmeasured = 0
   /** The latest heartbeat round trip in ms, once one was acknowledged. */
   latency: number | undefined = undefined
   /** Heartbeats acknowledged on this connection. */
   acknowledged = 0
-  private waiting = false
+  private pausedAt: number | undefined = undefined
 
   /**
    * Whether the reader waits for the program to take events: ACKs may sit unread behind them, so
    * no beat is declared lost meanwhile.
    */
   get paused(): boolean {
-    return this.waiting
+    return this.pausedAt !== undefined
   }
 
-  /** The reader waits for the program: ACKs may sit unread from now on. */
-  pause(): void {
-    this.waiting = true
+  /** The reader waits for the program from `now`: ACKs may sit unread from now on. */
+  pause(now: number): void {
+    this.pausedAt ??= now
   }
 
   /**
-   * The reader goes on. The ACKs of the beats out so far measure no round trip: they may have
-   * waited unread for as long as the program took; and the beat awaiting its ACK is given until the
-   * next one, its ACK maybe still unread behind the events the reader has yet to go through.
+   * The reader goes on at `now`. Each beat out counts from later by the time the reader was held
+   * back since it went out (its ACK may be unread behind the events the reader has yet to go
+   * through), and its ACK measures no round trip. A hold of no time gives nothing: a reader that
+   * waits an instant for room at every burst of events no longer forgives every beat (a dead link
+   * streaming nothing but bursts... was never found).
    */
-  resume(): void {
-    this.waiting = false
-    this.forgive()
+  resume(now: number): void {
+    const from = this.pausedAt
+    if (from === undefined) return
+    this.pausedAt = undefined
+    for (const beat of this.out) {
+      beat.judgedFrom += Math.max(0, now - Math.max(beat.judgedFrom, from))
+      beat.measures = false
+    }
   }
 
   /**
    * The process did not run when a beat fell due (an event loop blocked, a process stopped): the
-   * ACK of the beat awaiting one may have come meanwhile and wait unread, behind the overdue timers.
-   * As after a reader held back, that beat is given until the next one, and the ACKs of the beats
-   * out so far measure no round trip (nor, paired with a beat sent after, one of about 0 ms).
+   * ACK of a beat awaiting one may have come meanwhile and wait unread, behind the overdue timers.
+   * Each beat out is given until the next tick, once: one still unanswered at a later stall is lost
+   * (ticks that all ran late forgave every beat, and a dead link was never found). Their ACKs
+   * measure no round trip.
    */
   stalled(): void {
-    this.forgive()
-  }
-
-  private forgive(): void {
-    this.unmeasured += this.sentAt.length
-    this.sentAt.length = 0
-    this.scheduled.length = 0
-  }
-
-  // the oldest beat out is answered, or forgotten
-  private shift(): number | undefined {
-    this.scheduled.shift()
-    return this.sentAt.shift()
+    for (const beat of this.out) {
+      beat.measures = false
+      beat.stallForgiven = true
+    }
   }
 
   /**
@@ -111,40 +120,42 @@ export class Tracker {
    * a later beat's).
    */
   sent(now: number, scheduled: boolean): void {
-    this.scheduled.push(scheduled)
-    if (this.sentAt.push(now) > maxUnanswered) {
-      this.shift()
+    if (this.out.push({ sentAt: now, judgedFrom: now, scheduled, measures: true, stallForgiven: false }) > maxUnanswered) {
+      this.out.shift()
       this.unmeasured++
     }
   }
 
   /**
    * Records an ACK arriving at `now`, and says whether it measured a round trip: an ACK with no
-   * beat outstanding (before the first, or a second for one beat), or one of a beat forgiven,
-   * measures nothing.
+   * beat outstanding (before the first, or a second for one beat), or one of a beat forgiven or
+   * forgotten, measures nothing.
    */
   acked(now: number): boolean {
     this.acknowledged++
-    // paired with a beat sent since, it would measure from that beat: a round trip of about 0 ms.
-    // Which beat it answers is not known either: the scheduled ones out are taken as answered
     if (this.unmeasured > 0) {
       this.unmeasured--
-      this.scheduled.fill(false)
       return false
     }
-    const sentAt = this.shift()
-    if (sentAt === undefined) return false
+    const beat = this.out.shift()
+    if (beat === undefined || !beat.measures) return false
     // never below zero: a `TestClock` set back moves its monotonic time back too
-    this.latency = Math.max(0, now - sentAt)
+    this.latency = Math.max(0, now - beat.sentAt)
     return true
   }
 
   /**
-   * Whether a scheduled beat due now finds one before it unacknowledged: one sent at or before
-   * `sentBy` (a beat held back by the send limit may have gone out just before this one was due).
+   * Whether a scheduled beat due now finds one before it unacknowledged: one counted from at or
+   * before `sentBy` (a beat held back by the send limit may have gone out just before this one was
+   * due).
    */
   isZombie(sentBy = Infinity): boolean {
-    return !this.paused && this.scheduled.some((scheduled, index) => scheduled && this.sentAt[index]! <= sentBy)
+    return !this.paused && this.out.some((beat) => beat.scheduled && beat.judgedFrom <= sentBy)
+  }
+
+  /** Whether such a beat was already given until the next tick by a stall. */
+  stallForgave(sentBy = Infinity): boolean {
+    return this.out.some((beat) => beat.scheduled && beat.judgedFrom <= sentBy && beat.stallForgiven)
   }
 }
 
@@ -177,8 +188,9 @@ export const beating = (options: {
     tick: (lateMs) =>
       Effect.catchAllCause(
         Effect.clockWith((clock) => {
-          if (!options.tracker.isZombie(monotonicMillis(clock) - options.interval / 2)) return options.beat
-          if (lateMs <= stalledAfter) return options.onZombie
+          const sentBy = monotonicMillis(clock) - options.interval / 2
+          if (!options.tracker.isZombie(sentBy)) return options.beat
+          if (lateMs <= stalledAfter || options.tracker.stallForgave(sentBy)) return options.onZombie
           options.tracker.stalled()
           return options.beat
         }),

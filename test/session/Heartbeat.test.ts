@@ -53,9 +53,9 @@ describe("Heartbeat.Tracker", () => {
     const tracker = new Heartbeat.Tracker()
     tracker.sent(0, true)
     tracker.acked(40)
-    tracker.pause()
+    tracker.pause(500)
     for (let beat = 1; beat <= 70; beat++) tracker.sent(beat * 1000, true)
-    tracker.resume()
+    tracker.resume(70_500)
     tracker.sent(71_000, true)
     // the 70 ACKs left unread, in a burst: none measures, none answers the beat at 71 s
     for (let ack = 0; ack < 70; ack++) expect(tracker.acked(71_001)).toBe(false)
@@ -87,9 +87,9 @@ describe("Heartbeat.Tracker", () => {
   it("measures nothing with the ACK read after a pause, which may have waited unread; the next beat measures again", () => {
     const tracker = new Heartbeat.Tracker()
     tracker.sent(1000, true)
-    tracker.pause()
+    tracker.pause(1001)
     expect(tracker.isZombie()).toBe(false)
-    tracker.resume()
+    tracker.resume(9000)
     // answered at once, read 8 s later once the program took its events
     expect(tracker.acked(9000)).toBe(false)
     expect(tracker.latency).toBeUndefined()
@@ -102,8 +102,12 @@ describe("Heartbeat.Tracker", () => {
     for (const forgive of ["stalled", "resume"] as const) {
       const tracker = new Heartbeat.Tracker()
       tracker.sent(20_625, true)
-      if (forgive === "resume") tracker.pause()
-      tracker[forgive]()
+      if (forgive === "resume") {
+        tracker.pause(21_000)
+        tracker.resume(65_000)
+      } else {
+        tracker.stalled()
+      }
       // the beat that was due goes out before the reader gets to the first beat's ACK
       tracker.sent(65_725, true)
       expect(tracker.acked(65_726), forgive).toBe(false)
@@ -113,15 +117,40 @@ describe("Heartbeat.Tracker", () => {
     }
   })
 
-  it("a beat out when the reader paused is no zombie at the first tick after it goes on (its ACK may still sit unread); the beat after is checked again", () => {
+  it("a beat out when the reader paused counts from later by the time it was held: no zombie at the first tick after it goes on (its ACK may still sit unread); judged at the next", () => {
     const tracker = new Heartbeat.Tracker()
     tracker.sent(1000, true)
-    tracker.pause()
-    tracker.resume()
-    // the next tick comes before the reader got to the ACK queued behind the events
-    expect(tracker.isZombie()).toBe(false)
+    tracker.pause(1100)
+    tracker.resume(41_000)
+    // the next tick (42 250, judging beats from half an interval before) comes before the reader
+    // got to the ACK queued behind the events
+    expect(tracker.isZombie(42_250 - 20_625)).toBe(false)
     tracker.sent(42_250, true)
-    expect(tracker.isZombie()).toBe(true)
+    expect(tracker.isZombie(83_500 - 20_625)).toBe(true)
+  })
+
+  // the reader waited an instant for room at every burst: each resume dropped the beat awaiting
+  // its ACK, and a dead link streaming bursts was never found
+  it("a hold of no time gives nothing: the beat is judged as if the reader had not waited", () => {
+    const tracker = new Heartbeat.Tracker()
+    tracker.sent(1000, true)
+    for (let at = 2000; at < 42_000; at += 1000) {
+      tracker.pause(at)
+      tracker.resume(at)
+    }
+    expect(tracker.isZombie(42_250 - 20_625)).toBe(true)
+  })
+
+  // ticks that all ran late forgave every beat: a dead link under a busy event loop was never found
+  it("a stall gives a beat until the next tick once: at a later stall it is lost", () => {
+    const tracker = new Heartbeat.Tracker()
+    tracker.sent(1000, true)
+    // the tick at 42 250 runs 1.5 s late: the beat is unanswered, and given until the next
+    expect([tracker.isZombie(43_750 - 20_625), tracker.stallForgave(43_750 - 20_625)]).toEqual([true, false])
+    tracker.stalled()
+    tracker.sent(43_750, true)
+    // the next, late again: lost
+    expect([tracker.isZombie(85_000 - 20_625), tracker.stallForgave(85_000 - 20_625)]).toEqual([true, true])
   })
 })
 
