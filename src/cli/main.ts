@@ -60,6 +60,19 @@ const embedded = (shardCount: number | undefined) =>
     return { token, api: gateway.apiUrl, note: `embedded local gateway on ${gateway.url} (no token given; synthetic traffic)` }
   })
 
+// `action`, once what stdout holds is out (the terminal is written without blocking), or a second
+// on (a terminal that does not drain)
+const onceWritten = (action: () => void): void => {
+  let done = false
+  const once = () => {
+    if (done) return
+    done = true
+    action()
+  }
+  setTimeout(once, 1000).unref()
+  process.stdout.write("", once)
+}
+
 /**
  * While the screen is open, a second Ctrl-C (or SIGTERM), which would end the process at once while
  * the first still stops the shards, restores the terminal before it ends the process: its scroll
@@ -71,25 +84,14 @@ const restoredOnSignals = (screen: Pretty.Screen): (() => void) => {
   const onSignal = () => {
     if (++signals < 2) return
     screen.close()
-    // the terminal is written without blocking: its layout is undone once that is out, or a second on
-    const exitNow = () => process.exit(130)
-    setTimeout(exitNow, 1000).unref()
-    process.stdout.write("", exitNow)
+    onceWritten(() => process.exit(130))
   }
   // Ctrl-Z: the job stops with the terminal as the shell expects it (its prompt came back inside
   // the scroll region, under status lines frozen above it), and is laid out again as it goes on;
   // a handler takes SIGTSTP's stop away, so the process stops itself once the layout is undone
   const onStop = () => {
     screen.suspend()
-    // once that is out, or a second on (a terminal that does not drain)
-    let stopped = false
-    const stopNow = () => {
-      if (stopped) return
-      stopped = true
-      process.kill(process.pid, "SIGSTOP")
-    }
-    setTimeout(stopNow, 1000).unref()
-    process.stdout.write("", stopNow)
+    onceWritten(() => process.kill(process.pid, "SIGSTOP"))
   }
   const onContinue = () => screen.resume()
   process.on("SIGINT", onSignal).on("SIGTERM", onSignal).on("SIGTSTP", onStop).on("SIGCONT", onContinue)

@@ -349,12 +349,12 @@ export const memberRequest = (request: MemberRequest, nonce: string): Either.Eit
 
 /**
  * The member request a Request Guild Members command makes (its nonce and tag left out): what a
- * fleet hands the session of the guild's shard, as it checked it.
+ * fleet hands the session of the guild's shard, as it checked it. A checked command without user
+ * ids has a query and a limit: the defaults here only satisfy the type.
  *
  * @internal
  * @since 0.1.0
  */
-// (a checked command without user ids has a query and a limit: the defaults only satisfy the type)
 export const requestOf = ({ guild_id, limit, presences, query, user_ids }: RequestGuildMembers): MemberRequest =>
   user_ids !== undefined ? { guild_id, user_ids, presences } : { guild_id, query: query ?? "", limit: limit ?? 0, presences }
 

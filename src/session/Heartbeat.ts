@@ -86,14 +86,16 @@ export class Tracker {
   /**
    * The reader goes on at `now`. Each beat out counts from later by the time the reader was held
    * back since it went out (its ACK may be unread behind the events the reader has yet to go
-   * through), and its ACK measures no round trip. A hold of no time gives nothing: a reader that
-   * waits an instant for room at every burst of events no longer forgives every beat (a dead link
-   * streaming nothing but bursts... was never found).
+   * through), and its ACK measures no round trip. A hold of no time changes nothing: a reader that
+   * waited an instant for room at every burst of events forgave every beat (a dead link whose
+   * events came in bursts was never found).
    */
   resume(now: number): void {
     const from = this.pausedAt
-    if (from === undefined) return
     this.pausedAt = undefined
+    // held no time, nothing waited unread: a reader that waits an instant at every burst still
+    // measures round trips
+    if (from === undefined || now <= from) return
     for (const beat of this.out) {
       beat.judgedFrom += Math.max(0, now - Math.max(beat.judgedFrom, from))
       beat.measures = false
@@ -103,14 +105,14 @@ export class Tracker {
   /**
    * The process did not run when a beat fell due (an event loop blocked, a process stopped): the
    * ACK of a beat awaiting one may have come meanwhile and wait unread, behind the overdue timers.
-   * Each beat out is given until the next tick, once: one still unanswered at a later stall is lost
-   * (ticks that all ran late forgave every beat, and a dead link was never found). Their ACKs
-   * measure no round trip.
+   * Each beat out this tick judges (counted from at or before `sentBy`) is given until the next
+   * tick, once: one still unanswered at a later stall is lost (ticks that all ran late forgave
+   * every beat, and a dead link was never found). No beat out measures a round trip.
    */
-  stalled(): void {
+  stalled(sentBy = Infinity): void {
     for (const beat of this.out) {
       beat.measures = false
-      beat.stallForgiven = true
+      if (beat.judgedFrom <= sentBy) beat.stallForgiven = true
     }
   }
 
@@ -191,7 +193,7 @@ export const beating = (options: {
           const sentBy = monotonicMillis(clock) - options.interval / 2
           if (!options.tracker.isZombie(sentBy)) return options.beat
           if (lateMs <= stalledAfter || options.tracker.stallForgave(sentBy)) return options.onZombie
-          options.tracker.stalled()
+          options.tracker.stalled(sentBy)
           return options.beat
         }),
         options.onDefect

@@ -158,8 +158,8 @@ export const make = ({ ended, members, metrics, options, outbox }: Context): Mad
     updatePresence: (given) =>
       counted("PresenceUpdate", Effect.flatMap(Commands.built("PresenceUpdate", () => Commands.presenceUpdate(given)), (command) =>
         // kept as checked: a copy, which the caller's later changes to its object do not reach
-        Effect.flatMap(Commands.encodeChecked(command, options.encoding), ({ checked, payload }) => {
-          return Effect.flatMap(SessionOptions.withPresence(identifying.latest(), Commands.copyPresence(checked)), (next) =>
+        Effect.flatMap(Commands.encodeChecked(command, options.encoding), ({ checked, payload }) =>
+          Effect.flatMap(SessionOptions.withPresence(identifying.latest(), Commands.copyPresence(checked)), (next) =>
             Effect.uninterruptibleMask((restore) => {
               const update = identifying.add(next)
               // given up before it went out, it is as if it had never been made (also given up before
@@ -174,8 +174,7 @@ export const make = ({ ended, members, metrics, options, outbox }: Context): Mad
                 })),
                 () => Effect.sync(() => identifying.withdraw(update))
               )
-            }))
-        }))),
+            }))))),
     updateVoiceState: (voice) =>
       counted("VoiceStateUpdate", Effect.flatMap(Commands.built("VoiceStateUpdate", () => Commands.voiceStateUpdate(voice)), submit)),
     requestSoundboardSounds: (guildIds) => counted("RequestSoundboardSounds", submit(Commands.requestSoundboardSounds(guildIds))),

@@ -1,8 +1,8 @@
 /**
  * What a session reports to Effect's metric registry, for operators: events by type, heartbeat
  * latency, reconnects and their reasons, identify waits, the command queue, the program's commands
- * by outcome and how sessions ended. Export them with
- * any Effect metrics exporter (e.g. `@effect/opentelemetry`'s `NodeSdk.layer` with a metric reader).
+ * by outcome and how sessions ended. Export them with any Effect metrics exporter (e.g.
+ * `@effect/opentelemetry`'s `NodeSdk.layer` with a metric reader).
  *
  * @since 0.1.0
  */
@@ -123,7 +123,8 @@ const commandOutcome = (exit: Exit.Exit<unknown, { readonly _tag: string; readon
   if (Cause.isInterruptedOnly(exit.cause)) return "interrupted"
   const failure = Cause.failureOption(exit.cause)
   if (failure._tag === "None") return "defect"
-  // a member request's failure says what its answer was; the others' reasons are their messages'
+  // a member request's failure by what its answer was; any other error (an InvalidCommand's reason
+  // says only how it broke a rule) by its tag
   return failure.value._tag === "MemberRequestError" && failure.value.reason !== undefined ? failure.value.reason : failure.value._tag
 }
 

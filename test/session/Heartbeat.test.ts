@@ -141,6 +141,26 @@ describe("Heartbeat.Tracker", () => {
     expect(tracker.isZombie(42_250 - 20_625)).toBe(true)
   })
 
+  it("a hold of no time changes nothing: the ACK read after it still measures its round trip", () => {
+    const tracker = new Heartbeat.Tracker()
+    tracker.sent(1000, true)
+    tracker.pause(1010)
+    tracker.resume(1010)
+    expect([tracker.acked(1030), tracker.latency]).toEqual([true, 30])
+  })
+
+  it("a stall forgives only the beats its tick judges: one sent since is judged afresh at the next", () => {
+    const tracker = new Heartbeat.Tracker()
+    tracker.sent(1000, true)
+    // a beat held back by the send limit, out 5 s before the late tick: not judged by it
+    tracker.sent(38_000, true)
+    tracker.stalled(43_750 - 20_625)
+    expect(tracker.stallForgave(Infinity)).toBe(true)
+    tracker.acked(43_800)
+    // the forgiven beat answered: the one left was not forgiven
+    expect(tracker.stallForgave(Infinity)).toBe(false)
+  })
+
   // ticks that all ran late forgave every beat: a dead link under a busy event loop was never found
   it("a stall gives a beat until the next tick once: at a later stall it is lost", () => {
     const tracker = new Heartbeat.Tracker()
