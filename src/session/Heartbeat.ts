@@ -93,8 +93,7 @@ export class Tracker {
   resume(now: number): void {
     const from = this.pausedAt
     this.pausedAt = undefined
-    // held no time, nothing waited unread: a reader that waits an instant at every burst still
-    // measures round trips
+    // held no time: nothing waited unread
     if (from === undefined || now <= from) return
     for (const beat of this.out) {
       beat.judgedFrom += Math.max(0, now - Math.max(beat.judgedFrom, from))
