@@ -3,16 +3,19 @@ import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import { describe, expect, it } from "@effect/vitest"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Metric from "effect/Metric"
 import * as MetricLabel from "effect/MetricLabel"
 import * as Random from "effect/Random"
+import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
 import * as IdentifyLimiter from "../../src/limits/IdentifyLimiter.ts"
 import * as Intents from "../../src/protocol/Intents.ts"
 import * as SessionMetrics from "../../src/session/SessionMetrics.ts"
+import { MemoryApi } from "../../src/testing/index.ts"
 import * as MemoryTransport from "../../src/transport/MemoryTransport.ts"
 import { settleFor } from "../settle.ts"
 import {
@@ -264,4 +267,26 @@ describe("SessionMetrics", () => {
       yield* second.session.disconnect()
       expect([(yield* endCount(fatal)) - fatalBefore, (yield* endCount(stopped)) - stoppedBefore]).toEqual([1, 1])
     }).pipe(Effect.provide(TestLayer)))
+
+  it.scoped("a session's end is counted once however often a stop is asked: disconnect, end, then the scope's close", () =>
+    Effect.gen(function*() {
+      const stopped = [MetricLabel.make("reason", "Disconnect")]
+      const before = yield* endCount(stopped)
+      const scope = yield* Scope.make()
+      const { session } = yield* Scope.extend(readySession({ shard: [74, 75] }), scope)
+      yield* session.disconnect()
+      yield* session.end()
+      yield* Scope.close(scope, Exit.void)
+      expect((yield* endCount(stopped)) - before).toBe(1)
+    }).pipe(Effect.provide(TestLayer)))
+
+  it.scoped("a day's session starts used up (GET /gateway/bot's remaining 0) counts IdentifyBudgetExhausted once", () =>
+    Effect.gen(function*() {
+      const exhausted = [MetricLabel.make("reason", "IdentifyBudgetExhausted")]
+      const before = yield* endCount(exhausted)
+      const { gateway: _, ...viaGatewayBot } = options({ shard: [80, 81] })
+      const session = yield* Session.make(viaGatewayBot)
+      expect((yield* Effect.flip(session.await))._tag).toBe("IdentifyBudgetExhausted")
+      expect((yield* endCount(exhausted)) - before).toBe(1)
+    }).pipe(Effect.provide(Layer.mergeAll(MemoryTransport.layer, IdentifyLimiter.layerMemory, MemoryApi.layer({ remaining: 0 })))))
 })
