@@ -635,26 +635,31 @@ export const resolve = (options: SessionOptions): Either.Either<ResolvedOptions,
     sendLimit: SendLimiter.gatewaySends,
     presenceLimit: SendLimiter.presenceUpdates
   }
-  return Either.mapLeft(checkHandshakes(resolved), (error) => new InvalidOptions({ detail: withoutToken(error.message, options.token) }))
+  return Either.mapLeft(
+    Either.map(checkHandshakes(resolved), (identify) => presenceAsChecked(resolved, identify)),
+    (error) => new InvalidOptions({ detail: withoutToken(error.message, options.token) })
+  )
 }
 
-// `options` if the Identify they describe can be sent, with the presence as it was checked: a copy,
-// which the caller's later changes (or a getter's next answer) do not reach
-const checkIdentify = (options: ResolvedOptions): Either.Either<ResolvedOptions, Commands.InvalidCommand> =>
-  Either.map(
-    Commands.encodeChecked(identifyCommand(options), options.encoding),
-    ({ checked }) => options.presence === undefined ? options : { ...options, presence: checked.presence }
-  )
+// the Identify the options describe, as it was checked (its presence a copy, read once), if it can
+// be sent
+const checkIdentify = (options: ResolvedOptions): Either.Either<Commands.Identify, Commands.InvalidCommand> =>
+  Either.map(Commands.encodeChecked(identifyCommand(options), options.encoding), ({ checked }) => checked)
 
-// `options` if the Identify they describe can be sent, and the Resume of the point they resume
+// `options` with the presence `identify` was checked with: a copy, which the caller's later changes
+// (or a getter's next answer) do not reach
+const presenceAsChecked = (options: ResolvedOptions, identify: Commands.Identify): ResolvedOptions =>
+  options.presence === undefined ? options : { ...options, presence: identify.presence }
+
+// the options' Identify as checked, if it can be sent, and the Resume of the point they resume
 // from, however far its sequence goes (an Identify that fits leaves room for a Resume of a session
 // id Discord issues, not of every id a point may hold); a point of another encoding is never
 // resumed here, only handed back
-const checkHandshakes = (options: ResolvedOptions): Either.Either<ResolvedOptions, Commands.InvalidCommand> =>
-  Either.flatMap(checkIdentify(options), (checked) =>
-    checked.resume === undefined || !resumesOver(checked.resume, checked.encoding)
-      ? Either.right(checked)
-      : Either.map(Commands.resumeFits(checked.token, checked.resume.sessionId, checked.encoding), () => checked))
+const checkHandshakes = (options: ResolvedOptions): Either.Either<Commands.Identify, Commands.InvalidCommand> =>
+  Either.flatMap(checkIdentify(options), (identify) =>
+    options.resume === undefined || !resumesOver(options.resume, options.encoding)
+      ? Either.right(identify)
+      : Either.map(Commands.resumeFits(options.token, options.resume.sessionId, options.encoding), () => identify))
 
 /**
  * `options` (resolved for any shard of the same count) for another shard and the point it
@@ -673,11 +678,11 @@ export const forShard = (
   const found = shardProblems(shard, resume, pointSource(options), options.token)
   return found.length > 0
     ? Either.left(new InvalidOptions({ detail: withoutToken(found.join("; "), options.token) }))
-    : Either.match(checkHandshakes({ ...options, shard, resume }), {
-      onLeft: (error) => Either.left(new InvalidOptions({ detail: withoutToken(error.message, options.token) })),
-      // the presence as resolved, the same object for every shard: a fleet tells by it which
-      // presence a resumed shard shows (a copy made here sent each one it again)
-      onRight: (checked) => Either.right({ ...checked, presence: options.presence })
+    // the presence kept as resolved, the same object for every shard: a fleet tells by it which
+    // presence a resumed shard shows (a copy made here sent each one it again)
+    : Either.mapBoth(checkHandshakes({ ...options, shard, resume }), {
+      onLeft: (error) => new InvalidOptions({ detail: withoutToken(error.message, options.token) }),
+      onRight: () => ({ ...options, shard, resume })
     })
 }
 
@@ -692,13 +697,18 @@ export const forShard = (
 export const withPresence = (
   options: ResolvedOptions,
   presence: Commands.Presence
-): Either.Either<ResolvedOptions, Commands.InvalidCommand> =>
-  Either.mapLeft(checkIdentify({ ...options, presence }), (error) =>
-    new Commands.InvalidCommand({
-      reason: error.reason,
-      command: "PresenceUpdate",
-      message: `PresenceUpdate: a new session's Identify carries the presence, and with this one it fails: ${error.message}`
-    }))
+): Either.Either<ResolvedOptions, Commands.InvalidCommand> => {
+  const identifying = { ...options, presence }
+  return Either.mapBoth(checkIdentify(identifying), {
+    onRight: (identify) => presenceAsChecked(identifying, identify),
+    onLeft: (error) =>
+      new Commands.InvalidCommand({
+        reason: error.reason,
+        command: "PresenceUpdate",
+        message: `PresenceUpdate: a new session's Identify carries the presence, and with this one it fails: ${error.message}`
+      })
+  })
+}
 
 /**
  * The Identify command the options describe.
