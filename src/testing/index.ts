@@ -17,3 +17,5 @@ export * as Visibility from "./Visibility.ts"
 export * as MemoryApi from "./MemoryApi.ts"
 /** The in-memory transport: a `GatewayTransport` and its scripted gateway side. */
 export * as MemoryTransport from "../transport/MemoryTransport.ts"
+/** A healthy gateway over the in-memory transport: answers every connection, keeps what each shard sent. */
+export * as MemoryServer from "./MemoryServer.ts"

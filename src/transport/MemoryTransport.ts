@@ -16,6 +16,8 @@ import * as Layer from "effect/Layer"
 import * as Mailbox from "effect/Mailbox"
 import * as Queue from "effect/Queue"
 import * as Ref from "effect/Ref"
+import { GatewayOpcodes } from "discord-api-types/gateway/v10"
+import type { GatewayIdentify, GatewayResume, GatewaySendPayload } from "discord-api-types/gateway/v10"
 import { isUtf8 } from "node:buffer"
 import { TextFrame } from "../codec/TextFrame.ts"
 import { TaggedError } from "../internal/taggedError.ts"
@@ -88,14 +90,19 @@ export interface ConnectAttempt {
 }
 
 /**
- * A payload the client sent, parsed: its opcode and data.
+ * A payload the client sent, parsed: one of the commands discord-api-types describes (`op` tells
+ * which; the session sends no other).
  *
  * @since 0.1.0
  */
-export interface Payload {
-  readonly op: number
-  readonly d: unknown
-}
+export type Payload = GatewaySendPayload
+
+/**
+ * What opens a session: the client's Identify (op 2) or Resume (op 6).
+ *
+ * @since 0.1.0
+ */
+export type Opening = GatewayIdentify | GatewayResume
 
 /**
  * The server side of one in-memory connection.
@@ -123,17 +130,21 @@ export interface MemoryPeer {
    * `ConnectionEnded` once the connection ended and every frame sent before was taken.
    */
   readonly received: Effect.Effect<OutgoingFrame, ConnectionEnded>
-  /** The next text frame the client sent, parsed as JSON (dies on a binary frame). */
-  readonly receivedJson: Effect.Effect<unknown, ConnectionEnded>
+  /**
+   * The next text frame the client sent, parsed as JSON and typed as discord-api-types' commands
+   * (narrow by `op`); dies on a binary frame, or on JSON that is no object with a numeric `op`.
+   */
+  readonly receivedJson: Effect.Effect<Payload, ConnectionEnded>
   /** Every frame the client has sent and the test has not taken yet, without waiting. */
   readonly takeAll: Effect.Effect<Chunk.Chunk<OutgoingFrame>>
   /**
    * Says Hello with a heartbeat interval of `interval` ms (default 41250) and returns the client's
-   * first payload that is not a heartbeat, parsed: its Identify (op 2) or Resume (op 6). JSON
-   * only: an ETF session's Hello and payloads are the test's to encode and decode. An interval no
-   * Hello carries (not a whole number of ms from 1 to an hour), or an ETF session, dies saying so.
+   * first payload that is not a heartbeat, parsed: its Identify (op 2) or Resume (op 6), typed
+   * (narrow by `op`). JSON only: an ETF session's Hello and payloads are the test's to encode and
+   * decode. An interval no Hello carries (not a whole number of ms from 1 to an hour), an ETF
+   * session, or another command first, dies saying so.
    */
-  readonly handshake: (interval?: number) => Effect.Effect<Payload, ConnectionEnded>
+  readonly handshake: (interval?: number) => Effect.Effect<Opening, ConnectionEnded>
   /**
    * From now on, answers each JSON heartbeat the client sends with an ACK at once (`true`), or
    * leaves them to the test (`false`, the default). Heartbeats answered this way are still
@@ -196,6 +207,10 @@ export class MemoryGateway extends Context.Tag("discord-gateway/MemoryGateway")<
     readonly attempts: Effect.Effect<ReadonlyArray<ConnectAttempt>>
   }
 >() {}
+
+// what `receivedJson` takes for a payload: the client sends only commands, each an object with its op
+const isPayload = (value: unknown): value is Payload =>
+  typeof value === "object" && value !== null && typeof (value as { readonly op?: unknown }).op === "number"
 
 const heartbeatAck = JSON.stringify({ op: 11, d: null, s: null, t: null })
 
@@ -272,15 +287,21 @@ const makePair = (url: string, options: ConnectOptions) =>
       const ended = Chunk.findFirst(Cause.failures(cause), (error): error is ConnectionEnded => error._tag === "ConnectionEnded")
       return ended._tag === "Some" ? Effect.fail(ended.value) : Effect.die(Cause.squash(cause))
     })
-    const receivedJson = Effect.flatMap(received, (frame) =>
-      typeof frame === "string"
-        ? Effect.try({ try: (): unknown => JSON.parse(frame), catch: (cause) => cause }).pipe(Effect.orDie)
-        : Effect.dieMessage("MemoryPeer.receivedJson: the client sent a binary frame"))
-    // the client's next payload that is not a heartbeat
-    const receivedCommand: Effect.Effect<Payload, ConnectionEnded> = Effect.flatMap(receivedJson, (json) => {
-      const payload = json as Payload
-      return payload.op === 1 ? receivedCommand : Effect.succeed(payload)
+    const receivedJson: Effect.Effect<Payload, ConnectionEnded> = Effect.flatMap(received, (frame) => {
+      if (typeof frame !== "string") return Effect.dieMessage("MemoryPeer.receivedJson: the client sent a binary frame")
+      const json = Effect.try({ try: (): unknown => JSON.parse(frame), catch: (cause) => cause }).pipe(Effect.orDie)
+      return Effect.flatMap(json, (value) =>
+        isPayload(value)
+          ? Effect.succeed(value)
+          : Effect.dieMessage(`MemoryPeer.receivedJson: the client sent ${frame.slice(0, 80)}, no gateway payload (an object with a numeric op)`))
     })
+    // the client's next payload that is not a heartbeat: its Identify or Resume
+    const receivedOpening: Effect.Effect<Opening, ConnectionEnded> = Effect.flatMap(receivedJson, (payload) =>
+      payload.op === GatewayOpcodes.Identify || payload.op === GatewayOpcodes.Resume
+        ? Effect.succeed(payload)
+        : payload.op === GatewayOpcodes.Heartbeat
+        ? receivedOpening
+        : Effect.dieMessage(`MemoryPeer.handshake: the client sent op ${payload.op} before its Identify or Resume`))
     const drop = Effect.sync(() => end({ code: undefined, reason: "", by: "server" }))
     const peer: MemoryPeer = {
       url,
@@ -307,7 +328,7 @@ const makePair = (url: string, options: ConnectOptions) =>
           ? Effect.die(new Error("handshake: this session speaks ETF (encoding=etf); its Hello and payloads are the test's to encode and decode"))
           : Effect.zipRight(
             peerSend(JSON.stringify({ op: 10, d: { heartbeat_interval: interval }, s: null, t: null })),
-            Effect.mapError(receivedCommand, ({ closed }) => new ConnectionEnded({ closed, awaited: "its Identify or Resume (handshake)" }))
+            Effect.mapError(receivedOpening, ({ closed }) => new ConnectionEnded({ closed, awaited: "its Identify or Resume (handshake)" }))
           ),
       autoAck: (on) =>
         Effect.sync(() => {

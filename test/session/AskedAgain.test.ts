@@ -30,7 +30,7 @@ describe("Resumes the gateway asks for again and again", () => {
           }
           const peer = yield* Fiber.join(next)
           const payload = yield* peer.handshake(41_250)
-          seen.push(`${payload.op === 6 ? "Resume" : payload.op === 2 ? "Identify" : payload.op}@${peer.url.startsWith("ws://resume.test") ? "resume" : "gateway"}`)
+          seen.push(`${payload.op === 6 ? "Resume" : "Identify"}@${peer.url.startsWith("ws://resume.test") ? "resume" : "gateway"}`)
           if (payload.op !== 6) break
           yield* peer.close(code, "")
           yield* settle

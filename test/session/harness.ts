@@ -3,6 +3,7 @@
  * limiter, and a scripted gateway peer.
  */
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
+import type { GatewayIdentifyData, GatewayResumeData } from "discord-api-types/gateway/v10"
 import { expect } from "@effect/vitest"
 import * as Chunk from "effect/Chunk"
 import type * as Context from "effect/Context"
@@ -84,6 +85,12 @@ export const ready = (s = 1, id = "session-1", shard: readonly [number, number] 
 /** A Hello frame. */
 export const hello = (interval = 1000) => ({ op: 10, d: { heartbeat_interval: interval }, s: null, t: null })
 
+/** An Identify or a Resume, read without narrowing: a test knows which it expects. */
+export interface Opened {
+  readonly op: number
+  readonly d: Partial<GatewayIdentifyData> & Partial<GatewayResumeData>
+}
+
 /**
  * Accepts the next connection, says Hello, and returns the peer with the client's first payload
  * that is not a heartbeat (its Identify or Resume).
@@ -92,7 +99,7 @@ export const acceptAndHello = (interval = 1000) =>
   Effect.gen(function*() {
     const gateway = yield* MemoryTransport.MemoryGateway
     const peer = yield* gateway.accept
-    const first = (yield* peer.handshake(interval)) as { op: number; d: Record<string, unknown> }
+    const first: Opened = yield* peer.handshake(interval)
     return { peer, first }
   })
 

@@ -164,7 +164,7 @@ describe("MemoryTransport", () => {
       expect(yield* Effect.flip(peer.handshake())).toBeInstanceOf(MemoryTransport.ConnectionEnded)
       // ConnectionEnded alone: a NoSuchElementException went with it, outside the type, and a test
       // failing on it showed that first
-      for (const read of [peer.received, peer.handshake(), peer.receivedJson]) {
+      for (const read of [peer.received, peer.handshake(), peer.receivedJson] as ReadonlyArray<Effect.Effect<unknown, MemoryTransport.ConnectionEnded>>) {
         const exit = yield* Effect.exit(read)
         expect(Exit.isFailure(exit) && Chunk.toReadonlyArray(Cause.failures(exit.cause)).map((error) => error._tag)).toEqual(["ConnectionEnded"])
       }

@@ -1,0 +1,149 @@
+/**
+ * The testing kit's healthy in-memory gateway: a session or a fleet connects, identifies, resumes
+ * and gets its member requests answered with no loop written by the test.
+ */
+import { describe, expect, it } from "@effect/vitest"
+import type { APIGuildMember, GuildMemberFlags } from "discord-api-types/payloads/v10"
+import * as Chunk from "effect/Chunk"
+import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
+import * as Layer from "effect/Layer"
+import * as Random from "effect/Random"
+import * as Redacted from "effect/Redacted"
+import * as Stream from "effect/Stream"
+import * as Fleet from "../../src/fleet/Fleet.ts"
+import * as IdentifyLimiter from "../../src/limits/IdentifyLimiter.ts"
+import * as Intents from "../../src/protocol/Intents.ts"
+import * as Session from "../../src/session/Session.ts"
+import { MemoryApi, MemoryServer, MemoryTransport } from "../../src/testing/index.ts"
+import { advance } from "../fleet/harness.ts"
+import { settle } from "../settle.ts"
+
+const token = Redacted.make("test-token")
+const Services = Layer.mergeAll(MemoryTransport.layer, IdentifyLimiter.layerMemory, MemoryApi.layer({ shards: 4, maxConcurrency: 2 }))
+const sessionOptions = { token, intents: Intents.Guilds | Intents.GuildMembers, gateway: "ws://gateway.test", compression: "none" } as const
+
+const member = (id: string): APIGuildMember => ({
+  user: { id, username: `user-${id}`, discriminator: "0", global_name: null, avatar: null },
+  roles: [],
+  joined_at: "2020-01-01T00:00:00.000Z",
+  deaf: false,
+  mute: false,
+  flags: 0 as GuildMemberFlags
+})
+
+describe("MemoryServer", () => {
+  it.scoped("a fleet that asks GET /gateway/bot starts its 4 shards at 2 keys, each READY, and each shard gets the dispatches sent to it", () =>
+    Effect.gen(function*() {
+      const served = yield* MemoryServer.serve()
+      const fleet = yield* Fleet.make({ token, intents: Intents.Guilds, compression: "none" })
+      const events = yield* Effect.fork(Stream.runCollect(Stream.take(Stream.filter(fleet.events, (event) => event.t === "GUILD_CREATE"), 4)))
+      yield* advance(6_000)
+
+      const identifies = yield* served.identifies
+      expect(identifies.map(({ at, d }) => [d.shard?.[0], at]).sort((a, b) => a[0]! - b[0]!)).toEqual([[0, 0], [1, 0], [2, 5_000], [3, 5_000]])
+      expect(new Set(identifies.map(({ sessionId }) => sessionId)).size).toBe(4)
+      for (const shard of [0, 1, 2, 3]) {
+        expect((yield* (yield* fleet.shard(shard)).state)).toEqual({ _tag: "Connected", phase: "Ready" })
+        yield* served.dispatch(shard, "GUILD_CREATE", { id: String(shard) })
+      }
+      const received = Chunk.toReadonlyArray(yield* Fiber.join(events))
+      expect(received.map((event) => [event.shard, event.sequence, (event.d as { id: string }).id]).sort()).toEqual([
+        [0, 2, "0"],
+        [1, 2, "1"],
+        [2, 2, "2"],
+        [3, 2, "3"]
+      ])
+      expect([...(yield* served.peers).keys()].sort()).toEqual([0, 1, 2, 3])
+    }).pipe(Effect.provide(Services)))
+
+  it.scoped("answers heartbeats however long it runs, and keeps each command a session sent with its shard and time", () =>
+    Effect.gen(function*() {
+      const served = yield* MemoryServer.serve({ heartbeatInterval: 10_000 })
+      const session = yield* Session.make(sessionOptions)
+      yield* advance(600_000, 5_000)
+      expect(yield* session.state).toEqual({ _tag: "Connected", phase: "Ready" })
+      expect((yield* served.identifies)).toHaveLength(1)
+
+      yield* session.updatePresence({ since: null, activities: [], status: "idle", afk: false })
+      yield* settle
+      expect(yield* served.commands).toEqual([{ at: 600_000, shard: 0, payload: { op: 3, d: { since: null, activities: [], status: "idle", afk: false } } }])
+    }).pipe(Effect.provide(Services)))
+
+  it.scoped("a dropped connection resumes: the dispatches sent while it was down are replayed in order, then RESUMED", () =>
+    Effect.gen(function*() {
+      const served = yield* MemoryServer.serve({ heartbeatInterval: 10_000 })
+      const session = yield* Session.make(sessionOptions)
+      const events = yield* Effect.fork(Stream.runCollect(Stream.take(session.events, 6)))
+      yield* advance(1_000)
+      yield* served.dispatch(0, "GUILD_CREATE", { id: "1" })
+      yield* settle
+      const first = (yield* served.peers).get(0)!
+      yield* first.drop
+      yield* served.dispatch(0, "GUILD_CREATE", { id: "2" })
+      yield* served.dispatch(0, "GUILD_CREATE", { id: "3" })
+      yield* advance(10_000)
+      yield* served.dispatch(0, "GUILD_CREATE", { id: "4" })
+
+      expect(Chunk.toReadonlyArray(yield* Fiber.join(events)).map((event) => [event.t, event.sequence])).toEqual([
+        ["READY", 1],
+        ["GUILD_CREATE", 2],
+        ["GUILD_CREATE", 3],
+        ["GUILD_CREATE", 4],
+        ["RESUMED", 5],
+        ["GUILD_CREATE", 6]
+      ])
+      const resumes = yield* served.resumes
+      expect(resumes.map(({ d, resumed }) => [d.session_id, d.seq, resumed])).toEqual([["session-1", 2, true]])
+      expect((yield* served.peers).get(0)).not.toBe(first)
+    }).pipe(Effect.provide(Services), Effect.withRandom(Random.fixed([0.5]))))
+
+  it.scoped("resumes a session it was told of (a restored resume point), and answers one it never began with op 9: the session identifies anew", () =>
+    Effect.gen(function*() {
+      const served = yield* MemoryServer.serve({ sessions: [{ sessionId: "kept", shard: [0, 1], sequence: 7 }] })
+      const point = { sessionId: "kept", sequence: 5, resumeGatewayUrl: "ws://resume.test", shard: [0, 1] as const, encoding: "json" as const }
+      const kept = yield* Session.make({ ...sessionOptions, resume: point })
+      yield* advance(1_000)
+      expect(yield* kept.state).toEqual({ _tag: "Connected", phase: "Ready" })
+      expect(yield* served.identifies).toHaveLength(0)
+      yield* kept.end()
+
+      const unknown = yield* Session.make({ ...sessionOptions, resume: { ...point, sessionId: "forgotten" } })
+      yield* advance(10_000)
+      expect(yield* unknown.state).toEqual({ _tag: "Connected", phase: "Ready" })
+      expect((yield* served.resumes).map(({ d, resumed }) => [d.session_id, d.seq, resumed])).toEqual([["kept", 5, true], ["forgotten", 5, false]])
+      expect(yield* served.identifies).toHaveLength(1)
+    }).pipe(Effect.provide(Services), Effect.withRandom(Random.fixed([0.5]))))
+
+  it.scoped("answers a member request with the test's members, 1000 a chunk, naming the ids asked for that are not members", () =>
+    Effect.gen(function*() {
+      const all = Array.from({ length: 1500 }, (_, index) => member(String(index + 1)))
+      yield* MemoryServer.serve({ members: (request) => "user_ids" in request ? all.filter(({ user }) => [request.user_ids].flat().includes(user.id)) : all })
+      const session = yield* Session.make(sessionOptions)
+      yield* advance(1_000)
+
+      const everyone = yield* session.requestGuildMembers({ guild_id: "42", query: "", limit: 0 })
+      expect([everyone.guildId, everyone.members.length, everyone.members[1499]?.user.id, everyone.notFound]).toEqual(["42", 1500, "1500", []])
+      const some = yield* session.requestGuildMembers({ guild_id: "42", user_ids: ["3", "99999"] })
+      expect([some.members.map(({ user }) => user.id), some.notFound]).toEqual([["3"], ["99999"]])
+    }).pipe(Effect.provide(Services)))
+
+  it.scoped("READY comes readyAfter later, its connection's heartbeats answered meanwhile; a connection it leaves gets no Hello", () =>
+    Effect.gen(function*() {
+      const served = yield* MemoryServer.serve({ heartbeatInterval: 1_000, readyAfter: "20 seconds", leave: (connection) => connection === 0 })
+      const session = yield* Session.make({ ...sessionOptions, timeouts: { hello: "5 seconds" } })
+      yield* advance(1_000)
+      const [left] = yield* served.left
+      expect(left?.url).toMatch(/^ws:\/\/gateway\.test/)
+      yield* advance(8_000) // no Hello: the session gives that connection up and connects again
+      expect((yield* left!.closed).by).toBe("client")
+
+      const connected = yield* served.identifies
+      expect(connected).toHaveLength(1)
+      yield* advance(15_000)
+      expect(yield* session.state).toMatchObject({ _tag: "Connected", phase: "Identifying" })
+      yield* advance(10_000)
+      expect(yield* session.state).toEqual({ _tag: "Connected", phase: "Ready" })
+      expect(yield* served.identifies).toHaveLength(1)
+    }).pipe(Effect.provide(Services), Effect.withRandom(Random.fixed([0.5]))))
+})
