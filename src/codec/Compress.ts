@@ -133,15 +133,19 @@ export const unsafeMake = (compression: Compression, options?: Options): Compres
 }
 
 /**
- * Creates a compressor for one connection.
+ * Creates a compressor for one connection; fails with {@link CompressError} when zstd-stream is
+ * asked for and `zstd-napi` is missing.
  *
  * @since 0.1.0
  */
 export const make = (compression: Compression, options?: Options): Effect.Effect<Compressor, CompressError> =>
-  Effect.try({
-    try: () => unsafeMake(compression, options),
-    catch: (error) =>
-      error instanceof CompressError
-        ? error
-        : new CompressError({ reason: "ZstdUnavailable", message: `${ZstdNative.unavailableMessage()}: ${String(error)}` })
-  })
+  compression === "zstd-stream"
+    ? Effect.try({
+      try: () => unsafeMake(compression, options),
+      catch: (error) =>
+        error instanceof CompressError
+          ? error
+          : new CompressError({ reason: "ZstdUnavailable", message: `${ZstdNative.unavailableMessage()}: ${String(error)}` })
+    })
+    // a zlib context that cannot be made (memory) is no missing zstd: a defect, as it is
+    : Effect.sync(() => unsafeMake(compression, options))
