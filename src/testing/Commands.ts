@@ -125,6 +125,30 @@ const voiceState = (d: Record<string, unknown>, session: Session, context: Conte
   }
 }
 
+/**
+ * The members of `all` a Request Guild Members selects, as Discord answers it: those `userIds`
+ * names, or those whose username starts with `query` (in any case), at most `limit` (0: no
+ * limit); a selection by ids or by a prefix has at most 100, only the whole list (an empty query)
+ * goes past that. With the ids asked for that are no member's.
+ *
+ * @internal
+ * @since 0.1.0
+ */
+export const selectMembers = <M extends { readonly user: { readonly id: string; readonly username: string } }>(
+  all: ReadonlyArray<M>,
+  { limit, query, userIds }: { readonly userIds: ReadonlyArray<string> | undefined; readonly query: string | undefined; readonly limit: number }
+): { readonly members: ReadonlyArray<M>; readonly notFound: ReadonlyArray<string> } => {
+  const prefix = query?.toLowerCase()
+  const asked = limit > 0 ? limit : Infinity
+  const members = userIds !== undefined
+    ? all.filter((member) => userIds.includes(member.user.id)).slice(0, Rules.maxMembersPerSelection)
+    : all
+      .filter((member) => prefix === undefined || member.user.username.toLowerCase().startsWith(prefix))
+      .slice(0, prefix === "" ? asked : Math.min(asked, Rules.maxMembersPerSelection))
+  const notFound = userIds?.filter((id) => !all.some((member) => member.user.id === id)) ?? []
+  return { members, notFound }
+}
+
 const requestMembers = (d: Record<string, unknown>, session: Session, context: Context, now: number): void => {
   const guild = ownGuild(session, d["guild_id"], Opcode.RequestGuildMembers, context)
   if (guild === undefined) return
@@ -155,16 +179,7 @@ const requestMembers = (d: Record<string, unknown>, session: Session, context: C
       return
     }
   }
-  // as Discord: a selection by prefix or by ids is answered with at most 100 members; only the
-  // whole list (an empty query) goes past that
-  const prefix = query?.toLowerCase()
-  const asked = limit > 0 ? limit : Infinity
-  const members = userIds !== undefined
-    ? guild.members.filter((member) => userIds.includes(member.user.id)).slice(0, Rules.maxMembersPerSelection)
-    : guild.members
-      .filter((member) => prefix === undefined || member.user.username.toLowerCase().startsWith(prefix))
-      .slice(0, prefix === "" ? asked : Math.min(asked, Rules.maxMembersPerSelection))
-  const notFound = userIds?.filter((id) => !guild.members.some((member) => member.user.id === id)) ?? []
+  const { members, notFound } = selectMembers(guild.members, { userIds, query, limit })
   const size = Math.max(1, context.memberChunkSize)
   const chunkCount = Math.max(1, Math.ceil(members.length / size))
   for (let index = 0; index < chunkCount; index++) {

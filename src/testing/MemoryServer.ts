@@ -13,8 +13,11 @@ import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
+import * as Intents from "../protocol/Intents.ts"
 import { MemoryGateway } from "../transport/MemoryTransport.ts"
-import type { MemoryPeer, Payload } from "../transport/MemoryTransport.ts"
+import type { CloseInfo, MemoryPeer, Payload } from "../transport/MemoryTransport.ts"
+import { selectMembers } from "./Commands.ts"
+import * as Traffic from "./Traffic.ts"
 
 /**
  * A session the gateway knows before the test starts (one a restored resume point names).
@@ -43,8 +46,13 @@ export interface Options {
   readonly resumeUrl?: string | undefined
   /** Sessions it resumes from the start (default none: a Resume of a session it never began gets op 9). */
   readonly sessions?: ReadonlyArray<KnownSession> | undefined
-  /** The members a member request (op 8) is answered with (default none: one empty chunk). */
-  readonly members?: ((request: GatewayRequestGuildMembersData) => ReadonlyArray<APIGuildMember>) | undefined
+  /**
+   * A guild's members, from which a member request (op 8) is answered as Discord answers it (by
+   * ids, or by a username prefix up to `limit`; at most 100 but for the whole list; 1000 a chunk;
+   * presences, all online, when asked for and the Identify's intents have GuildPresences). Default:
+   * no guild has members.
+   */
+  readonly members?: ((guildId: string) => ReadonlyArray<APIGuildMember>) | undefined
   /**
    * The connections it leaves to the test, by their number in the order they came (from 0): no
    * Hello, nothing answered (`left` hands them over). Default none.
@@ -53,7 +61,8 @@ export interface Options {
 }
 
 /**
- * An Identify the gateway answered with READY.
+ * An Identify the gateway answered with READY (its token left out, so that a failed assertion's
+ * diff does not print it).
  *
  * @since 0.1.0
  */
@@ -62,11 +71,12 @@ export interface Identified {
   readonly at: number
   /** The session READY began. */
   readonly sessionId: string
-  readonly d: GatewayIdentifyData
+  readonly d: Omit<GatewayIdentifyData, "token">
 }
 
 /**
- * A Resume the gateway answered: with the events missed and RESUMED (`resumed` true), or op 9.
+ * A Resume the gateway answered (its token left out): with the events missed and RESUMED
+ * (`resumed` true), or op 9.
  *
  * @since 0.1.0
  */
@@ -74,7 +84,7 @@ export interface Resume {
   /** When it came, by the `Clock`. */
   readonly at: number
   readonly resumed: boolean
-  readonly d: GatewayResumeData
+  readonly d: Omit<GatewayResumeData, "token">
 }
 
 /**
@@ -85,8 +95,8 @@ export interface Resume {
 export interface Command {
   /** When it came, by the `Clock`. */
   readonly at: number
-  /** The shard id of the session it came on. */
-  readonly shard: number
+  /** The shard of the session it came on: `[id, count]`. */
+  readonly shard: readonly [number, number]
   readonly payload: Payload
 }
 
@@ -102,34 +112,56 @@ export interface Served {
   readonly resumes: Effect.Effect<ReadonlyArray<Resume>>
   /** Every command sent on a session, in order. */
   readonly commands: Effect.Effect<ReadonlyArray<Command>>
-  /** Each shard's latest connection (by shard id), once it identified or resumed on one. */
+  /** Each shard id's connection of its latest session (the one begun last), from its Identify on. */
   readonly peers: Effect.Effect<ReadonlyMap<number, MemoryPeer>>
-  /** The connections `leave` named, in order. */
+  /** The connections `leave` named, and those of ETF sessions, in order. */
   readonly left: Effect.Effect<ReadonlyArray<MemoryPeer>>
   /**
-   * Sends a dispatch to the shard's latest session, numbered next in it, as Discord does: on its
-   * connection if one is open, else kept for its Resume to replay. Dies when the shard never
-   * began a session here.
+   * Sends a dispatch to a shard's latest session (by its id; by `[id, count]` when two shard
+   * counts run), numbered next in it, as Discord does: on its connection if one is open, else kept
+   * for its Resume to replay; before its READY, right after it. Dies when the shard never began a
+   * session here; nothing when its session was ended (closed with 1000 or 1001), as Discord has
+   * no one to send it to.
    */
-  readonly dispatch: (shard: number, t: string, d: unknown) => Effect.Effect<void>
+  readonly dispatch: (shard: number | readonly [number, number], t: string, d: unknown) => Effect.Effect<void>
 }
 
 interface Session {
   readonly id: string
   readonly shard: readonly [number, number]
+  readonly intents: number
   sequence: number
+  // READY sent; until then, dispatches wait in `early`
+  ready: boolean
+  // closed with 1000 or 1001: it takes nothing more, and no Resume
+  ended: boolean
   // the dispatches sent on it, for a Resume to replay
-  readonly sent: Array<{ readonly s: number; readonly t: string; readonly d: unknown }>
+  readonly sent: Array<Dispatch>
+  readonly early: Array<Omit<Dispatch, "s">>
   peer: MemoryPeer | undefined
+}
+
+interface Dispatch {
+  readonly s: number
+  readonly t: string
+  readonly d: unknown
 }
 
 // a GUILD_MEMBERS_CHUNK carries at most this many members
 const membersPerChunk = 1000
 
+const frame = (op: GatewayOpcodes, d: unknown) => ({ op, d, s: null, t: null })
+const dispatchFrame = ({ d, s, t }: Dispatch) => ({ op: GatewayOpcodes.Dispatch, s, t, d })
+const keyOf = ([id, count]: readonly [number, number]): string => `${id}/${count}`
+// a close that ends the session rather than the connection (GATEWAY.md: 1000 and 1001)
+const endsSession = (closed: CloseInfo): boolean => closed.by === "client" && (closed.code === 1000 || closed.code === 1001)
+const isEtf = (peer: MemoryPeer): boolean => new URL(peer.url).searchParams.get("encoding") === "etf"
+
 /**
- * Starts answering the in-memory gateway's connections, for as long as the scope lasts. JSON
- * sessions only (an ETF session's frames are the test's to answer); it checks none of Discord's
- * limits (the `LocalGateway` does), and a session's heartbeats are answered however late.
+ * Starts answering the in-memory gateway's connections, for as long as the scope lasts. Frames
+ * go out as JSON text, uncompressed, whatever the session's compression (a session takes text
+ * frames as they come); an ETF session's connections are left to the test (`left`). It checks
+ * none of Discord's limits (the `LocalGateway` does), and answers heartbeats however late.
  *
  * @since 0.1.0
  */
@@ -144,114 +176,149 @@ export const serve = (options: Options = {}): Effect.Effect<Served, never, Memor
     const commands: Array<Command> = []
     const left: Array<MemoryPeer> = []
     const sessions = new Map<string, Session>()
-    // each shard id's latest session
+    // the latest session begun of each shard id, and of each [id, count]
     const latest = new Map<number, Session>()
+    const latestOf = new Map<string, Session>()
+    const register = (session: Session): void => {
+      sessions.set(session.id, session)
+      latest.set(session.shard[0], session)
+      latestOf.set(keyOf(session.shard), session)
+    }
     for (const known of options.sessions ?? []) {
-      sessions.set(known.sessionId, { id: known.sessionId, shard: known.shard, sequence: known.sequence, sent: [], peer: undefined })
+      register({ id: known.sessionId, shard: known.shard, intents: 0, sequence: known.sequence, ready: true, ended: false, sent: [], early: [], peer: undefined })
     }
 
-    const send = (session: Session, t: string, d: unknown) =>
+    const send = (session: Session, t: string, d: unknown): Effect.Effect<void> =>
       Effect.suspend(() => {
-        const s = ++session.sequence
-        session.sent.push({ s, t, d })
-        return session.peer === undefined ? Effect.void : session.peer.sendJson({ op: GatewayOpcodes.Dispatch, s, t, d })
-      })
-
-    const begin = (session: Session, peer: MemoryPeer) =>
-      Effect.sync(() => {
-        session.peer = peer
-        latest.set(session.shard[0], session)
+        if (session.ended) return Effect.void
+        if (!session.ready) {
+          session.early.push({ t, d })
+          return Effect.void
+        }
+        const sent = { s: ++session.sequence, t, d }
+        session.sent.push(sent)
+        return session.peer === undefined ? Effect.void : session.peer.sendJson(dispatchFrame(sent))
       })
 
     // READY comes `readyAfter` later, in a fiber of the connection's own: its heartbeats go on
     // being answered meanwhile
-    const identify = (peer: MemoryPeer, d: GatewayIdentifyData) =>
+    const identify = (peer: MemoryPeer, { token: _token, ...d }: GatewayIdentifyData) =>
       Effect.gen(function*() {
         const at = yield* Clock.currentTimeMillis
         const shard = d.shard ?? [0, 1]
-        const session: Session = { id: `session-${identifies.length + 1}`, shard, sequence: 0, sent: [], peer: undefined }
-        sessions.set(session.id, session)
+        const session: Session = {
+          id: `session-${identifies.length + 1}`,
+          shard,
+          intents: d.intents,
+          sequence: 0,
+          ready: false,
+          ended: false,
+          sent: [],
+          early: [],
+          peer
+        }
+        register(session)
         identifies.push({ at, sessionId: session.id, d })
-        const ready = Effect.zipRight(
-          begin(session, peer),
-          send(session, GatewayDispatchEvents.Ready, {
-            v: 10,
-            user: { id: "1", username: "bot", discriminator: "0", global_name: null, avatar: null, bot: true },
-            guilds: [],
-            session_id: session.id,
-            resume_gateway_url: resumeUrl,
-            shard,
-            application: { id: "2", flags: 0 }
-          })
-        )
+        const ready = Effect.suspend(() => {
+          session.ready = true
+          const early = session.early.splice(0)
+          return Effect.zipRight(
+            send(session, GatewayDispatchEvents.Ready, {
+              v: 10,
+              user: { id: "1", username: "bot", discriminator: "0", global_name: null, avatar: null, bot: true },
+              guilds: [],
+              session_id: session.id,
+              resume_gateway_url: resumeUrl,
+              shard,
+              application: { id: "2", flags: 0 }
+            }),
+            Effect.forEach(early, ({ d, t }) => send(session, t, d), { discard: true })
+          )
+        })
         yield* Duration.isZero(readyAfter) ? ready : Effect.fork(Effect.delay(ready, readyAfter))
         return session
       })
 
-    // the events missed (those sent meanwhile too), then RESUMED; a session it never began, op 9
-    const resume = (peer: MemoryPeer, d: GatewayResumeData) =>
+    // the events missed (those sent meanwhile too), then RESUMED; a session it never began, or one
+    // ended, op 9; a connection that held the session is closed, as Discord closes it
+    const resume = (peer: MemoryPeer, { token: _token, ...d }: GatewayResumeData) =>
       Effect.gen(function*() {
         const at = yield* Clock.currentTimeMillis
         const session = sessions.get(d.session_id)
-        resumes.push({ at, resumed: session !== undefined, d })
-        if (session === undefined) {
-          yield* peer.sendJson({ op: GatewayOpcodes.InvalidSession, d: false, s: null, t: null })
+        const resumable = session !== undefined && !session.ended && session.ready
+        resumes.push({ at, resumed: resumable, d })
+        if (!resumable) {
+          yield* peer.sendJson(frame(GatewayOpcodes.InvalidSession, false))
           return undefined
         }
+        const holder = session.peer
+        session.peer = undefined
+        if (holder !== undefined && holder !== peer) yield* holder.close(4000, "Session resumed on another connection.")
         // the connection becomes the session's as the last one is replayed, in the same step
         const replay = (index: number): Effect.Effect<void> =>
           Effect.suspend(() => {
             const missed = session.sent[index]
-            if (missed === undefined) return begin(session, peer)
-            const { d: data, s, t } = missed
-            return Effect.zipRight(s > d.seq ? peer.sendJson({ op: GatewayOpcodes.Dispatch, s, t, d: data }) : Effect.void, replay(index + 1))
+            if (missed === undefined) {
+              session.peer = peer
+              return Effect.void
+            }
+            return Effect.zipRight(missed.s > d.seq ? peer.sendJson(dispatchFrame(missed)) : Effect.void, replay(index + 1))
           })
         yield* replay(0)
-        session.sequence++
-        yield* peer.sendJson({ op: GatewayOpcodes.Dispatch, s: session.sequence, t: GatewayDispatchEvents.Resumed, d: {} })
+        yield* peer.sendJson(dispatchFrame({ s: ++session.sequence, t: GatewayDispatchEvents.Resumed, d: {} }))
         return session
       })
 
     const answerMembers = (session: Session, request: GatewayRequestGuildMembersData) =>
       Effect.suspend(() => {
-        const members = options.members?.(request) ?? []
-        const asked = "user_ids" in request && request.user_ids !== undefined ? [request.user_ids].flat() : undefined
-        const found = new Set(members.map((member) => member.user.id))
-        const chunkCount = Math.max(1, Math.ceil(members.length / membersPerChunk))
-        return Effect.forEach(Array.from({ length: chunkCount }, (_, index) => index), (index) =>
-          send(session, GatewayDispatchEvents.GuildMembersChunk, {
+        const userIds = "user_ids" in request && request.user_ids !== undefined ? [request.user_ids].flat() : undefined
+        const query = "query" in request ? request.query : undefined
+        const selected = selectMembers(options.members?.(request.guild_id) ?? [], { userIds, query, limit: "limit" in request ? request.limit ?? 0 : 0 })
+        const presences = request.presences === true && (session.intents & Intents.GuildPresences) !== 0
+        const chunkCount = Math.max(1, Math.ceil(selected.members.length / membersPerChunk))
+        return Effect.forEach(Array.from({ length: chunkCount }, (_, index) => index), (index) => {
+          const members = selected.members.slice(index * membersPerChunk, (index + 1) * membersPerChunk)
+          return send(session, GatewayDispatchEvents.GuildMembersChunk, {
             guild_id: request.guild_id,
-            members: members.slice(index * membersPerChunk, (index + 1) * membersPerChunk),
+            members,
             chunk_index: index,
             chunk_count: chunkCount,
-            ...(asked === undefined || index > 0 ? {} : { not_found: asked.filter((id) => !found.has(id)) }),
+            ...(index === 0 && selected.notFound.length > 0 ? { not_found: selected.notFound } : {}),
+            ...(presences ? { presences: members.map((member) => Traffic.presenceOf(member, request.guild_id, "online")) } : {}),
             ...(request.nonce === undefined ? {} : { nonce: request.nonce })
-          }), { discard: true })
+          })
+        }, { discard: true })
       })
 
-    // one connection: Hello, then each payload answered until the connection ends
-    const answer = (peer: MemoryPeer) =>
-      Effect.gen(function*() {
-        yield* peer.sendJson({ op: GatewayOpcodes.Hello, d: { heartbeat_interval: interval }, s: null, t: null })
-        let session: Session | undefined
+    // one connection: Hello, then each payload answered until the connection ends; a session
+    // whose connection its client closed with 1000 or 1001 ends with it
+    const answer = (peer: MemoryPeer) => {
+      let session: Session | undefined
+      return Effect.gen(function*() {
+        yield* peer.sendJson(frame(GatewayOpcodes.Hello, { heartbeat_interval: interval }))
         while (true) {
           const payload = yield* peer.receivedJson
           if (payload.op === GatewayOpcodes.Heartbeat) {
-            yield* peer.sendJson({ op: GatewayOpcodes.HeartbeatAck, d: null, s: null, t: null })
+            yield* peer.sendJson(frame(GatewayOpcodes.HeartbeatAck, null))
           } else if (payload.op === GatewayOpcodes.Identify) {
             session = yield* identify(peer, payload.d)
           } else if (payload.op === GatewayOpcodes.Resume) {
             session = yield* resume(peer, payload.d)
           } else if (session !== undefined) {
-            commands.push({ at: yield* Clock.currentTimeMillis, shard: session.shard[0], payload })
+            commands.push({ at: yield* Clock.currentTimeMillis, shard: session.shard, payload })
             if (payload.op === GatewayOpcodes.RequestGuildMembers) yield* answerMembers(session, payload.d)
           }
         }
-      }).pipe(Effect.catchTag("ConnectionEnded", () => Effect.void))
+      }).pipe(Effect.catchTag("ConnectionEnded", ({ closed }) =>
+        Effect.sync(() => {
+          if (session?.peer === peer && endsSession(closed)) session.ended = true
+        })
+      ))
+    }
 
     let connections = 0
     const accept = Effect.flatMap(gateway.accept, (peer) =>
-      options.leave?.(connections++) === true
+      options.leave?.(connections++) === true || isEtf(peer)
         ? Effect.sync(() => {
           left.push(peer)
         })
@@ -262,12 +329,14 @@ export const serve = (options: Options = {}): Effect.Effect<Served, never, Memor
       identifies: Effect.sync(() => [...identifies]),
       resumes: Effect.sync(() => [...resumes]),
       commands: Effect.sync(() => [...commands]),
-      peers: Effect.sync(() => new Map([...latest].flatMap(([id, { peer }]) => peer === undefined ? [] : [[id, peer] as const]))),
+      peers: Effect.sync(() => new Map([...latest].flatMap(([id, { ended, peer }]) => peer === undefined || ended ? [] : [[id, peer] as const]))),
       left: Effect.sync(() => [...left]),
       dispatch: (shard, t, d) =>
         Effect.suspend(() => {
-          const session = latest.get(shard)
-          return session === undefined ? Effect.dieMessage(`MemoryServer.dispatch: shard ${shard} began no session here`) : send(session, t, d)
+          const session = typeof shard === "number" ? latest.get(shard) : latestOf.get(keyOf(shard))
+          return session === undefined
+            ? Effect.dieMessage(`MemoryServer.dispatch: shard ${String(shard)} began no session here`)
+            : send(session, t, d)
         })
     }
   })

@@ -293,7 +293,7 @@ export const guildCreate = (guild: Guild, largeThreshold: number, intents: numbe
  *
  * @since 0.1.0
  */
-export const presenceOf = (member: Member, guildId: string, status: string): Record<string, unknown> => ({
+export const presenceOf = (member: { readonly user: { readonly id: string } }, guildId: string, status: string): Record<string, unknown> => ({
   user: { id: member.user.id },
   guild_id: guildId,
   status,

@@ -1,12 +1,12 @@
 // The README's examples, run as tests so they stay true.
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import { expect, expectTypeOf, it } from "@effect/vitest"
-import { Config, ConfigProvider, Duration, Effect, Either, Exit, Fiber, Layer, ManagedRuntime, Option, Redacted, Schema, Stream, TestClock } from "effect"
+import { Chunk, Config, ConfigProvider, Duration, Effect, Either, Exit, Fiber, Layer, ManagedRuntime, Option, Redacted, Schema, Stream, TestClock } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { Fleet, IdentifyLimiter, Intents, Live, Session, SessionOptions, Validated } from "../../src/index.ts"
 import type { GatewayEvent } from "../../src/index.ts"
-import { MemoryTransport } from "../../src/testing/index.ts"
+import { MemoryApi, MemoryServer, MemoryTransport } from "../../src/testing/index.ts"
 import { options as fleetOptions } from "../fleet/harness.ts"
 import { acceptAndHello, dispatch, options, ready } from "../session/harness.ts"
 
@@ -58,6 +58,23 @@ it.scoped("a connection whose heartbeats are acknowledged stays up for as long a
     expect((yield* gateway.attempts).length).toBe(1)
     expect((yield* session.snapshot).latency).toBe(0)
   }).pipe(Effect.provide(TestServices)))
+
+// README: "Testing your bot" — MemoryServer answers a fleet's two shards; no loop of the test's own.
+it.scoped("a fleet's program sees each shard's events and its presence reaches every shard", () =>
+  Effect.gen(function*() {
+    const served = yield* MemoryServer.serve()
+    const fleet = yield* Fleet.make({ token: Redacted.make("test-token"), intents: Intents.Guilds, compression: "none" })
+    yield* TestClock.adjust("1 second") // both shards identify (max_concurrency 2) and are READY
+
+    const guilds = yield* Effect.fork(Stream.runCollect(Stream.take(Stream.filter(fleet.events, (event) => event.t === "GUILD_CREATE"), 2)))
+    yield* served.dispatch(0, "GUILD_CREATE", { id: "10" })
+    yield* served.dispatch(1, "GUILD_CREATE", { id: "11" })
+    expect(Chunk.toReadonlyArray(yield* Fiber.join(guilds)).map((event) => event.shard).sort()).toEqual([0, 1])
+
+    yield* fleet.updatePresence({ since: null, activities: [], status: "idle", afk: false })
+    const presences = (yield* served.commands).filter(({ payload }) => payload.op === 3)
+    expect(presences.map(({ shard: [id] }) => id).sort()).toEqual([0, 1])
+  }).pipe(Effect.provide(Layer.mergeAll(MemoryTransport.layer, IdentifyLimiter.layerMemory, MemoryApi.layer({ shards: 2, maxConcurrency: 2 })))))
 
 // README: "The library" — the handoff example: stopped mid-chunk (Ctrl-C), the program handles every
 // event up to its point once, in order, and the next process resumes from there.

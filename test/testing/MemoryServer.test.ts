@@ -8,6 +8,7 @@ import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import * as Random from "effect/Random"
 import * as Redacted from "effect/Redacted"
 import * as Stream from "effect/Stream"
@@ -67,7 +68,7 @@ describe("MemoryServer", () => {
 
       yield* session.updatePresence({ since: null, activities: [], status: "idle", afk: false })
       yield* settle
-      expect(yield* served.commands).toEqual([{ at: 600_000, shard: 0, payload: { op: 3, d: { since: null, activities: [], status: "idle", afk: false } } }])
+      expect(yield* served.commands).toEqual([{ at: 600_000, shard: [0, 1], payload: { op: 3, d: { since: null, activities: [], status: "idle", afk: false } } }])
     }).pipe(Effect.provide(Services)))
 
   it.scoped("a dropped connection resumes: the dispatches sent while it was down are replayed in order, then RESUMED", () =>
@@ -115,17 +116,22 @@ describe("MemoryServer", () => {
       expect(yield* served.identifies).toHaveLength(1)
     }).pipe(Effect.provide(Services), Effect.withRandom(Random.fixed([0.5]))))
 
-  it.scoped("answers a member request with the test's members, 1000 a chunk, naming the ids asked for that are not members", () =>
+  it.scoped("answers a member request from the test's members as Discord does: 1000 a chunk, by ids (naming those that are no member's) or a prefix up to the limit, presences when asked", () =>
     Effect.gen(function*() {
       const all = Array.from({ length: 1500 }, (_, index) => member(String(index + 1)))
-      yield* MemoryServer.serve({ members: (request) => "user_ids" in request ? all.filter(({ user }) => [request.user_ids].flat().includes(user.id)) : all })
-      const session = yield* Session.make(sessionOptions)
+      yield* MemoryServer.serve({ members: (guildId) => guildId === "42" ? all : [] })
+      const session = yield* Session.make({ ...sessionOptions, intents: sessionOptions.intents | Intents.GuildPresences })
       yield* advance(1_000)
 
       const everyone = yield* session.requestGuildMembers({ guild_id: "42", query: "", limit: 0 })
       expect([everyone.guildId, everyone.members.length, everyone.members[1499]?.user.id, everyone.notFound]).toEqual(["42", 1500, "1500", []])
       const some = yield* session.requestGuildMembers({ guild_id: "42", user_ids: ["3", "99999"] })
       expect([some.members.map(({ user }) => user.id), some.notFound]).toEqual([["3"], ["99999"]])
+      // by a username prefix (in any case), at most `limit`, with presences when asked for
+      const prefixed = yield* session.requestGuildMembers({ guild_id: "42", query: "USER-1", limit: 2, presences: true })
+      expect([prefixed.members, prefixed.presences].map((list) => list.map(({ user }) => user.id))).toEqual([["1", "10"], ["1", "10"]])
+      // a guild without members
+      expect((yield* session.requestGuildMembers({ guild_id: "7", query: "", limit: 0 })).members).toEqual([])
     }).pipe(Effect.provide(Services)))
 
   it.scoped("READY comes readyAfter later, its connection's heartbeats answered meanwhile; a connection it leaves gets no Hello", () =>
@@ -146,4 +152,95 @@ describe("MemoryServer", () => {
       expect(yield* session.state).toEqual({ _tag: "Connected", phase: "Ready" })
       expect(yield* served.identifies).toHaveLength(1)
     }).pipe(Effect.provide(Services), Effect.withRandom(Random.fixed([0.5]))))
+
+  it.scoped("a session closed with 1000 is ended: its Resume gets op 9, and the shard identifies anew", () =>
+    Effect.gen(function*() {
+      const served = yield* MemoryServer.serve()
+      const first = yield* Session.make(sessionOptions)
+      yield* advance(1_000)
+      const { sequence, sessionId } = yield* first.snapshot
+      const peer = (yield* served.peers).get(0)!
+      yield* first.end()
+      expect((yield* peer.closed).code).toBe(1000)
+      expect(yield* served.peers).toEqual(new Map())
+      yield* served.dispatch(0, "GUILD_CREATE", { id: "1" }) // no one to send it to: nothing
+
+      const point = { sessionId: sessionId!, sequence: sequence!, resumeGatewayUrl: "ws://resume.test", shard: [0, 1] as const, encoding: "json" as const }
+      const second = yield* Session.make({ ...sessionOptions, resume: point })
+      yield* advance(10_000)
+      expect(yield* second.state).toEqual({ _tag: "Connected", phase: "Ready" })
+      expect((yield* served.resumes).map(({ resumed }) => resumed)).toEqual([false])
+      expect(yield* served.identifies).toHaveLength(2)
+    }).pipe(Effect.provide(Services), Effect.withRandom(Random.fixed([0.5]))))
+
+  it.scoped("a session resumed on a second connection is taken from the first, which is closed with 4000", () =>
+    Effect.gen(function*() {
+      const served = yield* MemoryServer.serve({ heartbeatInterval: 10_000 })
+      const first = yield* Session.make(sessionOptions)
+      yield* advance(1_000)
+      const point = Option.getOrThrow(yield* first.disconnect())
+      yield* Session.make({ ...sessionOptions, resume: point })
+      yield* advance(1_000)
+      const holder = (yield* served.peers).get(0)!
+      yield* Session.make({ ...sessionOptions, resume: point })
+      yield* settle
+      expect((yield* served.resumes).map(({ resumed }) => resumed)).toEqual([true, true])
+      expect(yield* holder.closed).toEqual({ code: 4000, reason: "Session resumed on another connection.", by: "server" })
+    }).pipe(Effect.provide(Services), Effect.withRandom(Random.fixed([0.5]))))
+
+  it.scoped("a dispatch before a session's READY (readyAfter) goes to that session right after its READY; its connection is in peers from the Identify", () =>
+    Effect.gen(function*() {
+      const served = yield* MemoryServer.serve({ readyAfter: "20 seconds" })
+      const session = yield* Session.make(sessionOptions)
+      const events = yield* Effect.fork(Stream.runCollect(Stream.take(session.events, 2)))
+      yield* advance(1_000)
+      expect((yield* served.peers).has(0)).toBe(true)
+      yield* served.dispatch(0, "GUILD_CREATE", { id: "42" })
+      yield* advance(20_000)
+      expect(Chunk.toReadonlyArray(yield* Fiber.join(events)).map((event) => [event.t, event.sequence])).toEqual([["READY", 1], ["GUILD_CREATE", 2]])
+    }).pipe(Effect.provide(Services), Effect.withRandom(Random.fixed([0.5]))))
+
+  it.scoped("two shard counts at once: a number names a shard id's latest session, a pair the session of that count; a resume of the older one changes neither", () =>
+    Effect.gen(function*() {
+      const served = yield* MemoryServer.serve({ heartbeatInterval: 10_000 })
+      const older = yield* Session.make({ ...sessionOptions, shard: [0, 2] })
+      yield* advance(1_000)
+      const olderPeer = (yield* served.peers).get(0)!
+      const newer = yield* Session.make({ ...sessionOptions, shard: [0, 4] })
+      yield* advance(6_000)
+      const guildsOf = (session: Session.Session) => Effect.fork(Stream.runCollect(Stream.take(Stream.filter(session.events, (event) => event.t === "GUILD_CREATE"), 1)))
+      const toNewer = yield* guildsOf(newer)
+      const toOlder = yield* guildsOf(older)
+      yield* olderPeer.drop
+      yield* advance(10_000)
+      expect((yield* served.resumes).map(({ resumed }) => resumed)).toEqual([true])
+
+      yield* served.dispatch(0, "GUILD_CREATE", { id: "new" })
+      yield* served.dispatch([0, 2], "GUILD_CREATE", { id: "old" })
+      const idOf = (events: Chunk.Chunk<{ readonly d: unknown }>) => Chunk.toReadonlyArray(events).map((event) => (event.d as { id: string }).id)
+      expect(idOf(yield* Fiber.join(toNewer))).toEqual(["new"])
+      expect(idOf(yield* Fiber.join(toOlder))).toEqual(["old"])
+    }).pipe(Effect.provide(Services), Effect.withRandom(Random.fixed([0.5]))))
+
+  it.scoped("an ETF session's connections are left to the test", () =>
+    Effect.gen(function*() {
+      const served = yield* MemoryServer.serve()
+      yield* Session.make({ ...sessionOptions, encoding: "etf" })
+      yield* advance(1_000)
+      const [left] = yield* served.left
+      expect(left?.url).toMatch(/encoding=etf/)
+      expect(yield* served.identifies).toEqual([])
+    }).pipe(Effect.provide(Services)))
+
+  it.scoped("its records leave the token out", () =>
+    Effect.gen(function*() {
+      const served = yield* MemoryServer.serve()
+      const session = yield* Session.make(sessionOptions)
+      yield* advance(1_000)
+      yield* Session.make({ ...sessionOptions, resume: Option.getOrThrow(yield* session.disconnect()) })
+      yield* advance(1_000)
+      const records = JSON.stringify([yield* served.identifies, yield* served.resumes])
+      expect((yield* served.resumes)).toHaveLength(1)
+      expect(records).not.toContain("test-token")
+    }).pipe(Effect.provide(Services)))
 })
