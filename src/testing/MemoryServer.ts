@@ -18,6 +18,7 @@ import { MemoryGateway } from "../transport/MemoryTransport.ts"
 import type { CloseInfo, MemoryPeer, Payload } from "../transport/MemoryTransport.ts"
 import { selectMembers } from "./Commands.ts"
 import * as Traffic from "./Traffic.ts"
+import * as Visibility from "./Visibility.ts"
 
 /**
  * A session the gateway knows before the test starts (one a restored resume point names).
@@ -30,6 +31,8 @@ export interface KnownSession {
   readonly shard: readonly [number, number]
   /** The last sequence number it was sent. */
   readonly sequence: number
+  /** The intents it identified with, which `dispatch` goes by (default: it is sent everything). */
+  readonly intents?: number | undefined
 }
 
 /**
@@ -118,18 +121,22 @@ export interface Served {
   readonly left: Effect.Effect<ReadonlyArray<MemoryPeer>>
   /**
    * Sends a dispatch to a shard's latest session (by its id; by `[id, count]` when two shard
-   * counts run), numbered next in it, as Discord does: on its connection if one is open, else kept
-   * for its Resume to replay; before its READY, right after it. Dies when the shard never began a
-   * session here; nothing when its session was ended (closed with 1000 or 1001), as Discord has
-   * no one to send it to.
+   * counts run), or to `"all"` where Discord routes it (`Visibility.shardOfDispatch`: a guild's
+   * event to its guild's shard, a direct message's to shard 0, a type of the test's own to every
+   * shard), as Discord does: only where the session's intents open it, a guild message's content
+   * emptied without MessageContent (`Visibility`); numbered next in the session; on its
+   * connection if one is open, else kept for its Resume to replay; before its READY, right after
+   * it. Returns how many sessions it went to (none for a session ended, closed with 1000 or 1001).
+   * Dies when a shard named never began a session here.
    */
-  readonly dispatch: (shard: number | readonly [number, number], t: string, d: unknown) => Effect.Effect<void>
+  readonly dispatch: (target: number | readonly [number, number] | "all", t: string, d: unknown) => Effect.Effect<number>
 }
 
 interface Session {
   readonly id: string
   readonly shard: readonly [number, number]
-  readonly intents: number
+  // what its Identify asked for; a session known from the start is sent everything
+  readonly intents: number | undefined
   sequence: number
   // READY sent; until then, dispatches wait in `early`
   ready: boolean
@@ -146,6 +153,9 @@ interface Dispatch {
   readonly t: string
   readonly d: unknown
 }
+
+// the bot's user id, as READY gives it
+const botId = "1"
 
 // a GUILD_MEMBERS_CHUNK carries at most this many members
 const membersPerChunk = 1000
@@ -185,7 +195,7 @@ export const serve = (options: Options = {}): Effect.Effect<Served, never, Memor
       latestOf.set(keyOf(session.shard), session)
     }
     for (const known of options.sessions ?? []) {
-      register({ id: known.sessionId, shard: known.shard, intents: 0, sequence: known.sequence, ready: true, ended: false, sent: [], early: [], peer: undefined })
+      register({ id: known.sessionId, shard: known.shard, intents: known.intents, sequence: known.sequence, ready: true, ended: false, sent: [], early: [], peer: undefined })
     }
 
     const send = (session: Session, t: string, d: unknown): Effect.Effect<void> =>
@@ -225,7 +235,7 @@ export const serve = (options: Options = {}): Effect.Effect<Served, never, Memor
           return Effect.zipRight(
             send(session, GatewayDispatchEvents.Ready, {
               v: 10,
-              user: { id: "1", username: "bot", discriminator: "0", global_name: null, avatar: null, bot: true },
+              user: { id: botId, username: "bot", discriminator: "0", global_name: null, avatar: null, bot: true },
               guilds: [],
               session_id: session.id,
               resume_gateway_url: resumeUrl,
@@ -274,7 +284,7 @@ export const serve = (options: Options = {}): Effect.Effect<Served, never, Memor
         const userIds = "user_ids" in request && request.user_ids !== undefined ? [request.user_ids].flat() : undefined
         const query = "query" in request ? request.query : undefined
         const selected = selectMembers(options.members?.(request.guild_id) ?? [], { userIds, query, limit: "limit" in request ? request.limit ?? 0 : 0 })
-        const presences = request.presences === true && (session.intents & Intents.GuildPresences) !== 0
+        const presences = request.presences === true && ((session.intents ?? Intents.GuildPresences) & Intents.GuildPresences) !== 0
         const chunkCount = Math.max(1, Math.ceil(selected.members.length / membersPerChunk))
         return Effect.forEach(Array.from({ length: chunkCount }, (_, index) => index), (index) => {
           const members = selected.members.slice(index * membersPerChunk, (index + 1) * membersPerChunk)
@@ -331,12 +341,21 @@ export const serve = (options: Options = {}): Effect.Effect<Served, never, Memor
       commands: Effect.sync(() => [...commands]),
       peers: Effect.sync(() => new Map([...latest].flatMap(([id, { ended, peer }]) => peer === undefined || ended ? [] : [[id, peer] as const]))),
       left: Effect.sync(() => [...left]),
-      dispatch: (shard, t, d) =>
+      dispatch: (target, t, d) =>
         Effect.suspend(() => {
-          const session = typeof shard === "number" ? latest.get(shard) : latestOf.get(keyOf(shard))
-          return session === undefined
-            ? Effect.dieMessage(`MemoryServer.dispatch: shard ${String(shard)} began no session here`)
-            : send(session, t, d)
+          const named = target === "all" ? undefined : typeof target === "number" ? latest.get(target) : latestOf.get(keyOf(target))
+          if (target !== "all" && named === undefined) {
+            return Effect.dieMessage(`MemoryServer.dispatch: shard ${String(target)} began no session here`)
+          }
+          const to = named !== undefined ? [named] : [...latestOf.values()].filter(({ shard: [id, count] }) => {
+            const routed = Visibility.shardOfDispatch(t, d, count)
+            return routed === undefined || routed === id
+          })
+          const seeing = to.filter((session) => !session.ended && (session.intents === undefined || Visibility.delivers(session.intents, botId, t, d)))
+          return Effect.as(
+            Effect.forEach(seeing, (session) => send(session, t, session.intents === undefined ? d : Visibility.asSeen(session.intents, botId, t, d)), { discard: true }),
+            seeing.length
+          )
         })
     }
   })

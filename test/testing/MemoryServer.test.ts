@@ -17,7 +17,7 @@ import * as IdentifyLimiter from "../../src/limits/IdentifyLimiter.ts"
 import * as Intents from "../../src/protocol/Intents.ts"
 import * as Session from "../../src/session/Session.ts"
 import { MemoryApi, MemoryServer, MemoryTransport } from "../../src/testing/index.ts"
-import { advance } from "../fleet/harness.ts"
+import { advance, guildOn } from "../fleet/harness.ts"
 import { settle } from "../settle.ts"
 
 const token = Redacted.make("test-token")
@@ -242,5 +242,24 @@ describe("MemoryServer", () => {
       const records = JSON.stringify([yield* served.identifies, yield* served.resumes])
       expect((yield* served.resumes)).toHaveLength(1)
       expect(records).not.toContain("test-token")
+    }).pipe(Effect.provide(Services)))
+
+  it.scoped("dispatch goes by the session's intents, as Discord's does, and to \"all\" where Discord routes it", () =>
+    Effect.gen(function*() {
+      const served = yield* MemoryServer.serve()
+      const fleet = yield* Fleet.make({ token, intents: Intents.Guilds | Intents.GuildMessages, compression: "none" })
+      yield* advance(6_000)
+      const seen = yield* Effect.fork(Stream.runCollect(Stream.take(Stream.filter(fleet.events, (event) => event.t !== "READY"), 6)))
+
+      const message = { id: "5", channel_id: "6", guild_id: guildOn(2, 4), author: { id: "9" }, content: "hello", mentions: [], embeds: [] }
+      expect(yield* served.dispatch("all", "MESSAGE_CREATE", message)).toBe(1) // shard 2's, its content emptied (no MessageContent)
+      expect(yield* served.dispatch(1, "TYPING_START", { channel_id: "6", guild_id: guildOn(1, 4), user_id: "9", timestamp: 0 })).toBe(0) // no GuildMessageTyping
+      expect(yield* served.dispatch("all", "GUILD_CREATE", { id: guildOn(3, 4) })).toBe(1)
+      expect(yield* served.dispatch("all", "TEST_MARK", {})).toBe(4) // a type of the test's own: every shard
+
+      const events = Chunk.toReadonlyArray(yield* Fiber.join(seen))
+      expect(events.filter((event) => (event.t as string) !== "TEST_MARK").map((event) => [event.t, event.shard])).toEqual([["MESSAGE_CREATE", 2], ["GUILD_CREATE", 3]])
+      expect((events[0]!.d as { content: string }).content).toBe("")
+      expect(events.filter((event) => (event.t as string) === "TEST_MARK").map((event) => event.shard).sort()).toEqual([0, 1, 2, 3])
     }).pipe(Effect.provide(Services)))
 })
