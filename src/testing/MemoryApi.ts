@@ -24,7 +24,10 @@ export interface Answer {
   readonly shards?: number | undefined
   /** How many identify keys run at once (default 1). */
   readonly maxConcurrency?: number | undefined
-  /** The day's session starts (default 1000). */
+  /**
+   * The day's session starts (default 1000, or twice `shards` when that is more: a large fleet's
+   * startup then stays out of the last tenth, which the identify limiter spreads over the day).
+   */
   readonly total?: number | undefined
   /** Those left (default `total`). */
   readonly remaining?: number | undefined
@@ -38,7 +41,7 @@ export interface Answer {
  * @since 0.1.0
  */
 export const body = (answer: Answer = {}): GatewayBot => {
-  const total = answer.total ?? 1000
+  const total = answer.total ?? Math.max(1000, 2 * (answer.shards ?? 1))
   return {
     url: answer.url ?? "wss://gateway.test",
     shards: answer.shards ?? 1,

@@ -14,6 +14,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
 import * as Intents from "../protocol/Intents.ts"
+import { isHeartbeatInterval, maxHeartbeatInterval } from "../protocol/Receive.ts"
 import { MemoryGateway } from "../transport/MemoryTransport.ts"
 import type { CloseInfo, MemoryPeer, Payload } from "../transport/MemoryTransport.ts"
 import { selectMembers } from "./Commands.ts"
@@ -49,6 +50,11 @@ export interface Options {
   readonly resumeUrl?: string | undefined
   /** Sessions it resumes from the start (default none: a Resume of a session it never began gets op 9). */
   readonly sessions?: ReadonlyArray<KnownSession> | undefined
+  /**
+   * Dispatches each session keeps for a Resume to replay (default 1000, as the LocalGateway's): a
+   * Resume from before the oldest kept gets op 9, as Discord answers one it cannot replay.
+   */
+  readonly replayBufferSize?: number | undefined
   /**
    * A guild's members, from which a member request (op 8) is answered as Discord answers it (by
    * ids, or by a username prefix up to `limit`; at most 100 but for the whole list; 1000 a chunk;
@@ -142,8 +148,10 @@ interface Session {
   ready: boolean
   // closed with 1000 or 1001: it takes nothing more, and no Resume
   ended: boolean
-  // the dispatches sent on it, for a Resume to replay
+  // the dispatches sent on it, for a Resume to replay: the last `replayBufferSize`, those before
+  // `trimmed` (its s) let go
   readonly sent: Array<Dispatch>
+  trimmed: number
   readonly early: Array<Omit<Dispatch, "s">>
   peer: MemoryPeer | undefined
 }
@@ -181,6 +189,13 @@ export const serve = (options: Options = {}): Effect.Effect<Served, never, Memor
     const interval = options.heartbeatInterval ?? 41_250
     const readyAfter = Duration.decode(options.readyAfter ?? 0)
     const resumeUrl = options.resumeUrl ?? "wss://resume.gateway.test"
+    const replayBufferSize = options.replayBufferSize ?? 1000
+    if (!isHeartbeatInterval(interval)) {
+      return yield* Effect.die(new RangeError(`MemoryServer.serve: heartbeatInterval must be a whole number of milliseconds from 1 to ${maxHeartbeatInterval}, got ${interval}`))
+    }
+    if (!Number.isSafeInteger(replayBufferSize) || replayBufferSize < 0) {
+      return yield* Effect.die(new RangeError(`MemoryServer.serve: replayBufferSize must be a whole number of at least 0, got ${replayBufferSize}`))
+    }
     const identifies: Array<Identified> = []
     const resumes: Array<Resume> = []
     const commands: Array<Command> = []
@@ -195,7 +210,18 @@ export const serve = (options: Options = {}): Effect.Effect<Served, never, Memor
       latestOf.set(keyOf(session.shard), session)
     }
     for (const known of options.sessions ?? []) {
-      register({ id: known.sessionId, shard: known.shard, intents: known.intents, sequence: known.sequence, ready: true, ended: false, sent: [], early: [], peer: undefined })
+      register({
+        id: known.sessionId,
+        shard: known.shard,
+        intents: known.intents,
+        sequence: known.sequence,
+        ready: true,
+        ended: false,
+        sent: [],
+        trimmed: 0,
+        early: [],
+        peer: undefined
+      })
     }
 
     const send = (session: Session, t: string, d: unknown): Effect.Effect<void> =>
@@ -207,6 +233,7 @@ export const serve = (options: Options = {}): Effect.Effect<Served, never, Memor
         }
         const sent = { s: ++session.sequence, t, d }
         session.sent.push(sent)
+        if (session.sent.length > replayBufferSize) session.trimmed = session.sent.shift()!.s
         return session.peer === undefined ? Effect.void : session.peer.sendJson(dispatchFrame(sent))
       })
 
@@ -224,6 +251,7 @@ export const serve = (options: Options = {}): Effect.Effect<Served, never, Memor
           ready: false,
           ended: false,
           sent: [],
+          trimmed: 0,
           early: [],
           peer
         }
@@ -249,13 +277,21 @@ export const serve = (options: Options = {}): Effect.Effect<Served, never, Memor
         return session
       })
 
-    // the events missed (those sent meanwhile too), then RESUMED; a session it never began, or one
-    // ended, op 9; a connection that held the session is closed, as Discord closes it
+    // the events missed (those sent meanwhile too), then RESUMED; a session it never began, one
+    // ended, or one whose missed events it no longer keeps, op 9; a `seq` ahead of the session,
+    // 4007, which ends it; a connection that held the session is closed, as Discord closes it
     const resume = (peer: MemoryPeer, { token: _token, ...d }: GatewayResumeData) =>
       Effect.gen(function*() {
         const at = yield* Clock.currentTimeMillis
         const session = sessions.get(d.session_id)
-        const resumable = session !== undefined && !session.ended && session.ready
+        const known = session !== undefined && !session.ended && session.ready
+        if (known && d.seq > session.sequence) {
+          resumes.push({ at, resumed: false, d })
+          session.ended = true
+          yield* peer.close(4007, "Invalid seq.")
+          return undefined
+        }
+        const resumable = known && d.seq >= session.trimmed
         resumes.push({ at, resumed: resumable, d })
         if (!resumable) {
           yield* peer.sendJson(frame(GatewayOpcodes.InvalidSession, false))

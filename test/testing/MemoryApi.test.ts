@@ -21,6 +21,8 @@ describe("MemoryApi", () => {
       session_start_limit: { total: 1000, remaining: 7, reset_after: 86_400_000, max_concurrency: 2 }
     })
     expect(GatewayBot.decode(MemoryApi.body())._tag).toBe("Right")
+    // many shards: twice as many session starts, so a fleet's startup stays out of the day's last tenth
+    expect(MemoryApi.body({ shards: 1024 }).session_start_limit).toMatchObject({ total: 2048, remaining: 2048 })
   })
 
   it.effect("answers GET .../gateway/bot; any other request is a 404", () =>

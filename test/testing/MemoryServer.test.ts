@@ -4,8 +4,10 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import type { APIGuildMember, GuildMemberFlags } from "discord-api-types/payloads/v10"
+import * as Cause from "effect/Cause"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
@@ -261,5 +263,37 @@ describe("MemoryServer", () => {
       expect(events.filter((event) => (event.t as string) !== "TEST_MARK").map((event) => [event.t, event.shard])).toEqual([["MESSAGE_CREATE", 2], ["GUILD_CREATE", 3]])
       expect((events[0]!.d as { content: string }).content).toBe("")
       expect(events.filter((event) => (event.t as string) === "TEST_MARK").map((event) => event.shard).sort()).toEqual([0, 1, 2, 3])
+    }).pipe(Effect.provide(Services)))
+
+  it.scoped("keeps the last replayBufferSize dispatches: a Resume from before them gets op 9, one from ahead of the session 4007, either ending in an Identify", () =>
+    Effect.gen(function*() {
+      const served = yield* MemoryServer.serve({ replayBufferSize: 2 })
+      const first = yield* Session.make(sessionOptions)
+      yield* advance(1_000)
+      const { sessionId } = yield* first.snapshot
+      yield* first.disconnect()
+      for (const id of ["2", "3", "4"]) yield* served.dispatch(0, "GUILD_CREATE", { id }) // s 2, 3, 4: 2 let go
+      const point = { sessionId: sessionId!, resumeGatewayUrl: "ws://resume.test", shard: [0, 1] as const, encoding: "json" as const }
+
+      const kept = yield* Session.make({ ...sessionOptions, resume: { ...point, sequence: 2 } }) // 3 and 4 kept: replayed
+      const replayed = yield* Effect.fork(Stream.runCollect(Stream.take(kept.events, 3)))
+      yield* advance(1_000)
+      expect(Chunk.toReadonlyArray(yield* Fiber.join(replayed)).map((event) => [event.t, event.sequence])).toEqual([["GUILD_CREATE", 3], ["GUILD_CREATE", 4], ["RESUMED", 5]])
+      yield* kept.disconnect()
+
+      yield* Session.make({ ...sessionOptions, resume: { ...point, sequence: 1 } }) // 2 was let go
+      yield* advance(10_000)
+      yield* Session.make({ ...sessionOptions, resume: { ...point, sequence: 9 } }) // ahead of the session's 5
+      yield* advance(10_000)
+      expect((yield* served.resumes).map(({ d, resumed }) => [d.seq, resumed])).toEqual([[2, true], [1, false], [9, false]])
+      expect(yield* served.identifies).toHaveLength(3)
+    }).pipe(Effect.provide(Services), Effect.withRandom(Random.fixed([0.5]))))
+
+  it.effect("refuses a heartbeatInterval no Hello carries and a replayBufferSize that is no whole number, saying which", () =>
+    Effect.gen(function*() {
+      for (const [options, words] of [[{ heartbeatInterval: 0 }, "heartbeatInterval"], [{ replayBufferSize: -1 }, "replayBufferSize"], [{ replayBufferSize: 1.5 }, "replayBufferSize"]] as const) {
+        const exit = yield* Effect.exit(Effect.scoped(MemoryServer.serve(options)))
+        expect(String(Exit.isFailure(exit) && Cause.squash(exit.cause))).toMatch(new RegExp(`RangeError: MemoryServer.serve: ${words}`))
+      }
     }).pipe(Effect.provide(Services)))
 })
