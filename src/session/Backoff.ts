@@ -23,14 +23,16 @@ export interface BackoffOptions {
   /** A connection that stays READY this long resets the backoff (default 60 seconds). */
   readonly stableAfter: Duration.DurationInput
   /**
-   * After an Invalid Session (op 9), a random pause in this range, as Discord asks (default 1 to 5
-   * seconds); the backoff follows it only when op 9 came before the connection was stable.
+   * After an Invalid Session (op 9) that allows no resume, a random pause in this range before the
+   * new Identify, as Discord asks (default 1 to 5 seconds); the backoff follows it only when op 9
+   * came before the connection was stable. An op 9 that allows a resume takes the backoff alone.
    */
   readonly afterInvalidSession: readonly [min: Duration.DurationInput, max: Duration.DurationInput]
 }
 
 /**
- * The defaults: 1 s, doubling, at most 60 s, reset after 60 s of stable connection; 1-5 s after op 9.
+ * The defaults: 1 s, doubling, at most 60 s, reset after 60 s of stable connection; 1-5 s after an
+ * op 9 that allows no resume.
  *
  * @since 0.1.0
  */

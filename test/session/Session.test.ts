@@ -2715,27 +2715,43 @@ describe("Session", () => {
       expect((yield* session.snapshot).sequence).toBe(7)
     }).pipe(Effect.provide(TestLayer)))
 
-  it.scoped("after op 9 it pauses a random 1 to 5 s (from Random) before connecting again; the backoff too when the connection was not yet stable", () =>
+  it.scoped("after an op 9 that allows no resume it pauses a random 1 to 5 s (from Random) before identifying again; the backoff too when the connection was not yet stable", () =>
     Effect.gen(function*() {
       const gateway = yield* MemoryTransport.MemoryGateway
       const { peer } = yield* readySession({}, 3_600_000)
       // ready for stableAfter (60 s): only the pause
       yield* TestClock.adjust("60 seconds")
-      yield* peer.sendJson({ op: 9, d: true, s: null, t: null })
+      yield* peer.sendJson({ op: 9, d: false, s: null, t: null })
       yield* settle
       yield* TestClock.adjust("2999 millis")
       expect((yield* gateway.attempts).length).toBe(1)
       yield* TestClock.adjust("1 millis")
       expect((yield* gateway.attempts).length).toBe(2)
-      // resumed, and invalidated again at once: the pause, then the backoff (1 s, jittered to 0.75 s)
-      const { peer: second } = yield* acceptAndHello(3_600_000)
-      yield* second.sendJson(dispatch(2, "RESUMED", {}))
-      yield* second.sendJson({ op: 9, d: true, s: null, t: null })
+      // identified, and invalidated again at once: the pause, then the backoff (1 s, jittered to 0.75 s)
+      const { first, peer: second } = yield* acceptAndHello(3_600_000)
+      expect(first.op).toBe(2)
+      yield* second.sendJson(ready(1, "session-2"))
+      yield* second.sendJson({ op: 9, d: false, s: null, t: null })
       yield* settle
       yield* TestClock.adjust("3749 millis")
       expect((yield* gateway.attempts).length).toBe(2)
       yield* TestClock.adjust("1 millis")
       expect((yield* gateway.attempts).length).toBe(3)
+    }).pipe(Effect.withRandom(Random.fixed([0.5])), Effect.provide(TestLayer)))
+
+  it.scoped("after an op 9 that allows a resume it resumes after the backoff alone, as after an op 7 (Discord asks the 1 to 5 s only before an Identify)", () =>
+    Effect.gen(function*() {
+      const gateway = yield* MemoryTransport.MemoryGateway
+      const { peer } = yield* readySession({}, 3_600_000)
+      yield* TestClock.adjust("60 seconds")
+      yield* peer.sendJson({ op: 9, d: true, s: null, t: null })
+      yield* settle
+      yield* TestClock.adjust("749 millis") // the backoff: 1 s, jittered to 0.75 s
+      expect((yield* gateway.attempts).length).toBe(1)
+      yield* TestClock.adjust("1 millis")
+      expect((yield* gateway.attempts).length).toBe(2)
+      const { first } = yield* acceptAndHello(3_600_000)
+      expect(first).toMatchObject({ op: 6, d: { session_id: "session-1" } })
     }).pipe(Effect.withRandom(Random.fixed([0.5])), Effect.provide(TestLayer)))
 })
 
