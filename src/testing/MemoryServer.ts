@@ -30,7 +30,10 @@ export interface KnownSession {
   readonly sessionId: string
   /** The shard it is of: `[id, count]`. */
   readonly shard: readonly [number, number]
-  /** The last sequence number it was sent. */
+  /**
+   * The last sequence number it was sent: a Resume from it resumes; one from before it gets op 9
+   * (what came before is not kept here to replay).
+   */
   readonly sequence: number
   /** The intents it identified with, which `dispatch` goes by (default: it is sent everything). */
   readonly intents?: number | undefined
@@ -121,7 +124,7 @@ export interface Served {
   readonly resumes: Effect.Effect<ReadonlyArray<Resume>>
   /** Every command sent on a session, in order. */
   readonly commands: Effect.Effect<ReadonlyArray<Command>>
-  /** Each shard id's connection of its latest session (the one begun last), from its Identify on. */
+  /** Each shard id's open connection of its latest session (the one begun last), from its Identify on. */
   readonly peers: Effect.Effect<ReadonlyMap<number, MemoryPeer>>
   /** The connections `leave` named, and those of ETF sessions, in order. */
   readonly left: Effect.Effect<ReadonlyArray<MemoryPeer>>
@@ -149,9 +152,10 @@ interface Session {
   // closed with 1000 or 1001: it takes nothing more, and no Resume
   ended: boolean
   // the dispatches sent on it, for a Resume to replay: the last `replayBufferSize`, those before
-  // `trimmed` (its s) let go
+  // `trimmed` (its s) let go, but while a replay walks them (`replaying`)
   readonly sent: Array<Dispatch>
   trimmed: number
+  replaying: number
   readonly early: Array<Omit<Dispatch, "s">>
   peer: MemoryPeer | undefined
 }
@@ -218,10 +222,22 @@ export const serve = (options: Options = {}): Effect.Effect<Served, never, Memor
         ready: true,
         ended: false,
         sent: [],
-        trimmed: 0,
+        trimmed: known.sequence,
+        replaying: 0,
         early: [],
         peer: undefined
       })
+    }
+
+    // a session id none of its sessions has, those `sessions` named included
+    let begun = 0
+    const newSessionId = (): string => {
+      while (sessions.has(`session-${++begun}`));
+      return `session-${begun}`
+    }
+
+    const trim = (session: Session): void => {
+      while (session.replaying === 0 && session.sent.length > replayBufferSize) session.trimmed = session.sent.shift()!.s
     }
 
     const send = (session: Session, t: string, d: unknown): Effect.Effect<void> =>
@@ -233,7 +249,7 @@ export const serve = (options: Options = {}): Effect.Effect<Served, never, Memor
         }
         const sent = { s: ++session.sequence, t, d }
         session.sent.push(sent)
-        if (session.sent.length > replayBufferSize) session.trimmed = session.sent.shift()!.s
+        trim(session)
         return session.peer === undefined ? Effect.void : session.peer.sendJson(dispatchFrame(sent))
       })
 
@@ -244,7 +260,7 @@ export const serve = (options: Options = {}): Effect.Effect<Served, never, Memor
         const at = yield* Clock.currentTimeMillis
         const shard = d.shard ?? [0, 1]
         const session: Session = {
-          id: `session-${identifies.length + 1}`,
+          id: newSessionId(),
           shard,
           intents: d.intents,
           sequence: 0,
@@ -252,6 +268,7 @@ export const serve = (options: Options = {}): Effect.Effect<Served, never, Memor
           ended: false,
           sent: [],
           trimmed: 0,
+          replaying: 0,
           early: [],
           peer
         }
@@ -279,7 +296,8 @@ export const serve = (options: Options = {}): Effect.Effect<Served, never, Memor
 
     // the events missed (those sent meanwhile too), then RESUMED; a session it never began, one
     // ended, or one whose missed events it no longer keeps, op 9; a `seq` ahead of the session,
-    // 4007, which ends it; a connection that held the session is closed, as Discord closes it
+    // 4007, which ends it unless a connection holds it (that one goes on); a connection that held
+    // the session is closed, as Discord closes it
     const resume = (peer: MemoryPeer, { token: _token, ...d }: GatewayResumeData) =>
       Effect.gen(function*() {
         const at = yield* Clock.currentTimeMillis
@@ -287,7 +305,7 @@ export const serve = (options: Options = {}): Effect.Effect<Served, never, Memor
         const known = session !== undefined && !session.ended && session.ready
         if (known && d.seq > session.sequence) {
           resumes.push({ at, resumed: false, d })
-          session.ended = true
+          if (session.peer === undefined || !(yield* session.peer.isOpen)) session.ended = true
           yield* peer.close(4007, "Invalid seq.")
           return undefined
         }
@@ -300,7 +318,8 @@ export const serve = (options: Options = {}): Effect.Effect<Served, never, Memor
         const holder = session.peer
         session.peer = undefined
         if (holder !== undefined && holder !== peer) yield* holder.close(4000, "Session resumed on another connection.")
-        // the connection becomes the session's as the last one is replayed, in the same step
+        // the connection becomes the session's as the last one is replayed, in the same step; none
+        // is let go meanwhile, so the walk by position misses none sent during it
         const replay = (index: number): Effect.Effect<void> =>
           Effect.suspend(() => {
             const missed = session.sent[index]
@@ -310,7 +329,11 @@ export const serve = (options: Options = {}): Effect.Effect<Served, never, Memor
             }
             return Effect.zipRight(missed.s > d.seq ? peer.sendJson(dispatchFrame(missed)) : Effect.void, replay(index + 1))
           })
-        yield* replay(0)
+        session.replaying++
+        yield* Effect.ensuring(replay(0), Effect.sync(() => {
+          session.replaying--
+          trim(session)
+        }))
         yield* peer.sendJson(dispatchFrame({ s: ++session.sequence, t: GatewayDispatchEvents.Resumed, d: {} }))
         return session
       })
@@ -337,7 +360,8 @@ export const serve = (options: Options = {}): Effect.Effect<Served, never, Memor
       })
 
     // one connection: Hello, then each payload answered until the connection ends; a session
-    // whose connection its client closed with 1000 or 1001 ends with it
+    // whose connection its client closed with 1000 or 1001, or that ended before its READY, ends
+    // with it
     const answer = (peer: MemoryPeer) => {
       let session: Session | undefined
       return Effect.gen(function*() {
@@ -357,7 +381,7 @@ export const serve = (options: Options = {}): Effect.Effect<Served, never, Memor
         }
       }).pipe(Effect.catchTag("ConnectionEnded", ({ closed }) =>
         Effect.sync(() => {
-          if (session?.peer === peer && endsSession(closed)) session.ended = true
+          if (session?.peer === peer && (endsSession(closed) || !session.ready)) session.ended = true
         })
       ))
     }
@@ -375,7 +399,12 @@ export const serve = (options: Options = {}): Effect.Effect<Served, never, Memor
       identifies: Effect.sync(() => [...identifies]),
       resumes: Effect.sync(() => [...resumes]),
       commands: Effect.sync(() => [...commands]),
-      peers: Effect.sync(() => new Map([...latest].flatMap(([id, { ended, peer }]) => peer === undefined || ended ? [] : [[id, peer] as const]))),
+      peers: Effect.suspend(() =>
+        Effect.map(
+          Effect.filter([...latest], ([, { ended, peer }]) => peer === undefined || ended ? Effect.succeed(false) : peer.isOpen),
+          (open) => new Map(open.map(([id, { peer }]) => [id, peer!]))
+        )
+      ),
       left: Effect.sync(() => [...left]),
       dispatch: (target, t, d) =>
         Effect.suspend(() => {

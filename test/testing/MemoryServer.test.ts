@@ -19,6 +19,7 @@ import * as IdentifyLimiter from "../../src/limits/IdentifyLimiter.ts"
 import * as Intents from "../../src/protocol/Intents.ts"
 import * as Session from "../../src/session/Session.ts"
 import { MemoryApi, MemoryServer, MemoryTransport } from "../../src/testing/index.ts"
+import { type Connection, GatewayTransport } from "../../src/transport/GatewayTransport.ts"
 import { advance, guildOn } from "../fleet/harness.ts"
 import { settle } from "../settle.ts"
 
@@ -101,21 +102,27 @@ describe("MemoryServer", () => {
       expect((yield* served.peers).get(0)).not.toBe(first)
     }).pipe(Effect.provide(Services), Effect.withRandom(Random.fixed([0.5]))))
 
-  it.scoped("resumes a session it was told of (a restored resume point), and answers one it never began with op 9: the session identifies anew", () =>
+  it.scoped("resumes a session it was told of (a restored resume point) from its sequence, and answers one it never began, or one from before that sequence, with op 9: the session identifies anew", () =>
     Effect.gen(function*() {
-      const served = yield* MemoryServer.serve({ sessions: [{ sessionId: "kept", shard: [0, 1], sequence: 7 }] })
-      const point = { sessionId: "kept", sequence: 5, resumeGatewayUrl: "ws://resume.test", shard: [0, 1] as const, encoding: "json" as const }
+      // named session-1, as its own first session would be: that one is named otherwise
+      const served = yield* MemoryServer.serve({ sessions: [{ sessionId: "session-1", shard: [0, 1], sequence: 7 }] })
+      const point = { sessionId: "session-1", sequence: 7, resumeGatewayUrl: "ws://resume.test", shard: [0, 1] as const, encoding: "json" as const }
+      const unknown = yield* Session.make({ ...sessionOptions, shard: [1, 2], resume: { ...point, sessionId: "forgotten", shard: [1, 2] } })
+      yield* advance(10_000)
+      expect(yield* unknown.state).toEqual({ _tag: "Connected", phase: "Ready" })
+      expect((yield* served.identifies).map(({ sessionId }) => sessionId)).toEqual(["session-2"])
+
       const kept = yield* Session.make({ ...sessionOptions, resume: point })
       yield* advance(1_000)
       expect(yield* kept.state).toEqual({ _tag: "Connected", phase: "Ready" })
-      expect(yield* served.identifies).toHaveLength(0)
-      yield* kept.end()
-
-      const unknown = yield* Session.make({ ...sessionOptions, resume: { ...point, sessionId: "forgotten" } })
+      expect((yield* kept.snapshot).sequence).toBe(8) // RESUMED, numbered after the point
+      yield* kept.disconnect()
+      // from before the sequence it was told of: what came between is not kept here to replay
+      const stale = yield* Session.make({ ...sessionOptions, resume: { ...point, sequence: 5 } })
       yield* advance(10_000)
-      expect(yield* unknown.state).toEqual({ _tag: "Connected", phase: "Ready" })
-      expect((yield* served.resumes).map(({ d, resumed }) => [d.session_id, d.seq, resumed])).toEqual([["kept", 5, true], ["forgotten", 5, false]])
-      expect(yield* served.identifies).toHaveLength(1)
+      expect(yield* stale.state).toEqual({ _tag: "Connected", phase: "Ready" })
+      expect((yield* served.resumes).map(({ d, resumed }) => [d.session_id, d.seq, resumed])).toEqual([["forgotten", 7, false], ["session-1", 7, true], ["session-1", 5, false]])
+      expect(yield* served.identifies).toHaveLength(2)
     }).pipe(Effect.provide(Services), Effect.withRandom(Random.fixed([0.5]))))
 
   it.scoped("answers a member request from the test's members as Discord does: 1000 a chunk, by ids (naming those that are no member's) or a prefix up to the limit, presences when asked", () =>
@@ -296,4 +303,64 @@ describe("MemoryServer", () => {
         expect(String(Exit.isFailure(exit) && Cause.squash(exit.cause))).toMatch(new RegExp(`RangeError: MemoryServer.serve: ${words}`))
       }
     }).pipe(Effect.provide(Services)))
+
+  it.scoped("a Resume's replay misses no event the test dispatches while it runs, however full the replay buffer", () =>
+    Effect.gen(function*() {
+      const served = yield* MemoryServer.serve({ replayBufferSize: 5_000 })
+      const transport = yield* GatewayTransport
+      const options = { maxFrameBytes: 1 << 30 }
+      // the client side's frames, parsed, until one `until` takes (and the rest of its batch)
+      const readUntil = (connection: Connection, until: (frame: { readonly s: number | null; readonly t: string | null }) => boolean) =>
+        Effect.gen(function*() {
+          const frames: Array<{ readonly s: number | null; readonly t: string | null; readonly d: unknown }> = []
+          while (!frames.some(until)) {
+            for (const raw of yield* connection.receive) frames.push(JSON.parse(typeof raw === "string" ? raw : "null"))
+          }
+          return frames
+        })
+
+      const first = yield* transport.connect("ws://gateway.test/?v=10&encoding=json", options)
+      yield* first.send(JSON.stringify({ op: 2, d: { token: "t", intents: 1, properties: { os: "x", browser: "x", device: "x" }, shard: [0, 1] } }))
+      const sessionId = ((yield* readUntil(first, ({ t }) => t === "READY")).at(-1)!.d as { session_id: string }).session_id
+      yield* first.close(4000)
+      yield* settle
+      for (let index = 0; index < 5_000; index++) yield* served.dispatch(0, "TEST_EVENT", { index }) // s 2 to 5001: 1 let go
+
+      const second = yield* transport.connect("ws://resume.gateway.test/?v=10&encoding=json", options)
+      yield* second.send(JSON.stringify({ op: 6, d: { token: "t", session_id: sessionId, seq: 3_000 } }))
+      // dispatches while the replay runs: each lets the oldest kept go, which moved the replay's
+      // place in the buffer and skipped an event
+      yield* Effect.forEach(Array.from({ length: 2_000 }, (_, index) => index), (index) =>
+        Effect.zipRight(served.dispatch(0, "TEST_LATER", { index }), Effect.yieldNow()), { discard: true })
+      const sequences = (yield* readUntil(second, ({ s }) => s === 7_002)).flatMap(({ s }) => s === null ? [] : [s])
+      expect(sequences).toEqual(Array.from({ length: 4_002 }, (_, index) => 3_001 + index)) // RESUMED among them
+    }).pipe(Effect.provide(Services)))
+
+  it.scoped("a Resume from a seq ahead of a session another connection holds is closed with 4007, and that connection goes on", () =>
+    Effect.gen(function*() {
+      const served = yield* MemoryServer.serve({ heartbeatInterval: 10_000 })
+      const holder = yield* Session.make(sessionOptions)
+      const guilds = yield* Effect.fork(Stream.runCollect(Stream.take(Stream.filter(holder.events, (event) => event.t === "GUILD_CREATE"), 1)))
+      yield* advance(1_000)
+      const { sequence, sessionId } = yield* holder.snapshot
+      const point = { sessionId: sessionId!, sequence: sequence! + 10, resumeGatewayUrl: "ws://resume.test", shard: [0, 1] as const, encoding: "json" as const }
+      yield* Session.make({ ...sessionOptions, resume: point })
+      yield* settle
+      expect((yield* served.resumes).map(({ resumed }) => resumed)).toEqual([false])
+      expect(yield* served.dispatch(0, "GUILD_CREATE", { id: "1" })).toBe(1)
+      expect(Chunk.size(yield* Fiber.join(guilds))).toBe(1)
+    }).pipe(Effect.provide(Services), Effect.withRandom(Random.fixed([0.5]))))
+
+  it.scoped("a session whose connection ends before its READY (readyAfter) never began: a dispatch to it goes nowhere, and the shard identifies anew", () =>
+    Effect.gen(function*() {
+      const served = yield* MemoryServer.serve({ heartbeatInterval: 10_000, readyAfter: "20 seconds" })
+      yield* Session.make(sessionOptions)
+      yield* advance(1_000)
+      yield* (yield* served.peers).get(0)!.drop
+      yield* settle
+      expect(yield* served.peers).toEqual(new Map())
+      expect(yield* served.dispatch(0, "GUILD_CREATE", { id: "1" })).toBe(0)
+      yield* advance(30_000, 1_000)
+      expect(yield* served.identifies).toHaveLength(2)
+    }).pipe(Effect.provide(Services), Effect.withRandom(Random.fixed([0.5]))))
 })
