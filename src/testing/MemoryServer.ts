@@ -13,6 +13,7 @@ import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
+import * as CloseCode from "../protocol/CloseCode.ts"
 import * as Intents from "../protocol/Intents.ts"
 import { isHeartbeatInterval, maxHeartbeatInterval } from "../protocol/Receive.ts"
 import { MemoryGateway } from "../transport/MemoryTransport.ts"
@@ -175,8 +176,10 @@ const membersPerChunk = 1000
 const frame = (op: GatewayOpcodes, d: unknown) => ({ op, d, s: null, t: null })
 const dispatchFrame = ({ d, s, t }: Dispatch) => ({ op: GatewayOpcodes.Dispatch, s, t, d })
 const keyOf = ([id, count]: readonly [number, number]): string => `${id}/${count}`
-// a close that ends the session rather than the connection (GATEWAY.md: 1000 and 1001)
-const endsSession = (closed: CloseInfo): boolean => closed.by === "client" && (closed.code === 1000 || closed.code === 1001)
+// a close that ends the session rather than the connection: the client's 1000 or 1001 (GATEWAY.md),
+// or the test's (through a peer) with a code that asks for a new session or is fatal
+const endsSession = ({ by, code }: CloseInfo): boolean =>
+  by === "client" ? code === 1000 || code === 1001 : CloseCode.classify(code) !== "resume"
 const isEtf = (peer: MemoryPeer): boolean => new URL(peer.url).searchParams.get("encoding") === "etf"
 
 /**
@@ -360,8 +363,8 @@ export const serve = (options: Options = {}): Effect.Effect<Served, never, Memor
       })
 
     // one connection: Hello, then each payload answered until the connection ends; a session
-    // whose connection its client closed with 1000 or 1001, or that ended before its READY, ends
-    // with it
+    // whose connection its client closed with 1000 or 1001, the test with 4003, 4005, 4007, 4009 or
+    // a fatal code, or that ended before its READY, ends with it
     const answer = (peer: MemoryPeer) => {
       let session: Session | undefined
       return Effect.gen(function*() {

@@ -363,4 +363,21 @@ describe("MemoryServer", () => {
       yield* advance(30_000, 1_000)
       expect(yield* served.identifies).toHaveLength(2)
     }).pipe(Effect.provide(Services), Effect.withRandom(Random.fixed([0.5]))))
+
+  it.scoped("a connection the test closes with a code that asks for a new session ends the session here too; one it closes resumably does not", () =>
+    Effect.gen(function*() {
+      const served = yield* MemoryServer.serve({ heartbeatInterval: 10_000 })
+      yield* Session.make(sessionOptions)
+      yield* advance(1_000)
+      yield* (yield* served.peers).get(0)!.close(4000)
+      expect(yield* served.dispatch(0, "GUILD_CREATE", { id: "1" })).toBe(1) // kept for the Resume
+      yield* advance(2_000)
+      expect((yield* served.resumes).map(({ resumed }) => resumed)).toEqual([true])
+
+      yield* (yield* served.peers).get(0)!.close(4009)
+      yield* settle
+      expect(yield* served.dispatch(0, "GUILD_CREATE", { id: "2" })).toBe(0) // no one will resume it
+      yield* advance(10_000)
+      expect((yield* served.identifies).map(({ sessionId }) => sessionId)).toEqual(["session-1", "session-2"])
+    }).pipe(Effect.provide(Services), Effect.withRandom(Random.fixed([0.5]))))
 })
