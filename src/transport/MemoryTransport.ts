@@ -5,6 +5,8 @@
  *
  * @since 0.1.0
  */
+import { GatewayOpcodes } from "discord-api-types/gateway/v10"
+import type { GatewayIdentify, GatewayResume, GatewaySendPayload } from "discord-api-types/gateway/v10"
 import * as Cause from "effect/Cause"
 import * as Chunk from "effect/Chunk"
 import * as Clock from "effect/Clock"
@@ -16,8 +18,6 @@ import * as Layer from "effect/Layer"
 import * as Mailbox from "effect/Mailbox"
 import * as Queue from "effect/Queue"
 import * as Ref from "effect/Ref"
-import { GatewayOpcodes } from "discord-api-types/gateway/v10"
-import type { GatewayIdentify, GatewayResume, GatewaySendPayload } from "discord-api-types/gateway/v10"
 import { isUtf8 } from "node:buffer"
 import { TextFrame } from "../codec/TextFrame.ts"
 import { TaggedError } from "../internal/taggedError.ts"
