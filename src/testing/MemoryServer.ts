@@ -74,8 +74,8 @@ export interface Options {
 }
 
 /**
- * An Identify the gateway answered with READY (its token left out, so that a failed assertion's
- * diff does not print it).
+ * An Identify the gateway got, which READY answers `readyAfter` later (its token left out, so
+ * that a failed assertion's diff does not print it).
  *
  * @since 0.1.0
  */
@@ -89,7 +89,7 @@ export interface Identified {
 
 /**
  * A Resume the gateway answered (its token left out): with the events missed and RESUMED
- * (`resumed` true), or op 9.
+ * (`resumed` true), or op 9 (a close with 4007 for a `seq` ahead of the session).
  *
  * @since 0.1.0
  */
@@ -136,7 +136,8 @@ export interface Served {
    * shard), as Discord does: only where the session's intents open it, a guild message's content
    * emptied without MessageContent (`Visibility`); numbered next in the session; on its
    * connection if one is open, else kept for its Resume to replay; before its READY, right after
-   * it. Returns how many sessions it went to (none for a session ended, closed with 1000 or 1001).
+   * it. Returns how many sessions it went to (none for a session ended: closed with 1000 or 1001,
+   * or by the test with a code that ends it).
    * Dies when a shard named never began a session here.
    */
   readonly dispatch: (target: number | readonly [number, number] | "all", t: string, d: unknown) => Effect.Effect<number>
