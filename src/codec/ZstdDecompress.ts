@@ -12,8 +12,8 @@ import * as ZstdNative from "./ZstdNative.ts"
 
 /**
  * The base-2 log of the largest zstd window accepted (2^27 = 128 MiB, zstd's own default limit),
- * set as `ZSTD_d_windowLogMax`: a frame header asking for more is a `"TooLarge"` error before the
- * decoder allocates anything.
+ * set as `ZSTD_d_windowLogMax`: a frame header asking for more is a `"Zstd"` error (not `"TooLarge"`:
+ * no `maxMessageBytes` lets it through) before the decoder allocates anything.
  */
 const maxWindowLog = 27
 
