@@ -149,6 +149,34 @@ export const selectMembers = <M extends { readonly user: { readonly id: string; 
   return { members, notFound }
 }
 
+/**
+ * The GUILD_MEMBERS_CHUNKs answering a request with `selected`: `size` members a chunk (at least
+ * one chunk, empty for none), the ids that are no member's in the first, presences (all online)
+ * when asked for, the request's nonce in each.
+ *
+ * @internal
+ * @since 0.1.0
+ */
+export const memberChunks = <M extends { readonly user: { readonly id: string } }>(
+  { members, notFound }: { readonly members: ReadonlyArray<M>; readonly notFound: ReadonlyArray<string> },
+  { guildId, nonce, presences, size }: { readonly guildId: string; readonly size: number; readonly presences: boolean; readonly nonce: string | undefined }
+): ReadonlyArray<Record<string, unknown>> => {
+  const perChunk = Math.max(1, size)
+  const chunkCount = Math.max(1, Math.ceil(members.length / perChunk))
+  return Array.from({ length: chunkCount }, (_, index) => {
+    const chunk = members.slice(index * perChunk, (index + 1) * perChunk)
+    return {
+      guild_id: guildId,
+      members: chunk,
+      chunk_index: index,
+      chunk_count: chunkCount,
+      ...(index === 0 && notFound.length > 0 ? { not_found: notFound } : {}),
+      ...(presences ? { presences: chunk.map((member) => Traffic.presenceOf(member, guildId, "online")) } : {}),
+      ...(nonce === undefined ? {} : { nonce })
+    }
+  })
+}
+
 const requestMembers = (d: Record<string, unknown>, session: Session, context: Context, now: number): void => {
   const guild = ownGuild(session, d["guild_id"], Opcode.RequestGuildMembers, context)
   if (guild === undefined) return
@@ -179,19 +207,8 @@ const requestMembers = (d: Record<string, unknown>, session: Session, context: C
       return
     }
   }
-  const { members, notFound } = selectMembers(guild.members, { userIds, query, limit })
-  const size = Math.max(1, context.memberChunkSize)
-  const chunkCount = Math.max(1, Math.ceil(members.length / size))
-  for (let index = 0; index < chunkCount; index++) {
-    const chunk = members.slice(index * size, (index + 1) * size)
-    session.dispatch("GUILD_MEMBERS_CHUNK", {
-      guild_id: guild.id,
-      members: chunk,
-      chunk_index: index,
-      chunk_count: chunkCount,
-      ...(index === 0 && notFound.length > 0 ? { not_found: notFound } : {}),
-      ...(presences ? { presences: chunk.map((member) => Traffic.presenceOf(member, guild.id, "online")) } : {}),
-      ...(nonce === undefined ? {} : { nonce })
-    }, now)
+  const selected = selectMembers(guild.members, { userIds, query, limit })
+  for (const chunk of memberChunks(selected, { guildId: guild.id, size: context.memberChunkSize, presences, nonce })) {
+    session.dispatch("GUILD_MEMBERS_CHUNK", chunk, now)
   }
 }

@@ -18,8 +18,7 @@ import * as Intents from "../protocol/Intents.ts"
 import { isHeartbeatInterval, maxHeartbeatInterval } from "../protocol/Receive.ts"
 import { MemoryGateway } from "../transport/MemoryTransport.ts"
 import type { CloseInfo, MemoryPeer, Payload } from "../transport/MemoryTransport.ts"
-import { selectMembers } from "./Commands.ts"
-import * as Traffic from "./Traffic.ts"
+import { memberChunks, selectMembers } from "./Commands.ts"
 import * as Visibility from "./Visibility.ts"
 
 /**
@@ -217,20 +216,12 @@ export const serve = (options: Options = {}): Effect.Effect<Served, never, Memor
       latest.set(session.shard[0], session)
       latestOf.set(keyOf(session.shard), session)
     }
+    // nothing kept before `sequence` to replay
+    const newSession = (
+      { id, intents, peer, ready, sequence, shard }: Pick<Session, "id" | "shard" | "intents" | "sequence" | "ready" | "peer">
+    ): Session => ({ id, shard, intents, sequence, ready, ended: false, sent: [], trimmed: sequence, replaying: 0, early: [], peer })
     for (const known of options.sessions ?? []) {
-      register({
-        id: known.sessionId,
-        shard: known.shard,
-        intents: known.intents,
-        sequence: known.sequence,
-        ready: true,
-        ended: false,
-        sent: [],
-        trimmed: known.sequence,
-        replaying: 0,
-        early: [],
-        peer: undefined
-      })
+      register(newSession({ id: known.sessionId, shard: known.shard, intents: known.intents, sequence: known.sequence, ready: true, peer: undefined }))
     }
 
     // a session id none of its sessions has, those `sessions` named included
@@ -263,19 +254,7 @@ export const serve = (options: Options = {}): Effect.Effect<Served, never, Memor
       Effect.gen(function*() {
         const at = yield* Clock.currentTimeMillis
         const shard = d.shard ?? [0, 1]
-        const session: Session = {
-          id: newSessionId(),
-          shard,
-          intents: d.intents,
-          sequence: 0,
-          ready: false,
-          ended: false,
-          sent: [],
-          trimmed: 0,
-          replaying: 0,
-          early: [],
-          peer
-        }
+        const session = newSession({ id: newSessionId(), shard, intents: d.intents, sequence: 0, ready: false, peer })
         register(session)
         identifies.push({ at, sessionId: session.id, d })
         const ready = Effect.suspend(() => {
@@ -348,19 +327,8 @@ export const serve = (options: Options = {}): Effect.Effect<Served, never, Memor
         const query = "query" in request ? request.query : undefined
         const selected = selectMembers(options.members?.(request.guild_id) ?? [], { userIds, query, limit: "limit" in request ? request.limit ?? 0 : 0 })
         const presences = request.presences === true && ((session.intents ?? Intents.GuildPresences) & Intents.GuildPresences) !== 0
-        const chunkCount = Math.max(1, Math.ceil(selected.members.length / membersPerChunk))
-        return Effect.forEach(Array.from({ length: chunkCount }, (_, index) => index), (index) => {
-          const members = selected.members.slice(index * membersPerChunk, (index + 1) * membersPerChunk)
-          return send(session, GatewayDispatchEvents.GuildMembersChunk, {
-            guild_id: request.guild_id,
-            members,
-            chunk_index: index,
-            chunk_count: chunkCount,
-            ...(index === 0 && selected.notFound.length > 0 ? { not_found: selected.notFound } : {}),
-            ...(presences ? { presences: members.map((member) => Traffic.presenceOf(member, request.guild_id, "online")) } : {}),
-            ...(request.nonce === undefined ? {} : { nonce: request.nonce })
-          })
-        }, { discard: true })
+        const chunks = memberChunks(selected, { guildId: request.guild_id, size: membersPerChunk, presences, nonce: request.nonce })
+        return Effect.forEach(chunks, (chunk) => send(session, GatewayDispatchEvents.GuildMembersChunk, chunk), { discard: true })
       })
 
     // one connection: Hello, then each payload answered until the connection ends; a session
