@@ -133,8 +133,9 @@ export interface Served {
    * counts run), or to `"all"` where Discord routes it (`Visibility.shardOfDispatch`: a guild's
    * event to its guild's shard, a direct message's to shard 0, a type of the test's own to every
    * shard), as Discord does: only where the session's intents open it, a guild message's content
-   * emptied without MessageContent (`Visibility`); numbered next in the session; on its
-   * connection if one is open, else kept for its Resume to replay; before its READY, right after
+   * emptied without MessageContent (`Visibility`); numbered next in the session, and written in
+   * that order whatever fibers dispatch at once; on its connection if one is open, else kept for
+   * its Resume to replay (one during a replay comes after RESUMED); before its READY, right after
    * it. Returns how many sessions it went to (none for a session ended: closed with 1000 or 1001,
    * or by the test with a code that ends it).
    * Dies when a shard named never began a session here.
@@ -153,12 +154,14 @@ interface Session {
   // closed with 1000 or 1001: it takes nothing more, and no Resume
   ended: boolean
   // the dispatches sent on it, for a Resume to replay: the last `replayBufferSize`, those before
-  // `trimmed` (its s) let go, but while a replay walks them (`replaying`)
+  // `trimmed` (its s) let go
   readonly sent: Array<Dispatch>
   trimmed: number
-  replaying: number
   readonly early: Array<Omit<Dispatch, "s">>
   peer: MemoryPeer | undefined
+  // held while a dispatch is numbered and written, READY and its early dispatches sent, or a
+  // Resume's missed events and RESUMED: fibers dispatching at once write in the order of the numbers
+  readonly writing: Effect.Semaphore
 }
 
 interface Dispatch {
@@ -219,7 +222,7 @@ export const serve = (options: Options = {}): Effect.Effect<Served, never, Memor
     // nothing kept before `sequence` to replay
     const newSession = (
       { id, intents, peer, ready, sequence, shard }: Pick<Session, "id" | "shard" | "intents" | "sequence" | "ready" | "peer">
-    ): Session => ({ id, shard, intents, sequence, ready, ended: false, sent: [], trimmed: sequence, replaying: 0, early: [], peer })
+    ): Session => ({ id, shard, intents, sequence, ready, ended: false, sent: [], trimmed: sequence, early: [], peer, writing: Effect.unsafeMakeSemaphore(1) })
     for (const known of options.sessions ?? []) {
       register(newSession({ id: known.sessionId, shard: known.shard, intents: known.intents, sequence: known.sequence, ready: true, peer: undefined }))
     }
@@ -232,10 +235,11 @@ export const serve = (options: Options = {}): Effect.Effect<Served, never, Memor
     }
 
     const trim = (session: Session): void => {
-      while (session.replaying === 0 && session.sent.length > replayBufferSize) session.trimmed = session.sent.shift()!.s
+      while (session.sent.length > replayBufferSize) session.trimmed = session.sent.shift()!.s
     }
 
-    const send = (session: Session, t: string, d: unknown): Effect.Effect<void> =>
+    // the caller holds the session's `writing`
+    const write = (session: Session, t: string, d: unknown): Effect.Effect<void> =>
       Effect.suspend(() => {
         if (session.ended) return Effect.void
         if (!session.ready) {
@@ -247,6 +251,7 @@ export const serve = (options: Options = {}): Effect.Effect<Served, never, Memor
         trim(session)
         return session.peer === undefined ? Effect.void : session.peer.sendJson(dispatchFrame(sent))
       })
+    const send = (session: Session, t: string, d: unknown): Effect.Effect<void> => session.writing.withPermits(1)(write(session, t, d))
 
     // READY comes `readyAfter` later, in a fiber of the connection's own: its heartbeats go on
     // being answered meanwhile
@@ -257,11 +262,11 @@ export const serve = (options: Options = {}): Effect.Effect<Served, never, Memor
         const session = newSession({ id: newSessionId(), shard, intents: d.intents, sequence: 0, ready: false, peer })
         register(session)
         identifies.push({ at, sessionId: session.id, d })
-        const ready = Effect.suspend(() => {
+        const ready = session.writing.withPermits(1)(Effect.suspend(() => {
           session.ready = true
           const early = session.early.splice(0)
           return Effect.zipRight(
-            send(session, GatewayDispatchEvents.Ready, {
+            write(session, GatewayDispatchEvents.Ready, {
               v: 10,
               user: { id: botId, username: "bot", discriminator: "0", global_name: null, avatar: null, bot: true },
               guilds: [],
@@ -270,14 +275,14 @@ export const serve = (options: Options = {}): Effect.Effect<Served, never, Memor
               shard,
               application: { id: "2", flags: 0 }
             }),
-            Effect.forEach(early, ({ d, t }) => send(session, t, d), { discard: true })
+            Effect.forEach(early, ({ d, t }) => write(session, t, d), { discard: true })
           )
-        })
+        }))
         yield* Duration.isZero(readyAfter) ? ready : Effect.fork(Effect.delay(ready, readyAfter))
         return session
       })
 
-    // the events missed (those sent meanwhile too), then RESUMED; a session it never began, one
+    // the events missed, then RESUMED (a dispatch meanwhile comes after it); a session it never began, one
     // ended, or one whose missed events it no longer keeps, op 9; a `seq` ahead of the session,
     // 4007, which ends it unless a connection holds it (that one goes on); a connection that held
     // the session is closed, as Discord closes it
@@ -285,40 +290,32 @@ export const serve = (options: Options = {}): Effect.Effect<Served, never, Memor
       Effect.gen(function*() {
         const at = yield* Clock.currentTimeMillis
         const session = sessions.get(d.session_id)
-        const known = session !== undefined && !session.ended && session.ready
-        if (known && d.seq > session.sequence) {
+        const refuse = Effect.as(peer.sendJson(frame(GatewayOpcodes.InvalidSession, false)), undefined)
+        if (session === undefined) {
           resumes.push({ at, resumed: false, d })
-          if (session.peer === undefined || !(yield* session.peer.isOpen)) session.ended = true
-          yield* peer.close(4007, "Invalid seq.")
-          return undefined
+          return yield* refuse
         }
-        const resumable = known && d.seq >= session.trimmed
-        resumes.push({ at, resumed: resumable, d })
-        if (!resumable) {
-          yield* peer.sendJson(frame(GatewayOpcodes.InvalidSession, false))
-          return undefined
-        }
-        const holder = session.peer
-        session.peer = undefined
-        if (holder !== undefined && holder !== peer) yield* holder.close(4000, "Session resumed on another connection.")
-        // the connection becomes the session's as the last one is replayed, in the same step; none
-        // is let go meanwhile, so the walk by position misses none sent during it
-        const replay = (index: number): Effect.Effect<void> =>
-          Effect.suspend(() => {
-            const missed = session.sent[index]
-            if (missed === undefined) {
-              session.peer = peer
-              return Effect.void
-            }
-            return Effect.zipRight(missed.s > d.seq ? peer.sendJson(dispatchFrame(missed)) : Effect.void, replay(index + 1))
-          })
-        session.replaying++
-        yield* Effect.ensuring(replay(0), Effect.sync(() => {
-          session.replaying--
-          trim(session)
+        // decided and answered with no dispatch numbered meanwhile: the missed events, then RESUMED
+        return yield* session.writing.withPermits(1)(Effect.gen(function*() {
+          const known = !session.ended && session.ready
+          if (known && d.seq > session.sequence) {
+            resumes.push({ at, resumed: false, d })
+            if (session.peer === undefined || !(yield* session.peer.isOpen)) session.ended = true
+            yield* peer.close(4007, "Invalid seq.")
+            return undefined
+          }
+          const resumable = known && d.seq >= session.trimmed
+          resumes.push({ at, resumed: resumable, d })
+          if (!resumable) return yield* refuse
+          const holder = session.peer
+          if (holder !== undefined && holder !== peer) yield* holder.close(4000, "Session resumed on another connection.")
+          for (const missed of session.sent) {
+            if (missed.s > d.seq) yield* peer.sendJson(dispatchFrame(missed))
+          }
+          session.peer = peer
+          yield* peer.sendJson(dispatchFrame({ s: ++session.sequence, t: GatewayDispatchEvents.Resumed, d: {} }))
+          return session
         }))
-        yield* peer.sendJson(dispatchFrame({ s: ++session.sequence, t: GatewayDispatchEvents.Resumed, d: {} }))
-        return session
       })
 
     const answerMembers = (session: Session, request: GatewayRequestGuildMembersData) =>

@@ -14,6 +14,7 @@ import * as Option from "effect/Option"
 import * as Random from "effect/Random"
 import * as Redacted from "effect/Redacted"
 import * as Stream from "effect/Stream"
+import * as TestClock from "effect/TestClock"
 import * as Fleet from "../../src/fleet/Fleet.ts"
 import * as IdentifyLimiter from "../../src/limits/IdentifyLimiter.ts"
 import * as Intents from "../../src/protocol/Intents.ts"
@@ -334,6 +335,34 @@ describe("MemoryServer", () => {
         Effect.zipRight(served.dispatch(0, "TEST_LATER", { index }), Effect.yieldNow()), { discard: true })
       const sequences = (yield* readUntil(second, ({ s }) => s === 7_002)).flatMap(({ s }) => s === null ? [] : [s])
       expect(sequences).toEqual(Array.from({ length: 4_002 }, (_, index) => 3_001 + index)) // RESUMED among them
+    }).pipe(Effect.provide(Services)))
+
+  it.scoped("dispatches from fibers running at once reach the session in the order of their numbers, READY's early ones first", () =>
+    Effect.gen(function*() {
+      const served = yield* MemoryServer.serve({ readyAfter: "1 second" })
+      const transport = yield* GatewayTransport
+      const connection = yield* transport.connect("ws://gateway.test/?v=10&encoding=json", { maxFrameBytes: 1 << 20 })
+      yield* connection.send(JSON.stringify({ op: 2, d: { token: "t", intents: 1, properties: { os: "x", browser: "x", device: "x" }, shard: [0, 1] } }))
+      yield* settle
+      // each fiber is preempted every so many operations (2048), wherever it is: between a
+      // dispatch's number and its write too
+      const perFiber = 3_000
+      const dispatchFrom = (fiber: number) =>
+        Effect.forEach(Array.from({ length: perFiber }, (_, index) => index), (index) =>
+          // a varying number of steps before each, so the preemptions fall at every step of a dispatch
+          Effect.zipRight(Effect.repeatN(Effect.void, index % 7), served.dispatch(0, `FROM_${fiber}`, { index })), { discard: true })
+      const early = yield* Effect.fork(Effect.all([dispatchFrom(1), dispatchFrom(2)], { concurrency: "unbounded", discard: true }))
+      yield* Fiber.join(early)
+      const later = yield* Effect.fork(Effect.all([dispatchFrom(3), dispatchFrom(4)], { concurrency: "unbounded", discard: true }))
+      yield* TestClock.adjust("1 second")
+      yield* Fiber.join(later)
+      const frames: Array<{ readonly s: number | null; readonly t: string | null }> = []
+      while (frames.length < 4 * perFiber + 2) {
+        for (const raw of yield* connection.receive) frames.push(JSON.parse(typeof raw === "string" ? raw : "null"))
+      }
+      const dispatches = frames.filter(({ s }) => s !== null)
+      expect(dispatches.map(({ s }) => s)).toEqual(Array.from({ length: 4 * perFiber + 1 }, (_, index) => index + 1))
+      expect(dispatches.slice(0, 2 * perFiber + 1).filter(({ t }) => t !== "FROM_1" && t !== "FROM_2").map(({ t }) => t)).toEqual(["READY"])
     }).pipe(Effect.provide(Services)))
 
   it.scoped("a Resume from a seq ahead of a session another connection holds is closed with 4007, and that connection goes on", () =>
