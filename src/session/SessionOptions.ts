@@ -19,8 +19,9 @@ import { isRecord } from "../internal/record.ts"
 import { quotesToken, withoutToken } from "../internal/secret.ts"
 import * as SendLimiter from "../limits/SendLimiter.ts"
 import * as Commands from "../protocol/Commands.ts"
-import { type EventName, isTypeName } from "../protocol/Event.ts"
+import { type EventName, type GatewayEvent, isTypeName } from "../protocol/Event.ts"
 import * as Intents from "../protocol/Intents.ts"
+import * as Receive from "../protocol/Receive.ts"
 import {
   downgrades,
   isHttpUrl,
@@ -63,6 +64,30 @@ export interface ResumePoint {
  */
 export const resumesOver = (point: ResumePoint, encoding: Encoding): boolean =>
   point.encoding === undefined || point.encoding === encoding.name
+
+/**
+ * The resume point once a program has handled `event`, for a program that stores its point as it
+ * goes, so that a process ended without its finalizers (killed, crashed) is resumed where its
+ * handling stopped. READY begins a point (its session id and resume URL; none where that URL
+ * cannot be dialled, as the session keeps none); each later event of the point's shard moves its
+ * sequence on (an event of another shard leaves it as it is). `point` is the last one for the
+ * event's shard (this function's, or the one the session was made to resume; `undefined` at
+ * first); `shardCount` the session's (`session.shard[1]`) or the fleet's (`fleet.shardCount`).
+ * `undefined` until a READY was handled: with an `events` list, READY must be in it. The point
+ * names no encoding: a session resuming it takes it as of its own.
+ *
+ * @since 0.1.0
+ */
+export const pointAfter = (point: ResumePoint | undefined, event: GatewayEvent, shardCount: number): ResumePoint | undefined => {
+  if (event.t === "READY") {
+    // none where the session keeps none: a resume URL it cannot dial
+    const ready = Either.all([Receive.decodeReady(event.d), Receive.decodeResumeUrl(event.d)])
+    return Either.isLeft(ready)
+      ? undefined
+      : { sessionId: ready.right[0].session_id, resumeGatewayUrl: ready.right[1], sequence: event.sequence, shard: [event.shard, shardCount] }
+  }
+  return point === undefined || point.shard[0] !== event.shard ? point : { ...point, sequence: event.sequence }
+}
 
 /**
  * The timeouts of one connection. One that runs more than a second late (the process did not run:

@@ -1,7 +1,7 @@
 // The README's examples, run as tests so they stay true.
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import { expect, expectTypeOf, it } from "@effect/vitest"
-import { Chunk, Config, ConfigProvider, Duration, Effect, Either, Exit, Fiber, Layer, ManagedRuntime, Option, Redacted, Schema, Stream, TestClock } from "effect"
+import { Chunk, Config, ConfigProvider, Duration, Effect, Either, Exit, Fiber, Layer, ManagedRuntime, Option, Random, Redacted, Schema, Stream, TestClock } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { Fleet, IdentifyLimiter, Intents, Live, Session, SessionOptions, Validated } from "../../src/index.ts"
@@ -115,6 +115,50 @@ it.scoped("the handoff example hands the session over with no event lost or hand
     const next = yield* gateway.accept
     expect(yield* next.handshake(10_000)).toMatchObject({ op: 6, d: { session_id: "abc", seq: point.sequence } })
   }).pipe(Effect.provide(TestServices)))
+
+// README: "The library" — the point stored as events are handled: a process killed between chunks
+// is resumed from the last chunk it handled, and the next one goes on from that point.
+it.scoped("the stored-as-it-goes example resumes a killed process after the last chunk it handled", () =>
+  Effect.gen(function*() {
+    const served = yield* MemoryServer.serve()
+    const token = Redacted.make("test-token")
+    const intents = Intents.Guilds
+    let saved: SessionOptions.ResumePoint | undefined
+    const handled: Array<string> = []
+    const loadPoint = Effect.sync(() => Option.fromNullable(saved))
+    const savePoint = (point: SessionOptions.ResumePoint) => Effect.sync(() => void (saved = point))
+    const handle = (event: GatewayEvent) => Effect.sync(() => void handled.push(`${event.t} ${event.sequence}`))
+    const program = Effect.gen(function*() {
+      let point = Option.getOrUndefined(yield* loadPoint)
+      const session = yield* Session.make({ token, intents, resume: point, gateway: "ws://gateway.test", compression: "none" })
+      yield* Stream.runForEachChunk(session.events, (chunk) =>
+        Effect.gen(function*() {
+          yield* Effect.forEach(chunk, handle, { discard: true })
+          point = Chunk.reduce(chunk, point, (last, event) => SessionOptions.pointAfter(last, event, session.shard[1]))
+          if (point !== undefined) yield* savePoint(point)
+        }))
+    })
+    const first = yield* Effect.fork(Effect.scoped(program))
+    yield* TestClock.adjust("1 second")
+    yield* served.dispatch(0, "GUILD_CREATE", { id: "1" })
+    yield* TestClock.adjust("1 second")
+    // killed: its connection drops, nothing more is handled or stored
+    yield* (yield* served.peers).get(0)!.drop
+    yield* Fiber.interrupt(first)
+    yield* served.dispatch(0, "GUILD_CREATE", { id: "2" })
+    expect(saved?.sequence).toBe(2)
+
+    yield* Effect.fork(Effect.scoped(program))
+    yield* TestClock.adjust("2 seconds")
+    yield* served.dispatch(0, "GUILD_CREATE", { id: "3" })
+    yield* TestClock.adjust("1 second")
+    expect(handled).toEqual(["READY 1", "GUILD_CREATE 2", "GUILD_CREATE 3", "RESUMED 4", "GUILD_CREATE 5"])
+    expect(saved?.sequence).toBe(5)
+    expect(yield* served.identifies).toHaveLength(1)
+  }).pipe(
+    Effect.provide(Layer.mergeAll(MemoryTransport.layer, IdentifyLimiter.layerMemory, MemoryApi.layer({ shards: 1, maxConcurrency: 1 }))),
+    Effect.withRandom(Random.fixed([0.5]))
+  ))
 
 // README: "The library" — the first example, checked by the compiler: composed with `Live.layer`, it
 // needs nothing more, and its errors are the typed ones the README names.

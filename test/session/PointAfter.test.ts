@@ -1,0 +1,131 @@
+/**
+ * `SessionOptions.pointAfter`: a resume point kept as the program handles events, for a process
+ * that may end without its finalizers.
+ */
+import { describe, expect, it } from "@effect/vitest"
+import * as Chunk from "effect/Chunk"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
+import * as Layer from "effect/Layer"
+import * as Random from "effect/Random"
+import * as Redacted from "effect/Redacted"
+import * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
+import * as Fleet from "../../src/fleet/Fleet.ts"
+import * as IdentifyLimiter from "../../src/limits/IdentifyLimiter.ts"
+import * as Event from "../../src/protocol/Event.ts"
+import * as Intents from "../../src/protocol/Intents.ts"
+import * as Session from "../../src/session/Session.ts"
+import * as SessionOptions from "../../src/session/SessionOptions.ts"
+import { MemoryApi, MemoryServer, MemoryTransport } from "../../src/testing/index.ts"
+import { advance } from "../fleet/harness.ts"
+import { settle } from "../settle.ts"
+
+const token = Redacted.make("test-token")
+const Services = Layer.mergeAll(MemoryTransport.layer, IdentifyLimiter.layerMemory, MemoryApi.layer({ shards: 2, maxConcurrency: 2 }))
+const sessionOptions = { token, intents: Intents.Guilds, gateway: "ws://gateway.test", compression: "none" } as const
+
+const ready = (shard: number, sequence: number, url = "wss://resume.test") =>
+  Event.make(shard, sequence, "READY", { v: 10, session_id: `session-${shard}`, resume_gateway_url: url, user: { id: "1" }, application: { id: "2" }, guilds: [] })
+const guildCreate = (shard: number, sequence: number) => Event.make(shard, sequence, "GUILD_CREATE", { id: String(sequence) })
+
+describe("SessionOptions.pointAfter", () => {
+  it("READY begins a point; each later event of its shard moves the sequence on; another shard's leaves it", () => {
+    expect(SessionOptions.pointAfter(undefined, guildCreate(1, 4), 2)).toBeUndefined()
+    const begun = SessionOptions.pointAfter(undefined, ready(1, 1), 2)
+    expect(begun).toEqual({ sessionId: "session-1", resumeGatewayUrl: "wss://resume.test", sequence: 1, shard: [1, 2] })
+    expect(SessionOptions.pointAfter(begun, guildCreate(1, 7), 2)).toEqual({ ...begun, sequence: 7 })
+    expect(SessionOptions.pointAfter(begun, guildCreate(0, 9), 2)).toBe(begun)
+    // a new gateway session begins a new point
+    expect(SessionOptions.pointAfter({ ...begun!, sequence: 40 }, { ...ready(1, 1), d: { ...ready(1, 1).d, session_id: "next" } } as Event.GatewayEvent, 2))
+      .toEqual({ ...begun, sessionId: "next" })
+  })
+
+  it("gives none after a READY whose resume URL the session could not dial, or whose session id is no id", () => {
+    expect(SessionOptions.pointAfter(undefined, ready(0, 1, "https://not-a-websocket.test"), 1)).toBeUndefined()
+    expect(SessionOptions.pointAfter(undefined, { ...ready(0, 1), d: { resume_gateway_url: "wss://resume.test" } } as Event.GatewayEvent, 1))
+      .toBeUndefined()
+  })
+
+  it.scoped("a session killed between chunks is resumed from the point stored after the last chunk it handled: nothing it handled comes again, nothing after it is lost", () =>
+    Effect.gen(function*() {
+      const served = yield* MemoryServer.serve({ heartbeatInterval: 10_000 })
+      let stored: SessionOptions.ResumePoint | undefined
+      const handled: Array<string> = []
+      // the README's loop: handle a chunk, then store the point after it
+      const run = (session: Session.Session, from: SessionOptions.ResumePoint | undefined) => {
+        let point = from
+        return Stream.runForEachChunk(session.events, (chunk) =>
+          Effect.sync(() => {
+            for (const event of chunk) handled.push(`${event.t}:${event.sequence}`)
+            point = Chunk.reduce(chunk, point, (last, event) => SessionOptions.pointAfter(last, event, session.shard[1]))
+            stored = point
+          }))
+      }
+
+      const firstScope = yield* Scope.make()
+      const first = yield* Scope.extend(Session.make(sessionOptions), firstScope)
+      const firstRun = yield* Effect.fork(run(first, undefined))
+      yield* advance(1_000)
+      yield* served.dispatch(0, "GUILD_CREATE", { id: "1" })
+      yield* settle
+      expect(stored).toEqual({ sessionId: "session-1", resumeGatewayUrl: "wss://resume.gateway.test", sequence: 2, shard: [0, 1] })
+
+      // killed: the program stops handling, the connection drops with no close
+      yield* Fiber.interrupt(firstRun)
+      yield* served.dispatch(0, "GUILD_CREATE", { id: "2" }) // received by the killed process, never handled
+      yield* settle
+      const peer = (yield* served.peers).get(0)!
+      yield* peer.drop
+      yield* Scope.close(firstScope, Exit.void)
+      yield* served.dispatch(0, "GUILD_CREATE", { id: "3" })
+
+      // the next process starts from the stored point, and keeps it moving from there (no READY comes)
+      const second = yield* Session.make({ ...sessionOptions, resume: stored })
+      yield* Effect.fork(run(second, stored))
+      yield* advance(10_000)
+      yield* served.dispatch(0, "GUILD_CREATE", { id: "4" })
+      yield* settle
+
+      expect(handled).toEqual(["READY:1", "GUILD_CREATE:2", "GUILD_CREATE:3", "GUILD_CREATE:4", "RESUMED:5", "GUILD_CREATE:6"])
+      expect(stored).toEqual({ sessionId: "session-1", resumeGatewayUrl: "wss://resume.gateway.test", sequence: 6, shard: [0, 1] })
+      expect((yield* served.identifies)).toHaveLength(1)
+      expect((yield* served.resumes).map(({ d, resumed }) => [d.seq, resumed])).toEqual([[2, true]])
+    }).pipe(Effect.provide(Services), Effect.withRandom(Random.fixed([0.5]))))
+
+  it.scoped("a fleet keeps one point per shard from its merged events, and a new fleet resumes every shard from them", () =>
+    Effect.gen(function*() {
+      const served = yield* MemoryServer.serve({ heartbeatInterval: 10_000 })
+      const points = new Map<number, SessionOptions.ResumePoint>()
+      const firstScope = yield* Scope.make()
+      const first = yield* Scope.extend(Fleet.make({ token, intents: Intents.Guilds, compression: "none" }), firstScope)
+      const firstRun = yield* Effect.fork(Stream.runForEach(first.events, (event) =>
+        Effect.sync(() => {
+          const point = SessionOptions.pointAfter(points.get(event.shard), event, first.shardCount)
+          if (point !== undefined) points.set(event.shard, point)
+        })))
+      yield* advance(1_000)
+      yield* served.dispatch(1, "GUILD_CREATE", { id: "11" })
+      yield* settle
+      expect([...points.values()].map(({ sequence, sessionId, shard }) => [shard, sessionId, sequence]).sort()).toEqual([
+        [[0, 2], "session-1", 1],
+        [[1, 2], "session-2", 2]
+      ])
+
+      yield* Fiber.interrupt(firstRun)
+      for (const peer of (yield* served.peers).values()) yield* peer.drop
+      yield* Scope.close(firstScope, Exit.void)
+      yield* served.dispatch(0, "GUILD_CREATE", { id: "10" })
+
+      const second = yield* Fleet.make({ token, intents: Intents.Guilds, compression: "none", resume: [...points.values()] })
+      const missed = yield* Effect.fork(Stream.runCollect(Stream.take(Stream.filter(second.events, (event) => event.t === "GUILD_CREATE"), 1)))
+      yield* advance(10_000)
+      expect(Chunk.toReadonlyArray(yield* Fiber.join(missed)).map((event) => [event.shard, event.sequence])).toEqual([[0, 2]])
+      expect(yield* served.identifies).toHaveLength(2)
+      expect((yield* served.resumes).map(({ d, resumed }) => [d.session_id, d.seq, resumed]).sort()).toEqual([
+        ["session-1", 1, true],
+        ["session-2", 2, true]
+      ])
+    }).pipe(Effect.provide(Services), Effect.withRandom(Random.fixed([0.5]))))
+})
