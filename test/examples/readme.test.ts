@@ -7,7 +7,7 @@ import * as path from "node:path"
 import { Fleet, IdentifyLimiter, Intents, Live, Session, SessionOptions, Validated } from "../../src/index.ts"
 import type { GatewayEvent } from "../../src/index.ts"
 import { MemoryApi, MemoryServer, MemoryTransport } from "../../src/testing/index.ts"
-import { options as fleetOptions } from "../fleet/harness.ts"
+import { advance, options as fleetOptions } from "../fleet/harness.ts"
 import { acceptAndHello, dispatch, options, ready } from "../session/harness.ts"
 
 // README: "Testing your bot" — a heartbeat timeout under TestClock, on the in-memory transport.
@@ -75,6 +75,48 @@ it.scoped("a fleet's program sees each shard's events and its presence reaches e
     const presences = (yield* served.commands).filter(({ payload }) => payload.op === 3)
     expect(presences.map(({ shard: [id] }) => id).sort()).toEqual([0, 1])
   }).pipe(Effect.provide(Layer.mergeAll(MemoryTransport.layer, IdentifyLimiter.layerMemory, MemoryApi.layer({ shards: 2, maxConcurrency: 2 })))))
+
+// README: "Many shards: the fleet", "Startup" — the wait for every shard ready once, over MemoryServer:
+// 4 shards at max_concurrency 2 are READY in two rounds 5 s apart, and the wait ends only after the
+// second; a fleet ended before that ends the wait with false.
+const everyShardReady = (fleet: Fleet.Fleet) =>
+  fleet.statusChanges.pipe(
+    Stream.filter((status) => status.state._tag === "Connected" && status.state.phase === "Ready"),
+    Stream.scan(new Set<number>(), (ready, status) => new Set(ready).add(status.shard)),
+    Stream.takeUntil((ready) => ready.size === fleet.shardIds.length),
+    Stream.runLast,
+    Effect.map(Option.exists((ready) => ready.size === fleet.shardIds.length))
+  )
+const FourShards = Layer.mergeAll(MemoryTransport.layer, IdentifyLimiter.layerMemory, MemoryApi.layer({ shards: 4, maxConcurrency: 2 }))
+const phaseOf = (status: { readonly state: { readonly _tag: string; readonly phase?: string } }) => status.state.phase ?? status.state._tag
+
+it.scoped("the startup example's wait ends once every shard of the fleet has been ready, not before", () =>
+  Effect.gen(function*() {
+    yield* MemoryServer.serve()
+    const fleet = yield* Fleet.make({ token: Redacted.make("test-token"), intents: Intents.Guilds, compression: "none" })
+    // the statuses as the wait ends, read in the same fiber
+    const waiting = yield* Effect.fork(Effect.zip(everyShardReady(fleet), fleet.status))
+    yield* advance(4_500)
+    // shards 0 and 1 are READY; 2 and 3 wait for their keys' 5 s: the wait goes on
+    expect((yield* fleet.status).map(phaseOf)).toEqual(["Ready", "Ready", "Identifying", "Identifying"])
+    expect(Option.isNone(yield* Fiber.poll(waiting))).toBe(true)
+    yield* advance(1_000)
+    const [ready, statuses] = yield* Fiber.join(waiting)
+    expect(ready).toBe(true)
+    expect(statuses.map(phaseOf)).toEqual(["Ready", "Ready", "Ready", "Ready"])
+  }).pipe(Effect.provide(FourShards)))
+
+it.scoped("the startup example's wait gives false when the fleet ends before every shard was ready", () =>
+  Effect.gen(function*() {
+    yield* MemoryServer.serve()
+    const fleet = yield* Fleet.make({ token: Redacted.make("test-token"), intents: Intents.Guilds, compression: "none" })
+    const waiting = yield* Effect.fork(everyShardReady(fleet))
+    yield* advance(1_000)
+    const ending = yield* Effect.fork(fleet.end())
+    yield* advance(1_000)
+    yield* Fiber.join(ending)
+    expect(yield* Fiber.join(waiting)).toBe(false)
+  }).pipe(Effect.provide(FourShards)))
 
 // README: "The library" — the handoff example: stopped mid-chunk (Ctrl-C), the program handles every
 // event up to its point once, in order, and the next process resumes from there.
