@@ -137,10 +137,14 @@ export interface Fleet<E extends GatewayEvent = GatewayEvent> {
    * point per shard that had a session and can resume it, one stopped earlier through
    * `shard(id).disconnect()` included, and the point a shard was given if it had not started, but
    * after an `end`); pass them as `resume` to a new fleet. None once a shard's token was refused
-   * (4004, or a 401 from `GET /gateway/bot`): no Resume with it can be taken.
+   * (4004, or a 401 from `GET /gateway/bot`): no Resume with it can be taken. Each shard waits up
+   * to `timeout` (default 5 seconds) for the gateway to answer its close.
    */
   readonly disconnect: (timeout?: Duration.DurationInput) => Effect.Effect<ReadonlyArray<SessionOptions.ResumePoint>>
-  /** Ends every shard's session for good (close 1000). */
+  /**
+   * Ends every shard's session for good (close 1000), each waiting up to `timeout` (default 5
+   * seconds) for the gateway to answer its close.
+   */
   readonly end: (timeout?: Duration.DurationInput) => Effect.Effect<void>
 }
 

@@ -170,11 +170,11 @@ const lookup = new Map<string, number>([
 
 /**
  * The bits of `bits` that no intent uses, as a short text: `bits 0x...`, or `bits above 1 << 25`
- * for a number past every intent.
+ * for a number with a bit set above every intent's.
  *
  * @since 0.1.0
  */
-export const unknownBits = (bits: number): string => bits > all ? "bits above 1 << 25" : `bits 0x${(bits & ~all).toString(16)}`
+export const unknownBits = (bits: number): string => bits >= 2 ** 26 ? "bits above 1 << 25" : `bits 0x${(bits & ~all).toString(16)}`
 
 // the input as a message shows it: a number's text as it is (NaN, 1e+21), anything else quoted and cut short
 const echo = (input: string): string => /^(-?[\d.e+-]{1,24}|NaN|-?Infinity)$/.test(input) ? input : show(input)

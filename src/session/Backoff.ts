@@ -14,7 +14,10 @@ import * as Schedule from "effect/Schedule"
  * @since 0.1.0
  */
 export interface BackoffOptions {
-  /** The first delay after a healthy connection ends (default 1 second). */
+  /**
+   * The first delay after a healthy connection ends, before its jitter (default 1 second): the
+   * delay waited is a random part of it, from half to all (`schedule`).
+   */
   readonly initial: Duration.DurationInput
   /** The longest delay, however long the gateway stays unreachable (default 60 seconds). */
   readonly max: Duration.DurationInput

@@ -58,7 +58,7 @@ export class ConnectionClosed extends TaggedError("ConnectionClosed")<{
 /**
  * Opening a connection failed, or a send was refused by the socket. A connect the server answered
  * with an HTTP status instead of the upgrade has its `status`, and the seconds its `Retry-After`
- * asks to wait (a 429's or a 503's, at most an hour), if it said.
+ * asks to wait (a 429's or a 5xx's, at most an hour when `refusedUpgrade` made it), if it said.
  *
  * @since 0.1.0
  */

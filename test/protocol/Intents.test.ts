@@ -60,6 +60,10 @@ describe("Intents", () => {
     expect(left(Intents.parse(1 << 17)).reason).toBe("UnknownBits")
     expect(left(Intents.parse(1 << 17)).message).toBe("intents 131072 has unknown bits 0x20000")
     expect(left(Intents.parse(2 ** 40)).message).toContain("above")
+    // past every intent's value, but with no bit above 25: the unused bit is named
+    expect(Intents.unknownBits(Intents.all | (1 << 19))).toBe("bits 0x80000")
+    expect(left(Intents.parse(String(Intents.all | (1 << 19)))).message).toBe(`intents ${Intents.all | (1 << 19)} has unknown bits 0x80000`)
+    expect(Intents.unknownBits(2 ** 26)).toBe("bits above 1 << 25")
     // a whole number past 2^53 is one still: its bits are unknown (it was told it was no integer)
     expect(left(Intents.parse("9007199254740993")).message).toBe("intents 9007199254740993 has unknown bits above 1 << 25")
     expect(left(Intents.parse(2 ** 60)).reason).toBe("UnknownBits")
