@@ -44,7 +44,7 @@ import type { Outbox } from "./Outbox.ts"
 import * as Protocol from "./Protocol.ts"
 import { FatalClose } from "./SessionError.ts"
 import type { SessionMetrics } from "./SessionMetrics.ts"
-import { gatewayUrl, type ResolvedOptions } from "./SessionOptions.ts"
+import { gatewayUrl, rememberReady, type ResolvedOptions } from "./SessionOptions.ts"
 import { Reason, SessionState } from "./SessionState.ts"
 
 /** The least time between two heartbeats sent because the gateway asked (op 1), in ms. */
@@ -667,6 +667,19 @@ export const run = (
       ctx.memory.current = afterReady(ctx.memory.current, step, at, refusal)
       observe(step)
     }
+    // the point READY begins, as `recordReady` will take it, known to `pointAfter` before the
+    // program can take READY
+    const rememberReadyPoint = (step: ReadyStep): void => {
+      const { resumeGatewayUrl } = afterReady(ctx.memory.current, step, at, readyRefusal(options, at, step))
+      if (resumeGatewayUrl === undefined) return
+      rememberReady(step.event, {
+        sessionId: step.sessionId,
+        sequence: step.event.sequence,
+        resumeGatewayUrl,
+        shard: options.shard,
+        encoding: options.encoding.name
+      })
+    }
     const commit = (step: EventStep): Effect.Effect<void> | undefined => {
       if (step._tag === "Ready") {
         const refusal = readyRefusal(options, at, step)
@@ -698,15 +711,19 @@ export const run = (
           case "Emit":
           case "Ready":
           case "Resumed": {
-            // a session whose id quotes the token is not taken, nor its READY delivered or held
-            // for room: a new one is asked for
-            if (step._tag === "Ready" && quotesToken(step.sessionId, options.token)) {
-              return finish("identify", Reason.DecodeFailed({ kind: "Protocol", message: "READY's session_id quotes the token: not taken" }))
-            }
-            // a dispatch before RESUMED is the Resume's replay, counted as it arrives: one held back
-            // by a full buffer past the ready timeout still says the gateway answered the Resume
-            if (step._tag === "Emit" && !ready && mode === "resume") replayed++
             const wanted = ctx.options.events === undefined || ctx.options.events.has(step.event.t)
+            if (step._tag === "Ready") {
+              // a session whose id quotes the token is not taken, nor its READY delivered or held
+              // for room: a new one is asked for
+              if (quotesToken(step.sessionId, options.token)) {
+                return finish("identify", Reason.DecodeFailed({ kind: "Protocol", message: "READY's session_id quotes the token: not taken" }))
+              }
+              if (wanted) rememberReadyPoint(step)
+            } else if (step._tag === "Emit" && !ready && mode === "resume") {
+              // a dispatch before RESUMED is the Resume's replay, counted as it arrives: one held
+              // back by a full buffer past the ready timeout still says the gateway answered the Resume
+              replayed++
+            }
             // an unwanted event (decoded all the same: no readable header, or an encoding without
             // one, or one the session needs) is counted and observed, never delivered
             if (wanted && !ctx.events.unsafeOffer(step.event)) return deliverSuspended(step, frames, i)

@@ -6,6 +6,7 @@
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import { globalValue } from "effect/GlobalValue"
 import type * as Redacted from "effect/Redacted"
 import { type Compression, compressions } from "../codec/Compression.ts"
 import * as Decompress from "../codec/Decompress.ts"
@@ -21,7 +22,6 @@ import * as SendLimiter from "../limits/SendLimiter.ts"
 import * as Commands from "../protocol/Commands.ts"
 import { type EventName, type GatewayEvent, isTypeName } from "../protocol/Event.ts"
 import * as Intents from "../protocol/Intents.ts"
-import * as Receive from "../protocol/Receive.ts"
 import {
   downgrades,
   isHttpUrl,
@@ -65,29 +65,42 @@ export interface ResumePoint {
 export const resumesOver = (point: ResumePoint, encoding: Encoding): boolean =>
   point.encoding === undefined || point.encoding === encoding.name
 
+// the point each delivered READY began, as its session took it: resumed where the session resumes
+// it (READY's URL, or the connection's where READY's is refused), over its encoding
+const readyPoints = globalValue(Symbol.for("effect-discord-gateway/SessionOptions/readyPoints"), () => new WeakMap<GatewayEvent, ResumePoint>())
+
+/**
+ * Records the point a READY begins, before the READY is delivered (`pointAfter` reads it).
+ *
+ * @internal
+ * @since 0.1.0
+ */
+export const rememberReady = (ready: GatewayEvent, point: ResumePoint): void => {
+  readyPoints.set(ready, point)
+}
+
 /**
  * The resume point once a program has handled `event`, for a program that stores its point as it
  * goes, so that a process ended without its finalizers (killed, crashed) is resumed where its
- * handling stopped. READY begins a point (its session id and resume URL; none where that URL
- * cannot be dialled, as the session keeps none); each later event of the point's shard moves its
- * sequence on (an event of another shard leaves it as it is). `point` is the last one for the
- * event's shard (this function's, or the one the session was made to resume; `undefined` at
- * first); `shardCount` the session's (`session.shard[1]`) or the fleet's (`fleet.shardCount`).
- * `undefined` until a READY was handled: with an `events` list, READY must be in it. The point
- * names no encoding: a session resuming it takes it as of its own.
+ * handling stopped. A READY begins the point its session took (its session id; where the session
+ * resumes it, READY's URL or, where that one is refused, the connection's; its shard and
+ * encoding); each later event of the point's shard moves its sequence on (an event of another
+ * shard leaves it as it is). `point` is the last one for the event's shard: this function's, or
+ * the one the session was made to resume (`undefined` at first).
+ *
+ * `undefined` after a READY no session delivered (one a program made, or a copy), or one whose
+ * session cannot be resumed; until a READY was handled, with an `events` list that leaves READY
+ * out. With an `events` list the point stays at the last event delivered: those left out after
+ * it are replayed by its Resume, and left out again.
  *
  * @since 0.1.0
  */
-export const pointAfter = (point: ResumePoint | undefined, event: GatewayEvent, shardCount: number): ResumePoint | undefined => {
-  if (event.t === "READY") {
-    // none where the session keeps none: a resume URL it cannot dial
-    const ready = Either.all([Receive.decodeReady(event.d), Receive.decodeResumeUrl(event.d)])
-    return Either.isLeft(ready)
-      ? undefined
-      : { sessionId: ready.right[0].session_id, resumeGatewayUrl: ready.right[1], sequence: event.sequence, shard: [event.shard, shardCount] }
-  }
-  return point === undefined || point.shard[0] !== event.shard ? point : { ...point, sequence: event.sequence }
-}
+export const pointAfter = (point: ResumePoint | undefined, event: GatewayEvent): ResumePoint | undefined =>
+  event.t === "READY"
+    ? readyPoints.get(event)
+    : point === undefined || point.shard[0] !== event.shard
+    ? point
+    : { ...point, sequence: event.sequence }
 
 /**
  * The timeouts of one connection. One that runs more than a second late (the process did not run:

@@ -176,7 +176,7 @@ it.scoped("the stored-as-it-goes example resumes a killed process after the last
       yield* Stream.runForEachChunk(session.events, (chunk) =>
         Effect.gen(function*() {
           yield* Effect.forEach(chunk, handle, { discard: true })
-          point = Chunk.reduce(chunk, point, (last, event) => SessionOptions.pointAfter(last, event, session.shard[1]))
+          point = Chunk.reduce(chunk, point, SessionOptions.pointAfter)
           if (point !== undefined) yield* savePoint(point)
         }))
     })

@@ -23,30 +23,47 @@ import { advance } from "../fleet/harness.ts"
 import { settle } from "../settle.ts"
 
 const token = Redacted.make("test-token")
+// long enough for the session's checks to find it quoted
+const secret = "test-token-0123456789abcdef"
+const secretToken = Redacted.make(secret)
 const Services = Layer.mergeAll(MemoryTransport.layer, IdentifyLimiter.layerMemory, MemoryApi.layer({ shards: 2, maxConcurrency: 2 }))
 const sessionOptions = { token, intents: Intents.Guilds, gateway: "ws://gateway.test", compression: "none" } as const
 
-const ready = (shard: number, sequence: number, url = "wss://resume.test") =>
-  Event.make(shard, sequence, "READY", { v: 10, session_id: `session-${shard}`, resume_gateway_url: url, user: { id: "1" }, application: { id: "2" }, guilds: [] })
 const guildCreate = (shard: number, sequence: number) => Event.make(shard, sequence, "GUILD_CREATE", { id: String(sequence) })
 
 describe("SessionOptions.pointAfter", () => {
-  it("READY begins a point; each later event of its shard moves the sequence on; another shard's leaves it", () => {
-    expect(SessionOptions.pointAfter(undefined, guildCreate(1, 4), 2)).toBeUndefined()
-    const begun = SessionOptions.pointAfter(undefined, ready(1, 1), 2)
-    expect(begun).toEqual({ sessionId: "session-1", resumeGatewayUrl: "wss://resume.test", sequence: 1, shard: [1, 2] })
-    expect(SessionOptions.pointAfter(begun, guildCreate(1, 7), 2)).toEqual({ ...begun, sequence: 7 })
-    expect(SessionOptions.pointAfter(begun, guildCreate(0, 9), 2)).toBe(begun)
-    // a new gateway session begins a new point
-    expect(SessionOptions.pointAfter({ ...begun!, sequence: 40 }, { ...ready(1, 1), d: { ...ready(1, 1).d, session_id: "next" } } as Event.GatewayEvent, 2))
-      .toEqual({ ...begun, sessionId: "next" })
+  it("each event of the point's shard moves its sequence on; another shard's leaves it; a READY no session delivered begins none", () => {
+    const point: SessionOptions.ResumePoint = { sessionId: "abc", resumeGatewayUrl: "wss://resume.test", sequence: 1, shard: [1, 2], encoding: "json" }
+    expect(SessionOptions.pointAfter(undefined, guildCreate(1, 4))).toBeUndefined()
+    expect(SessionOptions.pointAfter(point, guildCreate(1, 7))).toEqual({ ...point, sequence: 7 })
+    expect(SessionOptions.pointAfter(point, guildCreate(0, 9))).toBe(point)
+    const made = Event.make(1, 1, "READY", { v: 10, session_id: "made", resume_gateway_url: "wss://resume.test", user: { id: "1" }, application: { id: "2" }, guilds: [] })
+    expect(SessionOptions.pointAfter(point, made)).toBeUndefined()
   })
 
-  it("gives none after a READY whose resume URL the session could not dial, or whose session id is no id", () => {
-    expect(SessionOptions.pointAfter(undefined, ready(0, 1, "https://not-a-websocket.test"), 1)).toBeUndefined()
-    expect(SessionOptions.pointAfter(undefined, { ...ready(0, 1), d: { resume_gateway_url: "wss://resume.test" } } as Event.GatewayEvent, 1))
-      .toBeUndefined()
-  })
+  for (
+    const [why, resumeUrl, gateway, resumedAt] of [
+      ["READY's own URL", "wss://resume.test", "wss://gateway.test", "wss://resume.test"],
+      ["the gateway, where READY's URL is not encrypted", "ws://resume.test", "wss://gateway.test", "wss://gateway.test"],
+      ["the gateway, where READY's URL quotes the token", `wss://resume.test/?t=${secret}`, "wss://gateway.test", "wss://gateway.test"],
+      ["the gateway, where READY's URL is no websocket URL", "https://resume.test", "ws://gateway.test", "ws://gateway.test"]
+    ] as const
+  ) {
+    it.scoped(`a READY's point resumes where its session resumes it: at ${why}`, () =>
+      Effect.gen(function*() {
+        yield* MemoryServer.serve({ heartbeatInterval: 10_000, resumeUrl })
+        const options = { ...sessionOptions, token: secretToken, gateway }
+        const session = yield* Session.make(options)
+        const events = yield* Effect.fork(Stream.runCollect(Stream.take(session.events, 1)))
+        yield* advance(1_000)
+        const [ready] = Chunk.toReadonlyArray(yield* Fiber.join(events))
+        const point = SessionOptions.pointAfter(undefined, ready!)
+        expect(point).toEqual({ sessionId: "session-1", resumeGatewayUrl: resumedAt, sequence: 1, shard: [0, 1], encoding: "json" })
+        expect(JSON.stringify(point)).not.toContain(secret)
+        // a point a new session takes
+        yield* Session.make({ ...options, resume: point })
+      }).pipe(Effect.provide(Services), Effect.withRandom(Random.fixed([0.5]))))
+  }
 
   it.scoped("a session killed between chunks is resumed from the point stored after the last chunk it handled: nothing it handled comes again, nothing after it is lost", () =>
     Effect.gen(function*() {
@@ -59,7 +76,7 @@ describe("SessionOptions.pointAfter", () => {
         return Stream.runForEachChunk(session.events, (chunk) =>
           Effect.sync(() => {
             for (const event of chunk) handled.push(`${event.t}:${event.sequence}`)
-            point = Chunk.reduce(chunk, point, (last, event) => SessionOptions.pointAfter(last, event, session.shard[1]))
+            point = Chunk.reduce(chunk, point, (last, event) => SessionOptions.pointAfter(last, event))
             stored = point
           }))
       }
@@ -70,7 +87,7 @@ describe("SessionOptions.pointAfter", () => {
       yield* advance(1_000)
       yield* served.dispatch(0, "GUILD_CREATE", { id: "1" })
       yield* settle
-      expect(stored).toEqual({ sessionId: "session-1", resumeGatewayUrl: "wss://resume.gateway.test", sequence: 2, shard: [0, 1] })
+      expect(stored).toEqual({ sessionId: "session-1", resumeGatewayUrl: "wss://resume.gateway.test", sequence: 2, shard: [0, 1], encoding: "json" })
 
       // killed: the program stops handling, the connection drops with no close
       yield* Fiber.interrupt(firstRun)
@@ -89,7 +106,7 @@ describe("SessionOptions.pointAfter", () => {
       yield* settle
 
       expect(handled).toEqual(["READY:1", "GUILD_CREATE:2", "GUILD_CREATE:3", "GUILD_CREATE:4", "RESUMED:5", "GUILD_CREATE:6"])
-      expect(stored).toEqual({ sessionId: "session-1", resumeGatewayUrl: "wss://resume.gateway.test", sequence: 6, shard: [0, 1] })
+      expect(stored).toEqual({ sessionId: "session-1", resumeGatewayUrl: "wss://resume.gateway.test", sequence: 6, shard: [0, 1], encoding: "json" })
       expect((yield* served.identifies)).toHaveLength(1)
       expect((yield* served.resumes).map(({ d, resumed }) => [d.seq, resumed])).toEqual([[2, true]])
     }).pipe(Effect.provide(Services), Effect.withRandom(Random.fixed([0.5]))))
@@ -102,7 +119,7 @@ describe("SessionOptions.pointAfter", () => {
       const first = yield* Scope.extend(Fleet.make({ token, intents: Intents.Guilds, compression: "none" }), firstScope)
       const firstRun = yield* Effect.fork(Stream.runForEach(first.events, (event) =>
         Effect.sync(() => {
-          const point = SessionOptions.pointAfter(points.get(event.shard), event, first.shardCount)
+          const point = SessionOptions.pointAfter(points.get(event.shard), event)
           if (point !== undefined) points.set(event.shard, point)
         })))
       yield* advance(1_000)
