@@ -6,7 +6,6 @@
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
-import { globalValue } from "effect/GlobalValue"
 import type * as Redacted from "effect/Redacted"
 import { type Compression, compressions } from "../codec/Compression.ts"
 import * as Decompress from "../codec/Decompress.ts"
@@ -16,11 +15,12 @@ import * as Etf from "../codec/Etf.ts"
 import * as Json from "../codec/Json.ts"
 import { durationOf, isSleepable, longestSleepText } from "../internal/duration.ts"
 import { kindOf } from "../internal/printable.ts"
+import * as ReadyPoints from "../internal/readyPoints.ts"
 import { isRecord } from "../internal/record.ts"
 import { quotesToken, withoutToken } from "../internal/secret.ts"
 import * as SendLimiter from "../limits/SendLimiter.ts"
 import * as Commands from "../protocol/Commands.ts"
-import { type EventName, type GatewayEvent, isTypeName } from "../protocol/Event.ts"
+import { type EventName, isTypeName } from "../protocol/Event.ts"
 import * as Intents from "../protocol/Intents.ts"
 import {
   downgrades,
@@ -65,20 +65,6 @@ export interface ResumePoint {
 export const resumesOver = (point: ResumePoint, encoding: Encoding): boolean =>
   point.encoding === undefined || point.encoding === encoding.name
 
-// the point each delivered READY began, as its session took it: resumed where the session resumes
-// it (READY's URL, or the connection's where READY's is refused), over its encoding
-const readyPoints = globalValue(Symbol.for("effect-discord-gateway/SessionOptions/readyPoints"), () => new WeakMap<GatewayEvent, ResumePoint>())
-
-/**
- * Records the point a READY begins, before the READY is delivered (`pointAfter` reads it).
- *
- * @internal
- * @since 0.1.0
- */
-export const rememberReady = (ready: GatewayEvent, point: ResumePoint): void => {
-  readyPoints.set(ready, point)
-}
-
 /**
  * The resume point once a program has handled `event`, for a program that stores its point as it
  * goes, so that a process ended without its finalizers (killed, crashed) is resumed where its
@@ -95,9 +81,12 @@ export const rememberReady = (ready: GatewayEvent, point: ResumePoint): void => 
  *
  * @since 0.1.0
  */
-export const pointAfter = (point: ResumePoint | undefined, event: GatewayEvent): ResumePoint | undefined =>
+export const pointAfter = (
+  point: ResumePoint | undefined,
+  event: { readonly shard: number; readonly sequence: number; readonly t: string }
+): ResumePoint | undefined =>
   event.t === "READY"
-    ? readyPoints.get(event)
+    ? ReadyPoints.of(event)
     : point === undefined || point.shard[0] !== event.shard
     ? point
     : { ...point, sequence: event.sequence }

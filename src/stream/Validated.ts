@@ -23,6 +23,7 @@ import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import { type EventName, type GatewayEvent, isTypeName } from "../protocol/Event.ts"
 import { kindOf } from "../internal/printable.ts"
+import * as ReadyPoints from "../internal/readyPoints.ts"
 import { TaggedError } from "../internal/taggedError.ts"
 import { formatError, oneProblem } from "../protocol/internal/schema.ts"
 
@@ -304,10 +305,14 @@ const checkerOf = <S extends Schemas, E2, R2>(schemas: S, keepOthers: boolean, o
       const ofType = decoders.get(event.t)
       if (ofType === undefined) return keepOthers ? event : undefined
       const decoded = ofType(event.d, runtime)
+      if (decoded._tag === "Right") {
+        const copy = new DecodedEvent(event.shard, event.sequence, event.t, decoded.right)
+        // the point READY began goes on with its copy (`SessionOptions.pointAfter`)
+        if (event.t === "READY") ReadyPoints.carry(event, copy)
+        return copy
+      }
       // the values quoted in a report are the event's data: a user's text, escaped to be shown, never obeyed
-      return decoded._tag === "Right"
-        ? new DecodedEvent(event.shard, event.sequence, event.t, decoded.right)
-        : new InvalidEvent({ t: event.t, shard: event.shard, sequence: event.sequence, problems: decoded.left })
+      return new InvalidEvent({ t: event.t, shard: event.shard, sequence: event.sequence, problems: decoded.left })
     },
     report: (invalid: InvalidEvent): Effect.Effect<void, E2, R2> =>
       Effect.zipRight(Metric.increment(Metric.tagged(invalidEvents, "type", invalid.t)), onInvalid(invalid))

@@ -10,6 +10,7 @@ import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Random from "effect/Random"
 import * as Redacted from "effect/Redacted"
+import * as Schema from "effect/Schema"
 import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as Fleet from "../../src/fleet/Fleet.ts"
@@ -18,6 +19,7 @@ import * as Event from "../../src/protocol/Event.ts"
 import * as Intents from "../../src/protocol/Intents.ts"
 import * as Session from "../../src/session/Session.ts"
 import * as SessionOptions from "../../src/session/SessionOptions.ts"
+import * as Validated from "../../src/stream/Validated.ts"
 import { MemoryApi, MemoryServer, MemoryTransport } from "../../src/testing/index.ts"
 import { advance } from "../fleet/harness.ts"
 import { settle } from "../settle.ts"
@@ -64,6 +66,21 @@ describe("SessionOptions.pointAfter", () => {
         yield* Session.make({ ...options, resume: point })
       }).pipe(Effect.provide(Services), Effect.withRandom(Random.fixed([0.5]))))
   }
+
+  it.scoped("events checked by Validated.events, READY among them, are copies: the point READY began goes on with its copy", () =>
+    Effect.gen(function*() {
+      const served = yield* MemoryServer.serve({ heartbeatInterval: 10_000 })
+      const session = yield* Session.make(sessionOptions)
+      const checked = session.events.pipe(
+        Validated.events({ READY: Schema.Struct({ session_id: Schema.String }), GUILD_CREATE: Schema.Struct({ id: Schema.NumberFromString }) }),
+        Stream.take(2)
+      )
+      const events = yield* Effect.fork(Stream.runCollect(checked))
+      yield* advance(1_000)
+      yield* served.dispatch(0, "GUILD_CREATE", { id: "7" })
+      const point = Chunk.reduce(yield* Fiber.join(events), undefined, SessionOptions.pointAfter)
+      expect(point).toEqual({ sessionId: "session-1", resumeGatewayUrl: "wss://resume.gateway.test", sequence: 2, shard: [0, 1], encoding: "json" })
+    }).pipe(Effect.provide(Services), Effect.withRandom(Random.fixed([0.5]))))
 
   it.scoped("a session killed between chunks is resumed from the point stored after the last chunk it handled: nothing it handled comes again, nothing after it is lost", () =>
     Effect.gen(function*() {

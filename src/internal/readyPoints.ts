@@ -1,0 +1,38 @@
+/**
+ * The resume point each delivered READY began, kept beside the event object: its session decides
+ * where the session is resumed (READY's URL, or the connection's where READY's is refused), which
+ * READY's data alone does not say. `SessionOptions.pointAfter` reads it; a stage that hands on a
+ * copy of READY (`Validated`) carries it over.
+ *
+ * @since 0.1.0
+ */
+import { globalValue } from "effect/GlobalValue"
+import type { ResumePoint } from "../session/SessionOptions.ts"
+
+const points = globalValue(Symbol.for("effect-discord-gateway/readyPoints"), () => new WeakMap<object, ResumePoint>())
+
+/**
+ * Records the point `ready` begins, before it is delivered.
+ *
+ * @since 0.1.0
+ */
+export const remember = (ready: object, point: ResumePoint): void => {
+  points.set(ready, point)
+}
+
+/**
+ * The point `ready` began, if a session delivered it (or a copy was carried).
+ *
+ * @since 0.1.0
+ */
+export const of = (ready: object): ResumePoint | undefined => points.get(ready)
+
+/**
+ * Gives `copy` the point `ready` began, if any.
+ *
+ * @since 0.1.0
+ */
+export const carry = (ready: object, copy: object): void => {
+  const point = points.get(ready)
+  if (point !== undefined) points.set(copy, point)
+}
