@@ -70,8 +70,8 @@ export const resumesOver = (point: ResumePoint, encoding: Encoding): boolean =>
  * goes, so that a process ended without its finalizers (killed, crashed) is resumed where its
  * handling stopped. A READY begins the point its session took (its session id; where the session
  * resumes it, READY's URL or, where that one is refused, the connection's; its shard and
- * encoding); each later event of the point's shard moves its sequence on (an event of another
- * shard leaves it as it is). `point` is the last one for the event's shard: this function's, or
+ * encoding); each later event of the point's shard moves its sequence on, never back (an event
+ * of another shard leaves it as it is). `point` is the last one for the event's shard: this function's, or
  * the one the session was made to resume (`undefined` at first).
  *
  * `undefined` after a READY no session delivered (one a program made, or a copy), or one whose
@@ -87,7 +87,7 @@ export const pointAfter = (
 ): ResumePoint | undefined =>
   event.t === "READY"
     ? ReadyPoints.of(event)
-    : point === undefined || point.shard[0] !== event.shard
+    : point === undefined || point.shard[0] !== event.shard || event.sequence <= point.sequence
     ? point
     : { ...point, sequence: event.sequence }
 

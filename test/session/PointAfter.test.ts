@@ -34,11 +34,13 @@ const sessionOptions = { token, intents: Intents.Guilds, gateway: "ws://gateway.
 const guildCreate = (shard: number, sequence: number) => Event.make(shard, sequence, "GUILD_CREATE", { id: String(sequence) })
 
 describe("SessionOptions.pointAfter", () => {
-  it("each event of the point's shard moves its sequence on; another shard's leaves it; a READY no session delivered begins none", () => {
+  it("each event of the point's shard moves its sequence on, never back; another shard's leaves it; a READY no session delivered begins none", () => {
     const point: SessionOptions.ResumePoint = { sessionId: "abc", resumeGatewayUrl: "wss://resume.test", sequence: 1, shard: [1, 2], encoding: "json" }
     expect(SessionOptions.pointAfter(undefined, guildCreate(1, 4))).toBeUndefined()
     expect(SessionOptions.pointAfter(point, guildCreate(1, 7))).toEqual({ ...point, sequence: 7 })
     expect(SessionOptions.pointAfter(point, guildCreate(0, 9))).toBe(point)
+    // a sequence below the point's (a gateway's slip) leaves it at the highest, as the session's own
+    expect(SessionOptions.pointAfter({ ...point, sequence: 5 }, guildCreate(1, 3))).toEqual({ ...point, sequence: 5 })
     const made = Event.make(1, 1, "READY", { v: 10, session_id: "made", resume_gateway_url: "wss://resume.test", user: { id: "1" }, application: { id: "2" }, guilds: [] })
     expect(SessionOptions.pointAfter(point, made)).toBeUndefined()
   })
