@@ -1,22 +1,22 @@
 /**
  * The resume point each delivered READY began, kept beside the event object: its session decides
  * where the session is resumed (READY's URL, or the connection's where READY's is refused), which
- * READY's data alone does not say. `SessionOptions.pointAfter` reads it; a stage that hands on a
- * copy of READY (`Validated`) carries it over.
+ * READY's data alone does not say. The session records it (`SessionOptions.ResumePoint`; this
+ * module, below the session, does not name the type), `SessionOptions.pointAfter` reads it, and a
+ * stage that hands on a copy of READY (`Validated`) carries it over.
  *
  * @since 0.1.0
  */
 import { globalValue } from "effect/GlobalValue"
-import type { ResumePoint } from "../session/SessionOptions.ts"
 
-const points = globalValue(Symbol.for("effect-discord-gateway/readyPoints"), () => new WeakMap<object, ResumePoint>())
+const points = globalValue(Symbol.for("effect-discord-gateway/readyPoints"), () => new WeakMap<object, unknown>())
 
 /**
  * Records the point `ready` begins, before it is delivered.
  *
  * @since 0.1.0
  */
-export const remember = (ready: object, point: ResumePoint): void => {
+export const remember = (ready: object, point: unknown): void => {
   points.set(ready, point)
 }
 
@@ -25,7 +25,7 @@ export const remember = (ready: object, point: ResumePoint): void => {
  *
  * @since 0.1.0
  */
-export const of = (ready: object): ResumePoint | undefined => points.get(ready)
+export const of = (ready: object): unknown => points.get(ready)
 
 /**
  * Gives `copy` the point `ready` began, if any.
@@ -33,6 +33,5 @@ export const of = (ready: object): ResumePoint | undefined => points.get(ready)
  * @since 0.1.0
  */
 export const carry = (ready: object, copy: object): void => {
-  const point = points.get(ready)
-  if (point !== undefined) points.set(copy, point)
+  if (points.has(ready)) points.set(copy, points.get(ready))
 }

@@ -20,7 +20,6 @@ import * as FrameDecoder from "../codec/FrameDecoder.ts"
 import { isDecodeError } from "../codec/DecodeError.ts"
 import { monotonicMillis } from "../internal/due.ts"
 import { maskedDefect, withDefectsMasked } from "../internal/defect.ts"
-import * as ReadyPoints from "../internal/readyPoints.ts"
 import { quotesToken, withoutToken } from "../internal/secret.ts"
 import { withSpan } from "../internal/span.ts"
 import { sleepPastStalls, timeoutFailPastStalls } from "../internal/stall.ts"
@@ -45,7 +44,7 @@ import type { Outbox } from "./Outbox.ts"
 import * as Protocol from "./Protocol.ts"
 import { FatalClose } from "./SessionError.ts"
 import type { SessionMetrics } from "./SessionMetrics.ts"
-import { gatewayUrl, type ResolvedOptions } from "./SessionOptions.ts"
+import { gatewayUrl, rememberReady, type ResolvedOptions } from "./SessionOptions.ts"
 import { Reason, SessionState } from "./SessionState.ts"
 
 /** The least time between two heartbeats sent because the gateway asked (op 1), in ms. */
@@ -673,7 +672,7 @@ export const run = (
     const rememberReadyPoint = (step: ReadyStep): void => {
       const { resumeGatewayUrl } = afterReady(ctx.memory.current, step, at, readyRefusal(options, at, step))
       if (resumeGatewayUrl === undefined) return
-      ReadyPoints.remember(step.event, {
+      rememberReady(step.event, {
         sessionId: step.sessionId,
         sequence: step.event.sequence,
         resumeGatewayUrl,

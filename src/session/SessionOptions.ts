@@ -66,6 +66,14 @@ export const resumesOver = (point: ResumePoint, encoding: Encoding): boolean =>
   point.encoding === undefined || point.encoding === encoding.name
 
 /**
+ * Records the point a READY begins, before the READY is delivered: `pointAfter` reads it.
+ *
+ * @internal
+ * @since 0.1.0
+ */
+export const rememberReady = (ready: object, point: ResumePoint): void => ReadyPoints.remember(ready, point)
+
+/**
  * The resume point once a program has handled `event`, for a program that stores its point as it
  * goes, so that a process ended without its finalizers (killed, crashed) is resumed where its
  * handling stopped. A READY begins the point its session took (its session id; where the session
@@ -86,7 +94,7 @@ export const pointAfter = (
   event: { readonly shard: number; readonly sequence: number; readonly t: string }
 ): ResumePoint | undefined =>
   event.t === "READY"
-    ? ReadyPoints.of(event)
+    ? ReadyPoints.of(event) as ResumePoint | undefined
     : point === undefined || point.shard[0] !== event.shard || event.sequence <= point.sequence
     ? point
     : { ...point, sequence: event.sequence }
