@@ -78,14 +78,14 @@ export const rememberReady = (ready: object, point: ResumePoint): void => ReadyP
  * goes, so that a process ended without its finalizers (killed, crashed) is resumed where its
  * handling stopped. A READY begins the point its session took (its session id; where the session
  * resumes it, READY's URL or, where that one is refused, the connection's; its shard and
- * encoding); each later event of the point's shard moves its sequence on, never back (an event
- * of another shard leaves it as it is). `point` is the last one for the event's shard: this function's, or
- * the one the session was made to resume (`undefined` at first).
+ * encoding); each later event of the point's shard moves its sequence on, never back (an event of
+ * another shard leaves it as it is). `point` is the last one for the event's shard: this
+ * function's, or the one the session was made to resume (`undefined` at first).
  *
- * `undefined` after a READY no session delivered (one a program made, or a copy), or one whose
- * session cannot be resumed; until a READY was handled, with an `events` list that leaves READY
- * out. With an `events` list the point stays at the last event delivered: those left out after
- * it are replayed by its Resume, and left out again.
+ * `undefined` after a READY no session delivered (one a program made, or a copy but `Validated`'s,
+ * which carry it), or one whose session cannot be resumed; until a READY was handled, with an
+ * `events` list that leaves READY out. With an `events` list the point stays at the last event
+ * delivered: those left out after it are replayed by its Resume, and left out again.
  *
  * @since 0.1.0
  */

@@ -282,10 +282,10 @@ export const serve = (options: Options = {}): Effect.Effect<Served, never, Memor
         return session
       })
 
-    // the events missed, then RESUMED (a dispatch meanwhile comes after it); a session it never began, one
-    // ended, or one whose missed events it no longer keeps, op 9; a `seq` ahead of the session,
-    // 4007, which ends it unless a connection holds it (that one goes on); a connection that held
-    // the session is closed, as Discord closes it
+    // the events missed, then RESUMED (a dispatch meanwhile comes after it); a session it never
+    // began, one ended, or one whose missed events it no longer keeps, op 9; a `seq` ahead of the
+    // session, 4007, which ends it unless a connection holds it (that one goes on); a connection
+    // that held the session is closed, as Discord closes it
     const resume = (peer: MemoryPeer, { token: _token, ...d }: GatewayResumeData) =>
       Effect.gen(function*() {
         const at = yield* Clock.currentTimeMillis
