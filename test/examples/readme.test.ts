@@ -7,7 +7,7 @@ import * as path from "node:path"
 import { Fleet, IdentifyLimiter, Intents, Live, Session, SessionOptions, Validated } from "../../src/index.ts"
 import type { GatewayEvent } from "../../src/index.ts"
 import { MemoryApi, MemoryServer, MemoryTransport } from "../../src/testing/index.ts"
-import { advance, options as fleetOptions } from "../fleet/harness.ts"
+import { advance, everyShardReady, options as fleetOptions } from "../fleet/harness.ts"
 import { acceptAndHello, dispatch, options, ready } from "../session/harness.ts"
 
 // README: "Testing your bot" — a heartbeat timeout under TestClock, on the in-memory transport.
@@ -78,15 +78,8 @@ it.scoped("a fleet's program sees each shard's events and its presence reaches e
 
 // README: "Many shards: the fleet", "Startup" — the wait for every shard ready once, over MemoryServer:
 // 4 shards at max_concurrency 2 are READY in two rounds 5 s apart, and the wait ends only after the
-// second; a fleet ended before that ends the wait with false.
-const everyShardReady = (fleet: Fleet.Fleet) =>
-  fleet.statusChanges.pipe(
-    Stream.filter((status) => status.state._tag === "Connected" && status.state.phase === "Ready"),
-    Stream.scan(new Set<number>(), (ready, status) => new Set(ready).add(status.shard)),
-    Stream.takeUntil((ready) => ready.size === fleet.shardIds.length),
-    Stream.runLast,
-    Effect.map(Option.exists((ready) => ready.size === fleet.shardIds.length))
-  )
+// second; a fleet ended before that ends the wait with false (the README's code is harness.ts's
+// `everyShardReady`).
 const FourShards = Layer.mergeAll(MemoryTransport.layer, IdentifyLimiter.layerMemory, MemoryApi.layer({ shards: 4, maxConcurrency: 2 }))
 const phaseOf = (status: { readonly state: { readonly _tag: string; readonly phase?: string } }) => status.state.phase ?? status.state._tag
 

@@ -7,7 +7,6 @@ import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
-import * as Option from "effect/Option"
 import * as Queue from "effect/Queue"
 import * as Redacted from "effect/Redacted"
 import * as Stream from "effect/Stream"
@@ -16,20 +15,10 @@ import * as IdentifyLimiter from "../../src/limits/IdentifyLimiter.ts"
 import type { GatewayEvent } from "../../src/protocol/Event.ts"
 import * as Intents from "../../src/protocol/Intents.ts"
 import { MemoryApi, MemoryServer, MemoryTransport } from "../../src/testing/index.ts"
-import { advance, guildOn } from "./harness.ts"
+import { advance, everyShardReady, guildOn } from "./harness.ts"
 
 const token = Redacted.make("test-token")
 const Services = Layer.mergeAll(MemoryTransport.layer, IdentifyLimiter.layerMemory, MemoryApi.layer({ shards: 2, maxConcurrency: 1 }))
-
-// the README's startup wait: true once every shard has been ready
-const everyShardReady = (fleet: Fleet.Fleet) =>
-  fleet.statusChanges.pipe(
-    Stream.filter((status) => status.state._tag === "Connected" && status.state.phase === "Ready"),
-    Stream.scan(new Set<number>(), (ready, status) => new Set(ready).add(status.shard)),
-    Stream.takeUntil((ready) => ready.size === fleet.shardIds.length),
-    Stream.runLast,
-    Effect.map(Option.exists((ready) => ready.size === fleet.shardIds.length))
-  )
 
 // the number the test gives each event it dispatches
 const numberOf = (event: GatewayEvent): number => (event.d as unknown as { readonly n: number }).n

@@ -10,6 +10,7 @@ import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
@@ -188,3 +189,16 @@ export const gatewayBotClient = (body: unknown) => {
   )
   return { requests, layer: Layer.succeed(HttpClient.HttpClient, client) }
 }
+
+/**
+ * The README's wait ("Startup"): true once every shard of `fleet` has been ready, false if the
+ * fleet ended first.
+ */
+export const everyShardReady = (fleet: Fleet.Fleet) =>
+  fleet.statusChanges.pipe(
+    Stream.filter((status) => status.state._tag === "Connected" && status.state.phase === "Ready"),
+    Stream.scan(new Set<number>(), (ready, status) => new Set(ready).add(status.shard)),
+    Stream.takeUntil((ready) => ready.size === fleet.shardIds.length),
+    Stream.runLast,
+    Effect.map(Option.exists((ready) => ready.size === fleet.shardIds.length))
+  )
