@@ -814,9 +814,10 @@ export const run = (
       // transport that does not say which side closed is taken to have refused it
       if (closed.code === 1009 && closed.byClient !== false && !done) tooLarge = true
       const after = Protocol.afterClose(remembered(), closed.code)
+      const reason = withoutToken(closed.reason, options.token)
       return after === "fatal"
-        ? end(Exit.fail(new FatalClose({ code: closed.code!, shard })))
-        : finish(after, Reason.Closed({ code: closed.code, description: CloseCode.describe(closed.code), detail: withoutToken(closed.reason, options.token) }))
+        ? end(Exit.fail(new FatalClose({ code: closed.code!, shard, reason })))
+        : finish(after, Reason.Closed({ code: closed.code, description: CloseCode.describe(closed.code), detail: reason }))
     }
 
     // the reader, on this fiber: the frames of one socket read at a time, until the connection ends

@@ -5,6 +5,7 @@
  * @since 0.1.0
  */
 import { TaggedError } from "../internal/taggedError.ts"
+import { quoted } from "../internal/printable.ts"
 import * as CloseCode from "../protocol/CloseCode.ts"
 
 /**
@@ -15,13 +16,20 @@ import * as CloseCode from "../protocol/CloseCode.ts"
 export class FatalClose extends TaggedError("FatalClose")<{
   readonly code: number
   readonly shard: number
+  /**
+   * The close frame's reason, as the gateway (or a proxy before it) wrote it, every run of the
+   * token masked; `""` when the frame had none.
+   */
+  readonly reason: string
 }> {
   /** What the code means, in words. */
   get meaning(): string {
     return CloseCode.describe(this.code)
   }
   override get message(): string {
-    return `shard ${this.shard}: the gateway closed with ${this.code} (${this.meaning}); not reconnecting`
+    // the reason is the peer's text: quoted, so no control character reaches a terminal raw
+    const said = this.reason === "" ? "" : ` saying ${quoted(this.reason)}`
+    return `shard ${this.shard}: the gateway closed with ${this.code} (${this.meaning})${said}; not reconnecting`
   }
 }
 

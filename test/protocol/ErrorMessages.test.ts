@@ -191,7 +191,7 @@ describe("Typed errors' messages", () => {
   it.effect("every error whose message is made from its fields carries it in its JSON and in Effect's log line of it", () =>
     Effect.gen(function*() {
       const errors = [
-        new FatalClose({ code: 4014, shard: 2 }),
+        new FatalClose({ code: 4014, shard: 2, reason: "Disallowed intent(s)." }),
         new GatewayInfoError({ reason: "Http", detail: "status 404 for https://api.test/v10/gateway/bot" }),
         new SessionClosed({ detail: "the session ended" }),
         new RouteError({ reason: "NotRunning", shard: 3 }),
@@ -203,7 +203,7 @@ describe("Typed errors' messages", () => {
         expect(JSON.parse(JSON.stringify(error))).toMatchObject({ _tag: error._tag, message: error.message })
         yield* Effect.provide(Effect.logError(error), layer)
       }
-      expect(lines.map((line, i) => line.includes(JSON.stringify(errors[i]!.message).slice(1, -1)))).toEqual(errors.map(() => true))
+      expect(lines.map((line, i) => line.includes(errors[i]!.message))).toEqual(errors.map(() => true))
       expect(lines[0]).toContain("enable the privileged intents")
     }))
 

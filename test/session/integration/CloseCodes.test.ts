@@ -89,7 +89,9 @@ describe("Session against the local gateway: close codes", () => {
         const failure = yield* Effect.flip(session.await)
         expect(failure._tag).toBe("FatalClose")
         expect(failure._tag === "FatalClose" && failure.code).toBe(code)
-        expect(failure.message).toContain(String(code))
+        expect(failure._tag === "FatalClose" && failure.reason).toBe("test")
+        expect(failure.message).toContain(`${code}`)
+        expect(failure.message).toContain(`saying "test"`)
         const last = yield* awaitTransition(session, "the fatal transition", (t) => t.reason._tag === "Fatal")
         expect(last.to._tag).toBe("Disconnected")
         // The events buffered before the close come first, then the stream fails with the error.
