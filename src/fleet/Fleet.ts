@@ -68,7 +68,8 @@ export interface Fleet<E extends GatewayEvent = GatewayEvent> {
    * Every shard's events, merged (each event carries its `shard`; the order within a shard is
    * kept). A single-consumer stream (a run started while another runs dies with
    * `EventBuffer.EventsInUse`): it ends once every shard stopped, and fails with the first fatal
-   * error.
+   * error. As a session's, a run that stops early drops the rest of its chunk, and a shard's READY
+   * or RESUMED ends its chunk.
    */
   readonly events: Stream.Stream<E, Session.SessionError>
   /**

@@ -217,7 +217,10 @@ export interface Outcome {
  */
 export interface HeldReady {
   readonly event: GatewayEvent
-  /** Records it in the session's memory, metrics and member requests, as it goes in. */
+  /**
+   * Records it in the session's memory, metrics and member requests, and ends its chunk, as it
+   * goes in.
+   */
   readonly onIn: () => void
 }
 
@@ -726,7 +729,11 @@ export const run = (
             }
             // an unwanted event (decoded all the same: no readable header, or an encoding without
             // one, or one the session needs) is counted and observed, never delivered
-            if (wanted && !ctx.events.unsafeOffer(step.event)) return deliverSuspended(step, frames, i)
+            if (wanted) {
+              if (!ctx.events.unsafeOffer(step.event)) return deliverSuspended(step, frames, i)
+              // a run that takes READY or RESUMED alone leaves the events after it to the next
+              if (step._tag !== "Emit") ctx.events.endChunk?.()
+            }
             const after = commit(step)
             if (after !== undefined) return Effect.zipRight(after, Effect.suspend(() => handle(frames, i + 1)))
             if (wanted && decoder.lastMessageSize >= handOverSize && i + 1 < frames.length) {
@@ -773,11 +780,12 @@ export const run = (
 
     // Waits for room, unless the connection ends meanwhile, and says whether the event went in:
     // the sink says so at the moment it does, so a wait cut short by the end is never in doubt.
-    const offerWhenRoom = (event: GatewayEvent): Effect.Effect<boolean> =>
+    const offerWhenRoom = (step: EventStep): Effect.Effect<boolean> =>
       Effect.suspend(() => {
         let accepted = false
-        const offered = ctx.events.offer(event, () => {
+        const offered = ctx.events.offer(step.event, () => {
           accepted = true
+          if (step._tag !== "Emit") ctx.events.endChunk?.()
         })
         return Effect.map(Effect.raceFirst(offered, Effect.exit(Deferred.await(ended))), () => accepted)
       })
@@ -793,7 +801,7 @@ export const run = (
         // a stop sent its close: the program is not taking events, and the close is not waited for
         if (closeSent) return Effect.succeed(false)
         if (step._tag === "Ready") heldReady = step
-        return offerWhenRoom(step.event)
+        return offerWhenRoom(step)
       })).pipe(
         Effect.flatMap((accepted) => {
           tracker.resume(monotonicMillis(clock))
@@ -855,6 +863,12 @@ export const run = (
       heldUp: !ready && (handshake.stage === "Answered" || replayed > 0) && (endedWaitingForRoom || heldSinceCounted),
       stable: stable(outcome.reason._tag === "Zombie" ? lastAckAt : undefined),
       lastedTold: toldLasted,
-      heldReady: carried && { event: carried.event, onIn: () => recordReady(carried, carriedRefusal) }
+      heldReady: carried && {
+        event: carried.event,
+        onIn: () => {
+          recordReady(carried, carriedRefusal)
+          ctx.events.endChunk?.()
+        }
+      }
     }
   }))

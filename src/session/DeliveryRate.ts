@@ -53,7 +53,8 @@ export const make = <A>(sink: EventSink<A>, clock: Clock.Clock): DeliveryRate<A>
           rate.record(1, monotonicMillis(clock))
           onIn()
         })
-      }
+      },
+      endChunk: () => sink.endChunk?.()
     },
     settle,
     perSecond: () => rate.perSecond(monotonicMillis(clock))

@@ -116,7 +116,8 @@ export interface Session<E extends GatewayEvent = GatewayEvent> extends SessionC
    * The events, in order, each once, READY and RESUMED included (unless the `events` option leaves
    * them out). A single-consumer stream (a run started while another runs dies with
    * `EventBuffer.EventsInUse`), to be run once for the session's life (a consumer that stops early
-   * drops the rest of the chunk it took, already counted as delivered): it ends after
+   * drops the rest of the chunk it took, already counted as delivered; READY and RESUMED end their
+   * chunk, so a run that stops at one leaves the events after it to the next run): it ends after
    * `disconnect`/`end` (once the buffered events are taken), and fails with the session's error if
    * the gateway ends the session for good. Each chunk is followed by an empty one, so that a quiet
    * shard does not keep its last events alive (src/stream/Released.ts). A session that delivers

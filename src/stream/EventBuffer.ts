@@ -18,6 +18,7 @@
  *
  * @since 0.1.0
  */
+import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import type * as Exit from "effect/Exit"
 import * as Mailbox from "effect/Mailbox"
@@ -59,6 +60,13 @@ export interface EventSink<A> {
    * whether it had is what `onIn` said.
    */
   readonly offer: (event: A, onIn: () => void) => Effect.Effect<boolean>
+  /**
+   * Ends the program's chunk at the event that went in last: the stream emits it as the last of
+   * its chunk, and the events after it in a later one. A session calls it after READY and RESUMED,
+   * so that a run that stops at them (`Stream.take(events, 1)`, `Stream.runHead`) leaves the events
+   * behind them to the next run. A sink of the program's own may leave it out.
+   */
+  readonly endChunk?: () => void
 }
 
 /**
@@ -72,9 +80,11 @@ export interface EventBuffer<A, E> {
   /** A sink of its own for one of several readers: readers that wait get fair shares of the room. */
   readonly reader: () => EventSink<A>
   /**
-   * The events, in the order they went in; it lets go of each chunk once the next is asked for
+   * The events, in the order they went in, a chunk at a time: every event in when it is asked
+   * for, up to an end a sink made (`endChunk`). It lets go of each chunk once the next is asked for
    * (src/stream/Released.ts). It ends (or fails) once `done` was called and every event was taken.
-   * One run at a time: a run started while another runs dies at once with {@link EventsInUse}.
+   * One run at a time: a run started while another runs dies at once with {@link EventsInUse}; a
+   * run that stops drops the rest of the chunk it took, and the next run starts after it.
    */
   readonly stream: Stream.Stream<A, E>
   /** Takes no more events, and ends the stream with `exit` once those in it were taken. */
@@ -157,9 +167,46 @@ const over = <A, E>(mailbox: Mailbox.Mailbox<A, E>, capacity: number): EventBuff
         if (at >= 0) waiting.splice(at, 1)
       })
     })
+  // Where the program's chunks end (`endChunk`): after how many events emitted since the start,
+  // oldest first. The events of a take past the first end are kept for the next take, out of the
+  // mailbox: until then the buffer holds them beyond its capacity.
+  const ends: Array<number> = []
+  let emitted = 0
+  let kept: Released.Take<A> | undefined
+  const endChunk = (): void => {
+    const at = emitted + (kept === undefined ? 0 : kept[0].length) + Option.getOrElse(mailbox.unsafeSize(), () => 0)
+    if (at > emitted && ends[ends.length - 1] !== at) ends.push(at)
+  }
+  // the part of a take up to the next end, the rest kept
+  const upToEnd = (taken: Released.Take<A>): Released.Take<A> => {
+    const [messages, done] = taken
+    const before = ends.length === 0 ? messages.length : ends[0]! - emitted
+    if (before >= messages.length) {
+      if (before === messages.length) ends.shift()
+      emitted += messages.length
+      return taken
+    }
+    ends.shift()
+    kept = [Chunk.drop(messages, before), done]
+    emitted += before
+    return [Chunk.take(messages, before), false]
+  }
   // admitted before each take too: a consumer interrupted between its take and `admit` leaves
   // the next run of the stream an empty buffer with events waiting for room
-  const taken = Released.fromTakeAll(Effect.zipRight(Effect.sync(admit), mailbox.takeAll), admit)
+  const take = Effect.suspend(() => {
+    if (kept === undefined) {
+      admit()
+      return mailbox.takeAll
+    }
+    const rest = kept
+    kept = undefined
+    return Effect.succeed(rest)
+  })
+  const taken = Released.fromTakeAll(take, (taken) => {
+    const emitting = upToEnd(taken)
+    admit()
+    return emitting
+  })
   let running = false
   const stream = Stream.suspend((): Stream.Stream<A, E> => {
     if (running) return Stream.die(new EventsInUse())
@@ -172,7 +219,8 @@ const over = <A, E>(mailbox: Mailbox.Mailbox<A, E>, capacity: number): EventBuff
     const share: Share = { left: undefined }
     return {
       unsafeOffer: (event) => unsafeOffer(share, event),
-      offer: (event, onIn) => offer(share, event, onIn)
+      offer: (event, onIn) => offer(share, event, onIn),
+      endChunk
     }
   }
   return {

@@ -15,21 +15,28 @@ import type * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
 
 /**
+ * What a take returns: the events, and whether no more will come.
+ *
+ * @since 0.1.0
+ */
+export type Take<A> = readonly [messages: Chunk.Chunk<A>, done: boolean]
+
+/**
  * The stream of what `takeAll` returns, taken again after each chunk, until it says it is done
  * (the chunk that comes with `done` is the last) or fails; `takeAll` has the shape of `Mailbox.takeAll`.
- * `onTaken` runs after each take, before its chunk is emitted.
+ * `onTaken` runs after each take, before its chunk is emitted, and gives what is emitted of it.
  *
  * @since 0.1.0
  */
 export const fromTakeAll = <A, E, R>(
-  takeAll: Effect.Effect<readonly [messages: Chunk.Chunk<A>, done: boolean], E, R>,
-  onTaken?: () => void
+  takeAll: Effect.Effect<Take<A>, E, R>,
+  onTaken?: (taken: Take<A>) => Take<A>
 ): Stream.Stream<A, E, R> => {
   const release = Channel.write(Chunk.empty<A>())
   const loop: Channel.Channel<Chunk.Chunk<A>, unknown, E, unknown, void, unknown, R> = Channel.flatMap(
     Channel.fromEffect(takeAll),
-    ([messages, done]) => {
-      onTaken?.()
+    (taken) => {
+      const [messages, done] = onTaken === undefined ? taken : onTaken(taken)
       if (!done) return Channel.zipRight(Channel.write(messages), Channel.zipRight(release, loop))
       return Chunk.isEmpty(messages) ? Channel.void : Channel.write(messages)
     }

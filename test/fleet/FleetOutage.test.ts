@@ -229,7 +229,7 @@ describe("FleetOutage", () => {
       }).pipe(Effect.provide(layer), Logger.withMinimumLogLevel(LogLevel.Debug), Effect.provide(TestLayer))
         .pipe(Effect.andThen(() => {
           expect(lines.filter((line) => line.includes("stopping the fleet"))).toEqual(fatalFirst
-            ? ["ERROR stopping the fleet, a shard ended for good: shard 1: the gateway closed with 4004 (authentication failed: the token was rejected; check it, or reset it in the developer portal); not reconnecting [component=Fleet]"]
+            ? ["ERROR stopping the fleet, a shard ended for good: shard 1: the gateway closed with 4004 (authentication failed: the token was rejected; check it, or reset it in the developer portal) saying \"Authentication failed.\"; not reconnecting [component=Fleet]"]
             : [])
           expect(lines.filter((line) => line.includes("ending every shard's session"))).toEqual(fatalFirst
             ? []

@@ -113,4 +113,46 @@ describe("EventBuffer", () => {
       expect(buffer.sink.unsafeOffer("d")).toBe(true)
       expect(Chunk.toReadonlyArray(yield* Stream.runCollect(Stream.take(buffer.stream, 1)))).toEqual(["d"])
     }))
+
+  // a program waiting for READY with Stream.take(events, 1) lost the guilds that came with it
+  it.scoped("a chunk ends where a sink ended it: a run that takes up to that end leaves the events after it to the next run", () =>
+    Effect.gen(function*() {
+      const buffer = yield* EventBuffer.make<string, string>(8)
+      expect(buffer.sink.unsafeOffer("ready")).toBe(true)
+      buffer.sink.endChunk?.()
+      expect(["guild 1", "guild 2"].map(buffer.sink.unsafeOffer)).toEqual([true, true])
+      expect(Chunk.toReadonlyArray(yield* Stream.runCollect(Stream.take(buffer.stream, 1)))).toEqual(["ready"])
+      // the rest stays out of the mailbox until taken; ends made meanwhile count it
+      expect(buffer.sink.unsafeOffer("resumed")).toBe(true)
+      buffer.sink.endChunk?.()
+      buffer.sink.endChunk?.() // twice at one place is one end
+      expect(buffer.sink.unsafeOffer("message")).toBe(true)
+      const pull = yield* Stream.toPull(buffer.stream)
+      expect(Chunk.toReadonlyArray(yield* pull)).toEqual(["guild 1", "guild 2"])
+      expect(Chunk.toReadonlyArray(yield* pull)).toEqual([])
+      expect(Chunk.toReadonlyArray(yield* pull)).toEqual(["resumed"])
+      expect(Chunk.toReadonlyArray(yield* pull)).toEqual([])
+      expect(Chunk.toReadonlyArray(yield* pull)).toEqual(["message"])
+    }))
+
+  it.scoped("ends made while the program waited, and by an event let in after waiting for room, cut the take it wakes to; done comes after the rest", () =>
+    Effect.gen(function*() {
+      const buffer = yield* EventBuffer.make<string, string>(2)
+      const chunks: Array<ReadonlyArray<string>> = []
+      const run = yield* Effect.fork(Stream.runForEach(Stream.chunks(buffer.stream), (chunk) => Effect.sync(() => chunks.push(Chunk.toReadonlyArray(chunk)))))
+      yield* settle
+      // the run waits for events: all of these come before it takes again
+      expect(buffer.sink.unsafeOffer("a")).toBe(true)
+      buffer.sink.endChunk?.()
+      expect(buffer.sink.unsafeOffer("b")).toBe(true)
+      const sink = buffer.sink
+      const waiting = yield* Effect.fork(sink.offer("c", () => sink.endChunk?.()))
+      yield* settle
+      expect(yield* Fiber.join(waiting)).toBe(true)
+      expect(buffer.sink.unsafeOffer("d")).toBe(true)
+      yield* buffer.done(Exit.fail("fatal"))
+      const exit = yield* Fiber.await(run)
+      expect(chunks.filter((chunk) => chunk.length > 0)).toEqual([["a"], ["b"], ["c"], ["d"]])
+      expect(exit).toStrictEqual(Exit.fail("fatal"))
+    }))
 })
