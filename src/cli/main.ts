@@ -7,6 +7,7 @@
  */
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import * as Cause from "effect/Cause"
+import * as Clock from "effect/Clock"
 import * as Console from "effect/Console"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
@@ -151,7 +152,10 @@ const showScreen = (fleet: Fleet.Fleet, notes: ReadonlyArray<string>): Effect.Ef
         yield* Effect.forkScoped(Effect.repeat(draw, { schedule: Schedule.spaced(out.isTTY ? "500 millis" : "5 seconds") }))
         const highestShard = Math.max(0, ...fleet.shardIds)
         yield* Stream.runForEach(fleet.events, (event) =>
-          Effect.zipRight(Effect.sync(() => screen.log(Pretty.summary(event, new Date(), highestShard))), Stdout.drained)).pipe(
+          Effect.zipRight(
+            Effect.map(Clock.currentTimeMillis, (now) => screen.log(Pretty.summary(event, new Date(now), highestShard))),
+            Stdout.drained
+          )).pipe(
             Effect.ignore
           )
       }).pipe(Effect.scoped),
