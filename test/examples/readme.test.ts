@@ -1,7 +1,7 @@
 // The README's examples, run as tests so they stay true.
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import { expect, expectTypeOf, it } from "@effect/vitest"
-import { Chunk, Config, ConfigProvider, Duration, Effect, Either, Exit, Fiber, Layer, ManagedRuntime, Option, Random, Redacted, Schema, Stream, TestClock } from "effect"
+import { Chunk, Config, ConfigProvider, Duration, Effect, Either, Exit, Fiber, GroupBy, Layer, ManagedRuntime, Option, Random, Redacted, Schema, Stream, TestClock } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { Fleet, IdentifyLimiter, Intents, Live, Session, SessionOptions, Validated } from "../../src/index.ts"
@@ -150,6 +150,63 @@ it.scoped("the handoff example hands the session over with no event lost or hand
     const next = yield* gateway.accept
     expect(yield* next.handshake(10_000)).toMatchObject({ op: 6, d: { session_id: "abc", seq: point.sequence } })
   }).pipe(Effect.provide(TestServices)))
+
+// README: "Handling events concurrently" — lanes by guild: each guild's events in order, lanes side
+// by side (the code as the README gives it)
+const lanes = 8n
+
+const laneOf = (event: GatewayEvent): bigint => {
+  const d: object = event.d ?? {}
+  const guild = event.t === "GUILD_CREATE" || event.t === "GUILD_UPDATE" || event.t === "GUILD_DELETE"
+    ? "id" in d ? d.id : undefined
+    : "guild_id" in d ? d.guild_id : undefined
+  return typeof guild === "string" && /^\d+$/.test(guild) ? BigInt(guild) % lanes : 0n
+}
+
+const handleConcurrently = (events: Stream.Stream<GatewayEvent, unknown>, handle: (event: GatewayEvent) => Effect.Effect<void>) =>
+  events.pipe(
+    Stream.groupByKey(laneOf, { bufferSize: 64 }),
+    GroupBy.evaluate((_, lane) => Stream.mapEffect(lane, handle)),
+    Stream.runDrain
+  )
+
+it.scoped("the concurrent handling example keeps each guild's events in order while handlers of several guilds run at once", () =>
+  Effect.gen(function*() {
+    const served = yield* MemoryServer.serve()
+    const session = yield* Session.make({ token: Redacted.make("test-token"), intents: Intents.Guilds | Intents.GuildMessages, gateway: "ws://gateway.test", compression: "none" })
+    const guilds = ["100", "101", "102", "103"]
+    const handled = new Map<bigint, Array<number>>()
+    let running = 0
+    let mostAtOnce = 0
+    // a handler that waits a second of the TestClock, as one calling REST would
+    const handle = (event: GatewayEvent) =>
+      Effect.gen(function*() {
+        const lane = laneOf(event)
+        running++
+        mostAtOnce = Math.max(mostAtOnce, running)
+        yield* Effect.sleep("1 second")
+        running--
+        handled.set(lane, [...handled.get(lane) ?? [], event.sequence])
+      })
+    const lanesRun = yield* Effect.fork(handleConcurrently(session.events, handle))
+    yield* TestClock.adjust("1 second")
+    for (const guild of guilds) yield* served.dispatch(0, "GUILD_CREATE", { id: guild })
+    for (let round = 0; round < 3; round++) {
+      for (const guild of guilds) yield* served.dispatch(0, "MESSAGE_CREATE", { id: `${guild}-${round}`, guild_id: guild, channel_id: "1", content: "" })
+    }
+    for (let second = 0; second < 10; second++) yield* TestClock.adjust("1 second")
+    // every guild's events handled, in the order they came (a guild a lane of its own here)
+    expect(guilds.map((guild) => BigInt(guild) % lanes)).toEqual([4n, 5n, 6n, 7n])
+    expect(handled.get(0n)).toEqual([1]) // READY
+    for (const guild of guilds) {
+      const sequences = handled.get(BigInt(guild) % lanes) ?? []
+      expect(sequences).toHaveLength(4)
+      expect(sequences).toEqual([...sequences].sort((a, b) => a - b))
+    }
+    // four guilds in four lanes: their handlers overlapped (one loop would have taken 16 seconds)
+    expect(mostAtOnce).toBe(4)
+    yield* Fiber.interrupt(lanesRun)
+  }).pipe(Effect.provide(Layer.mergeAll(MemoryTransport.layer, IdentifyLimiter.layerMemory, FetchHttpClient.layer))))
 
 // README: "The library" — the point stored as events are handled: a process killed between chunks
 // is resumed from the last chunk it handled, and the next one goes on from that point.
