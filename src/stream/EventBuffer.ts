@@ -123,13 +123,20 @@ const over = <A, E>(mailbox: Mailbox.Mailbox<A, E>, capacity: number): EventBuff
   // the readers let in together at the last turn, and the room their shares still keep
   let sharing: ReadonlyArray<Share> = []
   let reserved = 0
+  // how many events went in since the start: where a chunk end is, whatever a take in flight holds
+  let putIn = 0
+  const put = (event: A): boolean => {
+    if (!mailbox.unsafeOffer(event)) return false
+    putIn++
+    return true
+  }
   const size = () => Option.getOrElse(mailbox.unsafeSize(), () => capacity)
   // After the program took events: the waiting ones go in, in turn, while there is room, and the
   // readers let in share the room left (a reader let in first would otherwise fill it before the
   // others run again, and take it all at every turn)
   const admit = (): void => {
     const admitted: Array<Waiting<A>> = []
-    while (waiting.length > 0 && mailbox.unsafeOffer(waiting[0]!.event)) {
+    while (waiting.length > 0 && put(waiting[0]!.event)) {
       const entry = waiting.shift()!
       entry.onIn()
       admitted.push(entry)
@@ -146,12 +153,12 @@ const over = <A, E>(mailbox: Mailbox.Mailbox<A, E>, capacity: number): EventBuff
   // event waits for its turn and the room the others' shares keep stays free
   const unsafeOffer = (share: Share, event: A): boolean => {
     if (share.left !== undefined && share.left > 0) {
-      if (!mailbox.unsafeOffer(event)) return false
+      if (!put(event)) return false
       share.left--
       reserved--
       return true
     }
-    return waiting.length === 0 && (reserved === 0 || size() + reserved < capacity) && mailbox.unsafeOffer(event)
+    return waiting.length === 0 && (reserved === 0 || size() + reserved < capacity) && put(event)
   }
   const offer = (share: Share, event: A, onIn: () => void) =>
     Effect.async<boolean>((resume) => {
@@ -167,15 +174,21 @@ const over = <A, E>(mailbox: Mailbox.Mailbox<A, E>, capacity: number): EventBuff
         if (at >= 0) waiting.splice(at, 1)
       })
     })
-  // Where the program's chunks end (`endChunk`): after how many events emitted since the start,
+  // Where the program's chunks end (`endChunk`): after how many events put in since the start,
   // oldest first. The events of a take past the first end are kept for the next take, out of the
   // mailbox: until then the buffer holds them beyond its capacity.
   const ends: Array<number> = []
+  // the events taken out of the mailbox (or `kept`) and emitted or dropped with a run that stopped
   let emitted = 0
   let kept: Released.Take<A> | undefined
   const endChunk = (): void => {
-    const at = emitted + (kept === undefined ? 0 : kept[0].length) + Option.getOrElse(mailbox.unsafeSize(), () => 0)
-    if (at > emitted && ends[ends.length - 1] !== at) ends.push(at)
+    if (putIn > emitted && ends[ends.length - 1] !== putIn) ends.push(putIn)
+  }
+  // once a run stopped (nothing taken is in flight then): what it took and did not emit is gone,
+  // and the ends at or before it with it
+  const resync = (): void => {
+    emitted = putIn - (kept === undefined ? 0 : kept[0].length) - Option.getOrElse(mailbox.unsafeSize(), () => 0)
+    while (ends.length > 0 && ends[0]! <= emitted) ends.shift()
   }
   // the part of a take up to the next end, the rest kept
   const upToEnd = (taken: Released.Take<A>): Released.Take<A> => {
@@ -213,6 +226,7 @@ const over = <A, E>(mailbox: Mailbox.Mailbox<A, E>, capacity: number): EventBuff
     running = true
     return Stream.ensuring(taken, Effect.sync(() => {
       running = false
+      resync()
     }))
   })
   const reader = (): EventSink<A> => {

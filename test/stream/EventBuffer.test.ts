@@ -7,7 +7,7 @@ import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import * as EventBuffer from "../../src/stream/EventBuffer.ts"
-import { settle } from "../settle.ts"
+import { settle, settleFor } from "../settle.ts"
 
 /** Offers `event`, recording in `log` when it went in. */
 const offering = (sink: EventBuffer.EventSink<string>, event: string, log: Array<string>) =>
@@ -154,5 +154,34 @@ describe("EventBuffer", () => {
       const exit = yield* Fiber.await(run)
       expect(chunks.filter((chunk) => chunk.length > 0)).toEqual([["a"], ["b"], ["c"], ["d"]])
       expect(exit).toStrictEqual(Exit.fail("fatal"))
+    }))
+
+  // an end was counted from the events emitted, and a take held by a run preempted between its
+  // take and its emit was in neither: the end landed early, and later ends were lost
+  it.effect("ends made while the run is preempted between a take and its emit still end the right chunk, and so do ends after that run stopped", () =>
+    Effect.gen(function*() {
+      for (const maxOps of [10, 14, 17, 20]) {
+        const buffer = yield* EventBuffer.make<number, never>(1_000)
+        const chunks: Array<ReadonlyArray<number>> = []
+        const run = yield* Effect.fork(
+          Stream.runForEach(Stream.chunks(buffer.stream), (chunk) => Effect.sync(() => chunk.length > 0 && chunks.push(Chunk.toReadonlyArray(chunk))))
+            .pipe(Effect.withMaxOpsBeforeYield(maxOps))
+        )
+        for (let i = 0; i < 100; i++) {
+          expect(buffer.sink.unsafeOffer(i)).toBe(true)
+          buffer.sink.endChunk?.()
+          yield* Effect.yieldNow()
+        }
+        yield* settleFor(20_000)
+        yield* Fiber.interrupt(run)
+        expect(chunks).toEqual(Array.from({ length: 100 }, (_, i) => [i]))
+        // the next run waits for one event that ends its chunk; the one behind it goes to the run after
+        expect(buffer.sink.unsafeOffer(1_000)).toBe(true)
+        buffer.sink.endChunk?.()
+        expect(buffer.sink.unsafeOffer(1_001)).toBe(true)
+        expect(Chunk.toReadonlyArray(yield* Stream.runCollect(Stream.take(buffer.stream, 1)))).toEqual([1_000])
+        yield* buffer.done(Exit.void)
+        expect(Chunk.toReadonlyArray(yield* Stream.runCollect(buffer.stream))).toEqual([1_001])
+      }
     }))
 })
