@@ -5,7 +5,7 @@
  * @since 0.1.0
  */
 import { TaggedError } from "../internal/taggedError.ts"
-import { quoted } from "../internal/printable.ts"
+import { printable } from "../internal/printable.ts"
 import * as CloseCode from "../protocol/CloseCode.ts"
 
 /**
@@ -18,17 +18,21 @@ export class FatalClose extends TaggedError("FatalClose")<{
   readonly shard: number
   /**
    * The close frame's reason, as the gateway (or a proxy before it) wrote it, every run of the
-   * token masked; `""` when the frame had none.
+   * token masked and its control characters written as `\uXXXX` escapes (it is the peer's text,
+   * and whatever prints the error, its JSON or `util.inspect`, writes it as it is); `""` when the
+   * frame had none.
    */
   readonly reason: string
 }> {
+  constructor(fields: { readonly code: number; readonly shard: number; readonly reason: string }) {
+    super({ ...fields, reason: printable(fields.reason) })
+  }
   /** What the code means, in words. */
   get meaning(): string {
     return CloseCode.describe(this.code)
   }
   override get message(): string {
-    // the reason is the peer's text: quoted, so no control character reaches a terminal raw
-    const said = this.reason === "" ? "" : ` saying ${quoted(this.reason)}`
+    const said = this.reason === "" ? "" : ` saying "${this.reason}"`
     return `shard ${this.shard}: the gateway closed with ${this.code} (${this.meaning})${said}; not reconnecting`
   }
 }

@@ -24,6 +24,7 @@ import * as Intents from "../../src/protocol/Intents.ts"
 import * as GatewayInfo from "../../src/session/GatewayInfo.ts"
 import * as FleetOptions from "../../src/fleet/FleetOptions.ts"
 import * as SessionOptions from "../../src/session/SessionOptions.ts"
+import { inspect } from "node:util"
 import { freePort } from "../freePort.ts"
 import { options, secret, Session } from "../session/harness.ts"
 
@@ -206,6 +207,20 @@ describe("Typed errors' messages", () => {
       expect(lines.map((line, i) => line.includes(errors[i]!.message))).toEqual(errors.map(() => true))
       expect(lines[0]).toContain("enable the privileged intents")
     }))
+
+  // a close reason is the peer's text, and only the message escaped it: the error's JSON (what
+  // Effect's loggers write for it) and util.inspect (console.error) wrote C1, bidi and line
+  // separators raw
+  it("FatalClose keeps its reason with control characters escaped: its message, JSON and inspection write none raw", () => {
+    // (inspect writes line breaks of its own)
+    const raw = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069\u2028\u2029]/
+    const error = new FatalClose({ code: 4004, shard: 0, reason: "denied \u009b2J by \u202eyxorp\u2028next\u001b" })
+    expect(error.reason).toBe("denied \\u009b2J by \\u202eyxorp\\u2028next\\u001b")
+    for (const printed of [error.message, JSON.stringify(error), inspect(error)]) expect(printed).not.toMatch(raw)
+    expect(new FatalClose({ code: 4014, shard: 2, reason: "" }).message).toBe(
+      "shard 2: the gateway closed with 4014 (disallowed intents: enable the privileged intents in the developer portal); not reconnecting"
+    )
+  })
 
   // a transport in plain JavaScript failing with a string, or an object with a message: its words
   // were lost ("transport connect failed", then "connect failed: no reason given")

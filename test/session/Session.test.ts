@@ -1910,12 +1910,12 @@ describe("Session", () => {
     }).pipe(Effect.withRandom(Random.fixed([0.5])), Effect.provide(TestLayer)))
 
   // a proxy's close reason is its own words: one quoting the token, or writing control characters
-  it.scoped("a fatal close's reason is kept in FatalClose, the token masked, and quoted in its message", () =>
+  it.scoped("a fatal close's reason is kept in FatalClose, the token masked and control characters escaped, and quoted in its message", () =>
     Effect.gen(function*() {
       const { peer, session } = yield* readySession({}, 3_600_000)
       yield* peer.close(4004, `bad token ${secret}\u001b[2J`)
       const failure = yield* Effect.flip(session.await)
-      expect(failure._tag === "FatalClose" && failure.reason).toBe("bad token <token>\u001b[2J")
+      expect(failure._tag === "FatalClose" && failure.reason).toBe("bad token <token>\\u001b[2J")
       expect(failure.message).toBe(
         `shard 0: the gateway closed with 4004 (${CloseCode.describe(4004)}) saying "bad token <token>\\u001b[2J"; not reconnecting`
       )
