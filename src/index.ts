@@ -58,6 +58,8 @@ export * as EventNames from "./protocol/EventNames.ts"
 export * as Validated from "./stream/Validated.ts"
 /** The bounded events buffer: its sink is what `Session.makeWith`'s `deliver` hook takes. */
 export * as EventBuffer from "./stream/EventBuffer.ts"
+/** Events for a `for await` loop, taken a chunk at a time only as the loop asks for them. */
+export * as ForAwait from "./stream/ForAwait.ts"
 
 /** The identify limiter service (the concurrency semaphore). */
 export * as IdentifyLimiter from "./limits/IdentifyLimiter.ts"

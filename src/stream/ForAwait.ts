@@ -1,0 +1,66 @@
+/**
+ * A stream of events for a `for await` loop that takes a chunk only when the loop asks for the
+ * event after the last one it got.
+ *
+ * Effect's `Stream.toAsyncIterable` runs the stream on a fiber of its own, which takes the next
+ * chunk as soon as the loop was handed the last event of one, before the loop's body ran: a loop
+ * that breaks there loses the whole next chunk, already counted as delivered, and not only the
+ * rest of the chunk it broke in.
+ *
+ * @since 0.1.0
+ */
+import * as Cause from "effect/Cause"
+import * as Chunk from "effect/Chunk"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Option from "effect/Option"
+import * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
+
+/**
+ * `stream` for `for await`: each loop runs it once, taking a chunk when the loop asks for an
+ * event and none of the last chunk is left. A `break` (or a `return`, or a throw in the loop's
+ * body) ends the run at once, so a later loop may run it: the rest of the chunk the loop was in
+ * goes with it, and nothing after it. A stream that fails rejects the loop with the error itself
+ * (a `FatalClose`, say); one that dies, with the defect.
+ *
+ * @since 0.1.0
+ */
+export const iterate = <A, E>(stream: Stream.Stream<A, E>): AsyncIterable<A> => ({
+  [Symbol.asyncIterator]: () => {
+    const scope = Effect.runSync(Scope.make())
+    let pull: Effect.Effect<Chunk.Chunk<A>, Option.Option<E>> | undefined
+    let chunk: ReadonlyArray<A> = []
+    let next = 0
+    let ended = false
+    const end = async (): Promise<IteratorReturnResult<undefined>> => {
+      if (!ended) {
+        ended = true
+        await Effect.runPromise(Scope.close(scope, Exit.void))
+      }
+      return { done: true, value: undefined }
+    }
+    return {
+      next: async (): Promise<IteratorResult<A>> => {
+        while (next >= chunk.length) {
+          if (ended) return { done: true, value: undefined }
+          pull ??= await Effect.runPromise(Scope.extend(Stream.toPull(stream), scope))
+          const exit = await Effect.runPromiseExit(pull)
+          if (Exit.isSuccess(exit)) {
+            chunk = Chunk.toReadonlyArray(exit.value)
+            next = 0
+            continue
+          }
+          await end()
+          // a failure of `None` is the stream's end
+          const failure = Cause.failureOption(exit.cause)
+          if (Option.isNone(failure)) throw Cause.squash(exit.cause)
+          if (Option.isNone(failure.value)) return { done: true, value: undefined }
+          throw failure.value.value
+        }
+        return { done: false, value: chunk[next++]! }
+      },
+      return: end
+    }
+  }
+})

@@ -1,0 +1,80 @@
+/**
+ * `ForAwait.iterate`: a `for await` loop over events that takes a chunk only when it needs one.
+ */
+import { describe, expect, it } from "@effect/vitest"
+import * as Chunk from "effect/Chunk"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Stream from "effect/Stream"
+import * as EventBuffer from "../../src/stream/EventBuffer.ts"
+import * as ForAwait from "../../src/stream/ForAwait.ts"
+
+// a buffer holding "ready" (its chunk ended), then two guilds
+const readyAndGuilds = Effect.tap(EventBuffer.make<string, string>(16), (buffer) => {
+  expect(buffer.sink.unsafeOffer("ready")).toBe(true)
+  buffer.sink.endChunk?.()
+  expect(["guild 1", "guild 2"].map(buffer.sink.unsafeOffer)).toEqual([true, true])
+})
+
+/** The events a loop saw before it broke at `at`. */
+const loopUntil = (events: AsyncIterable<string>, at: string) =>
+  Effect.promise(async () => {
+    const seen: Array<string> = []
+    for await (const event of events) {
+      seen.push(event)
+      if (event === at) break
+    }
+    return seen
+  })
+
+describe("ForAwait.iterate", () => {
+  // Effect's iterable took the next chunk while the loop's body ran: both guilds were lost
+  it.effect("a loop that breaks at the end of a chunk leaves the events after it to the next loop", () =>
+    Effect.gen(function*() {
+      const buffer = yield* readyAndGuilds
+      expect(yield* loopUntil(ForAwait.iterate(buffer.stream), "ready")).toEqual(["ready"])
+      yield* buffer.done(Exit.void)
+      expect(Chunk.toReadonlyArray(yield* Stream.runCollect(buffer.stream))).toEqual(["guild 1", "guild 2"])
+    }))
+
+  it.effect("a loop that breaks inside a chunk drops the rest of that chunk only; one that ends takes every event", () =>
+    Effect.gen(function*() {
+      const buffer = yield* readyAndGuilds
+      expect(yield* loopUntil(ForAwait.iterate(buffer.stream), "ready")).toEqual(["ready"])
+      expect(yield* loopUntil(ForAwait.iterate(buffer.stream), "guild 1")).toEqual(["guild 1"])
+      expect(buffer.sink.unsafeOffer("guild 3")).toBe(true)
+      yield* buffer.done(Exit.void)
+      expect(yield* loopUntil(ForAwait.iterate(buffer.stream), "none")).toEqual(["guild 3"])
+    }))
+
+  it.effect("a failed stream rejects the loop with its error itself, after the events before it", () =>
+    Effect.gen(function*() {
+      const buffer = yield* readyAndGuilds
+      yield* buffer.done(Exit.fail("fatal"))
+      const seen: Array<string> = []
+      const rejected = yield* Effect.promise(async () => {
+        try {
+          for await (const event of ForAwait.iterate(buffer.stream)) seen.push(event)
+          return "no rejection"
+        } catch (error) {
+          return error
+        }
+      })
+      expect([seen, rejected]).toEqual([["ready", "guild 1", "guild 2"], "fatal"])
+    }))
+
+  it.effect("a loop whose body throws lets go of the stream: the next loop runs it, not a second consumer", () =>
+    Effect.gen(function*() {
+      const buffer = yield* readyAndGuilds
+      const thrown = yield* Effect.promise(async () => {
+        try {
+          for await (const _ of ForAwait.iterate(buffer.stream)) throw new Error("handler")
+        } catch (error) {
+          return (error as Error).message
+        }
+      })
+      expect(thrown).toBe("handler")
+      yield* buffer.done(Exit.void)
+      expect(yield* loopUntil(ForAwait.iterate(buffer.stream), "none")).toEqual(["guild 1", "guild 2"])
+    }))
+})
