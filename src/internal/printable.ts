@@ -43,6 +43,14 @@ export const clipped = (text: string, max: number): string => {
 export const quoted = (text: string): string => printable(JSON.stringify(text))
 
 /**
+ * `text` as the inside of {@link quoted}'s string: its quotes, backslashes and control characters
+ * escaped, so that text quoted from it says what the peer wrote, unambiguously.
+ *
+ * @since 0.1.0
+ */
+export const escaped = (text: string): string => quoted(text).slice(1, -1)
+
+/**
  * Whether a value a person gave may be quoted back in a message: at most 40 printable ASCII
  * characters. A bot token is longer (some 58 to 72 characters), so one given in the wrong place
  * is not quoted; nor is a control sequence.

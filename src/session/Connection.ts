@@ -20,6 +20,7 @@ import * as FrameDecoder from "../codec/FrameDecoder.ts"
 import { isDecodeError } from "../codec/DecodeError.ts"
 import { monotonicMillis } from "../internal/due.ts"
 import { maskedDefect, withDefectsMasked } from "../internal/defect.ts"
+import { escaped } from "../internal/printable.ts"
 import { quotesToken, withoutToken } from "../internal/secret.ts"
 import { withSpan } from "../internal/span.ts"
 import { sleepPastStalls, timeoutFailPastStalls } from "../internal/stall.ts"
@@ -825,7 +826,7 @@ export const run = (
       const reason = withoutToken(closed.reason, options.token)
       return after === "fatal"
         ? end(Exit.fail(new FatalClose({ code: closed.code!, shard, reason })))
-        : finish(after, Reason.Closed({ code: closed.code, description: CloseCode.describe(closed.code), detail: reason }))
+        : finish(after, Reason.Closed({ code: closed.code, description: CloseCode.describe(closed.code), detail: escaped(reason) }))
     }
 
     // the reader, on this fiber: the frames of one socket read at a time, until the connection ends

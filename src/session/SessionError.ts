@@ -5,7 +5,7 @@
  * @since 0.1.0
  */
 import { TaggedError } from "../internal/taggedError.ts"
-import { printable } from "../internal/printable.ts"
+import { escaped } from "../internal/printable.ts"
 import * as CloseCode from "../protocol/CloseCode.ts"
 
 /**
@@ -18,14 +18,14 @@ export class FatalClose extends TaggedError("FatalClose")<{
   readonly shard: number
   /**
    * The close frame's reason, as the gateway (or a proxy before it) wrote it, every run of the
-   * token masked and its control characters written as `\uXXXX` escapes (it is the peer's text,
-   * and whatever prints the error, its JSON or `util.inspect`, writes it as it is); `""` when the
-   * frame had none.
+   * token masked, escaped as inside a JSON string (quotes, backslashes and control characters: it
+   * is the peer's text, and whatever prints the error, its JSON or `util.inspect`, writes it as
+   * it is); `""` when the frame had none. Given the text as it came.
    */
   readonly reason: string
 }> {
   constructor(fields: { readonly code: number; readonly shard: number; readonly reason: string }) {
-    super({ ...fields, reason: printable(fields.reason) })
+    super({ ...fields, reason: escaped(fields.reason) })
   }
   /** What the code means, in words. */
   get meaning(): string {

@@ -5,7 +5,7 @@
  */
 import * as Data from "effect/Data"
 import type { DecodeErrorReason } from "../codec/DecodeError.ts"
-import { quoted } from "../internal/printable.ts"
+import { printable } from "../internal/printable.ts"
 
 /**
  * Why the session changed state. Recovered faults (a zombie connection, a close code, op 7 ...)
@@ -55,7 +55,8 @@ export type Reason = Data.TaggedEnum<{
   /**
    * The gateway closed the connection (code undefined: it dropped without a close frame).
    * `description` is what the code means; `detail` is the close frame's reason, or what the
-   * transport saw when the connection was lost (empty if nothing).
+   * transport saw when the connection was lost (empty if nothing), escaped as inside a JSON string
+   * (it is the peer's text: quotes, backslashes and control characters).
    */
   Closed: { readonly code: number | undefined; readonly description: string; readonly detail: string }
   /** The gateway asked for a reconnect (op 7). */
@@ -163,8 +164,9 @@ export const describeReason = (reason: Reason): string =>
     ReadyTimeout: () => "ready timeout",
     Zombie: () => "zombie connection (heartbeat not acknowledged)",
     Closed: ({ code, description, detail }) =>
-      // the detail is the peer's text: quoted, so no control character reaches a terminal raw
-      `${code === undefined ? description : `close ${code} (${description})`}${detail === "" ? "" : `: ${quoted(detail)}`}`,
+      // the detail is the peer's text, escaped where the session took it (and a reason made by
+      // hand, here: no control character reaches a terminal raw)
+      `${code === undefined ? description : `close ${code} (${description})`}${detail === "" ? "" : `: "${printable(detail)}"`}`,
     Reconnect: () => "reconnect requested (op 7)",
     InvalidSession: ({ resumable }) => `invalid session (op 9, ${resumable ? "resumable" : "not resumable"})`,
     DecodeFailed: ({ message }) => `decode failed: ${message}`,

@@ -217,6 +217,14 @@ describe("Typed errors' messages", () => {
     const error = new FatalClose({ code: 4004, shard: 0, reason: "denied \u009b2J by \u202eyxorp\u2028next\u001b" })
     expect(error.reason).toBe("denied \\u009b2J by \\u202eyxorp\\u2028next\\u001b")
     for (const printed of [error.message, JSON.stringify(error), inspect(error)]) expect(printed).not.toMatch(raw)
+    // quotes and backslashes escaped too: a peer's ESC and its literal text `\u001b` read apart, and
+    // a reason's own quotes cannot end the quotation early
+    const esc = new FatalClose({ code: 4004, shard: 0, reason: "bad\u001b" })
+    const literal = new FatalClose({ code: 4004, shard: 0, reason: "bad\\u001b" })
+    expect(esc.message === literal.message).toBe(false)
+    expect(new FatalClose({ code: 4004, shard: 0, reason: `x"; the gateway says "reconnect` }).message).toContain(
+      `saying "x\\"; the gateway says \\"reconnect"`
+    )
     expect(new FatalClose({ code: 4014, shard: 2, reason: "" }).message).toBe(
       "shard 2: the gateway closed with 4014 (disallowed intents: enable the privileged intents in the developer portal); not reconnecting"
     )

@@ -2348,6 +2348,7 @@ describe("Session", () => {
       const closed = reasons.find((reason) => reason._tag === "Closed")
       expect(closed).toEqual(Reason.Closed({ code: 4000, description: CloseCode.describe(4000), detail: "Unknown error." }))
       expect(describeReason(closed!)).toBe(`close 4000 (${CloseCode.describe(4000)}): "Unknown error."`)
+
       expect(describeReason(Reason.Closed({ code: undefined, description: "connection lost", detail: "\u001b[2J" }))).toBe(
         `connection lost: "\\u001b[2J"`
       )
@@ -2355,6 +2356,21 @@ describe("Session", () => {
       expect(describeReason(Reason.Closed({ code: 4000, description: "unknown", detail: "\u009b2J\u007f" }))).toBe(
         `close 4000 (unknown): "\\u009b2J\\u007f"`
       )
+    }).pipe(Effect.provide(TestLayer)))
+
+  // the transition kept the peer's text raw, and a program logging transitions as JSON wrote it so
+  it.scoped("a close's reason is kept in its transition escaped: quotes, backslashes and control characters", () =>
+    Effect.gen(function*() {
+      const { peer, session } = yield* readySession()
+      const reasons: Array<Reason> = []
+      yield* Effect.forkScoped(Stream.runForEach(session.transitions, (t) => Effect.sync(() => reasons.push(t.reason))))
+      yield* settle
+      yield* peer.close(4000, "Unknown \u009b2J \"error\" \u202eyxorp\u2028")
+      yield* settle
+      const closed = reasons.find((reason) => reason._tag === "Closed")
+      const detail = "Unknown \\u009b2J \\\"error\\\" \\u202eyxorp\\u2028"
+      expect(closed).toEqual(Reason.Closed({ code: 4000, description: CloseCode.describe(4000), detail }))
+      expect(describeReason(closed!)).toBe(`close 4000 (${CloseCode.describe(4000)}): "${detail}"`)
     }).pipe(Effect.provide(TestLayer)))
 
   it.scoped("op 7 resumes; op 9 true resumes; op 9 false identifies anew", () =>
