@@ -13,6 +13,7 @@ import * as Cause from "effect/Cause"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
 import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
@@ -30,13 +31,16 @@ export const iterate = <A, E>(stream: Stream.Stream<A, E>): AsyncIterable<A> => 
   [Symbol.asyncIterator]: () => {
     const scope = Effect.runSync(Scope.make())
     let pull: Effect.Effect<Chunk.Chunk<A>, Option.Option<E>> | undefined
+    // the take a `next` waits on: a `return` meanwhile (an iterator raced against a timeout, a
+    // destroyed `Readable.from`) interrupts it, so that the ended run takes nothing more
+    let taking: Fiber.RuntimeFiber<Chunk.Chunk<A>, Option.Option<E>> | undefined
     let chunk: ReadonlyArray<A> = []
     let next = 0
     let ended = false
     const end = async (): Promise<IteratorReturnResult<undefined>> => {
       if (!ended) {
         ended = true
-        await Effect.runPromise(Scope.close(scope, Exit.void))
+        await Effect.runPromise(Effect.zipRight(taking === undefined ? Effect.void : Fiber.interrupt(taking), Scope.close(scope, Exit.void)))
       }
       return { done: true, value: undefined }
     }
@@ -45,7 +49,11 @@ export const iterate = <A, E>(stream: Stream.Stream<A, E>): AsyncIterable<A> => 
         while (next >= chunk.length) {
           if (ended) return { done: true, value: undefined }
           pull ??= await Effect.runPromise(Scope.extend(Stream.toPull(stream), scope))
-          const exit = await Effect.runPromiseExit(pull)
+          if (ended) return { done: true, value: undefined }
+          taking = Effect.runFork(pull)
+          const exit = await Effect.runPromise(Fiber.await(taking))
+          taking = undefined
+          if (ended) return { done: true, value: undefined }
           if (Exit.isSuccess(exit)) {
             chunk = Chunk.toReadonlyArray(exit.value)
             next = 0

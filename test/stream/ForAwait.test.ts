@@ -77,4 +77,24 @@ describe("ForAwait.iterate", () => {
       yield* buffer.done(Exit.void)
       expect(yield* loopUntil(ForAwait.iterate(buffer.stream), "none")).toEqual(["guild 1", "guild 2"])
     }))
+
+  // the ended run's take went on waiting: it took the next event and dropped it, and a later loop
+  // ran beside it without EventsInUse
+  it.live("a return() while a next() waits ends that wait: the event that comes later goes to the next loop", () =>
+    Effect.gen(function*() {
+      const buffer = yield* EventBuffer.make<string, string>(16)
+      const turns = Effect.promise(async () => {
+        for (let i = 0; i < 5; i++) await new Promise<void>((resolve) => setImmediate(resolve))
+      })
+      const abandoned = ForAwait.iterate(buffer.stream)[Symbol.asyncIterator]()
+      const waiting = abandoned.next()
+      yield* turns
+      yield* Effect.promise(() => abandoned.return!())
+      const later = ForAwait.iterate(buffer.stream)[Symbol.asyncIterator]()
+      const next = later.next()
+      yield* turns
+      expect(buffer.sink.unsafeOffer("a")).toBe(true)
+      expect(yield* Effect.promise(() => Promise.all([waiting, next]))).toEqual([{ done: true, value: undefined }, { done: false, value: "a" }])
+      yield* Effect.promise(() => later.return!())
+    }))
 })
