@@ -33,7 +33,8 @@ const readyState = "Connected/Ready"
 
 // `reason` (the network's text among it) escaped and cut to `max` columns, its last one an
 // ellipsis when cut, before a character whose escape does not fit whole (cut after escaping, a
-// backslash of the text's own before a control character left half an escape)
+// backslash of the text's own before a control character left half an escape), and before an
+// escape the session wrote (a close's detail) that the cut would leave half
 const why = (reason: string, max: number): string => {
   const start = head(reason, max)
   const whole = printable(start)
@@ -44,7 +45,7 @@ const why = (reason: string, max: number): string => {
     if (width(next) > max - 1) break
     shown = next
   }
-  return `${shown}…`
+  return `${wholeEscapes(shown)}…`
 }
 
 // a fatal error's message names its shard, which the row's first column says already

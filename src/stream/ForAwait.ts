@@ -37,36 +37,45 @@ export const iterate = <A, E>(stream: Stream.Stream<A, E>): AsyncIterable<A> => 
     let chunk: ReadonlyArray<A> = []
     let next = 0
     let ended = false
+    let closed: Promise<void> | undefined
+    const done: IteratorReturnResult<undefined> = { done: true, value: undefined }
     const end = async (): Promise<IteratorReturnResult<undefined>> => {
-      if (!ended) {
-        ended = true
-        await Effect.runPromise(Effect.zipRight(taking === undefined ? Effect.void : Fiber.interrupt(taking), Scope.close(scope, Exit.void)))
-      }
-      return { done: true, value: undefined }
+      ended = true
+      closed ??= Effect.runPromise(Effect.zipRight(taking === undefined ? Effect.void : Fiber.interrupt(taking), Scope.close(scope, Exit.void)))
+      await closed
+      return done
     }
-    return {
-      next: async (): Promise<IteratorResult<A>> => {
-        while (next >= chunk.length) {
-          if (ended) return { done: true, value: undefined }
-          pull ??= await Effect.runPromise(Scope.extend(Stream.toPull(stream), scope))
-          if (ended) return { done: true, value: undefined }
-          taking = Effect.runFork(pull)
-          const exit = await Effect.runPromise(Fiber.await(taking))
-          taking = undefined
-          if (ended) return { done: true, value: undefined }
-          if (Exit.isSuccess(exit)) {
-            chunk = Chunk.toReadonlyArray(exit.value)
-            next = 0
-            continue
-          }
-          await end()
-          // a failure of `None` is the stream's end
-          const failure = Cause.failureOption(exit.cause)
-          if (Option.isNone(failure)) throw Cause.squash(exit.cause)
-          if (Option.isNone(failure.value)) return { done: true, value: undefined }
-          throw failure.value.value
+    const step = async (): Promise<IteratorResult<A>> => {
+      while (next >= chunk.length) {
+        if (ended) return done
+        pull ??= await Effect.runPromise(Scope.extend(Stream.toPull(stream), scope))
+        if (ended) return done
+        taking = Effect.runFork(pull)
+        const exit = await Effect.runPromise(Fiber.await(taking))
+        taking = undefined
+        if (ended) return done
+        if (Exit.isSuccess(exit)) {
+          chunk = Chunk.toReadonlyArray(exit.value)
+          next = 0
+          continue
         }
-        return { done: false, value: chunk[next++]! }
+        await end()
+        // a failure of `None` is the stream's end
+        const failure = Cause.failureOption(exit.cause)
+        if (Option.isNone(failure)) throw Cause.squash(exit.cause)
+        if (Option.isNone(failure.value)) return done
+        throw failure.value.value
+      }
+      return { done: false, value: chunk[next++]! }
+    }
+    // `next` called again before the last one settled waits its turn: one take at a time, each
+    // event handed once, in order
+    let queue: Promise<unknown> = Promise.resolve()
+    return {
+      next: () => {
+        const result = queue.then(step)
+        queue = result.catch(() => undefined)
+        return result
       },
       return: end
     }

@@ -140,9 +140,15 @@ describe("Pretty", () => {
     const [, cutShort] = Pretty.status([row("Disconnected", hostile)], 10, 80)
     expect(cutShort!.length).toBeLessThanOrEqual(80)
     expect(cutShort).toMatch(/(\\u001b)+…$/)
-    // a backslash of the text's own before a control character: the escape is whole or absent
+    // a backslash of the text's own before a control character: the escape is whole or absent, and
+    // a lone backslash left at the cut goes too (it would read as half an escape)
     const [, backslash] = Pretty.status([row("Disconnected", "ab\\\u001bcdef")], 10, 29 + 7)
-    expect(backslash!.slice(29)).toBe("ab\\…")
+    expect(backslash!.slice(29)).toBe("ab…")
+    // a close's detail, escaped by the session: cut before an escape, never inside one
+    for (let columns = 29 + 36; columns <= 29 + 44; columns++) {
+      const [, detail] = Pretty.status([row("Disconnected", `close 4000 (unknown error): "go away\\u001b\\"now\\u001b"`)], 10, columns)
+      expect(detail!.slice(29)).not.toMatch(/\\(u[0-9a-f]{0,3})?…$/)
+    }
     // no limit but its own (100 columns) off a terminal
     const [, plain] = Pretty.status([row("Disconnected", "x".repeat(150))], 10)
     expect(plain).toBe(`0      Disconnected          ${"x".repeat(99)}…`)

@@ -97,4 +97,33 @@ describe("ForAwait.iterate", () => {
       expect(yield* Effect.promise(() => Promise.all([waiting, next]))).toEqual([{ done: true, value: undefined }, { done: false, value: "a" }])
       yield* Effect.promise(() => later.return!())
     }))
+
+  // each waiting next() began a run of its own (duplicates), or overwrote the chunk of another
+  // (events lost), and a return() answered only the last of them
+  it.live("next() calls made at once wait their turn: each event once, in order; a return() answers every one waiting", () =>
+    Effect.gen(function*() {
+      const chunked = ForAwait.iterate(Stream.fromChunks(Chunk.make(1, 2), Chunk.make(3), Chunk.make(4, 5)))[Symbol.asyncIterator]()
+      const all = yield* Effect.promise(() => Promise.all(Array.from({ length: 6 }, () => chunked.next())))
+      expect(all).toEqual([...[1, 2, 3, 4, 5].map((value) => ({ done: false, value })), { done: true, value: undefined }])
+      const buffer = yield* EventBuffer.make<string, string>(16)
+      const waiting = ForAwait.iterate(buffer.stream)[Symbol.asyncIterator]()
+      const both = Promise.all([waiting.next(), waiting.next()])
+      yield* Effect.promise(() => waiting.return!())
+      expect(yield* Effect.promise(() => both)).toEqual([{ done: true, value: undefined }, { done: true, value: undefined }])
+    }))
+
+  it.live("a second return() made while the first closes the run resolves once the run ended", () =>
+    Effect.gen(function*() {
+      let released = false
+      const stream = Stream.concat(
+        Stream.make(1),
+        Stream.fromEffect(Effect.never)
+      ).pipe(Stream.ensuring(Effect.zipRight(Effect.sleep("30 millis"), Effect.sync(() => void (released = true)))))
+      const iterator = ForAwait.iterate(stream)[Symbol.asyncIterator]()
+      expect(yield* Effect.promise(() => iterator.next())).toEqual({ done: false, value: 1 })
+      const first = iterator.return!()
+      yield* Effect.promise(() => iterator.return!())
+      expect(released).toBe(true)
+      yield* Effect.promise(() => first)
+    }))
 })
