@@ -107,7 +107,10 @@ const scenario = (mode: "session" | "fleet") =>
       shards: count,
       heartbeatInterval: "1 second",
       identifyCooldown: "100 millis",
-      logCapacity: 100_000
+      logCapacity: 100_000,
+      // traffic goes on while no process is up: a slow start (a loaded machine) must not outlast
+      // the replay (its default 1000 dispatches), which would answer the Resume with op 9
+      replayBufferSize: 100_000
     })
     const dir = yield* tempDir
     const shards = Array.from({ length: count }, (_, i) => i)
@@ -206,7 +209,7 @@ describe("a bot SIGKILLed mid-stream, restarted from the point it stored as it w
 
   it.scopedLive("session killed twice, the second time in the middle of its resume's replay: the third process resumes from the second's stored point, nothing missing", () =>
     Effect.gen(function*() {
-      const gateway = yield* LocalGateway.make({ token, heartbeatInterval: "1 second", identifyCooldown: "100 millis", logCapacity: 100_000 })
+      const gateway = yield* LocalGateway.make({ token, heartbeatInterval: "1 second", identifyCooldown: "100 millis", logCapacity: 100_000, replayBufferSize: 100_000 })
       const dir = yield* tempDir
       const guild = aGuildOf(gateway, 0, 1)
       const file = (label: string) => `${dir}/events-${label}.txt`
