@@ -615,6 +615,29 @@ export const run = (
         authenticating = yield* Effect.forkIn(authenticate, scope)
       })
 
+    // The program's commands go out on this connection from now on (once), and member requests'
+    // answers can come on it.
+    let commandsOpen = false
+    const openCommands = Effect.suspend(() => {
+      if (commandsOpen) return Effect.void
+      commandsOpen = true
+      ctx.members.connected(true)
+      return Scope.extend(
+        ctx.outbox.attach({
+          slot: sendLimiter.take("command"),
+          presenceSlots,
+          write: (payload) =>
+            connection.send(payload).pipe(
+              Effect.match({ onFailure: () => false, onSuccess: () => true }),
+              // a transport's defect ends the connection with it, masked, the command carried over:
+              // it killed the lane's writer unobserved, and that lane's commands waited for ever
+              Effect.catchAllDefect((defect) => Effect.as(end(Exit.die(maskedDefect(defect, options.token))), false))
+            )
+        }),
+        scope
+      )
+    })
+
     // READY or RESUMED was read: the identify limiter learns the Identify was answered, the ready
     // timeout no longer applies, and the program's commands go out. The answer may still wait for
     // room in the events buffer: a program that waits on a command before it takes more events
@@ -626,21 +649,7 @@ export const run = (
         yield* tellAnswered
         if (authenticating !== undefined && !limiterAfterSend) yield* Fiber.interrupt(authenticating)
         authenticating = undefined
-        ctx.members.connected(true)
-        yield* Scope.extend(
-          ctx.outbox.attach({
-            slot: sendLimiter.take("command"),
-            presenceSlots,
-            write: (payload) =>
-              connection.send(payload).pipe(
-                Effect.match({ onFailure: () => false, onSuccess: () => true }),
-                // a transport's defect ends the connection with it, masked, the command carried over:
-                // it killed the lane's writer unobserved, and that lane's commands waited for ever
-                Effect.catchAllDefect((defect) => Effect.as(end(Exit.die(maskedDefect(defect, options.token))), false))
-              )
-          }),
-          scope
-        )
+        yield* openCommands
       })
     })
 
@@ -791,12 +800,16 @@ export const run = (
         return Effect.map(Effect.raceFirst(offered, Effect.exit(Deferred.await(ended))), () => accepted)
       })
 
+    // The reader waits for room with `step`. Held back, READY or RESUMED is an answer all the same;
+    // a replayed event says the gateway took the Resume, and the commands go out: RESUMED may wait
+    // unread behind the replay, and a program that waits on a command before it takes more events
+    // would otherwise wait for ever. (The ready timeout still waits for RESUMED.)
     const deliverSuspended = (
       step: EventStep,
       frames: ReadonlyArray<Frame>,
       i: number
     ): Effect.Effect<void> =>
-      Effect.zipRight(step._tag === "Emit" ? Effect.void : answered, Effect.suspend(() => {
+      Effect.zipRight(step._tag !== "Emit" ? answered : !ready && mode === "resume" ? openCommands : Effect.void, Effect.suspend(() => {
         tracker.pause(monotonicMillis(clock))
         heldSinceCounted = true
         // a stop sent its close: the program is not taking events, and the close is not waited for

@@ -1,6 +1,7 @@
 /**
- * The program's commands on their way out: queued while the session is not ready, then written
- * by the ready connection's writers, one send-limiter slot each. Presence updates have their own
+ * The program's commands on their way out: queued until the gateway answered a connection (READY
+ * or RESUMED read, or a Resume's replay held up by a full events buffer), then written by that
+ * connection's writers, one send-limiter slot each. Presence updates have their own
  * lane (and their own 5 per 20 s limit), so one waiting on that limit holds up no other command.
  * A command taken off its queue is never dropped by a closing connection: it is carried over to
  * the next one. A lane's writer fiber runs only while the lane has commands: an idle shard costs

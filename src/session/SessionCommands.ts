@@ -1,7 +1,7 @@
 /**
  * What a program sends through a session. Each command is checked and encoded at once (an
  * `InvalidCommand` otherwise), refused when it is about a guild another shard holds (no answer
- * would come), then queued in the outbox until a ready connection writes it. Presence updates also
+ * would come), then queued in the outbox until a connection the gateway answered writes it. Presence updates also
  * set the presence a new Identify carries.
  *
  * @since 0.1.0
@@ -102,7 +102,7 @@ export const make = ({ ended, members, metrics, options, outbox }: Context): Mad
       effect,
       Effect.zipRight(ended, Effect.failSync(() => new SessionClosed({ detail: "the session was disconnected or ended" })))
     )
-  // a command waits for a ready connection
+  // a command waits for a connection the gateway answered
   const send = (
     command: Commands.UserCommand,
     payload: string | Uint8Array,

@@ -1835,6 +1835,44 @@ describe("Session", () => {
       expect(seen).toEqual(["1:READY", "2:MESSAGE_CREATE", "3:MESSAGE_CREATE", "4:MESSAGE_CREATE", "5:RESUMED"])
     }).pipe(Effect.provide(TestLayer)))
 
+  it.scoped("a command goes out once a Resume's replay waits for room: a handler that waits on it is not stuck behind a replay longer than the buffer", () =>
+    Effect.gen(function*() {
+      const session = yield* Session.make(options({ bufferSize: 2 }))
+      const voice = { guild_id: "1", channel_id: null, self_mute: false, self_deaf: false }
+      const gate = yield* Deferred.make<void>()
+      const seen: Array<string> = []
+      const states: Array<string> = []
+      yield* Effect.forkScoped(Stream.runForEach(session.transitions, ({ to }) =>
+        Effect.sync(() => states.push(to._tag === "Connected" ? to.phase : to._tag))))
+      yield* Effect.forkScoped(Stream.runForEach(session.events, (event) =>
+        Effect.suspend(() => {
+          seen.push(`${event.sequence}:${event.t}`)
+          return event.sequence === 2 ? Effect.zipRight(Deferred.await(gate), session.updateVoiceState(voice)) : Effect.void
+        })))
+      const { peer } = yield* acceptAndHello(3_600_000)
+      yield* peer.sendJson(ready())
+      yield* peer.sendJson(dispatch(2, "MESSAGE_CREATE", {}))
+      yield* settle
+      yield* peer.drop
+      yield* settle
+      yield* Deferred.succeed(gate, undefined)
+      yield* settle
+      const again = yield* Effect.fork(acceptAndHello(3_600_000))
+      yield* TestClock.adjust("1 second")
+      const { first, peer: next } = yield* Fiber.join(again)
+      expect(first.op).toBe(6)
+      // five replayed events: two fill the buffer, the reader waits with the third, RESUMED unread
+      for (let s = 3; s <= 7; s++) yield* next.sendJson(dispatch(s, "MESSAGE_CREATE", {}))
+      yield* next.sendJson(dispatch(8, "RESUMED", {}))
+      yield* settle
+      const sent = yield* sentPayloads(next)
+      expect(sent.filter(({ op }) => op === 4).map(({ d }) => d)).toEqual([voice])
+      expect(seen).toEqual(["1:READY", "2:MESSAGE_CREATE", "3:MESSAGE_CREATE", "4:MESSAGE_CREATE", "5:MESSAGE_CREATE", "6:MESSAGE_CREATE", "7:MESSAGE_CREATE", "8:RESUMED"])
+      // the session says Ready only at RESUMED, once
+      expect(states.slice(-2)).toEqual(["Resuming", "Ready"])
+      expect(yield* next.isOpen).toBe(true)
+    }).pipe(Effect.provide(TestLayer)))
+
   it.scoped("disconnecting while the reader waits for room in a full buffer ends at once; the event it held is not counted", () =>
     Effect.gen(function*() {
       const { session } = yield* heldEvent
