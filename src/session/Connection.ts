@@ -20,7 +20,7 @@ import * as FrameDecoder from "../codec/FrameDecoder.ts"
 import { isDecodeError } from "../codec/DecodeError.ts"
 import { monotonicMillis } from "../internal/due.ts"
 import { maskedDefect, withDefectsMasked } from "../internal/defect.ts"
-import { escaped } from "../internal/printable.ts"
+import { escaped, printable } from "../internal/printable.ts"
 import { quotesToken, withoutToken } from "../internal/secret.ts"
 import { withSpan } from "../internal/span.ts"
 import { sleepPastStalls, timeoutFailPastStalls } from "../internal/stall.ts"
@@ -163,8 +163,9 @@ const withoutTokenIn = (reason: Reason, token: ResolvedOptions["token"]): Reason
 // retry after 3600 s" (it said "connect failed: transport connect failed: ...")
 const connectFailed = (error: TransportError, token: ResolvedOptions["token"]): Reason => {
   const retryAfter = error.wait
-  // the transport's words (a proxy's answer among them), which may quote the token
-  const message = error.detail === "" ? "no reason given" : withoutToken(error.detail, token)
+  // the transport's words (a proxy's answer among them), which may quote the token, and may hold
+  // control characters: written wherever the reason is (log lines, transitions' JSON)
+  const message = error.detail === "" ? "no reason given" : printable(withoutToken(error.detail, token))
   return Reason.ConnectFailed({ message, ...(retryAfter === undefined ? {} : { retryAfter }) })
 }
 

@@ -1,6 +1,7 @@
 /**
  * A transport's connect error whose words quote the token (a proxy that repeats the Authorization
- * it was handed) is masked in the ConnectFailed reason: transitions, snapshots, log lines.
+ * it was handed) is masked in the ConnectFailed reason: transitions, snapshots, log lines. Its
+ * control characters are escaped there too.
  */
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import { describe, expect, it } from "@effect/vitest"
@@ -42,6 +43,38 @@ describe("a transport's connect error quoting the token", () => {
       Logger.withMinimumLogLevel(LogLevel.All),
       Effect.provide(Logger.replace(Logger.defaultLogger, logger)),
       Effect.provide(Layer.mergeAll(quotingTransport, IdentifyLimiter.layerMemory, FetchHttpClient.layer))
+    )
+  })
+})
+
+// a proxy's words went into the reason raw: the status view escaped them, the outage's log lines
+// and the transitions' JSON did not
+describe("a transport's connect error with control characters", () => {
+  it.scoped("no transition, snapshot or log line writes them raw", () => {
+    const raw = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069\u2028\u2029]/
+    const lines: Array<string> = []
+    const logger = Logger.make<unknown, void>((entry) => {
+      lines.push(String(entry.message))
+    })
+    const noisy = Layer.succeed(GatewayTransport, {
+      connect: () => Effect.fail(new TransportError({ reason: "Connect", cause: new Error("proxy says \u001b]0;owned\u0007 \u202eno\u2028") }))
+    })
+    return Effect.gen(function*() {
+      const session = yield* Session.make(options())
+      const transitions: Array<string> = []
+      yield* Effect.forkScoped(Stream.runForEach(session.transitions, (t) => Effect.sync(() => transitions.push(JSON.stringify(t)))))
+      for (let i = 0; i < 12; i++) {
+        yield* settle
+        yield* TestClock.adjust("30 seconds")
+      }
+      const reason = (yield* session.snapshot).reason
+      expect(reason).toMatchObject({ _tag: "ConnectFailed", message: "proxy says \\u001b]0;owned\\u0007 \\u202eno\\u2028" })
+      expect(lines.some((line) => line.includes("proxy says"))).toBe(true)
+      expect([...transitions, ...lines].filter((text) => raw.test(text))).toEqual([])
+    }).pipe(
+      Logger.withMinimumLogLevel(LogLevel.All),
+      Effect.provide(Logger.replace(Logger.defaultLogger, logger)),
+      Effect.provide(Layer.mergeAll(noisy, IdentifyLimiter.layerMemory, FetchHttpClient.layer))
     )
   })
 })
