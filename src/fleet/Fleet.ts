@@ -112,7 +112,7 @@ export interface Fleet<E extends GatewayEvent = GatewayEvent> {
    * routed, one shard's part is refused (`InvalidCommand`: too large), or a shard it needs ended
    * (`SessionClosed`) or never started (`RouteError`) before all of them ran: the parts go out once
    * every shard they need runs. A shard that ends while they go out fails the call with
-   * `SessionClosed` once the others' parts went out (each waits for its shard's ready connection).
+   * `SessionClosed` once the others' parts went out (each waits for its shard's answered connection).
    */
   readonly requestSoundboardSounds: (
     guildIds: ReadonlyArray<string>

@@ -266,7 +266,8 @@ export interface MemberRequests {
    */
   stalled(nonce: string, timeout: Duration.DurationInput): Effect.Effect<never, MemberRequestError>
   /**
-   * Whether a connection is answered (READY or RESUMED read), the only one chunks can come on:
+   * Whether a connection is answered (READY or RESUMED read, or a replayed event held up by a full
+   * events buffer), the only one chunks can come on:
    * told `true` as it is, `false` once it ended. Synchronous.
    */
   connected(answered: boolean): void

@@ -45,7 +45,7 @@ export interface Pending {
 }
 
 /**
- * How a ready connection writes: `slot` waits for the send limiter, `presenceSlots` for both the
+ * How an answered connection writes: `slot` waits for the send limiter, `presenceSlots` for both the
  * presence limit and the send limiter, and `write` sends (false when the socket refused it, which
  * keeps the command for the next connection). Both slot effects give back what they took when
  * interrupted.
@@ -59,7 +59,7 @@ export interface Writer<R> {
 }
 
 /**
- * The queues of commands that wait for a ready connection.
+ * The queues of commands that wait for an answered connection.
  *
  * @since 0.1.0
  */
@@ -71,7 +71,7 @@ export interface Outbox {
    */
   readonly submit: (op: number, payload: string | Uint8Array, watch?: Watch) => Effect.Effect<void>
   /**
-   * Hands the queued commands, and those to come, to a ready connection's writer for as long as
+   * Hands the queued commands, and those to come, to an answered connection's writer for as long as
    * the current scope (the connection's) lives.
    */
   readonly attach: <R>(writer: Writer<R>) => Effect.Effect<void, never, R | Scope.Scope>
@@ -173,7 +173,7 @@ export const make = (report: (depth: number) => Effect.Effect<void>): Effect.Eff
 class Lanes implements Outbox {
   private readonly presence = makeLane()
   private readonly other = makeLane()
-  // starts a lane's writer, while a ready connection's writer is attached
+  // starts a lane's writer, while an answered connection's writer is attached
   private start: ((lane: Lane) => Effect.Effect<void>) | undefined = undefined
 
   constructor(private readonly report: (depth: number) => Effect.Effect<void>) {}

@@ -25,7 +25,7 @@ import * as SessionOptions from "./SessionOptions.ts"
  */
 export interface SessionCommands {
   /**
-   * Op 3. Waits for a ready connection, then for the send and presence limits. A new session
+   * Op 3. Waits for an answered connection, then for the send and presence limits. A new session
    * identifies with the presence set last, from the call on; given up on (the caller interrupted)
    * before it went out, it is forgotten. One older than the presence an Identify carried does not
    * go out after it (the wait ends as if it had).
@@ -48,7 +48,7 @@ export interface SessionCommands {
    * RATE_LIMITED, on a malformed answer, when the members timeout passes without a chunk of the
    * answer (counted from the request going out, then from each chunk, while a connection is
    * answered, and started over as a reader that waited for room in the events buffer gets it, up
-   * to ten timeouts after the last chunk: a request waits for a ready connection and the send
+   * to ten timeouts after the last chunk: a request waits for an answered connection and the send
    * limit as other commands do), when the gateway session it
    * was sent on ends (`Lost`: op 9, a new Identify), with `SessionClosed` when the session stops
    * first, or at once with `InvalidCommand` (what the gateway would not answer for want of an
@@ -142,7 +142,7 @@ export const make = ({ ended, members, metrics, options, outbox }: Context): Mad
         yield* MemberRequests.checkIntents(command, options.intents)
         const answer = yield* members.register(nonce, command.guild_id)
         // the timeout counts from when the request went out, then from each chunk: what it waits
-        // for is the gateway's answer, not a ready connection nor the send limit (150 requests made
+        // for is the gateway's answer, not an answered connection nor the send limit (150 requests made
         // together timed out in the outbox, never sent); a session that ends fails it at once,
         // sent or not, since no answer can come
         const sent = Effect.zipRight(outbox.submit(Commands.opcode(command), payload), members.sent(nonce))

@@ -123,8 +123,8 @@ export interface Timeouts {
    * Request Guild Members: from the request going out to the first chunk of its answer, and from
    * each chunk to the next (default 30 s), so that a large guild's answer takes as long as it keeps
    * coming; counted only while a connection is answered (a drop pauses it, the next READY or
-   * RESUMED goes on with it), and started over as a reader that waited for room in the events
-   * buffer gets it, up to ten timeouts after the last chunk. A request waiting for a ready
+   * RESUMED, or a replayed event held up by a full events buffer, goes on with it), and started over as a reader that waited for room in the events
+   * buffer gets it, up to ten timeouts after the last chunk. A request waiting for an answered
    * connection or the send limit is not counted against it.
    */
   readonly members: Duration.DurationInput
