@@ -53,7 +53,9 @@ const scenario = (compression: CompressionMethod | null) =>
       token: Redacted.make(token),
       shards: 2,
       sessionStartLimit: { maxConcurrency: 2 },
-      heartbeatInterval: "250 millis",
+      // at 250 ms, a loaded machine (the suite beside other work) delayed one beat's arrival until
+      // the next's, and the gateway counted the second too early: 500 ms needs a stall of 250
+      heartbeatInterval: "500 millis",
       guilds: 4
     })
     const { received } = yield* startClient(gateway, compression)
@@ -88,7 +90,8 @@ const scenario = (compression: CompressionMethod | null) =>
     expect(closes).toEqual([4200, 4200])
     expect(log.resumes.map((r) => r.outcome)).toEqual(["resumed", "resumed"])
     expect(log.resumes.every((r) => r.replayed > 0)).toBe(true)
-    expect(log.heartbeats.length).toBeGreaterThan(4)
+    // two or more a shard
+    expect(log.heartbeats.length).toBeGreaterThanOrEqual(4)
     expect(log.violations).toEqual([])
   })
 
