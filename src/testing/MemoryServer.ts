@@ -138,7 +138,8 @@ export interface Served {
    * its Resume to replay (one during a replay comes after RESUMED); before its READY, right after
    * it. Returns how many sessions it went to (none for a session ended: closed with 1000 or 1001,
    * or by the test with a code that ends it).
-   * Dies when a shard named never began a session here.
+   * Dies when a shard named never began a session here, and, numbering nothing, when `d` cannot
+   * be sent as JSON (a `bigint`).
    */
   readonly dispatch: (target: number | readonly [number, number] | "all", t: string, d: unknown) => Effect.Effect<number>
 }
@@ -184,12 +185,23 @@ const keyOf = ([id, count]: readonly [number, number]): string => `${id}/${count
 const endsSession = ({ by, code }: CloseInfo): boolean =>
   by === "client" ? code === 1000 || code === 1001 : CloseCode.classify(code) !== "resume"
 const isEtf = (peer: MemoryPeer): boolean => new URL(peer.url).searchParams.get("encoding") === "etf"
+// why `d` cannot go out as JSON (a bigint, an object that refers to itself), or undefined
+const jsonProblem = (d: unknown): string | undefined => {
+  try {
+    JSON.stringify(d)
+    return undefined
+  } catch (error) {
+    return error instanceof Error ? error.message : String(error)
+  }
+}
 
 /**
  * Starts answering the in-memory gateway's connections, for as long as the scope lasts. Frames
  * go out as JSON text, uncompressed, whatever the session's compression (a session takes text
  * frames as they come); an ETF session's connections are left to the test (`left`). It checks
- * none of Discord's limits (the `LocalGateway` does), and answers heartbeats however late.
+ * none of Discord's limits (the `LocalGateway` does), and answers heartbeats however late. An
+ * option of the test's own that throws (`members`, `leave`) is logged at Error, and every later
+ * use of the server dies with it.
  *
  * @since 0.1.0
  */
@@ -238,9 +250,12 @@ export const serve = (options: Options = {}): Effect.Effect<Served, never, Memor
       while (session.sent.length > replayBufferSize) session.trimmed = session.sent.shift()!.s
     }
 
-    // the caller holds the session's `writing`
+    // the caller holds the session's `writing`; data JSON cannot hold dies before it is numbered
+    // or kept (a Resume replaying it would die too)
     const write = (session: Session, t: string, d: unknown): Effect.Effect<void> =>
       Effect.suspend(() => {
+        const unsendable = jsonProblem(d)
+        if (unsendable !== undefined) return Effect.die(new TypeError(`MemoryServer.dispatch: ${t}'s data cannot be sent as JSON: ${unsendable}`))
         if (session.ended) return Effect.void
         if (!session.ready) {
           session.early.push({ t, d })
@@ -318,6 +333,18 @@ export const serve = (options: Options = {}): Effect.Effect<Served, never, Memor
         }))
       })
 
+    // The first defect of the test's own options (`members`, `leave`) or of answering a connection:
+    // logged at once, and every later use of the server dies with it, so that the test learns
+    // why instead of meeting a timeout
+    let fault: Error | undefined
+    const faulted = (what: string) => (defect: unknown) =>
+      Effect.suspend(() => {
+        const error = new Error(`MemoryServer: ${what} died: ${defect instanceof Error ? defect.message : String(defect)}`, { cause: defect })
+        fault ??= error
+        return Effect.logError(error.message)
+      })
+    const checked = <A>(effect: Effect.Effect<A>): Effect.Effect<A> => Effect.suspend(() => fault === undefined ? effect : Effect.die(fault))
+
     const answerMembers = (session: Session, request: GatewayRequestGuildMembersData) =>
       Effect.suspend(() => {
         const userIds = "user_ids" in request && request.user_ids !== undefined ? [request.user_ids].flat() : undefined
@@ -327,6 +354,17 @@ export const serve = (options: Options = {}): Effect.Effect<Served, never, Memor
         const chunks = memberChunks(selected, { guildId: request.guild_id, size: membersPerChunk, presences, nonce: request.nonce })
         return Effect.forEach(chunks, (chunk) => send(session, GatewayDispatchEvents.GuildMembersChunk, chunk), { discard: true })
       })
+
+    // a session whose connection `peer` ended with `closed` ends with it where the close ends it
+    const noticeEnd = (session: Session | undefined, peer: MemoryPeer, closed: CloseInfo): void => {
+      if (session?.peer === peer && (endsSession(closed) || !session.ready)) session.ended = true
+    }
+    // a close the test made through `peers` is known here before the answering fiber reads it
+    const noticeClosed = (session: Session): Effect.Effect<void> => {
+      const peer = session.peer
+      if (peer === undefined || session.ended) return Effect.void
+      return Effect.flatMap(peer.isOpen, (open) => open ? Effect.void : Effect.map(peer.closed, (closed) => noticeEnd(session, peer, closed)))
+    }
 
     // one connection: Hello, then each payload answered until the connection ends; a session
     // whose connection its client closed with 1000 or 1001, the test with 4003, 4005, 4007, 4009 or
@@ -345,38 +383,42 @@ export const serve = (options: Options = {}): Effect.Effect<Served, never, Memor
             session = yield* resume(peer, payload.d)
           } else if (session !== undefined) {
             commands.push({ at: yield* Clock.currentTimeMillis, shard: session.shard, payload })
-            if (payload.op === GatewayOpcodes.RequestGuildMembers) yield* answerMembers(session, payload.d)
+            // the members option's defect is told, and the connection goes on being answered
+            if (payload.op === GatewayOpcodes.RequestGuildMembers) {
+              yield* Effect.catchAllDefect(answerMembers(session, payload.d), faulted(`answering a member request for guild ${payload.d.guild_id}`))
+            }
           }
         }
-      }).pipe(Effect.catchTag("ConnectionEnded", ({ closed }) =>
-        Effect.sync(() => {
-          if (session?.peer === peer && (endsSession(closed) || !session.ready)) session.ended = true
-        })
-      ))
+      }).pipe(
+        Effect.catchTag("ConnectionEnded", ({ closed }) => Effect.sync(() => noticeEnd(session, peer, closed))),
+        Effect.catchAllDefect(faulted("answering a connection"))
+      )
     }
 
     let connections = 0
     const accept = Effect.flatMap(gateway.accept, (peer) =>
-      options.leave?.(connections++) === true || isEtf(peer)
-        ? Effect.sync(() => {
-          left.push(peer)
-        })
-        : Effect.asVoid(Effect.forkScoped(answer(peer))))
-    yield* Effect.forkScoped(Effect.forever(accept))
+      Effect.flatMap(Effect.sync(() => options.leave?.(connections++) === true || isEtf(peer)), (leaving) =>
+        leaving
+          ? Effect.sync(() => {
+            left.push(peer)
+          })
+          : Effect.asVoid(Effect.forkScoped(answer(peer)))))
+    // a `leave` that throws stops the accepting, told
+    yield* Effect.forkScoped(Effect.catchAllDefect(Effect.forever(accept), faulted("the leave option")))
 
     return {
-      identifies: Effect.sync(() => [...identifies]),
-      resumes: Effect.sync(() => [...resumes]),
-      commands: Effect.sync(() => [...commands]),
-      peers: Effect.suspend(() =>
+      identifies: checked(Effect.sync(() => [...identifies])),
+      resumes: checked(Effect.sync(() => [...resumes])),
+      commands: checked(Effect.sync(() => [...commands])),
+      peers: checked(Effect.suspend(() =>
         Effect.map(
           Effect.filter([...latest], ([, { ended, peer }]) => peer === undefined || ended ? Effect.succeed(false) : peer.isOpen),
           (open) => new Map(open.map(([id, { peer }]) => [id, peer!]))
         )
-      ),
-      left: Effect.sync(() => [...left]),
+      )),
+      left: checked(Effect.sync(() => [...left])),
       dispatch: (target, t, d) =>
-        Effect.suspend(() => {
+        checked(Effect.suspend(() => {
           const named = target === "all" ? undefined : typeof target === "number" ? latest.get(target) : latestOf.get(keyOf(target))
           if (target !== "all" && named === undefined) {
             return Effect.dieMessage(`MemoryServer.dispatch: shard ${String(target)} began no session here`)
@@ -385,11 +427,13 @@ export const serve = (options: Options = {}): Effect.Effect<Served, never, Memor
             const routed = Visibility.shardOfDispatch(t, d, count)
             return routed === undefined || routed === id
           })
-          const seeing = to.filter((session) => !session.ended && (session.intents === undefined || Visibility.delivers(session.intents, botId, t, d)))
-          return Effect.as(
-            Effect.forEach(seeing, (session) => send(session, t, session.intents === undefined ? d : Visibility.asSeen(session.intents, botId, t, d)), { discard: true }),
-            seeing.length
-          )
-        })
+          return Effect.flatMap(Effect.forEach(to, noticeClosed, { discard: true }), () => {
+            const seeing = to.filter((session) => !session.ended && (session.intents === undefined || Visibility.delivers(session.intents, botId, t, d)))
+            return Effect.as(
+              Effect.forEach(seeing, (session) => send(session, t, session.intents === undefined ? d : Visibility.asSeen(session.intents, botId, t, d)), { discard: true }),
+              seeing.length
+            )
+          })
+        }))
     }
   })

@@ -67,8 +67,9 @@ it.scoped("a fleet's program sees each shard's events and its presence reaches e
     yield* TestClock.adjust("1 second") // both shards identify (max_concurrency 2) and are READY
 
     const guilds = yield* Effect.fork(Stream.runCollect(Stream.take(Stream.filter(fleet.events, (event) => event.t === "GUILD_CREATE"), 2)))
-    yield* served.dispatch(0, "GUILD_CREATE", { id: "10" })
-    yield* served.dispatch(1, "GUILD_CREATE", { id: "11" })
+    // each guild to the shard Discord puts it on: (id >> 22) % 2
+    yield* served.dispatch("all", "GUILD_CREATE", { id: "81384788765712384" })
+    yield* served.dispatch("all", "GUILD_CREATE", { id: "81384788769906688" })
     expect(Chunk.toReadonlyArray(yield* Fiber.join(guilds)).map((event) => event.shard).sort()).toEqual([0, 1])
 
     yield* fleet.updatePresence({ since: null, activities: [], status: "idle", afk: false })

@@ -403,10 +403,58 @@ describe("MemoryServer", () => {
       yield* advance(2_000)
       expect((yield* served.resumes).map(({ resumed }) => resumed)).toEqual([true])
 
+      // at once, before the server's fiber for that connection reads the close (it was counted
+      // as sent, and kept for a Resume that could never come)
       yield* (yield* served.peers).get(0)!.close(4009)
-      yield* settle
       expect(yield* served.dispatch(0, "GUILD_CREATE", { id: "2" })).toBe(0) // no one will resume it
       yield* advance(10_000)
       expect((yield* served.identifies).map(({ sessionId }) => sessionId)).toEqual(["session-1", "session-2"])
+    }).pipe(Effect.provide(Services), Effect.withRandom(Random.fixed([0.5]))))
+
+  // it was numbered and kept before it failed to serialise: the next event skipped a number, and
+  // each Resume died in its replay (no RESUMED), so the session identified anew
+  it.scoped("a dispatch whose data JSON cannot hold dies saying so, numbered nowhere: the next event follows, and a Resume replays what was kept", () =>
+    Effect.gen(function*() {
+      const served = yield* MemoryServer.serve({ heartbeatInterval: 10_000 })
+      const session = yield* Session.make(sessionOptions)
+      const taken = yield* Effect.fork(Stream.runCollect(Stream.take(session.events, 3)))
+      yield* advance(1_000)
+      const live = yield* Effect.exit(served.dispatch(0, "GUILD_CREATE", { id: 5n }))
+      expect(Exit.isFailure(live) && Cause.pretty(live.cause)).toContain("MemoryServer.dispatch: GUILD_CREATE's data cannot be sent as JSON")
+      yield* served.dispatch(0, "GUILD_CREATE", { id: "6" })
+      yield* (yield* served.peers).get(0)!.drop
+      // while the connection is down: kept for the Resume, or refused as above
+      expect(Exit.isFailure(yield* Effect.exit(served.dispatch(0, "GUILD_CREATE", { id: 7n })))).toBe(true)
+      yield* served.dispatch(0, "GUILD_CREATE", { id: "8" })
+      yield* advance(3_000)
+      const events = Chunk.toReadonlyArray(yield* Fiber.join(taken))
+      expect(events.map((event) => [event.t, event.sequence])).toEqual([["READY", 1], ["GUILD_CREATE", 2], ["GUILD_CREATE", 3]])
+      expect((yield* served.resumes).map(({ resumed }) => resumed)).toEqual([true])
+      expect(yield* served.identifies).toHaveLength(1)
+    }).pipe(Effect.provide(Services), Effect.withRandom(Random.fixed([0.5]))))
+
+  // the members option's throw killed the connection's fiber unseen: no ACK, a zombie and a
+  // resume, and the request ended with a Timeout that named nothing
+  it.scoped("a members option that throws is logged, the connection goes on being answered, and the server's next use dies with it", () =>
+    Effect.gen(function*() {
+      const served = yield* MemoryServer.serve({
+        heartbeatInterval: 10_000,
+        members: () => {
+          throw new Error("members table not loaded")
+        }
+      })
+      const session = yield* Session.make(sessionOptions)
+      yield* advance(1_000)
+      const request = yield* Effect.fork(Effect.exit(session.requestGuildMembers({ guild_id: "100", query: "", limit: 0 })))
+      yield* advance(60_000)
+      const used = yield* Effect.exit(served.identifies)
+      expect(Exit.isFailure(used) && Cause.pretty(used.cause)).toContain(
+        "MemoryServer: answering a member request for guild 100 died: members table not loaded"
+      )
+      expect(Exit.isFailure(yield* Effect.exit(served.dispatch(0, "GUILD_CREATE", { id: "1" })))).toBe(true)
+      // heartbeats still answered: no zombie, no Resume
+      expect(yield* session.state).toEqual({ _tag: "Connected", phase: "Ready" })
+      expect((yield* session.snapshot).reconnects).toBe(0)
+      expect(Exit.isFailure(yield* Fiber.join(request))).toBe(true)
     }).pipe(Effect.provide(Services), Effect.withRandom(Random.fixed([0.5]))))
 })
