@@ -109,6 +109,8 @@ export interface Options {
 
 /**
  * Which connections a fault applies to: all, one connection by id, or every connection of a shard.
+ * Only connections open when it is called; each fault returns how many it reached (0: none
+ * matched, a shard not connected yet, say).
  *
  * @since 0.1.0
  */
@@ -152,34 +154,34 @@ export interface LocalGateway {
    * them instead, and a code no close frame can carry, or a reason over 123 bytes, dies (a
    * `RangeError`), the connections left as they were.
    */
-  readonly close: (target: Target, code: number, reason?: string) => Effect.Effect<void>
+  readonly close: (target: Target, code: number, reason?: string) => Effect.Effect<number>
   /** Destroys connections' TCP sockets without a close frame. */
-  readonly drop: (target: Target) => Effect.Effect<void>
+  readonly drop: (target: Target) => Effect.Effect<number>
   /** Stops (false) or resumes (true) acknowledging heartbeats on current connections. */
-  readonly setAcks: (target: Target, acking: boolean) => Effect.Effect<void>
+  readonly setAcks: (target: Target, acking: boolean) => Effect.Effect<number>
   /** Sends op 7 (reconnect). */
-  readonly reconnect: (target: Target) => Effect.Effect<void>
+  readonly reconnect: (target: Target) => Effect.Effect<number>
   /** Sends op 9 with `resumable` (false also ends the session). */
-  readonly invalidateSession: (target: Target, resumable: boolean) => Effect.Effect<void>
+  readonly invalidateSession: (target: Target, resumable: boolean) => Effect.Effect<number>
   /** Sends op 1 (heartbeat request). */
-  readonly requestHeartbeat: (target: Target) => Effect.Effect<void>
+  readonly requestHeartbeat: (target: Target) => Effect.Effect<number>
   /** Sends a frame the client cannot decode. */
-  readonly sendMalformed: (target: Target) => Effect.Effect<void>
+  readonly sendMalformed: (target: Target) => Effect.Effect<number>
   /**
    * Stalls connections for `duration`: they send nothing meanwhile (dispatches, ACKs, Hello are held
    * in order), then send everything held at once. A connection that closes while stalled loses what it
    * held; its session's dispatches stay resumable.
    */
-  readonly stall: (target: Target, duration: Duration.DurationInput) => Effect.Effect<void>
+  readonly stall: (target: Target, duration: Duration.DurationInput) => Effect.Effect<number>
   /**
    * The connections open now (not later ones), if they use zlib-stream, send each message from
    * now on in websocket frames of at most `bytes` bytes, as Discord may: a client joins them until
    * the message's `00 00 ff ff`. 0 sends whole messages again; a count that is not a non-negative
    * integer dies (a `RangeError`).
    */
-  readonly splitMessages: (target: Target, bytes: number) => Effect.Effect<void>
+  readonly splitMessages: (target: Target, bytes: number) => Effect.Effect<number>
   /** For `duration`, delays each frame connections send by `perFrameDelay` (order is kept). */
-  readonly slow: (target: Target, perFrameDelay: Duration.DurationInput, duration: Duration.DurationInput) => Effect.Effect<void>
+  readonly slow: (target: Target, perFrameDelay: Duration.DurationInput, duration: Duration.DurationInput) => Effect.Effect<number>
   /** Delays the Hello of the next connection. */
   readonly delayNextHello: (delay: Duration.DurationInput) => Effect.Effect<void>
   /**
@@ -522,9 +524,12 @@ export const make = (options: Options): Effect.Effect<LocalGateway, LocalGateway
       [...connections.values()].filter((connection) =>
         target === "all" ? true : "connection" in target ? connection.id === target.connection : connection.shardId === target.shard
       )
+    // how many connections it reached
     const each = (target: Target, f: (connection: Connection) => void) =>
       Effect.sync(() => {
-        for (const connection of targets(target)) f(connection)
+        const reached = targets(target)
+        for (const connection of reached) f(connection)
+        return reached.length
       })
 
     const gateway: LocalGateway = {

@@ -385,6 +385,23 @@ describe("LocalGateway sessions", () => {
       yield* gateway.awaitLog((log) => log.commands.some((c) => c.op === 3))
       expect(yield* gateway.violations).toEqual([])
     }))
+
+  // a fault aimed at a shard not connected yet did nothing, and said nothing
+  it.scopedLive("a fault says how many connections it reached: none for a shard with no connection, one for a connected shard, every open one for all", () =>
+    Effect.gen(function*() {
+      const gateway = yield* gatewayWith({ guilds: 0, shards: 2, sessionStartLimit: { maxConcurrency: 2 } })
+      expect(yield* gateway.setAcks({ shard: 1 }, false)).toBe(0)
+      const { client } = yield* ready(gateway, [0, 2])
+      const { client: other } = yield* ready(gateway, [1, 2])
+      expect(yield* gateway.setAcks({ shard: 1 }, false)).toBe(1)
+      expect(yield* gateway.requestHeartbeat("all")).toBe(2)
+      expect(yield* gateway.drop({ shard: 0 })).toBe(1)
+      yield* client.closed
+      yield* gateway.awaitLog((log) => log.connections.filter((c) => c.closedAt !== undefined).length === 1)
+      expect(yield* gateway.close({ shard: 0 }, 4000)).toBe(0)
+      expect(yield* gateway.reconnect("all")).toBe(1)
+      yield* other.next((f) => f.op === 7)
+    }))
 }, 20_000)
 
 describe("LocalGateway rules", () => {
