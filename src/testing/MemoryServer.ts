@@ -14,6 +14,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
 import * as CloseCode from "../protocol/CloseCode.ts"
+import { thrownText } from "../internal/printable.ts"
 import * as Intents from "../protocol/Intents.ts"
 import { isHeartbeatInterval, maxHeartbeatInterval } from "../protocol/Receive.ts"
 import { MemoryGateway } from "../transport/MemoryTransport.ts"
@@ -184,7 +185,7 @@ const keyOf = ([id, count]: readonly [number, number]): string => `${id}/${count
 // or the test's (through a peer) with a code that asks for a new session or is fatal
 const endsSession = ({ by, code }: CloseInfo): boolean =>
   by === "client" ? code === 1000 || code === 1001 : CloseCode.classify(code) !== "resume"
-const isEtf = (peer: MemoryPeer): boolean => new URL(peer.url).searchParams.get("encoding") === "etf"
+const isEtf = (peer: MemoryPeer): boolean => URL.canParse(peer.url) && new URL(peer.url).searchParams.get("encoding") === "etf"
 // why `d` cannot go out as JSON (a bigint, an object that refers to itself), or undefined
 const jsonProblem = (d: unknown): string | undefined => {
   try {
@@ -250,12 +251,9 @@ export const serve = (options: Options = {}): Effect.Effect<Served, never, Memor
       while (session.sent.length > replayBufferSize) session.trimmed = session.sent.shift()!.s
     }
 
-    // the caller holds the session's `writing`; data JSON cannot hold dies before it is numbered
-    // or kept (a Resume replaying it would die too)
+    // the caller holds the session's `writing`, and checked that JSON can hold `d`
     const write = (session: Session, t: string, d: unknown): Effect.Effect<void> =>
       Effect.suspend(() => {
-        const unsendable = jsonProblem(d)
-        if (unsendable !== undefined) return Effect.die(new TypeError(`MemoryServer.dispatch: ${t}'s data cannot be sent as JSON: ${unsendable}`))
         if (session.ended) return Effect.void
         if (!session.ready) {
           session.early.push({ t, d })
@@ -339,7 +337,7 @@ export const serve = (options: Options = {}): Effect.Effect<Served, never, Memor
     let fault: Error | undefined
     const faulted = (what: string) => (defect: unknown) =>
       Effect.suspend(() => {
-        const error = new Error(`MemoryServer: ${what} died: ${defect instanceof Error ? defect.message : String(defect)}`, { cause: defect })
+        const error = new Error(`MemoryServer: ${what} died: ${thrownText(defect)}`, { cause: defect })
         fault ??= error
         return Effect.logError(error.message)
       })
@@ -352,6 +350,8 @@ export const serve = (options: Options = {}): Effect.Effect<Served, never, Memor
         const selected = selectMembers(options.members?.(request.guild_id) ?? [], { userIds, query, limit: "limit" in request ? request.limit ?? 0 : 0 })
         const presences = request.presences === true && ((session.intents ?? Intents.GuildPresences) & Intents.GuildPresences) !== 0
         const chunks = memberChunks(selected, { guildId: request.guild_id, size: membersPerChunk, presences, nonce: request.nonce })
+        const unsendable = chunks.map(jsonProblem).find((problem) => problem !== undefined)
+        if (unsendable !== undefined) return Effect.die(new TypeError(`a member cannot be sent as JSON: ${unsendable}`))
         return Effect.forEach(chunks, (chunk) => send(session, GatewayDispatchEvents.GuildMembersChunk, chunk), { discard: true })
       })
 
@@ -396,15 +396,16 @@ export const serve = (options: Options = {}): Effect.Effect<Served, never, Memor
     }
 
     let connections = 0
+    // a `leave` that throws stops the accepting, told
+    const leaves = (connection: number) => Effect.catchAllDefect(Effect.sync(() => options.leave?.(connection) === true), (defect) => Effect.zipRight(faulted("the leave option")(defect), Effect.never))
     const accept = Effect.flatMap(gateway.accept, (peer) =>
-      Effect.flatMap(Effect.sync(() => options.leave?.(connections++) === true || isEtf(peer)), (leaving) =>
-        leaving
+      Effect.flatMap(leaves(connections++), (leaving) =>
+        leaving || isEtf(peer)
           ? Effect.sync(() => {
             left.push(peer)
           })
           : Effect.asVoid(Effect.forkScoped(answer(peer)))))
-    // a `leave` that throws stops the accepting, told
-    yield* Effect.forkScoped(Effect.catchAllDefect(Effect.forever(accept), faulted("the leave option")))
+    yield* Effect.forkScoped(Effect.forever(accept))
 
     return {
       identifies: checked(Effect.sync(() => [...identifies])),
@@ -419,6 +420,9 @@ export const serve = (options: Options = {}): Effect.Effect<Served, never, Memor
       left: checked(Effect.sync(() => [...left])),
       dispatch: (target, t, d) =>
         checked(Effect.suspend(() => {
+          // checked once, before any session numbers it: a session's view only empties fields
+          const unsendable = jsonProblem(d)
+          if (unsendable !== undefined) return Effect.die(new TypeError(`MemoryServer.dispatch: ${t}'s data cannot be sent as JSON: ${unsendable}`))
           const named = target === "all" ? undefined : typeof target === "number" ? latest.get(target) : latestOf.get(keyOf(target))
           if (target !== "all" && named === undefined) {
             return Effect.dieMessage(`MemoryServer.dispatch: shard ${String(target)} began no session here`)

@@ -10,6 +10,8 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
+import * as Logger from "effect/Logger"
+import * as LogLevel from "effect/LogLevel"
 import * as Option from "effect/Option"
 import * as Random from "effect/Random"
 import * as Redacted from "effect/Redacted"
@@ -456,5 +458,52 @@ describe("MemoryServer", () => {
       expect(yield* session.state).toEqual({ _tag: "Connected", phase: "Ready" })
       expect((yield* session.snapshot).reconnects).toBe(0)
       expect(Exit.isFailure(yield* Fiber.join(request))).toBe(true)
+    }).pipe(Effect.provide(Services), Effect.withRandom(Random.fixed([0.5]))))
+
+  // a thrown value with no text (no prototype) made the telling throw: the connection was no longer
+  // answered, and a `leave` that threw so was not told at all
+  it.scoped("an option that throws a value with no text is told all the same: members', the connection still answered; leave's, the server's next use dies", () => {
+    const lines: Array<string> = []
+    const logger = Logger.make<unknown, void>(({ logLevel, message }) => {
+      if (LogLevel.greaterThanEqual(logLevel, LogLevel.Error)) lines.push(String(message))
+    })
+    const textless = (): never => {
+      throw Object.create(null)
+    }
+    return Effect.gen(function*() {
+      yield* Effect.scoped(Effect.gen(function*() {
+        const served = yield* MemoryServer.serve({ heartbeatInterval: 10_000, members: textless })
+        const session = yield* Session.make(sessionOptions)
+        yield* advance(1_000)
+        yield* Effect.fork(Effect.exit(session.requestGuildMembers({ guild_id: "100", query: "", limit: 0 })))
+        yield* advance(60_000)
+        expect((yield* session.snapshot).reconnects).toBe(0)
+        const used = yield* Effect.exit(served.identifies)
+        expect(Exit.isFailure(used) && Cause.pretty(used.cause)).toContain("answering a member request for guild 100 died")
+      }))
+      const served = yield* MemoryServer.serve({ heartbeatInterval: 10_000, leave: textless })
+      yield* Session.make(sessionOptions)
+      yield* advance(1_000)
+      expect(lines.filter((line) => line.includes("the leave option died"))).toHaveLength(1)
+      expect(Exit.isFailure(yield* Effect.exit(served.left))).toBe(true)
+    }).pipe(Effect.provide(Logger.replace(Logger.defaultLogger, logger)), Effect.provide(Services), Effect.withRandom(Random.fixed([0.5])))
+  })
+
+  // checked per session, on each one's view: the session whose view had the embeds emptied got it
+  // numbered before the next one's died
+  it.scoped("a dispatch to \"all\" whose data JSON cannot hold dies before any session numbers it, whatever each one's view", () =>
+    Effect.gen(function*() {
+      const served = yield* MemoryServer.serve({ heartbeatInterval: 10_000 })
+      const older = yield* Session.make({ ...sessionOptions, intents: Intents.Guilds | Intents.GuildMessages, shard: [0, 2] })
+      yield* advance(1_000)
+      yield* Session.make({ ...sessionOptions, intents: Intents.Guilds | Intents.GuildMessages | Intents.MessageContent, shard: [0, 4] })
+      yield* advance(6_000)
+      const events = yield* Effect.fork(Stream.runCollect(Stream.take(Stream.filter(older.events, (event) => event.t !== "READY"), 1)))
+      yield* settle
+      const message = { id: "5", channel_id: "6", guild_id: guildOn(0, 4), author: { id: "9" }, content: "hi", mentions: [], embeds: [{ size: 1n }] }
+      expect(Exit.isFailure(yield* Effect.exit(served.dispatch("all", "MESSAGE_CREATE", message)))).toBe(true)
+      yield* served.dispatch([0, 2], "GUILD_CREATE", { id: guildOn(0, 4) })
+      yield* advance(1_000)
+      expect(Chunk.toReadonlyArray(yield* Fiber.join(events)).map((event) => [event.t, event.sequence])).toEqual([["GUILD_CREATE", 2]])
     }).pipe(Effect.provide(Services), Effect.withRandom(Random.fixed([0.5]))))
 })
