@@ -286,6 +286,82 @@ it.scoped("the stored-as-it-goes example resumes a killed process after the last
     Effect.withRandom(Random.fixed([0.5]))
   ))
 
+// README: "The library" — a handler that sends commands: its loop on a fiber of the scope, the
+// session stopped first, the point of the last event handled. The bot as one that looks up each
+// message's author (a member request) after a while.
+const moderationBot = (store: { point: SessionOptions.ResumePoint | undefined }, moderated: Array<string>) => {
+  const token = Redacted.make("test-token")
+  const intents = Intents.Guilds | Intents.GuildMessages | Intents.GuildMembers
+  const loadPoint = Effect.sync(() => Option.fromNullable(store.point))
+  const savePoint = (point: SessionOptions.ResumePoint) => Effect.sync(() => void (store.point = point))
+  return Effect.gen(function*() {
+    let point = Option.getOrUndefined(yield* loadPoint)
+    const session = yield* Session.make({ token, intents, resume: point, gateway: "ws://gateway.test", compression: "none" })
+    const handle = (event: GatewayEvent) =>
+      event.t !== "MESSAGE_CREATE" ? Effect.void : Effect.sleep("100 millis").pipe(
+        Effect.zipRight(session.requestGuildMembers({ guild_id: event.d.guild_id!, user_ids: [event.d.author.id] })),
+        Effect.zipRight(Effect.sync(() => void moderated.push(event.d.id)))
+      )
+    const loop = yield* Effect.forkScoped(
+      Stream.runForEach(session.events, (event) =>
+        Effect.map(handle(event), () => {
+          point = SessionOptions.pointAfter(point, event)
+        }))
+    )
+    yield* Effect.addFinalizer(() =>
+      Effect.gen(function*() {
+        yield* session.disconnect() // a command still waiting fails with SessionClosed
+        yield* Fiber.await(loop) // what was buffered, up to the first command that fails
+        if (point !== undefined) yield* savePoint(point)
+      })
+    )
+    yield* Fiber.join(loop)
+  })
+}
+const author = { user: { id: "2", username: "someone", discriminator: "0", global_name: null, avatar: null }, roles: [], joined_at: "2020-01-01T00:00:00.000Z", deaf: false, mute: false, flags: 0 } as never
+const guildMessage = (id: number) => ({ id: String(id), guild_id: "81384788765712384", channel_id: "3", author: { id: "2" }, content: `m${id}` })
+const MemoryBot = Layer.mergeAll(MemoryTransport.layer, IdentifyLimiter.layerMemory, MemoryApi.layer({ shards: 1, maxConcurrency: 1 }))
+
+it.scoped("the command-sending handoff acts on every message once across a stop and a restart, the stop during an outage too", () =>
+  Effect.gen(function*() {
+    const served = yield* MemoryServer.serve({ members: () => [author] })
+    const gateway = yield* MemoryTransport.MemoryGateway
+    const store: { point: SessionOptions.ResumePoint | undefined } = { point: undefined }
+    const moderated: Array<string> = []
+    const first = yield* Effect.fork(Effect.scoped(moderationBot(store, moderated)))
+    yield* TestClock.adjust("1 second")
+    for (let i = 1; i <= 5; i++) yield* served.dispatch(0, "MESSAGE_CREATE", guildMessage(i))
+    yield* TestClock.adjust("150 millis")
+    // buffered behind the chunk being handled when the stop comes
+    for (let i = 6; i <= 10; i++) yield* served.dispatch(0, "MESSAGE_CREATE", guildMessage(i))
+    const stopping = yield* Effect.fork(Fiber.interrupt(first))
+    for (let i = 0; i < 10; i++) yield* TestClock.adjust("1 second")
+    yield* Fiber.join(stopping)
+
+    const second = yield* Effect.fork(Effect.scoped(moderationBot(store, moderated)))
+    for (let i = 0; i < 5; i++) yield* TestClock.adjust("1 second")
+    expect(moderated).toEqual(Array.from({ length: 10 }, (_, i) => String(i + 1)))
+    // an outage while a handler's member request waits for a connection: the stop ends all the same
+    yield* served.dispatch(0, "MESSAGE_CREATE", guildMessage(11))
+    yield* TestClock.adjust("10 millis")
+    yield* gateway.failNextConnect(Infinity, { status: 503 })
+    yield* (yield* served.peers).get(0)!.drop
+    yield* TestClock.adjust("5 seconds")
+    yield* served.dispatch(0, "MESSAGE_CREATE", guildMessage(12))
+    // its request waits for a connection
+    expect(moderated).toHaveLength(10)
+    expect((yield* served.commands).filter(({ payload }) => payload.op === 8)).toHaveLength(10)
+    const stoppingInOutage = yield* Effect.fork(Fiber.interrupt(second))
+    for (let i = 0; i < 10; i++) yield* TestClock.adjust("1 second")
+    expect(Option.isSome(yield* Fiber.poll(stoppingInOutage))).toBe(true)
+    // the next process, the outage over, acts on what the first did not
+    yield* gateway.acceptConnects
+    yield* Effect.fork(Effect.scoped(moderationBot(store, moderated)))
+    for (let i = 0; i < 5; i++) yield* TestClock.adjust("1 second")
+    expect(moderated).toEqual(Array.from({ length: 12 }, (_, i) => String(i + 1)))
+    expect(yield* served.identifies).toHaveLength(1)
+  }).pipe(Effect.provide(MemoryBot), Effect.withRandom(Random.fixed([0.5]))))
+
 // README: "The library" — the first example, checked by the compiler: composed with `Live.layer`, it
 // needs nothing more, and its errors are the typed ones the README names.
 it("the library example composes with Live.layer into a runnable program", () => {
