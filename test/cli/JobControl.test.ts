@@ -9,11 +9,11 @@ import * as Effect from "effect/Effect"
 import * as Redacted from "effect/Redacted"
 import { spawn } from "node:child_process"
 import * as LocalGateway from "../../src/testing/LocalGateway.ts"
-import { bundled, root, userEnv } from "./support.ts"
+import { bundledCli, root, userEnv } from "./support.ts"
 
 const secret = "job-control-token.Sk9CQ1RM.c2VjcmV0"
 const token = Redacted.make(secret)
-const bundle = bundled("cli-job-control")
+const bundle = bundledCli("cli-job-control")
 
 /** What the terminal showed: the CLI's view, a ^Z typed once READY showed, then `fg` and the job killed. */
 const stoppedAndContinued = (apiUrl: string) =>

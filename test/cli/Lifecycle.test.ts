@@ -16,13 +16,13 @@ import * as Http from "node:http"
 import type { AddressInfo } from "node:net"
 import { type WebSocket, WebSocketServer } from "ws"
 import * as LocalGateway from "../../src/testing/LocalGateway.ts"
-import { allClosed, bundled, expectResumableCloses, root, userEnv } from "./support.ts"
+import { allClosed, bundledCli, expectResumableCloses, root, userEnv } from "./support.ts"
 
 /** A recognizable token: it must never show up in any output. */
 const secret = "lifecycle-test-token.Q0xJTElGRQ.c2VjcmV0"
 const token = Redacted.make(secret)
 
-const bundle = bundled("cli-lifecycle")
+const bundle = bundledCli("cli-lifecycle")
 
 interface Run {
   readonly code: number | null

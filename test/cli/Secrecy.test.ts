@@ -9,7 +9,7 @@ import * as Redacted from "effect/Redacted"
 import { spawn } from "node:child_process"
 import * as LocalGateway from "../../src/testing/LocalGateway.ts"
 import { leaksOf } from "../secrecy.ts"
-import { bundled, root, userEnv } from "./support.ts"
+import { bundledCli, root, userEnv } from "./support.ts"
 
 const secret = "MTE4OTQ1NjEyMzQ1Njc4OTAxMg.GhQk2a.t0pS3cr3t_HmAcPaRt-9f8e7d6c5b4a3210zyxwvuts"
 const token = Redacted.make(secret)
@@ -22,7 +22,7 @@ interface Run {
   readonly stderr: string
 }
 
-const bundle = bundled("secrets-cli")
+const bundle = bundledCli("secrets-cli")
 
 const cli = (args: ReadonlyArray<string>, env: NodeJS.ProcessEnv = {}) =>
   Effect.async<Run>((resume) => {

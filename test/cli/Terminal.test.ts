@@ -9,11 +9,11 @@ import * as Redacted from "effect/Redacted"
 import { spawn } from "node:child_process"
 import * as LocalGateway from "../../src/testing/LocalGateway.ts"
 import { hangUp } from "./hangup.ts"
-import { allClosed, bundled, expectResumableCloses, root, userEnv } from "./support.ts"
+import { allClosed, bundledCli, expectResumableCloses, root, userEnv } from "./support.ts"
 
 const secret = "cli-terminal.Zm9vYmFy.c2VjcmV0"
 const token = Redacted.make(secret)
-const bundle = bundled("cli-terminal")
+const bundle = bundledCli("cli-terminal")
 
 const lines = (text: string): Array<string> => text.split("\n").filter((line) => line !== "")
 

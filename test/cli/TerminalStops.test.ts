@@ -12,11 +12,11 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import * as LocalGateway from "../../src/testing/LocalGateway.ts"
-import { bundled, root, userEnv } from "./support.ts"
+import { bundledCli, root, userEnv } from "./support.ts"
 
 const secret = "terminal-stops.Zm9vYmFy.c2VjcmV0"
 const token = Redacted.make(secret)
-const bundle = bundled("cli-terminal-stops")
+const bundle = bundledCli("cli-terminal-stops")
 
 interface Step {
   /** ms after the previous step (the first: after `ready` holds) */

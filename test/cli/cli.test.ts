@@ -12,7 +12,7 @@ import { closeSync, openSync } from "node:fs"
 import * as Http from "node:http"
 import type { AddressInfo } from "node:net"
 import * as LocalGateway from "../../src/testing/LocalGateway.ts"
-import { allClosed, bundled, expectResumableCloses, root, userEnv } from "./support.ts"
+import { allClosed, bundledCli, expectResumableCloses, root, userEnv } from "./support.ts"
 
 const secret = "cli-test-token.Zm9vYmFy.c2VjcmV0"
 const token = Redacted.make(secret)
@@ -52,7 +52,7 @@ interface How {
   readonly stdout?: "stalled" | number
 }
 
-const bundle = bundled("cli")
+const bundle = bundledCli("cli")
 
 /** Spawns the CLI and waits for it to exit. The process is killed if the test is interrupted. */
 const cli = (args: ReadonlyArray<string>, { preloads = [], stdout: out, stop, tsx = false }: How = {}) =>

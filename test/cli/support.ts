@@ -3,39 +3,16 @@
  * tsx uses), run by plain node, which starts each run in a third of tsx's CPU time; a user's
  * environment; and what they ask of the gateway's log once a run ended.
  */
-import { afterAll, beforeAll, expect } from "@effect/vitest"
+import { expect } from "@effect/vitest"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import { build } from "esbuild"
-import { rm } from "node:fs/promises"
-import { fileURLToPath } from "node:url"
 import type * as LocalGateway from "../../src/testing/LocalGateway.ts"
 import type * as Log from "../../src/testing/Log.ts"
+import { bundled } from "../bundled.ts"
+export { root } from "../bundled.ts"
 
-/** The project's root folder, with a trailing slash. */
-export const root = fileURLToPath(new URL("../..", import.meta.url))
-
-/**
- * Bundles the CLI before the file's tests and removes it after them; returns where it is: inside
- * `node_modules`, so that its packages resolve as the sources' do, and named by `name` and this
- * process, so that two files or two runs of the suite do not share it.
- */
-export const bundled = (name: string): string => {
-  const bundle = `${root}node_modules/.cache/effect-discord-gateway/${name}-${process.pid}.mjs`
-  beforeAll(async () => {
-    await build({
-      entryPoints: [`${root}src/cli/main.ts`],
-      outfile: bundle,
-      bundle: true,
-      packages: "external",
-      platform: "node",
-      format: "esm",
-      logLevel: "warning"
-    })
-  })
-  afterAll(() => rm(bundle, { force: true }))
-  return bundle
-}
+/** The CLI bundled for the file's tests (see `bundled`). */
+export const bundledCli = (name: string): string => bundled(name, "src/cli/main.ts")
 
 /** The environment a user without a token has (DISCORD_TOKEN removed, and NO_COLOR: the tests that want it set it). */
 export const userEnv = (): NodeJS.ProcessEnv => {

@@ -2,8 +2,8 @@
  * The bot test/reliability/Killed.test.ts kills: it stores its resume point as it handles events,
  * as the README's "A process that may end without its finalizers" loop does.
  *
- * `node --import tsx test/reliability/killedBot.ts <session|fleet> <gatewayUrl> <dir> <label>`,
- * the token in `KILLED_TOKEN`. It appends `chunk shard sequence t` for each handled event to
+ * `<bundle or node --import tsx test/reliability/killedBot.ts> <session|fleet> <gatewayUrl> <dir>
+ * <label>` (the suite runs it bundled), the token in `KILLED_TOKEN`. It appends `chunk shard sequence t` for each handled event to
  * `<dir>/events-<label>.txt`, and after each chunk stores the point(s) in `<dir>/points.json`
  * (written to a temporary file and renamed, so a kill never leaves half a file).
  */
