@@ -255,16 +255,16 @@ const start = (
     const firstInfo = Effect.checkInterruptible((interruptible) => interruptible ? retried : cache.info)
     // with the shard count given, the shards and their resume points are checked before any request
     const shardCount = options.shardCount ?? (yield* firstInfo).shards
-    const { elsewhere, ids, otherEncoding, resume, stale } = yield* FleetOptions.resolveShards(options, shardCount, resolved.encoding)
+    const { elsewhere, ids, resume, stale, unmatched } = yield* FleetOptions.resolveShards(options, shardCount, resolved.encoding, resolved.intents)
     yield* toldOfPoints(Effect.logInfo, elsewhere, "are of shards this fleet does not run: left out")
     yield* toldOfPoints(Effect.logWarning, stale, `are of another shard count than the recommended ${shardCount}: their shards identify anew`)
     yield* toldOfPoints(
       Effect.logWarning,
-      otherEncoding,
-      `were saved over another encoding than ${resolved.encoding.name}: their shards identify anew`
+      unmatched,
+      `were saved over another encoding than ${resolved.encoding.name}, or with other intents than ${resolved.intents}: their shards identify anew`
     )
     // given back by a disconnect until their shards begin gateway sessions of their own
-    const unresumed = new Map(otherEncoding.map((point) => [point.shard[0], point]))
+    const unresumed = new Map(unmatched.map((point) => [point.shard[0], point]))
     const presence = FleetPresence.make(resolved.presence, (id) => resume.has(id))
     const optionsOf = (base: SessionOptions.ResolvedOptions, id: number) =>
       SessionOptions.forShard({ ...base, presence: presence.latest() }, [id, shardCount], resume.get(id))

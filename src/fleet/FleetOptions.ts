@@ -140,8 +140,9 @@ export const checkSelection = (options: FleetOptions): Either.Either<void, Inval
  * sequence; two of different sessions are refused). A point of another shard count is refused when
  * the count was given; when it came from `GET /gateway/bot` (Discord recommends another count
  * since the points were stored), it cannot be resumed and is `stale`: its shard identifies anew.
- * So is a point saved over another encoding than the fleet's `encoding` (`otherEncoding`):
- * Discord resumes a session only over the encoding it began with. A point of a shard the fleet
+ * So is a point saved over another encoding than the fleet's `encoding`, or with other
+ * intents (`unmatched`): Discord resumes a session only over the encoding it began with, and keeps
+ * the intents it identified with. A point of a shard the fleet
  * does not run is left out (`elsewhere`): one store may hand every process the points of all.
  *
  * @internal
@@ -150,13 +151,14 @@ export const checkSelection = (options: FleetOptions): Either.Either<void, Inval
 export const resolveShards = (
   options: FleetOptions,
   shardCount: number,
-  encoding: Encoding
+  encoding: Encoding,
+  intents: number
 ): Either.Either<
   {
     readonly ids: ReadonlyArray<number>
     readonly resume: ReadonlyMap<number, ResumePoint>
     readonly stale: ReadonlyArray<ResumePoint>
-    readonly otherEncoding: ReadonlyArray<ResumePoint>
+    readonly unmatched: ReadonlyArray<ResumePoint>
     readonly elsewhere: ReadonlyArray<ResumePoint>
   },
   InvalidOptions
@@ -168,7 +170,7 @@ export const resolveShards = (
   if (outside.length > 0) found.push(`shard ids must be below the shard count ${shardCount}, got ${listed(outside)}`)
   const resume = new Map<number, ResumePoint>()
   const stale: Array<ResumePoint> = []
-  const otherEncoding: Array<ResumePoint> = []
+  const unmatched: Array<ResumePoint> = []
   const elsewhere: Array<ResumePoint> = []
   for (const point of options.resume ?? []) {
     const [id, count] = point.shard
@@ -184,10 +186,10 @@ export const resolveShards = (
     }
   }
   for (const [id, point] of resume) {
-    if (!resumesOver(point, encoding)) {
+    if (!resumesOver(point, encoding, intents)) {
       resume.delete(id)
-      otherEncoding.push(point)
+      unmatched.push(point)
     }
   }
-  return found.length === 0 ? Either.right({ ids, resume, stale, otherEncoding, elsewhere }) : Either.left(new InvalidOptions({ detail: withoutToken(found.join("; "), options.token) }))
+  return found.length === 0 ? Either.right({ ids, resume, stale, unmatched, elsewhere }) : Either.left(new InvalidOptions({ detail: withoutToken(found.join("; "), options.token) }))
 }

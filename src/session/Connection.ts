@@ -691,7 +691,8 @@ export const run = (
         sequence: step.event.sequence,
         resumeGatewayUrl,
         shard: options.shard,
-        encoding: options.encoding.name
+        encoding: options.encoding.name,
+        intents: options.intents
       })
     }
     const commit = (step: EventStep): Effect.Effect<void> | undefined => {

@@ -353,12 +353,15 @@ export const makeWith = (
     const heartbeats = hooks.heartbeats ?? (yield* Scope.extend(HeartbeatTimer.make, sessionScope))
     const members = MemberRequests.make()
     const finished = yield* Deferred.make<void, SessionError>()
-    // a point saved over another encoding cannot be resumed (Discord resumes over the encoding a
-    // session began with): the session identifies anew
-    const point = resolved.resume !== undefined && SessionOptions.resumesOver(resolved.resume, resolved.encoding) ? resolved.resume : undefined
+    // a point saved over another encoding, or with other intents, is not resumed (Discord resumes
+    // over the encoding a session began with, and keeps the intents it identified with): the
+    // session identifies anew
+    const point = resolved.resume !== undefined && SessionOptions.resumesOver(resolved.resume, resolved.encoding, resolved.intents)
+      ? resolved.resume
+      : undefined
     if (point === undefined && resolved.resume !== undefined) {
       yield* Effect.logWarning(
-        `the resume point was saved over ${resolved.resume.encoding}, this session uses ${resolved.encoding.name}: it identifies anew`
+        `the resume point was ${SessionOptions.whyNotResumed(resolved.resume, resolved.encoding, resolved.intents)}: it identifies anew`
       ).pipe(Effect.annotateLogs({ component: "Session", shard: shardId }))
     }
     // the point of another encoding, given back until this session has a gateway session of its
@@ -860,7 +863,7 @@ export const makeWith = (
       const { resumeGatewayUrl, sequence, sessionId } = memory.current
       return sessionId === undefined || resumeGatewayUrl === undefined
         ? Option.fromNullable(unresumable)
-        : Option.some({ sessionId, sequence: sequence ?? 0, resumeGatewayUrl, shard: resolved.shard, encoding: resolved.encoding.name })
+        : Option.some({ sessionId, sequence: sequence ?? 0, resumeGatewayUrl, shard: resolved.shard, encoding: resolved.encoding.name, intents: resolved.intents })
     })
 
     return {

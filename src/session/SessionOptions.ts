@@ -54,16 +54,35 @@ export interface ResumePoint {
    * (saved before it was recorded) is taken as of the resuming session's encoding.
    */
   readonly encoding?: EncodingName | undefined
+  /**
+   * The intents the gateway session identified with: a Resume carries none, and the gateway keeps
+   * the Identify's, so a session asking for other intents identifies anew instead (a deploy that
+   * adds an intent gets its events). A point without them (saved before they were recorded) is
+   * taken as of the resuming session's intents.
+   */
+  readonly intents?: number | undefined
 }
 
 /**
- * Whether a session of `encoding` may resume from `point`: the point was saved over the same
- * encoding, or does not say.
+ * Whether a session of `encoding` (and, given, `intents`) may resume from `point`: the point was
+ * saved over the same encoding, or does not say, and with the same intents, or does not say.
  *
  * @since 0.1.0
  */
-export const resumesOver = (point: ResumePoint, encoding: Encoding): boolean =>
-  point.encoding === undefined || point.encoding === encoding.name
+export const resumesOver = (point: ResumePoint, encoding: Encoding, intents?: number): boolean =>
+  (point.encoding === undefined || point.encoding === encoding.name) &&
+  (point.intents === undefined || intents === undefined || point.intents === intents)
+
+/**
+ * Why a session of `encoding` and `intents` does not resume from `point` (`resumesOver` said no),
+ * in words for a warning.
+ *
+ * @since 0.1.0
+ */
+export const whyNotResumed = (point: ResumePoint, encoding: Encoding, intents: number): string =>
+  point.encoding !== undefined && point.encoding !== encoding.name
+    ? `saved over ${point.encoding}, where this session uses ${encoding.name}`
+    : `saved with intents ${point.intents}, where this session asks for ${intents}`
 
 /**
  * Records the point a READY begins, before the READY is delivered: `pointAfter` reads it.
@@ -306,6 +325,8 @@ export const resumePointProblems = (point: ResumePoint, source?: string, token?:
   if (!isSessionId(point.sessionId)) found.push(`resume.sessionId must be a non-empty string of at most ${maxSessionIdLength} characters`)
   const encoding: unknown = point.encoding
   if (encoding !== undefined && encoding !== "json" && encoding !== "etf") found.push(`resume.encoding must be "json" or "etf", got ${show(encoding)}`)
+  const intents: unknown = point.intents
+  if (intents !== undefined && (typeof intents !== "number" || !Intents.isValid(intents))) found.push(`resume.intents must be a combination of known intent bits, got ${show(intents)}`)
   return found
 }
 
@@ -688,11 +709,11 @@ const presenceAsChecked = (options: ResolvedOptions, identify: Commands.Identify
 
 // the options' Identify as checked, if it can be sent, and the Resume of the point they resume
 // from, however far its sequence goes (an Identify that fits leaves room for a Resume of a session
-// id Discord issues, not of every id a point may hold); a point of another encoding is never
-// resumed here, only handed back
+// id Discord issues, not of every id a point may hold); a point of another encoding or other
+// intents is never resumed here, only handed back
 const checkHandshakes = (options: ResolvedOptions): Either.Either<Commands.Identify, Commands.InvalidCommand> =>
   Either.flatMap(checkIdentify(options), (identify) =>
-    options.resume === undefined || !resumesOver(options.resume, options.encoding)
+    options.resume === undefined || !resumesOver(options.resume, options.encoding, options.intents)
       ? Either.right(identify)
       : Either.map(Commands.resumeFits(options.token, options.resume.sessionId, options.encoding), () => identify))
 

@@ -139,7 +139,8 @@ describe("Fleet", () => {
         sequence: id === 1 ? 2 : 1,
         resumeGatewayUrl: resumeUrl,
         shard: [id, 3],
-        encoding: "json"
+        encoding: "json",
+        intents: 513
       })))
       // the events end, the fleet ends without an error, and the sessions stay resumable
       expect(Chunk.size(yield* Fiber.join(drained))).toBe(4)
@@ -174,7 +175,7 @@ describe("Fleet", () => {
       expect(points.filter((p) => p.shard[0] === 1).map((p) => p.sequence)).toEqual([3, 1])
       // in either order
       for (const given of [points, [...points].reverse()]) {
-        const resolved = Either.getOrThrow(FleetOptions.resolveShards(options({ shardCount: 3, resume: given }), 3, Json.encoding))
+        const resolved = Either.getOrThrow(FleetOptions.resolveShards(options({ shardCount: 3, resume: given }), 3, Json.encoding, 513))
         expect(resolved.resume.get(1)?.sequence).toBe(3)
       }
       // the next process started from them was refused: "two resume points for shard 1"
@@ -1158,6 +1159,22 @@ describe("Fleet gateway info", () => {
     }).pipe(Effect.provide(Layer.mergeAll(MemoryTransport.layer, IdentifyLimiter.layerMemory, http.layer, logs)))
   })
 
+  it.scoped("resume points saved with other intents are not resumed: their shards identify anew, with a warning", () => {
+    const { layer: logs, lines } = captured()
+    return Effect.gen(function*() {
+      const served = yield* serve()
+      const narrower = { sessionId: "narrow", sequence: 9, resumeGatewayUrl: gatewayUrl, shard: [0, 2] as const, encoding: "json" as const, intents: 1 }
+      const same = { sessionId: "same", sequence: 3, resumeGatewayUrl: gatewayUrl, shard: [1, 2] as const, encoding: "json" as const, intents: 513 }
+      yield* Fleet.make(options({ shardCount: 2, resume: [narrower, same] }))
+      yield* advance(6000)
+      expect(served.identifies.map((i) => i.shard)).toEqual([0])
+      expect(served.resumes).toEqual([{ sessionId: "same", seq: 3 }])
+      expect(lines.filter((line) => line.startsWith("WARN"))).toEqual([
+        "WARN 1 resume point(s) were saved over another encoding than json, or with other intents than 513: their shards identify anew"
+      ])
+    }).pipe(Effect.provide(Layer.mergeAll(MemoryTransport.layer, IdentifyLimiter.layerMemory, FetchHttpClient.layer, logs)))
+  })
+
   it.scoped("resume points saved over another encoding are not resumed: their shards identify anew, with a warning", () => {
     const { layer: logs, lines } = captured()
     return Effect.gen(function*() {
@@ -1173,8 +1190,8 @@ describe("Fleet gateway info", () => {
       expect(served.identifies.map((i) => i.shard)).toEqual([0])
       expect(served.resumes).toEqual([{ sessionId: "json", seq: 3 }])
       expect(lines.filter((line) => line.startsWith("WARN"))).toEqual([
-        "WARN 1 resume point(s) were saved over another encoding than json: their shards identify anew",
-        "WARN 1 resume point(s) were saved over another encoding than json: their shards identify anew"
+        "WARN 1 resume point(s) were saved over another encoding than json, or with other intents than 513: their shards identify anew",
+        "WARN 1 resume point(s) were saved over another encoding than json, or with other intents than 513: their shards identify anew"
       ])
     }).pipe(Effect.provide(Layer.mergeAll(MemoryTransport.layer, IdentifyLimiter.layerMemory, FetchHttpClient.layer, logs)))
   })

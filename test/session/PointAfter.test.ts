@@ -62,7 +62,7 @@ describe("SessionOptions.pointAfter", () => {
         yield* advance(1_000)
         const [ready] = Chunk.toReadonlyArray(yield* Fiber.join(events))
         const point = SessionOptions.pointAfter(undefined, ready!)
-        expect(point).toEqual({ sessionId: "session-1", resumeGatewayUrl: resumedAt, sequence: 1, shard: [0, 1], encoding: "json" })
+        expect(point).toEqual({ sessionId: "session-1", resumeGatewayUrl: resumedAt, sequence: 1, shard: [0, 1], encoding: "json", intents: Intents.Guilds })
         expect(JSON.stringify(point)).not.toContain(secret)
         // a point a new session takes
         yield* Session.make({ ...options, resume: point })
@@ -81,7 +81,7 @@ describe("SessionOptions.pointAfter", () => {
       yield* advance(1_000)
       yield* served.dispatch(0, "GUILD_CREATE", { id: "7" })
       const point = Chunk.reduce(yield* Fiber.join(events), undefined, SessionOptions.pointAfter)
-      expect(point).toEqual({ sessionId: "session-1", resumeGatewayUrl: "wss://resume.gateway.test", sequence: 2, shard: [0, 1], encoding: "json" })
+      expect(point).toEqual({ sessionId: "session-1", resumeGatewayUrl: "wss://resume.gateway.test", sequence: 2, shard: [0, 1], encoding: "json", intents: Intents.Guilds })
     }).pipe(Effect.provide(Services), Effect.withRandom(Random.fixed([0.5]))))
 
   it.scoped("a session killed between chunks is resumed from the point stored after the last chunk it handled: nothing it handled comes again, nothing after it is lost", () =>
@@ -106,7 +106,7 @@ describe("SessionOptions.pointAfter", () => {
       yield* advance(1_000)
       yield* served.dispatch(0, "GUILD_CREATE", { id: "1" })
       yield* settle
-      expect(stored).toEqual({ sessionId: "session-1", resumeGatewayUrl: "wss://resume.gateway.test", sequence: 2, shard: [0, 1], encoding: "json" })
+      expect(stored).toEqual({ sessionId: "session-1", resumeGatewayUrl: "wss://resume.gateway.test", sequence: 2, shard: [0, 1], encoding: "json", intents: Intents.Guilds })
 
       // killed: the program stops handling, the connection drops with no close
       yield* Fiber.interrupt(firstRun)
@@ -125,7 +125,7 @@ describe("SessionOptions.pointAfter", () => {
       yield* settle
 
       expect(handled).toEqual(["READY:1", "GUILD_CREATE:2", "GUILD_CREATE:3", "GUILD_CREATE:4", "RESUMED:5", "GUILD_CREATE:6"])
-      expect(stored).toEqual({ sessionId: "session-1", resumeGatewayUrl: "wss://resume.gateway.test", sequence: 6, shard: [0, 1], encoding: "json" })
+      expect(stored).toEqual({ sessionId: "session-1", resumeGatewayUrl: "wss://resume.gateway.test", sequence: 6, shard: [0, 1], encoding: "json", intents: Intents.Guilds })
       expect((yield* served.identifies)).toHaveLength(1)
       expect((yield* served.resumes).map(({ d, resumed }) => [d.seq, resumed])).toEqual([[2, true]])
     }).pipe(Effect.provide(Services), Effect.withRandom(Random.fixed([0.5]))))

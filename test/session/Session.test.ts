@@ -2160,7 +2160,7 @@ describe("Session", () => {
       const { first } = yield* acceptAndHello()
       expect(first.op).toBe(2)
       expect(lines.filter((line) => line.startsWith("WARN"))).toEqual([
-        "WARN the resume point was saved over etf, this session uses json: it identifies anew"
+        "WARN the resume point was saved over etf, where this session uses json: it identifies anew"
       ])
       // stopped before READY, it gives the point back: the gateway session there is as it was
       const stoppingEarly = yield* Effect.fork(overJson.disconnect())
@@ -2171,6 +2171,39 @@ describe("Session", () => {
       yield* Session.make(options({ resume: unsaid }))
       const { first: resume } = yield* acceptAndHello()
       expect(resume.op).toBe(6)
+    }).pipe(Effect.provide(Layer.merge(TestLayer, layer)))
+  })
+
+  // A Resume carries no intents: the gateway keeps those of the session's Identify. A deploy that
+  // added an intent and resumed from its points never got that intent's events.
+  it.scoped("a resume point says its intents; a session asking for other intents identifies anew, with a warning, and gives the point back until READY", () => {
+    const { layer, lines } = captured()
+    return Effect.gen(function*() {
+      const { session } = yield* readySession()
+      const stopping = yield* Effect.fork(session.disconnect())
+      yield* TestClock.adjust("5 seconds")
+      expect(Option.getOrThrow(yield* Fiber.join(stopping))).toMatchObject({ sessionId: "session-1", intents: 513 })
+      const point = { sessionId: "session-2", sequence: 4, resumeGatewayUrl: resumeUrl, shard: [0, 1] as const, encoding: "json" as const, intents: 513 }
+      const more = Intents.Guilds | Intents.GuildMessages | Intents.MessageContent
+      const widened = yield* Session.make(options({ intents: more, resume: point }))
+      const { first } = yield* acceptAndHello()
+      expect(first).toMatchObject({ op: 2, d: { intents: more } })
+      expect(lines.filter((line) => line.startsWith("WARN"))).toEqual([
+        `WARN the resume point was saved with intents 513, where this session asks for ${more}: it identifies anew`
+      ])
+      const stoppingEarly = yield* Effect.fork(widened.disconnect())
+      yield* TestClock.adjust("5 seconds")
+      expect(yield* Fiber.join(stoppingEarly)).toEqual(Option.some(point))
+      // the same intents resume; a point without them is taken as of the session's
+      for (const given of [point, { ...point, intents: undefined }]) {
+        yield* Session.make(options({ resume: given }))
+        const { first: resume } = yield* acceptAndHello()
+        expect(resume.op).toBe(6)
+      }
+      // intents no Identify could carry are refused with the point
+      const refused = yield* Effect.flip(Session.make(options({ resume: { ...point, intents: 1.5 } })))
+      expect(refused).toMatchObject({ _tag: "InvalidOptions" })
+      expect(refused.message).toContain("resume.intents must be a combination of known intent bits, got 1.5")
     }).pipe(Effect.provide(Layer.merge(TestLayer, layer)))
   })
 
