@@ -695,6 +695,20 @@ export const run = (
         intents: options.intents
       })
     }
+    // the point RESUMED resumed, as this session would give it: `pointAfter` fills in what a point
+    // saved before the encoding and intents were recorded does not say
+    const rememberResumedPoint = (step: EventStep): void => {
+      const { resumeGatewayUrl, sessionId } = ctx.memory.current
+      if (sessionId === undefined || resumeGatewayUrl === undefined) return
+      rememberReady(step.event, {
+        sessionId,
+        sequence: step.event.sequence,
+        resumeGatewayUrl,
+        shard: options.shard,
+        encoding: options.encoding.name,
+        intents: options.intents
+      })
+    }
     const commit = (step: EventStep): Effect.Effect<void> | undefined => {
       if (step._tag === "Ready") {
         const refusal = readyRefusal(options, at, step)
@@ -734,6 +748,8 @@ export const run = (
                 return finish("identify", Reason.DecodeFailed({ kind: "Protocol", message: "READY's session_id quotes the token: not taken" }))
               }
               if (wanted) rememberReadyPoint(step)
+            } else if (step._tag === "Resumed") {
+              if (wanted) rememberResumedPoint(step)
             } else if (step._tag === "Emit" && !ready && mode === "resume") {
               // a dispatch before RESUMED is the Resume's replay, counted as it arrives: one held
               // back by a full buffer past the ready timeout still says the gateway answered the Resume

@@ -85,7 +85,8 @@ export const whyNotResumed = (point: ResumePoint, encoding: Encoding, intents: n
     : `saved with intents ${point.intents}, where this session asks for ${intents}`
 
 /**
- * Records the point a READY begins, before the READY is delivered: `pointAfter` reads it.
+ * Records the point a READY begins, or a RESUMED resumed, before the event is delivered:
+ * `pointAfter` reads it.
  *
  * @internal
  * @since 0.1.0
@@ -97,8 +98,9 @@ export const rememberReady = (ready: object, point: ResumePoint): void => ReadyP
  * goes, so that a process ended without its finalizers (killed, crashed) is resumed where its
  * handling stopped. A READY begins the point its session took (its session id; where the session
  * resumes it, READY's URL or, where that one is refused, the connection's; its shard and
- * encoding); each later event of the point's shard moves its sequence on, never back (an event of
- * another shard leaves it as it is). `point` is the last one for the event's shard: this
+ * encoding and intents); each later event of the point's shard moves its sequence on, never back
+ * (an event of another shard leaves it as it is), and a RESUMED fills in the encoding and intents a
+ * point saved before they were recorded does not say. `point` is the last one for the event's shard: this
  * function's, or the one the session was made to resume (`undefined` at first).
  *
  * `undefined` after a READY no session delivered (one a program made, or a copy but `Validated`'s,
@@ -111,12 +113,17 @@ export const rememberReady = (ready: object, point: ResumePoint): void => ReadyP
 export const pointAfter = (
   point: ResumePoint | undefined,
   event: { readonly shard: number; readonly sequence: number; readonly t: string }
-): ResumePoint | undefined =>
-  event.t === "READY"
-    ? ReadyPoints.of(event) as ResumePoint | undefined
-    : point === undefined || point.shard[0] !== event.shard || event.sequence <= point.sequence
-    ? point
-    : { ...point, sequence: event.sequence }
+): ResumePoint | undefined => {
+  if (event.t === "READY") return ReadyPoints.of(event) as ResumePoint | undefined
+  if (point === undefined || point.shard[0] !== event.shard) return point
+  const moved = event.sequence <= point.sequence ? point : { ...point, sequence: event.sequence }
+  const resumed = event.t === "RESUMED" ? ReadyPoints.of(event) as ResumePoint | undefined : undefined
+  // a point saved before they were recorded takes the encoding and intents of the session that
+  // resumed it
+  return resumed === undefined || resumed.sessionId !== point.sessionId || (point.encoding !== undefined && point.intents !== undefined)
+    ? moved
+    : { ...moved, encoding: moved.encoding ?? resumed.encoding, intents: moved.intents ?? resumed.intents }
+}
 
 /**
  * The timeouts of one connection. One that runs more than a second late (the process did not run:

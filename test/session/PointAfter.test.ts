@@ -34,6 +34,26 @@ const sessionOptions = { token, intents: Intents.Guilds, gateway: "ws://gateway.
 const guildCreate = (shard: number, sequence: number) => Event.make(shard, sequence, "GUILD_CREATE", { id: String(sequence) })
 
 describe("SessionOptions.pointAfter", () => {
+  // a point saved before the intents were recorded kept resuming without them: pointAfter only
+  // moved its sequence, and a later deploy that added an intent resumed it
+  it.scoped("a RESUMED fills in the encoding and intents a point saved before they were recorded does not say", () =>
+    Effect.gen(function*() {
+      const served = yield* MemoryServer.serve({ sessions: [{ sessionId: "older", shard: [0, 1], sequence: 4, intents: Intents.Guilds }] })
+      const older: SessionOptions.ResumePoint = { sessionId: "older", sequence: 4, resumeGatewayUrl: "ws://gateway.test", shard: [0, 1] }
+      const session = yield* Session.make({ ...sessionOptions, resume: older })
+      const taken = yield* Effect.fork(Stream.runCollect(Stream.take(session.events, 2)))
+      yield* advance(1_000)
+      yield* served.dispatch(0, "GUILD_CREATE", { id: "1" })
+      const events = Chunk.toReadonlyArray(yield* Fiber.join(taken))
+      expect(events.map((event) => event.t)).toEqual(["RESUMED", "GUILD_CREATE"])
+      const stored = events.reduce<SessionOptions.ResumePoint | undefined>(SessionOptions.pointAfter, older)
+      expect(stored).toEqual({ ...older, sequence: 6, encoding: "json", intents: Intents.Guilds })
+      // the next deploy asks for more: it identifies anew
+      yield* Session.make({ ...sessionOptions, intents: Intents.Guilds | Intents.GuildMessages, resume: stored })
+      yield* advance(1_000)
+      expect((yield* served.identifies).map((identify) => identify.d.intents)).toEqual([Intents.Guilds | Intents.GuildMessages])
+    }).pipe(Effect.provide(Services), Effect.withRandom(Random.fixed([0.5]))))
+
   it("each event of the point's shard moves its sequence on, never back; another shard's leaves it; a READY no session delivered begins none", () => {
     const point: SessionOptions.ResumePoint = { sessionId: "abc", resumeGatewayUrl: "wss://resume.test", sequence: 1, shard: [1, 2], encoding: "json" }
     expect(SessionOptions.pointAfter(undefined, guildCreate(1, 4))).toBeUndefined()
