@@ -748,12 +748,12 @@ export const run = (
                 return finish("identify", Reason.DecodeFailed({ kind: "Protocol", message: "READY's session_id quotes the token: not taken" }))
               }
               if (wanted) rememberReadyPoint(step)
-            } else if (step._tag === "Resumed") {
-              if (wanted) rememberResumedPoint(step)
-            } else if (step._tag === "Emit" && !ready && mode === "resume") {
+            } else if (step._tag === "Emit") {
               // a dispatch before RESUMED is the Resume's replay, counted as it arrives: one held
               // back by a full buffer past the ready timeout still says the gateway answered the Resume
-              replayed++
+              if (!ready && mode === "resume") replayed++
+            } else if (wanted) {
+              rememberResumedPoint(step)
             }
             // an unwanted event (decoded all the same: no readable header, or an encoding without
             // one, or one the session needs) is counted and observed, never delivered
