@@ -1800,13 +1800,18 @@ describe("Session", () => {
       // connection was not yet stable) within the 5 s above
     }).pipe(Effect.withRandom(Random.fixed([0.5])), Effect.provide(TestLayer)))
 
-  it.scoped("a command goes out once RESUMED is read, held back or not: a handler that waits on it before it takes more events is not stuck", () =>
+  // A program whose handler, at the message of sequence 2, does some work and then moves to a voice
+  // channel; the connection drops while it works, so its command waits for the session to be
+  // back. The Resume's replay (`3..last`, then RESUMED) meets a buffer of two places.
+  const commandAwaitedInHandler = (last: number) =>
     Effect.gen(function*() {
       const session = yield* Session.make(options({ bufferSize: 2 }))
       const voice = { guild_id: "1", channel_id: null, self_mute: false, self_deaf: false }
       const gate = yield* Deferred.make<void>()
       const seen: Array<string> = []
-      // on the message of sequence 2, the program does some work, then moves to a voice channel
+      const phases: Array<string> = []
+      yield* Effect.forkScoped(Stream.runForEach(session.transitions, ({ to }) =>
+        Effect.sync(() => phases.push(to._tag === "Connected" ? to.phase : to._tag))))
       yield* Effect.forkScoped(Stream.runForEach(session.events, (event) =>
         Effect.suspend(() => {
           seen.push(`${event.sequence}:${event.t}`)
@@ -1816,7 +1821,6 @@ describe("Session", () => {
       yield* peer.sendJson(ready())
       yield* peer.sendJson(dispatch(2, "MESSAGE_CREATE", {}))
       yield* settle
-      // the connection drops while the handler works: its command waits for the session to be back
       yield* peer.drop
       yield* settle
       yield* Deferred.succeed(gate, undefined)
@@ -1825,53 +1829,25 @@ describe("Session", () => {
       yield* TestClock.adjust("1 second")
       const { first, peer: next } = yield* Fiber.join(again)
       expect(first.op).toBe(6)
-      // the replay fills the buffer's two places: RESUMED waits for room
-      yield* next.sendJson(dispatch(3, "MESSAGE_CREATE", {}))
-      yield* next.sendJson(dispatch(4, "MESSAGE_CREATE", {}))
-      yield* next.sendJson(dispatch(5, "RESUMED", {}))
+      for (let s = 3; s <= last; s++) yield* next.sendJson(dispatch(s, "MESSAGE_CREATE", {}))
+      yield* next.sendJson(dispatch(last + 1, "RESUMED", {}))
       yield* settle
       const sent = yield* sentPayloads(next)
       expect(sent.filter(({ op }) => op === 4).map(({ d }) => d)).toEqual([voice])
-      expect(seen).toEqual(["1:READY", "2:MESSAGE_CREATE", "3:MESSAGE_CREATE", "4:MESSAGE_CREATE", "5:RESUMED"])
-    }).pipe(Effect.provide(TestLayer)))
+      const replayed = Array.from({ length: last - 2 }, (_, i) => `${i + 3}:MESSAGE_CREATE`)
+      expect(seen).toEqual(["1:READY", "2:MESSAGE_CREATE", ...replayed, `${last + 1}:RESUMED`])
+      // the session says Ready only at RESUMED
+      expect(phases.slice(-2)).toEqual(["Resuming", "Ready"])
+      expect(yield* next.isOpen).toBe(true)
+    })
+
+  it.scoped("a command goes out once RESUMED is read, held back or not: a handler that waits on it before it takes more events is not stuck", () =>
+    // the replay fills the buffer's two places: RESUMED waits for room
+    commandAwaitedInHandler(4).pipe(Effect.provide(TestLayer)))
 
   it.scoped("a command goes out once a Resume's replay waits for room: a handler that waits on it is not stuck behind a replay longer than the buffer", () =>
-    Effect.gen(function*() {
-      const session = yield* Session.make(options({ bufferSize: 2 }))
-      const voice = { guild_id: "1", channel_id: null, self_mute: false, self_deaf: false }
-      const gate = yield* Deferred.make<void>()
-      const seen: Array<string> = []
-      const states: Array<string> = []
-      yield* Effect.forkScoped(Stream.runForEach(session.transitions, ({ to }) =>
-        Effect.sync(() => states.push(to._tag === "Connected" ? to.phase : to._tag))))
-      yield* Effect.forkScoped(Stream.runForEach(session.events, (event) =>
-        Effect.suspend(() => {
-          seen.push(`${event.sequence}:${event.t}`)
-          return event.sequence === 2 ? Effect.zipRight(Deferred.await(gate), session.updateVoiceState(voice)) : Effect.void
-        })))
-      const { peer } = yield* acceptAndHello(3_600_000)
-      yield* peer.sendJson(ready())
-      yield* peer.sendJson(dispatch(2, "MESSAGE_CREATE", {}))
-      yield* settle
-      yield* peer.drop
-      yield* settle
-      yield* Deferred.succeed(gate, undefined)
-      yield* settle
-      const again = yield* Effect.fork(acceptAndHello(3_600_000))
-      yield* TestClock.adjust("1 second")
-      const { first, peer: next } = yield* Fiber.join(again)
-      expect(first.op).toBe(6)
-      // five replayed events: two fill the buffer, the reader waits with the third, RESUMED unread
-      for (let s = 3; s <= 7; s++) yield* next.sendJson(dispatch(s, "MESSAGE_CREATE", {}))
-      yield* next.sendJson(dispatch(8, "RESUMED", {}))
-      yield* settle
-      const sent = yield* sentPayloads(next)
-      expect(sent.filter(({ op }) => op === 4).map(({ d }) => d)).toEqual([voice])
-      expect(seen).toEqual(["1:READY", "2:MESSAGE_CREATE", "3:MESSAGE_CREATE", "4:MESSAGE_CREATE", "5:MESSAGE_CREATE", "6:MESSAGE_CREATE", "7:MESSAGE_CREATE", "8:RESUMED"])
-      // the session says Ready only at RESUMED, once
-      expect(states.slice(-2)).toEqual(["Resuming", "Ready"])
-      expect(yield* next.isOpen).toBe(true)
-    }).pipe(Effect.provide(TestLayer)))
+    // two fill the buffer, the reader waits with the third, RESUMED unread
+    commandAwaitedInHandler(7).pipe(Effect.provide(TestLayer)))
 
   it.scoped("disconnecting while the reader waits for room in a full buffer ends at once; the event it held is not counted", () =>
     Effect.gen(function*() {
