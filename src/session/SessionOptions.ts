@@ -100,8 +100,8 @@ export const rememberReady = (ready: object, point: ResumePoint): void => ReadyP
  * resumes it, READY's URL or, where that one is refused, the connection's; its shard and
  * encoding and intents); each later event of the point's shard moves its sequence on, never back
  * (an event of another shard leaves it as it is), and a RESUMED fills in the encoding and intents a
- * point saved before they were recorded does not say. `point` is the last one for the event's shard: this
- * function's, or the one the session was made to resume (`undefined` at first).
+ * point saved before they were recorded does not say. `point` is the last one for the event's
+ * shard: this function's, or the one the session was made to resume (`undefined` at first).
  *
  * `undefined` after a READY no session delivered (one a program made, or a copy but `Validated`'s,
  * which carry it), or one whose session cannot be resumed; until a READY was handled, with an
@@ -149,9 +149,10 @@ export interface Timeouts {
    * Request Guild Members: from the request going out to the first chunk of its answer, and from
    * each chunk to the next (default 30 s), so that a large guild's answer takes as long as it keeps
    * coming; counted only while a connection is answered (a drop pauses it, the next READY or
-   * RESUMED, or a replayed event held up by a full events buffer, goes on with it), and started over as a reader that waited for room in the events
-   * buffer gets it, up to ten timeouts after the last chunk. A request waiting for an answered
-   * connection or the send limit is not counted against it.
+   * RESUMED, or a replayed event held up by a full events buffer, goes on with it), and started
+   * over as a reader that waited for room in the events buffer gets it, up to ten timeouts after
+   * the last chunk. A request waiting for an answered connection or the send limit is not counted
+   * against it.
    */
   readonly members: Duration.DurationInput
 }

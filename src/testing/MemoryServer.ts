@@ -397,7 +397,11 @@ export const serve = (options: Options = {}): Effect.Effect<Served, never, Memor
 
     let connections = 0
     // a `leave` that throws stops the accepting, told
-    const leaves = (connection: number) => Effect.catchAllDefect(Effect.sync(() => options.leave?.(connection) === true), (defect) => Effect.zipRight(faulted("the leave option")(defect), Effect.never))
+    const leaves = (connection: number): Effect.Effect<boolean> =>
+      Effect.catchAllDefect(
+        Effect.sync(() => options.leave?.(connection) === true),
+        (defect) => Effect.zipRight(faulted("the leave option")(defect), Effect.never)
+      )
     const accept = Effect.flatMap(gateway.accept, (peer) =>
       Effect.flatMap(leaves(connections++), (leaving) =>
         leaving || isEtf(peer)
