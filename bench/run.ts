@@ -10,7 +10,9 @@
  * consumed before measuring), `--shards N` (idle shards), `--only NAME` (workloads whose
  * name contains NAME), `--no-memory`, `--no-startup`. `--quick`, `--only` and the `--no-*` flags
  * write bench/out/RESULTS.partial.md instead; a full run also adds its target figures to
- * bench/history.json. `npm run bench` runs bench/etf.ts, bench/streamgc.ts and bench/validated.ts
+ * bench/history.json. So does a run without zlib-sync (@discordjs/ws is then not at its fastest:
+ * `npm install --no-save zlib-sync` first, which `npm ci` undoes), unless `--without-zlib-sync`
+ * says it cannot be built here. `npm run bench` runs bench/etf.ts, bench/streamgc.ts and bench/validated.ts
  * first and this script last, so that `npm run bench -- --quick` hands its flags to this one.
  *
  * @since 0.1.0
@@ -203,6 +205,13 @@ const commitOf = (): string | null => {
 }
 
 const main = async (): Promise<void> => {
+  const zlibSync = zlibSyncInstalled()
+  if (!zlibSync) {
+    progress(
+      "zlib-sync is not installed: @discordjs/ws runs in its node:zlib mode, not its fastest; " +
+        (flag("--without-zlib-sync") ? "taken as the results (--without-zlib-sync)" : "results go to bench/out (`npm install --no-save zlib-sync` first)")
+    )
+  }
   progress("building the benchmark processes")
   // what is measured is what was built now: sources changed during the run are not in it
   const commit = commitOf()
@@ -213,7 +222,7 @@ const main = async (): Promise<void> => {
     node: process.version,
     date: new Date().toISOString(),
     command: `npm run bench${args.length > 0 ? ` -- ${args.join(" ")}` : ""}`,
-    zlibSync: zlibSyncInstalled()
+    zlibSync
   }
   const workloads = await throughput()
   const memoryResult = flag("--no-memory") ? undefined : await memory()
@@ -222,8 +231,10 @@ const main = async (): Promise<void> => {
     progress("startup: 64 shards at max_concurrency 16 under TestClock")
     startup = await Processes.runOnce<ReadonlyArray<Startup>>("startup", {})
   }
-  // a smoke test or a partial run never overwrites the results, nor goes into the history
-  const partial = quick || text("--only") !== undefined || flag("--no-memory") || flag("--no-startup")
+  // a smoke test, a partial run, or one where @discordjs/ws lacked its fastest inflate, never
+  // overwrites the results, nor goes into the history
+  const partial = quick || text("--only") !== undefined || flag("--no-memory") || flag("--no-startup") ||
+    (!zlibSync && !flag("--without-zlib-sync"))
   const measured: Report.Everything = { machine, settings, workloads, memory: memoryResult, startup, history: [] }
   const history = partial ? [] : History.append({
     date: machine.date,
