@@ -140,10 +140,10 @@ export const checkSelection = (options: FleetOptions): Either.Either<void, Inval
  * sequence; two of different sessions are refused). A point of another shard count is refused when
  * the count was given; when it came from `GET /gateway/bot` (Discord recommends another count
  * since the points were stored), it cannot be resumed and is `stale`: its shard identifies anew.
- * So is a point saved over another encoding than the fleet's `encoding`, or with other
- * intents (`unmatched`): Discord resumes a session only over the encoding it began with, and keeps
- * the intents it identified with. A point of a shard the fleet
- * does not run is left out (`elsewhere`): one store may hand every process the points of all.
+ * So is a point saved over another encoding than the fleet's `encoding`, or with other intents
+ * (`unmatched`): Discord resumes a session only over the encoding it began with, and keeps the
+ * intents it identified with. A point of a shard the fleet does not run is left out
+ * (`elsewhere`): one store may hand every process the points of all.
  *
  * @internal
  * @since 0.1.0

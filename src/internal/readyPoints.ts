@@ -2,9 +2,10 @@
  * The resume point each delivered READY began, kept beside the event object: its session decides
  * where the session is resumed (READY's URL, or the connection's where READY's is refused), which
  * READY's data alone does not say. A delivered RESUMED keeps the point it resumed, with the
- * encoding and intents an older point may not say. The session records it (`SessionOptions.ResumePoint`; this
- * module, below the session, does not name the type), `SessionOptions.pointAfter` reads it, and a
- * stage that hands on a copy (`Validated`) carries it over.
+ * encoding and intents an older point may not say. The session records it
+ * (`SessionOptions.ResumePoint`; this module, below the session, does not name the type),
+ * `SessionOptions.pointAfter` reads it, and a stage that hands on a copy (`Validated`) carries it
+ * over.
  *
  * @since 0.1.0
  */

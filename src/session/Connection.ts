@@ -45,7 +45,7 @@ import type { Outbox } from "./Outbox.ts"
 import * as Protocol from "./Protocol.ts"
 import { FatalClose } from "./SessionError.ts"
 import type { SessionMetrics } from "./SessionMetrics.ts"
-import { gatewayUrl, rememberReady, type ResolvedOptions } from "./SessionOptions.ts"
+import { gatewayUrl, pointOf, rememberReady, type ResolvedOptions } from "./SessionOptions.ts"
 import { Reason, SessionState } from "./SessionState.ts"
 
 /** The least time between two heartbeats sent because the gateway asked (op 1), in ms. */
@@ -685,29 +685,13 @@ export const run = (
     // program can take READY
     const rememberReadyPoint = (step: ReadyStep): void => {
       const { resumeGatewayUrl } = afterReady(ctx.memory.current, step, at, readyRefusal(options, at, step))
-      if (resumeGatewayUrl === undefined) return
-      rememberReady(step.event, {
-        sessionId: step.sessionId,
-        sequence: step.event.sequence,
-        resumeGatewayUrl,
-        shard: options.shard,
-        encoding: options.encoding.name,
-        intents: options.intents
-      })
+      if (resumeGatewayUrl !== undefined) rememberReady(step.event, pointOf(options, step.sessionId, step.event.sequence, resumeGatewayUrl))
     }
     // the point RESUMED resumed, as this session would give it: `pointAfter` fills in what a point
     // saved before the encoding and intents were recorded does not say
     const rememberResumedPoint = (step: EventStep): void => {
       const { resumeGatewayUrl, sessionId } = ctx.memory.current
-      if (sessionId === undefined || resumeGatewayUrl === undefined) return
-      rememberReady(step.event, {
-        sessionId,
-        sequence: step.event.sequence,
-        resumeGatewayUrl,
-        shard: options.shard,
-        encoding: options.encoding.name,
-        intents: options.intents
-      })
+      if (sessionId !== undefined && resumeGatewayUrl !== undefined) rememberReady(step.event, pointOf(options, sessionId, step.event.sequence, resumeGatewayUrl))
     }
     const commit = (step: EventStep): Effect.Effect<void> | undefined => {
       if (step._tag === "Ready") {

@@ -45,9 +45,9 @@ export interface Pending {
 }
 
 /**
- * How an answered connection writes: `slot` waits for the send limiter, `presenceSlots` for both the
- * presence limit and the send limiter, and `write` sends (false when the socket refused it, which
- * keeps the command for the next connection). Both slot effects give back what they took when
+ * How an answered connection writes: `slot` waits for the send limiter, `presenceSlots` for both
+ * the presence limit and the send limiter, and `write` sends (false when the socket refused it,
+ * which keeps the command for the next connection). Both slot effects give back what they took when
  * interrupted.
  *
  * @since 0.1.0

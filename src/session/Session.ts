@@ -863,7 +863,7 @@ export const makeWith = (
       const { resumeGatewayUrl, sequence, sessionId } = memory.current
       return sessionId === undefined || resumeGatewayUrl === undefined
         ? Option.fromNullable(unresumable)
-        : Option.some({ sessionId, sequence: sequence ?? 0, resumeGatewayUrl, shard: resolved.shard, encoding: resolved.encoding.name, intents: resolved.intents })
+        : Option.some(SessionOptions.pointOf(resolved, sessionId, sequence ?? 0, resumeGatewayUrl))
     })
 
     return {

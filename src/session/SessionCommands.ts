@@ -1,8 +1,8 @@
 /**
  * What a program sends through a session. Each command is checked and encoded at once (an
  * `InvalidCommand` otherwise), refused when it is about a guild another shard holds (no answer
- * would come), then queued in the outbox until a connection the gateway answered writes it. Presence updates also
- * set the presence a new Identify carries.
+ * would come), then queued in the outbox until a connection the gateway answered writes it.
+ * Presence updates also set the presence a new Identify carries.
  *
  * @since 0.1.0
  */

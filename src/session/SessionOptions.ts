@@ -85,6 +85,22 @@ export const whyNotResumed = (point: ResumePoint, encoding: Encoding, intents: n
     : `saved with intents ${point.intents}, where this session asks for ${intents}`
 
 /**
+ * The point of gateway session `sessionId` at `sequence`, resumed at `resumeGatewayUrl`, as a
+ * session made with `options` gives it: its shard, encoding and intents.
+ *
+ * @internal
+ * @since 0.1.0
+ */
+export const pointOf = (options: ResolvedOptions, sessionId: string, sequence: number, resumeGatewayUrl: string): ResumePoint => ({
+  sessionId,
+  sequence,
+  resumeGatewayUrl,
+  shard: options.shard,
+  encoding: options.encoding.name,
+  intents: options.intents
+})
+
+/**
  * Records the point a READY begins, or a RESUMED resumed, before the event is delivered:
  * `pointAfter` reads it.
  *

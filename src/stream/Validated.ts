@@ -307,8 +307,9 @@ const checkerOf = <S extends Schemas, E2, R2>(schemas: S, keepOthers: boolean, o
       const decoded = ofType(event.d, runtime)
       if (decoded._tag === "Right") {
         const copy = new DecodedEvent(event.shard, event.sequence, event.t, decoded.right)
-        // the point READY began, or RESUMED resumed, goes on with its copy (`SessionOptions.pointAfter`)
-        if (event.t === "READY" || event.t === "RESUMED") ReadyPoints.carry(event, copy)
+        // the point a READY began, or a RESUMED resumed, goes on with its copy
+        // (`SessionOptions.pointAfter`)
+        ReadyPoints.carry(event, copy)
         return copy
       }
       // the values quoted in a report are the event's data: a user's text, escaped to be shown, never obeyed
