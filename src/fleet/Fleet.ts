@@ -265,7 +265,7 @@ const start = (
     )
     // given back by a disconnect until their shards begin gateway sessions of their own
     const unresumed = new Map(unmatched.map((point) => [point.shard[0], point]))
-    const presence = FleetPresence.make(resolved.presence, (id) => resume.has(id))
+    const presence = FleetPresence.make(resolved.presence)
     const optionsOf = (base: SessionOptions.ResolvedOptions, id: number) =>
       SessionOptions.forShard({ ...base, presence: presence.latest() }, [id, shardCount], resume.get(id))
     for (const id of ids) yield* optionsOf(resolved, id)
@@ -410,19 +410,19 @@ const start = (
     const checked = <C extends Commands.UserCommand, A, E>(command: C, send: (checked: C) => Effect.Effect<A, E>) =>
       Effect.flatMap(Commands.encodeChecked(command, resolved.encoding), ({ checked }) => send(checked))
 
-    // a session's SessionClosed, said of its shard and the guilds its command was for (it said
-    // neither: a caller of a command split over shards could not tell which part went out)
-    const closedOn = (shardId: number, guildIds: ReadonlyArray<string>) =>
-      new SessionClosed({ detail: `shard ${shardId} was disconnected or ended before the command for guild ${guildIds.join(", ")} went out` })
     // a part of a command for `guildIds` refused before it waits: their shard was stopped on its own
+    // (said as its session says it: the shard and the guilds)
     const stillRunning = (shard: Starter.Shard, guildIds: ReadonlyArray<string>): Effect.Effect<void, SessionClosed> =>
-      ended.has(shard.id) ? Effect.fail(closedOn(shard.id, guildIds)) : Effect.void
-    // a routed command's error, its SessionClosed said of the guild's shard
-    const namingShard = (guildId: string) => <E>(error: E): E | SessionClosed =>
-      error instanceof SessionClosed ? closedOn(shardOf(guildId, shardCount), [guildId]) : error
-    // `send` on the session of the guild's shard
+      ended.has(shard.id)
+        ? Effect.fail(new SessionClosed({
+          detail: `shard ${shard.id} was disconnected or ended before the command for guild ${guildIds.join(", ")} went out`,
+          shards: [shard.id],
+          guildIds
+        }))
+        : Effect.void
+    // `send` on the session of the guild's shard (whose SessionClosed names its shard and guild)
     const onGuildShard = <A, E>(guildId: string, send: (session: Session.Session) => Effect.Effect<A, E>) =>
-      Effect.flatMap(sessionFor(guildId), (session) => Effect.mapError(send(session), namingShard(guildId)))
+      Effect.flatMap(sessionFor(guildId), send)
     const requestSoundboardSounds: Fleet["requestSoundboardSounds"] = (guildIds) =>
       Effect.gen(function*() {
         // the whole list first (at least one id), then every shard's part
@@ -462,12 +462,16 @@ const start = (
           return Either.isLeft(result) ? [{ shard, group, error: result.left }] : []
         })
         if (failed.length === 0) return
-        const other = failed.find(({ error }) => !(error instanceof SessionClosed))
-        if (other !== undefined) return yield* Effect.fail(other.error)
+        const closed = failed.flatMap(({ error }) => error instanceof SessionClosed ? [error] : [])
+        if (closed.length < failed.length) return yield* Effect.fail(failed.find(({ error }) => !(error instanceof SessionClosed))!.error)
         // which parts did not go out, and which did: the caller asks again for those only
         const wentOut = parts.filter((_, index) => Either.isRight(sent[index]!)).map(([shard]) => shard.id)
-        const notSent = failed.map(({ group, shard }) => closedOn(shard.id, group).detail).join("; ")
-        return yield* new SessionClosed({ detail: `${notSent}${wentOut.length === 0 ? "" : `; the part${wentOut.length === 1 ? "" : "s"} of shard${wentOut.length === 1 ? "" : "s"} ${wentOut.join(", ")} went out`}` })
+        const notSent = closed.map((error) => error.detail).join("; ")
+        return yield* new SessionClosed({
+          detail: `${notSent}${wentOut.length === 0 ? "" : `; the part${wentOut.length === 1 ? "" : "s"} of shard${wentOut.length === 1 ? "" : "s"} ${wentOut.join(", ")} went out`}`,
+          shards: closed.flatMap((error) => error.shards),
+          guildIds: closed.flatMap((error) => error.guildIds)
+        })
       })
 
     const changesOf = (session: Session.Session) => Stream.map(session.snapshots, ShardStatus.make)
@@ -541,7 +545,7 @@ const start = (
                       detail: `its shard ${shardOf(asked.guild_id, shardCount)} did not start within the members timeout`
                     })
                 }),
-                (session) => Effect.mapError(session.requestGuildMembers(Commands.requestOf(asked)), namingShard(asked.guild_id))
+                (session) => session.requestGuildMembers(Commands.requestOf(asked))
               )
             ))).pipe(
           Effect.mapError(masked),

@@ -1,9 +1,9 @@
 /**
  * A fleet's presence: the one every shard should show, whenever it started and however it
- * connected. A session's Identify carries the presence the session was made with; a resumed one
- * keeps the presence its gateway session had; a running one gets each update as op 3. What falls
- * between those (an update while a session was being made, or a shard resumed after an update)
- * is told to the session once it runs.
+ * connected. A session shows the presence it was made with (its Identify carries it; a resumed one
+ * sends it once its Resume is answered, unless its point says it shows it already); a running one
+ * gets each update as op 3. What falls between those (an update while a session was being made) is
+ * told to the session once it runs.
  *
  * @since 0.1.0
  */
@@ -49,8 +49,7 @@ export interface FleetPresence {
   ) => Effect.Effect<void, Commands.InvalidCommand>
 }
 
-// what a resumed shard shows is not known: what its gateway session had, or, its Resume refused,
-// what its Identify carried
+// what a shard shows is not known: a send to it given up on may have gone out
 const unknown: unique symbol = Symbol("unknown")
 
 type Update = Withdrawable.Update<Commands.Presence | undefined>
@@ -79,12 +78,11 @@ class ShardPresence {
 }
 
 /**
- * The presence of a fleet that starts with `initial`; `resumes` says which shards resume the
- * gateway session they had (and with it the presence it had: `initial`, the fleet's caller says).
+ * The presence of a fleet that starts with `initial`.
  *
  * @since 0.1.0
  */
-export const make = (initial: Commands.Presence | undefined, resumes: (id: number) => boolean): FleetPresence => {
+export const make = (initial: Commands.Presence | undefined): FleetPresence => {
   // an update that reached the running sessions went out
   const presences = Withdrawable.make(initial)
   const made = new Map<number, Commands.Presence | undefined>()
@@ -143,9 +141,8 @@ export const make = (initial: Commands.Presence | undefined, resumes: (id: numbe
       made.set(id, presence)
     },
     started: (id, session) => {
-      const identifiedWith = made.get(id)
+      const shows = made.get(id)
       made.delete(id)
-      const shows = resumes(id) && identifiedWith !== initial ? unknown : identifiedWith
       // aimed at the latest at the call; an update made, or one taken back, before the effect runs
       // aims it anew (the take-back had no scope to send in: the shard kept an update given up on)
       const shard = new ShardPresence(shows, presences.newest())

@@ -93,8 +93,8 @@ const makeLane = (): Lane => ({ waiting: [], carried: undefined, writing: false 
  * slots, write it. Waiting is interruptible; a command taken and not yet written stays `carried`.
  * A command whose caller gave up (its `sent` was interrupted) is dropped unsent; one superseded
  * is done unsent. On a lane whose commands `overtake` (presences: only the newest matters), the
- * newest command waiting goes out in the slots the oldest waited for, and the waits of those it
- * overtook end with its write. The lane is marked idle in the same step that finds it empty, so a
+ * newest command waiting and not superseded goes out in the slots the oldest waited for, and the
+ * waits of those it overtook end with its write. The lane is marked idle in the same step that finds it empty, so a
  * command queued later starts a new writer.
  */
 const writeLane = <R>(
@@ -116,10 +116,12 @@ const writeLane = <R>(
         // a caller that gives up meanwhile takes the wait down with it: its slot goes back
         yield* restore(Effect.raceFirst(slots, Effect.exit(Deferred.await(pending.sent))))
         if (!(yield* Deferred.isDone(pending.sent))) {
-          // chosen as it is written (those whose callers gave up while it waited left the lane),
-          // and taken off the lane with those it overtakes while it is written
+          // chosen as it is written (those whose callers gave up while it waited left the lane):
+          // the newest not superseded (one queued after a newer one can be moot), taken off the
+          // lane with those it overtakes while it is written
           const overtaken = overtake ? lane.waiting.splice(0) : []
-          const chosen = overtaken[overtaken.length - 1] ?? pending
+          let chosen = pending
+          for (const waiting of overtaken) if (waiting.watch?.superseded?.() !== true) chosen = waiting
           chosen.writing = true
           const written = yield* write(chosen.payload)
           chosen.writing = false

@@ -436,15 +436,17 @@ export const makeWith = (
 
     const metrics = SessionMetrics.make(shardId)
     const outbox = yield* Outbox.make((depth) => metrics.queueDepth(depth))
-    const { commands, identify } = SessionCommands.make({
+    const { commands, identify, presenceOnResume, shown } = SessionCommands.make({
       options: resolved,
       outbox,
       members,
       metrics,
       // however it ended: a session that died of a defect had its commands' callers die of it too
       // (not `SessionClosed`), each on a fiber Effect then told of
-      ended: Effect.asVoid(Effect.exit(Deferred.await(finished)))
+      ended: Effect.asVoid(Effect.exit(Deferred.await(finished))),
+      resumesPoint: point !== undefined
     })
+    if (presenceOnResume !== undefined) yield* Effect.forkIn(presenceOnResume, sessionScope)
     // made at the first presence update, which most sessions never send
     let presenceLimiter: SendLimiter.SendLimiter | undefined
     const presenceLimit = Effect.suspend(() =>
@@ -863,7 +865,7 @@ export const makeWith = (
       const { resumeGatewayUrl, sequence, sessionId } = memory.current
       return sessionId === undefined || resumeGatewayUrl === undefined
         ? Option.fromNullable(unresumable)
-        : Option.some(SessionOptions.pointOf(resolved, sessionId, sequence ?? 0, resumeGatewayUrl))
+        : Option.some(SessionOptions.pointOf(resolved, sessionId, sequence ?? 0, resumeGatewayUrl, shown()))
     })
 
     return {

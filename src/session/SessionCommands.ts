@@ -72,6 +72,8 @@ export interface Context {
   readonly metrics: SessionMetrics
   /** Succeeds once the session has ended, however it ended. */
   readonly ended: Effect.Effect<void>
+  /** The session resumes a point handed to it (whose gateway session shows the presence it had). */
+  readonly resumesPoint: boolean
 }
 
 /**
@@ -83,6 +85,18 @@ export interface Made {
   readonly commands: SessionCommands
   /** The Identify to send now: the options, with the presence of the updates so far. */
   readonly identify: () => Commands.Identify
+  /**
+   * To run in the session's scope: a session that resumes a point with a `presence` option shows
+   * it once the Resume is answered (a Resume carries no presence: the gateway session kept the one
+   * it had), unless the point says it shows it already, or a newer update or an Identify (the
+   * Resume refused) made it moot. None for other sessions.
+   */
+  readonly presenceOnResume: Effect.Effect<void> | undefined
+  /**
+   * The presence the gateway session shows, for a resume point: the point's, then each Identify's
+   * (`null`: none) and each update's as it goes out; `undefined` while that is not known.
+   */
+  readonly shown: () => Commands.Presence | null | undefined
 }
 
 /**
@@ -90,24 +104,34 @@ export interface Made {
  *
  * @since 0.1.0
  */
-export const make = ({ ended, members, metrics, options, outbox }: Context): Made => {
+export const make = ({ ended, members, metrics, options, outbox, resumesPoint }: Context): Made => {
   // what a fresh Identify says: the options, with the presence of the newest update not given up
   // on, so a new session shows what the old one showed
   const identifying = Withdrawable.make(options)
+  let shown = resumesPoint && options.resume !== undefined ? SessionOptions.pointPresence(options.resume) : undefined
 
-  // `effect`, unless the session ends first: it fails with SessionClosed then (run detached, so
-  // that a caller that cannot be interrupted gets its answer too)
-  const untilEnded = <A, E>(effect: Effect.Effect<A, E>): Effect.Effect<A, E | SessionClosed> =>
+  // `effect` for `command`, unless the session ends first: it fails with SessionClosed then, naming
+  // this shard and the command's guilds (run detached, so that a caller that cannot be interrupted
+  // gets its answer too); a member request is done when answered, the others once they went out
+  const untilEnded = <A, E>(command: Commands.UserCommand, effect: Effect.Effect<A, E>): Effect.Effect<A, E | SessionClosed> =>
     Effect.raceFirst(
       effect,
-      Effect.zipRight(ended, Effect.failSync(() => new SessionClosed({ detail: "the session was disconnected or ended" })))
+      Effect.zipRight(
+        ended,
+        Effect.failSync(() => {
+          const guildIds = Commands.guildIds(command)
+          const about = guildIds.length === 0 ? "" : ` for guild ${guildIds.join(", ")}`
+          const done = command._tag === "RequestGuildMembers" ? `the member request${about} was answered` : `the command${about} went out`
+          return new SessionClosed({ detail: `shard ${options.shard[0]} was disconnected or ended before ${done}`, shards: [options.shard[0]], guildIds })
+        })
+      )
     )
   // a command waits for a connection the gateway answered
   const send = (
     command: Commands.UserCommand,
     payload: string | Uint8Array,
     watch?: Outbox.Watch
-  ): Effect.Effect<void, SessionClosed> => detached(untilEnded(outbox.submit(Commands.opcode(command), payload, watch)))
+  ): Effect.Effect<void, SessionClosed> => detached(untilEnded(command, outbox.submit(Commands.opcode(command), payload, watch)))
   // a command about a guild another shard holds would get no answer: refused at once
   const onThisShard = (command: Commands.UserCommand): Effect.Effect<void, Commands.InvalidCommand> => {
     const [id, count] = options.shard
@@ -146,11 +170,36 @@ export const make = ({ ended, members, metrics, options, outbox }: Context): Mad
         // together timed out in the outbox, never sent); a session that ends fails it at once,
         // sent or not, since no answer can come
         const sent = Effect.zipRight(outbox.submit(Commands.opcode(command), payload), members.sent(nonce))
-        return yield* detached(untilEnded(Effect.zipRight(sent, Effect.raceFirst(answer, members.stalled(nonce, options.timeouts.members)))))
+        return yield* detached(untilEnded(command, Effect.zipRight(sent, Effect.raceFirst(answer, members.stalled(nonce, options.timeouts.members)))))
       }).pipe(Effect.ensuring(members.unregister(nonce)))
     })
 
   const masked = Commands.maskingToken(options.token)
+
+  // the options' presence, an update made with the session (older than any of the program's), as
+  // the presence lane's writer asks: moot once a newer one was made, or an Identify carried it
+  const showOnResume = (presence: Commands.Presence): Effect.Effect<void> => {
+    const update = identifying.add(options)
+    const moot = () => identifying.superseded(update) || identifying.newest().order > update.order
+    return Effect.flatMap(Commands.built("PresenceUpdate", () => Commands.presenceUpdate(presence)), (command) =>
+      Effect.flatMap(Commands.encodeChecked(command, options.encoding), ({ payload }) =>
+        send(command, payload, {
+          onWritten: () => {
+            identifying.wentOut(update)
+            shown = presence
+          },
+          onWithdrawn: () => identifying.withdraw(update),
+          superseded: moot
+        }))).pipe(
+      Effect.catchTag("SessionClosed", () => Effect.void),
+      Effect.catchTag("InvalidCommand", (error) => Effect.logWarning(`the presence option was not shown after the Resume: ${masked(error).message}`)),
+      Effect.annotateLogs({ component: "Session", shard: options.shard[0] })
+    )
+  }
+  const presenceOnResume = options.presence !== undefined && resumesPoint && !(shown !== undefined && SessionOptions.showsAlready(shown, options.presence))
+    ? showOnResume(options.presence)
+    : undefined
+
   // each call counted as it ends, its error as the caller gets it
   const counted = <A, E extends { readonly _tag: string }>(command: Commands.UserCommand["_tag"], effect: Effect.Effect<A, E>) =>
     Effect.onExit(Effect.mapError(effect, masked), (exit) => metrics.command(command, exit))
@@ -168,7 +217,10 @@ export const make = ({ ended, members, metrics, options, outbox }: Context): Mad
               // session's, and it does not go out
               return Effect.onInterrupt(
                 restore(send(command, payload, {
-                  onWritten: () => identifying.wentOut(update),
+                  onWritten: () => {
+                    identifying.wentOut(update)
+                    shown = next.presence
+                  },
                   onWithdrawn: () => identifying.withdraw(update),
                   superseded: () => identifying.superseded(update)
                 })),
@@ -185,9 +237,12 @@ export const make = ({ ended, members, metrics, options, outbox }: Context): Mad
 
   return {
     commands,
+    presenceOnResume,
+    shown: () => shown,
     identify: () => {
       const latest = identifying.latest()
       identifying.carried(latest)
+      shown = latest.presence ?? null
       return SessionOptions.identifyCommand(latest)
     }
   }

@@ -109,12 +109,18 @@ export class InvalidOptions extends TaggedError("InvalidOptions")<{
 }
 
 /**
- * The session is not running any more (it was disconnected or ended), so it cannot do this.
+ * The session is not running any more (it was disconnected or ended), so it cannot do this. It
+ * names the shards and guilds of what failed, so a program can ask again for those only (a
+ * fleet's soundboard request split over shards fails only for the parts that did not go out).
  *
  * @since 0.1.0
  */
 export class SessionClosed extends TaggedError("SessionClosed")<{
   readonly detail: string
+  /** The shards whose sessions ended before the command, or their part of it, was done. */
+  readonly shards: ReadonlyArray<number>
+  /** The guilds of what failed (none for a command about no guild, a presence update). */
+  readonly guildIds: ReadonlyArray<string>
 }> {
   override get message(): string {
     return `session closed: ${this.detail}`

@@ -61,7 +61,41 @@ export interface ResumePoint {
    * taken as of the resuming session's intents.
    */
   readonly intents?: number | undefined
+  /**
+   * The presence the gateway session showed when the point was taken (`null`: none, Discord's
+   * default), as `disconnect` says it (`pointAfter`'s points never say it: a presence update is no
+   * event). A Resume carries no presence, so a session with a `presence` option that resumes a
+   * point saying another one, or none, or not saying (one no command could carry says nothing),
+   * shows its option once the Resume is answered.
+   */
+  readonly presence?: Commands.Presence | null | undefined
 }
+
+// a presence as it goes out: an op 3's JSON (a value no command could carry: none)
+const sentAs = (presence: unknown): string | undefined =>
+  Either.getOrUndefined(Either.flatMap(
+    Commands.built("PresenceUpdate", () => Commands.presenceUpdate(presence as Commands.Presence)),
+    (command) => Either.map(Commands.encodeChecked(command, Json.encoding), ({ payload }) => String(payload))
+  ))
+
+/**
+ * The presence `point` says its gateway session showed: `undefined` where it does not say, or says
+ * one no command could carry.
+ *
+ * @internal
+ * @since 0.1.0
+ */
+export const pointPresence = (point: ResumePoint): Commands.Presence | null | undefined =>
+  point.presence === null || (point.presence !== undefined && sentAs(point.presence) !== undefined) ? point.presence : undefined
+
+/**
+ * Whether a gateway session showing `shown` (`null`: none) would show `presence` already.
+ *
+ * @internal
+ * @since 0.1.0
+ */
+export const showsAlready = (shown: Commands.Presence | null, presence: Commands.Presence): boolean =>
+  sentAs(shown ?? Commands.defaultPresence) === sentAs(presence)
 
 /**
  * Whether a session of `encoding` (and, given, `intents`) may resume from `point`: the point was
@@ -86,18 +120,26 @@ export const whyNotResumed = (point: ResumePoint, encoding: Encoding, intents: n
 
 /**
  * The point of gateway session `sessionId` at `sequence`, resumed at `resumeGatewayUrl`, as a
- * session made with `options` gives it: its shard, encoding and intents.
+ * session made with `options` gives it: its shard, encoding and intents, and the presence it shows
+ * where that is known.
  *
  * @internal
  * @since 0.1.0
  */
-export const pointOf = (options: ResolvedOptions, sessionId: string, sequence: number, resumeGatewayUrl: string): ResumePoint => ({
+export const pointOf = (
+  options: ResolvedOptions,
+  sessionId: string,
+  sequence: number,
+  resumeGatewayUrl: string,
+  presence?: Commands.Presence | null
+): ResumePoint => ({
   sessionId,
   sequence,
   resumeGatewayUrl,
   shard: options.shard,
   encoding: options.encoding.name,
-  intents: options.intents
+  intents: options.intents,
+  ...(presence === undefined ? {} : { presence })
 })
 
 /**
@@ -116,8 +158,9 @@ export const rememberReady = (ready: object, point: ResumePoint): void => ReadyP
  * resumes it, READY's URL or, where that one is refused, the connection's; its shard and
  * encoding and intents); each later event of the point's shard moves its sequence on, never back
  * (an event of another shard leaves it as it is), and a RESUMED fills in the encoding and intents a
- * point saved before they were recorded does not say. `point` is the last one for the event's
- * shard: this function's, or the one the session was made to resume (`undefined` at first).
+ * point saved before they were recorded does not say. The point it gives for the event's shard
+ * never says the presence: the program may have changed it since. `point` is the last one for the
+ * event's shard: this function's, or the one the session was made to resume (`undefined` at first).
  *
  * `undefined` after a READY no session delivered (one a program made, or a copy but `Validated`'s,
  * which carry it), or one whose session cannot be resumed; until a READY was handled, with an
@@ -132,7 +175,10 @@ export const pointAfter = (
 ): ResumePoint | undefined => {
   if (event.t === "READY") return ReadyPoints.of(event) as ResumePoint | undefined
   if (point === undefined || point.shard[0] !== event.shard) return point
-  const moved = event.sequence <= point.sequence ? point : { ...point, sequence: event.sequence }
+  // the presence a point says is left out: the program may have changed it since
+  const moved = event.sequence <= point.sequence && point.presence === undefined
+    ? point
+    : { ...withoutPresence(point), sequence: Math.max(point.sequence, event.sequence) }
   const resumed = event.t === "RESUMED" ? ReadyPoints.of(event) as ResumePoint | undefined : undefined
   // a point saved before they were recorded takes the encoding and intents of the session that
   // resumed it
@@ -140,6 +186,8 @@ export const pointAfter = (
     ? moved
     : { ...moved, encoding: moved.encoding ?? resumed.encoding, intents: moved.intents ?? resumed.intents }
 }
+
+const withoutPresence = ({ presence: _, ...point }: ResumePoint): ResumePoint => point
 
 /**
  * The timeouts of one connection. One that runs more than a second late (the process did not run:

@@ -38,6 +38,8 @@ describe("Fleet: what a failed command says", () => {
       // what the caller can act on: which part failed, and which went out (so it asks again for
       // that part only, not the whole list, which would ask shard 0 twice); it named neither
       expect(error.message).toBe(`session closed: shard 1 was disconnected or ended before the command for guild ${guildOn(1, 2)} went out; the part of shard 0 went out`)
+      // and as fields: the guilds to ask again for, without reading the prose
+      expect(error).toMatchObject({ shards: [1], guildIds: [guildOn(1, 2)] })
     }).pipe(Effect.provide(TestLayer)), 60_000)
 
   it.scoped("a voice state update routed to a shard stopped through shard(id) fails naming that shard, as the soundboard check does", () =>
@@ -52,9 +54,28 @@ describe("Fleet: what a failed command says", () => {
       // the guild too, as every routed command's (it said only the shard)
       const sounds = yield* Effect.flip(fleet.requestSoundboardSounds([guildOn(1, 2)]))
       expect(sounds.message).toBe(`session closed: shard 1 was disconnected or ended before the command for guild ${guildOn(1, 2)} went out`)
+      expect(sounds).toMatchObject({ _tag: "SessionClosed", shards: [1], guildIds: [guildOn(1, 2)] })
       const voiceError = yield* Effect.flip(fleet.updateVoiceState(voice(guildOn(1, 2))))
-      expect(voiceError._tag).toBe("SessionClosed")
-      expect(voiceError.message).toContain("shard 1")
+      expect(voiceError).toMatchObject({ _tag: "SessionClosed", shards: [1], guildIds: [guildOn(1, 2)] })
+      expect(voiceError.message).toBe(`session closed: shard 1 was disconnected or ended before the command for guild ${guildOn(1, 2)} went out`)
+    }).pipe(Effect.provide(TestLayer)), 60_000)
+
+  it.scoped("a member request sent on a shard that is then stopped fails with SessionClosed naming that shard and guild, as not answered (it went out)", () =>
+    Effect.gen(function*() {
+      yield* configureLimiter(2)
+      const served = yield* serve()
+      const fleet = yield* Fleet.make(options({ shardCount: 2 }))
+      yield* Effect.forkScoped(Stream.runDrain(fleet.events))
+      yield* advance(500)
+      const guild = guildOn(1, 2)
+      const request = yield* Effect.fork(Effect.flip(fleet.requestGuildMembers({ guild_id: guild, query: "ab", limit: 5 })))
+      yield* advance(100)
+      expect(sent(served, 1, 8)).toHaveLength(1)
+      yield* (yield* fleet.shard(1)).end()
+      yield* advance(100)
+      const error = yield* Fiber.join(request)
+      expect(error).toMatchObject({ _tag: "SessionClosed", shards: [1], guildIds: [guild] })
+      expect(error.message).toBe(`session closed: shard 1 was disconnected or ended before the member request for guild ${guild} was answered`)
     }).pipe(Effect.provide(TestLayer)), 60_000)
 
   it.scoped("a soundboard request whose queued shard the fleet stopped before it started: the NotRunning names the guild it was asked for, as every other routed command's does", () =>

@@ -140,7 +140,9 @@ describe("Fleet", () => {
         resumeGatewayUrl: resumeUrl,
         shard: [id, 3],
         encoding: "json",
-        intents: 513
+        intents: 513,
+        // identified with no presence: Discord's default
+        presence: null
       })))
       // the events end, the fleet ends without an error, and the sessions stay resumable
       expect(Chunk.size(yield* Fiber.join(drained))).toBe(4)

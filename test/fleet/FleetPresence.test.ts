@@ -70,7 +70,7 @@ describe("FleetPresence", () => {
     Effect.gen(function*() {
       const [initial, idle, dnd, invisible] = [presence("online"), presence("idle"), presence("dnd"), presence("invisible")]
       for (const order of [[0, 1], [1, 0]]) {
-        const fleet = FleetPresence.make(initial, () => false)
+        const fleet = FleetPresence.make(initial)
         const updates = [yield* Effect.fork(fleet.update(idle, () => [waiting])), yield* Effect.fork(fleet.update(dnd, () => [waiting]))]
         yield* settle
         expect(fleet.latest()).toBe(dnd)
@@ -109,7 +109,7 @@ describe("FleetPresence", () => {
     Effect.gen(function*() {
       // its sends go out, and their waits never return (the caller gives up after the write)
       const session = yield* startingSession({ answered: Effect.never })
-      const fleet = FleetPresence.make(undefined, () => false)
+      const fleet = FleetPresence.make(undefined)
       fleet.madeWith(0, fleet.latest())
       yield* fleet.started(0, session.session)
       yield* session.ready
@@ -125,7 +125,7 @@ describe("FleetPresence", () => {
   it.effect("the running sessions are read once the update is the latest: a shard started just before is sent it, one started after took it", () =>
     Effect.gen(function*() {
       const [initial, idle] = [presence("online"), presence("idle")]
-      const fleet = FleetPresence.make(initial, () => false)
+      const fleet = FleetPresence.make(initial)
       const sent: Array<string> = []
       const session = { updatePresence: (given: Commands.Presence) => Effect.sync(() => void sent.push(given.status)) } as unknown as Session.Session
       // a list read before the update left out a shard started between the two, which took the
@@ -141,10 +141,10 @@ describe("FleetPresence", () => {
 
   // A fleet's shards: shard 0 running, shard 1 made with the presence of now (its Identify carries
   // `online`) and started when told; `running` lists them as the fleet does, at each call.
-  const twoShards = (resumes: (id: number) => boolean = () => false) =>
+  const twoShards = () =>
     Effect.gen(function*() {
       const [shard0, shard1] = [yield* startingSession(), yield* startingSession()]
-      const fleet = FleetPresence.make(presence("online"), resumes)
+      const fleet = FleetPresence.make(presence("online"))
       const live = [shard0.session]
       fleet.madeWith(1, fleet.latest())
       // what it missed is read at the call, as the fleet calls it: when shard 1 starts
@@ -231,27 +231,12 @@ describe("FleetPresence", () => {
       expect(shown()).toEqual(["online", "online"])
     }))
 
-  // a Resume carries no presence: a resumed shard made while an update was on its way did not carry
-  // it (the update was counted as gone out, so it stayed the latest once given up on)
-  it.scoped("a resumed shard made while an update was on its way, the update given up on: as if it had never been made", () =>
-    Effect.gen(function*() {
-      const { fleet, ready, shown, start1, update } = yield* twoShards((id) => id === 1)
-      const idle = yield* update("idle")
-      yield* settle
-      yield* start1
-      yield* settle
-      yield* Fiber.interrupt(idle)
-      expect(fleet.latest()?.status).toBe("online")
-      yield* ready
-      expect(shown()).toEqual(["online", "online"])
-    }))
-
   // an update made while the take-back of another waited for the withdrawal of a send: the take-back
   // sent the newest it had read before the wait, which went out after the newer one
   it.scoped("an update made while a given-up one's catch-up is being withdrawn: the shard ends showing the fleet's latest", () =>
     Effect.gen(function*() {
       const [online, dnd, idle, invisible] = [presence("online"), presence("dnd"), presence("idle"), presence("invisible")]
-      const fleet = FleetPresence.make(online, () => false)
+      const fleet = FleetPresence.make(online)
       const release = yield* Deferred.make<void>()
       const shard0 = yield* startingSession()
       const shard1 = yield* startingSession({ withdrawal: Deferred.await(release) })
@@ -291,7 +276,7 @@ describe("FleetPresence", () => {
   it.scoped("the newer of two updates on their way given up on: the older one goes out once", () =>
     Effect.gen(function*() {
       const [online, idle, dnd] = [presence("online"), presence("idle"), presence("dnd")]
-      const fleet = FleetPresence.make(online, () => false)
+      const fleet = FleetPresence.make(online)
       const shard1 = yield* startingSession()
       fleet.madeWith(1, fleet.latest())
       yield* fleet.started(1, shard1.session)
@@ -314,7 +299,7 @@ describe("FleetPresence", () => {
   it.scoped("an update given up on after it went out to a shard but before its wait returned: the shard is sent the latest again", () =>
     Effect.gen(function*() {
       const [online, idle] = [presence("online"), presence("idle")]
-      const fleet = FleetPresence.make(online, () => false)
+      const fleet = FleetPresence.make(online)
       const shard1 = yield* startingSession({ answered: Effect.never })
       fleet.madeWith(1, fleet.latest())
       yield* fleet.started(1, shard1.session)
@@ -332,7 +317,7 @@ describe("FleetPresence", () => {
   it.scoped("an update made by a fiber scheduled before a shard's catch-up first ran: the shard ends showing the newer one", () =>
     Effect.gen(function*() {
       const [online, idle, dnd] = [presence("online"), presence("idle"), presence("dnd")]
-      const fleet = FleetPresence.make(online, () => false)
+      const fleet = FleetPresence.make(online)
       const shard0 = yield* startingSession()
       const shard1 = yield* startingSession()
       const live: Array<Session.Session> = [shard0.session]
@@ -359,7 +344,7 @@ describe("FleetPresence", () => {
   it.scoped("a shard's scope closed with its catch-up on its way, the update then given up on: nothing is sent, nothing hangs", () =>
     Effect.gen(function*() {
       const [online, idle] = [presence("online"), presence("idle")]
-      const fleet = FleetPresence.make(online, () => false)
+      const fleet = FleetPresence.make(online)
       const shard0 = yield* startingSession()
       const shard1 = yield* startingSession()
       const live: Array<Session.Session> = [shard0.session]
@@ -385,7 +370,7 @@ describe("FleetPresence", () => {
   // with no presence before, a shard made with an update given up on is taken back to the default
   it.scoped("a shard made with an update given up on before it started, the fleet having no presence: it is sent the default", () =>
     Effect.gen(function*() {
-      const fleet = FleetPresence.make(undefined, () => false)
+      const fleet = FleetPresence.make(undefined)
       const given = yield* Effect.fork(fleet.update(presence("idle"), () => [waiting]))
       yield* settle
       // shard 1 is made now: its Identify would carry `idle`
@@ -404,7 +389,7 @@ describe("FleetPresence", () => {
   // and the effect then sent what it had read at the call: nothing, the shard keeping the update
   it.scoped("a shard started (called, its effect not run yet) with an update given up on in between: it is sent the presence now latest", () =>
     Effect.gen(function*() {
-      const fleet = FleetPresence.make(presence("online"), () => false)
+      const fleet = FleetPresence.make(presence("online"))
       const live: Array<Session.Session> = [waiting]
       const given = yield* Effect.fork(fleet.update(presence("idle"), () => live))
       yield* settle

@@ -45,7 +45,7 @@ describe("giving up: Fleet.updatePresence, at any step", () => {
       const hung: Array<string> = []
       for (const ops of [16, 20, 24]) {
         for (let turns = 0; turns < 6; turns++) {
-          const presence = FleetPresence.make(undefined, () => false)
+          const presence = FleetPresence.make(undefined)
           const caller = yield* Effect.forkDaemon(presence.update(idle, () => [waiting]).pipe(Effect.withMaxOpsBeforeYield(ops)))
           for (let i = 0; i < turns; i++) yield* Effect.yieldNow()
           if (!(yield* interruptEnds(caller))) hung.push(`${ops}/${turns}`) // Effect's forEach: left out

@@ -17,23 +17,28 @@ const presence = { since: null, activities: [{ name: "the gateway", type: 3 }], 
 
 describe("a fleet reads what it is given once", () => {
   // each shard's options held a copy of the presence, which the fleet compares by identity: every
-  // resumed shard was sent it again after RESUMED, a presence-limit place spent per shard
-  it.scoped("a fleet resuming its shards with the presence it was made with sends them no op 3", () =>
-    Effect.gen(function*() {
-      yield* configureLimiter(2)
-      const served = yield* serve()
-      const resume = [0, 1].map((id) => ({
-        shard: [id, 2] as const,
-        sessionId: `session-${id}`,
-        sequence: 10,
-        resumeGatewayUrl: "ws://resume.test/",
-        encoding: "json" as const
-      }))
-      yield* Fleet.make(options({ shardCount: 2, presence, resume }))
-      yield* advance(30_000)
-      expect(served.resumes).toHaveLength(2)
-      expect([0, 1].map((id) => (served.commands.get(id) ?? []).filter((payload) => payload.op === 3).length)).toEqual([0, 0])
-    }).pipe(Effect.provide(TestLayer)))
+  // resumed shard was sent it again after RESUMED, a presence-limit place spent per shard; a point
+  // that does not say what its gateway session shows (an older one, pointAfter's) is sent it once
+  for (const [says, sent] of [[true, 0], [false, 1]] as const) {
+    it.scoped(`a fleet resuming its shards with the presence it was made with, from points that ${says ? "say it" : "do not say"}, sends each ${sent} op 3`, () =>
+      Effect.gen(function*() {
+        yield* configureLimiter(2)
+        const served = yield* serve()
+        const resume = [0, 1].map((id) => ({
+          shard: [id, 2] as const,
+          sessionId: `session-${id}`,
+          sequence: 10,
+          resumeGatewayUrl: "ws://resume.test/",
+          encoding: "json" as const,
+          ...(says ? { presence: JSON.parse(JSON.stringify(presence)) as Commands.Presence } : {})
+        }))
+        yield* Fleet.make(options({ shardCount: 2, presence, resume }))
+        yield* advance(30_000)
+        expect(served.resumes).toHaveLength(2)
+        const presences = [0, 1].map((id) => (served.commands.get(id) ?? []).filter((payload) => payload.op === 3).map((payload) => payload.d))
+        expect(presences).toEqual([0, 1].map(() => Array.from({ length: sent }, () => presence)))
+      }).pipe(Effect.provide(TestLayer)))
+  }
 
   it("forShard keeps the presence the options were resolved with: the same object for every shard", () => {
     const resolved = Either.getOrThrow(SessionOptions.resolve({ token, intents: Intents.Guilds, presence, shard: [0, 2] }))

@@ -194,7 +194,7 @@ describe("Typed errors' messages", () => {
       const errors = [
         new FatalClose({ code: 4014, shard: 2, reason: "Disallowed intent(s)." }),
         new GatewayInfoError({ reason: "Http", detail: "status 404 for https://api.test/v10/gateway/bot" }),
-        new SessionClosed({ detail: "the session ended" }),
+        new SessionClosed({ detail: "the session ended", shards: [0], guildIds: [] }),
         new RouteError({ reason: "NotRunning", shard: 3 }),
         new IdentifyLimiter.IdentifyBudgetExhausted({ shard: 1, total: 1000, resetAfter: 60_000 }),
         new TransportError({ reason: "Connect", status: 503 })

@@ -91,6 +91,25 @@ describe("Outbox", () => {
       expect(written.slice(2).map((w) => [w.payload, w.at])).toEqual([["q199", 40_000], ["q399", 60_000], ["q599", 80_000], ["q799", 100_000], ["q999", 120_000]])
     }))
 
+  // a session's own show of its presence after a Resume is queued by a fiber of its own, maybe after
+  // a newer update of the program's: queued last, it overtook the program's and showed the older one
+  it.scoped("an overtaking presence update is the newest one not superseded, not merely the last queued", () =>
+    Effect.gen(function*() {
+      const outbox = yield* Outbox.make(() => Effect.void)
+      const { writer, written } = yield* recordingWriter()
+      yield* outbox.attach(writer)
+      yield* Effect.fork(outbox.submit(Opcode.PresenceUpdate, "p1"))
+      yield* settle
+      const waiting = yield* Effect.fork(Effect.all([
+        outbox.submit(Opcode.PresenceUpdate, "newer"),
+        outbox.submit(Opcode.PresenceUpdate, "older, queued last", { superseded: () => true })
+      ], { concurrency: "unbounded" }))
+      yield* settle
+      yield* TestClock.adjust("20 seconds")
+      yield* Fiber.join(waiting)
+      expect(written.map((w) => w.payload)).toEqual(["p1", "newer"])
+    }))
+
   it.scoped("presence updates an overtaking write took along are put back when the socket refuses it, counted in the depth, and the newest goes out with the next connection", () =>
     Effect.gen(function*() {
       const depths: Array<number> = []

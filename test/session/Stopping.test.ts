@@ -44,8 +44,16 @@ describe("stopping: requests in flight", () => {
       // the session ended: no answer can come any more
       const polled = yield* Fiber.poll(request)
       expect(Option.isSome(polled)).toBe(true)
-      const result = yield* Fiber.join(request)
-      expect(result._tag === "Left" ? result.left._tag : "Right").toBe("SessionClosed")
+      // named by shard and guild, as fields a program can match on
+      expect(yield* Fiber.join(request)).toMatchObject({
+        _tag: "Left",
+        left: {
+          _tag: "SessionClosed",
+          shards: [0],
+          guildIds: [guild],
+          message: `session closed: shard 0 was disconnected or ended before the member request for guild ${guild} was answered`
+        }
+      })
     }).pipe(Effect.provide(TestLayer)))
 
   it.scoped("with no members timeout, a member request in flight when the session ends does not hang for good", () =>

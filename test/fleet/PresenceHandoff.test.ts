@@ -1,0 +1,53 @@
+/**
+ * A fleet handed over through its resume points shows the presence its new process asks for: a
+ * Resume carries none, so each resumed shard is sent it, unless its point says it shows it already.
+ */
+import { describe, expect, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
+import * as Stream from "effect/Stream"
+import * as Fleet from "../../src/fleet/Fleet.ts"
+import type * as Commands from "../../src/protocol/Commands.ts"
+import type * as SessionOptions from "../../src/session/SessionOptions.ts"
+import { advance, configureLimiter, options, serve, TestLayer } from "./harness.ts"
+
+const presence = (status: Commands.Presence["status"]): Commands.Presence => ({ since: null, activities: [{ name: "the gateway", type: 3 }], status, afk: false })
+
+describe("a fleet's presence across a handoff", () => {
+  it.scoped("restarted from its points with another presence, every shard shows it; with the one its points say, none is sent", () =>
+    Effect.gen(function*() {
+      yield* configureLimiter(2)
+      const served = yield* serve()
+      const sentPresences = () => [0, 1].map((id) => (served.commands.get(id) ?? []).filter((payload) => payload.op === 3).map((payload) => payload.d))
+      // one process: made with `given`, resuming `resume`, its presence updated to `update` if given
+      const run = (given: Commands.Presence, resume: ReadonlyArray<SessionOptions.ResumePoint> | undefined, update?: Commands.Presence) =>
+        Effect.scoped(Effect.gen(function*() {
+          const fleet = yield* Fleet.make(options({ shardCount: 2, presence: given, resume }))
+          yield* Effect.forkScoped(Stream.runDrain(fleet.events))
+          yield* advance(12_000)
+          if (update !== undefined) {
+            const updating = yield* Effect.fork(fleet.updatePresence(update))
+            yield* advance(1_000)
+            yield* Fiber.join(updating)
+          }
+          const stopping = yield* Effect.fork(fleet.disconnect("1 second"))
+          yield* advance(2_000, 100)
+          return yield* Fiber.join(stopping)
+        }))
+
+      const first = yield* run(presence("online"), undefined, presence("idle"))
+      expect(first.map((point) => point.presence)).toEqual([presence("idle"), presence("idle")])
+      expect(sentPresences()).toEqual([[presence("idle")], [presence("idle")]])
+
+      // the next deploy asks for dnd: its Resumes keep idle, so each shard is sent dnd
+      const second = yield* run(presence("dnd"), first)
+      expect(served.resumes).toHaveLength(2)
+      expect(sentPresences()).toEqual([[presence("idle"), presence("dnd")], [presence("idle"), presence("dnd")]])
+      expect(second.map((point) => point.presence)).toEqual([presence("dnd"), presence("dnd")])
+
+      // and the one after it asks for dnd too: nothing to send
+      yield* run(presence("dnd"), second)
+      expect(served.resumes).toHaveLength(4)
+      expect(sentPresences().map((sent) => sent.length)).toEqual([2, 2])
+    }).pipe(Effect.provide(TestLayer)))
+})

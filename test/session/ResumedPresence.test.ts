@@ -1,0 +1,131 @@
+/**
+ * The presence of a session that resumes a point: a Resume carries none (the gateway session keeps
+ * the one it had), so a session with a `presence` option shows it once its Resume is answered,
+ * unless the point says it shows it already; `disconnect`'s point says what it shows.
+ */
+import { describe, expect, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
+import * as Option from "effect/Option"
+import * as TestClock from "effect/TestClock"
+import type * as Commands from "../../src/protocol/Commands.ts"
+import * as SessionOptions from "../../src/session/SessionOptions.ts"
+import type { MemoryPeer } from "../../src/transport/MemoryTransport.ts"
+import { acceptAndHello, dispatch, options, ready, Session, sentPayloads, settle, TestLayer } from "./harness.ts"
+
+const presence = (status: Commands.Presence["status"], name = "the gateway"): Commands.Presence => ({
+  since: null,
+  activities: [{ name, type: 3 }],
+  status,
+  afk: false
+})
+const point = (shows?: Commands.Presence | null): SessionOptions.ResumePoint => ({
+  sessionId: "session-1",
+  sequence: 4,
+  resumeGatewayUrl: "ws://resume.test/",
+  shard: [0, 1],
+  ...(shows === undefined ? {} : { presence: shows })
+})
+
+// the presences the client sent on `peer` since the last look (op 3's `d`)
+const presencesSent = (peer: MemoryPeer) =>
+  Effect.map(sentPayloads(peer), (payloads) => payloads.filter((payload) => payload.op === 3).map((payload) => payload.d))
+
+// a session made with `given`, whose first connection resumes: the peer, once it answered RESUMED
+const resumed = (given: Partial<Parameters<typeof options>[0]>) =>
+  Effect.gen(function*() {
+    const session = yield* Session.make(options(given))
+    const { first, peer } = yield* acceptAndHello(60_000)
+    expect(first.op).toBe(6)
+    yield* settle
+    const beforeAnswer = yield* presencesSent(peer)
+    yield* peer.sendJson(dispatch(5, "RESUMED", {}))
+    yield* settle
+    return { session, peer, beforeAnswer }
+  })
+
+describe("the presence of a resumed session", () => {
+  it.scoped("a point saying another presence than the option: the option goes out once the Resume is answered, not before", () =>
+    Effect.gen(function*() {
+      const { beforeAnswer, peer } = yield* resumed({ presence: presence("dnd"), resume: point(presence("online")) })
+      expect(beforeAnswer).toEqual([])
+      expect(yield* presencesSent(peer)).toEqual([presence("dnd")])
+    }).pipe(Effect.provide(TestLayer)))
+
+  it.scoped("a point saying none (Discord's default) or not saying (an older one, or pointAfter's): the option goes out", () =>
+    Effect.gen(function*() {
+      for (const said of [null, undefined]) {
+        const { peer, session } = yield* resumed({ presence: presence("idle"), resume: point(said) })
+        expect(yield* presencesSent(peer)).toEqual([presence("idle")])
+        yield* session.end()
+      }
+    }).pipe(Effect.provide(TestLayer)))
+
+  it.scoped("a point saying the option's presence (stored as JSON and read back): nothing goes out", () =>
+    Effect.gen(function*() {
+      const stored = JSON.parse(JSON.stringify(point(presence("idle")))) as SessionOptions.ResumePoint
+      const { peer } = yield* resumed({ presence: presence("idle"), resume: stored })
+      yield* TestClock.adjust("30 seconds")
+      expect(yield* presencesSent(peer)).toEqual([])
+    }).pipe(Effect.provide(TestLayer)))
+
+  it.scoped("without a presence option nothing goes out: the session keeps what its gateway session shows, and its point says it", () =>
+    Effect.gen(function*() {
+      const { peer, session } = yield* resumed({ resume: point(presence("dnd")) })
+      expect(yield* presencesSent(peer)).toEqual([])
+      const handed = yield* session.disconnect("1 second")
+      expect(Option.map(handed, (p) => p.presence)).toEqual(Option.some(presence("dnd")))
+    }).pipe(Effect.provide(TestLayer)))
+
+  it.scoped("a program's update made before the Resume is answered wins: only it goes out, and the point says it", () =>
+    Effect.gen(function*() {
+      const session = yield* Session.make(options({ presence: presence("dnd"), resume: point(presence("online")) }))
+      const update = yield* Effect.fork(session.updatePresence(presence("idle")))
+      const { peer } = yield* acceptAndHello(60_000)
+      yield* peer.sendJson(dispatch(5, "RESUMED", {}))
+      yield* settle
+      yield* Fiber.join(update)
+      yield* TestClock.adjust("30 seconds")
+      expect(yield* presencesSent(peer)).toEqual([presence("idle")])
+      const handed = yield* session.disconnect("1 second")
+      expect(Option.map(handed, (p) => p.presence)).toEqual(Option.some(presence("idle")))
+    }).pipe(Effect.provide(TestLayer)))
+
+  it.scoped("a Resume refused: the Identify carries the option, and no op 3 follows", () =>
+    Effect.gen(function*() {
+      const session = yield* Session.make(options({ presence: presence("dnd"), resume: point(presence("online")) }))
+      const first = yield* acceptAndHello(60_000)
+      expect(first.first.op).toBe(6)
+      yield* first.peer.sendJson({ op: 9, d: false, s: null, t: null })
+      yield* TestClock.adjust("6 seconds")
+      const second = yield* acceptAndHello(60_000)
+      expect(second.first.op).toBe(2)
+      expect(second.first.d.presence).toMatchObject({ status: "dnd" })
+      yield* second.peer.sendJson(ready(1, "session-2"))
+      yield* settle
+      yield* TestClock.adjust("30 seconds")
+      expect([...(yield* presencesSent(first.peer)), ...(yield* presencesSent(second.peer))]).toEqual([])
+      const handed = yield* session.disconnect("1 second")
+      expect(Option.map(handed, (p) => [p.sessionId, p.presence])).toEqual(Option.some(["session-2", presence("dnd")]))
+    }).pipe(Effect.provide(TestLayer)))
+
+  for (const updates of [[], [presence("idle"), presence("dnd", "other")]]) {
+    it.scoped(`disconnect's point says the presence shown: ${updates.length === 0 ? "none after an Identify without one" : "the last update that went out"}`, () =>
+      Effect.gen(function*() {
+        const session = yield* Session.make(options())
+        const { peer } = yield* acceptAndHello(60_000)
+        yield* peer.sendJson(ready())
+        yield* settle
+        yield* Effect.forEach(updates, (update) => session.updatePresence(update))
+        const handed = yield* session.disconnect("1 second")
+        expect(Option.map(handed, (p) => p.presence)).toEqual(Option.some(updates.at(-1) ?? null))
+      }).pipe(Effect.provide(TestLayer)), 5_000)
+  }
+
+  it("pointAfter's points never say the presence: the program may have changed it since", () => {
+    const said = { ...point(presence("idle")), encoding: "json" as const, intents: 513 }
+    expect(SessionOptions.pointAfter(said, { shard: 0, sequence: 5, t: "MESSAGE_CREATE" })).toEqual({ ...point(), sequence: 5, encoding: "json", intents: 513 })
+    // also where the sequence does not move
+    expect(SessionOptions.pointAfter(said, { shard: 0, sequence: 3, t: "MESSAGE_CREATE" })).toEqual({ ...point(), encoding: "json", intents: 513 })
+  })
+})
