@@ -143,6 +143,13 @@ export interface Served {
    * be sent as JSON (a `bigint`).
    */
   readonly dispatch: (target: number | readonly [number, number] | "all", t: string, d: unknown) => Effect.Effect<number>
+  /**
+   * Stops (false) or resumes (true) acknowledging heartbeats on the open connection of a shard's
+   * latest session (`target` as `dispatch`'s; `"all"`: every session's), as a link gone half-dead
+   * does: its client finds it a zombie at its next beat. A later connection is acknowledged again.
+   * Returns how many connections it reached. Dies when a shard named never began a session here.
+   */
+  readonly setAcks: (target: number | readonly [number, number] | "all", acking: boolean) => Effect.Effect<number>
 }
 
 interface Session {
@@ -366,6 +373,19 @@ export const serve = (options: Options = {}): Effect.Effect<Served, never, Memor
       return Effect.flatMap(peer.isOpen, (open) => open ? Effect.void : Effect.map(peer.closed, (closed) => noticeEnd(session, peer, closed)))
     }
 
+    // the connections whose heartbeats the test made go unanswered (`setAcks`)
+    const unacknowledged = new WeakSet<MemoryPeer>()
+
+    // whether a session's connection is open now (not ended here, not closed)
+    const connected = ({ ended, peer }: Session): Effect.Effect<boolean> => peer === undefined || ended ? Effect.succeed(false) : peer.isOpen
+
+    // the latest sessions `target` names: dies for a shard that began none here
+    const sessionsOf = (caller: string, target: number | readonly [number, number] | "all"): Effect.Effect<ReadonlyArray<Session>> => {
+      if (target === "all") return Effect.succeed([...latestOf.values()])
+      const named = typeof target === "number" ? latest.get(target) : latestOf.get(keyOf(target))
+      return named === undefined ? Effect.dieMessage(`MemoryServer.${caller}: shard ${String(target)} began no session here`) : Effect.succeed([named])
+    }
+
     // one connection: Hello, then each payload answered until the connection ends; a session
     // whose connection its client closed with 1000 or 1001, the test with 4003, 4005, 4007, 4009 or
     // a fatal code, or that ended before its READY, ends with it
@@ -376,7 +396,7 @@ export const serve = (options: Options = {}): Effect.Effect<Served, never, Memor
         while (true) {
           const payload = yield* peer.receivedJson
           if (payload.op === GatewayOpcodes.Heartbeat) {
-            yield* peer.sendJson(frame(GatewayOpcodes.HeartbeatAck, null))
+            if (!unacknowledged.has(peer)) yield* peer.sendJson(frame(GatewayOpcodes.HeartbeatAck, null))
           } else if (payload.op === GatewayOpcodes.Identify) {
             session = yield* identify(peer, payload.d)
           } else if (payload.op === GatewayOpcodes.Resume) {
@@ -417,7 +437,7 @@ export const serve = (options: Options = {}): Effect.Effect<Served, never, Memor
       commands: checked(Effect.sync(() => [...commands])),
       peers: checked(Effect.suspend(() =>
         Effect.map(
-          Effect.filter([...latest], ([, { ended, peer }]) => peer === undefined || ended ? Effect.succeed(false) : peer.isOpen),
+          Effect.filter([...latest], ([, session]) => connected(session)),
           (open) => new Map(open.map(([id, { peer }]) => [id, peer!]))
         )
       )),
@@ -427,21 +447,31 @@ export const serve = (options: Options = {}): Effect.Effect<Served, never, Memor
           // checked once, before any session numbers it: a session's view only empties fields
           const unsendable = jsonProblem(d)
           if (unsendable !== undefined) return Effect.die(new TypeError(`MemoryServer.dispatch: ${t}'s data cannot be sent as JSON: ${unsendable}`))
-          const named = target === "all" ? undefined : typeof target === "number" ? latest.get(target) : latestOf.get(keyOf(target))
-          if (target !== "all" && named === undefined) {
-            return Effect.dieMessage(`MemoryServer.dispatch: shard ${String(target)} began no session here`)
-          }
-          const to = named !== undefined ? [named] : [...latestOf.values()].filter(({ shard: [id, count] }) => {
-            const routed = Visibility.shardOfDispatch(t, d, count)
-            return routed === undefined || routed === id
+          return Effect.flatMap(sessionsOf("dispatch", target), (named) => {
+            const to = target !== "all" ? named : named.filter(({ shard: [id, count] }) => {
+              const routed = Visibility.shardOfDispatch(t, d, count)
+              return routed === undefined || routed === id
+            })
+            return Effect.flatMap(Effect.forEach(to, noticeClosed, { discard: true }), () => {
+              const seeing = to.filter((session) => !session.ended && (session.intents === undefined || Visibility.delivers(session.intents, botId, t, d)))
+              return Effect.as(
+                Effect.forEach(seeing, (session) => send(session, t, session.intents === undefined ? d : Visibility.asSeen(session.intents, botId, t, d)), { discard: true }),
+                seeing.length
+              )
+            })
           })
-          return Effect.flatMap(Effect.forEach(to, noticeClosed, { discard: true }), () => {
-            const seeing = to.filter((session) => !session.ended && (session.intents === undefined || Visibility.delivers(session.intents, botId, t, d)))
-            return Effect.as(
-              Effect.forEach(seeing, (session) => send(session, t, session.intents === undefined ? d : Visibility.asSeen(session.intents, botId, t, d)), { discard: true }),
-              seeing.length
-            )
-          })
-        }))
+        })),
+      setAcks: (target, acking) =>
+        checked(Effect.flatMap(sessionsOf("setAcks", target), (named) =>
+          Effect.map(
+            Effect.filter(named, connected),
+            (open) => {
+              for (const { peer } of open) {
+                if (acking) unacknowledged.delete(peer!)
+                else unacknowledged.add(peer!)
+              }
+              return open.length
+            }
+          )))
     }
   })

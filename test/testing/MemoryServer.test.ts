@@ -77,6 +77,42 @@ describe("MemoryServer", () => {
       expect(yield* served.commands).toEqual([{ at: 600_000, shard: [0, 1], payload: { op: 3, d: { since: null, activities: [], status: "idle", afk: false } } }])
     }).pipe(Effect.provide(Services)))
 
+  // a program's test of its own zombie handling had no way to make the healthy gateway stop ACKing
+  it.scoped("setAcks(shard, false) leaves the connection's beats unanswered: the session finds it a zombie and resumes on a new one, which is answered", () =>
+    Effect.gen(function*() {
+      const served = yield* MemoryServer.serve({ heartbeatInterval: 10_000 })
+      const session = yield* Session.make(sessionOptions)
+      const reasons = yield* Effect.fork(Stream.runCollect(Stream.map(session.transitions, (transition) => transition.reason._tag)))
+      yield* advance(1_000)
+      const first = (yield* served.peers).get(0)!
+      expect(yield* served.setAcks(0, false)).toBe(1)
+      yield* advance(30_000, 1_000)
+      expect((yield* first.closed).code).toBe(4900)
+      expect((yield* served.resumes).map(({ resumed }) => resumed)).toEqual([true])
+      // the new connection is acknowledged: no zombie for ten minutes
+      yield* advance(600_000, 5_000)
+      yield* session.end()
+      const told = Chunk.toReadonlyArray(yield* Fiber.join(reasons))
+      expect(told.filter((reason) => reason === "Zombie")).toHaveLength(1)
+      expect(told).toContain("Resumed")
+    }).pipe(Effect.provide(Services), Effect.withRandom(Random.fixed([0.5]))))
+
+  it.scoped("setAcks(shard, true) before the client notices leaves no zombie; a shard that began no session dies, named", () =>
+    Effect.gen(function*() {
+      const served = yield* MemoryServer.serve({ heartbeatInterval: 10_000 })
+      const session = yield* Session.make(sessionOptions)
+      yield* advance(1_000)
+      yield* served.setAcks("all", false)
+      // the first beat comes at 5 s (half the interval's jitter): acknowledged
+      yield* advance(2_000)
+      expect(yield* served.setAcks(0, true)).toBe(1)
+      yield* advance(600_000, 5_000)
+      expect(yield* served.resumes).toEqual([])
+      expect((yield* session.snapshot).reconnects).toBe(0)
+      const exit = yield* Effect.exit(served.setAcks(3, false))
+      expect(Exit.isFailure(exit) && Cause.pretty(exit.cause)).toContain("MemoryServer.setAcks: shard 3 began no session here")
+    }).pipe(Effect.provide(Services), Effect.withRandom(Random.fixed([0.5]))))
+
   it.scoped("a dropped connection resumes: the dispatches sent while it was down are replayed in order, then RESUMED", () =>
     Effect.gen(function*() {
       const served = yield* MemoryServer.serve({ heartbeatInterval: 10_000 })
