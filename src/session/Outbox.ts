@@ -94,8 +94,8 @@ const makeLane = (): Lane => ({ waiting: [], carried: undefined, writing: false 
  * A command whose caller gave up (its `sent` was interrupted) is dropped unsent; one superseded
  * is done unsent. On a lane whose commands `overtake` (presences: only the newest matters), the
  * newest command waiting and not superseded goes out in the slots the oldest waited for, and the
- * waits of those it overtook end with its write. The lane is marked idle in the same step that finds it empty, so a
- * command queued later starts a new writer.
+ * waits of those it overtook end with its write. The lane is marked idle in the same step that
+ * finds it empty, so a command queued later starts a new writer.
  */
 const writeLane = <R>(
   lane: Lane,
