@@ -114,9 +114,10 @@ export const resumesOver = (point: ResumePoint, encoding: Encoding, intents?: nu
  * @since 0.1.0
  */
 export const whyNotResumed = (point: ResumePoint, encoding: Encoding, intents: number): string =>
-  point.encoding !== undefined && point.encoding !== encoding.name
-    ? `saved over ${point.encoding}, where this session uses ${encoding.name}`
-    : `saved with intents ${point.intents}, where this session asks for ${intents}`
+  [
+    point.encoding !== undefined && point.encoding !== encoding.name ? `saved over ${point.encoding}, where this session uses ${encoding.name}` : [],
+    point.intents !== undefined && point.intents !== intents ? `saved with intents ${point.intents}, where this session asks for ${intents}` : []
+  ].flat().join(", and ")
 
 /**
  * The point of gateway session `sessionId` at `sequence`, resumed at `resumeGatewayUrl`, as a

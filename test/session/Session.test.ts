@@ -35,6 +35,7 @@ import type { GatewayEvent } from "../../src/protocol/Event.ts"
 import * as CloseCode from "../../src/protocol/CloseCode.ts"
 import type * as Commands from "../../src/protocol/Commands.ts"
 import * as SessionOptions from "../../src/session/SessionOptions.ts"
+import * as Json from "../../src/codec/Json.ts"
 import { GatewayInfoError } from "../../src/session/SessionError.ts"
 import { describeReason, Reason } from "../../src/session/SessionState.ts"
 import * as EventBuffer from "../../src/stream/EventBuffer.ts"
@@ -2167,6 +2168,10 @@ describe("Session", () => {
       expect(lines.filter((line) => line.startsWith("WARN"))).toEqual([
         `WARN the resume point was saved with intents 513, where this session asks for ${more}: it identifies anew`
       ])
+      // both differing, both are said (the warning named only the encoding)
+      expect(SessionOptions.whyNotResumed({ ...point, encoding: "etf" }, Json.encoding, more)).toBe(
+        `saved over etf, where this session uses json, and saved with intents 513, where this session asks for ${more}`
+      )
       const stoppingEarly = yield* Effect.fork(widened.disconnect())
       yield* TestClock.adjust("5 seconds")
       expect(yield* Fiber.join(stoppingEarly)).toEqual(Option.some(point))
