@@ -410,16 +410,19 @@ const start = (
     const checked = <C extends Commands.UserCommand, A, E>(command: C, send: (checked: C) => Effect.Effect<A, E>) =>
       Effect.flatMap(Commands.encodeChecked(command, resolved.encoding), ({ checked }) => send(checked))
 
-    // a part of a command for `guildIds` refused before it waits: their shard was stopped on its own
-    // (said as its session says it: the shard and the guilds)
-    const stillRunning = (shard: Starter.Shard, guildIds: ReadonlyArray<string>): Effect.Effect<void, SessionClosed> =>
-      ended.has(shard.id)
-        ? Effect.fail(new SessionClosed({
-          detail: `shard ${shard.id} was disconnected or ended before the command for guild ${guildIds.join(", ")} went out`,
-          shards: [shard.id],
-          guildIds
-        }))
-        : Effect.void
+    // a command split over `groups` refused whole before any part goes out: a shard it needs was
+    // stopped on its own. Said as a session says it (the shards), naming every guild of the call:
+    // none went out (naming only the stopped shard's, a caller asking again for those lost the rest)
+    const allRunning = (groups: ReadonlyMap<Starter.Shard, ReadonlyArray<string>>, guildIds: ReadonlyArray<string>): Effect.Effect<void, SessionClosed> => {
+      const stopped = [...groups].filter(([shard]) => ended.has(shard.id))
+      if (stopped.length === 0) return Effect.void
+      const told = stopped.map(([shard, group]) => `shard ${shard.id} was disconnected or ended before the command for guild ${group.join(", ")} went out`)
+      return Effect.fail(new SessionClosed({
+        detail: `${told.join("; ")}${groups.size > stopped.length ? "; no part went out" : ""}`,
+        shards: stopped.map(([shard]) => shard.id),
+        guildIds
+      }))
+    }
     // `send` on the session of the guild's shard (whose SessionClosed names its shard and guild)
     const onGuildShard = <A, E>(guildId: string, send: (session: Session.Session) => Effect.Effect<A, E>) =>
       Effect.flatMap(sessionFor(guildId), send)
@@ -437,10 +440,8 @@ const start = (
         // every shard's part is checked before any is sent, and before any waits for its shard to
         // start (it waited, then failed): a part refused (too large), or one for a shard that
         // ended, sends nothing
-        for (const [shard, group] of groups) {
-          yield* Commands.encode(Commands.requestSoundboardSounds(group), resolved.encoding)
-          yield* stillRunning(shard, group)
-        }
+        for (const group of groups.values()) yield* Commands.encode(Commands.requestSoundboardSounds(group), resolved.encoding)
+        yield* allRunning(groups, guild_ids)
         // every shard is waited for first (one queued at startup may start minutes later): a part
         // went out while another shard was waited for, and stayed sent when that one never started
         // one the fleet stopped before it started names its part's first guild, as `sessionFor` does
@@ -451,7 +452,7 @@ const start = (
           ), {
           concurrency: "unbounded"
         })
-        for (const [shard, , group] of parts) yield* stillRunning(shard, group)
+        yield* allRunning(groups, guild_ids)
         // each to its end: a shard that ends meanwhile fails the call once the others' parts are sent
         // (its failure interrupted them, and an interrupted command is withdrawn from its queue)
         const sent = yield* Effect.forEach(parts, ([, session, group]) => Effect.either(session.requestSoundboardSounds(group)), {

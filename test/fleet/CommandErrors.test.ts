@@ -60,6 +60,29 @@ describe("Fleet: what a failed command says", () => {
       expect(voiceError.message).toBe(`session closed: shard 1 was disconnected or ended before the command for guild ${guildOn(1, 2)} went out`)
     }).pipe(Effect.provide(TestLayer)), 60_000)
 
+  // it named only the stopped shard's guilds: a caller asking again for those, as the README says,
+  // lost the others, which had not gone out either
+  it.scoped("a soundboard request over shards two of which were stopped sends nothing, and its SessionClosed names both shards and every guild", () =>
+    Effect.gen(function*() {
+      yield* configureLimiter(3)
+      const served = yield* serve()
+      const fleet = yield* Fleet.make(options({ shardCount: 3 }))
+      yield* Effect.forkScoped(Stream.runDrain(fleet.events))
+      yield* advance(500)
+      yield* (yield* fleet.shard(1)).disconnect()
+      yield* (yield* fleet.shard(2)).end()
+      yield* advance(100)
+      const guilds = [guildOn(0, 3), guildOn(1, 3), guildOn(2, 3)]
+      const error = yield* Effect.flip(fleet.requestSoundboardSounds(guilds))
+      expect(error).toMatchObject({ _tag: "SessionClosed", shards: [1, 2], guildIds: guilds })
+      expect(error.message).toBe(
+        `session closed: shard 1 was disconnected or ended before the command for guild ${guilds[1]} went out; ` +
+          `shard 2 was disconnected or ended before the command for guild ${guilds[2]} went out; no part went out`
+      )
+      yield* advance(100)
+      expect(sent(served, 0, 31)).toEqual([])
+    }).pipe(Effect.provide(TestLayer)), 60_000)
+
   it.scoped("a member request sent on a shard that is then stopped fails with SessionClosed naming that shard and guild, as not answered (it went out)", () =>
     Effect.gen(function*() {
       yield* configureLimiter(2)

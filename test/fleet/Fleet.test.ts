@@ -728,7 +728,13 @@ describe("Fleet", () => {
       yield* fleet.updatePresence({ ...idle, status: "dnd" })
       yield* Fiber.join(stopping)
       const refused = yield* Effect.flip(fleet.requestSoundboardSounds([guildOn(0, 3), guildOn(1, 3)]))
-      expect(refused).toMatchObject({ _tag: "SessionClosed", detail: `shard 1 was disconnected or ended before the command for guild ${guildOn(1, 3)} went out` })
+      // every guild of the call is named, none having gone out: a caller asking again for them all
+      expect(refused).toMatchObject({
+        _tag: "SessionClosed",
+        detail: `shard 1 was disconnected or ended before the command for guild ${guildOn(1, 3)} went out; no part went out`,
+        shards: [1],
+        guildIds: [guildOn(0, 3), guildOn(1, 3)]
+      })
       yield* advance(100)
       expect(sent(0, 31)).toEqual([])
       // the fleet's handoff still carries shard 1's point (shard 2 was ended: it has none)
