@@ -399,7 +399,11 @@ export const resumePointProblems = (point: ResumePoint, source?: string, token?:
   const encoding: unknown = point.encoding
   if (encoding !== undefined && encoding !== "json" && encoding !== "etf") found.push(`resume.encoding must be "json" or "etf", got ${show(encoding)}`)
   const intents: unknown = point.intents
-  if (intents !== undefined && (typeof intents !== "number" || !Intents.isValid(intents))) found.push(`resume.intents must be a combination of known intent bits, got ${show(intents)}`)
+  // bits this version does not know are taken (a point saved by a newer version, then rolled back
+  // to): such a point asks for other intents than the session's, and is not resumed, only handed back
+  if (intents !== undefined && (typeof intents !== "number" || !Number.isSafeInteger(intents) || intents < 0)) {
+    found.push(`resume.intents must be a set of intent bits (a non-negative whole number), got ${show(intents)}`)
+  }
   return found
 }
 

@@ -2181,10 +2181,22 @@ describe("Session", () => {
         const { first: resume } = yield* acceptAndHello()
         expect(resume.op).toBe(6)
       }
-      // intents no Identify could carry are refused with the point
+      // intents that are no bit set are refused with the point
       const refused = yield* Effect.flip(Session.make(options({ resume: { ...point, intents: 1.5 } })))
       expect(refused).toMatchObject({ _tag: "InvalidOptions" })
-      expect(refused.message).toContain("resume.intents must be a combination of known intent bits, got 1.5")
+      expect(refused.message).toContain("resume.intents must be a set of intent bits (a non-negative whole number), got 1.5")
+      // a bit this version does not know (a point saved by a newer one, rolled back from) is no
+      // mistake: the point is not resumed, only handed back (it was InvalidOptions, which stopped a
+      // whole fleet at the rollback)
+      const newer = { ...point, intents: 513 + 2 ** 29 }
+      const rolledBack = yield* Session.make(options({ resume: newer }))
+      // (its Identify waits for the limiter's 5 s after the one above)
+      const opening = yield* Effect.fork(acceptAndHello())
+      yield* TestClock.adjust("6 seconds")
+      expect((yield* Fiber.join(opening)).first.op).toBe(2)
+      const handedBack = yield* Effect.fork(rolledBack.disconnect())
+      yield* TestClock.adjust("5 seconds")
+      expect(yield* Fiber.join(handedBack)).toEqual(Option.some(newer))
     }).pipe(Effect.provide(Layer.merge(TestLayer, layer)))
   })
 
