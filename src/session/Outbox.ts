@@ -71,6 +71,12 @@ export interface Outbox {
    */
   readonly submit: (op: number, payload: string | Uint8Array, watch?: Watch) => Effect.Effect<void>
   /**
+   * Queues an encoded command now, and gives the wait `submit` would make (a command queued here
+   * goes before any queued after this effect, whichever fiber waits for it). A command whose wait
+   * never runs stays queued.
+   */
+  readonly queue: (op: number, payload: string | Uint8Array, watch?: Watch) => Effect.Effect<Effect.Effect<void>>
+  /**
    * Hands the queued commands, and those to come, to an answered connection's writer for as long as
    * the current scope (the connection's) lives.
    */
@@ -184,16 +190,13 @@ class Lanes implements Outbox {
     // queued and watched in one step: interrupted between the two, a command stayed queued, and a
     // writer attached later wrote it for a caller that had given up
     return Effect.uninterruptibleMask((restore) =>
-      Effect.flatMap(Deferred.make<void>(), (sent) => {
-        const lane = op === Opcode.PresenceUpdate ? this.presence : this.other
-        const pending: Pending = { payload, sent, watch, writing: false }
-        lane.waiting.push(pending)
-        return Effect.zipRight(this.depth(), this.wake(lane)).pipe(
-          Effect.zipRight(Effect.onInterrupt(restore(Deferred.await(sent)), () => this.withdraw(lane, pending))),
-          Effect.ensuring(this.depth())
-        )
-      })
+      Effect.flatMap(this.enqueue(op, payload, watch), ({ lane, pending }) => this.awaitWritten(lane, pending, restore))
     )
+  }
+
+  queue(op: number, payload: string | Uint8Array, watch?: Watch): Effect.Effect<Effect.Effect<void>> {
+    return Effect.uninterruptible(Effect.map(this.enqueue(op, payload, watch), ({ lane, pending }) =>
+      Effect.uninterruptibleMask((restore) => this.awaitWritten(lane, pending, restore))))
   }
 
   attach<R>(writer: Writer<R>): Effect.Effect<void, never, R | Scope.Scope> {
@@ -218,6 +221,22 @@ class Lanes implements Outbox {
       yield* this.wake(this.presence)
       yield* this.wake(this.other)
     })
+  }
+
+  // the command put on its lane, and the lane's writer woken
+  private enqueue(op: number, payload: string | Uint8Array, watch: Watch | undefined): Effect.Effect<{ readonly lane: Lane; readonly pending: Pending }> {
+    return Effect.flatMap(Deferred.make<void>(), (sent) => {
+      const lane = op === Opcode.PresenceUpdate ? this.presence : this.other
+      const pending: Pending = { payload, sent, watch, writing: false }
+      lane.waiting.push(pending)
+      return Effect.as(Effect.zipRight(this.depth(), this.wake(lane)), { lane, pending })
+    })
+  }
+
+  // waits (interruptible only where `restore` makes it so) until the command was written: an
+  // interrupted wait withdraws it
+  private awaitWritten(lane: Lane, pending: Pending, restore: <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>): Effect.Effect<void> {
+    return Effect.onInterrupt(restore(Deferred.await(pending.sent)), () => this.withdraw(lane, pending)).pipe(Effect.ensuring(this.depth()))
   }
 
   private depth(): Effect.Effect<void> {

@@ -446,7 +446,7 @@ export const makeWith = (
       ended: Effect.asVoid(Effect.exit(Deferred.await(finished))),
       resumesPoint: point !== undefined
     })
-    if (presenceOnResume !== undefined) yield* Effect.forkIn(presenceOnResume, sessionScope)
+    if (presenceOnResume !== undefined) yield* Effect.forkIn(yield* presenceOnResume, sessionScope)
     // made at the first presence update, which most sessions never send
     let presenceLimiter: SendLimiter.SendLimiter | undefined
     const presenceLimit = Effect.suspend(() =>

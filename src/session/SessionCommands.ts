@@ -7,6 +7,7 @@
  * @since 0.1.0
  */
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Random from "effect/Random"
 import { detached } from "../internal/detached.ts"
 import * as Withdrawable from "../internal/withdrawable.ts"
@@ -86,12 +87,13 @@ export interface Made {
   /** The Identify to send now: the options, with the presence of the updates so far. */
   readonly identify: () => Commands.Identify
   /**
-   * To run in the session's scope: a session that resumes a point with a `presence` option shows
-   * it once the Resume is answered (a Resume carries no presence: the gateway session kept the one
-   * it had), unless the point says it shows it already, or a newer update or an Identify (the
-   * Resume refused) made it moot. None for other sessions.
+   * To run as the session is made, before the program can update its presence: a session that
+   * resumes a point with a `presence` option shows it once the Resume is answered (a Resume carries
+   * no presence: the gateway session kept the one it had), unless the point says it shows it
+   * already, or a newer update or an Identify (the Resume refused) made it moot. It queues the
+   * update, and gives the wait for it, to run in the session's scope. None for other sessions.
    */
-  readonly presenceOnResume: Effect.Effect<void> | undefined
+  readonly presenceOnResume: Effect.Effect<Effect.Effect<void>> | undefined
   /**
    * The presence the gateway session shows, for a resume point: the point's, then each Identify's
    * (`null`: none) and each update's as it goes out; `undefined` while that is not known.
@@ -176,26 +178,27 @@ export const make = ({ ended, members, metrics, options, outbox, resumesPoint }:
 
   const masked = Commands.maskingToken(options.token)
 
-  // the options' presence, an update made with the session (older than any of the program's), as
-  // the presence lane's writer asks: moot once a newer one was made, or an Identify carried it
-  const showOnResume = (presence: Commands.Presence): Effect.Effect<void> => {
-    const update = identifying.add(options)
-    const moot = () => identifying.superseded(update) || identifying.newest().order > update.order
-    return Effect.flatMap(Commands.built("PresenceUpdate", () => Commands.presenceUpdate(presence)), (command) =>
-      Effect.flatMap(Commands.encodeChecked(command, options.encoding), ({ payload }) =>
-        send(command, payload, {
+  // the options' presence, an update made with the session: queued as the session is made, before
+  // any of the program's (the presence lane's overtaking goes by the order of the queue), and moot
+  // once a newer one went out or an Identify carried it (a newer one given up on leaves it due)
+  const showOnResume = (presence: Commands.Presence): Effect.Effect<Effect.Effect<void>> =>
+    Either.match(Either.flatMap(Commands.built("PresenceUpdate", () => Commands.presenceUpdate(presence)), (command) =>
+      Either.map(Commands.encodeChecked(command, options.encoding), ({ payload }) => ({ command, payload }))), {
+      onLeft: (error) => Effect.as(Effect.logWarning(`the presence option is not shown after the Resume: ${masked(error).message}`), Effect.void),
+      onRight: ({ command, payload }) => {
+        const update = identifying.add(options)
+        const watch: Outbox.Watch = {
           onWritten: () => {
             identifying.wentOut(update)
             shown = presence
           },
           onWithdrawn: () => identifying.withdraw(update),
-          superseded: moot
-        }))).pipe(
-      Effect.catchTag("SessionClosed", () => Effect.void),
-      Effect.catchTag("InvalidCommand", (error) => Effect.logWarning(`the presence option was not shown after the Resume: ${masked(error).message}`)),
-      Effect.annotateLogs({ component: "Session", shard: options.shard[0] })
-    )
-  }
+          superseded: () => identifying.superseded(update)
+        }
+        return Effect.map(outbox.queue(Commands.opcode(command), payload, watch), (wait) =>
+          Effect.catchTag(detached(untilEnded(command, wait)), "SessionClosed", () => Effect.void))
+      }
+    }).pipe(Effect.annotateLogs({ component: "Session", shard: options.shard[0] }))
   const presenceOnResume = options.presence !== undefined && resumesPoint && !(shown !== undefined && SessionOptions.showsAlready(shown, options.presence))
     ? showOnResume(options.presence)
     : undefined

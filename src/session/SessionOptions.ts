@@ -71,22 +71,26 @@ export interface ResumePoint {
   readonly presence?: Commands.Presence | null | undefined
 }
 
-// a presence as it goes out: an op 3's JSON (a value no command could carry: none)
-const sentAs = (presence: unknown): string | undefined =>
+// a presence as a command carries it: a checked copy, read once, and its op 3's JSON (none where
+// no command could carry it)
+const asSent = (presence: unknown): { readonly presence: Commands.Presence; readonly json: string } | undefined =>
   Either.getOrUndefined(Either.flatMap(
     Commands.built("PresenceUpdate", () => Commands.presenceUpdate(presence as Commands.Presence)),
-    (command) => Either.map(Commands.encodeChecked(command, Json.encoding), ({ payload }) => String(payload))
+    (command) =>
+      Either.map(Commands.encodeChecked(command, Json.encoding), ({ checked, payload }) => ({ presence: Commands.copyPresence(checked), json: String(payload) }))
   ))
 
 /**
- * The presence `point` says its gateway session showed: `undefined` where it does not say, or says
- * one no command could carry.
+ * The presence `point` says its gateway session showed, as checked (a copy, read once):
+ * `undefined` where it does not say, or says one no command could carry.
  *
  * @internal
  * @since 0.1.0
  */
-export const pointPresence = (point: ResumePoint): Commands.Presence | null | undefined =>
-  point.presence === null || (point.presence !== undefined && sentAs(point.presence) !== undefined) ? point.presence : undefined
+export const pointPresence = (point: ResumePoint): Commands.Presence | null | undefined => {
+  const said: unknown = point.presence
+  return said === null ? null : said === undefined ? undefined : asSent(said)?.presence
+}
 
 /**
  * Whether a gateway session showing `shown` (`null`: none) would show `presence` already.
@@ -95,7 +99,7 @@ export const pointPresence = (point: ResumePoint): Commands.Presence | null | un
  * @since 0.1.0
  */
 export const showsAlready = (shown: Commands.Presence | null, presence: Commands.Presence): boolean =>
-  sentAs(shown ?? Commands.defaultPresence) === sentAs(presence)
+  asSent(shown ?? Commands.defaultPresence)?.json === asSent(presence)?.json
 
 /**
  * Whether a session of `encoding` (and, given, `intents`) may resume from `point`: the point was

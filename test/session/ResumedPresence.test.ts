@@ -91,6 +91,66 @@ describe("the presence of a resumed session", () => {
       expect(Option.map(handed, (p) => p.presence)).toEqual(Option.some(presence("idle")))
     }).pipe(Effect.provide(TestLayer)))
 
+  // the option's show was dropped as moot while the program's update waited behind it; that update,
+  // carried to the next connection and given up on there, left the old process's presence shown
+  it.scoped("a program's update given up on after a dropped connection carried it over: the option goes out on the next connection", () =>
+    Effect.gen(function*() {
+      const session = yield* Session.make(options({ presence: presence("dnd"), resume: point(presence("online")) }))
+      const update = yield* Effect.fork(session.updatePresence(presence("idle")))
+      const first = yield* acceptAndHello(60_000)
+      yield* first.peer.sendJson(dispatch(5, "RESUMED", {}))
+      yield* first.peer.drop
+      yield* settle
+      expect(yield* presencesSent(first.peer)).toEqual([])
+      yield* Fiber.interrupt(update)
+      yield* TestClock.adjust("10 seconds")
+      const second = yield* acceptAndHello(60_000)
+      expect(second.first.op).toBe(6)
+      yield* second.peer.sendJson(dispatch(6, "RESUMED", {}))
+      yield* settle
+      yield* TestClock.adjust("30 seconds")
+      expect(yield* presencesSent(second.peer)).toEqual([presence("dnd")])
+      const handed = yield* session.disconnect("1 second")
+      expect(Option.map(handed, (p) => p.presence)).toEqual(Option.some(presence("dnd")))
+    }).pipe(Effect.provide(TestLayer)))
+
+  // the point's own object was kept: a program that changed it afterwards changed the point handed back
+  it.scoped("disconnect's point says a copy of the loaded point's presence, read once", () =>
+    Effect.gen(function*() {
+      const loaded = presence("idle")
+      const session = yield* Session.make(options({ resume: point(loaded) }))
+      const { peer } = yield* acceptAndHello(60_000)
+      yield* peer.sendJson(dispatch(5, "RESUMED", {}))
+      yield* settle
+      ;(loaded as { status: string }).status = "dnd"
+      const handed = yield* session.disconnect("1 second")
+      expect(Option.map(handed, (p) => p.presence)).toEqual(Option.some(presence("idle")))
+    }).pipe(Effect.provide(TestLayer)))
+
+  it.scoped("a point saying what no command could carry (a number, a string, too large, a part of one) says nothing: the option goes out, and without one nothing is handed on", () =>
+    Effect.gen(function*() {
+      const tooLarge = { ...presence("online"), activities: Array.from({ length: 5_000 }, (_, i) => ({ name: `a${i}`, type: 0 })) }
+      for (const said of [42, "online", tooLarge, { status: "online" }] as ReadonlyArray<unknown>) {
+        const resume = { ...point(), presence: said } as SessionOptions.ResumePoint
+        const { peer, session } = yield* resumed({ presence: presence("dnd"), resume })
+        expect(yield* presencesSent(peer)).toEqual([presence("dnd")])
+        expect(Option.map(yield* session.disconnect("1 second"), (p) => p.presence)).toEqual(Option.some(presence("dnd")))
+      }
+      const { session } = yield* resumed({ resume: { ...point(), presence: 42 } as unknown as SessionOptions.ResumePoint })
+      expect(Option.map(yield* session.disconnect("1 second"), (p) => "presence" in p)).toEqual(Option.some(false))
+    }).pipe(Effect.provide(TestLayer)))
+
+  it.scoped("a session stopped before its Resume is answered sends nothing, and its point says the point's presence still", () =>
+    Effect.gen(function*() {
+      const session = yield* Session.make(options({ presence: presence("dnd"), resume: point(presence("online")) }))
+      const { first, peer } = yield* acceptAndHello(60_000)
+      expect(first.op).toBe(6)
+      const stopping = yield* Effect.fork(session.disconnect("1 second"))
+      yield* TestClock.adjust("2 seconds")
+      expect(Option.map(yield* Fiber.join(stopping), (p) => p.presence)).toEqual(Option.some(presence("online")))
+      expect(yield* presencesSent(peer)).toEqual([])
+    }).pipe(Effect.provide(TestLayer)))
+
   it.scoped("a Resume refused: the Identify carries the option, and no op 3 follows", () =>
     Effect.gen(function*() {
       const session = yield* Session.make(options({ presence: presence("dnd"), resume: point(presence("online")) }))
