@@ -13,6 +13,10 @@ import { advance, configureLimiter, options, serve, TestLayer } from "./harness.
 
 const presence = (status: Commands.Presence["status"]): Commands.Presence => ({ since: null, activities: [{ name: "the gateway", type: 3 }], status, afk: false })
 
+// points of two shards whose gateway sessions show `shows`
+const pointsShowing = (shows: Commands.Presence): ReadonlyArray<SessionOptions.ResumePoint> =>
+  [0, 1].map((id) => ({ shard: [id, 2] as const, sessionId: `session-${id}`, sequence: 10, resumeGatewayUrl: "ws://resume.test/", encoding: "json" as const, presence: shows }))
+
 describe("a fleet's presence across a handoff", () => {
   it.scoped("restarted from its points with another presence, every shard shows it; with the one its points say, none is sent", () =>
     Effect.gen(function*() {
@@ -50,4 +54,26 @@ describe("a fleet's presence across a handoff", () => {
       expect(served.resumes).toHaveLength(4)
       expect(sentPresences().map((sent) => sent.length)).toEqual([2, 2])
     }).pipe(Effect.provide(TestLayer)))
+
+  for (const givenUp of [false, true]) {
+    it.scoped(`an update made while the shards resume ${givenUp ? "and given up on: each shard ends showing the fleet's presence" : "is the only op 3 sent, and the points say it"}`, () =>
+      Effect.gen(function*() {
+        yield* configureLimiter(2)
+        const served = yield* serve()
+        const fleet = yield* Fleet.make(options({ shardCount: 2, presence: presence("dnd"), resume: pointsShowing(presence("idle")) }))
+        yield* Effect.forkScoped(Stream.runDrain(fleet.events))
+        const updating = yield* Effect.fork(fleet.updatePresence(presence("online")))
+        if (givenUp) yield* Fiber.interrupt(updating)
+        yield* advance(30_000)
+        if (!givenUp) yield* Fiber.join(updating)
+        expect(served.resumes).toHaveLength(2)
+        const sent = [0, 1].map((id) => (served.commands.get(id) ?? []).filter((payload) => payload.op === 3).map((payload) => payload.d))
+        const shows = givenUp ? presence("dnd") : presence("online")
+        if (givenUp) expect(sent.map((each) => each.at(-1))).toEqual([shows, shows])
+        else expect(sent).toEqual([[shows], [shows]])
+        const stopping = yield* Effect.fork(fleet.disconnect("1 second"))
+        yield* advance(2_000, 100)
+        expect((yield* Fiber.join(stopping)).map((point) => point.presence)).toEqual([shows, shows])
+      }).pipe(Effect.provide(TestLayer)))
+  }
 })

@@ -56,6 +56,29 @@ describe("stopping: requests in flight", () => {
       })
     }).pipe(Effect.provide(TestLayer)))
 
+  it.scoped("every kind of command waiting when the session ends fails with SessionClosed naming the session's shard and the command's guilds", () =>
+    Effect.gen(function*() {
+      const session = yield* Session.make(options({ shard: [1, 2], intents: Intents.Guilds | Intents.GuildMembers }))
+      const onShard1 = "81384788769906689"
+      const waiting = yield* Effect.fork(Effect.all([
+        Effect.flip(session.updatePresence({ since: null, activities: [], status: "idle", afk: false })),
+        Effect.flip(session.updateVoiceState({ guild_id: onShard1, channel_id: null, self_mute: false, self_deaf: false })),
+        Effect.flip(session.requestSoundboardSounds([onShard1])),
+        Effect.flip(session.requestChannelInfo({ guild_id: onShard1, fields: ["status"] })),
+        Effect.flip(session.requestGuildMembers({ guild_id: onShard1, query: "", limit: 0 }))
+      ], { concurrency: "unbounded" }))
+      yield* settle
+      yield* session.end()
+      const errors = yield* Fiber.join(waiting)
+      expect(errors.map((error) => error._tag === "SessionClosed" ? [error.shards, error.guildIds] : error._tag)).toEqual([
+        [[1], []],
+        [[1], [onShard1]],
+        [[1], [onShard1]],
+        [[1], [onShard1]],
+        [[1], [onShard1]]
+      ])
+    }).pipe(Effect.provide(TestLayer)))
+
   it.scoped("with no members timeout, a member request in flight when the session ends does not hang for good", () =>
     Effect.gen(function*() {
       const { peer, session } = yield* membersSession({ timeouts: { members: Duration.infinity } })
