@@ -91,8 +91,8 @@ describe("Outbox", () => {
       expect(written.slice(2).map((w) => [w.payload, w.at])).toEqual([["q199", 40_000], ["q399", 60_000], ["q599", 80_000], ["q799", 100_000], ["q999", 120_000]])
     }))
 
-  // a session's own show of its presence after a Resume is queued by a fiber of its own, maybe after
-  // a newer update of the program's: queued last, it overtook the program's and showed the older one
+  // a presence update superseded while it waited (a newer one went out, or an Identify carried one)
+  // is moot: chosen by an overtaking write for being queued last, it went out all the same
   it.scoped("an overtaking presence update is the newest one not superseded, not merely the last queued", () =>
     Effect.gen(function*() {
       const outbox = yield* Outbox.make(() => Effect.void)
