@@ -216,9 +216,10 @@ const runsOf = (ids: ReadonlyArray<number>): string => {
 
 // `make`'s work, typed for every event
 const start = (
-  options: FleetOptions.FleetOptions
+  given: FleetOptions.FleetOptions
 ): Effect.Effect<Fleet, InvalidOptions | GatewayInfoError, Scope.Scope | Session.Requirements> =>
   Effect.gen(function*() {
+    const options = yield* FleetOptions.withPointsRead(given)
     yield* FleetOptions.checkSelection(options)
     const { resume: _resume, shardCount: _shardCount, shards: _shards, startupWindow: _startupWindow, ...common } = options
     // the options every shard shares, resolved and checked once, first: bad options cost no request,

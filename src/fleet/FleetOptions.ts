@@ -12,6 +12,7 @@ import { show } from "../protocol/internal/schema.ts"
 import { InvalidOptions } from "../session/SessionError.ts"
 import {
   notAnObject,
+  readPoint,
   type ResumePoint,
   resumePointProblems,
   resumePointShapeProblems,
@@ -132,6 +133,27 @@ export const checkSelection = (options: FleetOptions): Either.Either<void, Inval
     for (const problem of resumePointProblems(point, sourceOf(options), options.token)) found.push(`${problem} (shard ${point.shard[0]})`)
   }
   return found.length === 0 ? Either.void : Either.left(new InvalidOptions({ detail: withoutToken(found.join("; "), options.token) }))
+}
+
+/**
+ * `options` with each resume point read once, as plain data (a getter or a proxy of a store may
+ * answer each read anew, or throw), or why one could not be read. A `resume` that is no list is left
+ * for {@link checkSelection} to refuse.
+ *
+ * @internal
+ * @since 0.1.0
+ */
+export const withPointsRead = (options: FleetOptions): Either.Either<FleetOptions, InvalidOptions> => {
+  if (notAnObject(options) !== undefined) return Either.right(options)
+  const resume: unknown = options.resume
+  if (!Array.isArray(resume)) return Either.right(options)
+  const points: Array<unknown> = []
+  for (const point of Array.from(resume)) {
+    const read = readPoint(point)
+    if (Either.isLeft(read)) return Either.left(new InvalidOptions({ detail: withoutToken(read.left, options.token) }))
+    points.push(read.right)
+  }
+  return Either.right({ ...options, resume: points as ReadonlyArray<ResumePoint> })
 }
 
 /**

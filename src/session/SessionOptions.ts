@@ -14,7 +14,7 @@ import type { Encoding, EncodingName } from "../codec/Encoding.ts"
 import * as Etf from "../codec/Etf.ts"
 import * as Json from "../codec/Json.ts"
 import { durationOf, isSleepable, longestSleepText } from "../internal/duration.ts"
-import { kindOf } from "../internal/printable.ts"
+import { kindOf, thrownText } from "../internal/printable.ts"
 import * as ReadyPoints from "../internal/readyPoints.ts"
 import { isRecord } from "../internal/record.ts"
 import { quotesToken, withoutToken } from "../internal/secret.ts"
@@ -525,6 +525,32 @@ const pairProblem = ([id, count]: readonly [unknown, unknown]): string | undefin
     : undefined
 
 /**
+ * A resume point as plain data, each of its fields read once (a getter or a proxy of a store may
+ * answer each read anew, or throw: checked on one answer, another was used), or why it could not
+ * be read. A value that is no object is given back as it is, for the shape checks to refuse.
+ *
+ * @internal
+ * @since 0.1.0
+ */
+export const readPoint = (point: unknown): Either.Either<unknown, string> => {
+  if (!isRecord(point)) return Either.right(point)
+  try {
+    const { encoding, intents, presence, resumeGatewayUrl, sequence, sessionId, shard } = point
+    return Either.right({
+      sessionId,
+      sequence,
+      resumeGatewayUrl,
+      shard: Array.isArray(shard) ? Array.from(shard) : shard,
+      ...(encoding === undefined ? {} : { encoding }),
+      ...(intents === undefined ? {} : { intents }),
+      ...(presence === undefined ? {} : { presence })
+    })
+  } catch (thrown) {
+    return Either.left(`resume could not be read: ${thrownText(thrown)}`)
+  }
+}
+
+/**
  * What is wrong with the shape of a resume point from JavaScript or a parsed file: one that is no
  * object, or whose shard is no pair of whole numbers, id below count (the checks of its fields
  * read into both; a point whose shard came back from a store as strings was taken for one of
@@ -747,7 +773,10 @@ const encodingOf = (encoding: Encoding | EncodingName | undefined): Encoding =>
  *
  * @since 0.1.0
  */
-export const resolve = (options: SessionOptions): Either.Either<ResolvedOptions, InvalidOptions> => {
+export const resolve = (given: SessionOptions): Either.Either<ResolvedOptions, InvalidOptions> => {
+  const read = withPointRead(given)
+  if (Either.isLeft(read)) return Either.left(new InvalidOptions({ detail: withoutToken(read.left, given.token) }))
+  const options = read.right
   const found = problems(options)
   if (found.length > 0) return Either.left(new InvalidOptions({ detail: withoutToken(found.join("; "), isRecord(options) ? options.token : undefined) }))
   const resolved: ResolvedOptions = {
@@ -776,6 +805,13 @@ export const resolve = (options: SessionOptions): Either.Either<ResolvedOptions,
     Either.map(checkHandshakes(resolved), (identify) => presenceAsChecked(resolved, identify)),
     (error) => new InvalidOptions({ detail: withoutToken(error.message, options.token) })
   )
+}
+
+// `options` with their resume point read once, as plain data
+const withPointRead = (options: SessionOptions): Either.Either<SessionOptions, string> => {
+  if (!isRecord(options)) return Either.right(options)
+  const resume: unknown = options.resume
+  return resume === undefined ? Either.right(options) : Either.map(readPoint(resume), (point) => ({ ...options, resume: point as ResumePoint }))
 }
 
 // the Identify the options describe, as it was checked (its presence a copy, read once), if it can

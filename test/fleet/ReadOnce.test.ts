@@ -40,6 +40,17 @@ describe("a fleet reads what it is given once", () => {
       }).pipe(Effect.provide(TestLayer)))
   }
 
+  it.scoped("a resume point whose field a store's getter refuses to read is InvalidOptions naming it, never a defect", () =>
+    Effect.gen(function*() {
+      const refusing = Object.defineProperty({ shard: [0, 2] as const, sessionId: "session-0", sequence: 1, resumeGatewayUrl: "ws://resume.test/" }, "presence", {
+        get: () => {
+          throw new Error("the store is gone")
+        }
+      })
+      const error = yield* Effect.flip(Fleet.make(options({ shardCount: 2, resume: [refusing] })))
+      expect(error).toMatchObject({ _tag: "InvalidOptions", detail: "resume could not be read: the store is gone" })
+    }).pipe(Effect.provide(TestLayer)))
+
   it("forShard keeps the presence the options were resolved with: the same object for every shard", () => {
     const resolved = Either.getOrThrow(SessionOptions.resolve({ token, intents: Intents.Guilds, presence, shard: [0, 2] }))
     expect(Either.getOrThrow(SessionOptions.forShard(resolved, [1, 2], undefined)).presence).toBe(resolved.presence)

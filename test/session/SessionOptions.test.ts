@@ -48,6 +48,30 @@ describe("SessionOptions.resolve", () => {
     expect(swapped).toBe(`gateway must be a ws:// or wss:// URL without a fragment or credentials, of at most 2048 characters, got a value of ${secret.length} characters (not shown)`)
   })
 
+  // a store's getter or proxy was read several times: checked on one answer, used on another (a
+  // defect where a later read threw, or answered what no check saw)
+  it("reads each field of a resume point once: a store's getter that answers anew or throws costs a typed error, never a defect", () => {
+    const reads: Array<string> = []
+    const changing = new Proxy(point([0, 1], { intents: 513 }), {
+      get: (target, key) => {
+        reads.push(String(key))
+        if (key === "intents") return reads.filter((read) => read === "intents").length === 1 ? 513 : Symbol("later")
+        return Reflect.get(target, key)
+      }
+    })
+    const resolved = Either.getOrThrow(SessionOptions.resolve(options({ resume: changing })))
+    expect(resolved.resume?.intents).toBe(513)
+    expect(reads.filter((read) => read === "intents")).toHaveLength(1)
+    for (const key of ["presence", "intents", "sessionId"]) {
+      const throwing = Object.defineProperty({ ...point([0, 1]) }, key, {
+        get: () => {
+          throw new Error(`the store refused ${key}`)
+        }
+      }) as SessionOptions.ResumePoint
+      expect(problemOf(SessionOptions.resolve(options({ resume: throwing })))).toBe(`resume could not be read: the store refused ${key}`)
+    }
+  })
+
   it("fills in the defaults", () => {
     const { compression: _compression, ...defaults } = options()
     const resolved = Either.getOrThrow(SessionOptions.resolve(defaults))
