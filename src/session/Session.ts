@@ -446,7 +446,8 @@ export const makeWith = (
       ended: Effect.asVoid(Effect.exit(Deferred.await(finished))),
       resumesPoint: point !== undefined
     })
-    if (presenceOnResume !== undefined) yield* Effect.forkIn(yield* presenceOnResume, sessionScope)
+    // (interruptible, though made where interruption is off: the session's scope ends the wait)
+    if (presenceOnResume !== undefined) yield* Effect.forkIn(Effect.interruptible(yield* presenceOnResume), sessionScope)
     // made at the first presence update, which most sessions never send
     let presenceLimiter: SendLimiter.SendLimiter | undefined
     const presenceLimit = Effect.suspend(() =>

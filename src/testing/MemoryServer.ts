@@ -3,6 +3,8 @@
  * or a fleet opens (Hello, an ACK for each heartbeat, READY for each Identify, the missed events
  * and RESUMED for each Resume, member requests from the test's members), so a `TestClock`-driven
  * test of a fleet needs no loop of its own, and it keeps what each shard sent for the test to check.
+ * A test makes faults of its own through it: a zombie link (`setAcks`), an invalidated session
+ * (`invalidate`), member requests answered late, rate limited or never (`memberRequests`).
  *
  * @since 0.1.0
  */
@@ -67,11 +69,36 @@ export interface Options {
    */
   readonly members?: ((guildId: string) => ReadonlyArray<APIGuildMember>) | undefined
   /**
+   * How each member request (op 8) is answered, by the request and the shard it came on (default:
+   * `"answer"` every one): see {@link MemberAnswer}.
+   */
+  readonly memberRequests?: ((request: GatewayRequestGuildMembersData, shard: readonly [number, number]) => MemberAnswer) | undefined
+  /**
    * The connections it leaves to the test, by their number in the order they came (from 0): no
    * Hello, nothing answered (`left` hands them over). Default none.
    */
   readonly leave?: ((connection: number) => boolean) | undefined
 }
+
+/**
+ * How a member request is answered: `"answer"`, from the `members` option; `"leave"`, not at all,
+ * for the test to answer (`dispatch` a GUILD_MEMBERS_CHUNK with the request's nonce, which
+ * `commands` shows), late or in chunks of its own, or to let time out; `{ rateLimited: seconds }`,
+ * with a RATE_LIMITED dispatch whose `retry_after` is `seconds`, as Discord answers a request over
+ * its limit.
+ *
+ * @since 0.1.0
+ */
+export type MemberAnswer = "answer" | "leave" | { readonly rateLimited: number }
+
+/**
+ * A connection the server answers, as the test may use it: to send it frames, close or drop it,
+ * and see how it ended. What the client sends on it is the server's to read (`commands` records
+ * it): reading it here would take frames from the server.
+ *
+ * @since 0.1.0
+ */
+export type ServedPeer = Pick<MemoryPeer, "send" | "sendJson" | "close" | "drop" | "isOpen" | "closed">
 
 /**
  * An Identify the gateway got, which READY answers `readyAfter` later (its token left out, so
@@ -125,8 +152,11 @@ export interface Served {
   readonly resumes: Effect.Effect<ReadonlyArray<Resume>>
   /** Every command sent on a session, in order. */
   readonly commands: Effect.Effect<ReadonlyArray<Command>>
-  /** Each shard id's open connection of its latest session (the one begun last), from its Identify on. */
-  readonly peers: Effect.Effect<ReadonlyMap<number, MemoryPeer>>
+  /**
+   * Each shard id's open connection of its latest session (the one begun last), from its Identify
+   * on, to send to, close or drop (one object per connection).
+   */
+  readonly peers: Effect.Effect<ReadonlyMap<number, ServedPeer>>
   /** The connections `leave` named, and those of ETF sessions, in order. */
   readonly left: Effect.Effect<ReadonlyArray<MemoryPeer>>
   /**
@@ -150,6 +180,13 @@ export interface Served {
    * Returns how many connections it reached. Dies when a shard named never began a session here.
    */
   readonly setAcks: (target: number | readonly [number, number] | "all", acking: boolean) => Effect.Effect<number>
+  /**
+   * Sends op 9 on the open connection of a shard's latest session (`target` as `dispatch`'s), as
+   * Discord does when it invalidates a session: `resumable` false ends the session here too (a
+   * Resume of it gets op 9, whenever the client closes the connection and however), `true` keeps
+   * it. Returns how many connections it reached. Dies when a shard named never began a session here.
+   */
+  readonly invalidate: (target: number | readonly [number, number] | "all", resumable: boolean) => Effect.Effect<number>
 }
 
 interface Session {
@@ -362,6 +399,18 @@ export const serve = (options: Options = {}): Effect.Effect<Served, never, Memor
         return Effect.forEach(chunks, (chunk) => send(session, GatewayDispatchEvents.GuildMembersChunk, chunk), { discard: true })
       })
 
+    // a member request answered as the `memberRequests` option says (a throw is the option's defect)
+    const answerRequest = (session: Session, request: GatewayRequestGuildMembersData) =>
+      Effect.flatMap(Effect.sync(() => options.memberRequests?.(request, session.shard) ?? "answer"), (how) => {
+        if (how === "answer") return answerMembers(session, request)
+        if (how === "leave") return Effect.void
+        const seconds: unknown = typeof how === "object" && how !== null ? how.rateLimited : undefined
+        if (typeof seconds !== "number" || !Number.isFinite(seconds) || seconds < 0) {
+          return Effect.die(new TypeError(`memberRequests gave ${JSON.stringify(how) ?? String(how)}: "answer", "leave" or { rateLimited: seconds } (seconds a non-negative number)`))
+        }
+        return send(session, "RATE_LIMITED", { opcode: GatewayOpcodes.RequestGuildMembers, retry_after: seconds, meta: { guild_id: request.guild_id, nonce: request.nonce } })
+      })
+
     // a session whose connection `peer` ended with `closed` ends with it where the close ends it
     const noticeEnd = (session: Session | undefined, peer: MemoryPeer, closed: CloseInfo): void => {
       if (session?.peer === peer && (endsSession(closed) || !session.ready)) session.ended = true
@@ -375,6 +424,18 @@ export const serve = (options: Options = {}): Effect.Effect<Served, never, Memor
 
     // the connections whose heartbeats the test made go unanswered (`setAcks`)
     const unacknowledged = new WeakSet<MemoryPeer>()
+
+    // the view of a connection the test is given: one per connection
+    const views = new WeakMap<MemoryPeer, ServedPeer>()
+    const viewOf = (peer: MemoryPeer): ServedPeer => {
+      let view = views.get(peer)
+      if (view === undefined) {
+        const { close, closed, drop, isOpen, send, sendJson } = peer
+        view = { send, sendJson, close, drop, isOpen, closed }
+        views.set(peer, view)
+      }
+      return view
+    }
 
     // whether a session's connection is open now (not ended here, not closed)
     const connected = ({ ended, peer }: Session): Effect.Effect<boolean> => peer === undefined || ended ? Effect.succeed(false) : peer.isOpen
@@ -405,7 +466,7 @@ export const serve = (options: Options = {}): Effect.Effect<Served, never, Memor
             commands.push({ at: yield* Clock.currentTimeMillis, shard: session.shard, payload })
             // the members option's defect is told, and the connection goes on being answered
             if (payload.op === GatewayOpcodes.RequestGuildMembers) {
-              yield* Effect.catchAllDefect(answerMembers(session, payload.d), faulted(`answering a member request for guild ${payload.d.guild_id}`))
+              yield* Effect.catchAllDefect(answerRequest(session, payload.d), faulted(`answering a member request for guild ${payload.d.guild_id}`))
             }
           }
         }
@@ -438,7 +499,7 @@ export const serve = (options: Options = {}): Effect.Effect<Served, never, Memor
       peers: checked(Effect.suspend(() =>
         Effect.map(
           Effect.filter([...latest], ([, session]) => connected(session)),
-          (open) => new Map(open.map(([id, { peer }]) => [id, peer!]))
+          (open) => new Map(open.map(([id, { peer }]) => [id, viewOf(peer!)]))
         )
       )),
       left: checked(Effect.sync(() => [...left])),
@@ -461,6 +522,18 @@ export const serve = (options: Options = {}): Effect.Effect<Served, never, Memor
             })
           })
         })),
+      invalidate: (target, resumable) =>
+        checked(Effect.flatMap(sessionsOf("invalidate", target), (named) =>
+          Effect.flatMap(Effect.filter(named, connected), (open) =>
+            Effect.as(
+              Effect.forEach(open, (session) =>
+                Effect.suspend(() => {
+                  // ended before the client can answer: its Resume gets op 9
+                  if (!resumable) session.ended = true
+                  return session.peer!.sendJson(frame(GatewayOpcodes.InvalidSession, resumable))
+                }), { discard: true }),
+              open.length
+            )))),
       setAcks: (target, acking) =>
         checked(Effect.flatMap(sessionsOf("setAcks", target), (named) =>
           Effect.map(

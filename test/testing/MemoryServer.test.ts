@@ -113,6 +113,42 @@ describe("MemoryServer", () => {
       expect(Exit.isFailure(exit) && Cause.pretty(exit.cause)).toContain("MemoryServer.setAcks: shard 3 began no session here")
     }).pipe(Effect.provide(Services), Effect.withRandom(Random.fixed([0.5]))))
 
+  // an op 9 sent through a peer left the session resumable here when the client closed first (with
+  // 4900, as it does after op 9): a stale point was then resumed where Discord answers op 9
+  it.scoped("invalidate(shard, false) ends the session here too: the client identifies anew, and a Resume of that session gets op 9; invalidate(shard, true) keeps it", () =>
+    Effect.gen(function*() {
+      const served = yield* MemoryServer.serve({ heartbeatInterval: 10_000 })
+      const session = yield* Session.make(sessionOptions)
+      yield* advance(1_000)
+      const { sessionId } = yield* session.snapshot
+      expect(yield* served.invalidate(0, true)).toBe(1)
+      yield* advance(10_000)
+      expect((yield* served.resumes).map(({ resumed }) => resumed)).toEqual([true])
+      expect(yield* served.invalidate(0, false)).toBe(1)
+      yield* advance(10_000)
+      expect(yield* served.identifies).toHaveLength(2)
+      // a point of the invalidated session, as a process stopped before the op 9 stored it
+      const point = { sessionId: sessionId!, sequence: 1, resumeGatewayUrl: "ws://resume.test", shard: [0, 1] as const }
+      yield* session.end()
+      const next = yield* Session.make({ ...sessionOptions, shard: [0, 1], resume: point })
+      yield* advance(10_000)
+      expect((yield* served.resumes).map(({ resumed }) => resumed)).toEqual([true, false])
+      yield* next.end()
+    }).pipe(Effect.provide(Services), Effect.withRandom(Random.fixed([0.5]))))
+
+  it.scoped("peers gives each connection as the test may use it, one object per connection: its frames are the server's to read", () =>
+    Effect.gen(function*() {
+      const served = yield* MemoryServer.serve({ heartbeatInterval: 10_000 })
+      yield* Session.make(sessionOptions)
+      yield* advance(1_000)
+      const peer = (yield* served.peers).get(0)!
+      expect((yield* served.peers).get(0)).toBe(peer)
+      expect(Object.keys(peer).sort()).toEqual(["close", "closed", "drop", "isOpen", "send", "sendJson"])
+      // the server still answers every beat: no zombie for ten minutes
+      yield* advance(600_000, 5_000)
+      expect(yield* peer.isOpen).toBe(true)
+    }).pipe(Effect.provide(Services), Effect.withRandom(Random.fixed([0.5]))))
+
   it.scoped("a dropped connection resumes: the dispatches sent while it was down are replayed in order, then RESUMED", () =>
     Effect.gen(function*() {
       const served = yield* MemoryServer.serve({ heartbeatInterval: 10_000 })
@@ -181,6 +217,46 @@ describe("MemoryServer", () => {
       // a guild without members
       expect((yield* session.requestGuildMembers({ guild_id: "7", query: "", limit: 0 })).members).toEqual([])
     }).pipe(Effect.provide(Services)))
+
+  // every op 8 was answered at once: a test could not make one slow, answered in chunks of its own,
+  // rate limited or never answered without answering the whole connection by hand
+  it.scoped("memberRequests: a request left to the test is answered by its dispatch, late and in chunks of its own; one never answered times out; one rate limited fails so", () =>
+    Effect.gen(function*() {
+      const served = yield* MemoryServer.serve({
+        heartbeatInterval: 10_000,
+        memberRequests: (request) => request.guild_id === "13" ? { rateLimited: 12.5 } : "leave"
+      })
+      const session = yield* Session.make(sessionOptions)
+      yield* advance(1_000)
+      const request = yield* Effect.fork(session.requestGuildMembers({ guild_id: "42", query: "", limit: 0 }))
+      yield* advance(100)
+      const [asked] = (yield* served.commands).filter(({ payload }) => payload.op === 8)
+      const { nonce } = asked!.payload.d as { readonly nonce: string }
+      const chunk = (chunk_index: number, ids: ReadonlyArray<string>) =>
+        served.dispatch(0, "GUILD_MEMBERS_CHUNK", { guild_id: "42", members: ids.map(member), chunk_index, chunk_count: 2, nonce })
+      yield* advance(20_000)
+      yield* chunk(1, ["3"])
+      yield* advance(20_000)
+      yield* chunk(0, ["1", "2"])
+      expect((yield* Fiber.join(request)).members.map(({ user }) => user.id)).toEqual(["1", "2", "3"])
+
+      const unanswered = yield* Effect.fork(Effect.flip(session.requestGuildMembers({ guild_id: "42", query: "a", limit: 1 })))
+      yield* advance(31_000)
+      expect(yield* Fiber.join(unanswered)).toMatchObject({ _tag: "MemberRequestError", reason: "Timeout", guildId: "42" })
+      const limited = yield* Effect.flip(session.requestGuildMembers({ guild_id: "13", query: "", limit: 0 }))
+      expect(limited).toMatchObject({ _tag: "MemberRequestError", reason: "RateLimited", retryAfter: 12.5, guildId: "13" })
+    }).pipe(Effect.provide(Services), Effect.withRandom(Random.fixed([0.5]))))
+
+  it.scoped("memberRequests giving what is no answer is the option's fault: logged, and the server's next use dies naming it", () =>
+    Effect.gen(function*() {
+      const served = yield* MemoryServer.serve({ memberRequests: () => ({ rateLimited: -1 }) })
+      const session = yield* Session.make(sessionOptions)
+      yield* advance(1_000)
+      yield* Effect.fork(session.requestGuildMembers({ guild_id: "42", query: "", limit: 0 }))
+      yield* advance(100)
+      const exit = yield* Effect.exit(served.identifies)
+      expect(Exit.isFailure(exit) && Cause.pretty(exit.cause)).toContain('memberRequests gave {"rateLimited":-1}')
+    }).pipe(Effect.provide(Services), Logger.withMinimumLogLevel(LogLevel.None)))
 
   it.scoped("READY comes readyAfter later, its connection's heartbeats answered meanwhile; a connection it leaves gets no Hello", () =>
     Effect.gen(function*() {
