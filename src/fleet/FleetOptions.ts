@@ -5,6 +5,7 @@
  */
 import * as Either from "effect/Either"
 import type { Encoding } from "../codec/Encoding.ts"
+import { thrownText } from "../internal/printable.ts"
 import { withoutToken } from "../internal/secret.ts"
 import { maxShardCount } from "../protocol/Commands.ts"
 import type { EventName } from "../protocol/Event.ts"
@@ -145,12 +146,20 @@ export const checkSelection = (options: FleetOptions): Either.Either<void, Inval
  */
 export const withPointsRead = (options: FleetOptions): Either.Either<FleetOptions, InvalidOptions> => {
   if (notAnObject(options) !== undefined) return Either.right(options)
-  const resume: unknown = options.resume
-  if (!Array.isArray(resume)) return Either.right(options)
+  const refused = (problem: string) => Either.left(new InvalidOptions({ detail: withoutToken(problem, options.token) }))
+  let listed: ReadonlyArray<unknown> | undefined
+  try {
+    const resume: unknown = options.resume
+    // (a list a store's getter or proxy gives is read once too)
+    listed = Array.isArray(resume) ? Array.from(resume) : undefined
+  } catch (thrown) {
+    return refused(`resume could not be read: ${thrownText(thrown)}`)
+  }
+  if (listed === undefined) return Either.right(options)
   const points: Array<unknown> = []
-  for (const point of Array.from(resume)) {
+  for (const point of listed) {
     const read = readPoint(point)
-    if (Either.isLeft(read)) return Either.left(new InvalidOptions({ detail: withoutToken(read.left, options.token) }))
+    if (Either.isLeft(read)) return refused(read.left)
     points.push(read.right)
   }
   return Either.right({ ...options, resume: points as ReadonlyArray<ResumePoint> })

@@ -533,8 +533,9 @@ const pairProblem = ([id, count]: readonly [unknown, unknown]): string | undefin
  * @since 0.1.0
  */
 export const readPoint = (point: unknown): Either.Either<unknown, string> => {
-  if (!isRecord(point)) return Either.right(point)
   try {
+    // (inside: a revoked proxy throws even when asked whether it is an array)
+    if (!isRecord(point)) return Either.right(point)
     const { encoding, intents, presence, resumeGatewayUrl, sequence, sessionId, shard } = point
     return Either.right({
       sessionId,
@@ -639,7 +640,7 @@ export const notAnObject = (options: unknown): string | undefined =>
 
 // the shapes the types promise, which options from JavaScript or a parsed file may not keep:
 // checked first, since the checks after read into them (a `null` for an object threw a TypeError)
-const shapeProblems = (options: SessionOptions): Array<string> => {
+const shapeProblems = (options: SessionOptions, resume: unknown): Array<string> => {
   const problem = notAnObject(options)
   if (problem !== undefined) return [problem]
   const found: Array<string> = unknownOptions(options)
@@ -647,7 +648,7 @@ const shapeProblems = (options: SessionOptions): Array<string> => {
     const value: unknown = options[name]
     if (value !== undefined && !isRecord(value)) found.push(`${name} must be an object, got ${show(value)}`)
   }
-  if (options.resume !== undefined) found.push(...resumePointShapeProblems(options.resume))
+  if (resume !== undefined) found.push(...resumePointShapeProblems(resume))
   if (options.shard !== undefined && !isPair(options.shard)) found.push(`shard must be an [id, count] pair, got ${show(options.shard)}`)
   const events: unknown = options.events
   // `Array.from`: `every` and `filter` skip a list's holes (`new Array(2)`, from JavaScript)
@@ -721,10 +722,10 @@ export const fromGatewayUrl = (error: GatewayInfoError, token: Redacted.Redacted
  */
 export const sourceOf = (options: Pick<SessionOptions, "gateway" | "api">): string => options.gateway ?? options.api ?? defaultApi
 
-const problems = (options: SessionOptions): ReadonlyArray<string> => {
-  const malformed = shapeProblems(options)
+const problems = (options: SessionOptions, resume: ResumePoint | undefined): ReadonlyArray<string> => {
+  const malformed = shapeProblems(options, resume)
   if (malformed.length > 0) return malformed
-  const found = shardProblems(options.shard ?? [0, 1], options.resume, pointSource(options), options.token)
+  const found = shardProblems(options.shard ?? [0, 1], resume, pointSource(options), options.token)
   if (!Intents.isValid(options.intents)) found.push(`intents must be a combination of known intent bits, got ${show(options.intents)}`)
   if (options.gateway !== undefined && !isWebSocketUrl(options.gateway)) {
     found.push(`gateway must be a ws:// or wss:// URL without a fragment or credentials, of at most ${maxUrlLength} characters, got ${showUrl(options.gateway)}`)
@@ -773,11 +774,13 @@ const encodingOf = (encoding: Encoding | EncodingName | undefined): Encoding =>
  *
  * @since 0.1.0
  */
-export const resolve = (given: SessionOptions): Either.Either<ResolvedOptions, InvalidOptions> => {
-  const read = withPointRead(given)
-  if (Either.isLeft(read)) return Either.left(new InvalidOptions({ detail: withoutToken(read.left, given.token) }))
-  const options = read.right
-  const found = problems(options)
+export const resolve = (options: SessionOptions): Either.Either<ResolvedOptions, InvalidOptions> => {
+  // the point read once, as plain data; the options themselves are read as given (a copy of them
+  // would lose what they inherit)
+  const read = isRecord(options) ? readPoint(options.resume) : Either.right(undefined)
+  if (Either.isLeft(read)) return Either.left(new InvalidOptions({ detail: withoutToken(read.left, options.token) }))
+  const resume = read.right as ResumePoint | undefined
+  const found = problems(options, resume)
   if (found.length > 0) return Either.left(new InvalidOptions({ detail: withoutToken(found.join("; "), isRecord(options) ? options.token : undefined) }))
   const resolved: ResolvedOptions = {
     token: options.token,
@@ -794,7 +797,7 @@ export const resolve = (given: SessionOptions): Either.Either<ResolvedOptions, I
     properties: options.properties ?? { os: process.platform, browser: "effect-discord-gateway", device: "effect-discord-gateway" },
     timeouts: withDefaults(defaultTimeouts, options.timeouts),
     backoff: withDefaults(Backoff.defaults, options.backoff),
-    resume: options.resume,
+    resume,
     bufferSize: options.bufferSize ?? defaultBufferSize,
     maxMessageBytes: options.maxMessageBytes ?? Decompress.defaultMaxMessageBytes,
     events: options.events === undefined ? undefined : new Set(options.events),
@@ -805,13 +808,6 @@ export const resolve = (given: SessionOptions): Either.Either<ResolvedOptions, I
     Either.map(checkHandshakes(resolved), (identify) => presenceAsChecked(resolved, identify)),
     (error) => new InvalidOptions({ detail: withoutToken(error.message, options.token) })
   )
-}
-
-// `options` with their resume point read once, as plain data
-const withPointRead = (options: SessionOptions): Either.Either<SessionOptions, string> => {
-  if (!isRecord(options)) return Either.right(options)
-  const resume: unknown = options.resume
-  return resume === undefined ? Either.right(options) : Either.map(readPoint(resume), (point) => ({ ...options, resume: point as ResumePoint }))
 }
 
 // the Identify the options describe, as it was checked (its presence a copy, read once), if it can

@@ -49,6 +49,21 @@ describe("a fleet reads what it is given once", () => {
       })
       const error = yield* Effect.flip(Fleet.make(options({ shardCount: 2, resume: [refusing] })))
       expect(error).toMatchObject({ _tag: "InvalidOptions", detail: "resume could not be read: the store is gone" })
+      // the list itself, and a point that cannot even be asked what it is (a revoked proxy)
+      const list = Object.defineProperty([], 0, {
+        get: () => {
+          throw new Error("the list is gone")
+        }
+      }) as Array<SessionOptions.ResumePoint>
+      list.length = 1
+      const { proxy, revoke } = Proxy.revocable({}, {})
+      revoke()
+      for (const [resume, detail] of [[list, /^resume could not be read: the list is gone$/], [[proxy], /^resume could not be read: /]] as const) {
+        expect(yield* Effect.flip(Fleet.make(options({ shardCount: 2, resume: resume as ReadonlyArray<SessionOptions.ResumePoint> })))).toMatchObject({
+          _tag: "InvalidOptions",
+          detail: expect.stringMatching(detail)
+        })
+      }
     }).pipe(Effect.provide(TestLayer)))
 
   it("forShard keeps the presence the options were resolved with: the same object for every shard", () => {

@@ -72,6 +72,16 @@ describe("SessionOptions.resolve", () => {
     }
   })
 
+  it("a resume point that cannot even be asked what it is (a revoked proxy) is InvalidOptions too; options the caller's own object inherits are still read with a point", () => {
+    const { proxy, revoke } = Proxy.revocable(point([0, 1]), {})
+    revoke()
+    expect(problemOf(SessionOptions.resolve(options({ resume: proxy })))).toMatch(/^resume could not be read: /)
+    // read through the caller's object, not a copy of its own fields (a copy lost what it inherits)
+    const inherited = Object.create(options({ gateway: "ws://gateway.test/" })) as SessionOptions.SessionOptions
+    const withPoint = Object.assign(Object.create(inherited), { resume: point([0, 1], { resumeGatewayUrl: "ws://resume.test/" }) }) as SessionOptions.SessionOptions
+    expect(problemOf(SessionOptions.resolve(withPoint))).toBe("valid")
+  })
+
   it("fills in the defaults", () => {
     const { compression: _compression, ...defaults } = options()
     const resolved = Either.getOrThrow(SessionOptions.resolve(defaults))
