@@ -18,6 +18,7 @@ import type * as Scope from "effect/Scope"
 import * as CloseCode from "../protocol/CloseCode.ts"
 import { thrownText } from "../internal/printable.ts"
 import * as Intents from "../protocol/Intents.ts"
+import { show } from "../protocol/internal/schema.ts"
 import { isHeartbeatInterval, maxHeartbeatInterval } from "../protocol/Receive.ts"
 import { MemoryGateway } from "../transport/MemoryTransport.ts"
 import type { CloseInfo, MemoryPeer, Payload } from "../transport/MemoryTransport.ts"
@@ -184,7 +185,9 @@ export interface Served {
    * Sends op 9 on the open connection of a shard's latest session (`target` as `dispatch`'s), as
    * Discord does when it invalidates a session: `resumable` false ends the session here too (a
    * Resume of it gets op 9, whenever the client closes the connection and however), `true` keeps
-   * it. Returns how many connections it reached. Dies when a shard named never began a session here.
+   * it. Returns how many connections it reached (none for a session between connections, or whose
+   * Resume is being replayed: its connection is its own once RESUMED went out). Dies when a shard
+   * named never began a session here.
    */
   readonly invalidate: (target: number | readonly [number, number] | "all", resumable: boolean) => Effect.Effect<number>
 }
@@ -406,7 +409,8 @@ export const serve = (options: Options = {}): Effect.Effect<Served, never, Memor
         if (how === "leave") return Effect.void
         const seconds: unknown = typeof how === "object" && how !== null ? how.rateLimited : undefined
         if (typeof seconds !== "number" || !Number.isFinite(seconds) || seconds < 0) {
-          return Effect.die(new TypeError(`memberRequests gave ${JSON.stringify(how) ?? String(how)}: "answer", "leave" or { rateLimited: seconds } (seconds a non-negative number)`))
+          const given = typeof how === "object" && how !== null ? `{ rateLimited: ${show(seconds)} }` : show(how)
+          return Effect.die(new TypeError(`memberRequests gave ${given}: "answer", "leave" or { rateLimited: seconds } (seconds a non-negative number)`))
         }
         return send(session, "RATE_LIMITED", { opcode: GatewayOpcodes.RequestGuildMembers, retry_after: seconds, meta: { guild_id: request.guild_id, nonce: request.nonce } })
       })

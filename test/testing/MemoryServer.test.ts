@@ -255,7 +255,7 @@ describe("MemoryServer", () => {
       yield* Effect.fork(session.requestGuildMembers({ guild_id: "42", query: "", limit: 0 }))
       yield* advance(100)
       const exit = yield* Effect.exit(served.identifies)
-      expect(Exit.isFailure(exit) && Cause.pretty(exit.cause)).toContain('memberRequests gave {"rateLimited":-1}')
+      expect(Exit.isFailure(exit) && Cause.pretty(exit.cause)).toContain("memberRequests gave { rateLimited: -1 }")
     }).pipe(Effect.provide(Services), Logger.withMinimumLogLevel(LogLevel.None)))
 
   it.scoped("READY comes readyAfter later, its connection's heartbeats answered meanwhile; a connection it leaves gets no Hello", () =>
