@@ -19,3 +19,5 @@ export * as MemoryApi from "./MemoryApi.ts"
 export * as MemoryTransport from "../transport/MemoryTransport.ts"
 /** A healthy gateway over the in-memory transport: answers every connection, keeps what each shard sent. */
 export * as MemoryServer from "./MemoryServer.ts"
+/** Moving a `TestClock` in steps, letting the forked fibers run between them. */
+export * as VirtualTime from "./VirtualTime.ts"

@@ -13,12 +13,12 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Stream from "effect/Stream"
-import * as TestClock from "effect/TestClock"
 import * as Fleet from "../../src/fleet/Fleet.ts"
 import type { FleetOptions } from "../../src/fleet/FleetOptions.ts"
 import * as IdentifyLimiter from "../../src/limits/IdentifyLimiter.ts"
 import { type Connection, GatewayTransport } from "../../src/transport/GatewayTransport.ts"
 import * as MemoryTransport from "../../src/transport/MemoryTransport.ts"
+import * as VirtualTime from "../../src/testing/VirtualTime.ts"
 import { settleFor } from "../settle.ts"
 
 export const secret = "NzkyNzE1NDU0MTk2MDg4ODQy.X-hvzA.Ovy4MCQywSkoMRRclStW4xAYK7I"
@@ -137,14 +137,7 @@ export const dispatch = (s: number, t: string, d: unknown) => ({ op: 0, s, t, d 
 export const settle = settleFor(100)
 
 /** Moves the `TestClock` forward by `millis` in steps, letting every fiber run between steps. */
-export const advance = (millis: number, step = 500) =>
-  Effect.gen(function*() {
-    yield* settle
-    for (let done = 0; done < millis; done += step) {
-      yield* TestClock.adjust(Math.min(step, millis - done))
-      yield* settle
-    }
-  })
+export const advance = (millis: number, step = 500) => VirtualTime.advance(millis, { step })
 
 /**
  * Starts a fleet of `shards` shards at `maxConcurrency` against a gateway that answers each

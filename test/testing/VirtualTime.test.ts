@@ -1,0 +1,62 @@
+/**
+ * The testing kit's way of moving virtual time: in steps, the forked fibers running between them.
+ */
+import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
+import { describe, expect, it } from "@effect/vitest"
+import * as Cause from "effect/Cause"
+import * as Clock from "effect/Clock"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
+import * as Layer from "effect/Layer"
+import * as Random from "effect/Random"
+import * as Redacted from "effect/Redacted"
+import * as IdentifyLimiter from "../../src/limits/IdentifyLimiter.ts"
+import * as Intents from "../../src/protocol/Intents.ts"
+import * as Session from "../../src/session/Session.ts"
+import { MemoryServer, MemoryTransport, VirtualTime } from "../../src/testing/index.ts"
+
+const Services = Layer.mergeAll(MemoryTransport.layer, IdentifyLimiter.layerMemory, FetchHttpClient.layer)
+
+describe("VirtualTime", () => {
+  it.effect("advance moves the clock by the duration, in steps, with what each step's timers start run before the next step", () =>
+    Effect.gen(function*() {
+      const fired: Array<number> = []
+      // a chain of timers, each started by the one before: a clock moved in one step fires only
+      // the first, since the next is started after the step
+      const chain = (left: number): Effect.Effect<void> =>
+        left === 0 ? Effect.void : Effect.flatMap(Effect.sleep("1 second"), () =>
+          Effect.flatMap(Clock.currentTimeMillis, (at) => {
+            fired.push(at)
+            return chain(left - 1)
+          }))
+      const running = yield* Effect.fork(chain(5))
+      yield* VirtualTime.advance("5 seconds", { step: "1 second" })
+      expect(fired).toEqual([1000, 2000, 3000, 4000, 5000])
+      expect(yield* Clock.currentTimeMillis).toBe(5000)
+      yield* Fiber.join(running)
+      // the last step is what is left
+      yield* VirtualTime.advance("1250 millis")
+      expect(yield* Clock.currentTimeMillis).toBe(6250)
+    }))
+
+  it.effect("a duration that is no finite length, or a step that is not positive, dies naming it", () =>
+    Effect.gen(function*() {
+      for (const [advanced, told] of [
+        [VirtualTime.advance(Infinity), "the duration must be a finite length, got Infinity ms"],
+        [VirtualTime.advance("1 second", { step: 0 }), "the step must be a positive finite length, got 0 ms"]
+      ] as const) {
+        const exit = yield* Effect.exit(advanced)
+        expect(Exit.isFailure(exit) && Cause.pretty(exit.cause)).toContain(`VirtualTime.advance: ${told}`)
+      }
+    }))
+
+  it.scoped("keeps a session against MemoryServer connected for an hour of virtual time", () =>
+    Effect.gen(function*() {
+      yield* MemoryServer.serve({ heartbeatInterval: 41_250 })
+      const session = yield* Session.make({ token: Redacted.make("test-token"), intents: Intents.Guilds, gateway: "ws://gateway.test", compression: "none" })
+      yield* VirtualTime.advance("1 hour", { step: "5 seconds" })
+      expect(yield* session.state).toEqual({ _tag: "Connected", phase: "Ready" })
+      expect((yield* session.snapshot).reconnects).toBe(0)
+    }).pipe(Effect.provide(Services), Effect.withRandom(Random.fixed([0.5]))))
+})
