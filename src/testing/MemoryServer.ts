@@ -248,8 +248,8 @@ const jsonProblem = (d: unknown): string | undefined => {
  * go out as JSON text, uncompressed, whatever the session's compression (a session takes text
  * frames as they come); an ETF session's connections are left to the test (`left`). It checks
  * none of Discord's limits (the `LocalGateway` does), and answers heartbeats however late. An
- * option of the test's own that throws (`members`, `memberRequests`, `leave`) is logged at Error, and every later
- * use of the server dies with it.
+ * option of the test's own that throws (`members`, `memberRequests`, `leave`) is logged at Error,
+ * and every later use of the server dies with it.
  *
  * @since 0.1.0
  */
@@ -378,9 +378,9 @@ export const serve = (options: Options = {}): Effect.Effect<Served, never, Memor
         }))
       })
 
-    // The first defect of the test's own options (`members`, `memberRequests`, `leave`) or of answering a connection:
-    // logged at once, and every later use of the server dies with it, so that the test learns
-    // why instead of meeting a timeout
+    // The first defect of the test's own options (`members`, `memberRequests`, `leave`) or of
+    // answering a connection: logged at once, and every later use of the server dies with it, so
+    // that the test learns why instead of meeting a timeout
     let fault: Error | undefined
     const faulted = (what: string) => (defect: unknown) =>
       Effect.suspend(() => {
