@@ -4,8 +4,8 @@
 import type * as Effect from "effect/Effect"
 import * as VirtualTime from "../src/testing/VirtualTime.ts"
 
-/** Lets the forked fibers run until they block, over `turns` turns of the scheduler. */
+/** Lets the forked fibers run for `turns` turns of the scheduler. */
 export const settleFor = (turns: number): Effect.Effect<void> => VirtualTime.settle(turns)
 
-/** Lets the forked fibers run until they block (50 turns of the scheduler: enough for one session). */
+/** Lets the forked fibers run for 50 turns of the scheduler: enough for one session to do what a step started. */
 export const settle = settleFor(50)

@@ -100,7 +100,7 @@ export interface Fleet<E extends GatewayEvent = GatewayEvent> {
   /**
    * Op 3 on every shard that has started and not ended (one stopped through `shard(id)`, or
    * ending meanwhile, is left out); those that start later identify with it (or, resuming, get it
-   * once ready). Given up on (the caller interrupted), it is forgotten where it had not gone out.
+   * as op 3 once their Resume is answered, unless their point says they show it already). Given up on (the caller interrupted), it is forgotten where it had not gone out.
    */
   readonly updatePresence: (presence: Commands.Presence) => Effect.Effect<void, Commands.InvalidCommand>
   /** Op 4 on the guild's shard. */
@@ -459,13 +459,11 @@ const start = (
         const sent = yield* Effect.forEach(parts, ([, session, group]) => Effect.either(session.requestSoundboardSounds(group)), {
           concurrency: "unbounded"
         })
-        const failed = parts.flatMap(([shard, , group], index) => {
-          const result = sent[index]!
-          return Either.isLeft(result) ? [{ shard, group, error: result.left }] : []
-        })
-        if (failed.length === 0) return
-        const closed = failed.flatMap(({ error }) => error instanceof SessionClosed ? [error] : [])
-        if (closed.length < failed.length) return yield* Effect.fail(failed.find(({ error }) => !(error instanceof SessionClosed))!.error)
+        const errors = sent.flatMap((result) => Either.isLeft(result) ? [result.left] : [])
+        if (errors.length === 0) return
+        const other = errors.find((error) => !(error instanceof SessionClosed))
+        if (other !== undefined) return yield* Effect.fail(other)
+        const closed = errors as ReadonlyArray<SessionClosed>
         // which parts did not go out, and which did: the caller asks again for those only
         const wentOut = parts.filter((_, index) => Either.isRight(sent[index]!)).map(([shard]) => shard.id)
         const notSent = closed.map((error) => error.detail).join("; ")

@@ -157,8 +157,8 @@ export const withPointsRead = (options: FleetOptions): Either.Either<FleetOption
   }
   if (listed === undefined) return Either.right(options)
   const points: Array<unknown> = []
-  for (const point of listed) {
-    const read = readPoint(point)
+  for (let at = 0; at < listed.length; at++) {
+    const read = readPoint(listed, at)
     if (Either.isLeft(read)) return refused(read.left)
     points.push(read.right)
   }

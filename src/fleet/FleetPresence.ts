@@ -55,7 +55,7 @@ const unknown: unique symbol = Symbol("unknown")
 type Update = Withdrawable.Update<Commands.Presence | undefined>
 
 // a running shard's presence: what it shows (and the update that sent it there, which its
-// Identify or Resume did before any), the newest update sent to it (as a running shard, or to
+// Identify, or its session's show after the Resume, did before any), the newest update sent to it (as a running shard, or to
 // catch up), the updates on their way to it as a running shard, a send of the fleet's own on its
 // way to it, and the scope that one runs in
 class ShardPresence {

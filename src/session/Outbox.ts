@@ -5,8 +5,9 @@
  * lane (and their own 5 per 20 s limit), so one waiting on that limit holds up no other command.
  * A command taken off its queue is never dropped by a closing connection: it is carried over to
  * the next one. A lane's writer fiber runs only while the lane has commands: an idle shard costs
- * no fiber here. A presence update with newer ones waiting behind it is overtaken: the newest goes
- * out in the place it waited for, and the waits of those it overtook end with that write.
+ * no fiber here. A presence update with newer ones waiting behind it is overtaken: the newest not
+ * superseded goes out in the place it waited for, and the waits of those it overtook end with that
+ * write.
  *
  * @since 0.1.0
  */
@@ -20,7 +21,7 @@ import { Opcode } from "../protocol/Opcode.ts"
  * `onWithdrawn` when it was given up on and never written. A caller that gives up while its
  * command is being written learns which once the write ends. Both are called synchronously, in the
  * order things happen. `superseded`, asked when a writer takes the command, says it need not go
- * out any more (it, or a newer presence, went out before it: an Identify carried it): it is done
+ * out any more (it, or a newer presence, went out before it, or an Identify carried it): it is done
  * unwritten, its caller's wait ends as if it had been written, and neither callback is called.
  *
  * @since 0.1.0
@@ -190,12 +191,12 @@ class Lanes implements Outbox {
     // queued and watched in one step: interrupted between the two, a command stayed queued, and a
     // writer attached later wrote it for a caller that had given up
     return Effect.uninterruptibleMask((restore) =>
-      Effect.flatMap(this.enqueue(op, payload, watch), ({ lane, pending }) => this.awaitWritten(lane, pending, restore))
+      Effect.flatMap(this.putOnLane(op, payload, watch), ({ lane, pending }) => this.awaitWritten(lane, pending, restore))
     )
   }
 
   queue(op: number, payload: string | Uint8Array, watch?: Watch): Effect.Effect<Effect.Effect<void>> {
-    return Effect.uninterruptible(Effect.map(this.enqueue(op, payload, watch), ({ lane, pending }) =>
+    return Effect.uninterruptible(Effect.map(this.putOnLane(op, payload, watch), ({ lane, pending }) =>
       Effect.uninterruptibleMask((restore) => this.awaitWritten(lane, pending, restore))))
   }
 
@@ -224,7 +225,7 @@ class Lanes implements Outbox {
   }
 
   // the command put on its lane, and the lane's writer woken
-  private enqueue(op: number, payload: string | Uint8Array, watch: Watch | undefined): Effect.Effect<{ readonly lane: Lane; readonly pending: Pending }> {
+  private putOnLane(op: number, payload: string | Uint8Array, watch: Watch | undefined): Effect.Effect<{ readonly lane: Lane; readonly pending: Pending }> {
     return Effect.flatMap(Deferred.make<void>(), (sent) => {
       const lane = op === Opcode.PresenceUpdate ? this.presence : this.other
       const pending: Pending = { payload, sent, watch, writing: false }

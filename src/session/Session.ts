@@ -444,7 +444,7 @@ export const makeWith = (
       // however it ended: a session that died of a defect had its commands' callers die of it too
       // (not `SessionClosed`), each on a fiber Effect then told of
       ended: Effect.asVoid(Effect.exit(Deferred.await(finished))),
-      resumesPoint: point !== undefined
+      resuming: point
     })
     // (interruptible, though made where interruption is off: the session's scope ends the wait)
     if (presenceOnResume !== undefined) yield* Effect.forkIn(Effect.interruptible(yield* presenceOnResume), sessionScope)

@@ -73,8 +73,11 @@ export interface Context {
   readonly metrics: SessionMetrics
   /** Succeeds once the session has ended, however it ended. */
   readonly ended: Effect.Effect<void>
-  /** The session resumes a point handed to it (whose gateway session shows the presence it had). */
-  readonly resumesPoint: boolean
+  /**
+   * The point the session resumes (its gateway session shows the presence it had), `undefined`
+   * where it identifies (a point of another encoding or other intents is only handed back).
+   */
+  readonly resuming: SessionOptions.ResumePoint | undefined
 }
 
 /**
@@ -106,11 +109,12 @@ export interface Made {
  *
  * @since 0.1.0
  */
-export const make = ({ ended, members, metrics, options, outbox, resumesPoint }: Context): Made => {
+export const make = ({ ended, members, metrics, options, outbox, resuming }: Context): Made => {
   // what a fresh Identify says: the options, with the presence of the newest update not given up
   // on, so a new session shows what the old one showed
   const identifying = Withdrawable.make(options)
-  let shown = resumesPoint && options.resume !== undefined ? SessionOptions.pointPresence(options.resume) : undefined
+  // (a point's presence was read as a checked copy, or left out where no command could carry it)
+  let shown = resuming?.presence
 
   // `effect` for `command`, unless the session ends first: it fails with SessionClosed then, naming
   // this shard and the command's guilds (run detached, so that a caller that cannot be interrupted
@@ -184,6 +188,7 @@ export const make = ({ ended, members, metrics, options, outbox, resumesPoint }:
   const showOnResume = (presence: Commands.Presence): Effect.Effect<Effect.Effect<void>> =>
     Either.match(Either.flatMap(Commands.built("PresenceUpdate", () => Commands.presenceUpdate(presence)), (command) =>
       Either.map(Commands.encodeChecked(command, options.encoding), ({ payload }) => ({ command, payload }))), {
+      // (not met: the option was checked inside an Identify, which carries more)
       onLeft: (error) => Effect.as(Effect.logWarning(`the presence option is not shown after the Resume: ${masked(error).message}`), Effect.void),
       onRight: ({ command, payload }) => {
         const update = identifying.add(options)
@@ -199,7 +204,7 @@ export const make = ({ ended, members, metrics, options, outbox, resumesPoint }:
           Effect.catchTag(detached(untilEnded(command, wait)), "SessionClosed", () => Effect.void))
       }
     }).pipe(Effect.annotateLogs({ component: "Session", shard: options.shard[0] }))
-  const presenceOnResume = options.presence !== undefined && resumesPoint && !(shown !== undefined && SessionOptions.showsAlready(shown, options.presence))
+  const presenceOnResume = options.presence !== undefined && resuming !== undefined && !(shown !== undefined && SessionOptions.showsAlready(shown, options.presence))
     ? showOnResume(options.presence)
     : undefined
 

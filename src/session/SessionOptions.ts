@@ -81,18 +81,6 @@ const asSent = (presence: unknown): { readonly presence: Commands.Presence; read
   ))
 
 /**
- * The presence `point` says its gateway session showed, as checked (a copy, read once):
- * `undefined` where it does not say, or says one no command could carry.
- *
- * @internal
- * @since 0.1.0
- */
-export const pointPresence = (point: ResumePoint): Commands.Presence | null | undefined => {
-  const said: unknown = point.presence
-  return said === null ? null : said === undefined ? undefined : asSent(said)?.presence
-}
-
-/**
  * Whether a gateway session showing `shown` (`null`: none) would show `presence` already.
  *
  * @internal
@@ -525,18 +513,23 @@ const pairProblem = ([id, count]: readonly [unknown, unknown]): string | undefin
     : undefined
 
 /**
- * A resume point as plain data, each of its fields read once (a getter or a proxy of a store may
- * answer each read anew, or throw: checked on one answer, another was used), or why it could not
- * be read. A value that is no object is given back as it is, for the shape checks to refuse.
+ * The resume point `holder[key]` as plain data, each of its fields read once (a getter or a proxy
+ * of a store may answer each read anew, or throw: checked on one answer, another was used), its
+ * presence a checked copy, or why it could not be read. A value that is no object is given back as
+ * it is, for the shape checks to refuse.
  *
  * @internal
  * @since 0.1.0
  */
-export const readPoint = (point: unknown): Either.Either<unknown, string> => {
+export const readPoint = <K extends PropertyKey>(holder: { readonly [key in K]?: unknown }, key: K): Either.Either<unknown, string> => {
   try {
-    // (inside: a revoked proxy throws even when asked whether it is an array)
+    // (inside: the holder's getter may throw, and a revoked proxy throws even when asked whether
+    // it is an array)
+    const point: unknown = holder[key]
     if (!isRecord(point)) return Either.right(point)
     const { encoding, intents, presence, resumeGatewayUrl, sequence, sessionId, shard } = point
+    // a presence as checked (a copy); one no command could carry says nothing
+    const shows = presence === null ? null : presence === undefined ? undefined : asSent(presence)?.presence
     return Either.right({
       sessionId,
       sequence,
@@ -544,7 +537,7 @@ export const readPoint = (point: unknown): Either.Either<unknown, string> => {
       shard: Array.isArray(shard) ? Array.from(shard) : shard,
       ...(encoding === undefined ? {} : { encoding }),
       ...(intents === undefined ? {} : { intents }),
-      ...(presence === undefined ? {} : { presence })
+      ...(shows === undefined ? {} : { presence: shows })
     })
   } catch (thrown) {
     return Either.left(`resume could not be read: ${thrownText(thrown)}`)
@@ -777,7 +770,7 @@ const encodingOf = (encoding: Encoding | EncodingName | undefined): Encoding =>
 export const resolve = (options: SessionOptions): Either.Either<ResolvedOptions, InvalidOptions> => {
   // the point read once, as plain data; the options themselves are read as given (a copy of them
   // would lose what they inherit)
-  const read = isRecord(options) ? readPoint(options.resume) : Either.right(undefined)
+  const read = isRecord(options) ? readPoint(options, "resume") : Either.right(undefined)
   if (Either.isLeft(read)) return Either.left(new InvalidOptions({ detail: withoutToken(read.left, options.token) }))
   const resume = read.right as ResumePoint | undefined
   const found = problems(options, resume)
@@ -847,8 +840,7 @@ export const forShard = (
   const found = shardProblems(shard, resume, pointSource(options), options.token)
   return found.length > 0
     ? Either.left(new InvalidOptions({ detail: withoutToken(found.join("; "), options.token) }))
-    // the presence kept as resolved, the same object for every shard: a fleet tells by it which
-    // presence a resumed shard shows (a copy made here sent each one it again)
+    // the presence kept as resolved: checked once, shared by every shard's options
     : Either.mapBoth(checkHandshakes({ ...options, shard, resume }), {
       onLeft: (error) => new InvalidOptions({ detail: withoutToken(error.message, options.token) }),
       onRight: () => ({ ...options, shard, resume })

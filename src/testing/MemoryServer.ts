@@ -82,6 +82,14 @@ export interface Options {
 }
 
 /**
+ * Which latest sessions a call means: a shard id's, the one of a shard count (`[id, count]`, when
+ * two shard counts run), or every one (`"all"`).
+ *
+ * @since 0.1.0
+ */
+export type Target = number | readonly [id: number, count: number] | "all"
+
+/**
  * How a member request is answered: `"answer"`, from the `members` option; `"leave"`, not at all,
  * for the test to answer (`dispatch` a GUILD_MEMBERS_CHUNK with the request's nonce, which
  * `commands` shows), late or in chunks of its own, or to let time out; `{ rateLimited: seconds }`,
@@ -173,14 +181,14 @@ export interface Served {
    * Dies when a shard named never began a session here, and, numbering nothing, when `d` cannot
    * be sent as JSON (a `bigint`).
    */
-  readonly dispatch: (target: number | readonly [number, number] | "all", t: string, d: unknown) => Effect.Effect<number>
+  readonly dispatch: (target: Target, t: string, d: unknown) => Effect.Effect<number>
   /**
    * Stops (false) or resumes (true) acknowledging heartbeats on the open connection of a shard's
    * latest session (`target` as `dispatch`'s; `"all"`: every session's), as a link gone half-dead
    * does: its client finds it a zombie at its next beat. A later connection is acknowledged again.
    * Returns how many connections it reached. Dies when a shard named never began a session here.
    */
-  readonly setAcks: (target: number | readonly [number, number] | "all", acking: boolean) => Effect.Effect<number>
+  readonly setAcks: (target: Target, acking: boolean) => Effect.Effect<number>
   /**
    * Sends op 9 on the open connection of a shard's latest session (`target` as `dispatch`'s), as
    * Discord does when it invalidates a session: `resumable` false ends the session here too (a
@@ -189,7 +197,7 @@ export interface Served {
    * Resume is being replayed: its connection is its own once RESUMED went out). Dies when a shard
    * named never began a session here.
    */
-  readonly invalidate: (target: number | readonly [number, number] | "all", resumable: boolean) => Effect.Effect<number>
+  readonly invalidate: (target: Target, resumable: boolean) => Effect.Effect<number>
 }
 
 interface Session {
@@ -429,7 +437,8 @@ export const serve = (options: Options = {}): Effect.Effect<Served, never, Memor
     // the connections whose heartbeats the test made go unanswered (`setAcks`)
     const unacknowledged = new WeakSet<MemoryPeer>()
 
-    // the view of a connection the test is given: one per connection
+    // the view of a connection the test is given: one object per connection, so that a test tells
+    // by identity whether `peers` shows a new connection
     const views = new WeakMap<MemoryPeer, ServedPeer>()
     const viewOf = (peer: MemoryPeer): ServedPeer => {
       let view = views.get(peer)
@@ -445,7 +454,7 @@ export const serve = (options: Options = {}): Effect.Effect<Served, never, Memor
     const connected = ({ ended, peer }: Session): Effect.Effect<boolean> => peer === undefined || ended ? Effect.succeed(false) : peer.isOpen
 
     // the latest sessions `target` names: dies for a shard that began none here
-    const sessionsOf = (caller: string, target: number | readonly [number, number] | "all"): Effect.Effect<ReadonlyArray<Session>> => {
+    const sessionsOf = (caller: string, target: Target): Effect.Effect<ReadonlyArray<Session>> => {
       if (target === "all") return Effect.succeed([...latestOf.values()])
       const named = typeof target === "number" ? latest.get(target) : latestOf.get(keyOf(target))
       return named === undefined ? Effect.dieMessage(`MemoryServer.${caller}: shard ${String(target)} began no session here`) : Effect.succeed([named])

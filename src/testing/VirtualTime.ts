@@ -2,7 +2,8 @@
  * Moving a `TestClock` the way a clock-driven test of a session or a fleet needs: a session is
  * several fibers (its connection's reader, the heartbeat timer, the command writers, a fleet's
  * shards), and what a timer starts when it fires has to run before the clock moves on. So the clock
- * moves in steps, and the forked fibers run until they block before the first step and after each.
+ * moves in steps, and the forked fibers get turns of the scheduler before the first step and after
+ * each.
  *
  * @since 0.1.0
  */
@@ -11,8 +12,9 @@ import * as Effect from "effect/Effect"
 import * as TestClock from "effect/TestClock"
 
 /**
- * Lets the forked fibers run until they block, with no time passing: `turns` turns of the
- * scheduler (default 100, enough for a fleet of a few shards).
+ * Lets the forked fibers run for `turns` turns of the scheduler after a first one, with no time
+ * passing (default 100: enough for a fleet of a few shards to do what a step started); a fiber
+ * still busy after them is not waited for.
  *
  * @since 0.1.0
  */

@@ -17,7 +17,7 @@ export * as Visibility from "./Visibility.ts"
 export * as MemoryApi from "./MemoryApi.ts"
 /** The in-memory transport: a `GatewayTransport` and its scripted gateway side. */
 export * as MemoryTransport from "../transport/MemoryTransport.ts"
-/** A healthy gateway over the in-memory transport: answers every connection, keeps what each shard sent. */
+/** A gateway over the in-memory transport that answers as Discord does, keeps what each shard sent, and makes the faults a test asks for. */
 export * as MemoryServer from "./MemoryServer.ts"
 /** Moving a `TestClock` in steps, letting the forked fibers run between them. */
 export * as VirtualTime from "./VirtualTime.ts"

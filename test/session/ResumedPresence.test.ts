@@ -140,6 +140,16 @@ describe("the presence of a resumed session", () => {
       expect(Option.map(yield* session.disconnect("1 second"), (p) => "presence" in p)).toEqual(Option.some(false))
     }).pipe(Effect.provide(TestLayer)))
 
+  // a point of another encoding, handed back unresumed, gave back the caller's own presence object
+  it.scoped("a point handed back unresumed (saved over another encoding) says a copy of its presence", () =>
+    Effect.gen(function*() {
+      const loaded = presence("idle")
+      const session = yield* Session.make(options({ resume: { ...point(loaded), encoding: "etf" } }))
+      const handed = Option.getOrThrow(yield* session.disconnect("1 second"))
+      expect(handed.presence).toEqual(loaded)
+      expect(handed.presence).not.toBe(loaded)
+    }).pipe(Effect.provide(TestLayer)))
+
   it.scoped("a session stopped before its Resume is answered sends nothing, and its point says the point's presence still", () =>
     Effect.gen(function*() {
       const session = yield* Session.make(options({ presence: presence("dnd"), resume: point(presence("online")) }))
