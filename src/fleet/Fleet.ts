@@ -513,9 +513,8 @@ const start = (
       await: ending.await,
       updatePresence: (given) =>
         Effect.mapError(Effect.gen(function*() {
-          const command = yield* Commands.built("PresenceUpdate", () => Commands.presenceUpdate(given))
           // kept as checked: a copy, which the caller's later changes to its object do not reach
-          const update = Commands.copyPresence((yield* Commands.encodeChecked(command, resolved.encoding)).checked)
+          const { presence: update } = yield* Commands.presenceChecked(given, resolved.encoding)
           // checked with the longest shard number: every shard's Identify can carry it
           yield* SessionOptions.withPresence({ ...resolved, shard: [shardCount - 1, shardCount] }, update)
           yield* presence.update(update, live)

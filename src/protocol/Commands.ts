@@ -781,6 +781,19 @@ export const encodeChecked = <C extends Command>(
   Either.flatMap(validate(command), (checked) => Either.map(encodeValid(checked, encoding), (payload) => ({ checked, payload })))
 
 /**
+ * `presence` as a Presence Update carries it: the command as checked (plain data, each value read
+ * once), a copy of its presence, and its payload in `encoding`; or why it cannot go out.
+ *
+ * @since 0.1.0
+ */
+export const presenceChecked = (
+  presence: Presence,
+  encoding: Encoding
+): Either.Either<{ readonly command: PresenceUpdate; readonly presence: Presence; readonly payload: string | Uint8Array }, InvalidCommand> =>
+  Either.flatMap(built("PresenceUpdate", () => presenceUpdate(presence)), (command) =>
+    Either.map(encodeChecked(command, encoding), ({ checked, payload }) => ({ command: checked, presence: copyPresence(checked), payload })))
+
+/**
  * Whether a session of `sessionId` may send its Resume with `token` at any sequence it reaches:
  * the Resume at the highest, encoded, fails where it does not fit in {@link maxPayloadBytes} (a
  * session id of 256 characters fits with a token of the length Discord issues, not with every

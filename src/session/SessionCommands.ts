@@ -186,8 +186,7 @@ export const make = ({ ended, members, metrics, options, outbox, resuming }: Con
   // any of the program's (the presence lane's overtaking goes by the order of the queue), and moot
   // once a newer one went out or an Identify carried it (a newer one given up on leaves it due)
   const showOnResume = (presence: Commands.Presence): Effect.Effect<Effect.Effect<void>> =>
-    Either.match(Either.flatMap(Commands.built("PresenceUpdate", () => Commands.presenceUpdate(presence)), (command) =>
-      Either.map(Commands.encodeChecked(command, options.encoding), ({ payload }) => ({ command, payload }))), {
+    Either.match(Commands.presenceChecked(presence, options.encoding), {
       // (not met: the option was checked inside an Identify, which carries more)
       onLeft: (error) => Effect.as(Effect.logWarning(`the presence option is not shown after the Resume: ${masked(error).message}`), Effect.void),
       onRight: ({ command, payload }) => {
@@ -213,28 +212,27 @@ export const make = ({ ended, members, metrics, options, outbox, resuming }: Con
     Effect.onExit(Effect.mapError(effect, masked), (exit) => metrics.command(command, exit))
   const commands: SessionCommands = {
     updatePresence: (given) =>
-      counted("PresenceUpdate", Effect.flatMap(Commands.built("PresenceUpdate", () => Commands.presenceUpdate(given)), (command) =>
-        // kept as checked: a copy, which the caller's later changes to its object do not reach
-        Effect.flatMap(Commands.encodeChecked(command, options.encoding), ({ checked, payload }) =>
-          Effect.flatMap(SessionOptions.withPresence(identifying.latest(), Commands.copyPresence(checked)), (next) =>
-            Effect.uninterruptibleMask((restore) => {
-              const update = identifying.add(next)
-              // given up before it went out, it is as if it had never been made (also given up before
-              // it was queued: the next Identify carried it); older than one an Identify carried
-              // (made while no connection was ready), it would show an older presence after the new
-              // session's, and it does not go out
-              return Effect.onInterrupt(
-                restore(send(command, payload, {
-                  onWritten: () => {
-                    identifying.wentOut(update)
-                    shown = next.presence
-                  },
-                  onWithdrawn: () => identifying.withdraw(update),
-                  superseded: () => identifying.superseded(update)
-                })),
-                () => Effect.sync(() => identifying.withdraw(update))
-              )
-            }))))),
+      // kept as checked: a copy, which the caller's later changes to its object do not reach
+      counted("PresenceUpdate", Effect.flatMap(Commands.presenceChecked(given, options.encoding), ({ command, payload, presence }) =>
+        Effect.flatMap(SessionOptions.withPresence(identifying.latest(), presence), (next) =>
+          Effect.uninterruptibleMask((restore) => {
+            const update = identifying.add(next)
+            // given up before it went out, it is as if it had never been made (also given up before
+            // it was queued: the next Identify carried it); older than one an Identify carried
+            // (made while no connection was ready), it would show an older presence after the new
+            // session's, and it does not go out
+            return Effect.onInterrupt(
+              restore(send(command, payload, {
+                onWritten: () => {
+                  identifying.wentOut(update)
+                  shown = next.presence
+                },
+                onWithdrawn: () => identifying.withdraw(update),
+                superseded: () => identifying.superseded(update)
+              })),
+              () => Effect.sync(() => identifying.withdraw(update))
+            )
+          })))),
     updateVoiceState: (voice) =>
       counted("VoiceStateUpdate", Effect.flatMap(Commands.built("VoiceStateUpdate", () => Commands.voiceStateUpdate(voice)), submit)),
     requestSoundboardSounds: (guildIds) => counted("RequestSoundboardSounds", submit(Commands.requestSoundboardSounds(guildIds))),

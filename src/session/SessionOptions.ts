@@ -74,10 +74,9 @@ export interface ResumePoint {
 // a presence as a command carries it: a checked copy, read once, and its op 3's JSON (none where
 // no command could carry it)
 const asSent = (presence: unknown): { readonly presence: Commands.Presence; readonly json: string } | undefined =>
-  Either.getOrUndefined(Either.flatMap(
-    Commands.built("PresenceUpdate", () => Commands.presenceUpdate(presence as Commands.Presence)),
-    (command) =>
-      Either.map(Commands.encodeChecked(command, Json.encoding), ({ checked, payload }) => ({ presence: Commands.copyPresence(checked), json: String(payload) }))
+  Either.getOrUndefined(Either.map(
+    Commands.presenceChecked(presence as Commands.Presence, Json.encoding),
+    (checked) => ({ presence: checked.presence, json: String(checked.payload) })
   ))
 
 /**

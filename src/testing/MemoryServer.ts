@@ -460,6 +460,16 @@ export const serve = (options: Options = {}): Effect.Effect<Served, never, Memor
       return named === undefined ? Effect.dieMessage(`MemoryServer.${caller}: shard ${String(target)} began no session here`) : Effect.succeed([named])
     }
 
+    // `f` on the open connection of each latest session `target` names: how many it reached
+    const eachConnected = (
+      caller: string,
+      target: Target,
+      f: (session: Session, peer: MemoryPeer) => Effect.Effect<void>
+    ): Effect.Effect<number> =>
+      checked(Effect.flatMap(sessionsOf(caller, target), (named) =>
+        Effect.flatMap(Effect.filter(named, connected), (open) =>
+          Effect.as(Effect.forEach(open, (session) => f(session, session.peer!), { discard: true }), open.length))))
+
     // one connection: Hello, then each payload answered until the connection ends; a session
     // whose connection its client closed with 1000 or 1001, the test with 4003, 4005, 4007, 4009 or
     // a fatal code, or that ended before its READY, ends with it
@@ -536,28 +546,17 @@ export const serve = (options: Options = {}): Effect.Effect<Served, never, Memor
           })
         })),
       invalidate: (target, resumable) =>
-        checked(Effect.flatMap(sessionsOf("invalidate", target), (named) =>
-          Effect.flatMap(Effect.filter(named, connected), (open) =>
-            Effect.as(
-              Effect.forEach(open, (session) =>
-                Effect.suspend(() => {
-                  // ended before the client can answer: its Resume gets op 9
-                  if (!resumable) session.ended = true
-                  return session.peer!.sendJson(frame(GatewayOpcodes.InvalidSession, resumable))
-                }), { discard: true }),
-              open.length
-            )))),
+        eachConnected("invalidate", target, (session, peer) =>
+          Effect.suspend(() => {
+            // ended before the client can answer: its Resume gets op 9
+            if (!resumable) session.ended = true
+            return peer.sendJson(frame(GatewayOpcodes.InvalidSession, resumable))
+          })),
       setAcks: (target, acking) =>
-        checked(Effect.flatMap(sessionsOf("setAcks", target), (named) =>
-          Effect.map(
-            Effect.filter(named, connected),
-            (open) => {
-              for (const { peer } of open) {
-                if (acking) unacknowledged.delete(peer!)
-                else unacknowledged.add(peer!)
-              }
-              return open.length
-            }
-          )))
+        eachConnected("setAcks", target, (_, peer) =>
+          Effect.sync(() => {
+            if (acking) unacknowledged.delete(peer)
+            else unacknowledged.add(peer)
+          }))
     }
   })
