@@ -45,7 +45,8 @@ import type { Outbox } from "./Outbox.ts"
 import * as Protocol from "./Protocol.ts"
 import { FatalClose } from "./SessionError.ts"
 import type { SessionMetrics } from "./SessionMetrics.ts"
-import { gatewayUrl, pointOf, rememberReady, type ResolvedOptions } from "./SessionOptions.ts"
+import { pointOf, rememberReady } from "./ResumePoint.ts"
+import { gatewayUrl, type ResolvedOptions } from "./SessionOptions.ts"
 import { Reason, SessionState } from "./SessionState.ts"
 
 /** The least time between two heartbeats sent because the gateway asked (op 1), in ms. */

@@ -57,6 +57,7 @@ import * as Recovery from "./Recovery.ts"
 import * as SessionCommands from "./SessionCommands.ts"
 import { GatewayInfoError, InvalidOptions, MessageTooLarge, refusesToken } from "./SessionError.ts"
 import * as SessionMetrics from "./SessionMetrics.ts"
+import * as ResumePoint from "./ResumePoint.ts"
 import * as SessionOptions from "./SessionOptions.ts"
 import { describeReason, type Reason, Reason as Reasons, SessionState, type Transition } from "./SessionState.ts"
 
@@ -356,12 +357,12 @@ export const makeWith = (
     // a point saved over another encoding, or with other intents, is not resumed (Discord resumes
     // over the encoding a session began with, and keeps the intents it identified with): the
     // session identifies anew
-    const point = resolved.resume !== undefined && SessionOptions.resumesOver(resolved.resume, resolved.encoding, resolved.intents)
+    const point = resolved.resume !== undefined && ResumePoint.resumesOver(resolved.resume, resolved.encoding, resolved.intents)
       ? resolved.resume
       : undefined
     if (point === undefined && resolved.resume !== undefined) {
       yield* Effect.logWarning(
-        `the resume point was ${SessionOptions.whyNotResumed(resolved.resume, resolved.encoding, resolved.intents)}: it identifies anew`
+        `the resume point was ${ResumePoint.whyNotResumed(resolved.resume, resolved.encoding, resolved.intents)}: it identifies anew`
       ).pipe(Effect.annotateLogs({ component: "Session", shard: shardId }))
     }
     // the point of another encoding, given back until this session has a gateway session of its
@@ -862,11 +863,11 @@ export const makeWith = (
     // FiberRefs for as long as the session lives
     yield* Scope.addFinalizer(sessionScope, Effect.suspend(() => loopEnded ? Effect.void : stop(false, "1 second")))
 
-    const resumePoint = Effect.sync((): Option.Option<SessionOptions.ResumePoint> => {
+    const resumePoint = Effect.sync((): Option.Option<ResumePoint.ResumePoint> => {
       const { resumeGatewayUrl, sequence, sessionId } = memory.current
       return sessionId === undefined || resumeGatewayUrl === undefined
         ? Option.fromNullable(unresumable)
-        : Option.some(SessionOptions.pointOf(resolved, sessionId, sequence ?? 0, resumeGatewayUrl, shown()))
+        : Option.some(ResumePoint.pointOf(resolved, sessionId, sequence ?? 0, resumeGatewayUrl, shown()))
     })
 
     return {

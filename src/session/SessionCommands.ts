@@ -17,6 +17,7 @@ import * as MemberRequests from "./MemberRequests.ts"
 import type * as Outbox from "./Outbox.ts"
 import { SessionClosed } from "./SessionError.ts"
 import type { SessionMetrics } from "./SessionMetrics.ts"
+import * as ResumePoint from "./ResumePoint.ts"
 import * as SessionOptions from "./SessionOptions.ts"
 
 /**
@@ -77,7 +78,7 @@ export interface Context {
    * The point the session resumes (its gateway session shows the presence it had), `undefined`
    * where it identifies (a point of another encoding or other intents is only handed back).
    */
-  readonly resuming: SessionOptions.ResumePoint | undefined
+  readonly resuming: ResumePoint.ResumePoint | undefined
 }
 
 /**
@@ -203,7 +204,7 @@ export const make = ({ ended, members, metrics, options, outbox, resuming }: Con
           Effect.catchTag(detached(untilEnded(command, wait)), "SessionClosed", () => Effect.void))
       }
     }).pipe(Effect.annotateLogs({ component: "Session", shard: options.shard[0] }))
-  const presenceOnResume = options.presence !== undefined && resuming !== undefined && !(shown !== undefined && SessionOptions.showsAlready(shown, options.presence))
+  const presenceOnResume = options.presence !== undefined && resuming !== undefined && !(shown !== undefined && ResumePoint.showsAlready(shown, options.presence))
     ? showOnResume(options.presence)
     : undefined
 

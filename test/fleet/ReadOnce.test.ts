@@ -8,6 +8,7 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Fiber from "effect/Fiber"
 import * as Fleet from "../../src/fleet/Fleet.ts"
+import type * as FleetOptions from "../../src/fleet/FleetOptions.ts"
 import type * as Commands from "../../src/protocol/Commands.ts"
 import * as Intents from "../../src/protocol/Intents.ts"
 import * as SessionOptions from "../../src/session/SessionOptions.ts"
@@ -64,6 +65,22 @@ describe("a fleet reads what it is given once", () => {
           detail: expect.stringMatching(detail)
         })
       }
+    }).pipe(Effect.provide(TestLayer)))
+
+  // the fleet copied its options to read the points once, and lost what the caller's object
+  // inherits: `shardCount`, `shards` and the session options (the shards asked GET /gateway/bot,
+  // every one of them ran, and identified with no presence)
+  it.scoped("options the caller's object inherits are read, a fleet's own and its sessions', with points given", () =>
+    Effect.gen(function*() {
+      yield* configureLimiter(2)
+      const served = yield* serve()
+      const base = Object.create(options({ shardCount: 3, shards: [1, 2], presence, intents: Intents.Guilds })) as FleetOptions.FleetOptions
+      const resume = [{ shard: [2, 3] as const, sessionId: "session-2", sequence: 10, resumeGatewayUrl: "ws://resume.test/", encoding: "json" as const }]
+      const fleet = yield* Fleet.make(Object.assign(Object.create(base), { resume }) as FleetOptions.FleetOptions)
+      yield* advance(30_000)
+      expect(fleet.shardIds).toEqual([1, 2])
+      expect(served.identifies.map(({ presence, shard }) => ({ presence, shard }))).toEqual([{ presence, shard: 1 }])
+      expect(served.resumes).toHaveLength(1)
     }).pipe(Effect.provide(TestLayer)))
 
   it("forShard keeps the presence the options were resolved with: the same object for every shard", () => {
