@@ -1,9 +1,10 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import * as Stream from "effect/Stream"
 import * as Fleet from "../../src/fleet/Fleet.ts"
-import { advance, configureLimiter, options, serve, startup, TestLayer, TestLayerWith } from "./harness.ts"
+import { advance, configureLimiter, dispatch, everyShardReady, options, serve, startup, TestLayer, TestLayerWith } from "./harness.ts"
 
 const spacing = 5000
 
@@ -111,4 +112,24 @@ describe("Fleet startup", () => {
           .toEqual([0, 5_000, 10_000, 15_000])
       }
     }).pipe(Effect.provide(TestLayer)), 30_000)
+
+  // A program moving from @discordjs/ws awaits the README's wait as it awaited `connect()`, before
+  // it takes any event (migrate1): once the first shards' events fill the buffer, the last READY
+  // waits for room and the wait never ends. The README says to run it beside the consumer.
+  for (const consumed of [true, false]) {
+    it.scoped(`the README's wait for every shard ${consumed ? "ends, run beside the events' consumer" : "never ends before anything takes the events, once they fill the buffer"}`, () =>
+      Effect.gen(function*() {
+        yield* configureLimiter(1)
+        const served = yield* serve()
+        const fleet = yield* Fleet.make(options({ shardCount: 2, bufferSize: 8 }))
+        if (consumed) yield* Effect.forkScoped(Stream.runDrain(fleet.events))
+        const wait = yield* Effect.fork(everyShardReady(fleet))
+        yield* advance(500)
+        // shard 0's guilds, more than the buffer holds, before shard 1 identifies
+        for (let s = 2; s < 20; s++) yield* served.peers.get(0)!.sendJson(dispatch(s, "GUILD_CREATE", { id: String(s) }))
+        yield* advance(10_000)
+        expect(served.identifies.map((identify) => identify.shard)).toEqual([0, 1])
+        expect(wait.unsafePoll()).toEqual(consumed ? Exit.succeed(true) : null)
+      }).pipe(Effect.provide(TestLayer)))
+  }
 })
