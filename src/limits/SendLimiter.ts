@@ -70,7 +70,7 @@ export const gatewaySends: SendLimiterOptions = {
  * Hello asks for a beat every `intervalMs`: 2 at Discord's 41.25 s, 7 at 10 s. A gateway asking
  * for beats so often that the places kept for control sends (theirs, and 2 more) would take over a
  * quarter of the window (beats under about 2.18 s apart) gets the 2 of Discord's interval: keeping
- * more would starve the program's commands (under about half a second, no reserve holds them all).
+ * more would starve the program's commands (see {@link scheduledBeatPriority} for beats faster still).
  *
  * @since 0.1.0
  */
@@ -78,6 +78,19 @@ export const scheduledBeatPlaces = (intervalMs: number, options: SendLimiterOpti
   const needed = Math.ceil(Duration.toMillis(options.window) / intervalMs)
   return Number.isFinite(needed) && needed >= discordBeatPlaces && needed + 2 <= options.limit / 4 ? needed : discordBeatPlaces
 }
+
+/**
+ * The priority of a connection's scheduled beats, when its Hello asks for a beat every
+ * `intervalMs`: `control` while they leave the program's commands a place in each window (at
+ * Discord's 41.25 s they take 2 of 120); `command` when they alone would take every place commands
+ * may use (beats under about 0.53 s apart), so that they line up with the commands, first come first
+ * served: as control sends, served first, they took every place as it freed, and no command went
+ * out for as long as the connection lived.
+ *
+ * @since 0.1.0
+ */
+export const scheduledBeatPriority = (intervalMs: number, options: SendLimiterOptions = gatewaySends): SendPriority =>
+  Math.ceil(Duration.toMillis(options.window) / intervalMs) < options.limit - options.reserved ? "control" : "command"
 
 /**
  * Discord's presence-update limit: 5 per 20 s (use `command` priority), kept with a 1 s margin:

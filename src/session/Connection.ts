@@ -476,10 +476,11 @@ export const run = (
         if (scheduled) beatHeld = true
         return Effect.asVoid(Effect.forkIn(Effect.interruptible(Effect.zipRight(slot, send)), scope))
       })
-    const beat = sendBeat(sendLimiter.take("control"), true)
-    // the places kept for the scheduled beats: those of Discord's interval until Hello says how
-    // often they go
+    // the places kept for the scheduled beats, and their priority: those of Discord's interval until
+    // Hello says how often they go
     let beatPlaces = SendLimiter.scheduledBeatPlaces(Infinity, options.sendLimit)
+    let beatPriority = SendLimiter.scheduledBeatPriority(Infinity, options.sendLimit)
+    const beat = sendBeat(Effect.suspend(() => sendLimiter.take(beatPriority)), true)
     // answers op 1 at once, or not at all when that would take a place the scheduled beats need
     // (answers a second apart once took them all: the scheduled beat then waited for the window,
     // unanswered, and the connection was closed as a zombie); the next scheduled beat answers it
@@ -601,6 +602,7 @@ export const run = (
         // room for the beats a window holds at this interval, one requested by op 1, and the
         // identify or resume (a gateway asking for beats every 10 s had them held back by commands)
         beatPlaces = SendLimiter.scheduledBeatPlaces(interval, options.sendLimit)
+        beatPriority = SendLimiter.scheduledBeatPriority(interval, options.sendLimit)
         yield* sendLimiter.reserve(beatPlaces + 2)
         yield* Scope.extend(
           ctx.heartbeats.add(Heartbeat.beating({

@@ -97,6 +97,12 @@ describe("SendLimiter", () => {
     expect(places).toEqual([2, 3, 7, 21, 28, 2, 2, 2])
   })
 
+  it("gives scheduled beats that alone would take every place commands may use the priority of commands", () => {
+    // 61 s windows of 120, 4 kept for control sends: 115 beats leave commands one place
+    const priorities = [41_250, 1_000, 531, 530, 500, 1].map((interval) => SendLimiter.scheduledBeatPriority(interval))
+    expect(priorities).toEqual(["control", "control", "control", "command", "command", "command"])
+  })
+
   it.scoped("reserve changes the places kept for control sends: commands waiting for them go once fewer are kept", () =>
     Effect.gen(function*() {
       const limiter = yield* SendLimiter.make()

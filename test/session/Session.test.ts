@@ -39,6 +39,7 @@ import * as Json from "../../src/codec/Json.ts"
 import { GatewayInfoError } from "../../src/session/SessionError.ts"
 import { describeReason, Reason } from "../../src/session/SessionState.ts"
 import * as EventBuffer from "../../src/stream/EventBuffer.ts"
+import * as VirtualTime from "../../src/testing/VirtualTime.ts"
 import { ConnectionClosed, GatewayTransport, TransportError } from "../../src/transport/GatewayTransport.ts"
 import * as MemoryTransport from "../../src/transport/MemoryTransport.ts"
 import { captured } from "../logLines.ts"
@@ -599,6 +600,27 @@ describe("Session", () => {
       expect(yield* sentOps(peer)).toEqual([1])
       expect(yield* peer.isOpen).toBe(true)
     }).pipe(Effect.withRandom(Random.fixed([0.5])), Effect.provide(TestLayer)))
+
+  // A gateway asking for beats every 500 ms (all the window holds): the beats, control sends served
+  // first, took every place as it freed, and a command made a minute in never went out while the
+  // connection lived (chaos1). Beats that would take over half the window line up with commands.
+  for (const interval of [1_000, 500]) {
+    it.scoped(`a Hello asking for a beat every ${interval} ms leaves commands room: an update made a minute in goes out`, () =>
+      Effect.gen(function*() {
+        const { peer, session } = yield* readySession({}, interval)
+        yield* peer.autoAck(true)
+        yield* VirtualTime.advance("70 seconds", { step: "1 second" })
+        yield* sentPayloads(peer)
+        const update = yield* Effect.fork(session.updatePresence({ since: null, activities: [], status: "idle", afk: false }))
+        yield* VirtualTime.advance("120 seconds", { step: "1 second" })
+        const sent = yield* sentPayloads(peer)
+        expect(sent.filter((payload) => payload.op === 3)).toHaveLength(1)
+        // the beats go on as the window allows, and the connection stays up
+        expect(sent.filter((payload) => payload.op === 1).length).toBeGreaterThan(100)
+        expect(yield* peer.isOpen).toBe(true)
+        expect(update.unsafePoll()).toEqual(Exit.void)
+      }).pipe(Effect.withRandom(Random.fixed([0.5])), Effect.provide(TestLayer)))
+  }
 
   // Held until 61.0 s, the beat was judged at the 61.2 s tick: a gateway answering in 300 ms had
   // its healthy connection closed as a zombie. And it carried the sequence of its tick.
