@@ -12,6 +12,7 @@ import * as Random from "effect/Random"
 import { detached } from "../internal/detached.ts"
 import * as Withdrawable from "../internal/withdrawable.ts"
 import * as Commands from "../protocol/Commands.ts"
+import * as OtherCommand from "../protocol/OtherCommand.ts"
 import { shardOf } from "../protocol/Sharding.ts"
 import * as MemberRequests from "./MemberRequests.ts"
 import type * as Outbox from "./Outbox.ts"
@@ -59,6 +60,15 @@ export interface SessionCommands {
   readonly requestGuildMembers: (
     request: Commands.MemberRequest
   ) => Effect.Effect<MemberRequests.GuildMembers, Commands.InvalidCommand | MemberRequests.MemberRequestError | SessionClosed>
+  /**
+   * A command this version has no method for (one Discord added since): `{ op, d }` as given, in
+   * the session's encoding, within the send limits as other commands go. Refused at once with
+   * `InvalidCommand` (`command` "Other") for an opcode this version knows (its method, or the
+   * session's own, is named), a `d` that is no data (`null` for none) or cannot be encoded, and a
+   * frame over 4096 bytes. The session knows nothing of its guilds nor of an answer: the answer
+   * arrives as events.
+   */
+  readonly send: (op: number, d: unknown) => Effect.Effect<void, Commands.InvalidCommand | SessionClosed>
 }
 
 /**
@@ -117,18 +127,19 @@ export const make = ({ ended, members, metrics, options, outbox, resuming }: Con
   // (a point's presence was read as a checked copy, or left out where no command could carry it)
   let shown = resuming?.presence
 
-  // `effect` for `command`, unless the session ends first: it fails with SessionClosed then, naming
-  // this shard and the command's guilds (run detached, so that a caller that cannot be interrupted
-  // gets its answer too); a member request is done when answered, the others once they went out
-  const untilEnded = <A, E>(command: Commands.UserCommand, effect: Effect.Effect<A, E>): Effect.Effect<A, E | SessionClosed> =>
+  // `effect` for `command` (`undefined`: one of another opcode, about no guild it knows), unless the
+  // session ends first: it fails with SessionClosed then, naming this shard and the command's guilds
+  // (run detached, so that a caller that cannot be interrupted gets its answer too); a member
+  // request is done when answered, the others once they went out
+  const untilEnded = <A, E>(command: Commands.UserCommand | undefined, effect: Effect.Effect<A, E>): Effect.Effect<A, E | SessionClosed> =>
     Effect.raceFirst(
       effect,
       Effect.zipRight(
         ended,
         Effect.failSync(() => {
-          const guildIds = Commands.guildIds(command)
+          const guildIds = command === undefined ? [] : Commands.guildIds(command)
           const about = guildIds.length === 0 ? "" : ` for guild ${guildIds.join(", ")}`
-          const done = command._tag === "RequestGuildMembers" ? `the member request${about} was answered` : `the command${about} went out`
+          const done = command?._tag === "RequestGuildMembers" ? `the member request${about} was answered` : `the command${about} went out`
           return new SessionClosed({ detail: `shard ${options.shard[0]} was disconnected or ended before ${done}`, shards: [options.shard[0]], guildIds })
         })
       )
@@ -209,7 +220,7 @@ export const make = ({ ended, members, metrics, options, outbox, resuming }: Con
     : undefined
 
   // each call counted as it ends, its error as the caller gets it
-  const counted = <A, E extends { readonly _tag: string }>(command: Commands.UserCommand["_tag"], effect: Effect.Effect<A, E>) =>
+  const counted = <A, E extends { readonly _tag: string }>(command: Commands.UserCommand["_tag"] | typeof OtherCommand.name, effect: Effect.Effect<A, E>) =>
     Effect.onExit(Effect.mapError(effect, masked), (exit) => metrics.command(command, exit))
   const commands: SessionCommands = {
     updatePresence: (given) =>
@@ -239,7 +250,12 @@ export const make = ({ ended, members, metrics, options, outbox, resuming }: Con
     requestSoundboardSounds: (guildIds) => counted("RequestSoundboardSounds", submit(Commands.requestSoundboardSounds(guildIds))),
     requestChannelInfo: (request) =>
       counted("RequestChannelInfo", Effect.flatMap(Commands.built("RequestChannelInfo", () => Commands.requestChannelInfo(request)), submit)),
-    requestGuildMembers: (request) => counted("RequestGuildMembers", requestGuildMembers(request))
+    requestGuildMembers: (request) => counted("RequestGuildMembers", requestGuildMembers(request)),
+    send: (op, d) =>
+      counted(
+        OtherCommand.name,
+        Effect.flatMap(OtherCommand.encode(op, d, options.encoding), (payload) => detached(untilEnded(undefined, outbox.submit(op, payload))))
+      )
   }
 
   return {

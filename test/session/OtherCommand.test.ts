@@ -1,0 +1,155 @@
+/**
+ * `session.send(op, d)`: a command this version has no method for goes out as given, in the
+ * session's encoding and within its limits; an opcode this version knows, data that cannot go out
+ * and a frame over 4096 bytes are refused at once, naming what to use, and nothing is sent.
+ */
+import { describe, expect, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
+import * as Metric from "effect/Metric"
+import * as MetricLabel from "effect/MetricLabel"
+import * as Etf from "../../src/codec/Etf.ts"
+import * as OtherCommand from "../../src/protocol/OtherCommand.ts"
+import * as SessionMetrics from "../../src/session/SessionMetrics.ts"
+import { acceptAndHello, options, ready, readySession, secret, sentPayloads, Session, settle, TestLayer } from "./harness.ts"
+
+const counted = (outcome: string) =>
+  Effect.map(
+    Metric.value(Metric.taggedWithLabels(SessionMetrics.commands, [MetricLabel.make("command", "Other"), MetricLabel.make("outcome", outcome)])),
+    (state) => state.count
+  )
+
+const refusal = <A>(effect: Effect.Effect<A, { readonly _tag: string; readonly message?: string; readonly reason?: string }>) =>
+  Effect.map(Effect.flip(effect), (error) => ({ tag: error._tag, reason: error.reason, message: error.message }))
+
+describe("a command of an opcode this version does not know", () => {
+  it.scoped("goes out as given once the gateway answered, counted as an Other command", () =>
+    Effect.gen(function*() {
+      const before = yield* counted("done")
+      const session = yield* Session.make(options())
+      const { first, peer } = yield* acceptAndHello()
+      expect(first.op).toBe(2)
+      // made before READY: it waits for the answered connection, as every command does
+      const sending = yield* Effect.fork(session.send(44, { guild_id: "81384788765712384", what: ["a", 1, null] }))
+      yield* settle
+      expect(yield* sentPayloads(peer)).toEqual([])
+      yield* peer.sendJson(ready())
+      yield* settle
+      expect(yield* sentPayloads(peer)).toEqual([{ op: 44, d: { guild_id: "81384788765712384", what: ["a", 1, null] } }])
+      expect(yield* Fiber.await(sending)).toEqual(Exit.void)
+      expect((yield* counted("done")) - before).toBe(1)
+    }).pipe(Effect.provide(TestLayer)))
+
+  it("is encoded in the session's encoding: ETF", () => {
+    const frame = Either.getOrThrow(OtherCommand.encode(44, { guild_id: "81384788765712384", n: 7 }, Etf.encoding))
+    expect(frame).toBeInstanceOf(Uint8Array)
+    expect(Etf.encoding.decode(frame as Uint8Array)).toMatchObject({ op: 44, d: { guild_id: "81384788765712384", n: 7 } })
+  })
+
+  it.scoped("an opcode this version knows is refused, naming its method or who sends it; nothing goes out", () =>
+    Effect.gen(function*() {
+      const { peer, session } = yield* readySession()
+      const before = yield* counted("InvalidCommand")
+      const refused = yield* Effect.forEach([0, 1, 2, 3, 4, 6, 7, 8, 9, 10, 11, 31, 43], (op) => refusal(session.send(op, {})))
+      expect(refused.every(({ reason, tag }) => tag === "InvalidCommand" && reason === "Invalid")).toBe(true)
+      expect(refused.map(({ message }) => message)).toEqual([
+        "Other: op 0 is one this version sends or takes itself: the gateway sends it (Dispatch)",
+        "Other: op 1 is one this version sends or takes itself: the session sends it (Heartbeat)",
+        "Other: op 2 is one this version sends or takes itself: the session sends it (Identify)",
+        "Other: op 3 is one this version sends or takes itself: use updatePresence (a new session identifies with it)",
+        "Other: op 4 is one this version sends or takes itself: use updateVoiceState",
+        "Other: op 6 is one this version sends or takes itself: the session sends it (Resume)",
+        "Other: op 7 is one this version sends or takes itself: the gateway sends it (Reconnect)",
+        "Other: op 8 is one this version sends or takes itself: use requestGuildMembers (its answer is matched by its nonce)",
+        "Other: op 9 is one this version sends or takes itself: the gateway sends it (Invalid Session)",
+        "Other: op 10 is one this version sends or takes itself: the gateway sends it (Hello)",
+        "Other: op 11 is one this version sends or takes itself: the gateway sends it (Heartbeat ACK)",
+        "Other: op 31 is one this version sends or takes itself: use requestSoundboardSounds",
+        "Other: op 43 is one this version sends or takes itself: use requestChannelInfo"
+      ])
+      expect((yield* counted("InvalidCommand")) - before).toBe(13)
+      yield* settle
+      expect((yield* sentPayloads(peer)).filter((payload) => payload.op !== 1)).toEqual([])
+    }).pipe(Effect.provide(TestLayer)))
+
+  it.scoped("an opcode that is no non-negative whole number, and data that cannot go out, are refused; the token is never quoted", () =>
+    Effect.gen(function*() {
+      const { peer, session } = yield* readySession()
+      const cycle: Record<string, unknown> = {}
+      cycle["self"] = cycle
+      const quoting = Object.defineProperty({}, "field", {
+        enumerable: true,
+        get: () => {
+          throw new Error(`no access with ${secret}`)
+        }
+      })
+      const messages = yield* Effect.forEach(
+        [
+          [-1, {}],
+          [1.5, {}],
+          [Number.NaN, {}],
+          ["44" as unknown as number, {}],
+          [44, undefined],
+          [44, () => 1],
+          [44, 10n],
+          [44, cycle],
+          [44, quoting]
+        ] as const,
+        ([op, d]) => Effect.map(refusal(session.send(op, d)), ({ message }) => message)
+      )
+      expect(messages.slice(0, 7)).toEqual([
+        "Other: op must be a non-negative integer, got -1",
+        "Other: op must be a non-negative integer, got 1.5",
+        "Other: op must be a non-negative integer, got NaN",
+        `Other: op must be a non-negative integer, got "44"`,
+        "Other: d must be data (null for none), got undefined",
+        "Other: d must be data (null for none), got function",
+        "Other: d could not be encoded as json: Do not know how to serialize a BigInt"
+      ])
+      expect(messages[7]).toMatch(/^Other: d could not be encoded as json: Converting circular structure to JSON/)
+      expect(messages[8]).toBe("Other: d could not be encoded as json: no access with <token>")
+      yield* settle
+      expect((yield* sentPayloads(peer)).filter((payload) => payload.op !== 1)).toEqual([])
+    }).pipe(Effect.provide(TestLayer)))
+
+  it.scoped("goes within the send limit as other commands do: 115 beside the Identify, the rest wait for the window", () =>
+    Effect.gen(function*() {
+      const { peer, session } = yield* readySession({}, 3_600_000)
+      const sending = yield* Effect.fork(Effect.forEach(Array.from({ length: 120 }, (_, i) => i), (i) => session.send(44, i), { concurrency: "unbounded" }))
+      for (let i = 0; i < 10; i++) yield* settle
+      expect((yield* sentPayloads(peer)).filter((payload) => payload.op === 44)).toHaveLength(115)
+      expect(sending.unsafePoll()).toBeNull()
+      yield* Fiber.interrupt(sending)
+    }).pipe(Effect.provide(TestLayer)))
+
+  it.scoped("a frame over 4096 bytes is refused as TooLarge; one of 4096 goes out", () =>
+    Effect.gen(function*() {
+      const { peer, session } = yield* readySession()
+      const frameOf = (text: string) => JSON.stringify({ op: 44, d: text }).length
+      const fits = "x".repeat(4096 - frameOf(""))
+      expect(frameOf(fits)).toBe(4096)
+      expect(yield* refusal(session.send(44, `${fits}x`))).toEqual({
+        tag: "InvalidCommand",
+        reason: "TooLarge",
+        message: "Other: payload is 4097 bytes, the limit is 4096"
+      })
+      yield* session.send(44, fits)
+      expect((yield* sentPayloads(peer)).filter((payload) => payload.op === 44)).toHaveLength(1)
+    }).pipe(Effect.provide(TestLayer)))
+
+  it.scoped("fails with SessionClosed, naming the shard and no guild, when the session ends before it went out", () =>
+    Effect.gen(function*() {
+      const session = yield* Session.make(options({ shard: [3, 4] }))
+      yield* acceptAndHello()
+      const sending = yield* Effect.fork(session.send(44, null))
+      yield* settle
+      yield* Effect.fork(session.end("1 second"))
+      yield* settle
+      const exit = yield* Fiber.await(sending)
+      expect(exit).toEqual(Exit.fail(expect.objectContaining({ _tag: "SessionClosed", shards: [3], guildIds: [] })))
+      expect(Exit.isFailure(exit) && String(exit.cause)).toContain("shard 3 was disconnected or ended before the command went out")
+    }).pipe(Effect.provide(TestLayer)))
+
+})
