@@ -216,12 +216,12 @@ const runsOf = (ids: ReadonlyArray<number>): string => {
 
 // `make`'s work, typed for every event
 const start = (
-  options: FleetOptions.FleetOptions
+  given: FleetOptions.FleetOptions
 ): Effect.Effect<Fleet, InvalidOptions | GatewayInfoError, Scope.Scope | Session.Requirements> =>
   Effect.gen(function*() {
-    // the options read as given (a copy would lose what the caller's object inherits), the points
-    // apart, once
-    const points = yield* Effect.flatMap(FleetOptions.readPoints(options), (read) => FleetOptions.checkSelection(options, read))
+    // each read once, inherited ones too, and the resume points
+    const options = yield* FleetOptions.readOnce(given)
+    yield* FleetOptions.checkSelection(options)
     // the options every shard shares, resolved and checked once, first: bad options cost no request,
     // and a shard that starts minutes later must not be the first to find them invalid
     const resolved = yield* SessionOptions.resolveShared(options)
@@ -256,7 +256,7 @@ const start = (
     const firstInfo = Effect.checkInterruptible((interruptible) => interruptible ? retried : cache.info)
     // with the shard count given, the shards and their resume points are checked before any request
     const shardCount = options.shardCount ?? (yield* firstInfo).shards
-    const { elsewhere, ids, resume, stale, unmatched } = yield* FleetOptions.resolveShards(options, points, shardCount, resolved.encoding, resolved.intents)
+    const { elsewhere, ids, resume, stale, unmatched } = yield* FleetOptions.resolveShards(options, shardCount, resolved.encoding, resolved.intents)
     yield* toldOfPoints(Effect.logInfo, elsewhere, "are of shards this fleet does not run: left out")
     yield* toldOfPoints(Effect.logWarning, stale, `are of another shard count than the recommended ${shardCount}: their shards identify anew`)
     yield* toldOfPoints(

@@ -12,7 +12,7 @@ import type { EventName } from "../protocol/Event.ts"
 import { show } from "../protocol/internal/schema.ts"
 import { InvalidOptions } from "../session/SessionError.ts"
 import { readPoint, type ResumePoint, resumePointProblems, resumePointShapeProblems, resumesOver } from "../session/ResumePoint.ts"
-import { notAnObject, type SessionOptions, sourceOf } from "../session/SessionOptions.ts"
+import { notAnObject, readOnce as readOptions, type SessionOptions, sourceOf } from "../session/SessionOptions.ts"
 
 /**
  * Which shards a fleet runs: all of them, or these ids (see {@link range}).
@@ -73,16 +73,15 @@ const listed = (ids: ReadonlyArray<unknown>): string =>
   ids.length > 5 ? `${ids.slice(0, 5).map(show).join(", ")}, ... (${ids.length} in all)` : ids.map(show).join(", ")
 
 /**
- * Checks what can be checked before the shard count is known, and gives the resume points: the
- * shard count if given, the selection's ids, the startup window, and `resume` (the options' list,
- * as {@link readPoints} read it) and each point's own fields. An Identify carries a shard count of
- * at most `Commands.maxShardCount` (65535), so a larger count, or an id above 65534, is refused
- * here.
+ * Checks what can be checked before the shard count is known: the shard count if given, the
+ * selection's ids, the startup window and each resume point's own fields. An Identify carries a
+ * shard count of at most `Commands.maxShardCount` (65535), so a larger count, or an id above
+ * 65534, is refused here. `options` are as {@link readOnce} gave them.
  *
  * @internal
  * @since 0.1.0
  */
-export const checkSelection = (options: FleetOptions, resume: unknown): Either.Either<ReadonlyArray<ResumePoint>, InvalidOptions> => {
+export const checkSelection = (options: FleetOptions): Either.Either<void, InvalidOptions> => {
   const shape = notAnObject(options)
   if (shape !== undefined) return Either.left(new InvalidOptions({ detail: shape }))
   const found: Array<string> = []
@@ -106,11 +105,11 @@ export const checkSelection = (options: FleetOptions, resume: unknown): Either.E
     )
   }
   const shards = options.shards ?? "all"
-  const points = resume ?? []
+  const resume: unknown = options.resume ?? []
   // the shapes the types promise, which options from JavaScript or a parsed file may not keep
   if (shards !== "all" && !Array.isArray(shards)) found.push(`shards must be "all" or a list of shard ids, got ${show(shards)}`)
-  if (!Array.isArray(points)) found.push(`resume must be a list of resume points, got ${show(points)}`)
-  else found.push(...new Set(points.flatMap(resumePointShapeProblems)))
+  if (!Array.isArray(resume)) found.push(`resume must be a list of resume points, got ${show(resume)}`)
+  else found.push(...new Set(resume.flatMap(resumePointShapeProblems)))
   if (found.length > 0) return Either.left(new InvalidOptions({ detail: withoutToken(found.join("; "), options.token) }))
   if (shards !== "all") {
     if (shards.length === 0) found.push("shards must not be empty")
@@ -123,47 +122,45 @@ export const checkSelection = (options: FleetOptions, resume: unknown): Either.E
     if (new Set(shards).size !== shards.length) found.push("shard ids must not repeat")
   }
   // a point's own fields need no shard count: checked before GET /gateway/bot gives one
-  for (const point of points as ReadonlyArray<ResumePoint>) {
+  for (const point of options.resume ?? []) {
     for (const problem of resumePointProblems(point, sourceOf(options), options.token)) found.push(`${problem} (shard ${point.shard[0]})`)
   }
-  return found.length === 0
-    ? Either.right(points as ReadonlyArray<ResumePoint>)
-    : Either.left(new InvalidOptions({ detail: withoutToken(found.join("; "), options.token) }))
+  return found.length === 0 ? Either.void : Either.left(new InvalidOptions({ detail: withoutToken(found.join("; "), options.token) }))
 }
 
 /**
- * The `resume` of `options` with each point read once, as plain data (a getter or a proxy of a
- * store may answer each read anew, or throw), or why one could not be read. A `resume` that is no
- * list is given back as it is, for {@link checkSelection} to refuse. The options themselves are
- * read as given (a copy of them would lose what they inherit).
+ * `options` as plain data, each value read once (`SessionOptions.readOnce`: inherited options
+ * too), with each resume point read once as plain data too (a getter or a proxy of a store may
+ * answer each read anew, or throw), or why they could not be read. A `resume` that is no list is
+ * left for {@link checkSelection} to refuse.
  *
  * @internal
  * @since 0.1.0
  */
-export const readPoints = (options: FleetOptions): Either.Either<unknown, InvalidOptions> => {
-  if (notAnObject(options) !== undefined) return Either.right(undefined)
-  const refused = (problem: string) => Either.left(new InvalidOptions({ detail: withoutToken(problem, options.token) }))
-  let resume: unknown
-  try {
-    resume = options.resume
-    // (a list a store's getter or proxy gives is read once too)
-    if (Array.isArray(resume)) resume = Array.from(resume)
-  } catch (thrown) {
-    return refused(`resume could not be read: ${thrownText(thrown)}`)
-  }
-  if (!Array.isArray(resume)) return Either.right(resume)
-  const points: Array<unknown> = []
-  for (let at = 0; at < resume.length; at++) {
-    const read = readPoint(resume, at)
-    if (Either.isLeft(read)) return refused(read.left)
-    points.push(read.right)
-  }
-  return Either.right(points)
-}
+export const readOnce = (given: FleetOptions): Either.Either<FleetOptions, InvalidOptions> =>
+  Either.flatMap(readOptions(given), (options) => {
+    const refused = (problem: string) => Either.left(new InvalidOptions({ detail: withoutToken(problem, options.token) }))
+    const resume: unknown = notAnObject(options) === undefined ? options.resume : undefined
+    let listed: ReadonlyArray<unknown>
+    try {
+      // (a list a store's getter or proxy gives is read once too)
+      if (!Array.isArray(resume)) return Either.right(options)
+      listed = Array.from(resume)
+    } catch (thrown) {
+      return refused(`resume could not be read: ${thrownText(thrown)}`)
+    }
+    const points: Array<unknown> = []
+    for (let at = 0; at < listed.length; at++) {
+      const read = readPoint(listed, at)
+      if (Either.isLeft(read)) return refused(read.left)
+      points.push(read.right)
+    }
+    return Either.right({ ...options, resume: points as ReadonlyArray<ResumePoint> })
+  })
 
 /**
- * The shard ids to run, in ascending order, and the resume point among `points` (the `resume`
- * {@link readPoints} read) of each shard that has one, once the shard count is known (of two points of one gateway session, the one with the higher
+ * The shard ids to run, in ascending order, and the resume point of each shard that has one, once
+ * the shard count is known (of two points of one gateway session, the one with the higher
  * sequence; two of different sessions are refused). A point of another shard count is refused when
  * the count was given; when it came from `GET /gateway/bot` (Discord recommends another count
  * since the points were stored), it cannot be resumed and is `stale`: its shard identifies anew.
@@ -177,7 +174,6 @@ export const readPoints = (options: FleetOptions): Either.Either<unknown, Invali
  */
 export const resolveShards = (
   options: FleetOptions,
-  points: ReadonlyArray<ResumePoint>,
   shardCount: number,
   encoding: Encoding,
   intents: number
@@ -200,7 +196,7 @@ export const resolveShards = (
   const stale: Array<ResumePoint> = []
   const unmatched: Array<ResumePoint> = []
   const elsewhere: Array<ResumePoint> = []
-  for (const point of points) {
+  for (const point of options.resume ?? []) {
     const [id, count] = point.shard
     if (count !== shardCount && options.shardCount === undefined) stale.push(point)
     else if (count !== shardCount) found.push(`resume point of shard ${id} has shard count ${count}, not ${shardCount}`)

@@ -1,7 +1,7 @@
 /**
  * The per-connection send limiter: a sliding window (120 sends per 60 s on the gateway, kept as
- * 61 s) with room kept for control sends (heartbeat, identify, resume), which are also served
- * first.
+ * 61 s) with room kept for control sends (identify, resume, heartbeats but those too frequent to
+ * leave commands a place: {@link scheduledBeatPriority}), which are also served first.
  *
  * @since 0.1.0
  */
@@ -15,8 +15,9 @@ import { monotonicMillis } from "../internal/due.ts"
 import * as SlidingWindow from "./SlidingWindow.ts"
 
 /**
- * `control`: identify, resume and heartbeats, which keep the connection alive; `command`:
- * everything a user sends.
+ * `control`: identify, resume and heartbeats, which keep the connection alive (but scheduled beats
+ * too frequent to leave commands a place: {@link scheduledBeatPriority}); `command`: everything a
+ * user sends.
  *
  * @since 0.1.0
  */

@@ -14,7 +14,7 @@ import type { Encoding, EncodingName } from "../codec/Encoding.ts"
 import * as Etf from "../codec/Etf.ts"
 import * as Json from "../codec/Json.ts"
 import { durationOf, isSleepable, longestSleepText } from "../internal/duration.ts"
-import { kindOf } from "../internal/printable.ts"
+import { kindOf, thrownText } from "../internal/printable.ts"
 import { isRecord } from "../internal/record.ts"
 import { withoutToken } from "../internal/secret.ts"
 import * as SendLimiter from "../limits/SendLimiter.ts"
@@ -535,26 +535,64 @@ const encodingOf = (encoding: Encoding | EncodingName | undefined): Encoding =>
  *
  * @since 0.1.0
  */
-export const resolve = (options: SessionOptions): Either.Either<ResolvedOptions, InvalidOptions> => {
-  // the point read once, as plain data; the options themselves are read as given (a copy of them
-  // would lose what they inherit)
-  const read = isRecord(options) ? readPoint(options, "resume") : Either.right(undefined)
-  if (Either.isLeft(read)) return Either.left(new InvalidOptions({ detail: withoutToken(read.left, options.token) }))
-  return resolveWith(options, read.right as ResumePoint | undefined, "session")
-}
+export const resolve = (given: SessionOptions): Either.Either<ResolvedOptions, InvalidOptions> =>
+  Either.flatMap(readOnce(given), (options) => {
+    // the point read once too, as plain data
+    const read = isRecord(options) ? readPoint(options, "resume") : Either.right(undefined)
+    if (Either.isLeft(read)) return Either.left(new InvalidOptions({ detail: withoutToken(read.left, options.token) }))
+    return resolveWith(options, read.right as ResumePoint | undefined, "session")
+  })
 
 /**
  * The options every session of a fleet shares, resolved and checked as {@link resolve} does, for
  * no shard in particular and with no resume point: a fleet's own options (`shards`, `shardCount`,
- * `startupWindow`, its `resume` list) are taken and left to it. The options are read as given (a
- * copy of them would lose what they inherit).
+ * `startupWindow`, its `resume` list) are taken and left to it. `options` are as {@link readOnce}
+ * gave them.
  *
  * @internal
  * @since 0.1.0
  */
 export const resolveShared = (
   options: Omit<SessionOptions, "shard" | "resume" | "gatewayUrl">
-): Either.Either<ResolvedOptions, InvalidOptions> => resolveWith(options, undefined, "fleet")
+): Either.Either<ResolvedOptions, InvalidOptions> => resolveWith({ ...options, shard: undefined, gatewayUrl: undefined, resume: undefined }, undefined, "fleet")
+
+// the token of options that could not be read, to mask in what they threw, if it can be read
+const tokenOf = (options: { readonly token?: unknown }): unknown => {
+  try {
+    return options.token
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * `options` as plain data, each value read once: every key the object has of its own (a misspelt
+ * one is told), and every option a session or a fleet takes, inherited ones too; or why they could
+ * not be read. A getter or a proxy of a program's may answer each read anew, or throw: checked on
+ * one answer, another was used. Options that are no object are given back as they are, for the
+ * checks to refuse.
+ *
+ * @internal
+ * @since 0.1.0
+ */
+export const readOnce = <A extends object>(options: A): Either.Either<A, InvalidOptions> => {
+  if (!isRecord(options)) return Either.right(options)
+  const read = {}
+  // the option being read, for the message: none while the object's own keys are asked for
+  let reading: string | undefined
+  try {
+    for (const key of new Set([...Object.keys(options), ...Object.keys(sessionKeys), ...fleetKeys])) {
+      reading = key
+      const value: unknown = options[key]
+      // (defined, not assigned: an own `__proto__` of a parsed file is a key like another)
+      if (value !== undefined) Object.defineProperty(read, key, { value, enumerable: true, writable: true, configurable: true })
+    }
+    return Either.right(read as A)
+  } catch (thrown) {
+    const what = reading === undefined ? "options" : show(reading).replace(/^"(\w+)"$/, "$1")
+    return Either.left(new InvalidOptions({ detail: withoutToken(`${what} could not be read: ${thrownText(thrown)}`, tokenOf(options)) }))
+  }
+}
 
 const resolveWith = (options: SessionOptions, resume: ResumePoint | undefined, whose: Whose): Either.Either<ResolvedOptions, InvalidOptions> => {
   const found = problems(options, resume, whose)

@@ -177,7 +177,7 @@ describe("Fleet", () => {
       expect(points.filter((p) => p.shard[0] === 1).map((p) => p.sequence)).toEqual([3, 1])
       // in either order
       for (const given of [points, [...points].reverse()]) {
-        const resolved = Either.getOrThrow(FleetOptions.resolveShards(options({ shardCount: 3 }), given, 3, Json.encoding, 513))
+        const resolved = Either.getOrThrow(FleetOptions.resolveShards(options({ shardCount: 3, resume: given }), 3, Json.encoding, 513))
         expect(resolved.resume.get(1)?.sequence).toBe(3)
       }
       // the next process started from them was refused: "two resume points for shard 1"
@@ -987,16 +987,16 @@ describe("Fleet", () => {
       yield* advance(1000)
       expect(yield* gateway.attempts).toEqual([])
       // the largest an Identify carries pass
-      expect(Either.isRight(FleetOptions.checkSelection(options({ shards: [65_534], shardCount: 65_535 }), undefined))).toBe(true)
+      expect(Either.isRight(FleetOptions.checkSelection(options({ shards: [65_534], shardCount: 65_535 })))).toBe(true)
       // a resume point's own fields need no shard count: they are checked before GET /gateway/bot
       const malformed = { sessionId: "", sequence: -1, resumeGatewayUrl: "https://resume.test", shard: [3, 4] as const }
-      const refused = FleetOptions.checkSelection(options(), [malformed])
+      const refused = FleetOptions.checkSelection(options({ resume: [malformed] }))
       expect(Either.isLeft(refused) && refused.left.detail).toBe(
         "resume.resumeGatewayUrl must be a ws:// or wss:// URL without a fragment or credentials (shard 3); resume.sequence must be a non-negative integer (shard 3); resume.sessionId must be a non-empty string of at most 256 characters (shard 3)"
       )
       // shapes the types forbid (from JavaScript or a parsed file) are refused too; they threw a TypeError
       const shaped = (overrides: Record<string, unknown>) =>
-        Either.match(FleetOptions.checkSelection({ ...options(), ...overrides } as FleetOptions.FleetOptions, overrides["resume"]), {
+        Either.match(FleetOptions.checkSelection({ ...options(), ...overrides } as FleetOptions.FleetOptions), {
           onLeft: (error) => error.detail,
           onRight: () => "valid"
         })

@@ -83,6 +83,58 @@ describe("a fleet reads what it is given once", () => {
       expect(served.resumes).toHaveLength(1)
     }).pipe(Effect.provide(TestLayer)))
 
+  // read as given, several times each (rereview98): an inherited `gatewayUrl` or `shard` was taken
+  // (every shard asked the session's URL source), a `shards` getter answering anew ran one shard
+  // twice, and a `resume` getter that answered once and then threw was a defect
+  it.scoped("each option is read once, inherited ones too: what was checked is what runs", () =>
+    Effect.gen(function*() {
+      yield* configureLimiter(2)
+      const served = yield* serve()
+      const point = { shard: [0, 2] as const, sessionId: "session-0", sequence: 10, resumeGatewayUrl: "ws://resume.test/", encoding: "json" as const }
+      const reads = new Map<PropertyKey, number>()
+      const counted = new Proxy(options({ shardCount: 2, shards: [0, 1], startupWindow: 1, bufferSize: 64, resume: [point] }), {
+        get: (target, key, receiver) => {
+          reads.set(key, (reads.get(key) ?? 0) + 1)
+          return Reflect.get(target, key, receiver)
+        }
+      })
+      yield* Effect.scoped(Fleet.make(counted))
+      expect([...reads].filter(([, times]) => times > 1)).toEqual([])
+      yield* advance(1_000)
+      const before = served.identifies.length
+      // a `shards` getter answering anew, a `resume` one that throws once read
+      let asked = 0
+      const fickle = Object.defineProperties(options({ shardCount: 2 }), {
+        shards: { enumerable: true, get: () => asked++ === 0 ? [0, 1] : [1, 1] },
+        resume: {
+          enumerable: true,
+          get: () => {
+            if (asked > 1) throw new Error("the store is gone")
+            return [point]
+          }
+        }
+      })
+      const fleet = yield* Fleet.make(fickle)
+      yield* advance(12_000)
+      expect(fleet.shardIds).toEqual([0, 1])
+      expect(served.identifies.slice(before).map((identify) => identify.shard)).toEqual([1])
+    }).pipe(Effect.provide(TestLayer)))
+
+  it.scoped("a session's option the fleet's options inherit is refused as an own one is, its source never asked", () =>
+    Effect.gen(function*() {
+      let asked = 0
+      const source = Effect.sync(() => {
+        asked++
+        return "ws://gateway.test/"
+      })
+      for (const [inherited, name] of [[{ gatewayUrl: source }, "gatewayUrl"], [{ shard: [1, 2] }, "shard"]] as const) {
+        const given = Object.create({ ...options({ shardCount: 2 }), ...inherited }) as FleetOptions.FleetOptions
+        expect(yield* Effect.flip(Fleet.make(given))).toMatchObject({ _tag: "InvalidOptions", detail: expect.stringContaining(`${name} is a session's option, not a fleet's`) })
+      }
+      yield* advance(2_000)
+      expect(asked).toBe(0)
+    }).pipe(Effect.provide(TestLayer)))
+
   it("forShard keeps the presence the options were resolved with: the same object for every shard", () => {
     const resolved = Either.getOrThrow(SessionOptions.resolve({ token, intents: Intents.Guilds, presence, shard: [0, 2] }))
     expect(Either.getOrThrow(SessionOptions.forShard(resolved, [1, 2], undefined)).presence).toBe(resolved.presence)

@@ -84,7 +84,7 @@ describe("Typed errors' messages", () => {
   })
 
   it("Fleet options quote a non-number shardCount: `shardCount must be a positive integer, got 4` for the string \"4\"", () => {
-    const message = detailOf(FleetOptions.checkSelection({ ...options(), shardCount: "4" } as unknown as FleetOptions.FleetOptions, undefined))
+    const message = detailOf(FleetOptions.checkSelection({ ...options(), shardCount: "4" } as unknown as FleetOptions.FleetOptions))
     expect(message).toContain(`got "4"`)
     expect(message).not.toContain(secret)
   })

@@ -82,6 +82,28 @@ describe("SessionOptions.resolve", () => {
     expect(problemOf(SessionOptions.resolve(withPoint))).toBe("valid")
   })
 
+  // checked on one read and used on another: an `encoding` getter answering "json" while checked
+  // and "xml" after was handed on as an Encoding, a defect (rereview98)
+  it("each option is read once, its own ones and every option a session takes, inherited or not; one that throws is named", () => {
+    const reads = new Map<PropertyKey, number>()
+    let encodings = 0
+    const given = new Proxy(Object.defineProperty(options({ resume: point([0, 1]) }), "encoding", { enumerable: true, get: () => encodings++ === 0 ? "json" : "xml" }), {
+      get: (target, key, receiver) => {
+        reads.set(key, (reads.get(key) ?? 0) + 1)
+        return Reflect.get(target, key, receiver)
+      }
+    })
+    expect(Either.getOrThrow(SessionOptions.resolve(given)).encoding.name).toBe("json")
+    expect([...reads].filter(([, times]) => times > 1)).toEqual([])
+    const refusing = Object.defineProperty(options(), "timeouts", {
+      enumerable: true,
+      get: () => {
+        throw new Error(`no timeouts for ${secret}`)
+      }
+    })
+    expect(problemOf(SessionOptions.resolve(refusing))).toBe("timeouts could not be read: no timeouts for <token>")
+  })
+
   it("fills in the defaults", () => {
     const { compression: _compression, ...defaults } = options()
     const resolved = Either.getOrThrow(SessionOptions.resolve(defaults))
