@@ -538,6 +538,9 @@ export const run = (
               Effect.tap(() => {
                 authenticated = true
               }),
+              // the presence updates it carried are done: their callers wait no longer (a session
+              // that then ended failed them with SessionClosed, hiding why it ended)
+              Effect.zipLeft(ctx.outbox.dropSuperseded),
               // the admission goes once Identify is out, not once the limiter's work after it ended
               Effect.ensuring(releaseAdmission)
             )

@@ -78,6 +78,11 @@ export interface Outbox {
    */
   readonly queue: (op: number, payload: string | Uint8Array, watch?: Watch) => Effect.Effect<Effect.Effect<void>>
   /**
+   * Ends, now, the waits of the queued commands that are superseded (an Identify carried them), as
+   * a writer would when it took them: done unwritten. The rest wait on.
+   */
+  readonly dropSuperseded: Effect.Effect<void>
+  /**
    * Hands the queued commands, and those to come, to an answered connection's writer for as long as
    * the current scope (the connection's) lives.
    */
@@ -198,6 +203,25 @@ class Lanes implements Outbox {
   queue(op: number, payload: string | Uint8Array, watch?: Watch): Effect.Effect<Effect.Effect<void>> {
     return Effect.uninterruptible(Effect.map(this.putOnLane(op, payload, watch), ({ lane, pending }) =>
       Effect.uninterruptibleMask((restore) => this.awaitWritten(lane, pending, restore))))
+  }
+
+  get dropSuperseded(): Effect.Effect<void> {
+    return Effect.suspend(() => {
+      const dropped: Array<Pending> = []
+      for (const lane of [this.presence, this.other]) {
+        // the one a writer took is its writer's, while one is attached
+        if (this.start === undefined && lane.carried?.watch?.superseded?.() === true) {
+          dropped.push(lane.carried)
+          lane.carried = undefined
+        }
+        for (let at = lane.waiting.length - 1; at >= 0; at--) {
+          if (lane.waiting[at]!.watch?.superseded?.() === true) dropped.push(...lane.waiting.splice(at, 1))
+        }
+      }
+      return dropped.length === 0
+        ? Effect.void
+        : Effect.zipRight(Effect.forEach(dropped, (pending) => Deferred.succeed(pending.sent, undefined), { discard: true }), this.depth())
+    })
   }
 
   attach<R>(writer: Writer<R>): Effect.Effect<void, never, R | Scope.Scope> {

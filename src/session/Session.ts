@@ -444,7 +444,8 @@ export const makeWith = (
       metrics,
       // however it ended: a session that died of a defect had its commands' callers die of it too
       // (not `SessionClosed`), each on a fiber Effect then told of
-      ended: Effect.asVoid(Effect.exit(Deferred.await(finished))),
+      ended: Effect.map(Effect.exit(Deferred.await(finished)), (exit) =>
+        Exit.isFailure(exit) && !Cause.isInterruptedOnly(exit.cause) ? fatalMessage(exit.cause, resolved.token) : undefined),
       resuming: point
     })
     // (interruptible, though made where interruption is off: the session's scope ends the wait)

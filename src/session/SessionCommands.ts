@@ -64,8 +64,8 @@ export interface SessionCommands {
    * A command this version has no method for (one Discord added since): `{ op, d }` as given, in
    * the session's encoding, within the send limits as other commands go. Refused at once with
    * `InvalidCommand` (`command` "Other") for an opcode this version knows (its method, or the
-   * session's own, is named), a `d` that is no data (`null` for none) or cannot be encoded, and a
-   * frame over 4096 bytes. The session knows nothing of its guilds nor of an answer: the answer
+   * session's own, is named), a `d` that is not plain data (`null` for none), and a frame over
+   * 4096 bytes. The session knows nothing of its guilds nor of an answer: the answer
    * arrives as events.
    */
   readonly send: (op: number, d: unknown) => Effect.Effect<void, Commands.InvalidCommand | SessionClosed>
@@ -82,8 +82,11 @@ export interface Context {
   readonly members: MemberRequests.MemberRequests
   /** Where each call's outcome is counted. */
   readonly metrics: SessionMetrics
-  /** Succeeds once the session has ended, however it ended. */
-  readonly ended: Effect.Effect<void>
+  /**
+   * Succeeds once the session has ended, however it ended: with why, in a line, where an error or
+   * a defect ended it (the token masked), `undefined` where it was stopped.
+   */
+  readonly ended: Effect.Effect<string | undefined>
   /**
    * The point the session resumes (its gateway session shows the presence it had), `undefined`
    * where it identifies (a point of another encoding or other intents is only handed back).
@@ -134,15 +137,14 @@ export const make = ({ ended, members, metrics, options, outbox, resuming }: Con
   const untilEnded = <A, E>(command: Commands.UserCommand | undefined, effect: Effect.Effect<A, E>): Effect.Effect<A, E | SessionClosed> =>
     Effect.raceFirst(
       effect,
-      Effect.zipRight(
-        ended,
-        Effect.failSync(() => {
-          const guildIds = command === undefined ? [] : Commands.guildIds(command)
-          const about = guildIds.length === 0 ? "" : ` for guild ${guildIds.join(", ")}`
-          const done = command?._tag === "RequestGuildMembers" ? `the member request${about} was answered` : `the command${about} went out`
-          return new SessionClosed({ detail: `shard ${options.shard[0]} was disconnected or ended before ${done}`, shards: [options.shard[0]], guildIds })
-        })
-      )
+      Effect.flatMap(ended, (why) => {
+        const guildIds = command === undefined ? [] : Commands.guildIds(command)
+        const about = guildIds.length === 0 ? "" : ` for guild ${guildIds.join(", ")}`
+        const done = command?._tag === "RequestGuildMembers" ? `the member request${about} was answered` : `the command${about} went out`
+        // why it ended, where an error ended it: a caller that gets this first learns it here
+        const detail = `shard ${options.shard[0]} was disconnected or ended before ${done}${why === undefined ? "" : `; it ended with: ${why}`}`
+        return Effect.fail(new SessionClosed({ detail, shards: [options.shard[0]], guildIds }))
+      })
     )
   // a command waits for a connection the gateway answered
   const send = (

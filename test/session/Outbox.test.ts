@@ -91,6 +91,25 @@ describe("Outbox", () => {
       expect(written.slice(2).map((w) => [w.payload, w.at])).toEqual([["q199", 40_000], ["q399", 60_000], ["q599", 80_000], ["q799", 100_000], ["q999", 120_000]])
     }))
 
+  // the updates an Identify carried waited for an answered connection's writer to find them moot:
+  // a session that ended first failed them with SessionClosed, though they had gone out
+  it.scoped("dropSuperseded ends the waits of the superseded commands at once, with no writer; the others wait on", () =>
+    Effect.gen(function*() {
+      const depths: Array<number> = []
+      const outbox = yield* Outbox.make((depth) => Effect.sync(() => depths.push(depth)))
+      const carried = yield* Effect.fork(outbox.submit(Opcode.PresenceUpdate, "carried", { superseded: () => true }))
+      const newer = yield* Effect.fork(outbox.submit(Opcode.PresenceUpdate, "newer", { superseded: () => false }))
+      const voice = yield* Effect.fork(outbox.submit(Opcode.VoiceStateUpdate, "voice"))
+      yield* settle
+      yield* outbox.dropSuperseded
+      yield* settle
+      expect([carried.unsafePoll(), newer.unsafePoll(), voice.unsafePoll(), depths.at(-1)]).toEqual([Exit.void, null, null, 2])
+      const { writer, written } = yield* recordingWriter()
+      yield* outbox.attach(writer)
+      yield* settle
+      expect(written.map(({ payload }) => payload)).toEqual(["newer", "voice"])
+    }))
+
   // a presence update superseded while it waited (a newer one went out, or an Identify carried one)
   // is moot: chosen by an overtaking write for being queued last, it went out all the same
   it.scoped("an overtaking presence update is the newest one not superseded, not merely the last queued", () =>
