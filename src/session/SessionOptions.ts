@@ -577,21 +577,41 @@ const tokenOf = (options: { readonly token?: unknown }): unknown => {
  */
 export const readOnce = <A extends object>(options: A): Either.Either<A, InvalidOptions> => {
   if (!isRecord(options)) return Either.right(options)
-  const read = {}
-  // the option being read, for the message: none while the object's own keys are asked for
-  let reading: string | undefined
+  // the path of the option being read, for the message: empty while the keys are asked for
+  const path: Array<string> = []
   try {
-    for (const key of new Set([...Object.keys(options), ...Object.keys(sessionKeys), ...fleetKeys])) {
-      reading = key
-      const value: unknown = options[key]
-      // (defined, not assigned: an own `__proto__` of a parsed file is a key like another)
-      if (value !== undefined) Object.defineProperty(read, key, { value, enumerable: true, writable: true, configurable: true })
+    const read = readFields(options, [...Object.keys(sessionKeys), ...fleetKeys], path)
+    // the nested maps too: the caller's object, kept, reached every Identify unchecked when changed
+    // (a `properties.os` of 5000 characters was a defect that ended the session)
+    for (const [name, known] of Object.entries(nestedKeys)) {
+      const value = read[name]
+      path.push(name)
+      if (isRecord(value)) read[name] = readFields(value, Object.keys(known), path)
+      path.pop()
     }
     return Either.right(read as A)
   } catch (thrown) {
-    const what = reading === undefined ? "options" : show(reading).replace(/^"(\w+)"$/, "$1")
-    return Either.left(new InvalidOptions({ detail: withoutToken(`${what} could not be read: ${thrownText(thrown)}`, tokenOf(options)) }))
+    const what = path.length === 0 ? "options" : path.map((key) => show(key).replace(/^"(\w+)"$/, "$1")).join(".")
+    // a token that cannot be read cannot be masked in what it threw
+    const why = what === "token" ? "" : `: ${thrownText(thrown)}`
+    return Either.left(new InvalidOptions({ detail: withoutToken(`${what} could not be read${why}`, tokenOf(options)) }))
   }
+}
+
+// `given`'s own keys and `known` ones, inherited too, each read once into a plain object (lists
+// copied), `path` holding the key being read
+const readFields = (given: Readonly<Record<string, unknown>>, known: ReadonlyArray<string>, path: Array<string>): Record<string, unknown> => {
+  const read: Record<string, unknown> = {}
+  for (const key of new Set([...Object.keys(given), ...known])) {
+    path.push(key)
+    const value: unknown = given[key]
+    // (defined, not assigned: an own `__proto__` of a parsed file is a key like another)
+    if (value !== undefined) {
+      Object.defineProperty(read, key, { value: Array.isArray(value) ? Array.from(value) : value, enumerable: true, writable: true, configurable: true })
+    }
+    path.pop()
+  }
+  return read
 }
 
 const resolveWith = (options: SessionOptions, resume: ResumePoint | undefined, whose: Whose): Either.Either<ResolvedOptions, InvalidOptions> => {

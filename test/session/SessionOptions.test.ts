@@ -104,6 +104,32 @@ describe("SessionOptions.resolve", () => {
     expect(problemOf(SessionOptions.resolve(refusing))).toBe("timeouts could not be read: no timeouts for <token>")
   })
 
+  // kept as the caller's objects: a `properties.os` changed to 5000 characters after make made the
+  // next Identify fail to encode, a defect that ended the session; a changed shard pair went out
+  // unchecked; a nested getter answering anew was checked on one answer and used with another
+  // (rereview99)
+  it("nested options and lists are read once too: what the program changes in its objects afterwards does not reach the next Identify", () => {
+    const properties = { os: "linux", browser: "probe", device: "probe" }
+    const shard: [number, number] = [0, 2]
+    let reads = 0
+    const backoff = Object.defineProperty({}, "factor", { enumerable: true, get: () => ++reads === 1 ? 2 : 0.5 })
+    const resolved = Either.getOrThrow(SessionOptions.resolve(options({ properties, shard, backoff })))
+    properties.os = "x".repeat(5000)
+    shard[0] = 1
+    expect(SessionOptions.identifyCommand(resolved)).toMatchObject({ shard: [0, 2], properties: { os: "linux" } })
+    expect({ reads, factor: resolved.backoff.factor }).toEqual({ reads: 1, factor: 2 })
+    // a token whose getter throws cannot be masked in what it threw: left out
+    const tokenless = Object.defineProperty(options(), "token", {
+      enumerable: true,
+      get: () => {
+        throw new Error(`token ${secret} expired`)
+      }
+    })
+    expect(problemOf(SessionOptions.resolve(tokenless))).toBe("token could not be read")
+    const nested = options({ timeouts: Object.defineProperty({}, "hello", { enumerable: true, get: () => { throw new Error("gone") } }) })
+    expect(problemOf(SessionOptions.resolve(nested))).toBe("timeouts.hello could not be read: gone")
+  })
+
   it("fills in the defaults", () => {
     const { compression: _compression, ...defaults } = options()
     const resolved = Either.getOrThrow(SessionOptions.resolve(defaults))
