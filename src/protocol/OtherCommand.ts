@@ -7,7 +7,7 @@
  */
 import * as Either from "effect/Either"
 import type { Encoding } from "../codec/Encoding.ts"
-import { clipped, printable, thrownText } from "../internal/printable.ts"
+import { clipped, kindOf, printable, thrownText } from "../internal/printable.ts"
 import { InvalidCommand, maxPayloadBytes, utf8Length } from "./Commands.ts"
 import { show } from "./internal/schema.ts"
 import { Opcode } from "./Opcode.ts"
@@ -41,26 +41,77 @@ const known: ReadonlyMap<number, string> = new Map<number, string>([
 const refused = (reason: InvalidCommand["reason"], message: string) =>
   Either.left(new InvalidCommand({ reason, command: name, message: `${name}: ${message}` }))
 
+// the deepest a `d` is copied to (a frame of 4096 bytes holds nothing deeper that is data)
+const maxDepth = 64
+
+// a key in a path: `.name`, or quoted where it is no plain name
+const step = (key: string): string => /^[A-Za-z_$][\w$]*$/.test(key) ? `.${key}` : `[${clipped(printable(JSON.stringify(key)), 40)}]`
+
+// what a value that is no data is, for a message: "a Map", "a class instance", "a function"
+const kindOfObject = (value: object): string => {
+  const tag = Object.prototype.toString.call(value).slice(8, -1)
+  return tag === "Object" ? "a class instance" : `a ${tag}`
+}
+
+/**
+ * `value` as plain data, each part read once: null, booleans, finite numbers, strings, lists and
+ * plain objects (a key whose value is `undefined` left out, as JSON leaves it), or what is no data
+ * and where (`path`). JSON would write the rest as something else (a `Map` as `{}`, `NaN` as
+ * `null`), or not at all (a `toJSON` giving `undefined` sent a frame without `d`).
+ */
+const plainCopy = (value: unknown, path: string, inside: ReadonlyArray<object>): Either.Either<unknown, string> => {
+  if (value === null || typeof value === "string" || typeof value === "boolean") return Either.right(value)
+  if (typeof value === "number") return Number.isFinite(value) ? Either.right(value) : Either.left(`${path} must be a finite number, got ${value}`)
+  if (typeof value !== "object") return Either.left(`${path} must be data (null for none), got ${kindOf(value)}`)
+  if (inside.includes(value)) return Either.left(`${path} refers to an object it is in`)
+  if (inside.length >= maxDepth) return Either.left(`${path} is nested deeper than ${maxDepth}`)
+  const within = [...inside, value]
+  if (Array.isArray(value)) {
+    const copy: Array<unknown> = []
+    for (const [at, item] of Array.from(value).entries()) {
+      const copied = plainCopy(item, `${path}[${at}]`, within)
+      if (Either.isLeft(copied)) return copied
+      copy.push(copied.right)
+    }
+    return Either.right(copy)
+  }
+  const prototype: unknown = Object.getPrototypeOf(value)
+  if (prototype !== Object.prototype && prototype !== null) return Either.left(`${path} must be a list or a plain object, got ${kindOfObject(value)}`)
+  const copy: Record<string, unknown> = {}
+  for (const key of Object.keys(value)) {
+    const field: unknown = (value as Record<string, unknown>)[key]
+    if (field === undefined) continue
+    const copied = plainCopy(field, `${path}${step(key)}`, within)
+    if (Either.isLeft(copied)) return copied
+    // (defined, not assigned: a `__proto__` key is data like another)
+    Object.defineProperty(copy, key, { value: copied.right, enumerable: true, writable: true, configurable: true })
+  }
+  return Either.right(copy)
+}
+
 /**
  * The frame `{ op, d }` in `encoding`, as it goes out, or why it cannot: `op` must be a
- * non-negative whole number this version does not know, `d` given (`null` for none) and
- * encodable, and the frame at most {@link maxPayloadBytes} bytes. `d` is read once, as it is
- * encoded: the frame is what goes out, whatever the program's object says later.
+ * non-negative whole number this version does not know, `d` plain data (`null` for none: no
+ * `Map`, `Date`, class instance, `NaN`, function, cycle), and the frame at most
+ * {@link maxPayloadBytes} bytes. `d` is read once, into a copy that is encoded: the frame is what
+ * goes out, whatever the program's object says later.
  *
  * @since 0.1.0
  */
 export const encode = (op: number, d: unknown, encoding: Encoding): Either.Either<string | Uint8Array, InvalidCommand> => {
-  if (typeof op !== "number" || !Number.isSafeInteger(op) || op < 0) return refused("Invalid", `op must be a non-negative integer, got ${show(op)}`)
-  const sender = known.get(op)
-  if (sender !== undefined) return refused("Invalid", `op ${op} is one this version sends or takes itself: ${sender}`)
-  // (JSON leaves such a `d` out, and the frame went without one)
-  if (d === undefined || typeof d === "function" || typeof d === "symbol") return refused("Invalid", `d must be data (null for none), got ${show(d)}`)
-  let payload: string | Uint8Array | undefined
   try {
-    payload = encoding.encode({ op, d })
+    if (typeof op !== "number" || !Number.isSafeInteger(op) || op < 0) {
+      return refused("Invalid", `op must be a non-negative integer, got ${typeof op === "number" || typeof op === "string" ? show(op) : kindOf(op)}`)
+    }
+    const sender = known.get(op)
+    if (sender !== undefined) return refused("Invalid", `op ${op} is one this version sends or takes itself: ${sender}`)
+    const copied = plainCopy(d, "d", [])
+    if (Either.isLeft(copied)) return refused("Invalid", clipped(printable(copied.left), 300))
+    const payload = encoding.encode({ op, d: copied.right })
+    const bytes = typeof payload === "string" ? utf8Length(payload) : payload.byteLength
+    return bytes <= maxPayloadBytes ? Either.right(payload) : refused("TooLarge", `payload is ${bytes} bytes, the limit is ${maxPayloadBytes}`)
   } catch (thrown) {
-    return refused("Invalid", `d could not be encoded as ${encoding.name}: ${clipped(printable(thrownText(thrown)), 200)}`)
+    // a getter or a proxy of the program's, or a custom encoding, threw
+    return refused("Invalid", `the command could not be read or encoded as ${encoding.name}: ${clipped(printable(thrownText(thrown)), 200)}`)
   }
-  const bytes = typeof payload === "string" ? utf8Length(payload) : payload.byteLength
-  return bytes <= maxPayloadBytes ? Either.right(payload) : refused("TooLarge", `payload is ${bytes} bytes, the limit is ${maxPayloadBytes}`)
 }
