@@ -77,6 +77,18 @@ describe("MemoryServer", () => {
       expect(yield* served.commands).toEqual([{ at: 600_000, shard: [0, 1], payload: { op: 3, d: { since: null, activities: [], status: "idle", afk: false } } }])
     }).pipe(Effect.provide(Services)))
 
+  // the README: a program tests its `send` of an opcode this version does not know here
+  it.scoped("records a command of an opcode it does not know, as a program's test of its own send reads it", () =>
+    Effect.gen(function*() {
+      const served = yield* MemoryServer.serve()
+      const session = yield* Session.make(sessionOptions)
+      yield* advance(1_000)
+      yield* session.send(44, { guild_id: "81384788765712384" })
+      yield* settle
+      expect((yield* served.commands).map(({ payload }) => payload)).toEqual([{ op: 44, d: { guild_id: "81384788765712384" } }])
+      expect(yield* session.state).toEqual({ _tag: "Connected", phase: "Ready" })
+    }).pipe(Effect.provide(Services)))
+
   // a program's test of its own zombie handling had no way to make the healthy gateway stop ACKing
   it.scoped("setAcks(shard, false) leaves the connection's beats unanswered: the session finds it a zombie and resumes on a new one, which is answered", () =>
     Effect.gen(function*() {
