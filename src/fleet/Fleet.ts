@@ -27,6 +27,7 @@ import { isLoudAt } from "../internal/told.ts"
 import * as FifoSemaphore from "../limits/FifoSemaphore.ts"
 import { IdentifyLimiter } from "../limits/IdentifyLimiter.ts"
 import * as Commands from "../protocol/Commands.ts"
+import * as OtherCommand from "../protocol/OtherCommand.ts"
 import type { EventName, EventOf, GatewayEvent } from "../protocol/Event.ts"
 import * as Backoff from "../session/Backoff.ts"
 import * as GatewayCache from "../session/GatewayCache.ts"
@@ -117,6 +118,12 @@ export interface Fleet<E extends GatewayEvent = GatewayEvent> {
   readonly requestSoundboardSounds: (
     guildIds: ReadonlyArray<string>
   ) => Effect.Effect<void, Commands.InvalidCommand | SessionClosed | RouteError>
+  /**
+   * A command this version has no method for (`Session.send`), on the shard of `guildId`, the
+   * guild it is about: checked (its data copied once) before it waits for that shard to start.
+   * One about no guild goes through `shard(id)`.
+   */
+  readonly send: (op: number, d: unknown, guildId: string) => Effect.Effect<void, Commands.InvalidCommand | SessionClosed | RouteError>
   /** Op 43 on the guild's shard. */
   readonly requestChannelInfo: (
     request: Omit<Commands.RequestChannelInfo, "_tag">
@@ -523,6 +530,9 @@ const start = (
         Effect.flatMap(Commands.built("VoiceStateUpdate", () => Commands.voiceStateUpdate(voice)), (command) =>
           checked(command, (voice) => onGuildShard(voice.guild_id, (session) => session.updateVoiceState(voice)))).pipe(Effect.mapError(masked)),
       requestSoundboardSounds: (guildIds) => Effect.mapError(requestSoundboardSounds(guildIds), masked),
+      send: (op, d, guildId) =>
+        Effect.flatMap(OtherCommand.encodeChecked(op, d, resolved.encoding), (checked) =>
+          onGuildShard(guildId, (session) => session.send(op, checked.d))).pipe(Effect.mapError(masked)),
       requestChannelInfo: (request) =>
         Effect.flatMap(Commands.built("RequestChannelInfo", () => Commands.requestChannelInfo(request)), (command) =>
           checked(command, (info) => onGuildShard(info.guild_id, (session) => session.requestChannelInfo(info)))).pipe(Effect.mapError(masked)),

@@ -98,7 +98,21 @@ const plainCopy = (value: unknown, path: string, inside: ReadonlyArray<object>):
  *
  * @since 0.1.0
  */
-export const encode = (op: number, d: unknown, encoding: Encoding): Either.Either<string | Uint8Array, InvalidCommand> => {
+export const encode = (op: number, d: unknown, encoding: Encoding): Either.Either<string | Uint8Array, InvalidCommand> =>
+  Either.map(encodeChecked(op, d, encoding), ({ payload }) => payload)
+
+/**
+ * {@link encode}, with the copy of `d` that was checked and encoded: what a fleet routes and hands
+ * to the session, so that the program's object is read once.
+ *
+ * @internal
+ * @since 0.1.0
+ */
+export const encodeChecked = (
+  op: number,
+  d: unknown,
+  encoding: Encoding
+): Either.Either<{ readonly d: unknown; readonly payload: string | Uint8Array }, InvalidCommand> => {
   try {
     if (typeof op !== "number" || !Number.isSafeInteger(op) || op < 0) {
       return refused("Invalid", `op must be a non-negative integer, got ${typeof op === "number" || typeof op === "string" ? show(op) : kindOf(op)}`)
@@ -109,7 +123,9 @@ export const encode = (op: number, d: unknown, encoding: Encoding): Either.Eithe
     if (Either.isLeft(copied)) return refused("Invalid", clipped(printable(copied.left), 300))
     const payload = encoding.encode({ op, d: copied.right })
     const bytes = typeof payload === "string" ? utf8Length(payload) : payload.byteLength
-    return bytes <= maxPayloadBytes ? Either.right(payload) : refused("TooLarge", `payload is ${bytes} bytes, the limit is ${maxPayloadBytes}`)
+    return bytes <= maxPayloadBytes
+      ? Either.right({ d: copied.right, payload })
+      : refused("TooLarge", `payload is ${bytes} bytes, the limit is ${maxPayloadBytes}`)
   } catch (thrown) {
     // a getter or a proxy of the program's, or a custom encoding, threw
     return refused("Invalid", `the command could not be read or encoded as ${encoding.name}: ${clipped(printable(thrownText(thrown)), 200)}`)
