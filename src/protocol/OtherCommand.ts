@@ -53,40 +53,57 @@ const kindOfObject = (value: object): string => {
   return tag === "Object" ? "a class instance" : `a ${tag}`
 }
 
-/**
- * `value` as plain data, each part read once: null, booleans, finite numbers, strings, lists and
- * plain objects (a key whose value is `undefined` left out, as JSON leaves it), or what is no data
- * and where (`path`). JSON would write the rest as something else (a `Map` as `{}`, `NaN` as
- * `null`), or not at all (a `toJSON` giving `undefined` sent a frame without `d`).
- */
-const plainCopy = (value: unknown, path: string, inside: ReadonlyArray<object>): Either.Either<unknown, string> => {
-  if (value === null || typeof value === "string" || typeof value === "boolean") return Either.right(value)
-  if (typeof value === "number") return Number.isFinite(value) ? Either.right(value) : Either.left(`${path} must be a finite number, got ${value}`)
-  if (typeof value !== "object") return Either.left(`${path} must be data (null for none), got ${kindOf(value)}`)
-  if (inside.includes(value)) return Either.left(`${path} refers to an object it is in`)
-  if (inside.length >= maxDepth) return Either.left(`${path} is nested deeper than ${maxDepth}`)
-  const within = [...inside, value]
-  if (Array.isArray(value)) {
-    const copy: Array<unknown> = []
-    for (const [at, item] of Array.from(value).entries()) {
-      const copied = plainCopy(item, `${path}[${at}]`, within)
-      if (Either.isLeft(copied)) return copied
-      copy.push(copied.right)
-    }
-    return Either.right(copy)
-  }
+// a plain object of any realm (one made in a `vm` context has that context's `Object.prototype`)
+const isPlainObject = (value: object): boolean => {
   const prototype: unknown = Object.getPrototypeOf(value)
-  if (prototype !== Object.prototype && prototype !== null) return Either.left(`${path} must be a list or a plain object, got ${kindOfObject(value)}`)
-  const copy: Record<string, unknown> = {}
-  for (const key of Object.keys(value)) {
-    const field: unknown = (value as Record<string, unknown>)[key]
-    if (field === undefined) continue
-    const copied = plainCopy(field, `${path}${step(key)}`, within)
-    if (Either.isLeft(copied)) return copied
-    // (defined, not assigned: a `__proto__` key is data like another)
-    Object.defineProperty(copy, key, { value: copied.right, enumerable: true, writable: true, configurable: true })
+  return prototype === null || Object.getPrototypeOf(prototype) === null
+}
+
+/**
+ * `d` as plain data, each part read once: null, booleans, finite numbers, strings, lists and plain
+ * objects (a key whose value is `undefined` left out, as JSON leaves it), or what is no data and
+ * where. JSON would write the rest as something else (a `Map` as `{}`, `NaN` as `null`, a list's
+ * named property not at all), or leave it out (a `toJSON` giving `undefined` sent a frame without
+ * `d`). Each value counts at least a byte of the frame: one of more values than the frame holds
+ * bytes is too large before the rest is read.
+ */
+const plainCopy = (d: unknown): Either.Either<unknown, { readonly reason: InvalidCommand["reason"]; readonly message: string }> => {
+  let values = 0
+  const invalid = (message: string) => Either.left({ reason: "Invalid" as const, message })
+  const tooLarge = Either.left({ reason: "TooLarge" as const, message: `payload has over ${maxPayloadBytes} values, the limit is ${maxPayloadBytes} bytes` })
+  const copy = (value: unknown, path: string, inside: ReadonlyArray<object>): Either.Either<unknown, { readonly reason: InvalidCommand["reason"]; readonly message: string }> => {
+    if (++values > maxPayloadBytes) return tooLarge
+    if (value === null || typeof value === "string" || typeof value === "boolean") return Either.right(value)
+    if (typeof value === "number") return Number.isFinite(value) ? Either.right(value) : invalid(`${path} must be a finite number, got ${value}`)
+    if (typeof value !== "object") return invalid(`${path} must be data (null for none), got ${kindOf(value)}`)
+    if (inside.includes(value)) return invalid(`${path} refers to an object it is in`)
+    if (inside.length >= maxDepth) return invalid(`${path} is nested deeper than ${maxDepth}`)
+    const within = [...inside, value]
+    if (Array.isArray(value)) {
+      if (values + value.length > maxPayloadBytes) return tooLarge
+      const named = Object.keys(value).find((key) => !/^(0|[1-9]\d*)$/.test(key))
+      if (named !== undefined) return invalid(`${path}${step(named)} is a named property of a list, which JSON leaves out`)
+      const items: Array<unknown> = []
+      for (const [at, item] of Array.from(value).entries()) {
+        const copied = copy(item, `${path}[${at}]`, within)
+        if (Either.isLeft(copied)) return copied
+        items.push(copied.right)
+      }
+      return Either.right(items)
+    }
+    if (!isPlainObject(value)) return invalid(`${path} must be a list or a plain object, got ${kindOfObject(value)}`)
+    const fields: Record<string, unknown> = {}
+    for (const key of Object.keys(value)) {
+      const field: unknown = (value as Record<string, unknown>)[key]
+      if (field === undefined) continue
+      const copied = copy(field, `${path}${step(key)}`, within)
+      if (Either.isLeft(copied)) return copied
+      // (defined, not assigned: a `__proto__` key is data like another)
+      Object.defineProperty(fields, key, { value: copied.right, enumerable: true, writable: true, configurable: true })
+    }
+    return Either.right(fields)
   }
-  return Either.right(copy)
+  return copy(d, "d", [])
 }
 
 /**
@@ -119,8 +136,8 @@ export const encodeChecked = (
     }
     const sender = known.get(op)
     if (sender !== undefined) return refused("Invalid", `op ${op} is one this version sends or takes itself: ${sender}`)
-    const copied = plainCopy(d, "d", [])
-    if (Either.isLeft(copied)) return refused("Invalid", clipped(printable(copied.left), 300))
+    const copied = plainCopy(d)
+    if (Either.isLeft(copied)) return refused(copied.left.reason, clipped(printable(copied.left.message), 300))
     const payload = encoding.encode({ op, d: copied.right })
     const bytes = typeof payload === "string" ? utf8Length(payload) : payload.byteLength
     return bytes <= maxPayloadBytes

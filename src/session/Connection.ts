@@ -441,8 +441,10 @@ export const run = (
       Effect.uninterruptibleMask((restore) =>
         Effect.zipRight(restore(presence.awaitRoom("command")), Effect.zipRight(restore(sendLimiter.take("command")), presence.take("command")))
       ))
-    const sendControl = (payload: string | Uint8Array) =>
-      Effect.zipRight(sendLimiter.take("control"), Effect.ignore(connection.send(payload)))
+    // whether the payload was written (a socket gone meanwhile refuses it: the connection's end,
+    // read next, tells what became of it)
+    const sendControl = (payload: string | Uint8Array): Effect.Effect<boolean> =>
+      Effect.zipRight(sendLimiter.take("control"), Effect.isSuccess(connection.send(payload)))
     // sends a heartbeat, after `slot`, on a fiber of its own, apart from the reader, which goes on
     // reading while it waits for the send limit or the write: interruptible, so that the
     // connection's end stops a wait (the heartbeat timer's fiber is uninterruptible, and a wait
@@ -538,9 +540,9 @@ export const run = (
               Effect.tap(() => {
                 authenticated = true
               }),
-              // the presence updates it carried are done: their callers wait no longer (a session
-              // that then ended failed them with SessionClosed, hiding why it ended)
-              Effect.zipLeft(ctx.outbox.dropSuperseded),
+              // the presence updates it carried are done, once it was written: their callers wait no
+              // longer (a session that then ended failed them with SessionClosed, hiding why it ended)
+              Effect.tap((written) => written ? ctx.outbox.dropSuperseded : Effect.void),
               // the admission goes once Identify is out, not once the limiter's work after it ended
               Effect.ensuring(releaseAdmission)
             )

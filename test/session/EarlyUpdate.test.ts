@@ -7,15 +7,17 @@
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import { describe, expect, it } from "@effect/vitest"
+import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
+import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as IdentifyLimiter from "../../src/limits/IdentifyLimiter.ts"
 import * as Intents from "../../src/protocol/Intents.ts"
 import * as MemoryTransport from "../../src/transport/MemoryTransport.ts"
-import { options, secret, Session, settle, TestLayer, token } from "./harness.ts"
+import { hello, options, programLimiter, secret, sentPayloads, Session, settle, TestLayer, token } from "./harness.ts"
 
 const presence = { since: null, activities: [{ name: "the gateway", type: 3 }], status: "online", afk: false } as const
 
@@ -40,6 +42,33 @@ describe("a presence update made before the first connection is ready", () => {
       yield* settle
       expect(update.unsafePoll()).toEqual(Exit.void)
     }).pipe(Effect.provide(TestLayer)))
+
+  // a write that failed (the socket gone as the limiter let the Identify go) was taken for one that
+  // went out: the update was done though nothing was written (rereview100)
+  it.scoped("is not done when the Identify carrying it could not be written", () =>
+    Effect.gen(function*() {
+      const peerOf = yield* Deferred.make<MemoryTransport.MemoryPeer>()
+      const scope = yield* Scope.make()
+      const { final, written, whenDropped } = yield* Effect.gen(function*() {
+        const gateway = yield* MemoryTransport.MemoryGateway
+        const session = yield* Scope.extend(Session.make(options()), scope)
+        const update = yield* Effect.fork(session.updatePresence(presence))
+        yield* settle
+        const peer = yield* gateway.accept
+        yield* peer.sendJson(hello(41_250))
+        yield* Deferred.succeed(peerOf, peer)
+        yield* settle
+        const written = (yield* sentPayloads(peer)).filter((payload) => payload.op === 2)
+        const whenDropped = update.unsafePoll()
+        yield* Scope.close(scope, Exit.void)
+        return { final: yield* Fiber.await(update), written, whenDropped }
+      }).pipe(Effect.provide(programLimiter({
+        // the socket is gone just before the limiter lets the Identify go
+        identify: (_shard, send) => Effect.zipRight(Effect.flatMap(Deferred.await(peerOf), (peer) => peer.drop), send(Effect.void))
+      })))
+      expect({ written, whenDropped }).toEqual({ written: [], whenDropped: null })
+      expect(final).toEqual(Exit.fail(expect.objectContaining({ _tag: "SessionClosed" })))
+    }))
 
   // the update's wait ended only when an answered connection's writer found it moot: the session's
   // fatal end failed it with SessionClosed first, and the program ended with that, the 4014 unsaid

@@ -10,6 +10,7 @@ import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Metric from "effect/Metric"
 import * as MetricLabel from "effect/MetricLabel"
+import * as Vm from "node:vm"
 import * as Etf from "../../src/codec/Etf.ts"
 import * as OtherCommand from "../../src/protocol/OtherCommand.ts"
 import * as SessionMetrics from "../../src/session/SessionMetrics.ts"
@@ -38,11 +39,13 @@ describe("a command of an opcode this version does not know", () => {
       yield* peer.sendJson(ready())
       yield* settle
       expect(yield* sentPayloads(peer)).toEqual([{ op: 44, d: { guild_id: "81384788765712384", what: ["a", 1, null] } }])
-      // a key given as undefined is left out, as in the other commands
+      // a key given as undefined is left out, as in the other commands; a plain object of another
+      // realm (a `vm` context's) is plain data too
       yield* session.send(44, { guild_id: "81384788765712384", channel_id: undefined })
-      expect(yield* sentPayloads(peer)).toEqual([{ op: 44, d: { guild_id: "81384788765712384" } }])
+      yield* session.send(44, Vm.runInNewContext(`({ guild_ids: ["1"], nested: Object.create(null) })`))
+      expect(yield* sentPayloads(peer)).toEqual([{ op: 44, d: { guild_id: "81384788765712384" } }, { op: 44, d: { guild_ids: ["1"], nested: {} } }])
       expect(yield* Fiber.await(sending)).toEqual(Exit.void)
-      expect((yield* counted("done")) - before).toBe(2)
+      expect((yield* counted("done")) - before).toBe(3)
     }).pipe(Effect.provide(TestLayer)))
 
   it("is encoded in the session's encoding: ETF", () => {
@@ -104,7 +107,9 @@ describe("a command of an opcode this version does not know", () => {
           [44, { limit: Number.NaN }],
           [44, [new Date(0)]],
           [44, { toJSON: () => undefined }],
-          [44, Array.from({ length: 70 }).reduce<unknown>((inner) => [inner], null)]
+          [44, Array.from({ length: 70 }).reduce<unknown>((inner) => [inner], null)],
+          [44, { list: Object.assign([1, 2], { extra: "left out" }) }],
+          [44, Array.from({ length: 5000 }, () => 0)]
         ] as const,
         ([op, d]) => Effect.map(refusal(session.send(op, d)), ({ message }) => message)
       )
@@ -124,7 +129,9 @@ describe("a command of an opcode this version does not know", () => {
         "Other: d.limit must be a finite number, got NaN",
         "Other: d[0] must be a list or a plain object, got a Date",
         "Other: d.toJSON must be data (null for none), got a function",
-        `Other: d${"[0]".repeat(64)} is nested deeper than 64`
+        `Other: d${"[0]".repeat(64)} is nested deeper than 64`,
+        "Other: d.list.extra is a named property of a list, which JSON leaves out",
+        "Other: payload has over 4096 values, the limit is 4096 bytes"
       ])
       yield* settle
       expect((yield* sentPayloads(peer)).filter((payload) => payload.op !== 1)).toEqual([])
