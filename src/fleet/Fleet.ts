@@ -27,8 +27,8 @@ import { isLoudAt } from "../internal/told.ts"
 import * as FifoSemaphore from "../limits/FifoSemaphore.ts"
 import { IdentifyLimiter } from "../limits/IdentifyLimiter.ts"
 import * as Commands from "../protocol/Commands.ts"
-import * as OtherCommand from "../protocol/OtherCommand.ts"
 import type { EventName, EventOf, GatewayEvent } from "../protocol/Event.ts"
+import * as OtherCommand from "../protocol/OtherCommand.ts"
 import * as Backoff from "../session/Backoff.ts"
 import * as GatewayCache from "../session/GatewayCache.ts"
 import * as Outage from "../session/Outage.ts"
@@ -120,8 +120,8 @@ export interface Fleet<E extends GatewayEvent = GatewayEvent> {
   ) => Effect.Effect<void, Commands.InvalidCommand | SessionClosed | RouteError>
   /**
    * A command this version has no method for (`Session.send`), on the shard of `guildId`, the
-   * guild it is about: checked (its data copied once) before it waits for that shard to start.
-   * One about no guild goes through `shard(id)`.
+   * guild it is about (which decides the shard, whatever `d` says): checked (its data copied once)
+   * before it waits for that shard to start. One about no guild goes through `shard(id)`.
    */
   readonly send: (op: number, d: unknown, guildId: string) => Effect.Effect<void, Commands.InvalidCommand | SessionClosed | RouteError>
   /** Op 43 on the guild's shard. */
@@ -409,12 +409,12 @@ const start = (
           ? shard.session
           : Effect.mapError(shard.session, (error) => new RouteError({ reason: error.reason, shard: shard.id, guildId })))
 
-    // a command is checked before it waits for its shard to start (at its turn, maybe minutes
-    // away): a mistake fails at once with InvalidCommand; its session checks it again
-    // `send` is given the command as checked (a copy read once: routed and sent as it was checked,
-    // whatever a getter of the program's answers later)
     // a command's error, its run of the token masked (it quotes the program's values)
     const masked = Commands.maskingToken(resolved.token)
+    // a command is checked before it waits for its shard to start (at its turn, maybe minutes
+    // away): a mistake fails at once with InvalidCommand; its session checks it again. `send` is
+    // given the command as checked (a copy read once: routed and sent as it was checked, whatever
+    // a getter of the program's answers later)
     const checked = <C extends Commands.UserCommand, A, E>(command: C, send: (checked: C) => Effect.Effect<A, E>) =>
       Effect.flatMap(Commands.encodeChecked(command, resolved.encoding), ({ checked }) => send(checked))
 
@@ -532,7 +532,7 @@ const start = (
       requestSoundboardSounds: (guildIds) => Effect.mapError(requestSoundboardSounds(guildIds), masked),
       send: (op, d, guildId) =>
         Effect.flatMap(OtherCommand.encodeChecked(op, d, resolved.encoding), (checked) =>
-          onGuildShard(guildId, (session) => session.send(op, checked.d))).pipe(Effect.mapError(masked)),
+          onGuildShard(guildId, (session) => session.send(op, checked.d, guildId))).pipe(Effect.mapError(masked)),
       requestChannelInfo: (request) =>
         Effect.flatMap(Commands.built("RequestChannelInfo", () => Commands.requestChannelInfo(request)), (command) =>
           checked(command, (info) => onGuildShard(info.guild_id, (session) => session.requestChannelInfo(info)))).pipe(Effect.mapError(masked)),

@@ -5,7 +5,6 @@
  */
 import * as Either from "effect/Either"
 import type { Encoding } from "../codec/Encoding.ts"
-import { thrownText } from "../internal/printable.ts"
 import { withoutToken } from "../internal/secret.ts"
 import { maxShardCount } from "../protocol/Commands.ts"
 import type { EventName } from "../protocol/Event.ts"
@@ -139,20 +138,13 @@ export const checkSelection = (options: FleetOptions): Either.Either<void, Inval
  */
 export const readOnce = (given: FleetOptions): Either.Either<FleetOptions, InvalidOptions> =>
   Either.flatMap(readOptions(given), (options) => {
-    const refused = (problem: string) => Either.left(new InvalidOptions({ detail: withoutToken(problem, options.token) }))
+    // (the list a copy already, read once with the options)
     const resume: unknown = notAnObject(options) === undefined ? options.resume : undefined
-    let listed: ReadonlyArray<unknown>
-    try {
-      // (a list a store's getter or proxy gives is read once too)
-      if (!Array.isArray(resume)) return Either.right(options)
-      listed = Array.from(resume)
-    } catch (thrown) {
-      return refused(`resume could not be read: ${thrownText(thrown)}`)
-    }
+    if (!Array.isArray(resume)) return Either.right(options)
     const points: Array<unknown> = []
-    for (let at = 0; at < listed.length; at++) {
-      const read = readPoint(listed, at)
-      if (Either.isLeft(read)) return refused(read.left)
+    for (let at = 0; at < resume.length; at++) {
+      const read = readPoint(resume, at)
+      if (Either.isLeft(read)) return Either.left(new InvalidOptions({ detail: withoutToken(read.left, options.token) }))
       points.push(read.right)
     }
     return Either.right({ ...options, resume: points as ReadonlyArray<ResumePoint> })

@@ -25,11 +25,22 @@ const isMap = (value: unknown): value is Readonly<Record<string, unknown>> => {
   return prototype === null || Object.getPrototypeOf(prototype) === null
 }
 
+// what a value that is no map is, for a message: an object that inherits from another one (made
+// with `Object.create(defaults)`, whose inherited entries Effect's readers would not see) is told
+// apart, with the way out
+const kindOfValue = (value: unknown): string => {
+  if (!isRecord(value) || Config.isConfig(value)) return kindOf(value)
+  const prototype: unknown = Object.getPrototypeOf(value)
+  return isMap(prototype) && !Object.hasOwn(prototype, "constructor")
+    ? "an object that inherits its entries (spread them into a plain object: `{ ...defaults, ... }`)"
+    : kindOf(value)
+}
+
 // a value that is neither a `Config` nor a map or list of them where one goes, refused as it is read
 const notAConfig = (path: ReadonlyArray<string>, value: unknown): Config.Config<never> =>
   Config.mapOrFail(Config.succeed(undefined), () =>
     Either.left(
-      ConfigError.InvalidData([...path], `${path.join(".")} must be a Config (Config.succeed for a fixed value), got ${kindOf(value)}`)
+      ConfigError.InvalidData([...path], `${path.join(".")} must be a Config (Config.succeed for a fixed value), got ${kindOfValue(value)}`)
     ))
 
 // `wrapped` (at `path`) as one Config, `undefined` where it is left out: an entry given as
@@ -110,5 +121,5 @@ export const read = <A>(wrapped: Wrap<A>): Effect.Effect<A, ConfigError.ConfigEr
   Effect.suspend(() =>
     isMap(wrapped) || Config.isConfig(wrapped)
       ? Effect.mapError((configOf(wrapped, []) ?? Config.succeed({})) as Config.Config<A>, unquoted)
-      : Effect.fail(ConfigError.InvalidData([], `options must be an object of Configs, got ${kindOf(wrapped)}`))
+      : Effect.fail(ConfigError.InvalidData([], `options must be an object of Configs, got ${kindOfValue(wrapped)}`))
   )

@@ -572,7 +572,7 @@ export const requestChannelInfo = (fields: Fields<RequestChannelInfo>): RequestC
  */
 export class InvalidCommand extends Data.TaggedError("InvalidCommand")<{
   readonly reason: "Invalid" | "TooLarge"
-  /** The command's `_tag`. */
+  /** The command's `_tag`; "Other" for one of an opcode this version does not know (`Session.send`). */
   readonly command: string
   readonly message: string
 }> {}

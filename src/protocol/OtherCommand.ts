@@ -19,27 +19,28 @@ import { Opcode } from "./Opcode.ts"
  *
  * @since 0.1.0
  */
-export const name = "Other"
+export const commandName = "Other"
 
-// what sends each opcode this version knows, for the refusal
+// why each opcode this version knows is refused: it has a method of its own, or the session or
+// the gateway sends it
 const known: ReadonlyMap<number, string> = new Map<number, string>([
-  [Opcode.Dispatch, "the gateway sends it (Dispatch)"],
-  [Opcode.Heartbeat, "the session sends it (Heartbeat)"],
-  [Opcode.Identify, "the session sends it (Identify)"],
-  [Opcode.PresenceUpdate, "use updatePresence (a new session identifies with it)"],
-  [Opcode.VoiceStateUpdate, "use updateVoiceState"],
-  [Opcode.Resume, "the session sends it (Resume)"],
-  [Opcode.Reconnect, "the gateway sends it (Reconnect)"],
-  [Opcode.RequestGuildMembers, "use requestGuildMembers (its answer is matched by its nonce)"],
-  [Opcode.InvalidSession, "the gateway sends it (Invalid Session)"],
-  [Opcode.Hello, "the gateway sends it (Hello)"],
-  [Opcode.HeartbeatAck, "the gateway sends it (Heartbeat ACK)"],
-  [Opcode.RequestSoundboardSounds, "use requestSoundboardSounds"],
-  [Opcode.RequestChannelInfo, "use requestChannelInfo"]
+  [Opcode.Dispatch, "is one the gateway sends (Dispatch)"],
+  [Opcode.Heartbeat, "is the session's own (Heartbeat)"],
+  [Opcode.Identify, "is the session's own (Identify)"],
+  [Opcode.PresenceUpdate, "has a method of its own: use updatePresence (a new session identifies with it)"],
+  [Opcode.VoiceStateUpdate, "has a method of its own: use updateVoiceState"],
+  [Opcode.Resume, "is the session's own (Resume)"],
+  [Opcode.Reconnect, "is one the gateway sends (Reconnect)"],
+  [Opcode.RequestGuildMembers, "has a method of its own: use requestGuildMembers (its answer is matched by its nonce)"],
+  [Opcode.InvalidSession, "is one the gateway sends (Invalid Session)"],
+  [Opcode.Hello, "is one the gateway sends (Hello)"],
+  [Opcode.HeartbeatAck, "is one the gateway sends (Heartbeat ACK)"],
+  [Opcode.RequestSoundboardSounds, "has a method of its own: use requestSoundboardSounds"],
+  [Opcode.RequestChannelInfo, "has a method of its own: use requestChannelInfo"]
 ])
 
 const refused = (reason: InvalidCommand["reason"], message: string) =>
-  Either.left(new InvalidCommand({ reason, command: name, message: `${name}: ${message}` }))
+  Either.left(new InvalidCommand({ reason, command: commandName, message: `${commandName}: ${message}` }))
 
 // the deepest a `d` is copied to (a frame of 4096 bytes holds nothing deeper that is data)
 const maxDepth = 64
@@ -134,8 +135,8 @@ export const encodeChecked = (
     if (typeof op !== "number" || !Number.isSafeInteger(op) || op < 0) {
       return refused("Invalid", `op must be a non-negative integer, got ${typeof op === "number" || typeof op === "string" ? show(op) : kindOf(op)}`)
     }
-    const sender = known.get(op)
-    if (sender !== undefined) return refused("Invalid", `op ${op} is one this version sends or takes itself: ${sender}`)
+    const why = known.get(op)
+    if (why !== undefined) return refused("Invalid", `op ${op} ${why}`)
     const copied = plainCopy(d)
     if (Either.isLeft(copied)) return refused(copied.left.reason, clipped(printable(copied.left.message), 300))
     const payload = encoding.encode({ op, d: copied.right })

@@ -542,7 +542,7 @@ export const run = (
               }),
               // the presence updates it carried are done, once it was written: their callers wait no
               // longer (a session that then ended failed them with SessionClosed, hiding why it ended)
-              Effect.tap((written) => written ? ctx.outbox.dropSuperseded : Effect.void),
+              Effect.tap((written) => written ? ctx.outbox.settleSuperseded : Effect.void),
               // the admission goes once Identify is out, not once the limiter's work after it ended
               Effect.ensuring(releaseAdmission)
             )
@@ -605,7 +605,8 @@ export const run = (
           Reason.Hello({ interval })
         )
         // room for the beats a window holds at this interval, one requested by op 1, and the
-        // identify or resume (a gateway asking for beats every 10 s had them held back by commands)
+        // identify or resume (a gateway asking for beats every 10 s had them held back by commands);
+        // beats too frequent to leave commands a place line up with them instead
         beatPlaces = SendLimiter.scheduledBeatPlaces(interval, options.sendLimit)
         beatPriority = SendLimiter.scheduledBeatPriority(interval, options.sendLimit)
         yield* sendLimiter.reserve(beatPlaces + 2)

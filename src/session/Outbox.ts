@@ -81,7 +81,7 @@ export interface Outbox {
    * Ends, now, the waits of the queued commands that are superseded (an Identify carried them), as
    * a writer would when it took them: done unwritten. The rest wait on.
    */
-  readonly dropSuperseded: Effect.Effect<void>
+  readonly settleSuperseded: Effect.Effect<void>
   /**
    * Hands the queued commands, and those to come, to an answered connection's writer for as long as
    * the current scope (the connection's) lives.
@@ -205,7 +205,7 @@ class Lanes implements Outbox {
       Effect.uninterruptibleMask((restore) => this.awaitWritten(lane, pending, restore))))
   }
 
-  get dropSuperseded(): Effect.Effect<void> {
+  get settleSuperseded(): Effect.Effect<void> {
     return Effect.suspend(() => {
       const dropped: Array<Pending> = []
       for (const lane of [this.presence, this.other]) {

@@ -31,6 +31,7 @@ import { detached } from "../internal/detached.ts"
 import { checkStopTimeout } from "../internal/duration.ts"
 import { monotonicMillis } from "../internal/due.ts"
 import { maskedDefect } from "../internal/defect.ts"
+import { clipped } from "../internal/printable.ts"
 import { withoutToken } from "../internal/secret.ts"
 import { makeSpan } from "../internal/span.ts"
 import { sleepPastStalls } from "../internal/stall.ts"
@@ -54,10 +55,10 @@ import * as Outage from "./Outage.ts"
 import * as Outbox from "./Outbox.ts"
 import * as Protocol from "./Protocol.ts"
 import * as Recovery from "./Recovery.ts"
+import * as ResumePoint from "./ResumePoint.ts"
 import * as SessionCommands from "./SessionCommands.ts"
 import { GatewayInfoError, InvalidOptions, MessageTooLarge, refusesToken } from "./SessionError.ts"
 import * as SessionMetrics from "./SessionMetrics.ts"
-import * as ResumePoint from "./ResumePoint.ts"
 import * as SessionOptions from "./SessionOptions.ts"
 import { describeReason, type Reason, Reason as Reasons, SessionState, type Transition } from "./SessionState.ts"
 
@@ -444,8 +445,9 @@ export const makeWith = (
       metrics,
       // however it ended: a session that died of a defect had its commands' callers die of it too
       // (not `SessionClosed`), each on a fiber Effect then told of
-      ended: Effect.map(Effect.exit(Deferred.await(finished)), (exit) =>
-        Exit.isFailure(exit) && !Cause.isInterruptedOnly(exit.cause) ? fatalMessage(exit.cause, resolved.token) : undefined),
+      endedWith: Effect.map(Effect.exit(Deferred.await(finished)), (exit) =>
+        // (clipped: a defect's words may be an object's whole inspection)
+        Exit.isFailure(exit) && !Cause.isInterruptedOnly(exit.cause) ? clipped(fatalMessage(exit.cause, resolved.token), 300) : undefined),
       resuming: point
     })
     // (interruptible, though made where interruption is off: the session's scope ends the wait)

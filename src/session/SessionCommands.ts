@@ -12,13 +12,14 @@ import * as Random from "effect/Random"
 import { detached } from "../internal/detached.ts"
 import * as Withdrawable from "../internal/withdrawable.ts"
 import * as Commands from "../protocol/Commands.ts"
+import { isSnowflake, show } from "../protocol/internal/schema.ts"
 import * as OtherCommand from "../protocol/OtherCommand.ts"
 import { shardOf } from "../protocol/Sharding.ts"
 import * as MemberRequests from "./MemberRequests.ts"
 import type * as Outbox from "./Outbox.ts"
+import * as ResumePoint from "./ResumePoint.ts"
 import { SessionClosed } from "./SessionError.ts"
 import type { SessionMetrics } from "./SessionMetrics.ts"
-import * as ResumePoint from "./ResumePoint.ts"
 import * as SessionOptions from "./SessionOptions.ts"
 
 /**
@@ -62,13 +63,14 @@ export interface SessionCommands {
   ) => Effect.Effect<MemberRequests.GuildMembers, Commands.InvalidCommand | MemberRequests.MemberRequestError | SessionClosed>
   /**
    * A command this version has no method for (one Discord added since): `{ op, d }` as given, in
-   * the session's encoding, within the send limits as other commands go. Refused at once with
-   * `InvalidCommand` (`command` "Other") for an opcode this version knows (its method, or the
-   * session's own, is named), a `d` that is not plain data (`null` for none), and a frame over
-   * 4096 bytes. The session knows nothing of its guilds nor of an answer: the answer
-   * arrives as events.
+   * the session's encoding, within the send limits as other commands go; `guildId`, the guild it
+   * is about where there is one, must be this shard's, and is named by a `SessionClosed`. Refused
+   * at once with `InvalidCommand` (`command` "Other") for an opcode that is no non-negative whole
+   * number or one this version knows (its method, or who sends it, is named), a `d` that is not
+   * plain data (`null` for none), a `guildId` that is no snowflake or another shard's, and a frame
+   * over 4096 bytes. Its answer arrives as events.
    */
-  readonly send: (op: number, d: unknown) => Effect.Effect<void, Commands.InvalidCommand | SessionClosed>
+  readonly send: (op: number, d: unknown, guildId?: string) => Effect.Effect<void, Commands.InvalidCommand | SessionClosed>
 }
 
 /**
@@ -86,7 +88,7 @@ export interface Context {
    * Succeeds once the session has ended, however it ended: with why, in a line, where an error or
    * a defect ended it (the token masked), `undefined` where it was stopped.
    */
-  readonly ended: Effect.Effect<string | undefined>
+  readonly endedWith: Effect.Effect<string | undefined>
   /**
    * The point the session resumes (its gateway session shows the presence it had), `undefined`
    * where it identifies (a point of another encoding or other intents is only handed back).
@@ -123,46 +125,45 @@ export interface Made {
  *
  * @since 0.1.0
  */
-export const make = ({ ended, members, metrics, options, outbox, resuming }: Context): Made => {
+export const make = ({ endedWith, members, metrics, options, outbox, resuming }: Context): Made => {
   // what a fresh Identify says: the options, with the presence of the newest update not given up
   // on, so a new session shows what the old one showed
   const identifying = Withdrawable.make(options)
   // (a point's presence was read as a checked copy, or left out where no command could carry it)
   let shown = resuming?.presence
 
-  // `effect` for `command` (`undefined`: one of another opcode, about no guild it knows), unless the
-  // session ends first: it fails with SessionClosed then, naming this shard and the command's guilds
-  // (run detached, so that a caller that cannot be interrupted gets its answer too); a member
-  // request is done when answered, the others once they went out
-  const untilEnded = <A, E>(command: Commands.UserCommand | undefined, effect: Effect.Effect<A, E>): Effect.Effect<A, E | SessionClosed> =>
+  // `effect` for a command about `guildIds`, unless the session ends first: it fails with
+  // SessionClosed then, naming this shard and those guilds, and why the session ended (run
+  // detached, so that a caller that cannot be interrupted gets its answer too); a member request
+  // is done when it was `answered`, the others once they were `sent`
+  const untilEnded = <A, E>(guildIds: ReadonlyArray<string>, done: "sent" | "answered", effect: Effect.Effect<A, E>): Effect.Effect<A, E | SessionClosed> =>
     Effect.raceFirst(
       effect,
-      Effect.flatMap(ended, (why) => {
-        const guildIds = command === undefined ? [] : Commands.guildIds(command)
+      Effect.flatMap(endedWith, (why) => {
         const about = guildIds.length === 0 ? "" : ` for guild ${guildIds.join(", ")}`
-        const done = command?._tag === "RequestGuildMembers" ? `the member request${about} was answered` : `the command${about} went out`
-        // why it ended, where an error ended it: a caller that gets this first learns it here
-        const detail = `shard ${options.shard[0]} was disconnected or ended before ${done}${why === undefined ? "" : `; it ended with: ${why}`}`
+        const before = done === "answered" ? `the member request${about} was answered` : `the command${about} went out`
+        // why it ended, where an error or a defect ended it: a caller that gets this first learns it here
+        const detail = `shard ${options.shard[0]} was disconnected or ended before ${before}${why === undefined ? "" : `; it ended with: ${why}`}`
         return Effect.fail(new SessionClosed({ detail, shards: [options.shard[0]], guildIds }))
       })
     )
   // a command waits for a connection the gateway answered
-  const send = (
+  const submitCommand = (
     command: Commands.UserCommand,
     payload: string | Uint8Array,
     watch?: Outbox.Watch
-  ): Effect.Effect<void, SessionClosed> => detached(untilEnded(command, outbox.submit(Commands.opcode(command), payload, watch)))
-  // a command about a guild another shard holds would get no answer: refused at once
-  const onThisShard = (command: Commands.UserCommand): Effect.Effect<void, Commands.InvalidCommand> => {
+  ): Effect.Effect<void, SessionClosed> => detached(untilEnded(Commands.guildIds(command), "sent", outbox.submit(Commands.opcode(command), payload, watch)))
+  // a command (named `name`) about a guild another shard holds would get no answer: refused at once
+  const onThisShard = (name: string, guildIds: ReadonlyArray<string>): Effect.Effect<void, Commands.InvalidCommand> => {
     const [id, count] = options.shard
-    for (const guildId of Commands.guildIds(command)) {
+    for (const guildId of guildIds) {
       const holder = shardOf(guildId, count)
       if (holder === id) continue
       return Effect.fail(
         new Commands.InvalidCommand({
           reason: "Invalid",
-          command: command._tag,
-          message: `${command._tag}: guild ${guildId} is on shard ${holder} of ${count}, not on this session's shard ${id}`
+          command: name,
+          message: `${name}: guild ${guildId} is on shard ${holder} of ${count}, not on this session's shard ${id}`
         })
       )
     }
@@ -172,8 +173,23 @@ export const make = ({ ended, members, metrics, options, outbox, resuming }: Con
   const submit = (command: Commands.UserCommand): Effect.Effect<void, Commands.InvalidCommand | SessionClosed> =>
     Effect.flatMap(
       Commands.encodeChecked(command, options.encoding),
-      ({ checked, payload }) => Effect.zipRight(onThisShard(checked), send(checked, payload))
+      ({ checked, payload }) => Effect.zipRight(onThisShard(checked._tag, Commands.guildIds(checked)), submitCommand(checked, payload))
     )
+  // a command of another opcode, about `guildId` where one is given (a snowflake of this shard)
+  const sendOther = (op: number, d: unknown, guildId: string | undefined): Effect.Effect<void, Commands.InvalidCommand | SessionClosed> =>
+    Effect.flatMap(OtherCommand.encode(op, d, options.encoding), (payload) => {
+      if (guildId === undefined) return detached(untilEnded([], "sent", outbox.submit(op, payload)))
+      if (!isSnowflake(guildId)) {
+        return Effect.fail(
+          new Commands.InvalidCommand({
+            reason: "Invalid",
+            command: OtherCommand.commandName,
+            message: `${OtherCommand.commandName}: guildId must be a snowflake, got ${show(guildId)}`
+          })
+        )
+      }
+      return Effect.zipRight(onThisShard(OtherCommand.commandName, [guildId]), detached(untilEnded([guildId], "sent", outbox.submit(op, payload))))
+    })
 
   // a nonce is never used twice by a session (its count), nor likely by another (the random part)
   let memberRequests = 0
@@ -182,7 +198,7 @@ export const make = ({ ended, members, metrics, options, outbox, resuming }: Con
       const nonce = MemberRequests.nonce(random, ++memberRequests)
       return Effect.gen(function*() {
         const { checked: command, payload } = yield* Commands.encodeChecked(yield* Commands.memberRequest(request, nonce), options.encoding)
-        yield* onThisShard(command)
+        yield* onThisShard(command._tag, [command.guild_id])
         yield* MemberRequests.checkIntents(command, options.intents)
         const answer = yield* members.register(nonce, command.guild_id)
         // the timeout counts from when the request went out, then from each chunk: what it waits
@@ -190,7 +206,7 @@ export const make = ({ ended, members, metrics, options, outbox, resuming }: Con
         // together timed out in the outbox, never sent); a session that ends fails it at once,
         // sent or not, since no answer can come
         const sent = Effect.zipRight(outbox.submit(Commands.opcode(command), payload), members.sent(nonce))
-        return yield* detached(untilEnded(command, Effect.zipRight(sent, Effect.raceFirst(answer, members.stalled(nonce, options.timeouts.members)))))
+        return yield* detached(untilEnded([command.guild_id], "answered", Effect.zipRight(sent, Effect.raceFirst(answer, members.stalled(nonce, options.timeouts.members)))))
       }).pipe(Effect.ensuring(members.unregister(nonce)))
     })
 
@@ -214,7 +230,7 @@ export const make = ({ ended, members, metrics, options, outbox, resuming }: Con
           superseded: () => identifying.superseded(update)
         }
         return Effect.map(outbox.queue(Commands.opcode(command), payload, watch), (wait) =>
-          Effect.catchTag(detached(untilEnded(command, wait)), "SessionClosed", () => Effect.void))
+          Effect.catchTag(detached(untilEnded([], "sent", wait)), "SessionClosed", () => Effect.void))
       }
     }).pipe(Effect.annotateLogs({ component: "Session", shard: options.shard[0] }))
   const presenceOnResume = options.presence !== undefined && resuming !== undefined && !(shown !== undefined && ResumePoint.showsAlready(shown, options.presence))
@@ -222,7 +238,7 @@ export const make = ({ ended, members, metrics, options, outbox, resuming }: Con
     : undefined
 
   // each call counted as it ends, its error as the caller gets it
-  const counted = <A, E extends { readonly _tag: string }>(command: Commands.UserCommand["_tag"] | typeof OtherCommand.name, effect: Effect.Effect<A, E>) =>
+  const counted = <A, E extends { readonly _tag: string }>(command: Commands.UserCommand["_tag"] | typeof OtherCommand.commandName, effect: Effect.Effect<A, E>) =>
     Effect.onExit(Effect.mapError(effect, masked), (exit) => metrics.command(command, exit))
   const commands: SessionCommands = {
     updatePresence: (given) =>
@@ -236,7 +252,7 @@ export const make = ({ ended, members, metrics, options, outbox, resuming }: Con
             // (made while no connection was ready), it would show an older presence after the new
             // session's, and it does not go out
             return Effect.onInterrupt(
-              restore(send(command, payload, {
+              restore(submitCommand(command, payload, {
                 onWritten: () => {
                   identifying.wentOut(update)
                   shown = next.presence
@@ -253,11 +269,7 @@ export const make = ({ ended, members, metrics, options, outbox, resuming }: Con
     requestChannelInfo: (request) =>
       counted("RequestChannelInfo", Effect.flatMap(Commands.built("RequestChannelInfo", () => Commands.requestChannelInfo(request)), submit)),
     requestGuildMembers: (request) => counted("RequestGuildMembers", requestGuildMembers(request)),
-    send: (op, d) =>
-      counted(
-        OtherCommand.name,
-        Effect.flatMap(OtherCommand.encode(op, d, options.encoding), (payload) => detached(untilEnded(undefined, outbox.submit(op, payload))))
-      )
+    send: (op, d, guildId) => counted(OtherCommand.commandName, sendOther(op, d, guildId))
   }
 
   return {

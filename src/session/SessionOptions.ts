@@ -224,7 +224,6 @@ export const defaultGatewayInfoMaxAge: Duration.DurationInput = "1 hour"
 
 const defaultTimeouts: Timeouts = { connect: "15 seconds", hello: "20 seconds", ready: "30 seconds", members: "30 seconds" }
 
-
 // the URL a resume point's is held against: the session's own source's, when it has one (a
 // `gatewayUrl` source's scheme is known only once asked, and plaintext is taken there: its
 // points' URLs are too; the session holds a plaintext one against the source's answer before it
@@ -363,25 +362,22 @@ const unknownKeys = (given: object, known: object, path = ""): Array<string> =>
     .map(([key]) => `${path}${show(key).replace(/^"(\w+)"$/, "$1")}`)
 
 // a fleet's own options, which a session's given to it are told apart from misspellings by
-const fleetKeys: ReadonlyArray<string> = ["shards", "shardCount", "startupWindow"]
+const fleetKeys = ["shards", "shardCount", "startupWindow"] as const
 
 // unknown options named in a message: a program's whole config spread into the options named
 // every key of it
 const maxNamed = 10
 
-// whose options are resolved: a session's, or the ones a fleet's sessions share (the fleet's own
-// options taken, its `resume` list read apart)
-type Whose = "session" | "fleet"
-
 // the options and nested options no session takes
-const unknownOptions = (options: SessionOptions, whose: Whose): Array<string> => {
+const unknownOptions = (options: SessionOptions): Array<string> => {
   const keys = unknownKeys(options, sessionKeys)
   for (const [name, known] of Object.entries(nestedKeys)) {
     const value: unknown = options[name as keyof typeof nestedKeys]
     if (isRecord(value)) keys.push(...unknownKeys(value, known, `${name}.`))
   }
-  const fleets = whose === "fleet" ? [] : keys.filter((key) => fleetKeys.includes(key))
-  const unknown = keys.filter((key) => !fleetKeys.includes(key))
+  const isFleets = (key: string) => (fleetKeys as ReadonlyArray<string>).includes(key)
+  const fleets = keys.filter(isFleets)
+  const unknown = keys.filter((key) => !isFleets(key))
   const named = unknown.length <= maxNamed ? unknown.join(", ") : `${unknown.slice(0, maxNamed).join(", ")} and ${unknown.length - maxNamed} more`
   return [
     ...(fleets.length === 0 ? [] : [`${fleets.join(", ")} ${fleets.length === 1 ? "is a fleet's option" : "are a fleet's options"}, not a session's`]),
@@ -401,10 +397,10 @@ export const notAnObject = (options: unknown): string | undefined =>
 
 // the shapes the types promise, which options from JavaScript or a parsed file may not keep:
 // checked first, since the checks after read into them (a `null` for an object threw a TypeError)
-const shapeProblems = (options: SessionOptions, resume: unknown, whose: Whose): Array<string> => {
+const shapeProblems = (options: SessionOptions, resume: unknown): Array<string> => {
   const problem = notAnObject(options)
   if (problem !== undefined) return [problem]
-  const found: Array<string> = unknownOptions(options, whose)
+  const found: Array<string> = unknownOptions(options)
   for (const name of ["timeouts", "backoff", "properties"] as const) {
     const value: unknown = options[name]
     if (value !== undefined && !isRecord(value)) found.push(`${name} must be an object, got ${show(value)}`)
@@ -483,8 +479,8 @@ export const fromGatewayUrl = (error: GatewayInfoError, token: Redacted.Redacted
  */
 export const sourceOf = (options: Pick<SessionOptions, "gateway" | "api">): string => options.gateway ?? options.api ?? defaultApi
 
-const problems = (options: SessionOptions, resume: ResumePoint | undefined, whose: Whose): ReadonlyArray<string> => {
-  const malformed = shapeProblems(options, resume, whose)
+const problems = (options: SessionOptions, resume: ResumePoint | undefined): ReadonlyArray<string> => {
+  const malformed = shapeProblems(options, resume)
   if (malformed.length > 0) return malformed
   const found = shardProblems(options.shard ?? [0, 1], resume, pointSource(options), options.token)
   if (!Intents.isValid(options.intents)) found.push(`intents must be a combination of known intent bits, got ${show(options.intents)}`)
@@ -540,7 +536,7 @@ export const resolve = (given: SessionOptions): Either.Either<ResolvedOptions, I
     // the point read once too, as plain data
     const read = isRecord(options) ? readPoint(options, "resume") : Either.right(undefined)
     if (Either.isLeft(read)) return Either.left(new InvalidOptions({ detail: withoutToken(read.left, options.token) }))
-    return resolveWith(options, read.right as ResumePoint | undefined, "session")
+    return resolveWith(options, read.right as ResumePoint | undefined)
   })
 
 /**
@@ -553,8 +549,12 @@ export const resolve = (given: SessionOptions): Either.Either<ResolvedOptions, I
  * @since 0.1.0
  */
 export const resolveShared = (
-  options: Omit<SessionOptions, "shard" | "resume" | "gatewayUrl">
-): Either.Either<ResolvedOptions, InvalidOptions> => resolveWith({ ...options, shard: undefined, gatewayUrl: undefined, resume: undefined }, undefined, "fleet")
+  options: Omit<SessionOptions, "shard" | "resume" | "gatewayUrl"> & { readonly [K in "resume" | "shard" | "gatewayUrl" | (typeof fleetKeys)[number]]?: unknown }
+): Either.Either<ResolvedOptions, InvalidOptions> => {
+  // (options read once are a copy of their own: a spread of it loses nothing)
+  const { gatewayUrl: _gatewayUrl, resume: _resume, shard: _shard, shardCount: _shardCount, shards: _shards, startupWindow: _startupWindow, ...shared } = options
+  return resolveWith(shared, undefined)
+}
 
 // the token of options that could not be read, to mask in what they threw, if it can be read
 const tokenOf = (options: { readonly token?: unknown }): unknown => {
@@ -614,8 +614,8 @@ const readFields = (given: Readonly<Record<string, unknown>>, known: ReadonlyArr
   return read
 }
 
-const resolveWith = (options: SessionOptions, resume: ResumePoint | undefined, whose: Whose): Either.Either<ResolvedOptions, InvalidOptions> => {
-  const found = problems(options, resume, whose)
+const resolveWith = (options: SessionOptions, resume: ResumePoint | undefined): Either.Either<ResolvedOptions, InvalidOptions> => {
+  const found = problems(options, resume)
   if (found.length > 0) return Either.left(new InvalidOptions({ detail: withoutToken(found.join("; "), isRecord(options) ? options.token : undefined) }))
   const resolved: ResolvedOptions = {
     token: options.token,

@@ -21,6 +21,17 @@ describe("a fleet's command of an opcode this version does not know", () => {
       expect([0, 1].map((id) => served.commands.get(id) ?? [])).toEqual([[{ op: 44, d: { guild_id: onZero, n: 1 } }], [{ op: 44, d: { guild_id: onOne } }]])
     }).pipe(Effect.provide(TestLayer)))
 
+  it.scoped("fails with SessionClosed naming its shard and guild when the shard was stopped", () =>
+    Effect.gen(function*() {
+      yield* configureLimiter(2)
+      yield* serve()
+      const fleet = yield* Fleet.make(options({ shardCount: 2 }))
+      yield* advance(1_000)
+      const onOne = guildOn(1, 2)
+      yield* Effect.flatMap(fleet.shard(1), (session) => session.disconnect())
+      expect(yield* Effect.flip(fleet.send(44, null, onOne))).toMatchObject({ _tag: "SessionClosed", shards: [1], guildIds: [onOne] })
+    }).pipe(Effect.provide(TestLayer)))
+
   it.scoped("is refused before it waits for a shard: data that is not plain data, an opcode this version knows, a guild id that is none", () =>
     Effect.gen(function*() {
       yield* configureLimiter(1)
@@ -34,7 +45,7 @@ describe("a fleet's command of an opcode this version does not know", () => {
       )
       expect(refusals).toEqual([
         ["InvalidCommand", "Other: d.at must be a list or a plain object, got a Date"],
-        ["InvalidCommand", "Other: op 4 is one this version sends or takes itself: use updateVoiceState"],
+        ["InvalidCommand", "Other: op 4 has a method of its own: use updateVoiceState"],
         ["RouteError", "InvalidGuildId"]
       ])
     }).pipe(Effect.provide(TestLayer)))

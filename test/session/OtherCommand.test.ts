@@ -61,19 +61,19 @@ describe("a command of an opcode this version does not know", () => {
       const refused = yield* Effect.forEach([0, 1, 2, 3, 4, 6, 7, 8, 9, 10, 11, 31, 43], (op) => refusal(session.send(op, {})))
       expect(refused.every(({ reason, tag }) => tag === "InvalidCommand" && reason === "Invalid")).toBe(true)
       expect(refused.map(({ message }) => message)).toEqual([
-        "Other: op 0 is one this version sends or takes itself: the gateway sends it (Dispatch)",
-        "Other: op 1 is one this version sends or takes itself: the session sends it (Heartbeat)",
-        "Other: op 2 is one this version sends or takes itself: the session sends it (Identify)",
-        "Other: op 3 is one this version sends or takes itself: use updatePresence (a new session identifies with it)",
-        "Other: op 4 is one this version sends or takes itself: use updateVoiceState",
-        "Other: op 6 is one this version sends or takes itself: the session sends it (Resume)",
-        "Other: op 7 is one this version sends or takes itself: the gateway sends it (Reconnect)",
-        "Other: op 8 is one this version sends or takes itself: use requestGuildMembers (its answer is matched by its nonce)",
-        "Other: op 9 is one this version sends or takes itself: the gateway sends it (Invalid Session)",
-        "Other: op 10 is one this version sends or takes itself: the gateway sends it (Hello)",
-        "Other: op 11 is one this version sends or takes itself: the gateway sends it (Heartbeat ACK)",
-        "Other: op 31 is one this version sends or takes itself: use requestSoundboardSounds",
-        "Other: op 43 is one this version sends or takes itself: use requestChannelInfo"
+        "Other: op 0 is one the gateway sends (Dispatch)",
+        "Other: op 1 is the session's own (Heartbeat)",
+        "Other: op 2 is the session's own (Identify)",
+        "Other: op 3 has a method of its own: use updatePresence (a new session identifies with it)",
+        "Other: op 4 has a method of its own: use updateVoiceState",
+        "Other: op 6 is the session's own (Resume)",
+        "Other: op 7 is one the gateway sends (Reconnect)",
+        "Other: op 8 has a method of its own: use requestGuildMembers (its answer is matched by its nonce)",
+        "Other: op 9 is one the gateway sends (Invalid Session)",
+        "Other: op 10 is one the gateway sends (Hello)",
+        "Other: op 11 is one the gateway sends (Heartbeat ACK)",
+        "Other: op 31 has a method of its own: use requestSoundboardSounds",
+        "Other: op 43 has a method of its own: use requestChannelInfo"
       ])
       expect((yield* counted("InvalidCommand")) - before).toBe(13)
       yield* settle
@@ -162,17 +162,33 @@ describe("a command of an opcode this version does not know", () => {
       expect((yield* sentPayloads(peer)).filter((payload) => payload.op === 44)).toHaveLength(1)
     }).pipe(Effect.provide(TestLayer)))
 
-  it.scoped("fails with SessionClosed, naming the shard and no guild, when the session ends before it went out", () =>
+  it.scoped("fails with SessionClosed, naming the shard and the guild it is about, when the session ends before it went out", () =>
     Effect.gen(function*() {
       const session = yield* Session.make(options({ shard: [3, 4] }))
       yield* acceptAndHello()
-      const sending = yield* Effect.fork(session.send(44, null))
+      // (guild 3 << 22 is on shard 3 of 4)
+      const guildId = String(3n << 22n)
+      const bare = yield* Effect.fork(session.send(44, null))
+      const about = yield* Effect.fork(session.send(44, null, guildId))
       yield* settle
       yield* Effect.fork(session.end("1 second"))
       yield* settle
-      const exit = yield* Fiber.await(sending)
+      const [exit, aboutExit] = [yield* Fiber.await(bare), yield* Fiber.await(about)]
       expect(exit).toEqual(Exit.fail(expect.objectContaining({ _tag: "SessionClosed", shards: [3], guildIds: [] })))
       expect(Exit.isFailure(exit) && String(exit.cause)).toContain("shard 3 was disconnected or ended before the command went out")
+      expect(aboutExit).toEqual(Exit.fail(expect.objectContaining({ _tag: "SessionClosed", shards: [3], guildIds: [guildId] })))
+      expect(Exit.isFailure(aboutExit) && String(aboutExit.cause)).toContain(`before the command for guild ${guildId} went out`)
+    }).pipe(Effect.provide(TestLayer)))
+
+  it.scoped("is refused for a guild id that is no snowflake or another shard's", () =>
+    Effect.gen(function*() {
+      const { session } = yield* readySession({ shard: [0, 2] })
+      const refusals = yield* Effect.forEach(["not a guild", String(1n << 22n)], (guildId) =>
+        Effect.map(refusal(session.send(44, null, guildId)), ({ message }) => message))
+      expect(refusals).toEqual([
+        `Other: guildId must be a snowflake, got "not a guild"`,
+        `Other: guild ${1n << 22n} is on shard 1 of 2, not on this session's shard 0`
+      ])
     }).pipe(Effect.provide(TestLayer)))
 
 })

@@ -93,7 +93,7 @@ describe("Outbox", () => {
 
   // the updates an Identify carried waited for an answered connection's writer to find them moot:
   // a session that ended first failed them with SessionClosed, though they had gone out
-  it.scoped("dropSuperseded ends the waits of the superseded commands at once, with no writer; the others wait on", () =>
+  it.scoped("settleSuperseded ends the waits of the superseded commands at once, with no writer; the others wait on", () =>
     Effect.gen(function*() {
       const depths: Array<number> = []
       const outbox = yield* Outbox.make((depth) => Effect.sync(() => depths.push(depth)))
@@ -101,7 +101,7 @@ describe("Outbox", () => {
       const newer = yield* Effect.fork(outbox.submit(Opcode.PresenceUpdate, "newer", { superseded: () => false }))
       const voice = yield* Effect.fork(outbox.submit(Opcode.VoiceStateUpdate, "voice"))
       yield* settle
-      yield* outbox.dropSuperseded
+      yield* outbox.settleSuperseded
       yield* settle
       expect([carried.unsafePoll(), newer.unsafePoll(), voice.unsafePoll(), depths.at(-1)]).toEqual([Exit.void, null, null, 2])
       const { writer, written } = yield* recordingWriter()

@@ -3180,6 +3180,13 @@ describe("Session: answers to a member request", () => {
       expect(String(plain)).toContain("encoding must be a Config (Config.succeed for a fixed value), got a string")
       expect(String(plain)).toContain("timeouts.hello must be a Config (Config.succeed for a fixed value), got a number")
       expect(String(plain)).not.toContain(secret)
+      // shared defaults given by inheritance, whose entries Effect's readers do not see: named, with
+      // the way out (newuser13: "options must be an object of Configs, got an object")
+      const defaults = { intents: Config.succeed(513) }
+      const inheriting = yield* built(Object.assign(Object.create(defaults), { token: Config.redacted("DISCORD_TOKEN"), properties: Object.create({ os: Config.succeed("x") }) }))
+      expect(String(inheriting)).toContain("options must be an object of Configs, got an object that inherits its entries (spread them into a plain object: `{ ...defaults, ... }`)")
+      const nested = yield* built({ token: Config.redacted("DISCORD_TOKEN"), intents: Config.succeed(513), properties: Object.create({ os: Config.succeed("x") }) })
+      expect(String(nested)).toContain("properties must be a Config (Config.succeed for a fixed value), got an object that inherits its entries")
       // values that are objects but no maps of options were read as maps of their own entries: the
       // token as a Redacted was taken as left out ("token is missing"), a custom Encoding of a class
       // dropped for JSON, a Set of events for none; a plain Duration was named by its internals
