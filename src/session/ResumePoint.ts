@@ -12,7 +12,7 @@ import * as ReadyPoints from "../internal/readyPoints.ts"
 import { isRecord } from "../internal/record.ts"
 import { quotesToken } from "../internal/secret.ts"
 import * as Commands from "../protocol/Commands.ts"
-import { downgrades, isSessionId, isWebSocketUrl, maxSessionIdLength, maxShardCount, show } from "../protocol/internal/schema.ts"
+import { downgrades, isPair, isSessionId, isWebSocketUrl, maxSessionIdLength, shardPairProblem, show } from "../protocol/internal/schema.ts"
 
 /**
  * Where a session left off: enough for another session (in this process or another) to resume
@@ -196,30 +196,6 @@ export const resumePointProblems = (point: ResumePoint, source?: string, token?:
 }
 
 /**
- * Whether `value` is a pair, of whatever values.
- *
- * @internal
- * @since 0.1.0
- */
-export const isPair = (value: unknown): value is readonly [unknown, unknown] => Array.isArray(value) && value.length === 2
-
-/**
- * What is wrong with a shard pair's values, if anything: counts and ids are whole numbers (a
- * stored point's may come back as strings, or null).
- *
- * @internal
- * @since 0.1.0
- */
-export const pairProblem = ([id, count]: readonly [unknown, unknown]): string | undefined =>
-  typeof count !== "number" || !Number.isSafeInteger(count) || count < 1
-    ? `count must be a positive integer, got ${show(count)}`
-    : count > maxShardCount
-    ? `count must be at most ${maxShardCount} (an Identify carries no more), got ${count}`
-    : typeof id !== "number" || !Number.isSafeInteger(id) || id < 0 || id >= count
-    ? `id must be in [0, ${count}), got ${show(id)}`
-    : undefined
-
-/**
  * The resume point `holder[key]` as plain data, each of its fields read once (a getter or a proxy
  * of a store may answer each read anew, or throw: checked on one answer, another was used), its
  * presence a checked copy, or why it could not be read. A value that is no object is given back as
@@ -264,6 +240,6 @@ export const resumePointShapeProblems = (point: unknown): Array<string> => {
   if (!isRecord(point)) return [`resume must be an object, got ${show(point)}`]
   const shard = point["shard"]
   if (!isPair(shard)) return [`resume.shard must be an [id, count] pair, got ${show(shard)}`]
-  const problem = pairProblem(shard)
+  const problem = shardPairProblem(shard)
   return problem === undefined ? [] : [`resume.shard ${problem}`]
 }

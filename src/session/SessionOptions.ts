@@ -21,17 +21,9 @@ import * as SendLimiter from "../limits/SendLimiter.ts"
 import * as Commands from "../protocol/Commands.ts"
 import { type EventName, isTypeName } from "../protocol/Event.ts"
 import * as Intents from "../protocol/Intents.ts"
-import { isHttpUrl, isWebSocketUrl, maxUrlLength, show, showUrl } from "../protocol/internal/schema.ts"
+import { isHttpUrl, isPair, isWebSocketUrl, maxUrlLength, shardPairProblem, show, showUrl } from "../protocol/internal/schema.ts"
 import * as Backoff from "./Backoff.ts"
-import {
-  isPair,
-  pairProblem,
-  readPoint,
-  type ResumePoint,
-  resumePointProblems,
-  resumePointShapeProblems,
-  resumesOver
-} from "./ResumePoint.ts"
+import { readPoint, type ResumePoint, resumePointProblems, resumePointShapeProblems, resumesOver } from "./ResumePoint.ts"
 import { GatewayInfoError, InvalidOptions } from "./SessionError.ts"
 
 /**
@@ -239,7 +231,7 @@ const shardProblems = (
 ): Array<string> => {
   const found: Array<string> = []
   const [id, count] = shard
-  const problem = pairProblem(shard)
+  const problem = shardPairProblem(shard)
   if (problem !== undefined) found.push(`shard ${problem}`)
   if (resume !== undefined) {
     found.push(...resumePointProblems(resume, source, token))

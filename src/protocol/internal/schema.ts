@@ -468,6 +468,28 @@ export const WebSocketUrl = checked<string>((u) =>
 export const maxShardCount = 65_535
 
 /**
+ * Whether `value` is a pair, of whatever values.
+ *
+ * @since 0.1.0
+ */
+export const isPair = (value: unknown): value is readonly [unknown, unknown] => Array.isArray(value) && value.length === 2
+
+/**
+ * What is wrong with a shard pair's values, if anything: counts and ids are whole numbers (a
+ * stored point's may come back as strings, or null).
+ *
+ * @since 0.1.0
+ */
+export const shardPairProblem = ([id, count]: readonly [unknown, unknown]): string | undefined =>
+  typeof count !== "number" || !Number.isSafeInteger(count) || count < 1
+    ? `count must be a positive integer, got ${show(count)}`
+    : count > maxShardCount
+    ? `count must be at most ${maxShardCount} (an Identify carries no more), got ${count}`
+    : typeof id !== "number" || !Number.isSafeInteger(id) || id < 0 || id >= count
+    ? `id must be in [0, ${count}), got ${show(id)}`
+    : undefined
+
+/**
  * A `[shard_id, shard_count]` pair with `0 <= shard_id < shard_count <= maxShardCount`.
  *
  * @since 0.1.0
