@@ -532,7 +532,10 @@ const start = (
       requestSoundboardSounds: (guildIds) => Effect.mapError(requestSoundboardSounds(guildIds), masked),
       send: (op, d, guildId) =>
         Effect.flatMap(OtherCommand.encodeChecked(op, d, resolved.encoding), (checked) =>
-          onGuildShard(guildId, (session) => session.send(op, checked.d, guildId))).pipe(Effect.mapError(masked)),
+          // (a guild id that is none, from JavaScript, is no guild-less command's: refused as any)
+          typeof guildId === "string"
+            ? onGuildShard(guildId, (session) => session.send(op, checked.d, guildId))
+            : Effect.fail(new RouteError({ reason: "InvalidGuildId", guildId }))).pipe(Effect.mapError(masked)),
       requestChannelInfo: (request) =>
         Effect.flatMap(Commands.built("RequestChannelInfo", () => Commands.requestChannelInfo(request)), (command) =>
           checked(command, (info) => onGuildShard(info.guild_id, (session) => session.requestChannelInfo(info)))).pipe(Effect.mapError(masked)),

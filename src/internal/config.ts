@@ -25,13 +25,18 @@ const isMap = (value: unknown): value is Readonly<Record<string, unknown>> => {
   return prototype === null || Object.getPrototypeOf(prototype) === null
 }
 
-// what a value that is no map is, for a message: an object that inherits from another one (made
-// with `Object.create(defaults)`, whose inherited entries Effect's readers would not see) is told
-// apart, with the way out
+// whether `value`, a plain object, holds options (a program's defaults): none of its entries is a
+// function or keyed by a symbol, as the prototypes of Effect's data (`Redacted`, `Duration`) are
+const holdsOptions = (value: Readonly<Record<string, unknown>>): boolean =>
+  Object.getOwnPropertySymbols(value).length === 0 && Object.values(value).every((entry) => typeof entry !== "function")
+
+// what a value that is no map is, for a message: an object that inherits options from another one
+// (made with `Object.create(defaults)`, whose inherited entries Effect's readers would not see) is
+// told apart, with the way out
 const kindOfValue = (value: unknown): string => {
   if (!isRecord(value) || Config.isConfig(value)) return kindOf(value)
   const prototype: unknown = Object.getPrototypeOf(value)
-  return isMap(prototype) && !Object.hasOwn(prototype, "constructor")
+  return isMap(prototype) && !Object.hasOwn(prototype, "constructor") && holdsOptions(prototype)
     ? "an object that inherits its entries (spread them into a plain object: `{ ...defaults, ... }`)"
     : kindOf(value)
 }

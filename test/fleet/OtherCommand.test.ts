@@ -40,12 +40,19 @@ describe("a fleet's command of an opcode this version does not know", () => {
       const fleet = yield* Fleet.make(options({ shardCount: 2 }))
       const onOne = guildOn(1, 2)
       const refusals = yield* Effect.forEach(
-        [fleet.send(44, { at: new Date(0) }, onOne), fleet.send(4, {}, onOne), fleet.send(44, null, "not a guild")],
+        [
+          fleet.send(44, { at: new Date(0) }, onOne),
+          fleet.send(4, {}, onOne),
+          fleet.send(44, null, "not a guild"),
+          // from JavaScript: it went to shard 0 as a command about no guild (rereview101)
+          fleet.send(44, null, null as unknown as string)
+        ],
         (sending) => Effect.map(Effect.flip(sending), (error) => [error._tag, error._tag === "RouteError" ? error.reason : error.message])
       )
       expect(refusals).toEqual([
         ["InvalidCommand", "Other: d.at must be a list or a plain object, got a Date"],
         ["InvalidCommand", "Other: op 4 has a method of its own: use updateVoiceState"],
+        ["RouteError", "InvalidGuildId"],
         ["RouteError", "InvalidGuildId"]
       ])
     }).pipe(Effect.provide(TestLayer)))
