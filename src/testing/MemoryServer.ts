@@ -41,6 +41,8 @@ export interface KnownSession {
   readonly sequence: number
   /** The intents it identified with, which `dispatch` goes by (default: it is sent everything). */
   readonly intents?: number | undefined
+  /** The presence it shows (`null`: none; default: not known), as a resume point says it. */
+  readonly presence?: unknown
 }
 
 /**
@@ -183,6 +185,12 @@ export interface Served {
    */
   readonly dispatch: (target: Target, t: string, d: unknown) => Effect.Effect<number>
   /**
+   * The presence a shard's latest session (by its id; by `[id, count]` when two shard counts run)
+   * shows: its Identify's (`null`: none), then each Presence Update's; a session known from the
+   * start, its `presence` (`undefined` where not given). Dies when the shard began no session here.
+   */
+  readonly presenceOf: (shard: number | readonly [number, number]) => Effect.Effect<unknown>
+  /**
    * Stops (false) or resumes (true) acknowledging heartbeats on the open connection of a shard's
    * latest session (`target` as `dispatch`'s; `"all"`: every session's), as a link gone half-dead
    * does: its client finds it a zombie at its next beat. A later connection is acknowledged again.
@@ -216,6 +224,8 @@ interface Session {
   trimmed: number
   readonly early: Array<Omit<Dispatch, "s">>
   peer: MemoryPeer | undefined
+  // the presence it shows: its Identify's (`null`: none), then each op 3's; `undefined`: not known
+  shows: unknown
   // held while a dispatch is numbered and written, READY and its early dispatches sent, or a
   // Resume's missed events and RESUMED: fibers dispatching at once write in the order of the numbers
   readonly writing: Effect.Semaphore
@@ -289,10 +299,10 @@ export const serve = (options: Options = {}): Effect.Effect<Served, never, Memor
     }
     // nothing kept before `sequence` to replay
     const newSession = (
-      { id, intents, peer, ready, sequence, shard }: Pick<Session, "id" | "shard" | "intents" | "sequence" | "ready" | "peer">
-    ): Session => ({ id, shard, intents, sequence, ready, ended: false, sent: [], trimmed: sequence, early: [], peer, writing: Effect.unsafeMakeSemaphore(1) })
+      { id, intents, peer, ready, sequence, shard, shows }: Pick<Session, "id" | "shard" | "intents" | "sequence" | "ready" | "peer" | "shows">
+    ): Session => ({ id, shard, intents, sequence, ready, ended: false, sent: [], trimmed: sequence, early: [], peer, shows, writing: Effect.unsafeMakeSemaphore(1) })
     for (const known of options.sessions ?? []) {
-      register(newSession({ id: known.sessionId, shard: known.shard, intents: known.intents, sequence: known.sequence, ready: true, peer: undefined }))
+      register(newSession({ id: known.sessionId, shard: known.shard, intents: known.intents, sequence: known.sequence, ready: true, peer: undefined, shows: known.presence }))
     }
 
     // a session id none of its sessions has, those `sessions` named included
@@ -327,7 +337,7 @@ export const serve = (options: Options = {}): Effect.Effect<Served, never, Memor
       Effect.gen(function*() {
         const at = yield* Clock.currentTimeMillis
         const shard = d.shard ?? [0, 1]
-        const session = newSession({ id: newSessionId(), shard, intents: d.intents, sequence: 0, ready: false, peer })
+        const session = newSession({ id: newSessionId(), shard, intents: d.intents, sequence: 0, ready: false, peer, shows: d.presence ?? null })
         register(session)
         identifies.push({ at, sessionId: session.id, d })
         const ready = session.writing.withPermits(1)(Effect.suspend(() => {
@@ -487,6 +497,7 @@ export const serve = (options: Options = {}): Effect.Effect<Served, never, Memor
             session = yield* resume(peer, payload.d)
           } else if (session !== undefined) {
             commands.push({ at: yield* Clock.currentTimeMillis, shard: session.shard, payload })
+            if (payload.op === GatewayOpcodes.PresenceUpdate) session.shows = payload.d
             // the members option's defect is told, and the connection goes on being answered
             if (payload.op === GatewayOpcodes.RequestGuildMembers) {
               yield* Effect.catchAllDefect(answerRequest(session, payload.d), faulted(`answering a member request for guild ${payload.d.guild_id}`))
@@ -552,6 +563,7 @@ export const serve = (options: Options = {}): Effect.Effect<Served, never, Memor
             if (!resumable) session.ended = true
             return peer.sendJson(frame(GatewayOpcodes.InvalidSession, resumable))
           })),
+      presenceOf: (shard) => checked(Effect.map(sessionsOf("presenceOf", shard), ([session]) => session?.shows)),
       setAcks: (target, acking) =>
         eachConnected("setAcks", target, (_, peer) =>
           Effect.sync(() => {

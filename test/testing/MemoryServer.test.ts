@@ -77,6 +77,27 @@ describe("MemoryServer", () => {
       expect(yield* served.commands).toEqual([{ at: 600_000, shard: [0, 1], payload: { op: 3, d: { since: null, activities: [], status: "idle", afk: false } } }])
     }).pipe(Effect.provide(Services)))
 
+  // a test of "my presence shows after a deploy" rebuilt it from identifies and commands (newuser13)
+  it.scoped("presenceOf: what a shard's latest session shows, from its Identify, each update, or a known session's point", () =>
+    Effect.gen(function*() {
+      const idle = { since: null, activities: [], status: "idle", afk: false } as const
+      const dnd = { since: null, activities: [], status: "dnd", afk: false } as const
+      const served = yield* MemoryServer.serve({ sessions: [{ sessionId: "restored", shard: [1, 2], sequence: 5, presence: idle }] })
+      const fresh = yield* Session.make({ ...sessionOptions, shard: [0, 2] })
+      yield* advance(1_000)
+      expect(yield* served.presenceOf(0)).toBeNull()
+      yield* fresh.updatePresence(dnd)
+      yield* settle
+      expect(yield* served.presenceOf(0)).toEqual(dnd)
+      // a deploy resumes shard 1 from its point, with a presence option of its own: shown after RESUMED
+      const point = { sessionId: "restored", shard: [1, 2] as const, sequence: 5, resumeGatewayUrl: "wss://resume.gateway.test" }
+      expect(yield* served.presenceOf(1)).toEqual(idle)
+      yield* Session.make({ ...sessionOptions, shard: [1, 2], resume: point, presence: dnd })
+      yield* advance(1_000)
+      expect(yield* served.presenceOf(1)).toEqual(dnd)
+      expect(yield* Effect.exit(served.presenceOf(5))).toMatchObject({ _tag: "Failure" })
+    }).pipe(Effect.provide(Services)))
+
   // the README: a program tests its `send` of an opcode this version does not know here
   it.scoped("records a command of an opcode it does not know, as a program's test of its own send reads it", () =>
     Effect.gen(function*() {
