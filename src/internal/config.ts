@@ -13,17 +13,13 @@ import * as ConfigError from "effect/ConfigError"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import { isQuotable, kindOf, notShown } from "./printable.ts"
-import { isRecord } from "./record.ts"
+import { isPlainObject, isRecord } from "./record.ts"
 
 // a map of options: a plain object, whose entries are options (a `Redacted`, a `Duration`, a `Set`
 // or a class instance are values, which `unwrap` read as maps of their own entries: the token given
 // as `Redacted.make(...)` was taken as left out, and a custom Encoding as a class was dropped)
-const isMap = (value: unknown): value is Readonly<Record<string, unknown>> => {
-  if (!isRecord(value) || Config.isConfig(value)) return false
-  // a plain object of any realm (one made by `node:vm` has that realm's `Object.prototype`)
-  const prototype: unknown = Object.getPrototypeOf(value)
-  return prototype === null || Object.getPrototypeOf(prototype) === null
-}
+const isMap = (value: unknown): value is Readonly<Record<string, unknown>> =>
+  isRecord(value) && !Config.isConfig(value) && isPlainObject(value)
 
 // whether `value`, a plain object, holds options (a program's defaults): none of its entries is a
 // function or keyed by a symbol, as the prototypes of Effect's data (`Redacted`, `Duration`) are

@@ -8,8 +8,9 @@
 import * as Either from "effect/Either"
 import type { Encoding } from "../codec/Encoding.ts"
 import { clipped, kindOf, printable, thrownText } from "../internal/printable.ts"
+import { isPlainObject } from "../internal/record.ts"
 import { InvalidCommand, maxPayloadBytes, utf8Length } from "./Commands.ts"
-import { show } from "./internal/schema.ts"
+import { path, show } from "./internal/schema.ts"
 import { Opcode } from "./Opcode.ts"
 
 /**
@@ -45,19 +46,10 @@ const refused = (reason: InvalidCommand["reason"], message: string) =>
 // the deepest a `d` is copied to (a frame of 4096 bytes holds nothing deeper that is data)
 const maxDepth = 64
 
-// a key in a path: `.name`, or quoted where it is no plain name
-const step = (key: string): string => /^[A-Za-z_$][\w$]*$/.test(key) ? `.${key}` : `[${clipped(printable(JSON.stringify(key)), 40)}]`
-
 // what a value that is no data is, for a message: "a Map", "a class instance", "a function"
 const kindOfObject = (value: object): string => {
   const tag = Object.prototype.toString.call(value).slice(8, -1)
   return tag === "Object" ? "a class instance" : `a ${tag}`
-}
-
-// a plain object of any realm (one made in a `vm` context has that context's `Object.prototype`)
-const isPlainObject = (value: object): boolean => {
-  const prototype: unknown = Object.getPrototypeOf(value)
-  return prototype === null || Object.getPrototypeOf(prototype) === null
 }
 
 /**
@@ -72,39 +64,57 @@ const plainCopy = (d: unknown): Either.Either<unknown, { readonly reason: Invali
   let values = 0
   const invalid = (message: string) => Either.left({ reason: "Invalid" as const, message })
   const tooLarge = Either.left({ reason: "TooLarge" as const, message: `payload has over ${maxPayloadBytes} values, the limit is ${maxPayloadBytes} bytes` })
-  const copy = (value: unknown, path: string, inside: ReadonlyArray<object>): Either.Either<unknown, { readonly reason: InvalidCommand["reason"]; readonly message: string }> => {
+  // where the value being copied is, and the objects it is in (a copy that fails stops there: the
+  // stacks are only unwound on success); the path is spelt only for a message
+  const at: Array<PropertyKey> = ["d"]
+  const inside: Array<object> = []
+  const where = () => path(at)
+  const copy = (value: unknown): Either.Either<unknown, { readonly reason: InvalidCommand["reason"]; readonly message: string }> => {
     if (++values > maxPayloadBytes) return tooLarge
     if (value === null || typeof value === "string" || typeof value === "boolean") return Either.right(value)
-    if (typeof value === "number") return Number.isFinite(value) ? Either.right(value) : invalid(`${path} must be a finite number, got ${value}`)
-    if (typeof value !== "object") return invalid(`${path} must be data (null for none), got ${kindOf(value)}`)
-    if (inside.includes(value)) return invalid(`${path} refers to an object it is in`)
-    if (inside.length >= maxDepth) return invalid(`${path} is nested deeper than ${maxDepth}`)
-    const within = [...inside, value]
+    if (typeof value === "number") return Number.isFinite(value) ? Either.right(value) : invalid(`${where()} must be a finite number, got ${value}`)
+    if (typeof value !== "object") return invalid(`${where()} must be data (null for none), got ${kindOf(value)}`)
+    if (inside.includes(value)) return invalid(`${where()} refers to an object it is in`)
+    if (inside.length >= maxDepth) return invalid(`${where()} is nested deeper than ${maxDepth}`)
+    // the copy of each entry of `value`, under `key`, or why one could not be copied
+    const entry = (key: string | number, item: unknown) => {
+      at.push(key)
+      const copied = copy(item)
+      at.pop()
+      return copied
+    }
     if (Array.isArray(value)) {
       if (values + value.length > maxPayloadBytes) return tooLarge
       const named = Object.keys(value).find((key) => !/^(0|[1-9]\d*)$/.test(key))
-      if (named !== undefined) return invalid(`${path}${step(named)} is a named property of a list, which JSON leaves out`)
+      if (named !== undefined) {
+        at.push(named)
+        return invalid(`${where()} is a named property of a list, which JSON leaves out`)
+      }
+      inside.push(value)
       const items: Array<unknown> = []
-      for (const [at, item] of Array.from(value).entries()) {
-        const copied = copy(item, `${path}[${at}]`, within)
+      for (const [index, item] of Array.from(value).entries()) {
+        const copied = entry(index, item)
         if (Either.isLeft(copied)) return copied
         items.push(copied.right)
       }
+      inside.pop()
       return Either.right(items)
     }
-    if (!isPlainObject(value)) return invalid(`${path} must be a list or a plain object, got ${kindOfObject(value)}`)
+    if (!isPlainObject(value)) return invalid(`${where()} must be a list or a plain object, got ${kindOfObject(value)}`)
+    inside.push(value)
     const fields: Record<string, unknown> = {}
     for (const key of Object.keys(value)) {
       const field: unknown = (value as Record<string, unknown>)[key]
       if (field === undefined) continue
-      const copied = copy(field, `${path}${step(key)}`, within)
+      const copied = entry(key, field)
       if (Either.isLeft(copied)) return copied
       // (defined, not assigned: a `__proto__` key is data like another)
       Object.defineProperty(fields, key, { value: copied.right, enumerable: true, writable: true, configurable: true })
     }
+    inside.pop()
     return Either.right(fields)
   }
-  return copy(d, "d", [])
+  return copy(d)
 }
 
 /**

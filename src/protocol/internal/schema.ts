@@ -35,7 +35,14 @@ export const show = (value: unknown): string => {
 
 // a key that is no plain name (the network's: a record's key may hold a line break) is quoted
 const plainName = /^[A-Za-z_$][\w$]*$/
-const path = (segments: ReadonlyArray<PropertyKey>): string =>
+
+/**
+ * A path into a value, as a message names it: `d.guild_ids[0]`, a key that is no plain name quoted
+ * (`d["a b"]`).
+ *
+ * @since 0.1.0
+ */
+export const path = (segments: ReadonlyArray<PropertyKey>): string =>
   segments.reduce<string>((text, segment) => {
     if (typeof segment === "number") return `${text}[${segment}]`
     const name = String(segment)
