@@ -3,8 +3,11 @@
  *
  * @since 0.1.0
  */
+import * as Config from "effect/Config"
+import * as ConfigError from "effect/ConfigError"
 import * as Either from "effect/Either"
 import type { Encoding } from "../codec/Encoding.ts"
+import { isQuotable, notShown } from "../internal/printable.ts"
 import { withoutToken } from "../internal/secret.ts"
 import { maxShardCount } from "../protocol/Commands.ts"
 import type { EventName } from "../protocol/Event.ts"
@@ -66,6 +69,45 @@ export const startupWindowPerKey = 1
  */
 export const range = (from: number, until: number): ReadonlyArray<number> =>
   Array.from({ length: Math.max(0, until - from) }, (_, i) => from + i)
+
+const expectedShards = "Expected all, or shard ids and ranges (such as 0-7 or 0,2,4-6)"
+
+// one item of a selection: an id, or an inclusive range of them
+const selectionItem = /^(\d{1,5})(?:\s*-\s*(\d{1,5}))?$/
+
+// the selection `text` says, or why it says none (`text` quoted only where it may be)
+const readSelection = (text: string): Either.Either<ShardSelection, ConfigError.ConfigError> => {
+  const refused = (what: string) => Either.left(ConfigError.InvalidData([], `${expectedShards} but received ${what}`))
+  if (text.trim().toLowerCase() === "all") return Either.right("all")
+  const items = text.split(",").map((given) => given.trim()).filter((given) => given !== "")
+  if (items.length === 0) return refused("an empty value")
+  const ids: Array<number> = []
+  for (const given of items) {
+    const quoted = isQuotable(text) ? JSON.stringify(given) : notShown(text)
+    const match = selectionItem.exec(given)
+    if (match === null) return refused(quoted)
+    const from = Number(match[1])
+    const to = match[2] === undefined ? from : Number(match[2])
+    if (to < from) return refused(`${quoted}, a range that runs backwards`)
+    if (to >= maxShardCount) return refused(`${quoted}: shard ids are at most ${maxShardCount - 1} (an Identify carries no more)`)
+    // (more ids than that repeat some: refused before a list of them is made)
+    if (ids.length + to - from + 1 > maxShardCount) return refused(`more than ${maxShardCount} ids: some repeat`)
+    for (let id = from; id <= to; id++) ids.push(id)
+  }
+  return Either.right(ids)
+}
+
+/**
+ * The shards to run (`shards`), read from the config value `name`: `all` (in any case), or shard ids
+ * and ranges, comma-separated, a range taking both its ends (`0-7` is shards 0 to 7, as
+ * `range(0, 8)`; `0,2,4-6`). An empty value, an item that is neither, a range that runs backwards, or
+ * an id above 65534 is a `ConfigError`; a repeated id is refused by the options, as in a list. A
+ * value over 40 characters, or not printable ASCII, is not quoted.
+ *
+ * @since 0.1.0
+ */
+export const shardsConfig = (name: string): Config.Config<ShardSelection> =>
+  Config.nested(Config.mapOrFail(Config.string(), readSelection), name)
 
 // shard ids for a message: the first five, and how many in all (a list of 5000 made a 29 KB line)
 const listed = (ids: ReadonlyArray<unknown>): string =>

@@ -941,6 +941,25 @@ describe("Fleet", () => {
       expect(missing._tag).toBe("ConfigError")
     }).pipe(Effect.provide(TestLayer)))
 
+  it.scoped("Fleet.layerConfig runs the shards FleetOptions.shardsConfig reads; a repeated id is InvalidOptions", () =>
+    Effect.gen(function*() {
+      yield* configureLimiter(4)
+      const served = yield* serve()
+      const layerWith = (shards: string) =>
+        Fleet.layerConfig({
+          intents: Config.succeed(513),
+          gateway: Config.succeed(gatewayUrl),
+          compression: Config.succeed("none" as const),
+          token: Config.redacted("DISCORD_TOKEN"),
+          shardCount: Config.succeed(8),
+          shards: FleetOptions.shardsConfig("SHARDS")
+        }).pipe(Layer.provide(Layer.setConfigProvider(ConfigProvider.fromMap(new Map([["DISCORD_TOKEN", "a.b.c"], ["SHARDS", shards]])))))
+      const ids = yield* Effect.provide(Effect.zipLeft(Effect.map(Fleet.Fleet, (fleet) => fleet.shardIds), advance(500)), layerWith("1,6-7"))
+      expect(ids).toEqual([1, 6, 7])
+      expect(served.identifies.map((identify) => identify.shard).sort()).toEqual([1, 6, 7])
+      expect(yield* Effect.flip(Effect.provide(Fleet.Fleet, layerWith("0-2,2")))).toMatchObject({ _tag: "InvalidOptions", detail: expect.stringContaining("shard ids must not repeat") })
+    }).pipe(Effect.provide(TestLayer)))
+
   it.scoped("rejects bad options before starting anything", () =>
     Effect.gen(function*() {
       const gateway = yield* MemoryTransport.MemoryGateway

@@ -101,4 +101,17 @@ describe("a presence update made before the first connection is ready", () => {
       expect(error.message).not.toContain(secret)
     }).pipe(Effect.provide(Layer.mergeAll(MemoryTransport.layer, IdentifyLimiter.layerMemory, Layer.succeed(HttpClient.HttpClient, unauthorized))))
   })
+
+  // the README: the typed error the session ended with is what `session.await` fails with
+  it.effect("leaves the typed error the session ended with to session.await", () => {
+    const unauthorized = HttpClient.make((request) =>
+      Effect.sync(() => HttpClientResponse.fromWeb(request, new Response(JSON.stringify({ message: "401: Unauthorized", code: 0 }), { status: 401 })))
+    )
+    return Effect.gen(function*() {
+      const session = yield* Session.make(options({ token, gateway: undefined }))
+      const closed = yield* Effect.flip(session.updatePresence(presence))
+      expect(closed._tag).toBe("SessionClosed")
+      expect(yield* Effect.flip(session.await)).toMatchObject({ _tag: "GatewayInfoError", reason: "Unauthorized" })
+    }).pipe(Effect.scoped, Effect.provide(Layer.mergeAll(MemoryTransport.layer, IdentifyLimiter.layerMemory, Layer.succeed(HttpClient.HttpClient, unauthorized))))
+  })
 })

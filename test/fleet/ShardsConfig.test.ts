@@ -1,0 +1,56 @@
+/**
+ * `FleetOptions.shardsConfig`: the shards a fleet runs, read from a deployment's settings.
+ */
+import { describe, expect, expectTypeOf, it } from "@effect/vitest"
+import * as Config from "effect/Config"
+import * as ConfigError from "effect/ConfigError"
+import * as ConfigProvider from "effect/ConfigProvider"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Fleet from "../../src/fleet/Fleet.ts"
+import * as FleetOptions from "../../src/fleet/FleetOptions.ts"
+
+const read = (value: string | undefined) =>
+  FleetOptions.shardsConfig("SHARDS").pipe(
+    Effect.withConfigProvider(ConfigProvider.fromMap(new Map(value === undefined ? [] : [["SHARDS", value]]))),
+    Effect.either
+  )
+const message = (result: Either.Either<FleetOptions.ShardSelection, ConfigError.ConfigError>) => Either.isLeft(result) ? String(result.left) : undefined
+
+describe("FleetOptions.shardsConfig", () => {
+  it.effect("reads all, ids and ranges that take both their ends", () =>
+    Effect.gen(function*() {
+      expect(yield* read("all")).toEqual(Either.right("all"))
+      expect(yield* read(" ALL ")).toEqual(Either.right("all"))
+      expect(yield* read("0-7")).toEqual(Either.right(FleetOptions.range(0, 8)))
+      expect(yield* read(" 0, 2 ,4 - 6,")).toEqual(Either.right([0, 2, 4, 5, 6]))
+      expect(yield* read("9")).toEqual(Either.right([9]))
+      expect(yield* read("3-3")).toEqual(Either.right([3]))
+      // every id an Identify can carry, and no more
+      expect(Either.map(yield* read("0-65534"), (ids) => ids.length)).toEqual(Either.right(65_535))
+    }))
+
+  it.effect("refuses what is no selection, naming the key; a long value is not quoted", () =>
+    Effect.gen(function*() {
+      for (const empty of ["", " , "]) expect(message(yield* read(empty))).toContain("but received an empty value")
+      expect(message(yield* read("0-3,x"))).toContain(`but received "x"`)
+      expect(message(yield* read("1.5"))).toContain(`but received "1.5"`)
+      expect(message(yield* read("-1"))).toContain(`but received "-1"`)
+      expect(message(yield* read("0-"))).toContain(`but received "0-"`)
+      expect(message(yield* read("all,1"))).toContain(`but received "all"`)
+      expect(message(yield* read("8-3"))).toContain(`"8-3", a range that runs backwards`)
+      expect(message(yield* read("65535"))).toContain(`"65535": shard ids are at most 65534`)
+      expect(message(yield* read("0-99999"))).toContain("shard ids are at most 65534")
+      // refused before a list of 131,070 ids is made
+      expect(message(yield* read("0-65534,0-65534"))).toContain("more than 65535 ids: some repeat")
+      const token = "NzkyNzE1NDU0MTk2MDg4ODQy.X-hvzA.Ovy4MCQywSkoMRRclStW4xAYK7I"
+      expect(message(yield* read(token))).toContain(`a value of ${token.length} characters (not shown)`)
+      expect(message(yield* read(token))).not.toContain(token)
+      expect(message(yield* read(undefined))).toContain("SHARDS")
+    }))
+
+  it("is what Fleet.layerConfig's shards take", () => {
+    const layer = Fleet.layerConfig({ token: Config.redacted("DISCORD_TOKEN"), intents: Config.succeed(513), shards: FleetOptions.shardsConfig("SHARDS") })
+    expectTypeOf(layer).not.toBeAny()
+  })
+})
