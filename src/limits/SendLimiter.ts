@@ -15,13 +15,15 @@ import { monotonicMillis } from "../internal/due.ts"
 import * as SlidingWindow from "./SlidingWindow.ts"
 
 /**
- * `control`: identify, resume and heartbeats, which keep the connection alive (but scheduled beats
- * too frequent to leave commands a place: {@link scheduledBeatPriority}); `command`: everything a
- * user sends.
+ * `control`: identify, resume and heartbeats, which keep the connection alive, served first, and
+ * free to take every place; `command`: everything a user sends, in line, first come first served,
+ * leaving the reserved places free; `inLine`: scheduled beats too frequent to leave commands a place
+ * as control sends ({@link scheduledBeatPriority}), in line with the commands, yet free to take
+ * every place.
  *
  * @since 0.1.0
  */
-export type SendPriority = "control" | "command"
+export type SendPriority = "control" | "command" | "inLine"
 
 /**
  * A sliding-window limit. Control sends may fill the whole window; commands stop at
@@ -83,15 +85,16 @@ export const scheduledBeatPlaces = (intervalMs: number, options: SendLimiterOpti
 /**
  * The priority of a connection's scheduled beats, when its Hello asks for a beat every
  * `intervalMs`: `control` while they leave the program's commands a place in each window (at
- * Discord's 41.25 s they take 2 of 120); `command` when they alone would take every place commands
+ * Discord's 41.25 s they take 2 of 120); `inLine` when they alone would take every place commands
  * may use (beats under about 0.53 s apart), so that they line up with the commands, first come first
  * served: as control sends, served first, they took every place as it freed, and no command went
- * out for as long as the connection lived.
+ * out for as long as the connection lived. In line they may still take every place: kept to the
+ * commands' places, beats 0.51-0.53 s apart were late once a window with no command sent.
  *
  * @since 0.1.0
  */
 export const scheduledBeatPriority = (intervalMs: number, options: SendLimiterOptions = gatewaySends): SendPriority =>
-  Math.ceil(Duration.toMillis(options.window) / intervalMs) < options.limit - options.reserved ? "control" : "command"
+  Math.ceil(Duration.toMillis(options.window) / intervalMs) < options.limit - options.reserved ? "control" : "inLine"
 
 /**
  * Discord's presence-update limit: 5 per 20 s (use `command` priority), kept with a 1 s margin:
@@ -102,9 +105,9 @@ export const scheduledBeatPriority = (intervalMs: number, options: SendLimiterOp
 export const presenceUpdates: SendLimiterOptions = { limit: 5, window: Duration.sum(Duration.seconds(20), margin), reserved: 0 }
 
 /**
- * A send limiter. `take` returns when the send may go; waiting control sends are served before
- * waiting commands, first come first served within a priority. An interrupted `take` gives its
- * place back.
+ * A send limiter. `take` returns when the send may go; waiting control sends are served before the
+ * line of the others (commands and `inLine` takes), first come first served within each. An
+ * interrupted `take` gives its place back.
  *
  * @since 0.1.0
  */
@@ -137,8 +140,12 @@ export interface SendLimiter {
  */
 export interface SendLimiterSnapshot {
   readonly used: number
+  /** (`command` counts the `inLine` takes too: they wait in the same line.) */
   readonly waiting: { readonly control: number; readonly command: number }
 }
+
+// the line a take of `priority` waits in
+const lineOf = (priority: SendPriority): "control" | "command" => priority === "control" ? "control" : "command"
 
 interface Waiter {
   readonly priority: SendPriority
@@ -160,7 +167,7 @@ class Limiter implements SendLimiter {
   private readonly limit: number
   private caps: Record<SendPriority, number>
   private readonly log: SlidingWindow.SlidingWindow
-  private readonly queues: Record<SendPriority, Array<Waiter>> = { control: [], command: [] }
+  private readonly queues: Record<"control" | "command", Array<Waiter>> = { control: [], command: [] }
   // The timer fiber runs only while someone waits: an idle limiter (nearly always) costs no fiber,
   // and no wake-up signal either. Each round serves and makes the signal it then waits on in one
   // step, so a wake-up finds either the signal or a round yet to serve.
@@ -175,7 +182,7 @@ class Limiter implements SendLimiter {
 
   private capsKeeping(reserved: number): Record<SendPriority, number> {
     const kept = Number.isNaN(reserved) ? 0 : Math.min(Math.max(0, Math.floor(reserved)), this.limit - 1)
-    return { control: this.limit, command: this.limit - kept }
+    return { control: this.limit, command: this.limit - kept, inLine: this.limit }
   }
 
   reserve(places: number): Effect.Effect<void> {
@@ -218,7 +225,7 @@ class Limiter implements SendLimiter {
   }
 
   private canSkipQueue(priority: SendPriority): boolean {
-    return this.queues.control.length === 0 && (priority === "control" || this.queues.command.length === 0)
+    return this.queues.control.length === 0 && (lineOf(priority) === "control" || this.queues.command.length === 0)
   }
 
   /** Grants every waiter that may go at `now`; returns when the next one may, if any waits. */
@@ -228,7 +235,7 @@ class Limiter implements SendLimiter {
       if (waiter === undefined) return undefined
       const cap = this.caps[waiter.priority]
       if (!SlidingWindow.tryTake(this.log, now, cap)) return SlidingWindow.freeAt(this.log, now, cap)
-      this.queues[waiter.priority].shift()
+      this.queues[lineOf(waiter.priority)].shift()
       waiter.grantedAt = now
       Deferred.unsafeDone(waiter.turn, Exit.void)
     }
@@ -279,7 +286,7 @@ class Limiter implements SendLimiter {
   private cancel(waiter: Waiter): Effect.Effect<void> {
     return Effect.sync(() => {
       if (waiter.grantedAt === undefined) {
-        const queue = this.queues[waiter.priority]
+        const queue = this.queues[lineOf(waiter.priority)]
         queue.splice(queue.indexOf(waiter), 1)
       } else {
         SlidingWindow.refund(this.log, waiter.grantedAt)
@@ -296,7 +303,7 @@ class Limiter implements SendLimiter {
           const now = monotonicMillis(clock)
           if (this.canSkipQueue(priority) && SlidingWindow.tryTake(this.log, now, this.caps[priority])) return Effect.succeed(now)
           const waiter: Waiter = { priority, turn, grantedAt: undefined }
-          this.queues[priority].push(waiter)
+          this.queues[lineOf(priority)].push(waiter)
           return Effect.zipRight(this.wakeServer(), restore(Deferred.await(turn)).pipe(Effect.onInterrupt(() => this.cancel(waiter)))).pipe(
             Effect.map(() => waiter.grantedAt!)
           )

@@ -97,11 +97,29 @@ describe("SendLimiter", () => {
     expect(places).toEqual([2, 3, 7, 21, 28, 2, 2, 2])
   })
 
-  it("gives scheduled beats that alone would take every place commands may use the priority of commands", () => {
+  it("puts scheduled beats that alone would take every place commands may use in line with the commands", () => {
     // 61 s windows of 120, 4 kept for control sends: 115 beats leave commands one place
     const priorities = [41_250, 1_000, 531, 530, 500, 1].map((interval) => SendLimiter.scheduledBeatPriority(interval))
-    expect(priorities).toEqual(["control", "control", "control", "command", "command", "command"])
+    expect(priorities).toEqual(["control", "control", "control", "inLine", "inLine", "inLine"])
   })
+
+  it.scoped("an inLine take waits behind the commands before it, yet may take every place", () =>
+    Effect.gen(function*() {
+      const limiter = yield* SendLimiter.make()
+      // the places commands may use taken: a command waits, and an inLine take after it waits its turn
+      yield* takeMany(limiter, "command", 116)
+      const command = yield* forkTake(limiter, "command")
+      const inLine = yield* forkTake(limiter, "inLine")
+      expect([yield* isDone(command), yield* isDone(inLine)]).toEqual([false, false])
+      // with no command waiting, inLine takes go up to the window's last place, as control sends do
+      yield* Fiber.interrupt(command)
+      yield* settle
+      expect(yield* isDone(inLine)).toBe(true)
+      yield* takeMany(limiter, "inLine", 3)
+      expect((yield* limiter.snapshot).used).toBe(120)
+      const next = yield* forkTake(limiter, "inLine")
+      expect(yield* isDone(next)).toBe(false)
+    }))
 
   it.scoped("reserve changes the places kept for control sends: commands waiting for them go once fewer are kept", () =>
     Effect.gen(function*() {

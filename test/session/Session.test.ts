@@ -622,6 +622,26 @@ describe("Session", () => {
       }).pipe(Effect.withRandom(Random.fixed([0.5])), Effect.provide(TestLayer)))
   }
 
+  // At 520 ms the beats alone need 118 of a window's 120 places: in line with commands but kept to
+  // the commands' 116, one beat a window waited about 1.4 s with no command sent at all, and a
+  // gateway enforcing its interval would have closed the connection (rereview102)
+  it.scoped("a Hello asking for a beat every 520 ms, no command sent: every beat goes within an interval and a half of the last", () =>
+    Effect.gen(function*() {
+      const { peer } = yield* readySession({}, 520)
+      yield* peer.autoAck(true)
+      yield* sentPayloads(peer)
+      const beats: Array<number> = []
+      // ticks of half an interval: a beat on time is two ticks after the last
+      for (let at = 260; at <= 66_000; at += 260) {
+        yield* TestClock.adjust("260 millis")
+        yield* settle
+        if ((yield* sentPayloads(peer)).some((payload) => payload.op === 1)) beats.push(at)
+      }
+      const gaps = beats.slice(1).map((at, i) => at - beats[i]!)
+      expect(beats.length).toBeGreaterThan(120)
+      expect(Math.max(...gaps)).toBeLessThanOrEqual(780)
+    }).pipe(Effect.withRandom(Random.fixed([0.5])), Effect.provide(TestLayer)))
+
   // Held until 61.0 s, the beat was judged at the 61.2 s tick: a gateway answering in 300 ms had
   // its healthy connection closed as a zombie. And it carried the sequence of its tick.
   it.scoped("a beat held back until just before the next tick is judged at the tick after, and carries the last sequence as it goes out", () =>
