@@ -84,7 +84,10 @@ const plainCopy = (d: unknown): Either.Either<unknown, { readonly reason: Invali
       return copied
     }
     if (Array.isArray(value)) {
-      if (values + value.length > maxPayloadBytes) return tooLarge
+      // read by its indexes, its length once, as JSON reads it (`Array.from` followed an own
+      // `Symbol.iterator`, which JSON leaves alone, and could be led round for ever)
+      const length: number = value.length
+      if (values + length > maxPayloadBytes) return tooLarge
       const named = Object.keys(value).find((key) => !/^(0|[1-9]\d*)$/.test(key))
       if (named !== undefined) {
         at.push(named)
@@ -92,8 +95,8 @@ const plainCopy = (d: unknown): Either.Either<unknown, { readonly reason: Invali
       }
       inside.push(value)
       const items: Array<unknown> = []
-      for (const [index, item] of Array.from(value).entries()) {
-        const copied = entry(index, item)
+      for (let index = 0; index < length; index++) {
+        const copied = entry(index, value[index])
         if (Either.isLeft(copied)) return copied
         items.push(copied.right)
       }

@@ -571,35 +571,57 @@ export const readOnce = <A extends object>(options: A): Either.Either<A, Invalid
   if (!isRecord(options)) return Either.right(options)
   // the path of the option being read, for the message: empty while the keys are asked for
   const path: Array<string> = []
+  // what was read, kept when a later read throws: the token read is the one to mask
+  const read: Record<string, unknown> = {}
   try {
-    const read = readFields(options, [...Object.keys(sessionKeys), ...fleetKeys], path)
+    readFields(options, [...Object.keys(sessionKeys), ...fleetKeys], path, read)
     // the nested maps too: the caller's object, kept, reached every Identify unchecked when changed
     // (a `properties.os` of 5000 characters was a defect that ended the session)
     for (const [name, known] of Object.entries(nestedKeys)) {
       const value = read[name]
       path.push(name)
-      if (isRecord(value)) read[name] = readFields(value, Object.keys(known), path)
+      if (isRecord(value)) read[name] = readFields(value, Object.keys(known), path, {})
       path.pop()
     }
     return Either.right(read as A)
   } catch (thrown) {
     const what = path.length === 0 ? "options" : path.map((key) => show(key).replace(/^"(\w+)"$/, "$1")).join(".")
-    // a token that cannot be read cannot be masked in what it threw
-    const why = what === "token" ? "" : `: ${thrownText(thrown)}`
-    return Either.left(new InvalidOptions({ detail: withoutToken(`${what} could not be read${why}`, tokenOf(options)) }))
+    // a token that cannot be read cannot be masked in what it threw, and is not read again
+    if (what === "token") return Either.left(new InvalidOptions({ detail: "token could not be read" }))
+    // (read again, a token getter may answer another token, or throw, and the text go unmasked)
+    const token = Object.hasOwn(read, "token") ? read.token : tokenOf(options)
+    return Either.left(new InvalidOptions({ detail: withoutToken(`${what} could not be read: ${thrownText(thrown)}`, token) }))
   }
 }
 
-// `given`'s own keys and `known` ones, inherited too, each read once into a plain object (lists
-// copied), `path` holding the key being read
-const readFields = (given: Readonly<Record<string, unknown>>, known: ReadonlyArray<string>, path: Array<string>): Record<string, unknown> => {
-  const read: Record<string, unknown> = {}
+// the most items a list option is read to: more than any option takes (65,535 shards, two resume
+// points each), fewer than would exhaust memory (a list of 2^32 - 1 holes)
+const maxListLength = 1 << 20
+
+// `list` copied by its indexes, its length read once (an own `Symbol.iterator`, which `Array.from`
+// follows, is no option's items)
+const listCopy = (list: ReadonlyArray<unknown>): Array<unknown> => {
+  const length = list.length
+  if (length > maxListLength) throw new RangeError(`a list of ${length} items, over the ${maxListLength} any option takes`)
+  const copy: Array<unknown> = []
+  for (let index = 0; index < length; index++) copy.push(list[index])
+  return copy
+}
+
+// `given`'s own keys and `known` ones, inherited too, each read once into `read` (lists copied),
+// `path` holding the key being read
+const readFields = (
+  given: Readonly<Record<string, unknown>>,
+  known: ReadonlyArray<string>,
+  path: Array<string>,
+  read: Record<string, unknown>
+): Record<string, unknown> => {
   for (const key of new Set([...Object.keys(given), ...known])) {
     path.push(key)
     const value: unknown = given[key]
     // (defined, not assigned: an own `__proto__` of a parsed file is a key like another)
     if (value !== undefined) {
-      Object.defineProperty(read, key, { value: Array.isArray(value) ? Array.from(value) : value, enumerable: true, writable: true, configurable: true })
+      Object.defineProperty(read, key, { value: Array.isArray(value) ? listCopy(value) : value, enumerable: true, writable: true, configurable: true })
     }
     path.pop()
   }

@@ -12,6 +12,7 @@ import * as Metric from "effect/Metric"
 import * as MetricLabel from "effect/MetricLabel"
 import * as Vm from "node:vm"
 import * as Etf from "../../src/codec/Etf.ts"
+import * as Json from "../../src/codec/Json.ts"
 import * as OtherCommand from "../../src/protocol/OtherCommand.ts"
 import * as SessionMetrics from "../../src/session/SessionMetrics.ts"
 import { acceptAndHello, options, ready, readySession, secret, sentPayloads, Session, settle, TestLayer } from "./harness.ts"
@@ -136,6 +137,14 @@ describe("a command of an opcode this version does not know", () => {
       yield* settle
       expect((yield* sentPayloads(peer)).filter((payload) => payload.op !== 1)).toEqual([])
     }).pipe(Effect.provide(TestLayer)))
+
+  // `Array.from` followed a list's own `Symbol.iterator`: what went out was what it yielded, where
+  // JSON writes the list's indexes (rereview102)
+  it("copies a list by its indexes, as JSON reads it, not through its own iterator", () => {
+    const list = Object.defineProperty([1, 2], Symbol.iterator, { value: function*() { yield "not the list" } })
+    const frame = Either.getOrThrow(OtherCommand.encode(44, { list }, Json.encoding))
+    expect(frame).toBe(`{"op":44,"d":{"list":[1,2]}}`)
+  })
 
   it.scoped("goes within the send limit as other commands do: 115 beside the Identify, the rest wait for the window", () =>
     Effect.gen(function*() {

@@ -130,6 +130,27 @@ describe("SessionOptions.resolve", () => {
     expect(problemOf(SessionOptions.resolve(nested))).toBe("timeouts.hello could not be read: gone")
   })
 
+  // what an option's getter threw was masked with the token read again: a token getter that answers
+  // once left the text unmasked; a list was copied through its own `Symbol.iterator` (rereview102)
+  it("masks what a getter threw with the token as read, not read again; copies a list by its indexes", () => {
+    let reads = 0
+    const once = Object.defineProperties(options(), {
+      token: { enumerable: true, get: () => ++reads === 1 ? options().token : Redacted.make("another") },
+      intents: {
+        enumerable: true,
+        get: () => {
+          throw new Error(`no intents for ${secret}`)
+        }
+      }
+    })
+    expect(problemOf(SessionOptions.resolve(once))).toBe("intents could not be read: no intents for <token>")
+    expect(reads).toBe(1)
+    const shard = Object.defineProperty([1, 2], Symbol.iterator, { value: function*() { yield 5 } })
+    expect(Either.getOrThrow(SessionOptions.resolve(options({ shard: shard as unknown as [number, number] }))).shard).toEqual([1, 2])
+    const huge = new Array<number>(2 ** 32 - 1)
+    expect(problemOf(SessionOptions.resolve(options({ events: huge as never })))).toBe("events could not be read: a list of 4294967295 items, over the 1048576 any option takes")
+  })
+
   it("fills in the defaults", () => {
     const { compression: _compression, ...defaults } = options()
     const resolved = Either.getOrThrow(SessionOptions.resolve(defaults))
