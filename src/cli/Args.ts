@@ -3,7 +3,6 @@
  *
  * @since 0.1.0
  */
-import { GatewayDispatchEvents } from "discord-api-types/gateway/v10"
 import * as Either from "effect/Either"
 import * as LogLevel from "effect/LogLevel"
 import * as Redacted from "effect/Redacted"
@@ -11,7 +10,7 @@ import type { Compression } from "../codec/Compression.ts"
 import { isQuotable } from "../internal/printable.ts"
 import { TaggedError } from "../internal/taggedError.ts"
 import { maxShardCount } from "../protocol/Commands.ts"
-import { isTypeNameInAnyCase } from "../protocol/Event.ts"
+import { isTypeNameInAnyCase, knownTypeNames } from "../protocol/Event.ts"
 import { isHttpUrl, isWebSocketUrl, maxUrlLength } from "../protocol/internal/schema.ts"
 import * as Intents from "../protocol/Intents.ts"
 import * as Session from "../session/Session.ts"
@@ -229,7 +228,6 @@ const tokenOf = (
   return Either.right(token)
 }
 
-const knownEvents: ReadonlySet<string> = new Set(Object.values(GatewayDispatchEvents))
 
 // a dispatch type as given, if it looks like one; otherwise as `echo` shows it
 const unquoted = (name: string): string => /^[A-Z0-9_]{1,40}$/.test(name) ? name : echo(name)
@@ -256,7 +254,7 @@ const isLoopback = (hostname: string): boolean =>
  */
 export const warnings = (options: CliOptions): ReadonlyArray<string> => {
   const found: Array<string> = []
-  const unknown = [...(options.events ?? [])].filter((name) => !knownEvents.has(name)).map(unquoted)
+  const unknown = [...(options.events ?? [])].filter((name) => !knownTypeNames.has(name)).map(unquoted)
   if (unknown.length > 0) found.push(`--events: ${unknown.join(", ")}: not a dispatch type this version knows; passed on as given`)
   if (options.token === undefined) return found
   // with --gateway the fleet is given a shard count too, so GET /gateway/bot is never asked: the

@@ -4,6 +4,7 @@
  *
  * @since 0.1.0
  */
+import { GatewayDispatchEvents } from "discord-api-types/gateway/v10"
 import type { GatewayDispatchPayload } from "discord-api-types/v10"
 
 type Split<P extends GatewayDispatchPayload> = P extends unknown
@@ -56,6 +57,14 @@ const typeName = /^[A-Z0-9_]{1,64}$/
  * @since 0.1.0
  */
 export const isTypeName = (t: string): boolean => typeName.test(t)
+
+/**
+ * Every dispatch type these typings know (discord-api-types' `GatewayDispatchEvents`): Discord's
+ * own, as this version knows them.
+ *
+ * @since 0.1.0
+ */
+export const knownTypeNames: ReadonlySet<string> = new Set(Object.values(GatewayDispatchEvents))
 
 /**
  * Whether `name`, upper-cased, is written as Discord writes a dispatch type ({@link isTypeName}),

@@ -14,7 +14,7 @@ import { globalValue } from "effect/GlobalValue"
 import * as Metric from "effect/Metric"
 import * as MetricBoundaries from "effect/MetricBoundaries"
 import * as MetricLabel from "effect/MetricLabel"
-import { isTypeName } from "../protocol/Event.ts"
+import { isTypeName, knownTypeNames } from "../protocol/Event.ts"
 import { FatalClose } from "./SessionError.ts"
 
 /**
@@ -153,10 +153,11 @@ export interface SessionMetrics {
 }
 
 /**
- * How many event types `discord_gateway_events_total` counts apart (Discord has about 80); the
- * types seen after them count as `type="other"`, as do names no Discord event has (anything but
- * 1-64 of `A-Z`, `0-9` and `_`), so that a gateway sending made-up types, or a megabyte of name,
- * cannot grow the registry without end.
+ * How many event types the typings do not know `discord_gateway_events_total` counts apart, besides
+ * every one they know (Discord's own, about 80, always counted apart); the unknown types seen after
+ * them count as `type="other"`, as do names no Discord event has (anything but 1-64 of `A-Z`, `0-9`
+ * and `_`), so that a gateway sending made-up types, or a megabyte of name, cannot grow the registry
+ * without end, nor hide Discord's types in `other`.
  *
  * @since 0.1.0
  */
@@ -165,10 +166,13 @@ export const maxEventTypes = 256
 // the `type` tags, shared by every session: the metric finds its counter by the tags' identity
 const typeTags = new Map<string, ReadonlyArray<MetricLabel.MetricLabel>>()
 const otherTags = [MetricLabel.make("type", "other")]
+let unknownTypes = 0
 const tagsOf = (type: string) => {
   let tags = typeTags.get(type)
   if (tags === undefined) {
-    if (typeTags.size >= maxEventTypes || !isTypeName(type)) return otherTags
+    const known = knownTypeNames.has(type)
+    if (!known && (unknownTypes >= maxEventTypes || !isTypeName(type))) return otherTags
+    if (!known) unknownTypes++
     tags = [MetricLabel.make("type", type)]
     typeTags.set(type, tags)
   }

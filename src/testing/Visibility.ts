@@ -6,8 +6,8 @@
  *
  * @since 0.1.0
  */
-import { GatewayDispatchEvents } from "discord-api-types/gateway/v10"
 import { isRecord } from "../internal/record.ts"
+import { knownTypeNames } from "../protocol/Event.ts"
 import { isSnowflake } from "../protocol/internal/schema.ts"
 import * as Intents from "../protocol/Intents.ts"
 import { shardOf } from "../protocol/Sharding.ts"
@@ -109,9 +109,6 @@ export const asSeen = (intents: number, botId: string, t: string, d: unknown): u
 // the guild events that name their guild as `id`
 const namedById = new Set(["GUILD_CREATE", "GUILD_UPDATE", "GUILD_DELETE"])
 
-// every dispatch type Discord sends, as discord-api-types knows them
-const discordTypes: ReadonlySet<string> = new Set(Object.values(GatewayDispatchEvents))
-
 /**
  * The shard Discord sends a dispatch to, of `shardCount`: its guild's (`guild_id`, the `id` of
  * `GUILD_CREATE`, `GUILD_UPDATE`, `GUILD_DELETE`, or a `RATE_LIMITED`'s `meta.guild_id`); shard 0 for one of Discord's types without a
@@ -132,5 +129,5 @@ export const shardOfDispatch = (t: string, d: unknown, shardCount: number): numb
     ? meta["guild_id"]
     : undefined
   if (guildId !== undefined) return shardOf(guildId, shardCount)
-  return discordTypes.has(t) || needs.has(t) ? 0 : undefined
+  return knownTypeNames.has(t) || needs.has(t) ? 0 : undefined
 }

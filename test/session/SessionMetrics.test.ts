@@ -115,6 +115,20 @@ describe("SessionMetrics", () => {
       expect(own.slice(-44)).toEqual(Array.from({ length: 44 }, () => 0))
     }))
 
+  // 256 made-up types took every place, and Discord's own types not seen yet counted as other in
+  // every session of the process until it restarted (chaos2)
+  it.effect("counts the types the typings know apart, however many made-up ones came first", () =>
+    Effect.gen(function*() {
+      const metrics = SessionMetrics.make(0)
+      for (let i = 0; i < SessionMetrics.maxEventTypes + 10; i++) metrics.event(`FLOODED_${i}`)
+      const before = yield* counterOf(SessionMetrics.events, [type("MESSAGE_REACTION_REMOVE_EMOJI")])
+      metrics.event("MESSAGE_REACTION_REMOVE_EMOJI")
+      expect((yield* counterOf(SessionMetrics.events, [type("MESSAGE_REACTION_REMOVE_EMOJI")])) - before).toBe(1)
+      const otherBefore = yield* counterOf(SessionMetrics.events, [type("other")])
+      metrics.event("FLOODED_AGAIN")
+      expect((yield* counterOf(SessionMetrics.events, [type("other")])) - otherBefore).toBe(1)
+    }))
+
   // each test below has a shard number of its own (60+), so its per-shard series start empty here
   const shardLabel = (id: number) => MetricLabel.make("shard", String(id))
 
