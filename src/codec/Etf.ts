@@ -114,8 +114,19 @@ const maxBigDigits = 256
 
 class Reader {
   readonly view: DataView
+  // lists, tuples and maps still to be made: one per two bytes of the term, and a few more for a
+  // small one (`{[], []}`). An empty list is one byte that became an array of 32 bytes and its
+  // place in another: a message of them held about 40 times its size (JSON's densest,
+  // `[{},{},...]`, about 22 times); real data has a few bytes of keys and values per container
+  private containersLeft: number
   constructor(readonly bytes: Uint8Array, readonly rejectAtomKeys: boolean, public pos: number) {
     this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+    this.containersLeft = Math.floor(bytes.length / 2) + 64
+  }
+
+  /** Counts a list, tuple or map about to be made. */
+  container(): void {
+    if (--this.containersLeft < 0) throw new Malformed(`more lists, tuples and maps than one per two bytes of the message (at offset ${this.pos - 1})`)
   }
 
   need(count: number): number {
@@ -235,6 +246,7 @@ class Reader {
       case Tag.Map:
         return this.map(depth + 1)
       case Tag.Nil:
+        this.container()
         return []
       case Tag.List: {
         const items = this.sequence(this.view.getUint32(this.need(4)), depth + 1, "list")
@@ -271,6 +283,7 @@ class Reader {
 
   sequence(length: number, depth: number, what: string): Array<unknown> {
     if (depth > maxDepth) throw new Malformed(`nested deeper than ${maxDepth}`)
+    this.container()
     const items = new Array<unknown>(this.count(length, 1, what))
     for (let i = 0; i < length; i++) items[i] = this.term(depth)
     return items
@@ -298,6 +311,7 @@ class Reader {
 
   map(depth: number): Record<string, unknown> {
     if (depth > maxDepth) throw new Malformed(`nested deeper than ${maxDepth}`)
+    this.container()
     const length = this.count(this.view.getUint32(this.need(4)), 2, "map")
     const object: Record<string, unknown> = {}
     for (let i = 0; i < length; i++) {

@@ -197,6 +197,22 @@ describe("Etf.decodeTerm", () => {
   })
 })
 
+describe("Etf.decodeTerm: what a message may cost once decoded", () => {
+  const list = (count: number, item: ReadonlyArray<number>) =>
+    Uint8Array.from([Etf.version, 108, count >>> 24, (count >>> 16) & 0xff, (count >>> 8) & 0xff, count & 0xff, ...Array.from({ length: count }, () => item).flat(), 106])
+
+  // each empty list is one byte made an array: a message of them held about 40 times its size, a
+  // 64 MiB one some 2.6 GB (chaos2)
+  it("refuses more lists, tuples and maps than one per two bytes of the message, and takes real data's", () => {
+    expect(failure(Etf.decodeTerm(list(10_000, [106]))).message).toContain("more lists, tuples and maps than one per two bytes")
+    // a map with a key and a value per entry
+    const maps = Etf.decodeTerm(list(10_000, [116, 0, 0, 0, 1, ...binary("a"), 106]))
+    expect(Array.isArray(maps) && maps.length).toBe(10_000)
+    // a small term of empty lists
+    expect(decoded(104, 3, 106, 106, 106)).toEqual([[], [], []])
+  })
+})
+
 describe("Etf.decode", () => {
   it("decodes a gateway envelope with atom keys and an atom event name, as Discord sends it", () => {
     const message = Etf.encodeWith({ t: new Etf.Atom("READY"), s: 1, op: 0, d: { shard: [0, 1], guild_id: "80351110224678912" } }, Etf.gatewayStyle)
