@@ -409,13 +409,12 @@ export const only = <S extends Schemas, E2 = never, R2 = never>(
 /**
  * One event checked as {@link events} checks it, then handled: `handle` gets it (with `d` the
  * schema's output for the types given), or, when its data does not pass, it is counted and handed
- * to `onInvalid` instead. For a loop that handles each chunk of events whole, in one step (the
- * handoff of a stopped program): {@link events} splits a chunk at each bad event to report it in
- * its place, and a stop between two pieces loses the rest of the chunk.
+ * to `onInvalid` instead. For a loop that takes each chunk of events in one step: {@link events}
+ * splits a chunk at each bad event to report it in its place.
  *
  * @example
  * const handleChecked = Validated.handler({ MESSAGE_CREATE: MessageCreate }, handle)
- * yield* Stream.runForEachChunk(session.events, (chunk) => Effect.uninterruptible(Effect.forEach(chunk, handleChecked)))
+ * yield* Stream.runForEachChunk(session.events, (chunk) => Effect.forEach(chunk, handleChecked))
  *
  * @since 0.1.0
  */

@@ -112,45 +112,51 @@ it.scoped("the startup example's wait gives false when the fleet ends before eve
     expect(yield* Fiber.join(waiting)).toBe(false)
   }).pipe(Effect.provide(FourShards)))
 
-// README: "The library" — the handoff example: stopped mid-chunk (Ctrl-C), the program handles every
-// event up to its point once, in order, and the next process resumes from there.
-it.scoped("the handoff example hands the session over with no event lost or handled twice", () =>
+// README: "Resume points and handoff" — the handoff example: stopped (Ctrl-C) at any turn while
+// events flow, the program handles every event up to its point once, in order, and the next
+// process resumes from there. (A loop of uninterruptible chunks, interrupted after a take and
+// before its handler began, lost the chunk the point counted: interrupt1.)
+it.effect("the handoff example hands the session over with no event lost or handled twice, stopped at any turn", () =>
   Effect.gen(function*() {
-    const gateway = yield* MemoryTransport.MemoryGateway
-    const handled: Array<number> = []
-    let saved: Option.Option<SessionOptions.ResumePoint> = Option.none()
     const token = Redacted.make("test-token")
     const intents = Intents.Guilds
-    const loadPoint = Effect.succeed(Option.none<SessionOptions.ResumePoint>())
-    const savePoint = (point: Option.Option<SessionOptions.ResumePoint>) => Effect.sync(() => void (saved = point))
-    // a handler that takes a turn per event, so the stop lands inside a chunk
-    const handle = (event: GatewayEvent) => Effect.zipRight(Effect.yieldNow(), Effect.sync(() => void handled.push(event.sequence)))
-    const program = Effect.gen(function*() {
-      const session = yield* Session.make({ token, intents, resume: Option.getOrUndefined(yield* loadPoint), gateway: "ws://gateway.test", compression: "none" })
-      yield* Effect.addFinalizer(() =>
-        Effect.gen(function*() {
-          const point = yield* session.disconnect()
-          yield* Stream.runForEach(session.events, handle).pipe(Effect.ignore)
-          yield* savePoint(point)
+    for (const [ops, turns] of [16, 32].flatMap((ops) => Array.from({ length: 20 }, (_, turns) => [ops, turns] as const))) {
+      yield* Effect.scoped(Effect.gen(function*() {
+        const gateway = yield* MemoryTransport.MemoryGateway
+        const handled: Array<number> = []
+        let saved: Option.Option<SessionOptions.ResumePoint> = Option.none()
+        const loadPoint = Effect.succeed(Option.none<SessionOptions.ResumePoint>())
+        const savePoint = (point: Option.Option<SessionOptions.ResumePoint>) => Effect.sync(() => void (saved = point))
+        const handle = (event: GatewayEvent) => Effect.sync(() => void handled.push(event.sequence))
+        const program = Effect.gen(function*() {
+          const session = yield* Session.make({ token, intents, resume: Option.getOrUndefined(yield* loadPoint), gateway: "ws://gateway.test", compression: "none" })
+          const loop = yield* Effect.forkScoped(Stream.runForEach(session.events, handle))
+          yield* Effect.addFinalizer(() =>
+            Effect.gen(function*() {
+              const point = yield* session.disconnect()
+              yield* Fiber.await(loop) // the loop takes what was buffered when the session stopped, then ends
+              yield* savePoint(point)
+            })
+          )
+          yield* Fiber.join(loop)
         })
-      )
-      yield* Stream.runForEachChunk(session.events, (chunk) => Effect.uninterruptible(Effect.forEach(chunk, handle)))
-    })
-    const running = yield* Effect.fork(Effect.scoped(program))
-    const peer = yield* gateway.accept
-    yield* peer.handshake(10_000)
-    yield* peer.sendJson(ready(1, "abc"))
-    for (let s = 2; s <= 40; s++) yield* peer.sendJson({ op: 0, s, t: "TYPING_START", d: { channel_id: "1", user_id: "2", timestamp: 0 } })
-    for (let turn = 0; turn < 5; turn++) yield* Effect.yieldNow()
-    yield* Fiber.interrupt(running)
-    const point = Option.getOrThrow(saved)
-    expect(handled.length).toBeGreaterThan(1)
-    expect(handled).toEqual(Array.from({ length: point.sequence }, (_, i) => i + 1))
-    // the next process resumes there
-    yield* Session.make({ token, intents, resume: point, gateway: "ws://gateway.test", compression: "none" })
-    const next = yield* gateway.accept
-    expect(yield* next.handshake(10_000)).toMatchObject({ op: 6, d: { session_id: "abc", seq: point.sequence } })
-  }).pipe(Effect.provide(TestServices)))
+        // Effect looks for an interruption every few operations, as it does every 2048 by default
+        const running = yield* Effect.fork(Effect.scoped(program).pipe(Effect.withMaxOpsBeforeYield(ops)))
+        const peer = yield* gateway.accept
+        yield* peer.handshake(10_000)
+        yield* peer.sendJson(ready(1, "abc"))
+        for (let s = 2; s <= 40; s++) yield* peer.sendJson({ op: 0, s, t: "TYPING_START", d: { channel_id: "1", user_id: "2", timestamp: 0 } })
+        for (let turn = 0; turn < turns; turn++) yield* Effect.yieldNow()
+        yield* Fiber.interrupt(running)
+        const point = Option.getOrThrow(saved)
+        expect({ ops, turns, handled }).toEqual({ ops, turns, handled: Array.from({ length: point.sequence }, (_, i) => i + 1) })
+        // the next process resumes there
+        yield* Session.make({ token, intents, resume: point, gateway: "ws://gateway.test", compression: "none" })
+        const next = yield* gateway.accept
+        expect(yield* next.handshake(10_000)).toMatchObject({ op: 6, d: { session_id: "abc", seq: point.sequence } })
+      }).pipe(Effect.provide(TestServices)))
+    }
+  }))
 
 // README: "Handling events concurrently" — lanes by guild: each guild's events in order, lanes side
 // by side (the code as the README gives it)
@@ -408,38 +414,42 @@ it.scoped("the fleet's layerConfig example reads its settings, SHARD_COUNT optio
   }))
 
 // README: "Many shards: the fleet" — a layer's points handed on by a finalizer of the program, which
-// runs before the layer's release, stopped (an interruption, as by Ctrl-C) with events still
-// buffered: the program handles every event the points count (the first version of the example
-// saved the points and left the buffered events unhandled: 37 of 40 lost)
-it.scoped("the finalizer example hands a layer's fleet over with no event lost", () =>
+// runs before the layer's release, stopped (an interruption, as by Ctrl-C) at any turn with events
+// still buffered: the program handles every event the points count, once (the first version of the
+// example saved the points and left the buffered events unhandled: 37 of 40 lost)
+it.effect("the finalizer example hands a layer's fleet over with no event lost or handled twice, stopped at any turn", () =>
   Effect.gen(function*() {
-    let saved: ReadonlyArray<SessionOptions.ResumePoint> = []
-    const handled: Array<number> = []
-    const savePoints = (points: ReadonlyArray<SessionOptions.ResumePoint>) => Effect.sync(() => void (saved = points))
-    // each event a step of the scheduler: the stop comes with most of them still buffered
-    const handle = (event: GatewayEvent) => Effect.zipRight(Effect.yieldNow(), Effect.sync(() => void handled.push(event.sequence)))
-    const services = yield* Layer.build(TestServices)
-    const BotLayer = Fleet.layer(fleetOptions({ shardCount: 1 })).pipe(Layer.provide(Layer.succeedContext(services)))
-    const program = Effect.gen(function*() {
-      const fleet = yield* Fleet.Fleet
-      yield* Effect.addFinalizer(() =>
-        Effect.gen(function*() {
-          const points = yield* fleet.disconnect()
-          yield* Stream.runForEach(fleet.events, handle).pipe(Effect.ignore) // the events the points count
-          yield* savePoints(points) // your store, its errors caught (`Effect.catchAll`): a finalizer cannot fail
+    for (let turns = 0; turns < 16; turns++) {
+      yield* Effect.scoped(Effect.gen(function*() {
+        let saved: ReadonlyArray<SessionOptions.ResumePoint> = []
+        const handled: Array<number> = []
+        const savePoints = (points: ReadonlyArray<SessionOptions.ResumePoint>) => Effect.sync(() => void (saved = points))
+        // each event a step of the scheduler: the stop comes with most of them still buffered
+        const handle = (event: GatewayEvent) => Effect.zipRight(Effect.yieldNow(), Effect.sync(() => void handled.push(event.sequence)))
+        const services = yield* Layer.build(TestServices)
+        const BotLayer = Fleet.layer(fleetOptions({ shardCount: 1 })).pipe(Layer.provide(Layer.succeedContext(services)))
+        const program = Effect.gen(function*() {
+          const fleet = yield* Fleet.Fleet
+          const loop = yield* Effect.forkScoped(Stream.runForEach(fleet.events, handle))
+          yield* Effect.addFinalizer(() =>
+            Effect.gen(function*() {
+              const points = yield* fleet.disconnect()
+              yield* Fiber.await(loop) // the events the points count, then the stream's end
+              yield* savePoints(points) // your store, its errors caught (`Effect.catchAll`): a finalizer cannot fail
+            })
+          )
+          yield* Fiber.join(loop)
         })
-      )
-      yield* Stream.runForEachChunk(fleet.events, (chunk) => Effect.uninterruptible(Effect.forEach(chunk, handle)))
-    })
-    const running = yield* Effect.fork(program.pipe(Effect.scoped, Effect.provide(BotLayer)))
-    const { peer } = yield* acceptAndHello(41_250).pipe(Effect.provide(services))
-    yield* peer.sendJson(ready(1, "session-0", [0, 1]))
-    for (let s = 2; s <= 40; s++) yield* peer.sendJson(dispatch(s, "TYPING_START", { channel_id: "1", user_id: "2", timestamp: s }))
-    for (let turn = 0; turn < 5; turn++) yield* Effect.yieldNow()
-    yield* Fiber.interrupt(running)
-    expect(saved.map((point) => [point.sessionId, point.shard])).toEqual([["session-0", [0, 1]]])
-    expect(saved[0]!.sequence).toBeGreaterThan(1)
-    expect(handled).toEqual(Array.from({ length: saved[0]!.sequence }, (_, i) => i + 1))
+        const running = yield* Effect.fork(program.pipe(Effect.scoped, Effect.provide(BotLayer), Effect.withMaxOpsBeforeYield(16)))
+        const { peer } = yield* acceptAndHello(41_250).pipe(Effect.provide(services))
+        yield* peer.sendJson(ready(1, "session-0", [0, 1]))
+        for (let s = 2; s <= 40; s++) yield* peer.sendJson(dispatch(s, "TYPING_START", { channel_id: "1", user_id: "2", timestamp: s }))
+        for (let turn = 0; turn < turns; turn++) yield* Effect.yieldNow()
+        yield* Fiber.interrupt(running)
+        expect(saved.map((point) => [point.sessionId, point.shard])).toEqual([["session-0", [0, 1]]])
+        expect({ turns, handled }).toEqual({ turns, handled: Array.from({ length: saved[0]!.sequence }, (_, i) => i + 1) })
+      }))
+    }
   }))
 
 // README: "Checking event data (opt-in)" — the example's stream, over a session on the in-memory transport.

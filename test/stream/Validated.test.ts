@@ -840,9 +840,9 @@ describe("Validated.handler", () => {
       expect(lines).toEqual([[["dropped MESSAGE_CREATE: it did not pass its schema: id is missing; content is missing"], { type: "MESSAGE_CREATE", shard: 3, sequence: 4 }]])
     }))
 
-  // the README's handoff, with the events checked: `events` splits a chunk at each bad event to
-  // report it in its place, and a stop between the pieces lost the rest of the chunk (other
-  // shards' events among them), which the resume points counted as delivered
+  // a loop handling each chunk whole, in one uninterruptible step, with the events checked: `events`
+  // splits a chunk at each bad event to report it in its place, and a stop between the pieces lost
+  // the rest of the chunk (other shards' events among them), which the resume points counted
   it.scoped("in a loop handling each chunk whole, a stop while a bad event is reported loses no event of the handoff", () =>
     Effect.gen(function*() {
       yield* FleetHarness.configureLimiter(2)
