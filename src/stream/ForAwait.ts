@@ -46,6 +46,7 @@ export const iterate = <A, E>(stream: Stream.Stream<A, E>): AsyncIterable<A> => 
       return done
     }
     const step = async (): Promise<IteratorResult<A>> => {
+      if (ended) return done
       while (next >= chunk.length) {
         if (ended) return done
         pull ??= await Effect.runPromise(Scope.extend(Stream.toPull(stream), scope))
@@ -53,12 +54,15 @@ export const iterate = <A, E>(stream: Stream.Stream<A, E>): AsyncIterable<A> => 
         taking = Effect.runFork(pull)
         const exit = await Effect.runPromise(Fiber.await(taking))
         taking = undefined
-        if (ended) return done
         if (Exit.isSuccess(exit)) {
           chunk = Chunk.toReadonlyArray(exit.value)
           next = 0
+          // a take done as a `return()` came hands over its first event, which the stream counts as
+          // delivered (it was dropped); the rest of its chunk goes with the run
+          if (ended) return chunk.length > 0 ? { done: false, value: chunk[next++]! } : done
           continue
         }
+        if (ended) return done
         await end()
         // a failure of `None` is the stream's end
         const failure = Cause.failureOption(exit.cause)

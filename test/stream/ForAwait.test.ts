@@ -100,6 +100,44 @@ describe("ForAwait.iterate", () => {
 
   // each waiting next() began a run of its own (duplicates), or overwrote the chunk of another
   // (events lost), and a return() answered only the last of them
+  // a take done in the few microtask turns before a return() was dropped as the wait ended: the
+  // event, counted as delivered, reached neither loop (interrupt1)
+  it.effect("a return() while a next() waits, at any microtask turn: every event goes to that next() or to the next loop, once, in order", () =>
+    Effect.gen(function*() {
+      const ticks = async (n: number) => {
+        for (let i = 0; i < n; i++) await Promise.resolve()
+      }
+      for (const takeFirst of [false, true]) {
+        for (let turns = 0; turns < 60; turns++) {
+          const buffer = yield* EventBuffer.make<string, never>(16)
+          for (const event of ["a", "b", "c"]) {
+            buffer.sink.unsafeOffer(event)
+            buffer.sink.endChunk?.()
+          }
+          const first = yield* Effect.promise(async () => {
+            const iterator = ForAwait.iterate(buffer.stream)[Symbol.asyncIterator]()
+            const got: Array<string> = []
+            if (takeFirst) {
+              const result = await iterator.next()
+              if (result.done !== true) got.push(result.value)
+            }
+            const pending = iterator.next()
+            await ticks(turns)
+            const returned = iterator.return!()
+            const result = await pending
+            await returned
+            if (result.done !== true) got.push(result.value)
+            // ended: no more events
+            expect(await iterator.next()).toEqual({ done: true, value: undefined })
+            return got
+          })
+          yield* buffer.done(Exit.void)
+          const rest = Chunk.toReadonlyArray(yield* Stream.runCollect(buffer.stream))
+          expect({ takeFirst, turns, all: [...first, ...rest] }).toEqual({ takeFirst, turns, all: ["a", "b", "c"] })
+        }
+      }
+    }))
+
   it.live("next() calls made at once wait their turn: each event once, in order; a return() answers every one waiting", () =>
     Effect.gen(function*() {
       const chunked = ForAwait.iterate(Stream.fromChunks(Chunk.make(1, 2), Chunk.make(3), Chunk.make(4, 5)))[Symbol.asyncIterator]()
