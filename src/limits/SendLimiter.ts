@@ -18,8 +18,8 @@ import * as SlidingWindow from "./SlidingWindow.ts"
  * `control`: identify, resume and heartbeats, which keep the connection alive, served first, and
  * free to take every place; `command`: everything a user sends, in line, first come first served,
  * leaving the reserved places free; `inLine`: scheduled beats too frequent to leave commands a place
- * as control sends ({@link scheduledBeatPriority}), in line with the commands, yet free to take
- * every place.
+ * as control sends ({@link scheduledBeatPriority}), in line with the commands, yet free to take the
+ * reserved places but those of the identify or resume and of an op 1 answer.
  *
  * @since 0.1.0
  */
@@ -47,6 +47,12 @@ const discordBeatPlaces = 2
  * connection's identify or resume: 4.
  */
 const defaultReserved = discordBeatPlaces + 2
+
+/**
+ * The places kept for control sends that are no scheduled beats: the connection's identify or
+ * resume, and a beat requested by the gateway (op 1). `inLine` beats leave them free.
+ */
+const unscheduledControlPlaces = 2
 
 /**
  * Time added to Discord's windows. Discord counts a send when it arrives: if the first of a
@@ -88,8 +94,9 @@ export const scheduledBeatPlaces = (intervalMs: number, options: SendLimiterOpti
  * Discord's 41.25 s they take 2 of 120); `inLine` when they alone would take every place commands
  * may use (beats under about 0.53 s apart), so that they line up with the commands, first come first
  * served: as control sends, served first, they took every place as it freed, and no command went
- * out for as long as the connection lived. In line they may still take every place: kept to the
- * commands' places, beats 0.51-0.53 s apart were late once a window with no command sent.
+ * out for as long as the connection lived. In line they may still take the places kept for beats:
+ * kept to the commands' places, beats 0.52-0.53 s apart were late once a window with no command
+ * sent.
  *
  * @since 0.1.0
  */
@@ -182,7 +189,7 @@ class Limiter implements SendLimiter {
 
   private capsKeeping(reserved: number): Record<SendPriority, number> {
     const kept = Number.isNaN(reserved) ? 0 : Math.min(Math.max(0, Math.floor(reserved)), this.limit - 1)
-    return { control: this.limit, command: this.limit - kept, inLine: this.limit }
+    return { control: this.limit, command: this.limit - kept, inLine: this.limit - Math.min(kept, unscheduledControlPlaces) }
   }
 
   reserve(places: number): Effect.Effect<void> {

@@ -103,7 +103,7 @@ describe("SendLimiter", () => {
     expect(priorities).toEqual(["control", "control", "control", "inLine", "inLine", "inLine"])
   })
 
-  it.scoped("an inLine take waits behind the commands before it, yet may take every place", () =>
+  it.scoped("an inLine take waits behind the commands before it, yet may take the places kept for beats", () =>
     Effect.gen(function*() {
       const limiter = yield* SendLimiter.make()
       // the places commands may use taken: a command waits, and an inLine take after it waits its turn
@@ -111,14 +111,16 @@ describe("SendLimiter", () => {
       const command = yield* forkTake(limiter, "command")
       const inLine = yield* forkTake(limiter, "inLine")
       expect([yield* isDone(command), yield* isDone(inLine)]).toEqual([false, false])
-      // with no command waiting, inLine takes go up to the window's last place, as control sends do
+      // with no command waiting, inLine takes go on into the places kept for beats, and stop at the
+      // two kept for an identify or resume and an op 1 answer
       yield* Fiber.interrupt(command)
       yield* settle
       expect(yield* isDone(inLine)).toBe(true)
-      yield* takeMany(limiter, "inLine", 3)
-      expect((yield* limiter.snapshot).used).toBe(120)
+      yield* takeMany(limiter, "inLine", 1)
+      expect((yield* limiter.snapshot).used).toBe(118)
       const next = yield* forkTake(limiter, "inLine")
       expect(yield* isDone(next)).toBe(false)
+      expect(yield* limiter.tryTake(0)).toBe(true)
     }))
 
   it.scoped("reserve changes the places kept for control sends: commands waiting for them go once fewer are kept", () =>

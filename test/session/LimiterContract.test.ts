@@ -35,9 +35,9 @@ describe("the identify limiter and a stop", () => {
   // Once `send` has run, a stop must still end the limiter's identify: waiting in the connection's
   // send limiter (the window full at the key's turn), it would hold the key's lock for ever, the
   // send limiter's timer gone with the connection's scope (a review found it so, with the limiter
-  // run on a fiber of its own). Beats this frequent now line up with commands, so they no longer
-  // fill the places kept for the Identify: it goes at its turn, and the stop after it still ends
-  // the key's identify.
+  // run on a fiber of its own). Beats this frequent now line up with commands, and leave the
+  // places kept for the Identify free: it goes at its turn, and the stop after it still ends the
+  // key's identify.
   it.scoped("beats every 250 ms do not hold the Identify back at its turn, and a stop before READY does not hold the key's lock for ever", () =>
     Effect.gen(function*() {
       // shard 0 identifies at 0 and is READY at once: key 0's next turn is 40 s later
@@ -50,8 +50,8 @@ describe("the identify limiter and a stop", () => {
       expect(yield* a.state).toMatchObject({ _tag: "Connected", phase: "Ready" })
 
       // shard 1 (same key: max concurrency 1) connects; its gateway asks for beats every 250 ms,
-      // which take the places commands may use (116 of the 120 per 61 s) by 30 s, while the
-      // Identify waits for its turn
+      // which take every place but the two kept for an identify and an op 1 answer (118 of the 120
+      // per 61 s) by 30 s, while the Identify waits for its turn
       const b = yield* Session.make(options({ shard: [1, 2] }))
       const peerB = yield* accept
       yield* peerB.autoAck(true)
@@ -59,7 +59,7 @@ describe("the identify limiter and a stop", () => {
       yield* settle
       yield* step(250, 41 * 4)
       const opsB = yield* sentOps(peerB)
-      expect(opsB.filter((op) => op === 1).length).toBe(116)
+      expect(opsB.filter((op) => op === 1).length).toBe(118)
       // its turn came at 40 s: the Identify went out in a place kept for it, and waits for READY
       expect(opsB.filter((op) => op === 2)).toHaveLength(1)
       const limiter = yield* IdentifyLimiter.IdentifyLimiter
