@@ -265,7 +265,11 @@ const start = (
     const shardCount = options.shardCount ?? (yield* firstInfo).shards
     const { elsewhere, ids, resume, stale, unmatched } = yield* FleetOptions.resolveShards(options, shardCount, resolved.encoding, resolved.intents)
     yield* toldOfPoints(Effect.logInfo, elsewhere, "are of shards this fleet does not run: left out")
-    yield* toldOfPoints(Effect.logWarning, stale, `are of another shard count than the recommended ${shardCount}: their shards identify anew`)
+    yield* toldOfPoints(
+      Effect.logWarning,
+      stale,
+      `are of another shard count than ${options.shardCount === undefined ? "the recommended" : "the fleet's"} ${shardCount}: not resumed`
+    )
     yield* toldOfPoints(
       Effect.logWarning,
       unmatched,

@@ -195,13 +195,13 @@ export const readOnce = (given: FleetOptions): Either.Either<FleetOptions, Inval
 /**
  * The shard ids to run, in ascending order, and the resume point of each shard that has one, once
  * the shard count is known (of two points of one gateway session, the one with the higher
- * sequence; two of different sessions are refused). A point of another shard count is refused when
- * the count was given; when it came from `GET /gateway/bot` (Discord recommends another count
- * since the points were stored), it cannot be resumed and is `stale`: its shard identifies anew.
- * So is a point saved over another encoding than the fleet's `encoding`, or with other intents
- * (`unmatched`): Discord resumes a session only over the encoding it began with, and keeps the
- * intents it identified with. A point of a shard the fleet does not run is left out
- * (`elsewhere`): one store may hand every process the points of all.
+ * sequence; two of different sessions are refused). A point of another shard count (stored before a
+ * reshard: the count given, or the one `GET /gateway/bot` recommends, changed since) cannot be
+ * resumed and is `stale`, left out: refused, it made every process handed the store's points fail
+ * to start until someone emptied the store. Nor is a point saved over another encoding than the
+ * fleet's `encoding`, or with other intents (`unmatched`): Discord resumes a session only over the
+ * encoding it began with, and keeps the intents it identified with. A point of a shard the fleet
+ * does not run is left out (`elsewhere`): one store may hand every process the points of all.
  *
  * @internal
  * @since 0.1.0
@@ -232,8 +232,7 @@ export const resolveShards = (
   const elsewhere: Array<ResumePoint> = []
   for (const point of options.resume ?? []) {
     const [id, count] = point.shard
-    if (count !== shardCount && options.shardCount === undefined) stale.push(point)
-    else if (count !== shardCount) found.push(`resume point of shard ${id} has shard count ${count}, not ${shardCount}`)
+    if (count !== shardCount) stale.push(point)
     else if (!ids.includes(id)) elsewhere.push(point)
     else {
       // two points of one gateway session (an old fleet's, after the shard was stopped and resumed

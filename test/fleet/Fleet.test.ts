@@ -1148,7 +1148,6 @@ describe("Fleet gateway info", () => {
         [{ api: "ftp://example.test" }, "api must be an http(s) URL"],
         // with the shard count given, the shards and resume points too
         [{ shardCount: 4, shards: [5] }, "shard ids must be below the shard count 4, got 5"],
-        [{ shardCount: 4, resume: [{ sessionId: "s", sequence: 1, resumeGatewayUrl: "wss://resume.test", shard: [0, 8] }] }, "has shard count 8, not 4"],
         // a stored point whose shard came back from a store as strings, or cut to a null: it was
         // "shard count 4, not 4", and without shardCount taken for another count's (its shard identifying anew)
         ...[["1", "4"], ["1", 4], [1, null]].flatMap((shard) =>
@@ -1181,9 +1180,30 @@ describe("Fleet gateway info", () => {
       expect(served.identifies.map((i) => i.shard).sort()).toEqual([0, 2, 3])
       expect(served.resumes).toEqual([{ sessionId: "kept", seq: 3 }])
       expect(lines.filter((line) => line.startsWith("WARN"))).toEqual([
-        "WARN 1 resume point(s) are of another shard count than the recommended 4: their shards identify anew"
+        "WARN 1 resume point(s) are of another shard count than the recommended 4: not resumed"
       ])
     }).pipe(Effect.provide(Layer.mergeAll(MemoryTransport.layer, IdentifyLimiter.layerMemory, http.layer, logs)))
+  })
+
+  // Refused (InvalidOptions) before: a deploy that raised SHARD_COUNT, handed the store's points of
+  // before, failed to start in every process, those running none of the points' shards too, until
+  // someone emptied the store (newuser14)
+  it.scoped("with shardCount given, resume points of another count are not resumed either: the fleet starts, with a warning", () => {
+    const { layer: logs, lines } = captured()
+    return Effect.gen(function*() {
+      yield* configureLimiter(4)
+      const served = yield* serve()
+      const old = [0, 1, 2, 3].map((id) => ({ sessionId: `old-${id}`, sequence: 9, resumeGatewayUrl: gatewayUrl, shard: [id, 4] as const }))
+      // the process running shards 4-7 of 8, handed every point of the store
+      const fleet = yield* Fleet.make(options({ shardCount: 8, shards: FleetOptions.range(4, 8), resume: old }))
+      yield* advance(6000)
+      expect(fleet.shardIds).toEqual([4, 5, 6, 7])
+      expect(served.identifies.map((i) => i.shard).sort()).toEqual([4, 5, 6, 7])
+      expect(served.resumes).toEqual([])
+      expect(lines.filter((line) => line.startsWith("WARN"))).toEqual([
+        "WARN 4 resume point(s) are of another shard count than the fleet's 8: not resumed"
+      ])
+    }).pipe(Effect.provide(Layer.mergeAll(TestLayer, logs)))
   })
 
   it.scoped("resume points saved with other intents are not resumed: their shards identify anew, with a warning", () => {
