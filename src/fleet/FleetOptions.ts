@@ -225,7 +225,9 @@ export const resolveShards = (
   const shards = options.shards ?? "all"
   const ids = shards === "all" ? range(0, shardCount) : [...shards].sort((a, b) => a - b)
   const outside = ids.filter((id) => id >= shardCount)
-  if (outside.length > 0) found.push(`shard ids must be below the shard count ${shardCount}, got ${listed(outside)}`)
+  // a count the program did not give is Discord's: said so, with the way to another
+  const whose = options.shardCount === undefined ? " GET /gateway/bot recommends (give shardCount for another)" : ""
+  if (outside.length > 0) found.push(`shard ids must be below the shard count ${shardCount}${whose}, got ${listed(outside)}`)
   const resume = new Map<number, ResumePoint>()
   const stale: Array<ResumePoint> = []
   const unmatched: Array<ResumePoint> = []

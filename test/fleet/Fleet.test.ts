@@ -969,7 +969,7 @@ describe("Fleet", () => {
         options({ shards: [0, 4], shardCount: 4 }),
         options({ shards: [1, 1], shardCount: 4 }),
         options({ shardCount: 0 }),
-        options({ shardCount: 5, resume: [point] }),
+        options({ shardCount: 4, resume: [point, { ...point, sessionId: "t" }] }),
         options({ shardCount: 4, startupWindow: 0 }),
         options({ shardCount: 4, startupWindow: 1.5 })
       ]) {
