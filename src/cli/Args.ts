@@ -228,7 +228,6 @@ const tokenOf = (
   return Either.right(token)
 }
 
-
 // a dispatch type as given, if it looks like one; otherwise as `echo` shows it
 const unquoted = (name: string): string => /^[A-Z0-9_]{1,40}$/.test(name) ? name : echo(name)
 

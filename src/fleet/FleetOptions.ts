@@ -82,8 +82,9 @@ const readSelection = (text: string): Either.Either<ShardSelection, ConfigError.
   const items = text.split(",").map((given) => given.trim()).filter((given) => given !== "")
   if (items.length === 0) return refused("an empty value")
   const ids: Array<number> = []
+  const quotable = isQuotable(text)
   for (const given of items) {
-    const quoted = isQuotable(text) ? JSON.stringify(given) : notShown(text)
+    const quoted = quotable ? JSON.stringify(given) : notShown(text)
     const match = selectionItem.exec(given)
     if (match === null) return refused(quoted)
     const from = Number(match[1])
@@ -100,9 +101,10 @@ const readSelection = (text: string): Either.Either<ShardSelection, ConfigError.
 /**
  * The shards to run (`shards`), read from the config value `name`: `all` (in any case), or shard ids
  * and ranges, comma-separated, a range taking both its ends (`0-7` is shards 0 to 7, as
- * `range(0, 8)`; `0,2,4-6`). An empty value, an item that is neither, a range that runs backwards, or
- * an id above 65534 is a `ConfigError`; a repeated id is refused by the options, as in a list. A
- * value over 40 characters, or not printable ASCII, is not quoted.
+ * `range(0, 8)`; `0,2,4-6`). An empty value, an item that is neither, a range that runs backwards,
+ * an id above 65534, or more than 65535 ids in all (some must repeat) is a `ConfigError`; a repeated
+ * id is refused by the options, as in a list. A value over 40 characters, or not printable ASCII, is
+ * not quoted.
  *
  * @since 0.1.0
  */
@@ -226,7 +228,7 @@ export const resolveShards = (
   const ids = shards === "all" ? range(0, shardCount) : [...shards].sort((a, b) => a - b)
   const outside = ids.filter((id) => id >= shardCount)
   // a count the program did not give is Discord's: said so, with the way to another
-  const whose = options.shardCount === undefined ? " GET /gateway/bot recommends (give shardCount for another)" : ""
+  const whose = options.shardCount === undefined ? " (GET /gateway/bot's recommendation; give shardCount for another)" : ""
   if (outside.length > 0) found.push(`shard ids must be below the shard count ${shardCount}${whose}, got ${listed(outside)}`)
   const resume = new Map<number, ResumePoint>()
   const stale: Array<ResumePoint> = []

@@ -27,14 +27,18 @@ export type SendPriority = "control" | "command" | "inLine"
 
 /**
  * A sliding-window limit. Control sends may fill the whole window; commands stop at
- * `limit - reserved`, so the last `reserved` places are always free for control sends.
+ * `limit - reserved`, so the last `reserved` places are kept for control sends; `inLine` beats may
+ * use the reserved places too, all but the 2 kept for the identify or resume and an op 1 answer.
  *
  * @since 0.1.0
  */
 export interface SendLimiterOptions {
   readonly limit: number
   readonly window: Duration.DurationInput
-  /** Places only control sends may use. Clamped to `[0, limit - 1]` (`NaN`: 0). */
+  /**
+   * Places kept for control sends (`inLine` beats use all but 2 of them). Clamped to
+   * `[0, limit - 1]` (`NaN`: 0).
+   */
   readonly reserved: number
 }
 
@@ -42,17 +46,16 @@ export interface SendLimiterOptions {
 const discordBeatPlaces = 2
 
 /**
- * Places kept for control sends on a gateway connection until its Hello: those of the scheduled
- * beats at Discord's interval, one for a beat requested by the gateway (op 1), and one for the
- * connection's identify or resume: 4.
- */
-const defaultReserved = discordBeatPlaces + 2
-
-/**
  * The places kept for control sends that are no scheduled beats: the connection's identify or
  * resume, and a beat requested by the gateway (op 1). `inLine` beats leave them free.
  */
 const unscheduledControlPlaces = 2
+
+/**
+ * Places kept for control sends on a gateway connection until its Hello: those of the scheduled
+ * beats at Discord's interval, and the unscheduled ones: 4.
+ */
+const defaultReserved = discordBeatPlaces + unscheduledControlPlaces
 
 /**
  * Time added to Discord's windows. Discord counts a send when it arrives: if the first of a
@@ -85,7 +88,9 @@ export const gatewaySends: SendLimiterOptions = {
  */
 export const scheduledBeatPlaces = (intervalMs: number, options: SendLimiterOptions = gatewaySends): number => {
   const needed = Math.ceil(Duration.toMillis(options.window) / intervalMs)
-  return Number.isFinite(needed) && needed >= discordBeatPlaces && needed + 2 <= options.limit / 4 ? needed : discordBeatPlaces
+  return Number.isFinite(needed) && needed >= discordBeatPlaces && needed + unscheduledControlPlaces <= options.limit / 4
+    ? needed
+    : discordBeatPlaces
 }
 
 /**
@@ -147,12 +152,15 @@ export interface SendLimiter {
  */
 export interface SendLimiterSnapshot {
   readonly used: number
-  /** (`command` counts the `inLine` takes too: they wait in the same line.) */
-  readonly waiting: { readonly control: number; readonly command: number }
+  /** Takes waiting, per line: `command` counts the `inLine` takes too, which wait in its line. */
+  readonly waiting: { readonly [L in Line]: number }
 }
 
+// the lines takes wait in: control sends first, the others in one line
+type Line = "control" | "command"
+
 // the line a take of `priority` waits in
-const lineOf = (priority: SendPriority): "control" | "command" => priority === "control" ? "control" : "command"
+const lineOf = (priority: SendPriority): Line => priority === "control" ? "control" : "command"
 
 interface Waiter {
   readonly priority: SendPriority
@@ -174,7 +182,7 @@ class Limiter implements SendLimiter {
   private readonly limit: number
   private caps: Record<SendPriority, number>
   private readonly log: SlidingWindow.SlidingWindow
-  private readonly queues: Record<"control" | "command", Array<Waiter>> = { control: [], command: [] }
+  private readonly queues: Record<Line, Array<Waiter>> = { control: [], command: [] }
   // The timer fiber runs only while someone waits: an idle limiter (nearly always) costs no fiber,
   // and no wake-up signal either. Each round serves and makes the signal it then waits on in one
   // step, so a wake-up finds either the signal or a round yet to serve.

@@ -153,11 +153,11 @@ export interface SessionMetrics {
 }
 
 /**
- * How many event types the typings do not know `discord_gateway_events_total` counts apart, besides
- * every one they know (Discord's own, about 80, always counted apart); the unknown types seen after
- * them count as `type="other"`, as do names no Discord event has (anything but 1-64 of `A-Z`, `0-9`
- * and `_`), so that a gateway sending made-up types, or a megabyte of name, cannot grow the registry
- * without end, nor hide Discord's types in `other`.
+ * How many event types the typings do not know `discord_gateway_events_total` counts apart. Every
+ * type they know (Discord's own, about 80) always counts apart. Unknown types past these, and names
+ * no Discord event has (anything but 1-64 of `A-Z`, `0-9` and `_`), count as `type="other"`: a
+ * gateway sending made-up types, or a megabyte of name, can neither grow the registry without end
+ * nor hide Discord's types in `other`.
  *
  * @since 0.1.0
  */
@@ -170,9 +170,10 @@ let unknownTypes = 0
 const tagsOf = (type: string) => {
   let tags = typeTags.get(type)
   if (tags === undefined) {
-    const known = knownTypeNames.has(type)
-    if (!known && (unknownTypes >= maxEventTypes || !isTypeName(type))) return otherTags
-    if (!known) unknownTypes++
+    if (!knownTypeNames.has(type)) {
+      if (unknownTypes >= maxEventTypes || !isTypeName(type)) return otherTags
+      unknownTypes++
+    }
     tags = [MetricLabel.make("type", type)]
     typeTags.set(type, tags)
   }

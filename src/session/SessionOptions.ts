@@ -588,6 +588,7 @@ export const readOnce = <A extends object>(options: A): Either.Either<A, Invalid
     const what = path.length === 0 ? "options" : path.map((key) => show(key).replace(/^"(\w+)"$/, "$1")).join(".")
     // a token that cannot be read cannot be masked in what it threw, and is not read again
     if (what === "token") return Either.left(new InvalidOptions({ detail: "token could not be read" }))
+    if (thrown instanceof TooLong) return Either.left(new InvalidOptions({ detail: `${what} has ${thrown.length} items, over the ${maxListLength} any option takes` }))
     // (read again, a token getter may answer another token, or throw, and the text go unmasked)
     const token = Object.hasOwn(read, "token") ? read.token : tokenOf(options)
     return Either.left(new InvalidOptions({ detail: withoutToken(`${what} could not be read: ${thrownText(thrown)}`, token) }))
@@ -598,11 +599,16 @@ export const readOnce = <A extends object>(options: A): Either.Either<A, Invalid
 // points each), fewer than would exhaust memory (a list of 2^32 - 1 holes)
 const maxListLength = 1 << 20
 
+// a list longer than any option takes, found by `listCopy`
+class TooLong {
+  constructor(readonly length: number) {}
+}
+
 // `list` copied by its indexes, its length read once (an own `Symbol.iterator`, which `Array.from`
 // follows, is no option's items)
 const listCopy = (list: ReadonlyArray<unknown>): Array<unknown> => {
   const length = list.length
-  if (length > maxListLength) throw new RangeError(`a list of ${length} items, over the ${maxListLength} any option takes`)
+  if (length > maxListLength) throw new TooLong(length)
   const copy: Array<unknown> = []
   for (let index = 0; index < length; index++) copy.push(list[index])
   return copy

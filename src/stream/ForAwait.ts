@@ -48,7 +48,6 @@ export const iterate = <A, E>(stream: Stream.Stream<A, E>): AsyncIterable<A> => 
     const step = async (): Promise<IteratorResult<A>> => {
       if (ended) return done
       while (next >= chunk.length) {
-        if (ended) return done
         pull ??= await Effect.runPromise(Scope.extend(Stream.toPull(stream), scope))
         if (ended) return done
         taking = Effect.runFork(pull)

@@ -409,8 +409,9 @@ export const only = <S extends Schemas, E2 = never, R2 = never>(
 /**
  * One event checked as {@link events} checks it, then handled: `handle` gets it (with `d` the
  * schema's output for the types given), or, when its data does not pass, it is counted and handed
- * to `onInvalid` instead. For a loop that takes each chunk of events in one step: {@link events}
- * splits a chunk at each bad event to report it in its place.
+ * to `onInvalid` instead. For a loop whose unit is the chunk (one store or transaction per chunk):
+ * {@link events} would hand it the pieces between bad events, splitting the chunk to report each in
+ * its place.
  *
  * @example
  * const handleChecked = Validated.handler({ MESSAGE_CREATE: MessageCreate }, handle)

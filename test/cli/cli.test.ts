@@ -207,7 +207,7 @@ describe.concurrent("the command line", () => {
       const run = yield* cli(["--token", secret, "--api", gateway.apiUrl, "--shards", "0-3"])
       expect(run.code).toBe(2)
       expect(lines(run.stderr)).toEqual([
-        "error: invalid options: shard ids must be below the shard count 2 GET /gateway/bot recommends (give shardCount for another), got 2, 3; on the command line: --shards or --shard-count"
+        "error: invalid options: shard ids must be below the shard count 2 (GET /gateway/bot's recommendation; give shardCount for another), got 2, 3; on the command line: --shards or --shard-count"
       ])
     }))
 

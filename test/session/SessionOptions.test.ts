@@ -148,7 +148,7 @@ describe("SessionOptions.resolve", () => {
     const shard = Object.defineProperty([1, 2], Symbol.iterator, { value: function*() { yield 5 } })
     expect(Either.getOrThrow(SessionOptions.resolve(options({ shard: shard as unknown as [number, number] }))).shard).toEqual([1, 2])
     const huge = new Array<number>(2 ** 32 - 1)
-    expect(problemOf(SessionOptions.resolve(options({ events: huge as never })))).toBe("events could not be read: a list of 4294967295 items, over the 1048576 any option takes")
+    expect(problemOf(SessionOptions.resolve(options({ events: huge as never })))).toBe("events has 4294967295 items, over the 1048576 any option takes")
   })
 
   it("fills in the defaults", () => {
