@@ -48,8 +48,10 @@ const discordBeatPlaces = 2
 /**
  * The places kept for control sends that are no scheduled beats: the connection's identify or
  * resume, and a beat requested by the gateway (op 1). `inLine` beats leave them free.
+ *
+ * @since 0.1.0
  */
-const unscheduledControlPlaces = 2
+export const unscheduledControlPlaces = 2
 
 /**
  * Places kept for control sends on a gateway connection until its Hello: those of the scheduled

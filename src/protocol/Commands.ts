@@ -600,7 +600,9 @@ const checkCommand = decoder(
     RequestSoundboardSounds,
     RequestChannelInfo
   ),
-  true
+  true,
+  // each item of a list takes a byte of the payload at least
+  maxPayloadBytes
 )
 
 // `read()`, or, where a program's value threw as it was read (from JavaScript, a getter or a

@@ -609,7 +609,7 @@ export const run = (
         // beats too frequent to leave commands a place line up with them instead
         beatPlaces = SendLimiter.scheduledBeatPlaces(interval, options.sendLimit)
         beatPriority = SendLimiter.scheduledBeatPriority(interval, options.sendLimit)
-        yield* sendLimiter.reserve(beatPlaces + 2)
+        yield* sendLimiter.reserve(beatPlaces + SendLimiter.unscheduledControlPlaces)
         yield* Scope.extend(
           ctx.heartbeats.add(Heartbeat.beating({
             interval,
