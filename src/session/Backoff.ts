@@ -28,7 +28,8 @@ export interface BackoffOptions {
   /**
    * After an Invalid Session (op 9) that allows no resume, a random pause in this range before the
    * new Identify, as Discord asks (default 1 to 5 seconds); the backoff follows it only when op 9
-   * came before the connection was stable. An op 9 that allows a resume takes the backoff alone.
+   * came before the connection was stable, and after three such in a row a longer wait (twice `max`,
+   * doubling, up to an hour). An op 9 that allows a resume takes the backoff alone.
    */
   readonly afterInvalidSession: readonly [min: Duration.DurationInput, max: Duration.DurationInput]
 }

@@ -41,6 +41,8 @@ export interface Recovery {
    * READY or RESUMED. A gateway doing that to every connection must see them spaced by the backoff.
    */
   readonly invalidatedEarly: boolean
+  /** How many connections in a row op 9 so ended (see {@link holdBack}). */
+  readonly invalidatedInARow: number
   /** Where the session was when a message over `maxMessageBytes` last ended a connection. */
   readonly tooLargeAt: Point | undefined
   /**
@@ -67,6 +69,7 @@ export const initial: Recovery = {
   unreachedResumes: 0,
   askedAgainResumes: 0,
   invalidatedEarly: false,
+  invalidatedInARow: 0,
   tooLargeAt: undefined,
   tooLargeAgain: false
 }
@@ -102,13 +105,15 @@ export const after = (
 ): Recovery => {
   const answered = outcome.answered || outcome.replayed > 0
   const taken = mode === "resume" && outcome.authenticated
+  const invalidatedEarly = outcome.reason._tag === "InvalidSession" && !outcome.stable && (mode === "identify" || outcome.ready)
   return {
     failedResumes: answered ? 0 : recovery.failedResumes + (taken && !asksAgain(outcome.reason) ? 1 : 0),
     unreachedResumes: mode === "resume" && !outcome.authenticated ? recovery.unreachedResumes + 1 : 0,
     askedAgainResumes: answered || mode === "identify"
       ? 0
       : recovery.askedAgainResumes + (taken && asksAgain(outcome.reason) ? 1 : 0),
-    invalidatedEarly: outcome.reason._tag === "InvalidSession" && !outcome.stable && (mode === "identify" || outcome.ready),
+    invalidatedEarly,
+    invalidatedInARow: invalidatedEarly ? recovery.invalidatedInARow + 1 : 0,
     // a connection answered or replayed to since left that point behind (two READYs too large, days
     // and a whole gateway session apart, were the same point: before READY)
     tooLargeAt: outcome.tooLarge ? at : answered ? undefined : recovery.tooLargeAt,
@@ -149,6 +154,28 @@ export const resumesAtGateway = (recovery: Recovery): boolean =>
   everyOtherAfterThree(recovery.unreachedResumes > 0 ? recovery.unreachedResumes : recovery.askedAgainResumes)
 
 const everyOtherAfterThree = (inARow: number): boolean => inARow >= maxFailedResumes && inARow % 2 === 1
+
+/** Connections op 9 may end early in a row before the pause after one grows past the backoff. */
+const invalidatedBeforeHoldingBack = 3
+
+/** The longest a session holds back after connections op 9 ended early in a row: an hour. */
+const maxHoldBackMillis = 60 * 60 * 1000
+
+/**
+ * How long the next connection waits, beyond the backoff (`maxBackoffMillis` at its longest), after
+ * `recovery`'s connections op 9 ended early in a row: nothing for the first three, then twice the
+ * backoff's longest, doubling at each (2, 4, 8 minutes...) up to an hour. The backoff alone let a
+ * gateway refusing every Identify spend one of the bot's session starts a minute all day: one such
+ * shard spent 966 of a fleet's 1000 in 20 hours, and its healthy shards then waited for the
+ * limiter's last tenth. Held back, it spends about forty a day.
+ *
+ * @since 0.1.0
+ */
+export const holdBack = (recovery: Recovery, maxBackoffMillis: number): number => {
+  const beyond = recovery.invalidatedInARow - invalidatedBeforeHoldingBack
+  // (a second at least: a backoff of none would hold nothing back)
+  return beyond <= 0 ? 0 : Math.min(Math.max(maxBackoffMillis, 1000) * 2 ** Math.min(beyond, 32), maxHoldBackMillis)
+}
 
 /**
  * A pause between connections: the random one Discord asks for after op 9, that one and then the

@@ -593,11 +593,23 @@ export const makeWith = (
       Duration.toMillis(resolved.backoff.afterInvalidSession[0]),
       Duration.toMillis(resolved.backoff.afterInvalidSession[1])
     ] as const
-    const pauseBefore = (kind: Recovery.Pause) =>
+    const pauseBefore = (kind: Recovery.Pause, recovery: Recovery.Recovery) =>
       kind === "Backoff" ? Effect.ignore(backoffPause) : Effect.flatMap(
         Random.nextRange(...invalidSessionPause),
-        (ms) => Effect.zipRight(Effect.sleep(ms), kind === "InvalidSessionThenBackoff" ? Effect.ignore(backoffPause) : Effect.void)
+        (ms) => Effect.zipRight(Effect.sleep(ms), kind === "InvalidSessionThenBackoff" ? Effect.zipRight(Effect.ignore(backoffPause), heldBack(recovery)) : Effect.void)
       )
+    // after connections op 9 ended early in a row, a wait past the backoff, spread as it is
+    const maxBackoffMillis = Duration.toMillis(resolved.backoff.max)
+    const heldBack = (recovery: Recovery.Recovery) => {
+      const ms = Recovery.holdBack(recovery, maxBackoffMillis)
+      return ms === 0 ? Effect.void : Effect.flatMap(Random.nextRange(0.5, 1), (spread) =>
+        Effect.zipRight(
+          Effect.logWarning(
+            `op 9 ended the last ${recovery.invalidatedInARow} connections before they were stable: the next waits ${Math.round((ms * spread) / 1000)} s more, to spare the day's session starts`
+          ),
+          Effect.sleep(ms * spread)
+        ))
+    }
     // An attempt that will identify takes its admission first (a fleet's startup window place), in
     // a scope of its own, which the connection closes once its Identify is out, and the loop once
     // the attempt ended, at the latest (a child of the session's scope: a stop that interrupts the
@@ -642,7 +654,7 @@ export const makeWith = (
           // comes before the backoff, spread
           const asked = ended._tag === "ConnectFailed" || ended._tag === "GatewayInfoFailed" ? ended.retryAfter : undefined
           if (asked !== undefined) yield* Effect.flatMap(Backoff.askedWait(asked), Effect.sleep)
-          yield* pauseBefore(Recovery.pause(recovery, ended))
+          yield* pauseBefore(Recovery.pause(recovery, ended), recovery)
           if (stopRequested) break
         }
         const gaveUp = Recovery.giveUp(recovery)

@@ -22,6 +22,17 @@ const repeat = (times: number, step: (recovery: Recovery.Recovery) => Recovery.R
   Array.from({ length: times }).reduce<Recovery.Recovery>((recovery) => step(recovery), Recovery.initial)
 
 describe("Recovery", () => {
+  it("holds back after three connections in a row op 9 ended early: twice the backoff's longest, doubling, up to an hour", () => {
+    const refused = (recovery: Recovery.Recovery) => Recovery.after(recovery, "identify", outcome({ reason: invalid, authenticated: true }), here)
+    const minute = 60_000
+    expect([1, 2, 3, 4, 5, 6, 9, 40].map((times) => Recovery.holdBack(repeat(times, refused), minute))).toEqual(
+      [0, 0, 0, 2 * minute, 4 * minute, 8 * minute, 60 * minute, 60 * minute]
+    )
+    // a connection that ends otherwise starts the count over; a backoff of none still holds back
+    expect(Recovery.holdBack(Recovery.after(repeat(5, refused), "identify", outcome(), here), minute)).toBe(0)
+    expect(Recovery.holdBack(repeat(4, refused), 0)).toBe(2000)
+  })
+
   it("gives a session up after three Resumes in a row that were sent and not answered, and only then", () => {
     const unanswered = (recovery: Recovery.Recovery) => Recovery.after(recovery, "resume", outcome(), here)
     expect(Recovery.giveUp(repeat(2, unanswered))).toBeUndefined()

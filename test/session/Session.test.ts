@@ -1143,15 +1143,18 @@ describe("Session", () => {
         if (first.op === 2) identifiedAt.push(yield* Clock.currentTimeMillis)
         yield* peer.sendJson({ op: 9, d: false, s: null, t: null })
       })))
-      for (let minute = 0; minute < 10; minute++) yield* TestClock.adjust("1 minute")
-      // one per 5 s spacing would be 120; the backoff (1 s doubling to 60 s) comes after each pause
-      expectBackedOff(identifiedAt, 20)
+      for (let minute = 0; minute < 30; minute++) yield* TestClock.adjust("1 minute")
+      // one per 5 s spacing would be 360; the backoff (1 s doubling to 60 s) comes after each
+      // pause, and after three in a row the session holds back (2, 4, 8 minutes...)
+      expectBackedOff(identifiedAt, 12)
     }).pipe(Effect.withRandom(sameDraws), Effect.provide(TestLayer)))
 
   it.scoped("a gateway that invalidates every session soon after READY or RESUMED gets connections further and further apart", () =>
     Effect.gen(function*() {
       const gateway = yield* MemoryTransport.MemoryGateway
-      for (const resumable of [true, false]) {
+      // (sessions invalidated for good are held back after three in a row, 2, 4, 8 minutes...: the
+      // gaps grow past the backoff's minute later, over half an hour)
+      for (const [resumable, minutes, most] of [[true, 10, 25], [false, 30, 15]] as const) {
         const before = (yield* gateway.attempts).length
         // in a scope of its own: closing it stops the session and the gateway's loop
         yield* Effect.scoped(Effect.gen(function*() {
@@ -1163,12 +1166,12 @@ describe("Session", () => {
             yield* peer.sendJson(first.op === 2 ? ready(sequence) : dispatch(sequence, "RESUMED", {}))
             yield* peer.sendJson({ op: 9, d: resumable, s: null, t: null })
           })))
-          for (let minute = 0; minute < 10; minute++) yield* TestClock.adjust("1 minute")
+          for (let minute = 0; minute < minutes; minute++) yield* TestClock.adjust("1 minute")
         }))
         const at = (yield* gateway.attempts).slice(before).map((attempt) => attempt.at)
         // one per 1-5 s pause (or per 5 s identify spacing) would be 100 and more; the backoff
         // (1 s doubling to 60 s) comes after each pause
-        expectBackedOff(at, 25)
+        expectBackedOff(at, most)
       }
     }).pipe(Effect.withRandom(sameDraws), Effect.provide(TestLayer)))
 
