@@ -41,7 +41,11 @@ export interface Recovery {
    * READY or RESUMED. A gateway doing that to every connection must see them spaced by the backoff.
    */
   readonly invalidatedEarly: boolean
-  /** How many connections in a row op 9 so ended (see {@link holdBack}). */
+  /**
+   * How many connections op 9 so ended in a row (see {@link holdBack}), counted over those between
+   * them that say nothing of it: one that never sent its Identify or Resume (a drop before Hello),
+   * a Resume op 9 refused. A stable connection, or another end, starts it over.
+   */
   readonly invalidatedInARow: number
   /** Where the session was when a message over `maxMessageBytes` last ended a connection. */
   readonly tooLargeAt: Point | undefined
@@ -113,7 +117,11 @@ export const after = (
       ? 0
       : recovery.askedAgainResumes + (taken && asksAgain(outcome.reason) ? 1 : 0),
     invalidatedEarly,
-    invalidatedInARow: invalidatedEarly ? recovery.invalidatedInARow + 1 : 0,
+    invalidatedInARow: invalidatedEarly
+      ? recovery.invalidatedInARow + 1
+      : !outcome.authenticated || (outcome.reason._tag === "InvalidSession" && !outcome.stable)
+      ? recovery.invalidatedInARow
+      : 0,
     // a connection answered or replayed to since left that point behind (two READYs too large, days
     // and a whole gateway session apart, were the same point: before READY)
     tooLargeAt: outcome.tooLarge ? at : answered ? undefined : recovery.tooLargeAt,
@@ -155,7 +163,7 @@ export const resumesAtGateway = (recovery: Recovery): boolean =>
 
 const everyOtherAfterThree = (inARow: number): boolean => inARow >= maxFailedResumes && inARow % 2 === 1
 
-/** Connections op 9 may end early in a row before the pause after one grows past the backoff. */
+/** Connections op 9 may end early in a row before the next is held back past the backoff. */
 const invalidatedBeforeHoldingBack = 3
 
 /** The longest a session holds back after connections op 9 ended early in a row: an hour. */
@@ -163,8 +171,9 @@ const maxHoldBackMillis = 60 * 60 * 1000
 
 /**
  * How long the next connection waits, beyond the backoff (`maxBackoffMillis` at its longest), after
- * `recovery`'s connections op 9 ended early in a row: nothing for the first three, then twice the
- * backoff's longest, doubling at each (2, 4, 8 minutes...) up to an hour. The backoff alone let a
+ * `recovery`'s connections op 9 ended early in a row: nothing before the third, then twice the
+ * backoff's longest, doubling at each (2, 4, 8 minutes...) up to an hour, whatever the pause before
+ * (an op 9 that allows a resume, with no session to resume, is an Identify refused too). The backoff alone let a
  * gateway refusing every Identify spend one of the bot's session starts a minute all day: one such
  * shard spent 966 of a fleet's 1000 in 20 hours, and its healthy shards then waited for the
  * limiter's last tenth. Held back, it spends about forty a day.
@@ -172,7 +181,7 @@ const maxHoldBackMillis = 60 * 60 * 1000
  * @since 0.1.0
  */
 export const holdBack = (recovery: Recovery, maxBackoffMillis: number): number => {
-  const beyond = recovery.invalidatedInARow - invalidatedBeforeHoldingBack
+  const beyond = recovery.invalidatedInARow - invalidatedBeforeHoldingBack + 1
   // (a second at least: a backoff of none would hold nothing back)
   return beyond <= 0 ? 0 : Math.min(Math.max(maxBackoffMillis, 1000) * 2 ** Math.min(beyond, 32), maxHoldBackMillis)
 }

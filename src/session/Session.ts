@@ -594,9 +594,12 @@ export const makeWith = (
       Duration.toMillis(resolved.backoff.afterInvalidSession[1])
     ] as const
     const pauseBefore = (kind: Recovery.Pause, recovery: Recovery.Recovery) =>
-      kind === "Backoff" ? Effect.ignore(backoffPause) : Effect.flatMap(
-        Random.nextRange(...invalidSessionPause),
-        (ms) => Effect.zipRight(Effect.sleep(ms), kind === "InvalidSessionThenBackoff" ? Effect.zipRight(Effect.ignore(backoffPause), heldBack(recovery)) : Effect.void)
+      Effect.zipRight(
+        kind === "Backoff" ? Effect.ignore(backoffPause) : Effect.flatMap(
+          Random.nextRange(...invalidSessionPause),
+          (ms) => Effect.zipRight(Effect.sleep(ms), kind === "InvalidSessionThenBackoff" ? Effect.ignore(backoffPause) : Effect.void)
+        ),
+        heldBack(recovery)
       )
     // after connections op 9 ended early in a row, a wait past the backoff, spread as it is
     const maxBackoffMillis = Duration.toMillis(resolved.backoff.max)

@@ -297,6 +297,14 @@ describe("Commands: validation", () => {
     expect(messageOf(members({ guild_id: "1", user_ids: new Array<string>(5000).fill("1") }))).toBe(
       "RequestGuildMembers: user_ids lists 5000 items, over the 4096 a payload holds"
     )
+    // and counted over the whole value: many lists within the bound, an object of many keys
+    const wide = Object.fromEntries(Array.from({ length: 2 ** 17 }, (_, i) => [`k${i}`, i]))
+    const many = Array.from({ length: 8 }, () => ({ name: "x", type: 0, extra: new Array(1000) }))
+    for (const activities of [[{ name: "x", type: 0, ...wide }], many]) {
+      expect(messageOf(Commands.presenceUpdate({ since: null, activities: activities as never, status: "online", afk: false }))).toBe(
+        "PresenceUpdate: the value holds more than 4096 list items and keys in all, over what a payload holds"
+      )
+    }
   })
 
   it("Request Guild Members: nonce of at most 32 UTF-8 bytes", () => {

@@ -25,12 +25,21 @@ describe("Recovery", () => {
   it("holds back after three connections in a row op 9 ended early: twice the backoff's longest, doubling, up to an hour", () => {
     const refused = (recovery: Recovery.Recovery) => Recovery.after(recovery, "identify", outcome({ reason: invalid, authenticated: true }), here)
     const minute = 60_000
-    expect([1, 2, 3, 4, 5, 6, 9, 40].map((times) => Recovery.holdBack(repeat(times, refused), minute))).toEqual(
-      [0, 0, 0, 2 * minute, 4 * minute, 8 * minute, 60 * minute, 60 * minute]
+    expect([1, 2, 3, 4, 5, 8, 40].map((times) => Recovery.holdBack(repeat(times, refused), minute))).toEqual(
+      [0, 0, 2 * minute, 4 * minute, 8 * minute, 60 * minute, 60 * minute]
     )
     // a connection that ends otherwise starts the count over; a backoff of none still holds back
     expect(Recovery.holdBack(Recovery.after(repeat(5, refused), "identify", outcome(), here), minute)).toBe(0)
-    expect(Recovery.holdBack(repeat(4, refused), 0)).toBe(2000)
+    expect(Recovery.holdBack(repeat(3, refused), 0)).toBe(2000)
+    // those that say nothing of it do not (rereview105): a drop before Hello, a Resume op 9 refused
+    const dropped = Recovery.after(repeat(2, refused), "identify", outcome({ authenticated: false }), here)
+    expect(Recovery.holdBack(refused(dropped), minute)).toBe(2 * minute)
+    const resumeRefused = Recovery.after(repeat(2, refused), "resume", outcome({ reason: invalid }), here)
+    expect(Recovery.holdBack(refused(resumeRefused), minute)).toBe(2 * minute)
+    // READY, then op 9 allowing a resume, counts too
+    const readyThenInvalid = (recovery: Recovery.Recovery) =>
+      Recovery.after(recovery, "identify", outcome({ reason: Reason.InvalidSession({ resumable: true }), ready: true }), here)
+    expect(Recovery.holdBack(repeat(3, readyThenInvalid), minute)).toBe(2 * minute)
   })
 
   it("gives a session up after three Resumes in a row that were sent and not answered, and only then", () => {

@@ -207,25 +207,32 @@ const issuesOneByOne = (issue: ParseResult.ParseIssue): ReadonlyArray<ParseResul
 /**
  * A synchronous decoder that reports failures as one-line messages; `exact`, a key the schema does
  * not name is one (what a program sends: a misspelt field was dropped unseen), else it is left out
- * (what Discord sends: it adds fields). With `exact`, a list longer than `maxListLength` is refused
- * before its items are read (a payload of a few kilobytes holds no longer one: 2^20 holes took
- * seconds to refuse item by item, 2^32 - 1 ran out of memory).
+ * (what Discord sends: it adds fields). With `exact`, a value holding more than `maxValues` list
+ * items and object keys, at every level, is refused before the rest is read (a payload of a few
+ * kilobytes holds no more: 2^20 holes took seconds to refuse item by item, 2^32 - 1 ran out of
+ * memory, and an object of 2^20 keys took over ten).
  *
  * @since 0.1.0
  */
-export const decoder = <A, I>(schema: Schema.Schema<A, I>, exact = false, maxListLength = Infinity) => {
+export const decoder = <A, I>(schema: Schema.Schema<A, I>, exact = false, maxValues = Infinity) => {
   const decode = Schema.decodeUnknownEither(schema, { errors: "all", onExcessProperty: exact ? "error" : "ignore" })
   if (!exact) return (input: unknown): Either.Either<A, string> => Either.mapLeft(decode(input), formatError)
   // a program's value, from JavaScript, may refer to itself, or hold a getter or a proxy that throws
   return (input: unknown): Either.Either<A, string> => {
     try {
-      return Either.mapLeft(decode(sendable(input, [], [], maxListLength)), formatError)
+      return Either.mapLeft(decode(sendable(input, [], [], { left: maxValues, most: maxValues })), formatError)
     } catch (thrown) {
       if (thrown instanceof Unsendable) return Either.left(thrown.why)
       if (isOverflow(thrown)) return Either.left("the value is nested too deeply to read")
       return Either.left(`the value could not be read (${thrownText(thrown)})`)
     }
   }
+}
+
+// how many more list items and object keys `sendable` may read, of the `most` a value may hold
+interface Values {
+  left: number
+  readonly most: number
 }
 
 // why a program's value cannot be sent, found by `sendable`
@@ -241,7 +248,7 @@ const named = (at: ReadonlyArray<PropertyKey>): string => at.length === 0 ? "the
 // symbol keys, at every level (neither is sent, so neither is an unexpected field: an activity's
 // `details: undefined`, a state library's hidden symbol, were refused as ones); `within`, the
 // objects it is in (one of them again is a cycle, which recursed until the stack overflowed)
-const sendable = (value: unknown, at: Array<PropertyKey>, within: Array<object>, maxListLength: number): unknown => {
+const sendable = (value: unknown, at: Array<PropertyKey>, within: Array<object>, values: Values): unknown => {
   if (typeof value !== "object" || value === null) return value
   if (within.includes(value)) throw new Unsendable(`${named(at)} refers to an object it is in`)
   // what it holds: its entries' keys, or its length (a proxy's traps may throw)
@@ -251,11 +258,13 @@ const sendable = (value: unknown, at: Array<PropertyKey>, within: Array<object>,
     return prototype === Object.prototype || prototype === null ? Object.keys(value) : undefined
   })
   if (shape === undefined) return value
-  if (typeof shape === "number" && shape > maxListLength) throw new Unsendable(`${named(at)} lists ${shape} items, over the ${maxListLength} a payload holds`)
+  if (typeof shape === "number" && shape > values.most) throw new Unsendable(`${named(at)} lists ${shape} items, over the ${values.most} a payload holds`)
+  values.left -= typeof shape === "number" ? shape : shape.length
+  if (values.left < 0) throw new Unsendable(`the value holds more than ${values.most} list items and keys in all, over what a payload holds`)
   within.push(value)
   const read = (key: string | number): unknown => {
     at.push(key)
-    const sent = sendable(readAt(at, () => (value as Record<string | number, unknown>)[key]), at, within, maxListLength)
+    const sent = sendable(readAt(at, () => (value as Record<string | number, unknown>)[key]), at, within, values)
     at.pop()
     return sent
   }
