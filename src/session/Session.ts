@@ -593,14 +593,6 @@ export const makeWith = (
       Duration.toMillis(resolved.backoff.afterInvalidSession[0]),
       Duration.toMillis(resolved.backoff.afterInvalidSession[1])
     ] as const
-    const pauseBefore = (kind: Recovery.Pause, recovery: Recovery.Recovery) =>
-      Effect.zipRight(
-        kind === "Backoff" ? Effect.ignore(backoffPause) : Effect.flatMap(
-          Random.nextRange(...invalidSessionPause),
-          (ms) => Effect.zipRight(Effect.sleep(ms), kind === "InvalidSessionThenBackoff" ? Effect.ignore(backoffPause) : Effect.void)
-        ),
-        heldBack(recovery)
-      )
     // after connections op 9 ended early in a row, a wait past the backoff, spread as it is
     const maxBackoffMillis = Duration.toMillis(resolved.backoff.max)
     const heldBack = (recovery: Recovery.Recovery) => {
@@ -613,6 +605,14 @@ export const makeWith = (
           Effect.sleep(ms * spread)
         ))
     }
+    const pauseBefore = (kind: Recovery.Pause, recovery: Recovery.Recovery) =>
+      Effect.zipRight(
+        kind === "Backoff" ? Effect.ignore(backoffPause) : Effect.flatMap(
+          Random.nextRange(...invalidSessionPause),
+          (ms) => Effect.zipRight(Effect.sleep(ms), kind === "InvalidSessionThenBackoff" ? Effect.ignore(backoffPause) : Effect.void)
+        ),
+        heldBack(recovery)
+      )
     // An attempt that will identify takes its admission first (a fleet's startup window place), in
     // a scope of its own, which the connection closes once its Identify is out, and the loop once
     // the attempt ended, at the latest (a child of the session's scope: a stop that interrupts the

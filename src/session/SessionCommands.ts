@@ -148,11 +148,14 @@ export const make = ({ endedWith, members, metrics, options, outbox, resuming }:
       })
     )
   // a command waits for a connection the gateway answered
-  const submitCommand = (
-    command: Commands.UserCommand,
+  const submitOp = (
+    op: number,
+    guildIds: ReadonlyArray<string>,
     payload: string | Uint8Array,
     watch?: Outbox.Watch
-  ): Effect.Effect<void, SessionClosed> => detached(untilEnded(Commands.guildIds(command), "sent", outbox.submit(Commands.opcode(command), payload, watch)))
+  ): Effect.Effect<void, SessionClosed> => detached(untilEnded(guildIds, "sent", outbox.submit(op, payload, watch)))
+  const submitCommand = (command: Commands.UserCommand, payload: string | Uint8Array, watch?: Outbox.Watch) =>
+    submitOp(Commands.opcode(command), Commands.guildIds(command), payload, watch)
   // a command (named `name`) about a guild another shard holds would get no answer: refused at once
   const onThisShard = (name: string, guildIds: ReadonlyArray<string>): Effect.Effect<void, Commands.InvalidCommand> => {
     const [id, count] = options.shard
@@ -178,7 +181,7 @@ export const make = ({ endedWith, members, metrics, options, outbox, resuming }:
   // a command of another opcode, about `guildId` where one is given (a snowflake of this shard)
   const sendOther = (op: number, d: unknown, guildId: string | undefined): Effect.Effect<void, Commands.InvalidCommand | SessionClosed> =>
     Effect.flatMap(OtherCommand.encode(op, d, options.encoding), (payload) => {
-      if (guildId === undefined) return detached(untilEnded([], "sent", outbox.submit(op, payload)))
+      if (guildId === undefined) return submitOp(op, [], payload)
       if (!isSnowflake(guildId)) {
         return Effect.fail(
           new Commands.InvalidCommand({
@@ -188,7 +191,7 @@ export const make = ({ endedWith, members, metrics, options, outbox, resuming }:
           })
         )
       }
-      return Effect.zipRight(onThisShard(OtherCommand.commandName, [guildId]), detached(untilEnded([guildId], "sent", outbox.submit(op, payload))))
+      return Effect.zipRight(onThisShard(OtherCommand.commandName, [guildId]), submitOp(op, [guildId], payload))
     })
 
   // a nonce is never used twice by a session (its count), nor likely by another (the random part)
