@@ -163,21 +163,27 @@ const readyingGateway = (hooks: {
 
 /**
  * A gateway that answers Hello and READY, then stops reading its socket: the client's close frame
- * is never read, so the close handshake never completes, as when the network went away or the
+ * never reaches `ws`, so the close handshake never completes, as when the network went away or the
  * gateway hangs (the case where an operator reaches for Ctrl-C). `ws` gives up on a close
- * handshake after 30 s. It turns deaf `deafAfter` ms after READY; `readySent` tells whether it sent
- * one yet.
+ * handshake after 30 s. It turns deaf `deafAfter` ms after READY; `closeCame` tells whether the
+ * client's close frame came since (its stop began).
  */
 const deafGateway = (deafAfter = 50) => {
-  let ready = false
+  let closeCame = false
   return Effect.map(
     readyingGateway({
       readied: (request) => {
-        ready = true
-        setTimeout(() => request.socket.pause(), deafAfter)
+        // what comes is dropped, unread by `ws`; a masked client frame's first byte holds the
+        // opcode, 0x8 for a close (nothing else is sent once READY came)
+        const deafen = () => {
+          request.socket.removeAllListeners("data")
+          request.socket.on("data", (bytes: Buffer) => void (closeCame ||= (bytes[0]! & 0x0f) === 0x8))
+        }
+        if (deafAfter === 0) deafen()
+        else setTimeout(deafen, deafAfter)
       }
     }),
-    (url) => ({ url, readySent: () => ready })
+    (url) => ({ url, closeCame: () => closeCame })
   )
 }
 
@@ -415,14 +421,14 @@ globalThis.setTimeout = (fn, ms, ...rest) => real(fn, typeof ms === "number" && 
 
   it.scopedLive("Ctrl-C while it stops because stdout cannot be written (a full disk) keeps exit 1", () =>
     Effect.gen(function*() {
-      const { readySent, url } = yield* deafGateway(0)
+      const { closeCame, url } = yield* deafGateway(0)
       const run = yield* cli(["--token", secret, "--gateway", url, "--shard-count", "1", "--compress", "none", "--format", "ndjson"], {
         full: true,
-        // READY's line fails to be written, and the stop that follows waits up to 5 s for the deaf
-        // gateway's answer to the close: the signal comes during that wait
+        // READY's line fails to be written, and the stop that follows waits 1 s for the deaf
+        // gateway's answer to its close: the signal comes during that wait
         signals: ["SIGINT"],
-        when: readySent,
-        delay: 500,
+        when: closeCame,
+        delay: 200,
         deadline: 12_000
       })
       // one stop, told once: Ctrl-C waited for the one under way
@@ -434,7 +440,7 @@ globalThis.setTimeout = (fn, ms, ...rest) => real(fn, typeof ms === "number" && 
 
   it.scopedLive("a second Ctrl-C on a terminal, while a stop (--duration) waits for the gateway, restores the terminal before the process ends", () =>
     Effect.gen(function*() {
-      const { readySent, url } = yield* deafGateway(0)
+      const { closeCame, url } = yield* deafGateway(0)
       // `script` runs the CLI on a pseudo-terminal (the pretty view, its scroll region set); a ^C
       // typed into it signals the CLI through the terminal, as a user's does
       const args = ["--token", secret, "--gateway", url, "--shard-count", "1", "--compress", "none", "--duration", "1"]
@@ -445,11 +451,13 @@ globalThis.setTimeout = (fn, ms, ...rest) => real(fn, typeof ms === "number" && 
         child.stdout!.setEncoding("utf8").on("data", (text: string) => void (output += text))
         const timers = [
           setInterval(() => {
-            if (!readySent()) return
+            if (!closeCame()) return
             clearInterval(timers[0])
-            // the stop begins 1 s after READY and waits up to 5 s for the deaf gateway: the first ^C
-            // waits for it, the second ends the process
-            timers.push(setTimeout(() => child.stdin!.write("\u0003"), 1_500), setTimeout(() => child.stdin!.write("\u0003"), 1_700))
+            // the stop began (its close frame came) and waits 1 s for the deaf gateway's answer: the
+            // first ^C waits for it, the second ends the process (timed from READY, the ^Cs came
+            // after the stop's end on a loaded machine, where the CLI took long to reach READY)
+            child.stdin!.write("\u0003")
+            timers.push(setTimeout(() => child.stdin!.write("\u0003"), 200))
           }, 20),
           setTimeout(() => child.kill("SIGKILL"), 12_000)
         ]
