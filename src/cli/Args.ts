@@ -132,7 +132,8 @@ const echoUrl = (url: string): string => url.includes("@") ? "the URL given (not
 const intentsProblem = (error: Intents.InvalidIntents, text: string): string => {
   const given = text.trim()
   if (error.reason === "UnknownBits") return `${echo(given)} has ${Intents.unknownBits(Number(given))}, which no intent uses`
-  if (error.reason === "UnknownName" && error.input === "") return error.message
+  // commas alone: no name to repeat
+  if (error.reason === "UnknownName" && given.split(",").every((part) => part.trim() === "")) return error.message
   // the name itself: the error keeps a long one by its length
   const name = given.split(",").map((part) => part.trim()).find((part) => Intents.fromNames([part])._tag === "Left") ?? given
   if (error.reason === "UnknownName") return `unknown intent name ${echo(name)}`
@@ -147,11 +148,15 @@ const intentsProblem = (error: Intents.InvalidIntents, text: string): string => 
 export const embeddedShardCount = 4
 
 /**
- * Parses shard ids: `0-3`, `0,2,5`, or a mix (`0-2,7`). Sorted, without repeats.
+ * Parses shard ids: `0-3`, `0,2,5`, or a mix (`0-2,7`); a comma at an end or two in a row are
+ * taken as one, as in `--intents`, `--events` and `FleetOptions.shardsConfig`. Sorted, without
+ * repeats.
  */
 const parseShards = (text: string): Either.Either<ReadonlyArray<number>, UsageError> => {
+  const parts = text.split(",").filter((part) => part.trim() !== "")
+  if (parts.length === 0) return Either.left(new UsageError({ detail: "--shards: no shard id given (e.g. 0-3 or 0,2,5)" }))
   const ids = new Set<number>()
-  for (const part of text.split(",")) {
+  for (const part of parts) {
     const range = part.trim().split("-")
     if (range.length > 2 || range.some((end) => !nonNegativeInteger.test(end))) {
       return Either.left(new UsageError({ detail: `--shards: ${echo(part)} is not a shard id or range (e.g. 0-3 or 0,2,5)` }))

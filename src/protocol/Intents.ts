@@ -200,7 +200,9 @@ const fromNumber = (bits: number, text: string): Either.Either<number, InvalidIn
 
 /**
  * The intents named in `list`, each in PascalCase (`GuildMessages`) or SCREAMING_SNAKE
- * (`GUILD_MESSAGES`); fails on the first unknown name.
+ * (`GUILD_MESSAGES`); fails on the first unknown name. A blank name (two commas in a row, or one
+ * at an end, in a list split at commas) names nothing, as in `EventNames.config` and the fleet's
+ * shard lists.
  *
  * @since 0.1.0
  */
@@ -208,11 +210,10 @@ export const fromNames = (list: Iterable<string>): Either.Either<number, Invalid
   let bits = 0
   for (const raw of list) {
     const name = raw.trim()
+    if (name === "") continue
     const bit = lookup.get(normalize(name))
     if (bit === undefined) {
-      // an empty one: two commas in a row, or one at an end
-      const message = name === "" ? "an empty intent name (a comma too many)" : `unknown intent name ${show(name)}`
-      return Either.left(new InvalidIntents({ reason: "UnknownName", input: given(name), message }))
+      return Either.left(new InvalidIntents({ reason: "UnknownName", input: given(name), message: `unknown intent name ${show(name)}` }))
     }
     bits |= bit
   }
@@ -221,8 +222,9 @@ export const fromNames = (list: Iterable<string>): Either.Either<number, Invalid
 
 /**
  * Reads intents from a number, a decimal string (`"513"`), or a comma list of names
- * (`"GUILD_MESSAGES,Guilds"`). An empty or blank text means no intents; a negative number is refused
- * as a number, not as a name.
+ * (`"GUILD_MESSAGES,Guilds"`, a comma at an end or two in a row taken as one). An empty or blank
+ * text means no intents, but commas alone are refused (a list whose names went missing); a
+ * negative number is refused as a number, not as a name.
  *
  * @since 0.1.0
  */
@@ -238,7 +240,11 @@ export const parse = (text: string | number): Either.Either<number, InvalidInten
   // no intent's name starts with a digit, a sign or a point: a number that is no whole number in
   // digits (1.5, 0x201, 1e3), not an unknown name
   if (/^[-+.\d]/.test(trimmed) && !trimmed.includes(",")) return fromNumber(Number.NaN, trimmed)
-  return fromNames(trimmed.split(","))
+  const names = trimmed.split(",")
+  if (names.every((name) => name.trim() === "")) {
+    return Either.left(new InvalidIntents({ reason: "UnknownName", input: given(trimmed), message: "no intent names, only commas" }))
+  }
+  return fromNames(names)
 }
 
 const expected = "Expected intents (a number, or names such as GUILDS,GUILD_MESSAGES)"

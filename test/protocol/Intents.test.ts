@@ -37,6 +37,14 @@ describe("Intents", () => {
     expect(right(Intents.parse(""))).toBe(0)
   })
 
+  // as EventNames.config and a fleet's shard list take them (a trailing comma was refused here)
+  it("takes a comma at an end, or two in a row, as one", () => {
+    expect(right(Intents.parse("Guilds,"))).toBe(Intents.Guilds)
+    expect(right(Intents.parse("Guilds,,GuildMessages"))).toBe(Intents.Guilds | Intents.GuildMessages)
+    expect(right(Intents.parse(", GUILDS , "))).toBe(Intents.Guilds)
+    expect(right(Intents.fromNames(["", "Guilds", " "]))).toBe(Intents.Guilds)
+  })
+
   it("parses numbers and decimal text", () => {
     expect(right(Intents.parse(513))).toBe(513)
     expect(right(Intents.parse("513"))).toBe(513)
@@ -49,9 +57,9 @@ describe("Intents", () => {
     expect(error.reason).toBe("UnknownName")
     expect(error.input).toBe("GUILD_MESAGES")
     expect(error.message).toBe('unknown intent name "GUILD_MESAGES"')
-    expect(left(Intents.parse("Guilds,,GuildMessages")).reason).toBe("UnknownName")
-    // not `unknown intent name ""`
-    expect(left(Intents.parse("Guilds,")).message).toBe("an empty intent name (a comma too many)")
+    // commas alone are no list (not `unknown intent name ""`)
+    expect(left(Intents.parse(",")).message).toBe("no intent names, only commas")
+    expect(left(Intents.parse(" , ,")).reason).toBe("UnknownName")
     // a long name is cut in the message
     expect(left(Intents.fromNames(["x".repeat(100_000)])).message.length).toBeLessThan(100)
   })
@@ -134,6 +142,9 @@ describe("Intents.config", () => {
     Effect.gen(function*() {
       expect(yield* read("513")).toEqual(Either.right(513))
       expect(yield* read(" GUILDS, GuildMessages ")).toEqual(Either.right(Intents.Guilds | Intents.GuildMessages))
+      // a trailing comma, as EventNames.config and FleetOptions.shardsConfig take it (it was refused)
+      expect(yield* read("GUILDS,GUILD_MESSAGES,")).toEqual(Either.right(Intents.Guilds | Intents.GuildMessages))
+      expect(message(yield* read(","))).toContain("no intent names, only commas")
     }))
 
   it.effect("refuses an empty value (a secret a CI run lacks arrives empty: Config.integer reads it as 0), naming the key", () =>
