@@ -485,7 +485,9 @@ export const run = (
     const beat = sendBeat(Effect.suspend(() => sendLimiter.take(beatPriority)), true)
     // answers op 1 at once, or not at all when that would take a place the scheduled beats need
     // (answers a second apart once took them all: the scheduled beat then waited for the window,
-    // unanswered, and the connection was closed as a zombie); the next scheduled beat answers it
+    // unanswered, and the connection was closed as a zombie); the next scheduled beat answers it.
+    // With `inLine` beats (under about 0.53 s apart) it goes only where they may, so the last 2
+    // places are left to the identify or resume: the next beat answers it within half a second
     const requestedBeat = Effect.flatMap(
       Effect.suspend(() => sendLimiter.tryTake(beatPlaces)),
       (taken) =>
