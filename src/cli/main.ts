@@ -24,6 +24,7 @@ import type { FleetOptions } from "../fleet/FleetOptions.ts"
 import { printable } from "../internal/printable.ts"
 import type { EventName } from "../protocol/Event.ts"
 import * as Live from "../Live.ts"
+import { InvalidOptions } from "../session/SessionError.ts"
 import { describeReason } from "../session/SessionState.ts"
 import * as LocalGateway from "../testing/LocalGateway.ts"
 import * as Args from "./Args.ts"
@@ -183,7 +184,9 @@ const shardCountOf = (options: Args.CliOptions): number | undefined =>
 const errorLine = (error: { readonly _tag: string; readonly message: string }): string => {
   const flag = error._tag === "MessageTooLarge"
     ? "--max-message-bytes"
-    : error._tag === "InvalidOptions" && error.message.includes("shard ids must be below the shard count")
+    // the arguments refuse every other problem with the shard ids: one the options find is an id
+    // the recommended count does not reach
+    : error instanceof InvalidOptions && error.problems.some(({ option }) => option === "shards")
     ? "--shards or --shard-count"
     : undefined
   return `error: ${error.message}${flag === undefined ? "" : `; on the command line: ${flag}`}`

@@ -8,13 +8,12 @@ import * as ConfigError from "effect/ConfigError"
 import * as Either from "effect/Either"
 import type { Encoding } from "../codec/Encoding.ts"
 import { isQuotable, notShown } from "../internal/printable.ts"
-import { withoutToken } from "../internal/secret.ts"
 import { maxShardCount } from "../protocol/Commands.ts"
 import type { EventName } from "../protocol/Event.ts"
 import { show } from "../protocol/internal/schema.ts"
-import { InvalidOptions } from "../session/SessionError.ts"
+import type { InvalidOptions, OptionProblem } from "../session/SessionError.ts"
 import { readPoint, type ResumePoint, resumePointProblems, resumePointShapeProblems, resumesOver } from "../session/ResumePoint.ts"
-import { notAnObject, readOnce as readOptions, type SessionOptions, sourceOf } from "../session/SessionOptions.ts"
+import { invalidOptions, notAnObject, ofResume, readOnce as readOptions, type SessionOptions, soleOption, sourceOf } from "../session/SessionOptions.ts"
 
 /**
  * Which shards a fleet runs: all of them, or these ids (see {@link range}).
@@ -126,49 +125,50 @@ const listed = (ids: ReadonlyArray<unknown>): string =>
  */
 export const checkSelection = (options: FleetOptions): Either.Either<void, InvalidOptions> => {
   const shape = notAnObject(options)
-  if (shape !== undefined) return Either.left(new InvalidOptions({ detail: shape }))
-  const found: Array<string> = []
+  if (shape !== undefined) return Either.left(invalidOptions([{ option: "", problem: shape }], undefined))
+  const found: Array<OptionProblem> = []
   const count = options.shardCount
   if (count !== undefined && (!Number.isSafeInteger(count) || count < 1)) {
-    found.push(`shardCount must be a positive integer, got ${show(count)}`)
+    found.push({ option: "shardCount", problem: `shardCount must be a positive integer, got ${show(count)}` })
   } else if (count !== undefined && count > maxShardCount) {
-    found.push(`shardCount must be at most ${maxShardCount} (the most an Identify carries), got ${count}`)
+    found.push({ option: "shardCount", problem: `shardCount must be at most ${maxShardCount} (the most an Identify carries), got ${count}` })
   }
   const window = options.startupWindow
   if (window !== undefined && (!Number.isSafeInteger(window) || window < 1)) {
-    found.push(`startupWindow must be a positive integer, got ${show(window)}`)
+    found.push({ option: "startupWindow", problem: `startupWindow must be a positive integer, got ${show(window)}` })
   }
   // a session's options given to a fleet (a variable of a session's options, spread): a `shard`
   // was ignored, and every shard ran
   const sessions = Object.entries(options).filter(([key, value]) => (key === "shard" || key === "gatewayUrl") && value !== undefined).map(([key]) => key)
   if (sessions.length > 0) {
-    found.push(
-      `${sessions.join(" and ")} ${sessions.length === 1 ? "is a session's option" : "are a session's options"}, not a fleet's: ` +
+    found.push({
+      option: soleOption(sessions),
+      problem: `${sessions.join(" and ")} ${sessions.length === 1 ? "is a session's option" : "are a session's options"}, not a fleet's: ` +
         "a fleet runs the shards `shards` and `shardCount` say, each identifying where GET /gateway/bot or `gateway` says"
-    )
+    })
   }
   const shards = options.shards ?? "all"
   const resume: unknown = options.resume ?? []
   // the shapes the types promise, which options from JavaScript or a parsed file may not keep
-  if (shards !== "all" && !Array.isArray(shards)) found.push(`shards must be "all" or a list of shard ids, got ${show(shards)}`)
-  if (!Array.isArray(resume)) found.push(`resume must be a list of resume points, got ${show(resume)}`)
-  else found.push(...new Set(resume.flatMap(resumePointShapeProblems)))
-  if (found.length > 0) return Either.left(new InvalidOptions({ detail: withoutToken(found.join("; "), options.token) }))
+  if (shards !== "all" && !Array.isArray(shards)) found.push({ option: "shards", problem: `shards must be "all" or a list of shard ids, got ${show(shards)}` })
+  if (!Array.isArray(resume)) found.push(ofResume(`resume must be a list of resume points, got ${show(resume)}`))
+  else found.push(...[...new Set(resume.flatMap(resumePointShapeProblems))].map(ofResume))
+  if (found.length > 0) return Either.left(invalidOptions(found, options.token))
   if (shards !== "all") {
-    if (shards.length === 0) found.push("shards must not be empty")
+    if (shards.length === 0) found.push({ option: "shards", problem: "shards must not be empty" })
     // `Array.from`: `filter` skips a list's holes (`[0, , 2]`, from JavaScript), which were refused
     // only after GET /gateway/bot, as a session's shard
     const bad = Array.from(shards).filter((id) => !Number.isSafeInteger(id) || id < 0)
-    if (bad.length > 0) found.push(`shard ids must be non-negative integers, got ${listed(bad)}`)
+    if (bad.length > 0) found.push({ option: "shards", problem: `shard ids must be non-negative integers, got ${listed(bad)}` })
     const above = shards.filter((id) => Number.isSafeInteger(id) && id >= maxShardCount)
-    if (above.length > 0) found.push(`shard ids must be at most ${maxShardCount - 1}, got ${listed(above)}`)
-    if (new Set(shards).size !== shards.length) found.push("shard ids must not repeat")
+    if (above.length > 0) found.push({ option: "shards", problem: `shard ids must be at most ${maxShardCount - 1}, got ${listed(above)}` })
+    if (new Set(shards).size !== shards.length) found.push({ option: "shards", problem: "shard ids must not repeat" })
   }
   // a point's own fields need no shard count: checked before GET /gateway/bot gives one
   for (const point of options.resume ?? []) {
-    for (const problem of resumePointProblems(point, sourceOf(options), options.token)) found.push(`${problem} (shard ${point.shard[0]})`)
+    for (const problem of resumePointProblems(point, sourceOf(options), options.token)) found.push(ofResume(`${problem} (shard ${point.shard[0]})`))
   }
-  return found.length === 0 ? Either.void : Either.left(new InvalidOptions({ detail: withoutToken(found.join("; "), options.token) }))
+  return found.length === 0 ? Either.void : Either.left(invalidOptions(found, options.token))
 }
 
 /**
@@ -188,7 +188,7 @@ export const readOnce = (given: FleetOptions): Either.Either<FleetOptions, Inval
     const points: Array<unknown> = []
     for (let at = 0; at < resume.length; at++) {
       const read = readPoint(resume, at)
-      if (Either.isLeft(read)) return Either.left(new InvalidOptions({ detail: withoutToken(read.left, options.token) }))
+      if (Either.isLeft(read)) return Either.left(invalidOptions([ofResume(read.left)], options.token))
       points.push(read.right)
     }
     return Either.right({ ...options, resume: points as ReadonlyArray<ResumePoint> })
@@ -223,13 +223,13 @@ export const resolveShards = (
   },
   InvalidOptions
 > => {
-  const found: Array<string> = []
+  const found: Array<OptionProblem> = []
   const shards = options.shards ?? "all"
   const ids = shards === "all" ? range(0, shardCount) : [...shards].sort((a, b) => a - b)
   const outside = ids.filter((id) => id >= shardCount)
   // a count the program did not give is Discord's: said so, with the way to another
   const whose = options.shardCount === undefined ? " (GET /gateway/bot's recommendation; give shardCount for another)" : ""
-  if (outside.length > 0) found.push(`shard ids must be below the shard count ${shardCount}${whose}, got ${listed(outside)}`)
+  if (outside.length > 0) found.push({ option: "shards", problem: `shard ids must be below the shard count ${shardCount}${whose}, got ${listed(outside)}` })
   const resume = new Map<number, ResumePoint>()
   const stale: Array<ResumePoint> = []
   const unmatched: Array<ResumePoint> = []
@@ -243,7 +243,7 @@ export const resolveShards = (
       // in a fleet beside it, and the new fleet's): the later, by its sequence, is where it is
       const other = resume.get(id)
       if (other === undefined || (other.sessionId === point.sessionId && point.sequence > other.sequence)) resume.set(id, point)
-      else if (other.sessionId !== point.sessionId) found.push(`two resume points for shard ${id}, of different gateway sessions`)
+      else if (other.sessionId !== point.sessionId) found.push(ofResume(`two resume points for shard ${id}, of different gateway sessions`))
     }
   }
   for (const [id, point] of resume) {
@@ -252,5 +252,5 @@ export const resolveShards = (
       unmatched.push(point)
     }
   }
-  return found.length === 0 ? Either.right({ ids, resume, stale, unmatched, elsewhere }) : Either.left(new InvalidOptions({ detail: withoutToken(found.join("; "), options.token) }))
+  return found.length === 0 ? Either.right({ ids, resume, stale, unmatched, elsewhere }) : Either.left(invalidOptions(found, options.token))
 }

@@ -187,6 +187,10 @@ const fatalMessage = (cause: Cause.Cause<SessionError>, token: unknown): string 
 
 type BudgetWait = Reason & { readonly _tag: "IdentifyBudget" }
 
+// a hold-back's wait as its warning says it: in minutes from two minutes on (an hour's is
+// "60 min", not "3600 s"), in seconds below
+const waitInWords = (ms: number): string => ms >= 120_000 ? `${Math.round(ms / 60_000)} min` : `${Math.round(ms / 1000)} s`
+
 // What a wait for the identify budget waits for, and when it comes (epoch ms at `now`, to the
 // second), as the limiter's snapshot says: a limiter of the program's own that says no time, or
 // none that is one, says nothing
@@ -593,17 +597,26 @@ export const makeWith = (
       Duration.toMillis(resolved.backoff.afterInvalidSession[0]),
       Duration.toMillis(resolved.backoff.afterInvalidSession[1])
     ] as const
-    // after connections op 9 ended early in a row, a wait past the backoff, spread as it is
+    // after connections op 9 ended early in a row, a wait past the backoff, spread as it is, in
+    // whole ms: its transition (HeldBack) says when the next attempt begins, where the session
+    // showed the op 9 for up to an hour. The op 9 stays what ended the connection: the outage
+    // count and the reconnects' `reason` were told it, not this
     const maxBackoffMillis = Duration.toMillis(resolved.backoff.max)
     const heldBack = (recovery: Recovery.Recovery) => {
       const ms = Recovery.holdBack(recovery, maxBackoffMillis)
-      return ms === 0 ? Effect.void : Effect.flatMap(Random.nextRange(0.5, 1), (spread) =>
-        Effect.zipRight(
-          Effect.logWarning(
-            `op 9 ended the last ${recovery.invalidatedInARow} connections before they were stable: the next waits ${Math.round((ms * spread) / 1000)} s more, to spare the day's session starts`
-          ),
-          Effect.sleep(ms * spread)
-        ))
+      return ms === 0 ? Effect.void : Effect.flatMap(Random.nextRange(0.5, 1), (spread) => {
+        const wait = Math.round(ms * spread)
+        const { invalidatedInARow } = recovery
+        return transition(
+          SessionState.Disconnected(),
+          Reasons.HeldBack({ until: clock.unsafeCurrentTimeMillis() + wait, invalidatedInARow })
+        ).pipe(
+          Effect.zipRight(Effect.logWarning(
+            `op 9 ended the last ${invalidatedInARow} connections before they were stable: the next waits ${waitInWords(wait)} more, to spare the day's session starts`
+          )),
+          Effect.zipRight(Effect.sleep(wait))
+        )
+      })
     }
     const pauseBefore = (kind: Recovery.Pause, recovery: Recovery.Recovery) =>
       Effect.zipRight(

@@ -95,12 +95,35 @@ export class GatewayInfoError extends TaggedError("GatewayInfoError")<{
 }
 
 /**
- * The options given to a session or a fleet are invalid; nothing was sent.
+ * One thing wrong with the options given to a session or a fleet: which option, and what is wrong.
+ *
+ * @since 0.1.0
+ */
+export interface OptionProblem {
+  /**
+   * The option's path as the options spell it: `"intents"`, `"backoff.max"`,
+   * `"backoff.afterInvalidSession[1]"`, `"presence.activities[0].name"`, a fleet's `"shards"` or
+   * `"shardCount"`. A resume point's problems (a fleet's list of them too) name `"resume"`. `""`
+   * where the problem is no one option's: options that are no object or whose keys could not be
+   * read, several options named together (misspelt ones, a session's given to a fleet), an
+   * Identify refused as a whole (too large for all it carries).
+   */
+  readonly option: string
+  /** What is wrong, as the message says it, the option named in it; the token masked. */
+  readonly problem: string
+}
+
+/**
+ * The options given to a session or a fleet are invalid; nothing was sent. `problems` says which
+ * options, in the order the message tells them.
  *
  * @since 0.1.0
  */
 export class InvalidOptions extends TaggedError("InvalidOptions")<{
+  /** The problems' texts, joined with "; ". */
   readonly detail: string
+  /** Each thing wrong, with the option it is about. */
+  readonly problems: ReadonlyArray<OptionProblem>
 }> {
   override get message(): string {
     // a fleet's own options too (`shards`, `shardCount`): "session options" misnamed them

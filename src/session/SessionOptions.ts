@@ -24,7 +24,7 @@ import * as Intents from "../protocol/Intents.ts"
 import { isHttpUrl, isPair, isWebSocketUrl, maxUrlLength, shardPairProblem, show, showUrl } from "../protocol/internal/schema.ts"
 import * as Backoff from "./Backoff.ts"
 import { readPoint, type ResumePoint, resumePointProblems, resumePointShapeProblems, resumesOver } from "./ResumePoint.ts"
-import { GatewayInfoError, InvalidOptions } from "./SessionError.ts"
+import { GatewayInfoError, InvalidOptions, type OptionProblem } from "./SessionError.ts"
 
 /**
  * Resume points, as a program stores and hands them back (`ResumePoint`), moves them on as it
@@ -228,15 +228,15 @@ const shardProblems = (
   resume: ResumePoint | undefined,
   source: string | undefined,
   token: unknown
-): Array<string> => {
-  const found: Array<string> = []
+): Array<OptionProblem> => {
+  const found: Array<OptionProblem> = []
   const [id, count] = shard
   const problem = shardPairProblem(shard)
-  if (problem !== undefined) found.push(`shard ${problem}`)
+  if (problem !== undefined) found.push({ option: "shard", problem: `shard ${problem}` })
   if (resume !== undefined) {
-    found.push(...resumePointProblems(resume, source, token))
+    found.push(...resumePointProblems(resume, source, token).map(ofResume))
     const resumed = resume.shard
-    if (resumed[0] !== id || resumed[1] !== count) found.push(`resume.shard [${resumed}] is not this session's shard [${id}, ${count}]`)
+    if (resumed[0] !== id || resumed[1] !== count) found.push(ofResume(`resume.shard [${resumed}] is not this session's shard [${id}, ${count}]`))
   }
   return found
 }
@@ -264,21 +264,21 @@ const showDuration = (input: unknown): string =>
 const isPositive = (duration: Duration.Duration): boolean => Duration.greaterThan(duration, Duration.zero)
 
 // the problem with `input` unless it is a positive duration, an infinite one included
-const positiveDurationProblems = (name: string, input: unknown): Array<string> => {
+const positiveDurationProblems = (name: string, input: unknown): Array<OptionProblem> => {
   const duration = durationOf(input)
-  return duration !== undefined && isPositive(duration) ? [] : [`${name} must be a positive duration, got ${showDuration(input)}`]
+  return duration !== undefined && isPositive(duration) ? [] : [{ option: name, problem: `${name} must be a positive duration, got ${showDuration(input)}` }]
 }
 
 const shortestMaxAge = Duration.seconds(1)
 
-const maxAgeProblems = (input: unknown): Array<string> => {
+const maxAgeProblems = (input: unknown): Array<OptionProblem> => {
   const duration = durationOf(input)
   return duration !== undefined && Duration.greaterThanOrEqualTo(duration, shortestMaxAge)
     ? []
-    : [`gatewayInfoMaxAge must be a duration of at least 1 second, got ${showDuration(input)}`]
+    : [{ option: "gatewayInfoMaxAge", problem: `gatewayInfoMaxAge must be a duration of at least 1 second, got ${showDuration(input)}` }]
 }
 
-const durationProblems = (timeouts: Timeouts, backoff: Backoff.BackoffOptions): Array<string> => {
+const durationProblems = (timeouts: Timeouts, backoff: Backoff.BackoffOptions): Array<OptionProblem> => {
   // a timeout may be infinite (none); a zero one would end every connection at once
   const found = (["connect", "hello", "ready", "members"] as const).flatMap((name) =>
     positiveDurationProblems(`timeouts.${name}`, timeouts[name])
@@ -289,29 +289,35 @@ const durationProblems = (timeouts: Timeouts, backoff: Backoff.BackoffOptions): 
     const duration = durationOf(backoff[name])
     const slept = name !== "stableAfter"
     if (duration !== undefined && isPositive(duration) && (slept ? isSleepable(duration) : Duration.isFinite(duration))) return duration
-    found.push(`backoff.${name} must be a positive, finite duration${slept ? longestSleepText : ""}, got ${showDuration(backoff[name])}`)
+    found.push({
+      option: `backoff.${name}`,
+      problem: `backoff.${name} must be a positive, finite duration${slept ? longestSleepText : ""}, got ${showDuration(backoff[name])}`
+    })
     return undefined
   }
   const initial = positive("initial")
   const max = positive("max")
   positive("stableAfter")
   if (initial !== undefined && max !== undefined && Duration.greaterThan(initial, max)) {
-    found.push(`backoff.initial must not exceed backoff.max, got ${showDuration(backoff.initial)} and ${showDuration(backoff.max)}`)
+    found.push({ option: "backoff.initial", problem: `backoff.initial must not exceed backoff.max, got ${showDuration(backoff.initial)} and ${showDuration(backoff.max)}` })
   }
   const pause: unknown = backoff.afterInvalidSession
   if (!Array.isArray(pause) || pause.length !== 2) {
-    found.push(`backoff.afterInvalidSession must be a [min, max] pair of durations, got ${showDuration(pause)}`)
+    found.push({ option: "backoff.afterInvalidSession", problem: `backoff.afterInvalidSession must be a [min, max] pair of durations, got ${showDuration(pause)}` })
     return found
   }
   // zero is allowed here: what follows op 9 is a resume, or an identify the identify limiter spaces
   const [shortest, longest] = pause.map((input: unknown, i) => {
     const duration = durationOf(input)
     if (duration !== undefined && isSleepable(duration)) return duration
-    found.push(`backoff.afterInvalidSession[${i}] must be a non-negative, finite duration${longestSleepText}, got ${showDuration(input)}`)
+    found.push({
+      option: `backoff.afterInvalidSession[${i}]`,
+      problem: `backoff.afterInvalidSession[${i}] must be a non-negative, finite duration${longestSleepText}, got ${showDuration(input)}`
+    })
     return undefined
   })
   if (shortest !== undefined && longest !== undefined && Duration.greaterThan(shortest, longest)) {
-    found.push(`backoff.afterInvalidSession must have its min at most its max, got ${showDuration(pause)}`)
+    found.push({ option: "backoff.afterInvalidSession", problem: `backoff.afterInvalidSession must have its min at most its max, got ${showDuration(pause)}` })
   }
   return found
 }
@@ -360,8 +366,9 @@ const fleetKeys = ["shards", "shardCount", "startupWindow"] as const
 // every key of it
 const maxNamed = 10
 
-// the options and nested options no session takes
-const unknownOptions = (options: SessionOptions): Array<string> => {
+// the options and nested options no session takes, each problem naming its option when it names
+// one only
+const unknownOptions = (options: SessionOptions): Array<OptionProblem> => {
   const keys = unknownKeys(options, sessionKeys)
   for (const [name, known] of Object.entries(nestedKeys)) {
     const value: unknown = options[name as keyof typeof nestedKeys]
@@ -372,10 +379,41 @@ const unknownOptions = (options: SessionOptions): Array<string> => {
   const unknown = keys.filter((key) => !isFleets(key))
   const named = unknown.length <= maxNamed ? unknown.join(", ") : `${unknown.slice(0, maxNamed).join(", ")} and ${unknown.length - maxNamed} more`
   return [
-    ...(fleets.length === 0 ? [] : [`${fleets.join(", ")} ${fleets.length === 1 ? "is a fleet's option" : "are a fleet's options"}, not a session's`]),
-    ...(unknown.length === 0 ? [] : [`unknown option${unknown.length === 1 ? "" : "s"} ${named} (misspelt?)`])
+    ...(fleets.length === 0 ? [] : [
+      { option: soleOption(fleets), problem: `${fleets.join(", ")} ${fleets.length === 1 ? "is a fleet's option" : "are a fleet's options"}, not a session's` }
+    ]),
+    ...(unknown.length === 0 ? [] : [{ option: soleOption(unknown), problem: `unknown option${unknown.length === 1 ? "" : "s"} ${named} (misspelt?)` }])
   ]
 }
+
+/**
+ * The option a problem naming `options` is about: the one, or `""` for several.
+ *
+ * @internal
+ * @since 0.1.0
+ */
+export const soleOption = (options: ReadonlyArray<string>): string => options.length === 1 ? options[0]! : ""
+
+/**
+ * A problem of a resume point: `ResumePoint`'s checks tell them as text, each about `resume`.
+ *
+ * @internal
+ * @since 0.1.0
+ */
+export const ofResume = (problem: string): OptionProblem => ({ option: "resume", problem })
+
+/**
+ * `InvalidOptions` for `found`, every run of the token masked in each problem and in the message
+ * (masked as the whole text, as it always was).
+ *
+ * @internal
+ * @since 0.1.0
+ */
+export const invalidOptions = (found: ReadonlyArray<OptionProblem>, token: unknown): InvalidOptions =>
+  new InvalidOptions({
+    detail: withoutToken(found.map(({ problem }) => problem).join("; "), token),
+    problems: found.map(({ option, problem }) => ({ option: withoutToken(option, token), problem: withoutToken(problem, token) }))
+  })
 
 /**
  * The problem with options (from JavaScript) that are no object, which every check after would
@@ -389,27 +427,28 @@ export const notAnObject = (options: unknown): string | undefined =>
 
 // the shapes the types promise, which options from JavaScript or a parsed file may not keep:
 // checked first, since the checks after read into them (a `null` for an object threw a TypeError)
-const shapeProblems = (options: SessionOptions, resume: unknown): Array<string> => {
+const shapeProblems = (options: SessionOptions, resume: unknown): Array<OptionProblem> => {
   const problem = notAnObject(options)
-  if (problem !== undefined) return [problem]
-  const found: Array<string> = unknownOptions(options)
+  if (problem !== undefined) return [{ option: "", problem }]
+  const found: Array<OptionProblem> = unknownOptions(options)
   for (const name of ["timeouts", "backoff", "properties"] as const) {
     const value: unknown = options[name]
-    if (value !== undefined && !isRecord(value)) found.push(`${name} must be an object, got ${show(value)}`)
+    if (value !== undefined && !isRecord(value)) found.push({ option: name, problem: `${name} must be an object, got ${show(value)}` })
   }
-  if (resume !== undefined) found.push(...resumePointShapeProblems(resume))
-  if (options.shard !== undefined && !isPair(options.shard)) found.push(`shard must be an [id, count] pair, got ${show(options.shard)}`)
+  if (resume !== undefined) found.push(...resumePointShapeProblems(resume).map(ofResume))
+  if (options.shard !== undefined && !isPair(options.shard)) found.push({ option: "shard", problem: `shard must be an [id, count] pair, got ${show(options.shard)}` })
   const events: unknown = options.events
   // `Array.from`: `every` and `filter` skip a list's holes (`new Array(2)`, from JavaScript)
   if (events !== undefined && !(Array.isArray(events) && Array.from(events).every((t) => typeof t === "string"))) {
-    found.push(`events must be a list of dispatch types, got ${show(events)}`)
+    found.push({ option: "events", problem: `events must be a list of dispatch types, got ${show(events)}` })
   } else if (events !== undefined) {
     // matched exactly: a name no dispatch type has (`message_create`) would deliver nothing, unsaid
     const misnamed = (events as ReadonlyArray<string>).filter((t) => !isTypeName(t))
     if (misnamed.length > 0) {
-      found.push(
-        `events must name dispatch types as Discord writes them (1 to 64 of A-Z, 0-9 and _), got ${misnamed.slice(0, 3).map(show).join(", ")}`
-      )
+      found.push({
+        option: "events",
+        problem: `events must name dispatch types as Discord writes them (1 to 64 of A-Z, 0-9 and _), got ${misnamed.slice(0, 3).map(show).join(", ")}`
+      })
     }
   }
   const encoding: unknown = options.encoding
@@ -419,12 +458,15 @@ const shapeProblems = (options: SessionOptions, resume: unknown): Array<string> 
     !(isRecord(encoding) && (encoding["name"] === "json" || encoding["name"] === "etf") && typeof encoding["decode"] === "function" &&
       typeof encoding["encode"] === "function")
   ) {
-    found.push(`encoding must be "json", "etf" or an Encoding named "json" or "etf", got ${show(encoding)}`)
+    found.push({ option: "encoding", problem: `encoding must be "json", "etf" or an Encoding named "json" or "etf", got ${show(encoding)}` })
   }
   // a URL given here was taken, and the session died at its first identify, quoting it
   const source: unknown = options.gatewayUrl
   if (source !== undefined && !Effect.isEffect(source)) {
-    found.push(`gatewayUrl must be an Effect that gives a ws:// or wss:// URL (a URL itself is the gateway option), got ${kindOf(source)}`)
+    found.push({
+      option: "gatewayUrl",
+      problem: `gatewayUrl must be an Effect that gives a ws:// or wss:// URL (a URL itself is the gateway option), got ${kindOf(source)}`
+    })
   }
   return found
 }
@@ -471,41 +513,46 @@ export const fromGatewayUrl = (error: GatewayInfoError, token: Redacted.Redacted
  */
 export const sourceOf = (options: Pick<SessionOptions, "gateway" | "api">): string => options.gateway ?? options.api ?? defaultApi
 
-const problems = (options: SessionOptions, resume: ResumePoint | undefined): ReadonlyArray<string> => {
+const problems = (options: SessionOptions, resume: ResumePoint | undefined): ReadonlyArray<OptionProblem> => {
   const malformed = shapeProblems(options, resume)
   if (malformed.length > 0) return malformed
   const found = shardProblems(options.shard ?? [0, 1], resume, pointSource(options), options.token)
-  if (!Intents.isValid(options.intents)) found.push(`intents must be a combination of known intent bits, got ${show(options.intents)}`)
+  if (!Intents.isValid(options.intents)) found.push({ option: "intents", problem: `intents must be a combination of known intent bits, got ${show(options.intents)}` })
   if (options.gateway !== undefined && !isWebSocketUrl(options.gateway)) {
-    found.push(`gateway must be a ws:// or wss:// URL without a fragment or credentials, of at most ${maxUrlLength} characters, got ${showUrl(options.gateway)}`)
+    found.push({
+      option: "gateway",
+      problem: `gateway must be a ws:// or wss:// URL without a fragment or credentials, of at most ${maxUrlLength} characters, got ${showUrl(options.gateway)}`
+    })
   }
   const compression: unknown = options.compression
   if (compression !== undefined && !compressions.includes(compression as Compression)) {
-    found.push(`compression must be "zlib-stream", "zstd-stream" or "none", got ${show(compression)}`)
+    found.push({ option: "compression", problem: `compression must be "zlib-stream", "zstd-stream" or "none", got ${show(compression)}` })
   } else if (options.compression !== undefined && !Decompress.isAvailable(options.compression)) {
-    found.push(ZstdNative.unavailableMessage())
+    found.push({ option: "compression", problem: ZstdNative.unavailableMessage() })
   }
   const encoding: unknown = options.encoding
   if (typeof encoding === "string" && encoding !== "json" && encoding !== "etf") {
-    found.push(`encoding must be "json" or "etf", got ${show(encoding)}`)
+    found.push({ option: "encoding", problem: `encoding must be "json" or "etf", got ${show(encoding)}` })
   }
   if (options.api !== undefined && !isHttpUrl(options.api)) {
-    found.push(`api must be an http(s) URL without credentials, of at most ${maxUrlLength} characters, got ${showUrl(options.api)}`)
+    found.push({ option: "api", problem: `api must be an http(s) URL without credentials, of at most ${maxUrlLength} characters, got ${showUrl(options.api)}` })
   }
   const buffer = options.bufferSize
-  if (buffer !== undefined && (!Number.isSafeInteger(buffer) || buffer < 1)) found.push(`bufferSize must be a positive integer, got ${show(buffer)}`)
+  if (buffer !== undefined && (!Number.isSafeInteger(buffer) || buffer < 1)) found.push({ option: "bufferSize", problem: `bufferSize must be a positive integer, got ${show(buffer)}` })
   // below a payload's size, no Hello would fit: every connection would end at its first message
   const largest = options.maxMessageBytes
   if (largest !== undefined && (!Number.isSafeInteger(largest) || largest < minMessageBytes)) {
-    found.push(`maxMessageBytes must be an integer of at least ${minMessageBytes}, got ${show(largest)}`)
+    found.push({ option: "maxMessageBytes", problem: `maxMessageBytes must be an integer of at least ${minMessageBytes}, got ${show(largest)}` })
   }
   // named as the option, not as the Identify's field
   const threshold = options.largeThreshold
   if (threshold !== undefined && !(Number.isSafeInteger(threshold) && threshold >= 50 && threshold <= 250)) {
-    found.push(`largeThreshold must be an integer between 50 and 250, got ${show(threshold)}`)
+    found.push({ option: "largeThreshold", problem: `largeThreshold must be an integer between 50 and 250, got ${show(threshold)}` })
   }
   const backoff = options.backoff
-  if (backoff?.factor !== undefined && !(typeof backoff.factor === "number" && backoff.factor >= 1)) found.push(`backoff.factor must be a number of at least 1, got ${show(backoff.factor)}`)
+  if (backoff?.factor !== undefined && !(typeof backoff.factor === "number" && backoff.factor >= 1)) {
+    found.push({ option: "backoff.factor", problem: `backoff.factor must be a number of at least 1, got ${show(backoff.factor)}` })
+  }
   found.push(...durationProblems(withDefaults(defaultTimeouts, options.timeouts), withDefaults(Backoff.defaults, backoff)))
   // a zero age would fetch before every identify, and a tiny one asked once a millisecond while
   // a session waited for the identify budget (a day's wait: millions of requests)
@@ -527,7 +574,7 @@ export const resolve = (given: SessionOptions): Either.Either<ResolvedOptions, I
   Either.flatMap(readOnce(given), (options) => {
     // the point read once too, as plain data
     const read = isRecord(options) ? readPoint(options, "resume") : Either.right(undefined)
-    if (Either.isLeft(read)) return Either.left(new InvalidOptions({ detail: withoutToken(read.left, options.token) }))
+    if (Either.isLeft(read)) return Either.left(invalidOptions([ofResume(read.left)], options.token))
     return resolveWith(options, read.right as ResumePoint | undefined)
   })
 
@@ -585,13 +632,16 @@ export const readOnce = <A extends object>(options: A): Either.Either<A, Invalid
     }
     return Either.right(read as A)
   } catch (thrown) {
-    const what = path.length === 0 ? "options" : path.map((key) => show(key).replace(/^"(\w+)"$/, "$1")).join(".")
+    const option = path.map((key) => show(key).replace(/^"(\w+)"$/, "$1")).join(".")
+    const what = path.length === 0 ? "options" : option
     // a token that cannot be read cannot be masked in what it threw, and is not read again
-    if (what === "token") return Either.left(new InvalidOptions({ detail: "token could not be read" }))
-    if (thrown instanceof TooLong) return Either.left(new InvalidOptions({ detail: `${what} has ${thrown.length} items, over the ${maxListLength} any option takes` }))
+    if (what === "token") return Either.left(invalidOptions([{ option, problem: "token could not be read" }], undefined))
+    if (thrown instanceof TooLong) {
+      return Either.left(invalidOptions([{ option, problem: `${what} has ${thrown.length} items, over the ${maxListLength} any option takes` }], undefined))
+    }
     // (read again, a token getter may answer another token, or throw, and the text go unmasked)
     const token = Object.hasOwn(read, "token") ? read.token : tokenOf(options)
-    return Either.left(new InvalidOptions({ detail: withoutToken(`${what} could not be read: ${thrownText(thrown)}`, token) }))
+    return Either.left(invalidOptions([{ option, problem: `${what} could not be read: ${thrownText(thrown)}` }], token))
   }
 }
 
@@ -636,7 +686,7 @@ const readFields = (
 
 const resolveWith = (options: SessionOptions, resume: ResumePoint | undefined): Either.Either<ResolvedOptions, InvalidOptions> => {
   const found = problems(options, resume)
-  if (found.length > 0) return Either.left(new InvalidOptions({ detail: withoutToken(found.join("; "), isRecord(options) ? options.token : undefined) }))
+  if (found.length > 0) return Either.left(invalidOptions(found, isRecord(options) ? options.token : undefined))
   const resolved: ResolvedOptions = {
     token: options.token,
     intents: options.intents,
@@ -661,8 +711,20 @@ const resolveWith = (options: SessionOptions, resume: ResumePoint | undefined): 
   }
   return Either.mapLeft(
     Either.map(checkHandshakes(resolved), (identify) => presenceAsChecked(resolved, identify)),
-    (error) => new InvalidOptions({ detail: withoutToken(error.message, options.token) })
+    (error) => handshakeRefused(error, options.token)
   )
+}
+
+// a refused Identify's message begins with the path of what its check refused (as `formatError`
+// writes it); one in a field the Identify carries as its option is (the token, the presence, the
+// properties) is that option's path, down to its last plain segment
+const identifyField = /^Identify: ((?:token|presence|properties)(?:\.[A-Za-z_$][\w$]*|\[\d+\])*)/
+
+// the options refused for the Identify or the Resume they make: a Resume's fault is its point's;
+// an Identify's, the option its check names, if any (one too large is no one option's)
+const handshakeRefused = (error: Commands.InvalidCommand, token: unknown): InvalidOptions => {
+  const option = error.command === "Resume" ? "resume" : identifyField.exec(error.message)?.[1] ?? ""
+  return invalidOptions([{ option, problem: error.message }], token)
 }
 
 // the Identify the options describe, as it was checked (its presence a copy, read once), if it can
@@ -701,10 +763,10 @@ export const forShard = (
 ): Either.Either<ResolvedOptions, InvalidOptions> => {
   const found = shardProblems(shard, resume, pointSource(options), options.token)
   return found.length > 0
-    ? Either.left(new InvalidOptions({ detail: withoutToken(found.join("; "), options.token) }))
+    ? Either.left(invalidOptions(found, options.token))
     // the presence kept as resolved: checked once, shared by every shard's options
     : Either.mapBoth(checkHandshakes({ ...options, shard, resume }), {
-      onLeft: (error) => new InvalidOptions({ detail: withoutToken(error.message, options.token) }),
+      onLeft: (error) => handshakeRefused(error, options.token),
       onRight: () => ({ ...options, shard, resume })
     })
 }

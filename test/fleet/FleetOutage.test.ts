@@ -319,6 +319,33 @@ describe("FleetOutage", () => {
     )
   })
 
+  // held back after the third op 9 in a row, the shard's status says so (HeldBack); its failed
+  // attempts are still those op 9s
+  it.scoped("a shard whose every Identify op 9 refuses shows HeldBack in its status, and the fleet's line names the op 9", () => {
+    const { layer, lines } = captured()
+    return Effect.gen(function*() {
+      yield* configureLimiter(1)
+      const gateway = yield* MemoryTransport.MemoryGateway
+      yield* Effect.forkScoped(Effect.forever(Effect.gen(function*() {
+        const peer = yield* gateway.accept
+        yield* peer.handshake(3_600_000)
+        yield* peer.sendJson({ op: 9, d: false, s: null, t: null })
+      })))
+      const fleet = yield* Fleet.make(options({ shardCount: 1 }))
+      for (let minute = 0; minute < 12; minute++) yield* TestClock.adjust("1 minute")
+      const [status] = yield* fleet.status
+      expect([status!.state._tag, status!.reason._tag]).toEqual(["Disconnected", "HeldBack"])
+      expect(lines.filter((line) => line.startsWith("WARN not ready"))).toEqual([
+        "WARN not ready: 1 shard failed 5 or more attempts in a row or asked to wait 60 s or more; shard 0 failed 5 attempts in a row, the last with invalid session (op 9, not resumable); still trying"
+      ])
+    }).pipe(
+      Effect.provide(layer),
+      Logger.withMinimumLogLevel(LogLevel.Info),
+      Effect.withRandom(Random.fixed([0.5])),
+      Effect.provide(TestLayer)
+    )
+  })
+
   // a Session.Hooks.outage of a program's own may wrap the fleet's count: every member is its own
   it.scoped("a shard's count can be spread into a Session.Hooks.outage of a program's own, or have its functions taken off it", () =>
     Effect.gen(function*() {

@@ -255,6 +255,7 @@ describe("Typed errors' messages", () => {
 
   // a fleet's own options were "invalid session options"
   it("InvalidOptions names no session: a fleet's own options are refused by it too", () => {
-    expect(new InvalidOptions({ detail: "shards must not be empty" }).message).toBe("invalid options: shards must not be empty")
+    const problem = "shards must not be empty"
+    expect(new InvalidOptions({ detail: problem, problems: [{ option: "shards", problem }] }).message).toBe("invalid options: shards must not be empty")
   })
 })

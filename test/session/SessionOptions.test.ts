@@ -6,6 +6,7 @@ import * as Fiber from "effect/Fiber"
 import * as Redacted from "effect/Redacted"
 import * as TestClock from "effect/TestClock"
 import * as Intents from "../../src/protocol/Intents.ts"
+import type { OptionProblem } from "../../src/session/SessionError.ts"
 import * as SessionOptions from "../../src/session/SessionOptions.ts"
 import * as MemoryTransport from "../../src/transport/MemoryTransport.ts"
 import { hello, memberAnswer, options, ready, receiveOp, resumeUrl, secret, Session, settle, TestLayer } from "./harness.ts"
@@ -331,6 +332,85 @@ describe("SessionOptions.resolve", () => {
       [0, 1],
       SessionOptions.defaultBufferSize
     ])
+  })
+})
+
+describe("InvalidOptions.problems", () => {
+  const problemsOf = (given: unknown) =>
+    Either.match(SessionOptions.resolve(given as SessionOptions.SessionOptions), { onLeft: (error) => error.problems, onRight: () => [] })
+  // whether a problem, in its option or its text, quotes a run of 12 characters of the token
+  const quotesSecret = (problems: ReadonlyArray<OptionProblem>) =>
+    problems.some(({ option, problem }) => Array.from({ length: secret.length - 11 }, (_, at) => secret.slice(at, at + 12)).some((run) => `${option} ${problem}`.includes(run)))
+
+  it("names the option that is wrong beside what is wrong with it", () => {
+    expect(problemsOf(options({ bufferSize: 0 }))).toEqual([{ option: "bufferSize", problem: "bufferSize must be a positive integer, got 0" }])
+  })
+
+  it("lists each option that is wrong, in the message's order, the message their texts joined", () => {
+    const refused = Either.flip(SessionOptions.resolve(options({ shard: [3, 2], intents: -1, bufferSize: 0 })))
+    const error = Either.getOrThrow(refused)
+    expect(error.problems).toEqual([
+      { option: "shard", problem: "shard id must be in [0, 2), got 3" },
+      { option: "intents", problem: "intents must be a combination of known intent bits, got -1" },
+      { option: "bufferSize", problem: "bufferSize must be a positive integer, got 0" }
+    ])
+    expect(error.message).toBe(`invalid options: ${error.problems.map(({ problem }) => problem).join("; ")}`)
+  })
+
+  it("names a nested option by its path, a presence's field too (refused by the Identify check)", () => {
+    expect(problemsOf(options({ timeouts: { connect: 0 }, backoff: { max: 0, afterInvalidSession: [0, -1] } })).map(({ option }) => option)).toEqual([
+      "timeouts.connect",
+      "backoff.max",
+      "backoff.afterInvalidSession[1]"
+    ])
+    const presence = { since: null, activities: [{ name: 5, type: 0 }], status: "online", afk: false }
+    expect(problemsOf(options({ presence } as never))).toEqual([
+      { option: "presence.activities[0].name", problem: "Identify: presence.activities[0].name must be a string, got 5" }
+    ])
+    expect(problemsOf(options({ properties: { os: 5, browser: "b", device: "d" } } as never))).toEqual([
+      { option: "properties.os", problem: "Identify: properties.os must be a string, got 5" }
+    ])
+  })
+
+  it("names no one option where the problem is none's: options that are no object, several misspelt, an Identify too large", () => {
+    expect(problemsOf(null)).toEqual([{ option: "", problem: "options must be an object, got null" }])
+    expect(problemsOf(options({ timeout: 1 } as never))).toEqual([{ option: "timeout", problem: "unknown option timeout (misspelt?)" }])
+    expect(problemsOf(options({ timeout: 1, retries: 2 } as never))).toEqual([{ option: "", problem: "unknown options timeout, retries (misspelt?)" }])
+    expect(problemsOf(options({ token: Redacted.make("x".repeat(5000)) }))).toEqual([
+      { option: "", problem: "Identify: payload is 5171 bytes (the token 5000 of them), the limit is 4096" }
+    ])
+  })
+
+  it("names resume for every problem of a resume point", () => {
+    expect(problemsOf(options({ resume: point([1, 2], { sequence: -1 }) }))).toEqual([
+      { option: "resume", problem: "resume.sequence must be a non-negative integer" },
+      { option: "resume", problem: "resume.shard [1,2] is not this session's shard [0, 1]" }
+    ])
+  })
+
+  it("never quotes the token in a problem: given in another option, as a key, or thrown by a getter", () => {
+    const misplaced = problemsOf(options({ gateway: secret, api: `Bot ${secret}` }))
+    expect(misplaced.map(({ option }) => option)).toEqual(["gateway", "api"])
+    const keyed = problemsOf(options({ [secret]: 1 } as never))
+    const thrown = problemsOf({
+      ...options(),
+      get timeouts(): never {
+        throw new Error(`no timeouts for ${secret}`)
+      }
+    })
+    expect(thrown.map(({ option }) => option)).toEqual(["timeouts"])
+    const unread = problemsOf({
+      ...options(),
+      get token(): never {
+        throw new Error(secret)
+      }
+    })
+    expect(unread).toEqual([{ option: "token", problem: "token could not be read" }])
+    expect(problemsOf(options({ token: undefined as never }))).toEqual([{ option: "token", problem: "Identify: token is missing" }])
+    for (const problems of [misplaced, keyed, thrown]) {
+      expect(problems).not.toEqual([])
+      expect(quotesSecret(problems)).toBe(false)
+    }
   })
 })
 
