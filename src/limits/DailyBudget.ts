@@ -60,8 +60,11 @@ export interface DailyBudget<E> {
   readonly turnOf: (now: number, shardId?: number) => number | undefined
   /** One identify of the shard that may wait for a turn of the spread with its socket open. */
   readonly socketWaiter: (shardId: number) => SocketWaiter
-  /** With `wait`, until the budget used up refills, or a refreshed answer says how much is left. */
-  readonly awaitRefill: (shardId: number, resetAfter: number) => Effect.Effect<void>
+  /**
+   * With `wait`, until the budget used up refills, or a refreshed answer says how much is left;
+   * the first wait while it stays used up says so, as the bot's.
+   */
+  readonly awaitRefill: (resetAfter: number) => Effect.Effect<void>
   /** Counts one identify of the shard at `now`, telling once when the budget runs low. */
   readonly count: (now: number, shardId: number) => Effect.Effect<void>
   /** Done once the last start is counted, or a refreshed answer says none is left. */
@@ -136,6 +139,8 @@ interface Budget {
   resetAt: number
   /** Whether it was told to be low since it last refilled. */
   lowTold: boolean
+  /** Whether an identify was told to wait for the refill since it last had starts left. */
+  exhaustedTold: boolean
 }
 
 /** A signal waited on by many and given to all at once, then made anew. */
@@ -189,6 +194,7 @@ export const make = <E>(policy: BudgetPolicy<E>): DailyBudget<E> => {
     if (budget === undefined || !isDue(budget.resetAt, now)) return
     budget.remaining = budget.total
     budget.lowTold = false
+    budget.exhaustedTold = false
     claims.clear()
     while (isDue(budget.resetAt, now)) budget.resetAt += budgetPeriod
   }
@@ -269,12 +275,17 @@ export const make = <E>(policy: BudgetPolicy<E>): DailyBudget<E> => {
     }
   }
 
-  const awaitRefill = (shardId: number, resetAfter: number): Effect.Effect<void> =>
-    Effect.logWarning("identify budget exhausted: waiting for it to refill").pipe(
-      // `shard`, as every line about a shard is annotated
-      Effect.annotateLogs({ shard: shardId, resetAfter }),
-      Effect.zipRight(detached(Effect.raceFirst(Effect.sleep(resetAfter), changed.await)))
-    )
+  // Told once while the budget stays used up, as the bot's (the limiter's line, no shard): each
+  // waiting shard told it again at every refreshed answer (a thousand shards, a thousand lines an
+  // hour)
+  const awaitRefill = (resetAfter: number): Effect.Effect<void> =>
+    Effect.suspend(() => {
+      const wait = detached(Effect.raceFirst(Effect.sleep(resetAfter), changed.await))
+      if (budget === undefined || budget.exhaustedTold) return wait
+      budget.exhaustedTold = true
+      const told = Effect.logWarning(`identify budget exhausted: identifies wait for it to refill in ${inSeconds(resetAfter)}`)
+      return Effect.zipRight(linesOf("IdentifyLimiter", Effect.annotateLogs(told, { resetAfter })), wait)
+    })
 
   const count = (now: number, shardId: number): Effect.Effect<void> => {
     counted += 1
@@ -327,7 +338,7 @@ export const make = <E>(policy: BudgetPolicy<E>): DailyBudget<E> => {
         })
       }
       if (policy.onExhausted === "fail") return Effect.fail(exhausted(shardId, resetAfter))
-      return Effect.zipRight(awaitRefill(shardId, resetAfter), again)
+      return Effect.zipRight(awaitRefill(resetAfter), again)
     })
 
   // in line from the call on, and out of it however the call ends
@@ -351,13 +362,14 @@ export const make = <E>(policy: BudgetPolicy<E>): DailyBudget<E> => {
     const remaining = Math.max(0, limit.remaining - Math.max(0, counted - (countedBefore ?? counted)))
     // told to be low still holds while a refreshed answer says it is
     const lowTold = budget !== undefined && budget.lowTold && remaining <= lowBudget(limit.total)
+    const exhaustedTold = budget !== undefined && budget.exhaustedTold && remaining <= 0
     // none left where this limiter had some: another process spent them, and no wait of the
     // spread's is due a refill of this limiter's making (an identify fails, or waits, as without it)
     if (remaining <= 0 && (budget === undefined || budget.remaining > 0)) {
       lastCountedAt = undefined
       claims.clear()
     }
-    budget = { total: limit.total, remaining, resetAt: now + limit.resetAfter, lowTold }
+    budget = { total: limit.total, remaining, resetAt: now + limit.resetAfter, lowTold, exhaustedTold }
     changed.fire()
     if (budget.remaining <= 0) spent.fire()
   }

@@ -324,7 +324,7 @@ const build = (spacing: number, margin: number, onExhausted: "fail" | "wait", sp
         const wait = detached(Effect.raceAll(wakes))
         return Effect.zipRight(wait, awaitTurn(gate, shardId, waiter))
       }
-      if (resetAfter !== undefined) return Effect.zipRight(budget.awaitRefill(shardId, resetAfter), awaitTurn(gate, shardId, waiter))
+      if (resetAfter !== undefined) return Effect.zipRight(budget.awaitRefill(resetAfter), awaitTurn(gate, shardId, waiter))
       gate.lastAt = now
       gate.pending = undefined
       // counted: a turn of the spread is no longer its to wait for

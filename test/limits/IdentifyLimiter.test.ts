@@ -463,17 +463,35 @@ describe("IdentifyLimiter", () => {
       expect((yield* limiter.snapshot).budget?.remaining).toBe(999)
     }))
 
-  it.effect("onExhausted: wait says so at Warning, annotated with the shard (as every line about a shard) and the wait", () =>
+  // once while it stays used up, as the bot's: each waiting shard said it at every refreshed
+  // answer, annotated with its shard (a thousand shards, a thousand lines an hour)
+  it.effect("onExhausted: wait says so at Warning once until the budget has starts again, as the limiter's line, whichever shards wait and however often it is configured", () =>
     Effect.gen(function*() {
       const told: Array<unknown> = []
       const logger = Logger.make(({ annotations, logLevel, message }) =>
         void told.push([logLevel.label, String(message), Object.fromEntries(HashMap.toEntries(annotations))]))
       const limiter = yield* IdentifyLimiter.make({ margin: 0, onExhausted: "wait" })
       yield* limiter.configure(limits({ remaining: 0, resetAfter: 30_000 }))
-      const waiting = yield* Effect.fork(limiter.identify(3, () => Effect.void).pipe(Effect.provide(Logger.replace(Logger.defaultLogger, logger))))
+      const waiting = yield* Effect.forEach([3, 4, 5], (shard) =>
+        Effect.fork(
+          limiter.identify(shard, () => Effect.void).pipe(
+            Effect.annotateLogs({ shard }),
+            Effect.provide(Logger.replace(Logger.defaultLogger, logger))
+          )
+        ))
+      yield* TestClock.adjust("10 seconds")
+      // a refreshed answer still says none is left: the waits look again, and say nothing
+      yield* limiter.configure(limits({ remaining: 0, resetAfter: 20_000 }))
+      yield* TestClock.adjust("20 seconds")
+      yield* Effect.forEach(waiting, Fiber.join)
+      const line = ["WARN", "identify budget exhausted: identifies wait for it to refill in 30s", { component: "IdentifyLimiter", resetAfter: 30_000 }]
+      expect(told).toEqual([line])
+      // used up again after the refill: told again
+      yield* limiter.configure(limits({ remaining: 0, resetAfter: 30_000 }))
+      const again = yield* Effect.fork(limiter.identify(6, () => Effect.void).pipe(Effect.provide(Logger.replace(Logger.defaultLogger, logger))))
       yield* TestClock.adjust("30 seconds")
-      yield* Fiber.join(waiting)
-      expect(told).toEqual([["WARN", "identify budget exhausted: waiting for it to refill", { shard: 3, resetAfter: 30_000 }]])
+      yield* Fiber.join(again)
+      expect(told).toEqual([line, line])
     }))
 
   it.effect("onExhausted: wait lets the identify go as soon as a refreshed answer says the budget has room, not when the old count would refill", () =>
