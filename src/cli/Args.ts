@@ -119,7 +119,8 @@ const nonNegativeInteger = /^\d+$/
  * length. A bot token is far longer (some 58 to 72 characters), so a token given in the wrong place
  * (after another flag, or without `--token`) never reaches the terminal, nor does a control sequence.
  */
-const echo = (text: string): string => isQuotable(text) ? JSON.stringify(text) : `<${text.length} characters, not shown>`
+const echo = (text: string): string =>
+  isQuotable(text) ? JSON.stringify(text) : `<${text.length} ${text.length === 1 ? "character" : "characters"}, not shown>`
 
 /**
  * A URL as `echo` shows it, unless it has an `@`: then not at all, as it may carry a password
@@ -157,7 +158,8 @@ const parseShards = (text: string): Either.Either<ReadonlyArray<number>, UsageEr
   if (parts.length === 0) return Either.left(new UsageError({ detail: "--shards: no shard id given (e.g. 0-3 or 0,2,5)" }))
   const ids = new Set<number>()
   for (const part of parts) {
-    const range = part.trim().split("-")
+    // `0 - 3` as `0-3`, as FleetOptions.shardsConfig reads it
+    const range = part.split("-").map((end) => end.trim())
     if (range.length > 2 || range.some((end) => !nonNegativeInteger.test(end))) {
       return Either.left(new UsageError({ detail: `--shards: ${echo(part)} is not a shard id or range (e.g. 0-3 or 0,2,5)` }))
     }

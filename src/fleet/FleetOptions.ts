@@ -77,9 +77,10 @@ const selectionItem = /^(\d{1,5})(?:\s*-\s*(\d{1,5}))?$/
 // the selection `text` says, or why it says none (`text` quoted only where it may be)
 const readSelection = (text: string): Either.Either<ShardSelection, ConfigError.ConfigError> => {
   const refused = (what: string) => Either.left(ConfigError.InvalidData([], `${expectedShards} but received ${what}`))
-  if (text.trim().toLowerCase() === "all") return Either.right("all")
   const items = text.split(",").map((given) => given.trim()).filter((given) => given !== "")
-  if (items.length === 0) return refused("an empty value")
+  if (items.length === 0) return refused(text.trim() === "" ? "an empty value" : "only commas")
+  // alone, a comma at an end or not (`all,`)
+  if (items.length === 1 && items[0]!.toLowerCase() === "all") return Either.right("all")
   const ids: Array<number> = []
   const quotable = isQuotable(text)
   for (const given of items) {

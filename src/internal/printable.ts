@@ -64,7 +64,7 @@ export const isQuotable = (text: string): boolean => text.length <= 40 && /^[\x2
  *
  * @since 0.1.0
  */
-export const notShown = (text: string): string => `a value of ${text.length} characters (not shown)`
+export const notShown = (text: string): string => `a value of ${text.length} ${text.length === 1 ? "character" : "characters"} (not shown)`
 
 /**
  * What `value` is, told without its content (a value in the wrong place may be the token):

@@ -27,7 +27,9 @@ export const config = (name: string): Config.Config<ReadonlyArray<EventName>> =>
   Config.nested(
     Config.mapOrFail(Config.string(), (text) => {
       const names = text.split(",").map((given) => given.trim()).filter((given) => given !== "")
-      if (names.length === 0) return Either.left(ConfigError.InvalidData([], `${expected} but received an empty value`))
+      if (names.length === 0) {
+        return Either.left(ConfigError.InvalidData([], `${expected} but received ${text.trim() === "" ? "an empty value" : "only commas"}`))
+      }
       const misnamed = names.find((given) => !isTypeNameInAnyCase(given))
       if (misnamed !== undefined) {
         const shown = isQuotable(text) ? JSON.stringify(misnamed) : notShown(text)

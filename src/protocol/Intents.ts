@@ -220,6 +220,9 @@ export const fromNames = (list: Iterable<string>): Either.Either<number, Invalid
   return Either.right(bits)
 }
 
+// what a list of commas alone is told
+const onlyCommas = "no intent names, only commas"
+
 /**
  * Reads intents from a number, a decimal string (`"513"`), or a comma list of names
  * (`"GUILD_MESSAGES,Guilds"`, a comma at an end or two in a row taken as one). An empty or blank
@@ -232,19 +235,19 @@ export const parse = (text: string | number): Either.Either<number, InvalidInten
   if (typeof text === "number") return fromNumber(text, String(text))
   const trimmed = text.trim()
   if (trimmed === "") return Either.right(0)
-  if (/^-?\d+$/.test(trimmed)) {
+  const parts = trimmed.split(",").map((part) => part.trim()).filter((part) => part !== "")
+  if (parts.length === 0) return Either.left(new InvalidIntents({ reason: "UnknownName", input: given(trimmed), message: onlyCommas }))
+  // one item, a comma at an end or not (`513,` is 513): a number, or a name
+  const single = parts.length === 1 ? parts[0]! : undefined
+  if (single !== undefined && /^-?\d+$/.test(single)) {
     // digits past what a number holds are a whole number still, past every intent (not Infinity)
-    const number = Number(trimmed)
-    return fromNumber(number === Number.POSITIVE_INFINITY ? Number.MAX_VALUE : number, trimmed)
+    const number = Number(single)
+    return fromNumber(number === Number.POSITIVE_INFINITY ? Number.MAX_VALUE : number, single)
   }
   // no intent's name starts with a digit, a sign or a point: a number that is no whole number in
   // digits (1.5, 0x201, 1e3), not an unknown name
-  if (/^[-+.\d]/.test(trimmed) && !trimmed.includes(",")) return fromNumber(Number.NaN, trimmed)
-  const names = trimmed.split(",")
-  if (names.every((name) => name.trim() === "")) {
-    return Either.left(new InvalidIntents({ reason: "UnknownName", input: given(trimmed), message: "no intent names, only commas" }))
-  }
-  return fromNames(names)
+  if (single !== undefined && /^[-+.\d]/.test(single)) return fromNumber(Number.NaN, single)
+  return fromNames(parts)
 }
 
 const expected = "Expected intents (a number, or names such as GUILDS,GUILD_MESSAGES)"
@@ -261,6 +264,7 @@ export const config = (name: string): Config.Config<number> =>
   Config.nested(
     Config.mapOrFail(Config.string(), (text) => {
       if (text.trim() === "") return Either.left(ConfigError.InvalidData([], `${expected} but received an empty value`))
+      if (/^[\s,]*$/.test(text)) return Either.left(ConfigError.InvalidData([], `${expected} but received only commas`))
       return Either.mapLeft(parse(text), (error) =>
         ConfigError.InvalidData(
           [],

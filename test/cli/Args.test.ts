@@ -229,6 +229,12 @@ describe("Args", () => {
     // a comma at an end is taken as one, as in --intents and --events; commas alone are no list
     expect(Either.getOrThrow(parse(["--shards", "0,2,", "--shard-count", "4"])).shards).toEqual([0, 2])
     expect(error(["--shards", ","])).toBe("--shards: no shard id given (e.g. 0-3 or 0,2,5)")
+    // spaces around a range's dash, as FleetOptions.shardsConfig reads them (it was refused)
+    expect(Either.getOrThrow(parse(["--shards", "0 - 2, 3", "--shard-count", "4"])).shards).toEqual([0, 1, 2, 3])
+    // one character, not "1 characters"
+    expect(error(["--intents", "\u200b"])).toContain("<1 character, not shown>")
+    // a number with a comma at its end is the number (it was called an unknown intent name)
+    expect(Either.getOrThrow(parse(["--intents", "513,"])).intents).toBe(513)
     expect(error(["--shards", "a"])).toContain("--shards")
     expect(error(["--shards", "0-4", "--shard-count", "4"])).toContain("below --shard-count 4")
     expect(error(["--shard-count", "0"])).toContain("--shard-count")

@@ -43,6 +43,12 @@ describe("Intents", () => {
     expect(right(Intents.parse("Guilds,,GuildMessages"))).toBe(Intents.Guilds | Intents.GuildMessages)
     expect(right(Intents.parse(", GUILDS , "))).toBe(Intents.Guilds)
     expect(right(Intents.fromNames(["", "Guilds", " "]))).toBe(Intents.Guilds)
+    // a number too (it was called an unknown intent name), and a number that is none as such
+    expect(right(Intents.parse("513,"))).toBe(513)
+    expect(right(Intents.parse(", 0 ,"))).toBe(0)
+    expect(left(Intents.parse("1.5,")).reason).toBe("NotABitField")
+    // a number among names is a name no intent has, as before
+    expect(left(Intents.parse("Guilds,513")).message).toBe('unknown intent name "513"')
   })
 
   it("parses numbers and decimal text", () => {
@@ -144,7 +150,8 @@ describe("Intents.config", () => {
       expect(yield* read(" GUILDS, GuildMessages ")).toEqual(Either.right(Intents.Guilds | Intents.GuildMessages))
       // a trailing comma, as EventNames.config and FleetOptions.shardsConfig take it (it was refused)
       expect(yield* read("GUILDS,GUILD_MESSAGES,")).toEqual(Either.right(Intents.Guilds | Intents.GuildMessages))
-      expect(message(yield* read(","))).toContain("no intent names, only commas")
+      expect(message(yield* read(" ,, "))).toContain("Expected intents (a number, or names such as GUILDS,GUILD_MESSAGES) but received only commas")
+      expect(yield* read("513,")).toEqual(Either.right(513))
     }))
 
   it.effect("refuses an empty value (a secret a CI run lacks arrives empty: Config.integer reads it as 0), naming the key", () =>
