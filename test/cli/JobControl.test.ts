@@ -27,24 +27,40 @@ const stoppedAndContinued = (apiUrl: string) =>
     child.stdout!.setEncoding("utf8").on("data", (text: string) => void (screen += text))
     child.stdin!.write(`stty rows 30 cols 100; ${process.execPath} ${bundle} --api ${apiUrl} --log-level none\n`)
     const timers: Array<ReturnType<typeof setTimeout>> = []
+    // each key is typed once the terminal shows what the one before it brought about (typed at fixed
+    // times after READY, `fg` came before the shell said the job stopped, and ^C before the view
+    // was laid out again, when a loaded machine's CLI was slow to stop or to go on): ^Z 500 ms after
+    // READY, `fg` once the shell says the job stopped, ^C once a scroll region is set again after
+    // it, `exit` once a prompt is back (bash's own for root, who keeps no PS1 from the environment);
+    // a step that never comes leaves the rest untyped, and the run is killed at the end
+    let step = 0
+    const after = (marker: string, pattern: RegExp) => {
+      const at = screen.indexOf(marker)
+      return at > -1 && pattern.test(screen.slice(at + marker.length))
+    }
     const poll = setInterval(() => {
-      if (!screen.includes("READY")) return
-      clearInterval(poll)
-      timers.push(
-        setTimeout(() => {
+      if (step === 0 && screen.includes("READY")) {
+        step = 1
+        timers.push(setTimeout(() => {
           screen += "<<^Z>>"
           child.stdin!.write("\u001a")
-        }, 500),
-        setTimeout(() => {
-          screen += "<<fg>>"
-          child.stdin!.write("fg\n")
-        }, 2000),
-        setTimeout(() => child.stdin!.write("\u0003"), 3500),
-        setTimeout(() => child.stdin!.write("exit\n"), 5500),
-        setTimeout(() => child.kill("SIGKILL"), 8000)
-      )
+        }, 500))
+      } else if (step === 1 && after("<<^Z>>", /Stopped/)) {
+        step = 2
+        screen += "<<fg>>"
+        child.stdin!.write("fg\n")
+      } else if (step === 2 && after("<<fg>>", /\u001b\[\d+;\d+r/)) {
+        step = 3
+        screen += "<<^C>>"
+        child.stdin!.write("\u0003")
+      } else if (step === 3 && after("<<^C>>", /[$#] $/)) {
+        step = 4
+        clearInterval(poll)
+        child.stdin!.write("exit\n")
+        timers.push(setTimeout(() => child.kill("SIGKILL"), 2000))
+      }
     }, 20)
-    timers.push(setTimeout(() => child.kill("SIGKILL"), 15_000))
+    timers.push(setTimeout(() => child.kill("SIGKILL"), 25_000))
     child.on("close", () => {
       for (const timer of timers) clearTimeout(timer)
       clearInterval(poll)
@@ -73,5 +89,5 @@ describe("the CLI's view and job control", () => {
       expect(screen.slice(typed, stopped)).toContain("\u001b[r")
       // a scroll region set again (ESC [ top;bottom r) once the job went on
       expect(screen.slice(continued)).toMatch(/\u001b\[\d+;\d+r/)
-    }), 20_000)
+    }), 40_000)
 })

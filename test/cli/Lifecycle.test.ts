@@ -294,38 +294,46 @@ describe.concurrent("CLI lifecycle", () => {
       const { api } = yield* failingApi(503)
       const [hungUp, timedOut] = yield* Effect.all([
         cli(["--token", secret, "--api", api], { signals: ["SIGHUP"], when: ({ stderr }) => /trying again/.test(stderr) }),
-        cli(["--token", secret, "--api", api, "--duration", "2"], { signals: ["SIGKILL"], delay: 22_000 })
+        // killed (no exit code) if it still runs 15 s after its first retry was told: timed from its
+        // start, a loaded machine's start alone took most of the 22 s it had
+        cli(["--token", secret, "--api", api, "--duration", "2"], { signals: ["SIGKILL"], when: ({ stderr }) => /trying again/.test(stderr), delay: 15_000 })
       ], { concurrency: "unbounded" })
       expect([hungUp.code, timedOut.code]).toEqual([0, 0])
       expect(hungUp.stderr.trim().split("\n").at(-1)).toBe("stopped: the terminal was closed (SIGHUP) before the shards started")
       expect(timedOut.stderr.trim().split("\n").at(-1)).toBe("stopped after 2 s before the shards started")
-    }), 30_000)
+    }), 60_000)
 
   // Every failure but a rejected token was tried again: a wrong --api looped for ever.
   it.scopedLive("a first GET /gateway/bot answered 404 (a wrong --api) is not tried again: exit 1 and one error line", () =>
     Effect.gen(function*() {
       const { api, asked } = yield* failingApi(404)
-      const run = yield* cli(["--token", secret, "--api", api], { signals: ["SIGKILL"], delay: 22_000 })
+      // killed (no exit code) if it still runs 15 s after the API was first asked, time enough to ask
+      // again (timed from its start, a loaded machine's start alone took most of the 22 s it had)
+      const run = yield* cli(["--token", secret, "--api", api], { signals: ["SIGKILL"], when: () => asked() > 0, delay: 15_000 })
       expect({ code: run.code, asked: asked() }).toEqual({ code: 1, asked: 1 })
       expect(lines(run.stderr)).toEqual([`error: GET /gateway/bot failed: status 404 for ${api}/gateway/bot; trying again cannot mend it: check the api option`])
-    }), 30_000)
+    }), 60_000)
 
   it.scopedLive("--duration with a gateway that no longer answers stops within the disconnect bound and exits", () =>
     Effect.gen(function*() {
       const { url } = yield* deafGateway()
-      const run = yield* cli(["--token", secret, "--gateway", url, "--shard-count", "1", "--compress", "none", "--format", "ndjson", "--duration", "1"], {
+      // --duration counts from the CLI's start, before it connects: it must outlast the way to READY,
+      // which a loaded machine's CLIs (a dozen starting at once here) took over 2 s for (with 1 s, the
+      // stop came before READY, at a gateway not yet deaf, with no session to resume). No event of
+      // the CLI's tells when its --duration began: a margin
+      const run = yield* cli(["--token", secret, "--gateway", url, "--shard-count", "1", "--compress", "none", "--format", "ndjson", "--duration", "5"], {
         // no signal: SIGWINCH is ignored by node; only the deadline below counts, from READY
         signals: ["SIGWINCH"],
         when: ({ stdout }) => /"t":"READY"/.test(stdout),
         deadline: 16_000
       })
-      // 1 s of --duration, then fleet.disconnect waits at most 1 s for the close to go through, and
-      // the socket at most 1 s more (ws alone would hold it 30 s)
+      // at most 5 s of --duration from READY, then fleet.disconnect waits at most 1 s for the close to
+      // go through, and the socket at most 1 s more (ws alone would hold it 30 s: killed at the deadline)
       expect(run.signal).toBeNull()
       expect(run.code).toBe(0)
-      expect(run.stderr).toContain("stopped after 1 s; 1 resumable session(s)")
+      expect(run.stderr).toContain("stopped after 5 s; 1 resumable session(s)")
       expect(run.afterSignal).toBeLessThan(14_000)
-    }))
+    }), 45_000)
 
   // the view showed "Disconnected" only, and at the default log level nothing was told until the
   // fifth failure in a row: five hours later
@@ -347,7 +355,10 @@ describe.concurrent("CLI lifecycle", () => {
       const url = yield* fatalOnCloseGateway
       const args = ["--token", secret, "--gateway", url, "--shard-count", "1", "--compress", "none", "--format", "ndjson"]
       const runs = yield* Effect.all([
-        cli([...args, "--duration", "2"]),
+        // --duration counts from the CLI's start, before it connects: it must outlast the way to
+        // READY, which took over 2 s on a loaded machine (a stop before it, and the run had no READY
+        // line). No event of the CLI's tells when its --duration began: a margin
+        cli([...args, "--duration", "5"]),
         cli(args, { signals: ["SIGINT"], when: ({ stdout }) => /"t":"READY"/.test(stdout) })
       ], { concurrency: "unbounded" })
       for (const run of runs) {
@@ -360,7 +371,7 @@ describe.concurrent("CLI lifecycle", () => {
         })
         expect(run.stderr).not.toContain(secret)
       }
-    }))
+    }), 45_000)
 
   it.scopedLive("a closed terminal (SIGHUP) while a Ctrl-C stop waits for the gateway lets that stop finish: exit 0, not death by the signal", () =>
     Effect.gen(function*() {
@@ -382,7 +393,8 @@ describe.concurrent("CLI lifecycle", () => {
       const run = yield* cli(["--help"], { stdoutClosed: true, sources: true })
       expect(run.stderr).not.toMatch(/EPIPE|^\s+at /m)
       expect([run.signal, run.code]).toEqual([null, 0])
-    }))
+      // tsx compiles the sources as it starts: over 30 s on a loaded machine
+    }), 60_000)
 
   // it said "0 resumable session(s) of 1 shard (the others had no session to resume)": there are
   // no others (and then, for two, "none had no session", as if both had one)
@@ -400,7 +412,8 @@ describe.concurrent("CLI lifecycle", () => {
       expect(run.stderr).toContain("stopped after 1.5 s; 0 resumable session(s) of 1 shard (it had no session to resume)")
       const two = yield* cli(["--token", secret, "--gateway", `ws://127.0.0.1:${port}`, "--shards", "0,1", "--duration", "1", "--log-level", "none"])
       expect(two.stderr).toContain("stopped after 1 s; 0 resumable session(s) of 2 shards (none had a session to resume)")
-    }))
+      // two CLI starts one after the other: over 30 s on a loaded machine
+    }), 60_000)
 
   it.scopedLive("--duration past what one timer waits (30 days; 2^31 - 1 ms is 24.8) still stops the run", () =>
     Effect.gen(function*() {
@@ -442,8 +455,9 @@ globalThis.setTimeout = (fn, ms, ...rest) => real(fn, typeof ms === "number" && 
     Effect.gen(function*() {
       const { closeCame, url } = yield* deafGateway(0)
       // `script` runs the CLI on a pseudo-terminal (the pretty view, its scroll region set); a ^C
-      // typed into it signals the CLI through the terminal, as a user's does
-      const args = ["--token", secret, "--gateway", url, "--shard-count", "1", "--compress", "none", "--duration", "1"]
+      // typed into it signals the CLI through the terminal, as a user's does; the stop (--duration,
+      // from the CLI's start) must come after READY, which a loaded machine takes seconds to reach
+      const args = ["--token", secret, "--gateway", url, "--shard-count", "1", "--compress", "none", "--duration", "4"]
       const command = [process.execPath, bundle, ...args].join(" ")
       const screen = yield* Effect.async<string>((resume) => {
         const child = spawn("script", ["-q", "-c", command, "/dev/null"], { cwd: root, env: userEnv(), stdio: ["pipe", "pipe", "ignore"] })
@@ -539,7 +553,7 @@ globalThis.setTimeout = (fn, ms, ...rest) => real(fn, typeof ms === "number" && 
       yield* gateway.startTraffic(20)
       const run = yield* Effect.async<{ readonly code: number | null; readonly signal: NodeJS.Signals | null; readonly stdout: string }>(
         (resume) => {
-          const child = spawn(process.execPath, [bundle, "--token", secret, "--api", gateway.apiUrl, "--format", "ndjson", "--duration", "2"], {
+          const child = spawn(process.execPath, [bundle, "--token", secret, "--api", gateway.apiUrl, "--format", "ndjson"], {
             cwd: root,
             env: userEnv(),
             stdio: ["ignore", "pipe", "pipe"]
@@ -547,8 +561,19 @@ globalThis.setTimeout = (fn, ms, ...rest) => real(fn, typeof ms === "number" && 
           // the reader of stderr is gone before the CLI writes its first line
           child.stderr!.destroy()
           let stdout = ""
-          child.stdout!.setEncoding("utf8").on("data", (text: string) => void (stdout += text))
-          const kill = setTimeout(() => child.kill("SIGKILL"), 15_000)
+          // stopped once READY and an event after it are out, the stop line then written to the dead
+          // stderr too (a --duration of 2 s counted the start, which a loaded machine's took most of:
+          // the stop came before READY)
+          let stopped = false
+          child.stdout!.setEncoding("utf8").on("data", (text: string) => {
+            stdout += text
+            if (!stopped && /"t":"READY"/.test(stdout) && /"seq":2,/.test(stdout)) {
+              stopped = true
+              child.kill("SIGINT")
+            }
+          })
+          // a run that hangs (or never gets to READY) is killed: no exit code
+          const kill = setTimeout(() => child.kill("SIGKILL"), 25_000)
           child.on("close", (code, signal) => {
             clearTimeout(kill)
             resume(Effect.succeed({ code, signal, stdout }))
@@ -560,9 +585,9 @@ globalThis.setTimeout = (fn, ms, ...rest) => real(fn, typeof ms === "number" && 
         }
       )
       const log = yield* allClosed(gateway)
-      // as with --duration and a stderr that is read: events streamed, resumable close, exit 0
+      // as with a stderr that is read: events streamed, resumable close, exit 0
       expect(run.stdout).toContain("\"t\":\"READY\"")
       expect(run.code).toBe(0)
       expectResumableCloses(log)
-    }))
+    }), 45_000)
 })
