@@ -182,6 +182,12 @@ const dispatch = (memory: Memory, envelope: Envelope, shard: number, handshake: 
   if (replayAfter !== null && sequence <= replayAfter && t !== "RESUMED" && t !== "READY") {
     return { _tag: "Duplicate", sequence }
   }
+  // on a connection that identifies, READY comes first: a dispatch before it reached the program
+  // ahead of the session it is of, and READY then moved the resume point back below it (the
+  // Resume's replay brought it again)
+  if (handshake.mode === "identify" && handshake.stage !== "Answered" && t !== "READY" && t !== "RESUMED") {
+    return protocolError(memory, `${t} before READY`)
+  }
   if (envelope.d === Skipped) return { _tag: "Skip", sequence, t }
   const event = Event.make(shard, sequence, t, envelope.d)
   if (t === "READY") {

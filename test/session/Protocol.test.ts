@@ -65,12 +65,21 @@ describe("Protocol.step", () => {
   })
 
   it("out of a replay, an event whose sequence goes back is delivered, and the resume point stays at the highest", () => {
-    for (const connection of [live, identifying]) {
-      const step = Protocol.step(resumable, frame(0, {}, 7, "MESSAGE_CREATE"), 0, connection)
-      expect(step).toMatchObject({ _tag: "Emit", event: { sequence: 7 } })
-      expect(Protocol.apply(resumable, step).sequence).toBe(41)
-      const skip = Protocol.step(resumable, frame(0, Skipped, 7, "TYPING_START"), 0, connection)
-      expect(Protocol.apply(resumable, skip).sequence).toBe(41)
+    const step = Protocol.step(resumable, frame(0, {}, 7, "MESSAGE_CREATE"), 0, live)
+    expect(step).toMatchObject({ _tag: "Emit", event: { sequence: 7 } })
+    expect(Protocol.apply(resumable, step).sequence).toBe(41)
+    const skip = Protocol.step(resumable, frame(0, Skipped, 7, "TYPING_START"), 0, live)
+    expect(Protocol.apply(resumable, skip).sequence).toBe(41)
+  })
+
+  // delivered, it came ahead of the session it is of, and READY moved the point back below it
+  it("on a connection that identifies, a dispatch before READY, wanted or skipped, ends it", () => {
+    for (const d of [{}, Skipped]) {
+      expect(Protocol.step(Protocol.empty, frame(0, d, 7, "MESSAGE_CREATE"), 0, identifying)).toMatchObject({
+        _tag: "Reconnect",
+        mode: "identify",
+        reason: { _tag: "DecodeFailed", kind: "Protocol", message: "MESSAGE_CREATE before READY" }
+      })
     }
   })
 

@@ -1205,6 +1205,32 @@ describe("Session", () => {
       expect(yield* peer.isOpen).toBe(false)
     }).pipe(Effect.provide(TestLayer)))
 
+  // it was delivered ahead of READY, of no session (the state Identifying), and READY then moved
+  // the resume point back below it: the next Resume's replay brought it again (chaos4)
+  it.scoped("a dispatch after the Identify and before READY is a decode failure: nothing delivered twice, READY first", () =>
+    Effect.gen(function*() {
+      const session = yield* Session.make(options())
+      const events = yield* collect(session, 3)
+      const { first, peer } = yield* acceptAndHello(3_600_000)
+      expect(first.op).toBe(2)
+      yield* peer.sendJson(dispatch(2, "MESSAGE_CREATE", {}))
+      yield* peer.sendJson(ready(1))
+      yield* settle
+      expect(describeReason((yield* session.snapshot).reason)).toBe("decode failed: MESSAGE_CREATE before READY")
+      expect(yield* peer.isOpen).toBe(false)
+      // no session yet: the next connection identifies (past the identify limiter's spacing), and
+      // its events come once, READY first
+      yield* TestClock.adjust("20 seconds")
+      const { first: again, peer: next } = yield* acceptAndHello(3_600_000)
+      expect(again.op).toBe(2)
+      yield* next.sendJson(ready(1))
+      for (const sequence of [2, 3]) yield* next.sendJson(dispatch(sequence, "MESSAGE_CREATE", {}))
+      expect((yield* Fiber.join(events)).map((event) => [event.t, event.sequence])).toEqual([["READY", 1], ["MESSAGE_CREATE", 2], [
+        "MESSAGE_CREATE",
+        3
+      ]])
+    }).pipe(Effect.provide(TestLayer)))
+
   // an answer to nothing: a READY before Hello was taken, and the Identify after it started a
   // second session (4005, a session start spent); a RESUMED before Hello made the Resume after it
   // wait out the ready timeout on a ready connection; a READY again moved the resume point back
