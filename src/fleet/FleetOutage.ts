@@ -9,7 +9,11 @@
  * (waiting on for their READY) are told the same way: at 1, 2, 4, 8... of them waiting, and at
  * Info once the last of them got READY; and
  * shards that get ready and lose their connection before it was stable, over and over (5 short
- * connections in a row or more), as failing shards are, until their connections last.
+ * connections in a row or more), as failing shards are, until their connections last. Shards held
+ * back after op 9s in a row (`HeldBack`) are told at 1, 2, 4, 8... of them held back, each
+ * hold-back after that at Debug, until their connections last, and at Info once none is. Gateway
+ * sessions lost (given up, or ended by the gateway) are told at Info when the number lost since
+ * the fleet started reaches 1, 2, 4, 8...: an op 9 to a thousand shards is a dozen lines.
  *
  * @since 0.1.0
  */
@@ -80,6 +84,12 @@ export const make = (): FleetOutage => {
   // the shards waiting on an Identify unanswered past the ready timeout
   const waiting = new Set<number>()
   let warnAtWaiting = 1
+  // the shards held back after op 9s in a row, until a connection of theirs lasts
+  const heldBackShards = new Set<number>()
+  let warnAtHeldBack = 1
+  // the gateway sessions the fleet's shards lost since it started
+  let lostSessions = 0
+  let informAtLost = 1
   return {
     of: (id) => {
       let inARow = 0
@@ -87,6 +97,12 @@ export const make = (): FleetOutage => {
       // the shard's Identify was answered, or its connection ended
       const answered = () => {
         if (waiting.delete(id) && waiting.size === 0) warnAtWaiting = 1
+      }
+      // the shard is held back no more: the last one out says so
+      const heldNoMore = () => {
+        if (!heldBackShards.delete(id) || heldBackShards.size > 0) return Effect.void
+        warnAtHeldBack = 1
+        return inform("no shard held back any more")
       }
       // The effects are made when read (getters), not kept made by each of a thousand idle shards.
       // Every member is the count's own: a `Session.Hooks.outage` of a program's own may spread it,
@@ -149,18 +165,39 @@ export const make = (): FleetOutage => {
             }
           }),
         get lasted() {
-          return Effect.sync(() => {
+          return Effect.suspend(() => {
             droppedInARow = 0
             unstable.leave(id)
+            return heldNoMore()
           })
         },
+        heldBack: (invalidatedInARow, waitMillis) =>
+          Effect.suspend(() => {
+            heldBackShards.add(id)
+            const last = `op 9 ended the last ${invalidatedInARow} connections before they were stable, the next waits ${Outage.waitInWords(waitMillis)} more`
+            if (heldBackShards.size < warnAtHeldBack) return Effect.logDebug(last)
+            while (warnAtHeldBack <= heldBackShards.size) warnAtHeldBack *= 2
+            return warn(
+              `held back past the backoff after op 9s in a row, to spare the day's session starts: ${plural(heldBackShards.size, "shard")}; shard ${id}: ${last}`
+            )
+          }),
+        lost: (why, sequence) =>
+          Effect.suspend(() => {
+            lostSessions++
+            if (lostSessions < informAtLost) return Effect.logDebug(`gateway session lost: ${why}; ${Outage.notReplayed(sequence)}`)
+            while (informAtLost <= lostSessions) informAtLost *= 2
+            return inform(
+              `${plural(lostSessions, "gateway session")} lost since the fleet started; shard ${id}: ${why}, ${Outage.notReplayed(sequence)}`
+            )
+          }),
         get ended() {
-          return Effect.sync(() => {
+          return Effect.suspend(() => {
             inARow = 0
             droppedInARow = 0
             answered()
             failing.leave(id)
             unstable.leave(id)
+            return heldNoMore()
           })
         }
       }

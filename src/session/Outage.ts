@@ -9,8 +9,10 @@
  * many (or that READY came late, to a connection told to wait on for it). A session that gets
  * ready and loses its connection again before it was stable (`backoff.stableAfter`), over and
  * over, is told the same way: its short connections in a row, at the fifth, the tenth... until a
- * connection lasts. A fleet counts its shards together instead (`FleetOutage`), so that an outage
- * of all of them takes as few lines.
+ * connection lasts. A session that op 9 keeps refusing, held back past the backoff (`HeldBack`), is
+ * told at Warning at each hold-back; a gateway session lost (given up after Resumes that got no
+ * RESUMED, or ended by the gateway) at Info, its events since not replayed. A fleet counts its
+ * shards together instead (`FleetOutage`), so that an outage of all of them takes as few lines.
  *
  * @since 0.1.0
  */
@@ -61,6 +63,25 @@ export const waitingOn = "waiting on while the gateway acknowledges heartbeats"
 export const lateReady = "READY came after the ready timeout, to the connection that waited on"
 
 /**
+ * A hold-back's wait as its line says it: in minutes from two minutes on (an hour's is "60 min",
+ * not "3600 s"), in seconds below.
+ *
+ * @internal
+ * @since 0.1.0
+ */
+export const waitInWords = (ms: number): string => ms >= 120_000 ? `${Math.round(ms / 60_000)} min` : `${Math.round(ms / 1000)} s`
+
+/**
+ * What a line about a lost gateway session says of its events: those after its last sequence
+ * (`undefined`: it took none) are not replayed.
+ *
+ * @internal
+ * @since 0.1.0
+ */
+export const notReplayed = (sequence: number | undefined): string =>
+  sequence === undefined ? "none of its events are replayed" : `the events after sequence ${sequence} are not replayed`
+
+/**
  * One session's count of attempts that failed in a row.
  *
  * @since 0.1.0
@@ -85,6 +106,16 @@ export interface Outage {
    * that, or at its end): the count of short connections starts over.
    */
   readonly lasted: Effect.Effect<void>
+  /**
+   * Op 9 ended the last `invalidatedInARow` connections before they were stable: the next attempt
+   * waits `waitMillis` past the backoff (`HeldBack`), to spare the day's session starts.
+   */
+  readonly heldBack: (invalidatedInARow: number, waitMillis: number) => Effect.Effect<void>
+  /**
+   * The gateway session was lost, `why` in words (Resumes that got no RESUMED, an op 9, a close):
+   * the session identifies anew, and the events after `sequence` (its last) are not replayed.
+   */
+  readonly lost: (why: string, sequence: number | undefined) => Effect.Effect<void>
   /** The session ended: it is counted no more. */
   readonly ended: Effect.Effect<void>
 }
@@ -170,6 +201,11 @@ export const make = (): Outage => {
         )
       }),
     lasted: Effect.sync(() => void shortOnes.reset()),
+    heldBack: (invalidatedInARow, waitMillis) =>
+      Effect.logWarning(
+        `op 9 ended the last ${invalidatedInARow} connections before they were stable: the next waits ${waitInWords(waitMillis)} more, to spare the day's session starts`
+      ),
+    lost: (why, sequence) => Effect.logInfo(`gateway session lost: ${why}; ${notReplayed(sequence)}`),
     ended: Effect.void
   }
 }

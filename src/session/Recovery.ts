@@ -151,6 +151,17 @@ export const giveUp = (recovery: Recovery): Recovery | undefined =>
     : undefined
 
 /**
+ * Why {@link giveUp} gives `recovery`'s session up, in words: Resumes in a row that got no RESUMED,
+ * or that the gateway asked for again.
+ *
+ * @since 0.1.0
+ */
+export const whyGivenUp = (recovery: Recovery): string =>
+  recovery.failedResumes >= maxFailedResumes
+    ? `${recovery.failedResumes} Resumes in a row got no RESUMED`
+    : `${recovery.askedAgainResumes} Resumes in a row were asked for again, none answered`
+
+/**
  * Whether the next Resume goes to the gateway URL, which takes one too, instead of
  * `resume_gateway_url`: every other time once three Resumes in a row stopped reaching the
  * session's own node, or were asked for again.

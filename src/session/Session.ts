@@ -187,10 +187,6 @@ const fatalMessage = (cause: Cause.Cause<SessionError>, token: unknown): string 
 
 type BudgetWait = Reason & { readonly _tag: "IdentifyBudget" }
 
-// a hold-back's wait as its warning says it: in minutes from two minutes on (an hour's is
-// "60 min", not "3600 s"), in seconds below
-const waitInWords = (ms: number): string => ms >= 120_000 ? `${Math.round(ms / 60_000)} min` : `${Math.round(ms / 1000)} s`
-
 // What a wait for the identify budget waits for, and when it comes (epoch ms at `now`, to the
 // second), as the limiter's snapshot says: a limiter of the program's own that says no time, or
 // none that is one, says nothing
@@ -611,9 +607,8 @@ export const makeWith = (
           SessionState.Disconnected(),
           Reasons.HeldBack({ until: clock.unsafeCurrentTimeMillis() + wait, invalidatedInARow })
         ).pipe(
-          Effect.zipRight(Effect.logWarning(
-            `op 9 ended the last ${invalidatedInARow} connections before they were stable: the next waits ${waitInWords(wait)} more, to spare the day's session starts`
-          )),
+          // told through the outage count: a fleet tells its shards' hold-backs together
+          Effect.zipRight(aside("outage.heldBack", outage.heldBack(invalidatedInARow, wait))),
           Effect.zipRight(Effect.sleep(wait))
         )
       })
@@ -653,10 +648,18 @@ export const makeWith = (
       if (memory.current.sessionId !== undefined) unresumable = undefined
       memory.current = Protocol.forget(memory.current)
     }
-    const forgetSession = Effect.suspend(() => {
-      forget()
-      return members.lost
-    })
+    // The gateway session given up, or ended by the gateway, forgotten: one there was (a connection
+    // that never got READY lost none) is counted (`reason`: the metric's tag) and told (`why`: in
+    // words), as its events since are not replayed
+    const forgetSession = (reason: string, why: string) =>
+      Effect.suspend(() => {
+        const { sequence, sessionId } = memory.current
+        forget()
+        return sessionId === undefined ? members.lost : metrics.sessionLost(reason).pipe(
+          Effect.zipRight(aside("outage.lost", outage.lost(why, sequence ?? undefined))),
+          Effect.zipRight(members.lost)
+        )
+      })
     const loop = Effect.gen(function*() {
       let recovery = Recovery.initial
       // why the previous attempt ended; none before the first
@@ -675,7 +678,7 @@ export const makeWith = (
         }
         const gaveUp = Recovery.giveUp(recovery)
         if (gaveUp !== undefined) {
-          yield* forgetSession
+          yield* forgetSession("ResumesFailed", Recovery.whyGivenUp(recovery))
           recovery = gaveUp
         }
         const mode = Protocol.modeOf(memory.current)
@@ -728,7 +731,7 @@ export const makeWith = (
         }
         // the gateway ended the gateway session (op 9, 4009...), also while a stop waited for its
         // close: the stop's resume point would send the next process into a refused Resume
-        if (outcome.next === "identify") yield* forgetSession
+        if (outcome.next === "identify") yield* forgetSession(outcome.reason._tag, describeReason(outcome.reason))
         // a connection ends for a Disconnect only when asked to: by a stop, or by a sink that takes
         // no more events (its fleet stopped), which stops the session as `disconnect` would
         if (stopRequested || outcome.reason._tag === "Disconnect") return

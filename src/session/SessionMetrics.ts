@@ -1,7 +1,7 @@
 /**
  * What a session reports to Effect's metric registry, for operators: events by type, heartbeat
- * latency, reconnects and their reasons, identify waits, the command queue, the program's commands
- * by outcome and how sessions ended. Export them with any Effect metrics exporter (e.g.
+ * latency, reconnects and their reasons, gateway sessions lost, identify waits, the command queue,
+ * the program's commands by outcome and how sessions ended. Export them with any Effect metrics exporter (e.g.
  * `@effect/opentelemetry`'s `NodeSdk.layer` with a metric reader).
  *
  * @since 0.1.0
@@ -50,6 +50,20 @@ export const heartbeatLatency = Metric.histogram(
  */
 export const reconnects = Metric.counter("discord_gateway_reconnects_total", {
   description: "Attempts to connect after the first, by why the one before ended",
+  incremental: true
+})
+
+/**
+ * Gateway sessions lost, counted as the session forgets one to identify anew (its events since
+ * are not replayed), tagged `shard` and `reason`: `ResumesFailed` (given up after Resumes in a row
+ * that got no RESUMED, or that the gateway kept asking for again), else why the connection that
+ * lost it ended (`InvalidSession`: op 9; `Closed`: 4007, 4009...), a transition reason's tag. A
+ * connection that never got READY loses none.
+ *
+ * @since 0.1.0
+ */
+export const sessionsLost = Metric.counter("discord_gateway_sessions_lost_total", {
+  description: "Gateway sessions lost (identified anew, their events since not replayed), by why",
   incremental: true
 })
 
@@ -142,6 +156,8 @@ export interface SessionMetrics {
   latency(ms: number): void
   /** Records a connection that ended, and why. */
   reconnect(reason: string): Effect.Effect<void>
+  /** Counts a gateway session lost, and why (`ResumesFailed`, or a transition reason's tag). */
+  sessionLost(reason: string): Effect.Effect<void>
   /** Records an identify wait. */
   identifyWait(ms: number): Effect.Effect<void>
   /** Records how many of the session's commands wait to be sent (its share of the shard's gauge). */
@@ -211,6 +227,10 @@ class ShardMetrics implements SessionMetrics {
 
   reconnect(reason: string): Effect.Effect<void> {
     return Metric.increment(Metric.taggedWithLabels(reconnects, [this.shardLabel, MetricLabel.make("reason", reason)]))
+  }
+
+  sessionLost(reason: string): Effect.Effect<void> {
+    return Metric.increment(Metric.taggedWithLabels(sessionsLost, [this.shardLabel, MetricLabel.make("reason", reason)]))
   }
 
   identifyWait(ms: number): Effect.Effect<void> {

@@ -346,12 +346,92 @@ describe("FleetOutage", () => {
     )
   })
 
+  it.effect("shards held back after op 9s in a row are told at 1, 2, 4... of them, each hold-back after that at Debug; a connection that lasted or an end takes a shard out, and once none is held back an Info line says so", () =>
+    Effect.gen(function*() {
+      const { layer, lines } = captured()
+      yield* Effect.gen(function*() {
+        const outage = FleetOutage.make()
+        const shards = Array.from({ length: 4 }, (_, id) => outage.of(id))
+        for (const [round, wait] of [90_000, 180_000].entries()) {
+          for (const shard of shards) yield* shard.heldBack(3 + round, wait)
+        }
+        for (const shard of shards.slice(0, 3)) yield* shard.lasted
+        yield* shards[3]!.ended
+        // a new hold-back is told from the start
+        yield* shards[2]!.heldBack(3, 90_000)
+      }).pipe(Effect.provide(layer), Logger.withMinimumLogLevel(LogLevel.Debug))
+      const heldBack = (shards: string, id: number) =>
+        `WARN held back past the backoff after op 9s in a row, to spare the day's session starts: ${shards}; shard ${id}: op 9 ended the last 3 connections before they were stable, the next waits 90 s more`
+      expect(lines).toEqual([
+        heldBack("1 shard", 0),
+        heldBack("2 shards", 1),
+        "DEBUG op 9 ended the last 3 connections before they were stable, the next waits 90 s more",
+        heldBack("4 shards", 3),
+        ...Array.from({ length: 4 }, () => "DEBUG op 9 ended the last 4 connections before they were stable, the next waits 3 min more"),
+        "INFO no shard held back any more",
+        heldBack("1 shard", 2)
+      ])
+    }))
+
+  it.effect("gateway sessions lost are told at 1, 2, 4, 8... lost since the fleet started, naming the shard and why; the others at Debug", () =>
+    Effect.gen(function*() {
+      const { layer, lines } = captured()
+      yield* Effect.gen(function*() {
+        const outage = FleetOutage.make()
+        const shards = Array.from({ length: 6 }, (_, id) => outage.of(id))
+        for (const shard of shards) yield* shard.lost("invalid session (op 9, not resumable)", 40)
+        // a shard lost again counts again; one that ended is no reason to start over
+        yield* shards[0]!.ended
+        yield* shards[1]!.lost("3 Resumes in a row got no RESUMED", undefined)
+        yield* shards[2]!.lost("invalid session (op 9, not resumable)", 7)
+      }).pipe(Effect.provide(layer), Logger.withMinimumLogLevel(LogLevel.Info))
+      const lost = (count: string, id: number) =>
+        `INFO ${count} lost since the fleet started; shard ${id}: invalid session (op 9, not resumable), the events after sequence 40 are not replayed`
+      expect(lines).toEqual([
+        lost("1 gateway session", 0),
+        lost("2 gateway sessions", 1),
+        lost("4 gateway sessions", 3),
+        "INFO 8 gateway sessions lost since the fleet started; shard 2: invalid session (op 9, not resumable), the events after sequence 7 are not replayed"
+      ])
+    }))
+
+  // each shard held back told its own Warning at each hold-back: 4 shards refused for an hour
+  // told 24, a thousand some forty thousand a day
+  it.scoped("a fleet of 4 shards whose every Identify op 9 refuses for an hour tells its hold-backs in 3 Warnings (at 1, 2 and 4 shards), not one per shard per hold-back", () => {
+    const { layer, lines } = captured()
+    return Effect.gen(function*() {
+      yield* configureLimiter(4)
+      const gateway = yield* MemoryTransport.MemoryGateway
+      yield* Effect.forkScoped(Effect.forever(Effect.gen(function*() {
+        const peer = yield* gateway.accept
+        yield* peer.handshake(3_600_000)
+        yield* peer.sendJson({ op: 9, d: false, s: null, t: null })
+      })))
+      yield* Fleet.make(options({ shardCount: 4 }))
+      yield* advance(60 * 60_000, 15_000)
+      const heldBack = lines.filter((line) => /held back|op 9 ended the last/.test(line))
+      expect(heldBack).toHaveLength(3)
+      expect(heldBack.map((line) => line.match(/^WARN held back .*: (\d+ shards?); shard \d+: op 9 ended the last 3 connections/)?.[1])).toEqual([
+        "1 shard",
+        "2 shards",
+        "4 shards"
+      ])
+      // no Identify was ever answered: no gateway session was lost
+      expect(lines.filter((line) => line.includes("lost"))).toEqual([])
+    }).pipe(
+      Effect.provide(layer),
+      Logger.withMinimumLogLevel(LogLevel.Info),
+      Effect.withRandom(Random.fixed([0.5])),
+      Effect.provide(TestLayer)
+    )
+  }, 30_000)
+
   // a Session.Hooks.outage of a program's own may wrap the fleet's count: every member is its own
   it.scoped("a shard's count can be spread into a Session.Hooks.outage of a program's own, or have its functions taken off it", () =>
     Effect.gen(function*() {
       for (const made of [Outage.make(), FleetOutage.make().of(0)]) {
-        const { dropped, failed } = made
-        expect(Exit.isSuccess(yield* Effect.exit(Effect.zipRight(failed(refused), dropped(refused))))).toBe(true)
+        const { dropped, failed, heldBack, lost } = made
+        expect(Exit.isSuccess(yield* Effect.exit(Effect.all([failed(refused), dropped(refused), heldBack(3, 90_000), lost("op 9", 1)])))).toBe(true)
         const copy: Outage.Outage = { ...made }
         expect([copy.unanswered, copy.ready, copy.lasted, copy.ended].every(Effect.isEffect)).toBe(true)
       }

@@ -106,6 +106,24 @@ describe("Outage", () => {
       ])
     }))
 
+  it.effect("tells each hold-back after op 9s in a row at Warning, with its wait in words; a gateway session lost at Info, with the events not replayed", () =>
+    Effect.gen(function*() {
+      const { layer, lines } = captured()
+      yield* Effect.gen(function*() {
+        const outage = Outage.make()
+        yield* outage.heldBack(3, 90_000)
+        yield* outage.heldBack(4, 3_600_000)
+        yield* outage.lost("3 Resumes in a row got no RESUMED", 42)
+        yield* outage.lost("invalid session (op 9, not resumable)", undefined)
+      }).pipe(Effect.provide(layer))
+      expect(lines).toEqual([
+        "WARN op 9 ended the last 3 connections before they were stable: the next waits 90 s more, to spare the day's session starts",
+        "WARN op 9 ended the last 4 connections before they were stable: the next waits 60 min more, to spare the day's session starts",
+        "INFO gateway session lost: 3 Resumes in a row got no RESUMED; the events after sequence 42 are not replayed",
+        "INFO gateway session lost: invalid session (op 9, not resumable); none of its events are replayed"
+      ])
+    }))
+
   it.scoped("a session whose connections drop ten seconds after READY or RESUMED says so at the fifth; one that lasted a minute starts the count over", () => {
     const { layer, lines } = captured()
     return Effect.gen(function*() {

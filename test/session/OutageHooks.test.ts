@@ -31,6 +31,9 @@ const recording = () => {
     get lasted() {
       return Effect.zipRight(Effect.sync(() => void calls.push("lasted")), base.lasted)
     },
+    heldBack: (invalidatedInARow, waitMillis) =>
+      Effect.zipRight(Effect.sync(() => void calls.push(`heldBack:${invalidatedInARow}`)), base.heldBack(invalidatedInARow, waitMillis)),
+    lost: (why, sequence) => Effect.zipRight(Effect.sync(() => void calls.push("lost")), base.lost(why, sequence)),
     get ended() {
       return Effect.zipRight(Effect.sync(() => void calls.push("ended")), base.ended)
     }

@@ -89,6 +89,18 @@ describe("SessionMetrics", () => {
       expect(depth.value).toBe(0)
     }).pipe(Effect.provide(TestLayer)))
 
+  it.effect("counts a gateway session lost by shard and reason, each reason a series of its own", () =>
+    Effect.gen(function*() {
+      const lost = (reason: string) => counterOf(SessionMetrics.sessionsLost, [shard, MetricLabel.make("reason", reason)])
+      const givenUpBefore = yield* lost("ResumesFailed")
+      const invalidBefore = yield* lost("InvalidSession")
+      const metrics = SessionMetrics.make(5)
+      yield* metrics.sessionLost("ResumesFailed")
+      yield* metrics.sessionLost("InvalidSession")
+      yield* metrics.sessionLost("InvalidSession")
+      expect([(yield* lost("ResumesFailed")) - givenUpBefore, (yield* lost("InvalidSession")) - invalidBefore]).toEqual([1, 2])
+    }))
+
   it.effect("counts a type no Discord event has (a megabyte of name, lower case, spaces) as other, never as a label of its own", () =>
     Effect.gen(function*() {
       const metrics = SessionMetrics.make(0)
