@@ -19,7 +19,7 @@ import { Opcode } from "./Opcode.ts"
 import {
   Bool,
   checked,
-  decoder,
+  exactDecoder,
   intBetween,
   isSnowflake,
   maxSessionIdLength as sessionIdLimit,
@@ -364,11 +364,7 @@ const memberRequestRead = (request: MemberRequest, nonce: string): Either.Either
   const own = isRecord(given) ? notRequestFields.find((field) => Object.hasOwn(given, field)) : undefined
   if (own !== undefined) {
     return Either.left(
-      new InvalidCommand({
-        reason: "Invalid",
-        command: "RequestGuildMembers",
-        message: `RequestGuildMembers: ${own} is the session's to give, not a field of a member request`
-      })
+      refusal("Invalid", "RequestGuildMembers", [`${own} is the session's to give, not a field of a member request`])
     )
   }
   // each field read once: one user id is read as it is spread
@@ -575,21 +571,49 @@ export class InvalidCommand extends Data.TaggedError("InvalidCommand")<{
   /** The command's `_tag`; "Other" for one of an opcode this version does not know (`Session.send`). */
   readonly command: string
   readonly message: string
-}> {}
+  /**
+   * What is wrong, in the message's order, each problem as the message tells it after the
+   * command's name (it joins them with "; "): one for most errors, one per fault for a command
+   * with several (past ten, a last one says how many more).
+   */
+  readonly problems: ReadonlyArray<string>
+}> {
+  /** Without `problems`, the message after the command's name is its one problem. */
+  constructor(fields: {
+    readonly reason: "Invalid" | "TooLarge"
+    readonly command: string
+    readonly message: string
+    readonly problems?: ReadonlyArray<string> | undefined
+  }) {
+    const named = `${fields.command}: `
+    const problem = fields.message.startsWith(named) ? fields.message.slice(named.length) : fields.message
+    super({ reason: fields.reason, command: fields.command, message: fields.message, problems: fields.problems ?? [problem] })
+  }
+}
+
+// an InvalidCommand of `command` telling `problems` after its name
+const refusal = (reason: InvalidCommand["reason"], command: string, problems: ReadonlyArray<string>): InvalidCommand =>
+  new InvalidCommand({ reason, command, message: `${command}: ${problems.join("; ")}`, problems })
 
 /**
- * `error`, where it is an `InvalidCommand`, with every run of `token` in its message masked: the
- * message quotes the program's values, and one read from the wrong variable may be the token.
+ * `error`, where it is an `InvalidCommand`, with every run of `token` in its message and its
+ * problems masked: the message quotes the program's values, and one read from the wrong variable
+ * may be the token.
  *
  * @internal
  * @since 0.1.0
  */
 export const maskingToken = (token: unknown) => <E>(error: E): E =>
   error instanceof InvalidCommand && quotesToken(error.message, token)
-    ? new InvalidCommand({ reason: error.reason, command: error.command, message: withoutToken(error.message, token) }) as E
+    ? new InvalidCommand({
+      reason: error.reason,
+      command: error.command,
+      message: withoutToken(error.message, token),
+      problems: error.problems.map((problem) => withoutToken(problem, token))
+    }) as E
     : error
 
-const checkCommand = decoder(
+const checkCommand = exactDecoder(
   Schema.Union(
     Identify,
     Resume,
@@ -600,7 +624,6 @@ const checkCommand = decoder(
     RequestSoundboardSounds,
     RequestChannelInfo
   ),
-  true,
   // each item of a list takes a byte of the payload at least
   maxPayloadBytes
 )
@@ -611,9 +634,7 @@ const readOrRefuse = <A>(name: string, read: () => Either.Either<A, InvalidComma
   try {
     return read()
   } catch (thrown) {
-    return Either.left(
-      new InvalidCommand({ reason: "Invalid", command: name, message: `${name}: the value could not be read (${thrownText(thrown)})` })
-    )
+    return Either.left(refusal("Invalid", name, [`the value could not be read (${thrownText(thrown)})`]))
   }
 }
 
@@ -649,14 +670,17 @@ const validateRead = <C extends Command>(command: C): Either.Either<C, InvalidCo
   const name = nameOf(command)
   if (!Object.hasOwn(opcodes, name)) {
     // the name is the caller's value: the message escapes it and cuts it short
-    return Either.left(new InvalidCommand({ reason: "Invalid", command: name, message: `${clipped(printable(name), 60)}: not a gateway command` }))
+    return Either.left(
+      new InvalidCommand({
+        reason: "Invalid",
+        command: name,
+        message: `${clipped(printable(name), 60)}: not a gateway command`,
+        problems: ["not a gateway command"]
+      })
+    )
   }
   const checked = checkCommand(command)
-  return Either.isRight(checked)
-    ? Either.right(command)
-    : Either.left(
-      new InvalidCommand({ reason: "Invalid", command: name, message: `${name}: ${checked.left}` })
-    )
+  return Either.isRight(checked) ? Either.right(command) : Either.left(refusal("Invalid", name, checked.left))
 }
 
 /**
@@ -822,11 +846,5 @@ const encodeValid = (valid: Command, encoding: Encoding): Either.Either<string |
   const bytes = typeof payload === "string" ? utf8Length(payload) : payload.byteLength
   return bytes <= maxPayloadBytes
     ? Either.right(payload)
-    : Either.left(
-      new InvalidCommand({
-        reason: "TooLarge",
-        command: valid._tag,
-        message: `${valid._tag}: payload is ${bytes} bytes${tokenPart(valid)}, the limit is ${maxPayloadBytes}`
-      })
-    )
+    : Either.left(refusal("TooLarge", valid._tag, [`payload is ${bytes} bytes${tokenPart(valid)}, the limit is ${maxPayloadBytes}`]))
 }

@@ -41,7 +41,7 @@ const known: ReadonlyMap<number, string> = new Map<number, string>([
 ])
 
 const refused = (reason: InvalidCommand["reason"], message: string) =>
-  Either.left(new InvalidCommand({ reason, command: commandName, message: `${commandName}: ${message}` }))
+  Either.left(new InvalidCommand({ reason, command: commandName, message: `${commandName}: ${message}`, problems: [message] }))
 
 // the deepest a `d` is copied to (a frame of 4096 bytes holds nothing deeper that is data)
 const maxDepth = 64

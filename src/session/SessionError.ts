@@ -106,7 +106,8 @@ export interface OptionProblem {
    * `"shardCount"`. A resume point's problems (a fleet's list of them too) name `"resume"`. `""`
    * where the problem is no one option's: options that are no object or whose keys could not be
    * read, several options named together (misspelt ones, a session's given to a fleet), an
-   * Identify refused as a whole (too large for all it carries).
+   * Identify refused as a whole (too large for all it carries), the count of an Identify's
+   * problems past the tenth.
    */
   readonly option: string
   /** What is wrong, as the message says it, the option named in it; the token masked. */

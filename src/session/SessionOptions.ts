@@ -14,14 +14,14 @@ import type { Encoding, EncodingName } from "../codec/Encoding.ts"
 import * as Etf from "../codec/Etf.ts"
 import * as Json from "../codec/Json.ts"
 import { durationOf, isSleepable, longestSleepText } from "../internal/duration.ts"
-import { kindOf, thrownText } from "../internal/printable.ts"
+import { clipped, kindOf, printable, thrownText } from "../internal/printable.ts"
 import { isRecord } from "../internal/record.ts"
 import { withoutToken } from "../internal/secret.ts"
 import * as SendLimiter from "../limits/SendLimiter.ts"
 import * as Commands from "../protocol/Commands.ts"
 import { type EventName, isTypeName } from "../protocol/Event.ts"
 import * as Intents from "../protocol/Intents.ts"
-import { isHttpUrl, isPair, isWebSocketUrl, maxUrlLength, shardPairProblem, show, showUrl } from "../protocol/internal/schema.ts"
+import { isHttpUrl, isPair, isWebSocketUrl, maxUrlLength, path as pathOf, shardPairProblem, show, showUrl } from "../protocol/internal/schema.ts"
 import * as Backoff from "./Backoff.ts"
 import { readPoint, type ResumePoint, resumePointProblems, resumePointShapeProblems, resumesOver } from "./ResumePoint.ts"
 import { GatewayInfoError, InvalidOptions, type OptionProblem } from "./SessionError.ts"
@@ -351,13 +351,30 @@ const nestedKeys: { readonly [K in "timeouts" | "backoff" | "properties"]: objec
   properties: { os: true, browser: true, device: true } satisfies { readonly [K in keyof IdentifyProperties]-?: true }
 }
 
-// the keys of `given` that are none of `known`'s and hold a value, named with `path` before them:
-// options from JavaScript or a parsed file may misspell one (`timeout`), which was ignored, its
-// default kept
-const unknownKeys = (given: object, known: object, path = ""): Array<string> =>
+// a key as a message names it: quoted (or told by its length) unless it is a plain word
+const toldKey = (key: string): string => show(key).replace(/^"(\w+)"$/, "$1")
+
+// the path of the option at `keys` as the options spell it: a top-level key as it is, a nested one
+// as `path` writes it (`timeouts.hello`, `timeouts["con ect"]`); escaped and cut short as a message
+// cuts a value (a key is the program's, of any length)
+const optionAt = (keys: ReadonlyArray<string>): string => clipped(printable(keys.length === 1 ? keys[0]! : pathOf(keys)), 60)
+
+// a key found where no option is: as the message tells it, and as `OptionProblem.option` names it
+interface UnknownKey {
+  readonly told: string
+  readonly option: string
+}
+
+// the keys of `given` that are none of `known`'s and hold a value, within the option `within` if
+// any: options from JavaScript or a parsed file may misspell one (`timeout`), which was ignored,
+// its default kept
+const unknownKeys = (given: object, known: object, within?: string): Array<UnknownKey> =>
   Object.entries(given)
     .filter(([key, value]) => value !== undefined && !Object.hasOwn(known, key))
-    .map(([key]) => `${path}${show(key).replace(/^"(\w+)"$/, "$1")}`)
+    .map(([key]) => ({
+      told: within === undefined ? toldKey(key) : `${within}.${toldKey(key)}`,
+      option: optionAt(within === undefined ? [key] : [within, key])
+    }))
 
 // a fleet's own options, which a session's given to it are told apart from misspellings by
 const fleetKeys = ["shards", "shardCount", "startupWindow"] as const
@@ -372,17 +389,20 @@ const unknownOptions = (options: SessionOptions): Array<OptionProblem> => {
   const keys = unknownKeys(options, sessionKeys)
   for (const [name, known] of Object.entries(nestedKeys)) {
     const value: unknown = options[name as keyof typeof nestedKeys]
-    if (isRecord(value)) keys.push(...unknownKeys(value, known, `${name}.`))
+    if (isRecord(value)) keys.push(...unknownKeys(value, known, name))
   }
-  const isFleets = (key: string) => (fleetKeys as ReadonlyArray<string>).includes(key)
-  const fleets = keys.filter(isFleets)
+  const isFleets = ({ told }: UnknownKey) => (fleetKeys as ReadonlyArray<string>).includes(told)
+  const fleets = keys.filter(isFleets).map(({ told }) => told)
   const unknown = keys.filter((key) => !isFleets(key))
-  const named = unknown.length <= maxNamed ? unknown.join(", ") : `${unknown.slice(0, maxNamed).join(", ")} and ${unknown.length - maxNamed} more`
+  const told = unknown.map((key) => key.told)
+  const named = told.length <= maxNamed ? told.join(", ") : `${told.slice(0, maxNamed).join(", ")} and ${told.length - maxNamed} more`
   return [
     ...(fleets.length === 0 ? [] : [
       { option: soleOption(fleets), problem: `${fleets.join(", ")} ${fleets.length === 1 ? "is a fleet's option" : "are a fleet's options"}, not a session's` }
     ]),
-    ...(unknown.length === 0 ? [] : [{ option: soleOption(unknown), problem: `unknown option${unknown.length === 1 ? "" : "s"} ${named} (misspelt?)` }])
+    ...(unknown.length === 0 ? [] : [
+      { option: soleOption(unknown.map(({ option }) => option)), problem: `unknown option${unknown.length === 1 ? "" : "s"} ${named} (misspelt?)` }
+    ])
   ]
 }
 
@@ -632,15 +652,15 @@ export const readOnce = <A extends object>(options: A): Either.Either<A, Invalid
     }
     return Either.right(read as A)
   } catch (thrown) {
-    const option = path.map((key) => show(key).replace(/^"(\w+)"$/, "$1")).join(".")
-    const what = path.length === 0 ? "options" : option
+    const option = optionAt(path)
+    const what = path.length === 0 ? "options" : path.map(toldKey).join(".")
     // a token that cannot be read cannot be masked in what it threw, and is not read again
     if (what === "token") return Either.left(invalidOptions([{ option, problem: "token could not be read" }], undefined))
-    if (thrown instanceof TooLong) {
-      return Either.left(invalidOptions([{ option, problem: `${what} has ${thrown.length} items, over the ${maxListLength} any option takes` }], undefined))
-    }
     // (read again, a token getter may answer another token, or throw, and the text go unmasked)
     const token = Object.hasOwn(read, "token") ? read.token : tokenOf(options)
+    if (thrown instanceof TooLong) {
+      return Either.left(invalidOptions([{ option, problem: `${what} has ${thrown.length} items, over the ${maxListLength} any option takes` }], token))
+    }
     return Either.left(invalidOptions([{ option, problem: `${what} could not be read: ${thrownText(thrown)}` }], token))
   }
 }
@@ -715,17 +735,23 @@ const resolveWith = (options: SessionOptions, resume: ResumePoint | undefined): 
   )
 }
 
-// a refused Identify's message begins with the path of what its check refused (as `formatError`
-// writes it); one in a field the Identify carries as its option is (the token, the presence, the
-// properties) is that option's path, down to its last plain segment
-const identifyField = /^Identify: ((?:token|presence|properties)(?:\.[A-Za-z_$][\w$]*|\[\d+\])*)/
+// each problem of a refused Identify begins with the path of what its check refused (as
+// `formatProblems` writes it); one in a field the Identify carries as its option is (the token,
+// the presence, the properties) is that option's path, down to its last plain segment
+const identifyField = /^(?:token|presence|properties)(?:\.[A-Za-z_$][\w$]*|\[\d+\])*/
 
-// the options refused for the Identify or the Resume they make: a Resume's fault is its point's;
-// an Identify's, the option its check names, if any (one too large is no one option's)
-const handshakeRefused = (error: Commands.InvalidCommand, token: unknown): InvalidOptions => {
-  const option = error.command === "Resume" ? "resume" : identifyField.exec(error.message)?.[1] ?? ""
-  return invalidOptions([{ option, problem: error.message }], token)
-}
+// the options refused for the Identify or the Resume they make, one problem each, as the message
+// tells them (the command named before the first): a Resume's fault is its point's; an Identify's,
+// the option its path names, if any (one too large is no one option's, nor is the count of the
+// problems past the tenth)
+const handshakeRefused = (error: Commands.InvalidCommand, token: unknown): InvalidOptions =>
+  invalidOptions(
+    error.problems.map((problem, index) => ({
+      option: error.command === "Resume" ? "resume" : identifyField.exec(problem)?.[0] ?? "",
+      problem: index === 0 ? `${error.command}: ${problem}` : problem
+    })),
+    token
+  )
 
 // the Identify the options describe, as it was checked (its presence a copy, read once), if it can
 // be sent
@@ -786,12 +812,16 @@ export const withPresence = (
   const identifying = { ...options, presence }
   return Either.mapBoth(checkIdentify(identifying), {
     onRight: (identify) => presenceAsChecked(identifying, identify),
-    onLeft: (error) =>
-      new Commands.InvalidCommand({
+    onLeft: (error) => {
+      const why = "a new session's Identify carries the presence, and with this one it fails: "
+      return new Commands.InvalidCommand({
         reason: error.reason,
         command: "PresenceUpdate",
-        message: `PresenceUpdate: a new session's Identify carries the presence, and with this one it fails: ${error.message}`
+        message: `PresenceUpdate: ${why}${error.message}`,
+        // the Identify's problems as its message tells them, why before the first
+        problems: error.problems.map((problem, index) => index === 0 ? `${why}${error.command}: ${problem}` : problem)
       })
+    }
   })
 }
 

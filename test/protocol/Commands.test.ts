@@ -500,3 +500,40 @@ describe("Commands.MemberRequest", () => {
     }
   })
 })
+
+describe("Commands: InvalidCommand.problems", () => {
+  const problemsOf = (command: Commands.Command) => failure(command).problems
+
+  it("one per fault, in the message's order, each as the message tells it after the command's name", () => {
+    const error = failure(identify({ presence: { activities: [] } as never }))
+    expect(error.problems).toEqual(["presence.since is missing", "presence.status is missing", "presence.afk is missing"])
+    expect(error.message).toBe(`Identify: ${error.problems.join("; ")}`)
+  })
+
+  it("one for a command with one fault, and for one too large", () => {
+    expect(problemsOf(identify({ large_threshold: 49 }))).toEqual(["large_threshold must be an integer between 50 and 250, got 49"])
+    const tooLarge = Commands.presenceUpdate({ since: null, activities: [{ name: "x".repeat(5000), type: 0 }], status: "online", afk: false })
+    expect(problemsOf(tooLarge)).toEqual([expect.stringMatching(/^payload is \d+ bytes, the limit is 4096$/)])
+  })
+
+  it("ten faults told, and a last problem counting those past them", () => {
+    const problems = problemsOf(Commands.requestSoundboardSounds(Array.from({ length: 13 }, (_, i) => `x${i}`)))
+    expect(problems).toHaveLength(11)
+    expect(problems[9]).toMatch(/^guild_ids\[9\] must be a snowflake/)
+    expect(problems[10]).toBe("and 3 more")
+  })
+
+  it("one for a command of no gateway's name, its name left out", () => {
+    const refused = Commands.validate({ _tag: "Nope" } as never)
+    expect(Either.isLeft(refused) && refused.left.problems).toEqual(["not a gateway command"])
+  })
+
+  it("the token masked in each problem, as in the message", () => {
+    const run = secret.slice(0, 30)
+    const error = failure(Commands.presenceUpdate({ since: null, activities: [], status: run as never, afk: 1 as never }))
+    expect(error.problems).toHaveLength(2)
+    const masked = Commands.maskingToken(token)(error)
+    expect(masked.problems).toEqual(error.problems.map((problem) => problem.replace(run, "<token>")))
+    expect(masked.message).toBe(`PresenceUpdate: ${masked.problems.join("; ")}`)
+  })
+})

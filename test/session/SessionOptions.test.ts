@@ -412,6 +412,48 @@ describe("InvalidOptions.problems", () => {
       expect(quotesSecret(problems)).toBe(false)
     }
   })
+
+  it("an Identify refused for several faults: one problem each, named by its own path, the message as it was", () => {
+    const error = Either.getOrThrow(Either.flip(SessionOptions.resolve(options({ presence: { activities: [] } } as never))))
+    expect(error.problems).toEqual([
+      { option: "presence.since", problem: "Identify: presence.since is missing" },
+      { option: "presence.status", problem: "presence.status is missing" },
+      { option: "presence.afk", problem: "presence.afk is missing" }
+    ])
+    expect(error.detail).toBe("Identify: presence.since is missing; presence.status is missing; presence.afk is missing")
+    // the presence's fault is not the token's, told first
+    const presence = { since: null, activities: [], status: "bogus", afk: false }
+    expect(problemsOf(options({ token: Redacted.make(""), presence } as never)).map(({ option }) => option)).toEqual(["token", "presence.status"])
+    // past ten, the count of the rest is no one option's
+    const activities = Array.from({ length: 12 }, () => ({ type: 0 }))
+    const many = problemsOf(options({ presence: { ...presence, status: "online", activities } } as never))
+    expect(many.map(({ option }) => option)).toEqual([...Array.from({ length: 10 }, (_, index) => `presence.activities[${index}].name`), ""])
+    expect(many.at(-1)).toEqual({ option: "", problem: "and 2 more" })
+  })
+
+  it("a list too long under a key that is a run of the token: the token masked in the option and the problem", () => {
+    const key = secret.slice(0, 30)
+    expect(problemsOf({ ...options(), [key]: new Array(2 ** 21) })).toEqual([
+      { option: "<token>", problem: "\"<token>\" has 2097152 items, over the 1048576 any option takes" }
+    ])
+  })
+
+  it("a key that is no plain name: named as spelt at the top, by its path nested, cut short when long; the message as it was", () => {
+    expect(problemsOf(options({ "time-outs": 1 } as never))).toEqual([{ option: "time-outs", problem: "unknown option \"time-outs\" (misspelt?)" }])
+    expect(problemsOf(options({ timeouts: { "con nect": 1 } } as never))).toEqual([
+      { option: "timeouts[\"con nect\"]", problem: "unknown option timeouts.\"con nect\" (misspelt?)" }
+    ])
+    expect(problemsOf(options({ ["k".repeat(100)]: 1 } as never))).toEqual([
+      { option: `${"k".repeat(57)}...`, problem: "unknown option a value of 100 characters (not shown) (misspelt?)" }
+    ])
+    const thrown = problemsOf({
+      ...options(),
+      get "my option"(): never {
+        throw new Error("no")
+      }
+    })
+    expect(thrown).toEqual([{ option: "my option", problem: "\"my option\" could not be read: no" }])
+  })
 })
 
 describe("SessionOptions: infinite timeouts", () => {

@@ -56,13 +56,20 @@ const maxIssues = 10
 const maxIssueLength = 200
 
 /**
- * One line saying what is wrong: each issue as `path message`, joined by `; `; past
- * ten, how many more, and each cut at 200 characters once its control characters
- * are escaped (they are the network's: a user's text).
+ * One line saying what is wrong: the problems {@link formatProblems} tells, joined by `; `.
  *
  * @since 0.1.0
  */
-export const formatError = (error: ParseResult.ParseError): string => {
+export const formatError = (error: ParseResult.ParseError): string => formatProblems(error).join("; ")
+
+/**
+ * What is wrong, one problem at a time: each issue as `path message`, cut at 200 characters once
+ * its control characters are escaped (they are the network's: a user's text); past ten, a last
+ * one saying how many more.
+ *
+ * @since 0.1.0
+ */
+export const formatProblems = (error: ParseResult.ParseError): ReadonlyArray<string> => {
   let issues: ReadonlyArray<ParseResult.ArrayFormatterIssue>
   // the problems past the tenth are counted, not formatted: a schema's message annotation ran for
   // each of 5,000 bad members, to tell ten. Each problem is one formatted issue, unless a message
@@ -82,7 +89,7 @@ export const formatError = (error: ParseResult.ParseError): string => {
   }
   const told = issues.slice(0, maxIssues).map((issue) => oneProblem(issue.path.length === 0 ? issue.message : `${path(issue.path)} ${issue.message}`))
   const more = budget.skipped + Math.max(0, issues.length - maxIssues)
-  return [...told, ...(more > 0 ? [`and ${more} more`] : [])].join("; ")
+  return more > 0 ? [...told, `and ${more} more`] : told
 }
 
 /**
@@ -205,26 +212,36 @@ const issuesOneByOne = (issue: ParseResult.ParseIssue): ReadonlyArray<ParseResul
 }
 
 /**
- * A synchronous decoder that reports failures as one-line messages; `exact`, a key the schema does
- * not name is one (what a program sends: a misspelt field was dropped unseen), else it is left out
- * (what Discord sends: it adds fields). With `exact`, a value holding more than `maxValues` list
- * items and object keys, at every level, is refused before the rest is read (a payload of a few
- * kilobytes holds no more: 2^20 holes took seconds to refuse item by item, 2^32 - 1 ran out of
- * memory, and an object of 2^20 keys took over ten).
+ * A synchronous decoder of what Discord sends, which reports failures as one-line messages; a key
+ * the schema does not name is left out (Discord adds fields).
  *
  * @since 0.1.0
  */
-export const decoder = <A, I>(schema: Schema.Schema<A, I>, exact = false, maxValues = Infinity) => {
-  const decode = Schema.decodeUnknownEither(schema, { errors: "all", onExcessProperty: exact ? "error" : "ignore" })
-  if (!exact) return (input: unknown): Either.Either<A, string> => Either.mapLeft(decode(input), formatError)
+export const decoder = <A, I>(schema: Schema.Schema<A, I>) => {
+  const decode = Schema.decodeUnknownEither(schema, { errors: "all", onExcessProperty: "ignore" })
+  return (input: unknown): Either.Either<A, string> => Either.mapLeft(decode(input), formatError)
+}
+
+/**
+ * A synchronous decoder of what a program sends, which reports failures as the problems
+ * {@link formatProblems} tells. A key the schema does not name is one (a misspelt field was
+ * dropped unseen), and a value holding more than `maxValues` list items and object keys, at every
+ * level, is refused before the rest is read (a payload of a few kilobytes holds no more: 2^20
+ * holes took seconds to refuse item by item, 2^32 - 1 ran out of memory, and an object of 2^20
+ * keys took over ten).
+ *
+ * @since 0.1.0
+ */
+export const exactDecoder = <A, I>(schema: Schema.Schema<A, I>, maxValues: number) => {
+  const decode = Schema.decodeUnknownEither(schema, { errors: "all", onExcessProperty: "error" })
   // a program's value, from JavaScript, may refer to itself, or hold a getter or a proxy that throws
-  return (input: unknown): Either.Either<A, string> => {
+  return (input: unknown): Either.Either<A, ReadonlyArray<string>> => {
     try {
-      return Either.mapLeft(decode(sendable(input, [], [], { left: maxValues, most: maxValues })), formatError)
+      return Either.mapLeft(decode(sendable(input, [], [], { left: maxValues, most: maxValues })), formatProblems)
     } catch (thrown) {
-      if (thrown instanceof Unsendable) return Either.left(thrown.why)
-      if (isOverflow(thrown)) return Either.left("the value is nested too deeply to read")
-      return Either.left(`the value could not be read (${thrownText(thrown)})`)
+      if (thrown instanceof Unsendable) return Either.left([thrown.why])
+      if (isOverflow(thrown)) return Either.left(["the value is nested too deeply to read"])
+      return Either.left([`the value could not be read (${thrownText(thrown)})`])
     }
   }
 }
