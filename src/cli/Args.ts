@@ -133,8 +133,7 @@ const echoUrl = (url: string): string => url.includes("@") ? "the URL given (not
 const intentsProblem = (error: Intents.InvalidIntents, text: string): string => {
   const given = text.trim()
   if (error.reason === "UnknownBits") return `${echo(given)} has ${Intents.unknownBits(Number(given))}, which no intent uses`
-  // commas alone: no name to repeat
-  if (error.reason === "UnknownName" && given.split(",").every((part) => part.trim() === "")) return error.message
+  if (error.reason === "NoNames") return error.message
   // the name itself: the error keeps a long one by its length
   const name = given.split(",").map((part) => part.trim()).find((part) => Intents.fromNames([part])._tag === "Left") ?? given
   if (error.reason === "UnknownName") return `unknown intent name ${echo(name)}`

@@ -18,6 +18,7 @@
  * @since 0.1.0
  */
 import * as Effect from "effect/Effect"
+import { isLoudAt } from "../internal/told.ts"
 import * as Outage from "../session/Outage.ts"
 import { describeReason } from "../session/SessionState.ts"
 import { fleetWide } from "./FleetLog.ts"
@@ -37,12 +38,32 @@ export interface FleetOutage {
 
 const plural = (count: number, noun: string) => `${count} ${noun}${count === 1 ? "" : "s"}`
 
+// A number told when it reaches 1, 2, 4, 8...: a number told already, reached again after it fell,
+// is not told again until the count starts over
+const makeDoublings = () => {
+  let next = 1
+  return {
+    /** Whether `size` reaches the next number to tell (which then doubles past it). */
+    reached: (size: number): boolean => {
+      if (size < next) return false
+      while (next <= size) next *= 2
+      return true
+    },
+    /** Whether a number was told since the count started. */
+    told: (): boolean => next > 1,
+    /** Starts over: 1 is told next. */
+    reset: (): void => {
+      next = 1
+    }
+  }
+}
+
 // The shards with `firstWarningAt` or more of one trouble in a row: which line is due when a
 // shard's count grows, at 1, 2, 4... shards or when the longest count reaches 10, 20, 40...
 const makeStreaks = () => {
   const shards = new Set<number>()
   let longest = 0
-  let warnAtShards = 1
+  const shardsTold = makeDoublings()
   let warnAtLongest = 2 * Outage.firstWarningAt
   return {
     shards,
@@ -52,10 +73,7 @@ const makeStreaks = () => {
       if (inARow < Outage.firstWarningAt && !now) return undefined
       shards.add(id)
       longest = Math.max(longest, inARow)
-      if (shards.size >= warnAtShards) {
-        while (warnAtShards <= shards.size) warnAtShards *= 2
-        return "shards"
-      }
+      if (shardsTold.reached(shards.size)) return "shards"
       if (inARow < warnAtLongest) return undefined
       while (warnAtLongest <= inARow) warnAtLongest *= 2
       return "longest"
@@ -64,7 +82,7 @@ const makeStreaks = () => {
     leave: (id: number): boolean => {
       if (!shards.delete(id) || shards.size > 0) return false
       longest = 0
-      warnAtShards = 1
+      shardsTold.reset()
       warnAtLongest = 2 * Outage.firstWarningAt
       return true
     }
@@ -83,26 +101,25 @@ export const make = (): FleetOutage => {
   const unstable = makeStreaks()
   // the shards waiting on an Identify unanswered past the ready timeout
   const waiting = new Set<number>()
-  let warnAtWaiting = 1
+  const waitingTold = makeDoublings()
   // the shards held back after op 9s in a row, until a connection of theirs lasts
   const heldBackShards = new Set<number>()
-  let warnAtHeldBack = 1
+  const heldBackTold = makeDoublings()
   // the gateway sessions the fleet's shards lost since it started
   let lostSessions = 0
-  let informAtLost = 1
   return {
     of: (id) => {
       let inARow = 0
       let droppedInARow = 0
       // the shard's Identify was answered, or its connection ended
       const answered = () => {
-        if (waiting.delete(id) && waiting.size === 0) warnAtWaiting = 1
+        if (waiting.delete(id) && waiting.size === 0) waitingTold.reset()
       }
-      // the shard is held back no more: the last one out says so
-      const heldNoMore = () => {
-        if (!heldBackShards.delete(id) || heldBackShards.size > 0) return Effect.void
-        warnAtHeldBack = 1
-        return inform("no shard held back any more")
+      // the shard is held back no more: whether it was the last (the count starts over)
+      const heldNoMore = (): boolean => {
+        if (!heldBackShards.delete(id) || heldBackShards.size > 0) return false
+        heldBackTold.reset()
+        return true
       }
       // The effects are made when read (getters), not kept made by each of a thousand idle shards.
       // Every member is the count's own: a `Session.Hooks.outage` of a program's own may spread it,
@@ -127,8 +144,7 @@ export const make = (): FleetOutage => {
         get unanswered() {
           return Effect.suspend(() => {
             waiting.add(id)
-            if (waiting.size < warnAtWaiting) return Effect.logDebug("no READY within the ready timeout")
-            while (warnAtWaiting <= waiting.size) warnAtWaiting *= 2
+            if (!waitingTold.reached(waiting.size)) return Effect.logDebug("no READY within the ready timeout")
             return warn(`no READY within the ready timeout for ${plural(waiting.size, "shard")}: ${Outage.waitingOn}`)
           })
         },
@@ -137,7 +153,7 @@ export const make = (): FleetOutage => {
             const failed = inARow
             inARow = 0
             // the last shard told waiting on its Identify got READY
-            const lastWaiting = waiting.has(id) && waiting.size === 1 && warnAtWaiting > 1
+            const lastWaiting = waiting.has(id) && waiting.size === 1 && waitingTold.told()
             answered()
             const wasFailing = failing.shards.has(id)
             const longest = failing.longest()
@@ -168,36 +184,35 @@ export const make = (): FleetOutage => {
           return Effect.suspend(() => {
             droppedInARow = 0
             unstable.leave(id)
-            return heldNoMore()
+            return heldNoMore() ? inform("no shard held back any more") : Effect.void
           })
         },
         heldBack: (invalidatedInARow, waitMillis) =>
           Effect.suspend(() => {
             heldBackShards.add(id)
-            const last = `op 9 ended the last ${invalidatedInARow} connections before they were stable, the next waits ${Outage.waitInWords(waitMillis)} more`
-            if (heldBackShards.size < warnAtHeldBack) return Effect.logDebug(last)
-            while (warnAtHeldBack <= heldBackShards.size) warnAtHeldBack *= 2
+            const last = Outage.heldBackLine(invalidatedInARow, waitMillis)
+            if (!heldBackTold.reached(heldBackShards.size)) return Effect.logDebug(last)
             return warn(
               `held back past the backoff after op 9s in a row, to spare the day's session starts: ${plural(heldBackShards.size, "shard")}; shard ${id}: ${last}`
             )
           }),
         lost: (why, sequence) =>
           Effect.suspend(() => {
-            lostSessions++
-            if (lostSessions < informAtLost) return Effect.logDebug(`gateway session lost: ${why}; ${Outage.notReplayed(sequence)}`)
-            while (informAtLost <= lostSessions) informAtLost *= 2
+            // never counted down: told at 1, 2, 4, 8... lost
+            if (!isLoudAt(++lostSessions)) return Effect.logDebug(Outage.lostLine(why, sequence))
             return inform(
               `${plural(lostSessions, "gateway session")} lost since the fleet started; shard ${id}: ${why}, ${Outage.notReplayed(sequence)}`
             )
           }),
         get ended() {
-          return Effect.suspend(() => {
+          return Effect.sync(() => {
             inARow = 0
             droppedInARow = 0
             answered()
             failing.leave(id)
             unstable.leave(id)
-            return heldNoMore()
+            // left without a word, as the other counts: its hold-back ended with it, not over
+            heldNoMore()
           })
         }
       }

@@ -364,7 +364,7 @@ const memberRequestRead = (request: MemberRequest, nonce: string): Either.Either
   const own = isRecord(given) ? notRequestFields.find((field) => Object.hasOwn(given, field)) : undefined
   if (own !== undefined) {
     return Either.left(
-      refusal("Invalid", "RequestGuildMembers", [`${own} is the session's to give, not a field of a member request`])
+      InvalidCommand.of("Invalid", "RequestGuildMembers", [`${own} is the session's to give, not a field of a member request`])
     )
   }
   // each field read once: one user id is read as it is spread
@@ -578,22 +578,22 @@ export class InvalidCommand extends Data.TaggedError("InvalidCommand")<{
    */
   readonly problems: ReadonlyArray<string>
 }> {
-  /** Without `problems`, the message after the command's name is its one problem. */
-  constructor(fields: {
-    readonly reason: "Invalid" | "TooLarge"
-    readonly command: string
-    readonly message: string
-    readonly problems?: ReadonlyArray<string> | undefined
-  }) {
-    const named = `${fields.command}: `
-    const problem = fields.message.startsWith(named) ? fields.message.slice(named.length) : fields.message
-    super({ reason: fields.reason, command: fields.command, message: fields.message, problems: fields.problems ?? [problem] })
+  /**
+   * An `InvalidCommand` of `command` whose message tells `problems` after a name: the message is
+   * `${shownCommand}: ${problems.join("; ")}`. `shownCommand` is the name as the message shows it,
+   * `command` unless that is the caller's value (escaped and cut short).
+   *
+   * @since 0.1.0
+   */
+  static of(
+    reason: InvalidCommand["reason"],
+    command: string,
+    problems: ReadonlyArray<string>,
+    shownCommand: string = command
+  ): InvalidCommand {
+    return new InvalidCommand({ reason, command, message: `${shownCommand}: ${problems.join("; ")}`, problems })
   }
 }
-
-// an InvalidCommand of `command` telling `problems` after its name
-const refusal = (reason: InvalidCommand["reason"], command: string, problems: ReadonlyArray<string>): InvalidCommand =>
-  new InvalidCommand({ reason, command, message: `${command}: ${problems.join("; ")}`, problems })
 
 /**
  * `error`, where it is an `InvalidCommand`, with every run of `token` in its message and its
@@ -634,7 +634,7 @@ const readOrRefuse = <A>(name: string, read: () => Either.Either<A, InvalidComma
   try {
     return read()
   } catch (thrown) {
-    return Either.left(refusal("Invalid", name, [`the value could not be read (${thrownText(thrown)})`]))
+    return Either.left(InvalidCommand.of("Invalid", name, [`the value could not be read (${thrownText(thrown)})`]))
   }
 }
 
@@ -671,16 +671,11 @@ const validateRead = <C extends Command>(command: C): Either.Either<C, InvalidCo
   if (!Object.hasOwn(opcodes, name)) {
     // the name is the caller's value: the message escapes it and cuts it short
     return Either.left(
-      new InvalidCommand({
-        reason: "Invalid",
-        command: name,
-        message: `${clipped(printable(name), 60)}: not a gateway command`,
-        problems: ["not a gateway command"]
-      })
+      InvalidCommand.of("Invalid", name, ["not a gateway command"], clipped(printable(name), 60))
     )
   }
   const checked = checkCommand(command)
-  return Either.isRight(checked) ? Either.right(command) : Either.left(refusal("Invalid", name, checked.left))
+  return Either.isRight(checked) ? Either.right(command) : Either.left(InvalidCommand.of("Invalid", name, checked.left))
 }
 
 /**
@@ -846,5 +841,5 @@ const encodeValid = (valid: Command, encoding: Encoding): Either.Either<string |
   const bytes = typeof payload === "string" ? utf8Length(payload) : payload.byteLength
   return bytes <= maxPayloadBytes
     ? Either.right(payload)
-    : Either.left(refusal("TooLarge", valid._tag, [`payload is ${bytes} bytes${tokenPart(valid)}, the limit is ${maxPayloadBytes}`]))
+    : Either.left(InvalidCommand.of("TooLarge", valid._tag, [`payload is ${bytes} bytes${tokenPart(valid)}, the limit is ${maxPayloadBytes}`]))
 }

@@ -114,12 +114,13 @@ export const all = entries.reduce((bits, [, bit]) => bits | bit, 0)
 export const nonPrivileged = all & ~privileged
 
 /**
- * Why a value is not a set of intents.
+ * Why a value is not a set of intents: a name no intent has, bits no intent uses, a number that is
+ * no whole non-negative one, or a list of commas with no name (`NoNames`).
  *
  * @since 0.1.0
  */
 export class InvalidIntents extends Data.TaggedError("InvalidIntents")<{
-  readonly reason: "UnknownName" | "UnknownBits" | "NotABitField"
+  readonly reason: "UnknownName" | "UnknownBits" | "NotABitField" | "NoNames"
   /**
    * The offending name or number, as given; one over 40 characters or not printable ASCII only by
    * its length (the token, put where intents go by mistake, was kept whole and shown wherever the
@@ -236,7 +237,7 @@ export const parse = (text: string | number): Either.Either<number, InvalidInten
   const trimmed = text.trim()
   if (trimmed === "") return Either.right(0)
   const parts = trimmed.split(",").map((part) => part.trim()).filter((part) => part !== "")
-  if (parts.length === 0) return Either.left(new InvalidIntents({ reason: "UnknownName", input: given(trimmed), message: onlyCommas }))
+  if (parts.length === 0) return Either.left(new InvalidIntents({ reason: "NoNames", input: given(trimmed), message: onlyCommas }))
   // one item, a comma at an end or not (`513,` is 513): a number, or a name
   const single = parts.length === 1 ? parts[0]! : undefined
   if (single !== undefined && /^-?\d+$/.test(single)) {
@@ -264,12 +265,15 @@ export const config = (name: string): Config.Config<number> =>
   Config.nested(
     Config.mapOrFail(Config.string(), (text) => {
       if (text.trim() === "") return Either.left(ConfigError.InvalidData([], `${expected} but received an empty value`))
-      if (/^[\s,]*$/.test(text)) return Either.left(ConfigError.InvalidData([], `${expected} but received only commas`))
       return Either.mapLeft(parse(text), (error) =>
         ConfigError.InvalidData(
           [],
-          // a long value (the token, put in the wrong variable by mistake) only by its length
-          isQuotable(text) ? error.message : `${expected} but received ${notShown(text)}`
+          error.reason === "NoNames"
+            ? `${expected} but received only commas`
+            // a long value (the token, put in the wrong variable by mistake) only by its length
+            : isQuotable(text)
+            ? error.message
+            : `${expected} but received ${notShown(text)}`
         ))
     }),
     name

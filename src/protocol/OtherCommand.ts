@@ -40,9 +40,6 @@ const known: ReadonlyMap<number, string> = new Map<number, string>([
   [Opcode.RequestChannelInfo, "has a method of its own: use requestChannelInfo"]
 ])
 
-const refused = (reason: InvalidCommand["reason"], message: string) =>
-  Either.left(new InvalidCommand({ reason, command: commandName, message: `${commandName}: ${message}`, problems: [message] }))
-
 // the deepest a `d` is copied to (a frame of 4096 bytes holds nothing deeper that is data)
 const maxDepth = 64
 
@@ -146,19 +143,23 @@ export const encodeChecked = (
 ): Either.Either<{ readonly d: unknown; readonly payload: string | Uint8Array }, InvalidCommand> => {
   try {
     if (typeof op !== "number" || !Number.isSafeInteger(op) || op < 0) {
-      return refused("Invalid", `op must be a non-negative integer, got ${typeof op === "number" || typeof op === "string" ? show(op) : kindOf(op)}`)
+      const got = typeof op === "number" || typeof op === "string" ? show(op) : kindOf(op)
+      return Either.left(InvalidCommand.of("Invalid", commandName, [`op must be a non-negative integer, got ${got}`]))
     }
     const why = known.get(op)
-    if (why !== undefined) return refused("Invalid", `op ${op} ${why}`)
+    if (why !== undefined) return Either.left(InvalidCommand.of("Invalid", commandName, [`op ${op} ${why}`]))
     const copied = plainCopy(d)
-    if (Either.isLeft(copied)) return refused(copied.left.reason, clipped(printable(copied.left.message), 300))
+    if (Either.isLeft(copied)) {
+      return Either.left(InvalidCommand.of(copied.left.reason, commandName, [clipped(printable(copied.left.message), 300)]))
+    }
     const payload = encoding.encode({ op, d: copied.right })
     const bytes = typeof payload === "string" ? utf8Length(payload) : payload.byteLength
     return bytes <= maxPayloadBytes
       ? Either.right({ d: copied.right, payload })
-      : refused("TooLarge", `payload is ${bytes} bytes, the limit is ${maxPayloadBytes}`)
+      : Either.left(InvalidCommand.of("TooLarge", commandName, [`payload is ${bytes} bytes, the limit is ${maxPayloadBytes}`]))
   } catch (thrown) {
     // a getter or a proxy of the program's, or a custom encoding, threw
-    return refused("Invalid", `the command could not be read or encoded as ${encoding.name}: ${clipped(printable(thrownText(thrown)), 200)}`)
+    const why = `the command could not be read or encoded as ${encoding.name}: ${clipped(printable(thrownText(thrown)), 200)}`
+    return Either.left(InvalidCommand.of("Invalid", commandName, [why]))
   }
 }

@@ -97,7 +97,7 @@ export const checkIntents = (
     : undefined
   return missing === undefined
     ? Either.void
-    : Either.left(new Commands.InvalidCommand({ reason: "Invalid", command: "RequestGuildMembers", message: `RequestGuildMembers: ${missing}` }))
+    : Either.left(Commands.InvalidCommand.of("Invalid", "RequestGuildMembers", [missing]))
 }
 
 /**

@@ -62,14 +62,18 @@ export const waitingOn = "waiting on while the gateway acknowledges heartbeats"
  */
 export const lateReady = "READY came after the ready timeout, to the connection that waited on"
 
+// a hold-back's wait in words: in minutes from two minutes on (an hour's is "60 min", not
+// "3600 s"), in seconds below
+const waitInWords = (ms: number): string => ms >= 120_000 ? `${Math.round(ms / 60_000)} min` : `${Math.round(ms / 1000)} s`
+
 /**
- * A hold-back's wait as its line says it: in minutes from two minutes on (an hour's is "60 min",
- * not "3600 s"), in seconds below.
+ * What a line about a hold-back says of it: how many connections op 9 ended, and the wait.
  *
  * @internal
  * @since 0.1.0
  */
-export const waitInWords = (ms: number): string => ms >= 120_000 ? `${Math.round(ms / 60_000)} min` : `${Math.round(ms / 1000)} s`
+export const heldBackLine = (invalidatedInARow: number, waitMillis: number): string =>
+  `op 9 ended the last ${invalidatedInARow} connections before they were stable: the next waits ${waitInWords(waitMillis)} more`
 
 /**
  * What a line about a lost gateway session says of its events: those after its last sequence
@@ -80,6 +84,14 @@ export const waitInWords = (ms: number): string => ms >= 120_000 ? `${Math.round
  */
 export const notReplayed = (sequence: number | undefined): string =>
   sequence === undefined ? "none of its events are replayed" : `the events after sequence ${sequence} are not replayed`
+
+/**
+ * The line about a lost gateway session: why, and its events not replayed.
+ *
+ * @internal
+ * @since 0.1.0
+ */
+export const lostLine = (why: string, sequence: number | undefined): string => `gateway session lost: ${why}; ${notReplayed(sequence)}`
 
 /**
  * One session's count of attempts that failed in a row.
@@ -202,10 +214,8 @@ export const make = (): Outage => {
       }),
     lasted: Effect.sync(() => void shortOnes.reset()),
     heldBack: (invalidatedInARow, waitMillis) =>
-      Effect.logWarning(
-        `op 9 ended the last ${invalidatedInARow} connections before they were stable: the next waits ${waitInWords(waitMillis)} more, to spare the day's session starts`
-      ),
-    lost: (why, sequence) => Effect.logInfo(`gateway session lost: ${why}; ${notReplayed(sequence)}`),
+      Effect.logWarning(`${heldBackLine(invalidatedInARow, waitMillis)}, to spare the day's session starts`),
+    lost: (why, sequence) => Effect.logInfo(lostLine(why, sequence)),
     ended: Effect.void
   }
 }

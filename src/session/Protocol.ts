@@ -6,6 +6,7 @@
  */
 import * as Either from "effect/Either"
 import { type Envelope, Skipped } from "../codec/Encoding.ts"
+import { clipped, printable } from "../internal/printable.ts"
 import * as CloseCode from "../protocol/CloseCode.ts"
 import * as Event from "../protocol/Event.ts"
 import { Opcode } from "../protocol/Opcode.ts"
@@ -165,13 +166,16 @@ export const step = (memory: Memory, envelope: Envelope, shard: number, handshak
   }
 }
 
+// a dispatch type as a reason tells it: the gateway's text, escaped and cut short
+const shown = (t: string): string => clipped(printable(t), 60)
+
 const dispatch = (memory: Memory, envelope: Envelope, shard: number, handshake: Handshake): Step => {
   const sequence = envelope.s
   const t = envelope.t
   // taken before the Identify, a READY was a session the Identify after it started again (4005, a
   // session start spent); a dispatch before the Resume gave the Resume its sequence, and the replay
   // skipped the events in between
-  if (handshake.stage === "Unasked") return unasked(memory, handshake, t ?? "a dispatch")
+  if (handshake.stage === "Unasked") return unasked(memory, handshake, t === null ? "a dispatch" : shown(t))
   if (sequence === null || t === null) return protocolError(memory, "dispatch without s or t")
   // Only a resume's replay repeats events, those up to the Resume's sequence: one above it was not
   // delivered, even after a higher one of the same replay. Elsewhere a sequence that goes back is
@@ -184,9 +188,9 @@ const dispatch = (memory: Memory, envelope: Envelope, shard: number, handshake: 
   }
   // on a connection that identifies, READY comes first: a dispatch before it reached the program
   // ahead of the session it is of, and READY then moved the resume point back below it (the
-  // Resume's replay brought it again)
+  // Resume's replay brought it again). A RESUMED there is told as what it is, below
   if (handshake.mode === "identify" && handshake.stage !== "Answered" && t !== "READY" && t !== "RESUMED") {
-    return protocolError(memory, `${t} before READY`)
+    return protocolError(memory, `${shown(t)} before READY`)
   }
   if (envelope.d === Skipped) return { _tag: "Skip", sequence, t }
   const event = Event.make(shard, sequence, t, envelope.d)

@@ -42,9 +42,10 @@ export interface Recovery {
    */
   readonly invalidatedEarly: boolean
   /**
-   * How many connections op 9 so ended in a row (see {@link holdBack}), counted over those between
-   * them that say nothing of it: one that never sent its Identify or Resume (a drop before Hello),
-   * a Resume op 9 refused. A stable connection, or another end, starts it over.
+   * How many connections op 9 so ended in a row (see {@link holdBack}), an Identify answered by a
+   * protocol error (a dispatch before READY) counted as one, counted over those between them that
+   * say nothing of it: one that never sent its Identify or Resume (a drop before Hello), a Resume
+   * op 9 refused. A stable connection, or another end, starts it over.
    */
   readonly invalidatedInARow: number
   /** Where the session was when a message over `maxMessageBytes` last ended a connection. */
@@ -110,6 +111,10 @@ export const after = (
   const answered = outcome.answered || outcome.replayed > 0
   const taken = mode === "resume" && outcome.authenticated
   const invalidatedEarly = outcome.reason._tag === "InvalidSession" && !outcome.stable && (mode === "identify" || outcome.ready)
+  // an Identify answered by a protocol error (a dispatch before READY, a READY that cannot be
+  // read): a gateway that does it every time spends a start a backoff apart, as op 9 does
+  const refusedAsProtocolError = mode === "identify" && outcome.authenticated && !outcome.ready && outcome.reason._tag === "DecodeFailed" &&
+    outcome.reason.kind === "Protocol"
   return {
     failedResumes: answered ? 0 : recovery.failedResumes + (taken && !asksAgain(outcome.reason) ? 1 : 0),
     unreachedResumes: mode === "resume" && !outcome.authenticated ? recovery.unreachedResumes + 1 : 0,
@@ -117,7 +122,7 @@ export const after = (
       ? 0
       : recovery.askedAgainResumes + (taken && asksAgain(outcome.reason) ? 1 : 0),
     invalidatedEarly,
-    invalidatedInARow: invalidatedEarly
+    invalidatedInARow: invalidatedEarly || refusedAsProtocolError
       ? recovery.invalidatedInARow + 1
       : !outcome.authenticated || (outcome.reason._tag === "InvalidSession" && !outcome.stable)
       ? recovery.invalidatedInARow

@@ -405,7 +405,9 @@ export const makeWith = (
     // closed as a zombie) or the loop (no reconnect), and one that failed ended the session when
     // the loop told it and was logged when the reader did
     const inTurn = yield* InTurn.make(sessionScope, "outage hooks")
-    const aside = (hook: string, effect: Effect.Effect<void>) => inTurn.tell(told(hook, effect, resolved.token))
+    // the hook's effect made inside the guard: a program's hook that throws as it is called, or is
+    // missing (written before a member was added), is told at Error as one that fails
+    const aside = (hook: string, effect: () => Effect.Effect<void>) => inTurn.tell(told(hook, Effect.suspend(effect), resolved.token))
     // the debug line is built only when debug lines are logged: a thousand shards starting run
     // five transitions each
     const transition = (to: SessionState, reason: Reason) =>
@@ -414,7 +416,7 @@ export const makeWith = (
         if (to._tag !== "Connected") stats.latency = undefined
         return momentOf({ from: last.transition.to, to, reason, at: clock.unsafeCurrentTimeMillis() })
       }).pipe(
-        Effect.zipRight(reason._tag === "Ready" || reason._tag === "Resumed" ? aside("outage.ready", outage.ready) : Effect.void),
+        Effect.zipRight(reason._tag === "Ready" || reason._tag === "Resumed" ? aside("outage.ready", () => outage.ready) : Effect.void),
         Effect.zipRight(Effect.whenLogLevel(
           Effect.suspend(() =>
             Effect.logDebug(`${to._tag}: ${describeReason(reason)}`).pipe(Effect.annotateLogs({ shard: shardId, state: to._tag }))
@@ -474,8 +476,8 @@ export const makeWith = (
       presenceLimit,
       members,
       transition,
-      unanswered: aside("outage.unanswered", outage.unanswered),
-      lasted: aside("outage.lasted", outage.lasted),
+      unanswered: aside("outage.unanswered", () => outage.unanswered),
+      lasted: aside("outage.lasted", () => outage.lasted),
       latency: (ms) => {
         stats.latency = ms
         metrics.latency(ms)
@@ -608,7 +610,7 @@ export const makeWith = (
           Reasons.HeldBack({ until: clock.unsafeCurrentTimeMillis() + wait, invalidatedInARow })
         ).pipe(
           // told through the outage count: a fleet tells its shards' hold-backs together
-          Effect.zipRight(aside("outage.heldBack", outage.heldBack(invalidatedInARow, wait))),
+          Effect.zipRight(aside("outage.heldBack", () => outage.heldBack(invalidatedInARow, wait))),
           Effect.zipRight(Effect.sleep(wait))
         )
       })
@@ -649,14 +651,14 @@ export const makeWith = (
       memory.current = Protocol.forget(memory.current)
     }
     // The gateway session given up, or ended by the gateway, forgotten: one there was (a connection
-    // that never got READY lost none) is counted (`reason`: the metric's tag) and told (`why`: in
-    // words), as its events since are not replayed
-    const forgetSession = (reason: string, why: string) =>
+    // that never got READY lost none) is counted (`tag`: the metric's) and told (`why`: in words),
+    // as its events since are not replayed; unless `lost` is false (a stop's own close)
+    const forgetSession = (tag: SessionMetrics.LostReason, why: string, lost = true) =>
       Effect.suspend(() => {
         const { sequence, sessionId } = memory.current
         forget()
-        return sessionId === undefined ? members.lost : metrics.sessionLost(reason).pipe(
-          Effect.zipRight(aside("outage.lost", outage.lost(why, sequence ?? undefined))),
+        return sessionId === undefined || !lost ? members.lost : metrics.sessionLost(tag).pipe(
+          Effect.zipRight(aside("outage.lost", () => outage.lost(why, sequence ?? undefined))),
           Effect.zipRight(members.lost)
         )
       })
@@ -700,13 +702,14 @@ export const makeWith = (
           yield* release(admitted)
           const failed = url.left
           if (!failed.passing) return yield* failed
-          ended = Reasons.GatewayInfoFailed({
+          const infoFailed = Reasons.GatewayInfoFailed({
             message: failed.message,
             ...(failed.retryAfter === undefined ? {} : { retryAfter: failed.retryAfter })
           })
+          ended = infoFailed
           recovery = Recovery.unconnected(recovery, mode)
-          yield* transition(SessionState.Disconnected(), ended)
-          yield* aside("outage.failed", outage.failed(ended))
+          yield* transition(SessionState.Disconnected(), infoFailed)
+          yield* aside("outage.failed", () => outage.failed(infoFailed))
           continue
         }
         // the answer told the limiter the day's budget: an identify it cannot make yet opens no
@@ -731,7 +734,11 @@ export const makeWith = (
         }
         // the gateway ended the gateway session (op 9, 4009...), also while a stop waited for its
         // close: the stop's resume point would send the next process into a refused Resume
-        if (outcome.next === "identify") yield* forgetSession(outcome.reason._tag, describeReason(outcome.reason))
+        // (a session no Resume could carry, closed by the program's stop, was not the gateway's doing:
+        // not told as lost, nor counted)
+        if (outcome.next === "identify") {
+          yield* forgetSession(outcome.reason._tag, describeReason(outcome.reason), !stopRequested || outcome.reason._tag === "InvalidSession")
+        }
         // a connection ends for a Disconnect only when asked to: by a stop, or by a sink that takes
         // no more events (its fleet stopped), which stops the session as `disconnect` would
         if (stopRequested || outcome.reason._tag === "Disconnect") return
@@ -740,10 +747,10 @@ export const makeWith = (
         yield* transition(SessionState.Disconnected(), outcome.reason)
         // an answer the program held up (a slow program, a socket the gateway dropped meanwhile) is
         // no failed attempt: the next connection is answered again, at the program's pace
-        if (!outcome.ready && !outcome.heldUp) yield* aside("outage.failed", outage.failed(outcome.reason))
+        if (!outcome.ready && !outcome.heldUp) yield* aside("outage.failed", () => outage.failed(outcome.reason))
         // once a connection: it was told at an ACK past `stableAfter`, or is now (it was told twice)
-        else if (outcome.stable) yield* (outcome.lastedTold ? Effect.void : aside("outage.lasted", outage.lasted))
-        else yield* aside("outage.dropped", outage.dropped(outcome.reason))
+        else if (outcome.stable) yield* (outcome.lastedTold ? Effect.void : aside("outage.lasted", () => outage.lasted))
+        else yield* aside("outage.dropped", () => outage.dropped(outcome.reason))
         // a READY that waited for room when its connection ended: the program gets it first, then
         // the next connection resumes its session, holding no socket meanwhile
         const held = outcome.heldReady
@@ -827,7 +834,7 @@ export const makeWith = (
         // the program's hooks last: one that hangs holds neither `events` nor `await`; `ended` after
         // the outage hooks told before it, those not done interrupted (it was told while they ran)
         yield* inTurn.stop
-        yield* told("outage.ended", outage.ended, resolved.token)
+        yield* told("outage.ended", Effect.suspend(() => outage.ended), resolved.token)
         if (hooks.onEnd !== undefined) yield* told("onEnd", hooks.onEnd(outcome), resolved.token)
       })
     })))).pipe(Effect.withParentSpan(spanReference), Effect.annotateLogs({ component: "Session", shard: shardId }))

@@ -163,11 +163,9 @@ export const make = ({ endedWith, members, metrics, options, outbox, resuming }:
       const holder = shardOf(guildId, count)
       if (holder === id) continue
       return Effect.fail(
-        new Commands.InvalidCommand({
-          reason: "Invalid",
-          command: name,
-          message: `${name}: guild ${guildId} is on shard ${holder} of ${count}, not on this session's shard ${id}`
-        })
+        Commands.InvalidCommand.of("Invalid", name, [
+          `guild ${guildId} is on shard ${holder} of ${count}, not on this session's shard ${id}`
+        ])
       )
     }
     return Effect.void
@@ -184,11 +182,7 @@ export const make = ({ endedWith, members, metrics, options, outbox, resuming }:
       if (guildId === undefined) return submitOp(op, [], payload)
       if (!isSnowflake(guildId)) {
         return Effect.fail(
-          new Commands.InvalidCommand({
-            reason: "Invalid",
-            command: OtherCommand.commandName,
-            message: `${OtherCommand.commandName}: guildId must be a snowflake, got ${show(guildId)}`
-          })
+          Commands.InvalidCommand.of("Invalid", OtherCommand.commandName, [`guildId must be a snowflake, got ${show(guildId)}`])
         )
       }
       return Effect.zipRight(onThisShard(OtherCommand.commandName, [guildId]), submitOp(op, [guildId], payload))

@@ -16,6 +16,7 @@ import * as MetricBoundaries from "effect/MetricBoundaries"
 import * as MetricLabel from "effect/MetricLabel"
 import { isTypeName, knownTypeNames } from "../protocol/Event.ts"
 import { FatalClose } from "./SessionError.ts"
+import type { Reason } from "./SessionState.ts"
 
 /**
  * Dispatches received (delivered or, when the program asked for other types only, skipped),
@@ -66,6 +67,15 @@ export const sessionsLost = Metric.counter("discord_gateway_sessions_lost_total"
   description: "Gateway sessions lost (identified anew, their events since not replayed), by why",
   incremental: true
 })
+
+/**
+ * Why a gateway session was lost, as `sessionsLost` tags it: `ResumesFailed` (given up after
+ * Resumes that got no RESUMED, or that the gateway kept asking for again), else the tag of the
+ * reason the connection that lost it ended for.
+ *
+ * @since 0.1.0
+ */
+export type LostReason = "ResumesFailed" | Reason["_tag"]
 
 /**
  * Time spent waiting for an identify turn in milliseconds, one sample per Identify: its key's turn
@@ -156,8 +166,8 @@ export interface SessionMetrics {
   latency(ms: number): void
   /** Records a connection that ended, and why. */
   reconnect(reason: string): Effect.Effect<void>
-  /** Counts a gateway session lost, and why (`ResumesFailed`, or a transition reason's tag). */
-  sessionLost(reason: string): Effect.Effect<void>
+  /** Counts a gateway session lost, and why. */
+  sessionLost(reason: LostReason): Effect.Effect<void>
   /** Records an identify wait. */
   identifyWait(ms: number): Effect.Effect<void>
   /** Records how many of the session's commands wait to be sent (its share of the shard's gauge). */
@@ -229,7 +239,7 @@ class ShardMetrics implements SessionMetrics {
     return Metric.increment(Metric.taggedWithLabels(reconnects, [this.shardLabel, MetricLabel.make("reason", reason)]))
   }
 
-  sessionLost(reason: string): Effect.Effect<void> {
+  sessionLost(reason: LostReason): Effect.Effect<void> {
     return Metric.increment(Metric.taggedWithLabels(sessionsLost, [this.shardLabel, MetricLabel.make("reason", reason)]))
   }
 
