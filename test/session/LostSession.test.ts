@@ -6,13 +6,11 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
-import * as Fiber from "effect/Fiber"
 import * as Metric from "effect/Metric"
 import * as MetricLabel from "effect/MetricLabel"
-import * as TestClock from "effect/TestClock"
 import * as SessionMetrics from "../../src/session/SessionMetrics.ts"
 import { captured } from "../logLines.ts"
-import { acceptAndHello, dispatch, options, ready, secret, Session, settle, TestLayer } from "./harness.ts"
+import { acceptAndHello, dispatch, nextConnection, options, ready, secret, Session, settle, TestLayer } from "./harness.ts"
 
 // shard 3 of 4: no other test counts its lost sessions (the registry is the process's)
 const shard: readonly [number, number] = [3, 4]
@@ -22,16 +20,6 @@ const lostFor = (reason: string) =>
     Metric.value(Metric.taggedWithLabels(SessionMetrics.sessionsLost, [MetricLabel.make("shard", "3"), MetricLabel.make("reason", reason)])),
     (state) => state.count
   )
-
-// the next connection, past whatever pause comes before it, with its first payload
-const nextConnection = Effect.gen(function*() {
-  const accepting = yield* Effect.fork(acceptAndHello(3_600_000))
-  for (let s = 0; s < 300 && accepting.unsafePoll() === null; s++) {
-    yield* TestClock.adjust("1 second")
-    yield* settle
-  }
-  return yield* Fiber.join(accepting)
-})
 
 // a session READY on its first connection, then given MESSAGE_CREATE 2
 const readyAtTwo = Effect.gen(function*() {

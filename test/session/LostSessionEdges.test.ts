@@ -18,7 +18,7 @@ import * as Outage from "../../src/session/Outage.ts"
 import * as SessionMetrics from "../../src/session/SessionMetrics.ts"
 import * as SessionOptions from "../../src/session/SessionOptions.ts"
 import { captured } from "../logLines.ts"
-import { acceptAndHello, dispatch, options, ready, Session, settle, TestLayer } from "./harness.ts"
+import { acceptAndHello, dispatch, nextConnection, options, ready, Session, settle, TestLayer } from "./harness.ts"
 
 const reasons = ["Closed", "Disconnect", "InvalidSession", "ResumesFailed", "Zombie", "DecodeFailed", "ReadyTimeout"]
 
@@ -41,16 +41,6 @@ const longToken = (() => {
 })()
 
 const told = (lines: ReadonlyArray<string>) => lines.filter((line) => !line.startsWith("DEBUG"))
-
-// the next connection, past whatever pause comes before it
-const nextConnection = Effect.gen(function*() {
-  const accepting = yield* Effect.fork(acceptAndHello(3_600_000))
-  for (let s = 0; s < 300 && accepting.unsafePoll() === null; s++) {
-    yield* TestClock.adjust("1 second")
-    yield* settle
-  }
-  return yield* Fiber.join(accepting)
-})
 
 describe("a gateway session lost", () => {
   // a session whose READY cannot be resumed (its session id makes a Resume over 4096 bytes with

@@ -9,6 +9,7 @@ import * as Chunk from "effect/Chunk"
 import type * as Context from "effect/Context"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import * as Stream from "effect/Stream"
@@ -102,6 +103,19 @@ export const acceptAndHello = (interval = 1000) =>
     const first: Opened = yield* peer.handshake(interval)
     return { peer, first }
   })
+
+/**
+ * The next connection, past whatever pause comes before it (the clock moved a second at a time,
+ * up to five minutes), said Hello to (beats an hour apart): the peer and the client's first payload.
+ */
+export const nextConnection = Effect.gen(function*() {
+  const accepting = yield* Effect.fork(acceptAndHello(3_600_000))
+  for (let s = 0; s < 300 && accepting.unsafePoll() === null; s++) {
+    yield* TestClock.adjust("1 second")
+    yield* settle
+  }
+  return yield* Fiber.join(accepting)
+})
 
 /**
  * A session made with `options(overrides)` and READY on its first connection, whose Hello asks
