@@ -652,13 +652,17 @@ export const makeWith = (
     }
     // The gateway session given up, or ended by the gateway, forgotten: one there was (a connection
     // that never got READY lost none) is counted (`tag`: the metric's) and told (`why`: in words),
-    // as its events since are not replayed; unless `lost` is false (a stop's own close)
+    // as its events since are not replayed; unless `lost` is false (a stop's own close). During a
+    // stop it is told on the loop's fiber: the stop interrupts the hooks still in turn, and the
+    // line was lost
     const forgetSession = (tag: SessionMetrics.LostReason, why: string, lost = true) =>
       Effect.suspend(() => {
         const { sequence, sessionId } = memory.current
         forget()
-        return sessionId === undefined || !lost ? members.lost : metrics.sessionLost(tag).pipe(
-          Effect.zipRight(aside("outage.lost", () => outage.lost(why, sequence ?? undefined))),
+        if (sessionId === undefined || !lost) return members.lost
+        const tell = () => outage.lost(why, sequence ?? undefined)
+        return metrics.sessionLost(tag).pipe(
+          Effect.zipRight(stopRequested ? told("outage.lost", Effect.suspend(tell), resolved.token) : aside("outage.lost", tell)),
           Effect.zipRight(members.lost)
         )
       })
@@ -735,9 +739,11 @@ export const makeWith = (
         // the gateway ended the gateway session (op 9, 4009...), also while a stop waited for its
         // close: the stop's resume point would send the next process into a refused Resume
         // (a session no Resume could carry, closed by the program's stop, was not the gateway's doing:
-        // not told as lost, nor counted)
+        // not told as lost, nor counted; an op 9 or a close that ends the session, during the stop, is)
         if (outcome.next === "identify") {
-          yield* forgetSession(outcome.reason._tag, describeReason(outcome.reason), !stopRequested || outcome.reason._tag === "InvalidSession")
+          const { reason } = outcome
+          const byGateway = reason._tag === "InvalidSession" || (reason._tag === "Closed" && CloseCode.classify(reason.code) === "new-session")
+          yield* forgetSession(reason._tag, describeReason(reason), !stopRequested || byGateway)
         }
         // a connection ends for a Disconnect only when asked to: by a stop, or by a sink that takes
         // no more events (its fleet stopped), which stops the session as `disconnect` would
