@@ -146,25 +146,19 @@ export const unconnected = (recovery: Recovery, mode: Mode): Recovery =>
   mode === "resume" ? { ...recovery, unreachedResumes: recovery.unreachedResumes + 1 } : recovery
 
 /**
- * Whether the session should be given up for a new one (identify), and `recovery` once it was.
+ * Whether the session should be given up for a new one (identify): `recovery` once it was, and
+ * why in words (Resumes in a row that got no RESUMED, or that the gateway asked for again).
  *
  * @since 0.1.0
  */
-export const giveUp = (recovery: Recovery): Recovery | undefined =>
-  recovery.failedResumes >= maxFailedResumes || recovery.askedAgainResumes >= maxAskedAgainResumes
-    ? { ...recovery, failedResumes: 0, askedAgainResumes: 0 }
-    : undefined
-
-/**
- * Why {@link giveUp} gives `recovery`'s session up, in words: Resumes in a row that got no RESUMED,
- * or that the gateway asked for again.
- *
- * @since 0.1.0
- */
-export const whyGivenUp = (recovery: Recovery): string =>
-  recovery.failedResumes >= maxFailedResumes
+export const giveUp = (recovery: Recovery): { readonly recovery: Recovery; readonly why: string } | undefined => {
+  const why = recovery.failedResumes >= maxFailedResumes
     ? `${recovery.failedResumes} Resumes in a row got no RESUMED`
-    : `${recovery.askedAgainResumes} Resumes in a row were asked for again, none answered`
+    : recovery.askedAgainResumes >= maxAskedAgainResumes
+    ? `${recovery.askedAgainResumes} Resumes in a row were asked for again, none answered`
+    : undefined
+  return why === undefined ? undefined : { recovery: { ...recovery, failedResumes: 0, askedAgainResumes: 0 }, why }
+}
 
 /**
  * Whether the next Resume goes to the gateway URL, which takes one too, instead of

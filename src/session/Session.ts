@@ -684,8 +684,8 @@ export const makeWith = (
         }
         const gaveUp = Recovery.giveUp(recovery)
         if (gaveUp !== undefined) {
-          yield* forgetSession("ResumesFailed", Recovery.whyGivenUp(recovery))
-          recovery = gaveUp
+          yield* forgetSession("ResumesFailed", gaveUp.why)
+          recovery = gaveUp.recovery
         }
         const mode = Protocol.modeOf(memory.current)
         const resumeAt = mode === "resume" && !Recovery.resumesAtGateway(recovery) ? memory.current.resumeGatewayUrl : undefined

@@ -45,7 +45,10 @@ describe("Recovery", () => {
   it("gives a session up after three Resumes in a row that were sent and not answered, and only then", () => {
     const unanswered = (recovery: Recovery.Recovery) => Recovery.after(recovery, "resume", outcome(), here)
     expect(Recovery.giveUp(repeat(2, unanswered))).toBeUndefined()
-    expect(Recovery.giveUp(repeat(3, unanswered))).toEqual({ ...repeat(3, unanswered), failedResumes: 0 })
+    expect(Recovery.giveUp(repeat(3, unanswered))).toEqual({
+      recovery: { ...repeat(3, unanswered), failedResumes: 0 },
+      why: "3 Resumes in a row got no RESUMED"
+    })
     // READY or RESUMED, also one still waiting for room in a full buffer, or events replayed before
     // a slow program let the ready timeout fire, start over (a held RESUMED counted as no answer)
     for (const answered of [outcome({ ready: true }), outcome({ answered: true }), outcome({ replayed: 1 })]) {
@@ -74,7 +77,10 @@ describe("Recovery", () => {
       false, false, false, true, false, true, false, true, false, true
     ])
     expect(Recovery.giveUp(repeat(9, askedAgain))).toBeUndefined()
-    expect(Recovery.giveUp(repeat(10, askedAgain))).toEqual({ ...repeat(10, askedAgain), askedAgainResumes: 0 })
+    expect(Recovery.giveUp(repeat(10, askedAgain))).toEqual({
+      recovery: { ...repeat(10, askedAgain), askedAgainResumes: 0 },
+      why: "10 Resumes in a row were asked for again, none answered"
+    })
     // an answer, or a new session, starts it over; an outage or a Resume that failed otherwise does not
     expect(Recovery.after(repeat(9, askedAgain), "resume", outcome({ replayed: 1 }), here).askedAgainResumes).toBe(0)
     expect(Recovery.after(repeat(9, askedAgain), "identify", outcome({ reason: reasons[1]! }), here).askedAgainResumes).toBe(0)
