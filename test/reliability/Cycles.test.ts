@@ -48,12 +48,13 @@ const isReady = (transition: Transition) => transition.to._tag === "Connected" &
 const awaitReady = (session: Session.Session, label: string, since = 0) =>
   Stream.filter(session.transitions, (transition) => isReady(transition) && transition.at >= since).pipe(Stream.runHead, Effect.asVoid, within(label, "3 seconds"))
 
-// polls `read` until `done` holds or `millis` pass
+// polls `read` until `done` holds or `millis` of polls 20 ms apart pass: counted in polls, not on
+// the wall clock, so a process stopped meanwhile (a loaded machine) does not end it before the
+// sockets it let go had a turn to close
 const settled = <A>(millis: number, read: Effect.Effect<A>, done: (value: A) => boolean) =>
   Effect.gen(function*() {
-    const until = Date.now() + millis
     let value = yield* read
-    while (!done(value) && Date.now() < until) {
+    for (let polls = Math.ceil(millis / 20); !done(value) && polls > 0; polls--) {
       yield* Effect.sleep("20 millis")
       value = yield* read
     }

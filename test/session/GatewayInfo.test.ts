@@ -334,7 +334,8 @@ describe("GatewayInfo.fetch", () => {
         Effect.either
       )
       expect(either).toMatchObject({ _tag: "Left", left: { reason: "Decode", detail: "the body is larger than 65536 bytes" } })
-      expect(Date.now() - started).toBeLessThan(2000)
+      // well short of the 15 s timeout (with room for a loaded machine that stops the process for 2 s)
+      expect(Date.now() - started).toBeLessThan(5000)
       // The connection is dropped, not merely left unread: the server gets no further.
       yield* Effect.sleep("100 millis")
       expect(served.ended).toBe(false)
@@ -363,8 +364,9 @@ describe("GatewayInfo.fetch over a real client", () => {
           const either = yield* Effect.either(GatewayInfo.fetch(api, Redacted.make(secret), "5 seconds"))
           expect(either).toMatchObject({ _tag: "Left", left: { reason: reasons[status as keyof typeof reasons] } })
         }
-        const deadline = Date.now() + 2000
-        while (closed.length < answers.length && Date.now() < deadline) yield* Effect.sleep("10 millis")
+        // 2 s of polls, not of the wall clock: a process stopped meanwhile (a loaded machine) did
+        // not give the sockets a turn to close
+        for (let polls = 200; closed.length < answers.length && polls > 0; polls--) yield* Effect.sleep("10 millis")
         expect(closed.sort()).toEqual([401, 429, 503])
       }).pipe(Effect.provide(NodeHttpClient.layerUndici))
     }), 20_000)

@@ -1,10 +1,11 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
+import * as Schedule from "effect/Schedule"
 import type { Compression } from "../../../src/codec/Compression.ts"
 import * as Live from "../../../src/Live.ts"
 import * as Session from "../../../src/session/Session.ts"
 import * as Log from "../../../src/testing/Log.ts"
-import { aGuild, awaitLog, consume, heartbeatMs, recorded, sequenced, sessionOptions, startGateway } from "./support.ts"
+import { aGuild, awaitLog, consume, heartbeatMs, recorded, sequenced, sessionOptions, startGateway, within } from "./support.ts"
 
 const compressions: ReadonlyArray<Compression> = ["none", "zlib-stream", "zstd-stream"]
 
@@ -52,7 +53,14 @@ describe("Session against the local gateway: connect", () => {
         const snapshot = yield* session.snapshot
         expect(snapshot.sessionId).toBe(sessionId)
         expect(snapshot.sequence).toBe(final.at(-1)!.seq)
-        expect(snapshot.latency).toBeLessThan(heartbeatMs)
+        // a beat's round trip, under a beat; a process stopped between a beat and its ACK (a loaded
+        // machine) reports that stop for that beat only: the next beat's round trip is short again
+        const latency = yield* Effect.map(session.snapshot, (snapshot) => snapshot.latency).pipe(
+          Effect.repeat({ until: (latency) => latency !== undefined && latency < heartbeatMs, schedule: Schedule.spaced("20 millis") }),
+          within("a beat's round trip under a beat")
+        )
+        expect(latency).toBeGreaterThanOrEqual(0)
+        expect(latency).toBeLessThan(heartbeatMs)
         expect(yield* session.state).toEqual({ _tag: "Connected", phase: "Ready" })
         expect(after.violations).toEqual([])
       }).pipe(Effect.provide(Live.layer)))

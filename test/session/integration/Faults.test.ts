@@ -11,6 +11,7 @@ import {
   ClientLayer,
   consume,
   heartbeatMs,
+  heartbeatSlackMs,
   recorded,
   recordTransitions,
   sequenced,
@@ -41,8 +42,8 @@ const holdEventLoop = (millis: number) =>
     }
   })
 
-/** Twice the local gateway's limit for a missing heartbeat (1.5 intervals and 1 s of slack). */
-const held = 2 * (1.5 * heartbeatMs + 1000)
+/** Twice the local gateway's limit for a missing heartbeat (1.5 intervals and the slack). */
+const held = 2 * (1.5 * heartbeatMs + heartbeatSlackMs)
 
 const resumes: ReadonlyArray<{
   readonly fault: string
