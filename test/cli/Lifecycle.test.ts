@@ -169,7 +169,8 @@ const readyingGateway = (hooks: {
  * client's close frame came since (its stop began).
  */
 const deafGateway = (deafAfter = 50) => {
-  let closeCame = false
+  // when the close frame came (`performance.now()`), if it did
+  let closeAt: number | undefined
   return Effect.map(
     readyingGateway({
       readied: (request) => {
@@ -177,13 +178,15 @@ const deafGateway = (deafAfter = 50) => {
         // opcode, 0x8 for a close (nothing else is sent once READY came)
         const deafen = () => {
           request.socket.removeAllListeners("data")
-          request.socket.on("data", (bytes: Buffer) => void (closeCame ||= (bytes[0]! & 0x0f) === 0x8))
+          request.socket.on("data", (bytes: Buffer) => {
+            if (closeAt === undefined && (bytes[0]! & 0x0f) === 0x8) closeAt = performance.now()
+          })
         }
         if (deafAfter === 0) deafen()
         else setTimeout(deafen, deafAfter)
       }
     }),
-    (url) => ({ url, closeCame: () => closeCame })
+    (url) => ({ url, closeCame: () => closeAt !== undefined, closeCameAt: () => closeAt })
   )
 }
 
@@ -451,39 +454,54 @@ globalThis.setTimeout = (fn, ms, ...rest) => real(fn, typeof ms === "number" && 
       expect(run.code).toBe(1)
     }))
 
-  it.scopedLive("a second Ctrl-C on a terminal, while a stop (--duration) waits for the gateway, restores the terminal before the process ends", () =>
+  it.live("a second Ctrl-C on a terminal, while a stop (--duration) waits for the gateway, restores the terminal before the process ends", () =>
     Effect.gen(function*() {
-      const { closeCame, url } = yield* deafGateway(0)
-      // `script` runs the CLI on a pseudo-terminal (the pretty view, its scroll region set); a ^C
-      // typed into it signals the CLI through the terminal, as a user's does; the stop (--duration,
-      // from the CLI's start) must come after READY, which a loaded machine takes seconds to reach
-      const args = ["--token", secret, "--gateway", url, "--shard-count", "1", "--compress", "none", "--duration", "4"]
-      const command = [process.execPath, bundle, ...args].join(" ")
-      const screen = yield* Effect.async<string>((resume) => {
-        const child = spawn("script", ["-q", "-c", command, "/dev/null"], { cwd: root, env: userEnv(), stdio: ["pipe", "pipe", "ignore"] })
-        let output = ""
-        child.stdout!.setEncoding("utf8").on("data", (text: string) => void (output += text))
-        const timers = [
-          setInterval(() => {
-            if (!closeCame()) return
-            clearInterval(timers[0])
-            // the stop began (its close frame came) and waits 1 s for the deaf gateway's answer: the
-            // first ^C waits for it, the second ends the process (timed from READY, the ^Cs came
-            // after the stop's end on a loaded machine, where the CLI took long to reach READY)
-            child.stdin!.write("\u0003")
-            timers.push(setTimeout(() => child.stdin!.write("\u0003"), 200))
-          }, 20),
-          setTimeout(() => child.kill("SIGKILL"), 12_000)
-        ]
-        child.on("close", () => {
-          for (const timer of timers) clearTimeout(timer)
-          resume(Effect.succeed(output))
+      // One run: the screen, and whether the second ^C went while the stop still waited (within
+      // 600 ms of its close frame, of the 1 s it waits): on a loaded machine this process's timer
+      // may come after the stop's end, and such a run shows nothing of the second ^C
+      const run = Effect.scoped(Effect.gen(function*() {
+        const { closeCame, closeCameAt, url } = yield* deafGateway(0)
+        // `script` runs the CLI on a pseudo-terminal (the pretty view, its scroll region set); a ^C
+        // typed into it signals the CLI through the terminal, as a user's does; the stop
+        // (--duration, from the CLI's start) must come after READY, which a loaded machine takes
+        // seconds to reach
+        const args = ["--token", secret, "--gateway", url, "--shard-count", "1", "--compress", "none", "--duration", "4"]
+        const command = [process.execPath, bundle, ...args].join(" ")
+        let secondAt: number | undefined
+        const screen = yield* Effect.async<string>((resume) => {
+          const child = spawn("script", ["-q", "-c", command, "/dev/null"], { cwd: root, env: userEnv(), stdio: ["pipe", "pipe", "ignore"] })
+          let output = ""
+          child.stdout!.setEncoding("utf8").on("data", (text: string) => void (output += text))
+          const timers = [
+            setInterval(() => {
+              if (!closeCame()) return
+              clearInterval(timers[0])
+              // the stop began (its close frame came) and waits 1 s for the deaf gateway's answer:
+              // the first ^C waits for it, the second ends the process
+              child.stdin!.write("\u0003")
+              timers.push(setTimeout(() => {
+                secondAt = performance.now()
+                child.stdin!.write("\u0003")
+              }, 200))
+            }, 20),
+            setTimeout(() => child.kill("SIGKILL"), 12_000)
+          ]
+          child.on("close", () => {
+            for (const timer of timers) clearTimeout(timer)
+            resume(Effect.succeed(output))
+          })
+          return Effect.sync(() => {
+            for (const timer of timers) clearTimeout(timer)
+            child.kill("SIGKILL")
+          })
         })
-        return Effect.sync(() => {
-          for (const timer of timers) clearTimeout(timer)
-          child.kill("SIGKILL")
-        })
-      })
+        const closedAt = closeCameAt()
+        return { screen, inTime: secondAt !== undefined && closedAt !== undefined && secondAt - closedAt < 600 }
+      }))
+      let last = yield* run
+      for (let tries = 1; tries < 3 && !last.inTime; tries++) last = yield* run
+      expect(last.inTime, "no run of three had its second ^C within the stop's wait").toBe(true)
+      const { screen } = last
       const first = screen.indexOf("^C")
       expect(first).toBeGreaterThan(-1)
       // the scroll region is reset (ESC [ r) after the ^Cs, and the process gone before the stop said
@@ -491,7 +509,7 @@ globalThis.setTimeout = (fn, ms, ...rest) => real(fn, typeof ms === "number" && 
       expect(screen.indexOf("\u001b[r", first)).toBeGreaterThan(first)
       expect(screen).not.toContain("resumable session(s)")
       expect(screen).not.toContain(secret)
-    }))
+    }), 60_000)
 
   // the stop's flush of stdout, bounded to a second, ran in a finalizer, where its timeout could not
   // cut the wait short: the stop line, the shards' closes and the exit waited for the reader (it
