@@ -100,6 +100,8 @@ const wire = (
   // how the connection ended, for a send after it
   let closed: ConnectionClosed | undefined
   let giveUp: ReturnType<typeof setTimeout> | undefined
+  // whether the grace ran out and the socket was terminated: its close comes next
+  let graceSpent = false
   let tcp: IncomingMessage["socket"] | undefined
 
   // A peer that never answers the close frame would hold the socket (and the connection's end, and
@@ -107,7 +109,10 @@ const wire = (
   // code the peer's frame carried.
   const terminateUnlessClosed = (): void => {
     if (giveUp !== undefined || socket.readyState === WebSocket.CLOSED) return
-    giveUp = setTimeout(() => socket.terminate(), closeGraceMs)
+    giveUp = setTimeout(() => {
+      graceSpent = true
+      socket.terminate()
+    }, closeGraceMs)
     socket.once("close", () => clearTimeout(giveUp))
   }
 
@@ -258,7 +263,9 @@ const wire = (
         // the session reconnected). It is known once ws's answer went out, or within `closeGraceMs`
         // when the answer is stuck behind writes the peer does not read (it took ws's 30 s).
         terminateUnlessClosed()
-        const timer = setTimeout(done, 2 * closeGraceMs)
+        // (past the grace the socket was terminated, and its close comes next: a process stalled
+        // past both timers ran this one in the same round, before the close, and failed bare)
+        const timer = setTimeout(() => graceSpent ? undefined : done(), 2 * closeGraceMs)
         function done() {
           clearTimeout(timer)
           socket.removeListener("close", done)

@@ -2,6 +2,7 @@ import { describe, expect, it } from "@effect/vitest"
 import * as Cause from "effect/Cause"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
 import * as Exit from "effect/Exit"
 import * as Queue from "effect/Queue"
 import * as Schedule from "effect/Schedule"
@@ -239,6 +240,35 @@ describe("WsTransport", () => {
       // within a second (the grace given the stuck answer) of the process running: a stopped
       // process's overdue timers fire in due order, the grace's before a later one's
       expect(clock.elapsed()).toBeLessThan(1500)
+    })))
+
+  // a process stalled past the grace and the fallback ran both in one round of timers: the
+  // fallback, before the terminated socket's close, failed bare ("the socket is not open")
+  it.live("a send waiting for the peer's close, in a process stalled past its fallback, still fails with that close", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const { connection, raw, sockets } = yield* connectedRaw
+      raw.pause()
+      for (const event of ["data", "end"]) raw.removeAllListeners(event)
+      yield* Effect.forkScoped(Effect.either(connection.send(Buffer.alloc(32 * 1024 * 1024))))
+      yield* Effect.yieldNow()
+      const reason = Buffer.from("Authentication failed.")
+      raw.write(Buffer.from([0x88, 2 + reason.length, 0x0f, 0xa4, ...reason]))
+      yield* Effect.sync(() => sockets[0]!.readyState).pipe(
+        Effect.repeat({ until: (state) => state !== WebSocket.OPEN, schedule: Schedule.spaced("2 millis") }),
+        Effect.timeout(bound),
+        Effect.orDie
+      )
+      const sending = yield* Effect.fork(Effect.flip(connection.send("heartbeat")))
+      yield* Effect.yieldNow()
+      // the process stalls past both timers (the grace's 1 s, the fallback's 2 s)
+      yield* Effect.sync(() => {
+        const until = Date.now() + 2300
+        while (Date.now() < until) {
+          // stalled
+        }
+      })
+      const failed = yield* Fiber.join(sending).pipe(Effect.timeout(bound), Effect.orDie)
+      expect(failed.cause).toMatchObject({ _tag: "ConnectionClosed", code: 4004, byClient: false })
     })))
 
   it.live("the peer's own close crossing the client's is the peer's (byClient false): a gateway's 1009 is no refusal of the client's", () =>
