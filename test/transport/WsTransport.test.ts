@@ -218,21 +218,27 @@ describe("WsTransport", () => {
       expect((yield* Effect.flip(second.connection.send("late"))).cause).toMatchObject({ _tag: "ConnectionClosed", code: 4000, byClient: true })
     })))
 
+  // A connection whose peer sent close 4004 and reads no more: the client's writes stay queued (32
+  // MiB behind), so its answer to the close is stuck; the socket is no longer open
+  const closingStuck = Effect.gen(function*() {
+    const { connection, raw, sockets } = yield* connectedRaw
+    raw.pause()
+    for (const event of ["data", "end"]) raw.removeAllListeners(event)
+    yield* Effect.forkScoped(Effect.either(connection.send(Buffer.alloc(32 * 1024 * 1024))))
+    yield* Effect.yieldNow()
+    const reason = Buffer.from("Authentication failed.")
+    raw.write(Buffer.from([0x88, 2 + reason.length, 0x0f, 0xa4, ...reason]))
+    yield* Effect.sync(() => sockets[0]!.readyState).pipe(
+      Effect.repeat({ until: (state) => state !== WebSocket.OPEN, schedule: Schedule.spaced("2 millis") }),
+      Effect.timeout(bound),
+      Effect.orDie
+    )
+    return connection
+  })
+
   it.live("a send after the peer's close frame, whose answer is stuck behind writes the peer does not read, fails with that close within a second", () =>
     Effect.scoped(Effect.gen(function*() {
-      const { connection, raw, sockets } = yield* connectedRaw
-      // the peer reads no more, and the client's writes stay queued
-      raw.pause()
-      for (const event of ["data", "end"]) raw.removeAllListeners(event)
-      yield* Effect.forkScoped(Effect.either(connection.send(Buffer.alloc(32 * 1024 * 1024))))
-      yield* Effect.yieldNow()
-      const reason = Buffer.from("Authentication failed.")
-      raw.write(Buffer.from([0x88, 2 + reason.length, 0x0f, 0xa4, ...reason]))
-      yield* Effect.sync(() => sockets[0]!.readyState).pipe(
-        Effect.repeat({ until: (state) => state !== WebSocket.OPEN, schedule: Schedule.spaced("2 millis") }),
-        Effect.timeout(bound),
-        Effect.orDie
-      )
+      const connection = yield* closingStuck
       // it failed after 2 s with a bare "the socket is not open": the close came with ws's 30 s
       const clock = yield* runningClock
       const failed = yield* Effect.flip(connection.send("heartbeat")).pipe(Effect.timeout(bound), Effect.orDie)
@@ -246,18 +252,7 @@ describe("WsTransport", () => {
   // fallback, before the terminated socket's close, failed bare ("the socket is not open")
   it.live("a send waiting for the peer's close, in a process stalled past its fallback, still fails with that close", () =>
     Effect.scoped(Effect.gen(function*() {
-      const { connection, raw, sockets } = yield* connectedRaw
-      raw.pause()
-      for (const event of ["data", "end"]) raw.removeAllListeners(event)
-      yield* Effect.forkScoped(Effect.either(connection.send(Buffer.alloc(32 * 1024 * 1024))))
-      yield* Effect.yieldNow()
-      const reason = Buffer.from("Authentication failed.")
-      raw.write(Buffer.from([0x88, 2 + reason.length, 0x0f, 0xa4, ...reason]))
-      yield* Effect.sync(() => sockets[0]!.readyState).pipe(
-        Effect.repeat({ until: (state) => state !== WebSocket.OPEN, schedule: Schedule.spaced("2 millis") }),
-        Effect.timeout(bound),
-        Effect.orDie
-      )
+      const connection = yield* closingStuck
       const sending = yield* Effect.fork(Effect.flip(connection.send("heartbeat")))
       yield* Effect.yieldNow()
       // the process stalls past both timers (the grace's 1 s, the fallback's 2 s)
