@@ -30,7 +30,7 @@ export interface Ending<E> {
  * Tracks the end of `count` shards. The first failure runs `stopAll` on a fiber of its own (a
  * session reports from its own fiber, which `stopAll` waits for), then fails `await` with it. The
  * fleet tells each reason a shard ended for good once, at Error, in one line naming the shard (its
- * sessions say theirs at Debug): the first, which stops it, and each later one of another reason
+ * sessions say theirs at Debug), annotated with the shard: the first, which stops it, and each later one of another reason
  * (a token refused as the stop's close was answered, after another shard's 4013), the words passed
  * through `hide` (a defect's may quote the token).
  *
@@ -57,7 +57,9 @@ export const make = <E extends { readonly message: string; readonly _tag: string
       const line = causeLine(cause)
       const named = shard === undefined || line.startsWith(`shard ${shard}:`) ? line : `shard ${shard}: ${line}`
       const what = first ? "stopping the fleet, a shard ended for good" : "another shard ended for good as the fleet stopped"
-      return fleetWide(Effect.logError(`${what}: ${hide(named)}`))
+      const error = Effect.logError(`${what}: ${hide(named)}`)
+      // the fleet's line about one shard: annotated with it, for a reader that picks a shard's lines
+      return fleetWide(shard === undefined ? error : Effect.annotateLogs(error, "shard", shard))
     }
 
     const onEnd = (exit: Exit.Exit<void, E>, shard?: number): Effect.Effect<void> =>

@@ -268,7 +268,7 @@ describe("Fleet", () => {
         "[component=Session shard=1]",
         "[component=Session shard=1 state=Disconnected]"
       ])
-      expect(about.filter(isStop).map(annotationsOf)).toEqual(["[component=Fleet]"])
+      expect(about.filter(isStop).map(annotationsOf)).toEqual(["[component=Fleet shard=1]"])
       // a line of the transport's own, as it sends a beat
       const passed = lines.filter((line) => line.includes("proxy passed shard"))
       expect(passed.length).toBeGreaterThan(1)
