@@ -7,6 +7,7 @@ import * as Either from "effect/Either"
 import * as LogLevel from "effect/LogLevel"
 import * as Redacted from "effect/Redacted"
 import type { Compression } from "../codec/Compression.ts"
+import { commaList } from "../internal/commaList.ts"
 import { isQuotable } from "../internal/printable.ts"
 import { TaggedError } from "../internal/taggedError.ts"
 import { maxShardCount } from "../protocol/Commands.ts"
@@ -135,7 +136,8 @@ const intentsProblem = (error: Intents.InvalidIntents, text: string): string => 
   if (error.reason === "UnknownBits") return `${echo(given)} has ${Intents.unknownBits(Number(given))}, which no intent uses`
   if (error.reason === "NoNames") return error.message
   // the name itself: the error keeps a long one by its length
-  const name = given.split(",").map((part) => part.trim()).find((part) => Intents.fromNames([part])._tag === "Left") ?? given
+  const names: ReadonlyArray<string> = Either.getOrElse(commaList(given), () => [])
+  const name = names.find((part) => Intents.fromNames([part])._tag === "Left") ?? given
   if (error.reason === "UnknownName") return `unknown intent name ${echo(name)}`
   return `expected a non-negative integer or intent names, got ${echo(given)}`
 }
@@ -153,10 +155,10 @@ export const embeddedShardCount = 4
  * repeats.
  */
 const parseShards = (text: string): Either.Either<ReadonlyArray<number>, UsageError> => {
-  const parts = text.split(",").filter((part) => part.trim() !== "")
-  if (parts.length === 0) return Either.left(new UsageError({ detail: "--shards: no shard id given (e.g. 0-3 or 0,2,5)" }))
+  const listed = commaList(text)
+  if (Either.isLeft(listed)) return Either.left(new UsageError({ detail: "--shards: no shard id given (e.g. 0-3 or 0,2,5)" }))
   const ids = new Set<number>()
-  for (const part of parts) {
+  for (const part of listed.right) {
     // `0 - 3` as `0-3`, as FleetOptions.shardsConfig reads it
     const range = part.split("-").map((end) => end.trim())
     if (range.length > 2 || range.some((end) => !nonNegativeInteger.test(end))) {
@@ -369,10 +371,11 @@ const parseFlags = (
       return yield* Either.left(new UsageError({ detail: `--log-level: expected one of ${[...levels.keys()].join(", ")}, got ${echo(levelText)}` }))
     }
     const eventsText = values.get("--events")
-    const given = eventsText?.split(",").map((t) => t.trim()).filter((t) => t.length > 0)
-    if (given?.length === 0) {
+    const listed = eventsText === undefined ? undefined : commaList(eventsText)
+    if (listed !== undefined && Either.isLeft(listed)) {
       return yield* Either.left(new UsageError({ detail: `--events: no dispatch type given (e.g. MESSAGE_CREATE,GUILD_CREATE)` }))
     }
+    const given = listed?.right
     // a name no dispatch type can have (`message-create`) was warned of as passed on, then refused
     // by the session's options once the gateway was up; checked before it is upper-cased, which
     // makes `MESSAGE_CREATE` of `meſſage_create` and `SS` of `ß`

@@ -31,9 +31,10 @@ import type { EventName, EventOf, GatewayEvent } from "../protocol/Event.ts"
 import * as OtherCommand from "../protocol/OtherCommand.ts"
 import * as Backoff from "../session/Backoff.ts"
 import * as GatewayCache from "../session/GatewayCache.ts"
-import * as Outage from "../session/Outage.ts"
 import * as MemberRequests from "../session/MemberRequests.ts"
 import * as HeartbeatTimer from "../session/HeartbeatTimer.ts"
+import { withPresence } from "../session/internal/identify.ts"
+import { longWaitSeconds } from "../session/internal/outageThresholds.ts"
 import * as Session from "../session/Session.ts"
 import { type GatewayInfoError, type InvalidOptions, refusesToken, SessionClosed } from "../session/SessionError.ts"
 import * as SessionOptions from "../session/SessionOptions.ts"
@@ -254,7 +255,7 @@ const start = (
       Effect.tapError((error) => {
         if (!error.passing) return Effect.void
         failures++
-        const told = isLoudAt(failures) || (error.retryAfter ?? 0) >= Outage.longWaitSeconds ? Effect.logWarning : Effect.logDebug
+        const told = isLoudAt(failures) || (error.retryAfter ?? 0) >= longWaitSeconds ? Effect.logWarning : Effect.logDebug
         const inARow = failures === 1 ? "" : ` (${failures} times in a row)`
         return Effect.zipRight(told(`${error.message}; trying again${inARow}`), Effect.sleep(Duration.seconds(error.retryAfter ?? 0)))
       }),
@@ -527,7 +528,7 @@ const start = (
           // kept as checked: a copy, which the caller's later changes to its object do not reach
           const { presence: update } = yield* Commands.presenceChecked(given, resolved.encoding)
           // checked with the longest shard number: every shard's Identify can carry it
-          yield* SessionOptions.withPresence({ ...resolved, shard: [shardCount - 1, shardCount] }, update)
+          yield* withPresence({ ...resolved, shard: [shardCount - 1, shardCount] }, update)
           yield* presence.update(update, live)
         }), masked),
       updateVoiceState: (voice) =>

@@ -7,13 +7,17 @@ import * as Config from "effect/Config"
 import * as ConfigError from "effect/ConfigError"
 import * as Either from "effect/Either"
 import type { Encoding } from "../codec/Encoding.ts"
+import { commaList } from "../internal/commaList.ts"
 import { isQuotable, notShown } from "../internal/printable.ts"
 import { maxShardCount } from "../protocol/Commands.ts"
 import type { EventName } from "../protocol/Event.ts"
 import { show } from "../protocol/internal/schema.ts"
 import type { InvalidOptions, OptionProblem } from "../session/SessionError.ts"
 import { readPoint, type ResumePoint, resumePointProblems, resumePointShapeProblems, resumesOver } from "../session/ResumePoint.ts"
-import { invalidOptions, notAnObject, ofResume, readOnce as readOptions, type SessionOptions, soleOption, sourceOf } from "../session/SessionOptions.ts"
+import { sourceOf } from "../session/internal/gatewaySource.ts"
+import { invalidOptions, mustBe, notAnObject, ofResume, soleOption } from "../session/internal/optionProblems.ts"
+import { readOnce as readOptions } from "../session/internal/readOnce.ts"
+import type { SessionOptions } from "../session/SessionOptions.ts"
 
 /**
  * Which shards a fleet runs: all of them, or these ids (see {@link range}).
@@ -77,10 +81,11 @@ const selectionItem = /^(\d{1,5})(?:\s*-\s*(\d{1,5}))?$/
 // the selection `text` says, or why it says none (`text` quoted only where it may be)
 const readSelection = (text: string): Either.Either<ShardSelection, ConfigError.ConfigError> => {
   const refused = (what: string) => Either.left(ConfigError.InvalidData([], `${expectedShards} but received ${what}`))
-  const items = text.split(",").map((given) => given.trim()).filter((given) => given !== "")
-  if (items.length === 0) return refused(text.trim() === "" ? "an empty value" : "only commas")
+  const listed = commaList(text)
+  if (Either.isLeft(listed)) return refused(listed.left)
+  const items = listed.right
   // alone, a comma at an end or not (`all,`)
-  if (items.length === 1 && items[0]!.toLowerCase() === "all") return Either.right("all")
+  if (items.length === 1 && items[0].toLowerCase() === "all") return Either.right("all")
   const ids: Array<number> = []
   const quotable = isQuotable(text)
   for (const given of items) {
@@ -130,13 +135,13 @@ export const checkSelection = (options: FleetOptions): Either.Either<void, Inval
   const found: Array<OptionProblem> = []
   const count = options.shardCount
   if (count !== undefined && (!Number.isSafeInteger(count) || count < 1)) {
-    found.push({ option: "shardCount", problem: `shardCount must be a positive integer, got ${show(count)}` })
+    found.push(mustBe("shardCount", "a positive integer", show(count)))
   } else if (count !== undefined && count > maxShardCount) {
-    found.push({ option: "shardCount", problem: `shardCount must be at most ${maxShardCount} (the most an Identify carries), got ${count}` })
+    found.push(mustBe("shardCount", `at most ${maxShardCount} (the most an Identify carries)`, String(count)))
   }
   const window = options.startupWindow
   if (window !== undefined && (!Number.isSafeInteger(window) || window < 1)) {
-    found.push({ option: "startupWindow", problem: `startupWindow must be a positive integer, got ${show(window)}` })
+    found.push(mustBe("startupWindow", "a positive integer", show(window)))
   }
   // a session's options given to a fleet (a variable of a session's options, spread): a `shard`
   // was ignored, and every shard ran
@@ -151,7 +156,7 @@ export const checkSelection = (options: FleetOptions): Either.Either<void, Inval
   const shards = options.shards ?? "all"
   const resume: unknown = options.resume ?? []
   // the shapes the types promise, which options from JavaScript or a parsed file may not keep
-  if (shards !== "all" && !Array.isArray(shards)) found.push({ option: "shards", problem: `shards must be "all" or a list of shard ids, got ${show(shards)}` })
+  if (shards !== "all" && !Array.isArray(shards)) found.push(mustBe("shards", `"all" or a list of shard ids`, show(shards)))
   if (!Array.isArray(resume)) found.push(ofResume(`resume must be a list of resume points, got ${show(resume)}`))
   else found.push(...[...new Set(resume.flatMap(resumePointShapeProblems))].map(ofResume))
   if (found.length > 0) return Either.left(invalidOptions(found, options.token))
@@ -173,7 +178,7 @@ export const checkSelection = (options: FleetOptions): Either.Either<void, Inval
 }
 
 /**
- * `options` as plain data, each value read once (`SessionOptions.readOnce`: inherited options
+ * `options` as plain data, each value read once (as a session's are: inherited options
  * too), with each resume point read once as plain data too (a getter or a proxy of a store may
  * answer each read anew, or throw), or why they could not be read. A `resume` that is no list is
  * left for {@link checkSelection} to refuse.

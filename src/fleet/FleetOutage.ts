@@ -19,7 +19,9 @@
  */
 import * as Effect from "effect/Effect"
 import { isLoudAt } from "../internal/told.ts"
-import * as Outage from "../session/Outage.ts"
+import { heldBackLine, lateReady, lostLine, notReplayed, shortConnections, waitingOn } from "../session/internal/outageLines.ts"
+import { asksLongWait, firstWarningAt, longWaitSeconds } from "../session/internal/outageThresholds.ts"
+import type * as Outage from "../session/Outage.ts"
 import { describeReason } from "../session/SessionState.ts"
 import { fleetWide } from "./FleetLog.ts"
 
@@ -64,13 +66,13 @@ const makeStreaks = () => {
   const shards = new Set<number>()
   let longest = 0
   const shardsTold = makeDoublings()
-  let warnAtLongest = 2 * Outage.firstWarningAt
+  let warnAtLongest = 2 * firstWarningAt
   return {
     shards,
     longest: () => longest,
     /** Shard `id` has `inARow` (counted whatever it is when `now`): the line due, if any. */
     count: (id: number, inARow: number, now: boolean): "shards" | "longest" | undefined => {
-      if (inARow < Outage.firstWarningAt && !now) return undefined
+      if (inARow < firstWarningAt && !now) return undefined
       shards.add(id)
       longest = Math.max(longest, inARow)
       if (shardsTold.reached(shards.size)) return "shards"
@@ -83,7 +85,7 @@ const makeStreaks = () => {
       if (!shards.delete(id) || shards.size > 0) return false
       longest = 0
       shardsTold.reset()
-      warnAtLongest = 2 * Outage.firstWarningAt
+      warnAtLongest = 2 * firstWarningAt
       return true
     }
   }
@@ -130,10 +132,10 @@ export const make = (): FleetOutage => {
             answered()
             inARow++
             const last = `shard ${id} failed ${plural(inARow, "attempt")} in a row, the last with ${describeReason(reason)}`
-            switch (failing.count(id, inARow, Outage.asksLongWait(reason))) {
+            switch (failing.count(id, inARow, asksLongWait(reason))) {
               case "shards":
                 return warn(
-                  `not ready: ${plural(failing.shards.size, "shard")} failed ${Outage.firstWarningAt} or more attempts in a row or asked to wait ${Outage.longWaitSeconds} s or more; ${last}; still trying`
+                  `not ready: ${plural(failing.shards.size, "shard")} failed ${firstWarningAt} or more attempts in a row or asked to wait ${longWaitSeconds} s or more; ${last}; still trying`
                 )
               case "longest":
                 return warn(`not ready: ${last}; ${plural(failing.shards.size, "shard")} failing; still trying`)
@@ -145,7 +147,7 @@ export const make = (): FleetOutage => {
           return Effect.suspend(() => {
             waiting.add(id)
             if (!waitingTold.reached(waiting.size)) return Effect.logDebug("no READY within the ready timeout")
-            return warn(`no READY within the ready timeout for ${plural(waiting.size, "shard")}: ${Outage.waitingOn}`)
+            return warn(`no READY within the ready timeout for ${plural(waiting.size, "shard")}: ${waitingOn}`)
           })
         },
         get ready() {
@@ -158,7 +160,7 @@ export const make = (): FleetOutage => {
             const wasFailing = failing.shards.has(id)
             const longest = failing.longest()
             const lastOne = failing.leave(id)
-            if (!wasFailing) return lastWaiting ? inform(`every shard waiting on: ${Outage.lateReady}`) : Effect.void
+            if (!wasFailing) return lastWaiting ? inform(`every shard waiting on: ${lateReady}`) : Effect.void
             if (!lastOne) return Effect.logDebug(`ready again after ${failed} failed attempts`)
             return inform(`every shard ready again; the longest failed ${plural(longest, "attempt")} in a row`)
           })
@@ -170,11 +172,11 @@ export const make = (): FleetOutage => {
             switch (unstable.count(id, droppedInARow, false)) {
               case "shards":
                 return warn(
-                  `unstable: ${plural(unstable.shards.size, "shard")} had ${Outage.firstWarningAt} or more connections in a row that ${Outage.shortConnections}; ${last}; still reconnecting`
+                  `unstable: ${plural(unstable.shards.size, "shard")} had ${firstWarningAt} or more connections in a row that ${shortConnections}; ${last}; still reconnecting`
                 )
               case "longest":
                 return warn(
-                  `unstable: connections that ${Outage.shortConnections}, ${last}; ${plural(unstable.shards.size, "shard")} unstable; still reconnecting`
+                  `unstable: connections that ${shortConnections}, ${last}; ${plural(unstable.shards.size, "shard")} unstable; still reconnecting`
                 )
               default:
                 return Effect.void
@@ -190,7 +192,7 @@ export const make = (): FleetOutage => {
         heldBack: (invalidatedInARow, waitMillis) =>
           Effect.suspend(() => {
             heldBackShards.add(id)
-            const last = Outage.heldBackLine(invalidatedInARow, waitMillis)
+            const last = heldBackLine(invalidatedInARow, waitMillis)
             if (!heldBackTold.reached(heldBackShards.size)) return Effect.logDebug(last)
             return warn(
               `held back past the backoff after op 9s in a row, to spare the day's session starts: ${plural(heldBackShards.size, "shard")}; shard ${id}: ${last}`
@@ -199,9 +201,9 @@ export const make = (): FleetOutage => {
         lost: (why, sequence) =>
           Effect.suspend(() => {
             // never counted down: told at 1, 2, 4, 8... lost
-            if (!isLoudAt(++lostSessions)) return Effect.logDebug(Outage.lostLine(why, sequence))
+            if (!isLoudAt(++lostSessions)) return Effect.logDebug(lostLine(why, sequence))
             return inform(
-              `${plural(lostSessions, "gateway session")} lost since the fleet started; shard ${id}: ${why}, ${Outage.notReplayed(sequence)}`
+              `${plural(lostSessions, "gateway session")} lost since the fleet started; shard ${id}: ${why}, ${notReplayed(sequence)}`
             )
           }),
         get ended() {

@@ -7,6 +7,7 @@
 import * as Config from "effect/Config"
 import * as ConfigError from "effect/ConfigError"
 import * as Either from "effect/Either"
+import { commaList } from "../internal/commaList.ts"
 import { isQuotable, notShown } from "../internal/printable.ts"
 import { type EventName, isTypeNameInAnyCase } from "./Event.ts"
 
@@ -26,10 +27,9 @@ const expected = "Expected dispatch types (such as MESSAGE_CREATE,GUILD_CREATE)"
 export const config = (name: string): Config.Config<ReadonlyArray<EventName>> =>
   Config.nested(
     Config.mapOrFail(Config.string(), (text) => {
-      const names = text.split(",").map((given) => given.trim()).filter((given) => given !== "")
-      if (names.length === 0) {
-        return Either.left(ConfigError.InvalidData([], `${expected} but received ${text.trim() === "" ? "an empty value" : "only commas"}`))
-      }
+      const listed = commaList(text)
+      if (Either.isLeft(listed)) return Either.left(ConfigError.InvalidData([], `${expected} but received ${listed.left}`))
+      const names = listed.right
       const misnamed = names.find((given) => !isTypeNameInAnyCase(given))
       if (misnamed !== undefined) {
         const shown = isQuotable(text) ? JSON.stringify(misnamed) : notShown(text)

@@ -7,6 +7,7 @@ import * as Config from "effect/Config"
 import * as ConfigError from "effect/ConfigError"
 import * as Data from "effect/Data"
 import * as Either from "effect/Either"
+import { commaList } from "../internal/commaList.ts"
 import { isQuotable, notShown } from "../internal/printable.ts"
 import { show } from "./internal/schema.ts"
 
@@ -236,10 +237,11 @@ export const parse = (text: string | number): Either.Either<number, InvalidInten
   if (typeof text === "number") return fromNumber(text, String(text))
   const trimmed = text.trim()
   if (trimmed === "") return Either.right(0)
-  const parts = trimmed.split(",").map((part) => part.trim()).filter((part) => part !== "")
-  if (parts.length === 0) return Either.left(new InvalidIntents({ reason: "NoNames", input: given(trimmed), message: onlyCommas }))
+  const listed = commaList(trimmed)
+  if (Either.isLeft(listed)) return Either.left(new InvalidIntents({ reason: "NoNames", input: given(trimmed), message: onlyCommas }))
+  const parts = listed.right
   // one item, a comma at an end or not (`513,` is 513): a number, or a name
-  const single = parts.length === 1 ? parts[0]! : undefined
+  const single = parts.length === 1 ? parts[0] : undefined
   if (single !== undefined && /^-?\d+$/.test(single)) {
     // digits past what a number holds are a whole number still, past every intent (not Infinity)
     const number = Number(single)

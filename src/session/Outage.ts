@@ -17,81 +17,9 @@
  * @since 0.1.0
  */
 import * as Effect from "effect/Effect"
+import { heldBackLine, lateReady, lostLine, shortConnections, waitingOn } from "./internal/outageLines.ts"
+import { asksLongWait, firstWarningAt } from "./internal/outageThresholds.ts"
 import { describeReason, type Reason } from "./SessionState.ts"
-
-/**
- * The failed attempts in a row that are first told.
- *
- * @internal
- * @since 0.1.0
- */
-export const firstWarningAt = 5
-
-/**
- * The wait an answer asks for (`Retry-After`, in seconds) from which a failed attempt is told at
- * once: the next try is that far off (an hour's wait was told only at the fifth failure, hours
- * later).
- *
- * @internal
- * @since 0.1.0
- */
-export const longWaitSeconds = 60
-
-/**
- * Whether `reason` is a failure whose answer asks to wait {@link longWaitSeconds} or more.
- *
- * @internal
- * @since 0.1.0
- */
-export const asksLongWait = (reason: Reason): boolean =>
-  (reason._tag === "ConnectFailed" || reason._tag === "GatewayInfoFailed") && (reason.retryAfter ?? 0) >= longWaitSeconds
-
-/**
- * What a connection whose Identify went unanswered does meanwhile.
- *
- * @internal
- * @since 0.1.0
- */
-export const waitingOn = "waiting on while the gateway acknowledges heartbeats"
-
-/**
- * What the line says when READY came to a connection told to wait on for it.
- *
- * @internal
- * @since 0.1.0
- */
-export const lateReady = "READY came after the ready timeout, to the connection that waited on"
-
-// a hold-back's wait in words: in minutes from two minutes on (an hour's is "60 min", not
-// "3600 s"), in seconds below
-const waitInWords = (ms: number): string => ms >= 120_000 ? `${Math.round(ms / 60_000)} min` : `${Math.round(ms / 1000)} s`
-
-/**
- * What a line about a hold-back says of it: how many connections op 9 ended, and the wait.
- *
- * @internal
- * @since 0.1.0
- */
-export const heldBackLine = (invalidatedInARow: number, waitMillis: number): string =>
-  `op 9 ended the last ${invalidatedInARow} connections before they were stable: the next waits ${waitInWords(waitMillis)} more`
-
-/**
- * What a line about a lost gateway session says of its events: those after its last sequence
- * (`undefined`: it took none) are not replayed.
- *
- * @internal
- * @since 0.1.0
- */
-export const notReplayed = (sequence: number | undefined): string =>
-  sequence === undefined ? "none of its events are replayed" : `the events after sequence ${sequence} are not replayed`
-
-/**
- * The line about a lost gateway session: why, and its events not replayed.
- *
- * @internal
- * @since 0.1.0
- */
-export const lostLine = (why: string, sequence: number | undefined): string => `gateway session lost: ${why}; ${notReplayed(sequence)}`
 
 /**
  * One session's count of attempts that failed in a row.
@@ -131,14 +59,6 @@ export interface Outage {
   /** The session ended: it is counted no more. */
   readonly ended: Effect.Effect<void>
 }
-
-/**
- * What a line about short connections says of them.
- *
- * @internal
- * @since 0.1.0
- */
-export const shortConnections = "ended before they were stable (backoff.stableAfter)"
 
 // a count of one trouble in a row, told at `firstWarningAt` and then at each doubling, or at once
 const inARow = () => {

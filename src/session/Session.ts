@@ -49,6 +49,7 @@ import * as Connection from "./Connection.ts"
 import * as DeliveryRate from "./DeliveryRate.ts"
 import * as GatewayCache from "./GatewayCache.ts"
 import * as HeartbeatTimer from "./HeartbeatTimer.ts"
+import { checkGatewayUrl, fromGatewayUrl } from "./internal/gatewaySource.ts"
 import * as InTurn from "./InTurn.ts"
 import * as MemberRequests from "./MemberRequests.ts"
 import * as Outage from "./Outage.ts"
@@ -496,10 +497,10 @@ export const makeWith = (
     const given = resolved.gatewayUrl !== undefined
       ? Effect.flatMap(
         askedWithin(
-          Effect.mapError(resolved.gatewayUrl, (error) => SessionOptions.fromGatewayUrl(error, resolved.token)),
+          Effect.mapError(resolved.gatewayUrl, (error) => fromGatewayUrl(error, resolved.token)),
           resolved.timeouts.connect
         ),
-        SessionOptions.checkGatewayUrl
+        checkGatewayUrl
       )
       : resolved.gateway === undefined
       ? undefined

@@ -15,6 +15,7 @@ import * as Commands from "../protocol/Commands.ts"
 import { isSnowflake, show } from "../protocol/internal/schema.ts"
 import * as OtherCommand from "../protocol/OtherCommand.ts"
 import { shardOf } from "../protocol/Sharding.ts"
+import { identifyCommand, withPresence } from "./internal/identify.ts"
 import * as MemberRequests from "./MemberRequests.ts"
 import type * as Outbox from "./Outbox.ts"
 import * as ResumePoint from "./ResumePoint.ts"
@@ -241,7 +242,7 @@ export const make = ({ endedWith, members, metrics, options, outbox, resuming }:
     updatePresence: (given) =>
       // kept as checked: a copy, which the caller's later changes to its object do not reach
       counted("PresenceUpdate", Effect.flatMap(Commands.presenceChecked(given, options.encoding), ({ command, payload, presence }) =>
-        Effect.flatMap(SessionOptions.withPresence(identifying.latest(), presence), (next) =>
+        Effect.flatMap(withPresence(identifying.latest(), presence), (next) =>
           Effect.uninterruptibleMask((restore) => {
             const update = identifying.add(next)
             // given up before it went out, it is as if it had never been made (also given up before
@@ -277,7 +278,7 @@ export const make = ({ endedWith, members, metrics, options, outbox, resuming }:
       const latest = identifying.latest()
       identifying.carried(latest)
       shown = latest.presence ?? null
-      return SessionOptions.identifyCommand(latest)
+      return identifyCommand(latest)
     }
   }
 }

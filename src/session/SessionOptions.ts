@@ -14,17 +14,21 @@ import type { Encoding, EncodingName } from "../codec/Encoding.ts"
 import * as Etf from "../codec/Etf.ts"
 import * as Json from "../codec/Json.ts"
 import { durationOf, isSleepable, longestSleepText } from "../internal/duration.ts"
-import { clipped, kindOf, printable, thrownText } from "../internal/printable.ts"
+import { kindOf } from "../internal/printable.ts"
 import { isRecord } from "../internal/record.ts"
-import { withoutToken } from "../internal/secret.ts"
 import * as SendLimiter from "../limits/SendLimiter.ts"
 import * as Commands from "../protocol/Commands.ts"
 import { type EventName, isTypeName } from "../protocol/Event.ts"
 import * as Intents from "../protocol/Intents.ts"
-import { isHttpUrl, isPair, isWebSocketUrl, maxUrlLength, path as pathOf, shardPairProblem, show, showUrl } from "../protocol/internal/schema.ts"
+import { isHttpUrl, isPair, isWebSocketUrl, maxUrlLength, shardPairProblem, show, showUrl } from "../protocol/internal/schema.ts"
 import * as Backoff from "./Backoff.ts"
+import { defaultApi, sourceOf } from "./internal/gatewaySource.ts"
+import { checkIdentify, presenceAsChecked } from "./internal/identify.ts"
+import { fleetKeys, nestedKeys, optionAt, sessionKeys, toldKey } from "./internal/optionKeys.ts"
+import { invalidOptions, mustBe, notAnObject, ofResume, soleOption } from "./internal/optionProblems.ts"
+import { readOnce } from "./internal/readOnce.ts"
 import { readPoint, type ResumePoint, resumePointProblems, resumePointShapeProblems, resumesOver } from "./ResumePoint.ts"
-import { GatewayInfoError, InvalidOptions, type OptionProblem } from "./SessionError.ts"
+import type { GatewayInfoError, InvalidOptions, OptionProblem } from "./SessionError.ts"
 
 /**
  * Resume points, as a program stores and hands them back (`ResumePoint`), moves them on as it
@@ -205,7 +209,7 @@ export const minMessageBytes = 4096
  *
  * @since 0.1.0
  */
-export const defaultApi = "https://discord.com/api/v10"
+export { defaultApi } from "./internal/gatewaySource.ts"
 
 /**
  * The default for `gatewayInfoMaxAge`.
@@ -266,7 +270,7 @@ const isPositive = (duration: Duration.Duration): boolean => Duration.greaterTha
 // the problem with `input` unless it is a positive duration, an infinite one included
 const positiveDurationProblems = (name: string, input: unknown): Array<OptionProblem> => {
   const duration = durationOf(input)
-  return duration !== undefined && isPositive(duration) ? [] : [{ option: name, problem: `${name} must be a positive duration, got ${showDuration(input)}` }]
+  return duration !== undefined && isPositive(duration) ? [] : [mustBe(name, "a positive duration", showDuration(input))]
 }
 
 const shortestMaxAge = Duration.seconds(1)
@@ -275,7 +279,7 @@ const maxAgeProblems = (input: unknown): Array<OptionProblem> => {
   const duration = durationOf(input)
   return duration !== undefined && Duration.greaterThanOrEqualTo(duration, shortestMaxAge)
     ? []
-    : [{ option: "gatewayInfoMaxAge", problem: `gatewayInfoMaxAge must be a duration of at least 1 second, got ${showDuration(input)}` }]
+    : [mustBe("gatewayInfoMaxAge", "a duration of at least 1 second", showDuration(input))]
 }
 
 const durationProblems = (timeouts: Timeouts, backoff: Backoff.BackoffOptions): Array<OptionProblem> => {
@@ -289,10 +293,7 @@ const durationProblems = (timeouts: Timeouts, backoff: Backoff.BackoffOptions): 
     const duration = durationOf(backoff[name])
     const slept = name !== "stableAfter"
     if (duration !== undefined && isPositive(duration) && (slept ? isSleepable(duration) : Duration.isFinite(duration))) return duration
-    found.push({
-      option: `backoff.${name}`,
-      problem: `backoff.${name} must be a positive, finite duration${slept ? longestSleepText : ""}, got ${showDuration(backoff[name])}`
-    })
+    found.push(mustBe(`backoff.${name}`, `a positive, finite duration${slept ? longestSleepText : ""}`, showDuration(backoff[name])))
     return undefined
   }
   const initial = positive("initial")
@@ -303,17 +304,14 @@ const durationProblems = (timeouts: Timeouts, backoff: Backoff.BackoffOptions): 
   }
   const pause: unknown = backoff.afterInvalidSession
   if (!Array.isArray(pause) || pause.length !== 2) {
-    found.push({ option: "backoff.afterInvalidSession", problem: `backoff.afterInvalidSession must be a [min, max] pair of durations, got ${showDuration(pause)}` })
+    found.push(mustBe("backoff.afterInvalidSession", "a [min, max] pair of durations", showDuration(pause)))
     return found
   }
   // zero is allowed here: what follows op 9 is a resume, or an identify the identify limiter spaces
   const [shortest, longest] = pause.map((input: unknown, i) => {
     const duration = durationOf(input)
     if (duration !== undefined && isSleepable(duration)) return duration
-    found.push({
-      option: `backoff.afterInvalidSession[${i}]`,
-      problem: `backoff.afterInvalidSession[${i}] must be a non-negative, finite duration${longestSleepText}, got ${showDuration(input)}`
-    })
+    found.push(mustBe(`backoff.afterInvalidSession[${i}]`, `a non-negative, finite duration${longestSleepText}`, showDuration(input)))
     return undefined
   })
   if (shortest !== undefined && longest !== undefined && Duration.greaterThan(shortest, longest)) {
@@ -321,43 +319,6 @@ const durationProblems = (timeouts: Timeouts, backoff: Backoff.BackoffOptions): 
   }
   return found
 }
-
-// every option of a session, and of its nested maps (the types make each list whole)
-const sessionKeys: { readonly [K in keyof SessionOptions]-?: true } = {
-  token: true,
-  intents: true,
-  shard: true,
-  gateway: true,
-  gatewayUrl: true,
-  api: true,
-  gatewayInfoMaxAge: true,
-  compression: true,
-  encoding: true,
-  largeThreshold: true,
-  presence: true,
-  properties: true,
-  timeouts: true,
-  backoff: true,
-  resume: true,
-  bufferSize: true,
-  maxMessageBytes: true,
-  events: true
-}
-const nestedKeys: { readonly [K in "timeouts" | "backoff" | "properties"]: object } = {
-  timeouts: { connect: true, hello: true, ready: true, members: true } satisfies { readonly [K in keyof Timeouts]-?: true },
-  backoff: { initial: true, max: true, factor: true, stableAfter: true, afterInvalidSession: true } satisfies {
-    readonly [K in keyof Backoff.BackoffOptions]-?: true
-  },
-  properties: { os: true, browser: true, device: true } satisfies { readonly [K in keyof IdentifyProperties]-?: true }
-}
-
-// a key as a message names it: quoted (or told by its length) unless it is a plain word
-const toldKey = (key: string): string => show(key).replace(/^"(\w+)"$/, "$1")
-
-// the path of the option at `keys` as the options spell it: a top-level key as it is, a nested one
-// as `path` writes it (`timeouts.hello`, `timeouts["con ect"]`); escaped and cut short as a message
-// cuts a value (a key is the program's, of any length)
-const optionAt = (keys: ReadonlyArray<string>): string => clipped(printable(keys.length === 1 ? keys[0]! : pathOf(keys)), 60)
 
 // a key found where no option is: as the message tells it, and as `OptionProblem.option` names it
 interface UnknownKey {
@@ -376,19 +337,27 @@ const unknownKeys = (given: object, known: object, within?: string): Array<Unkno
       option: optionAt(within === undefined ? [key] : [within, key])
     }))
 
-// a fleet's own options, which a session's given to it are told apart from misspellings by
-const fleetKeys = ["shards", "shardCount", "startupWindow"] as const
-
 // unknown options named in a message: a program's whole config spread into the options named
 // every key of it
 const maxNamed = 10
 
+// the lists of options that reading them once and telling a misspelt one go by, checked against
+// the types here: an option added to a type and not to its list fails to compile
+const optionLists: {
+  readonly session: { readonly [K in keyof SessionOptions]-?: true }
+  readonly nested: {
+    readonly timeouts: { readonly [K in keyof Timeouts]-?: true }
+    readonly backoff: { readonly [K in keyof Backoff.BackoffOptions]-?: true }
+    readonly properties: { readonly [K in keyof IdentifyProperties]-?: true }
+  }
+} = { session: sessionKeys, nested: nestedKeys }
+
 // the options and nested options no session takes, each problem naming its option when it names
 // one only
 const unknownOptions = (options: SessionOptions): Array<OptionProblem> => {
-  const keys = unknownKeys(options, sessionKeys)
-  for (const [name, known] of Object.entries(nestedKeys)) {
-    const value: unknown = options[name as keyof typeof nestedKeys]
+  const keys = unknownKeys(options, optionLists.session)
+  for (const [name, known] of Object.entries(optionLists.nested)) {
+    const value: unknown = options[name as keyof typeof optionLists.nested]
     if (isRecord(value)) keys.push(...unknownKeys(value, known, name))
   }
   const isFleets = ({ told }: UnknownKey) => (fleetKeys as ReadonlyArray<string>).includes(told)
@@ -406,45 +375,6 @@ const unknownOptions = (options: SessionOptions): Array<OptionProblem> => {
   ]
 }
 
-/**
- * The option a problem naming `options` is about: the one, or `""` for several.
- *
- * @internal
- * @since 0.1.0
- */
-export const soleOption = (options: ReadonlyArray<string>): string => options.length === 1 ? options[0]! : ""
-
-/**
- * A problem of a resume point: `ResumePoint`'s checks tell them as text, each about `resume`.
- *
- * @internal
- * @since 0.1.0
- */
-export const ofResume = (problem: string): OptionProblem => ({ option: "resume", problem })
-
-/**
- * `InvalidOptions` for `found`, every run of the token masked in each problem and in the message
- * (masked as the whole text, as it always was).
- *
- * @internal
- * @since 0.1.0
- */
-export const invalidOptions = (found: ReadonlyArray<OptionProblem>, token: unknown): InvalidOptions =>
-  new InvalidOptions({
-    detail: withoutToken(found.map(({ problem }) => problem).join("; "), token),
-    problems: found.map(({ option, problem }) => ({ option: withoutToken(option, token), problem: withoutToken(problem, token) }))
-  })
-
-/**
- * The problem with options (from JavaScript) that are no object, which every check after would
- * read into (`Session.make(undefined)` threw a TypeError at the call), told without their content.
- *
- * @internal
- * @since 0.1.0
- */
-export const notAnObject = (options: unknown): string | undefined =>
-  isRecord(options) ? undefined : `options must be an object, got ${kindOf(options)}`
-
 // the shapes the types promise, which options from JavaScript or a parsed file may not keep:
 // checked first, since the checks after read into them (a `null` for an object threw a TypeError)
 const shapeProblems = (options: SessionOptions, resume: unknown): Array<OptionProblem> => {
@@ -453,14 +383,14 @@ const shapeProblems = (options: SessionOptions, resume: unknown): Array<OptionPr
   const found: Array<OptionProblem> = unknownOptions(options)
   for (const name of ["timeouts", "backoff", "properties"] as const) {
     const value: unknown = options[name]
-    if (value !== undefined && !isRecord(value)) found.push({ option: name, problem: `${name} must be an object, got ${show(value)}` })
+    if (value !== undefined && !isRecord(value)) found.push(mustBe(name, "an object", show(value)))
   }
   if (resume !== undefined) found.push(...resumePointShapeProblems(resume).map(ofResume))
-  if (options.shard !== undefined && !isPair(options.shard)) found.push({ option: "shard", problem: `shard must be an [id, count] pair, got ${show(options.shard)}` })
+  if (options.shard !== undefined && !isPair(options.shard)) found.push(mustBe("shard", "an [id, count] pair", show(options.shard)))
   const events: unknown = options.events
   // `Array.from`: `every` and `filter` skip a list's holes (`new Array(2)`, from JavaScript)
   if (events !== undefined && !(Array.isArray(events) && Array.from(events).every((t) => typeof t === "string"))) {
-    found.push({ option: "events", problem: `events must be a list of dispatch types, got ${show(events)}` })
+    found.push(mustBe("events", "a list of dispatch types", show(events)))
   } else if (events !== undefined) {
     // matched exactly: a name no dispatch type has (`message_create`) would deliver nothing, unsaid
     const misnamed = (events as ReadonlyArray<string>).filter((t) => !isTypeName(t))
@@ -478,100 +408,52 @@ const shapeProblems = (options: SessionOptions, resume: unknown): Array<OptionPr
     !(isRecord(encoding) && (encoding["name"] === "json" || encoding["name"] === "etf") && typeof encoding["decode"] === "function" &&
       typeof encoding["encode"] === "function")
   ) {
-    found.push({ option: "encoding", problem: `encoding must be "json", "etf" or an Encoding named "json" or "etf", got ${show(encoding)}` })
+    found.push(mustBe("encoding", `"json", "etf" or an Encoding named "json" or "etf"`, show(encoding)))
   }
   // a URL given here was taken, and the session died at its first identify, quoting it
   const source: unknown = options.gatewayUrl
   if (source !== undefined && !Effect.isEffect(source)) {
-    found.push({
-      option: "gatewayUrl",
-      problem: `gatewayUrl must be an Effect that gives a ws:// or wss:// URL (a URL itself is the gateway option), got ${kindOf(source)}`
-    })
+    found.push(mustBe("gatewayUrl", "an Effect that gives a ws:// or wss:// URL (a URL itself is the gateway option)", kindOf(source)))
   }
   return found
 }
-
-/**
- * The URL a `gatewayUrl` source gave, checked as the `gateway` option is: a `ws://` or `wss://` URL
- * without a fragment or credentials. Refused, it is `GatewayInfoError` (`Decode`, from
- * `gatewayUrl`), not quoted: it was dialled and sent the token, or died parsing.
- *
- * @internal
- * @since 0.1.0
- */
-export const checkGatewayUrl = (url: string): Either.Either<string, GatewayInfoError> =>
-  isWebSocketUrl(url)
-    ? Either.right(url)
-    : Either.left(
-      new GatewayInfoError({ reason: "Decode", source: "gatewayUrl", detail: "its answer is no ws:// or wss:// URL without a fragment or credentials" })
-    )
-
-/**
- * `error`, from a `gatewayUrl` source, said to be: its message names the source, not
- * `GET /gateway/bot`, which was never asked.
- *
- * @internal
- * @since 0.1.0
- */
-export const fromGatewayUrl = (error: GatewayInfoError, token: Redacted.Redacted<string>): GatewayInfoError => {
-  // the source's own words, which may quote the token (also in an error it marked as its own)
-  const detail = withoutToken(error.detail, token)
-  return error.source !== undefined && detail === error.detail ? error : new GatewayInfoError({
-    reason: error.reason,
-    detail,
-    source: "gatewayUrl",
-    ...(error.retryAfter === undefined ? {} : { retryAfter: error.retryAfter }),
-    ...(error.status === undefined ? {} : { status: error.status })
-  })
-}
-
-/**
- * The URL a session reaches the gateway at, but for a resume point's: its `gateway`, else its `api`.
- *
- * @internal
- * @since 0.1.0
- */
-export const sourceOf = (options: Pick<SessionOptions, "gateway" | "api">): string => options.gateway ?? options.api ?? defaultApi
 
 const problems = (options: SessionOptions, resume: ResumePoint | undefined): ReadonlyArray<OptionProblem> => {
   const malformed = shapeProblems(options, resume)
   if (malformed.length > 0) return malformed
   const found = shardProblems(options.shard ?? [0, 1], resume, pointSource(options), options.token)
-  if (!Intents.isValid(options.intents)) found.push({ option: "intents", problem: `intents must be a combination of known intent bits, got ${show(options.intents)}` })
+  if (!Intents.isValid(options.intents)) found.push(mustBe("intents", "a combination of known intent bits", show(options.intents)))
   if (options.gateway !== undefined && !isWebSocketUrl(options.gateway)) {
-    found.push({
-      option: "gateway",
-      problem: `gateway must be a ws:// or wss:// URL without a fragment or credentials, of at most ${maxUrlLength} characters, got ${showUrl(options.gateway)}`
-    })
+    found.push(mustBe("gateway", `a ws:// or wss:// URL without a fragment or credentials, of at most ${maxUrlLength} characters`, showUrl(options.gateway)))
   }
   const compression: unknown = options.compression
   if (compression !== undefined && !compressions.includes(compression as Compression)) {
-    found.push({ option: "compression", problem: `compression must be "zlib-stream", "zstd-stream" or "none", got ${show(compression)}` })
+    found.push(mustBe("compression", `"zlib-stream", "zstd-stream" or "none"`, show(compression)))
   } else if (options.compression !== undefined && !Decompress.isAvailable(options.compression)) {
     found.push({ option: "compression", problem: ZstdNative.unavailableMessage() })
   }
   const encoding: unknown = options.encoding
   if (typeof encoding === "string" && encoding !== "json" && encoding !== "etf") {
-    found.push({ option: "encoding", problem: `encoding must be "json" or "etf", got ${show(encoding)}` })
+    found.push(mustBe("encoding", `"json" or "etf"`, show(encoding)))
   }
   if (options.api !== undefined && !isHttpUrl(options.api)) {
-    found.push({ option: "api", problem: `api must be an http(s) URL without credentials, of at most ${maxUrlLength} characters, got ${showUrl(options.api)}` })
+    found.push(mustBe("api", `an http(s) URL without credentials, of at most ${maxUrlLength} characters`, showUrl(options.api)))
   }
   const buffer = options.bufferSize
-  if (buffer !== undefined && (!Number.isSafeInteger(buffer) || buffer < 1)) found.push({ option: "bufferSize", problem: `bufferSize must be a positive integer, got ${show(buffer)}` })
+  if (buffer !== undefined && (!Number.isSafeInteger(buffer) || buffer < 1)) found.push(mustBe("bufferSize", "a positive integer", show(buffer)))
   // below a payload's size, no Hello would fit: every connection would end at its first message
   const largest = options.maxMessageBytes
   if (largest !== undefined && (!Number.isSafeInteger(largest) || largest < minMessageBytes)) {
-    found.push({ option: "maxMessageBytes", problem: `maxMessageBytes must be an integer of at least ${minMessageBytes}, got ${show(largest)}` })
+    found.push(mustBe("maxMessageBytes", `an integer of at least ${minMessageBytes}`, show(largest)))
   }
   // named as the option, not as the Identify's field
   const threshold = options.largeThreshold
   if (threshold !== undefined && !(Number.isSafeInteger(threshold) && threshold >= 50 && threshold <= 250)) {
-    found.push({ option: "largeThreshold", problem: `largeThreshold must be an integer between 50 and 250, got ${show(threshold)}` })
+    found.push(mustBe("largeThreshold", "an integer between 50 and 250", show(threshold)))
   }
   const backoff = options.backoff
   if (backoff?.factor !== undefined && !(typeof backoff.factor === "number" && backoff.factor >= 1)) {
-    found.push({ option: "backoff.factor", problem: `backoff.factor must be a number of at least 1, got ${show(backoff.factor)}` })
+    found.push(mustBe("backoff.factor", "a number of at least 1", show(backoff.factor)))
   }
   found.push(...durationProblems(withDefaults(defaultTimeouts, options.timeouts), withDefaults(Backoff.defaults, backoff)))
   // a zero age would fetch before every identify, and a tiny one asked once a millisecond while
@@ -613,95 +495,6 @@ export const resolveShared = (
   // (options read once are a copy of their own: a spread of it loses nothing)
   const { gatewayUrl: _gatewayUrl, resume: _resume, shard: _shard, shardCount: _shardCount, shards: _shards, startupWindow: _startupWindow, ...shared } = options
   return resolveWith(shared, undefined)
-}
-
-// the token of options that could not be read, to mask in what they threw, if it can be read
-const tokenOf = (options: { readonly token?: unknown }): unknown => {
-  try {
-    return options.token
-  } catch {
-    return undefined
-  }
-}
-
-/**
- * `options` as plain data, each value read once: every key the object has of its own (a misspelt
- * one is told), and every option a session or a fleet takes, inherited ones too; or why they could
- * not be read. A getter or a proxy of a program's may answer each read anew, or throw: checked on
- * one answer, another was used. Options that are no object are given back as they are, for the
- * checks to refuse.
- *
- * @internal
- * @since 0.1.0
- */
-export const readOnce = <A extends object>(options: A): Either.Either<A, InvalidOptions> => {
-  if (!isRecord(options)) return Either.right(options)
-  // the path of the option being read, for the message: empty while the keys are asked for
-  const path: Array<string> = []
-  // what was read, kept when a later read throws: the token read is the one to mask
-  const read: Record<string, unknown> = {}
-  try {
-    readFields(options, [...Object.keys(sessionKeys), ...fleetKeys], path, read)
-    // the nested maps too: the caller's object, kept, reached every Identify unchecked when changed
-    // (a `properties.os` of 5000 characters was a defect that ended the session)
-    for (const [name, known] of Object.entries(nestedKeys)) {
-      const value = read[name]
-      path.push(name)
-      if (isRecord(value)) read[name] = readFields(value, Object.keys(known), path, {})
-      path.pop()
-    }
-    return Either.right(read as A)
-  } catch (thrown) {
-    const option = optionAt(path)
-    const what = path.length === 0 ? "options" : path.map(toldKey).join(".")
-    // a token that cannot be read cannot be masked in what it threw, and is not read again
-    if (what === "token") return Either.left(invalidOptions([{ option, problem: "token could not be read" }], undefined))
-    // (read again, a token getter may answer another token, or throw, and the text go unmasked)
-    const token = Object.hasOwn(read, "token") ? read.token : tokenOf(options)
-    if (thrown instanceof TooLong) {
-      return Either.left(invalidOptions([{ option, problem: `${what} has ${thrown.length} items, over the ${maxListLength} any option takes` }], token))
-    }
-    return Either.left(invalidOptions([{ option, problem: `${what} could not be read: ${thrownText(thrown)}` }], token))
-  }
-}
-
-// the most items a list option is read to: more than any option takes (65,535 shards, two resume
-// points each), fewer than would exhaust memory (a list of 2^32 - 1 holes)
-const maxListLength = 1 << 20
-
-// a list longer than any option takes, found by `listCopy`
-class TooLong {
-  constructor(readonly length: number) {}
-}
-
-// `list` copied by its indexes, its length read once (an own `Symbol.iterator`, which `Array.from`
-// follows, is no option's items)
-const listCopy = (list: ReadonlyArray<unknown>): Array<unknown> => {
-  const length = list.length
-  if (length > maxListLength) throw new TooLong(length)
-  const copy: Array<unknown> = []
-  for (let index = 0; index < length; index++) copy.push(list[index])
-  return copy
-}
-
-// `given`'s own keys and `known` ones, inherited too, each read once into `read` (lists copied),
-// `path` holding the key being read
-const readFields = (
-  given: Readonly<Record<string, unknown>>,
-  known: ReadonlyArray<string>,
-  path: Array<string>,
-  read: Record<string, unknown>
-): Record<string, unknown> => {
-  for (const key of new Set([...Object.keys(given), ...known])) {
-    path.push(key)
-    const value: unknown = given[key]
-    // (defined, not assigned: an own `__proto__` of a parsed file is a key like another)
-    if (value !== undefined) {
-      Object.defineProperty(read, key, { value: Array.isArray(value) ? listCopy(value) : value, enumerable: true, writable: true, configurable: true })
-    }
-    path.pop()
-  }
-  return read
 }
 
 const resolveWith = (options: SessionOptions, resume: ResumePoint | undefined): Either.Either<ResolvedOptions, InvalidOptions> => {
@@ -753,16 +546,6 @@ const handshakeRefused = (error: Commands.InvalidCommand, token: unknown): Inval
     token
   )
 
-// the Identify the options describe, as it was checked (its presence a copy, read once), if it can
-// be sent
-const checkIdentify = (options: ResolvedOptions): Either.Either<Commands.Identify, Commands.InvalidCommand> =>
-  Either.map(Commands.encodeChecked(identifyCommand(options), options.encoding), ({ checked }) => checked)
-
-// `options` with the presence `identify` was checked with: a copy, which the caller's later changes
-// (or a getter's next answer) do not reach
-const presenceAsChecked = (options: ResolvedOptions, identify: Commands.Identify): ResolvedOptions =>
-  options.presence === undefined ? options : { ...options, presence: identify.presence }
-
 // the options' Identify as checked, if it can be sent, and the Resume of the point they resume
 // from, however far its sequence goes (an Identify that fits leaves room for a Resume of a session
 // id Discord issues, not of every id a point may hold); a point of another encoding or other
@@ -796,50 +579,6 @@ export const forShard = (
       onRight: () => ({ ...options, shard, resume })
     })
 }
-
-/**
- * `options` identifying with `presence` (a copy of it, as checked) from now on, as a session does
- * after `updatePresence`: fails when the Identify could not carry it (an Identify holds more than a
- * Presence Update).
- *
- * @internal
- * @since 0.1.0
- */
-export const withPresence = (
-  options: ResolvedOptions,
-  presence: Commands.Presence
-): Either.Either<ResolvedOptions, Commands.InvalidCommand> => {
-  const identifying = { ...options, presence }
-  return Either.mapBoth(checkIdentify(identifying), {
-    onRight: (identify) => presenceAsChecked(identifying, identify),
-    onLeft: (error) => {
-      const why = "a new session's Identify carries the presence, and with this one it fails: "
-      return new Commands.InvalidCommand({
-        reason: error.reason,
-        command: "PresenceUpdate",
-        message: `PresenceUpdate: ${why}${error.message}`,
-        // the Identify's problems as its message tells them, why before the first
-        problems: error.problems.map((problem, index) => index === 0 ? `${why}${error.command}: ${problem}` : problem)
-      })
-    }
-  })
-}
-
-/**
- * The Identify command the options describe.
- *
- * @internal
- * @since 0.1.0
- */
-export const identifyCommand = (options: ResolvedOptions): Commands.Identify =>
-  Commands.identify({
-    token: options.token,
-    properties: options.properties,
-    intents: options.intents,
-    shard: options.shard,
-    large_threshold: options.largeThreshold,
-    ...(options.presence === undefined ? {} : { presence: options.presence })
-  })
 
 const gatewayParams = new Set(["v", "encoding", "compress"])
 

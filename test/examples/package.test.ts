@@ -64,7 +64,7 @@ export const firstType: Effect.Effect<
 
 // the modules' helpers for one another (marked @internal) are not in the declarations
 // @ts-expect-error not part of the API
-export const helper = SessionOptions.withPresence
+export const helper = SessionOptions.resolveShared
 `
 
 // a user without a token: the CLI starts its embedded gateway

@@ -11,6 +11,7 @@ import * as TestClock from "effect/TestClock"
 import * as Fleet from "../../src/fleet/Fleet.ts"
 import * as FleetOptions from "../../src/fleet/FleetOptions.ts"
 import * as FleetOutage from "../../src/fleet/FleetOutage.ts"
+import { lateReady, shortConnections, waitingOn } from "../../src/session/internal/outageLines.ts"
 import * as Outage from "../../src/session/Outage.ts"
 import * as Session from "../../src/session/Session.ts"
 import * as SessionOptions from "../../src/session/SessionOptions.ts"
@@ -108,10 +109,10 @@ describe("FleetOutage", () => {
       }).pipe(Effect.provide(layer), Logger.withMinimumLogLevel(LogLevel.Debug))
       const last = (shard: number, count: number) => `shard ${shard}: ${count} in a row, the last with close 4000 (unknown error)`
       expect(lines).toEqual([
-        `WARN unstable: 1 shard had 5 or more connections in a row that ${Outage.shortConnections}; ${last(0, 5)}; still reconnecting`,
-        `WARN unstable: 2 shards had 5 or more connections in a row that ${Outage.shortConnections}; ${last(1, 5)}; still reconnecting`,
-        `WARN unstable: connections that ${Outage.shortConnections}, ${last(0, 10)}; 2 shards unstable; still reconnecting`,
-        `WARN unstable: 1 shard had 5 or more connections in a row that ${Outage.shortConnections}; ${last(2, 5)}; still reconnecting`
+        `WARN unstable: 1 shard had 5 or more connections in a row that ${shortConnections}; ${last(0, 5)}; still reconnecting`,
+        `WARN unstable: 2 shards had 5 or more connections in a row that ${shortConnections}; ${last(1, 5)}; still reconnecting`,
+        `WARN unstable: connections that ${shortConnections}, ${last(0, 10)}; 2 shards unstable; still reconnecting`,
+        `WARN unstable: 1 shard had 5 or more connections in a row that ${shortConnections}; ${last(2, 5)}; still reconnecting`
       ])
     }))
 
@@ -175,11 +176,11 @@ describe("FleetOutage", () => {
         yield* b!.ready
       }).pipe(Effect.provide(layer), Logger.withMinimumLogLevel(LogLevel.Debug))
       expect(lines).toEqual([
-        `WARN no READY within the ready timeout for 1 shard: ${Outage.waitingOn}`,
-        `WARN no READY within the ready timeout for 2 shards: ${Outage.waitingOn}`,
+        `WARN no READY within the ready timeout for 1 shard: ${waitingOn}`,
+        `WARN no READY within the ready timeout for 2 shards: ${waitingOn}`,
         "DEBUG no READY within the ready timeout",
-        `WARN no READY within the ready timeout for 1 shard: ${Outage.waitingOn}`,
-        `INFO every shard waiting on: ${Outage.lateReady}`
+        `WARN no READY within the ready timeout for 1 shard: ${waitingOn}`,
+        `INFO every shard waiting on: ${lateReady}`
       ])
     }))
 
@@ -198,7 +199,7 @@ describe("FleetOutage", () => {
       yield* advance(100)
     }).pipe(Effect.provide(layer), Logger.withMinimumLogLevel(LogLevel.Debug), Effect.provide(TestLayer))
       .pipe(Effect.andThen(() => {
-        expect(lines).toContainEqual(`WARN no READY within the ready timeout for 1 shard: ${Outage.waitingOn} [component=Fleet]`)
+        expect(lines).toContainEqual(`WARN no READY within the ready timeout for 1 shard: ${waitingOn} [component=Fleet]`)
         const sessionLines = lines.filter((line) => line.startsWith("DEBUG Disconnected:"))
         expect(sessionLines.length).toBeGreaterThan(0)
         for (const line of sessionLines) expect(line).toMatch(/\[component=Session shard=0 state=Disconnected\]$/)
@@ -211,7 +212,7 @@ describe("FleetOutage", () => {
   // all the same, as it did at each call
   for (const fatalFirst of [true, false]) {
     const before = fatalFirst ? "after a fatal close's stop" : "called three times"
-    it.scoped(`the fleet's stop lines are the fleet's (component Fleet, no shard); fleet.end ${before} says its close 1000 ${fatalFirst ? "never" : "once"}`, () => {
+    it.scoped(`the fleet's stop lines are the fleet's (component Fleet, a shard only on the line about it); fleet.end ${before} says its close 1000 ${fatalFirst ? "never" : "once"}`, () => {
       const { layer, lines } = annotated()
       return Effect.gen(function*() {
         yield* configureLimiter(2)
@@ -229,7 +230,7 @@ describe("FleetOutage", () => {
       }).pipe(Effect.provide(layer), Logger.withMinimumLogLevel(LogLevel.Debug), Effect.provide(TestLayer))
         .pipe(Effect.andThen(() => {
           expect(lines.filter((line) => line.includes("stopping the fleet"))).toEqual(fatalFirst
-            ? ["ERROR stopping the fleet, a shard ended for good: shard 1: the gateway closed with 4004 (authentication failed: the token was rejected; check it, or reset it in the developer portal) saying \"Authentication failed.\"; not reconnecting [component=Fleet]"]
+            ? ["ERROR stopping the fleet, a shard ended for good: shard 1: the gateway closed with 4004 (authentication failed: the token was rejected; check it, or reset it in the developer portal) saying \"Authentication failed.\"; not reconnecting [component=Fleet shard=1]"]
             : [])
           expect(lines.filter((line) => line.includes("ending every shard's session"))).toEqual(fatalFirst
             ? []
@@ -475,7 +476,7 @@ describe("a fleet's fatal ends, told", () => {
   it.scoped("a token refused on every shard at once is told at Error once, for the fleet, naming the first shard", () =>
     Effect.map(errorsAfter([4004, 4004, 4004, 4004]), (told) =>
       expect(told).toEqual([
-        expect.stringMatching(/^ERROR stopping the fleet, a shard ended for good: shard \d: the gateway closed with 4004 .* \[component=Fleet\]$/)
+        expect.stringMatching(/^ERROR stopping the fleet, a shard ended for good: shard \d: the gateway closed with 4004 .* \[component=Fleet shard=\d\]$/)
       ])))
 
   // only the first reached Info: a 4013 beside a 4004 was left to `status`
@@ -500,7 +501,7 @@ describe("a fleet's fatal ends, told", () => {
       Effect.andThen(() => {
         // whichever shard beat first (the first beat's jitter is random)
         expect(lines.filter((line) => line.startsWith("ERROR"))).toEqual([
-          expect.stringMatching(/^ERROR stopping the fleet, a shard ended for good: shard [01]: defect: this encoder cannot write heartbeats \[component=Fleet\]$/)
+          expect.stringMatching(/^ERROR stopping the fleet, a shard ended for good: shard [01]: defect: this encoder cannot write heartbeats \[component=Fleet shard=[01]\]$/)
         ])
       })
     )

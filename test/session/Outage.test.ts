@@ -10,6 +10,7 @@ import * as Random from "effect/Random"
 import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
 import * as IdentifyLimiter from "../../src/limits/IdentifyLimiter.ts"
+import { lateReady, shortConnections } from "../../src/session/internal/outageLines.ts"
 import * as Outage from "../../src/session/Outage.ts"
 import { Reason } from "../../src/session/SessionState.ts"
 import * as MemoryTransport from "../../src/transport/MemoryTransport.ts"
@@ -48,7 +49,7 @@ describe("Outage", () => {
         "WARN not ready: 20 attempts in a row failed, the last with connect failed: refused 20; still trying",
         "INFO ready again after 20 failed attempts",
         "WARN no READY within the ready timeout: waiting on while the gateway acknowledges heartbeats",
-        `INFO ${Outage.lateReady}`,
+        `INFO ${lateReady}`,
         "WARN no READY within the ready timeout: waiting on while the gateway acknowledges heartbeats"
       ])
     }))
@@ -100,8 +101,8 @@ describe("Outage", () => {
         for (let connection = 1; connection <= 5; connection++) yield* outage.dropped(Reason.Closed({ code: 4000, description: "unknown error", detail: "" }))
       }).pipe(Effect.provide(layer))
       expect(lines).toEqual([
-        `WARN unstable: 5 connections in a row ${Outage.shortConnections}, the last with zombie connection (heartbeat not acknowledged); still reconnecting`,
-        `WARN unstable: 10 connections in a row ${Outage.shortConnections}, the last with zombie connection (heartbeat not acknowledged); still reconnecting`,
+        `WARN unstable: 5 connections in a row ${shortConnections}, the last with zombie connection (heartbeat not acknowledged); still reconnecting`,
+        `WARN unstable: 10 connections in a row ${shortConnections}, the last with zombie connection (heartbeat not acknowledged); still reconnecting`,
         expect.stringMatching(/^WARN unstable: 5 connections in a row ended before they were stable \(backoff.stableAfter\), the last with close 4000 \(unknown error\)/)
       ])
     }))

@@ -6,6 +6,7 @@ import * as Fiber from "effect/Fiber"
 import * as Redacted from "effect/Redacted"
 import * as TestClock from "effect/TestClock"
 import * as Intents from "../../src/protocol/Intents.ts"
+import { identifyCommand, withPresence } from "../../src/session/internal/identify.ts"
 import type { OptionProblem } from "../../src/session/SessionError.ts"
 import * as SessionOptions from "../../src/session/SessionOptions.ts"
 import * as MemoryTransport from "../../src/transport/MemoryTransport.ts"
@@ -117,7 +118,7 @@ describe("SessionOptions.resolve", () => {
     const resolved = Either.getOrThrow(SessionOptions.resolve(options({ properties, shard, backoff })))
     properties.os = "x".repeat(5000)
     shard[0] = 1
-    expect(SessionOptions.identifyCommand(resolved)).toMatchObject({ shard: [0, 2], properties: { os: "linux" } })
+    expect(identifyCommand(resolved)).toMatchObject({ shard: [0, 2], properties: { os: "linux" } })
     expect({ reads, factor: resolved.backoff.factor }).toEqual({ reads: 1, factor: 2 })
     // a token whose getter throws cannot be masked in what it threw: left out
     const tokenless = Object.defineProperty(options(), "token", {
@@ -531,20 +532,20 @@ describe("SessionOptions.forShard", () => {
     }))
 })
 
-describe("SessionOptions.withPresence", () => {
+describe("withPresence", () => {
   const activity = (name: string) => ({ since: null, activities: [{ name, type: 0 }], status: "online" as const, afk: false })
   // the longest activity name an Identify of `options` can carry
   const longestFitting = (resolved: SessionOptions.ResolvedOptions) => {
     let length = 0
-    while (Either.isRight(SessionOptions.withPresence(resolved, activity("x".repeat(length + 1))))) length++
+    while (Either.isRight(withPresence(resolved, activity("x".repeat(length + 1))))) length++
     return length
   }
 
   it("gives the options a new presence while their Identify can carry it", () => {
     const resolved = Either.getOrThrow(SessionOptions.resolve(options()))
     const watching = activity("the gateway")
-    expect(Either.getOrThrow(SessionOptions.withPresence(resolved, watching)).presence).toEqual(watching)
-    const refused = Either.flip(SessionOptions.withPresence(resolved, activity("x".repeat(longestFitting(resolved) + 1))))
+    expect(Either.getOrThrow(withPresence(resolved, watching)).presence).toEqual(watching)
+    const refused = Either.flip(withPresence(resolved, activity("x".repeat(longestFitting(resolved) + 1))))
     expect(Either.getOrThrow(refused).reason).toBe("TooLarge")
   })
 
@@ -553,7 +554,7 @@ describe("SessionOptions.withPresence", () => {
     const etf = Either.getOrThrow(SessionOptions.resolve(options({ shard: [0, 1], encoding: "etf" })))
     expect(longestFitting(etf)).not.toBe(longestFitting(json))
     // a presence that just fits shard 0's Identify does not fit shard 1000's, whose number is longer
-    const justFitting = Either.getOrThrow(SessionOptions.withPresence(json, activity("x".repeat(longestFitting(json)))))
+    const justFitting = Either.getOrThrow(withPresence(json, activity("x".repeat(longestFitting(json)))))
     expect(problemOf(SessionOptions.forShard(justFitting, [1000, 1001], undefined))).toMatch(/^Identify: payload is 4\d{3} bytes \(the token \d+ of them\), the limit is 4096$/)
   })
 })

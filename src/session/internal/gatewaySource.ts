@@ -1,0 +1,58 @@
+/**
+ * Where a session gets its gateway URL: the `gateway` option, else `GET /gateway/bot` of its
+ * `api`; and what a `gatewayUrl` source answers, checked and told as that source's.
+ *
+ * @since 0.1.0
+ */
+import * as Either from "effect/Either"
+import type * as Redacted from "effect/Redacted"
+import { withoutToken } from "../../internal/secret.ts"
+import { isWebSocketUrl } from "../../protocol/internal/schema.ts"
+import { GatewayInfoError } from "../SessionError.ts"
+
+/**
+ * The default REST base.
+ *
+ * @since 0.1.0
+ */
+export const defaultApi = "https://discord.com/api/v10"
+
+/**
+ * The URL a session reaches the gateway at, but for a resume point's: its `gateway`, else its `api`.
+ *
+ * @since 0.1.0
+ */
+export const sourceOf = (options: { readonly gateway?: string | undefined; readonly api?: string | undefined }): string =>
+  options.gateway ?? options.api ?? defaultApi
+
+/**
+ * The URL a `gatewayUrl` source gave, checked as the `gateway` option is: a `ws://` or `wss://` URL
+ * without a fragment or credentials. Refused, it is `GatewayInfoError` (`Decode`, from
+ * `gatewayUrl`), not quoted: it was dialled and sent the token, or died parsing.
+ *
+ * @since 0.1.0
+ */
+export const checkGatewayUrl = (url: string): Either.Either<string, GatewayInfoError> =>
+  isWebSocketUrl(url)
+    ? Either.right(url)
+    : Either.left(
+      new GatewayInfoError({ reason: "Decode", source: "gatewayUrl", detail: "its answer is no ws:// or wss:// URL without a fragment or credentials" })
+    )
+
+/**
+ * `error`, from a `gatewayUrl` source, said to be: its message names the source, not
+ * `GET /gateway/bot`, which was never asked.
+ *
+ * @since 0.1.0
+ */
+export const fromGatewayUrl = (error: GatewayInfoError, token: Redacted.Redacted<string>): GatewayInfoError => {
+  // the source's own words, which may quote the token (also in an error it marked as its own)
+  const detail = withoutToken(error.detail, token)
+  return error.source !== undefined && detail === error.detail ? error : new GatewayInfoError({
+    reason: error.reason,
+    detail,
+    source: "gatewayUrl",
+    ...(error.retryAfter === undefined ? {} : { retryAfter: error.retryAfter }),
+    ...(error.status === undefined ? {} : { status: error.status })
+  })
+}
