@@ -1,7 +1,7 @@
 /**
  * Reading a comma-separated list, as every list a person writes is read (`--intents`, `--shards`,
- * `--events`, `Intents.parse`, the `events` and `shards` config values): a comma at an end or two
- * in a row are taken as one, and blanks around an item are dropped.
+ * `--events`, `Intents.parse`, the `events` and `shards` config values): a comma at an end is
+ * dropped, two in a row are taken as one, and blanks around an item are dropped.
  *
  * @since 0.1.0
  */

@@ -341,16 +341,21 @@ const unknownKeys = (given: object, known: object, within?: string): Array<Unkno
 // every key of it
 const maxNamed = 10
 
+// `list` as it is, when it names every key of `T` and no other: a check the compiler makes
+const wholeList = <T>() => <L extends { readonly [K in keyof T]-?: true }>(list: L & { readonly [K in Exclude<keyof L, keyof T>]: never }): L =>
+  list
+
 // the lists of options that reading them once and telling a misspelt one go by, checked against
-// the types here: an option added to a type and not to its list fails to compile
-const optionLists: {
-  readonly session: { readonly [K in keyof SessionOptions]-?: true }
-  readonly nested: {
-    readonly timeouts: { readonly [K in keyof Timeouts]-?: true }
-    readonly backoff: { readonly [K in keyof Backoff.BackoffOptions]-?: true }
-    readonly properties: { readonly [K in keyof IdentifyProperties]-?: true }
+// the types here: an option added to a type and not to its list, or a key left in a list after its
+// option went, fails to compile
+const optionLists = {
+  session: wholeList<SessionOptions>()(sessionKeys),
+  nested: {
+    timeouts: wholeList<Timeouts>()(nestedKeys.timeouts),
+    backoff: wholeList<Backoff.BackoffOptions>()(nestedKeys.backoff),
+    properties: wholeList<IdentifyProperties>()(nestedKeys.properties)
   }
-} = { session: sessionKeys, nested: nestedKeys }
+}
 
 // the options and nested options no session takes, each problem naming its option when it names
 // one only
