@@ -190,12 +190,19 @@ describe("local gateway: what a test tool must not get wrong", () => {
 
   it.scopedLive("a Hello held back by a stall is no missed heartbeat before the client got it", () =>
     Effect.gen(function*() {
-      const gateway = yield* gatewayWith({ guilds: 0, heartbeatInterval: "200 millis", heartbeatSlack: "100 millis" })
-      yield* gateway.delayNextHello("200 millis")
+      // a beat is missed 3.3 s after Hello reached the client: time for a loaded machine to get this
+      // fiber's beat and check in; counted from Hello's going out (500 ms) it was missed at 3.8 s,
+      // before the stall lets Hello through (5 s): both are timers of this process, fired in order
+      const gateway = yield* gatewayWith({ guilds: 0, heartbeatInterval: "200 millis", heartbeatSlack: "3 seconds" })
+      // 500 ms: time for the stall to start before Hello goes out, on a loaded machine too
+      yield* gateway.delayNextHello("500 millis")
       const client = yield* connect(gateway.url + query)
-      // Hello goes out (into the stall) at 200 ms and reaches the client at about 1.5 s
-      yield* gateway.stall("all", "1500 millis")
-      yield* client.next(hello)
+      // Hello goes out (into the stall) at 500 ms and reaches the client at about 5 s
+      yield* gateway.stall("all", "5 seconds")
+      // longer than the 3 s `next` waits
+      yield* Effect.gen(function*() {
+        while (!client.frames.some(hello)) yield* Effect.sleep("10 millis")
+      }).pipe(Effect.timeout("15 seconds"))
       yield* client.send({ op: 1, d: null })
       yield* client.next((frame) => frame.op === 11)
       expect((yield* gateway.violations).map((v) => v.kind)).toEqual([])
