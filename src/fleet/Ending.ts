@@ -29,10 +29,10 @@ export interface Ending<E> {
 /**
  * Tracks the end of `count` shards. The first failure runs `stopAll` on a fiber of its own (a
  * session reports from its own fiber, which `stopAll` waits for), then fails `await` with it. The
- * fleet tells each reason a shard ended for good once, at Error, in one line naming the shard (its
- * sessions say theirs at Debug), annotated with the shard: the first, which stops it, and each later one of another reason
- * (a token refused as the stop's close was answered, after another shard's 4013), the words passed
- * through `hide` (a defect's may quote the token).
+ * fleet tells each reason a shard ended for good once, at Error, in one line naming the shard and
+ * annotated with it (its sessions say theirs at Debug): the first, which stops it, and each later
+ * one of another reason (a token refused as the stop's close was answered, after another shard's
+ * 4013), the words passed through `hide` (a defect's may quote the token).
  *
  * @since 0.1.0
  */
