@@ -7,26 +7,22 @@ import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Fiber from "effect/Fiber"
-import * as Metric from "effect/Metric"
-import * as MetricLabel from "effect/MetricLabel"
 import * as Random from "effect/Random"
 import * as Redacted from "effect/Redacted"
 import * as TestClock from "effect/TestClock"
 import * as Json from "../../src/codec/Json.ts"
 import * as Commands from "../../src/protocol/Commands.ts"
 import * as Outage from "../../src/session/Outage.ts"
-import * as SessionMetrics from "../../src/session/SessionMetrics.ts"
 import * as SessionOptions from "../../src/session/SessionOptions.ts"
 import { captured } from "../logLines.ts"
-import { acceptAndHello, dispatch, nextConnection, options, ready, Session, settle, TestLayer } from "./harness.ts"
+import { acceptAndHello, dispatch, lostCount, nextConnection, options, ready, Session, settle, TestLayer } from "./harness.ts"
 
 const reasons = ["Closed", "Disconnect", "InvalidSession", "ResumesFailed", "Zombie", "DecodeFailed", "ReadyTimeout"]
 
 const lostOn = (shard: number) =>
   Effect.map(
-    Effect.forEach(reasons, (reason) =>
-      Metric.value(Metric.taggedWithLabels(SessionMetrics.sessionsLost, [MetricLabel.make("shard", String(shard)), MetricLabel.make("reason", reason)]))),
-    (states) => Object.fromEntries(states.map((state, i) => [reasons[i]!, state.count]))
+    Effect.forEach(reasons, (reason) => lostCount(shard, reason)),
+    (counts) => Object.fromEntries(counts.map((count, i) => [reasons[i]!, count]))
   )
 
 // a session id of 256 characters (the most READY may give) and the shortest token with which its

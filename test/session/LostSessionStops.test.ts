@@ -7,25 +7,15 @@ import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Fiber from "effect/Fiber"
-import * as Metric from "effect/Metric"
-import * as MetricLabel from "effect/MetricLabel"
 import * as Option from "effect/Option"
 import * as TestClock from "effect/TestClock"
 import * as Json from "../../src/codec/Json.ts"
 import * as Intents from "../../src/protocol/Intents.ts"
 import * as OtherCommand from "../../src/protocol/OtherCommand.ts"
 import * as Recovery from "../../src/session/Recovery.ts"
-import * as SessionMetrics from "../../src/session/SessionMetrics.ts"
 import { describeReason, Reason } from "../../src/session/SessionState.ts"
 import { captured } from "../logLines.ts"
-import { acceptAndHello, dispatch, options, ready, secret, Session, settle, TestLayer } from "./harness.ts"
-
-// the process's count (vitest runs several files in one process): tests compare before and after
-const lostCount = (shard: number, reason: string) =>
-  Effect.map(
-    Metric.value(Metric.taggedWithLabels(SessionMetrics.sessionsLost, [MetricLabel.make("shard", String(shard)), MetricLabel.make("reason", reason)])),
-    (state) => state.count
-  )
+import { acceptAndHello, dispatch, lostCount, options, ready, secret, Session, settle, TestLayer } from "./harness.ts"
 
 const notDebug = (lines: ReadonlyArray<string>) => lines.filter((line) => !line.startsWith("DEBUG"))
 

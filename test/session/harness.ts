@@ -11,6 +11,8 @@ import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
+import * as Metric from "effect/Metric"
+import * as MetricLabel from "effect/MetricLabel"
 import * as Redacted from "effect/Redacted"
 import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
@@ -18,6 +20,7 @@ import type { Encoding } from "../../src/codec/Encoding.ts"
 import * as Json from "../../src/codec/Json.ts"
 import * as IdentifyLimiter from "../../src/limits/IdentifyLimiter.ts"
 import * as Session from "../../src/session/Session.ts"
+import * as SessionMetrics from "../../src/session/SessionMetrics.ts"
 import type { SessionOptions } from "../../src/session/SessionOptions.ts"
 import * as MemoryTransport from "../../src/transport/MemoryTransport.ts"
 import { settle } from "../settle.ts"
@@ -44,6 +47,16 @@ export const programLimiter = (service: Partial<Context.Tag.Service<IdentifyLimi
       snapshot: Effect.succeed({ maxConcurrency: 1, budget: undefined, keys: [] }),
       ...service
     })
+  )
+
+/**
+ * The process's count of shard `shard`'s gateway sessions lost for `reason`: vitest runs several
+ * files in one process, so a test compares it before and after.
+ */
+export const lostCount = (shard: number, reason: string) =>
+  Effect.map(
+    Metric.value(Metric.taggedWithLabels(SessionMetrics.sessionsLost, [MetricLabel.make("shard", String(shard)), MetricLabel.make("reason", reason)])),
+    (state) => state.count
   )
 
 /** Options for a test session: the given overrides on top of an uncompressed JSON session. */
