@@ -12,6 +12,7 @@ import { GatewayDispatchEvents, GatewayOpcodes } from "discord-api-types/gateway
 import type { GatewayIdentifyData, GatewayRequestGuildMembersData, GatewayResumeData } from "discord-api-types/gateway/v10"
 import type { APIGuildMember } from "discord-api-types/payloads/v10"
 import * as Clock from "effect/Clock"
+import type * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
@@ -261,8 +262,12 @@ const jsonProblem = (d: unknown): string | undefined => {
   }
 }
 
+// the gateways a server answers, until its scope closes
+const servedGateways = new WeakSet<Context.Tag.Service<MemoryGateway>>()
+
 /**
- * Starts answering the in-memory gateway's connections, for as long as the scope lasts. Frames
+ * Starts answering the in-memory gateway's connections, for as long as the scope lasts. One
+ * server at a time answers a gateway: a second `serve` dies saying so. Frames
  * go out as JSON text, uncompressed, whatever the session's compression (a session takes text
  * frames as they come); an ETF session's connections are left to the test (`left`). It checks
  * none of Discord's limits (the `LocalGateway` does), and answers heartbeats however late. An
@@ -274,6 +279,10 @@ const jsonProblem = (d: unknown): string | undefined => {
 export const serve = (options: Options = {}): Effect.Effect<Served, never, MemoryGateway | Scope.Scope> =>
   Effect.gen(function*() {
     const gateway = yield* MemoryGateway
+    // two servers would share the connections between them, each seeing some of the shards
+    if (servedGateways.has(gateway)) {
+      return yield* Effect.die(new Error("MemoryServer.serve: this MemoryGateway is served already (until that serve's scope closes): one server answers every connection"))
+    }
     const interval = options.heartbeatInterval ?? 41_250
     const readyAfter = Duration.decode(options.readyAfter ?? 0)
     const resumeUrl = options.resumeUrl ?? "wss://resume.gateway.test"
@@ -524,6 +533,8 @@ export const serve = (options: Options = {}): Effect.Effect<Served, never, Memor
             left.push(peer)
           })
           : Effect.asVoid(Effect.forkScoped(answer(peer)))))
+    servedGateways.add(gateway)
+    yield* Effect.addFinalizer(() => Effect.sync(() => servedGateways.delete(gateway)))
     yield* Effect.forkScoped(Effect.forever(accept))
 
     return {

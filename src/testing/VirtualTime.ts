@@ -18,7 +18,11 @@ import * as TestClock from "effect/TestClock"
  *
  * @since 0.1.0
  */
-export const settle = (turns = 100): Effect.Effect<void> => Effect.asVoid(Effect.repeatN(Effect.yieldNow(), turns))
+export const settle = (turns = 100): Effect.Effect<void> =>
+  Number.isSafeInteger(turns) && turns >= 0
+    ? Effect.asVoid(Effect.repeatN(Effect.yieldNow(), turns))
+    // NaN or Infinity turns never ended
+    : Effect.die(new RangeError(`VirtualTime: turns must be a whole number of at least 0, got ${turns}`))
 
 /**
  * Moves the `TestClock` forward by `duration` in steps of `step` (default 500 ms; the last step is
@@ -35,8 +39,13 @@ export const advance = (
   Effect.suspend(() => {
     const total = Duration.toMillis(Duration.decode(duration))
     const step = Duration.toMillis(Duration.decode(options.step ?? 500))
-    if (!Number.isFinite(total) || total < 0) return Effect.die(new RangeError(`VirtualTime.advance: the duration must be a finite length, got ${total} ms`))
-    if (!Number.isFinite(step) || step <= 0) return Effect.die(new RangeError(`VirtualTime.advance: the step must be a positive finite length, got ${step} ms`))
+    // a negative length decodes as none: checked as given
+    if (!Number.isFinite(total) || isNegative(duration)) {
+      return Effect.die(new RangeError(`VirtualTime.advance: the duration must be a finite length, got ${shown(duration)}`))
+    }
+    if (!Number.isFinite(step) || step <= 0 || isNegative(options.step)) {
+      return Effect.die(new RangeError(`VirtualTime.advance: the step must be a positive finite length, got ${shown(options.step)}`))
+    }
     const settled = settle(options.turns)
     return Effect.gen(function*() {
       yield* settled
@@ -46,3 +55,15 @@ export const advance = (
       }
     })
   })
+
+// whether a duration as given is a negative length, which `Duration.decode` takes as none
+const isNegative = (input: Duration.DurationInput | undefined): boolean =>
+  typeof input === "number" || typeof input === "bigint"
+    ? input < 0
+    : typeof input === "string"
+    ? input.trim().startsWith("-")
+    : Array.isArray(input) && input.some((part) => part < 0)
+
+// a duration as the caller gave it
+const shown = (input: Duration.DurationInput | undefined): string =>
+  typeof input === "number" ? `${input} ms` : typeof input === "string" ? JSON.stringify(input) : String(input)

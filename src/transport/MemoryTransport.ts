@@ -54,7 +54,9 @@ export class ConnectionEnded extends TaggedError("ConnectionEnded")<{
     const { by, code, reason } = this.closed
     const how = code === undefined ? "dropped" : `closed with ${code}${reason === "" ? "" : ` (${reason})`}`
     // a test that moved the TestClock past a timeout in one step is told where to look
-    const why = by === "client" ? ": the client gave it up (a timeout the TestClock passed, a zombie check, a stop)" : ""
+    const why = by === "client"
+      ? ": the client gave it up (a timeout the TestClock passed, a zombie check, a stop, or a frame of the test's that broke the protocol: its transitions say which)"
+      : ""
     return `the connection ended (${how}, by the ${by}) before the client sent ${this.awaited ?? "another frame"}${why}`
   }
 }
@@ -142,7 +144,7 @@ export interface MemoryPeer {
    * first payload that is not a heartbeat, parsed: its Identify (op 2) or Resume (op 6), typed
    * (narrow by `op`). JSON only: an ETF session's Hello and payloads are the test's to encode and
    * decode. An interval no Hello carries (not a whole number of ms from 1 to an hour), an ETF
-   * session, or another command first, dies saying so.
+   * session, a second handshake on one connection, or another command first, dies saying so.
    */
   readonly handshake: (interval?: number) => Effect.Effect<Opening, ConnectionEnded>
   /**
@@ -230,6 +232,8 @@ const makePair = (url: string, options: ConnectOptions) =>
     let open = true
     let acking = false
     let answering = true
+    // whether the test's `handshake` said Hello on this connection
+    let shookHands = false
     // the client's close, its frames ended, waiting for the test to answer it
     let unanswered: CloseInfo | undefined
     // how the connection ended, as the client reads it
@@ -320,16 +324,26 @@ const makePair = (url: string, options: ConnectOptions) =>
       // a Hello no client takes, or one an ETF session cannot read, ended in the client's close
       // and a bare "closed with 4900": said at once instead
       handshake: (interval = 41_250) =>
-        !isHeartbeatInterval(interval)
-          ? Effect.die(
-            new RangeError(`handshake: the interval must be a whole number of milliseconds from 1 to ${maxHeartbeatInterval} (what a Hello carries), got ${interval}`)
-          )
-          : new URL(url).searchParams.get("encoding") === "etf"
-          ? Effect.die(new Error("handshake: this session speaks ETF (encoding=etf); its Hello and payloads are the test's to encode and decode"))
-          : Effect.zipRight(
+        Effect.suspend(() => {
+          if (!isHeartbeatInterval(interval)) {
+            return Effect.die(
+              new RangeError(`handshake: the interval must be a whole number of milliseconds from 1 to ${maxHeartbeatInterval} (what a Hello carries), got ${interval}`)
+            )
+          }
+          if (new URL(url).searchParams.get("encoding") === "etf") {
+            return Effect.die(new Error("handshake: this session speaks ETF (encoding=etf); its Hello and payloads are the test's to encode and decode"))
+          }
+          // a second Hello is not answered: the test waited for an Identify for ever (on a connection
+          // that ended, the ConnectionEnded below says more)
+          if (shookHands && open) {
+            return Effect.die(new Error("handshake: this connection was said Hello already, and a session answers the first Hello alone"))
+          }
+          shookHands = true
+          return Effect.zipRight(
             peerSend(JSON.stringify({ op: 10, d: { heartbeat_interval: interval }, s: null, t: null })),
             Effect.mapError(receivedOpening, ({ closed }) => new ConnectionEnded({ closed, awaited: "its Identify or Resume (handshake)" }))
-          ),
+          )
+        }),
       autoAck: (on) =>
         Effect.sync(() => {
           acking = on

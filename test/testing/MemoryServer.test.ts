@@ -40,6 +40,17 @@ const member = (id: string): APIGuildMember => ({
 })
 
 describe("MemoryServer", () => {
+  // two servers shared the connections, each seeing some of the shards
+  it.scoped("one server at a time answers a gateway: a second serve dies saying so, and a serve after the first's scope closed answers", () =>
+    Effect.gen(function*() {
+      yield* Effect.scoped(MemoryServer.serve())
+      yield* MemoryServer.serve()
+      const second = yield* Effect.exit(Effect.scoped(MemoryServer.serve()))
+      expect(Exit.isFailure(second) && String(Cause.squash(second.cause))).toBe(
+        "Error: MemoryServer.serve: this MemoryGateway is served already (until that serve's scope closes): one server answers every connection"
+      )
+    }).pipe(Effect.provide(Services)))
+
   it.scoped("a fleet that asks GET /gateway/bot starts its 4 shards at 2 keys, each READY, and each shard gets the dispatches sent to it", () =>
     Effect.gen(function*() {
       const served = yield* MemoryServer.serve()

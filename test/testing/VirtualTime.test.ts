@@ -40,15 +40,26 @@ describe("VirtualTime", () => {
       expect(yield* Clock.currentTimeMillis).toBe(6250)
     }))
 
-  it.effect("a duration that is no finite length, or a step that is not positive, dies naming it", () =>
+  // a negative length moved nothing and passed (effect's decoding takes it as none), a negative step
+  // was told as "0 ms", and turns of NaN or Infinity settled for ever
+  it.effect("a duration that is no finite length, a step that is not positive, or turns that are no whole number, dies naming it as given", () =>
     Effect.gen(function*() {
       for (const [advanced, told] of [
-        [VirtualTime.advance(Infinity), "the duration must be a finite length, got Infinity ms"],
-        [VirtualTime.advance("1 second", { step: 0 }), "the step must be a positive finite length, got 0 ms"]
+        [VirtualTime.advance(Infinity), "VirtualTime.advance: the duration must be a finite length, got Infinity ms"],
+        [VirtualTime.advance(-1), "VirtualTime.advance: the duration must be a finite length, got -1 ms"],
+        [VirtualTime.advance("-5 seconds"), "VirtualTime.advance: the duration must be a finite length, got \"-5 seconds\""],
+        [VirtualTime.advance("1 second", { step: 0 }), "VirtualTime.advance: the step must be a positive finite length, got 0 ms"],
+        [VirtualTime.advance("1 second", { step: -1 }), "VirtualTime.advance: the step must be a positive finite length, got -1 ms"],
+        [VirtualTime.advance("1 second", { turns: Number.NaN }), "VirtualTime: turns must be a whole number of at least 0, got NaN"],
+        [VirtualTime.settle(Infinity), "VirtualTime: turns must be a whole number of at least 0, got Infinity"],
+        [VirtualTime.settle(-1), "VirtualTime: turns must be a whole number of at least 0, got -1"]
       ] as const) {
         const exit = yield* Effect.exit(advanced)
-        expect(Exit.isFailure(exit) && Cause.pretty(exit.cause)).toContain(`VirtualTime.advance: ${told}`)
+        expect(Exit.isFailure(exit) && Cause.pretty(exit.cause)).toContain(told)
       }
+      // nothing moved
+      expect(yield* Clock.currentTimeMillis).toBe(0)
+      yield* VirtualTime.settle(0)
     }))
 
   it.scoped("keeps a session against MemoryServer connected for an hour of virtual time", () =>

@@ -45,8 +45,9 @@ describe("MemoryTransport", () => {
       expect(yield* take(connection, 1)).toEqual(["null"])
     }).pipe(Effect.provide(MemoryTransport.layer)))
 
-  // both ended in the client's close, the test told only "closed with 4900"
-  it.scoped("handshake with an interval no Hello carries, or on an ETF session, dies saying so, sending nothing", () =>
+  // both ended in the client's close, the test told only "closed with 4900"; a second handshake
+  // waited for an Identify for ever
+  it.scoped("handshake with an interval no Hello carries, on an ETF session, or a second time, dies saying so, sending nothing", () =>
     Effect.gen(function*() {
       const { connection, peer } = yield* connected("wss://gateway.test/?v=10&encoding=json")
       for (const interval of [0, 0.5, -1, 3_600_001]) {
@@ -58,6 +59,15 @@ describe("MemoryTransport", () => {
       const etf = yield* connected("wss://gateway.test/?v=10&encoding=etf")
       const refused = yield* Effect.exit(etf.peer.handshake(41_250))
       expect(Exit.isFailure(refused) && String(Cause.squash(refused.cause))).toMatch(/^Error: handshake: this session speaks ETF/)
+      const twice = yield* connected("wss://gateway.test/?v=10&encoding=json")
+      yield* twice.connection.send(`{"op":2,"d":{"token":"t"}}`)
+      yield* twice.peer.handshake(5000)
+      const again = yield* Effect.exit(twice.peer.handshake(5000))
+      expect(Exit.isFailure(again) && String(Cause.squash(again.cause))).toBe(
+        "Error: handshake: this connection was said Hello already, and a session answers the first Hello alone"
+      )
+      yield* twice.peer.sendJson(null)
+      expect(yield* take(twice.connection, 2)).toEqual([JSON.stringify({ op: 10, d: { heartbeat_interval: 5000 }, s: null, t: null }), "null"])
       yield* peer.sendJson(null)
       expect(yield* take(connection, 1)).toEqual(["null"])
     }).pipe(Effect.provide(MemoryTransport.layer)))
@@ -159,7 +169,7 @@ describe("MemoryTransport", () => {
       const ended = yield* Effect.flip(peer.received)
       expect(ended).toMatchObject({ _tag: "ConnectionEnded", closed: { code: 4000, reason: "going", by: "client" } })
       expect(ended.message).toBe(
-        "the connection ended (closed with 4000 (going), by the client) before the client sent another frame: the client gave it up (a timeout the TestClock passed, a zombie check, a stop)"
+        "the connection ended (closed with 4000 (going), by the client) before the client sent another frame: the client gave it up (a timeout the TestClock passed, a zombie check, a stop, or a frame of the test's that broke the protocol: its transitions say which)"
       )
       expect(yield* Effect.flip(peer.handshake())).toBeInstanceOf(MemoryTransport.ConnectionEnded)
       // ConnectionEnded alone: a NoSuchElementException went with it, outside the type, and a test
