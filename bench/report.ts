@@ -260,6 +260,8 @@ export interface MemoryRow {
   readonly rssPerShardKb: number
   readonly heapPerShardKb: number
   readonly readyMs: number
+  /** Median of (the startup CPU time with N shards - the baseline's) / N. */
+  readonly startupCpuPerShardMs: number
   readonly perRep: ReadonlyMap<number, number>
 }
 
@@ -285,10 +287,12 @@ const memoryRow = (memory: MemoryResult, client: "ours" | "discordjs"): MemoryRo
   }
   const perRep = new Map<number, number>()
   const heap: Array<number> = []
+  const cpu: Array<number> = []
   const pairs = [...byRep].flatMap(([rep, { base, loaded }]) => (base && loaded ? [{ rep, base, loaded }] : []))
   for (const { base, loaded, rep } of pairs) {
     perRep.set(rep, (loaded.rssKb - base.rssKb) / memory.shards)
     heap.push((loaded.heapUsedKb - base.heapUsedKb) / memory.shards)
+    cpu.push((loaded.startupCpuMs - base.startupCpuMs) / memory.shards)
   }
   return {
     client,
@@ -297,6 +301,7 @@ const memoryRow = (memory: MemoryResult, client: "ours" | "discordjs"): MemoryRo
     rssPerShardKb: median([...perRep.values()]),
     heapPerShardKb: median(heap),
     readyMs: median(pairs.map((p) => p.loaded.readyMs)),
+    startupCpuPerShardMs: median(cpu),
     perRep
   }
 }
@@ -553,16 +558,18 @@ export const markdown = (everything: Everything): string => {
         `transport with an identify limiter of spacing ${settings.spacingMs} ms and its default margin (200 ms, ended by each READY); @discordjs/ws: one \`WebSocketManager\` ` +
         `(simple strategy, same process) with a throttler of the same spacing. Measured ${settings.settleMs / 1000} s after the last ` +
         "READY, after a full GC (`--expose-gc`); RSS per shard = (RSS - RSS of the same process with the same imports and no shard) / " +
-        `shards, per repetition, median of ${settings.memoryReps}.`,
+        `shards, per repetition, median of ${settings.memoryReps}. Startup CPU per shard = (the process's CPU time, user + ` +
+        "system, from its start to the last READY - the same of the baseline process, to its fetch of GET /gateway/bot) / shards: " +
+        "what connecting, identifying and taking READY and the guilds cost a shard.",
       "",
-      "| client | baseline RSS MB | RSS MB with shards | RSS per shard KiB | JS heap per shard KiB | all READY after ms |",
-      "|---|---:|---:|---:|---:|---:|"
+      "| client | baseline RSS MB | RSS MB with shards | RSS per shard KiB | JS heap per shard KiB | all READY after ms | startup CPU per shard ms |",
+      "|---|---:|---:|---:|---:|---:|---:|"
     )
     for (const client of ["ours", "discordjs"] as const) {
       const row = memoryRow(memory, client)
       add(
         `| ${client === "ours" ? "ours" : "@discordjs/ws"} | ${fixed(row.baselineMb, 1)} | ${fixed(row.loadedMb, 1)} | ` +
-          `${fixed(row.rssPerShardKb, 1)} | ${fixed(row.heapPerShardKb, 1)} | ${thousands(row.readyMs)} |`
+          `${fixed(row.rssPerShardKb, 1)} | ${fixed(row.heapPerShardKb, 1)} | ${thousands(row.readyMs)} | ${fixed(row.startupCpuPerShardMs, 2)} |`
       )
     }
     const show = (counts: Record<string, number>) =>

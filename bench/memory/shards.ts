@@ -39,6 +39,11 @@ export interface Result {
   readonly shards: number
   /** From the start of the connections to the last READY. */
   readonly readyMs: number
+  /**
+   * The process's CPU time (user + system) from its start to the last READY (the baseline: to the
+   * same point, its shards' fetch of GET /gateway/bot made): what starting the shards cost.
+   */
+  readonly startupCpuMs: number
   readonly rssKb: number
   readonly heapUsedKb: number
   readonly externalKb: number
@@ -59,6 +64,7 @@ export const read = (): Task => JSON.parse(process.argv[2] ?? "") as Task
  * @since 0.1.0
  */
 export const measure = async (task: Task, readyMs: number): Promise<Result> => {
+  const cpu = process.cpuUsage()
   await sleep(task.settleMs)
   globalThis.gc?.()
   globalThis.gc?.()
@@ -67,6 +73,7 @@ export const measure = async (task: Task, readyMs: number): Promise<Result> => {
   return {
     shards: task.shards,
     readyMs,
+    startupCpuMs: (cpu.user + cpu.system) / 1000,
     rssKb: Math.round(usage.rss / 1024),
     heapUsedKb: Math.round(usage.heapUsed / 1024),
     externalKb: Math.round(usage.external / 1024),
