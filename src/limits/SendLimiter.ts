@@ -1,7 +1,8 @@
 /**
  * The per-connection send limiter: a sliding window (120 sends per 60 s on the gateway, kept as
  * 61 s) with room kept for control sends (identify, resume, heartbeats but those too frequent to
- * leave commands a place: {@link scheduledBeatPriority}), which are also served first.
+ * leave commands a place: {@link scheduledBeatPriority}), which are also served first. Commands are
+ * counted apart, so that a beat already in the window does not also cost them the place kept for it.
  *
  * @since 0.1.0
  */
@@ -17,18 +18,20 @@ import * as SlidingWindow from "./SlidingWindow.ts"
 /**
  * `control`: identify, resume and heartbeats, which keep the connection alive, served first, and
  * free to take every place; `command`: everything a user sends, in line, first come first served,
- * leaving the reserved places free; `inLine`: scheduled beats too frequent to leave commands a place
- * as control sends ({@link scheduledBeatPriority}), in line with the commands, yet free to take the
- * reserved places but those of the identify or resume and of an op 1 answer.
+ * at most `limit - reserved` of them in a window, the reserved places left to the control sends;
+ * `inLine`: scheduled beats too frequent to leave commands a place as control sends
+ * ({@link scheduledBeatPriority}), in line with the commands, yet free to take the reserved places
+ * but those of the identify or resume and of an op 1 answer.
  *
  * @since 0.1.0
  */
 export type SendPriority = "control" | "command" | "inLine"
 
 /**
- * A sliding-window limit. Control sends may fill the whole window; commands stop at
- * `limit - reserved`, so the last `reserved` places are kept for control sends; `inLine` beats may
- * use the reserved places too, all but the 2 kept for the identify or resume and an op 1 answer.
+ * A sliding-window limit. Control sends may fill the whole window; commands, counted apart, stop at
+ * `limit - reserved` commands in the window (and at `limit` sends of all kinds), so `reserved`
+ * places are kept for control sends; `inLine` beats, counted with all sends, may use the reserved
+ * places too, all but the 2 kept for the identify or resume and an op 1 answer.
  *
  * @since 0.1.0
  */
@@ -130,7 +133,8 @@ export interface SendLimiter {
   /**
    * Takes a control place now if no control send waits and `spare` places stay free after it, and
    * says whether it did; never waits: for a send worth making only at once (an answer to op 1,
-   * which must not take the places of the scheduled heartbeats).
+   * which must not take the places of the scheduled heartbeats). One such answer in the window has
+   * a reserved place; each other one takes a command's.
    */
   readonly tryTake: (spare: number) => Effect.Effect<boolean>
   /**
@@ -164,6 +168,11 @@ type Line = "control" | "command"
 // the line a take of `priority` waits in
 const lineOf = (priority: SendPriority): Line => priority === "control" ? "control" : "command"
 
+// records a send at `now` in a count that sets no cap of its own
+const record = (count: SlidingWindow.SlidingWindow, now: number): void => {
+  SlidingWindow.tryTake(count, now, Infinity)
+}
+
 interface Waiter {
   readonly priority: SendPriority
   readonly turn: Deferred.Deferred<void>
@@ -183,7 +192,16 @@ export const make = (options: SendLimiterOptions = gatewaySends): Effect.Effect<
 class Limiter implements SendLimiter {
   private readonly limit: number
   private caps: Record<SendPriority, number>
+  // every send in the window, which no take may bring over `limit`
   private readonly log: SlidingWindow.SlidingWindow
+  // The commands and op 1 answers in the window, counted apart from the beats: compared with all
+  // sends, the command cap counted each beat in the window twice, in the place it took and in the
+  // one kept for it (115 commands a window at 41.25 s, 62 at 2.2 s, not 116 and 90).
+  private readonly commands: SlidingWindow.SlidingWindow
+  // The op 1 answers in the window. The reserve keeps a place for one; each other one takes a
+  // command's place: answered first, a flood of op 1 left commands the places the scheduled beats
+  // still to come needed.
+  private readonly answers: SlidingWindow.SlidingWindow
   private readonly queues: Record<Line, Array<Waiter>> = { control: [], command: [] }
   // The timer fiber runs only while someone waits: an idle limiter (nearly always) costs no fiber,
   // and no wake-up signal either. Each round serves and makes the signal it then waits on in one
@@ -194,7 +212,10 @@ class Limiter implements SendLimiter {
   constructor(options: SendLimiterOptions, private readonly scope: Scope.Scope) {
     this.limit = Math.max(1, Math.floor(options.limit))
     this.caps = this.capsKeeping(options.reserved)
-    this.log = SlidingWindow.make(Duration.toMillis(options.window))
+    const window = Duration.toMillis(options.window)
+    this.log = SlidingWindow.make(window)
+    this.commands = SlidingWindow.make(window)
+    this.answers = SlidingWindow.make(window)
   }
 
   private capsKeeping(reserved: number): Record<SendPriority, number> {
@@ -215,10 +236,13 @@ class Limiter implements SendLimiter {
 
   tryTake(spare: number): Effect.Effect<boolean> {
     return Effect.clockWith((clock) =>
-      Effect.sync(() =>
-        this.queues.control.length === 0 &&
-        SlidingWindow.tryTake(this.log, monotonicMillis(clock), this.limit - Math.max(0, spare))
-      )
+      Effect.sync(() => {
+        const now = monotonicMillis(clock)
+        if (this.queues.control.length > 0 || !SlidingWindow.tryTake(this.log, now, this.limit - Math.max(0, spare))) return false
+        record(this.commands, now)
+        record(this.answers, now)
+        return true
+      })
     )
   }
 
@@ -226,7 +250,7 @@ class Limiter implements SendLimiter {
     return Effect.uninterruptibleMask((restore) =>
       Effect.flatMap(restore(this.takeAt(priority)), (at) =>
         Effect.sync(() => {
-          SlidingWindow.refund(this.log, at)
+          this.refund(priority, at)
           this.wake()
         }))
     )
@@ -245,13 +269,44 @@ class Limiter implements SendLimiter {
     return this.queues.control.length === 0 && (lineOf(priority) === "control" || this.queues.command.length === 0)
   }
 
+  // the commands' count against their cap: the first op 1 answer in the window has a place kept
+  private commandsUsed(now: number): number {
+    return SlidingWindow.used(this.commands, now) - Math.min(1, SlidingWindow.used(this.answers, now))
+  }
+
+  /** Records a send of `priority` at `now` if it may go; says whether it did. */
+  private tryTakeAt(priority: SendPriority, now: number): boolean {
+    if (priority !== "command") return SlidingWindow.tryTake(this.log, now, this.caps[priority])
+    if (this.commandsUsed(now) >= this.caps.command || !SlidingWindow.tryTake(this.log, now, this.limit)) return false
+    record(this.commands, now)
+    return true
+  }
+
+  /** The earliest time, at or after `now`, at which a send of `priority` may go. */
+  private freeAt(priority: SendPriority, now: number): number {
+    if (priority !== "command") return SlidingWindow.freeAt(this.log, now, this.caps[priority])
+    const cap = this.caps.command
+    // while an answer is in the window one more command or answer fits in the commands' count; the
+    // answer's own leaving then changes nothing, so the count frees at the first time it fits
+    const withAnswer = SlidingWindow.freeAt(this.commands, now, cap + 1)
+    const commands = SlidingWindow.used(this.answers, now) > 0 && withAnswer < SlidingWindow.freeAt(this.answers, now, 1)
+      ? withAnswer
+      : SlidingWindow.freeAt(this.commands, now, cap)
+    return Math.max(commands, SlidingWindow.freeAt(this.log, now, this.limit))
+  }
+
+  // gives back a place taken at `at` and never used
+  private refund(priority: SendPriority, at: number): void {
+    SlidingWindow.refund(this.log, at)
+    if (priority === "command") SlidingWindow.refund(this.commands, at)
+  }
+
   /** Grants every waiter that may go at `now`; returns when the next one may, if any waits. */
   private serve(now: number): number | undefined {
     for (;;) {
       const waiter = this.queues.control[0] ?? this.queues.command[0]
       if (waiter === undefined) return undefined
-      const cap = this.caps[waiter.priority]
-      if (!SlidingWindow.tryTake(this.log, now, cap)) return SlidingWindow.freeAt(this.log, now, cap)
+      if (!this.tryTakeAt(waiter.priority, now)) return this.freeAt(waiter.priority, now)
       this.queues[lineOf(waiter.priority)].shift()
       waiter.grantedAt = now
       Deferred.unsafeDone(waiter.turn, Exit.void)
@@ -306,7 +361,7 @@ class Limiter implements SendLimiter {
         const queue = this.queues[lineOf(waiter.priority)]
         queue.splice(queue.indexOf(waiter), 1)
       } else {
-        SlidingWindow.refund(this.log, waiter.grantedAt)
+        this.refund(waiter.priority, waiter.grantedAt)
       }
       this.wake()
     })
@@ -318,7 +373,7 @@ class Limiter implements SendLimiter {
       Effect.clockWith((clock) =>
         Effect.flatMap(Deferred.make<void>(), (turn) => {
           const now = monotonicMillis(clock)
-          if (this.canSkipQueue(priority) && SlidingWindow.tryTake(this.log, now, this.caps[priority])) return Effect.succeed(now)
+          if (this.canSkipQueue(priority) && this.tryTakeAt(priority, now)) return Effect.succeed(now)
           const waiter: Waiter = { priority, turn, grantedAt: undefined }
           this.queues[lineOf(priority)].push(waiter)
           return Effect.zipRight(this.wakeServer(), restore(Deferred.await(turn)).pipe(Effect.onInterrupt(() => this.cancel(waiter)))).pipe(

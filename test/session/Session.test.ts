@@ -199,16 +199,17 @@ const sayingNotWhoClosed = Layer.effectContext(Effect.map(MemoryTransport.make, 
 
 /**
  * A session READY on a connection whose Hello asks for beats every `interval` ms, answered at
- * once, whose program asked for 116 commands at 0 s: as many go as the send places commands may
- * take (the Identify's among them), `sentAtOnce`.
+ * once, whose program asked for 117 commands at 0 s: as many go as the send places commands may
+ * take (the Identify's not among them), `sentAtOnce`, and at least one waits.
  */
 const windowFilledByCommands = (interval: number, sentAtOnce: number) =>
   Effect.gen(function*() {
     const ready = yield* readySession({}, interval)
     yield* ready.peer.autoAck(true)
     const voice = { guild_id: "1", channel_id: null, self_mute: false, self_deaf: false }
-    yield* Effect.fork(Effect.forEach(Array.from({ length: 116 }), () => ready.session.updateVoiceState(voice), { concurrency: "unbounded" }))
+    yield* Effect.fork(Effect.forEach(Array.from({ length: 117 }), () => ready.session.updateVoiceState(voice), { concurrency: "unbounded" }))
     for (let i = 0; i < sentAtOnce; i++) expect(yield* ready.peer.receivedJson).toMatchObject({ op: 4 })
+    yield* settle
     expect(Chunk.size(yield* ready.peer.takeAll)).toBe(0)
     return ready
   })
@@ -538,15 +539,16 @@ describe("Session", () => {
       const events: Array<string> = []
       yield* Effect.forkScoped(Stream.runForEach(session.events, (event) => Effect.sync(() => events.push(event.t))))
       const voice = { guild_id: "1", channel_id: null, self_mute: false, self_deaf: false }
-      // commands take all the places they may (116 of 120, the Identify's among them), and go out
+      // commands take all the places they may (116 of 120, besides the Identify's), and go out
       yield* Effect.fork(Effect.forEach(Array.from({ length: 116 }), () => session.updateVoiceState(voice), { concurrency: "unbounded" }))
-      for (let i = 0; i < 115; i++) expect(yield* peer.receivedJson).toMatchObject({ op: 4 })
+      for (let i = 0; i < 116; i++) expect(yield* peer.receivedJson).toMatchObject({ op: 4 })
       for (let i = 0; i < 6; i++) {
         yield* peer.sendJson({ op: 1, d: null, s: null, t: null })
         yield* TestClock.adjust("1 second")
       }
-      // two answers, then none: the last two places are the scheduled beats'
-      expect(yield* sentOps(peer)).toEqual([1, 1])
+      // one answer, in the place kept for it, then none: the last two places are the scheduled
+      // beats' (two answers while commands got 115, the Identify counted as one of theirs)
+      expect(yield* sentOps(peer)).toEqual([1])
       yield* peer.sendJson(dispatch(2, "MESSAGE_CREATE", { content: "read all along" }))
       yield* settle
       expect(events).toEqual(["READY", "MESSAGE_CREATE"])
@@ -567,8 +569,8 @@ describe("Session", () => {
   it.scoped("the room kept for heartbeats follows Hello's interval: at 10 s, a flood of commands holds no beat back", () =>
     Effect.gen(function*() {
       // Hello asks for 10 s; jitter 0.5: beats due at 5 s, 15 s, 25 s, ...; 9 places kept for
-      // control sends (7 beats, op 1, the Identify): 111 for commands, the Identify's among them
-      const { peer } = yield* windowFilledByCommands(10_000, 110)
+      // control sends (7 beats, op 1, the Identify): 111 for commands
+      const { peer } = yield* windowFilledByCommands(10_000, 111)
       for (let beat = 0; beat < 12; beat++) {
         yield* TestClock.adjust(beat === 0 ? "5 seconds" : "10 seconds")
         const sent = yield* sentOps(peer)
@@ -584,11 +586,11 @@ describe("Session", () => {
   it.scoped("a scheduled beat held back by a full send window is not a zombie: it goes when a place frees, and no second one waits behind it", () =>
     Effect.gen(function*() {
       // Hello asks for 2 s; jitter 0.5: beats due at 1 s, 3 s, 5 s, ...
-      const { peer } = yield* windowFilledByCommands(2_000, 115)
-      // the four places left take the beats at 1, 3, 5 and 7 s; the one at 9 s waits for the
+      const { peer } = yield* windowFilledByCommands(2_000, 116)
+      // the three places left take the beats at 1, 3 and 5 s; the one at 7 s waits for the
       // window, which frees its first places 61 s after the Identify
       yield* TestClock.adjust("9 seconds")
-      expect(yield* sentOps(peer)).toEqual([1, 1, 1, 1])
+      expect(yield* sentOps(peer)).toEqual([1, 1, 1])
       // until 60 s the held beat is not taken for one unanswered, nor is a second one added behind it
       yield* TestClock.adjust("51 seconds")
       expect(yield* peer.isOpen).toBe(true)
@@ -647,11 +649,11 @@ describe("Session", () => {
   it.scoped("a beat held back until just before the next tick is judged at the tick after, and carries the last sequence as it goes out", () =>
     Effect.gen(function*() {
       // Hello asks for 2 s; jitter 0.6: ticks at 1.2, 3.2, ... 61.2 s
-      const { peer } = yield* windowFilledByCommands(2_000, 115)
-      // the beats of 1.2 .. 7.2 s take the last places; the one of 9.2 s waits until 61 s
+      const { peer } = yield* windowFilledByCommands(2_000, 116)
+      // the beats of 1.2 .. 5.2 s take the last places; the one of 7.2 s waits until 61 s
       yield* TestClock.adjust("45 seconds")
       const sent = sentPayloads(peer)
-      expect((yield* sent).map((payload) => payload.op)).toEqual([1, 1, 1, 1])
+      expect((yield* sent).map((payload) => payload.op)).toEqual([1, 1, 1])
       yield* peer.sendJson(dispatch(2, "MESSAGE_CREATE", { content: "after the tick" }))
       // from now on the gateway answers 300 ms after each beat
       yield* peer.autoAck(false)
@@ -978,12 +980,12 @@ describe("Session", () => {
       // what the client sent since the last look, heartbeats left out: the first is due at a random
       // point of the hour, which fell inside this test about once in forty runs
       const ops = Effect.map(sentOps(peer), (sent) => sent.filter((op) => op !== 1))
-      // the command budget (116 places, the Identify in one) is spent; five more wait for 61 s
+      // the command budget (116 places, besides the Identify's) is spent; four more wait for 61 s
       yield* Effect.fork(Effect.forEach(Array.from({ length: 120 }), () => session.updateVoiceState(voice), { concurrency: "unbounded" }))
       yield* settleFor(1500)
       yield* Effect.fork(Effect.forEach(["1", "2", "3", "4", "5", "6"], (name) => session.updatePresence(presence(name))))
       yield* settleFor(1500)
-      expect((yield* ops).filter((op) => op === 4)).toHaveLength(115)
+      expect((yield* ops).filter((op) => op === 4)).toHaveLength(116)
       yield* TestClock.adjust("61 seconds")
       yield* settleFor(1500)
       // the first presence update waited 61 s for its send: it is one of the five in the 21 s from then
@@ -1000,9 +1002,10 @@ describe("Session", () => {
       const { peer, session } = yield* readySession({}, 3_600_000)
       const voice = { guild_id: "1", channel_id: null, self_mute: false, self_deaf: false }
       const sent = Effect.map(peer.takeAll, (frames) => frames.length)
-      yield* Effect.fork(Effect.forEach(Array.from({ length: 115 }), () => session.updateVoiceState(voice), { concurrency: "unbounded" }))
+      // 116 places for commands, besides the Identify's
+      yield* Effect.fork(Effect.forEach(Array.from({ length: 116 }), () => session.updateVoiceState(voice), { concurrency: "unbounded" }))
       yield* settleFor(1500)
-      expect(yield* sent).toBe(115)
+      expect(yield* sent).toBe(116)
       // the next waits for a place, and its caller gives up after a second
       const gaveUp = yield* Effect.fork(Effect.timeout(session.updateVoiceState(voice), "1 second"))
       yield* TestClock.adjust("1 second")
