@@ -31,7 +31,9 @@ export type SendPriority = "control" | "command" | "inLine"
  * A sliding-window limit. Control sends may fill the whole window; commands, counted apart, stop at
  * `limit - reserved` commands in the window (and at `limit` sends of all kinds), so `reserved`
  * places are kept for control sends; `inLine` beats, counted with all sends, may use the reserved
- * places too, all but the 2 kept for the identify or resume and an op 1 answer.
+ * places too, all but the 2 kept for the identify or resume and an op 1 answer. Commands may then
+ * take those 2 (a connection sends its identify or resume before any command, and an op 1 answer
+ * goes only where the beats may).
  *
  * @since 0.1.0
  */

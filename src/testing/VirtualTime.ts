@@ -14,7 +14,8 @@ import * as TestClock from "effect/TestClock"
 /**
  * Lets the forked fibers run for `turns` turns of the scheduler after a first one, with no time
  * passing (default 100: enough for a fleet of a few shards to do what a step started); a fiber
- * still busy after them is not waited for.
+ * still busy after them is not waited for. Turns that are no whole number of at least 0 die with a
+ * `RangeError`.
  *
  * @since 0.1.0
  */
@@ -27,8 +28,8 @@ export const settle = (turns = 100): Effect.Effect<void> =>
 /**
  * Moves the `TestClock` forward by `duration` in steps of `step` (default 500 ms; the last step is
  * what is left), settling the forked fibers before the first step and after each (`turns` turns of
- * the scheduler, as {@link settle}). A duration that is no finite length, or a step that is not
- * positive, dies with a `RangeError` naming it.
+ * the scheduler, as {@link settle}). A duration that is negative, NaN or endless, or a step that is
+ * not positive, dies with a `RangeError` naming it as given.
  *
  * @since 0.1.0
  */
@@ -39,11 +40,11 @@ export const advance = (
   Effect.suspend(() => {
     const total = Duration.toMillis(Duration.decode(duration))
     const step = Duration.toMillis(Duration.decode(options.step ?? 500))
-    // a negative length decodes as none: checked as given
-    if (!Number.isFinite(total) || isNegative(duration)) {
+    // a negative or NaN length decodes as none: checked as given
+    if (!Number.isFinite(total) || isNoLength(duration)) {
       return Effect.die(new RangeError(`VirtualTime.advance: the duration must be a finite length, got ${shown(duration)}`))
     }
-    if (!Number.isFinite(step) || step <= 0 || isNegative(options.step)) {
+    if (!Number.isFinite(step) || step <= 0 || isNoLength(options.step)) {
       return Effect.die(new RangeError(`VirtualTime.advance: the step must be a positive finite length, got ${shown(options.step)}`))
     }
     const settled = settle(options.turns)
@@ -56,14 +57,22 @@ export const advance = (
     })
   })
 
-// whether a duration as given is a negative length, which `Duration.decode` takes as none
-const isNegative = (input: Duration.DurationInput | undefined): boolean =>
-  typeof input === "number" || typeof input === "bigint"
-    ? input < 0
-    : typeof input === "string"
-    ? input.trim().startsWith("-")
-    : Array.isArray(input) && input.some((part) => part < 0)
+// whether a duration as given is negative or NaN, which `Duration.decode` takes as none (by its
+// value: "-0 millis" and [1, -1] are lengths)
+const isNoLength = (input: Duration.DurationInput | undefined): boolean => {
+  if (typeof input === "number") return Number.isNaN(input) || input < 0
+  if (typeof input === "bigint") return input < 0n
+  if (typeof input === "string") {
+    const amount = /^\s*([+-]?[\d.]+)/.exec(input)?.[1]
+    return amount !== undefined && !(Number(amount) >= 0)
+  }
+  if (Array.isArray(input)) {
+    const [seconds, nanos] = input
+    return !(seconds * 1e9 + nanos >= 0)
+  }
+  return false
+}
 
 // a duration as the caller gave it
 const shown = (input: Duration.DurationInput | undefined): string =>
-  typeof input === "number" ? `${input} ms` : typeof input === "string" ? JSON.stringify(input) : String(input)
+  typeof input === "number" ? `${input} ms` : typeof input === "bigint" ? `${input} ns` : typeof input === "string" ? JSON.stringify(input) : String(input)
