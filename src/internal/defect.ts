@@ -25,6 +25,8 @@ import { quotesToken, withoutToken } from "./secret.ts"
  * @since 0.1.0
  */
 export const maskedDefect = (defect: unknown, token: unknown): unknown => {
+  // none (a session that ended well, an error without a cause): nothing to print, or to look through
+  if (defect === undefined) return defect
   try {
     if (!quotedIn(defect, token)) return defect
     const result = new Copy(token).of(defect, 0)

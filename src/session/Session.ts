@@ -813,7 +813,7 @@ export const makeWith = (
       // stopped ends it as a success, whatever step the stop interrupted (it ended interrupted
       // where the stop found no connection open)
       const squashed = Exit.isFailure(outcome) ? Cause.squash(outcome.cause) : undefined
-      const masked = squashed === undefined ? undefined : maskedDefect(squashed, resolved.token)
+      const masked = maskedDefect(squashed, resolved.token)
       span.end(clock.unsafeCurrentTimeNanos(), masked === squashed ? outcome : Exit.die(masked))
       // the last transition says why: the failure, else the stop asked for (a fatal close that came
       // while a stop waited for its close wins); made here, not by the stop's caller, who may give
