@@ -119,6 +119,11 @@ class Reader {
   // place in another: a message of them held about 40 times its size (JSON's densest,
   // `[{},{},...]`, about 22 times); real data has a few bytes of keys and values per container
   private containersLeft: number
+  // items the open lists, tuples and maps declared and have not begun: each takes a byte at least,
+  // after the one being read, so a new container's items must fit in what is left beside them (each
+  // container checked alone against the bytes left, nested ones were each made arrays of about the
+  // whole message's length: a 1 KiB compressed term asked for gigabytes)
+  private owed = 0
   constructor(readonly bytes: Uint8Array, readonly rejectAtomKeys: boolean, public pos: number) {
     this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
     this.containersLeft = Math.floor(bytes.length / 2) + 64
@@ -136,9 +141,12 @@ class Reader {
     return at
   }
 
-  /** A count of items that each take at least `size` bytes, checked against what is left. */
+  /**
+   * A count of items that each take at least `size` bytes, checked against what is left once the
+   * items the open containers still owe have their byte each.
+   */
   count(length: number, size: number, what: string): number {
-    if (length * size > this.bytes.length - this.pos) {
+    if (length * size + this.owed > this.bytes.length - this.pos) {
       throw new Malformed(`${what} of ${length} items at offset ${this.pos} is longer than the message`)
     }
     return length
@@ -285,7 +293,11 @@ class Reader {
     if (depth > maxDepth) throw new Malformed(`nested deeper than ${maxDepth}`)
     this.container()
     const items = new Array<unknown>(this.count(length, 1, what))
-    for (let i = 0; i < length; i++) items[i] = this.term(depth)
+    this.owed += length
+    for (let i = 0; i < length; i++) {
+      this.owed--
+      items[i] = this.term(depth)
+    }
     return items
   }
 
@@ -314,8 +326,11 @@ class Reader {
     this.container()
     const length = this.count(this.view.getUint32(this.need(4)), 2, "map")
     const object: Record<string, unknown> = {}
+    this.owed += 2 * length
     for (let i = 0; i < length; i++) {
+      this.owed--
       const key = this.key()
+      this.owed--
       const value = this.term(depth)
       if (key === "__proto__") Object.defineProperty(object, key, { value, enumerable: true, writable: true, configurable: true })
       else object[key] = value

@@ -100,7 +100,7 @@ export const make = (options: Options): FrameDecoder => {
         const bytes = decompressor.push(frame)
         if (bytes === undefined) return undefined
         if (bytes instanceof DecodeError) return fail(bytes)
-        // no byte of a message (a bare flush marker, `00 00 ff ff` or an empty zstd block): no
+        // no byte of a message (an empty sync flush, `00 00 00 ff ff`, or an empty zstd block): no
         // message, as an empty websocket message is; it was a decode error, and a reconnect
         if (bytes.length === 0) return undefined
         message = bytes

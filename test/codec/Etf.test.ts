@@ -8,6 +8,7 @@ import * as Etf from "../../src/codec/Etf.ts"
 import * as Commands from "../../src/protocol/Commands.ts"
 import * as Intents from "../../src/protocol/Intents.ts"
 import * as Zlib from "node:zlib"
+import { collectGarbage } from "../gc.ts"
 import { binaryToTerm, clientTerm, Erlang, fromClientTerm, termToBinary, termToCompressedBinary } from "./erlang.ts"
 
 const bytes = (...values: ReadonlyArray<number>) => Uint8Array.of(Etf.version, ...values)
@@ -210,6 +211,62 @@ describe("Etf.decodeTerm: what a message may cost once decoded", () => {
     expect(Array.isArray(maps) && maps.length).toBe(10_000)
     // a small term of empty lists
     expect(decoded(104, 3, 106, 106, 106)).toEqual([[], [], []])
+  })
+
+  // `levels` containers (list 108, large tuple 105, map 116) inside each other, each declaring
+  // `count` items, then empty lists to the end of a term of `size` bytes: each count alone is
+  // below what is left of the term
+  const nested = (tag: 105 | 108 | 116, levels: number, count: number, size: number) => {
+    const term = new Uint8Array(size).fill(106)
+    const view = new DataView(term.buffer)
+    for (let level = 0, at = 0; level < levels; level++, at += tag === 116 ? 11 : 5) {
+      term[at] = tag
+      view.setUint32(at + 1, count)
+      // a map's first key, a one-byte binary, before the value that nests
+      if (tag === 116) term.set(binary("k"), at + 5)
+    }
+    return term
+  }
+  const heapGrowth = (run: () => unknown) => {
+    collectGarbage()
+    const before = process.memoryUsage().heapUsed
+    const result = run()
+    return { result, grown: process.memoryUsage().heapUsed - before }
+  }
+
+  // each container's count was checked alone against the bytes left, and made an array that
+  // long: 64 lists of 60,000 items in a 64 KiB message asked for about 30 MB, and a compressed term
+  // of about 1 KiB stating 1 MiB, 512 lists deep, for 4 GB (a process with a 128 MB heap died;
+  // the test nests 32, 256 MB on that code)
+  // (fuzz1)
+  for (const tag of [108, 105, 116] as const) {
+    it(`counts what the open containers still owe: nested ${tag === 108 ? "lists" : tag === 105 ? "tuples" : "maps"} declaring more items than the message holds together are refused at once`, () => {
+      const message = new Uint8Array(64 * 1024)
+      message[0] = Etf.version
+      message.set(nested(tag, 64, 30_000, message.length - 1), 1)
+      const { grown, result } = heapGrowth(() => Etf.decodeTerm(message))
+      expect(failure(result).message).toContain("is longer than the message")
+      expect(grown).toBeLessThan(16 * message.length)
+    })
+  }
+
+  it("counts what the open containers still owe in a compressed term too: a 1 KiB frame stating 1 MiB costs no more than a small multiple of it", () => {
+    const term = nested(108, 32, 1024 * 1024 - 3000, 1024 * 1024)
+    const zipped = Zlib.deflateSync(term, { level: 9 })
+    const frame = Uint8Array.from([Etf.version, 80, ...[24, 16, 8, 0].map((shift) => (term.length >>> shift) & 0xff), ...zipped])
+    expect(frame.length).toBeLessThan(2048)
+    const { grown, result } = heapGrowth(() => Etf.decodeTerm(frame))
+    expect(failure(result).message).toContain("is longer than the message")
+    expect(grown).toBeLessThan(16 * term.length)
+  })
+
+  it("takes items that fill the message exactly, nested or side by side", () => {
+    // [[[]], [[]]]: two lists of one list each, and their tails
+    expect(decoded(108, 0, 0, 0, 2, 108, 0, 0, 0, 1, 106, 106, 108, 0, 0, 0, 1, 106, 106, 106)).toEqual([[[]], [[]]])
+    // #{"a" => {1, 2}}: a map's key and value, a tuple in it
+    expect(decoded(116, 0, 0, 0, 1, ...binary("a"), 104, 2, 97, 1, 97, 2)).toEqual({ a: [1, 2] })
+    // a list whose one item declares as many items as bytes are left after it
+    expect(decoded(108, 0, 0, 0, 1, 104, 3, 97, 1, 97, 2, 106, 106)).toEqual([[1, 2, []]])
   })
 })
 
