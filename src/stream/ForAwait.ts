@@ -15,6 +15,7 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
+import * as Runtime from "effect/Runtime"
 import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 
@@ -25,12 +26,22 @@ import * as Stream from "effect/Stream"
  * goes with it, and nothing after it. A stream that fails rejects the loop with the error itself
  * (a `FatalClose`, say); one that dies, with the defect.
  *
+ * It runs on `runtime`, the program's (`await managedRuntime.runtime()`), whose services, logger
+ * and tracer its stages then use; without one, on Effect's default runtime (whose logger writes to
+ * the console).
+ *
  * @since 0.1.0
  */
-export const iterate = <A, E>(stream: Stream.Stream<A, E>): AsyncIterable<A> => ({
+export const iterate: {
+  <A, E>(stream: Stream.Stream<A, E>): AsyncIterable<A>
+  <A, E, R>(stream: Stream.Stream<A, E, R>, runtime: Runtime.Runtime<R>): AsyncIterable<A>
+} = <A, E, R>(stream: Stream.Stream<A, E, R>, runtime = Runtime.defaultRuntime as Runtime.Runtime<R>): AsyncIterable<A> => ({
   [Symbol.asyncIterator]: () => {
-    const scope = Effect.runSync(Scope.make())
-    let pull: Effect.Effect<Chunk.Chunk<A>, Option.Option<E>> | undefined
+    const runSync = Runtime.runSync(runtime)
+    const runPromise = Runtime.runPromise(runtime)
+    const runFork = Runtime.runFork(runtime)
+    const scope = runSync(Scope.make())
+    let pull: Effect.Effect<Chunk.Chunk<A>, Option.Option<E>, R> | undefined
     // the take a `next` waits on: a `return` meanwhile (an iterator raced against a timeout, a
     // destroyed `Readable.from`) interrupts it, so that the ended run takes nothing more
     let taking: Fiber.RuntimeFiber<Chunk.Chunk<A>, Option.Option<E>> | undefined
@@ -41,17 +52,17 @@ export const iterate = <A, E>(stream: Stream.Stream<A, E>): AsyncIterable<A> => 
     const done: IteratorReturnResult<undefined> = { done: true, value: undefined }
     const end = async (): Promise<IteratorReturnResult<undefined>> => {
       ended = true
-      closed ??= Effect.runPromise(Effect.zipRight(taking === undefined ? Effect.void : Fiber.interrupt(taking), Scope.close(scope, Exit.void)))
+      closed ??= runPromise(Effect.zipRight(taking === undefined ? Effect.void : Fiber.interrupt(taking), Scope.close(scope, Exit.void)))
       await closed
       return done
     }
     const step = async (): Promise<IteratorResult<A>> => {
       if (ended) return done
       while (next >= chunk.length) {
-        pull ??= await Effect.runPromise(Scope.extend(Stream.toPull(stream), scope))
+        pull ??= await runPromise(Scope.extend(Stream.toPull(stream), scope))
         if (ended) return done
-        taking = Effect.runFork(pull)
-        const exit = await Effect.runPromise(Fiber.await(taking))
+        taking = runFork(pull)
+        const exit = await runPromise(Fiber.await(taking))
         taking = undefined
         if (Exit.isSuccess(exit)) {
           chunk = Chunk.toReadonlyArray(exit.value)

@@ -500,11 +500,12 @@ it("the Promise example takes its session from a ManagedRuntime, reads events wi
   ], peer.sendJson))
   // a loop that waits for READY, then the main loop: READY ends its chunk, so nothing is lost
   // between them (Effect's own iterable took the next chunk before the first loop's break)
-  for await (const event of ForAwait.iterate(session.events)) {
+  const given = await runtime.runtime()
+  for await (const event of ForAwait.iterate(session.events, given)) {
     if (event.t === "READY") break
   }
   const seen: Array<string> = []
-  for await (const event of ForAwait.iterate(session.events)) {
+  for await (const event of ForAwait.iterate(session.events, given)) {
     seen.push(event.t)
     if (event.t === "MESSAGE_CREATE" && event.d.content === "!stop") break
   }
@@ -513,7 +514,7 @@ it("the Promise example takes its session from a ManagedRuntime, reads events wi
   // MESSAGE_CREATE of sequence 4 if it came in that chunk, went with the first loop)
   await runtime.runPromise(peer.sendJson(dispatch(5, "MESSAGE_CREATE", { id: "14", channel_id: "12", content: "later" })))
   const later: Array<number> = []
-  for await (const event of ForAwait.iterate(session.events)) {
+  for await (const event of ForAwait.iterate(session.events, given)) {
     later.push(event.sequence)
     if (event.sequence === 5) break
   }

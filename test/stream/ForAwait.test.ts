@@ -3,8 +3,12 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import * as Chunk from "effect/Chunk"
+import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import * as Layer from "effect/Layer"
+import * as Logger from "effect/Logger"
+import * as ManagedRuntime from "effect/ManagedRuntime"
 import * as Stream from "effect/Stream"
 import * as EventBuffer from "../../src/stream/EventBuffer.ts"
 import * as ForAwait from "../../src/stream/ForAwait.ts"
@@ -163,5 +167,27 @@ describe("ForAwait.iterate", () => {
       yield* Effect.promise(() => iterator.return!())
       expect(released).toBe(true)
       yield* Effect.promise(() => first)
+    }))
+
+  // it ran every stream on Effect's default runtime: a stage's logs (Validated's report) went to
+  // the console, not to the program's logger (effectuser1)
+  it.live("runs the stream on the runtime it is given: its services, and its logger for a stage's logs", () =>
+    Effect.gen(function*() {
+      const seen: Array<unknown> = []
+      const logger = Logger.make(({ message }) => {
+        seen.push(message)
+      })
+      class Prefix extends Context.Tag("Prefix")<Prefix, string>() {}
+      const runtime = ManagedRuntime.make(Layer.merge(Logger.replace(Logger.defaultLogger, logger), Layer.succeed(Prefix, "shard")))
+      const stream = Stream.mapEffect(Stream.make(1, 2), (n) => Effect.zipRight(Effect.logWarning(`event ${n}`), Effect.map(Prefix, (prefix) => `${prefix} ${n}`)))
+      const given = yield* Effect.promise(() => runtime.runtime())
+      const events = yield* Effect.promise(async () => {
+        const got: Array<string> = []
+        for await (const event of ForAwait.iterate(stream, given)) got.push(event)
+        return got
+      })
+      yield* Effect.promise(() => runtime.dispose())
+      expect(events).toEqual(["shard 1", "shard 2"])
+      expect(seen).toEqual([["event 1"], ["event 2"]])
     }))
 })
