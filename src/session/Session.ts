@@ -9,6 +9,7 @@ import type * as HttpClient from "@effect/platform/HttpClient"
 import * as Cause from "effect/Cause"
 import type * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
+import * as Data from "effect/Data"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -190,12 +191,13 @@ type BudgetWait = Reason & { readonly _tag: "IdentifyBudget" }
 
 // What a wait for the identify budget waits for, and when it comes (epoch ms at `now`, to the
 // second), as the limiter's snapshot says: a limiter of the program's own that says no time, or
-// none that is one, says nothing
+// none that is one, says nothing. `next` is `Data`, so two reasons saying the same are `Equal`
+// (a plain object compared by reference)
 const budgetWaitOf = (budget: IdentifySnapshot["budget"], now: number): BudgetWait => {
   if (budget === undefined) return Reasons.IdentifyBudget({})
   const [kind, inMs] = budget.remaining <= 0 ? ["Refill", budget.resetAfter] as const : ["SpreadTurn", budget.nextTurnIn] as const
   const at = inMs === undefined ? NaN : Math.ceil((now + Math.max(0, inMs)) / 1000) * 1000
-  return Number.isFinite(at) ? Reasons.IdentifyBudget({ next: { kind, at } }) : Reasons.IdentifyBudget({})
+  return Number.isFinite(at) ? Reasons.IdentifyBudget({ next: Data.struct({ kind, at }) }) : Reasons.IdentifyBudget({})
 }
 
 // A `gatewayUrl` source asked, bounded as GET /gateway/bot is (one that never answered left the

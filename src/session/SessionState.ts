@@ -26,7 +26,8 @@ export type Reason = Data.TaggedEnum<{
    * the refill (no socket, nothing asked but `GET /gateway/bot` as its answer ages). `next`, where
    * its limiter's snapshot says: which of the two comes next, and when (epoch ms of the `Clock`, to
    * the second). A spread's turn goes to the shard that asked first: one behind others waits for
-   * more than one, and is told the next each time (it is looked at each minute).
+   * more than one, and is told the next each time (it is looked at each minute). The session makes
+   * `next` with `Data.struct`, so reasons saying the same are `Equal`.
    */
   IdentifyBudget: { readonly next?: { readonly kind: "Refill" | "SpreadTurn"; readonly at: number } | undefined }
   /**

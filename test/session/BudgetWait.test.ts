@@ -7,8 +7,11 @@ import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import { describe, expect, it } from "@effect/vitest"
 import * as Clock from "effect/Clock"
+import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
+import * as Equal from "effect/Equal"
 import * as Fiber from "effect/Fiber"
+import * as Hash from "effect/Hash"
 import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
 import * as LogLevel from "effect/LogLevel"
@@ -70,6 +73,11 @@ describe("a session waiting for the budget", () => {
       // spent, refilling 20 h on: at 23:00:00.250, shown to the second after it
       expect(reason).toEqual(Reason.IdentifyBudget({ next: { kind: "Refill", at: Date.UTC(2026, 11, 5, 23, 0, 1) } }))
       expect(describeReason(reason)).toBe("identify budget used up: refill at 23:00:01 UTC")
+      // a value as Data's are: one saying the same is Equal, with the same hash (its `next` was a
+      // plain object, compared by reference) (effectuser1)
+      const same = Reason.IdentifyBudget({ next: Data.struct({ kind: "Refill", at: Date.UTC(2026, 11, 5, 23, 0, 1) }) })
+      expect(Equal.equals(reason, same)).toBe(true)
+      expect(Hash.hash(reason)).toBe(Hash.hash(same))
     }).pipe(Effect.provide(Waiting)))
 
   it.scoped("a wait for a turn of the spread says when the next comes, and is told the one after as another shard takes it", () =>
