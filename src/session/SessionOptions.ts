@@ -42,8 +42,9 @@ export { pointAfter, type ResumePoint, resumesOver, whyNotResumed } from "./Resu
 /**
  * The timeouts of one connection. One that runs more than a second late (the process did not run:
  * a blocked event loop, SIGSTOP) waits a second more, in which an answer that came meanwhile is
- * read. `Duration.infinity` is none; so, in effect, is one over 24.8 days (Node's timers wait no
- * longer, and Effect's sleeps past that never end).
+ * read. `Duration.infinity` is none; so is one over 24.8 days, which `resolve` makes
+ * `Duration.infinity` (Node's timers wait no longer, and Effect's sleeps past that never end: a
+ * `TestClock` would have ended it).
  *
  * @since 0.1.0
  */
@@ -219,6 +220,19 @@ export { defaultApi } from "./internal/gatewaySource.ts"
 export const defaultGatewayInfoMaxAge: Duration.DurationInput = "1 hour"
 
 const defaultTimeouts: Timeouts = { connect: "15 seconds", hello: "20 seconds", ready: "30 seconds", members: "30 seconds" }
+
+// the longest one timer waits: Effect's live Clock never ends a longer sleep (Node's timers wait no
+// longer), so a timeout past it is none, and is made so, that a TestClock does not end it either
+// (one of 30 days ended the connection there, and never in production)
+const longestTimer = Duration.millis(2 ** 31 - 1)
+const asTimers = (timeouts: Timeouts): Timeouts => {
+  const made = { ...timeouts }
+  for (const name of Object.keys(made) as Array<keyof Timeouts>) {
+    const duration = Duration.decode(made[name])
+    if (Duration.isFinite(duration) && Duration.greaterThan(duration, longestTimer)) made[name] = Duration.infinity
+  }
+  return made
+}
 
 // the URL a resume point's is held against: the session's own source's, when it has one (a
 // `gatewayUrl` source's scheme is known only once asked, and plaintext is taken there: its
@@ -518,7 +532,7 @@ const resolveWith = (options: SessionOptions, resume: ResumePoint | undefined): 
     largeThreshold: options.largeThreshold ?? 50,
     presence: options.presence,
     properties: options.properties ?? { os: process.platform, browser: "effect-discord-gateway", device: "effect-discord-gateway" },
-    timeouts: withDefaults(defaultTimeouts, options.timeouts),
+    timeouts: asTimers(withDefaults(defaultTimeouts, options.timeouts)),
     backoff: withDefaults(Backoff.defaults, options.backoff),
     resume,
     bufferSize: options.bufferSize ?? defaultBufferSize,

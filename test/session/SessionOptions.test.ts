@@ -471,6 +471,22 @@ describe("SessionOptions: infinite timeouts", () => {
       expect(yield* session.state).toMatchObject({ _tag: "ConnectingHttp" })
     }).pipe(Effect.provide(TestLayer)))
 
+  // one of 30 days ended the connection under a TestClock, and never in production, where Effect's
+  // live Clock never ends a sleep that long (effectuser1)
+  it.scoped("a timeout over 24.8 days (the longest one timer waits) is none, under a TestClock too", () =>
+    Effect.gen(function*() {
+      const longer = { connect: "25 days", hello: "30 days", ready: Duration.days(365), members: "24 days" } as const
+      expect(Either.getOrThrow(SessionOptions.resolve(options({ timeouts: longer }))).timeouts)
+        .toEqual({ connect: Duration.infinity, hello: Duration.infinity, ready: Duration.infinity, members: "24 days" })
+      const gateway = yield* MemoryTransport.MemoryGateway
+      const session = yield* Session.make(options({ timeouts: longer }))
+      const peer = yield* gateway.accept
+      // no Hello comes
+      yield* TestClock.adjust("31 days")
+      expect(yield* peer.isOpen).toBe(true)
+      expect((yield* session.snapshot).reconnects).toBe(0)
+    }).pipe(Effect.provide(TestLayer)))
+
   it.scoped("Hello, READY and a member request's chunks are waited for as long as they take", () =>
     Effect.gen(function*() {
       const gateway = yield* MemoryTransport.MemoryGateway
