@@ -102,7 +102,10 @@ export interface Fleet<E extends GatewayEvent = GatewayEvent> {
   /**
    * Op 3 on every shard that has started and not ended (one stopped through `shard(id)`, or
    * ending meanwhile, is left out); those that start later identify with it (or, resuming, get it
-   * as op 3 once their Resume is answered, unless their point says they show it already). Given up on (the caller interrupted), it is forgotten where it had not gone out.
+   * as op 3 once their Resume is answered, unless their point says they show it already). Given
+   * up on (the caller interrupted) before it went out to every shard, it is taken back: no newer
+   * update made since, each shard it was sent to is sent the presence then latest (Discord's
+   * default where the fleet had none), unless that went out to it last or is on its way.
    */
   readonly updatePresence: (presence: Commands.Presence) => Effect.Effect<void, Commands.InvalidCommand>
   /** Op 4 on the guild's shard. */
