@@ -47,7 +47,8 @@ export interface Outage {
    */
   readonly lasted: Effect.Effect<void>
   /**
-   * Op 9 ended the last `invalidatedInARow` connections before they were stable: the next attempt
+   * Op 9, or a close that ends the session, ended the last `invalidatedInARow` connections' sessions
+   * before they were stable: the next attempt
    * waits `waitMillis` past the backoff (`HeldBack`), to spare the day's session starts.
    */
   readonly heldBack: (invalidatedInARow: number, waitMillis: number) => Effect.Effect<void>

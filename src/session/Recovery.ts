@@ -5,7 +5,7 @@
  *
  * @since 0.1.0
  */
-import { CloseCode } from "../protocol/CloseCode.ts"
+import { classify, CloseCode } from "../protocol/CloseCode.ts"
 import type { Outcome } from "./Connection.ts"
 import type { Memory, Mode } from "./Protocol.ts"
 import type { Reason } from "./SessionState.ts"
@@ -43,9 +43,10 @@ export interface Recovery {
   readonly invalidatedEarly: boolean
   /**
    * How many connections op 9 so ended in a row (see {@link holdBack}), an Identify answered by a
-   * protocol error (a dispatch before READY) counted as one, counted over those between them that
-   * say nothing of it: one that never sent its Identify or Resume (a drop before Hello), a Resume
-   * op 9 refused. A stable connection, or another end, starts it over.
+   * protocol error (a dispatch before READY) and a close that ends the session (4003, 4005, 4007,
+   * 4009) as early counted as one, counted over those between them that say nothing of it: one
+   * that never sent its Identify or Resume (a drop before Hello), a Resume op 9 refused. A stable
+   * connection, or another end, starts it over.
    */
   readonly invalidatedInARow: number
   /** Where the session was when a message over `maxMessageBytes` last ended a connection. */
@@ -115,6 +116,11 @@ export const after = (
   // read): a gateway that does it every time spends a start a backoff apart, as op 9 does
   const refusedAsProtocolError = mode === "identify" && outcome.authenticated && !outcome.ready && outcome.reason._tag === "DecodeFailed" &&
     outcome.reason.kind === "Protocol"
+  // a close that ends the session (4009, say) before it was stable, after an Identify or a RESUMED:
+  // the next connection identifies, as after an early op 9 (a gateway closing every session so
+  // once it is ready had one identify a backoff apart, all day)
+  const closedEarly = outcome.reason._tag === "Closed" && classify(outcome.reason.code) === "new-session" && !outcome.stable &&
+    (mode === "identify" ? outcome.authenticated : outcome.ready)
   return {
     failedResumes: answered ? 0 : recovery.failedResumes + (taken && !asksAgain(outcome.reason) ? 1 : 0),
     unreachedResumes: mode === "resume" && !outcome.authenticated ? recovery.unreachedResumes + 1 : 0,
@@ -122,7 +128,7 @@ export const after = (
       ? 0
       : recovery.askedAgainResumes + (taken && asksAgain(outcome.reason) ? 1 : 0),
     invalidatedEarly,
-    invalidatedInARow: invalidatedEarly || refusedAsProtocolError
+    invalidatedInARow: invalidatedEarly || refusedAsProtocolError || closedEarly
       ? recovery.invalidatedInARow + 1
       : !outcome.authenticated || (outcome.reason._tag === "InvalidSession" && !outcome.stable)
       ? recovery.invalidatedInARow

@@ -31,10 +31,11 @@ export type Reason = Data.TaggedEnum<{
    */
   IdentifyBudget: { readonly next?: { readonly kind: "Refill" | "SpreadTurn"; readonly at: number } | undefined }
   /**
-   * Op 9 ended its last `invalidatedInARow` connections before they were stable (three or more):
-   * its next attempt waits past the backoff, up to an hour, to spare the day's session starts, and
-   * begins at `until` (epoch ms of the `Clock`). The op 9 that ended the last connection is the
-   * transition before this one.
+   * Op 9, or a close that ends the session (4003, 4005, 4007, 4009), ended the sessions of its last
+   * `invalidatedInARow` connections before they were stable (three or more): its next attempt
+   * waits past the backoff, up to an hour, to spare the day's session starts, and begins at `until`
+   * (epoch ms of the `Clock`). The op 9 or close that ended the last connection is the transition
+   * before this one.
    */
   HeldBack: { readonly until: number; readonly invalidatedInARow: number }
   /** Its fleet stopped (closed, disconnected, or ended by another shard's fatal close) before starting it. */
@@ -161,8 +162,8 @@ export const describeReason = (reason: Reason): string =>
         : next.kind === "Refill"
         ? `identify budget used up: refill at ${timeOfDay(next.at)}`
         : `identify budget low: next turn at ${timeOfDay(next.at)}`,
-    // (as short: 47 columns, 50 at a thousand op 9s in a row)
-    HeldBack: ({ invalidatedInARow, until }) => `held back (${invalidatedInARow} op 9s in a row) until ${timeOfDay(until)}`,
+    // (as short: 44 columns, 47 at a thousand in a row)
+    HeldBack: ({ invalidatedInARow, until }) => `held back (${invalidatedInARow} invalidated) until ${timeOfDay(until)}`,
     NotStarted: () => "not started (its fleet stopped first)",
     Opened: () => "socket open",
     Hello: ({ interval }) => `hello (heartbeat every ${interval} ms)`,

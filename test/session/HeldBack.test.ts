@@ -1,7 +1,8 @@
 /**
- * The op 9 hold-back in the session's state: after three connections in a row that op 9 ended
- * before they were stable, the session is `Disconnected`, reason `HeldBack`, until its next attempt
- * (it showed the op 9 for up to an hour); the outage count and the reconnects still name the op 9.
+ * The hold-back in the session's state: after three connections in a row whose sessions op 9, or a
+ * close that ends the session, ended before they were stable, the session is `Disconnected`, reason
+ * `HeldBack`, until its next attempt (it showed the op 9 for up to an hour); the outage count and
+ * the reconnects still name the op 9.
  */
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
@@ -14,7 +15,7 @@ import * as TestClock from "effect/TestClock"
 import * as SessionMetrics from "../../src/session/SessionMetrics.ts"
 import { describeReason, Reason, type Transition } from "../../src/session/SessionState.ts"
 import { captured } from "../logLines.ts"
-import { acceptAndHello, options, Session, settle, TestLayer } from "./harness.ts"
+import { acceptAndHello, options, ready, Session, settle, TestLayer } from "./harness.ts"
 
 // the hold-back's spread (0.5 to 1) at 0.75: twice the backoff's longest (60 s) and doubling, so
 // 90 s after the third op 9 in a row, 3 min after the fourth, 6 min after the fifth
@@ -37,9 +38,9 @@ const refusedEveryIdentify = Effect.gen(function*() {
 })
 
 describe("HeldBack", () => {
-  it("says how many op 9s in a row and when the next attempt begins, within a status row's 51 columns", () => {
+  it("says how many sessions were invalidated in a row and when the next attempt begins, within a status row's 51 columns", () => {
     const until = Date.UTC(2026, 11, 5, 14, 3, 22)
-    expect(describeReason(Reason.HeldBack({ until, invalidatedInARow: 3 }))).toBe("held back (3 op 9s in a row) until 14:03:22 UTC")
+    expect(describeReason(Reason.HeldBack({ until, invalidatedInARow: 3 }))).toBe("held back (3 invalidated) until 14:03:22 UTC")
     // a month of op 9s, an hour apart, still fits
     expect(describeReason(Reason.HeldBack({ until, invalidatedInARow: 1000 })).length).toBeLessThanOrEqual(51)
   })
@@ -78,7 +79,7 @@ describe("HeldBack", () => {
       const { seen } = yield* refusedEveryIdentify
       for (let minute = 0; minute < 20; minute++) yield* TestClock.adjust("1 minute")
       const heldBack = (n: number, wait: string) =>
-        `WARN op 9 ended the last ${n} connections before they were stable: the next waits ${wait} more, to spare the day's session starts`
+        `WARN op 9 or a close ended the sessions of the last ${n} connections before they were stable: the next waits ${wait} more, to spare the day's session starts`
       expect(lines.filter((line) => line.startsWith("WARN"))).toEqual([
         heldBack(3, "90 s"),
         heldBack(4, "3 min"),
@@ -93,6 +94,50 @@ describe("HeldBack", () => {
       expect((yield* reconnectsFor("HeldBack")).count).toBe(heldBefore.count)
     }).pipe(Effect.provide(layer), Effect.withRandom(sameDraws), Effect.provide(TestLayer))
   }, 60_000)
+
+  // a gateway that closes every session right after READY with a code that ends it (4009, say)
+  // had the session identify a backoff apart for ever, about 2,000 session starts a day, where the
+  // same loop made with op 9 was held back (protofuzz1)
+  for (const code of [4009, 4007, 4003] as const) {
+    it.scoped(`a close with ${code} right after every READY is held back as an early op 9 is: Identifies spaced 90 s, 3, 6, 12 min past the third`, () =>
+      Effect.gen(function*() {
+        const session = yield* Session.make(options({ timeouts: { hello: "1 hour" } }))
+        const seen: Array<Transition> = []
+        yield* Effect.forkScoped(Stream.runForEach(session.transitions, (transition) => Effect.sync(() => void seen.push(transition))))
+        const identifiedAt: Array<number> = []
+        yield* Effect.forkScoped(Effect.forever(Effect.gen(function*() {
+          const { first, peer } = yield* acceptAndHello(3_600_000)
+          if (first.op === 2) identifiedAt.push(yield* TestClock.currentTimeMillis)
+          yield* peer.sendJson(ready(1, `session-${identifiedAt.length}`))
+          yield* peer.close(code)
+        })))
+        yield* settle
+        for (let minute = 0; minute < 30; minute++) yield* TestClock.adjust("1 minute")
+        // the backoff (1 s, 2 s) between the first three, then the hold-back past the third, fourth...
+        expect(identifiedAt.length).toBeLessThanOrEqual(7)
+        const held = seen.filter((transition) => transition.reason._tag === "HeldBack").map((transition) => transition.reason)
+        expect(held.slice(0, 3).map((reason) => reason._tag === "HeldBack" && reason.invalidatedInARow)).toEqual([3, 4, 5])
+        expect(identifiedAt[3]! - identifiedAt[2]!).toBeGreaterThanOrEqual(90_000)
+      }).pipe(Effect.withRandom(sameDraws), Effect.provide(TestLayer)), 60_000)
+  }
+
+  it.scoped("a connection that was stable before its close starts the count over: a close with 4009 two minutes after READY (stable at 60 s) holds nothing back", () =>
+    Effect.gen(function*() {
+      const session = yield* Session.make(options({ timeouts: { hello: "1 hour" } }))
+      const seen: Array<Transition> = []
+      yield* Effect.forkScoped(Stream.runForEach(session.transitions, (transition) => Effect.sync(() => void seen.push(transition))))
+      yield* Effect.forkScoped(Effect.forever(Effect.gen(function*() {
+        const { peer } = yield* acceptAndHello(3_600_000)
+        yield* peer.autoAck(true)
+        yield* peer.sendJson(ready())
+        yield* TestClock.sleep("2 minutes")
+        yield* peer.close(4009)
+      })))
+      yield* settle
+      for (let minute = 0; minute < 30; minute++) yield* TestClock.adjust("1 minute")
+      expect(seen.filter((transition) => transition.reason._tag === "HeldBack")).toEqual([])
+      expect(seen.filter((transition) => transition.reason._tag === "Ready").length).toBeGreaterThanOrEqual(10)
+    }).pipe(Effect.withRandom(sameDraws), Effect.provide(TestLayer)), 60_000)
 
   it.scoped("a disconnect while held back ends the wait at once: the last transition says Disconnect", () =>
     Effect.gen(function*() {

@@ -42,6 +42,30 @@ describe("Recovery", () => {
     expect(Recovery.holdBack(repeat(3, readyThenInvalid), minute)).toBe(2 * minute)
   })
 
+  // a gateway closing every session with 4009 once it was ready had it identify a backoff apart,
+  // all day (protofuzz1)
+  it("counts a close that ends the session, after an Identify or a RESUMED, before the connection was stable, as an early op 9", () => {
+    const minute = 60_000
+    const closedWith = (code: number) => Reason.Closed({ code, description: "", detail: "" })
+    const after = (mode: "identify" | "resume", fields: Partial<Parameters<typeof Recovery.after>[2]>) => (recovery: Recovery.Recovery) =>
+      Recovery.after(recovery, mode, outcome(fields), here)
+    for (const code of [4003, 4005, 4007, 4009]) {
+      expect(Recovery.holdBack(repeat(3, after("identify", { reason: closedWith(code), ready: true })), minute)).toBe(2 * minute)
+      // an Identify sent and not answered yet
+      expect(Recovery.holdBack(repeat(3, after("identify", { reason: closedWith(code) })), minute)).toBe(2 * minute)
+      expect(Recovery.holdBack(repeat(3, after("resume", { reason: closedWith(code), ready: true })), minute)).toBe(2 * minute)
+    }
+    // not: a Resume refused so (the next identifies once), a connection that lasted, an Identify not
+    // sent, a close that resumes or a lost connection
+    expect(Recovery.holdBack(repeat(5, after("resume", { reason: closedWith(4009) })), minute)).toBe(0)
+    expect(Recovery.holdBack(repeat(5, after("identify", { reason: closedWith(4009), ready: true, stable: true })), minute)).toBe(0)
+    expect(Recovery.holdBack(repeat(5, after("identify", { reason: closedWith(4009), authenticated: false })), minute)).toBe(0)
+    for (const code of [1000, 4000, 4008, 4900, undefined]) {
+      const reason = Reason.Closed({ code, description: "", detail: "" })
+      expect(Recovery.holdBack(repeat(5, after("identify", { reason, ready: true })), minute)).toBe(0)
+    }
+  })
+
   it("gives a session up after three Resumes in a row that were sent and not answered, and only then", () => {
     const unanswered = (recovery: Recovery.Recovery) => Recovery.after(recovery, "resume", outcome(), here)
     expect(Recovery.giveUp(repeat(2, unanswered))).toBeUndefined()

@@ -32,12 +32,13 @@ export const shortConnections = "ended before they were stable (backoff.stableAf
 const waitInWords = (ms: number): string => ms >= 120_000 ? `${Math.round(ms / 60_000)} min` : `${Math.round(ms / 1000)} s`
 
 /**
- * What a line about a hold-back says of it: how many connections op 9 ended, and the wait.
+ * What a line about a hold-back says of it: how many connections' sessions op 9 or a close ended, and
+ * the wait.
  *
  * @since 0.1.0
  */
 export const heldBackLine = (invalidatedInARow: number, waitMillis: number): string =>
-  `op 9 ended the last ${invalidatedInARow} connections before they were stable: the next waits ${waitInWords(waitMillis)} more`
+  `op 9 or a close ended the sessions of the last ${invalidatedInARow} connections before they were stable: the next waits ${waitInWords(waitMillis)} more`
 
 /**
  * What a line about a lost gateway session says of its events: those after its last sequence
