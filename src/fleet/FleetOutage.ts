@@ -10,10 +10,11 @@
  * Info once the last of them got READY; and
  * shards that get ready and lose their connection before it was stable, over and over (5 short
  * connections in a row or more), as failing shards are, until their connections last. Shards held
- * back after sessions invalidated in a row (`HeldBack`) are told at 1, 2, 4, 8... of them held back, each
- * hold-back after that at Debug, until their connections last, and at Info once none is. Gateway
- * sessions lost (given up, or ended by the gateway) are told at Info when the number lost since
- * the fleet started reaches 1, 2, 4, 8...: an op 9 to a thousand shards is a dozen lines.
+ * back after sessions invalidated in a row (`HeldBack`) are told at 1, 2, 4, 8... of them held
+ * back, each hold-back after that at Debug, until their connections last, and at Info once none
+ * is. Gateway sessions lost (given up, or ended by the gateway) are told at Info when the number
+ * lost since the fleet started reaches 1, 2, 4, 8...: an op 9 to a thousand shards is a dozen
+ * lines.
  *
  * @since 0.1.0
  */

@@ -47,9 +47,9 @@ export interface Outage {
    */
   readonly lasted: Effect.Effect<void>
   /**
-   * Op 9, or a close that ends the session, ended the last `invalidatedInARow` connections' sessions
-   * before they were stable: the next attempt
-   * waits `waitMillis` past the backoff (`HeldBack`), to spare the day's session starts.
+   * Op 9, or a close that ends the session, ended the sessions of the last `invalidatedInARow`
+   * connections before they were stable: the next attempt waits `waitMillis` past the backoff
+   * (`HeldBack`), to spare the day's session starts.
    */
   readonly heldBack: (invalidatedInARow: number, waitMillis: number) => Effect.Effect<void>
   /**

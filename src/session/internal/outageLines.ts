@@ -32,8 +32,8 @@ export const shortConnections = "ended before they were stable (backoff.stableAf
 const waitInWords = (ms: number): string => ms >= 120_000 ? `${Math.round(ms / 60_000)} min` : `${Math.round(ms / 1000)} s`
 
 /**
- * What a line about a hold-back says of it: how many connections' sessions op 9 or a close ended, and
- * the wait.
+ * What a line about a hold-back says of it: of how many connections op 9 or a close ended the
+ * sessions, and the wait.
  *
  * @since 0.1.0
  */
