@@ -104,8 +104,9 @@ export interface Fleet<E extends GatewayEvent = GatewayEvent> {
    * ending meanwhile, is left out); those that start later identify with it (or, resuming, get it
    * as op 3 once their Resume is answered, unless their point says they show it already). Given
    * up on (the caller interrupted) before it went out to every shard, it is taken back: no newer
-   * update made since, each shard it was sent to is sent the presence then latest (Discord's
-   * default where the fleet had none), unless that went out to it last or is on its way.
+   * update made since, each shard it went out to is sent the presence then latest (Discord's
+   * default where the fleet had none), unless that went out to it last or is on its way; one it
+   * never went out to is sent nothing.
    */
   readonly updatePresence: (presence: Commands.Presence) => Effect.Effect<void, Commands.InvalidCommand>
   /** Op 4 on the guild's shard. */

@@ -14,6 +14,7 @@ import type * as Scope from "effect/Scope"
 import * as Withdrawable from "../internal/withdrawable.ts"
 import * as Commands from "../protocol/Commands.ts"
 import type * as Session from "../session/Session.ts"
+import { presenceWatch } from "../session/SessionCommands.ts"
 import * as SessionMetrics from "../session/SessionMetrics.ts"
 
 /**
@@ -41,7 +42,8 @@ export interface FleetPresence {
    * before any session was made with it, it is as if it had never been made: no newer update being
    * made since, each running shard it was sent to (a running one, or one that started meanwhile and
    * missed it) is sent the presence latest again, unless that went out to it last or is on its way
-   * to it. `running` lists every started shard whose session has not ended.
+   * to it, or the send was withdrawn unsent (the shard shows what it showed). `running` lists every
+   * started shard whose session has not ended.
    */
   readonly update: (
     presence: Commands.Presence,
@@ -66,16 +68,40 @@ class ShardPresence {
   constructor(public shown: Commands.Presence | undefined | typeof unknown, public aimed: Update) {}
 
   /**
-   * A send of `update` to it ended: gone out, or, given up on, perhaps gone out (its write may have
-   * ended first). One older than what it shows changes nothing: a session's newer update overtakes
-   * an older one waiting for the presence limit, and both sends end, the older's perhaps last.
+   * A send of `update` to it ended: gone out; given up on and `withdrawn` (never written: it shows
+   * what it showed); or, given up on while its frame was written, perhaps gone out, until `wrote`
+   * says so. One older than what it shows changes nothing: a session's newer update overtakes an
+   * older one waiting for the presence limit, and both sends end, the older's perhaps last.
    */
-  ended(update: Update, exit: Exit.Exit<unknown, unknown>): void {
-    if (update.order < this.shownBy) return
+  ended(update: Update, exit: Exit.Exit<unknown, unknown>, withdrawn: boolean): void {
+    if (update.order < this.shownBy || (Exit.isFailure(exit) && withdrawn)) return
     this.shown = Exit.isSuccess(exit) ? update.value : unknown
     this.shownBy = update.order
   }
+
+  /** `update`'s frame was written (also after its caller gave up). */
+  wrote(update: Update): void {
+    if (update.order < this.shownBy) return
+    this.shown = update.value
+    this.shownBy = update.order
+  }
 }
+
+// `send` (a session's `updatePresence` of `update`'s presence), the shard told what became of its
+// frame, which the send's exit does not say once given up on: an update withdrawn unsent was taken
+// for one perhaps gone out, and the take-back then sent the presence latest (Discord's default where
+// the fleet had none, over what a resumed session showed)
+const watched = <E>(shard: ShardPresence, update: Update, send: Effect.Effect<void, E>): Effect.Effect<void, E> =>
+  Effect.suspend(() => {
+    let withdrawn = false
+    const watch = {
+      written: () => shard.wrote(update),
+      withdrawn: () => {
+        withdrawn = true
+      }
+    }
+    return Effect.onExit(Effect.locally(send, presenceWatch, watch), (exit) => Effect.sync(() => shard.ended(update, exit, withdrawn)))
+  })
 
 /**
  * The presence of a fleet that starts with `initial`.
@@ -98,7 +124,7 @@ export const make = (initial: Commands.Presence | undefined): FleetPresence => {
         if (shard.aimed !== update) return Effect.void
         // the fleet's own send, not the program's command: not counted as one
         const own = Effect.locally(session.updatePresence(presence), SessionMetrics.fleetsOwn, true)
-        const sent = Effect.ignore(Effect.onExit(own, (exit) => Effect.sync(() => shard.ended(update, exit))))
+        const sent = Effect.ignore(watched(shard, update, own))
         // interruptible also when forked where interruption is off (a given-up update's exit)
         return shard.scope === undefined ? Effect.void : Effect.map(Effect.forkIn(Effect.interruptible(sent), shard.scope), (fiber) => {
           shard.sending = { update, fiber }
@@ -111,7 +137,8 @@ export const make = (initial: Commands.Presence | undefined): FleetPresence => {
 
   // `withdrawn` was given up on: its sends of the fleet's own are too, and, no newer update made
   // since (that one reaches every running shard), each running shard it was sent to is sent the
-  // presence now latest, unless that went out to it last
+  // presence now latest, unless that went out to it last (a send withdrawn unsent left what it
+  // showed as it was)
   const takeBack = (withdrawn: Update, running: ReadonlyArray<Session.Session>): Effect.Effect<void> =>
     Effect.forEach(running, (session) => {
       const shard = shards.get(session)
@@ -171,14 +198,11 @@ export const make = (initial: Commands.Presence | undefined): FleetPresence => {
               if (shard === undefined) return Effect.catchTag(session.updatePresence(presence), "SessionClosed", () => Effect.void)
               shard.aimed = update
               ;(shard.direct ??= new Set()).add(update)
-              return session.updatePresence(presence).pipe(
-                Effect.onExit((exit) =>
-                  Effect.sync(() => {
-                    shard.direct?.delete(update)
-                    if (shard.direct?.size === 0) shard.direct = undefined
-                    shard.ended(update, exit)
-                  })
-                ),
+              return watched(shard, update, session.updatePresence(presence)).pipe(
+                Effect.ensuring(Effect.sync(() => {
+                  shard.direct?.delete(update)
+                  if (shard.direct?.size === 0) shard.direct = undefined
+                })),
                 Effect.catchTag("SessionClosed", () => Effect.void)
               )
             },

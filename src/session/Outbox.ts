@@ -17,16 +17,18 @@ import * as Scope from "effect/Scope"
 import { Opcode } from "../protocol/Opcode.ts"
 
 /**
- * What a command's caller learns besides its wait ending: `onWritten` when the command was written,
- * `onWithdrawn` when it was given up on and never written. A caller that gives up while its
- * command is being written learns which once the write ends. Both are called synchronously, in the
- * order things happen. `superseded`, asked when a writer takes the command, says it need not go
+ * What a command's caller learns besides its wait ending: `onQueued` when the command was put on
+ * its lane, `onWritten` when it was written, `onWithdrawn` when, queued, it was given up on and
+ * never written (a caller that gives up before it was queued learns of none). A caller that gives
+ * up while its command is being written learns which once the write ends. They are called
+ * synchronously, in the order things happen. `superseded`, asked when a writer takes the command, says it need not go
  * out any more (it, or a newer presence, went out before it, or an Identify carried it): it is done
  * unwritten, its caller's wait ends as if it had been written, and neither callback is called.
  *
  * @since 0.1.0
  */
 export interface Watch {
+  readonly onQueued?: (() => void) | undefined
   readonly onWritten?: (() => void) | undefined
   readonly onWithdrawn?: (() => void) | undefined
   readonly superseded?: (() => boolean) | undefined
@@ -254,6 +256,7 @@ class Lanes implements Outbox {
       const lane = op === Opcode.PresenceUpdate ? this.presence : this.other
       const pending: Pending = { payload, sent, watch, writing: false }
       lane.waiting.push(pending)
+      watch?.onQueued?.()
       return Effect.as(Effect.zipRight(this.depth(), this.wake(lane)), { lane, pending })
     })
   }

@@ -8,6 +8,8 @@
  */
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as FiberRef from "effect/FiberRef"
+import { globalValue } from "effect/GlobalValue"
 import * as Random from "effect/Random"
 import { detached } from "../internal/detached.ts"
 import * as Withdrawable from "../internal/withdrawable.ts"
@@ -22,6 +24,33 @@ import * as ResumePoint from "./ResumePoint.ts"
 import { SessionClosed } from "./SessionError.ts"
 import type { SessionMetrics } from "./SessionMetrics.ts"
 import * as SessionOptions from "./SessionOptions.ts"
+
+/**
+ * What a fleet learns of a presence update it makes under {@link presenceWatch}: `written` once its
+ * frame was written, `withdrawn` once it is known that it never will be (its caller gave up before
+ * it was queued, or while it waited). Given up on while its frame was being written, it is told
+ * which once the write ended.
+ *
+ * @internal
+ * @since 0.1.0
+ */
+export interface PresenceWatch {
+  readonly written: () => void
+  readonly withdrawn: () => void
+}
+
+/**
+ * Set (`Effect.locally`) around a fleet's `updatePresence` calls: what the update's frame became,
+ * which the call's exit does not say (one given up on may have gone out), so the fleet knows what
+ * its shard shows.
+ *
+ * @internal
+ * @since 0.1.0
+ */
+export const presenceWatch: FiberRef.FiberRef<PresenceWatch | undefined> = globalValue(
+  Symbol.for("effect-discord-gateway/SessionCommands/presenceWatch"),
+  () => FiberRef.unsafeMake<PresenceWatch | undefined>(undefined)
+)
 
 /**
  * The commands of a session.
@@ -243,24 +272,42 @@ export const make = ({ endedWith, members, metrics, options, outbox, resuming }:
       // kept as checked: a copy, which the caller's later changes to its object do not reach
       counted("PresenceUpdate", Effect.flatMap(Commands.presenceChecked(given, options.encoding), ({ command, payload, presence }) =>
         Effect.flatMap(withPresence(identifying.latest(), presence), (next) =>
-          Effect.uninterruptibleMask((restore) => {
-            const update = identifying.add(next)
-            // given up before it went out, it is as if it had never been made (also given up before
-            // it was queued: the next Identify carried it); older than one an Identify carried
-            // (made while no connection was ready), it would show an older presence after the new
-            // session's, and it does not go out
-            return Effect.onInterrupt(
-              restore(submitCommand(command, payload, {
-                onWritten: () => {
-                  identifying.wentOut(update)
-                  shown = next.presence
-                },
-                onWithdrawn: () => identifying.withdraw(update),
-                superseded: () => identifying.superseded(update)
-              })),
-              () => Effect.sync(() => identifying.withdraw(update))
-            )
-          })))),
+          Effect.flatMap(FiberRef.get(presenceWatch), (watch) =>
+            Effect.uninterruptibleMask((restore) => {
+              const update = identifying.add(next)
+              // whether the outbox took it, and whether it told what became of it
+              let queued = false
+              let told = false
+              // given up before it went out, it is as if it had never been made (also given up before
+              // it was queued: the next Identify carried it); older than one an Identify carried
+              // (made while no connection was ready), it would show an older presence after the new
+              // session's, and it does not go out
+              return Effect.onInterrupt(
+                restore(submitCommand(command, payload, {
+                  onQueued: () => {
+                    queued = true
+                  },
+                  onWritten: () => {
+                    told = true
+                    identifying.wentOut(update)
+                    shown = next.presence
+                    watch?.written()
+                  },
+                  onWithdrawn: () => {
+                    told = true
+                    identifying.withdraw(update)
+                    watch?.withdrawn()
+                  },
+                  superseded: () => identifying.superseded(update)
+                })),
+                () =>
+                  Effect.sync(() => {
+                    identifying.withdraw(update)
+                    // not queued: never written; queued and being written, the outbox tells which
+                    if (!queued && !told) watch?.withdrawn()
+                  })
+              )
+            }))))),
     updateVoiceState: (voice) =>
       counted("VoiceStateUpdate", Effect.flatMap(Commands.built("VoiceStateUpdate", () => Commands.voiceStateUpdate(voice)), submit)),
     requestSoundboardSounds: (guildIds) => counted("RequestSoundboardSounds", submit(Commands.requestSoundboardSounds(guildIds))),

@@ -412,9 +412,10 @@ describe("Fleet", () => {
       yield* advance(100)
       expect((yield* Effect.flip(Fiber.join(gaveUp)))._tag).toBe("TimeoutException")
       yield* advance(5_000 * 2)
-      // shard 1, running, is sent the default back (its send given up on may have gone out), which
-      // its Identify carries: as none shows
-      expect(served.identifies.map(({ presence, shard }) => [shard, presence])).toEqual([[0, undefined], [1, Commands.defaultPresence], [2, undefined]])
+      // shard 1, running, waited to identify: its send, given up on, was withdrawn unsent, so
+      // nothing is sent back to it and its Identify carries no presence (it was sent the default
+      // back, the send taken for one that may have gone out, which its Identify then carried)
+      expect(served.identifies.map(({ presence, shard }) => [shard, presence])).toEqual([[0, undefined], [1, undefined], [2, undefined]])
       // shard 0's went out before the caller gave up: it is taken back to Discord's default, as the
       // fleet had no presence before (it stayed)
       expect([presencesSent(served, 0), presencesSent(served, 1), presencesSent(served, 2)]).toEqual([[idle, Commands.defaultPresence], [], []])

@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Stream from "effect/Stream"
 import * as Fleet from "../../src/fleet/Fleet.ts"
@@ -76,4 +77,27 @@ describe("a fleet's presence across a handoff", () => {
         expect((yield* Fiber.join(stopping)).map((point) => point.presence)).toEqual([shows, shows])
       }).pipe(Effect.provide(TestLayer)))
   }
+
+  // the update, given up on, never went out (withdrawn unsent), but was taken for one that may
+  // have: once RESUMED the fleet sent Discord's default (online, no activity) over the presence
+  // the gateway sessions showed (effectuser1)
+  it.scoped("restarted from its points without a presence, an update given up on before the Resumes were answered: no op 3, the points' presence stays shown", () =>
+    Effect.gen(function*() {
+      yield* configureLimiter(2)
+      // the first connections get no Hello: the update waits for answered ones
+      const served = yield* serve({ silent: (connection) => connection < 2 })
+      const fleet = yield* Fleet.make(options({ shardCount: 2, resume: pointsShowing(presence("idle")) }))
+      yield* Effect.forkScoped(Stream.runDrain(fleet.events))
+      yield* advance(1_000)
+      const updating = yield* Effect.fork(Effect.timeout(fleet.updatePresence(presence("dnd")), "1 second"))
+      yield* advance(2_000)
+      expect(Exit.isFailure(yield* Fiber.await(updating))).toBe(true)
+      // the Hello timeout, the backoff, then the Resumes
+      yield* advance(40_000)
+      expect(served.resumes).toHaveLength(2)
+      expect([0, 1].map((id) => (served.commands.get(id) ?? []).filter((payload) => payload.op === 3))).toEqual([[], []])
+      const stopping = yield* Effect.fork(fleet.disconnect("1 second"))
+      yield* advance(2_000, 100)
+      expect((yield* Fiber.join(stopping)).map((point) => point.presence)).toEqual([presence("idle"), presence("idle")])
+    }).pipe(Effect.provide(TestLayer)))
 })

@@ -31,6 +31,27 @@ const recordingWriter = (options: { readonly accept?: () => boolean } = {}) =>
   })
 
 describe("Outbox", () => {
+  it.scoped("tells a command's watch, in order, that it was queued, then written, or, given up on while it waited, withdrawn", () =>
+    Effect.gen(function*() {
+      const outbox = yield* Outbox.make(() => Effect.void)
+      const told: Array<string> = []
+      const watch = (name: string): Outbox.Watch => ({
+        onQueued: () => void told.push(`${name} queued`),
+        onWritten: () => void told.push(`${name} written`),
+        onWithdrawn: () => void told.push(`${name} withdrawn`)
+      })
+      // no writer yet: both wait
+      const first = yield* Effect.fork(outbox.submit(Opcode.VoiceStateUpdate, "a", watch("a")))
+      const second = yield* Effect.fork(outbox.submit(Opcode.VoiceStateUpdate, "b", watch("b")))
+      yield* settle
+      yield* Fiber.interrupt(second)
+      const { writer, written } = yield* recordingWriter()
+      yield* outbox.attach(writer)
+      yield* Fiber.join(first)
+      expect(written.map((w) => w.payload)).toEqual(["a"])
+      expect(told).toEqual(["a queued", "b queued", "b withdrawn", "a written"])
+    }))
+
   it.scoped("takes a send slot only when a command is there to go out, so an idle writer cannot burst past the limit", () =>
     Effect.gen(function*() {
       const outbox = yield* Outbox.make(() => Effect.void)
