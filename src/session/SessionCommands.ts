@@ -295,16 +295,21 @@ export const make = ({ endedWith, members, metrics, options, outbox, resuming }:
                   },
                   onWithdrawn: () => {
                     told = true
+                    const carried = identifying.superseded(update)
                     identifying.withdraw(update)
-                    watch?.withdrawn()
+                    if (!carried) watch?.withdrawn()
                   },
                   superseded: () => identifying.superseded(update)
                 })),
                 () =>
                   Effect.sync(() => {
+                    const carried = identifying.superseded(update)
                     identifying.withdraw(update)
-                    // not queued: never written; queued and being written, the outbox tells which
-                    if (!queued && !told) watch?.withdrawn()
+                    // not queued: never written; queued and being written, the outbox tells which.
+                    // One an Identify carried (or a newer one went out) is not told withdrawn: the
+                    // Identify may have gone out with it (one refused by the socket is carried by
+                    // the next), so the fleet takes it for one that may have gone out
+                    if (!queued && !told && !carried) watch?.withdrawn()
                   })
               )
             }))))),
