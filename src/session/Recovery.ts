@@ -45,8 +45,8 @@ export interface Recovery {
    * How many connections op 9 so ended in a row (see {@link holdBack}), an Identify answered by a
    * protocol error (a dispatch before READY) and a close that ends the session (4003, 4005, 4007,
    * 4009) as early counted as one, counted over those between them that say nothing of it: one
-   * that never sent its Identify or Resume (a drop before Hello), a Resume op 9 refused. A stable
-   * connection, or another end, starts it over.
+   * that never sent its Identify or Resume (a drop before Hello), a Resume op 9 or such a close
+   * refused. A stable connection, or another end, starts it over.
    */
   readonly invalidatedInARow: number
   /** Where the session was when a message over `maxMessageBytes` last ended a connection. */
@@ -119,8 +119,11 @@ export const after = (
   // a close that ends the session (4009, say) before it was stable, after an Identify or a RESUMED:
   // the next connection identifies, as after an early op 9 (a gateway closing every session so
   // once it is ready had one identify a backoff apart, all day)
-  const closedEarly = outcome.reason._tag === "Closed" && classify(outcome.reason.code) === "new-session" && !outcome.stable &&
-    (mode === "identify" ? outcome.authenticated : outcome.ready)
+  const endsSession = outcome.reason._tag === "Closed" && classify(outcome.reason.code) === "new-session"
+  const closedEarly = endsSession && !outcome.stable && (mode === "identify" ? outcome.authenticated : outcome.ready)
+  // a Resume refused so says nothing of it, as one op 9 refused (the count went back to 0: a gateway
+  // invalidating each session early and refusing each Resume with 4009 was never held back)
+  const resumeRefused = endsSession && mode === "resume" && !outcome.ready
   return {
     failedResumes: answered ? 0 : recovery.failedResumes + (taken && !asksAgain(outcome.reason) ? 1 : 0),
     unreachedResumes: mode === "resume" && !outcome.authenticated ? recovery.unreachedResumes + 1 : 0,
@@ -130,7 +133,7 @@ export const after = (
     invalidatedEarly,
     invalidatedInARow: invalidatedEarly || refusedAsProtocolError || closedEarly
       ? recovery.invalidatedInARow + 1
-      : !outcome.authenticated || (outcome.reason._tag === "InvalidSession" && !outcome.stable)
+      : !outcome.authenticated || (outcome.reason._tag === "InvalidSession" && !outcome.stable) || resumeRefused
       ? recovery.invalidatedInARow
       : 0,
     // a connection answered or replayed to since left that point behind (two READYs too large, days

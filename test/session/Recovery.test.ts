@@ -64,6 +64,16 @@ describe("Recovery", () => {
       const reason = Reason.Closed({ code, description: "", detail: "" })
       expect(Recovery.holdBack(repeat(5, after("identify", { reason, ready: true })), minute)).toBe(0)
     }
+    // a Resume refused so says nothing, as one refused with op 9: a gateway invalidating each
+    // session early (op 9 allowing a resume) and refusing each Resume with 4009 is held back (the
+    // refusal set the count back to 0) (rereview111)
+    const cycle = (refusal: ReturnType<typeof Reason.Closed> | ReturnType<typeof Reason.InvalidSession>) =>
+      repeat(4, (recovery) =>
+        after("resume", { reason: refusal })(after("identify", { reason: Reason.InvalidSession({ resumable: true }), ready: true })(recovery)))
+    expect(Recovery.holdBack(cycle(invalid), minute)).toBe(4 * minute)
+    expect(Recovery.holdBack(cycle(closedWith(4009)), minute)).toBe(4 * minute)
+    // and a stable connection after such refusals starts it over
+    expect(Recovery.holdBack(after("identify", { ready: true, stable: true })(cycle(closedWith(4009))), minute)).toBe(0)
   })
 
   it("gives a session up after three Resumes in a row that were sent and not answered, and only then", () => {
