@@ -22,9 +22,23 @@ export const durationOf = (input: unknown): Duration.Duration | undefined => {
   return Option.getOrUndefined(Duration.decodeUnknown(input))
 }
 
+// the longest one timer waits (Node's, which Effect's live Clock uses): a longer sleep never ends
+const longestTimer: Duration.Duration = Duration.millis(2 ** 31 - 1)
+
 // the longest sleep an option may ask for, a round figure below what Node's timers wait (2^31 - 1
 // ms, 24.8 days): Effect's sleeps use them, and a longer sleep never ends
 const longestSleep: Duration.Duration = Duration.days(24)
+
+/**
+ * A timeout as it is waited for: `Duration.infinity` (none) where it is longer than one timer
+ * waits, as it is in effect under the live Clock, so that a `TestClock` does not end it either.
+ *
+ * @since 0.1.0
+ */
+export const asTimeout = (input: Duration.DurationInput): Duration.DurationInput => {
+  const duration = Duration.decode(input)
+  return Duration.isFinite(duration) && Duration.greaterThan(duration, longestTimer) ? Duration.infinity : input
+}
 
 /**
  * How a problem message names the longest sleep, after "a ... duration".

@@ -13,7 +13,7 @@ import * as ZstdNative from "../codec/ZstdNative.ts"
 import type { Encoding, EncodingName } from "../codec/Encoding.ts"
 import * as Etf from "../codec/Etf.ts"
 import * as Json from "../codec/Json.ts"
-import { durationOf, isSleepable, longestSleepText } from "../internal/duration.ts"
+import { asTimeout, durationOf, isSleepable, longestSleepText } from "../internal/duration.ts"
 import { kindOf } from "../internal/printable.ts"
 import { isRecord } from "../internal/record.ts"
 import * as SendLimiter from "../limits/SendLimiter.ts"
@@ -221,16 +221,11 @@ export const defaultGatewayInfoMaxAge: Duration.DurationInput = "1 hour"
 
 const defaultTimeouts: Timeouts = { connect: "15 seconds", hello: "20 seconds", ready: "30 seconds", members: "30 seconds" }
 
-// the longest one timer waits: Effect's live Clock never ends a longer sleep (Node's timers wait no
-// longer), so a timeout past it is none, and is made so, that a TestClock does not end it either
-// (one of 30 days ended the connection there, and never in production)
-const longestTimer = Duration.millis(2 ** 31 - 1)
+// each timeout as it is waited for: one past the longest timer is none (one of 30 days ended the
+// connection under a TestClock, and never in production)
 const asTimers = (timeouts: Timeouts): Timeouts => {
   const made = { ...timeouts }
-  for (const name of Object.keys(made) as Array<keyof Timeouts>) {
-    const duration = Duration.decode(made[name])
-    if (Duration.isFinite(duration) && Duration.greaterThan(duration, longestTimer)) made[name] = Duration.infinity
-  }
+  for (const name of Object.keys(made) as Array<keyof Timeouts>) made[name] = asTimeout(made[name])
   return made
 }
 
