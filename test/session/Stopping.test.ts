@@ -644,6 +644,24 @@ describe("stopping: what the gateway sends before it answers the close", () => {
       // the session let the connection go: its scope answered the close as the client closed it
       expect(yield* peer.closed).toMatchObject({ code: 4900, by: "client" })
     }).pipe(Effect.provide(TestLayer)))
+
+  it.scoped("a scope closed while the gateway never answers the close waits 1 s for it (disconnect's default is 5 s), resumable", () =>
+    Effect.gen(function*() {
+      const sessionScope = yield* Scope.make()
+      const { peer, session } = yield* Scope.extend(readySession({}, 60_000), sessionScope)
+      yield* peer.answersClose(false)
+      const closing = yield* Effect.fork(Scope.close(sessionScope, Exit.void))
+      yield* settle
+      yield* TestClock.adjust("999 millis")
+      yield* settle
+      expect(Option.isNone(yield* Fiber.poll(closing))).toBe(true)
+      yield* TestClock.adjust("1 millis")
+      yield* settle
+      expect(Option.isSome(yield* Fiber.poll(closing))).toBe(true)
+      expect((yield* session.state)._tag).toBe("Disconnected")
+      const { sequence, sessionId } = yield* session.snapshot
+      expect([sessionId !== undefined, sequence]).toEqual([true, 1])
+    }).pipe(Effect.provide(TestLayer)))
 })
 
 describe("stopping: the gateway ends the gateway session meanwhile", () => {
