@@ -4,6 +4,8 @@
  *
  * @since 0.1.0
  */
+import * as Duration from "effect/Duration"
+import * as Redacted from "effect/Redacted"
 
 // C0, DEL and C1; the bidi embeddings, overrides and isolates; the line and paragraph separators
 const controlCharacters = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069\u2028\u2029]/g
@@ -75,11 +77,28 @@ export const notShown = (text: string): string => `a value of ${text.length} ${t
 export const kindOf = (value: unknown): string =>
   value === null || value === undefined
     ? String(value)
-    : Array.isArray(value)
-    ? "an array"
     : typeof value === "object"
-    ? "an object"
+    ? objectKind(value)
     : `a ${typeof value}`
+
+/**
+ * What kind of object `value` is, told without its content: `"an array"`, `"a Map"`, `"a Date"`,
+ * `"a Duration"`, `"a Redacted"`, else `"an object"` (also where asking throws: a proxy's trap).
+ *
+ * @since 0.1.0
+ */
+export const objectKind = (value: object): string => {
+  try {
+    if (Array.isArray(value)) return "an array"
+    const tag = Object.prototype.toString.call(value).slice(8, -1)
+    if (tag !== "Object") return `${/^[AEIOU]/.test(tag) ? "an" : "a"} ${tag}`
+    if (Duration.isDuration(value)) return "a Duration"
+    if (Redacted.isRedacted(value)) return "a Redacted"
+  } catch {
+    // told as any object
+  }
+  return "an object"
+}
 
 /**
  * What a thrown value says, on one line and at most 100 characters: an `Error`'s message, else

@@ -22,3 +22,47 @@ export const isPlainObject = (value: object): boolean => {
   const prototype: unknown = Object.getPrototypeOf(value)
   return prototype === null || Object.getPrototypeOf(prototype) === null
 }
+
+// a class's prototype, or some realm's `Object.prototype`: its own keys are methods, no options
+const isClassPrototype = (value: object): boolean => Object.hasOwn(value, "constructor")
+
+/**
+ * Whether `value` can be a map of options: an object whose properties are its entries, as a plain
+ * object, a class's instance or a program's defaults under `Object.create` are; not a `Map`, a
+ * `Date` or another of JavaScript's kinds, nor an Effect data type (a `Duration`, a `Redacted`),
+ * whose entries are no properties (read as a map, each was a map of no options). Never throws: an
+ * object whose proxy's trap throws is taken for a map, which reading then tells.
+ *
+ * @since 0.1.0
+ */
+export const isOptionsMap = (value: unknown): value is Readonly<Record<string, unknown>> =>
+  isRecord(value) && !isOtherKind(value)
+
+// whether `value` is known to be an object of another kind than a map
+const isOtherKind = (value: object): boolean => {
+  try {
+    if (Object.prototype.toString.call(value) !== "[object Object]") return true
+    for (let prototype = Object.getPrototypeOf(value); prototype !== null; prototype = Object.getPrototypeOf(prototype)) {
+      if (isClassPrototype(prototype)) return false
+      // an Effect data type's prototype: its type id and its `Equal` and `Hash` are symbols
+      if (Object.getOwnPropertySymbols(prototype).length > 0) return true
+    }
+    return false
+  } catch {
+    return false
+  }
+}
+
+/**
+ * The keys `value` holds an option at: its own enumerable ones and those of the defaults it
+ * inherits from under `Object.create`, up to a class's prototype (whose keys are methods).
+ *
+ * @since 0.1.0
+ */
+export const optionKeysOf = (value: object): ReadonlyArray<string> => {
+  const keys = new Set(Object.keys(value))
+  for (let prototype = Object.getPrototypeOf(value); prototype !== null && !isClassPrototype(prototype); prototype = Object.getPrototypeOf(prototype)) {
+    for (const key of Object.keys(prototype)) keys.add(key)
+  }
+  return [...keys]
+}

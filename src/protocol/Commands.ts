@@ -11,7 +11,7 @@ import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import type { Encoding } from "../codec/Encoding.ts"
 import * as Json from "../codec/Json.ts"
-import { clipped, printable, thrownText } from "../internal/printable.ts"
+import { clipped, kindOf, printable, thrownText } from "../internal/printable.ts"
 import { isRecord } from "../internal/record.ts"
 import { quotesToken, withoutToken } from "../internal/secret.ts"
 import * as Intents from "./Intents.ts"
@@ -837,7 +837,11 @@ export const resumeFits = (
 }
 
 const encodeValid = (valid: Command, encoding: Encoding): Either.Either<string | Uint8Array, InvalidCommand> => {
-  const payload = encoding.encode({ op: opcode(valid), d: data(valid) })
+  const payload: unknown = encoding.encode({ op: opcode(valid), d: data(valid) })
+  // a program's own Encoding that gives no frame cannot work: a defect (at make, the options' fault)
+  if (typeof payload !== "string" && !(payload instanceof Uint8Array)) {
+    throw new TypeError(`the encoding's encode gave ${kindOf(payload)}, not a string or a Uint8Array`)
+  }
   const bytes = typeof payload === "string" ? utf8Length(payload) : payload.byteLength
   return bytes <= maxPayloadBytes
     ? Either.right(payload)

@@ -968,8 +968,10 @@ export const layerConfig = (
 /**
  * The token, redacted: a convenience for programs that build options from a plain string. It
  * drops what a token is often copied with: surrounding whitespace (a file's newline) and a leading
- * `Bot ` (the REST header's).
+ * `Bot ` (the REST header's). A value that is no string (an unset variable, from JavaScript) makes
+ * an empty token, which `make` refuses, naming the token.
  *
  * @since 0.1.0
  */
-export const token = (value: string): Redacted.Redacted<string> => Redacted.make(value.trim().replace(/^Bot(?:\s+|$)/i, ""))
+export const token = (value: string): Redacted.Redacted<string> =>
+  Redacted.make(typeof value === "string" ? value.trim().replace(/^Bot(?:\s+|$)/i, "") : "")

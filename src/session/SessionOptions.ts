@@ -14,8 +14,8 @@ import type { Encoding, EncodingName } from "../codec/Encoding.ts"
 import * as Etf from "../codec/Etf.ts"
 import * as Json from "../codec/Json.ts"
 import { asTimeout, durationOf, isSleepable, longestSleepText } from "../internal/duration.ts"
-import { kindOf } from "../internal/printable.ts"
-import { isRecord } from "../internal/record.ts"
+import { kindOf, thrownText } from "../internal/printable.ts"
+import { isOptionsMap, isRecord } from "../internal/record.ts"
 import * as SendLimiter from "../limits/SendLimiter.ts"
 import * as Commands from "../protocol/Commands.ts"
 import { type EventName, isTypeName } from "../protocol/Event.ts"
@@ -372,7 +372,7 @@ const unknownOptions = (options: SessionOptions): Array<OptionProblem> => {
   const keys = unknownKeys(options, optionLists.session)
   for (const [name, known] of Object.entries(optionLists.nested)) {
     const value: unknown = options[name as keyof typeof optionLists.nested]
-    if (isRecord(value)) keys.push(...unknownKeys(value, known, name))
+    if (isOptionsMap(value)) keys.push(...unknownKeys(value, known, name))
   }
   const isFleets = ({ told }: UnknownKey) => (fleetKeys as ReadonlyArray<string>).includes(told)
   const fleets = keys.filter(isFleets).map(({ told }) => told)
@@ -397,7 +397,7 @@ const shapeProblems = (options: SessionOptions, resume: unknown): Array<OptionPr
   const found: Array<OptionProblem> = unknownOptions(options)
   for (const name of ["timeouts", "backoff", "properties"] as const) {
     const value: unknown = options[name]
-    if (value !== undefined && !isRecord(value)) found.push(mustBe(name, "an object", show(value)))
+    if (value !== undefined && !isOptionsMap(value)) found.push(mustBe(name, "an object", show(value)))
   }
   if (resume !== undefined) found.push(...resumePointShapeProblems(resume).map(ofResume))
   if (options.shard !== undefined && !isPair(options.shard)) found.push(mustBe("shard", "an [id, count] pair", show(options.shard)))
@@ -423,6 +423,15 @@ const shapeProblems = (options: SessionOptions, resume: unknown): Array<OptionPr
       typeof encoding["encode"] === "function")
   ) {
     found.push(mustBe("encoding", `"json", "etf" or an Encoding named "json" or "etf"`, show(encoding)))
+  } else if (isRecord(encoding)) {
+    // the optional members too: one of another kind passed, and the session died at the gateway's
+    // first message ("is not a function")
+    for (const member of ["decodedSize", "header"] as const) {
+      const value = encoding[member]
+      if (value !== undefined && typeof value !== "function") found.push(mustBe(`encoding.${member}`, "a function", show(value)))
+    }
+    const binaryOnly = encoding["binaryOnly"]
+    if (binaryOnly !== undefined && typeof binaryOnly !== "boolean") found.push(mustBe("encoding.binaryOnly", "a boolean", show(binaryOnly)))
   }
   // a URL given here was taken, and the session died at its first identify, quoting it
   const source: unknown = options.gatewayUrl
@@ -537,9 +546,19 @@ const resolveWith = (options: SessionOptions, resume: ResumePoint | undefined): 
     presenceLimit: SendLimiter.presenceUpdates
   }
   return Either.mapLeft(
-    Either.map(checkHandshakes(resolved), (identify) => presenceAsChecked(resolved, identify)),
-    (error) => handshakeRefused(error, options.token)
+    Either.map(handshakesOf(resolved), (identify) => presenceAsChecked(resolved, identify)),
+    (error) => error instanceof Commands.InvalidCommand ? handshakeRefused(error, options.token) : error
   )
+}
+
+// `checkHandshakes`, where a program's own Encoding that throws or gives no frame is the encoding
+// option's fault (it died at make, naming no option)
+const handshakesOf = (options: ResolvedOptions): Either.Either<Commands.Identify, Commands.InvalidCommand | InvalidOptions> => {
+  try {
+    return checkHandshakes(options)
+  } catch (thrown) {
+    return Either.left(invalidOptions([{ option: "encoding", problem: `encoding could not encode the Identify: ${thrownText(thrown)}` }], options.token))
+  }
 }
 
 // each problem of a refused Identify begins with the path of what its check refused (as

@@ -3255,8 +3255,9 @@ describe("Session: answers to a member request", () => {
         timeouts: { hello: Duration.seconds(5) },
         shard: [Config.succeed(0), undefined]
       })
-      for (const path of ["token", "encoding", "events", "timeouts.hello", "shard.1"]) {
-        expect(String(values)).toMatch(new RegExp(`${path.replace(".", "\\.")} must be a Config \\(Config.succeed for a fixed value\\), got (an object|undefined)($|[^ ])`, "m"))
+      const kinds = { token: "a Redacted", encoding: "an object", events: "a Set", "timeouts.hello": "a Duration", "shard.1": "undefined" }
+      for (const [path, kind] of Object.entries(kinds)) {
+        expect(String(values)).toMatch(new RegExp(`${path.replace(".", "\\.")} must be a Config \\(Config.succeed for a fixed value\\), got ${kind}($|[^ ])`, "m"))
       }
       expect(String(values)).not.toContain(secret)
       // a plain object of another realm is a map of options still

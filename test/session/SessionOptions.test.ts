@@ -5,6 +5,7 @@ import * as Either from "effect/Either"
 import * as Fiber from "effect/Fiber"
 import * as Redacted from "effect/Redacted"
 import * as TestClock from "effect/TestClock"
+import * as Json from "../../src/codec/Json.ts"
 import * as Intents from "../../src/protocol/Intents.ts"
 import { identifyCommand, withPresence } from "../../src/session/internal/identify.ts"
 import type { OptionProblem } from "../../src/session/SessionError.ts"
@@ -310,6 +311,61 @@ describe("SessionOptions.resolve", () => {
     // one given as undefined is as if left out, and a key of no plain name is quoted
     expect(given({ timeout: undefined })).toBe("valid")
     expect(given({ "time\nout": 1 })).toBe(`unknown option "time\\nout" (misspelt?)`)
+  })
+
+  it("tells a misspelt option defaults hold (Object.create(defaults)), and refuses a nested map of another kind (a Map, a Date, a Duration)", () => {
+    // the defaults' typo was never looked at: every timeout kept its default, unsaid (options1)
+    const defaults = { gateway: "ws://gateway.test/", timeout: { connect: "1 second" } }
+    const inherited = Object.assign(Object.create(defaults) as object, { token: options().token, intents: Intents.Guilds })
+    expect(problemOf(SessionOptions.resolve(inherited as SessionOptions.SessionOptions))).toBe("unknown option timeout (misspelt?)")
+    expect(problemOf(SessionOptions.resolve(options({ timeouts: Object.create({ conect: "1 second" }) as never })))).toBe(
+      "unknown option timeouts.conect (misspelt?)"
+    )
+    // a class's instance is a map of its own fields; the class's methods are no options
+    class Timeouts {
+      connect = "2 seconds"
+      describe() {
+        return "ours"
+      }
+    }
+    const resolved = Either.getOrThrow(SessionOptions.resolve(options({ timeouts: new Timeouts() as never })))
+    expect(Duration.toMillis(resolved.timeouts.connect)).toBe(2000)
+    // read as maps, each was a map of no options: every timeout at its default
+    for (
+      const [given, kind] of [
+        [{ timeouts: new Map([["connect", "1 second"]]) }, "a Map"],
+        [{ backoff: new Map([["initial", "5 seconds"]]) }, "a Map"],
+        [{ timeouts: new Date(0) }, "a Date"],
+        [{ timeouts: Duration.seconds(5) }, "a Duration"],
+        [{ properties: Redacted.make("x") }, "a Redacted"]
+      ] as const
+    ) {
+      const name = Object.keys(given)[0]
+      expect(problemOf(SessionOptions.resolve(options(given as never)))).toBe(`${name} must be an object, got ${kind}`)
+    }
+  })
+
+  it("refuses a custom Encoding that cannot work at make, naming the encoding: an encode that throws or gives no frame, members of another kind", () => {
+    // it died at make with a raw stack, or said "payload is undefined bytes" of no option; a
+    // decodedSize that is no function killed the session at the gateway's first message (options1)
+    const encodings = [
+      [{ ...Json.encoding, encode: () => undefined }, "encoding", "encoding could not encode the Identify: the encoding's encode gave undefined, not a string or a Uint8Array"],
+      [{ ...Json.encoding, encode: () => 42 }, "encoding", "encoding could not encode the Identify: the encoding's encode gave a number, not a string or a Uint8Array"],
+      [{ ...Json.encoding, encode: () => { throw new Error("cannot encode") } }, "encoding", "encoding could not encode the Identify: cannot encode"],
+      [{ ...Json.encoding, decodedSize: 5 }, "encoding.decodedSize", "encoding.decodedSize must be a function, got 5"],
+      [{ ...Json.encoding, header: "yes" }, "encoding.header", `encoding.header must be a function, got "yes"`],
+      [{ ...Json.encoding, binaryOnly: "no" }, "encoding.binaryOnly", `encoding.binaryOnly must be a boolean, got "no"`]
+    ] as const
+    for (const [encoding, option, problem] of encodings) {
+      const result = SessionOptions.resolve(options({ encoding: encoding as never }))
+      expect(Either.isLeft(result) && result.left.problems).toEqual([{ option, problem }])
+    }
+  })
+
+  it("Session.token of no string (an unset variable, from JavaScript) makes the empty token make refuses, naming the token", () => {
+    const unset = undefined as unknown as string
+    expect(Redacted.value(Session.token(unset))).toBe("")
+    expect(problemOf(SessionOptions.resolve(options({ token: Session.token(unset) })))).toMatch(/token must be a non-empty/)
   })
 
   it("takes infinite timeouts, a zero pause after op 9, and an option given as undefined as not given", () => {

@@ -12,7 +12,7 @@ import * as Option from "effect/Option"
 import * as Runtime from "effect/Runtime"
 import * as Schema from "effect/Schema"
 import * as AST from "effect/SchemaAST"
-import { clipped, notShown, printable, quoted, thrownText } from "../../internal/printable.ts"
+import { clipped, notShown, objectKind, printable, quoted, thrownText } from "../../internal/printable.ts"
 
 // a string that starts as a URL does (`wss://`, `https://`)
 const urlLike = /^[a-z][a-z\d+.-]*:\/\//i
@@ -30,7 +30,7 @@ export const show = (value: unknown): string => {
   if (typeof value === "string") {
     return value.length <= 40 || urlLike.test(value) ? clipped(quoted(value), 60) : notShown(value)
   }
-  return Array.isArray(value) ? "an array" : typeof value === "object" ? "an object" : typeof value
+  return typeof value === "object" ? objectKind(value) : typeof value
 }
 
 // a key that is no plain name (the network's: a record's key may hold a line break) is quoted

@@ -6,7 +6,7 @@
  */
 import * as Either from "effect/Either"
 import { thrownText } from "../../internal/printable.ts"
-import { isRecord } from "../../internal/record.ts"
+import { isOptionsMap, isRecord, optionKeysOf } from "../../internal/record.ts"
 import type { InvalidOptions } from "../SessionError.ts"
 import { fleetKeys, nestedKeys, optionAt, sessionKeys, toldKey } from "./optionKeys.ts"
 import { invalidOptions } from "./optionProblems.ts"
@@ -21,11 +21,11 @@ const tokenOf = (options: { readonly token?: unknown }): unknown => {
 }
 
 /**
- * `options` as plain data, each value read once: every key the object has of its own (a misspelt
- * one is told), and every option a session or a fleet takes, inherited ones too; or why they could
- * not be read. A getter or a proxy of a program's may answer each read anew, or throw: checked on
- * one answer, another was used. Options that are no object are given back as they are, for the
- * checks to refuse.
+ * `options` as plain data, each value read once: every key the object has, of its own or from
+ * defaults it inherits (a misspelt one is told), and every option a session or a fleet takes; or
+ * why they could not be read. A getter or a proxy of a program's may answer each read anew, or
+ * throw: checked on one answer, another was used. Options that are no object are given back as
+ * they are, for the checks to refuse.
  *
  * @since 0.1.0
  */
@@ -42,7 +42,8 @@ export const readOnce = <A extends object>(options: A): Either.Either<A, Invalid
     for (const [name, known] of Object.entries(nestedKeys)) {
       const value = read[name]
       path.push(name)
-      if (isRecord(value)) read[name] = readFields(value, Object.keys(known), path, {})
+      // (a Map, say, left as it is for the checks to refuse: copied, it was a map of no options)
+      if (isOptionsMap(value)) read[name] = readFields(value, Object.keys(known), path, {})
       path.pop()
     }
     return Either.right(read as A)
@@ -79,15 +80,15 @@ const listCopy = (list: ReadonlyArray<unknown>): Array<unknown> => {
   return copy
 }
 
-// `given`'s own keys and `known` ones, inherited too, each read once into `read` (lists copied),
-// `path` holding the key being read
+// `given`'s keys (inherited from defaults too: a misspelt one there is told) and `known` ones,
+// each read once into `read` (lists copied), `path` holding the key being read
 const readFields = (
   given: Readonly<Record<string, unknown>>,
   known: ReadonlyArray<string>,
   path: Array<string>,
   read: Record<string, unknown>
 ): Record<string, unknown> => {
-  for (const key of new Set([...Object.keys(given), ...known])) {
+  for (const key of new Set([...optionKeysOf(given), ...known])) {
     path.push(key)
     const value: unknown = given[key]
     // (defined, not assigned: an own `__proto__` of a parsed file is a key like another)
