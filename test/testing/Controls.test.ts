@@ -253,7 +253,7 @@ describe("LocalGateway controls", () => {
     Effect.gen(function*() {
       const refused = [
         [{ resumeWindow: "3 minutez" as Duration.DurationInput }, `resumeWindow must be a finite duration, got "3 minutez"`],
-        [{ identifyCooldown: Duration.infinity }, "identifyCooldown must be a finite duration, got an object"],
+        [{ identifyCooldown: Duration.infinity }, "identifyCooldown must be a finite duration, got a Duration"],
         [{ sessionStartLimit: { resetAfter: -5 } }, "sessionStartLimit.resetAfter must be a finite duration, got -5"],
         [{ heartbeatInterval: Number.NaN }, "heartbeatInterval must be a finite duration, got NaN"],
         ...[0, 0.5, "2 hours"].map((heartbeatInterval) =>
