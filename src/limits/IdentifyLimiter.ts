@@ -15,7 +15,9 @@ import * as Option from "effect/Option"
 import { detached } from "../internal/detached.ts"
 import { durationOf, isSleepable, longestSleepText } from "../internal/duration.ts"
 import { isDue, monotonicMillis } from "../internal/due.ts"
+import { kindOf } from "../internal/printable.ts"
 import { TaggedError } from "../internal/taggedError.ts"
+import { toldKey, unknownKeys, unknownOptionsText, wholeList } from "../internal/unknownOptions.ts"
 import * as DailyBudget from "./DailyBudget.ts"
 import * as FifoSemaphore from "./FifoSemaphore.ts"
 
@@ -151,8 +153,9 @@ export class IdentifyLimiter extends Context.Tag("discord-gateway/IdentifyLimite
      * Sets the limits from `GET /gateway/bot`. Before it: max concurrency 1, budget unknown. A
      * new max concurrency starts its keys where the old ones left off; identifies waiting on an
      * old key line up again under their new one. Limits that are not counts (a max concurrency
-     * that is not a positive integer; a NaN, negative or infinite budget, as `Number` of an unset
-     * variable gives) die, saying which: taken, they would hang every identify or lift the budget.
+     * that is no whole number from 1 to 65535; a NaN, negative or infinite budget, as `Number` of
+     * an unset variable gives) die, saying which: taken, they would hang every identify, lift the
+     * budget or ask for more buckets than a process holds.
      */
     readonly configure: (limit: SessionStartLimit) => Effect.Effect<void>
     /**
@@ -215,10 +218,14 @@ const millisOf = (name: string, input: Duration.DurationInput | undefined, fallb
     : `${name} must be a non-negative, finite duration${longestSleepText}`
 }
 
+// every option of `make` (checked against its type)
+const optionKeys = wholeList<IdentifyLimiterOptions>()({ spacing: true, margin: true, onExhausted: true, spreadLowBudget: true })
+
 /**
  * Builds an in-memory identify limiter, for the shards of one process. Options it cannot use (a
- * negative, NaN or infinite duration, or one over 24 days; an `onExhausted` that is neither `fail` nor `wait`) are a
- * mistake in the program, not in its input: they die at once, saying which.
+ * misspelt one; a negative, NaN or infinite duration, or one over 24 days; an `onExhausted` that is
+ * neither `fail` nor `wait`; a `spreadLowBudget` that is no boolean) are a mistake in the program,
+ * not in its input: they die at once, saying which.
  *
  * @since 0.1.0
  */
@@ -228,22 +235,39 @@ export const make = (options: IdentifyLimiterOptions = {}): Effect.Effect<Contex
     const margin = millisOf("margin", options.margin, 200)
     const onExhausted: unknown = options.onExhausted ?? "fail"
     const known = onExhausted === "fail" || onExhausted === "wait"
+    // from plain JavaScript: a misspelt option (`spaceing`) was ignored, its default kept, and a
+    // spreadLowBudget of "false" or 0 was taken as true
+    const spread: unknown = options.spreadLowBudget ?? true
+    const unknown = unknownOptionsText(unknownKeys(options, optionKeys).map((key) => toldKey(key)))
     // a key's wait after an unanswered identify is the two together
     const together = typeof spacing === "number" && typeof margin === "number" &&
       !isSleepable(Duration.millis(spacing + margin)) && `spacing and margin together must be at most 24 days`
-    if (typeof spacing === "number" && typeof margin === "number" && !together && known) {
-      return Effect.sync(() => build(spacing, margin, onExhausted, options.spreadLowBudget !== false))
+    if (typeof spacing === "number" && typeof margin === "number" && !together && known && typeof spread === "boolean" && unknown === undefined) {
+      return Effect.sync(() => build(spacing, margin, onExhausted, spread))
     }
-    const problems = [spacing, margin, together, known ? 0 : `onExhausted must be "fail" or "wait"`]
+    const problems = [
+      unknown,
+      spacing,
+      margin,
+      together,
+      known ? 0 : `onExhausted must be "fail" or "wait"`,
+      typeof spread === "boolean" ? 0 : `spreadLowBudget must be true or false, got ${kindOf(spread)}`
+    ]
       .filter((problem): problem is string => typeof problem === "string")
     return Effect.dieMessage(`invalid IdentifyLimiter options: ${problems.join("; ")}`)
   })
 
+// the most buckets a limiter keeps: what a GET /gateway/bot answer may carry (`GatewayBot` holds
+// max_concurrency to an Identify's shard count)
+const maxConcurrencyLimit = 65_535
+
 // what is wrong with limits given to `configure`: each must be a count
 const limitProblems = (limit: SessionStartLimit): Array<string> => {
   const problems: Array<string> = []
-  if (!Number.isSafeInteger(limit.maxConcurrency) || limit.maxConcurrency < 1) {
-    problems.push(`maxConcurrency must be a positive integer, got ${limit.maxConcurrency}`)
+  // past 65535 (what no GET /gateway/bot answer carries) the buckets' table was none V8 makes:
+  // 2^32 died at the first snapshot with "Invalid array length"
+  if (!Number.isSafeInteger(limit.maxConcurrency) || limit.maxConcurrency < 1 || limit.maxConcurrency > maxConcurrencyLimit) {
+    problems.push(`maxConcurrency must be a whole number from 1 to ${maxConcurrencyLimit}, got ${limit.maxConcurrency}`)
   }
   for (const field of ["total", "remaining", "resetAfter"] as const) {
     const value = limit[field]

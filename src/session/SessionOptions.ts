@@ -16,6 +16,7 @@ import * as Json from "../codec/Json.ts"
 import { asTimeout, durationOf, isSleepable, longestSleepText } from "../internal/duration.ts"
 import { kindOf, thrownText } from "../internal/printable.ts"
 import { isOptionsMap, isRecord } from "../internal/record.ts"
+import { toldKey, unknownKeys, unknownOptionsText, wholeList } from "../internal/unknownOptions.ts"
 import * as SendLimiter from "../limits/SendLimiter.ts"
 import * as Commands from "../protocol/Commands.ts"
 import { type EventName, isTypeName } from "../protocol/Event.ts"
@@ -24,7 +25,7 @@ import { isHttpUrl, isPair, isWebSocketUrl, maxUrlLength, shardPairProblem, show
 import * as Backoff from "./Backoff.ts"
 import { defaultApi, sourceOf } from "./internal/gatewaySource.ts"
 import { checkIdentify, presenceAsChecked } from "./internal/identify.ts"
-import { fleetKeys, nestedKeys, optionAt, sessionKeys, toldKey } from "./internal/optionKeys.ts"
+import { fleetKeys, nestedKeys, optionAt, sessionKeys } from "./internal/optionKeys.ts"
 import { invalidOptions, mustBe, notAnObject, ofResume, soleOption } from "./internal/optionProblems.ts"
 import { readOnce } from "./internal/readOnce.ts"
 import { readPoint, type ResumePoint, resumePointProblems, resumePointShapeProblems, resumesOver } from "./ResumePoint.ts"
@@ -338,21 +339,11 @@ interface UnknownKey {
 // the keys of `given` that are none of `known`'s and hold a value, within the option `within` if
 // any: options from JavaScript or a parsed file may misspell one (`timeout`), which was ignored,
 // its default kept
-const unknownKeys = (given: object, known: object, within?: string): Array<UnknownKey> =>
-  Object.entries(given)
-    .filter(([key, value]) => value !== undefined && !Object.hasOwn(known, key))
-    .map(([key]) => ({
-      told: within === undefined ? toldKey(key) : `${within}.${toldKey(key)}`,
-      option: optionAt(within === undefined ? [key] : [within, key])
-    }))
-
-// unknown options named in a message: a program's whole config spread into the options named
-// every key of it
-const maxNamed = 10
-
-// `list` as it is, when it names every key of `T` and no other: a check the compiler makes
-const wholeList = <T>() => <L extends { readonly [K in keyof T]-?: true }>(list: L & { readonly [K in Exclude<keyof L, keyof T>]: never }): L =>
-  list
+const unknownKeysIn = (given: object, known: object, within?: string): Array<UnknownKey> =>
+  unknownKeys(given, known).map((key) => ({
+    told: toldKey(key, within),
+    option: optionAt(within === undefined ? [key] : [within, key])
+  }))
 
 // the lists of options that reading them once and telling a misspelt one go by, checked against
 // the types here: an option added to a type and not to its list, or a key left in a list after its
@@ -369,23 +360,20 @@ const optionLists = {
 // the options and nested options no session takes, each problem naming its option when it names
 // one only
 const unknownOptions = (options: SessionOptions): Array<OptionProblem> => {
-  const keys = unknownKeys(options, optionLists.session)
+  const keys = unknownKeysIn(options, optionLists.session)
   for (const [name, known] of Object.entries(optionLists.nested)) {
     const value: unknown = options[name as keyof typeof optionLists.nested]
-    if (isOptionsMap(value)) keys.push(...unknownKeys(value, known, name))
+    if (isOptionsMap(value)) keys.push(...unknownKeysIn(value, known, name))
   }
   const isFleets = ({ told }: UnknownKey) => (fleetKeys as ReadonlyArray<string>).includes(told)
   const fleets = keys.filter(isFleets).map(({ told }) => told)
   const unknown = keys.filter((key) => !isFleets(key))
-  const told = unknown.map((key) => key.told)
-  const named = told.length <= maxNamed ? told.join(", ") : `${told.slice(0, maxNamed).join(", ")} and ${told.length - maxNamed} more`
+  const text = unknownOptionsText(unknown.map((key) => key.told))
   return [
     ...(fleets.length === 0 ? [] : [
       { option: soleOption(fleets), problem: `${fleets.join(", ")} ${fleets.length === 1 ? "is a fleet's option" : "are a fleet's options"}, not a session's` }
     ]),
-    ...(unknown.length === 0 ? [] : [
-      { option: soleOption(unknown.map(({ option }) => option)), problem: `unknown option${unknown.length === 1 ? "" : "s"} ${named} (misspelt?)` }
-    ])
+    ...(text === undefined ? [] : [{ option: soleOption(unknown.map(({ option }) => option)), problem: text }])
   ]
 }
 

@@ -22,16 +22,20 @@ import type { Compression } from "../codec/Compression.ts"
 import type { EncodingName } from "../codec/Encoding.ts"
 import { monotonicMillis } from "../internal/due.ts"
 import { durationOf } from "../internal/duration.ts"
+import { kindOf } from "../internal/printable.ts"
+import { isRecord } from "../internal/record.ts"
 import { TaggedError } from "../internal/taggedError.ts"
+import { toldKey, unknownKeys, unknownOptionsText, wholeList } from "../internal/unknownOptions.ts"
 import { CloseCode } from "../protocol/CloseCode.ts"
 import type { GatewayBot } from "../protocol/GatewayBot.ts"
 import * as Intents from "../protocol/Intents.ts"
-import { show } from "../protocol/internal/schema.ts"
+import { maxShardCount, show } from "../protocol/internal/schema.ts"
 import { isHeartbeatInterval, maxHeartbeatInterval } from "../protocol/Receive.ts"
 import * as CloseFrame from "../transport/CloseFrame.ts"
 import { Connection } from "./Connection.ts"
 import type { Host, Settings } from "./Connection.ts"
 import * as GatewayHttp from "./Http.ts"
+import { countProblem } from "./internal/counts.ts"
 import * as Log from "./Log.ts"
 import * as Rules from "./Rules.ts"
 import type { Session } from "./Session.ts"
@@ -246,9 +250,69 @@ export class LocalGatewayError extends TaggedError("LocalGatewayError")<{
   }
 }
 
+// every option of `make`, and of its `sessionStartLimit` (checked against their types)
+const optionKeys = wholeList<Options>()({
+  token: true,
+  port: true,
+  shards: true,
+  strictShardCount: true,
+  privilegedIntents: true,
+  sessionStartLimit: true,
+  heartbeatInterval: true,
+  heartbeatSlack: true,
+  closeOnMissedHeartbeat: true,
+  answerWithin: true,
+  helloDelay: true,
+  resumeWindow: true,
+  identifyCooldown: true,
+  replayBufferSize: true,
+  memberChunkSize: true,
+  guilds: true,
+  membersPerGuild: true,
+  seed: true,
+  logCapacity: true
+})
+const sessionStartLimitKeys = wholeList<NonNullable<Options["sessionStartLimit"]>>()({
+  total: true,
+  remaining: true,
+  resetAfter: true,
+  maxConcurrency: true
+})
+
+// what a plain JavaScript caller may give that the types refuse, checked before anything reads
+// it: a misspelt option (`identifyColdown`) was ignored, its default kept; a token that is no
+// `Redacted` threw "Unable to get redacted value" out of the HTTP handler at the first GET
+// /gateway/bot or Identify; a port given as a string was a Unix socket path to `listen`; and
+// privileged intents of NaN were none (an Identify asking for one closed with 4014), -1 all
+const optionsProblem = (options: Options): Error | undefined => {
+  if (!isRecord(options)) return new TypeError(`LocalGateway.make: options must be an object with a token, got ${kindOf(options)}`)
+  const limit: unknown = options.sessionStartLimit
+  if (limit !== undefined && !isRecord(limit)) {
+    return new TypeError(`sessionStartLimit must be an object, got ${show(limit)}`)
+  }
+  const unknown = unknownOptionsText([
+    ...unknownKeys(options, optionKeys).map((key) => toldKey(key)),
+    ...(limit === undefined ? [] : unknownKeys(limit, sessionStartLimitKeys).map((key) => toldKey(key, "sessionStartLimit")))
+  ])
+  if (unknown !== undefined) return new RangeError(unknown)
+  // never quoted: a token
+  if (!Redacted.isRedacted(options.token)) return new TypeError(`token must be a Redacted (Redacted.make(token)), got ${kindOf(options.token)}`)
+  // a number Node cannot listen on (70000, -1) fails with LocalGatewayError, as a port held does
+  if (options.port !== undefined && typeof options.port !== "number") {
+    return new TypeError(`port must be a port number (a whole number from 0 to 65535), got ${show(options.port)}`)
+  }
+  if (options.privilegedIntents !== undefined && !Intents.isValid(options.privilegedIntents)) {
+    return new RangeError(`privilegedIntents must be intent bits (a whole number whose bits are intents), got ${show(options.privilegedIntents)}`)
+  }
+  return undefined
+}
+
 /**
  * Starts a local gateway on 127.0.0.1 (fails with `LocalGatewayError` when it cannot listen on
- * the port asked for). Closing the scope closes the server, every socket and every timer.
+ * the port asked for). Closing the scope closes the server, every socket and every timer. An
+ * option it cannot use dies at once, naming it: a misspelt one, a count or a duration it cannot
+ * serve (a `RangeError`), a `token` that is no `Redacted` or a `port` that is no number (a
+ * `TypeError`).
  *
  * @since 0.1.0
  */
@@ -259,6 +323,8 @@ export const make = (options: Options): Effect.Effect<LocalGateway, LocalGateway
     // Its time is the wall clock's at the start moved on by the monotonic clock: a wall clock
     // stepped back an hour refused every identify for that hour, one stepped forward let a
     // flood through the send window and ended sessions still in their resume window
+    const refused = optionsProblem(options)
+    if (refused !== undefined) return yield* Effect.die(refused)
     const clock = Clock.make()
     const runtime = yield* Effect.runtime<never>()
     // (whole milliseconds, as `Date.now()`'s: snowflakes and timestamps are made from it)
@@ -270,10 +336,12 @@ export const make = (options: Options): Effect.Effect<LocalGateway, LocalGateway
     const refusedClose = missedClose === false || CloseFrame.saysNoFrame(missedClose) ? undefined : CloseFrame.problem(missedClose, "")
     if (refusedClose !== undefined) return yield* Effect.die(new RangeError(`closeOnMissedHeartbeat: ${refusedClose}`))
     // a count that is no positive whole number was served as it was (`"shards": 2.5` from
-    // /gateway/bot, a world sharded by `% 2.5`) or quietly made 1
+    // /gateway/bot, a world sharded by `% 2.5`) or quietly made 1; a shard count or a
+    // max_concurrency over 65535 was served in a body no client takes (an Identify carries no
+    // more shards, and `GatewayBot` holds both to it)
     const counts = [
-      ["shards", options.shards, 1],
-      ["maxConcurrency", limit?.maxConcurrency, 1],
+      ["shards", options.shards, 1, maxShardCount],
+      ["maxConcurrency", limit?.maxConcurrency, 1, maxShardCount],
       ["total", limit?.total, 0],
       ["remaining", limit?.remaining, 0],
       ["replayBufferSize", options.replayBufferSize, 1],
@@ -282,10 +350,9 @@ export const make = (options: Options): Effect.Effect<LocalGateway, LocalGateway
       ["guilds", options.guilds, 0],
       ["membersPerGuild", options.membersPerGuild, 0]
     ] as const
-    for (const [name, count, least] of counts) {
-      if (count !== undefined && !(Number.isSafeInteger(count) && count >= least)) {
-        return yield* Effect.die(new RangeError(`${name} must be a whole number of at least ${least}, got ${String(count)}`))
-      }
+    for (const [name, count, least, most] of counts) {
+      const problem = countProblem(name, count, least, most)
+      if (problem !== undefined) return yield* Effect.die(new RangeError(problem))
     }
     // a duration that is none ("3 minutez") died with Effect's bare "Invalid DurationInput", and a
     // heartbeat interval no Hello can carry (0, NaN, over an hour) had every client refuse the

@@ -10,7 +10,12 @@ import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import { kindOf } from "../internal/printable.ts"
+import { isRecord } from "../internal/record.ts"
+import { toldKey, unknownKeys, unknownOptionsText, wholeList } from "../internal/unknownOptions.ts"
 import type { GatewayBot } from "../protocol/GatewayBot.ts"
+import { maxShardCount } from "../protocol/internal/schema.ts"
+import { countProblem } from "./internal/counts.ts"
 
 /**
  * What `GET /gateway/bot` answers; each field left out has the default given.
@@ -35,12 +40,42 @@ export interface Answer {
   readonly resetAfter?: number | undefined
 }
 
+// every field of an `Answer` (checked against its type)
+const answerKeys = wholeList<Answer>()({ url: true, shards: true, maxConcurrency: true, total: true, remaining: true, resetAfter: true })
+
+// what a plain JavaScript caller may give that no client takes, as the LocalGateway refuses it at
+// `make`: `shards: 2.5` or `maxConcurrency: 0` was served, and the session or fleet under test
+// failed at its first GET /gateway/bot with a GatewayInfoError telling it to "check the api
+// option"; a misspelt field (`maxConcurency`) was ignored, its default served. The URL is served
+// as given: a test of an answer whose URL a client refuses gives one.
+const answerProblem = (answer: Answer): Error | undefined => {
+  if (!isRecord(answer)) return new TypeError(`MemoryApi: the answer must be an object, got ${kindOf(answer)}`)
+  const unknown = unknownOptionsText(unknownKeys(answer, answerKeys).map((key) => toldKey(key)))
+  if (unknown !== undefined) return new RangeError(`MemoryApi: ${unknown}`)
+  const counts = [
+    ["shards", answer.shards, 1, maxShardCount],
+    ["maxConcurrency", answer.maxConcurrency, 1, maxShardCount],
+    ["total", answer.total, 0],
+    ["remaining", answer.remaining, 0],
+    ["resetAfter", answer.resetAfter, 0]
+  ] as const
+  for (const [name, count, least, most] of counts) {
+    const problem = countProblem(name, count, least, most)
+    if (problem !== undefined) return new RangeError(`MemoryApi: ${problem}`)
+  }
+  return undefined
+}
+
 /**
- * The body of `answer`, as Discord writes it.
+ * The body of `answer`, as Discord writes it. A field no client takes (`shards` or
+ * `maxConcurrency` that is no whole number from 1 to 65535, `total`, `remaining` or `resetAfter`
+ * that is no whole number of at least 0), or a misspelt one, throws a `RangeError` naming it.
  *
  * @since 0.1.0
  */
 export const body = (answer: Answer = {}): GatewayBot => {
+  const problem = answerProblem(answer)
+  if (problem !== undefined) throw problem
   const total = answer.total ?? Math.max(1000, 2 * (answer.shards ?? 1))
   return {
     url: answer.url ?? "wss://gateway.test",
@@ -56,7 +91,8 @@ export const body = (answer: Answer = {}): GatewayBot => {
 
 /**
  * An `HttpClient` that answers `GET .../gateway/bot` with `answer`, and any other request with a
- * 404. It does not check the token: a test of a refused one gives `LocalGateway` a try.
+ * 404. It does not check the token: a test of a refused one gives `LocalGateway` a try. An answer
+ * no client takes throws, as {@link body}'s.
  *
  * @since 0.1.0
  */
@@ -75,8 +111,10 @@ export const make = (answer: Answer = {}): HttpClient.HttpClient => {
 }
 
 /**
- * {@link make} as the `HttpClient` layer, in place of `FetchHttpClient.layer`.
+ * {@link make} as the `HttpClient` layer, in place of `FetchHttpClient.layer`. An answer no client
+ * takes dies as the layer is built, with {@link body}'s `RangeError`.
  *
  * @since 0.1.0
  */
-export const layer = (answer: Answer = {}): Layer.Layer<HttpClient.HttpClient> => Layer.succeed(HttpClient.HttpClient, make(answer))
+export const layer = (answer: Answer = {}): Layer.Layer<HttpClient.HttpClient> =>
+  Layer.effect(HttpClient.HttpClient, Effect.sync(() => make(answer)))

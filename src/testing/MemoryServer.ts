@@ -17,7 +17,10 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
 import * as CloseCode from "../protocol/CloseCode.ts"
-import { thrownText } from "../internal/printable.ts"
+import { durationOf } from "../internal/duration.ts"
+import { kindOf, thrownText } from "../internal/printable.ts"
+import { isRecord } from "../internal/record.ts"
+import { toldKey, unknownKeys, unknownOptionsText, wholeList } from "../internal/unknownOptions.ts"
 import * as Intents from "../protocol/Intents.ts"
 import { show } from "../protocol/internal/schema.ts"
 import { isHeartbeatInterval, maxHeartbeatInterval } from "../protocol/Receive.ts"
@@ -262,6 +265,18 @@ const jsonProblem = (d: unknown): string | undefined => {
   }
 }
 
+// every option of `serve` (checked against its type)
+const optionKeys = wholeList<Options>()({
+  heartbeatInterval: true,
+  readyAfter: true,
+  resumeUrl: true,
+  sessions: true,
+  replayBufferSize: true,
+  members: true,
+  memberRequests: true,
+  leave: true
+})
+
 // the gateways a server answers, until its scope closes
 const servedGateways = new WeakSet<Context.Tag.Service<MemoryGateway>>()
 
@@ -272,19 +287,30 @@ const servedGateways = new WeakSet<Context.Tag.Service<MemoryGateway>>()
  * frames as they come); an ETF session's connections are left to the test (`left`). It checks
  * none of Discord's limits (the `LocalGateway` does), and answers heartbeats however late. An
  * option of the test's own that throws (`members`, `memberRequests`, `leave`) is logged at Error,
- * and every later use of the server dies with it.
+ * and every later use of the server dies with it. An option it cannot use (a misspelt one, a
+ * `readyAfter` that is no duration) dies at once, naming it.
  *
  * @since 0.1.0
  */
 export const serve = (options: Options = {}): Effect.Effect<Served, never, MemoryGateway | Scope.Scope> =>
   Effect.gen(function*() {
+    // from plain JavaScript: a misspelt option (`heartbeatIntervall`) was ignored, its default kept
+    const given: unknown = options
+    if (!isRecord(given)) return yield* Effect.die(new TypeError(`MemoryServer.serve: options must be an object, got ${kindOf(given)}`))
+    const unknown = unknownOptionsText(unknownKeys(options, optionKeys).map((key) => toldKey(key)))
+    if (unknown !== undefined) return yield* Effect.die(new RangeError(`MemoryServer.serve: ${unknown}`))
     const gateway = yield* MemoryGateway
     // two servers would share the connections between them, each seeing some of the shards
     if (servedGateways.has(gateway)) {
       return yield* Effect.die(new Error("MemoryServer.serve: this MemoryGateway is served already (until that serve's scope closes): one server answers every connection"))
     }
     const interval = options.heartbeatInterval ?? 41_250
-    const readyAfter = Duration.decode(options.readyAfter ?? 0)
+    // one that is no duration died with Effect's bare "Invalid DurationInput"; a negative or NaN
+    // one was taken as none, READY at once
+    const readyAfter = durationOf(options.readyAfter ?? 0)
+    if (readyAfter === undefined) {
+      return yield* Effect.die(new RangeError(`MemoryServer.serve: readyAfter must be a duration of at least 0, got ${show(options.readyAfter)}`))
+    }
     const resumeUrl = options.resumeUrl ?? "wss://resume.gateway.test"
     const replayBufferSize = options.replayBufferSize ?? 1000
     if (!isHeartbeatInterval(interval)) {

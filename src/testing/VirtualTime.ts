@@ -10,6 +10,7 @@
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as TestClock from "effect/TestClock"
+import { durationOf } from "../internal/duration.ts"
 
 /**
  * Lets the forked fibers run for `turns` turns of the scheduler after a first one, with no time
@@ -28,8 +29,8 @@ export const settle = (turns = 100): Effect.Effect<void> =>
 /**
  * Moves the `TestClock` forward by `duration` in steps of `step` (default 500 ms; the last step is
  * what is left), settling the forked fibers before the first step and after each (`turns` turns of
- * the scheduler, as {@link settle}). A duration that is negative, NaN or endless, or a step that is
- * not positive, dies with a `RangeError` naming it as given.
+ * the scheduler, as {@link settle}). A duration that is none ("3 secondz"), negative, NaN or endless,
+ * or a step that is none or not positive, dies with a `RangeError` naming it as given.
  *
  * @since 0.1.0
  */
@@ -38,40 +39,27 @@ export const advance = (
   options: { readonly step?: Duration.DurationInput | undefined; readonly turns?: number | undefined } = {}
 ): Effect.Effect<void> =>
   Effect.suspend(() => {
-    const total = Duration.toMillis(Duration.decode(duration))
-    const step = Duration.toMillis(Duration.decode(options.step ?? 500))
-    // a negative or NaN length decodes as none: checked as given
-    if (!Number.isFinite(total) || isNoLength(duration)) {
+    // one that is no duration ("3 secondz", [1e300, 0]) died with Effect's bare "Invalid
+    // DurationInput" or V8's BigInt error; a negative or NaN one was taken as none
+    const total = durationOf(duration)
+    const step = durationOf(options.step ?? 500)
+    if (total === undefined || !Duration.isFinite(total)) {
       return Effect.die(new RangeError(`VirtualTime.advance: the duration must be a finite length, got ${shown(duration)}`))
     }
-    if (!Number.isFinite(step) || step <= 0 || isNoLength(options.step)) {
+    if (step === undefined || !Duration.isFinite(step) || Duration.toMillis(step) <= 0) {
       return Effect.die(new RangeError(`VirtualTime.advance: the step must be a positive finite length, got ${shown(options.step)}`))
     }
+    const totalMillis = Duration.toMillis(total)
+    const stepMillis = Duration.toMillis(step)
     const settled = settle(options.turns)
     return Effect.gen(function*() {
       yield* settled
-      for (let done = 0; done < total; done += step) {
-        yield* TestClock.adjust(Math.min(step, total - done))
+      for (let done = 0; done < totalMillis; done += stepMillis) {
+        yield* TestClock.adjust(Math.min(stepMillis, totalMillis - done))
         yield* settled
       }
     })
   })
-
-// whether a duration as given is negative or NaN, which `Duration.decode` takes as none (by its
-// value: "-0 millis" and [1, -1] are lengths)
-const isNoLength = (input: Duration.DurationInput | undefined): boolean => {
-  if (typeof input === "number") return Number.isNaN(input) || input < 0
-  if (typeof input === "bigint") return input < 0n
-  if (typeof input === "string") {
-    const amount = /^\s*([+-]?[\d.]+)/.exec(input)?.[1]
-    return amount !== undefined && !(Number(amount) >= 0)
-  }
-  if (Array.isArray(input)) {
-    const [seconds, nanos] = input
-    return !(seconds * 1e9 + nanos >= 0)
-  }
-  return false
-}
 
 // a duration as the caller gave it
 const shown = (input: Duration.DurationInput | undefined): string =>

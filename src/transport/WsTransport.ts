@@ -13,7 +13,9 @@ import * as Scope from "effect/Scope"
 import type { ClientRequest, IncomingMessage } from "node:http"
 import WebSocket from "ws"
 import { TextFrame } from "../codec/TextFrame.ts"
+import { kindOf } from "../internal/printable.ts"
 import * as RetryAfter from "../internal/retryAfter.ts"
+import { toldKey, unknownKeys, unknownOptionsText, wholeList } from "../internal/unknownOptions.ts"
 import { ResumableClose } from "../protocol/CloseCode.ts"
 import * as CloseFrame from "./CloseFrame.ts"
 import { ConnectionClosed, GatewayTransport, receiveFrom, refusedUpgrade, TransportError } from "./GatewayTransport.ts"
@@ -295,18 +297,27 @@ const wire = (
   return { connection, dispose }
 }
 
+// every option of `make` (checked against its type)
+const optionKeys = wholeList<WsTransportOptions>()({ highWaterMark: true, createSocket: true })
+
 /**
  * Builds the live transport. `connect` resolves once the socket is open; interrupting it (a
  * connect timeout) terminates the half-open socket. Closing the connection's scope closes the
- * socket with 4900 if it is still open and removes every listener. A `highWaterMark` that is not
- * a positive integer throws a `RangeError` (a defect, built in a Layer).
+ * socket with 4900 if it is still open and removes every listener. A misspelt option, a
+ * `highWaterMark` that is not a positive integer or a `createSocket` that is no function throws a
+ * `RangeError` naming it (a defect, built in a Layer).
  *
  * @since 0.1.0
  */
 export const make = (options: WsTransportOptions = {}): Context.Tag.Service<GatewayTransport> => {
+  // a mistake in the program, from plain JavaScript: a misspelt option (`highWatermark`) was
+  // ignored, its default kept
+  const unknown = unknownOptionsText(unknownKeys(options, optionKeys).map((key) => toldKey(key)))
+  if (unknown !== undefined) throw new RangeError(`WsTransport: ${unknown}`)
   const createSocket = options.createSocket ?? defaultCreateSocket
+  if (typeof createSocket !== "function") throw new RangeError(`WsTransport: createSocket must be a function, got ${kindOf(createSocket)}`)
   const highWaterMark = options.highWaterMark ?? 1024
-  // a mistake in the program: NaN never paused the socket, whatever the consumer's lag
+  // NaN never paused the socket, whatever the consumer's lag
   if (!Number.isSafeInteger(highWaterMark) || highWaterMark < 1) {
     throw new RangeError(`WsTransport: highWaterMark must be a positive integer, got ${highWaterMark}`)
   }

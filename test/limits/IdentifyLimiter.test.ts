@@ -61,6 +61,16 @@ describe("IdentifyLimiter", () => {
       )
       expect(yield* died({ spacing: "23 days", margin: "1 day" })).toBe("built")
       expect(yield* died({ spacing: "50 millis", margin: 0, onExhausted: "wait" })).toBe("built")
+      // from plain JavaScript: a misspelt option kept its default, and "false" or 0 was taken as true
+      expect(yield* died({ spaceing: "50 millis", onExhaused: "wait" } as IdentifyLimiter.IdentifyLimiterOptions)).toBe(
+        "RuntimeException: invalid IdentifyLimiter options: unknown options spaceing, onExhaused (misspelt?)"
+      )
+      for (const spreadLowBudget of ["false", 0]) {
+        expect(yield* died({ spreadLowBudget } as unknown as IdentifyLimiter.IdentifyLimiterOptions)).toBe(
+          `RuntimeException: invalid IdentifyLimiter options: spreadLowBudget must be true or false, got a ${typeof spreadLowBudget}`
+        )
+      }
+      expect(yield* died({ spreadLowBudget: false, spacing: undefined })).toBe("built")
     }))
 
   it.effect("limits that are not counts die at configure, saying which: a NaN max_concurrency hung every identify, a NaN remaining lifted the budget", () =>
@@ -70,17 +80,23 @@ describe("IdentifyLimiter", () => {
         Effect.map(Effect.exit(limiter.configure({ maxConcurrency: 1, total: 1000, remaining: 1000, resetAfter: 60_000, ...limit })), (exit) =>
           Exit.isFailure(exit) ? Cause.pretty(exit.cause).split("\n")[0] : "configured")
       expect(yield* configured({ maxConcurrency: Number(undefined) })).toBe(
-        "RuntimeException: invalid IdentifyLimiter limits: maxConcurrency must be a positive integer, got NaN"
+        "RuntimeException: invalid IdentifyLimiter limits: maxConcurrency must be a whole number from 1 to 65535, got NaN"
       )
       expect(yield* configured({ maxConcurrency: 0, remaining: Number.parseInt("unset"), resetAfter: Infinity })).toBe(
-        "RuntimeException: invalid IdentifyLimiter limits: maxConcurrency must be a positive integer, got 0; remaining must be a finite number of at least 0, got NaN; resetAfter must be a finite number of at least 0, got Infinity"
+        "RuntimeException: invalid IdentifyLimiter limits: maxConcurrency must be a whole number from 1 to 65535, got 0; remaining must be a finite number of at least 0, got NaN; resetAfter must be a finite number of at least 0, got Infinity"
       )
       expect(yield* configured({ total: -1 })).toBe("RuntimeException: invalid IdentifyLimiter limits: total must be a finite number of at least 0, got -1")
       expect(yield* configured({ countedBefore: Number.NaN })).toBe(
         "RuntimeException: invalid IdentifyLimiter limits: countedBefore must be a whole number of at least 0, got NaN"
       )
+      // 2^32 buckets killed the first snapshot with V8's "Invalid array length"
+      expect(yield* configured({ maxConcurrency: 2 ** 32 })).toBe(
+        "RuntimeException: invalid IdentifyLimiter limits: maxConcurrency must be a whole number from 1 to 65535, got 4294967296"
+      )
       // refused, they changed nothing
       expect((yield* limiter.snapshot).budget).toBeUndefined()
+      expect(yield* configured({ maxConcurrency: 65_535 })).toBe("configured")
+      expect((yield* limiter.snapshot).maxConcurrency).toBe(65_535)
       expect(yield* configured({ maxConcurrency: 16 })).toBe("configured")
       expect((yield* limiter.snapshot).maxConcurrency).toBe(16)
     }))

@@ -51,6 +51,8 @@ describe("VirtualTime", () => {
         [VirtualTime.advance(Number.NaN), "VirtualTime.advance: the duration must be a finite length, got NaN ms"],
         [VirtualTime.advance([Number.NaN, 0]), "VirtualTime.advance: the duration must be a finite length, got NaN,0"],
         [VirtualTime.advance(-1n), "VirtualTime.advance: the duration must be a finite length, got -1 ns"],
+        // a negative part is refused as every option's duration is
+        [VirtualTime.advance([1, -1]), "VirtualTime.advance: the duration must be a finite length, got 1,-1"],
         [VirtualTime.advance("1 second", { step: 0 }), "VirtualTime.advance: the step must be a positive finite length, got 0 ms"],
         [VirtualTime.advance("1 second", { step: -1 }), "VirtualTime.advance: the step must be a positive finite length, got -1 ms"],
         [VirtualTime.advance("1 second", { turns: Number.NaN }), "VirtualTime: turns must be a whole number of at least 0, got NaN"],
@@ -63,9 +65,9 @@ describe("VirtualTime", () => {
       // nothing moved
       expect(yield* Clock.currentTimeMillis).toBe(0)
       yield* VirtualTime.settle(0)
-      // lengths by their value, not their sign: none, and 999,999,999 ns
+      // a length none the less, as every option's duration is read: none, and 999,999,999 ns
       yield* VirtualTime.advance("-0 millis")
-      yield* VirtualTime.advance([1, -1], { step: "1 second" })
+      yield* VirtualTime.advance([0, 999_999_999], { step: "1 second" })
       expect(yield* Clock.currentTimeMillis).toBe(999.999999)
     }))
 

@@ -78,6 +78,13 @@ describe("WsTransport", () => {
     expect(() => WsTransport.make({ highWaterMark: 1 })).not.toThrow()
   })
 
+  it("refuses a misspelt option (its default was kept) and a createSocket that is no function, naming them", () => {
+    const given = (options: object) => () => WsTransport.make(options as WsTransport.WsTransportOptions)
+    expect(given({ highWatermark: 4 })).toThrow(new RangeError("WsTransport: unknown option highWatermark (misspelt?)"))
+    expect(given({ createSocket: "ws" })).toThrow(new RangeError("WsTransport: createSocket must be a function, got a string"))
+    expect(given({ highWaterMark: 4, createSocket: undefined })).not.toThrow()
+  })
+
   it.live("delivers text and binary frames in order, buffered ones as one chunk", () =>
     Effect.scoped(Effect.gen(function*() {
       const { connection, peer } = yield* connected()

@@ -1,11 +1,11 @@
 /**
- * The options a session and a fleet take, by key, and how a message names an option's key: the
+ * The options a session and a fleet take, by key, and how a message names an option: the
  * lists that reading options once and telling a misspelt one both go by.
  *
  * @since 0.1.0
  */
 import { clipped, printable } from "../../internal/printable.ts"
-import { path as pathOf, show } from "../../protocol/internal/schema.ts"
+import { path as pathOf } from "../../protocol/internal/schema.ts"
 
 /**
  * Every option of a session (`SessionOptions` checks the list against its type).
@@ -50,13 +50,6 @@ export const nestedKeys = {
  * @since 0.1.0
  */
 export const fleetKeys = ["shards", "shardCount", "startupWindow"] as const
-
-/**
- * A key as a message names it: quoted (or told by its length) unless it is a plain word.
- *
- * @since 0.1.0
- */
-export const toldKey = (key: string): string => show(key).replace(/^"(\w+)"$/, "$1")
 
 /**
  * The path of the option at `keys` as the options spell it: a top-level key as it is, a nested one

@@ -7,8 +7,9 @@
 import * as Either from "effect/Either"
 import { thrownText } from "../../internal/printable.ts"
 import { isOptionsMap, isRecord, optionKeysOf } from "../../internal/record.ts"
+import { toldKey } from "../../internal/unknownOptions.ts"
 import type { InvalidOptions } from "../SessionError.ts"
-import { fleetKeys, nestedKeys, optionAt, sessionKeys, toldKey } from "./optionKeys.ts"
+import { fleetKeys, nestedKeys, optionAt, sessionKeys } from "./optionKeys.ts"
 import { invalidOptions } from "./optionProblems.ts"
 
 // the token of options that could not be read, to mask in what they threw, if it can be read
@@ -49,7 +50,7 @@ export const readOnce = <A extends object>(options: A): Either.Either<A, Invalid
     return Either.right(read as A)
   } catch (thrown) {
     const option = optionAt(path)
-    const what = path.length === 0 ? "options" : path.map(toldKey).join(".")
+    const what = path.length === 0 ? "options" : path.map((key) => toldKey(key)).join(".")
     // a token that cannot be read cannot be masked in what it threw, and is not read again
     if (what === "token") return Either.left(invalidOptions([{ option, problem: "token could not be read" }], undefined))
     // (read again, a token getter may answer another token, or throw, and the text go unmasked)

@@ -1,0 +1,115 @@
+/**
+ * The testing kit's options given from plain JavaScript: what its types refuse is refused at
+ * `make`, `serve` or as a layer is built, naming the option, never taken as something else (a
+ * misspelt cooldown kept at 5 s, a port string taken for a Unix socket path) nor left to fail
+ * later (a token that is no `Redacted` threw out of the HTTP handler at the first request).
+ */
+import { describe, expect, it } from "@effect/vitest"
+import * as Cause from "effect/Cause"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Layer from "effect/Layer"
+import * as Redacted from "effect/Redacted"
+import * as IdentifyLimiter from "../../src/limits/IdentifyLimiter.ts"
+import { LocalGateway, MemoryApi, MemoryServer, MemoryTransport, VirtualTime } from "../../src/testing/index.ts"
+
+const token = Redacted.make("kit-options-token")
+
+// what `make` died with, given `options` (undefined: it made a gateway)
+const refusal = (options: Record<string, unknown>) =>
+  Effect.map(
+    Effect.exit(Effect.scoped(LocalGateway.make(options as unknown as LocalGateway.Options))),
+    (exit) => Exit.isFailure(exit) ? Cause.squash(exit.cause) : undefined
+  )
+
+describe("LocalGateway.make options", () => {
+  it.live("refuses a token that is no Redacted without quoting it, and a port that is no number", () =>
+    Effect.gen(function*() {
+      const plain = yield* refusal({ token: "kit-options-token" })
+      expect(plain).toEqual(new TypeError("token must be a Redacted (Redacted.make(token)), got a string"))
+      expect(String(plain)).not.toContain("kit-options-token")
+      // a string is a Unix socket path to Node's `listen`
+      expect(yield* refusal({ token, port: "/tmp/kit.sock" })).toEqual(
+        new TypeError(`port must be a port number (a whole number from 0 to 65535), got "/tmp/kit.sock"`)
+      )
+    }))
+
+  it.live("refuses misspelt options, privileged intents that are no intent bits, and counts past 65535, naming each", () =>
+    Effect.gen(function*() {
+      const refused = [
+        [{ identifyColdown: "50 millis" }, "unknown option identifyColdown (misspelt?)"],
+        [{ sessionStartLimit: { totl: 5 } }, "unknown option sessionStartLimit.totl (misspelt?)"],
+        [{ privilegedIntents: Number.NaN }, "privilegedIntents must be intent bits (a whole number whose bits are intents), got NaN"],
+        [{ privilegedIntents: -1 }, "privilegedIntents must be intent bits (a whole number whose bits are intents), got -1"],
+        [{ shards: 70_000, guilds: 0 }, "shards must be a whole number from 1 to 65535, got 70000"],
+        [{ sessionStartLimit: { maxConcurrency: 70_000 } }, "maxConcurrency must be a whole number from 1 to 65535, got 70000"],
+        [{ guilds: 2.5 }, "guilds must be a whole number of at least 0, got 2.5"]
+      ] as const
+      for (const [options, message] of refused) {
+        expect(yield* refusal({ token, ...options })).toEqual(new RangeError(message))
+      }
+      // an option left out as undefined is no misspelling
+      expect(yield* refusal({ token, shards: 1, port: undefined, identifyCooldown: undefined })).toBeUndefined()
+    }))
+})
+
+describe("MemoryApi answers", () => {
+  it("refuses an answer no client takes, or a misspelt field, naming it", () => {
+    expect(() => MemoryApi.body({ shards: 2.5 })).toThrow(new RangeError("MemoryApi: shards must be a whole number from 1 to 65535, got 2.5"))
+    expect(() => MemoryApi.body({ maxConcurrency: 0 })).toThrow(
+      new RangeError("MemoryApi: maxConcurrency must be a whole number from 1 to 65535, got 0")
+    )
+    expect(() => MemoryApi.body({ maxConcurency: 16 } as MemoryApi.Answer)).toThrow(
+      new RangeError("MemoryApi: unknown option maxConcurency (misspelt?)")
+    )
+    expect(MemoryApi.body({ shards: 65_535, maxConcurrency: 16 }).shards).toBe(65_535)
+  })
+
+  it.effect("dies as its layer is built", () =>
+    Effect.gen(function*() {
+      const built = yield* Effect.exit(Effect.scoped(Layer.build(MemoryApi.layer({ shards: 2.5 }))))
+      expect(Exit.isFailure(built) && Cause.squash(built.cause)).toEqual(
+        new RangeError("MemoryApi: shards must be a whole number from 1 to 65535, got 2.5")
+      )
+    }))
+})
+
+describe("MemoryServer.serve options", () => {
+  const Services = Layer.mergeAll(MemoryTransport.layer, IdentifyLimiter.layerMemory, MemoryApi.layer())
+  const served = (options: Record<string, unknown>) =>
+    Effect.map(
+      Effect.exit(Effect.scoped(MemoryServer.serve(options as MemoryServer.Options))),
+      (exit) => Exit.isFailure(exit) ? Cause.squash(exit.cause) : undefined
+    )
+
+  it.effect("refuses a misspelt option and a readyAfter that is none, negative or NaN, naming them", () =>
+    Effect.gen(function*() {
+      expect(yield* served({ heartbeatIntervall: 1000 })).toEqual(
+        new RangeError("MemoryServer.serve: unknown option heartbeatIntervall (misspelt?)")
+      )
+      for (const [readyAfter, shown] of [["3 minutez", `"3 minutez"`], [-5000, "-5000"], [Number.NaN, "NaN"]] as const) {
+        expect(yield* served({ readyAfter })).toEqual(
+          new RangeError(`MemoryServer.serve: readyAfter must be a duration of at least 0, got ${shown}`)
+        )
+      }
+      expect(yield* served({ readyAfter: "1 second" })).toBeUndefined()
+    }).pipe(Effect.provide(Services)))
+})
+
+describe("VirtualTime.advance", () => {
+  // one that is no duration died with Effect's bare "Invalid DurationInput", or V8's BigInt error
+  it.effect("dies with a RangeError naming a duration or a step that is none, as given", () =>
+    Effect.gen(function*() {
+      const died = (advanced: Effect.Effect<void>) =>
+        Effect.map(Effect.exit(advanced), (exit) => Exit.isFailure(exit) ? Cause.squash(exit.cause) : undefined)
+      expect(yield* died(VirtualTime.advance("3 secondz" as never))).toEqual(
+        new RangeError(`VirtualTime.advance: the duration must be a finite length, got "3 secondz"`)
+      )
+      expect(yield* died(VirtualTime.advance([1e300, 0]))).toEqual(
+        new RangeError("VirtualTime.advance: the duration must be a finite length, got 1e+300,0")
+      )
+      expect(yield* died(VirtualTime.advance("3 seconds", { step: "1 secondz" as never }))).toEqual(
+        new RangeError(`VirtualTime.advance: the step must be a positive finite length, got "1 secondz"`)
+      )
+    }))
+})
