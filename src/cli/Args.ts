@@ -9,6 +9,7 @@ import * as Redacted from "effect/Redacted"
 import type { Compression } from "../codec/Compression.ts"
 import { commaList } from "../internal/commaList.ts"
 import { isQuotable } from "../internal/printable.ts"
+import { withoutToken } from "../internal/secret.ts"
 import { TaggedError } from "../internal/taggedError.ts"
 import { maxShardCount } from "../protocol/Commands.ts"
 import { isTypeNameInAnyCase, knownTypeNames } from "../protocol/Event.ts"
@@ -270,7 +271,8 @@ export const warnings = (options: CliOptions): ReadonlyArray<string> => {
   for (const [flag, url, secure] of [["--api", api, "https"], ["--gateway", options.gateway, "wss"]] as const) {
     const target = url === undefined ? undefined : new URL(url)
     if (target !== undefined && (target.protocol === "http:" || target.protocol === "ws:") && !isLoopback(target.hostname)) {
-      found.push(`${flag}: the token goes unencrypted to ${target.host}; use ${secure}:// unless that network is yours`)
+      // (masked: a host is written lower case, a token put in it by mistake too)
+      found.push(`${flag}: the token goes unencrypted to ${withoutToken(target.host, options.token)}; use ${secure}:// unless that network is yours`)
     }
   }
   // a gateway on this machine is a test's: Discord's daily budget is not at stake there

@@ -21,6 +21,7 @@ import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as OptionsConfig from "../internal/config.ts"
 import { detached } from "../internal/detached.ts"
+import { withDefectsMasked } from "../internal/defect.ts"
 import { checkStopTimeout } from "../internal/duration.ts"
 import { withoutToken } from "../internal/secret.ts"
 import { isLoudAt } from "../internal/told.ts"
@@ -290,7 +291,8 @@ const start = (
     // known after the fetch above, which configured the limiter, and read before the fleet takes
     // anything in the caller's scope; a limiter of the program's own saying no count left every
     // shard queued for ever (keys of `id % 0`, a window of none)
-    const { maxConcurrency } = yield* identifyLimiter.snapshot
+    // (a limiter of the program's own may die quoting the token: its key)
+    const { maxConcurrency } = yield* withDefectsMasked(resolved.token)(identifyLimiter.snapshot)
     if (!Number.isSafeInteger(maxConcurrency) || maxConcurrency < 1) {
       return yield* Effect.dieMessage(`the IdentifyLimiter's snapshot must say a positive integer maxConcurrency, got ${maxConcurrency}`)
     }

@@ -267,3 +267,26 @@ class Copy {
  */
 export const withDefectsMasked = (token: unknown) => <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
   Effect.catchAllDefect(effect, (defect) => Effect.die(maskedDefect(defect, token)))
+
+/**
+ * `cause` with each defect masked as {@link maskedDefect} masks it, and each failure that quotes
+ * the token (one of a program's own services, which break their types from JavaScript) as a
+ * defect of it masked: what ends a session reaches `await`, `events` and a program's printer.
+ *
+ * @since 0.1.0
+ */
+export const maskedCause = <E>(cause: Cause.Cause<E>, token: unknown): Cause.Cause<E> =>
+  Cause.match<Cause.Cause<E>, E>(cause, {
+    onEmpty: Cause.empty,
+    onFail: (error) => {
+      const masked = maskedDefect(error, token)
+      return masked === error ? Cause.fail(error) : Cause.die(masked)
+    },
+    onDie: (defect) => {
+      const masked = maskedDefect(defect, token)
+      return masked === defect ? Cause.die(defect) : Cause.die(masked)
+    },
+    onInterrupt: Cause.interrupt,
+    onSequential: Cause.sequential,
+    onParallel: Cause.parallel
+  })

@@ -19,7 +19,7 @@ import type { Mutable } from "effect/Types"
 import * as FrameDecoder from "../codec/FrameDecoder.ts"
 import { isDecodeError } from "../codec/DecodeError.ts"
 import { monotonicMillis } from "../internal/due.ts"
-import { maskedDefect, withDefectsMasked } from "../internal/defect.ts"
+import { maskedCause, maskedDefect, withDefectsMasked } from "../internal/defect.ts"
 import { escaped, printable } from "../internal/printable.ts"
 import { quotesToken, withoutToken } from "../internal/secret.ts"
 import { withSpan } from "../internal/span.ts"
@@ -516,8 +516,9 @@ export const run = (
       const told = identifyAnswered
       identifyAnswered = undefined
       return told === undefined ? Effect.void : Effect.asVoid(Effect.forkIn(ctx.sessionScope)(Effect.catchAllCause(told, (cause) => {
-        // the limiter's words may quote the token (the key it keeps its lock under)
-        const masked = Cause.isDie(cause) ? Cause.die(maskedDefect(Cause.squash(cause), options.token)) : cause
+        // the limiter's words may quote the token (the key it keeps its lock under), a failure's
+        // too (a limiter of plain JavaScript may fail with anything)
+        const masked = maskedCause(cause, options.token)
         return Effect.zipRight(
           Effect.logError("the identify limiter's answered failed", masked),
           end(Exit.failCause(masked))
@@ -565,7 +566,8 @@ export const run = (
         // what the Resume carries: its replay repeats what is at or below it
         handshake.replayAfter = ctx.memory.current.sequence
         handshake.stage = "Asked"
-        yield* sendControl(ctx.resume(ctx.memory.current)).pipe(
+        // (suspended: a program's own Encoding that throws making the frame is a defect masked too)
+        yield* Effect.suspend(() => sendControl(ctx.resume(ctx.memory.current))).pipe(
           // a transport's defect may quote the frame, the token in it: masked before the span ends with it
           withDefectsMasked(options.token),
           withSpan("Session.resume", { shard, sequence: ctx.memory.current.sequence ?? 0 })

@@ -11,6 +11,7 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import type * as Redacted from "effect/Redacted"
+import { withDefectsMasked } from "../internal/defect.ts"
 import { monotonicMillis } from "../internal/due.ts"
 import { isLoudAt } from "../internal/told.ts"
 import { IdentifyLimiter } from "../limits/IdentifyLimiter.ts"
@@ -106,7 +107,10 @@ export const make = (
     const fetchCounted = Effect.flatMap(countedNow, (counted) =>
       GatewayInfo.fetch(options.api, options.token, options.timeout).pipe(
         Effect.provide(http),
-        Effect.tap((info) => limiter.configure({ ...GatewayInfo.startLimit(info, options.token), countedBefore: counted }))
+        // a limiter of the program's own may die quoting the token (its key)
+        Effect.tap((info) =>
+          withDefectsMasked(options.token)(limiter.configure({ ...GatewayInfo.startLimit(info, options.token), countedBefore: counted }))
+        )
       ))
 
     const refetch = fetchCounted.pipe(

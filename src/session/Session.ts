@@ -31,7 +31,7 @@ import { causeLine } from "../internal/causeLine.ts"
 import { detached } from "../internal/detached.ts"
 import { checkStopTimeout } from "../internal/duration.ts"
 import { monotonicMillis } from "../internal/due.ts"
-import { maskedDefect } from "../internal/defect.ts"
+import { maskedCause } from "../internal/defect.ts"
 import { clipped } from "../internal/printable.ts"
 import { withoutToken } from "../internal/secret.ts"
 import { makeSpan } from "../internal/span.ts"
@@ -795,9 +795,10 @@ export const makeWith = (
     // unobserved would repeat a defect's words, which may quote the token)
     const fiber = yield* Effect.uninterruptible(Effect.forkDaemon(Effect.exit(Effect.onExit(Effect.interruptible(loop), (exit) => {
       loopEnded = true
-      // an error or a defect ends the events with it; being stopped (interrupted) ends them cleanly
+      // an error or a defect ends the events with it, masked (a transport's or a limiter's defect
+      // may quote the token); being stopped (interrupted) ends them cleanly
       const outcome: Exit.Exit<void, SessionError> = Exit.isFailure(exit) && !Cause.isInterruptedOnly(exit.cause)
-        ? Exit.failCause(exit.cause)
+        ? Exit.failCause(maskedCause(exit.cause, resolved.token))
         : Exit.void
       // a session a fatal close ended (a bad token, shard or intents) cannot be resumed: it leaves
       // no resume point, so a handoff does not carry it to a process that would be refused again;
@@ -811,12 +812,9 @@ export const makeWith = (
       // the gateway, 4004, or by GET /gateway/bot) would refuse its Resume too; a shard, intents,
       // budget or URL refused says nothing of it
       if (Option.exists(failure, refusesToken) || endRequested) unresumable = undefined
-      // a defect that quotes the token (a transport's, a limiter's) ends the span masked; being
-      // stopped ends it as a success, whatever step the stop interrupted (it ended interrupted
-      // where the stop found no connection open)
-      const squashed = Exit.isFailure(outcome) ? Cause.squash(outcome.cause) : undefined
-      const masked = maskedDefect(squashed, resolved.token)
-      span.end(clock.unsafeCurrentTimeNanos(), masked === squashed ? outcome : Exit.die(masked))
+      // being stopped ends the span as a success, whatever step the stop interrupted (it ended
+      // interrupted where the stop found no connection open)
+      span.end(clock.unsafeCurrentTimeNanos(), outcome)
       // the last transition says why: the failure, else the stop asked for (a fatal close that came
       // while a stop waited for its close wins); made here, not by the stop's caller, who may give
       // up waiting

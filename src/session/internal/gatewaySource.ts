@@ -46,9 +46,11 @@ export const checkGatewayUrl = (url: string): Either.Either<string, GatewayInfoE
  * @since 0.1.0
  */
 export const fromGatewayUrl = (error: GatewayInfoError, token: Redacted.Redacted<string>): GatewayInfoError => {
-  // the source's own words, which may quote the token (also in an error it marked as its own)
+  // made anew from its fields: the source's words may quote the token (also in an error it marked
+  // as its own), and so may the `cause` or the other properties it gave its own (a discovery
+  // client's failure quoting its authorization header)
   const detail = withoutToken(error.detail, token)
-  return error.source !== undefined && detail === error.detail ? error : new GatewayInfoError({
+  return new GatewayInfoError({
     reason: error.reason,
     detail,
     source: "gatewayUrl",
