@@ -124,6 +124,9 @@ export const after = (
   // a Resume refused so says nothing of it, as one op 9 refused (the count went back to 0: a gateway
   // invalidating each session early and refusing each Resume with 4009 was never held back)
   const resumeRefused = endsSession && mode === "resume" && !outcome.ready
+  // a message too large before the Identify or Resume went out answered neither: no point of the
+  // session's, a peer's (a proxy's) slip (two before Hello gave a session up it had never tried)
+  const tooLargeAnswer = outcome.tooLarge && outcome.authenticated
   return {
     failedResumes: answered ? 0 : recovery.failedResumes + (taken && !asksAgain(outcome.reason) ? 1 : 0),
     unreachedResumes: mode === "resume" && !outcome.authenticated ? recovery.unreachedResumes + 1 : 0,
@@ -138,8 +141,8 @@ export const after = (
       : 0,
     // a connection answered or replayed to since left that point behind (two READYs too large, days
     // and a whole gateway session apart, were the same point: before READY)
-    tooLargeAt: outcome.tooLarge ? at : answered ? undefined : recovery.tooLargeAt,
-    tooLargeAgain: outcome.tooLarge && recovery.tooLargeAt !== undefined &&
+    tooLargeAt: tooLargeAnswer ? at : answered ? undefined : recovery.tooLargeAt,
+    tooLargeAgain: tooLargeAnswer && recovery.tooLargeAt !== undefined &&
       recovery.tooLargeAt.sessionId === at.sessionId && recovery.tooLargeAt.sequence === at.sequence
   }
 }

@@ -175,5 +175,13 @@ describe("Recovery", () => {
     expect(Recovery.after(lived, "identify", tooLarge, none).tooLargeAgain).toBe(false)
     const replayed = Recovery.after(once, "resume", outcome({ replayed: 3 }), here)
     expect(Recovery.after(replayed, "resume", tooLarge, here).tooLargeAgain).toBe(false)
+    // before the Identify or Resume went out (a peer's frame before Hello), it answered neither:
+    // twice so is no point's, and leaves the point an answer was too large at as it was
+    const beforeHello = outcome({ tooLarge: true, authenticated: false, reason: tooLarge.reason })
+    for (const mode of ["identify", "resume"] as const) {
+      const slipped = Recovery.after(Recovery.after(Recovery.initial, mode, beforeHello, here), mode, beforeHello, here)
+      expect([slipped.tooLargeAgain, slipped.tooLargeAt]).toEqual([false, undefined])
+    }
+    expect(Recovery.after(Recovery.after(once, "resume", beforeHello, here), "resume", tooLarge, here).tooLargeAgain).toBe(true)
   })
 })

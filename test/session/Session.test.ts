@@ -416,6 +416,29 @@ describe("Session", () => {
         expect(yield* Effect.flip(session.await)).toMatchObject({ _tag: "MessageTooLarge", sequence: null })
       }).pipe(Effect.provide(TestLayer)))
 
+    it.scoped("before Hello, twice, answers no Identify: the session is not given up, and goes on at the next gateway that answers (it ended with MessageTooLarge)", () =>
+      Effect.gen(function*() {
+        const gateway = yield* MemoryTransport.MemoryGateway
+        const session = yield* Session.make(tooLarge)
+        yield* Effect.forkScoped(Stream.runDrain(session.events))
+        for (let attempt = 0; attempt < 2; attempt++) {
+          const next = yield* Effect.fork(gateway.accept)
+          yield* TestClock.adjust("10 seconds")
+          const peer = yield* Fiber.join(next)
+          yield* peer.sendJson(big(1))
+          yield* settle
+          // the transport refused the message (1009), as it does after READY
+          expect((yield* session.snapshot).reason).toMatchObject({ _tag: "Closed", code: 1009 })
+        }
+        const next = yield* Effect.fork(acceptAndHello(3_600_000))
+        yield* TestClock.adjust("10 seconds")
+        const third = yield* Fiber.join(next)
+        expect(third.first.op).toBe(2)
+        yield* third.peer.sendJson(ready(1))
+        yield* settle
+        expect((yield* session.snapshot).state._tag).toBe("Connected")
+      }).pipe(Effect.provide(TestLayer)))
+
     it.scoped("is not what a gateway closing with 1009 twice at one point says: only the client's own 1009 is, and the session resumes", () =>
       Effect.gen(function*() {
         const { first, session } = yield* readyOnce
