@@ -67,6 +67,12 @@ export const renderings = (label: string, value: unknown): Array<Place> => {
   return out
 }
 
+/** An exit as {@link renderings} shows it, and its cause as `Cause.pretty` prints it. */
+export const exitPlaces = (label: string, exit: Exit.Exit<unknown, unknown>): Array<Place> => [
+  ...renderings(label, exit),
+  ...(Exit.isFailure(exit) ? [[`${label} Cause.pretty`, Cause.pretty(exit.cause)] as const] : [])
+]
+
 /**
  * A logger at level All that keeps every line as the logfmt, structured and string loggers write
  * it, with its cause, and a tracer that keeps every span: `provide` runs an effect with both.

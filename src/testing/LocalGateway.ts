@@ -35,7 +35,7 @@ import * as CloseFrame from "../transport/CloseFrame.ts"
 import { Connection } from "./Connection.ts"
 import type { Host, Settings } from "./Connection.ts"
 import * as GatewayHttp from "./Http.ts"
-import { countProblem } from "./internal/counts.ts"
+import { countsProblem } from "./internal/counts.ts"
 import * as Log from "./Log.ts"
 import * as Rules from "./Rules.ts"
 import type { Session } from "./Session.ts"
@@ -339,7 +339,7 @@ export const make = (options: Options): Effect.Effect<LocalGateway, LocalGateway
     // /gateway/bot, a world sharded by `% 2.5`) or quietly made 1; a shard count or a
     // max_concurrency over 65535 was served in a body no client takes (an Identify carries no
     // more shards, and `GatewayBot` holds both to it)
-    const counts = [
+    const countProblem = countsProblem([
       ["shards", options.shards, 1, maxShardCount],
       ["maxConcurrency", limit?.maxConcurrency, 1, maxShardCount],
       ["total", limit?.total, 0],
@@ -349,11 +349,8 @@ export const make = (options: Options): Effect.Effect<LocalGateway, LocalGateway
       ["logCapacity", options.logCapacity, 1],
       ["guilds", options.guilds, 0],
       ["membersPerGuild", options.membersPerGuild, 0]
-    ] as const
-    for (const [name, count, least, most] of counts) {
-      const problem = countProblem(name, count, least, most)
-      if (problem !== undefined) return yield* Effect.die(new RangeError(problem))
-    }
+    ])
+    if (countProblem !== undefined) return yield* Effect.die(new RangeError(countProblem))
     // a duration that is none ("3 minutez") died with Effect's bare "Invalid DurationInput", and a
     // heartbeat interval no Hello can carry (0, NaN, over an hour) had every client refuse the
     // Hello and connect again for ever

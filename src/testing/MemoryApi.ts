@@ -15,7 +15,7 @@ import { isRecord } from "../internal/record.ts"
 import { toldKey, unknownKeys, unknownOptionsText, wholeList } from "../internal/unknownOptions.ts"
 import type { GatewayBot } from "../protocol/GatewayBot.ts"
 import { maxShardCount } from "../protocol/internal/schema.ts"
-import { countProblem } from "./internal/counts.ts"
+import { countsProblem } from "./internal/counts.ts"
 
 /**
  * What `GET /gateway/bot` answers; each field left out has the default given.
@@ -52,18 +52,14 @@ const answerProblem = (answer: Answer): Error | undefined => {
   if (!isRecord(answer)) return new TypeError(`MemoryApi: the answer must be an object, got ${kindOf(answer)}`)
   const unknown = unknownOptionsText(unknownKeys(answer, answerKeys).map((key) => toldKey(key)))
   if (unknown !== undefined) return new RangeError(`MemoryApi: ${unknown}`)
-  const counts = [
+  const problem = countsProblem([
     ["shards", answer.shards, 1, maxShardCount],
     ["maxConcurrency", answer.maxConcurrency, 1, maxShardCount],
     ["total", answer.total, 0],
     ["remaining", answer.remaining, 0],
     ["resetAfter", answer.resetAfter, 0]
-  ] as const
-  for (const [name, count, least, most] of counts) {
-    const problem = countProblem(name, count, least, most)
-    if (problem !== undefined) return new RangeError(`MemoryApi: ${problem}`)
-  }
-  return undefined
+  ])
+  return problem === undefined ? undefined : new RangeError(`MemoryApi: ${problem}`)
 }
 
 /**

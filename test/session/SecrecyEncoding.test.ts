@@ -5,7 +5,6 @@
  * whose Resume could not be encoded, mask it.
  */
 import { describe, expect, it } from "@effect/vitest"
-import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
@@ -19,7 +18,7 @@ import * as IdentifyLimiter from "../../src/limits/IdentifyLimiter.ts"
 import * as MemoryApi from "../../src/testing/MemoryApi.ts"
 import * as MemoryServer from "../../src/testing/MemoryServer.ts"
 import * as MemoryTransport from "../../src/transport/MemoryTransport.ts"
-import { capture, leaksOf, lineTexts, type Place, renderings, spanTexts } from "../secrecy.ts"
+import { capture, exitPlaces, leaksOf, lineTexts, renderings, spanTexts } from "../secrecy.ts"
 import { options, ready, secret, Session, settle, TestLayer, token } from "../session/harness.ts"
 
 const leaksIn = leaksOf(secret)
@@ -38,15 +37,8 @@ const quotingEncoding = (op: number, after: number): Encoding => {
   }
 }
 
-const exitPlaces = (label: string, exit: Exit.Exit<unknown, unknown>): Array<Place> => [
-  ...renderings(label, exit),
-  ...(Exit.isFailure(exit) ? [[`${label} Cause.pretty`, Cause.pretty(exit.cause)] as const] : [])
-]
-
 describe("a custom encoding that quotes the payload it cannot encode", () => {
-  // the two make-time tests failed at HEAD e124616 (Session.make and Fleet.make died with the
-  // encoder's raw defect); they pass on the working tree's uncommitted SessionOptions.handshakesOf
-  // (InvalidOptions, masked): kept as the hold that fix makes
+  // checking the Identify at make, Session.make and Fleet.make died with the encoder's raw defect
   it.scoped("Session.make checking the Identify: its failure does not quote the token", () => {
     const captured = capture()
     return Effect.gen(function*() {

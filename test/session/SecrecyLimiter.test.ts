@@ -6,7 +6,6 @@
  * mask such a defect from `identify`, `answered` and `budgetReady`.
  */
 import { describe, expect, it } from "@effect/vitest"
-import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
@@ -17,7 +16,7 @@ import * as IdentifyLimiter from "../../src/limits/IdentifyLimiter.ts"
 import * as MemoryApi from "../../src/testing/MemoryApi.ts"
 import * as MemoryServer from "../../src/testing/MemoryServer.ts"
 import * as MemoryTransport from "../../src/transport/MemoryTransport.ts"
-import { capture, leaksOf, lineTexts, type Place, renderings, spanTexts } from "../secrecy.ts"
+import { capture, exitPlaces, leaksOf, lineTexts, spanTexts } from "../secrecy.ts"
 import { options, secret, Session, settle, token } from "../session/harness.ts"
 
 const leaksIn = leaksOf(secret)
@@ -39,68 +38,63 @@ const withLimiter = (service: Partial<Limiter>) =>
     })
   )
 
-const exitPlaces = (label: string, exit: Exit.Exit<unknown, unknown>): Array<Place> => [
-  ...renderings(label, exit),
-  ...(Exit.isFailure(exit) ? [[`${label} Cause.pretty`, Cause.pretty(exit.cause)] as const] : [])
-]
+/**
+ * Where a session (no `gateway`: it asks GET /gateway/bot, which configures the limiter) run
+ * until it ends shows the token: its end (await, events), its lines and its spans.
+ */
+const sessionEndLeaks = (captured: ReturnType<typeof capture>) =>
+  Effect.gen(function*() {
+    yield* MemoryServer.serve()
+    const session = yield* Session.make(options({ gateway: undefined }))
+    const events = yield* Effect.fork(Effect.exit(Stream.runDrain(session.events)))
+    yield* settle
+    const ended = yield* Effect.exit(session.await)
+    expect(Exit.isFailure(ended)).toBe(true)
+    return leaksIn([
+      ...exitPlaces("await exit", ended),
+      ...exitPlaces("events exit", yield* Fiber.join(events)),
+      ...lineTexts(captured.lines),
+      ...spanTexts(captured.spans)
+    ])
+  })
 
-/** A session (no `gateway`: it asks GET /gateway/bot, which configures the limiter) run until it ends. */
-const sessionEnd = Effect.gen(function*() {
-  yield* MemoryServer.serve()
-  const session = yield* Session.make(options({ gateway: undefined }))
-  const events = yield* Effect.fork(Effect.exit(Stream.runDrain(session.events)))
-  yield* settle
-  const ended = yield* Effect.exit(session.await)
-  const streamEnd = yield* Fiber.join(events)
-  return { ended, streamEnd }
-})
+/** Where `Fleet.make`'s failure, its lines and spans show the token. */
+const fleetMakeLeaks = (captured: ReturnType<typeof capture>) =>
+  Effect.gen(function*() {
+    const made = yield* Effect.exit(Fleet.make({ token, intents: 513, compression: "none" }))
+    expect(Exit.isFailure(made)).toBe(true)
+    return leaksIn([...exitPlaces("Fleet.make exit", made), ...lineTexts(captured.lines), ...spanTexts(captured.spans)])
+  })
+
+// typed as the interface says (`Effect<void>`), failing as a JavaScript limiter may
+const failing = Effect.fail(unreachable("answered")) as unknown as Effect.Effect<void>
 
 describe("a limiter of the program's own quoting the token", () => {
-  it.scoped("configure dies: the session's end (await, events) and the log lines do not repeat it", () => {
-    const captured = capture()
-    return Effect.gen(function*() {
-      const { ended, streamEnd } = yield* sessionEnd
-      expect(Exit.isFailure(ended)).toBe(true)
-      expect(leaksIn([
-        ...exitPlaces("await exit", ended),
-        ...exitPlaces("events exit", streamEnd),
-        ...lineTexts(captured.lines),
-        ...spanTexts(captured.spans)
-      ])).toEqual([])
-    }).pipe(captured.provide, Effect.provide(withLimiter({ configure: () => Effect.die(unreachable("budget")) })))
-  })
+  const ending: ReadonlyArray<readonly [string, Partial<Limiter>]> = [
+    ["configure dies", { configure: () => Effect.die(unreachable("budget")) }],
+    ["answered fails (a limiter in plain JavaScript)", { identify: (_shard, send) => send(failing) }]
+  ]
+  for (const [what, limiter] of ending) {
+    it.scoped(`${what}: the session's end (await, events), its lines and spans do not repeat it`, () => {
+      const captured = capture()
+      return Effect.flatMap(sessionEndLeaks(captured), (leaks) => Effect.sync(() => expect(leaks).toEqual([]))).pipe(
+        captured.provide,
+        Effect.provide(withLimiter(limiter))
+      )
+    })
+  }
 
-  it.scoped("configure dies: Fleet.make's failure does not repeat it", () => {
-    const captured = capture()
-    return Effect.gen(function*() {
-      const made = yield* Effect.exit(Fleet.make({ token, intents: 513, compression: "none" }))
-      expect(Exit.isFailure(made)).toBe(true)
-      expect(leaksIn([...exitPlaces("Fleet.make exit", made), ...lineTexts(captured.lines), ...spanTexts(captured.spans)])).toEqual([])
-    }).pipe(captured.provide, Effect.provide(withLimiter({ configure: () => Effect.die(unreachable("budget")) })))
-  })
-
-  it.scoped("snapshot dies: Fleet.make's failure does not repeat it", () => {
-    const captured = capture()
-    return Effect.gen(function*() {
-      const made = yield* Effect.exit(Fleet.make({ token, intents: 513, compression: "none" }))
-      expect(Exit.isFailure(made)).toBe(true)
-      expect(leaksIn([...exitPlaces("Fleet.make exit", made), ...lineTexts(captured.lines), ...spanTexts(captured.spans)])).toEqual([])
-    }).pipe(captured.provide, Effect.provide(withLimiter({ snapshot: Effect.die(unreachable("snapshot")) })))
-  })
-
-  it.scoped("answered fails (a limiter in plain JavaScript): its Error line and the session's end do not repeat it", () => {
-    const captured = capture()
-    // typed as the interface says (`Effect<void>`), failing as a JavaScript limiter may
-    const failing = Effect.fail(unreachable("answered")) as unknown as Effect.Effect<void>
-    return Effect.gen(function*() {
-      const { ended, streamEnd } = yield* sessionEnd
-      expect(Exit.isFailure(ended)).toBe(true)
-      expect(leaksIn([
-        ...exitPlaces("await exit", ended),
-        ...exitPlaces("events exit", streamEnd),
-        ...lineTexts(captured.lines),
-        ...spanTexts(captured.spans)
-      ])).toEqual([])
-    }).pipe(captured.provide, Effect.provide(withLimiter({ identify: (_shard, send) => send(failing) })))
-  })
+  const failingMake: ReadonlyArray<readonly [string, Partial<Limiter>]> = [
+    ["configure dies", { configure: () => Effect.die(unreachable("budget")) }],
+    ["snapshot dies", { snapshot: Effect.die(unreachable("snapshot")) }]
+  ]
+  for (const [what, limiter] of failingMake) {
+    it.scoped(`${what}: Fleet.make's failure does not repeat it`, () => {
+      const captured = capture()
+      return Effect.flatMap(fleetMakeLeaks(captured), (leaks) => Effect.sync(() => expect(leaks).toEqual([]))).pipe(
+        captured.provide,
+        Effect.provide(withLimiter(limiter))
+      )
+    })
+  }
 })

@@ -6,7 +6,6 @@
  */
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import { describe, expect, it } from "@effect/vitest"
-import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
@@ -15,7 +14,7 @@ import * as Stream from "effect/Stream"
 import * as IdentifyLimiter from "../../src/limits/IdentifyLimiter.ts"
 import { GatewayTransport } from "../../src/transport/GatewayTransport.ts"
 import * as MemoryTransport from "../../src/transport/MemoryTransport.ts"
-import { capture, leaksOf, lineTexts, type Place, renderings, spanTexts } from "../secrecy.ts"
+import { capture, exitPlaces, leaksOf, lineTexts, spanTexts } from "../secrecy.ts"
 import { dispatch, options, ready, secret, Session, settle } from "../session/harness.ts"
 
 const leaksIn = leaksOf(secret)
@@ -38,11 +37,6 @@ const receiveDies = Layer.mergeAll(
   IdentifyLimiter.layerMemory,
   FetchHttpClient.layer
 )
-
-const exitPlaces = (label: string, exit: Exit.Exit<unknown, unknown>): Array<Place> => [
-  ...renderings(label, exit),
-  ...(Exit.isFailure(exit) ? [[`${label} Cause.pretty`, Cause.pretty(exit.cause)] as const] : [])
-]
 
 describe("a transport's receive that dies quoting its URL (the token in a proxy's ?auth=)", () => {
   it.scoped("the session's end (await, events), its lines and spans do not repeat the token", () => {
