@@ -4,7 +4,8 @@
  *
  * @since 0.1.0
  */
-import type * as Duration from "effect/Duration"
+import * as Clock from "effect/Clock"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import { closeSync } from "node:fs"
 import { isatty } from "node:tty"
@@ -130,3 +131,35 @@ export const flushed = (timeout: Duration.DurationInput): Effect.Effect<void> =>
   // short, and a reader that had fallen behind held the stop, and the shards' closes, until it read
   Effect.ignore(detached(Effect.timeout(write(""), timeout)))
 
+
+/**
+ * A stop's time for stdout to drain, shared by all that lets it out (the events still to show, the
+ * view's release, the last flush), each given what is left of it: a reader that had fallen behind
+ * got a second at each, and one that never read again held the exit for ever.
+ *
+ * @since 0.1.0
+ */
+export interface DrainWindow {
+  /** Opens the window (a second time, nothing): once the shards stopped. */
+  readonly open: Effect.Effect<void>
+  /** `effect`, given up on (interrupted) where it outlasts the window; before it opens, its length. */
+  readonly within: (effect: Effect.Effect<void>) => Effect.Effect<void>
+  /** {@link flushed}, for what is left of the window. */
+  readonly flushed: Effect.Effect<void>
+}
+
+/**
+ * A {@link DrainWindow} of `length`.
+ *
+ * @since 0.1.0
+ */
+export const drainWindow = (length: Duration.DurationInput): DrainWindow => {
+  const millis = Duration.toMillis(Duration.decode(length))
+  let closesAt: number | undefined
+  const left = Effect.map(Clock.currentTimeMillis, (now) => closesAt === undefined ? millis : Math.max(0, closesAt - now))
+  return {
+    open: Effect.flatMap(Clock.currentTimeMillis, (now) => Effect.sync(() => void (closesAt ??= now + millis))),
+    within: (effect) => Effect.flatMap(left, (wait) => Effect.ignore(Effect.timeout(effect, wait))),
+    flushed: Effect.flatMap(left, flushed)
+  }
+}

@@ -103,10 +103,11 @@ const restoredOnSignals = (screen: Pretty.Screen): (() => void) => {
 /**
  * Shows the events. `notes` are the lines told on stderr before the shards started (warnings, the
  * embedded gateway's address): the terminal's view, laid out on a cleared screen, shows them again
- * at the top of its log (its first layout erased them before anyone could read them).
+ * at the top of its log (its first layout erased them before anyone could read them). `flushed`
+ * lets out what the view wrote, once it is undone.
  */
-const show = (options: Args.CliOptions, fleet: Fleet.Fleet, notes: ReadonlyArray<string>): Effect.Effect<void> =>
-  options.format === "ndjson" ? showLines(fleet) : showScreen(fleet, notes)
+const show = (options: Args.CliOptions, fleet: Fleet.Fleet, notes: ReadonlyArray<string>, flushed: Effect.Effect<void>): Effect.Effect<void> =>
+  options.format === "ndjson" ? showLines(fleet) : showScreen(fleet, notes, flushed)
 
 /** The events as ndjson lines, a chunk's lines written at once. */
 const showLines = (fleet: Fleet.Fleet): Effect.Effect<void> =>
@@ -127,7 +128,7 @@ const showLines = (fleet: Fleet.Fleet): Effect.Effect<void> =>
  * restores it until that is out (released first by the run's scope, a second Ctrl-C while a slow
  * terminal caught up killed the process with the scroll region set).
  */
-const showScreen = (fleet: Fleet.Fleet, notes: ReadonlyArray<string>): Effect.Effect<void> =>
+const showScreen = (fleet: Fleet.Fleet, notes: ReadonlyArray<string>, flushed: Effect.Effect<void>): Effect.Effect<void> =>
   Effect.acquireUseRelease(
     Effect.sync(() => {
       const out = process.stdout
@@ -160,11 +161,12 @@ const showScreen = (fleet: Fleet.Fleet, notes: ReadonlyArray<string>): Effect.Ef
             Effect.ignore
           )
       }).pipe(Effect.scoped),
-    // undone, then let out (a second on a slow terminal) before the shards' stop says anything on
-    // stderr, below it; a second Ctrl-C meanwhile still ends the process with the view undone
+    // undone, then let out (what is left of the stop's second on a slow terminal) before the
+    // shards' stop says anything on stderr, below it; a second Ctrl-C meanwhile still ends the
+    // process with the view undone
     ({ screen, stopListening }) =>
       Effect.sync(screen.close).pipe(
-        Effect.zipRight(Stdout.flushed("1 second")),
+        Effect.zipRight(flushed),
         Effect.ensuring(Effect.sync(stopListening))
       )
   )
@@ -262,20 +264,31 @@ const run = (options: Args.CliOptions, warnings: ReadonlyArray<string>, early: E
     // than a scope's close would (1 s), and the operator is told so; unless a stop had begun, which
     // Ctrl-C waits for
     let stopping = false
+    // once the shards stopped, stdout gets a second to drain, whatever lets it out
+    const drain = Stdout.drainWindow("1 second")
     // a paused or slow terminal holds the events back, not the process (and the heartbeats in it);
     // what stdout still holds at the end is let out before the process exits: last of the run's
     // finalizers, after the view is undone and the shards stopped
-    yield* Effect.acquireRelease(Effect.sync(Stdout.writeTerminalAsync), () => Stdout.flushed("1 second"))
-    yield* Effect.addFinalizer((exit) =>
-      Exit.isInterrupted(exit) && !stopping
-        ? Effect.flatMap(fleet.disconnect("1 second"), (points) => Console.error(`stopped (interrupted); ${resumable(points, fleet)}`)).pipe(
-          Effect.zipRight(failedWhileStopping)
-        )
-        : Effect.void
+    yield* Effect.acquireRelease(Effect.sync(Stdout.writeTerminalAsync), () => drain.flushed)
+    // Ctrl-C's stop, told once the view is undone (below it)
+    let interruptedStop: ReadonlyArray<unknown> | undefined
+    yield* Effect.addFinalizer(() =>
+      interruptedStop === undefined
+        ? Effect.void
+        : Console.error(`stopped (interrupted); ${resumable(interruptedStop, fleet)}`).pipe(Effect.zipRight(failedWhileStopping))
     )
     // with what the library logged meanwhile ("starting N of N shards", a first GET /gateway/bot
     // tried again), which the view's first layout would erase too
-    const output = yield* Effect.forkScoped(show(options, fleet, [...notes, ...early.take()]))
+    const output = yield* Effect.forkScoped(show(options, fleet, [...notes, ...early.take()], drain.flushed))
+    // Ctrl-C's stop of the shards, first of the run's finalizers: the view, undone before it, waited
+    // its second for a slow terminal, and the closes with it
+    yield* Effect.addFinalizer((exit) =>
+      Exit.isInterrupted(exit) && !stopping
+        ? Effect.flatMap(fleet.disconnect("1 second"), (points) => Effect.sync(() => void (interruptedStop = points))).pipe(
+          Effect.zipRight(drain.open)
+        )
+        : Effect.void
+    )
     // the output failing (a bug) ends the run too, rather than leaving the shards running unseen;
     // the output ending (after the events did) decides nothing
     const ended = yield* Effect.raceFirst(
@@ -294,7 +307,10 @@ const run = (options: Args.CliOptions, warnings: ReadonlyArray<string>, early: E
         )
       )
     }
-    yield* Fiber.join(output)
+    // the events still to show get what is left of stdout's second: a reader that fell behind and
+    // never read again held the exit for ever
+    yield* drain.open
+    yield* drain.within(Fiber.join(output))
   })
 
 const main = Effect.gen(function*() {
@@ -344,6 +360,8 @@ NodeRuntime.runMain(main, {
   disableErrorReporting: true,
   disablePrettyLogger: true,
   // after Ctrl-C the exit code is the one the run set (runMain's own teardown says 0 after a
-  // signal, even when the stop it interrupted had found stdout unwritable: exit 1)
-  teardown: (result, onExit) => onExit(Exit.isFailure(result) && !Cause.isInterruptedOnly(result.cause) ? 1 : Number(process.exitCode ?? 0))
+  // signal, even when the stop it interrupted had found stdout unwritable: exit 1); and the process
+  // exits now, dropping what a reader that fell behind has not taken in the stop's second (left to
+  // end by itself, it waited for that reader to read it all, for ever if it never read again)
+  teardown: (result) => process.exit(Exit.isFailure(result) && !Cause.isInterruptedOnly(result.cause) ? 1 : Number(process.exitCode ?? 0))
 })
