@@ -325,8 +325,17 @@ const start = (
           const stop = firstStop === "end"
             ? (session: Session.Session) => Effect.zipRight(session.end(timeout), session.disconnect(timeout))
             : (session: Session.Session) => session.disconnect(timeout)
-          const stopping = Effect.zipRight(starter.stop, Effect.suspend(() => Effect.forEach(running(), stop, { concurrency: "unbounded" })))
-          return Effect.flatMap(Effect.forkDaemon(stopping), (fiber) => restore(Fiber.join(fiber)))
+          // each shard running stops at once, on a fiber of its own, beside the starter's stop (after
+          // it, one whose Hello came meanwhile sent its Identify: a session start spent on a session
+          // closed before READY); then those the starter started as it stopped
+          const runningNow = running()
+          const stopEach = (sessions: ReadonlyArray<Session.Session>) => Effect.forEach(sessions, (session) => Effect.forkDaemon(stop(session)))
+          const startedMeanwhile = Effect.suspend(() => stopEach(running().filter((session) => !runningNow.includes(session))))
+          return Effect.flatMap(stopEach(runningNow), (now) =>
+            Effect.flatMap(
+              Effect.forkDaemon(Effect.flatMap(Effect.zipRight(starter.stop, startedMeanwhile), (later) => Fiber.joinAll([...now, ...later]))),
+              (fiber) => restore(Fiber.join(fiber))
+            ))
         })
       )
 

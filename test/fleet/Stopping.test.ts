@@ -6,12 +6,15 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
 import * as Scope from "effect/Scope"
 import * as Fleet from "../../src/fleet/Fleet.ts"
 import type { ResumePoint } from "../../src/session/SessionOptions.ts"
+import * as VirtualTime from "../../src/testing/VirtualTime.ts"
+import * as MemoryTransport from "../../src/transport/MemoryTransport.ts"
 import { advance, configureLimiter, options, resumeUrl, serve, TestLayer } from "./harness.ts"
 
 // The first stop is interrupted `turns` scheduler turns after it began: for 1 to 4 turns that
@@ -167,4 +170,29 @@ describe("stopping a fleet where the stop cannot be interrupted", () => {
       expect(served.identifies).toHaveLength(0)
       expect(again.map((point) => point.shard[0]).sort((a, b) => a - b)).toEqual(points.map((point) => point.shard[0]))
     }).pipe(Effect.provide(TestLayer)))
+})
+
+describe("a fleet's stop reaches its running shards at once", () => {
+  // it stopped the starter first and its shards after: one whose Hello came meanwhile sent its
+  // Identify, a session start spent on a session the stop closed before READY (a lone session's
+  // stop, begun before the Hello, sends none)
+  for (const [name, stop] of [["disconnect", (fleet: Fleet.Fleet) => fleet.disconnect()], ["end", (fleet: Fleet.Fleet) => fleet.end()]] as const) {
+    it.scoped(`fleet.${name}() begun before a shard's Hello arrives: the shard sends no Identify`, () =>
+      Effect.gen(function*() {
+        const gateway = yield* MemoryTransport.MemoryGateway
+        const fleet = yield* Fleet.make(options({ shardCount: 1 }))
+        const peer = yield* gateway.accept
+        yield* VirtualTime.settle()
+        // the stop is asked for first; the Hello comes right after
+        const stopping = yield* Effect.fork(stop(fleet))
+        yield* peer.sendJson({ op: 10, d: { heartbeat_interval: 41_250 }, s: null, t: null })
+        yield* VirtualTime.advance(10_000, { step: 100 })
+        yield* Fiber.join(stopping)
+        const sent: Array<number> = []
+        for (let next = yield* Effect.either(peer.receivedJson); Either.isRight(next); next = yield* Effect.either(peer.receivedJson)) {
+          sent.push(next.right.op)
+        }
+        expect(sent).not.toContain(2)
+      }).pipe(Effect.provide(TestLayer)))
+  }
 })
