@@ -59,7 +59,7 @@ export class IdentifyBudgetExhausted extends TaggedError("IdentifyBudgetExhauste
   readonly resetAfter: number
 }> {
   override get message(): string {
-    return `identify budget exhausted (shard ${this.shard}): all ${this.total} session starts are used; it refills in ` +
+    return `shard ${this.shard}: identify budget exhausted: all ${this.total} session starts are used; it refills in ` +
       `${Duration.format(Duration.millis(Math.ceil(this.resetAfter)))} (identifying before then would get the bot token reset)`
   }
 }

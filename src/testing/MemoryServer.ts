@@ -22,7 +22,7 @@ import { kindOf, thrownText } from "../internal/printable.ts"
 import { isRecord } from "../internal/record.ts"
 import { toldKey, unknownKeys, unknownOptionsText, wholeList } from "../internal/unknownOptions.ts"
 import * as Intents from "../protocol/Intents.ts"
-import { show } from "../protocol/internal/schema.ts"
+import { isPair, show } from "../protocol/internal/schema.ts"
 import { isHeartbeatInterval, maxHeartbeatInterval } from "../protocol/Receive.ts"
 import { MemoryGateway } from "../transport/MemoryTransport.ts"
 import type { CloseInfo, MemoryPeer, Payload } from "../transport/MemoryTransport.ts"
@@ -265,6 +265,24 @@ const jsonProblem = (d: unknown): string | undefined => {
   }
 }
 
+// what is wrong with the `sessions` entry `known`, the `index`th
+const knownSessionProblem = (known: KnownSession, index: number): string | undefined => {
+  const entry: unknown = known
+  if (!isRecord(entry)) return `sessions[${index}] must be an object, got ${kindOf(entry)}`
+  if (typeof entry.sessionId !== "string" || entry.sessionId.length === 0) {
+    return `sessions[${index}].sessionId must be a session id (a non-empty string), got ${show(entry.sessionId)}`
+  }
+  const shard = entry.shard
+  const [id, count] = isPair(shard) ? shard : []
+  if (!(Number.isSafeInteger(id) && Number.isSafeInteger(count) && (id as number) >= 0 && (id as number) < (count as number))) {
+    return `sessions[${index}].shard must be [id, count] with 0 <= id < count, got ${show(shard)}`
+  }
+  if (!(Number.isSafeInteger(entry.sequence) && (entry.sequence as number) >= 0)) {
+    return `sessions[${index}].sequence must be a whole number of at least 0, got ${show(entry.sequence)}`
+  }
+  return undefined
+}
+
 // every option of `serve` (checked against its type)
 const optionKeys = wholeList<Options>()({
   heartbeatInterval: true,
@@ -336,6 +354,11 @@ export const serve = (options: Options = {}): Effect.Effect<Served, never, Memor
     const newSession = (
       { id, intents, peer, ready, sequence, shard, shows }: Pick<Session, "id" | "shard" | "intents" | "sequence" | "ready" | "peer" | "shows">
     ): Session => ({ id, shard, intents, sequence, ready, ended: false, sent: [], trimmed: sequence, early: [], peer, shows, writing: Effect.unsafeMakeSemaphore(1) })
+    // from plain JavaScript or a file: an entry with no session id (`session_id`, the gateway's
+    // spelling) was kept under `undefined`, and the Resume of the point it meant got op 9, unsaid.
+    // A resume point is taken as it is: its other fields are let through
+    const unknownSession = (options.sessions ?? []).map(knownSessionProblem).find((problem) => problem !== undefined)
+    if (unknownSession !== undefined) return yield* Effect.die(new RangeError(`MemoryServer.serve: ${unknownSession}`))
     for (const known of options.sessions ?? []) {
       register(newSession({ id: known.sessionId, shard: known.shard, intents: known.intents, sequence: known.sequence, ready: true, peer: undefined, shows: known.presence }))
     }

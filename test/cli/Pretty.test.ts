@@ -2,6 +2,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { EventEmitter } from "node:events"
 import * as Columns from "../../src/cli/Columns.ts"
 import * as Pretty from "../../src/cli/Pretty.ts"
+import { IdentifyBudgetExhausted } from "../../src/limits/IdentifyLimiter.ts"
 import * as Event from "../../src/protocol/Event.ts"
 import { describeReason, Reason } from "../../src/session/SessionState.ts"
 import { anyControl, loneSurrogate } from "../controls.ts"
@@ -173,6 +174,10 @@ describe("Pretty", () => {
     expect(own).toBe("1      Disconnected          fatal: the gateway closed with 4004 (authentication failed); not reconnecting")
     // another shard's words are kept as they are (shard 12's reason naming shard 1 is no prefix of it)
     expect(other).toBe("12     Disconnected          fatal: shard 1: the gateway closed with 4004 (authentication failed); not reconnecting")
+    // a used-up budget's words named the shard in parentheses, kept in the row
+    const budget = new IdentifyBudgetExhausted({ shard: 1, total: 1000, resetAfter: 60_000 })
+    const [, exhausted] = Pretty.status([{ ...fatal(1, 1), reason: describeReason(Reason.Fatal({ message: budget.message })) }], 200)
+    expect(exhausted).toMatch(/^1 +Disconnected +fatal: identify budget exhausted: all 1000 session starts are used/)
   })
 
   it("on a short terminal the status view still says how many shards it leaves out", () => {

@@ -396,7 +396,7 @@ describe("IdentifyLimiter", () => {
       if (Either.isLeft(refused)) {
         expect(refused.left._tag).toBe("IdentifyBudgetExhausted")
         expect([refused.left.shard, refused.left.resetAfter]).toEqual([2, 60_000])
-        expect(refused.left.message).toContain("(shard 2): all 1000 session starts")
+        expect(refused.left.message).toMatch(/^shard 2: identify budget exhausted: all 1000 session starts/)
       }
       yield* TestClock.adjust("60 seconds")
       yield* limiter.identify(2, () => Effect.void)

@@ -94,6 +94,22 @@ describe("MemoryServer.serve options", () => {
       }
       expect(yield* served({ readyAfter: "1 second" })).toBeUndefined()
     }).pipe(Effect.provide(Services)))
+
+  // one with no session id (`session_id`, the gateway's spelling) was kept under `undefined`, and
+  // the Resume of the point it meant got op 9, unsaid; a resume point's other fields are let through
+  it.effect("refuses a sessions entry with no session id, shard or sequence, naming it; takes a resume point as it is", () =>
+    Effect.gen(function*() {
+      const point = { sessionId: "s-1", shard: [0, 1], sequence: 5, resumeGatewayUrl: "wss://resume.gateway.test", encoding: "json" }
+      const refused = [
+        [{ ...point, sessionId: undefined, session_id: "s-1" }, `sessions[1].sessionId must be a session id (a non-empty string), got undefined`],
+        [{ ...point, shard: [1, 1] }, "sessions[1].shard must be [id, count] with 0 <= id < count, got an array"],
+        [{ ...point, sequence: -1 }, "sessions[1].sequence must be a whole number of at least 0, got -1"]
+      ] as const
+      for (const [entry, message] of refused) {
+        expect(yield* served({ sessions: [point, entry] })).toEqual(new RangeError(`MemoryServer.serve: ${message}`))
+      }
+      expect(yield* served({ sessions: [point] })).toBeUndefined()
+    }).pipe(Effect.provide(Services)))
 })
 
 describe("VirtualTime.advance", () => {
