@@ -12,12 +12,14 @@ import * as FiberRef from "effect/FiberRef"
 import { globalValue } from "effect/GlobalValue"
 import * as Random from "effect/Random"
 import { detached } from "../internal/detached.ts"
+import { monotonicMillis } from "../internal/due.ts"
 import * as Withdrawable from "../internal/withdrawable.ts"
 import * as Commands from "../protocol/Commands.ts"
 import { isSnowflake, show } from "../protocol/internal/schema.ts"
 import * as OtherCommand from "../protocol/OtherCommand.ts"
 import { shardOf } from "../protocol/Sharding.ts"
 import { identifyCommand, withPresence } from "./internal/identify.ts"
+import * as WholeListCooldown from "./internal/wholeListCooldown.ts"
 import * as MemberRequests from "./MemberRequests.ts"
 import type * as Outbox from "./Outbox.ts"
 import * as ResumePoint from "./ResumePoint.ts"
@@ -79,7 +81,8 @@ export interface SessionCommands {
   ) => Effect.Effect<void, Commands.InvalidCommand | SessionClosed>
   /**
    * Op 8 with a fresh nonce; returns the members once every chunk arrived, or fails on
-   * RATE_LIMITED, on a malformed answer, when the members timeout passes without a chunk of the
+   * RATE_LIMITED (at once, sending nothing, for a guild's whole list asked again within 30 s of
+   * the last going out: Discord's limit), on a malformed answer, when the members timeout passes without a chunk of the
    * answer (counted from the request going out, then from each chunk, while a connection is
    * answered, and started over as a reader that waited for room in the events buffer gets it, up
    * to ten timeouts after the last chunk: a request waits for an answered connection and the send
@@ -220,21 +223,40 @@ export const make = ({ endedWith, members, metrics, options, outbox, resuming }:
 
   // a nonce is never used twice by a session (its count), nor likely by another (the random part)
   let memberRequests = 0
+  const wholeLists = WholeListCooldown.make()
   const requestGuildMembers: SessionCommands["requestGuildMembers"] = (request) =>
     Effect.flatMap(Random.nextIntBetween(0, 2 ** 31 - 1), (random) => {
       const nonce = MemberRequests.nonce(random, ++memberRequests)
+      // a whole member list's turn taken and not yet gone out: given back if it never does
+      let turnTaken: string | undefined
       return Effect.gen(function*() {
         const { checked: command, payload } = yield* Commands.encodeChecked(yield* Commands.memberRequest(request, nonce), options.encoding)
-        yield* onThisShard(command._tag, [command.guild_id])
+        const guildId = command.guild_id
+        yield* onThisShard(command._tag, [guildId])
         yield* MemberRequests.checkIntents(command, options.intents)
-        const answer = yield* members.register(nonce, command.guild_id)
+        // sent again within 30 s, it broke Discord's limit, and got RATE_LIMITED
+        if (WholeListCooldown.isWholeList(command)) {
+          const wait = wholeLists.take(guildId, yield* Effect.clockWith((clock) => Effect.succeed(monotonicMillis(clock))))
+          if (wait > 0) return yield* Effect.fail(new MemberRequests.MemberRequestError({ reason: "RateLimited", guildId, retryAfter: wait / 1000 }))
+          turnTaken = guildId
+        }
+        const answer = yield* members.register(nonce, guildId)
         // the timeout counts from when the request went out, then from each chunk: what it waits
         // for is the gateway's answer, not an answered connection nor the send limit (150 requests made
         // together timed out in the outbox, never sent); a session that ends fails it at once,
         // sent or not, since no answer can come
-        const sent = Effect.zipRight(outbox.submit(Commands.opcode(command), payload), members.sent(nonce))
-        return yield* detached(untilEnded([command.guild_id], "answered", Effect.zipRight(sent, Effect.raceFirst(answer, members.stalled(nonce, options.timeouts.members)))))
-      }).pipe(Effect.ensuring(members.unregister(nonce)))
+        const wentOut = Effect.clockWith((clock) =>
+          Effect.sync(() => {
+            if (turnTaken !== undefined) wholeLists.wentOut(turnTaken, monotonicMillis(clock))
+            turnTaken = undefined
+          })
+        )
+        const sent = Effect.zipRight(outbox.submit(Commands.opcode(command), payload), Effect.zipRight(wentOut, members.sent(nonce)))
+        return yield* detached(untilEnded([guildId], "answered", Effect.zipRight(sent, Effect.raceFirst(answer, members.stalled(nonce, options.timeouts.members)))))
+      }).pipe(Effect.ensuring(Effect.zipRight(
+        members.unregister(nonce),
+        Effect.sync(() => turnTaken === undefined ? undefined : wholeLists.giveBack(turnTaken))
+      )))
     })
 
   const masked = Commands.maskingToken(options.token)

@@ -3005,6 +3005,22 @@ describe("Session: answers to a member request", () => {
       }).pipe(Effect.provide(TestLayer)))
   }
 
+  // sent again within 30 s, it broke Discord's limit (1 per guild per 30 s), and got RATE_LIMITED
+  it.scoped("a guild's whole member list asked again within 30 s of the last going out fails at once with RateLimited, sending nothing; by ids it goes", () =>
+    Effect.gen(function*() {
+      const h = yield* requesting
+      yield* TestClock.adjust("10 seconds")
+      const again = yield* Effect.flip(h.session.requestGuildMembers({ guild_id: guild, query: "", limit: 0 }))
+      expect(again).toMatchObject({ _tag: "MemberRequestError", reason: "RateLimited", guildId: guild, retryAfter: 20 })
+      const byIds = yield* Effect.fork(h.session.requestGuildMembers({ guild_id: guild, user_ids: ["7"] }))
+      expect(yield* receiveOp(h.peer, 8)).toMatchObject({ d: { guild_id: guild, user_ids: ["7"] } })
+      yield* Fiber.interrupt(byIds)
+      yield* TestClock.adjust("20 seconds")
+      const later = yield* Effect.fork(h.session.requestGuildMembers({ guild_id: guild, query: "", limit: 0 }))
+      expect(yield* receiveOp(h.peer, 8)).toMatchObject({ d: { guild_id: guild, query: "", limit: 0 } })
+      yield* Fiber.interrupt(later)
+    }).pipe(Effect.provide(TestLayer)))
+
   // they were put together in the order they came: [5, 6, 1, 2, 3, 4]
   it.scoped("chunks that come out of order give the members, not-found ids and presences in chunk_index order", () =>
     Effect.gen(function*() {
