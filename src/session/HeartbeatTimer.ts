@@ -41,7 +41,7 @@ export interface Beating {
  * @since 0.1.0
  */
 export interface HeartbeatTimer {
-  /** Beats a connection until the `Scope` closes (or its schedule ends). */
+  /** Beats a connection until the `Scope` closes (or its schedule ends); dies once the timer's own scope closed. */
   readonly add: (beating: Beating) => Effect.Effect<void, never, Scope.Scope>
 }
 
@@ -143,6 +143,10 @@ export const make: Effect.Effect<HeartbeatTimer, never, Scope.Scope> = Effect.ge
   return {
     add: (beating) =>
       Effect.gen(function*() {
+        // added, it was never run: the connection looked ready, sending no beat, checking no ACK
+        if (closed) {
+          return yield* Effect.die(new Error("HeartbeatTimer: its scope is closed, so it beats no connection (make it in a scope that outlives the sessions given it)"))
+        }
         const annotations = yield* FiberRef.get(FiberRef.currentLogAnnotations)
         const entry: Entry = { dueAt: 0, state: beating.schedule.initial, annotations, beating }
         yield* plan(entry, beating, monotonicMillis(clock))

@@ -1,7 +1,9 @@
 import { describe, expect, it } from "@effect/vitest"
+import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import * as Either from "effect/Either"
 import * as Fiber from "effect/Fiber"
 import * as Logger from "effect/Logger"
 import * as LogLevel from "effect/LogLevel"
@@ -12,9 +14,12 @@ import * as Scope from "effect/Scope"
 import * as TestClock from "effect/TestClock"
 import * as Heartbeat from "../../src/session/Heartbeat.ts"
 import * as HeartbeatTimer from "../../src/session/HeartbeatTimer.ts"
+import * as SessionOptions from "../../src/session/SessionOptions.ts"
+import * as MemoryTransport from "../../src/transport/MemoryTransport.ts"
 import { annotated } from "../logLines.ts"
 import { settle } from "../settle.ts"
 import { withPauses } from "../pauses.ts"
+import { options, Session, TestLayer } from "./harness.ts"
 
 /** A beating that records the time of each of its ticks. */
 const recording = (schedule: Schedule.Schedule<unknown>) => {
@@ -210,4 +215,21 @@ describe("HeartbeatTimer", () => {
       }))
       expect(beats.ticks).toEqual([100, 200])
     }))
+
+  // taken, it was never run: a session given such a timer sat Ready, sending no beat, checking no ACK
+  it.scoped("a timer whose scope closed refuses a beating: adding one dies, saying so", () =>
+    Effect.gen(function*() {
+      const timer = yield* Effect.scoped(HeartbeatTimer.make)
+      const exit = yield* Effect.exit(addIn(timer, recording(every(100)).beating))
+      expect(Exit.isFailure(exit) && Cause.squash(exit.cause)).toEqual(
+        new Error("HeartbeatTimer: its scope is closed, so it beats no connection (make it in a scope that outlives the sessions given it)")
+      )
+      // a session given it ends at its first Hello with that defect
+      const gateway = yield* MemoryTransport.MemoryGateway
+      const session = yield* Session.makeWith(Either.getOrThrow(SessionOptions.resolve(options())), { heartbeats: timer })
+      const peer = yield* gateway.accept
+      yield* Effect.exit(peer.handshake(10_000))
+      const ended = yield* Effect.exit(session.await)
+      expect(Exit.isFailure(ended) && Cause.pretty(ended.cause)).toContain("HeartbeatTimer: its scope is closed")
+    }).pipe(Effect.provide(TestLayer)))
 })
