@@ -116,3 +116,15 @@ export const lineTexts = (lines: ReadonlyArray<string>): Array<Place> => lines.m
 /** Every metric's name and tags. */
 export const metricTexts = (): Array<Place> =>
   Metric.unsafeSnapshot().map((pair, i) => [`metric[${i}]`, `${pair.metricKey.name} ${JSON.stringify(pair.metricKey.tags)}`] as const)
+
+/** Where an ended session's end (its `await` and `events` exits) and what was logged and traced meanwhile may show the token. */
+export const endPlaces = (
+  captured: { readonly lines: ReadonlyArray<string>; readonly spans: ReadonlyArray<RecordedSpan> },
+  ended: Exit.Exit<unknown, unknown>,
+  streamEnd: Exit.Exit<unknown, unknown>
+): Array<Place> => [
+  ...exitPlaces("await exit", ended),
+  ...exitPlaces("events exit", streamEnd),
+  ...lineTexts(captured.lines),
+  ...spanTexts(captured.spans)
+]

@@ -16,7 +16,7 @@ import * as IdentifyLimiter from "../../src/limits/IdentifyLimiter.ts"
 import * as MemoryApi from "../../src/testing/MemoryApi.ts"
 import * as MemoryServer from "../../src/testing/MemoryServer.ts"
 import * as MemoryTransport from "../../src/transport/MemoryTransport.ts"
-import { capture, exitPlaces, leaksOf, lineTexts, spanTexts } from "../secrecy.ts"
+import { capture, endPlaces, exitPlaces, leaksOf, lineTexts, spanTexts } from "../secrecy.ts"
 import { options, secret, Session, settle, token } from "../session/harness.ts"
 
 const leaksIn = leaksOf(secret)
@@ -50,12 +50,7 @@ const sessionEndLeaks = (captured: ReturnType<typeof capture>) =>
     yield* settle
     const ended = yield* Effect.exit(session.await)
     expect(Exit.isFailure(ended)).toBe(true)
-    return leaksIn([
-      ...exitPlaces("await exit", ended),
-      ...exitPlaces("events exit", yield* Fiber.join(events)),
-      ...lineTexts(captured.lines),
-      ...spanTexts(captured.spans)
-    ])
+    return leaksIn(endPlaces(captured, ended, yield* Fiber.join(events)))
   })
 
 /** Where `Fleet.make`'s failure, its lines and spans show the token. */
