@@ -82,14 +82,13 @@ export interface SessionCommands {
   /**
    * Op 8 with a fresh nonce; returns the members once every chunk arrived, or fails on
    * RATE_LIMITED (at once, sending nothing, for a guild's whole list asked again within 30 s of
-   * the last going out: Discord's limit), on a malformed answer, when the members timeout passes without a chunk of the
-   * answer (counted from the request going out, then from each chunk, while a connection is
-   * answered, and started over as a reader that waited for room in the events buffer gets it, up
-   * to ten timeouts after the last chunk: a request waits for an answered connection and the send
-   * limit as other commands do), when the gateway session it
-   * was sent on ends (`Lost`: op 9, a new Identify), with `SessionClosed` when the session stops
-   * first, or at once with `InvalidCommand` (what the gateway would not answer for want of an
-   * intent).
+   * the last going out: Discord's limit), on a malformed answer, when the members timeout passes
+   * without a chunk of the answer (counted from the request going out, then from each chunk, while
+   * a connection is answered, and started over as a reader that waited for room in the events
+   * buffer gets it, up to ten timeouts after the last chunk: a request waits for an answered
+   * connection and the send limit as other commands do), when the gateway session it was sent on
+   * ends (`Lost`: op 9, a new Identify), with `SessionClosed` when the session stops first, or at
+   * once with `InvalidCommand` (what the gateway would not answer for want of an intent).
    */
   readonly requestGuildMembers: (
     request: Commands.MemberRequest
