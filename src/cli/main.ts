@@ -22,9 +22,10 @@ import * as Stream from "effect/Stream"
 import * as Fleet from "../fleet/Fleet.ts"
 import type { FleetOptions } from "../fleet/FleetOptions.ts"
 import { printable } from "../internal/printable.ts"
+import { CloseCode } from "../protocol/CloseCode.ts"
 import type { EventName } from "../protocol/Event.ts"
 import * as Live from "../Live.ts"
-import { InvalidOptions } from "../session/SessionError.ts"
+import { FatalClose, InvalidOptions } from "../session/SessionError.ts"
 import { describeReason } from "../session/SessionState.ts"
 import * as LocalGateway from "../testing/LocalGateway.ts"
 import * as Args from "./Args.ts"
@@ -186,6 +187,9 @@ const shardCountOf = (options: Args.CliOptions): number | undefined =>
 const errorLine = (error: { readonly _tag: string; readonly message: string }): string => {
   const flag = error._tag === "MessageTooLarge"
     ? "--max-message-bytes"
+    // intents refused: invalid (4013), or privileged ones the application has not enabled (4014)
+    : error instanceof FatalClose && (error.code === CloseCode.InvalidIntents || error.code === CloseCode.DisallowedIntents)
+    ? "--intents"
     // the arguments refuse every other problem with the shard ids: one the options find is an id
     // the recommended count does not reach
     : error instanceof InvalidOptions && error.problems.some(({ option }) => option === "shards")

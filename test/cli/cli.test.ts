@@ -237,6 +237,15 @@ describe.concurrent("the command line", () => {
       expect(log.violations).toEqual([])
     }))
 
+  // the fleet's words named no flag, as they do for the shards and the message size
+  it.scopedLive("privileged intents the application has not enabled (4014) end the run naming --intents", () =>
+    Effect.gen(function*() {
+      const gateway = yield* LocalGateway.make({ token, privilegedIntents: 0 })
+      const run = yield* cli(["--token", secret, "--api", gateway.apiUrl, "--duration", "30", "--intents", "Guilds,GuildMembers"])
+      expect(run.code).toBe(1)
+      expect(lines(run.stderr).at(-1)).toMatch(/^error: shard 0: the gateway closed with 4014 .*; on the command line: --intents$/)
+    }))
+
   it.scopedLive("a token the gateway rejects (4004) ends the run at once with exit 1 and one error line", () =>
     Effect.gen(function*() {
       const gateway = yield* LocalGateway.make({ token })
