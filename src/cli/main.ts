@@ -84,10 +84,11 @@ const onceWritten = (action: () => void): void => {
  */
 const restoredOnSignals = (screen: Pretty.Screen): (() => void) => {
   let signals = 0
-  const onSignal = () => {
+  // the code a shell gives a process the signal ended: 128 + its number (130 for SIGINT, 143 for SIGTERM)
+  const onSignal = (signal: NodeJS.Signals) => {
     if (++signals < 2) return
     screen.close()
-    onceWritten(() => process.exit(130))
+    onceWritten(() => process.exit(signal === "SIGTERM" ? 143 : 130))
   }
   // Ctrl-Z: the job stops with the terminal as the shell expects it (its prompt came back inside
   // the scroll region, under status lines frozen above it), and is laid out again as it goes on;

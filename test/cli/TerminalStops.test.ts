@@ -21,7 +21,7 @@ const bundle = bundledCli("cli-terminal-stops")
 interface Step {
   /** ms after the previous step (the first: after `ready` holds) */
   readonly after: number
-  readonly act: "SIGINT" | "pauseReader" | "resumeReader"
+  readonly act: "SIGINT" | "SIGTERM" | "pauseReader" | "resumeReader"
 }
 
 /**
@@ -135,21 +135,24 @@ describe.concurrent("cli on a slow terminal: stops", () => {
   // apart, a full suite on a loaded machine once ended the run with 0, likely the two merged into
   // one by the kernel (a signal sent while the same one is pending), the CLI blocked writing to the
   // full terminal and given no CPU between them
-  it.scopedLive("a second Ctrl-C during that stop ends the process (130) with the view undone", () =>
-    Effect.gen(function*() {
-      const gateway = yield* gatewayWithTraffic(1000)
-      const run = yield* onTerminal(["--token", secret, "--api", gateway.apiUrl], enoughEvents, [
-        { after: 0, act: "pauseReader" },
-        { after: 4000, act: "SIGINT" },
-        { after: 800, act: "SIGINT" },
-        { after: 50, act: "resumeReader" }
-      ])
-      const seen = facts(run.screen, /stopped \(interrupted\); /)
-      expect({
-        resetPresent: seen.resetPresent,
-        resetAfterLastEvent: seen.resetAfterLastEvent,
-        statusNotDrawnAfterReset: seen.statusNotDrawnAfterReset,
-        status: run.status
-      }).toEqual({ resetPresent: true, resetAfterLastEvent: true, statusNotDrawnAfterReset: true, status: "130" })
-    }), 60_000)
+  // a second SIGTERM ended it with 130 too, where a shell says 143 for a process SIGTERM ended
+  for (const [second, status] of [["SIGINT", "130"], ["SIGTERM", "143"]] as const) {
+    it.scopedLive(`a second ${second === "SIGINT" ? "Ctrl-C" : "SIGTERM"} during that stop ends the process (${status}) with the view undone`, () =>
+      Effect.gen(function*() {
+        const gateway = yield* gatewayWithTraffic(1000)
+        const run = yield* onTerminal(["--token", secret, "--api", gateway.apiUrl], enoughEvents, [
+          { after: 0, act: "pauseReader" },
+          { after: 4000, act: second },
+          { after: 800, act: second },
+          { after: 50, act: "resumeReader" }
+        ])
+        const seen = facts(run.screen, /stopped \(interrupted\); /)
+        expect({
+          resetPresent: seen.resetPresent,
+          resetAfterLastEvent: seen.resetAfterLastEvent,
+          statusNotDrawnAfterReset: seen.statusNotDrawnAfterReset,
+          status: run.status
+        }).toEqual({ resetPresent: true, resetAfterLastEvent: true, statusNotDrawnAfterReset: true, status })
+      }), 60_000)
+  }
 })
