@@ -151,6 +151,13 @@ export interface SendLimiter {
   readonly reserve: (places: number) => Effect.Effect<void>
   /** Sends inside the window now, and takes waiting per priority. */
   readonly snapshot: Effect.Effect<SendLimiterSnapshot>
+  /** The times (the `Clock`'s monotonic ms, oldest first) of the sends inside the window now. */
+  readonly sentAt: Effect.Effect<ReadonlyArray<number>>
+  /**
+   * Counts commands sent before this limiter was made, at `times` (monotonic ms, none later than
+   * now): another process's, of the same gateway session, whose limit this one goes on keeping.
+   */
+  readonly countSent: (times: ReadonlyArray<number>) => Effect.Effect<void>
 }
 
 /**
@@ -265,6 +272,24 @@ class Limiter implements SendLimiter {
         waiting: { control: this.queues.control.length, command: this.queues.command.length }
       }))
     )
+  }
+
+  get sentAt(): Effect.Effect<ReadonlyArray<number>> {
+    return Effect.clockWith((clock) =>
+      Effect.sync(() => {
+        SlidingWindow.used(this.log, monotonicMillis(clock))
+        return [...this.log.times]
+      })
+    )
+  }
+
+  countSent(times: ReadonlyArray<number>): Effect.Effect<void> {
+    return Effect.sync(() => {
+      for (const at of times) {
+        SlidingWindow.recordAt(this.log, at)
+        SlidingWindow.recordAt(this.commands, at)
+      }
+    })
   }
 
   private canSkipQueue(priority: SendPriority): boolean {

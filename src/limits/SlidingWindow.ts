@@ -68,6 +68,18 @@ export const freeAt = (self: SlidingWindow, now: number, cap: number): number =>
 }
 
 /**
+ * Records a take made at `at`, at or before the latest recorded (one made elsewhere, told late),
+ * in its place among the others.
+ *
+ * @since 0.1.0
+ */
+export const recordAt = (self: SlidingWindow, at: number): void => {
+  let index = self.times.length
+  while (index > 0 && self.times[index - 1]! > at) index--
+  self.times.splice(index, 0, at)
+}
+
+/**
  * Gives back a take recorded at `at` (one that was granted but never used).
  *
  * @since 0.1.0

@@ -47,7 +47,17 @@ export interface ResumePoint {
    * shows its option once the Resume is answered.
    */
   readonly presence?: Commands.Presence | null | undefined
+  /**
+   * When the presence updates the gateway session got in the last 20 s went out (ms since 1970,
+   * oldest first), as `disconnect` says them: a session resuming the point counts them against
+   * Discord's 5 per 20 s (a process taking over sent a sixth within the window). Left out where
+   * there were none, and by `pointAfter`'s points (a presence update is no event).
+   */
+  readonly presenceUpdatesAt?: ReadonlyArray<number> | undefined
 }
+
+// the presence updates a point may say: Discord's 5 per 20 s
+const maxPresenceUpdates = 5
 
 // a presence as a command carries it: a checked copy, read once, and its op 3's JSON (none where
 // no command could carry it)
@@ -90,8 +100,8 @@ export const whyNotResumed = (point: ResumePoint, encoding: Encoding, intents: n
 
 /**
  * The point of gateway session `sessionId` at `sequence`, resumed at `resumeGatewayUrl`, as a
- * session made with `options` gives it: its shard, encoding and intents, and the presence it shows
- * where that is known.
+ * session made with `options` gives it: its shard, encoding and intents, the presence it shows
+ * where that is known, and when its last presence updates went out.
  *
  * @internal
  * @since 0.1.0
@@ -101,7 +111,8 @@ export const pointOf = (
   sessionId: string,
   sequence: number,
   resumeGatewayUrl: string,
-  presence?: Commands.Presence | null
+  presence?: Commands.Presence | null,
+  presenceUpdatesAt: ReadonlyArray<number> = []
 ): ResumePoint => ({
   sessionId,
   sequence,
@@ -109,7 +120,8 @@ export const pointOf = (
   shard: options.shard,
   encoding: options.encoding.name,
   intents: options.intents,
-  ...(presence === undefined ? {} : { presence })
+  ...(presence === undefined ? {} : { presence }),
+  ...(presenceUpdatesAt.length === 0 ? {} : { presenceUpdatesAt })
 })
 
 /**
@@ -145,8 +157,9 @@ export const pointAfter = (
 ): ResumePoint | undefined => {
   if (event.t === "READY") return ReadyPoints.of(event) as ResumePoint | undefined
   if (point === undefined || point.shard[0] !== event.shard) return point
-  // the presence a point says is left out: the program may have changed it since
-  const moved = event.sequence <= point.sequence && point.presence === undefined
+  // the presence a point says, and when its updates went out, are left out: the program may have
+  // changed it since
+  const moved = event.sequence <= point.sequence && point.presence === undefined && point.presenceUpdatesAt === undefined
     ? point
     : { ...withoutPresence(point), sequence: Math.max(point.sequence, event.sequence) }
   const resumed = event.t === "RESUMED" ? ReadyPoints.of(event) as ResumePoint | undefined : undefined
@@ -157,7 +170,7 @@ export const pointAfter = (
     : { ...moved, encoding: moved.encoding ?? resumed.encoding, intents: moved.intents ?? resumed.intents }
 }
 
-const withoutPresence = ({ presence: _, ...point }: ResumePoint): ResumePoint => point
+const withoutPresence = ({ presence: _, presenceUpdatesAt: __, ...point }: ResumePoint): ResumePoint => point
 
 /**
  * What is wrong with a resume point by itself (its URL, sequence and session id; whose shard it is
@@ -192,6 +205,10 @@ export const resumePointProblems = (point: ResumePoint, source?: string, token?:
   if (intents !== undefined && (typeof intents !== "number" || !Number.isSafeInteger(intents) || intents < 0)) {
     found.push(`resume.intents must be a set of intent bits (a non-negative whole number), got ${show(intents)}`)
   }
+  const updatesAt: unknown = point.presenceUpdatesAt
+  if (updatesAt !== undefined && !(Array.isArray(updatesAt) && updatesAt.length <= maxPresenceUpdates && updatesAt.every(Number.isFinite))) {
+    found.push(`resume.presenceUpdatesAt must be a list of at most ${maxPresenceUpdates} times (ms since 1970), got ${show(updatesAt)}`)
+  }
   return found
 }
 
@@ -210,7 +227,7 @@ export const readPoint = <K extends PropertyKey>(holder: { readonly [key in K]?:
     // it is an array)
     const point: unknown = holder[key]
     if (!isRecord(point)) return Either.right(point)
-    const { encoding, intents, presence, resumeGatewayUrl, sequence, sessionId, shard } = point
+    const { encoding, intents, presence, presenceUpdatesAt, resumeGatewayUrl, sequence, sessionId, shard } = point
     // a presence as checked (a copy); one no command could carry says nothing
     const shows = presence === null ? null : presence === undefined ? undefined : asSent(presence)?.presence
     return Either.right({
@@ -220,7 +237,8 @@ export const readPoint = <K extends PropertyKey>(holder: { readonly [key in K]?:
       shard: Array.isArray(shard) ? Array.from(shard) : shard,
       ...(encoding === undefined ? {} : { encoding }),
       ...(intents === undefined ? {} : { intents }),
-      ...(shows === undefined ? {} : { presence: shows })
+      ...(shows === undefined ? {} : { presence: shows }),
+      ...(presenceUpdatesAt === undefined ? {} : { presenceUpdatesAt: Array.isArray(presenceUpdatesAt) ? Array.from(presenceUpdatesAt) : presenceUpdatesAt })
     })
   } catch (thrown) {
     return Either.left(`resume could not be read: ${thrownText(thrown)}`)

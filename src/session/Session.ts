@@ -457,12 +457,35 @@ export const makeWith = (
     })
     // (interruptible, though made where interruption is off: the session's scope ends the wait)
     if (presenceOnResume !== undefined) yield* Effect.forkIn(Effect.interruptible(yield* presenceOnResume), sessionScope)
+    // the presence updates the resumed gateway session got before this session (its point says
+    // when), on the Clock's monotonic ms: counted against the limit, which a process taking over
+    // keeps (it sent a sixth within the 20 s); one stamped later than now (another machine's clock)
+    // counts as now
+    const inheritedUpdates = yield* Effect.clockWith((clock) =>
+      Effect.sync(() => {
+        const now = monotonicMillis(clock)
+        return (point?.presenceUpdatesAt ?? []).map((at) => Math.min(now, now - (clock.unsafeCurrentTimeMillis() - at)))
+      })
+    )
     // made at the first presence update, which most sessions never send
     let presenceLimiter: SendLimiter.SendLimiter | undefined
     const presenceLimit = Effect.suspend(() =>
       presenceLimiter !== undefined
         ? Effect.succeed(presenceLimiter)
-        : Effect.map(Scope.extend(SendLimiter.make(resolved.presenceLimit), sessionScope), (made) => presenceLimiter = made)
+        : Effect.map(
+          Effect.tap(Scope.extend(SendLimiter.make(resolved.presenceLimit), sessionScope), (made) => made.countSent(inheritedUpdates)),
+          (made) => presenceLimiter = made
+        )
+    )
+    // when the presence updates still in the window went out, as ms since 1970
+    const presenceUpdatesAt = Effect.clockWith((clock) =>
+      Effect.map(
+        presenceLimiter?.sentAt ?? Effect.sync(() => {
+          const window = Duration.toMillis(resolved.presenceLimit.window)
+          return inheritedUpdates.filter((at) => at + window > monotonicMillis(clock))
+        }),
+        (times) => times.map((at) => clock.unsafeCurrentTimeMillis() - (monotonicMillis(clock) - at))
+      )
     )
     const active = Connection.makeActive()
     const connectionContext: Connection.Context = {
@@ -911,11 +934,12 @@ export const makeWith = (
     // FiberRefs for as long as the session lives
     yield* Scope.addFinalizer(sessionScope, Effect.suspend(() => loopEnded ? Effect.void : stop(false, "1 second")))
 
-    const resumePoint = Effect.sync((): Option.Option<ResumePoint.ResumePoint> => {
+    const resumePoint = Effect.suspend((): Effect.Effect<Option.Option<ResumePoint.ResumePoint>> => {
       const { resumeGatewayUrl, sequence, sessionId } = memory.current
       return sessionId === undefined || resumeGatewayUrl === undefined
-        ? Option.fromNullable(unresumable)
-        : Option.some(ResumePoint.pointOf(resolved, sessionId, sequence ?? 0, resumeGatewayUrl, shown()))
+        ? Effect.succeed(Option.fromNullable(unresumable))
+        : Effect.map(presenceUpdatesAt, (updatesAt) =>
+          Option.some(ResumePoint.pointOf(resolved, sessionId, sequence ?? 0, resumeGatewayUrl, shown(), updatesAt)))
     })
 
     return {

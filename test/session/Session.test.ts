@@ -935,6 +935,39 @@ describe("Session", () => {
       expect((yield* sentOps(next)).filter((op) => op === 3)).toEqual([3])
     }).pipe(Effect.provide(TestLayer)))
 
+  // a process taking over started with an empty window: a sixth update went out within the 20 s,
+  // which Discord counts per gateway session (the LocalGateway recorded PresenceRateLimited)
+  it.scoped("a handoff keeps the presence window: the point says when the updates went out, and the next session's sixth goes out 21 s after them", () =>
+    Effect.gen(function*() {
+      const { session } = yield* readySession({}, 3_600_000)
+      const presence = (name: string) => ({ since: null, activities: [{ name, type: 0 }], status: "online" as const, afk: false })
+      yield* TestClock.adjust("2 seconds")
+      yield* Effect.forEach(["1", "2", "3", "4", "5"], (name) => session.updatePresence(presence(name)))
+      const point = Option.getOrThrow(yield* session.disconnect())
+      // ms since 1970 on the TestClock: 2 s
+      expect(point.presenceUpdatesAt).toEqual([2000, 2000, 2000, 2000, 2000])
+      yield* TestClock.adjust("5 seconds")
+      const next = yield* Session.make(options({ resume: point }))
+      const { first, peer } = yield* acceptAndHello(3_600_000)
+      expect(first.op).toBe(6)
+      yield* peer.sendJson(dispatch(point.sequence + 1, "RESUMED", {}))
+      const sixth = yield* Effect.fork(next.updatePresence(presence("6")))
+      yield* settle
+      expect((yield* sentOps(peer)).filter((op) => op === 3), "7 s after the five").toEqual([])
+      yield* TestClock.adjust("15999 millis")
+      expect((yield* sentOps(peer)).filter((op) => op === 3)).toEqual([])
+      yield* TestClock.adjust("1 millis")
+      yield* Fiber.join(sixth)
+      expect((yield* sentOps(peer)).filter((op) => op === 3)).toEqual([3])
+      // and its own point says the sixth, the five having left the window
+      expect(Option.getOrThrow(yield* next.disconnect()).presenceUpdatesAt).toEqual([23000])
+      // times that are no list of numbers are refused with the point
+      for (const presenceUpdatesAt of [["2000"], [1, 2, 3, 4, 5, 6]]) {
+        const refused = yield* Effect.flip(Session.make(options({ resume: { ...point, presenceUpdatesAt } as unknown as SessionOptions.ResumePoint })))
+        expect(refused.message).toContain("resume.presenceUpdatesAt must be a list of at most 5 times (ms since 1970), got an array")
+      }
+    }).pipe(Effect.provide(TestLayer)))
+
   // made while no connection was ready, both wait; the new session's Identify carries the latest
   it.scoped("presence updates made between two sessions: the Identify carries the latest, and the older one never goes out after it", () =>
     Effect.gen(function*() {
