@@ -14,10 +14,16 @@ import * as Redacted from "effect/Redacted"
 const shortestRun = 12
 
 /**
+ * The shortest token masked: a shorter one (`"1"`, `"test"`) is a test's, matched inside every word
+ * and id (a session id `"session-1"` held the token `"1"`, and was refused as quoting it).
+ */
+const shortestToken = 8
+
+/**
  * `text` with every run of at least 12 characters of `token` in it (the whole token, where it is
  * shorter) replaced by `<token>`, in any case of its ASCII letters: a URL's host is written lower
- * case, a token in it too. A `token` that is no `Redacted` or string (options from JavaScript)
- * masks nothing.
+ * case, a token in it too. A `token` under 8 characters, or that is no `Redacted` or string
+ * (options from JavaScript), masks nothing.
  *
  * @since 0.1.0
  */
@@ -56,7 +62,7 @@ export const quotesToken = (text: string, token: unknown): boolean => {
 // the token, its letters in lower case
 const secretOf = (token: unknown): string | undefined => {
   const secret = Redacted.isRedacted(token) ? Redacted.value(token) : token
-  return typeof secret === "string" && secret.length > 0 ? foldCase(secret) : undefined
+  return typeof secret === "string" && secret.length >= shortestToken ? foldCase(secret) : undefined
 }
 
 // ASCII letters in lower case, every other character as it is: the same length, so an index into

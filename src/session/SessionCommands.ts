@@ -235,7 +235,7 @@ export const make = ({ endedWith, members, metrics, options, outbox, resuming }:
         yield* MemberRequests.checkIntents(command, options.intents)
         // sent again within 30 s, it broke Discord's limit, and got RATE_LIMITED
         if (WholeListCooldown.isWholeList(command)) {
-          const wait = wholeLists.take(guildId, yield* Effect.clockWith((clock) => Effect.succeed(monotonicMillis(clock))))
+          const wait = wholeLists.take(guildId, nonce, yield* Effect.clockWith((clock) => Effect.succeed(monotonicMillis(clock))))
           if (wait > 0) return yield* Effect.fail(new MemberRequests.MemberRequestError({ reason: "RateLimited", guildId, retryAfter: wait / 1000 }))
           turnTaken = guildId
         }
@@ -246,15 +246,18 @@ export const make = ({ endedWith, members, metrics, options, outbox, resuming }:
         // sent or not, since no answer can come
         const wentOut = Effect.clockWith((clock) =>
           Effect.sync(() => {
-            if (turnTaken !== undefined) wholeLists.wentOut(turnTaken, monotonicMillis(clock))
+            if (turnTaken !== undefined) wholeLists.wentOut(turnTaken, nonce, monotonicMillis(clock))
             turnTaken = undefined
           })
         )
-        const sent = Effect.zipRight(outbox.submit(Commands.opcode(command), payload), Effect.zipRight(wentOut, members.sent(nonce)))
+        // (its turn told gone out in the same step: a caller interrupted between them gave it back)
+        const sent = Effect.uninterruptibleMask((restore) =>
+          Effect.zipRight(restore(outbox.submit(Commands.opcode(command), payload)), Effect.zipRight(wentOut, members.sent(nonce)))
+        )
         return yield* detached(untilEnded([guildId], "answered", Effect.zipRight(sent, Effect.raceFirst(answer, members.stalled(nonce, options.timeouts.members)))))
       }).pipe(Effect.ensuring(Effect.zipRight(
         members.unregister(nonce),
-        Effect.sync(() => turnTaken === undefined ? undefined : wholeLists.giveBack(turnTaken))
+        Effect.sync(() => turnTaken === undefined ? undefined : wholeLists.giveBack(turnTaken, nonce))
       )))
     })
 

@@ -16,4 +16,13 @@ describe("withoutToken", () => {
     expect(withoutToken(`got "${token}"`, 42)).toBe(`got "${token}"`)
     expect(withoutToken(`got "${token}"`, token)).toBe(`got "<token>"`)
   })
+
+  it("masks a token in any case of its letters, a short one whole, and one under 8 characters nowhere", () => {
+    expect(withoutToken(`wss://${token.toLowerCase()}/`, Redacted.make(token))).toBe("wss://<token>/")
+    expect(withoutToken("closed: TEST-TOKEN is invalid", Redacted.make("test-token"))).toBe("closed: <token> is invalid")
+    // a test's token ("1", "test") was found inside every word and id: a session id "session-1" was
+    // refused as quoting the token "1"
+    expect(withoutToken("session-1 resumed at ws://resume.test/", Redacted.make("1"))).toBe("session-1 resumed at ws://resume.test/")
+    expect(withoutToken("ws://resume.test/", Redacted.make("test"))).toBe("ws://resume.test/")
+  })
 })

@@ -41,4 +41,17 @@ describe("a short token", () => {
       ])).toEqual([])
     }).pipe(captured.provide, Effect.provide(TestLayer))
   })
+
+  // matched inside every id, a test's token "1" had READY's session id "session-1" refused as
+  // quoting it: the session identified again and again, never ready
+  it.scoped("a token under 8 characters (a test's \"1\") takes READY of session id \"session-1\"", () =>
+    Effect.gen(function*() {
+      const gateway = yield* MemoryTransport.MemoryGateway
+      const session = yield* Session.make(options({ token: Redacted.make("1") }))
+      const peer = yield* gateway.accept
+      yield* peer.handshake(3_600_000)
+      yield* peer.sendJson(ready(1, "session-1"))
+      yield* settle
+      expect(yield* session.state).toEqual({ _tag: "Connected", phase: "Ready" })
+    }).pipe(Effect.provide(TestLayer)))
 })

@@ -3054,6 +3054,29 @@ describe("Session: answers to a member request", () => {
       yield* Fiber.interrupt(later)
     }).pipe(Effect.provide(TestLayer)))
 
+  // a first request that waited over 30 s to go out had its turn swept as expired: a second went out
+  // right behind it; one given up on before it went out gives its turn back
+  it.scoped("a whole member list that waits to go out holds its guild's turn however long it waits; given up on unsent, it gives it back", () =>
+    Effect.gen(function*() {
+      const whole = { guild_id: guild, query: "", limit: 0 } as const
+      const session = yield* Session.make(options({ intents: Intents.Guilds | Intents.GuildMembers }))
+      const { peer } = yield* acceptAndHello(3_600_000)
+      // no READY yet: the requests wait for an answered connection
+      const givenUp = yield* Effect.fork(session.requestGuildMembers(whole))
+      yield* settle
+      yield* Fiber.interrupt(givenUp)
+      const first = yield* Effect.fork(session.requestGuildMembers(whole))
+      yield* settle
+      yield* TestClock.adjust("31 seconds")
+      const second = yield* Effect.flip(session.requestGuildMembers(whole))
+      expect(second).toMatchObject({ _tag: "MemberRequestError", reason: "RateLimited", retryAfter: 30 })
+      yield* peer.sendJson(ready(1))
+      expect(yield* receiveOp(peer, 8)).toMatchObject({ d: { guild_id: guild, query: "", limit: 0 } })
+      yield* settle
+      expect((yield* sentOps(peer)).filter((op) => op === 8)).toEqual([])
+      yield* Fiber.interrupt(first)
+    }).pipe(Effect.provide(TestLayer)))
+
   // they were put together in the order they came: [5, 6, 1, 2, 3, 4]
   it.scoped("chunks that come out of order give the members, not-found ids and presences in chunk_index order", () =>
     Effect.gen(function*() {

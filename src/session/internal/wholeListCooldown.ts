@@ -28,32 +28,46 @@ export const isWholeList = (request: Commands.RequestGuildMembers): boolean =>
  * @since 0.1.0
  */
 export interface WholeListCooldown {
-  /** Takes `guildId`'s turn at `now`: 0, or the ms left until it may ask again. */
-  readonly take: (guildId: string, now: number) => number
-  /** The request went out at `now`: its guild's cooldown counts from then. */
-  readonly wentOut: (guildId: string, now: number) => void
-  /** Gives back a turn taken for a request that never went out. */
-  readonly giveBack: (guildId: string) => void
+  /**
+   * Takes `guildId`'s turn at `now` for the request `nonce`: 0, or the ms left until it may ask
+   * again (a whole cooldown while a request taken has not gone out yet).
+   */
+  readonly take: (guildId: string, nonce: string, now: number) => number
+  /** The request `nonce` went out at `now`: its guild's cooldown counts from then. */
+  readonly wentOut: (guildId: string, nonce: string, now: number) => void
+  /** Gives back the turn the request `nonce` took and never used (it never went out). */
+  readonly giveBack: (guildId: string, nonce: string) => void
+}
+
+// a guild's turn: the request holding it, and when it went out (`undefined` while it waits)
+interface Turn {
+  readonly nonce: string
+  sentAt: number | undefined
 }
 
 /**
- * A session's cooldowns, holding the guilds asked for in the last 30 s only.
+ * A session's cooldowns, holding the guilds asked for in the last 30 s, and those whose request
+ * waits to go out (for an answered connection, or the send limit: a wait past 30 s did not free
+ * the turn, and a second request went out right behind the first).
  *
  * @since 0.1.0
  */
 export const make = (): WholeListCooldown => {
-  // when each guild's last request went out (or was taken, while it waits to go out: a second one
-  // meanwhile is too soon)
-  const askedAt = new Map<string, number>()
+  const turns = new Map<string, Turn>()
   return {
-    take: (guildId, now) => {
-      for (const [guild, at] of askedAt) if (now - at >= cooldownMs) askedAt.delete(guild)
-      const at = askedAt.get(guildId)
-      if (at !== undefined) return Math.max(1, cooldownMs - (now - at))
-      askedAt.set(guildId, now)
+    take: (guildId, nonce, now) => {
+      for (const [guild, turn] of turns) if (turn.sentAt !== undefined && now - turn.sentAt >= cooldownMs) turns.delete(guild)
+      const turn = turns.get(guildId)
+      if (turn !== undefined) return turn.sentAt === undefined ? cooldownMs : Math.max(1, cooldownMs - (now - turn.sentAt))
+      turns.set(guildId, { nonce, sentAt: undefined })
       return 0
     },
-    wentOut: (guildId, now) => void askedAt.set(guildId, now),
-    giveBack: (guildId) => void askedAt.delete(guildId)
+    wentOut: (guildId, nonce, now) => {
+      const turn = turns.get(guildId)
+      if (turn?.nonce === nonce) turn.sentAt = now
+    },
+    giveBack: (guildId, nonce) => {
+      if (turns.get(guildId)?.nonce === nonce) turns.delete(guildId)
+    }
   }
 }
