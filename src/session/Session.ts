@@ -464,7 +464,7 @@ export const makeWith = (
     const inheritedUpdates = yield* Effect.clockWith((clock) =>
       Effect.sync(() => {
         const now = monotonicMillis(clock)
-        return (point?.presenceUpdatesAt ?? []).map((at) => Math.min(now, now - (clock.unsafeCurrentTimeMillis() - at)))
+        return (point?.presenceUpdatesAt ?? []).map((at) => Math.min(now, now - (clock.unsafeCurrentTimeMillis() - at))).sort((a, b) => a - b)
       })
     )
     // made at the first presence update, which most sessions never send
