@@ -4,12 +4,12 @@
  *
  * @since 0.1.0
  */
-import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import { closeSync } from "node:fs"
 import { isatty } from "node:tty"
 import { detached } from "../internal/detached.ts"
+import { monotonicMillis } from "../internal/due.ts"
 import { printable } from "../internal/printable.ts"
 
 /**
@@ -131,7 +131,6 @@ export const flushed = (timeout: Duration.DurationInput): Effect.Effect<void> =>
   // short, and a reader that had fallen behind held the stop, and the shards' closes, until it read
   Effect.ignore(detached(Effect.timeout(write(""), timeout)))
 
-
 /**
  * A stop's time for stdout to drain, shared by all that lets it out (the events still to show, the
  * view's release, the last flush), each given what is left of it: a reader that had fallen behind
@@ -156,9 +155,11 @@ export interface DrainWindow {
 export const drainWindow = (length: Duration.DurationInput): DrainWindow => {
   const millis = Duration.toMillis(Duration.decode(length))
   let closesAt: number | undefined
-  const left = Effect.map(Clock.currentTimeMillis, (now) => closesAt === undefined ? millis : Math.max(0, closesAt - now))
+  // on the monotonic clock, as every wait of the library's (a wall clock stepped back would hold it)
+  const now = Effect.clockWith((clock) => Effect.sync(() => monotonicMillis(clock)))
+  const left = Effect.map(now, (at) => closesAt === undefined ? millis : Math.max(0, closesAt - at))
   return {
-    open: Effect.flatMap(Clock.currentTimeMillis, (now) => Effect.sync(() => void (closesAt ??= now + millis))),
+    open: Effect.flatMap(now, (at) => Effect.sync(() => void (closesAt ??= at + millis))),
     within: (effect) => Effect.flatMap(left, (wait) => Effect.ignore(Effect.timeout(effect, wait))),
     flushed: Effect.flatMap(left, flushed)
   }

@@ -282,10 +282,7 @@ export const maskedCause = <E>(cause: Cause.Cause<E>, token: unknown): Cause.Cau
       const masked = maskedDefect(error, token)
       return masked === error ? Cause.fail(error) : Cause.die(masked)
     },
-    onDie: (defect) => {
-      const masked = maskedDefect(defect, token)
-      return masked === defect ? Cause.die(defect) : Cause.die(masked)
-    },
+    onDie: (defect) => Cause.die(maskedDefect(defect, token)),
     onInterrupt: Cause.interrupt,
     onSequential: Cause.sequential,
     onParallel: Cause.parallel

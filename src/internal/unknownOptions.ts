@@ -52,3 +52,12 @@ export const unknownOptionsText = (told: ReadonlyArray<string>): string | undefi
     : `unknown option${told.length === 1 ? "" : "s"} ${
       told.length <= maxNamed ? told.join(", ") : `${told.slice(0, maxNamed).join(", ")} and ${told.length - maxNamed} more`
     } (misspelt?)`
+
+/**
+ * What a message says of the keys of `given` that `known` has none of (none: `undefined`): the
+ * check of an options object with no nested options.
+ *
+ * @since 0.1.0
+ */
+export const unknownOptionsIn = (given: object, known: object): string | undefined =>
+  unknownOptionsText(unknownKeys(given, known).map((key) => toldKey(key)))

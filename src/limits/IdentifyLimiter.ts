@@ -17,7 +17,7 @@ import { durationOf, isSleepable, longestSleepText } from "../internal/duration.
 import { isDue, monotonicMillis } from "../internal/due.ts"
 import { kindOf } from "../internal/printable.ts"
 import { TaggedError } from "../internal/taggedError.ts"
-import { toldKey, unknownKeys, unknownOptionsText, wholeList } from "../internal/unknownOptions.ts"
+import { unknownOptionsIn, wholeList } from "../internal/unknownOptions.ts"
 import * as DailyBudget from "./DailyBudget.ts"
 import * as FifoSemaphore from "./FifoSemaphore.ts"
 
@@ -238,7 +238,7 @@ export const make = (options: IdentifyLimiterOptions = {}): Effect.Effect<Contex
     // from plain JavaScript: a misspelt option (`spaceing`) was ignored, its default kept, and a
     // spreadLowBudget of "false" or 0 was taken as true
     const spread: unknown = options.spreadLowBudget ?? true
-    const unknown = unknownOptionsText(unknownKeys(options, optionKeys).map((key) => toldKey(key)))
+    const unknown = unknownOptionsIn(options, optionKeys)
     // a key's wait after an unanswered identify is the two together
     const together = typeof spacing === "number" && typeof margin === "number" &&
       !isSleepable(Duration.millis(spacing + margin)) && `spacing and margin together must be at most 24 days`

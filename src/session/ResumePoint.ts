@@ -11,6 +11,7 @@ import { thrownText } from "../internal/printable.ts"
 import * as ReadyPoints from "../internal/readyPoints.ts"
 import { isRecord } from "../internal/record.ts"
 import { quotesToken } from "../internal/secret.ts"
+import * as SendLimiter from "../limits/SendLimiter.ts"
 import * as Commands from "../protocol/Commands.ts"
 import { downgrades, isPair, isSessionId, isWebSocketUrl, maxSessionIdLength, shardPairProblem, show } from "../protocol/internal/schema.ts"
 
@@ -57,7 +58,7 @@ export interface ResumePoint {
 }
 
 // the presence updates a point may say: Discord's 5 per 20 s
-const maxPresenceUpdates = 5
+const maxPresenceUpdates = SendLimiter.presenceUpdates.limit
 
 // a presence as a command carries it: a checked copy, read once, and its op 3's JSON (none where
 // no command could carry it)

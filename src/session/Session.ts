@@ -477,15 +477,15 @@ export const makeWith = (
           (made) => presenceLimiter = made
         )
     )
-    // when the presence updates still in the window went out, as ms since 1970
+    // when the presence updates still in the window went out, as ms since 1970 (the limiter, made
+    // for a point's updates none went out after, says which are)
     const presenceUpdatesAt = Effect.clockWith((clock) =>
-      Effect.map(
-        presenceLimiter?.sentAt ?? Effect.sync(() => {
-          const window = Duration.toMillis(resolved.presenceLimit.window)
-          return inheritedUpdates.filter((at) => at + window > monotonicMillis(clock))
-        }),
-        (times) => times.map((at) => clock.unsafeCurrentTimeMillis() - (monotonicMillis(clock) - at))
-      )
+      presenceLimiter === undefined && inheritedUpdates.length === 0
+        ? Effect.succeed([])
+        : Effect.map(
+          Effect.flatMap(presenceLimit, (limiter) => limiter.sentAt),
+          (times) => times.map((at) => clock.unsafeCurrentTimeMillis() - (monotonicMillis(clock) - at))
+        )
     )
     const active = Connection.makeActive()
     const connectionContext: Connection.Context = {

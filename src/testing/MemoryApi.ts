@@ -12,7 +12,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import { kindOf } from "../internal/printable.ts"
 import { isRecord } from "../internal/record.ts"
-import { toldKey, unknownKeys, unknownOptionsText, wholeList } from "../internal/unknownOptions.ts"
+import { unknownOptionsIn, wholeList } from "../internal/unknownOptions.ts"
 import type { GatewayBot } from "../protocol/GatewayBot.ts"
 import { maxShardCount } from "../protocol/internal/schema.ts"
 import { countsProblem } from "./internal/counts.ts"
@@ -50,7 +50,7 @@ const answerKeys = wholeList<Answer>()({ url: true, shards: true, maxConcurrency
 // as given: a test of an answer whose URL a client refuses gives one.
 const answerProblem = (answer: Answer): Error | undefined => {
   if (!isRecord(answer)) return new TypeError(`MemoryApi: the answer must be an object, got ${kindOf(answer)}`)
-  const unknown = unknownOptionsText(unknownKeys(answer, answerKeys).map((key) => toldKey(key)))
+  const unknown = unknownOptionsIn(answer, answerKeys)
   if (unknown !== undefined) return new RangeError(`MemoryApi: ${unknown}`)
   const problem = countsProblem([
     ["shards", answer.shards, 1, maxShardCount],

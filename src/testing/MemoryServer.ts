@@ -20,7 +20,7 @@ import * as CloseCode from "../protocol/CloseCode.ts"
 import { durationOf } from "../internal/duration.ts"
 import { kindOf, thrownText } from "../internal/printable.ts"
 import { isRecord } from "../internal/record.ts"
-import { toldKey, unknownKeys, unknownOptionsText, wholeList } from "../internal/unknownOptions.ts"
+import { unknownOptionsIn, wholeList } from "../internal/unknownOptions.ts"
 import * as Intents from "../protocol/Intents.ts"
 import { isPair, show } from "../protocol/internal/schema.ts"
 import { isHeartbeatInterval, maxHeartbeatInterval } from "../protocol/Receive.ts"
@@ -315,7 +315,7 @@ export const serve = (options: Options = {}): Effect.Effect<Served, never, Memor
     // from plain JavaScript: a misspelt option (`heartbeatIntervall`) was ignored, its default kept
     const given: unknown = options
     if (!isRecord(given)) return yield* Effect.die(new TypeError(`MemoryServer.serve: options must be an object, got ${kindOf(given)}`))
-    const unknown = unknownOptionsText(unknownKeys(options, optionKeys).map((key) => toldKey(key)))
+    const unknown = unknownOptionsIn(options, optionKeys)
     if (unknown !== undefined) return yield* Effect.die(new RangeError(`MemoryServer.serve: ${unknown}`))
     const gateway = yield* MemoryGateway
     // two servers would share the connections between them, each seeing some of the shards

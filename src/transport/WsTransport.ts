@@ -15,7 +15,7 @@ import WebSocket from "ws"
 import { TextFrame } from "../codec/TextFrame.ts"
 import { kindOf } from "../internal/printable.ts"
 import * as RetryAfter from "../internal/retryAfter.ts"
-import { toldKey, unknownKeys, unknownOptionsText, wholeList } from "../internal/unknownOptions.ts"
+import { unknownOptionsIn, wholeList } from "../internal/unknownOptions.ts"
 import { ResumableClose } from "../protocol/CloseCode.ts"
 import * as CloseFrame from "./CloseFrame.ts"
 import { ConnectionClosed, GatewayTransport, receiveFrom, refusedUpgrade, TransportError } from "./GatewayTransport.ts"
@@ -312,7 +312,7 @@ const optionKeys = wholeList<WsTransportOptions>()({ highWaterMark: true, create
 export const make = (options: WsTransportOptions = {}): Context.Tag.Service<GatewayTransport> => {
   // a mistake in the program, from plain JavaScript: a misspelt option (`highWatermark`) was
   // ignored, its default kept
-  const unknown = unknownOptionsText(unknownKeys(options, optionKeys).map((key) => toldKey(key)))
+  const unknown = unknownOptionsIn(options, optionKeys)
   if (unknown !== undefined) throw new RangeError(`WsTransport: ${unknown}`)
   const createSocket = options.createSocket ?? defaultCreateSocket
   if (typeof createSocket !== "function") throw new RangeError(`WsTransport: createSocket must be a function, got ${kindOf(createSocket)}`)

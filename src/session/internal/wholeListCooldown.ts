@@ -7,12 +7,8 @@
  */
 import type * as Commands from "../../protocol/Commands.ts"
 
-/**
- * How long after a guild's whole member list went out it may be asked for again.
- *
- * @since 0.1.0
- */
-export const cooldownMs = 30_000
+// how long after a guild's whole member list went out it may be asked for again
+const cooldownMs = 30_000
 
 /**
  * Whether `request` asks for the whole member list.
