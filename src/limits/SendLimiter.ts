@@ -133,10 +133,12 @@ export const presenceUpdates: SendLimiterOptions = { limit: 5, window: Duration.
 export interface SendLimiter {
   readonly take: (priority: SendPriority) => Effect.Effect<void>
   /**
-   * Takes a control place now if no control send waits and `spare` places stay free after it, and
-   * says whether it did; never waits: for a send worth making only at once (an answer to op 1,
-   * which must not take the places of the scheduled heartbeats). One such answer in the window has
-   * a reserved place; each other one takes a command's.
+   * Takes a place for an answer to op 1 now, and says whether it did; never waits (the answer is
+   * worth sending only at once). It goes if no control send waits, it fits the commands' count (one
+   * answer in the window has a reserved place; each other one takes a command's), and `spare`
+   * places stay free after it. The commands' count alone keeps the scheduled beats their places:
+   * commands and answers, the beats (at most as many as are kept for them in any window) and the
+   * identify or resume never make more than `limit` together.
    */
   readonly tryTake: (spare: number) => Effect.Effect<boolean>
   /**
@@ -247,7 +249,11 @@ class Limiter implements SendLimiter {
     return Effect.clockWith((clock) =>
       Effect.sync(() => {
         const now = monotonicMillis(clock)
-        if (this.queues.control.length > 0 || !SlidingWindow.tryTake(this.log, now, this.limit - Math.max(0, spare))) return false
+        // with it, the commands and answers in the window, less the one answer with a kept place
+        const fitsCommands = SlidingWindow.used(this.commands, now) <= this.caps.command
+        if (this.queues.control.length > 0 || !fitsCommands || !SlidingWindow.tryTake(this.log, now, this.limit - Math.max(0, spare))) {
+          return false
+        }
         record(this.commands, now)
         record(this.answers, now)
         return true

@@ -478,18 +478,19 @@ export const run = (
         if (scheduled) beatHeld = true
         return Effect.asVoid(Effect.forkIn(Effect.interruptible(Effect.zipRight(slot, send)), scope))
       })
-    // the places kept for the scheduled beats, and their priority: those of Discord's interval until
-    // Hello says how often they go
-    let beatPlaces = SendLimiter.scheduledBeatPlaces(Infinity, options.sendLimit)
+    // the scheduled beats' priority: that of Discord's interval until Hello says how often they go
     let beatPriority = SendLimiter.scheduledBeatPriority(Infinity, options.sendLimit)
     const beat = sendBeat(Effect.suspend(() => sendLimiter.take(beatPriority)), true)
     // answers op 1 at once, or not at all when that would take a place the scheduled beats need
     // (answers a second apart once took them all: the scheduled beat then waited for the window,
     // unanswered, and the connection was closed as a zombie); the next scheduled beat answers it.
-    // With `inLine` beats (under about 0.53 s apart) it goes only where they may, so the last 2
-    // places are left to the identify or resume: the next beat answers it within half a second
+    // Counted as commands but one, answers leave those places free by themselves (keeping them
+    // besides, op 1 went unanswered beside 116 commands and both beats of the window). With
+    // `inLine` beats (under about 0.53 s apart), which the commands' count does not hold, it goes
+    // only where they may, so the last 2 places are left to the identify or resume: the next beat
+    // answers it within half a second
     const requestedBeat = Effect.flatMap(
-      Effect.suspend(() => sendLimiter.tryTake(beatPlaces)),
+      Effect.suspend(() => sendLimiter.tryTake(beatPriority === "inLine" ? SendLimiter.unscheduledControlPlaces : 0)),
       (taken) =>
         taken
           ? sendBeat(Effect.void, false)
@@ -613,9 +614,8 @@ export const run = (
         // room for the beats a window holds at this interval, one requested by op 1, and the
         // identify or resume (a gateway asking for beats every 10 s had them held back by commands);
         // beats too frequent to leave commands a place line up with them instead
-        beatPlaces = SendLimiter.scheduledBeatPlaces(interval, options.sendLimit)
         beatPriority = SendLimiter.scheduledBeatPriority(interval, options.sendLimit)
-        yield* sendLimiter.reserve(beatPlaces + SendLimiter.unscheduledControlPlaces)
+        yield* sendLimiter.reserve(SendLimiter.scheduledBeatPlaces(interval, options.sendLimit) + SendLimiter.unscheduledControlPlaces)
         yield* Scope.extend(
           ctx.heartbeats.add(Heartbeat.beating({
             interval,

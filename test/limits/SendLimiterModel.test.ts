@@ -28,7 +28,8 @@ interface Waiting {
  * The documented rules: no send brings the window over `limit`; a command also keeps
  * `limit - reserved` commands and op 1 answers in the window but the first answer (whose place is
  * reserved); an `inLine` beat leaves `min(reserved, 2)` places free; an op 1 answer goes only at
- * once, when no control send waits, leaving `spare` places free, and counts as a command. Waiting
+ * once, when no control send waits, within that same count of commands and answers, leaving `spare`
+ * places free, and counts as a command. Waiting
  * control sends are served first, then one first-come-first-served line of the others.
  */
 class Model {
@@ -89,7 +90,10 @@ class Model {
   }
 
   tryTake(spare: number, now: number): boolean {
-    if (this.controlLine.length > 0 || this.inWindow(this.sends, now) >= this.limit - Math.max(0, spare)) return false
+    // with it, the commands and answers in the window but one answer: commands + answers + 1 - 1
+    const commands = this.inWindow(this.commands, now) + this.inWindow(this.answers, now)
+    if (this.controlLine.length > 0 || commands > this.limit - this.reserved) return false
+    if (this.inWindow(this.sends, now) >= this.limit - Math.max(0, spare)) return false
     this.sends.push(now)
     this.answers.push(now)
     return true
@@ -208,7 +212,8 @@ describe("SendLimiter against a model of its rules", () => {
     }))
 
   // Discord-like intervals (control beats, the reserve their places and 2 more): a flood of
-  // commands and op 1 answers (`tryTake` sparing the beats' places) must never hold a beat.
+  // commands and op 1 answers (`tryTake(0)`, as a connection answers beside control beats) must
+  // never hold a beat: the commands' count, which holds the answers, keeps their places.
   for (const interval of [41_250, 10_000, 2_200]) {
     it.scoped(`scheduled control beats every ${interval} ms never wait beside a command flood and op 1 answers`, () =>
       Effect.gen(function*() {
@@ -234,7 +239,7 @@ describe("SendLimiter against a model of its rules", () => {
             yield* Fiber.interrupt(beat)
             nextBeat += beatEvery
           }
-          if (random() < 0.05) yield* limiter.tryTake(beatPlaces)
+          if (random() < 0.05) yield* limiter.tryTake(0)
           yield* TestClock.adjust(step)
           yield* settle
           fullest = Math.max(fullest, (yield* limiter.snapshot).used)

@@ -105,6 +105,43 @@ describe("SendLimiter: the places kept for control sends", () => {
       expect(yield* isDone(command)).toBe(false)
     }))
 
+  // Answers are counted as commands but one: with the commands' places full and both scheduled
+  // beats of Discord's interval in the window, an op 1 still has the place kept for it (it used to
+  // keep the beats' places besides, and went unanswered at 118 sends).
+  it.scoped("op 1 is answered beside 116 commands and both scheduled beats of the window, and the next beat still goes on time", () =>
+    Effect.gen(function*() {
+      const { peer, session } = yield* readySession({}, 41_250)
+      yield* sentPayloads(peer)
+      yield* Effect.forEach(Array.from({ length: 400 }, (_, i) => i), (i) => Effect.fork(session.updateVoiceState(voice(i))))
+      const sends: Array<{ at: number; op: number; asked: boolean }> = []
+      let askedAt: number | undefined
+      for (let t = 0; t < 250; t++) {
+        const now = yield* TestClock.currentTimeMillis
+        for (const p of yield* sentPayloads(peer)) {
+          sends.push({ at: now, op: p.op, asked: askedAt === now })
+          if (p.op === 1) yield* peer.sendJson({ op: 11, d: null, s: null, t: null })
+        }
+        const inWindow = sends.filter((s) => s.at > now - 61_000)
+        const full = inWindow.length === 118 && inWindow.filter((s) => s.op === 4).length === 116
+        if (askedAt === undefined && full) {
+          // the beats the client sent itself, before any answer
+          expect(inWindow.filter((s) => s.op === 1).length).toBe(2)
+          askedAt = now
+          yield* peer.sendJson({ op: 1, d: null, s: null, t: null })
+          yield* settle
+          continue
+        }
+        yield* TestClock.adjust("1 second")
+        yield* settle
+      }
+      expect(askedAt).toBeDefined()
+      expect(sends.filter((s) => s.asked).map((s) => s.op)).toEqual([1])
+      for (const s of sends) expect(sends.filter((o) => o.at >= s.at && o.at < s.at + 60_000).length).toBeLessThanOrEqual(120)
+      const beats = sends.filter((s) => s.op === 1 && !s.asked).map((s) => s.at)
+      const gaps = beats.slice(1).map((at, i) => at - beats[i]!)
+      expect(Math.max(...gaps)).toBeLessThanOrEqual(42_000)
+    }).pipe(Effect.provide(TestLayer)), 20_000)
+
   // the reviewer's measure: a session under a flood of commands, answering every beat, for 250 s
   for (const interval of [41_250, 10_000, 2_200]) {
     it.scoped(`beats every ${interval} ms: a flood gets every place but those kept for control sends (120 - kept per 61 s)`, () =>
