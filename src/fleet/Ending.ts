@@ -24,6 +24,8 @@ export interface Ending<E> {
   readonly onEnd: (exit: Exit.Exit<void, E>, shard?: number) => Effect.Effect<void>
   /** Completes once every shard ended, or fails with the first fatal error once all were stopped. */
   readonly await: Effect.Effect<void, E>
+  /** How many shards have not reported their end yet (a shard given up on before it started has). */
+  readonly running: () => number
 }
 
 /**
@@ -76,7 +78,7 @@ export const make = <E extends { readonly message: string; readonly _tag: string
         return running === 0 && !failed ? Deferred.done(finished, Exit.void) : Effect.void
       })
 
-    return { onEnd, await: Deferred.await(finished) }
+    return { onEnd, await: Deferred.await(finished), running: () => running }
   })
 
 // a failure's tag and its code or reason (4004 and 4013 are two reasons, as are a 401 and a

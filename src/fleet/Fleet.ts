@@ -107,9 +107,10 @@ export interface Fleet<E extends GatewayEvent = GatewayEvent> {
    * up on (the caller interrupted) before it went out to every shard, it is taken back: no newer
    * update made since, each shard it went out to is sent the presence then latest (Discord's
    * default where the fleet had none), unless that went out to it last or is on its way; one it
-   * never went out to is sent nothing.
+   * never went out to is sent nothing. Fails with `SessionClosed`, sending nothing, once no shard
+   * will show it: the fleet was stopped (`end`, `disconnect`, a fatal error) or every shard ended.
    */
-  readonly updatePresence: (presence: Commands.Presence) => Effect.Effect<void, Commands.InvalidCommand>
+  readonly updatePresence: (presence: Commands.Presence) => Effect.Effect<void, Commands.InvalidCommand | SessionClosed>
   /** Op 4 on the guild's shard. */
   readonly updateVoiceState: (
     voice: Omit<Commands.VoiceStateUpdate, "_tag">
@@ -544,6 +545,14 @@ const start = (
           const { presence: update } = yield* Commands.presenceChecked(given, resolved.encoding)
           // checked with the longest shard number: every shard's Identify can carry it
           yield* withPresence({ ...resolved, shard: [shardCount - 1, shardCount] }, update)
+          // no shard starts after a stop: an update taken then would be shown by none
+          if (firstStop !== undefined || ending.running() === 0) {
+            return yield* new SessionClosed({
+              detail: `the fleet ${firstStop === undefined ? "ended" : "was stopped"}: no shard shows the presence`,
+              shards: ids,
+              guildIds: []
+            })
+          }
           yield* presence.update(update, live)
         }), masked),
       updateVoiceState: (voice) =>

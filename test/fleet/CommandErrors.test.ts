@@ -170,3 +170,46 @@ describe("Fleet: commands and lookups given what the types refuse (from JavaScri
     }).pipe(Effect.provide(TestLayer)))
 })
 
+// it succeeded, sending nothing: a program updating its presence after a stop was told it was
+// taken, though no shard would ever show it
+describe("Fleet: a presence update no shard will show", () => {
+  const presence: Commands.Presence = { since: null, activities: [], status: "idle", afk: false }
+  for (const stop of ["end", "disconnect"] as const) {
+    it.scoped(`updatePresence after the fleet's ${stop} fails with SessionClosed naming every shard, and sends nothing`, () =>
+      Effect.gen(function*() {
+        yield* configureLimiter(2)
+        const served = yield* serve()
+        const fleet = yield* Fleet.make(options({ shardCount: 2 }))
+        yield* Effect.forkScoped(Stream.runDrain(fleet.events))
+        yield* advance(500)
+        yield* fleet.updatePresence(presence)
+        yield* advance(100)
+        expect([sent(served, 0, 3).length, sent(served, 1, 3).length]).toEqual([1, 1])
+        yield* fleet[stop]()
+        const error = yield* Effect.flip(fleet.updatePresence(presence))
+        expect(error).toMatchObject({ _tag: "SessionClosed", shards: [0, 1], guildIds: [] })
+        expect(error.message).toBe("session closed: the fleet was stopped: no shard shows the presence")
+        yield* advance(100)
+        expect([sent(served, 0, 3).length, sent(served, 1, 3).length]).toEqual([1, 1])
+      }).pipe(Effect.provide(TestLayer)), 60_000)
+  }
+
+  it.scoped("updatePresence once every shard ended through shard(id) fails with SessionClosed; while one runs it goes to that one", () =>
+    Effect.gen(function*() {
+      yield* configureLimiter(2)
+      const served = yield* serve()
+      const fleet = yield* Fleet.make(options({ shardCount: 2 }))
+      yield* Effect.forkScoped(Stream.runDrain(fleet.events))
+      yield* advance(500)
+      yield* (yield* fleet.shard(0)).end()
+      yield* advance(100)
+      yield* fleet.updatePresence(presence)
+      yield* advance(100)
+      expect([sent(served, 0, 3).length, sent(served, 1, 3).length]).toEqual([0, 1])
+      yield* (yield* fleet.shard(1)).end()
+      yield* advance(100)
+      const error = yield* Effect.flip(fleet.updatePresence(presence))
+      expect(error).toMatchObject({ _tag: "SessionClosed", shards: [0, 1], guildIds: [] })
+      expect(error.message).toBe("session closed: the fleet ended: no shard shows the presence")
+    }).pipe(Effect.provide(TestLayer)), 60_000)
+})
