@@ -67,11 +67,20 @@ export const startupWindowPerKey = 1
 
 /**
  * The shard ids from `from` up to, not including, `until`: `range(8, 12)` is `[8, 9, 10, 11]`.
+ * Throws a `RangeError` saying so for bounds that are no integers or that span more ids than a bot
+ * may have shards (`range(0, Infinity)` said "Invalid array length"; `range(0, 1e9)` took
+ * gigabytes); the ids themselves are checked by the fleet that runs them.
  *
  * @since 0.1.0
  */
-export const range = (from: number, until: number): ReadonlyArray<number> =>
-  Array.from({ length: Math.max(0, until - from) }, (_, i) => from + i)
+export const range = (from: number, until: number): ReadonlyArray<number> => {
+  if (!Number.isSafeInteger(from) || !Number.isSafeInteger(until) || until - from > maxShardCount) {
+    throw new RangeError(
+      `FleetOptions.range: expected integer bounds at most ${maxShardCount} ids apart, got ${show(from)} to ${show(until)}`
+    )
+  }
+  return Array.from({ length: Math.max(0, until - from) }, (_, i) => from + i)
+}
 
 const expectedShards = "Expected all, or shard ids and ranges (such as 0-7 or 0,2,4-6)"
 

@@ -51,3 +51,29 @@ describe("FleetOptions: InvalidOptions.problems", () => {
     for (let at = 0; at + 12 <= secret.length; at++) expect(JSON.stringify(problems)).not.toContain(secret.slice(at, at + 12))
   })
 })
+
+describe("FleetOptions.range", () => {
+  it("gives the ids from its first bound up to its second, none when the second is not above the first", () => {
+    expect(FleetOptions.range(8, 12)).toEqual([8, 9, 10, 11])
+    expect(FleetOptions.range(3, 3)).toEqual([])
+    expect(FleetOptions.range(5, 2)).toEqual([])
+    // the fleet refuses such ids, naming them (FleetOptions' checks): range makes them as asked
+    expect(FleetOptions.range(-2, 1)).toEqual([-2, -1, 0])
+    expect(FleetOptions.range(0, 65_535)).toHaveLength(65_535)
+  })
+
+  // range(0, Infinity) said "Invalid array length"; range(0, 1e9) built a billion ids
+  it("throws a RangeError naming its bounds for bounds that are no integers or span more ids than shards may be", () => {
+    for (const [from, until, shown] of [
+      [0, Infinity, "0 to Infinity"],
+      [0, 1e9, "0 to 1000000000"],
+      [0, 65_536, "0 to 65536"],
+      [Number.NaN, 4, "NaN to 4"],
+      [0.5, 4, "0.5 to 4"]
+    ] as const) {
+      expect(() => FleetOptions.range(from, until)).toThrow(
+        new RangeError(`FleetOptions.range: expected integer bounds at most 65535 ids apart, got ${shown}`)
+      )
+    }
+  })
+})
