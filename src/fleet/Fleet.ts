@@ -228,6 +228,15 @@ const runsOf = (ids: ReadonlyArray<number>): string => {
   return runs.join(",")
 }
 
+// Says whether `scope` began to close. Made apart from `make`'s state: `scope` is the caller's,
+// which may outlive the fleet by far, and keeps its finalizer (this flag) as long as it lives
+const closeBegun = (scope: Scope.Scope): Effect.Effect<{ readonly begun: boolean }> => {
+  const close = { begun: false }
+  return Effect.as(Scope.addFinalizer(scope, Effect.sync(() => {
+    close.begun = true
+  })), close)
+}
+
 // `make`'s work, typed for every event
 const start = (
   given: FleetOptions.FleetOptions
@@ -365,6 +374,9 @@ const start = (
       ),
       caller
     )
+    // set first as the caller's scope closes (added last): the close reaches the sessions some
+    // scheduler turns later, and none may identify in between
+    const callerClose = yield* closeBegun(caller)
     // closing the scope stops the sessions first (their finalizers come later), then ends `events`
     yield* Scope.addFinalizer(scope, merged.done(Exit.void))
     // one timer beats for every shard: an idle shard keeps no heartbeat fiber
@@ -385,6 +397,7 @@ const start = (
             ...hooks,
             // every session identifies at the URL that fetch gave, unless one was given
             gatewayInfo: cache,
+            stopping: () => callerClose.begun || firstStop !== undefined,
             onEnd: (exit) => Effect.zipRight(Effect.sync(() => ended.add(shard.id)), hooks.onEnd?.(exit) ?? Effect.void),
             // the fleet tells it, once for each reason (`Ending`)
             tellsFatalEnd: true,

@@ -84,6 +84,8 @@ export interface Context {
   /** Runs the connection's heartbeat (shared by the shards of a fleet). */
   readonly heartbeats: HeartbeatTimer
   readonly identifyLimiter: IdentifyLimiter["Type"]
+  /** Whether the session's fleet began to stop it (`Session.Hooks.stopping`): no Identify goes out then. */
+  readonly stopping: () => boolean
   /** The session's scope, for work that may outlive a connection but not the session. */
   readonly sessionScope: Scope.Scope
   /** The session's memory; only the connection's reader writes it. */
@@ -538,6 +540,8 @@ export const run = (
           Effect.suspend(() => {
             // a second Identify on one connection draws 4005 and costs a session start
             if (sent) return Effect.dieMessage("the identify limiter ran send twice for one Identify: a limiter runs it once")
+            // a fleet stopping the session: its stop is on the way, and ends this wait
+            if (ctx.stopping()) return Effect.interruptible(Effect.never)
             sent = true
             handshake.stage = "Asked"
             limiterAfterSend = true

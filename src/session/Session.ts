@@ -184,6 +184,9 @@ const skipsOf = (
 
 // what ended a session (or a step of it), in a line: the error's message, or the defect's, with
 // every run of the token masked (a defect's words, a gatewayUrl source's, are not ours)
+// a session no fleet stops: only its own stop ends it, and no Identify waits for one
+const notStopping = (): boolean => false
+
 const fatalMessage = (cause: Cause.Cause<SessionError>, token: unknown): string => withoutToken(causeLine(cause), token)
 
 
@@ -289,6 +292,13 @@ export interface Hooks {
    * how many of its shards are connected and waiting to identify at once.
    */
   readonly admission?: Effect.Effect<void, never, Scope.Scope> | undefined
+  /**
+   * Whether the giver of these hooks began to stop the session: read right before an Identify goes
+   * out, which then waits for that stop instead. A fleet's scope, closing, reaches its sessions some
+   * scheduler turns after it began; an Identify sent in between spent a session start on a session
+   * closed before READY.
+   */
+  readonly stopping?: (() => boolean) | undefined
   /**
    * Where the session delivers its events instead of a buffer of its own (its `events` is then
    * empty): a fleet passes the sink of its merged `EventBuffer`, so that a shard costs no buffer
@@ -494,6 +504,7 @@ export const makeWith = (
       transport,
       heartbeats,
       identifyLimiter,
+      stopping: hooks.stopping ?? notStopping,
       sessionScope,
       memory,
       events: deliver,

@@ -195,4 +195,36 @@ describe("a fleet's stop reaches its running shards at once", () => {
         expect(sent).not.toContain(2)
       }).pipe(Effect.provide(TestLayer)))
   }
+
+  // the scope's close reached the sessions some turns after it began: a Hello that came in between
+  // had its Identify sent, a session start spent on a session closed before READY
+  it.scoped("closing the fleet's scope: a Hello that comes at any turn after the close began gets no Identify, the close ends, and the limiter's key is free for the next fleet", () =>
+    Effect.gen(function*() {
+      const seen: Array<unknown> = []
+      for (const turns of [0, 1, 2, 3, 4, 6, 10]) {
+        seen.push(yield* Effect.gen(function*() {
+          yield* configureLimiter(1)
+          const gateway = yield* MemoryTransport.MemoryGateway
+          const scope = yield* Scope.make()
+          yield* Scope.extend(Fleet.make(options({ shardCount: 1 })), scope)
+          const peer = yield* gateway.accept
+          const closing = yield* Effect.forkDaemon(Scope.close(scope, Exit.void))
+          for (let i = 0; i < turns; i++) yield* Effect.yieldNow()
+          yield* peer.sendJson({ op: 10, d: { heartbeat_interval: 3_600_000 }, s: null, t: null })
+          yield* advance(2_000)
+          const ops = [...yield* peer.takeAll].map((frame) => (JSON.parse(frame as string) as { op: number }).op)
+          const closed = Option.map(yield* Fiber.poll(closing), Exit.isSuccess)
+          // the next fleet's shard 0 identifies once the key's 5 s passed: the key the Identify
+          // that waited held was let go with its session
+          const served = yield* serve()
+          const next = yield* Scope.make()
+          yield* Scope.extend(Fleet.make(options({ shardCount: 1 })), next)
+          yield* advance(4_000)
+          const identifiedNext = served.identifies.length
+          yield* Scope.close(next, Exit.void)
+          return { turns, identified: ops.includes(2), closed, identifiedNext }
+        }).pipe(Effect.provide(TestLayer)))
+      }
+      expect(seen).toEqual([0, 1, 2, 3, 4, 6, 10].map((turns) => ({ turns, identified: false, closed: Option.some(true), identifiedNext: 1 })))
+    }), 30_000)
 })
