@@ -9,7 +9,6 @@ import type * as HttpClient from "@effect/platform/HttpClient"
 import * as Cause from "effect/Cause"
 import type * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
-import * as Data from "effect/Data"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -36,7 +35,7 @@ import { clipped } from "../internal/printable.ts"
 import { withoutToken } from "../internal/secret.ts"
 import { makeSpan } from "../internal/span.ts"
 import { sleepPastStalls } from "../internal/stall.ts"
-import { type IdentifyBudgetExhausted, IdentifyLimiter, type IdentifySnapshot } from "../limits/IdentifyLimiter.ts"
+import { IdentifyLimiter } from "../limits/IdentifyLimiter.ts"
 import * as SendLimiter from "../limits/SendLimiter.ts"
 import * as CloseCode from "../protocol/CloseCode.ts"
 import * as Commands from "../protocol/Commands.ts"
@@ -50,6 +49,7 @@ import * as Connection from "./Connection.ts"
 import * as DeliveryRate from "./DeliveryRate.ts"
 import * as GatewayCache from "./GatewayCache.ts"
 import * as HeartbeatTimer from "./HeartbeatTimer.ts"
+import * as BudgetWait from "./internal/budgetWait.ts"
 import { checkGatewayUrl, fromGatewayUrl } from "./internal/gatewaySource.ts"
 import * as InTurn from "./InTurn.ts"
 import * as MemberRequests from "./MemberRequests.ts"
@@ -182,26 +182,13 @@ const skipsOf = (
     !events.has(t) && t !== "READY" && t !== "RESUMED" &&
     !((t === "GUILD_MEMBERS_CHUNK" || t === "RATE_LIMITED") && members.waiting())
 
-// what ended a session (or a step of it), in a line: the error's message, or the defect's, with
-// every run of the token masked (a defect's words, a gatewayUrl source's, are not ours)
 // a session no fleet stops: only its own stop ends it, and no Identify waits for one
 const notStopping = (): boolean => false
 
+// what ended a session (or a step of it), in a line: the error's message, or the defect's, with
+// every run of the token masked (a defect's words, a gatewayUrl source's, are not ours)
 const fatalMessage = (cause: Cause.Cause<SessionError>, token: unknown): string => withoutToken(causeLine(cause), token)
 
-
-type BudgetWait = Reason & { readonly _tag: "IdentifyBudget" }
-
-// What a wait for the identify budget waits for, and when it comes (epoch ms at `now`, to the
-// second), as the limiter's snapshot says: a limiter of the program's own that says no time, or
-// none that is one, says nothing. `next` is `Data`, so two reasons saying the same are `Equal`
-// (a plain object compared by reference)
-const budgetWaitOf = (budget: IdentifySnapshot["budget"], now: number): BudgetWait => {
-  if (budget === undefined) return Reasons.IdentifyBudget({})
-  const [kind, inMs] = budget.remaining <= 0 ? ["Refill", budget.resetAfter] as const : ["SpreadTurn", budget.nextTurnIn] as const
-  const at = inMs === undefined ? NaN : Math.ceil((now + Math.max(0, inMs)) / 1000) * 1000
-  return Number.isFinite(at) ? Reasons.IdentifyBudget({ next: Data.struct({ kind, at }) }) : Reasons.IdentifyBudget({})
-}
 
 // A `gatewayUrl` source asked, bounded as GET /gateway/bot is (one that never answered left the
 // session ConnectingHttp for ever): past `timeout` it is interrupted without being waited for (one
@@ -570,59 +557,16 @@ export const makeWith = (
         return Effect.as(Effect.logWarning("the resume point's URL is not encrypted (ws://) where the gateway URL is: resuming at the gateway URL instead"), source)
       })
 
-    // the wait for the budget as the limiter says it now; made when a wait asks (a thousand idle
-    // shards keep no effect for it); one whose snapshot fails is told, masked, and says no time
-    const budgetWait = (): Effect.Effect<BudgetWait> =>
-      Effect.map(identifyLimiter.snapshot, ({ budget }) => budgetWaitOf(budget, clock.unsafeCurrentTimeMillis())).pipe(
-        Effect.catchAllCause((cause) =>
-          Effect.as(
-            Effect.logWarning(`the identify limiter's snapshot failed: ${fatalMessage(cause, resolved.token)}`),
-            Reasons.IdentifyBudget({})
-          )
-        )
-      )
-
-    // While waiting for the budget: `GET /gateway/bot` asked again once its answer is
-    // `gatewayInfoMaxAge` old (configuring the limiter with the budget it says): the cache is looked
-    // at each minute (or `gatewayInfoMaxAge`, if shorter), and fetches only an answer that old (a
-    // sleep of the whole age from the wait's start found an answer of 50 minutes 110 minutes old);
-    // and the wait told again where what comes next changed (a turn gone to a shard that asked
-    // first, a refreshed answer that moved the refill; not a turn free at this instant)
-    const awaitingBudget = (told: BudgetWait): Effect.Effect<never, GatewayInfoError> =>
-      Effect.sleep(Duration.min(resolved.gatewayInfoMaxAge, Duration.minutes(1))).pipe(
-        // an answer no retry can mend ends the wait, and the session, as at a connection's start
-        // (a 401 after the token was reset was ignored: the session waited for the refill, a day);
-        // a URL given, or a source's, tells the limiter nothing: not asked (a source was, each minute)
-        Effect.zipRight(given === undefined ? Effect.catchIf(identifyAt.url, (error) => error.passing, () => Effect.void) : Effect.void),
-        Effect.zipRight(budgetWait()),
-        Effect.flatMap((wait) =>
-          wait.next === undefined || (wait.next.kind === told.next?.kind && wait.next.at === told.next.at)
-            ? awaitingBudget(told)
-            : Effect.zipRight(transition(SessionState.Disconnected(), wait), awaitingBudget(wait))
-        )
-      )
-
-    // Waits until the budget allows an identify, asking `GET /gateway/bot` again meanwhile, and
-    // returns for how many ms; one that has to wait says so, and until when (it showed
-    // ConnectingHttp for the hours of a spread's turn), and starts its connection over once it may
-    const budgetReady = (ready: (shardId: number) => Effect.Effect<void, IdentifyBudgetExhausted>) =>
-      Effect.gen(function*() {
-        const from = monotonicMillis(clock)
-        // its exit kept as a value: a fiber that fails has Effect log the cause (a limiter's defect
-        // may quote the token), which the loop tells masked
-        const waiting = yield* Effect.fork(Effect.exit(ready(shardId)))
-        // an answer at hand comes before this looks
-        yield* Effect.yieldNow()
-        if (Option.isSome(yield* Fiber.poll(waiting))) return yield* Effect.as(Effect.flatten(Fiber.join(waiting)), 0)
-        // the snapshot raced too: a limiter of the program's own slow to give one held up an
-        // identify its budget allowed
-        const wait = yield* Effect.raceFirst(Effect.as(Fiber.await(waiting), undefined), budgetWait())
-        if (wait === undefined) return yield* Effect.as(Effect.flatten(Fiber.join(waiting)), monotonicMillis(clock) - from)
-        yield* transition(SessionState.Disconnected(), wait)
-        yield* Effect.raceFirst(Effect.flatten(Fiber.join(waiting)), awaitingBudget(wait))
-        yield* transition(SessionState.ConnectingHttp(), Reasons.Start())
-        return monotonicMillis(clock) - from
-      })
+    // what a wait for the identify budget works with (made when one waits: `awaitBudget`)
+    const budget: BudgetWait.BudgetWaitOptions = {
+      shardId,
+      limiter: identifyLimiter,
+      clock,
+      token: resolved.token,
+      gatewayInfoMaxAge: resolved.gatewayInfoMaxAge,
+      gatewayUrl: given === undefined ? identifyAt.url : undefined,
+      transition
+    }
 
     let stopRequested = false
     // whether the stop asked for (the first) ends the session (close 1000) rather than keeping it
@@ -757,7 +701,7 @@ export const makeWith = (
         // socket, which would sit unidentified until the refill (a limiter without the check is
         // asked at the Identify); while it waits, the answer is asked for again as it ages, as it
         // may say there is room (the shards waited for the refill, hours, never asking)
-        if (mode === "identify" && identifyLimiter.budgetReady !== undefined) budgetWaited += yield* budgetReady(identifyLimiter.budgetReady)
+        if (mode === "identify" && identifyLimiter.budgetReady !== undefined) budgetWaited += yield* BudgetWait.awaitBudget(budget, identifyLimiter.budgetReady)
         const outcome = yield* Connection.run(connectionContext, url.right, mode, admitted, mode === "identify" ? budgetWaited : 0)
         // no chunk of a member request's answer comes until the next connection is answered
         members.connected(false)
