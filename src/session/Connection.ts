@@ -547,8 +547,10 @@ export const run = (
             limiterAfterSend = true
             identifyAnswered = answered
             return Effect.zipRight(ctx.metrics.identifyWait(budgetWaited + monotonicMillis(clock) - waitFrom), sendControl(ctx.identify())).pipe(
-              Effect.tap(() => {
-                authenticated = true
+              // one not written (the socket gone) never reached the gateway: no session start
+              // spent, and the node counts as not reached
+              Effect.tap((written) => {
+                authenticated = written
               }),
               // the presence updates it carried are done, once it was written: their callers wait no
               // longer (a session that then ended failed them with SessionClosed, hiding why it ended)
@@ -572,13 +574,14 @@ export const run = (
         handshake.replayAfter = ctx.memory.current.sequence
         handshake.stage = "Asked"
         // (suspended: a program's own Encoding that throws making the frame is a defect masked too)
-        yield* Effect.suspend(() => sendControl(ctx.resume(ctx.memory.current))).pipe(
+        // One not written (the socket gone after Hello) is no Resume the gateway refused: it says
+        // nothing against the session (three such gave it up, and a session start was spent)
+        authenticated = yield* Effect.suspend(() => sendControl(ctx.resume(ctx.memory.current))).pipe(
           // a transport's defect may quote the frame, the token in it: masked before the span ends with it
           withDefectsMasked(options.token),
           withSpan("Session.resume", { shard, sequence: ctx.memory.current.sequence ?? 0 })
         )
       }
-      authenticated = true
       yield* sleepPastStalls(options.timeouts.ready)
       if (mode === "identify") {
         // Discord, on outages: a client that stays connected keeps beating, and the gateway issues

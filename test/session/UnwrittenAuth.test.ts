@@ -1,0 +1,95 @@
+/**
+ * An Identify or a Resume that could not be written (the socket gone right after Hello) never
+ * reached the gateway: it is no Resume the gateway refused, and no Identify it answered. The
+ * session counted both as sent: three such Resumes gave the gateway session up, and a session
+ * start was spent on a new one.
+ */
+import * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import { describe, expect, it } from "@effect/vitest"
+import * as Chunk from "effect/Chunk"
+import * as Clock from "effect/Clock"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Random from "effect/Random"
+import * as Stream from "effect/Stream"
+import * as TestClock from "effect/TestClock"
+import * as IdentifyLimiter from "../../src/limits/IdentifyLimiter.ts"
+import * as MemoryTransport from "../../src/transport/MemoryTransport.ts"
+import { acceptAndHello, hello, options, ready, Session, settle, TestLayer } from "./harness.ts"
+
+const opsOf = (frames: Chunk.Chunk<unknown>) => Chunk.toReadonlyArray(frames).map((frame) => (JSON.parse(frame as string) as { op: number }).op)
+
+describe("Session: an Identify or a Resume not written", () => {
+  it.scoped("a node that says Hello and drops before the Resume could be written does not cost the session: it is kept, to resume", () =>
+    Effect.gen(function*() {
+      const gateway = yield* MemoryTransport.MemoryGateway
+      const session = yield* Session.make(options({ timeouts: { hello: "1 hour" } }))
+      yield* Effect.forkScoped(Stream.runDrain(session.events))
+      const { peer } = yield* acceptAndHello(3_600_000)
+      yield* peer.sendJson(ready(1, "session-1"))
+      yield* settle
+      yield* peer.drop
+      // a flapping node: Hello, then the connection lost before anything is read from the client
+      const written: Array<ReadonlyArray<number>> = []
+      yield* Effect.forkScoped(Effect.forever(Effect.gen(function*() {
+        const next = yield* gateway.accept
+        yield* next.sendJson(hello(3_600_000))
+        yield* next.drop
+        yield* settle
+        written.push(opsOf(yield* next.takeAll))
+      })))
+      for (let i = 0; i < 30 && written.length < 4; i++) {
+        yield* TestClock.adjust("1 second")
+        yield* settle
+      }
+      // four attempts, none of whose Resume went out: the gateway session is still the session's
+      expect(written.length).toBeGreaterThanOrEqual(4)
+      expect(written.flat()).toEqual([])
+      expect((yield* session.snapshot).sessionId).toBe("session-1")
+    }).pipe(Effect.withRandom(Random.fixed([0.5])), Effect.provide(TestLayer)), 60_000)
+
+  // with a limiter that runs the Identify's send at once, as a program's own may: the node the
+  // Identify could not be written to counts as not reached, and GET /gateway/bot is asked again
+  it.scoped("an Identify not written (a limiter that sends at once, the socket gone after Hello) counts its node as not reached: GET /gateway/bot is asked again", () => {
+    const asked: Array<number> = []
+    const client = HttpClient.make((request) =>
+      Effect.map(Clock.currentTimeMillis, (now) => {
+        asked.push(now)
+        const body = {
+          url: `ws://gateway-${asked.length}.test`,
+          shards: 1,
+          session_start_limit: { total: 1000, remaining: 1000, reset_after: 0, max_concurrency: 1 }
+        }
+        return HttpClientResponse.fromWeb(request, new Response(JSON.stringify(body), { status: 200 }))
+      })
+    )
+    const limiter = Layer.succeed(IdentifyLimiter.IdentifyLimiter, {
+      configure: () => Effect.void,
+      identify: (_shard, send) => send(Effect.void),
+      snapshot: Effect.succeed({ maxConcurrency: 1, budget: undefined, keys: [] })
+    })
+    return Effect.gen(function*() {
+      const gateway = yield* MemoryTransport.MemoryGateway
+      const written: Array<number> = []
+      yield* Effect.forkScoped(Effect.forever(Effect.gen(function*() {
+        const peer = yield* gateway.accept
+        if (new URL(peer.url).host !== "gateway-1.test") return yield* Effect.asVoid(peer.handshake(41_250))
+        yield* peer.sendJson(hello(41_250))
+        yield* peer.drop
+        yield* settle
+        written.push(...opsOf(yield* peer.takeAll))
+      })))
+      yield* Session.make({ ...options(), gateway: undefined, api: "http://api.test/api/v10" })
+      for (let i = 0; i < 100; i++) {
+        yield* TestClock.adjust("1 second")
+        yield* settle
+      }
+      // no Identify reached gateway-1's node, and the next answer sent the session elsewhere
+      expect(written).toEqual([])
+      const hosts = (yield* gateway.attempts).map((attempt) => new URL(attempt.url).host)
+      expect(asked.length).toBe(2)
+      expect(hosts.at(-1)).toBe("gateway-2.test")
+    }).pipe(Effect.withRandom(Random.fixed([1])), Effect.provide(Layer.mergeAll(MemoryTransport.layer, limiter, Layer.succeed(HttpClient.HttpClient, client))))
+  }, 60_000)
+})
