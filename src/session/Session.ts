@@ -596,13 +596,18 @@ export const makeWith = (
         )
       })
     }
+    // The hold-back only before an Identify, which it spares: a session left to resume (op 9 true
+    // soon after READY or RESUMED) resumes a backoff apart, spending no session start; held back
+    // minutes, it outlived Discord's window to resume, and the Identify after spent one
     const pauseBefore = (kind: Recovery.Pause, recovery: Recovery.Recovery) =>
       Effect.zipRight(
         kind === "Backoff" ? Effect.ignore(backoffPause) : Effect.flatMap(
           Random.nextRange(...invalidSessionPause),
           (ms) => Effect.zipRight(Effect.sleep(ms), kind === "InvalidSessionThenBackoff" ? Effect.ignore(backoffPause) : Effect.void)
         ),
-        heldBack(recovery)
+        Effect.suspend(() =>
+          Recovery.giveUp(recovery) === undefined && Protocol.modeOf(memory.current) === "resume" ? Effect.void : heldBack(recovery)
+        )
       )
     // An attempt that will identify takes its admission first (a fleet's startup window place), in
     // a scope of its own, which the connection closes once its Identify is out, and the loop once

@@ -1208,30 +1208,76 @@ describe("Session", () => {
       expectBackedOff(identifiedAt, 12)
     }).pipe(Effect.withRandom(sameDraws), Effect.provide(TestLayer)))
 
-  it.scoped("a gateway that invalidates every session soon after READY or RESUMED gets connections further and further apart", () =>
+  it.scoped("a gateway that invalidates every session soon after READY gets connections further and further apart", () =>
     Effect.gen(function*() {
       const gateway = yield* MemoryTransport.MemoryGateway
-      // (after three in a row the session is held back, 2, 4, 8 minutes...: the gaps grow past the
-      // backoff's minute, over half an hour)
-      for (const [resumable, minutes, most] of [[true, 30, 15], [false, 30, 15]] as const) {
-        const before = (yield* gateway.attempts).length
-        // in a scope of its own: closing it stops the session and the gateway's loop
-        yield* Effect.scoped(Effect.gen(function*() {
-          yield* Session.make(options())
-          let sequence = 0
-          yield* Effect.forkScoped(Effect.forever(Effect.gen(function*() {
-            const { first, peer } = yield* acceptAndHello(3_600_000)
-            sequence = first.op === 2 ? 1 : sequence + 1
-            yield* peer.sendJson(first.op === 2 ? ready(sequence) : dispatch(sequence, "RESUMED", {}))
-            yield* peer.sendJson({ op: 9, d: resumable, s: null, t: null })
-          })))
-          for (let minute = 0; minute < minutes; minute++) yield* TestClock.adjust("1 minute")
-        }))
-        const at = (yield* gateway.attempts).slice(before).map((attempt) => attempt.at)
-        // one per 1-5 s pause (or per 5 s identify spacing) would be 100 and more; the backoff
-        // (1 s doubling to 60 s) comes after each pause
-        expectBackedOff(at, most)
+      yield* Session.make(options())
+      yield* Effect.forkScoped(Effect.forever(Effect.gen(function*() {
+        const { peer } = yield* acceptAndHello(3_600_000)
+        yield* peer.sendJson(ready(1))
+        yield* peer.sendJson({ op: 9, d: false, s: null, t: null })
+      })))
+      for (let minute = 0; minute < 30; minute++) yield* TestClock.adjust("1 minute")
+      // one per 1-5 s pause (or per 5 s identify spacing) would be 100 and more; the backoff (1 s
+      // doubling to 60 s) comes after each pause, and after three in a row the session is held
+      // back, 2, 4, 8 minutes...: the gaps grow past the backoff's minute
+      expectBackedOff((yield* gateway.attempts).map((attempt) => attempt.at), 15)
+    }).pipe(Effect.withRandom(sameDraws), Effect.provide(TestLayer)))
+
+  // Op 9 true takes the backoff alone, as op 7 does: the session resumes, spending no session
+  // start. Held back as an Identify is (90 s, 3, 6, 12 min...), it outlived Discord's window to
+  // resume (a few minutes), and the Identify after spent the start the hold-back spares.
+  it.scoped("a gateway that invalidates every session soon after READY or RESUMED, resumably, has it resumed a backoff apart, never held back", () =>
+    Effect.gen(function*() {
+      const session = yield* Session.make(options({ timeouts: { hello: "1 hour" } }))
+      const seen: Array<string> = []
+      yield* Effect.forkScoped(Stream.runForEach(session.transitions, (t) => Effect.sync(() => void seen.push(t.reason._tag))))
+      yield* Effect.forkScoped(Stream.runDrain(session.events))
+      const opened: Array<{ readonly op: number; readonly at: number }> = []
+      let sequence = 1
+      yield* Effect.forkScoped(Effect.forever(Effect.gen(function*() {
+        const { first, peer } = yield* acceptAndHello(3_600_000)
+        opened.push({ op: first.op, at: yield* TestClock.currentTimeMillis })
+        yield* peer.sendJson(first.op === 2 ? ready(sequence) : dispatch(++sequence, "RESUMED", {}))
+        yield* settle
+        yield* peer.sendJson({ op: 9, d: true, s: null, t: null })
+      })))
+      yield* settle
+      for (let i = 0; i < 10 * 60; i++) {
+        yield* TestClock.adjust("1 second")
+        yield* settle
       }
+      // one Identify, then Resumes only, never held back, none waiting past the backoff's longest
+      expect(opened.map((o) => o.op)).toEqual([2, ...opened.slice(1).map(() => 6)])
+      expect(opened.length).toBeGreaterThan(10)
+      expect(seen).not.toContain("HeldBack")
+      const gaps = opened.slice(1).map((o, i) => o.at - opened[i]!.at)
+      expect(Math.max(...gaps)).toBeLessThanOrEqual(60_000)
+    }).pipe(Effect.withRandom(sameDraws), Effect.provide(TestLayer)), 60_000)
+
+  // the count goes on through the Resumes: a gateway that then refuses the Resume has the
+  // Identify after it held back, as after op 9s that each ended a session
+  it.scoped("after op 9 true soon after each READY, a Resume refused each time: the Identifies are held back", () =>
+    Effect.gen(function*() {
+      const session = yield* Session.make(options({ timeouts: { hello: "1 hour" } }))
+      const seen: Array<string> = []
+      yield* Effect.forkScoped(Stream.runForEach(session.transitions, (t) => Effect.sync(() => void seen.push(t.reason._tag))))
+      yield* Effect.forkScoped(Stream.runDrain(session.events))
+      const identifiedAt: Array<number> = []
+      yield* Effect.forkScoped(Effect.forever(Effect.gen(function*() {
+        const { first, peer } = yield* acceptAndHello(3_600_000)
+        if (first.op === 2) {
+          identifiedAt.push(yield* TestClock.currentTimeMillis)
+          yield* peer.sendJson(ready(1))
+          yield* settle
+          yield* peer.sendJson({ op: 9, d: true, s: null, t: null })
+        } else {
+          yield* peer.sendJson({ op: 9, d: false, s: null, t: null })
+        }
+      })))
+      for (let minute = 0; minute < 30; minute++) yield* TestClock.adjust("1 minute")
+      expect(seen).toContain("HeldBack")
+      expectBackedOff(identifiedAt, 15)
     }).pipe(Effect.withRandom(sameDraws), Effect.provide(TestLayer)))
 
   it.scoped("out of a replay, an event whose sequence goes back is delivered, and one stray large sequence costs no later event", () =>
