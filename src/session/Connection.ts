@@ -141,6 +141,11 @@ export interface Active {
   open: boolean
   /** Closes the open connection with `code`; tells whether one was open. */
   close: (code: number) => Effect.Effect<boolean>
+  /**
+   * Whether the open connection read a READY that waits for room in the events buffer: a stop
+   * ends its gateway session, which no resume point will carry (it goes no further than a stop).
+   */
+  readyHeld: () => boolean
 }
 
 /**
@@ -148,7 +153,9 @@ export interface Active {
  *
  * @since 0.1.0
  */
-export const makeActive = (): Active => ({ open: false, close: () => Effect.succeed(false) })
+export const makeActive = (): Active => ({ open: false, close: () => Effect.succeed(false), readyHeld: noReadyHeld })
+
+const noReadyHeld = (): boolean => false
 
 // a connect's error, its cause masked where it quotes the token
 const maskedConnectError = (error: TransportError, token: ResolvedOptions["token"]): TransportError => {
@@ -419,9 +426,11 @@ export const run = (
           return tracker.paused ? endWaitForRoom : Effect.void
         })
       ).pipe(Effect.as(true))
+    ctx.active.readyHeld = () => heldReady !== undefined
     yield* Scope.addFinalizer(scope, Effect.sync(() => {
       ctx.active.open = false
       ctx.active.close = () => Effect.succeed(false)
+      ctx.active.readyHeld = noReadyHeld
     }))
     yield* ctx.transition(SessionState.ConnectingWs({ url: shownUrl }), Reason.Opened())
 

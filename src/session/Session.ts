@@ -854,10 +854,11 @@ export const makeWith = (
                 // and identified after its stop)
                 yield* interruptLoop
               } else {
-                // a gateway session no Resume can carry (READY taken as unresumable) is ended too:
-                // closed resumable, Discord kept it, and the bot shown online, until it timed out
+                // a gateway session no Resume can carry (READY taken as unresumable, or one whose
+                // READY waits for room: the stop gives no point of it) is ended too: closed
+                // resumable, Discord kept it, and the bot shown online, until it timed out
                 const { resumeGatewayUrl, sessionId } = memory.current
-                const ends = finalClose || (sessionId !== undefined && resumeGatewayUrl === undefined)
+                const ends = finalClose || (sessionId !== undefined && resumeGatewayUrl === undefined) || active.readyHeld()
                 if (ends) yield* Effect.logDebug("ending the session (close 1000)")
                 // on a fiber of its own, which goes on whatever the caller does, and waited for
                 // within the timeout: a program's transport whose close never ended held every stop
