@@ -268,9 +268,11 @@ export class Connection implements Outlet {
   /**
    * Sends op 9: the connection is no longer authenticated (an Identify, or with `resumable` a
    * Resume, may follow on it), and its session gets no more dispatches here; with `resumable`
-   * false the session ends.
+   * false the session ends. On a connection no longer open it does nothing: no op 9 goes out, so
+   * the session is not ended (a client told only a resumable close had its Resume refused).
    */
   invalidate(resumable: boolean): void {
+    if (!this.open) return
     if (resumable) this.session?.detach(this, this.host.now(), false)
     else this.endSession()
     this.authenticated = false

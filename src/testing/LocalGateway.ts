@@ -174,7 +174,8 @@ export interface LocalGateway {
   /**
    * Stalls connections for `duration`: they send nothing meanwhile (dispatches, ACKs, Hello are held
    * in order), then send everything held at once. A connection that closes while stalled loses what it
-   * held; its session's dispatches stay resumable.
+   * held; its session's dispatches stay resumable. A duration that is none or negative dies (a
+   * `RangeError`).
    */
   readonly stall: (target: Target, duration: Duration.DurationInput) => Effect.Effect<number>
   /**
@@ -184,9 +185,12 @@ export interface LocalGateway {
    * integer dies (a `RangeError`).
    */
   readonly splitMessages: (target: Target, bytes: number) => Effect.Effect<number>
-  /** For `duration`, delays each frame connections send by `perFrameDelay` (order is kept). */
+  /**
+   * For `duration`, delays each frame connections send by `perFrameDelay` (order is kept). A
+   * duration that is none or negative dies (a `RangeError`).
+   */
   readonly slow: (target: Target, perFrameDelay: Duration.DurationInput, duration: Duration.DurationInput) => Effect.Effect<number>
-  /** Delays the Hello of the next connection. */
+  /** Delays the Hello of the next connection (a delay that is none or negative dies, a `RangeError`). */
   readonly delayNextHello: (delay: Duration.DurationInput) => Effect.Effect<void>
   /**
    * Dispatches an event to sessions (buffered for replay if detached) whose intents let them see
@@ -228,6 +232,11 @@ const wsMaxPayloadBytes = 64 * 1024 * 1024
 
 const millis = (input: Duration.DurationInput | undefined, fallback: number): number =>
   input === undefined ? fallback : Duration.toMillis(Duration.decode(input))
+
+// a control's duration that is none ("3 secondz") died with Effect's bare "Invalid DurationInput",
+// and a negative or NaN one was taken as 0; `Duration.infinity` is one (a stall for good)
+const controlDurationProblem = (control: string, name: string, input: unknown): RangeError | undefined =>
+  durationOf(input) === undefined ? new RangeError(`${control}: ${name} must be a duration of at least 0, got ${show(input)}`) : undefined
 
 const parseEncoding = (value: string | undefined): EncodingName | undefined =>
   value === undefined || value === "json" ? "json" : value === "etf" ? "etf" : undefined
@@ -301,6 +310,16 @@ const optionsProblem = (options: Options): Error | undefined => {
   if (options.port !== undefined && typeof options.port !== "number") {
     return new TypeError(`port must be a port number (a whole number from 0 to 65535), got ${show(options.port)}`)
   }
+  // "false" from a JSON or env config was taken as true: every Identify of another shard count
+  // closed with 4010
+  if (options.strictShardCount !== undefined && typeof options.strictShardCount !== "boolean") {
+    return new TypeError(`strictShardCount must be true or false, got ${show(options.strictShardCount)}`)
+  }
+  // a string ("4000") was refused as a close code no close frame carries, naming a code it carries
+  const missed: unknown = options.closeOnMissedHeartbeat
+  if (missed !== undefined && typeof missed !== "boolean" && typeof missed !== "number") {
+    return new TypeError(`closeOnMissedHeartbeat must be true, false or a close code (a number), got ${show(missed)}`)
+  }
   if (options.privilegedIntents !== undefined && !Intents.isValid(options.privilegedIntents)) {
     return new RangeError(`privilegedIntents must be intent bits (a whole number whose bits are intents), got ${show(options.privilegedIntents)}`)
   }
@@ -311,8 +330,8 @@ const optionsProblem = (options: Options): Error | undefined => {
  * Starts a local gateway on 127.0.0.1 (fails with `LocalGatewayError` when it cannot listen on
  * the port asked for). Closing the scope closes the server, every socket and every timer. An
  * option it cannot use dies at once, naming it: a misspelt one, a count or a duration it cannot
- * serve (a `RangeError`), a `token` that is no `Redacted` or a `port` that is no number (a
- * `TypeError`).
+ * serve (a `RangeError`), a `token` that is no `Redacted`, a `port` that is no number, a
+ * `strictShardCount` that is no boolean or a `closeOnMissedHeartbeat` that is neither (a `TypeError`).
  *
  * @since 0.1.0
  */
@@ -584,14 +603,18 @@ export const make = (options: Options): Effect.Effect<LocalGateway, LocalGateway
       })
     )
 
-    const targets = (target: Target): Array<Connection> =>
+    // the connections open now; with `closing`, also those the gateway is closing (its close frame
+    // not answered yet), which only a drop still reaches: a control counted them as reached, and
+    // `invalidateSession(..., false)` ended a session its client was never told of
+    const targets = (target: Target, closing = false): Array<Connection> =>
       [...connections.values()].filter((connection) =>
-        target === "all" ? true : "connection" in target ? connection.id === target.connection : connection.shardId === target.shard
+        (closing || connection.open) &&
+        (target === "all" ? true : "connection" in target ? connection.id === target.connection : connection.shardId === target.shard)
       )
     // how many connections it reached
-    const each = (target: Target, f: (connection: Connection) => void) =>
+    const each = (target: Target, f: (connection: Connection) => void, closing = false) =>
       Effect.sync(() => {
-        const reached = targets(target)
+        const reached = targets(target, closing)
         for (const connection of reached) f(connection)
         return reached.length
       })
@@ -636,22 +659,37 @@ export const make = (options: Options): Effect.Effect<LocalGateway, LocalGateway
       close: (target, code, reason) => {
         // refused whether or not a connection is targeted (a typo passed while none was open)
         const refused = CloseFrame.saysNoFrame(code) ? undefined : CloseFrame.problem(code, reason ?? "")
-        return refused === undefined ? each(target, (connection) => connection.close(code, reason)) : Effect.die(new RangeError(refused))
+        return refused === undefined
+          ? each(target, (connection) => connection.close(code, reason), CloseFrame.saysNoFrame(code))
+          : Effect.die(new RangeError(refused))
       },
-      drop: (target) => each(target, (connection) => connection.drop()),
+      drop: (target) => each(target, (connection) => connection.drop(), true),
       setAcks: (target, acking) => each(target, (connection) => (connection.acking = acking)),
       reconnect: (target) => each(target, (connection) => connection.reconnect()),
       invalidateSession: (target, resumable) => each(target, (connection) => connection.invalidate(resumable)),
       requestHeartbeat: (target) => each(target, (connection) => connection.requestHeartbeat()),
       sendMalformed: (target) => each(target, (connection) => connection.sendMalformed()),
-      stall: (target, duration) => each(target, (connection) => connection.stall(millis(duration, 0))),
+      stall: (target, duration) =>
+        Effect.suspend(() => {
+          const refused = controlDurationProblem("stall", "duration", duration)
+          return refused === undefined ? each(target, (connection) => connection.stall(millis(duration, 0))) : Effect.die(refused)
+        }),
       splitMessages: (target, bytes) =>
         Number.isSafeInteger(bytes) && bytes >= 0
           ? each(target, (connection) => connection.split(bytes))
           : Effect.die(new RangeError(`splitMessages: bytes must be a non-negative integer, got ${bytes}`)),
       slow: (target, perFrameDelay, duration) =>
-        each(target, (connection) => connection.slow(millis(perFrameDelay, 0), millis(duration, 0))),
-      delayNextHello: (delay) => Effect.sync(() => (pendingHelloDelay = millis(delay, 0))),
+        Effect.suspend(() => {
+          const refused = controlDurationProblem("slow", "perFrameDelay", perFrameDelay) ?? controlDurationProblem("slow", "duration", duration)
+          return refused === undefined
+            ? each(target, (connection) => connection.slow(millis(perFrameDelay, 0), millis(duration, 0)))
+            : Effect.die(refused)
+        }),
+      delayNextHello: (delay) =>
+        Effect.suspend(() => {
+          const refused = controlDurationProblem("delayNextHello", "delay", delay)
+          return refused === undefined ? Effect.sync(() => void (pendingHelloDelay = millis(delay, 0))) : Effect.die(refused)
+        }),
       dispatch: (target, t, d) =>
         Effect.sync(() => {
           if (closed) return 0

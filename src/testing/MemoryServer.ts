@@ -354,6 +354,10 @@ export const serve = (options: Options = {}): Effect.Effect<Served, never, Memor
     const newSession = (
       { id, intents, peer, ready, sequence, shard, shows }: Pick<Session, "id" | "shard" | "intents" | "sequence" | "ready" | "peer" | "shows">
     ): Session => ({ id, shard, intents, sequence, ready, ended: false, sent: [], trimmed: sequence, early: [], peer, shows, writing: Effect.unsafeMakeSemaphore(1) })
+    // a point given bare, not in a list, died with "(options.sessions ?? []).map is not a function"
+    if (options.sessions !== undefined && !Array.isArray(options.sessions)) {
+      return yield* Effect.die(new TypeError(`MemoryServer.serve: sessions must be a list of resume points, got ${kindOf(options.sessions)}`))
+    }
     // from plain JavaScript or a file: an entry with no session id (`session_id`, the gateway's
     // spelling) was kept under `undefined`, and the Resume of the point it meant got op 9, unsaid.
     // A resume point is taken as it is: its other fields are let through

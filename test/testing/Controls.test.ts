@@ -70,6 +70,60 @@ describe("LocalGateway controls", () => {
       expect(log.connections[0]).toMatchObject({ closedBy: "server", closeCode: 4000, closeReason: "bye" })
     }))
 
+  // a connection the gateway had closed (its close frame not answered yet) was counted as reached
+  // by op 7, op 1 and op 9 though none was sent, and invalidateSession(..., false) ended its session:
+  // the client, told only a resumable 4000, had its Resume refused
+  it.scopedLive("a control aimed at a connection the gateway already closed reaches none and ends no session; drop still reaches it", () =>
+    Effect.gen(function*() {
+      const gateway = yield* LocalGateway.make({ token, heartbeatInterval: "60 seconds", guilds: 0 })
+      const client = yield* connect(gateway.url + "?v=10&encoding=json")
+      yield* client.next(hello)
+      yield* client.send({ op: 2, d: { token: "user-test-token", intents: 1, properties: { os: "linux", browser: "t", device: "t" } } })
+      const ready = yield* client.next(dispatch("READY"))
+      // the client reads nothing more: the gateway's close frame stays unanswered for now
+      client.socket.pause()
+      expect(yield* gateway.close("all", 4000)).toBe(1)
+      const reached = {
+        close: yield* gateway.close("all", 4000),
+        reconnect: yield* gateway.reconnect("all"),
+        requestHeartbeat: yield* gateway.requestHeartbeat("all"),
+        invalidateSession: yield* gateway.invalidateSession("all", false),
+        stall: yield* gateway.stall("all", "1 second")
+      }
+      expect(reached).toEqual({ close: 0, reconnect: 0, requestHeartbeat: 0, invalidateSession: 0, stall: 0 })
+      expect(yield* gateway.drop("all")).toBe(1)
+      yield* gateway.awaitLog((log) => log.connections[0]?.closedAt !== undefined).pipe(Effect.timeout("10 seconds"))
+      // the session was closed with 4000 (resumable): its Resume goes through
+      const again = yield* connect(gateway.url + "?v=10&encoding=json")
+      yield* again.next(hello)
+      yield* again.send({ op: 6, d: { token: "user-test-token", session_id: ready.d.session_id, seq: ready.s } })
+      const answer = yield* again.next((frame) => frame.t === "RESUMED" || frame.op === 9)
+      expect(answer.t ?? `op ${answer.op}`).toBe("RESUMED")
+    }))
+
+  // one that was no duration ("3 secondz") died with Effect's bare "Invalid DurationInput"; a
+  // negative or NaN one was taken as 0
+  it.scopedLive("stall, slow and delayNextHello refuse a duration that is none, negative or NaN with a RangeError naming it", () =>
+    Effect.gen(function*() {
+      const gateway = yield* LocalGateway.make({ token, heartbeatInterval: "60 seconds", guilds: 0 })
+      const client = yield* connect(gateway.url + "?v=10&encoding=json")
+      yield* client.next(hello)
+      const refused = [
+        [gateway.stall("all", "3 secondz" as Duration.DurationInput), `stall: duration must be a duration of at least 0, got "3 secondz"`],
+        [gateway.stall("all", -5), "stall: duration must be a duration of at least 0, got -5"],
+        [gateway.slow("all", Number.NaN, "1 second"), "slow: perFrameDelay must be a duration of at least 0, got NaN"],
+        [gateway.slow("all", "1 milli", "abc" as Duration.DurationInput), `slow: duration must be a duration of at least 0, got "abc"`],
+        [gateway.delayNextHello("xx" as Duration.DurationInput), `delayNextHello: delay must be a duration of at least 0, got "xx"`]
+      ] as const
+      for (const [control, message] of refused) {
+        const exit = yield* Effect.exit(control)
+        expect(Exit.isFailure(exit) && Cause.squash(exit.cause)).toEqual(new RangeError(message))
+      }
+      // one that is a duration still reaches the connection
+      expect(yield* gateway.stall("all", "1 milli")).toBe(1)
+      expect(yield* gateway.slow("all", 0, "1 milli")).toBe(1)
+    }))
+
   it.scopedLive("stall for Duration.infinity holds the connection's frames (a Node timer past 2^31 - 1 ms fires after 1 ms)", () =>
     Effect.gen(function*() {
       const gatewayScope = yield* Scope.make()

@@ -51,6 +51,26 @@ describe("LocalGateway.make options", () => {
       // an option left out as undefined is no misspelling
       expect(yield* refusal({ token, shards: 1, port: undefined, identifyCooldown: undefined })).toBeUndefined()
     }))
+
+  // "false" (from a JSON or env config) was taken as true: every Identify of another shard count
+  // was closed with 4010, nothing said at make
+  it.live("refuses a strictShardCount that is no boolean, naming it", () =>
+    Effect.gen(function*() {
+      expect(yield* refusal({ token, shards: 2, strictShardCount: "false" })).toEqual(
+        new TypeError(`strictShardCount must be true or false, got "false"`)
+      )
+      expect(yield* refusal({ token, shards: 2, strictShardCount: false })).toBeUndefined()
+    }))
+
+  // a code given as a string ("4000") was refused as "close code 4000 cannot be sent in a close
+  // frame", a code a close frame carries: the reader could not tell the string was the problem
+  it.live("refuses a closeOnMissedHeartbeat given as a string saying it is no number", () =>
+    Effect.gen(function*() {
+      expect(yield* refusal({ token, closeOnMissedHeartbeat: "4000" })).toEqual(
+        new TypeError(`closeOnMissedHeartbeat must be true, false or a close code (a number), got "4000"`)
+      )
+      expect(yield* refusal({ token, closeOnMissedHeartbeat: 4000 })).toBeUndefined()
+    }))
 })
 
 describe("MemoryApi answers", () => {
@@ -109,6 +129,16 @@ describe("MemoryServer.serve options", () => {
         expect(yield* served({ sessions: [point, entry] })).toEqual(new RangeError(`MemoryServer.serve: ${message}`))
       }
       expect(yield* served({ sessions: [point] })).toBeUndefined()
+    }).pipe(Effect.provide(Services)))
+
+  // one resume point given bare, not in a list, died with JavaScript's "(options.sessions ?? []).map
+  // is not a function", naming nothing the test wrote
+  it.effect("refuses a sessions option that is no list, naming it", () =>
+    Effect.gen(function*() {
+      const point = { sessionId: "s-1", shard: [0, 1], sequence: 3 }
+      expect(yield* served({ sessions: point })).toEqual(
+        new TypeError("MemoryServer.serve: sessions must be a list of resume points, got an object")
+      )
     }).pipe(Effect.provide(Services)))
 })
 
