@@ -125,12 +125,19 @@ const over = <A, E>(mailbox: Mailbox.Mailbox<A, E>, capacity: number): EventBuff
   let reserved = 0
   // how many events went in since the start: where a chunk end is, whatever a take in flight holds
   let putIn = 0
+  // The events of a take past its chunk's end, kept out of the mailbox for the next take (see
+  // `ends`): they take room as those in it do (the reader filled the mailbox behind them, and the
+  // buffer held up to twice its capacity for a program that had taken one event)
+  let kept: Released.Take<A> | undefined
   const put = (event: A): boolean => {
+    if (kept !== undefined && size() + kept[0].length >= capacity) return false
     if (!mailbox.unsafeOffer(event)) return false
     putIn++
     return true
   }
+  // the events held: in the mailbox, and kept for the next take
   const size = () => Option.getOrElse(mailbox.unsafeSize(), () => capacity)
+  const held = () => size() + (kept === undefined ? 0 : kept[0].length)
   // After the program took events: the waiting ones go in, in turn, while there is room, and the
   // readers let in share the room left (a reader let in first would otherwise fill it before the
   // others run again, and take it all at every turn)
@@ -144,7 +151,7 @@ const over = <A, E>(mailbox: Mailbox.Mailbox<A, E>, capacity: number): EventBuff
     if (admitted.length === 0) return
     for (const share of sharing) share.left = undefined
     sharing = [...new Set(admitted.map(({ share }) => share))]
-    const each = Math.floor((capacity - size()) / sharing.length)
+    const each = Math.floor((capacity - held()) / sharing.length)
     for (const share of sharing) share.left = each
     reserved = each * sharing.length
     for (const entry of admitted) entry.resume(true)
@@ -158,7 +165,7 @@ const over = <A, E>(mailbox: Mailbox.Mailbox<A, E>, capacity: number): EventBuff
       reserved--
       return true
     }
-    return waiting.length === 0 && (reserved === 0 || size() + reserved < capacity) && put(event)
+    return waiting.length === 0 && (reserved === 0 || held() + reserved < capacity) && put(event)
   }
   const offer = (share: Share, event: A, onIn: () => void) =>
     Effect.async<boolean>((resume) => {
@@ -175,12 +182,10 @@ const over = <A, E>(mailbox: Mailbox.Mailbox<A, E>, capacity: number): EventBuff
       })
     })
   // Where the program's chunks end (`endChunk`): after how many events put in since the start,
-  // oldest first. The events of a take past the first end are kept for the next take, out of the
-  // mailbox: until then the buffer holds them beyond its capacity.
+  // oldest first. The events of a take past the first end are kept for the next take (`kept`).
   const ends: Array<number> = []
   // the events taken out of the mailbox (or `kept`) and emitted or dropped with a run that stopped
   let emitted = 0
-  let kept: Released.Take<A> | undefined
   const endChunk = (): void => {
     if (putIn > emitted && ends[ends.length - 1] !== putIn) ends.push(putIn)
   }

@@ -268,11 +268,12 @@ describe("Session", () => {
       expect((yield* session.snapshot).sequence).toBe(2)
       const pull = yield* Stream.toPull(buffer.stream)
       const sequences = (chunk: Chunk.Chunk<GatewayEvent>) => Chunk.toReadonlyArray(chunk).map((event) => event.sequence)
-      // READY ends its chunk (the session says so to the sink): the program's take made room
+      // READY ends its chunk (the session says so to the sink): the program's take made room for
+      // one, event 2 kept for its next take holding the other
       const first = yield* pull
       yield* settle
       expect(sequences(first)).toEqual([1])
-      expect((yield* session.snapshot).sequence).toBe(4)
+      expect((yield* session.snapshot).sequence).toBe(3)
       expect(Chunk.size(yield* Stream.runCollect(session.events))).toBe(0)
       // the session does not end the buffer it was given
       const stopping = yield* Effect.fork(session.disconnect())
@@ -280,8 +281,26 @@ describe("Session", () => {
       yield* Fiber.join(stopping)
       const rest: Array<ReadonlyArray<number>> = []
       for (let i = 0; i < 4; i++) rest.push(sequences(yield* pull))
-      expect(rest).toEqual([[], [2], [], [3, 4]])
+      // event 4, still waiting for room when the session stopped, went no further
+      expect(rest).toEqual([[], [2], [], [3]])
       expect(buffer.sink.unsafeOffer(Chunk.unsafeGet(first, 0))).toBe(true)
+    }).pipe(Effect.provide(TestLayer)))
+
+  // the take that stopped at READY kept the events behind it out of the buffer's count, and the
+  // reader read bufferSize more: 7 events held with a buffer of 4, for a program that took one
+  it.scoped("a run that stops at READY leaves at most bufferSize events held for the program", () =>
+    Effect.gen(function*() {
+      const session = yield* Session.make(options({ bufferSize: 4 }))
+      const { peer } = yield* acceptAndHello(3_600_000)
+      yield* peer.sendJson(ready())
+      for (let s = 2; s <= 20; s++) yield* peer.sendJson(dispatch(s, "MESSAGE_CREATE", {}))
+      yield* settle
+      // the buffer is full: READY and events 2-4, the reader holding 5
+      expect((yield* session.snapshot).sequence).toBe(4)
+      expect(Option.map(yield* Stream.runHead(session.events), (event) => event.t)).toEqual(Option.some("READY"))
+      yield* settle
+      // the program took one event: the session read one more, 2-5 held
+      expect((yield* session.snapshot).sequence).toBe(5)
     }).pipe(Effect.provide(TestLayer)))
 
   it.scoped("yields to the program after each big event, so big events do not pile up in one chunk; small ones go together", () =>

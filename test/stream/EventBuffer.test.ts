@@ -40,6 +40,28 @@ describe("EventBuffer", () => {
       expect(Chunk.toReadonlyArray(yield* pull)).toEqual(["c"])
     }))
 
+  // the rest of a take past a chunk's end was kept out of the mailbox, and not counted: the reader
+  // filled the mailbox behind it, up to twice the capacity held for a program that took one event
+  it.scoped("the events kept past a chunk's end for the next take count against the capacity, and free it once taken", () =>
+    Effect.gen(function*() {
+      const buffer = yield* EventBuffer.make<string, never>(4)
+      expect(buffer.sink.unsafeOffer("1")).toBe(true)
+      buffer.sink.endChunk?.()
+      expect(["2", "3", "4", "5"].map(buffer.sink.unsafeOffer)).toEqual([true, true, true, false])
+      const log: Array<string> = []
+      const five = yield* offering(buffer.sink, "5", log)
+      // a run that stops at the chunk's end: 1 taken, 2-4 kept for the next take, and room for one
+      expect(yield* Stream.runHead(buffer.stream)).toEqual(Option.some("1"))
+      expect([yield* Fiber.join(five), log]).toEqual([true, ["5"]])
+      expect(buffer.sink.unsafeOffer("6")).toBe(false)
+      const pull = yield* Stream.toPull(buffer.stream)
+      // (each chunk is followed by an empty one: src/stream/Released.ts)
+      const next = Effect.map(Effect.zipLeft(pull, pull), Chunk.toReadonlyArray)
+      expect(yield* next).toEqual(["2", "3", "4"])
+      expect(["6", "7", "8", "9"].map(buffer.sink.unsafeOffer)).toEqual([true, true, true, false])
+      expect(yield* next).toEqual(["5", "6", "7", "8"])
+    }))
+
   it.scoped("waiting events go in in the order they began to wait, and none jumps ahead of them: a busy reader cannot starve a quiet one", () =>
     Effect.gen(function*() {
       const buffer = yield* EventBuffer.make<string, never>(1)
