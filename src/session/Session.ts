@@ -158,7 +158,8 @@ export interface Session<E extends GatewayEvent = GatewayEvent> extends SessionC
   readonly disconnect: (timeout?: Duration.DurationInput) => Effect.Effect<Option.Option<SessionOptions.ResumePoint>>
   /**
    * Ends the session for good: closes with 1000 (the bot goes offline on this shard), unless a
-   * `disconnect` came first (the first stop decides the close). Like `disconnect`, it waits up to
+   * `disconnect` came first (the first stop decides the close). Between connections there is none
+   * to close: Discord times the gateway session out. Like `disconnect`, it waits up to
    * `timeout` (default 5 s) for the close to go through.
    */
   readonly end: (timeout?: Duration.DurationInput) => Effect.Effect<void>
