@@ -173,15 +173,20 @@ describe("Fleet: commands and lookups given what the types refuse (from JavaScri
 // it succeeded, sending nothing: a program updating its presence after a stop was told it was
 // taken, though no shard would ever show it
 describe("Fleet: a presence update no shard will show", () => {
+  // a fleet of two shards, both READY, its events taken
+  const twoShardsRunning = Effect.gen(function*() {
+    yield* configureLimiter(2)
+    const served = yield* serve()
+    const fleet = yield* Fleet.make(options({ shardCount: 2 }))
+    yield* Effect.forkScoped(Stream.runDrain(fleet.events))
+    yield* advance(500)
+    return { fleet, served }
+  })
   const presence: Commands.Presence = { since: null, activities: [], status: "idle", afk: false }
   for (const stop of ["end", "disconnect"] as const) {
     it.scoped(`updatePresence after the fleet's ${stop} fails with SessionClosed naming every shard, and sends nothing`, () =>
       Effect.gen(function*() {
-        yield* configureLimiter(2)
-        const served = yield* serve()
-        const fleet = yield* Fleet.make(options({ shardCount: 2 }))
-        yield* Effect.forkScoped(Stream.runDrain(fleet.events))
-        yield* advance(500)
+        const { fleet, served } = yield* twoShardsRunning
         yield* fleet.updatePresence(presence)
         yield* advance(100)
         expect([sent(served, 0, 3).length, sent(served, 1, 3).length]).toEqual([1, 1])
@@ -196,11 +201,7 @@ describe("Fleet: a presence update no shard will show", () => {
 
   it.scoped("updatePresence once every shard ended through shard(id) fails with SessionClosed; while one runs it goes to that one", () =>
     Effect.gen(function*() {
-      yield* configureLimiter(2)
-      const served = yield* serve()
-      const fleet = yield* Fleet.make(options({ shardCount: 2 }))
-      yield* Effect.forkScoped(Stream.runDrain(fleet.events))
-      yield* advance(500)
+      const { fleet, served } = yield* twoShardsRunning
       yield* (yield* fleet.shard(0)).end()
       yield* advance(100)
       yield* fleet.updatePresence(presence)

@@ -2950,6 +2950,19 @@ describe("Session", () => {
       expect((yield* gateway.attempts).map(({ url }) => new URL(url).origin)).toEqual(Array(3).fill("wss://gateway.test"))
     }).pipe(Effect.provide(TestLayer)))
 
+  // the stop read the session from what the program was given, which a READY waiting for room has
+  // not reached: it saw no session, and closed resumably (4900) one no point would carry
+  it.scoped("a disconnect while a new session's READY waits for room ends that gateway session with 1000 and gives no point of it", () =>
+    Effect.gen(function*() {
+      const { second, session } = yield* secondReadyWaiting
+      expect((yield* session.state)._tag).toBe("Connected")
+      const stopping = yield* Effect.fork(session.disconnect())
+      yield* settle
+      yield* TestClock.adjust("6 seconds")
+      const point = yield* Fiber.join(stopping)
+      expect({ point: Option.isSome(point), code: (yield* second.closed).code }).toEqual({ point: false, code: 1000 })
+    }).pipe(Effect.provide(TestLayer)))
+
   it.scoped("a READY waiting for room is dropped with a connection that ended its session (4009); one still waiting stops at once", () =>
     Effect.gen(function*() {
       const { second, session } = yield* secondReadyWaiting

@@ -686,26 +686,3 @@ describe("stopping: the gateway ends the gateway session meanwhile", () => {
       expect(Option.isNone(yield* Fiber.join(stopping))).toBe(true)
     }).pipe(Effect.provide(TestLayer)))
 })
-
-// The stop read the session from what the program was given, which a READY waiting for room has not
-// reached: it saw no session, and closed resumably (4900) one no point would carry
-describe("stopping a session whose new READY waits for room", () => {
-  it.scoped("disconnect ends that gateway session with 1000 and gives no point of it", () =>
-    Effect.gen(function*() {
-      const session = yield* Session.make(options({ bufferSize: 1, timeouts: { hello: "1 hour" } }))
-      const { peer } = yield* acceptAndHello(10_000)
-      // session-1's READY fills the buffer (the program reads nothing yet); op 9 ends session-1
-      yield* peer.sendJson(ready(1, "session-1"))
-      yield* peer.sendJson({ op: 9, d: false, s: null, t: null })
-      yield* TestClock.adjust("6 seconds")
-      const { peer: second } = yield* acceptAndHello(10_000)
-      yield* second.sendJson(ready(1, "session-2"))
-      yield* settle
-      expect((yield* session.state)._tag).toBe("Connected")
-      const stopping = yield* Effect.fork(session.disconnect())
-      yield* settle
-      yield* TestClock.adjust("6 seconds")
-      const point = yield* Fiber.join(stopping)
-      expect({ point: Option.isSome(point), code: (yield* second.closed).code }).toEqual({ point: false, code: 1000 })
-    }).pipe(Effect.provide(TestLayer)))
-})
