@@ -558,15 +558,18 @@ const start = (
           const { presence: update } = yield* Commands.presenceChecked(given, resolved.encoding)
           // checked with the longest shard number: every shard's Identify can carry it
           yield* withPresence({ ...resolved, shard: [shardCount - 1, shardCount] }, update)
-          // no shard starts after a stop: an update taken then would be shown by none
-          if (firstStop !== undefined || ending.running() === 0) {
-            return yield* new SessionClosed({
+          // no shard starts after a stop: an update taken then would be shown by none, as one that
+          // waited for its shards' connections while the fleet stopped, going out on none
+          const noneShows = () => firstStop !== undefined || ending.running() === 0
+          const closed = () =>
+            new SessionClosed({
               detail: `the fleet ${firstStop === undefined ? "ended" : "was stopped"}: no shard shows the presence`,
               shards: ids,
               guildIds: []
             })
-          }
-          yield* presence.update(update, live)
+          if (noneShows()) return yield* closed()
+          const wentOut = yield* presence.update(update, live)
+          if (wentOut === 0 && noneShows()) return yield* closed()
         }), masked),
       updateVoiceState: (voice) =>
         Effect.flatMap(Commands.built("VoiceStateUpdate", () => Commands.voiceStateUpdate(voice)), (command) =>

@@ -15,6 +15,7 @@ import * as Withdrawable from "../internal/withdrawable.ts"
 import * as Commands from "../protocol/Commands.ts"
 import type * as Session from "../session/Session.ts"
 import { presenceWatch } from "../session/SessionCommands.ts"
+import type { SessionClosed } from "../session/SessionError.ts"
 import * as SessionMetrics from "../session/SessionMetrics.ts"
 
 /**
@@ -43,12 +44,13 @@ export interface FleetPresence {
    * made since, each running shard it was sent to (a running one, or one that started meanwhile and
    * missed it) is sent the presence latest again, unless that went out to it last or is on its way
    * to it, or the send was withdrawn unsent (the shard shows what it showed). `running` lists every
-   * started shard whose session has not ended.
+   * started shard whose session has not ended. Returns how many sessions it went out on (those
+   * that ended first, their `SessionClosed` swallowed, not counted).
    */
   readonly update: (
     presence: Commands.Presence,
     running: () => ReadonlyArray<Session.Session>
-  ) => Effect.Effect<void, Commands.InvalidCommand>
+  ) => Effect.Effect<number, Commands.InvalidCommand>
 }
 
 // what a shard shows is not known: a send to it given up on may have gone out
@@ -191,23 +193,31 @@ export const make = (initial: Commands.Presence | undefined): FleetPresence => {
         Effect.suspend(() => {
           const update = presences.add(presence)
           const sessions = running()
+          let wentOut = 0
+          // counted where it went out; a session that ended first is left out
+          const counted = (send: Effect.Effect<void, Commands.InvalidCommand | SessionClosed>): Effect.Effect<void, Commands.InvalidCommand> =>
+            send.pipe(
+              Effect.map(() => {
+                wentOut++
+              }),
+              Effect.catchTag("SessionClosed", () => Effect.void)
+            )
           return restore(Effect.forEach(
             sessions,
             (session) => {
               const shard = shards.get(session)
-              if (shard === undefined) return Effect.catchTag(session.updatePresence(presence), "SessionClosed", () => Effect.void)
+              if (shard === undefined) return counted(session.updatePresence(presence))
               shard.aimed = update
               ;(shard.direct ??= new Set()).add(update)
-              return watched(shard, update, session.updatePresence(presence)).pipe(
+              return counted(watched(shard, update, session.updatePresence(presence)).pipe(
                 Effect.ensuring(Effect.sync(() => {
                   shard.direct?.delete(update)
                   if (shard.direct?.size === 0) shard.direct = undefined
-                })),
-                Effect.catchTag("SessionClosed", () => Effect.void)
-              )
+                }))
+              ))
             },
             { concurrency: "unbounded", discard: true }
-          )).pipe(Effect.onExit((exit) =>
+          )).pipe(Effect.as(wentOut), Effect.onExit((exit) =>
             Effect.suspend(() => {
               if (Exit.isSuccess(exit)) return Effect.sync(() => presences.wentOut(update))
               presences.withdraw(update)

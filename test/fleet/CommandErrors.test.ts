@@ -213,4 +213,25 @@ describe("Fleet: a presence update no shard will show", () => {
       expect(error).toMatchObject({ _tag: "SessionClosed", shards: [0, 1], guildIds: [] })
       expect(error.message).toBe("session closed: the fleet ended: no shard shows the presence")
     }).pipe(Effect.provide(TestLayer)), 60_000)
+
+  // it was checked only as the call began: one waiting for a shard's connection when the fleet
+  // ended succeeded, gone out nowhere
+  it.scoped("an update waiting for a reconnect when the fleet ends fails with SessionClosed, and sends nothing", () =>
+    Effect.gen(function*() {
+      yield* configureLimiter(1)
+      // the reconnect gets no Hello: the update waits
+      const served = yield* serve({ silent: (n) => n === 1 })
+      const fleet = yield* Fleet.make(options({ shardCount: 1 }))
+      yield* Effect.forkScoped(Stream.runDrain(fleet.events))
+      yield* advance(500)
+      yield* served.peers.get(0)!.close(4000, "")
+      yield* advance(6_000)
+      const update = yield* Effect.fork(Effect.flip(fleet.updatePresence(presence)))
+      yield* advance(100)
+      expect(update.unsafePoll()).toBeNull()
+      yield* fleet.end("1 second")
+      yield* advance(2_000)
+      expect(yield* Fiber.join(update)).toMatchObject({ _tag: "SessionClosed", shards: [0], guildIds: [] })
+      expect(sent(served, 0, 3)).toEqual([])
+    }).pipe(Effect.provide(TestLayer)), 30_000)
 })

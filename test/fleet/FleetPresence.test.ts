@@ -195,7 +195,7 @@ describe("FleetPresence", () => {
       Effect.gen(function*() {
         const { fleet, ready, shown, start1, update } = yield* twoShards()
         const idle = yield* update("idle")
-        const given = { middle: yield* update("dnd"), newer: undefined as Fiber.RuntimeFiber<void, unknown> | undefined }
+        const given = { middle: yield* update("dnd"), newer: undefined as Fiber.RuntimeFiber<unknown, unknown> | undefined }
         yield* settle
         yield* start1
         yield* settle
