@@ -228,14 +228,19 @@ const runsOf = (ids: ReadonlyArray<number>): string => {
   return runs.join(",")
 }
 
-// Says whether `scope` began to close. Made apart from `make`'s state: `scope` is the caller's,
-// which may outlive the fleet by far, and keeps its finalizer (this flag) as long as it lives
-const closeBegun = (scope: Scope.Scope): Effect.Effect<{ readonly begun: boolean }> => {
-  const close = { begun: false }
-  return Effect.as(Scope.addFinalizer(scope, Effect.sync(() => {
-    close.begun = true
-  })), close)
-}
+// Says whether `caller` began to close, through a scope forked from it, which the fleet's own scope
+// closes as it ends: a long-lived caller keeps nothing of a fleet that ended. Made apart from
+// `make`'s state, which a closure made there would keep
+const closeBegun = (caller: Scope.Scope, fleet: Scope.Scope): Effect.Effect<{ readonly begun: boolean }> =>
+  Effect.gen(function*() {
+    const close = { begun: false }
+    const watch = yield* Scope.fork(caller, ExecutionStrategy.sequential)
+    yield* Scope.addFinalizer(watch, Effect.sync(() => {
+      close.begun = true
+    }))
+    yield* Scope.addFinalizer(fleet, Scope.close(watch, Exit.void))
+    return close
+  })
 
 // `make`'s work, typed for every event
 const start = (
@@ -376,7 +381,7 @@ const start = (
     )
     // set first as the caller's scope closes (added last): the close reaches the sessions some
     // scheduler turns later, and none may identify in between
-    const callerClose = yield* closeBegun(caller)
+    const callerClose = yield* closeBegun(caller, scope)
     // closing the scope stops the sessions first (their finalizers come later), then ends `events`
     yield* Scope.addFinalizer(scope, merged.done(Exit.void))
     // one timer beats for every shard: an idle shard keeps no heartbeat fiber

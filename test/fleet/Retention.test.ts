@@ -14,6 +14,10 @@ import type { ResumePoint } from "../../src/session/SessionOptions.ts"
 import { stillReachable } from "../gc.ts"
 import { advance, configureLimiter, options, serve, TestLayer } from "./harness.ts"
 
+// the finalizers an open scope holds (Effect's own scope keeps them in `state.finalizers`)
+const finalizersOf = (scope: Scope.Scope): number =>
+  ((scope as unknown as { state: { _tag: string; finalizers?: Map<unknown, unknown> } }).state.finalizers?.size) ?? -1
+
 describe("Fleet retention", () => {
   it.effect("fleets stopped one after another in one long-lived scope (a shard restarted with a new fleet beside the others) are let go before the scope closes", () =>
     Effect.gen(function*() {
@@ -66,5 +70,25 @@ describe("Fleet retention", () => {
       // a stop, not the fleet's end: `events` ends, not with an interruption
       const exit = yield* Fiber.await(reading)
       expect(Exit.isSuccess(exit) ? "ended" : Cause.pretty(exit.cause)).toBe("ended")
+    }).pipe(Effect.provide(TestLayer)))
+
+  // the flag a fleet keeps of its caller's scope beginning to close was a finalizer of that scope,
+  // left there once the fleet stopped: one more for every restart, for as long as the program ran
+  it.effect("fleets stopped one after another in one long-lived scope leave no finalizer in it", () =>
+    Effect.gen(function*() {
+      const app = yield* Scope.make()
+      yield* configureLimiter(1)
+      yield* serve().pipe(Scope.extend(app))
+      let points: ReadonlyArray<ResumePoint> = []
+      const counts: Array<number> = []
+      for (let restart = 0; restart < 12; restart++) {
+        const fleet = yield* Fleet.make(options({ shardCount: 2, shards: [1], resume: points })).pipe(Scope.extend(app))
+        yield* advance(1_000)
+        points = yield* fleet.disconnect()
+        yield* advance(1_000)
+        counts.push(finalizersOf(app))
+      }
+      yield* Scope.close(app, Exit.void)
+      expect(counts[11]! - counts[3]!).toBe(0)
     }).pipe(Effect.provide(TestLayer)))
 })
