@@ -101,6 +101,17 @@ export const scheduledBeatPlaces = (intervalMs: number, options: SendLimiterOpti
 }
 
 /**
+ * Whether the places kept for a connection's scheduled beats, when its Hello asks for a beat every
+ * `intervalMs`, hold every beat a window brings: beats about 2.18 s apart or more. Faster, an
+ * answer to op 1 would take a place those beats need (a flood of op 1 held them back), and the
+ * next scheduled beat, under 2.18 s away, answers it anyway.
+ *
+ * @since 0.1.0
+ */
+export const beatsHaveTheirPlaces = (intervalMs: number, options: SendLimiterOptions = gatewaySends): boolean =>
+  Math.ceil(Duration.toMillis(options.window) / intervalMs) <= scheduledBeatPlaces(intervalMs, options)
+
+/**
  * The priority of a connection's scheduled beats, when its Hello asks for a beat every
  * `intervalMs`: `control` while they leave the program's commands a place in each window (at
  * Discord's 41.25 s they take 2 of 120); `inLine` when they alone would take every place commands

@@ -489,23 +489,25 @@ export const run = (
         if (scheduled) beatHeld = true
         return Effect.asVoid(Effect.forkIn(Effect.interruptible(Effect.zipRight(slot, send)), scope))
       })
-    // the scheduled beats' priority: that of Discord's interval until Hello says how often they go
+    // the scheduled beats' priority, and whether their places hold them all: those of Discord's
+    // interval until Hello says how often they go
     let beatPriority = SendLimiter.scheduledBeatPriority(Infinity, options.sendLimit)
+    let beatsHaveTheirPlaces = SendLimiter.beatsHaveTheirPlaces(Infinity, options.sendLimit)
     const beat = sendBeat(Effect.suspend(() => sendLimiter.take(beatPriority)), true)
     // answers op 1 at once, or not at all when that would take a place the scheduled beats need
     // (answers a second apart once took them all: the scheduled beat then waited for the window,
     // unanswered, and the connection was closed as a zombie); the next scheduled beat answers it.
     // Counted as commands but one, answers leave those places free by themselves (keeping them
-    // besides, op 1 went unanswered beside 116 commands and both beats of the window). With
-    // `inLine` beats (under about 0.53 s apart), which the commands' count does not hold, it goes
-    // only where they may, so the last 2 places are left to the identify or resume: the next beat
-    // answers it within half a second
-    const requestedBeat = Effect.flatMap(
-      Effect.suspend(() => sendLimiter.tryTake(beatPriority === "inLine" ? SendLimiter.unscheduledControlPlaces : 0)),
-      (taken) =>
-        taken
-          ? sendBeat(Effect.void, false)
-          : Effect.logDebug("op 1 not answered: the send window keeps its last places for the scheduled heartbeats")
+    // besides, op 1 went unanswered beside 116 commands and both beats of the window), where the
+    // places kept hold every beat: beats under about 2.18 s apart need more, and an op 1 flood held
+    // them back, so op 1 is left to the next beat, under 2.18 s away
+    const requestedBeat = Effect.suspend(() =>
+      !beatsHaveTheirPlaces
+        ? Effect.logDebug("op 1 not answered: the next scheduled heartbeat, under 2.2 s away, answers it")
+        : Effect.flatMap(sendLimiter.tryTake(0), (taken) =>
+          taken
+            ? sendBeat(Effect.void, false)
+            : Effect.logDebug("op 1 not answered: the send window keeps its last places for the scheduled heartbeats"))
     )
 
     // fibers that end early are dropped once ended: a handle kept would keep the ended fiber alive
@@ -631,6 +633,7 @@ export const run = (
         // identify or resume (a gateway asking for beats every 10 s had them held back by commands);
         // beats too frequent to leave commands a place line up with them instead
         beatPriority = SendLimiter.scheduledBeatPriority(interval, options.sendLimit)
+        beatsHaveTheirPlaces = SendLimiter.beatsHaveTheirPlaces(interval, options.sendLimit)
         yield* sendLimiter.reserve(SendLimiter.scheduledBeatPlaces(interval, options.sendLimit) + SendLimiter.unscheduledControlPlaces)
         yield* Scope.extend(
           ctx.heartbeats.add(Heartbeat.beating({

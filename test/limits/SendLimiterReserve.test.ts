@@ -11,6 +11,7 @@ import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
+import * as Random from "effect/Random"
 import * as TestClock from "effect/TestClock"
 import * as SendLimiter from "../../src/limits/SendLimiter.ts"
 import { readySession, sentPayloads, TestLayer } from "../session/harness.ts"
@@ -141,6 +142,49 @@ describe("SendLimiter: the places kept for control sends", () => {
       const gaps = beats.slice(1).map((at, i) => at - beats[i]!)
       expect(Math.max(...gaps)).toBeLessThanOrEqual(42_000)
     }).pipe(Effect.provide(TestLayer)), 20_000)
+
+  // Beats 0.53-2.18 s apart get fewer places than a window brings of them: an op 1 flood alone,
+  // its answers counted as commands, held the scheduled beats back 8 s and more. Op 1 is left to
+  // the next beat there, under 2.18 s away.
+  it.scoped("beats 800 ms apart: a flood of op 1 alone (one a second) never holds back a scheduled beat", () =>
+    Effect.gen(function*() {
+      const interval = 800
+      expect(SendLimiter.scheduledBeatPriority(interval)).toBe("control")
+      expect(SendLimiter.beatsHaveTheirPlaces(interval)).toBe(false)
+      const { peer } = yield* readySession({}, interval)
+      const sends: Array<{ at: number; op: number; answer: boolean }> = []
+      const take = (answer: boolean) =>
+        Effect.gen(function*() {
+          const now = yield* TestClock.currentTimeMillis
+          for (const p of yield* sentPayloads(peer)) {
+            sends.push({ at: now, op: p.op, answer })
+            if (p.op === 1) yield* peer.sendJson({ op: 11, d: null, s: null, t: null })
+          }
+        })
+      for (let t = 0; t < 200 * 4; t++) {
+        yield* take(false)
+        // the gateway asks for a beat once a second; what goes out at once would answer it
+        if (t % 4 === 0) {
+          yield* peer.sendJson({ op: 1, d: null, s: null, t: null })
+          yield* settle
+          yield* take(true)
+        }
+        yield* TestClock.adjust("250 millis")
+        yield* settle
+      }
+      for (const s of sends) expect(sends.filter((o) => o.at >= s.at && o.at < s.at + 60_000).length).toBeLessThanOrEqual(120)
+      // none answered at once: the scheduled beats, each within the 250 ms step it falls due in
+      expect(sends.filter((s) => s.answer)).toEqual([])
+      const beatTimes = sends.filter((s) => s.op === 1).map((s) => s.at)
+      expect(beatTimes.length).toBeGreaterThan(150)
+      const gaps = beatTimes.slice(1).map((at, i) => at - beatTimes[i]!)
+      expect(Math.max(...gaps)).toBeLessThanOrEqual(1_250)
+    }).pipe(Effect.withRandom(Random.make(68)), Effect.provide(TestLayer)), 60_000)
+
+  it("keeps every scheduled beat a place from about 2.18 s apart up; faster, op 1 is left to the next beat", () => {
+    const held = [3_600_000, 41_250, 10_000, 2_200, 2_178, 2_000, 800, 500].map((interval) => SendLimiter.beatsHaveTheirPlaces(interval))
+    expect(held).toEqual([true, true, true, true, false, false, false, false])
+  })
 
   // the reviewer's measure: a session under a flood of commands, answering every beat, for 250 s
   for (const interval of [41_250, 10_000, 2_200]) {
