@@ -547,12 +547,18 @@ export const run = (
       if (mode === "identify") {
         const waitFrom = monotonicMillis(clock)
         let sent = false
+        // withheld at the turn: a fleet began to stop the session (its stop is on the way)
+        let withheld = false
         yield* ctx.identifyLimiter.identify(shard, (answered) =>
           Effect.suspend(() => {
             // a second Identify on one connection draws 4005 and costs a session start
-            if (sent) return Effect.dieMessage("the identify limiter ran send twice for one Identify: a limiter runs it once")
-            // a fleet stopping the session: its stop is on the way, and ends this wait
-            if (ctx.stopping()) return Effect.interruptible(Effect.never)
+            if (sent || withheld) return Effect.dieMessage("the identify limiter ran send twice for one Identify: a limiter runs it once")
+            // returned at once, so that the limiter lets its key go (one that runs this on a fiber
+            // of its own held it for as long as it waited)
+            if (ctx.stopping()) {
+              withheld = true
+              return Effect.void
+            }
             sent = true
             handshake.stage = "Asked"
             limiterAfterSend = true
@@ -577,6 +583,8 @@ export const run = (
           Effect.ensuring(releaseAdmission)
         )
         limiterAfterSend = false
+        // nothing went out: the stop ends this wait
+        if (withheld) return yield* Effect.interruptible(Effect.never)
         if (!sent) return yield* Effect.dieMessage("the identify limiter returned without running send: a limiter runs it once")
         // answered while the limiter was at its work after `send`: no ready timeout to wait out
         if (handshake.stage === "Answered") return

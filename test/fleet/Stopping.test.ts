@@ -4,14 +4,17 @@
  * stop everything. A stop that cannot be interrupted must not be cut short by its caller's
  * interruption.
  */
+import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
+import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Scope from "effect/Scope"
 import * as Fleet from "../../src/fleet/Fleet.ts"
+import * as IdentifyLimiter from "../../src/limits/IdentifyLimiter.ts"
 import type { ResumePoint } from "../../src/session/SessionOptions.ts"
 import * as VirtualTime from "../../src/testing/VirtualTime.ts"
 import * as MemoryTransport from "../../src/transport/MemoryTransport.ts"
@@ -226,5 +229,34 @@ describe("a fleet's stop reaches its running shards at once", () => {
         }).pipe(Effect.provide(TestLayer)))
       }
       expect(seen).toEqual([0, 1, 2, 3, 4, 6, 10].map((turns) => ({ turns, identified: false, closed: Option.some(true), identifiedNext: 1 })))
+    }), 30_000)
+
+  // the Identify withheld at its turn waited for the stop inside the limiter's `send`: a limiter
+  // that runs `send` on a fiber of its own, which the stop does not reach, held its key for ever
+  it.scoped("an Identify withheld as the caller's scope closes returns from the limiter's send at once: a limiter running it on a fiber of its own lets its key go", () =>
+    Effect.gen(function*() {
+      const sends: Array<Fiber.RuntimeFiber<unknown, unknown>> = []
+      const limiter = Layer.succeed(IdentifyLimiter.IdentifyLimiter, {
+        configure: () => Effect.void,
+        identify: (_shard, send) =>
+          Effect.flatMap(Effect.forkDaemon(send(Effect.void)), (fiber) => {
+            sends.push(fiber)
+            return Fiber.join(fiber)
+          }),
+        snapshot: Effect.succeed({ maxConcurrency: 1, budget: undefined, keys: [] })
+      })
+      yield* Effect.gen(function*() {
+        const gateway = yield* MemoryTransport.MemoryGateway
+        const scope = yield* Scope.make()
+        yield* Scope.extend(Fleet.make(options({ shardCount: 1 })), scope)
+        const peer = yield* gateway.accept
+        const closing = yield* Effect.forkDaemon(Scope.close(scope, Exit.void))
+        yield* peer.sendJson({ op: 10, d: { heartbeat_interval: 3_600_000 }, s: null, t: null })
+        yield* advance(2_000)
+        expect([...yield* peer.takeAll]).toEqual([])
+        expect(Option.map(yield* Fiber.poll(closing), Exit.isSuccess)).toEqual(Option.some(true))
+        expect(sends).toHaveLength(1)
+        expect(Option.isSome(yield* Fiber.poll(sends[0]!))).toBe(true)
+      }).pipe(Effect.provide(Layer.mergeAll(MemoryTransport.layer, limiter, FetchHttpClient.layer)))
     }), 30_000)
 })
