@@ -98,7 +98,9 @@ export interface IdentifySnapshot {
   readonly keys: ReadonlyArray<KeySnapshot>
   /**
    * How many session starts the limiter has counted since it was made, for a `configure`'s
-   * `countedBefore` (a limiter of a program's own may leave it out).
+   * `countedBefore` (a limiter of a program's own may leave it out): less those Discord may not
+   * have seen yet (an identify being sent, or sent and unanswered within the margin), which an
+   * answer asked for now may leave out as well.
    */
   readonly counted?: number | undefined
 }
@@ -293,6 +295,15 @@ const build = (spacing: number, margin: number, onExhausted: "fail" | "wait", sp
   let bot: string | undefined
   // identifies of retired keys still being sent: every key of now waits for them to go out
   const retiredSends = new Set<Deferred.Deferred<void>>()
+  // The starts counted that Discord may not have seen yet, each with when it surely has (its
+  // answer, or `margin` after its send ended; never while it is sent): a refreshed answer asked
+  // for meanwhile may leave them out, so `snapshot.counted` leaves them out too (an Identify sent
+  // 10 ms before the request, unanswered, had its start given back by the answer)
+  const unseen = new Set<{ at: number }>()
+  const unseenAt = (now: number): number => {
+    for (const start of unseen) if (start.at <= now) unseen.delete(start)
+    return unseen.size
+  }
 
   const gateFor = (key: number): Gate => {
     let gate = gates.get(key)
@@ -390,9 +401,12 @@ const build = (spacing: number, margin: number, onExhausted: "fail" | "wait", sp
       // this identify's answer, which may come before its send is done
       const answer = Deferred.unsafeMake<void>(FiberId.none)
       let answeredAt: number | undefined
+      // when Discord has surely seen it, once it is counted (see `unseen`)
+      const seen = { at: Infinity }
       const answered = Effect.sync(() => {
         if (answeredAt !== undefined) return
         answeredAt = monotonicMillis(clock)
+        seen.at = Math.min(seen.at, answeredAt)
         // a later identify of the key owns the gate by now: this answer says nothing about it
         if (gate.pending !== answer) return
         gate.lastAt = Math.min(gate.lastAt!, answeredAt)
@@ -402,6 +416,7 @@ const build = (spacing: number, margin: number, onExhausted: "fail" | "wait", sp
       const sending = Deferred.unsafeMake<void>(FiberId.none)
       const sent = Effect.sync(() => {
         gate.lastAt = Math.min(monotonicMillis(clock) + margin, answeredAt ?? Infinity)
+        seen.at = gate.lastAt
         gate.pending = answeredAt === undefined ? answer : undefined
         if (gate.retired) inherit(gate.lastAt)
         gate.sending = undefined
@@ -409,6 +424,8 @@ const build = (spacing: number, margin: number, onExhausted: "fail" | "wait", sp
         Deferred.unsafeDone(sending, Exit.void)
       })
       const sendCounted = Effect.suspend(() => {
+        unseenAt(monotonicMillis(clock))
+        unseen.add(seen)
         gate.sending = sending
         return Effect.map(Effect.ensuring(send(answered), sent), Option.some)
       })
@@ -476,7 +493,7 @@ const build = (spacing: number, margin: number, onExhausted: "fail" | "wait", sp
         maxConcurrency,
         budget: budget.snapshot(now),
         keys,
-        counted: budget.counted()
+        counted: budget.counted() - unseenAt(now)
       }
     })
   )

@@ -113,12 +113,40 @@ describe("IdentifyLimiter", () => {
       yield* limiter.identify(0, () => Effect.void)
       yield* TestClock.adjust("6 seconds")
       yield* limiter.identify(0, () => Effect.void)
+      // the last, sent just now and unanswered, counted once Discord has surely seen it: at the
+      // end of the margin (an answer asked for now may leave it out)
+      expect((yield* limiter.snapshot).counted).toBe(2)
+      yield* TestClock.adjust("200 millis")
       expect((yield* limiter.snapshot).counted).toBe(3)
       yield* limiter.configure({ maxConcurrency: 1, total: 1000, remaining: 1, resetAfter: 60_000, countedBefore: 1 })
       expect((yield* limiter.snapshot).budget?.remaining).toBe(0)
       // a mark from later than the count (another limiter's) takes nothing off
       yield* limiter.configure({ maxConcurrency: 1, total: 1000, remaining: 5, resetAfter: 60_000, countedBefore: 7 })
       expect((yield* limiter.snapshot).budget?.remaining).toBe(5)
+    }))
+
+  // a refreshed answer asked for 10 ms after an Identify still unanswered gave its start back: the
+  // count it was asked against took that start as seen by Discord, and another shard identified
+  // past the budget
+  it.effect("an answer asked for 10 ms after an Identify still unanswered does not give its start back; an answered one counts at once", () =>
+    Effect.gen(function*() {
+      const limiter = yield* IdentifyLimiter.make({ spreadLowBudget: false })
+      yield* limiter.configure({ maxConcurrency: 2, total: 1000, remaining: 1, resetAfter: 3_600_000 })
+      // shard 0 spends the last start; its READY is 500 ms away
+      yield* limiter.identify(0, () => Effect.void)
+      expect((yield* limiter.snapshot).budget?.remaining).toBe(0)
+      // another session's cache asks GET /gateway/bot 10 ms later, answered 50 ms after that,
+      // before the gateway counted shard 0's Identify: remaining 1
+      yield* TestClock.adjust(10)
+      const countedBefore = (yield* limiter.snapshot).counted
+      yield* TestClock.adjust(50)
+      yield* limiter.configure({ maxConcurrency: 2, total: 1000, remaining: 1, resetAfter: 3_600_000 - 60, countedBefore })
+      expect((yield* limiter.snapshot).budget?.remaining).toBe(0)
+      expect(Either.isLeft(yield* Effect.either(limiter.identify(1, () => Effect.void)))).toBe(true)
+      // answered as it is sent, a start is seen at once
+      const other = yield* IdentifyLimiter.make()
+      yield* other.identify(0, (answered) => answered)
+      expect((yield* other.snapshot).counted).toBe(1)
     }))
 
   it.effect("with no answer, counts the spacing from the end of the send plus a 200 ms margin by default", () =>
