@@ -252,7 +252,9 @@ export const make = <E>(policy: BudgetPolicy<E>): DailyBudget<E> => {
       awaitTurn: (until, now, wake) =>
         Effect.suspend(() => {
           hold()
-          return Effect.raceFirst(awaitTurn(until, now), wake)
+          // detached: raced by a caller that cannot be interrupted, the race waited for its loser
+          // for ever, and the identify never went at its turn
+          return detached(Effect.raceFirst(awaitTurn(until, now), wake))
         }),
       behind: () => ahead(place, shardId),
       awaitAhead: (wake) =>

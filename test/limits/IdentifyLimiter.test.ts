@@ -894,6 +894,30 @@ describe("IdentifyLimiter: the last tenth of the budget spread over the day", ()
     }))
 })
 
+// The spread's wait raced the key's retirement outside `detached`: from code that cannot be
+// interrupted (a wrapper limiter working in an acquire), the race waited at the turn for ever for
+// its loser, and the identify never went, holding its key
+describe("IdentifyLimiter: an identify from code that cannot be interrupted", () => {
+  for (const onExhausted of ["fail", "wait"] as const) {
+    it.effect(`waiting for a turn of the spread, goes at the turn (${onExhausted})`, () =>
+      Effect.gen(function*() {
+        const hour = 60 * 60 * 1000
+        const limiter = yield* IdentifyLimiter.make({ onExhausted })
+        yield* limiter.configure({ maxConcurrency: 1, total: 100, remaining: 11, resetAfter: 11 * hour })
+        yield* limiter.identify(0, () => Effect.void)
+        // 10 left: the next turn is an hour away
+        const waiting = yield* Effect.forkDaemon(Effect.uninterruptible(limiter.identify(1, () => Effect.void)))
+        yield* settle
+        yield* TestClock.adjust(hour)
+        yield* settle
+        yield* TestClock.adjust("10 seconds")
+        yield* settle
+        expect(Option.isSome(yield* Fiber.poll(waiting))).toBe(true)
+        expect((yield* limiter.snapshot).budget?.remaining).toBe(9)
+      }))
+  }
+})
+
 describe("IdentifyLimiter: the spread after a refreshed answer", () => {
   const hour = 60 * 60 * 1000
   const tenHours = (overrides: Partial<IdentifyLimiter.SessionStartLimit>) => limits({ maxConcurrency: 1, total: 100, resetAfter: 10 * hour, ...overrides })
