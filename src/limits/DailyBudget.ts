@@ -56,8 +56,13 @@ export interface BudgetPolicy<E> {
 export interface DailyBudget<E> {
   /** Ms until the budget refills if it is used up at `now` (refilling it first, if due), else `undefined`. */
   readonly exhaustedFor: (now: number) => number | undefined
-  /** When the spread lets the shard's identify go (no shard given: its next turn), if that is later than `now`. */
-  readonly turnOf: (now: number, shardId?: number) => number | undefined
+  /**
+   * When the spread lets the shard's identify go (no shard given: its next turn), if that is later
+   * than `now`. A shard holding its key takes a turn a shard of its key claimed (`keyMate` says
+   * which are), as the claimant would: the claimant waits for the key behind it, and goes a key's
+   * spacing after it, on its claim.
+   */
+  readonly turnOf: (now: number, shardId?: number, keyMate?: (shardId: number) => boolean) => number | undefined
   /** One identify of the shard that may wait for a turn of the spread with its socket open. */
   readonly socketWaiter: (shardId: number) => SocketWaiter
   /**
@@ -208,11 +213,15 @@ export const make = <E>(policy: BudgetPolicy<E>): DailyBudget<E> => {
 
   // the time left after the last identify shared evenly among the starts left and the first after
   // the refill (after the last start, the refill itself)
-  const turnOf = (now: number, shardId?: number): number | undefined => {
+  const turnOf = (now: number, shardId?: number, keyMate?: (shardId: number) => boolean): number | undefined => {
     if (!spreading()) return undefined
     for (const [shard, at] of claims) if (isDue(at + claimHoldMs, now)) claims.delete(shard)
-    // a shard that claimed its turn at `ready` takes it
+    // a shard that claimed its turn at `ready` takes it; so does one holding the key a claimant
+    // waits for (waiting for the turn after the claimed one, it held the key from its claimant: no
+    // identify of the key went until the claim lapsed a minute on, and the claimant's socket then
+    // sat open for a turn, an hour)
     if (shardId !== undefined && claims.has(shardId)) return undefined
+    if (keyMate !== undefined) for (const shard of claims.keys()) if (shard !== shardId && keyMate(shard)) return undefined
     // a claimed turn counts as taken, from when it was claimed
     let from = lastCountedAt
     for (const at of claims.values()) if (from === undefined || at > from) from = at

@@ -341,7 +341,7 @@ const build = (spacing: number, margin: number, onExhausted: "fail" | "wait", sp
       const now = monotonicMillis(clock)
       const resetAfter = budget.exhaustedFor(now)
       // the low budget's spread first: after the last start it waits for the refill, its next turn
-      const spreadAt = budget.turnOf(now, shardId)
+      const spreadAt = budget.turnOf(now, shardId, (other) => other % maxConcurrency === shardId % maxConcurrency)
       if (spreadAt !== undefined) {
         return Effect.zipRight(waiter.awaitTurn(spreadAt, now, lineChanged(gate)), awaitTurn(gate, shardId, waiter))
       }

@@ -894,6 +894,47 @@ describe("IdentifyLimiter: the last tenth of the budget spread over the day", ()
     }))
 })
 
+// A shard passed budgetReady before the budget turned low and connected; its key-mate then took the
+// spread's turn at budgetReady. Holding the key, the first waited for the turn after the claimed
+// one, and the claimant waited for the key behind it: none went until the claim lapsed a minute
+// on, and the claimant's socket then sat open for the next turn, an hour
+describe("IdentifyLimiter: a claimed turn and a key-mate holding the key", () => {
+  it.effect("both go a key's spacing apart, at the turn", () =>
+    Effect.gen(function*() {
+      const hour = 60 * 60 * 1000
+      const limits = (remaining: number, resetAfter: number): IdentifyLimiter.SessionStartLimit => ({ maxConcurrency: 1, total: 100, remaining, resetAfter })
+      const limiter = yield* IdentifyLimiter.make()
+      yield* limiter.configure(limits(20, 11 * hour))
+      yield* limiter.identify(0, () => Effect.void)
+      const at = new Map<number, number>()
+      const identify = (shard: number) =>
+        Effect.fork(limiter.identify(shard, () => Effect.flatMap(Clock.currentTimeMillis, (now) => Effect.sync(() => at.set(shard, now)))))
+      yield* TestClock.adjust(hour)
+      // shard 2 reconnects: budgetReady lets it through (19 left), its socket opens
+      yield* limiter.budgetReady!(2)
+      // a refreshed GET /gateway/bot: 10 left, 10 hours to the refill; a turn is due
+      yield* TestClock.adjust(100)
+      yield* limiter.configure(limits(10, 10 * hour))
+      // shard 1 reconnects: it takes the turn before it opens its socket
+      yield* TestClock.adjust(50)
+      yield* limiter.budgetReady!(1)
+      // shard 2's Hello, then shard 1's
+      yield* TestClock.adjust(150)
+      yield* identify(2)
+      yield* settle
+      yield* TestClock.adjust(50)
+      yield* identify(1)
+      yield* settle
+      for (let i = 0; i < 30; i++) {
+        yield* TestClock.adjust("1 second")
+        yield* settle
+      }
+      expect([...at.keys()].sort()).toEqual([1, 2])
+      // a key's spacing, counted from the margin's end (no answer came)
+      expect(at.get(1)! - at.get(2)!).toBe(5_200)
+    }))
+})
+
 // The spread's wait raced the key's retirement outside `detached`: from code that cannot be
 // interrupted (a wrapper limiter working in an acquire), the race waited at the turn for ever for
 // its loser, and the identify never went, holding its key
