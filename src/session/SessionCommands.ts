@@ -228,6 +228,8 @@ export const make = ({ endedWith, members, metrics, options, outbox, resuming }:
       const nonce = MemberRequests.nonce(random, ++memberRequests)
       // a whole member list's turn taken and not yet gone out: given back if it never does
       let turnTaken: string | undefined
+      // whether its request was queued: its write, or its withdrawal, then says what became of it
+      let queued = false
       return Effect.gen(function*() {
         const { checked: command, payload } = yield* Commands.encodeChecked(yield* Commands.memberRequest(request, nonce), options.encoding)
         const guildId = command.guild_id
@@ -240,24 +242,32 @@ export const make = ({ endedWith, members, metrics, options, outbox, resuming }:
           turnTaken = guildId
         }
         const answer = yield* members.register(nonce, guildId)
+        // a whole list's turn told gone out as its frame is written, or given back as it is withdrawn
+        // unwritten, whatever its caller does: one that gave up while the frame was written gave
+        // the turn back, and a second request went out right behind it
+        const clock = yield* Effect.clock
+        const watch: Outbox.Watch | undefined = turnTaken === undefined ? undefined : {
+          onQueued: () => {
+            queued = true
+          },
+          onWritten: () => {
+            if (turnTaken !== undefined) wholeLists.wentOut(turnTaken, nonce, monotonicMillis(clock))
+            turnTaken = undefined
+          },
+          onWithdrawn: () => {
+            if (turnTaken !== undefined) wholeLists.giveBack(turnTaken, nonce)
+            turnTaken = undefined
+          }
+        }
         // the timeout counts from when the request went out, then from each chunk: what it waits
         // for is the gateway's answer, not an answered connection nor the send limit (150 requests made
         // together timed out in the outbox, never sent); a session that ends fails it at once,
         // sent or not, since no answer can come
-        const wentOut = Effect.clockWith((clock) =>
-          Effect.sync(() => {
-            if (turnTaken !== undefined) wholeLists.wentOut(turnTaken, nonce, monotonicMillis(clock))
-            turnTaken = undefined
-          })
-        )
-        // (its turn told gone out in the same step: a caller interrupted between them gave it back)
-        const sent = Effect.uninterruptibleMask((restore) =>
-          Effect.zipRight(restore(outbox.submit(Commands.opcode(command), payload)), Effect.zipRight(wentOut, members.sent(nonce)))
-        )
+        const sent = Effect.zipRight(outbox.submit(Commands.opcode(command), payload, watch), members.sent(nonce))
         return yield* detached(untilEnded([guildId], "answered", Effect.zipRight(sent, Effect.raceFirst(answer, members.stalled(nonce, options.timeouts.members)))))
       }).pipe(Effect.ensuring(Effect.zipRight(
         members.unregister(nonce),
-        Effect.sync(() => turnTaken === undefined ? undefined : wholeLists.giveBack(turnTaken, nonce))
+        Effect.sync(() => turnTaken === undefined || queued ? undefined : wholeLists.giveBack(turnTaken, nonce))
       )))
     })
 

@@ -66,6 +66,7 @@ import {
   slowProgram,
   TestLayer
 } from "./harness.ts"
+import { TestLayerWith } from "../fleet/harness.ts"
 import { collectGarbage, nextJob } from "../gc.ts"
 import { settleFor } from "../settle.ts"
 
@@ -3115,6 +3116,31 @@ describe("Session: answers to a member request", () => {
         expect(outcome(h)).toEqual(Either.right({ guildId: guild, members: [{ user: { id: "7" } }], notFound: [], presences: [] }))
       }).pipe(Effect.provide(TestLayer)))
   }
+
+  // its caller gave up while its frame was being written: the frame reached the gateway, and the
+  // guild's turn was given back, so a second request went out 3 s later
+  it.scoped("a whole member list given up on while its frame was written still holds the guild's 30 s turn", () => {
+    // a transport whose write of op 8 ends 2 s after the gateway got the frame (a slow socket callback)
+    const slowMemberRequestWrite = TestLayerWith((connection) => ({
+      ...connection,
+      send: (frame) =>
+        Effect.zipRight(connection.send(frame), typeof frame === "string" && frame.startsWith(`{"op":8,`) ? Effect.sleep("2 seconds") : Effect.void)
+    }))
+    return Effect.gen(function*() {
+      const { peer, session } = yield* readySession({ intents: Intents.Guilds | Intents.GuildMembers }, 3_600_000)
+      const first = yield* Effect.fork(session.requestGuildMembers({ guild_id: guild, query: "", limit: 0 }))
+      // the gateway got it; its write has not ended
+      expect(((yield* receiveOp(peer, 8)).d as { guild_id: string }).guild_id).toBe(guild)
+      yield* settle
+      yield* Effect.forkDaemon(Fiber.interrupt(first))
+      yield* settle
+      yield* TestClock.adjust("3 seconds")
+      yield* settle
+      const again = yield* Effect.flip(session.requestGuildMembers({ guild_id: guild, query: "", limit: 0 }))
+      expect(again).toMatchObject({ _tag: "MemberRequestError", reason: "RateLimited", guildId: guild })
+      expect((yield* sentOps(peer)).filter((op) => op === 8)).toEqual([])
+    }).pipe(Effect.provide(slowMemberRequestWrite))
+  }, 30_000)
 
   // sent again within 30 s, it broke Discord's limit (1 per guild per 30 s), and got RATE_LIMITED
   it.scoped("a guild's whole member list asked again within 30 s of the last going out fails at once with RateLimited, sending nothing; by ids it goes", () =>
