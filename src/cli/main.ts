@@ -77,12 +77,13 @@ const onceWritten = (action: () => void): void => {
 }
 
 /**
- * While the screen is open, a second Ctrl-C (or SIGTERM), which would end the process at once while
+ * Once the screen is open, a second Ctrl-C (or SIGTERM), which would end the process at once while
  * the first still stops the shards, restores the terminal before it ends the process: its scroll
- * region would stay set in the shell; Ctrl-Z restores it while the job is stopped. Returns what
- * stops listening.
+ * region would stay set in the shell; Ctrl-Z restores it while the job is stopped. It listens until
+ * the process exits: let go of once the view was undone, a second signal then killed the process
+ * with the undoing still queued for a terminal behind (a loaded machine's suite saw it once).
  */
-const restoredOnSignals = (screen: Pretty.Screen): (() => void) => {
+const restoredOnSignals = (screen: Pretty.Screen): void => {
   let signals = 0
   // the code a shell gives a process the signal ended: 128 + its number (130 for SIGINT, 143 for SIGTERM)
   const onSignal = (signal: NodeJS.Signals) => {
@@ -99,7 +100,6 @@ const restoredOnSignals = (screen: Pretty.Screen): (() => void) => {
   }
   const onContinue = () => screen.resume()
   process.on("SIGINT", onSignal).on("SIGTERM", onSignal).on("SIGTSTP", onStop).on("SIGCONT", onContinue)
-  return () => void process.off("SIGINT", onSignal).off("SIGTERM", onSignal).off("SIGTSTP", onStop).off("SIGCONT", onContinue)
 }
 
 /**
@@ -135,8 +135,8 @@ const showScreen = (fleet: Fleet.Fleet, notes: ReadonlyArray<string>, flushed: E
     Effect.sync(() => {
       const out = process.stdout
       const screen = out.isTTY ? Pretty.terminal(out, fleet.shardIds.length + 1) : Pretty.plain(out)
-      const stopListening = out.isTTY ? restoredOnSignals(screen) : () => {}
-      return { out, screen, stopListening }
+      if (out.isTTY) restoredOnSignals(screen)
+      return { out, screen }
     }),
     ({ out, screen }) =>
       Effect.gen(function*() {
@@ -166,11 +166,7 @@ const showScreen = (fleet: Fleet.Fleet, notes: ReadonlyArray<string>, flushed: E
     // undone, then let out (what is left of the stop's second on a slow terminal) before the
     // shards' stop says anything on stderr, below it; a second Ctrl-C meanwhile still ends the
     // process with the view undone
-    ({ screen, stopListening }) =>
-      Effect.sync(screen.close).pipe(
-        Effect.zipRight(flushed),
-        Effect.ensuring(Effect.sync(stopListening))
-      )
+    ({ screen }) => Effect.zipRight(Effect.sync(screen.close), flushed)
   )
 
 /**
