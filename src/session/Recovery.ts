@@ -46,7 +46,8 @@ export interface Recovery {
    * protocol error (a dispatch before READY) and a close that ends the session (4003, 4005, 4007,
    * 4009) as early counted as one, counted over those between them that say nothing of it: one
    * that never sent its Identify or Resume (a drop before Hello), a Resume op 9 or such a close
-   * refused. A stable connection, or another end, starts it over.
+   * refused, a Resume asked for again (op 7, 4000, 4008) unanswered. A stable connection, or
+   * another end, starts it over.
    */
   readonly invalidatedInARow: number
   /** Where the session was when a message over `maxMessageBytes` last ended a connection. */
@@ -124,6 +125,11 @@ export const after = (
   // a Resume refused so says nothing of it, as one op 9 refused (the count went back to 0: a gateway
   // invalidating each session early and refusing each Resume with 4009 was never held back)
   const resumeRefused = endsSession && mode === "resume" && !outcome.ready
+  // a Resume the gateway never answered (asked for again: op 7, 4000, 4008) says nothing of it
+  // either: it started the count over, and a gateway invalidating each session once ready, then
+  // asking for each Resume again until the session was given up, had it identify anew every four
+  // and a half minutes, never held back
+  const unansweredResume = mode === "resume" && !answered && asksAgain(outcome.reason)
   // a message too large before the Identify or Resume went out answered neither: no point of the
   // session's, a peer's (a proxy's) slip (two before Hello gave a session up it had never tried)
   const tooLargeAnswer = outcome.tooLarge && outcome.authenticated
@@ -136,7 +142,8 @@ export const after = (
     invalidatedEarly,
     invalidatedInARow: invalidatedEarly || refusedAsProtocolError || closedEarly
       ? recovery.invalidatedInARow + 1
-      : !outcome.authenticated || (outcome.reason._tag === "InvalidSession" && !outcome.stable) || resumeRefused
+      : !outcome.authenticated || (outcome.reason._tag === "InvalidSession" && !outcome.stable) || resumeRefused ||
+          unansweredResume
       ? recovery.invalidatedInARow
       : 0,
     // a connection answered or replayed to since left that point behind (two READYs too large, days
