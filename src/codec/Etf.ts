@@ -466,6 +466,16 @@ const twoTo64 = 1n << 64n
 // the most characters an Erlang atom holds (UTF-16 units, never fewer than characters)
 const maxAtomLength = 255
 
+// whether every item is a byte: holes too are looked at (`every` skips them, and a hole went out as
+// the byte 0 where JSON says null)
+const isByteList = (items: ReadonlyArray<unknown>): boolean => {
+  for (let i = 0; i < items.length; i++) {
+    const item = items[i]
+    if (!Number.isInteger(item) || (item as number) < 0 || (item as number) > 255) return false
+  }
+  return true
+}
+
 class Writer {
   bytes = new Uint8Array(4096)
   view = new DataView(this.bytes.buffer)
@@ -615,7 +625,7 @@ class Writer {
 
   list(items: ReadonlyArray<unknown>, depth: number): void {
     if (items.length === 0) return this.byte(Tag.Nil)
-    if (this.byteLists && items.length <= 65535 && items.every((item) => Number.isInteger(item) && (item as number) >= 0 && (item as number) <= 255)) {
+    if (this.byteLists && items.length <= 65535 && isByteList(items)) {
       this.byte(Tag.String)
       const length = this.reserve(2)
       this.view.setUint16(length, items.length)

@@ -526,4 +526,15 @@ describe("Etf against erlang_js (the oracle)", () => {
       { numRuns: 1000 }
     )
   })
+
+  // in gateway style a list whose every present item was a byte was taken for a byte list
+  // (`every` skips holes), and each hole went out as the byte 0 where JSON says null
+  it("gateway style writes a hole in an array as nil (JSON's null), not as the integer 0", () => {
+    // eslint-disable-next-line no-sparse-arrays
+    const sparse = [1, , 3]
+    const viaJson = JSON.parse(JSON.stringify({ list: sparse, holes: new Array(3) }))
+    expect(viaJson).toEqual({ list: [1, null, 3], holes: [null, null, null] })
+    expect(Etf.decodeTerm(Etf.encode({ list: sparse, holes: new Array(3) }))).toEqual(viaJson)
+    expect(Etf.decodeTerm(Etf.encodeWith({ list: sparse, holes: new Array(3) }, Etf.gatewayStyle))).toEqual(viaJson)
+  })
 })
