@@ -161,9 +161,12 @@ export const make = (): FleetOutage => {
             const wasFailing = failing.shards.has(id)
             const longest = failing.longest()
             const lastOne = failing.leave(id)
-            if (!wasFailing) return lastWaiting ? inform(`every shard waiting on: ${lateReady}`) : Effect.void
-            if (!lastOne) return Effect.logDebug(`ready again after ${failed} failed attempts`)
-            return inform(`every shard ready again; the longest failed ${plural(longest, "attempt")} in a row`)
+            // said whatever else is: a shard that had also failed, another still failing, said it at
+            // Debug only, and the waiting's Warning was never followed by a word of its end
+            const waitOver = lastWaiting ? inform(`every shard waiting on: ${lateReady}`) : Effect.void
+            if (!wasFailing) return waitOver
+            if (!lastOne) return Effect.zipRight(waitOver, Effect.logDebug(`ready again after ${failed} failed attempts`))
+            return Effect.zipRight(waitOver, inform(`every shard ready again; the longest failed ${plural(longest, "attempt")} in a row`))
           })
         },
         dropped: (reason) =>

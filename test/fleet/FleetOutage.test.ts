@@ -525,4 +525,24 @@ describe("a fleet's start, told", () => {
       })
     )
   })
+
+  // a shard that had also failed, another still failing, said its late READY at Debug only: the
+  // Warning of its wait was never followed by a word of its end
+  it.effect("the last shard waiting on its Identify gets READY while another shard still fails: said at Info", () =>
+    Effect.gen(function*() {
+      const { layer, lines } = captured()
+      yield* Effect.gen(function*() {
+        const outage = FleetOutage.make()
+        const [a, b] = [outage.of(0), outage.of(1)]
+        for (let i = 0; i < 5; i++) {
+          yield* a!.failed(refused)
+          yield* b!.failed(refused)
+        }
+        // shard 0's next Identify goes unanswered past the ready timeout, then its READY comes
+        yield* a!.unanswered
+        yield* a!.ready
+      }).pipe(Effect.provide(layer), Logger.withMinimumLogLevel(LogLevel.Info))
+      expect(lines.filter((line) => line.includes("no READY within the ready timeout"))).toHaveLength(1)
+      expect(lines).toContain(`INFO every shard waiting on: ${lateReady}`)
+    }))
 })
