@@ -203,11 +203,11 @@ const maxHoldBackMillis = 60 * 60 * 1000
  * held back it would outlive Discord's window to resume), beyond the backoff (`maxBackoffMillis`
  * at its longest), after `recovery`'s connections op 9 ended early in a row: nothing before the
  * third, then twice the backoff's longest, doubling at each (2, 4, 8 minutes...) up to an hour,
- * whatever the pause before
- * (an op 9 that allows a resume, with no session to resume, is an Identify refused too). The
- * backoff alone let a gateway refusing every Identify spend one of the bot's session starts a
- * minute all day: one such shard spent 966 of a fleet's 1000 in 20 hours, and its healthy shards
- * then waited for the limiter's last tenth. Held back, it spends about forty a day.
+ * whatever the pause before (an op 9 that allows a resume, with no session to resume, is an
+ * Identify refused too). The backoff alone let a gateway refusing every Identify spend one of the
+ * bot's session starts a minute all day: one such shard spent 966 of a fleet's 1000 in 20 hours,
+ * and its healthy shards then waited for the limiter's last tenth. Held back, it spends about
+ * forty a day.
  *
  * @since 0.1.0
  */

@@ -558,7 +558,7 @@ export const makeWith = (
         return Effect.as(Effect.logWarning("the resume point's URL is not encrypted (ws://) where the gateway URL is: resuming at the gateway URL instead"), source)
       })
 
-    // what a wait for the identify budget works with (made when one waits: `awaitBudget`)
+    // what a wait for the identify budget works with (its effects made only when one waits)
     const budget: BudgetWait.BudgetWaitOptions = {
       shardId,
       limiter: identifyLimiter,

@@ -130,7 +130,7 @@ const over = <A, E>(mailbox: Mailbox.Mailbox<A, E>, capacity: number): EventBuff
   // buffer held up to twice its capacity for a program that had taken one event)
   let kept: Released.Take<A> | undefined
   const put = (event: A): boolean => {
-    if (kept !== undefined && size() + kept[0].length >= capacity) return false
+    if (kept !== undefined && held() >= capacity) return false
     if (!mailbox.unsafeOffer(event)) return false
     putIn++
     return true
