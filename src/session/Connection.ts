@@ -563,12 +563,16 @@ export const run = (
             handshake.stage = "Asked"
             limiterAfterSend = true
             identifyAnswered = answered
-            return Effect.zipRight(ctx.metrics.identifyWait(budgetWaited + monotonicMillis(clock) - waitFrom), sendControl(ctx.identify())).pipe(
+            const waited = budgetWaited + monotonicMillis(clock) - waitFrom
+            return sendControl(ctx.identify()).pipe(
               // one not written (the socket gone) never reached the gateway: no session start
               // spent, and the node counts as not reached
               Effect.tap((written) => {
                 authenticated = written
               }),
+              // the wait counted once its Identify is out: the next attempt's carries the budget's
+              // wait on (counted at each, it was counted twice)
+              Effect.tap((written) => written ? ctx.metrics.identifyWait(waited) : Effect.void),
               // the presence updates it carried are done, once it was written: their callers wait no
               // longer (a session that then ended failed them with SessionClosed, hiding why it ended)
               Effect.tap((written) => written ? ctx.outbox.settleSuperseded : Effect.void),

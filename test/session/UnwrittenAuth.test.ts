@@ -4,17 +4,21 @@
  * session counted both as sent: three such Resumes gave the gateway session up, and a session
  * start was spent on a new one.
  */
+import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import { describe, expect, it } from "@effect/vitest"
 import * as Chunk from "effect/Chunk"
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
+import * as Metric from "effect/Metric"
 import * as Random from "effect/Random"
 import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
 import * as IdentifyLimiter from "../../src/limits/IdentifyLimiter.ts"
+import * as SessionMetrics from "../../src/session/SessionMetrics.ts"
 import * as MemoryTransport from "../../src/transport/MemoryTransport.ts"
 import { acceptAndHello, hello, options, ready, Session, settle, TestLayer } from "./harness.ts"
 
@@ -92,4 +96,32 @@ describe("Session: an Identify or a Resume not written", () => {
       expect(hosts.at(-1)).toBe("gateway-2.test")
     }).pipe(Effect.withRandom(Random.fixed([1])), Effect.provide(Layer.mergeAll(MemoryTransport.layer, limiter, Layer.succeed(HttpClient.HttpClient, client))))
   }, 60_000)
+
+  // its wait was counted in identify_wait_ms as it was sent, and again with the next attempt's,
+  // which carried it on: two samples for one Identify that went out
+  it.scoped("an Identify not written gives identify_wait_ms no sample: the one written after it gives one", () => {
+    const limiter = Layer.succeed(IdentifyLimiter.IdentifyLimiter, {
+      configure: () => Effect.void,
+      identify: (_shard, send) => send(Effect.void),
+      snapshot: Effect.succeed({ maxConcurrency: 1, budget: undefined, keys: [] })
+    })
+    return Effect.gen(function*() {
+      const before = (yield* Metric.value(SessionMetrics.identifyWait)).count
+      const gateway = yield* MemoryTransport.MemoryGateway
+      yield* Session.make(options({ timeouts: { hello: "1 hour" } }))
+      // the first node says Hello and drops before the Identify could be written
+      const dropping = yield* gateway.accept
+      yield* dropping.sendJson(hello(3_600_000))
+      yield* dropping.drop
+      yield* settle
+      expect((yield* Metric.value(SessionMetrics.identifyWait)).count - before).toBe(0)
+      const next = yield* Effect.fork(acceptAndHello(3_600_000))
+      for (let i = 0; i < 10 && next.unsafePoll() === null; i++) {
+        yield* TestClock.adjust("1 second")
+        yield* settle
+      }
+      expect((yield* Fiber.join(next)).first.op).toBe(2)
+      expect((yield* Metric.value(SessionMetrics.identifyWait)).count - before).toBe(1)
+    }).pipe(Effect.withRandom(Random.fixed([0.5])), Effect.provide(Layer.mergeAll(MemoryTransport.layer, limiter, FetchHttpClient.layer)))
+  }, 30_000)
 })
