@@ -217,7 +217,7 @@ export const make = (initial: Commands.Presence | undefined): FleetPresence => {
               ))
             },
             { concurrency: "unbounded", discard: true }
-          )).pipe(Effect.as(wentOut), Effect.onExit((exit) =>
+          )).pipe(Effect.map(() => wentOut), Effect.onExit((exit) =>
             Effect.suspend(() => {
               if (Exit.isSuccess(exit)) return Effect.sync(() => presences.wentOut(update))
               presences.withdraw(update)

@@ -234,4 +234,26 @@ describe("Fleet: a presence update no shard will show", () => {
       expect(yield* Fiber.join(update)).toMatchObject({ _tag: "SessionClosed", shards: [0], guildIds: [] })
       expect(sent(served, 0, 3)).toEqual([])
     }).pipe(Effect.provide(TestLayer)), 30_000)
+
+  // the count of sessions it went out on was read as the update was built (always 0): one that went
+  // out on a shard, another waiting, failed as gone out nowhere once the fleet ended
+  it.scoped("an update that went out on shard 0 while shard 1 waited for its reconnect, the fleet ending then, succeeds", () =>
+    Effect.gen(function*() {
+      yield* configureLimiter(2)
+      // shard 1's reconnect gets no Hello: its part of the update waits
+      const served = yield* serve({ silent: (n) => n === 2 })
+      const fleet = yield* Fleet.make(options({ shardCount: 2 }))
+      yield* Effect.forkScoped(Stream.runDrain(fleet.events))
+      yield* advance(500)
+      yield* served.peers.get(1)!.close(4000, "")
+      yield* advance(6_000)
+      const update = yield* Effect.fork(Effect.either(fleet.updatePresence(presence)))
+      yield* advance(100)
+      expect(sent(served, 0, 3).length).toBe(1)
+      expect(update.unsafePoll()).toBeNull()
+      yield* fleet.end("1 second")
+      yield* advance(2_000)
+      const result = yield* Fiber.join(update)
+      expect(result._tag === "Left" ? result.left.message : "went out").toBe("went out")
+    }).pipe(Effect.provide(TestLayer)), 30_000)
 })

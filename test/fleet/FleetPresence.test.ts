@@ -404,4 +404,14 @@ describe("FleetPresence", () => {
       yield* settle
       expect(shard1.shown).toEqual(["online"])
     }))
+
+  // read as the effect was built, before any send ran, the count was always 0
+  it.effect("update says how many sessions it went out on", () =>
+    Effect.gen(function*() {
+      const presence: Commands.Presence = { since: null, activities: [], status: "idle", afk: false }
+      const fleetPresence = FleetPresence.make(undefined)
+      const session = { updatePresence: () => Effect.void } as unknown as Session.Session
+      const other = { updatePresence: () => Effect.void } as unknown as Session.Session
+      expect(yield* fleetPresence.update(presence, () => [session, other])).toBe(2)
+    }))
 })
