@@ -59,8 +59,8 @@ export interface DailyBudget<E> {
   /**
    * When the spread lets the shard's identify go (no shard given: its next turn), if that is later
    * than `now`. A shard holding its key takes a turn a shard of its key claimed (`keyMate` says
-   * which are), as the claimant would: the claimant waits for the key behind it, and goes a key's
-   * spacing after it, on its claim.
+   * which are), as the claimant would, once per claim: the claimant waits for the key behind it,
+   * and goes a key's spacing after it, on its claim.
    */
   readonly turnOf: (now: number, shardId?: number, keyMate?: (shardId: number) => boolean) => number | undefined
   /** One identify of the shard that may wait for a turn of the spread with its socket open. */
@@ -70,8 +70,11 @@ export interface DailyBudget<E> {
    * the first wait while it stays used up says so, as the bot's.
    */
   readonly awaitRefill: (resetAfter: number) => Effect.Effect<void>
-  /** Counts one identify of the shard at `now`, telling once when the budget runs low. */
-  readonly count: (now: number, shardId: number) => Effect.Effect<void>
+  /**
+   * Counts one identify of the shard at `now`, telling once when the budget runs low; one that took
+   * a key-mate's claimed turn (`turnOf` with the same `keyMate`) uses that claim's one loan up.
+   */
+  readonly count: (now: number, shardId: number, keyMate?: (shardId: number) => boolean) => Effect.Effect<void>
   /** Done once the last start is counted, or a refreshed answer says none is left. */
   readonly spent: Effect.Effect<void>
   /** The limiter's `budgetReady`. */
@@ -184,6 +187,14 @@ export const make = <E>(policy: BudgetPolicy<E>): DailyBudget<E> => {
   // shards that passed `ready` at a turn of the spread and have not identified yet, with when:
   // each holds its turn, the others waiting for the next, for up to `claimHoldMs`
   const claims = new Map<number, number>()
+  // the claims whose turn a key-mate holding the key took (each lends its turn once: every shard of
+  // the key getting the key in turn went on one claim, the spread's hour between turns ignored)
+  const lent = new Set<number>()
+  // the claim of a key-mate of `shardId` whose turn it may take, if any
+  const lendable = (shardId: number, keyMate: (shardId: number) => boolean): number | undefined => {
+    for (const shard of claims.keys()) if (shard !== shardId && !lent.has(shard) && keyMate(shard)) return shard
+    return undefined
+  }
   // identifies waiting, socket open, for a turn of the spread, in the order they began to, and
   // whether each holds its key: they take the turns in that order, before any shard that asks `ready`
   const socketLine = new Set<{ keyed: boolean }>()
@@ -201,6 +212,7 @@ export const make = <E>(policy: BudgetPolicy<E>): DailyBudget<E> => {
     budget.lowTold = false
     budget.exhaustedTold = false
     claims.clear()
+    lent.clear()
     while (isDue(budget.resetAt, now)) budget.resetAt += budgetPeriod
   }
 
@@ -215,13 +227,17 @@ export const make = <E>(policy: BudgetPolicy<E>): DailyBudget<E> => {
   // the refill (after the last start, the refill itself)
   const turnOf = (now: number, shardId?: number, keyMate?: (shardId: number) => boolean): number | undefined => {
     if (!spreading()) return undefined
-    for (const [shard, at] of claims) if (isDue(at + claimHoldMs, now)) claims.delete(shard)
+    for (const [shard, at] of claims) {
+      if (!isDue(at + claimHoldMs, now)) continue
+      claims.delete(shard)
+      lent.delete(shard)
+    }
     // a shard that claimed its turn at `ready` takes it; so does one holding the key a claimant
     // waits for (waiting for the turn after the claimed one, it held the key from its claimant: no
     // identify of the key went until the claim lapsed a minute on, and the claimant's socket then
     // sat open for a turn, an hour)
     if (shardId !== undefined && claims.has(shardId)) return undefined
-    if (keyMate !== undefined) for (const shard of claims.keys()) if (shard !== shardId && keyMate(shard)) return undefined
+    if (keyMate !== undefined && shardId !== undefined && lendable(shardId, keyMate) !== undefined) return undefined
     // a claimed turn counts as taken, from when it was claimed
     let from = lastCountedAt
     for (const at of claims.values()) if (from === undefined || at > from) from = at
@@ -298,13 +314,16 @@ export const make = <E>(policy: BudgetPolicy<E>): DailyBudget<E> => {
       return Effect.zipRight(linesOf("IdentifyLimiter", Effect.annotateLogs(told, { resetAfter })), wait)
     })
 
-  const count = (now: number, shardId: number): Effect.Effect<void> => {
+  const count = (now: number, shardId: number, keyMate?: (shardId: number) => boolean): Effect.Effect<void> => {
     counted += 1
     if (budget === undefined) return Effect.void
     budget.remaining -= 1
     if (budget.remaining <= 0) spent.fire()
     lastCountedAt = now
+    const borrowed = claims.has(shardId) || keyMate === undefined || !spreading() ? undefined : lendable(shardId, keyMate)
+    if (borrowed !== undefined) lent.add(borrowed)
     claims.delete(shardId)
+    lent.delete(shardId)
     moved.fire()
     // told once, when at most a tenth of the day's starts is left (a refreshed answer may already
     // say so): a bot that reconnects too often finds out before its shards stop
@@ -379,6 +398,7 @@ export const make = <E>(policy: BudgetPolicy<E>): DailyBudget<E> => {
     if (remaining <= 0 && (budget === undefined || budget.remaining > 0)) {
       lastCountedAt = undefined
       claims.clear()
+      lent.clear()
     }
     budget = { total: limit.total, remaining, resetAt: now + limit.resetAfter, lowTold, exhaustedTold }
     changed.fire()

@@ -341,7 +341,8 @@ const build = (spacing: number, margin: number, onExhausted: "fail" | "wait", sp
       const now = monotonicMillis(clock)
       const resetAfter = budget.exhaustedFor(now)
       // the low budget's spread first: after the last start it waits for the refill, its next turn
-      const spreadAt = budget.turnOf(now, shardId, (other) => other % maxConcurrency === shardId % maxConcurrency)
+      const keyMate = (other: number) => other % maxConcurrency === shardId % maxConcurrency
+      const spreadAt = budget.turnOf(now, shardId, keyMate)
       if (spreadAt !== undefined) {
         return Effect.zipRight(waiter.awaitTurn(spreadAt, now, lineChanged(gate)), awaitTurn(gate, shardId, waiter))
       }
@@ -363,7 +364,7 @@ const build = (spacing: number, margin: number, onExhausted: "fail" | "wait", sp
       gate.lastAt = now
       gate.pending = undefined
       // counted: a turn of the spread is no longer its to wait for
-      return Effect.as(Effect.zipRight(budget.count(now, shardId), waiter.leave), true)
+      return Effect.as(Effect.zipRight(budget.count(now, shardId, keyMate), waiter.leave), true)
     })
 
   /** An identify of a retired key, sent at `at`: every key of now waits for it. */

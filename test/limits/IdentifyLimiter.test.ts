@@ -935,6 +935,46 @@ describe("IdentifyLimiter: a claimed turn and a key-mate holding the key", () =>
     }))
 })
 
+// a holder took a key-mate's claimed turn, but the claim stood until its claimant identified: each
+// shard of the key getting the key in turn went on it, 5 s apart, the spread's hour ignored
+describe("IdentifyLimiter: a claimed turn lent once", () => {
+  it.effect("three key-mates holding the key in turn before the claimant: one goes on the claimed turn, not all three", () =>
+    Effect.gen(function*() {
+      const hour = 60 * 60 * 1000
+      const limits = (remaining: number, resetAfter: number): IdentifyLimiter.SessionStartLimit => ({ maxConcurrency: 1, total: 100, remaining, resetAfter })
+      const limiter = yield* IdentifyLimiter.make()
+      yield* limiter.configure(limits(20, 11 * hour))
+      yield* limiter.identify(0, () => Effect.void)
+      const at = new Map<number, number>()
+      const identify = (shard: number) =>
+        Effect.fork(limiter.identify(shard, () => Effect.flatMap(Clock.currentTimeMillis, (now) => Effect.sync(() => at.set(shard, now)))))
+      yield* TestClock.adjust(hour)
+      // shards 2, 3 and 4 reconnect while the budget is not low: their sockets open
+      for (const shard of [2, 3, 4]) yield* limiter.budgetReady!(shard)
+      // a refreshed answer: 10 left, 10 hours to the refill; shard 1 claims the turn due
+      yield* TestClock.adjust(100)
+      yield* limiter.configure(limits(10, 10 * hour))
+      yield* TestClock.adjust(50)
+      yield* limiter.budgetReady!(1)
+      yield* TestClock.adjust(150)
+      for (const shard of [2, 3, 4]) {
+        yield* identify(shard)
+        yield* settle
+        yield* TestClock.adjust(10)
+      }
+      yield* identify(1)
+      yield* settle
+      for (let i = 0; i < 40; i++) {
+        yield* TestClock.adjust("1 second")
+        yield* settle
+      }
+      // the next turn of the spread is some 55 minutes away: the claimed turn's two at most (the
+      // first holder, on the loan; the claimant, behind the other holders, waits)
+      expect(at.has(2)).toBe(true)
+      expect(at.size).toBeLessThanOrEqual(2)
+    }))
+})
+
 // The spread's wait raced the key's retirement outside `detached`: from code that cannot be
 // interrupted (a wrapper limiter working in an acquire), the race waited at the turn for ever for
 // its loser, and the identify never went, holding its key
