@@ -894,80 +894,59 @@ describe("IdentifyLimiter: the last tenth of the budget spread over the day", ()
     }))
 })
 
+/**
+ * At max concurrency 1 (every shard a key-mate), the shards `holders` reconnect while the budget is
+ * not low (budgetReady lets them through, their sockets open); then a refreshed answer says 10 left
+ * and 10 hours to the refill, shard 1 claims the turn due at budgetReady, and the holders' Hellos
+ * come, then shard 1's. Returns when each identified, 40 s on.
+ */
+const claimedTurnBehindHolders = (holders: ReadonlyArray<number>) =>
+  Effect.gen(function*() {
+    const hour = 60 * 60 * 1000
+    const limits = (remaining: number, resetAfter: number): IdentifyLimiter.SessionStartLimit => ({ maxConcurrency: 1, total: 100, remaining, resetAfter })
+    const limiter = yield* IdentifyLimiter.make()
+    yield* limiter.configure(limits(20, 11 * hour))
+    yield* limiter.identify(0, () => Effect.void)
+    const at = new Map<number, number>()
+    const identify = (shard: number) =>
+      Effect.fork(limiter.identify(shard, () => Effect.flatMap(Clock.currentTimeMillis, (now) => Effect.sync(() => at.set(shard, now)))))
+    yield* TestClock.adjust(hour)
+    for (const shard of holders) yield* limiter.budgetReady!(shard)
+    yield* TestClock.adjust(100)
+    yield* limiter.configure(limits(10, 10 * hour))
+    yield* TestClock.adjust(50)
+    yield* limiter.budgetReady!(1)
+    yield* TestClock.adjust(150)
+    for (const shard of [...holders, 1]) {
+      yield* identify(shard)
+      yield* settle
+      yield* TestClock.adjust(10)
+    }
+    for (let i = 0; i < 40; i++) {
+      yield* TestClock.adjust("1 second")
+      yield* settle
+    }
+    return at
+  })
+
 // A shard passed budgetReady before the budget turned low and connected; its key-mate then took the
 // spread's turn at budgetReady. Holding the key, the first waited for the turn after the claimed
 // one, and the claimant waited for the key behind it: none went until the claim lapsed a minute
-// on, and the claimant's socket then sat open for the next turn, an hour
-describe("IdentifyLimiter: a claimed turn and a key-mate holding the key", () => {
-  it.effect("both go a key's spacing apart, at the turn", () =>
+// on, and the claimant's socket then sat open for the next turn, an hour. Once it went on the
+// claimed turn, the claim still stood: each shard of the key getting the key in turn went on it,
+// 5 s apart, the spread's hour ignored
+describe("IdentifyLimiter: a claimed turn and key-mates holding the key", () => {
+  it.effect("one holder: both go a key's spacing apart, at the turn", () =>
     Effect.gen(function*() {
-      const hour = 60 * 60 * 1000
-      const limits = (remaining: number, resetAfter: number): IdentifyLimiter.SessionStartLimit => ({ maxConcurrency: 1, total: 100, remaining, resetAfter })
-      const limiter = yield* IdentifyLimiter.make()
-      yield* limiter.configure(limits(20, 11 * hour))
-      yield* limiter.identify(0, () => Effect.void)
-      const at = new Map<number, number>()
-      const identify = (shard: number) =>
-        Effect.fork(limiter.identify(shard, () => Effect.flatMap(Clock.currentTimeMillis, (now) => Effect.sync(() => at.set(shard, now)))))
-      yield* TestClock.adjust(hour)
-      // shard 2 reconnects: budgetReady lets it through (19 left), its socket opens
-      yield* limiter.budgetReady!(2)
-      // a refreshed GET /gateway/bot: 10 left, 10 hours to the refill; a turn is due
-      yield* TestClock.adjust(100)
-      yield* limiter.configure(limits(10, 10 * hour))
-      // shard 1 reconnects: it takes the turn before it opens its socket
-      yield* TestClock.adjust(50)
-      yield* limiter.budgetReady!(1)
-      // shard 2's Hello, then shard 1's
-      yield* TestClock.adjust(150)
-      yield* identify(2)
-      yield* settle
-      yield* TestClock.adjust(50)
-      yield* identify(1)
-      yield* settle
-      for (let i = 0; i < 30; i++) {
-        yield* TestClock.adjust("1 second")
-        yield* settle
-      }
+      const at = yield* claimedTurnBehindHolders([2])
       expect([...at.keys()].sort()).toEqual([1, 2])
       // a key's spacing, counted from the margin's end (no answer came)
       expect(at.get(1)! - at.get(2)!).toBe(5_200)
     }))
-})
 
-// a holder took a key-mate's claimed turn, but the claim stood until its claimant identified: each
-// shard of the key getting the key in turn went on it, 5 s apart, the spread's hour ignored
-describe("IdentifyLimiter: a claimed turn lent once", () => {
-  it.effect("three key-mates holding the key in turn before the claimant: one goes on the claimed turn, not all three", () =>
+  it.effect("three holders before the claimant: the claim lends its turn once, not to all three", () =>
     Effect.gen(function*() {
-      const hour = 60 * 60 * 1000
-      const limits = (remaining: number, resetAfter: number): IdentifyLimiter.SessionStartLimit => ({ maxConcurrency: 1, total: 100, remaining, resetAfter })
-      const limiter = yield* IdentifyLimiter.make()
-      yield* limiter.configure(limits(20, 11 * hour))
-      yield* limiter.identify(0, () => Effect.void)
-      const at = new Map<number, number>()
-      const identify = (shard: number) =>
-        Effect.fork(limiter.identify(shard, () => Effect.flatMap(Clock.currentTimeMillis, (now) => Effect.sync(() => at.set(shard, now)))))
-      yield* TestClock.adjust(hour)
-      // shards 2, 3 and 4 reconnect while the budget is not low: their sockets open
-      for (const shard of [2, 3, 4]) yield* limiter.budgetReady!(shard)
-      // a refreshed answer: 10 left, 10 hours to the refill; shard 1 claims the turn due
-      yield* TestClock.adjust(100)
-      yield* limiter.configure(limits(10, 10 * hour))
-      yield* TestClock.adjust(50)
-      yield* limiter.budgetReady!(1)
-      yield* TestClock.adjust(150)
-      for (const shard of [2, 3, 4]) {
-        yield* identify(shard)
-        yield* settle
-        yield* TestClock.adjust(10)
-      }
-      yield* identify(1)
-      yield* settle
-      for (let i = 0; i < 40; i++) {
-        yield* TestClock.adjust("1 second")
-        yield* settle
-      }
+      const at = yield* claimedTurnBehindHolders([2, 3, 4])
       // the next turn of the spread is some 55 minutes away: the claimed turn's two at most (the
       // first holder, on the loan; the claimant, behind the other holders, waits)
       expect(at.has(2)).toBe(true)
