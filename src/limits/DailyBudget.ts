@@ -63,8 +63,12 @@ export interface DailyBudget<E> {
    * and goes a key's spacing after it, on its claim.
    */
   readonly turnOf: (now: number, shardId?: number, keyMate?: (shardId: number) => boolean) => number | undefined
-  /** One identify of the shard that may wait for a turn of the spread with its socket open. */
-  readonly socketWaiter: (shardId: number) => SocketWaiter
+  /**
+   * One identify of the shard that may wait for a turn of the spread with its socket open; one that
+   * may take a key-mate's claimed turn (`keyMate`, as `turnOf`) waits behind no other, as the
+   * claimant does not.
+   */
+  readonly socketWaiter: (shardId: number, keyMate?: (shardId: number) => boolean) => SocketWaiter
   /**
    * With `wait`, until the budget used up refills, or a refreshed answer says how much is left;
    * the first wait while it stays used up says so, as the bot's.
@@ -256,8 +260,11 @@ export const make = <E>(policy: BudgetPolicy<E>): DailyBudget<E> => {
 
   // whether an identify holding its key waits before `place` (a shard that claimed its turn at
   // `ready` takes it)
-  const ahead = (place: { keyed: boolean }, shardId: number): boolean => {
+  const ahead = (place: { keyed: boolean }, shardId: number, keyMate?: (shardId: number) => boolean): boolean => {
     if (!spreading() || claims.has(shardId)) return false
+    // one taking a key-mate's claimed turn, as the claimant would (it waited behind a shard of
+    // another key, the claimant behind it for the key, and the claim lapsed)
+    if (keyMate !== undefined && lendable(shardId, keyMate) !== undefined) return false
     for (const other of socketLine) {
       if (other === place) return false
       if (other.keyed) return true
@@ -265,7 +272,7 @@ export const make = <E>(policy: BudgetPolicy<E>): DailyBudget<E> => {
     return false
   }
 
-  const socketWaiter = (shardId: number): SocketWaiter => {
+  const socketWaiter = (shardId: number, keyMate?: (shardId: number) => boolean): SocketWaiter => {
     // its place in the line (a set keeps the order things were first put in)
     const place = { keyed: true }
     const hold = () => {
@@ -281,7 +288,7 @@ export const make = <E>(policy: BudgetPolicy<E>): DailyBudget<E> => {
           // for ever, and the identify never went at its turn
           return detached(Effect.raceFirst(awaitTurn(until, now), wake))
         }),
-      behind: () => ahead(place, shardId),
+      behind: () => ahead(place, shardId, keyMate),
       awaitAhead: (wake) =>
         Effect.clockWith((clock) => {
           hold()

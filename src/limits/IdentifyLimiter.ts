@@ -305,6 +305,9 @@ const build = (spacing: number, margin: number, onExhausted: "fail" | "wait", sp
     return unseen.size
   }
 
+  // whether another shard shares `shardId`'s rate-limit key under the max concurrency of now
+  const keyMateOf = (shardId: number) => (other: number): boolean => other % maxConcurrency === shardId % maxConcurrency
+
   const gateFor = (key: number): Gate => {
     let gate = gates.get(key)
     if (gate === undefined) {
@@ -341,7 +344,7 @@ const build = (spacing: number, margin: number, onExhausted: "fail" | "wait", sp
       const now = monotonicMillis(clock)
       const resetAfter = budget.exhaustedFor(now)
       // the low budget's spread first: after the last start it waits for the refill, its next turn
-      const keyMate = (other: number) => other % maxConcurrency === shardId % maxConcurrency
+      const keyMate = keyMateOf(shardId)
       const spreadAt = budget.turnOf(now, shardId, keyMate)
       if (spreadAt !== undefined) {
         return Effect.zipRight(waiter.awaitTurn(spreadAt, now, lineChanged(gate)), awaitTurn(gate, shardId, waiter))
@@ -383,7 +386,7 @@ const build = (spacing: number, margin: number, onExhausted: "fail" | "wait", sp
     send: (answered: Effect.Effect<void>) => Effect.Effect<A, E, R>
   ): Effect.Effect<A, E | IdentifyBudgetExhausted, R> =>
     Effect.suspend(() => {
-      const waiter = budget.socketWaiter(shardId)
+      const waiter = budget.socketWaiter(shardId, keyMateOf(shardId))
       return Effect.ensuring(lineUp(shardId, send, waiter), waiter.leave)
     })
 

@@ -944,6 +944,41 @@ describe("IdentifyLimiter: a claimed turn and key-mates holding the key", () => 
       expect(at.get(1)! - at.get(2)!).toBe(5_200)
     }))
 
+  // the borrower waited behind a shard of another key waiting for the next turn (the claimant
+  // would not), the claimant for the key behind it, and the claim lapsed: the other key's shard
+  // took the claimed turn, the claimant's socket open for hours
+  it.effect("a holder takes the claimed turn though a shard of another key waits for the next turn", () =>
+    Effect.gen(function*() {
+      const hour = 60 * 60 * 1000
+      const limits = (remaining: number, resetAfter: number): IdentifyLimiter.SessionStartLimit => ({ maxConcurrency: 2, total: 100, remaining, resetAfter })
+      const limiter = yield* IdentifyLimiter.make()
+      yield* limiter.configure(limits(20, 11 * hour))
+      yield* limiter.identify(0, () => Effect.void)
+      const at = new Map<number, number>()
+      const identify = (shard: number) =>
+        Effect.fork(limiter.identify(shard, () => Effect.flatMap(Clock.currentTimeMillis, (now) => Effect.sync(() => at.set(shard, now)))))
+      yield* TestClock.adjust(hour)
+      // shard 2 (key 0) passes budgetReady while the budget is not low, and connects
+      yield* limiter.budgetReady!(2)
+      yield* TestClock.adjust(100)
+      // a refreshed answer: low; shard 4 (key 0) claims the turn due
+      yield* limiter.configure(limits(10, 10 * hour))
+      yield* TestClock.adjust(50)
+      yield* limiter.budgetReady!(4)
+      yield* TestClock.adjust(150)
+      // shard 1 (key 1) waits for the next turn, socket open; then shard 2's Hello, then shard 4's
+      for (const shard of [1, 2, 4]) {
+        yield* identify(shard)
+        yield* settle
+        yield* TestClock.adjust(10)
+      }
+      for (let i = 0; i < 40; i++) {
+        yield* TestClock.adjust("1 second")
+        yield* settle
+      }
+      expect([...at.keys()].sort()).toEqual([2, 4])
+    }))
+
   it.effect("three holders before the claimant: the claim lends its turn once, not to all three", () =>
     Effect.gen(function*() {
       const at = yield* claimedTurnBehindHolders([2, 3, 4])
