@@ -215,6 +215,11 @@ export interface Outcome {
   /** Whether `lasted` was told for it already (at its first heartbeat ACK past `stableAfter`). */
   readonly lastedTold: boolean
   /**
+   * The ms its Identify waited at the identify limiter, where the Identify could not be written
+   * (the socket gone): the next attempt's carries that wait on, counted once its Identify is out.
+   */
+  readonly unwrittenWait: number
+  /**
    * A READY it read that was still waiting for room in the events buffer when it ended, where its
    * session can be resumed: the session delivers it, calling `onIn` as it goes in, before the next
    * connection resumes that session (another Identify would spend a session start).
@@ -329,6 +334,7 @@ export const run = (
       replayAfter: mode === "resume" ? ctx.memory.current.sequence : null
     }
     let authenticated = false
+    let unwrittenWait = 0
     let readyAt: number | undefined
     // a READY read and waiting for room in the events buffer: the session to resume should the
     // connection end meanwhile
@@ -398,6 +404,7 @@ export const run = (
         heldUp: false,
         stable: false,
         lastedTold: false,
+        unwrittenWait: 0,
         heldReady: undefined
       }
     }
@@ -563,16 +570,17 @@ export const run = (
             handshake.stage = "Asked"
             limiterAfterSend = true
             identifyAnswered = answered
-            const waited = budgetWaited + monotonicMillis(clock) - waitFrom
+            const limiterWait = monotonicMillis(clock) - waitFrom
             return sendControl(ctx.identify()).pipe(
               // one not written (the socket gone) never reached the gateway: no session start
               // spent, and the node counts as not reached
               Effect.tap((written) => {
                 authenticated = written
+                if (!written) unwrittenWait = limiterWait
               }),
-              // the wait counted once its Identify is out: the next attempt's carries the budget's
-              // wait on (counted at each, it was counted twice)
-              Effect.tap((written) => written ? ctx.metrics.identifyWait(waited) : Effect.void),
+              // the wait counted once its Identify is out: the next attempt's carries this one's on
+              // (counted at each, it was counted twice)
+              Effect.tap((written) => written ? ctx.metrics.identifyWait(budgetWaited + limiterWait) : Effect.void),
               // the presence updates it carried are done, once it was written: their callers wait no
               // longer (a session that then ended failed them with SessionClosed, hiding why it ended)
               Effect.tap((written) => written ? ctx.outbox.settleSuperseded : Effect.void),
@@ -925,6 +933,7 @@ export const run = (
       heldUp: !ready && (handshake.stage === "Answered" || replayed > 0) && (endedWaitingForRoom || heldSinceCounted),
       stable: stable(outcome.reason._tag === "Zombie" ? lastAckAt : undefined),
       lastedTold: toldLasted,
+      unwrittenWait,
       heldReady: carried && {
         event: carried.event,
         onIn: () => {

@@ -657,8 +657,9 @@ export const makeWith = (
       let recovery = Recovery.initial
       // why the previous attempt ended; none before the first
       let ended: Reason | undefined
-      // ms waited for the identify budget by the attempts since an Identify last went out (one that
-      // failed to connect waited for the next's Identify)
+      // ms waited for the identify budget by the attempts since an Identify last went out, and at
+      // the limiter by Identifies not written (one that failed to connect, or whose socket went
+      // before its Identify was written, waited for the next's Identify)
       let budgetWaited = 0
       while (!stopRequested) {
         if (ended !== undefined) {
@@ -712,6 +713,7 @@ export const makeWith = (
         // no chunk of a member request's answer comes until the next connection is answered
         members.connected(false)
         if (outcome.authenticated || mode === "resume") budgetWaited = 0
+        else budgetWaited += outcome.unwrittenWait
         yield* release(admitted)
         ended = outcome.reason
         // no socket, no Hello, or a node that closed before the Identify went out (a draining

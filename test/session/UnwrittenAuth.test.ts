@@ -124,4 +124,43 @@ describe("Session: an Identify or a Resume not written", () => {
       expect((yield* Metric.value(SessionMetrics.identifyWait)).count - before).toBe(1)
     }).pipe(Effect.withRandom(Random.fixed([0.5])), Effect.provide(Layer.mergeAll(MemoryTransport.layer, limiter, FetchHttpClient.layer)))
   }, 30_000)
+
+  // only the wait for the budget was carried on: the limiter's own wait of an Identify the socket
+  // took down was lost with its connection
+  it.scoped("an Identify that waited 5 s at the limiter and was not written carries its 5 s on to the next", () => {
+    let calls = 0
+    let dropping: MemoryTransport.MemoryPeer | undefined
+    const limiter = Layer.succeed(IdentifyLimiter.IdentifyLimiter, {
+      configure: () => Effect.void,
+      identify: (_shard, send) =>
+        Effect.suspend(() => {
+          calls++
+          if (calls > 1) return send(Effect.void)
+          // its turn comes 5 s on; the socket goes just as it does, before the frame is written
+          return Effect.zipRight(Effect.sleep("5 seconds"), Effect.zipRight(dropping!.drop, send(Effect.void)))
+        }),
+      snapshot: Effect.succeed({ maxConcurrency: 1, budget: undefined, keys: [] })
+    })
+    return Effect.gen(function*() {
+      const before = yield* Metric.value(SessionMetrics.identifyWait)
+      const gateway = yield* MemoryTransport.MemoryGateway
+      yield* Session.make(options({ timeouts: { hello: "1 hour" } }))
+      dropping = yield* gateway.accept
+      yield* dropping.sendJson(hello(3_600_000))
+      yield* settle
+      yield* TestClock.adjust("5 seconds")
+      yield* settle
+      expect(Array.from(yield* dropping.takeAll)).toEqual([])
+      expect((yield* Metric.value(SessionMetrics.identifyWait)).count - before.count).toBe(0)
+      const next = yield* Effect.fork(acceptAndHello(3_600_000))
+      for (let i = 0; i < 10 && next.unsafePoll() === null; i++) {
+        yield* TestClock.adjust("1 second")
+        yield* settle
+      }
+      expect((yield* Fiber.join(next)).first.op).toBe(2)
+      const after = yield* Metric.value(SessionMetrics.identifyWait)
+      expect(after.count - before.count).toBe(1)
+      expect(after.sum - before.sum).toBeGreaterThanOrEqual(5_000)
+    }).pipe(Effect.withRandom(Random.fixed([0.5])), Effect.provide(Layer.mergeAll(MemoryTransport.layer, limiter, FetchHttpClient.layer)))
+  }, 30_000)
 })
