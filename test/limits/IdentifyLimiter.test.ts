@@ -895,15 +895,20 @@ describe("IdentifyLimiter: the last tenth of the budget spread over the day", ()
 })
 
 /**
- * At max concurrency 1 (every shard a key-mate), the shards `holders` reconnect while the budget is
- * not low (budgetReady lets them through, their sockets open); then a refreshed answer says 10 left
- * and 10 hours to the refill, shard 1 claims the turn due at budgetReady, and the holders' Hellos
- * come, then shard 1's. Returns when each identified, 40 s on.
+ * The shards `holders` reconnect while the budget is not low (budgetReady lets them through, their
+ * sockets open); then a refreshed answer says 10 left and 10 hours to the refill, `claimant` claims
+ * the turn due at budgetReady, and the Hellos come: `before`'s (shards waiting for the next turn),
+ * the holders', then the claimant's. Returns when each identified, 40 s on.
  */
-const claimedTurnBehindHolders = (holders: ReadonlyArray<number>) =>
+const claimedTurn = (run: {
+  readonly maxConcurrency: number
+  readonly holders: ReadonlyArray<number>
+  readonly claimant: number
+  readonly before?: ReadonlyArray<number>
+}) =>
   Effect.gen(function*() {
     const hour = 60 * 60 * 1000
-    const limits = (remaining: number, resetAfter: number): IdentifyLimiter.SessionStartLimit => ({ maxConcurrency: 1, total: 100, remaining, resetAfter })
+    const limits = (remaining: number, resetAfter: number): IdentifyLimiter.SessionStartLimit => ({ maxConcurrency: run.maxConcurrency, total: 100, remaining, resetAfter })
     const limiter = yield* IdentifyLimiter.make()
     yield* limiter.configure(limits(20, 11 * hour))
     yield* limiter.identify(0, () => Effect.void)
@@ -911,13 +916,13 @@ const claimedTurnBehindHolders = (holders: ReadonlyArray<number>) =>
     const identify = (shard: number) =>
       Effect.fork(limiter.identify(shard, () => Effect.flatMap(Clock.currentTimeMillis, (now) => Effect.sync(() => at.set(shard, now)))))
     yield* TestClock.adjust(hour)
-    for (const shard of holders) yield* limiter.budgetReady!(shard)
+    for (const shard of run.holders) yield* limiter.budgetReady!(shard)
     yield* TestClock.adjust(100)
     yield* limiter.configure(limits(10, 10 * hour))
     yield* TestClock.adjust(50)
-    yield* limiter.budgetReady!(1)
+    yield* limiter.budgetReady!(run.claimant)
     yield* TestClock.adjust(150)
-    for (const shard of [...holders, 1]) {
+    for (const shard of [...(run.before ?? []), ...run.holders, run.claimant]) {
       yield* identify(shard)
       yield* settle
       yield* TestClock.adjust(10)
@@ -938,7 +943,7 @@ const claimedTurnBehindHolders = (holders: ReadonlyArray<number>) =>
 describe("IdentifyLimiter: a claimed turn and key-mates holding the key", () => {
   it.effect("one holder: both go a key's spacing apart, at the turn", () =>
     Effect.gen(function*() {
-      const at = yield* claimedTurnBehindHolders([2])
+      const at = yield* claimedTurn({ maxConcurrency: 1, holders: [2], claimant: 1 })
       expect([...at.keys()].sort()).toEqual([1, 2])
       // a key's spacing, counted from the margin's end (no answer came)
       expect(at.get(1)! - at.get(2)!).toBe(5_200)
@@ -949,39 +954,14 @@ describe("IdentifyLimiter: a claimed turn and key-mates holding the key", () => 
   // took the claimed turn, the claimant's socket open for hours
   it.effect("a holder takes the claimed turn though a shard of another key waits for the next turn", () =>
     Effect.gen(function*() {
-      const hour = 60 * 60 * 1000
-      const limits = (remaining: number, resetAfter: number): IdentifyLimiter.SessionStartLimit => ({ maxConcurrency: 2, total: 100, remaining, resetAfter })
-      const limiter = yield* IdentifyLimiter.make()
-      yield* limiter.configure(limits(20, 11 * hour))
-      yield* limiter.identify(0, () => Effect.void)
-      const at = new Map<number, number>()
-      const identify = (shard: number) =>
-        Effect.fork(limiter.identify(shard, () => Effect.flatMap(Clock.currentTimeMillis, (now) => Effect.sync(() => at.set(shard, now)))))
-      yield* TestClock.adjust(hour)
-      // shard 2 (key 0) passes budgetReady while the budget is not low, and connects
-      yield* limiter.budgetReady!(2)
-      yield* TestClock.adjust(100)
-      // a refreshed answer: low; shard 4 (key 0) claims the turn due
-      yield* limiter.configure(limits(10, 10 * hour))
-      yield* TestClock.adjust(50)
-      yield* limiter.budgetReady!(4)
-      yield* TestClock.adjust(150)
-      // shard 1 (key 1) waits for the next turn, socket open; then shard 2's Hello, then shard 4's
-      for (const shard of [1, 2, 4]) {
-        yield* identify(shard)
-        yield* settle
-        yield* TestClock.adjust(10)
-      }
-      for (let i = 0; i < 40; i++) {
-        yield* TestClock.adjust("1 second")
-        yield* settle
-      }
+      // shard 1 (key 1) waits for the next turn, socket open; shard 2 holds key 0, shard 4 claims
+      const at = yield* claimedTurn({ maxConcurrency: 2, holders: [2], claimant: 4, before: [1] })
       expect([...at.keys()].sort()).toEqual([2, 4])
     }))
 
   it.effect("three holders before the claimant: the claim lends its turn once, not to all three", () =>
     Effect.gen(function*() {
-      const at = yield* claimedTurnBehindHolders([2, 3, 4])
+      const at = yield* claimedTurn({ maxConcurrency: 1, holders: [2, 3, 4], claimant: 1 })
       // the next turn of the spread is some 55 minutes away: the claimed turn's two at most (the
       // first holder, on the loan; the claimant, behind the other holders, waits)
       expect(at.has(2)).toBe(true)
