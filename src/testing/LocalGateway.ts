@@ -63,7 +63,8 @@ export interface Options {
   readonly privilegedIntents?: number | undefined
   /**
    * `session_start_limit` (defaults: 1000 total and remaining, 24 h reset, max_concurrency 1; with
-   * less than `total` remaining, `resetAfter` counts down from when the gateway is made). An
+   * less than `total` remaining, `resetAfter` counts down from when the gateway is made; more
+   * remaining than `total` dies, a `RangeError`). An
    * Identify past it resets the token, as Discord does: every session ends, its connection closed
    * with 4004, and the token is refused (Identify and Resume with 4004, `/gateway/bot` with 401) for
    * the rest of the gateway's life.
@@ -370,6 +371,10 @@ export const make = (options: Options): Effect.Effect<LocalGateway, LocalGateway
       ["membersPerGuild", options.membersPerGuild, 0]
     ])
     if (countProblem !== undefined) return yield* Effect.die(new RangeError(countProblem))
+    // more left than the day holds was served as given, and refilled to the total after the reset
+    if (limit?.remaining !== undefined && limit.remaining > (limit.total ?? 1000)) {
+      return yield* Effect.die(new RangeError(`sessionStartLimit.remaining must be at most its total (${limit.total ?? 1000}), got ${limit.remaining}`))
+    }
     // a duration that is none ("3 minutez") died with Effect's bare "Invalid DurationInput", and a
     // heartbeat interval no Hello can carry (0, NaN, over an hour) had every client refuse the
     // Hello and connect again for ever

@@ -59,20 +59,30 @@ const answerProblem = (answer: Answer): Error | undefined => {
     ["remaining", answer.remaining, 0],
     ["resetAfter", answer.resetAfter, 0]
   ])
-  return problem === undefined ? undefined : new RangeError(`MemoryApi: ${problem}`)
+  if (problem !== undefined) return new RangeError(`MemoryApi: ${problem}`)
+  // more left than the day holds: an answer Discord never gives (its counts checked above)
+  const { remaining, shards, total: given } = answer as Answer
+  const total = given ?? defaultTotal(shards)
+  return remaining !== undefined && remaining > total
+    ? new RangeError(`MemoryApi: remaining must be at most total (${total}), got ${remaining}`)
+    : undefined
 }
+
+// the day's session starts when the answer does not say: 1000, or twice the shards where more
+const defaultTotal = (shards: number | undefined): number => Math.max(1000, 2 * (shards ?? 1))
 
 /**
  * The body of `answer`, as Discord writes it. A field no client takes (`shards` or
  * `maxConcurrency` that is no whole number from 1 to 65535, `total`, `remaining` or `resetAfter`
- * that is no whole number of at least 0), or a misspelt one, throws a `RangeError` naming it.
+ * that is no whole number of at least 0, `remaining` over `total`), or a misspelt one, throws a
+ * `RangeError` naming it.
  *
  * @since 0.1.0
  */
 export const body = (answer: Answer = {}): GatewayBot => {
   const problem = answerProblem(answer)
   if (problem !== undefined) throw problem
-  const total = answer.total ?? Math.max(1000, 2 * (answer.shards ?? 1))
+  const total = answer.total ?? defaultTotal(answer.shards)
   return {
     url: answer.url ?? "wss://gateway.test",
     shards: answer.shards ?? 1,

@@ -71,6 +71,18 @@ describe("LocalGateway.make options", () => {
       )
       expect(yield* refusal({ token, closeOnMissedHeartbeat: 4000 })).toBeUndefined()
     }))
+
+  // served as given, and refilled to the total after the reset: a budget no Discord answer says
+  it.live("refuses a sessionStartLimit with more remaining than its total, naming both", () =>
+    Effect.gen(function*() {
+      expect(yield* refusal({ token, sessionStartLimit: { total: 5, remaining: 10 } })).toEqual(
+        new RangeError("sessionStartLimit.remaining must be at most its total (5), got 10")
+      )
+      expect(yield* refusal({ token, sessionStartLimit: { remaining: 1001 } })).toEqual(
+        new RangeError("sessionStartLimit.remaining must be at most its total (1000), got 1001")
+      )
+      expect(yield* refusal({ token, sessionStartLimit: { total: 5, remaining: 5 } })).toBeUndefined()
+    }))
 })
 
 describe("MemoryApi answers", () => {
@@ -83,6 +95,10 @@ describe("MemoryApi answers", () => {
       new RangeError("MemoryApi: unknown option maxConcurency (misspelt?)")
     )
     expect(MemoryApi.body({ shards: 65_535, maxConcurrency: 16 }).shards).toBe(65_535)
+    // more left than the day holds (its default: 1000, or twice the shards)
+    expect(() => MemoryApi.body({ total: 5, remaining: 10 })).toThrow(new RangeError("MemoryApi: remaining must be at most total (5), got 10"))
+    expect(() => MemoryApi.body({ shards: 600, remaining: 1201 })).toThrow(new RangeError("MemoryApi: remaining must be at most total (1200), got 1201"))
+    expect(MemoryApi.body({ shards: 600, remaining: 1200 }).session_start_limit.remaining).toBe(1200)
   })
 
   it.effect("dies as its layer is built", () =>
