@@ -234,10 +234,16 @@ const wsMaxPayloadBytes = 64 * 1024 * 1024
 const millis = (input: Duration.DurationInput | undefined, fallback: number): number =>
   input === undefined ? fallback : Duration.toMillis(Duration.decode(input))
 
-// a control's duration that is none ("3 secondz") died with Effect's bare "Invalid DurationInput",
-// and a negative or NaN one was taken as 0; `Duration.infinity` is one (a stall for good)
-const controlDurationProblem = (control: string, name: string, input: unknown): RangeError | undefined =>
-  durationOf(input) === undefined ? new RangeError(`${control}: ${name} must be a duration of at least 0, got ${show(input)}`) : undefined
+// `run`, once every named duration of `control` is one: one that is none ("3 secondz") died with
+// Effect's bare "Invalid DurationInput", and a negative or NaN one was taken as 0;
+// `Duration.infinity` is one (a stall for good)
+const withDurations = <A>(control: string, durations: ReadonlyArray<readonly [string, unknown]>, run: Effect.Effect<A>): Effect.Effect<A> =>
+  Effect.suspend(() => {
+    const refused = durations.find(([, input]) => durationOf(input) === undefined)
+    return refused === undefined
+      ? run
+      : Effect.die(new RangeError(`${control}: ${refused[0]} must be a duration of at least 0, got ${show(refused[1])}`))
+  })
 
 const parseEncoding = (value: string | undefined): EncodingName | undefined =>
   value === undefined || value === "json" ? "json" : value === "etf" ? "etf" : undefined
@@ -372,8 +378,9 @@ export const make = (options: Options): Effect.Effect<LocalGateway, LocalGateway
     ])
     if (countProblem !== undefined) return yield* Effect.die(new RangeError(countProblem))
     // more left than the day holds was served as given, and refilled to the total after the reset
-    if (limit?.remaining !== undefined && limit.remaining > (limit.total ?? 1000)) {
-      return yield* Effect.die(new RangeError(`sessionStartLimit.remaining must be at most its total (${limit.total ?? 1000}), got ${limit.remaining}`))
+    const total = limit?.total ?? 1000
+    if (limit?.remaining !== undefined && limit.remaining > total) {
+      return yield* Effect.die(new RangeError(`sessionStartLimit.remaining must be at most its total (${total}), got ${limit.remaining}`))
     }
     // a duration that is none ("3 minutez") died with Effect's bare "Invalid DurationInput", and a
     // heartbeat interval no Hello can carry (0, NaN, over an hour) had every client refuse the
@@ -421,7 +428,6 @@ export const make = (options: Options): Effect.Effect<LocalGateway, LocalGateway
       shards: settings.shards,
       membersPerGuild: options.membersPerGuild ?? 20
     })
-    const total = limit?.total ?? 1000
     const recorder = new Log.Recorder(options.logCapacity ?? 10_000)
     const sessions = new Map<string, Session>()
     const connections = new Map<number, Connection>()
@@ -675,26 +681,19 @@ export const make = (options: Options): Effect.Effect<LocalGateway, LocalGateway
       requestHeartbeat: (target) => each(target, (connection) => connection.requestHeartbeat()),
       sendMalformed: (target) => each(target, (connection) => connection.sendMalformed()),
       stall: (target, duration) =>
-        Effect.suspend(() => {
-          const refused = controlDurationProblem("stall", "duration", duration)
-          return refused === undefined ? each(target, (connection) => connection.stall(millis(duration, 0))) : Effect.die(refused)
-        }),
+        withDurations("stall", [["duration", duration]], each(target, (connection) => connection.stall(millis(duration, 0)))),
       splitMessages: (target, bytes) =>
         Number.isSafeInteger(bytes) && bytes >= 0
           ? each(target, (connection) => connection.split(bytes))
           : Effect.die(new RangeError(`splitMessages: bytes must be a non-negative integer, got ${bytes}`)),
       slow: (target, perFrameDelay, duration) =>
-        Effect.suspend(() => {
-          const refused = controlDurationProblem("slow", "perFrameDelay", perFrameDelay) ?? controlDurationProblem("slow", "duration", duration)
-          return refused === undefined
-            ? each(target, (connection) => connection.slow(millis(perFrameDelay, 0), millis(duration, 0)))
-            : Effect.die(refused)
-        }),
+        withDurations(
+          "slow",
+          [["perFrameDelay", perFrameDelay], ["duration", duration]],
+          each(target, (connection) => connection.slow(millis(perFrameDelay, 0), millis(duration, 0)))
+        ),
       delayNextHello: (delay) =>
-        Effect.suspend(() => {
-          const refused = controlDurationProblem("delayNextHello", "delay", delay)
-          return refused === undefined ? Effect.sync(() => void (pendingHelloDelay = millis(delay, 0))) : Effect.die(refused)
-        }),
+        withDurations("delayNextHello", [["delay", delay]], Effect.sync(() => void (pendingHelloDelay = millis(delay, 0)))),
       dispatch: (target, t, d) =>
         Effect.sync(() => {
           if (closed) return 0
