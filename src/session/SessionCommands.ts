@@ -235,9 +235,10 @@ export const make = ({ endedWith, members, metrics, options, outbox, resuming }:
         const guildId = command.guild_id
         yield* onThisShard(command._tag, [guildId])
         yield* MemberRequests.checkIntents(command, options.intents)
+        const clock = yield* Effect.clock
         // sent again within 30 s, it broke Discord's limit, and got RATE_LIMITED
         if (WholeListCooldown.isWholeList(command)) {
-          const wait = wholeLists.take(guildId, nonce, yield* Effect.clockWith((clock) => Effect.succeed(monotonicMillis(clock))))
+          const wait = wholeLists.take(guildId, nonce, monotonicMillis(clock))
           if (wait > 0) return yield* Effect.fail(new MemberRequests.MemberRequestError({ reason: "RateLimited", guildId, retryAfter: wait / 1000 }))
           turnTaken = guildId
         }
@@ -245,7 +246,6 @@ export const make = ({ endedWith, members, metrics, options, outbox, resuming }:
         // a whole list's turn told gone out as its frame is written, or given back as it is withdrawn
         // unwritten, whatever its caller does: one that gave up while the frame was written gave
         // the turn back, and a second request went out right behind it
-        const clock = yield* Effect.clock
         const watch: Outbox.Watch | undefined = turnTaken === undefined ? undefined : {
           onQueued: () => {
             queued = true
