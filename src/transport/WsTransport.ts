@@ -79,6 +79,29 @@ const protocolErrorCloseCode = (error: Error & { readonly code?: unknown }): num
 const maxUnsentBytes = 1024 * 1024
 
 /**
+ * What a websocket fragment held for an unfinished message costs beyond its bytes, counted against
+ * `maxFrameBytes` as a zlib-stream frame's is: `ws` keeps each fragment as a Buffer of its own
+ * until the message's last and counts their bytes only, so a message cut into 1-byte fragments
+ * held about eighty times its size.
+ */
+const fragmentCost = 128
+
+interface ReceiverInternals {
+  readonly _fragments?: unknown
+  readonly _totalPayloadLength?: unknown
+}
+
+// what the unfinished message `ws` is reading holds, its fragments counted `fragmentCost` more
+// each, and how many there are; `undefined` from a `ws` that keeps them otherwise (another version)
+const heldFragments = (socket: WebSocket): { readonly bytes: number; readonly fragments: number } | undefined => {
+  const receiver = (socket as unknown as { readonly _receiver?: ReceiverInternals | null })._receiver
+  const fragments = receiver?._fragments
+  const payload = receiver?._totalPayloadLength
+  if (!Array.isArray(fragments) || typeof payload !== "number") return undefined
+  return { bytes: payload + fragments.length * fragmentCost, fragments: fragments.length }
+}
+
+/**
  * One socket with its listeners, buffer and teardown. Every listener it adds is removed by
  * `dispose`; a socket still closing keeps only a self-removing guard until its `close` event.
  */
@@ -86,7 +109,8 @@ const wire = (
   socket: WebSocket,
   opened: Deferred.Deferred<void, TransportError>,
   mailbox: Mailbox.Mailbox<Frame, ConnectionClosed>,
-  highWaterMark: number
+  highWaterMark: number,
+  maxFrameBytes: number
 ) => {
   socket.binaryType = "nodebuffer"
   let isOpen = false
@@ -133,8 +157,24 @@ const wire = (
     tcp.once("finish", closeHandshakeDone)
     tcp.on("error", onTcpError)
   }
+  // after `ws` read each chunk: a message held in fragments over the limit is refused as one over
+  // it is, and nothing more is read (a peer sending 1-byte fragments fast filled memory before the
+  // close went through)
+  const onData = (): void => {
+    if (rejected !== undefined) return
+    const held = heldFragments(socket)
+    if (held === undefined || held.bytes <= maxFrameBytes) return
+    rejected = {
+      code: 1009,
+      reason: `a message in ${held.fragments} fragments, each counted ${fragmentCost} bytes more than its size, over ${maxFrameBytes} bytes`
+    }
+    tcp?.pause()
+    socket.close(1009)
+    terminateUnlessClosed()
+  }
   const onOpen = (): void => {
     isOpen = true
+    tcp?.on("data", onData)
     Deferred.unsafeDone(opened, Exit.void)
   }
   // an HTTP answer instead of the upgrade (a 429 from a proxy in front of the gateway, a 503 in
@@ -202,6 +242,7 @@ const wire = (
     socket.removeListener("upgrade", onUpgrade)
     tcp?.removeListener("finish", closeHandshakeDone)
     tcp?.removeListener("error", onTcpError)
+    tcp?.removeListener("data", onData)
     socket.removeListener("open", onOpen)
     socket.removeListener("unexpected-response", onUnexpectedResponse)
     socket.removeListener("error", onError)
@@ -330,12 +371,10 @@ export const make = (options: WsTransportOptions = {}): Context.Tag.Service<Gate
       // fiber's FiberRefs for as long as the connection lives
       const wired = yield* Effect.uninterruptible(Effect.tap(
         Effect.try({
-          try: () => wire(
-              createSocket(url, { perMessageDeflate: false, maxPayload: Math.min(connectOptions.maxFrameBytes, maxPayload) }),
-              opened,
-              mailbox,
-              highWaterMark
-            ),
+          try: () => {
+            const limit = Math.min(connectOptions.maxFrameBytes, maxPayload)
+            return wire(createSocket(url, { perMessageDeflate: false, maxPayload: limit }), opened, mailbox, highWaterMark, limit)
+          },
           catch: (cause) => new TransportError({ reason: "Connect", cause })
         }),
         (wired) => Scope.addFinalizer(scope, Effect.sync(wired.dispose))

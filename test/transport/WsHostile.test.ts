@@ -1,12 +1,19 @@
 /**
- * The live transport over loopback against a peer that breaks the protocol with control frames: a
- * ping flood it never reads the answers to, and control frames no websocket may send.
+ * The live transport over loopback against a peer that breaks the protocol: a ping flood it never
+ * reads the answers to, control frames no websocket may send, a message cut into tiny fragments.
  */
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
+import { collectGarbage } from "../gc.ts"
 import { drain, rawConnection, rawFrame } from "./loopback.ts"
 
-describe("WsTransport against a peer that breaks the protocol with control frames", () => {
+// what the process holds on the JS heap and in array buffers
+const heldBytes = (): number => {
+  const usage = process.memoryUsage()
+  return usage.heapUsed + usage.arrayBuffers
+}
+
+describe("WsTransport against a peer that breaks the protocol", () => {
   // ws answers every ping: a peer that pinged without reading had some 10 MB of pongs queued, and
   // it went on growing with the flood
   it.live("a ping flood whose answers the peer never reads ends the connection, saying so, with little left unsent", () =>
@@ -32,4 +39,37 @@ describe("WsTransport against a peer that breaks the protocol with control frame
         expect(end).toMatchObject({ _tag: "ConnectionClosed", code: 1002, byClient: true })
       })))
   }
+
+  // ws keeps every fragment of an unfinished message as a Buffer and counts only their bytes: a
+  // message of 1 MB in 1-byte fragments (3 MB on the wire, under a 4 MiB limit) held about 80 MB,
+  // and at the default 64 MiB a peer could make the process hold gigabytes
+  it.live("a message in a million 1-byte fragments is refused with the client's 1009 long before it holds its size many times over", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const limit = 4 * 1024 * 1024
+      const { connection, raw } = yield* rawConnection({}, limit)
+      collectGarbage()
+      const before = heldBytes()
+      const batch = Buffer.concat(Array.from({ length: 10_000 }, () => rawFrame(0x0, Buffer.from([0x61]), false)))
+      raw.write(rawFrame(0x2, Buffer.from([0x61]), false))
+      for (let i = 0; i < 100; i++) raw.write(batch)
+      const { end, seen } = yield* drain(connection, "5 seconds")
+      expect(seen).toEqual([])
+      expect(end).toMatchObject({ _tag: "ConnectionClosed", code: 1009, byClient: true })
+      expect(end.reason).toContain("fragments")
+      collectGarbage()
+      expect(heldBytes() - before).toBeLessThan(2 * limit)
+    })), 30_000)
+
+  it.live("a message in a few fragments is taken whole, also near the limit", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const limit = 64 * 1024
+      const { connection, raw } = yield* rawConnection({}, limit)
+      const part = Buffer.alloc(16_000, 0x62)
+      for (const [opcode, fin] of [[0x2, false], [0x0, false], [0x0, false], [0x0, true]] as const) {
+        raw.write(rawFrame(opcode, part, fin))
+        yield* Effect.sleep("20 millis")
+      }
+      const frames = yield* connection.receive
+      expect(frames.map((frame) => (frame as Uint8Array).length)).toEqual([64_000])
+    })))
 })
