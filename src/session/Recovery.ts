@@ -43,7 +43,7 @@ export interface Recovery {
   readonly invalidatedEarly: boolean
   /**
    * How many connections op 9 so ended in a row (see {@link holdBack}), an Identify answered by a
-   * protocol error (a dispatch before READY) and a close that ends the session (4003, 4005, 4007,
+   * protocol error (a dispatch before READY, a message that does not decode) and a close that ends the session (4003, 4005, 4007,
    * 4009) as early counted as one, counted over those between them that say nothing of it: one
    * that never sent its Identify or Resume (a drop before Hello), a Resume op 9 or such a close
    * refused, a Resume asked for again (op 7, 4000, 4008) unanswered. A stable connection, or
@@ -113,10 +113,12 @@ export const after = (
   const answered = outcome.answered || outcome.replayed > 0
   const taken = mode === "resume" && outcome.authenticated
   const invalidatedEarly = outcome.reason._tag === "InvalidSession" && !outcome.stable && (mode === "identify" || outcome.ready)
-  // an Identify answered by a protocol error (a dispatch before READY, a READY that cannot be
-  // read): a gateway that does it every time spends a start a backoff apart, as op 9 does
+  // an Identify answered by what no READY can be (a dispatch before READY, a READY without a
+  // session id, a message that does not decode: its op a string, or no JSON): a gateway that does
+  // it every time spends a start a backoff apart, as op 9 does. A message too large has a rule of
+  // its own (`MessageTooLarge`)
   const refusedAsProtocolError = mode === "identify" && outcome.authenticated && !outcome.ready && outcome.reason._tag === "DecodeFailed" &&
-    outcome.reason.kind === "Protocol"
+    outcome.reason.kind !== "TooLarge"
   // a close that ends the session (4009, say) before it was stable, after an Identify or a RESUMED:
   // the next connection identifies, as after an early op 9 (a gateway closing every session so
   // once it is ready had one identify a backoff apart, all day)

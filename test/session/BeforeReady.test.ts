@@ -1,6 +1,7 @@
 /**
  * a dispatch after the Identify and before READY ends the connection as a protocol
- * error "<t> before READY" (src/session/Protocol.ts).
+ * error "<t> before READY" (src/session/Protocol.ts); a gateway answering every Identify so, or with
+ * a message that does not decode, has its Identifies held back as op 9's are.
  */
 import { describe, expect, it } from "@effect/vitest"
 import * as Chunk from "effect/Chunk"
@@ -9,12 +10,35 @@ import * as Fiber from "effect/Fiber"
 import * as Random from "effect/Random"
 import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
+import { TextFrame } from "../../src/codec/TextFrame.ts"
 import * as MemoryTransport from "../../src/transport/MemoryTransport.ts"
 import * as Protocol from "../../src/session/Protocol.ts"
 import { describeReason } from "../../src/session/SessionState.ts"
 import { acceptAndHello, dispatch, options, ready, Session, settle, TestLayer } from "./harness.ts"
 
 const controlChars = /[\u0000-\u001f\u007f-\u009f]/
+
+// the Identifies a session sends in an hour to a gateway answering each with `answer`
+const identifiesInAnHour = (answer: (peer: MemoryTransport.MemoryPeer) => Effect.Effect<void>) =>
+  Effect.gen(function*() {
+    yield* Session.make(options({ timeouts: { hello: "1 hour" } }))
+    const gateway = yield* MemoryTransport.MemoryGateway
+    let identifies = 0
+    const serving = yield* Effect.fork(Effect.forever(Effect.gen(function*() {
+      const peer = yield* gateway.accept
+      const first = yield* peer.handshake(3_600_000)
+      if (first.op === 2) identifies++
+      yield* answer(peer)
+    })))
+    for (let minute = 0; minute < 60; minute++) {
+      for (let s = 0; s < 6; s++) {
+        yield* TestClock.adjust("10 seconds")
+        yield* settle
+      }
+    }
+    yield* Fiber.interrupt(serving)
+    return identifies
+  }).pipe(Effect.withRandom(Random.fixed([0.5])))
 
 describe("a dispatch before READY", () => {
   // the gateway's `t` went into the reason raw, where every other protocol error escapes the
@@ -68,25 +92,23 @@ describe("a dispatch before READY", () => {
   // backoff apart, all day (over 60 an hour): it is held back as an op 9 that refuses the Identify
   it.scoped("a gateway that always sends a dispatch before READY: the session's Identifies are held back as op 9's are", () =>
     Effect.gen(function*() {
-      yield* Effect.gen(function*() {
-        yield* Session.make(options({ timeouts: { hello: "1 hour" } }))
-        const gateway = yield* MemoryTransport.MemoryGateway
-        let identifies = 0
-        const serving = yield* Effect.fork(Effect.forever(Effect.gen(function*() {
-          const peer = yield* gateway.accept
-          const first = yield* peer.handshake(3_600_000)
-          if (first.op === 2) identifies++
-          yield* peer.sendJson(dispatch(1, "GUILD_CREATE", {}))
-        })))
-        for (let minute = 0; minute < 60; minute++) {
-          for (let s = 0; s < 6; s++) {
-            yield* TestClock.adjust("10 seconds")
-            yield* settle
-          }
-        }
-        yield* Fiber.interrupt(serving)
-        // 85 now (Random 0.5: one every ~40 s once the backoff is at its longest)
-        expect(identifies).toBeLessThanOrEqual(12)
-      }).pipe(Effect.withRandom(Random.fixed([0.5])))
+      // 85 before (Random 0.5: one every ~40 s once the backoff is at its longest)
+      expect(yield* identifiesInAnHour((peer) => peer.sendJson(dispatch(1, "GUILD_CREATE", {})))).toBeLessThanOrEqual(12)
     }).pipe(Effect.provide(TestLayer)))
+
+  // a READY whose s was a string, or whose op was, did not count as a READY without a session id
+  // did: the session spent a start a backoff apart, about 2000 a day (wire4-2)
+  for (
+    const [name, answer] of [
+      ["whose s is a string", (peer: MemoryTransport.MemoryPeer) => peer.sendJson({ ...ready(1), s: "1" })],
+      ["whose op is a string", (peer: MemoryTransport.MemoryPeer) => peer.sendJson({ ...ready(1), op: "0" })],
+      ["whose t is a number", (peer: MemoryTransport.MemoryPeer) => peer.sendJson({ ...ready(1), t: 0 })],
+      ["that is no JSON", (peer: MemoryTransport.MemoryPeer) => peer.send(new TextFrame(Buffer.from("{\"op\":0,")))]
+    ] as const
+  ) {
+    it.scoped(`a gateway answering every Identify with a READY ${name}: its Identifies are held back as op 9's are`, () =>
+      Effect.gen(function*() {
+        expect(yield* identifiesInAnHour(answer)).toBeLessThanOrEqual(12)
+      }).pipe(Effect.provide(TestLayer)))
+  }
 })

@@ -76,6 +76,25 @@ describe("Recovery", () => {
     expect(Recovery.holdBack(after("identify", { ready: true, stable: true })(cycle(closedWith(4009))), minute)).toBe(0)
   })
 
+  // an Identify answered by a READY whose s was a string (an envelope that does not decode) started
+  // the count over where a READY without a session id counted: 85 starts an hour (wire4-2)
+  it("counts an Identify answered by a message that does not decode as an early op 9, but for one too large", () => {
+    const minute = 60_000
+    const failedWith = (kind: "Protocol" | "Envelope" | "Json" | "Inflate" | "Etf" | "TooLarge") => (recovery: Recovery.Recovery) =>
+      Recovery.after(recovery, "identify", outcome({ reason: Reason.DecodeFailed({ kind, message: "" }) }), here)
+    for (const kind of ["Protocol", "Envelope", "Json", "Inflate", "Etf"] as const) {
+      expect(Recovery.holdBack(repeat(3, failedWith(kind)), minute)).toBe(2 * minute)
+    }
+    expect(Recovery.holdBack(repeat(5, failedWith("TooLarge")), minute)).toBe(0)
+    // not once the READY was read, nor after a Resume
+    const afterReady = (recovery: Recovery.Recovery) =>
+      Recovery.after(recovery, "identify", outcome({ reason: Reason.DecodeFailed({ kind: "Json", message: "" }), ready: true }), here)
+    expect(Recovery.holdBack(repeat(5, afterReady), minute)).toBe(0)
+    const resumed = (recovery: Recovery.Recovery) =>
+      Recovery.after(recovery, "resume", outcome({ reason: Reason.DecodeFailed({ kind: "Envelope", message: "" }) }), here)
+    expect(Recovery.holdBack(repeat(5, resumed), minute)).toBe(0)
+  })
+
   it("gives a session up after three Resumes in a row that were sent and not answered, and only then", () => {
     const unanswered = (recovery: Recovery.Recovery) => Recovery.after(recovery, "resume", outcome(), here)
     expect(Recovery.giveUp(repeat(2, unanswered))).toBeUndefined()
