@@ -42,12 +42,13 @@ export interface Recovery {
    */
   readonly invalidatedEarly: boolean
   /**
-   * How many connections op 9 so ended in a row (see {@link holdBack}), an Identify answered by a
-   * protocol error (a dispatch before READY, a message that does not decode) and a close that ends the session (4003, 4005, 4007,
-   * 4009) as early counted as one, counted over those between them that say nothing of it: one
-   * that never sent its Identify or Resume (a drop before Hello), a Resume op 9 or such a close
-   * refused, a Resume asked for again (op 7, 4000, 4008) unanswered. A stable connection, or
-   * another end, starts it over.
+   * How many connections in a row lost their gateway session before they were stable (see
+   * {@link holdBack}): an Identify sent and its connection ended, however (op 9, a close, a drop,
+   * silence, an answer that does not decode), but for its answer held up by a slow program; a
+   * session resumed and ended by op 9 or a close that ends it (4003, 4005, 4007, 4009). The
+   * connections between them that spend no session start say nothing of it (one that never sent
+   * its Identify or Resume, a Resume refused, asked for again or unanswered, a resumed one
+   * dropped); a stable connection starts it over.
    */
   readonly invalidatedInARow: number
   /** Where the session was when a message over `maxMessageBytes` last ended a connection. */
@@ -107,31 +108,21 @@ const asksAgain = (reason: Reason): boolean =>
 export const after = (
   recovery: Recovery,
   mode: Mode,
-  outcome: Pick<Outcome, "reason" | "ready" | "answered" | "stable" | "authenticated" | "replayed" | "tooLarge">,
+  outcome: Pick<Outcome, "reason" | "ready" | "answered" | "stable" | "authenticated" | "replayed" | "tooLarge" | "heldUp">,
   at: Point
 ): Recovery => {
   const answered = outcome.answered || outcome.replayed > 0
   const taken = mode === "resume" && outcome.authenticated
   const invalidatedEarly = outcome.reason._tag === "InvalidSession" && !outcome.stable && (mode === "identify" || outcome.ready)
-  // an Identify answered by what no READY can be (a dispatch before READY, a READY without a
-  // session id, a message that does not decode: its op a string, or no JSON): a gateway that does
-  // it every time spends a start a backoff apart, as op 9 does. A message too large has a rule of
-  // its own (`MessageTooLarge`)
-  const refusedAsProtocolError = mode === "identify" && outcome.authenticated && !outcome.ready && outcome.reason._tag === "DecodeFailed" &&
-    outcome.reason.kind !== "TooLarge"
-  // a close that ends the session (4009, say) before it was stable, after an Identify or a RESUMED:
-  // the next connection identifies, as after an early op 9 (a gateway closing every session so
-  // once it is ready had one identify a backoff apart, all day)
-  const endsSession = outcome.reason._tag === "Closed" && classify(outcome.reason.code) === "new-session"
-  const closedEarly = endsSession && !outcome.stable && (mode === "identify" ? outcome.authenticated : outcome.ready)
-  // a Resume refused so says nothing of it, as one op 9 refused (the count went back to 0: a gateway
-  // invalidating each session early and refusing each Resume with 4009 was never held back)
-  const resumeRefused = endsSession && mode === "resume" && !outcome.ready
-  // a Resume the gateway never answered (asked for again: op 7, 4000, 4008) says nothing of it
-  // either: it started the count over, and a gateway invalidating each session once ready, then
-  // asking for each Resume again until the session was given up, had it identify anew every four
-  // and a half minutes, never held back
-  const unansweredResume = mode === "resume" && !answered && asksAgain(outcome.reason)
+  // a session started (an Identify sent) or resumed, lost before the connection was stable: a
+  // gateway that ends every connection so once the Identify is out (op 9, a dispatch before READY, a
+  // close, a drop, silence), or right after READY (and refuses the Resume), spent a start a backoff
+  // apart, all day. A READY a slow program held up is no loss of the gateway's; a message too large
+  // has a rule of its own (`tooLargeAgain`)
+  const identifiedAndLost = mode === "identify" && outcome.authenticated && !outcome.heldUp && !outcome.tooLarge
+  const resumedAndLost = mode === "resume" && outcome.ready &&
+    (outcome.reason._tag === "InvalidSession" || (outcome.reason._tag === "Closed" && classify(outcome.reason.code) === "new-session"))
+  const lostEarly = !outcome.stable && (identifiedAndLost || resumedAndLost)
   // a message too large before the Identify or Resume went out answered neither: no point of the
   // session's, a peer's (a proxy's) slip (two before Hello gave a session up it had never tried)
   const tooLargeAnswer = outcome.tooLarge && outcome.authenticated
@@ -142,12 +133,7 @@ export const after = (
       ? 0
       : recovery.askedAgainResumes + (taken && asksAgain(outcome.reason) ? 1 : 0),
     invalidatedEarly,
-    invalidatedInARow: invalidatedEarly || refusedAsProtocolError || closedEarly
-      ? recovery.invalidatedInARow + 1
-      : !outcome.authenticated || (outcome.reason._tag === "InvalidSession" && !outcome.stable) || resumeRefused ||
-          unansweredResume
-      ? recovery.invalidatedInARow
-      : 0,
+    invalidatedInARow: outcome.stable ? 0 : recovery.invalidatedInARow + (lostEarly ? 1 : 0),
     // a connection answered or replayed to since left that point behind (two READYs too large, days
     // and a whole gateway session apart, were the same point: before READY)
     tooLargeAt: tooLargeAnswer ? at : answered ? undefined : recovery.tooLargeAt,
@@ -203,7 +189,7 @@ const maxHoldBackMillis = 60 * 60 * 1000
 /**
  * How long the next connection waits, if it identifies (a Resume spends no session start, and
  * held back it would outlive Discord's window to resume), beyond the backoff (`maxBackoffMillis`
- * at its longest), after `recovery`'s connections op 9 ended early in a row: nothing before the
+ * at its longest), after `recovery`'s connections lost their sessions early in a row: nothing before the
  * third, then twice the backoff's longest, doubling at each (2, 4, 8 minutes...) up to an hour,
  * whatever the pause before (an op 9 that allows a resume, with no session to resume, is an
  * Identify refused too). The backoff alone let a gateway refusing every Identify spend one of the

@@ -86,6 +86,7 @@ const outcome = (o: Partial<Parameters<typeof Recovery.after>[2]> & Pick<Paramet
   authenticated: true,
   replayed: 0,
   tooLarge: false,
+  heldUp: false,
   ...o
 })
 const at = { sessionId: undefined, sequence: null }
@@ -100,8 +101,9 @@ describe("Recovery: an Identify answered by a protocol error", () => {
     expect(Recovery.holdBack(r, 60_000)).toBeGreaterThan(0)
   })
 
-  // legitimate ends are not caught, and start the count over
-  it("READY taken (an unusable resume URL), a READY too large, a Resume: not counted, count starts over; one never sent kept", () => {
+  // the count goes on over the ends that spend no start, and over a READY too large (a rule of its
+  // own); a READY taken and a protocol error after it, before the connection was stable, counts
+  it("READY taken then a protocol error counts; a READY too large, a Resume, an Identify never sent keep the count", () => {
     const two = Recovery.after(
       Recovery.after(Recovery.initial, "identify", outcome({ reason: protocol("x before READY") }), at),
       "identify",
@@ -110,13 +112,15 @@ describe("Recovery: an Identify answered by a protocol error", () => {
     )
     expect(two.invalidatedInARow).toBe(2)
     // READY went in (resume URL unusable: ready all the same), then a protocol error
-    expect(Recovery.after(two, "identify", outcome({ ready: true, answered: true, reason: protocol("READY on a connection already answered") }), at).invalidatedInARow).toBe(0)
+    expect(Recovery.after(two, "identify", outcome({ ready: true, answered: true, reason: protocol("READY on a connection already answered") }), at).invalidatedInARow).toBe(3)
     // READY over maxMessageBytes: TooLarge, its own handling
-    expect(Recovery.after(two, "identify", outcome({ tooLarge: true, reason: Reason.DecodeFailed({ kind: "TooLarge", message: "m" }) }), at).invalidatedInARow).toBe(0)
+    expect(Recovery.after(two, "identify", outcome({ tooLarge: true, reason: Reason.DecodeFailed({ kind: "TooLarge", message: "m" }) }), at).invalidatedInARow).toBe(2)
     // a protocol error on a Resume (READY on a connection that resumes)
-    expect(Recovery.after(two, "resume", outcome({ reason: protocol("READY on a connection that resumes") }), at).invalidatedInARow).toBe(0)
-    // never sent its Identify (a dispatch before it): says nothing, the count kept
+    expect(Recovery.after(two, "resume", outcome({ reason: protocol("READY on a connection that resumes") }), at).invalidatedInARow).toBe(2)
+    // never sent its Identify (a dispatch before it)
     expect(Recovery.after(two, "identify", outcome({ authenticated: false, reason: protocol("a dispatch before this connection's Identify") }), at).invalidatedInARow).toBe(2)
+    // a stable connection starts it over
+    expect(Recovery.after(two, "identify", outcome({ ready: true, answered: true, stable: true, reason: protocol("x") }), at).invalidatedInARow).toBe(0)
   })
 })
 

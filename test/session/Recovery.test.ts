@@ -16,6 +16,7 @@ const outcome = (fields: Partial<Parameters<typeof Recovery.after>[2]> = {}) => 
   authenticated: true,
   replayed: 0,
   tooLarge: false,
+  heldUp: false,
   ...fields
 })
 const repeat = (times: number, step: (recovery: Recovery.Recovery) => Recovery.Recovery) =>
@@ -28,8 +29,8 @@ describe("Recovery", () => {
     expect([1, 2, 3, 4, 5, 8, 40].map((times) => Recovery.holdBack(repeat(times, refused), minute))).toEqual(
       [0, 0, 2 * minute, 4 * minute, 8 * minute, 60 * minute, 60 * minute]
     )
-    // a connection that ends otherwise starts the count over; a backoff of none still holds back
-    expect(Recovery.holdBack(Recovery.after(repeat(5, refused), "identify", outcome(), here), minute)).toBe(0)
+    // a stable connection starts the count over; a backoff of none still holds back
+    expect(Recovery.holdBack(Recovery.after(repeat(5, refused), "identify", outcome({ ready: true, stable: true }), here), minute)).toBe(0)
     expect(Recovery.holdBack(repeat(3, refused), 0)).toBe(2000)
     // those that say nothing of it do not (rereview105): a drop before Hello, a Resume op 9 refused
     const dropped = Recovery.after(repeat(2, refused), "identify", outcome({ authenticated: false }), here)
@@ -60,9 +61,10 @@ describe("Recovery", () => {
     expect(Recovery.holdBack(repeat(5, after("resume", { reason: closedWith(4009) })), minute)).toBe(0)
     expect(Recovery.holdBack(repeat(5, after("identify", { reason: closedWith(4009), ready: true, stable: true })), minute)).toBe(0)
     expect(Recovery.holdBack(repeat(5, after("identify", { reason: closedWith(4009), authenticated: false })), minute)).toBe(0)
+    // a close that resumes, or a lost connection, after a RESUMED: the session lives on
     for (const code of [1000, 4000, 4008, 4900, undefined]) {
       const reason = Reason.Closed({ code, description: "", detail: "" })
-      expect(Recovery.holdBack(repeat(5, after("identify", { reason, ready: true })), minute)).toBe(0)
+      expect(Recovery.holdBack(repeat(5, after("resume", { reason, ready: true })), minute)).toBe(0)
     }
     // a Resume refused so says nothing, as one refused with op 9: a gateway invalidating each
     // session early (op 9 allowing a resume) and refusing each Resume with 4009 is held back (the
@@ -81,18 +83,38 @@ describe("Recovery", () => {
   it("counts an Identify answered by a message that does not decode as an early op 9, but for one too large", () => {
     const minute = 60_000
     const failedWith = (kind: "Protocol" | "Envelope" | "Json" | "Inflate" | "Etf" | "TooLarge") => (recovery: Recovery.Recovery) =>
-      Recovery.after(recovery, "identify", outcome({ reason: Reason.DecodeFailed({ kind, message: "" }) }), here)
+      Recovery.after(recovery, "identify", outcome({ reason: Reason.DecodeFailed({ kind, message: "" }), tooLarge: kind === "TooLarge" }), here)
     for (const kind of ["Protocol", "Envelope", "Json", "Inflate", "Etf"] as const) {
       expect(Recovery.holdBack(repeat(3, failedWith(kind)), minute)).toBe(2 * minute)
     }
     expect(Recovery.holdBack(repeat(5, failedWith("TooLarge")), minute)).toBe(0)
-    // not once the READY was read, nor after a Resume
-    const afterReady = (recovery: Recovery.Recovery) =>
-      Recovery.after(recovery, "identify", outcome({ reason: Reason.DecodeFailed({ kind: "Json", message: "" }), ready: true }), here)
-    expect(Recovery.holdBack(repeat(5, afterReady), minute)).toBe(0)
+    // not after a Resume, which spends no start
     const resumed = (recovery: Recovery.Recovery) =>
       Recovery.after(recovery, "resume", outcome({ reason: Reason.DecodeFailed({ kind: "Envelope", message: "" }) }), here)
     expect(Recovery.holdBack(repeat(5, resumed), minute)).toBe(0)
+  })
+
+  // a gateway closing every Identify's connection with 4000, dropping it, or going silent before
+  // READY, or dropping it right after READY (and refusing the Resume), had the session spend a
+  // start a backoff apart, all day (recon4-1, recon4-2)
+  it("counts an Identify whose connection ended before it was stable, however it ended, but for a READY a slow program held up", () => {
+    const minute = 60_000
+    const identified = (fields: Partial<Parameters<typeof Recovery.after>[2]>) => (recovery: Recovery.Recovery) =>
+      Recovery.after(recovery, "identify", outcome(fields), here)
+    for (const code of [1000, 4000, 4008, 4900, undefined]) {
+      const reason = Reason.Closed({ code, description: "", detail: "" })
+      expect(Recovery.holdBack(repeat(3, identified({ reason })), minute)).toBe(2 * minute)
+      expect(Recovery.holdBack(repeat(3, identified({ reason, ready: true, answered: true })), minute)).toBe(2 * minute)
+    }
+    expect(Recovery.holdBack(repeat(3, identified({ reason: Reason.Reconnect() })), minute)).toBe(2 * minute)
+    expect(Recovery.holdBack(repeat(5, identified({ answered: true, heldUp: true })), minute)).toBe(0)
+    // READY, a drop, the Resume refused, again and again
+    const cycle = repeat(3, (recovery) =>
+      Recovery.after(identified({ ready: true, answered: true })(recovery), "resume", outcome({ reason: invalid }), here))
+    expect(Recovery.holdBack(cycle, minute)).toBe(2 * minute)
+    // a Resume that came through and dropped between says nothing
+    const resumedAndDropped = Recovery.after(repeat(2, identified({})), "resume", outcome({ ready: true, answered: true }), here)
+    expect(Recovery.holdBack(identified({})(resumedAndDropped), minute)).toBe(2 * minute)
   })
 
   it("gives a session up after three Resumes in a row that were sent and not answered, and only then", () => {
