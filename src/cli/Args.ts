@@ -134,10 +134,11 @@ const echoUrl = (url: string): string => url.includes("@") ? "the URL given (not
 // error keeps a long value by its length only)
 const intentsProblem = (error: Intents.InvalidIntents, text: string): string => {
   const given = text.trim()
-  if (error.reason === "UnknownBits") return `${echo(given)} has ${Intents.unknownBits(Number(given))}, which no intent uses`
+  const names: ReadonlyArray<string> = Either.getOrElse(commaList(given), () => [])
+  // the number as read, without a comma at its end (`131072,` had "bits 0x0")
+  if (error.reason === "UnknownBits") return `${echo(given)} has ${Intents.unknownBits(Number(names[0] ?? given))}, which no intent uses`
   if (error.reason === "NoNames") return error.message
   // the name itself: the error keeps a long one by its length
-  const names: ReadonlyArray<string> = Either.getOrElse(commaList(given), () => [])
   const name = names.find((part) => Intents.fromNames([part])._tag === "Left") ?? given
   if (error.reason === "UnknownName") return `unknown intent name ${echo(name)}`
   return `expected a non-negative integer or intent names, got ${echo(given)}`

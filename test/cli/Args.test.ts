@@ -248,6 +248,8 @@ describe("Args", () => {
     expect(error(["--intents", "9".repeat(400)])).toBe("--intents: <400 characters, not shown> has bits above 1 << 25, which no intent uses")
     expect(error(["--intents", String(2 ** 40)])).toBe(`--intents: "${2 ** 40}" has bits above 1 << 25, which no intent uses`)
     expect(error(["--intents", String(1 | 2 ** 17 | 2 ** 22)])).toBe(`--intents: "4325377" has bits 0x420000, which no intent uses`)
+    // with a comma at its end, the same bits (it said "bits 0x0") (cli4-4)
+    expect(error(["--intents", "131072,"])).toBe(`--intents: "131072," has bits 0x20000, which no intent uses`)
     // a comma too many, and a negative number, said as such (they read `unknown intent name ""` and `"-1"`)
     expect(error(["--intents", ","])).toBe("--intents: no intent names, only commas")
     expect(Either.getOrThrow(parse(["--intents", "Guilds,"])).intents).toBe(Intents.Guilds)
