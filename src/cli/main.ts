@@ -141,28 +141,33 @@ const showScreen = (fleet: Fleet.Fleet, notes: ReadonlyArray<string>, flushed: E
     ({ out, screen }) =>
       Effect.gen(function*() {
         if (out.isTTY) for (const note of notes) screen.log(note)
-        const draw = Effect.flatMap(fleet.status, (rows) =>
-          Effect.sync(() =>
-            screen.status(Pretty.status(
-              rows.map((row) => ({
-                ...row,
-                state: row.state._tag === "Connected" ? `Connected/${row.state.phase}` : row.state._tag,
-                reason: describeReason(row.reason)
-              })),
-              screen.statusLines(),
-              screen.columns()
+        // drawn while stdout has room: a paused terminal (Ctrl-S) or a reader that stalled kept
+        // every frame in memory, and got them all once it read again
+        const draw = Effect.suspend(() =>
+          out.writableNeedDrain ? Effect.void : Effect.flatMap(fleet.status, (rows) =>
+            Effect.sync(() =>
+              screen.status(Pretty.status(
+                rows.map((row) => ({
+                  ...row,
+                  state: row.state._tag === "Connected" ? `Connected/${row.state.phase}` : row.state._tag,
+                  reason: describeReason(row.reason)
+                })),
+                screen.statusLines(),
+                screen.columns()
+              ))
             ))
-          ))
-        yield* Effect.forkScoped(Effect.repeat(draw, { schedule: Schedule.spaced(out.isTTY ? "500 millis" : "5 seconds") }))
+        )
+        const drawing = Effect.repeat(draw, { schedule: Schedule.spaced(out.isTTY ? "500 millis" : "5 seconds") })
         const highestShard = Math.max(0, ...fleet.shardIds)
-        yield* Stream.runForEach(fleet.events, (event) =>
+        const logging = Stream.runForEach(fleet.events, (event) =>
           Effect.zipRight(
             Effect.map(Clock.currentTimeMillis, (now) => screen.log(Pretty.summary(event, new Date(now), highestShard))),
             Stdout.drained
-          )).pipe(
-            Effect.ignore
-          )
-      }).pipe(Effect.scoped),
+          )).pipe(Effect.ignore)
+        // the log's end ends the drawing; a defect in either (a bug) ends the run, as one writing an
+        // event does (the drawing's, on a fiber nobody joined, left the view frozen and the run went on)
+        yield* Effect.raceFirst(logging, drawing)
+      }),
     // undone, then let out (what is left of the stop's second on a slow terminal) before the
     // shards' stop says anything on stderr, below it; a second Ctrl-C meanwhile still ends the
     // process with the view undone

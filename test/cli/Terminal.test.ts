@@ -6,7 +6,10 @@ import { describe, expect, it } from "@effect/vitest"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Redacted from "effect/Redacted"
+import * as Schedule from "effect/Schedule"
 import { spawn } from "node:child_process"
+import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
 import * as LocalGateway from "../../src/testing/LocalGateway.ts"
 import { hangUp } from "./hangup.ts"
 import { allClosed, bundledCli, expectResumableCloses, root, userEnv } from "./support.ts"
@@ -130,4 +133,59 @@ describe.concurrent("cli on a terminal", () => {
       expect(run.stderr).not.toContain("Native stack trace")
       expect({ code: run.code, signal: run.signal }).toEqual({ code: 0, signal: null })
     }))
+  // the events waited for a paused terminal (Ctrl-S) to drain; the status view was drawn every 500
+  // ms all the same, each frame kept in stdout's buffer and all of them replayed once it took output
+  // again (about 2 KB a second for four shards; a screenful a frame for a large fleet) (cli4-2)
+  it.scopedLive("a paused terminal (^S) holds the status view's redraws back too: stdout's buffer stops growing once it is full", () =>
+    Effect.gen(function*() {
+      const probe = `${tmpdir()}/terminal-paused-${process.pid}.txt`
+      const preload = `${root}node_modules/.cache/effect-discord-gateway/terminal-paused-${process.pid}.mjs`
+      // what stdout holds unwritten, and whether it asked for a drain, four times a second, into a
+      // file (stderr is the paused terminal too)
+      writeFileSync(
+        preload,
+        `import { appendFileSync } from "node:fs"
+setInterval(() => appendFileSync(${JSON.stringify(probe)}, process.stdout.writableLength + " " + process.stdout.writableNeedDrain + "\\n"), 250).unref()
+`
+      )
+      yield* Effect.addFinalizer(() => Effect.sync(() => [preload, probe].forEach((path) => rmSync(path, { force: true }))))
+      const gateway = yield* LocalGateway.make({ token, shards: 4, sessionStartLimit: { maxConcurrency: 4 } })
+      yield* gateway.startTraffic(500)
+      const command = `stty cols 120 rows 30; exec ${process.execPath} --import ${preload} ${bundle} --token ${secret} --gateway ${gateway.url} --shards 0-3 --compress none --log-level warning`
+      const child = yield* Effect.acquireRelease(
+        Effect.sync(() => spawn("script", ["-qfec", command, "/dev/null"], { cwd: root, env: userEnv(), stdio: ["pipe", "pipe", "ignore"] })),
+        (child) => Effect.sync(() => void child.kill("SIGKILL"))
+      )
+      child.stdout!.resume()
+      yield* gateway.awaitLog((log) => log.identifies.some((identify) => identify.outcome === "ready") && log.dispatches.length > 50).pipe(
+        Effect.timeoutFail({ duration: Duration.seconds(15), onTimeout: () => new Error("no READY") }),
+        Effect.orDie
+      )
+      child.stdin!.write("\u0013")
+      const samples = () =>
+        existsSync(probe)
+          ? readFileSync(probe, "utf8").split("\n").filter((line) => line !== "").map((line) => {
+            const [length, needDrain] = line.split(" ")
+            return { length: Number(length), needDrain: needDrain === "true" }
+          })
+          : []
+      // the events filled stdout's buffer: from here on they wait for it to drain
+      const firstFull = Effect.sync(() => samples().find((sample) => sample.needDrain))
+      const full = yield* Effect.flatMap(firstFull, (sample) => sample === undefined ? Effect.fail("not yet") : Effect.succeed(sample)).pipe(
+        Effect.retry(Schedule.spaced("100 millis")),
+        Effect.timeoutFail({ duration: Duration.seconds(10), onTimeout: () => new Error("stdout never filled") }),
+        Effect.orDie
+      )
+      // a second on, then four more: the events held back add nothing; what is added is the redraws
+      yield* Effect.sleep("1 second")
+      const before = samples().at(-1)!.length
+      yield* Effect.sleep("4 seconds")
+      const after = samples().at(-1)!.length
+      child.stdin!.write("\u0011")
+      yield* Effect.sleep("200 millis")
+      child.stdin!.write("\u0003")
+      yield* Effect.async<void>((resume) => void child.once("close", () => resume(Effect.void))).pipe(Effect.timeout("10 seconds"), Effect.ignore)
+      expect(full.needDrain).toBe(true)
+      expect(after - before).toBeLessThan(512)
+    }), 40_000)
 })
