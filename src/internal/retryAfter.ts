@@ -39,12 +39,23 @@ export const seconds = (value: unknown): number | undefined => {
   return typeof number === "number" && Number.isFinite(number) && number >= 0 ? Math.min(number, maxRetryAfter) : undefined
 }
 
+// The three forms of an HTTP-date (RFC 9110): `Sun, 06 Nov 1994 08:49:37 GMT`, the obsolete
+// `Sunday, 06-Nov-94 08:49:37 GMT`, and asctime's `Sun Nov  6 08:49:37 1994` (in GMT, unsaid)
+const imfOrRfc850Date = /^\s*[a-z]{3,9}, \d{2}[ -][a-z]{3}[ -]\d{2,4} \d{2}:\d{2}:\d{2} GMT\s*$/i
+const asctimeDate = /^\s*[a-z]{3} [a-z]{3} [ \d]\d \d{2}:\d{2}:\d{2} \d{4}\s*$/i
+
 /**
- * An HTTP-date header's time (ms since the epoch), if it is one. Every HTTP-date names its day and
- * month: `Date.parse` alone takes `-1` or `2,5` for dates in 2001.
+ * An HTTP-date header's time (ms since the epoch), if it is one in one of its three forms:
+ * `Date.parse` alone takes `-1`, `2,5`, `wait 5` or `Monday 5` for dates in 2001.
  */
 const dateOf = (value: string | undefined): number | undefined => {
-  const at = value === undefined || !/[a-z]/i.test(value) ? NaN : Date.parse(value)
+  const at = value === undefined
+    ? NaN
+    : imfOrRfc850Date.test(value)
+    ? Date.parse(value)
+    : asctimeDate.test(value)
+    ? Date.parse(`${value.trim()} GMT`)
+    : NaN
   return Number.isNaN(at) ? undefined : at
 }
 

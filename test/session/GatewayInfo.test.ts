@@ -192,7 +192,13 @@ describe("GatewayInfo.fetch", () => {
         [{ "retry-after": "Thu, 03 Dec 2026 11:59:00 GMT", date: "Thu, 03 Dec 2026 12:00:00 GMT" }, "<html></html>", 0],
         // numbers that are no wait are no dates either: the body says
         [{ "retry-after": "-1", date: "Thu, 03 Dec 2026 12:00:00 GMT" }, { retry_after: 30 }, 30],
-        [{ "retry-after": "2,5" }, { retry_after: 30 }, 30]
+        [{ "retry-after": "2,5" }, { retry_after: 30 }, 30],
+        // text V8's Date.parse reads as a day in 2001 is no HTTP-date (it was a wait of none) (http4-2)
+        [{ "retry-after": "wait 5", date: "Thu, 03 Dec 2026 12:00:00 GMT" }, { retry_after: 30 }, 30],
+        [{ "retry-after": "Monday 5", date: "Thu, 03 Dec 2026 12:00:00 GMT" }, { retry_after: 30 }, 30],
+        // the other two forms of an HTTP-date: RFC 850's and asctime's (GMT, unsaid)
+        [{ "retry-after": "Thursday, 03-Dec-26 12:01:00 GMT", date: "Thu, 03 Dec 2026 12:00:00 GMT" }, "<html></html>", 60],
+        [{ "retry-after": "Thu Dec  3 12:00:45 2026", date: "Thu, 03 Dec 2026 12:00:00 GMT" }, "<html></html>", 45]
       ] as const
       for (const [headers, body, seconds] of cases) {
         const { either } = yield* fetchWith(() => limited(headers, body))
