@@ -6,10 +6,12 @@
  * @since 0.1.0
  */
 import type * as HttpClient from "@effect/platform/HttpClient"
+import * as Cause from "effect/Cause"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
+import * as Option from "effect/Option"
 import type * as Redacted from "effect/Redacted"
 import { withDefectsMasked } from "../internal/defect.ts"
 import { monotonicMillis } from "../internal/due.ts"
@@ -46,7 +48,8 @@ export interface GatewayCache {
    * time: concurrent callers share it). When a refetch fails for any reason but a 401, the stale
    * answer is used for another minute (or `maxAge`, if shorter; or as long as the answer asked, a
    * 429's or a 5xx's `Retry-After`, if longer) before the next try; the first fetch's failure is
-   * the caller's.
+   * the caller's, and that of every caller that waited for it, and of every caller until its
+   * `Retry-After` is over.
    */
   readonly info: Effect.Effect<GatewayBot, GatewayInfoError>
   /** The gateway URL of `info`. */
@@ -88,6 +91,12 @@ export const make = (
     // a 401: the token refused, for every caller after it (each waiting caller asked again, with
     // the token Discord had refused, and Discord counts each toward its invalid requests)
     let refused: GatewayInfoError | undefined
+    // fetches ended (not interrupted), and the last one's failure with until when it answers every
+    // caller without a request: as long as its Retry-After asked (a 429's, a 5xx's), else only for
+    // the callers that waited for that fetch (five callers behind a 429 asked five times, back to
+    // back; behind an API that did not answer, the fifth gave up after five timeouts)
+    let ended = 0
+    let failed: { readonly error: GatewayInfoError; readonly ended: number; readonly until: number } | undefined
 
     const fresh = (): GatewayBot | undefined =>
       cached !== undefined && monotonicMillis(clock) < cached.until ? cached.info : undefined
@@ -156,14 +165,26 @@ export const make = (
       })
     )
 
+    const shared = Effect.onExit(refetch, (exit) =>
+      Effect.sync(() => {
+        if (Exit.isInterrupted(exit)) return
+        ended++
+        const error = Exit.isFailure(exit) ? Option.getOrUndefined(Cause.failureOption(exit.cause)) : undefined
+        failed = error === undefined ? undefined : { error, ended, until: monotonicMillis(clock) + (error.retryAfter ?? 0) * 1000 }
+      }))
+
     const info: Effect.Effect<GatewayBot, GatewayInfoError> = Effect.suspend(() => {
       const hit = fresh()
       if (hit !== undefined) return Effect.succeed(hit)
-      // under the lock, a caller that waited finds the answer the one before it fetched
+      const endedBefore = ended
+      // under the lock, a caller that waited finds what the fetch before it brought: its answer,
+      // or its failure
       return lock.withPermits(1)(Effect.suspend(() => {
         if (refused !== undefined) return Effect.fail(refused)
         const fetched = fresh()
-        return fetched === undefined ? refetch : Effect.succeed(fetched)
+        if (fetched !== undefined) return Effect.succeed(fetched)
+        if (failed !== undefined && (failed.ended > endedBefore || monotonicMillis(clock) < failed.until)) return Effect.fail(failed.error)
+        return shared
       }))
     })
 

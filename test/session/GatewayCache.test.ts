@@ -2,16 +2,23 @@ import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import { describe, expect, it } from "@effect/vitest"
 import * as Cause from "effect/Cause"
+import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Fiber from "effect/Fiber"
+import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import * as TestClock from "effect/TestClock"
 import * as GatewayCache from "../../src/session/GatewayCache.ts"
 import * as IdentifyLimiter from "../../src/limits/IdentifyLimiter.ts"
+import * as Session from "../../src/session/Session.ts"
+import * as SessionOptions from "../../src/session/SessionOptions.ts"
+import * as MemoryTransport from "../../src/transport/MemoryTransport.ts"
 import { captured } from "../logLines.ts"
-import { token } from "../session/harness.ts"
+import { options, token } from "../session/harness.ts"
+
+const api = "https://discord.test/api/v10"
 
 const answer = (shards: number) => ({
   url: "wss://gateway.test",
@@ -264,4 +271,74 @@ describe("GatewayCache and the starts counted while it asks", () => {
       yield* Effect.yieldNow()
       expect(interrupted).toBe(1)
     }))
+})
+
+describe("GatewayCache: concurrent callers and a first fetch that fails", () => {
+  // callers that waited behind a first fetch that failed each asked again at once, back to back,
+  // whatever its Retry-After asked (Discord counts each 429 toward its invalid requests) (http4-1)
+  it.scoped("five callers asking together while the API answers 429 (Retry-After: 30) make one request, not five", () =>
+    Effect.gen(function*() {
+      const asked: Array<number> = []
+      const client = HttpClient.make((request) =>
+        Effect.delay(
+          Effect.flatMap(Clock.currentTimeMillis, (now) =>
+            Effect.sync(() => {
+              asked.push(now)
+              return HttpClientResponse.fromWeb(request, new Response(JSON.stringify({ retry_after: 30, global: false }), { status: 429, headers: { "retry-after": "30" } }))
+            })),
+          "100 millis"
+        )
+      )
+      const cache = yield* GatewayCache.make({ api, token, maxAge: "1 hour", timeout: "15 seconds" }).pipe(
+        Effect.provideService(HttpClient.HttpClient, client)
+      )
+      const callers = yield* Effect.fork(Effect.all(Array.from({ length: 5 }, () => Effect.flip(cache.info)), { concurrency: "unbounded" }))
+      yield* TestClock.adjust("1 second")
+      const errors = yield* Fiber.join(callers)
+      expect(errors.map((error) => [error.reason, error.retryAfter])).toEqual(Array.from({ length: 5 }, () => ["RateLimited", 30]))
+      expect(asked).toEqual([100])
+    }).pipe(Effect.provide(IdentifyLimiter.layerMemory)))
+
+  // behind an API that does not answer, each waiting caller fetched anew once the one before it gave
+  // up: the fifth waited five timeouts
+  it.scoped("five callers asking together while the API does not answer all give up within the 15 s timeout, on one request", () =>
+    Effect.gen(function*() {
+      let requests = 0
+      const client = HttpClient.make(() => Effect.zipRight(Effect.sync(() => void requests++), Effect.never))
+      const cache = yield* GatewayCache.make({ api, token, maxAge: "1 hour", timeout: "15 seconds" }).pipe(
+        Effect.provideService(HttpClient.HttpClient, client)
+      )
+      const ended: Array<number> = []
+      const callers = yield* Effect.fork(Effect.all(
+        Array.from({ length: 5 }, () => Effect.zipRight(Effect.flip(cache.info), Effect.flatMap(Clock.currentTimeMillis, (now) => Effect.sync(() => void ended.push(now))))),
+        { concurrency: "unbounded" }
+      ))
+      yield* TestClock.adjust("16 seconds")
+      const done = yield* Fiber.poll(callers)
+      expect([ended, done !== undefined && done._tag === "Some", requests]).toEqual([[15_000, 15_000, 15_000, 15_000, 15_000], true, 1])
+      yield* Fiber.interrupt(callers)
+    }).pipe(Effect.provide(IdentifyLimiter.layerMemory)))
+
+  // sessions sharing one cache (`Session.makeWith`), starting while the API answers 429, each asked
+  // on its own; now one request, and each waits for the Retry-After
+  it.scoped("sessions made with one shared gatewayInfo cache ask GET /gateway/bot once while it answers 429 (Retry-After: 30)", () => {
+    const asked: Array<number> = []
+    const client = HttpClient.make((request) =>
+      Effect.flatMap(Clock.currentTimeMillis, (now) =>
+        Effect.sync(() => {
+          asked.push(now)
+          return HttpClientResponse.fromWeb(request, new Response(JSON.stringify({ retry_after: 30, global: false }), { status: 429, headers: { "retry-after": "30" } }))
+        }))
+    )
+    const layer = Layer.mergeAll(MemoryTransport.layer, IdentifyLimiter.layerMemory, Layer.succeed(HttpClient.HttpClient, client))
+    return Effect.gen(function*() {
+      const cache = yield* GatewayCache.make({ api, token, maxAge: "1 hour", timeout: "15 seconds" })
+      for (const id of [0, 1, 2, 3]) {
+        const resolved = Either.getOrThrow(SessionOptions.resolve({ ...options(), gateway: undefined, api, shard: [id, 4] }))
+        yield* Session.makeWith(resolved, { gatewayInfo: cache })
+      }
+      yield* TestClock.adjust("10 seconds")
+      expect(asked).toEqual([0])
+    }).pipe(Effect.provide(layer))
+  })
 })
