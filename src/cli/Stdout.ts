@@ -121,6 +121,23 @@ export const writeTerminalAsync = (): void => {
 }
 
 /**
+ * Runs `action` once what stdout holds is out (a terminal is written without blocking), or a second
+ * on (a terminal that does not drain).
+ *
+ * @since 0.1.0
+ */
+export const whenWritten = (action: () => void): void => {
+  let done = false
+  const once = () => {
+    if (done) return
+    done = true
+    action()
+  }
+  setTimeout(once, 1000).unref()
+  process.stdout.write("", once)
+}
+
+/**
  * Done once what was written to stdout so far is out, or after `timeout`: what a terminal written
  * without blocking still holds is dropped when the process exits (its layout left on the screen).
  *

@@ -32,6 +32,7 @@ import * as Args from "./Args.ts"
 import * as EarlyLog from "./EarlyLog.ts"
 import * as Ndjson from "./Ndjson.ts"
 import * as Pretty from "./Pretty.ts"
+import * as Signals from "./Signals.ts"
 import * as Stdout from "./Stdout.ts"
 
 /**
@@ -63,43 +64,22 @@ const embedded = (shardCount: number | undefined) =>
     return { token, api: gateway.apiUrl, note: `embedded local gateway on ${gateway.url} (no token given; synthetic traffic)` }
   })
 
-// `action`, once what stdout holds is out (the terminal is written without blocking), or a second
-// on (a terminal that does not drain)
-const onceWritten = (action: () => void): void => {
-  let done = false
-  const once = () => {
-    if (done) return
-    done = true
-    action()
-  }
-  setTimeout(once, 1000).unref()
-  process.stdout.write("", once)
-}
-
 /**
- * Once the screen is open, a second Ctrl-C (or SIGTERM), which would end the process at once while
- * the first still stops the shards, restores the terminal before it ends the process: its scroll
- * region would stay set in the shell; Ctrl-Z restores it while the job is stopped. It listens until
- * the process exits: let go of once the view was undone, a second signal then killed the process
- * with the undoing still queued for a terminal behind (a loaded machine's suite saw it once).
+ * Once the screen is open, a second Ctrl-C (or SIGTERM) restores the terminal before it ends the
+ * process: its scroll region would stay set in the shell. Ctrl-Z restores it while the job is
+ * stopped.
  */
-const restoredOnSignals = (screen: Pretty.Screen): void => {
-  let signals = 0
-  // the code a shell gives a process the signal ended: 128 + its number (130 for SIGINT, 143 for SIGTERM)
-  const onSignal = (signal: NodeJS.Signals) => {
-    if (++signals < 2) return
-    screen.close()
-    onceWritten(() => process.exit(signal === "SIGTERM" ? 143 : 130))
-  }
+const restoredOnSignals = (screen: Pretty.Screen, signals: Signals.SecondSignal): void => {
+  signals.beforeEnd(screen.close)
   // Ctrl-Z: the job stops with the terminal as the shell expects it (its prompt came back inside
   // the scroll region, under status lines frozen above it), and is laid out again as it goes on;
   // a handler takes SIGTSTP's stop away, so the process stops itself once the layout is undone
   const onStop = () => {
     screen.suspend()
-    onceWritten(() => process.kill(process.pid, "SIGSTOP"))
+    Stdout.whenWritten(() => process.kill(process.pid, "SIGSTOP"))
   }
   const onContinue = () => screen.resume()
-  process.on("SIGINT", onSignal).on("SIGTERM", onSignal).on("SIGTSTP", onStop).on("SIGCONT", onContinue)
+  process.on("SIGTSTP", onStop).on("SIGCONT", onContinue)
 }
 
 /**
@@ -108,8 +88,13 @@ const restoredOnSignals = (screen: Pretty.Screen): void => {
  * at the top of its log (its first layout erased them before anyone could read them). `flushed`
  * lets out what the view wrote, once it is undone.
  */
-const show = (options: Args.CliOptions, fleet: Fleet.Fleet, notes: ReadonlyArray<string>, flushed: Effect.Effect<void>): Effect.Effect<void> =>
-  options.format === "ndjson" ? showLines(fleet) : showScreen(fleet, notes, flushed)
+const show = (
+  options: Args.CliOptions,
+  fleet: Fleet.Fleet,
+  notes: ReadonlyArray<string>,
+  flushed: Effect.Effect<void>,
+  signals: Signals.SecondSignal
+): Effect.Effect<void> => options.format === "ndjson" ? showLines(fleet) : showScreen(fleet, notes, flushed, signals)
 
 /** The events as ndjson lines, a chunk's lines written at once. */
 const showLines = (fleet: Fleet.Fleet): Effect.Effect<void> =>
@@ -130,12 +115,17 @@ const showLines = (fleet: Fleet.Fleet): Effect.Effect<void> =>
  * restores it until that is out (released first by the run's scope, a second Ctrl-C while a slow
  * terminal caught up killed the process with the scroll region set).
  */
-const showScreen = (fleet: Fleet.Fleet, notes: ReadonlyArray<string>, flushed: Effect.Effect<void>): Effect.Effect<void> =>
+const showScreen = (
+  fleet: Fleet.Fleet,
+  notes: ReadonlyArray<string>,
+  flushed: Effect.Effect<void>,
+  signals: Signals.SecondSignal
+): Effect.Effect<void> =>
   Effect.acquireUseRelease(
     Effect.sync(() => {
       const out = process.stdout
       const screen = out.isTTY ? Pretty.terminal(out, fleet.shardIds.length + 1) : Pretty.plain(out)
-      if (out.isTTY) restoredOnSignals(screen)
+      if (out.isTTY) restoredOnSignals(screen, signals)
       return { out, screen }
     }),
     ({ out, screen }) =>
@@ -211,7 +201,7 @@ const resumable = (points: ReadonlyArray<unknown>, fleet: Fleet.Fleet): string =
   return `${points.length} resumable session(s)${others}`
 }
 
-const run = (options: Args.CliOptions, warnings: ReadonlyArray<string>, early: EarlyLog.EarlyLog) =>
+const run = (options: Args.CliOptions, warnings: ReadonlyArray<string>, early: EarlyLog.EarlyLog, signals: Signals.SecondSignal) =>
   Effect.gen(function*() {
     // the terminal closed (SIGHUP, which would end the process at once, its shards without a
     // close): a normal end, as Ctrl-C; heard for the whole run, stops included (its listener goes
@@ -285,7 +275,7 @@ const run = (options: Args.CliOptions, warnings: ReadonlyArray<string>, early: E
     )
     // with what the library logged meanwhile ("starting N of N shards", a first GET /gateway/bot
     // tried again), which the view's first layout would erase too
-    const output = yield* Effect.forkScoped(show(options, fleet, [...notes, ...early.take()], drain.flushed))
+    const output = yield* Effect.forkScoped(show(options, fleet, [...notes, ...early.take()], drain.flushed, signals))
     // Ctrl-C's stop of the shards, first of the run's finalizers: the view, undone before it, waited
     // its second for a slow terminal, and the closes with it
     yield* Effect.addFinalizer((exit) =>
@@ -345,7 +335,9 @@ const main = Effect.gen(function*() {
     Logger.add(early.logger),
     Logger.minimumLogLevel(options.logLevel)
   )
-  yield* run(options, warnings, early).pipe(
+  // heard for the rest of the process, from before the shards start
+  const signals = yield* Effect.sync(Signals.listen)
+  yield* run(options, warnings, early, signals).pipe(
     Effect.scoped,
     Effect.catchAll((error) =>
       Effect.zipRight(

@@ -257,6 +257,32 @@ describe.concurrent("CLI lifecycle", () => {
       expect(run.stdout + run.stderr).not.toContain(secret)
     }))
 
+  // while the stop waits for a gateway that no longer answers: a Ctrl-C passed on again at once (by
+  // npm, by tsx's launcher) is the same one, and the stop runs on; a second one later ends the
+  // process at once with 130, as a shell says of a process Ctrl-C ended (Node's default killed it
+  // by the signal, once Effect's runMain no longer listened) (rereview69-1)
+  for (const [gap, ends] of [[30, "the stop"], [450, "the process, at once"]] as const) {
+    it.scopedLive(`a second Ctrl-C ${gap} ms after the first ends ${ends}`, () =>
+      Effect.gen(function*() {
+        const { url } = yield* deafGateway()
+        const run = yield* cli(["--token", secret, "--gateway", url, "--shard-count", "1", "--compress", "none", "--format", "ndjson"], {
+          signals: ["SIGINT", "SIGINT"],
+          gap,
+          when: ({ stdout }) => /"t":"READY"/.test(stdout),
+          delay: 300,
+          deadline: 12_000
+        })
+        expect(run.signal).toBeNull()
+        if (gap === 30) {
+          expect(run.code).toBe(0)
+          expect(run.stderr).toContain("stopped (interrupted); 1 resumable session(s)")
+        } else {
+          expect(run.code).toBe(130)
+          expect(run.stderr).not.toContain("resumable session(s)")
+        }
+      }))
+  }
+
   // the stop after a closed terminal (or stdout) waited the session's default 5 s for the close,
   // where Ctrl-C's waits 1 s: about 6 s to exit, the README says about 2
   // (the two run side by side, under the same load: what is compared is their difference, 5 s before)
@@ -477,12 +503,13 @@ globalThis.setTimeout = (fn, ms, ...rest) => real(fn, typeof ms === "number" && 
               if (!closeCame()) return
               clearInterval(timers[0])
               // the stop began (its close frame came) and waits 1 s for the deaf gateway's answer:
-              // the first ^C waits for it, the second ends the process
+              // the first ^C waits for it, the second ends the process (400 ms on: one within
+              // Signals.sameSignalMs of the first is that one passed on again)
               child.stdin!.write("\u0003")
               timers.push(setTimeout(() => {
                 secondAt = performance.now()
                 child.stdin!.write("\u0003")
-              }, 200))
+              }, 400))
             }, 20),
             setTimeout(() => child.kill("SIGKILL"), 12_000)
           ]

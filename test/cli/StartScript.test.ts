@@ -1,6 +1,6 @@
 /**
- * `npm start`'s own command, run as npm runs it (its process group signalled as a terminal's Ctrl-C
- * signals it): the CLI in node's own process, with no launcher between it and the signal.
+ * `npm start`'s own command, and npm running it, its process group signalled as a terminal's Ctrl-C
+ * signals it: one Ctrl-C stops the shards resumably, also when it reaches the CLI twice.
  */
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
@@ -44,6 +44,48 @@ const stallPreload = (ms: number): string => {
   )
   return path
 }
+
+// `npm start` itself with `shell` as npm's script shell, its process group sent SIGINT once READY is out
+const throughNpm = (shell: string) =>
+  Effect.gen(function*() {
+    const gateway = yield* LocalGateway.make({ token, shards: 1 })
+    yield* gateway.startTraffic(20)
+    const run = yield* Effect.async<{ code: number | null; stderr: string }>((resume) => {
+      const child = spawn(
+        "npm",
+        ["start", `--script-shell=${shell}`, "--", "--token", secret, "--api", gateway.apiUrl, "--format", "ndjson"],
+        { cwd: root, env: userEnv(), stdio: ["ignore", "pipe", "pipe"], detached: true }
+      )
+      let stdout = ""
+      let stderr = ""
+      let signalled = false
+      child.stderr!.setEncoding("utf8").on("data", (text: string) => void (stderr += text))
+      child.stdout!.setEncoding("utf8").on("data", (text: string) => {
+        stdout += text
+        if (!signalled && stdout.includes('"t":"READY"')) {
+          signalled = true
+          setTimeout(() => process.kill(-child.pid!, "SIGINT"), 300)
+        }
+      })
+      const groupKill = () => {
+        try {
+          process.kill(-child.pid!, "SIGKILL")
+        } catch {
+          // gone
+        }
+      }
+      const kill = setTimeout(groupKill, 25_000)
+      child.on("close", (code) => {
+        clearTimeout(kill)
+        resume(Effect.succeed({ code, stderr }))
+      })
+      return Effect.sync(() => {
+        clearTimeout(kill)
+        groupKill()
+      })
+    })
+    return { run, log: yield* allClosed(gateway) }
+  })
 
 describe("npm start's command", () => {
   // tsx's own launcher (`tsx src/cli/main.ts`, the script before) sends a Ctrl-C on to the CLI again
@@ -96,4 +138,16 @@ describe("npm start's command", () => {
       expect({ code: run.code, signal: run.signal, last }).toEqual({ code: 0, signal: null, last: "stopped (interrupted); 1 resumable session(s)" })
       expectResumableCloses(log)
     }), 30_000)
+
+  // npm passes the group's SIGINT on to its script's process, which bash (the script shell of
+  // macOS, Fedora, Arch) made the CLI itself: every Ctrl-C came twice, and the second, with
+  // Effect's runMain no longer listening, killed the CLI with its shards unclosed (rereview69-1)
+  for (const shell of ["/bin/bash", "/bin/sh"]) {
+    it.scopedLive(`Ctrl-C to npm start's process group, ${shell} as the script shell, stops the CLI resumably`, () =>
+      Effect.gen(function*() {
+        const { log, run } = yield* throughNpm(shell)
+        expect(run.stderr.split("\n").filter((line) => line !== "").at(-1)).toBe("stopped (interrupted); 1 resumable session(s)")
+        expectResumableCloses(log)
+      }), 40_000)
+  }
 })
