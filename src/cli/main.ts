@@ -131,10 +131,13 @@ const showScreen = (
     ({ out, screen }) =>
       Effect.gen(function*() {
         if (out.isTTY) for (const note of notes) screen.log(note)
-        // drawn while stdout has room: a paused terminal (Ctrl-S) or a reader that stalled kept
-        // every frame in memory, and got them all once it read again
-        const draw = Effect.suspend(() =>
-          out.writableNeedDrain ? Effect.void : Effect.flatMap(fleet.status, (rows) =>
+        // drawn once stdout has room, as the events are written: a paused terminal (Ctrl-S) or a
+        // reader that stalled kept every frame in memory, and got them all once it read again
+        // (skipped while stdout was full, the view of a reader slower than the events was never
+        // drawn again)
+        const draw = Effect.zipRight(
+          Stdout.drained,
+          Effect.flatMap(fleet.status, (rows) =>
             Effect.sync(() =>
               screen.status(Pretty.status(
                 rows.map((row) => ({

@@ -132,4 +132,47 @@ describe.concurrent("a stop with the reader of stdout behind", () => {
       expect(run.stderr).toContain("stopped (interrupted); 1 resumable session(s)")
       expect(run.afterStop).toBeLessThan(2700)
     }), 30_000)
+
+  // the status view waits for room in stdout as the events do, and is drawn once there is: skipped
+  // while stdout was full, it was never drawn again for a reader slower than the events, whose
+  // lines refill stdout the moment it drains (rereview69-2)
+  it.scopedLive("a reader slower than the events still gets the plain output's status block now and then", () =>
+    Effect.gen(function*() {
+      const gateway = yield* LocalGateway.make({ token, shards: 1 })
+      yield* gateway.startTraffic(1000)
+      const out = yield* Effect.async<string>((resume) => {
+        const child = spawn(process.execPath, [bundle, "--token", secret, "--api", gateway.apiUrl, "--format", "pretty", "--duration", "9"], {
+          cwd: root,
+          env: userEnv(),
+          stdio: ["ignore", "pipe", "ignore"]
+        })
+        let text = ""
+        const stdout = child.stdout!
+        stdout.setEncoding("utf8")
+        // some 20 KB a second, less than the events' lines
+        const slowly = setInterval(() => {
+          const chunk = stdout.read(2048) as string | null
+          if (chunk !== null) text += chunk
+        }, 100)
+        child.on("exit", () => {
+          clearInterval(slowly)
+          stdout.on("data", (chunk: string) => void (text += chunk))
+        })
+        // (a run that does not end in time is cut short: what it wrote by then is judged)
+        const cut = setTimeout(() => child.kill("SIGKILL"), 15_000)
+        child.on("close", () => {
+          clearTimeout(cut)
+          resume(Effect.succeed(text))
+        })
+        return Effect.sync(() => {
+          clearInterval(slowly)
+          clearTimeout(cut)
+          child.kill("SIGKILL")
+        })
+      })
+      const blocks = out.split("\n").filter((line) => line.includes("events/s")).length
+      // drawn at the start and once stdout had room after 5 s (about 6.5 s in): the second is out
+      // of the process well before it exits, and read from the pipe after
+      expect(blocks).toBeGreaterThanOrEqual(2)
+    }), 40_000)
 })
