@@ -129,6 +129,9 @@ const wire = (
   // whether the grace ran out and the socket was terminated: its close comes next
   let graceSpent = false
   let tcp: IncomingMessage["socket"] | undefined
+  // whether the socket reads no more: a message in fragments was refused, and a resume (the
+  // reader catching up, the socket disposed) would have read and held more of them till it closed
+  let deaf = false
 
   // A peer that never answers the close frame would hold the socket (and the connection's end, and
   // the process) for `ws`'s 30 s: it gets `closeGraceMs`. Destroyed, the socket still reports the
@@ -168,6 +171,7 @@ const wire = (
       code: 1009,
       reason: `a message in ${held.fragments} fragments, each counted ${fragmentCost} bytes more than its size, over ${maxFrameBytes} bytes`
     }
+    deaf = true
     tcp?.pause()
     socket.close(1009)
     terminateUnlessClosed()
@@ -250,7 +254,7 @@ const wire = (
     socket.removeListener("ping", onPing)
     socket.removeListener("close", onClose)
     // a paused socket would not read the peer's close frame, and `ws` would keep it for 30 s
-    if (paused) socket.resume()
+    if (paused && !deaf) socket.resume()
     // kept: a send after it says how the connection ended, as `receive` does (it said "the socket
     // is not open")
     closed ??= new ConnectionClosed({ code: sentClose?.code ?? ResumableClose, reason: sentClose?.reason ?? "closed by the client", byClient: true })
@@ -287,7 +291,7 @@ const wire = (
       buffered -= held
       held = 0
       // paused with a full mailbox, the socket stays paused: what is taken now is held in turn
-      if (paused && buffered < highWaterMark) {
+      if (paused && !deaf && buffered < highWaterMark) {
         paused = false
         socket.resume()
       }

@@ -4,8 +4,23 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
+import type * as net from "node:net"
+import type WebSocket from "ws"
 import { collectGarbage } from "../gc.ts"
 import { drain, rawConnection, rawFrame } from "./loopback.ts"
+
+// the most fragments ws held at once, looked at after each socket read
+const mostFragmentsHeld = (socket: WebSocket) => {
+  const state = { most: 0 }
+  const receiver = (socket as unknown as { _receiver?: { _fragments?: Array<unknown> } })
+  const tcp = (socket as unknown as { _socket: net.Socket })._socket
+  tcp.on("data", () => {
+    state.most = Math.max(state.most, (receiver._receiver?._fragments ?? []).length)
+  })
+  return state
+}
+
+const oneByteFragments = (count: number) => Buffer.concat(Array.from({ length: count }, () => rawFrame(0x0, Buffer.from([0x61]), false)))
 
 // what the process holds on the JS heap and in array buffers
 const heldBytes = (): number => {
@@ -72,4 +87,27 @@ describe("WsTransport against a peer that breaks the protocol", () => {
       const frames = yield* connection.receive
       expect(frames.map((frame) => (frame as Uint8Array).length)).toEqual([64_000])
     })))
+
+  // the same where the transport's highWaterMark had paused the socket as the check fired (1024 tiny
+  // messages before the fragments, in one write): the reader's next `receive` resumed it, and ws
+  // read and held fragments, unchecked, until the close grace ended the socket (rereview69-3)
+  it.live("after the fragment check fired on a socket paused by highWaterMark, the consumer's receive does not resume reading", () =>
+    Effect.scoped(Effect.gen(function*() {
+      // a maxMessageBytes of 1 MiB: the check fires within the socket read that paused the socket
+      const limit = 1024 * 1024
+      const { connection, raw, socket } = yield* rawConnection({}, limit)
+      const seen = mostFragmentsHeld(socket)
+      const batch = oneByteFragments(10_000)
+      raw.write(Buffer.concat([
+        ...Array.from({ length: 1024 }, () => rawFrame(0x2, Buffer.from([0x31]))),
+        rawFrame(0x2, Buffer.from([0x61]), false),
+        oneByteFragments(10_000)
+      ]))
+      for (let i = 0; i < 150; i++) raw.write(batch)
+      const { end, seen: frames } = yield* drain(connection, "5 seconds")
+      expect(frames.length).toBe(1024)
+      expect(end).toMatchObject({ _tag: "ConnectionClosed", code: 1009, byClient: true })
+      // the check fires at limit / 129 (about 8128 fragments); a socket read more may come in
+      expect(seen.most).toBeLessThan(Math.ceil(limit / 129) + 30_000)
+    })), 30_000)
 })
