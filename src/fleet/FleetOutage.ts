@@ -10,7 +10,7 @@
  * Info once the last of them got READY; and
  * shards that get ready and lose their connection before it was stable, over and over (5 short
  * connections in a row or more), as failing shards are, until their connections last. Shards held
- * back after sessions invalidated in a row (`HeldBack`) are told at 1, 2, 4, 8... of them held
+ * back after sessions lost in a row (`HeldBack`) are told at 1, 2, 4, 8... of them held
  * back, each hold-back after that at Debug, until their connections last, and at Info once none
  * is. Gateway sessions lost (given up, or ended by the gateway) are told at Info when the number
  * lost since the fleet started reaches 1, 2, 4, 8...: an op 9 to a thousand shards is a dozen
@@ -105,7 +105,7 @@ export const make = (): FleetOutage => {
   // the shards waiting on an Identify unanswered past the ready timeout
   const waiting = new Set<number>()
   const waitingTold = makeDoublings()
-  // the shards held back after sessions invalidated in a row, until a connection of theirs lasts
+  // the shards held back after sessions lost in a row, until a connection of theirs lasts
   const heldBackShards = new Set<number>()
   const heldBackTold = makeDoublings()
   // the gateway sessions the fleet's shards lost since it started
@@ -199,7 +199,7 @@ export const make = (): FleetOutage => {
             const last = heldBackLine(invalidatedInARow, waitMillis)
             if (!heldBackTold.reached(heldBackShards.size)) return Effect.logDebug(last)
             return warn(
-              `held back past the backoff after sessions invalidated in a row, to spare the day's session starts: ${plural(heldBackShards.size, "shard")}; shard ${id}: ${last}`
+              `held back past the backoff after sessions lost in a row, to spare the day's session starts: ${plural(heldBackShards.size, "shard")}; shard ${id}: ${last}`
             )
           }),
         lost: (why, sequence) =>

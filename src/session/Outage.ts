@@ -47,9 +47,9 @@ export interface Outage {
    */
   readonly lasted: Effect.Effect<void>
   /**
-   * Op 9, or a close that ends the session, ended the sessions of the last `invalidatedInARow`
-   * connections before they were stable: the next attempt waits `waitMillis` past the backoff
-   * (`HeldBack`), to spare the day's session starts.
+   * The last `invalidatedInARow` connections lost their sessions before they were stable (see
+   * `Reason.HeldBack`): the next attempt waits `waitMillis` past the backoff (`HeldBack`), to spare
+   * the day's session starts.
    */
   readonly heldBack: (invalidatedInARow: number, waitMillis: number) => Effect.Effect<void>
   /**

@@ -31,11 +31,11 @@ export type Reason = Data.TaggedEnum<{
    */
   IdentifyBudget: { readonly next?: { readonly kind: "Refill" | "SpreadTurn"; readonly at: number } | undefined }
   /**
-   * Op 9, or a close that ends the session (4003, 4005, 4007, 4009), ended the sessions of its last
-   * `invalidatedInARow` connections before they were stable (three or more): its next attempt
-   * waits past the backoff, up to an hour, to spare the day's session starts, and begins at `until`
-   * (epoch ms of the `Clock`). The op 9 or close that ended the last connection is the transition
-   * before this one.
+   * Its last `invalidatedInARow` connections (three or more) lost their sessions before they were
+   * stable: an Identify's connection ended however (op 9, a close, a drop, no answer), a resumed
+   * one by op 9 or a close that ends the session. Its next attempt waits past the backoff, up to an
+   * hour, to spare the day's session starts, and begins at `until` (epoch ms of the `Clock`). The
+   * end of the last connection is the transition before this one.
    */
   HeldBack: { readonly until: number; readonly invalidatedInARow: number }
   /** Its fleet stopped (closed, disconnected, or ended by another shard's fatal close) before starting it. */
@@ -163,7 +163,7 @@ export const describeReason = (reason: Reason): string =>
         ? `identify budget used up: refill at ${timeOfDay(next.at)}`
         : `identify budget low: next turn at ${timeOfDay(next.at)}`,
     // (as short: 44 columns, 47 at a thousand in a row)
-    HeldBack: ({ invalidatedInARow, until }) => `held back (${invalidatedInARow} invalidated) until ${timeOfDay(until)}`,
+    HeldBack: ({ invalidatedInARow, until }) => `held back (${invalidatedInARow} lost) until ${timeOfDay(until)}`,
     NotStarted: () => "not started (its fleet stopped first)",
     Opened: () => "socket open",
     Hello: ({ interval }) => `hello (heartbeat every ${interval} ms)`,

@@ -134,10 +134,10 @@ describe("Pretty", () => {
       const [, timed] = Pretty.status([row("Disconnected", describeReason(Reason.IdentifyBudget({ next: { kind, at } })))], 10, 80)
       expect(timed).toBe(`0      Disconnected          ${told} at 23:59:59 UTC`)
     }
-    // a hold-back after sessions invalidated in a row says when the next attempt begins, whole
+    // a hold-back after sessions lost in a row says when the next attempt begins, whole
     for (const invalidatedInARow of [3, 1000]) {
       const [, held] = Pretty.status([row("Disconnected", describeReason(Reason.HeldBack({ until: at, invalidatedInARow })))], 10, 80)
-      expect(held).toBe(`0      Disconnected          held back (${invalidatedInARow} invalidated) until 23:59:59 UTC`)
+      expect(held).toBe(`0      Disconnected          held back (${invalidatedInARow} lost) until 23:59:59 UTC`)
     }
     const [, ready] = Pretty.status([row("Connected/Ready", "ready")], 10, 80)
     expect(ready).toMatch(/^0\s+Connected\/Ready\s+7\s+41 ms\s+3\s+0\.0\s+ready$/)

@@ -7,6 +7,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
+import * as Layer from "effect/Layer"
 import * as Metric from "effect/Metric"
 import * as MetricLabel from "effect/MetricLabel"
 import * as Random from "effect/Random"
@@ -40,7 +41,7 @@ const refusedEveryIdentify = Effect.gen(function*() {
 describe("HeldBack", () => {
   it("says how many sessions were invalidated in a row and when the next attempt begins, within a status row's 51 columns", () => {
     const until = Date.UTC(2026, 11, 5, 14, 3, 22)
-    expect(describeReason(Reason.HeldBack({ until, invalidatedInARow: 3 }))).toBe("held back (3 invalidated) until 14:03:22 UTC")
+    expect(describeReason(Reason.HeldBack({ until, invalidatedInARow: 3 }))).toBe("held back (3 lost) until 14:03:22 UTC")
     // a month of op 9s, an hour apart, still fits
     expect(describeReason(Reason.HeldBack({ until, invalidatedInARow: 1000 })).length).toBeLessThanOrEqual(51)
   })
@@ -79,7 +80,7 @@ describe("HeldBack", () => {
       const { seen } = yield* refusedEveryIdentify
       for (let minute = 0; minute < 20; minute++) yield* TestClock.adjust("1 minute")
       const heldBack = (n: number, wait: string) =>
-        `WARN op 9 or a close ended the sessions of the last ${n} connections before they were stable: the next waits ${wait} more, to spare the day's session starts`
+        `WARN the sessions of the last ${n} connections ended before they were stable (op 9, a close, a drop, no answer): the next waits ${wait} more, to spare the day's session starts`
       expect(lines.filter((line) => line.startsWith("WARN"))).toEqual([
         heldBack(3, "90 s"),
         heldBack(4, "3 min"),
@@ -153,4 +154,24 @@ describe("HeldBack", () => {
         "Disconnected/Disconnect"
       ])
     }).pipe(Effect.withRandom(sameDraws), Effect.provide(TestLayer)))
+
+  // a gateway that took every Identify and went silent (no op 9, no close: the session's own zombie
+  // check ended each connection) was told as "op 9 or a close ended the sessions ..." (rereview69-4)
+  it.scoped("a hold-back after Identifies answered by silence says the sessions were lost, not that op 9 or a close ended them", () => {
+    const logs = captured()
+    return Effect.gen(function*() {
+      yield* Session.make(options())
+      yield* Effect.forkScoped(Effect.forever(Effect.gen(function*() {
+        yield* acceptAndHello(41_250)
+      }).pipe(Effect.catchAll(() => Effect.void))))
+      for (let i = 0; i < 240 && !logs.lines.some((line) => line.includes("more, to spare")); i++) {
+        yield* TestClock.adjust("5 seconds")
+        yield* settle
+      }
+      const warning = logs.lines.find((line) => line.includes("more, to spare"))
+      expect(warning).toBeDefined()
+      expect(warning).toContain("the sessions of the last 3 connections ended before they were stable (op 9, a close, a drop, no answer)")
+      expect(warning).not.toContain("op 9 or a close ended")
+    }).pipe(Effect.provide(Layer.merge(TestLayer, logs.layer)))
+  })
 })

@@ -32,13 +32,13 @@ export const shortConnections = "ended before they were stable (backoff.stableAf
 const waitInWords = (ms: number): string => ms >= 120_000 ? `${Math.round(ms / 60_000)} min` : `${Math.round(ms / 1000)} s`
 
 /**
- * What a line about a hold-back says of it: of how many connections op 9 or a close ended the
- * sessions, and the wait.
+ * What a line about a hold-back says of it: how many connections in a row lost their sessions
+ * early, and the wait.
  *
  * @since 0.1.0
  */
 export const heldBackLine = (invalidatedInARow: number, waitMillis: number): string =>
-  `op 9 or a close ended the sessions of the last ${invalidatedInARow} connections before they were stable: the next waits ${waitInWords(waitMillis)} more`
+  `the sessions of the last ${invalidatedInARow} connections ended before they were stable (op 9, a close, a drop, no answer): the next waits ${waitInWords(waitMillis)} more`
 
 /**
  * What a line about a lost gateway session says of its events: those after its last sequence
