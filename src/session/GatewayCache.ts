@@ -19,7 +19,7 @@ import { isLoudAt } from "../internal/told.ts"
 import { IdentifyLimiter } from "../limits/IdentifyLimiter.ts"
 import type { GatewayBot } from "../protocol/GatewayBot.ts"
 import * as GatewayInfo from "../session/GatewayInfo.ts"
-import type { GatewayInfoError } from "../session/SessionError.ts"
+import { GatewayInfoError } from "../session/SessionError.ts"
 
 /**
  * Options of the cache.
@@ -49,7 +49,7 @@ export interface GatewayCache {
    * answer is used for another minute (or `maxAge`, if shorter; or as long as the answer asked, a
    * 429's or a 5xx's `Retry-After`, if longer) before the next try; the first fetch's failure is
    * the caller's, and that of every caller that waited for it, and of every caller until its
-   * `Retry-After` is over.
+   * `Retry-After` is over (told to wait what is left of it).
    */
   readonly info: Effect.Effect<GatewayBot, GatewayInfoError>
   /** The gateway URL of `info`. */
@@ -165,6 +165,14 @@ export const make = (
       })
     )
 
+    // a shared failure as a caller gets it: asking to wait what is left of its Retry-After (a caller
+    // 20 s into 30 was told 30, and waited 50 in all)
+    const waitLeft = ({ error, until }: NonNullable<typeof failed>): GatewayInfoError => {
+      if (error.retryAfter === undefined) return error
+      const left = Math.min(error.retryAfter, Math.ceil(Math.max(0, until - monotonicMillis(clock)) / 1000))
+      return left === error.retryAfter ? error : new GatewayInfoError({ reason: error.reason, detail: error.detail, status: error.status, source: error.source, retryAfter: left })
+    }
+
     const shared = Effect.onExit(refetch, (exit) =>
       Effect.sync(() => {
         if (Exit.isInterrupted(exit)) return
@@ -183,7 +191,7 @@ export const make = (
         if (refused !== undefined) return Effect.fail(refused)
         const fetched = fresh()
         if (fetched !== undefined) return Effect.succeed(fetched)
-        if (failed !== undefined && (failed.ended > endedBefore || monotonicMillis(clock) < failed.until)) return Effect.fail(failed.error)
+        if (failed !== undefined && (failed.ended > endedBefore || monotonicMillis(clock) < failed.until)) return Effect.fail(waitLeft(failed))
         return shared
       }))
     })

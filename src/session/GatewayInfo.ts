@@ -89,7 +89,7 @@ export const fetch = (
       const retryAfter = yield* retryAfterOf(response, token)
       return yield* new GatewayInfoError({
         reason: "RateLimited",
-        detail: `429 Too Many Requests; retry after ${retryAfter} s`,
+        detail: "429 Too Many Requests",
         retryAfter
       })
     }
@@ -98,7 +98,7 @@ export const fetch = (
       const retryAfter = RetryAfter.isHonoured(response.status) ? yield* headerRetryAfter(response) : undefined
       return yield* new GatewayInfoError({
         reason: "Http",
-        detail: `status ${response.status} for ${toldUrl}${retryAfter === undefined ? "" : `; retry after ${retryAfter} s`}`,
+        detail: `status ${response.status} for ${toldUrl}`,
         status: response.status,
         ...(retryAfter === undefined ? {} : { retryAfter })
       })

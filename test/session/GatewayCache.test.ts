@@ -342,3 +342,60 @@ describe("GatewayCache: concurrent callers and a first fetch that fails", () => 
     }).pipe(Effect.provide(layer))
   })
 })
+
+const answerOf2 = {
+  url: "wss://gateway.test",
+  shards: 2,
+  session_start_limit: { total: 1000, remaining: 999, reset_after: 60_000, max_concurrency: 1 }
+}
+
+// the first request is answered 429 (Retry-After: 30), every later one 200
+const refusedOnce = (asked: Array<number>) =>
+  HttpClient.make((request) =>
+    Effect.flatMap(Clock.currentTimeMillis, (now) =>
+      Effect.sync(() => {
+        asked.push(now)
+        return asked.length === 1
+          ? HttpClientResponse.fromWeb(request, new Response(JSON.stringify({ retry_after: 30, global: false }), { status: 429, headers: { "retry-after": "30" } }))
+          : HttpClientResponse.fromWeb(request, new Response(JSON.stringify(answerOf2), { status: 200 }))
+      })))
+
+describe("GatewayCache: a failure shared until its Retry-After is over", () => {
+  // a caller handed the failure without a request is told what is left of the wait: told the whole
+  // 30 s again, 20 s in, it waited 50 s in all (rereview69b-1)
+  it.scoped("a caller 20 s into a 30 s Retry-After is told to wait what is left (<= 10 s), not 30 s more", () =>
+    Effect.gen(function*() {
+      const asked: Array<number> = []
+      const cache = yield* GatewayCache.make({ api, token, maxAge: "1 hour", timeout: "15 seconds" }).pipe(
+        Effect.provideService(HttpClient.HttpClient, refusedOnce(asked))
+      )
+      const first = yield* Effect.flip(cache.info)
+      expect(first.retryAfter).toBe(30)
+      yield* TestClock.adjust("20 seconds")
+      const later = yield* Effect.flip(cache.info)
+      expect(asked).toEqual([0])
+      expect(later.retryAfter).toBeLessThanOrEqual(10)
+    }).pipe(Effect.provide(IdentifyLimiter.layerMemory)))
+
+  // sessions a program made with one cache (`Session.makeWith`): one started 20 s into another's 30 s
+  // Retry-After tried again only past 50 s (an hour's, started at minute 59: nearly two hours)
+  it.scoped("a session started 20 s into another's 30 s Retry-After tries again by 45 s", () => {
+    const asked: Array<number> = []
+    const layer = Layer.mergeAll(MemoryTransport.layer, IdentifyLimiter.layerMemory, Layer.succeed(HttpClient.HttpClient, refusedOnce(asked)))
+    return Effect.gen(function*() {
+      const cache = yield* GatewayCache.make({ api, token, maxAge: "1 hour", timeout: "15 seconds" })
+      const make = (id: number) =>
+        Session.makeWith(Either.getOrThrow(SessionOptions.resolve({ ...options(), gateway: undefined, api, shard: [id, 2] })), { gatewayInfo: cache })
+      yield* make(0)
+      yield* TestClock.adjust("20 seconds")
+      const late = yield* make(1)
+      yield* TestClock.adjust("1 second")
+      const told = yield* late.snapshot
+      expect(told.reason._tag).toBe("GatewayInfoFailed")
+      yield* TestClock.adjust("24 seconds")
+      const then = yield* late.snapshot
+      expect(asked[0]).toBe(0)
+      expect(then.reconnects).toBeGreaterThanOrEqual(1)
+    }).pipe(Effect.provide(layer))
+  })
+})
