@@ -100,8 +100,9 @@ const asksAgain = (reason: Reason): boolean =>
 
 /**
  * `recovery` after a connection that tried to `mode` ended with `outcome`, the session then at
- * `at`. A connection that never reached a gateway (an outage) says nothing against the session,
- * nor does one whose replay or RESUMED a slow program held up, nor one op 7 ended.
+ * `at`. To the Resumes' counts, a connection that never reached a gateway (an outage) says nothing
+ * against the session, nor does one whose replay or RESUMED a slow program held up, nor one op 7
+ * ended; to the hold-back's, see {@link Recovery.invalidatedInARow}.
  *
  * @since 0.1.0
  */
@@ -180,10 +181,10 @@ export const resumesAtGateway = (recovery: Recovery): boolean =>
 
 const everyOtherAfterThree = (inARow: number): boolean => inARow >= maxFailedResumes && inARow % 2 === 1
 
-/** Connections op 9 may end early in a row before the next is held back past the backoff. */
+/** Connections that may lose their sessions early in a row before the next is held back past the backoff. */
 const invalidatedBeforeHoldingBack = 3
 
-/** The longest a session holds back after connections op 9 ended early in a row: an hour. */
+/** The longest a session holds back after connections lost their sessions early in a row: an hour. */
 const maxHoldBackMillis = 60 * 60 * 1000
 
 /**

@@ -577,10 +577,10 @@ export const makeWith = (
       Duration.toMillis(resolved.backoff.afterInvalidSession[0]),
       Duration.toMillis(resolved.backoff.afterInvalidSession[1])
     ] as const
-    // after connections op 9 ended early in a row, a wait past the backoff, spread as it is, in
-    // whole ms: its transition (HeldBack) says when the next attempt begins, where the session
-    // showed the op 9 for up to an hour. The op 9 stays what ended the connection: the outage
-    // count and the reconnects' `reason` were told it, not this
+    // after connections lost their sessions early in a row, a wait past the backoff, spread as it
+    // is, in whole ms: its transition (HeldBack) says when the next attempt begins, where the
+    // session showed the op 9 for up to an hour. What ended the connection stays its reason: the
+    // outage count and the reconnects' `reason` were told it, not this
     const maxBackoffMillis = Duration.toMillis(resolved.backoff.max)
     const heldBack = (recovery: Recovery.Recovery) => {
       const ms = Recovery.holdBack(recovery, maxBackoffMillis)

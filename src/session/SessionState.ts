@@ -32,8 +32,8 @@ export type Reason = Data.TaggedEnum<{
   IdentifyBudget: { readonly next?: { readonly kind: "Refill" | "SpreadTurn"; readonly at: number } | undefined }
   /**
    * Its last `invalidatedInARow` connections (three or more) lost their sessions before they were
-   * stable: an Identify's connection ended however (op 9, a close, a drop, no answer), a resumed
-   * one by op 9 or a close that ends the session. Its next attempt waits past the backoff, up to an
+   * stable: an Identify's connection ended however (op 9 or 7, a close, a drop, no answer), a
+   * resumed one by op 9 or a close that ends the session. Its next attempt waits past the backoff, up to an
    * hour, to spare the day's session starts, and begins at `until` (epoch ms of the `Clock`). The
    * end of the last connection is the transition before this one.
    */

@@ -364,13 +364,13 @@ describe("FleetOutage", () => {
         yield* shards[2]!.ended
       }).pipe(Effect.provide(layer), Logger.withMinimumLogLevel(LogLevel.Debug))
       const heldBack = (shards: string, id: number) =>
-        `WARN held back past the backoff after sessions lost in a row, to spare the day's session starts: ${shards}; shard ${id}: the sessions of the last 3 connections ended before they were stable (op 9, a close, a drop, no answer): the next waits 90 s more`
+        `WARN held back past the backoff after sessions lost in a row, to spare the day's session starts: ${shards}; shard ${id}: the sessions of the last 3 connections ended before they were stable (op 9 or 7, a close, a drop, no answer): the next waits 90 s more`
       expect(lines).toEqual([
         heldBack("1 shard", 0),
         heldBack("2 shards", 1),
-        "DEBUG the sessions of the last 3 connections ended before they were stable (op 9, a close, a drop, no answer): the next waits 90 s more",
+        "DEBUG the sessions of the last 3 connections ended before they were stable (op 9 or 7, a close, a drop, no answer): the next waits 90 s more",
         heldBack("4 shards", 3),
-        ...Array.from({ length: 4 }, () => "DEBUG the sessions of the last 4 connections ended before they were stable (op 9, a close, a drop, no answer): the next waits 3 min more"),
+        ...Array.from({ length: 4 }, () => "DEBUG the sessions of the last 4 connections ended before they were stable (op 9 or 7, a close, a drop, no answer): the next waits 3 min more"),
         "INFO no shard held back any more",
         heldBack("1 shard", 2)
       ])

@@ -80,7 +80,7 @@ describe("HeldBack", () => {
       const { seen } = yield* refusedEveryIdentify
       for (let minute = 0; minute < 20; minute++) yield* TestClock.adjust("1 minute")
       const heldBack = (n: number, wait: string) =>
-        `WARN the sessions of the last ${n} connections ended before they were stable (op 9, a close, a drop, no answer): the next waits ${wait} more, to spare the day's session starts`
+        `WARN the sessions of the last ${n} connections ended before they were stable (op 9 or 7, a close, a drop, no answer): the next waits ${wait} more, to spare the day's session starts`
       expect(lines.filter((line) => line.startsWith("WARN"))).toEqual([
         heldBack(3, "90 s"),
         heldBack(4, "3 min"),
@@ -170,7 +170,7 @@ describe("HeldBack", () => {
       }
       const warning = logs.lines.find((line) => line.includes("more, to spare"))
       expect(warning).toBeDefined()
-      expect(warning).toContain("the sessions of the last 3 connections ended before they were stable (op 9, a close, a drop, no answer)")
+      expect(warning).toContain("the sessions of the last 3 connections ended before they were stable (op 9 or 7, a close, a drop, no answer)")
       expect(warning).not.toContain("op 9 or a close ended")
     }).pipe(Effect.provide(Layer.merge(TestLayer, logs.layer)))
   })

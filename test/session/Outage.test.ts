@@ -118,8 +118,8 @@ describe("Outage", () => {
         yield* outage.lost("invalid session (op 9, not resumable)", undefined)
       }).pipe(Effect.provide(layer))
       expect(lines).toEqual([
-        "WARN the sessions of the last 3 connections ended before they were stable (op 9, a close, a drop, no answer): the next waits 90 s more, to spare the day's session starts",
-        "WARN the sessions of the last 4 connections ended before they were stable (op 9, a close, a drop, no answer): the next waits 60 min more, to spare the day's session starts",
+        "WARN the sessions of the last 3 connections ended before they were stable (op 9 or 7, a close, a drop, no answer): the next waits 90 s more, to spare the day's session starts",
+        "WARN the sessions of the last 4 connections ended before they were stable (op 9 or 7, a close, a drop, no answer): the next waits 60 min more, to spare the day's session starts",
         "INFO gateway session lost: 3 Resumes in a row got no RESUMED; the events after sequence 42 are not replayed",
         "INFO gateway session lost: invalid session (op 9, not resumable); none of its events are replayed"
       ])

@@ -38,7 +38,7 @@ const waitInWords = (ms: number): string => ms >= 120_000 ? `${Math.round(ms / 6
  * @since 0.1.0
  */
 export const heldBackLine = (invalidatedInARow: number, waitMillis: number): string =>
-  `the sessions of the last ${invalidatedInARow} connections ended before they were stable (op 9, a close, a drop, no answer): the next waits ${waitInWords(waitMillis)} more`
+  `the sessions of the last ${invalidatedInARow} connections ended before they were stable (op 9 or 7, a close, a drop, no answer): the next waits ${waitInWords(waitMillis)} more`
 
 /**
  * What a line about a lost gateway session says of its events: those after its last sequence
