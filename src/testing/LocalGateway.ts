@@ -108,7 +108,7 @@ export interface Options {
   readonly membersPerGuild?: number | undefined
   /** Seed of the synthetic world, session ids and traffic (default 1). */
   readonly seed?: number | undefined
-  /** Entries kept per log list (default 10000; connections and violations are kept in full). */
+  /** Entries kept per log list (default 10000; violations are kept in full). */
   readonly logCapacity?: number | undefined
 }
 

@@ -204,7 +204,7 @@ const push = <A>(list: Array<A>, item: A, capacity: number): void => {
 
 /**
  * The mutable recorder behind a gateway. Each list keeps its newest `capacity` entries (violations
- * and connections are kept in full); listeners run after every change.
+ * are kept in full); listeners run after every change.
  *
  * @since 0.1.0
  */
@@ -221,7 +221,8 @@ export class Recorder {
   constructor(readonly capacity: number) {}
 
   connection(record: ConnectionRecord): void {
-    this.connections.push(record)
+    // capped too: a long run (a soak, the CLI's embedded gateway) kept a record per connection
+    push(this.connections, record, this.capacity)
     this.changed()
   }
   identify(record: IdentifyRecord): void {

@@ -57,3 +57,29 @@ describe("GatewayLog", () => {
     expect(Log.dispatchedTo(detached, "d").map((d) => d.seq)).toEqual([1, 2])
   })
 })
+
+describe("Log.Recorder", () => {
+  // every other kind kept its newest `capacity`; the connections were kept in full, a record per
+  // connection for as long as the gateway ran (a soak, the CLI's embedded gateway) (leak4-1)
+  it("keeps the newest `capacity` connection records, as of every other kind", () => {
+    const recorder = new Log.Recorder(3)
+    for (let id = 0; id < 5; id++) {
+      recorder.connection({
+        id,
+        path: "/",
+        query: {},
+        openedAt: id,
+        shard: undefined,
+        sessionId: undefined,
+        closedAt: undefined,
+        closeCode: undefined,
+        closeReason: undefined,
+        closedBy: undefined
+      })
+      recorder.identify({ ...identify(0, "ready"), connection: id })
+    }
+    const snapshot = recorder.snapshot()
+    expect(snapshot.connections.map((record) => record.id)).toEqual([2, 3, 4])
+    expect(snapshot.identifies.map((record) => record.connection)).toEqual([2, 3, 4])
+  })
+})
