@@ -158,7 +158,7 @@ export const make = (
         const told = isLoudAt(failedRefreshes) ? Effect.logWarning : Effect.logDebug
         return Effect.as(
           told(`gateway info could not be refreshed (${failedRefreshes} time(s) in a row); using the cached answer`).pipe(
-            Effect.annotateLogs({ reason: error.reason, detail: error.detail })
+            Effect.annotateLogs({ reason: error.reason, detail: error.detail, ...(error.retryAfter === undefined ? {} : { retryAfter: error.retryAfter }) })
           ),
           stale
         )
@@ -170,7 +170,13 @@ export const make = (
     const waitLeft = ({ error, until }: NonNullable<typeof failed>): GatewayInfoError => {
       if (error.retryAfter === undefined) return error
       const left = Math.min(error.retryAfter, Math.ceil(Math.max(0, until - monotonicMillis(clock)) / 1000))
-      return left === error.retryAfter ? error : new GatewayInfoError({ reason: error.reason, detail: error.detail, status: error.status, source: error.source, retryAfter: left })
+      return left === error.retryAfter ? error : new GatewayInfoError({
+        reason: error.reason,
+        detail: error.detail,
+        retryAfter: left,
+        ...(error.status === undefined ? {} : { status: error.status }),
+        ...(error.source === undefined ? {} : { source: error.source })
+      })
     }
 
     const shared = Effect.onExit(refetch, (exit) =>

@@ -85,14 +85,13 @@ export class GatewayInfoError extends TaggedError("GatewayInfoError")<{
   }
 
   override get message(): string {
+    const wait = this.retryAfter === undefined ? "" : `; retry after ${this.retryAfter} s`
     return this.source === "gatewayUrl"
-      ? `the gatewayUrl source failed: ${this.detail}`
+      ? `the gatewayUrl source failed: ${this.detail}${wait}`
       : this.reason === "Unauthorized"
       ? `GET /gateway/bot was refused: the token was rejected (${this.detail})`
       // one trying again cannot mend (a 404, an answer that is none) read as one it could
-      : `GET /gateway/bot failed: ${this.detail}${this.retryAfter === undefined ? "" : `; retry after ${this.retryAfter} s`}${
-        this.passing ? "" : "; trying again cannot mend it: check the api option"
-      }`
+      : `GET /gateway/bot failed: ${this.detail}${wait}${this.passing ? "" : "; trying again cannot mend it: check the api option"}`
   }
 }
 

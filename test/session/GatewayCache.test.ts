@@ -13,9 +13,10 @@ import * as TestClock from "effect/TestClock"
 import * as GatewayCache from "../../src/session/GatewayCache.ts"
 import * as IdentifyLimiter from "../../src/limits/IdentifyLimiter.ts"
 import * as Session from "../../src/session/Session.ts"
+import { GatewayInfoError } from "../../src/session/SessionError.ts"
 import * as SessionOptions from "../../src/session/SessionOptions.ts"
 import * as MemoryTransport from "../../src/transport/MemoryTransport.ts"
-import { captured } from "../logLines.ts"
+import { annotated, captured } from "../logLines.ts"
 import { options, token } from "../session/harness.ts"
 
 const api = "https://discord.test/api/v10"
@@ -397,5 +398,62 @@ describe("GatewayCache: a failure shared until its Retry-After is over", () => {
       expect(asked[0]).toBe(0)
       expect(then.reconnects).toBeGreaterThanOrEqual(1)
     }).pipe(Effect.provide(layer))
+  })
+})
+
+// every request answered 429, Retry-After 30
+const alwaysLimited = HttpClient.make((request) =>
+  Effect.sync(() =>
+    HttpClientResponse.fromWeb(request, new Response(JSON.stringify({ retry_after: 30, global: false }), { status: 429, headers: { "retry-after": "30" } }))
+  )
+)
+
+describe("GatewayInfoError: the wait it asks for, where it is told", () => {
+  // the wait moved from `detail` to `message`, and a gatewayUrl source's message (a program's own
+  // GatewayCache's `url`) no longer said it, though the session still waited it (rereview69c-1)
+  it("a gatewayUrl source's error asking for a wait says the wait in its message", () => {
+    const error = new GatewayInfoError({ reason: "RateLimited", detail: "429 Too Many Requests", retryAfter: 30, source: "gatewayUrl" })
+    expect(error.message).toContain("retry after 30 s")
+  })
+
+  it.scoped("a session whose gatewayUrl is a GatewayCache's url, answered 429 Retry-After 30: its transition's reason says the wait", () =>
+    Effect.gen(function*() {
+      const cache = yield* GatewayCache.make({ api, token, maxAge: "1 hour", timeout: "15 seconds" }).pipe(
+        Effect.provideService(HttpClient.HttpClient, alwaysLimited)
+      )
+      const session = yield* Session.make({ ...options(), gateway: undefined, gatewayUrl: cache.url, shard: [0, 1] })
+      yield* TestClock.adjust("1 second")
+      const snapshot = yield* session.snapshot
+      expect(snapshot.reason._tag).toBe("GatewayInfoFailed")
+      expect((snapshot.reason as { retryAfter?: number }).retryAfter).toBe(30)
+      expect((snapshot.reason as { message: string }).message).toContain("retry after 30 s")
+    }).pipe(Effect.provide(Layer.mergeAll(MemoryTransport.layer, IdentifyLimiter.layerMemory, Layer.succeed(HttpClient.HttpClient, alwaysLimited)))))
+
+  // the stale answer is kept as long as a 429's Retry-After asks: the refresh's Warning said so
+  // through the failure's `detail`, and said nothing of it once the wait left it (rereview69c-2)
+  it.scoped("a refresh answered 429 Retry-After 600: the Warning (or its annotations) still says the wait", () => {
+    const { layer, lines } = annotated()
+    return Effect.gen(function*() {
+      let requests = 0
+      const client = HttpClient.make((request) =>
+        Effect.sync(() =>
+          HttpClientResponse.fromWeb(
+            request,
+            ++requests === 1
+              ? new Response(JSON.stringify(answer(1)), { status: 200 })
+              : new Response("{}", { status: 429, headers: { "retry-after": "600" } })
+          )
+        )
+      )
+      const cache = yield* GatewayCache.make({ api, token, maxAge: "1 minute", timeout: "15 seconds" }).pipe(
+        Effect.provideService(HttpClient.HttpClient, client)
+      )
+      yield* cache.info
+      yield* TestClock.adjust("61 seconds")
+      yield* cache.info
+      const warning = lines.find((line) => line.startsWith("WARN gateway info could not be refreshed"))
+      expect(warning).toBeDefined()
+      expect(warning).toMatch(/600/)
+    }).pipe(Effect.provide(layer), Effect.provide(IdentifyLimiter.layerMemory))
   })
 })
