@@ -335,6 +335,9 @@ export const run = (
     }
     let authenticated = false
     let unwrittenWait = 0
+    // when this connection's Identify began to wait at the limiter, until its turn came: one whose
+    // socket went meanwhile carries the wait so far on as one not written does (it was lost)
+    let identifyWaitFrom: number | undefined
     let readyAt: number | undefined
     // a READY read and waiting for room in the events buffer: the session to resume should the
     // connection end meanwhile
@@ -372,6 +375,7 @@ export const run = (
       Effect.suspend(() => {
         if (done) return Effect.void
         done = true
+        if (identifyWaitFrom !== undefined) unwrittenWait = monotonicMillis(clock) - identifyWaitFrom
         return Effect.zipRight(Deferred.done(ended, exit), wait ? closeSocket : Effect.asVoid(startClose))
       })
     const finish = (next: Protocol.Mode, reason: Reason) => end(Exit.succeed({ next, reason }))
@@ -553,6 +557,7 @@ export const run = (
     const authenticate = () => Effect.gen(function*() {
       if (mode === "identify") {
         const waitFrom = monotonicMillis(clock)
+        identifyWaitFrom = waitFrom
         let sent = false
         // withheld at the turn: a fleet began to stop the session (its stop is on the way)
         let withheld = false
@@ -567,6 +572,7 @@ export const run = (
               return Effect.void
             }
             sent = true
+            identifyWaitFrom = undefined
             handshake.stage = "Asked"
             limiterAfterSend = true
             identifyAnswered = answered

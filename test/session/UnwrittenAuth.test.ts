@@ -20,7 +20,7 @@ import * as TestClock from "effect/TestClock"
 import * as IdentifyLimiter from "../../src/limits/IdentifyLimiter.ts"
 import * as SessionMetrics from "../../src/session/SessionMetrics.ts"
 import * as MemoryTransport from "../../src/transport/MemoryTransport.ts"
-import { acceptAndHello, hello, options, ready, Session, settle, TestLayer } from "./harness.ts"
+import { acceptAndHello, hello, options, programLimiter, ready, Session, settle, TestLayer } from "./harness.ts"
 
 const opsOf = (frames: Chunk.Chunk<unknown>) => Chunk.toReadonlyArray(frames).map((frame) => (JSON.parse(frame as string) as { op: number }).op)
 
@@ -163,4 +163,42 @@ describe("Session: an Identify or a Resume not written", () => {
       expect(after.sum - before.sum).toBeGreaterThanOrEqual(5_000)
     }).pipe(Effect.withRandom(Random.fixed([0.5])), Effect.provide(Layer.mergeAll(MemoryTransport.layer, limiter, FetchHttpClient.layer)))
   }, 30_000)
+
+  // an Identify whose socket went while it waited at the limiter, before its turn: that wait was
+  // lost from identify_wait_ms, where one whose write failed carried its wait on (obs4-1)
+  it.scoped("identify wait: a socket dropped while its Identify waited at the limiter carries that wait to the next Identify", () => {
+    let calls = 0
+    const limiter = programLimiter({
+      identify: (_shard, send) =>
+        Effect.suspend(() => (++calls === 1 ? Effect.zipRight(Effect.sleep("60 seconds"), send(Effect.void)) : send(Effect.void)))
+    })
+    return Effect.gen(function*() {
+      const before = yield* Metric.value(SessionMetrics.identifyWait)
+      yield* Session.make(options({ shard: [201, 202], timeouts: { hello: "1 hour" } }))
+      const gateway = yield* MemoryTransport.MemoryGateway
+      const peer = yield* gateway.accept
+      // the first connection: Hello said, its Identify waits at the limiter
+      yield* peer.sendJson(hello(3_600_000))
+      yield* settle
+      yield* TestClock.adjust("20 seconds")
+      yield* settle
+      expect(calls).toBe(1)
+      yield* peer.drop
+      yield* settle
+      // the next connection, after the backoff: its Identify goes at once
+      const second = yield* Effect.fork(acceptAndHello(3_600_000))
+      for (let i = 0; i < 10 && second.unsafePoll() === null; i++) {
+        yield* TestClock.adjust("1 second")
+        yield* settle
+      }
+      const { first: identify, peer: next } = yield* Fiber.join(second)
+      expect(identify.op).toBe(2)
+      yield* next.sendJson(ready(1, "s", [201, 202]))
+      yield* settle
+      const after = yield* Metric.value(SessionMetrics.identifyWait)
+      expect(after.count - before.count).toBe(1)
+      // the 20 s the first Identify waited before its socket went, carried on
+      expect(after.sum - before.sum).toBeGreaterThanOrEqual(20_000)
+    }).pipe(Effect.withRandom(Random.fixed([0.5])), Effect.provide(limiter))
+  })
 })
