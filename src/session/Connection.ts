@@ -335,9 +335,11 @@ export const run = (
     }
     let authenticated = false
     let unwrittenWait = 0
-    // when this connection's Identify began to wait at the limiter, until its turn came: one whose
-    // socket went meanwhile carries the wait so far on as one not written does (it was lost)
+    // when this connection's Identify began to wait at the limiter, and when its turn came, until it
+    // is known to be written: one whose socket went meanwhile (while it waited, or as it was
+    // written) carries its wait at the limiter on, as one whose write failed does (it was lost)
     let identifyWaitFrom: number | undefined
+    let identifyTurnAt: number | undefined
     let readyAt: number | undefined
     // a READY read and waiting for room in the events buffer: the session to resume should the
     // connection end meanwhile
@@ -375,7 +377,7 @@ export const run = (
       Effect.suspend(() => {
         if (done) return Effect.void
         done = true
-        if (identifyWaitFrom !== undefined) unwrittenWait = monotonicMillis(clock) - identifyWaitFrom
+        if (identifyWaitFrom !== undefined) unwrittenWait = (identifyTurnAt ?? monotonicMillis(clock)) - identifyWaitFrom
         return Effect.zipRight(Deferred.done(ended, exit), wait ? closeSocket : Effect.asVoid(startClose))
       })
     const finish = (next: Protocol.Mode, reason: Reason) => end(Exit.succeed({ next, reason }))
@@ -572,16 +574,17 @@ export const run = (
               return Effect.void
             }
             sent = true
-            identifyWaitFrom = undefined
             handshake.stage = "Asked"
             limiterAfterSend = true
             identifyAnswered = answered
-            const limiterWait = monotonicMillis(clock) - waitFrom
+            identifyTurnAt = monotonicMillis(clock)
+            const limiterWait = identifyTurnAt - waitFrom
             return sendControl(ctx.identify()).pipe(
               // one not written (the socket gone) never reached the gateway: no session start
               // spent, and the node counts as not reached
               Effect.tap((written) => {
                 authenticated = written
+                identifyWaitFrom = undefined
                 if (!written) unwrittenWait = limiterWait
               }),
               // the wait counted once its Identify is out: the next attempt's carries this one's on

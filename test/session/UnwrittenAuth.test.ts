@@ -19,6 +19,7 @@ import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
 import * as IdentifyLimiter from "../../src/limits/IdentifyLimiter.ts"
 import * as SessionMetrics from "../../src/session/SessionMetrics.ts"
+import { GatewayTransport } from "../../src/transport/GatewayTransport.ts"
 import * as MemoryTransport from "../../src/transport/MemoryTransport.ts"
 import { acceptAndHello, hello, options, programLimiter, ready, Session, settle, TestLayer } from "./harness.ts"
 
@@ -200,5 +201,66 @@ describe("Session: an Identify or a Resume not written", () => {
       // the 20 s the first Identify waited before its socket went, carried on
       expect(after.sum - before.sum).toBeGreaterThanOrEqual(20_000)
     }).pipe(Effect.withRandom(Random.fixed([0.5])), Effect.provide(limiter))
+  })
+
+  // the same where the socket went after the turn came, while the Identify was being written (a
+  // slow transport write): the connection's end interrupted the write, and the wait was lost
+  // (rereview69d-1)
+  it.scoped("identify wait: a socket dropped while its Identify's write was under way carries the limiter wait on", () => {
+    let calls = 0
+    let identifies = 0
+    const limiter = programLimiter({
+      identify: (_shard, send) =>
+        Effect.suspend(() => (++calls === 1 ? Effect.zipRight(Effect.sleep("20 seconds"), send(Effect.void)) : send(Effect.void)))
+    })
+    // the first Identify's write takes 30 s (a transport's send waiting for its buffer to drain)
+    const slowFirstIdentify = Layer.effect(
+      GatewayTransport,
+      Effect.map(GatewayTransport, (inner) => ({
+        connect: (url: string, opts: Parameters<typeof inner.connect>[1]) =>
+          Effect.map(inner.connect(url, opts), (connection) => ({
+            ...connection,
+            send: (frame: Parameters<typeof connection.send>[0]) => {
+              const op = typeof frame === "string" ? (JSON.parse(frame) as { op: number }).op : -1
+              return op === 2 && ++identifies === 1
+                ? Effect.zipRight(Effect.sleep("30 seconds"), connection.send(frame))
+                : connection.send(frame)
+            }
+          }))
+      }))
+    )
+    return Effect.gen(function*() {
+      const before = yield* Metric.value(SessionMetrics.identifyWait)
+      yield* Session.make(options({ shard: [203, 204], timeouts: { hello: "1 hour" } }))
+      const gateway = yield* MemoryTransport.MemoryGateway
+      const peer = yield* gateway.accept
+      yield* peer.sendJson(hello(3_600_000))
+      yield* settle
+      yield* TestClock.adjust("20 seconds")
+      yield* settle
+      expect(calls).toBe(1)
+      expect(identifies).toBe(1)
+      yield* TestClock.adjust("5 seconds")
+      yield* settle
+      // the socket goes while the Identify is being written
+      yield* peer.drop
+      yield* settle
+      const second = yield* Effect.fork(acceptAndHello(3_600_000))
+      for (let i = 0; i < 10 && second.unsafePoll() === null; i++) {
+        yield* TestClock.adjust("1 second")
+        yield* settle
+      }
+      const { first: identify, peer: next } = yield* Fiber.join(second)
+      expect(identify.op).toBe(2)
+      yield* next.sendJson(ready(1, "s", [203, 204]))
+      yield* settle
+      const after = yield* Metric.value(SessionMetrics.identifyWait)
+      expect(after.count - before.count).toBe(1)
+      // the 20 s the first Identify waited for its turn, carried on
+      expect(after.sum - before.sum).toBeGreaterThanOrEqual(20_000)
+    }).pipe(
+      Effect.withRandom(Random.fixed([0.5])),
+      Effect.provide(Layer.provideMerge(slowFirstIdentify, limiter))
+    )
   })
 })
