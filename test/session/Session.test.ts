@@ -2512,6 +2512,34 @@ describe("Session", () => {
       expect(cleaned).toBe(true)
     }).pipe(Effect.provide(TestLayer)))
 
+  // a source's error asking for a wait of Infinity had the session sleep for ever; one of NaN or
+  // less than none, not at all (rereview69d doubt)
+  for (const asked of [Infinity, Number.NaN, -5, 1e9]) {
+    it.scoped(`a gatewayUrl source's retryAfter of ${asked} is read as an answer's: no wait (or at most an hour), and the session connects after`, () =>
+      Effect.gen(function*() {
+        const gateway = yield* MemoryTransport.MemoryGateway
+        const { gateway: _, ...withoutGateway } = options()
+        let asks = 0
+        const source = Effect.suspend(() =>
+          ++asks === 1
+            ? Effect.fail(new GatewayInfoError({ reason: "RateLimited", detail: "slow down", retryAfter: asked, source: "gatewayUrl" }))
+            : Effect.succeed(gatewayUrl)
+        )
+        const session = yield* Session.make({ ...withoutGateway, gatewayUrl: source })
+        yield* settle
+        const told = yield* session.snapshot
+        expect(told.reason).toMatchObject({ _tag: "GatewayInfoFailed" })
+        expect(told.reason._tag === "GatewayInfoFailed" && told.reason.message).toBe(
+          `the gatewayUrl source failed: slow down${asked === 1e9 ? "; retry after 3600 s" : ""}`
+        )
+        const attempt = yield* Effect.fork(gateway.accept)
+        // the backoff's first wait, or the hour and its spread
+        yield* TestClock.adjust(asked === 1e9 ? "76 minutes" : "2 seconds")
+        yield* settle
+        expect(attempt.unsafePoll()).not.toBeNull()
+      }).pipe(Effect.provide(TestLayer)))
+  }
+
   it.scoped("a gatewayUrl source's answer is checked as the gateway option is: a bad one fails the session with GatewayInfoError, sending nothing", () =>
     Effect.gen(function*() {
       const gateway = yield* MemoryTransport.MemoryGateway

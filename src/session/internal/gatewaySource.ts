@@ -6,6 +6,7 @@
  */
 import * as Either from "effect/Either"
 import type * as Redacted from "effect/Redacted"
+import { seconds } from "../../internal/retryAfter.ts"
 import { withoutToken } from "../../internal/secret.ts"
 import { isWebSocketUrl } from "../../protocol/internal/schema.ts"
 import { GatewayInfoError } from "../SessionError.ts"
@@ -50,11 +51,14 @@ export const fromGatewayUrl = (error: GatewayInfoError, token: Redacted.Redacted
   // as its own), and so may the `cause` or the other properties it gave its own (a discovery
   // client's failure quoting its authorization header)
   const detail = withoutToken(error.detail, token)
+  // a wait the program's source asked for, read as an answer's: no number of seconds (Infinity,
+  // NaN, negative: the session slept for ever, or not at all) is none, and at most an hour
+  const retryAfter = seconds(error.retryAfter)
   return new GatewayInfoError({
     reason: error.reason,
     detail,
     source: "gatewayUrl",
-    ...(error.retryAfter === undefined ? {} : { retryAfter: error.retryAfter }),
+    ...(retryAfter === undefined ? {} : { retryAfter }),
     ...(error.status === undefined ? {} : { status: error.status })
   })
 }
