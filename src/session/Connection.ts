@@ -340,6 +340,9 @@ export const run = (
     // written) carries its wait at the limiter on, as one whose write failed does (it was lost)
     let identifyWaitFrom: number | undefined
     let identifyTurnAt: number | undefined
+    // whether it was carried on so: a write that still went through after (a limiter that runs
+    // `send` on a fiber of its own) counts it no more (it was counted twice)
+    let identifyWaitCarried = false
     let readyAt: number | undefined
     // a READY read and waiting for room in the events buffer: the session to resume should the
     // connection end meanwhile
@@ -377,7 +380,10 @@ export const run = (
       Effect.suspend(() => {
         if (done) return Effect.void
         done = true
-        if (identifyWaitFrom !== undefined) unwrittenWait = (identifyTurnAt ?? monotonicMillis(clock)) - identifyWaitFrom
+        if (identifyWaitFrom !== undefined) {
+          unwrittenWait = (identifyTurnAt ?? monotonicMillis(clock)) - identifyWaitFrom
+          identifyWaitCarried = true
+        }
         return Effect.zipRight(Deferred.done(ended, exit), wait ? closeSocket : Effect.asVoid(startClose))
       })
     const finish = (next: Protocol.Mode, reason: Reason) => end(Exit.succeed({ next, reason }))
@@ -589,7 +595,7 @@ export const run = (
               }),
               // the wait counted once its Identify is out: the next attempt's carries this one's on
               // (counted at each, it was counted twice)
-              Effect.tap((written) => written ? ctx.metrics.identifyWait(budgetWaited + limiterWait) : Effect.void),
+              Effect.tap((written) => written && !identifyWaitCarried ? ctx.metrics.identifyWait(budgetWaited + limiterWait) : Effect.void),
               // the presence updates it carried are done, once it was written: their callers wait no
               // longer (a session that then ended failed them with SessionClosed, hiding why it ended)
               Effect.tap((written) => written ? ctx.outbox.settleSuperseded : Effect.void),

@@ -263,4 +263,71 @@ describe("Session: an Identify or a Resume not written", () => {
       Effect.provide(Layer.provideMerge(slowFirstIdentify, limiter))
     )
   })
+
+  // a limiter that runs `send` on a fiber of its own is not cut short by the connection's end: the
+  // write went through after the socket went, was counted, and its wait was carried on and counted
+  // again by the next Identify (rereview69e-1)
+  it.scoped("an Identify whose write completes after its socket went is not counted twice", () => {
+    let calls = 0
+    let identifies = 0
+    const limiter = programLimiter({
+      identify: (_shard, send) =>
+        Effect.suspend(() => {
+          const first = ++calls === 1
+          // the worker runs send on its own fiber; identify waits for it
+          const work = first ? Effect.zipRight(Effect.sleep("20 seconds"), send(Effect.void)) : send(Effect.void)
+          return Effect.flatMap(Effect.forkDaemon(work), Fiber.join)
+        })
+    })
+    // the first Identify is handed to the socket at once, its send then waits 30 s for the buffer
+    // to drain (ws's callback) and succeeds
+    const slowFirstIdentify = Layer.effect(
+      GatewayTransport,
+      Effect.map(GatewayTransport, (inner) => ({
+        connect: (url: string, opts: Parameters<typeof inner.connect>[1]) =>
+          Effect.map(inner.connect(url, opts), (connection) => ({
+            ...connection,
+            send: (frame: Parameters<typeof connection.send>[0]) => {
+              const op = typeof frame === "string" ? (JSON.parse(frame) as { op: number }).op : -1
+              return op === 2 && ++identifies === 1
+                ? Effect.zipLeft(connection.send(frame), Effect.uninterruptible(Effect.sleep("30 seconds")))
+                : connection.send(frame)
+            }
+          }))
+      }))
+    )
+    return Effect.gen(function*() {
+      const before = yield* Metric.value(SessionMetrics.identifyWait)
+      yield* Session.make(options({ shard: [205, 206], timeouts: { hello: "1 hour" } }))
+      const gateway = yield* MemoryTransport.MemoryGateway
+      const peer = yield* gateway.accept
+      yield* peer.sendJson(hello(3_600_000))
+      yield* settle
+      yield* TestClock.adjust("20 seconds")
+      yield* settle
+      expect(identifies).toBe(1)
+      yield* TestClock.adjust("5 seconds")
+      yield* settle
+      yield* peer.drop
+      yield* settle
+      const second = yield* Effect.fork(acceptAndHello(3_600_000))
+      for (let i = 0; i < 10 && second.unsafePoll() === null; i++) {
+        yield* TestClock.adjust("1 second")
+        yield* settle
+      }
+      const { first: identify, peer: next } = yield* Fiber.join(second)
+      expect(identify.op).toBe(2)
+      yield* next.sendJson(ready(1, "s", [205, 206]))
+      yield* settle
+      // the first write's drain ends
+      yield* TestClock.adjust("40 seconds")
+      yield* settle
+      const after = yield* Metric.value(SessionMetrics.identifyWait)
+      // the 20 s the first Identify waited counted once, whichever Identify it is counted at
+      expect(after.sum - before.sum).toBeLessThan(40_000)
+    }).pipe(
+      Effect.withRandom(Random.fixed([0.5])),
+      Effect.provide(Layer.provideMerge(slowFirstIdentify, limiter))
+    )
+  })
 })
