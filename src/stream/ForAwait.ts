@@ -11,10 +11,12 @@
  */
 import * as Cause from "effect/Cause"
 import * as Chunk from "effect/Chunk"
+import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
+import * as Queue from "effect/Queue"
 import * as Runtime from "effect/Runtime"
 import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
@@ -28,7 +30,7 @@ import * as Stream from "effect/Stream"
  *
  * It runs on `runtime`, the program's (`await managedRuntime.runtime()`), whose services, logger
  * and tracer its stages then use; without one, on Effect's default runtime (whose logger writes to
- * the console).
+ * the console). One fiber runs it for the loop's life.
  *
  * @since 0.1.0
  */
@@ -39,12 +41,22 @@ export const iterate: {
   [Symbol.asyncIterator]: () => {
     const runSync = Runtime.runSync(runtime)
     const runPromise = Runtime.runPromise(runtime)
-    const runFork = Runtime.runFork(runtime)
     const scope = runSync(Scope.make())
+    // One fiber runs the stream for the loop's life, taking a chunk at each request: what a stage
+    // sets for its fiber (its own logger, a FiberRef) then holds for every chunk (each take on a
+    // fiber of its own, the first chunk's logs went to the stream's logger and the rest to the
+    // console)
+    const requests = runSync(Queue.unbounded<Deferred.Deferred<Chunk.Chunk<A>, Option.Option<E>>>())
     let pull: Effect.Effect<Chunk.Chunk<A>, Option.Option<E>, R> | undefined
+    const take = Effect.suspend(() =>
+      pull ?? Effect.flatMap(Scope.extend(Stream.toPull(stream), scope), (made) => (pull = made))
+    )
+    const runner = Runtime.runFork(runtime)(
+      Effect.forever(Effect.flatMap(Queue.take(requests), (request) => Effect.intoDeferred(take, request)))
+    )
     // the take a `next` waits on: a `return` meanwhile (an iterator raced against a timeout, a
     // destroyed `Readable.from`) interrupts it, so that the ended run takes nothing more
-    let taking: Fiber.RuntimeFiber<Chunk.Chunk<A>, Option.Option<E>> | undefined
+    let taking: Deferred.Deferred<Chunk.Chunk<A>, Option.Option<E>> | undefined
     let chunk: ReadonlyArray<A> = []
     let next = 0
     let ended = false
@@ -52,17 +64,23 @@ export const iterate: {
     const done: IteratorReturnResult<undefined> = { done: true, value: undefined }
     const end = async (): Promise<IteratorReturnResult<undefined>> => {
       ended = true
-      closed ??= runPromise(Effect.zipRight(taking === undefined ? Effect.void : Fiber.interrupt(taking), Scope.close(scope, Exit.void)))
+      closed ??= runPromise(
+        Fiber.interrupt(runner).pipe(
+          // one asked for and not yet begun ends too
+          Effect.zipRight(taking === undefined ? Effect.void : Deferred.interrupt(taking)),
+          Effect.zipRight(Scope.close(scope, Exit.void))
+        )
+      )
       await closed
       return done
     }
     const step = async (): Promise<IteratorResult<A>> => {
       if (ended) return done
       while (next >= chunk.length) {
-        pull ??= await runPromise(Scope.extend(Stream.toPull(stream), scope))
-        if (ended) return done
-        taking = runFork(pull)
-        const exit = await runPromise(Fiber.await(taking))
+        const request = runSync(Deferred.make<Chunk.Chunk<A>, Option.Option<E>>())
+        taking = request
+        runSync(Queue.offer(requests, request))
+        const exit = await runPromise(Effect.exit(Deferred.await(request)))
         taking = undefined
         if (Exit.isSuccess(exit)) {
           chunk = Chunk.toReadonlyArray(exit.value)

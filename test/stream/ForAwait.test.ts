@@ -6,12 +6,15 @@ import * as Chunk from "effect/Chunk"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import * as FiberRef from "effect/FiberRef"
 import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
 import * as ManagedRuntime from "effect/ManagedRuntime"
+import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import * as EventBuffer from "../../src/stream/EventBuffer.ts"
 import * as ForAwait from "../../src/stream/ForAwait.ts"
+import * as Validated from "../../src/stream/Validated.ts"
 
 // a buffer holding "ready" (its chunk ended), then two guilds
 const readyAndGuilds = Effect.tap(EventBuffer.make<string, string>(16), (buffer) => {
@@ -19,6 +22,13 @@ const readyAndGuilds = Effect.tap(EventBuffer.make<string, string>(16), (buffer)
   buffer.sink.endChunk?.()
   expect(["guild 1", "guild 2"].map(buffer.sink.unsafeOffer)).toEqual([true, true])
 })
+
+const loopAll = <A>(events: AsyncIterable<A>) =>
+  Effect.promise(async () => {
+    const seen: Array<A> = []
+    for await (const event of events) seen.push(event)
+    return seen
+  })
 
 /** The events a loop saw before it broke at `at`. */
 const loopUntil = (events: AsyncIterable<string>, at: string) =>
@@ -189,5 +199,48 @@ describe("ForAwait.iterate", () => {
       yield* Effect.promise(() => runtime.dispose())
       expect(events).toEqual(["shard 1", "shard 2"])
       expect(seen).toEqual([["event 1"], ["event 2"]])
+    }))
+
+  // each take ran on a fiber of its own: what a stage set for its fiber as the stream began (its own
+  // logger, a FiberRef) held for the first chunk only, the later chunks' logs going to the console
+  // (interop4-1)
+  it.live("a logger a stream provides itself takes every chunk's logs, not only the first's", () =>
+    Effect.gen(function*() {
+      const seen: Array<unknown> = []
+      const logger = Logger.make(({ message }) => void seen.push(message))
+      const stream = Stream.fromChunks(Chunk.make(1), Chunk.make(2), Chunk.make(3)).pipe(
+        Stream.tap((n) => Effect.log(`event ${n}`)),
+        Stream.provideLayer(Logger.replace(Logger.defaultLogger, logger))
+      )
+      expect(Chunk.toReadonlyArray(yield* Stream.runCollect(stream))).toEqual([1, 2, 3])
+      expect(seen.splice(0)).toEqual([["event 1"], ["event 2"], ["event 3"]])
+      expect(yield* loopAll(ForAwait.iterate(stream))).toEqual([1, 2, 3])
+      expect(seen).toEqual([["event 1"], ["event 2"], ["event 3"]])
+    }))
+
+  // the same through Validated: its warning for a bad event in a later chunk went to the console
+  it.live("Validated's default warning goes to the stream's logger for a bad event in any chunk", () =>
+    Effect.gen(function*() {
+      const warnings: Array<unknown> = []
+      const logger = Logger.make(({ message }) => void warnings.push(message))
+      const bad = (sequence: number) => ({ shard: 0, sequence, t: "MESSAGE_CREATE", d: { id: 1 } }) as never
+      const stream = Stream.fromChunks(Chunk.make(bad(1)), Chunk.make(bad(2))).pipe(
+        Validated.events({ MESSAGE_CREATE: Schema.Struct({ id: Schema.String }) }),
+        Stream.provideLayer(Logger.replace(Logger.defaultLogger, logger))
+      )
+      expect(yield* loopAll(ForAwait.iterate(stream))).toEqual([])
+      expect(warnings).toHaveLength(2)
+    }))
+
+  // a FiberRef a stream sets for its own scope held for the first chunk only
+  it.live("a FiberRef a stream sets for its scope holds for every chunk, as it does under Stream.runCollect", () =>
+    Effect.gen(function*() {
+      const ref = FiberRef.unsafeMake("outer")
+      const stream = Stream.unwrapScoped(
+        Effect.as(Effect.locallyScoped(ref, "inner"), Stream.fromChunks(Chunk.make(1), Chunk.make(2), Chunk.make(3)))
+      ).pipe(Stream.mapEffect((n) => Effect.map(FiberRef.get(ref), (value) => `${n}:${value}`)))
+      const run = Chunk.toReadonlyArray(yield* Stream.runCollect(stream))
+      expect(run).toEqual(["1:inner", "2:inner", "3:inner"])
+      expect(yield* loopAll(ForAwait.iterate(stream))).toEqual(run)
     }))
 })
