@@ -51,9 +51,9 @@ export const iterate: {
     const take = Effect.suspend(() =>
       pull ?? Effect.flatMap(Scope.extend(Stream.toPull(stream), scope), (made) => (pull = made))
     )
-    const runner = Runtime.runFork(runtime)(
-      Effect.forever(Effect.flatMap(Queue.take(requests), (request) => Effect.intoDeferred(take, request)))
-    )
+    // forked at the first `next`: an iterator made and never iterated left it waiting for ever
+    const run = Effect.forever(Effect.flatMap(Queue.take(requests), (request) => Effect.intoDeferred(take, request)))
+    let runner: Fiber.RuntimeFiber<never> | undefined
     // the take a `next` waits on: a `return` meanwhile (an iterator raced against a timeout, a
     // destroyed `Readable.from`) interrupts it, so that the ended run takes nothing more
     let taking: Deferred.Deferred<Chunk.Chunk<A>, Option.Option<E>> | undefined
@@ -65,7 +65,7 @@ export const iterate: {
     const end = async (): Promise<IteratorReturnResult<undefined>> => {
       ended = true
       closed ??= runPromise(
-        Fiber.interrupt(runner).pipe(
+        (runner === undefined ? Effect.void : Fiber.interrupt(runner)).pipe(
           // one asked for and not yet begun ends too
           Effect.zipRight(taking === undefined ? Effect.void : Deferred.interrupt(taking)),
           Effect.zipRight(Scope.close(scope, Exit.void))
@@ -77,6 +77,7 @@ export const iterate: {
     const step = async (): Promise<IteratorResult<A>> => {
       if (ended) return done
       while (next >= chunk.length) {
+        runner ??= Runtime.runFork(runtime)(run)
         const request = runSync(Deferred.make<Chunk.Chunk<A>, Option.Option<E>>())
         taking = request
         runSync(Queue.offer(requests, request))

@@ -6,6 +6,7 @@ import * as Chunk from "effect/Chunk"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
 import * as FiberRef from "effect/FiberRef"
 import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
@@ -29,6 +30,10 @@ const loopAll = <A>(events: AsyncIterable<A>) =>
     for await (const event of events) seen.push(event)
     return seen
   })
+
+// the root fibers still running (an iterator's own, if one is left)
+const runningRoots = Effect.map(Fiber.roots, (all) => all.filter((fiber) => fiber.unsafePoll() === null).length)
+const aMoment = Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 10)))
 
 /** The events a loop saw before it broke at `at`. */
 const loopUntil = (events: AsyncIterable<string>, at: string) =>
@@ -242,5 +247,34 @@ describe("ForAwait.iterate", () => {
       const run = Chunk.toReadonlyArray(yield* Stream.runCollect(stream))
       expect(run).toEqual(["1:inner", "2:inner", "3:inner"])
       expect(yield* loopAll(ForAwait.iterate(stream))).toEqual(run)
+    }))
+
+  // the fiber that takes the chunks is forked at the first `next`: forked as the iterator was made,
+  // one never iterated (a `Readable.from` dropped unread) left it waiting for ever (rereview69f-1)
+  it.live("an iterator made and never iterated leaves no fiber running", () =>
+    Effect.gen(function*() {
+      const before = yield* runningRoots
+      const buffer = yield* EventBuffer.make<string, string>(16)
+      for (let i = 0; i < 5; i++) ForAwait.iterate(buffer.stream)[Symbol.asyncIterator]()
+      yield* aMoment
+      expect((yield* runningRoots) - before).toBeLessThanOrEqual(0)
+    }))
+
+  it.live("loops that end, break, or fail leave no fiber of theirs running", () =>
+    Effect.gen(function*() {
+      const before = yield* runningRoots
+      yield* Effect.promise(async () => {
+        for await (const _ of ForAwait.iterate(Stream.make(1, 2, 3))) void _
+      })
+      yield* Effect.promise(async () => {
+        for await (const n of ForAwait.iterate(Stream.make(1, 2, 3))) if (n === 2) break
+      })
+      yield* Effect.promise(() =>
+        (async () => {
+          for await (const _ of ForAwait.iterate(Stream.fail("boom"))) void _
+        })().catch(() => undefined)
+      )
+      yield* aMoment
+      expect((yield* runningRoots) - before).toBeLessThanOrEqual(0)
     }))
 })
