@@ -788,7 +788,7 @@ export const run = (
           // the parser's words quote the frame, which may quote the token
           return finish(Protocol.modeOf(remembered()), Reason.DecodeFailed({ kind: envelope.reason, message: withoutToken(envelope.message, options.token) }))
         }
-        const step = Protocol.step(ctx.memory.current, envelope, shard, handshake)
+        const step = Protocol.step(ctx.memory.current, envelope, options.shard, handshake)
         switch (step._tag) {
           case "Emit":
           case "Ready":

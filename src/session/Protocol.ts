@@ -130,14 +130,15 @@ const unasked = (memory: Memory, handshake: Handshake, what: string): Step =>
 const answeredAgain = (memory: Memory, t: string): Step => protocolError(memory, `${t} on a connection already answered`)
 
 /**
- * Interprets one decoded payload for the shard `shard`, on the connection `handshake` describes.
+ * Interprets one decoded payload for the shard `shard` (`[id, count]`, as its Identify names it),
+ * on the connection `handshake` describes.
  * Its Resume's replay repeats what is at or below `replayAfter`. Only the Identify or Resume is
  * answered, once: a dispatch or an op 9 before it went out, and a READY or RESUMED after its
  * answer, answer nothing, and end the connection with the memory as it was.
  *
  * @since 0.1.0
  */
-export const step = (memory: Memory, envelope: Envelope, shard: number, handshake: Handshake): Step => {
+export const step = (memory: Memory, envelope: Envelope, shard: readonly [id: number, count: number], handshake: Handshake): Step => {
   switch (envelope.op) {
     case Opcode.Dispatch:
       return dispatch(memory, envelope, shard, handshake)
@@ -169,7 +170,7 @@ export const step = (memory: Memory, envelope: Envelope, shard: number, handshak
 // a dispatch type as a reason tells it: the gateway's text, escaped and cut short
 const shown = (t: string): string => clipped(printable(t), 60)
 
-const dispatch = (memory: Memory, envelope: Envelope, shard: number, handshake: Handshake): Step => {
+const dispatch = (memory: Memory, envelope: Envelope, shard: readonly [id: number, count: number], handshake: Handshake): Step => {
   const sequence = envelope.s
   const t = envelope.t
   // taken before the Identify, a READY was a session the Identify after it started again (4005, a
@@ -193,7 +194,7 @@ const dispatch = (memory: Memory, envelope: Envelope, shard: number, handshake: 
     return protocolError(memory, `${shown(t)} before READY`)
   }
   if (envelope.d === Skipped) return { _tag: "Skip", sequence, t }
-  const event = Event.make(shard, sequence, t, envelope.d)
+  const event = Event.make(shard[0], sequence, t, envelope.d)
   if (t === "READY") {
     if (handshake.stage === "Answered") return answeredAgain(memory, t)
     const decoded = Receive.decodeReady(envelope.d)
@@ -208,6 +209,12 @@ const dispatch = (memory: Memory, envelope: Envelope, shard: number, handshake: 
         : identifyAnew("READY on a connection that resumes")
     }
     if (decoded._tag === "Left") return identifyAnew(decoded.left.message)
+    // the answer to another shard's Identify (a proxy's slip): taken, this shard would hold a
+    // session whose events are another shard's guilds
+    const named = decoded.right.shard
+    if (named !== undefined && (named[0] !== shard[0] || named[1] !== shard[1])) {
+      return identifyAnew(`READY for shard [${named[0]}, ${named[1]}] on shard [${shard[0]}, ${shard[1]}]'s connection`)
+    }
     const resumeUrl = Receive.decodeResumeUrl(envelope.d)
     return {
       _tag: "Ready",

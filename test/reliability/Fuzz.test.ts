@@ -255,7 +255,7 @@ describe("reliability: protocol step fuzzing", () => {
       FastCheck.property(arbitraryMemory, arbitraryEnvelope, arbitraryHandshake, (memory, envelope, handshake) => {
         counts.stepInputs++
         const { replayAfter } = handshake
-        const step = Protocol.step(memory, envelope, 3, handshake)
+        const step = Protocol.step(memory, envelope, [3, 4], handshake)
         // the resume point never moves back
         const after = Protocol.apply(memory, step)
         if (memory.sequence !== null && after.sequence !== null && Protocol.modeOf(after) === "resume") {

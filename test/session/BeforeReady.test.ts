@@ -63,14 +63,14 @@ describe("a dispatch before READY", () => {
     const env = (s: number, t: string, d: unknown = {}) => ({ op: 0, s, t, d })
     // a resume connection, its replay and live events before RESUMED
     const resuming: Protocol.Handshake = { mode: "resume", stage: "Asked", replayAfter: 5 }
-    expect(Protocol.step(memory, env(4, "MESSAGE_CREATE"), 0, resuming)._tag).toBe("Duplicate")
-    expect(Protocol.step(memory, env(6, "MESSAGE_CREATE"), 0, resuming)._tag).toBe("Emit")
+    expect(Protocol.step(memory, env(4, "MESSAGE_CREATE"), [0, 1], resuming)._tag).toBe("Duplicate")
+    expect(Protocol.step(memory, env(6, "MESSAGE_CREATE"), [0, 1], resuming)._tag).toBe("Emit")
     // identify connection answered: events go through
     const answered: Protocol.Handshake = { mode: "identify", stage: "Answered", replayAfter: null }
-    expect(Protocol.step(Protocol.empty, env(2, "GUILD_CREATE"), 0, answered)._tag).toBe("Emit")
+    expect(Protocol.step(Protocol.empty, env(2, "GUILD_CREATE"), [0, 1], answered)._tag).toBe("Emit")
     // identify connection asked: READY is taken
     const asked: Protocol.Handshake = { mode: "identify", stage: "Asked", replayAfter: null }
-    const readyStep = Protocol.step(Protocol.empty, env(1, "READY", ready(1).d), 0, asked)
+    const readyStep = Protocol.step(Protocol.empty, env(1, "READY", ready(1).d), [0, 1], asked)
     expect(readyStep._tag).toBe("Ready")
   })
 
@@ -88,6 +88,27 @@ describe("a dispatch before READY", () => {
       expect(yield* peer.isOpen).toBe(true)
     }).pipe(Effect.provide(TestLayer)))
 
+  // a READY naming another shard was taken: the shard held a session whose events were another
+  // shard's guilds, and resumed it after every drop
+  it.scoped("a READY for another shard is neither delivered nor taken: the connection ends and the next one identifies", () =>
+    Effect.gen(function*() {
+      const session = yield* Session.make(options())
+      const events = yield* Effect.fork(Stream.runCollect(Stream.take(session.events, 1)))
+      const { peer } = yield* acceptAndHello(3_600_000)
+      yield* peer.sendJson(ready(1, "someone-else", [1, 2]))
+      yield* settle
+      expect(describeReason((yield* session.snapshot).reason)).toMatch(/READY for shard \[1, 2\] on shard \[0, 1\]'s connection$/)
+      expect(yield* peer.isOpen).toBe(false)
+      const accepting = yield* Effect.fork(acceptAndHello(3_600_000))
+      yield* TestClock.adjust("1 minute")
+      const next = yield* Fiber.join(accepting)
+      expect(next.first.op).toBe(2)
+      yield* next.peer.sendJson(ready(1, "session-1"))
+      yield* settle
+      const got = Chunk.toReadonlyArray(yield* Fiber.join(events))
+      expect(got.map((event) => event.d)).toMatchObject([{ session_id: "session-1" }])
+    }).pipe(Effect.provide(TestLayer)))
+
   // a gateway that sends a dispatch before READY on every connection spent a session start a
   // backoff apart, all day (over 60 an hour): it is held back as an op 9 that refuses the Identify
   it.scoped("a gateway that always sends a dispatch before READY: the session's Identifies are held back as op 9's are", () =>
@@ -103,7 +124,8 @@ describe("a dispatch before READY", () => {
       ["whose s is a string", (peer: MemoryTransport.MemoryPeer) => peer.sendJson({ ...ready(1), s: "1" })],
       ["whose op is a string", (peer: MemoryTransport.MemoryPeer) => peer.sendJson({ ...ready(1), op: "0" })],
       ["whose t is a number", (peer: MemoryTransport.MemoryPeer) => peer.sendJson({ ...ready(1), t: 0 })],
-      ["that is no JSON", (peer: MemoryTransport.MemoryPeer) => peer.send(new TextFrame(Buffer.from("{\"op\":0,")))]
+      ["that is no JSON", (peer: MemoryTransport.MemoryPeer) => peer.send(new TextFrame(Buffer.from("{\"op\":0,")))],
+      ["for another shard", (peer: MemoryTransport.MemoryPeer) => peer.sendJson(ready(1, "session-1", [1, 2]))]
     ] as const
   ) {
     it.scoped(`a gateway answering every Identify with a READY ${name}: its Identifies are held back as op 9's are`, () =>

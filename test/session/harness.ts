@@ -139,7 +139,7 @@ export const readySession = (overrides: Partial<SessionOptions> = {}, interval =
     const session = yield* Session.make(options(overrides))
     const { first, peer } = yield* acceptAndHello(interval)
     expect(first.op).toBe(2)
-    yield* peer.sendJson(ready())
+    yield* peer.sendJson(ready(1, "session-1", overrides.shard ?? [0, 1]))
     yield* settle
     return { session, peer }
   })
