@@ -696,12 +696,17 @@ export const run = (
         ctx.outbox.attach({
           slot: sendLimiter.take("command"),
           presenceSlots,
+          // a connection being ended takes no more (its socket may close slowly): the gateway may
+          // drop what comes on it with the close, or give it to a session ended by op 9; the
+          // command is carried over to the next one
           write: (payload) =>
-            connection.send(payload).pipe(
-              Effect.match({ onFailure: () => false, onSuccess: () => true }),
-              // a transport's defect ends the connection with it, masked, the command carried over:
-              // it killed the lane's writer unobserved, and that lane's commands waited for ever
-              Effect.catchAllDefect((defect) => Effect.as(end(Exit.die(maskedDefect(defect, options.token))), false))
+            Effect.suspend(() =>
+              done ? Effect.succeed(false) : connection.send(payload).pipe(
+                Effect.match({ onFailure: () => false, onSuccess: () => true }),
+                // a transport's defect ends the connection with it, masked, the command carried
+                // over: it killed the lane's writer unobserved, and that lane's commands waited for ever
+                Effect.catchAllDefect((defect) => Effect.as(end(Exit.die(maskedDefect(defect, options.token))), false))
+              )
             )
         }),
         scope

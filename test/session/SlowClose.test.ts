@@ -5,6 +5,7 @@
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import { describe, expect, it } from "@effect/vitest"
 import * as Cause from "effect/Cause"
+import * as Chunk from "effect/Chunk"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
@@ -100,5 +101,37 @@ describe("a connection's end waits for its socket", () => {
       const second = yield* Fiber.poll(next)
       expect(second._tag).toBe("Some")
       expect(sockets.most).toBe(1)
+    }).pipe(Effect.ensuring(unblock), Effect.withRandom(Random.fixed([0.5])), Effect.provide(SlowCloseLayer)))
+
+  // a command taken while the connection was ending (op 7 read, its close begun and slow) went out
+  // on it, and was counted sent: the gateway ends that connection, and may drop what came on it
+  // with the close; it goes out on the next connection
+  it.scoped("a command submitted while a connection ends is not written on it: it goes out on the next one", () =>
+    Effect.gen(function*() {
+      slow = true
+      const gateway = yield* MemoryTransport.MemoryGateway
+      const session = yield* Session.make(options())
+      const { peer } = yield* acceptAndHello(3_600_000)
+      yield* peer.sendJson(ready(1))
+      yield* settle
+      yield* peer.sendJson({ op: 7, d: null })
+      yield* settle
+      const request = yield* Effect.fork(session.requestSoundboardSounds(["81384788765712384"]))
+      yield* settle
+      const onOld = Chunk.toReadonlyArray(yield* peer.takeAll).map((frame) => JSON.parse(String(frame)).op)
+      expect(onOld).not.toContain(31)
+      const next = yield* Effect.fork(gateway.accept)
+      yield* TestClock.adjust("10 seconds")
+      yield* settle
+      const second = yield* Fiber.join(next)
+      const opening = yield* second.handshake(3_600_000)
+      expect(opening.op).toBe(6)
+      yield* second.sendJson({ op: 0, s: 2, t: "RESUMED", d: null })
+      yield* settle
+      expect(Chunk.toReadonlyArray(yield* second.takeAll).map((frame) => JSON.parse(String(frame)))).toContainEqual({
+        op: 31,
+        d: { guild_ids: ["81384788765712384"] }
+      })
+      expect(yield* Fiber.join(request)).toBeUndefined()
     }).pipe(Effect.ensuring(unblock), Effect.withRandom(Random.fixed([0.5])), Effect.provide(SlowCloseLayer)))
 })
