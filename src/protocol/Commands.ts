@@ -42,6 +42,15 @@ import {
 export const maxPayloadBytes = 4096
 
 /**
+ * The most guild ids one soundboard request takes (`requestSoundboardSounds` of a session or a
+ * fleet): about 5,000 frames of op 31. One frame holds about 180; a list that does not fit in one
+ * goes out in several.
+ *
+ * @since 0.1.0
+ */
+export const maxSoundboardGuildIds = 1_000_000
+
+/**
  * The largest shard count an Identify carries (its `shard` pair is `[id, count]`, with `id` below
  * `count`).
  *
@@ -627,6 +636,25 @@ const checkCommand = exactDecoder(
   // each item of a list takes a byte of the payload at least
   maxPayloadBytes
 )
+// a soundboard request's list may fill many frames (`soundboardParts`), up to its own limit
+const soundboardSchema = exactDecoder(RequestSoundboardSounds, maxSoundboardGuildIds + 2)
+const checkSoundboard = (command: unknown): Either.Either<RequestSoundboardSounds, ReadonlyArray<string>> => {
+  const listed = listLength(command, "guild_ids")
+  return listed !== undefined && listed > maxSoundboardGuildIds
+    ? Either.left([`guild_ids must list at most ${maxSoundboardGuildIds} guild ids, got ${listed}`])
+    : soundboardSchema(command)
+}
+
+// the length of the array `value[key]` holds as plain data, without calling a getter of the
+// program's (the check reads it, once); none where it is not known so
+const listLength = (value: unknown, key: string): number | undefined => {
+  try {
+    const held: unknown = typeof value === "object" && value !== null ? Object.getOwnPropertyDescriptor(value, key)?.value : undefined
+    return Array.isArray(held) ? held.length : undefined
+  } catch {
+    return undefined
+  }
+}
 
 // `read()`, or, where a program's value threw as it was read (from JavaScript, a getter or a
 // proxy), an InvalidCommand saying so
@@ -674,7 +702,7 @@ const validateRead = <C extends Command>(command: C): Either.Either<C, InvalidCo
       InvalidCommand.of("Invalid", name, ["not a gateway command"], clipped(printable(name), 60))
     )
   }
-  const checked = checkCommand(command)
+  const checked = name === "RequestSoundboardSounds" ? checkSoundboard(command) : checkCommand(command)
   return Either.isRight(checked) ? Either.right(command) : Either.left(InvalidCommand.of("Invalid", name, checked.left))
 }
 
@@ -802,6 +830,60 @@ export const encodeChecked = <C extends Command>(
   Either.flatMap(validate(command), (checked) => Either.map(encodeValid(checked, encoding), (payload) => ({ checked, payload })))
 
 /**
+ * Op 31 for `guildIds`, checked ({@link validate}) and encoded in `encoding` in as few frames as
+ * the list fits in, each of at most {@link maxPayloadBytes}, in the list's order: one frame holds
+ * about 180 ids. Fails where the list breaks a rule (no id, one that is not a snowflake, more than
+ * {@link maxSoundboardGuildIds}), or where one id alone would not fit (an encoding of the
+ * program's own).
+ *
+ * @since 0.1.0
+ */
+export const soundboardParts = (
+  guildIds: ReadonlyArray<string>,
+  encoding: Encoding
+): Either.Either<ReadonlyArray<SoundboardPart>, InvalidCommand> =>
+  Either.flatMap(validate(requestSoundboardSounds(guildIds)), (checked) => {
+    const ids = checked.guild_ids
+    const whole = frameOf(checked, encoding)
+    if (whole.bytes <= maxPayloadBytes) return Either.right([{ checked, payload: whole.payload }])
+    // cut into `count` lists of nearly even length (snowflakes differ by a few digits), one more
+    // at a time from the fewest the whole list's size allows, until each fits; at one id a frame,
+    // a frame that still does not fit is refused (an encoding of the program's own)
+    for (let count = Math.min(ids.length, Math.ceil(whole.bytes / maxPayloadBytes)); ; count++) {
+      const parts = evenParts(ids, count, encoding)
+      if (Either.isRight(parts) || count >= ids.length) return parts
+    }
+  })
+
+/**
+ * One frame of a soundboard request ({@link soundboardParts}): its command, as checked, and its
+ * payload.
+ *
+ * @since 0.1.0
+ */
+export interface SoundboardPart {
+  readonly checked: RequestSoundboardSounds
+  readonly payload: string | Uint8Array
+}
+
+// `ids` cut into `count` lists of nearly even length, each encoded, or why one does not fit
+const evenParts = (
+  ids: ReadonlyArray<string>,
+  count: number,
+  encoding: Encoding
+): Either.Either<Array<SoundboardPart>, InvalidCommand> => {
+  const parts: Array<SoundboardPart> = []
+  const size = Math.ceil(ids.length / count)
+  for (let from = 0; from < ids.length; from += size) {
+    const checked = requestSoundboardSounds(ids.slice(from, from + size))
+    const payload = encodeValid(checked, encoding)
+    if (Either.isLeft(payload)) return Either.left(payload.left)
+    parts.push({ checked, payload: payload.right })
+  }
+  return Either.right(parts)
+}
+
+/**
  * `presence` as a Presence Update carries it: the command as checked (plain data, each value read
  * once), a copy of its presence, and its payload in `encoding`; or why it cannot go out.
  *
@@ -836,13 +918,18 @@ export const resumeFits = (
   }
 }
 
-const encodeValid = (valid: Command, encoding: Encoding): Either.Either<string | Uint8Array, InvalidCommand> => {
+// `valid` as the frame sent on the wire, and its size in bytes
+const frameOf = (valid: Command, encoding: Encoding): { readonly payload: string | Uint8Array; readonly bytes: number } => {
   const payload: unknown = encoding.encode({ op: opcode(valid), d: data(valid) })
   // a program's own Encoding that gives no frame cannot work: a defect (at make, the options' fault)
   if (typeof payload !== "string" && !(payload instanceof Uint8Array)) {
     throw new TypeError(`the encoding's encode gave ${kindOf(payload)}, not a string or a Uint8Array`)
   }
-  const bytes = typeof payload === "string" ? utf8Length(payload) : payload.byteLength
+  return { payload, bytes: typeof payload === "string" ? utf8Length(payload) : payload.byteLength }
+}
+
+const encodeValid = (valid: Command, encoding: Encoding): Either.Either<string | Uint8Array, InvalidCommand> => {
+  const { bytes, payload } = frameOf(valid, encoding)
   return bytes <= maxPayloadBytes
     ? Either.right(payload)
     : Either.left(InvalidCommand.of("TooLarge", valid._tag, [`payload is ${bytes} bytes${tokenPart(valid)}, the limit is ${maxPayloadBytes}`]))

@@ -71,7 +71,11 @@ export interface SessionCommands {
   readonly updateVoiceState: (
     voice: Omit<Commands.VoiceStateUpdate, "_tag">
   ) => Effect.Effect<void, Commands.InvalidCommand | SessionClosed>
-  /** Op 31: the answer arrives as SOUNDBOARD_SOUNDS events. */
+  /**
+   * Op 31: the answer arrives as SOUNDBOARD_SOUNDS events. A list too long for one frame (about
+   * 180 ids) goes out in several, in order; the session ending first fails the call naming the
+   * guilds of the frames not sent.
+   */
   readonly requestSoundboardSounds: (
     guildIds: ReadonlyArray<string>
   ) => Effect.Effect<void, Commands.InvalidCommand | SessionClosed>
@@ -168,15 +172,22 @@ export const make = ({ endedWith, members, metrics, options, outbox, resuming }:
   // SessionClosed then, naming this shard and those guilds, and why the session ended (run
   // detached, so that a caller that cannot be interrupted gets its answer too); a member request
   // is done when it was `answered`, the others once they were `sent`
-  const untilEnded = <A, E>(guildIds: ReadonlyArray<string>, done: "sent" | "answered", effect: Effect.Effect<A, E>): Effect.Effect<A, E | SessionClosed> =>
+  // (a soundboard request in several frames names the guilds of those not sent yet: `guildIds` a
+  // function, asked as it fails)
+  const untilEnded = <A, E>(
+    guildIds: ReadonlyArray<string> | (() => ReadonlyArray<string>),
+    done: "sent" | "answered",
+    effect: Effect.Effect<A, E>
+  ): Effect.Effect<A, E | SessionClosed> =>
     Effect.raceFirst(
       effect,
       Effect.flatMap(endedWith, (why) => {
-        const about = guildIds.length === 0 ? "" : ` for guild ${guildIds.join(", ")}`
+        const ids = typeof guildIds === "function" ? guildIds() : guildIds
+        const about = ids.length === 0 ? "" : ` for guild ${ids.join(", ")}`
         const before = done === "answered" ? `the member request${about} was answered` : `the command${about} went out`
         // why it ended, where an error or a defect ended it: a caller that gets this first learns it here
         const detail = `shard ${options.shard[0]} was disconnected or ended before ${before}${why === undefined ? "" : `; it ended with: ${why}`}`
-        return Effect.fail(new SessionClosed({ detail, shards: [options.shard[0]], guildIds }))
+        return Effect.fail(new SessionClosed({ detail, shards: [options.shard[0]], guildIds: ids }))
       })
     )
   // a command waits for a connection the gateway answered
@@ -208,6 +219,25 @@ export const make = ({ endedWith, members, metrics, options, outbox, resuming }:
       Commands.encodeChecked(command, options.encoding),
       ({ checked, payload }) => Effect.zipRight(onThisShard(checked._tag, Commands.guildIds(checked)), submitCommand(checked, payload))
     )
+  // op 31 in as many frames as its list needs, in order, each queued once the one before went out
+  // (other commands may go between them); a session that ends first fails it naming the guilds of
+  // the frames not sent
+  const requestSoundboardSounds = (guildIds: ReadonlyArray<string>): Effect.Effect<void, Commands.InvalidCommand | SessionClosed> =>
+    Effect.flatMap(Commands.soundboardParts(guildIds, options.encoding), (parts) => {
+      let sent = 0
+      const unsent = () => parts.slice(sent).flatMap((part) => part.checked.guild_ids)
+      return Effect.zipRight(
+        onThisShard("RequestSoundboardSounds", unsent()),
+        detached(untilEnded(
+          unsent,
+          "sent",
+          Effect.forEach(parts, (part) =>
+            Effect.map(outbox.submit(Commands.opcode(part.checked), part.payload), () => {
+              sent++
+            }), { discard: true })
+        ))
+      )
+    })
   // a command of another opcode, about `guildId` where one is given (a snowflake of this shard)
   const sendOther = (op: number, d: unknown, guildId: string | undefined): Effect.Effect<void, Commands.InvalidCommand | SessionClosed> =>
     Effect.flatMap(OtherCommand.encode(op, d, options.encoding), (payload) => {
@@ -349,7 +379,7 @@ export const make = ({ endedWith, members, metrics, options, outbox, resuming }:
             }))))),
     updateVoiceState: (voice) =>
       counted("VoiceStateUpdate", Effect.flatMap(Commands.built("VoiceStateUpdate", () => Commands.voiceStateUpdate(voice)), submit)),
-    requestSoundboardSounds: (guildIds) => counted("RequestSoundboardSounds", submit(Commands.requestSoundboardSounds(guildIds))),
+    requestSoundboardSounds: (guildIds) => counted("RequestSoundboardSounds", requestSoundboardSounds(guildIds)),
     requestChannelInfo: (request) =>
       counted("RequestChannelInfo", Effect.flatMap(Commands.built("RequestChannelInfo", () => Commands.requestChannelInfo(request)), submit)),
     requestGuildMembers: (request) => counted("RequestGuildMembers", requestGuildMembers(request)),

@@ -788,18 +788,33 @@ describe("Fleet", () => {
       expect(errors).toEqual(Option.some(["InvalidCommand", "InvalidCommand", "InvalidCommand", "InvalidCommand"]))
     }).pipe(Effect.provide(TestLayer)))
 
-  it.scoped("requestSoundboardSounds checks every part before it waits for a shard to start: too large, or a shard not run, fails at once (it waited for the queued shard)", () =>
+  it.scoped("requestSoundboardSounds checks every part before it waits for a shard to start: a bad id, or a shard not run, fails at once (it waited for the queued shard)", () =>
     Effect.gen(function*() {
       // shards 0-2 of 4: shard 2 queued (it starts about 10 s from now), shard 3 run by no one
       const { fleet } = yield* startingFleet(4, { shards: [0, 1, 2] })
       expect((yield* fleet.status).map((line) => line.reason._tag)).toEqual(["Ready", "Hello", "Queued"])
-      // 400 guilds of shard 2: no payload holds their ids
-      const tooLarge = yield* Effect.fork(Effect.flip(fleet.requestSoundboardSounds(Array.from({ length: 400 }, (_, i) => guildOn(2, 4, i)))))
+      const badId = yield* Effect.fork(Effect.flip(fleet.requestSoundboardSounds([guildOn(2, 4), "not-a-guild"])))
       const notRun = yield* Effect.fork(Effect.flip(fleet.requestSoundboardSounds([guildOn(2, 4), guildOn(3, 4)])))
       yield* advance(100)
       const tags = (fiber: Fiber.Fiber<{ readonly _tag: string }, unknown>) =>
         Effect.map(Fiber.poll(fiber), Option.map((exit) => Exit.isSuccess(exit) ? exit.value._tag : "died"))
-      expect([yield* tags(tooLarge), yield* tags(notRun)]).toEqual([Option.some("InvalidCommand"), Option.some("RouteError")])
+      expect([yield* tags(badId), yield* tags(notRun)]).toEqual([Option.some("InvalidCommand"), Option.some("RouteError")])
+    }).pipe(Effect.provide(TestLayer)))
+
+  // a part over 4096 bytes was refused (InvalidCommand), and a call of more than 4096 ids in all
+  // too: a bot asked for its sounds a frame's worth of guilds (about 180) at a time
+  it.scoped("requestSoundboardSounds of 5000 guilds over two shards: each shard's part goes out in as many frames as it needs, in order", () =>
+    Effect.gen(function*() {
+      const { fleet, served } = yield* readyFleet(2)
+      const guilds = Array.from({ length: 5000 }, (_, i) => guildOn(i % 2, 2, i))
+      yield* fleet.requestSoundboardSounds(guilds)
+      yield* advance(100)
+      for (const shard of [0, 1]) {
+        const frames = (served.commands.get(shard) ?? []).filter((payload) => payload.op === 31)
+        expect(frames.length).toBeGreaterThan(5)
+        expect(frames.every((payload) => JSON.stringify(payload).length <= Commands.maxPayloadBytes)).toBe(true)
+        expect(frames.flatMap((payload) => (payload.d as { guild_ids: Array<string> }).guild_ids)).toEqual(guilds.filter((_, i) => i % 2 === shard))
+      }
     }).pipe(Effect.provide(TestLayer)))
 
   it.scoped("requestSoundboardSounds sends no part before every shard it needs runs: the fleet stopped before one started sends nothing", () =>

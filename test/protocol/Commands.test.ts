@@ -5,7 +5,9 @@ import * as FastCheck from "effect/FastCheck"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as util from "node:util"
+import type { Encoding } from "../../src/codec/Encoding.ts"
 import * as Etf from "../../src/codec/Etf.ts"
+import * as Json from "../../src/codec/Json.ts"
 import * as Commands from "../../src/protocol/Commands.ts"
 import * as Intents from "../../src/protocol/Intents.ts"
 
@@ -386,6 +388,63 @@ describe("Commands: payload size", () => {
   it("refuses a long list of ids", () => {
     const ids = Array.from({ length: 250 }, (_, i) => String(10 ** 17 + i))
     expect(failure(Commands.requestSoundboardSounds(ids))).toMatchObject({ reason: "TooLarge", command: "RequestSoundboardSounds" })
+  })
+
+  // a list over 4096 bytes was refused: a bot asked for its sounds about 180 guilds at a time
+  describe("a soundboard request's list in as many frames as it needs", () => {
+    const ids = (count: number, digits = 18) => Array.from({ length: count }, (_, i) => String(10n ** BigInt(digits - 1) + BigInt(i)))
+    const bytes = (payload: string | Uint8Array) => typeof payload === "string" ? Buffer.byteLength(payload) : payload.byteLength
+    // the most ids of `digits` digits one frame holds in `encoding`
+    const perFrame = (encoding: Encoding, digits: number) => {
+      let most = 1
+      while (Either.isRight(Commands.encode(Commands.requestSoundboardSounds(ids(most + 1, digits)), encoding))) most++
+      return most
+    }
+
+    it("a list that fits is one frame, as encode writes it", () => {
+      const list = ids(3)
+      expect(right(Commands.soundboardParts(list, Json.encoding))).toEqual([{
+        checked: Commands.requestSoundboardSounds(list),
+        payload: right(Commands.encode(Commands.requestSoundboardSounds(list)))
+      }])
+    })
+
+    it("a longer one: the fewest frames that fit, each under the limit, nearly even, the ids in order", () => {
+      for (const encoding of [Json.encoding, Etf.encoding]) {
+        for (const digits of [17, 19]) {
+          const most = perFrame(encoding, digits)
+          for (const count of [most + 1, 2500, 5 * most, 20_000]) {
+            const list = ids(count, digits)
+            const parts = right(Commands.soundboardParts(list, encoding))
+            expect(parts).toHaveLength(Math.ceil(count / most))
+            expect(parts.every((part) => bytes(part.payload) <= Commands.maxPayloadBytes)).toBe(true)
+            expect(parts.flatMap((part) => part.checked.guild_ids)).toEqual(list)
+            const lengths = parts.map((part) => part.checked.guild_ids.length)
+            expect(Math.max(...lengths.slice(0, -1)) - Math.min(...lengths.slice(0, -1))).toBe(0)
+            for (const part of parts) {
+              expect(part.payload).toEqual(right(Commands.encode(part.checked, encoding)))
+            }
+          }
+        }
+      }
+    })
+
+    it("refuses a list without ids, with one that is no snowflake, or of more than maxSoundboardGuildIds", () => {
+      const refused = (list: ReadonlyArray<string>) => Either.getLeft(Commands.soundboardParts(list, Json.encoding)).pipe(Option.getOrThrow)
+      expect(refused([]).message).toBe("RequestSoundboardSounds: guild_ids must list at least 1 guild ids, got none")
+      const bad = [...ids(300), "12x"]
+      expect(refused(bad)).toMatchObject({ reason: "Invalid", problems: [expect.stringMatching(/^guild_ids\[300\] must be a snowflake/)] })
+      const tooMany = ids(Commands.maxSoundboardGuildIds + 1)
+      expect(refused(tooMany).message).toBe(
+        `RequestSoundboardSounds: guild_ids must list at most ${Commands.maxSoundboardGuildIds} guild ids, got ${Commands.maxSoundboardGuildIds + 1}`
+      )
+      expect(Either.isRight(Commands.validate(Commands.requestSoundboardSounds(ids(Commands.maxSoundboardGuildIds))))).toBe(true)
+    })
+
+    it("an encoding that cannot fit one id in a frame is refused, as too large", () => {
+      const wide: Encoding = { ...Json.encoding, encode: (payload) => JSON.stringify(payload).padEnd(5000) }
+      expect(Either.getLeft(Commands.soundboardParts(ids(2), wide)).pipe(Option.getOrThrow)).toMatchObject({ reason: "TooLarge" })
+    })
   })
 
   it("counts UTF-8 bytes, not characters", () => {

@@ -1,0 +1,49 @@
+/**
+ * A soundboard request whose list does not fit in one frame (about 180 ids) goes out in several,
+ * in order, on the session's connection.
+ */
+import { describe, expect, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Fiber from "effect/Fiber"
+import * as Json from "../../src/codec/Json.ts"
+import * as Commands from "../../src/protocol/Commands.ts"
+import { readySession, sentPayloads, settle, TestLayer } from "./harness.ts"
+
+const ids = (count: number) => Array.from({ length: count }, (_, i) => String(10n ** 17n + BigInt(i)))
+const guildIdsOf = (payloads: ReadonlyArray<{ readonly op: number; readonly d: unknown }>) =>
+  payloads.filter((payload) => payload.op === 31).map((payload) => (payload.d as { readonly guild_ids: ReadonlyArray<string> }).guild_ids)
+
+describe("a soundboard request too long for one frame", () => {
+  // it was refused as too large: a bot asked for its guilds' sounds about 180 at a time
+  it.scoped("goes out in as many frames as it needs, in order, each within the limit, and the call ends once all went out", () =>
+    Effect.gen(function*() {
+      const { peer, session } = yield* readySession({}, 3_600_000)
+      const list = ids(2500)
+      yield* session.requestSoundboardSounds(list)
+      const frames = guildIdsOf(yield* sentPayloads(peer))
+      expect(frames.length).toBe(Either.getOrThrow(Commands.soundboardParts(list, Json.encoding)).length)
+      expect(frames.length).toBeGreaterThan(10)
+      expect(frames.flat()).toEqual(list)
+      expect(frames.every((part) => JSON.stringify({ op: 31, d: { guild_ids: part } }).length <= Commands.maxPayloadBytes)).toBe(true)
+    }).pipe(Effect.provide(TestLayer)))
+
+  // past the send limit (120 frames a minute, a few kept for heartbeats) the rest waits; the
+  // session ending then names the guilds of the frames that did not go out, so a caller asks again
+  // for those only
+  it.scoped("the session ending part way fails the call with SessionClosed naming the guilds of the frames not sent", () =>
+    Effect.gen(function*() {
+      const { peer, session } = yield* readySession({}, 3_600_000)
+      const list = ids(200 * 150)
+      const request = yield* Effect.fork(Effect.flip(session.requestSoundboardSounds(list)))
+      yield* settle
+      const sent = guildIdsOf(yield* sentPayloads(peer)).flat()
+      expect(sent.length).toBeGreaterThan(0)
+      expect(sent.length).toBeLessThan(list.length)
+      expect(sent).toEqual(list.slice(0, sent.length))
+      yield* session.end()
+      const error = yield* Fiber.join(request)
+      expect(error).toMatchObject({ _tag: "SessionClosed", shards: [0] })
+      expect(error._tag === "SessionClosed" ? error.guildIds : []).toEqual(list.slice(sent.length))
+    }).pipe(Effect.provide(TestLayer)))
+})
