@@ -118,10 +118,12 @@ export interface Fleet<E extends GatewayEvent = GatewayEvent> {
   /**
    * Op 31, split by shard: each shard asks for its own guilds, in as many frames as its part
    * needs (up to `Commands.maxSoundboardGuildIds` ids in all). Nothing is sent if one cannot be
-   * routed, or a shard it needs ended (`SessionClosed`) or never started (`RouteError`) before all
-   * of them ran: the parts go out once every shard they need runs. A shard that ends while they go
-   * out fails the call with `SessionClosed` once the others' parts went out (each waits for its
-   * shard's answered connection), naming the guilds whose frames did not go out.
+   * routed, one shard's part is refused (`InvalidCommand`: an id no frame holds, in an encoding
+   * of the program's own), or a shard it needs ended (`SessionClosed`) or never started
+   * (`RouteError`) before all of them ran: the parts go out once every shard they need runs. A
+   * shard that ends while they go out fails the call with `SessionClosed` once the others' parts
+   * went out (each waits for its shard's answered connection), naming the guilds whose frames did
+   * not go out.
    */
   readonly requestSoundboardSounds: (
     guildIds: ReadonlyArray<string>
@@ -485,8 +487,10 @@ const start = (
           if (group === undefined) groups.set(shard, [guildId])
           else group.push(guildId)
         }
-        // before any part waits for its shard to start (it waited, then failed): one for a shard
-        // that ended sends nothing (a shard's part too large for a frame goes out in several)
+        // every shard's part is cut into frames before any is sent, and before any waits for its
+        // shard to start (it waited, then failed): one no frame holds (an encoding of the
+        // program's own), or one for a shard that ended, sends nothing
+        for (const group of groups.values()) yield* Commands.soundboardParts(group, resolved.encoding)
         yield* allRunning(groups, guild_ids)
         // every shard is waited for first (one queued at startup may start minutes later): a part
         // went out while another shard was waited for, and stayed sent when that one never started

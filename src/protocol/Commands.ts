@@ -843,16 +843,8 @@ export const soundboardParts = (
   encoding: Encoding
 ): Either.Either<ReadonlyArray<SoundboardPart>, InvalidCommand> =>
   Either.flatMap(validate(requestSoundboardSounds(guildIds)), (checked) => {
-    const ids = checked.guild_ids
     const whole = frameOf(checked, encoding)
-    if (whole.bytes <= maxPayloadBytes) return Either.right([{ checked, payload: whole.payload }])
-    // cut into `count` lists of nearly even length (snowflakes differ by a few digits), one more
-    // at a time from the fewest the whole list's size allows, until each fits; at one id a frame,
-    // a frame that still does not fit is refused (an encoding of the program's own)
-    for (let count = Math.min(ids.length, Math.ceil(whole.bytes / maxPayloadBytes)); ; count++) {
-      const parts = evenParts(ids, count, encoding)
-      if (Either.isRight(parts) || count >= ids.length) return parts
-    }
+    return whole.bytes <= maxPayloadBytes ? Either.right([{ checked, payload: whole.payload }]) : packed(checked.guild_ids, encoding)
   })
 
 /**
@@ -866,21 +858,46 @@ export interface SoundboardPart {
   readonly payload: string | Uint8Array
 }
 
-// `ids` cut into `count` lists of nearly even length, each encoded, or why one does not fit
-const evenParts = (
-  ids: ReadonlyArray<string>,
-  count: number,
-  encoding: Encoding
-): Either.Either<Array<SoundboardPart>, InvalidCommand> => {
+// `ids` filling one frame after another, each id counted at what it adds to a frame, measured
+// once for each length of id (snowflakes are digits): each id is encoded about twice in all. A
+// frame that still does not fit (an encoding whose sizes do not add up) is halved until it does
+const packed = (ids: ReadonlyArray<string>, encoding: Encoding): Either.Either<Array<SoundboardPart>, InvalidCommand> => {
+  const costs = new Map<number, number>()
+  let empty = 0
+  const cost = (id: string): number => {
+    const known = costs.get(id.length)
+    if (known !== undefined) return known
+    const once = frameOf(requestSoundboardSounds([id]), encoding).bytes
+    const added = frameOf(requestSoundboardSounds([id, id]), encoding).bytes - once
+    empty = once - added
+    costs.set(id.length, added)
+    return added
+  }
   const parts: Array<SoundboardPart> = []
-  const size = Math.ceil(ids.length / count)
-  for (let from = 0; from < ids.length; from += size) {
-    const checked = requestSoundboardSounds(ids.slice(from, from + size))
-    const payload = encodeValid(checked, encoding)
-    if (Either.isLeft(payload)) return Either.left(payload.left)
-    parts.push({ checked, payload: payload.right })
+  for (let from = 0; from < ids.length;) {
+    const first = cost(ids[from]!)
+    let bytes = empty + first
+    let to = from + 1
+    while (to < ids.length && bytes + cost(ids[to]!) <= maxPayloadBytes) bytes += cost(ids[to++]!)
+    const fitted = halvedToFit(ids.slice(from, to), encoding)
+    if (Either.isLeft(fitted)) return fitted
+    parts.push(...fitted.right)
+    from = to
   }
   return Either.right(parts)
+}
+
+// `ids` in one frame, or halved until each part fits; one id that does not fit alone is refused
+const halvedToFit = (ids: ReadonlyArray<string>, encoding: Encoding): Either.Either<Array<SoundboardPart>, InvalidCommand> => {
+  const checked = requestSoundboardSounds(ids)
+  const payload = encodeValid(checked, encoding)
+  if (Either.isRight(payload)) return Either.right([{ checked, payload: payload.right }])
+  if (ids.length === 1) return Either.left(payload.left)
+  const half = Math.ceil(ids.length / 2)
+  return Either.flatMap(
+    halvedToFit(ids.slice(0, half), encoding),
+    (first) => Either.map(halvedToFit(ids.slice(half), encoding), (rest) => [...first, ...rest])
+  )
 }
 
 /**

@@ -472,9 +472,14 @@ export const run = (
         Effect.zipRight(restore(presence.awaitRoom("command")), Effect.zipRight(restore(sendLimiter.take("command")), presence.take("command")))
       ))
     // whether the payload was written (a socket gone meanwhile refuses it: the connection's end,
-    // read next, tells what became of it)
+    // read next, tells what became of it). An Identify or Resume is not written on a connection
+    // being ended, as a command is not: one whose turn came while a slow close ran spent a session
+    // start on it, and the next connection identified again
     const sendControl = (payload: string | Uint8Array): Effect.Effect<boolean> =>
-      Effect.zipRight(sendLimiter.take("control"), Effect.isSuccess(connection.send(payload)))
+      Effect.zipRight(
+        sendLimiter.take("control"),
+        Effect.suspend(() => done ? Effect.succeed(false) : Effect.isSuccess(connection.send(payload)))
+      )
     // sends a heartbeat, after `slot`, on a fiber of its own, apart from the reader, which goes on
     // reading while it waits for the send limit or the write: interruptible, so that the
     // connection's end stops a wait (the heartbeat timer's fiber is uninterruptible, and a wait

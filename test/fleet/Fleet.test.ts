@@ -18,6 +18,7 @@ import * as Random from "effect/Random"
 import * as Redacted from "effect/Redacted"
 import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
+import type { Encoding } from "../../src/codec/Encoding.ts"
 import * as Json from "../../src/codec/Json.ts"
 import * as Fleet from "../../src/fleet/Fleet.ts"
 import * as FleetOptions from "../../src/fleet/FleetOptions.ts"
@@ -49,6 +50,15 @@ import {
 
 /** The presence the tests update to. */
 const idle = { since: null, activities: [], status: "idle", afk: false } as const
+
+// an encoding of the program's own whose op 31 frames are over 4096 bytes (each padded to 5000)
+const wide: Encoding = {
+  ...Json.encoding,
+  encode: (payload) => {
+    const text = Json.encoding.encode(payload)
+    return (payload as { readonly op: number }).op === 31 && typeof text === "string" ? text.padEnd(5000) : text
+  }
+}
 
 /** The presence updates (op 3) shard `shard` sent, their data. */
 const presencesSent = (served: Served, shard: number) =>
@@ -829,6 +839,24 @@ describe("Fleet", () => {
       expect(yield* Fiber.join(request)).toMatchObject({ _tag: "RouteError", reason: "NotRunning" })
       // shard 0's part went out while shard 2 was waited for, and stayed sent with the call failed
       expect((served.commands.get(0) ?? []).filter((payload) => payload.op === 31)).toEqual([])
+    }).pipe(Effect.provide(TestLayer)))
+
+  // the parts were cut into frames only by their sessions, once started: a part no frame holds
+  // failed the call only once its queued shard started (here ~10 s; in a large fleet, minutes)
+  it.scoped("a part no frame can hold (an encoding of the program's own) fails at once, before waiting for its queued shard", () =>
+    Effect.gen(function*() {
+      yield* configureLimiter(1)
+      yield* serve()
+      const fleet = yield* Fleet.make(options({ shardCount: 4, startupWindow: 1, shards: [0, 1, 2], encoding: wide }))
+      yield* advance(500)
+      expect((yield* fleet.status).map((line) => line.reason._tag)).toEqual(["Ready", "Hello", "Queued"])
+      const request = yield* Effect.fork(Effect.flip(fleet.requestSoundboardSounds([guildOn(2, 4)])))
+      yield* advance(100)
+      const tag = Effect.map(Fiber.poll(request), Option.map((exit) => Exit.isSuccess(exit) ? exit.value._tag : "died"))
+      const atOnce = yield* tag
+      yield* advance(20_000)
+      const later = yield* tag
+      expect([atOnce, later]).toEqual([Option.some("InvalidCommand"), Option.some("InvalidCommand")])
     }).pipe(Effect.provide(TestLayer)))
 
   it.scoped("requestSoundboardSounds: a shard that ends while the parts wait for their connections fails the call, the other's part still sent", () =>

@@ -6,11 +6,13 @@ import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Fiber from "effect/Fiber"
+import * as TestClock from "effect/TestClock"
 import * as Json from "../../src/codec/Json.ts"
 import * as Commands from "../../src/protocol/Commands.ts"
 import { readySession, sentPayloads, settle, TestLayer } from "./harness.ts"
 
 const ids = (count: number) => Array.from({ length: count }, (_, i) => String(10n ** 17n + BigInt(i)))
+const sentIds = (payloads: ReadonlyArray<{ readonly op: number; readonly d: unknown }>) => guildIdsOf(payloads).flat()
 const guildIdsOf = (payloads: ReadonlyArray<{ readonly op: number; readonly d: unknown }>) =>
   payloads.filter((payload) => payload.op === 31).map((payload) => (payload.d as { readonly guild_ids: ReadonlyArray<string> }).guild_ids)
 
@@ -45,5 +47,26 @@ describe("a soundboard request too long for one frame", () => {
       const error = yield* Fiber.join(request)
       expect(error).toMatchObject({ _tag: "SessionClosed", shards: [0] })
       expect(error._tag === "SessionClosed" ? error.guildIds : []).toEqual(list.slice(sent.length))
+    }).pipe(Effect.provide(TestLayer)))
+
+  // each frame is queued once the one before went out: a caller that gives up sends no more
+  it.scoped("a caller that gives up half way sends no later frame", () =>
+    Effect.gen(function*() {
+      const { peer, session } = yield* readySession({}, 3_600_000)
+      const list = ids(200 * 150)
+      const request = yield* Effect.fork(session.requestSoundboardSounds(list))
+      yield* settle
+      const before = sentIds(yield* sentPayloads(peer))
+      expect(before.length).toBeGreaterThan(0)
+      expect(before.length).toBeLessThan(list.length)
+      yield* Fiber.interrupt(request)
+      yield* settle
+      const atInterrupt = sentIds(yield* sentPayloads(peer))
+      // (a frame whose write was under way as the caller gave up may still have gone: at most one)
+      expect([...before, ...atInterrupt]).toEqual(list.slice(0, before.length + atInterrupt.length))
+      expect(atInterrupt.length).toBeLessThanOrEqual(200)
+      yield* TestClock.adjust("5 minutes")
+      yield* settle
+      expect(sentIds(yield* sentPayloads(peer))).toEqual([])
     }).pipe(Effect.provide(TestLayer)))
 })
