@@ -146,6 +146,9 @@ const endsWithSuffix = (chunks: ReadonlyArray<Uint8Array>): boolean => {
   return needed === 0
 }
 
+// a zlib stream's first byte: the deflate method (8) and a window of at most 32 KiB
+const isZlibHeaderStart = (byte: number): boolean => (byte & 0x0f) === 8 && byte >> 4 <= 7
+
 /**
  * Creates a zlib-stream decompressor. Frames are kept as they come and joined only when a message
  * spans several of them; the common one-frame message is inflated straight from the frame.
@@ -159,6 +162,7 @@ export const make = (maxMessageBytes: number, engine: ZlibHandle.ZlibEngine): De
   const pending: Array<Uint8Array> = []
   let pendingBytes = 0
   let failure: DecodeError | undefined
+  let started = false
   const finish = (output: Uint8Array | DecodeError): Uint8Array | DecodeError => {
     if (output instanceof DecodeError) failure = output
     return output
@@ -168,6 +172,21 @@ export const make = (maxMessageBytes: number, engine: ZlibHandle.ZlibEngine): De
     push: (frame) => {
       if (failure !== undefined) return failure
       if (frame.length === 0) return undefined
+      // a stream that does not begin as zlib's (a gateway or proxy that sends plain messages, its
+      // compression off) never ends a message: the connection waited deaf for its Hello timeout
+      if (!started) {
+        started = true
+        if (!isZlibHeaderStart(frame[0]!)) {
+          return finish(
+            new DecodeError({
+              reason: "Inflate",
+              message: `zlib-stream: the stream does not begin with a zlib header (its first byte is 0x${
+                frame[0]!.toString(16).padStart(2, "0")
+              }): the gateway is not compressing it`
+            })
+          )
+        }
+      }
       const total = pendingBytes + frame.length
       // what the frames held cost in memory: their bytes, and `frameCost` more for each
       const frames = pending.length + 1

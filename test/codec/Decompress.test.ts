@@ -158,6 +158,26 @@ describe("Decompress", () => {
     expect(results[1]).toEqual(results[0])
   })
 
+  // a gateway or proxy sending plain messages on a zlib-stream connection: no suffix ever came, and
+  // the connection waited deaf for its Hello timeout, nothing saying why
+  it("zlib-stream: a stream that does not begin with a zlib header is an Inflate error at its first frame, on both engines", () => {
+    for (const zlibEngine of ["auto", "portable"] as const) {
+      for (const first of [Buffer.from(`{"op":10,"d":{"heartbeat_interval":41250}}`), Uint8Array.of(131, 116, 0, 0, 0, 0)]) {
+        const decompressor = Decompress.make("zlib-stream", { zlibEngine })
+        const refused = decompressor.push(first)
+        expect(refused).toBeInstanceOf(DecodeError)
+        expect(refused).toMatchObject({ reason: "Inflate", message: `zlib-stream: the stream does not begin with a zlib header (its first byte is 0x${first[0]!.toString(16)}): the gateway is not compressing it` })
+      }
+      // a stream cut into one-byte frames begins well
+      const decompressor = Decompress.make("zlib-stream", { zlibEngine })
+      const deflate = ZlibHandle.open("deflate", Number.MAX_SAFE_INTEGER)!
+      const bytes = Uint8Array.from(deflate.process(Buffer.from(`{"op":11}`), Zlib.constants.Z_SYNC_FLUSH) as Uint8Array)
+      const results = Array.from(bytes, (byte) => decompressor.push(Uint8Array.of(byte)))
+      expect(text(results.at(-1))).toBe(`{"op":11}`)
+      expect(results.slice(0, -1).every((result) => result === undefined)).toBe(true)
+    }
+  })
+
   // the fast engine took a frame that ended the stream with nothing to give for one after the end
   it("zlib-stream: a stream ended by an empty final block is no message on both engines, the frame after it an Inflate error", () => {
     const outcome = (result: unknown): string =>
