@@ -843,8 +843,11 @@ export const soundboardParts = (
   encoding: Encoding
 ): Either.Either<ReadonlyArray<SoundboardPart>, InvalidCommand> =>
   Either.flatMap(validate(requestSoundboardSounds(guildIds)), (checked) => {
+    const ids = checked.guild_ids
     const whole = frameOf(checked, encoding)
-    return whole.bytes <= maxPayloadBytes ? Either.right([{ checked, payload: whole.payload }]) : packed(checked.guild_ids, encoding)
+    return whole.bytes <= maxPayloadBytes
+      ? Either.right([{ checked, payload: whole.payload }])
+      : packed(ids, Math.max(1, Math.floor(ids.length * maxPayloadBytes / whole.bytes)), encoding)
   })
 
 /**
@@ -858,46 +861,45 @@ export interface SoundboardPart {
   readonly payload: string | Uint8Array
 }
 
-// `ids` filling one frame after another, each id counted at what it adds to a frame, measured
-// once for each length of id (snowflakes are digits): each id is encoded about twice in all. A
-// frame that still does not fit (an encoding whose sizes do not add up) is halved until it does
-const packed = (ids: ReadonlyArray<string>, encoding: Encoding): Either.Either<Array<SoundboardPart>, InvalidCommand> => {
-  const costs = new Map<number, number>()
-  let empty = 0
-  const cost = (id: string): number => {
-    const known = costs.get(id.length)
-    if (known !== undefined) return known
-    const once = frameOf(requestSoundboardSounds([id]), encoding).bytes
-    const added = frameOf(requestSoundboardSounds([id, id]), encoding).bytes - once
-    empty = once - added
-    costs.set(id.length, added)
-    return added
-  }
+// `ids` filling one frame after another in the list's order, each with as many as fit: the count
+// is searched from a guess (at first the whole list's average, then the frame before's count, the
+// ids of one list being of much the same length), so most frames are encoded twice
+const packed = (ids: ReadonlyArray<string>, guess: number, encoding: Encoding): Either.Either<Array<SoundboardPart>, InvalidCommand> => {
   const parts: Array<SoundboardPart> = []
-  for (let from = 0; from < ids.length;) {
-    const first = cost(ids[from]!)
-    let bytes = empty + first
-    let to = from + 1
-    while (to < ids.length && bytes + cost(ids[to]!) <= maxPayloadBytes) bytes += cost(ids[to++]!)
-    const fitted = halvedToFit(ids.slice(from, to), encoding)
-    if (Either.isLeft(fitted)) return fitted
-    parts.push(...fitted.right)
-    from = to
+  for (let from = 0, count = guess; from < ids.length; from += count) {
+    const part = mostThatFit(ids, from, count, encoding)
+    if (Either.isLeft(part)) return Either.left(part.left)
+    parts.push(part.right)
+    count = part.right.checked.guild_ids.length
   }
   return Either.right(parts)
 }
 
-// `ids` in one frame, or halved until each part fits; one id that does not fit alone is refused
-const halvedToFit = (ids: ReadonlyArray<string>, encoding: Encoding): Either.Either<Array<SoundboardPart>, InvalidCommand> => {
-  const checked = requestSoundboardSounds(ids)
-  const payload = encodeValid(checked, encoding)
-  if (Either.isRight(payload)) return Either.right([{ checked, payload: payload.right }])
-  if (ids.length === 1) return Either.left(payload.left)
-  const half = Math.ceil(ids.length / 2)
-  return Either.flatMap(
-    halvedToFit(ids.slice(0, half), encoding),
-    (first) => Either.map(halvedToFit(ids.slice(half), encoding), (rest) => [...first, ...rest])
-  )
+// the frame of the most ids from `from` that fit (a frame grows with its ids), searched from
+// `guess`: up by steps that double while they fit, then halving the range between the most known
+// to fit and the fewest known not to; one id that does not fit alone is refused
+const mostThatFit = (ids: ReadonlyArray<string>, from: number, guess: number, encoding: Encoding): Either.Either<SoundboardPart, InvalidCommand> => {
+  let fit: SoundboardPart | undefined
+  let fits = 0
+  let over = ids.length - from + 1
+  let refused: InvalidCommand | undefined
+  const probe = (count: number): boolean => {
+    const checked = requestSoundboardSounds(ids.slice(from, from + count))
+    const payload = encodeValid(checked, encoding)
+    if (Either.isLeft(payload)) {
+      refused = payload.left
+      over = count
+      return false
+    }
+    fit = { checked, payload: payload.right }
+    fits = count
+    return true
+  }
+  if (probe(Math.min(guess, over - 1))) {
+    for (let step = 1; fits + step < over && probe(fits + step); step *= 2);
+  }
+  while (over - fits > 1) probe((fits + over) >>> 1)
+  return fit !== undefined ? Either.right(fit) : Either.left(refused!)
 }
 
 /**

@@ -5,6 +5,7 @@ import * as FastCheck from "effect/FastCheck"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as util from "node:util"
+import * as Zlib from "node:zlib"
 import type { Encoding } from "../../src/codec/Encoding.ts"
 import * as Etf from "../../src/codec/Etf.ts"
 import * as Json from "../../src/codec/Json.ts"
@@ -431,7 +432,7 @@ describe("Commands: payload size", () => {
     // the list was cut into even parts, one more at a time, each try encoded whole: where the longer
     // ids came last (guilds sorted by id: old ones of 17 digits, new ones of 19), each try failed
     // only at its last parts, and a million ids held the event loop for over a minute
-    it("ids of mixed lengths, the longer last: each id encoded about twice, frames full to the limit", () => {
+    it("ids of mixed lengths, the longer last: each id encoded about three times (the whole list, then each frame twice), frames full to the limit", () => {
       let encoded = 0
       const counting: Encoding = {
         ...Json.encoding,
@@ -442,13 +443,94 @@ describe("Commands: payload size", () => {
       }
       const list = [...ids(90_000, 17), ...ids(10_000, 19)]
       const parts = right(Commands.soundboardParts(list, counting))
-      expect(encoded / list.length).toBeLessThan(3)
+      expect(encoded / list.length).toBeLessThan(4)
       expect(parts.flatMap((part) => part.checked.guild_ids)).toEqual(list)
       // each frame but the last has no room for the next id
       for (let at = 0; at < parts.length - 1; at++) {
         const next = parts[at + 1]!.checked.guild_ids[0]!
         expect(bytes(parts[at]!.payload)).toBeLessThanOrEqual(Commands.maxPayloadBytes)
         expect(Commands.encode(Commands.requestSoundboardSounds([...parts[at]!.checked.guild_ids, next]))).toMatchObject({ _tag: "Left" })
+      }
+    })
+
+    const fits = (list: ReadonlyArray<string>, encoding: Encoding) =>
+      Either.isRight(Commands.encode(Commands.requestSoundboardSounds(list), encoding))
+    // the fewest frames that fit, in the list's order: each frame filled until the next id no longer fits
+    const fewest = (list: ReadonlyArray<string>, encoding: Encoding): number => {
+      let frames = 0
+      for (let from = 0; from < list.length; frames++) {
+        let to = from + 1
+        while (to < list.length && fits(list.slice(from, to + 1), encoding)) to++
+        from = to
+      }
+      return frames
+    }
+
+    // encodings of the program's own whose sizes do not add up exactly, as the README allows
+    // (`encoding`: "an encoding of the program's own")
+    // - JSON sent as base64 text (a proxy or relay that only carries 7-bit text): 4 bytes per 3
+    const base64: Encoding = { ...Json.encoding, encode: (payload) => Buffer.from(Json.encoding.encode(payload) as string).toString("base64") }
+    // - JSON padded to 256-byte blocks (a framing that aligns its records)
+    const blocks: Encoding = {
+      ...Json.encoding,
+      encode: (payload) => {
+        const text = Json.encoding.encode(payload) as string
+        return text.padEnd(Math.ceil(text.length / 256) * 256)
+      }
+    }
+    // - JSON deflated, then base64 (repeats compress: [id, id] costs far less than two distinct ids)
+    const deflated: Encoding = {
+      ...Json.encoding,
+      encode: (payload) => Zlib.deflateRawSync(Buffer.from(Json.encoding.encode(payload) as string)).toString("base64")
+    }
+
+    // a frame whose estimate overshot by a few bytes was halved, not trimmed: it went out half full,
+    // and a list took up to twice the frames (each waiting for a send slot)
+    it("an encoding whose sizes do not add up exactly (base64 text, 256-byte blocks), ids of 17 and 20 digits: the fewest frames that fit", () => {
+      const list = [...ids(2000, 17), ...ids(2000, 20)]
+      const counts = [base64, blocks].map((encoding) => ({
+        frames: Either.getOrThrow(Commands.soundboardParts(list, encoding)).length,
+        fewest: fewest(list, encoding)
+      }))
+      expect(counts).toEqual(counts.map(({ fewest }) => ({ frames: fewest, fewest })))
+    })
+
+    // with a block padded encoding, [id] and [id, id] were the same size: every id was counted at 0
+    // bytes, the whole list was one frame, and halving encoded the whole list once per level (about
+    // 13 times for 10^5)
+    it("an encoding padded to blocks: a long list is encoded about three times, not once per halving", () => {
+      let encoded = 0
+      const counting: Encoding = {
+        ...blocks,
+        encode: (payload) => {
+          encoded += (payload as { readonly d: { readonly guild_ids?: ReadonlyArray<string> } }).d.guild_ids?.length ?? 0
+          return blocks.encode(payload)
+        }
+      }
+      const list = ids(100_000, 18)
+      const parts = Either.getOrThrow(Commands.soundboardParts(list, counting))
+      expect(parts.flatMap((part) => part.checked.guild_ids)).toEqual(list)
+      expect(encoded / list.length).toBeLessThan(4)
+    })
+
+    it("every frame fits and the ids go out once each, in order: JSON, ETF, and encodings whose sizes do not add up", () => {
+      // lengths 17 to 20, interleaved: `empty` re-measured at each new length
+      const mixed = Array.from({ length: 3000 }, (_, i) => String(10n ** BigInt(16 + (i * 7) % 4) + BigInt(i)))
+      for (const encoding of [Json.encoding, Etf.encoding, base64, blocks, deflated]) {
+        const parts = Either.getOrThrow(Commands.soundboardParts(mixed, encoding))
+        expect(parts.flatMap((part) => part.checked.guild_ids)).toEqual(mixed)
+        expect(parts.every((part) => bytes(part.payload) <= Commands.maxPayloadBytes)).toBe(true)
+        for (const part of parts) expect(part.payload).toEqual(Either.getOrThrow(Commands.encode(part.checked, encoding)))
+      }
+    })
+
+    it("JSON and ETF, ids of 17 to 20 digits interleaved: each frame full (the next id does not fit)", () => {
+      const mixed = Array.from({ length: 3000 }, (_, i) => String(10n ** BigInt(16 + (i * 7) % 4) + BigInt(i)))
+      for (const encoding of [Json.encoding, Etf.encoding]) {
+        const parts = Either.getOrThrow(Commands.soundboardParts(mixed, encoding))
+        for (let at = 0; at < parts.length - 1; at++) {
+          expect(fits([...parts[at]!.checked.guild_ids, parts[at + 1]!.checked.guild_ids[0]!], encoding)).toBe(false)
+        }
       }
     })
 
