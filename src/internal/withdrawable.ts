@@ -38,9 +38,11 @@ export interface Withdrawable<A> {
   readonly wentOut: (update: Update<A>) => void
   /**
    * `value` went out whole (an Identify carried it): the newest update on its way with it went out,
-   * and the older ones on their way are {@link Withdrawable.superseded}.
+   * and the older ones on their way are {@link Withdrawable.superseded}. Returns what undoes it,
+   * for a frame found never to have gone out (a socket that refused it): the updates it took are on
+   * their way again, but for those given up on meanwhile, unless one went out since.
    */
-  readonly carried: (value: A) => void
+  readonly carried: (value: A) => () => void
   /** `update` was given up on before it went out. */
   readonly withdraw: (update: Update<A>) => void
   /**
@@ -49,6 +51,8 @@ export interface Withdrawable<A> {
    */
   readonly superseded: (update: Update<A>) => boolean
 }
+
+const noUndo = (): void => {}
 
 /**
  * A value that starts as `initial`.
@@ -63,6 +67,9 @@ class Updates<A> implements Withdrawable<A> {
   private made = 0
   private current: Update<A>
   private readonly pending: Array<Update<A>> = []
+  // the updates given up on: one a frame carried, given up on before the frame was found never to
+  // have gone out, is not on its way again
+  private readonly givenUp = new WeakSet<Update<A>>()
 
   constructor(initial: A) {
     this.current = { value: initial, order: this.made }
@@ -92,13 +99,24 @@ class Updates<A> implements Withdrawable<A> {
     if (update.order > this.current.order) this.current = update
   }
 
-  carried(value: A): void {
+  carried(value: A): () => void {
     for (let at = this.pending.length - 1; at >= 0; at--) {
-      if (this.pending[at]!.value === value) return this.wentOut(this.pending[at]!)
+      const update = this.pending[at]!
+      if (update.value !== value) continue
+      const before = this.current
+      const taken = this.pending.slice(0, at + 1)
+      this.wentOut(update)
+      return () => {
+        if (this.current !== update) return
+        this.current = before
+        this.pending.unshift(...taken.filter((one) => !this.givenUp.has(one)))
+      }
     }
+    return noUndo
   }
 
   withdraw(update: Update<A>): void {
+    this.givenUp.add(update)
     const at = this.pending.indexOf(update)
     if (at >= 0) this.pending.splice(at, 1)
   }

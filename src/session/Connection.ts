@@ -122,8 +122,11 @@ export interface Context {
    * them): counted in the sequence, never delivered, and with JSON never even parsed.
    */
   readonly skips: ((t: string) => boolean) | undefined
-  /** The Identify payload, encoded (the token is only unwrapped inside). */
-  readonly identify: () => string | Uint8Array
+  /**
+   * The Identify payload, encoded (the token is only unwrapped inside), and what to call where the
+   * socket refused it (the presence updates it carried are on their way again).
+   */
+  readonly identify: () => { readonly payload: string | Uint8Array; readonly refused: () => void }
   /** The Resume payload for the remembered session, encoded. */
   readonly resume: (memory: Protocol.Memory) => string | Uint8Array
   /** The Heartbeat payload for a sequence, encoded. */
@@ -590,13 +593,17 @@ export const run = (
             identifyAnswered = answered
             identifyTurnAt = monotonicMillis(clock)
             const limiterWait = identifyTurnAt - waitFrom
-            return sendControl(ctx.identify()).pipe(
+            const identify = ctx.identify()
+            return sendControl(identify.payload).pipe(
               // one not written (the socket gone) never reached the gateway: no session start
               // spent, and the node counts as not reached
               Effect.tap((written) => {
                 authenticated = written
                 identifyWaitFrom = undefined
-                if (!written) unwrittenWait = limiterWait
+                if (written) return
+                unwrittenWait = limiterWait
+                // it carried no presence: an update given up on meanwhile showed after the next
+                identify.refused()
               }),
               // the wait counted once its Identify is out: the next attempt's carries this one's on
               // (counted at each, it was counted twice)

@@ -509,7 +509,10 @@ export const makeWith = (
       },
       metrics,
       skips: skipsOf(resolved.events, members),
-      identify: () => encodeTrusted(identify()),
+      identify: () => {
+        const { command, refused } = identify()
+        return { payload: encodeTrusted(command), refused }
+      },
       resume: (remembered) =>
         encodeTrusted(Commands.resume({ token: resolved.token, session_id: remembered.sessionId!, seq: remembered.sequence ?? 0 })),
       heartbeat: (sequence) => encodeTrusted(Commands.heartbeat(sequence))

@@ -139,8 +139,12 @@ export interface Context {
  */
 export interface Made {
   readonly commands: SessionCommands
-  /** The Identify to send now: the options, with the presence of the updates so far. */
-  readonly identify: () => Commands.Identify
+  /**
+   * The Identify to send now: the options, with the presence of the updates so far, which it
+   * carries from now on; `refused`, called where the socket refused it, puts them on their way
+   * again (an update given up on meanwhile is not shown by the next Identify).
+   */
+  readonly identify: () => { readonly command: Commands.Identify; readonly refused: () => void }
   /**
    * To run as the session is made, before the program can update its presence: a session that
    * resumes a point with a `presence` option shows it once the Resume is answered (a Resume carries
@@ -392,9 +396,16 @@ export const make = ({ endedWith, members, metrics, options, outbox, resuming }:
     shown: () => shown,
     identify: () => {
       const latest = identifying.latest()
-      identifying.carried(latest)
+      const showing = shown
+      const undo = identifying.carried(latest)
       shown = latest.presence ?? null
-      return identifyCommand(latest)
+      return {
+        command: identifyCommand(latest),
+        refused: () => {
+          undo()
+          shown = showing
+        }
+      }
     }
   }
 }

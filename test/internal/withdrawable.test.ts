@@ -70,4 +70,27 @@ describe("withdrawable", () => {
     value.withdraw(c)
     expect(value.latest()).toBe("B")
   })
+
+  // an Identify the socket refused carried nothing: what it took is on its way again, but for an
+  // update given up on meanwhile (it showed after the next Identify), and only while nothing went
+  // out since
+  it("undoing a carry puts its updates on their way again, those given up on meanwhile left out", () => {
+    const value = Withdrawable.make("W")
+    const a = value.add("A")
+    const b = value.add("B")
+    const undo = value.carried(value.latest())
+    expect([value.superseded(a), value.superseded(b)]).toEqual([true, true])
+    value.withdraw(b)
+    undo()
+    expect([value.superseded(a), value.latest()]).toEqual([false, "A"])
+    value.withdraw(a)
+    expect(value.latest()).toBe("W")
+    // once something went out since, an undo changes nothing
+    const c = value.add("C")
+    const late = value.carried("C")
+    const d = value.add("D")
+    value.wentOut(d)
+    late()
+    expect([value.latest(), value.superseded(c)]).toEqual(["D", true])
+  })
 })
