@@ -43,7 +43,7 @@ export const maxPayloadBytes = 4096
 
 /**
  * The most guild ids one soundboard request takes (`requestSoundboardSounds` of a session or a
- * fleet): about 5,000 frames of op 31. One frame holds about 180; a list that does not fit in one
+ * fleet): about 5,500 frames of op 31. One frame holds about 180; a list that does not fit in one
  * goes out in several.
  *
  * @since 0.1.0
