@@ -595,15 +595,17 @@ export const run = (
             const limiterWait = identifyTurnAt - waitFrom
             const identify = ctx.identify()
             return sendControl(identify.payload).pipe(
+              // one not known written (the socket refused it, or the connection's end cut its write
+              // short) carried no presence: a session the gateway may have begun for it is never
+              // resumed (no READY came to name it), and the next Identify carries the latest (an
+              // update given up on meanwhile showed after it)
+              Effect.onExit((exit) => Exit.isSuccess(exit) && exit.value ? Effect.void : Effect.sync(identify.refused)),
               // one not written (the socket gone) never reached the gateway: no session start
               // spent, and the node counts as not reached
               Effect.tap((written) => {
                 authenticated = written
                 identifyWaitFrom = undefined
-                if (written) return
-                unwrittenWait = limiterWait
-                // it carried no presence: an update given up on meanwhile showed after the next
-                identify.refused()
+                if (!written) unwrittenWait = limiterWait
               }),
               // the wait counted once its Identify is out: the next attempt's carries this one's on
               // (counted at each, it was counted twice)
