@@ -147,7 +147,17 @@ const endsWithSuffix = (chunks: ReadonlyArray<Uint8Array>): boolean => {
 }
 
 // a zlib stream's first byte: the deflate method (8) and a window of at most 32 KiB
-const isZlibHeaderStart = (byte: number): boolean => (byte & 0x0f) === 8 && byte >> 4 <= 7
+const isZlibFirstByte = (byte: number): boolean => (byte & 0x0f) === 8 && byte >> 4 <= 7
+// its first two bytes, read as a number, are a multiple of 31 (the header's check bits)
+const isZlibHeader = (first: number, second: number): boolean => ((first << 8) | second) % 31 === 0
+
+const notCompressed = (bytes: ReadonlyArray<number>): DecodeError =>
+  new DecodeError({
+    reason: "Inflate",
+    message: `zlib-stream: the stream does not begin with a zlib header (it begins ${
+      bytes.map((byte) => `0x${byte.toString(16).padStart(2, "0")}`).join(" ")
+    }): the gateway is not compressing it with zlib`
+  })
 
 /**
  * Creates a zlib-stream decompressor. Frames are kept as they come and joined only when a message
@@ -162,30 +172,34 @@ export const make = (maxMessageBytes: number, engine: ZlibHandle.ZlibEngine): De
   const pending: Array<Uint8Array> = []
   let pendingBytes = 0
   let failure: DecodeError | undefined
-  let started = false
+  // the stream's first byte, once seen (-1 before), until its header was read whole
+  let firstByte = -1
+  let headerRead = false
   const finish = (output: Uint8Array | DecodeError): Uint8Array | DecodeError => {
     if (output instanceof DecodeError) failure = output
     return output
+  }
+  // the header's two bytes, read from the stream's first frames (one of a byte has half of it)
+  const headerProblem = (frame: Uint8Array): DecodeError | undefined => {
+    let at = 0
+    if (firstByte < 0) {
+      firstByte = frame[at++]!
+      if (!isZlibFirstByte(firstByte)) return notCompressed([firstByte])
+    }
+    if (at === frame.length) return undefined
+    headerRead = true
+    return isZlibHeader(firstByte, frame[at]!) ? undefined : notCompressed([firstByte, frame[at]!])
   }
   return {
     compression: "zlib-stream",
     push: (frame) => {
       if (failure !== undefined) return failure
       if (frame.length === 0) return undefined
-      // a stream that does not begin as zlib's (a gateway or proxy that sends plain messages, its
-      // compression off) never ends a message: the connection waited deaf for its Hello timeout
-      if (!started) {
-        started = true
-        if (!isZlibHeaderStart(frame[0]!)) {
-          return finish(
-            new DecodeError({
-              reason: "Inflate",
-              message: `zlib-stream: the stream does not begin with a zlib header (its first byte is 0x${
-                frame[0]!.toString(16).padStart(2, "0")
-              }): the gateway is not compressing it`
-            })
-          )
-        }
+      // a stream that does not begin as zlib's (a gateway or proxy that sends plain messages, or
+      // zstd's) never ends a message: the connection waited deaf for its Hello timeout
+      if (!headerRead) {
+        const notZlib = headerProblem(frame)
+        if (notZlib !== undefined) return finish(notZlib)
       }
       const total = pendingBytes + frame.length
       // what the frames held cost in memory: their bytes, and `frameCost` more for each

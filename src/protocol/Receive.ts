@@ -76,7 +76,8 @@ export const Ready = struct({
   session_id: SessionId,
   user: struct({ id: Snowflake }),
   application: struct({ id: Snowflake }),
-  shard: Schema.optionalWith(ShardPair, { exact: true })
+  // (null, as a serializer may write a field it leaves out, names no shard either)
+  shard: Schema.optionalWith(Schema.NullOr(ShardPair), { exact: true })
 })
 
 /**

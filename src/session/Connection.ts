@@ -596,10 +596,13 @@ export const run = (
             const identify = ctx.identify()
             return sendControl(identify.payload).pipe(
               // one not known written (the socket refused it, or the connection's end cut its write
-              // short) carried no presence: a session the gateway may have begun for it is never
-              // resumed (no READY came to name it), and the next Identify carries the latest (an
-              // update given up on meanwhile showed after it)
-              Effect.onExit((exit) => Exit.isSuccess(exit) && exit.value ? Effect.void : Effect.sync(identify.refused)),
+              // short) and not answered carried no presence: a session the gateway may have begun
+              // for it is never resumed (no READY came to name it), and the next Identify carries the
+              // latest (an update given up on meanwhile showed after it). One READY answered went out,
+              // whatever became of its write
+              Effect.onExit((exit) =>
+                (Exit.isSuccess(exit) && exit.value) || handshake.stage === "Answered" ? Effect.void : Effect.sync(identify.refused)
+              ),
               // one not written (the socket gone) never reached the gateway: no session start
               // spent, and the node counts as not reached
               Effect.tap((written) => {

@@ -212,7 +212,7 @@ const dispatch = (memory: Memory, envelope: Envelope, shard: readonly [id: numbe
     // the answer to another shard's Identify (a proxy's slip): taken, this shard would hold a
     // session whose events are another shard's guilds
     const named = decoded.right.shard
-    if (named !== undefined && (named[0] !== shard[0] || named[1] !== shard[1])) {
+    if (named !== undefined && named !== null && (named[0] !== shard[0] || named[1] !== shard[1])) {
       return identifyAnew(`READY for shard [${named[0]}, ${named[1]}] on shard [${shard[0]}, ${shard[1]}]'s connection`)
     }
     const resumeUrl = Receive.decodeResumeUrl(envelope.d)

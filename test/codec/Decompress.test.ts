@@ -162,12 +162,25 @@ describe("Decompress", () => {
   // the connection waited deaf for its Hello timeout, nothing saying why
   it("zlib-stream: a stream that does not begin with a zlib header is an Inflate error at its first frame, on both engines", () => {
     for (const zlibEngine of ["auto", "portable"] as const) {
-      for (const first of [Buffer.from(`{"op":10,"d":{"heartbeat_interval":41250}}`), Uint8Array.of(131, 116, 0, 0, 0, 0)]) {
+      // plain JSON, plain ETF, and zstd (its first byte passes for a zlib one, not its second)
+      const streams: ReadonlyArray<readonly [Uint8Array, string]> = [
+        [Buffer.from(`{"op":10,"d":{"heartbeat_interval":41250}}`), "0x7b"],
+        [Uint8Array.of(131, 116, 0, 0, 0, 0), "0x83"],
+        [Uint8Array.of(0x28, 0xb5, 0x2f, 0xfd, 0x20, 0x2a, 0x51, 0x01, 0x00, 0x7b), "0x28 0xb5"]
+      ]
+      for (const [first, begins] of streams) {
         const decompressor = Decompress.make("zlib-stream", { zlibEngine })
         const refused = decompressor.push(first)
         expect(refused).toBeInstanceOf(DecodeError)
-        expect(refused).toMatchObject({ reason: "Inflate", message: `zlib-stream: the stream does not begin with a zlib header (its first byte is 0x${first[0]!.toString(16)}): the gateway is not compressing it` })
+        expect(refused).toMatchObject({
+          reason: "Inflate",
+          message: `zlib-stream: the stream does not begin with a zlib header (it begins ${begins}): the gateway is not compressing it with zlib`
+        })
       }
+      // the header's two bytes in two frames: the second checked as it comes
+      const split = Decompress.make("zlib-stream", { zlibEngine })
+      expect(split.push(Uint8Array.of(0x28))).toBeUndefined()
+      expect(split.push(Uint8Array.of(0xb5, 0x2f))).toMatchObject({ reason: "Inflate" })
       // a stream cut into one-byte frames begins well
       const decompressor = Decompress.make("zlib-stream", { zlibEngine })
       const deflate = ZlibHandle.open("deflate", Number.MAX_SAFE_INTEGER)!

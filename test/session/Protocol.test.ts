@@ -118,7 +118,9 @@ describe("Protocol.step", () => {
         }
       })
     }
-    // its own shard, or none named (a READY to an Identify without one), is taken
+    // its own shard, or none named (a READY to an Identify without one; null, as a serializer may
+    // write a field it leaves out), is taken
+    expect(Protocol.step(Protocol.empty, frame(0, { ...ready, shard: null }, 1, "READY"), [2, 4], identifying)._tag).toBe("Ready")
     const own = Protocol.step(Protocol.empty, frame(0, { ...ready, shard: [2, 4] }, 1, "READY"), [2, 4], identifying)
     expect(own).toMatchObject({ _tag: "Ready", sessionId: "new-session", event: { shard: 2 } })
     expect(Protocol.step(Protocol.empty, frame(0, ready, 1, "READY"), [2, 4], identifying)._tag).toBe("Ready")
