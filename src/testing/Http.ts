@@ -25,12 +25,28 @@ const json = (response: ServerResponse, status: number, body: unknown): void => 
 }
 
 /**
+ * The URL a request asks for, or none where its target is no URL (`//[`, which node's parser takes
+ * and `new URL` throws on: thrown in a socket's callback, it ended the process).
+ *
+ * @since 0.1.0
+ */
+export const requestUrl = (request: IncomingMessage): URL | undefined => {
+  try {
+    return new URL(request.url ?? "/", "http://127.0.0.1")
+  } catch {
+    return undefined
+  }
+}
+
+/**
  * Creates the request handler.
  *
  * @since 0.1.0
  */
 export const handler = (host: HttpHost) => (request: IncomingMessage, response: ServerResponse): void => {
-  const path = new URL(request.url ?? "/", "http://127.0.0.1").pathname.replace(/\/+$/, "")
+  const url = requestUrl(request)
+  if (url === undefined) return json(response, 400, { message: "400: Bad Request", code: 0 })
+  const path = url.pathname.replace(/\/+$/, "")
   if (request.method === "GET" && (path === "/api/v10/gateway" || path === "/api/gateway")) {
     return json(response, 200, { url: host.url() })
   }

@@ -473,7 +473,11 @@ export const make = (options: Options): Effect.Effect<LocalGateway, LocalGateway
 
     const accept = (socket: WebSocket, request: Http.IncomingMessage) => {
       sweepSessions()
-      const url = new URL(request.url ?? "/", "http://127.0.0.1")
+      const url = GatewayHttp.requestUrl(request)
+      if (url === undefined) {
+        socket.close(CloseCode.DecodeError, "the request target is no URL")
+        return
+      }
       const query = Object.fromEntries(url.searchParams)
       const compression = parseCompression(query["compress"])
       let compressor: Compress.Compressor

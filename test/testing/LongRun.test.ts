@@ -1,0 +1,92 @@
+/**
+ * The local gateway under what a long run brings: a stray request whose target is no URL, and its
+ * synthetic traffic after the event loop paused.
+ */
+import { describe, expect, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import * as Redacted from "effect/Redacted"
+import * as Net from "node:net"
+import * as LocalGateway from "../../src/testing/LocalGateway.ts"
+import { connect, dispatch, hello } from "./rawClient.ts"
+
+const rawToken = "secret-token-value"
+const query = "?v=10&encoding=json"
+
+// sends `request` as raw bytes to the gateway's port; the first line of its answer, or "no answer"
+// within a second
+const rawHttp = (port: number, request: string) =>
+  Effect.async<string>((resume) => {
+    const socket = Net.connect(port, "127.0.0.1", () => socket.write(request))
+    let done = false
+    const finish = (answer: string) => {
+      if (done) return
+      done = true
+      socket.destroy()
+      resume(Effect.succeed(answer))
+    }
+    socket.on("data", (data) => finish(data.toString("latin1").split("\r\n")[0]!))
+    socket.on("close", () => finish("closed"))
+    socket.on("error", () => finish("error"))
+    const timer = setTimeout(() => finish("no answer"), 1_000)
+    return Effect.sync(() => {
+      clearTimeout(timer)
+      finish("interrupted")
+    })
+  })
+
+describe("the local gateway in a long run", () => {
+  // the CLI runs the local gateway for hours: a request whose target `new URL` cannot read (legal to
+  // node's HTTP parser: "//[") threw out of the HTTP handler and out of the upgrade's accept, an
+  // uncaught exception, which ends a node process
+  it.scopedLive("a request with an odd target (//[) is answered, with no uncaught exception", () =>
+    Effect.gen(function*() {
+      const gateway = yield* LocalGateway.make({ token: Redacted.make(rawToken) })
+      const caught: Array<string> = []
+      const saved = process.listeners("uncaughtException")
+      const onUncaught = (error: unknown) => void caught.push(String(error))
+      yield* Effect.acquireRelease(
+        Effect.sync(() => {
+          process.removeAllListeners("uncaughtException")
+          process.on("uncaughtException", onUncaught)
+        }),
+        () =>
+          Effect.sync(() => {
+            process.removeListener("uncaughtException", onUncaught)
+            for (const listener of saved) process.on("uncaughtException", listener)
+          })
+      )
+      const plain = yield* rawHttp(gateway.port, "GET //[ HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+      const upgrade = yield* rawHttp(
+        gateway.port,
+        "GET //[?v=10 HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+          "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+      )
+      yield* Effect.sleep("100 millis")
+      expect({ caught, plain: plain.startsWith("HTTP/1.1 "), upgrade: upgrade !== "no answer" }).toEqual({ caught: [], plain: true, upgrade: true })
+    }))
+
+  // every session's synthetic messages have ids of their own: after a pause, the second's worth a
+  // session gets went out in one tick, every id stamped with the tick's millisecond, and the
+  // snowflake's 12-bit increment wrapped
+  it.scopedLive("synthetic traffic after a pause of the event loop sends no two messages with one id", () =>
+    Effect.gen(function*() {
+      const gateway = yield* LocalGateway.make({ token: Redacted.make(rawToken), heartbeatInterval: "1 minute", guilds: 1, membersPerGuild: 3 })
+      const client = yield* connect(gateway.url + query)
+      yield* client.next(hello)
+      yield* client.send({ op: 2, d: { token: rawToken, intents: 513 | (1 << 15), properties: { os: "l", browser: "t", device: "t" } } })
+      yield* client.next(dispatch("READY"))
+      yield* gateway.startTraffic(10_000)
+      yield* Effect.sleep("50 millis")
+      // a blocked event loop (a long GC, a synchronous job) for a little over a second
+      const until = Date.now() + 1_100
+      while (Date.now() < until) {
+        // busy
+      }
+      yield* Effect.sleep("300 millis")
+      yield* gateway.stopTraffic
+      yield* Effect.sleep("300 millis")
+      const ids = client.frames.filter((frame) => frame.t === "MESSAGE_CREATE").map((frame) => frame.d.id as string)
+      expect(ids.length).toBeGreaterThan(5_000)
+      expect(ids.length - new Set(ids).size).toBe(0)
+    }), 20_000)
+})
