@@ -66,6 +66,8 @@ export class Session {
    */
   readonly presences = new Rules.SlidingWindow(Rules.presenceLimit, Rules.presenceWindowMs)
   private readonly buffer: Array<Buffered> = []
+  // the sequence of the last dispatch the buffer let go (none: 0): a resume from before it missed it
+  private trimmedThrough = 0
 
   constructor(
     readonly id: string,
@@ -100,7 +102,7 @@ export class Session {
     this.seq = s
     if (replayable) {
       this.buffer.push({ s, t, payload })
-      if (this.buffer.length > this.capacity) this.buffer.shift()
+      if (this.buffer.length > this.capacity) this.trimmedThrough = this.buffer.shift()!.s
     }
     const sent = this.outlet !== undefined && this.outlet.send(payload)
     this.recorder.dispatch({
@@ -114,11 +116,14 @@ export class Session {
     return s
   }
 
-  /** What a resume from `seq` would replay. */
+  /**
+   * What a resume from `seq` would replay: too old where the buffer let go of a dispatch after it
+   * (a sequence no dispatch kept for replay took, a RESUMED's, is no gap: a client that missed
+   * that RESUMED with its connection was refused a replay the buffer held whole).
+   */
   plan(seq: number): ReplayPlan {
     if (seq > this.seq || seq < 0) return { _tag: "InvalidSeq" }
-    const oldest = this.buffer[0]
-    if (seq < this.seq && (oldest === undefined || oldest.s > seq + 1)) return { _tag: "TooOld" }
+    if (seq < this.trimmedThrough) return { _tag: "TooOld" }
     return { _tag: "Replay", entries: this.buffer.filter((entry) => entry.s > seq) }
   }
 

@@ -1,6 +1,6 @@
 /**
- * The local gateway under what a long run brings: a stray request whose target is no URL, and its
- * synthetic traffic after the event loop paused.
+ * The local gateway under what a long run brings: a stray request whose target is no URL, its
+ * synthetic traffic after the event loop paused, a resume whose RESUMED was lost.
  */
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
@@ -89,4 +89,42 @@ describe("the local gateway in a long run", () => {
       expect(ids.length).toBeGreaterThan(5_000)
       expect(ids.length - new Set(ids).size).toBe(0)
     }), 20_000)
+
+  // a RESUMED takes a sequence number and is kept for no replay: a client that lost it with its
+  // connection, resuming from before it while the buffer held every dispatch it missed, was taken
+  // for one the buffer had let go of, and refused (op 9, a new Identify)
+  it.scopedLive("a Resume from just before a RESUMED it never read is replayed when the buffer holds every dispatch it missed", () =>
+    Effect.gen(function*() {
+      const gateway = yield* LocalGateway.make({
+        token: Redacted.make(rawToken),
+        heartbeatInterval: "1 second",
+        heartbeatSlack: "1 minute",
+        guilds: 0,
+        replayBufferSize: 2
+      })
+      const first = yield* connect(gateway.url + query)
+      yield* first.next(hello)
+      yield* first.send({ op: 2, d: { token: rawToken, intents: 513, properties: { os: "l", browser: "t", device: "t" } } })
+      const ready = yield* first.next(dispatch("READY"))
+      const sessionId = ready.d.session_id as string
+      expect(ready.s).toBe(1)
+      yield* first.close(4900)
+      yield* gateway.awaitLog((log) => log.connections[0]?.closedAt !== undefined)
+      // a resume whose RESUMED (s 2) is lost with its connection (stalled, then dropped)
+      const second = yield* connect(gateway.url + "/resume" + query)
+      yield* second.next(hello)
+      yield* gateway.stall({ connection: 2 }, "1 minute")
+      yield* second.send({ op: 6, d: { token: rawToken, session_id: sessionId, seq: 1 } })
+      yield* gateway.awaitLog((log) => log.resumes.length === 1)
+      yield* gateway.drop({ connection: 2 })
+      yield* gateway.awaitLog((log) => log.connections[1]?.closedAt !== undefined)
+      // two dispatches while no connection holds it: the buffer (2) holds both
+      expect(yield* gateway.dispatch({ session: sessionId }, "TEST_EVENT", { n: 1 })).toBe(1)
+      expect(yield* gateway.dispatch({ session: sessionId }, "TEST_EVENT", { n: 2 })).toBe(1)
+      const third = yield* connect(gateway.url + "/resume" + query)
+      yield* third.next(hello)
+      yield* third.send({ op: 6, d: { token: rawToken, session_id: sessionId, seq: 1 } })
+      const answer = yield* third.next((f) => f.op === 9 || f.t === "RESUMED")
+      expect(answer.op === 9 ? "op 9" : third.frames.filter((f) => f.t === "TEST_EVENT").map((f) => f.d.n)).toEqual([1, 2])
+    }))
 })
