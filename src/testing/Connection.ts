@@ -71,7 +71,7 @@ export interface Host {
   /** The Hello delay for a new connection (a one-shot control, else the configured delay). */
   readonly takeHelloDelay: () => number
   readonly newSessionId: () => string
-  /** The snowflake worker of a new session's traffic (1024 of them, in turn). */
+  /** The snowflake worker of a new session's traffic (1024 of them, in turn, skipping those live sessions hold). */
   readonly newWorker: () => number
   readonly warn: (message: string, annotations: Record<string, unknown>) => void
 }
@@ -586,6 +586,7 @@ export class Connection implements Outlet {
     const largeThreshold = typeof threshold === "number" ? Math.min(250, Math.max(50, threshold)) : 50
     const sessionId = this.host.newSessionId()
     const { world } = this.host
+    const worker = this.host.newWorker()
     const session = new Session(
       sessionId,
       shard,
@@ -596,7 +597,8 @@ export class Connection implements Outlet {
       this.encoding,
       // one source per session, each its own snowflake worker: no two sessions' message ids meet,
       // also of one shard id under two shard counts (a reshard's old and new set side by side)
-      Traffic.makeSource(guilds, settings.seed * 7919 + shard[0] * 31 + shard[1], this.host.newWorker()),
+      Traffic.makeSource(guilds, settings.seed * 7919 + shard[0] * 31 + shard[1], worker),
+      worker,
       settings.replayBufferSize,
       this.host.recorder
     )

@@ -460,7 +460,17 @@ export const make = (options: Options): Effect.Effect<LocalGateway, LocalGateway
       },
       newSessionId: () =>
         Array.from({ length: 32 }, () => Math.floor(sessionIdRandom() * 16).toString(16)).join(""),
-      newWorker: () => sessionsMade++ % 1024,
+      newWorker: () => {
+        // the next in turn that no live session holds (the 1025th session made shared the first's,
+        // and both sent messages of one id); with 1024 live, the next in turn
+        sweepSessions()
+        const held = new Set(Array.from(sessions.values(), (session) => session.worker))
+        for (let tried = 0; tried < 1024; tried++) {
+          const worker = sessionsMade++ % 1024
+          if (!held.has(worker)) return worker
+        }
+        return sessionsMade++ % 1024
+      },
       warn: (message, annotations) => log(Effect.logWarning(message), annotations)
     }
 
@@ -471,21 +481,24 @@ export const make = (options: Options): Effect.Effect<LocalGateway, LocalGateway
       }
     }
 
+    // a socket closed before its connection is made: a frame ws refuses meanwhile is an `error`
+    // event, which with no listener threw out of the socket's callback and ended the process
+    const refuse = (socket: WebSocket, code: number, reason: string) => {
+      socket.on("error", () => {})
+      socket.close(code, reason)
+    }
+
     const accept = (socket: WebSocket, request: Http.IncomingMessage) => {
       sweepSessions()
       const url = GatewayHttp.requestUrl(request)
-      if (url === undefined) {
-        socket.close(CloseCode.DecodeError, "the request target is no URL")
-        return
-      }
+      if (url === undefined) return refuse(socket, CloseCode.DecodeError, "the request target is no URL")
       const query = Object.fromEntries(url.searchParams)
       const compression = parseCompression(query["compress"])
       let compressor: Compress.Compressor
       try {
         compressor = Compress.unsafeMake(compression ?? "none")
       } catch (error) {
-        socket.close(CloseCode.UnknownError, error instanceof Error ? error.message.slice(0, 120) : "compression unavailable")
-        return
+        return refuse(socket, CloseCode.UnknownError, error instanceof Error ? error.message.slice(0, 120) : "compression unavailable")
       }
       const encoding = parseEncoding(query["encoding"])
       const connection = new Connection(++nextConnectionId, socket, compressor, encoding ?? "json", host, url.pathname, query)

@@ -81,6 +81,8 @@ export class Session {
     /** The encoding it began with: Discord resumes it over that one only. */
     readonly encoding: EncodingName,
     readonly source: Traffic.Source,
+    /** The snowflake worker its source stamps ids with: no other live session holds it. */
+    readonly worker: number,
     private readonly capacity: number,
     private readonly recorder: Recorder
   ) {}
