@@ -6,6 +6,7 @@
  */
 import { isRecord } from "../internal/record.ts"
 import * as Intents from "../protocol/Intents.ts"
+import { show } from "../protocol/internal/schema.ts"
 import { Opcode } from "../protocol/Opcode.ts"
 import type * as Log from "./Log.ts"
 import * as Rules from "./Rules.ts"
@@ -97,7 +98,8 @@ export const handle = (op: number, d: Record<string, unknown>, session: Session,
 const ownGuild = (session: Session, guildId: unknown, op: number, context: Context): Traffic.Guild | undefined => {
   const guild = session.guilds.find((candidate) => candidate.id === guildId)
   if (guild === undefined) {
-    context.violate("InvalidCommand", `op ${op} for guild ${String(guildId)}, which is not on shard ${session.shard[0]}`)
+    // (`show`: a client's id may be an object whose `toString` throws, out of the socket's callback)
+    context.violate("InvalidCommand", `op ${op} for guild ${show(guildId)}, which is not on shard ${session.shard[0]}`)
   }
   return guild
 }

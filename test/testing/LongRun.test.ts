@@ -1,6 +1,7 @@
 /**
- * The local gateway under what a long run brings: a stray request whose target is no URL, its
- * synthetic traffic after the event loop paused, a resume whose RESUMED was lost.
+ * The local gateway under what a long run brings: a stray request whose target is no URL, a
+ * command of odd data, its synthetic traffic after the event loop paused, a resume whose RESUMED
+ * was lost, a thousand sessions made.
  */
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
@@ -11,6 +12,25 @@ import { connect, dispatch, hello } from "./rawClient.ts"
 
 const rawToken = "secret-token-value"
 const query = "?v=10&encoding=json"
+
+// the uncaught exceptions of the test's scope, caught (the process would otherwise end)
+const catchUncaught = Effect.gen(function*() {
+  const caught: Array<string> = []
+  const saved = process.listeners("uncaughtException")
+  const onUncaught = (error: unknown) => void caught.push(String(error))
+  yield* Effect.acquireRelease(
+    Effect.sync(() => {
+      process.removeAllListeners("uncaughtException")
+      process.on("uncaughtException", onUncaught)
+    }),
+    () =>
+      Effect.sync(() => {
+        process.removeListener("uncaughtException", onUncaught)
+        for (const listener of saved) process.on("uncaughtException", listener)
+      })
+  )
+  return caught
+})
 
 // sends `request` as raw bytes to the gateway's port; the first line of its answer, or "no answer"
 // within a second
@@ -41,20 +61,7 @@ describe("the local gateway in a long run", () => {
   it.scopedLive("a request with an odd target (//[) is answered, with no uncaught exception", () =>
     Effect.gen(function*() {
       const gateway = yield* LocalGateway.make({ token: Redacted.make(rawToken) })
-      const caught: Array<string> = []
-      const saved = process.listeners("uncaughtException")
-      const onUncaught = (error: unknown) => void caught.push(String(error))
-      yield* Effect.acquireRelease(
-        Effect.sync(() => {
-          process.removeAllListeners("uncaughtException")
-          process.on("uncaughtException", onUncaught)
-        }),
-        () =>
-          Effect.sync(() => {
-            process.removeListener("uncaughtException", onUncaught)
-            for (const listener of saved) process.on("uncaughtException", listener)
-          })
-      )
+      const caught = yield* catchUncaught
       const plain = yield* rawHttp(gateway.port, "GET //[ HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
       // the upgrade, and right behind it a frame ws refuses (unmasked) while the close is under way:
       // an `error` with no listener, thrown out of the socket's callback
@@ -171,4 +178,27 @@ describe("the local gateway in a long run", () => {
       expect(a.length).toBeGreaterThan(50)
       expect(a.filter((id) => b.has(id))).toEqual([])
     }), 30_000)
+
+  // a command's guild id is the client's: an object whose `toString` is no function, put into the
+  // refusal's text with String(), threw out of the socket's callback and ended the process
+  for (
+    const [name, frame] of [
+      ["Request Channel Info whose guild_id", "{\"op\":43,\"d\":{\"guild_id\":{\"toString\":1}}}"],
+      ["Request Soundboard Sounds one of whose guild_ids", "{\"op\":31,\"d\":{\"guild_ids\":[{\"toString\":null}]}}"]
+    ] as const
+  ) {
+    it.scopedLive(`a ${name} is an object with a toString key is refused, with no uncaught exception`, () =>
+      Effect.gen(function*() {
+        const gateway = yield* LocalGateway.make({ token: Redacted.make(rawToken), heartbeatInterval: "1 minute", guilds: 1, membersPerGuild: 2 })
+        const caught = yield* catchUncaught
+        const client = yield* connect(gateway.url + query)
+        yield* client.next(hello)
+        yield* client.send({ op: 2, d: { token: rawToken, intents: 513, properties: { os: "l", browser: "t", device: "t" } } })
+        yield* client.next(dispatch("READY"))
+        yield* client.sendRaw(frame)
+        yield* Effect.sleep("200 millis")
+        const violations = yield* gateway.violations
+        expect({ caught, refused: violations.some((violation) => violation.kind === "InvalidCommand") }).toEqual({ caught: [], refused: true })
+      }), 10_000)
+  }
 })
