@@ -98,8 +98,10 @@ export const handle = (op: number, d: Record<string, unknown>, session: Session,
 const ownGuild = (session: Session, guildId: unknown, op: number, context: Context): Traffic.Guild | undefined => {
   const guild = session.guilds.find((candidate) => candidate.id === guildId)
   if (guild === undefined) {
-    // (`show`: a client's id may be an object whose `toString` throws, out of the socket's callback)
-    context.violate("InvalidCommand", `op ${op} for guild ${show(guildId)}, which is not on shard ${session.shard[0]}`)
+    // (one not a string `show`n: a client's id may be an object whose `toString` throws, out of the
+    // socket's callback)
+    const named = typeof guildId === "string" ? guildId : show(guildId)
+    context.violate("InvalidCommand", `op ${op} for guild ${named}, which is not on shard ${session.shard[0]}`)
   }
   return guild
 }
