@@ -14,7 +14,7 @@ import {
   decoder,
   NonNegativeInt,
   SessionId,
-  ShardPair,
+  ShardPairOrNull,
   show,
   Snowflake,
   struct,
@@ -77,7 +77,7 @@ export const Ready = struct({
   user: struct({ id: Snowflake }),
   application: struct({ id: Snowflake }),
   // (null, as a serializer may write a field it leaves out, names no shard either)
-  shard: Schema.optionalWith(Schema.NullOr(ShardPair), { exact: true })
+  shard: Schema.optionalWith(ShardPairOrNull, { exact: true })
 })
 
 /**

@@ -91,6 +91,8 @@ describe("Receive: Hello, Invalid Session and READY", () => {
     })
     const { shard: _, ...withoutShard } = ready
     expect(right(Receive.decodeReady(withoutShard))).not.toHaveProperty("shard")
+    // null names none too, as a serializer may write a field it leaves out
+    expect(right(Receive.decodeReady({ ...ready, shard: null })).shard).toBeNull()
     expect(right(Receive.decodeResumeUrl(ready))).toBe(ready.resume_gateway_url)
     expect(right(Receive.decodeResumeUrl({ ...ready, resume_gateway_url: "ws://127.0.0.1:9000/?x=1" }))).toBe("ws://127.0.0.1:9000/?x=1")
   })

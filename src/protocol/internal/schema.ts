@@ -525,14 +525,24 @@ export const shardPairProblem = ([id, count]: readonly [unknown, unknown]): stri
     ? `id must be in [0, ${count}), got ${show(id)}`
     : undefined
 
+// what is wrong with `u` as a shard pair, if anything
+const shardPairCheck = (u: unknown): string | undefined => {
+  if (!Array.isArray(u) || u.length !== 2 || !isInt(u[0], 0, maxShardCount - 1) || !isInt(u[1], 1, maxShardCount)) {
+    return `must be a [shard_id, shard_count] pair of non-negative integers, got ${Array.isArray(u) && u.length === 2 ? `[${show(u[0])}, ${show(u[1])}]` : show(u)}`
+  }
+  return u[0] < u[1] ? undefined : `must have shard_id below shard_count, got [${u[0]}, ${u[1]}]`
+}
+
 /**
  * A `[shard_id, shard_count]` pair with `0 <= shard_id < shard_count <= maxShardCount`.
  *
  * @since 0.1.0
  */
-export const ShardPair = checked<readonly [number, number]>((u) => {
-  if (!Array.isArray(u) || u.length !== 2 || !isInt(u[0], 0, maxShardCount - 1) || !isInt(u[1], 1, maxShardCount)) {
-    return `must be a [shard_id, shard_count] pair of non-negative integers, got ${Array.isArray(u) && u.length === 2 ? `[${show(u[0])}, ${show(u[1])}]` : show(u)}`
-  }
-  return u[0] < u[1] ? undefined : `must have shard_id below shard_count, got [${u[0]}, ${u[1]}]`
-})
+export const ShardPair = checked<readonly [number, number]>(shardPairCheck)
+
+/**
+ * A {@link ShardPair}, or `null` for none (as a serializer may write a field it leaves out).
+ *
+ * @since 0.1.0
+ */
+export const ShardPairOrNull = checked<readonly [number, number] | null>((u) => u === null ? undefined : shardPairCheck(u))
