@@ -12,9 +12,8 @@ import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Random from "effect/Random"
-import { GatewayTransport } from "../../src/transport/GatewayTransport.ts"
 import * as MemoryTransport from "../../src/transport/MemoryTransport.ts"
-import { dispatch, nextConnection, type Opened, options, resumeUrl, programLimiter, ready, sentPayloads, Session, settle } from "./harness.ts"
+import { dispatch, firstIdentifyWritten, nextConnection, type Opened, options, programLimiter, ready, resumeUrl, sentPayloads, Session, settle } from "./harness.ts"
 
 const presence = (name: string) => ({ status: "online" as const, since: null, afk: false, activities: [{ name, type: 0 }] })
 
@@ -25,26 +24,14 @@ interface Seen {
 
 // the first Identify is written to the peer, and its send's Effect never ends (no ack)
 const firstIdentifyUnacked = (seen: Seen) =>
-  Layer.effect(
-    GatewayTransport,
-    Effect.map(GatewayTransport, (inner) => ({
-      connect: (url: string, opts: Parameters<typeof inner.connect>[1]) =>
-        Effect.map(inner.connect(url, opts), (connection) => ({
-          ...connection,
-          send: (frame: Parameters<typeof connection.send>[0]) => {
-            const op = typeof frame === "string" ? (JSON.parse(frame) as { op: number }).op : -1
-            if (op !== 2 || ++seen.identifies !== 1) return connection.send(frame)
-            return Effect.zipRight(
-              connection.send(frame),
-              Effect.onInterrupt(Effect.never, () =>
-                Effect.sync(() => {
-                  seen.interrupted = true
-                }))
-            )
-          }
+  firstIdentifyWritten(seen, (plain) =>
+    Effect.zipRight(
+      plain,
+      Effect.onInterrupt(Effect.never, () =>
+        Effect.sync(() => {
+          seen.interrupted = true
         }))
-    }))
-  )
+    ))
 
 // the session, READY on its first connection (the Identify reached the gateway), then op 7: it
 // resumes on the next, RESUMED

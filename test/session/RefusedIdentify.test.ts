@@ -8,9 +8,9 @@ import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Random from "effect/Random"
 import * as TestClock from "effect/TestClock"
-import { GatewayTransport, TransportError } from "../../src/transport/GatewayTransport.ts"
+import { TransportError } from "../../src/transport/GatewayTransport.ts"
 import * as MemoryTransport from "../../src/transport/MemoryTransport.ts"
-import { acceptAndHello, hello, options, programLimiter, Session, settle } from "./harness.ts"
+import { acceptAndHello, firstIdentifyWritten, hello, options, programLimiter, Session, settle } from "./harness.ts"
 
 const presence = (name: string) => ({ status: "online" as const, since: null, afk: false, activities: [{ name, type: 0 }] })
 
@@ -25,28 +25,17 @@ interface Seen {
 }
 
 const firstIdentifyLost = (lost: Lost, seen: Seen) =>
-  Layer.effect(
-    GatewayTransport,
-    Effect.map(GatewayTransport, (inner) => ({
-      connect: (url: string, opts: Parameters<typeof inner.connect>[1]) =>
-        Effect.map(inner.connect(url, opts), (connection) => ({
-          ...connection,
-          send: (frame: Parameters<typeof connection.send>[0]) => {
-            const op = typeof frame === "string" ? (JSON.parse(frame) as { op: number }).op : -1
-            if (op !== 2 || ++seen.identifies !== 1) return connection.send(frame)
-            const fail = Effect.suspend(() => {
-              seen.failed = true
-              return Effect.fail(new TransportError({ reason: "Send" }))
-            })
-            const write = lost === "refused" ? fail : lost === "fails" ? Effect.zipRight(Effect.sleep("2 seconds"), fail) : Effect.never
-            return Effect.onInterrupt(write, () =>
-              Effect.sync(() => {
-                seen.interrupted = true
-              }))
-          }
-        }))
-    }))
-  )
+  firstIdentifyWritten(seen, () => {
+    const fail = Effect.suspend(() => {
+      seen.failed = true
+      return Effect.fail(new TransportError({ reason: "Send" }))
+    })
+    const write = lost === "refused" ? fail : lost === "fails" ? Effect.zipRight(Effect.sleep("2 seconds"), fail) : Effect.never
+    return Effect.onInterrupt(write, () =>
+      Effect.sync(() => {
+        seen.interrupted = true
+      }))
+  })
 
 // an update made while no connection is ready (the first Identify carries it); the socket goes
 // while that Identify's write is on, the caller gives up: what the next Identify shows

@@ -19,9 +19,8 @@ import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
 import * as IdentifyLimiter from "../../src/limits/IdentifyLimiter.ts"
 import * as SessionMetrics from "../../src/session/SessionMetrics.ts"
-import { GatewayTransport } from "../../src/transport/GatewayTransport.ts"
 import * as MemoryTransport from "../../src/transport/MemoryTransport.ts"
-import { acceptAndHello, hello, options, programLimiter, ready, Session, settle, TestLayer } from "./harness.ts"
+import { acceptAndHello, firstIdentifyWritten, hello, options, programLimiter, ready, Session, settle, TestLayer } from "./harness.ts"
 
 const opsOf = (frames: Chunk.Chunk<unknown>) => Chunk.toReadonlyArray(frames).map((frame) => (JSON.parse(frame as string) as { op: number }).op)
 
@@ -35,7 +34,6 @@ const opsOf = (frames: Chunk.Chunk<unknown>) => Chunk.toReadonlyArray(frames).ma
 const identifyWaitAfterDrop = (options_: { readonly dropAt: "waiting" | "writing" | "draining" }) => {
   const { dropAt } = options_
   let calls = 0
-  let identifies = 0
   const limiter = programLimiter({
     identify: (_shard, send) =>
       Effect.suspend(() => {
@@ -43,22 +41,12 @@ const identifyWaitAfterDrop = (options_: { readonly dropAt: "waiting" | "writing
         return dropAt === "draining" ? Effect.flatMap(Effect.forkDaemon(work), Fiber.join) : work
       })
   })
-  const firstIdentifySlow = Layer.effect(
-    GatewayTransport,
-    Effect.map(GatewayTransport, (inner) => ({
-      connect: (url: string, opts: Parameters<typeof inner.connect>[1]) =>
-        Effect.map(inner.connect(url, opts), (connection) => ({
-          ...connection,
-          send: (frame: Parameters<typeof connection.send>[0]) => {
-            const op = typeof frame === "string" ? (JSON.parse(frame) as { op: number }).op : -1
-            if (op !== 2 || ++identifies !== 1 || dropAt === "waiting") return connection.send(frame)
-            return dropAt === "writing"
-              ? Effect.zipRight(Effect.sleep("30 seconds"), connection.send(frame))
-              : Effect.zipLeft(connection.send(frame), Effect.uninterruptible(Effect.sleep("30 seconds")))
-          }
-        }))
-    }))
-  )
+  const firstIdentifySlow = firstIdentifyWritten({ identifies: 0 }, (plain) =>
+    dropAt === "waiting"
+      ? plain
+      : dropAt === "writing"
+      ? Effect.zipRight(Effect.sleep("30 seconds"), plain)
+      : Effect.zipLeft(plain, Effect.uninterruptible(Effect.sleep("30 seconds"))))
   return Effect.gen(function*() {
     const before = yield* Metric.value(SessionMetrics.identifyWait)
     yield* Session.make(options({ shard: [201, 202], timeouts: { hello: "1 hour" } }))

@@ -22,6 +22,7 @@ import * as IdentifyLimiter from "../../src/limits/IdentifyLimiter.ts"
 import * as Session from "../../src/session/Session.ts"
 import * as SessionMetrics from "../../src/session/SessionMetrics.ts"
 import type { SessionOptions } from "../../src/session/SessionOptions.ts"
+import { GatewayTransport, type TransportError } from "../../src/transport/GatewayTransport.ts"
 import * as MemoryTransport from "../../src/transport/MemoryTransport.ts"
 import { settle } from "../settle.ts"
 
@@ -244,3 +245,26 @@ export const answeringResumes = (
     }
     return firstOps
   })
+
+/**
+ * The transport `GatewayTransport` gives, each connection's write of the first Identify (counted
+ * over all connections in `seen`) made by `write` from the plain one; every other frame written as
+ * it is.
+ */
+export const firstIdentifyWritten = (
+  seen: { identifies: number },
+  write: (plain: Effect.Effect<void, TransportError>) => Effect.Effect<void, TransportError>
+) =>
+  Layer.effect(
+    GatewayTransport,
+    Effect.map(GatewayTransport, (inner) => ({
+      connect: (url: string, opts: Parameters<typeof inner.connect>[1]) =>
+        Effect.map(inner.connect(url, opts), (connection) => ({
+          ...connection,
+          send: (frame: Parameters<typeof connection.send>[0]) => {
+            const op = typeof frame === "string" ? (JSON.parse(frame) as { op: number }).op : -1
+            return op === 2 && ++seen.identifies === 1 ? write(connection.send(frame)) : connection.send(frame)
+          }
+        }))
+    }))
+  )
