@@ -123,8 +123,9 @@ export interface Context {
    */
   readonly skips: ((t: string) => boolean) | undefined
   /**
-   * The Identify payload, encoded (the token is only unwrapped inside), and what to call where the
-   * socket refused it (the presence updates it carried are on their way again).
+   * The Identify payload, encoded (the token is only unwrapped inside), and what to call where it
+   * is not known to have gone out and no READY answered it (the presence updates it carried are on
+   * their way again).
    */
   readonly identify: () => { readonly payload: string | Uint8Array; readonly refused: () => void }
   /** The Resume payload for the remembered session, encoded. */

@@ -141,8 +141,9 @@ export interface Made {
   readonly commands: SessionCommands
   /**
    * The Identify to send now: the options, with the presence of the updates so far, which it
-   * carries from now on; `refused`, called where the socket refused it, puts them on their way
-   * again (an update given up on meanwhile is not shown by the next Identify).
+   * carries from now on; `refused`, called where it is not known to have gone out and no READY
+   * answered it (the socket refused it, or the connection's end cut its write short), puts them on
+   * their way again (an update given up on meanwhile is not shown by the next Identify).
    */
   readonly identify: () => { readonly command: Commands.Identify; readonly refused: () => void }
   /**
