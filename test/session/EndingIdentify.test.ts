@@ -6,40 +6,21 @@
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import { describe, expect, it } from "@effect/vitest"
 import * as Chunk from "effect/Chunk"
-import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Random from "effect/Random"
 import * as TestClock from "effect/TestClock"
 import { IdentifyLimiter } from "../../src/limits/IdentifyLimiter.ts"
 import * as Session from "../../src/session/Session.ts"
-import { ConnectionClosed, GatewayTransport } from "../../src/transport/GatewayTransport.ts"
 import * as MemoryTransport from "../../src/transport/MemoryTransport.ts"
-import { hello, nextConnection, options, settle } from "../session/harness.ts"
+import { hello, nextConnection, options, settle, slowClosing } from "./harness.ts"
 
 let slow = true
 
 // a program's transport whose frames end as its close begins, and whose socket lets go 5 s later;
 // and an identify limiter whose turn comes 3 s after the Identify began to wait
 const Slow = Layer.mergeAll(
-  Layer.effect(
-    GatewayTransport,
-    Effect.map(GatewayTransport, (inner) => ({
-      connect: (url: string, connectOptions: { readonly maxFrameBytes: number }) =>
-        Effect.gen(function*() {
-          const connection = yield* inner.connect(url, connectOptions)
-          const closing = yield* Deferred.make<void>()
-          yield* Effect.addFinalizer(() => Effect.zipRight(Deferred.succeed(closing, undefined), slow ? Effect.sleep("5 seconds") : Effect.void))
-          return {
-            ...connection,
-            receive: Effect.raceFirst(
-              connection.receive,
-              Effect.zipRight(Deferred.await(closing), Effect.fail(new ConnectionClosed({ code: 4900, reason: "", byClient: true })))
-            )
-          }
-        })
-    }))
-  ).pipe(Layer.provideMerge(MemoryTransport.layer)),
+  slowClosing(() => slow),
   Layer.succeed(IdentifyLimiter, {
     configure: () => Effect.void,
     identify: (_shard, send) => Effect.zipRight(Effect.sleep("3 seconds"), send(Effect.void)),

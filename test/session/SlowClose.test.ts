@@ -6,7 +6,6 @@ import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import { describe, expect, it } from "@effect/vitest"
 import * as Cause from "effect/Cause"
 import * as Chunk from "effect/Chunk"
-import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
@@ -14,9 +13,9 @@ import * as Layer from "effect/Layer"
 import * as Random from "effect/Random"
 import * as TestClock from "effect/TestClock"
 import * as IdentifyLimiter from "../../src/limits/IdentifyLimiter.ts"
-import { ConnectionClosed, GatewayTransport } from "../../src/transport/GatewayTransport.ts"
+import { GatewayTransport } from "../../src/transport/GatewayTransport.ts"
 import * as MemoryTransport from "../../src/transport/MemoryTransport.ts"
-import { acceptAndHello, beatlessEncoding, options, ready, Session, settle } from "./harness.ts"
+import { acceptAndHello, beatlessEncoding, options, ready, Session, settle, slowClosing } from "./harness.ts"
 
 // sockets open now, and the most open at once
 const sockets = { open: 0, most: 0 }
@@ -29,24 +28,15 @@ const SlowCloseLayer = Layer.mergeAll(
     Effect.map(GatewayTransport, (inner) => ({
       connect: (url: string, connectOptions: { readonly maxFrameBytes: number }) =>
         Effect.gen(function*() {
-          // runs last: the socket is really gone
+          // runs last, after the slow close: the socket is really gone
           yield* Effect.addFinalizer(() => Effect.sync(() => void sockets.open--))
           const connection = yield* inner.connect(url, connectOptions)
           sockets.open++
           sockets.most = Math.max(sockets.most, sockets.open)
-          const closing = yield* Deferred.make<void>()
-          // runs first: the frames end at once, the socket lets go 5 s later
-          yield* Effect.addFinalizer(() => Effect.zipRight(Deferred.succeed(closing, undefined), slow ? Effect.sleep("5 seconds") : Effect.void))
-          return {
-            ...connection,
-            receive: Effect.raceFirst(
-              connection.receive,
-              Effect.zipRight(Deferred.await(closing), Effect.fail(new ConnectionClosed({ code: 4900, reason: "", byClient: true })))
-            )
-          }
+          return connection
         })
     }))
-  ).pipe(Layer.provideMerge(MemoryTransport.layer)),
+  ).pipe(Layer.provideMerge(slowClosing(() => slow))),
   IdentifyLimiter.layerMemory,
   FetchHttpClient.layer
 )

@@ -8,6 +8,7 @@ import { expect } from "@effect/vitest"
 import * as Chunk from "effect/Chunk"
 import type * as Context from "effect/Context"
 import type * as Duration from "effect/Duration"
+import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
@@ -22,7 +23,7 @@ import * as IdentifyLimiter from "../../src/limits/IdentifyLimiter.ts"
 import * as Session from "../../src/session/Session.ts"
 import * as SessionMetrics from "../../src/session/SessionMetrics.ts"
 import type { SessionOptions } from "../../src/session/SessionOptions.ts"
-import { GatewayTransport, type TransportError } from "../../src/transport/GatewayTransport.ts"
+import { ConnectionClosed, GatewayTransport, type TransportError } from "../../src/transport/GatewayTransport.ts"
 import * as MemoryTransport from "../../src/transport/MemoryTransport.ts"
 import { settle } from "../settle.ts"
 
@@ -268,3 +269,28 @@ export const firstIdentifyWritten = (
         }))
     }))
   )
+
+/**
+ * `MemoryTransport`'s transport with slow closes: a connection's frames end as its close begins, and
+ * its socket lets go 5 s later while `slow()` says so (a close handshake waiting for the peer's
+ * close frame). Let it go before a test's scope closes: TestClock stands still then.
+ */
+export const slowClosing = (slow: () => boolean) =>
+  Layer.effect(
+    GatewayTransport,
+    Effect.map(GatewayTransport, (inner) => ({
+      connect: (url: string, connectOptions: { readonly maxFrameBytes: number }) =>
+        Effect.gen(function*() {
+          const connection = yield* inner.connect(url, connectOptions)
+          const closing = yield* Deferred.make<void>()
+          yield* Effect.addFinalizer(() => Effect.zipRight(Deferred.succeed(closing, undefined), slow() ? Effect.sleep("5 seconds") : Effect.void))
+          return {
+            ...connection,
+            receive: Effect.raceFirst(
+              connection.receive,
+              Effect.zipRight(Deferred.await(closing), Effect.fail(new ConnectionClosed({ code: 4900, reason: "", byClient: true })))
+            )
+          }
+        })
+    }))
+  ).pipe(Layer.provideMerge(MemoryTransport.layer))
