@@ -45,11 +45,16 @@ const nativeInflater = (maxMessageBytes: number): Inflater | undefined => {
   }
 }
 
+// a zlib stream's first byte: the deflate method (8) and a window of at most 32 KiB
+const isZlibFirstByte = (cmf: number): boolean => (cmf & 0x0f) === 8 && cmf >> 4 <= 7
+// its first two bytes: that, and the check bits making them, read as a number, a multiple of 31
+const isZlibHeader = (cmf: number, flg: number): boolean => isZlibFirstByte(cmf) && ((cmf << 8) | flg) % 31 === 0
+
+// a whole zlib stream's header, without a preset dictionary
 const validZlibHeader = (bytes: Uint8Array): boolean => {
   const cmf = bytes[0]
   const flg = bytes[1]
-  return cmf !== undefined && flg !== undefined && (cmf & 0x0f) === 8 && cmf >> 4 <= 7 &&
-    ((cmf << 8) | flg) % 31 === 0 && (flg & 0x20) === 0
+  return cmf !== undefined && flg !== undefined && isZlibHeader(cmf, flg) && (flg & 0x20) === 0
 }
 
 // the most bytes Adler-32's sums take before their modulo without leaving exact integers
@@ -145,11 +150,6 @@ const endsWithSuffix = (chunks: ReadonlyArray<Uint8Array>): boolean => {
   }
   return needed === 0
 }
-
-// a zlib stream's first byte: the deflate method (8) and a window of at most 32 KiB
-const isZlibFirstByte = (byte: number): boolean => (byte & 0x0f) === 8 && byte >> 4 <= 7
-// its first two bytes, read as a number, are a multiple of 31 (the header's check bits)
-const isZlibHeader = (first: number, second: number): boolean => ((first << 8) | second) % 31 === 0
 
 const notCompressed = (bytes: ReadonlyArray<number>): DecodeError =>
   new DecodeError({
