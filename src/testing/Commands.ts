@@ -6,7 +6,7 @@
  */
 import { isRecord } from "../internal/record.ts"
 import * as Intents from "../protocol/Intents.ts"
-import { show } from "../protocol/internal/schema.ts"
+import { isSnowflake, show } from "../protocol/internal/schema.ts"
 import { Opcode } from "../protocol/Opcode.ts"
 import type * as Log from "./Log.ts"
 import * as Rules from "./Rules.ts"
@@ -95,13 +95,20 @@ export const handle = (op: number, d: Record<string, unknown>, session: Session,
   }
 }
 
+/**
+ * A guild id a client sent, for a message: as sent where it is a snowflake, `show`n otherwise (a
+ * client's id may be a long string, or an object whose `toString` throws out of the socket's
+ * callback).
+ *
+ * @internal
+ * @since 0.1.0
+ */
+export const guildText = (guildId: unknown): string => isSnowflake(guildId) ? guildId : show(guildId)
+
 const ownGuild = (session: Session, guildId: unknown, op: number, context: Context): Traffic.Guild | undefined => {
   const guild = session.guilds.find((candidate) => candidate.id === guildId)
   if (guild === undefined) {
-    // (one not a string `show`n: a client's id may be an object whose `toString` throws, out of the
-    // socket's callback)
-    const named = typeof guildId === "string" ? guildId : show(guildId)
-    context.violate("InvalidCommand", `op ${op} for guild ${named}, which is not on shard ${session.shard[0]}`)
+    context.violate("InvalidCommand", `op ${op} for guild ${guildText(guildId)}, which is not on shard ${session.shard[0]}`)
   }
   return guild
 }

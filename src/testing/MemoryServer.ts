@@ -26,7 +26,7 @@ import { isPair, show } from "../protocol/internal/schema.ts"
 import { isHeartbeatInterval, maxHeartbeatInterval } from "../protocol/Receive.ts"
 import { MemoryGateway } from "../transport/MemoryTransport.ts"
 import type { CloseInfo, MemoryPeer, Payload } from "../transport/MemoryTransport.ts"
-import { memberChunks, selectMembers } from "./Commands.ts"
+import { guildText, memberChunks, selectMembers } from "./Commands.ts"
 import * as Visibility from "./Visibility.ts"
 
 /**
@@ -562,7 +562,7 @@ export const serve = (options: Options = {}): Effect.Effect<Served, never, Memor
             if (payload.op === GatewayOpcodes.PresenceUpdate) session.shows = payload.d
             // the members option's defect is told, and the connection goes on being answered
             if (payload.op === GatewayOpcodes.RequestGuildMembers) {
-              yield* Effect.catchAllDefect(answerRequest(session, payload.d), faulted(`answering a member request for guild ${typeof payload.d.guild_id === "string" ? payload.d.guild_id : show(payload.d.guild_id)}`))
+              yield* Effect.catchAllDefect(answerRequest(session, payload.d), faulted(`answering a member request for guild ${guildText(payload.d.guild_id)}`))
             }
           }
         }
