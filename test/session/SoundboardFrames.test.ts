@@ -2,19 +2,46 @@
  * A soundboard request whose list does not fit in one frame (about 180 ids) goes out in several,
  * in order, on the session's connection.
  */
+import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import { describe, expect, it } from "@effect/vitest"
+import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Fiber from "effect/Fiber"
+import * as Layer from "effect/Layer"
 import * as TestClock from "effect/TestClock"
 import * as Json from "../../src/codec/Json.ts"
+import * as IdentifyLimiter from "../../src/limits/IdentifyLimiter.ts"
 import * as Commands from "../../src/protocol/Commands.ts"
+import { GatewayTransport } from "../../src/transport/GatewayTransport.ts"
+import * as MemoryTransport from "../../src/transport/MemoryTransport.ts"
 import { readySession, sentPayloads, settle, TestLayer } from "./harness.ts"
 
 const ids = (count: number) => Array.from({ length: count }, (_, i) => String(10n ** 17n + BigInt(i)))
 const sentIds = (payloads: ReadonlyArray<{ readonly op: number; readonly d: unknown }>) => guildIdsOf(payloads).flat()
 const guildIdsOf = (payloads: ReadonlyArray<{ readonly op: number; readonly d: unknown }>) =>
   payloads.filter((payload) => payload.op === 31).map((payload) => (payload.d as { readonly guild_ids: ReadonlyArray<string> }).guild_ids)
+
+// a transport whose op 31 writes, once `held` is set, reach the peer and then wait for it before
+// they end: a write under way as the session ends
+let held: Deferred.Deferred<void> | undefined
+const HeldWrites = Layer.mergeAll(
+  Layer.effect(
+    GatewayTransport,
+    Effect.map(GatewayTransport, (inner) => ({
+      connect: (url: string, opts: Parameters<typeof inner.connect>[1]) =>
+        Effect.map(inner.connect(url, opts), (connection) => ({
+          ...connection,
+          send: (frame: Parameters<typeof connection.send>[0]) => {
+            const op = typeof frame === "string" ? (JSON.parse(frame) as { op: number }).op : -1
+            return op === 31 && held !== undefined ? Effect.zipLeft(connection.send(frame), Deferred.await(held)) : connection.send(frame)
+          }
+        }))
+    }))
+  ).pipe(Layer.provideMerge(MemoryTransport.layer)),
+  IdentifyLimiter.layerMemory,
+  FetchHttpClient.layer
+)
 
 describe("a soundboard request too long for one frame", () => {
   // it was refused as too large: a bot asked for its guilds' sounds about 180 at a time
@@ -69,4 +96,25 @@ describe("a soundboard request too long for one frame", () => {
       yield* settle
       expect(sentIds(yield* sentPayloads(peer))).toEqual([])
     }).pipe(Effect.provide(TestLayer)))
+
+  // the guilds a SessionClosed names are those to ask for again: one whose frame went out as the
+  // session ended would be asked for twice
+  it.scoped("a frame whose write was under way as the session ended, and went out, is not named by the SessionClosed", () =>
+    Effect.gen(function*() {
+      held = yield* Deferred.make<void>()
+      const { peer, session } = yield* readySession({}, 3_600_000)
+      const list = ids(400)
+      const request = yield* Effect.fork(Effect.flip(session.requestSoundboardSounds(list)))
+      yield* settle
+      const ending = yield* Effect.fork(session.end())
+      yield* settle
+      yield* Deferred.succeed(held, undefined)
+      yield* Fiber.join(ending)
+      const error = yield* Fiber.join(request)
+      const sent = sentIds(yield* sentPayloads(peer))
+      expect(sent.length).toBeGreaterThan(0)
+      expect(error).toMatchObject({ _tag: "SessionClosed", guildIds: list.slice(sent.length) })
+    }).pipe(Effect.ensuring(Effect.sync(() => {
+      held = undefined
+    })), Effect.provide(HeldWrites)))
 })
