@@ -294,10 +294,17 @@ export const parse = (
   env: Readonly<Record<string, string | undefined>>,
   isTerminal: boolean
 ): Either.Either<CliOptions, UsageError> =>
-  // asked for, the help wins over whatever else is wrong (a bad flag, an empty DISCORD_TOKEN)
-  argv.some((arg) => arg === "--help" || arg === "-h")
+  // asked for, the help wins over whatever else is wrong (a bad flag, an empty DISCORD_TOKEN); after
+  // a `--` it is an operand, as any argument there (POSIX)
+  flagsOf(argv).some((arg) => arg === "--help" || arg === "-h")
     ? Either.map(parseFlags([], {}, isTerminal), (defaults) => ({ ...defaults, help: true }))
     : parseFlags(argv, env, isTerminal)
+
+// the arguments before a `--`, where flags are
+const flagsOf = (argv: ReadonlyArray<string>): ReadonlyArray<string> => {
+  const end = argv.indexOf("--")
+  return end === -1 ? argv : argv.slice(0, end)
+}
 
 const parseFlags = (
   argv: ReadonlyArray<string>,

@@ -302,6 +302,14 @@ describe("Args", () => {
     expect(error(["--format", "ndjson", "--", "x"])).toBe("unexpected argument #4 (flags start with --; see --help)")
   })
 
+  // after `--`, `--help` and `-h` are operands (POSIX), as any argument there: they printed the help
+  it("takes --help or -h after a `--` as an unexpected argument, not as asking for the help", () => {
+    for (const operand of ["--help", "-h"]) {
+      expect(error(["--", operand])).toBe("unexpected argument #2 (flags start with --; see --help)")
+    }
+    expect(Either.getOrThrow(parse(["--help", "--", "x"])).help).toBe(true)
+  })
+
   it("never repeats a token given in the wrong place, nor an argument that is no flag", () => {
     const token = "NzkyNzE1NDU0MTk2MDg4ODQy.X-hvzA.Ovy4MCQywSkoMRRclStW4xAYK7I"
     const secret = token.split(".")[2]!
