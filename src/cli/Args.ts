@@ -222,9 +222,13 @@ const tokenOf = (
   const token = Session.token(text)
   const named = flag !== undefined ? "--token" : "DISCORD_TOKEN"
   if (Redacted.value(token) === "") {
+    // (`Bot` alone is a prefix with no token after it, not an empty value)
+    const prefixOnly = text.trim() !== ""
     return Either.left(
       new UsageError({
-        detail: flag !== undefined
+        detail: prefixOnly
+          ? `${named} holds the \`Bot \` prefix and no token after it`
+          : flag !== undefined
           ? "--token is empty; leave the flag out to run the embedded local gateway"
           : "DISCORD_TOKEN is set but empty; unset it to run the embedded local gateway"
       })

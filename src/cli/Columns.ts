@@ -11,12 +11,13 @@
 // what is one column per UTF-16 unit: printable ASCII, the common case, measured without segmenting
 const narrowOnly = /^[\u0020-\u007e]*$/
 
-// East Asian Wide and Fullwidth blocks: Hangul Jamo, CJK radicals to CJK compatibility, CJK
-// ideographs, Yi, Hangul Jamo Extended-A, Hangul syllables, compatibility ideographs, vertical and
-// fullwidth forms, ideographic symbols, Tangut, Khitan, Kana supplements and Nushu, enclosed
-// ideographs, and the supplementary ideographic planes
+// East Asian Wide and Fullwidth blocks: Hangul Jamo, the two angle brackets of U+2329 and U+232A,
+// CJK radicals to CJK compatibility, CJK ideographs, Yi, Hangul Jamo Extended-A, Hangul
+// syllables, compatibility ideographs, vertical and fullwidth forms, ideographic symbols, Tangut,
+// Khitan, Kana supplements and Nushu, enclosed ideographs, and the supplementary ideographic planes
 const wideRanges: ReadonlyArray<readonly [number, number]> = [
   [0x1100, 0x115f],
+  [0x2329, 0x232a],
   [0x2e80, 0x303e],
   [0x3041, 0x33ff],
   [0x3400, 0x4dbf],

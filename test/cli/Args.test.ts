@@ -69,7 +69,7 @@ describe("Args", () => {
   })
 
   it("refuses an empty token instead of falling back to the embedded gateway", () => {
-    for (const argv of [["--token", ""], ["--token="], ["--token", "  "], ["--token", "Bot "]]) {
+    for (const argv of [["--token", ""], ["--token="], ["--token", "  "]]) {
       expect(error(argv)).toBe("--token is empty; leave the flag out to run the embedded local gateway")
       // an explicit empty flag is refused even when the variable has a token
       expect(Either.isLeft(parse(argv, { DISCORD_TOKEN: "abc" }))).toBe(true)
@@ -78,6 +78,10 @@ describe("Args", () => {
     expect(Either.isLeft(emptyVariable) && emptyVariable.left.message).toBe(
       "DISCORD_TOKEN is set but empty; unset it to run the embedded local gateway"
     )
+    // `Bot` alone is a prefix with no token after it: it was called empty
+    expect(error(["--token", "Bot "])).toBe("--token holds the `Bot ` prefix and no token after it")
+    const prefixOnly = parse([], { DISCORD_TOKEN: "Bot" })
+    expect(Either.isLeft(prefixOnly) && prefixOnly.left.message).toBe("DISCORD_TOKEN holds the `Bot ` prefix and no token after it")
     // a token on the command line is used whatever the variable holds
     expect(Redacted.value(Either.getOrThrow(parse(["--token", "xyz"], { DISCORD_TOKEN: "" })).token!)).toBe("xyz")
   })

@@ -27,7 +27,8 @@ describe("Columns", () => {
       ["\u{17000}", 2], // Tangut
       ["\u1100\u1161\u11a8", 2], // conjoining Hangul jamo: one syllable of two columns
       ["\u304b\u3099", 2], // a kana with a combining voiced mark (NFD が), a mark among wide characters: none (it took two)
-      ["\u4e00\u302a", 2] // an ideograph with a tone mark
+      ["\u4e00\u302a", 2], // an ideograph with a tone mark
+      ["\u2329x\u232a", 5] // the angle brackets of U+2329 and U+232A: wide (each was counted as one column)
     ]
     for (const [text, columns] of cases) expect([text, Columns.width(text)]).toEqual([text, columns])
   })
