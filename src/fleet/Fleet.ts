@@ -529,7 +529,9 @@ const start = (
         ? ShardStatus.notStarted(shard.id, Reason.Queued(), createdAt)
         : ShardStatus.notStarted(shard.id, Reason.NotStarted(), stoppedAt)
     // a shard not started yet: queued, then its session's transitions once it starts, or not
-    // started once the fleet stopped first
+    // started once the fleet stopped first. Its session is watched from its start whatever the
+    // reader's pace (buffered: watched only once its queued line was read, a late reader began at
+    // the session's latest transition, and lost those before)
     const statusChangesOf = (shard: Starter.Shard): Stream.Stream<ShardStatus.ShardStatus> =>
       Stream.suspend(() => {
         const session = shard.current()
@@ -541,7 +543,7 @@ const start = (
             onFailure: () => Stream.sync(() => notStarted(shard)),
             onSuccess: changesOf
           }))
-        )
+        ).pipe(Stream.buffer({ capacity: "unbounded" }))
       })
 
     return {
