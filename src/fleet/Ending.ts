@@ -22,6 +22,8 @@ import { fleetWide } from "./FleetLog.ts"
 export interface Ending<E> {
   /** A session's end, reported by the session itself (`Session.makeWith`), with its shard. */
   readonly onEnd: (exit: Exit.Exit<void, E>, shard?: number) => Effect.Effect<void>
+  /** The fleet's own failure, of no shard (its first `GET /gateway/bot`): it stops every shard. */
+  readonly fail: (cause: Cause.Cause<E>) => Effect.Effect<void>
   /** Completes once every shard ended, or fails with the first fatal error once all were stopped. */
   readonly await: Effect.Effect<void, E>
   /** How many shards have not reported their end yet (a shard given up on before it started has). */
@@ -58,27 +60,34 @@ export const make = <E extends { readonly message: string; readonly _tag: string
       told.add(reason)
       const line = causeLine(cause)
       const named = shard === undefined || line.startsWith(`shard ${shard}:`) ? line : `shard ${shard}: ${line}`
-      const what = first ? "stopping the fleet, a shard ended for good" : "another shard ended for good as the fleet stopped"
+      const what = shard === undefined
+        ? first ? "stopping the fleet" : "the fleet failed as it stopped"
+        : first
+        ? "stopping the fleet, a shard ended for good"
+        : "another shard ended for good as the fleet stopped"
       const error = Effect.logError(`${what}: ${hide(named)}`)
       // the fleet's line about one shard: annotated with it, for a reader that picks a shard's lines
       return fleetWide(shard === undefined ? error : Effect.annotateLogs(error, "shard", shard))
     }
 
+    // the first failure stops every shard, then fails `await`; a later one is only told
+    const failWith = (cause: Cause.Cause<E>, shard: number | undefined): Effect.Effect<void> => {
+      if (failed) return tell(cause, shard, false)
+      failed = true
+      return Effect.zipRight(
+        tell(cause, shard, true),
+        Effect.asVoid(Effect.forkDaemon(Effect.zipRight(stopAll, Deferred.failCause(finished, cause))))
+      )
+    }
     const onEnd = (exit: Exit.Exit<void, E>, shard?: number): Effect.Effect<void> =>
       Effect.suspend(() => {
         running--
-        if (Exit.isFailure(exit) && !failed) {
-          failed = true
-          return Effect.zipRight(
-            tell(exit.cause, shard, true),
-            Effect.asVoid(Effect.forkDaemon(Effect.zipRight(stopAll, Deferred.done(finished, exit))))
-          )
-        }
-        if (Exit.isFailure(exit)) return tell(exit.cause, shard, false)
+        if (Exit.isFailure(exit)) return failWith(exit.cause, shard)
         return running === 0 && !failed ? Deferred.done(finished, Exit.void) : Effect.void
       })
+    const fail = (cause: Cause.Cause<E>): Effect.Effect<void> => Effect.suspend(() => failWith(cause, undefined))
 
-    return { onEnd, await: Deferred.await(finished), running: () => running }
+    return { onEnd, fail, await: Deferred.await(finished), running: () => running }
   })
 
 // a failure's tag and its code or reason (4004 and 4013 are two reasons, as are a 401 and a

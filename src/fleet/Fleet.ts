@@ -9,6 +9,7 @@ import * as Arr from "effect/Array"
 import * as Cause from "effect/Cause"
 import type * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
+import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
@@ -194,6 +195,9 @@ const toldOfPoints = (
  * it once it is older than `gatewayInfoMaxAge`. Fails at once on invalid options; that first
  * fetch is tried again while it fails for a `passing` reason (with the sessions' backoff, each a
  * warning), and fails `make` for any other, or for the first where `make` cannot be interrupted.
+ * Where shards resume (`resume` points taken) and the shard count is known, `make` does not wait
+ * for it: the Resumes go at once, the shards that identify wait for it, and a failure that is not
+ * passing ends the fleet (`events` and `await` fail with it) instead of failing `make`.
  *
  * The shards start one after another (src/fleet/Starter.ts): those with a resume point at once,
  * the others as the startup window admits them (default one per rate-limit key connected and
@@ -305,15 +309,24 @@ const start = (
     const optionsOf = (base: SessionOptions.ResolvedOptions, id: number) =>
       SessionOptions.forShard({ ...base, presence: presence.latest() }, [id, shardCount], resume.get(id))
     for (const id of ids) yield* optionsOf(resolved, id)
-    if (options.gateway === undefined) yield* firstInfo
-    // known after the fetch above, which configured the limiter, and read before the fleet takes
-    // anything in the caller's scope; a limiter of the program's own saying no count left every
+    // the rate-limit keys and the startup window, from the max_concurrency the limiter knows after
+    // the first answer configured it; a limiter of the program's own saying no count left every
     // shard queued for ever (keys of `id % 0`, a window of none)
     // (a limiter of the program's own may die quoting the token: its key)
-    const { maxConcurrency } = yield* withDefectsMasked(resolved.token)(identifyLimiter.snapshot)
-    if (!Number.isSafeInteger(maxConcurrency) || maxConcurrency < 1) {
-      return yield* Effect.dieMessage(`the IdentifyLimiter's snapshot must say a positive integer maxConcurrency, got ${maxConcurrency}`)
-    }
+    const keysKnown: Effect.Effect<Starter.Keys, GatewayInfoError> = Effect.gen(function*() {
+      if (options.gateway === undefined) yield* firstInfo
+      const { maxConcurrency } = yield* withDefectsMasked(resolved.token)(identifyLimiter.snapshot)
+      if (!Number.isSafeInteger(maxConcurrency) || maxConcurrency < 1) {
+        return yield* Effect.dieMessage(`the IdentifyLimiter's snapshot must say a positive integer maxConcurrency, got ${maxConcurrency}`)
+      }
+      const window = options.startupWindow ?? FleetOptions.startupWindowPerKey * maxConcurrency
+      return { rateLimitKey: (id: number) => id % maxConcurrency, window: FifoSemaphore.make(window, Math.ceil(window / maxConcurrency)) }
+    })
+    // known before the fleet takes anything in the caller's scope (`make` fails as the answer
+    // does), unless shards resume: a Resume needs neither the answer nor the keys, and the shards
+    // that identify wait for them (a fleet restarted while GET /gateway/bot failed resumed nothing,
+    // and its gateway sessions expired)
+    const keysNow = resume.size === 0 ? yield* keysKnown : undefined
 
     yield* Effect.logInfo(`starting ${ids.length} of ${shardCount} shards`).pipe(
       Effect.annotateLogs({ shards: runsOf(ids), shardCount })
@@ -333,7 +346,7 @@ const start = (
     // and leaves no shard running (those it had not reached yet ran on, and those queued took their
     // turns, connected and identified). Each shard's resume point, where it has one.
     let firstStop: "end" | "disconnect" | undefined
-    // whether a shard ended with its token refused (4004, or GET /gateway/bot's 401)
+    // whether the token was refused (a shard's 4004, or GET /gateway/bot's 401)
     let tokenRefused = false
     const stopAll = (kind: "end" | "disconnect", timeout?: Duration.DurationInput) =>
       Effect.uninterruptibleMask((restore) =>
@@ -391,12 +404,29 @@ const start = (
     const heartbeats = yield* Scope.extend(HeartbeatTimer.make, scope)
     // an outage of many shards is told in a few lines for all of them
     const outage = FleetOutage.make()
-    const window = options.startupWindow ?? FleetOptions.startupWindowPerKey * maxConcurrency
+    // a fatal error reaches `events` at once, before the shards are stopped; one refusing the token
+    // leaves no resume point
+    const fatal = (cause: Cause.Cause<Session.SessionError>): Effect.Effect<void> =>
+      Effect.suspend(() => {
+        if (Option.exists(Cause.failureOption(cause), refusesToken)) tokenRefused = true
+        return merged.done(Exit.failCause(cause))
+      })
+    const keys = yield* Deferred.make<Starter.Keys>()
+    if (keysNow !== undefined) yield* Deferred.succeed(keys, keysNow)
+    else {
+      // its failure (but the stop's interruption) ends the fleet, as a shard's fatal error does
+      yield* Effect.forkIn(
+        Effect.matchCauseEffect(Effect.interruptible(keysKnown), {
+          onSuccess: (known) => Deferred.succeed(keys, known),
+          onFailure: (cause) => Cause.isInterruptedOnly(cause) ? Effect.void : Effect.zipRight(fatal(cause), ending.fail(cause))
+        }),
+        scope
+      )
+    }
     const starter: Starter.Starter = yield* Scope.extend(Starter.make({
       ids,
       resumes: (id) => resume.has(id),
-      rateLimitKey: (id) => id % maxConcurrency,
-      window: FifoSemaphore.make(window, Math.ceil(window / maxConcurrency)),
+      keys: Deferred.await(keys),
       start: (shard, hooks) =>
         // checked above: the only option that changes since is a presence updatePresence checked
         Effect.flatMap(Effect.orDie(optionsOf(resolved, shard.id)), (shardOptions) => {
@@ -417,12 +447,7 @@ const start = (
           })
         }),
       onStarted: (shard, session) => presence.started(shard.id, session),
-      // the first fatal error reaches `events` at once, before the other shards are stopped
-      onEnd: (exit, shard) =>
-        Effect.suspend(() => {
-          if (Exit.isFailure(exit) && Option.exists(Cause.failureOption(exit.cause), refusesToken)) tokenRefused = true
-          return Effect.zipRight(Exit.isFailure(exit) ? merged.done(exit) : Effect.void, ending.onEnd(exit, shard.id))
-        }),
+      onEnd: (exit, shard) => Effect.zipRight(Exit.isFailure(exit) ? fatal(exit.cause) : Effect.void, ending.onEnd(exit, shard.id)),
       onAbandon: () =>
         Effect.suspend(() => {
           stoppedAt ??= clock.unsafeCurrentTimeMillis()

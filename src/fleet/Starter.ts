@@ -57,11 +57,10 @@ export interface Options<R> {
   /** Whether shard `id` resumes: it starts ahead of the others and does not wait for the window. */
   readonly resumes: (id: number) => boolean
   /**
-   * The identify rate-limit key of shard `id`: the shards that identify start in one line per key,
-   * the lines side by side, so that no key waits idle behind another's line in the window.
+   * The rate-limit keys and the window, once known (the first `GET /gateway/bot` answer may come
+   * after the resumes started): the shards that identify wait for them.
    */
-  readonly rateLimitKey: (id: number) => number
-  readonly window: FifoSemaphore.FifoSemaphore
+  readonly keys: Effect.Effect<Keys>
   /** Makes the session of `shard`, with these hooks, in the fleet's scope. */
   readonly start: (shard: Shard, hooks: Session.Hooks) => Effect.Effect<Session.Session, never, Scope.Scope | R>
   /**
@@ -73,6 +72,20 @@ export interface Options<R> {
   readonly onEnd: (exit: Exit.Exit<void, Session.SessionError>, shard: Shard) => Effect.Effect<void>
   /** A shard that will never start: the fleet counts it as ended. */
   readonly onAbandon: (index: number) => Effect.Effect<void>
+}
+
+/**
+ * How the shards that identify take their turns: by rate-limit key, within the startup window.
+ *
+ * @since 0.1.0
+ */
+export interface Keys {
+  /**
+   * The identify rate-limit key of shard `id`: the shards that identify start in one line per key,
+   * the lines side by side, so that no key waits idle behind another's line in the window.
+   */
+  readonly rateLimitKey: (id: number) => number
+  readonly window: FifoSemaphore.FifoSemaphore
 }
 
 // `indices` in lines by their keys, each line in the order given, the lines in the order of their
@@ -102,7 +115,6 @@ export const make = <R>(options: Options<R>): Effect.Effect<Starter, never, Scop
     // the scopes holding window places: closed after the starting stopped, so that a place given
     // back as the fleet closes starts no queued shard
     const places = yield* Scope.fork(scope, ExecutionStrategy.sequential)
-    const { window } = options
     const started: Array<Session.Session | undefined> = options.ids.map(() => undefined)
     let abandoned = false
     // made only for a shard someone waits for before it started
@@ -124,7 +136,8 @@ export const make = <R>(options: Options<R>): Effect.Effect<Starter, never, Scop
     }))
 
     // a place in the window for the shard at `index`, within its rate-limit key's share
-    const placeFor = (index: number) => window.permitFor(options.rateLimitKey(options.ids[index]!))
+    const placeFor = (index: number) =>
+      Effect.flatMap(options.keys, ({ rateLimitKey, window }) => window.permitFor(rateLimitKey(options.ids[index]!)))
     // The window's permit, held in `held` while the session is made, goes to the session's first
     // identifying connection (released once its Identify is sent, or the connection ended first),
     // or is given back when the session ends before it connected. Later connections wait in line.
@@ -177,7 +190,12 @@ export const make = <R>(options: Options<R>): Effect.Effect<Starter, never, Scop
         }
       })
     const order = options.ids.map((_, index) => index)
-    const lines = linesByKey(order.filter((index) => !resumes(index)), (index) => options.rateLimitKey(options.ids[index]!))
+    const identifying = order.filter((index) => !resumes(index))
+    // the lines of the shards that identify, once the keys are known, unless the starting stops first
+    const lines = identifying.length === 0 ? Effect.succeed([]) : Effect.raceFirst(
+      Effect.map(options.keys, ({ rateLimitKey }) => linesByKey(identifying, (index) => rateLimitKey(options.ids[index]!))),
+      Effect.as(Deferred.await(stopping), [])
+    )
     // the shards that resume first, then one line per rate-limit key, side by side: a key whose
     // place stays taken (a connection that hangs before Hello) holds up no other key's shards.
     // Interruptible whatever the caller's code was (a fleet made in an acquireRelease's acquire):
@@ -185,7 +203,7 @@ export const make = <R>(options: Options<R>): Effect.Effect<Starter, never, Scop
     const fiber = yield* Effect.forkIn(
       Effect.interruptible(Effect.zipRight(
         startInOrder(order.filter(resumes)),
-        Effect.forEach(lines, startInOrder, { concurrency: "unbounded", discard: true })
+        Effect.flatMap(lines, (keyed) => Effect.forEach(keyed, startInOrder, { concurrency: "unbounded", discard: true }))
       )),
       scope
     )
