@@ -284,7 +284,12 @@ const start = (
         failures++
         const told = isLoudAt(failures) || (error.retryAfter ?? 0) >= longWaitSeconds ? Effect.logWarning : Effect.logDebug
         const inARow = failures === 1 ? "" : ` (${failures} times in a row)`
-        return Effect.zipRight(told(`${error.message}; trying again${inARow}`), Effect.sleep(Duration.seconds(error.retryAfter ?? 0)))
+        // the wait asked for, spread as a session spreads it: processes refused together (restarted
+        // by one deploy) came back in the same second
+        return Effect.zipRight(
+          told(`${error.message}; trying again${inARow}`),
+          error.retryAfter === undefined ? Effect.void : Effect.flatMap(Backoff.askedWait(error.retryAfter), Effect.sleep)
+        )
       }),
       Effect.retry({ schedule: Backoff.schedule(resolved.backoff), while: (error) => error.passing })
     )

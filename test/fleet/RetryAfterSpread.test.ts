@@ -3,13 +3,18 @@
  * spread, not in the same second: the wait each was asked for is made longer by up to a quarter,
  * from `Random`.
  */
+import * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import { describe, expect, it } from "@effect/vitest"
 import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
+import * as Layer from "effect/Layer"
 import * as Random from "effect/Random"
 import * as Stream from "effect/Stream"
 import * as Fleet from "../../src/fleet/Fleet.ts"
+import * as IdentifyLimiter from "../../src/limits/IdentifyLimiter.ts"
 import * as Backoff from "../../src/session/Backoff.ts"
 import * as MemoryTransport from "../../src/transport/MemoryTransport.ts"
 import { advance, configureLimiter, options, serve, TestLayer } from "./harness.ts"
@@ -56,4 +61,28 @@ describe("a Retry-After wait, spread", () => {
       expect(back.length).toBeGreaterThanOrEqual(32)
       expect(busiestWindow(back, 1000)).toBeLessThanOrEqual(16)
     }).pipe(Effect.withRandom(Random.make(77)), Effect.provide(TestLayer)), 60_000)
+
+  // a fleet's first GET /gateway/bot waited exactly the Retry-After: the processes of one deploy,
+  // refused together, asked again in the same second
+  it.scoped("a fleet's first GET /gateway/bot answered 429 Retry-After: 60 is asked again after the wait spread as a session's is", () => {
+    const asked: Array<number> = []
+    const client = HttpClient.make((request) =>
+      Effect.map(Clock.currentTimeMillis, (at) => {
+        asked.push(at)
+        return HttpClientResponse.fromWeb(request, new Response("{}", { status: 429, headers: { "retry-after": "60" } }))
+      }))
+    const layer = Layer.mergeAll(MemoryTransport.layer, IdentifyLimiter.layerMemory, Layer.succeed(HttpClient.HttpClient, client))
+    return Effect.gen(function*() {
+      const { gateway: _, ...withoutGateway } = options()
+      const making = yield* Effect.fork(Fleet.make(withoutGateway))
+      yield* advance(67_000, 1_000)
+      yield* advance(400, 100)
+      expect(asked).toEqual([0])
+      // 60 s and a quarter of it times 0.5, then the backoff's first step (1 s, jittered)
+      yield* advance(2_000, 100)
+      expect(asked.length).toBe(2)
+      expect(asked[1]).toBeGreaterThanOrEqual(67_500)
+      yield* Fiber.interrupt(making)
+    }).pipe(Effect.withRandom(Random.fixed([0.5])), Effect.provide(layer))
+  })
 })
