@@ -272,11 +272,11 @@ const start = (
     const cache: GatewayCache.GatewayCache = { ...shared, info: fleetWide(shared.info), url: fleetWide(shared.url) }
     // the first answer, which the shard count and the sessions' URL wait for: a passing failure
     // (no answer, a 5xx, a 429) is tried again with the sessions' backoff (no sooner than the
-    // answer asked), as a session retries its own; any other fails `make`. The failures in a row
-    // are told at Warning at the first, the second, the fourth..., and one whose answer asks to wait
-    // a minute or more at once; Debug otherwise (an hour's 503 was a warning a minute). A caller
-    // that cannot be interrupted (an acquire) could never stop the retries: it gets the first
-    // failure.
+    // answer asked), as a session retries its own; any other fails `make` (or ends the fleet, where
+    // `make` did not wait: `keysNow` below). The failures in a row are told at Warning at the
+    // first, the second, the fourth..., and one whose answer asks to wait a minute or more at once;
+    // Debug otherwise (an hour's 503 was a warning a minute). A caller that cannot be interrupted
+    // (an acquire) could never stop the retries: it gets the first failure.
     let failures = 0
     const retried = cache.info.pipe(
       Effect.tapError((error) => {
