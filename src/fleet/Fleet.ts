@@ -567,8 +567,9 @@ const start = (
         const session = shard.current()
         if (session !== undefined) return changesOf(session)
         if (stoppedAt !== undefined) return Stream.make(notStarted(shard))
+        // (its queued line taken now: one taken as the fleet stopped said NotStarted twice)
         return Stream.concat(
-          Stream.sync(() => notStarted(shard)),
+          Stream.make(notStarted(shard)),
           Stream.unwrap(Effect.match(shard.session, {
             onFailure: () => Stream.sync(() => notStarted(shard)),
             onSuccess: changesOf
