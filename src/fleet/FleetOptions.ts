@@ -249,10 +249,12 @@ export const resolveShards = (
   const stale: Array<ResumePoint> = []
   const unmatched: Array<ResumePoint> = []
   const elsewhere: Array<ResumePoint> = []
+  // (a set: a store handing every point of 65535 shards looked each up in the list)
+  const running = new Set(ids)
   for (const point of options.resume ?? []) {
     const [id, count] = point.shard
     if (count !== shardCount) stale.push(point)
-    else if (!ids.includes(id)) elsewhere.push(point)
+    else if (!running.has(id)) elsewhere.push(point)
     else {
       // two points of one gateway session (an old fleet's, after the shard was stopped and resumed
       // in a fleet beside it, and the new fleet's): the later, by its sequence, is where it is
