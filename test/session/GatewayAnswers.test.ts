@@ -107,8 +107,8 @@ describe("a fleet's first GET /gateway/bot", () => {
       const making = yield* Effect.fork(Fleet.make(fleetWithoutGateway()))
       for (let i = 0; i < 60; i++) yield* TestClock.adjust("1 second")
       const fleet = yield* Fiber.join(making)
-      // 1 s backoff; 20 s asked, then 2 s; 4 s; 8 s; 16 s
-      expect(asked).toEqual([0, 1_000, 23_000, 27_000, 35_000, 51_000])
+      // 1 s backoff; 20 s asked and a quarter more (`Random` at 1), then 2 s; 4 s; 8 s; 16 s
+      expect(asked).toEqual([0, 1_000, 28_000, 32_000, 40_000, 56_000])
       expect(fleet.shardCount).toBe(2)
       const failed = logs.lines.filter((line) => line.includes("GET /gateway/bot failed"))
       expect(failed).toEqual([
@@ -128,11 +128,11 @@ describe("a fleet's first GET /gateway/bot", () => {
     return Effect.gen(function*() {
       const making = yield* Effect.fork(Fleet.make(fleetWithoutGateway()))
       for (let i = 0; i < 10; i++) yield* TestClock.adjust("1 second")
-      yield* TestClock.adjust("1 hour")
+      yield* TestClock.adjust("75 minutes")
       for (let i = 0; i < 10; i++) yield* TestClock.adjust("1 second")
       yield* Fiber.join(making)
-      // 1 s, 2 s, then the hour asked and 4 s
-      expect(asked.slice(0, 4)).toEqual([0, 1_000, 3_000, 3_607_000])
+      // 1 s, 2 s, then the hour asked and a quarter more (`Random` at 1), and 4 s
+      expect(asked.slice(0, 4)).toEqual([0, 1_000, 3_000, 4_507_000])
       expect(logs.lines.filter((line) => line.includes("GET /gateway/bot failed")).map((line) => line.split(" ")[0])).toEqual(["WARN", "WARN", "WARN"])
     }).pipe(noJitter, Effect.provide(logs.layer), Effect.provide(layer))
   })
