@@ -132,6 +132,13 @@ const wire = (
   // whether the socket reads no more: a message in fragments was refused, and a resume (the
   // reader catching up, the socket disposed) would have read and held more of them till it closed
   let deaf = false
+  // how many times the socket was destroyed from here: a write under way then never reached TCP,
+  // though Node tells its callback no error (a destroyed socket's cancelled write is told `null`)
+  let cuts = 0
+  const cut = (): void => {
+    cuts++
+    socket.terminate()
+  }
 
   // A peer that never answers the close frame would hold the socket (and the connection's end, and
   // the process) for `ws`'s 30 s: it gets `closeGraceMs`. Destroyed, the socket still reports the
@@ -140,7 +147,7 @@ const wire = (
     if (giveUp !== undefined || socket.readyState === WebSocket.CLOSED) return
     giveUp = setTimeout(() => {
       graceSpent = true
-      socket.terminate()
+      cut()
     }, closeGraceMs)
     socket.once("close", () => clearTimeout(giveUp))
   }
@@ -149,7 +156,7 @@ const wire = (
   // the socket is let go at once, its close (the peer's code) known now. Waiting for the peer to end
   // its TCP left a close frame read but not told for up to `closeGraceMs`, and a timeout ending the
   // connection meanwhile (a zombie check, the hello timeout) lost a 4004 to a close of ours.
-  const closeHandshakeDone = (): void => socket.terminate()
+  const closeHandshakeDone = (): void => cut()
   // ws reports no error of the TCP connection itself (a reset): it says what broke a connection
   // that ended without a close frame
   const onTcpError = (error: Error): void => {
@@ -206,7 +213,7 @@ const wire = (
   const onPing = (): void => {
     if (socket.bufferedAmount <= maxUnsentBytes || socket.readyState !== WebSocket.OPEN) return
     failure = `the peer pings without reading the answers (over ${maxUnsentBytes} bytes unsent)`
-    socket.terminate()
+    cut()
   }
   const onMessage = (data: WebSocket.RawData, isBinary: boolean): void => {
     // text stays bytes: a message the session skips is never decoded into a string
@@ -300,7 +307,15 @@ const wire = (
     send: (frame) =>
       Effect.async<void, TransportError>((resume) => {
         if (socket.readyState === WebSocket.OPEN) {
-          socket.send(frame, (error) => resume(error ? Effect.fail(new TransportError({ reason: "Send", cause: error })) : Effect.void))
+          const before = cuts
+          socket.send(frame, (error) => {
+            if (error === undefined || error === null) {
+              if (cuts === before) return resume(Effect.void)
+              // the socket destroyed while the frame was being written: it never reached TCP
+              return resume(Effect.fail(new TransportError({ reason: "Send", cause: ending() ?? new Error("the socket was destroyed before the frame was written") })))
+            }
+            resume(Effect.fail(new TransportError({ reason: "Send", cause: error })))
+          })
           return
         }
         const failed = () => resume(Effect.fail(new TransportError({ reason: "Send", cause: ending() ?? new Error("the socket is not open") })))
@@ -331,7 +346,7 @@ const wire = (
         // transport's close says so too): ws sent 4000 for 4000.5, and a send after 1005 named it
         if (CloseFrame.problem(code, reason) !== undefined) {
           terminated = true
-          socket.terminate()
+          cut()
           return
         }
         sentClose = { code, reason }
