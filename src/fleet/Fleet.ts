@@ -418,16 +418,6 @@ const start = (
       })
     const keys = yield* Deferred.make<Starter.Keys>()
     if (keysNow !== undefined) yield* Deferred.succeed(keys, keysNow)
-    else {
-      // its failure (but the stop's interruption) ends the fleet, as a shard's fatal error does
-      yield* Effect.forkIn(
-        Effect.matchCauseEffect(Effect.interruptible(keysKnown), {
-          onSuccess: (known) => Deferred.succeed(keys, known),
-          onFailure: (cause) => Cause.isInterruptedOnly(cause) ? Effect.void : Effect.zipRight(fatal(cause), ending.fail(cause))
-        }),
-        scope
-      )
-    }
     const starter: Starter.Starter = yield* Scope.extend(Starter.make({
       ids,
       resumes: (id) => resume.has(id),
@@ -459,6 +449,17 @@ const start = (
           return ending.onEnd(Exit.void)
         })
     }), scope)
+    // the keys not known yet: their failure (but the stop's interruption) ends the fleet, as a
+    // shard's fatal error does (asked once the starter is made, which the fleet's stop stops)
+    if (keysNow === undefined) {
+      yield* Effect.forkIn(
+        Effect.matchCauseEffect(Effect.interruptible(keysKnown), {
+          onSuccess: (known) => Deferred.succeed(keys, known),
+          onFailure: (cause) => Cause.isInterruptedOnly(cause) ? Effect.void : Effect.zipRight(fatal(cause), ending.fail(cause))
+        }),
+        scope
+      )
+    }
     const byId = new Map(starter.shards.map((shard) => [shard.id, shard]))
 
     // the shard a guild's commands go to, known at once (its session may not be made yet)
