@@ -664,15 +664,21 @@ export const makeWith = (
       // the limiter by Identifies not written (one that failed to connect, or whose socket went
       // before its Identify was written, waited for the next's Identify)
       let budgetWaited = 0
+      // until when (the Clock's monotonic ms) an answer asked to be left alone (a 429's, a 5xx's
+      // Retry-After, spread), by who asked: the API (GET /gateway/bot), the gateway URL's node, the
+      // resume URL's
+      const askedUntil = { api: 0, gateway: 0, resume: 0 }
+      const askedWait = (by: keyof typeof askedUntil, seconds: number) =>
+        Effect.flatMap(Backoff.askedWait(seconds), (wait) =>
+          Effect.clockWith((clock) =>
+            Effect.sync(() => {
+              askedUntil[by] = Math.max(askedUntil[by], monotonicMillis(clock) + Duration.toMillis(wait))
+            })
+          ))
       while (!stopRequested) {
-        if (ended !== undefined) {
-          // a wait the answer asked for (a 429's, a 5xx's: GET /gateway/bot's or the upgrade's)
-          // comes before the backoff, spread
-          const asked = ended._tag === "ConnectFailed" || ended._tag === "GatewayInfoFailed" ? ended.retryAfter : undefined
-          if (asked !== undefined) yield* Effect.flatMap(Backoff.askedWait(asked), Effect.sleep)
-          yield* pauseBefore(Recovery.pause(recovery, ended), recovery)
-          if (stopRequested) break
-        }
+        // given up before its pause: a stop during it hands on no point of a gateway session the
+        // next process would resume in vain (it was forgotten after the pause)
+        const paused = recovery
         const gaveUp = Recovery.giveUp(recovery)
         if (gaveUp !== undefined) {
           yield* forgetSession("ResumesFailed", gaveUp.why)
@@ -680,6 +686,18 @@ export const makeWith = (
         }
         const mode = Protocol.modeOf(memory.current)
         const resumeAt = mode === "resume" && !Recovery.resumesAtGateway(recovery) ? memory.current.resumeGatewayUrl : undefined
+        if (ended !== undefined) {
+          // the wait an answer asked for comes before the backoff, for an attempt that asks it again:
+          // not for one that asks another (a Resume at its resume URL waited out GET /gateway/bot's
+          // 429, minutes, and the session expired meanwhile)
+          const until = resumeAt === undefined
+            ? Math.max(askedUntil.api, askedUntil.gateway)
+            : Math.max(askedUntil.resume, handedResume(resumeAt) ? askedUntil.api : 0)
+          const left = until - monotonicMillis(yield* Effect.clock)
+          if (left > 0) yield* Effect.sleep(left)
+          yield* pauseBefore(Recovery.pause(paused, ended), paused)
+          if (stopRequested) break
+        }
         const admitted = mode === "identify" ? yield* admit : undefined
         // counted as the attempt begins, not as its pause or its wait for a place in a fleet's
         // startup window does: a stop during either makes none
@@ -702,6 +720,7 @@ export const makeWith = (
             ...(failed.retryAfter === undefined ? {} : { retryAfter: failed.retryAfter })
           })
           ended = infoFailed
+          if (failed.retryAfter !== undefined) yield* askedWait("api", failed.retryAfter)
           recovery = Recovery.unconnected(recovery, mode)
           yield* transition(SessionState.Disconnected(), infoFailed)
           yield* aside("outage.failed", () => outage.failed(infoFailed))
@@ -719,6 +738,9 @@ export const makeWith = (
         else budgetWaited += outcome.unwrittenWait
         yield* release(admitted)
         ended = outcome.reason
+        if (ended._tag === "ConnectFailed" && ended.retryAfter !== undefined) {
+          yield* askedWait(resumeAt === undefined ? "gateway" : "resume", ended.retryAfter)
+        }
         // no socket, no Hello, or a node that closed before the Identify went out (a draining
         // node, a balancer closing at once: only timeouts counted, and such a node was dialled for
         // the rest of the hour); a stop is no node's doing

@@ -1,0 +1,87 @@
+/**
+ * The reconnect loop's pauses: a gateway session given up is forgotten before the pause that
+ * follows, and the wait an answer asked for holds back only the attempts that ask it again.
+ */
+import * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import { describe, expect, it } from "@effect/vitest"
+import * as Clock from "effect/Clock"
+import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Random from "effect/Random"
+import * as TestClock from "effect/TestClock"
+import * as IdentifyLimiter from "../../src/limits/IdentifyLimiter.ts"
+import * as MemoryTransport from "../../src/transport/MemoryTransport.ts"
+import { acceptAndHello, options, readySession, resumeUrl, Session, settle, TestLayer } from "./harness.ts"
+
+describe("the reconnect loop's pauses", () => {
+  // the third Resume in a row that got no RESUMED gives the gateway session up; it was forgotten
+  // only after the backoff pause that followed, and a stop during that pause handed its point on:
+  // the next process sent the same dead Resume three more times before it identified
+  it.scoped("a stop in the pause after the third unanswered Resume hands on no point of the given-up session", () =>
+    Effect.gen(function*() {
+      const { peer, session } = yield* readySession({ timeouts: { ready: "5 seconds", hello: "1 hour" } }, 3_600_000)
+      yield* peer.drop
+      for (let attempt = 0; attempt < 3; attempt++) {
+        const next = yield* Effect.fork(acceptAndHello(3_600_000))
+        while ((yield* Fiber.poll(next))._tag === "None") {
+          yield* TestClock.adjust("100 millis")
+          yield* settle
+        }
+        const { first, peer: connection } = yield* Fiber.join(next)
+        expect(first.op).toBe(6)
+        yield* TestClock.adjust("5 seconds") // no RESUMED: the ready timeout ends the connection
+        expect((yield* connection.closed).by).toBe("client")
+        yield* settle
+      }
+      // the third Resume got no RESUMED: the session is given up; the loop waits its backoff first
+      expect((yield* session.state)._tag).toBe("Disconnected")
+      const point = yield* session.disconnect()
+      expect(Option.map(point, (p) => p.sessionId)).toEqual(Option.none())
+    }).pipe(Effect.withRandom(Random.fixed([0.5])), Effect.provide(TestLayer)))
+
+  // a Retry-After of GET /gateway/bot (a 429, a 503 in maintenance), met by an attempt that went
+  // to the gateway URL, held back the next attempt, at the resume URL, which asks no REST: the
+  // gateway session did not outlive the wait (Discord keeps it a few minutes)
+  it.scoped("a REST 429 with Retry-After met on the way to the gateway URL does not hold back the next Resume at the resume URL", () => {
+    // GET /gateway/bot: rate limited, asked to come back in ten minutes
+    const limited = HttpClient.make((request) =>
+      Effect.sync(() =>
+        HttpClientResponse.fromWeb(request, new Response(JSON.stringify({ message: "You are being rate limited.", retry_after: 600, global: true }), {
+          status: 429,
+          headers: { "content-type": "application/json", "retry-after": "600" }
+        }))
+      ))
+    return Effect.gen(function*() {
+      const gateway = yield* MemoryTransport.MemoryGateway
+      // the handed session's node refuses three connects, then is back
+      yield* gateway.failNextConnect(3)
+      const { gateway: _, ...withoutGateway } = options()
+      const session = yield* Session.make({
+        ...withoutGateway,
+        api: "http://api.test/api/v10",
+        timeouts: { hello: "1 hour" },
+        resume: { sessionId: "session-1", sequence: 7, resumeGatewayUrl: resumeUrl, shard: [0, 1] }
+      })
+      const reasons: Array<string> = []
+      const next = yield* Effect.fork(acceptAndHello(3_600_000))
+      for (let s = 0; s < 180 && (yield* Fiber.poll(next))._tag === "None"; s++) {
+        reasons.push((yield* session.snapshot).reason._tag)
+        yield* TestClock.adjust("1 second")
+        yield* settle
+      }
+      // the REST answer was met (the fourth attempt went for the gateway URL)
+      expect(reasons).toContain("GatewayInfoFailed")
+      // three minutes in, the resume URL (back since the third refusal) has been tried again
+      const resumed = yield* Fiber.poll(next)
+      expect(Option.isSome(resumed)).toBe(true)
+      const at = yield* Clock.currentTimeMillis
+      expect(at).toBeLessThan(180_000)
+    }).pipe(
+      Effect.withRandom(Random.fixed([0.5])),
+      Effect.provide(Layer.mergeAll(MemoryTransport.layer, IdentifyLimiter.layerMemory, Layer.succeed(HttpClient.HttpClient, limited)))
+    )
+  })
+})
