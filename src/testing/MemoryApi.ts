@@ -8,6 +8,7 @@
  */
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import { kindOf } from "../internal/printable.ts"
@@ -36,7 +37,10 @@ export interface Answer {
   readonly total?: number | undefined
   /** Those left (default `total`). */
   readonly remaining?: number | undefined
-  /** Milliseconds until they refill (default a day). */
+  /**
+   * Milliseconds until they refill (default a day), from the first answer: later answers count
+   * down by the `Clock`, and once it passed say `total` left, the next refill a day after.
+   */
   readonly resetAfter?: number | undefined
 }
 
@@ -68,6 +72,9 @@ const answerProblem = (answer: Answer): Error | undefined => {
     : undefined
 }
 
+// a day, in ms: the refill's period
+const day = 86_400_000
+
 // the day's session starts when the answer does not say: 1000, or twice the shards where more
 const defaultTotal = (shards: number | undefined): number => Math.max(1000, 2 * (shards ?? 1))
 
@@ -89,30 +96,43 @@ export const body = (answer: Answer = {}): GatewayBot => {
     session_start_limit: {
       total,
       remaining: answer.remaining ?? total,
-      reset_after: answer.resetAfter ?? 86_400_000,
+      reset_after: answer.resetAfter ?? day,
       max_concurrency: answer.maxConcurrency ?? 1
     }
   }
 }
 
+// `first` as it is `elapsed` ms after it was answered: the refill counted down, and past it the
+// day's starts all left, the next refill a day after (MemoryApi sees no identify: `remaining`
+// stays as given until the refill)
+const aged = (first: GatewayBot, elapsed: number): GatewayBot => {
+  const limit = first.session_start_limit
+  if (elapsed < limit.reset_after) return { ...first, session_start_limit: { ...limit, reset_after: limit.reset_after - elapsed } }
+  return { ...first, session_start_limit: { ...limit, remaining: limit.total, reset_after: day - ((elapsed - limit.reset_after) % day) } }
+}
+
 /**
  * An `HttpClient` that answers `GET .../gateway/bot` with `answer`, and any other request with a
- * 404. It does not check the token: a test of a refused one gives `LocalGateway` a try. An answer
- * no client takes throws, as {@link body}'s.
+ * 404. Its `reset_after` counts down from the first answer, by the `Clock`, as Discord's does (a
+ * test of a bot waiting out a spent budget saw the refill put off at each refresh). It does not
+ * check the token: a test of a refused one gives `LocalGateway` a try. An answer no client takes
+ * throws, as {@link body}'s.
  *
  * @since 0.1.0
  */
 export const make = (answer: Answer = {}): HttpClient.HttpClient => {
-  const text = JSON.stringify(body(answer))
+  const first = body(answer)
+  let firstAt: number | undefined
   return HttpClient.make((request) =>
-    Effect.sync(() =>
-      HttpClientResponse.fromWeb(
+    Effect.map(Clock.currentTimeMillis, (now) => {
+      firstAt ??= now
+      return HttpClientResponse.fromWeb(
         request,
         request.method === "GET" && new URL(request.url).pathname.replace(/\/+$/, "").endsWith("/gateway/bot")
-          ? new Response(text, { status: 200, headers: { "content-type": "application/json" } })
+          ? new Response(JSON.stringify(aged(first, now - firstAt)), { status: 200, headers: { "content-type": "application/json" } })
           : new Response(JSON.stringify({ message: "404: Not Found", code: 0 }), { status: 404, headers: { "content-type": "application/json" } })
       )
-    )
+    })
   )
 }
 
