@@ -15,16 +15,17 @@ import * as Either from "effect/Either"
 import { isQuotable, kindOf, notShown } from "./printable.ts"
 import { isPlainObject, isRecord } from "./record.ts"
 
-// a map of options: a plain object, whose entries are options (a `Redacted`, a `Duration`, a `Set`
-// or a class instance are values, which `unwrap` read as maps of their own entries: the token given
-// as `Redacted.make(...)` was taken as left out, and a custom Encoding as a class was dropped)
-const isMap = (value: unknown): value is Readonly<Record<string, unknown>> =>
-  isRecord(value) && !Config.isConfig(value) && isPlainObject(value)
-
 // whether `value`, a plain object, holds options (a program's defaults): none of its entries is a
 // function or keyed by a symbol, as the prototypes of Effect's data (`Redacted`, `Duration`) are
 const holdsOptions = (value: Readonly<Record<string, unknown>>): boolean =>
   Object.getOwnPropertySymbols(value).length === 0 && Object.values(value).every((entry) => typeof entry !== "function")
+
+// a map of options: a plain object, whose entries are options (a `Redacted`, a `Duration`, a `Set`
+// or a class instance are values, which `unwrap` read as maps of their own entries: the token given
+// as `Redacted.make(...)` was taken as left out, and a custom Encoding as a class was dropped); so
+// is a plain object of functions (`Etf.encoding`: its members were each told to be a Config)
+const isMap = (value: unknown): value is Readonly<Record<string, unknown>> =>
+  isRecord(value) && !Config.isConfig(value) && isPlainObject(value) && holdsOptions(value)
 
 // what a value that is no map is, for a message: an object that inherits options from another one
 // (made with `Object.create(defaults)`, whose inherited entries Effect's readers would not see) is

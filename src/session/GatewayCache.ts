@@ -12,12 +12,17 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
-import type * as Redacted from "effect/Redacted"
+import * as Redacted from "effect/Redacted"
 import { withDefectsMasked } from "../internal/defect.ts"
 import { monotonicMillis } from "../internal/due.ts"
+import { durationOf } from "../internal/duration.ts"
+import { kindOf } from "../internal/printable.ts"
+import { isRecord } from "../internal/record.ts"
 import { isLoudAt } from "../internal/told.ts"
+import { unknownOptionsIn, wholeList } from "../internal/unknownOptions.ts"
 import { IdentifyLimiter } from "../limits/IdentifyLimiter.ts"
 import type { GatewayBot } from "../protocol/GatewayBot.ts"
+import { isHttpUrl, showUrl } from "../protocol/internal/schema.ts"
 import * as GatewayInfo from "../session/GatewayInfo.ts"
 import { GatewayInfoError } from "../session/SessionError.ts"
 
@@ -69,8 +74,33 @@ export interface GatewayCache {
 // how long a stale answer is used after a refetch failed, before the next try
 const staleRetryMillis = 60_000
 
+// every option (checked against its type)
+const optionKeys = wholeList<GatewayCacheOptions>()({ api: true, token: true, maxAge: true, timeout: true })
+
+// what is wrong with the options a program gave, from JavaScript: a NaN or negative `maxAge` read
+// as none fetched at every call, a NaN `timeout` failed every fetch at once ("no answer within
+// 0", a passing failure, asked again for ever), a misspelt one died "Invalid DurationInput"
+const optionsProblem = (options: GatewayCacheOptions): string | undefined => {
+  if (!isRecord(options)) return `the options must be an object, got ${kindOf(options)}`
+  const unknown = unknownOptionsIn(options, optionKeys)
+  if (unknown !== undefined) return unknown
+  if (!isHttpUrl(options.api)) return `api must be an http:// or https:// URL, got ${showUrl(options.api)}`
+  if (!Redacted.isRedacted(options.token)) return `token must be a Redacted, got ${kindOf(options.token)}`
+  const maxAge = durationOf(options.maxAge)
+  if (maxAge === undefined || Duration.lessThan(maxAge, Duration.seconds(1))) {
+    return `maxAge must be a duration of at least 1 second (a shorter one fetches at every call), got ${kindOf(options.maxAge)}`
+  }
+  const timeout = durationOf(options.timeout)
+  if (timeout === undefined || !Duration.greaterThan(timeout, Duration.zero)) {
+    return `timeout must be a positive duration, got ${kindOf(options.timeout)}`
+  }
+  return undefined
+}
+
 /**
- * Builds the cache. Nothing is fetched until `info` or `url` is first run.
+ * Builds the cache. Nothing is fetched until `info` or `url` is first run. Options it cannot use
+ * (from JavaScript: a misspelt one, `api` no http(s) URL, `maxAge` under a second or no duration,
+ * `timeout` none or no duration) are a defect at once, saying which.
  *
  * @since 0.1.0
  */
@@ -78,6 +108,8 @@ export const make = (
   options: GatewayCacheOptions
 ): Effect.Effect<GatewayCache, never, HttpClient.HttpClient | IdentifyLimiter> =>
   Effect.gen(function*() {
+    const problem = optionsProblem(options)
+    if (problem !== undefined) return yield* Effect.dieMessage(`GatewayCache.make: ${problem}`)
     const http = yield* Effect.context<HttpClient.HttpClient>()
     const limiter = yield* IdentifyLimiter
     const clock = yield* Effect.clock

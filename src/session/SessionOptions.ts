@@ -292,7 +292,7 @@ const maxAgeProblems = (input: unknown): Array<OptionProblem> => {
     : [mustBe("gatewayInfoMaxAge", "a duration of at least 1 second", showDuration(input))]
 }
 
-const durationProblems = (timeouts: Timeouts, backoff: Backoff.BackoffOptions): Array<OptionProblem> => {
+const durationProblems = (timeouts: Timeouts, backoff: Backoff.BackoffOptions, givenMaxOnly: boolean): Array<OptionProblem> => {
   // a timeout may be infinite (none); a zero one would end every connection at once
   const found = (["connect", "hello", "ready", "members"] as const).flatMap((name) =>
     positiveDurationProblems(`timeouts.${name}`, timeouts[name])
@@ -310,7 +310,9 @@ const durationProblems = (timeouts: Timeouts, backoff: Backoff.BackoffOptions): 
   const max = positive("max")
   positive("stableAfter")
   if (initial !== undefined && max !== undefined && Duration.greaterThan(initial, max)) {
-    found.push({ option: "backoff.initial", problem: `backoff.initial must not exceed backoff.max, got ${showDuration(backoff.initial)} and ${showDuration(backoff.max)}` })
+    // named as the program gave it: `max` alone, under the default `initial`, is the wrong one
+    const option = givenMaxOnly ? "backoff.max" : "backoff.initial"
+    found.push({ option, problem: `backoff.initial must not exceed backoff.max, got ${showDuration(backoff.initial)} and ${showDuration(backoff.max)}` })
   }
   const pause: unknown = backoff.afterInvalidSession
   if (!Array.isArray(pause) || pause.length !== 2) {
@@ -466,7 +468,8 @@ const problems = (options: SessionOptions, resume: ResumePoint | undefined): Rea
   if (backoff?.factor !== undefined && !(typeof backoff.factor === "number" && backoff.factor >= 1)) {
     found.push(mustBe("backoff.factor", "a number of at least 1", show(backoff.factor)))
   }
-  found.push(...durationProblems(withDefaults(defaultTimeouts, options.timeouts), withDefaults(Backoff.defaults, backoff)))
+  const givenMaxOnly = backoff?.max !== undefined && backoff.initial === undefined
+  found.push(...durationProblems(withDefaults(defaultTimeouts, options.timeouts), withDefaults(Backoff.defaults, backoff), givenMaxOnly))
   // a zero age would fetch before every identify, and a tiny one asked once a millisecond while
   // a session waited for the identify budget (a day's wait: millions of requests)
   if (options.gatewayInfoMaxAge !== undefined) found.push(...maxAgeProblems(options.gatewayInfoMaxAge))
@@ -589,8 +592,14 @@ const checkHandshakes = (options: ResolvedOptions): Either.Either<Commands.Ident
 export const forShard = (
   options: ResolvedOptions,
   shard: readonly [id: number, count: number],
-  resume: ResumePoint | undefined
+  given: ResumePoint | undefined
 ): Either.Either<ResolvedOptions, InvalidOptions> => {
+  // read once, as plain data, and its shape checked first: a stored point's `shard` may be null
+  // (it threw a TypeError) or a pair of strings (told as not this session's shard [1, 4])
+  const read = readPoint({ resume: given }, "resume")
+  const shape = Either.isLeft(read) ? [read.left] : read.right === undefined ? [] : resumePointShapeProblems(read.right)
+  if (shape.length > 0) return Either.left(invalidOptions(shape.map(ofResume), options.token))
+  const resume = Either.getOrUndefined(read) as ResumePoint | undefined
   const found = shardProblems(shard, resume, pointSource(options), options.token)
   return found.length > 0
     ? Either.left(invalidOptions(found, options.token))

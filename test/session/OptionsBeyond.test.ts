@@ -1,0 +1,105 @@
+/**
+ * Options given past the Session and Fleet checks: a program's own GatewayCache, a stored point
+ * through SessionOptions.forShard, a plain Encoding where layerConfig takes a Config, and which
+ * option a backoff problem names.
+ */
+import { describe, expect, it } from "@effect/vitest"
+import { Cause, Config, ConfigProvider, Effect, Either, Exit, Layer, Option, Redacted } from "effect"
+import { Etf, GatewayCache, IdentifyLimiter, Intents, Session, SessionOptions } from "../../src/index.ts"
+import { MemoryApi, MemoryTransport } from "../../src/testing/index.ts"
+import { options, secret } from "../session/harness.ts"
+
+const token = Redacted.make(secret)
+const Api = Layer.mergeAll(IdentifyLimiter.layerMemory, MemoryApi.layer({ shards: 4, maxConcurrency: 4 }))
+const Bot = Layer.mergeAll(MemoryTransport.layer, Api)
+
+describe("GatewayCache.make's options", () => {
+  // a NaN maxAge (Number of an unset variable) was read as none: a GET /gateway/bot at every call
+  it.effect("a maxAge that is no duration (NaN) is refused, not a GET /gateway/bot at every call", () =>
+    Effect.gen(function*() {
+      const outcome = yield* Effect.exit(Effect.gen(function*() {
+        const cache = yield* GatewayCache.make({ api: SessionOptions.defaultApi, token, maxAge: Number(undefined), timeout: "5 seconds" })
+        yield* cache.info
+        yield* cache.info
+        yield* cache.info
+        return yield* cache.fetches
+      }))
+      if (Exit.isSuccess(outcome)) expect(outcome.value, "requests made for three calls within a second").toBe(1)
+      else expect(Cause.pretty(outcome.cause)).toMatch(/maxAge/)
+    }).pipe(Effect.provide(Api)))
+
+  // a NaN timeout was read as none: every fetch failed at once ("no answer within 0"), a passing
+  // failure its callers asked again for ever
+  it.effect("a timeout that is no duration (NaN) is refused, not every fetch failing at once with 'no answer within 0'", () =>
+    Effect.gen(function*() {
+      const outcome = yield* Effect.exit(Effect.gen(function*() {
+        const cache = yield* GatewayCache.make({ api: SessionOptions.defaultApi, token, maxAge: "1 hour", timeout: Number.NaN })
+        return yield* cache.info
+      }))
+      // either the in-memory API's answer (it answers at once) or a refusal naming the option
+      if (Exit.isFailure(outcome)) {
+        expect(Option.isNone(Cause.failureOption(outcome.cause)), Cause.pretty(outcome.cause)).toBe(true)
+        expect(Cause.pretty(outcome.cause)).toMatch(/timeout/)
+      }
+    }).pipe(Effect.provide(Api)))
+
+  // a misspelt maxAge (`maxage`) was a defect saying only "Invalid DurationInput"
+  it.effect("a misspelt maxAge (maxage) is told by its name, not as 'Invalid DurationInput'", () =>
+    Effect.gen(function*() {
+      const outcome = yield* Effect.exit(GatewayCache.make({ api: SessionOptions.defaultApi, token, maxage: "1 hour", timeout: "5 seconds" } as never))
+      expect(Exit.isFailure(outcome)).toBe(true)
+      if (Exit.isFailure(outcome)) expect(Cause.pretty(outcome.cause)).toMatch(/maxage|maxAge/)
+    }).pipe(Effect.provide(Api)))
+})
+
+describe("SessionOptions.forShard with a stored point", () => {
+  const base = Either.getOrThrow(SessionOptions.resolve(options({ shard: [0, 4] })))
+  const stored = (shard: unknown) => JSON.parse(JSON.stringify({ sessionId: "s", sequence: 3, resumeGatewayUrl: "ws://resume.test/", shard }))
+
+  // a stored point's shard of null threw a TypeError out of forShard
+  it("a point whose shard is null (as a store gives it back) is InvalidOptions, not a thrown TypeError", () => {
+    let result: Either.Either<SessionOptions.ResolvedOptions, unknown> | undefined
+    expect(() => {
+      result = SessionOptions.forShard(base, [1, 4], stored(null))
+    }).not.toThrow()
+    expect(result !== undefined && Either.isLeft(result)).toBe(true)
+  })
+
+  // one of strings was told as "resume.shard [1,4] is not this session's shard [1, 4]"
+  it("a point whose shard pair is strings is told as no pair of whole numbers, not as '[1,4] is not this session's shard [1, 4]'", () => {
+    const result = SessionOptions.forShard(base, [1, 4], stored(["1", "4"]))
+    const problems = Either.isLeft(result) ? result.left.problems.map((p) => p.problem) : []
+    expect(problems.length).toBeGreaterThan(0)
+    for (const problem of problems) expect(problem).not.toMatch(/is not this session's shard/)
+  })
+})
+
+describe("layerConfig: a plain value where a Config goes", () => {
+  // the library's own Etf.encoding, a plain object, given as it is: the error named its members
+  // (`encoding.name`, `encoding.decode`...), each told to be a Config.succeed, not the option
+  it.effect("Etf.encoding given as it is is a ConfigError naming encoding, not its members", () =>
+    Effect.gen(function*() {
+      const layer = Session.layerConfig({
+        token: Config.redacted("DISCORD_TOKEN"),
+        intents: Intents.config("DISCORD_INTENTS"),
+        gateway: Config.succeed("ws://gateway.test/"),
+        encoding: Etf.encoding as never
+      })
+      const provider = ConfigProvider.fromMap(new Map([["DISCORD_TOKEN", secret], ["DISCORD_INTENTS", "GUILDS"]]))
+      const error = yield* Effect.flip(Layer.build(layer).pipe(Effect.withConfigProvider(provider)))
+      expect(error._tag).not.toBe("InvalidOptions")
+      const text = String(error)
+      expect(text).toContain("Invalid data at encoding:")
+      expect(text).not.toMatch(/encoding\.(name|decode|encode|decodedSize)/)
+    }).pipe(Effect.scoped, Effect.provide(Bot)))
+})
+
+describe("which option a problem names", () => {
+  // `backoff.max` alone, below the default `initial` (1 s), was named `backoff.initial`, a key the
+  // program never gave
+  it("backoff.max given alone, below the default initial, is named backoff.max", () => {
+    const result = SessionOptions.resolve(options({ backoff: { max: "500 millis" } }))
+    expect(Either.isLeft(result)).toBe(true)
+    if (Either.isLeft(result)) expect(result.left.problems.map((p) => p.option)).toEqual(["backoff.max"])
+  })
+})
