@@ -3,58 +3,23 @@
  * answers: a Resume needs neither the answer nor the rate-limit keys; the shards that identify
  * wait for them.
  */
-import * as HttpClient from "@effect/platform/HttpClient"
-import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import { describe, expect, it } from "@effect/vitest"
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
-import * as Layer from "effect/Layer"
 import * as Stream from "effect/Stream"
 import * as Fleet from "../../src/fleet/Fleet.ts"
-import * as IdentifyLimiter from "../../src/limits/IdentifyLimiter.ts"
 import * as Session from "../../src/session/Session.ts"
-import type { ResumePoint } from "../../src/session/SessionOptions.ts"
-import * as MemoryTransport from "../../src/transport/MemoryTransport.ts"
-import { advance, options, resumeUrl, serve } from "./harness.ts"
-
-// GET /gateway/bot answered with `status()` (503: an API outage, the gateway itself up), or the
-// answer of a bot of one shard once it is 200
-const api = (status: () => number) => {
-  const asked = { count: 0 }
-  const client = HttpClient.make((request) =>
-    Effect.sync(() => {
-      asked.count++
-      const now = status()
-      const body = now === 200
-        ? JSON.stringify({ url: "ws://gateway.test", shards: 1, session_start_limit: { total: 1000, remaining: 1000, reset_after: 0, max_concurrency: 1 } })
-        : "unavailable"
-      return HttpClientResponse.fromWeb(request, new Response(body, { status: now, headers: { "content-type": "application/json" } }))
-    }))
-  return { asked, layer: Layer.mergeAll(MemoryTransport.layer, IdentifyLimiter.layerMemory, Layer.succeed(HttpClient.HttpClient, client)) }
-}
-
-const pointOf = (id: number, count: number): ResumePoint => ({
-  sessionId: `session-${id}`,
-  sequence: 5,
-  resumeGatewayUrl: resumeUrl,
-  shard: [id, count],
-  encoding: "json",
-  intents: 513
-})
-
-// an api over http, so that the test gateway's ws:// resume URL is taken
-const { gateway: _, ...withoutGateway } = options()
-const restarted = { ...withoutGateway, api: "http://127.0.0.1:1/api/v10" }
+import { advance, gatewayBotAnswering, restartedOptions, resumePointOf, serve } from "./harness.ts"
 
 describe("a fleet restarted from its resume points while GET /gateway/bot fails", () => {
   // as a session handed a point does: it asks nothing of GET /gateway/bot
   it.scoped("a session handed a point resumes at once while GET /gateway/bot is down", () => {
-    const down = api(() => 503)
+    const down = gatewayBotAnswering(() => 503)
     return Effect.gen(function*() {
       const served = yield* serve()
-      const session = yield* Session.make({ ...restarted, shard: [1, 2], resume: pointOf(1, 2) })
+      const session = yield* Session.make({ ...restartedOptions, shard: [1, 2], resume: resumePointOf(1, 2) })
       yield* Effect.forkScoped(Stream.runDrain(session.events))
       yield* advance(1_000)
       expect(served.resumes).toEqual([{ sessionId: "session-1", seq: 5 }])
@@ -67,10 +32,10 @@ describe("a fleet restarted from its resume points while GET /gateway/bot fails"
   // every shard identified anew (session starts spent, events lost)
   it.scoped("resumes the shards with points at once; the shard without one identifies once GET /gateway/bot answers", () => {
     let status = 503
-    const flaky = api(() => status)
+    const flaky = gatewayBotAnswering(() => status)
     return Effect.gen(function*() {
       const served = yield* serve()
-      const fleet = yield* Fleet.make({ ...restarted, shardCount: 3, resume: [pointOf(0, 3), pointOf(1, 3)] })
+      const fleet = yield* Fleet.make({ ...restartedOptions, shardCount: 3, resume: [resumePointOf(0, 3), resumePointOf(1, 3)] })
       yield* Effect.forkScoped(Stream.runDrain(fleet.events))
       yield* advance(60_000, 1_000)
       const resumed = [...served.resumes].sort((a, b) => a.sessionId.localeCompare(b.sessionId))
@@ -85,10 +50,10 @@ describe("a fleet restarted from its resume points while GET /gateway/bot fails"
 
   // what failed `make` (an answer that is no passing failure) ends the fleet once its shards run
   it.scoped("an answer that is no passing failure (a 401) ends the fleet with it: events and await fail, the resumed shards stop", () => {
-    const refused = api(() => 401)
+    const refused = gatewayBotAnswering(() => 401)
     return Effect.gen(function*() {
       const served = yield* serve()
-      const fleet = yield* Fleet.make({ ...restarted, shardCount: 2, resume: [pointOf(0, 2)] })
+      const fleet = yield* Fleet.make({ ...restartedOptions, shardCount: 2, resume: [resumePointOf(0, 2)] })
       const events = yield* Effect.forkScoped(Effect.flip(Stream.runDrain(fleet.events)))
       yield* advance(5_000)
       const ended = yield* Effect.exit(fleet.await)

@@ -3,8 +3,6 @@
  * told to identify while the answer is unknown, its status lines and its log lines, and a failure
  * of the rate-limit keys while `make` is still making the fleet.
  */
-import * as HttpClient from "@effect/platform/HttpClient"
-import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import { describe, expect, it } from "@effect/vitest"
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
@@ -15,45 +13,17 @@ import * as Layer from "effect/Layer"
 import * as Scheduler from "effect/Scheduler"
 import * as Stream from "effect/Stream"
 import * as Fleet from "../../src/fleet/Fleet.ts"
-import * as IdentifyLimiter from "../../src/limits/IdentifyLimiter.ts"
-import type { ResumePoint } from "../../src/session/SessionOptions.ts"
 import * as MemoryTransport from "../../src/transport/MemoryTransport.ts"
 import { programLimiter } from "../session/harness.ts"
-import { advance, options, resumeUrl, secret, serve, settle } from "./harness.ts"
 import { captured } from "../logLines.ts"
-
-const api = (status: () => number) => {
-  const asked = { count: 0 }
-  const client = HttpClient.make((request) =>
-    Effect.sync(() => {
-      asked.count++
-      const now = status()
-      const body = now === 200
-        ? JSON.stringify({ url: "ws://gateway.test", shards: 1, session_start_limit: { total: 1000, remaining: 1000, reset_after: 0, max_concurrency: 1 } })
-        : "unavailable"
-      return HttpClientResponse.fromWeb(request, new Response(body, { status: now, headers: { "content-type": "application/json" } }))
-    }))
-  return { asked, layer: Layer.mergeAll(MemoryTransport.layer, IdentifyLimiter.layerMemory, Layer.succeed(HttpClient.HttpClient, client)) }
-}
-
-const pointOf = (id: number, count: number): ResumePoint => ({
-  sessionId: `session-${id}`,
-  sequence: 5,
-  resumeGatewayUrl: resumeUrl,
-  shard: [id, count],
-  encoding: "json",
-  intents: 513
-})
-
-const { gateway: _, ...withoutGateway } = options()
-const restarted = { ...withoutGateway, api: "http://127.0.0.1:1/api/v10" }
+import { advance, gatewayBotAnswering, options, restartedOptions, resumePointOf, secret, serve, settle } from "./harness.ts"
 
 describe("keys unknown", () => {
   it.scoped("end while GET /gateway/bot still fails: end, await and events finish, the queued shard is not started, no more requests", () => {
-    const down = api(() => 503)
+    const down = gatewayBotAnswering(() => 503)
     return Effect.gen(function*() {
       const served = yield* serve()
-      const fleet = yield* Fleet.make({ ...restarted, shardCount: 2, resume: [pointOf(0, 2)] })
+      const fleet = yield* Fleet.make({ ...restartedOptions, shardCount: 2, resume: [resumePointOf(0, 2)] })
       const events = yield* Effect.forkScoped(Effect.exit(Stream.runDrain(fleet.events)))
       yield* advance(10_000, 1_000)
       expect(served.resumes.length).toBe(1)
@@ -72,10 +42,10 @@ describe("keys unknown", () => {
   })
 
   it.scoped("disconnect while GET /gateway/bot still fails gives back the resumed shard's point", () => {
-    const down = api(() => 503)
+    const down = gatewayBotAnswering(() => 503)
     return Effect.gen(function*() {
       yield* serve()
-      const fleet = yield* Fleet.make({ ...restarted, shardCount: 2, resume: [pointOf(0, 2)] })
+      const fleet = yield* Fleet.make({ ...restartedOptions, shardCount: 2, resume: [resumePointOf(0, 2)] })
       yield* Effect.forkScoped(Stream.runDrain(fleet.events))
       yield* advance(10_000, 1_000)
       const stopping = yield* Effect.fork(fleet.disconnect())
@@ -86,11 +56,11 @@ describe("keys unknown", () => {
   })
 
   it.scoped("made in an uninterruptible region: make returns, closing the scope ends it while the answer fails", () => {
-    const down = api(() => 503)
+    const down = gatewayBotAnswering(() => 503)
     return Effect.gen(function*() {
       const served = yield* serve()
       const inner = yield* Effect.fork(Effect.scoped(Effect.gen(function*() {
-        const fleet = yield* Effect.uninterruptible(Fleet.make({ ...restarted, shardCount: 2, resume: [pointOf(0, 2)] }))
+        const fleet = yield* Effect.uninterruptible(Fleet.make({ ...restartedOptions, shardCount: 2, resume: [resumePointOf(0, 2)] }))
         yield* Effect.forkScoped(Stream.runDrain(fleet.events))
         yield* Effect.sleep(10_000)
         return fleet
@@ -111,10 +81,10 @@ describe("a resumed shard told to identify (op 9) before the keys are known", ()
 
   it.scoped("it waits, then identifies once the answer comes", () => {
     let status = 503
-    const flaky = api(() => status)
+    const flaky = gatewayBotAnswering(() => status)
     return Effect.gen(function*() {
       const served = yield* serve()
-      const fleet = yield* Fleet.make({ ...restarted, shardCount: 2, resume: [pointOf(0, 2)] })
+      const fleet = yield* Fleet.make({ ...restartedOptions, shardCount: 2, resume: [resumePointOf(0, 2)] })
       yield* Effect.forkScoped(Stream.runDrain(fleet.events))
       yield* advance(5_000, 1_000)
       yield* op9(served, 0)
@@ -128,10 +98,10 @@ describe("a resumed shard told to identify (op 9) before the keys are known", ()
   })
 
   it.scoped("disconnect and await finish while it waits for the keys", () => {
-    const down = api(() => 503)
+    const down = gatewayBotAnswering(() => 503)
     return Effect.gen(function*() {
       const served = yield* serve()
-      const fleet = yield* Fleet.make({ ...restarted, shardCount: 2, resume: [pointOf(0, 2)] })
+      const fleet = yield* Fleet.make({ ...restartedOptions, shardCount: 2, resume: [resumePointOf(0, 2)] })
       yield* Effect.forkScoped(Stream.runDrain(fleet.events))
       yield* advance(5_000, 1_000)
       yield* op9(served, 0)
@@ -147,10 +117,10 @@ describe("a resumed shard told to identify (op 9) before the keys are known", ()
 
   it.scoped("a 401 then ends the fleet, the waiting shard stopped", () => {
     let status = 503
-    const flaky = api(() => status)
+    const flaky = gatewayBotAnswering(() => status)
     return Effect.gen(function*() {
       const served = yield* serve()
-      const fleet = yield* Fleet.make({ ...restarted, shardCount: 2, resume: [pointOf(0, 2)] })
+      const fleet = yield* Fleet.make({ ...restartedOptions, shardCount: 2, resume: [resumePointOf(0, 2)] })
       yield* Effect.forkScoped(Effect.exit(Stream.runDrain(fleet.events)))
       yield* advance(5_000, 1_000)
       yield* op9(served, 0)
@@ -168,10 +138,10 @@ describe("a resumed shard told to identify (op 9) before the keys are known", ()
 
 describe("statusChanges while the keys are unknown", () => {
   it.scoped("statusChanges ends once the fleet ended by end(), the queued shard said NotStarted", () => {
-    const down = api(() => 503)
+    const down = gatewayBotAnswering(() => 503)
     return Effect.gen(function*() {
       yield* serve()
-      const fleet = yield* Fleet.make({ ...restarted, shardCount: 3, resume: [pointOf(0, 3)] })
+      const fleet = yield* Fleet.make({ ...restartedOptions, shardCount: 3, resume: [resumePointOf(0, 3)] })
       yield* Effect.forkScoped(Stream.runDrain(fleet.events))
       const changes = yield* Effect.fork(Stream.runCollect(fleet.statusChanges))
       yield* advance(5_000, 1_000)
@@ -185,10 +155,10 @@ describe("statusChanges while the keys are unknown", () => {
   })
 
   it.scoped("a 404 (no passing failure, not the token's) ends the fleet; disconnect gives the resumed shard's point back", () => {
-    const missing = api(() => 404)
+    const missing = gatewayBotAnswering(() => 404)
     return Effect.gen(function*() {
       yield* serve()
-      const fleet = yield* Fleet.make({ ...restarted, shardCount: 2, resume: [pointOf(0, 2)] })
+      const fleet = yield* Fleet.make({ ...restartedOptions, shardCount: 2, resume: [resumePointOf(0, 2)] })
       yield* Effect.forkScoped(Effect.exit(Stream.runDrain(fleet.events)))
       yield* advance(5_000, 1_000)
       const awaited = yield* Effect.fork(Effect.exit(fleet.await))
@@ -202,11 +172,11 @@ describe("statusChanges while the keys are unknown", () => {
 
 describe("log lines of a keys failure", () => {
   it.scoped("a 401 after resuming is told once at Error, as the fleet's line, without the token", () => {
-    const refused = api(() => 401)
+    const refused = gatewayBotAnswering(() => 401)
     const { layer, lines } = captured()
     return Effect.gen(function*() {
       yield* serve()
-      const fleet = yield* Fleet.make({ ...restarted, shardCount: 2, resume: [pointOf(0, 2)] })
+      const fleet = yield* Fleet.make({ ...restartedOptions, shardCount: 2, resume: [resumePointOf(0, 2)] })
       yield* Effect.forkScoped(Effect.exit(Stream.runDrain(fleet.events)))
       yield* advance(5_000, 1_000)
       const errors = lines.filter((line) => line.startsWith("ERROR"))
@@ -223,7 +193,7 @@ describe("a limiter refused by a fleet that resumes", () => {
   it.scoped("a snapshot of maxConcurrency 0 ends the fleet with the defect", () =>
     Effect.gen(function*() {
       yield* serve()
-      const fleet = yield* Fleet.make(options({ shardCount: 2, resume: [pointOf(0, 2)] }))
+      const fleet = yield* Fleet.make(options({ shardCount: 2, resume: [resumePointOf(0, 2)] }))
       yield* Effect.forkScoped(Effect.exit(Stream.runDrain(fleet.events)))
       const awaited = yield* Effect.fork(fleet.await)
       yield* advance(10_000, 1_000)
@@ -255,7 +225,7 @@ describe("a limiter refused by a fleet that resumes", () => {
           return Scheduler.defaultShouldYield(fiber)
         }
       )
-      const fleet = yield* Effect.withScheduler(Fleet.make(options({ shardCount: 2, resume: [pointOf(0, 2)] })), yielding)
+      const fleet = yield* Effect.withScheduler(Fleet.make(options({ shardCount: 2, resume: [resumePointOf(0, 2)] })), yielding)
       armed = false
       yield* Effect.forkScoped(Effect.exit(Stream.runDrain(fleet.events)))
       const awaited = yield* Effect.fork(fleet.await)

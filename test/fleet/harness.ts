@@ -16,6 +16,7 @@ import * as Stream from "effect/Stream"
 import * as Fleet from "../../src/fleet/Fleet.ts"
 import type { FleetOptions } from "../../src/fleet/FleetOptions.ts"
 import * as IdentifyLimiter from "../../src/limits/IdentifyLimiter.ts"
+import type { ResumePoint } from "../../src/session/SessionOptions.ts"
 import { type Connection, GatewayTransport } from "../../src/transport/GatewayTransport.ts"
 import * as MemoryTransport from "../../src/transport/MemoryTransport.ts"
 import * as VirtualTime from "../../src/testing/VirtualTime.ts"
@@ -195,3 +196,37 @@ export const everyShardReady = (fleet: Fleet.Fleet) =>
     Stream.runLast,
     Effect.map(Option.exists((ready) => ready.size === fleet.shardIds.length))
   )
+
+/**
+ * The in-memory transport and identify limiter, with an `HttpClient` answering `GET /gateway/bot`
+ * with `status()` as it is asked (503: an API outage, the gateway itself up), or, once that is
+ * 200, as a bot of one shard at `ws://gateway.test`; counting the requests in `asked`.
+ */
+export const gatewayBotAnswering = (status: () => number) => {
+  const asked = { count: 0 }
+  const client = HttpClient.make((request) =>
+    Effect.sync(() => {
+      asked.count++
+      const now = status()
+      const body = now === 200
+        ? JSON.stringify({ url: "ws://gateway.test", shards: 1, session_start_limit: { total: 1000, remaining: 1000, reset_after: 0, max_concurrency: 1 } })
+        : "unavailable"
+      return HttpClientResponse.fromWeb(request, new Response(body, { status: now, headers: { "content-type": "application/json" } }))
+    }))
+  return { asked, layer: Layer.mergeAll(MemoryTransport.layer, IdentifyLimiter.layerMemory, Layer.succeed(HttpClient.HttpClient, client)) }
+}
+
+/** The resume point of shard `id` of `count` that `serve` answers with RESUMED (session `session-<id>`, sequence 5). */
+export const resumePointOf = (id: number, count: number): ResumePoint => ({
+  sessionId: `session-${id}`,
+  sequence: 5,
+  resumeGatewayUrl: resumeUrl,
+  shard: [id, count],
+  encoding: "json",
+  intents: 513
+})
+
+const { gateway: _gateway, ...withoutGateway } = options()
+
+/** `options()` without `gateway`, asking `GET /gateway/bot` of an API over http (so that the test gateway's ws:// resume URL is taken). */
+export const restartedOptions = { ...withoutGateway, api: "http://127.0.0.1:1/api/v10" }

@@ -13,9 +13,8 @@ import * as TestClock from "effect/TestClock"
 import * as Json from "../../src/codec/Json.ts"
 import * as IdentifyLimiter from "../../src/limits/IdentifyLimiter.ts"
 import * as Commands from "../../src/protocol/Commands.ts"
-import { GatewayTransport } from "../../src/transport/GatewayTransport.ts"
 import * as MemoryTransport from "../../src/transport/MemoryTransport.ts"
-import { readySession, sentPayloads, settle, TestLayer } from "./harness.ts"
+import { readySession, sentPayloads, settle, TestLayer, writtenThrough } from "./harness.ts"
 
 const ids = (count: number) => Array.from({ length: count }, (_, i) => String(10n ** 17n + BigInt(i)))
 const sentIds = (payloads: ReadonlyArray<{ readonly op: number; readonly d: unknown }>) => guildIdsOf(payloads).flat()
@@ -26,19 +25,9 @@ const guildIdsOf = (payloads: ReadonlyArray<{ readonly op: number; readonly d: u
 // they end: a write under way as the session ends
 let held: Deferred.Deferred<void> | undefined
 const HeldWrites = Layer.mergeAll(
-  Layer.effect(
-    GatewayTransport,
-    Effect.map(GatewayTransport, (inner) => ({
-      connect: (url: string, opts: Parameters<typeof inner.connect>[1]) =>
-        Effect.map(inner.connect(url, opts), (connection) => ({
-          ...connection,
-          send: (frame: Parameters<typeof connection.send>[0]) => {
-            const op = typeof frame === "string" ? (JSON.parse(frame) as { op: number }).op : -1
-            return op === 31 && held !== undefined ? Effect.zipLeft(connection.send(frame), Deferred.await(held)) : connection.send(frame)
-          }
-        }))
-    }))
-  ).pipe(Layer.provideMerge(MemoryTransport.layer)),
+  writtenThrough((op, plain) => op === 31 && held !== undefined ? Effect.zipLeft(plain, Deferred.await(held)) : plain).pipe(
+    Layer.provideMerge(MemoryTransport.layer)
+  ),
   IdentifyLimiter.layerMemory,
   FetchHttpClient.layer
 )

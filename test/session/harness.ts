@@ -248,13 +248,11 @@ export const answeringResumes = (
   })
 
 /**
- * The transport `GatewayTransport` gives, each connection's write of the first Identify (counted
- * over all connections in `seen`) made by `write` from the plain one; every other frame written as
- * it is.
+ * The transport `GatewayTransport` gives, each frame written by `write` from the plain write, told
+ * the frame's opcode (-1 for a binary one).
  */
-export const firstIdentifyWritten = (
-  seen: { identifies: number },
-  write: (plain: Effect.Effect<void, TransportError>) => Effect.Effect<void, TransportError>
+export const writtenThrough = (
+  write: (op: number, plain: Effect.Effect<void, TransportError>) => Effect.Effect<void, TransportError>
 ) =>
   Layer.effect(
     GatewayTransport,
@@ -262,13 +260,21 @@ export const firstIdentifyWritten = (
       connect: (url: string, opts: Parameters<typeof inner.connect>[1]) =>
         Effect.map(inner.connect(url, opts), (connection) => ({
           ...connection,
-          send: (frame: Parameters<typeof connection.send>[0]) => {
-            const op = typeof frame === "string" ? (JSON.parse(frame) as { op: number }).op : -1
-            return op === 2 && ++seen.identifies === 1 ? write(connection.send(frame)) : connection.send(frame)
-          }
+          send: (frame: Parameters<typeof connection.send>[0]) =>
+            write(typeof frame === "string" ? (JSON.parse(frame) as { op: number }).op : -1, connection.send(frame))
         }))
     }))
   )
+
+/**
+ * The transport `GatewayTransport` gives, each connection's write of the first Identify (counted
+ * over all connections in `seen`) made by `write` from the plain one; every other frame written as
+ * it is.
+ */
+export const firstIdentifyWritten = (
+  seen: { identifies: number },
+  write: (plain: Effect.Effect<void, TransportError>) => Effect.Effect<void, TransportError>
+) => writtenThrough((op, plain) => op === 2 && ++seen.identifies === 1 ? write(plain) : plain)
 
 /**
  * `MemoryTransport`'s transport with slow closes: a connection's frames end as its close begins, and
