@@ -132,13 +132,6 @@ const wire = (
   // whether the socket reads no more: a message in fragments was refused, and a resume (the
   // reader catching up, the socket disposed) would have read and held more of them till it closed
   let deaf = false
-  // how many times the socket was destroyed from here: a write under way then never reached TCP,
-  // though Node tells its callback no error (a destroyed socket's cancelled write is told `null`)
-  let cuts = 0
-  const cut = (): void => {
-    cuts++
-    socket.terminate()
-  }
 
   // A peer that never answers the close frame would hold the socket (and the connection's end, and
   // the process) for `ws`'s 30 s: it gets `closeGraceMs`. Destroyed, the socket still reports the
@@ -147,7 +140,7 @@ const wire = (
     if (giveUp !== undefined || socket.readyState === WebSocket.CLOSED) return
     giveUp = setTimeout(() => {
       graceSpent = true
-      cut()
+      socket.terminate()
     }, closeGraceMs)
     socket.once("close", () => clearTimeout(giveUp))
   }
@@ -156,7 +149,7 @@ const wire = (
   // the socket is let go at once, its close (the peer's code) known now. Waiting for the peer to end
   // its TCP left a close frame read but not told for up to `closeGraceMs`, and a timeout ending the
   // connection meanwhile (a zombie check, the hello timeout) lost a 4004 to a close of ours.
-  const closeHandshakeDone = (): void => cut()
+  const closeHandshakeDone = (): void => socket.terminate()
   // ws reports no error of the TCP connection itself (a reset): it says what broke a connection
   // that ended without a close frame
   const onTcpError = (error: Error): void => {
@@ -213,7 +206,7 @@ const wire = (
   const onPing = (): void => {
     if (socket.bufferedAmount <= maxUnsentBytes || socket.readyState !== WebSocket.OPEN) return
     failure = `the peer pings without reading the answers (over ${maxUnsentBytes} bytes unsent)`
-    cut()
+    socket.terminate()
   }
   const onMessage = (data: WebSocket.RawData, isBinary: boolean): void => {
     // text stays bytes: a message the session skips is never decoded into a string
@@ -307,14 +300,18 @@ const wire = (
     send: (frame) =>
       Effect.async<void, TransportError>((resume) => {
         if (socket.readyState === WebSocket.OPEN) {
-          const before = cuts
+          // Told within this tick, the frame went to TCP at once. Told later, it went when the TCP
+          // socket still stood: one destroyed under a write (our close's grace, the peer's reset)
+          // cancels it, and Node tells the cancelled write no error either (it was reported sent,
+          // and the session took the command for written instead of carrying it over)
+          let thisTick = true
           socket.send(frame, (error) => {
-            if (error === undefined || error === null) {
-              if (cuts === before) return resume(Effect.void)
-              // the socket destroyed while the frame was being written: it never reached TCP
-              return resume(Effect.fail(new TransportError({ reason: "Send", cause: ending() ?? new Error("the socket was destroyed before the frame was written") })))
-            }
-            resume(Effect.fail(new TransportError({ reason: "Send", cause: error })))
+            if (error !== undefined && error !== null) return resume(Effect.fail(new TransportError({ reason: "Send", cause: error })))
+            if (thisTick || tcp?.destroyed !== true) return resume(Effect.void)
+            resume(Effect.fail(new TransportError({ reason: "Send", cause: ending() ?? new Error("the socket was destroyed before the frame was written") })))
+          })
+          process.nextTick(() => {
+            thisTick = false
           })
           return
         }
@@ -346,7 +343,7 @@ const wire = (
         // transport's close says so too): ws sent 4000 for 4000.5, and a send after 1005 named it
         if (CloseFrame.problem(code, reason) !== undefined) {
           terminated = true
-          cut()
+          socket.terminate()
           return
         }
         sentClose = { code, reason }

@@ -1,6 +1,6 @@
 /**
  * The live websocket transport over loopback: what a send reports when the connection ends under
- * it, and a TCP reset in the middle of a message.
+ * it (written to TCP or not), and a TCP reset in the middle of a message.
  */
 import { describe, expect, it } from "@effect/vitest"
 import * as Cause from "effect/Cause"
@@ -10,7 +10,7 @@ import * as Fiber from "effect/Fiber"
 import * as Queue from "effect/Queue"
 import * as Schedule from "effect/Schedule"
 import * as Scope from "effect/Scope"
-import { drain, rawConnection, rawFrame, recordingTransport, server } from "../transport/loopback.ts"
+import { drain, rawConnection, rawFrame, recordingTransport, server } from "./loopback.ts"
 
 describe("WsTransport sends and ends", () => {
   // a frame still in this process (the peer reads nothing: its TCP window closed) when the
@@ -42,6 +42,54 @@ describe("WsTransport sends and ends", () => {
       const exit = yield* Fiber.join(sending).pipe(Effect.timeout("5 seconds"), Effect.orDie)
       expect(Exit.isFailure(exit)).toBe(true)
       if (Exit.isFailure(exit)) expect(Cause.squash(exit.cause)).toMatchObject({ _tag: "TransportError", reason: "Send" })
+    })))
+
+  // a frame small enough to go to TCP at once, then a close of the program's no frame carries (a
+  // drop) in the same tick: the frame went out, and the send was reported failed (a session would
+  // carry the command over: sent twice)
+  it.live("a send written at once, then a close no frame carries: the peer reads the frame, and the send succeeds", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const { accepted, url } = yield* server()
+      const { transport } = recordingTransport()
+      const connection = yield* transport.connect(url, { maxFrameBytes: 1024 })
+      const peer = yield* Queue.take(accepted)
+      const received: Array<string> = []
+      peer.on("message", (data) => received.push(String(data)))
+      // the frame is small: Node hands it to TCP synchronously, its callback comes on the next tick
+      const sending = yield* Effect.fork(Effect.exit(connection.send(`{"op":3,"d":{"status":"idle"}}`)))
+      yield* Effect.yieldNow()
+      // a close of the program's no close frame can carry ends the connection without one (a drop)
+      yield* connection.close(4000.5)
+      const exit = yield* Fiber.join(sending)
+      // the peer got the frame
+      yield* Effect.sleep("200 millis")
+      expect(received).toEqual([`{"op":3,"d":{"status":"idle"}}`])
+      expect(Exit.isSuccess(exit)).toBe(true)
+    })))
+  // a destroy not the transport's own (the peer's reset) cancels a write under way as ours does,
+  // and Node tells it no error either: most of the frame never left the process, and it was
+  // reported sent
+  it.live("a frame still in the process when the peer resets the connection is not reported as sent", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const { accepted, tcp, url } = yield* server()
+      const { sockets, transport } = recordingTransport()
+      const connection = yield* transport.connect(url, { maxFrameBytes: 1024 })
+      yield* Queue.take(accepted)
+      const raw = yield* Queue.take(tcp)
+      raw.pause()
+      for (const event of ["data", "end"]) raw.removeAllListeners(event)
+      const sending = yield* Effect.fork(Effect.exit(connection.send(Buffer.alloc(32 * 1024 * 1024))))
+      yield* Effect.sync(() => sockets[0]!.bufferedAmount).pipe(
+        Effect.repeat({ until: (buffered) => buffered > 16 * 1024 * 1024, schedule: Schedule.spaced("5 millis") }),
+        Effect.timeout("3 seconds"),
+        Effect.orDie
+      )
+      yield* Effect.sleep("50 millis")
+      expect(sockets[0]!.bufferedAmount).toBeGreaterThan(16 * 1024 * 1024)
+      // the peer resets the connection
+      raw.resetAndDestroy()
+      const exit = yield* Fiber.join(sending).pipe(Effect.timeout("5 seconds"), Effect.orDie)
+      expect(Exit.isFailure(exit)).toBe(true)
     })))
 
   // the whole message before the reset is delivered, the half one is not, and the end says how
