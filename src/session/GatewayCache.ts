@@ -100,7 +100,7 @@ const optionsProblem = (options: GatewayCacheOptions): string | undefined => {
 /**
  * Builds the cache. Nothing is fetched until `info` or `url` is first run. Options it cannot use
  * (from JavaScript: a misspelt one, `api` no http(s) URL, `maxAge` under a second or no duration,
- * `timeout` none or no duration) are a defect at once, saying which.
+ * `timeout` zero or no duration) are a defect at once, saying which.
  *
  * @since 0.1.0
  */

@@ -665,16 +665,26 @@ export const makeWith = (
       // before its Identify was written, waited for the next's Identify)
       let budgetWaited = 0
       // until when (the Clock's monotonic ms) an answer asked to be left alone (a 429's, a 5xx's
-      // Retry-After, spread), by who asked: the API (GET /gateway/bot), the gateway URL's node, the
-      // resume URL's
-      const askedUntil = { api: 0, gateway: 0, resume: 0 }
-      const askedWait = (by: keyof typeof askedUntil, seconds: number) =>
+      // Retry-After, spread), by who asked: the API (GET /gateway/bot: "api") or the URL dialled;
+      // and the gateway URL the last identify-side attempt was given (where the next one goes)
+      const askedUntil = new Map<string, number>()
+      let gatewayUrl: string | undefined = resolved.gateway
+      const askedWait = (by: string, seconds: number) =>
         Effect.flatMap(Backoff.askedWait(seconds), (wait) =>
           Effect.clockWith((clock) =>
             Effect.sync(() => {
-              askedUntil[by] = Math.max(askedUntil[by], monotonicMillis(clock) + Duration.toMillis(wait))
+              askedUntil.set(by, Math.max(askedUntil.get(by) ?? 0, monotonicMillis(clock) + Duration.toMillis(wait)))
             })
           ))
+      // what is left of the waits asked by `parties` (those over are let go)
+      const waitLeft = (parties: ReadonlyArray<string | undefined>, now: number): number => {
+        let until = now
+        for (const [by, at] of askedUntil) {
+          if (at <= now) askedUntil.delete(by)
+          else if (parties.includes(by)) until = Math.max(until, at)
+        }
+        return until - now
+      }
       while (!stopRequested) {
         // given up before its pause: a stop during it hands on no point of a gateway session the
         // next process would resume in vain (it was forgotten after the pause)
@@ -687,13 +697,11 @@ export const makeWith = (
         const mode = Protocol.modeOf(memory.current)
         const resumeAt = mode === "resume" && !Recovery.resumesAtGateway(recovery) ? memory.current.resumeGatewayUrl : undefined
         if (ended !== undefined) {
-          // the wait an answer asked for comes before the backoff, for an attempt that asks it again:
-          // not for one that asks another (a Resume at its resume URL waited out GET /gateway/bot's
-          // 429, minutes, and the session expired meanwhile)
-          const until = resumeAt === undefined
-            ? Math.max(askedUntil.api, askedUntil.gateway)
-            : Math.max(askedUntil.resume, handedResume(resumeAt) ? askedUntil.api : 0)
-          const left = until - monotonicMillis(yield* Effect.clock)
+          // the wait an answer asked for comes before the backoff, for an attempt that asks it again
+          // (the API, the URL it dials): not for one that asks another (a Resume at its resume URL
+          // waited out GET /gateway/bot's 429, minutes, and the session expired meanwhile)
+          const parties = resumeAt === undefined ? ["api", gatewayUrl] : [resumeAt, handedResume(resumeAt) ? "api" : undefined]
+          const left = waitLeft(parties, monotonicMillis(yield* Effect.clock))
           if (left > 0) yield* Effect.sleep(left)
           yield* pauseBefore(Recovery.pause(paused, ended), paused)
           if (stopRequested) break
@@ -726,6 +734,7 @@ export const makeWith = (
           yield* aside("outage.failed", () => outage.failed(infoFailed))
           continue
         }
+        if (resumeAt === undefined) gatewayUrl = url.right
         // the answer told the limiter the day's budget: an identify it cannot make yet opens no
         // socket, which would sit unidentified until the refill (a limiter without the check is
         // asked at the Identify); while it waits, the answer is asked for again as it ages, as it
@@ -738,9 +747,7 @@ export const makeWith = (
         else budgetWaited += outcome.unwrittenWait
         yield* release(admitted)
         ended = outcome.reason
-        if (ended._tag === "ConnectFailed" && ended.retryAfter !== undefined) {
-          yield* askedWait(resumeAt === undefined ? "gateway" : "resume", ended.retryAfter)
-        }
+        if (ended._tag === "ConnectFailed" && ended.retryAfter !== undefined) yield* askedWait(url.right, ended.retryAfter)
         // no socket, no Hello, or a node that closed before the Identify went out (a draining
         // node, a balancer closing at once: only timeouts counted, and such a node was dialled for
         // the rest of the hour); a stop is no node's doing

@@ -14,7 +14,21 @@ import * as Random from "effect/Random"
 import * as TestClock from "effect/TestClock"
 import * as IdentifyLimiter from "../../src/limits/IdentifyLimiter.ts"
 import * as MemoryTransport from "../../src/transport/MemoryTransport.ts"
-import { acceptAndHello, options, readySession, resumeUrl, Session, settle, TestLayer } from "./harness.ts"
+import { acceptAndHello, gatewayUrl, options, ready, readySession, resumeUrl, Session, settle, TestLayer } from "./harness.ts"
+
+// the next connection, the clock moved a second at a time (up to `seconds`): the peer, the client's
+// first payload, and the seconds it took
+const nextWithin = (seconds: number) =>
+  Effect.gen(function*() {
+    const accepting = yield* Effect.fork(acceptAndHello(3_600_000))
+    let waited = 0
+    for (; waited < seconds && accepting.unsafePoll() === null; waited++) {
+      yield* TestClock.adjust("1 second")
+      yield* settle
+    }
+    const opened = yield* Fiber.join(accepting).pipe(Effect.timeout("1 second"), Effect.orDie)
+    return { ...opened, waited }
+  })
 
 describe("the reconnect loop's pauses", () => {
   // the third Resume in a row that got no RESUMED gives the gateway session up; it was forgotten
@@ -84,4 +98,60 @@ describe("the reconnect loop's pauses", () => {
       Effect.provide(Layer.mergeAll(MemoryTransport.layer, IdentifyLimiter.layerMemory, Layer.succeed(HttpClient.HttpClient, limited)))
     )
   })
+
+  // the wait a URL asked for, kept by the role it was dialled in: a point whose resume URL is the
+  // gateway URL (a proxy's) dialled it again as "the gateway URL" after the backoff alone (3 s)
+  it.scoped("a Resume at a URL that asked for Retry-After 120 s is not tried again there within 120 s", () =>
+    Effect.gen(function*() {
+      const gateway = yield* MemoryTransport.MemoryGateway
+      yield* gateway.failNextConnect(Infinity, { status: 429, retryAfter: 120 })
+      const session = yield* Session.make(options({
+        timeouts: { hello: "1 hour" },
+        resume: { sessionId: "session-1", sequence: 7, resumeGatewayUrl: gatewayUrl, shard: [0, 1] }
+      }))
+      for (let s = 0; s < 420; s++) {
+        yield* TestClock.adjust("1 second")
+        yield* settle
+      }
+      const attempts = yield* gateway.attempts
+      expect(attempts.length).toBeGreaterThanOrEqual(4)
+      // every attempt went to the one URL that answered 429 with Retry-After 120
+      expect(new Set(attempts.map((a) => a.url)).size).toBe(1)
+      const gaps = attempts.slice(1).map((a, i) => a.at - attempts[i]!.at)
+      expect(gaps.filter((gap) => gap < 120_000)).toEqual([])
+      yield* session.disconnect()
+    }).pipe(Effect.withRandom(Random.fixed([0.5])), Effect.provide(TestLayer)))
+
+  // kept as "the resume URL's", the wait the old session's node asked for held back the Resume of
+  // a new gateway session at another node, which asked nothing: minutes, past Discord's window
+  it.scoped("a new session's Resume at its own resume URL does not wait out a Retry-After of the old session's node", () =>
+    Effect.gen(function*() {
+      const gateway = yield* MemoryTransport.MemoryGateway
+      // the handed session's node answers its three Resumes with 429, Retry-After 300 s
+      yield* gateway.failNextConnect(3, { status: 429, retryAfter: 300 })
+      const session = yield* Session.make(options({
+        timeouts: { hello: "1 hour" },
+        resume: { sessionId: "old-session", sequence: 7, resumeGatewayUrl: "ws://old-node.test/", shard: [0, 1] }
+      }))
+      // the fourth Resume goes to the gateway URL, which says the session is gone (op 9 false)
+      const atGateway = yield* nextWithin(1500)
+      expect(atGateway.first.op).toBe(6)
+      yield* atGateway.peer.sendJson({ op: 9, d: false, s: null, t: null })
+      // a new session: its READY names its own node
+      const identified = yield* nextWithin(120)
+      expect(identified.first.op).toBe(2)
+      yield* identified.peer.sendJson(ready(1, "session-2"))
+      yield* settle
+      const droppedAt = yield* Clock.currentTimeMillis
+      yield* identified.peer.drop
+      const resumed = yield* nextWithin(600)
+      expect(resumed.first.op).toBe(6)
+      expect(resumed.first.d.session_id).toBe("session-2")
+      const attempts = yield* gateway.attempts
+      expect(attempts.at(-1)!.url.startsWith(resumeUrl.slice(0, -1))).toBe(true)
+      // only the backoff (at most 60 s) before the new node is asked, not the old node's 300 s
+      const waitedMs = attempts.at(-1)!.at - droppedAt
+      expect(waitedMs).toBeLessThan(60_000)
+      yield* session.disconnect()
+    }).pipe(Effect.withRandom(Random.fixed([0.5])), Effect.provide(TestLayer)))
 })
