@@ -4,10 +4,10 @@
  * option a backoff problem names.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Cause, Config, ConfigProvider, Effect, Either, Exit, Layer, Option, Redacted } from "effect"
+import { Cause, Config, ConfigProvider, Duration, Effect, Either, Exit, Layer, Option, Redacted } from "effect"
 import { Etf, GatewayCache, IdentifyLimiter, Intents, Session, SessionOptions } from "../../src/index.ts"
 import { MemoryApi, MemoryTransport } from "../../src/testing/index.ts"
-import { options, secret } from "../session/harness.ts"
+import { acceptAndHello, options, secret, settle } from "./harness.ts"
 
 const token = Redacted.make(secret)
 const Api = Layer.mergeAll(IdentifyLimiter.layerMemory, MemoryApi.layer({ shards: 4, maxConcurrency: 4 }))
@@ -50,6 +50,34 @@ describe("GatewayCache.make's options", () => {
       expect(Exit.isFailure(outcome)).toBe(true)
       if (Exit.isFailure(outcome)) expect(Cause.pretty(outcome.cause)).toMatch(/maxage|maxAge/)
     }).pipe(Effect.provide(Api)))
+
+  // the checks take what a session passes: an infinite maxAge, and a connect timeout past the
+  // longest timer (made infinite)
+  it.scoped("a session with an infinite gatewayInfoMaxAge and a 30-day connect timeout makes its cache and identifies", () =>
+    Effect.gen(function*() {
+      const { gateway: _, ...withoutGateway } = options()
+      const session = yield* Session.make({
+        ...withoutGateway,
+        api: "http://api.test/api/v10",
+        gatewayInfoMaxAge: Duration.infinity,
+        timeouts: { connect: "30 days" }
+      })
+      const { first } = yield* acceptAndHello(3_600_000)
+      expect(first.op).toBe(2)
+      yield* settle
+      yield* session.disconnect()
+    }).pipe(Effect.provide(Bot)))
+
+  it.effect("GatewayCache.make takes Duration.infinity for both maxAge and timeout", () =>
+    Effect.gen(function*() {
+      const exit = yield* Effect.exit(GatewayCache.make({
+        api: "http://api.test/api/v10",
+        token,
+        maxAge: Duration.infinity,
+        timeout: Duration.infinity
+      }))
+      expect(Exit.isSuccess(exit)).toBe(true)
+    }).pipe(Effect.provide(Layer.mergeAll(IdentifyLimiter.layerMemory, MemoryApi.layer({ shards: 1 })))))
 })
 
 describe("SessionOptions.forShard with a stored point", () => {
