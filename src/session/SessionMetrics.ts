@@ -80,13 +80,15 @@ export type LostReason = "ResumesFailed" | Reason["_tag"]
 /**
  * Time spent waiting for an identify turn in milliseconds, one sample per Identify: its key's turn
  * and, before its connection, the budget's (`IdentifyBudget`). Not tagged `shard`: the turns are the
- * bot's, shared by its shards, and each shard waits about once per connection.
+ * bot's, shared by its shards, and each shard waits about once per connection. Its buckets double
+ * from 10 ms to about 23 hours: a budget's refill is up to a day away (they stopped at 5.5 minutes,
+ * and every budget wait fell in the last).
  *
  * @since 0.1.0
  */
 export const identifyWait = Metric.histogram(
   "discord_gateway_identify_wait_ms",
-  MetricBoundaries.exponential({ start: 10, factor: 2, count: 16 }),
+  MetricBoundaries.exponential({ start: 10, factor: 2, count: 24 }),
   "Wait for the identify limiter before an Identify, in milliseconds"
 )
 

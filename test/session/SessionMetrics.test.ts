@@ -57,6 +57,20 @@ describe("SessionMetrics", () => {
       expect(yield* depth).toBe(0)
     }))
 
+  // its buckets stopped at 5.5 minutes: every wait for the budget's refill (hours) fell in the last
+  it.effect("identify waits of an hour and of twenty hours fall in buckets of their own", () =>
+    Effect.gen(function*() {
+      const countAt = (buckets: ReadonlyArray<readonly [number, number]>, ms: number) => buckets.find(([bound]) => bound >= ms)?.[1] ?? -1
+      const before = (yield* Metric.value(SessionMetrics.identifyWait)).buckets
+      yield* Metric.update(SessionMetrics.identifyWait, 3_600_000)
+      yield* Metric.update(SessionMetrics.identifyWait, 72_000_000)
+      const after = (yield* Metric.value(SessionMetrics.identifyWait)).buckets
+      // (cumulative counts) the hour's bucket took one, the twenty hours' bucket both
+      expect([countAt(after, 3_600_000) - countAt(before, 3_600_000), countAt(after, 72_000_000) - countAt(before, 72_000_000)]).toEqual([1, 2])
+      expect(countAt(after, 3_600_000)).not.toBe(-1)
+      expect(countAt(after, 72_000_000)).not.toBe(-1)
+    }))
+
   it.scoped("counts events by type, heartbeat latency, reconnects by reason and identify waits", () =>
     Effect.gen(function*() {
       // the counters without a shard tag are shared by every session of the process
