@@ -553,8 +553,14 @@ export const makeWith = (
     // against its connection's)
     const handedResume = (resumeAt: string): boolean =>
       handed !== undefined && !handedChecked && resumeAt === handed.resumeGatewayUrl && memory.current.sessionId === handed.sessionId
+    // the gateway URL last given (where an attempt that identifies goes next), as it is dialled
+    let lastGatewayUrl: string | undefined = resolved.gateway === undefined ? undefined : SessionOptions.gatewayUrl(resolved.gateway, resolved)
+    const gatewayUrlNow = Effect.tap(identifyAt.url, (url) =>
+      Effect.sync(() => {
+        lastGatewayUrl = SessionOptions.gatewayUrl(url, resolved)
+      }))
     const encryptedResume = (resumeAt: string): Effect.Effect<string, GatewayInfoError> =>
-      Effect.flatMap(identifyAt.url, (source) => {
+      Effect.flatMap(gatewayUrlNow, (source) => {
         handedChecked = true
         if (!downgrades(source, resumeAt)) return Effect.succeed(resumeAt)
         memory.current = { ...memory.current, resumeGatewayUrl: source }
@@ -665,10 +671,9 @@ export const makeWith = (
       // before its Identify was written, waited for the next's Identify)
       let budgetWaited = 0
       // until when (the Clock's monotonic ms) an answer asked to be left alone (a 429's, a 5xx's
-      // Retry-After, spread), by who asked: the API (GET /gateway/bot: "api") or the URL dialled;
-      // and the gateway URL the last identify-side attempt was given (where the next one goes)
+      // Retry-After, spread), by who asked: the API (GET /gateway/bot: "api") or the URL dialled
+      // (as dialled: two spellings of one URL are one)
       const askedUntil = new Map<string, number>()
-      let gatewayUrl: string | undefined = resolved.gateway
       const askedWait = (by: string, seconds: number) =>
         Effect.flatMap(Backoff.askedWait(seconds), (wait) =>
           Effect.clockWith((clock) =>
@@ -700,7 +705,9 @@ export const makeWith = (
           // the wait an answer asked for comes before the backoff, for an attempt that asks it again
           // (the API, the URL it dials): not for one that asks another (a Resume at its resume URL
           // waited out GET /gateway/bot's 429, minutes, and the session expired meanwhile)
-          const parties = resumeAt === undefined ? ["api", gatewayUrl] : [resumeAt, handedResume(resumeAt) ? "api" : undefined]
+          const parties = resumeAt === undefined
+            ? ["api", lastGatewayUrl]
+            : [SessionOptions.gatewayUrl(resumeAt, resolved), handedResume(resumeAt) ? "api" : undefined]
           const left = waitLeft(parties, monotonicMillis(yield* Effect.clock))
           if (left > 0) yield* Effect.sleep(left)
           yield* pauseBefore(Recovery.pause(paused, ended), paused)
@@ -715,7 +722,7 @@ export const makeWith = (
         }
         yield* transition(SessionState.ConnectingHttp(), Reasons.Start())
         const url = resumeAt === undefined
-          ? yield* Effect.either(identifyAt.url)
+          ? yield* Effect.either(gatewayUrlNow)
           : handedResume(resumeAt)
           ? yield* Effect.either(encryptedResume(resumeAt))
           : Either.right(resumeAt)
@@ -734,7 +741,6 @@ export const makeWith = (
           yield* aside("outage.failed", () => outage.failed(infoFailed))
           continue
         }
-        if (resumeAt === undefined) gatewayUrl = url.right
         // the answer told the limiter the day's budget: an identify it cannot make yet opens no
         // socket, which would sit unidentified until the refill (a limiter without the check is
         // asked at the Identify); while it waits, the answer is asked for again as it ages, as it
@@ -747,7 +753,9 @@ export const makeWith = (
         else budgetWaited += outcome.unwrittenWait
         yield* release(admitted)
         ended = outcome.reason
-        if (ended._tag === "ConnectFailed" && ended.retryAfter !== undefined) yield* askedWait(url.right, ended.retryAfter)
+        if (ended._tag === "ConnectFailed" && ended.retryAfter !== undefined) {
+          yield* askedWait(SessionOptions.gatewayUrl(url.right, resolved), ended.retryAfter)
+        }
         // no socket, no Hello, or a node that closed before the Identify went out (a draining
         // node, a balancer closing at once: only timeouts counted, and such a node was dialled for
         // the rest of the hour); a stop is no node's doing

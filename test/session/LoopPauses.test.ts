@@ -154,4 +154,52 @@ describe("the reconnect loop's pauses", () => {
       expect(waitedMs).toBeLessThan(60_000)
       yield* session.disconnect()
     }).pipe(Effect.withRandom(Random.fixed([0.5])), Effect.provide(TestLayer)))
+
+  // with a `gatewayUrl` source the gateway URL was known only once an attempt was given it: the
+  // first attempt there (its URL also the resume URL, a proxy's) dialled the URL that asked 120 s
+  // after the backoff alone
+  it.scoped("with a gatewayUrl source, a URL that asked Retry-After 120 s is not dialled again there within 120 s", () =>
+    Effect.gen(function*() {
+      const gateway = yield* MemoryTransport.MemoryGateway
+      yield* gateway.failNextConnect(Infinity, { status: 429, retryAfter: 120 })
+      const session = yield* Session.make(options({
+        gateway: undefined,
+        gatewayUrl: Effect.succeed(gatewayUrl),
+        timeouts: { hello: "1 hour" },
+        resume: { sessionId: "session-1", sequence: 7, resumeGatewayUrl: gatewayUrl, shard: [0, 1] }
+      }))
+      for (let s = 0; s < 600; s++) {
+        yield* TestClock.adjust("1 second")
+        yield* settle
+      }
+      const attempts = yield* gateway.attempts
+      expect(attempts.length).toBeGreaterThanOrEqual(4)
+      expect(new Set(attempts.map((a) => a.url)).size).toBe(1)
+      const gaps = attempts.slice(1).map((a, i) => a.at - attempts[i]!.at)
+      expect(gaps.filter((gap) => gap < 120_000)).toEqual([])
+      yield* session.disconnect()
+    }).pipe(Effect.withRandom(Random.fixed([0.5])), Effect.provide(TestLayer)))
+
+  // the wait was kept by the URL as given, not as dialled: `ws://gateway.test/` and
+  // `ws://gateway.test` dial the same URL, and the wait one asked was skipped by the other
+  it.scoped("a resume URL spelled without the gateway URL's trailing slash, dialling the same URL, does not skip its Retry-After 120 s", () =>
+    Effect.gen(function*() {
+      const gateway = yield* MemoryTransport.MemoryGateway
+      yield* gateway.failNextConnect(Infinity, { status: 429, retryAfter: 120 })
+      const session = yield* Session.make(options({
+        timeouts: { hello: "1 hour" },
+        resume: { sessionId: "session-1", sequence: 7, resumeGatewayUrl: gatewayUrl.slice(0, -1), shard: [0, 1] }
+      }))
+      for (let s = 0; s < 600; s++) {
+        yield* TestClock.adjust("1 second")
+        yield* settle
+      }
+      const attempts = yield* gateway.attempts
+      expect(attempts.length).toBeGreaterThanOrEqual(4)
+      // every attempt dialled the one URL that answered 429 with Retry-After 120
+      expect(new Set(attempts.map((a) => a.url)).size).toBe(1)
+      const gaps = attempts.slice(1).map((a, i) => a.at - attempts[i]!.at)
+      expect(gaps.filter((gap) => gap < 120_000)).toEqual([])
+      yield* session.disconnect()
+    }).pipe(Effect.withRandom(Random.fixed([0.5])), Effect.provide(TestLayer)))
 })
