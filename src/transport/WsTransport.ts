@@ -300,18 +300,20 @@ const wire = (
     send: (frame) =>
       Effect.async<void, TransportError>((resume) => {
         if (socket.readyState === WebSocket.OPEN) {
-          // Told within this tick, the frame went to TCP at once. Told later, it went when the TCP
-          // socket still stood: one destroyed under a write (our close's grace, the peer's reset)
-          // cancels it, and Node tells the cancelled write no error either (it was reported sent,
-          // and the session took the command for written instead of carrying it over)
-          let thisTick = true
+          // Told within this turn of the event loop (before an immediate queued now: Node tells a
+          // write done at once on the next tick, TLS by an immediate), the frame went to TCP at
+          // once. Told later, it went if the TCP socket still stood: one destroyed under a write
+          // (our close's grace, the peer's reset) cancels it, and Node tells the cancelled write no
+          // error either (it was reported sent, and the session took the command for written
+          // instead of carrying it over)
+          let thisTurn = true
           socket.send(frame, (error) => {
             if (error !== undefined && error !== null) return resume(Effect.fail(new TransportError({ reason: "Send", cause: error })))
-            if (thisTick || tcp?.destroyed !== true) return resume(Effect.void)
+            if (thisTurn || tcp?.destroyed !== true) return resume(Effect.void)
             resume(Effect.fail(new TransportError({ reason: "Send", cause: ending() ?? new Error("the socket was destroyed before the frame was written") })))
           })
-          process.nextTick(() => {
-            thisTick = false
+          setImmediate(() => {
+            thisTurn = false
           })
           return
         }
