@@ -6,11 +6,9 @@ import { describe, expect, it } from "@effect/vitest"
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
-import * as Fiber from "effect/Fiber"
 import * as Queue from "effect/Queue"
-import * as Schedule from "effect/Schedule"
 import * as Scope from "effect/Scope"
-import { drain, rawConnection, rawFrame, recordingTransport, server } from "./loopback.ts"
+import { drain, rawConnection, rawFrame, recordingTransport, sentThenDropped, sentUnderWay, server } from "./loopback.ts"
 
 describe("WsTransport sends and ends", () => {
   // a frame still in this process (the peer reads nothing: its TCP window closed) when the
@@ -24,22 +22,8 @@ describe("WsTransport sends and ends", () => {
       const connectionScope = yield* Scope.make()
       const connection = yield* transport.connect(url, { maxFrameBytes: 1024 }).pipe(Scope.extend(connectionScope))
       yield* Queue.take(accepted)
-      const raw = yield* Queue.take(tcp)
-      // the peer stops reading: its window closes
-      raw.pause()
-      for (const event of ["data", "end"]) raw.removeAllListeners(event)
-      const sending = yield* Effect.fork(Effect.exit(connection.send(Buffer.alloc(32 * 1024 * 1024))))
-      // most of the frame is still in this process, not handed to TCP
-      yield* Effect.sync(() => sockets[0]!.bufferedAmount).pipe(
-        Effect.repeat({ until: (buffered) => buffered > 16 * 1024 * 1024, schedule: Schedule.spaced("5 millis") }),
-        Effect.timeout("3 seconds"),
-        Effect.orDie
-      )
-      yield* Effect.sleep("50 millis")
-      expect(sockets[0]!.bufferedAmount).toBeGreaterThan(16 * 1024 * 1024)
       // the connection ends (a zombie check, a stop): its scope closes
-      yield* Scope.close(connectionScope, Exit.void)
-      const exit = yield* Fiber.join(sending).pipe(Effect.timeout("5 seconds"), Effect.orDie)
+      const exit = yield* sentUnderWay(connection, sockets[0]!, yield* Queue.take(tcp), Scope.close(connectionScope, Exit.void))
       expect(Exit.isFailure(exit)).toBe(true)
       if (Exit.isFailure(exit)) expect(Cause.squash(exit.cause)).toMatchObject({ _tag: "TransportError", reason: "Send" })
     })))
@@ -52,20 +36,11 @@ describe("WsTransport sends and ends", () => {
       const { accepted, url } = yield* server()
       const { transport } = recordingTransport()
       const connection = yield* transport.connect(url, { maxFrameBytes: 1024 })
-      const peer = yield* Queue.take(accepted)
-      const received: Array<string> = []
-      peer.on("message", (data) => received.push(String(data)))
-      // the frame is small: Node hands it to TCP synchronously, its callback comes on the next tick
-      const sending = yield* Effect.fork(Effect.exit(connection.send(`{"op":3,"d":{"status":"idle"}}`)))
-      yield* Effect.yieldNow()
-      // a close of the program's no close frame can carry ends the connection without one (a drop)
-      yield* connection.close(4000.5)
-      const exit = yield* Fiber.join(sending)
-      // the peer got the frame
-      yield* Effect.sleep("200 millis")
+      const { exit, received } = yield* sentThenDropped(connection, yield* Queue.take(accepted))
       expect(received).toEqual([`{"op":3,"d":{"status":"idle"}}`])
       expect(Exit.isSuccess(exit)).toBe(true)
     })))
+
   // a destroy not the transport's own (the peer's reset) cancels a write under way as ours does,
   // and Node tells it no error either: most of the frame never left the process, and it was
   // reported sent
@@ -76,19 +51,7 @@ describe("WsTransport sends and ends", () => {
       const connection = yield* transport.connect(url, { maxFrameBytes: 1024 })
       yield* Queue.take(accepted)
       const raw = yield* Queue.take(tcp)
-      raw.pause()
-      for (const event of ["data", "end"]) raw.removeAllListeners(event)
-      const sending = yield* Effect.fork(Effect.exit(connection.send(Buffer.alloc(32 * 1024 * 1024))))
-      yield* Effect.sync(() => sockets[0]!.bufferedAmount).pipe(
-        Effect.repeat({ until: (buffered) => buffered > 16 * 1024 * 1024, schedule: Schedule.spaced("5 millis") }),
-        Effect.timeout("3 seconds"),
-        Effect.orDie
-      )
-      yield* Effect.sleep("50 millis")
-      expect(sockets[0]!.bufferedAmount).toBeGreaterThan(16 * 1024 * 1024)
-      // the peer resets the connection
-      raw.resetAndDestroy()
-      const exit = yield* Fiber.join(sending).pipe(Effect.timeout("5 seconds"), Effect.orDie)
+      const exit = yield* sentUnderWay(connection, sockets[0]!, raw, Effect.sync(() => raw.resetAndDestroy()))
       expect(Exit.isFailure(exit)).toBe(true)
     })))
 

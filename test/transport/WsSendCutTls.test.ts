@@ -7,13 +7,12 @@ import { describe, expect, it } from "@effect/vitest"
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
-import * as Fiber from "effect/Fiber"
 import * as Queue from "effect/Queue"
-import * as Schedule from "effect/Schedule"
 import * as https from "node:https"
 import type * as net from "node:net"
 import WebSocket, { WebSocketServer } from "ws"
 import * as WsTransport from "../../src/transport/WsTransport.ts"
+import { sentThenDropped, sentUnderWay } from "./loopback.ts"
 
 const key = `-----BEGIN PRIVATE KEY-----
 MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg7Nv5gJNwRvVFdy/g
@@ -79,15 +78,7 @@ describe("WsTransport sends over TLS", () => {
       const { accepted, url } = yield* tlsServer
       const { transport } = tlsTransport()
       const connection = yield* transport.connect(url, { maxFrameBytes: 1024 })
-      const peer = yield* Queue.take(accepted)
-      const received: Array<string> = []
-      peer.on("message", (data) => received.push(String(data)))
-      const sending = yield* Effect.fork(Effect.exit(connection.send(`{"op":3,"d":{"status":"idle"}}`)))
-      yield* Effect.yieldNow()
-      yield* connection.close(4000.5)
-      const exit = yield* Fiber.join(sending)
-      yield* Effect.sleep("200 millis")
-      // the peer got the frame
+      const { exit, received } = yield* sentThenDropped(connection, yield* Queue.take(accepted))
       expect(received).toEqual([`{"op":3,"d":{"status":"idle"}}`])
       expect(Exit.isSuccess(exit) ? "sent" : String(Cause.squash(exit.cause))).toBe("sent")
     })))
@@ -99,16 +90,7 @@ describe("WsTransport sends over TLS", () => {
       const { sockets, transport } = tlsTransport()
       const connection = yield* transport.connect(url, { maxFrameBytes: 1024 })
       yield* Queue.take(accepted)
-      const raw = yield* Queue.take(tcp)
-      raw.pause()
-      const sending = yield* Effect.fork(Effect.exit(connection.send(Buffer.alloc(32 * 1024 * 1024))))
-      yield* Effect.sync(() => sockets[0]!.bufferedAmount).pipe(
-        Effect.repeat({ until: (buffered) => buffered > 16 * 1024 * 1024, schedule: Schedule.spaced("5 millis") }),
-        Effect.timeout("3 seconds"),
-        Effect.orDie
-      )
-      yield* connection.close(4000.5)
-      const exit = yield* Fiber.join(sending).pipe(Effect.timeout("5 seconds"), Effect.orDie)
+      const exit = yield* sentUnderWay(connection, sockets[0]!, yield* Queue.take(tcp), connection.close(4000.5))
       expect(Exit.isFailure(exit)).toBe(true)
     })))
 })

@@ -1,11 +1,14 @@
 /**
  * What the live transport's tests over loopback share: a `ws` server for one test, a transport
- * that keeps the sockets it creates, the listeners a socket holds, and a connection whose server
- * side writes raw frames.
+ * that keeps the sockets it creates, the listeners a socket holds, a connection whose server
+ * side writes raw frames, and sends under way or written at once as the connection ends.
  */
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import type * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
 import * as Queue from "effect/Queue"
+import * as Schedule from "effect/Schedule"
 import type * as net from "node:net"
 import WebSocket, { WebSocketServer } from "ws"
 import type { Connection, Frame } from "../../src/transport/GatewayTransport.ts"
@@ -92,3 +95,38 @@ export const drain = (connection: Connection, within: Duration.DurationInput = "
     const end = yield* Effect.flip(Effect.forever(Effect.map(connection.receive, (frames) => seen.push(...frames))))
     return { seen, end }
   }).pipe(Effect.timeout(within), Effect.orDie)
+
+/**
+ * A 32 MiB frame sent on `connection` once the peer's TCP `raw` stopped reading, waited for until
+ * most of it is held in this process (`socket`'s `bufferedAmount` over 16 MiB): a write under way.
+ * Returns the send's exit, once `end` (what ends the connection under it) ran.
+ */
+export const sentUnderWay = (connection: Connection, socket: WebSocket, raw: net.Socket, end: Effect.Effect<void>) =>
+  Effect.gen(function*() {
+    raw.pause()
+    for (const event of ["data", "end"]) raw.removeAllListeners(event)
+    const sending = yield* Effect.fork(Effect.exit(connection.send(Buffer.alloc(32 * 1024 * 1024))))
+    yield* Effect.sync(() => socket.bufferedAmount).pipe(
+      Effect.repeat({ until: (buffered) => buffered > 16 * 1024 * 1024, schedule: Schedule.spaced("5 millis") }),
+      Effect.timeout("3 seconds"),
+      Effect.orDie
+    )
+    yield* end
+    return yield* Fiber.join(sending).pipe(Effect.timeout("5 seconds"), Effect.orDie)
+  })
+
+/**
+ * A small frame sent on `connection` (it goes to TCP at once), then the connection dropped in the
+ * same turn by a close no close frame carries: the send's exit, and what `peer` read.
+ */
+export const sentThenDropped = (connection: Connection, peer: WebSocket) =>
+  Effect.gen(function*() {
+    const received: Array<string> = []
+    peer.on("message", (data) => received.push(String(data)))
+    const sending = yield* Effect.fork(Effect.exit(connection.send(`{"op":3,"d":{"status":"idle"}}`)))
+    yield* Effect.yieldNow()
+    yield* connection.close(4000.5)
+    const exit: Exit.Exit<void, unknown> = yield* Fiber.join(sending)
+    yield* Effect.sleep("200 millis")
+    return { exit, received }
+  })
