@@ -553,8 +553,11 @@ export const makeWith = (
     // against its connection's)
     const handedResume = (resumeAt: string): boolean =>
       handed !== undefined && !handedChecked && resumeAt === handed.resumeGatewayUrl && memory.current.sessionId === handed.sessionId
-    // the gateway URL last given (where an attempt that identifies goes next), as it is dialled
-    let lastGatewayUrl: string | undefined = resolved.gateway === undefined ? undefined : SessionOptions.gatewayUrl(resolved.gateway, resolved)
+    // the gateway URL last given (where an attempt that identifies goes next), as it is dialled;
+    // the `gateway` option's from the start, unless a source (which takes precedence) is given
+    let lastGatewayUrl: string | undefined = resolved.gateway === undefined || resolved.gatewayUrl !== undefined
+      ? undefined
+      : SessionOptions.gatewayUrl(resolved.gateway, resolved)
     const gatewayUrlNow = Effect.tap(identifyAt.url, (url) =>
       Effect.sync(() => {
         lastGatewayUrl = SessionOptions.gatewayUrl(url, resolved)
@@ -705,8 +708,9 @@ export const makeWith = (
           // the wait an answer asked for comes before the backoff, for an attempt that asks it again
           // (the API, the URL it dials): not for one that asks another (a Resume at its resume URL
           // waited out GET /gateway/bot's 429, minutes, and the session expired meanwhile)
+          // (the gateway URL not known yet, every URL's: it may be one of them, a resume URL's)
           const parties = resumeAt === undefined
-            ? ["api", lastGatewayUrl]
+            ? ["api", ...(lastGatewayUrl === undefined ? askedUntil.keys() : [lastGatewayUrl])]
             : [SessionOptions.gatewayUrl(resumeAt, resolved), handedResume(resumeAt) ? "api" : undefined]
           const left = waitLeft(parties, monotonicMillis(yield* Effect.clock))
           if (left > 0) yield* Effect.sleep(left)

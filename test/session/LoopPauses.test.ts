@@ -30,6 +30,20 @@ const nextWithin = (seconds: number) =>
     return { ...opened, waited }
   })
 
+// the connects over `seconds` (the clock moved a second at a time): whether there were at least
+// four, how many URLs they dialled, and how many came within 120 s of the one before
+const attemptsOverSeconds = (seconds: number) =>
+  Effect.gen(function*() {
+    const gateway = yield* MemoryTransport.MemoryGateway
+    for (let s = 0; s < seconds; s++) {
+      yield* TestClock.adjust("1 second")
+      yield* settle
+    }
+    const attempts = yield* gateway.attempts
+    const gaps = attempts.slice(1).map((attempt, i) => attempt.at - attempts[i]!.at)
+    return { atLeastFour: attempts.length >= 4, urls: new Set(attempts.map((attempt) => attempt.url)).size, within120s: gaps.filter((gap) => gap < 120_000).length }
+  })
+
 describe("the reconnect loop's pauses", () => {
   // the third Resume in a row that got no RESUMED gives the gateway session up; it was forgotten
   // only after the backoff pause that followed, and a stop during that pause handed its point on:
@@ -109,16 +123,9 @@ describe("the reconnect loop's pauses", () => {
         timeouts: { hello: "1 hour" },
         resume: { sessionId: "session-1", sequence: 7, resumeGatewayUrl: gatewayUrl, shard: [0, 1] }
       }))
-      for (let s = 0; s < 420; s++) {
-        yield* TestClock.adjust("1 second")
-        yield* settle
-      }
-      const attempts = yield* gateway.attempts
-      expect(attempts.length).toBeGreaterThanOrEqual(4)
-      // every attempt went to the one URL that answered 429 with Retry-After 120
-      expect(new Set(attempts.map((a) => a.url)).size).toBe(1)
-      const gaps = attempts.slice(1).map((a, i) => a.at - attempts[i]!.at)
-      expect(gaps.filter((gap) => gap < 120_000)).toEqual([])
+      // every attempt dialled the one URL that answered 429 with Retry-After 120, none within 120 s
+      // of the one before
+      expect(yield* attemptsOverSeconds(420)).toMatchObject({ atLeastFour: true, urls: 1, within120s: 0 })
       yield* session.disconnect()
     }).pipe(Effect.withRandom(Random.fixed([0.5])), Effect.provide(TestLayer)))
 
@@ -168,15 +175,9 @@ describe("the reconnect loop's pauses", () => {
         timeouts: { hello: "1 hour" },
         resume: { sessionId: "session-1", sequence: 7, resumeGatewayUrl: gatewayUrl, shard: [0, 1] }
       }))
-      for (let s = 0; s < 600; s++) {
-        yield* TestClock.adjust("1 second")
-        yield* settle
-      }
-      const attempts = yield* gateway.attempts
-      expect(attempts.length).toBeGreaterThanOrEqual(4)
-      expect(new Set(attempts.map((a) => a.url)).size).toBe(1)
-      const gaps = attempts.slice(1).map((a, i) => a.at - attempts[i]!.at)
-      expect(gaps.filter((gap) => gap < 120_000)).toEqual([])
+      // every attempt dialled the one URL that answered 429 with Retry-After 120, none within 120 s
+      // of the one before
+      expect(yield* attemptsOverSeconds(600)).toMatchObject({ atLeastFour: true, urls: 1, within120s: 0 })
       yield* session.disconnect()
     }).pipe(Effect.withRandom(Random.fixed([0.5])), Effect.provide(TestLayer)))
 
@@ -190,16 +191,29 @@ describe("the reconnect loop's pauses", () => {
         timeouts: { hello: "1 hour" },
         resume: { sessionId: "session-1", sequence: 7, resumeGatewayUrl: gatewayUrl.slice(0, -1), shard: [0, 1] }
       }))
-      for (let s = 0; s < 600; s++) {
-        yield* TestClock.adjust("1 second")
-        yield* settle
-      }
-      const attempts = yield* gateway.attempts
-      expect(attempts.length).toBeGreaterThanOrEqual(4)
-      // every attempt dialled the one URL that answered 429 with Retry-After 120
-      expect(new Set(attempts.map((a) => a.url)).size).toBe(1)
-      const gaps = attempts.slice(1).map((a, i) => a.at - attempts[i]!.at)
-      expect(gaps.filter((gap) => gap < 120_000)).toEqual([])
+      // every attempt dialled the one URL that answered 429 with Retry-After 120, none within 120 s
+      // of the one before
+      expect(yield* attemptsOverSeconds(600)).toMatchObject({ atLeastFour: true, urls: 1, within120s: 0 })
       yield* session.disconnect()
     }).pipe(Effect.withRandom(Random.fixed([0.5])), Effect.provide(TestLayer)))
+
+  // the gateway URL a source gives is not known before it was asked: the `gateway` option's (which
+  // the source takes precedence over, never dialled) was taken for it, or none, and the first
+  // attempt there dialled the source's URL, which asked 120 s (a wss:// point at it), after the
+  // backoff alone
+  for (const gateway of ["ws://unused.test/", undefined]) {
+    it.scoped(`with a gatewayUrl source${gateway === undefined ? "" : " and a gateway option"}, a URL that asked Retry-After 120 s is not dialled again within 120 s`, () =>
+      Effect.gen(function*() {
+        const memory = yield* MemoryTransport.MemoryGateway
+        yield* memory.failNextConnect(Infinity, { status: 429, retryAfter: 120 })
+        const session = yield* Session.make(options({
+          gateway,
+          gatewayUrl: Effect.succeed("wss://gateway.test/"),
+          timeouts: { hello: "1 hour" },
+          resume: { sessionId: "session-1", sequence: 7, resumeGatewayUrl: "wss://gateway.test/", shard: [0, 1] }
+        }))
+        expect(yield* attemptsOverSeconds(900)).toMatchObject({ atLeastFour: true, urls: 1, within120s: 0 })
+        yield* session.disconnect()
+      }).pipe(Effect.withRandom(Random.fixed([0.5])), Effect.provide(TestLayer)))
+  }
 })
