@@ -706,9 +706,9 @@ export const makeWith = (
         const resumeAt = mode === "resume" && !Recovery.resumesAtGateway(recovery) ? memory.current.resumeGatewayUrl : undefined
         if (ended !== undefined) {
           // the wait an answer asked for comes before the backoff, for an attempt that asks it again
-          // (the API, the URL it dials): not for one that asks another (a Resume at its resume URL
-          // waited out GET /gateway/bot's 429, minutes, and the session expired meanwhile)
-          // (the gateway URL not known yet, every URL's: it may be one of them, a resume URL's)
+          // (the API, the URL it dials; a gateway URL not known yet may be any of them): not for one
+          // that asks another (a Resume at its resume URL waited out GET /gateway/bot's 429,
+          // minutes, and the session expired meanwhile)
           const parties = resumeAt === undefined
             ? ["api", ...(lastGatewayUrl === undefined ? askedUntil.keys() : [lastGatewayUrl])]
             : [SessionOptions.gatewayUrl(resumeAt, resolved), handedResume(resumeAt) ? "api" : undefined]
