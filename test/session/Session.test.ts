@@ -1091,7 +1091,9 @@ describe("Session", () => {
       yield* Effect.fork(Effect.forEach(Array.from({ length: 117 }), () => session.updateVoiceState(voice), { concurrency: "unbounded" }))
       yield* settleFor(1500)
       expect(yield* sent).toBe(116)
-    }).pipe(Effect.provide(TestLayer)))
+      // (the first beat at half the hour's interval: one within the minute, at a jitter under 1.7%,
+      // was a frame more, one run in about sixty)
+    }).pipe(Effect.withRandom(Random.fixed([0.5])), Effect.provide(TestLayer)))
 
   it.scoped("a new session identifies with the presence set last; one its Identify could not carry is refused", () =>
     Effect.gen(function*() {
