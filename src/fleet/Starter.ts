@@ -85,6 +85,7 @@ export interface Keys {
    * the lines side by side, so that no key waits idle behind another's line in the window.
    */
   readonly rateLimitKey: (id: number) => number
+  /** The startup window: its places, each key's share of them, taken by the shards that identify. */
   readonly window: FifoSemaphore.FifoSemaphore
 }
 
