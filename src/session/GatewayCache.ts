@@ -74,6 +74,15 @@ export interface GatewayCache {
 // how long a stale answer is used after a refetch failed, before the next try
 const staleRetryMillis = 60_000
 
+/**
+ * The shortest `maxAge` a cache takes (a session's `gatewayInfoMaxAge` too): a shorter one fetches
+ * at every call, and one asked once a millisecond while a session waits for the identify budget.
+ *
+ * @internal
+ * @since 0.1.0
+ */
+export const shortestMaxAge: Duration.Duration = Duration.seconds(1)
+
 // every option (checked against its type)
 const optionKeys = wholeList<GatewayCacheOptions>()({ api: true, token: true, maxAge: true, timeout: true })
 
@@ -87,7 +96,7 @@ const optionsProblem = (options: GatewayCacheOptions): string | undefined => {
   if (!isHttpUrl(options.api)) return `api must be an http:// or https:// URL, got ${showUrl(options.api)}`
   if (!Redacted.isRedacted(options.token)) return `token must be a Redacted, got ${kindOf(options.token)}`
   const maxAge = durationOf(options.maxAge)
-  if (maxAge === undefined || Duration.lessThan(maxAge, Duration.seconds(1))) {
+  if (maxAge === undefined || Duration.lessThan(maxAge, shortestMaxAge)) {
     return `maxAge must be a duration of at least 1 second (a shorter one fetches at every call), got ${kindOf(options.maxAge)}`
   }
   const timeout = durationOf(options.timeout)

@@ -23,6 +23,7 @@ import { type EventName, isTypeName } from "../protocol/Event.ts"
 import * as Intents from "../protocol/Intents.ts"
 import { isHttpUrl, isPair, isWebSocketUrl, maxUrlLength, shardPairProblem, show, showUrl } from "../protocol/internal/schema.ts"
 import * as Backoff from "./Backoff.ts"
+import { shortestMaxAge } from "./GatewayCache.ts"
 import { defaultApi, sourceOf } from "./internal/gatewaySource.ts"
 import { checkIdentify, presenceAsChecked } from "./internal/identify.ts"
 import { fleetKeys, nestedKeys, optionAt, sessionKeys } from "./internal/optionKeys.ts"
@@ -282,8 +283,6 @@ const positiveDurationProblems = (name: string, input: unknown): Array<OptionPro
   const duration = durationOf(input)
   return duration !== undefined && isPositive(duration) ? [] : [mustBe(name, "a positive duration", showDuration(input))]
 }
-
-const shortestMaxAge = Duration.seconds(1)
 
 const maxAgeProblems = (input: unknown): Array<OptionProblem> => {
   const duration = durationOf(input)
