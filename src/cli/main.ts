@@ -21,6 +21,7 @@ import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
 import * as Fleet from "../fleet/Fleet.ts"
 import type { FleetOptions } from "../fleet/FleetOptions.ts"
+import { sleepMillis } from "../internal/duration.ts"
 import { printable } from "../internal/printable.ts"
 import { CloseCode } from "../protocol/CloseCode.ts"
 import type { EventName } from "../protocol/Event.ts"
@@ -40,13 +41,6 @@ import * as Stdout from "./Stdout.ts"
  * (a defect), 2 bad usage.
  */
 const exit = (code: number) => Effect.sync(() => void (process.exitCode = code))
-
-// the longest one timer waits: Effect's clock never fires a longer sleep (Node's setTimeout limit)
-const maxSleepMs = 2 ** 31 - 1
-
-/** Sleeps `ms`, in steps when it is longer than one timer waits (`--duration` past 24.8 days). */
-const sleepFor = (ms: number): Effect.Effect<void> =>
-  ms <= maxSleepMs ? Effect.sleep(ms) : Effect.zipRight(Effect.sleep(maxSleepMs), Effect.suspend(() => sleepFor(ms - maxSleepMs)))
 
 /** The embedded gateway: four shards, two identify buckets, brisk heartbeats and steady traffic. */
 const embedded = (shardCount: number | undefined) =>
@@ -230,7 +224,7 @@ const run = (options: Args.CliOptions, warnings: ReadonlyArray<string>, early: E
     }
     const elapsed = options.duration === undefined
       ? Effect.never
-      : Effect.as(sleepFor(options.duration * 1000), { why: `stopped after ${options.duration} s`, failed: false })
+      : Effect.as(sleepMillis(options.duration * 1000), { why: `stopped after ${options.duration} s`, failed: false })
     // what ends the run but the fleet: heard from the start, so that they also end a start that
     // keeps failing (an API outage)
     const stopped = yield* Effect.forkScoped(Effect.raceAll([elapsed, Stdout.ended, hungUp]))

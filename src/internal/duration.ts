@@ -22,8 +22,27 @@ export const durationOf = (input: unknown): Duration.Duration | undefined => {
   return Option.getOrUndefined(Duration.decodeUnknown(input))
 }
 
-// the longest one timer waits (Node's, which Effect's live Clock uses): a longer sleep never ends
-const longestTimer: Duration.Duration = Duration.millis(2 ** 31 - 1)
+/**
+ * The longest one timer waits, in ms: past it Node's `setTimeout` fires after 1 ms, and Effect's
+ * live Clock, which uses it, never ends the sleep.
+ *
+ * @since 0.1.0
+ */
+export const longestTimerMillis = 2 ** 31 - 1
+
+const longestTimer: Duration.Duration = Duration.millis(longestTimerMillis)
+
+/**
+ * Sleeps `millis` ms, however many: a wait longer than one timer waits is slept in parts, where a
+ * single sleep of it never ended under the live Clock (a daily budget whose answer said it refills
+ * in 30 days held every identify for ever).
+ *
+ * @since 0.1.0
+ */
+export const sleepMillis = (millis: number): Effect.Effect<void> =>
+  millis > longestTimerMillis
+    ? Effect.zipRight(Effect.sleep(longestTimerMillis), Effect.suspend(() => sleepMillis(millis - longestTimerMillis)))
+    : Effect.sleep(millis)
 
 // the longest sleep an option may ask for, a round figure below what Node's timers wait (2^31 - 1
 // ms, 24.8 days): Effect's sleeps use them, and a longer sleep never ends

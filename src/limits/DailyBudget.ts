@@ -11,6 +11,7 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as FiberId from "effect/FiberId"
 import { detached } from "../internal/detached.ts"
+import { sleepMillis } from "../internal/duration.ts"
 import { isDue, monotonicMillis } from "../internal/due.ts"
 import { linesOf } from "../internal/told.ts"
 
@@ -255,7 +256,7 @@ export const make = <E>(policy: BudgetPolicy<E>): DailyBudget<E> => {
   const awaitTurn = (until: number, now: number): Effect.Effect<void> => {
     let wakeAt = until
     for (const at of claims.values()) wakeAt = Math.min(wakeAt, at + claimHoldMs)
-    return detached(Effect.raceAll([Effect.sleep(Math.max(0, wakeAt - now)), changed.await, moved.await]))
+    return detached(Effect.raceAll([sleepMillis(Math.max(0, wakeAt - now)), changed.await, moved.await]))
   }
 
   // whether an identify holding its key waits before `place` (a shard that claimed its turn at
@@ -295,7 +296,7 @@ export const make = <E>(policy: BudgetPolicy<E>): DailyBudget<E> => {
           // the refill ends the spread, and the line with it
           const refillIn = budget === undefined ? undefined : budget.resetAt - monotonicMillis(clock)
           const wakes = [moved.await, socketsLeft.await, changed.await, wake]
-          if (refillIn !== undefined) wakes.push(Effect.sleep(Math.max(0, refillIn)))
+          if (refillIn !== undefined) wakes.push(sleepMillis(Math.max(0, refillIn)))
           return detached(Effect.raceAll(wakes))
         }),
       keyLost: Effect.sync(() => {
@@ -314,7 +315,7 @@ export const make = <E>(policy: BudgetPolicy<E>): DailyBudget<E> => {
   // hour)
   const awaitRefill = (resetAfter: number): Effect.Effect<void> =>
     Effect.suspend(() => {
-      const wait = detached(Effect.raceFirst(Effect.sleep(resetAfter), changed.await))
+      const wait = detached(Effect.raceFirst(sleepMillis(resetAfter), changed.await))
       if (budget === undefined || budget.exhaustedTold) return wait
       budget.exhaustedTold = true
       const told = Effect.logWarning(`identify budget exhausted: identifies wait for it to refill in ${inSeconds(resetAfter)}`)

@@ -13,6 +13,7 @@ import type { WebSocket } from "ws"
 import type * as Compress from "../codec/Compress.ts"
 import type { EncodingName } from "../codec/Encoding.ts"
 import * as Etf from "../codec/Etf.ts"
+import { longestTimerMillis } from "../internal/duration.ts"
 import { printable } from "../internal/printable.ts"
 import { isRecord } from "../internal/record.ts"
 import { CloseCode } from "../protocol/CloseCode.ts"
@@ -84,9 +85,6 @@ const stripBot = (token: unknown): unknown => (typeof token === "string" && toke
 interface Timer {
   handle: ReturnType<typeof setTimeout> | undefined
 }
-
-/** The longest a Node timer waits: past it, `setTimeout` fires after 1 ms. */
-const maxTimerMs = 2 ** 31 - 1
 
 /** An encoded frame held back by a stall or a slow link; `due` once its own delay has passed. */
 interface Held {
@@ -354,10 +352,10 @@ export class Connection implements Outlet {
     const timer: Timer = { handle: undefined }
     const arm = (left: number): void => {
       timer.handle = setTimeout(() => {
-        if (left > maxTimerMs) return arm(left - maxTimerMs)
+        if (left > longestTimerMillis) return arm(left - longestTimerMillis)
         this.timers.delete(timer)
         run()
-      }, Math.min(left, maxTimerMs))
+      }, Math.min(left, longestTimerMillis))
     }
     arm(ms)
     this.timers.add(timer)

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
@@ -21,6 +22,19 @@ const limits = (overrides: Partial<IdentifyLimiter.SessionStartLimit> = {}): Ide
   remaining: 1000,
   resetAfter: day,
   ...overrides
+})
+
+/**
+ * `test` with the live Clock's limit on a sleep: one longer than a Node timer waits (2^31 - 1 ms)
+ * never ends.
+ */
+const timerClock = (test: TestClock.TestClock): Clock.Clock => ({
+  [Clock.ClockTypeId]: Clock.ClockTypeId,
+  unsafeCurrentTimeMillis: () => test.unsafeCurrentTimeMillis(),
+  currentTimeMillis: test.currentTimeMillis,
+  unsafeCurrentTimeNanos: () => test.unsafeCurrentTimeNanos(),
+  currentTimeNanos: test.currentTimeNanos,
+  sleep: (duration) => Duration.toMillis(duration) > 2 ** 31 - 1 ? Effect.never : test.sleep(duration)
 })
 
 /** The limiter's service, as `make` builds it. */
@@ -71,6 +85,12 @@ describe("IdentifyLimiter", () => {
         )
       }
       expect(yield* died({ spreadLowBudget: false, spacing: undefined })).toBe("built")
+      // from plain JavaScript, `null` died with a bare TypeError reading its spacing
+      for (const [options, kind] of [[null, "null"], ["fast", "a string"]] as const) {
+        expect(yield* died(options as unknown as IdentifyLimiter.IdentifyLimiterOptions)).toBe(
+          `RuntimeException: invalid IdentifyLimiter options: options must be an object, got ${kind}`
+        )
+      }
     }))
 
   it.effect("limits that are not counts die at configure, saying which: a NaN max_concurrency hung every identify, a NaN remaining lifted the budget", () =>
@@ -503,6 +523,21 @@ describe("IdentifyLimiter", () => {
       yield* TestClock.adjust("29999 millis")
       expect(yield* isDone(waiting)).toBe(false)
       yield* TestClock.adjust("1 millis")
+      yield* Fiber.join(waiting)
+      expect((yield* limiter.snapshot).budget?.remaining).toBe(999)
+    }))
+
+  // Discord's answer says when the budget refills; one said 30 days (past what one timer waits)
+  it.effect("onExhausted: wait holds the identify until a refill further than one timer waits, under a clock whose long sleeps never end (as the live one's)", () =>
+    Effect.gen(function*() {
+      const test = yield* TestClock.testClock()
+      const month = 30 * day
+      const limiter = yield* IdentifyLimiter.make({ margin: 0, onExhausted: "wait" })
+      yield* limiter.configure(limits({ remaining: 0, resetAfter: month }))
+      const waiting = yield* Effect.fork(Effect.withClock(limiter.identify(0, () => Effect.void), timerClock(test)))
+      yield* TestClock.adjust(month - 1)
+      expect(yield* isDone(waiting)).toBe(false)
+      yield* TestClock.adjust(1)
       yield* Fiber.join(waiting)
       expect((yield* limiter.snapshot).budget?.remaining).toBe(999)
     }))
