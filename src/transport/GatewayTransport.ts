@@ -148,8 +148,25 @@ export interface Connection {
  * @since 0.1.0
  */
 export interface ConnectOptions {
-  /** Largest incoming websocket message accepted, in bytes; a larger one closes the connection. */
+  /**
+   * Largest incoming websocket message accepted, in bytes (a whole number of at least 1, or
+   * `Infinity`); a larger one closes the connection.
+   */
   readonly maxFrameBytes: number
+}
+
+/**
+ * Checks the options a program gave `connect` (a transport's first step): a `maxFrameBytes` of 0 or
+ * NaN was no limit at all to `ws` and refused every frame in memory. Dies naming the transport and
+ * the value.
+ *
+ * @since 0.1.0
+ */
+export const checkConnectOptions = (transport: string, options: ConnectOptions): Effect.Effect<void> => {
+  const limit = options.maxFrameBytes
+  return limit === Infinity || (Number.isInteger(limit) && limit >= 1)
+    ? Effect.void
+    : Effect.die(new RangeError(`${transport}.connect: maxFrameBytes must be a whole number of at least 1, or Infinity, got ${String(limit)}`))
 }
 
 /**

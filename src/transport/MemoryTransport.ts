@@ -24,7 +24,7 @@ import { TaggedError } from "../internal/taggedError.ts"
 import { ResumableClose } from "../protocol/CloseCode.ts"
 import { isHeartbeatInterval, maxHeartbeatInterval } from "../protocol/Receive.ts"
 import * as CloseFrame from "./CloseFrame.ts"
-import { ConnectionClosed, GatewayTransport, receiveFrom, refusedUpgrade, TransportError } from "./GatewayTransport.ts"
+import { checkConnectOptions, ConnectionClosed, GatewayTransport, receiveFrom, refusedUpgrade, TransportError } from "./GatewayTransport.ts"
 import type { Connection, ConnectOptions, Frame, OutgoingFrame } from "./GatewayTransport.ts"
 
 /**
@@ -415,6 +415,7 @@ export const make = Effect.gen(function*() {
 
   const connect = (url: string, options: ConnectOptions) =>
     Effect.gen(function*() {
+      yield* checkConnectOptions("MemoryTransport", options)
       const [outcome, , answer] = yield* nextOutcome
       const at = yield* Clock.currentTimeMillis
       yield* Ref.update(log, (attempts) => [...attempts, { url, at, outcome }])

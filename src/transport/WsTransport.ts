@@ -14,11 +14,12 @@ import type { ClientRequest, IncomingMessage } from "node:http"
 import WebSocket from "ws"
 import { TextFrame } from "../codec/TextFrame.ts"
 import { kindOf } from "../internal/printable.ts"
+import { isRecord } from "../internal/record.ts"
 import * as RetryAfter from "../internal/retryAfter.ts"
 import { unknownOptionsIn, wholeList } from "../internal/unknownOptions.ts"
 import { ResumableClose } from "../protocol/CloseCode.ts"
 import * as CloseFrame from "./CloseFrame.ts"
-import { ConnectionClosed, GatewayTransport, receiveFrom, refusedUpgrade, TransportError } from "./GatewayTransport.ts"
+import { checkConnectOptions, ConnectionClosed, GatewayTransport, receiveFrom, refusedUpgrade, TransportError } from "./GatewayTransport.ts"
 import type { Connection, ConnectOptions, Frame } from "./GatewayTransport.ts"
 
 /**
@@ -371,6 +372,8 @@ const optionKeys = wholeList<WsTransportOptions>()({ highWaterMark: true, create
 export const make = (options: WsTransportOptions = {}): Context.Tag.Service<GatewayTransport> => {
   // a mistake in the program, from plain JavaScript: a misspelt option (`highWatermark`) was
   // ignored, its default kept
+  const given: unknown = options
+  if (!isRecord(given)) throw new TypeError(`WsTransport: options must be an object, got ${kindOf(given)}`)
   const unknown = unknownOptionsIn(options, optionKeys)
   if (unknown !== undefined) throw new RangeError(`WsTransport: ${unknown}`)
   const createSocket = options.createSocket ?? defaultCreateSocket
@@ -382,6 +385,7 @@ export const make = (options: WsTransportOptions = {}): Context.Tag.Service<Gate
   }
   const connect = (url: string, connectOptions: ConnectOptions) =>
     Effect.gen(function*() {
+      yield* checkConnectOptions("WsTransport", connectOptions)
       const opened = yield* Deferred.make<void, TransportError>()
       const mailbox = yield* Mailbox.make<Frame, ConnectionClosed>()
       const scope = yield* Effect.scope

@@ -33,6 +33,22 @@ const sendPastLimit = (fits: Frame, over: Frame) =>
   })
 
 describe("MemoryTransport", () => {
+  // a limit of 0 refused every frame (and was no limit to WsTransport), NaN took every frame
+  it.scoped("connect with a maxFrameBytes that is no whole number of at least 1 dies naming it, before any attempt; Infinity takes any frame", () =>
+    Effect.gen(function*() {
+      const gateway = yield* MemoryTransport.MemoryGateway
+      for (const maxFrameBytes of [0, NaN, -1, 1.5]) {
+        const exit = yield* Effect.exit(connected("wss://g", { maxFrameBytes }))
+        expect(Exit.isFailure(exit) && Cause.squash(exit.cause)).toEqual(
+          new RangeError(`MemoryTransport.connect: maxFrameBytes must be a whole number of at least 1, or Infinity, got ${maxFrameBytes}`)
+        )
+      }
+      expect(yield* gateway.attempts).toEqual([])
+      const { connection, peer } = yield* connected("wss://g", { maxFrameBytes: Infinity })
+      yield* peer.send("x".repeat(100_000))
+      expect((yield* take(connection, 1))[0]).toHaveLength(100_000)
+    }).pipe(Effect.provide(MemoryTransport.layer)))
+
   // it died with "Cannot read properties of undefined (reading 'byteLength')"
   it.scoped("sendJson of a value with no JSON text (undefined, a function) dies saying so; the connection goes on", () =>
     Effect.gen(function*() {

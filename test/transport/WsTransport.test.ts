@@ -83,7 +83,28 @@ describe("WsTransport", () => {
     expect(given({ highWatermark: 4 })).toThrow(new RangeError("WsTransport: unknown option highWatermark (misspelt?)"))
     expect(given({ createSocket: "ws" })).toThrow(new RangeError("WsTransport: createSocket must be a function, got a string"))
     expect(given({ highWaterMark: 4, createSocket: undefined })).not.toThrow()
+    // `null` threw a bare TypeError from the check of its keys
+    expect(given(null as unknown as object)).toThrow(new TypeError("WsTransport: options must be an object, got null"))
+    expect(given([] as unknown as object)).toThrow(new TypeError("WsTransport: options must be an object, got an array"))
   })
+
+  // `ws` keeps `maxPayload | 0`, and 0 is no limit: a limit of 0 or NaN took a frame of any size
+  it.live("connect with a maxFrameBytes that is no whole number of at least 1 dies naming it, opening no socket; Infinity is ws's largest limit", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const { accepted, url } = yield* server()
+      const { sockets, transport } = recordingTransport()
+      for (const maxFrameBytes of [0, NaN, -1, 1.5]) {
+        const exit = yield* Effect.exit(transport.connect(url, { maxFrameBytes }))
+        expect(Exit.isFailure(exit) && Cause.squash(exit.cause)).toEqual(
+          new RangeError(`WsTransport.connect: maxFrameBytes must be a whole number of at least 1, or Infinity, got ${maxFrameBytes}`)
+        )
+      }
+      expect(sockets).toHaveLength(0)
+      const connection = yield* transport.connect(url, { maxFrameBytes: Infinity })
+      const peer = yield* Queue.take(accepted)
+      peer.send("x".repeat(100_000))
+      expect(textOf((yield* connection.receive)[0]!)).toHaveLength(100_000)
+    })))
 
   it.live("delivers text and binary frames in order, buffered ones as one chunk", () =>
     Effect.scoped(Effect.gen(function*() {
