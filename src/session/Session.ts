@@ -49,6 +49,7 @@ import * as Connection from "./Connection.ts"
 import * as DeliveryRate from "./DeliveryRate.ts"
 import * as GatewayCache from "./GatewayCache.ts"
 import * as HeartbeatTimer from "./HeartbeatTimer.ts"
+import * as AskedWaits from "./internal/askedWaits.ts"
 import * as BudgetWait from "./internal/budgetWait.ts"
 import { checkGatewayUrl, fromGatewayUrl } from "./internal/gatewaySource.ts"
 import * as InTurn from "./InTurn.ts"
@@ -673,26 +674,8 @@ export const makeWith = (
       // the limiter by Identifies not written (one that failed to connect, or whose socket went
       // before its Identify was written, waited for the next's Identify)
       let budgetWaited = 0
-      // until when (the Clock's monotonic ms) an answer asked to be left alone (a 429's, a 5xx's
-      // Retry-After, spread), by who asked: the API (GET /gateway/bot: "api") or the URL dialled
-      // (as dialled: two spellings of one URL are one)
-      const askedUntil = new Map<string, number>()
-      const askedWait = (by: string, seconds: number) =>
-        Effect.flatMap(Backoff.askedWait(seconds), (wait) =>
-          Effect.clockWith((clock) =>
-            Effect.sync(() => {
-              askedUntil.set(by, Math.max(askedUntil.get(by) ?? 0, monotonicMillis(clock) + Duration.toMillis(wait)))
-            })
-          ))
-      // what is left of the waits asked by `parties` (those over are let go)
-      const waitLeft = (parties: ReadonlyArray<string | undefined>, now: number): number => {
-        let until = now
-        for (const [by, at] of askedUntil) {
-          if (at <= now) askedUntil.delete(by)
-          else if (parties.includes(by)) until = Math.max(until, at)
-        }
-        return until - now
-      }
+      // the waits answers asked for, by who asked
+      const askedWaits = AskedWaits.make()
       while (!stopRequested) {
         // given up before its pause: a stop during it hands on no point of a gateway session the
         // next process would resume in vain (it was forgotten after the pause)
@@ -706,13 +689,11 @@ export const makeWith = (
         const resumeAt = mode === "resume" && !Recovery.resumesAtGateway(recovery) ? memory.current.resumeGatewayUrl : undefined
         if (ended !== undefined) {
           // the wait an answer asked for comes before the backoff, for an attempt that asks it again
-          // (the API, the URL it dials; a gateway URL not known yet may be any of them): not for one
-          // that asks another (a Resume at its resume URL waited out GET /gateway/bot's 429,
-          // minutes, and the session expired meanwhile)
-          const parties = resumeAt === undefined
-            ? ["api", ...(lastGatewayUrl === undefined ? askedUntil.keys() : [lastGatewayUrl])]
+          // (the API, the URL it dials; a gateway URL not known yet may be any of them)
+          const parties: AskedWaits.Parties = resumeAt === undefined
+            ? lastGatewayUrl === undefined ? "every" : ["api", lastGatewayUrl]
             : [SessionOptions.gatewayUrl(resumeAt, resolved), handedResume(resumeAt) ? "api" : undefined]
-          const left = waitLeft(parties, monotonicMillis(yield* Effect.clock))
+          const left = yield* askedWaits.left(parties)
           if (left > 0) yield* Effect.sleep(left)
           yield* pauseBefore(Recovery.pause(paused, ended), paused)
           if (stopRequested) break
@@ -739,7 +720,7 @@ export const makeWith = (
             ...(failed.retryAfter === undefined ? {} : { retryAfter: failed.retryAfter })
           })
           ended = infoFailed
-          if (failed.retryAfter !== undefined) yield* askedWait("api", failed.retryAfter)
+          if (failed.retryAfter !== undefined) yield* askedWaits.asked("api", failed.retryAfter)
           recovery = Recovery.unconnected(recovery, mode)
           yield* transition(SessionState.Disconnected(), infoFailed)
           yield* aside("outage.failed", () => outage.failed(infoFailed))
@@ -758,7 +739,7 @@ export const makeWith = (
         yield* release(admitted)
         ended = outcome.reason
         if (ended._tag === "ConnectFailed" && ended.retryAfter !== undefined) {
-          yield* askedWait(SessionOptions.gatewayUrl(url.right, resolved), ended.retryAfter)
+          yield* askedWaits.asked(SessionOptions.gatewayUrl(url.right, resolved), ended.retryAfter)
         }
         // no socket, no Hello, or a node that closed before the Identify went out (a draining
         // node, a balancer closing at once: only timeouts counted, and such a node was dialled for
