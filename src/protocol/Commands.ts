@@ -370,7 +370,8 @@ export const requestOf = ({ guild_id, limit, presences, query, user_ids }: Reque
 const memberRequestRead = (request: MemberRequest, nonce: string): Either.Either<RequestGuildMembers, InvalidCommand> => {
   // read as given: a request from JavaScript may be no object, which the checks refuse
   const given: unknown = request
-  const own = isRecord(given) ? notRequestFields.find((field) => Object.hasOwn(given, field)) : undefined
+  // a field holding `undefined` is none, as in every other command (`{ ...request, nonce: undefined }`)
+  const own = isRecord(given) ? notRequestFields.find((field) => given[field] !== undefined) : undefined
   if (own !== undefined) {
     return Either.left(
       InvalidCommand.of("Invalid", "RequestGuildMembers", [`${own} is the session's to give, not a field of a member request`])

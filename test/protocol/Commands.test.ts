@@ -656,11 +656,14 @@ describe("Commands.MemberRequest", () => {
   })
 
   // the nonce was replaced by the session's, quietly: the answers to the program's own never found
-  it("a member request from JavaScript with a nonce or a tag of its own is refused, naming the field", () => {
+  it("a member request from JavaScript with a nonce or a tag of its own is refused, naming the field; one holding undefined is none", () => {
     for (const field of ["nonce", "_tag"]) {
       const given = { guild_id: "1", user_ids: ["2"], [field]: "mine" } as unknown as Commands.MemberRequest
       const refused = Commands.memberRequest(given, "n")
       expect(Either.isLeft(refused) && refused.left.message).toBe(`RequestGuildMembers: ${field} is the session's to give, not a field of a member request`)
+      // a field holding `undefined` is none, as in every other command (`{ ...request, nonce: opts.nonce }`)
+      const none = { guild_id: "1", user_ids: ["2"], [field]: undefined } as unknown as Commands.MemberRequest
+      expect(right(Either.flatMap(Commands.memberRequest(none, "n"), (command) => Commands.encode(command)))).toBe(`{"op":8,"d":{"guild_id":"1","user_ids":["2"],"nonce":"n"}}`)
     }
   })
 })
