@@ -69,6 +69,12 @@ export interface Options {
    */
   readonly replayBufferSize?: number | undefined
   /**
+   * How long a session stays resumable once its connection is gone (default 3 minutes, as the
+   * LocalGateway's; Discord keeps a dropped session "a few minutes"): a Resume after it gets op 9.
+   * A session `sessions` names counts from the start; `Infinity` keeps every session resumable.
+   */
+  readonly resumeWindow?: Duration.DurationInput | undefined
+  /**
    * A guild's members, from which a member request (op 8) is answered as Discord answers it (by
    * ids, or by a username prefix up to `limit`; at most 100 but for the whole list; 1000 a chunk;
    * presences, all online, when asked for and the Identify's intents have GuildPresences). Default:
@@ -222,6 +228,9 @@ interface Session {
   ready: boolean
   // closed with 1000 or 1001: it takes nothing more, and no Resume
   ended: boolean
+  // when (the Clock's ms) its connection went without ending it: a Resume may take it until
+  // `resumeWindow` after
+  detachedAt: number | undefined
   // the dispatches sent on it, for a Resume to replay: the last `replayBufferSize`, those before
   // `trimmed` (its s) let go
   readonly sent: Array<Dispatch>
@@ -290,6 +299,7 @@ const optionKeys = wholeList<Options>()({
   resumeUrl: true,
   sessions: true,
   replayBufferSize: true,
+  resumeWindow: true,
   members: true,
   memberRequests: true,
   leave: true
@@ -306,7 +316,7 @@ const servedGateways = new WeakSet<Context.Tag.Service<MemoryGateway>>()
  * none of Discord's limits (the `LocalGateway` does), and answers heartbeats however late. An
  * option of the test's own that throws (`members`, `memberRequests`, `leave`) is logged at Error,
  * and every later use of the server dies with it. An option it cannot use (a misspelt one, a
- * `readyAfter` that is no duration) dies at once, naming it.
+ * `readyAfter` or `resumeWindow` that is no duration) dies at once, naming it.
  *
  * @since 0.1.0
  */
@@ -329,6 +339,11 @@ export const serve = (options: Options = {}): Effect.Effect<Served, never, Memor
     if (readyAfter === undefined) {
       return yield* Effect.die(new RangeError(`MemoryServer.serve: readyAfter must be a duration of at least 0, got ${show(options.readyAfter)}`))
     }
+    const resumeWindow = durationOf(options.resumeWindow ?? "3 minutes")
+    if (resumeWindow === undefined) {
+      return yield* Effect.die(new RangeError(`MemoryServer.serve: resumeWindow must be a duration of at least 0, got ${show(options.resumeWindow)}`))
+    }
+    const resumeWindowMs = Duration.toMillis(resumeWindow)
     const resumeUrl = options.resumeUrl ?? "wss://resume.gateway.test"
     const replayBufferSize = options.replayBufferSize ?? 1000
     if (!isHeartbeatInterval(interval)) {
@@ -352,8 +367,16 @@ export const serve = (options: Options = {}): Effect.Effect<Served, never, Memor
     }
     // nothing kept before `sequence` to replay
     const newSession = (
-      { id, intents, peer, ready, sequence, shard, shows }: Pick<Session, "id" | "shard" | "intents" | "sequence" | "ready" | "peer" | "shows">
-    ): Session => ({ id, shard, intents, sequence, ready, ended: false, sent: [], trimmed: sequence, early: [], peer, shows, writing: Effect.unsafeMakeSemaphore(1) })
+      { detachedAt, id, intents, peer, ready, sequence, shard, shows }: Pick<Session, "id" | "shard" | "intents" | "sequence" | "ready" | "peer" | "shows" | "detachedAt">
+    ): Session => ({ id, shard, intents, sequence, ready, ended: false, detachedAt, sent: [], trimmed: sequence, early: [], peer, shows, writing: Effect.unsafeMakeSemaphore(1) })
+    // an ended session takes nothing more and no Resume: what it kept for one is let go (a day of
+    // reconnects kept every ended session's last thousand dispatches)
+    const end = (session: Session): void => {
+      session.ended = true
+      session.sent.length = 0
+      session.early.length = 0
+      sessions.delete(session.id)
+    }
     // a point given bare, not in a list, died with "(options.sessions ?? []).map is not a function"
     if (options.sessions !== undefined && !Array.isArray(options.sessions)) {
       return yield* Effect.die(new TypeError(`MemoryServer.serve: sessions must be a list of resume points, got ${kindOf(options.sessions)}`))
@@ -363,8 +386,9 @@ export const serve = (options: Options = {}): Effect.Effect<Served, never, Memor
     // A resume point is taken as it is: its other fields are let through
     const unknownSession = (options.sessions ?? []).map(knownSessionProblem).find((problem) => problem !== undefined)
     if (unknownSession !== undefined) return yield* Effect.die(new RangeError(`MemoryServer.serve: ${unknownSession}`))
+    const servedAt = yield* Clock.currentTimeMillis
     for (const known of options.sessions ?? []) {
-      register(newSession({ id: known.sessionId, shard: known.shard, intents: known.intents, sequence: known.sequence, ready: true, peer: undefined, shows: known.presence }))
+      register(newSession({ id: known.sessionId, shard: known.shard, intents: known.intents, sequence: known.sequence, ready: true, peer: undefined, shows: known.presence, detachedAt: servedAt }))
     }
 
     // a session id none of its sessions has, those `sessions` named included
@@ -399,7 +423,7 @@ export const serve = (options: Options = {}): Effect.Effect<Served, never, Memor
       Effect.gen(function*() {
         const at = yield* Clock.currentTimeMillis
         const shard = d.shard ?? [0, 1]
-        const session = newSession({ id: newSessionId(), shard, intents: d.intents, sequence: 0, ready: false, peer, shows: d.presence ?? null })
+        const session = newSession({ id: newSessionId(), shard, intents: d.intents, sequence: 0, ready: false, peer, shows: d.presence ?? null, detachedAt: undefined })
         register(session)
         identifies.push({ at, sessionId: session.id, d })
         const ready = session.writing.withPermits(1)(Effect.suspend(() => {
@@ -423,7 +447,8 @@ export const serve = (options: Options = {}): Effect.Effect<Served, never, Memor
       })
 
     // the events missed, then RESUMED (a dispatch meanwhile comes after it); a session it never
-    // began, one ended, or one whose missed events it no longer keeps, op 9; a `seq` ahead of the
+    // began, one ended, one gone longer than `resumeWindow`, or one whose missed events it no
+    // longer keeps, op 9; a `seq` ahead of the
     // session, 4007, which ends it unless a connection holds it (that one goes on); a connection
     // that held the session is closed, as Discord closes it
     const resume = (peer: MemoryPeer, { token: _token, ...d }: GatewayResumeData) =>
@@ -437,10 +462,11 @@ export const serve = (options: Options = {}): Effect.Effect<Served, never, Memor
         }
         // decided and answered with no dispatch numbered meanwhile: the missed events, then RESUMED
         return yield* session.writing.withPermits(1)(Effect.gen(function*() {
+          if (session.detachedAt !== undefined && at - session.detachedAt > resumeWindowMs) end(session)
           const known = !session.ended && session.ready
           if (known && d.seq > session.sequence) {
             resumes.push({ at, resumed: false, d })
-            if (session.peer === undefined || !(yield* session.peer.isOpen)) session.ended = true
+            if (session.peer === undefined || !(yield* session.peer.isOpen)) end(session)
             yield* peer.close(4007, "Invalid seq.")
             return undefined
           }
@@ -453,6 +479,7 @@ export const serve = (options: Options = {}): Effect.Effect<Served, never, Memor
             if (missed.s > d.seq) yield* peer.sendJson(dispatchFrame(missed))
           }
           session.peer = peer
+          session.detachedAt = undefined
           yield* peer.sendJson(dispatchFrame({ s: ++session.sequence, t: GatewayDispatchEvents.Resumed, d: {} }))
           return session
         }))
@@ -495,15 +522,21 @@ export const serve = (options: Options = {}): Effect.Effect<Served, never, Memor
         return send(session, "RATE_LIMITED", { opcode: GatewayOpcodes.RequestGuildMembers, retry_after: seconds, meta: { guild_id: request.guild_id, nonce: request.nonce } })
       })
 
-    // a session whose connection `peer` ended with `closed` ends with it where the close ends it
-    const noticeEnd = (session: Session | undefined, peer: MemoryPeer, closed: CloseInfo): void => {
-      if (session?.peer === peer && (endsSession(closed) || !session.ready)) session.ended = true
-    }
+    // a session whose connection `peer` ended with `closed` ends with it where the close ends it;
+    // else its resume window runs from then
+    const noticeEnd = (session: Session | undefined, peer: MemoryPeer, closed: CloseInfo): Effect.Effect<void> =>
+      Effect.clockWith((clock) =>
+        Effect.sync(() => {
+          if (session?.peer !== peer || session.ended) return
+          if (endsSession(closed) || !session.ready) return end(session)
+          session.detachedAt ??= clock.unsafeCurrentTimeMillis()
+        })
+      )
     // a close the test made through `peers` is known here before the answering fiber reads it
     const noticeClosed = (session: Session): Effect.Effect<void> => {
       const peer = session.peer
       if (peer === undefined || session.ended) return Effect.void
-      return Effect.flatMap(peer.isOpen, (open) => open ? Effect.void : Effect.map(peer.closed, (closed) => noticeEnd(session, peer, closed)))
+      return Effect.flatMap(peer.isOpen, (open) => open ? Effect.void : Effect.flatMap(peer.closed, (closed) => noticeEnd(session, peer, closed)))
     }
 
     // the connections whose heartbeats the test made go unanswered (`setAcks`)
@@ -567,7 +600,7 @@ export const serve = (options: Options = {}): Effect.Effect<Served, never, Memor
           }
         }
       }).pipe(
-        Effect.catchTag("ConnectionEnded", ({ closed }) => Effect.sync(() => noticeEnd(session, peer, closed))),
+        Effect.catchTag("ConnectionEnded", ({ closed }) => noticeEnd(session, peer, closed)),
         Effect.catchAllDefect(faulted("answering a connection"))
       )
     }
@@ -624,7 +657,7 @@ export const serve = (options: Options = {}): Effect.Effect<Served, never, Memor
         eachConnected("invalidate", target, (session, peer) =>
           Effect.suspend(() => {
             // ended before the client can answer: its Resume gets op 9
-            if (!resumable) session.ended = true
+            if (!resumable) end(session)
             return peer.sendJson(frame(GatewayOpcodes.InvalidSession, resumable))
           })),
       presenceOf: (shard) => checked(Effect.map(sessionsOf("presenceOf", shard), ([session]) => session?.shows)),

@@ -118,7 +118,7 @@ describe("MemoryServer.serve options", () => {
       (exit) => Exit.isFailure(exit) ? Cause.squash(exit.cause) : undefined
     )
 
-  it.effect("refuses a misspelt option and a readyAfter that is none, negative or NaN, naming them", () =>
+  it.effect("refuses a misspelt option, and a readyAfter or resumeWindow that is none, negative or NaN, naming them", () =>
     Effect.gen(function*() {
       expect(yield* served({ heartbeatIntervall: 1000 })).toEqual(
         new RangeError("MemoryServer.serve: unknown option heartbeatIntervall (misspelt?)")
@@ -129,6 +129,12 @@ describe("MemoryServer.serve options", () => {
         )
       }
       expect(yield* served({ readyAfter: "1 second" })).toBeUndefined()
+      for (const [resumeWindow, shown] of [["3 minutez", `"3 minutez"`], [-1, "-1"]] as const) {
+        expect(yield* served({ resumeWindow })).toEqual(
+          new RangeError(`MemoryServer.serve: resumeWindow must be a duration of at least 0, got ${shown}`)
+        )
+      }
+      expect(yield* served({ resumeWindow: Infinity })).toBeUndefined()
     }).pipe(Effect.provide(Services)))
 
   // one with no session id (`session_id`, the gateway's spelling) was kept under `undefined`, and

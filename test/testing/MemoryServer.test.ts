@@ -24,6 +24,7 @@ import * as Session from "../../src/session/Session.ts"
 import { MemoryApi, MemoryServer, MemoryTransport } from "../../src/testing/index.ts"
 import { type Connection, GatewayTransport } from "../../src/transport/GatewayTransport.ts"
 import { advance, guildOn } from "../fleet/harness.ts"
+import { stillReachable } from "../gc.ts"
 import { settle } from "../settle.ts"
 
 const token = Redacted.make("test-token")
@@ -661,5 +662,69 @@ describe("MemoryServer", () => {
       yield* served.dispatch([0, 2], "GUILD_CREATE", { id: guildOn(0, 4) })
       yield* advance(1_000)
       expect(Chunk.toReadonlyArray(yield* Fiber.join(events)).map((event) => [event.t, event.sequence])).toEqual([["GUILD_CREATE", 2]])
+    }).pipe(Effect.provide(Services), Effect.withRandom(Random.fixed([0.5]))))
+
+  // each ended session kept its last thousand dispatches as long as the server ran, though nothing
+  // can replay them (a day of reconnects with traffic grew without bound)
+  it.scoped("an ended session's dispatches are let go", () =>
+    Effect.gen(function*() {
+      const served = yield* MemoryServer.serve({ heartbeatInterval: 10_000 })
+      const session = yield* Session.make(sessionOptions)
+      yield* Effect.forkScoped(Stream.runDrain(session.events))
+      yield* advance(1_000)
+      const refs: Array<WeakRef<object>> = []
+      for (let round = 0; round < 3; round++) {
+        // made in a function of its own, so that no frame of the test keeps it
+        expect(yield* Effect.suspend(() => {
+          const big = { blob: "x".repeat(100_000), round }
+          refs.push(new WeakRef(big))
+          return served.dispatch(0, "TEST_BIG", big)
+        })).toBe(1)
+        // ends the session here: the client identifies anew
+        expect(yield* served.invalidate(0, false)).toBe(1)
+        yield* advance(20_000)
+      }
+      expect(yield* served.identifies).toHaveLength(3)
+      expect(yield* stillReachable(refs)).toBe(0)
+      yield* session.end()
+    }).pipe(Effect.provide(Services), Effect.withRandom(Random.fixed([0.5]))))
+
+  // Discord keeps a dropped session "a few minutes"; a point an hour old resumed here, so a test of
+  // a bot that resumes stale points passed
+  it.scoped("a session stays resumable for resumeWindow once its connection is gone (default 3 minutes); a Resume after gets op 9, and Infinity keeps it", () =>
+    Effect.gen(function*() {
+      const resumedAfter = (wait: number, options: MemoryServer.Options = {}) =>
+        Effect.scoped(Effect.gen(function*() {
+          const served = yield* MemoryServer.serve({ heartbeatInterval: 10_000, ...options })
+          const first = yield* Session.make(sessionOptions)
+          // past the identify spacing of the run before
+          yield* advance(6_000)
+          const point = Option.getOrThrow(yield* first.disconnect())
+          yield* advance(wait, 10_000)
+          const next = yield* Session.make({ ...sessionOptions, resume: point })
+          yield* advance(5_000)
+          yield* next.end()
+          return (yield* served.resumes).map(({ resumed }) => resumed)
+        }))
+      expect(yield* resumedAfter(170_000)).toEqual([true])
+      expect(yield* resumedAfter(190_000)).toEqual([false])
+      expect(yield* resumedAfter(50_000, { resumeWindow: "30 seconds" })).toEqual([false])
+      expect(yield* resumedAfter(3_600_000, { resumeWindow: Infinity })).toEqual([true])
+    }).pipe(Effect.provide(Services), Effect.withRandom(Random.fixed([0.5]))))
+
+  it.scoped("a session the sessions option names is resumable for resumeWindow from the start", () =>
+    Effect.gen(function*() {
+      const point = { sessionId: "kept", sequence: 4, resumeGatewayUrl: "ws://resume.test", shard: [0, 1] as const }
+      const resumedAfter = (wait: number) =>
+        Effect.scoped(Effect.gen(function*() {
+          const served = yield* MemoryServer.serve({ sessions: [point] })
+          yield* advance(wait, 10_000)
+          const session = yield* Session.make({ ...sessionOptions, resume: point })
+          yield* advance(5_000)
+          yield* session.end()
+          return (yield* served.resumes).map(({ resumed }) => resumed)
+        }))
+      expect(yield* resumedAfter(0)).toEqual([true])
+      expect(yield* resumedAfter(190_000)).toEqual([false])
     }).pipe(Effect.provide(Services), Effect.withRandom(Random.fixed([0.5]))))
 })
