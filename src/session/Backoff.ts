@@ -26,17 +26,18 @@ export interface BackoffOptions {
   /** A connection that stays READY this long resets the backoff (default 60 seconds). */
   readonly stableAfter: Duration.DurationInput
   /**
-   * After an Invalid Session (op 9) that allows no resume, a random pause in this range before the
-   * new Identify, as Discord asks (default 1 to 5 seconds); the backoff follows it only when op 9
-   * came before the connection was stable, and after three such in a row a longer wait (twice `max`,
-   * doubling, up to an hour). An op 9 that allows a resume takes the backoff alone.
+   * After an Invalid Session (op 9) followed by an Identify (one that allows no resume, or one
+   * answering an Identify), a random pause in this range before the new Identify, as Discord asks
+   * (default 1 to 5 seconds); the backoff follows it only when op 9 came before the connection was
+   * stable, and after three such in a row a longer wait (twice `max`, doubling, up to an hour). An
+   * op 9 followed by a Resume takes the backoff alone.
    */
   readonly afterInvalidSession: readonly [min: Duration.DurationInput, max: Duration.DurationInput]
 }
 
 /**
  * The defaults: 1 s, doubling, at most 60 s, reset after 60 s of stable connection; 1-5 s after an
- * op 9 that allows no resume.
+ * op 9 followed by an Identify.
  *
  * @since 0.1.0
  */

@@ -215,14 +215,19 @@ export const holdBack = (recovery: Recovery, maxBackoffMillis: number): number =
 export type Pause = "InvalidSession" | "InvalidSessionThenBackoff" | "Backoff"
 
 /**
- * The pause before the next connection after one that ended for `reason`: after an op 9 that
- * allows no resume, the random pause Discord asks for before a new Identify, and the backoff too
- * when op 9 came early (see `invalidatedEarly`: a gateway refusing every Identify, or invalidating
- * every session once it is ready, would otherwise have the day's budget spent at one Identify per
- * 5 s, or the socket reopened every few seconds for ever); otherwise (an op 9 that allows a resume
- * too, as an op 7) the backoff.
+ * The pause before the next connection, made in `next` mode, after one that ended for `reason`:
+ * after an op 9 followed by an Identify (one that allows no resume, or one that allows it where
+ * there is nothing to resume: the answer to an Identify), the random pause Discord asks for before
+ * a new Identify, and the backoff too when op 9 came early (see `invalidatedEarly`: a gateway
+ * refusing every Identify, or invalidating every session once it is ready, would otherwise have
+ * the day's budget spent at one Identify per 5 s, or the socket reopened every few seconds for
+ * ever); otherwise (an op 9 followed by a Resume, as an op 7) the backoff.
  *
  * @since 0.1.0
  */
-export const pause = (recovery: Recovery, reason: Reason): Pause =>
-  reason._tag !== "InvalidSession" || reason.resumable ? "Backoff" : recovery.invalidatedEarly ? "InvalidSessionThenBackoff" : "InvalidSession"
+export const pause = (recovery: Recovery, reason: Reason, next: Mode): Pause =>
+  reason._tag !== "InvalidSession" || (reason.resumable && next === "resume")
+    ? "Backoff"
+    : recovery.invalidatedEarly
+    ? "InvalidSessionThenBackoff"
+    : "InvalidSession"

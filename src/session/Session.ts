@@ -695,7 +695,7 @@ export const makeWith = (
             : [SessionOptions.gatewayUrl(resumeAt, resolved), handedResume(resumeAt) ? "api" : undefined]
           const left = yield* askedWaits.left(parties)
           if (left > 0) yield* Effect.sleep(left)
-          yield* pauseBefore(Recovery.pause(paused, ended), paused)
+          yield* pauseBefore(Recovery.pause(paused, ended, mode), paused)
           if (stopRequested) break
         }
         const admitted = mode === "identify" ? yield* admit : undefined

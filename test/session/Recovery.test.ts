@@ -182,17 +182,28 @@ describe("Recovery", () => {
 
   it("pauses after op 9 as Discord asks, with the backoff too when op 9 came before the connection was stable, but for a refused Resume", () => {
     const refused = Recovery.after(Recovery.initial, "identify", outcome({ reason: invalid }), here)
-    expect(Recovery.pause(refused, invalid)).toBe("InvalidSessionThenBackoff")
+    expect(Recovery.pause(refused, invalid, "identify")).toBe("InvalidSessionThenBackoff")
     // a session invalidated soon after READY or RESUMED, again and again, is spaced by the backoff
     for (const mode of ["identify", "resume"] as const) {
       const soonAfterReady = Recovery.after(Recovery.initial, mode, outcome({ reason: invalid, ready: true }), here)
-      expect(Recovery.pause(soonAfterReady, invalid)).toBe("InvalidSessionThenBackoff")
+      expect(Recovery.pause(soonAfterReady, invalid, "identify")).toBe("InvalidSessionThenBackoff")
       const afterStable = Recovery.after(Recovery.initial, mode, outcome({ reason: invalid, ready: true, stable: true }), here)
-      expect(Recovery.pause(afterStable, invalid)).toBe("InvalidSession")
+      expect(Recovery.pause(afterStable, invalid, "identify")).toBe("InvalidSession")
     }
     // op 9 answering a Resume is how the protocol refuses one: the identify that follows is spaced anyway
-    expect(Recovery.pause(Recovery.after(Recovery.initial, "resume", outcome({ reason: invalid }), here), invalid)).toBe("InvalidSession")
-    expect(Recovery.pause(refused, closed)).toBe("Backoff")
+    expect(Recovery.pause(Recovery.after(Recovery.initial, "resume", outcome({ reason: invalid }), here), invalid, "identify")).toBe("InvalidSession")
+    expect(Recovery.pause(refused, closed, "identify")).toBe("Backoff")
+  })
+
+  // Discord asks for the 1-5 s pause before an Identify after op 9; one that allows a resume, in
+  // answer to an Identify, left nothing to resume, and the next Identify came after the backoff alone
+  it("after an op 9 that allows a resume, the backoff before a Resume, and the op 9 pause before an Identify", () => {
+    const resumable = Reason.InvalidSession({ resumable: true })
+    const answered = Recovery.after(Recovery.initial, "identify", outcome({ reason: resumable }), here)
+    expect(Recovery.pause(answered, resumable, "identify")).toBe("InvalidSessionThenBackoff")
+    const stable = Recovery.after(Recovery.initial, "resume", outcome({ reason: resumable, ready: true, stable: true }), here)
+    expect(Recovery.pause(stable, resumable, "resume")).toBe("Backoff")
+    expect(Recovery.pause(stable, resumable, "identify")).toBe("InvalidSession")
   })
 
   it("a message too large a second time at the same point ends the session; at another point, or once, it does not", () => {

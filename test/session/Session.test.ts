@@ -3100,6 +3100,27 @@ describe("Session", () => {
       const { first } = yield* acceptAndHello(3_600_000)
       expect(first).toMatchObject({ op: 6, d: { session_id: "session-1" } })
     }).pipe(Effect.withRandom(Random.fixed([0.5])), Effect.provide(TestLayer)))
+
+  // in answer to an Identify there is nothing to resume: the next connection identifies, and came
+  // after the backoff alone (0.75 s)
+  it.scoped("after an op 9 that allows a resume in answer to an Identify, the next Identify waits the 1 to 5 s pause and the backoff", () =>
+    Effect.gen(function*() {
+      const gateway = yield* MemoryTransport.MemoryGateway
+      yield* Session.make(options({ timeouts: { hello: "1 hour" } }))
+      const { first, peer } = yield* acceptAndHello(3_600_000)
+      expect(first.op).toBe(2)
+      yield* peer.sendJson({ op: 9, d: true, s: null, t: null })
+      yield* settle
+      // the pause (3 s), then the backoff (0.75 s)
+      yield* TestClock.adjust("3749 millis")
+      expect((yield* gateway.attempts).length).toBe(1)
+      yield* TestClock.adjust("1 millis")
+      expect((yield* gateway.attempts).length).toBe(2)
+      // its Identify goes once the identify spacing (5 s from the op 9) is over
+      const next = yield* Effect.fork(acceptAndHello(3_600_000))
+      yield* TestClock.adjust("2 seconds")
+      expect((yield* Fiber.join(next)).first.op).toBe(2)
+    }).pipe(Effect.withRandom(Random.fixed([0.5])), Effect.provide(TestLayer)))
 })
 
 describe("Session: answers to a member request", () => {
