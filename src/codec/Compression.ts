@@ -45,6 +45,9 @@ export const zlibWindowBytes = 32 * 1024
 export interface Decompressor {
   readonly compression: Compression
   push(frame: Uint8Array): Uint8Array | undefined | DecodeError
-  /** Frees a native context now (the connection ended), not at a garbage collection. */
+  /**
+   * Lets go of the context (the connection ended): zlib's is freed now, not at a garbage
+   * collection; zstd-napi frees its own only when collected (it tells V8 what it holds).
+   */
   close(): void
 }

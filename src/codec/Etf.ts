@@ -702,6 +702,9 @@ export const encodeWith = (value: unknown, options: EncodeOptions): Uint8Array =
     return writer.bytes.slice(0, writer.pos)
   } finally {
     if (owns) sharedInUse = false
+    // nothing of it is kept past the call: an Identify's token stayed in the shared buffer until
+    // the next encoding wrote over it
+    writer.bytes.fill(0, 0, writer.pos)
     // a large payload's buffer is not kept, nor one a failed encoding grew
     if (writer.bytes.length > 1 << 20) writer.shrink()
   }

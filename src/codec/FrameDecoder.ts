@@ -58,7 +58,10 @@ export interface FrameDecoder {
    * ETF compressed term's once inflated).
    */
   readonly lastMessageSize: number
-  /** Frees the decompression context now (the connection ended), not at a garbage collection. */
+  /**
+   * Lets go of the decompression context (the connection ended): zlib's is freed now, not at a
+   * garbage collection; zstd-napi frees its own only when collected (it tells V8 what it holds).
+   */
   close(): void
 }
 
