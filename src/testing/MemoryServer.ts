@@ -367,8 +367,8 @@ export const serve = (options: Options = {}): Effect.Effect<Served, never, Memor
     }
     // nothing kept before `sequence` to replay
     const newSession = (
-      { detachedAt, id, intents, peer, ready, sequence, shard, shows }: Pick<Session, "id" | "shard" | "intents" | "sequence" | "ready" | "peer" | "shows" | "detachedAt">
-    ): Session => ({ id, shard, intents, sequence, ready, ended: false, detachedAt, sent: [], trimmed: sequence, early: [], peer, shows, writing: Effect.unsafeMakeSemaphore(1) })
+      { id, intents, peer, ready, sequence, shard, shows }: Pick<Session, "id" | "shard" | "intents" | "sequence" | "ready" | "peer" | "shows">
+    ): Session => ({ id, shard, intents, sequence, ready, ended: false, detachedAt: undefined, sent: [], trimmed: sequence, early: [], peer, shows, writing: Effect.unsafeMakeSemaphore(1) })
     // an ended session takes nothing more and no Resume: what it kept for one is let go (a day of
     // reconnects kept every ended session's last thousand dispatches)
     const end = (session: Session): void => {
@@ -386,16 +386,36 @@ export const serve = (options: Options = {}): Effect.Effect<Served, never, Memor
     // A resume point is taken as it is: its other fields are let through
     const unknownSession = (options.sessions ?? []).map(knownSessionProblem).find((problem) => problem !== undefined)
     if (unknownSession !== undefined) return yield* Effect.die(new RangeError(`MemoryServer.serve: ${unknownSession}`))
-    const servedAt = yield* Clock.currentTimeMillis
-    for (const known of options.sessions ?? []) {
-      register(newSession({ id: known.sessionId, shard: known.shard, intents: known.intents, sequence: known.sequence, ready: true, peer: undefined, shows: known.presence, detachedAt: servedAt }))
-    }
-
-    // a session id none of its sessions has, those `sessions` named included
+    // a session id no session of its ever had: one `sessions` named, ended since, lent its id to a
+    // new session, which its stale point then resumed
+    const namedIds = new Set((options.sessions ?? []).map(({ sessionId }) => sessionId))
     let begun = 0
     const newSessionId = (): string => {
-      while (sessions.has(`session-${++begun}`));
+      while (namedIds.has(`session-${++begun}`));
       return `session-${begun}`
+    }
+    // whether `session` went longer than `resumeWindow` ago: no Resume takes it any more
+    const expired = (session: Session, now: number): boolean =>
+      session.detachedAt !== undefined && now - session.detachedAt > resumeWindowMs
+    // `session` went at `at`: it ends once its window is over, unless a Resume took it meanwhile (one
+    // never resumed kept what it was sent for as long as the server ran)
+    const scope = yield* Effect.scope
+    const detach = (session: Session, at: number): Effect.Effect<void> => {
+      session.detachedAt = at
+      if (!Duration.isFinite(resumeWindow)) return Effect.void
+      const over = Effect.clockWith((clock) =>
+        Effect.sync(() => {
+          if (!session.ended && expired(session, clock.unsafeCurrentTimeMillis())) end(session)
+        })
+      )
+      return Effect.asVoid(Effect.forkIn(Effect.delay(over, resumeWindowMs + 1), scope))
+    }
+    // the sessions it resumes from the start, as gone since then
+    const servedAt = yield* Clock.currentTimeMillis
+    for (const known of options.sessions ?? []) {
+      const session = newSession({ id: known.sessionId, shard: known.shard, intents: known.intents, sequence: known.sequence, ready: true, peer: undefined, shows: known.presence })
+      register(session)
+      yield* detach(session, servedAt)
     }
 
     const trim = (session: Session): void => {
@@ -423,7 +443,7 @@ export const serve = (options: Options = {}): Effect.Effect<Served, never, Memor
       Effect.gen(function*() {
         const at = yield* Clock.currentTimeMillis
         const shard = d.shard ?? [0, 1]
-        const session = newSession({ id: newSessionId(), shard, intents: d.intents, sequence: 0, ready: false, peer, shows: d.presence ?? null, detachedAt: undefined })
+        const session = newSession({ id: newSessionId(), shard, intents: d.intents, sequence: 0, ready: false, peer, shows: d.presence ?? null })
         register(session)
         identifies.push({ at, sessionId: session.id, d })
         const ready = session.writing.withPermits(1)(Effect.suspend(() => {
@@ -462,7 +482,7 @@ export const serve = (options: Options = {}): Effect.Effect<Served, never, Memor
         }
         // decided and answered with no dispatch numbered meanwhile: the missed events, then RESUMED
         return yield* session.writing.withPermits(1)(Effect.gen(function*() {
-          if (session.detachedAt !== undefined && at - session.detachedAt > resumeWindowMs) end(session)
+          if (expired(session, at)) end(session)
           const known = !session.ended && session.ready
           if (known && d.seq > session.sequence) {
             resumes.push({ at, resumed: false, d })
@@ -525,13 +545,11 @@ export const serve = (options: Options = {}): Effect.Effect<Served, never, Memor
     // a session whose connection `peer` ended with `closed` ends with it where the close ends it;
     // else its resume window runs from then
     const noticeEnd = (session: Session | undefined, peer: MemoryPeer, closed: CloseInfo): Effect.Effect<void> =>
-      Effect.clockWith((clock) =>
-        Effect.sync(() => {
-          if (session?.peer !== peer || session.ended) return
-          if (endsSession(closed) || !session.ready) return end(session)
-          session.detachedAt ??= clock.unsafeCurrentTimeMillis()
-        })
-      )
+      Effect.clockWith((clock) => {
+        if (session?.peer !== peer || session.ended || session.detachedAt !== undefined) return Effect.void
+        if (endsSession(closed) || !session.ready) return Effect.sync(() => end(session))
+        return detach(session, clock.unsafeCurrentTimeMillis())
+      })
     // a close the test made through `peers` is known here before the answering fiber reads it
     const noticeClosed = (session: Session): Effect.Effect<void> => {
       const peer = session.peer

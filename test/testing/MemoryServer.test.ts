@@ -727,4 +727,55 @@ describe("MemoryServer", () => {
       expect(yield* resumedAfter(0)).toEqual([true])
       expect(yield* resumedAfter(190_000)).toEqual([false])
     }).pipe(Effect.provide(Services), Effect.withRandom(Random.fixed([0.5]))))
+
+  // a named session ended past its window left its id to the next Identify's session, which its
+  // stale point then resumed
+  it.scoped("a restored session ended past its resume window never lends its id to a new session, and its stale point is refused", () =>
+    Effect.gen(function*() {
+      const point = { sessionId: "session-1", sequence: 4, resumeGatewayUrl: "ws://resume.test", shard: [0, 1] as const }
+      const served = yield* MemoryServer.serve({ sessions: [point], heartbeatInterval: 10_000 })
+      yield* advance(190_000, 10_000)
+      // its Resume past the window gets op 9: the session identifies anew
+      const session = yield* Session.make({ ...sessionOptions, resume: point })
+      yield* Effect.forkScoped(Stream.runDrain(session.events))
+      yield* advance(15_000)
+      const identifies = yield* served.identifies
+      expect(identifies).toHaveLength(1)
+      // a few dispatches on the new session
+      for (let i = 0; i < 5; i++) yield* served.dispatch(0, "TEST_EVENT", { i })
+      yield* advance(1_000)
+      // another process's stale copy of the restored point
+      const stale = yield* Session.make({ ...sessionOptions, resume: point })
+      yield* Effect.forkScoped(Stream.runDrain(stale.events))
+      yield* advance(5_000)
+      const resumes = yield* served.resumes
+      // the stale point resumed the new session (and took its connection from the live process)
+      expect(resumes.map(({ d, resumed }) => [d.session_id, resumed]).slice(0, 2)).toEqual([["session-1", false], ["session-1", false]])
+      expect(identifies[0]!.sessionId).not.toBe("session-1")
+    }).pipe(Effect.provide(Services), Effect.withRandom(Random.fixed([0.5]))))
+
+  // its window was looked at only when a Resume of it came: one never resumed kept its last
+  // thousand dispatches for the server's life
+  it.scoped("a session past its resume window, never resumed, lets go of the dispatches it kept", () =>
+    Effect.gen(function*() {
+      const served = yield* MemoryServer.serve({ heartbeatInterval: 10_000 })
+      const refs: Array<WeakRef<object>> = []
+      for (let round = 0; round < 3; round++) {
+        const session = yield* Session.make(sessionOptions)
+        yield* Effect.forkScoped(Stream.runDrain(session.events))
+        yield* advance(6_000)
+        // made in a function of its own, so that no frame of the test keeps it
+        expect(yield* Effect.suspend(() => {
+          const big = { blob: "x".repeat(100_000), round }
+          refs.push(new WeakRef(big))
+          return served.dispatch(0, "TEST_BIG", big)
+        })).toBe(1)
+        yield* advance(1_000)
+        // a resumable close, its point never used: the session is past its window 3 minutes on
+        yield* session.disconnect()
+        yield* advance(200_000, 10_000)
+      }
+      expect(yield* served.identifies).toHaveLength(3)
+      expect(yield* stillReachable(refs)).toBe(0)
+    }).pipe(Effect.provide(Services), Effect.withRandom(Random.fixed([0.5]))))
 })
