@@ -35,7 +35,7 @@ import { clipped } from "../internal/printable.ts"
 import { withoutToken } from "../internal/secret.ts"
 import { makeSpan } from "../internal/span.ts"
 import { sleepPastStalls } from "../internal/stall.ts"
-import { IdentifyLimiter } from "../limits/IdentifyLimiter.ts"
+import { type IdentifyBudgetExhausted, IdentifyLimiter } from "../limits/IdentifyLimiter.ts"
 import * as SendLimiter from "../limits/SendLimiter.ts"
 import * as CloseCode from "../protocol/CloseCode.ts"
 import * as Commands from "../protocol/Commands.ts"
@@ -60,7 +60,7 @@ import * as Protocol from "./Protocol.ts"
 import * as Recovery from "./Recovery.ts"
 import * as ResumePoint from "./ResumePoint.ts"
 import * as SessionCommands from "./SessionCommands.ts"
-import { GatewayInfoError, InvalidOptions, MessageTooLarge, refusesToken } from "./SessionError.ts"
+import { type FatalClose, GatewayInfoError, InvalidOptions, MessageTooLarge, refusesToken } from "./SessionError.ts"
 import * as SessionMetrics from "./SessionMetrics.ts"
 import * as SessionOptions from "./SessionOptions.ts"
 import { describeReason, type Reason, Reason as Reasons, SessionState, type Transition } from "./SessionState.ts"
@@ -71,7 +71,7 @@ import { describeReason, type Reason, Reason as Reasons, SessionState, type Tran
  *
  * @since 0.1.0
  */
-export type SessionError = Connection.Failure | GatewayInfoError | MessageTooLarge
+export type SessionError = FatalClose | IdentifyBudgetExhausted | GatewayInfoError | MessageTooLarge
 
 /**
  * A point-in-time view of a session, safe to log: it never holds the token.
@@ -325,7 +325,7 @@ export interface Hooks {
  *
  * @since 0.1.0
  */
-export type EventSink = Connection.EventSink
+export type EventSink = EventBuffer.EventSink<GatewayEvent>
 
 /**
  * {@link make}, from options already resolved (`SessionOptions.resolve`), with the {@link Hooks}

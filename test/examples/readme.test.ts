@@ -126,7 +126,7 @@ it.effect("the handoff example hands the session over with no event lost or hand
         const handled: Array<number> = []
         let saved: Option.Option<SessionOptions.ResumePoint> = Option.none()
         const loadPoint = Effect.succeed(Option.none<SessionOptions.ResumePoint>())
-        const savePoint = (point: Option.Option<SessionOptions.ResumePoint>) => Effect.sync(() => void (saved = point))
+        const savePoint = (point: SessionOptions.ResumePoint) => Effect.sync(() => void (saved = Option.some(point)))
         const handle = (event: GatewayEvent) => Effect.sync(() => void handled.push(event.sequence))
         const program = Effect.gen(function*() {
           const session = yield* Session.make({ token, intents, resume: Option.getOrUndefined(yield* loadPoint), gateway: "ws://gateway.test", compression: "none" })
@@ -135,7 +135,7 @@ it.effect("the handoff example hands the session over with no event lost or hand
             Effect.gen(function*() {
               const point = yield* session.disconnect()
               yield* Fiber.await(loop) // the loop takes what was buffered when the session stopped, then ends
-              yield* savePoint(point)
+              if (Option.isSome(point)) yield* savePoint(point.value) // none: nothing to resume
             })
           )
           yield* Fiber.join(loop)
@@ -222,7 +222,7 @@ it.scoped("the lanes' handoff example saves a point only once the lanes handled 
     const served = yield* MemoryServer.serve()
     const handled: Array<number> = []
     let saved: Option.Option<SessionOptions.ResumePoint> = Option.none()
-    const savePoint = (point: Option.Option<SessionOptions.ResumePoint>) => Effect.sync(() => void (saved = point))
+    const savePoint = (point: SessionOptions.ResumePoint) => Effect.sync(() => void (saved = Option.some(point)))
     const handle = (event: GatewayEvent) => Effect.zipRight(Effect.sleep("10 millis"), Effect.sync(() => void handled.push(event.sequence)))
     const program = Effect.gen(function*() {
       const session = yield* Session.make({ token: Redacted.make("test-token"), intents: Intents.Guilds | Intents.GuildMessages, gateway: "ws://gateway.test", compression: "none" })
@@ -231,7 +231,7 @@ it.scoped("the lanes' handoff example saves a point only once the lanes handled 
         Effect.gen(function*() {
           const point = yield* session.disconnect() // the events end after those buffered
           yield* Fiber.await(lanesRun) // the lanes handle them
-          yield* savePoint(point)
+          if (Option.isSome(point)) yield* savePoint(point.value)
         })
       )
       return yield* Effect.never
