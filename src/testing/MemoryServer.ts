@@ -203,7 +203,8 @@ export interface Served {
   /**
    * Stops (false) or resumes (true) acknowledging heartbeats on the open connection of a shard's
    * latest session (`target` as `dispatch`'s; `"all"`: every session's), as a link gone half-dead
-   * does: its client finds it a zombie at its next beat. A later connection is acknowledged again.
+   * does: its client finds it a zombie at the beat after its next (the next goes unanswered, and
+   * the one after finds no ACK came). A later connection is acknowledged again.
    * Returns how many connections it reached. Dies when a shard named never began a session here.
    */
   readonly setAcks: (target: Target, acking: boolean) => Effect.Effect<number>
