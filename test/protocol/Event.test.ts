@@ -63,6 +63,9 @@ describe("GatewayEvent", () => {
     const event = Event.make(2, 7, "MESSAGE_CREATE", { content: "hi" })
     expect(event).toEqual({ shard: 2, sequence: 7, t: "MESSAGE_CREATE", d: { content: "hi" } })
     expect(JSON.parse(JSON.stringify(event))).toEqual({ shard: 2, sequence: 7, t: "MESSAGE_CREATE", d: { content: "hi" } })
+    // an instance of a class, as the README says: a strict match against a plain object fails
+    expect(event).not.toStrictEqual({ shard: 2, sequence: 7, t: "MESSAGE_CREATE", d: { content: "hi" } })
+    expect(Object.keys(event)).toEqual(["shard", "sequence", "t", "d"])
   })
 
   it("make's events stay young where V8 would allocate an object literal's in the old generation", () => {
