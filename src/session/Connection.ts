@@ -496,6 +496,8 @@ export const run = (
     // so that a custom encoding's defect reaches the heartbeat timer, and again for a beat held
     // back while events came, which carries the last sequence as it goes out.
     let beatHeld = false
+    // the beats gone out on this connection
+    let beatsSent = 0
     const sendBeat = (slot: Effect.Effect<void>, scheduled: boolean) =>
       Effect.suspend(() => {
         if (scheduled && beatHeld) return Effect.void
@@ -503,6 +505,7 @@ export const run = (
         const payload = ctx.heartbeat(sequence)
         const send = Effect.suspend(() => {
           if (scheduled) beatHeld = false
+          beatsSent++
           tracker.sent(monotonicMillis(clock), scheduled)
           const latest = ctx.memory.current.sequence
           return connection.send(latest === sequence ? payload : ctx.heartbeat(latest)).pipe(
@@ -763,6 +766,8 @@ export const run = (
     let endedWaitingForRoom = false
     let tooLarge = false
     let lastRequestedBeat = Number.NEGATIVE_INFINITY
+    // an op 1 asked within a second of the last answer waits for the end of that second
+    let requestedLater = false
     // an event went in: metrics and member requests learn of it
     const observe = (step: EventStep): void => {
       ctx.metrics.event(step.event.t)
@@ -865,11 +870,28 @@ export const run = (
             break
           case "HeartbeatNow": {
             // answered at once, but at most once a second: a gateway asking in a loop must not
-            // spend the connection's send budget on heartbeats
+            // spend the connection's send budget on heartbeats. One asked sooner is answered as
+            // that second ends, by one beat for all asked meanwhile, unless a beat went out since
+            // (it waited for the next scheduled beat, up to an interval away)
             const now = monotonicMillis(clock)
-            if (now - lastRequestedBeat < minRequestedBeatGap) break
-            lastRequestedBeat = now
-            return Effect.zipRight(requestedBeat, Effect.suspend(() => handle(frames, i + 1)))
+            const wait = lastRequestedBeat + minRequestedBeatGap - now
+            if (wait <= 0) {
+              lastRequestedBeat = now
+              return Effect.zipRight(requestedBeat, Effect.suspend(() => handle(frames, i + 1)))
+            }
+            if (requestedLater) break
+            requestedLater = true
+            const sentBefore = beatsSent
+            const later = Effect.zipRight(
+              Effect.sleep(wait),
+              Effect.suspend(() => {
+                requestedLater = false
+                if (beatsSent > sentBefore) return Effect.void
+                lastRequestedBeat = monotonicMillis(clock)
+                return requestedBeat
+              })
+            )
+            return Effect.zipRight(Effect.forkIn(Effect.interruptible(later), scope), Effect.suspend(() => handle(frames, i + 1)))
           }
           case "Hello":
             return Effect.zipRight(onHello(step.interval), Effect.suspend(() => handle(frames, i + 1)))

@@ -572,6 +572,53 @@ describe("Session", () => {
       expect(yield* peer.receivedJson).toEqual({ op: 1, d: 1 })
     }).pipe(Effect.withRandom(Random.fixed([0.5])), Effect.provide(TestLayer)))
 
+  // a second op 1 within the second waited for the next scheduled beat, up to an interval away (the
+  // LocalGateway records an op 1 unanswered for 5 s)
+  it.scoped("op 1 asked again within a second of the last answer is answered as the second ends, once for all asked meanwhile", () =>
+    Effect.gen(function*() {
+      const { peer } = yield* readySession({}, 40_000)
+      yield* peer.autoAck(true)
+      yield* TestClock.adjust("5 seconds")
+      const requestBeat = Effect.zipRight(peer.sendJson({ op: 1, d: null, s: null, t: null }), settle)
+      yield* requestBeat
+      expect(yield* sentOps(peer)).toEqual([1])
+      // three more within the second: one answer, when the second ends
+      for (let i = 0; i < 3; i++) {
+        yield* TestClock.adjust("300 millis")
+        yield* requestBeat
+      }
+      expect(yield* sentOps(peer)).toEqual([])
+      yield* TestClock.adjust("99 millis")
+      expect(yield* sentOps(peer)).toEqual([])
+      yield* TestClock.adjust("1 millis")
+      expect(yield* sentOps(peer)).toEqual([1])
+      // a flood, one every 100 ms for 5 s: one answer a second
+      for (let i = 0; i < 50; i++) {
+        yield* TestClock.adjust("100 millis")
+        yield* requestBeat
+      }
+      yield* TestClock.adjust("1 second")
+      expect(yield* sentOps(peer)).toEqual([1, 1, 1, 1, 1, 1])
+    }).pipe(Effect.withRandom(Random.fixed([0.5])), Effect.provide(TestLayer)))
+
+  // asked within the second, an op 1 a scheduled beat answered meanwhile needs no beat of its own
+  it.scoped("op 1 asked within a second of the last answer gets no beat of its own where a scheduled beat went out meanwhile", () =>
+    Effect.gen(function*() {
+      // jitter 0.5: the first scheduled beat at 20 s
+      const { peer } = yield* readySession({}, 40_000)
+      yield* peer.autoAck(true)
+      yield* TestClock.adjust("19500 millis")
+      const requestBeat = Effect.zipRight(peer.sendJson({ op: 1, d: null, s: null, t: null }), settle)
+      yield* requestBeat
+      yield* TestClock.adjust("200 millis")
+      yield* requestBeat
+      expect(yield* sentOps(peer)).toEqual([1])
+      yield* TestClock.adjust("300 millis")
+      expect(yield* sentOps(peer)).toEqual([1])
+      yield* TestClock.adjust("2 seconds")
+      expect(yield* sentOps(peer)).toEqual([])
+    }).pipe(Effect.withRandom(Random.fixed([0.5])), Effect.provide(TestLayer)))
+
   // Answers a second apart took every place kept for control sends: the scheduled beat then waited
   // for the window, unanswered, and the healthy connection was closed as a zombie (4900).
   it.scoped("answers to op 1 leave the scheduled beats their places: a full window and a flood of op 1 close no healthy connection", () =>
