@@ -101,7 +101,10 @@ export interface DispatchRecord {
   readonly sessionId: string
   readonly seq: number
   readonly t: string
-  /** The connection it went out on, or `undefined` when it was only buffered. */
+  /**
+   * The connection it went out on, once written to it; `undefined` while it was not (only
+   * buffered with no connection, or held by a stall or a slow link: one the close dropped stays so).
+   */
   readonly connection: number | undefined
   /** Whether it was sent again by a resume. */
   readonly replay: boolean
@@ -184,8 +187,8 @@ export const sessionIds = (log: Snapshot, shard?: number): ReadonlyArray<string>
 /**
  * What the gateway dispatched to `sessionId`, in order and each once (a resume's replays left
  * out): what a client of that session should have delivered, from READY on. One dispatched while
- * no connection held the session is in it only once a resume replayed it (traffic that goes on
- * after the client left is not). A RESUMED is in it once per resume answered; one sent on a
+ * no connection held the session, or held by a stall or a slow link until its connection closed,
+ * is in it only once a resume replayed it (traffic that goes on after the client left is not). A RESUMED is in it once per resume answered; one sent on a
  * connection that failed before the client read it never reaches the client, and the next resume
  * does not replay it. Only what the log still holds (`capacity`) is in it.
  *
@@ -193,7 +196,7 @@ export const sessionIds = (log: Snapshot, shard?: number): ReadonlyArray<string>
  */
 export const dispatchedTo = (log: Snapshot, sessionId: string): ReadonlyArray<DispatchRecord> => {
   const ofSession = log.dispatches.filter((record) => record.sessionId === sessionId)
-  const replayed = new Set(ofSession.flatMap((record) => record.replay ? [record.seq] : []))
+  const replayed = new Set(ofSession.flatMap((record) => record.replay && record.connection !== undefined ? [record.seq] : []))
   return ofSession.filter((record) => !record.replay && (record.connection !== undefined || replayed.has(record.seq)))
 }
 
@@ -271,7 +274,8 @@ export class Recorder {
       resumes: [...this.resumes],
       heartbeats: [...this.heartbeats],
       commands: [...this.commands],
-      dispatches: [...this.dispatches],
+      // copies: a held dispatch's record is told its connection once written
+      dispatches: this.dispatches.map((record) => ({ ...record })),
       violations: [...this.violations]
     }
   }

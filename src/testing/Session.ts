@@ -5,7 +5,7 @@
  * @since 0.1.0
  */
 import type { EncodingName } from "../codec/Encoding.ts"
-import type { Recorder } from "./Log.ts"
+import type { DispatchRecord, Recorder } from "./Log.ts"
 import * as Rules from "./Rules.ts"
 import type * as Traffic from "./Traffic.ts"
 import * as Visibility from "./Visibility.ts"
@@ -17,8 +17,12 @@ import * as Visibility from "./Visibility.ts"
  */
 export interface Outlet {
   readonly id: number
-  /** Sends a serialized payload; false when the socket can no longer send. */
-  send(payload: string): boolean
+  /**
+   * Sends a serialized payload; false when the socket can no longer send. `onWritten` runs once it
+   * is written to the socket (later where a stall or a slow link holds it; never where the
+   * connection closes first).
+   */
+  send(payload: string, onWritten?: () => void): boolean
 }
 
 /**
@@ -106,16 +110,21 @@ export class Session {
       this.buffer.push({ s, t, payload })
       if (this.buffer.length > this.capacity) this.trimmedThrough = this.buffer.shift()!.s
     }
-    const sent = this.outlet !== undefined && this.outlet.send(payload)
-    this.recorder.dispatch({
-      at: now,
-      sessionId: this.id,
-      seq: s,
-      t,
-      connection: sent ? this.outlet?.id : undefined,
-      replay: false
-    })
+    this.sendRecorded({ at: now, sessionId: this.id, seq: s, t, connection: undefined, replay: false }, payload)
     return s
+  }
+
+  // Sends `payload` on the session's connection, if any, and records it: gone out on that
+  // connection once written (a frame a stall held, dropped by the close, never went out)
+  private sendRecorded(record: { -readonly [K in keyof DispatchRecord]: DispatchRecord[K] }, payload: string): void {
+    const outlet = this.outlet
+    let recorded = false
+    outlet?.send(payload, () => {
+      record.connection = outlet.id
+      if (recorded) this.recorder.changed()
+    })
+    this.recorder.dispatch(record)
+    recorded = true
   }
 
   /**
@@ -134,8 +143,7 @@ export class Session {
     this.outlet = outlet
     this.detachedAt = undefined
     for (const entry of entries) {
-      outlet.send(entry.payload)
-      this.recorder.dispatch({ at: now, sessionId: this.id, seq: entry.s, t: entry.t, connection: outlet.id, replay: true })
+      this.sendRecorded({ at: now, sessionId: this.id, seq: entry.s, t: entry.t, connection: undefined, replay: true }, entry.payload)
     }
   }
 

@@ -130,4 +130,33 @@ describe("Session against the local gateway: replay", () => {
       expect(ready.reason).toEqual({ _tag: "Ready", sessionId: Log.sessionIds(log)[1] })
       expect(log.violations).toEqual([])
     }).pipe(Effect.provide(ClientLayer)))
+
+  // frames a stall held and the close dropped were counted as sent: "nothing lost, nothing twice"
+  // failed for a client that delivered everything that reached it
+  for (const end of ["the gateway closes with 4009", "the program ends the session (1000)"] as const) {
+    it.scopedLive(`a stall holds 3 dispatches, then ${end}: dispatchedTo lists only what the connection wrote, not the 3 held and lost with it`, () =>
+      Effect.gen(function*() {
+        const gateway = yield* startGateway()
+        const session = yield* Session.make(sessionOptions(gateway, { compression: "zlib-stream" }))
+        const received = yield* consume(session)
+        const sessionId = Log.sessionIds(yield* awaitLog(gateway, "READY", (log) => Log.sessionIds(log).length === 1))[0]!
+        yield* received.until("READY and guilds", (events) => events.length === 3)
+        // held for longer than the test runs: the end below comes within milliseconds, before any zombie check
+        expect(yield* gateway.stall("all", "30 seconds")).toBe(1)
+        for (let i = 0; i < 3; i++) {
+          expect(yield* gateway.dispatch("all", "MESSAGE_CREATE", { id: `${i}`, guild_id: aGuild, content: "held" })).toBe(1)
+        }
+        if (end === "the gateway closes with 4009") {
+          expect(yield* gateway.close("all", 4009, "Session timed out.")).toBe(1)
+          yield* awaitLog(gateway, "a new session", (log) => Log.sessionIds(log).length === 2)
+        } else {
+          yield* session.end()
+          yield* awaitLog(gateway, "closed", (log) => log.connections[0]!.closedAt !== undefined)
+        }
+        const log = yield* gateway.log
+        expect(received.events.slice(0, 3).map((e) => e.sequence)).toEqual([1, 2, 3])
+        // the client got READY and the two GUILD_CREATEs; the gateway wrote nothing more for this session
+        expect(Log.dispatchedTo(log, sessionId).map((d) => d.seq)).toEqual([1, 2, 3])
+      }).pipe(Effect.provide(ClientLayer)), 20_000)
+  }
 })
