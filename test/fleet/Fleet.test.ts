@@ -1023,6 +1023,8 @@ describe("Fleet", () => {
       for (const whole of [null, undefined]) {
         expect(yield* Effect.flip(Fleet.make(whole as never))).toMatchObject({ _tag: "InvalidOptions", detail: `options must be an object, got ${whole}` })
       }
+      // a Map holds no options as properties: each was read as left out
+      expect(yield* Effect.flip(Fleet.make(new Map([["shardCount", 4]]) as never))).toMatchObject({ _tag: "InvalidOptions", detail: "options must be an object, got a Map" })
       for (const [bad, detail] of [
         [options({ shards: [-1, 0.5], shardCount: 4 }), "shard ids must be non-negative integers, got -1, 0.5"],
         // a list's holes (from JavaScript) were skipped by `filter`, and refused late as repeats

@@ -86,7 +86,7 @@ describe("IdentifyLimiter", () => {
       }
       expect(yield* died({ spreadLowBudget: false, spacing: undefined })).toBe("built")
       // from plain JavaScript, `null` died with a bare TypeError reading its spacing
-      for (const [options, kind] of [[null, "null"], ["fast", "a string"]] as const) {
+      for (const [options, kind] of [[null, "null"], ["fast", "a string"], [new Map([["spacing", 0]]), "a Map"]] as const) {
         expect(yield* died(options as unknown as IdentifyLimiter.IdentifyLimiterOptions)).toBe(
           `RuntimeException: invalid IdentifyLimiter options: options must be an object, got ${kind}`
         )

@@ -51,6 +51,14 @@ describe("GatewayCache.make's options", () => {
       if (Exit.isFailure(outcome)) expect(Cause.pretty(outcome.cause)).toMatch(/maxage|maxAge/)
     }).pipe(Effect.provide(Api)))
 
+  // a Map holds no options as properties: each was read as left out
+  it.effect("options that are no object (a Map) are told by their kind", () =>
+    Effect.gen(function*() {
+      const given = new Map<string, unknown>([["api", SessionOptions.defaultApi], ["token", token], ["maxAge", "1 hour"], ["timeout", "5 seconds"]])
+      const outcome = yield* Effect.exit(GatewayCache.make(given as never))
+      expect(Exit.isFailure(outcome) && Cause.pretty(outcome.cause)).toMatch(/the options must be an object, got a Map/)
+    }).pipe(Effect.provide(Api)))
+
   // the checks take what a session passes: an infinite maxAge, and a connect timeout past the
   // longest timer (made infinite)
   it.scoped("a session with an infinite gatewayInfoMaxAge and a 30-day connect timeout makes its cache and identifies", () =>

@@ -267,7 +267,8 @@ describe("SessionOptions.resolve", () => {
     const given = (overrides: Record<string, unknown>) => problemOf(SessionOptions.resolve({ ...options(), ...overrides } as SessionOptions.SessionOptions))
     // options that are no object threw a TypeError at the call (a string was read as its characters'
     // indexes), told without their content: they may be the token itself
-    for (const [whole, kind] of [[undefined, "undefined"], [null, "null"], [secret, "a string"], [[], "an array"]] as const) {
+    // a Map (or a Date) holds no options as properties: each was read as left out
+    for (const [whole, kind] of [[undefined, "undefined"], [null, "null"], [secret, "a string"], [[], "an array"], [new Map([["token", secret]]), "a Map"]] as const) {
       expect(problemOf(SessionOptions.resolve(whole as never))).toBe(`options must be an object, got ${kind}`)
     }
     expect(given({ timeouts: null })).toBe("timeouts must be an object, got null")

@@ -23,6 +23,14 @@ const refusal = (options: Record<string, unknown>) =>
   )
 
 describe("LocalGateway.make options", () => {
+  // a Map holds no options as properties: each was read as left out, the token missing
+  it.live("refuses options that are no object, naming their kind", () =>
+    Effect.gen(function*() {
+      for (const [options, kind] of [[null, "null"], [new Map([["token", token]]), "a Map"]] as const) {
+        expect(yield* refusal(options as never)).toEqual(new TypeError(`LocalGateway.make: options must be an object with a token, got ${kind}`))
+      }
+    }))
+
   it.live("refuses a token that is no Redacted without quoting it, and a port that is no number", () =>
     Effect.gen(function*() {
       const plain = yield* refusal({ token: "kit-options-token" })
@@ -135,6 +143,10 @@ describe("MemoryServer.serve options", () => {
         )
       }
       expect(yield* served({ resumeWindow: Infinity })).toBeUndefined()
+      // a Map holds no options as properties: each was read as left out
+      expect(yield* served(new Map([["heartbeatInterval", 1000]]) as never)).toEqual(
+        new TypeError("MemoryServer.serve: options must be an object, got a Map")
+      )
     }).pipe(Effect.provide(Services)))
 
   // one with no session id (`session_id`, the gateway's spelling) was kept under `undefined`, and

@@ -86,6 +86,8 @@ describe("WsTransport", () => {
     // `null` threw a bare TypeError from the check of its keys
     expect(given(null as unknown as object)).toThrow(new TypeError("WsTransport: options must be an object, got null"))
     expect(given([] as unknown as object)).toThrow(new TypeError("WsTransport: options must be an object, got an array"))
+    // its entries are no properties: each option was read as left out
+    expect(given(new Map([["highWaterMark", 4]]))).toThrow(new TypeError("WsTransport: options must be an object, got a Map"))
   })
 
   // `ws` keeps `maxPayload | 0`, and 0 is no limit: a limit of 0 or NaN took a frame of any size
