@@ -768,6 +768,7 @@ export const run = (
     let lastRequestedBeat = Number.NEGATIVE_INFINITY
     // an op 1 asked within a second of the last answer waits for the end of that second
     let requestedLater = false
+    let sentBeforeAsked = 0
     // an event went in: metrics and member requests learn of it
     const observe = (step: EventStep): void => {
       ctx.metrics.event(step.event.t)
@@ -879,17 +880,22 @@ export const run = (
               lastRequestedBeat = now
               return Effect.zipRight(requestedBeat, Effect.suspend(() => handle(frames, i + 1)))
             }
+            // the beats gone out before the latest op 1 asked: one gone after answers it
+            sentBeforeAsked = beatsSent
             if (requestedLater) break
             requestedLater = true
-            const sentBefore = beatsSent
             const later = Effect.zipRight(
               Effect.sleep(wait),
               Effect.suspend(() => {
                 requestedLater = false
-                if (beatsSent > sentBefore) return Effect.void
+                if (beatsSent > sentBeforeAsked) return Effect.void
                 lastRequestedBeat = monotonicMillis(clock)
                 return requestedBeat
               })
+            ).pipe(
+              // off the reader's fiber: an encoding's defect writing the beat ends the connection
+              // with it, masked, as it does the reader's
+              Effect.catchAllDefect((defect) => end(Exit.die(maskedDefect(defect, options.token))))
             )
             return Effect.zipRight(Effect.forkIn(Effect.interruptible(later), scope), Effect.suspend(() => handle(frames, i + 1)))
           }

@@ -35,6 +35,7 @@ import type { GatewayEvent } from "../../src/protocol/Event.ts"
 import * as CloseCode from "../../src/protocol/CloseCode.ts"
 import type * as Commands from "../../src/protocol/Commands.ts"
 import * as SessionOptions from "../../src/session/SessionOptions.ts"
+import type { Encoding } from "../../src/codec/Encoding.ts"
 import * as Json from "../../src/codec/Json.ts"
 import { GatewayInfoError } from "../../src/session/SessionError.ts"
 import { describeReason, Reason } from "../../src/session/SessionState.ts"
@@ -618,6 +619,67 @@ describe("Session", () => {
       yield* TestClock.adjust("2 seconds")
       expect(yield* sentOps(peer)).toEqual([])
     }).pipe(Effect.withRandom(Random.fixed([0.5])), Effect.provide(TestLayer)))
+
+  // one asked after a scheduled beat, within the second of one deferred, was skipped with it
+  it.scoped("an op 1 asked after a scheduled beat, within the second of a deferred one, is still answered as that second ends", () =>
+    Effect.gen(function*() {
+      // jitter 0.5: the first scheduled beat at 20 s
+      const { peer } = yield* readySession({}, 40_000)
+      yield* peer.autoAck(true)
+      const requestBeat = Effect.zipRight(peer.sendJson({ op: 1, d: null, s: null, t: null }), settle)
+      yield* TestClock.adjust("19500 millis")
+      yield* requestBeat // 19.5 s: answered at once
+      expect(yield* sentOps(peer)).toEqual([1])
+      yield* TestClock.adjust("100 millis")
+      yield* requestBeat // 19.6 s: deferred to 20.5 s
+      yield* TestClock.adjust("400 millis")
+      expect(yield* sentOps(peer)).toEqual([1]) // 20 s: the scheduled beat, which answers it
+      yield* TestClock.adjust("200 millis")
+      yield* requestBeat // 20.2 s: asked after every beat so far
+      yield* TestClock.adjust("300 millis")
+      expect(yield* sentOps(peer)).toEqual([1])
+    }).pipe(Effect.withRandom(Random.fixed([0.5])), Effect.provide(TestLayer)))
+
+  // the deferred answer runs on a fiber of its own: an encoding's defect killed it unobserved, and
+  // the session went on until the next scheduled beat met the same defect
+  it.scoped("an op 1 answered as the second ends whose heartbeat the encoding cannot write ends the session with the defect, no fiber failing unobserved", () => {
+    const lines: Array<string> = []
+    const logger = Logger.make<unknown, void>((entry) => void lines.push(`${entry.logLevel.label} ${String(entry.message)}`))
+    // an encoding that cannot write a heartbeat carrying sequence 2 or later
+    const lateBeatless: Encoding = {
+      ...Json.encoding,
+      encode: (payload) => {
+        const { d, op } = payload as { readonly op: number; readonly d: unknown }
+        if (op === 1 && typeof d === "number" && d >= 2) throw new Error("this encoder cannot write late heartbeats")
+        return Json.encoding.encode(payload)
+      }
+    }
+    return Effect.gen(function*() {
+      const { peer, session } = yield* readySession({ encoding: lateBeatless }, 40_000)
+      yield* peer.autoAck(true)
+      yield* TestClock.adjust("5 seconds")
+      // answered at once, carrying sequence 1
+      yield* peer.sendJson({ op: 1, d: null, s: null, t: null })
+      yield* settle
+      expect(yield* sentOps(peer)).toEqual([1])
+      yield* peer.sendJson(dispatch(2, "MESSAGE_CREATE", {}))
+      yield* TestClock.adjust("300 millis")
+      // within the second: answered at its end, carrying sequence 2, which the encoding refuses
+      yield* peer.sendJson({ op: 1, d: null, s: null, t: null })
+      yield* TestClock.adjust("700 millis")
+      const awaited = yield* Effect.fork(Effect.exit(session.await))
+      yield* settle
+      const ended = yield* Fiber.poll(awaited)
+      const cause = Option.isSome(ended) && Exit.isSuccess(ended.value) && Exit.isFailure(ended.value.value) ? ended.value.value.cause : undefined
+      expect(cause === undefined ? "still running" : Cause.pretty(cause)).toMatch(/cannot write late heartbeats/)
+      expect(lines.filter((line) => line.includes("unhandled error"))).toEqual([])
+    }).pipe(
+      Logger.withMinimumLogLevel(LogLevel.All),
+      Effect.provide(Logger.replace(Logger.defaultLogger, logger)),
+      Effect.withRandom(Random.fixed([0.5])),
+      Effect.provide(TestLayer)
+    )
+  })
 
   // Answers a second apart took every place kept for control sends: the scheduled beat then waited
   // for the window, unanswered, and the healthy connection was closed as a zombie (4900).
