@@ -12,6 +12,27 @@
 export const isRecord = (value: unknown): value is Readonly<Record<string, unknown>> =>
   typeof value === "object" && value !== null && !Array.isArray(value)
 
+// JavaScript's own kinds whose content is no properties, as `Object.prototype.toString` names them
+// (in any realm)
+const notOptionsTags: ReadonlySet<string> = new Set(["[object Map]", "[object Set]", "[object WeakMap]", "[object WeakSet]", "[object Date]", "[object RegExp]", "[object Promise]"])
+
+/**
+ * Whether `value` can be a whole options object: an object, a class's instance, Effect's
+ * `Data.struct` or defaults under `Object.create` too, but none of JavaScript's own kinds whose
+ * content is no properties (a `Map` of options was read as none, every option left to its
+ * default). Never throws: an object whose proxy's trap throws is taken, which reading then tells.
+ *
+ * @since 0.1.0
+ */
+export const isOptionsObject = (value: unknown): value is Readonly<Record<string, unknown>> => {
+  if (!isRecord(value)) return false
+  try {
+    return !notOptionsTags.has(Object.prototype.toString.call(value))
+  } catch {
+    return true
+  }
+}
+
 /**
  * Whether `value`, an object, is a plain one of any realm: its prototype is none, or is one whose
  * own prototype is none (an `Object.prototype`; one made in a `vm` context has that context's).

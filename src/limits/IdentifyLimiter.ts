@@ -16,7 +16,7 @@ import { detached } from "../internal/detached.ts"
 import { durationOf, isSleepable, longestSleepText } from "../internal/duration.ts"
 import { isDue, monotonicMillis } from "../internal/due.ts"
 import { kindOf } from "../internal/printable.ts"
-import { isOptionsMap } from "../internal/record.ts"
+import { isOptionsObject } from "../internal/record.ts"
 import { TaggedError } from "../internal/taggedError.ts"
 import { unknownOptionsIn, wholeList } from "../internal/unknownOptions.ts"
 import * as DailyBudget from "./DailyBudget.ts"
@@ -236,7 +236,7 @@ export const make = (options: IdentifyLimiterOptions = {}): Effect.Effect<Contex
   Effect.suspend(() => {
     // from plain JavaScript, `null` died with a TypeError reading its `spacing`
     const given: unknown = options
-    if (!isOptionsMap(given)) return Effect.dieMessage(`invalid IdentifyLimiter options: options must be an object, got ${kindOf(given)}`)
+    if (!isOptionsObject(given)) return Effect.dieMessage(`invalid IdentifyLimiter options: options must be an object, got ${kindOf(given)}`)
     const spacing = millisOf("spacing", options.spacing, 5000)
     const margin = millisOf("margin", options.margin, 200)
     const onExhausted: unknown = options.onExhausted ?? "fail"

@@ -508,12 +508,13 @@ export const run = (
           beatsSent++
           tracker.sent(monotonicMillis(clock), scheduled)
           const latest = ctx.memory.current.sequence
-          return connection.send(latest === sequence ? payload : ctx.heartbeat(latest)).pipe(
+          return Effect.suspend(() => connection.send(latest === sequence ? payload : ctx.heartbeat(latest))).pipe(
             Effect.catchAll((error) =>
               tracker.paused ? onClosed(error.cause instanceof ConnectionClosed ? error.cause : lostWhileHeldBack) : Effect.void
             ),
-            // a transport's defect ends the connection with it, masked (it may quote the token), as
-            // one of the Identify's does: unobserved, Effect logged it whole, and a zombie followed
+            // a transport's defect, or an encoding's re-encoding the beat, ends the connection with
+            // it, masked (it may quote the token), as one of the Identify's does: unobserved, Effect
+            // logged it whole, and a zombie followed
             Effect.catchAllDefect((defect) => end(Exit.die(maskedDefect(defect, options.token))))
           )
         })

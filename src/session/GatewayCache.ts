@@ -17,7 +17,7 @@ import { withDefectsMasked } from "../internal/defect.ts"
 import { monotonicMillis } from "../internal/due.ts"
 import { durationOf } from "../internal/duration.ts"
 import { kindOf } from "../internal/printable.ts"
-import { isOptionsMap } from "../internal/record.ts"
+import { isOptionsObject } from "../internal/record.ts"
 import { isLoudAt } from "../internal/told.ts"
 import { unknownOptionsIn, wholeList } from "../internal/unknownOptions.ts"
 import { IdentifyLimiter } from "../limits/IdentifyLimiter.ts"
@@ -90,7 +90,7 @@ const optionKeys = wholeList<GatewayCacheOptions>()({ api: true, token: true, ma
 // as none fetched at every call, a NaN `timeout` failed every fetch at once ("no answer within
 // 0", a passing failure, asked again for ever), a misspelt one died "Invalid DurationInput"
 const optionsProblem = (options: GatewayCacheOptions): string | undefined => {
-  if (!isOptionsMap(options)) return `the options must be an object, got ${kindOf(options)}`
+  if (!isOptionsObject(options)) return `the options must be an object, got ${kindOf(options)}`
   const unknown = unknownOptionsIn(options, optionKeys)
   if (unknown !== undefined) return unknown
   if (!isHttpUrl(options.api)) return `api must be an http:// or https:// URL, got ${showUrl(options.api)}`

@@ -23,7 +23,7 @@ import type { EncodingName } from "../codec/Encoding.ts"
 import { monotonicMillis } from "../internal/due.ts"
 import { durationOf } from "../internal/duration.ts"
 import { kindOf } from "../internal/printable.ts"
-import { isOptionsMap, isRecord } from "../internal/record.ts"
+import { isOptionsMap, isOptionsObject } from "../internal/record.ts"
 import { TaggedError } from "../internal/taggedError.ts"
 import { toldKey, unknownKeys, unknownOptionsText, wholeList } from "../internal/unknownOptions.ts"
 import { CloseCode } from "../protocol/CloseCode.ts"
@@ -301,9 +301,9 @@ const sessionStartLimitKeys = wholeList<NonNullable<Options["sessionStartLimit"]
 // /gateway/bot or Identify; a port given as a string was a Unix socket path to `listen`; and
 // privileged intents of NaN were none (an Identify asking for one closed with 4014), -1 all
 const optionsProblem = (options: Options): Error | undefined => {
-  if (!isOptionsMap(options)) return new TypeError(`LocalGateway.make: options must be an object with a token, got ${kindOf(options)}`)
+  if (!isOptionsObject(options)) return new TypeError(`LocalGateway.make: options must be an object with a token, got ${kindOf(options)}`)
   const limit: unknown = options.sessionStartLimit
-  if (limit !== undefined && !isRecord(limit)) {
+  if (limit !== undefined && !isOptionsMap(limit)) {
     return new TypeError(`sessionStartLimit must be an object, got ${show(limit)}`)
   }
   const unknown = unknownOptionsText([

@@ -19,7 +19,7 @@ import type * as Scope from "effect/Scope"
 import * as CloseCode from "../protocol/CloseCode.ts"
 import { durationOf } from "../internal/duration.ts"
 import { kindOf, thrownText } from "../internal/printable.ts"
-import { isOptionsMap, isRecord } from "../internal/record.ts"
+import { isOptionsObject, isRecord } from "../internal/record.ts"
 import { unknownOptionsIn, wholeList } from "../internal/unknownOptions.ts"
 import * as Intents from "../protocol/Intents.ts"
 import { isPair, show } from "../protocol/internal/schema.ts"
@@ -325,7 +325,7 @@ export const serve = (options: Options = {}): Effect.Effect<Served, never, Memor
   Effect.gen(function*() {
     // from plain JavaScript: a misspelt option (`heartbeatIntervall`) was ignored, its default kept
     const given: unknown = options
-    if (!isOptionsMap(given)) return yield* Effect.die(new TypeError(`MemoryServer.serve: options must be an object, got ${kindOf(given)}`))
+    if (!isOptionsObject(given)) return yield* Effect.die(new TypeError(`MemoryServer.serve: options must be an object, got ${kindOf(given)}`))
     const unknown = unknownOptionsIn(options, optionKeys)
     if (unknown !== undefined) return yield* Effect.die(new RangeError(`MemoryServer.serve: ${unknown}`))
     const gateway = yield* MemoryGateway

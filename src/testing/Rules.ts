@@ -209,8 +209,8 @@ export class MemberRequestLimiter {
 export class HeartbeatClock {
   private lastRegularAt: number | undefined
   /**
-   * When each op 1 not answered yet was written: each is answered by a beat of its own, within
-   * `answerWithinMs` (one past it is answered by none: two op 1s that one beat answered took the
+   * When each op 1 not answered yet was written: each exempts one beat from the too-early check,
+   * within `answerWithinMs` (one past it exempts none: two op 1s that one beat answered took the
    * next regular beat, much later, for the second's answer, exempt from the too-early check).
    */
   private readonly requests: Array<number> = []

@@ -14,7 +14,7 @@ import type { ClientRequest, IncomingMessage } from "node:http"
 import WebSocket from "ws"
 import { TextFrame } from "../codec/TextFrame.ts"
 import { kindOf } from "../internal/printable.ts"
-import { isOptionsMap } from "../internal/record.ts"
+import { isOptionsObject } from "../internal/record.ts"
 import * as RetryAfter from "../internal/retryAfter.ts"
 import { unknownOptionsIn, wholeList } from "../internal/unknownOptions.ts"
 import { ResumableClose } from "../protocol/CloseCode.ts"
@@ -373,7 +373,7 @@ export const make = (options: WsTransportOptions = {}): Context.Tag.Service<Gate
   // a mistake in the program, from plain JavaScript: a misspelt option (`highWatermark`) was
   // ignored, its default kept
   const given: unknown = options
-  if (!isOptionsMap(given)) throw new TypeError(`WsTransport: options must be an object, got ${kindOf(given)}`)
+  if (!isOptionsObject(given)) throw new TypeError(`WsTransport: options must be an object, got ${kindOf(given)}`)
   const unknown = unknownOptionsIn(options, optionKeys)
   if (unknown !== undefined) throw new RangeError(`WsTransport: ${unknown}`)
   const createSocket = options.createSocket ?? defaultCreateSocket

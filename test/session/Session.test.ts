@@ -216,6 +216,16 @@ const windowFilledByCommands = (interval: number, sentAtOnce: number) =>
     return ready
   })
 
+// an encoding that cannot write a heartbeat carrying sequence 2 or later
+const lateBeatless: Encoding = {
+  ...Json.encoding,
+  encode: (payload) => {
+    const { d, op } = payload as { readonly op: number; readonly d: unknown }
+    if (op === 1 && typeof d === "number" && d >= 2) throw new Error("this encoder cannot write late heartbeats")
+    return Json.encoding.encode(payload)
+  }
+}
+
 describe("Session", () => {
   it.scoped("identifies after Hello and delivers READY and events in order, with shard and sequence", () =>
     Effect.gen(function*() {
@@ -645,15 +655,6 @@ describe("Session", () => {
   it.scoped("an op 1 answered as the second ends whose heartbeat the encoding cannot write ends the session with the defect, no fiber failing unobserved", () => {
     const lines: Array<string> = []
     const logger = Logger.make<unknown, void>((entry) => void lines.push(`${entry.logLevel.label} ${String(entry.message)}`))
-    // an encoding that cannot write a heartbeat carrying sequence 2 or later
-    const lateBeatless: Encoding = {
-      ...Json.encoding,
-      encode: (payload) => {
-        const { d, op } = payload as { readonly op: number; readonly d: unknown }
-        if (op === 1 && typeof d === "number" && d >= 2) throw new Error("this encoder cannot write late heartbeats")
-        return Json.encoding.encode(payload)
-      }
-    }
     return Effect.gen(function*() {
       const { peer, session } = yield* readySession({ encoding: lateBeatless }, 40_000)
       yield* peer.autoAck(true)
@@ -667,6 +668,34 @@ describe("Session", () => {
       // within the second: answered at its end, carrying sequence 2, which the encoding refuses
       yield* peer.sendJson({ op: 1, d: null, s: null, t: null })
       yield* TestClock.adjust("700 millis")
+      const awaited = yield* Effect.fork(Effect.exit(session.await))
+      yield* settle
+      const ended = yield* Fiber.poll(awaited)
+      const cause = Option.isSome(ended) && Exit.isSuccess(ended.value) && Exit.isFailure(ended.value.value) ? ended.value.value.cause : undefined
+      expect(cause === undefined ? "still running" : Cause.pretty(cause)).toMatch(/cannot write late heartbeats/)
+      expect(lines.filter((line) => line.includes("unhandled error"))).toEqual([])
+    }).pipe(
+      Logger.withMinimumLogLevel(LogLevel.All),
+      Effect.provide(Logger.replace(Logger.defaultLogger, logger)),
+      Effect.withRandom(Random.fixed([0.5])),
+      Effect.provide(TestLayer)
+    )
+  })
+
+  // the beat is encoded again as it goes when events came after its payload was made: that
+  // encoding's defect killed the beat's fiber unobserved, and the op 1 went unanswered
+  it.scoped("an op 1 answered at once, with a dispatch read right behind it, whose re-encoded beat the encoding cannot write ends the session with the defect, no fiber failing unobserved", () => {
+    const lines: Array<string> = []
+    const logger = Logger.make<unknown, void>((entry) => void lines.push(`${entry.logLevel.label} ${String(entry.message)}`))
+    return Effect.gen(function*() {
+      const { peer, session } = yield* readySession({ encoding: lateBeatless }, 40_000)
+      yield* peer.autoAck(true)
+      yield* TestClock.adjust("5 seconds")
+      // one read: the answer's payload is made with sequence 1, and the dispatch (2) goes in before
+      // the beat's fiber writes it
+      yield* peer.sendJson({ op: 1, d: null, s: null, t: null })
+      yield* peer.sendJson(dispatch(2, "MESSAGE_CREATE", {}))
+      yield* settle
       const awaited = yield* Effect.fork(Effect.exit(session.await))
       yield* settle
       const ended = yield* Fiber.poll(awaited)

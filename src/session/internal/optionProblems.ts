@@ -6,7 +6,7 @@
  * @since 0.1.0
  */
 import { kindOf } from "../../internal/printable.ts"
-import { isOptionsMap } from "../../internal/record.ts"
+import { isOptionsObject } from "../../internal/record.ts"
 import { withoutToken } from "../../internal/secret.ts"
 import { InvalidOptions, type OptionProblem } from "../SessionError.ts"
 
@@ -43,7 +43,7 @@ export const invalidOptions = (found: ReadonlyArray<OptionProblem>, token: unkno
  * @since 0.1.0
  */
 export const notAnObject = (options: unknown): string | undefined =>
-  isOptionsMap(options) ? undefined : `options must be an object, got ${kindOf(options)}`
+  isOptionsObject(options) ? undefined : `options must be an object, got ${kindOf(options)}`
 
 /**
  * The problem of `option` when it is not what it must be, told as every such check tells it:

@@ -6,7 +6,7 @@
  */
 import * as Either from "effect/Either"
 import { thrownText } from "../../internal/printable.ts"
-import { isOptionsMap, optionKeysOf } from "../../internal/record.ts"
+import { isOptionsMap, isOptionsObject, optionKeysOf } from "../../internal/record.ts"
 import { toldKey } from "../../internal/unknownOptions.ts"
 import type { InvalidOptions } from "../SessionError.ts"
 import { fleetKeys, nestedKeys, optionAt, sessionKeys } from "./optionKeys.ts"
@@ -31,7 +31,7 @@ const tokenOf = (options: { readonly token?: unknown }): unknown => {
  * @since 0.1.0
  */
 export const readOnce = <A extends object>(options: A): Either.Either<A, InvalidOptions> => {
-  if (!isOptionsMap(options)) return Either.right(options)
+  if (!isOptionsObject(options)) return Either.right(options)
   // the path of the option being read, for the message: empty while the keys are asked for
   const path: Array<string> = []
   // what was read, kept when a later read throws: the token read is the one to mask
