@@ -146,23 +146,29 @@ describe.concurrent("a stop with the reader of stdout behind", () => {
           env: userEnv(),
           stdio: ["ignore", "pipe", "ignore"]
         })
-        let text = ""
+        // read in paused mode throughout, and decoded at the end: switching the stream to flowing
+        // after `read(n)` once threw a TypeError out of Node's stream code (howMuchToRead) on a
+        // loaded machine, and the run never closed
+        const chunks: Array<Buffer> = []
         const stdout = child.stdout!
-        stdout.setEncoding("utf8")
         // some 20 KB a second, less than the events' lines
         const slowly = setInterval(() => {
-          const chunk = stdout.read(2048) as string | null
-          if (chunk !== null) text += chunk
+          const chunk = stdout.read(2048) as Buffer | null
+          if (chunk !== null) chunks.push(chunk)
         }, 100)
+        const drain = () => {
+          for (let chunk = stdout.read() as Buffer | null; chunk !== null; chunk = stdout.read() as Buffer | null) chunks.push(chunk)
+        }
         child.on("exit", () => {
           clearInterval(slowly)
-          stdout.on("data", (chunk: string) => void (text += chunk))
+          stdout.on("readable", drain)
+          drain()
         })
         // (a run that does not end in time is cut short: what it wrote by then is judged)
         const cut = setTimeout(() => child.kill("SIGKILL"), 15_000)
         child.on("close", () => {
           clearTimeout(cut)
-          resume(Effect.succeed(text))
+          resume(Effect.succeed(Buffer.concat(chunks).toString("utf8")))
         })
         return Effect.sync(() => {
           clearInterval(slowly)
