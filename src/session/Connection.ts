@@ -328,6 +328,8 @@ export const run = (
     const scope = yield* Effect.scope
     const ended = yield* Deferred.make<Pick<Outcome, "next" | "reason">, Failure>()
     let done = false
+    // when it was ended (the monotonic clock's ms): its socket may take a while more to close
+    let endedAt: number | undefined
     let ready = false
     // the connection as `Protocol.step` reads it: the Identify or Resume handed to the transport
     // (READY or RESUMED answers it, and only it), and while a Resume's replay lasts, the sequence
@@ -384,6 +386,7 @@ export const run = (
       Effect.suspend(() => {
         if (done) return Effect.void
         done = true
+        endedAt = monotonicMillis(clock)
         if (identifyWaitFrom !== undefined) {
           unwrittenWait = (identifyTurnAt ?? monotonicMillis(clock)) - identifyWaitFrom
           identifyWaitCarried = true
@@ -988,8 +991,10 @@ export const run = (
     const carried = heldReady !== undefined && outcome.next === "resume" && !closeSent ? heldReady : undefined
     const carriedRefusal = carried && readyRefusal(options, at, carried)
     if (carried !== undefined && carriedRefusal !== undefined) yield* warnRefused(carriedRefusal, carried, options.token)
-    // a zombie lasted only until its last ACK: one that stops answering every minute or so is
-    // not stable, its backoff does not start over, and it counts toward the unstable warning
+    // a connection lasted until it was ended, not until its socket let go (a close the gateway
+    // took a second to answer made one ended just under a minute stable); a zombie only until its
+    // last ACK: one that stops answering every minute or so is not stable, its backoff does not
+    // start over, and it counts toward the unstable warning
     return {
       ...outcome,
       ready,
@@ -998,7 +1003,7 @@ export const run = (
       tooLarge,
       replayed,
       heldUp: !ready && (handshake.stage === "Answered" || replayed > 0) && (endedWaitingForRoom || heldSinceCounted),
-      stable: stable(outcome.reason._tag === "Zombie" ? lastAckAt : undefined),
+      stable: stable(outcome.reason._tag === "Zombie" ? lastAckAt : endedAt),
       lastedTold: toldLasted,
       unwrittenWait,
       heldReady: carried && {

@@ -110,9 +110,14 @@ const awaiting = (options: BudgetWaitOptions, told: BudgetWait): Effect.Effect<n
     // a URL given, or a source's, tells the limiter nothing: not asked (a source was, each minute)
     Effect.zipRight(options.gatewayUrl === undefined ? Effect.void : Effect.catchIf(options.gatewayUrl, (error) => error.passing, () => Effect.void)),
     Effect.zipRight(budgetWait(options)),
-    Effect.flatMap((wait) =>
-      wait.next === undefined || (wait.next.kind === told.next?.kind && wait.next.at === told.next.at)
+    Effect.flatMap((wait) => {
+      // a snapshot saying no time (as at a turn free this instant) keeps what was told, until that
+      // time has passed (a status view showed a refill time hours gone)
+      const unchanged = wait.next === undefined
+        ? told.next === undefined || told.next.at >= options.clock.unsafeCurrentTimeMillis()
+        : wait.next.kind === told.next?.kind && wait.next.at === told.next.at
+      return unchanged
         ? awaiting(options, told)
         : Effect.zipRight(options.transition(SessionState.Disconnected(), wait), awaiting(options, wait))
-    )
+    })
   )
