@@ -103,10 +103,11 @@ export const drained: Effect.Effect<void> = Effect.suspend(() =>
 )
 
 /**
- * Has a terminal on stdout written without blocking the process. Node writes to a terminal
- * synchronously on POSIX: a paused (Ctrl-S) or slow terminal stopped the whole process, the shards'
- * heartbeats with it, and a minute of it got their connections closed as zombies. Written as a pipe
- * is, what the terminal does not take yet waits in stdout's buffer, and `drained` holds the events
+ * Has a terminal on stdout, and one on stderr, written without blocking the process. Node writes
+ * to a terminal synchronously on POSIX: a paused (Ctrl-S) or slow terminal stopped the whole
+ * process, the shards' heartbeats with it, and a minute of it got their connections closed as
+ * zombies (on stderr, by a log line: a session lost, at the default level). Written as a pipe is,
+ * what the terminal does not take yet waits in the stream's buffer, and `drained` holds the events
  * back. Node has no public switch for it: this is the one `tty.WriteStream` turns the other way as
  * it is made; a Node without it keeps writing as before. Once done, wait for `flushed` before the
  * process exits.
@@ -114,10 +115,12 @@ export const drained: Effect.Effect<void> = Effect.suspend(() =>
  * @since 0.1.0
  */
 export const writeTerminalAsync = (): void => {
-  if (process.stdout.isTTY !== true) return
-  const handle: unknown = Reflect.get(process.stdout, "_handle")
-  const setBlocking: unknown = typeof handle === "object" && handle !== null ? Reflect.get(handle, "setBlocking") : undefined
-  if (typeof setBlocking === "function") setBlocking.call(handle, false)
+  for (const stream of [process.stdout, process.stderr]) {
+    if (stream.isTTY !== true) continue
+    const handle: unknown = Reflect.get(stream, "_handle")
+    const setBlocking: unknown = typeof handle === "object" && handle !== null ? Reflect.get(handle, "setBlocking") : undefined
+    if (typeof setBlocking === "function") setBlocking.call(handle, false)
+  }
 }
 
 /**
@@ -138,15 +141,21 @@ export const whenWritten = (action: () => void): void => {
 }
 
 /**
- * Done once what was written to stdout so far is out, or after `timeout`: what a terminal written
- * without blocking still holds is dropped when the process exits (its layout left on the screen).
+ * Done once what was written to stdout and stderr so far is out, or after `timeout`: what a
+ * terminal written without blocking still holds is dropped when the process exits (its layout left
+ * on the screen).
  *
  * @since 0.1.0
  */
 export const flushed = (timeout: Duration.DurationInput): Effect.Effect<void> =>
   // detached: run by a finalizer (which cannot be interrupted) the timeout could not cut the wait
   // short, and a reader that had fallen behind held the stop, and the shards' closes, until it read
-  Effect.ignore(detached(Effect.timeout(write(""), timeout)))
+  Effect.ignore(detached(Effect.timeout(Effect.zip(write(""), stderrWritten, { concurrent: true }), timeout)))
+
+// done once what was written to stderr so far is out
+const stderrWritten: Effect.Effect<void> = Effect.async((resume) => {
+  process.stderr.write("", () => resume(Effect.void))
+})
 
 /**
  * A stop's time for stdout to drain, shared by all that lets it out (the events still to show, the
