@@ -216,6 +216,30 @@ const windowFilledByCommands = (interval: number, sentAtOnce: number) =>
     return ready
   })
 
+/** A ready session (Hello every 40 s) whose beats are acknowledged, and an op 1 to send it, then let run. */
+const askingForBeats = Effect.gen(function*() {
+  const { peer } = yield* readySession({}, 40_000)
+  yield* peer.autoAck(true)
+  return { peer, requestBeat: Effect.zipRight(peer.sendJson({ op: 1, d: null, s: null, t: null }), settle) }
+})
+
+/** Runs `effect` with every log line, at every level, pushed to `lines` as "LEVEL message". */
+const loggedTo = (lines: Array<string>) => <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+  effect.pipe(
+    Logger.withMinimumLogLevel(LogLevel.All),
+    Effect.provide(Logger.replace(Logger.defaultLogger, Logger.make((entry) => void lines.push(`${entry.logLevel.label} ${String(entry.message)}`))))
+  )
+
+/** The failure `session` ended with, as `Cause.pretty` tells it, once what is due ran ("still running" where it goes on). */
+const failedWith = (session: { readonly await: Effect.Effect<unknown, unknown> }) =>
+  Effect.gen(function*() {
+    const awaited = yield* Effect.fork(Effect.exit(session.await))
+    yield* settle
+    const ended = yield* Fiber.poll(awaited)
+    const cause = Option.isSome(ended) && Exit.isSuccess(ended.value) && Exit.isFailure(ended.value.value) ? ended.value.value.cause : undefined
+    return cause === undefined ? "still running" : Cause.pretty(cause)
+  })
+
 // an encoding that cannot write a heartbeat carrying sequence 2 or later
 const lateBeatless: Encoding = {
   ...Json.encoding,
@@ -587,10 +611,8 @@ describe("Session", () => {
   // LocalGateway records an op 1 unanswered for 5 s)
   it.scoped("op 1 asked again within a second of the last answer is answered as the second ends, once for all asked meanwhile", () =>
     Effect.gen(function*() {
-      const { peer } = yield* readySession({}, 40_000)
-      yield* peer.autoAck(true)
+      const { peer, requestBeat } = yield* askingForBeats
       yield* TestClock.adjust("5 seconds")
-      const requestBeat = Effect.zipRight(peer.sendJson({ op: 1, d: null, s: null, t: null }), settle)
       yield* requestBeat
       expect(yield* sentOps(peer)).toEqual([1])
       // three more within the second: one answer, when the second ends
@@ -616,10 +638,8 @@ describe("Session", () => {
   it.scoped("op 1 asked within a second of the last answer gets no beat of its own where a scheduled beat went out meanwhile", () =>
     Effect.gen(function*() {
       // jitter 0.5: the first scheduled beat at 20 s
-      const { peer } = yield* readySession({}, 40_000)
-      yield* peer.autoAck(true)
+      const { peer, requestBeat } = yield* askingForBeats
       yield* TestClock.adjust("19500 millis")
-      const requestBeat = Effect.zipRight(peer.sendJson({ op: 1, d: null, s: null, t: null }), settle)
       yield* requestBeat
       yield* TestClock.adjust("200 millis")
       yield* requestBeat
@@ -634,9 +654,7 @@ describe("Session", () => {
   it.scoped("an op 1 asked after a scheduled beat, within the second of a deferred one, is still answered as that second ends", () =>
     Effect.gen(function*() {
       // jitter 0.5: the first scheduled beat at 20 s
-      const { peer } = yield* readySession({}, 40_000)
-      yield* peer.autoAck(true)
-      const requestBeat = Effect.zipRight(peer.sendJson({ op: 1, d: null, s: null, t: null }), settle)
+      const { peer, requestBeat } = yield* askingForBeats
       yield* TestClock.adjust("19500 millis")
       yield* requestBeat // 19.5 s: answered at once
       expect(yield* sentOps(peer)).toEqual([1])
@@ -654,7 +672,6 @@ describe("Session", () => {
   // the session went on until the next scheduled beat met the same defect
   it.scoped("an op 1 answered as the second ends whose heartbeat the encoding cannot write ends the session with the defect, no fiber failing unobserved", () => {
     const lines: Array<string> = []
-    const logger = Logger.make<unknown, void>((entry) => void lines.push(`${entry.logLevel.label} ${String(entry.message)}`))
     return Effect.gen(function*() {
       const { peer, session } = yield* readySession({ encoding: lateBeatless }, 40_000)
       yield* peer.autoAck(true)
@@ -668,25 +685,15 @@ describe("Session", () => {
       // within the second: answered at its end, carrying sequence 2, which the encoding refuses
       yield* peer.sendJson({ op: 1, d: null, s: null, t: null })
       yield* TestClock.adjust("700 millis")
-      const awaited = yield* Effect.fork(Effect.exit(session.await))
-      yield* settle
-      const ended = yield* Fiber.poll(awaited)
-      const cause = Option.isSome(ended) && Exit.isSuccess(ended.value) && Exit.isFailure(ended.value.value) ? ended.value.value.cause : undefined
-      expect(cause === undefined ? "still running" : Cause.pretty(cause)).toMatch(/cannot write late heartbeats/)
+      expect(yield* failedWith(session)).toMatch(/cannot write late heartbeats/)
       expect(lines.filter((line) => line.includes("unhandled error"))).toEqual([])
-    }).pipe(
-      Logger.withMinimumLogLevel(LogLevel.All),
-      Effect.provide(Logger.replace(Logger.defaultLogger, logger)),
-      Effect.withRandom(Random.fixed([0.5])),
-      Effect.provide(TestLayer)
-    )
+    }).pipe(loggedTo(lines), Effect.withRandom(Random.fixed([0.5])), Effect.provide(TestLayer))
   })
 
   // the beat is encoded again as it goes when events came after its payload was made: that
   // encoding's defect killed the beat's fiber unobserved, and the op 1 went unanswered
   it.scoped("an op 1 answered at once, with a dispatch read right behind it, whose re-encoded beat the encoding cannot write ends the session with the defect, no fiber failing unobserved", () => {
     const lines: Array<string> = []
-    const logger = Logger.make<unknown, void>((entry) => void lines.push(`${entry.logLevel.label} ${String(entry.message)}`))
     return Effect.gen(function*() {
       const { peer, session } = yield* readySession({ encoding: lateBeatless }, 40_000)
       yield* peer.autoAck(true)
@@ -696,18 +703,9 @@ describe("Session", () => {
       yield* peer.sendJson({ op: 1, d: null, s: null, t: null })
       yield* peer.sendJson(dispatch(2, "MESSAGE_CREATE", {}))
       yield* settle
-      const awaited = yield* Effect.fork(Effect.exit(session.await))
-      yield* settle
-      const ended = yield* Fiber.poll(awaited)
-      const cause = Option.isSome(ended) && Exit.isSuccess(ended.value) && Exit.isFailure(ended.value.value) ? ended.value.value.cause : undefined
-      expect(cause === undefined ? "still running" : Cause.pretty(cause)).toMatch(/cannot write late heartbeats/)
+      expect(yield* failedWith(session)).toMatch(/cannot write late heartbeats/)
       expect(lines.filter((line) => line.includes("unhandled error"))).toEqual([])
-    }).pipe(
-      Logger.withMinimumLogLevel(LogLevel.All),
-      Effect.provide(Logger.replace(Logger.defaultLogger, logger)),
-      Effect.withRandom(Random.fixed([0.5])),
-      Effect.provide(TestLayer)
-    )
+    }).pipe(loggedTo(lines), Effect.withRandom(Random.fixed([0.5])), Effect.provide(TestLayer))
   })
 
   // Answers a second apart took every place kept for control sends: the scheduled beat then waited

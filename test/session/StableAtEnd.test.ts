@@ -11,28 +11,12 @@ import * as TestClock from "effect/TestClock"
 import * as IdentifyLimiter from "../../src/limits/IdentifyLimiter.ts"
 import type * as Outage from "../../src/session/Outage.ts"
 import * as SessionOptions from "../../src/session/SessionOptions.ts"
-import { GatewayTransport } from "../../src/transport/GatewayTransport.ts"
-import * as MemoryTransport from "../../src/transport/MemoryTransport.ts"
-import { acceptAndHello, options, ready, Session, settle } from "./harness.ts"
+import { acceptAndHello, options, ready, Session, settle, slowClosing } from "./harness.ts"
 
-// A transport whose socket lets go 900 ms after its close starts: the close handshake of the live
-// WsTransport waits up to `closeGraceMs` (1 s) for the peer's close frame before it terminates.
+// a socket that lets go 900 ms after its close starts: the live WsTransport waits up to
+// `closeGraceMs` (1 s) for the peer's close frame before it terminates
 let slow = true
-const SlowCloseLayer = Layer.mergeAll(
-  Layer.effect(
-    GatewayTransport,
-    Effect.map(GatewayTransport, (inner) => ({
-      connect: (url: string, connectOptions: { readonly maxFrameBytes: number }) =>
-        Effect.gen(function*() {
-          // runs after the memory socket's own release: the handshake's wait
-          yield* Effect.addFinalizer(() => slow ? Effect.sleep("900 millis") : Effect.void)
-          return yield* inner.connect(url, connectOptions)
-        })
-    }))
-  ).pipe(Layer.provideMerge(MemoryTransport.layer)),
-  IdentifyLimiter.layerMemory,
-  FetchHttpClient.layer
-)
+const SlowCloseLayer = Layer.mergeAll(slowClosing(() => slow, "900 millis"), IdentifyLimiter.layerMemory, FetchHttpClient.layer)
 
 const recorder = () => {
   const calls: Array<string> = []

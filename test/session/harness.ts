@@ -278,10 +278,10 @@ export const firstIdentifyWritten = (
 
 /**
  * `MemoryTransport`'s transport with slow closes: a connection's frames end as its close begins, and
- * its socket lets go 5 s later while `slow()` says so (a close handshake waiting for the peer's
- * close frame). Let it go before a test's scope closes: TestClock stands still then.
+ * its socket lets go `takes` later (default 5 s) while `slow()` says so (a close handshake waiting
+ * for the peer's close frame). Let it go before a test's scope closes: TestClock stands still then.
  */
-export const slowClosing = (slow: () => boolean) =>
+export const slowClosing = (slow: () => boolean, takes: Duration.DurationInput = "5 seconds") =>
   Layer.effect(
     GatewayTransport,
     Effect.map(GatewayTransport, (inner) => ({
@@ -289,7 +289,7 @@ export const slowClosing = (slow: () => boolean) =>
         Effect.gen(function*() {
           const connection = yield* inner.connect(url, connectOptions)
           const closing = yield* Deferred.make<void>()
-          yield* Effect.addFinalizer(() => Effect.zipRight(Deferred.succeed(closing, undefined), slow() ? Effect.sleep("5 seconds") : Effect.void))
+          yield* Effect.addFinalizer(() => Effect.zipRight(Deferred.succeed(closing, undefined), slow() ? Effect.sleep(takes) : Effect.void))
           return {
             ...connection,
             receive: Effect.raceFirst(
