@@ -876,8 +876,8 @@ export const run = (
           case "HeartbeatNow": {
             // answered at once, but at most once a second: a gateway asking in a loop must not
             // spend the connection's send budget on heartbeats. One asked sooner is answered as
-            // that second ends, by one beat for all asked meanwhile, unless a beat went out since
-            // (it waited for the next scheduled beat, up to an interval away)
+            // that second ends, by one beat for all asked meanwhile, unless a beat went out after
+            // the last of them (dropped, it waited for the next scheduled beat, up to an interval)
             const now = monotonicMillis(clock)
             const wait = lastRequestedBeat + minRequestedBeatGap - now
             if (wait <= 0) {
