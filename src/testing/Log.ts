@@ -188,9 +188,10 @@ export const sessionIds = (log: Snapshot, shard?: number): ReadonlyArray<string>
  * What the gateway dispatched to `sessionId`, in order and each once (a resume's replays left
  * out): what a client of that session should have delivered, from READY on. One dispatched while
  * no connection held the session, or held by a stall or a slow link until its connection closed,
- * is in it only once a resume replayed it (traffic that goes on after the client left is not). A RESUMED is in it once per resume answered; one sent on a
- * connection that failed before the client read it never reaches the client, and the next resume
- * does not replay it. Only what the log still holds (`capacity`) is in it.
+ * is in it only once a resume replayed it (traffic that goes on after the client left is not). A
+ * RESUMED is in it once per resume answered; one sent on a connection that failed before the
+ * client read it never reaches the client, and the next resume does not replay it. Only what the
+ * log still holds (`capacity`) is in it.
  *
  * @since 0.1.0
  */
