@@ -162,8 +162,9 @@ export const checkSelection = (options: FleetOptions): Either.Either<void, Inval
         "a fleet runs the shards `shards` and `shardCount` say, each identifying where GET /gateway/bot or `gateway` says"
     })
   }
-  const shards = options.shards ?? "all"
-  const resume: unknown = options.resume ?? []
+  // (`null` is no "left out": refused, as a session's options refuse it)
+  const shards = options.shards === undefined ? "all" : options.shards
+  const resume: unknown = options.resume === undefined ? [] : options.resume
   // the shapes the types promise, which options from JavaScript or a parsed file may not keep
   if (shards !== "all" && !Array.isArray(shards)) found.push(mustBe("shards", `"all" or a list of shard ids`, show(shards)))
   if (!Array.isArray(resume)) found.push(ofResume(`resume must be a list of resume points, got ${show(resume)}`))

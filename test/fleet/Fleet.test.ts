@@ -1067,6 +1067,9 @@ describe("Fleet", () => {
         })
       expect(shaped({ shards: "some" })).toBe(`shards must be "all" or a list of shard ids, got "some"`)
       expect(shaped({ resume: {} })).toBe("resume must be a list of resume points, got an object")
+      // taken as left out, where a session refuses a null option
+      expect(shaped({ resume: null })).toBe("resume must be a list of resume points, got null")
+      expect(shaped({ shards: null })).toBe(`shards must be "all" or a list of shard ids, got null`)
       expect(shaped({ resume: [null, { ...malformed, shard: "3" }] })).toBe(
         `resume must be an object, got null; resume.shard must be an [id, count] pair, got "3"`
       )
