@@ -88,7 +88,8 @@ export type LostReason = "ResumesFailed" | Reason["_tag"]
  */
 export const identifyWait = Metric.histogram(
   "discord_gateway_identify_wait_ms",
-  MetricBoundaries.exponential({ start: 10, factor: 2, count: 24 }),
+  // (`count` bounds, the last of them infinite: 10 ms times 2^23 is the last finite one)
+  MetricBoundaries.exponential({ start: 10, factor: 2, count: 25 }),
   "Wait for the identify limiter before an Identify, in milliseconds"
 )
 

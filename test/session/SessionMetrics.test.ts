@@ -69,6 +69,10 @@ describe("SessionMetrics", () => {
       expect([countAt(after, 3_600_000) - countAt(before, 3_600_000), countAt(after, 72_000_000) - countAt(before, 72_000_000)]).toEqual([1, 2])
       expect(countAt(after, 3_600_000)).not.toBe(-1)
       expect(countAt(after, 72_000_000)).not.toBe(-1)
+      // a finite bound each (the last finite one was about 11.7 h: twenty hours fell in +Inf's bucket)
+      const boundOf = (ms: number) => after.find(([bound]) => bound >= ms)?.[0]
+      expect(boundOf(72_000_000)).toBe(83_886_080)
+      expect(boundOf(3_600_000)).toBe(5_242_880)
     }))
 
   it.scoped("counts events by type, heartbeat latency, reconnects by reason and identify waits", () =>
