@@ -123,6 +123,9 @@ const over = <A, E>(mailbox: Mailbox.Mailbox<A, E>, capacity: number): EventBuff
   // the readers let in together at the last turn, and the room their shares still keep
   let sharing: ReadonlyArray<Share> = []
   let reserved = 0
+  // where the room that does not divide evenly starts going, one event each, among the readers
+  // let in together: further along at each turn, so that it is not the same reader's every time
+  let unevenFrom = 0
   // how many events went in since the start: where a chunk end is, whatever a take in flight holds
   let putIn = 0
   // The events of a take past its chunk's end, kept out of the mailbox for the next take (see
@@ -151,9 +154,18 @@ const over = <A, E>(mailbox: Mailbox.Mailbox<A, E>, capacity: number): EventBuff
     if (admitted.length === 0) return
     for (const share of sharing) share.left = undefined
     sharing = [...new Set(admitted.map(({ share }) => share))]
-    const each = Math.floor((capacity - held()) / sharing.length)
-    for (const share of sharing) share.left = each
-    reserved = each * sharing.length
+    // all the room is shared out: what was left to whoever asked first went to the reader let in
+    // first at every turn, which then waited first and was let in first again
+    const room = capacity - held()
+    const readers = sharing.length
+    const each = Math.floor(room / readers)
+    const uneven = room - each * readers
+    unevenFrom %= readers
+    sharing.forEach((share, at) => {
+      share.left = each + ((at - unevenFrom + readers) % readers < uneven ? 1 : 0)
+    })
+    unevenFrom += uneven
+    reserved = room
     for (const entry of admitted) entry.resume(true)
   }
   // a reader puts its event in while its share lasts; then, or without one, only when no reader's

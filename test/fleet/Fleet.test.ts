@@ -65,10 +65,10 @@ const presencesSent = (served: Served, shard: number) =>
   (served.commands.get(shard) ?? []).filter((payload) => payload.op === 3).map((payload) => payload.d)
 
 /** The types of the events the next pulls give, until two READYs came (each ends its chunk). */
-const readies = <E>(pull: Effect.Effect<Chunk.Chunk<GatewayEvent>, E>) =>
+const readies = <E>(pull: Effect.Effect<Chunk.Chunk<GatewayEvent>, E>, shards = 2) =>
   Effect.gen(function*() {
     const types: Array<string> = []
-    while (types.filter((t) => t === "READY").length < 2) types.push(...Chunk.toReadonlyArray(yield* pull).map((event) => event.t))
+    while (types.filter((t) => t === "READY").length < shards) types.push(...Chunk.toReadonlyArray(yield* pull).map((event) => event.t))
     return types
   })
 
@@ -590,6 +590,31 @@ describe("Fleet", () => {
       const fromShard1 = taken.slice(0, 100).filter((event) => event.shard === 1).length
       expect(fromShard1).toBeGreaterThanOrEqual(40)
       expect(fromShard1).toBeLessThanOrEqual(60)
+    }).pipe(Effect.provide(TestLayer)))
+
+  it.scoped("three busy shards and room for five: the places that do not divide evenly go to each shard in turn", () =>
+    Effect.gen(function*() {
+      yield* configureLimiter(3)
+      const served = yield* serve()
+      const fleet = yield* Fleet.make(options({ shardCount: 3, bufferSize: 5 }))
+      const pull = yield* Stream.toPull(fleet.events)
+      yield* advance(10_000)
+      expect(yield* readies(pull, 3)).toEqual(["READY", "READY", "READY"])
+      for (const peer of served.peers.values()) {
+        for (let s = 2; s < 302; s++) yield* peer.sendJson(dispatch(s, "MESSAGE_CREATE", {}))
+      }
+      yield* settle
+      for (let k = 0; k < 10; k++) {
+        yield* pull
+        yield* settle
+      }
+      const counts = [0, 0, 0]
+      for (let k = 0; k < 60; k++) {
+        for (const event of yield* pull) counts[event.shard]!++
+        yield* settle
+      }
+      // it was 30, 90 and 30: the shard let in first took the places left over at every turn
+      expect(counts).toEqual([50, 50, 50])
     }).pipe(Effect.provide(TestLayer)))
 
   it.scoped("a full event buffer holds the shards back until the program reads: every event arrives once, in order, and is counted", () =>

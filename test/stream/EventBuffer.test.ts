@@ -90,7 +90,7 @@ describe("EventBuffer", () => {
       yield* offering(a, "a6", log)
       yield* offering(b, "b1", log)
       expect(Chunk.toReadonlyArray(yield* pull)).toEqual(["a1", "a2", "a3", "a4", "a5"])
-      // a6 and b1 went in; of the 3 places left each keeps 1, and the third goes to who comes first
+      // a6 and b1 went in; of the 3 places left each keeps 1, and the third is a's at this turn
       expect(log).toEqual(["a6", "b1"])
       expect(["a7", "a8", "a9"].map(a.unsafeOffer)).toEqual([true, true, false])
       expect(["b2", "b3"].map(b.unsafeOffer)).toEqual([true, false])
@@ -98,6 +98,55 @@ describe("EventBuffer", () => {
       expect(Chunk.toReadonlyArray(yield* pull)).toEqual(["a6", "b1", "a7", "a8", "b2"])
       // nothing waits: a reader alone takes what room there is
       expect(["a10", "a11", "a12", "a13", "a14", "a15"].map(a.unsafeOffer)).toEqual([true, true, true, true, true, false])
+    }))
+
+  it.scoped("room that does not divide evenly among the readers let in goes to another of them at each turn", () =>
+    Effect.gen(function*() {
+      const buffer = yield* EventBuffer.make<string, never>(5)
+      const [a, b, c] = [buffer.reader(), buffer.reader(), buffer.reader()]
+      const pull = yield* Stream.toPull(buffer.stream)
+      const log: Array<string> = []
+      const extraOf = (turn: number) =>
+        Effect.gen(function*() {
+          // a full buffer, a, b and c waiting for room in that order, and the program takes
+          while (buffer.sink.unsafeOffer("x")) continue
+          for (const [name, sink] of [["a", a], ["b", b], ["c", c]] as const) yield* offering(sink, `${name}${turn}`, log)
+          yield* pull
+          // three let in, two places left: one each for two of them
+          const extra = [a, b, c].map((sink, i) => sink.unsafeOffer(`${"abc"[i]}${turn}+`))
+          yield* pull
+          return extra
+        })
+      expect(yield* extraOf(1)).toEqual([true, true, false])
+      expect(yield* extraOf(2)).toEqual([true, false, true])
+      // each of them twice in three turns (a took the places left over at every turn, let in first)
+      expect(yield* extraOf(3)).toEqual([false, true, true])
+      expect(log).toEqual(["a1", "b1", "c1", "a2", "b2", "c2", "a3", "b3", "c3"])
+    }))
+
+  it.scoped("100 readers with events always waiting, at the default bufferSize: each gets about as many taken as the others", () =>
+    Effect.gen(function*() {
+      const readers = 100
+      const buffer = yield* EventBuffer.make<number, never>(4096)
+      for (let r = 0; r < readers; r++) {
+        const sink = buffer.reader()
+        // as a connection delivers: at once while there is room (no yield between), else it waits
+        yield* Effect.forkScoped(Effect.gen(function*() {
+          while (true) if (!sink.unsafeOffer(r)) yield* sink.offer(r, () => {})
+        }))
+      }
+      yield* settle
+      const pull = yield* Stream.toPull(buffer.stream)
+      const counts = Array.from({ length: readers }, () => 0)
+      // the first chunks are the buffer as the first reader filled it alone: not counted
+      for (let taken = 0; taken < 14;) {
+        const chunk = yield* pull
+        if (Chunk.isNonEmpty(chunk)) taken++
+        if (taken > 4) for (const reader of chunk) counts[reader]!++
+        yield* settle
+      }
+      // one of them got 3.4 times as many as each of the others: the places left over at each turn
+      expect(Math.max(...counts) - Math.min(...counts)).toBeLessThanOrEqual(1)
     }))
 
   it.scoped("an interrupted offer puts nothing in; done refuses waiting and new events, and ends the stream after those in it", () =>
