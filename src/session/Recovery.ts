@@ -19,8 +19,9 @@ export interface Recovery {
   /**
    * Resumes in a row that were sent and never answered (no RESUMED, no replayed event, read even
    * if still waiting for room), but for those the gateway asked to send again: op 7 (the node
-   * going away, which asks for the same Resume elsewhere), 4000 (an error of its own) and 4008
-   * (sends too fast), after which GATEWAY.md resumes.
+   * going away, which asks for the same Resume elsewhere), op 9 true (the session may still be
+   * resumed), 4000 (an error of its own), 4008 (sends too fast), and the websocket's server going
+   * away, failing, restarting or overloaded (1001, 1011, 1012, 1013), after which GATEWAY.md resumes.
    */
   readonly failedResumes: number
   /**
@@ -29,7 +30,7 @@ export interface Recovery {
    */
   readonly unreachedResumes: number
   /**
-   * Resumes in a row the gateway took and ended asking for them again (op 7, 4000, 4008), never
+   * Resumes in a row the gateway took and ended asking for them again (as above), never
    * answered: a node that ends every one so would keep the session resuming for ever, so every
    * other one goes to the gateway URL after three, and ten give the session up (with the default
    * backoff, some four and a half minutes: as long as Discord keeps a session to resume).
@@ -91,12 +92,19 @@ const maxFailedResumes = 3
 /** How many Resumes in a row the gateway may ask for again before the session is given up. */
 const maxAskedAgainResumes = 10
 
-// the gateway's ends of a connection that ask for the same Resume again: op 7, and the closes
-// whose codes say to try again (three of them in a row gave the session up, its events lost and a
-// session start spent, where the gateway never said the session was gone)
+// the closes of the gateway's own trouble, whose codes say to try again: Discord's 4000 and 4008,
+// and the websocket's server going away (1001: its proxy restarting), failing (1011), restarting
+// (1012) or overloaded (1013)
+const tryAgainCodes: ReadonlySet<number | undefined> = new Set([CloseCode.UnknownError, CloseCode.RateLimited, 1001, 1011, 1012, 1013])
+
+// the gateway's ends of a connection that ask for the same Resume again: op 7, op 9 that allows a
+// resume, and the closes that say to try again (three of them in a row gave the session up, its
+// events lost and a session start spent, where the gateway never said the session was gone: a
+// gateway restarting for five seconds cost every shard its session)
 const asksAgain = (reason: Reason): boolean =>
   reason._tag === "Reconnect" ||
-  (reason._tag === "Closed" && (reason.code === CloseCode.UnknownError || reason.code === CloseCode.RateLimited))
+  (reason._tag === "InvalidSession" && reason.resumable) ||
+  (reason._tag === "Closed" && tryAgainCodes.has(reason.code))
 
 /**
  * `recovery` after a connection that tried to `mode` ended with `outcome`, the session then at
