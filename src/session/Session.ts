@@ -586,6 +586,8 @@ export const makeWith = (
     // whether the stop asked for (the first) ends the session (close 1000) rather than keeping it
     // resumable
     let endRequested = false
+    // a gateway session lost during a stop, told once the session ended (see `forgetSession`)
+    let lostWhileStopping: (() => Effect.Effect<void>) | undefined
     const invalidSessionPause = [
       Duration.toMillis(resolved.backoff.afterInvalidSession[0]),
       Duration.toMillis(resolved.backoff.afterInvalidSession[1])
@@ -653,16 +655,17 @@ export const makeWith = (
     // The gateway session given up, or ended by the gateway, forgotten: one there was (a connection
     // that never got READY lost none) is counted (`tag`: the metric's) and told (`why`: in words),
     // as its events since are not replayed; unless `lost` is false (a stop's own close). During a
-    // stop it is told on the loop's fiber: the stop interrupts the hooks still in turn, and the
-    // line was lost
+    // stop it is told once the session ended, before `ended`, as `ended` is: in turn, the session's
+    // end interrupted it and the line was lost; on the loop's fiber, a slow hook held the stop
     const forgetSession = (tag: SessionMetrics.LostReason, why: string, lost = true) =>
       Effect.suspend(() => {
         const { sequence, sessionId } = memory.current
         forget()
         if (sessionId === undefined || !lost) return members.lost
         const tell = () => outage.lost(why, sequence ?? undefined)
+        if (stopRequested) lostWhileStopping = tell
         return metrics.sessionLost(tag).pipe(
-          Effect.zipRight(stopRequested ? told("outage.lost", Effect.suspend(tell), resolved.token) : aside("outage.lost", tell)),
+          Effect.zipRight(stopRequested ? Effect.void : aside("outage.lost", tell)),
           Effect.zipRight(members.lost)
         )
       })
@@ -852,6 +855,7 @@ export const makeWith = (
         // the program's hooks last: one that hangs holds neither `events` nor `await`; `ended` after
         // the outage hooks told before it, those not done interrupted (it was told while they ran)
         yield* inTurn.stop
+        if (lostWhileStopping !== undefined) yield* told("outage.lost", Effect.suspend(lostWhileStopping), resolved.token)
         yield* told("outage.ended", Effect.suspend(() => outage.ended), resolved.token)
         if (hooks.onEnd !== undefined) yield* told("onEnd", hooks.onEnd(outcome), resolved.token)
       })

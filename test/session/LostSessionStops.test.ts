@@ -6,13 +6,16 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
 import * as TestClock from "effect/TestClock"
 import * as Json from "../../src/codec/Json.ts"
 import * as Intents from "../../src/protocol/Intents.ts"
 import * as OtherCommand from "../../src/protocol/OtherCommand.ts"
+import * as Outage from "../../src/session/Outage.ts"
 import * as Recovery from "../../src/session/Recovery.ts"
+import * as SessionOptions from "../../src/session/SessionOptions.ts"
 import { describeReason, Reason } from "../../src/session/SessionState.ts"
 import { captured } from "../logLines.ts"
 import { acceptAndHello, dispatch, lostCount, options, ready, secret, Session, settle, TestLayer } from "./harness.ts"
@@ -77,6 +80,38 @@ describe("a gateway's 4009 / 4007 during a stop", () => {
       expect(notDebug(lines).filter((line) => line.includes("gateway session lost")).length).toBe(1)
     }).pipe(Effect.provide(layer), Effect.provide(TestLayer))
   })
+
+  // told on the loop's fiber, a slow `lost` held the stop and `await` to the stop's timeout, and
+  // one that could not be interrupted past it, for as long as it took
+  for (const uninterruptible of [false, true]) {
+    it.scoped(`op 9 during a stop, a${uninterruptible ? "n uninterruptible" : ""} lost hook of an hour: the stop and await end at once, the hook told just before ended`, () =>
+      Effect.gen(function*() {
+        const told: Array<string> = []
+        const slowStore = Effect.zipRight(Effect.sync(() => told.push("lost")), Effect.sleep("1 hour"))
+        const outage: Outage.Outage = {
+          ...Outage.make(),
+          lost: () => uninterruptible ? Effect.uninterruptible(slowStore) : slowStore,
+          ended: Effect.sync(() => void told.push("ended"))
+        }
+        const session = yield* Session.makeWith(Either.getOrThrow(SessionOptions.resolve(options())), { outage })
+        const { peer } = yield* acceptAndHello(3_600_000)
+        yield* peer.sendJson(ready())
+        yield* settle
+        yield* peer.answersClose(false)
+        const stopping = yield* Effect.fork(session.disconnect("30 seconds"))
+        yield* settle
+        yield* peer.sendJson({ op: 9, d: false, s: null, t: null })
+        yield* settle
+        yield* TestClock.adjust("1 second")
+        yield* settle
+        const awaiting = yield* Effect.fork(session.await)
+        yield* settle
+        expect([stopping.unsafePoll() !== null, awaiting.unsafePoll()]).toStrictEqual([true, Exit.void])
+        expect(told).toEqual(["lost"])
+        yield* TestClock.adjust("1 hour")
+        expect(told).toEqual(["lost", "ended"])
+      }).pipe(Effect.provide(TestLayer)))
+  }
 })
 
 const outcome = (o: Partial<Parameters<typeof Recovery.after>[2]> & Pick<Parameters<typeof Recovery.after>[2], "reason">) => ({
