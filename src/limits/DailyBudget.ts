@@ -50,6 +50,18 @@ export interface BudgetPolicy<E> {
 }
 
 /**
+ * A shard as the budget tells its turns apart: its id, and the shard count it runs in where its
+ * caller says it (a reshard's two fleets run shards of one id side by side: the old fleet's shard
+ * 1 holding a turn of the spread let the new fleet's shard 1 through with it).
+ *
+ * @since 0.1.0
+ */
+export interface Claimant {
+  readonly shardId: number
+  readonly shardCount?: number | undefined
+}
+
+/**
  * One limiter's budget. Times are the `Clock`'s monotonic milliseconds, read by the caller.
  *
  * @since 0.1.0
@@ -63,13 +75,13 @@ export interface DailyBudget<E> {
    * which are), as the claimant would, once per claim: the claimant waits for the key behind it,
    * and goes a key's spacing after it, on its claim.
    */
-  readonly turnOf: (now: number, shardId?: number, keyMate?: (shardId: number) => boolean) => number | undefined
+  readonly turnOf: (now: number, shard?: Claimant, keyMate?: (shardId: number) => boolean) => number | undefined
   /**
    * One identify of the shard that may wait for a turn of the spread with its socket open; one that
    * may take a key-mate's claimed turn (`keyMate`, as `turnOf`) waits behind no other, as the
    * claimant does not.
    */
-  readonly socketWaiter: (shardId: number, keyMate?: (shardId: number) => boolean) => SocketWaiter
+  readonly socketWaiter: (shard: Claimant, keyMate?: (shardId: number) => boolean) => SocketWaiter
   /**
    * With `wait`, until the budget used up refills, or a refreshed answer says how much is left;
    * the first wait while it stays used up says so, as the bot's.
@@ -79,11 +91,11 @@ export interface DailyBudget<E> {
    * Counts one identify of the shard at `now`, telling once when the budget runs low; one that took
    * a key-mate's claimed turn (`turnOf` with the same `keyMate`) uses that claim's one loan up.
    */
-  readonly count: (now: number, shardId: number, keyMate?: (shardId: number) => boolean) => Effect.Effect<void>
+  readonly count: (now: number, shard: Claimant, keyMate?: (shardId: number) => boolean) => Effect.Effect<void>
   /** Done once the last start is counted, or a refreshed answer says none is left. */
   readonly spent: Effect.Effect<void>
   /** The limiter's `budgetReady`. */
-  readonly ready: (shardId: number) => Effect.Effect<void, E>
+  readonly ready: (shard: Claimant) => Effect.Effect<void, E>
   /**
    * Takes a refreshed `GET /gateway/bot` answer's budget at `now`, less the starts counted since
    * `countedBefore` (what `counted` said as the answer was asked for), if given.
@@ -129,6 +141,9 @@ export interface SocketWaiter {
   /** Gives its place up, once counted or given up; again, it does nothing. */
   readonly leave: Effect.Effect<void>
 }
+
+// a claim's key: shards of one id in two shard counts are two shards
+const claimOf = ({ shardCount, shardId }: Claimant): string => shardCount === undefined ? `${shardId}` : `${shardId}/${shardCount}`
 
 /** Discord's budget window: a day. The next reset after a refill, until `configure` says otherwise. */
 const budgetPeriod = 24 * 60 * 60 * 1000
@@ -189,15 +204,17 @@ export const make = <E>(policy: BudgetPolicy<E>): DailyBudget<E> => {
   let lastCountedAt: number | undefined
   // every start counted, for the answers asked for before some of them
   let counted = 0
-  // shards that passed `ready` at a turn of the spread and have not identified yet, with when:
-  // each holds its turn, the others waiting for the next, for up to `claimHoldMs`
-  const claims = new Map<number, number>()
+  // shards that passed `ready` at a turn of the spread and have not identified yet (by
+  // `claimOf`), with when: each holds its turn, the others waiting for the next, for up to
+  // `claimHoldMs`
+  const claims = new Map<string, { readonly shardId: number; readonly at: number }>()
   // the claims whose turn a key-mate holding the key took (each lends its turn once: every shard of
   // the key getting the key in turn went on one claim, the spread's hour between turns ignored)
-  const lent = new Set<number>()
-  // the claim of a key-mate of `shardId` whose turn it may take, if any
-  const lendable = (shardId: number, keyMate: (shardId: number) => boolean): number | undefined => {
-    for (const shard of claims.keys()) if (shard !== shardId && !lent.has(shard) && keyMate(shard)) return shard
+  const lent = new Set<string>()
+  // the claim of a key-mate of `shard` whose turn it may take, if any
+  const lendable = (shard: Claimant, keyMate: (shardId: number) => boolean): string | undefined => {
+    const own = claimOf(shard)
+    for (const [claim, { shardId }] of claims) if (claim !== own && !lent.has(claim) && keyMate(shardId)) return claim
     return undefined
   }
   // identifies waiting, socket open, for a turn of the spread, in the order they began to, and
@@ -230,22 +247,22 @@ export const make = <E>(policy: BudgetPolicy<E>): DailyBudget<E> => {
 
   // the time left after the last identify shared evenly among the starts left and the first after
   // the refill (after the last start, the refill itself)
-  const turnOf = (now: number, shardId?: number, keyMate?: (shardId: number) => boolean): number | undefined => {
+  const turnOf = (now: number, shard?: Claimant, keyMate?: (shardId: number) => boolean): number | undefined => {
     if (!spreading()) return undefined
-    for (const [shard, at] of claims) {
+    for (const [claim, { at }] of claims) {
       if (!isDue(at + claimHoldMs, now)) continue
-      claims.delete(shard)
-      lent.delete(shard)
+      claims.delete(claim)
+      lent.delete(claim)
     }
     // a shard that claimed its turn at `ready` takes it; so does one holding the key a claimant
     // waits for (waiting for the turn after the claimed one, it held the key from its claimant: no
     // identify of the key went until the claim lapsed a minute on, and the claimant's socket then
     // sat open for a turn, an hour)
-    if (shardId !== undefined && claims.has(shardId)) return undefined
-    if (keyMate !== undefined && shardId !== undefined && lendable(shardId, keyMate) !== undefined) return undefined
+    if (shard !== undefined && claims.has(claimOf(shard))) return undefined
+    if (keyMate !== undefined && shard !== undefined && lendable(shard, keyMate) !== undefined) return undefined
     // a claimed turn counts as taken, from when it was claimed
     let from = lastCountedAt
-    for (const at of claims.values()) if (from === undefined || at > from) from = at
+    for (const { at } of claims.values()) if (from === undefined || at > from) from = at
     if (from === undefined) return undefined
     const { remaining, resetAt } = budget!
     const turn = Math.min(resetAt, from + (resetAt - from) / (Math.max(0, remaining - claims.size) + 1))
@@ -255,17 +272,17 @@ export const make = <E>(policy: BudgetPolicy<E>): DailyBudget<E> => {
   // until the turn at `until`, a claim on a turn lapses, the spread moves or the budget changes
   const awaitTurn = (until: number, now: number): Effect.Effect<void> => {
     let wakeAt = until
-    for (const at of claims.values()) wakeAt = Math.min(wakeAt, at + claimHoldMs)
+    for (const { at } of claims.values()) wakeAt = Math.min(wakeAt, at + claimHoldMs)
     return detached(Effect.raceAll([sleepMillis(Math.max(0, wakeAt - now)), changed.await, moved.await]))
   }
 
   // whether an identify holding its key waits before `place` (a shard that claimed its turn at
   // `ready` takes it)
-  const ahead = (place: { keyed: boolean }, shardId: number, keyMate?: (shardId: number) => boolean): boolean => {
-    if (!spreading() || claims.has(shardId)) return false
+  const ahead = (place: { keyed: boolean }, shard: Claimant, keyMate?: (shardId: number) => boolean): boolean => {
+    if (!spreading() || claims.has(claimOf(shard))) return false
     // one taking a key-mate's claimed turn, as the claimant would (it waited behind a shard of
     // another key, the claimant behind it for the key, and the claim lapsed)
-    if (keyMate !== undefined && lendable(shardId, keyMate) !== undefined) return false
+    if (keyMate !== undefined && lendable(shard, keyMate) !== undefined) return false
     for (const other of socketLine) {
       if (other === place) return false
       if (other.keyed) return true
@@ -273,7 +290,7 @@ export const make = <E>(policy: BudgetPolicy<E>): DailyBudget<E> => {
     return false
   }
 
-  const socketWaiter = (shardId: number, keyMate?: (shardId: number) => boolean): SocketWaiter => {
+  const socketWaiter = (shard: Claimant, keyMate?: (shardId: number) => boolean): SocketWaiter => {
     // its place in the line (a set keeps the order things were first put in)
     const place = { keyed: true }
     const hold = () => {
@@ -289,7 +306,7 @@ export const make = <E>(policy: BudgetPolicy<E>): DailyBudget<E> => {
           // for ever, and the identify never went at its turn
           return detached(Effect.raceFirst(awaitTurn(until, now), wake))
         }),
-      behind: () => ahead(place, shardId, keyMate),
+      behind: () => ahead(place, shard, keyMate),
       awaitAhead: (wake) =>
         Effect.clockWith((clock) => {
           hold()
@@ -322,22 +339,23 @@ export const make = <E>(policy: BudgetPolicy<E>): DailyBudget<E> => {
       return Effect.zipRight(linesOf("IdentifyLimiter", Effect.annotateLogs(told, { resetAfter })), wait)
     })
 
-  const count = (now: number, shardId: number, keyMate?: (shardId: number) => boolean): Effect.Effect<void> => {
+  const count = (now: number, shard: Claimant, keyMate?: (shardId: number) => boolean): Effect.Effect<void> => {
     counted += 1
     if (budget === undefined) return Effect.void
     budget.remaining -= 1
     if (budget.remaining <= 0) spent.fire()
     lastCountedAt = now
-    const borrowed = claims.has(shardId) || keyMate === undefined || !spreading() ? undefined : lendable(shardId, keyMate)
+    const own = claimOf(shard)
+    const borrowed = claims.has(own) || keyMate === undefined || !spreading() ? undefined : lendable(shard, keyMate)
     if (borrowed !== undefined) lent.add(borrowed)
-    claims.delete(shardId)
-    lent.delete(shardId)
+    claims.delete(own)
+    lent.delete(own)
     moved.fire()
     // told once, when at most a tenth of the day's starts is left (a refreshed answer may already
     // say so): a bot that reconnects too often finds out before its shards stop
     if (budget.lowTold || budget.remaining > lowBudget(budget.total)) return Effect.void
     budget.lowTold = true
-    const turn = turnOf(now, shardId)
+    const turn = turnOf(now, shard)
     const pace = turn === undefined ? "" : `; the next identifies go at most one every ${inSeconds(turn - now)}`
     // the bot's budget, not the shard's whose identify spent the start: annotated as the limiter's
     return linesOf(
@@ -355,14 +373,15 @@ export const make = <E>(policy: BudgetPolicy<E>): DailyBudget<E> => {
   // a turn due goes to the identify waiting for it with its socket open, else to the shard that has
   // asked `ready` longest: waiters woken together by the turn would take it in whatever order their
   // timers fire (one woken by every move of the spread fell behind shards that asked hours later)
-  const awaitReady = (shardId: number, asked: object): Effect.Effect<void, E> =>
+  const awaitReady = (shard: Claimant, asked: object): Effect.Effect<void, E> =>
     Effect.clockWith((clock) => {
       const now = monotonicMillis(clock)
       const resetAfter = exhaustedFor(now)
-      const turn = turnOf(now, shardId)
-      const again = awaitReady(shardId, asked)
+      const turn = turnOf(now, shard)
+      const again = awaitReady(shard, asked)
+      const claim = claimOf(shard)
       if (turn !== undefined) return Effect.zipRight(awaitTurn(turn, now), again)
-      if (spreading() && !claims.has(shardId)) {
+      if (spreading() && !claims.has(claim)) {
         if (socketLine.size > 0) {
           return Effect.zipRight(detached(Effect.raceAll([moved.await, socketsLeft.await, changed.await])), again)
         }
@@ -372,22 +391,22 @@ export const make = <E>(policy: BudgetPolicy<E>): DailyBudget<E> => {
       }
       if (resetAfter === undefined) {
         return Effect.sync(() => {
-          if (spreading() && !claims.has(shardId)) claims.set(shardId, now)
+          if (spreading() && !claims.has(claim)) claims.set(claim, { shardId: shard.shardId, at: now })
         })
       }
-      if (policy.onExhausted === "fail") return Effect.fail(exhausted(shardId, resetAfter))
+      if (policy.onExhausted === "fail") return Effect.fail(exhausted(shard.shardId, resetAfter))
       return Effect.zipRight(awaitRefill(resetAfter), again)
     })
 
   // in line from the call on, and out of it however the call ends
-  const ready = (shardId: number): Effect.Effect<void, E> =>
+  const ready = (shard: Claimant): Effect.Effect<void, E> =>
     Effect.acquireUseRelease(
       Effect.sync(() => {
         const asked = {}
         askers.add(asked)
         return asked
       }),
-      (asked) => awaitReady(shardId, asked),
+      (asked) => awaitReady(shard, asked),
       (asked) =>
         Effect.sync(() => {
           askers.delete(asked)

@@ -168,11 +168,13 @@ export class IdentifyLimiter extends Context.Tag("discord-gateway/IdentifyLimite
      * answer, or from `margin` after the end of `send` if that comes first. A session interrupts
      * it when its connection ends (before or after `send`), never at READY: what a limiter does
      * after `send` runs on. The connection's end waits for what it interrupts: a finalizer records
-     * when the key is free again, and does not wait for it.
+     * when the key is free again, and does not wait for it. A session gives its `shardCount` too:
+     * shards of one id in two counts (a reshard's two fleets) are two shards.
      */
     readonly identify: <A, E, R>(
       shardId: number,
-      send: (answered: Effect.Effect<void>) => Effect.Effect<A, E, R>
+      send: (answered: Effect.Effect<void>) => Effect.Effect<A, E, R>,
+      shardCount?: number
     ) => Effect.Effect<A, E | IdentifyBudgetExhausted, R>
     /**
      * Done once the budget has a session start left, taking none, as `identify` treats a budget
@@ -180,10 +182,10 @@ export class IdentifyLimiter extends Context.Tag("discord-gateway/IdentifyLimite
      * before it opens a socket to identify, so none is opened to sit unidentified until the
      * refill (it reserves nothing: shards asking together may pass on the last start; but at a turn
      * of the in-memory limiter's low-budget spread it lets one through, which holds the turn until
-     * it identifies, for up to a minute). Optional:
-     * a limiter of a program's own without it is asked only at `identify`.
+     * it identifies, for up to a minute; `shardCount` as `identify`'s). Optional: a limiter of a
+     * program's own without it is asked only at `identify`.
      */
-    readonly budgetReady?: ((shardId: number) => Effect.Effect<void, IdentifyBudgetExhausted>) | undefined
+    readonly budgetReady?: ((shardId: number, shardCount?: number) => Effect.Effect<void, IdentifyBudgetExhausted>) | undefined
     /**
      * What the limiter knows now. A fleet reads `maxConcurrency` once its limits are configured,
      * for its rate-limit keys and startup window: a limiter of a program's own must say it (a
@@ -339,24 +341,24 @@ const build = (spacing: number, margin: number, onExhausted: "fail" | "wait", sp
    * counts the identify. With `fail`, a used-up budget fails it at once. False when the key was
    * retired meanwhile.
    */
-  const awaitTurn = (gate: Gate, shardId: number, waiter: DailyBudget.SocketWaiter): Effect.Effect<boolean, IdentifyBudgetExhausted> =>
+  const awaitTurn = (gate: Gate, shard: DailyBudget.Claimant, waiter: DailyBudget.SocketWaiter): Effect.Effect<boolean, IdentifyBudgetExhausted> =>
     Effect.clockWith((clock) => {
       if (gate.retired) return Effect.succeed(false)
       // its spacing is known once it went out (`inherit`)
       const retiredSend = retiredSends.values().next().value
-      if (retiredSend !== undefined) return Effect.zipRight(Deferred.await(retiredSend), awaitTurn(gate, shardId, waiter))
+      if (retiredSend !== undefined) return Effect.zipRight(Deferred.await(retiredSend), awaitTurn(gate, shard, waiter))
       const now = monotonicMillis(clock)
       const resetAfter = budget.exhaustedFor(now)
       // the low budget's spread first: after the last start it waits for the refill, its next turn
-      const keyMate = keyMateOf(shardId)
-      const spreadAt = budget.turnOf(now, shardId, keyMate)
+      const keyMate = keyMateOf(shard.shardId)
+      const spreadAt = budget.turnOf(now, shard, keyMate)
       if (spreadAt !== undefined) {
-        return Effect.zipRight(waiter.awaitTurn(spreadAt, now, lineChanged(gate)), awaitTurn(gate, shardId, waiter))
+        return Effect.zipRight(waiter.awaitTurn(spreadAt, now, lineChanged(gate)), awaitTurn(gate, shard, waiter))
       }
       // a turn due goes to the identify that waited for the spread first, also while it waits out
       // its key's spacing
-      if (waiter.behind()) return Effect.zipRight(waiter.awaitAhead(lineChanged(gate)), awaitTurn(gate, shardId, waiter))
-      if (resetAfter !== undefined && onExhausted === "fail") return Effect.fail(budget.exhausted(shardId, resetAfter))
+      if (waiter.behind()) return Effect.zipRight(waiter.awaitAhead(lineChanged(gate)), awaitTurn(gate, shard, waiter))
+      if (resetAfter !== undefined && onExhausted === "fail") return Effect.fail(budget.exhausted(shard.shardId, resetAfter))
       const turnAt = gate.lastAt === undefined ? now : gate.lastAt + spacing
       if (!isDue(turnAt, now)) {
         // a turn of the spread due meanwhile is its: a shard asking `ready` later took it, and this
@@ -365,13 +367,13 @@ const build = (spacing: number, margin: number, onExhausted: "fail" | "wait", sp
         const wakes = [Effect.sleep(turnAt - now), lineChanged(gate)]
         if (gate.pending !== undefined) wakes.push(Deferred.await(gate.pending))
         const wait = detached(Effect.raceAll(wakes))
-        return Effect.zipRight(wait, awaitTurn(gate, shardId, waiter))
+        return Effect.zipRight(wait, awaitTurn(gate, shard, waiter))
       }
-      if (resetAfter !== undefined) return Effect.zipRight(budget.awaitRefill(resetAfter), awaitTurn(gate, shardId, waiter))
+      if (resetAfter !== undefined) return Effect.zipRight(budget.awaitRefill(resetAfter), awaitTurn(gate, shard, waiter))
       gate.lastAt = now
       gate.pending = undefined
       // counted: a turn of the spread is no longer its to wait for
-      return Effect.as(Effect.zipRight(budget.count(now, shardId, keyMate), waiter.leave), true)
+      return Effect.as(Effect.zipRight(budget.count(now, shard, keyMate), waiter.leave), true)
     })
 
   /** An identify of a retired key, sent at `at`: every key of now waits for it. */
@@ -387,25 +389,27 @@ const build = (spacing: number, margin: number, onExhausted: "fail" | "wait", sp
   // a new max concurrency's key (it lost it, and waited for the refill)
   const identify = <A, E, R>(
     shardId: number,
-    send: (answered: Effect.Effect<void>) => Effect.Effect<A, E, R>
+    send: (answered: Effect.Effect<void>) => Effect.Effect<A, E, R>,
+    shardCount?: number
   ): Effect.Effect<A, E | IdentifyBudgetExhausted, R> =>
     Effect.suspend(() => {
-      const waiter = budget.socketWaiter(shardId, keyMateOf(shardId))
-      return Effect.ensuring(lineUp(shardId, send, waiter), waiter.leave)
+      const shard: DailyBudget.Claimant = { shardId, shardCount }
+      const waiter = budget.socketWaiter(shard, keyMateOf(shardId))
+      return Effect.ensuring(lineUp(shard, send, waiter), waiter.leave)
     })
 
   const lineUp = <A, E, R>(
-    shardId: number,
+    shard: DailyBudget.Claimant,
     send: (answered: Effect.Effect<void>) => Effect.Effect<A, E, R>,
     waiter: DailyBudget.SocketWaiter
   ): Effect.Effect<A, E | IdentifyBudgetExhausted, R> =>
     Effect.clockWith((clock) => {
       const now = monotonicMillis(clock)
       const resetAfter = budget.exhaustedFor(now)
-      if (resetAfter !== undefined && onExhausted === "fail" && budget.turnOf(now, shardId) === undefined) {
-        return Effect.fail(budget.exhausted(shardId, resetAfter))
+      if (resetAfter !== undefined && onExhausted === "fail" && budget.turnOf(now, shard) === undefined) {
+        return Effect.fail(budget.exhausted(shard.shardId, resetAfter))
       }
-      const gate = gateFor(shardId % maxConcurrency)
+      const gate = gateFor(shard.shardId % maxConcurrency)
       // this identify's answer, which may come before its send is done
       const answer = Deferred.unsafeMake<void>(FiberId.none)
       let answeredAt: number | undefined
@@ -441,11 +445,11 @@ const build = (spacing: number, margin: number, onExhausted: "fail" | "wait", sp
       // behind an identify being sent does too, and with `fail` looks again at the budget once the
       // last start is spent (it waited for that send to end)
       return Effect.flatMap(
-        gate.turns.withPermitUnless(lineChanged(gate), Effect.flatMap(awaitTurn(gate, shardId, waiter), (counted) =>
+        gate.turns.withPermitUnless(lineChanged(gate), Effect.flatMap(awaitTurn(gate, shard, waiter), (counted) =>
           counted ? sendCounted : Effect.succeed(Option.none()))),
         (result) =>
           Option.match(Option.flatten(result), {
-            onNone: () => Effect.zipRight(waiter.keyLost, lineUp(shardId, send, waiter)),
+            onNone: () => Effect.zipRight(waiter.keyLost, lineUp(shard, send, waiter)),
             onSome: Effect.succeed
           })
       )
@@ -506,7 +510,8 @@ const build = (spacing: number, margin: number, onExhausted: "fail" | "wait", sp
     })
   )
 
-  return { configure, identify, budgetReady: budget.ready, snapshot }
+  const budgetReady = (shardId: number, shardCount?: number) => budget.ready({ shardId, shardCount })
+  return { configure, identify, budgetReady, snapshot }
 }
 
 /**

@@ -627,7 +627,7 @@ export const run = (
               // the admission goes once Identify is out, not once the limiter's work after it ended
               Effect.ensuring(releaseAdmission)
             )
-          })).pipe(
+          }), options.shard[1]).pipe(
           // a limiter's or a transport's defect may quote the token: masked before the span ends with it
           withDefectsMasked(options.token),
           withSpan("Session.identify", { shard }),

@@ -574,6 +574,7 @@ export const makeWith = (
     // what a wait for the identify budget works with (its effects made only when one waits)
     const budget: BudgetWait.BudgetWaitOptions = {
       shardId,
+      shardCount: resolved.shard[1],
       limiter: identifyLimiter,
       clock,
       token: resolved.token,

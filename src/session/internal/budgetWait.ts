@@ -39,6 +39,8 @@ const budgetWaitOf = (budget: IdentifySnapshot["budget"], now: number): BudgetWa
  */
 export interface BudgetWaitOptions {
   readonly shardId: number
+  /** The shard count it runs in: a reshard's two fleets run shards of one id side by side. */
+  readonly shardCount: number
   /** The identify limiter, whose snapshot says what the wait waits for. */
   readonly limiter: { readonly snapshot: Effect.Effect<IdentifySnapshot> }
   readonly clock: Clock.Clock
@@ -64,14 +66,14 @@ export interface BudgetWaitOptions {
  */
 export const awaitBudget = (
   options: BudgetWaitOptions,
-  ready: (shardId: number) => Effect.Effect<void, IdentifyBudgetExhausted>
+  ready: (shardId: number, shardCount?: number) => Effect.Effect<void, IdentifyBudgetExhausted>
 ): Effect.Effect<number, IdentifyBudgetExhausted | GatewayInfoError> =>
   Effect.gen(function*() {
     const { clock, transition } = options
     const from = monotonicMillis(clock)
     // its exit kept as a value: a fiber that fails has Effect log the cause (a limiter's defect
     // may quote the token), which the loop tells masked
-    const waiting = yield* Effect.fork(Effect.exit(ready(options.shardId)))
+    const waiting = yield* Effect.fork(Effect.exit(ready(options.shardId, options.shardCount)))
     // an answer at hand comes before this looks
     yield* Effect.yieldNow()
     if (Option.isSome(yield* Fiber.poll(waiting))) return yield* Effect.as(Effect.flatten(Fiber.join(waiting)), 0)
