@@ -184,7 +184,7 @@ const skipsOf = (
     !events.has(t) && t !== "READY" && t !== "RESUMED" &&
     !((t === "GUILD_MEMBERS_CHUNK" || t === "RATE_LIMITED") && members.waiting())
 
-// a session no fleet stops: only its own stop ends it, and no Identify waits for one
+// a session no fleet stops: only its own stop ends it
 const notStopping = (): boolean => false
 
 // what ended a session (or a step of it), in a line: the error's message, or the defect's, with
@@ -493,7 +493,9 @@ export const makeWith = (
       transport,
       heartbeats,
       identifyLimiter,
-      stopping: hooks.stopping ?? notStopping,
+      // its own stop, or its fleet's begun: an Identify sent as either began spent a session start
+      // on a session closed before READY (a stop 4 scheduler turns after Hello let it out)
+      stopping: () => stopRequested || (hooks.stopping ?? notStopping)(),
       sessionScope,
       memory,
       events: deliver,
