@@ -564,7 +564,9 @@ export const run = (
     const tellAnswered = Effect.suspend(() => {
       const told = identifyAnswered
       identifyAnswered = undefined
-      return told === undefined ? Effect.void : Effect.asVoid(Effect.forkIn(ctx.sessionScope)(Effect.catchAllCause(told, (cause) => {
+      // disconnected: the session's end interrupts it without waiting for it (one whose interruption
+      // took 30 s, a lock let go over the network, held the scope's close and the stop as long)
+      return told === undefined ? Effect.void : Effect.asVoid(Effect.forkIn(ctx.sessionScope)(Effect.disconnect(Effect.catchAllCause(told, (cause) => {
         // the limiter's words may quote the token (the key it keeps its lock under), a failure's
         // too (a limiter of plain JavaScript may fail with anything)
         const masked = maskedCause(cause, options.token)
@@ -572,7 +574,7 @@ export const run = (
           Effect.logError("the identify limiter's answered failed", masked),
           end(Exit.failCause(masked))
         )
-      })))
+      }))))
     })
     const releaseAdmission = admission === undefined ? Effect.void : Scope.close(admission, Exit.void)
 
