@@ -113,6 +113,11 @@ export const fetch = (
     return info
   }).pipe(
     Effect.scoped,
+    // the timeout, and a stop, do not wait for the request to let go: a client whose request could
+    // not be interrupted held the session in ConnectingHttp for good, and every stop with it. (Its
+    // exit handed over as a value: a fiber that ends failed has Effect log the cause, which a
+    // client's defect may quote the token in)
+    (fetched) => Effect.flatten(Effect.disconnect(Effect.exit(fetched))),
     timeoutFailPastStalls({
       duration: timeout,
       onTimeout: () => new GatewayInfoError({ reason: "Http", detail: `no answer within ${Duration.format(timeout)}` })
