@@ -92,9 +92,11 @@ export interface EventBuffer<A, E> {
 }
 
 // One reader's share of the room: while it is among the readers let in together at the last turn,
-// how many more events it may put in whoever waits; else `undefined`.
+// how many more events it may put in whoever waits, else `undefined`; and when it was last given
+// one of the places that did not divide evenly (the count of those given before it; -1: never).
 interface Share {
   left: number | undefined
+  unevenAt: number
 }
 
 interface Waiting<A> {
@@ -123,9 +125,8 @@ const over = <A, E>(mailbox: Mailbox.Mailbox<A, E>, capacity: number): EventBuff
   // the readers let in together at the last turn, and the room their shares still keep
   let sharing: ReadonlyArray<Share> = []
   let reserved = 0
-  // where the room that does not divide evenly starts going, one event each, among the readers
-  // let in together: further along at each turn, so that it is not the same reader's every time
-  let unevenFrom = 0
+  // how many of the places that did not divide evenly among the readers let in were given out
+  let unevenGiven = 0
   // how many events went in since the start: where a chunk end is, whatever a take in flight holds
   let putIn = 0
   // The events of a take past its chunk's end, kept out of the mailbox for the next take (see
@@ -155,16 +156,20 @@ const over = <A, E>(mailbox: Mailbox.Mailbox<A, E>, capacity: number): EventBuff
     for (const share of sharing) share.left = undefined
     sharing = [...new Set(admitted.map(({ share }) => share))]
     // all the room is shared out: what was left to whoever asked first went to the reader let in
-    // first at every turn, which then waited first and was let in first again
+    // first at every turn, which then waited first and was let in first again. The places that do
+    // not divide evenly go one each to the readers that had one longest ago (by their places in
+    // the line, the readers without one ran out first, waited first, and were first again)
     const room = capacity - held()
-    const readers = sharing.length
-    const each = Math.floor(room / readers)
-    const uneven = room - each * readers
-    unevenFrom %= readers
-    sharing.forEach((share, at) => {
-      share.left = each + ((at - unevenFrom + readers) % readers < uneven ? 1 : 0)
-    })
-    unevenFrom += uneven
+    const each = Math.floor(room / sharing.length)
+    const uneven = room - each * sharing.length
+    for (const share of sharing) share.left = each
+    if (uneven > 0) {
+      // (a stable sort: of those that never had one, the first let in)
+      for (const share of [...sharing].sort((a, b) => a.unevenAt - b.unevenAt).slice(0, uneven)) {
+        share.left = each + 1
+        share.unevenAt = unevenGiven++
+      }
+    }
     reserved = room
     for (const entry of admitted) entry.resume(true)
   }
@@ -247,7 +252,7 @@ const over = <A, E>(mailbox: Mailbox.Mailbox<A, E>, capacity: number): EventBuff
     }))
   })
   const reader = (): EventSink<A> => {
-    const share: Share = { left: undefined }
+    const share: Share = { left: undefined, unevenAt: -1 }
     return {
       unsafeOffer: (event) => unsafeOffer(share, event),
       offer: (event, onIn) => offer(share, event, onIn),

@@ -149,6 +149,34 @@ describe("EventBuffer", () => {
       expect(Math.max(...counts) - Math.min(...counts)).toBeLessThanOrEqual(1)
     }))
 
+  // given by their places in the line let in, the places left over kept going to the same readers
+  // (those without one ran out first, waited first and were first again): 110, 110 and 80 events
+  for (const [capacity, readers] of [[5, 3], [7, 3], [150, 100]] as const) {
+    it.scoped(`room for ${capacity}, ${readers} busy readers yielding between events: each gets about as many taken`, () =>
+      Effect.gen(function*() {
+        const buffer = yield* EventBuffer.make<number, never>(capacity)
+        for (let r = 0; r < readers; r++) {
+          const sink = buffer.reader()
+          yield* Effect.forkScoped(Effect.gen(function*() {
+            while (true) {
+              if (!sink.unsafeOffer(r)) yield* sink.offer(r, () => {})
+              yield* Effect.yieldNow()
+            }
+          }))
+        }
+        yield* settle
+        const pull = yield* Stream.toPull(buffer.stream)
+        const counts = Array.from({ length: readers }, () => 0)
+        for (let taken = 0; taken < 64;) {
+          const chunk = yield* pull
+          if (Chunk.isNonEmpty(chunk)) taken++
+          if (taken > 4) for (const reader of chunk) counts[reader]!++
+          yield* settle
+        }
+        expect(Math.max(...counts) / Math.min(...counts)).toBeLessThan(1.1)
+      }))
+  }
+
   it.scoped("an interrupted offer puts nothing in; done refuses waiting and new events, and ends the stream after those in it", () =>
     Effect.gen(function*() {
       const buffer = yield* EventBuffer.make<string, string>(1)
