@@ -450,6 +450,11 @@ export interface EncodeOptions {
   readonly snowflakesAsIntegers?: boolean | undefined
   /** Lists of integers 0-255 as STRING_EXT, as Erlang's `term_to_binary` writes them. */
   readonly byteListsAsStrings?: boolean | undefined
+  /**
+   * How deep lists and maps may nest: {@link maxDepth} (what the decoder takes) unless given. A
+   * gateway of a test writes deeper ones, as Discord's erlpack would, for the client to refuse.
+   */
+  readonly maxDepth?: number | undefined
 }
 
 /**
@@ -483,6 +488,7 @@ class Writer {
   atomKeys = false
   snowflakes = false
   byteLists = false
+  depthLimit = maxDepth
   // the lists and maps being written, outermost first: one met again inside itself is a cycle
   readonly within: Array<object> = []
 
@@ -609,7 +615,7 @@ class Writer {
         return this.big(value)
       case "object":
         if (value === null) return this.atom("nil")
-        if (depth >= maxDepth) throw new RangeError(`ETF: value nested deeper than ${maxDepth}`)
+        if (depth >= this.depthLimit) throw new RangeError(`ETF: value nested deeper than ${this.depthLimit}`)
         if (value instanceof Atom) return this.atom(value.name)
         // at once, as JSON.stringify: written down to the depth limit, a cycle holding a long string
         // grew the buffer to tens of megabytes first
@@ -682,7 +688,7 @@ let sharedInUse = false
 
 /**
  * Encodes `value` as an ETF message with `options` (see {@link EncodeOptions}). Throws a
- * `RangeError` only for a cyclic value or one nested deeper than {@link maxDepth}, as
+ * `RangeError` only for a cyclic value or one nested deeper than the options' `maxDepth`, as
  * `JSON.stringify` throws on cycles.
  *
  * @since 0.1.0
@@ -697,6 +703,7 @@ export const encodeWith = (value: unknown, options: EncodeOptions): Uint8Array =
     writer.atomKeys = options.atomKeys === true
     writer.snowflakes = options.snowflakesAsIntegers === true
     writer.byteLists = options.byteListsAsStrings === true
+    writer.depthLimit = options.maxDepth ?? maxDepth
     writer.byte(version)
     writer.value(asJson(value, ""), 0)
     return writer.bytes.slice(0, writer.pos)

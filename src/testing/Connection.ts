@@ -190,7 +190,15 @@ export class Connection implements Outlet {
    */
   send(text: string, onWritten?: () => void): boolean {
     if (!this.open) return false
-    const message = this.encoding === "etf" ? toEtf(text) : text
+    let message: string | Uint8Array
+    try {
+      message = this.encoding === "etf" ? toEtf(text) : text
+    } catch {
+      // data too deep for the writer's stack (JSON framed it): thrown here, it escaped the
+      // socket's callback replaying it to a Resume, and ended the process
+      this.close(1011, "the gateway could not write a message as ETF")
+      return false
+    }
     this.write(this.compressor.compression === "none" ? message : this.compressor.compress(message), onWritten)
     return true
   }
@@ -694,13 +702,17 @@ export class Connection implements Outlet {
   }
 }
 
+// as Discord's erlpack writes terms: at any depth (the client refuses what is nested deeper than
+// `Etf.maxDepth`; refused here, such data took a sequence number and was never sent)
+const asDiscordWrites: Etf.EncodeOptions = { ...Etf.gatewayStyle, maxDepth: Infinity }
+
 /**
  * A payload's JSON text as the ETF Discord sends: atom map keys and event name, snowflakes above
  * 2^53 as integers, byte lists as STRING_EXT.
  */
 const toEtf = (text: string): Uint8Array => {
   const { t, s, op, d } = JSON.parse(text) as { t: string | null; s: number | null; op: number; d: unknown }
-  return Etf.encodeWith({ t: t === null ? null : new Etf.Atom(t), s, op, d }, Etf.gatewayStyle)
+  return Etf.encodeWith({ t: t === null ? null : new Etf.Atom(t), s, op, d }, asDiscordWrites)
 }
 
 const toBytes = (data: Buffer | ArrayBuffer | ReadonlyArray<Buffer>): Uint8Array =>

@@ -1,11 +1,12 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import type { Compression } from "../../../src/codec/Compression.ts"
 import * as Etf from "../../../src/codec/Etf.ts"
 import type { GatewayEvent } from "../../../src/protocol/Event.ts"
 import * as Session from "../../../src/session/Session.ts"
 import * as Log from "../../../src/testing/Log.ts"
-import { awaitLog, ClientLayer, consume, sessionOptions, startGateway } from "./support.ts"
+import { aGuild, awaitLog, ClientLayer, consume, sessionOptions, startGateway } from "./support.ts"
 
 const compressions: ReadonlyArray<Compression> = ["none", "zlib-stream", "zstd-stream"]
 
@@ -94,5 +95,35 @@ describe("Session over ETF against the local gateway", () => {
       const log = yield* awaitLog(gateway, "a 4002 close", (log) => log.connections.some((record) => record.closeCode === 4002))
       expect(log.violations[0]).toMatchObject({ kind: "DecodeError", closeCode: 4002 })
       expect(log.violations[0]!.detail).toContain("atom")
+    }).pipe(Effect.provide(ClientLayer)))
+
+  // The gateway writes ETF at any depth, as Discord's erlpack does; the client refuses what is
+  // nested deeper than Etf.maxDepth. Its writer refused it: `dispatch` died with the sequence
+  // number taken, the sessions after the ETF one never got the event, and the Resume's replay of
+  // it threw out of the socket's callback (an uncaught exception, the process ended).
+  it.scopedLive("data nested 600 deep, JSON's to hold: sent to an ETF session, which refuses it, resumes and identifies anew; a JSON session beside gets it", () =>
+    Effect.gen(function*() {
+      const uncaught: Array<unknown> = []
+      const onUncaught = (error: unknown) => void uncaught.push(error)
+      yield* Effect.acquireRelease(Effect.sync(() => process.prependListener("uncaughtException", onUncaught)), () =>
+        Effect.sync(() => process.removeListener("uncaughtException", onUncaught)))
+      const gateway = yield* startGateway({ guilds: 1 })
+      const etf = yield* consume(yield* Session.make(sessionOptions(gateway, { encoding: "etf" })))
+      yield* awaitLog(gateway, "the ETF session's READY", (log) => Log.sessionIds(log).length === 1)
+      const json = yield* consume(yield* Session.make(sessionOptions(gateway)))
+      yield* awaitLog(gateway, "the JSON session's READY", (log) => Log.sessionIds(log).length === 2)
+      let deep: unknown = "x"
+      for (let i = 0; i < 600; i++) deep = [deep]
+      const content = (events: ReadonlyArray<GatewayEvent>) => events.flatMap((event) => event.t === "MESSAGE_CREATE" ? [event.d.content] : [])
+      const sent = yield* Effect.exit(gateway.dispatch("all", "MESSAGE_CREATE", { guild_id: aGuild, channel_id: aGuild, id: "1300000000000000003", content: "deep", deep }))
+      expect(Exit.isSuccess(sent)).toBe(true)
+      // three Resumes met it again: a new session
+      yield* etf.until("a second READY over ETF", (events) => events.filter((event) => event.t === "READY").length === 2)
+      const log = yield* gateway.log
+      expect(log.resumes.length).toBe(3)
+      yield* gateway.dispatch("all", "MESSAGE_CREATE", { guild_id: aGuild, channel_id: aGuild, id: "1300000000000000004", content: "after" })
+      yield* etf.until("the later message over ETF", (events) => content(events).includes("after"))
+      yield* json.until("the later message over JSON", (events) => content(events).includes("after"))
+      expect([content(etf.events), content(json.events), uncaught]).toEqual([["after"], ["deep", "after"], []])
     }).pipe(Effect.provide(ClientLayer)))
 })
