@@ -27,6 +27,40 @@ const Watched = Layer.mergeAll(
   FetchHttpClient.layer
 )
 
+// For 0 to 11 scheduler turns between the Hello and the stop: a session made in a scope of its
+// own by `start`, which gives its stop, then the Hello, the turns and the stop; the turns after
+// which the gateway got an Identify written after the stop began
+const identifiedAfterStop = <E, R>(start: (scope: Scope.CloseableScope) => Effect.Effect<Effect.Effect<unknown, unknown>, E, R>) =>
+  Effect.gen(function*() {
+    const gateway = yield* MemoryTransport.MemoryGateway
+    const identified: Array<number> = []
+    for (let turns = 0; turns < 12; turns++) {
+      state.stopBegun = false
+      state.identifiesAfterStop = 0
+      const scope = yield* Scope.make()
+      const stop = yield* start(scope)
+      const peer = yield* gateway.accept
+      yield* peer.sendJson(hello(60_000))
+      for (let i = 0; i < turns; i++) yield* Effect.yieldNow()
+      const stopping = yield* Effect.fork(Effect.zipRight(
+        Effect.sync(() => {
+          state.stopBegun = true
+        }),
+        stop
+      ))
+      yield* settle
+      yield* TestClock.adjust("2 seconds")
+      yield* settle
+      const ops = [...yield* peer.takeAll].map((frame) => (JSON.parse(frame as string) as { op: number }).op)
+      if (state.identifiesAfterStop > 0 && ops.includes(2)) identified.push(turns)
+      yield* Fiber.interrupt(stopping)
+      const closing = yield* Effect.fork(Scope.close(scope, Exit.void))
+      yield* TestClock.adjust("10 seconds")
+      yield* Fiber.join(closing)
+    }
+    return identified
+  })
+
 describe("a stop as the Hello comes", () => {
   // README, Many shards: the fleet, Stopping: "A `disconnect`, an `end` or a fatal close's stop
   // reaches the running shards at once ...: a shard whose Hello comes as the stop begins sends no
@@ -39,66 +73,24 @@ describe("a stop as the Hello comes", () => {
   for (const kind of ["disconnect", "end", "scope"] as const) {
     it.scoped(`${kind}: the gateway gets no Identify written after the stop began, at any turn after the Hello`, () =>
       Effect.gen(function*() {
-        const gateway = yield* MemoryTransport.MemoryGateway
-        const identifiedAfterStop: Array<number> = []
-        for (let turns = 0; turns < 12; turns++) {
-          state.stopBegun = false
-          state.identifiesAfterStop = 0
-          const scope = yield* Scope.make()
-          const session = yield* Scope.extend(Session.make(options()), scope)
-          const peer = yield* gateway.accept
-          yield* peer.sendJson(hello(60_000))
-          for (let i = 0; i < turns; i++) yield* Effect.yieldNow()
-          const stopping = yield* Effect.fork(Effect.zipRight(
-            Effect.sync(() => {
-              state.stopBegun = true
-            }),
-            kind === "scope" ? Scope.close(scope, Exit.void) : kind === "disconnect" ? session.disconnect() : session.end()
-          ))
-          yield* settle
-          yield* TestClock.adjust("2 seconds")
-          yield* settle
-          const ops = [...yield* peer.takeAll].map((frame) => (JSON.parse(frame as string) as { op: number }).op)
-          if (state.identifiesAfterStop > 0 && ops.includes(2)) identifiedAfterStop.push(turns)
-          yield* Fiber.interrupt(stopping)
-          yield* Scope.close(scope, Exit.void)
-          yield* TestClock.adjust("10 seconds")
-        }
-        expect(identifiedAfterStop).toEqual([])
+        const turns = yield* identifiedAfterStop((scope) =>
+          Effect.map(Scope.extend(Session.make(options()), scope), (session) =>
+            kind === "scope" ? Scope.close(scope, Exit.void) : kind === "disconnect" ? session.disconnect() : session.end())
+        )
+        expect(turns).toEqual([])
       }).pipe(Effect.provide(Watched)))
   }
 
   // the same through a fleet: a shard stopped on its own (`fleet.shard(id).disconnect()`) is no
-  // fleet stop, so the fleet's `stopping` hook (Fleet.ts:433) does not withhold its Identify either
+  // fleet stop, so the fleet's `stopping` hook did not withhold its Identify either
   it.scoped("fleet.shard(0).disconnect(): the gateway gets no Identify written after the stop began, at any turn after the Hello", () =>
     Effect.gen(function*() {
-      const gateway = yield* MemoryTransport.MemoryGateway
-      const identifiedAfterStop: Array<number> = []
-      for (let turns = 0; turns < 12; turns++) {
-        state.stopBegun = false
-        state.identifiesAfterStop = 0
-        const scope = yield* Scope.make()
-        const fleet = yield* Scope.extend(Fleet.make({ token, intents: 513, gateway: gatewayUrl, shardCount: 1, compression: "none" }), scope)
-        const peer = yield* gateway.accept
-        const session = yield* fleet.shard(0)
-        yield* peer.sendJson(hello(60_000))
-        for (let i = 0; i < turns; i++) yield* Effect.yieldNow()
-        const stopping = yield* Effect.fork(Effect.zipRight(
-          Effect.sync(() => {
-            state.stopBegun = true
-          }),
-          session.disconnect()
-        ))
-        yield* settle
-        yield* TestClock.adjust("2 seconds")
-        yield* settle
-        const ops = [...yield* peer.takeAll].map((frame) => (JSON.parse(frame as string) as { op: number }).op)
-        if (state.identifiesAfterStop > 0 && ops.includes(2)) identifiedAfterStop.push(turns)
-        yield* Fiber.interrupt(stopping)
-        const closing = yield* Effect.fork(Scope.close(scope, Exit.void))
-        yield* TestClock.adjust("10 seconds")
-        yield* Fiber.join(closing)
-      }
-      expect(identifiedAfterStop).toEqual([])
+      const turns = yield* identifiedAfterStop((scope) =>
+        Effect.gen(function*() {
+          const fleet = yield* Scope.extend(Fleet.make({ token, intents: 513, gateway: gatewayUrl, shardCount: 1, compression: "none" }), scope)
+          return Effect.flatMap(fleet.shard(0), (session) => session.disconnect())
+        })
+      )
+      expect(turns).toEqual([])
     }).pipe(Effect.provide(Watched)))
 })

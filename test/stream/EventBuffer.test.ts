@@ -13,6 +13,36 @@ import { settle, settleFor } from "../settle.ts"
 const offering = (sink: EventBuffer.EventSink<string>, event: string, log: Array<string>) =>
   Effect.tap(Effect.fork(sink.offer(event, () => log.push(event))), () => settle)
 
+/**
+ * `readers` readers that always have an event to put in, as a connection delivers (at once while
+ * there is room, else it waits; `yielding`: a turn between events, as between frames), and how
+ * many of each the program took in `chunks` chunks, after the first 4 (the buffer as the first
+ * reader filled it alone).
+ */
+const takenPerReader = (capacity: number, readers: number, { chunks, yielding }: { readonly chunks: number; readonly yielding: boolean }) =>
+  Effect.gen(function*() {
+    const buffer = yield* EventBuffer.make<number, never>(capacity)
+    for (let r = 0; r < readers; r++) {
+      const sink = buffer.reader()
+      yield* Effect.forkScoped(Effect.gen(function*() {
+        while (true) {
+          if (!sink.unsafeOffer(r)) yield* sink.offer(r, () => {})
+          if (yielding) yield* Effect.yieldNow()
+        }
+      }))
+    }
+    yield* settle
+    const pull = yield* Stream.toPull(buffer.stream)
+    const counts = Array.from({ length: readers }, () => 0)
+    for (let taken = 0; taken < chunks + 4;) {
+      const chunk = yield* pull
+      if (Chunk.isNonEmpty(chunk)) taken++
+      if (taken > 4) for (const reader of chunk) counts[reader]!++
+      yield* settle
+    }
+    return counts
+  })
+
 describe("EventBuffer", () => {
   it.effect("refuses a capacity that is no whole number from 1 to 2^53 - 1 (0 held every event back for ever, NaN bounded nothing)", () =>
     Effect.gen(function*() {
@@ -126,25 +156,7 @@ describe("EventBuffer", () => {
 
   it.scoped("100 readers with events always waiting, at the default bufferSize: each gets about as many taken as the others", () =>
     Effect.gen(function*() {
-      const readers = 100
-      const buffer = yield* EventBuffer.make<number, never>(4096)
-      for (let r = 0; r < readers; r++) {
-        const sink = buffer.reader()
-        // as a connection delivers: at once while there is room (no yield between), else it waits
-        yield* Effect.forkScoped(Effect.gen(function*() {
-          while (true) if (!sink.unsafeOffer(r)) yield* sink.offer(r, () => {})
-        }))
-      }
-      yield* settle
-      const pull = yield* Stream.toPull(buffer.stream)
-      const counts = Array.from({ length: readers }, () => 0)
-      // the first chunks are the buffer as the first reader filled it alone: not counted
-      for (let taken = 0; taken < 14;) {
-        const chunk = yield* pull
-        if (Chunk.isNonEmpty(chunk)) taken++
-        if (taken > 4) for (const reader of chunk) counts[reader]!++
-        yield* settle
-      }
+      const counts = yield* takenPerReader(4096, 100, { yielding: false, chunks: 10 })
       // one of them got 3.4 times as many as each of the others: the places left over at each turn
       expect(Math.max(...counts) - Math.min(...counts)).toBeLessThanOrEqual(1)
     }))
@@ -154,25 +166,7 @@ describe("EventBuffer", () => {
   for (const [capacity, readers] of [[5, 3], [7, 3], [150, 100]] as const) {
     it.scoped(`room for ${capacity}, ${readers} busy readers yielding between events: each gets about as many taken`, () =>
       Effect.gen(function*() {
-        const buffer = yield* EventBuffer.make<number, never>(capacity)
-        for (let r = 0; r < readers; r++) {
-          const sink = buffer.reader()
-          yield* Effect.forkScoped(Effect.gen(function*() {
-            while (true) {
-              if (!sink.unsafeOffer(r)) yield* sink.offer(r, () => {})
-              yield* Effect.yieldNow()
-            }
-          }))
-        }
-        yield* settle
-        const pull = yield* Stream.toPull(buffer.stream)
-        const counts = Array.from({ length: readers }, () => 0)
-        for (let taken = 0; taken < 64;) {
-          const chunk = yield* pull
-          if (Chunk.isNonEmpty(chunk)) taken++
-          if (taken > 4) for (const reader of chunk) counts[reader]!++
-          yield* settle
-        }
+        const counts = yield* takenPerReader(capacity, readers, { yielding: true, chunks: 60 })
         expect(Math.max(...counts) / Math.min(...counts)).toBeLessThan(1.1)
       }))
   }
