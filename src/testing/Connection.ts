@@ -190,15 +190,7 @@ export class Connection implements Outlet {
    */
   send(text: string, onWritten?: () => void): boolean {
     if (!this.open) return false
-    let message: string | Uint8Array
-    try {
-      message = this.encoding === "etf" ? toEtf(text) : text
-    } catch {
-      // data too deep for the writer's stack (JSON framed it): thrown here, it escaped the
-      // socket's callback replaying it to a Resume, and ended the process
-      this.close(1011, "the gateway could not write a message as ETF")
-      return false
-    }
+    const message = this.encoding === "etf" ? toEtf(text) : text
     this.write(this.compressor.compression === "none" ? message : this.compressor.compress(message), onWritten)
     return true
   }
@@ -702,8 +694,9 @@ export class Connection implements Outlet {
   }
 }
 
-// as Discord's erlpack writes terms: at any depth (the client refuses what is nested deeper than
-// `Etf.maxDepth`; refused here, such data took a sequence number and was never sent)
+// as Discord's erlpack writes terms: at any depth a dispatch takes (up to 1024; the client
+// refuses what is nested deeper than `Etf.maxDepth`: refused here, such data took a sequence number
+// and was never sent)
 const asDiscordWrites: Etf.EncodeOptions = { ...Etf.gatewayStyle, maxDepth: Infinity }
 
 /**

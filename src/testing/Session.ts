@@ -46,12 +46,35 @@ export type ReplayPlan =
   | { readonly _tag: "TooOld" }
   | { readonly _tag: "InvalidSeq" }
 
+// The deepest data a dispatch may nest (lists and maps): more than a client's ETF reader takes
+// (`Etf.maxDepth`), so that its refusal can be tested, and well within what the gateway's ETF
+// writer, which recurses, can write from a socket's callback. Data deep enough to overflow it took
+// a sequence number and was never sent: each Resume's replay met it again.
+const maxDispatchDepth = 1024
+
+// whether `value` nests lists and maps more than `limit` deep (walked without recursion)
+const nestedDeeperThan = (value: unknown, limit: number): boolean => {
+  const pending: Array<readonly [value: unknown, depth: number]> = [[value, 0]]
+  for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
+    const [item, depth] = next
+    if (typeof item !== "object" || item === null) continue
+    if (depth === limit) return true
+    for (const inner of Object.values(item)) pending.push([inner, depth + 1])
+  }
+  return false
+}
+
 /**
  * Serializes a dispatch the way Discord frames it; data JSON has no value for (`undefined`) is
- * `null`. Throws on data JSON cannot hold (a `bigint`, a cycle).
+ * `null`. Throws on data JSON cannot hold (a `bigint`, a cycle), and on data nested more than
+ * {@link maxDispatchDepth} deep.
  */
-const dispatchPayload = (t: string, s: number, d: unknown): string =>
-  `{"t":${JSON.stringify(t)},"s":${s},"op":0,"d":${JSON.stringify(d) ?? "null"}}`
+const dispatchPayload = (t: string, s: number, d: unknown): string => {
+  // (JSON's own refusals first: a cycle is one, not a depth)
+  const data = JSON.stringify(d) ?? "null"
+  if (nestedDeeperThan(d, maxDispatchDepth)) throw new RangeError(`dispatch data nested more than ${maxDispatchDepth} deep`)
+  return `{"t":${JSON.stringify(t)},"s":${s},"op":0,"d":${data}}`
+}
 
 /**
  * A gateway session.

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
+import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import type { Compression } from "../../../src/codec/Compression.ts"
@@ -125,5 +126,27 @@ describe("Session over ETF against the local gateway", () => {
       yield* etf.until("the later message over ETF", (events) => content(events).includes("after"))
       yield* json.until("the later message over JSON", (events) => content(events).includes("after"))
       expect([content(etf.events), content(json.events), uncaught]).toEqual([["after"], ["deep", "after"], []])
+    }).pipe(Effect.provide(ClientLayer)))
+
+  // data deep enough to overflow the gateway's ETF writer (about 3200 maps in a socket's callback,
+  // JSON's own limit about 4100) took a sequence number and was never sent: each Resume's replay
+  // was closed 1011, ten of them before the session gave up
+  it.scopedLive("data nested more than 1024 deep is a defect of the dispatch, which takes no sequence number", () =>
+    Effect.gen(function*() {
+      const gateway = yield* startGateway({ guilds: 1 })
+      const etf = yield* consume(yield* Session.make(sessionOptions(gateway, { encoding: "etf" })))
+      yield* awaitLog(gateway, "the ETF session's READY", (log) => Log.sessionIds(log).length === 1)
+      const nested = (depth: number) => {
+        let deep: unknown = "x"
+        for (let i = 0; i < depth; i++) deep = { a: deep }
+        return deep
+      }
+      const tooDeep = yield* Effect.exit(gateway.dispatch("all", "MESSAGE_CREATE", { guild_id: aGuild, channel_id: aGuild, id: "1300000000000000003", content: "deep", deep: nested(3500) }))
+      expect(Exit.isFailure(tooDeep) && String(Cause.squash(tooDeep.cause))).toContain("nested more than 1024 deep")
+      // the most it takes: the client refuses it (a DecodeError), resumes, and identifies anew
+      yield* gateway.dispatch("all", "MESSAGE_CREATE", { guild_id: aGuild, channel_id: aGuild, id: "1300000000000000004", content: "deep", deep: nested(1022) })
+      yield* etf.until("a second READY over ETF", (events) => events.filter((event) => event.t === "READY").length === 2)
+      const log = yield* gateway.log
+      expect([log.resumes.length, log.connections.filter((connection) => connection.closeCode === 1011).length]).toEqual([3, 0])
     }).pipe(Effect.provide(ClientLayer)))
 })
