@@ -20,6 +20,7 @@ import * as FrameDecoder from "../codec/FrameDecoder.ts"
 import { isDecodeError } from "../codec/DecodeError.ts"
 import { monotonicMillis } from "../internal/due.ts"
 import { maskedCause, maskedDefect, withDefectsMasked } from "../internal/defect.ts"
+import { disconnected } from "../internal/detached.ts"
 import { escaped, printable } from "../internal/printable.ts"
 import { quotesToken, withoutToken } from "../internal/secret.ts"
 import { withSpan } from "../internal/span.ts"
@@ -566,7 +567,7 @@ export const run = (
       identifyAnswered = undefined
       // disconnected: the session's end interrupts it without waiting for it (one whose interruption
       // took 30 s, a lock let go over the network, held the scope's close and the stop as long)
-      return told === undefined ? Effect.void : Effect.asVoid(Effect.forkIn(ctx.sessionScope)(Effect.disconnect(Effect.catchAllCause(told, (cause) => {
+      return told === undefined ? Effect.void : Effect.asVoid(Effect.forkIn(ctx.sessionScope)(disconnected(Effect.catchAllCause(told, (cause) => {
         // the limiter's words may quote the token (the key it keeps its lock under), a failure's
         // too (a limiter of plain JavaScript may fail with anything)
         const masked = maskedCause(cause, options.token)

@@ -14,7 +14,7 @@ import * as Either from "effect/Either"
 import * as Redacted from "effect/Redacted"
 import * as Stream from "effect/Stream"
 import { createHash } from "node:crypto"
-import { detached } from "../internal/detached.ts"
+import { detached, disconnected } from "../internal/detached.ts"
 import * as RetryAfter from "../internal/retryAfter.ts"
 import { clipped, printable } from "../internal/printable.ts"
 import { withDefectsMasked } from "../internal/defect.ts"
@@ -114,10 +114,8 @@ export const fetch = (
   }).pipe(
     Effect.scoped,
     // the timeout, and a stop, do not wait for the request to let go: a client whose request could
-    // not be interrupted held the session in ConnectingHttp for good, and every stop with it. (Its
-    // exit handed over as a value: a fiber that ends failed has Effect log the cause, which a
-    // client's defect may quote the token in)
-    (fetched) => Effect.flatten(Effect.disconnect(Effect.exit(fetched))),
+    // not be interrupted held the session in ConnectingHttp for good, and every stop with it
+    disconnected,
     timeoutFailPastStalls({
       duration: timeout,
       onTimeout: () => new GatewayInfoError({ reason: "Http", detail: `no answer within ${Duration.format(timeout)}` })
