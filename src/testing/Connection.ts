@@ -124,6 +124,11 @@ export class Connection implements Outlet {
   private missedTimer: Timer | undefined
   // an op 1 written and not yet answered by a heartbeat: any beat after it answers it
   private requestTimer: Timer | undefined
+  // whether Hello went to the socket (written or held), and the payloads the client sent before
+  private helloQueued = false
+  private beforeHello: Array<{ readonly op: number; readonly d: unknown }> | undefined
+  // when the latest op 1 not yet answered was written
+  private lastRequestAt: number | undefined
   private readonly held: Array<Held> = []
   private stallTimer: Timer | undefined
   private slowTimer: Timer | undefined
@@ -246,12 +251,21 @@ export class Connection implements Outlet {
    */
   requestHeartbeat(): void {
     this.send(payload(Opcode.Heartbeat, null), () => {
-      this.heartbeat.requested(this.host.now())
-      const { answerWithinMs } = this.host.settings
-      this.requestTimer ??= this.later(answerWithinMs, () => {
-        this.requestTimer = undefined
-        this.violate("HeartbeatRequestIgnored", `no heartbeat within ${answerWithinMs} ms of op 1`)
-      })
+      const now = this.host.now()
+      this.heartbeat.requested(now)
+      this.lastRequestAt = now
+      this.requestTimer ??= this.awaitBeat(now)
+    })
+  }
+
+  // A breach once the op 1 written at `askedAt` is `answerWithin` old with no heartbeat, then the
+  // same for the latest written while it waited (it went unchecked: two ignored, one recorded)
+  private awaitBeat(askedAt: number): Timer {
+    const { answerWithinMs } = this.host.settings
+    return this.later(askedAt + answerWithinMs - this.host.now(), () => {
+      this.requestTimer = undefined
+      this.violate("HeartbeatRequestIgnored", `no heartbeat within ${answerWithinMs} ms of op 1`)
+      if (this.lastRequestAt !== undefined && this.lastRequestAt > askedAt) this.requestTimer = this.awaitBeat(this.lastRequestAt)
     })
   }
 
@@ -388,6 +402,13 @@ export class Connection implements Outlet {
       this.helloSent = true
       this.armMissedHeartbeat()
     })
+    this.helloQueued = true
+    const early = this.beforeHello ?? []
+    this.beforeHello = undefined
+    for (const { d, op } of early) {
+      if (this.closing || !this.open) return
+      this.handle(op, d, this.host.now())
+    }
   }
 
   private armMissedHeartbeat(): void {
@@ -453,6 +474,16 @@ export class Connection implements Outlet {
     }
     const { op, d } = decoded
     if (!this.helloSent) this.violate("PayloadBeforeHello", `op ${op} sent before Hello`)
+    // answered once Hello is on its way: an early heartbeat's ACK, or an early Identify's READY,
+    // went out ahead of a delayed Hello, an order no Discord connection has
+    if (!this.helloQueued) {
+      (this.beforeHello ??= []).push({ op, d })
+      return
+    }
+    this.handle(op, d, now)
+  }
+
+  private handle(op: number, d: unknown, now: number): void {
     if (op === Opcode.Heartbeat) return this.onHeartbeat(d, now)
     this.host.recorder.command({ at: now, connection: this.id, op, d: Log.redactToken(d) })
     switch (op) {
@@ -487,6 +518,7 @@ export class Connection implements Outlet {
     this.host.recorder.heartbeat({ at: now, connection: this.id, d, requested: beat.requested })
     this.cancel(this.requestTimer)
     this.requestTimer = undefined
+    this.lastRequestAt = undefined
     if (beat.tooEarlyBy !== undefined) {
       this.violate("HeartbeatTooEarly", `heartbeat ${beat.tooEarlyBy} ms after the previous one (interval ${this.host.settings.heartbeatIntervalMs} ms)`)
     }

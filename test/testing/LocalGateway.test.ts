@@ -649,6 +649,32 @@ describe("LocalGateway rules", () => {
       expect((yield* gateway.violations).length).toBe(2)
     }))
 
+  // answered at once, an early heartbeat's ACK and an early Identify's READY and GUILD_CREATEs went
+  // out ahead of a delayed Hello, an order no Discord connection has
+  it.scopedLive("a heartbeat and an Identify sent before a delayed Hello: recorded, and answered after the Hello", () =>
+    Effect.gen(function*() {
+      const gateway = yield* gatewayWith({ guilds: 1, heartbeatInterval: "10 seconds", helloDelay: "300 millis" })
+      const client = yield* connect(gateway.url + query)
+      yield* client.send({ op: 1, d: null })
+      yield* client.send(identify())
+      yield* client.next(dispatch("GUILD_CREATE"))
+      expect(client.frames.map((f) => f.op === 0 ? f.t : f.op)).toEqual([10, 11, "READY", "GUILD_CREATE"])
+      expect((yield* gateway.violations).map((v) => v.kind)).toEqual(["PayloadBeforeHello", "PayloadBeforeHello"])
+    }))
+
+  // the second op 1, written while the first waited, went unchecked: two ignored, one recorded
+  it.scopedLive("two op 1s left unanswered, the second written while the first waited: each is recorded", () =>
+    Effect.gen(function*() {
+      const gateway = yield* gatewayWith({ guilds: 0, answerWithin: "300 millis", heartbeatInterval: "60 seconds" })
+      const { client } = yield* ready(gateway)
+      yield* gateway.requestHeartbeat({ connection: 1 })
+      yield* Effect.sleep("200 millis")
+      yield* gateway.requestHeartbeat({ connection: 1 })
+      yield* client.next((f) => f.op === 1)
+      const log = yield* gateway.awaitLog((log) => log.violations.length === 2)
+      expect(log.violations.map((v) => v.kind)).toEqual(["HeartbeatRequestIgnored", "HeartbeatRequestIgnored"])
+    }))
+
   // as a client that answers op 1s at most a second apart (ours) does, and Discord takes: one beat
   // answers every op 1 before it; the next regular beat was taken for the second's answer, unjudged
   it.scopedLive("two op 1s answered by one heartbeat: nothing recorded, and the next beat is judged as a regular one", () =>
