@@ -127,8 +127,8 @@ export class Connection implements Outlet {
   // whether Hello went to the socket (written or held), and the payloads the client sent before
   private helloQueued = false
   private beforeHello: Array<{ readonly op: number; readonly d: unknown }> | undefined
-  // when the latest op 1 not yet answered was written
-  private lastRequestAt: number | undefined
+  // when the op 1s not yet answered were written, oldest first
+  private readonly requestsAt: Array<number> = []
   private readonly held: Array<Held> = []
   private stallTimer: Timer | undefined
   private slowTimer: Timer | undefined
@@ -253,19 +253,20 @@ export class Connection implements Outlet {
     this.send(payload(Opcode.Heartbeat, null), () => {
       const now = this.host.now()
       this.heartbeat.requested(now)
-      this.lastRequestAt = now
-      this.requestTimer ??= this.awaitBeat(now)
+      this.requestsAt.push(now)
+      this.requestTimer ??= this.awaitBeat()
     })
   }
 
-  // A breach once the op 1 written at `askedAt` is `answerWithin` old with no heartbeat, then the
-  // same for the latest written while it waited (it went unchecked: two ignored, one recorded)
-  private awaitBeat(askedAt: number): Timer {
+  // A breach for each op 1 not answered within `answerWithin`, the oldest first (those written while
+  // one waited went unchecked: three ignored, one recorded)
+  private awaitBeat(): Timer {
     const { answerWithinMs } = this.host.settings
-    return this.later(askedAt + answerWithinMs - this.host.now(), () => {
+    return this.later(this.requestsAt[0]! + answerWithinMs - this.host.now(), () => {
       this.requestTimer = undefined
+      this.requestsAt.shift()
       this.violate("HeartbeatRequestIgnored", `no heartbeat within ${answerWithinMs} ms of op 1`)
-      if (this.lastRequestAt !== undefined && this.lastRequestAt > askedAt) this.requestTimer = this.awaitBeat(this.lastRequestAt)
+      if (this.requestsAt.length > 0) this.requestTimer = this.awaitBeat()
     })
   }
 
@@ -518,7 +519,7 @@ export class Connection implements Outlet {
     this.host.recorder.heartbeat({ at: now, connection: this.id, d, requested: beat.requested })
     this.cancel(this.requestTimer)
     this.requestTimer = undefined
-    this.lastRequestAt = undefined
+    this.requestsAt.length = 0
     if (beat.tooEarlyBy !== undefined) {
       this.violate("HeartbeatTooEarly", `heartbeat ${beat.tooEarlyBy} ms after the previous one (interval ${this.host.settings.heartbeatIntervalMs} ms)`)
     }

@@ -38,7 +38,7 @@ import * as GatewayHttp from "./Http.ts"
 import { countsProblem } from "./internal/counts.ts"
 import * as Log from "./Log.ts"
 import * as Rules from "./Rules.ts"
-import type { Session } from "./Session.ts"
+import { framedData, type Session } from "./Session.ts"
 import * as Traffic from "./Traffic.ts"
 import * as Visibility from "./Visibility.ts"
 
@@ -714,6 +714,9 @@ export const make = (options: Options): Effect.Effect<LocalGateway, LocalGateway
       dispatch: (target, t, d) =>
         Effect.sync(() => {
           if (closed) return 0
+          // refused before any session takes it (each session's copy, its intents' shaping and all,
+          // was refused in turn: those before it had taken a sequence number and been sent it)
+          framedData(d)
           sweepSessions()
           const at = now()
           let count = 0

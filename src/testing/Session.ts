@@ -52,29 +52,40 @@ export type ReplayPlan =
 // a sequence number and was never sent: each Resume's replay met it again.
 const maxDispatchDepth = 1024
 
-// whether `value` nests lists and maps more than `limit` deep (walked without recursion)
-const nestedDeeperThan = (value: unknown, limit: number): boolean => {
-  const pending: Array<readonly [value: unknown, depth: number]> = [[value, 0]]
-  for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
-    const [item, depth] = next
-    if (typeof item !== "object" || item === null) continue
-    if (depth === limit) return true
-    for (const inner of Object.values(item)) pending.push([inner, depth + 1])
+// whether JSON text nests lists and maps more than `limit` deep: what is written, also through a
+// `toJSON` (the objects' own fields, walked, let a deep `toJSON` through and counted a Date)
+const nestedDeeperThan = (json: string, limit: number): boolean => {
+  let depth = 0
+  let inString = false
+  for (let i = 0; i < json.length; i++) {
+    const code = json.charCodeAt(i)
+    if (inString) {
+      if (code === 0x5c) i++
+      else if (code === 0x22) inString = false
+    } else if (code === 0x22) inString = true
+    else if (code === 0x5b || code === 0x7b) {
+      if (++depth > limit) return true
+    } else if (code === 0x5d || code === 0x7d) depth--
   }
   return false
 }
 
 /**
- * Serializes a dispatch the way Discord frames it; data JSON has no value for (`undefined`) is
- * `null`. Throws on data JSON cannot hold (a `bigint`, a cycle), and on data nested more than
- * {@link maxDispatchDepth} deep.
+ * `d` as JSON text, the way a dispatch frames it (`undefined` is `null`). Throws on data JSON
+ * cannot hold (a `bigint`, a cycle), and on data nested more than 1024 lists and maps deep as
+ * written.
+ *
+ * @internal
+ * @since 0.1.0
  */
-const dispatchPayload = (t: string, s: number, d: unknown): string => {
-  // (JSON's own refusals first: a cycle is one, not a depth)
+export const framedData = (d: unknown): string => {
   const data = JSON.stringify(d) ?? "null"
-  if (nestedDeeperThan(d, maxDispatchDepth)) throw new RangeError(`dispatch data nested more than ${maxDispatchDepth} deep`)
-  return `{"t":${JSON.stringify(t)},"s":${s},"op":0,"d":${data}}`
+  if (nestedDeeperThan(data, maxDispatchDepth)) throw new RangeError(`dispatch data nested more than ${maxDispatchDepth} deep`)
+  return data
 }
+
+// a dispatch as Discord frames it
+const dispatchPayload = (t: string, s: number, d: unknown): string => `{"t":${JSON.stringify(t)},"s":${s},"op":0,"d":${framedData(d)}}`
 
 /**
  * A gateway session.
