@@ -5,7 +5,7 @@ import * as Exit from "effect/Exit"
 import type { GatewayEvent } from "../../../src/protocol/Event.ts"
 import * as Session from "../../../src/session/Session.ts"
 import * as Log from "../../../src/testing/Log.ts"
-import { aGuild, awaitLog, ClientLayer, consume, sessionOptions, startGateway } from "./support.ts"
+import { aGuild, awaitLog, ClientLayer, consume, sessionOptions, startGateway, uncaughtExceptions } from "./support.ts"
 
 const nested = (depth: number, leaf: unknown = "x"): unknown => {
   let deep: unknown = leaf
@@ -31,10 +31,7 @@ describe("the local gateway's bound on a dispatch's depth", () => {
   // Resume's replay of it threw out of the socket's callback.
   it.scopedLive("data nested 3500 deep through a toJSON: refused as too deep, no sequence taken, no uncaught exception on resume", () =>
     Effect.gen(function*() {
-      const uncaught: Array<unknown> = []
-      const onUncaught = (error: unknown) => void uncaught.push(error)
-      yield* Effect.acquireRelease(Effect.sync(() => process.prependListener("uncaughtException", onUncaught)), () =>
-        Effect.sync(() => process.removeListener("uncaughtException", onUncaught)))
+      const uncaught = yield* uncaughtExceptions
       const gateway = yield* startGateway({ guilds: 1 })
       const etf = yield* consume(yield* Session.make(sessionOptions(gateway, { encoding: "etf" })))
       yield* awaitLog(gateway, "the ETF session's READY", (log) => Log.sessionIds(log).length === 1)

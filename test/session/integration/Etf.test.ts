@@ -7,7 +7,7 @@ import * as Etf from "../../../src/codec/Etf.ts"
 import type { GatewayEvent } from "../../../src/protocol/Event.ts"
 import * as Session from "../../../src/session/Session.ts"
 import * as Log from "../../../src/testing/Log.ts"
-import { aGuild, awaitLog, ClientLayer, consume, sessionOptions, startGateway } from "./support.ts"
+import { aGuild, awaitLog, ClientLayer, consume, sessionOptions, startGateway, uncaughtExceptions } from "./support.ts"
 
 const compressions: ReadonlyArray<Compression> = ["none", "zlib-stream", "zstd-stream"]
 
@@ -104,10 +104,7 @@ describe("Session over ETF against the local gateway", () => {
   // it threw out of the socket's callback (an uncaught exception, the process ended).
   it.scopedLive("data nested 600 deep, JSON's to hold: sent to an ETF session, which refuses it, resumes and identifies anew; a JSON session beside gets it", () =>
     Effect.gen(function*() {
-      const uncaught: Array<unknown> = []
-      const onUncaught = (error: unknown) => void uncaught.push(error)
-      yield* Effect.acquireRelease(Effect.sync(() => process.prependListener("uncaughtException", onUncaught)), () =>
-        Effect.sync(() => process.removeListener("uncaughtException", onUncaught)))
+      const uncaught = yield* uncaughtExceptions
       const gateway = yield* startGateway({ guilds: 1 })
       const etf = yield* consume(yield* Session.make(sessionOptions(gateway, { encoding: "etf" })))
       yield* awaitLog(gateway, "the ETF session's READY", (log) => Log.sessionIds(log).length === 1)

@@ -144,3 +144,14 @@ export const recordTransitions = (session: Session.Session): Effect.Effect<Reado
     yield* Deferred.await(live)
     return transitions
   })
+
+/** The exceptions nothing caught (thrown out of a socket's callback, say) while the scope lasts. */
+export const uncaughtExceptions: Effect.Effect<ReadonlyArray<unknown>, never, Scope.Scope> = Effect.suspend(() => {
+  const uncaught: Array<unknown> = []
+  const onUncaught = (error: unknown) => void uncaught.push(error)
+  return Effect.as(
+    Effect.acquireRelease(Effect.sync(() => process.prependListener("uncaughtException", onUncaught)), () =>
+      Effect.sync(() => process.removeListener("uncaughtException", onUncaught))),
+    uncaught
+  )
+})
