@@ -126,7 +126,7 @@ export class Connection implements Outlet {
   private requestTimer: Timer | undefined
   // whether Hello went to the socket (written or held), and the payloads the client sent before
   private helloQueued = false
-  private beforeHello: Array<{ readonly op: number; readonly d: unknown }> | undefined
+  private beforeHello: Array<{ readonly op: number; readonly d: unknown; readonly at: number }> | undefined
   // when the op 1s not yet answered were written, oldest first
   private readonly requestsAt: Array<number> = []
   private readonly held: Array<Held> = []
@@ -406,9 +406,10 @@ export class Connection implements Outlet {
     this.helloQueued = true
     const early = this.beforeHello ?? []
     this.beforeHello = undefined
-    for (const { d, op } of early) {
+    // (at the times they came: two beats 700 ms apart, handled at once, were a beat too early)
+    for (const { at, d, op } of early) {
       if (this.closing || !this.open) return
-      this.handle(op, d, this.host.now())
+      this.handle(op, d, at)
     }
   }
 
@@ -478,7 +479,7 @@ export class Connection implements Outlet {
     // answered once Hello is on its way: an early heartbeat's ACK, or an early Identify's READY,
     // went out ahead of a delayed Hello, an order no Discord connection has
     if (!this.helloQueued) {
-      (this.beforeHello ??= []).push({ op, d })
+      (this.beforeHello ??= []).push({ op, d, at: now })
       return
     }
     this.handle(op, d, now)

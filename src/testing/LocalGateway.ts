@@ -715,21 +715,23 @@ export const make = (options: Options): Effect.Effect<LocalGateway, LocalGateway
         Effect.sync(() => {
           if (closed) return 0
           // refused before any session takes it (each session's copy, its intents' shaping and all,
-          // was refused in turn: those before it had taken a sequence number and been sent it)
-          framedData(d)
+          // was refused in turn: those before it had taken a sequence number and been sent it);
+          // taken as JSON writes it, so that each session's copy is shaped from what is written (a
+          // class's `toJSON` was dropped by the shaping, its content kept)
+          const data: unknown = JSON.parse(framedData(d))
           sweepSessions()
           const at = now()
           let count = 0
           for (const session of sessions.values()) {
             // to all: where Discord routes it (each shard got a guild's event, and a fleet's
             // program handled it once per shard)
-            const routed = target === "all" ? Visibility.shardOfDispatch(t, d, session.shard[1]) : undefined
+            const routed = target === "all" ? Visibility.shardOfDispatch(t, data, session.shard[1]) : undefined
             const matches = target === "all"
               ? routed === undefined || session.shard[0] === routed
               : "session" in target
               ? session.id === target.session
               : session.shard[0] === target.shard
-            if (matches && session.dispatch(t, d, at) !== undefined) count++
+            if (matches && session.dispatch(t, data, at) !== undefined) count++
           }
           return count
         }),
