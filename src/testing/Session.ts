@@ -70,22 +70,26 @@ const nestedDeeperThan = (json: string, limit: number): boolean => {
   return false
 }
 
+// data as a dispatch frames it: JSON has no value for `undefined`, which is `null`
+const jsonOf = (d: unknown): string => JSON.stringify(d) ?? "null"
+
 /**
- * `d` as JSON text, the way a dispatch frames it (`undefined` is `null`). Throws on data JSON
- * cannot hold (a `bigint`, a cycle), and on data nested more than 1024 lists and maps deep as
- * written.
+ * A program's dispatch data as JSON text, the way a dispatch frames it, checked once before any
+ * session takes it. Throws on data JSON cannot hold (a `bigint`, a cycle), and on data nested more
+ * than 1024 lists and maps deep as written. (What the gateway dispatches of its own, its world's
+ * guilds, members and answers, is shallow.)
  *
  * @internal
  * @since 0.1.0
  */
 export const framedData = (d: unknown): string => {
-  const data = JSON.stringify(d) ?? "null"
+  const data = jsonOf(d)
   if (nestedDeeperThan(data, maxDispatchDepth)) throw new RangeError(`dispatch data nested more than ${maxDispatchDepth} deep`)
   return data
 }
 
 // a dispatch as Discord frames it
-const dispatchPayload = (t: string, s: number, d: unknown): string => `{"t":${JSON.stringify(t)},"s":${s},"op":0,"d":${framedData(d)}}`
+const dispatchPayload = (t: string, s: number, d: unknown): string => `{"t":${JSON.stringify(t)},"s":${s},"op":0,"d":${jsonOf(d)}}`
 
 /**
  * A gateway session.
