@@ -184,9 +184,6 @@ const skipsOf = (
     !events.has(t) && t !== "READY" && t !== "RESUMED" &&
     !((t === "GUILD_MEMBERS_CHUNK" || t === "RATE_LIMITED") && members.waiting())
 
-// a session no fleet stops: only its own stop ends it
-const notStopping = (): boolean => false
-
 // what ended a session (or a step of it), in a line: the error's message, or the defect's, with
 // every run of the token masked (a defect's words, a gatewayUrl source's, are not ours)
 const fatalMessage = (cause: Cause.Cause<SessionError>, token: unknown): string => withoutToken(causeLine(cause), token)
@@ -495,7 +492,7 @@ export const makeWith = (
       identifyLimiter,
       // its own stop, or its fleet's begun: an Identify sent as either began spent a session start
       // on a session closed before READY (a stop 4 scheduler turns after Hello let it out)
-      stopping: () => stopRequested || (hooks.stopping ?? notStopping)(),
+      stopping: () => stopRequested || hooks.stopping?.() === true,
       sessionScope,
       memory,
       events: deliver,
