@@ -12,6 +12,13 @@ import { options, programLimiter, readySession, secret, Session, settle } from "
 
 const leaksIn = leaksOf(secret)
 
+// Effect's "unhandled error" lines (the first, cut short) and the lines that quote the token
+const quietAbout = (lines: ReadonlyArray<string>) => ({
+  unhandled: lines.filter((line) => line.includes("unhandled error")).length,
+  leaks: leaksIn(lineTexts(lines)).length,
+  unhandledLine: lines.find((line) => line.includes("unhandled error"))?.slice(0, 90)
+})
+
 // a lock let go over the network as it is interrupted, whose release fails quoting its key (the
 // token in it), as test/session/Secrecy.test.ts's limiters do
 const releaseFails = () => Effect.die(new Error(`lock store unreachable for key identify:${secret}`))
@@ -32,11 +39,7 @@ describe("secrecy: work interrupted and not waited for, whose interruption dies 
       yield* TestClock.adjust("1 second")
       yield* Fiber.join(stopping)
       yield* settle
-      expect({
-        unhandled: captured.lines.filter((line) => line.includes("unhandled error")).length,
-        leaks: leaksIn(lineTexts(captured.lines)).length,
-        unhandledLine: captured.lines.find((line) => line.includes("unhandled error"))?.slice(0, 90)
-      }).toEqual({ unhandled: 0, leaks: 0, unhandledLine: undefined })
+      expect(quietAbout(captured.lines)).toEqual({ unhandled: 0, leaks: 0, unhandledLine: undefined })
     }).pipe(
       captured.provide,
       Effect.provide(programLimiter({
@@ -61,11 +64,7 @@ describe("secrecy: work interrupted and not waited for, whose interruption dies 
         yield* settle
       }
       expect(stopping.unsafePoll() !== null).toBe(true)
-      expect({
-        unhandled: captured.lines.filter((line) => line.includes("unhandled error")).length,
-        leaks: leaksIn(lineTexts(captured.lines)).length,
-        unhandledLine: captured.lines.find((line) => line.includes("unhandled error"))?.slice(0, 90)
-      }).toEqual({ unhandled: 0, leaks: 0, unhandledLine: undefined })
+      expect(quietAbout(captured.lines)).toEqual({ unhandled: 0, leaks: 0, unhandledLine: undefined })
     }).pipe(
       captured.provide,
       Effect.provide(Layer.mergeAll(
