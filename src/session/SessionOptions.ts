@@ -138,8 +138,11 @@ export interface SessionOptions<N extends EventName = EventName> {
   readonly largeThreshold?: number | undefined
   /** The presence to identify with. */
   readonly presence?: Commands.Presence | undefined
-  /** The identify `properties` (default: this platform, library name). */
-  readonly properties?: IdentifyProperties | undefined
+  /**
+   * The identify `properties`; a key left out keeps its default (`os`: this platform, `browser`
+   * and `device`: the library's name).
+   */
+  readonly properties?: Overrides<IdentifyProperties> | undefined
   /** Connection timeouts. */
   readonly timeouts?: Overrides<Timeouts> | undefined
   /** Reconnect backoff. */
@@ -254,6 +257,12 @@ const shardProblems = (
     if (resumed[0] !== id || resumed[1] !== count) found.push(ofResume(`resume.shard [${resumed}] is not this session's shard [${id}, ${count}]`))
   }
   return found
+}
+
+const defaultProperties: IdentifyProperties = {
+  os: process.platform,
+  browser: "effect-discord-gateway",
+  device: "effect-discord-gateway"
 }
 
 // `defaults` with the values `given` has: a key given as `undefined` keeps its default
@@ -464,8 +473,9 @@ const problems = (options: SessionOptions, resume: ResumePoint | undefined): Rea
     found.push(mustBe("largeThreshold", "an integer between 50 and 250", show(threshold)))
   }
   const backoff = options.backoff
-  if (backoff?.factor !== undefined && !(typeof backoff.factor === "number" && backoff.factor >= 1)) {
-    found.push(mustBe("backoff.factor", "a number of at least 1", show(backoff.factor)))
+  // an infinite factor would jump from the first wait to `max`, a schedule nobody meant
+  if (backoff?.factor !== undefined && !(typeof backoff.factor === "number" && Number.isFinite(backoff.factor) && backoff.factor >= 1)) {
+    found.push(mustBe("backoff.factor", "a finite number of at least 1", show(backoff.factor)))
   }
   const givenMaxOnly = backoff?.max !== undefined && backoff.initial === undefined
   found.push(...durationProblems(withDefaults(defaultTimeouts, options.timeouts), withDefaults(Backoff.defaults, backoff), givenMaxOnly))
@@ -525,7 +535,7 @@ const resolveWith = (options: SessionOptions, resume: ResumePoint | undefined): 
     encoding: encodingOf(options.encoding),
     largeThreshold: options.largeThreshold ?? 50,
     presence: options.presence,
-    properties: options.properties ?? { os: process.platform, browser: "effect-discord-gateway", device: "effect-discord-gateway" },
+    properties: withDefaults(defaultProperties, options.properties),
     timeouts: asTimers(withDefaults(defaultTimeouts, options.timeouts)),
     backoff: withDefaults(Backoff.defaults, options.backoff),
     resume,

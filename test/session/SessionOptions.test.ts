@@ -205,7 +205,7 @@ describe("SessionOptions.resolve", () => {
       // the option's name, not the Identify field's (large_threshold)
       [{ largeThreshold: 251 }, "largeThreshold must be an integer between 50 and 250, got 251"],
       [{ largeThreshold: 49.5 }, "largeThreshold must be an integer between 50 and 250, got 49.5"],
-      [{ backoff: { factor: 0.5 } }, "backoff.factor must be a number of at least 1, got 0.5"],
+      [{ backoff: { factor: 0.5 } }, "backoff.factor must be a finite number of at least 1, got 0.5"],
       // a number the Identify cannot carry
       [{ shard: [0, 65_536] }, "shard count must be at most 65535 (an Identify carries no more), got 65536"],
       // a whole file read into the token's setting: the message says the token is the size
@@ -274,9 +274,11 @@ describe("SessionOptions.resolve", () => {
     expect(given({ timeouts: null })).toBe("timeouts must be an object, got null")
     expect(given({ backoff: "fast" })).toBe(`backoff must be an object, got "fast"`)
     // compared with 1, true and "3" and [2] passed as numbers, and true made a backoff that never grew
-    expect(given({ backoff: { factor: true } })).toBe("backoff.factor must be a number of at least 1, got true")
-    expect(given({ backoff: { factor: "3" } })).toBe(`backoff.factor must be a number of at least 1, got "3"`)
-    expect(given({ backoff: { factor: [2] } })).toBe("backoff.factor must be a number of at least 1, got an array")
+    expect(given({ backoff: { factor: true } })).toBe("backoff.factor must be a finite number of at least 1, got true")
+    expect(given({ backoff: { factor: "3" } })).toBe(`backoff.factor must be a finite number of at least 1, got "3"`)
+    expect(given({ backoff: { factor: [2] } })).toBe("backoff.factor must be a finite number of at least 1, got an array")
+    // an infinite factor jumped from the first wait straight to `max`
+    expect(given({ backoff: { factor: Infinity } })).toBe("backoff.factor must be a finite number of at least 1, got Infinity")
     expect(given({ properties: null })).toBe("properties must be an object, got null")
     expect(given({ resume: null })).toBe("resume must be an object, got null")
     expect(given({ resume: { ...point([0, 1]), shard: 0 } })).toBe("resume.shard must be an [id, count] pair, got 0")
@@ -413,6 +415,17 @@ describe("InvalidOptions.problems", () => {
       { option: "bufferSize", problem: "bufferSize must be a positive integer, got 0" }
     ])
     expect(error.message).toBe(`invalid options: ${error.problems.map(({ problem }) => problem).join("; ")}`)
+  })
+
+  // as `timeouts` and `backoff` are: `{ browser }` alone was refused ("properties.os is missing")
+  it("fills in the identify properties a program left out with their defaults, one key at a time", () => {
+    const resolved = Either.getOrThrow(SessionOptions.resolve(options({ properties: { browser: "Discord iOS", device: undefined } })))
+    expect(identifyCommand(resolved)).toMatchObject({
+      properties: { os: process.platform, browser: "Discord iOS", device: "effect-discord-gateway" }
+    })
+    expect(identifyCommand(Either.getOrThrow(SessionOptions.resolve(options({ properties: {} }))))).toMatchObject({
+      properties: { os: process.platform, browser: "effect-discord-gateway", device: "effect-discord-gateway" }
+    })
   })
 
   it("names a nested option by its path, a presence's field too (refused by the Identify check)", () => {
