@@ -453,6 +453,7 @@ export interface EncodeOptions {
   /**
    * How deep lists and maps may nest: {@link maxDepth} (what the decoder takes) unless given. A
    * gateway of a test writes deeper ones, as Discord's erlpack would, for the client to refuse.
+   * A non-negative integer or `Infinity`.
    */
   readonly maxDepth?: number | undefined
 }
@@ -688,12 +689,17 @@ let sharedInUse = false
 
 /**
  * Encodes `value` as an ETF message with `options` (see {@link EncodeOptions}). Throws a
- * `RangeError` only for a cyclic value or one nested deeper than the options' `maxDepth`, as
- * `JSON.stringify` throws on cycles.
+ * `RangeError` only for a cyclic value, one nested deeper than the options' `maxDepth`, as
+ * `JSON.stringify` throws on cycles, or a `maxDepth` that is no depth.
  *
  * @since 0.1.0
  */
 export const encodeWith = (value: unknown, options: EncodeOptions): Uint8Array => {
+  const depthLimit = options.maxDepth ?? maxDepth
+  // NaN compared false with every depth: no limit at all
+  if (!(depthLimit === Infinity || (Number.isSafeInteger(depthLimit) && depthLimit >= 0))) {
+    throw new RangeError(`ETF: maxDepth must be a non-negative integer or Infinity, got ${depthLimit}`)
+  }
   const owns = !sharedInUse
   const writer = owns ? shared : new Writer()
   sharedInUse = true
@@ -703,7 +709,7 @@ export const encodeWith = (value: unknown, options: EncodeOptions): Uint8Array =
     writer.atomKeys = options.atomKeys === true
     writer.snowflakes = options.snowflakesAsIntegers === true
     writer.byteLists = options.byteListsAsStrings === true
-    writer.depthLimit = options.maxDepth ?? maxDepth
+    writer.depthLimit = depthLimit
     writer.byte(version)
     writer.value(asJson(value, ""), 0)
     return writer.bytes.slice(0, writer.pos)

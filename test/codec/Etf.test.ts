@@ -353,6 +353,16 @@ describe("Etf.encode", () => {
     expect(Etf.decodeTerm(Etf.encode({ a: shared, b: [shared] }))).toEqual({ a: { id: "1" }, b: [{ id: "1" }] })
   })
 
+  // NaN compared false with every depth and wrote any depth; a fraction or a negative is no depth
+  it("refuses a maxDepth that is no depth, and still encodes after", () => {
+    for (const given of [NaN, -1, 2.5, -Infinity]) {
+      expect(() => Etf.encodeWith({ a: [1] }, { maxDepth: given })).toThrow(`ETF: maxDepth must be a non-negative integer or Infinity, got ${given}`)
+    }
+    expect(() => Etf.encodeWith({ a: [1] }, { maxDepth: 1 })).toThrow("ETF: value nested deeper than 1")
+    expect(Etf.decodeTerm(Etf.encodeWith({ a: [1] }, { maxDepth: Infinity }))).toEqual({ a: [1] })
+    expect(Etf.decodeTerm(Etf.encode({ still: "works" }))).toEqual({ still: "works" })
+  })
+
   // the one writer every encoding reuses was started over by the inner one: "op" gone, the inner
   // payload's key in its place
   it("encodes whole while a toJSON of the value encodes in turn", () => {
