@@ -103,6 +103,26 @@ describe("payloads before a delayed Hello", () => {
       expect(yield* kinds(gateway)).toEqual(["PayloadBeforeHello"])
     }), 10_000)
 
+  // README: "Any beat after an op 1 answers it". An op 1 written ahead of a delayed Hello and
+  // answered at once: the beat was held until the Hello went out, and the op 1's timer, firing
+  // first, recorded it ignored
+  it.scopedLive("an op 1 ahead of a delayed Hello, answered at once: not recorded ignored; one left unanswered still is", () =>
+    Effect.gen(function*() {
+      const gateway = yield* gatewayWith({ guilds: 0, helloDelay: "600 millis", answerWithin: "200 millis" })
+      const client = yield* connect(gateway.url + query)
+      yield* gateway.awaitLog((log) => log.connections.length === 1)
+      yield* gateway.requestHeartbeat({ connection: 1 })
+      yield* client.next((f) => f.op === 1)
+      yield* client.send({ op: 1, d: null })
+      yield* Effect.sleep("100 millis")
+      // written after the beat: that beat does not answer it
+      yield* gateway.requestHeartbeat({ connection: 1 })
+      yield* client.next(hello)
+      yield* client.next((f) => f.op === 11)
+      yield* Effect.sleep("300 millis")
+      expect(yield* kinds(gateway)).toEqual(["PayloadBeforeHello", "HeartbeatRequestIgnored"])
+    }), 10_000)
+
   // 121 payloads before a delayed Hello: one SendRateLimited (4008), a PayloadBeforeHello each
   it.scopedLive("121 heartbeats before a delayed Hello: rate limited once, closed 4008, nothing answered", () =>
     Effect.gen(function*() {
