@@ -231,6 +231,16 @@ export const terminal = (out: NodeJS.WriteStream, height: number): Screen => {
 }
 
 /**
+ * Whether `out` is a terminal that takes escape sequences (colours, a scroll region, cursor
+ * moves): a terminal, but not one that says it understands none (`TERM=dumb`: Emacs' shell, some
+ * CI consoles, where they came out as garbage).
+ *
+ * @since 0.1.0
+ */
+export const takesEscapes = (out: { readonly isTTY?: boolean | undefined }): boolean =>
+  out.isTTY === true && process.env["TERM"] !== "dumb"
+
+/**
  * A screen that is not a terminal: the log as plain lines, the status view as a block now and then.
  *
  * @since 0.1.0

@@ -48,11 +48,13 @@ export const markTerminalClosed = (): void => {
   })
 }
 
-// why stdout failed: a normal end when its reader went away (EPIPE, as in `| head`) or its terminal
-// was closed (EIO on a terminal: a process under a shell that does not pass SIGHUP on learns of it
-// only so; it was taken for a full disk, exit 1); else a failure, saying what failed (a full disk)
+// why stdout failed: a normal end when its reader went away (EPIPE, as in `| head`; ECONNRESET
+// where stdout is a TCP socket, as under inetd or systemd's `StandardOutput=socket`) or its
+// terminal was closed (EIO on a terminal: a process under a shell that does not pass SIGHUP on
+// learns of it only so; it was taken for a full disk, exit 1); else a failure, saying what failed
+// (a full disk)
 const endingOf = (error: NodeJS.ErrnoException): Ending => {
-  if (error.code === "EPIPE") return { why: "stopped: stdout was closed", failed: false }
+  if (error.code === "EPIPE" || error.code === "ECONNRESET") return { why: "stopped: stdout was closed", failed: false }
   if (error.code === "EIO" && process.stdout.isTTY === true) {
     markTerminalClosed()
     return { why: "stopped: the terminal was closed", failed: false }

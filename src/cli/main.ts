@@ -118,13 +118,14 @@ const showScreen = (
   Effect.acquireUseRelease(
     Effect.sync(() => {
       const out = process.stdout
-      const screen = out.isTTY ? Pretty.terminal(out, fleet.shardIds.length + 1) : Pretty.plain(out)
-      if (out.isTTY) restoredOnSignals(screen, signals)
-      return { out, screen }
+      const drawn = Pretty.takesEscapes(out)
+      const screen = drawn ? Pretty.terminal(out, fleet.shardIds.length + 1) : Pretty.plain(out)
+      if (drawn) restoredOnSignals(screen, signals)
+      return { drawn, screen }
     }),
-    ({ out, screen }) =>
+    ({ drawn, screen }) =>
       Effect.gen(function*() {
-        if (out.isTTY) for (const note of notes) screen.log(note)
+        if (drawn) for (const note of notes) screen.log(note)
         // drawn once stdout has room, as the events are written: a paused terminal (Ctrl-S) or a
         // reader that stalled kept every frame in memory, and got them all once it read again
         // (skipped while stdout was full, the view of a reader slower than the events was never
@@ -144,7 +145,7 @@ const showScreen = (
               ))
             ))
         )
-        const drawing = Effect.repeat(draw, { schedule: Schedule.spaced(out.isTTY ? "500 millis" : "5 seconds") })
+        const drawing = Effect.repeat(draw, { schedule: Schedule.spaced(drawn ? "500 millis" : "5 seconds") })
         const highestShard = Math.max(0, ...fleet.shardIds)
         const logging = Stream.runForEach(fleet.events, (event) =>
           Effect.zipRight(
@@ -327,8 +328,8 @@ const main = Effect.gen(function*() {
   for (const warning of warnings) yield* Console.error(warning)
   const early = EarlyLog.make()
   const logging = Layer.mergeAll(
-    // colored on a terminal unless NO_COLOR is set (no-color.org: set and not empty)
-    Logger.replace(Logger.defaultLogger, Logger.prettyLogger({ stderr: true, colors: process.stderr.isTTY === true && !process.env["NO_COLOR"] })),
+    // colored on a terminal that takes escapes unless NO_COLOR is set (no-color.org: set and not empty)
+    Logger.replace(Logger.defaultLogger, Logger.prettyLogger({ stderr: true, colors: Pretty.takesEscapes(process.stderr) && !process.env["NO_COLOR"] })),
     Logger.add(early.logger),
     Logger.minimumLogLevel(options.logLevel)
   )

@@ -13,6 +13,7 @@ import * as Redacted from "effect/Redacted"
 import { type ChildProcess, spawn } from "node:child_process"
 import { closeSync, openSync } from "node:fs"
 import * as Http from "node:http"
+import * as Net from "node:net"
 import type { AddressInfo } from "node:net"
 import { type WebSocket, WebSocketServer } from "ws"
 import * as LocalGateway from "../../src/testing/LocalGateway.ts"
@@ -239,6 +240,41 @@ const failingApi = (status: number) =>
 
 const lines = (text: string): Array<string> => text.split("\n").filter((line) => line !== "")
 
+/**
+ * Runs the CLI with its stdout on a TCP connection to a reader that takes nothing and, a moment
+ * after the first bytes came, goes away with them unread (a reset): the CLI's next write fails with
+ * ECONNRESET where a pipe's gone reader gives EPIPE.
+ */
+const withSocketStdout = (args: ReadonlyArray<string>) =>
+  Effect.async<{ readonly code: number | null; readonly stderr: string }>((resume) => {
+    const server = Net.createServer((peer) => {
+      peer.pause()
+      peer.once("readable", () => setTimeout(() => peer.resetAndDestroy(), 300))
+    })
+    let child: ChildProcess | undefined
+    let client: Net.Socket | undefined
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as AddressInfo
+      client = Net.connect(port, "127.0.0.1", () => {
+        child = spawn(process.execPath, [bundle, ...args], { cwd: root, env: userEnv(), stdio: ["ignore", client!, "pipe"] })
+        // the child has its own copy of the descriptor
+        client!.destroy()
+        let stderr = ""
+        child.stderr!.setEncoding("utf8").on("data", (text: string) => void (stderr += text))
+        child.on("close", (code) => {
+          server.close()
+          resume(Effect.succeed({ code, stderr }))
+        })
+      })
+      client.on("error", () => {})
+    })
+    return Effect.sync(() => {
+      child?.kill("SIGKILL")
+      client?.destroy()
+      server.close()
+    })
+  })
+
 describe.concurrent("CLI lifecycle", () => {
   it.scopedLive("Ctrl-C with a gateway that no longer answers exits within a few seconds, not after ws's 30 s close timeout", () =>
     Effect.gen(function*() {
@@ -424,6 +460,17 @@ describe.concurrent("CLI lifecycle", () => {
       expect([run.signal, run.code]).toEqual([null, 0])
       // tsx compiles the sources as it starts: over 30 s on a loaded machine
     }), 60_000)
+
+  // README: "a stdout socket whose reader went away (ECONNRESET ...)" stops the run as a closed
+  // stdout does: it was "error: stdout cannot be written (ECONNRESET)", exit 1 (inetd, systemd's
+  // socket output)
+  it.live("a stdout socket whose reader went away (ECONNRESET) is a closed stdout: exit 0", () =>
+    Effect.gen(function*() {
+      const run = yield* withSocketStdout(["--shards", "0", "--format", "ndjson"])
+      expect(run.stderr).not.toMatch(/error: stdout cannot be written/)
+      expect(run.stderr).toMatch(/stopped: stdout was closed/)
+      expect(run.code).toBe(0)
+    }), 30_000)
 
   // it said "0 resumable session(s) of 1 shard (the others had no session to resume)": there are
   // no others (and then, for two, "none had no session", as if both had one)

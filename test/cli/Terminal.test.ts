@@ -43,12 +43,28 @@ describe.concurrent("cli on a terminal", () => {
   for (const [noColor, colored] of [[undefined, true], ["1", false], ["", true]] as const) {
     it.live(`log lines on a terminal's stderr are ${colored ? "colored" : "plain"} with NO_COLOR ${noColor === undefined ? "unset" : JSON.stringify(noColor)}`, () =>
       Effect.gen(function*() {
-        const screen = yield* onTerminal(["--duration", "1", "--shards", "0", "--format", "ndjson"], noColor === undefined ? {} : { NO_COLOR: noColor })
+        const screen = yield* onTerminal(["--duration", "1", "--shards", "0", "--format", "ndjson"], { TERM: "xterm-256color", ...(noColor === undefined ? {} : { NO_COLOR: noColor }) })
         const logLine = lines(screen).find((line) => line.includes("starting 1 of 4 shards"))
         expect(logLine).toBeDefined()
         expect(/\u001b\[[0-9;]*m/.test(logLine!)).toBe(colored)
       }), 30_000)
   }
+
+  // TERM=dumb says the terminal takes no escape sequence (Emacs' shell, some CI consoles), as Node's
+  // own `hasColors()` and git read it: colours, a scroll region and a cleared screen came out as garbage
+  it.live("on a TERM=dumb terminal: log lines carry no colours, and the view lays out no scroll region and clears no screen", () =>
+    Effect.gen(function*() {
+      const [logged, viewed] = yield* Effect.all([
+        onTerminal(["--duration", "1", "--shards", "0", "--format", "ndjson"], { TERM: "dumb" }),
+        onTerminal(["--duration", "1", "--shards", "0"], { TERM: "dumb" })
+      ], { concurrency: 2 })
+      const logLine = lines(logged).find((line) => line.includes("starting 1 of 4 shards"))
+      expect(logLine).toBeDefined()
+      expect(/\u001b\[[0-9;]*m/.test(logLine!)).toBe(false)
+      expect(viewed).toContain("stopped after 1 s")
+      expect(viewed).not.toContain("\u001b[2J")
+      expect(viewed).not.toMatch(/\u001b\[\d+;\d+r/)
+    }), 30_000)
 
   // Node writes to a terminal synchronously on POSIX: a paused (^S) terminal stopped the whole
   // process, and no heartbeat went out until it took output again (Discord closes such a
