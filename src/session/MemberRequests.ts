@@ -130,6 +130,8 @@ interface Part {
 interface Collector {
   readonly nonce: string
   readonly guildId: string
+  /** The user ids asked for, if any: a `not_found` id JSON rounded is told as the one asked for. */
+  readonly userIds: ReadonlyArray<string>
   /** The chunks seen so far, by `chunk_index`: put together in that order once all came. */
   readonly parts: Map<number, Part>
   /** The chunk_count of the first chunk: every later one must say the same. */
@@ -233,13 +235,22 @@ const answer = (collector: Collector, count: number): GuildMembers => {
   const members: Array<APIGuildMember> = []
   const notFound: Array<string> = []
   const presences: Array<GatewayGuildMembersChunkPresence> = []
+  const asked = (id: string | number | bigint): string => askedId(collector.userIds, notFound, id)
   for (let index = 0; index < count; index++) {
     const part = collector.parts.get(index)!
     append(members, part.members, identity)
-    append(notFound, part.notFound, String)
+    append(notFound, part.notFound, asked)
     append(presences, part.presences, identity)
   }
   return { guildId: collector.guildId, members, notFound, presences }
+}
+
+// a `not_found` id as the request named it: Discord writes ids from 2^63 up as plain JSON numbers,
+// which JSON reads as the nearest double (9223372036854775809 as ...776000), so such a number is
+// the asked id it rounds from, one not told yet where two round alike
+const askedId = (userIds: ReadonlyArray<string>, told: ReadonlyArray<string>, id: string | number | bigint): string => {
+  if (typeof id !== "number" || Number.isSafeInteger(id)) return String(id)
+  return userIds.find((asked) => Number(asked) === id && !told.includes(asked)) ?? String(id)
 }
 
 /**
@@ -249,8 +260,11 @@ const answer = (collector: Collector, count: number): GuildMembers => {
  * @since 0.1.0
  */
 export interface MemberRequests {
-  /** Starts collecting for `nonce`; the returned effect waits for the whole answer. */
-  register(nonce: string, guildId: string): Effect.Effect<Effect.Effect<GuildMembers, MemberRequestError>>
+  /**
+   * Starts collecting for `nonce`, a request for `guildId`'s members (those of `userIds`, if it names
+   * them); the returned effect waits for the whole answer.
+   */
+  register(nonce: string, guildId: string, userIds?: ReadonlyArray<string>): Effect.Effect<Effect.Effect<GuildMembers, MemberRequestError>>
   /**
    * Fails with `Timeout` once `timeout` passes without a chunk of the answer to `nonce`: counted
    * from now (the request went out), then from each chunk (a large guild's answer takes as long as
@@ -329,11 +343,12 @@ class Registry implements MemberRequests {
     if (change !== undefined) Deferred.unsafeDone(change, Exit.void)
   }
 
-  register(nonce: string, guildId: string): Effect.Effect<Effect.Effect<GuildMembers, MemberRequestError>> {
+  register(nonce: string, guildId: string, userIds: ReadonlyArray<string> = []): Effect.Effect<Effect.Effect<GuildMembers, MemberRequestError>> {
     return Effect.map(Deferred.make<GuildMembers, MemberRequestError>(), (done) => {
       this.inFlight.set(nonce, {
         nonce,
         guildId,
+        userIds,
         parts: new Map(),
         count: undefined,
         sent: false,

@@ -277,7 +277,7 @@ export const make = ({ endedWith, members, metrics, options, outbox, resuming }:
           if (wait > 0) return yield* Effect.fail(new MemberRequests.MemberRequestError({ reason: "RateLimited", guildId, retryAfter: wait / 1000 }))
           turnTaken = guildId
         }
-        const answer = yield* members.register(nonce, guildId)
+        const answer = yield* members.register(nonce, guildId, command.user_ids)
         // a whole list's turn told gone out as its frame is written, or given back as it is withdrawn
         // unwritten, whatever its caller does: one that gave up while the frame was written gave
         // the turn back, and a second request went out right behind it

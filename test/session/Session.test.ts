@@ -3381,6 +3381,21 @@ describe("Session: answers to a member request", () => {
       yield* Fiber.interrupt(first)
     }).pipe(Effect.provide(TestLayer)))
 
+  // Discord writes ids from 2^63 up as plain JSON numbers, read as the nearest double: `notFound`
+  // named 9223372036854776000, an id nobody asked for, for the asked 9223372036854775809 (two
+  // asked ids that round alike are each told once)
+  it.scoped("a not_found id written as a plain number past 2^53 is told as the id that was asked for", () =>
+    Effect.gen(function*() {
+      const { peer, session } = yield* readySession({ intents: Intents.Guilds | Intents.GuildMembers }, 3_600_000)
+      const asked = ["9223372036854775809", "9223372036854775810", "5"]
+      const request = yield* Effect.fork(session.requestGuildMembers({ guild_id: guild, user_ids: asked }))
+      const { d: { nonce } } = (yield* receiveOp(peer, 8)) as { readonly d: { readonly nonce: string } }
+      yield* peer.send(
+        `{"op":0,"s":2,"t":"GUILD_MEMBERS_CHUNK","d":{"not_found":[${asked.join(",")}],"members":[],"guild_id":"${guild}","chunk_index":0,"chunk_count":1,"nonce":"${nonce}"}}`
+      )
+      expect((yield* Fiber.join(request)).notFound).toEqual(asked)
+    }).pipe(Effect.provide(TestLayer)))
+
   // they were put together in the order they came: [5, 6, 1, 2, 3, 4]
   it.scoped("chunks that come out of order give the members, not-found ids and presences in chunk_index order", () =>
     Effect.gen(function*() {
