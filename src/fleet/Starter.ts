@@ -143,11 +143,13 @@ export const make = <R>(options: Options<R>): Effect.Effect<Starter, never, Scop
     // identifying connection (released once its Identify is sent, or the connection ended first),
     // or is given back when the session ends before it connected. Later connections wait in line.
     const hooksFor = (shard: Shard, place: Effect.Effect<void, never, Scope.Scope>, held: Scope.CloseableScope | undefined): Session.Hooks => {
-      if (held === undefined) return { onEnd: (exit) => options.onEnd(exit, shard), admission: place }
+      if (held === undefined) return { onEnd: (exit) => Effect.zipRight(endedFailed(exit), options.onEnd(exit, shard)), admission: place }
       const giveBack = Scope.close(held, Exit.void)
       let handedOver = false
       return {
-        onEnd: (exit) => Effect.zipRight(giveBack, options.onEnd(exit, shard)),
+        // the starting stopped before the place is given back: a shard failed for good before its
+        // Identify let the next in its line start, a session made for a fleet that had failed
+        onEnd: (exit) => Effect.zipRight(Effect.zipRight(endedFailed(exit), giveBack), options.onEnd(exit, shard)),
         admission: Effect.suspend(() => {
           if (handedOver) return place
           handedOver = true
@@ -161,6 +163,9 @@ export const make = <R>(options: Options<R>): Effect.Effect<Starter, never, Scop
     // Only the wait for the window is given up when the starting stops: a session being made is
     // made and recorded, so `stop` knows exactly which shards run.
     const stopping = yield* Deferred.make<void>()
+    // a session's failure ends its fleet: no shard starts after it, before the fleet's stop comes
+    const endedFailed = (exit: Exit.Exit<void, Session.SessionError>): Effect.Effect<void> =>
+      Exit.isFailure(exit) ? Effect.asVoid(Deferred.succeed(stopping, undefined)) : Effect.void
     const startOne = (index: number): Effect.Effect<boolean, never, R> =>
       Effect.gen(function*() {
         const shard = shards[index]!
@@ -172,7 +177,8 @@ export const make = <R>(options: Options<R>): Effect.Effect<Starter, never, Scop
             Effect.as(Scope.extend(place, held), true),
             Effect.as(Deferred.await(stopping), false)
           )
-          if (!admitted) return yield* Effect.as(Scope.close(held, Exit.void), false)
+          // (a place given back as the starting stopped may win the race)
+          if (!admitted || (yield* Deferred.isDone(stopping))) return yield* Effect.as(Scope.close(held, Exit.void), false)
         }
         const session = yield* Scope.extend(options.start(shard, hooksFor(shard, place, held)), sessions)
         started[index] = session

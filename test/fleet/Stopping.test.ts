@@ -13,9 +13,11 @@ import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
 import * as Fleet from "../../src/fleet/Fleet.ts"
 import * as IdentifyLimiter from "../../src/limits/IdentifyLimiter.ts"
 import type { ResumePoint } from "../../src/session/SessionOptions.ts"
+import * as MemoryApi from "../../src/testing/MemoryApi.ts"
 import * as VirtualTime from "../../src/testing/VirtualTime.ts"
 import * as MemoryTransport from "../../src/transport/MemoryTransport.ts"
 import { advance, configureLimiter, options, resumeUrl, serve, TestLayer } from "./harness.ts"
@@ -259,4 +261,25 @@ describe("a fleet's stop reaches its running shards at once", () => {
         expect(Option.isSome(yield* Fiber.poll(sends[0]!))).toBe(true)
       }).pipe(Effect.provide(Layer.mergeAll(MemoryTransport.layer, limiter, FetchHttpClient.layer)))
     }), 30_000)
+})
+
+describe("a fatal error before any Identify", () => {
+  const { gateway: _gateway, ...withoutGateway } = options()
+  // asking GET /gateway/bot, answered by the layer's HttpClient
+  const asking = { ...withoutGateway, api: "http://127.0.0.1:1/api/v10" }
+
+  // README: "The shards not started never will: `fleet.shard(id)` fails with `NotRunning` for them,
+  // and their status says `NotStarted`". Shard 0's failure gave its window place back before the
+  // fleet's stop began: shard 1 was started, a session made for a fleet that had failed (64 shards
+  // at max_concurrency 16: 16 more started)
+  it.scoped("starts no further shard: the day's budget used up, shard 0 fails, the others stay NotStarted", () =>
+    Effect.gen(function*() {
+      yield* serve()
+      const fleet = yield* Fleet.make(asking)
+      const events = yield* Effect.fork(Effect.either(Stream.runDrain(fleet.events)))
+      yield* advance(5000, 500)
+      expect(events.unsafePoll()).toMatchObject({ _tag: "Success", value: { _tag: "Left", left: { _tag: "IdentifyBudgetExhausted", shard: 0 } } })
+      expect((yield* fleet.status).map((status) => [status.shard, status.reason._tag])).toEqual([[0, "Fatal"], [1, "NotStarted"], [2, "NotStarted"], [3, "NotStarted"]])
+      expect(yield* Effect.flip(fleet.shard(1))).toMatchObject({ _tag: "RouteError", reason: "NotRunning", shard: 1 })
+    }).pipe(Effect.provide(Layer.mergeAll(MemoryTransport.layer, IdentifyLimiter.layerMemory, MemoryApi.layer({ shards: 4, maxConcurrency: 1, remaining: 0, resetAfter: 60_000 })))))
 })
