@@ -161,6 +161,11 @@ export interface Made {
   readonly shown: () => Commands.Presence | null | undefined
 }
 
+// `options` identifying with the presence a resume point says was shown, where an Identify can
+// carry it (one near a Presence Update's size may not fit beside the token: then none, as before)
+const identifyingAsShown = (options: SessionOptions.ResolvedOptions, shown: Commands.Presence | null | undefined): SessionOptions.ResolvedOptions =>
+  shown === undefined || shown === null ? options : Either.getOrElse(withPresence(options, shown), () => options)
+
 /**
  * Makes the commands of a session.
  *
@@ -168,8 +173,9 @@ export interface Made {
  */
 export const make = ({ endedWith, members, metrics, options, outbox, resuming }: Context): Made => {
   // what a fresh Identify says: the options, with the presence of the newest update not given up
-  // on, so a new session shows what the old one showed
-  const identifying = Withdrawable.make(options)
+  // on, so a new session shows what the old one showed; without a presence option, what the point
+  // resumed says its gateway session showed (an op 9 after the handoff brought the bot back with none)
+  const identifying = Withdrawable.make(options.presence === undefined ? identifyingAsShown(options, resuming?.presence) : options)
   // (a point's presence was read as a checked copy, or left out where no command could carry it)
   let shown = resuming?.presence
 

@@ -101,3 +101,20 @@ describe("a fleet's presence across a handoff", () => {
       expect((yield* Fiber.join(stopping)).map((point) => point.presence)).toEqual([presence("idle"), presence("idle")])
     }).pipe(Effect.provide(TestLayer)))
 })
+
+describe("a fleet without a presence option, restarted from points saying a presence", () => {
+  // README: "The presence set last is the one a new session identifies with (after op 9, ...), so
+  // the bot comes back as it was": after an op 9 the shard identified with none
+  it.scoped("identifies a shard with the point's presence after an op 9", () =>
+    Effect.gen(function*() {
+      yield* configureLimiter(1)
+      const served = yield* serve()
+      const fleet = yield* Fleet.make(options({ shardCount: 2, resume: pointsShowing(presence("idle")) }))
+      yield* advance(2_000)
+      expect(served.resumes.length).toBe(2)
+      yield* served.peers.get(0)!.sendJson({ op: 9, d: false, s: null, t: null })
+      yield* advance(10_000)
+      expect(served.identifies.map((identify) => [identify.shard, identify.presence])).toEqual([[0, presence("idle")]])
+      yield* fleet.end()
+    }).pipe(Effect.provide(TestLayer)))
+})

@@ -199,3 +199,40 @@ describe("the presence of a resumed session", () => {
     expect(SessionOptions.pointAfter(said, { shard: 0, sequence: 3, t: "MESSAGE_CREATE" })).toEqual({ ...point(), encoding: "json", intents: 513 })
   })
 })
+
+describe("a session without a presence option identifies with what its point says was shown", () => {
+  // README: "The presence set last is the one a new session identifies with (after op 9, 4007, 4009
+  // or failed resumes), so the bot comes back as it was": the point's presence, the old process's
+  // last, was kept for the point but not identified with (the bot came back with none)
+  it.scoped("after an op 9 that follows the Resume", () =>
+    Effect.gen(function*() {
+      const session = yield* Session.make(options({ resume: point(presence("dnd")) }))
+      const { first, peer } = yield* acceptAndHello(60_000)
+      expect(first.op).toBe(6)
+      yield* peer.sendJson(dispatch(5, "RESUMED", {}))
+      yield* settle
+      yield* peer.sendJson({ op: 9, d: false, s: null, t: null })
+      yield* settle
+      yield* TestClock.adjust("6 seconds")
+      yield* settle
+      const second = yield* acceptAndHello(60_000)
+      expect([second.first.op, second.first.d.presence]).toEqual([2, presence("dnd")])
+      yield* session.end()
+    }).pipe(Effect.provide(TestLayer)))
+
+  it.scoped("after the Resume itself is refused; a point saying none identifies with none", () =>
+    Effect.gen(function*() {
+      for (const [shows, expected] of [[presence("idle"), presence("idle")], [null, undefined]] as const) {
+        const session = yield* Session.make(options({ resume: point(shows) }))
+        const { first, peer } = yield* acceptAndHello(60_000)
+        expect(first.op).toBe(6)
+        yield* peer.sendJson({ op: 9, d: false, s: null, t: null })
+        yield* settle
+        yield* TestClock.adjust("6 seconds")
+        yield* settle
+        const second = yield* acceptAndHello(60_000)
+        expect([second.first.op, second.first.d.presence]).toEqual([2, expected])
+        yield* session.end()
+      }
+    }).pipe(Effect.provide(TestLayer)))
+})
