@@ -176,6 +176,10 @@ const wire = (
     tcp?.pause()
     socket.close(1009)
     terminateUnlessClosed()
+    // told now, as ws's own 1009 is: the peer's answer to the close cannot be read any more, and
+    // waiting for the grace let a timeout falling in it take the connection as a close of its own
+    closed = new ConnectionClosed({ ...rejected, byClient: true })
+    mailbox.unsafeDone(Exit.fail(closed))
   }
   const onOpen = (): void => {
     isOpen = true
@@ -258,7 +262,11 @@ const wire = (
     if (paused && !deaf) socket.resume()
     // kept: a send after it says how the connection ended, as `receive` does (it said "the socket
     // is not open")
-    closed ??= new ConnectionClosed({ code: sentClose?.code ?? ResumableClose, reason: sentClose?.reason ?? "closed by the client", byClient: true })
+    // (how it ended where this side knows already: a refusal, a close sent, or one no frame
+    // carries, which dropped it; a 4900 in their place said another end)
+    closed ??= ending() ?? new ConnectionClosed(
+      terminated ? { code: undefined, reason: "", byClient: true } : { code: ResumableClose, reason: "closed by the client", byClient: true }
+    )
     mailbox.unsafeDone(Exit.fail(closed))
     if (socket.readyState === WebSocket.OPEN) socket.close(ResumableClose)
     else if (socket.readyState === WebSocket.CONNECTING) socket.terminate()
