@@ -1,9 +1,10 @@
 /**
  * Timeouts across a stall: a process that stopped for a while (a blocked event loop, SIGSTOP, a VM
  * paused) and runs again. Node then runs every timer that fell due meanwhile before it reads its
- * sockets, so a timeout would give up on an answer that came during the stall and waits unread. A
- * timer that runs more than a second late tells that the process did not run; a timeout that
- * finds itself so late waits a second more, in which what came meanwhile is read.
+ * sockets, so a timeout would give up on an answer that came during the stall and waits unread.
+ * Every timeout first lets Node read its sockets once (a timer of no length, which runs after
+ * them: {@link ioTurn}); one that ran more than a second late, after a stall, waits a second more,
+ * in which what came meanwhile is read and handled however much of it there is.
  *
  * @since 0.1.0
  */
@@ -24,8 +25,18 @@ export const stallAfter = 1000
 const graceAfterStall = Duration.millis(1000)
 
 /**
- * Sleeps for `duration`, then a second more each time it wakes more than {@link stallAfter} late:
- * a timeout slept this way is reached only once the process ran through its last second.
+ * One turn of Node's event loop, through the `Clock` (a timer of no length): the sockets are read
+ * before it ends, so an answer that came while the process did not run is handled first. A
+ * `TestClock` ends it at once, so clock-driven tests see no real turn.
+ *
+ * @since 0.1.0
+ */
+export const ioTurn: Effect.Effect<void> = Effect.clockWith((clock) => clock.sleep(Duration.zero))
+
+/**
+ * Sleeps for `duration`, then a second more each time it wakes more than {@link stallAfter} late,
+ * then an {@link ioTurn}: a timeout slept this way is reached only once the process ran through its
+ * last second and read its sockets after it.
  *
  * @since 0.1.0
  */
@@ -36,7 +47,8 @@ export const sleepPastStalls = (duration: Duration.DurationInput): Effect.Effect
         const dueAt = monotonicMillis(clock) + Duration.toMillis(length)
         return Effect.flatMap(
           clock.sleep(length),
-          () => monotonicMillis(clock) - dueAt > stallAfter ? sleep(graceAfterStall) : Effect.void
+          // (a stall ending less than a second past the timeout left its answer unread as well)
+          () => monotonicMillis(clock) - dueAt > stallAfter ? sleep(graceAfterStall) : ioTurn
         )
       })
     return sleep(Duration.decode(duration))

@@ -11,7 +11,7 @@ import * as Schedule from "effect/Schedule"
 import * as ScheduleDecision from "effect/ScheduleDecision"
 import * as ScheduleInterval from "effect/ScheduleInterval"
 import { monotonicMillis } from "../internal/due.ts"
-import { stallAfter } from "../internal/stall.ts"
+import { ioTurn, stallAfter } from "../internal/stall.ts"
 import type { Beating } from "./HeartbeatTimer.ts"
 
 /**
@@ -161,10 +161,25 @@ export class Tracker {
 }
 
 /**
+ * What {@link beating} runs one connection's heartbeat with.
+ *
+ * @since 0.1.0
+ */
+export interface BeatingOptions {
+  readonly interval: number
+  readonly jitter: number
+  readonly tracker: Tracker
+  readonly beat: Effect.Effect<void>
+  readonly onZombie: Effect.Effect<void>
+  readonly onDefect: (cause: Cause.Cause<never>) => Effect.Effect<void>
+}
+
+/**
  * The heartbeat of one connection, for a `HeartbeatTimer`: at each tick of
  * {@link schedule}`(interval, jitter)`, `onZombie` if a scheduled beat sent at least half an
  * interval before was not acknowledged (one held back by the send limit until just before the
- * tick is given until the next), else `beat` (which records the beat with `tracker.sent` as it
+ * tick is given until the next; judged once Node read its sockets after the tick, on a fiber of
+ * its own), else `beat` (which records the beat with `tracker.sent` as it
  * goes out, and must not wait: the timer runs it on its own fiber); `onDefect` if either dies (a
  * connection left without heartbeats would look ready until the gateway gave up on it). A tick
  * more than a second late, or half an interval where that is shorter, comes after a stall: the
@@ -173,14 +188,7 @@ export class Tracker {
  *
  * @since 0.1.0
  */
-export const beating = (options: {
-  readonly interval: number
-  readonly jitter: number
-  readonly tracker: Tracker
-  readonly beat: Effect.Effect<void>
-  readonly onZombie: Effect.Effect<void>
-  readonly onDefect: (cause: Cause.Cause<never>) => Effect.Effect<void>
-}): Beating => {
+export const beating = (options: BeatingOptions): Beating => {
   // at a short interval (a local gateway's, a test's), a stall shorter than a second after a beat
   // left its ACK unread behind the overdue tick, and a healthy connection was closed as a zombie
   const stalledAfter = Math.min(stallAfter, options.interval / 2)
@@ -191,7 +199,7 @@ export const beating = (options: {
         Effect.clockWith((clock) => {
           const sentBy = monotonicMillis(clock) - options.interval / 2
           if (!options.tracker.isZombie(sentBy)) return options.beat
-          if (lateMs <= stalledAfter || options.tracker.stallForgave(sentBy)) return options.onZombie
+          if (lateMs <= stalledAfter || options.tracker.stallForgave(sentBy)) return judgedAfterIo(options, sentBy)
           options.tracker.stalled(sentBy)
           return options.beat
         }),
@@ -199,3 +207,13 @@ export const beating = (options: {
       )
   }
 }
+
+// The zombie verdict, once Node read its sockets (`ioTurn`): an ACK that came while the process
+// did not run waits unread until then (Node runs its due timers first), and a stall ending less
+// than a second past the tick closed a live connection. Judged on a fiber of its own, so that the
+// timer's other connections' ticks do not wait for the turn; the beat goes out if the ACK came.
+const judgedAfterIo = (options: BeatingOptions, sentBy: number): Effect.Effect<void> =>
+  Effect.asVoid(Effect.forkDaemon(Effect.catchAllCause(
+    Effect.zipRight(ioTurn, Effect.suspend(() => options.tracker.isZombie(sentBy) ? options.onZombie : options.beat)),
+    options.onDefect
+  )))

@@ -232,3 +232,68 @@ describe("Session after a stall", () => {
       ).pipe(Effect.provide(TestLayer)))
   })
 })
+
+describe("Session after a stall ending less than a second past what fell due", () => {
+  // Under the second that marks a stall, the tick or timeout ran as if on time and gave up on the
+  // answer that came during the stall, before Node read it: a longer stall was forgiven, a shorter
+  // one not. The verdict now waits for Node to read its sockets once (`arrived`: what it reads then).
+
+  // a 41.6 s stall right after a beat ends 0.375 s after the next tick fell due
+  it.scoped("a stall caught between a beat and its ACK, ending just after the next tick, does not close the live connection as a zombie", () =>
+    withPauses((p) =>
+      Effect.gen(function*() {
+        const { peer, session } = yield* readySession({}, interval)
+        const seen = yield* recordTransitions(session)
+        yield* p.advance(20_625)
+        expect(yield* peer.receivedJson).toEqual({ op: 1, d: 1 })
+        yield* p.pause(41_625, peer.sendJson(ack))
+        yield* settle
+        expect(seen).not.toContain("Disconnected/Zombie")
+        expect(yield* peer.isOpen).toBe(true)
+        // the beat that was due went out, once the ACK was read
+        expect(yield* peer.receivedJson).toEqual({ op: 1, d: 1 })
+      }).pipe(Effect.withRandom(Random.fixed([0.5])))
+    ).pipe(Effect.provide(TestLayer)))
+
+  // the same with no ACK: a dead link is still found at that tick
+  it.scoped("with no ACK in the socket, the tick still finds the zombie", () =>
+    withPauses((p) =>
+      Effect.gen(function*() {
+        const { peer, session } = yield* readySession({}, interval)
+        const seen = yield* recordTransitions(session)
+        yield* p.advance(20_625)
+        yield* p.pause(41_625)
+        yield* settle
+        expect(seen).toContain("Disconnected/Zombie")
+        expect(yield* peer.isOpen).toBe(false)
+      }).pipe(Effect.withRandom(Random.fixed([0.5])))
+    ).pipe(Effect.provide(TestLayer)))
+
+  // the hello timeout (20 s) run 0.5 s late, the Hello come during the stall
+  it.scoped("a Hello that came during a stall ending past the hello timeout is read, not timed out", () =>
+    withPauses((p) =>
+      Effect.gen(function*() {
+        const session = yield* Session.make(options({}))
+        const seen = yield* recordTransitions(session)
+        const peer = yield* (yield* MemoryTransport.MemoryGateway).accept
+        yield* p.pause(20_500, peer.sendJson(hello(interval)))
+        yield* settle
+        expect(seen).not.toContain("Disconnected/HelloTimeout")
+        expect(yield* peer.isOpen).toBe(true)
+      }).pipe(Effect.withRandom(Random.fixed([0.5])))
+    ).pipe(Effect.provide(TestLayer)))
+
+  // the members timeout (30 s) run 0.5 s late, the chunk come during the stall
+  it.scoped("a member request answered during a stall ending past its timeout is answered, not timed out", () =>
+    withPauses((p) =>
+      Effect.gen(function*() {
+        const guild_id = "81384788765712384"
+        const { peer, session } = yield* readySession({ intents: Intents.Guilds | Intents.GuildMembers }, interval)
+        const request = yield* Effect.fork(session.requestGuildMembers({ guild_id, user_ids: ["1"] }))
+        const sent = (yield* receiveOp(peer, 8)) as { d: { nonce: string } }
+        yield* p.pause(30_500, peer.sendJson(memberAnswer(2, guild_id, sent.d.nonce, [{ user: { id: "1" } }])))
+        yield* settle
+        expect((yield* Fiber.join(request)).members).toEqual([{ user: { id: "1" } }])
+      }).pipe(Effect.withRandom(Random.fixed([0.5])))
+    ).pipe(Effect.provide(TestLayer)))
+})
