@@ -67,7 +67,12 @@ class ShardPresence {
   sending: { readonly update: Update; readonly fiber: Fiber.RuntimeFiber<void> } | undefined = undefined
   scope: Scope.Scope | undefined = undefined
   shownBy = -1
-  constructor(public shown: Commands.Presence | undefined | typeof unknown, public aimed: Update) {}
+  constructor(
+    public shown: Commands.Presence | undefined | typeof unknown,
+    public aimed: Update,
+    /** What it is sent where the fleet has no presence: its resume point's, else Discord's default. */
+    readonly unset: Commands.Presence
+  ) {}
 
   /**
    * A send of `update` to it ended: gone out; given up on and `withdrawn` (never written: it shows
@@ -106,11 +111,17 @@ const watched = <E>(shard: ShardPresence, update: Update, send: Effect.Effect<vo
   })
 
 /**
- * The presence of a fleet that starts with `initial`.
+ * The presence of a fleet that starts with `initial`, its shards resumed from points that say what
+ * they show (`pointShows`: a shard of no point, or one that says none or nothing, gives `undefined`):
+ * where the fleet has no presence, a shard that was sent one is sent its point's back (the bot comes
+ * back as it was), else Discord's default.
  *
  * @since 0.1.0
  */
-export const make = (initial: Commands.Presence | undefined): FleetPresence => {
+export const make = (
+  initial: Commands.Presence | undefined,
+  pointShows: (id: number) => Commands.Presence | undefined = () => undefined
+): FleetPresence => {
   // an update that reached the running sessions went out
   const presences = Withdrawable.make(initial)
   const made = new Map<number, Commands.Presence | undefined>()
@@ -155,8 +166,8 @@ export const make = (initial: Commands.Presence | undefined): FleetPresence => {
           shard.aimed = newest
           // it shows it, or it is on its way to it as a running shard
           if (shard.shown === newest.value || shard.direct?.has(newest)) return Effect.void
-          // no presence is Discord's default, which a shard that showed one is sent (it kept it)
-          return sendTo(session, shard, newest, newest.value ?? Commands.defaultPresence)
+          // no presence: its point's, or Discord's default, which a shard that showed one is sent (it kept it)
+          return sendTo(session, shard, newest, newest.value ?? shard.unset)
         })
       )
     }, { discard: true })
@@ -174,16 +185,16 @@ export const make = (initial: Commands.Presence | undefined): FleetPresence => {
       made.delete(id)
       // aimed at the latest at the call; an update made, or one taken back, before the effect runs
       // aims it anew (the take-back had no scope to send in: the shard kept an update given up on)
-      const shard = new ShardPresence(shows, presences.newest())
+      const shard = new ShardPresence(shows, presences.newest(), pointShows(id) ?? Commands.defaultPresence)
       shards.set(session, shard)
       return Effect.flatMap(Effect.scope, (scope) =>
         Effect.suspend(() => {
           shard.scope = scope
           const target = shard.aimed
-          // no presence is Discord's default, which a shard made with one is sent (it kept it)
+          // no presence: its point's, or Discord's default, which a shard made with one is sent (it kept it)
           return shard.shown === target.value || shard.direct?.has(target)
             ? Effect.void
-            : sendTo(session, shard, target, target.value ?? Commands.defaultPresence)
+            : sendTo(session, shard, target, target.value ?? shard.unset)
         }))
     },
     // added and watched in one step: interrupted between the two, an update given up on stayed

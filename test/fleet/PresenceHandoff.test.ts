@@ -118,3 +118,23 @@ describe("a fleet without a presence option, restarted from points saying a pres
       yield* fleet.end()
     }).pipe(Effect.provide(TestLayer)))
 })
+
+describe("a fleet without a presence option, an update taken back", () => {
+  // README: "Where the fleet had no presence, the latest is ..." its point's for a shard resumed
+  // from one saying it: the take-back sent Discord's default (online, no activity) over what the
+  // shard showed before the update, and the bot did not come back as it was
+  it.scoped("a shard resumed from a point saying its presence is sent that presence back, not Discord's default", () =>
+    Effect.gen(function*() {
+      yield* configureLimiter(2)
+      // shard 1's first connection gets no Hello: the update reaches shard 0 only
+      const served = yield* serve({ silent: (connection) => connection === 1 })
+      const fleet = yield* Fleet.make(options({ shardCount: 2, resume: pointsShowing(presence("idle")) }))
+      yield* Effect.forkScoped(Stream.runDrain(fleet.events))
+      yield* advance(1_000)
+      const updating = yield* Effect.fork(Effect.timeout(fleet.updatePresence(presence("dnd")), "1 second"))
+      yield* advance(2_000)
+      expect(Exit.isFailure(yield* Fiber.await(updating))).toBe(true)
+      yield* advance(1_000)
+      expect((served.commands.get(0) ?? []).filter((payload) => payload.op === 3).map((payload) => payload.d)).toEqual([presence("dnd"), presence("idle")])
+    }).pipe(Effect.provide(TestLayer)))
+})
