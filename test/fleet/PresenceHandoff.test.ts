@@ -18,6 +18,21 @@ const presence = (status: Commands.Presence["status"]): Commands.Presence => ({ 
 const pointsShowing = (shows: Commands.Presence): ReadonlyArray<SessionOptions.ResumePoint> =>
   [0, 1].map((id) => ({ shard: [id, 2] as const, sessionId: `session-${id}`, sequence: 10, resumeGatewayUrl: "ws://resume.test/", encoding: "json" as const, presence: shows }))
 
+// a fleet of two shards restarted from points showing "idle", without a presence option, the
+// connections `silent` says given no Hello; an update to "dnd" given up on after a second
+const updateGivenUpAfterRestart = (silent: (connection: number) => boolean) =>
+  Effect.gen(function*() {
+    yield* configureLimiter(2)
+    const served = yield* serve({ silent })
+    const fleet = yield* Fleet.make(options({ shardCount: 2, resume: pointsShowing(presence("idle")) }))
+    yield* Effect.forkScoped(Stream.runDrain(fleet.events))
+    yield* advance(1_000)
+    const updating = yield* Effect.fork(Effect.timeout(fleet.updatePresence(presence("dnd")), "1 second"))
+    yield* advance(2_000)
+    expect(Exit.isFailure(yield* Fiber.await(updating))).toBe(true)
+    return { fleet, served }
+  })
+
 describe("a fleet's presence across a handoff", () => {
   it.scoped("restarted from its points with another presence, every shard shows it; with the one its points say, none is sent", () =>
     Effect.gen(function*() {
@@ -83,15 +98,8 @@ describe("a fleet's presence across a handoff", () => {
   // the gateway sessions showed (effectuser1)
   it.scoped("restarted from its points without a presence, an update given up on before the Resumes were answered: no op 3, the points' presence stays shown", () =>
     Effect.gen(function*() {
-      yield* configureLimiter(2)
       // the first connections get no Hello: the update waits for answered ones
-      const served = yield* serve({ silent: (connection) => connection < 2 })
-      const fleet = yield* Fleet.make(options({ shardCount: 2, resume: pointsShowing(presence("idle")) }))
-      yield* Effect.forkScoped(Stream.runDrain(fleet.events))
-      yield* advance(1_000)
-      const updating = yield* Effect.fork(Effect.timeout(fleet.updatePresence(presence("dnd")), "1 second"))
-      yield* advance(2_000)
-      expect(Exit.isFailure(yield* Fiber.await(updating))).toBe(true)
+      const { fleet, served } = yield* updateGivenUpAfterRestart((connection) => connection < 2)
       // the Hello timeout, the backoff, then the Resumes
       yield* advance(40_000)
       expect(served.resumes).toHaveLength(2)
@@ -125,15 +133,8 @@ describe("a fleet without a presence option, an update taken back", () => {
   // shard showed before the update, and the bot did not come back as it was
   it.scoped("a shard resumed from a point saying its presence is sent that presence back, not Discord's default", () =>
     Effect.gen(function*() {
-      yield* configureLimiter(2)
       // shard 1's first connection gets no Hello: the update reaches shard 0 only
-      const served = yield* serve({ silent: (connection) => connection === 1 })
-      const fleet = yield* Fleet.make(options({ shardCount: 2, resume: pointsShowing(presence("idle")) }))
-      yield* Effect.forkScoped(Stream.runDrain(fleet.events))
-      yield* advance(1_000)
-      const updating = yield* Effect.fork(Effect.timeout(fleet.updatePresence(presence("dnd")), "1 second"))
-      yield* advance(2_000)
-      expect(Exit.isFailure(yield* Fiber.await(updating))).toBe(true)
+      const { served } = yield* updateGivenUpAfterRestart((connection) => connection === 1)
       yield* advance(1_000)
       expect((served.commands.get(0) ?? []).filter((payload) => payload.op === 3).map((payload) => payload.d)).toEqual([presence("dnd"), presence("idle")])
     }).pipe(Effect.provide(TestLayer)))

@@ -45,20 +45,42 @@ const recordTransitions = (session: Session.Session) =>
   })
 
 /**
- * A ready session whose first beat (at 20.625 s) the gateway ACKs at once, read only after a 45 s
- * stall, past the next beat's due time; with the transitions seen.
+ * A ready session whose first beat (at 20.625 s) the gateway ACKs at once, read only after a stall
+ * (45 s unless given), past the next beat's due time; with the transitions seen. The ACK is read
+ * after every timer that the stall made overdue ran, or, `readInStall`, in the poll phase that
+ * follows them (before a timer of no length they began).
  */
-const stalledBetweenBeatAndAck = (p: Pauses) =>
+const stalledBetweenBeatAndAck = (p: Pauses, stallMs = 45_000, readInStall = false) =>
   Effect.gen(function*() {
     const { peer, session } = yield* readySession({}, interval)
     const seen = yield* recordTransitions(session)
     yield* p.advance(20_625)
     expect(yield* peer.receivedJson).toEqual({ op: 1, d: 1 })
-    // the stall: the ACK the gateway sent meanwhile is read only after the overdue timers ran
-    yield* p.pause(45_000)
-    yield* peer.sendJson(ack)
+    if (readInStall) {
+      yield* p.pause(stallMs, peer.sendJson(ack))
+    } else {
+      yield* p.pause(stallMs)
+      yield* peer.sendJson(ack)
+    }
     yield* settle
     return { peer, session, seen }
+  })
+
+/** A member request whose answer comes during a stall of `stallMs`, read as `stalledBetweenBeatAndAck` reads its ACK. */
+const answeredAcrossStall = (p: Pauses, stallMs: number, readInStall: boolean) =>
+  Effect.gen(function*() {
+    const guild_id = "81384788765712384"
+    const { peer, session } = yield* readySession({ intents: Intents.Guilds | Intents.GuildMembers }, interval)
+    const request = yield* Effect.fork(session.requestGuildMembers({ guild_id, user_ids: ["1"] }))
+    const sent = (yield* receiveOp(peer, 8)) as { d: { nonce: string } }
+    const answer = peer.sendJson(memberAnswer(2, guild_id, sent.d.nonce, [{ user: { id: "1" } }]))
+    if (readInStall) {
+      yield* p.pause(stallMs, answer)
+    } else {
+      yield* p.pause(stallMs)
+      yield* answer
+    }
+    expect((yield* Fiber.join(request)).members).toEqual([{ user: { id: "1" } }])
   })
 
 describe("Session after a stall", () => {
@@ -219,17 +241,7 @@ describe("Session after a stall", () => {
       ).pipe(Effect.provide(TestLayer)))
 
     it.scoped("a member request's answer (members timeout 30 s): the request is answered", () =>
-      withPauses((p) =>
-        Effect.gen(function*() {
-          const guild_id = "81384788765712384"
-          const { peer, session } = yield* readySession({ intents: Intents.Guilds | Intents.GuildMembers }, interval)
-          const request = yield* Effect.fork(session.requestGuildMembers({ guild_id, user_ids: ["1"] }))
-          const sent = (yield* receiveOp(peer, 8)) as { d: { nonce: string } }
-          yield* p.pause(35_000)
-          yield* peer.sendJson(memberAnswer(2, guild_id, sent.d.nonce, [{ user: { id: "1" } }]))
-          expect((yield* Fiber.join(request)).members).toEqual([{ user: { id: "1" } }])
-        }).pipe(Effect.withRandom(Random.fixed([0.5])))
-      ).pipe(Effect.provide(TestLayer)))
+      withPauses((p) => answeredAcrossStall(p, 35_000, false).pipe(Effect.withRandom(Random.fixed([0.5])))).pipe(Effect.provide(TestLayer)))
   })
 })
 
@@ -242,12 +254,7 @@ describe("Session after a stall ending less than a second past what fell due", (
   it.scoped("a stall caught between a beat and its ACK, ending just after the next tick, does not close the live connection as a zombie", () =>
     withPauses((p) =>
       Effect.gen(function*() {
-        const { peer, session } = yield* readySession({}, interval)
-        const seen = yield* recordTransitions(session)
-        yield* p.advance(20_625)
-        expect(yield* peer.receivedJson).toEqual({ op: 1, d: 1 })
-        yield* p.pause(41_625, peer.sendJson(ack))
-        yield* settle
+        const { peer, seen } = yield* stalledBetweenBeatAndAck(p, 41_625, true)
         expect(seen).not.toContain("Disconnected/Zombie")
         expect(yield* peer.isOpen).toBe(true)
         // the beat that was due went out, once the ACK was read
@@ -285,15 +292,5 @@ describe("Session after a stall ending less than a second past what fell due", (
 
   // the members timeout (30 s) run 0.5 s late, the chunk come during the stall
   it.scoped("a member request answered during a stall ending past its timeout is answered, not timed out", () =>
-    withPauses((p) =>
-      Effect.gen(function*() {
-        const guild_id = "81384788765712384"
-        const { peer, session } = yield* readySession({ intents: Intents.Guilds | Intents.GuildMembers }, interval)
-        const request = yield* Effect.fork(session.requestGuildMembers({ guild_id, user_ids: ["1"] }))
-        const sent = (yield* receiveOp(peer, 8)) as { d: { nonce: string } }
-        yield* p.pause(30_500, peer.sendJson(memberAnswer(2, guild_id, sent.d.nonce, [{ user: { id: "1" } }])))
-        yield* settle
-        expect((yield* Fiber.join(request)).members).toEqual([{ user: { id: "1" } }])
-      }).pipe(Effect.withRandom(Random.fixed([0.5])))
-    ).pipe(Effect.provide(TestLayer)))
+    withPauses((p) => answeredAcrossStall(p, 30_500, true).pipe(Effect.withRandom(Random.fixed([0.5])))).pipe(Effect.provide(TestLayer)))
 })
