@@ -38,7 +38,8 @@ export const zlibWindowBytes = 32 * 1024
  * One connection's decompressor. `push` takes one websocket frame and returns the bytes of the
  * message it completes, `undefined` while a message is still incomplete, or a `DecodeError`
  * (after which the decompressor stays dead and returns the same error). Returned bytes may be a view
- * into a buffer the next `push` reuses: decode or copy them before pushing again.
+ * into a buffer the next `push` of any decompressor reuses (one buffer serves every connection of a
+ * kind): decode or copy them before pushing again.
  *
  * @since 0.1.0
  */

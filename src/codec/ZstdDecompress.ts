@@ -48,11 +48,16 @@ const unavailable = (): Decompressor => {
 // the size of a block's header: what zstd asks for next at a block's start
 const blockHeaderBytes = 3
 
+// The output buffer (zstd's recommended 128 KiB), shared by every context, as zlib's is: calls run
+// one at a time and their output is read before the next, so a thousand idle connections hold one
+// (each held its own, written through by its first large message)
+let sharedChunk: Buffer | undefined
+
 const makeNative = (binding: ZstdNative.ZstdBinding, maxMessageBytes: number): Decompressor => {
   const context = new binding.DCtx()
   context.setParameter(binding.DParameter.windowLogMax, maxWindowLog)
-  const chunkBytes = binding.dStreamOutSize()
-  const chunk = Buffer.allocUnsafe(chunkBytes)
+  const chunk = sharedChunk ??= Buffer.allocUnsafe(binding.dStreamOutSize())
+  const chunkBytes = chunk.length
   const parts: Array<Uint8Array> = []
   let failure: DecodeError | undefined
   const decode = (frame: Uint8Array): Uint8Array | DecodeError => {

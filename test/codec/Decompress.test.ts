@@ -275,6 +275,21 @@ describe("Decompress", () => {
       }
     }), 30_000)
 
+  // one output buffer serves every connection of a kind (a thousand idle zstd connections held
+  // 128 KiB each): each message is whole as long as it is read before the next push, of any of them
+  it("connections of one compression decoding in turn each get their own messages whole", () => {
+    for (const compression of ["zlib-stream", "zstd-stream"] as const) {
+      const pairs = [0, 1, 2].map(() => ({ compressor: Compress.unsafeMake(compression), decompressor: Decompress.make(compression) }))
+      for (let round = 0; round < 4; round++) {
+        pairs.forEach(({ compressor, decompressor }, index) => {
+          // large enough to take several chunks of output, then small
+          const original = `${index}:${round}:` + (round % 2 === 0 ? `{"members":${"[1,2,3]".repeat(40_000)}}` : "x")
+          expect(text(decompressor.push(compressor.compress(original)))).toBe(original)
+        })
+      }
+    }
+  })
+
   it("zstd-stream: tiny messages are returned at once", () => {
     const compressor = Compress.unsafeMake("zstd-stream")
     const decompressor = Decompress.make("zstd-stream")
