@@ -48,6 +48,21 @@ const unavailable = (): Decompressor => {
 // the size of a block's header: what zstd asks for next at a block's start
 const blockHeaderBytes = 3
 
+// a zstd frame's magic number (FD 2F B5 28, little-endian), or a skippable frame's (184D2A5x)
+const isZstdMagic = (bytes: Uint8Array): boolean =>
+  (bytes[0] === 0x28 && bytes[1] === 0xb5 && bytes[2] === 0x2f && bytes[3] === 0xfd) ||
+  ((bytes[0]! & 0xf0) === 0x50 && bytes[1] === 0x2a && bytes[2] === 0x4d && bytes[3] === 0x18)
+
+// a stream that does not begin as zstd's (zlib's, plain messages): said as zlib-stream says it,
+// where zstd's own words ("Unknown frame descriptor") named no cause
+const notZstd = (frame: Uint8Array): DecodeError | undefined =>
+  frame.length < 4 || isZstdMagic(frame) ? undefined : new DecodeError({
+    reason: "Zstd",
+    message: `zstd-stream: the stream does not begin with a zstd frame (it begins ${
+      [...frame.subarray(0, 4)].map((byte) => `0x${byte.toString(16).padStart(2, "0")}`).join(" ")
+    }): the gateway is not compressing it with zstd`
+  })
+
 // The output buffer (zstd's recommended 128 KiB), shared by every context, as zlib's is: calls run
 // one at a time and their output is read before the next, so a thousand idle connections hold one
 // (each held its own, written through by its first large message)
@@ -60,6 +75,8 @@ const makeNative = (binding: ZstdNative.ZstdBinding, maxMessageBytes: number): D
   const chunkBytes = chunk.length
   const parts: Array<Uint8Array> = []
   let failure: DecodeError | undefined
+  // whether the stream's first message was looked at (one of fewer than 4 bytes is left to zstd)
+  let begun = false
   const decode = (frame: Uint8Array): Uint8Array | DecodeError => {
     let input = frame
     let total = 0
@@ -85,6 +102,11 @@ const makeNative = (binding: ZstdNative.ZstdBinding, maxMessageBytes: number): D
       if (failure !== undefined) return failure
       // an empty websocket message carries no zstd bytes, so no message (as with zlib-stream)
       if (frame.length === 0) return undefined
+      if (!begun) {
+        begun = true
+        const problem = notZstd(frame)
+        if (problem !== undefined) return failure = problem
+      }
       let output: Uint8Array | DecodeError
       try {
         output = decode(frame)

@@ -209,6 +209,23 @@ describe("Decompress", () => {
 
   // each took every later message in as part of what it left open, giving nothing, no error: the
   // connection deaf until a zombie check
+  // zstd's own words named no cause: "zstd: Unknown frame descriptor"
+  it("zstd-stream: a stream that does not begin with a zstd frame is a Zstd error at its first frame, saying so", () => {
+    const zlib = Zlib.deflateSync("{\"op\":10}", { finishFlush: Zlib.constants.Z_SYNC_FLUSH })
+    for (const [first, begins] of [[zlib, "0x78 0x9c 0xaa 0x56"], [Buffer.from("{\"op\":10}"), "0x7b 0x22 0x6f 0x70"]] as const) {
+      const decompressor = Decompress.make("zstd-stream")
+      expect(decompressor.push(first)).toMatchObject({
+        reason: "Zstd",
+        message: `zstd-stream: the stream does not begin with a zstd frame (it begins ${begins}): the gateway is not compressing it with zstd`
+      })
+    }
+    // a skippable frame first is zstd's
+    const compressor = Compress.unsafeMake("zstd-stream")
+    const skippable = Uint8Array.of(0x50, 0x2a, 0x4d, 0x18, 1, 0, 0, 0, 9)
+    const decompressor = Decompress.make("zstd-stream")
+    expect(text(decompressor.push(Buffer.concat([skippable, compressor.compress("{}")])))).toBe("{}")
+  })
+
   it("zstd-stream: a message that ends inside a block or a skippable frame is a Zstd error at once", () => {
     const ack = JSON.stringify({ op: 11, d: null })
     const skippable = Uint8Array.of(0x01, 0x00, 0x00, 0x50, 0x2a, 0x4d, 0x18, 0xff, 0xff, 0xff, 0xff)
