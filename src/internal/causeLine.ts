@@ -20,7 +20,13 @@ export const causeLine = <E extends { readonly message: string }>(cause: Cause.C
     onNone: () => `defect: ${defectWords(Cause.squash(cause))}`
   })
 
-const defectWords = (defect: unknown): string => {
+/**
+ * What a thrown or failed value says, in one line: an `Error`'s message without its stack (its name
+ * when the message is empty), a string as it is, any other value as `util.inspect` shows it.
+ *
+ * @since 0.1.0
+ */
+export const defectWords = (defect: unknown): string => {
   if (defect instanceof Error) return defect.message === "" ? defect.name : defect.message
   return typeof defect === "string" ? defect : inspect(defect, { breakLength: Infinity, depth: 3 })
 }

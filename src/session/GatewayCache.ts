@@ -67,7 +67,7 @@ export interface GatewayCache {
    * kept for ever (`maxAge` infinite) stays.
    */
   readonly unreachable: Effect.Effect<void>
-  /** How many fetches were made. */
+  /** How many requests were made (`GET /gateway/bot`), answered or not, refused or not. */
   readonly fetches: Effect.Effect<number>
 }
 
@@ -155,7 +155,11 @@ export const make = (
     })
 
     const fetchCounted = Effect.flatMap(countedNow, (counted) =>
+      // each request counted, answered or not (an outage's went uncounted)
       GatewayInfo.fetch(options.api, options.token, options.timeout).pipe(
+        Effect.onExit(() => Effect.sync(() => {
+          fetches++
+        })),
         Effect.provide(http),
         // a limiter of the program's own may die quoting the token (its key)
         Effect.tap((info) =>
@@ -166,7 +170,6 @@ export const make = (
     const refetch = fetchCounted.pipe(
       Effect.tap((info) =>
         Effect.sync(() => {
-          fetches++
           failedRefreshes = 0
           const now = monotonicMillis(clock)
           cached = { info, until: now + maxAge, soonest: now + staleRetryMillis }

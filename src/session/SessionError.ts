@@ -81,7 +81,7 @@ export class GatewayInfoError extends TaggedError("GatewayInfoError")<{
   /** Whether trying again can help: no answer (the network, a timeout), a 408, a 429 or a 5xx. */
   get passing(): boolean {
     return this.reason === "RateLimited" ||
-      (this.reason === "Http" && (this.status === undefined || this.status === 408 || this.status >= 500))
+      (this.reason === "Http" && (this.status === undefined || this.status === 408 || this.status === 429 || this.status >= 500))
   }
 
   override get message(): string {

@@ -6,6 +6,7 @@
  */
 import * as Either from "effect/Either"
 import type * as Redacted from "effect/Redacted"
+import { defectWords } from "../../internal/causeLine.ts"
 import { seconds } from "../../internal/retryAfter.ts"
 import { withoutToken } from "../../internal/secret.ts"
 import { isWebSocketUrl } from "../../protocol/internal/schema.ts"
@@ -46,19 +47,26 @@ export const checkGatewayUrl = (url: string): Either.Either<string, GatewayInfoE
  *
  * @since 0.1.0
  */
-export const fromGatewayUrl = (error: GatewayInfoError, token: Redacted.Redacted<string>): GatewayInfoError => {
+export const fromGatewayUrl = (failure: GatewayInfoError, token: Redacted.Redacted<string>): GatewayInfoError => {
+  // a source of JavaScript may fail with anything (a plain Error, one without `detail`): its words
+  // kept, taken as a failure to answer, which trying again may mend (it died with the library's
+  // own TypeError reading its `detail`)
+  const error: Partial<GatewayInfoError> = typeof failure === "object" && failure !== null ? failure : {}
+  const reason = reasons.includes(error.reason as GatewayInfoError["reason"]) ? error.reason! : "Http"
   // made anew from its fields: the source's words may quote the token (also in an error it marked
   // as its own), and so may the `cause` or the other properties it gave its own (a discovery
   // client's failure quoting its authorization header)
-  const detail = withoutToken(error.detail, token)
+  const detail = withoutToken(typeof error.detail === "string" ? error.detail : defectWords(failure), token)
   // a wait the program's source asked for, read as an answer's: no number of seconds (Infinity,
   // NaN, negative: the session slept for ever, or not at all) is none, and at most an hour
   const retryAfter = seconds(error.retryAfter)
   return new GatewayInfoError({
-    reason: error.reason,
+    reason,
     detail,
     source: "gatewayUrl",
     ...(retryAfter === undefined ? {} : { retryAfter }),
-    ...(error.status === undefined ? {} : { status: error.status })
+    ...(Number.isSafeInteger(error.status) ? { status: error.status } : {})
   })
 }
+
+const reasons: ReadonlyArray<GatewayInfoError["reason"]> = ["Unauthorized", "RateLimited", "Http", "Decode"]
