@@ -265,13 +265,17 @@ const keyOf = ([id, count]: readonly [number, number]): string => `${id}/${count
 const endsSession = ({ by, code }: CloseInfo): boolean =>
   by === "client" ? code === 1000 || code === 1001 : CloseCode.classify(code) !== "resume"
 const isEtf = (peer: MemoryPeer): boolean => URL.canParse(peer.url) && new URL(peer.url).searchParams.get("encoding") === "etf"
-// why `d` cannot go out as JSON (a bigint, an object that refers to itself), or undefined
-const jsonProblem = (d: unknown): string | undefined => {
+// `d` as JSON writes it (a class's `toJSON` applied; none as null, as the local gateway sends it),
+// or why it cannot go out as JSON (a bigint, an object that refers to itself): what each session is
+// shaped from, sent and replayed is that copy, not the caller's object (a guild message given
+// through a `toJSON` was judged a direct message, and a fixture changed after its dispatch was
+// replayed changed)
+const asWritten = (d: unknown): { readonly data: unknown } | { readonly problem: string } => {
   try {
-    JSON.stringify(d)
-    return undefined
+    const text = JSON.stringify(d)
+    return { data: text === undefined ? null : JSON.parse(text) }
   } catch (error) {
-    return error instanceof Error ? error.message : String(error)
+    return { problem: error instanceof Error ? error.message : String(error) }
   }
 }
 
@@ -525,9 +529,10 @@ export const serve = (options: Options = {}): Effect.Effect<Served, never, Memor
         const selected = selectMembers(options.members?.(request.guild_id) ?? [], { userIds, query, limit: "limit" in request ? request.limit ?? 0 : 0 })
         const presences = request.presences === true && ((session.intents ?? Intents.GuildPresences) & Intents.GuildPresences) !== 0
         const chunks = memberChunks(selected, { guildId: request.guild_id, size: membersPerChunk, presences, nonce: request.nonce })
-        const unsendable = chunks.map(jsonProblem).find((problem) => problem !== undefined)
-        if (unsendable !== undefined) return Effect.die(new TypeError(`a member cannot be sent as JSON: ${unsendable}`))
-        return Effect.forEach(chunks, (chunk) => send(session, GatewayDispatchEvents.GuildMembersChunk, chunk), { discard: true })
+        const written = chunks.map(asWritten)
+        const unsendable = written.find((chunk) => "problem" in chunk)
+        if (unsendable !== undefined && "problem" in unsendable) return Effect.die(new TypeError(`a member cannot be sent as JSON: ${unsendable.problem}`))
+        return Effect.forEach(written, (chunk) => send(session, GatewayDispatchEvents.GuildMembersChunk, "data" in chunk ? chunk.data : null), { discard: true })
       })
 
     // a member request answered as the `memberRequests` option says (a throw is the option's defect)
@@ -653,11 +658,12 @@ export const serve = (options: Options = {}): Effect.Effect<Served, never, Memor
         )
       )),
       left: checked(Effect.sync(() => [...left])),
-      dispatch: (target, t, d) =>
+      dispatch: (target, t, given) =>
         checked(Effect.suspend(() => {
           // checked once, before any session numbers it: a session's view only empties fields
-          const unsendable = jsonProblem(d)
-          if (unsendable !== undefined) return Effect.die(new TypeError(`MemoryServer.dispatch: ${t}'s data cannot be sent as JSON: ${unsendable}`))
+          const written = asWritten(given)
+          if ("problem" in written) return Effect.die(new TypeError(`MemoryServer.dispatch: ${t}'s data cannot be sent as JSON: ${written.problem}`))
+          const d = written.data
           return Effect.flatMap(sessionsOf("dispatch", target), (named) => {
             const to = target !== "all" ? named : named.filter(({ shard: [id, count] }) => {
               const routed = Visibility.shardOfDispatch(t, d, count)
