@@ -580,7 +580,9 @@ const start = (
 
     return {
       shardCount,
-      shardIds: ids,
+      // frozen: the starter reads the list for each shard's turn (changed in place, its shards
+      // took places under other keys)
+      shardIds: Object.freeze([...ids]),
       events: merged.stream,
       shard: (id) =>
         Effect.suspend(() => byId.get(id)?.session ?? Effect.fail(new RouteError({ reason: "NotRunning", shard: id }))),
@@ -606,7 +608,7 @@ const start = (
           const closed = () =>
             new SessionClosed({
               detail: `the fleet ${firstStop === undefined ? "ended" : "was stopped"}: no shard shows the presence`,
-              shards: ids,
+              shards: [...ids],
               guildIds: []
             })
           if (noneShows()) return yield* closed()

@@ -118,11 +118,26 @@ export const pointOf = (
   sessionId,
   sequence,
   resumeGatewayUrl,
-  shard: options.shard,
+  // copies: a program that changes the point it was given changes nothing the session holds (a
+  // pair changed in place was the shard the next Identify claimed)
+  shard: [options.shard[0], options.shard[1]],
   encoding: options.encoding.name,
   intents: options.intents,
-  ...(presence === undefined ? {} : { presence }),
-  ...(presenceUpdatesAt.length === 0 ? {} : { presenceUpdatesAt })
+  ...(presence === undefined ? {} : { presence: presence === null ? null : structuredClone(presence) }),
+  ...(presenceUpdatesAt.length === 0 ? {} : { presenceUpdatesAt: [...presenceUpdatesAt] })
+})
+
+/**
+ * A copy of `point` the program may change without changing the one it came from: its pair, its
+ * presence and its update times copied too.
+ *
+ * @since 0.1.0
+ */
+export const copyOf = (point: ResumePoint): ResumePoint => ({
+  ...point,
+  shard: [point.shard[0], point.shard[1]],
+  ...(point.presence == null ? {} : { presence: structuredClone(point.presence) }),
+  ...(point.presenceUpdatesAt === undefined ? {} : { presenceUpdatesAt: [...point.presenceUpdatesAt] })
 })
 
 /**
@@ -156,14 +171,14 @@ export const pointAfter = (
   point: ResumePoint | undefined,
   event: { readonly shard: number; readonly sequence: number; readonly t: string }
 ): ResumePoint | undefined => {
-  if (event.t === "READY") return ReadyPoints.of(event) as ResumePoint | undefined
+  if (event.t === "READY") return readyPointOf(event)
   if (point === undefined || point.shard[0] !== event.shard) return point
   // the presence a point says, and when its updates went out, are left out: the program may have
   // changed it since
   const moved = event.sequence <= point.sequence && point.presence === undefined && point.presenceUpdatesAt === undefined
     ? point
     : { ...withoutPresence(point), sequence: Math.max(point.sequence, event.sequence) }
-  const resumed = event.t === "RESUMED" ? ReadyPoints.of(event) as ResumePoint | undefined : undefined
+  const resumed = event.t === "RESUMED" ? readyPointOf(event) : undefined
   // a point saved before they were recorded takes the encoding and intents of the session that
   // resumed it
   return resumed === undefined || resumed.sessionId !== point.sessionId || (point.encoding !== undefined && point.intents !== undefined)
@@ -172,6 +187,12 @@ export const pointAfter = (
 }
 
 const withoutPresence = ({ presence: _, presenceUpdatesAt: __, ...point }: ResumePoint): ResumePoint => point
+
+// the point remembered for a READY or RESUMED, as a copy of its own for each caller
+const readyPointOf = (event: object): ResumePoint | undefined => {
+  const point = ReadyPoints.of(event) as ResumePoint | undefined
+  return point === undefined ? undefined : copyOf(point)
+}
 
 /**
  * What is wrong with a resume point by itself (its URL, sequence and session id; whose shard it is

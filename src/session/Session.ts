@@ -378,7 +378,8 @@ export const makeWith = (
     }
     const stats = { latency: undefined as number | undefined, reconnects: 0 }
     const snapshotAt = (transition: Transition): SessionSnapshot => ({
-      shard: resolved.shard,
+      // a copy, as every point and pair handed out is
+      shard: [resolved.shard[0], resolved.shard[1]],
       state: transition.to,
       reason: transition.reason,
       since: transition.at,
@@ -930,13 +931,13 @@ export const makeWith = (
     const resumePoint = Effect.suspend((): Effect.Effect<Option.Option<ResumePoint.ResumePoint>> => {
       const { resumeGatewayUrl, sequence, sessionId } = memory.current
       return sessionId === undefined || resumeGatewayUrl === undefined
-        ? Effect.succeed(Option.fromNullable(unresumable))
+        ? Effect.succeed(Option.map(Option.fromNullable(unresumable), ResumePoint.copyOf))
         : Effect.map(presenceUpdatesAt, (updatesAt) =>
           Option.some(ResumePoint.pointOf(resolved, sessionId, sequence ?? 0, resumeGatewayUrl, shown(), updatesAt)))
     })
 
     return {
-      shard: resolved.shard,
+      shard: [resolved.shard[0], resolved.shard[1]],
       events: events === undefined ? Stream.empty : events.stream,
       state: Effect.map(current.get, (moment) => moment.transition.to),
       // built when run: a stream's channels, built now, would be kept by every idle session
