@@ -697,7 +697,7 @@ let sharedInUse = false
 export const encodeWith = (value: unknown, options: EncodeOptions): Uint8Array => {
   const depthLimit = options.maxDepth ?? maxDepth
   // NaN compared false with every depth: no limit at all
-  if (!(depthLimit === Infinity || (Number.isSafeInteger(depthLimit) && depthLimit >= 0))) {
+  if (!(depthLimit === Infinity || (Number.isInteger(depthLimit) && depthLimit >= 0))) {
     throw new RangeError(`ETF: maxDepth must be a non-negative integer or Infinity, got ${depthLimit}`)
   }
   const owns = !sharedInUse

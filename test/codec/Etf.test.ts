@@ -360,6 +360,9 @@ describe("Etf.encode", () => {
     }
     expect(() => Etf.encodeWith({ a: [1] }, { maxDepth: 1 })).toThrow("ETF: value nested deeper than 1")
     expect(Etf.decodeTerm(Etf.encodeWith({ a: [1] }, { maxDepth: Infinity }))).toEqual({ a: [1] })
+    // integers past 2^53 - 1 are depths too (they were refused as none)
+    expect(Etf.decodeTerm(Etf.encodeWith({ a: [1] }, { maxDepth: 2 ** 53 }))).toEqual({ a: [1] })
+    expect(Etf.decodeTerm(Etf.encodeWith({ a: [1] }, { maxDepth: Number.MAX_VALUE }))).toEqual({ a: [1] })
     expect(Etf.decodeTerm(Etf.encode({ still: "works" }))).toEqual({ still: "works" })
   })
 
