@@ -525,9 +525,12 @@ export class Connection implements Outlet {
   private onHeartbeat(d: unknown, now: number): void {
     const beat = this.heartbeat.beat(now)
     this.host.recorder.heartbeat({ at: now, connection: this.id, d, requested: beat.requested })
+    // it answers the op 1s written before it (a beat held before a delayed Hello, handled at the
+    // time it came, answered those written after it too)
     this.cancel(this.requestTimer)
     this.requestTimer = undefined
-    this.requestsAt.length = 0
+    while (this.requestsAt.length > 0 && this.requestsAt[0]! <= now) this.requestsAt.shift()
+    if (this.requestsAt.length > 0) this.requestTimer = this.awaitBeat()
     if (beat.tooEarlyBy !== undefined) {
       this.violate("HeartbeatTooEarly", `heartbeat ${beat.tooEarlyBy} ms after the previous one (interval ${this.host.settings.heartbeatIntervalMs} ms)`)
     }

@@ -123,6 +123,25 @@ describe("payloads before a delayed Hello", () => {
       expect(yield* kinds(gateway)).toEqual(["PayloadBeforeHello", "HeartbeatRequestIgnored"])
     }), 10_000)
 
+  // the same when the second op 1's deadline falls after the Hello: the held beat, handled once
+  // Hello was queued, cleared every op 1 waiting, the one written after it too
+  it.scopedLive("an op 1 written after a beat held before a delayed Hello, its deadline after the Hello, unanswered: recorded ignored", () =>
+    Effect.gen(function*() {
+      const gateway = yield* gatewayWith({ guilds: 0, helloDelay: "400 millis", answerWithin: "700 millis", heartbeatInterval: "60 seconds" })
+      const client = yield* connect(gateway.url + query)
+      yield* gateway.awaitLog((log) => log.connections.length === 1)
+      yield* gateway.requestHeartbeat({ connection: 1 })
+      yield* client.next((f) => f.op === 1)
+      yield* client.send({ op: 1, d: null })
+      yield* Effect.sleep("100 millis")
+      yield* gateway.requestHeartbeat({ connection: 1 })
+      yield* client.next(hello)
+      yield* client.next((f) => f.op === 11)
+      // the second op 1 is due about 800 ms after the first
+      yield* Effect.sleep("1200 millis")
+      expect(yield* kinds(gateway)).toEqual(["PayloadBeforeHello", "HeartbeatRequestIgnored"])
+    }), 10_000)
+
   // 121 payloads before a delayed Hello: one SendRateLimited (4008), a PayloadBeforeHello each
   it.scopedLive("121 heartbeats before a delayed Hello: rate limited once, closed 4008, nothing answered", () =>
     Effect.gen(function*() {
