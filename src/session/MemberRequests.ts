@@ -235,22 +235,30 @@ const answer = (collector: Collector, count: number): GuildMembers => {
   const members: Array<APIGuildMember> = []
   const notFound: Array<string> = []
   const presences: Array<GatewayGuildMembersChunkPresence> = []
-  const asked = (id: string | number | bigint): string => askedId(collector.userIds, notFound, id)
   for (let index = 0; index < count; index++) {
     const part = collector.parts.get(index)!
     append(members, part.members, identity)
-    append(notFound, part.notFound, asked)
     append(presences, part.presences, identity)
   }
+  const asked = (id: string | number | bigint): string => askedId(collector.userIds, members, notFound, id)
+  for (let index = 0; index < count; index++) append(notFound, collector.parts.get(index)!.notFound, asked)
   return { guildId: collector.guildId, members, notFound, presences }
 }
 
 // a `not_found` id as the request named it: Discord writes ids from 2^63 up as plain JSON numbers,
 // which JSON reads as the nearest double (9223372036854775809 as ...776000), so such a number is
-// the asked id it rounds from, one not told yet where two round alike
-const askedId = (userIds: ReadonlyArray<string>, told: ReadonlyArray<string>, id: string | number | bigint): string => {
+// the asked id it rounds from, one neither told yet nor among the members found where several
+// round alike
+const askedId = (
+  userIds: ReadonlyArray<string>,
+  members: ReadonlyArray<APIGuildMember>,
+  told: ReadonlyArray<string>,
+  id: string | number | bigint
+): string => {
   if (typeof id !== "number" || Number.isSafeInteger(id)) return String(id)
-  return userIds.find((asked) => Number(asked) === id && !told.includes(asked)) ?? String(id)
+  // (members are the gateway's data, unchecked one by one: a null among them is no member)
+  const found = (asked: string): boolean => members.some((member) => (member as Partial<APIGuildMember> | null)?.user?.id === asked)
+  return userIds.find((asked) => Number(asked) === id && !told.includes(asked) && !found(asked)) ?? String(id)
 }
 
 /**

@@ -3396,6 +3396,21 @@ describe("Session: answers to a member request", () => {
       expect((yield* Fiber.join(request)).notFound).toEqual(asked)
     }).pipe(Effect.provide(TestLayer)))
 
+  // two asked ids that JSON reads as one double, the first found among the members: the rounded
+  // not_found number can only be the second (the first not yet told was picked, a member found)
+  it.scoped("a rounded not_found id is not told as an asked id the answer's members hold", () =>
+    Effect.gen(function*() {
+      const { peer, session } = yield* readySession({ intents: Intents.Guilds | Intents.GuildMembers }, 3_600_000)
+      const [found, missing] = ["9223372036854775809", "9223372036854775810"]
+      const request = yield* Effect.fork(session.requestGuildMembers({ guild_id: guild, user_ids: [found, missing] }))
+      const { d: { nonce } } = (yield* receiveOp(peer, 8)) as { readonly d: { readonly nonce: string } }
+      yield* peer.send(
+        `{"op":0,"s":2,"t":"GUILD_MEMBERS_CHUNK","d":{"not_found":[${missing}],"members":[{"user":{"id":"${found}"}}],"guild_id":"${guild}","chunk_index":0,"chunk_count":1,"nonce":"${nonce}"}}`
+      )
+      const answer = yield* Fiber.join(request)
+      expect([answer.members.map((member) => member.user.id), answer.notFound]).toEqual([[found], [missing]])
+    }).pipe(Effect.provide(TestLayer)))
+
   // they were put together in the order they came: [5, 6, 1, 2, 3, 4]
   it.scoped("chunks that come out of order give the members, not-found ids and presences in chunk_index order", () =>
     Effect.gen(function*() {
