@@ -310,7 +310,7 @@ const start = (
     )
     // given back by a disconnect until their shards begin gateway sessions of their own
     const unresumed = new Map(unmatched.map((point) => [point.shard[0], point]))
-    const presence = FleetPresence.make(resolved.presence, (id) => resume.get(id)?.presence ?? undefined)
+    const presence = FleetPresence.make(resolved.presence, (id) => (resume.get(id) ?? unresumed.get(id))?.presence ?? undefined)
     const optionsOf = (base: SessionOptions.ResolvedOptions, id: number) =>
       SessionOptions.forShard({ ...base, presence: presence.latest() }, [id, shardCount], resume.get(id))
     for (const id of ids) yield* optionsOf(resolved, id)

@@ -450,7 +450,8 @@ export const makeWith = (
       endedWith: Effect.map(Effect.exit(Deferred.await(finished)), (exit) =>
         // (clipped: a defect's words may be an object's whole inspection)
         Exit.isFailure(exit) && !Cause.isInterruptedOnly(exit.cause) ? clipped(fatalMessage(exit.cause, resolved.token), 300) : undefined),
-      resuming: point
+      resuming: point,
+      replacing: unresumable
     })
     // (interruptible, though made where interruption is off: the session's scope ends the wait)
     if (presenceOnResume !== undefined) yield* Effect.forkIn(Effect.interruptible(yield* presenceOnResume), sessionScope)

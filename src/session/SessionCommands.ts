@@ -130,6 +130,11 @@ export interface Context {
    * where it identifies (a point of another encoding or other intents is only handed back).
    */
   readonly resuming: ResumePoint.ResumePoint | undefined
+  /**
+   * Where it identifies in place of a point it cannot resume (of another encoding or other
+   * intents, handed back): that point, whose presence the bot showed.
+   */
+  readonly replacing?: ResumePoint.ResumePoint | undefined
 }
 
 /**
@@ -171,11 +176,12 @@ const identifyingAsShown = (options: SessionOptions.ResolvedOptions, shown: Comm
  *
  * @since 0.1.0
  */
-export const make = ({ endedWith, members, metrics, options, outbox, resuming }: Context): Made => {
+export const make = ({ endedWith, members, metrics, options, outbox, replacing, resuming }: Context): Made => {
   // what a fresh Identify says: the options, with the presence of the newest update not given up
   // on, so a new session shows what the old one showed; without a presence option, what the point
-  // resumed says its gateway session showed (an op 9 after the handoff brought the bot back with none)
-  const identifying = Withdrawable.make(options.presence === undefined ? identifyingAsShown(options, resuming?.presence) : options)
+  // resumed (or replaced) says its gateway session showed (an op 9 after the handoff brought the
+  // bot back with none)
+  const identifying = Withdrawable.make(options.presence === undefined ? identifyingAsShown(options, (resuming ?? replacing)?.presence) : options)
   // (a point's presence was read as a checked copy, or left out where no command could carry it)
   let shown = resuming?.presence
 

@@ -139,3 +139,19 @@ describe("a fleet without a presence option, an update taken back", () => {
       expect((served.commands.get(0) ?? []).filter((payload) => payload.op === 3).map((payload) => payload.d)).toEqual([presence("dnd"), presence("idle")])
     }).pipe(Effect.provide(TestLayer)))
 })
+
+describe("a fleet without a presence option, handed points it cannot resume", () => {
+  // points of another encoding (a deploy that changed it): each shard identifies anew, and came
+  // back with no presence, not the one its point says the bot showed
+  it.scoped("identifies each shard with what its point says was shown", () =>
+    Effect.gen(function*() {
+      yield* configureLimiter(2)
+      const served = yield* serve()
+      const points = pointsShowing(presence("idle")).map((point) => ({ ...point, encoding: "etf" as const }))
+      const fleet = yield* Fleet.make(options({ shardCount: 2, resume: points }))
+      yield* advance(10_000)
+      expect(served.resumes).toEqual([])
+      expect(served.identifies.map((identify) => [identify.shard, identify.presence]).sort()).toEqual([[0, presence("idle")], [1, presence("idle")]])
+      yield* fleet.end()
+    }).pipe(Effect.provide(TestLayer)))
+})
