@@ -20,14 +20,22 @@ import { GatewayIntentBits } from "discord-api-types/v10"
 export const discordEpoch = 1_420_070_400_000
 
 /**
- * A snowflake string for a time, an increment (12 bits) and a worker (the 10 bits of worker and
- * process id between them; default 0).
+ * A snowflake string for a time (one before Discord's epoch as the epoch), an increment (12 bits:
+ * 0-4095) and a worker (the 10 bits of worker and process id between them: 0-1023; default 0). An
+ * increment or worker past its bits, or not a whole number, is a `RangeError` (it wrapped round to
+ * ids already made).
  *
  * @since 0.1.0
  */
-export const snowflake = (timestampMs: number, increment: number, worker = 0): string =>
-  ((BigInt(Math.max(0, timestampMs - discordEpoch)) << 22n) | (BigInt(worker & 0x3ff) << 12n) | BigInt(increment & 0xfff))
-    .toString()
+export const snowflake = (timestampMs: number, increment: number, worker = 0): string => {
+  if (!Number.isSafeInteger(increment) || increment < 0 || increment > 0xfff) {
+    throw new RangeError(`snowflake: increment must be a whole number from 0 to 4095, got ${increment}`)
+  }
+  if (!Number.isSafeInteger(worker) || worker < 0 || worker > 0x3ff) {
+    throw new RangeError(`snowflake: worker must be a whole number from 0 to 1023, got ${worker}`)
+  }
+  return ((BigInt(Math.max(0, Math.floor(timestampMs - discordEpoch))) << 22n) | (BigInt(worker) << 12n) | BigInt(increment)).toString()
+}
 
 /**
  * A seeded pseudo-random generator of numbers in `[0, 1)`.
@@ -157,8 +165,16 @@ const makeMember = (user: User, roles: ReadonlyArray<string>, joinedAt: string):
  * @since 0.1.0
  */
 export const makeWorld = (options: WorldOptions): World => {
+  // as the local gateway refuses them: 2.5 guilds were 3, 2.5 shards a count no session has
+  for (const name of ["guilds", "shards", "membersPerGuild"] as const) {
+    const count = options[name]
+    if (!Number.isSafeInteger(count) || count < (name === "shards" ? 1 : 0)) {
+      throw new RangeError(`makeWorld: ${name} must be a whole number of at least ${name === "shards" ? 1 : 0}, got ${count}`)
+    }
+  }
   const random = seeded(options.seed)
-  const shards = Math.max(1, options.shards)
+  const shards = options.shards
+  const memberStride = Math.max(10_000, options.membersPerGuild)
   const user = makeUser(random, snowflake(worldBaseMs - 86_400_000, 1), true)
   const applicationId = user.id
   const firstMs = worldBaseMs - ((worldBaseMs - discordEpoch) % shards)
@@ -215,7 +231,9 @@ export const makeWorld = (options: WorldOptions): World => {
     ]
     const members = [makeMember(user, [], joinedAt)]
     for (let m = 0; m < options.membersPerGuild; m++) {
-      const memberUser = makeUser(random, snowflake(worldBaseMs + i * 10_000 + m, 7), false)
+      // a millisecond of its own for each member of each guild (past 10,000 a guild, the last of
+      // guild i and the first of guild i + 1 shared one)
+      const memberUser = makeUser(random, snowflake(worldBaseMs + i * memberStride + m, 7), false)
       members.push(makeMember(memberUser, random() < 0.3 ? [roleIds[1]!] : [], iso(createdMs + 7_200_000 + m * 60_000)))
     }
     guilds.push({
@@ -338,8 +356,11 @@ export const makeSource = (guilds: ReadonlyArray<Guild>, seed: number, worker = 
   let stampMs = 0
   let increment = 0
   const nextId = (now: number): string => {
-    if (now > stampMs) {
-      stampMs = now
+    // (a time before Discord's epoch, a `TestClock`'s from 0, is the epoch: ids made a second apart
+    // at such times were one id)
+    const at = Math.max(Math.floor(now), discordEpoch)
+    if (at > stampMs) {
+      stampMs = at
       increment = 0
     } else if (increment > 0xfff) {
       stampMs++

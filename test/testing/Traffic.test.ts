@@ -76,4 +76,36 @@ describe("Traffic", () => {
     // the worker sits between the time and the increment
     expect(Traffic.snowflake(Traffic.discordEpoch + 1, 5, 3)).toBe(String((1n << 22n) | (3n << 12n) | 5n))
   })
+
+  // a TestClock's times, from 0, come before Discord's epoch: every such id was "0" plus the
+  // increment, started over at each new millisecond, so messages a second apart shared one
+  it("messages made at times before Discord's epoch (a TestClock's) have ids of their own", () => {
+    const world = Traffic.makeWorld({ seed: 1, guilds: 1, shards: 1, membersPerGuild: 5 })
+    const source = Traffic.makeSource(world.guilds, 7)
+    const ids: Array<string> = []
+    for (let now = 0; ids.length < 20; now += 1000) {
+      const event = source(now)!
+      if (event.t === "MESSAGE_CREATE") ids.push(event.d["id"] as string)
+    }
+    expect(new Set(ids).size).toBe(20)
+  })
+
+  // member m of guild i was stamped at i * 10,000 + m: past 10,000 members a guild, the last of one
+  // and the first of the next shared an id, each with its own name
+  it("a world of guilds past 10,000 members meets no user id twice", () => {
+    const world = Traffic.makeWorld({ seed: 3, guilds: 2, shards: 1, membersPerGuild: 10_001 })
+    const ids = world.guilds.flatMap((guild) => guild.members.slice(1).map((member) => member.user.id))
+    expect(new Set(ids).size).toBe(ids.length)
+  })
+
+  // wrapped round to ids already made, unsaid (as the LocalGateway refuses such counts at `make`)
+  it("snowflake and makeWorld refuse what their bits or counts cannot hold, naming it", () => {
+    const at = Traffic.discordEpoch + 1000
+    expect(() => Traffic.snowflake(at, 4096)).toThrow("snowflake: increment must be a whole number from 0 to 4095, got 4096")
+    expect(() => Traffic.snowflake(at, 0, 1024)).toThrow("snowflake: worker must be a whole number from 0 to 1023, got 1024")
+    expect(() => Traffic.snowflake(at, 1.5)).toThrow(RangeError)
+    expect(Traffic.snowflake(at, 4095, 1023)).toBe(((1000n << 22n) | (1023n << 12n) | 4095n).toString())
+    expect(() => Traffic.makeWorld({ seed: 1, guilds: 2.5, shards: 1, membersPerGuild: 1 })).toThrow("makeWorld: guilds must be a whole number of at least 0, got 2.5")
+    expect(() => Traffic.makeWorld({ seed: 1, guilds: 2, shards: 0, membersPerGuild: 1 })).toThrow("makeWorld: shards must be a whole number of at least 1, got 0")
+  })
 })

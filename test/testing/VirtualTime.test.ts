@@ -79,4 +79,18 @@ describe("VirtualTime", () => {
       expect(yield* session.state).toEqual({ _tag: "Connected", phase: "Ready" })
       expect((yield* session.snapshot).reconnects).toBe(0)
     }).pipe(Effect.provide(Services), Effect.withRandom(Random.fixed([0.5]))))
+
+  // a step that woke nothing still cost a TestClock.adjust and its real timers: an hour in 500 ms
+  // steps took about 26 s of real time; now the clock goes to the next sleep due, each woken at
+  // its own time, and a sleep begun by a woken fiber is met as well
+  it.effect("an advance wakes each sleep at its time, moving straight to the next one due where a step would wake none", () =>
+    Effect.gen(function*() {
+      const woke: Array<number> = []
+      const at = Effect.flatMap(Clock.currentTimeMillis, (now) => Effect.sync(() => void woke.push(now)))
+      yield* Effect.fork(Effect.zipRight(Effect.sleep("30 minutes"), Effect.zipRight(at, Effect.zipRight(Effect.sleep("1200 millis"), at))))
+      yield* Effect.fork(Effect.zipRight(Effect.sleep("59 minutes"), at))
+      yield* VirtualTime.advance("1 hour")
+      expect(woke).toEqual([1_800_000, 1_801_200, 3_540_000])
+      expect(yield* Clock.currentTimeMillis).toBe(3_600_000)
+    }))
 })
