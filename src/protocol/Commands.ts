@@ -110,7 +110,13 @@ const list = <S extends Schema.Schema.Any>(item: S, min: number, max: number, wh
     )
   )
 
-const Token = checked<Redacted.Redacted<string>>((u) => {
+/**
+ * What is wrong with `u` as a bot token (a `Redacted` of the bare token), or `undefined`: said
+ * without quoting it.
+ *
+ * @since 0.1.0
+ */
+export const tokenProblem = (u: unknown): string | undefined => {
   const token = Redacted.isRedacted(u) ? Redacted.value(u) : undefined
   if (typeof token !== "string" || token === "") return "must be a non-empty Redacted<string> (Redacted.make(token))"
   // what a token copied with its REST prefix, or from a file with its newline, looks like
@@ -119,7 +125,9 @@ const Token = checked<Redacted.Redacted<string>>((u) => {
   // an invisible or control character copied with it would make a header no HTTP client sends
   if (!/^[\x21-\x7e]+$/.test(token)) return "must be printable ASCII without spaces, as Discord's tokens are"
   return undefined
-})
+}
+
+const Token = checked<Redacted.Redacted<string>>(tokenProblem)
 
 const IntentBits = checked<number>((u) =>
   typeof u === "number" && Intents.isValid(u) ? undefined : `must be a bit field of known intents, got ${show(u)}`

@@ -21,6 +21,7 @@ import { isOptionsObject } from "../internal/record.ts"
 import { isLoudAt } from "../internal/told.ts"
 import { unknownOptionsIn, wholeList } from "../internal/unknownOptions.ts"
 import { IdentifyLimiter } from "../limits/IdentifyLimiter.ts"
+import * as Commands from "../protocol/Commands.ts"
 import type { GatewayBot } from "../protocol/GatewayBot.ts"
 import { isHttpUrl, showUrl } from "../protocol/internal/schema.ts"
 import * as GatewayInfo from "../session/GatewayInfo.ts"
@@ -94,7 +95,9 @@ const optionsProblem = (options: GatewayCacheOptions): string | undefined => {
   const unknown = unknownOptionsIn(options, optionKeys)
   if (unknown !== undefined) return unknown
   if (!isHttpUrl(options.api)) return `api must be an http:// or https:// URL, got ${showUrl(options.api)}`
-  if (!Redacted.isRedacted(options.token)) return `token must be a Redacted, got ${kindOf(options.token)}`
+  // as a session refuses it: a "Bot "-prefixed token got a 401, after which the cache refused every caller
+  const badToken = Commands.tokenProblem(options.token)
+  if (badToken !== undefined) return `token ${badToken}`
   const maxAge = durationOf(options.maxAge)
   if (maxAge === undefined || Duration.lessThan(maxAge, shortestMaxAge)) {
     return `maxAge must be a duration of at least 1 second (a shorter one fetches at every call), got ${kindOf(options.maxAge)}`
@@ -108,8 +111,9 @@ const optionsProblem = (options: GatewayCacheOptions): string | undefined => {
 
 /**
  * Builds the cache. Nothing is fetched until `info` or `url` is first run. Options it cannot use
- * (from JavaScript: a misspelt one, `api` no http(s) URL, `maxAge` under a second or no duration,
- * `timeout` zero or no duration) are a defect at once, saying which.
+ * (from JavaScript: a misspelt one, `api` no http(s) URL, a token that is no bare token, as a
+ * session refuses it, `maxAge` under a second or no duration, `timeout` zero or no duration) are a
+ * defect at once, saying which.
  *
  * @since 0.1.0
  */

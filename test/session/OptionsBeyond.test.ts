@@ -86,6 +86,19 @@ describe("GatewayCache.make's options", () => {
       }))
       expect(Exit.isSuccess(exit)).toBe(true)
     }).pipe(Effect.provide(Layer.mergeAll(IdentifyLimiter.layerMemory, MemoryApi.layer({ shards: 1 })))))
+
+  // refused as a session refuses it: a token given with the REST header's "Bot " prefix got a 401,
+  // after which the cache refused every caller for good
+  it.effect("a token that is no bare token (a \"Bot \" prefix, a newline) is refused at once, not quoted", () =>
+    Effect.gen(function*() {
+      for (const [given, problem] of [[`Bot ${secret}`, "without the \"Bot \" prefix"], [`${secret}\n`, "whitespace"]] as const) {
+        const exit = yield* Effect.exit(GatewayCache.make({ api: SessionOptions.defaultApi, token: Redacted.make(given), maxAge: "1 hour", timeout: "5 seconds" }))
+        const told = Exit.isFailure(exit) ? Cause.pretty(exit.cause) : ""
+        expect(told).toContain(`GatewayCache.make: token must`)
+        expect(told).toContain(problem)
+        expect(told).not.toContain(secret)
+      }
+    }).pipe(Effect.provide(Api)))
 })
 
 describe("SessionOptions.forShard with a stored point", () => {
