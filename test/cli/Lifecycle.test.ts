@@ -15,8 +15,8 @@ import { closeSync, openSync } from "node:fs"
 import * as Http from "node:http"
 import * as Net from "node:net"
 import type { AddressInfo } from "node:net"
-import { type WebSocket, WebSocketServer } from "ws"
 import * as LocalGateway from "../../src/testing/LocalGateway.ts"
+import { readyingGateway } from "../readyingGateway.ts"
 import { allClosed, bundledCli, expectResumableCloses, root, userEnv } from "./support.ts"
 
 /** A recognizable token: it must never show up in any output. */
@@ -117,50 +117,6 @@ const cli = (args: ReadonlyArray<string>, how: How = {}) =>
       child.kill("SIGKILL")
     })
   })
-
-/**
- * A gateway on loopback (JSON, no compression) that says Hello and answers an Identify with READY;
- * `connected` sees each connection first, `readied` each READY sent. Its URL.
- */
-const readyingGateway = (hooks: {
-  readonly connected?: (socket: WebSocket, request: Http.IncomingMessage) => void
-  readonly readied?: (request: Http.IncomingMessage) => void
-}) => Effect.gen(function*() {
-  const server = new WebSocketServer({ host: "127.0.0.1", port: 0 })
-  yield* Effect.async<void>((resume) => void server.once("listening", () => resume(Effect.void)))
-  yield* Effect.addFinalizer(() =>
-    Effect.async<void>((resume) => {
-      for (const client of server.clients) client.terminate()
-      server.close(() => resume(Effect.void))
-    })
-  )
-  const url = `ws://127.0.0.1:${(server.address() as AddressInfo).port}`
-  server.on("connection", (socket, request) => {
-    socket.on("error", () => {})
-    hooks.connected?.(socket, request)
-    socket.send(JSON.stringify({ op: 10, d: { heartbeat_interval: 41250 }, s: null, t: null }))
-    socket.on("message", (data) => {
-      const message = JSON.parse(String(data)) as { readonly op: number; readonly d: { readonly shard?: unknown } }
-      if (message.op !== 2) return
-      socket.send(JSON.stringify({
-        op: 0,
-        s: 1,
-        t: "READY",
-        d: {
-          v: 10,
-          session_id: "deadbeefdeadbeefdeadbeefdeadbeef",
-          resume_gateway_url: url,
-          user: { id: "1234567890123456" },
-          application: { id: "1234567890123456" },
-          guilds: [],
-          shard: message.d.shard
-        }
-      }))
-      hooks.readied?.(request)
-    })
-  })
-  return url
-})
 
 /**
  * A gateway that answers Hello and READY, then stops reading its socket: the client's close frame

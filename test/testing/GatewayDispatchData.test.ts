@@ -42,6 +42,15 @@ class Message {
   }
 }
 
+// a gateway of one guild and two sessions on it: one with MessageContent, one without
+const withAndWithoutContent = Effect.gen(function*() {
+  const gateway = yield* gatewayWith({ guilds: 1, identifyCooldown: "1 millis" })
+  const withContent = yield* join(gateway, 1 | 512 | 32768)
+  yield* Effect.sleep("20 millis")
+  const withoutContent = yield* join(gateway, 1 | 512)
+  return { gateway, guildId: gateway.world.guilds[0]!.id, withContent, withoutContent }
+})
+
 describe("a dispatch taken as JSON writes it, before any session takes it", () => {
   // README: "Data JSON cannot hold (a `bigint`) is a defect that takes no sequence number, and so
   // is data nested more than 1024 lists and maps deep as JSON writes it ... Either is refused
@@ -52,11 +61,7 @@ describe("a dispatch taken as JSON writes it, before any session takes it", () =
   // MessageContent took a sequence number and was sent it.
   it.scopedLive("a class instance with a toJSON (bigint id): sent to every session, or to none", () =>
     Effect.gen(function*() {
-      const gateway = yield* gatewayWith({ guilds: 1, identifyCooldown: "1 millis" })
-      const guildId = gateway.world.guilds[0]!.id
-      const withContent = yield* join(gateway, 1 | 512 | 32768)
-      yield* Effect.sleep("20 millis")
-      const withoutContent = yield* join(gateway, 1 | 512)
+      const { gateway, guildId, withContent, withoutContent } = yield* withAndWithoutContent
       const sent = yield* Effect.exit(gateway.dispatch("all", "MESSAGE_CREATE", new Message(guildId, 1300000000000000003n, "hi")))
       yield* Effect.sleep("150 millis")
       expect({
@@ -71,11 +76,7 @@ describe("a dispatch taken as JSON writes it, before any session takes it", () =
   // was told it failed, yet one session had it.
   it.scopedLive("a class instance whose toJSON is shallow but own fields deep: not half sent", () =>
     Effect.gen(function*() {
-      const gateway = yield* gatewayWith({ guilds: 1, identifyCooldown: "1 millis" })
-      const guildId = gateway.world.guilds[0]!.id
-      const withContent = yield* join(gateway, 1 | 512 | 32768)
-      yield* Effect.sleep("20 millis")
-      const withoutContent = yield* join(gateway, 1 | 512)
+      const { gateway, guildId, withContent, withoutContent } = yield* withAndWithoutContent
       let deep: unknown = "x"
       for (let i = 0; i < 1100; i++) deep = { a: deep }
       class Cached {

@@ -7,9 +7,8 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Random from "effect/Random"
-import type { AddressInfo } from "node:net"
-import { WebSocketServer } from "ws"
 import * as Session from "../../../src/session/Session.ts"
+import { readyingGateway } from "../../readyingGateway.ts"
 import { ClientLayer, token } from "./support.ts"
 
 const interval = 1000
@@ -26,53 +25,28 @@ interface Served {
 }
 
 const gateway = Effect.gen(function*() {
-  const server = new WebSocketServer({ host: "127.0.0.1", port: 0 })
-  yield* Effect.async<void>((resume) => void server.once("listening", () => resume(Effect.void)))
-  yield* Effect.addFinalizer(() =>
-    Effect.async<void>((resume) => {
-      for (const client of server.clients) client.terminate()
-      server.close(() => resume(Effect.void))
-    })
-  )
-  const url = `ws://127.0.0.1:${(server.address() as AddressInfo).port}`
-  const served: Served = { url, beats: [], closes: [] }
-  server.on("connection", (socket) => {
-    socket.on("error", () => {})
-    socket.on("close", (code) => void served.closes.push(code))
-    socket.send(JSON.stringify({ op: 10, d: { heartbeat_interval: interval }, s: null, t: null }))
-    socket.on("message", (data) => {
-      const message = JSON.parse(String(data)) as { readonly op: number; readonly d: { readonly shard?: unknown } }
-      if (message.op === 2) {
-        socket.send(JSON.stringify({
-          op: 0,
-          s: 1,
-          t: "READY",
-          d: {
-            v: 10,
-            session_id: "deadbeefdeadbeefdeadbeefdeadbeef",
-            resume_gateway_url: url,
-            user: { id: "1234567890123456" },
-            application: { id: "1234567890123456" },
-            guilds: [],
-            shard: message.d.shard
-          }
-        }))
-      }
-      if (message.op !== 1) return
+  const beats: Array<number> = []
+  const closes: Array<number> = []
+  const url = yield* readyingGateway({
+    heartbeatInterval: interval,
+    connected: (socket) => void socket.on("close", (code) => void closes.push(code)),
+    received: (socket, payload) => {
+      if (payload.op !== 1) return
       const at = Date.now()
-      served.beats.push(at)
+      beats.push(at)
       socket.send(JSON.stringify({ op: 11, d: null, s: null, t: null }))
       // the first beat's ACK is written; the process stops before the client reads it, until just
       // after the next beat fell due
-      if (served.beats.length === 1) {
+      if (beats.length === 1) {
         setImmediate(() => {
           while (Date.now() < at + interval + pastTheTick) {
             // held
           }
         })
       }
-    })
+    }
   })
+  const served: Served = { url, beats, closes }
   return served
 })
 
