@@ -15,6 +15,7 @@ import * as Clock from "effect/Clock"
 import type * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import type * as Scope from "effect/Scope"
 import * as CloseCode from "../protocol/CloseCode.ts"
 import { durationOf } from "../internal/duration.ts"
@@ -270,12 +271,12 @@ const isEtf = (peer: MemoryPeer): boolean => URL.canParse(peer.url) && new URL(p
 // shaped from, sent and replayed is that copy, not the caller's object (a guild message given
 // through a `toJSON` was judged a direct message, and a fixture changed after its dispatch was
 // replayed changed)
-const asWritten = (d: unknown): { readonly data: unknown } | { readonly problem: string } => {
+const asWritten = (d: unknown): Either.Either<unknown, string> => {
   try {
     const text = JSON.stringify(d)
-    return { data: text === undefined ? null : JSON.parse(text) }
+    return Either.right(text === undefined ? null : JSON.parse(text))
   } catch (error) {
-    return { problem: error instanceof Error ? error.message : String(error) }
+    return Either.left(error instanceof Error ? error.message : String(error))
   }
 }
 
@@ -529,10 +530,9 @@ export const serve = (options: Options = {}): Effect.Effect<Served, never, Memor
         const selected = selectMembers(options.members?.(request.guild_id) ?? [], { userIds, query, limit: "limit" in request ? request.limit ?? 0 : 0 })
         const presences = request.presences === true && ((session.intents ?? Intents.GuildPresences) & Intents.GuildPresences) !== 0
         const chunks = memberChunks(selected, { guildId: request.guild_id, size: membersPerChunk, presences, nonce: request.nonce })
-        const written = chunks.map(asWritten)
-        const unsendable = written.find((chunk) => "problem" in chunk)
-        if (unsendable !== undefined && "problem" in unsendable) return Effect.die(new TypeError(`a member cannot be sent as JSON: ${unsendable.problem}`))
-        return Effect.forEach(written, (chunk) => send(session, GatewayDispatchEvents.GuildMembersChunk, "data" in chunk ? chunk.data : null), { discard: true })
+        const written = Either.all(chunks.map(asWritten))
+        if (Either.isLeft(written)) return Effect.die(new TypeError(`a member cannot be sent as JSON: ${written.left}`))
+        return Effect.forEach(written.right, (chunk) => send(session, GatewayDispatchEvents.GuildMembersChunk, chunk), { discard: true })
       })
 
     // a member request answered as the `memberRequests` option says (a throw is the option's defect)
@@ -662,8 +662,8 @@ export const serve = (options: Options = {}): Effect.Effect<Served, never, Memor
         checked(Effect.suspend(() => {
           // checked once, before any session numbers it: a session's view only empties fields
           const written = asWritten(given)
-          if ("problem" in written) return Effect.die(new TypeError(`MemoryServer.dispatch: ${t}'s data cannot be sent as JSON: ${written.problem}`))
-          const d = written.data
+          if (Either.isLeft(written)) return Effect.die(new TypeError(`MemoryServer.dispatch: ${t}'s data cannot be sent as JSON: ${written.left}`))
+          const d = written.right
           return Effect.flatMap(sessionsOf("dispatch", target), (named) => {
             const to = target !== "all" ? named : named.filter(({ shard: [id, count] }) => {
               const routed = Visibility.shardOfDispatch(t, d, count)
