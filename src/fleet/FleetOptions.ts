@@ -89,7 +89,9 @@ const selectionItem = /^(\d{1,5})(?:\s*-\s*(\d{1,5}))?$/
 
 // the selection `text` says, or why it says none (`text` quoted only where it may be)
 const readSelection = (text: string): Either.Either<ShardSelection, ConfigError.ConfigError> => {
-  const refused = (what: string) => Either.left(ConfigError.InvalidData([], `${expectedShards} but received ${what}`))
+  // the value comes last, after "but received": read through a layer, what follows it is taken for
+  // the value (and not quoted when long), so what is wrong with it is said before
+  const refused = (what: string, expected = expectedShards) => Either.left(ConfigError.InvalidData([], `${expected} but received ${what}`))
   const listed = commaList(text)
   if (Either.isLeft(listed)) return refused(listed.left)
   const items = listed.right
@@ -103,10 +105,12 @@ const readSelection = (text: string): Either.Either<ShardSelection, ConfigError.
     if (match === null) return refused(quoted)
     const from = Number(match[1])
     const to = match[2] === undefined ? from : Number(match[2])
-    if (to < from) return refused(`${quoted}, a range that runs backwards`)
-    if (to >= maxShardCount) return refused(`${quoted}: shard ids are at most ${maxShardCount - 1} (an Identify carries no more)`)
+    if (to < from) return refused(quoted, "Expected ranges that do not run backwards (0-7, not 7-0)")
+    if (to >= maxShardCount) return refused(quoted, `Expected shard ids of at most ${maxShardCount - 1} (an Identify carries no more)`)
     // (more ids than that repeat some: refused before a list of them is made)
-    if (ids.length + to - from + 1 > maxShardCount) return refused(`more than ${maxShardCount} ids: some repeat`)
+    if (ids.length + to - from + 1 > maxShardCount) {
+      return refused(`${ids.length + to - from + 1} or more`, `Expected at most ${maxShardCount} shard ids in all (more repeat some)`)
+    }
     for (let id = from; id <= to; id++) ids.push(id)
   }
   return Either.right(ids)

@@ -7,8 +7,10 @@ import * as ConfigError from "effect/ConfigError"
 import * as ConfigProvider from "effect/ConfigProvider"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as Layer from "effect/Layer"
 import * as Fleet from "../../src/fleet/Fleet.ts"
 import * as FleetOptions from "../../src/fleet/FleetOptions.ts"
+import { secret, TestLayer } from "../session/harness.ts"
 
 const read = (value: string | undefined) =>
   FleetOptions.shardsConfig("SHARDS").pipe(
@@ -41,15 +43,36 @@ describe("FleetOptions.shardsConfig", () => {
       expect(message(yield* read("-1"))).toContain(`but received "-1"`)
       expect(message(yield* read("0-"))).toContain(`but received "0-"`)
       expect(message(yield* read("all,1"))).toContain(`but received "all"`)
-      expect(message(yield* read("8-3"))).toContain(`"8-3", a range that runs backwards`)
-      expect(message(yield* read("65535"))).toContain(`"65535": shard ids are at most 65534`)
-      expect(message(yield* read("0-99999"))).toContain("shard ids are at most 65534")
+      expect(message(yield* read("8-3"))).toContain(`Expected ranges that do not run backwards (0-7, not 7-0) but received "8-3"`)
+      expect(message(yield* read("65535"))).toContain(`shard ids of at most 65534 (an Identify carries no more) but received "65535"`)
+      expect(message(yield* read("0-99999"))).toContain(`shard ids of at most 65534 (an Identify carries no more) but received "0-99999"`)
       // refused before a list of 131,070 ids is made
-      expect(message(yield* read("0-65534,0-65534"))).toContain("more than 65535 ids: some repeat")
+      expect(message(yield* read("0-65534,0-65534"))).toContain("Expected at most 65535 shard ids in all (more repeat some) but received 131070 or more")
       const token = "NzkyNzE1NDU0MTk2MDg4ODQy.X-hvzA.Ovy4MCQywSkoMRRclStW4xAYK7I"
       expect(message(yield* read(token))).toContain(`a value of ${token.length} characters (not shown)`)
       expect(message(yield* read(token))).not.toContain(token)
       expect(message(yield* read(undefined))).toContain("SHARDS")
+    }))
+
+  // a layer reads what follows "but received" as the value, and does not quote a long one: what
+  // is wrong with the value is said before it, so that the layer's error says it too
+  it.effect("a layer's error says why its shards were refused, and quotes a short value", () =>
+    Effect.gen(function*() {
+      const layer = Fleet.layerConfig({
+        token: Config.redacted("DISCORD_TOKEN"),
+        intents: Config.succeed(513),
+        shardCount: Config.succeed(4),
+        shards: FleetOptions.shardsConfig("SHARDS")
+      })
+      const built = (shards: string) =>
+        Effect.flip(Effect.scoped(Layer.build(Layer.provide(layer, TestLayer)))).pipe(
+          Effect.withConfigProvider(ConfigProvider.fromMap(new Map([["DISCORD_TOKEN", secret], ["SHARDS", shards]]))),
+          Effect.map(String)
+        )
+      expect(yield* built("65535")).toContain(`SHARDS`)
+      expect(yield* built("65535")).toContain(`shard ids of at most 65534 (an Identify carries no more) but received "65535"`)
+      expect(yield* built("10000-9999")).toContain(`Expected ranges that do not run backwards (0-7, not 7-0) but received "10000-9999"`)
+      expect(yield* built("0-65534,0-65534")).toContain("(more repeat some) but received 131070 or more")
     }))
 
   it("is what Fleet.layerConfig's shards take", () => {
