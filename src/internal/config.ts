@@ -12,56 +12,102 @@ import * as Config from "effect/Config"
 import * as ConfigError from "effect/ConfigError"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
-import { isQuotable, kindOf, notShown } from "./printable.ts"
+import { isQuotable, kindOf, notShown, thrownText } from "./printable.ts"
 import { isPlainObject, isRecord } from "./record.ts"
 
-// whether `value`, a plain object, holds options (a program's defaults): none of its entries is a
-// function or keyed by a symbol, as the prototypes of Effect's data (`Redacted`, `Duration`) are
-const holdsOptions = (value: Readonly<Record<string, unknown>>): boolean =>
-  Object.getOwnPropertySymbols(value).length === 0 && Object.values(value).every((entry) => typeof entry !== "function")
+// a plain object keyed by strings alone, as a map of options is (its entries not looked at): the
+// prototypes of Effect's data (`Redacted`, `Duration`) are keyed by symbols
+const isPlainMap = (value: unknown): value is Readonly<Record<string, unknown>> =>
+  isRecord(value) && isPlainObject(value) && Object.getOwnPropertySymbols(value).length === 0
 
 // a map of options: a plain object, whose entries are options (a `Redacted`, a `Duration`, a `Set`
 // or a class instance are values, which `unwrap` read as maps of their own entries: the token given
 // as `Redacted.make(...)` was taken as left out, and a custom Encoding as a class was dropped); so
 // is a plain object of functions (`Etf.encoding`: its members were each told to be a Config)
-const isMap = (value: unknown): value is Readonly<Record<string, unknown>> =>
-  isRecord(value) && !Config.isConfig(value) && isPlainObject(value) && holdsOptions(value)
+const isMap = (value: unknown): boolean =>
+  isPlainMap(value) && !Config.isConfig(value) && Object.values(value).every((entry) => typeof entry !== "function")
 
 // what a value that is no map is, for a message: an object that inherits options from another one
 // (made with `Object.create(defaults)`, whose inherited entries Effect's readers would not see) is
 // told apart, with the way out
 const kindOfValue = (value: unknown): string => {
   if (!isRecord(value) || Config.isConfig(value)) return kindOf(value)
-  const prototype: unknown = Object.getPrototypeOf(value)
-  return isMap(prototype) && !Object.hasOwn(prototype, "constructor") && holdsOptions(prototype)
-    ? "an object that inherits its entries (spread them into a plain object: `{ ...defaults, ... }`)"
-    : kindOf(value)
+  try {
+    const prototype: unknown = Object.getPrototypeOf(value)
+    return isMap(prototype) && !Object.hasOwn(prototype as object, "constructor")
+      ? "an object that inherits its entries (spread them into a plain object: `{ ...defaults, ... }`)"
+      : kindOf(value)
+  } catch {
+    // (a prototype whose getter throws: told as what it is)
+    return kindOf(value)
+  }
 }
 
-// a value that is neither a `Config` nor a map or list of them where one goes, refused as it is read
+// a value that is neither a `Config` nor a map or list of them where one goes (the options
+// themselves: no map of them), refused as it is read
 const notAConfig = (path: ReadonlyArray<string>, value: unknown): Config.Config<never> =>
   Config.mapOrFail(Config.succeed(undefined), () =>
     Either.left(
-      ConfigError.InvalidData([...path], `${path.join(".")} must be a Config (Config.succeed for a fixed value), got ${kindOfValue(value)}`)
+      ConfigError.InvalidData(
+        [...path],
+        path.length === 0
+          ? `options must be an object of Configs, got ${kindOfValue(value)}`
+          : `${path.join(".")} must be a Config (Config.succeed for a fixed value), got ${kindOfValue(value)}`
+      )
     ))
+
+// what a getter or a proxy of the program's options threw, at `path`
+class Unreadable {
+  constructor(readonly path: ReadonlyArray<string>, readonly thrown: unknown) {}
+}
+
+// `look` at the options at `path`, which may run a getter or a proxy's trap of the program's
+const reading = <A>(path: ReadonlyArray<string>, look: () => A): A => {
+  try {
+    return look()
+  } catch (thrown) {
+    throw thrown instanceof Unreadable ? thrown : new Unreadable(path, thrown)
+  }
+}
 
 // `wrapped` (at `path`) as one Config, `undefined` where it is left out: an entry given as
 // `undefined`, or a map whose entries all are (a struct of none is no Config Effect can read); a list
 // of `Config`s (a shard pair, `events`) read as a list (`unwrap` read it as a map keyed "0", "1"...,
-// which the options then refused)
+// which the options then refused). Throws `Unreadable` where a getter or a proxy throws.
 const configOf = (wrapped: unknown, path: ReadonlyArray<string>): Config.Config<unknown> | undefined => {
-  if (wrapped === undefined || Config.isConfig(wrapped)) return wrapped
+  if (wrapped === undefined || reading(path, () => Config.isConfig(wrapped))) return wrapped as Config.Config<unknown> | undefined
   if (Array.isArray(wrapped)) {
-    return wrapped.length === 0
+    const items = reading(path, () => Array.from(wrapped as ReadonlyArray<unknown>))
+    return items.length === 0
       ? Config.succeed([])
-      : Config.all(wrapped.map((item, index) => configOf(item, [...path, String(index)]) ?? notAConfig([...path, String(index)], item)))
+      : Config.all(items.map((item, index) => configOf(item, [...path, String(index)]) ?? notAConfig([...path, String(index)], item)))
   }
-  if (!isMap(wrapped)) return notAConfig(path, wrapped)
-  const entries = Object.entries(wrapped).flatMap(([key, value]) => {
+  if (!reading(path, () => isPlainMap(wrapped))) return notAConfig(path, wrapped)
+  const map: Readonly<Record<string, unknown>> = wrapped as Readonly<Record<string, unknown>>
+  // each entry read once, as `make` reads options: a getter may answer each read anew
+  const read = reading(path, () => Object.keys(map)).map((key) => [key, reading([...path, key], () => map[key])] as const)
+  // (a plain object of functions, `Etf.encoding`, is one value: its members were each told to be a Config)
+  if (read.some(([, value]) => typeof value === "function")) return notAConfig(path, map)
+  const entries = read.flatMap(([key, value]) => {
     const config = configOf(value, [...path, key])
     return config === undefined ? [] : [[key, config] as const]
   })
   return entries.length === 0 ? undefined : Config.all(Object.fromEntries(entries))
+}
+
+// the options as one Config, or, where a getter or a proxy of the program's threw, a `ConfigError`
+// naming the option (as `make` tells it with `InvalidOptions`; it was a defect)
+const optionsConfig = (wrapped: unknown): Either.Either<Config.Config<unknown>, ConfigError.ConfigError> => {
+  try {
+    if (!reading([], () => Config.isConfig(wrapped) || isPlainMap(wrapped))) {
+      return Either.left(ConfigError.InvalidData([], `options must be an object of Configs, got ${kindOfValue(wrapped)}`))
+    }
+    return Either.right(configOf(wrapped, []) ?? Config.succeed({}))
+  } catch (thrown) {
+    if (!(thrown instanceof Unreadable)) throw thrown
+    const named = thrown.path.length === 0 ? "options" : thrown.path.join(".")
+    return Either.left(ConfigError.InvalidData([...thrown.path], `${named} could not be read: ${thrownText(thrown.thrown)}`))
+  }
 }
 
 // Effect's readers say what they could not read ("Expected an integer value but received ..."):
@@ -121,7 +167,8 @@ export type Wrap<A> = [NonNullable<A>] extends [infer T] ? [IsPlainObject<T>] ex
  */
 export const read = <A>(wrapped: Wrap<A>): Effect.Effect<A, ConfigError.ConfigError> =>
   Effect.suspend(() =>
-    isMap(wrapped) || Config.isConfig(wrapped)
-      ? Effect.mapError((configOf(wrapped, []) ?? Config.succeed({})) as Config.Config<A>, unquoted)
-      : Effect.fail(ConfigError.InvalidData([], `options must be an object of Configs, got ${kindOfValue(wrapped)}`))
+    Either.match(optionsConfig(wrapped), {
+      onLeft: (error) => Effect.fail(unquoted(error)),
+      onRight: (config) => Effect.mapError(config as Config.Config<A>, unquoted)
+    })
   )

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Cause, Config, ConfigProvider, Duration, Effect, Either, Exit, Layer, Option, Redacted } from "effect"
-import { Etf, GatewayCache, IdentifyLimiter, Intents, Session, SessionOptions } from "../../src/index.ts"
+import { Etf, Fleet, GatewayCache, IdentifyLimiter, Intents, Session, SessionOptions } from "../../src/index.ts"
 import { MemoryApi, MemoryTransport } from "../../src/testing/index.ts"
 import { acceptAndHello, options, secret, settle } from "./harness.ts"
 
@@ -141,6 +141,33 @@ describe("layerConfig: a plain value where a Config goes", () => {
       expect(text).toContain("Invalid data at encoding:")
       expect(text).not.toMatch(/encoding\.(name|decode|encode|decodedSize)/)
     }).pipe(Effect.scoped, Effect.provide(Bot)))
+
+  // options from JavaScript, or built lazily: a getter that throws died with the thrown Error, a
+  // defect, where `make` tells the same options as InvalidOptions
+  it.effect("a getter that throws is a ConfigError naming its option, of a session's layer and of a fleet's", () =>
+    Effect.gen(function*() {
+      const given = (where: "top" | "nested") => ({
+        token: Config.redacted("DISCORD_TOKEN"),
+        intents: Config.succeed(513),
+        get gateway(): Config.Config<string> {
+          if (where === "top") throw new Error("no gateway configured")
+          return Config.succeed("ws://gateway.test/")
+        },
+        timeouts: {
+          get connect(): Config.Config<Duration.Duration> {
+            throw new Error("no timeout configured")
+          }
+        }
+      })
+      const provider = ConfigProvider.fromMap(new Map([["DISCORD_TOKEN", secret]]))
+      const failure = <A, E>(layer: Layer.Layer<A, E>) =>
+        Layer.build(layer).pipe(Effect.withConfigProvider(provider), Effect.scoped, Effect.exit, Effect.map((exit) =>
+          Exit.isFailure(exit) ? Option.match(Cause.failureOption(exit.cause), { onNone: () => "no failure", onSome: String }) : "built"))
+      expect(yield* failure(Layer.provide(Session.layerConfig(given("top")), Bot)))
+        .toContain(`Invalid data at gateway: "gateway could not be read: no gateway configured"`)
+      expect(yield* failure(Layer.provide(Fleet.layerConfig(given("nested")), Bot)))
+        .toContain(`Invalid data at timeouts.connect: "timeouts.connect could not be read: no timeout configured"`)
+    }))
 })
 
 describe("which option a problem names", () => {
