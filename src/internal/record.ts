@@ -3,6 +3,7 @@
  *
  * @since 0.1.0
  */
+import * as Data from "effect/Data"
 
 /**
  * Whether `value` is an object that is neither `null` nor an array.
@@ -49,22 +50,27 @@ const isClassPrototype = (value: object): boolean => Object.hasOwn(value, "const
 
 /**
  * Whether `value` can be a map of options: an object whose properties are its entries, as a plain
- * object, a class's instance or a program's defaults under `Object.create` are; not a `Map`, a
- * `Date` or another of JavaScript's kinds, nor an Effect data type (a `Duration`, a `Redacted`),
- * whose entries are no properties (read as a map, each was a map of no options). Never throws: an
- * object whose proxy's trap throws is taken for a map, which reading then tells.
+ * object, a class's instance, an Effect `Data.struct` or a program's defaults under `Object.create`
+ * are; not a `Map`, a `Date` or another of JavaScript's kinds, nor an Effect data type (a
+ * `Duration`, a `Redacted`), whose entries are no properties (read as a map, each was a map of no
+ * options). Never throws: an object whose proxy's trap throws is taken for a map, which reading
+ * then tells.
  *
  * @since 0.1.0
  */
 export const isOptionsMap = (value: unknown): value is Readonly<Record<string, unknown>> =>
   isRecord(value) && !isOtherKind(value)
 
+// the prototype of Effect's structs (`Data.struct`, `Data.case`, `Data.tagged`): its `Equal` and
+// `Hash` are symbols, as a data type's are, but a struct's entries are its properties
+const structPrototype: unknown = Object.getPrototypeOf(Data.struct({}))
+
 // whether `value` is known to be an object of another kind than a map
 const isOtherKind = (value: object): boolean => {
   try {
     if (Object.prototype.toString.call(value) !== "[object Object]") return true
     for (let prototype = Object.getPrototypeOf(value); prototype !== null; prototype = Object.getPrototypeOf(prototype)) {
-      if (isClassPrototype(prototype)) return false
+      if (isClassPrototype(prototype) || prototype === structPrototype) return false
       // an Effect data type's prototype: its type id and its `Equal` and `Hash` are symbols
       if (Object.getOwnPropertySymbols(prototype).length > 0) return true
     }

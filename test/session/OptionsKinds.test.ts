@@ -44,6 +44,17 @@ describe("options given as objects of other kinds", () => {
     expect(found).toEqual(Object.fromEntries(Object.keys(given).map((name) => [name, "valid"])))
   })
 
+  // and so are the nested maps: a struct of timeouts was "timeouts must be an object, got an object"
+  it("timeouts, backoff and properties given as Data.structs are taken, their entries read", () => {
+    const resolved = SessionOptions.resolve(options({
+      timeouts: Data.struct({ connect: "5 seconds" }),
+      backoff: Data.struct({ initial: "2 seconds" }),
+      properties: Data.struct({ os: "linux" })
+    }))
+    expect(Either.map(resolved, (taken) => [taken.timeouts.connect, taken.backoff.initial, taken.properties.os]))
+      .toEqual(Either.right(["5 seconds", "2 seconds", "linux"]))
+  })
+
   // the same check guards every other constructor
   it.effect("IdentifyLimiter.make and WsTransport.make take options made with Data.struct", () =>
     Effect.gen(function*() {
