@@ -274,7 +274,8 @@ type Outcome = DecodedEvent | GatewayEvent | InvalidEvent | undefined
 // schemas (a class's getters were skipped, their events left unchecked, typed as decoded); a
 // prototype's methods are no schemas (a private helper of a class)
 const namesOf = (schemas: object): ReadonlySet<string> => {
-  const names = new Set(Object.keys(schemas))
+  // (own properties not enumerable too: `Object.defineProperty`, `Object.create(proto, descriptors)`)
+  const names = new Set(Object.getOwnPropertyNames(schemas))
   for (let level = Object.getPrototypeOf(schemas) as object | null; level !== null && level !== Object.prototype; level = Object.getPrototypeOf(level) as object | null) {
     for (const [name, property] of Object.entries(Object.getOwnPropertyDescriptors(level))) {
       if (property.get !== undefined || Schema.isSchema(property.value)) names.add(name)

@@ -77,6 +77,32 @@ describe("Validated", () => {
       expect(exit._tag).toBe("Success")
     }))
 
+  // own properties that are not enumerable (`Object.defineProperty`, `Object.create(proto,
+  // descriptors)`) are the map's as its type sees them: their events passed unchecked, typed as
+  // decoded, and a bad one was never told
+  it.effect("a schema held by an own property that is not enumerable checks its events", () =>
+    Effect.gen(function*() {
+      const schemas = Object.defineProperty({}, "MESSAGE_CREATE", { value: MessageCreate }) as { readonly MESSAGE_CREATE: typeof MessageCreate }
+      const told: Array<number> = []
+      const out = yield* Stream.runCollect(
+        Stream.make(
+          Event.make(0, 1, "MESSAGE_CREATE", { id: "7", content: "a" } as never),
+          Event.make(0, 2, "MESSAGE_CREATE", { id: "not a snowflake", content: "b" } as never)
+        ).pipe(Validated.events(schemas, { onInvalid: (invalid) => Effect.sync(() => told.push(invalid.sequence)) }))
+      )
+      const ids = Chunk.toReadonlyArray(out).map((event) => event.t === "MESSAGE_CREATE" ? event.d.id : undefined)
+      expect({ ids, told }).toEqual({ ids: [7n], told: [2] })
+    }))
+
+  it.effect("a schema given by an own getter that is not enumerable checks its events (only dropped them)", () =>
+    Effect.gen(function*() {
+      const schemas = Object.create(null, { MESSAGE_CREATE: { get: () => MessageCreate } }) as { readonly MESSAGE_CREATE: typeof MessageCreate }
+      const out = yield* Stream.runCollect(
+        Stream.make(Event.make(0, 1, "MESSAGE_CREATE", { id: "7", content: "a" } as never)).pipe(Validated.only(schemas))
+      )
+      expect(Chunk.toReadonlyArray(out).map((event) => event.d.id)).toEqual([7n])
+    }))
+
   it.effect("a map made with Object.create(null) still works", () =>
     Effect.gen(function*() {
       const schemas: { MESSAGE_CREATE?: typeof MessageCreate } = Object.create(null)
