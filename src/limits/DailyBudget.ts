@@ -258,7 +258,9 @@ export const make = <E>(policy: BudgetPolicy<E>): DailyBudget<E> => {
     // waits for (waiting for the turn after the claimed one, it held the key from its claimant: no
     // identify of the key went until the claim lapsed a minute on, and the claimant's socket then
     // sat open for a turn, an hour)
-    if (shard !== undefined && claims.has(claimOf(shard))) return undefined
+    // (and the last start gone, one whose turn a key-mate took waits for the refill, the spread's
+    // next turn: it failed as if the budget had been spent elsewhere)
+    if (shard !== undefined && claims.has(claimOf(shard)) && !(lent.has(claimOf(shard)) && budget!.remaining <= 0)) return undefined
     if (keyMate !== undefined && shard !== undefined && lendable(shard, keyMate) !== undefined) return undefined
     // a claimed turn counts as taken, from when it was claimed
     let from = lastCountedAt

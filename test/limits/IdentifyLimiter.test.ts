@@ -1002,6 +1002,42 @@ describe("IdentifyLimiter: a claimed turn and key-mates holding the key", () => 
       expect(at.has(2)).toBe(true)
       expect(at.size).toBeLessThanOrEqual(2)
     }))
+
+  // the holder spent the last start on the claimed turn: the claimant is one the last start left
+  // out, and waits for the refill, the spread's next turn (with `fail` it failed, as if another
+  // process had spent the budget)
+  it.effect("the holder spends the last start on the claimed turn: the claimant waits for the refill", () =>
+    Effect.gen(function*() {
+      const hour = 60 * 60 * 1000
+      const limits = (remaining: number, resetAfter: number): IdentifyLimiter.SessionStartLimit => ({ maxConcurrency: 1, total: 100, remaining, resetAfter })
+      const limiter = yield* IdentifyLimiter.make()
+      yield* limiter.configure(limits(20, 11 * hour))
+      yield* limiter.identify(0, () => Effect.void)
+      yield* TestClock.adjust(hour)
+      yield* limiter.budgetReady!(2)
+      yield* TestClock.adjust(100)
+      // one start left: the claimant passes budgetReady at the spread's turn, claiming it
+      yield* limiter.configure(limits(1, 10 * hour))
+      const ready = yield* Effect.fork(limiter.budgetReady!(1))
+      yield* settle
+      yield* TestClock.adjust(Math.ceil((yield* limiter.snapshot).budget!.nextTurnIn!))
+      yield* settle
+      expect(yield* isDone(ready)).toBe(true)
+      const identified = (shard: number) => Effect.fork(Effect.either(limiter.identify(shard, () => Effect.void)))
+      const holder = yield* identified(2)
+      yield* settle
+      const claimant = yield* identified(1)
+      yield* settle
+      yield* TestClock.adjust("10 seconds")
+      yield* settle
+      expect(yield* Fiber.join(holder)).toEqual(Either.right(undefined))
+      expect((yield* limiter.snapshot).budget?.remaining).toBe(0)
+      expect(yield* isDone(claimant)).toBe(false)
+      // at the refill, it goes
+      yield* TestClock.adjust(10 * hour)
+      yield* settle
+      expect(yield* Fiber.join(claimant)).toEqual(Either.right(undefined))
+    }))
 })
 
 // The spread's wait raced the key's retirement outside `detached`: from code that cannot be

@@ -23,7 +23,7 @@ import * as IdentifyLimiter from "../../src/limits/IdentifyLimiter.ts"
 import * as SessionMetrics from "../../src/session/SessionMetrics.ts"
 import { describeReason, Reason } from "../../src/session/SessionState.ts"
 import * as MemoryTransport from "../../src/transport/MemoryTransport.ts"
-import { acceptAndHello, options, programLimiter, ready, Session, settle } from "./harness.ts"
+import { acceptAndHello, options, programLimiter, ready, Session, settle, TestLayer } from "./harness.ts"
 
 const hour = 3600_000
 
@@ -282,4 +282,30 @@ describe("a session waiting for the budget", () => {
       expect(asked.requests).toBe(2)
     }).pipe(Effect.provide(layer))
   })
+})
+
+// two sessions of one bot on one limiter (max_concurrency 1): shard 1 passed budgetReady while
+// starts were plenty and its Hello is slow; then one start is left, shard 0 claims the spread's turn,
+// and shard 1, holding the key, goes on it and spends the last start. Shard 0's session ended with
+// IdentifyBudgetExhausted, as if another process had spent the budget
+describe("a session whose claimed turn a key-mate took", () => {
+  it.scoped("waits for the refill with its socket open, once the key-mate spent the last start", () =>
+    Effect.gen(function*() {
+      const limiter = yield* IdentifyLimiter.IdentifyLimiter
+      const limits = (remaining: number): IdentifyLimiter.SessionStartLimit => ({ maxConcurrency: 1, total: 100, remaining, resetAfter: 10 * hour })
+      yield* limiter.configure(limits(20))
+      const gateway = yield* MemoryTransport.MemoryGateway
+      yield* Session.make(options({ shard: [1, 2] }))
+      const holder = yield* gateway.accept
+      yield* limiter.configure(limits(1))
+      const claimant = yield* Session.make(options({ shard: [0, 2] }))
+      const claimantPeer = yield* gateway.accept
+      expect((yield* holder.handshake(hour)).op).toBe(2)
+      expect((yield* limiter.snapshot).budget?.remaining).toBe(0)
+      yield* Effect.fork(claimantPeer.handshake(hour))
+      yield* settle
+      yield* TestClock.adjust("10 seconds")
+      yield* settle
+      expect(yield* Effect.either(claimant.await).pipe(Effect.timeoutOption(0))).toEqual(Option.none())
+    }).pipe(Effect.provide(TestLayer)))
 })
