@@ -7,8 +7,7 @@
  * Readers that wait share the room the program makes: each reader whose event went in after a
  * wait may then put in its share of what room is left (the room divided among the readers let in
  * together), and waits again after it, so that a reader let in first does not fill all of it while
- * the others wait their turn. The shares last until the program takes events again with no event
- * waiting: the room a quiet reader's share kept is then free to all. Each reader needs a sink of its own for that (`reader()`); readers
+ * the others wait their turn. Each reader needs a sink of its own for that (`reader()`); readers
  * sharing one sink share one share.
  *
  * A reader learns that its waiting event went in at the very moment it does (`onIn`), so one that
@@ -143,11 +142,6 @@ const over = <A, E>(mailbox: Mailbox.Mailbox<A, E>, capacity: number): EventBuff
   // the events held: in the mailbox, and kept for the next take
   const size = () => Option.getOrElse(mailbox.unsafeSize(), () => capacity)
   const held = () => size() + (kept === undefined ? 0 : kept[0].length)
-  const endShares = (): void => {
-    for (const share of sharing) share.left = undefined
-    sharing = []
-    reserved = 0
-  }
   // After the program took events: the waiting ones go in, in turn, while there is room, and the
   // readers let in share the room left (a reader let in first would otherwise fill it before the
   // others run again, and take it all at every turn)
@@ -158,14 +152,8 @@ const over = <A, E>(mailbox: Mailbox.Mailbox<A, E>, capacity: number): EventBuff
       entry.onIn()
       admitted.push(entry)
     }
-    if (admitted.length === 0) {
-      // the program took events and no reader waits: the turn is over, and the room the shares
-      // kept is free (a share its reader never used, its shard gone quiet, held the room of every
-      // other reader, down to one event, until another reader's wait)
-      if (waiting.length === 0 && sharing.length > 0) endShares()
-      return
-    }
-    endShares()
+    if (admitted.length === 0) return
+    for (const share of sharing) share.left = undefined
     sharing = [...new Set(admitted.map(({ share }) => share))]
     // all the room is shared out: what was left to whoever asked first went to the reader let in
     // first at every turn, which then waited first and was let in first again. The places that do

@@ -130,25 +130,6 @@ describe("EventBuffer", () => {
       expect(["a10", "a11", "a12", "a13", "a14", "a15"].map(a.unsafeOffer)).toEqual([true, true, true, true, true, false])
     }))
 
-  // a share its reader never uses (its shard went quiet, or stopped) kept its room from every other
-  // reader until another reader's wait: one event at a time, with the buffer nearly empty
-  it.scoped("once the program takes and nothing waits, the room a quiet reader's share kept is free", () =>
-    Effect.gen(function*() {
-      const buffer = yield* EventBuffer.make<string, never>(10)
-      const [quiet, busy] = [buffer.reader(), buffer.reader()]
-      for (let i = 0; i < 10; i++) expect(quiet.unsafeOffer(`q${i}`)).toBe(true)
-      const waited = yield* Effect.fork(quiet.offer("q10", () => {}))
-      yield* settle
-      const pull = yield* Stream.toPull(buffer.stream)
-      expect(Chunk.size(yield* pull)).toBe(10)
-      // q10 went in alone, its reader given the 9 places left, which it never uses
-      expect(yield* Fiber.join(waited)).toBe(true)
-      yield* pull
-      expect(Chunk.toReadonlyArray(yield* pull)).toEqual(["q10"])
-      yield* pull
-      expect(["b0", "b1", "b2", "b3"].map(busy.unsafeOffer)).toEqual([true, true, true, true])
-    }))
-
   it.scoped("room that does not divide evenly among the readers let in goes to another of them at each turn", () =>
     Effect.gen(function*() {
       const buffer = yield* EventBuffer.make<string, never>(5)
