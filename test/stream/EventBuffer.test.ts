@@ -171,6 +171,34 @@ describe("EventBuffer", () => {
       }))
   }
 
+  // a program that takes again at once, before the readers it let in have run: their shares must
+  // outlast that take (ended at any take with nothing waiting, one reader of four got a fifth of
+  // what each of the others did)
+  it.scoped("readers let in keep their shares through a take made before they run", () =>
+    Effect.gen(function*() {
+      const buffer = yield* EventBuffer.make<number, never>(64)
+      for (let r = 0; r < 4; r++) {
+        const sink = buffer.reader()
+        yield* Effect.forkScoped(Effect.gen(function*() {
+          while (true) {
+            // a socket read's worth of events at a time
+            for (let k = 0; k < 20; k++) if (!sink.unsafeOffer(r)) yield* sink.offer(r, () => {})
+            yield* Effect.yieldNow()
+          }
+        }))
+      }
+      yield* settle
+      const counts = [0, 0, 0, 0]
+      let chunks = 0
+      yield* Effect.forkScoped(Stream.runForEachChunk(buffer.stream, (chunk) =>
+        Effect.sync(() => {
+          if (Chunk.isNonEmpty(chunk)) chunks++
+          if (chunks > 4) for (const reader of chunk) counts[reader]!++
+        })))
+      while (chunks < 204) yield* Effect.yieldNow()
+      expect(Math.min(...counts) / Math.max(...counts)).toBeGreaterThan(0.9)
+    }))
+
   it.scoped("an interrupted offer puts nothing in; done refuses waiting and new events, and ends the stream after those in it", () =>
     Effect.gen(function*() {
       const buffer = yield* EventBuffer.make<string, string>(1)
