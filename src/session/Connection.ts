@@ -978,6 +978,8 @@ export const run = (
         Effect.zipRight(
           handle(frames, 0),
           Effect.suspend(() => {
+            // back to the socket: the room this reader was given and did not use is the others'
+            ctx.events.idle?.()
             ctx.settleRate()
             return done ? Effect.void : read
           })

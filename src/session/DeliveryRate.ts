@@ -54,7 +54,8 @@ export const make = <A>(sink: EventSink<A>, clock: Clock.Clock): DeliveryRate<A>
           onIn()
         })
       },
-      endChunk: () => sink.endChunk?.()
+      endChunk: () => sink.endChunk?.(),
+      idle: () => sink.idle?.()
     },
     settle,
     perSecond: () => rate.perSecond(monotonicMillis(clock))

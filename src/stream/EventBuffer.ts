@@ -7,7 +7,8 @@
  * Readers that wait share the room the program makes: each reader whose event went in after a
  * wait may then put in its share of what room is left (the room divided among the readers let in
  * together), and waits again after it, so that a reader let in first does not fill all of it while
- * the others wait their turn. Each reader needs a sink of its own for that (`reader()`); readers
+ * the others wait their turn; a reader that has nothing more to put in for now (`idle`) leaves the
+ * rest of its share to the others. Each reader needs a sink of its own for that (`reader()`); readers
  * sharing one sink share one share.
  *
  * A reader learns that its waiting event went in at the very moment it does (`onIn`), so one that
@@ -67,6 +68,13 @@ export interface EventSink<A> {
    * behind them to the next run. A sink of the program's own may leave it out.
    */
   readonly endChunk?: () => void
+  /**
+   * Says the reader has nothing more to put in for now (its connection went back to its socket):
+   * what is left of its share of the room is free to the other readers (kept, a quiet reader's
+   * share held the others to what room was left beside it). A sink of the program's own may leave
+   * it out.
+   */
+  readonly idle?: () => void
 }
 
 /**
@@ -256,7 +264,12 @@ const over = <A, E>(mailbox: Mailbox.Mailbox<A, E>, capacity: number): EventBuff
     return {
       unsafeOffer: (event) => unsafeOffer(share, event),
       offer: (event, onIn) => offer(share, event, onIn),
-      endChunk
+      endChunk,
+      idle: () => {
+        if (share.left === undefined) return
+        reserved -= share.left
+        share.left = undefined
+      }
     }
   }
   return {

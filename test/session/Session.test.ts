@@ -53,6 +53,7 @@ import {
   gatewayUrl,
   hello,
   memberAnswer,
+  nextConnection,
   options,
   programLimiter,
   ready,
@@ -320,6 +321,33 @@ describe("Session", () => {
       // event 4, still waiting for room when the session stopped, went no further
       expect(rest).toEqual([[], [2], [], [3]])
       expect(buffer.sink.unsafeOffer(Chunk.unsafeGet(first, 0))).toBe(true)
+    }).pipe(Effect.provide(TestLayer)))
+
+  // sessions sharing a buffer: one let in after a wait was given a share of the room, which it kept
+  // once it had nothing more (its shard quiet), and the other's events waited for the program's
+  // next take, the buffer nearly empty
+  it.scoped("a session let in after a wait leaves the room it did not use to the others once it reads its socket again", () =>
+    Effect.gen(function*() {
+      const buffer = yield* EventBuffer.make<GatewayEvent, never>(4)
+      yield* Session.makeWith(yield* SessionOptions.resolve(options({ shard: [0, 2] })), { deliver: buffer.reader() })
+      const quiet = (yield* acceptAndHello(3_600_000)).peer
+      const busy = yield* Session.makeWith(yield* SessionOptions.resolve(options({ shard: [1, 2] })), { deliver: buffer.reader() })
+      const busyPeer = (yield* nextConnection).peer
+      yield* quiet.sendJson(ready(1, "quiet", [0, 2]))
+      yield* settle
+      const pull = yield* Stream.toPull(buffer.stream)
+      expect(Chunk.size(yield* pull)).toBe(1)
+      yield* pull
+      // four fit, the fifth waits for room
+      for (let s = 2; s <= 6; s++) yield* quiet.sendJson(dispatch(s, "MESSAGE_CREATE", { content: `${s}` }))
+      yield* settle
+      // the program takes: the quiet session's event 6 goes in, with a share of the room left
+      expect(Chunk.size(yield* pull)).toBe(4)
+      yield* settle
+      yield* busyPeer.sendJson(ready(1, "busy", [1, 2]))
+      yield* settle
+      // in at once: the quiet session's share is not kept from it
+      expect((yield* busy.snapshot).sequence).toBe(1)
     }).pipe(Effect.provide(TestLayer)))
 
   // the take that stopped at READY kept the events behind it out of the buffer's count, and the

@@ -171,6 +171,27 @@ describe("EventBuffer", () => {
       }))
   }
 
+  // a share its reader never used (its shard went quiet, or stopped) kept its room from every other
+  // reader until another reader's wait: one event at a time, with the buffer nearly empty
+  it.scoped("a reader gone idle leaves the rest of its share to the others", () =>
+    Effect.gen(function*() {
+      const buffer = yield* EventBuffer.make<string, never>(10)
+      const [quiet, busy] = [buffer.reader(), buffer.reader()]
+      for (let i = 0; i < 10; i++) expect(quiet.unsafeOffer(`q${i}`)).toBe(true)
+      const waited = yield* Effect.fork(quiet.offer("q10", () => {}))
+      yield* settle
+      const pull = yield* Stream.toPull(buffer.stream)
+      expect(Chunk.size(yield* pull)).toBe(10)
+      // q10 went in alone, its reader given the 9 places left
+      expect(yield* Fiber.join(waited)).toBe(true)
+      expect(busy.unsafeOffer("b0")).toBe(false)
+      // its read done, it goes back to its socket with nothing more
+      quiet.idle!()
+      expect(["b1", "b2", "b3", "b4"].map(busy.unsafeOffer)).toEqual([true, true, true, true])
+      yield* pull
+      expect(Chunk.toReadonlyArray(yield* pull)).toEqual(["q10", "b1", "b2", "b3", "b4"])
+    }))
+
   // a program that takes again at once, before the readers it let in have run: their shares must
   // outlast that take (ended at any take with nothing waiting, one reader of four got a fifth of
   // what each of the others did)
