@@ -18,6 +18,7 @@ import { monotonicMillis } from "../internal/due.ts"
 import { durationOf } from "../internal/duration.ts"
 import { kindOf } from "../internal/printable.ts"
 import { isOptionsObject } from "../internal/record.ts"
+import { withoutToken } from "../internal/secret.ts"
 import { isLoudAt } from "../internal/told.ts"
 import { unknownOptionsIn, wholeList } from "../internal/unknownOptions.ts"
 import { IdentifyLimiter } from "../limits/IdentifyLimiter.ts"
@@ -122,7 +123,8 @@ export const make = (
 ): Effect.Effect<GatewayCache, never, HttpClient.HttpClient | IdentifyLimiter> =>
   Effect.gen(function*() {
     const problem = optionsProblem(options)
-    if (problem !== undefined) return yield* Effect.dieMessage(`GatewayCache.make: ${problem}`)
+    // (an `api` that holds the token, a proxy's path, is quoted masked, as a session's options are)
+    if (problem !== undefined) return yield* Effect.dieMessage(`GatewayCache.make: ${withoutToken(problem, options.token)}`)
     const http = yield* Effect.context<HttpClient.HttpClient>()
     const limiter = yield* IdentifyLimiter
     const clock = yield* Effect.clock

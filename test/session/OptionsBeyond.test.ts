@@ -7,6 +7,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Cause, Config, ConfigProvider, Duration, Effect, Either, Exit, Layer, Option, Redacted } from "effect"
 import { Etf, Fleet, GatewayCache, IdentifyLimiter, Intents, Session, SessionOptions } from "../../src/index.ts"
 import { MemoryApi, MemoryTransport } from "../../src/testing/index.ts"
+import { exitPlaces, leaksOf } from "../secrecy.ts"
 import { acceptAndHello, options, secret, settle } from "./harness.ts"
 
 const token = Redacted.make(secret)
@@ -99,6 +100,22 @@ describe("GatewayCache.make's options", () => {
         expect(told).not.toContain(secret)
       }
     }).pipe(Effect.provide(Api)))
+})
+
+describe("GatewayCache.make's refusal of its api", () => {
+  // a proxy that takes the token in its path, written with the wrong scheme: the defect quoted its
+  // first 60 characters raw, 40 of them the token's, where Session.make masks the same api
+  it.effect("an api with the wrong scheme holding the token is quoted masked, as Session.make quotes it", () =>
+    Effect.gen(function*() {
+      const api = `ws://proxy.example/${secret}/api/v10`
+      const leaksIn = leaksOf(secret)
+      const session = yield* Effect.exit(Effect.scoped(Session.make(options({ gateway: undefined, api }))))
+      expect(Exit.isFailure(session)).toBe(true)
+      expect(leaksIn(exitPlaces("Session.make", session))).toEqual([])
+      const cache = yield* Effect.exit(GatewayCache.make({ api, token, maxAge: "1 hour", timeout: "5 seconds" }))
+      expect(Exit.isFailure(cache) ? Cause.pretty(cache.cause) : "made").toContain(`api must be an http:// or https:// URL, got "ws://proxy.example/<token>...`)
+      expect(leaksIn(exitPlaces("GatewayCache.make", cache))).toEqual([])
+    }).pipe(Effect.provide(Bot)))
 })
 
 describe("SessionOptions.forShard with a stored point", () => {
