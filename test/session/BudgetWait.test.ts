@@ -19,10 +19,13 @@ import * as Metric from "effect/Metric"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
+import * as Fleet from "../../src/fleet/Fleet.ts"
 import * as IdentifyLimiter from "../../src/limits/IdentifyLimiter.ts"
 import * as SessionMetrics from "../../src/session/SessionMetrics.ts"
 import { describeReason, Reason } from "../../src/session/SessionState.ts"
 import * as MemoryTransport from "../../src/transport/MemoryTransport.ts"
+import * as FleetHarness from "../fleet/harness.ts"
+import { annotated, captured } from "../logLines.ts"
 import { acceptAndHello, options, programLimiter, ready, Session, settle, TestLayer } from "./harness.ts"
 
 const hour = 3600_000
@@ -308,4 +311,52 @@ describe("a session whose claimed turn a key-mate took", () => {
       yield* settle
       expect(yield* Effect.either(claimant.await).pipe(Effect.timeoutOption(0))).toEqual(Option.none())
     }).pipe(Effect.provide(TestLayer)))
+})
+
+// a distributed limiter of the program's own whose store, which its snapshot reads, is down while
+// the shards wait two hours for the budget: each waiting shard told it at Warning every minute, as
+// its own line (a thousand Warnings a minute for a bot of a thousand shards)
+describe("a budget wait whose limiter's snapshot fails", () => {
+  const storeDown = { snapshot: Effect.die(new Error("budget store unreachable")) }
+
+  it.scoped("is told as the limiter's line, at Warning at the first, second, fourth... failure in a row", () =>
+    Effect.gen(function*() {
+      const { layer, lines } = annotated()
+      yield* Effect.gen(function*() {
+        const session = yield* Session.make(options())
+        yield* settle
+        for (let minute = 0; minute < 120; minute++) {
+          yield* TestClock.adjust("1 minute")
+          yield* settle
+        }
+        yield* Effect.fork(session.end("1 second"))
+        yield* TestClock.adjust("2 seconds")
+      }).pipe(Effect.provide(layer), Logger.withMinimumLogLevel(LogLevel.Debug))
+      const told = lines.filter((line) => line.includes("snapshot failed"))
+      const loud = told.filter((line) => line.startsWith("WARN"))
+      expect(loud.length).toBeGreaterThanOrEqual(5)
+      expect(loud.length).toBeLessThanOrEqual(8)
+      expect(loud[0]).toMatch(/^WARN the identify limiter's snapshot failed \(1 in a row\): .*budget store unreachable.* \[component=IdentifyLimiter\]$/)
+      expect(told.length - loud.length).toBeGreaterThan(100)
+    }).pipe(Effect.provide(programLimiter({ budgetReady: () => Effect.sleep("2 hours"), ...storeDown }))))
+
+  it.scoped("counts the failures of the fleet's shards together", () =>
+    Effect.gen(function*() {
+      const store = { down: false }
+      const limiter = Layer.succeed(IdentifyLimiter.IdentifyLimiter, {
+        configure: () => Effect.void,
+        identify: (_shard, send) => send(Effect.void),
+        budgetReady: () => Effect.sleep("2 hours"),
+        snapshot: Effect.suspend(() => store.down ? storeDown.snapshot : Effect.succeed({ maxConcurrency: 4, budget: undefined, keys: [] }))
+      })
+      const { layer, lines } = captured()
+      yield* Effect.gen(function*() {
+        const fleet = yield* Fleet.make(FleetHarness.options({ shardCount: 4 }))
+        store.down = true
+        yield* FleetHarness.advance(10 * 60_000, 10_000)
+        expect((yield* fleet.status).map((status) => status.reason._tag)).toEqual(["IdentifyBudget", "IdentifyBudget", "IdentifyBudget", "IdentifyBudget"])
+      }).pipe(Effect.provide(layer), Effect.provide(limiter))
+      // 44 failures: told at the 1st, 2nd, 4th, 8th, 16th and 32nd
+      expect(lines.filter((line) => line.startsWith("WARN") && line.includes("snapshot failed")).length).toBe(6)
+    }).pipe(Effect.provide(Layer.mergeAll(MemoryTransport.layer, FetchHttpClient.layer))))
 })

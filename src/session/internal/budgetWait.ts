@@ -15,6 +15,7 @@ import * as Option from "effect/Option"
 import { causeLine } from "../../internal/causeLine.ts"
 import { monotonicMillis } from "../../internal/due.ts"
 import { withoutToken } from "../../internal/secret.ts"
+import { isLoudAt, linesOf } from "../../internal/told.ts"
 import type { IdentifyBudgetExhausted, IdentifySnapshot } from "../../limits/IdentifyLimiter.ts"
 import type { GatewayInfoError } from "../SessionError.ts"
 import { type Reason, Reason as Reasons, SessionState } from "../SessionState.ts"
@@ -87,16 +88,25 @@ export const awaitBudget = (
     return monotonicMillis(clock) - from
   })
 
-// the wait for the budget as the limiter says it now; one whose snapshot fails is told, masked,
-// and says no time
+// how many times in a row each limiter's snapshot failed, whichever shards asked
+const snapshotFailures = new WeakMap<object, number>()
+
+// the wait for the budget as the limiter says it now; one whose snapshot fails says no time, and
+// the failure is told, masked, as the limiter's line (the bot's trouble, not the shard's) at
+// Warning at the first, the second, the fourth... failure of that limiter in a row, else at Debug
+// (each waiting shard told it every minute: a thousand Warnings a minute for a bot of a thousand)
 const budgetWait = (options: BudgetWaitOptions): Effect.Effect<BudgetWait> =>
-  Effect.map(options.limiter.snapshot, ({ budget }) => budgetWaitOf(budget, options.clock.unsafeCurrentTimeMillis())).pipe(
-    Effect.catchAllCause((cause: Cause.Cause<never>) =>
-      Effect.as(
-        Effect.logWarning(`the identify limiter's snapshot failed: ${withoutToken(causeLine(cause), options.token)}`),
-        Reasons.IdentifyBudget({})
-      )
-    )
+  Effect.map(options.limiter.snapshot, ({ budget }) => {
+    snapshotFailures.delete(options.limiter)
+    return budgetWaitOf(budget, options.clock.unsafeCurrentTimeMillis())
+  }).pipe(
+    Effect.catchAllCause((cause: Cause.Cause<never>) => {
+      const inARow = (snapshotFailures.get(options.limiter) ?? 0) + 1
+      snapshotFailures.set(options.limiter, inARow)
+      const line = `the identify limiter's snapshot failed (${inARow} in a row): ${withoutToken(causeLine(cause), options.token)}`
+      const told = linesOf("IdentifyLimiter", isLoudAt(inARow) ? Effect.logWarning(line) : Effect.logDebug(line))
+      return Effect.as(told, Reasons.IdentifyBudget({}))
+    })
   )
 
 // While waiting for the budget: `GET /gateway/bot` asked again once its answer is
