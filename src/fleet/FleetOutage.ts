@@ -73,7 +73,8 @@ const makeStreaks = () => {
     longest: () => longest,
     /** Shard `id` has `inARow` (counted whatever it is when `now`): the line due, if any. */
     count: (id: number, inARow: number, now: boolean): "shards" | "longest" | undefined => {
-      if (inARow < firstWarningAt && !now) return undefined
+      // (a shard counted already, at once for a long wait, goes on counting: its run was told short)
+      if (inARow < firstWarningAt && !now && !shards.has(id)) return undefined
       shards.add(id)
       longest = Math.max(longest, inARow)
       if (shardsTold.reached(shards.size)) return "shards"

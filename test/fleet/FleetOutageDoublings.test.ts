@@ -44,6 +44,19 @@ describe("FleetOutage doublings", () => {
     }).pipe(Effect.provide(layer))
   })
 
+  // a shard counted at once for a long wait (a 429 asking an hour) that then failed three times
+  // more failed four in a row, as a session alone says; the fleet's line said one
+  it.effect("a shard counted at once for a long wait goes on counting: the ready line names its whole run", () => {
+    const { layer, lines } = captured()
+    return Effect.gen(function*() {
+      const shard = FleetOutage.make().of(0)
+      yield* shard.failed(Reason.ConnectFailed({ message: "HTTP 429; retry after 3600 s", retryAfter: 3600 }))
+      for (let i = 0; i < 3; i++) yield* shard.failed(Reason.ConnectFailed({ message: "refused" }))
+      yield* shard.ready
+      expect(loud(lines).at(-1)).toBe("INFO every shard ready again; the longest failed 4 attempts in a row")
+    }).pipe(Effect.provide(layer))
+  })
+
   // lost sessions told at 1, 2, 4, 8 whatever shards ended between
   it.effect("lost sessions: told at 1, 2, 4, 8 over shards that end", () => {
     const { layer, lines } = captured()
