@@ -7,8 +7,8 @@
  * Readers that wait share the room the program makes: each reader whose event went in after a
  * wait may then put in its share of what room is left (the room divided among the readers let in
  * together), and waits again after it, so that a reader let in first does not fill all of it while
- * the others wait their turn; a reader that has nothing more to put in for now (`idle`) leaves the
- * rest of its share to the others. Each reader needs a sink of its own for that (`reader()`); readers
+ * the others wait their turn; while a reader has nothing more to put in (`idle`), the others may
+ * use the rest of its share. Each reader needs a sink of its own for that (`reader()`); readers
  * sharing one sink share one share.
  *
  * A reader learns that its waiting event went in at the very moment it does (`onIn`), so one that
@@ -70,9 +70,9 @@ export interface EventSink<A> {
   readonly endChunk?: () => void
   /**
    * Says the reader has nothing more to put in for now (its connection went back to its socket):
-   * what is left of its share of the room is free to the other readers (kept, a quiet reader's
-   * share held the others to what room was left beside it). A sink of the program's own may leave
-   * it out.
+   * the other readers may use what is left of its share of the room until it puts in again (kept
+   * from them, a quiet reader's share held the others to the room beside it). A sink of the
+   * program's own may leave it out.
    */
   readonly idle?: () => void
 }
@@ -100,10 +100,13 @@ export interface EventBuffer<A, E> {
 }
 
 // One reader's share of the room: while it is among the readers let in together at the last turn,
-// how many more events it may put in whoever waits, else `undefined`; and when it was last given
-// one of the places that did not divide evenly (the count of those given before it; -1: never).
+// how many more events it may put in whoever waits, else `undefined`; whether its reader went back
+// to its socket since it last put one in (`idle`: the others may use that room meanwhile); and when
+// it was last given one of the places that did not divide evenly (the count of those given before
+// it; -1: never).
 interface Share {
   left: number | undefined
+  idle: boolean
   unevenAt: number
 }
 
@@ -133,6 +136,10 @@ const over = <A, E>(mailbox: Mailbox.Mailbox<A, E>, capacity: number): EventBuff
   // the readers let in together at the last turn, and the room their shares still keep
   let sharing: ReadonlyArray<Share> = []
   let reserved = 0
+  // of that room, what the shares of readers gone back to their sockets keep: lent to the others
+  // until their readers put in again (kept from them, a quiet reader's share held the others to the
+  // room beside it until another reader's wait)
+  let lent = 0
   // how many of the places that did not divide evenly among the readers let in were given out
   let unevenGiven = 0
   // how many events went in since the start: where a chunk end is, whatever a take in flight holds
@@ -161,7 +168,11 @@ const over = <A, E>(mailbox: Mailbox.Mailbox<A, E>, capacity: number): EventBuff
       admitted.push(entry)
     }
     if (admitted.length === 0) return
-    for (const share of sharing) share.left = undefined
+    for (const share of sharing) {
+      share.left = undefined
+      share.idle = false
+    }
+    lent = 0
     sharing = [...new Set(admitted.map(({ share }) => share))]
     // all the room is shared out: what was left to whoever asked first went to the reader let in
     // first at every turn, which then waited first and was let in first again. The places that do
@@ -181,16 +192,22 @@ const over = <A, E>(mailbox: Mailbox.Mailbox<A, E>, capacity: number): EventBuff
     reserved = room
     for (const entry of admitted) entry.resume(true)
   }
-  // a reader puts its event in while its share lasts; then, or without one, only when no reader's
-  // event waits for its turn and the room the others' shares keep stays free
+  // a reader puts its event in while its share lasts (what room others took of it while it was
+  // idle is gone); then, or without one, only when no reader's event waits for its turn and the
+  // room the busy readers' shares keep stays free
   const unsafeOffer = (share: Share, event: A): boolean => {
     if (share.left !== undefined && share.left > 0) {
+      if (share.idle) {
+        share.idle = false
+        lent -= share.left
+      }
       if (!put(event)) return false
       share.left--
       reserved--
       return true
     }
-    return waiting.length === 0 && (reserved === 0 || held() + reserved < capacity) && put(event)
+    const kept = reserved - lent
+    return waiting.length === 0 && (kept === 0 || held() + kept < capacity) && put(event)
   }
   const offer = (share: Share, event: A, onIn: () => void) =>
     Effect.async<boolean>((resume) => {
@@ -260,15 +277,15 @@ const over = <A, E>(mailbox: Mailbox.Mailbox<A, E>, capacity: number): EventBuff
     }))
   })
   const reader = (): EventSink<A> => {
-    const share: Share = { left: undefined, unevenAt: -1 }
+    const share: Share = { left: undefined, idle: false, unevenAt: -1 }
     return {
       unsafeOffer: (event) => unsafeOffer(share, event),
       offer: (event, onIn) => offer(share, event, onIn),
       endChunk,
       idle: () => {
-        if (share.left === undefined) return
-        reserved -= share.left
-        share.left = undefined
+        if (share.left === undefined || share.idle) return
+        share.idle = true
+        lent += share.left
       }
     }
   }

@@ -173,7 +173,7 @@ describe("EventBuffer", () => {
 
   // a share its reader never used (its shard went quiet, or stopped) kept its room from every other
   // reader until another reader's wait: one event at a time, with the buffer nearly empty
-  it.scoped("a reader gone idle leaves the rest of its share to the others", () =>
+  it.scoped("while a reader is idle the others may use the rest of its share, which it takes back as it puts in again", () =>
     Effect.gen(function*() {
       const buffer = yield* EventBuffer.make<string, never>(10)
       const [quiet, busy] = [buffer.reader(), buffer.reader()]
@@ -188,37 +188,44 @@ describe("EventBuffer", () => {
       // its read done, it goes back to its socket with nothing more
       quiet.idle!()
       expect(["b1", "b2", "b3", "b4"].map(busy.unsafeOffer)).toEqual([true, true, true, true])
+      // back with more: the 5 places of its 9 the other left are its own again
+      expect(quiet.unsafeOffer("q11")).toBe(true)
+      expect(busy.unsafeOffer("b5")).toBe(false)
+      expect(["q12", "q13", "q14", "q15", "q16"].map(quiet.unsafeOffer)).toEqual([true, true, true, true, false])
       yield* pull
-      expect(Chunk.toReadonlyArray(yield* pull)).toEqual(["q10", "b1", "b2", "b3", "b4"])
+      expect(Chunk.toReadonlyArray(yield* pull)).toEqual(["q10", "b1", "b2", "b3", "b4", "q11", "q12", "q13", "q14", "q15"])
     }))
 
   // a program that takes again at once, before the readers it let in have run: their shares must
   // outlast that take (ended at any take with nothing waiting, one reader of four got a fifth of
   // what each of the others did)
-  it.scoped("readers let in keep their shares through a take made before they run", () =>
-    Effect.gen(function*() {
-      const buffer = yield* EventBuffer.make<number, never>(64)
-      for (let r = 0; r < 4; r++) {
-        const sink = buffer.reader()
-        yield* Effect.forkScoped(Effect.gen(function*() {
-          while (true) {
-            // a socket read's worth of events at a time
-            for (let k = 0; k < 20; k++) if (!sink.unsafeOffer(r)) yield* sink.offer(r, () => {})
-            yield* Effect.yieldNow()
-          }
-        }))
-      }
-      yield* settle
-      const counts = [0, 0, 0, 0]
-      let chunks = 0
-      yield* Effect.forkScoped(Stream.runForEachChunk(buffer.stream, (chunk) =>
-        Effect.sync(() => {
-          if (Chunk.isNonEmpty(chunk)) chunks++
-          if (chunks > 4) for (const reader of chunk) counts[reader]!++
-        })))
-      while (chunks < 204) yield* Effect.yieldNow()
-      expect(Math.min(...counts) / Math.max(...counts)).toBeGreaterThan(0.9)
-    }))
+  for (const idle of [false, true]) {
+    it.scoped(`readers let in keep their shares through a take made before they run${idle ? ", idle after each read" : ""}`, () =>
+      Effect.gen(function*() {
+        const buffer = yield* EventBuffer.make<number, never>(64)
+        for (let r = 0; r < 4; r++) {
+          const sink = buffer.reader()
+          yield* Effect.forkScoped(Effect.gen(function*() {
+            while (true) {
+              // a socket read's worth of events at a time, then back to the socket as a connection goes
+              for (let k = 0; k < 20; k++) if (!sink.unsafeOffer(r)) yield* sink.offer(r, () => {})
+              if (idle) sink.idle!()
+              yield* Effect.yieldNow()
+            }
+          }))
+        }
+        yield* settle
+        const counts = [0, 0, 0, 0]
+        let chunks = 0
+        yield* Effect.forkScoped(Stream.runForEachChunk(buffer.stream, (chunk) =>
+          Effect.sync(() => {
+            if (Chunk.isNonEmpty(chunk)) chunks++
+            if (chunks > 4) for (const reader of chunk) counts[reader]!++
+          })))
+        while (chunks < 204) yield* Effect.yieldNow()
+        expect(Math.min(...counts) / Math.max(...counts)).toBeGreaterThan(0.9)
+      }))
+  }
 
   it.scoped("an interrupted offer puts nothing in; done refuses waiting and new events, and ends the stream after those in it", () =>
     Effect.gen(function*() {
