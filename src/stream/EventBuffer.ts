@@ -192,22 +192,32 @@ const over = <A, E>(mailbox: Mailbox.Mailbox<A, E>, capacity: number): EventBuff
     reserved = room
     for (const entry of admitted) entry.resume(true)
   }
-  // a reader puts its event in while its share lasts (what room others took of it while it was
-  // idle is gone); then, or without one, only when no reader's event waits for its turn and the
-  // room the busy readers' shares keep stays free
+  // a reader puts its event in while its share lasts; then, or without one, only when no reader's
+  // event waits for its turn and the room the busy readers' shares keep stays free. The room an
+  // idle reader lent that another takes comes off its share (counted back whole as it put in
+  // again, the share held the others to the room beside it once more)
   const unsafeOffer = (share: Share, event: A): boolean => {
+    if (share.idle) {
+      share.idle = false
+      lent -= share.left!
+    }
     if (share.left !== undefined && share.left > 0) {
-      if (share.idle) {
-        share.idle = false
-        lent -= share.left
-      }
       if (!put(event)) return false
       share.left--
       reserved--
       return true
     }
     const kept = reserved - lent
-    return waiting.length === 0 && (kept === 0 || held() + kept < capacity) && put(event)
+    if (waiting.length > 0 || (kept > 0 && held() + kept >= capacity) || !put(event)) return false
+    if (lent > 0 && held() + reserved > capacity) useLent()
+    return true
+  }
+  // one place of an idle reader's lent share taken by another reader
+  const useLent = (): void => {
+    const from = sharing.find((other) => other.idle && other.left! > 0)!
+    from.left!--
+    lent--
+    reserved--
   }
   const offer = (share: Share, event: A, onIn: () => void) =>
     Effect.async<boolean>((resume) => {

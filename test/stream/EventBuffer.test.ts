@@ -334,3 +334,82 @@ describe("EventBuffer", () => {
       }
     }))
 })
+
+describe("EventBuffer: a share lent while its reader is idle", () => {
+  // room another reader took of a lent share comes off it: counted back whole as its reader put in
+  // again, the share held the others to the room beside it once more (1 event of 10 held, and the
+  // busy reader let in 1 more), lent again stale, and let its reader past a waiting event
+  it.scoped("room another reader used of an idle reader's share is not that reader's again", () =>
+    Effect.gen(function*() {
+      const buffer = yield* EventBuffer.make<string, never>(10)
+      const [quiet, busy] = [buffer.reader(), buffer.reader()]
+      for (let i = 0; i < 10; i++) expect(quiet.unsafeOffer(`q${i}`)).toBe(true)
+      const waited = yield* Effect.fork(quiet.offer("q10", () => {}))
+      yield* settle
+      const pull = yield* Stream.toPull(buffer.stream)
+      expect(Chunk.size(yield* pull)).toBe(10)
+      // q10 went in alone, its reader given the 9 places left
+      expect(yield* Fiber.join(waited)).toBe(true)
+      quiet.idle!()
+      // the busy reader uses all 9 places of the quiet reader's share
+      for (let i = 0; i < 9; i++) expect(busy.unsafeOffer(`b${i}`)).toBe(true)
+      // the program takes them all (nothing waits: no new turn)
+      yield* pull // the empty chunk after each chunk
+      expect(Chunk.size(yield* pull)).toBe(10)
+      // the quiet reader comes back with one event: nothing of its share was left to it
+      expect(quiet.unsafeOffer("q11")).toBe(true)
+      // the buffer holds 1 of 10, nobody waits, and no share keeps any room: the busy reader goes in
+      expect(["b9", "b10", "b11", "b12", "b13", "b14", "b15", "b16", "b17"].map(busy.unsafeOffer)).toEqual(Array(9).fill(true))
+    }))
+
+  it.scoped("an idle reader's share counts what was used of it once only", () =>
+    Effect.gen(function*() {
+      const buffer = yield* EventBuffer.make<string, never>(4)
+      const [a, b, c] = [buffer.reader(), buffer.reader(), buffer.reader()]
+      for (let i = 0; i < 4; i++) expect(a.unsafeOffer(`a${i}`)).toBe(true)
+      const wa = yield* Effect.fork(a.offer("a4", () => {}))
+      yield* settle
+      const pull = yield* Stream.toPull(buffer.stream)
+      expect(Chunk.size(yield* pull)).toBe(4)
+      expect(yield* Fiber.join(wa)).toBe(true)
+      // a alone was let in, with the 3 places left; it idles, b uses them all
+      a.idle!()
+      expect(["b0", "b1", "b2"].map(b.unsafeOffer)).toEqual([true, true, true])
+      yield* pull // the empty chunk after each chunk
+      expect(Chunk.toReadonlyArray(yield* pull)).toEqual(["a4", "b0", "b1", "b2"])
+      // a puts one in: its share was used up by b, so it has none left, and the room is anyone's
+      expect(a.unsafeOffer("a5")).toBe(true)
+      expect(["c0", "c1", "c2"].map(c.unsafeOffer)).toEqual([true, true, true])
+    }))
+
+  it.scoped("a share another reader used up while its reader was idle lets that reader past no waiting event", () =>
+    Effect.gen(function*() {
+      const buffer = yield* EventBuffer.make<string, never>(4)
+      const [a, b, c] = [buffer.reader(), buffer.reader(), buffer.reader()]
+      for (let i = 0; i < 4; i++) expect(a.unsafeOffer(`a${i}`)).toBe(true)
+      const wa = yield* Effect.fork(a.offer("a4", () => {}))
+      yield* settle
+      const pull = yield* Stream.toPull(buffer.stream)
+      expect(Chunk.size(yield* pull)).toBe(4)
+      expect(yield* Fiber.join(wa)).toBe(true)
+      a.idle!()
+      expect(["b0", "b1", "b2"].map(b.unsafeOffer)).toEqual([true, true, true])
+      yield* pull
+      expect(Chunk.toReadonlyArray(yield* pull)).toEqual(["a4", "b0", "b1", "b2"])
+      expect(a.unsafeOffer("a5")).toBe(true)
+      // c's event waits for its turn (held to the room beside a's stale share)
+      const order: Array<string> = []
+      let cWent = 0
+      for (const e of ["c0", "c1", "c2"]) {
+        if (c.unsafeOffer(e)) {
+          order.push(e)
+          cWent++
+        } else break
+      }
+      if (cWent === 3) return // the room was anyone's: nothing waits, nothing to pass
+      yield* Effect.fork(c.offer(`c${cWent}`, () => order.push(`c${cWent}`)))
+      yield* settle
+      // a, its share used up by b, goes in behind c's waiting event, not before it
+      expect(a.unsafeOffer("a6")).toBe(false)
+    }))
+})

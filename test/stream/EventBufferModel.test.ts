@@ -68,3 +68,65 @@ describe("EventBuffer under random traffic", () => {
       }), 20_000)
   }
 })
+
+describe("EventBuffer with readers that go idle, under random traffic", () => {
+  // readers that lend their shares while idle (some of them sharing one sink): within capacity,
+  // none left waiting for room that never comes, nothing lost, each reader's events in order
+  for (const seed of [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]) {
+    it.scoped(`idle readers: within capacity, nothing lost, none stuck, in order (seed ${seed})`, () =>
+      Effect.gen(function*() {
+        const random = prng(seed)
+        const capacity = 1 + Math.floor(random() * 8)
+        const buffer = yield* EventBuffer.make<string, never>(capacity)
+        const readers = 2 + Math.floor(random() * 3)
+        const perReader = 40
+        const ins: Array<string> = []
+        let maxHeld = 0
+        const got: Array<string> = []
+        const note = (e: string) => {
+          ins.push(e)
+        }
+        const fibers: Array<Fiber.RuntimeFiber<void>> = []
+        const shared = buffer.reader()
+        for (let r = 0; r < readers; r++) {
+          const sink = r === readers - 1 && random() < 0.5 ? shared : buffer.reader()
+          const burst = Array.from({ length: perReader }, () => random() < 0.3)
+          fibers.push(yield* Effect.fork(Effect.gen(function*() {
+            for (let i = 0; i < perReader; i++) {
+              const event = `${r}:${i}`
+              if (sink.unsafeOffer(event)) note(event)
+              else expect(yield* sink.offer(event, () => note(event))).toBe(true)
+              if (burst[i]) {
+                sink.idle?.()
+                yield* Effect.yieldNow()
+              }
+            }
+            sink.idle?.()
+          })))
+        }
+        const total = readers * perReader
+        const pull = yield* Stream.toPull(buffer.stream)
+        for (let round = 0; round < 20 * total && got.length < total; round++) {
+          yield* settle
+          maxHeld = Math.max(maxHeld, ins.length - got.length)
+          const f = yield* Effect.fork(pull)
+          yield* settle
+          const r = yield* Fiber.poll(f)
+          if (Option.isNone(r)) {
+            // stuck: nothing comes although events are still to go in
+            expect({ stuckAt: got.length, ins: ins.length, total }).toEqual("not stuck")
+          }
+          for (const e of Chunk.toReadonlyArray(yield* Fiber.join(f))) got.push(e)
+        }
+        yield* settle
+        for (const f of fibers) expect(Option.isSome(yield* Fiber.poll(f))).toBe(true)
+        expect(maxHeld).toBeLessThanOrEqual(capacity)
+        expect(got.length).toBe(total)
+        expect([...got].sort()).toEqual([...ins].sort())
+        for (let r = 0; r < readers; r++) {
+          const mine = got.filter((e) => e.startsWith(`${r}:`)).map((e) => Number(e.split(":")[1]))
+          expect(mine).toEqual(Array.from({ length: perReader }, (_, i) => i))
+        }
+      }), 20_000)
+  }
+})
