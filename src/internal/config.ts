@@ -106,7 +106,11 @@ const optionsConfig = (wrapped: unknown): Either.Either<Config.Config<unknown>, 
   } catch (thrown) {
     if (!(thrown instanceof Unreadable)) throw thrown
     const named = thrown.path.length === 0 ? "options" : thrown.path.join(".")
-    return Either.left(ConfigError.InvalidData([...thrown.path], `${named} could not be read: ${thrownText(thrown.thrown)}`))
+    // what it threw is quoted only when short (the token, which a Config holds here, unknown, may be
+    // in it), and never the token's own getter's
+    const text = thrownText(thrown.thrown)
+    const why = named === "token" ? "" : isQuotable(text) ? `: ${text}` : ` (what it threw, ${text.length} characters, not shown)`
+    return Either.left(ConfigError.InvalidData([...thrown.path], `${named} could not be read${why}`))
   }
 }
 

@@ -23,7 +23,8 @@ export const wholeList = <T>() => <L extends { readonly [K in keyof T]-?: true }
  * @since 0.1.0
  */
 export const unknownKeys = (given: object, known: object): Array<string> =>
-  Object.entries(given).filter(([key, value]) => value !== undefined && !Object.hasOwn(known, key)).map(([key]) => key)
+  // (the value read of an unknown key alone: a known one's getter, which may throw, is read as its check reads it)
+  Object.keys(given).filter((key) => !Object.hasOwn(known, key) && (given as Record<string, unknown>)[key] !== undefined)
 
 /**
  * A key as a message names it, within the option `within` if any (`sessionStartLimit.totl`): as it

@@ -118,6 +118,33 @@ describe("GatewayCache.make's refusal of its api", () => {
     }).pipe(Effect.provide(Bot)))
 })
 
+describe("GatewayCache.make's refusal of options it cannot read", () => {
+  // the masking of a refusal read the token of options that were none (a TypeError from inside
+  // the library), or ran a token getter that threw (its Error in place of the refusal); and the
+  // check of misspelt keys read every option's getter
+  for (const given of [undefined, null]) {
+    it.effect(`options ${String(given)}: the defect says the options must be an object`, () =>
+      Effect.gen(function*() {
+        const outcome = yield* Effect.exit(GatewayCache.make(given as never))
+        expect(Exit.isFailure(outcome) ? Cause.pretty(outcome.cause) : "made").toContain(`GatewayCache.make: the options must be an object, got ${String(given)}`)
+      }).pipe(Effect.provide(Api)))
+  }
+
+  it.effect("a token getter that throws: the refusal of a wrong-scheme api is still said", () =>
+    Effect.gen(function*() {
+      const given = {
+        api: "ws://proxy.example/api/v10",
+        get token(): string {
+          throw new Error("vault locked")
+        },
+        maxAge: "1 hour",
+        timeout: "5 seconds"
+      }
+      const outcome = yield* Effect.exit(GatewayCache.make(given as never))
+      expect(Exit.isFailure(outcome) ? Cause.pretty(outcome.cause) : "made").toContain("GatewayCache.make: api must be an http:// or https:// URL")
+    }).pipe(Effect.provide(Api)))
+})
+
 describe("SessionOptions.forShard with a stored point", () => {
   const base = Either.getOrThrow(SessionOptions.resolve(options({ shard: [0, 4] })))
   const stored = (shard: unknown) => JSON.parse(JSON.stringify({ sessionId: "s", sequence: 3, resumeGatewayUrl: "ws://resume.test/", shard }))
@@ -184,6 +211,43 @@ describe("layerConfig: a plain value where a Config goes", () => {
         .toContain(`Invalid data at gateway: "gateway could not be read: no gateway configured"`)
       expect(yield* failure(Layer.provide(Fleet.layerConfig(given("nested")), Bot)))
         .toContain(`Invalid data at timeouts.connect: "timeouts.connect could not be read: no timeout configured"`)
+    }))
+})
+
+describe("layerConfig: a getter that throws what holds the token", () => {
+  const tokenProvider = ConfigProvider.fromMap(new Map([["DISCORD_TOKEN", secret]]))
+  const failureOf = <A, E>(layer: Layer.Layer<A, E>) =>
+    Layer.build(layer).pipe(Effect.withConfigProvider(tokenProvider), Effect.scoped, Effect.exit)
+
+  // `make` says only "token could not be read" of a token getter that throws (what it threw cannot
+  // be masked), and masks the token in what another getter threw; a layer's error quoted both raw
+  it.effect("is told without what it threw: the token's own getter never, another's only when short", () =>
+    Effect.gen(function*() {
+      const leaksIn = leaksOf(secret)
+      const tokenThrows = {
+        get token(): Config.Config<Redacted.Redacted<string>> {
+          throw new Error(`not a bot token: ${secret}`)
+        },
+        intents: Config.succeed(513)
+      }
+      const gatewayThrows = {
+        token: Config.redacted("DISCORD_TOKEN"),
+        intents: Config.succeed(513),
+        get gateway(): Config.Config<string> {
+          throw new Error(`no gateway for the bot ${secret}`)
+        }
+      }
+      const exits: ReadonlyArray<Exit.Exit<unknown, unknown>> = [
+        yield* failureOf(Layer.provide(Session.layerConfig(tokenThrows as never), Bot)),
+        yield* failureOf(Layer.provide(Fleet.layerConfig(tokenThrows as never), Bot))
+      ]
+      for (const exit of exits) {
+        expect(Exit.isFailure(exit) ? Cause.pretty(exit.cause) : "built").toContain(`Invalid data at token: "token could not be read"`)
+        expect(leaksIn(exitPlaces("layerConfig", exit))).toEqual([])
+      }
+      const gateway = yield* failureOf(Layer.provide(Session.layerConfig(gatewayThrows), Bot))
+      expect(Exit.isFailure(gateway) ? Cause.pretty(gateway.cause) : "built").toContain("gateway could not be read (what it threw, 82 characters, not shown)")
+      expect(leaksIn(exitPlaces("layerConfig", gateway))).toEqual([])
     }))
 })
 
