@@ -92,6 +92,13 @@ export interface DailyBudget<E> {
    * a key-mate's claimed turn (`turnOf` with the same `keyMate`) uses that claim's one loan up.
    */
   readonly count: (now: number, shard: Claimant, keyMate?: (shardId: number) => boolean) => Effect.Effect<void>
+  /**
+   * Gives back the start last counted for the shard: its Identify was never written (the socket
+   * gone between Hello and Identify), so Discord spent none. The shard holds again the turn of the
+   * spread it claimed, or lends it again; where the budget was refilled or refreshed since, only
+   * the count goes (the figures are Discord's).
+   */
+  readonly uncount: (shard: Claimant) => void
   /** Done once the last start is counted, or a refreshed answer says none is left. */
   readonly spent: Effect.Effect<void>
   /** The limiter's `budgetReady`. */
@@ -228,8 +235,21 @@ export const make = <E>(policy: BudgetPolicy<E>): DailyBudget<E> => {
   const askers = new Set<object>()
   const askersMoved = makeSignal()
 
+  // what each shard's last count changed, for `uncount`: the budget it was counted in (each refill
+  // and refreshed answer makes a new one), its claim, and the claim it borrowed
+  let budgetsMade = 0
+  const lastCounts = new Map<string, {
+    readonly budgetsMade: number
+    readonly at: number
+    readonly lastCountedBefore: number | undefined
+    readonly claim: { readonly shardId: number; readonly at: number } | undefined
+    readonly lent: boolean
+    readonly borrowed: string | undefined
+  }>()
+
   const refill = (now: number): void => {
     if (budget === undefined || !isDue(budget.resetAt, now)) return
+    budgetsMade++
     budget.remaining = budget.total
     budget.lowTold = false
     budget.exhaustedTold = false
@@ -343,12 +363,16 @@ export const make = <E>(policy: BudgetPolicy<E>): DailyBudget<E> => {
 
   const count = (now: number, shard: Claimant, keyMate?: (shardId: number) => boolean): Effect.Effect<void> => {
     counted += 1
-    if (budget === undefined) return Effect.void
+    if (budget === undefined) {
+      lastCounts.set(claimOf(shard), { budgetsMade, at: now, lastCountedBefore: lastCountedAt, claim: undefined, lent: false, borrowed: undefined })
+      return Effect.void
+    }
     budget.remaining -= 1
     if (budget.remaining <= 0) spent.fire()
-    lastCountedAt = now
     const own = claimOf(shard)
     const borrowed = claims.has(own) || keyMate === undefined || !spreading() ? undefined : lendable(shard, keyMate)
+    lastCounts.set(own, { budgetsMade, at: now, lastCountedBefore: lastCountedAt, claim: claims.get(own), lent: lent.has(own), borrowed })
+    lastCountedAt = now
     if (borrowed !== undefined) lent.add(borrowed)
     claims.delete(own)
     lent.delete(own)
@@ -368,6 +392,21 @@ export const make = <E>(policy: BudgetPolicy<E>): DailyBudget<E> => {
         }${pace}`
       )
     )
+  }
+
+  const uncount = (shard: Claimant): void => {
+    const own = claimOf(shard)
+    const last = lastCounts.get(own)
+    if (last === undefined) return
+    lastCounts.delete(own)
+    counted -= 1
+    if (budget === undefined || last.budgetsMade !== budgetsMade) return
+    budget.remaining = Math.min(budget.total, budget.remaining + 1)
+    if (lastCountedAt === last.at) lastCountedAt = last.lastCountedBefore
+    if (last.claim !== undefined) claims.set(own, last.claim)
+    if (last.lent) lent.add(own)
+    if (last.borrowed !== undefined) lent.delete(last.borrowed)
+    moved.fire()
   }
 
   const exhausted = (shard: number, resetAfter: number): E => policy.exhausted(shard, budget?.total ?? 0, resetAfter)
@@ -430,6 +469,7 @@ export const make = <E>(policy: BudgetPolicy<E>): DailyBudget<E> => {
       lent.clear()
     }
     budget = { total: limit.total, remaining, resetAt: now + limit.resetAfter, lowTold, exhaustedTold }
+    budgetsMade++
     changed.fire()
     if (budget.remaining <= 0) spent.fire()
   }
@@ -448,6 +488,7 @@ export const make = <E>(policy: BudgetPolicy<E>): DailyBudget<E> => {
     socketWaiter,
     awaitRefill,
     count,
+    uncount,
     spent: spent.await,
     ready,
     configure,

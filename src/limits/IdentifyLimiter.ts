@@ -163,9 +163,11 @@ export class IdentifyLimiter extends Context.Tag("discord-gateway/IdentifyLimite
     readonly configure: (limit: SessionStartLimit) => Effect.Effect<void>
     /**
      * Waits for the shard's key (first come, first served), takes one identify from the budget,
-     * and runs `send(answered)`, which sends Identify. The caller runs `answered` when the gateway
-     * answers that Identify (READY or op 9); the key's next identify waits `spacing` from the
-     * answer, or from `margin` after the end of `send` if that comes first. A session interrupts
+     * and runs `send(answered, unsent)`, which sends Identify. The caller runs `answered` when the
+     * gateway answers that Identify (READY or op 9), and `unsent` (a limiter may give none) when it
+     * was never written (the socket gone): the start it took is given back. The key's next
+     * identify waits `spacing` from the answer, or from `margin` after the end of `send` if that
+     * comes first. A session interrupts
      * it when its connection ends (before or after `send`), never at READY: what a limiter does
      * after `send` runs on. The connection's end waits for what it interrupts: a finalizer records
      * when the key is free again, and does not wait for it. A session gives its `shardCount` too:
@@ -173,7 +175,7 @@ export class IdentifyLimiter extends Context.Tag("discord-gateway/IdentifyLimite
      */
     readonly identify: <A, E, R>(
       shardId: number,
-      send: (answered: Effect.Effect<void>) => Effect.Effect<A, E, R>,
+      send: (answered: Effect.Effect<void>, unsent?: Effect.Effect<void>) => Effect.Effect<A, E, R>,
       shardCount?: number
     ) => Effect.Effect<A, E | IdentifyBudgetExhausted, R>
     /**
@@ -389,7 +391,7 @@ const build = (spacing: number, margin: number, onExhausted: "fail" | "wait", sp
   // a new max concurrency's key (it lost it, and waited for the refill)
   const identify = <A, E, R>(
     shardId: number,
-    send: (answered: Effect.Effect<void>) => Effect.Effect<A, E, R>,
+    send: (answered: Effect.Effect<void>, unsent?: Effect.Effect<void>) => Effect.Effect<A, E, R>,
     shardCount?: number
   ): Effect.Effect<A, E | IdentifyBudgetExhausted, R> =>
     Effect.suspend(() => {
@@ -400,7 +402,7 @@ const build = (spacing: number, margin: number, onExhausted: "fail" | "wait", sp
 
   const lineUp = <A, E, R>(
     shard: DailyBudget.Claimant,
-    send: (answered: Effect.Effect<void>) => Effect.Effect<A, E, R>,
+    send: (answered: Effect.Effect<void>, unsent?: Effect.Effect<void>) => Effect.Effect<A, E, R>,
     waiter: DailyBudget.SocketWaiter
   ): Effect.Effect<A, E | IdentifyBudgetExhausted, R> =>
     Effect.clockWith((clock) => {
@@ -435,11 +437,16 @@ const build = (spacing: number, margin: number, onExhausted: "fail" | "wait", sp
         retiredSends.delete(sending)
         Deferred.unsafeDone(sending, Exit.void)
       })
+      // its Identify never written: the start and the turn of the spread it took are given back
+      const unsent = Effect.sync(() => {
+        unseen.delete(seen)
+        budget.uncount(shard)
+      })
       const sendCounted = Effect.suspend(() => {
         unseenAt(monotonicMillis(clock))
         unseen.add(seen)
         gate.sending = sending
-        return Effect.map(Effect.ensuring(send(answered), sent), Option.some)
+        return Effect.map(Effect.ensuring(send(answered, unsent), sent), Option.some)
       })
       // a waiter whose key was retired meanwhile lines up again with the new keys; one in line
       // behind an identify being sent does too, and with `fail` looks again at the budget once the

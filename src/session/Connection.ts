@@ -588,7 +588,7 @@ export const run = (
         let sent = false
         // withheld at the turn: a fleet began to stop the session (its stop is on the way)
         let withheld = false
-        yield* ctx.identifyLimiter.identify(shard, (answered) =>
+        yield* ctx.identifyLimiter.identify(shard, (answered, unsent) =>
           Effect.suspend(() => {
             // a second Identify on one connection draws 4005 and costs a session start
             if (sent || withheld) return Effect.dieMessage("the identify limiter ran send twice for one Identify: a limiter runs it once")
@@ -621,6 +621,8 @@ export const run = (
                 identifyWaitFrom = undefined
                 if (!written) unwrittenWait = limiterWait
               }),
+              // and the limiter gives back the start it took, and the spread's turn
+              Effect.tap((written) => written || unsent === undefined ? Effect.void : unsent),
               // the wait counted once its Identify is out: the next attempt's carries this one's on
               // (counted at each, it was counted twice)
               Effect.tap((written) => written && !identifyWaitCarried ? ctx.metrics.identifyWait(budgetWaited + limiterWait) : Effect.void),

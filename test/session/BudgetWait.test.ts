@@ -23,10 +23,11 @@ import * as Fleet from "../../src/fleet/Fleet.ts"
 import * as IdentifyLimiter from "../../src/limits/IdentifyLimiter.ts"
 import * as SessionMetrics from "../../src/session/SessionMetrics.ts"
 import { describeReason, Reason } from "../../src/session/SessionState.ts"
+import { TransportError } from "../../src/transport/GatewayTransport.ts"
 import * as MemoryTransport from "../../src/transport/MemoryTransport.ts"
 import * as FleetHarness from "../fleet/harness.ts"
 import { annotated, captured } from "../logLines.ts"
-import { acceptAndHello, options, programLimiter, ready, Session, settle, TestLayer } from "./harness.ts"
+import { acceptAndHello, firstIdentifyWritten, options, programLimiter, ready, Session, settle, TestLayer } from "./harness.ts"
 
 const hour = 3600_000
 
@@ -359,4 +360,42 @@ describe("a budget wait whose limiter's snapshot fails", () => {
       // 44 failures: told at the 1st, 2nd, 4th, 8th, 16th and 32nd
       expect(lines.filter((line) => line.startsWith("WARN") && line.includes("snapshot failed")).length).toBe(6)
     }).pipe(Effect.provide(Layer.mergeAll(MemoryTransport.layer, FetchHttpClient.layer))))
+})
+
+// a shard let through at a turn of the spread whose Identify the socket refused to write (gone
+// between Hello and Identify): the limiter had counted the start and the turn, so the retry waited
+// for the spread's next turn, about an hour, and the budget said a start fewer than Discord's
+describe("an Identify at a turn of the spread that was never written", () => {
+  const seen = { identifies: 0 }
+  it.scoped("gives back the start and the turn: the retry goes within the backoff", () =>
+    Effect.gen(function*() {
+      const limiter = yield* IdentifyLimiter.IdentifyLimiter
+      const gateway = yield* MemoryTransport.MemoryGateway
+      yield* limiter.configure({ maxConcurrency: 1, total: 100, remaining: 10, resetAfter: 10 * hour })
+      // one start spent: 9 left, the spread's next turn an hour away
+      yield* limiter.identify(5, () => Effect.void)
+      expect((yield* limiter.snapshot).budget).toMatchObject({ remaining: 9, nextTurnIn: hour })
+      yield* Session.make(options())
+      yield* settle
+      const first = yield* Effect.fork(gateway.accept)
+      yield* TestClock.adjust(hour)
+      yield* settle
+      // the turn came: connected; the Hello answered with an Identify the socket refused, and the
+      // socket went
+      const peer = yield* Fiber.join(first)
+      yield* peer.sendJson({ op: 10, d: { heartbeat_interval: hour }, s: null, t: null })
+      yield* settle
+      expect(seen.identifies).toBe(1)
+      yield* peer.drop
+      // given back: the limiter's figure is Discord's, and the turn is the shard's again
+      expect((yield* limiter.snapshot).budget?.remaining).toBe(9)
+      const retry = yield* Effect.fork(acceptAndHello(hour))
+      for (let i = 0; i < 120 && retry.unsafePoll() === null; i++) {
+        yield* TestClock.adjust("1 second")
+        yield* settle
+      }
+      expect(retry.unsafePoll()).not.toBeNull()
+      expect(seen.identifies).toBe(2)
+      expect((yield* limiter.snapshot).budget?.remaining).toBe(8)
+    }).pipe(Effect.provide(Layer.provideMerge(firstIdentifyWritten(seen, () => Effect.fail(new TransportError({ reason: "Send" }))), TestLayer))))
 })
