@@ -14,6 +14,24 @@ const offering = (sink: EventBuffer.EventSink<string>, event: string, log: Array
   Effect.tap(Effect.fork(sink.offer(event, () => log.push(event))), () => settle)
 
 /**
+ * A buffer of `capacity` that the first of `readers` readers filled, its next event ("let in")
+ * waiting: the program took the rest, the waiting event went in, and that reader was given the
+ * room left. The readers, and the program's pull.
+ */
+const firstLetIn = (capacity: number, readers: number) =>
+  Effect.gen(function*() {
+    const buffer = yield* EventBuffer.make<string, never>(capacity)
+    const sinks = Array.from({ length: readers }, () => buffer.reader())
+    for (let i = 0; i < capacity; i++) expect(sinks[0]!.unsafeOffer(`filled ${i}`)).toBe(true)
+    const waited = yield* Effect.fork(sinks[0]!.offer("let in", () => {}))
+    yield* settle
+    const pull = yield* Stream.toPull(buffer.stream)
+    expect(Chunk.size(yield* pull)).toBe(capacity)
+    expect(yield* Fiber.join(waited)).toBe(true)
+    return { sinks, pull }
+  })
+
+/**
  * `readers` readers that always have an event to put in, as a connection delivers (at once while
  * there is room, else it waits; `yielding`: a turn between events, as between frames), and how
  * many of each the program took in `chunks` chunks, after the first 4 (the buffer as the first
@@ -175,25 +193,18 @@ describe("EventBuffer", () => {
   // reader until another reader's wait: one event at a time, with the buffer nearly empty
   it.scoped("while a reader is idle the others may use the rest of its share, which it takes back as it puts in again", () =>
     Effect.gen(function*() {
-      const buffer = yield* EventBuffer.make<string, never>(10)
-      const [quiet, busy] = [buffer.reader(), buffer.reader()]
-      for (let i = 0; i < 10; i++) expect(quiet.unsafeOffer(`q${i}`)).toBe(true)
-      const waited = yield* Effect.fork(quiet.offer("q10", () => {}))
-      yield* settle
-      const pull = yield* Stream.toPull(buffer.stream)
-      expect(Chunk.size(yield* pull)).toBe(10)
-      // q10 went in alone, its reader given the 9 places left
-      expect(yield* Fiber.join(waited)).toBe(true)
-      expect(busy.unsafeOffer("b0")).toBe(false)
+      const { pull, sinks: [quiet, busy] } = yield* firstLetIn(10, 2)
+      // the quiet reader was given the 9 places left
+      expect(busy!.unsafeOffer("b0")).toBe(false)
       // its read done, it goes back to its socket with nothing more
-      quiet.idle!()
-      expect(["b1", "b2", "b3", "b4"].map(busy.unsafeOffer)).toEqual([true, true, true, true])
+      quiet!.idle!()
+      expect(["b1", "b2", "b3", "b4"].map(busy!.unsafeOffer)).toEqual([true, true, true, true])
       // back with more: the 5 places of its 9 the other left are its own again
-      expect(quiet.unsafeOffer("q11")).toBe(true)
-      expect(busy.unsafeOffer("b5")).toBe(false)
-      expect(["q12", "q13", "q14", "q15", "q16"].map(quiet.unsafeOffer)).toEqual([true, true, true, true, false])
+      expect(quiet!.unsafeOffer("q1")).toBe(true)
+      expect(busy!.unsafeOffer("b5")).toBe(false)
+      expect(["q2", "q3", "q4", "q5", "q6"].map(quiet!.unsafeOffer)).toEqual([true, true, true, true, false])
       yield* pull
-      expect(Chunk.toReadonlyArray(yield* pull)).toEqual(["q10", "b1", "b2", "b3", "b4", "q11", "q12", "q13", "q14", "q15"])
+      expect(Chunk.toReadonlyArray(yield* pull)).toEqual(["let in", "b1", "b2", "b3", "b4", "q1", "q2", "q3", "q4", "q5"])
     }))
 
   // a program that takes again at once, before the readers it let in have run: their shares must
@@ -341,75 +352,33 @@ describe("EventBuffer: a share lent while its reader is idle", () => {
   // busy reader let in 1 more), lent again stale, and let its reader past a waiting event
   it.scoped("room another reader used of an idle reader's share is not that reader's again", () =>
     Effect.gen(function*() {
-      const buffer = yield* EventBuffer.make<string, never>(10)
-      const [quiet, busy] = [buffer.reader(), buffer.reader()]
-      for (let i = 0; i < 10; i++) expect(quiet.unsafeOffer(`q${i}`)).toBe(true)
-      const waited = yield* Effect.fork(quiet.offer("q10", () => {}))
-      yield* settle
-      const pull = yield* Stream.toPull(buffer.stream)
-      expect(Chunk.size(yield* pull)).toBe(10)
-      // q10 went in alone, its reader given the 9 places left
-      expect(yield* Fiber.join(waited)).toBe(true)
-      quiet.idle!()
-      // the busy reader uses all 9 places of the quiet reader's share
-      for (let i = 0; i < 9; i++) expect(busy.unsafeOffer(`b${i}`)).toBe(true)
-      // the program takes them all (nothing waits: no new turn)
-      yield* pull // the empty chunk after each chunk
-      expect(Chunk.size(yield* pull)).toBe(10)
-      // the quiet reader comes back with one event: nothing of its share was left to it
-      expect(quiet.unsafeOffer("q11")).toBe(true)
-      // the buffer holds 1 of 10, nobody waits, and no share keeps any room: the busy reader goes in
-      expect(["b9", "b10", "b11", "b12", "b13", "b14", "b15", "b16", "b17"].map(busy.unsafeOffer)).toEqual(Array(9).fill(true))
-    }))
-
-  it.scoped("an idle reader's share counts what was used of it once only", () =>
-    Effect.gen(function*() {
-      const buffer = yield* EventBuffer.make<string, never>(4)
-      const [a, b, c] = [buffer.reader(), buffer.reader(), buffer.reader()]
-      for (let i = 0; i < 4; i++) expect(a.unsafeOffer(`a${i}`)).toBe(true)
-      const wa = yield* Effect.fork(a.offer("a4", () => {}))
-      yield* settle
-      const pull = yield* Stream.toPull(buffer.stream)
-      expect(Chunk.size(yield* pull)).toBe(4)
-      expect(yield* Fiber.join(wa)).toBe(true)
-      // a alone was let in, with the 3 places left; it idles, b uses them all
-      a.idle!()
-      expect(["b0", "b1", "b2"].map(b.unsafeOffer)).toEqual([true, true, true])
-      yield* pull // the empty chunk after each chunk
-      expect(Chunk.toReadonlyArray(yield* pull)).toEqual(["a4", "b0", "b1", "b2"])
-      // a puts one in: its share was used up by b, so it has none left, and the room is anyone's
-      expect(a.unsafeOffer("a5")).toBe(true)
-      expect(["c0", "c1", "c2"].map(c.unsafeOffer)).toEqual([true, true, true])
-    }))
-
-  it.scoped("a share another reader used up while its reader was idle lets that reader past no waiting event", () =>
-    Effect.gen(function*() {
-      const buffer = yield* EventBuffer.make<string, never>(4)
-      const [a, b, c] = [buffer.reader(), buffer.reader(), buffer.reader()]
-      for (let i = 0; i < 4; i++) expect(a.unsafeOffer(`a${i}`)).toBe(true)
-      const wa = yield* Effect.fork(a.offer("a4", () => {}))
-      yield* settle
-      const pull = yield* Stream.toPull(buffer.stream)
-      expect(Chunk.size(yield* pull)).toBe(4)
-      expect(yield* Fiber.join(wa)).toBe(true)
-      a.idle!()
-      expect(["b0", "b1", "b2"].map(b.unsafeOffer)).toEqual([true, true, true])
+      const { pull, sinks: [quiet, busy] } = yield* firstLetIn(10, 2)
+      quiet!.idle!()
+      // the busy reader uses all 9 places of the quiet reader's share, and the program takes them
+      // all (nothing waits: no new turn)
+      for (let i = 0; i < 9; i++) expect(busy!.unsafeOffer(`b${i}`)).toBe(true)
       yield* pull
-      expect(Chunk.toReadonlyArray(yield* pull)).toEqual(["a4", "b0", "b1", "b2"])
-      expect(a.unsafeOffer("a5")).toBe(true)
-      // c's event waits for its turn (held to the room beside a's stale share)
-      const order: Array<string> = []
-      let cWent = 0
-      for (const e of ["c0", "c1", "c2"]) {
-        if (c.unsafeOffer(e)) {
-          order.push(e)
-          cWent++
-        } else break
-      }
-      if (cWent === 3) return // the room was anyone's: nothing waits, nothing to pass
-      yield* Effect.fork(c.offer(`c${cWent}`, () => order.push(`c${cWent}`)))
+      expect(Chunk.size(yield* pull)).toBe(10)
+      // the quiet reader comes back with one event: nothing of its share was left to it, and no
+      // share keeps any room from the busy reader
+      expect(quiet!.unsafeOffer("q1")).toBe(true)
+      expect(Array.from({ length: 9 }, (_, i) => busy!.unsafeOffer(`b${9 + i}`))).toEqual(Array(9).fill(true))
+    }))
+
+  it.scoped("an idle reader's share counts what was used of it once only, and lets it past no waiting event", () =>
+    Effect.gen(function*() {
+      const { pull, sinks: [a, b, c] } = yield* firstLetIn(4, 3)
+      // a was given the 3 places left; it idles, b uses them all
+      a!.idle!()
+      expect(["b0", "b1", "b2"].map(b!.unsafeOffer)).toEqual([true, true, true])
+      yield* pull
+      expect(Chunk.toReadonlyArray(yield* pull)).toEqual(["let in", "b0", "b1", "b2"])
+      // a puts one in: b used its share up, so it has none, and the room is anyone's
+      expect(a!.unsafeOffer("a1")).toBe(true)
+      expect(["c0", "c1", "c2", "c3"].map(c!.unsafeOffer)).toEqual([true, true, true, false])
+      // c's next waits for its turn; a, with no share left, goes behind it
+      yield* Effect.fork(c!.offer("c3", () => {}))
       yield* settle
-      // a, its share used up by b, goes in behind c's waiting event, not before it
-      expect(a.unsafeOffer("a6")).toBe(false)
+      expect(a!.unsafeOffer("a2")).toBe(false)
     }))
 })
