@@ -95,10 +95,10 @@ export interface DailyBudget<E> {
   /**
    * Gives back the start last counted for the shard: its Identify was never written (the socket
    * gone between Hello and Identify), so Discord spent none. The shard holds again the turn of the
-   * spread it claimed, or lends it again; where the budget was refilled or refreshed since, only
-   * the count goes (the figures are Discord's).
+   * spread it claimed, from `now` (its retry connects anew), or lends it again; where the budget
+   * was refilled or refreshed since, only the count goes (the figures are Discord's).
    */
-  readonly uncount: (shard: Claimant) => void
+  readonly uncount: (shard: Claimant, now: number) => void
   /** Done once the last start is counted, or a refreshed answer says none is left. */
   readonly spent: Effect.Effect<void>
   /** The limiter's `budgetReady`. */
@@ -240,7 +240,8 @@ export const make = <E>(policy: BudgetPolicy<E>): DailyBudget<E> => {
   let budgetsMade = 0
   const lastCounts = new Map<string, {
     readonly budgetsMade: number
-    readonly at: number
+    /** `counted` once it was counted: no other count came after it while it still is. */
+    readonly counted: number
     readonly lastCountedBefore: number | undefined
     readonly claim: { readonly shardId: number; readonly at: number } | undefined
     readonly lent: boolean
@@ -364,14 +365,14 @@ export const make = <E>(policy: BudgetPolicy<E>): DailyBudget<E> => {
   const count = (now: number, shard: Claimant, keyMate?: (shardId: number) => boolean): Effect.Effect<void> => {
     counted += 1
     if (budget === undefined) {
-      lastCounts.set(claimOf(shard), { budgetsMade, at: now, lastCountedBefore: lastCountedAt, claim: undefined, lent: false, borrowed: undefined })
+      lastCounts.set(claimOf(shard), { budgetsMade, counted, lastCountedBefore: lastCountedAt, claim: undefined, lent: false, borrowed: undefined })
       return Effect.void
     }
     budget.remaining -= 1
     if (budget.remaining <= 0) spent.fire()
     const own = claimOf(shard)
     const borrowed = claims.has(own) || keyMate === undefined || !spreading() ? undefined : lendable(shard, keyMate)
-    lastCounts.set(own, { budgetsMade, at: now, lastCountedBefore: lastCountedAt, claim: claims.get(own), lent: lent.has(own), borrowed })
+    lastCounts.set(own, { budgetsMade, counted, lastCountedBefore: lastCountedAt, claim: claims.get(own), lent: lent.has(own), borrowed })
     lastCountedAt = now
     if (borrowed !== undefined) lent.add(borrowed)
     claims.delete(own)
@@ -394,16 +395,18 @@ export const make = <E>(policy: BudgetPolicy<E>): DailyBudget<E> => {
     )
   }
 
-  const uncount = (shard: Claimant): void => {
+  const uncount = (shard: Claimant, now: number): void => {
     const own = claimOf(shard)
     const last = lastCounts.get(own)
     if (last === undefined) return
     lastCounts.delete(own)
+    // (the spread goes on from the count before it, unless another came after it)
+    if (last.counted === counted) lastCountedAt = last.lastCountedBefore
     counted -= 1
     if (budget === undefined || last.budgetsMade !== budgetsMade) return
     budget.remaining = Math.min(budget.total, budget.remaining + 1)
-    if (lastCountedAt === last.at) lastCountedAt = last.lastCountedBefore
-    if (last.claim !== undefined) claims.set(own, last.claim)
+    // held anew from now: the retry connects anew (a minute from the first claim lapsed while it did)
+    if (last.claim !== undefined) claims.set(own, { shardId: last.claim.shardId, at: now })
     if (last.lent) lent.add(own)
     if (last.borrowed !== undefined) lent.delete(last.borrowed)
     moved.fire()

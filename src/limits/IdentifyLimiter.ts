@@ -167,11 +167,11 @@ export class IdentifyLimiter extends Context.Tag("discord-gateway/IdentifyLimite
      * gateway answers that Identify (READY or op 9), and `unsent` (a limiter may give none) when it
      * was never written (the socket gone): the start it took is given back. The key's next
      * identify waits `spacing` from the answer, or from `margin` after the end of `send` if that
-     * comes first. A session interrupts
-     * it when its connection ends (before or after `send`), never at READY: what a limiter does
-     * after `send` runs on. The connection's end waits for what it interrupts: a finalizer records
-     * when the key is free again, and does not wait for it. A session gives its `shardCount` too:
-     * shards of one id in two counts (a reshard's two fleets) are two shards.
+     * comes first. A session interrupts it when its connection ends (before or after `send`),
+     * never at READY: what a limiter does after `send` runs on. The connection's end waits for
+     * what it interrupts: a finalizer records when the key is free again, and does not wait for it.
+     * A session gives its `shardCount` too: shards of one id in two counts (a reshard's two fleets)
+     * are two shards.
      */
     readonly identify: <A, E, R>(
       shardId: number,
@@ -438,10 +438,12 @@ const build = (spacing: number, margin: number, onExhausted: "fail" | "wait", sp
         Deferred.unsafeDone(sending, Exit.void)
       })
       // its Identify never written: the start and the turn of the spread it took are given back
-      const unsent = Effect.sync(() => {
-        unseen.delete(seen)
-        budget.uncount(shard)
-      })
+      const unsent = Effect.clockWith((clock) =>
+        Effect.sync(() => {
+          unseen.delete(seen)
+          budget.uncount(shard, monotonicMillis(clock))
+        })
+      )
       const sendCounted = Effect.suspend(() => {
         unseenAt(monotonicMillis(clock))
         unseen.add(seen)

@@ -594,9 +594,10 @@ export const run = (
             if (sent || withheld) return Effect.dieMessage("the identify limiter ran send twice for one Identify: a limiter runs it once")
             // returned at once, so that the limiter lets its key go (one that runs this on a fiber
             // of its own held it for as long as it waited)
+            // (the start the limiter took is given back: none was spent)
             if (ctx.stopping()) {
               withheld = true
-              return Effect.void
+              return unsent === undefined ? Effect.void : Effect.uninterruptible(unsent)
             }
             sent = true
             handshake.stage = "Asked"
@@ -621,8 +622,12 @@ export const run = (
                 identifyWaitFrom = undefined
                 if (!written) unwrittenWait = limiterWait
               }),
-              // and the limiter gives back the start it took, and the spread's turn
-              Effect.tap((written) => written || unsent === undefined ? Effect.void : unsent),
+              // and the limiter gives back the start it took, and the spread's turn: run to its end
+              // (the connection's end, which follows, interrupts the limiter), and not for one
+              // answered (READY or op 9 came: it went out, whatever became of its write)
+              Effect.tap((written) =>
+                written || unsent === undefined || handshake.stage === "Answered" ? Effect.void : Effect.uninterruptible(unsent)
+              ),
               // the wait counted once its Identify is out: the next attempt's carries this one's on
               // (counted at each, it was counted twice)
               Effect.tap((written) => written && !identifyWaitCarried ? ctx.metrics.identifyWait(budgetWaited + limiterWait) : Effect.void),
@@ -980,7 +985,8 @@ export const run = (
         Effect.zipRight(
           handle(frames, 0),
           Effect.suspend(() => {
-            // back to the socket: the room this reader was given and did not use is the others'
+            // back to the socket: what is left of this reader's share of the events buffer is lent
+            // to the others until it puts in again
             ctx.events.idle?.()
             ctx.settleRate()
             return done ? Effect.void : read
