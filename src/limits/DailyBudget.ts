@@ -235,12 +235,16 @@ export const make = <E>(policy: BudgetPolicy<E>): DailyBudget<E> => {
   const askers = new Set<object>()
   const askersMoved = makeSignal()
 
-  // what each shard's last count changed, for `uncount`: the budget it was counted in (each refill
-  // and refreshed answer makes a new one), its claim, and the claim it borrowed
+  // What each shard's last count changed, for `uncount`: the budget it was counted in (each refill
+  // and refreshed answer makes a new one) and whether a refreshed answer took it off Discord's
+  // figure, as counted after the answer was asked for; the count's number (never given twice) and
+  // `counted` then; the spread's last count before it, its claim, and the claim it borrowed
   let budgetsMade = 0
+  let countsMade = 0
   const lastCounts = new Map<string, {
-    readonly budgetsMade: number
-    /** `counted` once it was counted: no other count came after it while it still is. */
+    budgetsMade: number
+    takenOff: boolean
+    readonly countNo: number
     readonly counted: number
     readonly lastCountedBefore: number | undefined
     readonly claim: { readonly shardId: number; readonly at: number } | undefined
@@ -364,15 +368,17 @@ export const make = <E>(policy: BudgetPolicy<E>): DailyBudget<E> => {
 
   const count = (now: number, shard: Claimant, keyMate?: (shardId: number) => boolean): Effect.Effect<void> => {
     counted += 1
+    countsMade += 1
+    const made = { budgetsMade, takenOff: false, countNo: countsMade, counted, lastCountedBefore: lastCountedAt }
     if (budget === undefined) {
-      lastCounts.set(claimOf(shard), { budgetsMade, counted, lastCountedBefore: lastCountedAt, claim: undefined, lent: false, borrowed: undefined })
+      lastCounts.set(claimOf(shard), { ...made, claim: undefined, lent: false, borrowed: undefined })
       return Effect.void
     }
     budget.remaining -= 1
     if (budget.remaining <= 0) spent.fire()
     const own = claimOf(shard)
     const borrowed = claims.has(own) || keyMate === undefined || !spreading() ? undefined : lendable(shard, keyMate)
-    lastCounts.set(own, { budgetsMade, counted, lastCountedBefore: lastCountedAt, claim: claims.get(own), lent: lent.has(own), borrowed })
+    lastCounts.set(own, { ...made, claim: claims.get(own), lent: lent.has(own), borrowed })
     lastCountedAt = now
     if (borrowed !== undefined) lent.add(borrowed)
     claims.delete(own)
@@ -401,10 +407,12 @@ export const make = <E>(policy: BudgetPolicy<E>): DailyBudget<E> => {
     if (last === undefined) return
     lastCounts.delete(own)
     // (the spread goes on from the count before it, unless another came after it)
-    if (last.counted === counted) lastCountedAt = last.lastCountedBefore
+    if (last.countNo === countsMade) lastCountedAt = last.lastCountedBefore
     counted -= 1
     if (budget === undefined || last.budgetsMade !== budgetsMade) return
     budget.remaining = Math.min(budget.total, budget.remaining + 1)
+    // a refreshed answer since, which took it off Discord's figure: that start only comes back
+    if (last.takenOff) return moved.fire()
     // held anew from now: the retry connects anew (a minute from the first claim lapsed while it did)
     if (last.claim !== undefined) claims.set(own, { shardId: last.claim.shardId, at: now })
     if (last.lent) lent.add(own)
@@ -473,6 +481,11 @@ export const make = <E>(policy: BudgetPolicy<E>): DailyBudget<E> => {
     }
     budget = { total: limit.total, remaining, resetAt: now + limit.resetAfter, lowTold, exhaustedTold }
     budgetsMade++
+    // the counts it took off (after `countedBefore`) are given back into it, the others are in it
+    for (const last of lastCounts.values()) {
+      last.takenOff = last.counted > (countedBefore ?? counted)
+      if (last.takenOff) last.budgetsMade = budgetsMade
+    }
     changed.fire()
     if (budget.remaining <= 0) spent.fire()
   }
