@@ -5,6 +5,7 @@
  * @since 0.1.0
  */
 import * as Redacted from "effect/Redacted"
+import { isRecord } from "./record.ts"
 
 /**
  * The fewest characters of the token in a row that are masked: a quoted value is cut at 60
@@ -80,4 +81,19 @@ const quotes = (text: string, secret: string): boolean => {
     if (text.includes(secret.slice(i, i + shortest))) return true
   }
   return false
+}
+
+/**
+ * The token of options a program gave, to mask in what refuses them, where they let it be read:
+ * `undefined` for options that are no object, or whose token getter throws (what it threw then
+ * cannot be masked, and it is not read again).
+ *
+ * @since 0.1.0
+ */
+export const tokenOf = (options: unknown): unknown => {
+  try {
+    return isRecord(options) ? options["token"] : undefined
+  } catch {
+    return undefined
+  }
 }

@@ -468,7 +468,8 @@ export const make = <E>(policy: BudgetPolicy<E>): DailyBudget<E> => {
 
   const configure = (limit: BudgetFigures, now: number, countedBefore?: number): void => {
     // starts counted while the answer was on its way may not be in it: they stay spent
-    const remaining = Math.max(0, limit.remaining - Math.max(0, counted - (countedBefore ?? counted)))
+    const askedAt = countedBefore ?? counted
+    const remaining = Math.max(0, limit.remaining - Math.max(0, counted - askedAt))
     // told to be low still holds while a refreshed answer says it is
     const lowTold = budget !== undefined && budget.lowTold && remaining <= lowBudget(limit.total)
     const exhaustedTold = budget !== undefined && budget.exhaustedTold && remaining <= 0
@@ -483,7 +484,7 @@ export const make = <E>(policy: BudgetPolicy<E>): DailyBudget<E> => {
     budgetsMade++
     // the counts it took off (after `countedBefore`) are given back into it, the others are in it
     for (const last of lastCounts.values()) {
-      last.takenOff = last.counted > (countedBefore ?? counted)
+      last.takenOff = last.counted > askedAt
       if (last.takenOff) last.budgetsMade = budgetsMade
     }
     changed.fire()

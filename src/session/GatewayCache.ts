@@ -18,7 +18,7 @@ import { monotonicMillis } from "../internal/due.ts"
 import { durationOf } from "../internal/duration.ts"
 import { kindOf } from "../internal/printable.ts"
 import { isOptionsObject } from "../internal/record.ts"
-import { withoutToken } from "../internal/secret.ts"
+import { tokenOf, withoutToken } from "../internal/secret.ts"
 import { isLoudAt } from "../internal/told.ts"
 import { unknownOptionsIn, wholeList } from "../internal/unknownOptions.ts"
 import { IdentifyLimiter } from "../limits/IdentifyLimiter.ts"
@@ -110,15 +110,6 @@ const optionsProblem = (options: GatewayCacheOptions): string | undefined => {
   return undefined
 }
 
-// the token of options refused, to mask in the refusal, where they let it be read
-const tokenIn = (options: unknown): unknown => {
-  try {
-    return isOptionsObject(options) ? options["token"] : undefined
-  } catch {
-    return undefined
-  }
-}
-
 /**
  * Builds the cache. Nothing is fetched until `info` or `url` is first run. Options it cannot use
  * (from JavaScript: a misspelt one, `api` no http(s) URL, a token that is no bare token, as a
@@ -133,7 +124,7 @@ export const make = (
   Effect.gen(function*() {
     const problem = optionsProblem(options)
     // (an `api` that holds the token, a proxy's path, is quoted masked, as a session's options are)
-    if (problem !== undefined) return yield* Effect.dieMessage(`GatewayCache.make: ${withoutToken(problem, tokenIn(options))}`)
+    if (problem !== undefined) return yield* Effect.dieMessage(`GatewayCache.make: ${withoutToken(problem, tokenOf(options))}`)
     const http = yield* Effect.context<HttpClient.HttpClient>()
     const limiter = yield* IdentifyLimiter
     const clock = yield* Effect.clock

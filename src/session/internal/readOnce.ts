@@ -7,19 +7,11 @@
 import * as Either from "effect/Either"
 import { thrownText } from "../../internal/printable.ts"
 import { isOptionsMap, isOptionsObject, optionKeysOf } from "../../internal/record.ts"
+import { tokenOf } from "../../internal/secret.ts"
 import { toldKey } from "../../internal/unknownOptions.ts"
 import type { InvalidOptions } from "../SessionError.ts"
 import { fleetKeys, nestedKeys, optionAt, sessionKeys } from "./optionKeys.ts"
 import { invalidOptions } from "./optionProblems.ts"
-
-// the token of options that could not be read, to mask in what they threw, if it can be read
-const tokenOf = (options: { readonly token?: unknown }): unknown => {
-  try {
-    return options.token
-  } catch {
-    return undefined
-  }
-}
 
 /**
  * `options` as plain data, each value read once: every key the object has, of its own or from
